@@ -1,0 +1,104 @@
+// Starts a real gRPC server on 127.0.0.1 with a free port, calls it over the network and
+// in-process, and checks the answers, the status mapping, reflection and health.
+#include "common/grpc_server.h"
+
+#include <chrono>
+#include <memory>
+
+#include "common/grpc_status.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "proto/function.grpc.pb.h"
+
+namespace tributary {
+namespace {
+
+// A function that fails batches whose first record's data is "poison" and echoes the rest.
+class EchoFunction final : public v1::Function::Service {
+ public:
+  grpc::Status Invoke(grpc::ServerContext*, const v1::InvokeRequest* request,
+                      v1::InvokeResponse* response) override {
+    if (request->records().empty()) {
+      return ToGrpcStatus(absl::InvalidArgumentError("records: at least one is required"));
+    }
+    if (request->records(0).data() == "poison") {
+      response->set_function_error("poisoned");
+      response->add_batch_item_failures()->set_item_identifier(
+          request->records(0).sequence_number());
+    }
+    return grpc::Status::OK;
+  }
+};
+
+class GrpcServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = GrpcServer::Start("127.0.0.1:0", {&function_});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+  }
+
+  static grpc::Status Call(const std::shared_ptr<grpc::Channel>& channel,
+                           const v1::InvokeRequest& request, v1::InvokeResponse* response) {
+    auto stub = v1::Function::NewStub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub->Invoke(&context, request, response);
+  }
+
+  EchoFunction function_;
+  std::unique_ptr<GrpcServer> server_;
+};
+
+TEST_F(GrpcServerTest, BindsAFreePortOnLoopback) {
+  EXPECT_GT(server_->port(), 0);
+  EXPECT_EQ(server_->address(), "127.0.0.1:" + std::to_string(server_->port()));
+}
+
+TEST_F(GrpcServerTest, AnswersOverTheNetwork) {
+  v1::InvokeRequest request;
+  request.set_shard_id("shardId-000000000000");
+  auto* record = request.add_records();
+  record->set_sequence_number("49");
+  record->set_data("poison");
+  v1::InvokeResponse response;
+  grpc::Status status = Call(MakeChannel(server_->address()), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.function_error(), "poisoned");
+  ASSERT_EQ(response.batch_item_failures_size(), 1);
+  EXPECT_EQ(response.batch_item_failures(0).item_identifier(), "49");
+}
+
+TEST_F(GrpcServerTest, AnswersInProcessWithMappedStatus) {
+  v1::InvokeRequest empty;
+  v1::InvokeResponse response;
+  grpc::Status status = Call(server_->InProcessChannel(), empty, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "records: at least one is required");
+}
+
+TEST_F(GrpcServerTest, CarriesMessagesLargerThanGrpcsDefaultLimit) {
+  v1::InvokeRequest request;
+  request.add_records()->set_data(std::string(6 << 20, 'x'));  // 6 MiB, over the 4 MiB default
+  v1::InvokeResponse response;
+  grpc::Status status = Call(MakeChannel(server_->address()), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST_F(GrpcServerTest, ServesHealth) {
+  auto* health = server_->server()->GetHealthCheckService();
+  ASSERT_NE(health, nullptr) << "the standard health service is not registered";
+}
+
+TEST(GrpcServerStartTest, PortInUseIsUnavailable) {
+  EchoFunction function;
+  auto first = GrpcServer::Start("127.0.0.1:0", {&function});
+  ASSERT_TRUE(first.ok());
+  EchoFunction other;
+  auto second = GrpcServer::Start((*first)->address(), {&other});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace tributary

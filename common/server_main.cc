@@ -1,0 +1,60 @@
+#include "common/server_main.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+
+DEFINE_string(port_file, "",
+              "After binding, write the bound port to this file (for --listen=host:0).");
+
+namespace tributary {
+namespace {
+
+sigset_t TerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+}  // namespace
+
+void InitServerMain(int* argc, char*** argv, const char* usage) {
+  gflags::SetUsageMessage(usage);
+  gflags::ParseCommandLineFlags(argc, argv, true);
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging((*argv)[0]);
+  google::InstallFailureSignalHandler();
+  sigset_t set = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+absl::Status WritePortFile(int port) {
+  if (FLAGS_port_file.empty()) return absl::OkStatus();
+  const std::string tmp = FLAGS_port_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    out.close();
+    if (!out) return absl::InternalError(absl::StrCat("writing port file ", tmp));
+  }
+  if (std::rename(tmp.c_str(), FLAGS_port_file.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("renaming port file to ", FLAGS_port_file));
+  }
+  return absl::OkStatus();
+}
+
+int WaitForTerminationSignal() {
+  sigset_t set = TerminationSignals();
+  int signal = 0;
+  sigwait(&set, &signal);
+  return signal;
+}
+
+}  // namespace tributary

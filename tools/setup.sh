@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what Tributary needs to build and test on Debian 12, using apt only.
+# Idempotent: when every package is present it only checks and returns in about a second.
+set -euo pipefail
+
+PACKAGES=(
+  bazel-bootstrap
+  build-essential
+  libgrpc++-dev
+  libgrpc-dev
+  protobuf-compiler-grpc
+  protobuf-compiler
+  libprotobuf-dev
+  librocksdb-dev
+  libabsl-dev
+  libgoogle-glog-dev
+  libgflags-dev
+  libgtest-dev
+  libgmock-dev
+  libbenchmark-dev
+  libssl-dev
+  python3-grpcio
+  python3-grpc-tools
+  python3-protobuf
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Installs what is missing (apt), builds, and runs every test. The last line is
+# "N passed, N failed", counted from the test cases Bazel actually ran; the exit status is
+# non-zero when anything failed.
+#
+#   tools/test.sh                 # everything
+#   tools/test.sh //leasing/...   # a subset (any bazel target patterns)
+#   TRIBUTARY_ASAN=1 tools/test.sh   # the same under AddressSanitizer + UBSan
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+tools/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+failed_checks=0
+
+# Time is injected (STYLE.md section 7): only common/ and *_main.cc may read the real clock or
+# sleep. tools/ (benchmarks measure wall time) is exempt.
+clock_pattern='system_clock::now|steady_clock::now|high_resolution_clock::now|absl::Now\(\)|absl::SleepFor|sleep_for|sleep_until|usleep\(|nanosleep\(|[^_a-zA-Z]sleep\(|gettimeofday\(|clock_gettime\(|time\(nullptr\)|time\(NULL\)'
+clock_hits=$(grep -rnE "$clock_pattern" --include='*.cc' --include='*.h' \
+  shard_store leasing stream_tracker poller tests examples 2>/dev/null | grep -vE '_main\.cc:' || true)
+if [[ -n "$clock_hits" ]]; then
+  echo "FAIL clock check: real time read or sleep outside common/ and *_main.cc:"
+  echo "$clock_hits"
+  failed_checks=$((failed_checks + 1))
+fi
+
+disk_cache="${HOME}/.cache/tributary/bazel-disk"
+mkdir -p "$disk_cache"
+bep=$(mktemp /tmp/tributary-bep.XXXXXX.json)
+trap 'rm -f "$bep"' EXIT
+
+bazel_args=(test --disk_cache="$disk_cache" --build_event_json_file="$bep" --keep_going)
+if [[ "${TRIBUTARY_ASAN:-0}" == "1" ]]; then bazel_args+=(--config=asan); fi
+if [[ -n "${CI:-}" ]]; then bazel_args+=(--show_progress_rate_limit=30 --curses=no); fi
+targets=("$@")
+if ((${#targets[@]} == 0)); then targets=(//...); fi
+
+bazel "${bazel_args[@]}" -- "${targets[@]}"
+bazel_rc=$?
+
+# Count test cases from each target's JUnit XML as reported in this run's build events; a
+# target that failed without XML (crash, timeout, build failure) counts as one failure.
+counts=$(/usr/bin/python3 - "$bep" "$bazel_rc" <<'PY'
+import json, sys, urllib.parse, xml.etree.ElementTree as ET
+bep, bazel_rc = sys.argv[1], int(sys.argv[2])
+passed = failed = 0
+targets = {}
+for line in open(bep):
+    ev = json.loads(line)
+    eid = ev.get("id", {})
+    if "testResult" in eid:
+        label = eid["testResult"]["label"]
+        res = ev.get("testResult", {})
+        xml = None
+        for out in res.get("testActionOutput", []):
+            if out.get("name") == "test.xml":
+                xml = urllib.parse.unquote(out["uri"][len("file://"):])
+        targets[label] = (res.get("status", "NO_STATUS"), xml)
+    elif "targetCompleted" in eid:
+        # A target that did not build has no testResult; "success" is omitted when false.
+        if "aborted" in ev or not ev.get("completed", {}).get("success", False):
+            targets.setdefault(eid["targetCompleted"]["label"], ("FAILED_TO_BUILD", None))
+for label, (status, xml) in sorted(targets.items()):
+    cases = fails = 0
+    if xml:
+        try:
+            for tc in ET.parse(xml).getroot().iter("testcase"):
+                if tc.get("status", "run") != "run":
+                    continue
+                cases += 1
+                if tc.find("failure") is not None or tc.find("error") is not None:
+                    fails += 1
+        except Exception:
+            pass
+    if status == "PASSED" and fails == 0:
+        passed += max(cases, 1)
+    else:
+        if cases == 0 or fails == 0:
+            fails = max(fails, 1)
+        passed += cases - min(cases, fails)
+        failed += fails
+        print("FAILED target %s (%s)" % (label, status), file=sys.stderr)
+if bazel_rc != 0 and failed == 0:
+    failed = 1
+    print("bazel exited %d without a failed test: counting one failure" % bazel_rc, file=sys.stderr)
+print(passed, failed)
+PY
+)
+read -r passed failed <<<"$counts"
+failed=$((failed + failed_checks))
+
+bazel shutdown >/dev/null 2>&1 || true
+echo "${passed} passed, ${failed} failed"
+[[ "$failed" -eq 0 ]]
