@@ -39,8 +39,9 @@ bool FakeClock::AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
     waiting_on_.push_back(mu);
   }
   auto done = [&]() { return cond.Eval() || now_ns_.load() >= deadline_ns; };
-  // Advance() wakes us by cycling `mu` so that absl re-evaluates the condition. The real-time
-  // timeout is only a guard against a missed wake-up; it never decides the outcome.
+  // Advance() wakes us by cycling `mu` so that absl re-evaluates the condition.
+  // The real-time timeout is only a guard against a missed wake-up; it never
+  // decides the outcome.
   while (!mu->AwaitWithTimeout(absl::Condition(&done), absl::Milliseconds(100))) {
   }
   {
@@ -65,9 +66,10 @@ void FakeClock::SetTime(absl::Time t) {
 }
 
 void FakeClock::WakeWaiters() {
-  // Holding mu_ keeps every listed mutex alive: a waiter removes its entry (taking mu_) before
-  // it returns to code that could destroy the mutex. TryLock never blocks, so the reverse lock
-  // order here cannot deadlock; when it fails, the holder's own Unlock re-evaluates conditions.
+  // Holding mu_ keeps every listed mutex alive: a waiter removes its entry
+  // (taking mu_) before it returns to code that could destroy the mutex.
+  // TryLock never blocks, so the reverse lock order here cannot deadlock; when
+  // it fails, the holder's own Unlock re-evaluates conditions.
   absl::MutexLock lock(&mu_);
   for (absl::Mutex* mu : waiting_on_) {
     if (mu->TryLock()) mu->Unlock();

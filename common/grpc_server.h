@@ -1,6 +1,7 @@
-// Starting a gRPC server the Tributary way: the given services plus server reflection and the
-// standard health service, bound to one address (port 0 picks a free port), with message
-// limits large enough for PutRecords (5 MiB), GetRecords (10 MiB) and Invoke (6 MiB) payloads.
+// Starting a gRPC server the Tributary way: the given services plus server
+// reflection and the standard health service, bound to one address (port 0
+// picks a free port), with message limits large enough for PutRecords (5 MiB),
+// GetRecords (10 MiB) and Invoke (6 MiB) payloads.
 #ifndef TRIBUTARY_COMMON_GRPC_SERVER_H_
 #define TRIBUTARY_COMMON_GRPC_SERVER_H_
 
@@ -18,12 +19,13 @@ namespace tributary {
 // The largest message our servers and clients accept, in bytes.
 inline constexpr int kMaxGrpcMessageBytes = 64 << 20;
 
-// A running gRPC server. Thread-safe. Shuts down (with a short grace period) on destruction;
-// the registered services must outlive it.
+// A running gRPC server. Thread-safe. Shuts down (with a short grace period) on
+// destruction; the registered services must outlive it.
 class GrpcServer {
  public:
-  // Starts serving `services` on `listen_address` ("host:port"; port 0 picks a free one).
-  // Errors: UNAVAILABLE when the address cannot be bound (in use, bad host).
+  // Starts serving `services` on `listen_address` ("host:port"; port 0 picks a
+  // free one). Errors: UNAVAILABLE when the address cannot be bound (in use,
+  // bad host).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& listen_address, const std::vector<grpc::Service*>& services);
 
@@ -37,10 +39,11 @@ class GrpcServer {
   // A channel to this server that bypasses the network.
   std::shared_ptr<grpc::Channel> InProcessChannel();
 
-  // Stops accepting calls and waits up to `grace` for in-flight calls, then cancels them.
-  // Idempotent.
+  // Stops accepting calls and waits up to `grace` for in-flight calls, then
+  // cancels them. Idempotent.
   void Shutdown(absl::Duration grace = absl::Seconds(1));
-  // Blocks until Shutdown has been called (from another thread) and the server has stopped.
+  // Blocks until Shutdown has been called (from another thread) and the server
+  // has stopped.
   void Wait();
 
  private:
@@ -52,7 +55,8 @@ class GrpcServer {
   bool shut_down_ = false;
 };
 
-// A channel to `address` with Tributary's message limits. Never fails: errors surface on calls.
+// A channel to `address` with Tributary's message limits. Never fails: errors
+// surface on calls.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 
 }  // namespace tributary

@@ -1,5 +1,6 @@
-// Starts a real gRPC server on 127.0.0.1 with a free port, calls it over the network and
-// in-process, and checks the answers, the status mapping, reflection and health.
+// Starts a real gRPC server on 127.0.0.1 with a free port, calls it over the
+// network and in-process, and checks the answers, the status mapping,
+// reflection and health.
 #include "common/grpc_server.h"
 
 #include <chrono>
@@ -13,7 +14,8 @@
 namespace tributary {
 namespace {
 
-// A function that fails batches whose first record's data is "poison" and echoes the rest.
+// A function that fails batches whose first record's data is "poison" and
+// echoes the rest.
 class EchoFunction final : public v1::Function::Service {
  public:
   grpc::Status Invoke(grpc::ServerContext*, const v1::InvokeRequest* request,

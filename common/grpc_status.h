@@ -1,5 +1,5 @@
-// The one mapping between absl::Status and grpc::Status. Codes map one to one (the numeric
-// values are the same canonical codes); messages are kept.
+// The one mapping between absl::Status and grpc::Status. Codes map one to one
+// (the numeric values are the same canonical codes); messages are kept.
 #ifndef TRIBUTARY_COMMON_GRPC_STATUS_H_
 #define TRIBUTARY_COMMON_GRPC_STATUS_H_
 

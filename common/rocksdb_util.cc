@@ -41,15 +41,15 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = options.background_jobs;
-  // Concurrent writers share one WAL write (and one fsync when syncing): group commit.
+  // Concurrent writers share one WAL write (and one fsync when syncing): group
+  // commit.
   db_options.enable_pipelined_write = true;
 
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = options.write_buffer_bytes;
-  cf_options.compression =
-      options.compression ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
+  cf_options.compression = options.compression ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName};
@@ -67,8 +67,7 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(
       new RocksDb(path, std::unique_ptr<rocksdb::DB>(raw), std::move(names), std::move(handles)));
 }
 
-RocksDb::RocksDb(std::string path, std::unique_ptr<rocksdb::DB> db,
-                 std::vector<std::string> names,
+RocksDb::RocksDb(std::string path, std::unique_ptr<rocksdb::DB> db, std::vector<std::string> names,
                  std::vector<rocksdb::ColumnFamilyHandle*> handles)
     : path_(std::move(path)),
       db_(std::move(db)),

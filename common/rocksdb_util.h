@@ -1,5 +1,5 @@
-// RocksDB helpers: the one conversion of rocksdb::Status to absl::Status, and opening a database
-// with named column families and Tributary's options.
+// RocksDB helpers: the one conversion of rocksdb::Status to absl::Status, and
+// opening a database with named column families and Tributary's options.
 #ifndef TRIBUTARY_COMMON_ROCKSDB_UTIL_H_
 #define TRIBUTARY_COMMON_ROCKSDB_UTIL_H_
 
@@ -15,9 +15,10 @@
 
 namespace tributary {
 
-// Maps a RocksDB status: NotFound → NOT_FOUND, Corruption → DATA_LOSS, out of space →
-// RESOURCE_EXHAUSTED, Busy/TryAgain/ShutdownInProgress → UNAVAILABLE, anything else → INTERNAL.
-// `context` is prepended to the message ("writing records: ...").
+// Maps a RocksDB status: NotFound → NOT_FOUND, Corruption → DATA_LOSS, out of
+// space → RESOURCE_EXHAUSTED, Busy/TryAgain/ShutdownInProgress → UNAVAILABLE,
+// anything else → INTERNAL. `context` is prepended to the message ("writing
+// records: ...").
 absl::Status FromRocksDbStatus(const rocksdb::Status& status, absl::string_view context);
 
 struct RocksDbOptions {
@@ -33,13 +34,15 @@ struct RocksDbOptions {
   int background_jobs = 2;
 };
 
-// An open RocksDB database with its column families. Thread-safe as rocksdb::DB is.
-// Closing (destruction) does not flush memtables: recovery relies on the WAL, as after a crash.
+// An open RocksDB database with its column families. Thread-safe as rocksdb::DB
+// is. Closing (destruction) does not flush memtables: recovery relies on the
+// WAL, as after a crash.
 class RocksDb {
  public:
-  // Opens (or creates) the database at `path` with `column_families` (the default column
-  // family is always opened and need not be listed). Column families missing on disk are
-  // created. Errors: INTERNAL/DATA_LOSS/UNAVAILABLE from RocksDB, with the path in the message.
+  // Opens (or creates) the database at `path` with `column_families` (the
+  // default column family is always opened and need not be listed). Column
+  // families missing on disk are created. Errors:
+  // INTERNAL/DATA_LOSS/UNAVAILABLE from RocksDB, with the path in the message.
   static absl::StatusOr<std::unique_ptr<RocksDb>> Open(
       const std::string& path, const std::vector<std::string>& column_families,
       const RocksDbOptions& options = RocksDbOptions());
@@ -49,14 +52,14 @@ class RocksDb {
   RocksDb& operator=(const RocksDb&) = delete;
 
   rocksdb::DB* db() const { return db_.get(); }
-  // The handle of a column family given to Open, or the default one for "default".
-  // Precondition (CHECKed): the name was given to Open.
+  // The handle of a column family given to Open, or the default one for
+  // "default". Precondition (CHECKed): the name was given to Open.
   rocksdb::ColumnFamilyHandle* Handle(absl::string_view name) const;
   const std::string& path() const { return path_; }
 
  private:
-  RocksDb(std::string path, std::unique_ptr<rocksdb::DB> db,
-          std::vector<std::string> names, std::vector<rocksdb::ColumnFamilyHandle*> handles);
+  RocksDb(std::string path, std::unique_ptr<rocksdb::DB> db, std::vector<std::string> names,
+          std::vector<rocksdb::ColumnFamilyHandle*> handles);
 
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;

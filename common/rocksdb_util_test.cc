@@ -24,8 +24,7 @@ TEST(RocksDbTest, OpensWithColumnFamiliesAndKeepsWritesAcrossReopen) {
   std::string value;
   ASSERT_TRUE((*db)->db()->Get(rocksdb::ReadOptions(), (*db)->Handle("meta"), "k", &value).ok());
   EXPECT_EQ(value, "meta-value");
-  ASSERT_TRUE(
-      (*db)->db()->Get(rocksdb::ReadOptions(), (*db)->Handle("records"), "k", &value).ok());
+  ASSERT_TRUE((*db)->db()->Get(rocksdb::ReadOptions(), (*db)->Handle("records"), "k", &value).ok());
   EXPECT_EQ(value, "record-value");
 }
 
@@ -35,8 +34,7 @@ TEST(RocksDbTest, SecondOpenOfSameDirectoryIsRejected) {
   ASSERT_TRUE(first.ok()) << first.status();
   auto second = RocksDb::Open(dir, {"meta"});
   EXPECT_FALSE(second.ok());
-  EXPECT_NE(second.status().message().find(dir), absl::string_view::npos)
-      << second.status();
+  EXPECT_NE(second.status().message().find(dir), absl::string_view::npos) << second.status();
 }
 
 TEST(RocksDbTest, MissingDirectoryWithoutCreateIsAnError) {

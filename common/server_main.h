@@ -1,8 +1,10 @@
-// Helpers for *_main.cc: flag parsing, logging, signal handling and the port file that lets a
-// parent process (tests, scripts) learn the port a server bound with --listen=...:0.
+// Helpers for *_main.cc: flag parsing, logging, signal handling and the port
+// file that lets a parent process (tests, scripts) learn the port a server
+// bound with --listen=...:0.
 //
 // Flags shared by every server (defined in server_main.cc):
-//   --port_file=PATH   after binding, write the bound port (decimal, newline) to PATH
+//   --port_file=PATH   after binding, write the bound port (decimal, newline)
+//   to PATH
 //                      atomically (write to PATH.tmp, rename).
 #ifndef TRIBUTARY_COMMON_SERVER_MAIN_H_
 #define TRIBUTARY_COMMON_SERVER_MAIN_H_
@@ -13,12 +15,13 @@
 
 namespace tributary {
 
-// Parses flags, sets up logging to stderr, and blocks SIGINT/SIGTERM in this thread (and every
-// thread started after it) so that WaitForTerminationSignal can receive them.
-// Call first in main().
+// Parses flags, sets up logging to stderr, and blocks SIGINT/SIGTERM in this
+// thread (and every thread started after it) so that WaitForTerminationSignal
+// can receive them. Call first in main().
 void InitServerMain(int* argc, char*** argv, const char* usage);
 
-// Writes `port` to --port_file when that flag is set. Errors: INTERNAL naming the path.
+// Writes `port` to --port_file when that flag is set. Errors: INTERNAL naming
+// the path.
 absl::Status WritePortFile(int port);
 
 // Blocks until SIGINT or SIGTERM arrives; returns the signal number.

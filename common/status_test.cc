@@ -1,6 +1,7 @@
+#include "absl/status/status.h"
+
 #include <string>
 
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/grpc_status.h"
 #include "common/rocksdb_util.h"
@@ -78,8 +79,7 @@ TEST(RocksDbStatusTest, CodesMapAsDocumented) {
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(FromRocksDbStatus(rocksdb::Status::NoSpace("disk"), "x").code(),
             absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(FromRocksDbStatus(rocksdb::Status::Busy(), "x").code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(FromRocksDbStatus(rocksdb::Status::Busy(), "x").code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(FromRocksDbStatus(rocksdb::Status::IOError("eio"), "x").code(),
             absl::StatusCode::kInternal);
 }

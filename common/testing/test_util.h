@@ -1,5 +1,5 @@
-// Test helpers shared by every folder's tests: hermetic temporary directories, runfiles paths,
-// seeded randomness, and child processes for kill -9 tests.
+// Test helpers shared by every folder's tests: hermetic temporary directories,
+// runfiles paths, seeded randomness, and child processes for kill -9 tests.
 #ifndef TRIBUTARY_COMMON_TESTING_TEST_UTIL_H_
 #define TRIBUTARY_COMMON_TESTING_TEST_UTIL_H_
 
@@ -18,19 +18,21 @@ namespace tributary::testing {
 // A new empty directory under $TEST_TMPDIR (or /tmp), unique per call.
 std::string NewTempDir(const std::string& prefix = "tributary");
 
-// The path of a file built by Bazel in this workspace, for a test that lists it in `data`,
-// e.g. RunfilePath("shard_store/shard_store_server").
+// The path of a file built by Bazel in this workspace, for a test that lists it
+// in `data`, e.g. RunfilePath("shard_store/shard_store_server").
 std::string RunfilePath(const std::string& workspace_relative_path);
 
-// A seed for test randomness: $TRIBUTARY_TEST_SEED when set, else a fixed default. Tests print
-// the seed they use (so a failure can be replayed).
+// A seed for test randomness: $TRIBUTARY_TEST_SEED when set, else a fixed
+// default. Tests print the seed they use (so a failure can be replayed).
 uint64_t TestSeed();
 
-// A child process started with fork/exec. Killed with SIGKILL on destruction if still running.
+// A child process started with fork/exec. Killed with SIGKILL on destruction if
+// still running.
 class Subprocess {
  public:
-  // Starts `binary` with `args` (argv[1..]); stdout and stderr go to `log_path` when non-empty,
-  // otherwise they are inherited. Errors: INTERNAL when fork/exec fails.
+  // Starts `binary` with `args` (argv[1..]); stdout and stderr go to `log_path`
+  // when non-empty, otherwise they are inherited. Errors: INTERNAL when
+  // fork/exec fails.
   static absl::StatusOr<Subprocess> Start(const std::string& binary,
                                           const std::vector<std::string>& args,
                                           const std::string& log_path = "");
@@ -43,10 +45,11 @@ class Subprocess {
 
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
-  // Sends `signal` and reaps the child; returns its wait status. No-op when not running.
+  // Sends `signal` and reaps the child; returns its wait status. No-op when not
+  // running.
   int Kill(int signal);
-  // Waits (real time, at most `timeout`) for the child to exit. Returns its wait status, or
-  // DEADLINE_EXCEEDED.
+  // Waits (real time, at most `timeout`) for the child to exit. Returns its
+  // wait status, or DEADLINE_EXCEEDED.
   absl::StatusOr<int> Wait(absl::Duration timeout);
 
  private:
@@ -54,15 +57,15 @@ class Subprocess {
   pid_t pid_ = -1;
 };
 
-// Waits (real time, at most `timeout`) for a server started with --port_file=path to write its
-// port, then returns it. Errors: DEADLINE_EXCEEDED naming the file.
+// Waits (real time, at most `timeout`) for a server started with
+// --port_file=path to write its port, then returns it. Errors:
+// DEADLINE_EXCEEDED naming the file.
 absl::StatusOr<int> WaitForPortFile(const std::string& path,
                                     absl::Duration timeout = absl::Seconds(30));
 
-// Waits (real time, at most `timeout`) until `address` accepts a gRPC connection
-// (the server is up). Errors: DEADLINE_EXCEEDED.
-absl::Status WaitForServing(const std::string& address,
-                            absl::Duration timeout = absl::Seconds(30));
+// Waits (real time, at most `timeout`) until `address` accepts a gRPC
+// connection (the server is up). Errors: DEADLINE_EXCEEDED.
+absl::Status WaitForServing(const std::string& address, absl::Duration timeout = absl::Seconds(30));
 
 }  // namespace tributary::testing
 
