@@ -26,6 +26,8 @@ class Subprocess {
                                           const std::vector<std::string>& args,
                                           const std::string& log_path = "");
 
+  // A handle to no process: running() is false, Kill and Wait do nothing.
+  Subprocess() = default;
   Subprocess(Subprocess&& other) noexcept;
   Subprocess& operator=(Subprocess&& other) noexcept;
   Subprocess(const Subprocess&) = delete;
