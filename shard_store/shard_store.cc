@@ -1586,13 +1586,15 @@ absl::Status ShardStore::SplitShard(const v1::SplitShardRequest& request) {
     }
     base = stream->next_shard_index;
   }
+  bool closed;
   {
     absl::MutexLock lock(&parent->mu);
-    if (parent->closed) {
-      EndUpdate(*stream);
-      return absl::FailedPreconditionError(
-          absl::StrCat("shard ", parent->id, " is closed (already split or merged)"));
-    }
+    closed = parent->closed;
+  }
+  if (closed) {
+    EndUpdate(*stream);
+    return absl::FailedPreconditionError(
+        absl::StrCat("shard ", parent->id, " is closed (already split or merged)"));
   }
   auto a = std::make_shared<Shard>(base, parent->starting_hash_key, key - 1);
   auto b = std::make_shared<Shard>(base + 1, key, parent->ending_hash_key);
@@ -1622,8 +1624,12 @@ absl::Status ShardStore::MergeShards(const v1::MergeShardsRequest& request) {
   }
   RETURN_IF_ERROR(BeginUpdate(*stream));
   for (Shard* s : {a.get(), b.get()}) {
-    absl::MutexLock lock(&s->mu);
-    if (s->closed) {
+    bool closed;
+    {
+      absl::MutexLock lock(&s->mu);
+      closed = s->closed;
+    }
+    if (closed) {
       EndUpdate(*stream);
       return absl::FailedPreconditionError(absl::StrCat("shard ", s->id, " is closed"));
     }
