@@ -1007,7 +1007,7 @@ absl::Status ShardStore::PutRecords(const v1::PutRecordsRequest& request,
     views[i] = {e.partition_key(), e.data(), e.explicit_hash_key()};
   }
   absl::InlinedVector<PutResult, 64> results(n);
-  RETURN_IF_ERROR(PutInternal(request.stream_name(), views.data(), n, results.data()));
+  RETURN_IF_ERROR(PutInternal(request.stream_name(), views.data(), n, false, results.data()));
   auto* out = response->mutable_records();
   out->Reserve(n);
   int failed = 0;
@@ -1035,7 +1035,7 @@ absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecord(const v1::PutRecordR
   }
   RecordView view{request.partition_key(), request.data(), request.explicit_hash_key()};
   PutResult result;
-  RETURN_IF_ERROR(PutInternal(request.stream_name(), &view, 1, &result));
+  RETURN_IF_ERROR(PutInternal(request.stream_name(), &view, 1, true, &result));
   if (result.error_code != nullptr) {
     if (std::strcmp(result.error_code, kThroughputExceeded) == 0) {
       return absl::ResourceExhaustedError(
@@ -1050,11 +1050,10 @@ absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecord(const v1::PutRecordR
 }
 
 absl::Status ShardStore::PutInternal(absl::string_view stream_name, const RecordView* records,
-                                     int n, PutResult* results) {
+                                     int n, bool single, PutResult* results) {
   // 1. Validate everything before touching any state.
   absl::InlinedVector<absl::uint128, 64> hash_keys(n);
   int64_t total_bytes = 0;
-  const bool single = n == 1;
   for (int i = 0; i < n; ++i) {
     const RecordView& r = records[i];
     total_bytes += r.partition_key.size() + r.data.size();
