@@ -159,21 +159,44 @@ absl::Status RunRaw(const std::string& dir, Cell* cell) {
       rocksdb::WriteOptions wo;
       wo.sync = cell->sync;
       while (!go.load()) std::this_thread::yield();
+      std::vector<std::vector<int>> by_shard(cell->shards);
+      for (int i = 0; i < request.records_size(); ++i) by_shard[i % cell->shards].push_back(i);
+      std::vector<char> entry_headers(request.records_size() * 6);
+      std::vector<rocksdb::Slice> parts;
       while (absl::Now() < deadline) {
         rocksdb::WriteBatch batch;
-        for (int i = 0; i < request.records_size(); ++i) {
-          const auto& e = request.records(i);
-          const uint32_t shard = static_cast<uint32_t>(i % cell->shards);
+        // One chunk per shard, as the store writes: key (stream id, shard,
+        // first sequence), value header + (lengths, key, data) per record.
+        for (uint32_t shard = 0; shard < static_cast<uint32_t>(cell->shards); ++shard) {
+          const std::vector<int>& members = by_shard[shard];
+          if (members.empty()) continue;
+          const uint64_t first = seq[shard] + 1;
+          seq[shard] += members.size();
           char key[20];
-          const uint64_t s = ++seq[shard];
           for (int b = 0; b < 8; ++b) key[b] = static_cast<char>(uint64_t{1} >> (56 - 8 * b));
           for (int b = 0; b < 4; ++b) key[8 + b] = static_cast<char>(shard >> (24 - 8 * b));
-          for (int b = 0; b < 8; ++b) key[12 + b] = static_cast<char>(s >> (56 - 8 * b));
-          char header[11] = {
-              1, 0, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<char>(e.partition_key().size())};
+          for (int b = 0; b < 8; ++b) key[12 + b] = static_cast<char>(first >> (56 - 8 * b));
+          char header[13] = {1};
+          const uint32_t count = static_cast<uint32_t>(members.size());
+          for (int b = 0; b < 4; ++b) header[9 + b] = static_cast<char>(count >> (24 - 8 * b));
+          parts.clear();
+          parts.emplace_back(header, 13);
+          for (int i : members) {
+            const auto& e = request.records(i);
+            char* h = &entry_headers[i * 6];
+            h[0] = 0;
+            h[1] = static_cast<char>(e.partition_key().size());
+            for (int b = 0; b < 4; ++b)
+              h[2 + b] = static_cast<char>(e.data().size() >> (24 - 8 * b));
+            parts.emplace_back(h, 6);
+            parts.emplace_back(e.partition_key());
+            parts.emplace_back(e.data());
+          }
           rocksdb::Slice k(key, 20);
-          rocksdb::Slice parts[3] = {rocksdb::Slice(header, 11), e.partition_key(), e.data()};
-          batch.Put(cf, rocksdb::SliceParts(&k, 1), rocksdb::SliceParts(parts, 3)).ok();
+          batch
+              .Put(cf, rocksdb::SliceParts(&k, 1),
+                   rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size())))
+              .ok();
         }
         if ((*db)->db()->Write(wo, &batch).ok()) written.fetch_add(request.records_size());
       }
