@@ -77,6 +77,12 @@ absl::Status FakeLeaseTable::DeleteMappingLeases(const std::string& uuid) {
 }
 
 absl::Status FakeLeaseTable::SetMappingEnabled(const std::string& uuid, bool enabled) {
+  std::function<void()> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = set_enabled_hook_;
+  }
+  if (hook) hook();
   absl::MutexLock lock(&mu_);
   if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
   set_enabled_calls_.emplace_back(uuid, enabled);
@@ -120,6 +126,11 @@ void FakeLeaseTable::FailNextCalls(absl::Status status, int count) {
   absl::MutexLock lock(&mu_);
   failure_ = std::move(status);
   failures_left_ = count;
+}
+
+void FakeLeaseTable::OnSetMappingEnabled(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  set_enabled_hook_ = std::move(hook);
 }
 
 std::vector<std::pair<std::string, bool>> FakeLeaseTable::set_enabled_calls() {

@@ -7,6 +7,7 @@
 #ifndef TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_LEASE_TABLE_H_
 #define TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_LEASE_TABLE_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,6 +38,9 @@ class FakeLeaseTable : public LeaseTable {
 
   // The next `count` calls (of any LeaseTable method) fail with `status`.
   void FailNextCalls(absl::Status status, int count = 1);
+  // Runs `hook` (without the fake's lock) at the start of every SetMappingEnabled call, e.g. to
+  // change a mapping while a sync pass is in flight.
+  void OnSetMappingEnabled(std::function<void()> hook);
   // Calls so far of SetMappingEnabled, with their arguments in order.
   std::vector<std::pair<std::string, bool>> set_enabled_calls();
 
@@ -49,6 +53,7 @@ class FakeLeaseTable : public LeaseTable {
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
   int failures_left_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::pair<std::string, bool>> set_enabled_calls_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> set_enabled_hook_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tributary::stream_tracker::testing
