@@ -38,7 +38,7 @@ class EventSourceMappingsServiceTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  testing::FakeStreamCatalog streams_;
+  testing::FakeStreamCatalog streams_{clock_};
   std::unique_ptr<MappingStore> store_;
   std::unique_ptr<MappingManager> manager_;
   std::unique_ptr<EventSourceMappingsService> service_;

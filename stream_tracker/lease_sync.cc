@@ -59,8 +59,10 @@ struct LeasePlan {
   bool work_ended = false;
 };
 
+// `open_from`: on the first pass of a LATEST or AT_TIMESTAMP mapping, the shards open at or after
+// its start time (closed shards outside it hold nothing to read); otherwise unused.
 LeasePlan PlanLeases(const MappingRecord& record, const std::vector<v1::Shard>& shards,
-                     const std::vector<v1::Lease>& leases) {
+                     const std::vector<v1::Lease>& leases, const std::set<std::string>& open_from) {
   const v1::EventSourceMappingConfiguration& config = record.config();
   LeasePlan plan;
   std::set<std::string> shard_ids;
@@ -98,12 +100,15 @@ LeasePlan PlanLeases(const MappingRecord& record, const std::vector<v1::Shard>& 
     } else {
       switch (config.starting_position()) {
         case v1::LATEST_POSITION:
-          if (IsClosed(*shard)) continue;  // a closed ancestor: skipped
+          // A shard closed before the mapping was created: a skipped ancestor.
+          if (IsClosed(*shard) && open_from.count(id) == 0) continue;
           checkpoint.set_type(v1::AT_TIMESTAMP_CHECKPOINT);
           *checkpoint.mutable_timestamp() =
               ToProtoTimestamp(absl::FromUnixMillis(record.created_unix_ms()));
           break;
         case v1::AT_TIMESTAMP_POSITION:
+          // A shard closed before the timestamp has nothing to read.
+          if (IsClosed(*shard) && open_from.count(id) == 0) continue;
           checkpoint.set_type(v1::AT_TIMESTAMP_CHECKPOINT);
           *checkpoint.mutable_timestamp() = config.starting_position_timestamp();
           break;
@@ -162,8 +167,19 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot) {
   if (absl::IsNotFound(shards.status())) return SyncStreamGone(snapshot);
   RETURN_IF_ERROR(shards.status());
   ASSIGN_OR_RETURN(std::vector<v1::Lease> leases, leases_->ListLeases(uuid));
+  std::set<std::string> open_from;
+  if (!snapshot.initial_leases_created() &&
+      (config.starting_position() == v1::LATEST_POSITION ||
+       config.starting_position() == v1::AT_TIMESTAMP_POSITION)) {
+    const absl::Time start = config.starting_position() == v1::LATEST_POSITION
+                                 ? absl::FromUnixMillis(snapshot.created_unix_ms())
+                                 : FromProtoTimestamp(config.starting_position_timestamp());
+    ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                     streams_->ListShardIdsOpenFrom(config.stream_name(), start));
+    open_from.insert(ids.begin(), ids.end());
+  }
 
-  LeasePlan plan = PlanLeases(snapshot, *shards, leases);
+  LeasePlan plan = PlanLeases(snapshot, *shards, leases, open_from);
   if (!plan.to_delete.empty()) RETURN_IF_ERROR(leases_->DeleteLeases(plan.to_delete));
   if (!plan.to_create.empty()) RETURN_IF_ERROR(leases_->CreateLeases(plan.to_create).status());
   const bool transitional = IsTransitional(config.state());
@@ -279,14 +295,23 @@ bool LeaseSync::WaitForRunsCompleted(int64_t runs, absl::Duration real_timeout) 
 
 void LeaseSync::Loop() {
   auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || sync_requested_; };
+  absl::Status last_status;
   mu_.Lock();
   while (!stopping_) {
     sync_requested_ = false;
     mu_.Unlock();
     absl::Status status = RunOnce();
-    // The loop has no caller to return errors to: this is its boundary, so it logs. Every step
-    // is retried by the next pass.
-    if (!status.ok()) LOG(WARNING) << "lease sync: " << status;
+    // The loop has no caller to return errors to: this is its boundary, so it logs, once per
+    // change of outcome (a peer that is down for an hour is one line, not 3600). Every step is
+    // retried by the next pass.
+    if (status != last_status) {
+      if (status.ok()) {
+        LOG(INFO) << "lease sync: passes succeed again";
+      } else {
+        LOG(WARNING) << "lease sync: " << status;
+      }
+      last_status = status;
+    }
     mu_.Lock();
     ++runs_completed_;
     clock_.AwaitWithDeadline(&mu_, absl::Condition(&wake), clock_.Now() + options_.interval);

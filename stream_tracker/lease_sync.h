@@ -9,11 +9,15 @@
 //       after their parents reach SHARD_END) and an initial checkpoint:
 //         first pass of a mapping (its starting position):
 //           TRIM_HORIZON → every retained shard at TRIM_HORIZON, parents listed before children;
-//           LATEST       → every OPEN shard at AT_TIMESTAMP_CHECKPOINT = the mapping's creation
-//                          time; CLOSED shards (ancestors) get no lease (leasing treats a missing
-//                          parent lease as done, so their children are assignable at once);
-//           AT_TIMESTAMP → every retained shard at AT_TIMESTAMP_CHECKPOINT = the timestamp (a
-//                          shard closed before it reads nothing and ends at once);
+//           LATEST       → every shard open at or after the mapping's creation time (open now,
+//                          or closed since: ListShardIdsOpenFrom) at AT_TIMESTAMP_CHECKPOINT =
+//                          the creation time; shards closed before it (ancestors) get no lease
+//                          (leasing treats a missing parent lease as done, so their children are
+//                          assignable at once). A split between Create and the first pass thus
+//                          loses nothing: the closed parent was open at creation and is leased;
+//           AT_TIMESTAMP → likewise with the timestamp: every shard open at or after it, at
+//                          AT_TIMESTAMP_CHECKPOINT = the timestamp; shards closed before it are
+//                          skipped (they hold nothing to read);
 //         later passes: a shard not seen before (a child of a split or merge) at TRIM_HORIZON,
 //         whatever the starting position: a child is read from its start;
 //       leases are created enabled iff the mapping is enabled;

@@ -112,7 +112,7 @@ class LeaseSyncTest : public ::testing::Test {
   const std::string dir_ = tributary::testing::NewTempDir("lease_sync");
   FakeClock clock_;
   const absl::Time at_timestamp_ = absl::FromUnixSeconds(1'600'000'000);
-  testing::FakeStreamCatalog streams_;
+  testing::FakeStreamCatalog streams_{clock_};
   testing::FakeLeaseTable leases_;
   std::unique_ptr<MappingStore> store_;
   std::unique_ptr<LeaseSync> sync_;
@@ -281,6 +281,7 @@ TEST_F(LeaseSyncTest, TrimHorizonLeasesEveryRetainedShardWithItsParents) {
 TEST_F(LeaseSyncTest, LatestStartsOpenShardsAtTheCreationTimeAndSkipsClosedAncestors) {
   streams_.CreateStream("orders", 1);
   auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  clock_.Advance(absl::Seconds(1));  // the parent closed before the mapping was created
   const absl::Time created = clock_.Now();
   const std::string uuid = CreateMapping(v1::LATEST_POSITION);
   clock_.Advance(absl::Minutes(5));  // the pass runs later: the position must not move
@@ -296,6 +297,38 @@ TEST_F(LeaseSyncTest, LatestStartsOpenShardsAtTheCreationTimeAndSkipsClosedAnces
   // The skipped ancestor stays skipped on later passes.
   Sync();
   EXPECT_FALSE(leases_.Get(uuid, "shardId-000000000000").has_value());
+}
+
+TEST_F(LeaseSyncTest, LatestLeasesAShardThatClosedAfterCreationBeforeTheFirstPass) {
+  streams_.CreateStream("orders", 1);
+  const absl::Time created = clock_.Now();
+  const std::string uuid = CreateMapping(v1::LATEST_POSITION);
+  clock_.Advance(absl::Seconds(1));
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  Sync();
+  // The parent was open when the mapping was created: records written to it after that must be
+  // processed, so it is leased from the creation time, and its children wait for it.
+  EXPECT_THAT(LeasedShards(uuid),
+              UnorderedElementsAre("shardId-000000000000", children[0], children[1]));
+  v1::Lease parent = Lease(uuid, "shardId-000000000000");
+  EXPECT_EQ(parent.checkpoint().type(), v1::AT_TIMESTAMP_CHECKPOINT);
+  EXPECT_EQ(FromProtoTimestamp(parent.checkpoint().timestamp()), created);
+  EXPECT_THAT(Parents(uuid, children[0]), ElementsAre("shardId-000000000000"));
+}
+
+TEST_F(LeaseSyncTest, AtTimestampSkipsShardsClosedBeforeTheTimestamp) {
+  streams_.CreateStream("orders", 1);
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  clock_.Advance(absl::Minutes(1));
+  v1::CreateEventSourceMappingRequest request;
+  request.set_stream_name("orders");
+  request.set_function_endpoint("fn:1");
+  request.set_starting_position(v1::AT_TIMESTAMP_POSITION);
+  *request.mutable_starting_position_timestamp() = ToProtoTimestamp(clock_.Now());
+  auto created = manager_->Create(request);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Sync();
+  EXPECT_THAT(LeasedShards(created->uuid()), UnorderedElementsAreArray(children));
 }
 
 TEST_F(LeaseSyncTest, AtTimestampStartsEveryShardAtTheTimestamp) {
@@ -435,6 +468,7 @@ TEST_F(LeaseSyncTest, StreamCreatedAgainIsProcessedFromTheStartingPosition) {
 TEST_F(LeaseSyncTest, RestartKeepsMappingsAndWhatTheSyncDecided) {
   streams_.CreateStream("orders", 1);
   streams_.SplitShard("orders", "shardId-000000000000");
+  clock_.Advance(absl::Seconds(1));  // the parent closed before the mapping was created
   const std::string uuid = CreateMapping(v1::LATEST_POSITION);
   Sync();
   const v1::EventSourceMappingConfiguration before = Mapping(uuid);

@@ -43,7 +43,7 @@ class MappingManagerTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  testing::FakeStreamCatalog streams_;
+  testing::FakeStreamCatalog streams_{clock_};
   std::unique_ptr<MappingStore> store_;
   std::unique_ptr<MappingManager> manager_;
   int changes_ = 0;

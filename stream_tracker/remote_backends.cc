@@ -1,6 +1,7 @@
 #include "stream_tracker/remote_backends.h"
 
 #include "common/status_macros.h"
+#include "stream_tracker/proto_time.h"
 
 namespace tributary::stream_tracker {
 namespace {
@@ -19,6 +20,17 @@ absl::Status RemoteStreamCatalog::CheckStreamExists(const std::string& stream_na
 absl::StatusOr<std::vector<v1::Shard>> RemoteStreamCatalog::ListShards(
     const std::string& stream_name) {
   return client_->ListAllShards(stream_name);
+}
+
+absl::StatusOr<std::vector<std::string>> RemoteStreamCatalog::ListShardIdsOpenFrom(
+    const std::string& stream_name, absl::Time time) {
+  v1::ShardFilter filter;
+  filter.set_type(v1::FROM_TIMESTAMP);
+  *filter.mutable_timestamp() = ToProtoTimestamp(time);
+  ASSIGN_OR_RETURN(std::vector<v1::Shard> shards, client_->ListAllShards(stream_name, &filter));
+  std::vector<std::string> ids;
+  for (const v1::Shard& shard : shards) ids.push_back(shard.shard_id());
+  return ids;
 }
 
 absl::StatusOr<int> RemoteLeaseTable::CreateLeases(const std::vector<v1::NewLease>& leases) {

@@ -20,6 +20,8 @@ class RemoteStreamCatalog : public StreamCatalog {
 
   absl::Status CheckStreamExists(const std::string& stream_name) override;
   absl::StatusOr<std::vector<v1::Shard>> ListShards(const std::string& stream_name) override;
+  absl::StatusOr<std::vector<std::string>> ListShardIdsOpenFrom(const std::string& stream_name,
+                                                                absl::Time time) override;
 
  private:
   shard_store::ShardStoreClient* client_;

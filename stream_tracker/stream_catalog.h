@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "proto/streams.pb.h"
 
 namespace tributary::stream_tracker {
@@ -27,6 +28,12 @@ class StreamCatalog {
   // order, all pages. A closed shard has sequence_number_range.ending_sequence_number set.
   // Errors: NOT_FOUND when the stream does not exist; UNAVAILABLE / DEADLINE_EXCEEDED.
   virtual absl::StatusOr<std::vector<v1::Shard>> ListShards(const std::string& stream_name) = 0;
+
+  // The ids of the retained shards that were open at some time at or after `time` (Kinesis's
+  // FROM_TIMESTAMP shard filter: open now, or closed at or after `time`), in shard id order.
+  // Times are the shard store's. Errors: as ListShards.
+  virtual absl::StatusOr<std::vector<std::string>> ListShardIdsOpenFrom(
+      const std::string& stream_name, absl::Time time) = 0;
 };
 
 }  // namespace tributary::stream_tracker

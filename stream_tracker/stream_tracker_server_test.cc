@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/process.h"
 #include "common/testing/test_util.h"
@@ -52,7 +53,8 @@ class StreamTrackerServerTest : public ::testing::Test {
   }
 
   const std::string root_ = tributary::testing::NewTempDir("stream_tracker_server");
-  testing::FakeStreamCatalog catalog_;
+  FakeClock clock_;  // the fakes' shard open/close times
+  testing::FakeStreamCatalog catalog_{clock_};
   testing::FakeLeaseTable leases_;
   testing::FakeStreamsService streams_service_{&catalog_};
   testing::FakeLeasingService leasing_service_{&leases_};

@@ -53,6 +53,7 @@ void FakeStreamCatalog::Close(FakeStream& stream, FakeShard& shard) {
       << shard.shard.shard_id() << " is already closed";
   shard.shard.mutable_sequence_number_range()->set_ending_sequence_number(
       absl::StrCat(stream.next_sequence++));
+  shard.closed_at = clock_.Now();
 }
 
 absl::Status FakeStreamCatalog::CheckStreamExists(const std::string& stream_name) {
@@ -76,6 +77,21 @@ absl::StatusOr<std::vector<v1::Shard>> FakeStreamCatalog::ListShards(
   std::vector<v1::Shard> shards;
   for (const auto& [id, fake] : it->second.shards) shards.push_back(fake.shard);
   return shards;
+}
+
+absl::StatusOr<std::vector<std::string>> FakeStreamCatalog::ListShardIdsOpenFrom(
+    const std::string& stream_name, absl::Time time) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
+  auto it = streams_.find(stream_name);
+  if (it == streams_.end()) {
+    return absl::NotFoundError(absl::StrCat("stream ", stream_name, " not found"));
+  }
+  std::vector<std::string> ids;
+  for (const auto& [id, fake] : it->second.shards) {
+    if (fake.closed_at >= time) ids.push_back(id);
+  }
+  return ids;
 }
 
 std::vector<std::string> FakeStreamCatalog::CreateStream(const std::string& stream_name,

@@ -1,9 +1,10 @@
 // FakeStreamCatalog: an in-memory StreamCatalog for unit tests, with the resharding verbs tests
 // need (split, merge, close, trim, delete) and fault injection.
 //
-// Shards are named as Kinesis names them ("shardId-000000000007", numbered per stream in creation
-// order); hash-key ranges divide the 128-bit space; sequence numbers come from one counter per
-// stream (a shard's starting sequence number is the counter at its creation, its ending one the
+// Kinesis's FROM_TIMESTAMP filter is served from the times (on the given clock) at which shards
+// closed. Shards are named as Kinesis names them ("shardId-000000000007", numbered per stream in
+// creation order); hash-key ranges divide the 128-bit space; sequence numbers come from one counter
+// per stream (a shard's starting sequence number is the counter at its creation, its ending one the
 // counter at its close). Thread-safe. Test bugs (an unknown stream or shard given to a verb) are
 // CHECK failures.
 #ifndef TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_STREAM_CATALOG_H_
@@ -16,14 +17,21 @@
 #include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
 #include "stream_tracker/stream_catalog.h"
 
 namespace tributary::stream_tracker::testing {
 
 class FakeStreamCatalog : public StreamCatalog {
  public:
+  // Shards are stamped with `clock`'s time when they open and close. `clock` must outlive this.
+  explicit FakeStreamCatalog(Clock& clock) : clock_(clock) {}
+
   absl::Status CheckStreamExists(const std::string& stream_name) override;
   absl::StatusOr<std::vector<v1::Shard>> ListShards(const std::string& stream_name) override;
+  absl::StatusOr<std::vector<std::string>> ListShardIdsOpenFrom(const std::string& stream_name,
+                                                                absl::Time time) override;
 
   // Creates `stream_name` with `shard_count` open shards; returns their ids.
   std::vector<std::string> CreateStream(const std::string& stream_name, int shard_count);
@@ -50,6 +58,7 @@ class FakeStreamCatalog : public StreamCatalog {
     v1::Shard shard;
     absl::uint128 start;
     absl::uint128 end;
+    absl::Time closed_at = absl::InfiniteFuture();  // when it closed; open: infinite future
   };
   struct FakeStream {
     int next_shard_number = 0;
@@ -64,6 +73,7 @@ class FakeStreamCatalog : public StreamCatalog {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Close(FakeStream& stream, FakeShard& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  Clock& clock_;
   absl::Mutex mu_;
   std::map<std::string, FakeStream> streams_ ABSL_GUARDED_BY(mu_);
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
