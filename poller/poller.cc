@@ -262,6 +262,7 @@ absl::Status Poller::RunOnce() {
   if (status.ok()) status = WithContext(acquired, "acquiring leases");
   if (options_.run_consumers_inline) {
     for (auto& c : Consumers()) c->RunOnce();
+    RemoveFinished();
   }
   return status;
 }

@@ -23,6 +23,9 @@ v1::LeaseKey KeyOf(const v1::Lease& lease) {
 // How long the reader waits after a failed read before reading again.
 constexpr absl::Duration kReadErrorPause = absl::Milliseconds(200);
 
+// How many rounds of batches one RunOnce runs at most.
+constexpr int kMaxRoundsPerStep = 1000;
+
 // An absl::Condition: the consumer's event counter moved past `seen`.
 struct GenerationChanged {
   const int64_t* generation;
@@ -123,9 +126,13 @@ void ShardConsumer::ReadOnce() {
 void ShardConsumer::RunOnce() {
   if (state() != State::kRunning) return;
   ReadOnce();
-  // CANCELLED (stopped) is expected here; the state change is Tend's business.
-  processor_.RunReadyBatches(stop_).IgnoreError();
-  Tend(false);
+  // Every batch that is due, checkpointing between rounds; bounded so a step always ends.
+  for (int round = 0; round < kMaxRoundsPerStep; ++round) {
+    absl::StatusOr<int> ran = processor_.RunReadyBatches(stop_);
+    Tend(false);
+    // CANCELLED (stopped) ends the step; the state change is Tend's business.
+    if (!ran.ok() || *ran == 0 || state() != State::kRunning) break;
+  }
 }
 
 absl::Status ShardConsumer::WriteCheckpoint(const v1::Checkpoint& checkpoint) {

@@ -15,8 +15,9 @@
 // next owner re-reads every record after the checkpoint (at least once).
 //
 // Two ways to run it:
-//   - RunOnce() on the caller's thread: one read (the stream's Next()), the due batches run in
-//     turn, then checkpointing and state changes. Tests use it with fakes whose Next() returns
+//   - RunOnce() on the caller's thread: one read (the stream's Next()), then rounds of the due
+//     batches (one per lane per round) each followed by checkpointing and state changes, until
+//     no batch is due. Tests use it with fakes whose Next() returns
 //     at once.
 //   - Start(): a reader thread, a dispatcher thread, and a thread per batch in flight (at most
 //     one per lane). Stop() (or the destructor) cancels and joins them.
