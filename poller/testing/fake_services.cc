@@ -277,6 +277,28 @@ std::unique_ptr<ShardRecordStream> InMemoryShards::Open(const std::string& strea
   return std::make_unique<Stream>(this, std::make_pair(stream_name, shard_id), next);
 }
 
+std::vector<ObservedLeaseService::CheckpointCall> ObservedLeaseService::checkpoint_calls() {
+  absl::MutexLock lock(&mu_);
+  return calls_;
+}
+
+bool ObservedLeaseService::AwaitCheckpoints(
+    const std::function<bool(const std::vector<CheckpointCall>&)>& done,
+    absl::Duration real_timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done(calls_); };
+  return mu_.AwaitWithTimeout(absl::Condition(&ready), real_timeout);
+}
+
+absl::StatusOr<v1::CheckpointResponse> ObservedLeaseService::Checkpoint(
+    const v1::CheckpointRequest& request) {
+  absl::StatusOr<v1::CheckpointResponse> response = inner_.Checkpoint(request);
+  absl::MutexLock lock(&mu_);
+  calls_.push_back(CheckpointCall{request.poller_id(), request.lease_key().shard_id(),
+                                  request.lease_counter(), request.checkpoint(), response.ok()});
+  return response;
+}
+
 void FakeMappingSource::Set(const v1::EventSourceMappingConfiguration& config) {
   absl::MutexLock lock(&mu_);
   configs_[config.uuid()] = config;

@@ -5,6 +5,7 @@
 #define TRIBUTARY_POLLER_TESTING_FAKE_SERVICES_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -101,6 +102,45 @@ class InMemoryShards : public ShardReader {
   int fail_next_reads_ ABSL_GUARDED_BY(mu_) = 0;
   int opens_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t version_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every change, for blocking readers
+};
+
+// Forwards to another LeaseService and records every Checkpoint call with its outcome, so that
+// tests with threads (or real services) can wait for checkpoints.
+class ObservedLeaseService : public LeaseService {
+ public:
+  explicit ObservedLeaseService(LeaseService& inner) : inner_(inner) {}
+  using CheckpointCall = FakeLeaseService::CheckpointCall;
+
+  std::vector<CheckpointCall> checkpoint_calls();
+  // Waits (in real time, at most `real_timeout`: a failure guard) until `done(calls)` holds.
+  bool AwaitCheckpoints(const std::function<bool(const std::vector<CheckpointCall>&)>& done,
+                        absl::Duration real_timeout = absl::Seconds(30));
+
+  absl::StatusOr<v1::RegisterPollerResponse> RegisterPoller(
+      const v1::RegisterPollerRequest& request) override {
+    return inner_.RegisterPoller(request);
+  }
+  absl::StatusOr<v1::DeregisterPollerResponse> DeregisterPoller(
+      const v1::DeregisterPollerRequest& request) override {
+    return inner_.DeregisterPoller(request);
+  }
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override {
+    return inner_.Heartbeat(request);
+  }
+  absl::StatusOr<v1::AcquireLeasesResponse> AcquireLeases(
+      const v1::AcquireLeasesRequest& request) override {
+    return inner_.AcquireLeases(request);
+  }
+  absl::StatusOr<v1::ReleaseLeaseResponse> ReleaseLease(
+      const v1::ReleaseLeaseRequest& request) override {
+    return inner_.ReleaseLease(request);
+  }
+  absl::StatusOr<v1::CheckpointResponse> Checkpoint(const v1::CheckpointRequest& request) override;
+
+ private:
+  LeaseService& inner_;
+  absl::Mutex mu_;
+  std::vector<CheckpointCall> calls_ ABSL_GUARDED_BY(mu_);
 };
 
 class FakeMappingSource : public MappingSource {

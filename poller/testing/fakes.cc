@@ -37,6 +37,13 @@ int ScriptedFunction::call_count() {
   return static_cast<int>(calls_.size());
 }
 
+bool ScriptedFunction::Await(const std::function<bool(const std::vector<Call>&)>& done,
+                             absl::Duration real_timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done(calls_); };
+  return mu_.AwaitWithTimeout(absl::Condition(&ready), real_timeout);
+}
+
 std::vector<std::vector<std::string>> ScriptedFunction::batches() {
   absl::MutexLock lock(&mu_);
   std::vector<std::vector<std::string>> out;

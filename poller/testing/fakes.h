@@ -38,6 +38,9 @@ class ScriptedFunction : public FunctionInvoker {
   };
   std::vector<Call> calls();
   int call_count();
+  // Waits (in real time, at most `real_timeout`: a failure guard) until `done(calls)` holds.
+  bool Await(const std::function<bool(const std::vector<Call>&)>& done,
+             absl::Duration real_timeout = absl::Seconds(30));
   // The sequence numbers of every call's records, call by call.
   std::vector<std::vector<std::string>> batches();
 
