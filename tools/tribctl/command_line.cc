@@ -62,17 +62,25 @@ std::vector<FlagSpec> MappingConfigFlags() {
 
 std::vector<CommandSpec> BuildCommands() {
   std::vector<CommandSpec> c;
-  c.push_back({"streams", "create", "Creates a stream (CreateStream).",
+  c.push_back({"streams",
+               "create",
+               "Creates a stream (CreateStream).",
                {StreamFlag(), Int("shard-count", "number of shards (default 1)"),
                 Int("retention-period-hours", "retention (default 24)")}});
-  c.push_back({"streams", "delete", "Deletes a stream and its records (DeleteStream).",
+  c.push_back({"streams",
+               "delete",
+               "Deletes a stream and its records (DeleteStream).",
                {StreamFlag(), Bool("enforce-consumer-deletion", "delete even with consumers")}});
-  c.push_back({"streams", "describe", "Shows a stream's summary (DescribeStreamSummary).",
-               {StreamFlag()}});
-  c.push_back({"streams", "list", "Lists streams (ListStreams, every page).",
+  c.push_back(
+      {"streams", "describe", "Shows a stream's summary (DescribeStreamSummary).", {StreamFlag()}});
+  c.push_back({"streams",
+               "list",
+               "Lists streams (ListStreams, every page).",
                {Int("limit", "streams per page, 1-10000"),
                 Str("exclusive-start-stream-name", "list names after this one")}});
-  c.push_back({"streams", "list-shards", "Lists a stream's shards (ListShards, every page).",
+  c.push_back({"streams",
+               "list-shards",
+               "Lists a stream's shards (ListShards, every page).",
                {StreamFlag(),
                 Enum("shard-filter-type", "which shards",
                      {"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST",
@@ -81,27 +89,35 @@ std::vector<CommandSpec> BuildCommands() {
                 Time("shard-filter-timestamp", "with AT_TIMESTAMP / FROM_TIMESTAMP"),
                 Str("exclusive-start-shard-id", "list shards after this one"),
                 Int("max-results", "shards per page, 1-10000")}});
-  c.push_back({"streams", "split", "Splits an open shard in two (SplitShard).",
+  c.push_back({"streams",
+               "split",
+               "Splits an open shard in two (SplitShard).",
                {StreamFlag(), Str("shard-to-split", "the shard id", true),
                 Str("new-starting-hash-key",
                     "decimal hash key where the second child starts (default: the middle of "
                     "the shard's range)")}});
-  c.push_back({"streams", "merge", "Merges two adjacent open shards (MergeShards).",
+  c.push_back({"streams",
+               "merge",
+               "Merges two adjacent open shards (MergeShards).",
                {StreamFlag(), Str("shard-to-merge", "the shard id", true),
                 Str("adjacent-shard-to-merge", "the adjacent shard id", true)}});
-  c.push_back({"streams", "update-shard-count",
+  c.push_back({"streams",
+               "update-shard-count",
                "Splits or merges shards uniformly to a target count (UpdateShardCount).",
                {StreamFlag(), Int("target-shard-count", "the new number of open shards", true),
                 Enum("scaling-type", "UNIFORM_SCALING (the default and only choice)",
                      {"UNIFORM_SCALING"})}});
-  c.push_back({"streams", "increase-retention-period",
+  c.push_back({"streams",
+               "increase-retention-period",
                "Increases the retention period (IncreaseStreamRetentionPeriod).",
                {StreamFlag(), Int("retention-period-hours", "the new retention", true)}});
-  c.push_back({"streams", "decrease-retention-period",
+  c.push_back({"streams",
+               "decrease-retention-period",
                "Decreases the retention period (DecreaseStreamRetentionPeriod).",
                {StreamFlag(), Int("retention-period-hours", "the new retention", true)}});
   c.push_back(
-      {"records", "put",
+      {"records",
+       "put",
        "Writes one record (--data, PutRecord), or stdin lines in PutRecords batches of up to "
        "500: \"key<TAB>data\" lines, or one data per line with --partition-key. Empty lines are "
        "skipped.",
@@ -110,7 +126,8 @@ std::vector<CommandSpec> BuildCommands() {
         Str("explicit-hash-key", "decimal hash key overriding the partition key's"),
         Str("sequence-number-for-ordering", "with --data: order after this sequence number")}});
   c.push_back(
-      {"records", "get",
+      {"records",
+       "get",
        "Reads a shard: GetRecords pages until caught up, or with --follow a SubscribeToShard "
        "stream until Ctrl-C, --max-records or the shard's end.",
        {StreamFlag(), Str("shard-id", "the shard id", true),
@@ -141,22 +158,30 @@ std::vector<CommandSpec> BuildCommands() {
                  "Changes the given fields of a mapping (UpdateEventSourceMapping).",
                  std::move(flags)});
   }
-  c.push_back({"mappings", "delete", "Deletes a mapping (DeleteEventSourceMapping).",
+  c.push_back({"mappings",
+               "delete",
+               "Deletes a mapping (DeleteEventSourceMapping).",
                {Str("uuid", "the mapping's UUID", true)}});
-  c.push_back({"mappings", "get", "Shows a mapping (GetEventSourceMapping).",
+  c.push_back({"mappings",
+               "get",
+               "Shows a mapping (GetEventSourceMapping).",
                {Str("uuid", "the mapping's UUID", true)}});
-  c.push_back({"mappings", "list", "Lists mappings (ListEventSourceMappings, every page).",
+  c.push_back({"mappings",
+               "list",
+               "Lists mappings (ListEventSourceMappings, every page).",
                {Str("stream", "only this stream's mappings"),
                 Str("function-endpoint", "only mappings to this function"),
                 Int("max-items", "mappings per page, 1-10000")}});
-  c.push_back({"leases", "list",
+  c.push_back({"leases",
+               "list",
                "Lists leases: owner, lease counter, checkpoint, iterator age (ListLeases).",
                {Str("mapping", "only this mapping's leases (UUID)"),
                 Str("owner", "only leases held by this poller"),
                 Str("shard-id", "only this shard's leases"),
                 Int("max-results", "leases per page, 1-10000")}});
   c.push_back({"pollers", "list", "Lists registered pollers (Leasing ListPollers).", {}});
-  c.push_back({"metrics", "",
+  c.push_back({"metrics",
+               "",
                "Shows a poller's metrics per mapping and shard (Pollers GetMetrics).",
                {Str("mapping", "only this mapping (UUID)"),
                 Bool("prometheus", "print Prometheus text exposition instead of a table")}});
@@ -204,16 +229,15 @@ absl::StatusOr<FlagValues::Value> ParseValue(const FlagSpec& spec, absl::string_
       int64_t v = 0;
       if (!absl::SimpleAtoi(text, &v) || v < std::numeric_limits<int32_t>::min() ||
           v > std::numeric_limits<int32_t>::max()) {
-        return absl::InvalidArgumentError(absl::StrCat("expected a 32-bit integer, got '", text,
-                                                       "'"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("expected a 32-bit integer, got '", text, "'"));
       }
       return FlagValues::Value(v);
     }
     case FlagType::kBool: {
       bool v = false;
       if (!absl::SimpleAtob(text, &v)) {
-        return absl::InvalidArgumentError(absl::StrCat("expected true or false, got '", text,
-                                                       "'"));
+        return absl::InvalidArgumentError(absl::StrCat("expected true or false, got '", text, "'"));
       }
       return FlagValues::Value(v);
     }
@@ -311,8 +335,10 @@ std::string FlagUsage(const FlagSpec& f) {
       break;
   }
   std::string line = left;
-  if (line.size() < 44) line.resize(44, ' ');
-  else line += "\n" + std::string(44, ' ');
+  if (line.size() < 44)
+    line.resize(44, ' ');
+  else
+    line += "\n" + std::string(44, ' ');
   absl::StrAppend(&line, f.help, f.required ? " (required)" : "", "\n");
   return line;
 }
@@ -442,8 +468,8 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
           return UsageError(
               absl::StrCat("unknown flag --", name, " for '", line.command->Name(), "'"));
         }
-        return UsageError(absl::StrCat("unknown flag --", name,
-                                       " (command flags go after the command)"));
+        return UsageError(
+            absl::StrCat("unknown flag --", name, " (command flags go after the command)"));
       }
       if (given_as.count(spec->name) > 0 && spec->type != FlagType::kList) {
         return UsageError(absl::StrCat("flag --", spec->name, " given twice"));
@@ -490,8 +516,8 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
     } else {
       line.command = FindCommand(words[0], arg);
       if (line.command == nullptr) {
-        return UsageError(absl::StrCat("unknown command '", words[0], " ", arg, "' (one of: ",
-                                       absl::StrJoin(VerbsOf(words[0]), ", "), ")"));
+        return UsageError(absl::StrCat("unknown command '", words[0], " ", arg,
+                                       "' (one of: ", absl::StrJoin(VerbsOf(words[0]), ", "), ")"));
       }
     }
   }
@@ -501,19 +527,19 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
   }
   if (line.command == nullptr) {
     if (words.empty()) return UsageError("missing command (try 'tribctl help')");
-    return UsageError(absl::StrCat("missing subcommand for '", words[0], "' (one of: ",
-                                   absl::StrJoin(VerbsOf(words[0]), ", "), ")"));
+    return UsageError(absl::StrCat("missing subcommand for '", words[0],
+                                   "' (one of: ", absl::StrJoin(VerbsOf(words[0]), ", "), ")"));
   }
   for (const FlagSpec& f : line.command->flags) {
     if (f.required && !line.flags.Has(f.name)) {
-      return UsageError(absl::StrCat("missing required flag --", f.name, " for '",
-                                     line.command->Name(), "'"));
+      return UsageError(
+          absl::StrCat("missing required flag --", f.name, " for '", line.command->Name(), "'"));
     }
   }
   const std::string endpoint = line.flags.StringOr("endpoint", "127.0.0.1:4560");
   line.flags.Set("endpoint", endpoint);
-  for (const char* service : {"streams-endpoint", "mappings-endpoint", "leasing-endpoint",
-                              "poller-endpoint"}) {
+  for (const char* service :
+       {"streams-endpoint", "mappings-endpoint", "leasing-endpoint", "poller-endpoint"}) {
     if (!line.flags.Has(service)) line.flags.Set(service, endpoint);
   }
   if (!line.flags.Has("output")) line.flags.Set("output", std::string("table"));
@@ -538,8 +564,10 @@ std::string HelpText(const CommandSpec* command, absl::string_view group) {
   for (const CommandSpec& c : AllCommands()) {
     if (!group.empty() && c.group != group) continue;
     std::string name = absl::StrCat("  ", c.Name());
-    if (name.size() < 38) name.resize(38, ' ');
-    else name += " ";
+    if (name.size() < 38)
+      name.resize(38, ' ');
+    else
+      name += " ";
     absl::StrAppend(&out, name, c.help, "\n");
   }
   absl::StrAppend(&out, "\nglobal flags:\n");

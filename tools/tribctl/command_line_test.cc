@@ -56,14 +56,13 @@ void ExpectUsageError(const std::vector<std::string>& args, const std::string& f
 TEST(CommandLineTest, TheCommandTableHasEveryCommandOfTheIssue) {
   std::vector<std::string> names;
   for (const CommandSpec& c : AllCommands()) names.push_back(c.Name());
-  EXPECT_THAT(names,
-              ::testing::UnorderedElementsAre(
-                  "streams create", "streams delete", "streams describe", "streams list",
-                  "streams list-shards", "streams split", "streams merge",
-                  "streams update-shard-count", "streams increase-retention-period",
-                  "streams decrease-retention-period", "records put", "records get",
-                  "mappings create", "mappings update", "mappings delete", "mappings get",
-                  "mappings list", "leases list", "pollers list", "metrics"));
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre(
+                         "streams create", "streams delete", "streams describe", "streams list",
+                         "streams list-shards", "streams split", "streams merge",
+                         "streams update-shard-count", "streams increase-retention-period",
+                         "streams decrease-retention-period", "records put", "records get",
+                         "mappings create", "mappings update", "mappings delete", "mappings get",
+                         "mappings list", "leases list", "pollers list", "metrics"));
 }
 
 TEST(CommandLineTest, EveryCommandParsesWithItsRequiredFlags) {
@@ -79,7 +78,8 @@ TEST(CommandLineTest, EveryCommandAcceptsEveryOneOfItsFlags) {
   for (const CommandSpec& c : AllCommands()) {
     std::vector<std::string> args = {c.group};
     if (!c.verb.empty()) args.push_back(c.verb);
-    for (const FlagSpec& f : c.flags) args.push_back(absl::StrCat("--", f.name, "=", SampleValue(f)));
+    for (const FlagSpec& f : c.flags)
+      args.push_back(absl::StrCat("--", f.name, "=", SampleValue(f)));
     absl::StatusOr<CommandLine> line = ParseCommandLine(args);
     ASSERT_TRUE(line.ok()) << c.Name() << ": " << line.status();
     for (const FlagSpec& f : c.flags) EXPECT_TRUE(line->flags.Has(f.name)) << f.name;
@@ -170,16 +170,16 @@ TEST(CommandLineTest, ANegatedFlagTakesNoValue) {
 }
 
 TEST(CommandLineTest, ValuesMayFollowAsTheNextArgumentEvenWhenNegative) {
-  auto line = ParseCommandLine({"mappings", "update", "--uuid", "u-1",
-                                "--maximum-retry-attempts", "-1"});
+  auto line =
+      ParseCommandLine({"mappings", "update", "--uuid", "u-1", "--maximum-retry-attempts", "-1"});
   ASSERT_TRUE(line.ok()) << line.status();
   EXPECT_EQ(line->flags.String("uuid"), "u-1");
   EXPECT_EQ(line->flags.Int("maximum-retry-attempts"), -1);
 }
 
 TEST(CommandLineTest, BooleansTakeBareNegatedAndExplicitForms) {
-  auto line = ParseCommandLine({"mappings", "update", "--uuid=u", "--no-enabled",
-                                "--bisect-batch-on-function-error"});
+  auto line = ParseCommandLine(
+      {"mappings", "update", "--uuid=u", "--no-enabled", "--bisect-batch-on-function-error"});
   ASSERT_TRUE(line.ok()) << line.status();
   EXPECT_EQ(line->flags.Bool("enabled"), false);
   EXPECT_EQ(line->flags.Bool("bisect-batch-on-function-error"), true);
@@ -243,9 +243,11 @@ TEST(CommandLineTest, UnderscoresAndDashesAreTheSameInFlagNames) {
 }
 
 TEST(CommandLineTest, HelpInAnyFormSkipsValidation) {
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"help"}, {"--help"}, {"-h"}, {"streams", "--help"},
-        {"streams", "create", "--help"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"help"},
+                                               {"--help"},
+                                               {"-h"},
+                                               {"streams", "--help"},
+                                               {"streams", "create", "--help"}}) {
     auto line = ParseCommandLine(args);
     ASSERT_TRUE(line.ok()) << absl::StrJoin(args, " ") << ": " << line.status();
     EXPECT_TRUE(line->help);

@@ -41,7 +41,7 @@ std::string ResponseTypes(const v1::EventSourceMappingConfiguration& m) {
   std::vector<std::string> names;
   for (int t : m.function_response_types()) {
     names.push_back(t == v1::REPORT_BATCH_ITEM_FAILURES ? "ReportBatchItemFailures"
-                                                         : absl::StrCat(t));
+                                                        : absl::StrCat(t));
   }
   return Or(absl::StrJoin(names, ","));
 }
@@ -106,7 +106,8 @@ absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message, boo
 
 std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp) {
   if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "";
-  const absl::Time t = absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
+  const absl::Time t =
+      absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
 }
 
@@ -218,8 +219,7 @@ std::string RecordsTable(const std::vector<v1::Record>& records) {
   Table table({"SEQUENCE_NUMBER", "PARTITION_KEY", "ARRIVAL", "DATA"});
   for (const v1::Record& r : records) {
     table.AddRow({r.sequence_number(), r.partition_key(),
-                  Or(FormatTimestamp(r.approximate_arrival_timestamp())),
-                  DisplayData(r.data())});
+                  Or(FormatTimestamp(r.approximate_arrival_timestamp())), DisplayData(r.data())});
   }
   return table.Render();
 }
@@ -306,8 +306,7 @@ std::string PrometheusText(const v1::GetMetricsResponse& metrics) {
   auto labels = [&](const v1::ShardMetrics& s) {
     return absl::StrCat("poller=\"", LabelValue(metrics.poller_id()), "\",mapping=\"",
                         LabelValue(s.event_source_mapping_uuid()), "\",stream=\"",
-                        LabelValue(s.stream_name()), "\",shard=\"", LabelValue(s.shard_id()),
-                        "\"");
+                        LabelValue(s.stream_name()), "\",shard=\"", LabelValue(s.shard_id()), "\"");
   };
   auto family = [&](const std::string& name, const std::string& type, const std::string& help,
                     const std::function<int64_t(const v1::ShardMetrics&)>& value) {
@@ -355,10 +354,9 @@ std::string PrometheusText(const v1::GetMetricsResponse& metrics) {
   };
   histogram("tributary_batch_size", "Records per invocation.",
             [](const v1::ShardMetrics& s) -> const v1::Histogram& { return s.batch_size(); });
-  histogram("tributary_invoke_latency_milliseconds", "Invocation latency.",
-            [](const v1::ShardMetrics& s) -> const v1::Histogram& {
-              return s.invoke_latency_ms();
-            });
+  histogram(
+      "tributary_invoke_latency_milliseconds", "Invocation latency.",
+      [](const v1::ShardMetrics& s) -> const v1::Histogram& { return s.invoke_latency_ms(); });
   return out;
 }
 

@@ -159,8 +159,8 @@ absl::StatusOr<v1::ListShardsRequest> BuildListShardsRequest(const FlagValues& f
   const bool by_time =
       filter->type() == v1::AT_TIMESTAMP_FILTER || filter->type() == v1::FROM_TIMESTAMP;
   if (by_time && !timestamp) {
-    return UsageError(absl::StrCat("--shard-filter-type=", *type,
-                                   " needs --shard-filter-timestamp"));
+    return UsageError(
+        absl::StrCat("--shard-filter-type=", *type, " needs --shard-filter-timestamp"));
   }
   if (shard_id) filter->set_shard_id(*shard_id);
   if (timestamp) SetTimestamp(*timestamp, filter->mutable_timestamp());
@@ -286,8 +286,7 @@ absl::StatusOr<std::optional<v1::PutRecordsRequest>> StdinRecordReader::NextBatc
   return std::optional<v1::PutRecordsRequest>(std::move(batch));
 }
 
-absl::StatusOr<v1::GetShardIteratorRequest> BuildGetShardIteratorRequest(
-    const FlagValues& flags) {
+absl::StatusOr<v1::GetShardIteratorRequest> BuildGetShardIteratorRequest(const FlagValues& flags) {
   absl::StatusOr<Position> p = BuildPosition(flags);
   if (!p.ok()) return p.status();
   v1::GetShardIteratorRequest r;
@@ -299,8 +298,7 @@ absl::StatusOr<v1::GetShardIteratorRequest> BuildGetShardIteratorRequest(
   return r;
 }
 
-absl::StatusOr<v1::SubscribeToShardRequest> BuildSubscribeToShardRequest(
-    const FlagValues& flags) {
+absl::StatusOr<v1::SubscribeToShardRequest> BuildSubscribeToShardRequest(const FlagValues& flags) {
   absl::StatusOr<Position> p = BuildPosition(flags);
   if (!p.ok()) return p.status();
   v1::SubscribeToShardRequest r;

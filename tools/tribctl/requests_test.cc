@@ -47,8 +47,7 @@ void ExpectUsageError(const absl::StatusOr<T>& result, const std::string& fragme
 
 TEST(RequestsTest, CreateStreamDefaultsToOneShardAndLeavesRetentionUnset) {
   EXPECT_THAT(BuildCreateStreamRequest(Flags({"streams", "create", "--stream=orders"})),
-              EqualsProto(Proto<v1::CreateStreamRequest>(
-                  "stream_name: 'orders' shard_count: 1")));
+              EqualsProto(Proto<v1::CreateStreamRequest>("stream_name: 'orders' shard_count: 1")));
   v1::CreateStreamRequest full = BuildCreateStreamRequest(Flags(
       {"streams", "create", "--stream=orders", "--shard-count=4", "--retention-period-hours=48"}));
   EXPECT_THAT(full, EqualsProto(Proto<v1::CreateStreamRequest>(
@@ -63,13 +62,13 @@ TEST(RequestsTest, SimpleStreamRequests) {
                   "stream_name: 's' enforce_consumer_deletion: true")));
   EXPECT_THAT(BuildDescribeStreamSummaryRequest(Flags({"streams", "describe", "--stream=s"})),
               EqualsProto(Proto<v1::DescribeStreamSummaryRequest>("stream_name: 's'")));
-  EXPECT_THAT(BuildListStreamsRequest(Flags({"streams", "list", "--limit=5",
-                                             "--exclusive-start-stream-name=b"})),
-              EqualsProto(Proto<v1::ListStreamsRequest>(
-                  "limit: 5 exclusive_start_stream_name: 'b'")));
-  EXPECT_THAT(BuildMergeShardsRequest(Flags({"streams", "merge", "--stream=s",
-                                             "--shard-to-merge=shardId-000000000000",
-                                             "--adjacent-shard-to-merge=shardId-000000000001"})),
+  EXPECT_THAT(
+      BuildListStreamsRequest(
+          Flags({"streams", "list", "--limit=5", "--exclusive-start-stream-name=b"})),
+      EqualsProto(Proto<v1::ListStreamsRequest>("limit: 5 exclusive_start_stream_name: 'b'")));
+  EXPECT_THAT(BuildMergeShardsRequest(
+                  Flags({"streams", "merge", "--stream=s", "--shard-to-merge=shardId-000000000000",
+                         "--adjacent-shard-to-merge=shardId-000000000001"})),
               EqualsProto(Proto<v1::MergeShardsRequest>(
                   "stream_name: 's' shard_to_merge: 'shardId-000000000000' "
                   "adjacent_shard_to_merge: 'shardId-000000000001'")));
@@ -88,14 +87,14 @@ TEST(RequestsTest, SimpleStreamRequests) {
 }
 
 TEST(RequestsTest, SplitCarriesTheGivenHashKeyOrNone) {
-  EXPECT_THAT(BuildSplitShardRequest(Flags({"streams", "split", "--stream=s",
-                                            "--shard-to-split=shardId-000000000000",
-                                            "--new-starting-hash-key=100"})),
+  EXPECT_THAT(BuildSplitShardRequest(
+                  Flags({"streams", "split", "--stream=s", "--shard-to-split=shardId-000000000000",
+                         "--new-starting-hash-key=100"})),
               EqualsProto(Proto<v1::SplitShardRequest>(
                   "stream_name: 's' shard_to_split: 'shardId-000000000000' "
                   "new_starting_hash_key: '100'")));
-  EXPECT_EQ(BuildSplitShardRequest(Flags({"streams", "split", "--stream=s",
-                                          "--shard-to-split=shardId-000000000000"}))
+  EXPECT_EQ(BuildSplitShardRequest(
+                Flags({"streams", "split", "--stream=s", "--shard-to-split=shardId-000000000000"}))
                 .new_starting_hash_key(),
             "");
 }
@@ -103,7 +102,7 @@ TEST(RequestsTest, SplitCarriesTheGivenHashKeyOrNone) {
 TEST(RequestsTest, MiddleHashKeySplitsTheRangeInHalves) {
   v1::HashKeyRange whole;
   whole.set_starting_hash_key("0");
-  whole.set_ending_hash_key("340282366920938463463374607431768211455");  // 2^128 - 1
+  whole.set_ending_hash_key("340282366920938463463374607431768211455");         // 2^128 - 1
   EXPECT_EQ(*MiddleHashKey(whole), "170141183460469231731687303715884105728");  // 2^127
   v1::HashKeyRange small;
   small.set_starting_hash_key("10");
@@ -118,21 +117,21 @@ TEST(RequestsTest, MiddleHashKeySplitsTheRangeInHalves) {
 }
 
 TEST(RequestsTest, ListShardsWithAndWithoutFilters) {
-  EXPECT_THAT(*BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s",
-                                             "--max-results=10",
-                                             "--exclusive-start-shard-id=shardId-000000000001"})),
-              EqualsProto(Proto<v1::ListShardsRequest>(
-                  "stream_name: 's' max_results: 10 "
-                  "exclusive_start_shard_id: 'shardId-000000000001'")));
+  EXPECT_THAT(
+      *BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s", "--max-results=10",
+                                     "--exclusive-start-shard-id=shardId-000000000001"})),
+      EqualsProto(
+          Proto<v1::ListShardsRequest>("stream_name: 's' max_results: 10 "
+                                       "exclusive_start_shard_id: 'shardId-000000000001'")));
   EXPECT_THAT(*BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s",
                                              "--shard-filter-type=AFTER_SHARD_ID",
                                              "--shard-filter-shard-id=shardId-000000000003"})),
               EqualsProto(Proto<v1::ListShardsRequest>(
                   "stream_name: 's' shard_filter { type: AFTER_SHARD_ID "
                   "shard_id: 'shardId-000000000003' }")));
-  EXPECT_THAT(*BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s",
-                                             "--shard-filter-type=AT_TIMESTAMP",
-                                             "--shard-filter-timestamp=1700000000"})),
+  EXPECT_THAT(*BuildListShardsRequest(
+                  Flags({"streams", "list-shards", "--stream=s", "--shard-filter-type=AT_TIMESTAMP",
+                         "--shard-filter-timestamp=1700000000"})),
               EqualsProto(Proto<v1::ListShardsRequest>(
                   "stream_name: 's' shard_filter { type: AT_TIMESTAMP_FILTER "
                   "timestamp { seconds: 1700000000 } }")));
@@ -145,15 +144,15 @@ TEST(RequestsTest, ListShardsFilterRulesAreUsageErrors) {
   ExpectUsageError(BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s",
                                                  "--shard-filter-type=FROM_TIMESTAMP"})),
                    "--shard-filter-timestamp");
-  ExpectUsageError(BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s",
-                                                 "--shard-filter-shard-id=x"})),
+  ExpectUsageError(BuildListShardsRequest(Flags(
+                       {"streams", "list-shards", "--stream=s", "--shard-filter-shard-id=x"})),
                    "needs --shard-filter-type");
 }
 
 TEST(RequestsTest, PutRecordNeedsAPartitionKey) {
-  EXPECT_THAT(*BuildPutRecordRequest(Flags({"records", "put", "--stream=s", "--partition-key=k",
-                                            "--data=hello", "--explicit-hash-key=5",
-                                            "--sequence-number-for-ordering=9"})),
+  EXPECT_THAT(*BuildPutRecordRequest(
+                  Flags({"records", "put", "--stream=s", "--partition-key=k", "--data=hello",
+                         "--explicit-hash-key=5", "--sequence-number-for-ordering=9"})),
               EqualsProto(Proto<v1::PutRecordRequest>(
                   "stream_name: 's' partition_key: 'k' data: 'hello' explicit_hash_key: '5' "
                   "sequence_number_for_ordering: '9'")));
@@ -237,9 +236,9 @@ TEST(RequestsTest, GetShardIteratorPositions) {
               EqualsProto(Proto<v1::GetShardIteratorRequest>(
                   "stream_name: 's' shard_id: 'shardId-000000000000' "
                   "shard_iterator_type: TRIM_HORIZON")));
-  EXPECT_THAT(*BuildGetShardIteratorRequest(Flags(
-                  {"records", "get", "--stream=s", "--shard-id=x",
-                   "--iterator-type=AFTER_SEQUENCE_NUMBER", "--starting-sequence-number=42"})),
+  EXPECT_THAT(*BuildGetShardIteratorRequest(Flags({"records", "get", "--stream=s", "--shard-id=x",
+                                                   "--iterator-type=AFTER_SEQUENCE_NUMBER",
+                                                   "--starting-sequence-number=42"})),
               EqualsProto(Proto<v1::GetShardIteratorRequest>(
                   "stream_name: 's' shard_id: 'x' shard_iterator_type: AFTER_SEQUENCE_NUMBER "
                   "starting_sequence_number: '42'")));
@@ -252,64 +251,63 @@ TEST(RequestsTest, GetShardIteratorPositions) {
 }
 
 TEST(RequestsTest, PositionRulesAreUsageErrors) {
-  ExpectUsageError(BuildGetShardIteratorRequest(Flags({"records", "get", "--stream=s",
-                                                       "--shard-id=x",
-                                                       "--iterator-type=AT_SEQUENCE_NUMBER"})),
-                   "needs --starting-sequence-number");
-  ExpectUsageError(BuildGetShardIteratorRequest(Flags({"records", "get", "--stream=s",
-                                                       "--shard-id=x",
-                                                       "--starting-sequence-number=5"})),
-                   "--starting-sequence-number needs");
-  ExpectUsageError(BuildSubscribeToShardRequest(Flags({"records", "get", "--stream=s",
-                                                       "--shard-id=x",
-                                                       "--iterator-type=AT_TIMESTAMP"})),
-                   "needs --timestamp");
+  ExpectUsageError(
+      BuildGetShardIteratorRequest(Flags(
+          {"records", "get", "--stream=s", "--shard-id=x", "--iterator-type=AT_SEQUENCE_NUMBER"})),
+      "needs --starting-sequence-number");
+  ExpectUsageError(
+      BuildGetShardIteratorRequest(
+          Flags({"records", "get", "--stream=s", "--shard-id=x", "--starting-sequence-number=5"})),
+      "--starting-sequence-number needs");
+  ExpectUsageError(
+      BuildSubscribeToShardRequest(
+          Flags({"records", "get", "--stream=s", "--shard-id=x", "--iterator-type=AT_TIMESTAMP"})),
+      "needs --timestamp");
   ExpectUsageError(BuildSubscribeToShardRequest(
                        Flags({"records", "get", "--stream=s", "--shard-id=x", "--timestamp=5"})),
                    "--timestamp needs --iterator-type=AT_TIMESTAMP");
 }
 
 TEST(RequestsTest, SubscribeToShardCarriesTheStartingPosition) {
-  EXPECT_THAT(*BuildSubscribeToShardRequest(Flags({"records", "get", "--stream=s",
-                                                   "--shard-id=x", "--iterator-type=LATEST",
-                                                   "--follow"})),
+  EXPECT_THAT(*BuildSubscribeToShardRequest(Flags({"records", "get", "--stream=s", "--shard-id=x",
+                                                   "--iterator-type=LATEST", "--follow"})),
               EqualsProto(Proto<v1::SubscribeToShardRequest>(
                   "consumer_arn: 'tribctl' stream_name: 's' shard_id: 'x' "
                   "starting_position { type: LATEST }")));
 }
 
 TEST(RequestsTest, CreateMappingWithEveryFlag) {
-  auto request = BuildCreateMappingRequest(Flags({
-      "mappings", "create", "--stream=orders", "--function-endpoint=127.0.0.1:4570",
-      "--starting-position=AT_TIMESTAMP", "--starting-position-timestamp=1700000000",
-      "--no-enabled", "--batch-size=500", "--maximum-batching-window-in-seconds=5",
-      "--parallelization-factor=3", "--destination=orders-failures",
-      "--maximum-record-age-in-seconds=3600", "--bisect-batch-on-function-error",
-      "--maximum-retry-attempts=2", "--function-response-types=ReportBatchItemFailures",
-      "--function-timeout-seconds=60"}));
+  auto request = BuildCreateMappingRequest(
+      Flags({"mappings", "create", "--stream=orders", "--function-endpoint=127.0.0.1:4570",
+             "--starting-position=AT_TIMESTAMP", "--starting-position-timestamp=1700000000",
+             "--no-enabled", "--batch-size=500", "--maximum-batching-window-in-seconds=5",
+             "--parallelization-factor=3", "--destination=orders-failures",
+             "--maximum-record-age-in-seconds=3600", "--bisect-batch-on-function-error",
+             "--maximum-retry-attempts=2", "--function-response-types=ReportBatchItemFailures",
+             "--function-timeout-seconds=60"}));
   ASSERT_TRUE(request.ok()) << request.status();
   EXPECT_THAT(*request, EqualsProto(Proto<v1::CreateEventSourceMappingRequest>(R"pb(
-                stream_name: "orders"
-                function_endpoint: "127.0.0.1:4570"
-                enabled: false
-                batch_size: 500
-                maximum_batching_window_in_seconds: 5
-                parallelization_factor: 3
-                starting_position: AT_TIMESTAMP_POSITION
-                starting_position_timestamp { seconds: 1700000000 }
-                destination_config { on_failure { destination: "orders-failures" } }
-                maximum_record_age_in_seconds: 3600
-                bisect_batch_on_function_error: true
-                maximum_retry_attempts: 2
-                function_response_types: REPORT_BATCH_ITEM_FAILURES
-                function_timeout_seconds: 60
-              )pb")));
+    stream_name: "orders"
+    function_endpoint: "127.0.0.1:4570"
+    enabled: false
+    batch_size: 500
+    maximum_batching_window_in_seconds: 5
+    parallelization_factor: 3
+    starting_position: AT_TIMESTAMP_POSITION
+    starting_position_timestamp { seconds: 1700000000 }
+    destination_config { on_failure { destination: "orders-failures" } }
+    maximum_record_age_in_seconds: 3600
+    bisect_batch_on_function_error: true
+    maximum_retry_attempts: 2
+    function_response_types: REPORT_BATCH_ITEM_FAILURES
+    function_timeout_seconds: 60
+  )pb")));
 }
 
 TEST(RequestsTest, CreateMappingLeavesUnsetOptionalsUnset) {
-  auto request = BuildCreateMappingRequest(Flags({"mappings", "create", "--stream=s",
-                                                  "--function-endpoint=f:1",
-                                                  "--starting-position=LATEST"}));
+  auto request =
+      BuildCreateMappingRequest(Flags({"mappings", "create", "--stream=s",
+                                       "--function-endpoint=f:1", "--starting-position=LATEST"}));
   ASSERT_TRUE(request.ok()) << request.status();
   EXPECT_FALSE(request->has_enabled());
   EXPECT_FALSE(request->has_batch_size());
@@ -319,19 +317,19 @@ TEST(RequestsTest, CreateMappingLeavesUnsetOptionalsUnset) {
 }
 
 TEST(RequestsTest, CreateMappingTimestampRules) {
-  ExpectUsageError(BuildCreateMappingRequest(Flags({"mappings", "create", "--stream=s",
-                                                    "--function-endpoint=f:1",
-                                                    "--starting-position=AT_TIMESTAMP"})),
+  ExpectUsageError(BuildCreateMappingRequest(
+                       Flags({"mappings", "create", "--stream=s", "--function-endpoint=f:1",
+                              "--starting-position=AT_TIMESTAMP"})),
                    "needs --starting-position-timestamp");
-  ExpectUsageError(BuildCreateMappingRequest(Flags(
-                       {"mappings", "create", "--stream=s", "--function-endpoint=f:1",
-                        "--starting-position=LATEST", "--starting-position-timestamp=5"})),
+  ExpectUsageError(BuildCreateMappingRequest(
+                       Flags({"mappings", "create", "--stream=s", "--function-endpoint=f:1",
+                              "--starting-position=LATEST", "--starting-position-timestamp=5"})),
                    "needs --starting-position=AT_TIMESTAMP");
 }
 
 TEST(RequestsTest, UpdateMappingSetsOnlyTheGivenFields) {
-  EXPECT_THAT(BuildUpdateMappingRequest(Flags({"mappings", "update", "--uuid=u-1",
-                                               "--batch-size=10", "--enabled"})),
+  EXPECT_THAT(BuildUpdateMappingRequest(
+                  Flags({"mappings", "update", "--uuid=u-1", "--batch-size=10", "--enabled"})),
               EqualsProto(Proto<v1::UpdateEventSourceMappingRequest>(
                   "uuid: 'u-1' batch_size: 10 enabled: true")));
 }
@@ -341,10 +339,9 @@ TEST(RequestsTest, UpdateMappingWithEveryFlag) {
       BuildUpdateMappingRequest(Flags(
           {"mappings", "update", "--uuid=u-1", "--function-endpoint=h:2", "--no-enabled",
            "--batch-size=1", "--maximum-batching-window-in-seconds=0",
-           "--parallelization-factor=10", "--destination=dlq",
-           "--maximum-record-age-in-seconds=-1", "--no-bisect-batch-on-function-error",
-           "--maximum-retry-attempts=0", "--function-response-types=ReportBatchItemFailures",
-           "--function-timeout-seconds=900"})),
+           "--parallelization-factor=10", "--destination=dlq", "--maximum-record-age-in-seconds=-1",
+           "--no-bisect-batch-on-function-error", "--maximum-retry-attempts=0",
+           "--function-response-types=ReportBatchItemFailures", "--function-timeout-seconds=900"})),
       EqualsProto(Proto<v1::UpdateEventSourceMappingRequest>(R"pb(
         uuid: "u-1"
         function_endpoint: "h:2"
@@ -376,8 +373,8 @@ TEST(RequestsTest, MappingLeaseAndMetricsLookups) {
               EqualsProto(Proto<v1::DeleteEventSourceMappingRequest>("uuid: 'u'")));
   EXPECT_THAT(BuildGetMappingRequest(Flags({"mappings", "get", "--uuid=u"})),
               EqualsProto(Proto<v1::GetEventSourceMappingRequest>("uuid: 'u'")));
-  EXPECT_THAT(BuildListMappingsRequest(Flags({"mappings", "list", "--stream=s",
-                                              "--function-endpoint=f:1", "--max-items=3"})),
+  EXPECT_THAT(BuildListMappingsRequest(Flags(
+                  {"mappings", "list", "--stream=s", "--function-endpoint=f:1", "--max-items=3"})),
               EqualsProto(Proto<v1::ListEventSourceMappingsRequest>(
                   "stream_name: 's' function_endpoint: 'f:1' max_items: 3")));
   EXPECT_THAT(BuildListLeasesRequest(Flags({"leases", "list", "--mapping=u", "--owner=p1",

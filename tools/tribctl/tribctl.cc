@@ -61,7 +61,8 @@ class Context {
     return *leasing_;
   }
   v1::Pollers::Stub& pollers() {
-    if (!pollers_) pollers_ = v1::Pollers::NewStub(MakeChannel(flags.StringOr("poller-endpoint", "")));
+    if (!pollers_)
+      pollers_ = v1::Pollers::NewStub(MakeChannel(flags.StringOr("poller-endpoint", "")));
     return *pollers_;
   }
 
@@ -189,10 +190,10 @@ absl::Status StreamsMerge(Context& c) {
 absl::Status StreamsUpdateShardCount(Context& c) {
   ASSIGN_OR_RETURN(v1::UpdateShardCountResponse response,
                    c.streams().UpdateShardCount(BuildUpdateShardCountRequest(c.flags)));
-  return c.Print(response,
-                 KeyValueTable({{"StreamName", response.stream_name()},
-                                {"CurrentShardCount", absl::StrCat(response.current_shard_count())},
-                                {"TargetShardCount", absl::StrCat(response.target_shard_count())}}));
+  return c.Print(
+      response, KeyValueTable({{"StreamName", response.stream_name()},
+                               {"CurrentShardCount", absl::StrCat(response.current_shard_count())},
+                               {"TargetShardCount", absl::StrCat(response.target_shard_count())}}));
 }
 
 absl::Status StreamsIncreaseRetention(Context& c) {
@@ -226,15 +227,17 @@ absl::Status RecordsPut(Context& c) {
   StdinRecordReader reader(c.flags, c.io.in);
   v1::PutRecordsResponse all;
   int batches = 0;
+  int64_t sent = 0;
   while (true) {
     ASSIGN_OR_RETURN(std::optional<v1::PutRecordsRequest> batch, reader.NextBatch());
     if (!batch) break;
     ++batches;
     absl::StatusOr<v1::PutRecordsResponse> response = c.streams().PutRecords(*batch);
     if (!response.ok()) {
-      return WithContext(response.status(), "PutRecords call ", batches, " (after ",
-                         all.records_size(), " records were answered)");
+      return WithContext(response.status(), "PutRecords call ", batches, " (after ", sent,
+                         " records were answered)");
     }
+    sent += batch->records_size();
     all.set_failed_record_count(all.failed_record_count() + response->failed_record_count());
     for (const v1::PutRecordsResultEntry& e : response->records()) *all.add_records() = e;
   }
@@ -242,23 +245,22 @@ absl::Status RecordsPut(Context& c) {
     ASSIGN_OR_RETURN(std::string text, ToJson(all));
     *c.io.out << text;
   } else {
-    *c.io.out << "put " << all.records_size() << " record(s) in " << batches
-              << " PutRecords call(s), " << all.failed_record_count() << " failed\n";
+    *c.io.out << "put " << sent << " record(s) in " << batches << " PutRecords call(s), "
+              << all.failed_record_count() << " failed\n";
     Table failed({"INDEX", "ERROR_CODE", "ERROR_MESSAGE"});
     for (int i = 0; i < all.records_size(); ++i) {
       if (!all.records(i).error_code().empty()) {
-        failed.AddRow({absl::StrCat(i), all.records(i).error_code(),
-                       all.records(i).error_message()});
+        failed.AddRow(
+            {absl::StrCat(i), all.records(i).error_code(), all.records(i).error_message()});
       }
     }
     if (failed.size() > 0) *c.io.out << failed.Render();
   }
   for (const v1::PutRecordsResultEntry& e : all.records()) {
     if (e.error_code().empty()) continue;
-    const std::string message =
-        absl::StrCat(all.failed_record_count(), " of ", all.records_size(),
-                     " records were not written (first: ", e.error_code(), ": ",
-                     e.error_message(), ")");
+    const std::string message = absl::StrCat(all.failed_record_count(), " of ", sent,
+                                             " records were not written (first: ", e.error_code(),
+                                             ": ", e.error_message(), ")");
     if (e.error_code() == "ProvisionedThroughputExceededException") {
       return absl::ResourceExhaustedError(message);
     }
@@ -302,8 +304,8 @@ absl::Status RecordsGetOnce(Context& c) {
   if (all.child_shards_size() > 0) {
     std::vector<std::string> children;
     for (const v1::ChildShard& child : all.child_shards()) children.push_back(child.shard_id());
-    absl::StrAppend(&table, "(end of the closed shard; child shards: ",
-                    absl::StrJoin(children, ", "), ")\n");
+    absl::StrAppend(
+        &table, "(end of the closed shard; child shards: ", absl::StrJoin(children, ", "), ")\n");
   }
   return c.Print(all, table);
 }
@@ -312,7 +314,8 @@ absl::Status RecordsFollow(Context& c) {
   ASSIGN_OR_RETURN(v1::SubscribeToShardRequest request, BuildSubscribeToShardRequest(c.flags));
   const std::optional<int64_t> max_records = c.flags.Int("max-records");
   const std::string shard_id = request.shard_id();
-  if (!c.json) *c.io.out << "SHARD_ID  SEQUENCE_NUMBER  PARTITION_KEY  ARRIVAL  DATA\n" << std::flush;
+  if (!c.json)
+    *c.io.out << "SHARD_ID  SEQUENCE_NUMBER  PARTITION_KEY  ARRIVAL  DATA\n" << std::flush;
   int64_t printed = 0;
   bool done = false;
   while (!done) {
@@ -363,8 +366,8 @@ absl::Status RecordsFollow(Context& c) {
       if (e.child_shards_size() > 0) {
         std::vector<std::string> children;
         for (const v1::ChildShard& child : e.child_shards()) children.push_back(child.shard_id());
-        *c.io.err << "end of the closed shard " << shard_id << "; child shards: "
-                  << absl::StrJoin(children, ", ") << "\n";
+        *c.io.err << "end of the closed shard " << shard_id
+                  << "; child shards: " << absl::StrJoin(children, ", ") << "\n";
         done = true;
       }
       if (max_records && printed >= *max_records) done = true;
@@ -389,8 +392,7 @@ absl::Status RecordsGet(Context& c) {
 // --- mappings ----------------------------------------------------------------
 
 absl::Status MappingsCreate(Context& c) {
-  ASSIGN_OR_RETURN(v1::CreateEventSourceMappingRequest request,
-                   BuildCreateMappingRequest(c.flags));
+  ASSIGN_OR_RETURN(v1::CreateEventSourceMappingRequest request, BuildCreateMappingRequest(c.flags));
   ASSIGN_OR_RETURN(v1::EventSourceMappingConfiguration m,
                    c.mappings().CreateEventSourceMapping(request));
   return c.Print(m, MappingTable(m));

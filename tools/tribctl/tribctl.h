@@ -48,9 +48,9 @@ class Interrupt {
 };
 
 struct Io {
-  std::istream* in;              // `records put` reads stdin lines from here
-  std::ostream* out;             // results
-  std::ostream* err;             // errors and notes
+  std::istream* in;                // `records put` reads stdin lines from here
+  std::ostream* out;               // results
+  std::ostream* err;               // errors and notes
   Interrupt* interrupt = nullptr;  // may be null: then nothing interrupts
 };
 

@@ -68,13 +68,12 @@ class CannedReplies {
   std::vector<std::pair<std::string, std::string>> requests_ ABSL_GUARDED_BY(mu_);
 };
 
-#define TRIBUTARY_FAKE_UNARY(Method, Request, Response)                                     \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                    \
-                                   const v1::Request* request, v1::Response* response)      \
-      override {                                                                            \
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();                          \
-    reactor->Finish(Handle(#Method, *request, response));                                   \
-    return reactor;                                                                         \
+#define TRIBUTARY_FAKE_UNARY(Method, Request, Response)                                           \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                          \
+                                   const v1::Request* request, v1::Response* response) override { \
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();                                \
+    reactor->Finish(Handle(#Method, *request, response));                                         \
+    return reactor;                                                                               \
   }
 
 // tributary.v1.Streams. SubscribeToShard writes the events set by
