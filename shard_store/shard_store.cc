@@ -1,0 +1,1887 @@
+// ShardStore implementation. See the header for the storage layout, the
+// visible-tip protocol and the locking rules. Lock order: ShardStore::mu_ →
+// Stream::mu → Shard::mu → Shard::watch_mu. No lock is held across a RocksDB
+// write.
+#define OPENSSL_SUPPRESS_DEPRECATED  // MD5(): the one-shot call is the fastest
+#include "shard_store/shard_store.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/md5.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <list>
+#include <utility>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/key_coding.h"
+#include "common/status_macros.h"
+#include "glog/logging.h"
+#include "rocksdb/slice.h"
+#include "rocksdb/write_batch.h"
+#include "shard_store/metadata.pb.h"
+
+namespace tributary::shard_store {
+
+namespace internal_meta = ::tributary::shard_store::internal;
+
+namespace {
+
+constexpr char kMetaFamily[] = "meta";
+constexpr char kRecordsFamily[] = "records";
+constexpr char kFormatVersion = 1;
+constexpr size_t kRecordKeySize = 20;
+constexpr size_t kRecordHeaderSize = 1 + 8 + 2;
+constexpr char kIteratorVersion = 1;
+constexpr size_t kIteratorBodySize = 1 + 8 + 4 + 8 + 8 + 8;
+constexpr size_t kMacSize = 32;
+constexpr char kTokenVersion = 2;
+
+const absl::uint128 kMaxHashKey = absl::Uint128Max();
+
+absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+int64_t ToMs(absl::Time t) { return absl::ToUnixMillis(t); }
+
+void EncodeRecordKey(char* out, uint64_t stream_id, uint32_t shard, uint64_t seq) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(stream_id >> (56 - 8 * i));
+  for (int i = 0; i < 4; ++i) out[8 + i] = static_cast<char>(shard >> (24 - 8 * i));
+  for (int i = 0; i < 8; ++i) out[12 + i] = static_cast<char>(seq >> (56 - 8 * i));
+}
+
+std::string RecordKey(uint64_t stream_id, uint32_t shard, uint64_t seq) {
+  std::string key(kRecordKeySize, '\0');
+  EncodeRecordKey(key.data(), stream_id, shard, seq);
+  return key;
+}
+
+std::string StreamMetaKey(absl::string_view name) { return absl::StrCat("s", name); }
+
+std::string ShardMetaKey(char tag, uint64_t stream_id, uint32_t shard) {
+  std::string key(1, tag);
+  AppendBigEndian64(&key, stream_id);
+  AppendBigEndian32(&key, shard);
+  return key;
+}
+
+std::string Versioned(const google::protobuf::MessageLite& message) {
+  std::string out(1, kFormatVersion);
+  message.AppendToString(&out);
+  return out;
+}
+
+template <typename M>
+absl::Status ParseVersioned(absl::string_view value, M* message, absl::string_view what) {
+  if (value.empty() || value[0] != kFormatVersion ||
+      !message->ParseFromArray(value.data() + 1, static_cast<int>(value.size() - 1))) {
+    return absl::DataLossError(absl::StrCat("undecodable ", what, " metadata"));
+  }
+  return absl::OkStatus();
+}
+
+bool ValidStreamName(absl::string_view name) {
+  if (name.empty() || name.size() > kMaxStreamNameLength) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status ValidateStreamName(absl::string_view name) {
+  if (ValidStreamName(name)) return absl::OkStatus();
+  return absl::InvalidArgumentError("stream_name: must be 1-128 characters of [a-zA-Z0-9_.-]");
+}
+
+// Counts UTF-8 code points (bytes that are not continuation bytes).
+size_t Utf8Length(absl::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+void AppendDecimal(uint64_t v, std::string* out) {
+  char buf[32];
+  char* end = absl::numbers_internal::FastIntToBuffer(v, buf);
+  out->append(buf, end - buf);
+}
+
+std::string FormatSeq(uint64_t v) {
+  std::string s;
+  AppendDecimal(v, &s);
+  return s;
+}
+
+void SetTimestamp(int64_t ms, google::protobuf::Timestamp* ts) {
+  ts->set_seconds(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  ts->set_nanos(static_cast<int32_t>((ms - ts->seconds() * 1000) * 1000000));
+}
+
+int64_t TimestampMs(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1000 + ts.nanos() / 1000000;
+}
+
+std::string HashKeyBytes(absl::uint128 v) {
+  std::string s;
+  AppendBigEndian128(&s, v);
+  return s;
+}
+
+}  // namespace
+
+// --- Parsing and formatting -----------------------------------------------
+
+absl::StatusOr<absl::uint128> ParseHashKey(absl::string_view text, absl::string_view field) {
+  if (text.empty() || text.size() > 39) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must be a decimal integer of 1-39 digits in [0, 2^128-1]"));
+  }
+  absl::uint128 v = 0;
+  const absl::uint128 limit_div10 = kMaxHashKey / 10;
+  const int limit_mod10 = static_cast<int>(kMaxHashKey % 10);
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": must contain only decimal digits (no sign, no spaces)"));
+    }
+    int d = c - '0';
+    if (v > limit_div10 || (v == limit_div10 && d > limit_mod10)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": exceeds the maximum hash key 2^128-1"));
+    }
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+std::string FormatHashKey(absl::uint128 value) {
+  if (value == 0) return "0";
+  char buf[40];
+  int pos = 40;
+  while (value != 0) {
+    buf[--pos] = static_cast<char>('0' + static_cast<int>(value % 10));
+    value /= 10;
+  }
+  return std::string(buf + pos, 40 - pos);
+}
+
+absl::StatusOr<uint64_t> ParseSequenceNumber(absl::string_view text, absl::string_view field) {
+  if (text.empty() || text.size() > 20) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must be a decimal integer of 1-20 digits in [0, 2^64-1]"));
+  }
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": must contain only decimal digits (no sign, no spaces)"));
+    }
+    uint64_t d = c - '0';
+    if (v > (UINT64_MAX - d) / 10) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": exceeds 2^64-1"));
+    }
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+absl::uint128 PartitionKeyHash(absl::string_view partition_key) {
+  unsigned char digest[MD5_DIGEST_LENGTH];
+  MD5(reinterpret_cast<const unsigned char*>(partition_key.data()), partition_key.size(), digest);
+  return ReadBigEndian128(absl::string_view(reinterpret_cast<const char*>(digest), 16));
+}
+
+std::string ShardIdFromIndex(uint32_t index) {
+  std::string id = "shardId-000000000000";
+  for (int pos = 19; index != 0 && pos >= 8; --pos, index /= 10) id[pos] = '0' + index % 10;
+  return id;
+}
+
+namespace {
+
+bool ShardIndexFromId(absl::string_view id, uint32_t* index) {
+  if (id.size() != 20 || id.substr(0, 8) != "shardId-") return false;
+  uint64_t v = 0;
+  for (char c : id.substr(8)) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  if (v > UINT32_MAX) return false;
+  *index = static_cast<uint32_t>(v);
+  return true;
+}
+
+}  // namespace
+
+// --- In-memory state ---------------------------------------------------------
+
+// One run of sequence numbers reserved by a put and not yet finished.
+struct InFlight {
+  uint64_t last;
+  bool done;
+};
+
+class ShardWatchImpl;
+
+struct ShardStore::Shard {
+  Shard(uint32_t index_in, absl::uint128 start, absl::uint128 end)
+      : index(index_in),
+        id(ShardIdFromIndex(index_in)),
+        starting_hash_key(start),
+        ending_hash_key(end) {}
+
+  const uint32_t index;
+  const std::string id;
+  const absl::uint128 starting_hash_key;
+  const absl::uint128 ending_hash_key;
+  int64_t parent_index = -1;
+  int64_t adjacent_parent_index = -1;
+  uint64_t starting_sequence_number = 1;
+  int64_t created_ms = 0;
+
+  absl::Mutex mu;
+  uint64_t next_seq ABSL_GUARDED_BY(mu) = 1;
+  int64_t last_arrival_ms ABSL_GUARDED_BY(mu) = 0;
+  std::deque<InFlight> in_flight ABSL_GUARDED_BY(mu);
+  bool closed ABSL_GUARDED_BY(mu) = false;
+  uint64_t ending_seq ABSL_GUARDED_BY(mu) = 0;
+  int64_t closed_ms ABSL_GUARDED_BY(mu) = 0;
+  bool removed ABSL_GUARDED_BY(mu) = false;  // stream deleted or shard trimmed away
+  uint64_t trimmed_through ABSL_GUARDED_BY(mu) = 0;
+  std::vector<uint32_t> children ABSL_GUARDED_BY(mu);
+  // Token buckets (only with write limits).
+  double record_tokens ABSL_GUARDED_BY(mu) = 0;
+  double byte_tokens ABSL_GUARDED_BY(mu) = 0;
+  int64_t bucket_ms ABSL_GUARDED_BY(mu) = 0;
+  // Every sequence number ≤ tip is final (see the header). Written under mu.
+  std::atomic<uint64_t> tip{0};
+
+  absl::Mutex watch_mu ABSL_ACQUIRED_AFTER(mu);
+  std::list<std::function<void()>*> watchers ABSL_GUARDED_BY(watch_mu);
+  std::atomic<int> watcher_count{0};
+
+  void Notify() {
+    if (watcher_count.load(std::memory_order_acquire) == 0) return;
+    absl::MutexLock lock(&watch_mu);
+    for (std::function<void()>* w : watchers) (*w)();
+  }
+
+  // Finishes the run ending at `ticket` and advances the tip over the prefix of
+  // finished runs.
+  void Finish(InFlight* ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    ticket->done = true;
+    uint64_t t = tip.load(std::memory_order_relaxed);
+    while (!in_flight.empty() && in_flight.front().done) {
+      t = in_flight.front().last;
+      in_flight.pop_front();
+    }
+    tip.store(t, std::memory_order_release);
+  }
+
+  // Closes the shard: reserves the ending sequence number.
+  void Close(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    closed = true;
+    closed_ms = now_ms;
+    ending_seq = next_seq++;
+    in_flight.push_back({ending_seq, false});
+    Finish(&in_flight.back());
+  }
+
+  v1::HashKeyRange Range() const {
+    v1::HashKeyRange r;
+    r.set_starting_hash_key(FormatHashKey(starting_hash_key));
+    r.set_ending_hash_key(FormatHashKey(ending_hash_key));
+    return r;
+  }
+};
+
+class ShardWatchImpl : public ShardWatch {
+ public:
+  ShardWatchImpl(std::shared_ptr<ShardStore::Shard> shard, std::function<void()> callback)
+      : shard_(std::move(shard)), callback_(std::move(callback)) {
+    absl::MutexLock lock(&shard_->watch_mu);
+    it_ = shard_->watchers.insert(shard_->watchers.end(), &callback_);
+    shard_->watcher_count.fetch_add(1);
+  }
+  ~ShardWatchImpl() override {
+    absl::MutexLock lock(&shard_->watch_mu);
+    shard_->watchers.erase(it_);
+    shard_->watcher_count.fetch_sub(1);
+  }
+
+ private:
+  std::shared_ptr<ShardStore::Shard> shard_;
+  std::function<void()> callback_;
+  std::list<std::function<void()>*>::iterator it_;
+};
+
+// The open shards of a stream sorted by starting hash key: routing is a binary
+// search. Immutable once published.
+struct Routing {
+  std::vector<absl::uint128> starts;
+  std::vector<std::shared_ptr<ShardStore::Shard>> shards;
+
+  int Find(absl::uint128 hash_key) const {
+    auto it = std::upper_bound(starts.begin(), starts.end(), hash_key);
+    return static_cast<int>(it - starts.begin()) - 1;
+  }
+};
+
+struct ShardStore::Stream {
+  uint64_t id = 0;
+  std::string name;
+  int64_t creation_ms = 0;
+
+  absl::Mutex mu ABSL_ACQUIRED_AFTER(ShardStore::mu_);
+  int retention_hours ABSL_GUARDED_BY(mu) = kDefaultRetentionHours;
+  uint32_t next_shard_index ABSL_GUARDED_BY(mu) = 0;
+  bool updating ABSL_GUARDED_BY(mu) = false;
+  bool deleted ABSL_GUARDED_BY(mu) = false;
+  uint64_t routing_version ABSL_GUARDED_BY(mu) = 0;
+  std::shared_ptr<const Routing> routing ABSL_GUARDED_BY(mu);
+  std::map<uint32_t, std::shared_ptr<Shard>> shards ABSL_GUARDED_BY(mu);  // kept shards
+
+  void Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto r = std::make_shared<Routing>();
+    for (auto& [index, shard] : shards) {
+      absl::MutexLock lock(&shard->mu);
+      if (shard->closed) continue;
+      r->starts.push_back(shard->starting_hash_key);
+      r->shards.push_back(shard);
+    }
+    std::vector<size_t> order(r->starts.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return r->starts[a] < r->starts[b]; });
+    auto sorted = std::make_shared<Routing>();
+    for (size_t i : order) {
+      sorted->starts.push_back(r->starts[i]);
+      sorted->shards.push_back(r->shards[i]);
+    }
+    routing = std::move(sorted);
+    ++routing_version;
+  }
+};
+
+namespace {
+
+internal_meta::StreamMetadata StreamMeta(const ShardStore::Stream& s, int retention,
+                                         uint32_t next_index) {
+  internal_meta::StreamMetadata m;
+  m.set_stream_id(s.id);
+  m.set_name(s.name);
+  m.set_retention_period_hours(retention);
+  m.set_creation_ms(s.creation_ms);
+  m.set_next_shard_index(next_index);
+  return m;
+}
+
+internal_meta::ShardMetadata ShardMeta(ShardStore::Shard& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+  internal_meta::ShardMetadata m;
+  m.set_index(s.index);
+  m.set_parent_index(s.parent_index);
+  m.set_adjacent_parent_index(s.adjacent_parent_index);
+  m.set_starting_hash_key(HashKeyBytes(s.starting_hash_key));
+  m.set_ending_hash_key(HashKeyBytes(s.ending_hash_key));
+  m.set_starting_sequence_number(s.starting_sequence_number);
+  m.set_closed(s.closed);
+  m.set_ending_sequence_number(s.ending_seq);
+  m.set_created_ms(s.created_ms);
+  m.set_closed_ms(s.closed_ms);
+  return m;
+}
+
+}  // namespace
+
+// --- Construction --------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreOptions& options,
+                                                               Clock& clock) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("data_dir: must be set");
+  if (options.shard_write_records_per_second < 0 || options.shard_write_bytes_per_second < 0) {
+    return absl::InvalidArgumentError("shard write limits: must be >= 0 (0 = unlimited)");
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> db,
+                   RocksDb::Open(options.data_dir, {kMetaFamily, kRecordsFamily}, options.rocksdb));
+  std::unique_ptr<ShardStore> store(new ShardStore(options, clock, std::move(db)));
+  RETURN_IF_ERROR(store->Load());
+  return store;
+}
+
+ShardStore::ShardStore(const ShardStoreOptions& options, Clock& clock, std::unique_ptr<RocksDb> db)
+    : options_(options),
+      clock_(clock),
+      db_(std::move(db)),
+      meta_(db_->Handle(kMetaFamily)),
+      records_(db_->Handle(kRecordsFamily)) {}
+
+ShardStore::~ShardStore() = default;
+
+absl::Status ShardStore::Load() {
+  rocksdb::DB* db = db_->db();
+  // The iterator MAC secret: created once, kept forever.
+  std::string secret;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta_, "k", &secret);
+  if (s.IsNotFound()) {
+    secret.resize(kMacSize);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), kMacSize) != 1) {
+      return absl::InternalError("generating the iterator secret: RAND_bytes failed");
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    RETURN_IF_ERROR(FromRocksDbStatus(db->Put(wo, meta_, "k", secret), "writing the secret"));
+  } else if (!s.ok()) {
+    return FromRocksDbStatus(s, "reading the secret");
+  }
+  if (secret.size() != kMacSize) return absl::DataLossError("iterator secret has a bad size");
+  secret_ = std::move(secret);
+
+  absl::MutexLock lock(&mu_);
+  std::string next_id;
+  s = db->Get(rocksdb::ReadOptions(), meta_, "n", &next_id);
+  if (s.ok() && next_id.size() == 8) {
+    next_stream_id_ = ReadBigEndian64(next_id);
+  } else if (!s.IsNotFound()) {
+    return FromRocksDbStatus(s.ok() ? rocksdb::Status::Corruption("bad next id") : s,
+                             "reading the next stream id");
+  }
+
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), meta_));
+  // Streams.
+  for (it->Seek("s"); it->Valid() && it->key().starts_with("s"); it->Next()) {
+    internal_meta::StreamMetadata m;
+    RETURN_IF_ERROR(ParseVersioned(View(it->value()), &m, "stream"));
+    auto stream = std::make_shared<Stream>();
+    stream->id = m.stream_id();
+    stream->name = m.name();
+    stream->creation_ms = m.creation_ms();
+    absl::MutexLock slock(&stream->mu);
+    stream->retention_hours = m.retention_period_hours();
+    stream->next_shard_index = m.next_shard_index();
+    streams_[stream->name] = stream;
+    streams_by_id_[stream->id] = stream;
+  }
+  RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading stream metadata"));
+  // Shards.
+  for (it->Seek("h"); it->Valid() && it->key().starts_with("h"); it->Next()) {
+    if (it->key().size() != 13) return absl::DataLossError("bad shard metadata key");
+    uint64_t stream_id = ReadBigEndian64(View(it->key()).substr(1));
+    auto sit = streams_by_id_.find(stream_id);
+    if (sit == streams_by_id_.end()) continue;  // left by an interrupted delete
+    internal_meta::ShardMetadata m;
+    RETURN_IF_ERROR(ParseVersioned(View(it->value()), &m, "shard"));
+    if (m.starting_hash_key().size() != 16 || m.ending_hash_key().size() != 16) {
+      return absl::DataLossError("shard metadata: bad hash key");
+    }
+    auto shard = std::make_shared<Shard>(m.index(), ReadBigEndian128(m.starting_hash_key()),
+                                         ReadBigEndian128(m.ending_hash_key()));
+    shard->parent_index = m.parent_index();
+    shard->adjacent_parent_index = m.adjacent_parent_index();
+    shard->starting_sequence_number = m.starting_sequence_number();
+    shard->created_ms = m.created_ms();
+    Stream& stream = *sit->second;
+    absl::MutexLock slock(&stream.mu);
+    absl::MutexLock shlock(&shard->mu);
+    shard->closed = m.closed();
+    shard->ending_seq = m.ending_sequence_number();
+    shard->closed_ms = m.closed_ms();
+    stream.shards[shard->index] = shard;
+  }
+  RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading shard metadata"));
+  // Trimmed-through marks.
+  for (it->Seek("t"); it->Valid() && it->key().starts_with("t"); it->Next()) {
+    if (it->key().size() != 13 || it->value().size() != 8) {
+      return absl::DataLossError("bad trim metadata");
+    }
+    uint64_t stream_id = ReadBigEndian64(View(it->key()).substr(1));
+    uint32_t index = ReadBigEndian32(View(it->key()).substr(9));
+    auto sit = streams_by_id_.find(stream_id);
+    if (sit == streams_by_id_.end()) continue;
+    absl::MutexLock slock(&sit->second->mu);
+    auto shit = sit->second->shards.find(index);
+    if (shit == sit->second->shards.end()) continue;
+    absl::MutexLock shlock(&shit->second->mu);
+    shit->second->trimmed_through = ReadBigEndian64(View(it->value()));
+  }
+  RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading trim metadata"));
+  it.reset();
+
+  // Sequence numbers: recovered from the log (see the header).
+  for (auto& [id, stream] : streams_by_id_) {
+    absl::MutexLock slock(&stream->mu);
+    for (auto& [index, shard] : stream->shards) {
+      std::string upper = RecordKey(id, index, UINT64_MAX);
+      std::string lower = RecordKey(id, index, 0);
+      rocksdb::ReadOptions ro;
+      rocksdb::Slice lower_slice(lower);
+      ro.iterate_lower_bound = &lower_slice;
+      std::unique_ptr<rocksdb::Iterator> rit(db->NewIterator(ro, records_));
+      rit->SeekForPrev(upper);
+      uint64_t last = 0;
+      if (rit->Valid() && rit->key().size() == kRecordKeySize &&
+          rit->key().starts_with(rocksdb::Slice(lower.data(), 12))) {
+        last = ReadBigEndian64(View(rit->key()).substr(12));
+        if (rit->value().size() >= kRecordHeaderSize) {
+          absl::MutexLock shlock(&shard->mu);
+          shard->last_arrival_ms =
+              static_cast<int64_t>(ReadBigEndian64(View(rit->value()).substr(1)));
+        }
+      }
+      RETURN_IF_ERROR(FromRocksDbStatus(rit->status(), "recovering sequence numbers"));
+      absl::MutexLock shlock(&shard->mu);
+      last = std::max({last, shard->trimmed_through, shard->starting_sequence_number - 1});
+      if (shard->closed) last = std::max(last, shard->ending_seq);
+      shard->next_seq = last + 1;
+      shard->tip.store(last);
+    }
+    // Children lists.
+    for (auto& [index, shard] : stream->shards) {
+      for (int64_t parent : {shard->parent_index, shard->adjacent_parent_index}) {
+        if (parent < 0) continue;
+        auto pit = stream->shards.find(static_cast<uint32_t>(parent));
+        if (pit == stream->shards.end()) continue;
+        absl::MutexLock shlock(&pit->second->mu);
+        pit->second->children.push_back(index);
+      }
+    }
+    stream->Publish();
+  }
+  return absl::OkStatus();
+}
+
+// --- Lookups -------------------------------------------------------------------
+
+std::shared_ptr<ShardStore::Stream> ShardStore::FindStream(absl::string_view name) {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = streams_.find(name);
+  return it == streams_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<ShardStore::Stream> ShardStore::FindStreamById(uint64_t id) {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = streams_by_id_.find(id);
+  return it == streams_by_id_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<std::shared_ptr<ShardStore::Stream>> ShardStore::GetStream(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateStreamName(name));
+  std::shared_ptr<Stream> stream = FindStream(name);
+  if (stream == nullptr) return absl::NotFoundError(absl::StrCat("stream ", name, " not found"));
+  return stream;
+}
+
+absl::StatusOr<std::shared_ptr<ShardStore::Shard>> ShardStore::GetShard(
+    const std::shared_ptr<Stream>& stream, absl::string_view shard_id) {
+  uint32_t index;
+  if (!ShardIndexFromId(shard_id, &index)) {
+    return absl::InvalidArgumentError("shard_id: must be shardId- followed by 12 decimal digits");
+  }
+  absl::ReaderMutexLock lock(&stream->mu);
+  auto it = stream->shards.find(index);
+  if (stream->deleted || it == stream->shards.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("shard ", shard_id, " not found in stream ", stream->name));
+  }
+  return it->second;
+}
+
+absl::StatusOr<std::pair<std::shared_ptr<ShardStore::Stream>, std::shared_ptr<ShardStore::Shard>>>
+ShardStore::CursorShard(const ShardCursor& cursor) {
+  std::shared_ptr<Stream> stream = FindStreamById(cursor.stream_id);
+  if (stream == nullptr) return absl::NotFoundError("the stream was deleted");
+  absl::ReaderMutexLock lock(&stream->mu);
+  auto it = stream->shards.find(cursor.shard_index);
+  if (stream->deleted || it == stream->shards.end()) {
+    return absl::NotFoundError(absl::StrCat("shard ", ShardIdFromIndex(cursor.shard_index),
+                                            " no longer exists (trimmed away or deleted)"));
+  }
+  return std::make_pair(stream, it->second);
+}
+
+void ShardStore::SetChangeListener(std::function<void(const std::string&)> listener) {
+  absl::MutexLock lock(&listener_mu_);
+  listener_ = std::move(listener);
+}
+
+void ShardStore::NotifyChange(const std::string& stream_name) {
+  std::function<void(const std::string&)> listener;
+  {
+    absl::MutexLock lock(&listener_mu_);
+    listener = listener_;
+  }
+  if (listener) listener(stream_name);
+}
+
+// --- Streams ---------------------------------------------------------------------
+
+absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
+  RETURN_IF_ERROR(ValidateStreamName(request.stream_name()));
+  if (request.shard_count() < 1 || request.shard_count() > kMaxShardCount) {
+    return absl::InvalidArgumentError("shard_count: must be 1-10000");
+  }
+  int retention = kDefaultRetentionHours;
+  if (request.has_retention_period_hours()) {
+    retention = request.retention_period_hours();
+    if (retention < kMinRetentionHours || retention > kMaxRetentionHours) {
+      return absl::InvalidArgumentError("retention_period_hours: must be 24-8760");
+    }
+  }
+  const int n = request.shard_count();
+  const int64_t now = ToMs(clock_.Now());
+  auto stream = std::make_shared<Stream>();
+  stream->name = request.stream_name();
+  stream->creation_ms = now;
+  rocksdb::WriteBatch batch;
+  {
+    absl::MutexLock lock(&mu_);
+    if (streams_.count(request.stream_name())) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("stream ", request.stream_name(), " already exists"));
+    }
+    stream->id = next_stream_id_++;
+    std::string next_id;
+    AppendBigEndian64(&next_id, next_stream_id_);
+    batch.Put(meta_, "n", next_id);
+    absl::MutexLock slock(&stream->mu);
+    stream->retention_hours = retention;
+    stream->next_shard_index = n;
+    const absl::uint128 width = kMaxHashKey / n;
+    for (int i = 0; i < n; ++i) {
+      absl::uint128 start = width * i;
+      absl::uint128 end = (i == n - 1) ? kMaxHashKey : width * (i + 1) - 1;
+      auto shard = std::make_shared<Shard>(i, start, end);
+      shard->created_ms = now;
+      absl::MutexLock shlock(&shard->mu);
+      batch.Put(meta_, ShardMetaKey('h', stream->id, i), Versioned(ShardMeta(*shard)));
+      stream->shards[i] = std::move(shard);
+    }
+    batch.Put(meta_, StreamMetaKey(stream->name), Versioned(StreamMeta(*stream, retention, n)));
+    stream->Publish();
+    // Reserve the name while writing (no lock held across the write).
+    stream->updating = true;
+    streams_[stream->name] = stream;
+    streams_by_id_[stream->id] = stream;
+  }
+  absl::Status status =
+      FromRocksDbStatus(db_->db()->Write(rocksdb::WriteOptions(), &batch), "creating stream");
+  if (!status.ok()) {
+    absl::MutexLock lock(&mu_);
+    streams_.erase(stream->name);
+    streams_by_id_.erase(stream->id);
+    return status;
+  }
+  {
+    absl::MutexLock slock(&stream->mu);
+    stream->updating = false;
+  }
+  NotifyChange(stream->name);
+  return absl::OkStatus();
+}
+
+absl::Status ShardStore::BeginUpdate(Stream& stream) {
+  absl::MutexLock lock(&stream.mu);
+  if (stream.deleted)
+    return absl::NotFoundError(absl::StrCat("stream ", stream.name, " not found"));
+  if (stream.updating) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "stream ", stream.name, " is UPDATING (another reshard or delete is in progress)"));
+  }
+  stream.updating = true;
+  return absl::OkStatus();
+}
+
+void ShardStore::EndUpdate(Stream& stream) {
+  absl::MutexLock lock(&stream.mu);
+  stream.updating = false;
+}
+
+absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
+  RETURN_IF_ERROR(BeginUpdate(*stream));
+  rocksdb::WriteBatch batch;
+  std::vector<std::shared_ptr<Shard>> shards;
+  {
+    absl::ReaderMutexLock lock(&stream->mu);
+    for (auto& [index, shard] : stream->shards) {
+      batch.Delete(meta_, ShardMetaKey('h', stream->id, index));
+      batch.Delete(meta_, ShardMetaKey('t', stream->id, index));
+      shards.push_back(shard);
+    }
+  }
+  batch.Delete(meta_, StreamMetaKey(stream->name));
+  std::string lo, hi;
+  AppendBigEndian64(&lo, stream->id);
+  AppendBigEndian64(&hi, stream->id + 1);
+  batch.DeleteRange(records_, lo, hi);
+  absl::Status status =
+      FromRocksDbStatus(db_->db()->Write(rocksdb::WriteOptions(), &batch), "deleting stream");
+  if (!status.ok()) {
+    EndUpdate(*stream);
+    return status;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    streams_.erase(stream->name);
+    streams_by_id_.erase(stream->id);
+  }
+  {
+    absl::MutexLock lock(&stream->mu);
+    stream->deleted = true;
+    stream->routing = std::make_shared<Routing>();
+    ++stream->routing_version;
+    stream->updating = false;
+  }
+  for (auto& shard : shards) {
+    {
+      absl::MutexLock lock(&shard->mu);
+      shard->removed = true;
+    }
+    shard->Notify();
+  }
+  NotifyChange(stream->name);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::DescribeStreamSummaryResponse> ShardStore::DescribeStreamSummary(
+    const v1::DescribeStreamSummaryRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
+  v1::DescribeStreamSummaryResponse response;
+  v1::StreamDescriptionSummary* s = response.mutable_stream_description_summary();
+  s->set_stream_name(stream->name);
+  s->set_stream_arn(absl::StrCat("arn:tributary:stream/", stream->name));
+  SetTimestamp(stream->creation_ms, s->mutable_stream_creation_timestamp());
+  absl::ReaderMutexLock lock(&stream->mu);
+  s->set_stream_status(stream->updating ? v1::UPDATING : v1::ACTIVE);
+  s->set_retention_period_hours(stream->retention_hours);
+  s->set_open_shard_count(static_cast<int32_t>(stream->routing->shards.size()));
+  s->set_consumer_count(0);
+  return response;
+}
+
+absl::StatusOr<v1::ListStreamsResponse> ShardStore::ListStreams(
+    const v1::ListStreamsRequest& request) {
+  if (request.limit() < 0 || request.limit() > 10000) {
+    return absl::InvalidArgumentError("limit: must be 1-10000 (0 = 100)");
+  }
+  const int limit = request.limit() == 0 ? 100 : request.limit();
+  std::string start = request.exclusive_start_stream_name();
+  if (!request.next_token().empty()) {
+    if (!start.empty()) {
+      return absl::InvalidArgumentError(
+          "next_token: cannot be combined with exclusive_start_stream_name");
+    }
+    std::string decoded;
+    if (!absl::WebSafeBase64Unescape(request.next_token(), &decoded) || decoded.empty() ||
+        decoded[0] != 'L' || !ValidStreamName(decoded.substr(1))) {
+      return absl::InvalidArgumentError("next_token: malformed");
+    }
+    start = decoded.substr(1);
+  }
+  v1::ListStreamsResponse response;
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = start.empty() ? streams_.begin() : streams_.upper_bound(start);
+  for (; it != streams_.end() && response.stream_names_size() < limit; ++it) {
+    response.add_stream_names(it->first);
+    v1::StreamSummary* s = response.add_stream_summaries();
+    s->set_stream_name(it->first);
+    s->set_stream_arn(absl::StrCat("arn:tributary:stream/", it->first));
+    s->set_stream_status(v1::ACTIVE);
+    SetTimestamp(it->second->creation_ms, s->mutable_stream_creation_timestamp());
+  }
+  if (it != streams_.end()) {
+    response.set_has_more_streams(true);
+    std::string token;
+    absl::WebSafeBase64Escape(absl::StrCat("L", response.stream_names().rbegin()->data()), &token);
+    response.set_next_token(token);
+  }
+  return response;
+}
+
+// --- ListShards --------------------------------------------------------------------
+
+absl::StatusOr<v1::ListShardsResponse> ShardStore::ListShards(
+    const v1::ListShardsRequest& request) {
+  if (request.max_results() < 0 || request.max_results() > 10000) {
+    return absl::InvalidArgumentError("max_results: must be 1-10000 (0 = 1000)");
+  }
+  const int max_results = request.max_results() == 0 ? 1000 : request.max_results();
+  const int64_t now = ToMs(clock_.Now());
+  std::shared_ptr<Stream> stream;
+  v1::ShardFilterType filter = v1::SHARD_FILTER_TYPE_UNSPECIFIED;
+  int64_t after_index = -1;  // list shards with index > after_index
+  int64_t filter_ms = 0;
+  if (!request.next_token().empty()) {
+    if (!request.stream_name().empty() || !request.exclusive_start_shard_id().empty() ||
+        request.has_shard_filter()) {
+      return absl::InvalidArgumentError(
+          "next_token: cannot be combined with stream_name, exclusive_start_shard_id or "
+          "shard_filter (the token carries them)");
+    }
+    std::string decoded;
+    if (!absl::WebSafeBase64Unescape(request.next_token(), &decoded) ||
+        decoded.size() != 1 + 8 + 8 + 4 + 8 + 8 + kMacSize || decoded[0] != kTokenVersion) {
+      return absl::InvalidArgumentError("next_token: malformed");
+    }
+    absl::string_view body(decoded.data(), decoded.size() - kMacSize);
+    std::string mac = Mac(body);
+    if (CRYPTO_memcmp(mac.data(), decoded.data() + body.size(), kMacSize) != 0) {
+      return absl::InvalidArgumentError("next_token: forged or corrupted (MAC check failed)");
+    }
+    uint64_t stream_id = ReadBigEndian64(body.substr(1));
+    after_index = static_cast<int64_t>(ReadBigEndian64(body.substr(9)));
+    filter = static_cast<v1::ShardFilterType>(ReadBigEndian32(body.substr(17)));
+    filter_ms = static_cast<int64_t>(ReadBigEndian64(body.substr(21)));
+    int64_t issued = static_cast<int64_t>(ReadBigEndian64(body.substr(29)));
+    if (now - issued > absl::ToInt64Milliseconds(kIteratorLifetime)) {
+      return absl::FailedPreconditionError("next_token: expired (tokens last 5 minutes)");
+    }
+    stream = FindStreamById(stream_id);
+    if (stream == nullptr) return absl::NotFoundError("the stream was deleted");
+  } else {
+    ASSIGN_OR_RETURN(stream, GetStream(request.stream_name()));
+    if (!request.exclusive_start_shard_id().empty()) {
+      uint32_t index;
+      if (!ShardIndexFromId(request.exclusive_start_shard_id(), &index)) {
+        return absl::InvalidArgumentError(
+            "exclusive_start_shard_id: must be shardId- followed by 12 decimal digits");
+      }
+      after_index = index;
+    }
+    if (request.has_shard_filter()) {
+      const v1::ShardFilter& f = request.shard_filter();
+      filter = f.type();
+      switch (f.type()) {
+        case v1::AFTER_SHARD_ID: {
+          uint32_t index;
+          if (!ShardIndexFromId(f.shard_id(), &index)) {
+            return absl::InvalidArgumentError(
+                "shard_filter.shard_id: required for AFTER_SHARD_ID, shardId- and 12 digits");
+          }
+          after_index = std::max<int64_t>(after_index, index);
+          break;
+        }
+        case v1::AT_TRIM_HORIZON:
+        case v1::FROM_TRIM_HORIZON:
+        case v1::AT_LATEST:
+          if (!f.shard_id().empty() || f.has_timestamp()) {
+            return absl::InvalidArgumentError(
+                "shard_filter: shard_id and timestamp are only for AFTER_SHARD_ID / timestamps");
+          }
+          break;
+        case v1::AT_TIMESTAMP_FILTER:
+        case v1::FROM_TIMESTAMP:
+          if (!f.has_timestamp()) {
+            return absl::InvalidArgumentError(
+                "shard_filter.timestamp: required for AT_TIMESTAMP / FROM_TIMESTAMP");
+          }
+          filter_ms = TimestampMs(f.timestamp());
+          break;
+        default:
+          return absl::InvalidArgumentError("shard_filter.type: must be a ShardFilterType");
+      }
+    }
+  }
+  v1::ListShardsResponse response;
+  absl::ReaderMutexLock lock(&stream->mu);
+  if (stream->deleted) return absl::NotFoundError("the stream was deleted");
+  const int64_t horizon_ms = now - int64_t{stream->retention_hours} * 3600 * 1000;
+  auto it = after_index < 0 ? stream->shards.begin()
+                            : stream->shards.upper_bound(static_cast<uint32_t>(after_index));
+  int64_t last_index = -1;
+  for (; it != stream->shards.end(); ++it) {
+    Shard& shard = *it->second;
+    absl::MutexLock shlock(&shard.mu);
+    // Open during [created, closed) (closed = ∞ when open).
+    auto open_at = [&](int64_t t) {
+      t = std::max(t, stream->creation_ms);
+      return shard.created_ms <= t && (!shard.closed || shard.closed_ms > t);
+    };
+    bool keep = true;
+    switch (filter) {
+      case v1::AT_TRIM_HORIZON:
+        keep = open_at(horizon_ms);
+        break;
+      case v1::AT_LATEST:
+        keep = !shard.closed;
+        break;
+      case v1::AT_TIMESTAMP_FILTER:
+        keep = open_at(filter_ms);
+        break;
+      case v1::FROM_TIMESTAMP:
+        keep = !shard.closed || shard.closed_ms >= filter_ms;
+        break;
+      default:
+        break;
+    }
+    if (!keep) continue;
+    if (response.shards_size() == max_results) break;
+    v1::Shard* out = response.add_shards();
+    out->set_shard_id(shard.id);
+    if (shard.parent_index >= 0) out->set_parent_shard_id(ShardIdFromIndex(shard.parent_index));
+    if (shard.adjacent_parent_index >= 0) {
+      out->set_adjacent_parent_shard_id(ShardIdFromIndex(shard.adjacent_parent_index));
+    }
+    *out->mutable_hash_key_range() = shard.Range();
+    out->mutable_sequence_number_range()->set_starting_sequence_number(
+        FormatSeq(shard.starting_sequence_number));
+    if (shard.closed) {
+      out->mutable_sequence_number_range()->set_ending_sequence_number(FormatSeq(shard.ending_seq));
+    }
+    last_index = shard.index;
+  }
+  if (it != stream->shards.end() && last_index >= 0) {
+    std::string body(1, kTokenVersion);
+    AppendBigEndian64(&body, stream->id);
+    AppendBigEndian64(&body, static_cast<uint64_t>(last_index));
+    AppendBigEndian32(&body, static_cast<uint32_t>(filter));
+    AppendBigEndian64(&body, static_cast<uint64_t>(filter_ms));
+    AppendBigEndian64(&body, static_cast<uint64_t>(now));
+    body += Mac(body);
+    std::string token;
+    absl::WebSafeBase64Escape(body, &token);
+    response.set_next_token(token);
+  }
+  return response;
+}
+
+// --- Writes ------------------------------------------------------------------------
+
+struct ShardStore::RecordView {
+  absl::string_view partition_key;
+  absl::string_view data;
+  absl::string_view explicit_hash_key;
+};
+
+struct ShardStore::PutResult {
+  uint64_t sequence_number = 0;
+  uint32_t shard_index = 0;
+  const char* error_code = nullptr;  // null = written
+  const char* error_message = nullptr;
+};
+
+namespace {
+
+// `index` < 0 for PutRecord (no "records[i]." prefix in messages).
+absl::Status ValidateRecord(absl::string_view pk, absl::string_view data, absl::string_view ehk,
+                            int index, absl::uint128* hash_key) {
+  auto prefix = [index]() {
+    return index < 0 ? std::string() : absl::StrCat("records[", index, "].");
+  };
+  if (pk.empty() || Utf8Length(pk) > kMaxPartitionKeyChars) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix(), "partition_key: must be 1-256 characters"));
+  }
+  if (static_cast<int64_t>(pk.size() + data.size()) > kMaxRecordBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix(), "data: partition key + data must be at most 1 MiB"));
+  }
+  if (ehk.empty()) {
+    *hash_key = PartitionKeyHash(pk);
+  } else {
+    ASSIGN_OR_RETURN(*hash_key, ParseHashKey(ehk, absl::StrCat(prefix(), "explicit_hash_key")));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ShardStore::PutRecords(const v1::PutRecordsRequest& request,
+                                    v1::PutRecordsResponse* response) {
+  response->Clear();
+  const int n = request.records_size();
+  if (n < 1 || n > kMaxPutRecordsCount) {
+    return absl::InvalidArgumentError("records: must hold 1-500 records");
+  }
+  absl::InlinedVector<RecordView, 64> views(n);
+  for (int i = 0; i < n; ++i) {
+    const v1::PutRecordsRequestEntry& e = request.records(i);
+    views[i] = {e.partition_key(), e.data(), e.explicit_hash_key()};
+  }
+  absl::InlinedVector<PutResult, 64> results(n);
+  RETURN_IF_ERROR(PutInternal(request.stream_name(), views.data(), n, results.data()));
+  auto* out = response->mutable_records();
+  out->Reserve(n);
+  int failed = 0;
+  for (int i = 0; i < n; ++i) {
+    v1::PutRecordsResultEntry* e = out->Add();
+    const PutResult& r = results[i];
+    if (r.error_code != nullptr) {
+      ++failed;
+      e->set_error_code(r.error_code);
+      e->set_error_message(r.error_message);
+    } else {
+      AppendDecimal(r.sequence_number, e->mutable_sequence_number());
+      *e->mutable_shard_id() = ShardIdFromIndex(r.shard_index);
+    }
+  }
+  response->set_failed_record_count(failed);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecord(const v1::PutRecordRequest& request) {
+  if (!request.sequence_number_for_ordering().empty()) {
+    RETURN_IF_ERROR(
+        ParseSequenceNumber(request.sequence_number_for_ordering(), "sequence_number_for_ordering")
+            .status());
+  }
+  RecordView view{request.partition_key(), request.data(), request.explicit_hash_key()};
+  PutResult result;
+  RETURN_IF_ERROR(PutInternal(request.stream_name(), &view, 1, &result));
+  if (result.error_code != nullptr) {
+    if (std::strcmp(result.error_code, kThroughputExceeded) == 0) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(kThroughputExceeded, ": ", result.error_message));
+    }
+    return absl::InternalError(result.error_message);
+  }
+  v1::PutRecordResponse response;
+  response.set_shard_id(ShardIdFromIndex(result.shard_index));
+  AppendDecimal(result.sequence_number, response.mutable_sequence_number());
+  return response;
+}
+
+absl::Status ShardStore::PutInternal(absl::string_view stream_name, const RecordView* records,
+                                     int n, PutResult* results) {
+  // 1. Validate everything before touching any state.
+  absl::InlinedVector<absl::uint128, 64> hash_keys(n);
+  int64_t total_bytes = 0;
+  const bool single = n == 1;
+  for (int i = 0; i < n; ++i) {
+    const RecordView& r = records[i];
+    total_bytes += r.partition_key.size() + r.data.size();
+    absl::Status s = ValidateRecord(r.partition_key, r.data, r.explicit_hash_key, single ? -1 : i,
+                                    &hash_keys[i]);
+    if (!s.ok()) return s;
+  }
+  if (total_bytes > kMaxPutRecordsBytes) {
+    return absl::InvalidArgumentError("records: the request must be at most 5 MiB");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
+
+  // 2. Route and reserve sequence numbers, one shard lock at a time, records of a
+  //    shard in call order. A record whose shard closed meanwhile routes again
+  //    once the new shard set is published.
+  const bool limited =
+      options_.shard_write_records_per_second > 0 || options_.shard_write_bytes_per_second > 0;
+  struct Reservation {
+    std::shared_ptr<Shard> shard;
+    InFlight* ticket;
+  };
+  absl::InlinedVector<Reservation, 8> reservations;
+  absl::InlinedVector<uint32_t, 64> pending(n);  // (slot << 16 | record) while routing
+  absl::InlinedVector<int64_t, 64> arrival(n);
+  for (int i = 0; i < n; ++i) pending[i] = i;
+  int remaining = n;
+  std::shared_ptr<const Routing> routing;
+  uint64_t version = 0;
+  while (remaining > 0) {
+    {
+      absl::ReaderMutexLock lock(&stream->mu);
+      routing = stream->routing;
+      version = stream->routing_version;
+      if (stream->deleted || routing->shards.empty()) {
+        for (int k = 0; k < remaining; ++k) {
+          PutResult& r = results[pending[k] & 0xFFFF];
+          r.error_code = kInternalFailure;
+          r.error_message = "the stream was deleted";
+        }
+        break;
+      }
+    }
+    for (int k = 0; k < remaining; ++k) {
+      uint32_t i = pending[k] & 0xFFFF;
+      pending[k] = (static_cast<uint32_t>(routing->Find(hash_keys[i])) << 16) | i;
+    }
+    std::sort(pending.begin(), pending.begin() + remaining);
+    int retry = 0;
+    const int64_t now_ms = ToMs(clock_.Now());
+    for (int k = 0; k < remaining;) {
+      const uint32_t slot = pending[k] >> 16;
+      int end = k;
+      while (end < remaining && (pending[end] >> 16) == slot) ++end;
+      const std::shared_ptr<Shard>& shard = routing->shards[slot];
+      absl::MutexLock lock(&shard->mu);
+      if (shard->closed || shard->removed) {
+        for (int j = k; j < end; ++j) pending[retry++] = pending[j];
+        k = end;
+        continue;
+      }
+      const int64_t at = std::max(now_ms, shard->last_arrival_ms);
+      shard->last_arrival_ms = at;
+      if (limited) {
+        const double elapsed = (now_ms - shard->bucket_ms) / 1000.0;
+        shard->bucket_ms = now_ms;
+        const double rr = options_.shard_write_records_per_second;
+        const double br = options_.shard_write_bytes_per_second;
+        if (rr > 0) shard->record_tokens = std::min(rr, shard->record_tokens + elapsed * rr);
+        if (br > 0) shard->byte_tokens = std::min(br, shard->byte_tokens + elapsed * br);
+      }
+      uint64_t first = shard->next_seq;
+      for (int j = k; j < end; ++j) {
+        const uint32_t i = pending[j] & 0xFFFF;
+        PutResult& r = results[i];
+        if (limited) {
+          const double bytes =
+              static_cast<double>(records[i].partition_key.size() + records[i].data.size());
+          const bool over_records =
+              options_.shard_write_records_per_second > 0 && shard->record_tokens < 1;
+          const bool over_bytes =
+              options_.shard_write_bytes_per_second > 0 && shard->byte_tokens < bytes;
+          if (over_records || over_bytes) {
+            r.error_code = kThroughputExceeded;
+            r.error_message = over_records ? "rate exceeded for shard (records per second)"
+                                           : "rate exceeded for shard (bytes per second)";
+            continue;
+          }
+          shard->record_tokens -= 1;
+          shard->byte_tokens -= bytes;
+        }
+        r.sequence_number = shard->next_seq++;
+        r.shard_index = shard->index;
+        arrival[i] = at;
+      }
+      if (shard->next_seq != first) {
+        shard->in_flight.push_back({shard->next_seq - 1, false});
+        reservations.push_back({shard, &shard->in_flight.back()});
+      }
+      k = end;
+    }
+    remaining = retry;
+    if (remaining > 0) {
+      // Wait for the new shard set (published right after the closing reshard's
+      // metadata write). Not a poll: the Condition is re-checked on unlock.
+      absl::MutexLock lock(&stream->mu);
+      auto changed = [&]() ABSL_SHARED_LOCKS_REQUIRED(stream->mu) {
+        return stream->routing_version != version || stream->deleted;
+      };
+      stream->mu.Await(absl::Condition(&changed));
+    }
+  }
+  // 3. One WriteBatch, no lock held.
+  absl::Status status;
+  if (!reservations.empty()) {
+    size_t reserve = 32;
+    for (int i = 0; i < n; ++i) {
+      reserve += kRecordKeySize + kRecordHeaderSize + 16 + records[i].partition_key.size() +
+                 records[i].data.size();
+    }
+    rocksdb::WriteBatch batch(reserve);
+    for (int i = 0; i < n; ++i) {
+      const PutResult& r = results[i];
+      if (r.error_code != nullptr) continue;
+      char key[kRecordKeySize];
+      EncodeRecordKey(key, stream->id, r.shard_index, r.sequence_number);
+      char header[kRecordHeaderSize];
+      header[0] = kFormatVersion;
+      const uint64_t at = static_cast<uint64_t>(arrival[i]);
+      for (int b = 0; b < 8; ++b) header[1 + b] = static_cast<char>(at >> (56 - 8 * b));
+      const size_t pk_len = records[i].partition_key.size();
+      header[9] = static_cast<char>(pk_len >> 8);
+      header[10] = static_cast<char>(pk_len);
+      rocksdb::Slice key_slice(key, kRecordKeySize);
+      rocksdb::Slice value_parts[3] = {
+          rocksdb::Slice(header, kRecordHeaderSize),
+          rocksdb::Slice(records[i].partition_key.data(), pk_len),
+          rocksdb::Slice(records[i].data.data(), records[i].data.size())};
+      rocksdb::Status s = batch.Put(records_, rocksdb::SliceParts(&key_slice, 1),
+                                    rocksdb::SliceParts(value_parts, 3));
+      if (!s.ok()) {
+        status = FromRocksDbStatus(s, "building the write batch");
+        break;
+      }
+    }
+    if (status.ok()) {
+      rocksdb::WriteOptions wo;
+      wo.sync = options_.sync_writes;
+      status = FromRocksDbStatus(db_->db()->Write(wo, &batch), "writing records");
+    }
+  }
+  // 4. Publish: finish each run (advancing the tips) and wake readers.
+  for (const Reservation& r : reservations) {
+    {
+      absl::MutexLock lock(&r.shard->mu);
+      r.shard->Finish(r.ticket);
+    }
+    r.shard->Notify();
+  }
+  return status;
+}
+
+// --- Iterators -----------------------------------------------------------------------
+
+std::string ShardStore::Mac(absl::string_view data) const {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), kMacSize);
+}
+
+std::string ShardStore::EncodeIterator(const ShardCursor& cursor) {
+  std::string body(1, kIteratorVersion);
+  AppendBigEndian64(&body, cursor.stream_id);
+  AppendBigEndian32(&body, cursor.shard_index);
+  AppendBigEndian64(&body, cursor.next_sequence_number);
+  AppendBigEndian64(&body, static_cast<uint64_t>(cursor.min_arrival_ms));
+  AppendBigEndian64(&body, static_cast<uint64_t>(ToMs(clock_.Now())));
+  body += Mac(body);
+  std::string out;
+  absl::WebSafeBase64Escape(body, &out);
+  return out;
+}
+
+absl::StatusOr<ShardCursor> ShardStore::DecodeIterator(absl::string_view text) {
+  if (text.empty()) return absl::InvalidArgumentError("shard_iterator: must be set");
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(text, &raw)) {
+    return absl::InvalidArgumentError("shard_iterator: malformed (not base64url)");
+  }
+  if (raw.size() != kIteratorBodySize + kMacSize || raw[0] != kIteratorVersion) {
+    return absl::InvalidArgumentError(
+        "shard_iterator: malformed (wrong length or version; not an iterator of this store)");
+  }
+  absl::string_view body(raw.data(), kIteratorBodySize);
+  const std::string mac = Mac(body);
+  if (CRYPTO_memcmp(mac.data(), raw.data() + kIteratorBodySize, kMacSize) != 0) {
+    return absl::InvalidArgumentError("shard_iterator: forged or corrupted (MAC check failed)");
+  }
+  ShardCursor c;
+  c.stream_id = ReadBigEndian64(body.substr(1));
+  c.shard_index = ReadBigEndian32(body.substr(9));
+  c.next_sequence_number = ReadBigEndian64(body.substr(13));
+  c.min_arrival_ms = static_cast<int64_t>(ReadBigEndian64(body.substr(21)));
+  const int64_t issued = static_cast<int64_t>(ReadBigEndian64(body.substr(29)));
+  const int64_t age = ToMs(clock_.Now()) - issued;
+  if (age > absl::ToInt64Milliseconds(kIteratorLifetime)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("shard_iterator: expired (issued ", age / 1000,
+                     " s ago; iterators last 5 minutes): get a new one with GetShardIterator"));
+  }
+  return c;
+}
+
+uint64_t ShardStore::FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint64_t from,
+                                        uint64_t to, int64_t min_arrival_ms) {
+  // Smallest x in [from, to + 1] such that the first record ≥ x (≤ to) is absent
+  // or arrived at or after min_arrival_ms. Arrival times never decrease along a
+  // shard, so the predicate is monotone: binary search with one Seek a probe.
+  std::string upper = RecordKey(stream_id, shard, to == UINT64_MAX ? to : to + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, records_));
+  auto ok = [&](uint64_t x) {
+    it->Seek(RecordKey(stream_id, shard, x));
+    if (!it->Valid() || it->value().size() < kRecordHeaderSize) return true;
+    return static_cast<int64_t>(ReadBigEndian64(View(it->value()).substr(1))) >= min_arrival_ms;
+  };
+  uint64_t lo = from, hi = to + 1;  // ok(hi) holds by definition
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (ok(mid)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+absl::StatusOr<ShardCursor> ShardStore::ResolveStartingPosition(
+    absl::string_view stream_name, absl::string_view shard_id,
+    const v1::StartingPosition& position) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
+  if (shard_id.empty()) return absl::InvalidArgumentError("shard_id: must be set");
+  ASSIGN_OR_RETURN(std::shared_ptr<Shard> shard, GetShard(stream, shard_id));
+  const bool has_seq = !position.sequence_number().empty();
+  const bool has_ts = position.has_timestamp();
+  ShardCursor c;
+  c.stream_id = stream->id;
+  c.shard_index = shard->index;
+  uint64_t tip = shard->tip.load(std::memory_order_acquire);
+  uint64_t trimmed;
+  {
+    absl::MutexLock lock(&shard->mu);
+    trimmed = shard->trimmed_through;
+  }
+  switch (position.type()) {
+    case v1::AT_SEQUENCE_NUMBER:
+    case v1::AFTER_SEQUENCE_NUMBER: {
+      if (!has_seq) {
+        return absl::InvalidArgumentError(
+            "starting_sequence_number: required for AT_SEQUENCE_NUMBER / AFTER_SEQUENCE_NUMBER");
+      }
+      if (has_ts) {
+        return absl::InvalidArgumentError("timestamp: only for AT_TIMESTAMP");
+      }
+      ASSIGN_OR_RETURN(uint64_t seq,
+                       ParseSequenceNumber(position.sequence_number(), "starting_sequence_number"));
+      if (position.type() == v1::AFTER_SEQUENCE_NUMBER && seq == UINT64_MAX) {
+        return absl::InvalidArgumentError(
+            "starting_sequence_number: no sequence number follows it");
+      }
+      c.next_sequence_number = position.type() == v1::AT_SEQUENCE_NUMBER ? seq : seq + 1;
+      break;
+    }
+    case v1::TRIM_HORIZON:
+    case v1::LATEST:
+      if (has_seq || has_ts) {
+        return absl::InvalidArgumentError(
+            "starting_sequence_number/timestamp: not allowed for TRIM_HORIZON / LATEST");
+      }
+      c.next_sequence_number = position.type() == v1::TRIM_HORIZON ? trimmed + 1 : tip + 1;
+      break;
+    case v1::AT_TIMESTAMP: {
+      if (!has_ts) return absl::InvalidArgumentError("timestamp: required for AT_TIMESTAMP");
+      if (has_seq) {
+        return absl::InvalidArgumentError("starting_sequence_number: not allowed for AT_TIMESTAMP");
+      }
+      c.min_arrival_ms = TimestampMs(position.timestamp());
+      c.next_sequence_number =
+          FindFirstAtOrAfter(stream->id, shard->index, trimmed + 1, tip, c.min_arrival_ms);
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "shard_iterator_type: must be AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, "
+          "TRIM_HORIZON, LATEST or AT_TIMESTAMP");
+  }
+  return c;
+}
+
+absl::StatusOr<v1::GetShardIteratorResponse> ShardStore::GetShardIterator(
+    const v1::GetShardIteratorRequest& request) {
+  v1::StartingPosition position;
+  position.set_type(request.shard_iterator_type());
+  position.set_sequence_number(request.starting_sequence_number());
+  if (request.has_timestamp()) *position.mutable_timestamp() = request.timestamp();
+  ASSIGN_OR_RETURN(ShardCursor cursor,
+                   ResolveStartingPosition(request.stream_name(), request.shard_id(), position));
+  v1::GetShardIteratorResponse response;
+  response.set_shard_iterator(EncodeIterator(cursor));
+  return response;
+}
+
+absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
+    ShardCursor* cursor, int limit, int64_t max_bytes,
+    google::protobuf::RepeatedPtrField<v1::Record>* records) {
+  ASSIGN_OR_RETURN(auto found, CursorShard(*cursor));
+  std::shared_ptr<Stream>& stream = found.first;
+  std::shared_ptr<Shard>& shard = found.second;
+  ReadOutcome outcome;
+  // Read the tip before the closed flag: if the shard is closed and the tip has
+  // reached the ending number, nothing below it can still appear.
+  const uint64_t tip = shard->tip.load(std::memory_order_acquire);
+  bool closed;
+  uint64_t ending;
+  std::vector<uint32_t> children;
+  {
+    absl::MutexLock lock(&shard->mu);
+    closed = shard->closed;
+    ending = shard->ending_seq;
+    children = shard->children;
+  }
+  const uint64_t upper = closed ? std::min(tip, ending) : tip;
+  const int64_t now_ms = ToMs(clock_.Now());
+  int64_t last_arrival = -1;
+  if (cursor->next_sequence_number <= upper) {
+    std::string upper_key = RecordKey(cursor->stream_id, cursor->shard_index, upper + 1);
+    rocksdb::Slice upper_slice(upper_key);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, records_));
+    int count = 0;
+    int64_t bytes = 0;
+    bool exhausted = true;
+    for (it->Seek(RecordKey(cursor->stream_id, cursor->shard_index, cursor->next_sequence_number));
+         it->Valid(); it->Next()) {
+      absl::string_view v = View(it->value());
+      if (v.size() < kRecordHeaderSize || v[0] != kFormatVersion) {
+        return absl::DataLossError("undecodable record");
+      }
+      const uint64_t seq = ReadBigEndian64(View(it->key()).substr(12));
+      const int64_t arrival = static_cast<int64_t>(ReadBigEndian64(v.substr(1)));
+      const size_t pk_len =
+          (static_cast<unsigned char>(v[9]) << 8) | static_cast<unsigned char>(v[10]);
+      if (kRecordHeaderSize + pk_len > v.size()) return absl::DataLossError("undecodable record");
+      if (arrival < cursor->min_arrival_ms) {
+        cursor->next_sequence_number = seq + 1;
+        continue;
+      }
+      const int64_t size = static_cast<int64_t>(v.size() - kRecordHeaderSize);
+      if (count == limit || (count > 0 && bytes + size > max_bytes)) {
+        exhausted = false;
+        break;
+      }
+      v1::Record* r = records->Add();
+      AppendDecimal(seq, r->mutable_sequence_number());
+      SetTimestamp(arrival, r->mutable_approximate_arrival_timestamp());
+      r->set_partition_key(v.data() + kRecordHeaderSize, pk_len);
+      r->set_data(v.data() + kRecordHeaderSize + pk_len, v.size() - kRecordHeaderSize - pk_len);
+      ++count;
+      bytes += size;
+      last_arrival = arrival;
+      cursor->next_sequence_number = seq + 1;
+    }
+    RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading records"));
+    // Everything ≤ upper is final: skip holes up to it.
+    if (exhausted) cursor->next_sequence_number = upper + 1;
+  }
+  if (cursor->next_sequence_number > tip || last_arrival < 0) {
+    outcome.millis_behind_latest = 0;
+  } else {
+    outcome.millis_behind_latest = std::max<int64_t>(0, now_ms - last_arrival);
+  }
+  if (closed && tip >= ending && cursor->next_sequence_number > ending) {
+    outcome.shard_end = true;
+    outcome.millis_behind_latest = 0;
+    absl::ReaderMutexLock lock(&stream->mu);
+    for (uint32_t child : children) {
+      auto it = stream->shards.find(child);
+      if (it == stream->shards.end()) continue;
+      v1::ChildShard c;
+      c.set_shard_id(it->second->id);
+      if (it->second->parent_index >= 0) {
+        c.add_parent_shards(ShardIdFromIndex(it->second->parent_index));
+      }
+      if (it->second->adjacent_parent_index >= 0) {
+        c.add_parent_shards(ShardIdFromIndex(it->second->adjacent_parent_index));
+      }
+      *c.mutable_hash_key_range() = it->second->Range();
+      outcome.child_shards.push_back(std::move(c));
+    }
+  }
+  return outcome;
+}
+
+absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
+                                    v1::GetRecordsResponse* response) {
+  response->Clear();
+  if (request.limit() < 0 || request.limit() > kMaxGetRecordsLimit) {
+    return absl::InvalidArgumentError("limit: must be 1-10000 (0 = 10000)");
+  }
+  const int limit = request.limit() == 0 ? kMaxGetRecordsLimit : request.limit();
+  ASSIGN_OR_RETURN(ShardCursor cursor, DecodeIterator(request.shard_iterator()));
+  ASSIGN_OR_RETURN(ReadOutcome outcome,
+                   ReadRecords(&cursor, limit, kMaxGetRecordsBytes, response->mutable_records()));
+  response->set_millis_behind_latest(outcome.millis_behind_latest);
+  if (outcome.shard_end) {
+    for (v1::ChildShard& c : outcome.child_shards) *response->add_child_shards() = std::move(c);
+  } else {
+    // A position found by the timestamp filter stays meaningful; once a record
+    // has been returned the filter has nothing left to skip.
+    if (response->records_size() > 0) cursor.min_arrival_ms = 0;
+    response->set_next_shard_iterator(EncodeIterator(cursor));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> ShardStore::WaitForRecords(const ShardCursor& cursor, absl::Time deadline) {
+  ASSIGN_OR_RETURN(auto found, CursorShard(cursor));
+  Shard& shard = *found.second;
+  absl::MutexLock lock(&shard.mu);
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
+    return shard.tip.load(std::memory_order_acquire) >= cursor.next_sequence_number ||
+           shard.closed || shard.removed;
+  };
+  return clock_.AwaitWithDeadline(&shard.mu, absl::Condition(&ready), deadline);
+}
+
+absl::StatusOr<std::unique_ptr<ShardWatch>> ShardStore::WatchShard(
+    const ShardCursor& cursor, std::function<void()> on_change) {
+  ASSIGN_OR_RETURN(auto found, CursorShard(cursor));
+  return std::unique_ptr<ShardWatch>(new ShardWatchImpl(found.second, std::move(on_change)));
+}
+
+// --- Resharding ------------------------------------------------------------------------
+
+absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
+                                      const std::vector<std::shared_ptr<Shard>>& parents,
+                                      std::vector<std::shared_ptr<Shard>> children) {
+  // Called with stream->updating set by this caller. Close the parents (puts
+  // routed to them now wait), write the metadata, then publish the new set.
+  const int64_t now = ToMs(clock_.Now());
+  rocksdb::WriteBatch batch;
+  for (const auto& parent : parents) {
+    absl::MutexLock lock(&parent->mu);
+    parent->Close(now);
+    batch.Put(meta_, ShardMetaKey('h', stream->id, parent->index), Versioned(ShardMeta(*parent)));
+  }
+  uint32_t next_index;
+  int retention;
+  {
+    absl::ReaderMutexLock lock(&stream->mu);
+    next_index = stream->next_shard_index;
+    retention = stream->retention_hours;
+  }
+  for (auto& child : children) {
+    child->created_ms = now;
+    absl::MutexLock lock(&child->mu);
+    batch.Put(meta_, ShardMetaKey('h', stream->id, child->index), Versioned(ShardMeta(*child)));
+    next_index = std::max(next_index, child->index + 1);
+  }
+  batch.Put(meta_, StreamMetaKey(stream->name),
+            Versioned(StreamMeta(*stream, retention, next_index)));
+  absl::Status status =
+      FromRocksDbStatus(db_->db()->Write(rocksdb::WriteOptions(), &batch), "resharding");
+  {
+    absl::MutexLock lock(&stream->mu);
+    if (status.ok()) {
+      stream->next_shard_index = next_index;
+      for (auto& child : children) {
+        for (int64_t p : {child->parent_index, child->adjacent_parent_index}) {
+          if (p < 0) continue;
+          auto it = stream->shards.find(static_cast<uint32_t>(p));
+          if (it == stream->shards.end()) continue;
+          absl::MutexLock shlock(&it->second->mu);
+          it->second->children.push_back(child->index);
+        }
+        stream->shards[child->index] = child;
+      }
+    } else {
+      // Nothing was written: reopen the parents (their reserved ending numbers
+      // stay unused, never reused).
+      for (const auto& parent : parents) {
+        absl::MutexLock shlock(&parent->mu);
+        parent->closed = false;
+      }
+    }
+    stream->Publish();
+    stream->updating = false;
+  }
+  for (const auto& parent : parents) parent->Notify();
+  if (status.ok()) NotifyChange(stream->name);
+  return status;
+}
+
+absl::Status ShardStore::SplitShard(const v1::SplitShardRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
+  if (request.shard_to_split().empty())
+    return absl::InvalidArgumentError("shard_to_split: must be set");
+  ASSIGN_OR_RETURN(absl::uint128 key,
+                   ParseHashKey(request.new_starting_hash_key(), "new_starting_hash_key"));
+  ASSIGN_OR_RETURN(std::shared_ptr<Shard> parent, GetShard(stream, request.shard_to_split()));
+  if (key <= parent->starting_hash_key || key > parent->ending_hash_key) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("new_starting_hash_key: must be inside the shard's range: greater than ",
+                     FormatHashKey(parent->starting_hash_key), " and at most ",
+                     FormatHashKey(parent->ending_hash_key)));
+  }
+  RETURN_IF_ERROR(BeginUpdate(*stream));
+  uint32_t base;
+  {
+    absl::MutexLock lock(&stream->mu);
+    if (stream->routing->shards.size() + 1 > static_cast<size_t>(kMaxShardCount)) {
+      stream->updating = false;
+      return absl::InvalidArgumentError("the stream would exceed 10000 open shards");
+    }
+    base = stream->next_shard_index;
+  }
+  bool closed;
+  {
+    absl::MutexLock lock(&parent->mu);
+    closed = parent->closed;
+  }
+  if (closed) {
+    EndUpdate(*stream);
+    return absl::FailedPreconditionError(
+        absl::StrCat("shard ", parent->id, " is closed (already split or merged)"));
+  }
+  auto a = std::make_shared<Shard>(base, parent->starting_hash_key, key - 1);
+  auto b = std::make_shared<Shard>(base + 1, key, parent->ending_hash_key);
+  a->parent_index = b->parent_index = parent->index;
+  return ApplyReshard(stream, {parent}, {a, b});
+}
+
+absl::Status ShardStore::MergeShards(const v1::MergeShardsRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
+  if (request.shard_to_merge().empty())
+    return absl::InvalidArgumentError("shard_to_merge: must be set");
+  if (request.adjacent_shard_to_merge().empty()) {
+    return absl::InvalidArgumentError("adjacent_shard_to_merge: must be set");
+  }
+  if (request.shard_to_merge() == request.adjacent_shard_to_merge()) {
+    return absl::InvalidArgumentError("adjacent_shard_to_merge: must differ from shard_to_merge");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<Shard> a, GetShard(stream, request.shard_to_merge()));
+  ASSIGN_OR_RETURN(std::shared_ptr<Shard> b, GetShard(stream, request.adjacent_shard_to_merge()));
+  const bool a_first =
+      a->ending_hash_key != kMaxHashKey && a->ending_hash_key + 1 == b->starting_hash_key;
+  const bool b_first =
+      b->ending_hash_key != kMaxHashKey && b->ending_hash_key + 1 == a->starting_hash_key;
+  if (!a_first && !b_first) {
+    return absl::InvalidArgumentError(
+        "adjacent_shard_to_merge: the two shards' hash-key ranges must be adjacent");
+  }
+  RETURN_IF_ERROR(BeginUpdate(*stream));
+  for (Shard* s : {a.get(), b.get()}) {
+    bool closed;
+    {
+      absl::MutexLock lock(&s->mu);
+      closed = s->closed;
+    }
+    if (closed) {
+      EndUpdate(*stream);
+      return absl::FailedPreconditionError(absl::StrCat("shard ", s->id, " is closed"));
+    }
+  }
+  uint32_t base;
+  {
+    absl::ReaderMutexLock lock(&stream->mu);
+    base = stream->next_shard_index;
+  }
+  auto child = std::make_shared<Shard>(base, a_first ? a->starting_hash_key : b->starting_hash_key,
+                                       a_first ? b->ending_hash_key : a->ending_hash_key);
+  child->parent_index = a->index;
+  child->adjacent_parent_index = b->index;
+  return ApplyReshard(stream, {a, b}, {child});
+}
+
+absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
+    const v1::UpdateShardCountRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
+  if (request.scaling_type() != v1::UNIFORM_SCALING) {
+    return absl::InvalidArgumentError("scaling_type: must be UNIFORM_SCALING");
+  }
+  const int target = request.target_shard_count();
+  if (target < 1 || target > kMaxShardCount) {
+    return absl::InvalidArgumentError("target_shard_count: must be 1-10000");
+  }
+  RETURN_IF_ERROR(BeginUpdate(*stream));
+  std::shared_ptr<const Routing> routing;
+  uint32_t base;
+  {
+    absl::ReaderMutexLock lock(&stream->mu);
+    routing = stream->routing;
+    base = stream->next_shard_index;
+  }
+  const int current = static_cast<int>(routing->shards.size());
+  if (target > 2 * current || 2 * target < current) {
+    EndUpdate(*stream);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target_shard_count: must be at least half and at most double the open shard count (",
+        current, ")"));
+  }
+  v1::UpdateShardCountResponse response;
+  response.set_stream_name(stream->name);
+  response.set_current_shard_count(current);
+  response.set_target_shard_count(target);
+  if (target == current) {
+    EndUpdate(*stream);
+    return response;
+  }
+  std::vector<std::shared_ptr<Shard>> parents, children;
+  const auto& open = routing->shards;  // sorted by starting hash key
+  if (target > current) {
+    // Split the widest shards in half (ties: lowest hash keys first).
+    std::vector<int> order(current);
+    for (int i = 0; i < current; ++i) order[i] = i;
+    auto width = [&](int i) { return open[i]->ending_hash_key - open[i]->starting_hash_key; };
+    std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return width(x) > width(y); });
+    order.resize(target - current);
+    std::sort(order.begin(), order.end());
+    for (int i : order) {
+      const Shard& p = *open[i];
+      if (p.ending_hash_key == p.starting_hash_key) {
+        EndUpdate(*stream);
+        return absl::InvalidArgumentError("target_shard_count: a shard is too narrow to split");
+      }
+      absl::uint128 mid = p.starting_hash_key + (p.ending_hash_key - p.starting_hash_key) / 2 + 1;
+      auto a = std::make_shared<Shard>(base++, p.starting_hash_key, mid - 1);
+      auto b = std::make_shared<Shard>(base++, mid, p.ending_hash_key);
+      a->parent_index = b->parent_index = p.index;
+      parents.push_back(open[i]);
+      children.push_back(a);
+      children.push_back(b);
+    }
+  } else {
+    // Merge adjacent pairs from the lowest hash keys. Open shards always tile
+    // the key space, so neighbours in `open` are adjacent.
+    for (int k = 0; k < current - target; ++k) {
+      const auto& x = open[2 * k];
+      const auto& y = open[2 * k + 1];
+      auto c = std::make_shared<Shard>(base++, x->starting_hash_key, y->ending_hash_key);
+      c->parent_index = x->index;
+      c->adjacent_parent_index = y->index;
+      parents.push_back(x);
+      parents.push_back(y);
+      children.push_back(c);
+    }
+  }
+  RETURN_IF_ERROR(ApplyReshard(stream, parents, std::move(children)));
+  return response;
+}
+
+absl::Status ShardStore::PersistStream(const Stream& stream, int retention_hours) {
+  uint32_t next_index;
+  {
+    absl::ReaderMutexLock lock(&const_cast<Stream&>(stream).mu);
+    next_index = stream.next_shard_index;
+  }
+  return FromRocksDbStatus(
+      db_->db()->Put(rocksdb::WriteOptions(), meta_, StreamMetaKey(stream.name),
+                     Versioned(StreamMeta(stream, retention_hours, next_index))),
+      "writing stream metadata");
+}
+
+absl::Status ShardStore::IncreaseStreamRetentionPeriod(
+    const v1::IncreaseStreamRetentionPeriodRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
+  const int hours = request.retention_period_hours();
+  if (hours < kMinRetentionHours || hours > kMaxRetentionHours) {
+    return absl::InvalidArgumentError("retention_period_hours: must be 24-8760");
+  }
+  RETURN_IF_ERROR(BeginUpdate(*stream));
+  {
+    absl::MutexLock lock(&stream->mu);
+    if (hours < stream->retention_hours) {
+      stream->updating = false;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "retention_period_hours: must not be below the current ", stream->retention_hours));
+    }
+  }
+  absl::Status s = PersistStream(*stream, hours);
+  absl::MutexLock lock(&stream->mu);
+  if (s.ok()) stream->retention_hours = hours;
+  stream->updating = false;
+  return s;
+}
+
+absl::Status ShardStore::DecreaseStreamRetentionPeriod(
+    const v1::DecreaseStreamRetentionPeriodRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
+  const int hours = request.retention_period_hours();
+  if (hours < kMinRetentionHours || hours > kMaxRetentionHours) {
+    return absl::InvalidArgumentError("retention_period_hours: must be 24-8760");
+  }
+  RETURN_IF_ERROR(BeginUpdate(*stream));
+  {
+    absl::MutexLock lock(&stream->mu);
+    if (hours > stream->retention_hours) {
+      stream->updating = false;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "retention_period_hours: must not be above the current ", stream->retention_hours));
+    }
+  }
+  absl::Status s = PersistStream(*stream, hours);
+  absl::MutexLock lock(&stream->mu);
+  if (s.ok()) stream->retention_hours = hours;
+  stream->updating = false;
+  return s;
+}
+
+// --- Retention -------------------------------------------------------------------------
+
+absl::StatusOr<int64_t> ShardStore::TrimExpiredRecords() {
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (auto& [id, s] : streams_by_id_) streams.push_back(s);
+  }
+  const int64_t now = ToMs(clock_.Now());
+  int64_t trimmed_total = 0;
+  for (const auto& stream : streams) {
+    std::vector<std::shared_ptr<Shard>> shards;
+    int64_t cutoff;
+    {
+      absl::ReaderMutexLock lock(&stream->mu);
+      if (stream->deleted) continue;
+      for (auto& [i, s] : stream->shards) shards.push_back(s);
+      cutoff = now - int64_t{stream->retention_hours} * 3600 * 1000;
+    }
+    std::vector<std::shared_ptr<Shard>> gone;
+    for (const auto& shard : shards) {
+      const uint64_t tip = shard->tip.load(std::memory_order_acquire);
+      uint64_t through;
+      bool closed;
+      uint64_t ending;
+      {
+        absl::MutexLock lock(&shard->mu);
+        through = shard->trimmed_through;
+        closed = shard->closed;
+        ending = shard->ending_seq;
+      }
+      if (tip > through) {
+        uint64_t keep_from = FindFirstAtOrAfter(stream->id, shard->index, through + 1, tip, cutoff);
+        // A closed shard whose last record expired is trimmed through its end.
+        if (closed && tip >= ending && keep_from >= ending) keep_from = ending + 1;
+        if (keep_from > through + 1) {
+          rocksdb::WriteBatch batch;
+          batch.DeleteRange(records_, RecordKey(stream->id, shard->index, through + 1),
+                            RecordKey(stream->id, shard->index, keep_from));
+          std::string mark;
+          AppendBigEndian64(&mark, keep_from - 1);
+          batch.Put(meta_, ShardMetaKey('t', stream->id, shard->index), mark);
+          RETURN_IF_ERROR(FromRocksDbStatus(db_->db()->Write(rocksdb::WriteOptions(), &batch),
+                                            "trimming expired records"));
+          trimmed_total += static_cast<int64_t>(keep_from - 1 - through);
+          through = keep_from - 1;
+          absl::MutexLock lock(&shard->mu);
+          shard->trimmed_through = through;
+        }
+      }
+      if (closed && tip >= ending && through >= ending) gone.push_back(shard);
+    }
+    if (gone.empty()) continue;
+    if (!BeginUpdate(*stream).ok()) continue;  // busy: next pass
+    rocksdb::WriteBatch batch;
+    for (const auto& shard : gone) {
+      batch.Delete(meta_, ShardMetaKey('h', stream->id, shard->index));
+      batch.Delete(meta_, ShardMetaKey('t', stream->id, shard->index));
+    }
+    absl::Status s =
+        FromRocksDbStatus(db_->db()->Write(rocksdb::WriteOptions(), &batch), "removing shards");
+    {
+      absl::MutexLock lock(&stream->mu);
+      if (s.ok()) {
+        for (const auto& shard : gone) stream->shards.erase(shard->index);
+      }
+      stream->updating = false;
+    }
+    RETURN_IF_ERROR(s);
+    for (const auto& shard : gone) {
+      {
+        absl::MutexLock lock(&shard->mu);
+        shard->removed = true;
+      }
+      shard->Notify();
+    }
+    NotifyChange(stream->name);
+  }
+  return trimmed_total;
+}
+
+RetentionTrimmer::RetentionTrimmer(ShardStore& store, Clock& clock, absl::Duration period)
+    : store_(store), clock_(clock), period_(period) {}
+
+RetentionTrimmer::~RetentionTrimmer() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void RetentionTrimmer::Start() {
+  thread_ = std::thread([this] {
+    absl::MutexLock lock(&mu_);
+    while (!stop_) {
+      mu_.Unlock();
+      absl::StatusOr<int64_t> result = RunOnce();
+      if (!result.ok()) LOG(WARNING) << "retention trimmer: " << result.status();
+      mu_.Lock();
+      clock_.AwaitWithDeadline(&mu_, absl::Condition(&stop_), clock_.Now() + period_);
+    }
+  });
+}
+
+}  // namespace tributary::shard_store

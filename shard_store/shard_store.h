@@ -1,0 +1,349 @@
+// ShardStore: the durable sharded log behind tributary.v1.Streams (Kinesis Data
+// Streams semantics) on RocksDB.
+//
+// The library speaks the API's request/response messages (proto/streams.proto:
+// plain data, no gRPC) so that the gRPC adapter (streams_service.h) is a thin
+// validate → call → map layer and the PutRecords hot path makes no extra copies.
+//
+// Storage (one RocksDB database, two column families):
+//   meta:    "s" + stream name            → StreamMetadata   (1 version byte + proto)
+//            "h" + be64(stream id) + be32(shard index) → ShardMetadata
+//            "t" + be64(stream id) + be32(shard index) → be64 trimmed-through sequence
+//            "n"                          → be64 next stream id
+//            "k"                          → 32-byte iterator MAC secret
+//   records: be64(stream id) + be32(shard index) + be64(sequence number) →
+//            1 version byte, be64 arrival ms, be16 partition-key length, key, data
+//   A shard is one ordered key range; a stream is one prefix.
+//
+// Sequence numbers. Per shard, strictly increasing uint64 starting at 1, never
+// reused. On open, a shard's next sequence number is 1 + the largest of: its
+// last record in the log, its trimmed-through mark ("t" key, written in the same
+// WriteBatch as the range delete that trims, so it survives a trim of every
+// record), and its ending sequence number when closed. Recovery reads the log,
+// not a counter that could lag it.
+//
+// Concurrency and visibility (the "visible tip"). Two PutRecords calls may write
+// the same shard at once. Each call takes the shard's mutex only to reserve a
+// contiguous run of sequence numbers (call order kept within the shard) and to
+// register the run as in flight; the RocksDB write happens with no lock held,
+// so the runs of concurrent calls may commit in any order. Each shard keeps a
+// visible tip: the largest sequence number S such that every run at or below S
+// has finished (committed, or failed and abandoned for good). The tip advances
+// only over a prefix of finished runs, so readers, which never read above the
+// tip, never see a gap that later fills in: everything at or below the tip is
+// final. A failed write leaves a permanent hole (its numbers are never reused
+// while the process lives). Records visible before a kill -9 are in the WAL
+// (the OS page cache at worst), so they survive it, and the next sequence
+// number after restart exceeds every one a reader could have seen.
+// Closing a shard (split/merge/update) reserves one more number as its ending
+// sequence number; no record carries it, and SHARD_END is reached once the tip
+// reaches it.
+//
+// Resharding, deletion and the removal of a fully trimmed closed shard are
+// serialized per stream by its UPDATING state (a second such call gets
+// FAILED_PRECONDITION). A put that routed to a shard being closed waits until
+// the new shard set is published and routes again; no lock is held across any
+// RocksDB write.
+//
+// Thread-safety: every method is thread-safe.
+#ifndef TRIBUTARY_SHARD_STORE_SHARD_STORE_H_
+#define TRIBUTARY_SHARD_STORE_SHARD_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/numeric/int128.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/rocksdb_util.h"
+#include "proto/streams.pb.h"
+
+namespace tributary::shard_store {
+
+// Limits (Kinesis values).
+inline constexpr int kMaxShardCount = 10000;
+inline constexpr int kMaxStreamNameLength = 128;
+inline constexpr int kMaxPartitionKeyChars = 256;
+inline constexpr int64_t kMaxRecordBytes = 1 << 20;  // partition key + data
+inline constexpr int kMaxPutRecordsCount = 500;
+inline constexpr int64_t kMaxPutRecordsBytes = 5 << 20;  // whole request
+inline constexpr int kMaxGetRecordsLimit = 10000;
+inline constexpr int64_t kMaxGetRecordsBytes = 10 << 20;
+inline constexpr int kDefaultRetentionHours = 24;
+inline constexpr int kMinRetentionHours = 24;
+inline constexpr int kMaxRetentionHours = 8760;
+inline constexpr absl::Duration kIteratorLifetime = absl::Minutes(5);
+inline constexpr char kThroughputExceeded[] = "ProvisionedThroughputExceededException";
+inline constexpr char kInternalFailure[] = "InternalFailure";
+
+// Hash keys: unsigned 128-bit decimal strings. Parse accepts only 1–39 ASCII
+// digits whose value is ≤ 2^128−1 (no sign, no spaces; leading zeros allowed).
+// Errors: INVALID_ARGUMENT naming `field` and the rule.
+absl::StatusOr<absl::uint128> ParseHashKey(absl::string_view text, absl::string_view field);
+std::string FormatHashKey(absl::uint128 value);
+// Sequence numbers: unsigned 64-bit decimal strings, same rules (1–20 digits).
+absl::StatusOr<uint64_t> ParseSequenceNumber(absl::string_view text, absl::string_view field);
+// MD5 of `partition_key` read as a 128-bit big-endian unsigned integer.
+absl::uint128 PartitionKeyHash(absl::string_view partition_key);
+// "shardId-" + index as 12 decimal digits.
+std::string ShardIdFromIndex(uint32_t index);
+
+struct ShardStoreOptions {
+  // Directory of the RocksDB database (created when missing).
+  std::string data_dir;
+  // Acknowledge writes only after fsync of the WAL. Concurrent writers are
+  // grouped by RocksDB into one WAL write and one fsync (group commit).
+  bool sync_writes = false;
+  // Optional per-shard write limits; 0 = unlimited (the default). Excess
+  // records fail with ProvisionedThroughputExceededException. The bucket holds
+  // one second's worth.
+  double shard_write_records_per_second = 0;
+  double shard_write_bytes_per_second = 0;
+  RocksDbOptions rocksdb;
+};
+
+// Where a reader stands in one shard: the next sequence number it wants.
+// Produced by ResolveStartingPosition or by decoding a shard iterator.
+struct ShardCursor {
+  uint64_t stream_id = 0;
+  uint32_t shard_index = 0;
+  uint64_t next_sequence_number = 0;  // read records with sequence ≥ this
+  int64_t min_arrival_ms = 0;         // AT_TIMESTAMP: skip records that arrived earlier
+};
+
+// What a read found besides the records.
+struct ReadOutcome {
+  int64_t millis_behind_latest = 0;
+  // The shard is closed and the cursor has passed its end: no more records ever.
+  bool shard_end = false;
+  std::vector<v1::ChildShard> child_shards;  // set when shard_end
+};
+
+// A registration made by WatchShard. Destroying it unregisters; after the
+// destructor returns the callback is not running and will not run again.
+class ShardWatch {
+ public:
+  virtual ~ShardWatch() = default;
+};
+
+class ShardStore {
+ public:
+  // Opens (or creates) the store in options.data_dir. `clock` must outlive the
+  // store. Errors: INVALID_ARGUMENT for bad options; INTERNAL/DATA_LOSS from
+  // RocksDB or undecodable metadata.
+  static absl::StatusOr<std::unique_ptr<ShardStore>> Create(const ShardStoreOptions& options,
+                                                            Clock& clock);
+  // Closes the database without flushing memtables (the WAL recovers them).
+  ~ShardStore();
+
+  // --- Streams -----------------------------------------------------------
+  // Creates a stream of `shard_count` shards dividing [0, 2^128−1] evenly
+  // (shard i gets [i·⌊2^128/n⌋, (i+1)·⌊2^128/n⌋ − 1], the last one up to
+  // 2^128−1). It is ACTIVE at once. Errors: INVALID_ARGUMENT (stream_name:
+  // 1–128 of [a-zA-Z0-9_.-]; shard_count 1–10000; retention_period_hours
+  // 24–8760); ALREADY_EXISTS.
+  absl::Status CreateStream(const v1::CreateStreamRequest& request);
+  // Deletes the stream with its shards and records (range delete). Subscribers
+  // and waiters wake; later calls get NOT_FOUND. Errors: INVALID_ARGUMENT,
+  // NOT_FOUND, FAILED_PRECONDITION while the stream is UPDATING.
+  absl::Status DeleteStream(const v1::DeleteStreamRequest& request);
+  // Errors: INVALID_ARGUMENT, NOT_FOUND.
+  absl::StatusOr<v1::DescribeStreamSummaryResponse> DescribeStreamSummary(
+      const v1::DescribeStreamSummaryRequest& request);
+  // Stream names in byte order. limit 1–10000 (0 = 100). next_token continues
+  // a previous listing (it carries the last name). Errors: INVALID_ARGUMENT.
+  absl::StatusOr<v1::ListStreamsResponse> ListStreams(const v1::ListStreamsRequest& request);
+  // Shards (open and closed, not yet trimmed away) in shard-id order, paged by
+  // max_results (1–10000, 0 = 1000). A request with next_token must not name
+  // the stream, exclusive_start_shard_id or a filter (the token carries them);
+  // tokens expire after 5 minutes. Filters: AFTER_SHARD_ID (ids after
+  // shard_id), AT_TRIM_HORIZON (shards open at now − retention),
+  // FROM_TRIM_HORIZON (all kept shards), AT_LATEST (open shards),
+  // AT_TIMESTAMP_FILTER (open at `timestamp`), FROM_TIMESTAMP (open at or after
+  // `timestamp`). Errors: INVALID_ARGUMENT (including a forged or malformed
+  // token), FAILED_PRECONDITION (expired token), NOT_FOUND.
+  absl::StatusOr<v1::ListShardsResponse> ListShards(const v1::ListShardsRequest& request);
+
+  // --- Writes ------------------------------------------------------------
+  // Writes up to 500 records (≤ 5 MiB) as one WriteBatch and fills `response`
+  // (cleared first) with one entry per record in request order: shard_id and
+  // sequence_number, or error_code/error_message
+  // (ProvisionedThroughputExceededException when a shard's write limit is
+  // exceeded), plus failed_record_count. Records of one call that land in one
+  // shard get increasing sequence numbers in call order. Returns OK once the
+  // batch is durable (WAL; fsync with sync_writes). Not idempotent.
+  // Errors (for the whole call, nothing written): INVALID_ARGUMENT naming
+  // records[i].field and the rule (partition key 1–256 characters, key + data ≤
+  // 1 MiB, explicit_hash_key a decimal ≤ 2^128−1, 1–500 records, ≤ 5 MiB);
+  // NOT_FOUND; INTERNAL/RESOURCE_EXHAUSTED from RocksDB.
+  absl::Status PutRecords(const v1::PutRecordsRequest& request, v1::PutRecordsResponse* response);
+  // One record; as PutRecords. A throttled record is RESOURCE_EXHAUSTED.
+  // sequence_number_for_ordering, when set, must be a sequence number (it is
+  // otherwise ignored: sequence numbers of a shard always increase).
+  absl::StatusOr<v1::PutRecordResponse> PutRecord(const v1::PutRecordRequest& request);
+
+  // --- Reads -------------------------------------------------------------
+  // Returns an iterator: base64url of (stream id, shard, position, issue time)
+  // and an HMAC-SHA256 over them keyed by a per-store secret kept in metadata.
+  // Types: TRIM_HORIZON (oldest kept record), LATEST (after the visible tip),
+  // AT_/AFTER_SEQUENCE_NUMBER (starting_sequence_number required),
+  // AT_TIMESTAMP (first record that arrived at or after `timestamp`).
+  // Errors: INVALID_ARGUMENT (a missing/extra/bad field), NOT_FOUND (stream or
+  // shard).
+  absl::StatusOr<v1::GetShardIteratorResponse> GetShardIterator(
+      const v1::GetShardIteratorRequest& request);
+  // Reads up to `limit` (1–10000, 0 = 10000) records, ≤ 10 MiB, from the
+  // iterator's position up to the visible tip, and fills `response` (cleared
+  // first). next_shard_iterator is empty once a closed shard has been read to
+  // its end; child_shards are then set. Errors: INVALID_ARGUMENT
+  // ("shard_iterator: malformed ..." / "shard_iterator: forged or corrupted
+  // ..."), FAILED_PRECONDITION ("shard_iterator: expired ..."), NOT_FOUND (the
+  // stream was deleted or the shard trimmed away).
+  absl::Status GetRecords(const v1::GetRecordsRequest& request, v1::GetRecordsResponse* response);
+
+  // In-process readers (SubscribeToShard). Resolves a starting position of a
+  // shard to a cursor; errors as GetShardIterator.
+  absl::StatusOr<ShardCursor> ResolveStartingPosition(absl::string_view stream_name,
+                                                      absl::string_view shard_id,
+                                                      const v1::StartingPosition& position);
+  // Reads up to `limit` records (≤ `max_bytes`) at the cursor into `records`
+  // (appended) and advances the cursor past what was read. Errors: NOT_FOUND
+  // (stream deleted, shard trimmed away); RocksDB errors.
+  absl::StatusOr<ReadOutcome> ReadRecords(ShardCursor* cursor, int limit, int64_t max_bytes,
+                                          google::protobuf::RepeatedPtrField<v1::Record>* records);
+  // Waiting for new records without polling, two ways:
+  // (a) WaitForRecords blocks until the shard has a visible record at or after
+  //     the cursor, the shard is closed (so the cursor may be at SHARD_END), the
+  //     shard or stream is gone, or `deadline` by the store's clock passes.
+  //     Returns true unless the deadline passed first. Errors: NOT_FOUND.
+  absl::StatusOr<bool> WaitForRecords(const ShardCursor& cursor, absl::Time deadline);
+  // (b) WatchShard calls `on_change` (from the writer's thread, right after a
+  //     put to the shard becomes visible; also when the shard closes or goes
+  //     away) until the returned handle is destroyed. `on_change` must be quick
+  //     and non-blocking and must not call back into this store or destroy its
+  //     own handle: hand the work to another thread. Errors: NOT_FOUND.
+  absl::StatusOr<std::unique_ptr<ShardWatch>> WatchShard(const ShardCursor& cursor,
+                                                         std::function<void()> on_change);
+
+  // --- Resharding --------------------------------------------------------
+  // Splits an open shard at new_starting_hash_key K, start < K ≤ end: the parent
+  // closes; child A gets [start, K−1], child B gets [K, end] (so K itself goes to
+  // B). Example: splitting [0, 99] at 50 gives [0, 49] and [50, 99]. Later
+  // writes go to the children; the parent stays readable to SHARD_END.
+  // Errors: INVALID_ARGUMENT (bad key, K outside (start, end]); NOT_FOUND;
+  // FAILED_PRECONDITION (shard closed, stream UPDATING); INVALID_ARGUMENT when
+  // the stream would exceed 10000 open shards.
+  absl::Status SplitShard(const v1::SplitShardRequest& request);
+  // Merges two open shards with adjacent ranges into one child whose
+  // parent_shard_id is shard_to_merge and adjacent_parent_shard_id
+  // adjacent_shard_to_merge. Errors: INVALID_ARGUMENT (same shard, not
+  // adjacent); NOT_FOUND; FAILED_PRECONDITION (a shard closed, UPDATING).
+  absl::Status MergeShards(const v1::MergeShardsRequest& request);
+  // UNIFORM_SCALING to target_shard_count (at least half, at most double the
+  // open count, 1–10000): scaling up splits the widest open shards in half;
+  // scaling down merges adjacent pairs from the lowest hash keys. One atomic
+  // metadata write; lineage as for split/merge. Errors: INVALID_ARGUMENT,
+  // NOT_FOUND, FAILED_PRECONDITION (UPDATING).
+  absl::StatusOr<v1::UpdateShardCountResponse> UpdateShardCount(
+      const v1::UpdateShardCountRequest& request);
+  // retention_period_hours 24–8760, ≥ (increase) or ≤ (decrease) the current
+  // value. Errors: INVALID_ARGUMENT, NOT_FOUND.
+  absl::Status IncreaseStreamRetentionPeriod(
+      const v1::IncreaseStreamRetentionPeriodRequest& request);
+  absl::Status DecreaseStreamRetentionPeriod(
+      const v1::DecreaseStreamRetentionPeriodRequest& request);
+
+  // --- Retention ---------------------------------------------------------
+  // One pass of the retention trimmer: in every shard, range-deletes the
+  // records that arrived before now − retention (recording the trimmed-through
+  // sequence number in the same batch); a closed shard whose records are all
+  // gone leaves the shard set (and ListShards). Returns the number of records'
+  // sequence-number span trimmed (for tests and logs). Errors: RocksDB errors.
+  absl::StatusOr<int64_t> TrimExpiredRecords();
+
+  // Called (with no lock held, on the changing thread) after any change of a
+  // stream's shard set: create, delete, split, merge, update-shard-count, and a
+  // shard trimmed away. Set once before use; the stream tracker uses it to
+  // re-sync leases at once. Pass nullptr to clear.
+  void SetChangeListener(std::function<void(const std::string& stream_name)> listener);
+
+  struct Stream;
+  struct Shard;
+
+ private:
+  ShardStore(const ShardStoreOptions& options, Clock& clock, std::unique_ptr<RocksDb> db);
+  absl::Status Load();
+
+  struct RecordView;
+  struct PutResult;
+  absl::Status PutInternal(absl::string_view stream_name, const RecordView* records, int count,
+                           PutResult* results);
+  std::shared_ptr<Stream> FindStream(absl::string_view name);
+  std::shared_ptr<Stream> FindStreamById(uint64_t id);
+  absl::StatusOr<std::shared_ptr<Stream>> GetStream(absl::string_view name);
+  absl::StatusOr<std::shared_ptr<Shard>> GetShard(const std::shared_ptr<Stream>& stream,
+                                                  absl::string_view shard_id);
+  absl::StatusOr<std::pair<std::shared_ptr<Stream>, std::shared_ptr<Shard>>> CursorShard(
+      const ShardCursor& cursor);
+  absl::Status BeginUpdate(Stream& stream);
+  void EndUpdate(Stream& stream);
+  absl::Status PersistStream(const Stream& stream, int retention_hours);
+  absl::Status ApplyReshard(const std::shared_ptr<Stream>& stream,
+                            const std::vector<std::shared_ptr<Shard>>& parents_to_close,
+                            std::vector<std::shared_ptr<Shard>> children);
+  uint64_t FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint64_t from, uint64_t to,
+                              int64_t min_arrival_ms);
+  std::string Mac(absl::string_view data) const;
+  std::string EncodeIterator(const ShardCursor& cursor);
+  absl::StatusOr<ShardCursor> DecodeIterator(absl::string_view text);
+  void NotifyChange(const std::string& stream_name);
+
+  const ShardStoreOptions options_;
+  Clock& clock_;
+  std::unique_ptr<RocksDb> db_;
+  rocksdb::ColumnFamilyHandle* meta_;
+  rocksdb::ColumnFamilyHandle* records_;
+  std::string secret_;
+
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Stream>, std::less<>> streams_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::shared_ptr<Stream>> streams_by_id_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_stream_id_ ABSL_GUARDED_BY(mu_) = 1;
+
+  absl::Mutex listener_mu_;
+  std::function<void(const std::string&)> listener_ ABSL_GUARDED_BY(listener_mu_);
+};
+
+// Runs ShardStore::TrimExpiredRecords every `period` on its own thread until
+// destroyed. Tests call RunOnce() instead of Start(). `store` and `clock` must
+// outlive it. Thread-safe.
+class RetentionTrimmer {
+ public:
+  RetentionTrimmer(ShardStore& store, Clock& clock, absl::Duration period = absl::Minutes(1));
+  ~RetentionTrimmer();
+  absl::StatusOr<int64_t> RunOnce() { return store_.TrimExpiredRecords(); }
+  void Start();
+
+ private:
+  ShardStore& store_;
+  Clock& clock_;
+  const absl::Duration period_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace tributary::shard_store
+
+#endif  // TRIBUTARY_SHARD_STORE_SHARD_STORE_H_

@@ -1,0 +1,52 @@
+// ShardStoreNode: everything a process needs to serve tributary.v1.Streams from
+// one data directory — the ShardStore, its gRPC service and the retention
+// trimmer thread — built in one call so that shard_store_server and the
+// all-in-one `tributary serve` binary (data in DIR/shard_store) wire it alike:
+//
+//   ASSIGN_OR_RETURN(auto node, ShardStoreNode::Create(options, RealClock::Get()));
+//   services.push_back(node->service());
+//
+// Thread-safe. `clock` must outlive the node; shut the gRPC server down before
+// destroying the node.
+#ifndef TRIBUTARY_SHARD_STORE_SHARD_STORE_NODE_H_
+#define TRIBUTARY_SHARD_STORE_SHARD_STORE_NODE_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "grpcpp/impl/codegen/service_type.h"
+#include "shard_store/shard_store.h"
+#include "shard_store/streams_service.h"
+
+namespace tributary::shard_store {
+
+struct ShardStoreNodeOptions {
+  ShardStoreOptions store;
+  // How often the retention trimmer runs; zero disables the thread (tests call
+  // store().TrimExpiredRecords()).
+  absl::Duration trim_period = absl::Minutes(1);
+  // Threads that read and send SubscribeToShard events.
+  int dispatch_threads = 2;
+};
+
+class ShardStoreNode {
+ public:
+  // Opens the store and starts the trimmer. Errors: as ShardStore::Create.
+  static absl::StatusOr<std::unique_ptr<ShardStoreNode>> Create(
+      const ShardStoreNodeOptions& options, Clock& clock);
+
+  ShardStore& store() { return *store_; }
+  grpc::Service* service() { return service_.get(); }
+
+ private:
+  ShardStoreNode() = default;
+  std::unique_ptr<ShardStore> store_;
+  std::unique_ptr<StreamsService> service_;
+  std::unique_ptr<RetentionTrimmer> trimmer_;
+};
+
+}  // namespace tributary::shard_store
+
+#endif  // TRIBUTARY_SHARD_STORE_SHARD_STORE_NODE_H_

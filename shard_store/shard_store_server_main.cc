@@ -1,0 +1,52 @@
+// shard_store_server: tributary.v1.Streams over one RocksDB data directory.
+#include <cstdlib>
+
+#include "common/clock.h"
+#include "common/grpc_server.h"
+#include "common/server_main.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+#include "shard_store/shard_store_node.h"
+
+DEFINE_string(listen, "127.0.0.1:4561", "gRPC listen address (host:port; port 0 = any).");
+DEFINE_string(data_dir, "", "Directory of the RocksDB database (required).");
+DEFINE_bool(sync_writes, false,
+            "fsync the WAL before acknowledging a write (group commit across writers).");
+DEFINE_double(shard_write_records_per_second, 0, "Per-shard write limit in records/s (0 = off).");
+DEFINE_double(shard_write_bytes_per_second, 0, "Per-shard write limit in bytes/s (0 = off).");
+DEFINE_int32(subscription_threads, 2, "Threads that push SubscribeToShard events.");
+
+int main(int argc, char** argv) {
+  tributary::InitServerMain(&argc, &argv, "shard_store_server --data_dir=DIR [--listen=HOST:PORT]");
+  if (FLAGS_data_dir.empty()) {
+    LOG(ERROR) << "--data_dir is required";
+    return EXIT_FAILURE;
+  }
+  tributary::shard_store::ShardStoreNodeOptions options;
+  options.store.data_dir = FLAGS_data_dir;
+  options.store.sync_writes = FLAGS_sync_writes;
+  options.store.shard_write_records_per_second = FLAGS_shard_write_records_per_second;
+  options.store.shard_write_bytes_per_second = FLAGS_shard_write_bytes_per_second;
+  options.dispatch_threads = FLAGS_subscription_threads;
+  auto node = tributary::shard_store::ShardStoreNode::Create(options, tributary::RealClock::Get());
+  if (!node.ok()) {
+    LOG(ERROR) << "opening " << FLAGS_data_dir << ": " << node.status();
+    return EXIT_FAILURE;
+  }
+  auto server = tributary::GrpcServer::Start(FLAGS_listen, {(*node)->service()});
+  if (!server.ok()) {
+    LOG(ERROR) << server.status();
+    return EXIT_FAILURE;
+  }
+  absl::Status port = tributary::WritePortFile((*server)->port());
+  if (!port.ok()) {
+    LOG(ERROR) << port;
+    return EXIT_FAILURE;
+  }
+  LOG(INFO) << "shard_store_server serving on " << (*server)->address() << " from "
+            << FLAGS_data_dir << (FLAGS_sync_writes ? " (sync writes)" : "");
+  int signal = tributary::WaitForTerminationSignal();
+  LOG(INFO) << "signal " << signal << ": shutting down";
+  (*server)->Shutdown();
+  return EXIT_SUCCESS;
+}

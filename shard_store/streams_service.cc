@@ -1,0 +1,303 @@
+// The Streams adapter. Subscription state machine (all under Subscription::mu_):
+//   busy_   a dispatch is queued or running, or a write is outstanding; at most
+//           one of these at a time, so there is at most one buffered event.
+//   wake_   something may have changed since the last read (set by puts).
+// Wake() starts a dispatch when not busy; a dispatch reads once and either
+// starts a write (busy stays set until OnWriteDone, which dispatches again)
+// or, with nothing to send, clears busy unless a wake arrived meanwhile.
+// Finish is called once, never with mu_ held and never with a write
+// outstanding. OnDone unregisters the watch (after which no callback runs) and
+// deletes the reactor once no dispatch refers to it.
+#include "shard_store/streams_service.h"
+
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "glog/logging.h"
+
+namespace tributary::shard_store {
+namespace {
+
+grpc::Status Reply(const char* method, const absl::Status& status) {
+  if (!status.ok() && (status.code() == absl::StatusCode::kInternal ||
+                       status.code() == absl::StatusCode::kDataLoss ||
+                       status.code() == absl::StatusCode::kUnknown)) {
+    LOG(WARNING) << method << ": " << status;
+  }
+  return ToGrpcStatus(status);
+}
+
+class ErrorReactor : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> {
+ public:
+  explicit ErrorReactor(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> {
+ public:
+  Subscription(StreamsService* service, ShardCursor cursor)
+      : service_(service), store_(service->store_), cursor_(cursor) {}
+
+  void Start() {
+    absl::StatusOr<std::unique_ptr<ShardWatch>> watch =
+        store_.WatchShard(cursor_, [this] { Wake(); });
+    if (!watch.ok()) {
+      {
+        absl::MutexLock lock(&mu_);
+        finish_called_ = true;
+      }
+      Finish(ToGrpcStatus(watch.status()));
+      return;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      watch_ = std::move(*watch);
+    }
+    Wake();
+  }
+
+  // From a writer's thread (via the watch) or Start: never blocks.
+  void Wake() {
+    absl::MutexLock lock(&mu_);
+    wake_ = true;
+    if (busy_ || finish_called_) return;
+    busy_ = true;
+    service_->Dispatch(this);
+  }
+
+  // On a dispatch thread.
+  void Run() {
+    bool del = false, cancel = false, stop = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (done_) {
+        del = true;
+      } else if (cancelled_ || finish_called_) {
+        busy_ = false;
+        cancel = !finish_called_;
+        finish_called_ = true;
+        stop = true;
+      } else {
+        wake_ = false;
+      }
+    }
+    if (del) {
+      delete this;
+      return;
+    }
+    if (cancel) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+    if (stop) return;
+    event_.Clear();
+    absl::StatusOr<ReadOutcome> outcome = store_.ReadRecords(
+        &cursor_, kMaxGetRecordsLimit, StreamsService::kMaxEventBytes, event_.mutable_records());
+    if (!outcome.ok()) {
+      FinishWith(ToGrpcStatus(outcome.status()));
+      return;
+    }
+    if (event_.records().empty() && !outcome->shard_end && sent_first_) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (wake_ && !cancelled_) {
+          service_->Dispatch(this);  // a put arrived during the read: stay busy
+          return;
+        }
+        busy_ = false;
+        if (cancelled_ && !finish_called_) {
+          finish_called_ = true;
+          cancel = true;
+        }
+      }
+      if (cancel) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+      return;
+    }
+    sent_first_ = true;
+    event_.set_millis_behind_latest(outcome->millis_behind_latest);
+    if (outcome->shard_end) {
+      shard_end_ = true;
+      for (v1::ChildShard& c : outcome->child_shards) *event_.add_child_shards() = std::move(c);
+    } else if (!event_.records().empty()) {
+      event_.set_continuation_sequence_number(event_.records().rbegin()->sequence_number());
+    } else if (cursor_.next_sequence_number > 0) {
+      event_.set_continuation_sequence_number(std::to_string(cursor_.next_sequence_number - 1));
+    }
+    StartWrite(&event_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "the subscriber went away"));
+      return;
+    }
+    if (shard_end_) {
+      FinishWith(grpc::Status::OK);
+      return;
+    }
+    bool cancel = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!cancelled_ && !finish_called_) {
+        service_->Dispatch(this);  // more may wait beyond the last event; stays busy
+        return;
+      }
+      busy_ = false;
+      cancel = !finish_called_;
+      finish_called_ = true;
+    }
+    if (cancel) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+  }
+
+  void OnCancel() override {
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      if (!busy_ && !finish_called_) {
+        finish_called_ = true;
+        finish = true;
+      }
+    }
+    if (finish) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+  }
+
+  void OnDone() override {
+    std::unique_ptr<ShardWatch> watch;
+    {
+      absl::MutexLock lock(&mu_);
+      watch = std::move(watch_);
+    }
+    watch.reset();  // no callback runs after this
+    bool del;
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+      del = !busy_;
+    }
+    if (del) delete this;
+  }
+
+ private:
+  // Finishes (once) from a dispatch or OnWriteDone with no write outstanding.
+  void FinishWith(const grpc::Status& status) {
+    {
+      absl::MutexLock lock(&mu_);
+      busy_ = false;
+      if (finish_called_) return;
+      finish_called_ = true;
+    }
+    Finish(status);
+  }
+  StreamsService* const service_;
+  ShardStore& store_;
+  ShardCursor cursor_;               // only the dispatch in progress touches it
+  v1::SubscribeToShardEvent event_;  // the one event in flight
+  bool sent_first_ = false;          // dispatch-only
+  bool shard_end_ = false;           // dispatch / OnWriteDone (serialized by busy_)
+  absl::Mutex mu_;
+  std::unique_ptr<ShardWatch> watch_ ABSL_GUARDED_BY(mu_);
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+StreamsService::StreamsService(ShardStore& store, int dispatch_threads) : store_(store) {
+  for (int i = 0; i < std::max(1, dispatch_threads); ++i) {
+    threads_.emplace_back([this] { DispatchLoop(); });
+  }
+}
+
+StreamsService::~StreamsService() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  for (std::thread& t : threads_) t.join();
+}
+
+void StreamsService::Dispatch(Subscription* subscription) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(subscription);
+}
+
+void StreamsService::DispatchLoop() {
+  while (true) {
+    Subscription* next;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
+      mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;
+      next = queue_.front();
+      queue_.pop_front();
+    }
+    next->Run();
+  }
+}
+
+grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* StreamsService::SubscribeToShard(
+    grpc::CallbackServerContext* /*context*/, const v1::SubscribeToShardRequest* request) {
+  if (request->stream_name().empty()) {
+    return new ErrorReactor(absl::InvalidArgumentError(
+        "stream_name: must be set (Tributary names the stream instead of a consumer ARN)"));
+  }
+  if (request->shard_id().empty()) {
+    return new ErrorReactor(absl::InvalidArgumentError("shard_id: must be set"));
+  }
+  absl::StatusOr<ShardCursor> cursor = store_.ResolveStartingPosition(
+      request->stream_name(), request->shard_id(), request->starting_position());
+  if (!cursor.ok()) {
+    absl::Status s = cursor.status();
+    if (s.code() == absl::StatusCode::kInvalidArgument) {
+      s = absl::InvalidArgumentError(absl::StrCat("starting_position: ", s.message()));
+    }
+    return new ErrorReactor(s);
+  }
+  auto* subscription = new Subscription(this, *cursor);
+  subscription->Start();
+  return subscription;
+}
+
+#define TRIBUTARY_UNARY_STATUS(Method)                                                          \
+  grpc::Status StreamsService::Method(grpc::ServerContext*, const v1::Method##Request* request, \
+                                      v1::Method##Response*) {                                  \
+    return Reply(#Method, store_.Method(*request));                                             \
+  }
+#define TRIBUTARY_UNARY_STATUSOR(Method)                                                        \
+  grpc::Status StreamsService::Method(grpc::ServerContext*, const v1::Method##Request* request, \
+                                      v1::Method##Response* response) {                         \
+    absl::StatusOr<v1::Method##Response> result = store_.Method(*request);                      \
+    if (!result.ok()) return Reply(#Method, result.status());                                   \
+    *response = std::move(*result);                                                             \
+    return grpc::Status::OK;                                                                    \
+  }
+#define TRIBUTARY_UNARY_INTO(Method)                                                            \
+  grpc::Status StreamsService::Method(grpc::ServerContext*, const v1::Method##Request* request, \
+                                      v1::Method##Response* response) {                         \
+    return Reply(#Method, store_.Method(*request, response));                                   \
+  }
+
+TRIBUTARY_UNARY_STATUS(CreateStream)
+TRIBUTARY_UNARY_STATUS(DeleteStream)
+TRIBUTARY_UNARY_STATUSOR(DescribeStreamSummary)
+TRIBUTARY_UNARY_STATUSOR(ListStreams)
+TRIBUTARY_UNARY_STATUSOR(ListShards)
+TRIBUTARY_UNARY_STATUSOR(PutRecord)
+TRIBUTARY_UNARY_INTO(PutRecords)
+TRIBUTARY_UNARY_STATUSOR(GetShardIterator)
+TRIBUTARY_UNARY_INTO(GetRecords)
+TRIBUTARY_UNARY_STATUS(SplitShard)
+TRIBUTARY_UNARY_STATUS(MergeShards)
+TRIBUTARY_UNARY_STATUSOR(UpdateShardCount)
+TRIBUTARY_UNARY_STATUS(IncreaseStreamRetentionPeriod)
+TRIBUTARY_UNARY_STATUS(DecreaseStreamRetentionPeriod)
+
+#undef TRIBUTARY_UNARY_STATUS
+#undef TRIBUTARY_UNARY_STATUSOR
+#undef TRIBUTARY_UNARY_INTO
+
+}  // namespace tributary::shard_store
