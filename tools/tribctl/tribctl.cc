@@ -493,7 +493,15 @@ const std::map<std::string, Handler>& Handlers() {
 }
 
 void PrintError(const absl::Status& status, std::ostream& err) {
-  err << "error: " << absl::StatusCodeToString(status.code()) << ": " << status.message() << "\n";
+  err << "error: " << absl::StatusCodeToString(status.code());
+  if (!status.message().empty()) err << ": " << status.message();
+  if (status.code() == absl::StatusCode::kUnimplemented) {
+    // gRPC's answer when the endpoint serves other services than the one called.
+    err << (status.message().empty() ? ": " : " ")
+        << "(the endpoint does not serve this RPC: check --endpoint and --streams-endpoint, "
+           "--mappings-endpoint, --leasing-endpoint, --poller-endpoint)";
+  }
+  err << "\n";
 }
 
 }  // namespace

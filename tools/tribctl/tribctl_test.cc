@@ -544,6 +544,7 @@ TEST_F(TribctlTest, MetricsGoToThePollerEndpoint) {
   Result wrong = Run({"metrics"});  // the main endpoint serves no Pollers
   EXPECT_EQ(wrong.code, kExitError);
   EXPECT_THAT(wrong.err, ::testing::StartsWith("error: UNIMPLEMENTED"));
+  EXPECT_THAT(wrong.err, HasSubstr("--poller-endpoint"));
 }
 
 }  // namespace
