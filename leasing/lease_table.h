@@ -42,8 +42,9 @@
 // lease moves.
 //
 // Costs (n leases, p pollers, h leases held by the caller, g leases granted):
-// Heartbeat O(h + p log p); AcquireLeases O(p log p + h + g log n); Checkpoint/Release O(log n +
-// children); nothing per heartbeat or acquire looks at every lease.
+// Heartbeat O(h), plus O(p log p) only when the poller holds more than min(capacity,
+// ceil(assignable / registered pollers)); AcquireLeases O(p log p + h + g log n);
+// Checkpoint/Release O(log n + children). Nothing per heartbeat or acquire looks at every lease.
 //
 // Thread-safe. One mutex serializes every change, and it is held across the store write so that
 // the check (owner, counter) and the write it guards are one step; a non-synced RocksDB write is
