@@ -27,7 +27,7 @@
 // told in its heartbeat reply which leases to give back (it finishes its batch, checkpoints and
 // releases: no steal mid-batch), but only leases it has held for at least `min_hold` so that
 // leases do not flap as pollers come and go. A live owner never loses a lease except by
-// releasing it.
+// releasing it (or the lease's deletion).
 //
 // Persistence. Every state change is one atomic LeaseStore write, made before memory changes:
 // a failed write changes nothing. The indexes (by owner, assignable-and-unowned, children by
