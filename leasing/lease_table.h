@@ -27,7 +27,7 @@
 // told in its heartbeat reply which leases to give back (it finishes its batch, checkpoints and
 // releases: no steal mid-batch), but only leases it has held for at least `min_hold` so that
 // leases do not flap as pollers come and go. A live owner never loses a lease except by
-// releasing it.
+// releasing it (or the lease's deletion).
 //
 // Persistence. Every state change is one atomic LeaseStore write, made before memory changes:
 // a failed write changes nothing. The indexes (by owner, assignable-and-unowned, children by
@@ -42,8 +42,9 @@
 // lease moves.
 //
 // Costs (n leases, p pollers, h leases held by the caller, g leases granted):
-// Heartbeat O(h + p log p); AcquireLeases O(p log p + h + g log n); Checkpoint/Release O(log n +
-// children); nothing per heartbeat or acquire looks at every lease.
+// Heartbeat O(h), plus O(p log p) only when the poller holds more than min(capacity,
+// ceil(assignable / registered pollers)); AcquireLeases O(p log p + h + g log n);
+// Checkpoint/Release O(log n + children). Nothing per heartbeat or acquire looks at every lease.
 //
 // Thread-safe. One mutex serializes every change, and it is held across the store write so that
 // the check (owner, counter) and the write it guards are one step; a non-synced RocksDB write is
