@@ -462,8 +462,10 @@ TEST_F(PollerTest, MetricValuesAfterAScriptedRun) {
   EXPECT_EQ(m.invoke_latency_ms().count(), 3);
   EXPECT_EQ(m.invoke_latency_ms().sum(), 30);
   EXPECT_EQ(m.checkpoint(), "8");
-  const int64_t backoff_ms = absl::ToInt64Milliseconds(waiter_.waits().at(0));
-  EXPECT_EQ(m.iterator_age_ms(), 500 + backoff_ms + 30);
+  // Every record is done (delivered or dropped): the shard is caught up, so its iterator age is
+  // 0 rather than the age its last batch ended with (the clock-derived age of a batch is checked
+  // in batch_processor_test, and the age kept while records wait in shard_processor_test).
+  EXPECT_EQ(m.iterator_age_ms(), 0);
   EXPECT_EQ(destination_.puts().size(), 1u);
 
   const std::string text = metrics_.back()->RenderPrometheus();
