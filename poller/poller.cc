@@ -43,6 +43,12 @@ Poller::~Poller() {
   }
   if (loop_.joinable()) loop_.join();
   for (auto& consumer : Consumers()) consumer->Stop();
+  std::vector<std::shared_ptr<ShardConsumer>> retiring;
+  {
+    absl::MutexLock lock(&mu_);
+    retiring.swap(retiring_);
+  }
+  for (auto& consumer : retiring) consumer->Stop();
 }
 
 std::vector<std::shared_ptr<ShardConsumer>> Poller::Consumers() {
@@ -83,21 +89,34 @@ absl::Status Poller::Register() {
 }
 
 void Poller::RemoveFinished() {
-  std::vector<std::shared_ptr<ShardConsumer>> finished;
+  std::vector<std::shared_ptr<ShardConsumer>> done;
   {
     absl::MutexLock lock(&mu_);
     for (auto it = consumers_.begin(); it != consumers_.end();) {
       if (it->second->state() != ShardConsumer::State::kRunning) {
-        finished.push_back(it->second);
+        retiring_.push_back(it->second);
         it = consumers_.erase(it);
       } else {
         ++it;
       }
     }
+    for (auto it = retiring_.begin(); it != retiring_.end();) {
+      if ((*it)->Quiescent()) {
+        done.push_back(*it);
+        it = retiring_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
-  for (auto& c : finished) {
-    c->Stop();  // joins its threads
-    metrics_.Remove(c->shard());
+  for (auto& c : done) {
+    c->Stop();  // returns at once: its threads have ended
+    bool replaced;
+    {
+      absl::MutexLock lock(&mu_);
+      replaced = consumers_.count(Key(c->shard().mapping_uuid, c->shard().shard_id)) > 0;
+    }
+    if (!replaced) metrics_.Remove(c->shard());
   }
 }
 
@@ -236,7 +255,10 @@ absl::Status Poller::Acquire() {
     if (!options_.run_consumers_inline) consumer->Start();
     absl::MutexLock lock(&mu_);
     auto& slot = consumers_[Key(uuid, lease.shard_id())];
-    if (slot != nullptr) slot->Lose();  // a stale consumer of the same lease: superseded
+    if (slot != nullptr) {
+      slot->Lose();  // a stale consumer of the same lease: superseded
+      retiring_.push_back(slot);
+    }
     slot = consumer;
   }
   return absl::OkStatus();

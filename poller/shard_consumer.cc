@@ -215,9 +215,27 @@ void ShardConsumer::Tend(bool force) {
   }
 }
 
+bool ShardConsumer::Quiescent() {
+  absl::MutexLock lock(&mu_);
+  return !started_ || loops_running_ == 0;
+}
+
 void ShardConsumer::Start() {
-  reader_thread_ = std::thread([this] { ReaderLoop(); });
-  dispatcher_thread_ = std::thread([this] { DispatcherLoop(); });
+  {
+    absl::MutexLock lock(&mu_);
+    started_ = true;
+    loops_running_ = 2;
+  }
+  reader_thread_ = std::thread([this] {
+    ReaderLoop();
+    absl::MutexLock lock(&mu_);
+    --loops_running_;
+  });
+  dispatcher_thread_ = std::thread([this] {
+    DispatcherLoop();
+    absl::MutexLock lock(&mu_);
+    --loops_running_;
+  });
 }
 
 void ShardConsumer::Stop() {

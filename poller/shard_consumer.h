@@ -72,6 +72,10 @@ class ShardConsumer {
   // state is kept (kRunning stays kRunning: the lease is neither checkpointed nor released).
   void Stop();
 
+  // Whether Stop() would return without waiting: the threads were never started, or both
+  // loops have returned (after the state left kRunning, or Stop).
+  bool Quiescent();
+
   // Waits on the clock until the state is no longer kRunning or `deadline` passes. Returns
   // whether it finished.
   bool AwaitFinished(absl::Time deadline);
@@ -120,6 +124,8 @@ class ShardConsumer {
   std::map<int, std::thread> lane_threads_ ABSL_GUARDED_BY(mu_);
   std::vector<int> finished_lanes_ ABSL_GUARDED_BY(mu_);
   int running_batches_ ABSL_GUARDED_BY(mu_) = 0;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  int loops_running_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread reader_thread_;
   std::thread dispatcher_thread_;
 };
