@@ -74,6 +74,7 @@ absl::Status Poller::Register() {
   v1::RegisterPollerRequest request;
   request.set_poller_id(options_.poller_id);
   request.set_capacity(options_.capacity);
+  const absl::Time now = clock_.Now();
   ASSIGN_OR_RETURN(v1::RegisterPollerResponse response, leases_.RegisterPoller(request));
   absl::MutexLock lock(&mu_);
   registered_ = true;
@@ -83,8 +84,8 @@ absl::Status Poller::Register() {
   if (response.lease_duration_ms() > 0) {
     lease_duration_ = absl::Milliseconds(response.lease_duration_ms());
   }
-  last_good_heartbeat_ = clock_.Now();  // registering counts as a heartbeat
-  next_heartbeat_ = clock_.Now() + heartbeat_interval_;
+  last_good_heartbeat_ = now;  // registering counts as a heartbeat
+  next_heartbeat_ = now + heartbeat_interval_;
   return absl::OkStatus();
 }
 
@@ -130,8 +131,10 @@ absl::Status Poller::HeartbeatAndRefresh() {
     held->mutable_lease_key()->set_shard_id(c->shard().shard_id);
     held->set_iterator_age_ms(metrics_.IteratorAgeMs(c->shard()));
   }
-  absl::StatusOr<v1::HeartbeatResponse> response = leases_.Heartbeat(request);
+  // Leases are renewed when leasing handles the call, at or after `now`: measuring their expiry
+  // from here errs on the safe side.
   const absl::Time now = clock_.Now();
+  absl::StatusOr<v1::HeartbeatResponse> response = leases_.Heartbeat(request);
   if (!response.ok()) {
     bool expired;
     {

@@ -100,6 +100,8 @@ class ShardConsumer {
   void DispatcherLoop();
   bool Finished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return state_ != State::kRunning; }
   void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++generation_; }
+  // When the next checkpoint may be written (coalescing interval, pause after a failure).
+  absl::Time NextCheckpointTime() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const v1::LeaseKey key_;
   const int64_t lease_counter_;
@@ -120,6 +122,7 @@ class ShardConsumer {
   std::optional<uint64_t> checkpointed_ ABSL_GUARDED_BY(mu_);
   absl::Time last_checkpoint_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string last_checkpoint_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Time> retry_checkpoint_at_ ABSL_GUARDED_BY(mu_);  // after a failed write
   int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every event the dispatcher awaits
   std::map<int, std::thread> lane_threads_ ABSL_GUARDED_BY(mu_);
   std::vector<int> finished_lanes_ ABSL_GUARDED_BY(mu_);
