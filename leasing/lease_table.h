@@ -27,7 +27,7 @@
 // told in its heartbeat reply which leases to give back (it finishes its batch, checkpoints and
 // releases: no steal mid-batch), but only leases it has held for at least `min_hold` so that
 // leases do not flap as pollers come and go. A live owner never loses a lease except by
-// releasing it.
+// releasing it (or the lease's deletion).
 //
 // Persistence. Every state change is one atomic LeaseStore write, made before memory changes:
 // a failed write changes nothing. The indexes (by owner, assignable-and-unowned, children by
@@ -42,8 +42,9 @@
 // lease moves.
 //
 // Costs (n leases, p pollers, h leases held by the caller, g leases granted):
-// Heartbeat O(h + p log p); AcquireLeases O(p log p + h + g log n); Checkpoint/Release O(log n +
-// children); nothing per heartbeat or acquire looks at every lease.
+// Heartbeat O(h), plus O(p log p) only when the poller holds more than min(capacity,
+// ceil(assignable / registered pollers)); AcquireLeases O(p log p + h + g log n);
+// Checkpoint/Release O(log n + children). Nothing per heartbeat or acquire looks at every lease.
 //
 // Thread-safe. One mutex serializes every change, and it is held across the store write so that
 // the check (owner, counter) and the write it guards are one step; a non-synced RocksDB write is
@@ -281,8 +282,10 @@ class LeaseTable {
   absl::Mutex mu_;
   // Every lease, ordered by (mapping, shard): also the by-mapping index.
   std::map<LeaseKey, LeaseEntry> leases_ ABSL_GUARDED_BY(mu_);
-  // Owner → the leases it owns (owners may be unregistered after a crash mid-way: expired).
-  absl::flat_hash_map<std::string, std::set<LeaseKey>> by_owner_ ABSL_GUARDED_BY(mu_);
+  // Owner → the leases it owns, pointing into leases_ (an owner that is not registered is not
+  // live: its leases are expired).
+  absl::flat_hash_map<std::string, std::map<LeaseKey, const LeaseEntry*>> by_owner_
+      ABSL_GUARDED_BY(mu_);
   // (mapping, parent shard id) → shard ids of the leases that name it as a parent.
   absl::flat_hash_map<LeaseKey, std::set<std::string>> children_by_parent_ ABSL_GUARDED_BY(mu_);
   // Assignable leases with no owner, in key order; and how many leases are assignable at all.

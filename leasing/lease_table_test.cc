@@ -171,8 +171,10 @@ class LeaseTableTest : public ::testing::Test {
 TEST_F(LeaseTableTest, AcquireGrantsUpToCapacity) {
   CreateLeases(10);
   Register("p1", 3);
+  const int writes = store_->writes();
   std::vector<LeaseKey> granted = Acquire("p1");
   ASSERT_THAT(granted, SizeIs(3));
+  EXPECT_EQ(store_->writes(), writes + 1);  // every grant and the heartbeat: one write
   for (const LeaseKey& key : granted) {
     EXPECT_EQ(Owner(key), "p1");
     EXPECT_EQ(Counter(key), 1);
@@ -560,6 +562,17 @@ TEST_F(LeaseTableTest, MovedLeasesAreNotMovedAgainWithinTheMinimumHold) {
   EXPECT_EQ(Owned("p1"), 4);
   EXPECT_EQ(Owned("p2"), 4);
   EXPECT_EQ(Owned("p3"), 4);
+}
+
+TEST_F(LeaseTableTest, LoweredCapacityAsksForTheExcessBack) {
+  CreateLeases(10);
+  Register("p1", 100);
+  ASSERT_THAT(Acquire("p1"), SizeIs(10));
+  Tick(absl::Seconds(31), {"p1"});
+  Register("p1", 4);
+  EXPECT_EQ(ReleaseAsAsked("p1"), 6);
+  EXPECT_EQ(Owned("p1"), 4);
+  EXPECT_THAT(Acquire("p1"), IsEmpty());
 }
 
 TEST_F(LeaseTableTest, BalancedPollersStayPut) {

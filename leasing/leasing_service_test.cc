@@ -206,6 +206,17 @@ TEST_F(LeasingServiceTest, StaleOwnerIsFencedThroughTheService) {
   EXPECT_EQ(Get("s0").lease_owner(), "p2");
 }
 
+TEST_F(LeasingServiceTest, RestartedServiceKeepsLeasesAndTheClientCarriesOn) {
+  Create({NewLeaseProto("s0"), NewLeaseProto("s1")});
+  Register("p1");
+  ASSERT_THAT(Acquire("p1"), SizeIs(2));
+  ASSERT_TRUE(CheckpointAs("p1", "s0", 1, v1::SEQUENCE_NUMBER, "77").ok());
+  ASSERT_TRUE(leasing_->Restart().ok());
+  EXPECT_EQ(Get("s0").checkpoint().sequence_number(), "77");
+  EXPECT_EQ(Get("s1").lease_owner(), "p1");
+  ASSERT_TRUE(CheckpointAs("p1", "s1", 1, v1::SEQUENCE_NUMBER, "5").ok());
+}
+
 TEST_F(LeasingServiceTest, OlderSequenceNumberIsAcceptedAndIgnored) {
   Create({NewLeaseProto("s0")});
   Register("p1");

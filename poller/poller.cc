@@ -161,9 +161,27 @@ absl::Status Poller::HeartbeatAndRefresh() {
     owned[Key(h.lease_key().event_source_mapping_uuid(), h.lease_key().shard_id())] =
         h.lease_counter();
   }
+  std::set<Key> worked_on;
   for (const auto& c : consumers) {
-    auto it = owned.find(Key(c->shard().mapping_uuid, c->shard().shard_id));
+    const Key key(c->shard().mapping_uuid, c->shard().shard_id);
+    worked_on.insert(key);
+    auto it = owned.find(key);
     if (it == owned.end() || it->second != c->lease_counter()) c->Lose();
+  }
+  // A lease listed as ours that no consumer here works on would stay owned and idle for as long
+  // as we heartbeat, since AcquireLeases never returns a lease its caller already owns. That
+  // happens when our consumers stopped because heartbeats failed for the lease duration while
+  // leasing kept our leases (its restart grace), or when an AcquireLeases reply was lost. Give
+  // such a lease back; the next Acquire takes it again under a new counter, from its checkpoint.
+  for (const auto& [key, counter] : owned) {
+    if (worked_on.count(key) > 0) continue;
+    v1::ReleaseLeaseRequest release;
+    release.mutable_lease_key()->set_event_source_mapping_uuid(key.first);
+    release.mutable_lease_key()->set_shard_id(key.second);
+    release.set_poller_id(options_.poller_id);
+    release.set_lease_counter(counter);
+    // On failure the lease stays orphaned until the next heartbeat tries again.
+    leases_.ReleaseLease(release).IgnoreError();
   }
   for (const v1::LeaseKey& k : response->leases_to_release()) {
     if (ShardConsumer* c = consumer(k.event_source_mapping_uuid(), k.shard_id())) {

@@ -397,6 +397,33 @@ TEST_F(PollerTest, HeartbeatsFailingForTheLeaseDurationStopEveryShard) {
   EXPECT_TRUE(poller->shards().empty());
 }
 
+// Leasing restarts keep a live poller's leases (restart grace), but the poller has already
+// stopped its shards after heartbeating failed for the lease duration. A lease still listed as
+// its own with no consumer here must not stay owned and idle: the poller gives it back and takes
+// it again with a new counter, and the shard resumes from its checkpoint.
+TEST_F(PollerTest, LeaseStillOwnedAfterHeartbeatsRecoverIsTakenAgainAndResumes) {
+  AddShard(kShard0);
+  Append(kShard0, 3);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  ASSERT_EQ(function_.call_count(), 1);
+  leases_.FailHeartbeats(true);
+  clock_.Advance(absl::Milliseconds(FakeLeaseService::kLeaseDurationMs));
+  EXPECT_EQ(poller->RunOnce().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(poller->shards().empty());
+
+  leases_.FailHeartbeats(false);
+  Append(kShard0, 2);
+  NextHeartbeat();
+  RunTimes(*poller, 3);
+  ASSERT_EQ(function_.call_count(), 2) << "the shard never resumed after leasing came back";
+  const v1::InvokeRequest resumed = function_.calls().back().request;
+  ASSERT_EQ(resumed.records_size(), 2) << "resumed from the wrong checkpoint";
+  EXPECT_EQ(resumed.records(0).data(), absl::StrCat(kShard0, "#0"));
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).lease_counter(), 2)
+      << "the lease was not taken again under a new counter";
+}
+
 TEST_F(PollerTest, CapacityBoundsTheLeasesHeld) {
   AddShard(kShard0);
   AddShard(kShard1);

@@ -65,11 +65,13 @@ int64_t RecordingFunction::invocations() const {
   return invocations_;
 }
 
-Producer::Producer(std::string stream_name, std::string endpoint, int keys, int records_per_call)
+Producer::Producer(std::string stream_name, std::string endpoint, int keys, int records_per_call,
+                   int records_per_second)
     : stream_name_(std::move(stream_name)),
       endpoint_(std::move(endpoint)),
       keys_(keys),
-      records_per_call_(records_per_call) {}
+      records_per_call_(records_per_call),
+      records_per_second_(records_per_second) {}
 
 Producer::~Producer() { Stop(); }
 
@@ -87,7 +89,10 @@ void Producer::Run(int64_t total) {
   std::vector<int64_t> next(keys_, 0);  // per key: the next n to write
   int64_t acked = 0;
   int key_cursor = 0;
+  const absl::Time start = RealClock::Get().Now();
   while (!stop_ && acked < total) {
+    // Pacing: the n-th record is not written before start + n / rate.
+    RealClock::Get().SleepUntil(start + absl::Seconds(1) * acked / records_per_second_);
     // One call: records_per_call records, round-robin over keys, each key at most once per
     // call so that a key's n values stay ordered even when only part of a call succeeds.
     v1::PutRecordsRequest request;

@@ -62,7 +62,9 @@ struct Acked {
 // is acknowledged or the producer is stopped. Keeps every acknowledgement.
 class Producer {
  public:
-  Producer(std::string stream_name, std::string endpoint, int keys, int records_per_call);
+  // Writes at most `records_per_second` (real time), so that a fault lands mid-load.
+  Producer(std::string stream_name, std::string endpoint, int keys, int records_per_call,
+           int records_per_second);
   ~Producer();
 
   // Starts writing until `total` records are acknowledged or Stop().
@@ -81,6 +83,7 @@ class Producer {
   const std::string endpoint_;
   const int keys_;
   const int records_per_call_;
+  const int records_per_second_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> failed_calls_{0};
   std::thread thread_;

@@ -33,6 +33,12 @@ class InProcessLeasing {
 
   ~InProcessLeasing();
 
+  // Stops the server, closes the table and store, reopens them over the same directory and
+  // serves again on the same port, as a restarted leasing server would (the restart grace of
+  // lease_table.h applies). The client reconnects by itself; calls made during the restart fail
+  // with UNAVAILABLE. Errors: those of Start (UNAVAILABLE if the port was taken meanwhile).
+  absl::Status Restart();
+
   LeasingClient& client() { return *client_; }
   // The table behind the service, for asserting on state directly.
   LeaseTable& table() { return stack_->table(); }
@@ -43,6 +49,8 @@ class InProcessLeasing {
  private:
   InProcessLeasing() = default;
 
+  Clock* clock_ = nullptr;
+  LeaseTableOptions options_;
   std::string data_dir_;
   std::unique_ptr<LeasingStack> stack_;
   std::unique_ptr<GrpcServer> server_;

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -244,6 +245,26 @@ int Run() {
       acquire.set_poller_id(live[i % live.size()]);
       BENCH_OK(client.AcquireLeases(acquire));
     }));
+    // Throughput: every live poller heartbeating at once from 8 client threads (a mix of
+    // heartbeats and checkpoints would contend the same way: one table mutex).
+    constexpr int kThreads = 8;
+    const int per_thread = std::max(1, FLAGS_grpc_ops / kThreads);
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        v1::HeartbeatRequest req;
+        for (int i = 0; i < per_thread; ++i) {
+          req.set_poller_id(live[(t * per_thread + i) % live.size()]);
+          BENCH_OK(client.Heartbeat(req));
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    const double seconds =
+        std::chrono::duration_cast<Nanos>(std::chrono::steady_clock::now() - start).count() / 1e9;
+    std::printf("%-58s %8d %10.0f heartbeats/s\n", "gRPC Heartbeat throughput, 8 client threads",
+                kThreads * per_thread, kThreads * per_thread / seconds);
     (*server)->Shutdown();
   }
   return 0;
