@@ -264,5 +264,28 @@ TEST_F(FullStackTest, MappingIsProcessedEndToEndAndTheBadRecordGoesToTheDestinat
             std::string::npos);
 }
 
+TEST_F(FullStackTest, StartedNodeWorksWithoutManualSteps) {
+  CreateStream("orders");
+  v1::CreateEventSourceMappingRequest create;
+  create.set_stream_name("orders");
+  create.set_function_endpoint(function_server_->address());
+  create.set_starting_position(v1::TRIM_HORIZON_POSITION);
+  auto mapping = mappings_->CreateEventSourceMapping(create);
+  ASSERT_TRUE(mapping.ok()) << mapping.status();
+  ASSERT_TRUE(tracker_->lease_sync()->RunOnce().ok());
+  std::string last;
+  for (int i = 0; i < 5; ++i) last = Put("orders", absl::StrCat("ok", i));
+  poller_->Start();  // its loop's first pass registers and acquires at once
+  ASSERT_TRUE(function_.AwaitDelivered(5)) << "only " << function_.delivered().size();
+  poller_->Shutdown();
+  v1::ListLeasesRequest list;
+  list.set_event_source_mapping_uuid(mapping->uuid());
+  auto leases = leases_->ListLeases(list);
+  ASSERT_TRUE(leases.ok()) << leases.status();
+  ASSERT_EQ(leases->leases_size(), 1);
+  EXPECT_EQ(leases->leases(0).lease_owner(), "");
+  EXPECT_EQ(leases->leases(0).checkpoint().sequence_number(), last);
+}
+
 }  // namespace
 }  // namespace tributary::poller
