@@ -39,6 +39,7 @@ class ScriptedStreams final : public v1::Streams::Service {
       *event.add_records() = Rec(1);
       *event.add_records() = Rec(2);
       writer->Write(event);
+      if (first_ends_cleanly) return grpc::Status::OK;
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "store restarting");
     }
     *event.add_records() = Rec(5);
@@ -57,7 +58,7 @@ class ScriptedStreams final : public v1::Streams::Service {
                           v1::GetRecordsResponse* response) override {
     *response->add_records() = Rec(3);
     *response->add_records() = Rec(4);
-    response->set_next_shard_iterator("it2");
+    if (!records_end_shard) response->set_next_shard_iterator("it2");
     return grpc::Status::OK;
   }
   grpc::Status PutRecord(grpc::ServerContext*, const v1::PutRecordRequest* request,
@@ -68,6 +69,8 @@ class ScriptedStreams final : public v1::Streams::Service {
     return grpc::Status::OK;
   }
 
+  bool first_ends_cleanly = false;
+  bool records_end_shard = false;
   absl::Mutex mu_;
   std::vector<v1::SubscribeToShardRequest> subscribe_requests;
   std::vector<v1::GetShardIteratorRequest> iterator_requests;
@@ -117,6 +120,28 @@ TEST(ShardStoreReaderTest, BrokenSubscriptionFallsBackToGetRecordsThenResubscrib
   EXPECT_EQ(streams.iterator_requests[0].starting_sequence_number(), "2");
   EXPECT_EQ(streams.subscribe_requests[1].starting_position().type(), v1::AFTER_SEQUENCE_NUMBER);
   EXPECT_EQ(streams.subscribe_requests[1].starting_position().sequence_number(), "4");
+}
+
+TEST(ShardStoreReaderTest, CleanEndWithoutChildShardsIsCheckedWithGetRecords) {
+  ScriptedStreams streams;
+  streams.first_ends_cleanly = true;
+  streams.records_end_shard = true;
+  auto server = GrpcServer::Start("127.0.0.1:0", {&streams});
+  ASSERT_TRUE(server.ok());
+  shard_store::ShardStoreClient client(MakeChannel((*server)->address()));
+  ShardStoreReader reader(client);
+  auto stream = reader.Open("s", "shardId-000000000000", v1::Checkpoint());
+  auto first = stream->Next();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(Seqs(*first), (std::vector<std::string>{"1", "2"}));
+  auto clean_end = stream->Next();
+  ASSERT_TRUE(clean_end.ok()) << clean_end.status();
+  EXPECT_TRUE(clean_end->records.empty());
+  EXPECT_FALSE(clean_end->shard_end) << "a clean end alone does not prove the shard ended";
+  auto read = stream->Next();
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(Seqs(*read), (std::vector<std::string>{"3", "4"}));
+  EXPECT_TRUE(read->shard_end) << "GetRecords gave no next iterator";
 }
 
 TEST(ShardStoreReaderTest, SequenceCheckpointResumesAfterIt) {
