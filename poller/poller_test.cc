@@ -129,6 +129,36 @@ TEST_F(PollerTest, CheckpointsAreCoalescedWithinTheInterval) {
   EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "50");
 }
 
+TEST_F(PollerTest, TransientCheckpointFailureIsRetriedAfterAPauseWithoutReinvoking) {
+  AddShard(kShard0);
+  Append(kShard0, 5);
+  leases_.FailNextCheckpoints(1);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  ASSERT_EQ(leases_.checkpoint_calls().size(), 1u);
+  EXPECT_FALSE(leases_.checkpoint_calls()[0].accepted);
+  RunTimes(*poller, 1);
+  EXPECT_EQ(leases_.checkpoint_calls().size(), 1u) << "no retry before the pause";
+  clock_.Advance(absl::Milliseconds(200));
+  RunTimes(*poller, 1);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "5");
+  EXPECT_EQ(function_.call_count(), 1);
+}
+
+TEST_F(PollerTest, FailedShardEndCheckpointIsRetried) {
+  AddShard(kShard0);
+  Append(kShard0, 2);
+  shards_.Close(kStream, kShard0);
+  leases_.FailNextCheckpoints(1);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  EXPECT_NE(leases_.GetLease(kMapping, kShard0).checkpoint().type(), v1::SHARD_END);
+  clock_.Advance(absl::Milliseconds(200));
+  RunTimes(*poller, 1);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().type(), v1::SHARD_END);
+  EXPECT_EQ(function_.call_count(), 1);
+}
+
 TEST_F(PollerTest, BatchingWindowIsMeasuredOnTheClock) {
   config_.set_batch_size(100);
   config_.set_maximum_batching_window_in_seconds(5);
