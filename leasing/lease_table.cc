@@ -3,7 +3,8 @@
 // memory: a failed write leaves memory as it was.
 //
 // Invariants (under mu_), restored by Commit:
-// - by_owner_[o] holds exactly the keys of leases whose owner is o (o non-empty).
+// - by_owner_[o] maps exactly the keys of leases whose owner is o (o non-empty) to their entries
+//   in leases_ (std::map nodes do not move, and Commit re-indexes an entry whenever it changes).
 // - children_by_parent_[(m, p)] holds exactly the shard ids of mapping m's leases naming p as a
 //   parent.
 // - entry.assignable == ComputeAssignable(entry.record) for every lease;
@@ -96,7 +97,7 @@ bool LeaseTable::ComputeAssignable(const LeaseRecord& r) const {
 
 void LeaseTable::Index(const LeaseEntry& e) {
   const LeaseKey& key = e.record.key;
-  if (!e.record.owner.empty()) by_owner_[e.record.owner].insert(key);
+  if (!e.record.owner.empty()) by_owner_[e.record.owner][key] = &e;
   for (const std::string& parent : e.record.parent_shard_ids) {
     children_by_parent_[LeaseKey{key.mapping_uuid, parent}].insert(key.shard_id);
   }
@@ -411,8 +412,8 @@ absl::StatusOr<int> LeaseTable::DeregisterPoller(const std::string& poller_id) {
   m.pollers[poller_id] = std::nullopt;
   auto owned = by_owner_.find(poller_id);
   if (owned != by_owner_.end()) {
-    for (const LeaseKey& key : owned->second) {
-      LeaseRecord r = leases_.at(key).record;
+    for (const auto& [key, entry] : owned->second) {
+      LeaseRecord r = entry->record;
       r.owner.clear();
       ++r.lease_counter;
       m.leases[key] = std::move(r);
@@ -447,20 +448,27 @@ absl::StatusOr<HeartbeatResult> LeaseTable::Heartbeat(const std::string& poller_
   auto owned = by_owner_.find(poller_id);
   if (owned == by_owner_.end()) return result;
   int held_assignable = 0;
-  for (const LeaseKey& key : owned->second) {
-    const LeaseEntry& entry = leases_.at(key);
-    result.owned.push_back(HeldLease{key, entry.record.lease_counter});
-    if (entry.assignable) {
+  result.owned.reserve(owned->second.size());
+  for (const auto& [key, entry] : owned->second) {
+    result.owned.push_back(HeldLease{key, entry->record.lease_counter});
+    if (entry->assignable) {
       ++held_assignable;
     } else {
       result.to_release.push_back(key);  // disabled, finished, or its parents came back
     }
   }
+  // Fast path: every target is at least min(capacity, ceil(assignable / registered pollers)),
+  // because the water level is at least assignable / live pollers. A poller within that bound is
+  // not over its target, and the O(p log p) computation is skipped.
+  const int64_t registered = static_cast<int64_t>(pollers_.size());
+  const int64_t floor_target = std::min<int64_t>(pollers_.at(poller_id).record.capacity,
+                                                 (assignable_count_ + registered - 1) / registered);
+  if (held_assignable <= floor_target) return result;
   int excess = held_assignable - Targets(now)[poller_id];
-  for (auto key = owned->second.begin(); excess > 0 && key != owned->second.end(); ++key) {
-    const LeaseEntry& entry = leases_.at(*key);
+  for (auto it = owned->second.begin(); excess > 0 && it != owned->second.end(); ++it) {
+    const LeaseEntry& entry = *it->second;
     if (!entry.assignable || now < entry.record.moved_at + options_.min_hold) continue;
-    result.to_release.push_back(*key);
+    result.to_release.push_back(it->first);
     --excess;
   }
   return result;
@@ -486,9 +494,9 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& 
   int held_assignable = 0;
   auto owned = by_owner_.find(poller_id);
   if (owned != by_owner_.end()) {
-    for (const LeaseKey& key : owned->second) {
+    for (const auto& [key, entry] : owned->second) {
       ++held;
-      if (leases_.at(key).assignable) ++held_assignable;
+      if (entry->assignable) ++held_assignable;
     }
   }
   int want = std::min(target - held_assignable, capacity - held);
@@ -508,12 +516,11 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& 
     grant(leases_.at(*it).record);
   }
   if (want > 0) {
-    for (const auto& [owner, keys] : by_owner_) {
+    for (const auto& [owner, entries] : by_owner_) {
       if (want <= 0) break;
       if (owner == poller_id || IsLive(owner, now)) continue;
-      for (auto it = keys.begin(); want > 0 && it != keys.end(); ++it) {
-        const LeaseEntry& entry = leases_.at(*it);
-        if (entry.assignable) grant(entry.record);
+      for (auto it = entries.begin(); want > 0 && it != entries.end(); ++it) {
+        if (it->second->assignable) grant(it->second->record);
       }
     }
   }
@@ -606,7 +613,7 @@ absl::StatusOr<LeasePage> LeaseTable::ListLeases(const LeaseFilter& filter, int 
     auto owned = by_owner_.find(filter.owner);
     if (owned == by_owner_.end()) return page;
     auto it = after ? owned->second.upper_bound(*after) : owned->second.begin();
-    for (; it != owned->second.end() && visit(*it); ++it) {
+    for (; it != owned->second.end() && visit(it->first); ++it) {
     }
     return page;
   }

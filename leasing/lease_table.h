@@ -281,8 +281,10 @@ class LeaseTable {
   absl::Mutex mu_;
   // Every lease, ordered by (mapping, shard): also the by-mapping index.
   std::map<LeaseKey, LeaseEntry> leases_ ABSL_GUARDED_BY(mu_);
-  // Owner → the leases it owns (owners may be unregistered after a crash mid-way: expired).
-  absl::flat_hash_map<std::string, std::set<LeaseKey>> by_owner_ ABSL_GUARDED_BY(mu_);
+  // Owner → the leases it owns, pointing into leases_ (an owner that is not registered is not
+  // live: its leases are expired).
+  absl::flat_hash_map<std::string, std::map<LeaseKey, const LeaseEntry*>> by_owner_
+      ABSL_GUARDED_BY(mu_);
   // (mapping, parent shard id) → shard ids of the leases that name it as a parent.
   absl::flat_hash_map<LeaseKey, std::set<std::string>> children_by_parent_ ABSL_GUARDED_BY(mu_);
   // Assignable leases with no owner, in key order; and how many leases are assignable at all.

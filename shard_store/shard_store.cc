@@ -39,7 +39,12 @@ constexpr char kMetaFamily[] = "meta";
 constexpr char kRecordsFamily[] = "records";
 constexpr char kFormatVersion = 1;
 constexpr size_t kRecordKeySize = 20;
-constexpr size_t kRecordHeaderSize = 1 + 8 + 2;
+// A chunk: the records one call wrote to one shard (consecutive sequence
+// numbers), stored as one RocksDB entry keyed by its first sequence number.
+// Value: version, be64 arrival ms, be32 count, then per record be16 key length,
+// be32 data length, key, data.
+constexpr size_t kChunkHeaderSize = 1 + 8 + 4;
+constexpr size_t kEntryHeaderSize = 2 + 4;
 constexpr char kIteratorVersion = 1;
 constexpr size_t kIteratorBodySize = 1 + 8 + 4 + 8 + 8 + 8;
 constexpr size_t kMacSize = 32;
@@ -55,6 +60,38 @@ void EncodeRecordKey(char* out, uint64_t stream_id, uint32_t shard, uint64_t seq
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(stream_id >> (56 - 8 * i));
   for (int i = 0; i < 4; ++i) out[8 + i] = static_cast<char>(shard >> (24 - 8 * i));
   for (int i = 0; i < 8; ++i) out[12 + i] = static_cast<char>(seq >> (56 - 8 * i));
+}
+
+struct Chunk {
+  uint64_t first = 0;
+  int64_t arrival_ms = 0;
+  uint32_t count = 0;
+  absl::string_view entries;  // the per-record part
+};
+
+bool ParseChunk(absl::string_view key, absl::string_view value, Chunk* chunk) {
+  if (key.size() != kRecordKeySize || value.size() < kChunkHeaderSize ||
+      value[0] != kFormatVersion) {
+    return false;
+  }
+  chunk->first = ReadBigEndian64(key.substr(12));
+  chunk->arrival_ms = static_cast<int64_t>(ReadBigEndian64(value.substr(1)));
+  chunk->count = ReadBigEndian32(value.substr(9));
+  chunk->entries = value.substr(kChunkHeaderSize);
+  return chunk->count > 0;
+}
+
+// Reads the next record of a chunk's entries; false when malformed.
+bool NextEntry(absl::string_view* entries, absl::string_view* pk, absl::string_view* data) {
+  if (entries->size() < kEntryHeaderSize) return false;
+  const unsigned char* h = reinterpret_cast<const unsigned char*>(entries->data());
+  const size_t pk_len = (size_t{h[0]} << 8) | h[1];
+  const size_t data_len = (size_t{h[2]} << 24) | (size_t{h[3]} << 16) | (size_t{h[4]} << 8) | h[5];
+  if (entries->size() < kEntryHeaderSize + pk_len + data_len) return false;
+  *pk = entries->substr(kEntryHeaderSize, pk_len);
+  *data = entries->substr(kEntryHeaderSize + pk_len, data_len);
+  entries->remove_prefix(kEntryHeaderSize + pk_len + data_len);
+  return true;
 }
 
 std::string RecordKey(uint64_t stream_id, uint32_t shard, uint64_t seq) {
@@ -527,14 +564,14 @@ absl::Status ShardStore::Load() {
       std::unique_ptr<rocksdb::Iterator> rit(db->NewIterator(ro, records_));
       rit->SeekForPrev(upper);
       uint64_t last = 0;
-      if (rit->Valid() && rit->key().size() == kRecordKeySize &&
-          rit->key().starts_with(rocksdb::Slice(lower.data(), 12))) {
-        last = ReadBigEndian64(View(rit->key()).substr(12));
-        if (rit->value().size() >= kRecordHeaderSize) {
-          absl::MutexLock shlock(&shard->mu);
-          shard->last_arrival_ms =
-              static_cast<int64_t>(ReadBigEndian64(View(rit->value()).substr(1)));
+      if (rit->Valid() && rit->key().starts_with(rocksdb::Slice(lower.data(), 12))) {
+        Chunk chunk;
+        if (!ParseChunk(View(rit->key()), View(rit->value()), &chunk)) {
+          return absl::DataLossError(absl::StrCat("undecodable record chunk in shard ", index));
         }
+        last = chunk.first + chunk.count - 1;
+        absl::MutexLock shlock(&shard->mu);
+        shard->last_arrival_ms = chunk.arrival_ms;
       }
       RETURN_IF_ERROR(FromRocksDbStatus(rit->status(), "recovering sequence numbers"));
       absl::MutexLock shlock(&shard->mu);
@@ -1007,7 +1044,7 @@ absl::Status ShardStore::PutRecords(const v1::PutRecordsRequest& request,
     views[i] = {e.partition_key(), e.data(), e.explicit_hash_key()};
   }
   absl::InlinedVector<PutResult, 64> results(n);
-  RETURN_IF_ERROR(PutInternal(request.stream_name(), views.data(), n, results.data()));
+  RETURN_IF_ERROR(PutInternal(request.stream_name(), views.data(), n, false, results.data()));
   auto* out = response->mutable_records();
   out->Reserve(n);
   int failed = 0;
@@ -1035,7 +1072,7 @@ absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecord(const v1::PutRecordR
   }
   RecordView view{request.partition_key(), request.data(), request.explicit_hash_key()};
   PutResult result;
-  RETURN_IF_ERROR(PutInternal(request.stream_name(), &view, 1, &result));
+  RETURN_IF_ERROR(PutInternal(request.stream_name(), &view, 1, true, &result));
   if (result.error_code != nullptr) {
     if (std::strcmp(result.error_code, kThroughputExceeded) == 0) {
       return absl::ResourceExhaustedError(
@@ -1050,11 +1087,10 @@ absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecord(const v1::PutRecordR
 }
 
 absl::Status ShardStore::PutInternal(absl::string_view stream_name, const RecordView* records,
-                                     int n, PutResult* results) {
+                                     int n, bool single, PutResult* results) {
   // 1. Validate everything before touching any state.
   absl::InlinedVector<absl::uint128, 64> hash_keys(n);
   int64_t total_bytes = 0;
-  const bool single = n == 1;
   for (int i = 0; i < n; ++i) {
     const RecordView& r = records[i];
     total_bytes += r.partition_key.size() + r.data.size();
@@ -1166,38 +1202,54 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       stream->mu.Await(absl::Condition(&changed));
     }
   }
-  // 3. One WriteBatch, no lock held.
+  // 3. One WriteBatch, no lock held: one entry (chunk) per shard written.
   absl::Status status;
   if (!reservations.empty()) {
-    size_t reserve = 32;
+    size_t reserve = 64 + reservations.size() * (kRecordKeySize + kChunkHeaderSize + 16);
+    absl::InlinedVector<uint64_t, 64> order;  // shard index << 32 | record, call order per shard
+    order.reserve(n);
     for (int i = 0; i < n; ++i) {
-      reserve += kRecordKeySize + kRecordHeaderSize + 16 + records[i].partition_key.size() +
-                 records[i].data.size();
+      if (results[i].error_code != nullptr) continue;
+      reserve += kEntryHeaderSize + records[i].partition_key.size() + records[i].data.size();
+      order.push_back((uint64_t{results[i].shard_index} << 32) | static_cast<uint32_t>(i));
     }
+    std::sort(order.begin(), order.end());
     rocksdb::WriteBatch batch(reserve);
-    for (int i = 0; i < n; ++i) {
-      const PutResult& r = results[i];
-      if (r.error_code != nullptr) continue;
+    absl::InlinedVector<char, 64 * kEntryHeaderSize> entry_headers(order.size() * kEntryHeaderSize);
+    absl::InlinedVector<rocksdb::Slice, 3 * 64 + 1> parts;
+    for (size_t k = 0; k < order.size() && status.ok();) {
+      const uint32_t shard_index = static_cast<uint32_t>(order[k] >> 32);
+      size_t end = k;
+      while (end < order.size() && static_cast<uint32_t>(order[end] >> 32) == shard_index) ++end;
+      const int first = static_cast<int>(order[k] & 0xFFFFFFFF);
       char key[kRecordKeySize];
-      EncodeRecordKey(key, stream->id, r.shard_index, r.sequence_number);
-      char header[kRecordHeaderSize];
+      EncodeRecordKey(key, stream->id, shard_index, results[first].sequence_number);
+      char header[kChunkHeaderSize];
       header[0] = kFormatVersion;
-      const uint64_t at = static_cast<uint64_t>(arrival[i]);
+      const uint64_t at = static_cast<uint64_t>(arrival[first]);
       for (int b = 0; b < 8; ++b) header[1 + b] = static_cast<char>(at >> (56 - 8 * b));
-      const size_t pk_len = records[i].partition_key.size();
-      header[9] = static_cast<char>(pk_len >> 8);
-      header[10] = static_cast<char>(pk_len);
-      rocksdb::Slice key_slice(key, kRecordKeySize);
-      rocksdb::Slice value_parts[3] = {
-          rocksdb::Slice(header, kRecordHeaderSize),
-          rocksdb::Slice(records[i].partition_key.data(), pk_len),
-          rocksdb::Slice(records[i].data.data(), records[i].data.size())};
-      rocksdb::Status s = batch.Put(records_, rocksdb::SliceParts(&key_slice, 1),
-                                    rocksdb::SliceParts(value_parts, 3));
-      if (!s.ok()) {
-        status = FromRocksDbStatus(s, "building the write batch");
-        break;
+      const uint32_t count = static_cast<uint32_t>(end - k);
+      for (int b = 0; b < 4; ++b) header[9 + b] = static_cast<char>(count >> (24 - 8 * b));
+      parts.clear();
+      parts.emplace_back(header, kChunkHeaderSize);
+      for (size_t m = k; m < end; ++m) {
+        const RecordView& r = records[order[m] & 0xFFFFFFFF];
+        char* h = &entry_headers[m * kEntryHeaderSize];
+        const size_t pk_len = r.partition_key.size();
+        const size_t data_len = r.data.size();
+        h[0] = static_cast<char>(pk_len >> 8);
+        h[1] = static_cast<char>(pk_len);
+        for (int b = 0; b < 4; ++b) h[2 + b] = static_cast<char>(data_len >> (24 - 8 * b));
+        parts.emplace_back(h, kEntryHeaderSize);
+        parts.emplace_back(r.partition_key.data(), pk_len);
+        parts.emplace_back(r.data.data(), data_len);
       }
+      rocksdb::Slice key_slice(key, kRecordKeySize);
+      status = FromRocksDbStatus(
+          batch.Put(records_, rocksdb::SliceParts(&key_slice, 1),
+                    rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size()))),
+          "building the write batch");
+      k = end;
     }
     if (status.ok()) {
       rocksdb::WriteOptions wo;
@@ -1271,9 +1323,12 @@ absl::StatusOr<ShardCursor> ShardStore::DecodeIterator(absl::string_view text) {
 
 uint64_t ShardStore::FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint64_t from,
                                         uint64_t to, int64_t min_arrival_ms) {
-  // Smallest x in [from, to + 1] such that the first record ≥ x (≤ to) is absent
-  // or arrived at or after min_arrival_ms. Arrival times never decrease along a
-  // shard, so the predicate is monotone: binary search with one Seek a probe.
+  // Returns the first sequence number in [from, to + 1] past every chunk that
+  // arrived before min_arrival_ms. P(x) = "the first chunk starting at ≥ x
+  // (and ≤ to) is absent or arrived at or after min_arrival_ms" is monotone
+  // (arrival times never decrease along a shard): binary search for the
+  // smallest x with P(x), one Seek a probe. If x > from, the chunk starting at
+  // x − 1 is the last expired one; the answer is just past its last record.
   std::string upper = RecordKey(stream_id, shard, to == UINT64_MAX ? to : to + 1);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
@@ -1281,8 +1336,9 @@ uint64_t ShardStore::FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint
   std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, records_));
   auto ok = [&](uint64_t x) {
     it->Seek(RecordKey(stream_id, shard, x));
-    if (!it->Valid() || it->value().size() < kRecordHeaderSize) return true;
-    return static_cast<int64_t>(ReadBigEndian64(View(it->value()).substr(1))) >= min_arrival_ms;
+    Chunk chunk;
+    if (!it->Valid() || !ParseChunk(View(it->key()), View(it->value()), &chunk)) return true;
+    return chunk.arrival_ms >= min_arrival_ms;
   };
   uint64_t lo = from, hi = to + 1;  // ok(hi) holds by definition
   while (lo < hi) {
@@ -1291,6 +1347,14 @@ uint64_t ShardStore::FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint
       hi = mid;
     } else {
       lo = mid + 1;
+    }
+  }
+  if (lo > from) {
+    it->Seek(RecordKey(stream_id, shard, lo - 1));
+    Chunk chunk;
+    if (it->Valid() && ParseChunk(View(it->key()), View(it->value()), &chunk) &&
+        chunk.first == lo - 1) {
+      return chunk.first + chunk.count;
     }
   }
   return lo;
@@ -1402,35 +1466,47 @@ absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
     int count = 0;
     int64_t bytes = 0;
     bool exhausted = true;
-    for (it->Seek(RecordKey(cursor->stream_id, cursor->shard_index, cursor->next_sequence_number));
-         it->Valid(); it->Next()) {
-      absl::string_view v = View(it->value());
-      if (v.size() < kRecordHeaderSize || v[0] != kFormatVersion) {
-        return absl::DataLossError("undecodable record");
+    // The chunk holding next_sequence_number starts at or before it.
+    const std::string start =
+        RecordKey(cursor->stream_id, cursor->shard_index, cursor->next_sequence_number);
+    it->SeekForPrev(start);
+    if (!it->Valid() || !it->key().starts_with(rocksdb::Slice(start.data(), 12))) it->Seek(start);
+    for (; it->Valid() && exhausted; it->Next()) {
+      Chunk chunk;
+      if (!it->key().starts_with(rocksdb::Slice(start.data(), 12)) ||
+          !ParseChunk(View(it->key()), View(it->value()), &chunk)) {
+        return absl::DataLossError(
+            absl::StrCat("undecodable record chunk in ", ShardIdFromIndex(cursor->shard_index)));
       }
-      const uint64_t seq = ReadBigEndian64(View(it->key()).substr(12));
-      const int64_t arrival = static_cast<int64_t>(ReadBigEndian64(v.substr(1)));
-      const size_t pk_len =
-          (static_cast<unsigned char>(v[9]) << 8) | static_cast<unsigned char>(v[10]);
-      if (kRecordHeaderSize + pk_len > v.size()) return absl::DataLossError("undecodable record");
-      if (arrival < cursor->min_arrival_ms) {
-        cursor->next_sequence_number = seq + 1;
+      if (chunk.first + chunk.count <= cursor->next_sequence_number) continue;  // all read
+      if (chunk.arrival_ms < cursor->min_arrival_ms) {
+        cursor->next_sequence_number = chunk.first + chunk.count;
         continue;
       }
-      const int64_t size = static_cast<int64_t>(v.size() - kRecordHeaderSize);
-      if (count == limit || (count > 0 && bytes + size > max_bytes)) {
-        exhausted = false;
-        break;
+      absl::string_view entries = chunk.entries;
+      for (uint32_t e = 0; e < chunk.count; ++e) {
+        absl::string_view pk, data;
+        if (!NextEntry(&entries, &pk, &data)) {
+          return absl::DataLossError(
+              absl::StrCat("undecodable record in ", ShardIdFromIndex(cursor->shard_index)));
+        }
+        const uint64_t seq = chunk.first + e;
+        if (seq < cursor->next_sequence_number) continue;
+        const int64_t size = static_cast<int64_t>(pk.size() + data.size());
+        if (count == limit || (count > 0 && bytes + size > max_bytes)) {
+          exhausted = false;
+          break;
+        }
+        v1::Record* r = records->Add();
+        AppendDecimal(seq, r->mutable_sequence_number());
+        SetTimestamp(chunk.arrival_ms, r->mutable_approximate_arrival_timestamp());
+        r->set_partition_key(pk.data(), pk.size());
+        r->set_data(data.data(), data.size());
+        ++count;
+        bytes += size;
+        last_arrival = chunk.arrival_ms;
+        cursor->next_sequence_number = seq + 1;
       }
-      v1::Record* r = records->Add();
-      AppendDecimal(seq, r->mutable_sequence_number());
-      SetTimestamp(arrival, r->mutable_approximate_arrival_timestamp());
-      r->set_partition_key(v.data() + kRecordHeaderSize, pk_len);
-      r->set_data(v.data() + kRecordHeaderSize + pk_len, v.size() - kRecordHeaderSize - pk_len);
-      ++count;
-      bytes += size;
-      last_arrival = arrival;
-      cursor->next_sequence_number = seq + 1;
     }
     RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading records"));
     // Everything ≤ upper is final: skip holes up to it.

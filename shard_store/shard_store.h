@@ -288,7 +288,7 @@ class ShardStore {
   struct RecordView;
   struct PutResult;
   absl::Status PutInternal(absl::string_view stream_name, const RecordView* records, int count,
-                           PutResult* results);
+                           bool single, PutResult* results);
   std::shared_ptr<Stream> FindStream(absl::string_view name);
   std::shared_ptr<Stream> FindStreamById(uint64_t id);
   absl::StatusOr<std::shared_ptr<Stream>> GetStream(absl::string_view name);

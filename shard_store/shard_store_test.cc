@@ -336,6 +336,34 @@ TEST_F(ShardStoreTest, GetRecordsHonoursLimitAndReportsBehind) {
   EXPECT_FALSE(r->next_shard_iterator().empty());  // open shard: keep reading
 }
 
+// One call's records of a shard share one storage chunk; reads start and stop
+// inside it.
+TEST_F(ShardStoreTest, ReadsStartAndStopInsideOneCallsRecords) {
+  CreateStream("s", 1);
+  v1::PutRecordsRequest r;
+  r.set_stream_name("s");
+  for (int i = 0; i < 10; ++i) {
+    auto* e = r.add_records();
+    e->set_partition_key("k");
+    e->set_data(absl::StrCat(i));
+  }
+  v1::PutRecordsResponse response;
+  ASSERT_TRUE(store_->PutRecords(r, &response).ok());
+  absl::StatusOr<v1::GetRecordsResponse> got =
+      Get(*Iterator("shardId-000000000000", v1::AT_SEQUENCE_NUMBER,
+                    response.records(4).sequence_number()),
+          3);
+  ASSERT_TRUE(got.ok()) << got.status();
+  std::vector<std::string> data;
+  for (const auto& rec : got->records()) data.push_back(rec.data());
+  EXPECT_THAT(data, ElementsAre("4", "5", "6"));
+  got = Get(got->next_shard_iterator());
+  data.clear();
+  for (const auto& rec : got->records()) data.push_back(rec.data());
+  EXPECT_THAT(data, ElementsAre("7", "8", "9"));
+  EXPECT_EQ(got->records(2).sequence_number(), response.records(9).sequence_number());
+}
+
 TEST_F(ShardStoreTest, GetRecordsStopsAtTenMebibytes) {
   CreateStream("s", 1);
   const std::string data((1 << 20) - 1, 'x');  // with the 1-byte key: exactly 1 MiB

@@ -1,0 +1,169 @@
+// kill -9 of shard_store_server under load: every acknowledged record is found
+// after a restart on the same data directory, and sequence numbers continue
+// without reuse.
+#include <signal.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/grpc_server.h"
+#include "common/testing/test_util.h"
+#include "gtest/gtest.h"
+#include "shard_store/shard_store.h"
+#include "shard_store/shard_store_client.h"
+
+namespace tributary::shard_store {
+namespace {
+
+struct Acked {
+  std::string shard_id;
+  uint64_t sequence_number;
+  std::string data;
+};
+
+class ShardStoreServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::NewTempDir("server"); }
+
+  // Starts the server on the data directory and connects a client.
+  void StartServer() {
+    const std::string port_file = absl::StrCat(dir_, "/port.", ++starts_);
+    absl::StatusOr<testing::Subprocess> server = testing::Subprocess::Start(
+        testing::RunfilePath("shard_store/shard_store_server"),
+        {"--listen=127.0.0.1:0", absl::StrCat("--data_dir=", dir_, "/data"),
+         absl::StrCat("--port_file=", port_file)},
+        absl::StrCat(dir_, "/server.log"));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::make_unique<testing::Subprocess>(std::move(*server));
+    absl::StatusOr<int> port = testing::WaitForPortFile(port_file);
+    ASSERT_TRUE(port.ok()) << port.status();
+    address_ = absl::StrCat("127.0.0.1:", *port);
+    ASSERT_TRUE(testing::WaitForServing(address_).ok());
+    client_ = std::make_unique<ShardStoreClient>(MakeChannel(address_), absl::Seconds(10));
+  }
+
+  // Every record of a shard, sequence number → data.
+  std::map<uint64_t, std::string> ReadShard(const std::string& shard_id) {
+    std::map<uint64_t, std::string> out;
+    v1::GetShardIteratorRequest it;
+    it.set_stream_name("s");
+    it.set_shard_id(shard_id);
+    it.set_shard_iterator_type(v1::TRIM_HORIZON);
+    absl::StatusOr<v1::GetShardIteratorResponse> iterator = client_->GetShardIterator(it);
+    EXPECT_TRUE(iterator.ok()) << iterator.status();
+    if (!iterator.ok()) return out;
+    std::string next = iterator->shard_iterator();
+    for (int page = 0; page < 1000 && !next.empty(); ++page) {
+      v1::GetRecordsRequest get;
+      get.set_shard_iterator(next);
+      absl::StatusOr<v1::GetRecordsResponse> records = client_->GetRecords(get);
+      EXPECT_TRUE(records.ok()) << records.status();
+      if (!records.ok() || records->records().empty()) break;
+      for (const v1::Record& r : records->records()) {
+        uint64_t seq = *ParseSequenceNumber(r.sequence_number(), "seq");
+        EXPECT_TRUE(out.emplace(seq, r.data()).second) << "duplicate sequence number " << seq;
+      }
+      next = records->next_shard_iterator();
+    }
+    return out;
+  }
+
+  std::string dir_;
+  int starts_ = 0;
+  std::unique_ptr<testing::Subprocess> server_;
+  std::string address_;
+  std::unique_ptr<ShardStoreClient> client_;
+};
+
+TEST_F(ShardStoreServerTest, KillDashNineUnderLoadLosesNoAcknowledgedRecord) {
+  StartServer();
+  v1::CreateStreamRequest create;
+  create.set_stream_name("s");
+  create.set_shard_count(4);
+  ASSERT_TRUE(client_->CreateStream(create).ok());
+
+  constexpr int kWriters = 4, kMaxCalls = 5000, kPerCall = 25, kKillAfter = 3000;
+  absl::Mutex mu;
+  int acked_count = 0;
+  std::vector<std::vector<Acked>> acked(kWriters);
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      // Each writer has its own channel, as separate producers would.
+      ShardStoreClient client(MakeChannel(address_), absl::Seconds(10));
+      for (int call = 0; call < kMaxCalls; ++call) {
+        v1::PutRecordsRequest r;
+        r.set_stream_name("s");
+        for (int i = 0; i < kPerCall; ++i) {
+          auto* e = r.add_records();
+          e->set_partition_key(absl::StrCat(w, "/", call, "/", i));
+          e->set_data(absl::StrCat("w", w, "c", call, "i", i));
+        }
+        absl::StatusOr<v1::PutRecordsResponse> response = client.PutRecords(r);
+        if (!response.ok()) return;  // the server was killed
+        for (int i = 0; i < kPerCall; ++i) {
+          const auto& e = response->records(i);
+          if (!e.error_code().empty()) continue;
+          acked[w].push_back({e.shard_id(), *ParseSequenceNumber(e.sequence_number(), "seq"),
+                              r.records(i).data()});
+        }
+        absl::MutexLock lock(&mu);
+        acked_count += kPerCall;
+      }
+    });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return acked_count >= kKillAfter; };
+    // A failure guard only: the writers reach the mark long before.
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(60)))
+        << "writers acknowledged only " << acked_count << " records";
+  }
+  server_->Kill(SIGKILL);  // mid-load: calls are in flight
+  for (auto& t : writers) t.join();
+
+  StartServer();
+  std::map<std::string, std::map<uint64_t, std::string>> found;
+  for (const char* shard : {"shardId-000000000000", "shardId-000000000001", "shardId-000000000002",
+                            "shardId-000000000003"}) {
+    found[shard] = ReadShard(shard);
+  }
+  size_t total = 0;
+  for (const auto& writer : acked) {
+    for (const Acked& a : writer) {
+      ++total;
+      auto it = found[a.shard_id].find(a.sequence_number);
+      ASSERT_NE(it, found[a.shard_id].end())
+          << "acknowledged record lost: " << a.shard_id << " " << a.sequence_number;
+      EXPECT_EQ(it->second, a.data);
+    }
+  }
+  EXPECT_GE(total, static_cast<size_t>(kKillAfter));
+
+  // Sequence numbers continue above everything in the log.
+  absl::StatusOr<std::vector<v1::Shard>> shards = client_->ListAllShards("s");
+  ASSERT_TRUE(shards.ok());
+  for (const v1::Shard& shard : *shards) {
+    v1::PutRecordRequest put;
+    put.set_stream_name("s");
+    put.set_partition_key("after");
+    put.set_data("after restart");
+    put.set_explicit_hash_key(shard.hash_key_range().starting_hash_key());
+    absl::StatusOr<v1::PutRecordResponse> response = client_->PutRecord(put);
+    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_EQ(response->shard_id(), shard.shard_id());
+    const auto& log = found[shard.shard_id()];
+    uint64_t last = log.empty() ? 0 : log.rbegin()->first;
+    EXPECT_GT(*ParseSequenceNumber(response->sequence_number(), "seq"), last) << shard.shard_id();
+  }
+}
+
+}  // namespace
+}  // namespace tributary::shard_store

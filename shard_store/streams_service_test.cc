@@ -1,0 +1,256 @@
+// The Streams service through a real gRPC server on 127.0.0.1:0 and the typed
+// client: status mapping, and SubscribeToShard pushing records as they are
+// written, ending at SHARD_END.
+#include "shard_store/streams_service.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/clock.h"
+#include "common/grpc_server.h"
+#include "common/testing/test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "shard_store/shard_store_client.h"
+#include "shard_store/shard_store_node.h"
+
+namespace tributary::shard_store {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Cancels a subscription if the test has not finished with it within a
+// generous real-time bound: a failure guard, never part of the outcome.
+class Watchdog {
+ public:
+  explicit Watchdog(ShardSubscription* sub)
+      : thread_([this, sub] {
+          if (!done_.WaitForNotificationWithTimeout(absl::Seconds(30))) sub->Cancel();
+        }) {}
+  ~Watchdog() {
+    done_.Notify();
+    thread_.join();
+  }
+
+ private:
+  absl::Notification done_;
+  std::thread thread_;
+};
+
+class StreamsServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ShardStoreNodeOptions options;
+    options.store.data_dir = testing::NewTempDir("streams_service");
+    options.trim_period = absl::ZeroDuration();
+    absl::StatusOr<std::unique_ptr<ShardStoreNode>> node = ShardStoreNode::Create(options, clock_);
+    ASSERT_TRUE(node.ok()) << node.status();
+    node_ = std::move(*node);
+    absl::StatusOr<std::unique_ptr<GrpcServer>> server =
+        GrpcServer::Start("127.0.0.1:0", {node_->service()});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    client_ = std::make_unique<ShardStoreClient>(MakeChannel(server_->address()));
+  }
+  void TearDown() override {
+    client_.reset();
+    if (server_) server_->Shutdown();
+  }
+
+  void CreateStream(int shards) {
+    v1::CreateStreamRequest r;
+    r.set_stream_name("s");
+    r.set_shard_count(shards);
+    ASSERT_TRUE(client_->CreateStream(r).ok());
+  }
+  std::string Put(const std::string& data, const std::string& ehk = "0") {
+    v1::PutRecordRequest r;
+    r.set_stream_name("s");
+    r.set_partition_key("k");
+    r.set_data(data);
+    r.set_explicit_hash_key(ehk);
+    absl::StatusOr<v1::PutRecordResponse> response = client_->PutRecord(r);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? response->sequence_number() : "";
+  }
+  std::unique_ptr<ShardSubscription> Subscribe(v1::ShardIteratorType type,
+                                               const std::string& shard = "shardId-000000000000") {
+    v1::SubscribeToShardRequest r;
+    r.set_stream_name("s");
+    r.set_shard_id(shard);
+    r.mutable_starting_position()->set_type(type);
+    return client_->SubscribeToShard(r);
+  }
+  absl::Status Split() {
+    v1::SplitShardRequest r;
+    r.set_stream_name("s");
+    r.set_shard_to_split("shardId-000000000000");
+    r.set_new_starting_hash_key("1000");
+    return client_->SplitShard(r).status();
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<ShardStoreNode> node_;
+  std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<ShardStoreClient> client_;
+};
+
+TEST_F(StreamsServiceTest, UnaryCallsMapLibraryStatuses) {
+  CreateStream(2);
+  v1::CreateStreamRequest again;
+  again.set_stream_name("s");
+  again.set_shard_count(1);
+  EXPECT_EQ(client_->CreateStream(again).status().code(), absl::StatusCode::kAlreadyExists);
+  v1::DescribeStreamSummaryRequest missing;
+  missing.set_stream_name("nope");
+  EXPECT_EQ(client_->DescribeStreamSummary(missing).status().code(), absl::StatusCode::kNotFound);
+  v1::PutRecordsRequest bad;
+  bad.set_stream_name("s");
+  bad.add_records()->set_data("no key");
+  absl::Status s = client_->PutRecords(bad).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("records[0].partition_key"));
+
+  const std::string seq = Put("hello");
+  v1::GetShardIteratorRequest it;
+  it.set_stream_name("s");
+  it.set_shard_id("shardId-000000000000");
+  it.set_shard_iterator_type(v1::AT_SEQUENCE_NUMBER);
+  it.set_starting_sequence_number(seq);
+  absl::StatusOr<v1::GetShardIteratorResponse> iterator = client_->GetShardIterator(it);
+  ASSERT_TRUE(iterator.ok());
+  v1::GetRecordsRequest get;
+  get.set_shard_iterator(iterator->shard_iterator());
+  absl::StatusOr<v1::GetRecordsResponse> records = client_->GetRecords(get);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->records_size(), 1);
+  EXPECT_EQ(records->records(0).data(), "hello");
+  absl::StatusOr<std::vector<v1::Shard>> shards = client_->ListAllShards("s");
+  ASSERT_TRUE(shards.ok());
+  EXPECT_EQ(shards->size(), 2u);
+}
+
+TEST_F(StreamsServiceTest, SubscriberIsWokenByAPut) {
+  CreateStream(1);
+  std::unique_ptr<ShardSubscription> sub = Subscribe(v1::LATEST);
+  Watchdog guard(sub.get());
+  auto first = sub->Next();  // the immediate (empty) event: subscribed
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  EXPECT_EQ((*first)->records_size(), 0);
+  const std::string seq = Put("pushed");
+  auto event = sub->Next();
+  ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
+  ASSERT_EQ((*event)->records_size(), 1);
+  EXPECT_EQ((*event)->records(0).data(), "pushed");
+  EXPECT_EQ((*event)->continuation_sequence_number(), seq);
+  EXPECT_EQ((*event)->millis_behind_latest(), 0);
+}
+
+TEST_F(StreamsServiceTest, SubscriptionEndsAtShardEndWithChildShards) {
+  CreateStream(1);
+  for (int i = 0; i < 3; ++i) Put(absl::StrCat("r", i));
+  ASSERT_TRUE(Split().ok());
+  std::unique_ptr<ShardSubscription> sub = Subscribe(v1::TRIM_HORIZON);
+  Watchdog guard(sub.get());
+  std::vector<std::string> data;
+  std::vector<std::string> children;
+  for (int i = 0; i < 10; ++i) {
+    auto event = sub->Next();
+    ASSERT_TRUE(event.ok()) << event.status();
+    if (!event->has_value()) break;
+    for (const auto& r : (*event)->records()) data.push_back(r.data());
+    for (const auto& c : (*event)->child_shards()) children.push_back(c.shard_id());
+  }
+  EXPECT_THAT(data, ElementsAre("r0", "r1", "r2"));
+  EXPECT_THAT(children, ElementsAre("shardId-000000000001", "shardId-000000000002"));
+}
+
+TEST_F(StreamsServiceTest, SubscriberAtTheTipIsWokenBySplitAndEnds) {
+  CreateStream(1);
+  std::unique_ptr<ShardSubscription> sub = Subscribe(v1::LATEST);
+  Watchdog guard(sub.get());
+  auto first = sub->Next();
+  ASSERT_TRUE(first.ok() && first->has_value());
+  ASSERT_TRUE(Split().ok());
+  auto last = sub->Next();
+  ASSERT_TRUE(last.ok() && last->has_value()) << last.status();
+  EXPECT_EQ((*last)->child_shards_size(), 2);
+  auto end = sub->Next();
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_FALSE(end->has_value());
+}
+
+TEST_F(StreamsServiceTest, ManySubscribersEachReceiveEveryRecordInOrder) {
+  CreateStream(1);
+  constexpr int kSubscribers = 4, kRecords = 200;
+  std::vector<std::unique_ptr<ShardSubscription>> subs;
+  for (int i = 0; i < kSubscribers; ++i) subs.push_back(Subscribe(v1::TRIM_HORIZON));
+  std::vector<std::thread> readers;
+  std::vector<std::vector<std::string>> got(kSubscribers);
+  for (int i = 0; i < kSubscribers; ++i) {
+    readers.emplace_back([&, i] {
+      Watchdog guard(subs[i].get());
+      while (got[i].size() < kRecords) {  // bounded by the watchdog's cancel
+        auto event = subs[i]->Next();
+        ASSERT_TRUE(event.ok()) << event.status();
+        ASSERT_TRUE(event->has_value());
+        for (const auto& r : (*event)->records()) got[i].push_back(r.data());
+        if ((*event)->records_size() > 0) {
+          EXPECT_EQ((*event)->continuation_sequence_number(),
+                    (*event)->records().rbegin()->sequence_number());
+        }
+      }
+    });
+  }
+  std::vector<std::string> expected;
+  for (int i = 0; i < kRecords; ++i) {
+    expected.push_back(absl::StrCat(i));
+    Put(expected.back());
+  }
+  for (auto& t : readers) t.join();
+  for (int i = 0; i < kSubscribers; ++i) EXPECT_EQ(got[i], expected) << "subscriber " << i;
+}
+
+TEST_F(StreamsServiceTest, DeletingTheStreamEndsSubscriptionsWithNotFound) {
+  CreateStream(1);
+  std::unique_ptr<ShardSubscription> sub = Subscribe(v1::LATEST);
+  Watchdog guard(sub.get());
+  ASSERT_TRUE(sub->Next().ok());
+  v1::DeleteStreamRequest d;
+  d.set_stream_name("s");
+  ASSERT_TRUE(client_->DeleteStream(d).ok());
+  auto event = sub->Next();
+  EXPECT_EQ(event.status().code(), absl::StatusCode::kNotFound) << event.status();
+}
+
+TEST_F(StreamsServiceTest, BadSubscriptionsAreRejected) {
+  CreateStream(1);
+  auto sub = Subscribe(v1::SHARD_ITERATOR_TYPE_UNSPECIFIED);
+  EXPECT_EQ(sub->Next().status().code(), absl::StatusCode::kInvalidArgument);
+  sub = Subscribe(v1::LATEST, "shardId-000000000042");
+  EXPECT_EQ(sub->Next().status().code(), absl::StatusCode::kNotFound);
+  v1::SubscribeToShardRequest r;
+  r.set_shard_id("shardId-000000000000");
+  auto no_stream = client_->SubscribeToShard(r);
+  absl::Status s = no_stream->Next().status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("stream_name"));
+}
+
+TEST_F(StreamsServiceTest, CancelledSubscriptionEndsCleanly) {
+  CreateStream(1);
+  std::unique_ptr<ShardSubscription> sub = Subscribe(v1::LATEST);
+  ASSERT_TRUE(sub->Next().ok());
+  sub->Cancel();
+  EXPECT_EQ(sub->Next().status().code(), absl::StatusCode::kCancelled);
+  Put("after cancel");  // the server side is gone: no crash, the put succeeds
+}
+
+}  // namespace
+}  // namespace tributary::shard_store
