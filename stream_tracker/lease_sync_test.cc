@@ -534,6 +534,26 @@ TEST_F(LeaseSyncTest, LoopCreatesChildLeasesWithinOneIntervalOfASplit) {
   sync_->Stop();
 }
 
+TEST_F(LeaseSyncTest, LoopWaitsForTheConfiguredInterval) {
+  sync_.reset();
+  LeaseSync::Options options;
+  options.interval = absl::Seconds(5);
+  sync_ = std::make_unique<LeaseSync>(store_.get(), &streams_, &leases_, clock_, options);
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  sync_->Start();
+  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the loop never parked on the clock";
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");  // nobody nudges
+  const int64_t runs = sync_->runs_completed();
+  clock_.Advance(absl::Seconds(4));
+  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  EXPECT_EQ(sync_->runs_completed(), runs) << "a pass ran before the interval";
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(sync_->WaitForRunsCompleted(runs)) << "no pass after the interval";
+  sync_->Stop();
+  EXPECT_TRUE(leases_.Get(uuid, children[0]).has_value());
+}
+
 TEST_F(LeaseSyncTest, RequestSyncRunsAPassWithoutWaitingForTheInterval) {
   streams_.CreateStream("orders", 1);
   const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
