@@ -256,6 +256,15 @@ TEST_F(LeaseSyncTest, OneFailingMappingDoesNotStopTheOthers) {
   EXPECT_EQ(LeasedShards(a).size() + LeasedShards(b).size(), 1u);
 }
 
+TEST_F(LeaseSyncTest, APassListsEachStreamsShardsOnce) {
+  streams_.CreateStream("orders", 2);
+  for (int i = 0; i < 3; ++i) CreateMapping(v1::TRIM_HORIZON_POSITION);
+  const int before = streams_.list_shards_calls();
+  Sync();
+  EXPECT_EQ(streams_.list_shards_calls() - before, 1);
+  EXPECT_EQ(leases_.total_leases(), 6);
+}
+
 // --- leases for every shard, with parents ---
 
 TEST_F(LeaseSyncTest, TrimHorizonLeasesEveryRetainedShardWithItsParents) {
