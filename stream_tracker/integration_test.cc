@@ -21,6 +21,7 @@
 #include "shard_store/shard_store_node.h"
 #include "stream_tracker/lease_sync.h"
 #include "stream_tracker/proto_time.h"
+#include "stream_tracker/remote_backends.h"
 #include "stream_tracker/stream_tracker.h"
 #include "stream_tracker/stream_tracker_client.h"
 
@@ -224,6 +225,16 @@ TEST_F(IntegrationTest, LeasesFollowASplitAndAMergeWithTheirLineage) {
   EXPECT_THAT(Parents(uuid, merged), UnorderedElementsAre(children[1], "shardId-000000000001"));
   EXPECT_EQ(Lease(uuid, merged).checkpoint().type(), v1::TRIM_HORIZON_CHECKPOINT);
   EXPECT_EQ(LeasedShards(uuid).size(), 5u);
+}
+
+TEST_F(IntegrationTest, RemoteLeaseTableReadsEveryPage) {
+  CreateStream("orders", 5);
+  const std::string uuid = CreateMapping("orders", v1::TRIM_HORIZON_POSITION);
+  Sync();
+  RemoteLeaseTable table(leases_.get(), /*list_page_size=*/2);
+  auto leases = table.ListLeases(uuid);
+  ASSERT_TRUE(leases.ok()) << leases.status();
+  EXPECT_EQ(leases->size(), 5u);
 }
 
 TEST_F(IntegrationTest, TheShardStoresChangeListenerNudgesTheSync) {

@@ -146,8 +146,9 @@ LeaseSync::~LeaseSync() { Stop(); }
 absl::Status LeaseSync::RunOnce() {
   ASSIGN_OR_RETURN(std::vector<MappingRecord> records, store_->List());
   absl::Status first_error;
+  ShardCache shard_cache;
   for (const MappingRecord& record : records) {
-    absl::Status status = SyncMapping(record);
+    absl::Status status = SyncMapping(record, &shard_cache);
     if (!status.ok() && first_error.ok()) {
       first_error = WithContext(status, "syncing mapping ", record.config().uuid());
     }
@@ -155,7 +156,7 @@ absl::Status LeaseSync::RunOnce() {
   return first_error;
 }
 
-absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot) {
+absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* shard_cache) {
   const v1::EventSourceMappingConfiguration& config = snapshot.config();
   const std::string& uuid = config.uuid();
   if (config.state() == v1::DELETING_MAPPING) {
@@ -163,7 +164,12 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot) {
     RETURN_IF_ERROR(leases_->DeleteMappingLeases(uuid));
     return store_->Remove(uuid);
   }
-  absl::StatusOr<std::vector<v1::Shard>> shards = streams_->ListShards(config.stream_name());
+  auto cached = shard_cache->find(config.stream_name());
+  if (cached == shard_cache->end()) {
+    cached = shard_cache->emplace(config.stream_name(), streams_->ListShards(config.stream_name()))
+                 .first;
+  }
+  const absl::StatusOr<std::vector<v1::Shard>>& shards = cached->second;
   if (absl::IsNotFound(shards.status())) return SyncStreamGone(snapshot);
   RETURN_IF_ERROR(shards.status());
   ASSIGN_OR_RETURN(std::vector<v1::Lease> leases, leases_->ListLeases(uuid));

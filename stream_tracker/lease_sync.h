@@ -1,7 +1,7 @@
 // LeaseSync: keeps every mapping's leases in step with its stream's shards, and finishes the
 // work of the mapping state machine (mapping_state.h).
 //
-// One pass (RunOnce) visits every mapping:
+// One pass (RunOnce) visits every mapping (listing each stream's shards once per pass):
 //   DELETING   → delete every lease of the mapping, then remove the mapping.
 //   otherwise  → list the stream's shards (all pages) and the mapping's leases, then
 //     - delete the leases of shards that are gone (trimmed by retention);
@@ -42,8 +42,10 @@
 #define TRIBUTARY_STREAM_TRACKER_LEASE_SYNC_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -102,7 +104,10 @@ class LeaseSync {
   bool WaitForRunsCompleted(int64_t runs, absl::Duration real_timeout = absl::Seconds(10));
 
  private:
-  absl::Status SyncMapping(const MappingRecord& snapshot);
+  // Each stream's shards, listed at most once per pass (several mappings often share a stream).
+  using ShardCache = std::map<std::string, absl::StatusOr<std::vector<v1::Shard>>>;
+
+  absl::Status SyncMapping(const MappingRecord& snapshot, ShardCache* shard_cache);
   absl::Status SyncStreamGone(const MappingRecord& snapshot);
   void Loop();
 

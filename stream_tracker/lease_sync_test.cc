@@ -256,6 +256,15 @@ TEST_F(LeaseSyncTest, OneFailingMappingDoesNotStopTheOthers) {
   EXPECT_EQ(LeasedShards(a).size() + LeasedShards(b).size(), 1u);
 }
 
+TEST_F(LeaseSyncTest, APassListsEachStreamsShardsOnce) {
+  streams_.CreateStream("orders", 2);
+  for (int i = 0; i < 3; ++i) CreateMapping(v1::TRIM_HORIZON_POSITION);
+  const int before = streams_.list_shards_calls();
+  Sync();
+  EXPECT_EQ(streams_.list_shards_calls() - before, 1);
+  EXPECT_EQ(leases_.total_leases(), 6);
+}
+
 // --- leases for every shard, with parents ---
 
 TEST_F(LeaseSyncTest, TrimHorizonLeasesEveryRetainedShardWithItsParents) {
@@ -532,6 +541,26 @@ TEST_F(LeaseSyncTest, LoopCreatesChildLeasesWithinOneIntervalOfASplit) {
   EXPECT_TRUE(leases_.Get(uuid, children[0]).has_value());
   EXPECT_TRUE(leases_.Get(uuid, children[1]).has_value());
   sync_->Stop();
+}
+
+TEST_F(LeaseSyncTest, LoopWaitsForTheConfiguredInterval) {
+  sync_.reset();
+  LeaseSync::Options options;
+  options.interval = absl::Seconds(5);
+  sync_ = std::make_unique<LeaseSync>(store_.get(), &streams_, &leases_, clock_, options);
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  sync_->Start();
+  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the loop never parked on the clock";
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");  // nobody nudges
+  const int64_t runs = sync_->runs_completed();
+  clock_.Advance(absl::Seconds(4));
+  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  EXPECT_EQ(sync_->runs_completed(), runs) << "a pass ran before the interval";
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(sync_->WaitForRunsCompleted(runs)) << "no pass after the interval";
+  sync_->Stop();
+  EXPECT_TRUE(leases_.Get(uuid, children[0]).has_value());
 }
 
 TEST_F(LeaseSyncTest, RequestSyncRunsAPassWithoutWaitingForTheInterval) {

@@ -74,7 +74,7 @@ absl::StatusOr<std::vector<v1::Lease>> RemoteLeaseTable::ListLeases(const std::s
   std::vector<v1::Lease> leases;
   v1::ListLeasesRequest request;
   request.set_event_source_mapping_uuid(uuid);
-  request.set_max_results(1000);
+  request.set_max_results(list_page_size_);
   while (true) {
     ASSIGN_OR_RETURN(v1::ListLeasesResponse response, client_->ListLeases(request));
     for (v1::Lease& lease : *response.mutable_leases()) leases.push_back(std::move(lease));

@@ -27,10 +27,12 @@ class RemoteStreamCatalog : public StreamCatalog {
   shard_store::ShardStoreClient* client_;
 };
 
-// LeaseTable over a LeasingClient. Thread-safe; `client` must outlive this object.
+// LeaseTable over a LeasingClient. ListLeases reads pages of `list_page_size` leases (1–10000).
+// Thread-safe; `client` must outlive this object.
 class RemoteLeaseTable : public LeaseTable {
  public:
-  explicit RemoteLeaseTable(leasing::LeasingClient* client) : client_(client) {}
+  explicit RemoteLeaseTable(leasing::LeasingClient* client, int list_page_size = 1000)
+      : client_(client), list_page_size_(list_page_size) {}
 
   absl::StatusOr<int> CreateLeases(const std::vector<v1::NewLease>& leases) override;
   absl::Status DeleteLeases(const std::vector<v1::LeaseKey>& keys) override;
@@ -40,6 +42,7 @@ class RemoteLeaseTable : public LeaseTable {
 
  private:
   leasing::LeasingClient* client_;
+  const int list_page_size_;
 };
 
 }  // namespace tributary::stream_tracker

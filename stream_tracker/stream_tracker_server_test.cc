@@ -98,5 +98,17 @@ TEST_F(StreamTrackerServerTest, MissingDataDirIsAStartupError) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0) << Log();
 }
 
+TEST_F(StreamTrackerServerTest, NonPositiveSyncIntervalIsAStartupError) {
+  auto child = Subprocess::Start(
+      tributary::testing::RunfilePath("stream_tracker/stream_tracker_server"),
+      {"--listen=127.0.0.1:0", "--data_dir=" + root_ + "/data", "--sync_interval_ms=0"},
+      root_ + "/server.log");
+  ASSERT_TRUE(child.ok());
+  auto status = child->Wait(absl::Seconds(30));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0) << Log();
+  EXPECT_NE(Log().find("sync_interval must be positive"), std::string::npos) << Log();
+}
+
 }  // namespace
 }  // namespace tributary::stream_tracker

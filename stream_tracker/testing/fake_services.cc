@@ -30,17 +30,27 @@ grpc::Status FakeStreamsService::DescribeStreamSummary(
 grpc::Status FakeStreamsService::ListShards(grpc::ServerContext*,
                                             const v1::ListShardsRequest* request,
                                             v1::ListShardsResponse* response) {
-  size_t start;
-  if (!PageStart(request->next_token(), &start)) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad next_token");
+  // As in Kinesis, a request with next_token names no stream: the token ("<index>/<stream>")
+  // carries it.
+  size_t start = 0;
+  std::string stream_name = request->stream_name();
+  if (!request->next_token().empty()) {
+    const size_t slash = request->next_token().find('/');
+    if (!request->stream_name().empty() || slash == std::string::npos ||
+        !absl::SimpleAtoi(request->next_token().substr(0, slash), &start)) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad next_token");
+    }
+    stream_name = request->next_token().substr(slash + 1);
   }
-  absl::StatusOr<std::vector<v1::Shard>> shards = catalog_->ListShards(request->stream_name());
+  absl::StatusOr<std::vector<v1::Shard>> shards = catalog_->ListShards(stream_name);
   if (!shards.ok()) return ToGrpcStatus(shards.status());
   const size_t limit = request->max_results() > 0 ? request->max_results() : 1000;
   for (size_t i = start; i < shards->size() && i < start + limit; ++i) {
     *response->add_shards() = (*shards)[i];
   }
-  if (start + limit < shards->size()) response->set_next_token(absl::StrCat(start + limit));
+  if (start + limit < shards->size()) {
+    response->set_next_token(absl::StrCat(start + limit, "/", stream_name));
+  }
   return grpc::Status::OK;
 }
 

@@ -23,7 +23,8 @@ class FakeStreamsService final : public v1::Streams::Service {
   grpc::Status DescribeStreamSummary(grpc::ServerContext* context,
                                      const v1::DescribeStreamSummaryRequest* request,
                                      v1::DescribeStreamSummaryResponse* response) override;
-  // Pages of at most max_results (default 1000); next_token is the index of the next shard.
+  // Pages of at most max_results (default 1000); as in Kinesis, a request with next_token names
+  // no stream (the token carries it).
   grpc::Status ListShards(grpc::ServerContext* context, const v1::ListShardsRequest* request,
                           v1::ListShardsResponse* response) override;
 
