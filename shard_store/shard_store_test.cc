@@ -616,6 +616,24 @@ TEST_F(ShardStoreTest, ClosedShardWhoseRecordsExpiredLeavesListShards) {
   EXPECT_EQ(Shards().size(), 2u);
 }
 
+TEST_F(ShardStoreTest, ChangeListenerHearsEveryShardSetChange) {
+  std::vector<std::string> changes;
+  store_->SetChangeListener([&](const std::string& name) { changes.push_back(name); });
+  CreateStream("s", 2);
+  ASSERT_TRUE(Merge("shardId-000000000000", "shardId-000000000001").ok());
+  ASSERT_TRUE(Split("shardId-000000000002", 5).ok());
+  v1::UpdateShardCountRequest u;
+  u.set_stream_name("s");
+  u.set_scaling_type(v1::UNIFORM_SCALING);
+  u.set_target_shard_count(1);
+  ASSERT_TRUE(store_->UpdateShardCount(u).ok());
+  Put("k", "x");  // a put changes no shard set
+  v1::DeleteStreamRequest d;
+  d.set_stream_name("s");
+  ASSERT_TRUE(store_->DeleteStream(d).ok());
+  EXPECT_EQ(changes, std::vector<std::string>(5, "s"));
+}
+
 TEST_F(ShardStoreTest, DeleteRemovesEverythingAndANewStreamOfTheSameNameStartsEmpty) {
   CreateStream("s", 1);
   Put("k", "x");
