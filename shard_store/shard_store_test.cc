@@ -839,20 +839,23 @@ TEST_F(ShardStoreTest, WaitForRecordsTimesOutByTheStoreClock) {
 TEST_F(ShardStoreTest, ConcurrentWritersNeverLetAReaderSkipARecord) {
   CreateStream("s", 1);
   constexpr int kWriters = 4, kCalls = 50, kPerCall = 10;
-  std::atomic<bool> done{false};
+  constexpr size_t kTotal = kWriters * kCalls * kPerCall + 1;  // + the final sentinel
   std::vector<std::string> seen;
   std::thread reader([&] {
     v1::StartingPosition th;
     th.set_type(v1::TRIM_HORIZON);
     ShardCursor c = *store_->ResolveStartingPosition("s", "shardId-000000000000", th);
-    for (int i = 0; i < 1000000; ++i) {  // bounded; ends once writers finish and it caught up
+    bool sentinel = false;
+    for (int i = 0; i < 100000 && !sentinel; ++i) {  // bounded
       google::protobuf::RepeatedPtrField<v1::Record> records;
       ASSERT_TRUE(store_->ReadRecords(&c, 1000, 1 << 20, &records).ok());
-      for (auto& r : records) seen.push_back(r.sequence_number());
-      if (records.empty() && done.load()) {
-        ASSERT_TRUE(store_->ReadRecords(&c, 100000, 1 << 30, &records).ok());
-        for (auto& r : records) seen.push_back(r.sequence_number());
-        return;
+      for (auto& r : records) {
+        seen.push_back(r.sequence_number());
+        sentinel = sentinel || r.data() == "sentinel";
+      }
+      // Wait for the next put instead of spinning (the sentinel ends the wait).
+      if (records.empty()) {
+        ASSERT_TRUE(store_->WaitForRecords(c, absl::InfiniteFuture()).ok());
       }
     }
   });
@@ -873,7 +876,7 @@ TEST_F(ShardStoreTest, ConcurrentWritersNeverLetAReaderSkipARecord) {
     });
   }
   for (auto& t : writers) t.join();
-  done.store(true);
+  Put("k", "sentinel");
   reader.join();
   std::vector<std::string> all;
   {
@@ -884,7 +887,7 @@ TEST_F(ShardStoreTest, ConcurrentWritersNeverLetAReaderSkipARecord) {
     ASSERT_TRUE(store_->ReadRecords(&c, 10000, 1 << 30, &records).ok());
     for (auto& r : records) all.push_back(r.sequence_number());
   }
-  EXPECT_EQ(all.size(), static_cast<size_t>(kWriters * kCalls * kPerCall));
+  EXPECT_EQ(all.size(), kTotal);
   EXPECT_EQ(seen, all);
   for (size_t i = 1; i < all.size(); ++i) {
     EXPECT_LT(*ParseSequenceNumber(all[i - 1], "a"), *ParseSequenceNumber(all[i], "b"));
