@@ -1632,9 +1632,11 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
       }
     }
     stream->Publish();
-    stream->updating = false;
   }
+  // Wake the parents' readers while the stream is still UPDATING: they see the
+  // new shard set (published above) and reach SHARD_END.
   for (const auto& parent : parents) parent->Notify();
+  EndUpdate(*stream);
   if (status.ok()) NotifyChange(stream->name);
   return status;
 }

@@ -573,6 +573,44 @@ TEST_F(ShardStoreTest, ConcurrentReshardsSucceedOrSeeUpdating) {
   EXPECT_EQ(next, 0);  // wrapped past 2^128-1: the last shard ends at the top
 }
 
+// A reshard holds the stream UPDATING until it is complete; another reshard
+// meanwhile is FAILED_PRECONDITION. The window is held open by blocking the
+// parent's watch callback (called while the stream is still UPDATING) — a
+// test-only breach of the callback's "never block" contract.
+TEST_F(ShardStoreTest, ReshardWhileUpdatingIsFailedPrecondition) {
+  CreateStream("s", 2);
+  v1::StartingPosition latest;
+  latest.set_type(v1::LATEST);
+  ShardCursor cursor = *store_->ResolveStartingPosition("s", "shardId-000000000000", latest);
+  absl::Notification in_callback, release;
+  std::atomic<bool> first{true};
+  absl::StatusOr<std::unique_ptr<ShardWatch>> watch = store_->WatchShard(cursor, [&] {
+    if (!first.exchange(false)) return;
+    in_callback.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(30));
+  });
+  ASSERT_TRUE(watch.ok());
+  absl::Status split;
+  std::thread splitter([&] { split = Split("shardId-000000000000", 5); });
+  ASSERT_TRUE(in_callback.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  absl::Status second = Split("shardId-000000000001", kMax);
+  EXPECT_EQ(second.code(), absl::StatusCode::kFailedPrecondition) << second;
+  EXPECT_THAT(std::string(second.message()), HasSubstr("UPDATING"));
+  v1::DescribeStreamSummaryRequest d;
+  d.set_stream_name("s");
+  EXPECT_EQ(store_->DescribeStreamSummary(d)->stream_description_summary().stream_status(),
+            v1::UPDATING);
+  v1::DeleteStreamRequest del;
+  del.set_stream_name("s");
+  EXPECT_EQ(store_->DeleteStream(del).code(), absl::StatusCode::kFailedPrecondition);
+  release.Notify();
+  splitter.join();
+  EXPECT_TRUE(split.ok()) << split;
+  EXPECT_EQ(store_->DescribeStreamSummary(d)->stream_description_summary().stream_status(),
+            v1::ACTIVE);
+  EXPECT_TRUE(Split("shardId-000000000001", kMax).ok());
+}
+
 TEST_F(ShardStoreTest, RetentionTrimsExpiredRecordsAndTrimHorizonFollows) {
   CreateStream("s", 1);
   Put("k", "old");
