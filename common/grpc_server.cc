@@ -1,5 +1,10 @@
 #include "common/grpc_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <utility>
 
@@ -62,6 +67,31 @@ void GrpcServer::Shutdown(absl::Duration grace) {
 }
 
 void GrpcServer::Wait() { server_->Wait(); }
+
+absl::StatusOr<std::string> PickListenAddress(const std::string& listen_address) {
+  const size_t colon = listen_address.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address \"", listen_address, "\" has no port (host:port)"));
+  }
+  const std::string host = listen_address.substr(0, colon);
+  if (listen_address.substr(colon + 1) != "0") return listen_address;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::UnavailableError("socket() failed while picking a free port");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  if (port == 0) return absl::UnavailableError("no free port to listen on");
+  return absl::StrCat(host.empty() ? "127.0.0.1" : host, ":", port);
+}
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   grpc::ChannelArguments args;

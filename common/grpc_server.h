@@ -55,6 +55,12 @@ class GrpcServer {
   bool shut_down_ = false;
 };
 
+// Resolves a listen address whose port is 0 to the same host with a port that is free now (bound
+// and released), so that a process can hand its own address to in-process clients before its
+// server starts. Another address is returned as it is. Errors: INVALID_ARGUMENT for an address
+// without a port; UNAVAILABLE when no port can be bound.
+absl::StatusOr<std::string> PickListenAddress(const std::string& listen_address);
+
 // A channel to `address` with Tributary's message limits. Never fails: errors
 // surface on calls.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);

@@ -102,5 +102,20 @@ TEST(GrpcServerStartTest, PortInUseIsUnavailable) {
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
 }
 
+TEST(PickListenAddressTest, ResolvesPortZeroToAPortAServerCanBind) {
+  absl::StatusOr<std::string> address = PickListenAddress("127.0.0.1:0");
+  ASSERT_TRUE(address.ok()) << address.status();
+  EXPECT_NE(*address, "127.0.0.1:0");
+  EchoFunction function;
+  auto server = GrpcServer::Start(*address, {&function});
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ((*server)->address(), *address);
+}
+
+TEST(PickListenAddressTest, KeepsAFixedPortAndRejectsAMissingOne) {
+  EXPECT_EQ(PickListenAddress("127.0.0.1:4560").value(), "127.0.0.1:4560");
+  EXPECT_EQ(PickListenAddress("localhost").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace tributary

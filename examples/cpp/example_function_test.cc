@@ -1,0 +1,183 @@
+// ExampleFunction called directly: poison handling in both reporting modes,
+// the deliveries file, simulated failures and latency on a fake clock.
+#include "examples/cpp/example_function.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/testing/test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tributary::examples {
+namespace {
+
+using ::testing::HasSubstr;
+
+v1::InvokeRequest Batch(const std::vector<std::string>& data, int first_sequence = 10) {
+  v1::InvokeRequest request;
+  request.set_event_source_mapping_uuid("m-1");
+  request.set_stream_name("orders");
+  request.set_shard_id("shardId-000000000001");
+  for (size_t i = 0; i < data.size(); ++i) {
+    v1::Record* r = request.add_records();
+    r->set_sequence_number(std::to_string(first_sequence + static_cast<int>(i)));
+    r->set_partition_key("key" + std::to_string(i));
+    r->set_data(data[i]);
+  }
+  return request;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class ExampleFunctionTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<ExampleFunction> Make(const ExampleFunctionOptions& options) {
+    auto function = ExampleFunction::Create(options, clock_);
+    EXPECT_TRUE(function.ok()) << function.status();
+    return function.ok() ? std::move(*function) : nullptr;
+  }
+
+  FakeClock clock_;
+};
+
+TEST_F(ExampleFunctionTest, ACleanBatchSucceedsWithAnEmptyResponse) {
+  auto f = Make({});
+  auto response = f->Invoke(Batch({"a", "b", "not poison"}));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->function_error(), "");
+  EXPECT_EQ(response->batch_item_failures_size(), 0);
+  EXPECT_EQ(f->invocations(), 1);
+}
+
+TEST_F(ExampleFunctionTest, PoisonFailsTheWholeBatchWithAFunctionErrorNamingTheRecord) {
+  auto f = Make({});
+  auto response = f->Invoke(Batch({"a", "poison pill", "poisonous"}));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->function_error(), "poison record at sequence number 11");
+  EXPECT_EQ(response->batch_item_failures_size(), 0);
+}
+
+TEST_F(ExampleFunctionTest, WithReportingEveryPoisonRecordIsABatchItemFailure) {
+  ExampleFunctionOptions options;
+  options.report_batch_item_failures = true;
+  auto f = Make(options);
+  auto response = f->Invoke(Batch({"a", "poison", "b", "poison again"}));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->function_error(), "");
+  ASSERT_EQ(response->batch_item_failures_size(), 2);
+  EXPECT_EQ(response->batch_item_failures(0).item_identifier(), "11");
+  EXPECT_EQ(response->batch_item_failures(1).item_identifier(), "13");
+}
+
+TEST_F(ExampleFunctionTest, EveryReceivedRecordIsAppendedToTheDeliveriesFile) {
+  const std::string path = testing::NewTempDir() + "/deliveries.txt";
+  ExampleFunctionOptions options;
+  options.deliveries_file = path;
+  {
+    auto f = Make(options);
+    ASSERT_TRUE(f->Invoke(Batch({"a", "b"})).ok());
+    ASSERT_TRUE(f->Invoke(Batch({"poison"}, 12)).ok());  // a failed batch was still delivered
+    // Flushed per batch: readable before the function is destroyed.
+    EXPECT_EQ(ReadFile(path),
+              "shardId-000000000001 10 key0\n"
+              "shardId-000000000001 11 key1\n"
+              "shardId-000000000001 12 key0\n");
+  }
+  auto again = Make(options);  // a restarted function appends
+  ASSERT_TRUE(again->Invoke(Batch({"c"}, 13)).ok());
+  EXPECT_THAT(ReadFile(path), ::testing::EndsWith("shardId-000000000001 12 key0\n"
+                                                  "shardId-000000000001 13 key0\n"));
+}
+
+TEST_F(ExampleFunctionTest, FailRateOneFailsEveryBatchAndZeroNone) {
+  ExampleFunctionOptions options;
+  options.fail_rate = 1;
+  auto always = Make(options);
+  for (int i = 0; i < 5; ++i) {
+    auto response = always->Invoke(Batch({"a"}));
+    ASSERT_TRUE(response.ok());
+    EXPECT_EQ(response->function_error(), "simulated failure (--fail_rate)");
+  }
+  auto never = Make({});
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(never->Invoke(Batch({"a"}))->function_error(), "");
+}
+
+TEST_F(ExampleFunctionTest, SimulatedFailuresCanBeANonOkStatus) {
+  ExampleFunctionOptions options;
+  options.fail_rate = 1;
+  options.fail_with_status = true;
+  auto f = Make(options);
+  auto response = f->Invoke(Batch({"a"}));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(response.status().message()), HasSubstr("simulated failure"));
+}
+
+TEST_F(ExampleFunctionTest, TheSameSeedGivesTheSameFailuresAndAHalfRateGivesBoth) {
+  ExampleFunctionOptions options;
+  options.fail_rate = 0.5;
+  options.seed = testing::TestSeed();
+  std::cout << "seed " << options.seed << "\n";
+  auto first = Make(options);
+  auto second = Make(options);
+  int failures = 0;
+  for (int i = 0; i < 200; ++i) {
+    const bool a = !first->Invoke(Batch({"x"}))->function_error().empty();
+    const bool b = !second->Invoke(Batch({"x"}))->function_error().empty();
+    EXPECT_EQ(a, b) << "call " << i;
+    failures += a ? 1 : 0;
+  }
+  // With p = 0.5 over 200 calls, fewer than 40 or more than 160 failures has
+  // probability below 1e-17: a broken rate, not bad luck.
+  EXPECT_GT(failures, 40);
+  EXPECT_LT(failures, 160);
+}
+
+TEST_F(ExampleFunctionTest, LatencyIsWaitedOnTheClock) {
+  ExampleFunctionOptions options;
+  options.latency = absl::Milliseconds(250);
+  auto f = Make(options);
+  absl::StatusOr<v1::InvokeResponse> response;
+  std::thread caller([&] { response = f->Invoke(Batch({"a"})); });
+  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "Invoke never waited on the clock";
+  EXPECT_EQ(f->invocations(), 0);  // still waiting: time has not moved
+  clock_.Advance(absl::Milliseconds(250));
+  caller.join();
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(f->invocations(), 1);
+}
+
+TEST_F(ExampleFunctionTest, BadOptionsAreRejected) {
+  ExampleFunctionOptions rate;
+  rate.fail_rate = 1.5;
+  EXPECT_EQ(ExampleFunction::Create(rate, clock_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ExampleFunctionOptions latency;
+  latency.latency = absl::Milliseconds(-1);
+  EXPECT_EQ(ExampleFunction::Create(latency, clock_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ExampleFunctionOptions file;
+  file.deliveries_file = testing::NewTempDir() + "/no/such/dir/deliveries.txt";
+  auto status = ExampleFunction::Create(file, clock_).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("no/such/dir/deliveries.txt"));
+}
+
+TEST_F(ExampleFunctionTest, DescribeBatchNamesShardCountAndSequenceRange) {
+  EXPECT_EQ(ExampleFunction::DescribeBatch(Batch({"a", "b", "c"})),
+            "mapping=m-1 stream=orders shard=shardId-000000000001 records=3 first=10 last=12");
+  EXPECT_EQ(ExampleFunction::DescribeBatch(v1::InvokeRequest()),
+            "mapping= stream= shard= records=0 first=- last=-");
+}
+
+}  // namespace
+}  // namespace tributary::examples

@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""An example Tributary function in Python: a tributary.v1.Function gRPC server.
+
+It does what //examples/cpp:example_function does: logs each batch (shard, count, first and
+last sequence number), fails records whose data starts with b"poison" -- listed in
+batch_item_failures with --report_batch_item_failures, otherwise as a function_error for the
+whole batch -- can simulate errors (--fail_rate) and slowness (--latency_ms), and appends
+"shard_id sequence_number partition_key" per received record to --deliveries_file.
+
+Run it from the repository root with Debian's interpreter (it needs python3-grpcio and
+python3-protobuf, and protoc with grpc_python_plugin to generate its stubs):
+
+    /usr/bin/python3 examples/python/example_function.py --listen=127.0.0.1:4571
+
+The Python stubs for proto/function.proto are imported from the path (Bazel generates them
+next to this file); when they are missing they are generated into a temporary directory from
+the repository's proto/ folder (or --proto_root) with protoc and grpc_python_plugin.
+"""
+
+import argparse
+import importlib
+import logging
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent import futures
+
+import grpc
+
+POISON_PREFIX = b"poison"
+
+
+def generate_stubs(proto_root, out):
+    """Generates the Python stubs of proto/function.proto (and streams.proto) into `out`.
+
+    Uses the system protoc with grpc_python_plugin (Debian: protobuf-compiler,
+    protobuf-compiler-grpc). Debian 12's python3-grpc-tools bundles protoc 3.5.1, which rejects
+    the proto3 `optional` fields of proto/streams.proto, so it is only the fallback for machines
+    whose grpc_tools is newer.
+    """
+    sources = ["proto/function.proto", "proto/streams.proto"]
+    plugin = shutil.which("grpc_python_plugin")
+    protoc_binary = shutil.which("protoc")
+    if protoc_binary and plugin:
+        command = [protoc_binary, "-I" + proto_root, "--python_out=" + out,
+                   "--grpc_python_out=" + out, "--plugin=protoc-gen-grpc_python=" + plugin]
+        if subprocess.call(command + sources) != 0:
+            raise RuntimeError("protoc failed on %s/proto" % proto_root)
+        return
+    from grpc_tools import protoc  # python3-grpc-tools
+
+    if protoc.main(["grpc_tools.protoc", "-I" + proto_root, "--python_out=" + out,
+                    "--grpc_python_out=" + out] + sources) != 0:
+        raise RuntimeError("grpc_tools.protoc failed on %s/proto" % proto_root)
+
+
+def load_stubs(proto_root):
+    """Returns (function_pb2, function_pb2_grpc), generating them if they are not importable."""
+    try:
+        return (importlib.import_module("proto.function_pb2"),
+                importlib.import_module("proto.function_pb2_grpc"))
+    except ImportError:
+        pass
+    out = tempfile.mkdtemp(prefix="tributary-stubs-")
+    generate_stubs(proto_root, out)
+    sys.modules.pop("proto", None)
+    sys.path.insert(0, out)
+    importlib.invalidate_caches()
+    return (importlib.import_module("proto.function_pb2"),
+            importlib.import_module("proto.function_pb2_grpc"))
+
+
+class ExampleFunction:
+    """The Invoke handler. Thread-safe: gRPC calls it from its worker threads."""
+
+    def __init__(self, pb2, options):
+        self._pb2 = pb2
+        self._options = options
+        self._lock = threading.Lock()
+        self._random = random.Random(options.seed)
+        self._deliveries = (open(options.deliveries_file, "a", encoding="utf-8")
+                            if options.deliveries_file else None)
+
+    def Invoke(self, request, context):
+        records = request.records
+        logging.info("mapping=%s stream=%s shard=%s records=%d first=%s last=%s",
+                     request.event_source_mapping_uuid, request.stream_name, request.shard_id,
+                     len(records), records[0].sequence_number if records else "-",
+                     records[-1].sequence_number if records else "-")
+        with self._lock:
+            if self._deliveries is not None:
+                # Every received record is a delivery, whether or not the batch then fails.
+                self._deliveries.write("".join(
+                    "%s %s %s\n" % (request.shard_id, r.sequence_number, r.partition_key)
+                    for r in records))
+                self._deliveries.flush()
+            simulated_failure = (self._options.fail_rate > 0 and
+                                 self._random.random() < self._options.fail_rate)
+        if self._options.latency_ms > 0:
+            time.sleep(self._options.latency_ms / 1000.0)
+        response = self._pb2.InvokeResponse()
+        if simulated_failure:
+            if self._options.fail_with_status:
+                context.abort(grpc.StatusCode.INTERNAL, "simulated failure (--fail_rate)")
+            response.function_error = "simulated failure (--fail_rate)"
+            return response
+        for r in records:
+            if not r.data.startswith(POISON_PREFIX):
+                continue
+            if self._options.report_batch_item_failures:
+                response.batch_item_failures.add(item_identifier=r.sequence_number)
+            else:
+                response.function_error = "poison record at sequence number " + r.sequence_number
+                break
+        logging.info("-> %s", response.function_error or
+                     ("%d batch item failure(s)" % len(response.batch_item_failures)
+                      if response.batch_item_failures else "ok"))
+        return response
+
+
+def parse_args(argv):
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--listen", default="127.0.0.1:4571", help="host:port to serve on")
+    p.add_argument("--port_file", default="", help="write the bound port here")
+    p.add_argument("--report_batch_item_failures", action="store_true")
+    p.add_argument("--fail_rate", type=float, default=0.0)
+    p.add_argument("--fail_with_status", action="store_true")
+    p.add_argument("--latency_ms", type=int, default=0)
+    p.add_argument("--deliveries_file", default="")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--proto_root", default=os.path.normpath(os.path.join(here, "..", "..")),
+                   help="the directory holding proto/function.proto (stub generation only)")
+    options = p.parse_args(argv)
+    if not 0 <= options.fail_rate <= 1:
+        p.error("--fail_rate must be in [0, 1]")
+    if options.latency_ms < 0:
+        p.error("--latency_ms must be >= 0")
+    return options
+
+
+def main(argv):
+    options = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    pb2, pb2_grpc = load_stubs(options.proto_root)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=[
+        ("grpc.max_receive_message_length", 64 << 20),
+        ("grpc.max_send_message_length", 64 << 20),
+        ("grpc.so_reuseport", 0),
+    ])
+    pb2_grpc.add_FunctionServicer_to_server(ExampleFunction(pb2, options), server)
+    port = server.add_insecure_port(options.listen)
+    if port == 0:
+        logging.error("cannot listen on %s", options.listen)
+        return 1
+    server.start()
+    host = options.listen.rsplit(":", 1)[0]
+    if options.port_file:
+        with open(options.port_file + ".tmp", "w") as f:
+            f.write("%d\n" % port)
+        os.rename(options.port_file + ".tmp", options.port_file)
+    print("listening on %s:%d" % (host, port), flush=True)
+    stop = threading.Event()
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, lambda *_: stop.set())
+    stop.wait()
+    server.stop(grace=1).wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

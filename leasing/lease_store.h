@@ -1,0 +1,138 @@
+// The lease table's persistent rows and where they are kept.
+//
+// LeaseStore is the seam between the lease table's logic and its storage: RocksDbLeaseStore is the
+// real one; tests wrap it (leasing/testing/failing_lease_store.h) to make writes fail. A store
+// applies each LeaseStoreWrite atomically (all of it or none of it), which is what lets the lease
+// table make every state change one atomic write.
+#ifndef TRIBUTARY_LEASING_LEASE_STORE_H_
+#define TRIBUTARY_LEASING_LEASE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/rocksdb_util.h"
+
+namespace tributary::leasing {
+
+// Identifies a lease: one per (event-source mapping, shard).
+struct LeaseKey {
+  std::string mapping_uuid;
+  std::string shard_id;
+
+  friend bool operator<(const LeaseKey& a, const LeaseKey& b) {
+    return std::tie(a.mapping_uuid, a.shard_id) < std::tie(b.mapping_uuid, b.shard_id);
+  }
+  friend bool operator==(const LeaseKey& a, const LeaseKey& b) {
+    return a.mapping_uuid == b.mapping_uuid && a.shard_id == b.shard_id;
+  }
+  friend bool operator!=(const LeaseKey& a, const LeaseKey& b) { return !(a == b); }
+  template <typename H>
+  friend H AbslHashValue(H h, const LeaseKey& k) {
+    return H::combine(std::move(h), k.mapping_uuid, k.shard_id);
+  }
+};
+
+// The values match tributary.v1.CheckpointType.
+enum class CheckpointType {
+  kSequenceNumber = 1,  // `sequence_number` and every record before it are processed
+  kTrimHorizon = 2,     // initial: start at the oldest retained record
+  kLatest = 3,          // initial: start at the tip
+  kAtTimestamp = 4,     // initial: start at `timestamp`
+  kShardEnd = 5,        // the shard is closed and every record is processed; final
+};
+
+struct Checkpoint {
+  CheckpointType type = CheckpointType::kTrimHorizon;
+  uint64_t sequence_number = 0;              // with kSequenceNumber
+  absl::Time timestamp = absl::UnixEpoch();  // with kAtTimestamp
+
+  friend bool operator==(const Checkpoint& a, const Checkpoint& b) {
+    return a.type == b.type && a.sequence_number == b.sequence_number && a.timestamp == b.timestamp;
+  }
+};
+
+// The persisted part of a lease.
+struct LeaseRecord {
+  LeaseKey key;
+  std::string stream_name;
+  std::string owner;  // poller id; empty when unowned
+  int64_t lease_counter = 0;
+  Checkpoint checkpoint;
+  std::vector<std::string> parent_shard_ids;
+  std::vector<std::string> child_shard_ids;
+  int64_t owner_switches_since_checkpoint = 0;
+  bool enabled = true;
+  // When the lease was last granted to a poller (the minimum hold time counts from here).
+  absl::Time moved_at = absl::InfinitePast();
+};
+
+// The persisted part of a poller.
+struct PollerRecord {
+  std::string poller_id;
+  int capacity = 1;
+  absl::Time last_heartbeat = absl::InfinitePast();
+};
+
+// One atomic change: every put and delete happens, or none.
+struct LeaseStoreWrite {
+  std::vector<LeaseRecord> put_leases;
+  std::vector<LeaseKey> delete_leases;
+  std::vector<PollerRecord> put_pollers;
+  std::vector<std::string> delete_pollers;
+  // fsync the write-ahead log before returning (survives power loss; without it a write survives
+  // a process crash, kill -9 included, but maybe not a machine crash).
+  bool sync = false;
+
+  bool empty() const {
+    return put_leases.empty() && delete_leases.empty() && put_pollers.empty() &&
+           delete_pollers.empty();
+  }
+};
+
+// Everything a store holds, as read at open.
+struct LeaseStoreContents {
+  std::vector<LeaseRecord> leases;
+  std::vector<PollerRecord> pollers;
+};
+
+// Where lease rows live. Implementations are thread-safe.
+class LeaseStore {
+ public:
+  virtual ~LeaseStore() = default;
+
+  // Applies `write` atomically. On error nothing was applied. Errors: those of the storage
+  // (INTERNAL, RESOURCE_EXHAUSTED when the disk is full, UNAVAILABLE).
+  virtual absl::Status Write(const LeaseStoreWrite& write) = 0;
+
+  // Reads every lease and poller. Errors: DATA_LOSS for a row that does not decode, and those
+  // of the storage.
+  virtual absl::StatusOr<LeaseStoreContents> Load() = 0;
+};
+
+// A LeaseStore in a RocksDB database of its own (column families "leases" and "pollers"). A
+// lease's key is its mapping uuid (length-prefixed) then its shard id, so a mapping's leases are
+// one key range; a value is a leasing.storage.StoredLease / StoredPoller protobuf. Thread-safe.
+class RocksDbLeaseStore : public LeaseStore {
+ public:
+  // Opens or creates the database in directory `path`. Errors: those of RocksDb::Open.
+  static absl::StatusOr<std::unique_ptr<RocksDbLeaseStore>> Open(const std::string& path);
+
+  absl::Status Write(const LeaseStoreWrite& write) override;
+  absl::StatusOr<LeaseStoreContents> Load() override;
+
+ private:
+  explicit RocksDbLeaseStore(std::unique_ptr<RocksDb> db) : db_(std::move(db)) {}
+
+  std::unique_ptr<RocksDb> db_;
+};
+
+}  // namespace tributary::leasing
+
+#endif  // TRIBUTARY_LEASING_LEASE_STORE_H_

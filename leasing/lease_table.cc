@@ -1,0 +1,645 @@
+// The lease table. Every public method takes mu_, stages its changes in a Mutation (copies of
+// the rows it changes), commits the Mutation as one store write, and only then applies it to
+// memory: a failed write leaves memory as it was.
+//
+// Invariants (under mu_), restored by Commit:
+// - by_owner_[o] maps exactly the keys of leases whose owner is o (o non-empty) to their entries
+//   in leases_ (std::map nodes do not move, and Commit re-indexes an entry whenever it changes).
+// - children_by_parent_[(m, p)] holds exactly the shard ids of mapping m's leases naming p as a
+//   parent.
+// - entry.assignable == ComputeAssignable(entry.record) for every lease;
+//   assignable_count_ counts them; unowned_assignable_ holds those without an owner.
+#include "leasing/lease_table.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/key_coding.h"
+#include "common/status_macros.h"
+
+namespace tributary::leasing {
+namespace {
+
+std::string Describe(const LeaseKey& key) {
+  return absl::StrCat("lease (", key.mapping_uuid, ", ", key.shard_id, ")");
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::string EncodePageToken(const LeaseKey& key) {
+  std::string raw;
+  AppendBigEndian32(&raw, static_cast<uint32_t>(key.mapping_uuid.size()));
+  raw += key.mapping_uuid;
+  raw += key.shard_id;
+  return absl::WebSafeBase64Escape(raw);
+}
+
+absl::StatusOr<LeaseKey> DecodePageToken(const std::string& token) {
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() < 4 ||
+      ReadBigEndian32(raw) > raw.size() - 4) {
+    return absl::InvalidArgumentError("next_token: not a token returned by ListLeases");
+  }
+  const uint32_t n = ReadBigEndian32(raw);
+  return LeaseKey{raw.substr(4, n), raw.substr(4 + n)};
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LeaseTable>> LeaseTable::Create(Clock& clock, LeaseStore& store,
+                                                               LeaseTableOptions options) {
+  if (options.lease_duration <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("lease_duration: must be positive");
+  }
+  if (options.min_hold < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("min_hold: must not be negative");
+  }
+  absl::StatusOr<LeaseStoreContents> loaded = store.Load();
+  if (!loaded.ok()) return WithContext(loaded.status(), "loading lease table");
+  LeaseStoreContents contents = std::move(loaded).value();
+  std::unique_ptr<LeaseTable> table(new LeaseTable(clock, store, options));
+  absl::MutexLock lock(&table->mu_);
+  for (PollerRecord& p : contents.pollers) {
+    std::string id = p.poller_id;
+    table->ApplyPoller(id, std::move(p));
+  }
+  // Every row first, then the indexes: assignability reads the parents' rows.
+  for (LeaseRecord& r : contents.leases) {
+    LeaseKey key = r.key;
+    table->leases_[key].record = std::move(r);
+  }
+  for (auto& [key, entry] : table->leases_) {
+    entry.assignable = table->ComputeAssignable(entry.record);
+    table->Index(entry);
+  }
+  return table;
+}
+
+LeaseTable::LeaseTable(Clock& clock, LeaseStore& store, LeaseTableOptions options)
+    : clock_(clock), store_(store), options_(options), opened_at_(clock.Now()) {}
+
+// ---- Index maintenance ----
+
+bool LeaseTable::ComputeAssignable(const LeaseRecord& r) const {
+  if (!r.enabled || r.checkpoint.type == CheckpointType::kShardEnd) return false;
+  for (const std::string& parent : r.parent_shard_ids) {
+    auto it = leases_.find(LeaseKey{r.key.mapping_uuid, parent});
+    if (it != leases_.end() && it->second.record.checkpoint.type != CheckpointType::kShardEnd) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void LeaseTable::Index(const LeaseEntry& e) {
+  const LeaseKey& key = e.record.key;
+  if (!e.record.owner.empty()) by_owner_[e.record.owner][key] = &e;
+  for (const std::string& parent : e.record.parent_shard_ids) {
+    children_by_parent_[LeaseKey{key.mapping_uuid, parent}].insert(key.shard_id);
+  }
+  if (e.assignable) {
+    ++assignable_count_;
+    if (e.record.owner.empty()) unowned_assignable_.insert(key);
+  }
+}
+
+void LeaseTable::Unindex(const LeaseEntry& e) {
+  const LeaseKey& key = e.record.key;
+  if (!e.record.owner.empty()) {
+    auto it = by_owner_.find(e.record.owner);
+    it->second.erase(key);
+    if (it->second.empty()) by_owner_.erase(it);
+  }
+  for (const std::string& parent : e.record.parent_shard_ids) {
+    auto it = children_by_parent_.find(LeaseKey{key.mapping_uuid, parent});
+    it->second.erase(key.shard_id);
+    if (it->second.empty()) children_by_parent_.erase(it);
+  }
+  if (e.assignable) {
+    --assignable_count_;
+    unowned_assignable_.erase(key);
+  }
+}
+
+void LeaseTable::ApplyPoller(const std::string& id, std::optional<PollerRecord> record) {
+  if (!record.has_value()) {
+    pollers_.erase(id);
+    return;
+  }
+  // The restart grace: nobody's life ends before one lease duration after open.
+  const absl::Time live_until =
+      std::max(record->last_heartbeat, opened_at_) + options_.lease_duration;
+  pollers_[id] = PollerEntry{std::move(*record), live_until};
+}
+
+absl::Status LeaseTable::Commit(Mutation m) {
+  LeaseStoreWrite write;
+  write.sync = m.sync;
+  for (const auto& [key, record] : m.leases) {
+    if (record.has_value()) {
+      write.put_leases.push_back(*record);
+    } else {
+      write.delete_leases.push_back(key);
+    }
+  }
+  for (const auto& [id, record] : m.pollers) {
+    if (record.has_value()) {
+      write.put_pollers.push_back(*record);
+    } else {
+      write.delete_pollers.push_back(id);
+    }
+  }
+  if (write.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(store_.Write(write));
+
+  // The write is durable: apply it. First drop the old rows from the indexes, then put every
+  // new row (assignability reads other rows, so all of them must be in place), then index.
+  for (const auto& [key, record] : m.leases) {
+    auto it = leases_.find(key);
+    if (it != leases_.end()) Unindex(it->second);
+  }
+  for (auto& [key, record] : m.leases) {
+    if (!record.has_value()) {
+      leases_.erase(key);
+      continue;
+    }
+    LeaseEntry& entry = leases_[key];
+    if (entry.record.owner != record->owner) entry.iterator_age_ms = 0;
+    entry.record = std::move(*record);
+  }
+  for (const auto& [key, record] : m.leases) {
+    auto it = leases_.find(key);
+    if (it == leases_.end()) continue;
+    it->second.assignable = ComputeAssignable(it->second.record);
+    Index(it->second);
+  }
+  // A changed or deleted lease may change its children's assignability (SHARD_END, trimmed).
+  for (const auto& [key, record] : m.leases) {
+    auto children = children_by_parent_.find(key);
+    if (children == children_by_parent_.end()) continue;
+    const std::set<std::string> child_ids = children->second;  // Index/Unindex touch the set
+    for (const std::string& child_id : child_ids) {
+      LeaseKey child_key{key.mapping_uuid, child_id};
+      if (m.leases.count(child_key) > 0) continue;  // done above
+      auto it = leases_.find(child_key);
+      if (it == leases_.end()) continue;
+      const bool assignable = ComputeAssignable(it->second.record);
+      if (assignable == it->second.assignable) continue;
+      Unindex(it->second);
+      it->second.assignable = assignable;
+      Index(it->second);
+    }
+  }
+  for (auto& [id, record] : m.pollers) ApplyPoller(id, std::move(record));
+  return absl::OkStatus();
+}
+
+const LeaseRecord* LeaseTable::Staged(const Mutation& m, const LeaseKey& key) const {
+  auto staged = m.leases.find(key);
+  if (staged != m.leases.end()) return staged->second ? &*staged->second : nullptr;
+  auto it = leases_.find(key);
+  return it == leases_.end() ? nullptr : &it->second.record;
+}
+
+LeaseRecord* LeaseTable::MutableStaged(Mutation* m, const LeaseKey& key) const {
+  auto staged = m->leases.find(key);
+  if (staged != m->leases.end()) return staged->second ? &*staged->second : nullptr;
+  auto it = leases_.find(key);
+  if (it == leases_.end()) return nullptr;
+  return &*(m->leases[key] = it->second.record);
+}
+
+bool LeaseTable::IsLive(const std::string& poller_id, absl::Time now) const {
+  auto it = pollers_.find(poller_id);
+  return it != pollers_.end() && now < it->second.live_until;
+}
+
+absl::flat_hash_map<std::string, int> LeaseTable::Targets(absl::Time now) const {
+  std::vector<std::pair<int, const std::string*>> live;
+  for (const auto& [id, poller] : pollers_) {
+    if (now < poller.live_until) live.emplace_back(poller.record.capacity, &id);
+  }
+  std::sort(live.begin(), live.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Water-filling: the smallest level L with sum(min(capacity, L)) >= assignable leases.
+  int64_t remaining = assignable_count_;
+  int64_t level = INT64_MAX;
+  for (size_t i = 0; i < live.size(); ++i) {
+    const int64_t rest = static_cast<int64_t>(live.size() - i);
+    if (static_cast<int64_t>(live[i].first) * rest >= remaining) {
+      level = (remaining + rest - 1) / rest;
+      break;
+    }
+    remaining -= live[i].first;
+  }
+  absl::flat_hash_map<std::string, int> targets;
+  for (const auto& [capacity, id] : live) {
+    targets[*id] = static_cast<int>(std::min<int64_t>(capacity, level));
+  }
+  return targets;
+}
+
+PollerRecord LeaseTable::Renewed(const std::string& poller_id, absl::Time now) const {
+  PollerRecord r = pollers_.at(poller_id).record;
+  r.last_heartbeat = std::max(r.last_heartbeat, now);
+  return r;
+}
+
+Lease LeaseTable::ToLease(const LeaseEntry& entry, absl::Time now) const {
+  Lease lease;
+  lease.record = entry.record;
+  lease.iterator_age_ms = entry.iterator_age_ms;
+  lease.assignable = entry.assignable;
+  if (!entry.record.owner.empty()) {
+    auto poller = pollers_.find(entry.record.owner);
+    if (poller != pollers_.end()) lease.last_renewal_time = poller->second.record.last_heartbeat;
+    lease.expired = !IsLive(entry.record.owner, now);
+  }
+  return lease;
+}
+
+absl::StatusOr<const LeaseTable::LeaseEntry*> LeaseTable::FindFenced(const LeaseKey& key,
+                                                                     const std::string& poller_id,
+                                                                     int64_t lease_counter) const {
+  auto it = leases_.find(key);
+  if (it == leases_.end()) return absl::NotFoundError(absl::StrCat(Describe(key), " not found"));
+  const LeaseRecord& r = it->second.record;
+  if (r.owner != poller_id) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(Describe(key), " is ", r.owner.empty() ? "not owned" : "owned by " + r.owner,
+                     ", not by ", poller_id, ": acquire it again"));
+  }
+  if (r.lease_counter != lease_counter) {
+    return absl::FailedPreconditionError(absl::StrCat(Describe(key), ": lease_counter ",
+                                                      lease_counter, " is stale (now ",
+                                                      r.lease_counter, "): acquire it again"));
+  }
+  return &it->second;
+}
+
+// ---- Public methods ----
+
+absl::StatusOr<int> LeaseTable::CreateLeases(const std::vector<NewLease>& leases) {
+  for (const NewLease& nl : leases) {
+    if (nl.key.mapping_uuid.empty()) {
+      return absl::InvalidArgumentError("event_source_mapping_uuid: must not be empty");
+    }
+    if (nl.key.shard_id.empty()) return absl::InvalidArgumentError("shard_id: must not be empty");
+    for (const std::string& p : nl.parent_shard_ids) {
+      if (p.empty()) return absl::InvalidArgumentError("parent_shard_ids: must not be empty");
+      if (p == nl.key.shard_id) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("parent_shard_ids: ", Describe(nl.key), " names itself as a parent"));
+      }
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  Mutation m;
+  m.sync = options_.sync_writes;
+  int created = 0;
+  for (const NewLease& nl : leases) {
+    LeaseRecord* r = MutableStaged(&m, nl.key);
+    if (r == nullptr) {
+      LeaseRecord fresh;
+      fresh.key = nl.key;
+      fresh.stream_name = nl.stream_name;
+      fresh.checkpoint = nl.initial_checkpoint;
+      fresh.enabled = nl.enabled;
+      // Children created before their parent (in memory) link to it now; children staged in
+      // this call are linked in the pass below.
+      auto children = children_by_parent_.find(nl.key);
+      if (children != children_by_parent_.end()) {
+        fresh.child_shard_ids.assign(children->second.begin(), children->second.end());
+      }
+      r = &*(m.leases[nl.key] = std::move(fresh));
+      ++created;
+    }
+    for (const std::string& p : nl.parent_shard_ids) {
+      if (!Contains(r->parent_shard_ids, p)) r->parent_shard_ids.push_back(p);
+    }
+  }
+  // Parents learn their children, whether either is new.
+  std::vector<std::pair<LeaseKey, std::string>> links;
+  for (const auto& [key, record] : m.leases) {
+    for (const std::string& p : record->parent_shard_ids) {
+      links.emplace_back(LeaseKey{key.mapping_uuid, p}, key.shard_id);
+    }
+  }
+  for (const auto& [parent_key, child_id] : links) {
+    const LeaseRecord* parent = Staged(m, parent_key);
+    if (parent == nullptr || Contains(parent->child_shard_ids, child_id)) continue;
+    MutableStaged(&m, parent_key)->child_shard_ids.push_back(child_id);
+  }
+  // Rows staged only to be compared (an existing lease unchanged) are not rewritten.
+  for (auto it = m.leases.begin(); it != m.leases.end();) {
+    auto current = leases_.find(it->first);
+    const bool unchanged =
+        current != leases_.end() &&
+        current->second.record.parent_shard_ids == it->second->parent_shard_ids &&
+        current->second.record.child_shard_ids == it->second->child_shard_ids;
+    it = unchanged ? m.leases.erase(it) : std::next(it);
+  }
+  RETURN_IF_ERROR(Commit(std::move(m)));
+  return created;
+}
+
+absl::StatusOr<int> LeaseTable::DeleteLeases(const std::vector<LeaseKey>& keys,
+                                             const std::string& mapping_uuid) {
+  absl::MutexLock lock(&mu_);
+  Mutation m;
+  m.sync = options_.sync_writes;
+  for (const LeaseKey& key : keys) {
+    if (leases_.count(key) > 0) m.leases[key] = std::nullopt;
+  }
+  if (!mapping_uuid.empty()) {
+    for (auto it = leases_.lower_bound(LeaseKey{mapping_uuid, ""});
+         it != leases_.end() && it->first.mapping_uuid == mapping_uuid; ++it) {
+      m.leases[it->first] = std::nullopt;
+    }
+  }
+  const int deleted = static_cast<int>(m.leases.size());
+  RETURN_IF_ERROR(Commit(std::move(m)));
+  return deleted;
+}
+
+absl::StatusOr<int> LeaseTable::SetMappingEnabled(const std::string& mapping_uuid, bool enabled) {
+  absl::MutexLock lock(&mu_);
+  Mutation m;
+  m.sync = options_.sync_writes;
+  int count = 0;
+  for (auto it = leases_.lower_bound(LeaseKey{mapping_uuid, ""});
+       it != leases_.end() && it->first.mapping_uuid == mapping_uuid; ++it) {
+    ++count;
+    if (it->second.record.enabled == enabled) continue;
+    LeaseRecord r = it->second.record;
+    r.enabled = enabled;
+    m.leases[it->first] = std::move(r);
+  }
+  RETURN_IF_ERROR(Commit(std::move(m)));
+  return count;
+}
+
+absl::Status LeaseTable::RegisterPoller(const std::string& poller_id, int capacity) {
+  if (poller_id.empty()) return absl::InvalidArgumentError("poller_id: must not be empty");
+  if (capacity < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("capacity: must be >= 1, got ", capacity));
+  }
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_.Now();
+  PollerRecord r;
+  auto it = pollers_.find(poller_id);
+  if (it != pollers_.end()) r = it->second.record;
+  r.poller_id = poller_id;
+  r.capacity = capacity;
+  r.last_heartbeat = std::max(r.last_heartbeat, now);
+  Mutation m;
+  m.sync = options_.sync_writes;
+  m.pollers[poller_id] = std::move(r);
+  return Commit(std::move(m));
+}
+
+absl::StatusOr<int> LeaseTable::DeregisterPoller(const std::string& poller_id) {
+  absl::MutexLock lock(&mu_);
+  if (pollers_.count(poller_id) == 0) {
+    return absl::NotFoundError(absl::StrCat("poller ", poller_id, " is not registered"));
+  }
+  Mutation m;
+  m.sync = options_.sync_writes;
+  m.pollers[poller_id] = std::nullopt;
+  auto owned = by_owner_.find(poller_id);
+  if (owned != by_owner_.end()) {
+    for (const auto& [key, entry] : owned->second) {
+      LeaseRecord r = entry->record;
+      r.owner.clear();
+      ++r.lease_counter;
+      m.leases[key] = std::move(r);
+    }
+  }
+  const int released = static_cast<int>(m.leases.size());
+  RETURN_IF_ERROR(Commit(std::move(m)));
+  return released;
+}
+
+absl::StatusOr<HeartbeatResult> LeaseTable::Heartbeat(const std::string& poller_id,
+                                                      const std::vector<LeaseProgress>& progress) {
+  absl::MutexLock lock(&mu_);
+  if (pollers_.count(poller_id) == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("poller ", poller_id, " is not registered: register again"));
+  }
+  const absl::Time now = clock_.Now();
+  Mutation m;
+  m.sync = false;  // see the file comment in the header: a lost heartbeat only shortens a life
+  m.pollers[poller_id] = Renewed(poller_id, now);
+  RETURN_IF_ERROR(Commit(std::move(m)));
+
+  for (const LeaseProgress& p : progress) {
+    auto it = leases_.find(p.key);
+    if (it != leases_.end() && it->second.record.owner == poller_id) {
+      it->second.iterator_age_ms = p.iterator_age_ms;
+    }
+  }
+  HeartbeatResult result;
+  result.lease_expiration = pollers_.at(poller_id).live_until;
+  auto owned = by_owner_.find(poller_id);
+  if (owned == by_owner_.end()) return result;
+  int held_assignable = 0;
+  result.owned.reserve(owned->second.size());
+  for (const auto& [key, entry] : owned->second) {
+    result.owned.push_back(HeldLease{key, entry->record.lease_counter});
+    if (entry->assignable) {
+      ++held_assignable;
+    } else {
+      result.to_release.push_back(key);  // disabled, finished, or its parents came back
+    }
+  }
+  // Fast path: every target is at least min(capacity, ceil(assignable / registered pollers)),
+  // because the water level is at least assignable / live pollers. A poller within that bound is
+  // not over its target, and the O(p log p) computation is skipped.
+  const int64_t registered = static_cast<int64_t>(pollers_.size());
+  const int64_t floor_target = std::min<int64_t>(pollers_.at(poller_id).record.capacity,
+                                                 (assignable_count_ + registered - 1) / registered);
+  if (held_assignable <= floor_target) return result;
+  int excess = held_assignable - Targets(now)[poller_id];
+  for (auto it = owned->second.begin(); excess > 0 && it != owned->second.end(); ++it) {
+    const LeaseEntry& entry = *it->second;
+    if (!entry.assignable || now < entry.record.moved_at + options_.min_hold) continue;
+    result.to_release.push_back(it->first);
+    --excess;
+  }
+  return result;
+}
+
+absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& poller_id) {
+  absl::MutexLock lock(&mu_);
+  auto poller = pollers_.find(poller_id);
+  if (poller == pollers_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("poller ", poller_id, " is not registered: register again"));
+  }
+  const absl::Time now = clock_.Now();
+  const int capacity = poller->second.record.capacity;
+  Mutation m;
+  m.pollers[poller_id] = Renewed(poller_id, now);
+
+  // The caller is live (this call is a heartbeat) even if its stored life had run out.
+  const bool was_live = IsLive(poller_id, now);
+  if (!was_live) poller->second.live_until = now + options_.lease_duration;
+  const int target = Targets(now)[poller_id];
+  int held = 0;
+  int held_assignable = 0;
+  auto owned = by_owner_.find(poller_id);
+  if (owned != by_owner_.end()) {
+    for (const auto& [key, entry] : owned->second) {
+      ++held;
+      if (entry->assignable) ++held_assignable;
+    }
+  }
+  int want = std::min(target - held_assignable, capacity - held);
+
+  std::vector<LeaseKey> granted;
+  auto grant = [&](const LeaseRecord& current) {
+    LeaseRecord r = current;
+    r.owner = poller_id;
+    ++r.lease_counter;
+    ++r.owner_switches_since_checkpoint;
+    r.moved_at = now;
+    granted.push_back(r.key);
+    m.leases[r.key] = std::move(r);
+    --want;
+  };
+  for (auto it = unowned_assignable_.begin(); want > 0 && it != unowned_assignable_.end(); ++it) {
+    grant(leases_.at(*it).record);
+  }
+  if (want > 0) {
+    for (const auto& [owner, entries] : by_owner_) {
+      if (want <= 0) break;
+      if (owner == poller_id || IsLive(owner, now)) continue;
+      for (auto it = entries.begin(); want > 0 && it != entries.end(); ++it) {
+        if (it->second->assignable) grant(it->second->record);
+      }
+    }
+  }
+  if (!granted.empty()) m.sync = options_.sync_writes;
+  absl::Status status = Commit(std::move(m));
+  if (!status.ok()) {
+    if (!was_live) ApplyPoller(poller_id, poller->second.record);  // undo the provisional life
+    return status;
+  }
+  std::vector<Lease> result;
+  result.reserve(granted.size());
+  for (const LeaseKey& key : granted) result.push_back(ToLease(leases_.at(key), now));
+  return result;
+}
+
+absl::Status LeaseTable::ReleaseLease(const LeaseKey& key, const std::string& poller_id,
+                                      int64_t lease_counter) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(const LeaseEntry* entry, FindFenced(key, poller_id, lease_counter));
+  LeaseRecord r = entry->record;
+  r.owner.clear();
+  ++r.lease_counter;
+  Mutation m;
+  m.sync = options_.sync_writes;
+  m.leases[key] = std::move(r);
+  return Commit(std::move(m));
+}
+
+absl::StatusOr<Lease> LeaseTable::Checkpoint(const LeaseKey& key, const std::string& poller_id,
+                                             int64_t lease_counter,
+                                             const leasing::Checkpoint& checkpoint) {
+  if (checkpoint.type != CheckpointType::kSequenceNumber &&
+      checkpoint.type != CheckpointType::kShardEnd) {
+    return absl::InvalidArgumentError("checkpoint.type: must be SEQUENCE_NUMBER or SHARD_END");
+  }
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_.Now();
+  ASSIGN_OR_RETURN(const LeaseEntry* entry, FindFenced(key, poller_id, lease_counter));
+  const leasing::Checkpoint& current = entry->record.checkpoint;
+  const bool backwards = current.type == CheckpointType::kShardEnd ||
+                         (checkpoint.type == CheckpointType::kSequenceNumber &&
+                          current.type == CheckpointType::kSequenceNumber &&
+                          checkpoint.sequence_number <= current.sequence_number);
+  if (backwards) return ToLease(*entry, now);  // accepted and ignored: never backwards
+  LeaseRecord r = entry->record;
+  r.checkpoint = checkpoint;
+  r.checkpoint.timestamp = absl::UnixEpoch();
+  if (checkpoint.type == CheckpointType::kShardEnd) r.checkpoint.sequence_number = 0;
+  r.owner_switches_since_checkpoint = 0;
+  Mutation m;
+  m.sync = options_.sync_writes;
+  m.leases[key] = std::move(r);
+  RETURN_IF_ERROR(Commit(std::move(m)));
+  return ToLease(leases_.at(key), now);
+}
+
+absl::StatusOr<Lease> LeaseTable::GetLease(const LeaseKey& key) {
+  absl::MutexLock lock(&mu_);
+  auto it = leases_.find(key);
+  if (it == leases_.end()) return absl::NotFoundError(absl::StrCat(Describe(key), " not found"));
+  return ToLease(it->second, clock_.Now());
+}
+
+absl::StatusOr<LeasePage> LeaseTable::ListLeases(const LeaseFilter& filter, int max_results,
+                                                 const std::string& page_token) {
+  if (max_results < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("max_results: must be >= 1, got ", max_results));
+  }
+  std::optional<LeaseKey> after;
+  if (!page_token.empty()) {
+    ASSIGN_OR_RETURN(after, DecodePageToken(page_token));
+  }
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_.Now();
+  LeasePage page;
+  // Visits candidate keys in order after `after`; returns false to stop.
+  auto visit = [&](const LeaseKey& key) {
+    if (!filter.mapping_uuid.empty() && key.mapping_uuid != filter.mapping_uuid) return true;
+    if (!filter.shard_id.empty() && key.shard_id != filter.shard_id) return true;
+    const LeaseEntry& entry = leases_.at(key);
+    if (!filter.owner.empty() && entry.record.owner != filter.owner) return true;
+    if (static_cast<int>(page.leases.size()) == max_results) {
+      page.next_token = EncodePageToken(page.leases.back().record.key);
+      return false;
+    }
+    page.leases.push_back(ToLease(entry, now));
+    return true;
+  };
+  if (!filter.owner.empty()) {
+    auto owned = by_owner_.find(filter.owner);
+    if (owned == by_owner_.end()) return page;
+    auto it = after ? owned->second.upper_bound(*after) : owned->second.begin();
+    for (; it != owned->second.end() && visit(it->first); ++it) {
+    }
+    return page;
+  }
+  auto it = after ? leases_.upper_bound(*after) : leases_.lower_bound({filter.mapping_uuid, ""});
+  for (; it != leases_.end(); ++it) {
+    if (!filter.mapping_uuid.empty() && it->first.mapping_uuid != filter.mapping_uuid) break;
+    if (!visit(it->first)) break;
+  }
+  return page;
+}
+
+std::vector<PollerInfo> LeaseTable::ListPollers() {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_.Now();
+  std::vector<PollerInfo> result;
+  for (const auto& [id, poller] : pollers_) {
+    PollerInfo info;
+    info.poller_id = id;
+    info.capacity = poller.record.capacity;
+    info.last_heartbeat = poller.record.last_heartbeat;
+    info.live = now < poller.live_until;
+    auto owned = by_owner_.find(id);
+    info.lease_count = owned == by_owner_.end() ? 0 : static_cast<int>(owned->second.size());
+    result.push_back(std::move(info));
+  }
+  return result;
+}
+
+}  // namespace tributary::leasing

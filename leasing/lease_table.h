@@ -1,0 +1,299 @@
+// The lease table: which poller works on which (event-source mapping, shard), fenced by lease
+// counters, renewed by poller heartbeats, parents before children, balanced across pollers.
+// No gRPC here: leasing_service.h adapts it to tributary.v1.Leasing (proto/leasing.proto, whose
+// comments are the contract this class implements).
+//
+// Liveness. A lease does not carry its own expiry: it is alive while its owner is. A poller is
+// live until `lease_duration` after its last heartbeat (RegisterPoller, Heartbeat and
+// AcquireLeases count as heartbeats); a lease whose owner is not live (or not registered) is
+// expired and may be acquired by another poller. So a heartbeat is one poller row written, O(1),
+// whatever the number of leases held, and a lease row changes only when its owner, checkpoint or
+// links change.
+//
+// Fencing. Every change of owner (a grant, a release) increments `lease_counter`. ReleaseLease
+// and Checkpoint must name the current owner and counter, else FAILED_PRECONDITION and nothing
+// changes. Example: P1 holds lease L at counter 3 and stops heartbeating; after the lease duration
+// P2 acquires L (counter 4); P1 wakes and checkpoints L at counter 3: rejected, checkpoint kept.
+//
+// Parents first. A lease is assignable when its mapping is enabled, it is not at SHARD_END, and
+// every parent shard's lease (same mapping) is at SHARD_END or does not exist (trimmed). A split
+// child waits for its one parent; a merge child for both.
+//
+// Balance. Each live poller's target is the fair share of the assignable leases: ceil(assignable
+// / live pollers), capped by the poller's capacity; what capped pollers cannot take is spread
+// over the others (the smallest level L with sum(min(capacity, L)) >= assignable). Example: 10
+// assignable leases, pollers of capacity 2 and 100 → targets 2 and 8. AcquireLeases grants up to
+// target − held, unowned leases first, then expired ones. A poller holding more than its target is
+// told in its heartbeat reply which leases to give back (it finishes its batch, checkpoints and
+// releases: no steal mid-batch), but only leases it has held for at least `min_hold` so that
+// leases do not flap as pollers come and go. A live owner never loses a lease except by
+// releasing it (or the lease's deletion).
+//
+// Persistence. Every state change is one atomic LeaseStore write, made before memory changes:
+// a failed write changes nothing. The indexes (by owner, assignable-and-unowned, children by
+// parent; the lease map itself is ordered by mapping) are rebuilt from the store at Create.
+// Heartbeat writes are never synced (a lost heartbeat only shortens a poller's life, and the
+// restart grace below covers it); other writes are synced when `sync_writes` is set.
+//
+// Restart grace. After Create, every registered poller counts as live until one lease duration
+// from then (or later, if its stored heartbeat says so): a restarted leasing server does not
+// expire every lease at once, and live pollers have a full duration to heartbeat again. Safe
+// because correctness rests on the counters, not on expiry, which only decides when an abandoned
+// lease moves.
+//
+// Costs (n leases, p pollers, h leases held by the caller, g leases granted):
+// Heartbeat O(h), plus O(p log p) only when the poller holds more than min(capacity,
+// ceil(assignable / registered pollers)); AcquireLeases O(p log p + h + g log n);
+// Checkpoint/Release O(log n + children). Nothing per heartbeat or acquire looks at every lease.
+//
+// Thread-safe. One mutex serializes every change, and it is held across the store write so that
+// the check (owner, counter) and the write it guards are one step; a non-synced RocksDB write is
+// a few microseconds.
+#ifndef TRIBUTARY_LEASING_LEASE_TABLE_H_
+#define TRIBUTARY_LEASING_LEASE_TABLE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "leasing/lease_store.h"
+
+namespace tributary::leasing {
+
+struct LeaseTableOptions {
+  // A lease whose owner has not heartbeated for this long is expired. > 0.
+  absl::Duration lease_duration = absl::Seconds(10);
+  // A lease granted to a poller is not asked back for balance before this much time. >= 0.
+  absl::Duration min_hold = absl::Seconds(30);
+  // fsync every write except heartbeats (power-loss durability). Off: writes survive a process
+  // crash (kill -9) through the WAL.
+  bool sync_writes = false;
+};
+
+// A lease as read: the stored row plus what is computed at read time.
+struct Lease {
+  LeaseRecord record;
+  absl::Time last_renewal_time = absl::InfinitePast();  // the owner's last heartbeat
+  int64_t iterator_age_ms = 0;                          // the owner's last report; memory only
+  bool expired = false;                                 // owned, and the owner is not live
+  bool assignable = false;  // enabled, not at SHARD_END, every parent done or gone
+};
+
+// What CreateLeases takes for each lease.
+struct NewLease {
+  LeaseKey key;
+  std::string stream_name;
+  std::vector<std::string> parent_shard_ids;
+  Checkpoint initial_checkpoint;
+  bool enabled = true;
+};
+
+struct HeldLease {
+  LeaseKey key;
+  int64_t lease_counter = 0;
+};
+
+// A poller's progress report on one lease, carried by its heartbeat.
+struct LeaseProgress {
+  LeaseKey key;
+  int64_t iterator_age_ms = 0;
+};
+
+struct HeartbeatResult {
+  std::vector<HeldLease> owned;      // every lease the poller owns now
+  std::vector<LeaseKey> to_release;  // give these back (balance, disabled, finished)
+  absl::Time lease_expiration;       // the poller's leases expire then without a heartbeat
+};
+
+struct PollerInfo {
+  std::string poller_id;
+  int capacity = 0;
+  absl::Time last_heartbeat;
+  bool live = false;
+  int lease_count = 0;
+};
+
+// ListLeases filters; an empty field matches anything.
+struct LeaseFilter {
+  std::string mapping_uuid;
+  std::string owner;
+  std::string shard_id;
+};
+
+struct LeasePage {
+  std::vector<Lease> leases;
+  std::string next_token;  // empty when this is the last page
+};
+
+class LeaseTable {
+ public:
+  // Loads every row from `store` and builds the indexes. `clock` and `store` must outlive the
+  // table. Errors: INVALID_ARGUMENT for bad options; those of LeaseStore::Load (DATA_LOSS for a
+  // row that does not decode).
+  static absl::StatusOr<std::unique_ptr<LeaseTable>> Create(Clock& clock, LeaseStore& store,
+                                                            LeaseTableOptions options = {});
+
+  LeaseTable(const LeaseTable&) = delete;
+  LeaseTable& operator=(const LeaseTable&) = delete;
+
+  const LeaseTableOptions& options() const { return options_; }
+
+  // Creates the leases that do not exist yet, unowned, at their initial checkpoint. Idempotent:
+  // an existing lease keeps its owner, counter, checkpoint and enabled flag; parent ids it lacks
+  // are added. Each lease's child_shard_ids is kept in step: a new lease is added to the
+  // children of its existing parents, and a new parent learns its existing children. Returns how
+  // many leases were created; the whole call is one write. Any checkpoint type is accepted as
+  // the initial one. Errors: INVALID_ARGUMENT for an empty mapping uuid, shard id or parent shard
+  // id, or a lease that names itself as a parent (nothing is created); the store's.
+  absl::StatusOr<int> CreateLeases(const std::vector<NewLease>& leases);
+
+  // Deletes the leases in `keys` and, when `mapping_uuid` is not empty, every lease of that
+  // mapping. Missing leases are ignored. Children of a deleted lease may become assignable (a
+  // trimmed parent counts as done). Returns how many were deleted. Errors: the store's.
+  absl::StatusOr<int> DeleteLeases(const std::vector<LeaseKey>& keys,
+                                   const std::string& mapping_uuid);
+
+  // Enables or disables every lease of `mapping_uuid`. A disabled lease is not assignable and its
+  // holder is told to release it; checkpoints are kept. Returns the mapping's lease count
+  // (0 for an unknown mapping). Idempotent. Errors: the store's.
+  absl::StatusOr<int> SetMappingEnabled(const std::string& mapping_uuid, bool enabled);
+
+  // Registers `poller_id` with `capacity` (>= 1), or updates the capacity of a registered one;
+  // counts as a heartbeat. Idempotent. Errors: INVALID_ARGUMENT for an empty id or capacity < 1;
+  // the store's.
+  absl::Status RegisterPoller(const std::string& poller_id, int capacity);
+
+  // Unregisters the poller and releases every lease it holds at once (counter incremented, as
+  // for ReleaseLease), in one write. Returns how many leases were released. Errors: NOT_FOUND
+  // for a poller not registered; the store's.
+  absl::StatusOr<int> DeregisterPoller(const std::string& poller_id);
+
+  // Renews every lease the poller holds (one poller row written). `progress` reports iterator
+  // ages, kept in memory for the leases the poller owns (others are ignored). Returns every
+  // lease the poller owns now, with counters, and those it should give back: leases that are no
+  // longer assignable (mapping disabled, SHARD_END) and, when it holds more than its target,
+  // enough of those held for at least `min_hold`. A lease the poller thought it held and that is
+  // not in `owned` was lost. Errors: NOT_FOUND for a poller not registered (register again);
+  // the store's.
+  absl::StatusOr<HeartbeatResult> Heartbeat(const std::string& poller_id,
+                                            const std::vector<LeaseProgress>& progress = {});
+
+  // Counts as a heartbeat, then grants the poller up to (its target − assignable leases it
+  // holds), also never past its capacity: unowned assignable leases first (in key order), then
+  // assignable leases of pollers that are not live. Each grant sets the owner, increments the
+  // counter and owner_switches_since_checkpoint. Returns the newly granted leases (maybe none).
+  // All grants are one write. Errors: NOT_FOUND for a poller not registered; the store's.
+  absl::StatusOr<std::vector<Lease>> AcquireLeases(const std::string& poller_id);
+
+  // Gives a lease back: unowned, counter incremented, checkpoint kept. Errors: NOT_FOUND for an
+  // unknown lease; FAILED_PRECONDITION when `poller_id` is not the owner or `lease_counter` is
+  // not the current counter (nothing changes); the store's.
+  absl::Status ReleaseLease(const LeaseKey& key, const std::string& poller_id,
+                            int64_t lease_counter);
+
+  // Moves the lease's checkpoint forward and resets owner_switches_since_checkpoint. `checkpoint`
+  // is kSequenceNumber or kShardEnd. Never backwards: a sequence number not greater than the
+  // current one (compared as unsigned 64-bit integers), or any sequence number once at SHARD_END,
+  // is accepted and ignored (the lease is returned unchanged). SHARD_END is final and lets the
+  // children be assigned. Returns the lease after the call. Errors: INVALID_ARGUMENT for another
+  // checkpoint type; NOT_FOUND for an unknown lease; FAILED_PRECONDITION when `poller_id` is not
+  // the owner or `lease_counter` is stale (checkpoint unchanged); the store's. Expiry alone does
+  // not fence: an owner whose lease expired but was not yet acquired by anyone still holds the
+  // current counter and may checkpoint; once another poller acquires it, it is rejected.
+  absl::StatusOr<Lease> Checkpoint(const LeaseKey& key, const std::string& poller_id,
+                                   int64_t lease_counter, const leasing::Checkpoint& checkpoint);
+
+  // Errors: NOT_FOUND for an unknown lease.
+  absl::StatusOr<Lease> GetLease(const LeaseKey& key);
+
+  // The leases matching `filter` in key order (mapping uuid, then shard id), at most
+  // `max_results` (>= 1), starting after `page_token` (empty: from the start; else a
+  // next_token of an earlier page). Errors: INVALID_ARGUMENT for a page token that does not
+  // decode or max_results < 1.
+  absl::StatusOr<LeasePage> ListLeases(const LeaseFilter& filter, int max_results,
+                                       const std::string& page_token);
+
+  // Every registered poller, by id.
+  std::vector<PollerInfo> ListPollers();
+
+ private:
+  struct LeaseEntry {
+    LeaseRecord record;
+    bool assignable = false;  // derived; kept in step by Index/Unindex
+    int64_t iterator_age_ms = 0;
+  };
+  struct PollerEntry {
+    PollerRecord record;
+    absl::Time live_until;  // max(last heartbeat, open time) + lease duration
+  };
+  // Staged changes: a value of nullopt deletes.
+  struct Mutation {
+    std::map<LeaseKey, std::optional<LeaseRecord>> leases;
+    std::map<std::string, std::optional<PollerRecord>> pollers;
+    bool sync = false;
+  };
+
+  LeaseTable(Clock& clock, LeaseStore& store, LeaseTableOptions options);
+
+  // Writes `m` to the store, then applies it to memory. On a store error memory is unchanged.
+  absl::Status Commit(Mutation m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyLease(const LeaseKey& key, std::optional<LeaseRecord> record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyPoller(const std::string& id, std::optional<PollerRecord> record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Index(const LeaseEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Unindex(const LeaseEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool ComputeAssignable(const LeaseRecord& record) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The lease as `m` would leave it (nullptr when missing or deleted).
+  const LeaseRecord* Staged(const Mutation& m, const LeaseKey& key) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A copy of the lease staged in `m` for the caller to change (nullptr when missing or
+  // deleted).
+  LeaseRecord* MutableStaged(Mutation* m, const LeaseKey& key) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IsLive(const std::string& poller_id, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The balance target of every live poller (see the file comment).
+  absl::flat_hash_map<std::string, int> Targets(absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A heartbeat row for `poller_id` at `now`. Precondition: registered.
+  PollerRecord Renewed(const std::string& poller_id, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Lease ToLease(const LeaseEntry& entry, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<const LeaseEntry*> FindFenced(const LeaseKey& key, const std::string& poller_id,
+                                               int64_t lease_counter) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Clock& clock_;
+  LeaseStore& store_;
+  const LeaseTableOptions options_;
+  absl::Time opened_at_;
+
+  absl::Mutex mu_;
+  // Every lease, ordered by (mapping, shard): also the by-mapping index.
+  std::map<LeaseKey, LeaseEntry> leases_ ABSL_GUARDED_BY(mu_);
+  // Owner → the leases it owns, pointing into leases_ (an owner that is not registered is not
+  // live: its leases are expired).
+  absl::flat_hash_map<std::string, std::map<LeaseKey, const LeaseEntry*>> by_owner_
+      ABSL_GUARDED_BY(mu_);
+  // (mapping, parent shard id) → shard ids of the leases that name it as a parent.
+  absl::flat_hash_map<LeaseKey, std::set<std::string>> children_by_parent_ ABSL_GUARDED_BY(mu_);
+  // Assignable leases with no owner, in key order; and how many leases are assignable at all.
+  std::set<LeaseKey> unowned_assignable_ ABSL_GUARDED_BY(mu_);
+  int64_t assignable_count_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, PollerEntry> pollers_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tributary::leasing
+
+#endif  // TRIBUTARY_LEASING_LEASE_TABLE_H_

@@ -1,0 +1,94 @@
+// tributary.v1.Leasing over a LeaseTable: validates each request, converts proto ↔ domain, calls
+// the table, maps the status. The semantics are the table's (leasing/lease_table.h) and the
+// proto's comments (proto/leasing.proto).
+//
+// Validation (INVALID_ARGUMENT, the message names the field): empty mapping uuids, shard ids,
+// parent shard ids and poller ids; capacity < 1; a sequence number that is not a decimal
+// unsigned 64-bit integer; a checkpoint type other than SEQUENCE_NUMBER or SHARD_END in
+// Checkpoint; an unknown checkpoint type, or AT_TIMESTAMP_CHECKPOINT without a timestamp, as an
+// initial checkpoint (CHECKPOINT_TYPE_UNSPECIFIED there means TRIM_HORIZON); max_results outside
+// 0..10000 (0 means 1000); a page token that ListLeases did not return. Unknown leases and
+// pollers are NOT_FOUND; fencing failures FAILED_PRECONDITION.
+//
+// Thread-safe (gRPC calls handlers concurrently; the table serializes). `table` must outlive the
+// service.
+#ifndef TRIBUTARY_LEASING_LEASING_SERVICE_H_
+#define TRIBUTARY_LEASING_LEASING_SERVICE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "leasing/lease_table.h"
+#include "proto/leasing.grpc.pb.h"
+
+namespace tributary::leasing {
+
+// Parses a decimal sequence number (digits only, at most 2^64 − 1). Errors: INVALID_ARGUMENT
+// naming `field`.
+absl::StatusOr<uint64_t> ParseSequenceNumber(absl::string_view text, absl::string_view field);
+
+class LeasingService final : public v1::Leasing::Service {
+ public:
+  explicit LeasingService(LeaseTable& table) : table_(table) {}
+
+  grpc::Status CreateLeases(grpc::ServerContext* context, const v1::CreateLeasesRequest* request,
+                            v1::CreateLeasesResponse* response) override;
+  grpc::Status DeleteLeases(grpc::ServerContext* context, const v1::DeleteLeasesRequest* request,
+                            v1::DeleteLeasesResponse* response) override;
+  grpc::Status SetMappingEnabled(grpc::ServerContext* context,
+                                 const v1::SetMappingEnabledRequest* request,
+                                 v1::SetMappingEnabledResponse* response) override;
+  grpc::Status RegisterPoller(grpc::ServerContext* context,
+                              const v1::RegisterPollerRequest* request,
+                              v1::RegisterPollerResponse* response) override;
+  grpc::Status DeregisterPoller(grpc::ServerContext* context,
+                                const v1::DeregisterPollerRequest* request,
+                                v1::DeregisterPollerResponse* response) override;
+  grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
+                         v1::HeartbeatResponse* response) override;
+  grpc::Status AcquireLeases(grpc::ServerContext* context, const v1::AcquireLeasesRequest* request,
+                             v1::AcquireLeasesResponse* response) override;
+  grpc::Status ReleaseLease(grpc::ServerContext* context, const v1::ReleaseLeaseRequest* request,
+                            v1::ReleaseLeaseResponse* response) override;
+  grpc::Status Checkpoint(grpc::ServerContext* context, const v1::CheckpointRequest* request,
+                          v1::CheckpointResponse* response) override;
+  grpc::Status ListLeases(grpc::ServerContext* context, const v1::ListLeasesRequest* request,
+                          v1::ListLeasesResponse* response) override;
+  grpc::Status GetLease(grpc::ServerContext* context, const v1::GetLeaseRequest* request,
+                        v1::Lease* response) override;
+  grpc::Status ListPollers(grpc::ServerContext* context, const v1::ListPollersRequest* request,
+                           v1::ListPollersResponse* response) override;
+
+ private:
+  LeaseTable& table_;
+};
+
+// Everything the Leasing service needs over one data directory: the RocksDB store, the table and
+// the service. The leasing_server binary and the all-in-one binary build one each (the latter on
+// DIR/leasing) and register service() on their gRPC server. Not copyable; `clock` must outlive
+// it.
+class LeasingStack {
+ public:
+  // Opens (or creates) the lease store in `data_dir`. Errors: those of RocksDbLeaseStore::Open
+  // and LeaseTable::Create.
+  static absl::StatusOr<std::unique_ptr<LeasingStack>> Create(Clock& clock,
+                                                              const std::string& data_dir,
+                                                              const LeaseTableOptions& options);
+
+  LeaseTable& table() { return *table_; }
+  LeasingService& service() { return *service_; }
+
+ private:
+  LeasingStack() = default;
+
+  std::unique_ptr<RocksDbLeaseStore> store_;
+  std::unique_ptr<LeaseTable> table_;
+  std::unique_ptr<LeasingService> service_;
+};
+
+}  // namespace tributary::leasing
+
+#endif  // TRIBUTARY_LEASING_LEASING_SERVICE_H_

@@ -1,0 +1,208 @@
+#include "poller/batch_processor.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "poller/failure_record.h"
+
+namespace tributary::poller {
+
+struct BatchProcessor::Call {
+  const ShardContext& shard;
+  const v1::EventSourceMappingConfiguration& config;
+  StopSignal& stop;
+  const DoneCallback& on_done;
+};
+
+// The outcome of one invoke.
+struct BatchProcessor::Attempt {
+  enum Kind { kSuccess, kPartial, kError } kind = kError;
+  size_t first_failed = 0;  // with kPartial: index of the lowest reported record
+  int status_code = -1;     // gRPC code of the call; -1 when nothing was invoked
+  std::string function_error;
+};
+
+BatchProcessor::BatchProcessor(Clock& clock, Waiter& waiter, FunctionInvoker& invoker,
+                               FailureDestination& destination, PollerMetrics& metrics,
+                               BackoffOptions backoff, uint64_t seed)
+    : clock_(clock),
+      waiter_(waiter),
+      invoker_(invoker),
+      destination_(destination),
+      metrics_(metrics),
+      backoff_(backoff, seed),
+      rng_(seed ^ 0x9e3779b97f4a7c15ull) {}
+
+absl::Status BatchProcessor::Process(const ShardContext& shard,
+                                     const v1::EventSourceMappingConfiguration& config,
+                                     std::vector<v1::Record> records, StopSignal& stop,
+                                     const DoneCallback& on_done) {
+  if (records.empty()) return absl::OkStatus();
+  metrics_.BatchStarted(shard, ArrivalTime(records.back()));
+  const Call call{shard, config, stop, on_done};
+  absl::Status status = ProcessSegment(call, std::move(records));
+  metrics_.BatchFinished(shard);
+  return status;
+}
+
+absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Record> records) {
+  const auto& config = call.config;
+  int64_t retries = 0;       // retries of this segment so far
+  int64_t invoke_count = 0;  // invokes of this segment so far
+  Attempt last;
+  while (true) {
+    if (call.stop.stopped()) return absl::CancelledError("lane stopped");
+    if (config.maximum_record_age_in_seconds() > 0) {
+      const absl::Time oldest_allowed =
+          clock_.Now() - absl::Seconds(config.maximum_record_age_in_seconds());
+      std::vector<v1::Record> expired, fresh;
+      for (v1::Record& r : records) {
+        (ArrivalTime(r) < oldest_allowed ? expired : fresh).push_back(std::move(r));
+      }
+      records = std::move(fresh);
+      if (!expired.empty()) {
+        RETURN_IF_ERROR(Report(call, expired, kRecordAgeExceeded, invoke_count, last));
+        call.on_done(expired);
+      }
+      if (records.empty()) return absl::OkStatus();
+    }
+
+    last = Invoke(call, records);
+    ++invoke_count;
+    if (last.kind == Attempt::kSuccess) {
+      metrics_.Delivered(call.shard, records.size());
+      call.on_done(records);
+      return absl::OkStatus();
+    }
+    if (last.kind == Attempt::kPartial && last.first_failed > 0) {
+      std::vector<v1::Record> succeeded(
+          std::make_move_iterator(records.begin()),
+          std::make_move_iterator(records.begin() + last.first_failed));
+      records.erase(records.begin(), records.begin() + last.first_failed);
+      metrics_.Delivered(call.shard, succeeded.size());
+      call.on_done(succeeded);
+      if (config.bisect_batch_on_function_error()) {
+        // Split at the reported record: the remainder starts over as its own batch.
+        metrics_.Bisected(call.shard);
+        retries = 0;
+        invoke_count = 0;
+        continue;
+      }
+    } else if (config.bisect_batch_on_function_error() && records.size() > 1) {
+      metrics_.Bisected(call.shard);
+      const size_t half = records.size() / 2;
+      std::vector<v1::Record> second(std::make_move_iterator(records.begin() + half),
+                                     std::make_move_iterator(records.end()));
+      records.resize(half);
+      RETURN_IF_ERROR(ProcessSegment(call, std::move(records)));
+      return ProcessSegment(call, std::move(second));
+    }
+    if (config.maximum_retry_attempts() >= 0 && retries >= config.maximum_retry_attempts()) {
+      RETURN_IF_ERROR(Report(call, records, kRetryAttemptsExhausted, invoke_count, last));
+      call.on_done(records);
+      return absl::OkStatus();
+    }
+    const absl::Duration delay = backoff_.Delay(retries);
+    ++retries;
+    metrics_.Retried(call.shard);
+    if (!waiter_.WaitUntil(clock_.Now() + delay, call.stop)) {
+      return absl::CancelledError("lane stopped during backoff");
+    }
+  }
+}
+
+BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
+                                               const std::vector<v1::Record>& records) {
+  const auto& config = call.config;
+  v1::InvokeRequest request;
+  request.set_event_source_mapping_uuid(call.shard.mapping_uuid);
+  request.set_stream_name(call.shard.stream_name);
+  request.set_shard_id(call.shard.shard_id);
+  for (const v1::Record& r : records) *request.add_records() = r;
+  const int timeout_s =
+      config.function_timeout_seconds() > 0 ? config.function_timeout_seconds() : 30;
+
+  const absl::Time start = clock_.Now();
+  absl::StatusOr<v1::InvokeResponse> reply =
+      invoker_.Invoke(config.function_endpoint(), request, absl::Seconds(timeout_s));
+  metrics_.Invoked(call.shard, records.size(), clock_.Now() - start);
+
+  Attempt attempt;
+  if (!reply.ok()) {
+    attempt.status_code = static_cast<int>(reply.status().code());
+    attempt.function_error = absl::StrCat(absl::StatusCodeToString(reply.status().code()), ": ",
+                                          reply.status().message());
+    metrics_.FunctionError(call.shard);
+    return attempt;
+  }
+  attempt.status_code = 0;
+  if (!reply->function_error().empty()) {
+    attempt.function_error = reply->function_error();
+    metrics_.FunctionError(call.shard);
+    return attempt;
+  }
+  const bool report_failures =
+      std::find(config.function_response_types().begin(), config.function_response_types().end(),
+                v1::REPORT_BATCH_ITEM_FAILURES) != config.function_response_types().end();
+  if (!report_failures || reply->batch_item_failures().empty()) {
+    attempt.kind = Attempt::kSuccess;
+    return attempt;
+  }
+  absl::flat_hash_map<std::string, size_t> index;
+  for (size_t i = 0; i < records.size(); ++i) index[records[i].sequence_number()] = i;
+  size_t lowest = records.size();
+  for (const v1::BatchItemFailure& f : reply->batch_item_failures()) {
+    auto it = index.find(f.item_identifier());
+    if (f.item_identifier().empty() || it == index.end()) {
+      attempt.function_error =
+          absl::StrCat("invalid batch item failure identifier \"", f.item_identifier(), "\"");
+      metrics_.FunctionError(call.shard);
+      return attempt;
+    }
+    lowest = std::min(lowest, it->second);
+  }
+  attempt.kind = Attempt::kPartial;
+  attempt.first_failed = lowest;
+  attempt.function_error = "BatchItemFailures";
+  return attempt;
+}
+
+absl::Status BatchProcessor::Report(const Call& call, const std::vector<v1::Record>& records,
+                                    const std::string& condition, int64_t invoke_count,
+                                    const Attempt& last) {
+  const std::string& destination = call.config.destination_config().on_failure().destination();
+  if (!destination.empty()) {
+    FailureInfo info;
+    info.request_id = NewRequestId();
+    info.function_endpoint = call.config.function_endpoint();
+    info.condition = condition;
+    info.approximate_invoke_count = invoke_count;
+    info.status_code = invoke_count > 0 ? last.status_code : -1;
+    info.function_error = invoke_count > 0 ? last.function_error : "";
+    info.timestamp = clock_.Now();
+    info.shard_id = call.shard.shard_id;
+    info.stream_name = call.shard.stream_name;
+    const std::string data = FailureRecordJson(info, records);
+    for (int64_t attempt = 0;; ++attempt) {
+      if (call.stop.stopped()) return absl::CancelledError("lane stopped");
+      if (destination_.Put(destination, call.shard.shard_id, data).ok()) break;
+      if (!waiter_.WaitUntil(clock_.Now() + backoff_.Delay(attempt), call.stop)) {
+        return absl::CancelledError("lane stopped while reporting to the destination");
+      }
+    }
+  }
+  metrics_.Dropped(call.shard, condition, records.size());
+  return absl::OkStatus();
+}
+
+std::string BatchProcessor::NewRequestId() {
+  const uint64_t a = rng_(), b = rng_();
+  return absl::StrFormat("%08x-%04x-4%03x-%04x-%012x", a >> 32, (a >> 16) & 0xffff, a & 0xfff,
+                         (b >> 48 & 0x3fff) | 0x8000, b & 0xffffffffffffull);
+}
+
+}  // namespace tributary::poller

@@ -1,0 +1,98 @@
+// BatchProcessor: takes one batch of one lane from "formed" to "every record done", the way
+// AWS Lambda's Kinesis event-source mappings do. A record is done when the function processed
+// it, or when it was reported to the on-failure destination (if any) and skipped.
+//
+// The rules, in the order they apply on each attempt:
+//   1. Maximum record age (`maximum_record_age_in_seconds` > 0): before every invoke, records
+//      whose approximate arrival time is more than that before now are not invoked; they are
+//      reported (condition RecordAgeExceeded) and skipped. -1 (or 0) = no limit.
+//   2. Invoke the function at `function_endpoint` with a deadline of `function_timeout_seconds`
+//      (default 30). A function error is a non-OK status (a missed deadline is
+//      DEADLINE_EXCEEDED), or a reply with a non-empty `function_error`.
+//   3. Partial batch response (REPORT_BATCH_ITEM_FAILURES in `function_response_types`): an
+//      empty `batch_item_failures` is success. Otherwise every identifier must be the sequence
+//      number of a record of the batch; an empty or unknown identifier makes the whole attempt a
+//      function error. With valid identifiers, the records before the lowest reported one are
+//      done and the rest (from the reported record on) is the failing remainder:
+//        - with bisect on, the batch is split at the reported record: the remainder is invoked
+//          again at once as a new batch with a fresh retry budget (counted as a bisection);
+//        - without bisect, the remainder is retried like a failed batch (rule 5), keeping the
+//          batch's retry count. Without REPORT_BATCH_ITEM_FAILURES the list is ignored.
+//   4. Bisect (`bisect_batch_on_function_error`): a function error on a batch of two or more
+//      records splits it into halves (the first half has floor(n/2) records), processed in
+//      order, each from scratch: a fresh retry budget (retry count 0) and invoke count, and the
+//      same rules recursively down to single records. A bisection is not a retry: it counts
+//      toward no limit and is not delayed. So with maximum_retry_attempts R, a single failing
+//      record is invoked 1 + R times after the bisections that isolated it.
+//   5. Retries: after a function error that is not bisected, when the batch has already been
+//      retried `maximum_retry_attempts` times (R >= 0) it is reported (RetryAttemptsExhausted)
+//      and skipped; otherwise it waits a full-jitter exponential backoff (Backoff: uniform in
+//      [0, min(max, base * 2^k)] before retry k, k from 0) and is invoked again. R = -1 retries
+//      until the records expire by rule 1 — forever without a maximum age: a failing batch then
+//      blocks its lane, which is the contract, and the iterator age shows it.
+// Reporting: with an on-failure destination, one record per skipped group is put there
+// (FailureRecordJson; partition key = shard id); a failed put is retried with backoff until it
+// succeeds or the lane is stopped, so no record is skipped unreported. Without a destination
+// the records are skipped and only counted (dropped_records by condition).
+//
+// Thread-compatible: one instance per lane, called from one thread at a time. Everything passed
+// to the constructor must outlive this object.
+#ifndef TRIBUTARY_POLLER_BATCH_PROCESSOR_H_
+#define TRIBUTARY_POLLER_BATCH_PROCESSOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/clock.h"
+#include "poller/backoff.h"
+#include "poller/interfaces.h"
+#include "poller/metrics.h"
+#include "poller/records.h"
+#include "proto/event_source_mappings.pb.h"
+#include "proto/streams.pb.h"
+
+namespace tributary::poller {
+
+class BatchProcessor {
+ public:
+  // Called with records that just became done (in order within the call).
+  using DoneCallback = std::function<void(const std::vector<v1::Record>& records)>;
+
+  BatchProcessor(Clock& clock, Waiter& waiter, FunctionInvoker& invoker,
+                 FailureDestination& destination, PollerMetrics& metrics, BackoffOptions backoff,
+                 uint64_t seed);
+
+  // Processes `records` (non-empty, in shard order) of `shard` under `config` until every record
+  // is done, calling `on_done` as records become done. Returns OK when all are done; CANCELLED
+  // when `stop` fired first (an invoke in progress finishes, but nothing is invoked or waited
+  // for after the stop; records not yet reported to `on_done` are not done).
+  absl::Status Process(const ShardContext& shard, const v1::EventSourceMappingConfiguration& config,
+                       std::vector<v1::Record> records, StopSignal& stop,
+                       const DoneCallback& on_done);
+
+ private:
+  struct Call;
+  struct Attempt;
+
+  absl::Status ProcessSegment(const Call& call, std::vector<v1::Record> records);
+  Attempt Invoke(const Call& call, const std::vector<v1::Record>& records);
+  absl::Status Report(const Call& call, const std::vector<v1::Record>& records,
+                      const std::string& condition, int64_t invoke_count, const Attempt& last);
+  std::string NewRequestId();
+
+  Clock& clock_;
+  Waiter& waiter_;
+  FunctionInvoker& invoker_;
+  FailureDestination& destination_;
+  PollerMetrics& metrics_;
+  Backoff backoff_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace tributary::poller
+
+#endif  // TRIBUTARY_POLLER_BATCH_PROCESSOR_H_

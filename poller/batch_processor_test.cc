@@ -1,0 +1,401 @@
+#include "poller/batch_processor.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/testing/test_util.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "poller/testing/fakes.h"
+
+namespace tributary::poller {
+namespace {
+
+using testing::MakeRecord;
+using testing::ScriptedFunction;
+
+class BatchProcessorTest : public ::testing::Test {
+ protected:
+  BatchProcessorTest() {
+    std::cout << "seed " << seed_ << "\n";
+    config_.set_function_endpoint("127.0.0.1:7000");
+    config_.set_maximum_retry_attempts(-1);
+    config_.set_maximum_record_age_in_seconds(-1);
+    config_.set_function_timeout_seconds(12);
+  }
+
+  // Records 0..n-1 with data "r<i>", arrived at t0.
+  std::vector<v1::Record> Records(int n) {
+    std::vector<v1::Record> out;
+    for (int i = 0; i < n; ++i) out.push_back(MakeRecord(i, "k", absl::StrCat("r", i), t0_));
+    return out;
+  }
+
+  absl::Status Process(std::vector<v1::Record> records) {
+    return processor_.Process(shard_, config_, std::move(records), stop_,
+                              [this](const std::vector<v1::Record>& done) {
+                                for (const auto& r : done) done_.push_back(r.sequence_number());
+                              });
+  }
+
+  void SetDestination() {
+    config_.mutable_destination_config()->mutable_on_failure()->set_destination("dlq");
+  }
+
+  google::protobuf::Struct OnlyDestinationRecord() {
+    auto puts = destination_.puts();
+    EXPECT_EQ(puts.size(), 1u);
+    google::protobuf::Struct s;
+    if (puts.empty()) return s;
+    EXPECT_EQ(puts[0].stream_name, "dlq");
+    EXPECT_EQ(puts[0].partition_key, shard_.shard_id);
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(puts[0].data, &s).ok());
+    return s;
+  }
+
+  v1::ShardMetrics Metrics() {
+    auto snapshot = metrics_.Snapshot();
+    EXPECT_EQ(snapshot.shards_size(), 1);
+    return snapshot.shards_size() > 0 ? snapshot.shards(0) : v1::ShardMetrics();
+  }
+
+  const uint64_t seed_ = tributary::testing::TestSeed();
+  FakeClock clock_;
+  const absl::Time t0_ = clock_.Now();
+  testing::AdvancingWaiter waiter_{clock_};
+  ScriptedFunction function_;
+  testing::RecordingDestination destination_;
+  PollerMetrics metrics_{"poller-1", clock_};
+  const BackoffOptions backoff_{absl::Milliseconds(100), absl::Seconds(30)};
+  BatchProcessor processor_{clock_, waiter_, function_, destination_, metrics_, backoff_, seed_};
+  ShardContext shard_{"mapping-1", "orders", "shardId-000000000003"};
+  v1::EventSourceMappingConfiguration config_;
+  StopSignal stop_;
+  std::vector<std::string> done_;
+};
+
+absl::StatusOr<v1::InvokeResponse> FunctionErrorReply() {
+  v1::InvokeResponse r;
+  r.set_function_error("Unhandled");
+  return r;
+}
+
+TEST_F(BatchProcessorTest, SuccessDeliversEveryRecordOnceWithTheMappingTimeout) {
+  ASSERT_TRUE(Process(Records(5)).ok());
+  ASSERT_EQ(function_.call_count(), 1);
+  const auto call = function_.calls()[0];
+  EXPECT_EQ(call.endpoint, "127.0.0.1:7000");
+  EXPECT_EQ(call.timeout, absl::Seconds(12));
+  EXPECT_EQ(call.request.event_source_mapping_uuid(), "mapping-1");
+  EXPECT_EQ(call.request.stream_name(), "orders");
+  EXPECT_EQ(call.request.shard_id(), "shardId-000000000003");
+  EXPECT_EQ(done_, (std::vector<std::string>{"0", "1", "2", "3", "4"}));
+  EXPECT_EQ(Metrics().records_delivered(), 5);
+}
+
+TEST_F(BatchProcessorTest, TimeoutDefaultsToThirtySeconds) {
+  config_.clear_function_timeout_seconds();
+  ASSERT_TRUE(Process(Records(1)).ok());
+  EXPECT_EQ(function_.calls()[0].timeout, absl::Seconds(30));
+}
+
+TEST_F(BatchProcessorTest, EachKindOfFunctionErrorIsRetriedUntilSuccess) {
+  // A non-OK status, a missed deadline, and function_error are all function errors.
+  function_.SetScript([](const v1::InvokeRequest&, int call) -> absl::StatusOr<v1::InvokeResponse> {
+    if (call == 0) return absl::InternalError("boom");
+    if (call == 1) return absl::DeadlineExceededError("deadline");
+    if (call == 2) return FunctionErrorReply();
+    return v1::InvokeResponse();
+  });
+  ASSERT_TRUE(Process(Records(3)).ok());
+  EXPECT_EQ(function_.call_count(), 4);
+  EXPECT_EQ(done_.size(), 3u);
+  EXPECT_EQ(Metrics().function_errors(), 3);
+  EXPECT_EQ(Metrics().retries(), 3);
+  EXPECT_TRUE(destination_.puts().empty());
+}
+
+TEST_F(BatchProcessorTest, RetriesWaitFullJitterExponentialBackoff) {
+  config_.set_maximum_retry_attempts(8);
+  std::vector<absl::Time> call_times;
+  function_.SetScript([&](const v1::InvokeRequest&, int) {
+    call_times.push_back(clock_.Now());
+    return FunctionErrorReply();
+  });
+  ASSERT_TRUE(Process(Records(2)).ok());
+  ASSERT_EQ(function_.call_count(), 9);  // 1 + 8 retries
+  const auto waits = waiter_.waits();
+  ASSERT_EQ(waits.size(), 8u);
+  Backoff reference(backoff_, seed_);
+  for (size_t k = 0; k < waits.size(); ++k) {
+    EXPECT_GE(waits[k], absl::ZeroDuration()) << k;
+    EXPECT_LE(waits[k], reference.Ceiling(k)) << k;  // 100 ms * 2^k
+    EXPECT_EQ(call_times[k + 1] - call_times[k], waits[k]) << "the retry waited its backoff";
+  }
+}
+
+TEST_F(BatchProcessorTest, RetriesExhaustedSendsTheExactDestinationRecordAndSkips) {
+  config_.set_maximum_retry_attempts(2);
+  SetDestination();
+  function_.SetScript([](const v1::InvokeRequest&, int) { return FunctionErrorReply(); });
+  std::vector<v1::Record> records;
+  for (int i = 0; i < 3; ++i) {
+    records.push_back(MakeRecord(100 + i, "k", "x", t0_ + absl::Milliseconds(250 * i)));
+  }
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(Process(records).ok());
+  EXPECT_EQ(function_.call_count(), 3);
+  EXPECT_EQ(done_, (std::vector<std::string>{"100", "101", "102"}));
+
+  const auto s = OnlyDestinationRecord();
+  const auto& rc = s.fields().at("requestContext").struct_value().fields();
+  EXPECT_EQ(rc.at("requestId").string_value().size(), 36u);
+  EXPECT_EQ(rc.at("functionEndpoint").string_value(), "127.0.0.1:7000");
+  EXPECT_EQ(rc.at("condition").string_value(), "RetryAttemptsExhausted");
+  EXPECT_EQ(rc.at("approximateInvokeCount").number_value(), 3);
+  const auto& resp = s.fields().at("responseContext").struct_value().fields();
+  EXPECT_EQ(resp.at("statusCode").number_value(), 0);
+  EXPECT_EQ(resp.at("functionError").string_value(), "Unhandled");
+  EXPECT_EQ(s.fields().at("version").string_value(), "1.0");
+  EXPECT_EQ(s.fields().at("timestamp").string_value(), FormatIso8601Millis(clock_.Now()));
+  const auto& kb = s.fields().at("KinesisBatchInfo").struct_value().fields();
+  EXPECT_EQ(kb.at("shardId").string_value(), "shardId-000000000003");
+  EXPECT_EQ(kb.at("startSequenceNumber").string_value(), "100");
+  EXPECT_EQ(kb.at("endSequenceNumber").string_value(), "102");
+  EXPECT_EQ(kb.at("approximateArrivalOfFirstRecord").string_value(), FormatIso8601Millis(t0_));
+  EXPECT_EQ(kb.at("approximateArrivalOfLastRecord").string_value(),
+            FormatIso8601Millis(t0_ + absl::Milliseconds(500)));
+  EXPECT_EQ(kb.at("batchSize").number_value(), 3);
+  EXPECT_EQ(kb.at("streamName").string_value(), "orders");
+  EXPECT_EQ(Metrics().dropped_records().at("RetryAttemptsExhausted"), 3);
+}
+
+TEST_F(BatchProcessorTest, FailedCallReportsItsStatusCodeAndMessage) {
+  config_.set_maximum_retry_attempts(0);
+  SetDestination();
+  function_.SetScript([](const v1::InvokeRequest&, int) -> absl::StatusOr<v1::InvokeResponse> {
+    return absl::UnavailableError("connection refused");
+  });
+  ASSERT_TRUE(Process(Records(1)).ok());
+  const auto s = OnlyDestinationRecord();
+  const auto& resp = s.fields().at("responseContext").struct_value().fields();
+  EXPECT_EQ(resp.at("statusCode").number_value(), 14);
+  EXPECT_EQ(resp.at("functionError").string_value(), "UNAVAILABLE: connection refused");
+}
+
+TEST_F(BatchProcessorTest, ZeroRetryAttemptsInvokesOnce) {
+  config_.set_maximum_retry_attempts(0);
+  function_.SetScript([](const v1::InvokeRequest&, int) { return FunctionErrorReply(); });
+  ASSERT_TRUE(Process(Records(4)).ok());
+  EXPECT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(done_.size(), 4u);  // skipped: done without a destination
+  EXPECT_EQ(Metrics().dropped_records().at("RetryAttemptsExhausted"), 4);
+  EXPECT_TRUE(waiter_.waits().empty());
+}
+
+TEST_F(BatchProcessorTest, BisectIsolatesOneBadRecordAmongOneHundred) {
+  config_.set_bisect_batch_on_function_error(true);
+  config_.set_maximum_retry_attempts(2);
+  SetDestination();
+  function_.SetScript(ScriptedFunction::FailRecordsWithData({"r37"}));
+  ASSERT_TRUE(Process(Records(100)).ok());
+  // Halves (first = floor(n/2)): [0,100) F, [0,50) F, [0,25) ok, [25,50) F, [25,37) ok,
+  // [37,50) F, [37,43) F, [37,40) F, [37] F + 2 retries F, [38,40) ok, [40,43) ok, [43,50) ok,
+  // [50,100) ok.
+  EXPECT_EQ(function_.call_count(), 15);
+  const auto batches = function_.batches();
+  EXPECT_EQ(batches[8], std::vector<std::string>{"37"});
+  EXPECT_EQ(batches[10], std::vector<std::string>{"37"});
+  EXPECT_EQ(batches[14].front(), "50");
+  const auto m = Metrics();
+  EXPECT_EQ(m.bisections(), 6);
+  EXPECT_EQ(m.retries(), 2);  // only the single record's; bisections are not retries
+  EXPECT_EQ(m.function_errors(), 9);
+  EXPECT_EQ(m.records_delivered(), 99);
+  EXPECT_EQ(m.dropped_records().at("RetryAttemptsExhausted"), 1);
+  const auto s = OnlyDestinationRecord();
+  const auto& kb = s.fields().at("KinesisBatchInfo").struct_value().fields();
+  EXPECT_EQ(kb.at("startSequenceNumber").string_value(), "37");
+  EXPECT_EQ(kb.at("endSequenceNumber").string_value(), "37");
+  EXPECT_EQ(kb.at("batchSize").number_value(), 1);
+  EXPECT_EQ(s.fields()
+                .at("requestContext")
+                .struct_value()
+                .fields()
+                .at("approximateInvokeCount")
+                .number_value(),
+            3);
+  EXPECT_EQ(done_.size(), 100u);
+}
+
+TEST_F(BatchProcessorTest, BisectHalvesStartWithAFreshRetryBudget) {
+  // R = 1 and both records bad: the pair fails once (bisected, not retried), then each half
+  // gets its own 1 + 1 invokes.
+  config_.set_bisect_batch_on_function_error(true);
+  config_.set_maximum_retry_attempts(1);
+  function_.SetScript(ScriptedFunction::FailRecordsWithData({"r0", "r1"}));
+  ASSERT_TRUE(Process(Records(2)).ok());
+  EXPECT_EQ(function_.batches(),
+            (std::vector<std::vector<std::string>>{{"0", "1"}, {"0"}, {"0"}, {"1"}, {"1"}}));
+  EXPECT_EQ(Metrics().dropped_records().at("RetryAttemptsExhausted"), 2);
+}
+
+TEST_F(BatchProcessorTest, MaximumRecordAgeSkipsOldRecordsWithoutInvokingThem) {
+  config_.set_maximum_record_age_in_seconds(60);
+  SetDestination();
+  std::vector<v1::Record> records = {MakeRecord(1, "k", "old", t0_),
+                                     MakeRecord(2, "k", "old", t0_ + absl::Seconds(5)),
+                                     MakeRecord(3, "k", "new", t0_ + absl::Seconds(50))};
+  clock_.Advance(absl::Seconds(61));  // records 1 (61 s) and 2 (56 s)? only 1 is over 60 s
+  ASSERT_TRUE(Process(records).ok());
+  EXPECT_EQ(function_.batches(), (std::vector<std::vector<std::string>>{{"2", "3"}}));
+  const auto s = OnlyDestinationRecord();
+  EXPECT_EQ(s.fields().at("requestContext").struct_value().fields().at("condition").string_value(),
+            "RecordAgeExceeded");
+  EXPECT_EQ(s.fields()
+                .at("requestContext")
+                .struct_value()
+                .fields()
+                .at("approximateInvokeCount")
+                .number_value(),
+            0);
+  EXPECT_EQ(
+      s.fields().at("responseContext").struct_value().fields().at("statusCode").number_value(), -1);
+  const auto& kb = s.fields().at("KinesisBatchInfo").struct_value().fields();
+  EXPECT_EQ(kb.at("startSequenceNumber").string_value(), "1");
+  EXPECT_EQ(kb.at("batchSize").number_value(), 1);
+  EXPECT_EQ(done_, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(Metrics().dropped_records().at("RecordAgeExceeded"), 1);
+}
+
+TEST_F(BatchProcessorTest, InfiniteRetriesEndWhenTheRecordsExpire) {
+  config_.set_maximum_record_age_in_seconds(60);
+  function_.SetScript([](const v1::InvokeRequest&, int) { return FunctionErrorReply(); });
+  ASSERT_TRUE(Process(Records(2)).ok());
+  EXPECT_GT(function_.call_count(), 1);
+  EXPECT_GE(clock_.Now() - t0_, absl::Seconds(60));
+  EXPECT_EQ(Metrics().dropped_records().at("RecordAgeExceeded"), 2);
+  EXPECT_EQ(Metrics().dropped_records().count("RetryAttemptsExhausted"), 0u);
+}
+
+TEST_F(BatchProcessorTest, WithoutLimitsAFailingBatchRetriesUntilStopped) {
+  function_.SetScript([this](const v1::InvokeRequest&, int call) {
+    if (call == 49) stop_.Stop();
+    return FunctionErrorReply();
+  });
+  EXPECT_EQ(Process(Records(3)).code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(function_.call_count(), 50);
+  EXPECT_TRUE(done_.empty());
+  EXPECT_TRUE(destination_.puts().empty());
+}
+
+TEST_F(BatchProcessorTest, StoppedBeforeStartInvokesNothing) {
+  stop_.Stop();
+  EXPECT_EQ(Process(Records(3)).code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(function_.call_count(), 0);
+}
+
+absl::StatusOr<v1::InvokeResponse> ItemFailures(std::vector<std::string> ids) {
+  v1::InvokeResponse r;
+  for (const auto& id : ids) r.add_batch_item_failures()->set_item_identifier(id);
+  return r;
+}
+
+TEST_F(BatchProcessorTest, PartialBatchResponseRetriesFromTheLowestReportedRecord) {
+  config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  function_.SetScript([](const v1::InvokeRequest&, int call) {
+    return call == 0 ? ItemFailures({"4", "2"}) : ItemFailures({});
+  });
+  ASSERT_TRUE(Process(Records(5)).ok());
+  EXPECT_EQ(function_.batches(),
+            (std::vector<std::vector<std::string>>{{"0", "1", "2", "3", "4"}, {"2", "3", "4"}}));
+  EXPECT_EQ(done_, (std::vector<std::string>{"0", "1", "2", "3", "4"}));
+  EXPECT_EQ(Metrics().retries(), 1);
+  EXPECT_EQ(waiter_.waits().size(), 1u);
+}
+
+TEST_F(BatchProcessorTest, PartialFailureOfTheRemainderCountsTowardRetries) {
+  config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  config_.set_maximum_retry_attempts(1);
+  function_.SetScript([](const v1::InvokeRequest&, int) { return ItemFailures({"3"}); });
+  ASSERT_TRUE(Process(Records(5)).ok());
+  EXPECT_EQ(function_.batches(),
+            (std::vector<std::vector<std::string>>{{"0", "1", "2", "3", "4"}, {"3", "4"}}));
+  EXPECT_EQ(Metrics().records_delivered(), 3);
+  EXPECT_EQ(Metrics().dropped_records().at("RetryAttemptsExhausted"), 2);
+}
+
+TEST_F(BatchProcessorTest, PartialBatchResponseWithBisectSplitsAtTheReportedRecord) {
+  config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  config_.set_bisect_batch_on_function_error(true);
+  function_.SetScript([](const v1::InvokeRequest&, int call) {
+    return call == 0 ? ItemFailures({"3"}) : ItemFailures({});
+  });
+  ASSERT_TRUE(Process(Records(5)).ok());
+  EXPECT_EQ(function_.batches(),
+            (std::vector<std::vector<std::string>>{{"0", "1", "2", "3", "4"}, {"3", "4"}}));
+  EXPECT_EQ(Metrics().bisections(), 1);
+  EXPECT_EQ(Metrics().retries(), 0);
+  EXPECT_TRUE(waiter_.waits().empty());
+}
+
+TEST_F(BatchProcessorTest, EmptyFailureListIsSuccess) {
+  config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  function_.SetScript([](const v1::InvokeRequest&, int) { return ItemFailures({}); });
+  ASSERT_TRUE(Process(Records(3)).ok());
+  EXPECT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(done_.size(), 3u);
+}
+
+TEST_F(BatchProcessorTest, EmptyOrUnknownIdentifierFailsTheWholeBatch) {
+  for (const std::string bad : {"", "99", "abc"}) {
+    SCOPED_TRACE(bad);
+    ScriptedFunction function;
+    BatchProcessor processor(clock_, waiter_, function, destination_, metrics_, backoff_, seed_);
+    config_.clear_function_response_types();
+    config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+    function.SetScript([&](const v1::InvokeRequest&, int call) {
+      return call == 0 ? ItemFailures({"1", bad}) : ItemFailures({});
+    });
+    ASSERT_TRUE(processor.Process(shard_, config_, Records(3), stop_, [](const auto&) {}).ok());
+    // The whole batch was retried, not just from "1".
+    EXPECT_EQ(function.batches(),
+              (std::vector<std::vector<std::string>>{{"0", "1", "2"}, {"0", "1", "2"}}));
+  }
+}
+
+TEST_F(BatchProcessorTest, ItemFailuresAreIgnoredWithoutReportBatchItemFailures) {
+  function_.SetScript([](const v1::InvokeRequest&, int) { return ItemFailures({"1"}); });
+  ASSERT_TRUE(Process(Records(3)).ok());
+  EXPECT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(done_.size(), 3u);
+}
+
+TEST_F(BatchProcessorTest, FailedDestinationPutIsRetriedSoNothingIsSkippedUnreported) {
+  config_.set_maximum_retry_attempts(0);
+  SetDestination();
+  destination_.FailNext(3);
+  function_.SetScript([](const v1::InvokeRequest&, int) { return FunctionErrorReply(); });
+  ASSERT_TRUE(Process(Records(2)).ok());
+  EXPECT_EQ(destination_.puts().size(), 1u);
+  EXPECT_EQ(waiter_.waits().size(), 3u);
+}
+
+TEST_F(BatchProcessorTest, InvokeLatencyAndIteratorAgeComeFromTheClock) {
+  function_.SetScript([this](const v1::InvokeRequest&, int) {
+    clock_.Advance(absl::Milliseconds(40));
+    return v1::InvokeResponse();
+  });
+  clock_.Advance(absl::Milliseconds(1000));
+  ASSERT_TRUE(Process(Records(2)).ok());
+  const auto m = Metrics();
+  EXPECT_EQ(m.invoke_latency_ms().sum(), 40);
+  EXPECT_EQ(m.iterator_age_ms(), 1040);
+  EXPECT_EQ(m.batch_size().sum(), 2);
+}
+
+}  // namespace
+}  // namespace tributary::poller

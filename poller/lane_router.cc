@@ -1,0 +1,50 @@
+#include "poller/lane_router.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace tributary::poller {
+
+int LaneForPartitionKey(const std::string& partition_key, int lane_count) {
+  if (lane_count <= 1) return 0;
+  // FNV-1a, 64-bit: stable across processes (absl::Hash is salted per process).
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : partition_key) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return static_cast<int>(hash % static_cast<uint64_t>(lane_count));
+}
+
+absl::Status WatermarkTracker::Received(uint64_t sequence_number) {
+  if (last_received_.has_value() && sequence_number <= *last_received_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sequence number ", sequence_number, " received after ", *last_received_));
+  }
+  last_received_ = sequence_number;
+  pending_.emplace_back(sequence_number, false);
+  ++outstanding_;
+  return absl::OkStatus();
+}
+
+absl::Status WatermarkTracker::Done(uint64_t sequence_number) {
+  if (watermark_.has_value() && sequence_number <= *watermark_) return absl::OkStatus();
+  auto it = std::lower_bound(
+      pending_.begin(), pending_.end(), sequence_number,
+      [](const std::pair<uint64_t, bool>& entry, uint64_t seq) { return entry.first < seq; });
+  if (it == pending_.end() || it->first != sequence_number) {
+    return absl::NotFoundError(absl::StrCat("sequence number ", sequence_number, " not received"));
+  }
+  if (!it->second) {
+    it->second = true;
+    --outstanding_;
+  }
+  while (!pending_.empty() && pending_.front().second) {
+    watermark_ = pending_.front().first;
+    pending_.pop_front();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary::poller

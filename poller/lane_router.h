@@ -1,0 +1,58 @@
+// Lanes and the checkpoint low watermark for the parallelization factor.
+//
+// LaneForPartitionKey sends every record of a partition key to the same lane (a stable FNV-1a
+// hash, the same in every process and run), so that with one batch in flight per lane the
+// records of a key are processed in order.
+//
+// WatermarkTracker computes the checkpoint of a shard whose records finish out of order across
+// lanes: the highest sequence number S such that every record of the shard with a sequence
+// number <= S is done. Example: records 10, 11, 12, 13 received; 10 and 12 done → watermark 10;
+// then 11 done → 12; then 13 done → 13.
+#ifndef TRIBUTARY_POLLER_LANE_ROUTER_H_
+#define TRIBUTARY_POLLER_LANE_ROUTER_H_
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+
+namespace tributary::poller {
+
+// The lane in [0, lane_count) for `partition_key`. `lane_count` >= 1.
+int LaneForPartitionKey(const std::string& partition_key, int lane_count);
+
+// Not thread-safe: the ShardProcessor guards it.
+class WatermarkTracker {
+ public:
+  // Records that `sequence_number` was received and is not done yet. Records must be received in
+  // increasing sequence order. Errors: INVALID_ARGUMENT when `sequence_number` is not above every
+  // sequence number received before.
+  absl::Status Received(uint64_t sequence_number);
+
+  // Marks a received record done. Idempotent. Errors: NOT_FOUND when it was never received (or
+  // is already below the watermark and forgotten, which is not an error: returns OK).
+  absl::Status Done(uint64_t sequence_number);
+
+  // The highest S with every received record <= S done; nullopt while no record is done below
+  // the first outstanding one.
+  std::optional<uint64_t> watermark() const { return watermark_; }
+
+  // How many received records are not done yet.
+  int64_t outstanding() const { return outstanding_; }
+  // The highest sequence number received, if any.
+  std::optional<uint64_t> last_received() const { return last_received_; }
+
+ private:
+  // Received records above the watermark, in sequence order, with whether each is done.
+  std::deque<std::pair<uint64_t, bool>> pending_;
+  std::optional<uint64_t> watermark_;
+  std::optional<uint64_t> last_received_;
+  int64_t outstanding_ = 0;
+};
+
+}  // namespace tributary::poller
+
+#endif  // TRIBUTARY_POLLER_LANE_ROUTER_H_

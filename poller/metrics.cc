@@ -1,0 +1,238 @@
+#include "poller/metrics.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace tributary::poller {
+namespace {
+
+const std::vector<double>& BatchSizeBounds() {
+  static const auto* bounds =
+      new std::vector<double>{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
+  return *bounds;
+}
+
+const std::vector<double>& LatencyBounds() {
+  static const auto* bounds = new std::vector<double>{
+      1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 900000};
+  return *bounds;
+}
+
+// A label value escaped as the exposition format asks: \\, \" and \n.
+std::string LabelValue(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string FormatDouble(double v) {
+  if (v == std::numeric_limits<double>::infinity()) return "+Inf";
+  return absl::StrFormat("%g", v);
+}
+
+}  // namespace
+
+Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)) {
+  bounds_.push_back(std::numeric_limits<double>::infinity());
+  counts_.assign(bounds_.size(), 0);
+}
+
+void Histogram::Observe(double value) {
+  const size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
+  ++counts_[std::min(i, counts_.size() - 1)];
+  sum_ += value;
+  ++count_;
+}
+
+void Histogram::ToProto(v1::Histogram* out) const {
+  out->Clear();
+  int64_t cumulative = 0;
+  for (size_t i = 0; i < bounds_.size(); ++i) {
+    cumulative += counts_[i];
+    out->add_bounds(bounds_[i]);
+    out->add_counts(cumulative);
+  }
+  out->set_sum(sum_);
+  out->set_count(count_);
+}
+
+PollerMetrics::Entry::Entry() : batch_size(BatchSizeBounds()), latency_ms(LatencyBounds()) {}
+
+PollerMetrics::PollerMetrics(std::string poller_id, Clock& clock)
+    : poller_id_(std::move(poller_id)), clock_(clock) {}
+
+PollerMetrics::Entry& PollerMetrics::EntryFor(const ShardContext& shard) {
+  Entry& e = entries_[Key(shard.mapping_uuid, shard.shard_id)];
+  e.stream_name = shard.stream_name;
+  return e;
+}
+
+int64_t PollerMetrics::AgeMs(const Entry& e, absl::Time now) const {
+  if (!e.in_batch) return e.frozen_age_ms;
+  return std::max<int64_t>(0, absl::ToInt64Milliseconds(now - e.last_arrival));
+}
+
+void PollerMetrics::BatchStarted(const ShardContext& shard, absl::Time last_record_arrival) {
+  absl::MutexLock lock(&mu_);
+  Entry& e = EntryFor(shard);
+  e.last_arrival = last_record_arrival;
+  e.in_batch = true;
+}
+
+void PollerMetrics::BatchFinished(const ShardContext& shard) {
+  const absl::Time now = clock_.Now();
+  absl::MutexLock lock(&mu_);
+  Entry& e = EntryFor(shard);
+  e.frozen_age_ms = AgeMs(e, now);
+  e.in_batch = false;
+}
+
+void PollerMetrics::Invoked(const ShardContext& shard, int batch_size, absl::Duration latency) {
+  absl::MutexLock lock(&mu_);
+  Entry& e = EntryFor(shard);
+  ++e.invocations;
+  e.batch_size.Observe(batch_size);
+  e.latency_ms.Observe(absl::ToDoubleMilliseconds(latency));
+}
+
+void PollerMetrics::FunctionError(const ShardContext& shard) {
+  absl::MutexLock lock(&mu_);
+  ++EntryFor(shard).function_errors;
+}
+
+void PollerMetrics::Retried(const ShardContext& shard) {
+  absl::MutexLock lock(&mu_);
+  ++EntryFor(shard).retries;
+}
+
+void PollerMetrics::Bisected(const ShardContext& shard) {
+  absl::MutexLock lock(&mu_);
+  ++EntryFor(shard).bisections;
+}
+
+void PollerMetrics::Dropped(const ShardContext& shard, const std::string& condition,
+                            int64_t records) {
+  absl::MutexLock lock(&mu_);
+  EntryFor(shard).dropped[condition] += records;
+}
+
+void PollerMetrics::Delivered(const ShardContext& shard, int64_t records) {
+  absl::MutexLock lock(&mu_);
+  EntryFor(shard).delivered += records;
+}
+
+void PollerMetrics::Checkpointed(const ShardContext& shard, const std::string& checkpoint) {
+  absl::MutexLock lock(&mu_);
+  EntryFor(shard).checkpoint = checkpoint;
+}
+
+void PollerMetrics::Remove(const ShardContext& shard) {
+  absl::MutexLock lock(&mu_);
+  entries_.erase(Key(shard.mapping_uuid, shard.shard_id));
+}
+
+int64_t PollerMetrics::IteratorAgeMs(const ShardContext& shard) {
+  const absl::Time now = clock_.Now();
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(Key(shard.mapping_uuid, shard.shard_id));
+  return it == entries_.end() ? 0 : AgeMs(it->second, now);
+}
+
+v1::GetMetricsResponse PollerMetrics::Snapshot(const std::string& mapping_uuid) {
+  const absl::Time now = clock_.Now();
+  v1::GetMetricsResponse response;
+  response.set_poller_id(poller_id_);
+  absl::MutexLock lock(&mu_);
+  for (const auto& [key, e] : entries_) {
+    if (!mapping_uuid.empty() && std::get<0>(key) != mapping_uuid) continue;
+    v1::ShardMetrics* m = response.add_shards();
+    m->set_event_source_mapping_uuid(std::get<0>(key));
+    m->set_stream_name(e.stream_name);
+    m->set_shard_id(std::get<1>(key));
+    m->set_iterator_age_ms(AgeMs(e, now));
+    m->set_invocations(e.invocations);
+    m->set_function_errors(e.function_errors);
+    m->set_retries(e.retries);
+    m->set_bisections(e.bisections);
+    for (const auto& [condition, n] : e.dropped) (*m->mutable_dropped_records())[condition] = n;
+    m->set_records_delivered(e.delivered);
+    e.batch_size.ToProto(m->mutable_batch_size());
+    e.latency_ms.ToProto(m->mutable_invoke_latency_ms());
+    m->set_checkpoint(e.checkpoint);
+  }
+  return response;
+}
+
+std::string PollerMetrics::RenderPrometheus() {
+  const v1::GetMetricsResponse snapshot = Snapshot();
+  std::string out;
+  auto labels = [&](const v1::ShardMetrics& m) {
+    return absl::StrCat("poller=\"", LabelValue(snapshot.poller_id()), "\",mapping=\"",
+                        LabelValue(m.event_source_mapping_uuid()), "\",stream=\"",
+                        LabelValue(m.stream_name()), "\",shard=\"", LabelValue(m.shard_id()), "\"");
+  };
+  auto scalar = [&](const std::string& name, const std::string& type, const std::string& help,
+                    int64_t (v1::ShardMetrics::*field)() const) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+    for (const v1::ShardMetrics& m : snapshot.shards()) {
+      absl::StrAppend(&out, name, "{", labels(m), "} ", (m.*field)(), "\n");
+    }
+  };
+  auto histogram = [&](const std::string& name, const std::string& help,
+                       const v1::Histogram& (v1::ShardMetrics::*field)() const) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " histogram\n");
+    for (const v1::ShardMetrics& m : snapshot.shards()) {
+      const v1::Histogram& h = (m.*field)();
+      for (int i = 0; i < h.bounds_size(); ++i) {
+        absl::StrAppend(&out, name, "_bucket{", labels(m), ",le=\"", FormatDouble(h.bounds(i)),
+                        "\"} ", h.counts(i), "\n");
+      }
+      absl::StrAppend(&out, name, "_sum{", labels(m), "} ", FormatDouble(h.sum()), "\n");
+      absl::StrAppend(&out, name, "_count{", labels(m), "} ", h.count(), "\n");
+    }
+  };
+  scalar("tributary_poller_iterator_age_ms", "gauge",
+         "Now minus the arrival time of the last record of the last batch, in ms.",
+         &v1::ShardMetrics::iterator_age_ms);
+  scalar("tributary_poller_invocations_total", "counter", "Function invocations.",
+         &v1::ShardMetrics::invocations);
+  scalar("tributary_poller_function_errors_total", "counter", "Invocations that failed.",
+         &v1::ShardMetrics::function_errors);
+  scalar("tributary_poller_retries_total", "counter", "Batch retries after backoff.",
+         &v1::ShardMetrics::retries);
+  scalar("tributary_poller_bisections_total", "counter", "Failing batches split in two.",
+         &v1::ShardMetrics::bisections);
+  scalar("tributary_poller_records_delivered_total", "counter",
+         "Records the function processed successfully.", &v1::ShardMetrics::records_delivered);
+  absl::StrAppend(&out,
+                  "# HELP tributary_poller_dropped_records_total Records skipped after being "
+                  "reported, by condition.\n# TYPE tributary_poller_dropped_records_total "
+                  "counter\n");
+  for (const v1::ShardMetrics& m : snapshot.shards()) {
+    std::map<std::string, int64_t> sorted(m.dropped_records().begin(), m.dropped_records().end());
+    for (const auto& [condition, n] : sorted) {
+      absl::StrAppend(&out, "tributary_poller_dropped_records_total{", labels(m), ",condition=\"",
+                      LabelValue(condition), "\"} ", n, "\n");
+    }
+  }
+  histogram("tributary_poller_batch_size", "Records per invocation.",
+            &v1::ShardMetrics::batch_size);
+  histogram("tributary_poller_invoke_latency_ms", "Invocation latency in ms.",
+            &v1::ShardMetrics::invoke_latency_ms);
+  return out;
+}
+
+}  // namespace tributary::poller

@@ -1,0 +1,96 @@
+// PollerMetrics: the poller's per-(mapping, shard) metrics, rendered as the GetMetricsResponse
+// proto and as Prometheus text exposition (format 0.0.4).
+//
+// Iterator age (ms): while a batch is being processed (invoked, retried, waiting for backoff) it
+// is now minus the arrival time of the batch's last record, so that a blocked shard shows a
+// growing age; once the batch is done it is frozen at (completion time − that arrival time).
+// 0 before the first batch.
+//
+// Thread-safe. The clock must outlive this object.
+#ifndef TRIBUTARY_POLLER_METRICS_H_
+#define TRIBUTARY_POLLER_METRICS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "poller/records.h"
+#include "proto/poller.pb.h"
+
+namespace tributary::poller {
+
+// A Prometheus-style histogram: counts per upper bound, the last bound +Inf.
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);  // finite, increasing; +Inf is added
+  void Observe(double value);
+  void ToProto(v1::Histogram* out) const;  // cumulative counts
+
+ private:
+  std::vector<double> bounds_;   // includes +Inf last
+  std::vector<int64_t> counts_;  // per bucket, not cumulative
+  double sum_ = 0;
+  int64_t count_ = 0;
+};
+
+class PollerMetrics {
+ public:
+  PollerMetrics(std::string poller_id, Clock& clock);
+
+  // Effects of one shard's events; each creates the shard's entry on first use.
+  void BatchStarted(const ShardContext& shard, absl::Time last_record_arrival);
+  void BatchFinished(const ShardContext& shard);
+  void Invoked(const ShardContext& shard, int batch_size, absl::Duration latency);
+  void FunctionError(const ShardContext& shard);
+  void Retried(const ShardContext& shard);
+  void Bisected(const ShardContext& shard);
+  void Dropped(const ShardContext& shard, const std::string& condition, int64_t records);
+  void Delivered(const ShardContext& shard, int64_t records);
+  void Checkpointed(const ShardContext& shard, const std::string& checkpoint);
+  // Forgets a shard (its lease went away).
+  void Remove(const ShardContext& shard);
+
+  // The current iterator age of a shard in ms (0 when unknown).
+  int64_t IteratorAgeMs(const ShardContext& shard);
+
+  // Every shard's metrics (only `mapping_uuid`'s when non-empty), sorted by mapping and shard.
+  v1::GetMetricsResponse Snapshot(const std::string& mapping_uuid = "");
+  // The same as Prometheus text exposition.
+  std::string RenderPrometheus();
+
+ private:
+  struct Entry {
+    Entry();
+    std::string stream_name;
+    absl::Time last_arrival = absl::InfinitePast();
+    bool in_batch = false;
+    int64_t frozen_age_ms = 0;
+    int64_t invocations = 0;
+    int64_t function_errors = 0;
+    int64_t retries = 0;
+    int64_t bisections = 0;
+    std::map<std::string, int64_t> dropped;
+    int64_t delivered = 0;
+    Histogram batch_size;
+    Histogram latency_ms;
+    std::string checkpoint;
+  };
+  using Key = std::tuple<std::string, std::string>;  // mapping uuid, shard id
+
+  Entry& EntryFor(const ShardContext& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int64_t AgeMs(const Entry& e, absl::Time now) const;
+
+  const std::string poller_id_;
+  Clock& clock_;
+  absl::Mutex mu_;
+  std::map<Key, Entry> entries_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tributary::poller
+
+#endif  // TRIBUTARY_POLLER_METRICS_H_

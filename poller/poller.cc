@@ -1,0 +1,325 @@
+#include "poller/poller.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace tributary::poller {
+namespace {
+
+bool MappingRunnable(const v1::EventSourceMappingConfiguration& config) {
+  if (!config.enabled()) return false;
+  switch (config.state()) {
+    case v1::DISABLING:
+    case v1::DISABLED:
+    case v1::DELETING_MAPPING:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// How long Shutdown waits for each lease's invocation in flight before giving up on it.
+constexpr absl::Duration kReleaseTimeout = absl::Seconds(60);
+
+}  // namespace
+
+Poller::Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService& leases,
+               MappingSource& mappings, ShardReader& reader, FunctionInvoker& invoker,
+               FailureDestination& destination, PollerMetrics& metrics)
+    : options_(std::move(options)),
+      clock_(clock),
+      leases_(leases),
+      mappings_(mappings),
+      reader_(reader),
+      deps_{clock, waiter, invoker, destination, metrics, options_.backoff, options_.seed},
+      metrics_(metrics) {}
+
+Poller::~Poller() {
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+  }
+  if (loop_.joinable()) loop_.join();
+  for (auto& consumer : Consumers()) consumer->Stop();
+}
+
+std::vector<std::shared_ptr<ShardConsumer>> Poller::Consumers() {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<ShardConsumer>> out;
+  for (auto& [key, c] : consumers_) out.push_back(c);
+  return out;
+}
+
+std::vector<ShardContext> Poller::shards() {
+  std::vector<ShardContext> out;
+  for (auto& c : Consumers()) out.push_back(c->shard());
+  return out;
+}
+
+ShardConsumer* Poller::consumer(const std::string& mapping_uuid, const std::string& shard_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = consumers_.find(Key(mapping_uuid, shard_id));
+  return it == consumers_.end() ? nullptr : it->second.get();
+}
+
+absl::Status Poller::Register() {
+  v1::RegisterPollerRequest request;
+  request.set_poller_id(options_.poller_id);
+  request.set_capacity(options_.capacity);
+  ASSIGN_OR_RETURN(v1::RegisterPollerResponse response, leases_.RegisterPoller(request));
+  absl::MutexLock lock(&mu_);
+  registered_ = true;
+  if (response.heartbeat_interval_ms() > 0) {
+    heartbeat_interval_ = absl::Milliseconds(response.heartbeat_interval_ms());
+  }
+  if (response.lease_duration_ms() > 0) {
+    lease_duration_ = absl::Milliseconds(response.lease_duration_ms());
+  }
+  last_good_heartbeat_ = clock_.Now();  // registering counts as a heartbeat
+  next_heartbeat_ = clock_.Now() + heartbeat_interval_;
+  return absl::OkStatus();
+}
+
+void Poller::RemoveFinished() {
+  std::vector<std::shared_ptr<ShardConsumer>> finished;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = consumers_.begin(); it != consumers_.end();) {
+      if (it->second->state() != ShardConsumer::State::kRunning) {
+        finished.push_back(it->second);
+        it = consumers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& c : finished) {
+    c->Stop();  // joins its threads
+    metrics_.Remove(c->shard());
+  }
+}
+
+absl::Status Poller::HeartbeatAndRefresh() {
+  v1::HeartbeatRequest request;
+  request.set_poller_id(options_.poller_id);
+  const auto consumers = Consumers();
+  for (const auto& c : consumers) {
+    v1::HeldLeaseStatus* held = request.add_held_leases();
+    held->mutable_lease_key()->set_event_source_mapping_uuid(c->shard().mapping_uuid);
+    held->mutable_lease_key()->set_shard_id(c->shard().shard_id);
+    held->set_iterator_age_ms(metrics_.IteratorAgeMs(c->shard()));
+  }
+  absl::StatusOr<v1::HeartbeatResponse> response = leases_.Heartbeat(request);
+  const absl::Time now = clock_.Now();
+  if (!response.ok()) {
+    bool expired;
+    {
+      absl::MutexLock lock(&mu_);
+      next_heartbeat_ = now + heartbeat_interval_;
+      expired = now >= last_good_heartbeat_ + lease_duration_;
+    }
+    if (expired) {
+      for (const auto& c : consumers) c->Lose();
+    }
+    if (response.status().code() == absl::StatusCode::kNotFound) {
+      absl::MutexLock lock(&mu_);
+      registered_ = false;  // leasing forgot us: register again
+    }
+    return WithContext(response.status(), "heartbeat");
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    last_good_heartbeat_ = now;
+    next_heartbeat_ = now + heartbeat_interval_;
+  }
+  std::map<Key, int64_t> owned;
+  for (const v1::HeldLease& h : response->owned_leases()) {
+    owned[Key(h.lease_key().event_source_mapping_uuid(), h.lease_key().shard_id())] =
+        h.lease_counter();
+  }
+  std::set<Key> worked_on;
+  for (const auto& c : consumers) {
+    const Key key(c->shard().mapping_uuid, c->shard().shard_id);
+    worked_on.insert(key);
+    auto it = owned.find(key);
+    if (it == owned.end() || it->second != c->lease_counter()) c->Lose();
+  }
+  // A lease listed as ours that no consumer here works on would stay owned and idle for as long
+  // as we heartbeat, since AcquireLeases never returns a lease its caller already owns. That
+  // happens when our consumers stopped because heartbeats failed for the lease duration while
+  // leasing kept our leases (its restart grace), or when an AcquireLeases reply was lost. Give
+  // such a lease back; the next Acquire takes it again under a new counter, from its checkpoint.
+  for (const auto& [key, counter] : owned) {
+    if (worked_on.count(key) > 0) continue;
+    v1::ReleaseLeaseRequest release;
+    release.mutable_lease_key()->set_event_source_mapping_uuid(key.first);
+    release.mutable_lease_key()->set_shard_id(key.second);
+    release.set_poller_id(options_.poller_id);
+    release.set_lease_counter(counter);
+    // On failure the lease stays orphaned until the next heartbeat tries again.
+    leases_.ReleaseLease(release).IgnoreError();
+  }
+  for (const v1::LeaseKey& k : response->leases_to_release()) {
+    if (ShardConsumer* c = consumer(k.event_source_mapping_uuid(), k.shard_id())) {
+      c->RequestRelease();
+    }
+  }
+
+  // Refresh the configuration of every mapping in use.
+  std::set<std::string> in_use;
+  for (const auto& c : consumers) in_use.insert(c->shard().mapping_uuid);
+  for (const std::string& uuid : in_use) {
+    absl::StatusOr<v1::EventSourceMappingConfiguration> config = mappings_.GetMapping(uuid);
+    if (!config.ok() && config.status().code() != absl::StatusCode::kNotFound) continue;
+    int64_t cached_version = -1;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = configs_.find(uuid);
+      if (it != configs_.end()) cached_version = it->second.config_version();
+      if (config.ok()) {
+        configs_[uuid] = *config;
+      } else {
+        configs_.erase(uuid);
+      }
+    }
+    for (const auto& c : consumers) {
+      if (c->shard().mapping_uuid != uuid) continue;
+      if (!config.ok()) {
+        c->Lose();  // deleted: stop at once
+      } else if (!MappingRunnable(*config)) {
+        c->RequestRelease();
+      } else if (config->config_version() != cached_version) {
+        c->UpdateConfig(*config);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Poller::Acquire() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (static_cast<int>(consumers_.size()) >= options_.capacity) return absl::OkStatus();
+  }
+  v1::AcquireLeasesRequest request;
+  request.set_poller_id(options_.poller_id);
+  ASSIGN_OR_RETURN(v1::AcquireLeasesResponse response, leases_.AcquireLeases(request));
+  for (const v1::Lease& lease : response.leases()) {
+    const std::string& uuid = lease.event_source_mapping_uuid();
+    std::optional<v1::EventSourceMappingConfiguration> config;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = configs_.find(uuid);
+      if (it != configs_.end()) config = it->second;
+    }
+    if (!config.has_value()) {
+      absl::StatusOr<v1::EventSourceMappingConfiguration> fetched = mappings_.GetMapping(uuid);
+      if (fetched.ok()) {
+        config = *fetched;
+        absl::MutexLock lock(&mu_);
+        configs_[uuid] = *fetched;
+      } else if (fetched.status().code() != absl::StatusCode::kNotFound) {
+        // Unknown for now: give the lease back so that it is not held idle.
+        v1::ReleaseLeaseRequest release;
+        release.mutable_lease_key()->set_event_source_mapping_uuid(uuid);
+        release.mutable_lease_key()->set_shard_id(lease.shard_id());
+        release.set_poller_id(options_.poller_id);
+        release.set_lease_counter(lease.lease_counter());
+        leases_.ReleaseLease(release).IgnoreError();  // it expires otherwise
+        continue;
+      }
+    }
+    if (!config.has_value() || !MappingRunnable(*config)) {
+      v1::ReleaseLeaseRequest release;
+      release.mutable_lease_key()->set_event_source_mapping_uuid(uuid);
+      release.mutable_lease_key()->set_shard_id(lease.shard_id());
+      release.set_poller_id(options_.poller_id);
+      release.set_lease_counter(lease.lease_counter());
+      leases_.ReleaseLease(release).IgnoreError();  // it expires otherwise
+      continue;
+    }
+    ShardConsumerOptions consumer_options;
+    consumer_options.poller_id = options_.poller_id;
+    consumer_options.checkpoint_interval = options_.checkpoint_interval;
+    LaneDeps deps = deps_;
+    std::shared_ptr<ShardConsumer> consumer;
+    {
+      absl::MutexLock lock(&mu_);
+      deps.seed = options_.seed * 1000003 + consumers_started_++;
+    }
+    consumer =
+        std::make_shared<ShardConsumer>(lease, *config, consumer_options, reader_, leases_, deps);
+    if (!options_.run_consumers_inline) consumer->Start();
+    absl::MutexLock lock(&mu_);
+    auto& slot = consumers_[Key(uuid, lease.shard_id())];
+    if (slot != nullptr) slot->Lose();  // a stale consumer of the same lease: superseded
+    slot = consumer;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Poller::RunOnce() {
+  bool registered, heartbeat_due;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return absl::FailedPreconditionError("poller shut down");
+    registered = registered_;
+  }
+  if (!registered) RETURN_IF_ERROR(WithContext(Register(), "registering poller"));
+  RemoveFinished();
+  {
+    absl::MutexLock lock(&mu_);
+    heartbeat_due = clock_.Now() >= next_heartbeat_;
+  }
+  absl::Status status;
+  if (heartbeat_due) status = HeartbeatAndRefresh();
+  RemoveFinished();
+  absl::Status acquired = Acquire();
+  if (status.ok()) status = WithContext(acquired, "acquiring leases");
+  if (options_.run_consumers_inline) {
+    for (auto& c : Consumers()) c->RunOnce();
+    RemoveFinished();
+  }
+  return status;
+}
+
+void Poller::Start() {
+  loop_ = std::thread([this] {
+    while (true) {
+      RunOnce().IgnoreError();  // retried on the next pass; the metrics show stuck shards
+      absl::MutexLock lock(&mu_);
+      const absl::Time wake = std::min(next_heartbeat_, clock_.Now() + absl::Seconds(1));
+      if (clock_.AwaitWithDeadline(&mu_, absl::Condition(&shutting_down_), wake)) return;
+    }
+  });
+}
+
+void Poller::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    shutting_down_ = true;
+  }
+  if (loop_.joinable()) loop_.join();
+  const auto consumers = Consumers();
+  for (auto& c : consumers) c->RequestRelease();
+  for (auto& c : consumers) {
+    if (options_.run_consumers_inline) {
+      c->RunOnce();
+    } else {
+      c->AwaitFinished(clock_.Now() + kReleaseTimeout);
+    }
+    c->Stop();
+  }
+  v1::DeregisterPollerRequest request;
+  request.set_poller_id(options_.poller_id);
+  // Deregistering releases whatever is still held; if it fails the leases expire.
+  leases_.DeregisterPoller(request).IgnoreError();
+  absl::MutexLock lock(&mu_);
+  shut_down_ = true;
+  consumers_.clear();
+}
+
+}  // namespace tributary::poller

@@ -1,0 +1,108 @@
+// Poller: the worker that turns leases into function invocations. It registers with leasing,
+// heartbeats, acquires leases up to its capacity, and runs a ShardConsumer per held lease.
+//
+// Each RunOnce():
+//   1. registers (RegisterPoller) if it has not yet; the reply gives the heartbeat interval;
+//   2. drops consumers that finished (SHARD_END, released, lost);
+//   3. when the heartbeat is due: Heartbeat with each lease's iterator age. A held lease that
+//      the reply no longer lists (or lists with another counter) was lost: its consumer stops at
+//      once. leases_to_release: the consumer finishes its invocation in flight, checkpoints and
+//      releases. Then each mapping in use is fetched again (MappingSource::GetMapping): a new
+//      config_version applies from the next batch; a disabled mapping's leases are released; a
+//      deleted one (NOT_FOUND) stops its consumers at once. If no heartbeat has succeeded for
+//      the lease duration, every consumer stops (another poller may own the leases by now);
+//   4. when it holds fewer leases than its capacity: AcquireLeases, and a consumer per new lease
+//      (a lease of a disabled or deleted mapping is released / not started);
+//   5. with `run_consumers_inline`, each consumer's RunOnce() (single-threaded tests); otherwise
+//      consumers run their own threads (ShardConsumer::Start).
+// Start() runs RunOnce in a background loop (every heartbeat interval, at most 1 s apart);
+// Shutdown() stops the loop, releases every lease gracefully and deregisters.
+//
+// Thread-safe. Everything passed to the constructor must outlive this object.
+#ifndef TRIBUTARY_POLLER_POLLER_H_
+#define TRIBUTARY_POLLER_POLLER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "poller/interfaces.h"
+#include "poller/metrics.h"
+#include "poller/shard_consumer.h"
+#include "poller/shard_processor.h"
+
+namespace tributary::poller {
+
+struct PollerOptions {
+  std::string poller_id;
+  int capacity = 10;  // the most leases this poller holds
+  absl::Duration checkpoint_interval = absl::Milliseconds(200);
+  BackoffOptions backoff;
+  uint64_t seed = 1;
+  bool run_consumers_inline = false;
+};
+
+class Poller {
+ public:
+  Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService& leases,
+         MappingSource& mappings, ShardReader& reader, FunctionInvoker& invoker,
+         FailureDestination& destination, PollerMetrics& metrics);
+  ~Poller();
+
+  // One pass of the loop above. Returns the first error of registering, heartbeating or
+  // acquiring (the pass goes on where it can; the next pass retries).
+  absl::Status RunOnce();
+
+  // Runs RunOnce in a background thread until Shutdown.
+  void Start();
+  // Stops the loop, releases every lease (finishing invocations in flight), deregisters.
+  // Idempotent.
+  void Shutdown();
+
+  const std::string& poller_id() const { return options_.poller_id; }
+  // The shards this poller works on now.
+  std::vector<ShardContext> shards();
+  // The consumer of (mapping, shard), or nullptr. For tests and status pages.
+  ShardConsumer* consumer(const std::string& mapping_uuid, const std::string& shard_id);
+
+ private:
+  using Key = std::pair<std::string, std::string>;  // mapping uuid, shard id
+
+  absl::Status Register();
+  absl::Status HeartbeatAndRefresh();
+  absl::Status Acquire();
+  void RemoveFinished();
+  std::vector<std::shared_ptr<ShardConsumer>> Consumers();
+
+  PollerOptions options_;
+  Clock& clock_;
+  LeaseService& leases_;
+  MappingSource& mappings_;
+  ShardReader& reader_;
+  LaneDeps deps_;
+  PollerMetrics& metrics_;
+
+  absl::Mutex mu_;
+  bool registered_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_) = absl::Seconds(3);
+  absl::Duration lease_duration_ ABSL_GUARDED_BY(mu_) = absl::Seconds(10);
+  absl::Time next_heartbeat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time last_good_heartbeat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::map<Key, std::shared_ptr<ShardConsumer>> consumers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, v1::EventSourceMappingConfiguration> configs_ ABSL_GUARDED_BY(mu_);
+  uint64_t consumers_started_ ABSL_GUARDED_BY(mu_) = 0;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread loop_;
+};
+
+}  // namespace tributary::poller
+
+#endif  // TRIBUTARY_POLLER_POLLER_H_

@@ -1,0 +1,243 @@
+// The poller against the real shard store and leasing services, each in this process on a
+// loopback gRPC server, all on one FakeClock. The mapping configuration comes from a fake (the
+// stream tracker is not needed for these rules). The control loop (Poller::RunOnce) runs on the
+// test thread; consumers run on their own threads, reading through real SubscribeToShard
+// streams.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/clock.h"
+#include "common/grpc_server.h"
+#include "common/testing/test_util.h"
+#include "gtest/gtest.h"
+#include "leasing/testing/in_process_leasing.h"
+#include "poller/grpc_adapters.h"
+#include "poller/poller.h"
+#include "poller/testing/fake_services.h"
+#include "poller/testing/fakes.h"
+#include "shard_store/shard_store_client.h"
+#include "shard_store/shard_store_node.h"
+
+namespace tributary::poller {
+namespace {
+
+constexpr char kMapping[] = "mapping-1";
+constexpr char kStream[] = "orders";
+
+// One poller with its own function and observed lease service.
+struct PollerUnderTest {
+  PollerUnderTest(const std::string& id, Clock& clock, LeaseService& leases,
+                  MappingSource& mappings, ShardReader& reader, FailureDestination& destination)
+      : observed(leases), waiter(clock), metrics(id, clock) {
+    PollerOptions options;
+    options.poller_id = id;
+    options.capacity = 10;
+    options.checkpoint_interval = absl::ZeroDuration();
+    options.seed = tributary::testing::TestSeed();
+    poller = std::make_unique<Poller>(options, clock, waiter, observed, mappings, reader, function,
+                                      destination, metrics);
+  }
+  testing::ScriptedFunction function;
+  testing::ObservedLeaseService observed;
+  ClockWaiter waiter;
+  PollerMetrics metrics;
+  std::unique_ptr<Poller> poller;
+};
+
+class PollerIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::cout << "seed " << tributary::testing::TestSeed() << "\n";
+    auto leasing = leasing::testing::InProcessLeasing::Start(clock_);
+    ASSERT_TRUE(leasing.ok()) << leasing.status();
+    leasing_ = std::move(*leasing);
+    shard_store::ShardStoreNodeOptions store_options;
+    store_options.store.data_dir = tributary::testing::NewTempDir("poller_store");
+    store_options.trim_period = absl::ZeroDuration();
+    auto node = shard_store::ShardStoreNode::Create(store_options, clock_);
+    ASSERT_TRUE(node.ok()) << node.status();
+    store_node_ = std::move(*node);
+    auto server = GrpcServer::Start("127.0.0.1:0", {store_node_->service()});
+    ASSERT_TRUE(server.ok()) << server.status();
+    store_server_ = std::move(*server);
+    store_client_ =
+        std::make_unique<shard_store::ShardStoreClient>(MakeChannel(store_server_->address()));
+    reader_ = std::make_unique<ShardStoreReader>(*store_client_);
+    destination_ = std::make_unique<ShardStoreFailureDestination>(*store_client_);
+    leases_ = std::make_unique<LeasingClientLeaseService>(leasing_->client());
+
+    v1::CreateStreamRequest create;
+    create.set_stream_name(kStream);
+    create.set_shard_count(1);
+    ASSERT_TRUE(store_client_->CreateStream(create).ok());
+    config_.set_uuid(kMapping);
+    config_.set_stream_name(kStream);
+    config_.set_function_endpoint("f:1");
+    config_.set_batch_size(10);
+    config_.set_parallelization_factor(1);
+    config_.set_maximum_retry_attempts(-1);
+    config_.set_maximum_record_age_in_seconds(-1);
+    config_.set_enabled(true);
+    config_.set_state(v1::ENABLED);
+    config_.set_config_version(1);
+    mappings_.Set(config_);
+  }
+
+  void TearDown() override {
+    pollers_.clear();  // consumers stop before the servers do
+    if (store_server_ != nullptr) store_server_->Shutdown();
+  }
+
+  PollerUnderTest& NewPoller(const std::string& id) {
+    pollers_.push_back(std::make_unique<PollerUnderTest>(id, clock_, *leases_, mappings_, *reader_,
+                                                         *destination_));
+    return *pollers_.back();
+  }
+
+  std::vector<v1::Shard> Shards() {
+    auto shards = store_client_->ListAllShards(kStream);
+    EXPECT_TRUE(shards.ok()) << shards.status();
+    return shards.ok() ? *shards : std::vector<v1::Shard>();
+  }
+
+  void CreateLeases() {
+    v1::CreateLeasesRequest request;
+    for (const v1::Shard& shard : Shards()) {
+      v1::NewLease* lease = request.add_leases();
+      lease->set_event_source_mapping_uuid(kMapping);
+      lease->set_shard_id(shard.shard_id());
+      lease->set_stream_name(kStream);
+      if (!shard.parent_shard_id().empty()) lease->add_parent_shard_ids(shard.parent_shard_id());
+      lease->mutable_initial_checkpoint()->set_type(v1::TRIM_HORIZON_CHECKPOINT);
+      lease->set_enabled(true);
+    }
+    auto created = leasing_->client().CreateLeases(request);
+    ASSERT_TRUE(created.ok()) << created.status();
+  }
+
+  // Puts `n` records; returns the last one's sequence number.
+  std::string Put(int n, const std::string& key_prefix) {
+    std::string last;
+    for (int i = 0; i < n; ++i) {
+      v1::PutRecordRequest put;
+      put.set_stream_name(kStream);
+      put.set_partition_key(absl::StrCat(key_prefix, i));
+      put.set_data(absl::StrCat(key_prefix, i));
+      auto response = store_client_->PutRecord(put);
+      EXPECT_TRUE(response.ok()) << response.status();
+      if (response.ok()) last = response->sequence_number();
+    }
+    return last;
+  }
+
+  v1::Lease GetLease(const std::string& shard_id) {
+    v1::GetLeaseRequest request;
+    request.mutable_lease_key()->set_event_source_mapping_uuid(kMapping);
+    request.mutable_lease_key()->set_shard_id(shard_id);
+    auto lease = leasing_->client().GetLease(request);
+    EXPECT_TRUE(lease.ok()) << lease.status();
+    return lease.ok() ? *lease : v1::Lease();
+  }
+
+  static int RecordCount(const std::vector<testing::ScriptedFunction::Call>& calls) {
+    int n = 0;
+    for (const auto& c : calls) n += c.request.records_size();
+    return n;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<leasing::testing::InProcessLeasing> leasing_;
+  std::unique_ptr<shard_store::ShardStoreNode> store_node_;
+  std::unique_ptr<GrpcServer> store_server_;
+  std::unique_ptr<shard_store::ShardStoreClient> store_client_;
+  std::unique_ptr<ShardStoreReader> reader_;
+  std::unique_ptr<ShardStoreFailureDestination> destination_;
+  std::unique_ptr<LeasingClientLeaseService> leases_;
+  testing::FakeMappingSource mappings_;
+  v1::EventSourceMappingConfiguration config_;
+  std::vector<std::unique_ptr<PollerUnderTest>> pollers_;
+};
+
+TEST_F(PollerIntegrationTest, LeaseLostMidBatchOldOwnerNeverCheckpointsOrInvokesAgain) {
+  CreateLeases();
+  const std::string shard = Shards().at(0).shard_id();
+  Put(5, "a");
+  PollerUnderTest& p1 = NewPoller("p1");
+  absl::Notification invoked, go_on;
+  p1.function.SetScript([&](const v1::InvokeRequest&, int call) {
+    if (call == 0) {
+      invoked.Notify();
+      go_on.WaitForNotificationWithTimeout(absl::Seconds(30));
+    }
+    return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
+  });
+  ASSERT_TRUE(p1.poller->RunOnce().ok());
+  ASSERT_TRUE(invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+
+  // p1 is silent past the lease duration; p2 takes the lease (counter moves on).
+  clock_.Advance(absl::Seconds(11));
+  PollerUnderTest& p2 = NewPoller("p2");
+  ASSERT_TRUE(p2.poller->RunOnce().ok());
+  EXPECT_EQ(GetLease(shard).lease_owner(), "p2");
+  ASSERT_TRUE(p2.function.Await([](const auto& calls) { return RecordCount(calls) >= 5; }));
+
+  // p1's invocation returns: its checkpoint is fenced off and it stops.
+  go_on.Notify();
+  ASSERT_TRUE(p1.observed.AwaitCheckpoints([](const auto& calls) { return !calls.empty(); }));
+  EXPECT_FALSE(p1.observed.checkpoint_calls()[0].accepted);
+
+  const std::string last = Put(5, "b");
+  ASSERT_TRUE(p2.observed.AwaitCheckpoints([&](const auto& calls) {
+    return !calls.empty() && calls.back().accepted &&
+           calls.back().checkpoint.sequence_number() == last;
+  })) << "p2 never checkpointed "
+      << last;
+  ASSERT_TRUE(p1.poller->RunOnce().ok());  // heartbeats: p1 holds nothing, acquires nothing
+  EXPECT_TRUE(p1.poller->shards().empty());
+  EXPECT_EQ(p1.function.call_count(), 1);
+  EXPECT_EQ(p1.observed.checkpoint_calls().size(), 1u);
+  EXPECT_EQ(GetLease(shard).lease_owner(), "p2");
+  EXPECT_EQ(GetLease(shard).checkpoint().sequence_number(), last);
+  EXPECT_EQ(RecordCount(p2.function.calls()), 10);
+}
+
+TEST_F(PollerIntegrationTest, ShardEndIsCheckpointedThenTheChildrenRun) {
+  Put(6, "parent");
+  const std::string parent = Shards().at(0).shard_id();
+  v1::SplitShardRequest split;
+  split.set_stream_name(kStream);
+  split.set_shard_to_split(parent);
+  split.set_new_starting_hash_key("170141183460469231731687303715884105728");  // 2^127
+  ASSERT_TRUE(store_client_->SplitShard(split).ok());
+  ASSERT_EQ(Shards().size(), 3u);
+  Put(8, "child");
+  CreateLeases();
+
+  PollerUnderTest& p1 = NewPoller("p1");
+  ASSERT_TRUE(p1.poller->RunOnce().ok());
+  EXPECT_EQ(p1.poller->shards().size(), 1u) << "only the parent is assignable";
+  ASSERT_TRUE(p1.observed.AwaitCheckpoints([](const auto& calls) {
+    return !calls.empty() && calls.back().checkpoint.type() == v1::SHARD_END;
+  })) << "the parent never reached SHARD_END";
+  EXPECT_EQ(GetLease(parent).checkpoint().type(), v1::SHARD_END);
+
+  // The next pass picks up both children.
+  for (int i = 0; i < 10 && p1.poller->shards().size() < 2; ++i) {
+    ASSERT_TRUE(p1.poller->RunOnce().ok());
+  }
+  ASSERT_TRUE(p1.function.Await([](const auto& calls) { return RecordCount(calls) >= 14; }));
+  const auto calls = p1.function.calls();
+  bool child_seen = false;
+  for (const auto& call : calls) {
+    const bool is_parent = call.request.shard_id() == parent;
+    if (!is_parent) child_seen = true;
+    EXPECT_FALSE(is_parent && child_seen) << "a parent batch ran after a child batch";
+  }
+  EXPECT_EQ(RecordCount(calls), 14);
+}
+
+}  // namespace
+}  // namespace tributary::poller

@@ -1,0 +1,55 @@
+#include "poller/poller_node.h"
+
+#include <functional>
+
+#include "common/grpc_server.h"
+
+namespace tributary::poller {
+
+absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeOptions& options,
+                                                               Clock& clock) {
+  if (options.poller_id.empty()) return absl::InvalidArgumentError("poller_id must be set");
+  if (options.capacity < 1) return absl::InvalidArgumentError("capacity must be >= 1");
+  std::unique_ptr<PollerNode> node(new PollerNode());
+  node->store_client_ =
+      std::make_unique<shard_store::ShardStoreClient>(MakeChannel(options.shard_store_address));
+  node->leasing_client_ =
+      std::make_unique<leasing::LeasingClient>(MakeChannel(options.leasing_address));
+  node->tracker_client_ = std::make_unique<stream_tracker::StreamTrackerClient>(
+      MakeChannel(options.stream_tracker_address));
+  node->invoker_ = std::make_unique<GrpcFunctionInvoker>();
+  node->destination_ = std::make_unique<ShardStoreFailureDestination>(*node->store_client_);
+  node->reader_ = std::make_unique<ShardStoreReader>(*node->store_client_);
+  node->leases_ = std::make_unique<LeasingClientLeaseService>(*node->leasing_client_);
+  node->mappings_ = std::make_unique<StreamTrackerMappingSource>(*node->tracker_client_);
+  node->waiter_ = std::make_unique<ClockWaiter>(clock);
+  node->metrics_ = std::make_unique<PollerMetrics>(options.poller_id, clock);
+  PollerOptions poller_options;
+  poller_options.poller_id = options.poller_id;
+  poller_options.capacity = options.capacity;
+  poller_options.seed =
+      options.seed != 0 ? options.seed : std::hash<std::string>()(options.poller_id) | 1;
+  node->poller_ = std::make_unique<Poller>(poller_options, clock, *node->waiter_, *node->leases_,
+                                           *node->mappings_, *node->reader_, *node->invoker_,
+                                           *node->destination_, *node->metrics_);
+  node->service_ = std::make_unique<PollersService>(*node->metrics_);
+  if (!options.metrics_listen.empty()) {
+    PollerMetrics* metrics = node->metrics_.get();
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http = MetricsHttpServer::Start(
+        options.metrics_listen, [metrics] { return metrics->RenderPrometheus(); });
+    if (!http.ok()) return http.status();
+    node->http_ = std::move(*http);
+  }
+  return node;
+}
+
+PollerNode::~PollerNode() {
+  http_.reset();  // stop scrapes before the metrics go away
+  poller_.reset();
+}
+
+void PollerNode::Start() { poller_->Start(); }
+
+void PollerNode::Shutdown() { poller_->Shutdown(); }
+
+}  // namespace tributary::poller

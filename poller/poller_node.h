@@ -1,0 +1,80 @@
+// PollerNode: everything a process needs to run a poller — clients of the shard store, leasing
+// and the stream tracker, the gRPC-backed seams, the Poller with its metrics, the
+// tributary.v1.Pollers service, and (optionally) the Prometheus HTTP endpoint — built in one
+// call so that poller_server and the all-in-one binary wire it alike:
+//
+//   ASSIGN_OR_RETURN(auto node, PollerNode::Create(options, RealClock::Get()));
+//   services.push_back(node->service());   // register on a GrpcServer
+//   node->Start();                          // ... later node->Shutdown();
+//
+// Thread-safe. `clock` must outlive the node.
+#ifndef TRIBUTARY_POLLER_POLLER_NODE_H_
+#define TRIBUTARY_POLLER_POLLER_NODE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "grpcpp/impl/codegen/service_type.h"
+#include "leasing/leasing_client.h"
+#include "poller/grpc_adapters.h"
+#include "poller/metrics.h"
+#include "poller/metrics_http_server.h"
+#include "poller/poller.h"
+#include "poller/pollers_service.h"
+#include "shard_store/shard_store_client.h"
+#include "stream_tracker/stream_tracker_client.h"
+
+namespace tributary::poller {
+
+struct PollerNodeOptions {
+  std::string poller_id;  // required
+  int capacity = 10;      // >= 1
+  std::string shard_store_address = "127.0.0.1:4561";
+  std::string leasing_address = "127.0.0.1:4562";
+  std::string stream_tracker_address = "127.0.0.1:4563";
+  std::string metrics_listen;  // "host:port" for GET /metrics; empty = no HTTP endpoint
+  uint64_t seed = 0;           // 0 = derived from the poller id
+};
+
+class PollerNode {
+ public:
+  // Builds the node and binds the metrics endpoint. Errors: INVALID_ARGUMENT for an empty
+  // poller id or capacity < 1; those of MetricsHttpServer::Start.
+  static absl::StatusOr<std::unique_ptr<PollerNode>> Create(const PollerNodeOptions& options,
+                                                            Clock& clock);
+  ~PollerNode();
+
+  grpc::Service* service() { return service_.get(); }
+  PollerMetrics& metrics() { return *metrics_; }
+  Poller& poller() { return *poller_; }
+  // The bound metrics port, or 0 without an endpoint.
+  int metrics_port() const { return http_ == nullptr ? 0 : http_->port(); }
+
+  // Starts the poller's loop.
+  void Start();
+  // Releases every lease and deregisters; the HTTP endpoint stops with the node. Idempotent.
+  void Shutdown();
+
+ private:
+  PollerNode() = default;
+
+  std::unique_ptr<shard_store::ShardStoreClient> store_client_;
+  std::unique_ptr<leasing::LeasingClient> leasing_client_;
+  std::unique_ptr<stream_tracker::StreamTrackerClient> tracker_client_;
+  std::unique_ptr<GrpcFunctionInvoker> invoker_;
+  std::unique_ptr<ShardStoreFailureDestination> destination_;
+  std::unique_ptr<ShardStoreReader> reader_;
+  std::unique_ptr<LeasingClientLeaseService> leases_;
+  std::unique_ptr<StreamTrackerMappingSource> mappings_;
+  std::unique_ptr<ClockWaiter> waiter_;
+  std::unique_ptr<PollerMetrics> metrics_;
+  std::unique_ptr<Poller> poller_;
+  std::unique_ptr<PollersService> service_;
+  std::unique_ptr<MetricsHttpServer> http_;
+};
+
+}  // namespace tributary::poller
+
+#endif  // TRIBUTARY_POLLER_POLLER_NODE_H_

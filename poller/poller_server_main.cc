@@ -1,0 +1,65 @@
+// poller_server: a Tributary poller. Holds leases from leasing, reads their shards from the
+// shard store, invokes each mapping's function, and serves its metrics over gRPC
+// (tributary.v1.Pollers) and Prometheus text (--metrics_listen). Flags and wiring only.
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/grpc_server.h"
+#include "common/server_main.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+#include "poller/poller_node.h"
+
+DEFINE_string(listen, "127.0.0.1:4564", "gRPC address to serve tributary.v1.Pollers on");
+DEFINE_string(poller_id, "", "This poller's id (default: hostname-pid)");
+DEFINE_int32(capacity, 10, "The most leases this poller holds");
+DEFINE_string(shard_store, "127.0.0.1:4561", "Address of the shard store (tributary.v1.Streams)");
+DEFINE_string(leasing, "127.0.0.1:4562", "Address of leasing (tributary.v1.Leasing)");
+DEFINE_string(stream_tracker, "127.0.0.1:4563",
+              "Address of the stream tracker (tributary.v1.EventSourceMappings)");
+DEFINE_string(metrics_listen, "127.0.0.1:9464",
+              "host:port for Prometheus GET /metrics; empty disables it");
+
+int main(int argc, char** argv) {
+  tributary::InitServerMain(&argc, &argv, "poller_server: turns leases into function invocations");
+  std::string poller_id = FLAGS_poller_id;
+  if (poller_id.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    poller_id = absl::StrCat(host, "-", getpid());
+  }
+  tributary::poller::PollerNodeOptions options;
+  options.poller_id = poller_id;
+  options.capacity = FLAGS_capacity;
+  options.shard_store_address = FLAGS_shard_store;
+  options.leasing_address = FLAGS_leasing;
+  options.stream_tracker_address = FLAGS_stream_tracker;
+  options.metrics_listen = FLAGS_metrics_listen;
+  auto node = tributary::poller::PollerNode::Create(options, tributary::RealClock::Get());
+  if (!node.ok()) {
+    LOG(ERROR) << "starting poller: " << node.status();
+    return 1;
+  }
+  auto server = tributary::GrpcServer::Start(FLAGS_listen, {(*node)->service()});
+  if (!server.ok()) {
+    LOG(ERROR) << "serving on " << FLAGS_listen << ": " << server.status();
+    return 1;
+  }
+  if (absl::Status s = tributary::WritePortFile((*server)->port()); !s.ok()) {
+    LOG(ERROR) << s;
+    return 1;
+  }
+  LOG(INFO) << "poller " << poller_id << " serving on " << (*server)->address()
+            << (options.metrics_listen.empty()
+                    ? std::string()
+                    : absl::StrCat(", metrics on port ", (*node)->metrics_port()));
+  (*node)->Start();
+  const int signal = tributary::WaitForTerminationSignal();
+  LOG(INFO) << "signal " << signal << ": releasing leases and stopping";
+  (*node)->Shutdown();
+  (*server)->Shutdown();
+  return 0;
+}

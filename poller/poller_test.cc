@@ -1,0 +1,491 @@
+// The poller end to end against in-memory leasing, store and mappings, with a FakeClock and a
+// scripted function; consumers run inline (single-threaded) so every step is deterministic.
+#include "poller/poller.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/testing/test_util.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "poller/testing/fake_services.h"
+#include "poller/testing/fakes.h"
+
+namespace tributary::poller {
+namespace {
+
+using testing::FakeLeaseService;
+
+constexpr char kMapping[] = "mapping-1";
+constexpr char kStream[] = "orders";
+constexpr char kShard0[] = "shardId-000000000000";
+constexpr char kShard1[] = "shardId-000000000001";
+
+class PollerTest : public ::testing::Test {
+ protected:
+  PollerTest() {
+    std::cout << "seed " << seed_ << "\n";
+    config_.set_uuid(kMapping);
+    config_.set_stream_name(kStream);
+    config_.set_function_endpoint("127.0.0.1:9000");
+    config_.set_batch_size(10);
+    config_.set_parallelization_factor(1);
+    config_.set_maximum_retry_attempts(-1);
+    config_.set_maximum_record_age_in_seconds(-1);
+    config_.set_function_timeout_seconds(30);
+    config_.set_enabled(true);
+    config_.set_state(v1::ENABLED);
+    config_.set_config_version(1);
+    mappings_.Set(config_);
+  }
+
+  std::unique_ptr<Poller> NewPoller(const std::string& id, int capacity = 10,
+                                    absl::Duration checkpoint_interval = absl::ZeroDuration()) {
+    PollerOptions options;
+    options.poller_id = id;
+    options.capacity = capacity;
+    options.checkpoint_interval = checkpoint_interval;
+    options.seed = seed_;
+    options.run_consumers_inline = true;
+    metrics_.push_back(std::make_unique<PollerMetrics>(id, clock_));
+    return std::make_unique<Poller>(options, clock_, waiter_, leases_, mappings_, shards_,
+                                    function_, destination_, *metrics_.back());
+  }
+
+  void AddShard(const std::string& shard, std::vector<std::string> parents = {}) {
+    shards_.AddShard(kStream, shard);
+    leases_.AddLease(kMapping, shard, kStream, std::move(parents));
+  }
+
+  void Append(const std::string& shard, int n, const std::string& key = "k") {
+    for (int i = 0; i < n; ++i) {
+      shards_.Append(kStream, shard, key, absl::StrCat(shard, "#", i), clock_.Now());
+    }
+  }
+
+  void RunTimes(Poller& p, int n) {
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(p.RunOnce().ok());
+  }
+
+  // Moves time to the next heartbeat.
+  void NextHeartbeat() {
+    clock_.Advance(absl::Milliseconds(FakeLeaseService::kHeartbeatIntervalMs));
+  }
+
+  void UpdateConfig() {
+    config_.set_config_version(config_.config_version() + 1);
+    mappings_.Set(config_);
+  }
+
+  std::vector<std::string> DeliveredShards() {
+    std::vector<std::string> out;
+    for (const auto& call : function_.calls()) out.push_back(call.request.shard_id());
+    return out;
+  }
+
+  const uint64_t seed_ = tributary::testing::TestSeed();
+  FakeClock clock_;
+  testing::AdvancingWaiter waiter_{clock_};
+  testing::ScriptedFunction function_;
+  testing::RecordingDestination destination_;
+  FakeLeaseService leases_;
+  testing::InMemoryShards shards_;
+  testing::FakeMappingSource mappings_;
+  std::vector<std::unique_ptr<PollerMetrics>> metrics_;
+  v1::EventSourceMappingConfiguration config_;
+};
+
+TEST_F(PollerTest, AcquiresLeasesReadsFromTheCheckpointAndCheckpointsAfterBatches) {
+  AddShard(kShard0);
+  Append(kShard0, 25);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.batches().size(), 3u);  // 10 + 10 + 5
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).lease_owner(), "p1");
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "25");
+  Append(kShard0, 3);
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.batches().back(), (std::vector<std::string>{"26", "27", "28"}));
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "28");
+}
+
+TEST_F(PollerTest, CheckpointsAreCoalescedWithinTheInterval) {
+  AddShard(kShard0);
+  auto poller = NewPoller("p1", 10, absl::Milliseconds(200));
+  for (int i = 0; i < 5; ++i) {
+    Append(kShard0, 10);
+    RunTimes(*poller, 1);
+    clock_.Advance(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(function_.call_count(), 5);
+  const auto calls = leases_.checkpoint_calls();
+  EXPECT_LT(calls.size(), 5u);
+  EXPECT_GE(calls.size(), 1u);
+  clock_.Advance(absl::Milliseconds(200));
+  RunTimes(*poller, 1);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "50");
+}
+
+TEST_F(PollerTest, BatchingWindowIsMeasuredOnTheClock) {
+  config_.set_batch_size(100);
+  config_.set_maximum_batching_window_in_seconds(5);
+  mappings_.Set(config_);
+  AddShard(kShard0);
+  auto poller = NewPoller("p1");
+  Append(kShard0, 3);
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.call_count(), 0);
+  clock_.Advance(absl::Milliseconds(4999));
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.call_count(), 0);
+  clock_.Advance(absl::Milliseconds(1));
+  RunTimes(*poller, 1);
+  ASSERT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(function_.batches()[0].size(), 3u);
+}
+
+TEST_F(PollerTest, LeaseLostMidBatchOldOwnerNeverCheckpointsOrInvokesAgain) {
+  AddShard(kShard0);
+  Append(kShard0, 5);
+  auto old_owner = NewPoller("p1");
+  // While the first invocation runs, the lease expires and p2 takes it.
+  function_.SetScript([this](const v1::InvokeRequest&, int call) {
+    if (call == 0) leases_.Steal(kMapping, kShard0, "p2");
+    return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
+  });
+  RunTimes(*old_owner, 1);
+  ASSERT_EQ(function_.call_count(), 1);
+  // Its one checkpoint attempt was fenced off, and it stopped.
+  const auto calls = leases_.checkpoint_calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_FALSE(calls[0].accepted);
+  EXPECT_EQ(old_owner->consumer(kMapping, kShard0), nullptr);
+
+  Append(kShard0, 5);
+  for (int i = 0; i < 5; ++i) {
+    NextHeartbeat();
+    RunTimes(*old_owner, 1);
+  }
+  EXPECT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(leases_.checkpoint_calls().size(), 1u);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().type(), v1::TRIM_HORIZON_CHECKPOINT);
+}
+
+TEST_F(PollerTest, LeaseMissingFromHeartbeatStopsTheShardBeforeItsCheckpoint) {
+  AddShard(kShard0);
+  Append(kShard0, 5);
+  // A long coalescing interval: the batch's checkpoint is still pending when the loss shows.
+  auto old_owner = NewPoller("p1", 10, absl::Seconds(60));
+  function_.SetScript([this](const v1::InvokeRequest&, int call) {
+    if (call == 0) leases_.Steal(kMapping, kShard0, "p2");
+    return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
+  });
+  RunTimes(*old_owner, 1);
+  // The first checkpoint is due at once (none written yet); later ones wait 60 s.
+  const size_t attempts_before = leases_.checkpoint_calls().size();
+  Append(kShard0, 5);
+  NextHeartbeat();
+  RunTimes(*old_owner, 1);  // the heartbeat reply no longer lists the lease
+  Append(kShard0, 5);
+  for (int i = 0; i < 30; ++i) {
+    clock_.Advance(absl::Seconds(5));
+    RunTimes(*old_owner, 1);
+  }
+  EXPECT_EQ(function_.call_count(), 1);
+  for (size_t i = 0; i < leases_.checkpoint_calls().size(); ++i) {
+    EXPECT_FALSE(leases_.checkpoint_calls()[i].accepted);
+  }
+  EXPECT_EQ(leases_.checkpoint_calls().size(), attempts_before);
+}
+
+TEST_F(PollerTest, NewOwnerResumesFromTheCheckpointAfterTheOldOneIsFenced) {
+  AddShard(kShard0);
+  Append(kShard0, 10);
+  auto p1 = NewPoller("p1");
+  RunTimes(*p1, 1);
+  ASSERT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "10");
+  leases_.Steal(kMapping, kShard0, "");  // expired: unowned, counter moved on
+  Append(kShard0, 4);
+  auto p2 = NewPoller("p2");
+  RunTimes(*p2, 1);
+  EXPECT_EQ(function_.batches().back(), (std::vector<std::string>{"11", "12", "13", "14"}));
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).lease_owner(), "p2");
+  NextHeartbeat();
+  RunTimes(*p1, 1);  // p1 learns it lost the lease and does nothing
+  EXPECT_EQ(function_.call_count(), 2);
+}
+
+TEST_F(PollerTest, ShardEndIsCheckpointedThenTheChildRuns) {
+  AddShard(kShard0);
+  AddShard(kShard1, {kShard0});
+  Append(kShard0, 12);
+  Append(kShard1, 4);
+  shards_.Close(kStream, kShard0);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard1).lease_owner(), "") << "child waits for parent";
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().type(), v1::SHARD_END);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).lease_owner(), "") << "released at SHARD_END";
+  RunTimes(*poller, 2);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard1).lease_owner(), "p1");
+  EXPECT_EQ(DeliveredShards(), (std::vector<std::string>{kShard0, kShard0, kShard1}));
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard1).checkpoint().sequence_number(), "4");
+}
+
+TEST_F(PollerTest, ShardEndWaitsForAFailingBatchOfTheParent) {
+  config_.set_maximum_retry_attempts(2);
+  mappings_.Set(config_);
+  AddShard(kShard0);
+  AddShard(kShard1, {kShard0});
+  Append(kShard0, 3);
+  Append(kShard1, 1);
+  shards_.Close(kStream, kShard0);
+  function_.SetScript([](const v1::InvokeRequest& r, int) {
+    v1::InvokeResponse response;
+    if (r.shard_id() == kShard0) response.set_function_error("Unhandled");
+    return absl::StatusOr<v1::InvokeResponse>(response);
+  });
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 3);
+  // The parent's batch was tried 3 times, then skipped; only then SHARD_END and the child.
+  EXPECT_EQ(DeliveredShards(), (std::vector<std::string>{kShard0, kShard0, kShard0, kShard1}));
+}
+
+TEST_F(PollerTest, GracefulReleaseFinishesTheInFlightBatchCheckpointsAndReleases) {
+  AddShard(kShard0);
+  Append(kShard0, 10);
+  auto poller = NewPoller("p1", 10, absl::Seconds(60));
+  RunTimes(*poller, 1);  // first batch, first checkpoint
+  Append(kShard0, 10);
+  // Leasing asks for the lease back while the second batch is being invoked.
+  function_.SetScript([this](const v1::InvokeRequest&, int call) {
+    if (call == 1) {
+      leases_.AskToRelease(kMapping, kShard0);
+      NextHeartbeat();
+    }
+    return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
+  });
+  RunTimes(*poller, 1);  // invokes batch 2 (checkpoint coalesced: not yet written)
+  ASSERT_EQ(function_.call_count(), 2);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "10");
+  Append(kShard0, 10);
+  RunTimes(*poller, 1);  // heartbeat says release: checkpoint 20, release, no more invokes
+  EXPECT_EQ(function_.call_count(), 2);
+  const v1::Lease lease = leases_.GetLease(kMapping, kShard0);
+  EXPECT_EQ(lease.checkpoint().sequence_number(), "20");
+  EXPECT_EQ(lease.lease_owner(), "");
+  EXPECT_TRUE(poller->shards().empty());
+}
+
+TEST_F(PollerTest, ReleaseDuringRetriesAbandonsTheBackoffAndKeepsTheCheckpoint) {
+  AddShard(kShard0);
+  Append(kShard0, 3);
+  function_.SetScript([this](const v1::InvokeRequest&, int call) {
+    if (call == 0) leases_.AskToRelease(kMapping, kShard0);
+    v1::InvokeResponse r;
+    r.set_function_error("Unhandled");
+    return absl::StatusOr<v1::InvokeResponse>(r);
+  });
+  auto poller = NewPoller("p1");
+  // Each backoff wait moves the fake clock; the heartbeat then delivers the release request.
+  for (int i = 0; i < 20 && !poller->shards().empty(); ++i) {
+    NextHeartbeat();
+    RunTimes(*poller, 1);
+  }
+  EXPECT_TRUE(poller->shards().empty());
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).lease_owner(), "");
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().type(), v1::TRIM_HORIZON_CHECKPOINT);
+}
+
+TEST_F(PollerTest, ConfigUpdateMidStreamAppliesFromTheNextBatch) {
+  config_.set_batch_size(2);
+  mappings_.Set(config_);
+  AddShard(kShard0);
+  Append(kShard0, 4);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.batches().size(), 2u);
+  config_.set_batch_size(5);
+  config_.set_function_endpoint("127.0.0.1:9001");
+  UpdateConfig();
+  NextHeartbeat();
+  RunTimes(*poller, 1);  // heartbeat: new version fetched
+  Append(kShard0, 10);
+  RunTimes(*poller, 1);
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(calls[2].request.records_size(), 5);
+  EXPECT_EQ(calls[3].request.records_size(), 5);
+  EXPECT_EQ(calls[1].endpoint, "127.0.0.1:9000");
+  EXPECT_EQ(calls[2].endpoint, "127.0.0.1:9001");
+}
+
+TEST_F(PollerTest, DisabledMappingReleasesItsLeases) {
+  AddShard(kShard0);
+  Append(kShard0, 3);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  ASSERT_EQ(function_.call_count(), 1);
+  config_.set_enabled(false);
+  config_.set_state(v1::DISABLED);
+  UpdateConfig();
+  NextHeartbeat();
+  RunTimes(*poller, 2);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).lease_owner(), "");
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "3");
+  Append(kShard0, 3);
+  RunTimes(*poller, 2);  // the lease is assignable in the fake, but the mapping is disabled
+  EXPECT_EQ(function_.call_count(), 1);
+}
+
+TEST_F(PollerTest, DeletedMappingStopsItsWork) {
+  AddShard(kShard0);
+  Append(kShard0, 3);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  mappings_.Delete(kMapping);
+  Append(kShard0, 3);
+  NextHeartbeat();
+  RunTimes(*poller, 3);
+  EXPECT_EQ(function_.call_count(), 1);
+  EXPECT_TRUE(poller->shards().empty());
+}
+
+TEST_F(PollerTest, HeartbeatsFailingForTheLeaseDurationStopEveryShard) {
+  AddShard(kShard0);
+  Append(kShard0, 3);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  leases_.FailHeartbeats(true);
+  Append(kShard0, 3);
+  clock_.Advance(absl::Milliseconds(FakeLeaseService::kLeaseDurationMs));
+  EXPECT_EQ(poller->RunOnce().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(function_.call_count(), 1);
+  EXPECT_TRUE(poller->shards().empty());
+}
+
+// Leasing restarts keep a live poller's leases (restart grace), but the poller has already
+// stopped its shards after heartbeating failed for the lease duration. A lease still listed as
+// its own with no consumer here must not stay owned and idle: the poller gives it back and takes
+// it again with a new counter, and the shard resumes from its checkpoint.
+TEST_F(PollerTest, LeaseStillOwnedAfterHeartbeatsRecoverIsTakenAgainAndResumes) {
+  AddShard(kShard0);
+  Append(kShard0, 3);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  ASSERT_EQ(function_.call_count(), 1);
+  leases_.FailHeartbeats(true);
+  clock_.Advance(absl::Milliseconds(FakeLeaseService::kLeaseDurationMs));
+  EXPECT_EQ(poller->RunOnce().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(poller->shards().empty());
+
+  leases_.FailHeartbeats(false);
+  Append(kShard0, 2);
+  NextHeartbeat();
+  RunTimes(*poller, 3);
+  ASSERT_EQ(function_.call_count(), 2) << "the shard never resumed after leasing came back";
+  const v1::InvokeRequest resumed = function_.calls().back().request;
+  ASSERT_EQ(resumed.records_size(), 2) << "resumed from the wrong checkpoint";
+  EXPECT_EQ(resumed.records(0).data(), absl::StrCat(kShard0, "#0"));
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).lease_counter(), 2)
+      << "the lease was not taken again under a new counter";
+}
+
+TEST_F(PollerTest, CapacityBoundsTheLeasesHeld) {
+  AddShard(kShard0);
+  AddShard(kShard1);
+  auto poller = NewPoller("p1", 1);
+  RunTimes(*poller, 3);
+  EXPECT_EQ(poller->shards().size(), 1u);
+}
+
+TEST_F(PollerTest, ReadErrorsAreRetriedWithoutLosingRecords) {
+  AddShard(kShard0);
+  Append(kShard0, 5);
+  shards_.FailNextReads(2);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 3);
+  ASSERT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(function_.batches()[0].size(), 5u);
+}
+
+TEST_F(PollerTest, ShutdownReleasesEveryLeaseAndDeregisters) {
+  AddShard(kShard0);
+  AddShard(kShard1);
+  Append(kShard0, 2);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  poller->Shutdown();
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).lease_owner(), "");
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard1).lease_owner(), "");
+  EXPECT_EQ(poller->RunOnce().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(PollerTest, MetricValuesAfterAScriptedRun) {
+  config_.set_batch_size(4);
+  config_.set_maximum_retry_attempts(1);
+  config_.mutable_destination_config()->mutable_on_failure()->set_destination("dlq");
+  mappings_.Set(config_);
+  AddShard(kShard0);
+  Append(kShard0, 8);  // two batches of 4
+  clock_.Advance(absl::Milliseconds(500));
+  // Batch 1: fails twice (1 retry) and is dropped. Batch 2: succeeds after 30 ms.
+  function_.SetScript([this](const v1::InvokeRequest&, int call) {
+    v1::InvokeResponse r;
+    if (call < 2) {
+      r.set_function_error("Unhandled");
+    } else {
+      clock_.Advance(absl::Milliseconds(30));
+    }
+    return absl::StatusOr<v1::InvokeResponse>(r);
+  });
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  const auto snapshot = metrics_.back()->Snapshot();
+  ASSERT_EQ(snapshot.shards_size(), 1);
+  const v1::ShardMetrics& m = snapshot.shards(0);
+  EXPECT_EQ(snapshot.poller_id(), "p1");
+  EXPECT_EQ(m.event_source_mapping_uuid(), kMapping);
+  EXPECT_EQ(m.stream_name(), kStream);
+  EXPECT_EQ(m.shard_id(), kShard0);
+  EXPECT_EQ(m.invocations(), 3);
+  EXPECT_EQ(m.function_errors(), 2);
+  EXPECT_EQ(m.retries(), 1);
+  EXPECT_EQ(m.bisections(), 0);
+  EXPECT_EQ(m.records_delivered(), 4);
+  EXPECT_EQ(m.dropped_records().at("RetryAttemptsExhausted"), 4);
+  EXPECT_EQ(m.batch_size().count(), 3);
+  EXPECT_EQ(m.batch_size().sum(), 12);
+  EXPECT_EQ(m.invoke_latency_ms().count(), 3);
+  EXPECT_EQ(m.invoke_latency_ms().sum(), 30);
+  EXPECT_EQ(m.checkpoint(), "8");
+  const int64_t backoff_ms = absl::ToInt64Milliseconds(waiter_.waits().at(0));
+  EXPECT_EQ(m.iterator_age_ms(), 500 + backoff_ms + 30);
+  EXPECT_EQ(destination_.puts().size(), 1u);
+
+  const std::string text = metrics_.back()->RenderPrometheus();
+  const std::string labels = absl::StrCat("poller=\"p1\",mapping=\"", kMapping,
+                                          "\",stream=\"orders\",shard=\"", kShard0, "\"");
+  EXPECT_NE(text.find(absl::StrCat("tributary_poller_invocations_total{", labels, "} 3\n")),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(absl::StrCat("tributary_poller_dropped_records_total{", labels,
+                                   ",condition=\"RetryAttemptsExhausted\"} 4\n")),
+            std::string::npos);
+  EXPECT_NE(
+      text.find(absl::StrCat("tributary_poller_batch_size_bucket{", labels, ",le=\"2\"} 0\n")),
+      std::string::npos);
+  EXPECT_NE(
+      text.find(absl::StrCat("tributary_poller_batch_size_bucket{", labels, ",le=\"5\"} 3\n")),
+      std::string::npos);
+  EXPECT_NE(
+      text.find(absl::StrCat("tributary_poller_batch_size_bucket{", labels, ",le=\"+Inf\"} 3\n")),
+      std::string::npos);
+  EXPECT_NE(text.find("# TYPE tributary_poller_invoke_latency_ms histogram\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tributary::poller

@@ -1,0 +1,171 @@
+// ShardConsumer on its own threads (reader, dispatcher, one thread per lane batch), against
+// in-memory leasing and a blocking in-memory shard, with a FakeClock.
+#include "poller/shard_consumer.h"
+
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/testing/test_util.h"
+#include "gtest/gtest.h"
+#include "poller/testing/fake_services.h"
+#include "poller/testing/fakes.h"
+
+namespace tributary::poller {
+namespace {
+
+constexpr char kMapping[] = "m";
+constexpr char kStream[] = "s";
+constexpr char kShard[] = "shardId-000000000000";
+
+class ShardConsumerThreadsTest : public ::testing::Test {
+ protected:
+  ShardConsumerThreadsTest() {
+    std::cout << "seed " << seed_ << "\n";
+    config_.set_uuid(kMapping);
+    config_.set_stream_name(kStream);
+    config_.set_function_endpoint("f:1");
+    config_.set_batch_size(5);
+    config_.set_parallelization_factor(10);
+    config_.set_maximum_retry_attempts(-1);
+    config_.set_maximum_record_age_in_seconds(-1);
+    shards_.AddShard(kStream, kShard);
+    leases_.AddLease(kMapping, kShard, kStream);
+    v1::RegisterPollerRequest reg;
+    reg.set_poller_id("p1");
+    reg.set_capacity(1);
+    EXPECT_TRUE(leases_.RegisterPoller(reg).ok());
+    v1::AcquireLeasesRequest acquire;
+    acquire.set_poller_id("p1");
+    auto granted = leases_.AcquireLeases(acquire);
+    EXPECT_TRUE(granted.ok() && granted->leases_size() == 1);
+    lease_ = granted->leases(0);
+  }
+
+  std::unique_ptr<ShardConsumer> NewConsumer() {
+    ShardConsumerOptions options;
+    options.poller_id = "p1";
+    options.checkpoint_interval = absl::ZeroDuration();
+    return std::make_unique<ShardConsumer>(
+        lease_, config_, options, shards_, observed_,
+        LaneDeps{clock_, waiter_, function_, destination_, metrics_, BackoffOptions(), seed_});
+  }
+
+  // Waits for the consumer to leave kRunning; a failure guard of 30 s real time.
+  bool AwaitFinished(ShardConsumer& consumer) {
+    absl::Notification finished;
+    std::thread waiter([&] {
+      consumer.AwaitFinished(absl::InfiniteFuture());
+      finished.Notify();
+    });
+    const bool ok = finished.WaitForNotificationWithTimeout(absl::Seconds(30));
+    if (!ok) consumer.Lose();  // unblocks the waiter
+    waiter.join();
+    return ok;
+  }
+
+  const uint64_t seed_ = tributary::testing::TestSeed();
+  FakeClock clock_;
+  ClockWaiter waiter_{clock_};
+  testing::ScriptedFunction function_;
+  testing::RecordingDestination destination_;
+  PollerMetrics metrics_{"p1", clock_};
+  testing::FakeLeaseService leases_;
+  testing::ObservedLeaseService observed_{leases_};
+  testing::InMemoryShards shards_{/*blocking=*/true};
+  v1::EventSourceMappingConfiguration config_;
+  v1::Lease lease_;
+};
+
+TEST_F(ShardConsumerThreadsTest, ConcurrentLanesKeepPerKeyOrderAndReachShardEnd) {
+  std::mt19937_64 rng(seed_);
+  for (int i = 0; i < 500; ++i) {
+    shards_.Append(kStream, kShard, absl::StrCat("key-", rng() % 37), "d", clock_.Now());
+  }
+  shards_.Close(kStream, kShard);
+  auto consumer = NewConsumer();
+  consumer->Start();
+  ASSERT_TRUE(AwaitFinished(*consumer)) << "the consumer did not reach SHARD_END";
+  consumer->Stop();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kShardEnded);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard).checkpoint().type(), v1::SHARD_END);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard).lease_owner(), "");
+
+  std::map<std::string, std::vector<uint64_t>> per_key;
+  size_t total = 0;
+  for (const auto& call : function_.calls()) {
+    EXPECT_LE(call.request.records_size(), 5);
+    std::set<int> lanes;
+    for (const auto& r : call.request.records()) {
+      per_key[r.partition_key()].push_back(std::stoull(r.sequence_number()));
+      lanes.insert(LaneForPartitionKey(r.partition_key(), 10));
+      ++total;
+    }
+    EXPECT_EQ(lanes.size(), 1u);
+  }
+  EXPECT_EQ(total, 500u);
+  for (const auto& [key, seqs] : per_key) {
+    for (size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]) << key;
+  }
+  // Checkpoints only move forward.
+  uint64_t last = 0;
+  for (const auto& c : observed_.checkpoint_calls()) {
+    EXPECT_TRUE(c.accepted);
+    if (c.checkpoint.type() != v1::SEQUENCE_NUMBER) continue;
+    const uint64_t seq = std::stoull(c.checkpoint.sequence_number());
+    EXPECT_GT(seq, last);
+    last = seq;
+  }
+}
+
+TEST_F(ShardConsumerThreadsTest, LeaseLostDuringAnInvocationMeansNoCheckpointAndNoMoreInvokes) {
+  for (int i = 0; i < 50; ++i) shards_.Append(kStream, kShard, "one-key", "d", clock_.Now());
+  absl::Notification invoked, go_on;
+  function_.SetScript([&](const v1::InvokeRequest&, int call) {
+    if (call == 0) {
+      invoked.Notify();
+      go_on.WaitForNotificationWithTimeout(absl::Seconds(30));
+    }
+    return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
+  });
+  auto consumer = NewConsumer();
+  consumer->Start();
+  ASSERT_TRUE(invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  consumer->Lose();
+  go_on.Notify();
+  consumer->Stop();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kLost);
+  EXPECT_EQ(function_.call_count(), 1);
+  EXPECT_TRUE(observed_.checkpoint_calls().empty());
+}
+
+TEST_F(ShardConsumerThreadsTest, ReleaseFinishesTheInvocationThenCheckpointsAndReleases) {
+  for (int i = 0; i < 50; ++i) shards_.Append(kStream, kShard, "one-key", "d", clock_.Now());
+  absl::Notification invoked, go_on;
+  function_.SetScript([&](const v1::InvokeRequest&, int call) {
+    if (call == 2) {
+      invoked.Notify();
+      go_on.WaitForNotificationWithTimeout(absl::Seconds(30));
+    }
+    return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
+  });
+  auto consumer = NewConsumer();
+  consumer->Start();
+  ASSERT_TRUE(invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  consumer->RequestRelease();
+  go_on.Notify();
+  ASSERT_TRUE(AwaitFinished(*consumer));
+  consumer->Stop();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kReleased);
+  EXPECT_EQ(function_.call_count(), 3);
+  const v1::Lease lease = leases_.GetLease(kMapping, kShard);
+  EXPECT_EQ(lease.checkpoint().sequence_number(), "15");  // three batches of 5, all done
+  EXPECT_EQ(lease.lease_owner(), "");
+}
+
+}  // namespace
+}  // namespace tributary::poller

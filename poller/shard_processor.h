@@ -1,0 +1,123 @@
+// ShardProcessor: the lanes of one shard (parallelization factor N) and its checkpoint low
+// watermark.
+//
+// Records offered in shard order are routed to lane LaneForPartitionKey(key, N); each lane has
+// its own Batcher and BatchProcessor and at most one batch in flight, so records of one
+// partition key are processed in order. The watermark is the highest sequence number S such that
+// every offered record <= S is done (WatermarkTracker), which is what may be checkpointed.
+//
+// Configuration changes (UpdateConfig) apply from the next batch: batch size and window to the
+// batches formed next, the processing rules to the batches taken next. A new parallelization
+// factor re-routes keys, so it waits for a quiet moment: while it is pending, offered records are
+// held back; once every lane is idle and empty, the lanes are rebuilt and the held records
+// routed, so per-key order holds across the change.
+//
+// Threading: thread-safe. TakeReadyBatches and RunBatch may be called from different threads,
+// one RunBatch per lane at a time (TakeReadyBatches never hands out a busy lane). Everything in
+// `deps` must outlive this object.
+#ifndef TRIBUTARY_POLLER_SHARD_PROCESSOR_H_
+#define TRIBUTARY_POLLER_SHARD_PROCESSOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "poller/backoff.h"
+#include "poller/batch_processor.h"
+#include "poller/batcher.h"
+#include "poller/interfaces.h"
+#include "poller/lane_router.h"
+#include "poller/metrics.h"
+#include "poller/records.h"
+
+namespace tributary::poller {
+
+// What lanes need from the outside world.
+struct LaneDeps {
+  Clock& clock;
+  Waiter& waiter;
+  FunctionInvoker& invoker;
+  FailureDestination& destination;
+  PollerMetrics& metrics;
+  BackoffOptions backoff;
+  uint64_t seed = 1;  // lane i's RNG seed is derived from this and i
+};
+
+class ShardProcessor {
+ public:
+  // A batch handed out to run: lane `lane`'s records under the configuration current when it was
+  // taken.
+  struct LaneBatch {
+    int lane = 0;
+    std::vector<v1::Record> records;
+    v1::EventSourceMappingConfiguration config;
+  };
+
+  ShardProcessor(ShardContext shard, const v1::EventSourceMappingConfiguration& config,
+                 LaneDeps deps);
+  ~ShardProcessor();
+
+  const ShardContext& shard() const { return shard_; }
+
+  // Adds records read from the shard, in order, after every record offered before. Errors:
+  // INVALID_ARGUMENT when a sequence number is not decimal or not above the previous one (the
+  // records from that one on are not added).
+  absl::Status Offer(std::vector<v1::Record> records);
+
+  // Replaces the configuration from the next batch (see the header comment).
+  void UpdateConfig(const v1::EventSourceMappingConfiguration& config);
+
+  // Says no more records will be offered (the shard ended): buffered records no longer wait
+  // for their batching window.
+  void MarkShardEnd();
+
+  // Every batch that is due now, one per idle lane; those lanes become busy until RunBatch.
+  std::vector<LaneBatch> TakeReadyBatches();
+
+  // Processes `batch` (blocking: invokes, backoff waits) and frees its lane. Records that become
+  // done move the watermark. Returns what BatchProcessor::Process returned (CANCELLED when `stop`
+  // fired).
+  absl::Status RunBatch(LaneBatch batch, StopSignal& stop);
+
+  // TakeReadyBatches, then RunBatch for each in turn on this thread. Returns how many batches
+  // ran, or the first error.
+  absl::StatusOr<int> RunReadyBatches(StopSignal& stop);
+
+  // The checkpoint low watermark; nullopt until the first record is done.
+  std::optional<uint64_t> Watermark();
+  // No batch is in flight.
+  bool Idle();
+  // Every offered record is done (nothing buffered, held or in flight).
+  bool Drained();
+  // Records offered but not done.
+  int64_t Outstanding();
+  // The next time a batch becomes due without new records (a batching window ends).
+  std::optional<absl::Time> NextDeadline();
+
+ private:
+  struct Lane;
+
+  void RebuildLanesIfDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Route(std::vector<v1::Record> records) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int LaneCount() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const ShardContext shard_;
+  LaneDeps deps_;
+  absl::Mutex mu_;
+  v1::EventSourceMappingConfiguration config_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Lane>> lanes_ ABSL_GUARDED_BY(mu_);
+  bool reroute_pending_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<v1::Record> held_ ABSL_GUARDED_BY(mu_);
+  WatermarkTracker watermark_ ABSL_GUARDED_BY(mu_);
+  bool shard_end_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t lane_generation_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace tributary::poller
+
+#endif  // TRIBUTARY_POLLER_SHARD_PROCESSOR_H_

@@ -1,0 +1,320 @@
+#include "poller/testing/fake_services.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace tributary::poller::testing {
+
+void FakeLeaseService::AddLease(const std::string& uuid, const std::string& shard_id,
+                                const std::string& stream_name, std::vector<std::string> parents,
+                                v1::CheckpointType initial) {
+  absl::MutexLock lock(&mu_);
+  v1::Lease lease;
+  lease.set_event_source_mapping_uuid(uuid);
+  lease.set_shard_id(shard_id);
+  lease.set_stream_name(stream_name);
+  lease.mutable_checkpoint()->set_type(initial);
+  for (const auto& p : parents) {
+    lease.add_parent_shard_ids(p);
+    auto it = leases_.find(Key(uuid, p));
+    if (it != leases_.end()) it->second.add_child_shard_ids(shard_id);
+  }
+  lease.set_enabled(true);
+  leases_[Key(uuid, shard_id)] = lease;
+}
+
+void FakeLeaseService::Steal(const std::string& uuid, const std::string& shard_id,
+                             const std::string& new_owner) {
+  absl::MutexLock lock(&mu_);
+  v1::Lease& lease = leases_.at(Key(uuid, shard_id));
+  lease.set_lease_owner(new_owner);
+  lease.set_lease_counter(lease.lease_counter() + 1);
+}
+
+void FakeLeaseService::AskToRelease(const std::string& uuid, const std::string& shard_id) {
+  absl::MutexLock lock(&mu_);
+  to_release_.insert(Key(uuid, shard_id));
+}
+
+void FakeLeaseService::FailHeartbeats(bool fail) {
+  absl::MutexLock lock(&mu_);
+  fail_heartbeats_ = fail;
+}
+
+v1::Lease FakeLeaseService::GetLease(const std::string& uuid, const std::string& shard_id) {
+  absl::MutexLock lock(&mu_);
+  return leases_.at(Key(uuid, shard_id));
+}
+
+std::vector<FakeLeaseService::CheckpointCall> FakeLeaseService::checkpoint_calls() {
+  absl::MutexLock lock(&mu_);
+  return checkpoint_calls_;
+}
+
+int FakeLeaseService::release_calls() {
+  absl::MutexLock lock(&mu_);
+  return release_calls_;
+}
+
+absl::StatusOr<v1::RegisterPollerResponse> FakeLeaseService::RegisterPoller(
+    const v1::RegisterPollerRequest& request) {
+  absl::MutexLock lock(&mu_);
+  capacity_[request.poller_id()] = request.capacity();
+  v1::RegisterPollerResponse response;
+  response.set_lease_duration_ms(kLeaseDurationMs);
+  response.set_heartbeat_interval_ms(kHeartbeatIntervalMs);
+  return response;
+}
+
+absl::StatusOr<v1::DeregisterPollerResponse> FakeLeaseService::DeregisterPoller(
+    const v1::DeregisterPollerRequest& request) {
+  absl::MutexLock lock(&mu_);
+  v1::DeregisterPollerResponse response;
+  for (auto& [key, lease] : leases_) {
+    if (lease.lease_owner() == request.poller_id()) {
+      lease.clear_lease_owner();
+      response.set_released_count(response.released_count() + 1);
+    }
+  }
+  capacity_.erase(request.poller_id());
+  return response;
+}
+
+absl::StatusOr<v1::HeartbeatResponse> FakeLeaseService::Heartbeat(
+    const v1::HeartbeatRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (fail_heartbeats_) return absl::UnavailableError("injected heartbeat failure");
+  if (!capacity_.count(request.poller_id())) return absl::NotFoundError("poller not registered");
+  v1::HeartbeatResponse response;
+  for (auto& [key, lease] : leases_) {
+    if (lease.lease_owner() != request.poller_id()) continue;
+    v1::HeldLease* held = response.add_owned_leases();
+    held->mutable_lease_key()->set_event_source_mapping_uuid(key.first);
+    held->mutable_lease_key()->set_shard_id(key.second);
+    held->set_lease_counter(lease.lease_counter());
+    if (to_release_.count(key) || !lease.enabled()) {
+      v1::LeaseKey* k = response.add_leases_to_release();
+      k->set_event_source_mapping_uuid(key.first);
+      k->set_shard_id(key.second);
+    }
+  }
+  return response;
+}
+
+bool FakeLeaseService::Assignable(const v1::Lease& lease) {
+  if (!lease.enabled() || lease.checkpoint().type() == v1::SHARD_END) return false;
+  for (const auto& parent : lease.parent_shard_ids()) {
+    auto it = leases_.find(Key(lease.event_source_mapping_uuid(), parent));
+    if (it != leases_.end() && it->second.checkpoint().type() != v1::SHARD_END) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<v1::AcquireLeasesResponse> FakeLeaseService::AcquireLeases(
+    const v1::AcquireLeasesRequest& request) {
+  absl::MutexLock lock(&mu_);
+  auto cap = capacity_.find(request.poller_id());
+  if (cap == capacity_.end()) return absl::NotFoundError("poller not registered");
+  int held = 0;
+  for (const auto& [key, lease] : leases_) held += lease.lease_owner() == request.poller_id();
+  v1::AcquireLeasesResponse response;
+  for (auto& [key, lease] : leases_) {
+    if (held >= cap->second) break;
+    if (!lease.lease_owner().empty() || !Assignable(lease)) continue;
+    lease.set_lease_owner(request.poller_id());
+    lease.set_lease_counter(lease.lease_counter() + 1);
+    to_release_.erase(key);
+    *response.add_leases() = lease;
+    ++held;
+  }
+  return response;
+}
+
+absl::Status FakeLeaseService::CheckOwner(const v1::LeaseKey& key, const std::string& poller,
+                                          int64_t counter) {
+  auto it = leases_.find(Key(key.event_source_mapping_uuid(), key.shard_id()));
+  if (it == leases_.end()) return absl::NotFoundError("no such lease");
+  if (it->second.lease_owner() != poller || it->second.lease_counter() != counter) {
+    return absl::FailedPreconditionError(absl::StrCat("lease held by \"", it->second.lease_owner(),
+                                                      "\" at counter ",
+                                                      it->second.lease_counter()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ReleaseLeaseResponse> FakeLeaseService::ReleaseLease(
+    const v1::ReleaseLeaseRequest& request) {
+  absl::MutexLock lock(&mu_);
+  ++release_calls_;
+  absl::Status s = CheckOwner(request.lease_key(), request.poller_id(), request.lease_counter());
+  if (!s.ok()) return s;
+  const Key key(request.lease_key().event_source_mapping_uuid(), request.lease_key().shard_id());
+  leases_[key].clear_lease_owner();
+  to_release_.erase(key);
+  return v1::ReleaseLeaseResponse();
+}
+
+absl::StatusOr<v1::CheckpointResponse> FakeLeaseService::Checkpoint(
+    const v1::CheckpointRequest& request) {
+  absl::MutexLock lock(&mu_);
+  absl::Status s = CheckOwner(request.lease_key(), request.poller_id(), request.lease_counter());
+  checkpoint_calls_.push_back(CheckpointCall{request.poller_id(), request.lease_key().shard_id(),
+                                             request.lease_counter(), request.checkpoint(),
+                                             s.ok()});
+  if (!s.ok()) return s;
+  v1::Lease& lease =
+      leases_[Key(request.lease_key().event_source_mapping_uuid(), request.lease_key().shard_id())];
+  // Forward only: an older sequence number is accepted and ignored.
+  const v1::Checkpoint& cp = request.checkpoint();
+  bool forward = true;
+  if (cp.type() == v1::SEQUENCE_NUMBER && lease.checkpoint().type() == v1::SEQUENCE_NUMBER) {
+    uint64_t a = 0, b = 0;
+    forward = absl::SimpleAtoi(cp.sequence_number(), &a) &&
+              absl::SimpleAtoi(lease.checkpoint().sequence_number(), &b) && a > b;
+  }
+  if (lease.checkpoint().type() == v1::SHARD_END) forward = false;
+  if (forward) *lease.mutable_checkpoint() = cp;
+  v1::CheckpointResponse response;
+  *response.mutable_lease() = lease;
+  return response;
+}
+
+class InMemoryShards::Stream : public ShardRecordStream {
+ public:
+  Stream(InMemoryShards* owner, std::pair<std::string, std::string> key, size_t next)
+      : owner_(owner), key_(std::move(key)), next_(next) {}
+
+  absl::StatusOr<ReadResult> Next() override {
+    absl::MutexLock lock(&owner_->mu_);
+    if (owner_->blocking_) {
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(owner_->mu_) {
+        const Shard& shard = owner_->shards_[key_];
+        return cancelled_ || shard.closed || next_ < shard.records.size() ||
+               owner_->fail_next_reads_ > 0;
+      };
+      owner_->mu_.Await(absl::Condition(&ready));
+    }
+    if (cancelled_) return absl::CancelledError("stream cancelled");
+    if (owner_->fail_next_reads_ > 0) {
+      --owner_->fail_next_reads_;
+      return absl::UnavailableError("injected read failure");
+    }
+    const Shard& shard = owner_->shards_[key_];
+    ReadResult result;
+    while (next_ < shard.records.size() && result.records.size() < 10000) {
+      result.records.push_back(shard.records[next_++]);
+    }
+    result.shard_end = shard.closed && next_ == shard.records.size();
+    return result;
+  }
+
+  void Cancel() override {
+    absl::MutexLock lock(&owner_->mu_);
+    cancelled_ = true;
+  }
+
+ private:
+  InMemoryShards* owner_;
+  const std::pair<std::string, std::string> key_;
+  size_t next_;             // index of the next record to return
+  bool cancelled_ = false;  // guarded by owner_->mu_
+};
+
+void InMemoryShards::AddShard(const std::string& stream, const std::string& shard_id) {
+  absl::MutexLock lock(&mu_);
+  shards_[{stream, shard_id}];
+}
+
+uint64_t InMemoryShards::Append(const std::string& stream, const std::string& shard_id,
+                                const std::string& key, const std::string& data,
+                                absl::Time arrival) {
+  absl::MutexLock lock(&mu_);
+  Shard& shard = shards_[{stream, shard_id}];
+  const uint64_t seq = shard.records.size() + 1;
+  v1::Record r;
+  r.set_sequence_number(absl::StrCat(seq));
+  r.set_partition_key(key);
+  r.set_data(data);
+  const int64_t ns = absl::ToUnixNanos(arrival);
+  r.mutable_approximate_arrival_timestamp()->set_seconds(ns / 1000000000);
+  r.mutable_approximate_arrival_timestamp()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+  shard.records.push_back(std::move(r));
+  ++version_;
+  return seq;
+}
+
+void InMemoryShards::Close(const std::string& stream, const std::string& shard_id) {
+  absl::MutexLock lock(&mu_);
+  shards_[{stream, shard_id}].closed = true;
+  ++version_;
+}
+
+void InMemoryShards::FailNextReads(int n) {
+  absl::MutexLock lock(&mu_);
+  fail_next_reads_ = n;
+}
+
+int InMemoryShards::opens() {
+  absl::MutexLock lock(&mu_);
+  return opens_;
+}
+
+std::unique_ptr<ShardRecordStream> InMemoryShards::Open(const std::string& stream_name,
+                                                        const std::string& shard_id,
+                                                        const v1::Checkpoint& checkpoint) {
+  absl::MutexLock lock(&mu_);
+  ++opens_;
+  const Shard& shard = shards_[{stream_name, shard_id}];
+  size_t next = 0;
+  if (checkpoint.type() == v1::SEQUENCE_NUMBER) {
+    uint64_t seq = 0;
+    if (absl::SimpleAtoi(checkpoint.sequence_number(), &seq)) next = seq;  // seq n is index n-1
+  } else if (checkpoint.type() == v1::LATEST_CHECKPOINT) {
+    next = shard.records.size();
+  }
+  return std::make_unique<Stream>(this, std::make_pair(stream_name, shard_id), next);
+}
+
+std::vector<ObservedLeaseService::CheckpointCall> ObservedLeaseService::checkpoint_calls() {
+  absl::MutexLock lock(&mu_);
+  return calls_;
+}
+
+bool ObservedLeaseService::AwaitCheckpoints(
+    const std::function<bool(const std::vector<CheckpointCall>&)>& done,
+    absl::Duration real_timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done(calls_); };
+  return mu_.AwaitWithTimeout(absl::Condition(&ready), real_timeout);
+}
+
+absl::StatusOr<v1::CheckpointResponse> ObservedLeaseService::Checkpoint(
+    const v1::CheckpointRequest& request) {
+  absl::StatusOr<v1::CheckpointResponse> response = inner_.Checkpoint(request);
+  absl::MutexLock lock(&mu_);
+  calls_.push_back(CheckpointCall{request.poller_id(), request.lease_key().shard_id(),
+                                  request.lease_counter(), request.checkpoint(), response.ok()});
+  return response;
+}
+
+void FakeMappingSource::Set(const v1::EventSourceMappingConfiguration& config) {
+  absl::MutexLock lock(&mu_);
+  configs_[config.uuid()] = config;
+}
+
+void FakeMappingSource::Delete(const std::string& uuid) {
+  absl::MutexLock lock(&mu_);
+  configs_.erase(uuid);
+}
+
+absl::StatusOr<v1::EventSourceMappingConfiguration> FakeMappingSource::GetMapping(
+    const std::string& uuid) {
+  absl::MutexLock lock(&mu_);
+  auto it = configs_.find(uuid);
+  if (it == configs_.end()) return absl::NotFoundError(absl::StrCat("mapping ", uuid));
+  return it->second;
+}
+
+}  // namespace tributary::poller::testing

@@ -1,0 +1,159 @@
+// In-memory fakes of the services the poller talks to: the lease table (fencing by lease
+// counter, parents before children), the shard store's records, and the mapping configs.
+// Thread-safe.
+#ifndef TRIBUTARY_POLLER_TESTING_FAKE_SERVICES_H_
+#define TRIBUTARY_POLLER_TESTING_FAKE_SERVICES_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "poller/interfaces.h"
+
+namespace tributary::poller::testing {
+
+class FakeLeaseService : public LeaseService {
+ public:
+  static constexpr int64_t kLeaseDurationMs = 9000;
+  static constexpr int64_t kHeartbeatIntervalMs = 3000;
+
+  // Adds an unowned, enabled lease.
+  void AddLease(const std::string& uuid, const std::string& shard_id,
+                const std::string& stream_name, std::vector<std::string> parents = {},
+                v1::CheckpointType initial = v1::TRIM_HORIZON_CHECKPOINT);
+  // Gives the lease to `new_owner` (counter + 1), as an expiry and re-acquire would.
+  void Steal(const std::string& uuid, const std::string& shard_id, const std::string& new_owner);
+  // Lists the lease in its owner's next heartbeat replies under leases_to_release.
+  void AskToRelease(const std::string& uuid, const std::string& shard_id);
+  // Makes every later Heartbeat fail with UNAVAILABLE (or succeed again).
+  void FailHeartbeats(bool fail);
+  v1::Lease GetLease(const std::string& uuid, const std::string& shard_id);
+
+  struct CheckpointCall {
+    std::string poller_id;
+    std::string shard_id;
+    int64_t lease_counter;
+    v1::Checkpoint checkpoint;
+    bool accepted;
+  };
+  std::vector<CheckpointCall> checkpoint_calls();
+  int release_calls();
+
+  absl::StatusOr<v1::RegisterPollerResponse> RegisterPoller(
+      const v1::RegisterPollerRequest& request) override;
+  absl::StatusOr<v1::DeregisterPollerResponse> DeregisterPoller(
+      const v1::DeregisterPollerRequest& request) override;
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override;
+  absl::StatusOr<v1::AcquireLeasesResponse> AcquireLeases(
+      const v1::AcquireLeasesRequest& request) override;
+  absl::StatusOr<v1::ReleaseLeaseResponse> ReleaseLease(
+      const v1::ReleaseLeaseRequest& request) override;
+  absl::StatusOr<v1::CheckpointResponse> Checkpoint(const v1::CheckpointRequest& request) override;
+
+ private:
+  using Key = std::pair<std::string, std::string>;
+  bool Assignable(const v1::Lease& lease) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckOwner(const v1::LeaseKey& key, const std::string& poller, int64_t counter)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  std::map<Key, v1::Lease> leases_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> capacity_ ABSL_GUARDED_BY(mu_);
+  std::set<Key> to_release_ ABSL_GUARDED_BY(mu_);
+  bool fail_heartbeats_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<CheckpointCall> checkpoint_calls_ ABSL_GUARDED_BY(mu_);
+  int release_calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Shards of records in memory. Sequence numbers are 1, 2, 3, ... per shard.
+class InMemoryShards : public ShardReader {
+ public:
+  // With `blocking`, Next() waits (in real time, woken by Append/Close/Cancel) for records.
+  explicit InMemoryShards(bool blocking = false) : blocking_(blocking) {}
+
+  void AddShard(const std::string& stream, const std::string& shard_id);
+  // Appends a record; returns its sequence number.
+  uint64_t Append(const std::string& stream, const std::string& shard_id, const std::string& key,
+                  const std::string& data, absl::Time arrival);
+  void Close(const std::string& stream, const std::string& shard_id);
+  // The next `n` reads of any stream fail with UNAVAILABLE (the stream then resumes).
+  void FailNextReads(int n);
+  int opens();
+
+  std::unique_ptr<ShardRecordStream> Open(const std::string& stream_name,
+                                          const std::string& shard_id,
+                                          const v1::Checkpoint& checkpoint) override;
+
+ private:
+  class Stream;
+  struct Shard {
+    std::vector<v1::Record> records;
+    bool closed = false;
+  };
+  const bool blocking_;
+  absl::Mutex mu_;
+  std::map<std::pair<std::string, std::string>, Shard> shards_ ABSL_GUARDED_BY(mu_);
+  int fail_next_reads_ ABSL_GUARDED_BY(mu_) = 0;
+  int opens_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t version_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every change, for blocking readers
+};
+
+// Forwards to another LeaseService and records every Checkpoint call with its outcome, so that
+// tests with threads (or real services) can wait for checkpoints.
+class ObservedLeaseService : public LeaseService {
+ public:
+  explicit ObservedLeaseService(LeaseService& inner) : inner_(inner) {}
+  using CheckpointCall = FakeLeaseService::CheckpointCall;
+
+  std::vector<CheckpointCall> checkpoint_calls();
+  // Waits (in real time, at most `real_timeout`: a failure guard) until `done(calls)` holds.
+  bool AwaitCheckpoints(const std::function<bool(const std::vector<CheckpointCall>&)>& done,
+                        absl::Duration real_timeout = absl::Seconds(30));
+
+  absl::StatusOr<v1::RegisterPollerResponse> RegisterPoller(
+      const v1::RegisterPollerRequest& request) override {
+    return inner_.RegisterPoller(request);
+  }
+  absl::StatusOr<v1::DeregisterPollerResponse> DeregisterPoller(
+      const v1::DeregisterPollerRequest& request) override {
+    return inner_.DeregisterPoller(request);
+  }
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override {
+    return inner_.Heartbeat(request);
+  }
+  absl::StatusOr<v1::AcquireLeasesResponse> AcquireLeases(
+      const v1::AcquireLeasesRequest& request) override {
+    return inner_.AcquireLeases(request);
+  }
+  absl::StatusOr<v1::ReleaseLeaseResponse> ReleaseLease(
+      const v1::ReleaseLeaseRequest& request) override {
+    return inner_.ReleaseLease(request);
+  }
+  absl::StatusOr<v1::CheckpointResponse> Checkpoint(const v1::CheckpointRequest& request) override;
+
+ private:
+  LeaseService& inner_;
+  absl::Mutex mu_;
+  std::vector<CheckpointCall> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+class FakeMappingSource : public MappingSource {
+ public:
+  void Set(const v1::EventSourceMappingConfiguration& config);
+  void Delete(const std::string& uuid);
+  absl::StatusOr<v1::EventSourceMappingConfiguration> GetMapping(const std::string& uuid) override;
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, v1::EventSourceMappingConfiguration> configs_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tributary::poller::testing
+
+#endif  // TRIBUTARY_POLLER_TESTING_FAKE_SERVICES_H_

@@ -1,0 +1,118 @@
+#include "poller/testing/fakes.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace tributary::poller::testing {
+
+void ScriptedFunction::SetScript(Script script) {
+  absl::MutexLock lock(&mu_);
+  script_ = std::move(script);
+}
+
+absl::StatusOr<v1::InvokeResponse> ScriptedFunction::Invoke(const std::string& endpoint,
+                                                            const v1::InvokeRequest& request,
+                                                            absl::Duration timeout) {
+  Script script;
+  int index;
+  {
+    absl::MutexLock lock(&mu_);
+    index = static_cast<int>(calls_.size());
+    calls_.push_back(Call{endpoint, request, timeout});
+    script = script_;
+  }
+  // The script runs without the lock: it may call back into the test's fakes.
+  if (!script) return v1::InvokeResponse();
+  return script(request, index);
+}
+
+std::vector<ScriptedFunction::Call> ScriptedFunction::calls() {
+  absl::MutexLock lock(&mu_);
+  return calls_;
+}
+
+int ScriptedFunction::call_count() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(calls_.size());
+}
+
+bool ScriptedFunction::Await(const std::function<bool(const std::vector<Call>&)>& done,
+                             absl::Duration real_timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done(calls_); };
+  return mu_.AwaitWithTimeout(absl::Condition(&ready), real_timeout);
+}
+
+std::vector<std::vector<std::string>> ScriptedFunction::batches() {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::vector<std::string>> out;
+  for (const Call& c : calls_) {
+    std::vector<std::string> seqs;
+    for (const v1::Record& r : c.request.records()) seqs.push_back(r.sequence_number());
+    out.push_back(std::move(seqs));
+  }
+  return out;
+}
+
+ScriptedFunction::Script ScriptedFunction::FailRecordsWithData(std::set<std::string> bad_data) {
+  return [bad_data = std::move(bad_data)](const v1::InvokeRequest& request,
+                                          int) -> absl::StatusOr<v1::InvokeResponse> {
+    v1::InvokeResponse response;
+    for (const v1::Record& r : request.records()) {
+      if (bad_data.count(r.data())) response.set_function_error("Unhandled");
+    }
+    return response;
+  };
+}
+
+absl::Status RecordingDestination::Put(const std::string& stream_name,
+                                       const std::string& partition_key, const std::string& data) {
+  absl::MutexLock lock(&mu_);
+  if (fail_next_ > 0) {
+    --fail_next_;
+    return absl::UnavailableError("injected destination failure");
+  }
+  puts_.push_back(Put_{stream_name, partition_key, data});
+  return absl::OkStatus();
+}
+
+std::vector<RecordingDestination::Put_> RecordingDestination::puts() {
+  absl::MutexLock lock(&mu_);
+  return puts_;
+}
+
+void RecordingDestination::FailNext(int n) {
+  absl::MutexLock lock(&mu_);
+  fail_next_ = n;
+}
+
+bool AdvancingWaiter::WaitUntil(absl::Time deadline, StopSignal& stop) {
+  if (stop.stopped()) return false;
+  const absl::Time now = clock_.Now();
+  {
+    absl::MutexLock lock(&mu_);
+    waits_.push_back(deadline - now);
+  }
+  if (deadline > now) clock_.SetTime(deadline);
+  return !stop.stopped();
+}
+
+std::vector<absl::Duration> AdvancingWaiter::waits() {
+  absl::MutexLock lock(&mu_);
+  return waits_;
+}
+
+v1::Record MakeRecord(uint64_t seq, const std::string& key, const std::string& data,
+                      absl::Time arrival) {
+  v1::Record r;
+  r.set_sequence_number(absl::StrCat(seq));
+  r.set_partition_key(key);
+  r.set_data(data);
+  const int64_t ns = absl::ToUnixNanos(arrival);
+  r.mutable_approximate_arrival_timestamp()->set_seconds(ns / 1000000000);
+  r.mutable_approximate_arrival_timestamp()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+  return r;
+}
+
+}  // namespace tributary::poller::testing

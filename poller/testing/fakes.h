@@ -1,0 +1,94 @@
+// Test fakes for the poller's seams (poller/interfaces.h). Each is thread-safe and in-memory.
+#ifndef TRIBUTARY_POLLER_TESTING_FAKES_H_
+#define TRIBUTARY_POLLER_TESTING_FAKES_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "poller/interfaces.h"
+
+namespace tributary::poller::testing {
+
+// A function whose answers the test scripts per call. By default every call succeeds.
+class ScriptedFunction : public FunctionInvoker {
+ public:
+  // Called for every invoke with the request and the 0-based call number; returns the answer.
+  using Script = std::function<absl::StatusOr<v1::InvokeResponse>(const v1::InvokeRequest&, int)>;
+
+  void SetScript(Script script);
+  absl::StatusOr<v1::InvokeResponse> Invoke(const std::string& endpoint,
+                                            const v1::InvokeRequest& request,
+                                            absl::Duration timeout) override;
+
+  struct Call {
+    std::string endpoint;
+    v1::InvokeRequest request;
+    absl::Duration timeout;
+  };
+  std::vector<Call> calls();
+  int call_count();
+  // Waits (in real time, at most `real_timeout`: a failure guard) until `done(calls)` holds.
+  bool Await(const std::function<bool(const std::vector<Call>&)>& done,
+             absl::Duration real_timeout = absl::Seconds(30));
+  // The sequence numbers of every call's records, call by call.
+  std::vector<std::vector<std::string>> batches();
+
+  // A script answer that fails every record whose data is in `bad_data` with function_error.
+  static Script FailRecordsWithData(std::set<std::string> bad_data);
+
+ private:
+  absl::Mutex mu_;
+  Script script_ ABSL_GUARDED_BY(mu_);
+  std::vector<Call> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+// An on-failure destination that keeps what is put; the first `fail_next` puts fail.
+class RecordingDestination : public FailureDestination {
+ public:
+  absl::Status Put(const std::string& stream_name, const std::string& partition_key,
+                   const std::string& data) override;
+  struct Put_ {
+    std::string stream_name, partition_key, data;
+  };
+  std::vector<Put_> puts();
+  void FailNext(int n);
+
+ private:
+  absl::Mutex mu_;
+  std::vector<Put_> puts_ ABSL_GUARDED_BY(mu_);
+  int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// A Waiter for single-threaded tests: moves the FakeClock to the deadline at once and records
+// each wait's length. Returns false (without advancing) when `stop` already fired.
+class AdvancingWaiter : public Waiter {
+ public:
+  explicit AdvancingWaiter(FakeClock& clock) : clock_(clock) {}
+  bool WaitUntil(absl::Time deadline, StopSignal& stop) override;
+  std::vector<absl::Duration> waits();
+
+ private:
+  FakeClock& clock_;
+  absl::Mutex mu_;
+  std::vector<absl::Duration> waits_ ABSL_GUARDED_BY(mu_);
+};
+
+// A record for tests: sequence number `seq`, partition key `key`, data `data`, arrived at
+// `arrival`.
+v1::Record MakeRecord(uint64_t seq, const std::string& key, const std::string& data,
+                      absl::Time arrival);
+
+}  // namespace tributary::poller::testing
+
+#endif  // TRIBUTARY_POLLER_TESTING_FAKES_H_

@@ -1,0 +1,322 @@
+// The lease sync pass. Every step is idempotent, so a pass cut short by an error (or a crash) is
+// simply repeated: CreateLeases leaves existing leases alone, DeleteLeases ignores missing ones,
+// and the mapping record is committed last. The record's `known_shard_ids` tells shards decided
+// in an earlier pass (leased, or skipped as closed ancestors under LATEST) from new ones.
+#include "stream_tracker/lease_sync.h"
+
+#include <functional>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "glog/logging.h"
+#include "stream_tracker/mapping_state.h"
+#include "stream_tracker/proto_time.h"
+
+namespace tributary::stream_tracker {
+namespace {
+
+bool IsClosed(const v1::Shard& shard) {
+  return !shard.sequence_number_range().ending_sequence_number().empty();
+}
+
+std::vector<std::string> ParentIds(const v1::Shard& shard) {
+  std::vector<std::string> parents;
+  if (!shard.parent_shard_id().empty()) parents.push_back(shard.parent_shard_id());
+  if (!shard.adjacent_parent_shard_id().empty())
+    parents.push_back(shard.adjacent_parent_shard_id());
+  return parents;
+}
+
+// `shards` reordered so that every parent present in the list comes before its children.
+std::vector<const v1::Shard*> ParentsFirst(const std::vector<v1::Shard>& shards) {
+  std::map<std::string, const v1::Shard*> by_id;
+  for (const v1::Shard& shard : shards) by_id[shard.shard_id()] = &shard;
+  std::vector<const v1::Shard*> order;
+  std::set<std::string> visited;
+  // Iterative depth-first walk: a shard is emitted after its parents. Lineage is acyclic (a
+  // child is always newer than its parents); `visited` also guards against a malformed listing.
+  std::function<void(const v1::Shard*)> visit = [&](const v1::Shard* shard) {
+    if (!visited.insert(shard->shard_id()).second) return;
+    for (const std::string& parent : ParentIds(*shard)) {
+      auto it = by_id.find(parent);
+      if (it != by_id.end()) visit(it->second);
+    }
+    order.push_back(shard);
+  };
+  for (const v1::Shard& shard : shards) visit(&shard);
+  return order;
+}
+
+struct LeasePlan {
+  std::vector<v1::NewLease> to_create;
+  std::vector<v1::LeaseKey> to_delete;
+  // Every current shard: after this pass, each one is decided.
+  std::vector<std::string> known_shard_ids;
+  bool work_ended = false;
+};
+
+// `open_from`: on the first pass of a LATEST or AT_TIMESTAMP mapping, the shards open at or after
+// its start time (closed shards outside it hold nothing to read); otherwise unused.
+LeasePlan PlanLeases(const MappingRecord& record, const std::vector<v1::Shard>& shards,
+                     const std::vector<v1::Lease>& leases, const std::set<std::string>& open_from) {
+  const v1::EventSourceMappingConfiguration& config = record.config();
+  LeasePlan plan;
+  std::set<std::string> shard_ids;
+  for (const v1::Shard& shard : shards) shard_ids.insert(shard.shard_id());
+  std::map<std::string, const v1::Lease*> lease_by_shard;
+  for (const v1::Lease& lease : leases) {
+    if (shard_ids.count(lease.shard_id()) == 0) {
+      v1::LeaseKey key;
+      key.set_event_source_mapping_uuid(config.uuid());
+      key.set_shard_id(lease.shard_id());
+      plan.to_delete.push_back(std::move(key));
+    } else {
+      lease_by_shard[lease.shard_id()] = &lease;
+    }
+  }
+  const std::set<std::string> known(record.known_shard_ids().begin(),
+                                    record.known_shard_ids().end());
+
+  bool all_closed = true;
+  bool all_leases_at_end = true;
+  for (const v1::Shard* shard : ParentsFirst(shards)) {
+    const std::string& id = shard->shard_id();
+    plan.known_shard_ids.push_back(id);
+    if (!IsClosed(*shard)) all_closed = false;
+    auto existing = lease_by_shard.find(id);
+    if (existing != lease_by_shard.end()) {
+      if (existing->second->checkpoint().type() != v1::SHARD_END) all_leases_at_end = false;
+      continue;
+    }
+    if (record.initial_leases_created() && known.count(id) > 0) continue;  // decided before
+
+    v1::Checkpoint checkpoint;
+    if (record.initial_leases_created()) {
+      checkpoint.set_type(v1::TRIM_HORIZON_CHECKPOINT);  // a new child: from its start
+    } else {
+      switch (config.starting_position()) {
+        case v1::LATEST_POSITION:
+          // A shard closed before the mapping was created: a skipped ancestor.
+          if (IsClosed(*shard) && open_from.count(id) == 0) continue;
+          checkpoint.set_type(v1::AT_TIMESTAMP_CHECKPOINT);
+          *checkpoint.mutable_timestamp() =
+              ToProtoTimestamp(absl::FromUnixMillis(record.created_unix_ms()));
+          break;
+        case v1::AT_TIMESTAMP_POSITION:
+          // A shard closed before the timestamp has nothing to read.
+          if (IsClosed(*shard) && open_from.count(id) == 0) continue;
+          checkpoint.set_type(v1::AT_TIMESTAMP_CHECKPOINT);
+          *checkpoint.mutable_timestamp() = config.starting_position_timestamp();
+          break;
+        default:
+          checkpoint.set_type(v1::TRIM_HORIZON_CHECKPOINT);
+          break;
+      }
+    }
+    v1::NewLease lease;
+    lease.set_event_source_mapping_uuid(config.uuid());
+    lease.set_shard_id(id);
+    lease.set_stream_name(config.stream_name());
+    for (const std::string& parent : ParentIds(*shard)) lease.add_parent_shard_ids(parent);
+    *lease.mutable_initial_checkpoint() = std::move(checkpoint);
+    lease.set_enabled(config.enabled());
+    plan.to_create.push_back(std::move(lease));
+  }
+  plan.work_ended = !shards.empty() && all_closed && all_leases_at_end && plan.to_create.empty();
+  return plan;
+}
+
+bool SameKnownShards(const MappingRecord& record, const std::vector<std::string>& ids) {
+  return std::set<std::string>(record.known_shard_ids().begin(), record.known_shard_ids().end()) ==
+         std::set<std::string>(ids.begin(), ids.end());
+}
+
+}  // namespace
+
+LeaseSync::LeaseSync(MappingStore* store, StreamCatalog* streams, LeaseTable* leases, Clock& clock,
+                     const Options& options)
+    : store_(store), streams_(streams), leases_(leases), clock_(clock), options_(options) {}
+
+LeaseSync::~LeaseSync() { Stop(); }
+
+absl::Status LeaseSync::RunOnce() {
+  ASSIGN_OR_RETURN(std::vector<MappingRecord> records, store_->List());
+  absl::Status first_error;
+  for (const MappingRecord& record : records) {
+    absl::Status status = SyncMapping(record);
+    if (!status.ok() && first_error.ok()) {
+      first_error = WithContext(status, "syncing mapping ", record.config().uuid());
+    }
+  }
+  return first_error;
+}
+
+absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot) {
+  const v1::EventSourceMappingConfiguration& config = snapshot.config();
+  const std::string& uuid = config.uuid();
+  if (config.state() == v1::DELETING_MAPPING) {
+    // Updates of a DELETING mapping are refused, so nothing can revive it meanwhile.
+    RETURN_IF_ERROR(leases_->DeleteMappingLeases(uuid));
+    return store_->Remove(uuid);
+  }
+  absl::StatusOr<std::vector<v1::Shard>> shards = streams_->ListShards(config.stream_name());
+  if (absl::IsNotFound(shards.status())) return SyncStreamGone(snapshot);
+  RETURN_IF_ERROR(shards.status());
+  ASSIGN_OR_RETURN(std::vector<v1::Lease> leases, leases_->ListLeases(uuid));
+  std::set<std::string> open_from;
+  if (!snapshot.initial_leases_created() &&
+      (config.starting_position() == v1::LATEST_POSITION ||
+       config.starting_position() == v1::AT_TIMESTAMP_POSITION)) {
+    const absl::Time start = config.starting_position() == v1::LATEST_POSITION
+                                 ? absl::FromUnixMillis(snapshot.created_unix_ms())
+                                 : FromProtoTimestamp(config.starting_position_timestamp());
+    ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                     streams_->ListShardIdsOpenFrom(config.stream_name(), start));
+    open_from.insert(ids.begin(), ids.end());
+  }
+
+  LeasePlan plan = PlanLeases(snapshot, *shards, leases, open_from);
+  if (!plan.to_delete.empty()) RETURN_IF_ERROR(leases_->DeleteLeases(plan.to_delete));
+  if (!plan.to_create.empty()) RETURN_IF_ERROR(leases_->CreateLeases(plan.to_create).status());
+  const bool transitional = IsTransitional(config.state());
+  if (transitional) RETURN_IF_ERROR(leases_->SetMappingEnabled(uuid, config.enabled()));
+
+  if (!transitional && snapshot.initial_leases_created() &&
+      plan.work_ended == snapshot.work_ended() && SameKnownShards(snapshot, plan.known_shard_ids)) {
+    return absl::OkStatus();  // nothing to record
+  }
+  const int64_t version = config.config_version();
+  const absl::Time now = clock_.Now();
+  return store_
+      ->Modify(uuid,
+               [&](MappingRecord* r) {
+                 r->set_initial_leases_created(true);
+                 r->clear_known_shard_ids();
+                 for (const std::string& id : plan.known_shard_ids) r->add_known_shard_ids(id);
+                 v1::EventSourceMappingConfiguration* c = r->mutable_config();
+                 bool changed = false;
+                 if (c->config_version() == version && IsTransitional(c->state()) &&
+                     c->state() != v1::DELETING_MAPPING) {
+                   c->set_state(StableState(c->enabled()));
+                   changed = true;
+                 }
+                 if (plan.work_ended != r->work_ended()) {
+                   r->set_work_ended(plan.work_ended);
+                   c->set_state_transition_reason(plan.work_ended ? kWorkEndedStreamClosed
+                                                                  : kStreamFoundAgain);
+                   changed = true;
+                 }
+                 if (changed) {
+                   *c->mutable_last_modified() = ToProtoTimestamp(now);
+                   c->set_config_version(c->config_version() + 1);
+                 }
+                 return absl::OkStatus();
+               })
+      .status();
+}
+
+absl::Status LeaseSync::SyncStreamGone(const MappingRecord& snapshot) {
+  const v1::EventSourceMappingConfiguration& config = snapshot.config();
+  const std::string& uuid = config.uuid();
+  // The stream's records are gone with it: its leases are leases of trimmed shards.
+  ASSIGN_OR_RETURN(std::vector<v1::Lease> leases, leases_->ListLeases(uuid));
+  if (!leases.empty()) RETURN_IF_ERROR(leases_->DeleteMappingLeases(uuid));
+  const bool transitional = IsTransitional(config.state());
+  if (!transitional && snapshot.work_ended() && !snapshot.initial_leases_created() &&
+      snapshot.known_shard_ids_size() == 0) {
+    return absl::OkStatus();  // already recorded
+  }
+  const int64_t version = config.config_version();
+  const absl::Time now = clock_.Now();
+  return store_
+      ->Modify(uuid,
+               [&](MappingRecord* r) {
+                 // Start over from the starting position should the stream be created again.
+                 r->set_initial_leases_created(false);
+                 r->clear_known_shard_ids();
+                 v1::EventSourceMappingConfiguration* c = r->mutable_config();
+                 bool changed = false;
+                 if (c->config_version() == version && IsTransitional(c->state()) &&
+                     c->state() != v1::DELETING_MAPPING) {
+                   c->set_state(StableState(c->enabled()));
+                   changed = true;
+                 }
+                 if (!r->work_ended()) {
+                   r->set_work_ended(true);
+                   c->set_state_transition_reason(kWorkEndedStreamDeleted);
+                   c->set_last_processing_result(kStreamNotFoundResult);
+                   changed = true;
+                 }
+                 if (changed) {
+                   *c->mutable_last_modified() = ToProtoTimestamp(now);
+                   c->set_config_version(c->config_version() + 1);
+                 }
+                 return absl::OkStatus();
+               })
+      .status();
+}
+
+void LeaseSync::Start() {
+  absl::MutexLock lock(&mu_);
+  CHECK(!thread_.joinable()) << "LeaseSync::Start called twice";
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void LeaseSync::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+  }
+  thread_.join();
+  thread_ = std::thread();
+}
+
+void LeaseSync::RequestSync() {
+  absl::MutexLock lock(&mu_);
+  sync_requested_ = true;
+}
+
+int64_t LeaseSync::runs_completed() {
+  absl::MutexLock lock(&mu_);
+  return runs_completed_;
+}
+
+bool LeaseSync::WaitForRunsCompleted(int64_t runs, absl::Duration real_timeout) {
+  absl::MutexLock lock(&mu_);
+  auto done = [this, runs]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return runs_completed_ > runs; };
+  return mu_.AwaitWithTimeout(absl::Condition(&done), real_timeout);
+}
+
+void LeaseSync::Loop() {
+  auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || sync_requested_; };
+  absl::Status last_status;
+  mu_.Lock();
+  while (!stopping_) {
+    sync_requested_ = false;
+    mu_.Unlock();
+    absl::Status status = RunOnce();
+    // The loop has no caller to return errors to: this is its boundary, so it logs, once per
+    // change of outcome (a peer that is down for an hour is one line, not 3600). Every step is
+    // retried by the next pass.
+    if (status != last_status) {
+      if (status.ok()) {
+        LOG(INFO) << "lease sync: passes succeed again";
+      } else {
+        LOG(WARNING) << "lease sync: " << status;
+      }
+      last_status = status;
+    }
+    mu_.Lock();
+    ++runs_completed_;
+    clock_.AwaitWithDeadline(&mu_, absl::Condition(&wake), clock_.Now() + options_.interval);
+  }
+  mu_.Unlock();
+}
+
+}  // namespace tributary::stream_tracker

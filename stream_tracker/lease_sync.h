@@ -1,0 +1,124 @@
+// LeaseSync: keeps every mapping's leases in step with its stream's shards, and finishes the
+// work of the mapping state machine (mapping_state.h).
+//
+// One pass (RunOnce) visits every mapping:
+//   DELETING   → delete every lease of the mapping, then remove the mapping.
+//   otherwise  → list the stream's shards (all pages) and the mapping's leases, then
+//     - delete the leases of shards that are gone (trimmed by retention);
+//     - create the missing leases, each with its parent shard ids (leasing runs children only
+//       after their parents reach SHARD_END) and an initial checkpoint:
+//         first pass of a mapping (its starting position):
+//           TRIM_HORIZON → every retained shard at TRIM_HORIZON, parents listed before children;
+//           LATEST       → every shard open at or after the mapping's creation time (open now,
+//                          or closed since: ListShardIdsOpenFrom) at AT_TIMESTAMP_CHECKPOINT =
+//                          the creation time; shards closed before it (ancestors) get no lease
+//                          (leasing treats a missing parent lease as done, so their children are
+//                          assignable at once). A split between Create and the first pass thus
+//                          loses nothing: the closed parent was open at creation and is leased;
+//           AT_TIMESTAMP → likewise with the timestamp: every shard open at or after it, at
+//                          AT_TIMESTAMP_CHECKPOINT = the timestamp; shards closed before it are
+//                          skipped (they hold nothing to read);
+//         later passes: a shard not seen before (a child of a split or merge) at TRIM_HORIZON,
+//         whatever the starting position: a child is read from its start;
+//       leases are created enabled iff the mapping is enabled;
+//     - in a transitional state, SetMappingEnabled(mapping.enabled), then the stable state
+//       (ENABLED / DISABLED), unless the mapping changed meanwhile (config_version moved on: the
+//       next pass finishes the newer change);
+//     - work ended: see kWorkEndedStreamClosed / kWorkEndedStreamDeleted.
+//
+// Why LATEST is not stored as LATEST_CHECKPOINT: a lease at plain LATEST that a poller acquires,
+// reads, and loses before its first checkpoint would be re-read by the next owner from a newer
+// tip, skipping the records written in between (breaking at-least-once). The mapping's creation
+// time is a fixed position: every owner starts at the same record. (It compares the tracker's
+// clock with the shard store's arrival timestamps; in one process they are the same clock, across
+// hosts their skew is the error.)
+//
+// Threading: RunOnce must not run concurrently with itself: call it from one thread (the loop
+// started by Start(), or a test that did not call Start()). RequestSync, Start, Stop and
+// WaitForRunsCompleted are thread-safe. The loop runs a pass, then waits on the clock for
+// `interval` or a RequestSync(), whichever comes first. No lock is held across an RPC.
+// `store`, `streams`, `leases` and `clock` must outlive this object.
+#ifndef TRIBUTARY_STREAM_TRACKER_LEASE_SYNC_H_
+#define TRIBUTARY_STREAM_TRACKER_LEASE_SYNC_H_
+
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "stream_tracker/lease_table.h"
+#include "stream_tracker/mapping_store.h"
+#include "stream_tracker/stream_catalog.h"
+
+namespace tributary::stream_tracker {
+
+// state_transition_reason once every shard of the stream is closed and every lease of the
+// mapping is at SHARD_END (the state stays ENABLED or DISABLED; last_processing_result is kept).
+inline constexpr char kWorkEndedStreamClosed[] =
+    "Work ended: every shard of the stream is closed and processed to SHARD_END";
+// state_transition_reason and last_processing_result once the stream is gone (deleted): its
+// records are gone, so the mapping's leases are deleted as trimmed, and the work ends. Should a
+// stream of that name appear again, the mapping starts over on it from its starting position
+// (state_transition_reason becomes kStreamFoundAgain).
+inline constexpr char kWorkEndedStreamDeleted[] = "Work ended: the stream was deleted";
+inline constexpr char kStreamNotFoundResult[] = "PROBLEM: Stream not found";
+inline constexpr char kStreamFoundAgain[] = "Stream found again: processing resumed";
+
+class LeaseSync {
+ public:
+  struct Options {
+    // How long the loop waits between passes when nobody calls RequestSync().
+    absl::Duration interval = absl::Seconds(1);
+  };
+
+  LeaseSync(MappingStore* store, StreamCatalog* streams, LeaseTable* leases, Clock& clock,
+            const Options& options);
+  LeaseSync(MappingStore* store, StreamCatalog* streams, LeaseTable* leases, Clock& clock)
+      : LeaseSync(store, streams, leases, clock, Options()) {}
+  // Stops the loop (Stop()).
+  ~LeaseSync();
+
+  // One pass over every mapping (see above). A mapping whose pass fails is left as it was for
+  // the next pass (every step is idempotent) and the other mappings are still visited. Returns
+  // OK, or the first failure with the mapping's uuid in the message (UNAVAILABLE /
+  // DEADLINE_EXCEEDED from the shard store or leasing, storage errors).
+  absl::Status RunOnce();
+
+  // Starts the background loop. Precondition: not started.
+  void Start();
+  // Stops the loop and joins it; a pass in progress finishes first. Idempotent.
+  void Stop();
+  // Asks the loop for a pass now (or, if a pass is running, another one right after it). Cheap,
+  // non-blocking; meant for the shard store's change listener and the mappings API.
+  void RequestSync();
+
+  // Passes the loop has completed since Start().
+  int64_t runs_completed();
+  // Blocks until the loop has completed more than `runs` passes, or `real_timeout` passed (a
+  // failure guard for tests, never a way to pass time). Returns whether it did.
+  bool WaitForRunsCompleted(int64_t runs, absl::Duration real_timeout = absl::Seconds(10));
+
+ private:
+  absl::Status SyncMapping(const MappingRecord& snapshot);
+  absl::Status SyncStreamGone(const MappingRecord& snapshot);
+  void Loop();
+
+  MappingStore* store_;
+  StreamCatalog* streams_;
+  LeaseTable* leases_;
+  Clock& clock_;
+  const Options options_;
+
+  absl::Mutex mu_;
+  bool sync_requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t runs_completed_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;  // joinable while started
+};
+
+}  // namespace tributary::stream_tracker
+
+#endif  // TRIBUTARY_STREAM_TRACKER_LEASE_SYNC_H_

@@ -1,0 +1,562 @@
+// The lease sync as a specification: which leases exist, with which parents and initial
+// checkpoints, after each kind of change to a stream or a mapping. Everything runs against the
+// in-memory fakes and a FakeClock; passes are driven with RunOnce().
+#include "stream_tracker/lease_sync.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/testing/test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "stream_tracker/mapping_manager.h"
+#include "stream_tracker/mapping_state.h"
+#include "stream_tracker/proto_time.h"
+#include "stream_tracker/testing/fake_lease_table.h"
+#include "stream_tracker/testing/fake_stream_catalog.h"
+
+namespace tributary::stream_tracker {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+using ::testing::UnorderedElementsAreArray;
+
+class LeaseSyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  // (Re)opens the store and builds the manager and the sync over it, as a process start does.
+  void Open() {
+    sync_.reset();
+    manager_.reset();
+    store_.reset();
+    auto store = MappingStore::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    LeaseSync::Options options;
+    options.interval = absl::Seconds(1);
+    sync_ = std::make_unique<LeaseSync>(store_.get(), &streams_, &leases_, clock_, options);
+    manager_ = std::make_unique<MappingManager>(store_.get(), &streams_, clock_,
+                                                [this] { sync_->RequestSync(); });
+  }
+
+  std::string CreateMapping(v1::EventSourcePosition position, const std::string& stream = "orders",
+                            bool enabled = true) {
+    v1::CreateEventSourceMappingRequest request;
+    request.set_stream_name(stream);
+    request.set_function_endpoint("fn:1");
+    request.set_starting_position(position);
+    request.set_enabled(enabled);
+    if (position == v1::AT_TIMESTAMP_POSITION) {
+      *request.mutable_starting_position_timestamp() = ToProtoTimestamp(at_timestamp_);
+    }
+    auto config = manager_->Create(request);
+    EXPECT_TRUE(config.ok()) << config.status();
+    return config.ok() ? config->uuid() : "";
+  }
+
+  void Sync() { ASSERT_TRUE(sync_->RunOnce().ok()); }
+
+  v1::EventSourceMappingConfiguration Mapping(const std::string& uuid) {
+    auto config = manager_->Get(uuid);
+    EXPECT_TRUE(config.ok()) << config.status();
+    return config.ok() ? *config : v1::EventSourceMappingConfiguration();
+  }
+
+  void SetEnabled(const std::string& uuid, bool enabled) {
+    v1::UpdateEventSourceMappingRequest update;
+    update.set_uuid(uuid);
+    update.set_enabled(enabled);
+    ASSERT_TRUE(manager_->Update(update).ok());
+  }
+
+  std::vector<v1::Lease> AllLeases(const std::string& uuid) {
+    auto leases = leases_.ListLeases(uuid);
+    EXPECT_TRUE(leases.ok()) << leases.status();
+    return leases.ok() ? *leases : std::vector<v1::Lease>();
+  }
+
+  std::vector<std::string> LeasedShards(const std::string& uuid) {
+    std::vector<std::string> shards;
+    for (const v1::Lease& lease : AllLeases(uuid)) shards.push_back(lease.shard_id());
+    return shards;
+  }
+
+  v1::Lease Lease(const std::string& uuid, const std::string& shard) {
+    auto lease = leases_.Get(uuid, shard);
+    EXPECT_TRUE(lease.has_value()) << "no lease for " << shard;
+    return lease.value_or(v1::Lease());
+  }
+
+  std::vector<std::string> Parents(const std::string& uuid, const std::string& shard) {
+    v1::Lease lease = Lease(uuid, shard);
+    return {lease.parent_shard_ids().begin(), lease.parent_shard_ids().end()};
+  }
+
+  v1::CheckpointType CheckpointOf(const std::string& uuid, const std::string& shard) {
+    return Lease(uuid, shard).checkpoint().type();
+  }
+
+  void Checkpoint(const std::string& uuid, const std::string& shard, v1::CheckpointType type,
+                  const std::string& sequence = "") {
+    v1::Checkpoint checkpoint;
+    checkpoint.set_type(type);
+    checkpoint.set_sequence_number(sequence);
+    leases_.SetCheckpoint(uuid, shard, checkpoint);
+  }
+
+  const std::string dir_ = tributary::testing::NewTempDir("lease_sync");
+  FakeClock clock_;
+  const absl::Time at_timestamp_ = absl::FromUnixSeconds(1'600'000'000);
+  testing::FakeStreamCatalog streams_{clock_};
+  testing::FakeLeaseTable leases_;
+  std::unique_ptr<MappingStore> store_;
+  std::unique_ptr<LeaseSync> sync_;
+  std::unique_ptr<MappingManager> manager_;
+};
+
+// --- the state machine ---
+
+TEST_F(LeaseSyncTest, CreatingMappingBecomesEnabledOnceItsLeasesExist) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  EXPECT_EQ(Mapping(uuid).state(), v1::CREATING_MAPPING);
+  clock_.Advance(absl::Seconds(3));
+  Sync();
+  v1::EventSourceMappingConfiguration mapping = Mapping(uuid);
+  EXPECT_EQ(mapping.state(), v1::ENABLED);
+  EXPECT_EQ(mapping.state_transition_reason(), "User action");
+  EXPECT_EQ(mapping.config_version(), 2);
+  EXPECT_EQ(FromProtoTimestamp(mapping.last_modified()), clock_.Now());
+  EXPECT_EQ(AllLeases(uuid).size(), 2u);
+}
+
+TEST_F(LeaseSyncTest, MappingCreatedDisabledBecomesDisabledWithDisabledLeases) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION, "orders", false);
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::DISABLED);
+  EXPECT_FALSE(Lease(uuid, "shardId-000000000000").enabled());
+}
+
+TEST_F(LeaseSyncTest, UpdateGoesBackToEnabledOnTheNextPass) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_uuid(uuid);
+  update.set_batch_size(10);
+  ASSERT_EQ(manager_->Update(update)->state(), v1::UPDATING_MAPPING);
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::ENABLED);
+  EXPECT_EQ(Mapping(uuid).batch_size(), 10);
+  EXPECT_EQ(Mapping(uuid).config_version(), 4) << "create, created, update, updated";
+}
+
+TEST_F(LeaseSyncTest, PassWithNothingToDoChangesNothing) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  const v1::EventSourceMappingConfiguration before = Mapping(uuid);
+  clock_.Advance(absl::Seconds(10));
+  Sync();
+  EXPECT_EQ(Mapping(uuid).SerializeAsString(), before.SerializeAsString());
+}
+
+TEST_F(LeaseSyncTest, DisableThenEnableKeepsCheckpoints) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  Checkpoint(uuid, "shardId-000000000000", v1::SEQUENCE_NUMBER, "42");
+
+  SetEnabled(uuid, false);
+  EXPECT_EQ(Mapping(uuid).state(), v1::DISABLING);
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::DISABLED);
+  for (const v1::Lease& lease : AllLeases(uuid)) EXPECT_FALSE(lease.enabled());
+  EXPECT_EQ(Lease(uuid, "shardId-000000000000").checkpoint().sequence_number(), "42");
+
+  SetEnabled(uuid, true);
+  EXPECT_EQ(Mapping(uuid).state(), v1::ENABLING);
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::ENABLED);
+  for (const v1::Lease& lease : AllLeases(uuid)) EXPECT_TRUE(lease.enabled());
+  v1::Lease resumed = Lease(uuid, "shardId-000000000000");
+  EXPECT_EQ(resumed.checkpoint().type(), v1::SEQUENCE_NUMBER);
+  EXPECT_EQ(resumed.checkpoint().sequence_number(), "42");
+}
+
+TEST_F(LeaseSyncTest, NewShardsOfADisabledMappingGetDisabledLeases) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  SetEnabled(uuid, false);
+  Sync();
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  Sync();
+  EXPECT_FALSE(Lease(uuid, children[0]).enabled());
+  EXPECT_FALSE(Lease(uuid, children[1]).enabled());
+}
+
+TEST_F(LeaseSyncTest, ChangeDuringAPassIsNotOverwrittenAndIsFinishedByTheNext) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  SetEnabled(uuid, false);
+  // While the pass disables the leases, the user re-enables the mapping.
+  leases_.OnSetMappingEnabled([&] {
+    leases_.OnSetMappingEnabled(nullptr);
+    SetEnabled(uuid, true);
+  });
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::ENABLING) << "the pass must not record DISABLED";
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::ENABLED);
+  EXPECT_TRUE(Lease(uuid, "shardId-000000000000").enabled());
+}
+
+TEST_F(LeaseSyncTest, DeleteRemovesTheLeasesThenTheMapping) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  const std::string other = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  ASSERT_EQ(manager_->Delete(uuid)->state(), v1::DELETING_MAPPING);
+  EXPECT_EQ(LeasedShards(uuid).size(), 2u) << "leases stay until the sync runs";
+  Sync();
+  EXPECT_EQ(manager_->Get(uuid).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(LeasedShards(uuid), IsEmpty());
+  EXPECT_EQ(LeasedShards(other).size(), 2u);
+}
+
+TEST_F(LeaseSyncTest, FailedPassLeavesTheMappingForTheNextOne) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  leases_.FailNextCalls(absl::UnavailableError("leasing down"));
+  absl::Status status = sync_->RunOnce();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(status.message().find(uuid), absl::string_view::npos) << status;
+  EXPECT_EQ(Mapping(uuid).state(), v1::CREATING_MAPPING);
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::ENABLED);
+  EXPECT_EQ(LeasedShards(uuid).size(), 2u);
+}
+
+TEST_F(LeaseSyncTest, OneFailingMappingDoesNotStopTheOthers) {
+  streams_.CreateStream("orders", 1);
+  streams_.CreateStream("clicks", 1);
+  const std::string a = CreateMapping(v1::TRIM_HORIZON_POSITION, "orders");
+  const std::string b = CreateMapping(v1::TRIM_HORIZON_POSITION, "clicks");
+  streams_.FailNextCalls(absl::UnavailableError("shard store down"));
+  EXPECT_EQ(sync_->RunOnce().code(), absl::StatusCode::kUnavailable);
+  // Exactly one of the two was visited while the shard store failed; the other got its lease.
+  EXPECT_EQ(LeasedShards(a).size() + LeasedShards(b).size(), 1u);
+}
+
+// --- leases for every shard, with parents ---
+
+TEST_F(LeaseSyncTest, TrimHorizonLeasesEveryRetainedShardWithItsParents) {
+  streams_.CreateStream("orders", 2);                                              // shards 0 and 1
+  auto split = streams_.SplitShard("orders", "shardId-000000000000");              // 2, 3
+  auto merged = streams_.MergeShards("orders", split[1], "shardId-000000000001");  // 4
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  EXPECT_THAT(LeasedShards(uuid),
+              UnorderedElementsAre("shardId-000000000000", "shardId-000000000001", split[0],
+                                   split[1], merged));
+  for (const std::string& shard : LeasedShards(uuid)) {
+    EXPECT_EQ(CheckpointOf(uuid, shard), v1::TRIM_HORIZON_CHECKPOINT) << shard;
+    EXPECT_TRUE(Lease(uuid, shard).enabled());
+    EXPECT_EQ(Lease(uuid, shard).stream_name(), "orders");
+  }
+  EXPECT_THAT(Parents(uuid, "shardId-000000000000"), IsEmpty());
+  EXPECT_THAT(Parents(uuid, split[0]), ElementsAre("shardId-000000000000"));
+  EXPECT_THAT(Parents(uuid, split[1]), ElementsAre("shardId-000000000000"));
+  EXPECT_THAT(Parents(uuid, merged), UnorderedElementsAre(split[1], "shardId-000000000001"));
+}
+
+TEST_F(LeaseSyncTest, LatestStartsOpenShardsAtTheCreationTimeAndSkipsClosedAncestors) {
+  streams_.CreateStream("orders", 1);
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  clock_.Advance(absl::Seconds(1));  // the parent closed before the mapping was created
+  const absl::Time created = clock_.Now();
+  const std::string uuid = CreateMapping(v1::LATEST_POSITION);
+  clock_.Advance(absl::Minutes(5));  // the pass runs later: the position must not move
+  Sync();
+  EXPECT_THAT(LeasedShards(uuid), UnorderedElementsAreArray(children));
+  for (const std::string& child : children) {
+    v1::Lease lease = Lease(uuid, child);
+    EXPECT_EQ(lease.checkpoint().type(), v1::AT_TIMESTAMP_CHECKPOINT)
+        << "never plain LATEST: a lost lease would skip records";
+    EXPECT_EQ(FromProtoTimestamp(lease.checkpoint().timestamp()), created);
+    EXPECT_THAT(Parents(uuid, child), ElementsAre("shardId-000000000000"));
+  }
+  // The skipped ancestor stays skipped on later passes.
+  Sync();
+  EXPECT_FALSE(leases_.Get(uuid, "shardId-000000000000").has_value());
+}
+
+TEST_F(LeaseSyncTest, LatestLeasesAShardThatClosedAfterCreationBeforeTheFirstPass) {
+  streams_.CreateStream("orders", 1);
+  const absl::Time created = clock_.Now();
+  const std::string uuid = CreateMapping(v1::LATEST_POSITION);
+  clock_.Advance(absl::Seconds(1));
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  Sync();
+  // The parent was open when the mapping was created: records written to it after that must be
+  // processed, so it is leased from the creation time, and its children wait for it.
+  EXPECT_THAT(LeasedShards(uuid),
+              UnorderedElementsAre("shardId-000000000000", children[0], children[1]));
+  v1::Lease parent = Lease(uuid, "shardId-000000000000");
+  EXPECT_EQ(parent.checkpoint().type(), v1::AT_TIMESTAMP_CHECKPOINT);
+  EXPECT_EQ(FromProtoTimestamp(parent.checkpoint().timestamp()), created);
+  EXPECT_THAT(Parents(uuid, children[0]), ElementsAre("shardId-000000000000"));
+}
+
+TEST_F(LeaseSyncTest, AtTimestampSkipsShardsClosedBeforeTheTimestamp) {
+  streams_.CreateStream("orders", 1);
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  clock_.Advance(absl::Minutes(1));
+  v1::CreateEventSourceMappingRequest request;
+  request.set_stream_name("orders");
+  request.set_function_endpoint("fn:1");
+  request.set_starting_position(v1::AT_TIMESTAMP_POSITION);
+  *request.mutable_starting_position_timestamp() = ToProtoTimestamp(clock_.Now());
+  auto created = manager_->Create(request);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Sync();
+  EXPECT_THAT(LeasedShards(created->uuid()), UnorderedElementsAreArray(children));
+}
+
+TEST_F(LeaseSyncTest, AtTimestampStartsEveryShardAtTheTimestamp) {
+  streams_.CreateStream("orders", 1);
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  const std::string uuid = CreateMapping(v1::AT_TIMESTAMP_POSITION);
+  Sync();
+  EXPECT_THAT(LeasedShards(uuid),
+              UnorderedElementsAre("shardId-000000000000", children[0], children[1]));
+  for (const std::string& shard : LeasedShards(uuid)) {
+    v1::Lease lease = Lease(uuid, shard);
+    EXPECT_EQ(lease.checkpoint().type(), v1::AT_TIMESTAMP_CHECKPOINT);
+    EXPECT_EQ(FromProtoTimestamp(lease.checkpoint().timestamp()), at_timestamp_);
+  }
+}
+
+// --- resharding after the mapping exists, for every starting position ---
+
+class ReshardingTest : public LeaseSyncTest,
+                       public ::testing::WithParamInterface<v1::EventSourcePosition> {};
+
+TEST_P(ReshardingTest, SplitChildrenGetLeasesFromTrimHorizonWithTheirParent) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(GetParam());
+  Sync();
+  const v1::Checkpoint parent_checkpoint = Lease(uuid, "shardId-000000000000").checkpoint();
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  Sync();
+  EXPECT_EQ(LeasedShards(uuid).size(), 4u);
+  for (const std::string& child : children) {
+    EXPECT_EQ(CheckpointOf(uuid, child), v1::TRIM_HORIZON_CHECKPOINT)
+        << "a child is read from its start";
+    EXPECT_THAT(Parents(uuid, child), ElementsAre("shardId-000000000000"));
+  }
+  EXPECT_EQ(Lease(uuid, "shardId-000000000000").checkpoint().SerializeAsString(),
+            parent_checkpoint.SerializeAsString())
+      << "the parent's lease is untouched";
+  EXPECT_THAT(Lease(uuid, "shardId-000000000000").child_shard_ids(),
+              UnorderedElementsAreArray(children));
+}
+
+TEST_P(ReshardingTest, MergeChildGetsALeaseWithBothParents) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(GetParam());
+  Sync();
+  const std::string child =
+      streams_.MergeShards("orders", "shardId-000000000000", "shardId-000000000001");
+  Sync();
+  EXPECT_EQ(CheckpointOf(uuid, child), v1::TRIM_HORIZON_CHECKPOINT);
+  EXPECT_THAT(Parents(uuid, child),
+              UnorderedElementsAre("shardId-000000000000", "shardId-000000000001"));
+}
+
+TEST_P(ReshardingTest, ChildrenOfChildrenFollowOnLaterPasses) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(GetParam());
+  Sync();
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  auto grandchildren = streams_.SplitShard("orders", children[0]);
+  Sync();
+  EXPECT_EQ(LeasedShards(uuid).size(), 5u);
+  EXPECT_THAT(Parents(uuid, grandchildren[1]), ElementsAre(children[0]));
+  EXPECT_EQ(CheckpointOf(uuid, grandchildren[1]), v1::TRIM_HORIZON_CHECKPOINT);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryStartingPosition, ReshardingTest,
+                         ::testing::Values(v1::TRIM_HORIZON_POSITION, v1::LATEST_POSITION,
+                                           v1::AT_TIMESTAMP_POSITION),
+                         [](const ::testing::TestParamInfo<v1::EventSourcePosition>& info) {
+                           return std::string(v1::EventSourcePosition_Name(info.param));
+                         });
+
+TEST_F(LeaseSyncTest, TrimmedShardsLoseTheirLeases) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  Sync();
+  Checkpoint(uuid, "shardId-000000000000", v1::SHARD_END);
+  streams_.TrimShard("orders", "shardId-000000000000");
+  Sync();
+  EXPECT_THAT(LeasedShards(uuid), UnorderedElementsAreArray(children));
+  Sync();
+  EXPECT_FALSE(leases_.Get(uuid, "shardId-000000000000").has_value()) << "never re-created";
+}
+
+// --- the end of a mapping's work ---
+
+TEST_F(LeaseSyncTest, WorkEndsWhenEveryShardIsClosedAndAtShardEnd) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  streams_.CloseShard("orders", "shardId-000000000000");
+  streams_.CloseShard("orders", "shardId-000000000001");
+  Checkpoint(uuid, "shardId-000000000000", v1::SHARD_END);
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state_transition_reason(), "User action") << "one lease is not done";
+  Checkpoint(uuid, "shardId-000000000001", v1::SHARD_END);
+  const int64_t version = Mapping(uuid).config_version();
+  Sync();
+  v1::EventSourceMappingConfiguration mapping = Mapping(uuid);
+  EXPECT_EQ(mapping.state_transition_reason(), kWorkEndedStreamClosed);
+  EXPECT_EQ(mapping.state(), v1::ENABLED);
+  EXPECT_EQ(mapping.config_version(), version + 1);
+}
+
+TEST_F(LeaseSyncTest, DeletedStreamEndsTheWorkAndDeletesTheLeases) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  streams_.DeleteStream("orders");
+  Sync();
+  v1::EventSourceMappingConfiguration mapping = Mapping(uuid);
+  EXPECT_EQ(mapping.state_transition_reason(), kWorkEndedStreamDeleted);
+  EXPECT_EQ(mapping.last_processing_result(), kStreamNotFoundResult);
+  EXPECT_EQ(mapping.state(), v1::ENABLED);
+  EXPECT_THAT(LeasedShards(uuid), IsEmpty());
+  const int64_t version = mapping.config_version();
+  Sync();
+  EXPECT_EQ(Mapping(uuid).config_version(), version) << "recorded once";
+}
+
+TEST_F(LeaseSyncTest, StreamCreatedAgainIsProcessedFromTheStartingPosition) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  streams_.DeleteStream("orders");
+  Sync();
+  streams_.CreateStream("orders", 2);
+  Sync();
+  EXPECT_EQ(LeasedShards(uuid).size(), 2u);
+  EXPECT_EQ(Mapping(uuid).state_transition_reason(), kStreamFoundAgain);
+}
+
+// --- restarts and independence ---
+
+TEST_F(LeaseSyncTest, RestartKeepsMappingsAndWhatTheSyncDecided) {
+  streams_.CreateStream("orders", 1);
+  streams_.SplitShard("orders", "shardId-000000000000");
+  clock_.Advance(absl::Seconds(1));  // the parent closed before the mapping was created
+  const std::string uuid = CreateMapping(v1::LATEST_POSITION);
+  Sync();
+  const v1::EventSourceMappingConfiguration before = Mapping(uuid);
+  Open();  // a new process over the same data directory
+  EXPECT_EQ(Mapping(uuid).SerializeAsString(), before.SerializeAsString());
+  Sync();
+  EXPECT_FALSE(leases_.Get(uuid, "shardId-000000000000").has_value())
+      << "the skipped ancestor stays skipped after a restart";
+  auto grandchildren = streams_.SplitShard("orders", "shardId-000000000001");
+  Sync();
+  EXPECT_EQ(CheckpointOf(uuid, grandchildren[0]), v1::TRIM_HORIZON_CHECKPOINT);
+}
+
+TEST_F(LeaseSyncTest, RestartBeforeTheFirstPassStillCreatesTheLeases) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Open();
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::ENABLED);
+  EXPECT_EQ(LeasedShards(uuid).size(), 2u);
+}
+
+TEST_F(LeaseSyncTest, TwoMappingsOnOneStreamStayIndependent) {
+  streams_.CreateStream("orders", 2);
+  const std::string a = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  const std::string b = CreateMapping(v1::LATEST_POSITION);
+  Sync();
+  EXPECT_EQ(CheckpointOf(a, "shardId-000000000000"), v1::TRIM_HORIZON_CHECKPOINT);
+  EXPECT_EQ(CheckpointOf(b, "shardId-000000000000"), v1::AT_TIMESTAMP_CHECKPOINT);
+  Checkpoint(a, "shardId-000000000000", v1::SEQUENCE_NUMBER, "7");
+
+  SetEnabled(b, false);
+  Sync();
+  EXPECT_TRUE(Lease(a, "shardId-000000000000").enabled());
+  EXPECT_FALSE(Lease(b, "shardId-000000000000").enabled());
+  EXPECT_EQ(CheckpointOf(b, "shardId-000000000000"), v1::AT_TIMESTAMP_CHECKPOINT);
+
+  auto children = streams_.SplitShard("orders", "shardId-000000000001");
+  Sync();
+  EXPECT_TRUE(Lease(a, children[0]).enabled());
+  EXPECT_FALSE(Lease(b, children[0]).enabled());
+
+  ASSERT_TRUE(manager_->Delete(b).ok());
+  Sync();
+  EXPECT_THAT(LeasedShards(b), IsEmpty());
+  EXPECT_EQ(LeasedShards(a).size(), 4u);
+  EXPECT_EQ(Lease(a, "shardId-000000000000").checkpoint().sequence_number(), "7");
+}
+
+// --- the background loop ---
+
+TEST_F(LeaseSyncTest, LoopCreatesChildLeasesWithinOneIntervalOfASplit) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  sync_->Start();
+  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the loop never parked on the clock";
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  const int64_t runs = sync_->runs_completed();
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(sync_->WaitForRunsCompleted(runs)) << "no pass after one interval";
+  EXPECT_TRUE(leases_.Get(uuid, children[0]).has_value());
+  EXPECT_TRUE(leases_.Get(uuid, children[1]).has_value());
+  sync_->Stop();
+}
+
+TEST_F(LeaseSyncTest, RequestSyncRunsAPassWithoutWaitingForTheInterval) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  sync_->Start();
+  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the loop never parked on the clock";
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  const int64_t runs = sync_->runs_completed();
+  sync_->RequestSync();  // no clock advance at all
+  ASSERT_TRUE(sync_->WaitForRunsCompleted(runs)) << "RequestSync did not wake the loop";
+  EXPECT_TRUE(leases_.Get(uuid, children[0]).has_value());
+  sync_->Stop();
+}
+
+TEST_F(LeaseSyncTest, CreateThroughTheManagerNudgesTheLoop) {
+  streams_.CreateStream("orders", 1);
+  sync_->Start();
+  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  const int64_t runs = sync_->runs_completed();
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  ASSERT_TRUE(sync_->WaitForRunsCompleted(runs));
+  sync_->Stop();
+  EXPECT_EQ(Mapping(uuid).state(), v1::ENABLED);
+}
+
+}  // namespace
+}  // namespace tributary::stream_tracker

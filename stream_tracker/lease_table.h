@@ -1,0 +1,45 @@
+// LeaseTable: the part of the Leasing service the stream tracker drives (see proto/leasing.proto
+// for the semantics: one lease per (mapping, shard), parents before children, checkpoints kept
+// while a mapping is disabled).
+//
+// A narrow seam with two implementations: RemoteLeaseTable (the Leasing gRPC service through
+// LeasingClient) and testing::FakeLeaseTable (in memory, for unit tests).
+#ifndef TRIBUTARY_STREAM_TRACKER_LEASE_TABLE_H_
+#define TRIBUTARY_STREAM_TRACKER_LEASE_TABLE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/leasing.pb.h"
+
+namespace tributary::stream_tracker {
+
+// Implementations are thread-safe. Every method is idempotent (safe to retry).
+class LeaseTable {
+ public:
+  virtual ~LeaseTable() = default;
+
+  // Creates the leases that do not exist yet; an existing lease is left as it is (missing
+  // parent links are added). Returns how many were created. Errors: INVALID_ARGUMENT for a
+  // malformed lease; UNAVAILABLE / DEADLINE_EXCEEDED.
+  virtual absl::StatusOr<int> CreateLeases(const std::vector<v1::NewLease>& leases) = 0;
+
+  // Deletes the given leases; missing ones are ignored. Errors: UNAVAILABLE / DEADLINE_EXCEEDED.
+  virtual absl::Status DeleteLeases(const std::vector<v1::LeaseKey>& keys) = 0;
+
+  // Deletes every lease of mapping `uuid`. Errors: UNAVAILABLE / DEADLINE_EXCEEDED.
+  virtual absl::Status DeleteMappingLeases(const std::string& uuid) = 0;
+
+  // Enables or disables every lease of mapping `uuid` (checkpoints are kept). Errors:
+  // UNAVAILABLE / DEADLINE_EXCEEDED.
+  virtual absl::Status SetMappingEnabled(const std::string& uuid, bool enabled) = 0;
+
+  // Every lease of mapping `uuid` (all pages). Errors: UNAVAILABLE / DEADLINE_EXCEEDED.
+  virtual absl::StatusOr<std::vector<v1::Lease>> ListLeases(const std::string& uuid) = 0;
+};
+
+}  // namespace tributary::stream_tracker
+
+#endif  // TRIBUTARY_STREAM_TRACKER_LEASE_TABLE_H_

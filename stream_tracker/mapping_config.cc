@@ -1,0 +1,268 @@
+#include "stream_tracker/mapping_config.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace tributary::stream_tracker {
+namespace {
+
+absl::Status CheckRange(absl::string_view field, int64_t value, int64_t min, int64_t max) {
+  if (value >= min && value <= max) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " must be between ", min, " and ", max, ", got ", value));
+}
+
+// Lambda's "-1 (no limit) or min–max" fields.
+absl::Status CheckRangeOrMinusOne(absl::string_view field, int64_t value, int64_t min,
+                                  int64_t max) {
+  if (value == -1 || (value >= min && value <= max)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(field, " must be -1 (no limit) or between ", min,
+                                                 " and ", max, ", got ", value));
+}
+
+absl::Status ValidateDestination(const v1::DestinationConfig& destination_config) {
+  const std::string& destination = destination_config.on_failure().destination();
+  if (destination.empty()) return absl::OkStatus();
+  return ValidateStreamName("destination_config.on_failure.destination", destination);
+}
+
+// Checks function_response_types and returns them without duplicates, in first-seen order.
+absl::StatusOr<std::vector<v1::FunctionResponseType>> ValidateResponseTypes(
+    const google::protobuf::RepeatedField<int>& types) {
+  std::vector<v1::FunctionResponseType> result;
+  for (int type : types) {
+    if (type != v1::REPORT_BATCH_ITEM_FAILURES) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "function_response_types may only hold REPORT_BATCH_ITEM_FAILURES, got ", type));
+    }
+    auto t = static_cast<v1::FunctionResponseType>(type);
+    if (std::find(result.begin(), result.end(), t) == result.end()) result.push_back(t);
+  }
+  return result;
+}
+
+void SetResponseTypes(const std::vector<v1::FunctionResponseType>& types,
+                      v1::EventSourceMappingConfiguration* config) {
+  config->clear_function_response_types();
+  for (v1::FunctionResponseType t : types) config->add_function_response_types(t);
+}
+
+// The optional int32 fields shared by Create and Update, checked when present.
+template <typename Request>
+absl::Status ValidateOptionalNumbers(const Request& request) {
+  if (request.has_batch_size()) {
+    RETURN_IF_ERROR(CheckRange("batch_size", request.batch_size(), kMinBatchSize, kMaxBatchSize));
+  }
+  if (request.has_maximum_batching_window_in_seconds()) {
+    RETURN_IF_ERROR(CheckRange("maximum_batching_window_in_seconds",
+                               request.maximum_batching_window_in_seconds(), 0,
+                               kMaxBatchingWindowSeconds));
+  }
+  if (request.has_parallelization_factor()) {
+    RETURN_IF_ERROR(CheckRange("parallelization_factor", request.parallelization_factor(), 1,
+                               kMaxParallelizationFactor));
+  }
+  if (request.has_maximum_record_age_in_seconds()) {
+    RETURN_IF_ERROR(CheckRangeOrMinusOne("maximum_record_age_in_seconds",
+                                         request.maximum_record_age_in_seconds(),
+                                         kMinRecordAgeSeconds, kMaxRecordAgeSeconds));
+  }
+  if (request.has_maximum_retry_attempts()) {
+    RETURN_IF_ERROR(CheckRangeOrMinusOne("maximum_retry_attempts", request.maximum_retry_attempts(),
+                                         0, kMaxRetryAttempts));
+  }
+  if (request.has_function_timeout_seconds()) {
+    RETURN_IF_ERROR(CheckRange("function_timeout_seconds", request.function_timeout_seconds(), 1,
+                               kMaxFunctionTimeoutSeconds));
+  }
+  return absl::OkStatus();
+}
+
+bool IsHostChar(char c) { return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_'; }
+
+}  // namespace
+
+std::string StreamArn(absl::string_view stream_name) {
+  return absl::StrCat("arn:tributary:stream/", stream_name);
+}
+
+absl::Status ValidateStreamName(absl::string_view field, absl::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
+  if (name.size() > 128) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be 1 to 128 characters, got ", name.size()));
+  }
+  for (char c : name) {
+    if (!absl::ascii_isalnum(c) && c != '_' && c != '.' && c != '-') {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " may only hold [a-zA-Z0-9_.-], got \"", name, "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateFunctionEndpoint(absl::string_view endpoint) {
+  if (endpoint.empty()) return absl::InvalidArgumentError("function_endpoint is required");
+  const auto bad = [&]() {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "function_endpoint must be \"host:port\" with a port 1-65535, got \"", endpoint, "\""));
+  };
+  const size_t colon = endpoint.rfind(':');
+  if (colon == absl::string_view::npos) return bad();
+  absl::string_view host = endpoint.substr(0, colon);
+  absl::string_view port = endpoint.substr(colon + 1);
+  uint32_t port_number = 0;
+  if (port.empty() || !std::all_of(port.begin(), port.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(port, &port_number) || port_number < 1 || port_number > 65535) {
+    return bad();
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    absl::string_view v6 = host.substr(1, host.size() - 2);
+    if (v6.empty() || !std::all_of(v6.begin(), v6.end(), [](char c) {
+          return absl::ascii_isxdigit(c) || c == ':' || c == '.';
+        })) {
+      return bad();
+    }
+    return absl::OkStatus();
+  }
+  if (host.empty() || !std::all_of(host.begin(), host.end(), IsHostChar)) return bad();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
+    const v1::CreateEventSourceMappingRequest& request) {
+  RETURN_IF_ERROR(ValidateStreamName("stream_name", request.stream_name()));
+  RETURN_IF_ERROR(ValidateFunctionEndpoint(request.function_endpoint()));
+  switch (request.starting_position()) {
+    case v1::TRIM_HORIZON_POSITION:
+    case v1::LATEST_POSITION:
+      if (request.has_starting_position_timestamp()) {
+        return absl::InvalidArgumentError(
+            "starting_position_timestamp may only be set with starting_position "
+            "AT_TIMESTAMP_POSITION");
+      }
+      break;
+    case v1::AT_TIMESTAMP_POSITION: {
+      if (!request.has_starting_position_timestamp()) {
+        return absl::InvalidArgumentError(
+            "starting_position_timestamp is required with starting_position "
+            "AT_TIMESTAMP_POSITION");
+      }
+      const auto& ts = request.starting_position_timestamp();
+      if (ts.seconds() < 0 || ts.nanos() < 0 || ts.nanos() > 999'999'999) {
+        return absl::InvalidArgumentError(
+            "starting_position_timestamp must be a valid time at or after the Unix epoch");
+      }
+      break;
+    }
+    case v1::EVENT_SOURCE_POSITION_UNSPECIFIED:
+      return absl::InvalidArgumentError(
+          "starting_position is required: TRIM_HORIZON_POSITION, LATEST_POSITION or "
+          "AT_TIMESTAMP_POSITION");
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("starting_position must be TRIM_HORIZON_POSITION, LATEST_POSITION or "
+                       "AT_TIMESTAMP_POSITION, got ",
+                       static_cast<int>(request.starting_position())));
+  }
+  RETURN_IF_ERROR(ValidateOptionalNumbers(request));
+  RETURN_IF_ERROR(ValidateDestination(request.destination_config()));
+  ASSIGN_OR_RETURN(std::vector<v1::FunctionResponseType> response_types,
+                   ValidateResponseTypes(request.function_response_types()));
+
+  v1::EventSourceMappingConfiguration config;
+  config.set_stream_name(request.stream_name());
+  config.set_event_source_arn(StreamArn(request.stream_name()));
+  config.set_function_endpoint(request.function_endpoint());
+  config.set_enabled(request.has_enabled() ? request.enabled() : true);
+  config.set_batch_size(request.has_batch_size() ? request.batch_size() : kDefaultBatchSize);
+  config.set_maximum_batching_window_in_seconds(request.maximum_batching_window_in_seconds());
+  config.set_parallelization_factor(
+      request.has_parallelization_factor() ? request.parallelization_factor() : 1);
+  config.set_starting_position(request.starting_position());
+  if (request.has_starting_position_timestamp()) {
+    *config.mutable_starting_position_timestamp() = request.starting_position_timestamp();
+  }
+  if (!request.destination_config().on_failure().destination().empty()) {
+    *config.mutable_destination_config() = request.destination_config();
+  }
+  config.set_maximum_record_age_in_seconds(
+      request.has_maximum_record_age_in_seconds() ? request.maximum_record_age_in_seconds() : -1);
+  config.set_bisect_batch_on_function_error(request.bisect_batch_on_function_error());
+  config.set_maximum_retry_attempts(
+      request.has_maximum_retry_attempts() ? request.maximum_retry_attempts() : -1);
+  SetResponseTypes(response_types, &config);
+  config.set_function_timeout_seconds(request.has_function_timeout_seconds()
+                                          ? request.function_timeout_seconds()
+                                          : kDefaultFunctionTimeoutSeconds);
+  return config;
+}
+
+absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& request,
+                                v1::EventSourceMappingConfiguration* config) {
+  if (request.has_function_endpoint()) {
+    RETURN_IF_ERROR(ValidateFunctionEndpoint(request.function_endpoint()));
+  }
+  RETURN_IF_ERROR(ValidateOptionalNumbers(request));
+  if (request.has_destination_config()) {
+    RETURN_IF_ERROR(ValidateDestination(request.destination_config()));
+  }
+  std::vector<v1::FunctionResponseType> response_types;
+  if (request.update_function_response_types()) {
+    ASSIGN_OR_RETURN(response_types, ValidateResponseTypes(request.function_response_types()));
+  } else if (request.function_response_types_size() > 0) {
+    return absl::InvalidArgumentError(
+        "function_response_types is only applied with update_function_response_types = true");
+  }
+
+  // Everything is valid: apply.
+  if (request.has_function_endpoint()) config->set_function_endpoint(request.function_endpoint());
+  if (request.has_batch_size()) config->set_batch_size(request.batch_size());
+  if (request.has_maximum_batching_window_in_seconds()) {
+    config->set_maximum_batching_window_in_seconds(request.maximum_batching_window_in_seconds());
+  }
+  if (request.has_parallelization_factor()) {
+    config->set_parallelization_factor(request.parallelization_factor());
+  }
+  if (request.has_destination_config()) {
+    if (request.destination_config().on_failure().destination().empty()) {
+      config->clear_destination_config();
+    } else {
+      *config->mutable_destination_config() = request.destination_config();
+    }
+  }
+  if (request.has_maximum_record_age_in_seconds()) {
+    config->set_maximum_record_age_in_seconds(request.maximum_record_age_in_seconds());
+  }
+  if (request.has_bisect_batch_on_function_error()) {
+    config->set_bisect_batch_on_function_error(request.bisect_batch_on_function_error());
+  }
+  if (request.has_maximum_retry_attempts()) {
+    config->set_maximum_retry_attempts(request.maximum_retry_attempts());
+  }
+  if (request.update_function_response_types()) SetResponseTypes(response_types, config);
+  if (request.has_function_timeout_seconds()) {
+    config->set_function_timeout_seconds(request.function_timeout_seconds());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateListRequest(const v1::ListEventSourceMappingsRequest& request) {
+  if (request.max_items() != 0) {
+    RETURN_IF_ERROR(CheckRange("max_items", request.max_items(), 1, kMaxListMaxItems));
+  }
+  if (!request.stream_name().empty()) {
+    RETURN_IF_ERROR(ValidateStreamName("stream_name", request.stream_name()));
+  }
+  if (!request.function_endpoint().empty()) {
+    RETURN_IF_ERROR(ValidateFunctionEndpoint(request.function_endpoint()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary::stream_tracker

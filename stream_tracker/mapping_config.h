@@ -1,0 +1,82 @@
+// Validation of event-source mapping requests, with AWS Lambda's defaults and ranges.
+//
+// Pure functions: no I/O, no clock, thread-safe. They check the shape of a request only; that the
+// stream and the on-failure destination exist is checked by MappingManager (NOT_FOUND).
+//
+// Field                               range                        default (unset)
+// batch_size                          1–10000                      100
+// maximum_batching_window_in_seconds  0–300                        0
+// parallelization_factor              1–10                         1
+// starting_position                   TRIM_HORIZON | LATEST | AT_TIMESTAMP   required
+// starting_position_timestamp         required with (and only with) AT_TIMESTAMP
+// bisect_batch_on_function_error      bool                         false
+// maximum_record_age_in_seconds       -1 or 60–604800              -1 (no limit)
+// maximum_retry_attempts              -1 or 0–10000                -1 (no limit)
+// destination_config.on_failure.destination   a stream name       none
+// function_response_types             REPORT_BATCH_ITEM_FAILURES   none
+// enabled                             bool                         true
+// function_endpoint                   "host:port" (port 1–65535)   required
+// function_timeout_seconds            1–900                        30
+//
+// Every error is INVALID_ARGUMENT whose message names the field and its rule, e.g.
+// "batch_size must be between 1 and 10000, got 0".
+#ifndef TRIBUTARY_STREAM_TRACKER_MAPPING_CONFIG_H_
+#define TRIBUTARY_STREAM_TRACKER_MAPPING_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "proto/event_source_mappings.pb.h"
+
+namespace tributary::stream_tracker {
+
+inline constexpr int kMinBatchSize = 1;
+inline constexpr int kMaxBatchSize = 10000;
+inline constexpr int kDefaultBatchSize = 100;
+inline constexpr int kMaxBatchingWindowSeconds = 300;
+inline constexpr int kMaxParallelizationFactor = 10;
+inline constexpr int kMinRecordAgeSeconds = 60;
+inline constexpr int kMaxRecordAgeSeconds = 604800;
+inline constexpr int kMaxRetryAttempts = 10000;
+inline constexpr int kMaxFunctionTimeoutSeconds = 900;
+inline constexpr int kDefaultFunctionTimeoutSeconds = 30;
+inline constexpr int kDefaultListMaxItems = 100;
+inline constexpr int kMaxListMaxItems = 10000;
+
+// The event_source_arn of a mapping on `stream_name`: "arn:tributary:stream/<stream_name>".
+std::string StreamArn(absl::string_view stream_name);
+
+// Checks a stream name: 1–128 characters of [a-zA-Z0-9_.-]. `field` names the request field in
+// the error. Errors: INVALID_ARGUMENT.
+absl::Status ValidateStreamName(absl::string_view field, absl::string_view name);
+
+// Checks a function endpoint: "host:port" with a non-empty host (a name, an IPv4 address or a
+// bracketed IPv6 address) and a decimal port 1–65535. Errors: INVALID_ARGUMENT.
+absl::Status ValidateFunctionEndpoint(absl::string_view endpoint);
+
+// Validates `request` and returns the configuration it describes: every field copied, unset
+// optional fields at Lambda's defaults, function_response_types deduplicated, event_source_arn
+// filled in. Leaves the tracker's fields (uuid, state, state_transition_reason, last_modified,
+// last_processing_result, config_version) unset. Errors: INVALID_ARGUMENT for the first bad
+// field (see the table above).
+absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
+    const v1::CreateEventSourceMappingRequest& request);
+
+// Validates `request` and applies its set fields to `config`: optional fields when present,
+// destination_config when present (an empty destination removes it), function_response_types
+// when update_function_response_types is true. Does not touch uuid, state or the other tracker
+// fields, nor `enabled` (the caller drives the state change; see mapping_state.h). On error
+// `config` is unchanged. Errors: INVALID_ARGUMENT for the first bad field (uuid is not checked
+// here).
+absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& request,
+                                v1::EventSourceMappingConfiguration* config);
+
+// Validates a List request: max_items 0 (default 100) or 1–10000; the filters, when set, are a
+// valid stream name and endpoint. Errors: INVALID_ARGUMENT.
+absl::Status ValidateListRequest(const v1::ListEventSourceMappingsRequest& request);
+
+}  // namespace tributary::stream_tracker
+
+#endif  // TRIBUTARY_STREAM_TRACKER_MAPPING_CONFIG_H_

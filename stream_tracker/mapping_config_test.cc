@@ -1,0 +1,200 @@
+#include "stream_tracker/mapping_config.h"
+
+#include <functional>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace tributary::stream_tracker {
+namespace {
+
+v1::CreateEventSourceMappingRequest ValidCreate() {
+  v1::CreateEventSourceMappingRequest request;
+  request.set_stream_name("orders");
+  request.set_function_endpoint("127.0.0.1:9000");
+  request.set_starting_position(v1::TRIM_HORIZON_POSITION);
+  return request;
+}
+
+// One row of the validation table: a change to a valid request, and the field the error must
+// name (empty: the request is valid).
+struct CreateCase {
+  std::string name;
+  std::function<void(v1::CreateEventSourceMappingRequest*)> change;
+  std::string field;
+};
+
+class CreateValidationTest : public ::testing::TestWithParam<CreateCase> {};
+
+TEST_P(CreateValidationTest, AcceptsOrRejectsNamingTheField) {
+  v1::CreateEventSourceMappingRequest request = ValidCreate();
+  GetParam().change(&request);
+  absl::StatusOr<v1::EventSourceMappingConfiguration> config = ConfigFromCreateRequest(request);
+  if (GetParam().field.empty()) {
+    EXPECT_TRUE(config.ok()) << config.status();
+  } else {
+    ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << config.status();
+    EXPECT_NE(config.status().message().find(GetParam().field), absl::string_view::npos)
+        << config.status();
+  }
+}
+
+using R = v1::CreateEventSourceMappingRequest;
+INSTANTIATE_TEST_SUITE_P(
+    Table, CreateValidationTest,
+    ::testing::Values(
+        CreateCase{"Valid", [](R*) {}, ""},
+        CreateCase{"BatchSizeZero", [](R* r) { r->set_batch_size(0); }, "batch_size must be between 1 and 10000"},
+        CreateCase{"BatchSizeOne", [](R* r) { r->set_batch_size(1); }, ""},
+        CreateCase{"BatchSize10000", [](R* r) { r->set_batch_size(10000); }, ""},
+        CreateCase{"BatchSize10001", [](R* r) { r->set_batch_size(10001); }, "batch_size must be between 1 and 10000"},
+        CreateCase{"WindowNegative", [](R* r) { r->set_maximum_batching_window_in_seconds(-1); }, "maximum_batching_window_in_seconds must be between 0 and 300"},
+        CreateCase{"Window300", [](R* r) { r->set_maximum_batching_window_in_seconds(300); }, ""},
+        CreateCase{"Window301", [](R* r) { r->set_maximum_batching_window_in_seconds(301); }, "maximum_batching_window_in_seconds must be between 0 and 300"},
+        CreateCase{"ParallelizationZero", [](R* r) { r->set_parallelization_factor(0); }, "parallelization_factor must be between 1 and 10"},
+        CreateCase{"Parallelization10", [](R* r) { r->set_parallelization_factor(10); }, ""},
+        CreateCase{"Parallelization11", [](R* r) { r->set_parallelization_factor(11); }, "parallelization_factor must be between 1 and 10"},
+        CreateCase{"RecordAgeMinusOne", [](R* r) { r->set_maximum_record_age_in_seconds(-1); }, ""},
+        CreateCase{"RecordAgeZero", [](R* r) { r->set_maximum_record_age_in_seconds(0); }, "maximum_record_age_in_seconds must be -1 (no limit) or between 60 and 604800"},
+        CreateCase{"RecordAge59", [](R* r) { r->set_maximum_record_age_in_seconds(59); }, "maximum_record_age_in_seconds"},
+        CreateCase{"RecordAge60", [](R* r) { r->set_maximum_record_age_in_seconds(60); }, ""},
+        CreateCase{"RecordAge604800", [](R* r) { r->set_maximum_record_age_in_seconds(604800); }, ""},
+        CreateCase{"RecordAge604801", [](R* r) { r->set_maximum_record_age_in_seconds(604801); }, "maximum_record_age_in_seconds"},
+        CreateCase{"RetriesMinusTwo", [](R* r) { r->set_maximum_retry_attempts(-2); }, "maximum_retry_attempts must be -1 (no limit) or between 0 and 10000"},
+        CreateCase{"RetriesZero", [](R* r) { r->set_maximum_retry_attempts(0); }, ""},
+        CreateCase{"Retries10000", [](R* r) { r->set_maximum_retry_attempts(10000); }, ""},
+        CreateCase{"Retries10001", [](R* r) { r->set_maximum_retry_attempts(10001); }, "maximum_retry_attempts"},
+        CreateCase{"TimeoutZero", [](R* r) { r->set_function_timeout_seconds(0); }, "function_timeout_seconds must be between 1 and 900"},
+        CreateCase{"Timeout900", [](R* r) { r->set_function_timeout_seconds(900); }, ""},
+        CreateCase{"Timeout901", [](R* r) { r->set_function_timeout_seconds(901); }, "function_timeout_seconds must be between 1 and 900"},
+        CreateCase{"NoStream", [](R* r) { r->clear_stream_name(); }, "stream_name is required"},
+        CreateCase{"BadStreamName", [](R* r) { r->set_stream_name("bad name"); }, "stream_name may only hold"},
+        CreateCase{"LongStreamName", [](R* r) { r->set_stream_name(std::string(129, 'a')); }, "stream_name must be 1 to 128"},
+        CreateCase{"NoEndpoint", [](R* r) { r->clear_function_endpoint(); }, "function_endpoint is required"},
+        CreateCase{"EndpointWithoutPort", [](R* r) { r->set_function_endpoint("localhost"); }, "function_endpoint must be \"host:port\""},
+        CreateCase{"EndpointPortZero", [](R* r) { r->set_function_endpoint("localhost:0"); }, "function_endpoint"},
+        CreateCase{"EndpointPortTooBig", [](R* r) { r->set_function_endpoint("localhost:65536"); }, "function_endpoint"},
+        CreateCase{"EndpointNoHost", [](R* r) { r->set_function_endpoint(":80"); }, "function_endpoint"},
+        CreateCase{"EndpointIpv6", [](R* r) { r->set_function_endpoint("[::1]:9000"); }, ""},
+        CreateCase{"NoStartingPosition", [](R* r) { r->clear_starting_position(); }, "starting_position is required"},
+        CreateCase{"UnknownStartingPosition", [](R* r) { r->set_starting_position(static_cast<v1::EventSourcePosition>(9)); }, "starting_position must be"},
+        CreateCase{"AtTimestampWithoutTimestamp", [](R* r) { r->set_starting_position(v1::AT_TIMESTAMP_POSITION); }, "starting_position_timestamp is required"},
+        CreateCase{"AtTimestampWithTimestamp", [](R* r) { r->set_starting_position(v1::AT_TIMESTAMP_POSITION); r->mutable_starting_position_timestamp()->set_seconds(1); }, ""},
+        CreateCase{"AtTimestampBadNanos", [](R* r) { r->set_starting_position(v1::AT_TIMESTAMP_POSITION); r->mutable_starting_position_timestamp()->set_nanos(-1); }, "starting_position_timestamp must be a valid time"},
+        CreateCase{"TimestampWithLatest", [](R* r) { r->set_starting_position(v1::LATEST_POSITION); r->mutable_starting_position_timestamp()->set_seconds(1); }, "starting_position_timestamp may only be set"},
+        CreateCase{"BadDestination", [](R* r) { r->mutable_destination_config()->mutable_on_failure()->set_destination("no/slashes"); }, "destination_config.on_failure.destination"},
+        CreateCase{"UnspecifiedResponseType", [](R* r) { r->add_function_response_types(v1::FUNCTION_RESPONSE_TYPE_UNSPECIFIED); }, "function_response_types"}),
+    [](const ::testing::TestParamInfo<CreateCase>& info) { return info.param.name; });
+
+TEST(MappingConfigTest, UnsetOptionalFieldsGetLambdaDefaults) {
+  absl::StatusOr<v1::EventSourceMappingConfiguration> config =
+      ConfigFromCreateRequest(ValidCreate());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->batch_size(), 100);
+  EXPECT_EQ(config->maximum_batching_window_in_seconds(), 0);
+  EXPECT_EQ(config->parallelization_factor(), 1);
+  EXPECT_EQ(config->maximum_record_age_in_seconds(), -1);
+  EXPECT_EQ(config->maximum_retry_attempts(), -1);
+  EXPECT_FALSE(config->bisect_batch_on_function_error());
+  EXPECT_TRUE(config->enabled());
+  EXPECT_EQ(config->function_timeout_seconds(), 30);
+  EXPECT_FALSE(config->has_destination_config());
+  EXPECT_EQ(config->function_response_types_size(), 0);
+  EXPECT_EQ(config->event_source_arn(), "arn:tributary:stream/orders");
+  EXPECT_EQ(config->stream_name(), "orders");
+  EXPECT_EQ(config->function_endpoint(), "127.0.0.1:9000");
+  EXPECT_EQ(config->starting_position(), v1::TRIM_HORIZON_POSITION);
+}
+
+TEST(MappingConfigTest, SetFieldsAreCopiedAndResponseTypesDeduplicated) {
+  v1::CreateEventSourceMappingRequest request = ValidCreate();
+  request.set_enabled(false);
+  request.set_batch_size(7);
+  request.set_maximum_batching_window_in_seconds(5);
+  request.set_parallelization_factor(4);
+  request.set_maximum_record_age_in_seconds(120);
+  request.set_maximum_retry_attempts(0);
+  request.set_bisect_batch_on_function_error(true);
+  request.set_function_timeout_seconds(3);
+  request.mutable_destination_config()->mutable_on_failure()->set_destination("dlq");
+  request.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  request.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  absl::StatusOr<v1::EventSourceMappingConfiguration> config = ConfigFromCreateRequest(request);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->enabled());
+  EXPECT_EQ(config->batch_size(), 7);
+  EXPECT_EQ(config->maximum_batching_window_in_seconds(), 5);
+  EXPECT_EQ(config->parallelization_factor(), 4);
+  EXPECT_EQ(config->maximum_record_age_in_seconds(), 120);
+  EXPECT_EQ(config->maximum_retry_attempts(), 0);
+  EXPECT_TRUE(config->bisect_batch_on_function_error());
+  EXPECT_EQ(config->function_timeout_seconds(), 3);
+  EXPECT_EQ(config->destination_config().on_failure().destination(), "dlq");
+  ASSERT_EQ(config->function_response_types_size(), 1);
+  EXPECT_EQ(config->function_response_types(0), v1::REPORT_BATCH_ITEM_FAILURES);
+}
+
+TEST(MappingConfigTest, UpdateAppliesOnlySetFields) {
+  v1::EventSourceMappingConfiguration config = *ConfigFromCreateRequest(ValidCreate());
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_batch_size(500);
+  update.set_function_endpoint("fn.local:8080");
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  EXPECT_EQ(config.batch_size(), 500);
+  EXPECT_EQ(config.function_endpoint(), "fn.local:8080");
+  EXPECT_EQ(config.parallelization_factor(), 1);
+  EXPECT_EQ(config.function_timeout_seconds(), 30);
+}
+
+TEST(MappingConfigTest, UpdateOutOfRangeIsRejectedAndChangesNothing) {
+  v1::EventSourceMappingConfiguration config = *ConfigFromCreateRequest(ValidCreate());
+  const v1::EventSourceMappingConfiguration before = config;
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_batch_size(50);
+  update.set_parallelization_factor(11);
+  absl::Status status = ApplyUpdateRequest(update, &config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("parallelization_factor must be between 1 and 10"),
+            absl::string_view::npos);
+  EXPECT_EQ(config.batch_size(), before.batch_size());
+}
+
+TEST(MappingConfigTest, UpdateWithEmptyDestinationClearsIt) {
+  v1::CreateEventSourceMappingRequest create = ValidCreate();
+  create.mutable_destination_config()->mutable_on_failure()->set_destination("dlq");
+  v1::EventSourceMappingConfiguration config = *ConfigFromCreateRequest(create);
+  v1::UpdateEventSourceMappingRequest update;
+  update.mutable_destination_config();
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  EXPECT_FALSE(config.has_destination_config());
+}
+
+TEST(MappingConfigTest, ResponseTypesAreReplacedOnlyWithTheFlag) {
+  v1::EventSourceMappingConfiguration config = *ConfigFromCreateRequest(ValidCreate());
+  v1::UpdateEventSourceMappingRequest update;
+  update.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  EXPECT_EQ(ApplyUpdateRequest(update, &config).code(), absl::StatusCode::kInvalidArgument);
+  update.set_update_function_response_types(true);
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  EXPECT_EQ(config.function_response_types_size(), 1);
+  update.clear_function_response_types();
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  EXPECT_EQ(config.function_response_types_size(), 0);
+}
+
+TEST(MappingConfigTest, ListMaxItemsIsChecked) {
+  v1::ListEventSourceMappingsRequest request;
+  EXPECT_TRUE(ValidateListRequest(request).ok());
+  request.set_max_items(10001);
+  absl::Status status = ValidateListRequest(request);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("max_items must be between 1 and 10000"),
+            absl::string_view::npos);
+  request.set_max_items(-1);
+  EXPECT_EQ(ValidateListRequest(request).code(), absl::StatusCode::kInvalidArgument);
+  request.set_max_items(10000);
+  EXPECT_TRUE(ValidateListRequest(request).ok());
+}
+
+}  // namespace
+}  // namespace tributary::stream_tracker

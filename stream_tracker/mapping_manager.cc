@@ -1,0 +1,168 @@
+#include "stream_tracker/mapping_manager.h"
+
+#include <cstdint>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "stream_tracker/mapping_config.h"
+#include "stream_tracker/mapping_state.h"
+#include "stream_tracker/proto_time.h"
+
+namespace tributary::stream_tracker {
+namespace {
+
+// A random (version 4) UUID in its usual text form.
+std::string NewUuid() {
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::BitGen* gen = new absl::BitGen();
+  uint64_t hi, lo;
+  {
+    absl::MutexLock lock(&mu);
+    hi = absl::Uniform<uint64_t>(*gen);
+    lo = absl::Uniform<uint64_t>(*gen);
+  }
+  hi = (hi & ~uint64_t{0xF000}) | 0x4000;                      // version 4
+  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);  // variant 10
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF,
+                         lo >> 48, lo & 0xFFFFFFFFFFFF);
+}
+
+absl::Status RequireUuid(const std::string& uuid) {
+  if (uuid.empty()) return absl::InvalidArgumentError("uuid is required");
+  return absl::OkStatus();
+}
+
+absl::Status CheckStream(StreamCatalog* streams, absl::string_view field, const std::string& name) {
+  absl::Status status = streams->CheckStreamExists(name);
+  if (absl::IsNotFound(status)) {
+    return absl::NotFoundError(absl::StrCat(field, ": stream ", name, " not found"));
+  }
+  return WithContext(status, "checking ", field, " ", name);
+}
+
+}  // namespace
+
+MappingManager::MappingManager(MappingStore* store, StreamCatalog* streams, Clock& clock,
+                               std::function<void()> on_change)
+    : store_(store), streams_(streams), clock_(clock), on_change_(std::move(on_change)) {}
+
+void MappingManager::Changed() {
+  if (on_change_) on_change_();
+}
+
+absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Create(
+    const v1::CreateEventSourceMappingRequest& request) {
+  ASSIGN_OR_RETURN(v1::EventSourceMappingConfiguration config, ConfigFromCreateRequest(request));
+  RETURN_IF_ERROR(CheckStream(streams_, "stream_name", config.stream_name()));
+  const std::string& destination = config.destination_config().on_failure().destination();
+  if (!destination.empty()) {
+    RETURN_IF_ERROR(
+        CheckStream(streams_, "destination_config.on_failure.destination", destination));
+  }
+  const absl::Time now = clock_.Now();
+  config.set_uuid(NewUuid());
+  config.set_state(v1::CREATING_MAPPING);
+  config.set_state_transition_reason(kUserActionReason);
+  *config.mutable_last_modified() = ToProtoTimestamp(now);
+  config.set_last_processing_result(kNoRecordsProcessed);
+  config.set_config_version(1);
+  MappingRecord record;
+  *record.mutable_config() = config;
+  record.set_created_unix_ms(absl::ToUnixMillis(now));
+  RETURN_IF_ERROR(store_->Insert(record));
+  Changed();
+  return config;
+}
+
+absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Update(
+    const v1::UpdateEventSourceMappingRequest& request) {
+  RETURN_IF_ERROR(RequireUuid(request.uuid()));
+  // Validate before any lookup, so that a malformed request is INVALID_ARGUMENT whatever the
+  // state; ApplyUpdateRequest below checks again on the stored configuration.
+  v1::EventSourceMappingConfiguration scratch;
+  RETURN_IF_ERROR(ApplyUpdateRequest(request, &scratch));
+  const std::string& destination = request.destination_config().on_failure().destination();
+  if (request.has_destination_config() && !destination.empty()) {
+    RETURN_IF_ERROR(
+        CheckStream(streams_, "destination_config.on_failure.destination", destination));
+  }
+  const absl::Time now = clock_.Now();
+  ASSIGN_OR_RETURN(
+      MappingRecord record, store_->Modify(request.uuid(), [&](MappingRecord* r) -> absl::Status {
+        v1::EventSourceMappingConfiguration* config = r->mutable_config();
+        if (config->state() == v1::DELETING_MAPPING) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("event source mapping ", request.uuid(), " is being deleted"));
+        }
+        RETURN_IF_ERROR(ApplyUpdateRequest(request, config));
+        const bool old_enabled = config->enabled();
+        const bool new_enabled = request.has_enabled() ? request.enabled() : old_enabled;
+        config->set_state(StateAfterUpdate(config->state(), old_enabled, new_enabled));
+        config->set_enabled(new_enabled);
+        config->set_state_transition_reason(kUserActionReason);
+        *config->mutable_last_modified() = ToProtoTimestamp(now);
+        config->set_config_version(config->config_version() + 1);
+        return absl::OkStatus();
+      }));
+  Changed();
+  return record.config();
+}
+
+absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Delete(
+    const std::string& uuid) {
+  RETURN_IF_ERROR(RequireUuid(uuid));
+  const absl::Time now = clock_.Now();
+  ASSIGN_OR_RETURN(MappingRecord record, store_->Modify(uuid, [&](MappingRecord* r) {
+    v1::EventSourceMappingConfiguration* config = r->mutable_config();
+    if (config->state() == v1::DELETING_MAPPING) return absl::OkStatus();
+    config->set_state(v1::DELETING_MAPPING);
+    config->set_state_transition_reason(kUserActionReason);
+    *config->mutable_last_modified() = ToProtoTimestamp(now);
+    config->set_config_version(config->config_version() + 1);
+    return absl::OkStatus();
+  }));
+  Changed();
+  return record.config();
+}
+
+absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Get(const std::string& uuid) {
+  RETURN_IF_ERROR(RequireUuid(uuid));
+  ASSIGN_OR_RETURN(MappingRecord record, store_->Get(uuid));
+  return record.config();
+}
+
+absl::StatusOr<v1::ListEventSourceMappingsResponse> MappingManager::List(
+    const v1::ListEventSourceMappingsRequest& request) {
+  RETURN_IF_ERROR(ValidateListRequest(request));
+  const size_t max_items =
+      request.max_items() == 0 ? kDefaultListMaxItems : static_cast<size_t>(request.max_items());
+  constexpr size_t kChunk = 1000;
+  v1::ListEventSourceMappingsResponse response;
+  std::string after = request.marker();
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<MappingRecord> chunk, store_->List(after, kChunk));
+    for (const MappingRecord& record : chunk) {
+      const v1::EventSourceMappingConfiguration& config = record.config();
+      if (!request.stream_name().empty() && config.stream_name() != request.stream_name()) {
+        continue;
+      }
+      if (!request.function_endpoint().empty() &&
+          config.function_endpoint() != request.function_endpoint()) {
+        continue;
+      }
+      if (static_cast<size_t>(response.event_source_mappings_size()) == max_items) {
+        // One more match exists: the page is full and there is a next one.
+        response.set_next_marker(
+            response.event_source_mappings(response.event_source_mappings_size() - 1).uuid());
+        return response;
+      }
+      *response.add_event_source_mappings() = config;
+    }
+    if (chunk.size() < kChunk) return response;
+    after = chunk.back().config().uuid();
+  }
+}
+
+}  // namespace tributary::stream_tracker

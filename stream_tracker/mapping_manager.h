@@ -1,0 +1,76 @@
+// MappingManager: the event-source mappings API as a library (Create, Update, Delete, Get, List)
+// over a MappingStore, with Lambda's validation (mapping_config.h) and state machine
+// (mapping_state.h).
+//
+// A call records the user's change at once: the new configuration, a transitional state
+// (CREATING, UPDATING, ENABLING, DISABLING, DELETING), last_modified from the clock and a bumped
+// config_version. The LeaseSync does the work against the lease table and moves the mapping to
+// its stable state (or removes it, after DELETING). `on_change` is called after every accepted
+// change so that the owner can nudge the sync (LeaseSync::RequestSync).
+//
+// Thread-safe. `store`, `streams` and `clock` must outlive this object.
+#ifndef TRIBUTARY_STREAM_TRACKER_MAPPING_MANAGER_H_
+#define TRIBUTARY_STREAM_TRACKER_MAPPING_MANAGER_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "proto/event_source_mappings.pb.h"
+#include "stream_tracker/mapping_store.h"
+#include "stream_tracker/stream_catalog.h"
+
+namespace tributary::stream_tracker {
+
+class MappingManager {
+ public:
+  MappingManager(MappingStore* store, StreamCatalog* streams, Clock& clock,
+                 std::function<void()> on_change = nullptr);
+
+  // Creates a mapping: validates `request` and applies Lambda's defaults (mapping_config.h),
+  // checks that the stream and the on-failure destination stream exist, and stores the mapping
+  // with a new uuid in state CREATING, state_transition_reason "User action",
+  // last_processing_result "No records processed" and config_version 1. Returns it. Errors:
+  // INVALID_ARGUMENT naming the field and its range; NOT_FOUND when the stream or the
+  // destination stream does not exist; UNAVAILABLE / DEADLINE_EXCEEDED when the shard store
+  // cannot be reached; storage errors. Not idempotent: each call creates a mapping.
+  absl::StatusOr<v1::EventSourceMappingConfiguration> Create(
+      const v1::CreateEventSourceMappingRequest& request);
+
+  // Applies the set fields of `request` to mapping `request.uuid()` and moves it to the state
+  // StateAfterUpdate gives (UPDATING, ENABLING, DISABLING, or CREATING kept); bumps
+  // config_version. A new destination stream must exist. Returns the updated mapping. Errors:
+  // INVALID_ARGUMENT (missing uuid, a value out of range); NOT_FOUND (no such mapping, or the
+  // destination stream does not exist); FAILED_PRECONDITION when the mapping is being deleted;
+  // storage errors.
+  absl::StatusOr<v1::EventSourceMappingConfiguration> Update(
+      const v1::UpdateEventSourceMappingRequest& request);
+
+  // Marks mapping `uuid` DELETING (the sync deletes its leases, then the mapping) and returns
+  // it. Idempotent while the mapping still exists: a second call returns it unchanged. Errors:
+  // INVALID_ARGUMENT for an empty uuid; NOT_FOUND; storage errors.
+  absl::StatusOr<v1::EventSourceMappingConfiguration> Delete(const std::string& uuid);
+
+  // Mapping `uuid`. Errors: INVALID_ARGUMENT for an empty uuid; NOT_FOUND; storage errors.
+  absl::StatusOr<v1::EventSourceMappingConfiguration> Get(const std::string& uuid);
+
+  // Mappings in uuid order, filtered by stream_name and function_endpoint when set, at most
+  // max_items (default 100) per page, starting after `marker` (the next_marker of the previous
+  // page; empty = from the start). next_marker is empty on the last page. Errors:
+  // INVALID_ARGUMENT (max_items out of 1–10000, a malformed filter); storage errors.
+  absl::StatusOr<v1::ListEventSourceMappingsResponse> List(
+      const v1::ListEventSourceMappingsRequest& request);
+
+ private:
+  void Changed();
+
+  MappingStore* store_;
+  StreamCatalog* streams_;
+  Clock& clock_;
+  std::function<void()> on_change_;
+};
+
+}  // namespace tributary::stream_tracker
+
+#endif  // TRIBUTARY_STREAM_TRACKER_MAPPING_MANAGER_H_

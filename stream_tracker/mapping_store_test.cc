@@ -1,0 +1,165 @@
+#include "stream_tracker/mapping_store.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "common/testing/test_util.h"
+#include "gtest/gtest.h"
+
+namespace tributary::stream_tracker {
+namespace {
+
+MappingRecord Record(const std::string& uuid, const std::string& stream = "orders") {
+  MappingRecord record;
+  record.mutable_config()->set_uuid(uuid);
+  record.mutable_config()->set_stream_name(stream);
+  record.mutable_config()->set_config_version(1);
+  return record;
+}
+
+class MappingStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen() {
+    store_.reset();
+    auto store = MappingStore::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  const std::string dir_ = testing::NewTempDir("mapping_store");
+  std::unique_ptr<MappingStore> store_;
+};
+
+TEST_F(MappingStoreTest, InsertedMappingIsReadBack) {
+  ASSERT_TRUE(store_->Insert(Record("a")).ok());
+  absl::StatusOr<MappingRecord> record = store_->Get("a");
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->config().stream_name(), "orders");
+}
+
+TEST_F(MappingStoreTest, MissingMappingIsNotFound) {
+  EXPECT_EQ(store_->Get("nope").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Modify("nope", [](MappingRecord*) { return absl::OkStatus(); }).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(MappingStoreTest, SecondInsertOfAUuidIsAlreadyExists) {
+  ASSERT_TRUE(store_->Insert(Record("a")).ok());
+  EXPECT_EQ(store_->Insert(Record("a", "other")).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->Get("a")->config().stream_name(), "orders");
+}
+
+TEST_F(MappingStoreTest, InsertWithoutUuidIsInvalid) {
+  EXPECT_EQ(store_->Insert(Record("")).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(MappingStoreTest, ListIsInUuidOrderAfterTheGivenUuid) {
+  for (const char* uuid : {"c", "a", "b", "d"}) ASSERT_TRUE(store_->Insert(Record(uuid)).ok());
+  auto all = store_->List();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[0].config().uuid(), "a");
+  EXPECT_EQ((*all)[3].config().uuid(), "d");
+  auto page = store_->List("a", 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].config().uuid(), "b");
+  EXPECT_EQ((*page)[1].config().uuid(), "c");
+}
+
+TEST_F(MappingStoreTest, ModifyWritesTheChange) {
+  ASSERT_TRUE(store_->Insert(Record("a")).ok());
+  auto written = store_->Modify("a", [](MappingRecord* r) {
+    r->mutable_config()->set_batch_size(42);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(written.ok());
+  EXPECT_EQ(written->config().batch_size(), 42);
+  EXPECT_EQ(store_->Get("a")->config().batch_size(), 42);
+}
+
+TEST_F(MappingStoreTest, FailedModifyWritesNothing) {
+  ASSERT_TRUE(store_->Insert(Record("a")).ok());
+  auto result = store_->Modify("a", [](MappingRecord* r) {
+    r->mutable_config()->set_batch_size(42);
+    return absl::FailedPreconditionError("no");
+  });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Get("a")->config().batch_size(), 0);
+}
+
+TEST_F(MappingStoreTest, ModifyMayNotChangeTheUuid) {
+  ASSERT_TRUE(store_->Insert(Record("a")).ok());
+  auto result = store_->Modify("a", [](MappingRecord* r) {
+    r->mutable_config()->set_uuid("b");
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(store_->Get("b").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(MappingStoreTest, RemoveIsIdempotent) {
+  ASSERT_TRUE(store_->Insert(Record("a")).ok());
+  EXPECT_TRUE(store_->Remove("a").ok());
+  EXPECT_TRUE(store_->Remove("a").ok());
+  EXPECT_EQ(store_->Get("a").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(MappingStoreTest, MappingsSurviveReopen) {
+  ASSERT_TRUE(store_->Insert(Record("a")).ok());
+  ASSERT_TRUE(store_->Insert(Record("b")).ok());
+  ASSERT_TRUE(store_->Remove("b").ok());
+  Reopen();
+  EXPECT_TRUE(store_->Get("a").ok());
+  EXPECT_EQ(store_->Get("b").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(MappingStoreTest, SecondOpenOfTheDirectoryFails) {
+  EXPECT_FALSE(MappingStore::Open(dir_).ok());
+}
+
+// A child process writes mappings, reports them acknowledged through a pipe, and is killed with
+// SIGKILL while still holding the store open: every acknowledged write must be there on reopen.
+TEST(MappingStoreCrashTest, AcknowledgedMappingsSurviveKillMinusNine) {
+  const std::string dir = testing::NewTempDir("mapping_store_crash");
+  constexpr int kMappings = 50;
+  int ack[2];
+  ASSERT_EQ(pipe(ack), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(ack[0]);
+    auto store = MappingStore::Open(dir);
+    if (!store.ok()) _exit(1);
+    for (int i = 0; i < kMappings; ++i) {
+      if (!(*store)->Insert(Record("m" + std::to_string(1000 + i))).ok()) _exit(2);
+      const char byte = 1;
+      if (write(ack[1], &byte, 1) != 1) _exit(3);
+    }
+    pause();  // wait for SIGKILL with the store open: no clean close
+    _exit(0);
+  }
+  close(ack[1]);
+  int acknowledged = 0;
+  char byte;
+  while (acknowledged < kMappings && read(ack[0], &byte, 1) == 1) ++acknowledged;
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int wait_status = 0;
+  ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(wait_status)) << "child exited early with " << wait_status;
+  close(ack[0]);
+
+  auto store = MappingStore::Open(dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto all = (*store)->List();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(static_cast<int>(all->size()), acknowledged);
+  EXPECT_EQ(acknowledged, kMappings);
+}
+
+}  // namespace
+}  // namespace tributary::stream_tracker

@@ -1,0 +1,47 @@
+// The production implementations of the tracker's seams: StreamCatalog over the Streams service
+// and LeaseTable over the Leasing service, each through its typed gRPC client.
+#ifndef TRIBUTARY_STREAM_TRACKER_REMOTE_BACKENDS_H_
+#define TRIBUTARY_STREAM_TRACKER_REMOTE_BACKENDS_H_
+
+#include <string>
+#include <vector>
+
+#include "leasing/leasing_client.h"
+#include "shard_store/shard_store_client.h"
+#include "stream_tracker/lease_table.h"
+#include "stream_tracker/stream_catalog.h"
+
+namespace tributary::stream_tracker {
+
+// StreamCatalog over a ShardStoreClient. Thread-safe; `client` must outlive this object.
+class RemoteStreamCatalog : public StreamCatalog {
+ public:
+  explicit RemoteStreamCatalog(shard_store::ShardStoreClient* client) : client_(client) {}
+
+  absl::Status CheckStreamExists(const std::string& stream_name) override;
+  absl::StatusOr<std::vector<v1::Shard>> ListShards(const std::string& stream_name) override;
+  absl::StatusOr<std::vector<std::string>> ListShardIdsOpenFrom(const std::string& stream_name,
+                                                                absl::Time time) override;
+
+ private:
+  shard_store::ShardStoreClient* client_;
+};
+
+// LeaseTable over a LeasingClient. Thread-safe; `client` must outlive this object.
+class RemoteLeaseTable : public LeaseTable {
+ public:
+  explicit RemoteLeaseTable(leasing::LeasingClient* client) : client_(client) {}
+
+  absl::StatusOr<int> CreateLeases(const std::vector<v1::NewLease>& leases) override;
+  absl::Status DeleteLeases(const std::vector<v1::LeaseKey>& keys) override;
+  absl::Status DeleteMappingLeases(const std::string& uuid) override;
+  absl::Status SetMappingEnabled(const std::string& uuid, bool enabled) override;
+  absl::StatusOr<std::vector<v1::Lease>> ListLeases(const std::string& uuid) override;
+
+ private:
+  leasing::LeasingClient* client_;
+};
+
+}  // namespace tributary::stream_tracker
+
+#endif  // TRIBUTARY_STREAM_TRACKER_REMOTE_BACKENDS_H_

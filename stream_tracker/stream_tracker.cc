@@ -1,0 +1,42 @@
+#include "stream_tracker/stream_tracker.h"
+
+#include <utility>
+
+#include "common/status_macros.h"
+
+namespace tributary::stream_tracker {
+
+absl::StatusOr<std::unique_ptr<StreamTracker>> StreamTracker::Create(
+    const Options& options, std::shared_ptr<grpc::Channel> shard_store_channel,
+    std::shared_ptr<grpc::Channel> leasing_channel, Clock& clock) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("data_dir is required");
+  if (options.sync_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("sync_interval must be positive");
+  }
+  std::unique_ptr<StreamTracker> tracker(new StreamTracker());
+  tracker->shard_store_client_ = std::make_unique<shard_store::ShardStoreClient>(
+      std::move(shard_store_channel), options.rpc_timeout);
+  tracker->leasing_client_ =
+      std::make_unique<leasing::LeasingClient>(std::move(leasing_channel), options.rpc_timeout);
+  tracker->streams_ = std::make_unique<RemoteStreamCatalog>(tracker->shard_store_client_.get());
+  tracker->leases_ = std::make_unique<RemoteLeaseTable>(tracker->leasing_client_.get());
+  MappingStore::Options store_options;
+  store_options.sync_writes = options.sync_writes;
+  ASSIGN_OR_RETURN(tracker->store_,
+                   MappingStore::Open(options.data_dir + "/mappings", store_options));
+  LeaseSync::Options sync_options;
+  sync_options.interval = options.sync_interval;
+  tracker->lease_sync_ = std::make_unique<LeaseSync>(tracker->store_.get(), tracker->streams_.get(),
+                                                     tracker->leases_.get(), clock, sync_options);
+  LeaseSync* sync = tracker->lease_sync_.get();
+  tracker->manager_ = std::make_unique<MappingManager>(
+      tracker->store_.get(), tracker->streams_.get(), clock, [sync] { sync->RequestSync(); });
+  tracker->service_ = std::make_unique<EventSourceMappingsService>(tracker->manager_.get());
+  return tracker;
+}
+
+StreamTracker::~StreamTracker() {
+  if (lease_sync_ != nullptr) lease_sync_->Stop();
+}
+
+}  // namespace tributary::stream_tracker

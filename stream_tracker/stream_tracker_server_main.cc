@@ -1,0 +1,55 @@
+// stream_tracker_server: the EventSourceMappings service and the lease sync loop, talking to a
+// shard store and a leasing server. Flags and wiring only (see stream_tracker.h).
+#include <memory>
+
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/grpc_server.h"
+#include "common/server_main.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+#include "stream_tracker/stream_tracker.h"
+
+DEFINE_string(listen, "127.0.0.1:4563", "host:port to serve gRPC on (port 0 picks a free one)");
+DEFINE_string(data_dir, "", "directory of the mapping store (required)");
+DEFINE_string(shard_store, "127.0.0.1:4561", "host:port of the Streams service");
+DEFINE_string(leasing, "127.0.0.1:4562", "host:port of the Leasing service");
+DEFINE_int64(sync_interval_ms, 1000, "time between lease sync passes, in milliseconds");
+DEFINE_bool(sync_writes, false, "fsync every mapping change (power-loss durability)");
+
+int main(int argc, char** argv) {
+  tributary::InitServerMain(&argc, &argv,
+                            "stream_tracker_server --data_dir=DIR [--listen=host:port] "
+                            "[--shard_store=host:port] [--leasing=host:port]");
+  if (FLAGS_data_dir.empty()) {
+    LOG(ERROR) << "--data_dir is required";
+    return 2;
+  }
+  tributary::stream_tracker::StreamTracker::Options options;
+  options.data_dir = FLAGS_data_dir;
+  options.sync_interval = absl::Milliseconds(FLAGS_sync_interval_ms);
+  options.sync_writes = FLAGS_sync_writes;
+  auto tracker = tributary::stream_tracker::StreamTracker::Create(
+      options, tributary::MakeChannel(FLAGS_shard_store), tributary::MakeChannel(FLAGS_leasing),
+      tributary::RealClock::Get());
+  if (!tracker.ok()) {
+    LOG(ERROR) << "starting the stream tracker: " << tracker.status();
+    return 1;
+  }
+  auto server = tributary::GrpcServer::Start(FLAGS_listen, {(*tracker)->service()});
+  if (!server.ok()) {
+    LOG(ERROR) << "serving on " << FLAGS_listen << ": " << server.status();
+    return 1;
+  }
+  if (absl::Status status = tributary::WritePortFile((*server)->port()); !status.ok()) {
+    LOG(ERROR) << status;
+    return 1;
+  }
+  (*tracker)->Start();
+  LOG(INFO) << "stream_tracker_server serving on " << (*server)->address();
+  const int signal = tributary::WaitForTerminationSignal();
+  LOG(INFO) << "signal " << signal << ": shutting down";
+  (*server)->Shutdown();
+  tracker->reset();
+  return 0;
+}

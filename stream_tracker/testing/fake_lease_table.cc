@@ -1,0 +1,141 @@
+#include "stream_tracker/testing/fake_lease_table.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+
+namespace tributary::stream_tracker::testing {
+namespace {
+
+void AddUnique(google::protobuf::RepeatedPtrField<std::string>* ids, const std::string& id) {
+  if (std::find(ids->begin(), ids->end(), id) == ids->end()) *ids->Add() = id;
+}
+
+}  // namespace
+
+absl::Status FakeLeaseTable::TakeFailure() {
+  if (failures_left_ == 0) return absl::OkStatus();
+  --failures_left_;
+  return failure_;
+}
+
+absl::StatusOr<int> FakeLeaseTable::CreateLeases(const std::vector<v1::NewLease>& leases) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
+  for (const v1::NewLease& lease : leases) {
+    if (lease.event_source_mapping_uuid().empty() || lease.shard_id().empty()) {
+      return absl::InvalidArgumentError("a lease needs a mapping uuid and a shard id");
+    }
+    if (lease.initial_checkpoint().type() == v1::CHECKPOINT_TYPE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("lease ", lease.shard_id(), " needs an initial checkpoint"));
+    }
+  }
+  int created = 0;
+  for (const v1::NewLease& lease : leases) {
+    const std::string& uuid = lease.event_source_mapping_uuid();
+    auto key = std::make_pair(uuid, lease.shard_id());
+    auto it = leases_.find(key);
+    if (it == leases_.end()) {
+      v1::Lease& stored = leases_[key];
+      stored.set_event_source_mapping_uuid(uuid);
+      stored.set_shard_id(lease.shard_id());
+      stored.set_stream_name(lease.stream_name());
+      *stored.mutable_checkpoint() = lease.initial_checkpoint();
+      stored.set_enabled(lease.enabled());
+      ++created;
+      it = leases_.find(key);
+    }
+    for (const std::string& parent : lease.parent_shard_ids()) {
+      AddUnique(it->second.mutable_parent_shard_ids(), parent);
+      auto parent_it = leases_.find(std::make_pair(uuid, parent));
+      if (parent_it != leases_.end()) {
+        AddUnique(parent_it->second.mutable_child_shard_ids(), lease.shard_id());
+      }
+    }
+  }
+  return created;
+}
+
+absl::Status FakeLeaseTable::DeleteLeases(const std::vector<v1::LeaseKey>& keys) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
+  for (const v1::LeaseKey& key : keys) {
+    leases_.erase(std::make_pair(key.event_source_mapping_uuid(), key.shard_id()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FakeLeaseTable::DeleteMappingLeases(const std::string& uuid) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
+  for (auto it = leases_.begin(); it != leases_.end();) {
+    it = it->first.first == uuid ? leases_.erase(it) : std::next(it);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FakeLeaseTable::SetMappingEnabled(const std::string& uuid, bool enabled) {
+  std::function<void()> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = set_enabled_hook_;
+  }
+  if (hook) hook();
+  absl::MutexLock lock(&mu_);
+  if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
+  set_enabled_calls_.emplace_back(uuid, enabled);
+  for (auto& [key, lease] : leases_) {
+    if (key.first == uuid) lease.set_enabled(enabled);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Lease>> FakeLeaseTable::ListLeases(const std::string& uuid) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
+  std::vector<v1::Lease> result;
+  for (const auto& [key, lease] : leases_) {
+    if (key.first == uuid) result.push_back(lease);
+  }
+  return result;
+}
+
+std::optional<v1::Lease> FakeLeaseTable::Get(const std::string& uuid, const std::string& shard_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = leases_.find(std::make_pair(uuid, shard_id));
+  if (it == leases_.end()) return std::nullopt;
+  return it->second;
+}
+
+void FakeLeaseTable::SetCheckpoint(const std::string& uuid, const std::string& shard_id,
+                                   const v1::Checkpoint& checkpoint) {
+  absl::MutexLock lock(&mu_);
+  auto it = leases_.find(std::make_pair(uuid, shard_id));
+  CHECK(it != leases_.end()) << "no lease " << uuid << "/" << shard_id;
+  *it->second.mutable_checkpoint() = checkpoint;
+}
+
+int FakeLeaseTable::total_leases() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(leases_.size());
+}
+
+void FakeLeaseTable::FailNextCalls(absl::Status status, int count) {
+  absl::MutexLock lock(&mu_);
+  failure_ = std::move(status);
+  failures_left_ = count;
+}
+
+void FakeLeaseTable::OnSetMappingEnabled(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  set_enabled_hook_ = std::move(hook);
+}
+
+std::vector<std::pair<std::string, bool>> FakeLeaseTable::set_enabled_calls() {
+  absl::MutexLock lock(&mu_);
+  return set_enabled_calls_;
+}
+
+}  // namespace tributary::stream_tracker::testing

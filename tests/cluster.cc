@@ -1,0 +1,357 @@
+#include "tests/cluster.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/clock.h"
+#include "common/testing/test_util.h"
+
+namespace tributary::e2e {
+namespace {
+
+uint64_t ParseSequence(const std::string& s) {
+  uint64_t v = 0;
+  if (!absl::SimpleAtoi(s, &v)) return 0;
+  return v;
+}
+
+// Collects up to 10 violation lines, then a count of the rest.
+class Violations {
+ public:
+  void Add(std::string line) {
+    if (lines_.size() < 10) lines_.push_back(std::move(line));
+    ++count_;
+  }
+  absl::Status ToStatus(absl::string_view what) const {
+    if (count_ == 0) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, ": ", count_, " violations; first: ", absl::StrJoin(lines_, "; ")));
+  }
+
+ private:
+  std::vector<std::string> lines_;
+  int64_t count_ = 0;
+};
+
+}  // namespace
+
+grpc::Status RecordingFunction::Invoke(grpc::ServerContext*, const v1::InvokeRequest* request,
+                                       v1::InvokeResponse*) {
+  // Real time of the invocation: the harness measures failover across processes.
+  const absl::Time now = RealClock::Get().Now();
+  absl::MutexLock lock(&mu_);
+  ++invocations_;
+  for (const v1::Record& record : request->records()) {
+    deliveries_.push_back(Delivery{request->shard_id(), ParseSequence(record.sequence_number()),
+                                   record.partition_key(), record.data(), now});
+  }
+  return grpc::Status::OK;
+}
+
+std::vector<Delivery> RecordingFunction::Deliveries() const {
+  absl::MutexLock lock(&mu_);
+  return deliveries_;
+}
+
+int64_t RecordingFunction::invocations() const {
+  absl::MutexLock lock(&mu_);
+  return invocations_;
+}
+
+Producer::Producer(std::string stream_name, std::string endpoint, int keys, int records_per_call,
+                   int records_per_second)
+    : stream_name_(std::move(stream_name)),
+      endpoint_(std::move(endpoint)),
+      keys_(keys),
+      records_per_call_(records_per_call),
+      records_per_second_(records_per_second) {}
+
+Producer::~Producer() { Stop(); }
+
+void Producer::Start(int64_t total) {
+  thread_ = std::thread([this, total] { Run(total); });
+}
+
+void Producer::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void Producer::Run(int64_t total) {
+  shard_store::ShardStoreClient client(MakeChannel(endpoint_), absl::Seconds(5));
+  std::vector<int64_t> next(keys_, 0);  // per key: the next n to write
+  int64_t acked = 0;
+  int key_cursor = 0;
+  const absl::Time start = RealClock::Get().Now();
+  while (!stop_ && acked < total) {
+    // Pacing: the n-th record is not written before start + n / rate.
+    RealClock::Get().SleepUntil(start + absl::Seconds(1) * acked / records_per_second_);
+    // One call: records_per_call records, round-robin over keys, each key at most once per
+    // call so that a key's n values stay ordered even when only part of a call succeeds.
+    v1::PutRecordsRequest request;
+    request.set_stream_name(stream_name_);
+    std::vector<int> keys_in_call;
+    const int in_call =
+        static_cast<int>(std::min<int64_t>({records_per_call_, keys_, total - acked}));
+    for (int i = 0; i < in_call; ++i) {
+      const int k = (key_cursor + i) % keys_;
+      keys_in_call.push_back(k);
+      auto* entry = request.add_records();
+      entry->set_partition_key(absl::StrCat("key-", k));
+      entry->set_data(absl::StrCat("key-", k, "|", next[k]));
+    }
+    key_cursor = (key_cursor + in_call) % keys_;
+    absl::StatusOr<v1::PutRecordsResponse> response = client.PutRecords(request);
+    if (!response.ok()) {
+      ++failed_calls_;
+      // The store may be restarting: back off briefly (real time: another process).
+      RealClock::Get().SleepFor(absl::Milliseconds(50));
+      continue;  // the same n values are written again: at-least-once allows duplicates
+    }
+    absl::MutexLock lock(&mu_);
+    for (int i = 0; i < response->records_size(); ++i) {
+      const v1::PutRecordsResultEntry& result = response->records(i);
+      if (!result.error_code().empty()) continue;  // written again with the same n next time
+      const int k = keys_in_call[i];
+      acked_.push_back(Acked{absl::StrCat("key-", k), next[k], result.shard_id(),
+                             ParseSequence(result.sequence_number())});
+      ++next[k];
+      ++acked;
+    }
+  }
+}
+
+bool Producer::WaitForAcked(int64_t count, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return static_cast<int64_t>(acked_.size()) >= count;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+}
+
+std::vector<Acked> Producer::AckedRecords() const {
+  absl::MutexLock lock(&mu_);
+  return acked_;
+}
+
+int64_t Producer::acked_count() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(acked_.size());
+}
+
+const char* ComponentName(Component c) {
+  switch (c) {
+    case Component::kShardStore:
+      return "shard_store";
+    case Component::kLeasing:
+      return "leasing";
+    case Component::kStreamTracker:
+      return "stream_tracker";
+    case Component::kPoller0:
+      return "poller0";
+    case Component::kPoller1:
+      return "poller1";
+  }
+  return "unknown";
+}
+
+Cluster::Cluster(ClusterOptions options) : options_(options) {
+  root_ = testing::NewTempDir("cluster");
+}
+
+Cluster::~Cluster() {
+  // Pollers first, so that they stop invoking the function before it goes away.
+  for (Component c : {Component::kPoller0, Component::kPoller1, Component::kStreamTracker,
+                      Component::kLeasing, Component::kShardStore}) {
+    auto it = processes_.find(c);
+    if (it != processes_.end()) it->second.child.Kill(SIGKILL);
+  }
+}
+
+std::string Cluster::Address(Component c) const {
+  auto it = processes_.find(c);
+  if (it == processes_.end()) return "";
+  return absl::StrCat("127.0.0.1:", it->second.port);
+}
+
+std::vector<std::string> Cluster::Args(Component c) const {
+  const Process& p = processes_.at(c);
+  std::vector<std::string> args = {
+      absl::StrCat("--listen=127.0.0.1:", p.port),
+      absl::StrCat("--port_file=", root_, "/", p.name, ".port"),
+  };
+  switch (c) {
+    case Component::kShardStore:
+      args.push_back("--data_dir=" + p.data_dir);
+      break;
+    case Component::kLeasing:
+      args.push_back("--data_dir=" + p.data_dir);
+      args.push_back(absl::StrCat("--lease_duration_ms=", options_.lease_duration_ms));
+      break;
+    case Component::kStreamTracker:
+      args.push_back("--data_dir=" + p.data_dir);
+      args.push_back("--shard_store=" + Address(Component::kShardStore));
+      args.push_back("--leasing=" + Address(Component::kLeasing));
+      args.push_back(absl::StrCat("--sync_interval_ms=", options_.sync_interval_ms));
+      break;
+    case Component::kPoller0:
+    case Component::kPoller1:
+      args.push_back("--poller_id=" + p.name);
+      args.push_back(absl::StrCat("--capacity=", options_.poller_capacity));
+      args.push_back("--shard_store=" + Address(Component::kShardStore));
+      args.push_back("--leasing=" + Address(Component::kLeasing));
+      args.push_back("--stream_tracker=" + Address(Component::kStreamTracker));
+      args.push_back("--metrics_listen=");
+      break;
+  }
+  return args;
+}
+
+absl::Status Cluster::StartProcess(Component c) {
+  Process& p = processes_.at(c);
+  const std::string port_file = absl::StrCat(root_, "/", p.name, ".port");
+  std::remove(port_file.c_str());
+  absl::StatusOr<Subprocess> child =
+      Subprocess::Start(p.binary, Args(c), absl::StrCat(root_, "/", p.name, ".log"));
+  if (!child.ok()) return child.status();
+  p.child = std::move(*child);
+  absl::StatusOr<int> port = WaitForPortFile(port_file, absl::Seconds(60));
+  if (!port.ok()) {
+    return absl::UnavailableError(absl::StrCat(p.name, " did not start (see ", root_, "/", p.name,
+                                               ".log): ", port.status().message()));
+  }
+  p.port = *port;
+  return WaitForServing(Address(c), absl::Seconds(30));
+}
+
+absl::Status Cluster::Start() {
+  auto server = GrpcServer::Start("127.0.0.1:0", {&function_});
+  if (!server.ok()) return server.status();
+  function_server_ = std::move(*server);
+
+  struct Spec {
+    Component c;
+    const char* binary;
+  };
+  std::vector<Spec> specs = {
+      {Component::kShardStore, "shard_store/shard_store_server"},
+      {Component::kLeasing, "leasing/leasing_server"},
+      {Component::kStreamTracker, "stream_tracker/stream_tracker_server"},
+      {Component::kPoller0, "poller/poller_server"},
+  };
+  if (options_.pollers > 1) specs.push_back({Component::kPoller1, "poller/poller_server"});
+  for (const Spec& spec : specs) {
+    Process p;
+    p.name = ComponentName(spec.c);
+    p.binary = testing::RunfilePath(spec.binary);
+    p.data_dir = absl::StrCat(root_, "/", p.name, "-data");
+    processes_.emplace(spec.c, std::move(p));
+    if (absl::Status s = StartProcess(spec.c); !s.ok()) return s;
+  }
+  streams_ = std::make_unique<shard_store::ShardStoreClient>(MakeChannel(shard_store_address()),
+                                                             absl::Seconds(10));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Time> Cluster::Kill(Component c) {
+  auto it = processes_.find(c);
+  if (it == processes_.end()) return absl::NotFoundError(ComponentName(c));
+  const absl::Time at = RealClock::Get().Now();
+  it->second.child.Kill(SIGKILL);
+  return at;
+}
+
+absl::StatusOr<absl::Time> Cluster::KillAndRestart(Component c) {
+  absl::StatusOr<absl::Time> at = Kill(c);
+  if (!at.ok()) return at.status();
+  if (absl::Status s = StartProcess(c); !s.ok()) return s;
+  return at;
+}
+
+absl::Status CheckEveryAckedDelivered(const std::vector<Acked>& acked,
+                                      const std::vector<Delivery>& deliveries) {
+  std::set<std::pair<std::string, uint64_t>> delivered;
+  for (const Delivery& d : deliveries) delivered.emplace(d.shard_id, d.sequence_number);
+  Violations v;
+  for (const Acked& a : acked) {
+    if (delivered.count({a.shard_id, a.sequence_number}) == 0) {
+      v.Add(absl::StrCat(a.partition_key, "|", a.n, " at ", a.shard_id, "/", a.sequence_number,
+                         " never delivered"));
+    }
+  }
+  return v.ToStatus("acknowledged records lost");
+}
+
+absl::Status CheckFirstDeliveriesInKeyOrder(const std::vector<Acked>& acked,
+                                            const std::vector<Delivery>& deliveries) {
+  std::map<std::pair<std::string, uint64_t>, const Acked*> by_position;
+  for (const Acked& a : acked) by_position[{a.shard_id, a.sequence_number}] = &a;
+  std::set<std::pair<std::string, uint64_t>> seen;
+  std::map<std::string, int64_t> last_n;  // per key: the n of the latest first delivery
+  Violations v;
+  for (const Delivery& d : deliveries) {
+    if (!seen.emplace(d.shard_id, d.sequence_number).second) continue;  // a redelivery
+    auto it = by_position.find({d.shard_id, d.sequence_number});
+    if (it == by_position.end()) continue;  // written but never acknowledged to the producer
+    const Acked& a = *it->second;
+    auto last = last_n.find(a.partition_key);
+    if (last != last_n.end() && a.n < last->second) {
+      v.Add(absl::StrCat(a.partition_key, ": ", a.n, " first delivered after ", last->second));
+    }
+    if (last == last_n.end() || a.n > last->second) last_n[a.partition_key] = a.n;
+  }
+  return v.ToStatus("per-key order broken");
+}
+
+absl::Status CheckFirstDeliveriesInShardOrder(const std::vector<Delivery>& deliveries) {
+  std::set<std::pair<std::string, uint64_t>> seen;
+  std::map<std::string, uint64_t> last;
+  Violations v;
+  for (const Delivery& d : deliveries) {
+    if (!seen.emplace(d.shard_id, d.sequence_number).second) continue;
+    auto it = last.find(d.shard_id);
+    if (it != last.end() && d.sequence_number < it->second) {
+      v.Add(
+          absl::StrCat(d.shard_id, ": ", d.sequence_number, " first delivered after ", it->second));
+    }
+    if (it == last.end() || d.sequence_number > it->second) last[d.shard_id] = d.sequence_number;
+  }
+  return v.ToStatus("per-shard order broken");
+}
+
+absl::Status CheckParentsBeforeChildren(
+    const std::map<std::string, std::vector<std::string>>& parents,
+    const std::vector<Delivery>& deliveries) {
+  // Index of the last first-delivery of each shard, and of the first delivery of each shard.
+  std::set<std::pair<std::string, uint64_t>> seen;
+  std::map<std::string, size_t> last_first_delivery;
+  std::map<std::string, size_t> first_delivery;
+  for (size_t i = 0; i < deliveries.size(); ++i) {
+    const Delivery& d = deliveries[i];
+    if (!seen.emplace(d.shard_id, d.sequence_number).second) continue;
+    last_first_delivery[d.shard_id] = i;
+    first_delivery.emplace(d.shard_id, i);
+  }
+  Violations v;
+  for (const auto& [child, parent_ids] : parents) {
+    auto child_first = first_delivery.find(child);
+    if (child_first == first_delivery.end()) continue;
+    for (const std::string& parent : parent_ids) {
+      auto parent_last = last_first_delivery.find(parent);
+      if (parent_last != last_first_delivery.end() && parent_last->second > child_first->second) {
+        v.Add(absl::StrCat(child, " started (delivery #", child_first->second, ") before ", parent,
+                           " finished (delivery #", parent_last->second, ")"));
+      }
+    }
+  }
+  return v.ToStatus("parents before children broken");
+}
+
+}  // namespace tributary::e2e

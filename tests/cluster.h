@@ -1,0 +1,162 @@
+// The end-to-end harness: real Tributary binaries as separate processes on 127.0.0.1 free
+// ports with temporary data directories, plus, inside the test process, a recording function
+// and a producer that remembers every acknowledged record.
+//
+// Threading: Cluster is driven by one test thread. RecordingFunction and Producer are
+// thread-safe. Waits here are real time (they watch other processes); every wait is bounded.
+#ifndef TRIBUTARY_TESTS_CLUSTER_H_
+#define TRIBUTARY_TESTS_CLUSTER_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/grpc_server.h"
+#include "common/process.h"
+#include "proto/function.grpc.pb.h"
+#include "shard_store/shard_store_client.h"
+
+namespace tributary::e2e {
+
+// One record as the function saw it, in arrival order at the function.
+struct Delivery {
+  std::string shard_id;
+  uint64_t sequence_number = 0;
+  std::string partition_key;
+  std::string data;
+  absl::Time at;  // real time of the invocation
+};
+
+// A tributary.v1.Function that records every delivery and succeeds.
+class RecordingFunction final : public v1::Function::Service {
+ public:
+  grpc::Status Invoke(grpc::ServerContext* context, const v1::InvokeRequest* request,
+                      v1::InvokeResponse* response) override;
+
+  std::vector<Delivery> Deliveries() const;
+  int64_t invocations() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<Delivery> deliveries_ ABSL_GUARDED_BY(mu_);
+  int64_t invocations_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// An acknowledged record: where the store put it and what it was.
+struct Acked {
+  std::string partition_key;
+  int64_t n = 0;  // the producer's per-key counter, 0, 1, 2, ...
+  std::string shard_id;
+  uint64_t sequence_number = 0;
+};
+
+// Writes numbered records ("key|n") over `keys` partition keys with PutRecords from one thread,
+// retrying each unacknowledged record (so a key's records are acknowledged in order) until it
+// is acknowledged or the producer is stopped. Keeps every acknowledgement.
+class Producer {
+ public:
+  // Writes at most `records_per_second` (real time), so that a fault lands mid-load.
+  Producer(std::string stream_name, std::string endpoint, int keys, int records_per_call,
+           int records_per_second);
+  ~Producer();
+
+  // Starts writing until `total` records are acknowledged or Stop().
+  void Start(int64_t total);
+  void Stop();
+  // Blocks (real time, at most `timeout`) until `count` records are acknowledged.
+  bool WaitForAcked(int64_t count, absl::Duration timeout);
+  std::vector<Acked> AckedRecords() const;
+  int64_t acked_count() const;
+  int64_t failed_calls() const { return failed_calls_.load(); }
+
+ private:
+  void Run(int64_t total);
+
+  const std::string stream_name_;
+  const std::string endpoint_;
+  const int keys_;
+  const int records_per_call_;
+  const int records_per_second_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> failed_calls_{0};
+  std::thread thread_;
+  mutable absl::Mutex mu_;
+  std::vector<Acked> acked_ ABSL_GUARDED_BY(mu_);
+};
+
+enum class Component { kShardStore, kLeasing, kStreamTracker, kPoller0, kPoller1 };
+const char* ComponentName(Component c);
+
+struct ClusterOptions {
+  int pollers = 2;
+  int64_t lease_duration_ms = 2000;
+  int64_t sync_interval_ms = 200;
+  int poller_capacity = 64;
+};
+
+class Cluster {
+ public:
+  explicit Cluster(ClusterOptions options);
+  ~Cluster();
+
+  // Starts the function in this process, then every server; waits until each is serving.
+  absl::Status Start();
+  // kill -9 of `c`, then a restart on the same port and data directory. Returns the real time
+  // of the kill.
+  absl::StatusOr<absl::Time> KillAndRestart(Component c);
+  // kill -9 of `c` without restart.
+  absl::StatusOr<absl::Time> Kill(Component c);
+
+  std::string shard_store_address() const { return Address(Component::kShardStore); }
+  std::string stream_tracker_address() const { return Address(Component::kStreamTracker); }
+  std::string leasing_address() const { return Address(Component::kLeasing); }
+  std::string function_address() const { return function_server_->address(); }
+  RecordingFunction& function() { return function_; }
+  shard_store::ShardStoreClient& streams() { return *streams_; }
+
+ private:
+  struct Process {
+    std::string name;
+    std::string binary;
+    std::string data_dir;
+    int port = 0;
+    Subprocess child;
+  };
+  absl::Status StartProcess(Component c);
+  std::vector<std::string> Args(Component c) const;
+  std::string Address(Component c) const;
+
+  ClusterOptions options_;
+  std::string root_;
+  RecordingFunction function_;
+  std::unique_ptr<GrpcServer> function_server_;
+  std::map<Component, Process> processes_;
+  std::unique_ptr<shard_store::ShardStoreClient> streams_;
+};
+
+// The checks every fault scenario ends with. Each returns OK or a FAILED_PRECONDITION whose
+// message lists the first violations.
+// Every acknowledged record was delivered at least once.
+absl::Status CheckEveryAckedDelivered(const std::vector<Acked>& acked,
+                                      const std::vector<Delivery>& deliveries);
+// For each key, first deliveries come in the producer's order (n increasing).
+absl::Status CheckFirstDeliveriesInKeyOrder(const std::vector<Acked>& acked,
+                                            const std::vector<Delivery>& deliveries);
+// For each shard, first deliveries come in sequence-number order.
+absl::Status CheckFirstDeliveriesInShardOrder(const std::vector<Delivery>& deliveries);
+// No record of a child shard was first delivered before every record of its parents had been
+// delivered (`parents` maps a child shard id to its parent ids).
+absl::Status CheckParentsBeforeChildren(
+    const std::map<std::string, std::vector<std::string>>& parents,
+    const std::vector<Delivery>& deliveries);
+
+}  // namespace tributary::e2e
+
+#endif  // TRIBUTARY_TESTS_CLUSTER_H_

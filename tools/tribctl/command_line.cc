@@ -1,0 +1,581 @@
+#include "tools/tribctl/command_line.h"
+
+#include <cctype>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace tributary::tribctl {
+namespace {
+
+constexpr char kUsagePayloadUrl[] = "type.tributary/tribctl.UsageError";
+
+FlagSpec Str(std::string name, std::string help, bool required = false) {
+  return {std::move(name), FlagType::kString, std::move(help), required, {}};
+}
+FlagSpec Int(std::string name, std::string help, bool required = false) {
+  return {std::move(name), FlagType::kInt, std::move(help), required, {}};
+}
+FlagSpec Bool(std::string name, std::string help) {
+  return {std::move(name), FlagType::kBool, std::move(help), false, {}};
+}
+FlagSpec Enum(std::string name, std::string help, std::vector<std::string> choices,
+              bool required = false) {
+  return {std::move(name), FlagType::kEnum, std::move(help), required, std::move(choices)};
+}
+FlagSpec Time(std::string name, std::string help) {
+  return {std::move(name), FlagType::kTimestamp, std::move(help), false, {}};
+}
+FlagSpec List(std::string name, std::string help, std::vector<std::string> choices) {
+  return {std::move(name), FlagType::kList, std::move(help), false, std::move(choices)};
+}
+
+FlagSpec StreamFlag() { return Str("stream", "the stream's name", true); }
+
+// The mapping configuration flags that create and update share.
+std::vector<FlagSpec> MappingConfigFlags() {
+  return {
+      Bool("enabled", "start (or keep) the mapping enabled; --no-enabled disables (default true)"),
+      Int("batch-size", "most records per invocation, 1-10000 (default 100)"),
+      Int("maximum-batching-window-in-seconds",
+          "how long to gather records before invoking, 0-300 (default 0)"),
+      Int("parallelization-factor", "concurrent batches per shard, 1-10 (default 1)"),
+      Str("destination", "on-failure destination stream (update: empty clears it)"),
+      Int("maximum-record-age-in-seconds",
+          "skip records older than this, -1 (infinite) or 60-604800 (default -1)"),
+      Bool("bisect-batch-on-function-error", "split a failing batch in two and retry each half"),
+      Int("maximum-retry-attempts", "-1 (infinite) or 0-10000 (default -1)"),
+      List("function-response-types",
+           "ReportBatchItemFailures to let the function report partial failures "
+           "(update: --function-response-types= clears)",
+           {"ReportBatchItemFailures"}),
+      Int("function-timeout-seconds", "deadline of one invocation, 1-900 (default 30)"),
+  };
+}
+
+std::vector<CommandSpec> BuildCommands() {
+  std::vector<CommandSpec> c;
+  c.push_back({"streams",
+               "create",
+               "Creates a stream (CreateStream).",
+               {StreamFlag(), Int("shard-count", "number of shards (default 1)"),
+                Int("retention-period-hours", "retention (default 24)")}});
+  c.push_back({"streams",
+               "delete",
+               "Deletes a stream and its records (DeleteStream).",
+               {StreamFlag(), Bool("enforce-consumer-deletion", "delete even with consumers")}});
+  c.push_back(
+      {"streams", "describe", "Shows a stream's summary (DescribeStreamSummary).", {StreamFlag()}});
+  c.push_back({"streams",
+               "list",
+               "Lists streams (ListStreams, every page).",
+               {Int("limit", "streams per page, 1-10000"),
+                Str("exclusive-start-stream-name", "list names after this one")}});
+  c.push_back({"streams",
+               "list-shards",
+               "Lists a stream's shards (ListShards, every page).",
+               {StreamFlag(),
+                Enum("shard-filter-type", "which shards",
+                     {"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST",
+                      "AT_TIMESTAMP", "FROM_TIMESTAMP"}),
+                Str("shard-filter-shard-id", "with --shard-filter-type=AFTER_SHARD_ID"),
+                Time("shard-filter-timestamp", "with AT_TIMESTAMP / FROM_TIMESTAMP"),
+                Str("exclusive-start-shard-id", "list shards after this one"),
+                Int("max-results", "shards per page, 1-10000")}});
+  c.push_back({"streams",
+               "split",
+               "Splits an open shard in two (SplitShard).",
+               {StreamFlag(), Str("shard-to-split", "the shard id", true),
+                Str("new-starting-hash-key",
+                    "decimal hash key where the second child starts (default: the middle of "
+                    "the shard's range)")}});
+  c.push_back({"streams",
+               "merge",
+               "Merges two adjacent open shards (MergeShards).",
+               {StreamFlag(), Str("shard-to-merge", "the shard id", true),
+                Str("adjacent-shard-to-merge", "the adjacent shard id", true)}});
+  c.push_back({"streams",
+               "update-shard-count",
+               "Splits or merges shards uniformly to a target count (UpdateShardCount).",
+               {StreamFlag(), Int("target-shard-count", "the new number of open shards", true),
+                Enum("scaling-type", "UNIFORM_SCALING (the default and only choice)",
+                     {"UNIFORM_SCALING"})}});
+  c.push_back({"streams",
+               "increase-retention-period",
+               "Increases the retention period (IncreaseStreamRetentionPeriod).",
+               {StreamFlag(), Int("retention-period-hours", "the new retention", true)}});
+  c.push_back({"streams",
+               "decrease-retention-period",
+               "Decreases the retention period (DecreaseStreamRetentionPeriod).",
+               {StreamFlag(), Int("retention-period-hours", "the new retention", true)}});
+  c.push_back(
+      {"records",
+       "put",
+       "Writes one record (--data, PutRecord), or stdin lines in PutRecords batches of up to "
+       "500: \"key<TAB>data\" lines, or one data per line with --partition-key. Empty lines are "
+       "skipped.",
+       {StreamFlag(), Str("partition-key", "the partition key"),
+        Str("data", "the record's data (text); without it, stdin is read"),
+        Str("explicit-hash-key", "decimal hash key overriding the partition key's"),
+        Str("sequence-number-for-ordering", "with --data: order after this sequence number")}});
+  c.push_back(
+      {"records",
+       "get",
+       "Reads a shard: GetRecords pages until caught up, or with --follow a SubscribeToShard "
+       "stream until Ctrl-C, --max-records or the shard's end.",
+       {StreamFlag(), Str("shard-id", "the shard id", true),
+        Enum("iterator-type", "where to start (default TRIM_HORIZON)",
+             {"TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER",
+              "AT_TIMESTAMP"}),
+        Str("starting-sequence-number", "with AT_/AFTER_SEQUENCE_NUMBER"),
+        Time("timestamp", "with AT_TIMESTAMP"), Int("limit", "records per GetRecords call"),
+        Int("max-records", "stop after this many records"),
+        Bool("follow", "keep reading new records (SubscribeToShard)")}});
+  {
+    std::vector<FlagSpec> flags = {
+        StreamFlag(), Str("function-endpoint", "the function's gRPC address, host:port", true),
+        Enum("starting-position", "where a new lease starts reading",
+             {"TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"}, true),
+        Time("starting-position-timestamp", "with --starting-position=AT_TIMESTAMP")};
+    for (FlagSpec& f : MappingConfigFlags()) flags.push_back(std::move(f));
+    c.push_back({"mappings", "create",
+                 "Creates an event-source mapping from a stream to a function "
+                 "(CreateEventSourceMapping).",
+                 std::move(flags)});
+  }
+  {
+    std::vector<FlagSpec> flags = {Str("uuid", "the mapping's UUID", true),
+                                   Str("function-endpoint", "the function's gRPC address")};
+    for (FlagSpec& f : MappingConfigFlags()) flags.push_back(std::move(f));
+    c.push_back({"mappings", "update",
+                 "Changes the given fields of a mapping (UpdateEventSourceMapping).",
+                 std::move(flags)});
+  }
+  c.push_back({"mappings",
+               "delete",
+               "Deletes a mapping (DeleteEventSourceMapping).",
+               {Str("uuid", "the mapping's UUID", true)}});
+  c.push_back({"mappings",
+               "get",
+               "Shows a mapping (GetEventSourceMapping).",
+               {Str("uuid", "the mapping's UUID", true)}});
+  c.push_back({"mappings",
+               "list",
+               "Lists mappings (ListEventSourceMappings, every page).",
+               {Str("stream", "only this stream's mappings"),
+                Str("function-endpoint", "only mappings to this function"),
+                Int("max-items", "mappings per page, 1-10000")}});
+  c.push_back({"leases",
+               "list",
+               "Lists leases: owner, lease counter, checkpoint, iterator age (ListLeases).",
+               {Str("mapping", "only this mapping's leases (UUID)"),
+                Str("owner", "only leases held by this poller"),
+                Str("shard-id", "only this shard's leases"),
+                Int("max-results", "leases per page, 1-10000")}});
+  c.push_back({"pollers", "list", "Lists registered pollers (Leasing ListPollers).", {}});
+  c.push_back({"metrics",
+               "",
+               "Shows a poller's metrics per mapping and shard (Pollers GetMetrics).",
+               {Str("mapping", "only this mapping (UUID)"),
+                Bool("prometheus", "print Prometheus text exposition instead of a table")}});
+  return c;
+}
+
+std::string Normalize(absl::string_view word) {
+  std::string out;
+  for (char ch : word) {
+    if (ch == '_' || ch == '-') continue;
+    out.push_back(absl::ascii_tolower(static_cast<unsigned char>(ch)));
+  }
+  return out;
+}
+
+std::string FlagName(absl::string_view raw) {
+  std::string name(raw);
+  for (char& ch : name) {
+    if (ch == '_') ch = '-';
+  }
+  return name;
+}
+
+std::optional<std::string> MatchChoice(const FlagSpec& spec, absl::string_view value) {
+  for (const std::string& choice : spec.choices) {
+    if (Normalize(choice) == Normalize(value)) return choice;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<absl::Duration> ParseDurationValue(absl::string_view text) {
+  double seconds = 0;
+  if (absl::SimpleAtod(text, &seconds) && seconds > 0) return absl::Seconds(seconds);
+  absl::Duration d;
+  if (absl::ParseDuration(text, &d) && d > absl::ZeroDuration()) return d;
+  return absl::InvalidArgumentError("expected a positive duration such as 10s or 500ms");
+}
+
+// Converts the text of one flag into its typed value, or explains why not.
+absl::StatusOr<FlagValues::Value> ParseValue(const FlagSpec& spec, absl::string_view text) {
+  switch (spec.type) {
+    case FlagType::kString:
+      return FlagValues::Value(std::string(text));
+    case FlagType::kInt: {
+      int64_t v = 0;
+      if (!absl::SimpleAtoi(text, &v) || v < std::numeric_limits<int32_t>::min() ||
+          v > std::numeric_limits<int32_t>::max()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("expected a 32-bit integer, got '", text, "'"));
+      }
+      return FlagValues::Value(v);
+    }
+    case FlagType::kBool: {
+      bool v = false;
+      if (!absl::SimpleAtob(text, &v)) {
+        return absl::InvalidArgumentError(absl::StrCat("expected true or false, got '", text, "'"));
+      }
+      return FlagValues::Value(v);
+    }
+    case FlagType::kEnum: {
+      std::optional<std::string> choice = MatchChoice(spec, text);
+      if (!choice) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "expected one of ", absl::StrJoin(spec.choices, ", "), ", got '", text, "'"));
+      }
+      return FlagValues::Value(*choice);
+    }
+    case FlagType::kList: {
+      std::vector<std::string> items;
+      for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+        item = absl::StripAsciiWhitespace(item);
+        if (spec.choices.empty()) {
+          items.emplace_back(item);
+          continue;
+        }
+        std::optional<std::string> choice = MatchChoice(spec, item);
+        if (!choice) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "expected items from ", absl::StrJoin(spec.choices, ", "), ", got '", item, "'"));
+        }
+        items.push_back(*choice);
+      }
+      return FlagValues::Value(std::move(items));
+    }
+    case FlagType::kTimestamp: {
+      absl::StatusOr<absl::Time> t = ParseTimestamp(text);
+      if (!t.ok()) return t.status();
+      return FlagValues::Value(*t);
+    }
+    case FlagType::kDuration: {
+      absl::StatusOr<absl::Duration> d = ParseDurationValue(text);
+      if (!d.ok()) return d.status();
+      return FlagValues::Value(*d);
+    }
+  }
+  return absl::InternalError("unknown flag type");
+}
+
+const CommandSpec* FindCommand(absl::string_view group, absl::string_view verb) {
+  for (const CommandSpec& c : AllCommands()) {
+    if (c.group == group && c.verb == verb) return &c;
+  }
+  return nullptr;
+}
+
+bool IsGroup(absl::string_view group) {
+  for (const CommandSpec& c : AllCommands()) {
+    if (c.group == group) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> VerbsOf(absl::string_view group) {
+  std::vector<std::string> verbs;
+  for (const CommandSpec& c : AllCommands()) {
+    if (c.group == group) verbs.push_back(c.verb);
+  }
+  return verbs;
+}
+
+const FlagSpec* FindFlag(const std::vector<FlagSpec>& flags, absl::string_view name) {
+  for (const FlagSpec& f : flags) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+std::string FlagUsage(const FlagSpec& f) {
+  std::string left = absl::StrCat("  --", f.name);
+  switch (f.type) {
+    case FlagType::kBool:
+      left = absl::StrCat("  --[no-]", f.name);
+      break;
+    case FlagType::kEnum:
+      absl::StrAppend(&left, "=", absl::StrJoin(f.choices, "|"));
+      break;
+    case FlagType::kInt:
+      absl::StrAppend(&left, "=N");
+      break;
+    case FlagType::kTimestamp:
+      absl::StrAppend(&left, "=TIME");
+      break;
+    case FlagType::kDuration:
+      absl::StrAppend(&left, "=DURATION");
+      break;
+    case FlagType::kList:
+      absl::StrAppend(&left, "=A,B");
+      break;
+    case FlagType::kString:
+      absl::StrAppend(&left, "=VALUE");
+      break;
+  }
+  std::string line = left;
+  if (line.size() < 44)
+    line.resize(44, ' ');
+  else
+    line += "\n" + std::string(44, ' ');
+  absl::StrAppend(&line, f.help, f.required ? " (required)" : "", "\n");
+  return line;
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& AllCommands() {
+  static const auto* commands = new std::vector<CommandSpec>(BuildCommands());
+  return *commands;
+}
+
+const std::vector<FlagSpec>& GlobalFlags() {
+  static const auto* flags = new std::vector<FlagSpec>{
+      Str("endpoint", "the Tributary gRPC address (default 127.0.0.1:4560)"),
+      Str("streams-endpoint", "the Streams service (default --endpoint)"),
+      Str("mappings-endpoint", "the EventSourceMappings service (default --endpoint)"),
+      Str("leasing-endpoint", "the Leasing service (default --endpoint)"),
+      Str("poller-endpoint", "the Pollers service (default --endpoint)"),
+      Enum("output", "table (default) or json", {"table", "json"}),
+      {"timeout", FlagType::kDuration, "deadline of each call (default 10s)", false, {}},
+  };
+  return *flags;
+}
+
+std::optional<std::string> FlagValues::String(absl::string_view name) const {
+  auto it = values_.find(std::string(name));
+  if (it == values_.end()) return std::nullopt;
+  if (const auto* v = std::get_if<std::string>(&it->second)) return *v;
+  return std::nullopt;
+}
+
+std::string FlagValues::StringOr(absl::string_view name, const std::string& fallback) const {
+  return String(name).value_or(fallback);
+}
+
+std::optional<int64_t> FlagValues::Int(absl::string_view name) const {
+  auto it = values_.find(std::string(name));
+  if (it == values_.end()) return std::nullopt;
+  if (const auto* v = std::get_if<int64_t>(&it->second)) return *v;
+  return std::nullopt;
+}
+
+std::optional<bool> FlagValues::Bool(absl::string_view name) const {
+  auto it = values_.find(std::string(name));
+  if (it == values_.end()) return std::nullopt;
+  if (const auto* v = std::get_if<bool>(&it->second)) return *v;
+  return std::nullopt;
+}
+
+std::optional<absl::Time> FlagValues::Time(absl::string_view name) const {
+  auto it = values_.find(std::string(name));
+  if (it == values_.end()) return std::nullopt;
+  if (const auto* v = std::get_if<absl::Time>(&it->second)) return *v;
+  return std::nullopt;
+}
+
+std::optional<absl::Duration> FlagValues::Duration(absl::string_view name) const {
+  auto it = values_.find(std::string(name));
+  if (it == values_.end()) return std::nullopt;
+  if (const auto* v = std::get_if<absl::Duration>(&it->second)) return *v;
+  return std::nullopt;
+}
+
+std::vector<std::string> FlagValues::List(absl::string_view name) const {
+  auto it = values_.find(std::string(name));
+  if (it == values_.end()) return {};
+  if (const auto* v = std::get_if<std::vector<std::string>>(&it->second)) return *v;
+  return {};
+}
+
+absl::Status UsageError(absl::string_view message) {
+  absl::Status status = absl::InvalidArgumentError(message);
+  status.SetPayload(kUsagePayloadUrl, absl::Cord("usage"));
+  return status;
+}
+
+bool IsUsageError(const absl::Status& status) {
+  return status.GetPayload(kUsagePayloadUrl).has_value();
+}
+
+absl::StatusOr<absl::Time> ParseTimestamp(absl::string_view text) {
+  double seconds = 0;
+  if (absl::SimpleAtod(text, &seconds)) {
+    return absl::FromUnixNanos(static_cast<int64_t>(seconds * 1e9));
+  }
+  absl::Time t;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, text, &t, &error)) return t;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "expected an RFC 3339 time (2026-01-02T03:04:05Z) or Unix seconds, got '", text, "'"));
+}
+
+absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
+  CommandLine line;
+  std::vector<std::string> words;
+  std::map<std::string, std::string> given_as;  // flag name -> the spelling first used
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h" || (words.empty() && arg == "help")) {
+      line.help = true;
+      continue;
+    }
+    if (absl::StartsWith(arg, "--") && arg.size() > 2) {
+      absl::string_view body = absl::string_view(arg).substr(2);
+      std::optional<std::string> inline_value;
+      size_t eq = body.find('=');
+      if (eq != absl::string_view::npos) {
+        inline_value = std::string(body.substr(eq + 1));
+        body = body.substr(0, eq);
+      }
+      std::string name = FlagName(body);
+      const std::vector<FlagSpec> empty;
+      const std::vector<FlagSpec>& command_flags =
+          line.command != nullptr ? line.command->flags : empty;
+      const FlagSpec* spec = FindFlag(command_flags, name);
+      if (spec == nullptr) spec = FindFlag(GlobalFlags(), name);
+      bool negated = false;
+      if (spec == nullptr && absl::StartsWith(name, "no-")) {
+        const FlagSpec* positive = FindFlag(command_flags, name.substr(3));
+        if (positive != nullptr && positive->type == FlagType::kBool) {
+          spec = positive;
+          negated = true;
+        }
+      }
+      if (spec == nullptr) {
+        if (line.command != nullptr) {
+          return UsageError(
+              absl::StrCat("unknown flag --", name, " for '", line.command->Name(), "'"));
+        }
+        return UsageError(
+            absl::StrCat("unknown flag --", name, " (command flags go after the command)"));
+      }
+      if (given_as.count(spec->name) > 0 && spec->type != FlagType::kList) {
+        return UsageError(absl::StrCat("flag --", spec->name, " given twice"));
+      }
+      given_as[spec->name] = name;
+      std::string text;
+      if (negated) {
+        if (inline_value) {
+          return UsageError(absl::StrCat("flag --", name, " takes no value"));
+        }
+        text = "false";
+      } else if (inline_value) {
+        text = *inline_value;
+      } else if (spec->type == FlagType::kBool) {
+        text = "true";
+      } else if (i + 1 < args.size()) {
+        text = args[++i];
+      } else {
+        return UsageError(absl::StrCat("flag --", spec->name, " needs a value"));
+      }
+      absl::StatusOr<FlagValues::Value> value = ParseValue(*spec, text);
+      if (!value.ok()) {
+        return UsageError(absl::StrCat("flag --", spec->name, ": ", value.status().message()));
+      }
+      if (spec->type == FlagType::kList && line.flags.Has(spec->name)) {
+        std::vector<std::string> merged = line.flags.List(spec->name);
+        for (std::string& item : std::get<std::vector<std::string>>(*value)) {
+          merged.push_back(std::move(item));
+        }
+        line.flags.Set(spec->name, std::move(merged));
+      } else {
+        line.flags.Set(spec->name, std::move(*value));
+      }
+      continue;
+    }
+    if (line.command != nullptr) {
+      return UsageError(absl::StrCat("unexpected argument '", arg, "' after '",
+                                     line.command->Name(), "' (values go in flags)"));
+    }
+    words.push_back(arg);
+    if (words.size() == 1) {
+      if (!IsGroup(arg)) return UsageError(absl::StrCat("unknown command '", arg, "'"));
+      line.command = FindCommand(arg, "");
+    } else {
+      line.command = FindCommand(words[0], arg);
+      if (line.command == nullptr) {
+        return UsageError(absl::StrCat("unknown command '", words[0], " ", arg,
+                                       "' (one of: ", absl::StrJoin(VerbsOf(words[0]), ", "), ")"));
+      }
+    }
+  }
+  if (line.help) {
+    if (line.command == nullptr && !words.empty()) line.help_group = words[0];
+    return line;
+  }
+  if (line.command == nullptr) {
+    if (words.empty()) return UsageError("missing command (try 'tribctl help')");
+    return UsageError(absl::StrCat("missing subcommand for '", words[0],
+                                   "' (one of: ", absl::StrJoin(VerbsOf(words[0]), ", "), ")"));
+  }
+  for (const FlagSpec& f : line.command->flags) {
+    if (f.required && !line.flags.Has(f.name)) {
+      return UsageError(
+          absl::StrCat("missing required flag --", f.name, " for '", line.command->Name(), "'"));
+    }
+  }
+  const std::string endpoint = line.flags.StringOr("endpoint", "127.0.0.1:4560");
+  line.flags.Set("endpoint", endpoint);
+  for (const char* service :
+       {"streams-endpoint", "mappings-endpoint", "leasing-endpoint", "poller-endpoint"}) {
+    if (!line.flags.Has(service)) line.flags.Set(service, endpoint);
+  }
+  if (!line.flags.Has("output")) line.flags.Set("output", std::string("table"));
+  if (!line.flags.Has("timeout")) line.flags.Set("timeout", absl::Seconds(10));
+  return line;
+}
+
+std::string HelpText(const CommandSpec* command, absl::string_view group) {
+  std::string out;
+  if (command != nullptr) {
+    absl::StrAppend(&out, "usage: tribctl ", command->Name(), " [flags]\n\n", command->help,
+                    "\n\nflags:\n");
+    for (const FlagSpec& f : command->flags) absl::StrAppend(&out, FlagUsage(f));
+    absl::StrAppend(&out, "\nglobal flags:\n");
+    for (const FlagSpec& f : GlobalFlags()) absl::StrAppend(&out, FlagUsage(f));
+    return out;
+  }
+  absl::StrAppend(&out,
+                  "usage: tribctl [global flags] <command> [flags]\n"
+                  "Tributary's operator CLI. 'tribctl <command> --help' shows a command's "
+                  "flags.\n\ncommands:\n");
+  for (const CommandSpec& c : AllCommands()) {
+    if (!group.empty() && c.group != group) continue;
+    std::string name = absl::StrCat("  ", c.Name());
+    if (name.size() < 38)
+      name.resize(38, ' ');
+    else
+      name += " ";
+    absl::StrAppend(&out, name, c.help, "\n");
+  }
+  absl::StrAppend(&out, "\nglobal flags:\n");
+  for (const FlagSpec& f : GlobalFlags()) absl::StrAppend(&out, FlagUsage(f));
+  absl::StrAppend(&out,
+                  "\nexit status: 0 success, 1 an error from a service (printed as "
+                  "'error: CODE: message'), 2 a usage error\n");
+  return out;
+}
+
+}  // namespace tributary::tribctl

@@ -1,0 +1,363 @@
+#include "tools/tribctl/format.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace tributary::tribctl {
+namespace {
+
+std::string Or(const std::string& value, const std::string& fallback = "-") {
+  return value.empty() ? fallback : value;
+}
+
+std::string Bool(bool b) { return b ? "true" : "false"; }
+
+std::string Number(double v) {
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    return absl::StrCat(static_cast<int64_t>(v));
+  }
+  return absl::StrCat(v);
+}
+
+std::string ShardState(const v1::Shard& shard) {
+  return shard.sequence_number_range().ending_sequence_number().empty() ? "OPEN" : "CLOSED";
+}
+
+std::string DestinationOf(const v1::EventSourceMappingConfiguration& m) {
+  return m.destination_config().on_failure().destination();
+}
+
+std::string ResponseTypes(const v1::EventSourceMappingConfiguration& m) {
+  std::vector<std::string> names;
+  for (int t : m.function_response_types()) {
+    names.push_back(t == v1::REPORT_BATCH_ITEM_FAILURES ? "ReportBatchItemFailures"
+                                                        : absl::StrCat(t));
+  }
+  return Or(absl::StrJoin(names, ","));
+}
+
+int64_t DroppedTotal(const v1::ShardMetrics& s) {
+  int64_t total = 0;
+  for (const auto& [condition, count] : s.dropped_records()) total += count;
+  return total;
+}
+
+std::string LabelValue(absl::string_view v) {
+  return absl::StrReplaceAll(v, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}});
+}
+
+}  // namespace
+
+std::string Table::Render() const {
+  std::vector<size_t> widths(headers_.size(), 0);
+  for (size_t i = 0; i < headers_.size(); ++i) widths[i] = headers_[i].size();
+  for (const auto& row : rows_) {
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  std::string out;
+  auto render_row = [&](const std::vector<std::string>& cells) {
+    std::string line;
+    for (size_t i = 0; i < widths.size(); ++i) {
+      const std::string cell = i < cells.size() ? cells[i] : "";
+      if (i + 1 < widths.size()) {
+        absl::StrAppend(&line, cell, std::string(widths[i] - cell.size() + 2, ' '));
+      } else {
+        absl::StrAppend(&line, cell);
+      }
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    absl::StrAppend(&out, line, "\n");
+  };
+  render_row(headers_);
+  for (const auto& row : rows_) render_row(row);
+  return out;
+}
+
+std::string KeyValueTable(const std::vector<std::pair<std::string, std::string>>& fields) {
+  Table table({"FIELD", "VALUE"});
+  for (const auto& [name, value] : fields) table.AddRow({name, value});
+  return table.Render();
+}
+
+absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message, bool pretty) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = pretty;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("formatting JSON: ", status.ToString()));
+  }
+  if (json.empty() || json.back() != '\n') json.push_back('\n');
+  return json;
+}
+
+std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp) {
+  if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "";
+  const absl::Time t =
+      absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+std::string DisplayData(absl::string_view data, size_t max_chars) {
+  bool printable = true;
+  for (unsigned char ch : data) {
+    if (ch < 0x20 || ch > 0x7e) {
+      printable = false;
+      break;
+    }
+  }
+  std::string text = printable ? std::string(data) : "base64:" + absl::Base64Escape(data);
+  if (text.size() > max_chars) {
+    text.resize(max_chars > 3 ? max_chars - 3 : 0);
+    text += "...";
+  }
+  return text;
+}
+
+std::string CheckpointText(const v1::Checkpoint& checkpoint) {
+  switch (checkpoint.type()) {
+    case v1::SEQUENCE_NUMBER:
+      return checkpoint.sequence_number();
+    case v1::TRIM_HORIZON_CHECKPOINT:
+      return "TRIM_HORIZON";
+    case v1::LATEST_CHECKPOINT:
+      return "LATEST";
+    case v1::AT_TIMESTAMP_CHECKPOINT:
+      return absl::StrCat("AT_TIMESTAMP(", FormatTimestamp(checkpoint.timestamp()), ")");
+    case v1::SHARD_END:
+      return "SHARD_END";
+    default:
+      return "-";
+  }
+}
+
+std::string StreamStatusName(v1::StreamStatus status) {
+  if (status == v1::STREAM_STATUS_UNSPECIFIED) return "-";
+  return v1::StreamStatus_Name(status);
+}
+
+std::string MappingStateName(v1::EventSourceMappingState state) {
+  switch (state) {
+    case v1::CREATING_MAPPING:
+      return "CREATING";
+    case v1::UPDATING_MAPPING:
+      return "UPDATING";
+    case v1::DELETING_MAPPING:
+      return "DELETING";
+    case v1::EVENT_SOURCE_MAPPING_STATE_UNSPECIFIED:
+      return "-";
+    default:
+      return v1::EventSourceMappingState_Name(state);
+  }
+}
+
+std::string PositionName(v1::EventSourcePosition position) {
+  switch (position) {
+    case v1::TRIM_HORIZON_POSITION:
+      return "TRIM_HORIZON";
+    case v1::LATEST_POSITION:
+      return "LATEST";
+    case v1::AT_TIMESTAMP_POSITION:
+      return "AT_TIMESTAMP";
+    default:
+      return "-";
+  }
+}
+
+std::string StreamSummaryTable(const v1::StreamDescriptionSummary& s) {
+  return KeyValueTable({
+      {"StreamName", s.stream_name()},
+      {"StreamARN", Or(s.stream_arn())},
+      {"StreamStatus", StreamStatusName(s.stream_status())},
+      {"RetentionPeriodHours", absl::StrCat(s.retention_period_hours())},
+      {"StreamCreationTimestamp", Or(FormatTimestamp(s.stream_creation_timestamp()))},
+      {"OpenShardCount", absl::StrCat(s.open_shard_count())},
+      {"ConsumerCount", absl::StrCat(s.consumer_count())},
+  });
+}
+
+std::string StreamsTable(const v1::ListStreamsResponse& streams) {
+  Table table({"STREAM_NAME", "STATUS", "CREATED", "ARN"});
+  if (streams.stream_summaries_size() > 0) {
+    for (const v1::StreamSummary& s : streams.stream_summaries()) {
+      table.AddRow({s.stream_name(), StreamStatusName(s.stream_status()),
+                    Or(FormatTimestamp(s.stream_creation_timestamp())), Or(s.stream_arn())});
+    }
+  } else {
+    for (const std::string& name : streams.stream_names()) table.AddRow({name, "-", "-", "-"});
+  }
+  return table.Render();
+}
+
+std::string ShardsTable(const std::vector<v1::Shard>& shards) {
+  Table table({"SHARD_ID", "STATE", "PARENT", "ADJACENT_PARENT", "STARTING_HASH_KEY",
+               "ENDING_HASH_KEY", "STARTING_SEQUENCE_NUMBER", "ENDING_SEQUENCE_NUMBER"});
+  for (const v1::Shard& s : shards) {
+    table.AddRow({s.shard_id(), ShardState(s), Or(s.parent_shard_id()),
+                  Or(s.adjacent_parent_shard_id()), s.hash_key_range().starting_hash_key(),
+                  s.hash_key_range().ending_hash_key(),
+                  Or(s.sequence_number_range().starting_sequence_number()),
+                  Or(s.sequence_number_range().ending_sequence_number())});
+  }
+  return table.Render();
+}
+
+std::string RecordsTable(const std::vector<v1::Record>& records) {
+  Table table({"SEQUENCE_NUMBER", "PARTITION_KEY", "ARRIVAL", "DATA"});
+  for (const v1::Record& r : records) {
+    table.AddRow({r.sequence_number(), r.partition_key(),
+                  Or(FormatTimestamp(r.approximate_arrival_timestamp())), DisplayData(r.data())});
+  }
+  return table.Render();
+}
+
+std::string FollowLine(const std::string& shard_id, const v1::Record& r) {
+  return absl::StrCat(shard_id, "  ", r.sequence_number(), "  ", r.partition_key(), "  ",
+                      Or(FormatTimestamp(r.approximate_arrival_timestamp())), "  ",
+                      DisplayData(r.data()), "\n");
+}
+
+std::string MappingTable(const v1::EventSourceMappingConfiguration& m) {
+  return KeyValueTable({
+      {"UUID", m.uuid()},
+      {"StreamName", m.stream_name()},
+      {"EventSourceArn", Or(m.event_source_arn())},
+      {"FunctionEndpoint", m.function_endpoint()},
+      {"State", MappingStateName(m.state())},
+      {"StateTransitionReason", Or(m.state_transition_reason())},
+      {"Enabled", Bool(m.enabled())},
+      {"BatchSize", absl::StrCat(m.batch_size())},
+      {"MaximumBatchingWindowInSeconds", absl::StrCat(m.maximum_batching_window_in_seconds())},
+      {"ParallelizationFactor", absl::StrCat(m.parallelization_factor())},
+      {"StartingPosition", PositionName(m.starting_position())},
+      {"StartingPositionTimestamp", Or(FormatTimestamp(m.starting_position_timestamp()))},
+      {"DestinationOnFailure", Or(DestinationOf(m))},
+      {"MaximumRecordAgeInSeconds", absl::StrCat(m.maximum_record_age_in_seconds())},
+      {"BisectBatchOnFunctionError", Bool(m.bisect_batch_on_function_error())},
+      {"MaximumRetryAttempts", absl::StrCat(m.maximum_retry_attempts())},
+      {"FunctionResponseTypes", ResponseTypes(m)},
+      {"FunctionTimeoutSeconds", absl::StrCat(m.function_timeout_seconds())},
+      {"LastModified", Or(FormatTimestamp(m.last_modified()))},
+      {"LastProcessingResult", Or(m.last_processing_result())},
+      {"ConfigVersion", absl::StrCat(m.config_version())},
+  });
+}
+
+std::string MappingsTable(const std::vector<v1::EventSourceMappingConfiguration>& mappings) {
+  Table table({"UUID", "STREAM", "FUNCTION_ENDPOINT", "STATE", "BATCH_SIZE", "PARALLELIZATION",
+               "LAST_PROCESSING_RESULT"});
+  for (const auto& m : mappings) {
+    table.AddRow({m.uuid(), m.stream_name(), m.function_endpoint(), MappingStateName(m.state()),
+                  absl::StrCat(m.batch_size()), absl::StrCat(m.parallelization_factor()),
+                  Or(m.last_processing_result())});
+  }
+  return table.Render();
+}
+
+std::string LeasesTable(const std::vector<v1::Lease>& leases) {
+  Table table({"MAPPING", "SHARD_ID", "OWNER", "COUNTER", "CHECKPOINT", "ITERATOR_AGE_MS",
+               "ENABLED", "EXPIRED", "PARENTS"});
+  for (const v1::Lease& l : leases) {
+    table.AddRow({l.event_source_mapping_uuid(), l.shard_id(), Or(l.lease_owner()),
+                  absl::StrCat(l.lease_counter()), CheckpointText(l.checkpoint()),
+                  absl::StrCat(l.iterator_age_ms()), Bool(l.enabled()), Bool(l.expired()),
+                  Or(absl::StrJoin(l.parent_shard_ids(), ","))});
+  }
+  return table.Render();
+}
+
+std::string PollersTable(const std::vector<v1::Poller>& pollers) {
+  Table table({"POLLER_ID", "LIVE", "CAPACITY", "LEASES", "LAST_HEARTBEAT"});
+  for (const v1::Poller& p : pollers) {
+    table.AddRow({p.poller_id(), Bool(p.live()), absl::StrCat(p.capacity()),
+                  absl::StrCat(p.lease_count()), Or(FormatTimestamp(p.last_heartbeat()))});
+  }
+  return table.Render();
+}
+
+std::string MetricsTable(const v1::GetMetricsResponse& metrics) {
+  Table table({"MAPPING", "STREAM", "SHARD_ID", "ITERATOR_AGE_MS", "INVOCATIONS", "ERRORS",
+               "RETRIES", "BISECTIONS", "DROPPED", "DELIVERED", "CHECKPOINT"});
+  for (const v1::ShardMetrics& s : metrics.shards()) {
+    table.AddRow({s.event_source_mapping_uuid(), s.stream_name(), s.shard_id(),
+                  absl::StrCat(s.iterator_age_ms()), absl::StrCat(s.invocations()),
+                  absl::StrCat(s.function_errors()), absl::StrCat(s.retries()),
+                  absl::StrCat(s.bisections()), absl::StrCat(DroppedTotal(s)),
+                  absl::StrCat(s.records_delivered()), Or(s.checkpoint())});
+  }
+  return absl::StrCat("poller: ", Or(metrics.poller_id()), "\n", table.Render());
+}
+
+std::string PrometheusText(const v1::GetMetricsResponse& metrics) {
+  std::string out;
+  auto labels = [&](const v1::ShardMetrics& s) {
+    return absl::StrCat("poller=\"", LabelValue(metrics.poller_id()), "\",mapping=\"",
+                        LabelValue(s.event_source_mapping_uuid()), "\",stream=\"",
+                        LabelValue(s.stream_name()), "\",shard=\"", LabelValue(s.shard_id()), "\"");
+  };
+  auto family = [&](const std::string& name, const std::string& type, const std::string& help,
+                    const std::function<int64_t(const v1::ShardMetrics&)>& value) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+    for (const v1::ShardMetrics& s : metrics.shards()) {
+      absl::StrAppend(&out, name, "{", labels(s), "} ", value(s), "\n");
+    }
+  };
+  family("tributary_iterator_age_milliseconds", "gauge",
+         "Age of the last record of the last batch processed.",
+         [](const v1::ShardMetrics& s) { return s.iterator_age_ms(); });
+  family("tributary_invocations_total", "counter", "Function invocations.",
+         [](const v1::ShardMetrics& s) { return s.invocations(); });
+  family("tributary_function_errors_total", "counter", "Invocations that failed.",
+         [](const v1::ShardMetrics& s) { return s.function_errors(); });
+  family("tributary_retries_total", "counter", "Batches retried.",
+         [](const v1::ShardMetrics& s) { return s.retries(); });
+  family("tributary_bisections_total", "counter", "Failing batches split in two.",
+         [](const v1::ShardMetrics& s) { return s.bisections(); });
+  family("tributary_records_delivered_total", "counter", "Records the function processed.",
+         [](const v1::ShardMetrics& s) { return s.records_delivered(); });
+  absl::StrAppend(&out,
+                  "# HELP tributary_dropped_records_total Records sent to the on-failure "
+                  "destination and skipped.\n# TYPE tributary_dropped_records_total counter\n");
+  for (const v1::ShardMetrics& s : metrics.shards()) {
+    std::map<std::string, int64_t> sorted(s.dropped_records().begin(), s.dropped_records().end());
+    for (const auto& [condition, count] : sorted) {
+      absl::StrAppend(&out, "tributary_dropped_records_total{", labels(s), ",condition=\"",
+                      LabelValue(condition), "\"} ", count, "\n");
+    }
+  }
+  auto histogram = [&](const std::string& name, const std::string& help,
+                       const std::function<const v1::Histogram&(const v1::ShardMetrics&)>& get) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " histogram\n");
+    for (const v1::ShardMetrics& s : metrics.shards()) {
+      const v1::Histogram& h = get(s);
+      const int n = std::min(h.bounds_size(), h.counts_size());
+      for (int i = 0; i < n; ++i) {
+        absl::StrAppend(&out, name, "_bucket{", labels(s), ",le=\"", Number(h.bounds(i)), "\"} ",
+                        h.counts(i), "\n");
+      }
+      absl::StrAppend(&out, name, "_sum{", labels(s), "} ", Number(h.sum()), "\n");
+      absl::StrAppend(&out, name, "_count{", labels(s), "} ", h.count(), "\n");
+    }
+  };
+  histogram("tributary_batch_size", "Records per invocation.",
+            [](const v1::ShardMetrics& s) -> const v1::Histogram& { return s.batch_size(); });
+  histogram(
+      "tributary_invoke_latency_milliseconds", "Invocation latency.",
+      [](const v1::ShardMetrics& s) -> const v1::Histogram& { return s.invoke_latency_ms(); });
+  return out;
+}
+
+}  // namespace tributary::tribctl

@@ -1,0 +1,85 @@
+// tribctl's output: aligned tables for people, protobuf JSON for scripts, and
+// Prometheus text for metrics. Pure functions over the response protos.
+#ifndef TRIBUTARY_TOOLS_TRIBCTL_FORMAT_H_
+#define TRIBUTARY_TOOLS_TRIBCTL_FORMAT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "proto/event_source_mappings.pb.h"
+#include "proto/leasing.pb.h"
+#include "proto/poller.pb.h"
+#include "proto/streams.pb.h"
+
+namespace tributary::tribctl {
+
+// A text table: a header row, then rows, each column padded to its widest cell
+// with two spaces between columns; no trailing spaces. A row with fewer cells
+// than headers is padded with empty cells. Example:
+//   SHARD_ID              STATE
+//   shardId-000000000000  OPEN
+class Table {
+ public:
+  explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
+  void AddRow(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
+  size_t size() const { return rows_.size(); }
+  // The table, one line per row, each ending in "\n".
+  std::string Render() const;
+
+ private:
+  std::vector<std::string> headers_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// Renders `fields` (name, value) as a two-column FIELD / VALUE table.
+std::string KeyValueTable(const std::vector<std::pair<std::string, std::string>>& fields);
+
+// Protobuf JSON (lowerCamelCase names, enums by name, bytes base64, every
+// field printed including zeros), pretty-printed when `pretty`, else on one
+// line, ending in "\n" either way. Errors: INTERNAL if protobuf refuses
+// (invalid UTF-8 in a string field).
+absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message, bool pretty = true);
+
+// "2026-01-02T03:04:05.678Z" (UTC, milliseconds); "" for an unset timestamp.
+std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp);
+
+// A record's data for a table cell: the text itself when it is printable ASCII,
+// else "base64:" and its base64; cut at `max_chars` with a trailing "...".
+std::string DisplayData(absl::string_view data, size_t max_chars = 80);
+
+// A lease checkpoint for a table: the sequence number, TRIM_HORIZON, LATEST,
+// AT_TIMESTAMP(<time>), SHARD_END, or "-" when unset.
+std::string CheckpointText(const v1::Checkpoint& checkpoint);
+
+// The short names of the proto enums (ENABLED, TRIM_HORIZON, ...).
+std::string StreamStatusName(v1::StreamStatus status);
+std::string MappingStateName(v1::EventSourceMappingState state);
+std::string PositionName(v1::EventSourcePosition position);
+
+// The tables tribctl prints.
+std::string StreamSummaryTable(const v1::StreamDescriptionSummary& summary);
+std::string StreamsTable(const v1::ListStreamsResponse& streams);
+std::string ShardsTable(const std::vector<v1::Shard>& shards);
+std::string RecordsTable(const std::vector<v1::Record>& records);
+// One record as a line for `records get --follow` (columns separated by two
+// spaces, not aligned, since rows are printed as they arrive).
+std::string FollowLine(const std::string& shard_id, const v1::Record& record);
+std::string MappingTable(const v1::EventSourceMappingConfiguration& mapping);
+std::string MappingsTable(const std::vector<v1::EventSourceMappingConfiguration>& mappings);
+std::string LeasesTable(const std::vector<v1::Lease>& leases);
+std::string PollersTable(const std::vector<v1::Poller>& pollers);
+std::string MetricsTable(const v1::GetMetricsResponse& metrics);
+
+// Prometheus text exposition (version 0.0.4) of a GetMetricsResponse: gauges
+// and counters per mapping and shard, histograms with _bucket/_sum/_count.
+// Metric names start with "tributary_"; labels are mapping, stream, shard
+// (and condition for dropped records), escaped as the format requires.
+std::string PrometheusText(const v1::GetMetricsResponse& metrics);
+
+}  // namespace tributary::tribctl
+
+#endif  // TRIBUTARY_TOOLS_TRIBCTL_FORMAT_H_

@@ -1,0 +1,227 @@
+// Tables, JSON and Prometheus text as an operator or a script sees them.
+#include "tools/tribctl/format.h"
+
+#include <algorithm>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+
+namespace tributary::tribctl {
+namespace {
+
+using ::testing::HasSubstr;
+
+template <typename T>
+T Proto(const std::string& text) {
+  T message;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &message)) << text;
+  return message;
+}
+
+TEST(FormatTest, TableColumnsAreAlignedWithoutTrailingSpaces) {
+  Table table({"SHARD_ID", "STATE", "N"});
+  table.AddRow({"shardId-000000000000", "OPEN", "1"});
+  table.AddRow({"s1", "CLOSED"});  // a short row gets empty cells
+  EXPECT_EQ(table.Render(),
+            "SHARD_ID              STATE   N\n"
+            "shardId-000000000000  OPEN    1\n"
+            "s1                    CLOSED\n");
+}
+
+TEST(FormatTest, KeyValueTableHasFieldAndValueColumns) {
+  EXPECT_EQ(KeyValueTable({{"ShardId", "shardId-000000000001"}, {"SequenceNumber", "7"}}),
+            "FIELD           VALUE\n"
+            "ShardId         shardId-000000000001\n"
+            "SequenceNumber  7\n");
+}
+
+TEST(FormatTest, JsonUsesCamelCaseEnumNamesAndPrintsZeros) {
+  auto summary = Proto<v1::DescribeStreamSummaryResponse>(
+      "stream_description_summary { stream_name: 'orders' stream_status: ACTIVE "
+      "open_shard_count: 4 }");
+  absl::StatusOr<std::string> json = ToJson(summary);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr("\"streamName\": \"orders\""));
+  EXPECT_THAT(*json, HasSubstr("\"streamStatus\": \"ACTIVE\""));
+  EXPECT_THAT(*json, HasSubstr("\"consumerCount\": 0"));
+  EXPECT_EQ(json->back(), '\n');
+  // A script reading it back gets the same message.
+  v1::DescribeStreamSummaryResponse parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(*json, &parsed).ok());
+  EXPECT_EQ(parsed.SerializeAsString(), summary.SerializeAsString());
+}
+
+TEST(FormatTest, CompactJsonIsOneLine) {
+  auto record = Proto<v1::Record>("sequence_number: '5' partition_key: 'k' data: 'hi'");
+  absl::StatusOr<std::string> json = ToJson(record, /*pretty=*/false);
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(std::count(json->begin(), json->end(), '\n'), 1);
+  EXPECT_THAT(*json, HasSubstr("\"data\":\"aGk=\""));  // bytes are base64, as in Kinesis
+}
+
+TEST(FormatTest, TimestampsAreUtcWithMilliseconds) {
+  google::protobuf::Timestamp t;
+  t.set_seconds(1700000000);
+  t.set_nanos(250'000'000);
+  EXPECT_EQ(FormatTimestamp(t), "2023-11-14T22:13:20.250Z");
+  EXPECT_EQ(FormatTimestamp(google::protobuf::Timestamp()), "");
+}
+
+TEST(FormatTest, DataIsShownAsTextOrBase64AndCut) {
+  EXPECT_EQ(DisplayData("hello world"), "hello world");
+  EXPECT_EQ(DisplayData(std::string("\x00\xff", 2)), "base64:AP8=");
+  EXPECT_EQ(DisplayData("line\nbreak"), "base64:bGluZQpicmVhaw==");
+  EXPECT_EQ(DisplayData(std::string(100, 'a'), 10), "aaaaaaa...");
+}
+
+TEST(FormatTest, CheckpointsReadAsTheirMeaning) {
+  EXPECT_EQ(CheckpointText(Proto<v1::Checkpoint>("type: SEQUENCE_NUMBER sequence_number: '42'")),
+            "42");
+  EXPECT_EQ(CheckpointText(Proto<v1::Checkpoint>("type: TRIM_HORIZON_CHECKPOINT")), "TRIM_HORIZON");
+  EXPECT_EQ(CheckpointText(Proto<v1::Checkpoint>("type: LATEST_CHECKPOINT")), "LATEST");
+  EXPECT_EQ(CheckpointText(Proto<v1::Checkpoint>("type: SHARD_END")), "SHARD_END");
+  EXPECT_EQ(CheckpointText(Proto<v1::Checkpoint>(
+                "type: AT_TIMESTAMP_CHECKPOINT timestamp { seconds: 1700000000 }")),
+            "AT_TIMESTAMP(2023-11-14T22:13:20.000Z)");
+  EXPECT_EQ(CheckpointText(v1::Checkpoint()), "-");
+}
+
+TEST(FormatTest, LeasesTableShowsOwnerCounterCheckpointAndIteratorAge) {
+  std::vector<v1::Lease> leases = {
+      Proto<v1::Lease>("event_source_mapping_uuid: 'm1' shard_id: 'shardId-000000000002' "
+                       "lease_owner: 'poller-a' lease_counter: 3 "
+                       "checkpoint { type: SEQUENCE_NUMBER sequence_number: '99' } "
+                       "iterator_age_ms: 1500 enabled: true "
+                       "parent_shard_ids: 'shardId-000000000000'"),
+      Proto<v1::Lease>("event_source_mapping_uuid: 'm1' shard_id: 'shardId-000000000000' "
+                       "checkpoint { type: SHARD_END } lease_counter: 7 expired: true"),
+  };
+  EXPECT_EQ(LeasesTable(leases),
+            "MAPPING  SHARD_ID              OWNER     COUNTER  CHECKPOINT  ITERATOR_AGE_MS  "
+            "ENABLED  EXPIRED  PARENTS\n"
+            "m1       shardId-000000000002  poller-a  3        99          1500             "
+            "true     false    shardId-000000000000\n"
+            "m1       shardId-000000000000  -         7        SHARD_END   0                "
+            "false    true     -\n");
+}
+
+TEST(FormatTest, ShardsTableDerivesOpenAndClosed) {
+  std::vector<v1::Shard> shards = {
+      Proto<v1::Shard>("shard_id: 'shardId-000000000000' hash_key_range { starting_hash_key: "
+                       "'0' ending_hash_key: '9' } sequence_number_range { "
+                       "starting_sequence_number: '1' ending_sequence_number: '5' }"),
+      Proto<v1::Shard>("shard_id: 'shardId-000000000001' parent_shard_id: "
+                       "'shardId-000000000000' hash_key_range { starting_hash_key: '0' "
+                       "ending_hash_key: '4' } sequence_number_range { "
+                       "starting_sequence_number: '6' }"),
+  };
+  const std::string table = ShardsTable(shards);
+  EXPECT_THAT(table, HasSubstr("shardId-000000000000  CLOSED  -"));
+  EXPECT_THAT(table, HasSubstr("shardId-000000000001  OPEN    shardId-000000000000"));
+}
+
+TEST(FormatTest, MappingTableNamesEveryConfigurationField) {
+  auto mapping = Proto<v1::EventSourceMappingConfiguration>(R"pb(
+    uuid: "u-1"
+    stream_name: "orders"
+    function_endpoint: "127.0.0.1:4570"
+    batch_size: 100
+    parallelization_factor: 2
+    starting_position: TRIM_HORIZON_POSITION
+    destination_config { on_failure { destination: "dlq" } }
+    maximum_record_age_in_seconds: -1
+    bisect_batch_on_function_error: true
+    maximum_retry_attempts: 3
+    function_response_types: REPORT_BATCH_ITEM_FAILURES
+    function_timeout_seconds: 30
+    state: ENABLED
+    enabled: true)pb");
+  const std::string table = MappingTable(mapping);
+  for (const char* line :
+       {"UUID                            u-1", "State                           ENABLED",
+        "StartingPosition                TRIM_HORIZON", "DestinationOnFailure            dlq",
+        "BisectBatchOnFunctionError      true", "MaximumRetryAttempts            3",
+        "FunctionResponseTypes           ReportBatchItemFailures",
+        "MaximumRecordAgeInSeconds       -1", "ParallelizationFactor           2",
+        "MaximumBatchingWindowInSeconds  0", "FunctionTimeoutSeconds          30"}) {
+    EXPECT_THAT(table, HasSubstr(line));
+  }
+}
+
+TEST(FormatTest, MappingStatesDropTheProtoSuffix) {
+  EXPECT_EQ(MappingStateName(v1::CREATING_MAPPING), "CREATING");
+  EXPECT_EQ(MappingStateName(v1::DISABLED), "DISABLED");
+  EXPECT_EQ(PositionName(v1::LATEST_POSITION), "LATEST");
+  EXPECT_EQ(StreamStatusName(v1::UPDATING), "UPDATING");
+}
+
+TEST(FormatTest, PrometheusTextHasCountersGaugesAndCumulativeHistograms) {
+  auto metrics = Proto<v1::GetMetricsResponse>(R"pb(
+    poller_id: "p1"
+    shards {
+      event_source_mapping_uuid: "m\"1"
+      stream_name: "orders"
+      shard_id: "shardId-000000000000"
+      iterator_age_ms: 1200
+      invocations: 10
+      function_errors: 2
+      dropped_records { key: "RetryAttemptsExhausted" value: 3 }
+      batch_size {
+        bounds: [ 1, 10, inf ]
+        counts: [ 1, 4, 10 ]
+        sum: 55.5
+        count: 10
+      }
+    })pb");
+  const std::string text = PrometheusText(metrics);
+  const std::string labels =
+      "poller=\"p1\",mapping=\"m\\\"1\",stream=\"orders\",shard=\"shardId-000000000000\"";
+  EXPECT_THAT(text, HasSubstr("# TYPE tributary_iterator_age_milliseconds gauge\n"
+                              "tributary_iterator_age_milliseconds{" +
+                              labels + "} 1200\n"));
+  EXPECT_THAT(text, HasSubstr("tributary_invocations_total{" + labels + "} 10\n"));
+  EXPECT_THAT(text, HasSubstr("tributary_function_errors_total{" + labels + "} 2\n"));
+  EXPECT_THAT(text, HasSubstr("tributary_dropped_records_total{" + labels +
+                              ",condition=\"RetryAttemptsExhausted\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE tributary_batch_size histogram\n"
+                              "tributary_batch_size_bucket{" +
+                              labels +
+                              ",le=\"1\"} 1\n"
+                              "tributary_batch_size_bucket{" +
+                              labels +
+                              ",le=\"10\"} 4\n"
+                              "tributary_batch_size_bucket{" +
+                              labels +
+                              ",le=\"+Inf\"} 10\n"
+                              "tributary_batch_size_sum{" +
+                              labels +
+                              "} 55.5\n"
+                              "tributary_batch_size_count{" +
+                              labels + "} 10\n"));
+}
+
+TEST(FormatTest, MetricsTableSumsDroppedRecords) {
+  auto metrics = Proto<v1::GetMetricsResponse>(R"pb(
+    poller_id: "p1"
+    shards {
+      event_source_mapping_uuid: "m1"
+      stream_name: "s"
+      shard_id: "x"
+      records_delivered: 7
+      dropped_records { key: "RetryAttemptsExhausted" value: 3 }
+      dropped_records { key: "RecordAgeExceeded" value: 4 }
+      checkpoint: "42"
+    })pb");
+  EXPECT_EQ(MetricsTable(metrics),
+            "poller: p1\n"
+            "MAPPING  STREAM  SHARD_ID  ITERATOR_AGE_MS  INVOCATIONS  ERRORS  RETRIES  "
+            "BISECTIONS  DROPPED  DELIVERED  CHECKPOINT\n"
+            "m1       s       x         0                0            0       0        "
+            "0           7        7          42\n");
+}
+
+}  // namespace
+}  // namespace tributary::tribctl

@@ -1,0 +1,390 @@
+// Flags → the exact request proto, for every request tribctl builds, and the
+// cross-flag rules that are usage errors.
+#include "tools/tribctl/requests.h"
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+
+namespace tributary::tribctl {
+namespace {
+
+using ::testing::HasSubstr;
+
+FlagValues Flags(const std::vector<std::string>& args) {
+  absl::StatusOr<CommandLine> line = ParseCommandLine(args);
+  EXPECT_TRUE(line.ok()) << line.status();
+  return line.ok() ? line->flags : FlagValues();
+}
+
+template <typename T>
+T Proto(const std::string& text) {
+  T message;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &message)) << text;
+  return message;
+}
+
+MATCHER_P(EqualsProto, expected, "") {
+  std::string diff;
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&diff);
+  if (differencer.Compare(expected, arg)) return true;
+  *result_listener << "differs: " << diff << "actual: " << arg.ShortDebugString();
+  return false;
+}
+
+template <typename T>
+void ExpectUsageError(const absl::StatusOr<T>& result, const std::string& fragment) {
+  ASSERT_FALSE(result.ok());
+  EXPECT_TRUE(IsUsageError(result.status())) << result.status();
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr(fragment));
+}
+
+TEST(RequestsTest, CreateStreamDefaultsToOneShardAndLeavesRetentionUnset) {
+  EXPECT_THAT(BuildCreateStreamRequest(Flags({"streams", "create", "--stream=orders"})),
+              EqualsProto(Proto<v1::CreateStreamRequest>("stream_name: 'orders' shard_count: 1")));
+  v1::CreateStreamRequest full = BuildCreateStreamRequest(Flags(
+      {"streams", "create", "--stream=orders", "--shard-count=4", "--retention-period-hours=48"}));
+  EXPECT_THAT(full, EqualsProto(Proto<v1::CreateStreamRequest>(
+                        "stream_name: 'orders' shard_count: 4 retention_period_hours: 48")));
+  EXPECT_TRUE(full.has_retention_period_hours());
+}
+
+TEST(RequestsTest, SimpleStreamRequests) {
+  EXPECT_THAT(BuildDeleteStreamRequest(
+                  Flags({"streams", "delete", "--stream=s", "--enforce-consumer-deletion"})),
+              EqualsProto(Proto<v1::DeleteStreamRequest>(
+                  "stream_name: 's' enforce_consumer_deletion: true")));
+  EXPECT_THAT(BuildDescribeStreamSummaryRequest(Flags({"streams", "describe", "--stream=s"})),
+              EqualsProto(Proto<v1::DescribeStreamSummaryRequest>("stream_name: 's'")));
+  EXPECT_THAT(
+      BuildListStreamsRequest(
+          Flags({"streams", "list", "--limit=5", "--exclusive-start-stream-name=b"})),
+      EqualsProto(Proto<v1::ListStreamsRequest>("limit: 5 exclusive_start_stream_name: 'b'")));
+  EXPECT_THAT(BuildMergeShardsRequest(
+                  Flags({"streams", "merge", "--stream=s", "--shard-to-merge=shardId-000000000000",
+                         "--adjacent-shard-to-merge=shardId-000000000001"})),
+              EqualsProto(Proto<v1::MergeShardsRequest>(
+                  "stream_name: 's' shard_to_merge: 'shardId-000000000000' "
+                  "adjacent_shard_to_merge: 'shardId-000000000001'")));
+  EXPECT_THAT(BuildUpdateShardCountRequest(
+                  Flags({"streams", "update-shard-count", "--stream=s", "--target-shard-count=8"})),
+              EqualsProto(Proto<v1::UpdateShardCountRequest>(
+                  "stream_name: 's' target_shard_count: 8 scaling_type: UNIFORM_SCALING")));
+  EXPECT_THAT(BuildIncreaseRetentionRequest(Flags({"streams", "increase-retention-period",
+                                                   "--stream=s", "--retention-period-hours=72"})),
+              EqualsProto(Proto<v1::IncreaseStreamRetentionPeriodRequest>(
+                  "stream_name: 's' retention_period_hours: 72")));
+  EXPECT_THAT(BuildDecreaseRetentionRequest(Flags({"streams", "decrease-retention-period",
+                                                   "--stream=s", "--retention-period-hours=24"})),
+              EqualsProto(Proto<v1::DecreaseStreamRetentionPeriodRequest>(
+                  "stream_name: 's' retention_period_hours: 24")));
+}
+
+TEST(RequestsTest, SplitCarriesTheGivenHashKeyOrNone) {
+  EXPECT_THAT(BuildSplitShardRequest(
+                  Flags({"streams", "split", "--stream=s", "--shard-to-split=shardId-000000000000",
+                         "--new-starting-hash-key=100"})),
+              EqualsProto(Proto<v1::SplitShardRequest>(
+                  "stream_name: 's' shard_to_split: 'shardId-000000000000' "
+                  "new_starting_hash_key: '100'")));
+  EXPECT_EQ(BuildSplitShardRequest(
+                Flags({"streams", "split", "--stream=s", "--shard-to-split=shardId-000000000000"}))
+                .new_starting_hash_key(),
+            "");
+}
+
+TEST(RequestsTest, MiddleHashKeySplitsTheRangeInHalves) {
+  v1::HashKeyRange whole;
+  whole.set_starting_hash_key("0");
+  whole.set_ending_hash_key("340282366920938463463374607431768211455");         // 2^128 - 1
+  EXPECT_EQ(*MiddleHashKey(whole), "170141183460469231731687303715884105728");  // 2^127
+  v1::HashKeyRange small;
+  small.set_starting_hash_key("10");
+  small.set_ending_hash_key("13");  // [10, 11] and [12, 13]
+  EXPECT_EQ(*MiddleHashKey(small), "12");
+  small.set_ending_hash_key("11");  // [10] and [11]
+  EXPECT_EQ(*MiddleHashKey(small), "11");
+  small.set_ending_hash_key("10");  // one key: cannot split
+  EXPECT_EQ(MiddleHashKey(small).status().code(), absl::StatusCode::kInvalidArgument);
+  small.set_ending_hash_key("x");
+  EXPECT_EQ(MiddleHashKey(small).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RequestsTest, ListShardsWithAndWithoutFilters) {
+  EXPECT_THAT(
+      *BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s", "--max-results=10",
+                                     "--exclusive-start-shard-id=shardId-000000000001"})),
+      EqualsProto(
+          Proto<v1::ListShardsRequest>("stream_name: 's' max_results: 10 "
+                                       "exclusive_start_shard_id: 'shardId-000000000001'")));
+  EXPECT_THAT(*BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s",
+                                             "--shard-filter-type=AFTER_SHARD_ID",
+                                             "--shard-filter-shard-id=shardId-000000000003"})),
+              EqualsProto(Proto<v1::ListShardsRequest>(
+                  "stream_name: 's' shard_filter { type: AFTER_SHARD_ID "
+                  "shard_id: 'shardId-000000000003' }")));
+  EXPECT_THAT(*BuildListShardsRequest(
+                  Flags({"streams", "list-shards", "--stream=s", "--shard-filter-type=AT_TIMESTAMP",
+                         "--shard-filter-timestamp=1700000000"})),
+              EqualsProto(Proto<v1::ListShardsRequest>(
+                  "stream_name: 's' shard_filter { type: AT_TIMESTAMP_FILTER "
+                  "timestamp { seconds: 1700000000 } }")));
+}
+
+TEST(RequestsTest, ListShardsFilterRulesAreUsageErrors) {
+  ExpectUsageError(BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s",
+                                                 "--shard-filter-type=AFTER_SHARD_ID"})),
+                   "--shard-filter-shard-id");
+  ExpectUsageError(BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s",
+                                                 "--shard-filter-type=FROM_TIMESTAMP"})),
+                   "--shard-filter-timestamp");
+  ExpectUsageError(BuildListShardsRequest(Flags(
+                       {"streams", "list-shards", "--stream=s", "--shard-filter-shard-id=x"})),
+                   "needs --shard-filter-type");
+}
+
+TEST(RequestsTest, PutRecordNeedsAPartitionKey) {
+  EXPECT_THAT(*BuildPutRecordRequest(
+                  Flags({"records", "put", "--stream=s", "--partition-key=k", "--data=hello",
+                         "--explicit-hash-key=5", "--sequence-number-for-ordering=9"})),
+              EqualsProto(Proto<v1::PutRecordRequest>(
+                  "stream_name: 's' partition_key: 'k' data: 'hello' explicit_hash_key: '5' "
+                  "sequence_number_for_ordering: '9'")));
+  ExpectUsageError(BuildPutRecordRequest(Flags({"records", "put", "--stream=s", "--data=x"})),
+                   "--data needs --partition-key");
+}
+
+TEST(RequestsTest, StdinKeyTabDataLinesBecomeOneBatch) {
+  std::istringstream in("k1\thello\r\n\nk2\tworld\twith tab\n");
+  StdinRecordReader reader(Flags({"records", "put", "--stream=s"}), &in);
+  auto batch = reader.NextBatch();
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_TRUE(batch->has_value());
+  EXPECT_THAT(**batch, EqualsProto(Proto<v1::PutRecordsRequest>(
+                           "stream_name: 's' "
+                           "records { partition_key: 'k1' data: 'hello' } "
+                           "records { partition_key: 'k2' data: 'world\\twith tab' }")));
+  auto end = reader.NextBatch();
+  ASSERT_TRUE(end.ok());
+  EXPECT_FALSE(end->has_value());
+  EXPECT_EQ(reader.lines_read(), 3);
+}
+
+TEST(RequestsTest, StdinWithAPartitionKeyTakesWholeLinesAsData) {
+  std::istringstream in("a\tb\nc\n");
+  StdinRecordReader reader(
+      Flags({"records", "put", "--stream=s", "--partition-key=p", "--explicit-hash-key=7"}), &in);
+  auto batch = reader.NextBatch();
+  ASSERT_TRUE(batch.ok() && batch->has_value());
+  EXPECT_THAT(**batch, EqualsProto(Proto<v1::PutRecordsRequest>(
+                           "stream_name: 's' "
+                           "records { partition_key: 'p' data: 'a\\tb' explicit_hash_key: '7' } "
+                           "records { partition_key: 'p' data: 'c' explicit_hash_key: '7' }")));
+}
+
+TEST(RequestsTest, StdinIsCutIntoBatchesOf500) {
+  std::string text;
+  for (int i = 0; i < 1001; ++i) text += "k\t" + std::to_string(i) + "\n";
+  std::istringstream in(text);
+  StdinRecordReader reader(Flags({"records", "put", "--stream=s"}), &in);
+  std::vector<int> sizes;
+  std::vector<std::string> data;
+  while (true) {
+    auto batch = reader.NextBatch();
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    if (!batch->has_value()) break;
+    sizes.push_back((*batch)->records_size());
+    for (const auto& r : (*batch)->records()) data.push_back(r.data());
+  }
+  EXPECT_EQ(sizes, (std::vector<int>{500, 500, 1}));
+  ASSERT_EQ(data.size(), 1001u);
+  for (int i = 0; i < 1001; ++i) EXPECT_EQ(data[i], std::to_string(i));  // order kept
+}
+
+TEST(RequestsTest, StdinBatchesStayUnderFiveMebibytes) {
+  const std::string mib(1 << 20, 'x');
+  std::string text;
+  for (int i = 0; i < 6; ++i) text += "k\t" + mib + "\n";
+  std::istringstream in(text);
+  StdinRecordReader reader(Flags({"records", "put", "--stream=s"}), &in);
+  auto first = reader.NextBatch();
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ((*first)->records_size(), 4);  // a fifth would pass 5 MiB with the keys
+  auto second = reader.NextBatch();
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ((*second)->records_size(), 2);
+}
+
+TEST(RequestsTest, StdinLineWithoutTabOrKeyNamesTheLine) {
+  std::istringstream no_tab("k\tfine\nno tab here\n");
+  StdinRecordReader reader(Flags({"records", "put", "--stream=s"}), &no_tab);
+  ExpectUsageError(reader.NextBatch(), "stdin line 2: expected \"key<TAB>data\"");
+  std::istringstream empty_key("\tdata\n");
+  StdinRecordReader reader2(Flags({"records", "put", "--stream=s"}), &empty_key);
+  ExpectUsageError(reader2.NextBatch(), "stdin line 1: empty partition key");
+}
+
+TEST(RequestsTest, GetShardIteratorPositions) {
+  EXPECT_THAT(*BuildGetShardIteratorRequest(
+                  Flags({"records", "get", "--stream=s", "--shard-id=shardId-000000000000"})),
+              EqualsProto(Proto<v1::GetShardIteratorRequest>(
+                  "stream_name: 's' shard_id: 'shardId-000000000000' "
+                  "shard_iterator_type: TRIM_HORIZON")));
+  EXPECT_THAT(*BuildGetShardIteratorRequest(Flags({"records", "get", "--stream=s", "--shard-id=x",
+                                                   "--iterator-type=AFTER_SEQUENCE_NUMBER",
+                                                   "--starting-sequence-number=42"})),
+              EqualsProto(Proto<v1::GetShardIteratorRequest>(
+                  "stream_name: 's' shard_id: 'x' shard_iterator_type: AFTER_SEQUENCE_NUMBER "
+                  "starting_sequence_number: '42'")));
+  EXPECT_THAT(*BuildGetShardIteratorRequest(
+                  Flags({"records", "get", "--stream=s", "--shard-id=x",
+                         "--iterator-type=AT_TIMESTAMP", "--timestamp=2023-11-14T22:13:20.25Z"})),
+              EqualsProto(Proto<v1::GetShardIteratorRequest>(
+                  "stream_name: 's' shard_id: 'x' shard_iterator_type: AT_TIMESTAMP "
+                  "timestamp { seconds: 1700000000 nanos: 250000000 }")));
+}
+
+TEST(RequestsTest, PositionRulesAreUsageErrors) {
+  ExpectUsageError(
+      BuildGetShardIteratorRequest(Flags(
+          {"records", "get", "--stream=s", "--shard-id=x", "--iterator-type=AT_SEQUENCE_NUMBER"})),
+      "needs --starting-sequence-number");
+  ExpectUsageError(
+      BuildGetShardIteratorRequest(
+          Flags({"records", "get", "--stream=s", "--shard-id=x", "--starting-sequence-number=5"})),
+      "--starting-sequence-number needs");
+  ExpectUsageError(
+      BuildSubscribeToShardRequest(
+          Flags({"records", "get", "--stream=s", "--shard-id=x", "--iterator-type=AT_TIMESTAMP"})),
+      "needs --timestamp");
+  ExpectUsageError(BuildSubscribeToShardRequest(
+                       Flags({"records", "get", "--stream=s", "--shard-id=x", "--timestamp=5"})),
+                   "--timestamp needs --iterator-type=AT_TIMESTAMP");
+}
+
+TEST(RequestsTest, SubscribeToShardCarriesTheStartingPosition) {
+  EXPECT_THAT(*BuildSubscribeToShardRequest(Flags({"records", "get", "--stream=s", "--shard-id=x",
+                                                   "--iterator-type=LATEST", "--follow"})),
+              EqualsProto(Proto<v1::SubscribeToShardRequest>(
+                  "consumer_arn: 'tribctl' stream_name: 's' shard_id: 'x' "
+                  "starting_position { type: LATEST }")));
+}
+
+TEST(RequestsTest, CreateMappingWithEveryFlag) {
+  auto request = BuildCreateMappingRequest(
+      Flags({"mappings", "create", "--stream=orders", "--function-endpoint=127.0.0.1:4570",
+             "--starting-position=AT_TIMESTAMP", "--starting-position-timestamp=1700000000",
+             "--no-enabled", "--batch-size=500", "--maximum-batching-window-in-seconds=5",
+             "--parallelization-factor=3", "--destination=orders-failures",
+             "--maximum-record-age-in-seconds=3600", "--bisect-batch-on-function-error",
+             "--maximum-retry-attempts=2", "--function-response-types=ReportBatchItemFailures",
+             "--function-timeout-seconds=60"}));
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_THAT(*request, EqualsProto(Proto<v1::CreateEventSourceMappingRequest>(R"pb(
+    stream_name: "orders"
+    function_endpoint: "127.0.0.1:4570"
+    enabled: false
+    batch_size: 500
+    maximum_batching_window_in_seconds: 5
+    parallelization_factor: 3
+    starting_position: AT_TIMESTAMP_POSITION
+    starting_position_timestamp { seconds: 1700000000 }
+    destination_config { on_failure { destination: "orders-failures" } }
+    maximum_record_age_in_seconds: 3600
+    bisect_batch_on_function_error: true
+    maximum_retry_attempts: 2
+    function_response_types: REPORT_BATCH_ITEM_FAILURES
+    function_timeout_seconds: 60
+  )pb")));
+}
+
+TEST(RequestsTest, CreateMappingLeavesUnsetOptionalsUnset) {
+  auto request =
+      BuildCreateMappingRequest(Flags({"mappings", "create", "--stream=s",
+                                       "--function-endpoint=f:1", "--starting-position=LATEST"}));
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_FALSE(request->has_enabled());
+  EXPECT_FALSE(request->has_batch_size());
+  EXPECT_FALSE(request->has_maximum_retry_attempts());
+  EXPECT_FALSE(request->has_destination_config());
+  EXPECT_EQ(request->starting_position(), v1::LATEST_POSITION);
+}
+
+TEST(RequestsTest, CreateMappingTimestampRules) {
+  ExpectUsageError(BuildCreateMappingRequest(
+                       Flags({"mappings", "create", "--stream=s", "--function-endpoint=f:1",
+                              "--starting-position=AT_TIMESTAMP"})),
+                   "needs --starting-position-timestamp");
+  ExpectUsageError(BuildCreateMappingRequest(
+                       Flags({"mappings", "create", "--stream=s", "--function-endpoint=f:1",
+                              "--starting-position=LATEST", "--starting-position-timestamp=5"})),
+                   "needs --starting-position=AT_TIMESTAMP");
+}
+
+TEST(RequestsTest, UpdateMappingSetsOnlyTheGivenFields) {
+  EXPECT_THAT(BuildUpdateMappingRequest(
+                  Flags({"mappings", "update", "--uuid=u-1", "--batch-size=10", "--enabled"})),
+              EqualsProto(Proto<v1::UpdateEventSourceMappingRequest>(
+                  "uuid: 'u-1' batch_size: 10 enabled: true")));
+}
+
+TEST(RequestsTest, UpdateMappingWithEveryFlag) {
+  EXPECT_THAT(
+      BuildUpdateMappingRequest(Flags(
+          {"mappings", "update", "--uuid=u-1", "--function-endpoint=h:2", "--no-enabled",
+           "--batch-size=1", "--maximum-batching-window-in-seconds=0",
+           "--parallelization-factor=10", "--destination=dlq", "--maximum-record-age-in-seconds=-1",
+           "--no-bisect-batch-on-function-error", "--maximum-retry-attempts=0",
+           "--function-response-types=ReportBatchItemFailures", "--function-timeout-seconds=900"})),
+      EqualsProto(Proto<v1::UpdateEventSourceMappingRequest>(R"pb(
+        uuid: "u-1"
+        function_endpoint: "h:2"
+        enabled: false
+        batch_size: 1
+        maximum_batching_window_in_seconds: 0
+        parallelization_factor: 10
+        destination_config { on_failure { destination: "dlq" } }
+        maximum_record_age_in_seconds: -1
+        bisect_batch_on_function_error: false
+        maximum_retry_attempts: 0
+        function_response_types: REPORT_BATCH_ITEM_FAILURES
+        update_function_response_types: true
+        function_timeout_seconds: 900
+      )pb")));
+}
+
+TEST(RequestsTest, UpdateMappingCanClearDestinationAndResponseTypes) {
+  v1::UpdateEventSourceMappingRequest request = BuildUpdateMappingRequest(
+      Flags({"mappings", "update", "--uuid=u-1", "--destination=", "--function-response-types="}));
+  EXPECT_TRUE(request.has_destination_config());
+  EXPECT_EQ(request.destination_config().on_failure().destination(), "");
+  EXPECT_TRUE(request.update_function_response_types());
+  EXPECT_EQ(request.function_response_types_size(), 0);
+}
+
+TEST(RequestsTest, MappingLeaseAndMetricsLookups) {
+  EXPECT_THAT(BuildDeleteMappingRequest(Flags({"mappings", "delete", "--uuid=u"})),
+              EqualsProto(Proto<v1::DeleteEventSourceMappingRequest>("uuid: 'u'")));
+  EXPECT_THAT(BuildGetMappingRequest(Flags({"mappings", "get", "--uuid=u"})),
+              EqualsProto(Proto<v1::GetEventSourceMappingRequest>("uuid: 'u'")));
+  EXPECT_THAT(BuildListMappingsRequest(Flags(
+                  {"mappings", "list", "--stream=s", "--function-endpoint=f:1", "--max-items=3"})),
+              EqualsProto(Proto<v1::ListEventSourceMappingsRequest>(
+                  "stream_name: 's' function_endpoint: 'f:1' max_items: 3")));
+  EXPECT_THAT(BuildListLeasesRequest(Flags({"leases", "list", "--mapping=u", "--owner=p1",
+                                            "--shard-id=x", "--max-results=9"})),
+              EqualsProto(Proto<v1::ListLeasesRequest>(
+                  "event_source_mapping_uuid: 'u' lease_owner: 'p1' shard_id: 'x' "
+                  "max_results: 9")));
+  EXPECT_THAT(BuildGetMetricsRequest(Flags({"metrics", "--mapping=u"})),
+              EqualsProto(Proto<v1::GetMetricsRequest>("event_source_mapping_uuid: 'u'")));
+}
+
+}  // namespace
+}  // namespace tributary::tribctl

@@ -1,0 +1,143 @@
+// tributary: the all-in-one binary. `tributary serve` runs the shard store, leasing, the stream
+// tracker and a poller in one process over one data directory (DIR/shard_store, DIR/leasing,
+// DIR/stream_tracker), every service on one gRPC port with reflection and health. The tracker
+// and the poller reach the store and leasing through that same port, exactly as they would
+// across hosts, and the store nudges the tracker whenever a stream's shards change, so leases
+// follow a split at once instead of at the next sync interval.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/grpc_server.h"
+#include "common/server_main.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+#include "leasing/leasing_service.h"
+#include "poller/poller_node.h"
+#include "shard_store/shard_store_node.h"
+#include "stream_tracker/stream_tracker.h"
+
+DEFINE_string(listen, "127.0.0.1:4560", "gRPC address for every service (host:port; 0 = any).");
+DEFINE_string(data_dir, "", "Data directory (required); each service uses a subdirectory.");
+DEFINE_string(metrics_listen, "", "host:port for Prometheus text at GET /metrics (empty: off).");
+DEFINE_bool(sync_writes, false, "fsync before acknowledging writes (power-loss durability).");
+DEFINE_int64(lease_duration_ms, 10000, "A lease whose poller stops heartbeating expires then.");
+DEFINE_int64(min_hold_ms, 30000, "A lease moved for balance is not moved again before this.");
+DEFINE_int64(sync_interval_ms, 1000, "Time between the tracker's lease sync passes.");
+DEFINE_int32(poller_capacity, 10000, "The most leases the embedded poller holds.");
+DEFINE_string(poller_id, "", "The embedded poller's id (default: tributary-HOST-PID).");
+DEFINE_int64(retention_trim_period_ms, 60000, "How often expired records are trimmed.");
+
+namespace tributary {
+namespace {
+
+constexpr char kUsage[] =
+    "tributary serve --data_dir=DIR [--listen=127.0.0.1:4560] [--metrics_listen=HOST:PORT]\n"
+    "Runs the shard store, leasing, the stream tracker and a poller in one process.";
+
+int Serve() {
+  if (FLAGS_data_dir.empty()) {
+    LOG(ERROR) << "--data_dir is required";
+    return 2;
+  }
+  Clock& clock = RealClock::Get();
+  absl::StatusOr<std::string> address = PickListenAddress(FLAGS_listen);
+  if (!address.ok()) {
+    LOG(ERROR) << "--listen: " << address.status();
+    return 2;
+  }
+
+  shard_store::ShardStoreNodeOptions store_options;
+  store_options.store.data_dir = FLAGS_data_dir + "/shard_store";
+  store_options.store.sync_writes = FLAGS_sync_writes;
+  store_options.trim_period = absl::Milliseconds(FLAGS_retention_trim_period_ms);
+  auto store = shard_store::ShardStoreNode::Create(store_options, clock);
+  if (!store.ok()) {
+    LOG(ERROR) << "opening the shard store: " << store.status();
+    return 1;
+  }
+
+  leasing::LeaseTableOptions lease_options;
+  lease_options.lease_duration = absl::Milliseconds(FLAGS_lease_duration_ms);
+  lease_options.min_hold = absl::Milliseconds(FLAGS_min_hold_ms);
+  lease_options.sync_writes = FLAGS_sync_writes;
+  auto leasing = leasing::LeasingStack::Create(clock, FLAGS_data_dir + "/leasing", lease_options);
+  if (!leasing.ok()) {
+    LOG(ERROR) << "opening the lease table: " << leasing.status();
+    return 1;
+  }
+
+  stream_tracker::StreamTracker::Options tracker_options;
+  tracker_options.data_dir = FLAGS_data_dir + "/stream_tracker";
+  tracker_options.sync_interval = absl::Milliseconds(FLAGS_sync_interval_ms);
+  tracker_options.sync_writes = FLAGS_sync_writes;
+  auto tracker = stream_tracker::StreamTracker::Create(tracker_options, MakeChannel(*address),
+                                                       MakeChannel(*address), clock);
+  if (!tracker.ok()) {
+    LOG(ERROR) << "opening the stream tracker: " << tracker.status();
+    return 1;
+  }
+
+  poller::PollerNodeOptions poller_options;
+  poller_options.poller_id = FLAGS_poller_id;
+  if (poller_options.poller_id.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    poller_options.poller_id = absl::StrCat("tributary-", host, "-", getpid());
+  }
+  poller_options.capacity = FLAGS_poller_capacity;
+  poller_options.shard_store_address = *address;
+  poller_options.leasing_address = *address;
+  poller_options.stream_tracker_address = *address;
+  poller_options.metrics_listen = FLAGS_metrics_listen;
+  auto poller = poller::PollerNode::Create(poller_options, clock);
+  if (!poller.ok()) {
+    LOG(ERROR) << "starting the poller: " << poller.status();
+    return 1;
+  }
+
+  auto server = GrpcServer::Start(*address, {(*store)->service(), &(*leasing)->service(),
+                                             (*tracker)->service(), (*poller)->service()});
+  if (!server.ok()) {
+    LOG(ERROR) << "serving on " << *address << ": " << server.status();
+    return 1;
+  }
+  stream_tracker::LeaseSync* sync = (*tracker)->lease_sync();
+  (*store)->store().SetChangeListener([sync](const std::string&) { sync->RequestSync(); });
+  (*tracker)->Start();
+  (*poller)->Start();
+  if (absl::Status s = WritePortFile((*server)->port()); !s.ok()) {
+    LOG(ERROR) << s;
+    return 1;
+  }
+  LOG(INFO) << "tributary serving on " << (*server)->address() << " from " << FLAGS_data_dir
+            << " (poller " << poller_options.poller_id << ")"
+            << ((*poller)->metrics_port() == 0
+                    ? std::string()
+                    : absl::StrCat(", metrics on port ", (*poller)->metrics_port()));
+
+  const int signal = WaitForTerminationSignal();
+  LOG(INFO) << "signal " << signal << ": releasing leases and stopping";
+  (*poller)->Shutdown();
+  (*server)->Shutdown();
+  // The store goes first: its trimmer thread is the last caller of the change listener, which
+  // points into the tracker.
+  store->reset();
+  return 0;
+}
+
+}  // namespace
+}  // namespace tributary
+
+int main(int argc, char** argv) {
+  tributary::InitServerMain(&argc, &argv, tributary::kUsage);
+  if (argc < 2 || std::strcmp(argv[1], "serve") != 0) {
+    std::fprintf(stderr, "usage: %s\n", tributary::kUsage);
+    return 2;
+  }
+  return tributary::Serve();
+}
