@@ -382,6 +382,7 @@ struct ShardStore::Stream {
   int retention_hours ABSL_GUARDED_BY(mu) = kDefaultRetentionHours;
   uint32_t next_shard_index ABSL_GUARDED_BY(mu) = 0;
   bool updating ABSL_GUARDED_BY(mu) = false;
+  bool creating ABSL_GUARDED_BY(mu) = false;  // the creating metadata write is in flight
   bool deleted ABSL_GUARDED_BY(mu) = false;
   uint64_t routing_version ABSL_GUARDED_BY(mu) = 0;
   std::shared_ptr<const Routing> routing ABSL_GUARDED_BY(mu);
@@ -705,6 +706,7 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
     stream->Publish();
     // Reserve the name while writing (no lock held across the write).
     stream->updating = true;
+    stream->creating = true;
     streams_[stream->name] = stream;
     streams_by_id_[stream->id] = stream;
   }
@@ -719,6 +721,7 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
   {
     absl::MutexLock slock(&stream->mu);
     stream->updating = false;
+    stream->creating = false;
   }
   NotifyChange(stream->name);
   return absl::OkStatus();
@@ -797,7 +800,9 @@ absl::StatusOr<v1::DescribeStreamSummaryResponse> ShardStore::DescribeStreamSumm
   s->set_stream_arn(absl::StrCat("arn:tributary:stream/", stream->name));
   SetTimestamp(stream->creation_ms, s->mutable_stream_creation_timestamp());
   absl::ReaderMutexLock lock(&stream->mu);
-  s->set_stream_status(stream->updating ? v1::UPDATING : v1::ACTIVE);
+  s->set_stream_status(stream->creating   ? v1::CREATING
+                       : stream->updating ? v1::UPDATING
+                                          : v1::ACTIVE);
   s->set_retention_period_hours(stream->retention_hours);
   s->set_open_shard_count(static_cast<int32_t>(stream->routing->shards.size()));
   s->set_consumer_count(0);
@@ -1632,9 +1637,11 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
       }
     }
     stream->Publish();
-    stream->updating = false;
   }
+  // Wake the parents' readers while the stream is still UPDATING: they see the
+  // new shard set (published above) and reach SHARD_END.
   for (const auto& parent : parents) parent->Notify();
+  EndUpdate(*stream);
   if (status.ok()) NotifyChange(stream->name);
   return status;
 }

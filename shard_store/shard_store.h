@@ -11,8 +11,12 @@
 //            "t" + be64(stream id) + be32(shard index) → be64 trimmed-through sequence
 //            "n"                          → be64 next stream id
 //            "k"                          → 32-byte iterator MAC secret
-//   records: be64(stream id) + be32(shard index) + be64(sequence number) →
-//            1 version byte, be64 arrival ms, be16 partition-key length, key, data
+//   records: be64(stream id) + be32(shard index) + be64(first sequence number)
+//            → one chunk: the records one PutRecords call wrote to that shard
+//            (consecutive sequence numbers, one arrival time): 1 version byte,
+//            be64 arrival ms, be32 count, then per record be16 key length,
+//            be32 data length, partition key, data. One entry per (call, shard)
+//            instead of one per record keeps the memtable off the hot path.
 //   A shard is one ordered key range; a stream is one prefix.
 //
 // Sequence numbers. Per shard, strictly increasing uint64 starting at 1, never

@@ -573,6 +573,44 @@ TEST_F(ShardStoreTest, ConcurrentReshardsSucceedOrSeeUpdating) {
   EXPECT_EQ(next, 0);  // wrapped past 2^128-1: the last shard ends at the top
 }
 
+// A reshard holds the stream UPDATING until it is complete; another reshard
+// meanwhile is FAILED_PRECONDITION. The window is held open by blocking the
+// parent's watch callback (called while the stream is still UPDATING) — a
+// test-only breach of the callback's "never block" contract.
+TEST_F(ShardStoreTest, ReshardWhileUpdatingIsFailedPrecondition) {
+  CreateStream("s", 2);
+  v1::StartingPosition latest;
+  latest.set_type(v1::LATEST);
+  ShardCursor cursor = *store_->ResolveStartingPosition("s", "shardId-000000000000", latest);
+  absl::Notification in_callback, release;
+  std::atomic<bool> first{true};
+  absl::StatusOr<std::unique_ptr<ShardWatch>> watch = store_->WatchShard(cursor, [&] {
+    if (!first.exchange(false)) return;
+    in_callback.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(30));
+  });
+  ASSERT_TRUE(watch.ok());
+  absl::Status split;
+  std::thread splitter([&] { split = Split("shardId-000000000000", 5); });
+  ASSERT_TRUE(in_callback.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  absl::Status second = Split("shardId-000000000001", kMax);
+  EXPECT_EQ(second.code(), absl::StatusCode::kFailedPrecondition) << second;
+  EXPECT_THAT(std::string(second.message()), HasSubstr("UPDATING"));
+  v1::DescribeStreamSummaryRequest d;
+  d.set_stream_name("s");
+  EXPECT_EQ(store_->DescribeStreamSummary(d)->stream_description_summary().stream_status(),
+            v1::UPDATING);
+  v1::DeleteStreamRequest del;
+  del.set_stream_name("s");
+  EXPECT_EQ(store_->DeleteStream(del).code(), absl::StatusCode::kFailedPrecondition);
+  release.Notify();
+  splitter.join();
+  EXPECT_TRUE(split.ok()) << split;
+  EXPECT_EQ(store_->DescribeStreamSummary(d)->stream_description_summary().stream_status(),
+            v1::ACTIVE);
+  EXPECT_TRUE(Split("shardId-000000000001", kMax).ok());
+}
+
 TEST_F(ShardStoreTest, RetentionTrimsExpiredRecordsAndTrimHorizonFollows) {
   CreateStream("s", 1);
   Put("k", "old");
@@ -614,6 +652,24 @@ TEST_F(ShardStoreTest, ClosedShardWhoseRecordsExpiredLeavesListShards) {
   EXPECT_EQ(changes.size(), 2u);
   Reopen();
   EXPECT_EQ(Shards().size(), 2u);
+}
+
+TEST_F(ShardStoreTest, ChangeListenerHearsEveryShardSetChange) {
+  std::vector<std::string> changes;
+  store_->SetChangeListener([&](const std::string& name) { changes.push_back(name); });
+  CreateStream("s", 2);
+  ASSERT_TRUE(Merge("shardId-000000000000", "shardId-000000000001").ok());
+  ASSERT_TRUE(Split("shardId-000000000002", 5).ok());
+  v1::UpdateShardCountRequest u;
+  u.set_stream_name("s");
+  u.set_scaling_type(v1::UNIFORM_SCALING);
+  u.set_target_shard_count(1);
+  ASSERT_TRUE(store_->UpdateShardCount(u).ok());
+  Put("k", "x");  // a put changes no shard set
+  v1::DeleteStreamRequest d;
+  d.set_stream_name("s");
+  ASSERT_TRUE(store_->DeleteStream(d).ok());
+  EXPECT_EQ(changes, std::vector<std::string>(5, "s"));
 }
 
 TEST_F(ShardStoreTest, DeleteRemovesEverythingAndANewStreamOfTheSameNameStartsEmpty) {
@@ -821,20 +877,23 @@ TEST_F(ShardStoreTest, WaitForRecordsTimesOutByTheStoreClock) {
 TEST_F(ShardStoreTest, ConcurrentWritersNeverLetAReaderSkipARecord) {
   CreateStream("s", 1);
   constexpr int kWriters = 4, kCalls = 50, kPerCall = 10;
-  std::atomic<bool> done{false};
+  constexpr size_t kTotal = kWriters * kCalls * kPerCall + 1;  // + the final sentinel
   std::vector<std::string> seen;
   std::thread reader([&] {
     v1::StartingPosition th;
     th.set_type(v1::TRIM_HORIZON);
     ShardCursor c = *store_->ResolveStartingPosition("s", "shardId-000000000000", th);
-    for (int i = 0; i < 1000000; ++i) {  // bounded; ends once writers finish and it caught up
+    bool sentinel = false;
+    for (int i = 0; i < 100000 && !sentinel; ++i) {  // bounded
       google::protobuf::RepeatedPtrField<v1::Record> records;
       ASSERT_TRUE(store_->ReadRecords(&c, 1000, 1 << 20, &records).ok());
-      for (auto& r : records) seen.push_back(r.sequence_number());
-      if (records.empty() && done.load()) {
-        ASSERT_TRUE(store_->ReadRecords(&c, 100000, 1 << 30, &records).ok());
-        for (auto& r : records) seen.push_back(r.sequence_number());
-        return;
+      for (auto& r : records) {
+        seen.push_back(r.sequence_number());
+        sentinel = sentinel || r.data() == "sentinel";
+      }
+      // Wait for the next put instead of spinning (the sentinel ends the wait).
+      if (records.empty()) {
+        ASSERT_TRUE(store_->WaitForRecords(c, absl::InfiniteFuture()).ok());
       }
     }
   });
@@ -855,7 +914,7 @@ TEST_F(ShardStoreTest, ConcurrentWritersNeverLetAReaderSkipARecord) {
     });
   }
   for (auto& t : writers) t.join();
-  done.store(true);
+  Put("k", "sentinel");
   reader.join();
   std::vector<std::string> all;
   {
@@ -866,7 +925,7 @@ TEST_F(ShardStoreTest, ConcurrentWritersNeverLetAReaderSkipARecord) {
     ASSERT_TRUE(store_->ReadRecords(&c, 10000, 1 << 30, &records).ok());
     for (auto& r : records) all.push_back(r.sequence_number());
   }
-  EXPECT_EQ(all.size(), static_cast<size_t>(kWriters * kCalls * kPerCall));
+  EXPECT_EQ(all.size(), kTotal);
   EXPECT_EQ(seen, all);
   for (size_t i = 1; i < all.size(); ++i) {
     EXPECT_LT(*ParseSequenceNumber(all[i - 1], "a"), *ParseSequenceNumber(all[i], "b"));

@@ -56,6 +56,10 @@ class StreamsServiceTest : public ::testing::Test {
         GrpcServer::Start("127.0.0.1:0", {node_->service()});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
+    // Connect once before the first call: MakeChannel's short connect timeout
+    // can fail a first call on a loaded machine; later channels to the same
+    // address share the connection.
+    ASSERT_TRUE(testing::WaitForServing(server_->address()).ok());
     client_ = std::make_unique<ShardStoreClient>(MakeChannel(server_->address()));
   }
   void TearDown() override {
@@ -215,6 +219,43 @@ TEST_F(StreamsServiceTest, ManySubscribersEachReceiveEveryRecordInOrder) {
   }
   for (auto& t : readers) t.join();
   for (int i = 0; i < kSubscribers; ++i) EXPECT_EQ(got[i], expected) << "subscriber " << i;
+}
+
+// A subscriber that does not read does not hold writers back; when it reads,
+// it gets everything in order, in events no larger than the per-event cap.
+TEST_F(StreamsServiceTest, SlowSubscriberGetsBoundedEventsAndDoesNotBlockWriters) {
+  CreateStream(1);
+  std::unique_ptr<ShardSubscription> sub = Subscribe(v1::TRIM_HORIZON);
+  Watchdog guard(sub.get());
+  constexpr int kCalls = 24, kPerCall = 500;
+  const std::string data(1000, 'x');
+  for (int call = 0; call < kCalls; ++call) {  // ~12 MB while the subscriber is idle
+    v1::PutRecordsRequest r;
+    r.set_stream_name("s");
+    for (int i = 0; i < kPerCall; ++i) {
+      auto* e = r.add_records();
+      e->set_partition_key(absl::StrCat(call * kPerCall + i));
+      e->set_data(data);
+    }
+    absl::StatusOr<v1::PutRecordsResponse> response = client_->PutRecords(r);
+    ASSERT_TRUE(response.ok()) << response.status();
+  }
+  int next = 0;
+  int events = 0;
+  while (next < kCalls * kPerCall && events < 1000) {
+    auto event = sub->Next();
+    ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
+    ++events;
+    int64_t bytes = 0;
+    for (const auto& r : (*event)->records()) {
+      ASSERT_EQ(r.partition_key(), absl::StrCat(next)) << "out of order";
+      ++next;
+      bytes += r.partition_key().size() + r.data().size();
+    }
+    EXPECT_LE(bytes, StreamsService::kMaxEventBytes);
+  }
+  EXPECT_EQ(next, kCalls * kPerCall);
+  EXPECT_GE(events, 3);  // 12 MB cannot fit in fewer 4 MiB events
 }
 
 TEST_F(StreamsServiceTest, DeletingTheStreamEndsSubscriptionsWithNotFound) {
