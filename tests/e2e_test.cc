@@ -58,12 +58,14 @@ class EndToEndTest : public ::testing::TestWithParam<Fault> {
     options.pollers = 2;
     options.lease_duration_ms = 2000;
     cluster_ = std::make_unique<Cluster>(options);
-    ASSERT_TRUE(cluster_->Start().ok()) << "cluster did not start";
+    absl::Status started = cluster_->Start();
+    ASSERT_TRUE(started.ok()) << "cluster did not start: " << started;
 
     v1::CreateStreamRequest create;
     create.set_stream_name(kStream);
     create.set_shard_count(kShards);
-    ASSERT_TRUE(cluster_->streams().CreateStream(create).ok());
+    auto stream = cluster_->streams().CreateStream(create);
+    ASSERT_TRUE(stream.ok()) << stream.status();
 
     stream_tracker::StreamTrackerClient tracker(MakeChannel(cluster_->stream_tracker_address()));
     v1::CreateEventSourceMappingRequest mapping;
@@ -191,8 +193,13 @@ TEST_P(EndToEndTest, EveryAcknowledgedRecordIsDeliveredInOrder) {
   EXPECT_TRUE(CheckParentsBeforeChildren(Lineage(), deliveries).ok())
       << CheckParentsBeforeChildren(Lineage(), deliveries);
 
+  // Recovery is measured on the shards still open at the end: a split closes its parent, which
+  // then has nothing left to deliver after the fault.
   std::set<std::string> all_shards;
   for (const Acked& a : acked) all_shards.insert(a.shard_id);
+  for (const auto& [child, parent_ids] : Lineage()) {
+    for (const std::string& parent : parent_ids) all_shards.erase(parent);
+  }
   const absl::Duration recovery =
       FailoverTime(fault == Fault::kPoller ? moved_shards : all_shards, fault_at);
   std::cout << "[e2e] " << FaultName({fault, 0}) << ": acknowledged " << acked.size()
