@@ -181,7 +181,7 @@ TEST_F(TribctlAllInOneTest, APoisonRecordGoesToTheDestinationAndTheRestIsDeliver
   EXPECT_GT(shards.shards(0).invocations(), 0);
   EXPECT_GT(shards.shards(0).function_errors(), 0);
   Result prometheus = Run({"metrics", "--mapping=" + uuid, "--prometheus"});
-  EXPECT_THAT(prometheus.out, HasSubstr(absl::StrCat("tributary_invocations_total{poller=\"",
+  EXPECT_THAT(prometheus.out, HasSubstr(absl::StrCat("tributary_poller_invocations_total{poller=\"",
                                                      shards.poller_id(), "\",mapping=\"", uuid)));
 
   Result updated = Run({"mappings", "update", "--uuid=" + uuid, "--batch-size=20"});
