@@ -281,13 +281,19 @@ TEST_F(BatchProcessorTest, InfiniteRetriesEndWhenTheRecordsExpire) {
   EXPECT_EQ(Metrics().dropped_records().count("RetryAttemptsExhausted"), 0u);
 }
 
-TEST_F(BatchProcessorTest, WithoutLimitsAFailingBatchRetriesUntilStopped) {
-  function_.SetScript([this](const v1::InvokeRequest&, int call) {
+TEST_F(BatchProcessorTest, WithoutLimitsAFailingBatchRetriesUntilStoppedAndItsAgeGrows) {
+  std::vector<int64_t> ages;
+  function_.SetScript([&](const v1::InvokeRequest&, int call) {
+    ages.push_back(metrics_.IteratorAgeMs(shard_));
     if (call == 49) stop_.Stop();
     return FunctionErrorReply();
   });
   EXPECT_EQ(Process(Records(3)).code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(function_.call_count(), 50);
+  // The iterator age shows the blocked batch: it grows with every backoff.
+  for (size_t i = 1; i < ages.size(); ++i) EXPECT_GE(ages[i], ages[i - 1]);
+  EXPECT_EQ(ages.back(), absl::ToInt64Milliseconds(clock_.Now() - t0_));
+  EXPECT_GT(ages.back(), 60'000);
   EXPECT_TRUE(done_.empty());
   EXPECT_TRUE(destination_.puts().empty());
 }

@@ -79,9 +79,11 @@ class SubscriptionStream : public ShardRecordStream {
     }
     ReadResult result;
     if (!event->has_value()) {
+      // Ended without child shards (the store ends a subscription cleanly only after the event
+      // that carries them, but a subscription may have a lifetime): GetRecords tells for sure
+      // whether the shard ended.
       subscription_.reset();
-      ended_ = true;
-      result.shard_end = true;
+      fallback_read_ = true;
       return result;
     }
     for (v1::Record& r : *(*event)->mutable_records()) result.records.push_back(std::move(r));

@@ -45,7 +45,8 @@ class ShardStoreFailureDestination : public FailureDestination {
 // Reads shards with SubscribeToShard (records pushed as they are written). When a subscription
 // breaks, Next() returns its error; the next Next() reads once with GetShardIterator +
 // GetRecords from after the last record returned, and the one after that subscribes again from
-// there. A cleanly ended subscription, or an event with child shards, is the shard's end.
+// there. An event with child shards is the shard's end; a subscription that ends cleanly without
+// one is followed by a GetRecords read too (an empty next iterator is the shard's end).
 class ShardStoreReader : public ShardReader {
  public:
   explicit ShardStoreReader(shard_store::ShardStoreClient& client) : client_(client) {}

@@ -100,6 +100,12 @@ void PollerMetrics::BatchFinished(const ShardContext& shard) {
   e.in_batch = false;
 }
 
+void PollerMetrics::CaughtUp(const ShardContext& shard) {
+  absl::MutexLock lock(&mu_);
+  Entry& e = EntryFor(shard);
+  if (!e.in_batch) e.frozen_age_ms = 0;
+}
+
 void PollerMetrics::Invoked(const ShardContext& shard, int batch_size, absl::Duration latency) {
   absl::MutexLock lock(&mu_);
   Entry& e = EntryFor(shard);

@@ -45,6 +45,9 @@ class PollerMetrics {
   // Effects of one shard's events; each creates the shard's entry on first use.
   void BatchStarted(const ShardContext& shard, absl::Time last_record_arrival);
   void BatchFinished(const ShardContext& shard);
+  // The poller holds no undelivered record of the shard: its iterator age is 0 until the next
+  // batch starts (a caught-up shard must not show the age its last batch had).
+  void CaughtUp(const ShardContext& shard);
   void Invoked(const ShardContext& shard, int batch_size, absl::Duration latency);
   void FunctionError(const ShardContext& shard);
   void Retried(const ShardContext& shard);
@@ -55,7 +58,8 @@ class PollerMetrics {
   // Forgets a shard (its lease went away).
   void Remove(const ShardContext& shard);
 
-  // The current iterator age of a shard in ms (0 when unknown).
+  // The current iterator age of a shard in ms: while a batch runs, now minus the arrival of its
+  // last record; after it, the age it ended with; 0 once caught up, and 0 when unknown.
   int64_t IteratorAgeMs(const ShardContext& shard);
 
   // Every shard's metrics (only `mapping_uuid`'s when non-empty), sorted by mapping and shard.

@@ -43,6 +43,12 @@ Poller::~Poller() {
   }
   if (loop_.joinable()) loop_.join();
   for (auto& consumer : Consumers()) consumer->Stop();
+  std::vector<std::shared_ptr<ShardConsumer>> retiring;
+  {
+    absl::MutexLock lock(&mu_);
+    retiring.swap(retiring_);
+  }
+  for (auto& consumer : retiring) consumer->Stop();
 }
 
 std::vector<std::shared_ptr<ShardConsumer>> Poller::Consumers() {
@@ -68,6 +74,7 @@ absl::Status Poller::Register() {
   v1::RegisterPollerRequest request;
   request.set_poller_id(options_.poller_id);
   request.set_capacity(options_.capacity);
+  const absl::Time now = clock_.Now();
   ASSIGN_OR_RETURN(v1::RegisterPollerResponse response, leases_.RegisterPoller(request));
   absl::MutexLock lock(&mu_);
   registered_ = true;
@@ -77,27 +84,40 @@ absl::Status Poller::Register() {
   if (response.lease_duration_ms() > 0) {
     lease_duration_ = absl::Milliseconds(response.lease_duration_ms());
   }
-  last_good_heartbeat_ = clock_.Now();  // registering counts as a heartbeat
-  next_heartbeat_ = clock_.Now() + heartbeat_interval_;
+  last_good_heartbeat_ = now;  // registering counts as a heartbeat
+  next_heartbeat_ = now + heartbeat_interval_;
   return absl::OkStatus();
 }
 
 void Poller::RemoveFinished() {
-  std::vector<std::shared_ptr<ShardConsumer>> finished;
+  std::vector<std::shared_ptr<ShardConsumer>> done;
   {
     absl::MutexLock lock(&mu_);
     for (auto it = consumers_.begin(); it != consumers_.end();) {
       if (it->second->state() != ShardConsumer::State::kRunning) {
-        finished.push_back(it->second);
+        retiring_.push_back(it->second);
         it = consumers_.erase(it);
       } else {
         ++it;
       }
     }
+    for (auto it = retiring_.begin(); it != retiring_.end();) {
+      if ((*it)->Quiescent()) {
+        done.push_back(*it);
+        it = retiring_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
-  for (auto& c : finished) {
-    c->Stop();  // joins its threads
-    metrics_.Remove(c->shard());
+  for (auto& c : done) {
+    c->Stop();  // returns at once: its threads have ended
+    bool replaced;
+    {
+      absl::MutexLock lock(&mu_);
+      replaced = consumers_.count(Key(c->shard().mapping_uuid, c->shard().shard_id)) > 0;
+    }
+    if (!replaced) metrics_.Remove(c->shard());
   }
 }
 
@@ -111,8 +131,10 @@ absl::Status Poller::HeartbeatAndRefresh() {
     held->mutable_lease_key()->set_shard_id(c->shard().shard_id);
     held->set_iterator_age_ms(metrics_.IteratorAgeMs(c->shard()));
   }
-  absl::StatusOr<v1::HeartbeatResponse> response = leases_.Heartbeat(request);
+  // Leases are renewed when leasing handles the call, at or after `now`: measuring their expiry
+  // from here errs on the safe side.
   const absl::Time now = clock_.Now();
+  absl::StatusOr<v1::HeartbeatResponse> response = leases_.Heartbeat(request);
   if (!response.ok()) {
     bool expired;
     {
@@ -254,7 +276,10 @@ absl::Status Poller::Acquire() {
     if (!options_.run_consumers_inline) consumer->Start();
     absl::MutexLock lock(&mu_);
     auto& slot = consumers_[Key(uuid, lease.shard_id())];
-    if (slot != nullptr) slot->Lose();  // a stale consumer of the same lease: superseded
+    if (slot != nullptr) {
+      slot->Lose();  // a stale consumer of the same lease: superseded
+      retiring_.push_back(slot);
+    }
     slot = consumer;
   }
   return absl::OkStatus();

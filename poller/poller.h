@@ -96,6 +96,9 @@ class Poller {
   absl::Time next_heartbeat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time last_good_heartbeat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::map<Key, std::shared_ptr<ShardConsumer>> consumers_ ABSL_GUARDED_BY(mu_);
+  // Consumers that left kRunning (or were superseded) whose threads may still be finishing an
+  // invocation; joined once quiescent, so the control loop never blocks on a function.
+  std::vector<std::shared_ptr<ShardConsumer>> retiring_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, v1::EventSourceMappingConfiguration> configs_ ABSL_GUARDED_BY(mu_);
   uint64_t consumers_started_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

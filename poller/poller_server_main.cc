@@ -3,6 +3,7 @@
 // (tributary.v1.Pollers) and Prometheus text (--metrics_listen). Flags and wiring only.
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,8 @@ DEFINE_string(stream_tracker, "127.0.0.1:4563",
               "Address of the stream tracker (tributary.v1.EventSourceMappings)");
 DEFINE_string(metrics_listen, "127.0.0.1:9464",
               "host:port for Prometheus GET /metrics; empty disables it");
+DEFINE_string(metrics_port_file, "",
+              "After binding --metrics_listen, write its port to this file (for host:0)");
 
 int main(int argc, char** argv) {
   tributary::InitServerMain(&argc, &argv, "poller_server: turns leases into function invocations");
@@ -51,6 +54,15 @@ int main(int argc, char** argv) {
   if (absl::Status s = tributary::WritePortFile((*server)->port()); !s.ok()) {
     LOG(ERROR) << s;
     return 1;
+  }
+  if (!FLAGS_metrics_port_file.empty()) {
+    const std::string tmp = FLAGS_metrics_port_file + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "w");
+    if (f == nullptr || std::fprintf(f, "%d\n", (*node)->metrics_port()) < 0 ||
+        std::fclose(f) != 0 || std::rename(tmp.c_str(), FLAGS_metrics_port_file.c_str()) != 0) {
+      LOG(ERROR) << "writing " << FLAGS_metrics_port_file;
+      return 1;
+    }
   }
   LOG(INFO) << "poller " << poller_id << " serving on " << (*server)->address()
             << (options.metrics_listen.empty()

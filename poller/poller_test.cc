@@ -129,6 +129,36 @@ TEST_F(PollerTest, CheckpointsAreCoalescedWithinTheInterval) {
   EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "50");
 }
 
+TEST_F(PollerTest, TransientCheckpointFailureIsRetriedAfterAPauseWithoutReinvoking) {
+  AddShard(kShard0);
+  Append(kShard0, 5);
+  leases_.FailNextCheckpoints(1);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  ASSERT_EQ(leases_.checkpoint_calls().size(), 1u);
+  EXPECT_FALSE(leases_.checkpoint_calls()[0].accepted);
+  RunTimes(*poller, 1);
+  EXPECT_EQ(leases_.checkpoint_calls().size(), 1u) << "no retry before the pause";
+  clock_.Advance(absl::Milliseconds(200));
+  RunTimes(*poller, 1);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "5");
+  EXPECT_EQ(function_.call_count(), 1);
+}
+
+TEST_F(PollerTest, FailedShardEndCheckpointIsRetried) {
+  AddShard(kShard0);
+  Append(kShard0, 2);
+  shards_.Close(kStream, kShard0);
+  leases_.FailNextCheckpoints(1);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  EXPECT_NE(leases_.GetLease(kMapping, kShard0).checkpoint().type(), v1::SHARD_END);
+  clock_.Advance(absl::Milliseconds(200));
+  RunTimes(*poller, 1);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().type(), v1::SHARD_END);
+  EXPECT_EQ(function_.call_count(), 1);
+}
+
 TEST_F(PollerTest, BatchingWindowIsMeasuredOnTheClock) {
   config_.set_batch_size(100);
   config_.set_maximum_batching_window_in_seconds(5);
@@ -462,8 +492,10 @@ TEST_F(PollerTest, MetricValuesAfterAScriptedRun) {
   EXPECT_EQ(m.invoke_latency_ms().count(), 3);
   EXPECT_EQ(m.invoke_latency_ms().sum(), 30);
   EXPECT_EQ(m.checkpoint(), "8");
-  const int64_t backoff_ms = absl::ToInt64Milliseconds(waiter_.waits().at(0));
-  EXPECT_EQ(m.iterator_age_ms(), 500 + backoff_ms + 30);
+  // Every record is done (delivered or dropped): the shard is caught up, so its iterator age is
+  // 0 rather than the age its last batch ended with (the clock-derived age of a batch is checked
+  // in batch_processor_test, and the age kept while records wait in shard_processor_test).
+  EXPECT_EQ(m.iterator_age_ms(), 0);
   EXPECT_EQ(destination_.puts().size(), 1u);
 
   const std::string text = metrics_.back()->RenderPrometheus();

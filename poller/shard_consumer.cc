@@ -1,5 +1,6 @@
 #include "poller/shard_consumer.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,9 @@ v1::LeaseKey KeyOf(const v1::Lease& lease) {
 
 // How long the reader waits after a failed read before reading again.
 constexpr absl::Duration kReadErrorPause = absl::Milliseconds(200);
+
+// How long to wait before writing a checkpoint again after a failed write (not fencing).
+constexpr absl::Duration kCheckpointRetryPause = absl::Milliseconds(200);
 
 // How many rounds of batches one RunOnce runs at most.
 constexpr int kMaxRoundsPerStep = 1000;
@@ -147,7 +151,13 @@ absl::Status ShardConsumer::WriteCheckpoint(const v1::Checkpoint& checkpoint) {
   *request.mutable_checkpoint() = checkpoint;
   absl::StatusOr<v1::CheckpointResponse> response = leases_.Checkpoint(request);
   if (!response.ok()) {
-    if (response.status().code() == absl::StatusCode::kFailedPrecondition) Lose();
+    if (response.status().code() == absl::StatusCode::kFailedPrecondition) {
+      Lose();
+    } else {
+      absl::MutexLock lock(&mu_);
+      retry_checkpoint_at_ = deps_.clock.Now() + kCheckpointRetryPause;
+      Wake();
+    }
     return response.status();
   }
   const std::string text =
@@ -156,6 +166,7 @@ absl::Status ShardConsumer::WriteCheckpoint(const v1::Checkpoint& checkpoint) {
   absl::MutexLock lock(&mu_);
   last_checkpoint_ = text;
   last_checkpoint_time_ = deps_.clock.Now();
+  retry_checkpoint_at_.reset();
   return absl::OkStatus();
 }
 
@@ -169,7 +180,7 @@ void ShardConsumer::ReleaseLease() {
 }
 
 void ShardConsumer::Tend(bool force) {
-  bool releasing, shard_end_read, due;
+  bool releasing, shard_end_read, due, paused;
   std::optional<uint64_t> checkpointed;
   {
     absl::MutexLock lock(&mu_);
@@ -177,17 +188,20 @@ void ShardConsumer::Tend(bool force) {
     releasing = release_requested_;
     shard_end_read = shard_end_read_;
     checkpointed = checkpointed_;
-    due = force || deps_.clock.Now() >= last_checkpoint_time_ + options_.checkpoint_interval;
+    const absl::Time now = deps_.clock.Now();
+    due = force || now >= NextCheckpointTime();
+    paused = retry_checkpoint_at_.has_value() && now < *retry_checkpoint_at_;
   }
   if (releasing && !processor_.Idle()) return;  // the invocation in flight finishes first
 
-  if (shard_end_read && !releasing && processor_.Drained()) {
+  if (shard_end_read && processor_.Drained()) {
+    if (paused) return;  // a failed write is retried after a pause
     v1::Checkpoint end;
     end.set_type(v1::SHARD_END);
-    if (!WriteCheckpoint(end).ok()) return;  // retried on the next step, unless lost
+    if (!WriteCheckpoint(end).ok()) return;  // retried after a pause, unless lost
     ReleaseLease();
     absl::MutexLock lock(&mu_);
-    state_ = State::kShardEnded;
+    if (state_ == State::kRunning) state_ = State::kShardEnded;
     Wake();
     return;
   }
@@ -215,9 +229,32 @@ void ShardConsumer::Tend(bool force) {
   }
 }
 
+absl::Time ShardConsumer::NextCheckpointTime() {
+  const absl::Time next = last_checkpoint_time_ + options_.checkpoint_interval;
+  return retry_checkpoint_at_.has_value() ? std::max(next, *retry_checkpoint_at_) : next;
+}
+
+bool ShardConsumer::Quiescent() {
+  absl::MutexLock lock(&mu_);
+  return !started_ || loops_running_ == 0;
+}
+
 void ShardConsumer::Start() {
-  reader_thread_ = std::thread([this] { ReaderLoop(); });
-  dispatcher_thread_ = std::thread([this] { DispatcherLoop(); });
+  {
+    absl::MutexLock lock(&mu_);
+    started_ = true;
+    loops_running_ = 2;
+  }
+  reader_thread_ = std::thread([this] {
+    ReaderLoop();
+    absl::MutexLock lock(&mu_);
+    --loops_running_;
+  });
+  dispatcher_thread_ = std::thread([this] {
+    DispatcherLoop();
+    absl::MutexLock lock(&mu_);
+    --loops_running_;
+  });
 }
 
 void ShardConsumer::Stop() {
@@ -305,8 +342,10 @@ void ShardConsumer::DispatcherLoop() {
     absl::MutexLock lock(&mu_);
     if (generation_ != seen) continue;
     const std::optional<uint64_t> watermark = processor_.Watermark();
-    if (watermark.has_value() && (!checkpointed_.has_value() || *watermark > *checkpointed_)) {
-      const absl::Time due = last_checkpoint_time_ + options_.checkpoint_interval;
+    if ((watermark.has_value() && (!checkpointed_.has_value() || *watermark > *checkpointed_)) ||
+        retry_checkpoint_at_.has_value()) {
+      // A checkpoint (or SHARD_END, after a failed write) is waiting to be written.
+      const absl::Time due = NextCheckpointTime();
       if (!deadline.has_value() || due < *deadline) deadline = due;
     }
     const GenerationChanged changed{&generation_, seen};

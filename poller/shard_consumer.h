@@ -72,6 +72,10 @@ class ShardConsumer {
   // state is kept (kRunning stays kRunning: the lease is neither checkpointed nor released).
   void Stop();
 
+  // Whether Stop() would return without waiting: the threads were never started, or both
+  // loops have returned (after the state left kRunning, or Stop).
+  bool Quiescent();
+
   // Waits on the clock until the state is no longer kRunning or `deadline` passes. Returns
   // whether it finished.
   bool AwaitFinished(absl::Time deadline);
@@ -96,6 +100,8 @@ class ShardConsumer {
   void DispatcherLoop();
   bool Finished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return state_ != State::kRunning; }
   void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++generation_; }
+  // When the next checkpoint may be written (coalescing interval, pause after a failure).
+  absl::Time NextCheckpointTime() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const v1::LeaseKey key_;
   const int64_t lease_counter_;
@@ -116,10 +122,13 @@ class ShardConsumer {
   std::optional<uint64_t> checkpointed_ ABSL_GUARDED_BY(mu_);
   absl::Time last_checkpoint_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string last_checkpoint_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Time> retry_checkpoint_at_ ABSL_GUARDED_BY(mu_);  // after a failed write
   int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every event the dispatcher awaits
   std::map<int, std::thread> lane_threads_ ABSL_GUARDED_BY(mu_);
   std::vector<int> finished_lanes_ ABSL_GUARDED_BY(mu_);
   int running_batches_ ABSL_GUARDED_BY(mu_) = 0;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  int loops_running_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread reader_thread_;
   std::thread dispatcher_thread_;
 };

@@ -140,9 +140,14 @@ absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
           if (seq.ok()) watermark_.Done(*seq).IgnoreError();  // offered, so known
         }
       });
-  absl::MutexLock lock(&mu_);
-  lanes_[batch.lane]->busy = false;
-  RebuildLanesIfDue();
+  bool caught_up;
+  {
+    absl::MutexLock lock(&mu_);
+    lanes_[batch.lane]->busy = false;
+    RebuildLanesIfDue();
+    caught_up = watermark_.outstanding() == 0;
+  }
+  if (caught_up) deps_.metrics.CaughtUp(shard_);
   return status;
 }
 

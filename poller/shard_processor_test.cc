@@ -143,6 +143,20 @@ TEST_F(ShardProcessorTest, WatermarkIsTheLowWatermarkAcrossLanes) {
   EXPECT_TRUE(p->Drained());
 }
 
+TEST_F(ShardProcessorTest, IteratorAgeIsZeroOnceCaughtUpAndKeptWhileRecordsWait) {
+  config_.set_batch_size(2);
+  auto p = NewProcessor();
+  const absl::Time arrival = clock_.Now();
+  ASSERT_TRUE(p->Offer({MakeRecord(1, "k", "", arrival), MakeRecord(2, "k", "", arrival),
+                        MakeRecord(3, "k", "", arrival)})
+                  .ok());
+  clock_.Advance(absl::Seconds(5));
+  ASSERT_EQ(p->RunReadyBatches(stop_).value(), 1);  // records 1 and 2; record 3 waits
+  EXPECT_EQ(metrics_.IteratorAgeMs(shard_), 5000) << "record 3 is not delivered yet";
+  RunUntilDrained(*p);
+  EXPECT_EQ(metrics_.IteratorAgeMs(shard_), 0) << "every record is done: caught up";
+}
+
 TEST_F(ShardProcessorTest, OutOfOrderOfferIsInvalidArgument) {
   auto p = NewProcessor();
   ASSERT_TRUE(p->Offer({MakeRecord(5, "k", "", clock_.Now())}).ok());

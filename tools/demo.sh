@@ -8,10 +8,9 @@ cd "$(dirname "$0")/.."
 tools/setup.sh
 disk_cache="${HOME}/.cache/tributary/bazel-disk"
 mkdir -p "$disk_cache"
-bazel build --disk_cache="$disk_cache" //...
+bazel build --disk_cache="$disk_cache" //:tributary //:tribctl //tools/demo:demo_scenario \
+  //examples/cpp:example_function
 
-if [[ -x bazel-bin/tools/demo_scenario ]]; then
-  exec bazel-bin/tools/demo_scenario "$@"
-fi
-echo "demo: built every target. The all-in-one binary and the demo scenario are not built yet;"
-echo "demo: see 'issues' (the all-in-one/demo issue). Run the tests with tools/test.sh."
+exec bazel-bin/tools/demo/demo_scenario \
+  --tributary_binary=bazel-bin/tools/tributary/tributary \
+  --function_binary=bazel-bin/examples/cpp/example_function "$@"

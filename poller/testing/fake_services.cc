@@ -38,6 +38,11 @@ void FakeLeaseService::AskToRelease(const std::string& uuid, const std::string& 
   to_release_.insert(Key(uuid, shard_id));
 }
 
+void FakeLeaseService::FailNextCheckpoints(int n) {
+  absl::MutexLock lock(&mu_);
+  fail_next_checkpoints_ = n;
+}
+
 void FakeLeaseService::FailHeartbeats(bool fail) {
   absl::MutexLock lock(&mu_);
   fail_heartbeats_ = fail;
@@ -160,6 +165,10 @@ absl::StatusOr<v1::CheckpointResponse> FakeLeaseService::Checkpoint(
     const v1::CheckpointRequest& request) {
   absl::MutexLock lock(&mu_);
   absl::Status s = CheckOwner(request.lease_key(), request.poller_id(), request.lease_counter());
+  if (s.ok() && fail_next_checkpoints_ > 0) {
+    --fail_next_checkpoints_;
+    s = absl::UnavailableError("injected checkpoint failure");
+  }
   checkpoint_calls_.push_back(CheckpointCall{request.poller_id(), request.lease_key().shard_id(),
                                              request.lease_counter(), request.checkpoint(),
                                              s.ok()});

@@ -31,6 +31,8 @@ class FakeLeaseService : public LeaseService {
   void Steal(const std::string& uuid, const std::string& shard_id, const std::string& new_owner);
   // Lists the lease in its owner's next heartbeat replies under leases_to_release.
   void AskToRelease(const std::string& uuid, const std::string& shard_id);
+  // The next `n` Checkpoint calls fail with UNAVAILABLE (recorded as not accepted).
+  void FailNextCheckpoints(int n);
   // Makes every later Heartbeat fail with UNAVAILABLE (or succeed again).
   void FailHeartbeats(bool fail);
   v1::Lease GetLease(const std::string& uuid, const std::string& shard_id);
@@ -67,6 +69,7 @@ class FakeLeaseService : public LeaseService {
   std::map<std::string, int> capacity_ ABSL_GUARDED_BY(mu_);
   std::set<Key> to_release_ ABSL_GUARDED_BY(mu_);
   bool fail_heartbeats_ ABSL_GUARDED_BY(mu_) = false;
+  int fail_next_checkpoints_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<CheckpointCall> checkpoint_calls_ ABSL_GUARDED_BY(mu_);
   int release_calls_ ABSL_GUARDED_BY(mu_) = 0;
 };

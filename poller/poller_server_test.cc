@@ -1,0 +1,79 @@
+// The poller_server binary: flags and wiring. It serves tributary.v1.Pollers and GET /metrics
+// even while the services it depends on are unreachable, and exits cleanly on SIGTERM.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_client.h"
+#include "common/grpc_server.h"
+#include "common/testing/test_util.h"
+#include "gtest/gtest.h"
+#include "proto/poller.grpc.pb.h"
+
+namespace tributary::poller {
+namespace {
+
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{30, 0};  // a failure guard only
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return "";
+  }
+  const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n");
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string response;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
+  ::close(fd);
+  return response;
+}
+
+TEST(PollerServerTest, ServesMetricsOverGrpcAndHttpAndStopsOnSigterm) {
+  const std::string dir = testing::NewTempDir("poller_server");
+  const std::string port_file = dir + "/port";
+  const std::string metrics_port_file = dir + "/metrics_port";
+  // Nothing listens on port 1: the poller keeps retrying registration in the background.
+  auto server = testing::Subprocess::Start(
+      testing::RunfilePath("poller/poller_server"),
+      {"--listen=127.0.0.1:0", "--port_file=" + port_file, "--metrics_listen=127.0.0.1:0",
+       "--metrics_port_file=" + metrics_port_file, "--poller_id=test-poller", "--capacity=3",
+       "--shard_store=127.0.0.1:1", "--leasing=127.0.0.1:1", "--stream_tracker=127.0.0.1:1"},
+      dir + "/log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto port = testing::WaitForPortFile(port_file);
+  ASSERT_TRUE(port.ok()) << port.status();
+  auto metrics_port = testing::WaitForPortFile(metrics_port_file);
+  ASSERT_TRUE(metrics_port.ok()) << metrics_port.status();
+
+  auto stub = v1::Pollers::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", *port)));
+  auto metrics = CallUnary(stub.get(), &v1::Pollers::Stub::GetMetrics, v1::GetMetricsRequest(),
+                           absl::Seconds(30));
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_EQ(metrics->poller_id(), "test-poller");
+  EXPECT_EQ(metrics->shards_size(), 0);
+
+  const std::string http = HttpGet(*metrics_port, "/metrics");
+  EXPECT_EQ(http.rfind("HTTP/1.0 200 OK", 0), 0u) << http;
+  EXPECT_NE(http.find("# TYPE tributary_poller_iterator_age_ms gauge"), std::string::npos);
+
+  ASSERT_EQ(::kill(server->pid(), SIGTERM), 0);
+  auto status = server->Wait(absl::Seconds(60));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+}
+
+}  // namespace
+}  // namespace tributary::poller
