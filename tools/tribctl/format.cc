@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <map>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
@@ -21,12 +21,10 @@ std::string Or(const std::string& value, const std::string& fallback = "-") {
 
 std::string Bool(bool b) { return b ? "true" : "false"; }
 
+// A sample value as the poller's exposition writes it: "+Inf", else printf's %g.
 std::string Number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) {
-    return absl::StrCat(static_cast<int64_t>(v));
-  }
-  return absl::StrCat(v);
+  return absl::StrFormat("%g", v);
 }
 
 std::string ShardState(const v1::Shard& shard) {
@@ -302,6 +300,8 @@ std::string MetricsTable(const v1::GetMetricsResponse& metrics) {
 }
 
 std::string PrometheusText(const v1::GetMetricsResponse& metrics) {
+  // The same names, help texts and number format as the poller's own exposition
+  // (poller/metrics.cc, served on --metrics_listen); format_test pins the two together.
   std::string out;
   auto labels = [&](const v1::ShardMetrics& s) {
     return absl::StrCat("poller=\"", LabelValue(metrics.poller_id()), "\",mapping=\"",
@@ -309,40 +309,41 @@ std::string PrometheusText(const v1::GetMetricsResponse& metrics) {
                         LabelValue(s.stream_name()), "\",shard=\"", LabelValue(s.shard_id()), "\"");
   };
   auto family = [&](const std::string& name, const std::string& type, const std::string& help,
-                    const std::function<int64_t(const v1::ShardMetrics&)>& value) {
+                    int64_t (v1::ShardMetrics::*field)() const) {
     absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
     for (const v1::ShardMetrics& s : metrics.shards()) {
-      absl::StrAppend(&out, name, "{", labels(s), "} ", value(s), "\n");
+      absl::StrAppend(&out, name, "{", labels(s), "} ", (s.*field)(), "\n");
     }
   };
-  family("tributary_iterator_age_milliseconds", "gauge",
-         "Age of the last record of the last batch processed.",
-         [](const v1::ShardMetrics& s) { return s.iterator_age_ms(); });
-  family("tributary_invocations_total", "counter", "Function invocations.",
-         [](const v1::ShardMetrics& s) { return s.invocations(); });
-  family("tributary_function_errors_total", "counter", "Invocations that failed.",
-         [](const v1::ShardMetrics& s) { return s.function_errors(); });
-  family("tributary_retries_total", "counter", "Batches retried.",
-         [](const v1::ShardMetrics& s) { return s.retries(); });
-  family("tributary_bisections_total", "counter", "Failing batches split in two.",
-         [](const v1::ShardMetrics& s) { return s.bisections(); });
-  family("tributary_records_delivered_total", "counter", "Records the function processed.",
-         [](const v1::ShardMetrics& s) { return s.records_delivered(); });
+  family("tributary_poller_iterator_age_ms", "gauge",
+         "Now minus the arrival time of the last record of the last batch, in ms.",
+         &v1::ShardMetrics::iterator_age_ms);
+  family("tributary_poller_invocations_total", "counter", "Function invocations.",
+         &v1::ShardMetrics::invocations);
+  family("tributary_poller_function_errors_total", "counter", "Invocations that failed.",
+         &v1::ShardMetrics::function_errors);
+  family("tributary_poller_retries_total", "counter", "Batch retries after backoff.",
+         &v1::ShardMetrics::retries);
+  family("tributary_poller_bisections_total", "counter", "Failing batches split in two.",
+         &v1::ShardMetrics::bisections);
+  family("tributary_poller_records_delivered_total", "counter",
+         "Records the function processed successfully.", &v1::ShardMetrics::records_delivered);
   absl::StrAppend(&out,
-                  "# HELP tributary_dropped_records_total Records sent to the on-failure "
-                  "destination and skipped.\n# TYPE tributary_dropped_records_total counter\n");
+                  "# HELP tributary_poller_dropped_records_total Records skipped after being "
+                  "reported, by condition.\n# TYPE tributary_poller_dropped_records_total "
+                  "counter\n");
   for (const v1::ShardMetrics& s : metrics.shards()) {
     std::map<std::string, int64_t> sorted(s.dropped_records().begin(), s.dropped_records().end());
     for (const auto& [condition, count] : sorted) {
-      absl::StrAppend(&out, "tributary_dropped_records_total{", labels(s), ",condition=\"",
+      absl::StrAppend(&out, "tributary_poller_dropped_records_total{", labels(s), ",condition=\"",
                       LabelValue(condition), "\"} ", count, "\n");
     }
   }
   auto histogram = [&](const std::string& name, const std::string& help,
-                       const std::function<const v1::Histogram&(const v1::ShardMetrics&)>& get) {
+                       const v1::Histogram& (v1::ShardMetrics::*field)() const) {
     absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " histogram\n");
     for (const v1::ShardMetrics& s : metrics.shards()) {
-      const v1::Histogram& h = get(s);
+      const v1::Histogram& h = (s.*field)();
       const int n = std::min(h.bounds_size(), h.counts_size());
       for (int i = 0; i < n; ++i) {
         absl::StrAppend(&out, name, "_bucket{", labels(s), ",le=\"", Number(h.bounds(i)), "\"} ",
@@ -352,11 +353,10 @@ std::string PrometheusText(const v1::GetMetricsResponse& metrics) {
       absl::StrAppend(&out, name, "_count{", labels(s), "} ", h.count(), "\n");
     }
   };
-  histogram("tributary_batch_size", "Records per invocation.",
-            [](const v1::ShardMetrics& s) -> const v1::Histogram& { return s.batch_size(); });
-  histogram(
-      "tributary_invoke_latency_milliseconds", "Invocation latency.",
-      [](const v1::ShardMetrics& s) -> const v1::Histogram& { return s.invoke_latency_ms(); });
+  histogram("tributary_poller_batch_size", "Records per invocation.",
+            &v1::ShardMetrics::batch_size);
+  histogram("tributary_poller_invoke_latency_ms", "Invocation latency in ms.",
+            &v1::ShardMetrics::invoke_latency_ms);
   return out;
 }
 

@@ -74,10 +74,10 @@ std::string LeasesTable(const std::vector<v1::Lease>& leases);
 std::string PollersTable(const std::vector<v1::Poller>& pollers);
 std::string MetricsTable(const v1::GetMetricsResponse& metrics);
 
-// Prometheus text exposition (version 0.0.4) of a GetMetricsResponse: gauges
-// and counters per mapping and shard, histograms with _bucket/_sum/_count.
-// Metric names start with "tributary_"; labels are mapping, stream, shard
-// (and condition for dropped records), escaped as the format requires.
+// Prometheus text exposition (version 0.0.4) of a GetMetricsResponse, the
+// same text the poller serves on --metrics_listen: tributary_poller_* gauges
+// and counters per mapping and shard, histograms with _bucket/_sum/_count,
+// labels poller, mapping, stream, shard (and condition for dropped records).
 std::string PrometheusText(const v1::GetMetricsResponse& metrics);
 
 }  // namespace tributary::tribctl

@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <string>
 
+#include "common/clock.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "poller/metrics.h"
 
 namespace tributary::tribctl {
 namespace {
@@ -179,27 +181,27 @@ TEST(FormatTest, PrometheusTextHasCountersGaugesAndCumulativeHistograms) {
   const std::string text = PrometheusText(metrics);
   const std::string labels =
       "poller=\"p1\",mapping=\"m\\\"1\",stream=\"orders\",shard=\"shardId-000000000000\"";
-  EXPECT_THAT(text, HasSubstr("# TYPE tributary_iterator_age_milliseconds gauge\n"
-                              "tributary_iterator_age_milliseconds{" +
+  EXPECT_THAT(text, HasSubstr("# TYPE tributary_poller_iterator_age_ms gauge\n"
+                              "tributary_poller_iterator_age_ms{" +
                               labels + "} 1200\n"));
-  EXPECT_THAT(text, HasSubstr("tributary_invocations_total{" + labels + "} 10\n"));
-  EXPECT_THAT(text, HasSubstr("tributary_function_errors_total{" + labels + "} 2\n"));
-  EXPECT_THAT(text, HasSubstr("tributary_dropped_records_total{" + labels +
+  EXPECT_THAT(text, HasSubstr("tributary_poller_invocations_total{" + labels + "} 10\n"));
+  EXPECT_THAT(text, HasSubstr("tributary_poller_function_errors_total{" + labels + "} 2\n"));
+  EXPECT_THAT(text, HasSubstr("tributary_poller_dropped_records_total{" + labels +
                               ",condition=\"RetryAttemptsExhausted\"} 3\n"));
-  EXPECT_THAT(text, HasSubstr("# TYPE tributary_batch_size histogram\n"
-                              "tributary_batch_size_bucket{" +
+  EXPECT_THAT(text, HasSubstr("# TYPE tributary_poller_batch_size histogram\n"
+                              "tributary_poller_batch_size_bucket{" +
                               labels +
                               ",le=\"1\"} 1\n"
-                              "tributary_batch_size_bucket{" +
+                              "tributary_poller_batch_size_bucket{" +
                               labels +
                               ",le=\"10\"} 4\n"
-                              "tributary_batch_size_bucket{" +
+                              "tributary_poller_batch_size_bucket{" +
                               labels +
                               ",le=\"+Inf\"} 10\n"
-                              "tributary_batch_size_sum{" +
+                              "tributary_poller_batch_size_sum{" +
                               labels +
                               "} 55.5\n"
-                              "tributary_batch_size_count{" +
+                              "tributary_poller_batch_size_count{" +
                               labels + "} 10\n"));
 }
 
@@ -221,6 +223,27 @@ TEST(FormatTest, MetricsTableSumsDroppedRecords) {
             "BISECTIONS  DROPPED  DELIVERED  CHECKPOINT\n"
             "m1       s       x         0                0            0       0        "
             "0           7        7          42\n");
+}
+
+TEST(FormatTest, PrometheusTextIsWhatThePollerServes) {
+  // `tribctl metrics --prometheus` must print what the poller's --metrics_listen serves, so
+  // that dashboards work with either.
+  FakeClock clock;
+  poller::PollerMetrics metrics("poller-1", clock);
+  const poller::ShardContext shard{"m-1", "orders", "shardId-000000000000"};
+  metrics.BatchStarted(shard, clock.Now() - absl::Seconds(2));
+  metrics.Invoked(shard, 7, absl::Milliseconds(12));
+  metrics.FunctionError(shard);
+  metrics.Retried(shard);
+  metrics.Bisected(shard);
+  metrics.Dropped(shard, "RetryAttemptsExhausted", 1);
+  metrics.Delivered(shard, 6);
+  metrics.Checkpointed(shard, "42");
+  metrics.BatchFinished(shard);
+  metrics.Invoked({"m-2", "other", "shardId-000000000001"}, 1500, absl::Seconds(3));
+  const std::string served = metrics.RenderPrometheus();
+  EXPECT_THAT(served, HasSubstr("tributary_poller_invocations_total"));
+  EXPECT_EQ(PrometheusText(metrics.Snapshot()), served);
 }
 
 }  // namespace

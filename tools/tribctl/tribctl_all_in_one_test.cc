@@ -1,0 +1,206 @@
+// tribctl against the real all-in-one binary (`tributary serve`, a separate
+// process on a free loopback port) and the C++ example function: the whole
+// operator path of the README — streams, a mapping with every failure-handling
+// field, records in, the poison record out on the destination stream, leases,
+// metrics, mapping update and delete. Waiting is event-driven: `records get
+// --follow` blocks on SubscribeToShard until the failure record arrives; a
+// notification timeout is only a failure guard.
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/process.h"
+#include "common/testing/test_util.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "proto/event_source_mappings.pb.h"
+#include "proto/leasing.pb.h"
+#include "proto/poller.pb.h"
+#include "proto/streams.pb.h"
+#include "tools/tribctl/tribctl.h"
+
+namespace tributary::tribctl {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+template <typename T>
+T Json(const std::string& text) {
+  T message;
+  auto status = google::protobuf::util::JsonStringToMessage(text, &message);
+  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << text;
+  return message;
+}
+
+class TribctlAllInOneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = tributary::testing::NewTempDir("tribctl-all-in-one");
+    auto server =
+        Subprocess::Start(tributary::testing::RunfilePath("tools/tributary/tributary"),
+                          {"serve", "--listen=127.0.0.1:0", "--port_file=" + dir_ + "/port",
+                           "--data_dir=" + dir_ + "/data", "--sync_interval_ms=100"},
+                          dir_ + "/tributary.log");
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    auto port = WaitForPortFile(dir_ + "/port");
+    ASSERT_TRUE(port.ok()) << port.status();
+    endpoint_ = absl::StrCat("127.0.0.1:", *port);
+
+    auto function =
+        Subprocess::Start(tributary::testing::RunfilePath("examples/cpp/example_function"),
+                          {"--listen=127.0.0.1:0", "--port_file=" + dir_ + "/function_port",
+                           "--deliveries_file=" + dir_ + "/deliveries.txt"},
+                          dir_ + "/function.log");
+    ASSERT_TRUE(function.ok()) << function.status();
+    function_ = std::move(*function);
+    auto function_port = WaitForPortFile(dir_ + "/function_port");
+    ASSERT_TRUE(function_port.ok()) << function_port.status();
+    function_endpoint_ = absl::StrCat("127.0.0.1:", *function_port);
+  }
+
+  Result Run(std::vector<std::string> args, const std::string& stdin_text = "",
+             Interrupt* interrupt = nullptr) {
+    args.insert(args.begin(), "--endpoint=" + endpoint_);
+    std::istringstream in(stdin_text);
+    std::ostringstream out, err;
+    const int code = RunTribctl(args, Io{&in, &out, &err, interrupt});
+    return {code, out.str(), err.str()};
+  }
+
+  std::string Deliveries() {
+    std::ifstream in(dir_ + "/deliveries.txt");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  std::string dir_;
+  Subprocess server_;
+  Subprocess function_;
+  std::string endpoint_;
+  std::string function_endpoint_;
+};
+
+TEST_F(TribctlAllInOneTest, APoisonRecordGoesToTheDestinationAndTheRestIsDelivered) {
+  ASSERT_EQ(Run({"streams", "create", "--stream=orders"}).code, kExitOk);
+  ASSERT_EQ(Run({"streams", "create", "--stream=orders-failures"}).code, kExitOk);
+
+  Result created =
+      Run({"mappings", "create", "--stream=orders", "--function-endpoint=" + function_endpoint_,
+           "--starting-position=TRIM_HORIZON", "--batch-size=10",
+           "--bisect-batch-on-function-error", "--maximum-retry-attempts=0",
+           "--destination=orders-failures", "--function-timeout-seconds=10", "--output=json"});
+  ASSERT_EQ(created.code, kExitOk) << created.err;
+  auto mapping = Json<v1::EventSourceMappingConfiguration>(created.out);
+  const std::string uuid = mapping.uuid();
+  ASSERT_FALSE(uuid.empty());
+  EXPECT_EQ(mapping.batch_size(), 10);
+  EXPECT_TRUE(mapping.bisect_batch_on_function_error());
+  EXPECT_EQ(mapping.maximum_retry_attempts(), 0);
+  EXPECT_EQ(mapping.destination_config().on_failure().destination(), "orders-failures");
+  EXPECT_EQ(mapping.function_timeout_seconds(), 10);
+
+  Result got = Run({"mappings", "get", "--uuid=" + uuid});
+  EXPECT_EQ(got.code, kExitOk) << got.err;
+  EXPECT_THAT(got.out, HasSubstr("DestinationOnFailure            orders-failures\n"));
+  auto listed = Json<v1::ListEventSourceMappingsResponse>(
+      Run({"mappings", "list", "--stream=orders", "--output=json"}).out);
+  ASSERT_EQ(listed.event_source_mappings_size(), 1);
+  EXPECT_EQ(listed.event_source_mappings(0).uuid(), uuid);
+
+  // 20 records on one shard; the 16th is poison.
+  std::string input;
+  for (int i = 0; i < 20; ++i) {
+    input +=
+        absl::StrCat("key", i % 3, "\t", i == 15 ? "poison-15" : absl::StrCat("value-", i), "\n");
+  }
+  Result put = Run({"records", "put", "--stream=orders", "--output=json"}, input);
+  ASSERT_EQ(put.code, kExitOk) << put.err;
+  auto written = Json<v1::PutRecordsResponse>(put.out);
+  ASSERT_EQ(written.records_size(), 20);
+
+  // Wait for the failure record on the destination stream.
+  Interrupt interrupt;
+  absl::Notification followed;
+  Result failure;
+  std::thread follower([&] {
+    failure = Run({"records", "get", "--stream=orders-failures", "--shard-id=shardId-000000000000",
+                   "--follow", "--max-records=1", "--output=json"},
+                  "", &interrupt);
+    followed.Notify();
+  });
+  const bool arrived = followed.WaitForNotificationWithTimeout(absl::Seconds(60));
+  if (!arrived) interrupt.Trigger();
+  follower.join();
+  ASSERT_TRUE(arrived) << "no failure record within 60 s; deliveries:\n" << Deliveries();
+  ASSERT_EQ(failure.code, kExitOk) << failure.err;
+  auto record = Json<v1::Record>(failure.out);
+  EXPECT_THAT(record.data(), HasSubstr("\"condition\":\"RetryAttemptsExhausted\""));
+  EXPECT_THAT(record.data(), HasSubstr(absl::StrCat("\"startSequenceNumber\":\"",
+                                                    written.records(15).sequence_number(), "\"")));
+  EXPECT_THAT(record.data(), HasSubstr(absl::StrCat("\"endSequenceNumber\":\"",
+                                                    written.records(15).sequence_number(), "\"")));
+
+  // Everything before the poison record was delivered before it was given up on.
+  const std::string deliveries = Deliveries();
+  for (int i = 0; i < 15; ++i) {
+    EXPECT_THAT(deliveries,
+                HasSubstr(absl::StrCat("shardId-000000000000 ",
+                                       written.records(i).sequence_number(), " key", i % 3, "\n")))
+        << "record " << i;
+  }
+
+  auto leases = Json<v1::ListLeasesResponse>(
+      Run({"leases", "list", "--mapping=" + uuid, "--output=json"}).out);
+  ASSERT_EQ(leases.leases_size(), 1);
+  EXPECT_EQ(leases.leases(0).shard_id(), "shardId-000000000000");
+  EXPECT_FALSE(leases.leases(0).lease_owner().empty());
+
+  auto pollers = Json<v1::ListPollersResponse>(Run({"pollers", "list", "--output=json"}).out);
+  ASSERT_EQ(pollers.pollers_size(), 1);
+  EXPECT_EQ(pollers.pollers(0).poller_id(), leases.leases(0).lease_owner());
+
+  Result metrics = Run({"metrics", "--mapping=" + uuid, "--output=json"});
+  ASSERT_EQ(metrics.code, kExitOk) << metrics.err;
+  auto shards = Json<v1::GetMetricsResponse>(metrics.out);
+  ASSERT_EQ(shards.shards_size(), 1) << metrics.out;
+  EXPECT_GT(shards.shards(0).invocations(), 0);
+  EXPECT_GT(shards.shards(0).function_errors(), 0);
+  Result prometheus = Run({"metrics", "--mapping=" + uuid, "--prometheus"});
+  EXPECT_THAT(prometheus.out, HasSubstr(absl::StrCat("tributary_poller_invocations_total{poller=\"",
+                                                     shards.poller_id(), "\",mapping=\"", uuid)));
+
+  Result updated = Run({"mappings", "update", "--uuid=" + uuid, "--batch-size=20"});
+  EXPECT_EQ(updated.code, kExitOk) << updated.err;
+  EXPECT_THAT(updated.out, HasSubstr("BatchSize                       20\n"));
+  EXPECT_EQ(Run({"mappings", "delete", "--uuid=" + uuid}).code, kExitOk);
+}
+
+TEST_F(TribctlAllInOneTest, MappingErrorsFromTheTrackerReachTheOperator) {
+  Result missing = Run({"mappings", "get", "--uuid=00000000-0000-0000-0000-000000000000"});
+  EXPECT_EQ(missing.code, kExitError);
+  EXPECT_THAT(missing.err, ::testing::StartsWith("error: NOT_FOUND: "));
+  ASSERT_EQ(Run({"streams", "create", "--stream=s"}).code, kExitOk);
+  Result bad = Run({"mappings", "create", "--stream=s", "--function-endpoint=127.0.0.1:1",
+                    "--starting-position=LATEST", "--batch-size=0"});
+  EXPECT_EQ(bad.code, kExitError);
+  EXPECT_THAT(bad.err, ::testing::StartsWith("error: INVALID_ARGUMENT: "));
+  EXPECT_THAT(bad.err, HasSubstr("batch_size"));
+}
+
+}  // namespace
+}  // namespace tributary::tribctl
