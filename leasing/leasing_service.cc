@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
 
@@ -33,22 +34,13 @@ void ToProto(const LeaseKey& key, v1::LeaseKey* out) {
   out->set_shard_id(key.shard_id);
 }
 
-void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t ns = absl::ToUnixNanos(t);
-  out->set_seconds(ns / 1000000000 - (ns % 1000000000 < 0 ? 1 : 0));
-  out->set_nanos(static_cast<int32_t>((ns % 1000000000 + 1000000000) % 1000000000));
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
 void ToProto(const leasing::Checkpoint& c, v1::Checkpoint* out) {
   out->set_type(static_cast<v1::CheckpointType>(c.type));
   if (c.type == CheckpointType::kSequenceNumber) {
     out->set_sequence_number(absl::StrCat(c.sequence_number));
   }
-  if (c.type == CheckpointType::kAtTimestamp) ToProto(c.timestamp, out->mutable_timestamp());
+  if (c.type == CheckpointType::kAtTimestamp)
+    *out->mutable_timestamp() = ToProtoTimestamp(c.timestamp);
 }
 
 void ToProto(const Lease& l, v1::Lease* out) {
@@ -63,7 +55,7 @@ void ToProto(const Lease& l, v1::Lease* out) {
   for (const std::string& c : r.child_shard_ids) out->add_child_shard_ids(c);
   out->set_owner_switches_since_checkpoint(r.owner_switches_since_checkpoint);
   if (l.last_renewal_time != absl::InfinitePast()) {
-    ToProto(l.last_renewal_time, out->mutable_last_renewal_time());
+    *out->mutable_last_renewal_time() = ToProtoTimestamp(l.last_renewal_time);
   }
   out->set_enabled(r.enabled);
   out->set_iterator_age_ms(l.iterator_age_ms);
@@ -92,7 +84,7 @@ absl::StatusOr<leasing::Checkpoint> FromInitialProto(const v1::Checkpoint& c,
             absl::StrCat(field, ".timestamp: required with AT_TIMESTAMP_CHECKPOINT"));
       }
       out.type = CheckpointType::kAtTimestamp;
-      out.timestamp = FromProto(c.timestamp());
+      out.timestamp = FromProtoTimestamp(c.timestamp());
       return out;
     case v1::SEQUENCE_NUMBER: {
       out.type = CheckpointType::kSequenceNumber;
@@ -122,18 +114,6 @@ grpc::Status Reply(const absl::Status& status, const char* method) {
 }
 
 }  // namespace
-
-absl::StatusOr<uint64_t> ParseSequenceNumber(absl::string_view text, absl::string_view field) {
-  uint64_t value = 0;
-  const bool digits_only =
-      !text.empty() && text.size() <= 20 &&
-      std::all_of(text.begin(), text.end(), [](char c) { return absl::ascii_isdigit(c); });
-  if (!digits_only || !absl::SimpleAtoi(text, &value)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": \"", text.substr(0, 40), "\" is not a decimal sequence number (0 to 2^64-1)"));
-  }
-  return value;
-}
 
 grpc::Status LeasingService::CreateLeases(grpc::ServerContext*,
                                           const v1::CreateLeasesRequest* request,
@@ -246,7 +226,7 @@ grpc::Status LeasingService::Heartbeat(grpc::ServerContext*, const v1::Heartbeat
       out->set_lease_counter(held.lease_counter);
     }
     for (const LeaseKey& key : result.to_release) ToProto(key, response->add_leases_to_release());
-    ToProto(result.lease_expiration, response->mutable_lease_expiration());
+    *response->mutable_lease_expiration() = ToProtoTimestamp(result.lease_expiration);
     return absl::OkStatus();
   };
   return Reply(run(), "Heartbeat");
@@ -337,7 +317,7 @@ grpc::Status LeasingService::ListPollers(grpc::ServerContext*, const v1::ListPol
     out->set_poller_id(p.poller_id);
     out->set_capacity(p.capacity);
     if (p.last_heartbeat != absl::InfinitePast()) {
-      ToProto(p.last_heartbeat, out->mutable_last_heartbeat());
+      *out->mutable_last_heartbeat() = ToProtoTimestamp(p.last_heartbeat);
     }
     out->set_live(p.live);
     out->set_lease_count(p.lease_count);

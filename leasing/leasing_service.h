@@ -26,10 +26,6 @@
 
 namespace tributary::leasing {
 
-// Parses a decimal sequence number (digits only, at most 2^64 − 1). Errors: INVALID_ARGUMENT
-// naming `field`.
-absl::StatusOr<uint64_t> ParseSequenceNumber(absl::string_view text, absl::string_view field);
-
 class LeasingService final : public v1::Leasing::Service {
  public:
   explicit LeasingService(LeaseTable& table) : table_(table) {}

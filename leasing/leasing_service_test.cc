@@ -414,13 +414,5 @@ TEST_F(LeasingServiceTest, BadInputTable) {
   EXPECT_THAT(pollers->pollers(), SizeIs(1));
 }
 
-TEST(ParseSequenceNumberTest, AcceptsEveryUnsigned64BitDecimal) {
-  EXPECT_EQ(ParseSequenceNumber("0", "f").value(), 0u);
-  EXPECT_EQ(ParseSequenceNumber("007", "f").value(), 7u);
-  EXPECT_EQ(ParseSequenceNumber("18446744073709551615", "f").value(), UINT64_MAX);
-  EXPECT_EQ(ParseSequenceNumber("184467440737095516150", "f").status().code(),
-            absl::StatusCode::kInvalidArgument);
-}
-
 }  // namespace
 }  // namespace tributary::leasing

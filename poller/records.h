@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/proto_util.h"
 #include "proto/streams.pb.h"
 
 namespace tributary::poller {
@@ -18,10 +19,6 @@ struct ShardContext {
   std::string stream_name;
   std::string shard_id;
 };
-
-// Parses a decimal sequence number (an unsigned 64-bit integer). Errors: INVALID_ARGUMENT when
-// `text` is empty, not decimal, or out of range.
-absl::StatusOr<uint64_t> ParseSequenceNumber(const std::string& text);
 
 // The record's approximate arrival time (the Unix epoch when unset).
 absl::Time ArrivalTime(const v1::Record& record);

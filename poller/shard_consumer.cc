@@ -53,7 +53,7 @@ ShardConsumer::ShardConsumer(const v1::Lease& lease,
       processor_(ContextOf(lease, config), config, deps) {
   stream_ = reader_.Open(processor_.shard().stream_name, key_.shard_id(), start_);
   if (start_.type() == v1::SEQUENCE_NUMBER) {
-    absl::StatusOr<uint64_t> seq = ParseSequenceNumber(start_.sequence_number());
+    absl::StatusOr<uint64_t> seq = ParseSequenceNumber(start_.sequence_number(), "checkpoint.sequence_number");
     absl::MutexLock lock(&mu_);
     if (seq.ok()) checkpointed_ = *seq;
     last_checkpoint_ = start_.sequence_number();

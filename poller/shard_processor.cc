@@ -52,7 +52,7 @@ absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
   accepted.reserve(records.size());
   absl::Status status;
   for (v1::Record& r : records) {
-    absl::StatusOr<uint64_t> seq = ParseSequenceNumber(r.sequence_number());
+    absl::StatusOr<uint64_t> seq = ParseSequenceNumber(r.sequence_number(), "record.sequence_number");
     if (!seq.ok()) {
       status = seq.status();
       break;
@@ -136,7 +136,7 @@ absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
       [this](const std::vector<v1::Record>& done) {
         absl::MutexLock lock(&mu_);
         for (const v1::Record& r : done) {
-          absl::StatusOr<uint64_t> seq = ParseSequenceNumber(r.sequence_number());
+          absl::StatusOr<uint64_t> seq = ParseSequenceNumber(r.sequence_number(), "record.sequence_number");
           if (seq.ok()) watermark_.Done(*seq).IgnoreError();  // offered, so known
         }
       });

@@ -20,7 +20,7 @@
 #include "shard_store/shard_store_client.h"
 #include "shard_store/shard_store_node.h"
 #include "stream_tracker/lease_sync.h"
-#include "stream_tracker/proto_time.h"
+#include "common/proto_util.h"
 #include "stream_tracker/remote_backends.h"
 #include "stream_tracker/stream_tracker.h"
 #include "stream_tracker/stream_tracker_client.h"

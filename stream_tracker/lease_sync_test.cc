@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "stream_tracker/mapping_manager.h"
 #include "stream_tracker/mapping_state.h"
-#include "stream_tracker/proto_time.h"
+#include "common/proto_util.h"
 #include "stream_tracker/testing/fake_lease_table.h"
 #include "stream_tracker/testing/fake_stream_catalog.h"
 

@@ -8,7 +8,7 @@
 #include "common/status_macros.h"
 #include "stream_tracker/mapping_config.h"
 #include "stream_tracker/mapping_state.h"
-#include "stream_tracker/proto_time.h"
+#include "common/proto_util.h"
 
 namespace tributary::stream_tracker {
 namespace {

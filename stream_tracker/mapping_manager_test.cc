@@ -8,7 +8,7 @@
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "stream_tracker/mapping_state.h"
-#include "stream_tracker/proto_time.h"
+#include "common/proto_util.h"
 #include "stream_tracker/testing/fake_stream_catalog.h"
 
 namespace tributary::stream_tracker {

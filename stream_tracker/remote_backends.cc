@@ -1,7 +1,7 @@
 #include "stream_tracker/remote_backends.h"
 
 #include "common/status_macros.h"
-#include "stream_tracker/proto_time.h"
+#include "common/proto_util.h"
 
 namespace tributary::stream_tracker {
 namespace {
