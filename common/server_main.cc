@@ -1,5 +1,6 @@
 #include "common/server_main.h"
 
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -26,6 +27,13 @@ sigset_t TerminationSignals() {
 }  // namespace
 
 void InitServerMain(int* argc, char*** argv, const char* usage) {
+  // Our servers move messages of 50 KB to 6 MiB (PutRecords, GetRecords, SubscribeToShard events,
+  // Invoke): keep freed memory in the heap rather than mapping and unmapping it per message.
+  // glibc's defaults made page faults and sysmalloc top costs in the PutRecords and delivery
+  // profiles (delivery at batch size 10000: 181k -> 225k records/s, BENCHMARKS.md).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
   gflags::SetUsageMessage(usage);
   gflags::ParseCommandLineFlags(argc, argv, true);
   FLAGS_logtostderr = true;

@@ -15,7 +15,8 @@
 
 namespace tributary {
 
-// Parses flags, sets up logging to stderr, and blocks SIGINT/SIGTERM in this
+// Sets glibc's malloc to keep freed memory (large messages are the norm here), parses flags,
+// sets up logging to stderr, and blocks SIGINT/SIGTERM in this
 // thread (and every thread started after it) so that WaitForTerminationSignal
 // can receive them. Call first in main().
 void InitServerMain(int* argc, char*** argv, const char* usage);

@@ -1,6 +1,4 @@
 // shard_store_server: tributary.v1.Streams over one RocksDB data directory.
-#include <malloc.h>
-
 #include <cstdlib>
 
 #include "common/clock.h"
@@ -19,12 +17,6 @@ DEFINE_double(shard_write_bytes_per_second, 0, "Per-shard write limit in bytes/s
 DEFINE_int32(subscription_threads, 2, "Threads that push SubscribeToShard events.");
 
 int main(int argc, char** argv) {
-  // PutRecords handles ~50-500 KB messages and batches per call: keep freed
-  // memory in the heap instead of returning it to the OS after every call
-  // (glibc's defaults made page faults a top cost in the PutRecords profile).
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  mallopt(M_TOP_PAD, 64 << 20);
   tributary::InitServerMain(&argc, &argv, "shard_store_server --data_dir=DIR [--listen=HOST:PORT]");
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
