@@ -29,6 +29,8 @@ struct ShardStoreNodeOptions {
   absl::Duration trim_period = absl::Minutes(1);
   // Threads that read and send SubscribeToShard events.
   int dispatch_threads = 2;
+  // The largest SubscribeToShard event, in bytes of records.
+  int64_t max_event_bytes = StreamsService::kMaxEventBytes;
 };
 
 class ShardStoreNode {
@@ -39,6 +41,7 @@ class ShardStoreNode {
 
   ShardStore& store() { return *store_; }
   grpc::Service* service() { return service_.get(); }
+  StreamsService& streams_service() { return *service_; }
 
  private:
   ShardStoreNode() = default;

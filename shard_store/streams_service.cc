@@ -8,6 +8,9 @@
 // Finish is called once, never with mu_ held and never with a write
 // outstanding. OnDone unregisters the watch (after which no callback runs) and
 // deletes the reactor once no dispatch refers to it.
+// Stats (SubscriptionStats) are kept under mu_: set before StartWrite, moved
+// to "sent" in OnWriteDone. Lock order: registry_mu_ → Subscription::mu_ →
+// StreamsService::mu_.
 #include "shard_store/streams_service.h"
 
 #include <memory>
@@ -39,10 +42,21 @@ class ErrorReactor : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
 
 class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> {
  public:
-  Subscription(StreamsService* service, ShardCursor cursor)
-      : service_(service), store_(service->store_), cursor_(cursor) {}
+  Subscription(StreamsService* service, ShardCursor cursor, std::string stream_name,
+               std::string shard_id)
+      : service_(service), store_(service->store_), cursor_(cursor) {
+    stats_.stream_name = std::move(stream_name);
+    stats_.shard_id = std::move(shard_id);
+    stats_.next_sequence_number = cursor.next_sequence_number;
+  }
+
+  SubscriptionStats Stats() {
+    absl::MutexLock lock(&mu_);
+    return stats_;
+  }
 
   void Start() {
+    service_->Register(this);
     absl::StatusOr<std::unique_ptr<ShardWatch>> watch =
         store_.WatchShard(cursor_, [this] { Wake(); });
     if (!watch.ok()) {
@@ -92,8 +106,9 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
     if (cancel) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
     if (stop) return;
     event_.Clear();
-    absl::StatusOr<ReadOutcome> outcome = store_.ReadRecords(
-        &cursor_, kMaxGetRecordsLimit, StreamsService::kMaxEventBytes, event_.mutable_records());
+    absl::StatusOr<ReadOutcome> outcome =
+        store_.ReadRecords(&cursor_, kMaxGetRecordsLimit, service_->options_.max_event_bytes,
+                           event_.mutable_records());
     if (!outcome.ok()) {
       FinishWith(ToGrpcStatus(outcome.status()));
       return;
@@ -124,10 +139,32 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
     } else if (cursor_.next_sequence_number > 0) {
       event_.set_continuation_sequence_number(std::to_string(cursor_.next_sequence_number - 1));
     }
+    int64_t bytes = 0;
+    for (const v1::Record& r : event_.records())
+      bytes += r.partition_key().size() + r.data().size();
+    {
+      absl::MutexLock lock(&mu_);
+      stats_.events_in_flight = 1;
+      stats_.records_in_flight = event_.records_size();
+      stats_.bytes_in_flight = bytes;
+      stats_.max_events_in_flight = std::max(stats_.max_events_in_flight, 1);
+      stats_.max_bytes_in_flight = std::max(stats_.max_bytes_in_flight, bytes);
+      stats_.next_sequence_number = cursor_.next_sequence_number;
+    }
     StartWrite(&event_);
   }
 
   void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (ok) {
+        ++stats_.events_sent;
+        stats_.records_sent += stats_.records_in_flight;
+      }
+      stats_.events_in_flight = 0;
+      stats_.records_in_flight = 0;
+      stats_.bytes_in_flight = 0;
+    }
     if (!ok) {
       FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "the subscriber went away"));
       return;
@@ -164,6 +201,7 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   }
 
   void OnDone() override {
+    service_->Unregister(this);
     std::unique_ptr<ShardWatch> watch;
     {
       absl::MutexLock lock(&mu_);
@@ -203,10 +241,12 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  SubscriptionStats stats_ ABSL_GUARDED_BY(mu_);
 };
 
-StreamsService::StreamsService(ShardStore& store, int dispatch_threads) : store_(store) {
-  for (int i = 0; i < std::max(1, dispatch_threads); ++i) {
+StreamsService::StreamsService(ShardStore& store, const StreamsServiceOptions& options)
+    : store_(store), options_(options) {
+  for (int i = 0; i < std::max(1, options_.dispatch_threads); ++i) {
     threads_.emplace_back([this] { DispatchLoop(); });
   }
 }
@@ -217,6 +257,24 @@ StreamsService::~StreamsService() {
     stop_ = true;
   }
   for (std::thread& t : threads_) t.join();
+}
+
+void StreamsService::Register(Subscription* subscription) {
+  absl::MutexLock lock(&registry_mu_);
+  subscriptions_.insert(subscription);
+}
+
+void StreamsService::Unregister(Subscription* subscription) {
+  absl::MutexLock lock(&registry_mu_);
+  subscriptions_.erase(subscription);
+}
+
+std::vector<SubscriptionStats> StreamsService::GetSubscriptionStats() {
+  absl::MutexLock lock(&registry_mu_);
+  std::vector<SubscriptionStats> out;
+  out.reserve(subscriptions_.size());
+  for (Subscription* s : subscriptions_) out.push_back(s->Stats());
+  return out;
 }
 
 void StreamsService::Dispatch(Subscription* subscription) {
@@ -257,7 +315,7 @@ grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* StreamsService::SubscribeTo
     }
     return new ErrorReactor(s);
   }
-  auto* subscription = new Subscription(this, *cursor);
+  auto* subscription = new Subscription(this, *cursor, request->stream_name(), request->shard_id());
   subscription->Start();
   return subscription;
 }
