@@ -13,7 +13,8 @@ absl::StatusOr<std::unique_ptr<ShardStoreNode>> ShardStoreNode::Create(
   StreamsServiceOptions service_options;
   service_options.dispatch_threads = options.dispatch_threads;
   service_options.max_event_bytes = options.max_event_bytes;
-  node->service_ = std::make_unique<StreamsService>(*node->store_, service_options);
+  service_options.keep_alive_interval = options.keep_alive_interval;
+  node->service_ = std::make_unique<StreamsService>(*node->store_, clock, service_options);
   if (options.trim_period > absl::ZeroDuration()) {
     node->trimmer_ = std::make_unique<RetentionTrimmer>(*node->store_, clock, options.trim_period);
     node->trimmer_->Start();

@@ -31,6 +31,8 @@ struct ShardStoreNodeOptions {
   int dispatch_threads = 2;
   // The largest SubscribeToShard event, in bytes of records.
   int64_t max_event_bytes = StreamsService::kMaxEventBytes;
+  // An idle subscription gets an event this often (by `clock`); zero disables.
+  absl::Duration keep_alive_interval = absl::Seconds(5);
 };
 
 class ShardStoreNode {

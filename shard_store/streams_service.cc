@@ -45,9 +45,26 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   Subscription(StreamsService* service, ShardCursor cursor, std::string stream_name,
                std::string shard_id)
       : service_(service), store_(service->store_), cursor_(cursor) {
+    last_event_time_ = service->clock_.Now();
     stats_.stream_name = std::move(stream_name);
     stats_.shard_id = std::move(shard_id);
     stats_.next_sequence_number = cursor.next_sequence_number;
+  }
+
+  // From the keep-alive thread (registry_mu_ held): when a keep-alive is due
+  // at `now`, asks for an event even if there is nothing to send (a write in
+  // flight counts as one: its completion dispatches again). Returns when the
+  // next keep-alive is due.
+  absl::Time KeepAlive(absl::Time now, absl::Duration interval) {
+    absl::MutexLock lock(&mu_);
+    const absl::Time due = last_event_time_ + interval;
+    if (finish_called_ || due > now) return due;
+    keep_alive_ = true;
+    if (!busy_) {
+      busy_ = true;
+      service_->Dispatch(this);
+    }
+    return now + interval;
   }
 
   SubscriptionStats Stats() {
@@ -85,7 +102,7 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
 
   // On a dispatch thread.
   void Run() {
-    bool del = false, cancel = false, stop = false;
+    bool del = false, cancel = false, stop = false, keep_alive = false;
     {
       absl::MutexLock lock(&mu_);
       if (done_) {
@@ -97,6 +114,7 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
         stop = true;
       } else {
         wake_ = false;
+        keep_alive = keep_alive_;
       }
     }
     if (del) {
@@ -113,7 +131,7 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
       FinishWith(ToGrpcStatus(outcome.status()));
       return;
     }
-    if (event_.records().empty() && !outcome->shard_end && sent_first_) {
+    if (event_.records().empty() && !outcome->shard_end && sent_first_ && !keep_alive) {
       {
         absl::MutexLock lock(&mu_);
         if (wake_ && !cancelled_) {
@@ -150,6 +168,8 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
       stats_.max_events_in_flight = std::max(stats_.max_events_in_flight, 1);
       stats_.max_bytes_in_flight = std::max(stats_.max_bytes_in_flight, bytes);
       stats_.next_sequence_number = cursor_.next_sequence_number;
+      keep_alive_ = false;  // any event keeps the subscription alive
+      last_event_time_ = service_->clock_.Now();
     }
     StartWrite(&event_);
   }
@@ -242,16 +262,27 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   SubscriptionStats stats_ ABSL_GUARDED_BY(mu_);
+  bool keep_alive_ ABSL_GUARDED_BY(mu_) = false;     // send an event even if empty
+  absl::Time last_event_time_ ABSL_GUARDED_BY(mu_);  // by the service's clock
 };
 
-StreamsService::StreamsService(ShardStore& store, const StreamsServiceOptions& options)
-    : store_(store), options_(options) {
+StreamsService::StreamsService(ShardStore& store, Clock& clock,
+                               const StreamsServiceOptions& options)
+    : store_(store), clock_(clock), options_(options) {
   for (int i = 0; i < std::max(1, options_.dispatch_threads); ++i) {
     threads_.emplace_back([this] { DispatchLoop(); });
+  }
+  if (options_.keep_alive_interval > absl::ZeroDuration()) {
+    keep_alive_thread_ = std::thread([this] { KeepAliveLoop(); });
   }
 }
 
 StreamsService::~StreamsService() {
+  {
+    absl::MutexLock lock(&registry_mu_);
+    keep_alive_stop_ = true;
+  }
+  if (keep_alive_thread_.joinable()) keep_alive_thread_.join();
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
@@ -262,11 +293,38 @@ StreamsService::~StreamsService() {
 void StreamsService::Register(Subscription* subscription) {
   absl::MutexLock lock(&registry_mu_);
   subscriptions_.insert(subscription);
+  ++registry_version_;
 }
 
 void StreamsService::Unregister(Subscription* subscription) {
   absl::MutexLock lock(&registry_mu_);
   subscriptions_.erase(subscription);
+  ++registry_version_;
+}
+
+void StreamsService::KeepAliveLoop() {
+  absl::MutexLock lock(&registry_mu_);
+  while (!keep_alive_stop_) {
+    if (subscriptions_.empty()) {
+      // Not on the clock: with no subscription there is nothing to time, and a
+      // FakeClock should not count this thread as a waiter.
+      auto wanted = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(registry_mu_) {
+        return keep_alive_stop_ || !subscriptions_.empty();
+      };
+      registry_mu_.Await(absl::Condition(&wanted));
+      continue;
+    }
+    const absl::Time now = clock_.Now();
+    absl::Time next = absl::InfiniteFuture();
+    for (Subscription* s : subscriptions_) {
+      next = std::min(next, s->KeepAlive(now, options_.keep_alive_interval));
+    }
+    const uint64_t seen = registry_version_;
+    auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(registry_mu_) {
+      return keep_alive_stop_ || registry_version_ != seen;
+    };
+    clock_.AwaitWithDeadline(&registry_mu_, absl::Condition(&changed), next);
+  }
 }
 
 std::vector<SubscriptionStats> StreamsService::GetSubscriptionStats() {

@@ -15,13 +15,21 @@
 //   - every event carries continuation_sequence_number (resume with
 //     AFTER_SEQUENCE_NUMBER from it) and millis_behind_latest; the first event
 //     is sent at once (possibly empty) so a client knows it is subscribed;
+//   - keep-alive: a subscription that has sent nothing for keep_alive_interval
+//     (5 s by default, by the injected clock) gets an event, possibly empty,
+//     with millis_behind_latest and continuation_sequence_number, so the
+//     reader knows it is alive (Kinesis sends one at least every 5 s). A
+//     subscriber that is not reading gets none beyond the one event in flight;
 //   - at SHARD_END the last event carries child_shards and the call ends OK;
 //   - a deleted stream or trimmed-away shard ends the call with NOT_FOUND.
 // Reading and writing for subscriptions happens on a small pool of dispatch
 // threads owned by the service, never in the writer's thread.
 //
-// Thread-safe. `store` must outlive the service; the gRPC server using it must
-// be shut down before the service is destroyed.
+// Threads: the dispatch pool and one keep-alive thread, which waits on the
+// clock only while at least one subscription exists.
+//
+// Thread-safe. `store` and `clock` must outlive the service; the gRPC server
+// using it must be shut down before the service is destroyed.
 #ifndef TRIBUTARY_SHARD_STORE_STREAMS_SERVICE_H_
 #define TRIBUTARY_SHARD_STORE_STREAMS_SERVICE_H_
 
@@ -33,6 +41,8 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/streams.grpc.pb.h"
 #include "shard_store/shard_store.h"
@@ -47,6 +57,9 @@ struct StreamsServiceOptions {
   // The largest event SubscribeToShard sends, in bytes of records (partition
   // key + data); an event holds at least one record whatever its size.
   int64_t max_event_bytes = 4 << 20;
+  // A subscription idle this long gets an event (possibly empty). Zero
+  // disables keep-alives.
+  absl::Duration keep_alive_interval = absl::Seconds(5);
 };
 
 // What one live SubscribeToShard call holds and has sent (for tests and
@@ -76,7 +89,7 @@ class StreamsService final
   // The default largest event SubscribeToShard sends, in bytes of records.
   static constexpr int64_t kMaxEventBytes = 4 << 20;
 
-  explicit StreamsService(ShardStore& store, const StreamsServiceOptions& options = {});
+  StreamsService(ShardStore& store, Clock& clock, const StreamsServiceOptions& options = {});
   ~StreamsService() override;
 
   // A snapshot of every live SubscribeToShard call, in no particular order.
@@ -127,11 +140,16 @@ class StreamsService final
 
   void Register(Subscription* subscription);
   void Unregister(Subscription* subscription);
+  void KeepAliveLoop();
 
   ShardStore& store_;
+  Clock& clock_;
   const StreamsServiceOptions options_;
   absl::Mutex registry_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::set<Subscription*> subscriptions_ ABSL_GUARDED_BY(registry_mu_);
+  uint64_t registry_version_ ABSL_GUARDED_BY(registry_mu_) = 0;  // bumped on (un)register
+  bool keep_alive_stop_ ABSL_GUARDED_BY(registry_mu_) = false;
+  std::thread keep_alive_thread_;
   absl::Mutex mu_;
   std::deque<Subscription*> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

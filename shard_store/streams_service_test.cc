@@ -365,6 +365,35 @@ TEST_F(StreamsServiceFlowControlTest, StalledSubscriberHoldsOneEventWhileAnother
   }
 }
 
+// Kinesis sends an event at least every 5 s: an idle subscriber gets one
+// (empty, with millis_behind_latest and its continuation position) each time
+// the injected clock passes the interval, and none sooner.
+TEST_F(StreamsServiceTest, IdleSubscriberGetsAKeepAliveEventEveryFiveSeconds) {
+  CreateStream(1);
+  const std::string seq = Put("before");
+  std::unique_ptr<ShardSubscription> sub = Subscribe(v1::LATEST);
+  Watchdog guard(sub.get());
+  auto first = sub->Next();
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the keep-alive thread is not waiting on the clock";
+    clock_.Advance(absl::Seconds(5));
+    auto event = sub->Next();
+    ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
+    EXPECT_EQ((*event)->records_size(), 0);
+    EXPECT_EQ((*event)->millis_behind_latest(), 0);
+    EXPECT_EQ((*event)->continuation_sequence_number(), seq);
+    EXPECT_TRUE((*event)->child_shards().empty());
+  }
+  // Less than the interval since the last event: no keep-alive comes first.
+  clock_.Advance(absl::Seconds(4));
+  Put("after");
+  auto event = sub->Next();
+  ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
+  ASSERT_EQ((*event)->records_size(), 1);
+  EXPECT_EQ((*event)->records(0).data(), "after");
+}
+
 TEST_F(StreamsServiceTest, DeletingTheStreamEndsSubscriptionsWithNotFound) {
   CreateStream(1);
   std::unique_ptr<ShardSubscription> sub = Subscribe(v1::LATEST);
