@@ -264,6 +264,30 @@ TEST_F(ShardStoreFaultTest, FailedSplitLeavesTheStreamAsItWas) {
   EXPECT_EQ(r.child_shards_size(), 2);
 }
 
+TEST_F(ShardStoreFaultTest, FailedMergeLeavesBothParentsOpen) {
+  ASSERT_TRUE(Split().ok());  // children 1 = [0, 999] and 2 = [1000, max]
+  faults_.FailNth(WriteKind::kReshard, 1);
+  v1::MergeShardsRequest merge;
+  merge.set_stream_name("s");
+  merge.set_shard_to_merge("shardId-000000000001");
+  merge.set_adjacent_shard_to_merge("shardId-000000000002");
+  EXPECT_EQ(store_->MergeShards(merge).code(), absl::StatusCode::kInternal);
+  std::vector<v1::Shard> shards = Shards();
+  ASSERT_EQ(shards.size(), 3u);
+  EXPECT_TRUE(shards[1].sequence_number_range().ending_sequence_number().empty());
+  EXPECT_TRUE(shards[2].sequence_number_range().ending_sequence_number().empty());
+  v1::PutRecordRequest put;
+  put.set_stream_name("s");
+  put.set_partition_key("k");
+  put.set_data("x");
+  put.set_explicit_hash_key("0");
+  absl::StatusOr<v1::PutRecordResponse> r = store_->PutRecord(put);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->shard_id(), "shardId-000000000001");
+  ASSERT_TRUE(store_->MergeShards(merge).ok());  // healed
+  EXPECT_EQ(Shards().size(), 4u);
+}
+
 // While the split's metadata write is in flight (and then fails), a reader
 // of the parent at its tip never sees SHARD_END.
 TEST_F(ShardStoreFaultTest, ReaderDoesNotSeeShardEndOfASplitThatFails) {
