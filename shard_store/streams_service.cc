@@ -57,8 +57,9 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   // next keep-alive is due.
   absl::Time KeepAlive(absl::Time now, absl::Duration interval) {
     absl::MutexLock lock(&mu_);
+    if (finish_called_) return absl::InfiniteFuture();  // ending: OnDone unregisters it
     const absl::Time due = last_event_time_ + interval;
-    if (finish_called_ || due > now) return due;
+    if (due > now) return due;
     keep_alive_ = true;
     if (!busy_) {
       busy_ = true;
@@ -134,8 +135,8 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
     if (event_.records().empty() && !outcome->shard_end && sent_first_ && !keep_alive) {
       {
         absl::MutexLock lock(&mu_);
-        if (wake_ && !cancelled_) {
-          service_->Dispatch(this);  // a put arrived during the read: stay busy
+        if ((wake_ || keep_alive_) && !cancelled_) {
+          service_->Dispatch(this);  // a put or keep-alive came during the read
           return;
         }
         busy_ = false;
