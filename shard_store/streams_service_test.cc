@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "shard_store/shard_store_client.h"
 #include "shard_store/shard_store_node.h"
+#include "shard_store/testing/write_faults.h"
 
 namespace tributary::shard_store {
 namespace {
@@ -52,7 +53,7 @@ class StreamsServiceTest : public ::testing::Test {
 
   void SetUp() override {
     ShardStoreNodeOptions options;
-    options.store.data_dir = testing::NewTempDir("streams_service");
+    options.store.data_dir = ::tributary::testing::NewTempDir("streams_service");
     options.trim_period = absl::ZeroDuration();
     ConfigureNode(options);
     absl::StatusOr<std::unique_ptr<ShardStoreNode>> node = ShardStoreNode::Create(options, clock_);
@@ -65,7 +66,7 @@ class StreamsServiceTest : public ::testing::Test {
     // Connect once before the first call: MakeChannel's short connect timeout
     // can fail a first call on a loaded machine; later channels to the same
     // address share the connection.
-    ASSERT_TRUE(testing::WaitForServing(server_->address()).ok());
+    ASSERT_TRUE(::tributary::testing::WaitForServing(server_->address()).ok());
     client_ = std::make_unique<ShardStoreClient>(MakeChannel(server_->address()));
   }
   void TearDown() override {
@@ -392,6 +393,42 @@ TEST_F(StreamsServiceTest, IdleSubscriberGetsAKeepAliveEventEveryFiveSeconds) {
   ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
   ASSERT_EQ((*event)->records_size(), 1);
   EXPECT_EQ((*event)->records(0).data(), "after");
+}
+
+class StreamsServiceWriteFaultTest : public StreamsServiceTest {
+ protected:
+  void ConfigureNode(ShardStoreNodeOptions& options) override {
+    options.store.write_interceptor = faults_.Interceptor();
+  }
+  testing::WriteFaults faults_;
+};
+
+// Through gRPC: a put whose RocksDB write fails is an error for the whole
+// call (no per-record result claims success), and a subscriber at the tip
+// gets the next record that is stored.
+TEST_F(StreamsServiceWriteFaultTest, FailedPutIsAnErrorAndSubscribersGetTheNextStoredRecord) {
+  CreateStream(1);
+  std::unique_ptr<ShardSubscription> sub = Subscribe(v1::LATEST);
+  Watchdog guard(sub.get());
+  ASSERT_TRUE(sub->Next().ok());
+  faults_.FailNth(WriteKind::kRecords, 1, rocksdb::Status::Busy("injected write fault"));
+  v1::PutRecordsRequest r;
+  r.set_stream_name("s");
+  for (const char* d : {"lost1", "lost2"}) {
+    auto* e = r.add_records();
+    e->set_partition_key("k");
+    e->set_data(d);
+  }
+  absl::StatusOr<v1::PutRecordsResponse> failed = client_->PutRecords(r);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
+  EXPECT_THAT(std::string(failed.status().message()),
+              HasSubstr("none of this call's records were stored"));
+  const std::string seq = Put("stored");
+  auto event = sub->Next();
+  ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
+  ASSERT_EQ((*event)->records_size(), 1);
+  EXPECT_EQ((*event)->records(0).data(), "stored");
+  EXPECT_EQ((*event)->records(0).sequence_number(), seq);
 }
 
 TEST_F(StreamsServiceTest, DeletingTheStreamEndsSubscriptionsWithNotFound) {
