@@ -264,7 +264,8 @@ bool ShardIndexFromId(absl::string_view id, uint32_t* index) {
 // One run of sequence numbers reserved by a put and not yet finished.
 struct InFlight {
   uint64_t last;
-  bool done;
+  bool done = false;
+  bool ok = false;  // committed (set with done)
 };
 
 class ShardWatchImpl;
@@ -290,6 +291,9 @@ struct ShardStore::Shard {
   int64_t last_arrival_ms ABSL_GUARDED_BY(mu) = 0;
   std::deque<InFlight> in_flight ABSL_GUARDED_BY(mu);
   bool closed ABSL_GUARDED_BY(mu) = false;
+  // A reshard is writing the metadata that closes this shard: puts wait for
+  // the new shard set as for a closed shard, readers still see it open.
+  bool closing ABSL_GUARDED_BY(mu) = false;
   uint64_t ending_seq ABSL_GUARDED_BY(mu) = 0;
   int64_t closed_ms ABSL_GUARDED_BY(mu) = 0;
   bool removed ABSL_GUARDED_BY(mu) = false;  // stream deleted or shard trimmed away
@@ -312,25 +316,47 @@ struct ShardStore::Shard {
     for (std::function<void()>* w : watchers) (*w)();
   }
 
-  // Finishes the run ending at `ticket` and advances the tip over the prefix of
-  // finished runs.
-  void Finish(InFlight* ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  // Finishes the run ending at `ticket` (committed when `ok`) and advances the
+  // tip over the prefix of finished runs, to the end of the last committed one
+  // in it: the tip never rests on numbers of a failed write, so it stays ≤ what
+  // recovery finds in the log, and after a restart no visible number is reused.
+  // Once nothing is in flight, the numbers above the tip can only belong to
+  // failed writes; nobody has seen them, so they are given back (the next
+  // write continues after the tip, no hole). A failed run followed by a
+  // committed one is skipped for good (a hole readers pass over).
+  void Finish(InFlight* ticket, bool ok) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     ticket->done = true;
+    ticket->ok = ok;
     uint64_t t = tip.load(std::memory_order_relaxed);
     while (!in_flight.empty() && in_flight.front().done) {
-      t = in_flight.front().last;
+      if (in_flight.front().ok) t = in_flight.front().last;
       in_flight.pop_front();
     }
+    if (in_flight.empty()) next_seq = t + 1;
     tip.store(t, std::memory_order_release);
   }
 
-  // Closes the shard: reserves the ending sequence number.
-  void Close(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    closed = true;
+  // Starts closing the shard (puts now wait): reserves the ending sequence
+  // number as a run in flight, which CommitClose or AbortClose finishes once
+  // the metadata write has succeeded or failed. Readers see the shard open
+  // until CommitClose.
+  InFlight* BeginClose(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    closing = true;
     closed_ms = now_ms;
     ending_seq = next_seq++;
-    in_flight.push_back({ending_seq, false});
-    Finish(&in_flight.back());
+    in_flight.push_back({ending_seq});
+    return &in_flight.back();
+  }
+  void CommitClose(InFlight* ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    closing = false;
+    closed = true;
+    Finish(ticket, true);
+  }
+  void AbortClose(InFlight* ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    closing = false;
+    closed_ms = 0;
+    ending_seq = 0;
+    Finish(ticket, false);
   }
 
   v1::HashKeyRange Range() const {
@@ -383,10 +409,19 @@ struct ShardStore::Stream {
   uint32_t next_shard_index ABSL_GUARDED_BY(mu) = 0;
   bool updating ABSL_GUARDED_BY(mu) = false;
   bool creating ABSL_GUARDED_BY(mu) = false;  // the creating metadata write is in flight
+  bool deleting ABSL_GUARDED_BY(mu) = false;  // the deleting write is in flight
   bool deleted ABSL_GUARDED_BY(mu) = false;
   uint64_t routing_version ABSL_GUARDED_BY(mu) = 0;
   std::shared_ptr<const Routing> routing ABSL_GUARDED_BY(mu);
   std::map<uint32_t, std::shared_ptr<Shard>> shards ABSL_GUARDED_BY(mu);  // kept shards
+
+  // What DescribeStreamSummary and ListStreams report.
+  v1::StreamStatus Status() const ABSL_SHARED_LOCKS_REQUIRED(mu) {
+    if (creating) return v1::CREATING;
+    if (deleting) return v1::DELETING;
+    if (updating) return v1::UPDATING;
+    return v1::ACTIVE;
+  }
 
   void Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto r = std::make_shared<Routing>();
@@ -431,7 +466,7 @@ internal_meta::ShardMetadata ShardMeta(ShardStore::Shard& s) ABSL_EXCLUSIVE_LOCK
   m.set_starting_hash_key(HashKeyBytes(s.starting_hash_key));
   m.set_ending_hash_key(HashKeyBytes(s.ending_hash_key));
   m.set_starting_sequence_number(s.starting_sequence_number);
-  m.set_closed(s.closed);
+  m.set_closed(s.closed || s.closing);
   m.set_ending_sequence_number(s.ending_seq);
   m.set_created_ms(s.created_ms);
   m.set_closed_ms(s.closed_ms);
@@ -463,6 +498,15 @@ ShardStore::ShardStore(const ShardStoreOptions& options, Clock& clock, std::uniq
       records_(db_->Handle(kRecordsFamily)) {}
 
 ShardStore::~ShardStore() = default;
+
+rocksdb::Status ShardStore::Write(WriteKind kind, const rocksdb::WriteOptions& options,
+                                  rocksdb::WriteBatch* batch) {
+  if (options_.write_interceptor) {
+    rocksdb::Status injected = options_.write_interceptor(kind);
+    if (!injected.ok()) return injected;
+  }
+  return db_->db()->Write(options, batch);
+}
 
 absl::Status ShardStore::Load() {
   rocksdb::DB* db = db_->db();
@@ -711,7 +755,8 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
     streams_by_id_[stream->id] = stream;
   }
   absl::Status status =
-      FromRocksDbStatus(db_->db()->Write(rocksdb::WriteOptions(), &batch), "creating stream");
+      FromRocksDbStatus(Write(WriteKind::kCreateStream, rocksdb::WriteOptions(), &batch),
+                        "creating stream (nothing was changed)");
   if (!status.ok()) {
     absl::MutexLock lock(&mu_);
     streams_.erase(stream->name);
@@ -750,7 +795,8 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
   rocksdb::WriteBatch batch;
   std::vector<std::shared_ptr<Shard>> shards;
   {
-    absl::ReaderMutexLock lock(&stream->mu);
+    absl::MutexLock lock(&stream->mu);
+    stream->deleting = true;
     for (auto& [index, shard] : stream->shards) {
       batch.Delete(meta_, ShardMetaKey('h', stream->id, index));
       batch.Delete(meta_, ShardMetaKey('t', stream->id, index));
@@ -763,8 +809,13 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
   AppendBigEndian64(&hi, stream->id + 1);
   batch.DeleteRange(records_, lo, hi);
   absl::Status status =
-      FromRocksDbStatus(db_->db()->Write(rocksdb::WriteOptions(), &batch), "deleting stream");
+      FromRocksDbStatus(Write(WriteKind::kDeleteStream, rocksdb::WriteOptions(), &batch),
+                        "deleting stream (nothing was changed)");
   if (!status.ok()) {
+    {
+      absl::MutexLock lock(&stream->mu);
+      stream->deleting = false;
+    }
     EndUpdate(*stream);
     return status;
   }
@@ -800,9 +851,7 @@ absl::StatusOr<v1::DescribeStreamSummaryResponse> ShardStore::DescribeStreamSumm
   s->set_stream_arn(absl::StrCat("arn:tributary:stream/", stream->name));
   SetTimestamp(stream->creation_ms, s->mutable_stream_creation_timestamp());
   absl::ReaderMutexLock lock(&stream->mu);
-  s->set_stream_status(stream->creating   ? v1::CREATING
-                       : stream->updating ? v1::UPDATING
-                                          : v1::ACTIVE);
+  s->set_stream_status(stream->Status());
   s->set_retention_period_hours(stream->retention_hours);
   s->set_open_shard_count(static_cast<int32_t>(stream->routing->shards.size()));
   s->set_consumer_count(0);
@@ -836,7 +885,10 @@ absl::StatusOr<v1::ListStreamsResponse> ShardStore::ListStreams(
     v1::StreamSummary* s = response.add_stream_summaries();
     s->set_stream_name(it->first);
     s->set_stream_arn(absl::StrCat("arn:tributary:stream/", it->first));
-    s->set_stream_status(v1::ACTIVE);
+    {
+      absl::ReaderMutexLock slock(&it->second->mu);
+      s->set_stream_status(it->second->Status());
+    }
     SetTimestamp(it->second->creation_ms, s->mutable_stream_creation_timestamp());
   }
   if (it != streams_.end()) {
@@ -1151,7 +1203,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       while (end < remaining && (pending[end] >> 16) == slot) ++end;
       const std::shared_ptr<Shard>& shard = routing->shards[slot];
       absl::MutexLock lock(&shard->mu);
-      if (shard->closed || shard->removed) {
+      if (shard->closed || shard->closing || shard->removed) {
         for (int j = k; j < end; ++j) pending[retry++] = pending[j];
         k = end;
         continue;
@@ -1191,7 +1243,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
         arrival[i] = at;
       }
       if (shard->next_seq != first) {
-        shard->in_flight.push_back({shard->next_seq - 1, false});
+        shard->in_flight.push_back({shard->next_seq - 1});
         reservations.push_back({shard, &shard->in_flight.back()});
       }
       k = end;
@@ -1259,14 +1311,15 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
     if (status.ok()) {
       rocksdb::WriteOptions wo;
       wo.sync = options_.sync_writes;
-      status = FromRocksDbStatus(db_->db()->Write(wo, &batch), "writing records");
+      status = FromRocksDbStatus(Write(WriteKind::kRecords, wo, &batch),
+                                 "writing records (none of this call's records were stored)");
     }
   }
   // 4. Publish: finish each run (advancing the tips) and wake readers.
   for (const Reservation& r : reservations) {
     {
       absl::MutexLock lock(&r.shard->mu);
-      r.shard->Finish(r.ticket);
+      r.shard->Finish(r.ticket, status.ok());
     }
     r.shard->Notify();
   }
@@ -1592,9 +1645,10 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
   // routed to them now wait), write the metadata, then publish the new set.
   const int64_t now = ToMs(clock_.Now());
   rocksdb::WriteBatch batch;
+  std::vector<InFlight*> close_tickets;
   for (const auto& parent : parents) {
     absl::MutexLock lock(&parent->mu);
-    parent->Close(now);
+    close_tickets.push_back(parent->BeginClose(now));
     batch.Put(meta_, ShardMetaKey('h', stream->id, parent->index), Versioned(ShardMeta(*parent)));
   }
   uint32_t next_index;
@@ -1613,10 +1667,15 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
   batch.Put(meta_, StreamMetaKey(stream->name),
             Versioned(StreamMeta(*stream, retention, next_index)));
   absl::Status status =
-      FromRocksDbStatus(db_->db()->Write(rocksdb::WriteOptions(), &batch), "resharding");
+      FromRocksDbStatus(Write(WriteKind::kReshard, rocksdb::WriteOptions(), &batch),
+                        "resharding (nothing was changed)");
   {
     absl::MutexLock lock(&stream->mu);
     if (status.ok()) {
+      for (size_t i = 0; i < parents.size(); ++i) {
+        absl::MutexLock shlock(&parents[i]->mu);
+        parents[i]->CommitClose(close_tickets[i]);
+      }
       stream->next_shard_index = next_index;
       for (auto& child : children) {
         for (int64_t p : {child->parent_index, child->adjacent_parent_index}) {
@@ -1629,11 +1688,11 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
         stream->shards[child->index] = child;
       }
     } else {
-      // Nothing was written: reopen the parents (their reserved ending numbers
-      // stay unused, never reused).
-      for (const auto& parent : parents) {
-        absl::MutexLock shlock(&parent->mu);
-        parent->closed = false;
+      // Nothing was written: the parents stay open (readers never saw them
+      // closing); their reserved ending numbers are given back.
+      for (size_t i = 0; i < parents.size(); ++i) {
+        absl::MutexLock shlock(&parents[i]->mu);
+        parents[i]->AbortClose(close_tickets[i]);
       }
     }
     stream->Publish();
@@ -1810,10 +1869,11 @@ absl::Status ShardStore::PersistStream(const Stream& stream, int retention_hours
     absl::ReaderMutexLock lock(&const_cast<Stream&>(stream).mu);
     next_index = stream.next_shard_index;
   }
-  return FromRocksDbStatus(
-      db_->db()->Put(rocksdb::WriteOptions(), meta_, StreamMetaKey(stream.name),
-                     Versioned(StreamMeta(stream, retention_hours, next_index))),
-      "writing stream metadata");
+  rocksdb::WriteBatch batch;
+  batch.Put(meta_, StreamMetaKey(stream.name),
+            Versioned(StreamMeta(stream, retention_hours, next_index)));
+  return FromRocksDbStatus(Write(WriteKind::kStreamMetadata, rocksdb::WriteOptions(), &batch),
+                           "writing stream metadata");
 }
 
 absl::Status ShardStore::IncreaseStreamRetentionPeriod(
@@ -1904,8 +1964,9 @@ absl::StatusOr<int64_t> ShardStore::TrimExpiredRecords() {
           std::string mark;
           AppendBigEndian64(&mark, keep_from - 1);
           batch.Put(meta_, ShardMetaKey('t', stream->id, shard->index), mark);
-          RETURN_IF_ERROR(FromRocksDbStatus(db_->db()->Write(rocksdb::WriteOptions(), &batch),
-                                            "trimming expired records"));
+          RETURN_IF_ERROR(
+              FromRocksDbStatus(Write(WriteKind::kTrim, rocksdb::WriteOptions(), &batch),
+                                "trimming expired records"));
           trimmed_total += static_cast<int64_t>(keep_from - 1 - through);
           through = keep_from - 1;
           absl::MutexLock lock(&shard->mu);
@@ -1921,8 +1982,8 @@ absl::StatusOr<int64_t> ShardStore::TrimExpiredRecords() {
       batch.Delete(meta_, ShardMetaKey('h', stream->id, shard->index));
       batch.Delete(meta_, ShardMetaKey('t', stream->id, shard->index));
     }
-    absl::Status s =
-        FromRocksDbStatus(db_->db()->Write(rocksdb::WriteOptions(), &batch), "removing shards");
+    absl::Status s = FromRocksDbStatus(Write(WriteKind::kTrim, rocksdb::WriteOptions(), &batch),
+                                       "removing shards");
     {
       absl::MutexLock lock(&stream->mu);
       if (s.ok()) {

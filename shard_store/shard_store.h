@@ -32,16 +32,24 @@
 // register the run as in flight; the RocksDB write happens with no lock held,
 // so the runs of concurrent calls may commit in any order. Each shard keeps a
 // visible tip: the largest sequence number S such that every run at or below S
-// has finished (committed, or failed and abandoned for good). The tip advances
-// only over a prefix of finished runs, so readers, which never read above the
-// tip, never see a gap that later fills in: everything at or below the tip is
-// final. A failed write leaves a permanent hole (its numbers are never reused
-// while the process lives). Records visible before a kill -9 are in the WAL
-// (the OS page cache at worst), so they survive it, and the next sequence
-// number after restart exceeds every one a reader could have seen.
+// has finished (committed, or failed), and it rests only on the end of a
+// committed run. The tip advances only over a prefix of finished runs, so
+// readers, which never read above the tip, never see a gap that later fills
+// in: everything at or below the tip is final.
+// A failed write (RocksDB rejected the batch) is never acknowledged and none
+// of its records is readable. Its numbers are given back when no later run is
+// in flight (the next write reuses them: nobody saw them); when a later run
+// commits, the tip moves past them and they stay a hole for good, which
+// readers skip. Either way readers following the tip are never stuck behind a
+// failed run. Because the tip never rests on a failed run, it never exceeds
+// the last record in the log, so records visible before a kill -9 are in the
+// WAL (the OS page cache at worst), survive it, and the next sequence number
+// after restart exceeds every one a reader could have seen.
 // Closing a shard (split/merge/update) reserves one more number as its ending
-// sequence number; no record carries it, and SHARD_END is reached once the tip
-// reaches it.
+// sequence number as a run in flight; no record carries it. It commits with
+// the reshard's metadata write (then SHARD_END is reached once the tip reaches
+// it) or is given back if that write fails (the shard stays open; readers
+// never saw it closing).
 //
 // Resharding, deletion and the removal of a fully trimmed closed shard are
 // serialized per stream by its UPDATING state (a second such call gets
@@ -72,6 +80,8 @@
 #include "common/clock.h"
 #include "common/rocksdb_util.h"
 #include "proto/streams.pb.h"
+#include "rocksdb/status.h"
+#include "rocksdb/write_batch.h"
 
 namespace tributary::shard_store {
 
@@ -103,6 +113,23 @@ absl::uint128 PartitionKeyHash(absl::string_view partition_key);
 // "shardId-" + index as 12 decimal digits.
 std::string ShardIdFromIndex(uint32_t index);
 
+// What a RocksDB write of the store is for (see WriteInterceptor).
+enum class WriteKind {
+  kCreateStream,
+  kDeleteStream,
+  kRecords,         // PutRecord / PutRecords: one write per call
+  kReshard,         // SplitShard / MergeShards / UpdateShardCount
+  kStreamMetadata,  // retention changes
+  kTrim,            // the retention trimmer (range deletes, removing shards)
+};
+
+// Fault-injection seam for tests (see shard_store/testing/write_faults.h):
+// called before each RocksDB write of the store, on the writing thread, with
+// no lock of the store held. A non-OK return fails that write with it, the
+// batch unapplied, exactly as if RocksDB had rejected it; OK lets the write
+// through. It may block to hold a write in flight. Unset in production.
+using WriteInterceptor = std::function<rocksdb::Status(WriteKind kind)>;
+
 struct ShardStoreOptions {
   // Directory of the RocksDB database (created when missing).
   std::string data_dir;
@@ -115,6 +142,8 @@ struct ShardStoreOptions {
   double shard_write_records_per_second = 0;
   double shard_write_bytes_per_second = 0;
   RocksDbOptions rocksdb;
+  // Tests only: see WriteInterceptor. Empty = no interception.
+  WriteInterceptor write_interceptor;
 };
 
 // Where a reader stands in one shard: the next sequence number it wants.
@@ -154,19 +183,32 @@ class ShardStore {
   // --- Streams -----------------------------------------------------------
   // Creates a stream of `shard_count` shards dividing [0, 2^128−1] evenly
   // (shard i gets [i·⌊2^128/n⌋, (i+1)·⌊2^128/n⌋ − 1], the last one up to
-  // 2^128−1). It is ACTIVE at once. Errors: INVALID_ARGUMENT (stream_name:
+  // 2^128−1). It is ACTIVE once the call returns (CREATING only while its
+  // metadata write is in flight). Errors: INVALID_ARGUMENT (stream_name:
   // 1–128 of [a-zA-Z0-9_.-]; shard_count 1–10000; retention_period_hours
   // 24–8760); ALREADY_EXISTS.
   absl::Status CreateStream(const v1::CreateStreamRequest& request);
   // Deletes the stream with its shards and records (range delete). Subscribers
   // and waiters wake; later calls get NOT_FOUND. Errors: INVALID_ARGUMENT,
-  // NOT_FOUND, FAILED_PRECONDITION while the stream is UPDATING.
+  // NOT_FOUND, FAILED_PRECONDITION while the stream is UPDATING. The request's
+  // enforce_consumer_deletion is ignored: Tributary has no registered
+  // consumers (subscribers name the stream), so nothing can block deletion.
   absl::Status DeleteStream(const v1::DeleteStreamRequest& request);
+  // stream_status is the stream's real state: CREATING while CreateStream's
+  // metadata write is in flight; DELETING while DeleteStream's write is in
+  // flight; UPDATING while a reshard (split, merge, UpdateShardCount), a
+  // retention change or the trimmer's removal of expired closed shards is in
+  // progress (from the start of the call until its metadata write has been
+  // applied and the new shard set published); ACTIVE otherwise. A reshard is
+  // one atomic metadata write, so UPDATING lasts only for that call, and a
+  // second reshard meanwhile gets FAILED_PRECONDITION. consumer_count is 0.
   // Errors: INVALID_ARGUMENT, NOT_FOUND.
   absl::StatusOr<v1::DescribeStreamSummaryResponse> DescribeStreamSummary(
       const v1::DescribeStreamSummaryRequest& request);
   // Stream names in byte order. limit 1–10000 (0 = 100). next_token continues
-  // a previous listing (it carries the last name). Errors: INVALID_ARGUMENT.
+  // a previous listing (it carries the last name). stream_summaries carry each
+  // stream's status as DescribeStreamSummary reports it. Errors:
+  // INVALID_ARGUMENT.
   absl::StatusOr<v1::ListStreamsResponse> ListStreams(const v1::ListStreamsRequest& request);
   // Shards (open and closed, not yet trimmed away) in shard-id order, paged by
   // max_results (1–10000, 0 = 1000). A request with next_token must not name
@@ -190,11 +232,19 @@ class ShardStore {
   // Errors (for the whole call, nothing written): INVALID_ARGUMENT naming
   // records[i].field and the rule (partition key 1–256 characters, key + data ≤
   // 1 MiB, explicit_hash_key a decimal ≤ 2^128−1, 1–500 records, ≤ 5 MiB);
-  // NOT_FOUND; INTERNAL/RESOURCE_EXHAUSTED from RocksDB.
+  // NOT_FOUND; INTERNAL/UNAVAILABLE/RESOURCE_EXHAUSTED when RocksDB rejects the
+  // write ("writing records (none of this call's records were stored): ..."):
+  // nothing of the call is acknowledged or readable, and later calls continue
+  // with increasing sequence numbers (see "visible tip" above).
   absl::Status PutRecords(const v1::PutRecordsRequest& request, v1::PutRecordsResponse* response);
   // One record; as PutRecords. A throttled record is RESOURCE_EXHAUSTED.
-  // sequence_number_for_ordering, when set, must be a sequence number (it is
-  // otherwise ignored: sequence numbers of a shard always increase).
+  // sequence_number_for_ordering: Kinesis uses it to order the puts of one
+  // partition key from one producer. Here every shard is strictly ordered:
+  // a put that is acknowledged before the next one starts always gets a larger
+  // sequence number in its shard (after a reshard the key's records go to a
+  // child shard, which readers consume after the parent's SHARD_END), so the
+  // field adds nothing and is otherwise ignored. When set it must be a decimal sequence number
+  // (1–20 digits, ≤ 2^64−1), else INVALID_ARGUMENT naming sequence_number_for_ordering.
   absl::StatusOr<v1::PutRecordResponse> PutRecord(const v1::PutRecordRequest& request);
 
   // --- Reads -------------------------------------------------------------
@@ -247,7 +297,9 @@ class ShardStore {
   // writes go to the children; the parent stays readable to SHARD_END.
   // Errors: INVALID_ARGUMENT (bad key, K outside (start, end]); NOT_FOUND;
   // FAILED_PRECONDITION (shard closed, stream UPDATING); INVALID_ARGUMENT when
-  // the stream would exceed 10000 open shards.
+  // the stream would exceed 10000 open shards; INTERNAL/UNAVAILABLE when the
+  // metadata write fails ("resharding (nothing was changed): ..."): the stream
+  // is left as it was (parent open, no children), for this and the two below.
   absl::Status SplitShard(const v1::SplitShardRequest& request);
   // Merges two open shards with adjacent ranges into one child whose
   // parent_shard_id is shard_to_merge and adjacent_parent_shard_id
@@ -288,6 +340,9 @@ class ShardStore {
  private:
   ShardStore(const ShardStoreOptions& options, Clock& clock, std::unique_ptr<RocksDb> db);
   absl::Status Load();
+  // Every write of the store goes through here (the WriteInterceptor seam).
+  rocksdb::Status Write(WriteKind kind, const rocksdb::WriteOptions& options,
+                        rocksdb::WriteBatch* batch);
 
   struct RecordView;
   struct PutResult;

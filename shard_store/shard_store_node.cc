@@ -10,7 +10,11 @@ absl::StatusOr<std::unique_ptr<ShardStoreNode>> ShardStoreNode::Create(
     const ShardStoreNodeOptions& options, Clock& clock) {
   std::unique_ptr<ShardStoreNode> node(new ShardStoreNode());
   ASSIGN_OR_RETURN(node->store_, ShardStore::Create(options.store, clock));
-  node->service_ = std::make_unique<StreamsService>(*node->store_, options.dispatch_threads);
+  StreamsServiceOptions service_options;
+  service_options.dispatch_threads = options.dispatch_threads;
+  service_options.max_event_bytes = options.max_event_bytes;
+  service_options.keep_alive_interval = options.keep_alive_interval;
+  node->service_ = std::make_unique<StreamsService>(*node->store_, clock, service_options);
   if (options.trim_period > absl::ZeroDuration()) {
     node->trimmer_ = std::make_unique<RetentionTrimmer>(*node->store_, clock, options.trim_period);
     node->trimmer_->Start();

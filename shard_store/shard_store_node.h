@@ -29,6 +29,10 @@ struct ShardStoreNodeOptions {
   absl::Duration trim_period = absl::Minutes(1);
   // Threads that read and send SubscribeToShard events.
   int dispatch_threads = 2;
+  // The largest SubscribeToShard event, in bytes of records.
+  int64_t max_event_bytes = StreamsService::kMaxEventBytes;
+  // An idle subscription gets an event this often (by `clock`); zero disables.
+  absl::Duration keep_alive_interval = absl::Seconds(5);
 };
 
 class ShardStoreNode {
@@ -39,6 +43,7 @@ class ShardStoreNode {
 
   ShardStore& store() { return *store_; }
   grpc::Service* service() { return service_.get(); }
+  StreamsService& streams_service() { return *service_; }
 
  private:
   ShardStoreNode() = default;

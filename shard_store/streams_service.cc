@@ -8,6 +8,9 @@
 // Finish is called once, never with mu_ held and never with a write
 // outstanding. OnDone unregisters the watch (after which no callback runs) and
 // deletes the reactor once no dispatch refers to it.
+// Stats (SubscriptionStats) are kept under mu_: set before StartWrite, moved
+// to "sent" in OnWriteDone. Lock order: registry_mu_ → Subscription::mu_ →
+// StreamsService::mu_.
 #include "shard_store/streams_service.h"
 
 #include <memory>
@@ -39,10 +42,39 @@ class ErrorReactor : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
 
 class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> {
  public:
-  Subscription(StreamsService* service, ShardCursor cursor)
-      : service_(service), store_(service->store_), cursor_(cursor) {}
+  Subscription(StreamsService* service, ShardCursor cursor, std::string stream_name,
+               std::string shard_id)
+      : service_(service), store_(service->store_), cursor_(cursor) {
+    last_event_time_ = service->clock_.Now();
+    stats_.stream_name = std::move(stream_name);
+    stats_.shard_id = std::move(shard_id);
+    stats_.next_sequence_number = cursor.next_sequence_number;
+  }
+
+  // From the keep-alive thread (registry_mu_ held): when a keep-alive is due
+  // at `now`, asks for an event even if there is nothing to send (a write in
+  // flight counts as one: its completion dispatches again). Returns when the
+  // next keep-alive is due.
+  absl::Time KeepAlive(absl::Time now, absl::Duration interval) {
+    absl::MutexLock lock(&mu_);
+    if (finish_called_) return absl::InfiniteFuture();  // ending: OnDone unregisters it
+    const absl::Time due = last_event_time_ + interval;
+    if (due > now) return due;
+    keep_alive_ = true;
+    if (!busy_) {
+      busy_ = true;
+      service_->Dispatch(this);
+    }
+    return now + interval;
+  }
+
+  SubscriptionStats Stats() {
+    absl::MutexLock lock(&mu_);
+    return stats_;
+  }
 
   void Start() {
+    service_->Register(this);
     absl::StatusOr<std::unique_ptr<ShardWatch>> watch =
         store_.WatchShard(cursor_, [this] { Wake(); });
     if (!watch.ok()) {
@@ -71,7 +103,7 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
 
   // On a dispatch thread.
   void Run() {
-    bool del = false, cancel = false, stop = false;
+    bool del = false, cancel = false, stop = false, keep_alive = false;
     {
       absl::MutexLock lock(&mu_);
       if (done_) {
@@ -83,6 +115,7 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
         stop = true;
       } else {
         wake_ = false;
+        keep_alive = keep_alive_;
       }
     }
     if (del) {
@@ -92,17 +125,18 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
     if (cancel) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
     if (stop) return;
     event_.Clear();
-    absl::StatusOr<ReadOutcome> outcome = store_.ReadRecords(
-        &cursor_, kMaxGetRecordsLimit, StreamsService::kMaxEventBytes, event_.mutable_records());
+    absl::StatusOr<ReadOutcome> outcome =
+        store_.ReadRecords(&cursor_, kMaxGetRecordsLimit, service_->options_.max_event_bytes,
+                           event_.mutable_records());
     if (!outcome.ok()) {
       FinishWith(ToGrpcStatus(outcome.status()));
       return;
     }
-    if (event_.records().empty() && !outcome->shard_end && sent_first_) {
+    if (event_.records().empty() && !outcome->shard_end && sent_first_ && !keep_alive) {
       {
         absl::MutexLock lock(&mu_);
-        if (wake_ && !cancelled_) {
-          service_->Dispatch(this);  // a put arrived during the read: stay busy
+        if ((wake_ || keep_alive_) && !cancelled_) {
+          service_->Dispatch(this);  // a put or keep-alive came during the read
           return;
         }
         busy_ = false;
@@ -124,10 +158,34 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
     } else if (cursor_.next_sequence_number > 0) {
       event_.set_continuation_sequence_number(std::to_string(cursor_.next_sequence_number - 1));
     }
+    int64_t bytes = 0;
+    for (const v1::Record& r : event_.records())
+      bytes += r.partition_key().size() + r.data().size();
+    {
+      absl::MutexLock lock(&mu_);
+      stats_.events_in_flight = 1;
+      stats_.records_in_flight = event_.records_size();
+      stats_.bytes_in_flight = bytes;
+      stats_.max_events_in_flight = std::max(stats_.max_events_in_flight, 1);
+      stats_.max_bytes_in_flight = std::max(stats_.max_bytes_in_flight, bytes);
+      stats_.next_sequence_number = cursor_.next_sequence_number;
+      keep_alive_ = false;  // any event keeps the subscription alive
+      last_event_time_ = service_->clock_.Now();
+    }
     StartWrite(&event_);
   }
 
   void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (ok) {
+        ++stats_.events_sent;
+        stats_.records_sent += stats_.records_in_flight;
+      }
+      stats_.events_in_flight = 0;
+      stats_.records_in_flight = 0;
+      stats_.bytes_in_flight = 0;
+    }
     if (!ok) {
       FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "the subscriber went away"));
       return;
@@ -164,6 +222,7 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   }
 
   void OnDone() override {
+    service_->Unregister(this);
     std::unique_ptr<ShardWatch> watch;
     {
       absl::MutexLock lock(&mu_);
@@ -203,20 +262,78 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  SubscriptionStats stats_ ABSL_GUARDED_BY(mu_);
+  bool keep_alive_ ABSL_GUARDED_BY(mu_) = false;     // send an event even if empty
+  absl::Time last_event_time_ ABSL_GUARDED_BY(mu_);  // by the service's clock
 };
 
-StreamsService::StreamsService(ShardStore& store, int dispatch_threads) : store_(store) {
-  for (int i = 0; i < std::max(1, dispatch_threads); ++i) {
+StreamsService::StreamsService(ShardStore& store, Clock& clock,
+                               const StreamsServiceOptions& options)
+    : store_(store), clock_(clock), options_(options) {
+  for (int i = 0; i < std::max(1, options_.dispatch_threads); ++i) {
     threads_.emplace_back([this] { DispatchLoop(); });
+  }
+  if (options_.keep_alive_interval > absl::ZeroDuration()) {
+    keep_alive_thread_ = std::thread([this] { KeepAliveLoop(); });
   }
 }
 
 StreamsService::~StreamsService() {
   {
+    absl::MutexLock lock(&registry_mu_);
+    keep_alive_stop_ = true;
+  }
+  if (keep_alive_thread_.joinable()) keep_alive_thread_.join();
+  {
     absl::MutexLock lock(&mu_);
     stop_ = true;
   }
   for (std::thread& t : threads_) t.join();
+}
+
+void StreamsService::Register(Subscription* subscription) {
+  absl::MutexLock lock(&registry_mu_);
+  subscriptions_.insert(subscription);
+  ++registry_version_;
+}
+
+void StreamsService::Unregister(Subscription* subscription) {
+  absl::MutexLock lock(&registry_mu_);
+  subscriptions_.erase(subscription);
+  ++registry_version_;
+}
+
+void StreamsService::KeepAliveLoop() {
+  absl::MutexLock lock(&registry_mu_);
+  while (!keep_alive_stop_) {
+    if (subscriptions_.empty()) {
+      // Not on the clock: with no subscription there is nothing to time, and a
+      // FakeClock should not count this thread as a waiter.
+      auto wanted = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(registry_mu_) {
+        return keep_alive_stop_ || !subscriptions_.empty();
+      };
+      registry_mu_.Await(absl::Condition(&wanted));
+      continue;
+    }
+    const absl::Time now = clock_.Now();
+    absl::Time next = absl::InfiniteFuture();
+    for (Subscription* s : subscriptions_) {
+      next = std::min(next, s->KeepAlive(now, options_.keep_alive_interval));
+    }
+    const uint64_t seen = registry_version_;
+    auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(registry_mu_) {
+      return keep_alive_stop_ || registry_version_ != seen;
+    };
+    clock_.AwaitWithDeadline(&registry_mu_, absl::Condition(&changed), next);
+  }
+}
+
+std::vector<SubscriptionStats> StreamsService::GetSubscriptionStats() {
+  absl::MutexLock lock(&registry_mu_);
+  std::vector<SubscriptionStats> out;
+  out.reserve(subscriptions_.size());
+  for (Subscription* s : subscriptions_) out.push_back(s->Stats());
+  return out;
 }
 
 void StreamsService::Dispatch(Subscription* subscription) {
@@ -257,7 +374,7 @@ grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* StreamsService::SubscribeTo
     }
     return new ErrorReactor(s);
   }
-  auto* subscription = new Subscription(this, *cursor);
+  auto* subscription = new Subscription(this, *cursor, request->stream_name(), request->shard_id());
   subscription->Start();
   return subscription;
 }

@@ -8,25 +8,41 @@
 //   - flow control: each subscriber has at most one write outstanding and
 //     reads the next batch only after the previous write completed, so a slow
 //     reader never makes the server buffer more than one event (≤ 10000 records,
-//     ≤ kMaxEventBytes) per subscriber;
+//     ≤ max_event_bytes of records) per subscriber. gRPC's HTTP/2 flow control
+//     holds a write back until the reader has room, so a reader that stops
+//     reading stops the server reading the store for it; SubscriptionStats()
+//     shows this per subscription;
 //   - every event carries continuation_sequence_number (resume with
 //     AFTER_SEQUENCE_NUMBER from it) and millis_behind_latest; the first event
 //     is sent at once (possibly empty) so a client knows it is subscribed;
+//   - keep-alive: a subscription that has sent nothing for keep_alive_interval
+//     (5 s by default, by the injected clock) gets an event, possibly empty,
+//     with millis_behind_latest and continuation_sequence_number, so the
+//     reader knows it is alive (Kinesis sends one at least every 5 s). A
+//     subscriber that is not reading gets none beyond the one event in flight;
 //   - at SHARD_END the last event carries child_shards and the call ends OK;
 //   - a deleted stream or trimmed-away shard ends the call with NOT_FOUND.
 // Reading and writing for subscriptions happens on a small pool of dispatch
 // threads owned by the service, never in the writer's thread.
 //
-// Thread-safe. `store` must outlive the service; the gRPC server using it must
-// be shut down before the service is destroyed.
+// Threads: the dispatch pool and one keep-alive thread, which waits on the
+// clock only while at least one subscription exists.
+//
+// Thread-safe. `store` and `clock` must outlive the service; the gRPC server
+// using it must be shut down before the service is destroyed.
 #ifndef TRIBUTARY_SHARD_STORE_STREAMS_SERVICE_H_
 #define TRIBUTARY_SHARD_STORE_STREAMS_SERVICE_H_
 
+#include <cstdint>
 #include <deque>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/streams.grpc.pb.h"
 #include "shard_store/shard_store.h"
@@ -35,14 +51,49 @@ namespace tributary::shard_store {
 
 class Subscription;
 
+struct StreamsServiceOptions {
+  // Threads that read and send SubscribeToShard events.
+  int dispatch_threads = 2;
+  // The largest event SubscribeToShard sends, in bytes of records (partition
+  // key + data); an event holds at least one record whatever its size.
+  int64_t max_event_bytes = 4 << 20;
+  // A subscription idle this long gets an event (possibly empty). Zero
+  // disables keep-alives.
+  absl::Duration keep_alive_interval = absl::Seconds(5);
+};
+
+// What one live SubscribeToShard call holds and has sent (for tests and
+// operators).
+struct SubscriptionStats {
+  std::string stream_name;
+  std::string shard_id;
+  int64_t events_sent = 0;   // writes gRPC has completed
+  int64_t records_sent = 0;  // records in those events
+  // The event handed to gRPC whose write has not completed: 0 or 1 event, its
+  // records and their bytes (partition key + data). This is everything the
+  // service holds for the subscriber beyond what it has sent.
+  int events_in_flight = 0;
+  int64_t records_in_flight = 0;
+  int64_t bytes_in_flight = 0;
+  // The largest bytes_in_flight / events_in_flight over the call's life.
+  int64_t max_bytes_in_flight = 0;
+  int max_events_in_flight = 0;
+  // Where the subscription's next read of the store starts. Everything before
+  // it has been read from the store: sent, or in flight.
+  uint64_t next_sequence_number = 0;
+};
+
 class StreamsService final
     : public v1::Streams::WithCallbackMethod_SubscribeToShard<v1::Streams::Service> {
  public:
-  // The largest event SubscribeToShard sends, in bytes of records.
+  // The default largest event SubscribeToShard sends, in bytes of records.
   static constexpr int64_t kMaxEventBytes = 4 << 20;
 
-  explicit StreamsService(ShardStore& store, int dispatch_threads = 2);
+  StreamsService(ShardStore& store, Clock& clock, const StreamsServiceOptions& options = {});
   ~StreamsService() override;
+
+  // A snapshot of every live SubscribeToShard call, in no particular order.
+  std::vector<SubscriptionStats> GetSubscriptionStats();
 
   grpc::Status CreateStream(grpc::ServerContext* context, const v1::CreateStreamRequest* request,
                             v1::CreateStreamResponse* response) override;
@@ -87,7 +138,18 @@ class StreamsService final
   void Dispatch(Subscription* subscription);
   void DispatchLoop();
 
+  void Register(Subscription* subscription);
+  void Unregister(Subscription* subscription);
+  void KeepAliveLoop();
+
   ShardStore& store_;
+  Clock& clock_;
+  const StreamsServiceOptions options_;
+  absl::Mutex registry_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::set<Subscription*> subscriptions_ ABSL_GUARDED_BY(registry_mu_);
+  uint64_t registry_version_ ABSL_GUARDED_BY(registry_mu_) = 0;  // bumped on (un)register
+  bool keep_alive_stop_ ABSL_GUARDED_BY(registry_mu_) = false;
+  std::thread keep_alive_thread_;
   absl::Mutex mu_;
   std::deque<Subscription*> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

@@ -3,6 +3,7 @@
 // written, ending at SHARD_END.
 #include "shard_store/streams_service.h"
 
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,9 +16,11 @@
 #include "common/grpc_server.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "shard_store/shard_store_client.h"
 #include "shard_store/shard_store_node.h"
+#include "shard_store/testing/write_faults.h"
 
 namespace tributary::shard_store {
 namespace {
@@ -45,10 +48,14 @@ class Watchdog {
 
 class StreamsServiceTest : public ::testing::Test {
  protected:
+  // Fixtures that need other node options override this.
+  virtual void ConfigureNode(ShardStoreNodeOptions& /*options*/) {}
+
   void SetUp() override {
     ShardStoreNodeOptions options;
-    options.store.data_dir = testing::NewTempDir("streams_service");
+    options.store.data_dir = ::tributary::testing::NewTempDir("streams_service");
     options.trim_period = absl::ZeroDuration();
+    ConfigureNode(options);
     absl::StatusOr<std::unique_ptr<ShardStoreNode>> node = ShardStoreNode::Create(options, clock_);
     ASSERT_TRUE(node.ok()) << node.status();
     node_ = std::move(*node);
@@ -59,7 +66,7 @@ class StreamsServiceTest : public ::testing::Test {
     // Connect once before the first call: MakeChannel's short connect timeout
     // can fail a first call on a loaded machine; later channels to the same
     // address share the connection.
-    ASSERT_TRUE(testing::WaitForServing(server_->address()).ok());
+    ASSERT_TRUE(::tributary::testing::WaitForServing(server_->address()).ok());
     client_ = std::make_unique<ShardStoreClient>(MakeChannel(server_->address()));
   }
   void TearDown() override {
@@ -84,12 +91,51 @@ class StreamsServiceTest : public ::testing::Test {
     return response.ok() ? response->sequence_number() : "";
   }
   std::unique_ptr<ShardSubscription> Subscribe(v1::ShardIteratorType type,
-                                               const std::string& shard = "shardId-000000000000") {
+                                               const std::string& shard = "shardId-000000000000",
+                                               ShardStoreClient* client = nullptr) {
     v1::SubscribeToShardRequest r;
     r.set_stream_name("s");
     r.set_shard_id(shard);
     r.mutable_starting_position()->set_type(type);
-    return client_->SubscribeToShard(r);
+    return (client != nullptr ? client : client_.get())->SubscribeToShard(r);
+  }
+  // Writes `calls` PutRecords calls of `per_call` records of `data_bytes` each
+  // to shard 0, partition keys "0", "1", ... in order.
+  void PutMany(int calls, int per_call, int data_bytes) {
+    const std::string data(data_bytes, 'x');
+    for (int call = 0; call < calls; ++call) {
+      v1::PutRecordsRequest r;
+      r.set_stream_name("s");
+      for (int i = 0; i < per_call; ++i) {
+        auto* e = r.add_records();
+        e->set_partition_key(absl::StrCat(call * per_call + i));
+        e->set_data(data);
+        e->set_explicit_hash_key("0");
+      }
+      absl::StatusOr<v1::PutRecordsResponse> response = client_->PutRecords(r);
+      ASSERT_TRUE(response.ok()) << response.status();
+      ASSERT_EQ(response->failed_record_count(), 0);
+    }
+  }
+  // Reads `sub` until it has delivered `count` records, checking that their
+  // partition keys are "0", "1", ... with no gap and that each event's
+  // continuation_sequence_number is its last record's. Bounded by `max_events`.
+  void ExpectEveryRecordInOrder(ShardSubscription* sub, int count, int max_events = 10000) {
+    int next = 0;
+    for (int events = 0; next < count && events < max_events; ++events) {
+      auto event = sub->Next();
+      ASSERT_TRUE(event.ok()) << event.status();
+      ASSERT_TRUE(event->has_value()) << "the subscription ended after " << next << " records";
+      for (const auto& r : (*event)->records()) {
+        ASSERT_EQ(r.partition_key(), absl::StrCat(next)) << "gap or reordering";
+        ++next;
+      }
+      if ((*event)->records_size() > 0) {
+        ASSERT_EQ((*event)->continuation_sequence_number(),
+                  (*event)->records().rbegin()->sequence_number());
+      }
+    }
+    EXPECT_EQ(next, count);
   }
   absl::Status Split() {
     v1::SplitShardRequest r;
@@ -256,6 +302,133 @@ TEST_F(StreamsServiceTest, SlowSubscriberGetsBoundedEventsAndDoesNotBlockWriters
   }
   EXPECT_EQ(next, kCalls * kPerCall);
   EXPECT_GE(events, 3);  // 12 MB cannot fit in fewer 4 MiB events
+}
+
+class StreamsServiceFlowControlTest : public StreamsServiceTest {
+ protected:
+  static constexpr int64_t kEventBytes = 64 << 10;
+  void ConfigureNode(ShardStoreNodeOptions& options) override {
+    options.max_event_bytes = kEventBytes;
+  }
+};
+
+// Flow control measured on the server: a subscriber that stops reading makes
+// the service hold at most one event (≤ max_event_bytes) for it and stop
+// reading the store for it, while a second subscriber to the same shard gets
+// every record at once; when the stalled one reads again it gets every record
+// in order, with no gap.
+TEST_F(StreamsServiceFlowControlTest, StalledSubscriberHoldsOneEventWhileAnotherGetsEverything) {
+  CreateStream(1);
+  // The stalled reader has its own connection with BDP probing off, so its
+  // HTTP/2 window stays near the 64 KiB default instead of growing to the
+  // backlog: what the server cannot send, it must hold or not read.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  ShardStoreClient stalled_client(
+      grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args));
+  std::unique_ptr<ShardSubscription> stalled =
+      Subscribe(v1::TRIM_HORIZON, "shardId-000000000000", &stalled_client);
+  std::unique_ptr<ShardSubscription> fast = Subscribe(v1::TRIM_HORIZON);
+  Watchdog stalled_guard(stalled.get());
+  Watchdog fast_guard(fast.get());
+  constexpr int kCalls = 24, kPerCall = 500, kRecords = kCalls * kPerCall;
+  std::thread fast_reader([&] { ExpectEveryRecordInOrder(fast.get(), kRecords); });
+  PutMany(kCalls, kPerCall, 1000);  // ~12 MB: ~190 events of 64 KiB
+  fast_reader.join();
+
+  std::vector<SubscriptionStats> stats = node_->streams_service().GetSubscriptionStats();
+  ASSERT_EQ(stats.size(), 2u);
+  int behind = 0;
+  for (const SubscriptionStats& s : stats) {
+    EXPECT_EQ(s.shard_id, "shardId-000000000000");
+    EXPECT_LE(s.max_events_in_flight, 1);
+    EXPECT_LE(s.max_bytes_in_flight, kEventBytes);
+    EXPECT_LE(s.bytes_in_flight, kEventBytes);
+    // Read from the store = sent + in flight: nothing buffered beyond one event.
+    EXPECT_EQ(s.next_sequence_number - 1,
+              static_cast<uint64_t>(s.records_sent + s.records_in_flight));
+    std::cout << "subscription: read " << s.next_sequence_number - 1 << " sent " << s.records_sent
+              << " in flight " << s.records_in_flight << " max bytes in flight "
+              << s.max_bytes_in_flight << "\n";
+    if (s.next_sequence_number - 1 < static_cast<uint64_t>(kRecords)) {
+      ++behind;
+      // The stalled subscriber: held back by the transport, and the server
+      // has not read the backlog into memory for it.
+      EXPECT_LT(s.records_sent, kRecords);
+    }
+  }
+  EXPECT_EQ(behind, 1) << "the stalled subscriber should be held back by flow control";
+
+  ExpectEveryRecordInOrder(stalled.get(), kRecords);
+  for (const SubscriptionStats& s : node_->streams_service().GetSubscriptionStats()) {
+    EXPECT_LE(s.max_bytes_in_flight, kEventBytes);
+    EXPECT_LE(s.max_events_in_flight, 1);
+  }
+}
+
+// Kinesis sends an event at least every 5 s: an idle subscriber gets one
+// (empty, with millis_behind_latest and its continuation position) each time
+// the injected clock passes the interval, and none sooner.
+TEST_F(StreamsServiceTest, IdleSubscriberGetsAKeepAliveEventEveryFiveSeconds) {
+  CreateStream(1);
+  const std::string seq = Put("before");
+  std::unique_ptr<ShardSubscription> sub = Subscribe(v1::LATEST);
+  Watchdog guard(sub.get());
+  auto first = sub->Next();
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the keep-alive thread is not waiting on the clock";
+    clock_.Advance(absl::Seconds(5));
+    auto event = sub->Next();
+    ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
+    EXPECT_EQ((*event)->records_size(), 0);
+    EXPECT_EQ((*event)->millis_behind_latest(), 0);
+    EXPECT_EQ((*event)->continuation_sequence_number(), seq);
+    EXPECT_TRUE((*event)->child_shards().empty());
+  }
+  // Less than the interval since the last event: no keep-alive comes first.
+  clock_.Advance(absl::Seconds(4));
+  Put("after");
+  auto event = sub->Next();
+  ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
+  ASSERT_EQ((*event)->records_size(), 1);
+  EXPECT_EQ((*event)->records(0).data(), "after");
+}
+
+class StreamsServiceWriteFaultTest : public StreamsServiceTest {
+ protected:
+  void ConfigureNode(ShardStoreNodeOptions& options) override {
+    options.store.write_interceptor = faults_.Interceptor();
+  }
+  testing::WriteFaults faults_;
+};
+
+// Through gRPC: a put whose RocksDB write fails is an error for the whole
+// call (no per-record result claims success), and a subscriber at the tip
+// gets the next record that is stored.
+TEST_F(StreamsServiceWriteFaultTest, FailedPutIsAnErrorAndSubscribersGetTheNextStoredRecord) {
+  CreateStream(1);
+  std::unique_ptr<ShardSubscription> sub = Subscribe(v1::LATEST);
+  Watchdog guard(sub.get());
+  ASSERT_TRUE(sub->Next().ok());
+  faults_.FailNth(WriteKind::kRecords, 1, rocksdb::Status::Busy("injected write fault"));
+  v1::PutRecordsRequest r;
+  r.set_stream_name("s");
+  for (const char* d : {"lost1", "lost2"}) {
+    auto* e = r.add_records();
+    e->set_partition_key("k");
+    e->set_data(d);
+  }
+  absl::StatusOr<v1::PutRecordsResponse> failed = client_->PutRecords(r);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
+  EXPECT_THAT(std::string(failed.status().message()),
+              HasSubstr("none of this call's records were stored"));
+  const std::string seq = Put("stored");
+  auto event = sub->Next();
+  ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
+  ASSERT_EQ((*event)->records_size(), 1);
+  EXPECT_EQ((*event)->records(0).data(), "stored");
+  EXPECT_EQ((*event)->records(0).sequence_number(), seq);
 }
 
 TEST_F(StreamsServiceTest, DeletingTheStreamEndsSubscriptionsWithNotFound) {
