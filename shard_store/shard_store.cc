@@ -211,26 +211,6 @@ std::string FormatHashKey(absl::uint128 value) {
   return std::string(buf + pos, 40 - pos);
 }
 
-absl::StatusOr<uint64_t> ParseSequenceNumber(absl::string_view text, absl::string_view field) {
-  if (text.empty() || text.size() > 20) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": must be a decimal integer of 1-20 digits in [0, 2^64-1]"));
-  }
-  uint64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": must contain only decimal digits (no sign, no spaces)"));
-    }
-    uint64_t d = c - '0';
-    if (v > (UINT64_MAX - d) / 10) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ": exceeds 2^64-1"));
-    }
-    v = v * 10 + d;
-  }
-  return v;
-}
-
 absl::uint128 PartitionKeyHash(absl::string_view partition_key) {
   unsigned char digest[MD5_DIGEST_LENGTH];
   MD5(reinterpret_cast<const unsigned char*>(partition_key.data()), partition_key.size(), digest);

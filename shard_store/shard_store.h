@@ -78,6 +78,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/proto_util.h"
 #include "common/rocksdb_util.h"
 #include "proto/streams.pb.h"
 #include "rocksdb/status.h"
@@ -106,8 +107,7 @@ inline constexpr char kInternalFailure[] = "InternalFailure";
 // Errors: INVALID_ARGUMENT naming `field` and the rule.
 absl::StatusOr<absl::uint128> ParseHashKey(absl::string_view text, absl::string_view field);
 std::string FormatHashKey(absl::uint128 value);
-// Sequence numbers: unsigned 64-bit decimal strings, same rules (1–20 digits).
-absl::StatusOr<uint64_t> ParseSequenceNumber(absl::string_view text, absl::string_view field);
+// Sequence numbers: ParseSequenceNumber in common/proto_util.h (1–20 digits, ≤ 2^64−1).
 // MD5 of `partition_key` read as a 128-bit big-endian unsigned integer.
 absl::uint128 PartitionKeyHash(absl::string_view partition_key);
 // "shardId-" + index as 12 decimal digits.
