@@ -79,7 +79,9 @@ class BatchProcessor {
   struct Attempt;
 
   absl::Status ProcessSegment(const Call& call, std::vector<v1::Record> records);
-  Attempt Invoke(const Call& call, const std::vector<v1::Record>& records);
+  // Invokes the function with `records`, which are moved into the request and back (unchanged
+  // when this returns).
+  Attempt Invoke(const Call& call, std::vector<v1::Record>& records);
   absl::Status Report(const Call& call, const std::vector<v1::Record>& records,
                       const std::string& condition, int64_t invoke_count, const Attempt& last);
   std::string NewRequestId();

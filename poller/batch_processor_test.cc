@@ -118,6 +118,24 @@ TEST_F(BatchProcessorTest, EachKindOfFunctionErrorIsRetriedUntilSuccess) {
   EXPECT_TRUE(destination_.puts().empty());
 }
 
+TEST_F(BatchProcessorTest, EveryRetrySendsTheWholeBatchUnchanged) {
+  // The records travel into each request and back; a retry must carry them intact.
+  function_.SetScript([](const v1::InvokeRequest&, int call) -> absl::StatusOr<v1::InvokeResponse> {
+    if (call < 2) return FunctionErrorReply();
+    return v1::InvokeResponse();
+  });
+  const std::vector<v1::Record> records = Records(4);
+  ASSERT_TRUE(Process(records).ok());
+  ASSERT_EQ(function_.call_count(), 3);
+  for (const auto& call : function_.calls()) {
+    ASSERT_EQ(call.request.records_size(), 4);
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(call.request.records(i).SerializeAsString(), records[i].SerializeAsString()) << i;
+    }
+  }
+  EXPECT_EQ(done_, (std::vector<std::string>{"0", "1", "2", "3"}));
+}
+
 TEST_F(BatchProcessorTest, RetriesWaitFullJitterExponentialBackoff) {
   config_.set_maximum_retry_attempts(8);
   std::vector<absl::Time> call_times;

@@ -53,7 +53,8 @@ ShardConsumer::ShardConsumer(const v1::Lease& lease,
       processor_(ContextOf(lease, config), config, deps) {
   stream_ = reader_.Open(processor_.shard().stream_name, key_.shard_id(), start_);
   if (start_.type() == v1::SEQUENCE_NUMBER) {
-    absl::StatusOr<uint64_t> seq = ParseSequenceNumber(start_.sequence_number(), "checkpoint.sequence_number");
+    absl::StatusOr<uint64_t> seq =
+        ParseSequenceNumber(start_.sequence_number(), "checkpoint.sequence_number");
     absl::MutexLock lock(&mu_);
     if (seq.ok()) checkpointed_ = *seq;
     last_checkpoint_ = start_.sequence_number();
@@ -299,42 +300,68 @@ void ShardConsumer::ReaderLoop() {
   }
 }
 
-void ShardConsumer::DispatcherLoop() {
-  int64_t next_thread_id = 0;
+void ShardConsumer::LaneWorkerLoop(int lane) {
+  struct HasWork {
+    const std::deque<ShardProcessor::LaneBatch>* queue;
+    const bool* exit;
+    bool operator()() const { return !queue->empty() || *exit; }
+  };
   while (true) {
-    std::vector<std::thread> to_join;
-    bool stopping;
-    int64_t seen;
+    std::optional<ShardProcessor::LaneBatch> batch;
     {
       absl::MutexLock lock(&mu_);
-      for (int id : finished_lanes_) {
-        auto it = lane_threads_.find(id);
-        to_join.push_back(std::move(it->second));
-        lane_threads_.erase(it);
-      }
-      finished_lanes_.clear();
+      const HasWork has_work{&lane_queues_[lane], &workers_exit_};
+      mu_.Await(absl::Condition(&has_work));
+      // The dispatcher exits only when no batch is queued or running, so the queue is empty.
+      if (lane_queues_[lane].empty()) return;
+      batch.emplace(std::move(lane_queues_[lane].front()));
+      lane_queues_[lane].pop_front();
+    }
+    processor_.RunBatch(std::move(*batch), stop_).IgnoreError();  // Tend handles the outcome
+    absl::MutexLock lock(&mu_);
+    --running_batches_;
+    Wake();
+  }
+}
+
+void ShardConsumer::DispatcherLoop() {
+  while (true) {
+    bool stopping;
+    int64_t seen;
+    std::optional<std::vector<std::thread>> workers;  // set when this loop returns
+    {
+      absl::MutexLock lock(&mu_);
       stopping = stopping_;
       if ((stopping_ || Finished()) && running_batches_ == 0) {
-        for (auto& [id, t] : lane_threads_) to_join.push_back(std::move(t));
-        lane_threads_.clear();
-        for (auto& t : to_join) t.join();
-        return;
+        workers_exit_ = true;
+        workers = std::move(lane_workers_);
+        lane_workers_.clear();
       }
       seen = generation_;
     }
-    for (auto& t : to_join) t.join();
+    if (workers.has_value()) {
+      // Outside mu_: the workers take it to see workers_exit_.
+      for (std::thread& t : *workers) {
+        if (t.joinable()) t.join();
+      }
+      return;
+    }
     if (!stopping) {
-      for (ShardProcessor::LaneBatch& batch : processor_.TakeReadyBatches()) {
+      std::vector<ShardProcessor::LaneBatch> batches = processor_.TakeReadyBatches();
+      if (!batches.empty()) {
         absl::MutexLock lock(&mu_);
-        const int id = static_cast<int>(next_thread_id++);
-        ++running_batches_;
-        lane_threads_[id] = std::thread([this, id, b = std::move(batch)]() mutable {
-          processor_.RunBatch(std::move(b), stop_).IgnoreError();  // Tend handles the outcome
-          absl::MutexLock lock(&mu_);
-          --running_batches_;
-          finished_lanes_.push_back(id);
-          Wake();
-        });
+        for (ShardProcessor::LaneBatch& batch : batches) {
+          const int lane = batch.lane;
+          if (lane >= static_cast<int>(lane_queues_.size())) {
+            lane_queues_.resize(lane + 1);
+            lane_workers_.resize(lane + 1);
+          }
+          ++running_batches_;
+          lane_queues_[lane].push_back(std::move(batch));
+          if (!lane_workers_[lane].joinable()) {
+            lane_workers_[lane] = std::thread([this, lane] { LaneWorkerLoop(lane); });
+          }
+        }
       }
       Tend(false);
     }

@@ -19,15 +19,17 @@
 //     batches (one per lane per round) each followed by checkpointing and state changes, until
 //     no batch is due. Tests use it with fakes whose Next() returns
 //     at once.
-//   - Start(): a reader thread, a dispatcher thread, and a thread per batch in flight (at most
-//     one per lane). Stop() (or the destructor) cancels and joins them.
+//   - Start(): a reader thread, a dispatcher thread, and one long-lived worker thread per lane
+//     index, started the first time that lane has a batch and fed through a queue under the
+//     consumer's mutex (a lane has at most one batch in flight, so its queue holds at most one).
+//     Stop() (or the destructor) cancels and joins them all.
 //
 // Thread-safe. Everything passed to the constructor must outlive this object.
 #ifndef TRIBUTARY_POLLER_SHARD_CONSUMER_H_
 #define TRIBUTARY_POLLER_SHARD_CONSUMER_H_
 
 #include <cstdint>
-#include <map>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,6 +100,9 @@ class ShardConsumer {
   void ReleaseLease();
   void ReaderLoop();
   void DispatcherLoop();
+  // The body of lane `lane`'s worker thread: runs the batches queued for that lane, in order,
+  // until workers_exit_.
+  void LaneWorkerLoop(int lane);
   bool Finished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return state_ != State::kRunning; }
   void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++generation_; }
   // When the next checkpoint may be written (coalescing interval, pause after a failure).
@@ -124,9 +129,12 @@ class ShardConsumer {
   std::string last_checkpoint_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Time> retry_checkpoint_at_ ABSL_GUARDED_BY(mu_);  // after a failed write
   int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every event the dispatcher awaits
-  std::map<int, std::thread> lane_threads_ ABSL_GUARDED_BY(mu_);
-  std::vector<int> finished_lanes_ ABSL_GUARDED_BY(mu_);
-  int running_batches_ ABSL_GUARDED_BY(mu_) = 0;
+  // Indexed by lane: the batches handed to the lane's worker and not yet taken by it, and the
+  // worker (not joinable until the lane first had a batch).
+  std::vector<std::deque<ShardProcessor::LaneBatch>> lane_queues_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> lane_workers_ ABSL_GUARDED_BY(mu_);
+  bool workers_exit_ ABSL_GUARDED_BY(mu_) = false;  // set by the dispatcher when it returns
+  int running_batches_ ABSL_GUARDED_BY(mu_) = 0;    // queued or running
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   int loops_running_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread reader_thread_;

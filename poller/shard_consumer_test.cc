@@ -1,9 +1,10 @@
-// ShardConsumer on its own threads (reader, dispatcher, one thread per lane batch), against
+// ShardConsumer on its own threads (reader, dispatcher, one long-lived worker per lane), against
 // in-memory leasing and a blocking in-memory shard, with a FakeClock.
 #include "poller/shard_consumer.h"
 
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -119,6 +120,44 @@ TEST_F(ShardConsumerThreadsTest, ConcurrentLanesKeepPerKeyOrderAndReachShardEnd)
     const uint64_t seq = std::stoull(c.checkpoint.sequence_number());
     EXPECT_GT(seq, last);
     last = seq;
+  }
+}
+
+TEST_F(ShardConsumerThreadsTest, ParallelizationChangeWhileRunningKeepsPerKeyOrderAndEveryRecord) {
+  // The lanes are rebuilt (10 → 3) while the lane workers run; a lane index's worker then runs
+  // the batches of the new lane with that index.
+  std::mt19937_64 rng(seed_);
+  for (int i = 0; i < 300; ++i) {
+    shards_.Append(kStream, kShard, absl::StrCat("key-", rng() % 37), "d", clock_.Now());
+  }
+  auto consumer = NewConsumer();
+  consumer->Start();
+  v1::EventSourceMappingConfiguration fewer = config_;
+  fewer.set_parallelization_factor(3);
+  consumer->UpdateConfig(fewer);
+  for (int i = 0; i < 300; ++i) {
+    shards_.Append(kStream, kShard, absl::StrCat("key-", rng() % 37), "d", clock_.Now());
+  }
+  shards_.Close(kStream, kShard);
+  ASSERT_TRUE(AwaitFinished(*consumer)) << "the consumer did not reach SHARD_END";
+  consumer->Stop();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kShardEnded);
+
+  std::map<std::string, std::vector<uint64_t>> per_key;
+  size_t total = 0;
+  for (const auto& call : function_.calls()) {
+    std::set<int> lanes_of_10, lanes_of_3;
+    for (const auto& r : call.request.records()) {
+      per_key[r.partition_key()].push_back(std::stoull(r.sequence_number()));
+      lanes_of_10.insert(LaneForPartitionKey(r.partition_key(), 10));
+      lanes_of_3.insert(LaneForPartitionKey(r.partition_key(), 3));
+      ++total;
+    }
+    EXPECT_TRUE(lanes_of_10.size() == 1u || lanes_of_3.size() == 1u);
+  }
+  EXPECT_EQ(total, 600u);
+  for (const auto& [key, seqs] : per_key) {
+    for (size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]) << key;
   }
 }
 
