@@ -182,8 +182,7 @@ v1::GetMetricsResponse PollerMetrics::Snapshot(const std::string& mapping_uuid) 
   return response;
 }
 
-std::string PollerMetrics::RenderPrometheus() {
-  const v1::GetMetricsResponse snapshot = Snapshot();
+std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
   std::string out;
   auto labels = [&](const v1::ShardMetrics& m) {
     return absl::StrCat("poller=\"", LabelValue(snapshot.poller_id()), "\",mapping=\"",
@@ -202,7 +201,8 @@ std::string PollerMetrics::RenderPrometheus() {
     absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " histogram\n");
     for (const v1::ShardMetrics& m : snapshot.shards()) {
       const v1::Histogram& h = (m.*field)();
-      for (int i = 0; i < h.bounds_size(); ++i) {
+      const int buckets = std::min(h.bounds_size(), h.counts_size());  // tolerate a bad reply
+      for (int i = 0; i < buckets; ++i) {
         absl::StrAppend(&out, name, "_bucket{", labels(m), ",le=\"", FormatDouble(h.bounds(i)),
                         "\"} ", h.counts(i), "\n");
       }
@@ -211,7 +211,7 @@ std::string PollerMetrics::RenderPrometheus() {
     }
   };
   scalar("tributary_poller_iterator_age_ms", "gauge",
-         "Now minus the arrival time of the last record of the last batch, in ms.",
+         "While a batch runs, now minus the arrival of its last record; 0 once caught up; in ms.",
          &v1::ShardMetrics::iterator_age_ms);
   scalar("tributary_poller_invocations_total", "counter", "Function invocations.",
          &v1::ShardMetrics::invocations);
@@ -240,5 +240,7 @@ std::string PollerMetrics::RenderPrometheus() {
             &v1::ShardMetrics::invoke_latency_ms);
   return out;
 }
+
+std::string PollerMetrics::RenderPrometheus() { return RenderPrometheusText(Snapshot()); }
 
 }  // namespace tributary::poller

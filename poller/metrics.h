@@ -38,6 +38,10 @@ class Histogram {
   int64_t count_ = 0;
 };
 
+// Prometheus text exposition (format 0.0.4) of a metrics snapshot: what GET /metrics serves, and
+// what `tribctl metrics --prometheus` prints for a GetMetricsResponse it received.
+std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot);
+
 class PollerMetrics {
  public:
   PollerMetrics(std::string poller_id, Clock& clock);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
+#include "poller/metrics.h"
 
 namespace tributary::tribctl {
 namespace {
@@ -20,12 +21,6 @@ std::string Or(const std::string& value, const std::string& fallback = "-") {
 }
 
 std::string Bool(bool b) { return b ? "true" : "false"; }
-
-// A sample value as the poller's exposition writes it: "+Inf", else printf's %g.
-std::string Number(double v) {
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  return absl::StrFormat("%g", v);
-}
 
 std::string ShardState(const v1::Shard& shard) {
   return shard.sequence_number_range().ending_sequence_number().empty() ? "OPEN" : "CLOSED";
@@ -48,10 +43,6 @@ int64_t DroppedTotal(const v1::ShardMetrics& s) {
   int64_t total = 0;
   for (const auto& [condition, count] : s.dropped_records()) total += count;
   return total;
-}
-
-std::string LabelValue(absl::string_view v) {
-  return absl::StrReplaceAll(v, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}});
 }
 
 }  // namespace
@@ -300,64 +291,7 @@ std::string MetricsTable(const v1::GetMetricsResponse& metrics) {
 }
 
 std::string PrometheusText(const v1::GetMetricsResponse& metrics) {
-  // The same names, help texts and number format as the poller's own exposition
-  // (poller/metrics.cc, served on --metrics_listen); format_test pins the two together.
-  std::string out;
-  auto labels = [&](const v1::ShardMetrics& s) {
-    return absl::StrCat("poller=\"", LabelValue(metrics.poller_id()), "\",mapping=\"",
-                        LabelValue(s.event_source_mapping_uuid()), "\",stream=\"",
-                        LabelValue(s.stream_name()), "\",shard=\"", LabelValue(s.shard_id()), "\"");
-  };
-  auto family = [&](const std::string& name, const std::string& type, const std::string& help,
-                    int64_t (v1::ShardMetrics::*field)() const) {
-    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
-    for (const v1::ShardMetrics& s : metrics.shards()) {
-      absl::StrAppend(&out, name, "{", labels(s), "} ", (s.*field)(), "\n");
-    }
-  };
-  family("tributary_poller_iterator_age_ms", "gauge",
-         "Now minus the arrival time of the last record of the last batch, in ms.",
-         &v1::ShardMetrics::iterator_age_ms);
-  family("tributary_poller_invocations_total", "counter", "Function invocations.",
-         &v1::ShardMetrics::invocations);
-  family("tributary_poller_function_errors_total", "counter", "Invocations that failed.",
-         &v1::ShardMetrics::function_errors);
-  family("tributary_poller_retries_total", "counter", "Batch retries after backoff.",
-         &v1::ShardMetrics::retries);
-  family("tributary_poller_bisections_total", "counter", "Failing batches split in two.",
-         &v1::ShardMetrics::bisections);
-  family("tributary_poller_records_delivered_total", "counter",
-         "Records the function processed successfully.", &v1::ShardMetrics::records_delivered);
-  absl::StrAppend(&out,
-                  "# HELP tributary_poller_dropped_records_total Records skipped after being "
-                  "reported, by condition.\n# TYPE tributary_poller_dropped_records_total "
-                  "counter\n");
-  for (const v1::ShardMetrics& s : metrics.shards()) {
-    std::map<std::string, int64_t> sorted(s.dropped_records().begin(), s.dropped_records().end());
-    for (const auto& [condition, count] : sorted) {
-      absl::StrAppend(&out, "tributary_poller_dropped_records_total{", labels(s), ",condition=\"",
-                      LabelValue(condition), "\"} ", count, "\n");
-    }
-  }
-  auto histogram = [&](const std::string& name, const std::string& help,
-                       const v1::Histogram& (v1::ShardMetrics::*field)() const) {
-    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " histogram\n");
-    for (const v1::ShardMetrics& s : metrics.shards()) {
-      const v1::Histogram& h = (s.*field)();
-      const int n = std::min(h.bounds_size(), h.counts_size());
-      for (int i = 0; i < n; ++i) {
-        absl::StrAppend(&out, name, "_bucket{", labels(s), ",le=\"", Number(h.bounds(i)), "\"} ",
-                        h.counts(i), "\n");
-      }
-      absl::StrAppend(&out, name, "_sum{", labels(s), "} ", Number(h.sum()), "\n");
-      absl::StrAppend(&out, name, "_count{", labels(s), "} ", h.count(), "\n");
-    }
-  };
-  histogram("tributary_poller_batch_size", "Records per invocation.",
-            &v1::ShardMetrics::batch_size);
-  histogram("tributary_poller_invoke_latency_ms", "Invocation latency in ms.",
-            &v1::ShardMetrics::invoke_latency_ms);
-  return out;
+  return poller::RenderPrometheusText(metrics);
 }
 
 }  // namespace tributary::tribctl
