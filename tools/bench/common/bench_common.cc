@@ -16,12 +16,24 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "gflags/gflags.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
+DEFINE_bool(mutex_deadlock_detection, true,
+            "Leave absl::Mutex deadlock detection as the servers run it (false: kIgnore, to "
+            "measure what it costs).");
+
 namespace tributary::bench {
+
+void InitBench() {
+  if (!FLAGS_mutex_deadlock_detection) {
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  }
+}
 
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -33,6 +33,9 @@
 
 namespace tributary::bench {
 
+// Applies the flags every driver shares (--mutex_deadlock_detection). Call after parsing flags.
+void InitBench();
+
 // Nanoseconds on the steady clock (comparable across threads of this process).
 int64_t NowNanos();
 // Seconds since the Unix epoch on the real clock (comparable across processes on this host).

@@ -137,5 +137,6 @@ int Main() {
 
 int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
+  tributary::bench::InitBench();
   return tributary::bench::Main();
 }
