@@ -1,5 +1,6 @@
 #include "tools/bench/common/bench_common.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -23,6 +24,9 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
+DEFINE_bool(mallopt, false,
+            "Raise glibc's mmap/trim thresholds as shard_store_server_main does (tributary serve "
+            "and poller_server do not).");
 DEFINE_bool(mutex_deadlock_detection, true,
             "Leave absl::Mutex deadlock detection as the servers run it (false: kIgnore, to "
             "measure what it costs).");
@@ -30,6 +34,11 @@ DEFINE_bool(mutex_deadlock_detection, true,
 namespace tributary::bench {
 
 void InitBench() {
+  if (FLAGS_mallopt) {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_TOP_PAD, 64 << 20);
+  }
   if (!FLAGS_mutex_deadlock_detection) {
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   }

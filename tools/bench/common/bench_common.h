@@ -33,7 +33,8 @@
 
 namespace tributary::bench {
 
-// Applies the flags every driver shares (--mutex_deadlock_detection). Call after parsing flags.
+// Applies the flags every driver shares (--mallopt, --mutex_deadlock_detection). Call after parsing
+// flags.
 void InitBench();
 
 // Nanoseconds on the steady clock (comparable across threads of this process).
