@@ -6,7 +6,8 @@
 //   3. create a mapping at LATEST to a no-op function and wait until the poller holds every
 //      lease; VmRSS before and after, per lease (a lease here is the lease row and the poller's
 //      consumer with its subscription);
-//   4. idle: no writes; the process's CPU (getrusage) over --idle_seconds, as % of one core.
+//   4. idle: no writes; --settle_seconds after the last lease is owned, the process's CPU
+//      (getrusage) over --idle_seconds, as % of one core.
 // Counts run smallest first in the same process, so each delta is over what came before.
 //
 //   bazel run -c opt //tools/bench/scale:scale_bench
@@ -31,6 +32,8 @@ DEFINE_bool(quick, false, "Smoke mode: 1 and 100 shards, short phases.");
 DEFINE_string(shard_counts, "1,100,1000,10000", "Shard counts, smallest first.");
 DEFINE_double(ingest_seconds, 3, "Length of each ingest phase.");
 DEFINE_double(idle_seconds, 3, "Length of each idle CPU measurement.");
+DEFINE_double(settle_seconds, 3,
+              "Wait after the last lease is owned before measuring (consumers start).");
 DEFINE_double(lease_timeout_seconds, 60, "Give up waiting for the poller's leases after this.");
 DEFINE_int32(clients, 4, "Concurrent producers (each its own channel).");
 DEFINE_int32(records_per_call, 500, "Records per PutRecords call.");
@@ -76,6 +79,7 @@ int Main() {
     FLAGS_shard_counts = "1,100";
     FLAGS_ingest_seconds = std::min(FLAGS_ingest_seconds, 0.3);
     FLAGS_idle_seconds = std::min(FLAGS_idle_seconds, 0.5);
+    FLAGS_settle_seconds = std::min(FLAGS_settle_seconds, 0.5);
     FLAGS_clients = std::min(FLAGS_clients, 2);
     FLAGS_lease_timeout_seconds = std::min(FLAGS_lease_timeout_seconds, 30.0);
   }
@@ -126,7 +130,8 @@ int Main() {
       }
       owned = c.WaitForOwnedLeases(*uuid, shards, "", FLAGS_lease_timeout_seconds);
       lease_s = (NowNanos() - t1) / 1e9;
-      std::this_thread::sleep_for(std::chrono::seconds(1));  // consumers settle
+      std::this_thread::sleep_for(  // consumers start their threads and subscriptions
+          std::chrono::milliseconds(static_cast<int64_t>(FLAGS_settle_seconds * 1000)));
     }
     const int64_t rss3 = ResidentBytes();
     const double cpu0 = CpuSeconds();
