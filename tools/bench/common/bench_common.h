@@ -43,6 +43,8 @@ int64_t NowNanos();
 double WallSeconds();
 // Resident set size of this process (VmRSS), bytes; 0 when /proc is unreadable.
 int64_t ResidentBytes();
+// Threads of this process (/proc/self/status Threads); 0 when unreadable.
+int ThreadCount();
 // User + system CPU seconds this process has used (getrusage RUSAGE_SELF).
 double CpuSeconds();
 // A fresh directory under $TEST_TMPDIR or /tmp, or `preferred` when non-empty.

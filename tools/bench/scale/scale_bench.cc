@@ -6,8 +6,9 @@
 //   3. create a mapping at LATEST to a no-op function and wait until the poller holds every
 //      lease; VmRSS before and after, per lease (a lease here is the lease row and the poller's
 //      consumer with its subscription);
-//   4. idle: no writes; --settle_seconds after the last lease is owned, the process's CPU
-//      (getrusage) over --idle_seconds, as % of one core.
+//   4. idle: no writes; once the poller's consumers have started (the process's thread count
+//      has not grown for --settle_seconds), the process's CPU (getrusage) over --idle_seconds,
+//      as % of one core.
 // Counts run smallest first in the same process, so each delta is over what came before.
 //
 //   bazel run -c opt //tools/bench/scale:scale_bench
@@ -32,8 +33,8 @@ DEFINE_bool(quick, false, "Smoke mode: 1 and 100 shards, short phases.");
 DEFINE_string(shard_counts, "1,100,1000,10000", "Shard counts, smallest first.");
 DEFINE_double(ingest_seconds, 3, "Length of each ingest phase.");
 DEFINE_double(idle_seconds, 3, "Length of each idle CPU measurement.");
-DEFINE_double(settle_seconds, 3,
-              "Wait after the last lease is owned before measuring (consumers start).");
+DEFINE_double(settle_seconds, 2,
+              "Idle CPU is measured once the thread count has not grown for this long.");
 DEFINE_double(lease_timeout_seconds, 60, "Give up waiting for the poller's leases after this.");
 DEFINE_int32(clients, 4, "Concurrent producers (each its own channel).");
 DEFINE_int32(records_per_call, 500, "Records per PutRecords call.");
@@ -121,6 +122,7 @@ int Main() {
     const int64_t rss2 = ResidentBytes();
     int owned = 0;
     double lease_s = 0;
+    double started_s = 0;
     if (FLAGS_leases) {
       const int64_t t1 = NowNanos();
       auto uuid = c.CreateMapping(stream, (*function)->address(), 100, 1, false);
@@ -130,8 +132,20 @@ int Main() {
       }
       owned = c.WaitForOwnedLeases(*uuid, shards, "", FLAGS_lease_timeout_seconds);
       lease_s = (NowNanos() - t1) / 1e9;
-      std::this_thread::sleep_for(  // consumers start their threads and subscriptions
-          std::chrono::milliseconds(static_cast<int64_t>(FLAGS_settle_seconds * 1000)));
+      // A lease is owned before its consumer has started: wait until the process's thread
+      // count has not grown for --settle_seconds (at most --lease_timeout_seconds).
+      const int64_t settle_deadline =
+          NowNanos() + static_cast<int64_t>(FLAGS_lease_timeout_seconds * 1e9);
+      int threads = ThreadCount();
+      int64_t stable_since = NowNanos();
+      while (NowNanos() < settle_deadline &&
+             NowNanos() - stable_since < static_cast<int64_t>(FLAGS_settle_seconds * 1e9)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        const int now_threads = ThreadCount();
+        if (now_threads > threads) stable_since = NowNanos();
+        threads = std::max(threads, now_threads);
+      }
+      started_s = (stable_since - t1) / 1e9;
     }
     const int64_t rss3 = ResidentBytes();
     const double cpu0 = CpuSeconds();
@@ -143,17 +157,19 @@ int Main() {
     const double kib_per_shard = (rss1 - rss0) / 1024.0 / shards;
     const double kib_per_lease = owned > 0 ? (rss3 - rss2) / 1024.0 / owned : 0;
     Progress(
-        "[%5d shards] %d/%d leases owned after %.1f s, +%.1f KiB/lease; idle CPU %.1f%% of a "
-        "core; RSS %.1f MiB",
-        shards, owned, shards, lease_s, kib_per_lease, idle_cpu_pct, rss3 / 1048576.0);
-    report.AddRow({Report::Num("shards", shards), Report::Num("ingest_rps", rps),
-                   Report::Num("ingest_mb_s", rps * FLAGS_record_bytes / 1e6, 1),
-                   Report::Num("create_s", create_s, 2), Report::Num("leases_owned", owned),
-                   Report::Num("leases_s", lease_s, 1),
-                   Report::Num("kib_per_shard", kib_per_shard, 2),
-                   Report::Num("kib_per_lease", kib_per_lease, 2),
-                   Report::Num("idle_cpu_pct", idle_cpu_pct, 2),
-                   Report::Num("rss_mib", rss3 / 1048576.0, 1)});
+        "[%5d shards] %d/%d leases owned after %.1f s, consumers started after %.1f s (%d "
+        "threads), +%.1f KiB/lease; idle CPU %.1f%% of a core; RSS %.1f MiB",
+        shards, owned, shards, lease_s, started_s, ThreadCount(), kib_per_lease, idle_cpu_pct,
+        rss3 / 1048576.0);
+    report.AddRow(
+        {Report::Num("shards", shards), Report::Num("ingest_rps", rps),
+         Report::Num("ingest_mb_s", rps * FLAGS_record_bytes / 1e6, 1),
+         Report::Num("create_s", create_s, 2), Report::Num("leases_owned", owned),
+         Report::Num("leases_s", lease_s, 1), Report::Num("consumers_started_s", started_s, 1),
+         Report::Num("threads", ThreadCount()), Report::Num("kib_per_shard", kib_per_shard, 2),
+         Report::Num("kib_per_lease", kib_per_lease, 2),
+         Report::Num("idle_cpu_pct", idle_cpu_pct, 2),
+         Report::Num("rss_mib", rss3 / 1048576.0, 1)});
     if (rps <= 0 || (FLAGS_leases && owned < shards)) zero = true;
   }
   // The report first: a graceful poller shutdown releases every lease one call at a time.
