@@ -4,17 +4,19 @@
 // in an earlier pass (leased, or skipped as closed ancestors under LATEST) from new ones.
 #include "stream_tracker/lease_sync.h"
 
+#include <algorithm>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
 #include "stream_tracker/mapping_state.h"
-#include "common/proto_util.h"
 
 namespace tributary::stream_tracker {
 namespace {
@@ -147,23 +149,75 @@ absl::Status LeaseSync::RunOnce() {
   ASSIGN_OR_RETURN(std::vector<MappingRecord> records, store_->List());
   absl::Status first_error;
   ShardCache shard_cache;
+  ProbeCache probe_cache;
+  std::set<std::string> present;
   for (const MappingRecord& record : records) {
-    absl::Status status = SyncMapping(record, &shard_cache);
+    present.insert(record.config().uuid());
+    absl::Status status = SyncMapping(record, &shard_cache, &probe_cache);
     if (!status.ok() && first_error.ok()) {
       first_error = WithContext(status, "syncing mapping ", record.config().uuid());
     }
   }
+  for (auto it = synced_.begin(); it != synced_.end();) {
+    it = present.count(it->first) > 0 ? std::next(it) : synced_.erase(it);
+  }
   return first_error;
 }
 
-absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* shard_cache) {
+absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* shard_cache,
+                                    ProbeCache* probe_cache) {
   const v1::EventSourceMappingConfiguration& config = snapshot.config();
   const std::string& uuid = config.uuid();
   if (config.state() == v1::DELETING_MAPPING) {
+    synced_.erase(uuid);
     // Updates of a DELETING mapping are refused, so nothing can revive it meanwhile.
     RETURN_IF_ERROR(leases_->DeleteMappingLeases(uuid));
     return store_->Remove(uuid);
   }
+  const bool transitional = IsTransitional(config.state());
+  const absl::Time now = clock_.Now();
+
+  // The probe: is a full look needed?
+  auto synced = synced_.find(uuid);
+  const std::string after_id = synced == synced_.end() ? "" : synced->second.newest_shard_id;
+  auto probed = probe_cache->find({config.stream_name(), after_id});
+  if (probed == probe_cache->end()) {
+    probed = probe_cache
+                 ->emplace(std::make_pair(config.stream_name(), after_id),
+                           streams_->ProbeShardSet(config.stream_name(), after_id))
+                 .first;
+  }
+  const absl::StatusOr<ShardSetProbe>& probe = probed->second;
+  if (absl::IsNotFound(probe.status())) {
+    synced_.erase(uuid);
+    return SyncStreamGone(snapshot);
+  }
+  RETURN_IF_ERROR(probe.status());
+  const int64_t stream_created_ms = absl::ToUnixMillis(probe->created);
+  if (snapshot.stream_created_unix_ms() != 0 &&
+      snapshot.stream_created_unix_ms() != stream_created_ms) {
+    // Deleted and created again since the last pass: the leases and known shards are the old
+    // stream's. Record it as gone; the next pass (asked for now) starts over on the new one.
+    synced_.erase(uuid);
+    RETURN_IF_ERROR(SyncStreamGone(snapshot));
+    RequestSync();
+    return absl::OkStatus();
+  }
+  if (synced != synced_.end() && !transitional && snapshot.initial_leases_created() &&
+      synced->second.config_version == config.config_version() &&
+      now < synced->second.synced_at + options_.full_sync_interval &&
+      synced->second.stream_created == probe->created && !probe->has_shard_after &&
+      synced->second.open_shard_count == probe->open_shard_count &&
+      (probe->open_shard_count > 0 || snapshot.work_ended())) {
+    return absl::OkStatus();  // nothing changed that a full look would act on
+  }
+  // A full look; remembered only once it succeeded.
+  if (synced != synced_.end()) synced_.erase(synced);
+  SyncedShape shape;
+  shape.stream_created = probe->created;
+  shape.open_shard_count = probe->open_shard_count;
+  shape.synced_at = now;
+
   auto cached = shard_cache->find(config.stream_name());
   if (cached == shard_cache->end()) {
     cached = shard_cache->emplace(config.stream_name(), streams_->ListShards(config.stream_name()))
@@ -188,41 +242,46 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
   LeasePlan plan = PlanLeases(snapshot, *shards, leases, open_from);
   if (!plan.to_delete.empty()) RETURN_IF_ERROR(leases_->DeleteLeases(plan.to_delete));
   if (!plan.to_create.empty()) RETURN_IF_ERROR(leases_->CreateLeases(plan.to_create).status());
-  const bool transitional = IsTransitional(config.state());
   if (transitional) RETURN_IF_ERROR(leases_->SetMappingEnabled(uuid, config.enabled()));
+  for (const v1::Shard& shard : *shards) {
+    shape.newest_shard_id = std::max(shape.newest_shard_id, shard.shard_id());
+  }
 
   if (!transitional && snapshot.initial_leases_created() &&
-      plan.work_ended == snapshot.work_ended() && SameKnownShards(snapshot, plan.known_shard_ids)) {
+      plan.work_ended == snapshot.work_ended() && SameKnownShards(snapshot, plan.known_shard_ids) &&
+      snapshot.stream_created_unix_ms() == stream_created_ms) {
+    shape.config_version = config.config_version();
+    synced_[uuid] = std::move(shape);
     return absl::OkStatus();  // nothing to record
   }
   const int64_t version = config.config_version();
-  const absl::Time now = clock_.Now();
-  return store_
-      ->Modify(uuid,
-               [&](MappingRecord* r) {
-                 r->set_initial_leases_created(true);
-                 r->clear_known_shard_ids();
-                 for (const std::string& id : plan.known_shard_ids) r->add_known_shard_ids(id);
-                 v1::EventSourceMappingConfiguration* c = r->mutable_config();
-                 bool changed = false;
-                 if (c->config_version() == version && IsTransitional(c->state()) &&
-                     c->state() != v1::DELETING_MAPPING) {
-                   c->set_state(StableState(c->enabled()));
-                   changed = true;
-                 }
-                 if (plan.work_ended != r->work_ended()) {
-                   r->set_work_ended(plan.work_ended);
-                   c->set_state_transition_reason(plan.work_ended ? kWorkEndedStreamClosed
-                                                                  : kStreamFoundAgain);
-                   changed = true;
-                 }
-                 if (changed) {
-                   *c->mutable_last_modified() = ToProtoTimestamp(now);
-                   c->set_config_version(c->config_version() + 1);
-                 }
-                 return absl::OkStatus();
-               })
-      .status();
+  absl::StatusOr<MappingRecord> written = store_->Modify(uuid, [&](MappingRecord* r) {
+    r->set_initial_leases_created(true);
+    r->set_stream_created_unix_ms(stream_created_ms);
+    r->clear_known_shard_ids();
+    for (const std::string& id : plan.known_shard_ids) r->add_known_shard_ids(id);
+    v1::EventSourceMappingConfiguration* c = r->mutable_config();
+    bool changed = false;
+    if (c->config_version() == version && IsTransitional(c->state()) &&
+        c->state() != v1::DELETING_MAPPING) {
+      c->set_state(StableState(c->enabled()));
+      changed = true;
+    }
+    if (plan.work_ended != r->work_ended()) {
+      r->set_work_ended(plan.work_ended);
+      c->set_state_transition_reason(plan.work_ended ? kWorkEndedStreamClosed : kStreamFoundAgain);
+      changed = true;
+    }
+    if (changed) {
+      *c->mutable_last_modified() = ToProtoTimestamp(now);
+      c->set_config_version(c->config_version() + 1);
+    }
+    return absl::OkStatus();
+  });
+  RETURN_IF_ERROR(written.status());
+  shape.config_version = written->config().config_version();
+  synced_[uuid] = std::move(shape);
+  return absl::OkStatus();
 }
 
 absl::Status LeaseSync::SyncStreamGone(const MappingRecord& snapshot) {
@@ -233,7 +292,7 @@ absl::Status LeaseSync::SyncStreamGone(const MappingRecord& snapshot) {
   if (!leases.empty()) RETURN_IF_ERROR(leases_->DeleteMappingLeases(uuid));
   const bool transitional = IsTransitional(config.state());
   if (!transitional && snapshot.work_ended() && !snapshot.initial_leases_created() &&
-      snapshot.known_shard_ids_size() == 0) {
+      snapshot.known_shard_ids_size() == 0 && snapshot.stream_created_unix_ms() == 0) {
     return absl::OkStatus();  // already recorded
   }
   const int64_t version = config.config_version();
@@ -244,6 +303,7 @@ absl::Status LeaseSync::SyncStreamGone(const MappingRecord& snapshot) {
                  // Start over from the starting position should the stream be created again.
                  r->set_initial_leases_created(false);
                  r->clear_known_shard_ids();
+                 r->set_stream_created_unix_ms(0);
                  v1::EventSourceMappingConfiguration* c = r->mutable_config();
                  bool changed = false;
                  if (c->config_version() == version && IsTransitional(c->state()) &&

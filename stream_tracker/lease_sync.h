@@ -26,6 +26,19 @@
 //       next pass finishes the newer change);
 //     - work ended: see kWorkEndedStreamClosed / kWorkEndedStreamDeleted.
 //
+// Steady passes are cheap: a full look at a mapping (list every shard and every lease) happens
+// on its first pass after a start, after any change to the mapping (config_version), when the
+// stream's shard set changed, while every shard is closed and the work has not ended (leases
+// reaching SHARD_END are what ends it), and at least every `full_sync_interval` (retention trims,
+// which the probe cannot see: a trimmed shard's lease is deleted within that interval).
+// Otherwise a pass costs two small calls per stream (StreamCatalog::ProbeShardSet: creation
+// time, open shard count, any shard newer than the newest one seen), not a listing of 10,000
+// shards and leases per mapping every second.
+//
+// A stream deleted and created again under the same name between two passes (it has a new
+// creation time) is handled as "gone, then found again": the old stream's leases are deleted
+// and the mapping starts over on the new stream from its starting position.
+//
 // Why LATEST is not stored as LATEST_CHECKPOINT: a lease at plain LATEST that a poller acquires,
 // reads, and loses before its first checkpoint would be re-read by the next owner from a newer
 // tip, skipping the records written in between (breaking at-least-once). The mapping's creation
@@ -45,6 +58,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -74,6 +88,8 @@ class LeaseSync {
   struct Options {
     // How long the loop waits between passes when nobody calls RequestSync().
     absl::Duration interval = absl::Seconds(1);
+    // The longest a mapping goes without a full look (see above).
+    absl::Duration full_sync_interval = absl::Minutes(1);
   };
 
   LeaseSync(MappingStore* store, StreamCatalog* streams, LeaseTable* leases, Clock& clock,
@@ -106,8 +122,19 @@ class LeaseSync {
  private:
   // Each stream's shards, listed at most once per pass (several mappings often share a stream).
   using ShardCache = std::map<std::string, absl::StatusOr<std::vector<v1::Shard>>>;
+  // Probes, at most once per pass per (stream, newest shard id seen).
+  using ProbeCache = std::map<std::pair<std::string, std::string>, absl::StatusOr<ShardSetProbe>>;
+  // What the last full look at a mapping saw.
+  struct SyncedShape {
+    int64_t config_version = 0;
+    absl::Time stream_created;
+    int open_shard_count = 0;
+    std::string newest_shard_id;
+    absl::Time synced_at;
+  };
 
-  absl::Status SyncMapping(const MappingRecord& snapshot, ShardCache* shard_cache);
+  absl::Status SyncMapping(const MappingRecord& snapshot, ShardCache* shard_cache,
+                           ProbeCache* probe_cache);
   absl::Status SyncStreamGone(const MappingRecord& snapshot);
   void Loop();
 
@@ -116,6 +143,8 @@ class LeaseSync {
   LeaseTable* leases_;
   Clock& clock_;
   const Options options_;
+  // By mapping uuid. Only RunOnce touches it (one thread at a time, see above).
+  std::map<std::string, SyncedShape> synced_;
 
   absl::Mutex mu_;
   bool sync_requested_ ABSL_GUARDED_BY(mu_) = false;

@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/proto_util.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "stream_tracker/mapping_manager.h"
 #include "stream_tracker/mapping_state.h"
-#include "common/proto_util.h"
 #include "stream_tracker/testing/fake_lease_table.h"
 #include "stream_tracker/testing/fake_stream_catalog.h"
 
@@ -418,10 +418,108 @@ TEST_F(LeaseSyncTest, TrimmedShardsLoseTheirLeases) {
   Sync();
   Checkpoint(uuid, "shardId-000000000000", v1::SHARD_END);
   streams_.TrimShard("orders", "shardId-000000000000");
+  // A trim is invisible to the cheap probe; the next full look (full_sync_interval) sees it.
+  clock_.Advance(absl::Minutes(1));
   Sync();
   EXPECT_THAT(LeasedShards(uuid), UnorderedElementsAreArray(children));
   Sync();
   EXPECT_FALSE(leases_.Get(uuid, "shardId-000000000000").has_value()) << "never re-created";
+}
+
+TEST_F(LeaseSyncTest, ATrimIsSeenWithinTheFullSyncInterval) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  Sync();
+  streams_.TrimShard("orders", "shardId-000000000000");
+  clock_.Advance(absl::Seconds(59));
+  Sync();
+  EXPECT_TRUE(leases_.Get(uuid, "shardId-000000000000").has_value()) << "probe only, no listing";
+  clock_.Advance(absl::Seconds(1));
+  Sync();
+  EXPECT_THAT(LeasedShards(uuid), UnorderedElementsAreArray(children));
+}
+
+// --- steady passes probe instead of listing ---
+
+TEST_F(LeaseSyncTest, SteadyPassesProbeTheStreamInsteadOfListingIt) {
+  streams_.CreateStream("orders", 4);
+  for (int i = 0; i < 2; ++i) CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();  // the first look at both mappings: one listing, and CREATING → ENABLED
+  const int lists = streams_.list_shards_calls();
+  const int probes = streams_.probe_calls();
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(absl::Seconds(1));
+    Sync();
+  }
+  EXPECT_EQ(streams_.list_shards_calls(), lists) << "nothing changed: no listing";
+  EXPECT_EQ(streams_.probe_calls() - probes, 5) << "one probe per stream per pass";
+  EXPECT_EQ(leases_.total_leases(), 8);
+}
+
+TEST_F(LeaseSyncTest, SplitMergeAndUpdateEachCauseAFullLook) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  Sync();
+  int lists = streams_.list_shards_calls();
+  Sync();
+  ASSERT_EQ(streams_.list_shards_calls(), lists);
+
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");  // 2, 3
+  Sync();
+  EXPECT_GT(streams_.list_shards_calls(), lists);
+  EXPECT_THAT(Parents(uuid, children[0]), ElementsAre("shardId-000000000000"));
+
+  lists = streams_.list_shards_calls();
+  const std::string merged = streams_.MergeShards("orders", children[1], "shardId-000000000001");
+  Sync();
+  EXPECT_GT(streams_.list_shards_calls(), lists);
+  EXPECT_THAT(Parents(uuid, merged), ElementsAre(children[1], "shardId-000000000001"));
+
+  Sync();
+  lists = streams_.list_shards_calls();
+  SetEnabled(uuid, false);
+  Sync();
+  EXPECT_GT(streams_.list_shards_calls(), lists);
+  EXPECT_EQ(Mapping(uuid).state(), v1::DISABLED);
+}
+
+TEST_F(LeaseSyncTest, ClosingTheLastOpenShardKeepsLookingUntilTheWorkEnds) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  Sync();
+  streams_.CloseShard("orders", "shardId-000000000000");
+  Sync();
+  EXPECT_FALSE(Mapping(uuid).state_transition_reason() == kWorkEndedStreamClosed);
+  // Nothing about the stream changes any more; only the lease reaching SHARD_END ends the work.
+  Sync();
+  Checkpoint(uuid, "shardId-000000000000", v1::SHARD_END);
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state_transition_reason(), kWorkEndedStreamClosed);
+  const int lists = streams_.list_shards_calls();
+  Sync();
+  EXPECT_EQ(streams_.list_shards_calls(), lists) << "ended and unchanged: probe only";
+}
+
+TEST_F(LeaseSyncTest, StreamDeletedAndCreatedAgainBetweenTwoPassesStartsOver) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  Sync();
+  Checkpoint(uuid, "shardId-000000000000", v1::SEQUENCE_NUMBER, "42");
+  streams_.DeleteStream("orders");
+  clock_.Advance(absl::Seconds(1));
+  streams_.CreateStream("orders", 1);  // the same shard id again, new records
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state_transition_reason(), kWorkEndedStreamDeleted);
+  EXPECT_THAT(LeasedShards(uuid), IsEmpty()) << "the old stream's checkpoint must not be reused";
+  Sync();
+  EXPECT_THAT(LeasedShards(uuid), ElementsAre("shardId-000000000000"));
+  EXPECT_EQ(CheckpointOf(uuid, "shardId-000000000000"), v1::TRIM_HORIZON_CHECKPOINT);
+  EXPECT_EQ(Mapping(uuid).state_transition_reason(), kStreamFoundAgain);
 }
 
 // --- the end of a mapping's work ---

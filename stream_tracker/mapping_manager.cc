@@ -5,10 +5,10 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_format.h"
+#include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "stream_tracker/mapping_config.h"
 #include "stream_tracker/mapping_state.h"
-#include "common/proto_util.h"
 
 namespace tributary::stream_tracker {
 namespace {

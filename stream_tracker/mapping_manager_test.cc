@@ -5,10 +5,10 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/proto_util.h"
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "stream_tracker/mapping_state.h"
-#include "common/proto_util.h"
 #include "stream_tracker/testing/fake_stream_catalog.h"
 
 namespace tributary::stream_tracker {

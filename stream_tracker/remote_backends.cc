@@ -1,7 +1,7 @@
 #include "stream_tracker/remote_backends.h"
 
-#include "common/status_macros.h"
 #include "common/proto_util.h"
+#include "common/status_macros.h"
 
 namespace tributary::stream_tracker {
 namespace {
@@ -31,6 +31,28 @@ absl::StatusOr<std::vector<std::string>> RemoteStreamCatalog::ListShardIdsOpenFr
   std::vector<std::string> ids;
   for (const v1::Shard& shard : shards) ids.push_back(shard.shard_id());
   return ids;
+}
+
+absl::StatusOr<ShardSetProbe> RemoteStreamCatalog::ProbeShardSet(
+    const std::string& stream_name, const std::string& after_shard_id) {
+  v1::DescribeStreamSummaryRequest describe;
+  describe.set_stream_name(stream_name);
+  ASSIGN_OR_RETURN(v1::DescribeStreamSummaryResponse summary,
+                   client_->DescribeStreamSummary(describe));
+  ShardSetProbe probe;
+  probe.created =
+      FromProtoTimestamp(summary.stream_description_summary().stream_creation_timestamp());
+  probe.open_shard_count = summary.stream_description_summary().open_shard_count();
+  v1::ListShardsRequest list;
+  list.set_stream_name(stream_name);
+  list.set_max_results(1);
+  if (!after_shard_id.empty()) {
+    list.mutable_shard_filter()->set_type(v1::AFTER_SHARD_ID);
+    list.mutable_shard_filter()->set_shard_id(after_shard_id);
+  }
+  ASSIGN_OR_RETURN(v1::ListShardsResponse shards, client_->ListShards(list));
+  probe.has_shard_after = shards.shards_size() > 0;
+  return probe;
 }
 
 absl::StatusOr<int> RemoteLeaseTable::CreateLeases(const std::vector<v1::NewLease>& leases) {

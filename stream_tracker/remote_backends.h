@@ -22,6 +22,8 @@ class RemoteStreamCatalog : public StreamCatalog {
   absl::StatusOr<std::vector<v1::Shard>> ListShards(const std::string& stream_name) override;
   absl::StatusOr<std::vector<std::string>> ListShardIdsOpenFrom(const std::string& stream_name,
                                                                 absl::Time time) override;
+  absl::StatusOr<ShardSetProbe> ProbeShardSet(const std::string& stream_name,
+                                              const std::string& after_shard_id) override;
 
  private:
   shard_store::ShardStoreClient* client_;

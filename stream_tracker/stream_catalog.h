@@ -15,6 +15,13 @@
 
 namespace tributary::stream_tracker {
 
+// A cheap look at a stream's shard set (see StreamCatalog::ProbeShardSet).
+struct ShardSetProbe {
+  absl::Time created;            // the stream's creation time: a recreated stream has a new one
+  int open_shard_count = 0;      // shards open now
+  bool has_shard_after = false;  // a shard newer than the probe's `after_shard_id` exists
+};
+
 // Implementations are thread-safe.
 class StreamCatalog {
  public:
@@ -34,6 +41,16 @@ class StreamCatalog {
   // Times are the shard store's. Errors: as ListShards.
   virtual absl::StatusOr<std::vector<std::string>> ListShardIdsOpenFrom(
       const std::string& stream_name, absl::Time time) = 0;
+
+  // Two cheap calls instead of a full listing: the stream's creation time and open shard count
+  // (DescribeStreamSummary), and whether any shard with an id after `after_shard_id` exists
+  // (ListShards with the AFTER_SHARD_ID filter and one result). Shard ids are never reused within
+  // a stream and every split or merge creates new ones, so an unchanged (created,
+  // open_shard_count, newest id) means no shard was added, closed or reopened since; only a
+  // retention trim (a closed shard leaving) goes unseen. `after_shard_id` empty: any shard counts.
+  // Errors: as ListShards.
+  virtual absl::StatusOr<ShardSetProbe> ProbeShardSet(const std::string& stream_name,
+                                                      const std::string& after_shard_id) = 0;
 };
 
 }  // namespace tributary::stream_tracker

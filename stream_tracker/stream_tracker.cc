@@ -13,6 +13,9 @@ absl::StatusOr<std::unique_ptr<StreamTracker>> StreamTracker::Create(
   if (options.sync_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("sync_interval must be positive");
   }
+  if (options.full_sync_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("full_sync_interval must be positive");
+  }
   std::unique_ptr<StreamTracker> tracker(new StreamTracker());
   tracker->shard_store_client_ = std::make_unique<shard_store::ShardStoreClient>(
       std::move(shard_store_channel), options.rpc_timeout);
@@ -26,6 +29,7 @@ absl::StatusOr<std::unique_ptr<StreamTracker>> StreamTracker::Create(
                    MappingStore::Open(options.data_dir + "/mappings", store_options));
   LeaseSync::Options sync_options;
   sync_options.interval = options.sync_interval;
+  sync_options.full_sync_interval = options.full_sync_interval;
   tracker->lease_sync_ = std::make_unique<LeaseSync>(tracker->store_.get(), tracker->streams_.get(),
                                                      tracker->leases_.get(), clock, sync_options);
   LeaseSync* sync = tracker->lease_sync_.get();

@@ -34,6 +34,8 @@ class StreamTracker {
     std::string data_dir;
     // Time between sync passes when not nudged.
     absl::Duration sync_interval = absl::Seconds(1);
+    // The longest a mapping goes without a full look at its shards and leases (lease_sync.h).
+    absl::Duration full_sync_interval = absl::Minutes(1);
     // fsync every mapping change.
     bool sync_writes = false;
     // Deadline of each call to the shard store and leasing.
@@ -42,7 +44,7 @@ class StreamTracker {
 
   // Opens the mapping store and builds the service and the sync (not started). Errors: from
   // MappingStore::Open (e.g. the directory is held by another process); INVALID_ARGUMENT for an
-  // empty data_dir or a non-positive sync_interval.
+  // empty data_dir or a non-positive sync_interval or full_sync_interval.
   static absl::StatusOr<std::unique_ptr<StreamTracker>> Create(
       const Options& options, std::shared_ptr<grpc::Channel> shard_store_channel,
       std::shared_ptr<grpc::Channel> leasing_channel, Clock& clock);

@@ -15,6 +15,8 @@ DEFINE_string(data_dir, "", "directory of the mapping store (required)");
 DEFINE_string(shard_store, "127.0.0.1:4561", "host:port of the Streams service");
 DEFINE_string(leasing, "127.0.0.1:4562", "host:port of the Leasing service");
 DEFINE_int64(sync_interval_ms, 1000, "time between lease sync passes, in milliseconds");
+DEFINE_int64(full_sync_interval_ms, 60000,
+             "longest time a mapping goes without a full look at its shards and leases (ms)");
 DEFINE_bool(sync_writes, false, "fsync every mapping change (power-loss durability)");
 
 int main(int argc, char** argv) {
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   tributary::stream_tracker::StreamTracker::Options options;
   options.data_dir = FLAGS_data_dir;
   options.sync_interval = absl::Milliseconds(FLAGS_sync_interval_ms);
+  options.full_sync_interval = absl::Milliseconds(FLAGS_full_sync_interval_ms);
   options.sync_writes = FLAGS_sync_writes;
   auto tracker = tributary::stream_tracker::StreamTracker::Create(
       options, tributary::MakeChannel(FLAGS_shard_store), tributary::MakeChannel(FLAGS_leasing),

@@ -94,12 +94,31 @@ absl::StatusOr<std::vector<std::string>> FakeStreamCatalog::ListShardIdsOpenFrom
   return ids;
 }
 
+absl::StatusOr<ShardSetProbe> FakeStreamCatalog::ProbeShardSet(const std::string& stream_name,
+                                                               const std::string& after_shard_id) {
+  absl::MutexLock lock(&mu_);
+  ++probe_calls_;
+  if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
+  auto it = streams_.find(stream_name);
+  if (it == streams_.end()) {
+    return absl::NotFoundError(absl::StrCat("stream ", stream_name, " not found"));
+  }
+  ShardSetProbe probe;
+  probe.created = it->second.created;
+  for (const auto& [id, fake] : it->second.shards) {
+    if (fake.closed_at == absl::InfiniteFuture()) ++probe.open_shard_count;
+  }
+  probe.has_shard_after = it->second.shards.upper_bound(after_shard_id) != it->second.shards.end();
+  return probe;
+}
+
 std::vector<std::string> FakeStreamCatalog::CreateStream(const std::string& stream_name,
                                                          int shard_count) {
   absl::MutexLock lock(&mu_);
   CHECK(streams_.count(stream_name) == 0) << "stream " << stream_name << " exists";
   CHECK_GE(shard_count, 1);
   FakeStream& stream = streams_[stream_name];
+  stream.created = clock_.Now();
   std::vector<std::string> ids;
   const absl::uint128 width = absl::Uint128Max() / shard_count;
   for (int i = 0; i < shard_count; ++i) {
@@ -169,6 +188,11 @@ void FakeStreamCatalog::FailNextCalls(absl::Status status, int count) {
 int FakeStreamCatalog::list_shards_calls() {
   absl::MutexLock lock(&mu_);
   return list_shards_calls_;
+}
+
+int FakeStreamCatalog::probe_calls() {
+  absl::MutexLock lock(&mu_);
+  return probe_calls_;
 }
 
 }  // namespace tributary::stream_tracker::testing

@@ -32,8 +32,11 @@ class FakeStreamCatalog : public StreamCatalog {
   absl::StatusOr<std::vector<v1::Shard>> ListShards(const std::string& stream_name) override;
   absl::StatusOr<std::vector<std::string>> ListShardIdsOpenFrom(const std::string& stream_name,
                                                                 absl::Time time) override;
+  absl::StatusOr<ShardSetProbe> ProbeShardSet(const std::string& stream_name,
+                                              const std::string& after_shard_id) override;
 
-  // Creates `stream_name` with `shard_count` open shards; returns their ids.
+  // Creates `stream_name` with `shard_count` open shards, created at the clock's time; returns
+  // their ids (a stream created again after DeleteStream reuses them, as Kinesis does).
   std::vector<std::string> CreateStream(const std::string& stream_name, int shard_count);
   // Deletes the stream and its shards.
   void DeleteStream(const std::string& stream_name);
@@ -50,8 +53,9 @@ class FakeStreamCatalog : public StreamCatalog {
 
   // The next `count` calls (of either method) fail with `status`.
   void FailNextCalls(absl::Status status, int count = 1);
-  // Calls of ListShards so far.
+  // Calls of ListShards / ProbeShardSet so far.
   int list_shards_calls();
+  int probe_calls();
 
  private:
   struct FakeShard {
@@ -61,6 +65,7 @@ class FakeStreamCatalog : public StreamCatalog {
     absl::Time closed_at = absl::InfiniteFuture();  // when it closed; open: infinite future
   };
   struct FakeStream {
+    absl::Time created;
     int next_shard_number = 0;
     uint64_t next_sequence = 1;
     std::map<std::string, FakeShard> shards;  // by id (creation order: ids are zero-padded)
@@ -79,6 +84,7 @@ class FakeStreamCatalog : public StreamCatalog {
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
   int failures_left_ ABSL_GUARDED_BY(mu_) = 0;
   int list_shards_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int probe_calls_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tributary::stream_tracker::testing
