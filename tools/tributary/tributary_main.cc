@@ -28,6 +28,9 @@ DEFINE_bool(sync_writes, false, "fsync before acknowledging writes (power-loss d
 DEFINE_int64(lease_duration_ms, 10000, "A lease whose poller stops heartbeating expires then.");
 DEFINE_int64(min_hold_ms, 30000, "A lease moved for balance is not moved again before this.");
 DEFINE_int64(sync_interval_ms, 1000, "Time between the tracker's lease sync passes.");
+DEFINE_int64(full_sync_interval_ms, 60000,
+             "Longest a mapping goes without a full look at its shards and leases (retention "
+             "trims are seen within it).");
 DEFINE_int32(poller_capacity, 10000, "The most leases the embedded poller holds.");
 DEFINE_string(poller_id, "", "The embedded poller's id (default: tributary-HOST-PID).");
 DEFINE_int64(retention_trim_period_ms, 60000, "How often expired records are trimmed.");
@@ -74,6 +77,7 @@ int Serve() {
   stream_tracker::StreamTracker::Options tracker_options;
   tracker_options.data_dir = FLAGS_data_dir + "/stream_tracker";
   tracker_options.sync_interval = absl::Milliseconds(FLAGS_sync_interval_ms);
+  tracker_options.full_sync_interval = absl::Milliseconds(FLAGS_full_sync_interval_ms);
   tracker_options.sync_writes = FLAGS_sync_writes;
   auto tracker = stream_tracker::StreamTracker::Create(tracker_options, MakeChannel(*address),
                                                        MakeChannel(*address), clock);
