@@ -58,6 +58,9 @@ absl::StatusOr<std::unique_ptr<LeaseTable>> LeaseTable::Create(Clock& clock, Lea
   if (options.min_hold < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("min_hold: must not be negative");
   }
+  if (options.forget_poller_after < options.lease_duration) {
+    return absl::InvalidArgumentError("forget_poller_after: must be at least lease_duration");
+  }
   absl::StatusOr<LeaseStoreContents> loaded = store.Load();
   if (!loaded.ok()) return WithContext(loaded.status(), "loading lease table");
   LeaseStoreContents contents = std::move(loaded).value();
@@ -402,6 +405,22 @@ absl::Status LeaseTable::RegisterPoller(const std::string& poller_id, int capaci
   return Commit(std::move(m));
 }
 
+int LeaseTable::StageDeregister(const std::string& poller_id, Mutation* m) const {
+  m->pollers[poller_id] = std::nullopt;
+  int released = 0;
+  auto owned = by_owner_.find(poller_id);
+  if (owned != by_owner_.end()) {
+    for (const auto& [key, entry] : owned->second) {
+      LeaseRecord r = entry->record;
+      r.owner.clear();
+      ++r.lease_counter;
+      m->leases[key] = std::move(r);
+      ++released;
+    }
+  }
+  return released;
+}
+
 absl::StatusOr<int> LeaseTable::DeregisterPoller(const std::string& poller_id) {
   absl::MutexLock lock(&mu_);
   if (pollers_.count(poller_id) == 0) {
@@ -409,19 +428,24 @@ absl::StatusOr<int> LeaseTable::DeregisterPoller(const std::string& poller_id) {
   }
   Mutation m;
   m.sync = options_.sync_writes;
-  m.pollers[poller_id] = std::nullopt;
-  auto owned = by_owner_.find(poller_id);
-  if (owned != by_owner_.end()) {
-    for (const auto& [key, entry] : owned->second) {
-      LeaseRecord r = entry->record;
-      r.owner.clear();
-      ++r.lease_counter;
-      m.leases[key] = std::move(r);
-    }
-  }
-  const int released = static_cast<int>(m.leases.size());
+  const int released = StageDeregister(poller_id, &m);
   RETURN_IF_ERROR(Commit(std::move(m)));
   return released;
+}
+
+absl::Status LeaseTable::ForgetSilentPollers(absl::Time now, const std::string& spare) {
+  if (now < next_forget_sweep_) return absl::OkStatus();
+  Mutation m;
+  m.sync = options_.sync_writes;
+  for (const auto& [id, poller] : pollers_) {
+    if (id == spare) continue;
+    // live_until is max(last heartbeat, open time) + lease_duration.
+    const absl::Time silent_since = poller.live_until - options_.lease_duration;
+    if (now >= silent_since + options_.forget_poller_after) StageDeregister(id, &m);
+  }
+  if (!m.pollers.empty()) RETURN_IF_ERROR(Commit(std::move(m)));
+  next_forget_sweep_ = now + options_.lease_duration;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<HeartbeatResult> LeaseTable::Heartbeat(const std::string& poller_id,
@@ -482,6 +506,9 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& 
         absl::StrCat("poller ", poller_id, " is not registered: register again"));
   }
   const absl::Time now = clock_.Now();
+  // The caller is spared: this very call renews it.
+  RETURN_IF_ERROR(ForgetSilentPollers(now, poller_id));
+  poller = pollers_.find(poller_id);
   const int capacity = poller->second.record.capacity;
   Mutation m;
   m.pollers[poller_id] = Renewed(poller_id, now);

@@ -41,6 +41,13 @@
 // because correctness rests on the counters, not on expiry, which only decides when an abandoned
 // lease moves.
 //
+// Forgetting dead pollers. A poller that has not heartbeated for `forget_poller_after` (counted
+// from the table's open time at the earliest, like the restart grace) is removed by the next
+// AcquireLeases, exactly as DeregisterPoller would (its leases released, counters incremented):
+// pollers are named per process (host-pid), so without this every crashed poller would stay
+// registered forever. Should it come back, its heartbeat gets NOT_FOUND, it registers again and
+// finds it holds nothing. The sweep runs at most once per lease duration.
+//
 // Costs (n leases, p pollers, h leases held by the caller, g leases granted):
 // Heartbeat O(h), plus O(p log p) only when the poller holds more than min(capacity,
 // ceil(assignable / registered pollers)); AcquireLeases O(p log p + h + g log n);
@@ -78,6 +85,8 @@ struct LeaseTableOptions {
   // fsync every write except heartbeats (power-loss durability). Off: writes survive a process
   // crash (kill -9) through the WAL.
   bool sync_writes = false;
+  // A poller silent for this long is forgotten (see the file comment). >= lease_duration.
+  absl::Duration forget_poller_after = absl::Hours(1);
 };
 
 // A lease as read: the stored row plus what is computed at read time.
@@ -263,6 +272,14 @@ class LeaseTable {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool IsLive(const std::string& poller_id, absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stages in `m` the removal of `poller_id` and the release of every lease it owns; returns how
+  // many leases.
+  int StageDeregister(const std::string& poller_id, Mutation* m) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets the pollers other than `spare` silent for forget_poller_after (one write), at most
+  // once per lease duration.
+  absl::Status ForgetSilentPollers(absl::Time now, const std::string& spare)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The balance target of every live poller (see the file comment).
   absl::flat_hash_map<std::string, int> Targets(absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -278,6 +295,7 @@ class LeaseTable {
   LeaseStore& store_;
   const LeaseTableOptions options_;
   absl::Time opened_at_;
+  absl::Time next_forget_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 
   absl::Mutex mu_;
   // Every lease, ordered by (mapping, shard): also the by-mapping index.

@@ -615,6 +615,70 @@ TEST_F(LeaseTableTest, DeadPollerStopsCountingTowardTheShare) {
   EXPECT_EQ(Owned("p1"), 10);
 }
 
+std::vector<std::string> PollerIds(LeaseTable& table) {
+  std::vector<std::string> ids;
+  for (const PollerInfo& p : table.ListPollers()) ids.push_back(p.poller_id);
+  return ids;
+}
+
+TEST_F(LeaseTableTest, PollerSilentForAnHourIsForgottenWithItsLeasesReleased) {
+  CreateLeases(2);
+  Register("crashed");
+  ASSERT_THAT(Acquire("crashed"), SizeIs(2));
+  Register("alive");
+  // Just under the hour: silent, expired, still registered.
+  Tick(absl::Hours(1) - absl::Seconds(5), {"alive"});
+  EXPECT_THAT(Acquire("alive"), SizeIs(2)) << "expired leases move as before";
+  EXPECT_THAT(PollerIds(*table_), ElementsAre("alive", "crashed"));
+  // The sweep runs at most once per lease duration: forgotten within one more.
+  Tick(absl::Seconds(10), {"alive"});
+  Acquire("alive");
+  EXPECT_THAT(PollerIds(*table_), ElementsAre("alive"));
+  EXPECT_EQ(Owned("alive"), 2) << "what it took over is untouched";
+  absl::StatusOr<HeartbeatResult> back = table_->Heartbeat("crashed");
+  EXPECT_EQ(back.status().code(), absl::StatusCode::kNotFound) << "told to register again";
+}
+
+TEST_F(LeaseTableTest, ForgottenPollerLeasesAreReleasedWithANewCounter) {
+  CreateLeases(1);
+  Register("crashed");
+  ASSERT_THAT(Acquire("crashed"), SizeIs(1));
+  const int64_t counter = Counter(Key(Shard(0)));
+  // Nobody else is there to take the lease over while the poller is silent.
+  clock_.Advance(absl::Hours(1));
+  Register("late");
+  store_->FailNthWrite(1);  // the sweep's write
+  EXPECT_EQ(table_->AcquireLeases("late").status().code(), absl::StatusCode::kUnavailable)
+      << "a failed sweep fails the call";
+  EXPECT_THAT(PollerIds(*table_), ElementsAre("crashed", "late")) << "and changes nothing";
+  EXPECT_EQ(Owner(Key(Shard(0))), "crashed");
+  ASSERT_THAT(Acquire("late"), SizeIs(1));
+  EXPECT_THAT(PollerIds(*table_), ElementsAre("late"));
+  EXPECT_EQ(Owner(Key(Shard(0))), "late");
+  EXPECT_EQ(Counter(Key(Shard(0))), counter + 2) << "released (+1), then granted (+1)";
+  EXPECT_EQ(CheckpointAs("crashed", Key(Shard(0)), counter, SequenceNumber(9)).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(LeaseTableTest, RestartDoesNotForgetPollersThatWereSilentOnlyWhileLeasingWasDown) {
+  CreateLeases(2);
+  Register("p1");
+  ASSERT_THAT(Acquire("p1"), SizeIs(2));
+  clock_.Advance(absl::Hours(3));  // leasing down for three hours
+  Restart();
+  Register("p2");
+  Acquire("p2");
+  EXPECT_THAT(PollerIds(*table_), ElementsAre("p1", "p2"));
+  EXPECT_EQ(Owned("p1"), 2) << "still registered and live (restart grace): keeps its leases";
+}
+
+TEST_F(LeaseTableTest, ForgetPollerAfterShorterThanTheLeaseDurationIsRejected) {
+  LeaseTableOptions options = options_;
+  options.forget_poller_after = options.lease_duration - absl::Seconds(1);
+  EXPECT_EQ(LeaseTable::Create(clock_, *store_, options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(LeaseTableTest, DisabledMappingIsNotAssignableAndHoldersAreToldToRelease) {
   CreateLeases(3);
   CreateLeases(3, "mapping-2");

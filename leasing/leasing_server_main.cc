@@ -17,6 +17,8 @@ DEFINE_string(listen, "127.0.0.1:4562", "host:port to serve tributary.v1.Leasing
 DEFINE_string(data_dir, "", "Directory of the lease table's RocksDB database (required)");
 DEFINE_int64(lease_duration_ms, 10000,
              "A lease whose owner has not heartbeated for this long is expired");
+DEFINE_int64(forget_poller_after_ms, 3600000,
+             "A poller silent this long is forgotten and its leases released (>= lease duration)");
 DEFINE_int64(min_hold_ms, 30000,
              "A lease granted to a poller is not asked back for balance "
              "before this long");
@@ -34,6 +36,7 @@ int main(int argc, char** argv) {
   tributary::leasing::LeaseTableOptions options;
   options.lease_duration = absl::Milliseconds(FLAGS_lease_duration_ms);
   options.min_hold = absl::Milliseconds(FLAGS_min_hold_ms);
+  options.forget_poller_after = absl::Milliseconds(FLAGS_forget_poller_after_ms);
   options.sync_writes = FLAGS_sync_writes;
   auto stack = tributary::leasing::LeasingStack::Create(tributary::RealClock::Get(), FLAGS_data_dir,
                                                         options);

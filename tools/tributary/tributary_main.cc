@@ -27,6 +27,8 @@ DEFINE_string(metrics_listen, "", "host:port for Prometheus text at GET /metrics
 DEFINE_bool(sync_writes, false, "fsync before acknowledging writes (power-loss durability).");
 DEFINE_int64(lease_duration_ms, 10000, "A lease whose poller stops heartbeating expires then.");
 DEFINE_int64(min_hold_ms, 30000, "A lease moved for balance is not moved again before this.");
+DEFINE_int64(forget_poller_after_ms, 3600000,
+             "A poller silent this long is forgotten and its leases released.");
 DEFINE_int64(sync_interval_ms, 1000, "Time between the tracker's lease sync passes.");
 DEFINE_int64(full_sync_interval_ms, 60000,
              "Longest a mapping goes without a full look at its shards and leases (retention "
@@ -67,6 +69,7 @@ int Serve() {
   leasing::LeaseTableOptions lease_options;
   lease_options.lease_duration = absl::Milliseconds(FLAGS_lease_duration_ms);
   lease_options.min_hold = absl::Milliseconds(FLAGS_min_hold_ms);
+  lease_options.forget_poller_after = absl::Milliseconds(FLAGS_forget_poller_after_ms);
   lease_options.sync_writes = FLAGS_sync_writes;
   auto leasing = leasing::LeasingStack::Create(clock, FLAGS_data_dir + "/leasing", lease_options);
   if (!leasing.ok()) {
