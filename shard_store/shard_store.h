@@ -170,6 +170,12 @@ class ShardWatch {
   virtual ~ShardWatch() = default;
 };
 
+// The RocksDB options the store opens its database with: `options` plus a
+// memtable insert hint per shard for the "records" column family (see
+// RocksDbOptions::memtable_insert_hint_prefix_bytes). Exposed so that a raw
+// RocksDB comparison (tools/bench/put_records) can open its database alike.
+RocksDbOptions StoreRocksDbOptions(RocksDbOptions options);
+
 class ShardStore {
  public:
   // Opens (or creates) the store in options.data_dir. `clock` must outlive the

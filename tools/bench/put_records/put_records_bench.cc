@@ -147,7 +147,7 @@ absl::Status RunGrpc(const std::string& dir, Cell* cell) {
 // straight into RocksDB with the same options, one WriteBatch a call.
 absl::Status RunRaw(const std::string& dir, Cell* cell) {
   RocksDbOptions options;
-  auto db = RocksDb::Open(dir, {"meta", "records"}, options);
+  auto db = RocksDb::Open(dir, {"meta", "records"}, shard_store::StoreRocksDbOptions(options));
   if (!db.ok()) return db.status();
   rocksdb::ColumnFamilyHandle* cf = (*db)->Handle("records");
   std::atomic<int64_t> written{0};
