@@ -302,14 +302,14 @@ struct ShardStore::Shard {
   // waiters' conditions on unlock); see WakeTipWaiters.
   std::atomic<int> tip_waiters{0};
 
-  // Called after the tip may have advanced (no lock held): wakes the threads
-  // in WaitForRecords, if any. The waiter registers (tip_waiters) before it
-  // reads the tip and the writer stores the tip before it reads tip_waiters,
-  // both sequentially consistent, so either the waiter sees the new tip or
-  // the writer sees the waiter.
-  void WakeTipWaiters() {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (tip_waiters.load(std::memory_order_seq_cst) == 0) return;
+  // Called after the tip may have advanced (no lock held) and after a
+  // sequentially consistent fence that follows the tip's store: wakes the
+  // threads in WaitForRecords, if any. The waiter registers (tip_waiters),
+  // fences, then reads the tip; the writer stores the tip, fences, then reads
+  // tip_waiters; so either the waiter sees the new tip or the writer sees the
+  // waiter (one fence serves every shard of a call).
+  void WakeTipWaitersAfterFence() {
+    if (tip_waiters.load(std::memory_order_relaxed) == 0) return;
     absl::MutexLock lock(&mu);
   }
 
@@ -397,12 +397,34 @@ class ShardWatchImpl : public ShardWatch {
 // The open shards of a stream sorted by starting hash key: routing is a binary
 // search. Immutable once published.
 struct Routing {
+  static constexpr int kBucketBits = 12;
   std::vector<absl::uint128> starts;
   std::vector<std::shared_ptr<ShardStore::Shard>> shards;
+  // buckets[b] = the slot of the shard holding hash key b·2^(128−kBucketBits)
+  // (b = 0..2^kBucketBits − 1): a key of bucket b lies in slots
+  // [buckets[b], buckets[b + 1]] (the last bucket: up to the last slot), so
+  // the binary search runs over a few slots instead of all 10,000 (their
+  // starts no longer fit in cache: the search was a visible cost a record).
+  std::vector<uint32_t> buckets;
 
-  int Find(absl::uint128 hash_key) const {
-    auto it = std::upper_bound(starts.begin(), starts.end(), hash_key);
+  int FindIn(absl::uint128 hash_key, size_t lo, size_t hi) const {
+    auto it = std::upper_bound(starts.begin() + lo + 1, starts.begin() + hi + 1, hash_key);
     return static_cast<int>(it - starts.begin()) - 1;
+  }
+  // Precondition: shards is not empty (the open shards tile [0, 2^128−1]).
+  int Find(absl::uint128 hash_key) const {
+    const size_t b = static_cast<size_t>(hash_key >> (128 - kBucketBits));
+    const size_t hi = b + 1 < buckets.size() ? buckets[b + 1] : starts.size() - 1;
+    return FindIn(hash_key, buckets[b], hi);
+  }
+  void BuildBuckets() {
+    buckets.clear();
+    if (starts.empty()) return;
+    buckets.reserve(size_t{1} << kBucketBits);
+    for (size_t b = 0; b < (size_t{1} << kBucketBits); ++b) {
+      buckets.push_back(static_cast<uint32_t>(
+          FindIn(absl::uint128(b) << (128 - kBucketBits), 0, starts.size() - 1)));
+    }
   }
 };
 
@@ -450,6 +472,7 @@ struct ShardStore::Stream {
       sorted->starts.push_back(r->starts[i]);
       sorted->shards.push_back(r->shards[i]);
     }
+    sorted->BuildBuckets();
     routing = std::move(sorted);
     ++routing_version;
   }
@@ -1208,10 +1231,11 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
   const bool limited =
       options_.shard_write_records_per_second > 0 || options_.shard_write_bytes_per_second > 0;
   struct Reservation {
-    std::shared_ptr<Shard> shard;
+    Shard* shard;  // held by a routing in `routings`
     InFlight* ticket;
   };
   absl::InlinedVector<Reservation, 8> reservations;
+  absl::InlinedVector<std::shared_ptr<const Routing>, 2> routings;
   absl::InlinedVector<uint32_t, 64> pending(n);  // (slot << 16 | record) while routing
   absl::InlinedVector<int64_t, 64> arrival(n);
   for (int i = 0; i < n; ++i) pending[i] = i;
@@ -1223,6 +1247,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       absl::ReaderMutexLock lock(&stream->mu);
       routing = stream->routing;
       version = stream->routing_version;
+      routings.push_back(routing);
       if (stream->deleted || routing->shards.empty()) {
         for (int k = 0; k < remaining; ++k) {
           PutResult& r = results[pending[k] & 0xFFFF];
@@ -1245,7 +1270,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
         const uint32_t slot = pending[k] >> 16;
         int end = k;
         while (end < remaining && (pending[end] >> 16) == slot) ++end;
-        const std::shared_ptr<Shard>& shard = routing->shards[slot];
+        Shard* shard = routing->shards[slot].get();
         if (shard->closed || shard->closing || shard->removed) {
           for (int j = k; j < end; ++j) pending[retry++] = pending[j];
           k = end;
@@ -1364,8 +1389,9 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
     absl::MutexLock lock(&stream->put_mu);
     for (const Reservation& r : reservations) r.shard->Finish(r.ticket, status.ok());
   }
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // see WakeTipWaitersAfterFence
   for (const Reservation& r : reservations) {
-    r.shard->WakeTipWaiters();
+    r.shard->WakeTipWaitersAfterFence();
     r.shard->Notify();
   }
   return status;

@@ -1122,5 +1122,142 @@ TEST_F(ShardStoreTest, BadInputsGetTheirStatus) {
   }
 }
 
+// --- Ingest path: routing table, per-call put lock, memtable insert hints ---
+
+v1::PutRecordsRequestEntry Entry(absl::uint128 hash_key, const std::string& data) {
+  v1::PutRecordsRequestEntry e;
+  e.set_partition_key("k");
+  e.set_data(data);
+  e.set_explicit_hash_key(FormatHashKey(hash_key));
+  return e;
+}
+
+TEST_F(ShardStoreTest, EveryShardOfTenThousandGetsItsFirstAndLastHashKey) {
+  CreateStream("s", 10000);
+  const absl::uint128 width = kMax / 10000;
+  for (int base = 0; base < 10000; base += 250) {
+    v1::PutRecordsRequest request;
+    request.set_stream_name("s");
+    for (int i = base; i < base + 250; ++i) {
+      *request.add_records() = Entry(width * i, "first");
+      *request.add_records() = Entry(i == 9999 ? kMax : width * (i + 1) - 1, "last");
+    }
+    v1::PutRecordsResponse response;
+    ASSERT_TRUE(store_->PutRecords(request, &response).ok());
+    ASSERT_EQ(response.failed_record_count(), 0);
+    for (int j = 0; j < response.records_size(); ++j) {
+      ASSERT_EQ(response.records(j).shard_id(), ShardIdFromIndex(base + j / 2)) << j;
+      ASSERT_EQ(response.records(j).sequence_number(), j % 2 == 0 ? "1" : "2") << j;
+    }
+  }
+  EXPECT_THAT(ReadAll(ShardIdFromIndex(4321)), ElementsAre("first", "last"));
+}
+
+TEST_F(ShardStoreTest, NarrowShardsAroundARoutingBucketEdgeGetTheirKeys) {
+  CreateStream("s", 1);
+  const absl::uint128 edge = absl::uint128(5) << 116;     // an edge of the routing table's buckets
+  ASSERT_TRUE(Split("shardId-000000000000", edge).ok());  // 1: [0, e-1]   2: [e, max]
+  ASSERT_TRUE(Split("shardId-000000000001", edge - 1).ok());  // 3: [0, e-2]   4: [e-1, e-1]
+  ASSERT_TRUE(Split("shardId-000000000002", edge + 1).ok());  // 5: [e, e]     6: [e+1, max]
+  EXPECT_EQ(Put("k", "x", FormatHashKey(0)).shard_id(), "shardId-000000000003");
+  EXPECT_EQ(Put("k", "x", FormatHashKey(edge - 2)).shard_id(), "shardId-000000000003");
+  EXPECT_EQ(Put("k", "x", FormatHashKey(edge - 1)).shard_id(), "shardId-000000000004");
+  EXPECT_EQ(Put("k", "x", FormatHashKey(edge)).shard_id(), "shardId-000000000005");
+  EXPECT_EQ(Put("k", "x", FormatHashKey(edge + 1)).shard_id(), "shardId-000000000006");
+  EXPECT_EQ(Put("k", "x", FormatHashKey(kMax)).shard_id(), "shardId-000000000006");
+}
+
+// The trimmer's range delete and later writes into the same shards (the
+// records family's memtable keeps an insert hint per shard), then a reopen
+// that replays all of it from the WAL: exactly the unexpired records remain,
+// in order, and numbering continues.
+TEST_F(ShardStoreTest, TrimThenMoreWritesThenReopenKeepExactlyTheLaterRecords) {
+  CreateStream("s", 2);
+  const absl::uint128 shard1 = kMax / 2 + 1;
+  auto put_both = [&](const std::string& tag) {
+    for (int call = 0; call < 3; ++call) {
+      v1::PutRecordsRequest request;
+      request.set_stream_name("s");
+      for (int j = 0; j < 2; ++j) {
+        *request.add_records() = Entry(0, absl::StrCat(tag, call, j));
+        *request.add_records() = Entry(shard1, absl::StrCat(tag, call, j));
+      }
+      v1::PutRecordsResponse response;
+      ASSERT_TRUE(store_->PutRecords(request, &response).ok());
+      ASSERT_EQ(response.failed_record_count(), 0);
+    }
+  };
+  put_both("old");
+  clock_.Advance(absl::Hours(13));
+  put_both("new");
+  clock_.Advance(absl::Hours(12));
+  absl::StatusOr<int64_t> trimmed = store_->TrimExpiredRecords();
+  ASSERT_TRUE(trimmed.ok()) << trimmed.status();
+  EXPECT_EQ(*trimmed, 12);  // 6 old records in each shard
+  put_both("after");
+  const std::vector<std::string> expected = {"new00",   "new01",   "new10",   "new11",
+                                             "new20",   "new21",   "after00", "after01",
+                                             "after10", "after11", "after20", "after21"};
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(ReadAll("shardId-000000000000"), expected) << round;
+    EXPECT_EQ(ReadAll("shardId-000000000001"), expected) << round;
+    absl::StatusOr<std::string> it =
+        Iterator("shardId-000000000001", v1::AT_SEQUENCE_NUMBER, "6");  // trimmed away
+    ASSERT_TRUE(it.ok());
+    EXPECT_EQ(Get(*it)->records(0).sequence_number(), "7") << round;
+    Reopen();
+  }
+  EXPECT_EQ(Put("k", "next", FormatHashKey(0)).sequence_number(), "19");
+}
+
+// A clock whose untimed waits have no real-time guard (FakeClock re-checks
+// every 100 ms): if a put failed to wake a waiter, the waiter would stay
+// blocked and the test would time out.
+class UnguardedClock : public Clock {
+ public:
+  absl::Time Now() override { return fake_.Now(); }
+  bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
+                         absl::Time deadline) override {
+    if (deadline != absl::InfiniteFuture()) return fake_.AwaitWithDeadline(mu, cond, deadline);
+    if (cond.Eval()) return true;
+    waiting_.Notify();
+    mu->Await(cond);
+    return true;
+  }
+  absl::Notification& waiting() { return waiting_; }
+
+ private:
+  FakeClock fake_;
+  absl::Notification waiting_;
+};
+
+TEST(ShardStoreWakeTest, APutToManyShardsWakesAWaiterOnOneOfThem) {
+  UnguardedClock clock;
+  ShardStoreOptions options;
+  options.data_dir = testing::NewTempDir("shard_store_wake");
+  absl::StatusOr<std::unique_ptr<ShardStore>> store = ShardStore::Create(options, clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  v1::CreateStreamRequest create;
+  create.set_stream_name("s");
+  create.set_shard_count(4);
+  ASSERT_TRUE((*store)->CreateStream(create).ok());
+  v1::StartingPosition latest;
+  latest.set_type(v1::LATEST);
+  absl::StatusOr<ShardCursor> cursor =
+      (*store)->ResolveStartingPosition("s", "shardId-000000000002", latest);
+  ASSERT_TRUE(cursor.ok());
+  absl::StatusOr<bool> woke;
+  std::thread waiter([&] { woke = (*store)->WaitForRecords(*cursor, absl::InfiniteFuture()); });
+  clock.waiting().WaitForNotification();  // the waiter is about to block on the shard
+  v1::PutRecordsRequest request;
+  request.set_stream_name("s");
+  for (int i = 0; i < 4; ++i) *request.add_records() = Entry((kMax / 4) * i, "x");
+  v1::PutRecordsResponse response;
+  ASSERT_TRUE((*store)->PutRecords(request, &response).ok());
+  waiter.join();
+  ASSERT_TRUE(woke.ok()) << woke.status();
+  EXPECT_TRUE(*woke);
+}
+
 }  // namespace
 }  // namespace tributary::shard_store
