@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <list>
 #include <utility>
 
@@ -526,6 +527,18 @@ class RecordShardPrefix : public rocksdb::SliceTransform {
   bool InDomain(const rocksdb::Slice& key) const override { return key.size() == kRecordKeySize; }
 };
 
+// Whether `dir` holds a RocksDB write-ahead log with anything in it.
+bool HasNonEmptyWal(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".log" && entry.is_regular_file(ec) &&
+        entry.file_size(ec) > 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 RocksDbOptions StoreRocksDbOptions(RocksDbOptions options) {
@@ -543,6 +556,15 @@ absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreO
   if (options.data_dir.empty()) return absl::InvalidArgumentError("data_dir: must be set");
   if (options.shard_write_records_per_second < 0 || options.shard_write_bytes_per_second < 0) {
     return absl::InvalidArgumentError("shard write limits: must be >= 0 (0 = unlimited)");
+  }
+  if (HasNonEmptyWal(options.data_dir)) {
+    // A WAL written by a build without the insert hints may hold range
+    // deletes that RocksDB 7.8 would replay through a hint (see
+    // RecordShardPrefix). Replay it without hints first: recovery flushes
+    // what it replays into SST files, so the reopen below replays nothing old.
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<RocksDb> plain,
+        RocksDb::Open(options.data_dir, {kMetaFamily, kRecordsFamily}, options.rocksdb));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> db,
                    RocksDb::Open(options.data_dir, {kMetaFamily, kRecordsFamily},

@@ -14,9 +14,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
+#include "common/rocksdb_util.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/write_batch.h"
 
 namespace tributary::shard_store {
 namespace {
@@ -1208,6 +1210,43 @@ TEST_F(ShardStoreTest, TrimThenMoreWritesThenReopenKeepExactlyTheLaterRecords) {
     Reopen();
   }
   EXPECT_EQ(Put("k", "next", FormatHashKey(0)).sequence_number(), "19");
+}
+
+// A data directory written before the records family had memtable insert
+// hints can hold, in its WAL, a trim whose range delete begins at a full
+// record key (in the hint's domain, which RocksDB 7.8 would replay through a
+// point-key hint). Opening it must neither corrupt the memtable nor lose the
+// trim, and writing on must work.
+TEST_F(ShardStoreTest, OpensAWalHoldingAnOldStyleTrimTombstone) {
+  CreateStream("s", 1);
+  for (int i = 0; i < 4; ++i) Put("k", absl::StrCat("r", i));  // sequence numbers 1-4
+  store_.reset();
+  {
+    // As an earlier build would have written them: a put (chunk of sequence
+    // number 5) and then a trim of 1-2, both only in the WAL, in one memtable.
+    absl::StatusOr<std::unique_ptr<RocksDb>> db = RocksDb::Open(dir_, {"meta", "records"});
+    ASSERT_TRUE(db.ok()) << db.status();
+    auto key = [](uint64_t seq) {  // stream id 1, shard 0, seq: a 20-byte record key
+      std::string k(20, '\0');
+      k[7] = 1;
+      k[19] = static_cast<char>(seq);
+      return k;
+    };
+    // Version 1, arrival 0 ms, 1 record: key length 1, data length 2, "k", "r4".
+    const std::string chunk = std::string("\x01", 1) + std::string(8, '\0') +
+                              std::string("\0\0\0\x01\0\x01\0\0\0\x02", 10) + "kr4";
+    rocksdb::WriteBatch put;
+    ASSERT_TRUE(put.Put((*db)->Handle("records"), key(5), chunk).ok());
+    ASSERT_TRUE((*db)->db()->Write(rocksdb::WriteOptions(), &put).ok());
+    rocksdb::WriteBatch trim;
+    ASSERT_TRUE(trim.DeleteRange((*db)->Handle("records"), key(1), key(3)).ok());
+    ASSERT_TRUE((*db)->db()->Write(rocksdb::WriteOptions(), &trim).ok());
+  }  // closed without a flush
+  Open();
+  EXPECT_THAT(ReadAll("shardId-000000000000"), ElementsAre("r2", "r3", "r4"));
+  EXPECT_EQ(Put("k", "r5").sequence_number(), "6");
+  Reopen();
+  EXPECT_THAT(ReadAll("shardId-000000000000"), ElementsAre("r2", "r3", "r4", "r5"));
 }
 
 // A clock whose untimed waits have no real-time guard (FakeClock re-checks
