@@ -300,7 +300,7 @@ struct ShardStore::Shard {
   std::atomic<uint64_t> tip{0};
   // Threads in WaitForRecords on this shard. A put that advances the tip
   // locks and unlocks `mu` only when this is non-zero (absl re-evaluates the
-  // waiters' conditions on unlock); see WakeTipWaiters.
+  // waiters' conditions on unlock); see WakeTipWaitersAfterFence.
   std::atomic<int> tip_waiters{0};
 
   // Called after the tip may have advanced (no lock held) and after a
@@ -1716,7 +1716,7 @@ absl::StatusOr<bool> ShardStore::WaitForRecords(const ShardCursor& cursor, absl:
   ASSIGN_OR_RETURN(auto found, CursorShard(cursor));
   Shard& shard = *found.second;
   absl::MutexLock lock(&shard.mu);
-  // Registered before the first evaluation of `ready` (see WakeTipWaiters).
+  // Registered before the first evaluation of `ready` (see WakeTipWaitersAfterFence).
   shard.tip_waiters.fetch_add(1, std::memory_order_seq_cst);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
