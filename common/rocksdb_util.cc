@@ -44,6 +44,9 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(
   // Concurrent writers share one WAL write (and one fsync when syncing): group
   // commit.
   db_options.enable_pipelined_write = true;
+  if (!options.memtable_insert_hints.empty()) {
+    db_options.allow_concurrent_memtable_write = false;
+  }
 
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -57,7 +60,13 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(
     if (name != rocksdb::kDefaultColumnFamilyName) names.push_back(name);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& name : names) descriptors.emplace_back(name, cf_options);
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, cf_options);
+    auto hint = options.memtable_insert_hints.find(name);
+    if (hint != options.memtable_insert_hints.end()) {
+      descriptors.back().options.memtable_insert_with_hint_prefix_extractor = hint->second;
+    }
+  }
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

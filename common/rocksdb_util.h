@@ -3,6 +3,7 @@
 #ifndef TRIBUTARY_COMMON_ROCKSDB_UTIL_H_
 #define TRIBUTARY_COMMON_ROCKSDB_UTIL_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "rocksdb/slice_transform.h"
 
 namespace tributary {
 
@@ -32,6 +34,17 @@ struct RocksDbOptions {
   bool compression = false;
   // Background compaction/flush threads.
   int background_jobs = 2;
+  // Column family name → the key prefix under which its memtable keeps an
+  // insert hint (RocksDB's memtable_insert_with_hint_prefix_extractor): a key
+  // that follows the last one written under its prefix is inserted next to it
+  // instead of by a search from the top of the skiplist. For families whose
+  // keys grow within each prefix (a log per prefix). RocksDB ignores hints
+  // with concurrent memtable writes, so a non-empty map turns them off for the
+  // whole database (the write group's leader inserts). Caution (RocksDB 7.8):
+  // the hint is also applied to DeleteRange tombstones whose begin key is in
+  // the transform's domain, which corrupts the memtable; keep range-delete
+  // begin keys out of the domain.
+  std::map<std::string, std::shared_ptr<const rocksdb::SliceTransform>> memtable_insert_hints;
 };
 
 // An open RocksDB database with its column families. Thread-safe as rocksdb::DB

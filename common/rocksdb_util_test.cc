@@ -1,9 +1,12 @@
 #include "common/rocksdb_util.h"
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/write_batch.h"
 
 namespace tributary {
@@ -26,6 +29,28 @@ TEST(RocksDbTest, OpensWithColumnFamiliesAndKeepsWritesAcrossReopen) {
   EXPECT_EQ(value, "meta-value");
   ASSERT_TRUE((*db)->db()->Get(rocksdb::ReadOptions(), (*db)->Handle("records"), "k", &value).ok());
   EXPECT_EQ(value, "record-value");
+}
+
+TEST(RocksDbTest, MemtableInsertHintsApplyToTheirFamilyAndKeepKeyOrder) {
+  RocksDbOptions options;
+  options.memtable_insert_hints["records"].reset(rocksdb::NewFixedPrefixTransform(2));
+  auto db = RocksDb::Open(testing::NewTempDir("rocksdb") + "/db", {"meta", "records"}, options);
+  ASSERT_TRUE(db.ok()) << db.status();
+  rocksdb::DB* raw = (*db)->db();
+  EXPECT_FALSE(raw->GetDBOptions().allow_concurrent_memtable_write);
+  EXPECT_NE(raw->GetOptions((*db)->Handle("records")).memtable_insert_with_hint_prefix_extractor,
+            nullptr);
+  EXPECT_EQ(raw->GetOptions((*db)->Handle("meta")).memtable_insert_with_hint_prefix_extractor,
+            nullptr);
+  // Appends interleaved across prefixes, then a key before a prefix's last one.
+  for (const char* key : {"a1", "b1", "a2", "c1", "b2", "a3", "b0"}) {
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), (*db)->Handle("records"), key, "v").ok());
+  }
+  std::vector<std::string> keys;
+  std::unique_ptr<rocksdb::Iterator> it(
+      raw->NewIterator(rocksdb::ReadOptions(), (*db)->Handle("records")));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+  EXPECT_EQ(keys, (std::vector<std::string>{"a1", "a2", "a3", "b0", "b1", "b2", "c1"}));
 }
 
 TEST(RocksDbTest, SecondOpenOfSameDirectoryIsRejected) {

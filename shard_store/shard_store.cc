@@ -1,7 +1,7 @@
 // ShardStore implementation. See the header for the storage layout, the
 // visible-tip protocol and the locking rules. Lock order: ShardStore::mu_ →
-// Stream::mu → Shard::mu → Shard::watch_mu. No lock is held across a RocksDB
-// write.
+// Stream::mu → Shard::mu → Stream::put_mu → Shard::watch_mu. No lock is held
+// across a RocksDB write.
 #define OPENSSL_SUPPRESS_DEPRECATED  // MD5(): the one-shot call is the fastest
 #include "shard_store/shard_store.h"
 
@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <list>
 #include <utility>
 
@@ -26,6 +27,7 @@
 #include "common/status_macros.h"
 #include "glog/logging.h"
 #include "rocksdb/slice.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/write_batch.h"
 #include "shard_store/metadata.pb.h"
 
@@ -251,11 +253,13 @@ struct InFlight {
 class ShardWatchImpl;
 
 struct ShardStore::Shard {
-  Shard(uint32_t index_in, absl::uint128 start, absl::uint128 end)
+  // `put_mu_in`: the stream's put_mu (the stream outlives its shards' use).
+  Shard(uint32_t index_in, absl::uint128 start, absl::uint128 end, absl::Mutex* put_mu_in)
       : index(index_in),
         id(ShardIdFromIndex(index_in)),
         starting_hash_key(start),
-        ending_hash_key(end) {}
+        ending_hash_key(end),
+        put_mu(put_mu_in) {}
 
   const uint32_t index;
   const std::string id;
@@ -266,25 +270,49 @@ struct ShardStore::Shard {
   uint64_t starting_sequence_number = 1;
   int64_t created_ms = 0;
 
+  // Two locks. `mu` guards what readers and reshards use; the put path's
+  // bookkeeping (sequence numbers, runs in flight, arrival time, token buckets)
+  // is guarded by the stream's `put_mu` instead, so that a put takes one lock a
+  // call for all the shards it touches rather than a lock per shard (at 10,000
+  // shards a 500-record call touches ~490 shards; per-shard locking was a top
+  // cost, mostly absl's deadlock-detection bookkeeping per lock). The flags a
+  // put must see (closed, closing, removed) and ending_seq/closed_ms are
+  // written holding both locks, so either one is enough to read them.
   absl::Mutex mu;
-  uint64_t next_seq ABSL_GUARDED_BY(mu) = 1;
-  int64_t last_arrival_ms ABSL_GUARDED_BY(mu) = 0;
-  std::deque<InFlight> in_flight ABSL_GUARDED_BY(mu);
-  bool closed ABSL_GUARDED_BY(mu) = false;
+  absl::Mutex* const put_mu;
+  uint64_t next_seq ABSL_GUARDED_BY(put_mu) = 1;
+  int64_t last_arrival_ms ABSL_GUARDED_BY(put_mu) = 0;
+  std::deque<InFlight> in_flight ABSL_GUARDED_BY(put_mu);
+  bool closed = false;  // written under mu + put_mu
   // A reshard is writing the metadata that closes this shard: puts wait for
   // the new shard set as for a closed shard, readers still see it open.
-  bool closing ABSL_GUARDED_BY(mu) = false;
-  uint64_t ending_seq ABSL_GUARDED_BY(mu) = 0;
-  int64_t closed_ms ABSL_GUARDED_BY(mu) = 0;
-  bool removed ABSL_GUARDED_BY(mu) = false;  // stream deleted or shard trimmed away
+  bool closing = false;     // written under mu + put_mu
+  uint64_t ending_seq = 0;  // written under mu + put_mu
+  int64_t closed_ms = 0;    // written under mu + put_mu
+  bool removed = false;     // written under mu + put_mu; stream deleted or shard trimmed away
   uint64_t trimmed_through ABSL_GUARDED_BY(mu) = 0;
   std::vector<uint32_t> children ABSL_GUARDED_BY(mu);
   // Token buckets (only with write limits).
-  double record_tokens ABSL_GUARDED_BY(mu) = 0;
-  double byte_tokens ABSL_GUARDED_BY(mu) = 0;
-  int64_t bucket_ms ABSL_GUARDED_BY(mu) = 0;
-  // Every sequence number ≤ tip is final (see the header). Written under mu.
+  double record_tokens ABSL_GUARDED_BY(put_mu) = 0;
+  double byte_tokens ABSL_GUARDED_BY(put_mu) = 0;
+  int64_t bucket_ms ABSL_GUARDED_BY(put_mu) = 0;
+  // Every sequence number ≤ tip is final (see the header). Written under put_mu.
   std::atomic<uint64_t> tip{0};
+  // Threads in WaitForRecords on this shard. A put that advances the tip
+  // locks and unlocks `mu` only when this is non-zero (absl re-evaluates the
+  // waiters' conditions on unlock); see WakeTipWaitersAfterFence.
+  std::atomic<int> tip_waiters{0};
+
+  // Called after the tip may have advanced (no lock held) and after a
+  // sequentially consistent fence that follows the tip's store: wakes the
+  // threads in WaitForRecords, if any. The waiter registers (tip_waiters),
+  // fences, then reads the tip; the writer stores the tip, fences, then reads
+  // tip_waiters; so either the waiter sees the new tip or the writer sees the
+  // waiter (one fence serves every shard of a call).
+  void WakeTipWaitersAfterFence() {
+    if (tip_waiters.load(std::memory_order_relaxed) == 0) return;
+    absl::MutexLock lock(&mu);
+  }
 
   absl::Mutex watch_mu ABSL_ACQUIRED_AFTER(mu);
   std::list<std::function<void()>*> watchers ABSL_GUARDED_BY(watch_mu);
@@ -304,7 +332,7 @@ struct ShardStore::Shard {
   // failed writes; nobody has seen them, so they are given back (the next
   // write continues after the tip, no hole). A failed run followed by a
   // committed one is skipped for good (a hole readers pass over).
-  void Finish(InFlight* ticket, bool ok) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  void Finish(InFlight* ticket, bool ok) ABSL_EXCLUSIVE_LOCKS_REQUIRED(put_mu) {
     ticket->done = true;
     ticket->ok = ok;
     uint64_t t = tip.load(std::memory_order_relaxed);
@@ -320,19 +348,19 @@ struct ShardStore::Shard {
   // number as a run in flight, which CommitClose or AbortClose finishes once
   // the metadata write has succeeded or failed. Readers see the shard open
   // until CommitClose.
-  InFlight* BeginClose(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  InFlight* BeginClose(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu, put_mu) {
     closing = true;
     closed_ms = now_ms;
     ending_seq = next_seq++;
     in_flight.push_back({ending_seq});
     return &in_flight.back();
   }
-  void CommitClose(InFlight* ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  void CommitClose(InFlight* ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu, put_mu) {
     closing = false;
     closed = true;
     Finish(ticket, true);
   }
-  void AbortClose(InFlight* ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  void AbortClose(InFlight* ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu, put_mu) {
     closing = false;
     closed_ms = 0;
     ending_seq = 0;
@@ -370,12 +398,34 @@ class ShardWatchImpl : public ShardWatch {
 // The open shards of a stream sorted by starting hash key: routing is a binary
 // search. Immutable once published.
 struct Routing {
+  static constexpr int kBucketBits = 12;
   std::vector<absl::uint128> starts;
   std::vector<std::shared_ptr<ShardStore::Shard>> shards;
+  // buckets[b] = the slot of the shard holding hash key b·2^(128−kBucketBits)
+  // (b = 0..2^kBucketBits − 1): a key of bucket b lies in slots
+  // [buckets[b], buckets[b + 1]] (the last bucket: up to the last slot), so
+  // the binary search runs over a few slots instead of all 10,000 (their
+  // starts no longer fit in cache: the search was a visible cost a record).
+  std::vector<uint32_t> buckets;
 
-  int Find(absl::uint128 hash_key) const {
-    auto it = std::upper_bound(starts.begin(), starts.end(), hash_key);
+  int FindIn(absl::uint128 hash_key, size_t lo, size_t hi) const {
+    auto it = std::upper_bound(starts.begin() + lo + 1, starts.begin() + hi + 1, hash_key);
     return static_cast<int>(it - starts.begin()) - 1;
+  }
+  // Precondition: shards is not empty (the open shards tile [0, 2^128−1]).
+  int Find(absl::uint128 hash_key) const {
+    const size_t b = static_cast<size_t>(hash_key >> (128 - kBucketBits));
+    const size_t hi = b + 1 < buckets.size() ? buckets[b + 1] : starts.size() - 1;
+    return FindIn(hash_key, buckets[b], hi);
+  }
+  void BuildBuckets() {
+    buckets.clear();
+    if (starts.empty()) return;
+    buckets.reserve(size_t{1} << kBucketBits);
+    for (size_t b = 0; b < (size_t{1} << kBucketBits); ++b) {
+      buckets.push_back(static_cast<uint32_t>(
+          FindIn(absl::uint128(b) << (128 - kBucketBits), 0, starts.size() - 1)));
+    }
   }
 };
 
@@ -385,6 +435,9 @@ struct ShardStore::Stream {
   int64_t creation_ms = 0;
 
   absl::Mutex mu ABSL_ACQUIRED_AFTER(ShardStore::mu_);
+  // The put path's per-shard bookkeeping of every shard of the stream (see
+  // Shard::mu). Taken after Shard::mu.
+  absl::Mutex put_mu;
   int retention_hours ABSL_GUARDED_BY(mu) = kDefaultRetentionHours;
   uint32_t next_shard_index ABSL_GUARDED_BY(mu) = 0;
   bool updating ABSL_GUARDED_BY(mu) = false;
@@ -420,6 +473,7 @@ struct ShardStore::Stream {
       sorted->starts.push_back(r->starts[i]);
       sorted->shards.push_back(r->shards[i]);
     }
+    sorted->BuildBuckets();
     routing = std::move(sorted);
     ++routing_version;
   }
@@ -457,14 +511,64 @@ internal_meta::ShardMetadata ShardMeta(ShardStore::Shard& s) ABSL_EXCLUSIVE_LOCK
 
 // --- Construction --------------------------------------------------------------
 
+namespace {
+
+// The (stream id, shard) prefix of a record key, for the memtable insert hint.
+// Only full record keys are in the domain: the trimmer's range-delete begin
+// keys are one byte longer so that RocksDB 7.8 does not apply a hint of the
+// point-key skiplist to its range-tombstone skiplist (a bug fixed upstream
+// later: "Hints are for point key table only").
+class RecordShardPrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "tributary.RecordShardPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), kRecordKeySize - 8);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() == kRecordKeySize; }
+};
+
+// Whether `dir` holds a RocksDB write-ahead log with anything in it.
+bool HasNonEmptyWal(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".log" && entry.is_regular_file(ec) &&
+        entry.file_size(ec) > 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+RocksDbOptions StoreRocksDbOptions(RocksDbOptions options) {
+  // Records keys are (stream id, shard) + a growing sequence number: every put
+  // appends to its shard's range, so a hint per shard turns each chunk's
+  // memtable insert into a few compares next to the shard's previous chunk
+  // (without it, a call spread over thousands of shards paid a full skiplist
+  // search per shard touched: the top cost at 10,000 shards).
+  options.memtable_insert_hints[kRecordsFamily] = std::make_shared<RecordShardPrefix>();
+  return options;
+}
+
 absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreOptions& options,
                                                                Clock& clock) {
   if (options.data_dir.empty()) return absl::InvalidArgumentError("data_dir: must be set");
   if (options.shard_write_records_per_second < 0 || options.shard_write_bytes_per_second < 0) {
     return absl::InvalidArgumentError("shard write limits: must be >= 0 (0 = unlimited)");
   }
+  if (HasNonEmptyWal(options.data_dir)) {
+    // A WAL written by a build without the insert hints may hold range
+    // deletes that RocksDB 7.8 would replay through a hint (see
+    // RecordShardPrefix). Replay it without hints first: recovery flushes
+    // what it replays into SST files, so the reopen below replays nothing old.
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<RocksDb> plain,
+        RocksDb::Open(options.data_dir, {kMetaFamily, kRecordsFamily}, options.rocksdb));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> db,
-                   RocksDb::Open(options.data_dir, {kMetaFamily, kRecordsFamily}, options.rocksdb));
+                   RocksDb::Open(options.data_dir, {kMetaFamily, kRecordsFamily},
+                                 StoreRocksDbOptions(options.rocksdb)));
   std::unique_ptr<ShardStore> store(new ShardStore(options, clock, std::move(db)));
   RETURN_IF_ERROR(store->Load());
   return store;
@@ -544,15 +648,16 @@ absl::Status ShardStore::Load() {
     if (m.starting_hash_key().size() != 16 || m.ending_hash_key().size() != 16) {
       return absl::DataLossError("shard metadata: bad hash key");
     }
+    Stream& stream = *sit->second;
     auto shard = std::make_shared<Shard>(m.index(), ReadBigEndian128(m.starting_hash_key()),
-                                         ReadBigEndian128(m.ending_hash_key()));
+                                         ReadBigEndian128(m.ending_hash_key()), &stream.put_mu);
     shard->parent_index = m.parent_index();
     shard->adjacent_parent_index = m.adjacent_parent_index();
     shard->starting_sequence_number = m.starting_sequence_number();
     shard->created_ms = m.created_ms();
-    Stream& stream = *sit->second;
     absl::MutexLock slock(&stream.mu);
     absl::MutexLock shlock(&shard->mu);
+    absl::MutexLock plock(&stream.put_mu);
     shard->closed = m.closed();
     shard->ending_seq = m.ending_sequence_number();
     shard->closed_ms = m.closed_ms();
@@ -595,11 +700,12 @@ absl::Status ShardStore::Load() {
           return absl::DataLossError(absl::StrCat("undecodable record chunk in shard ", index));
         }
         last = chunk.first + chunk.count - 1;
-        absl::MutexLock shlock(&shard->mu);
+        absl::MutexLock plock(&stream->put_mu);
         shard->last_arrival_ms = chunk.arrival_ms;
       }
       RETURN_IF_ERROR(FromRocksDbStatus(rit->status(), "recovering sequence numbers"));
       absl::MutexLock shlock(&shard->mu);
+      absl::MutexLock plock(&stream->put_mu);
       last = std::max({last, shard->trimmed_through, shard->starting_sequence_number - 1});
       if (shard->closed) last = std::max(last, shard->ending_seq);
       shard->next_seq = last + 1;
@@ -720,7 +826,7 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
     for (int i = 0; i < n; ++i) {
       absl::uint128 start = width * i;
       absl::uint128 end = (i == n - 1) ? kMaxHashKey : width * (i + 1) - 1;
-      auto shard = std::make_shared<Shard>(i, start, end);
+      auto shard = std::make_shared<Shard>(i, start, end, &stream->put_mu);
       shard->created_ms = now;
       absl::MutexLock shlock(&shard->mu);
       batch.Put(meta_, ShardMetaKey('h', stream->id, i), Versioned(ShardMeta(*shard)));
@@ -814,6 +920,7 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
   for (auto& shard : shards) {
     {
       absl::MutexLock lock(&shard->mu);
+      absl::MutexLock plock(shard->put_mu);
       shard->removed = true;
     }
     shard->Notify();
@@ -1146,10 +1253,11 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
   const bool limited =
       options_.shard_write_records_per_second > 0 || options_.shard_write_bytes_per_second > 0;
   struct Reservation {
-    std::shared_ptr<Shard> shard;
+    Shard* shard;  // held by a routing in `routings`
     InFlight* ticket;
   };
   absl::InlinedVector<Reservation, 8> reservations;
+  absl::InlinedVector<std::shared_ptr<const Routing>, 2> routings;
   absl::InlinedVector<uint32_t, 64> pending(n);  // (slot << 16 | record) while routing
   absl::InlinedVector<int64_t, 64> arrival(n);
   for (int i = 0; i < n; ++i) pending[i] = i;
@@ -1161,6 +1269,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       absl::ReaderMutexLock lock(&stream->mu);
       routing = stream->routing;
       version = stream->routing_version;
+      routings.push_back(routing);
       if (stream->deleted || routing->shards.empty()) {
         for (int k = 0; k < remaining; ++k) {
           PutResult& r = results[pending[k] & 0xFFFF];
@@ -1177,56 +1286,58 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
     std::sort(pending.begin(), pending.begin() + remaining);
     int retry = 0;
     const int64_t now_ms = ToMs(clock_.Now());
-    for (int k = 0; k < remaining;) {
-      const uint32_t slot = pending[k] >> 16;
-      int end = k;
-      while (end < remaining && (pending[end] >> 16) == slot) ++end;
-      const std::shared_ptr<Shard>& shard = routing->shards[slot];
-      absl::MutexLock lock(&shard->mu);
-      if (shard->closed || shard->closing || shard->removed) {
-        for (int j = k; j < end; ++j) pending[retry++] = pending[j];
-        k = end;
-        continue;
-      }
-      const int64_t at = std::max(now_ms, shard->last_arrival_ms);
-      shard->last_arrival_ms = at;
-      if (limited) {
-        const double elapsed = (now_ms - shard->bucket_ms) / 1000.0;
-        shard->bucket_ms = now_ms;
-        const double rr = options_.shard_write_records_per_second;
-        const double br = options_.shard_write_bytes_per_second;
-        if (rr > 0) shard->record_tokens = std::min(rr, shard->record_tokens + elapsed * rr);
-        if (br > 0) shard->byte_tokens = std::min(br, shard->byte_tokens + elapsed * br);
-      }
-      uint64_t first = shard->next_seq;
-      for (int j = k; j < end; ++j) {
-        const uint32_t i = pending[j] & 0xFFFF;
-        PutResult& r = results[i];
-        if (limited) {
-          const double bytes =
-              static_cast<double>(records[i].partition_key.size() + records[i].data.size());
-          const bool over_records =
-              options_.shard_write_records_per_second > 0 && shard->record_tokens < 1;
-          const bool over_bytes =
-              options_.shard_write_bytes_per_second > 0 && shard->byte_tokens < bytes;
-          if (over_records || over_bytes) {
-            r.error_code = kThroughputExceeded;
-            r.error_message = over_records ? "rate exceeded for shard (records per second)"
-                                           : "rate exceeded for shard (bytes per second)";
-            continue;
-          }
-          shard->record_tokens -= 1;
-          shard->byte_tokens -= bytes;
+    {
+      absl::MutexLock put_lock(&stream->put_mu);  // one lock for every shard of the call
+      for (int k = 0; k < remaining;) {
+        const uint32_t slot = pending[k] >> 16;
+        int end = k;
+        while (end < remaining && (pending[end] >> 16) == slot) ++end;
+        Shard* shard = routing->shards[slot].get();
+        if (shard->closed || shard->closing || shard->removed) {
+          for (int j = k; j < end; ++j) pending[retry++] = pending[j];
+          k = end;
+          continue;
         }
-        r.sequence_number = shard->next_seq++;
-        r.shard_index = shard->index;
-        arrival[i] = at;
+        const int64_t at = std::max(now_ms, shard->last_arrival_ms);
+        shard->last_arrival_ms = at;
+        if (limited) {
+          const double elapsed = (now_ms - shard->bucket_ms) / 1000.0;
+          shard->bucket_ms = now_ms;
+          const double rr = options_.shard_write_records_per_second;
+          const double br = options_.shard_write_bytes_per_second;
+          if (rr > 0) shard->record_tokens = std::min(rr, shard->record_tokens + elapsed * rr);
+          if (br > 0) shard->byte_tokens = std::min(br, shard->byte_tokens + elapsed * br);
+        }
+        uint64_t first = shard->next_seq;
+        for (int j = k; j < end; ++j) {
+          const uint32_t i = pending[j] & 0xFFFF;
+          PutResult& r = results[i];
+          if (limited) {
+            const double bytes =
+                static_cast<double>(records[i].partition_key.size() + records[i].data.size());
+            const bool over_records =
+                options_.shard_write_records_per_second > 0 && shard->record_tokens < 1;
+            const bool over_bytes =
+                options_.shard_write_bytes_per_second > 0 && shard->byte_tokens < bytes;
+            if (over_records || over_bytes) {
+              r.error_code = kThroughputExceeded;
+              r.error_message = over_records ? "rate exceeded for shard (records per second)"
+                                             : "rate exceeded for shard (bytes per second)";
+              continue;
+            }
+            shard->record_tokens -= 1;
+            shard->byte_tokens -= bytes;
+          }
+          r.sequence_number = shard->next_seq++;
+          r.shard_index = shard->index;
+          arrival[i] = at;
+        }
+        if (shard->next_seq != first) {
+          shard->in_flight.push_back({shard->next_seq - 1});
+          reservations.push_back({shard, &shard->in_flight.back()});
+        }
+        k = end;
       }
-      if (shard->next_seq != first) {
-        shard->in_flight.push_back({shard->next_seq - 1});
-        reservations.push_back({shard, &shard->in_flight.back()});
-      }
-      k = end;
     }
     remaining = retry;
     if (remaining > 0) {
@@ -1296,11 +1407,13 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
     }
   }
   // 4. Publish: finish each run (advancing the tips) and wake readers.
+  if (!reservations.empty()) {
+    absl::MutexLock lock(&stream->put_mu);
+    for (const Reservation& r : reservations) r.shard->Finish(r.ticket, status.ok());
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // see WakeTipWaitersAfterFence
   for (const Reservation& r : reservations) {
-    {
-      absl::MutexLock lock(&r.shard->mu);
-      r.shard->Finish(r.ticket, status.ok());
-    }
+    r.shard->WakeTipWaitersAfterFence();
     r.shard->Notify();
   }
   return status;
@@ -1603,11 +1716,16 @@ absl::StatusOr<bool> ShardStore::WaitForRecords(const ShardCursor& cursor, absl:
   ASSIGN_OR_RETURN(auto found, CursorShard(cursor));
   Shard& shard = *found.second;
   absl::MutexLock lock(&shard.mu);
+  // Registered before the first evaluation of `ready` (see WakeTipWaitersAfterFence).
+  shard.tip_waiters.fetch_add(1, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
-    return shard.tip.load(std::memory_order_acquire) >= cursor.next_sequence_number ||
+    return shard.tip.load(std::memory_order_seq_cst) >= cursor.next_sequence_number ||
            shard.closed || shard.removed;
   };
-  return clock_.AwaitWithDeadline(&shard.mu, absl::Condition(&ready), deadline);
+  const bool woken = clock_.AwaitWithDeadline(&shard.mu, absl::Condition(&ready), deadline);
+  shard.tip_waiters.fetch_sub(1, std::memory_order_seq_cst);
+  return woken;
 }
 
 absl::StatusOr<std::unique_ptr<ShardWatch>> ShardStore::WatchShard(
@@ -1628,6 +1746,7 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
   std::vector<InFlight*> close_tickets;
   for (const auto& parent : parents) {
     absl::MutexLock lock(&parent->mu);
+    absl::MutexLock plock(&stream->put_mu);
     close_tickets.push_back(parent->BeginClose(now));
     batch.Put(meta_, ShardMetaKey('h', stream->id, parent->index), Versioned(ShardMeta(*parent)));
   }
@@ -1654,6 +1773,7 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
     if (status.ok()) {
       for (size_t i = 0; i < parents.size(); ++i) {
         absl::MutexLock shlock(&parents[i]->mu);
+        absl::MutexLock plock(&stream->put_mu);
         parents[i]->CommitClose(close_tickets[i]);
       }
       stream->next_shard_index = next_index;
@@ -1672,6 +1792,7 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
       // closing); their reserved ending numbers are given back.
       for (size_t i = 0; i < parents.size(); ++i) {
         absl::MutexLock shlock(&parents[i]->mu);
+        absl::MutexLock plock(&stream->put_mu);
         parents[i]->AbortClose(close_tickets[i]);
       }
     }
@@ -1718,8 +1839,8 @@ absl::Status ShardStore::SplitShard(const v1::SplitShardRequest& request) {
     return absl::FailedPreconditionError(
         absl::StrCat("shard ", parent->id, " is closed (already split or merged)"));
   }
-  auto a = std::make_shared<Shard>(base, parent->starting_hash_key, key - 1);
-  auto b = std::make_shared<Shard>(base + 1, key, parent->ending_hash_key);
+  auto a = std::make_shared<Shard>(base, parent->starting_hash_key, key - 1, &stream->put_mu);
+  auto b = std::make_shared<Shard>(base + 1, key, parent->ending_hash_key, &stream->put_mu);
   a->parent_index = b->parent_index = parent->index;
   return ApplyReshard(stream, {parent}, {a, b});
 }
@@ -1761,8 +1882,9 @@ absl::Status ShardStore::MergeShards(const v1::MergeShardsRequest& request) {
     absl::ReaderMutexLock lock(&stream->mu);
     base = stream->next_shard_index;
   }
-  auto child = std::make_shared<Shard>(base, a_first ? a->starting_hash_key : b->starting_hash_key,
-                                       a_first ? b->ending_hash_key : a->ending_hash_key);
+  auto child =
+      std::make_shared<Shard>(base, a_first ? a->starting_hash_key : b->starting_hash_key,
+                              a_first ? b->ending_hash_key : a->ending_hash_key, &stream->put_mu);
   child->parent_index = a->index;
   child->adjacent_parent_index = b->index;
   return ApplyReshard(stream, {a, b}, {child});
@@ -1818,8 +1940,8 @@ absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
         return absl::InvalidArgumentError("target_shard_count: a shard is too narrow to split");
       }
       absl::uint128 mid = p.starting_hash_key + (p.ending_hash_key - p.starting_hash_key) / 2 + 1;
-      auto a = std::make_shared<Shard>(base++, p.starting_hash_key, mid - 1);
-      auto b = std::make_shared<Shard>(base++, mid, p.ending_hash_key);
+      auto a = std::make_shared<Shard>(base++, p.starting_hash_key, mid - 1, &stream->put_mu);
+      auto b = std::make_shared<Shard>(base++, mid, p.ending_hash_key, &stream->put_mu);
       a->parent_index = b->parent_index = p.index;
       parents.push_back(open[i]);
       children.push_back(a);
@@ -1831,7 +1953,8 @@ absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
     for (int k = 0; k < current - target; ++k) {
       const auto& x = open[2 * k];
       const auto& y = open[2 * k + 1];
-      auto c = std::make_shared<Shard>(base++, x->starting_hash_key, y->ending_hash_key);
+      auto c = std::make_shared<Shard>(base++, x->starting_hash_key, y->ending_hash_key,
+                                       &stream->put_mu);
       c->parent_index = x->index;
       c->adjacent_parent_index = y->index;
       parents.push_back(x);
@@ -1939,8 +2062,12 @@ absl::StatusOr<int64_t> ShardStore::TrimExpiredRecords() {
         if (closed && tip >= ending && keep_from >= ending) keep_from = ending + 1;
         if (keep_from > through + 1) {
           rocksdb::WriteBatch batch;
-          batch.DeleteRange(records_, RecordKey(stream->id, shard->index, through + 1),
-                            RecordKey(stream->id, shard->index, keep_from));
+          // Begin: the successor of `through`'s key, i.e. every record key from
+          // through + 1 on, one byte longer than a record key (outside the
+          // memtable insert hint's domain, see RecordShardPrefix).
+          std::string begin = RecordKey(stream->id, shard->index, through);
+          begin.push_back('\0');
+          batch.DeleteRange(records_, begin, RecordKey(stream->id, shard->index, keep_from));
           std::string mark;
           AppendBigEndian64(&mark, keep_from - 1);
           batch.Put(meta_, ShardMetaKey('t', stream->id, shard->index), mark);
@@ -1975,6 +2102,7 @@ absl::StatusOr<int64_t> ShardStore::TrimExpiredRecords() {
     for (const auto& shard : gone) {
       {
         absl::MutexLock lock(&shard->mu);
+        absl::MutexLock plock(shard->put_mu);
         shard->removed = true;
       }
       shard->Notify();

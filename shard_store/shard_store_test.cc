@@ -14,9 +14,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
+#include "common/rocksdb_util.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/write_batch.h"
 
 namespace tributary::shard_store {
 namespace {
@@ -1120,6 +1122,180 @@ TEST_F(ShardStoreTest, BadInputsGetTheirStatus) {
     EXPECT_EQ(s.code(), c.code) << c.name << ": " << s;
     EXPECT_THAT(std::string(s.message()), HasSubstr(c.field)) << c.name;
   }
+}
+
+// --- Ingest path: routing table, per-call put lock, memtable insert hints ---
+
+v1::PutRecordsRequestEntry Entry(absl::uint128 hash_key, const std::string& data) {
+  v1::PutRecordsRequestEntry e;
+  e.set_partition_key("k");
+  e.set_data(data);
+  e.set_explicit_hash_key(FormatHashKey(hash_key));
+  return e;
+}
+
+TEST_F(ShardStoreTest, EveryShardOfTenThousandGetsItsFirstAndLastHashKey) {
+  CreateStream("s", 10000);
+  const absl::uint128 width = kMax / 10000;
+  for (int base = 0; base < 10000; base += 250) {
+    v1::PutRecordsRequest request;
+    request.set_stream_name("s");
+    for (int i = base; i < base + 250; ++i) {
+      *request.add_records() = Entry(width * i, "first");
+      *request.add_records() = Entry(i == 9999 ? kMax : width * (i + 1) - 1, "last");
+    }
+    v1::PutRecordsResponse response;
+    ASSERT_TRUE(store_->PutRecords(request, &response).ok());
+    ASSERT_EQ(response.failed_record_count(), 0);
+    for (int j = 0; j < response.records_size(); ++j) {
+      ASSERT_EQ(response.records(j).shard_id(), ShardIdFromIndex(base + j / 2)) << j;
+      ASSERT_EQ(response.records(j).sequence_number(), j % 2 == 0 ? "1" : "2") << j;
+    }
+  }
+  EXPECT_THAT(ReadAll(ShardIdFromIndex(4321)), ElementsAre("first", "last"));
+}
+
+TEST_F(ShardStoreTest, NarrowShardsAroundARoutingBucketEdgeGetTheirKeys) {
+  CreateStream("s", 1);
+  const absl::uint128 edge = absl::uint128(5) << 116;     // an edge of the routing table's buckets
+  ASSERT_TRUE(Split("shardId-000000000000", edge).ok());  // 1: [0, e-1]   2: [e, max]
+  ASSERT_TRUE(Split("shardId-000000000001", edge - 1).ok());  // 3: [0, e-2]   4: [e-1, e-1]
+  ASSERT_TRUE(Split("shardId-000000000002", edge + 1).ok());  // 5: [e, e]     6: [e+1, max]
+  EXPECT_EQ(Put("k", "x", FormatHashKey(0)).shard_id(), "shardId-000000000003");
+  EXPECT_EQ(Put("k", "x", FormatHashKey(edge - 2)).shard_id(), "shardId-000000000003");
+  EXPECT_EQ(Put("k", "x", FormatHashKey(edge - 1)).shard_id(), "shardId-000000000004");
+  EXPECT_EQ(Put("k", "x", FormatHashKey(edge)).shard_id(), "shardId-000000000005");
+  EXPECT_EQ(Put("k", "x", FormatHashKey(edge + 1)).shard_id(), "shardId-000000000006");
+  EXPECT_EQ(Put("k", "x", FormatHashKey(kMax)).shard_id(), "shardId-000000000006");
+}
+
+// The trimmer's range delete and later writes into the same shards (the
+// records family's memtable keeps an insert hint per shard), then a reopen
+// that replays all of it from the WAL: exactly the unexpired records remain,
+// in order, and numbering continues.
+TEST_F(ShardStoreTest, TrimThenMoreWritesThenReopenKeepExactlyTheLaterRecords) {
+  CreateStream("s", 2);
+  const absl::uint128 shard1 = kMax / 2 + 1;
+  auto put_both = [&](const std::string& tag) {
+    for (int call = 0; call < 3; ++call) {
+      v1::PutRecordsRequest request;
+      request.set_stream_name("s");
+      for (int j = 0; j < 2; ++j) {
+        *request.add_records() = Entry(0, absl::StrCat(tag, call, j));
+        *request.add_records() = Entry(shard1, absl::StrCat(tag, call, j));
+      }
+      v1::PutRecordsResponse response;
+      ASSERT_TRUE(store_->PutRecords(request, &response).ok());
+      ASSERT_EQ(response.failed_record_count(), 0);
+    }
+  };
+  put_both("old");
+  clock_.Advance(absl::Hours(13));
+  put_both("new");
+  clock_.Advance(absl::Hours(12));
+  absl::StatusOr<int64_t> trimmed = store_->TrimExpiredRecords();
+  ASSERT_TRUE(trimmed.ok()) << trimmed.status();
+  EXPECT_EQ(*trimmed, 12);  // 6 old records in each shard
+  put_both("after");
+  const std::vector<std::string> expected = {"new00",   "new01",   "new10",   "new11",
+                                             "new20",   "new21",   "after00", "after01",
+                                             "after10", "after11", "after20", "after21"};
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(ReadAll("shardId-000000000000"), expected) << round;
+    EXPECT_EQ(ReadAll("shardId-000000000001"), expected) << round;
+    absl::StatusOr<std::string> it =
+        Iterator("shardId-000000000001", v1::AT_SEQUENCE_NUMBER, "6");  // trimmed away
+    ASSERT_TRUE(it.ok());
+    EXPECT_EQ(Get(*it)->records(0).sequence_number(), "7") << round;
+    Reopen();
+  }
+  EXPECT_EQ(Put("k", "next", FormatHashKey(0)).sequence_number(), "19");
+}
+
+// A data directory written before the records family had memtable insert
+// hints can hold, in its WAL, a trim whose range delete begins at a full
+// record key (in the hint's domain, which RocksDB 7.8 would replay through a
+// point-key hint). Opening it must neither corrupt the memtable nor lose the
+// trim, and writing on must work.
+TEST_F(ShardStoreTest, OpensAWalHoldingAnOldStyleTrimTombstone) {
+  CreateStream("s", 1);
+  for (int i = 0; i < 4; ++i) Put("k", absl::StrCat("r", i));  // sequence numbers 1-4
+  store_.reset();
+  {
+    // As an earlier build would have written them: a put (chunk of sequence
+    // number 5) and then a trim of 1-2, both only in the WAL, in one memtable.
+    absl::StatusOr<std::unique_ptr<RocksDb>> db = RocksDb::Open(dir_, {"meta", "records"});
+    ASSERT_TRUE(db.ok()) << db.status();
+    auto key = [](uint64_t seq) {  // stream id 1, shard 0, seq: a 20-byte record key
+      std::string k(20, '\0');
+      k[7] = 1;
+      k[19] = static_cast<char>(seq);
+      return k;
+    };
+    // Version 1, arrival 0 ms, 1 record: key length 1, data length 2, "k", "r4".
+    const std::string chunk = std::string("\x01", 1) + std::string(8, '\0') +
+                              std::string("\0\0\0\x01\0\x01\0\0\0\x02", 10) + "kr4";
+    rocksdb::WriteBatch put;
+    ASSERT_TRUE(put.Put((*db)->Handle("records"), key(5), chunk).ok());
+    ASSERT_TRUE((*db)->db()->Write(rocksdb::WriteOptions(), &put).ok());
+    rocksdb::WriteBatch trim;
+    ASSERT_TRUE(trim.DeleteRange((*db)->Handle("records"), key(1), key(3)).ok());
+    ASSERT_TRUE((*db)->db()->Write(rocksdb::WriteOptions(), &trim).ok());
+  }  // closed without a flush
+  Open();
+  EXPECT_THAT(ReadAll("shardId-000000000000"), ElementsAre("r2", "r3", "r4"));
+  EXPECT_EQ(Put("k", "r5").sequence_number(), "6");
+  Reopen();
+  EXPECT_THAT(ReadAll("shardId-000000000000"), ElementsAre("r2", "r3", "r4", "r5"));
+}
+
+// A clock whose untimed waits have no real-time guard (FakeClock re-checks
+// every 100 ms): if a put failed to wake a waiter, the waiter would stay
+// blocked and the test would time out.
+class UnguardedClock : public Clock {
+ public:
+  absl::Time Now() override { return fake_.Now(); }
+  bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
+                         absl::Time deadline) override {
+    if (deadline != absl::InfiniteFuture()) return fake_.AwaitWithDeadline(mu, cond, deadline);
+    if (cond.Eval()) return true;
+    waiting_.Notify();
+    mu->Await(cond);
+    return true;
+  }
+  absl::Notification& waiting() { return waiting_; }
+
+ private:
+  FakeClock fake_;
+  absl::Notification waiting_;
+};
+
+TEST(ShardStoreWakeTest, APutToManyShardsWakesAWaiterOnOneOfThem) {
+  UnguardedClock clock;
+  ShardStoreOptions options;
+  options.data_dir = testing::NewTempDir("shard_store_wake");
+  absl::StatusOr<std::unique_ptr<ShardStore>> store = ShardStore::Create(options, clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  v1::CreateStreamRequest create;
+  create.set_stream_name("s");
+  create.set_shard_count(4);
+  ASSERT_TRUE((*store)->CreateStream(create).ok());
+  v1::StartingPosition latest;
+  latest.set_type(v1::LATEST);
+  absl::StatusOr<ShardCursor> cursor =
+      (*store)->ResolveStartingPosition("s", "shardId-000000000002", latest);
+  ASSERT_TRUE(cursor.ok());
+  absl::StatusOr<bool> woke;
+  std::thread waiter([&] { woke = (*store)->WaitForRecords(*cursor, absl::InfiniteFuture()); });
+  clock.waiting().WaitForNotification();  // the waiter is about to block on the shard
+  v1::PutRecordsRequest request;
+  request.set_stream_name("s");
+  for (int i = 0; i < 4; ++i) *request.add_records() = Entry((kMax / 4) * i, "x");
+  v1::PutRecordsResponse response;
+  ASSERT_TRUE((*store)->PutRecords(request, &response).ok());
+  waiter.join();
+  ASSERT_TRUE(woke.ok()) << woke.status();
+  EXPECT_TRUE(*woke);
 }
 
 }  // namespace
