@@ -34,7 +34,11 @@ Poller::Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService
       mappings_(mappings),
       reader_(reader),
       deps_{clock, waiter, invoker, destination, metrics, options_.backoff, options_.seed},
-      metrics_(metrics) {}
+      metrics_(metrics) {
+  if (!options_.run_consumers_inline) {
+    scheduler_ = std::make_unique<Scheduler>(clock, options_.invoke_threads);
+  }
+}
 
 Poller::~Poller() {
   {
@@ -125,11 +129,26 @@ absl::Status Poller::HeartbeatAndRefresh() {
   v1::HeartbeatRequest request;
   request.set_poller_id(options_.poller_id);
   const auto consumers = Consumers();
+  bool full;
+  std::map<Key, int64_t> reported;
+  {
+    absl::MutexLock lock(&mu_);
+    full = heartbeats_since_full_ == 0;
+    reported = reported_ages_;
+  }
+  std::map<Key, int64_t> sent;  // what this heartbeat reports
   for (const auto& c : consumers) {
+    const Key key(c->shard().mapping_uuid, c->shard().shard_id);
+    const int64_t age = metrics_.IteratorAgeMs(c->shard());
+    auto it = reported.find(key);
+    // Leasing starts a lease's age at 0 when its owner changes.
+    const int64_t known = it == reported.end() ? 0 : it->second;
+    if (!full && age == known) continue;
     v1::HeldLeaseStatus* held = request.add_held_leases();
-    held->mutable_lease_key()->set_event_source_mapping_uuid(c->shard().mapping_uuid);
-    held->mutable_lease_key()->set_shard_id(c->shard().shard_id);
-    held->set_iterator_age_ms(metrics_.IteratorAgeMs(c->shard()));
+    held->mutable_lease_key()->set_event_source_mapping_uuid(key.first);
+    held->mutable_lease_key()->set_shard_id(key.second);
+    held->set_iterator_age_ms(age);
+    sent[key] = age;
   }
   // Leases are renewed when leasing handles the call, at or after `now`: measuring their expiry
   // from here errs on the safe side.
@@ -155,6 +174,10 @@ absl::Status Poller::HeartbeatAndRefresh() {
     absl::MutexLock lock(&mu_);
     last_good_heartbeat_ = now;
     next_heartbeat_ = now + heartbeat_interval_;
+    heartbeats_since_full_ =
+        (heartbeats_since_full_ + 1) % std::max(1, options_.full_progress_every);
+    if (full) reported_ages_.clear();  // forget leases no longer held
+    for (const auto& [key, age] : sent) reported_ages_[key] = age;
   }
   std::map<Key, int64_t> owned;
   for (const v1::HeldLease& h : response->owned_leases()) {
@@ -273,7 +296,7 @@ absl::Status Poller::Acquire() {
     }
     consumer =
         std::make_shared<ShardConsumer>(lease, *config, consumer_options, reader_, leases_, deps);
-    if (!options_.run_consumers_inline) consumer->Start();
+    if (scheduler_ != nullptr) consumer->Start(*scheduler_);
     absl::MutexLock lock(&mu_);
     auto& slot = consumers_[Key(uuid, lease.shard_id())];
     if (slot != nullptr) {
@@ -329,7 +352,8 @@ void Poller::Shutdown() {
   }
   if (loop_.joinable()) loop_.join();
   const auto consumers = Consumers();
-  for (auto& c : consumers) c->RequestRelease();
+  // DeregisterPoller below gives every lease back in one call; each consumer only checkpoints.
+  for (auto& c : consumers) c->RequestRelease(/*release_lease=*/false);
   for (auto& c : consumers) {
     if (options_.run_consumers_inline) {
       c->RunOnce();

@@ -1,5 +1,5 @@
-// ShardConsumer on its own threads (reader, dispatcher, one long-lived worker per lane), against
-// in-memory leasing and a blocking in-memory shard, with a FakeClock.
+// ShardConsumer on a Scheduler (a shared pool with fewer threads than lanes, and the timer),
+// against in-memory leasing and a blocking in-memory shard, with a FakeClock.
 #include "poller/shard_consumer.h"
 
 #include <map>
@@ -78,6 +78,7 @@ class ShardConsumerThreadsTest : public ::testing::Test {
   testing::FakeLeaseService leases_;
   testing::ObservedLeaseService observed_{leases_};
   testing::InMemoryShards shards_{/*blocking=*/true};
+  Scheduler scheduler_{clock_, 4};  // fewer threads than the 10 lanes
   v1::EventSourceMappingConfiguration config_;
   v1::Lease lease_;
 };
@@ -89,7 +90,7 @@ TEST_F(ShardConsumerThreadsTest, ConcurrentLanesKeepPerKeyOrderAndReachShardEnd)
   }
   shards_.Close(kStream, kShard);
   auto consumer = NewConsumer();
-  consumer->Start();
+  consumer->Start(scheduler_);
   ASSERT_TRUE(AwaitFinished(*consumer)) << "the consumer did not reach SHARD_END";
   consumer->Stop();
   EXPECT_EQ(consumer->state(), ShardConsumer::State::kShardEnded);
@@ -131,7 +132,7 @@ TEST_F(ShardConsumerThreadsTest, ParallelizationChangeWhileRunningKeepsPerKeyOrd
     shards_.Append(kStream, kShard, absl::StrCat("key-", rng() % 37), "d", clock_.Now());
   }
   auto consumer = NewConsumer();
-  consumer->Start();
+  consumer->Start(scheduler_);
   v1::EventSourceMappingConfiguration fewer = config_;
   fewer.set_parallelization_factor(3);
   consumer->UpdateConfig(fewer);
@@ -172,7 +173,7 @@ TEST_F(ShardConsumerThreadsTest, LeaseLostDuringAnInvocationMeansNoCheckpointAnd
     return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
   });
   auto consumer = NewConsumer();
-  consumer->Start();
+  consumer->Start(scheduler_);
   ASSERT_TRUE(invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
   consumer->Lose();
   go_on.Notify();
@@ -193,7 +194,7 @@ TEST_F(ShardConsumerThreadsTest, ReleaseFinishesTheInvocationThenCheckpointsAndR
     return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
   });
   auto consumer = NewConsumer();
-  consumer->Start();
+  consumer->Start(scheduler_);
   ASSERT_TRUE(invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
   consumer->RequestRelease();
   go_on.Notify();

@@ -148,6 +148,7 @@ int Main() {
       started_s = (stable_since - t1) / 1e9;
     }
     const int64_t rss3 = ResidentBytes();
+    Progress("[%5d shards] idle phase: %.0f s", shards, FLAGS_idle_seconds);
     const double cpu0 = CpuSeconds();
     const int64_t idle0 = NowNanos();
     std::this_thread::sleep_for(
