@@ -7,8 +7,8 @@
 //      lease; VmRSS before and after, per lease (a lease here is the lease row and the poller's
 //      consumer with its subscription);
 //   4. idle: no writes; once the poller's consumers have started (the process's thread count
-//      has not grown for --settle_seconds), the process's CPU (getrusage) over --idle_seconds,
-//      as % of one core.
+//      has not grown for --settle_seconds and its CPU use has levelled off), the process's CPU
+//      (getrusage) over --idle_seconds, as % of one core, and its thread count.
 // Counts run smallest first in the same process, so each delta is over what came before.
 //
 //   bazel run -c opt //tools/bench/scale:scale_bench
@@ -17,6 +17,7 @@
 // Bounded: fixed phase lengths; the lease wait has a deadline (--lease_timeout_seconds).
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -132,18 +133,34 @@ int Main() {
       }
       owned = c.WaitForOwnedLeases(*uuid, shards, "", FLAGS_lease_timeout_seconds);
       lease_s = (NowNanos() - t1) / 1e9;
-      // A lease is owned before its consumer has started: wait until the process's thread
-      // count has not grown for --settle_seconds (at most --lease_timeout_seconds).
+      // A lease is owned before its consumer has started (and its subscription is open): wait
+      // until the process's thread count has not grown for --settle_seconds and its CPU use has
+      // levelled off (two consecutive 1-s windows within 20% or 3 points of a core of each
+      // other), at most --lease_timeout_seconds. A poller without a thread per lease shows no
+      // thread growth; its start-up shows as CPU.
       const int64_t settle_deadline =
           NowNanos() + static_cast<int64_t>(FLAGS_lease_timeout_seconds * 1e9);
       int threads = ThreadCount();
       int64_t stable_since = NowNanos();
-      while (NowNanos() < settle_deadline &&
-             NowNanos() - stable_since < static_cast<int64_t>(FLAGS_settle_seconds * 1e9)) {
+      double previous_pct = -100;
+      double cpu_mark = CpuSeconds();
+      int64_t wall_mark = NowNanos();
+      while (NowNanos() < settle_deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
         const int now_threads = ThreadCount();
         if (now_threads > threads) stable_since = NowNanos();
         threads = std::max(threads, now_threads);
+        if (NowNanos() - wall_mark < 1'000'000'000) continue;
+        const double pct = 100 * (CpuSeconds() - cpu_mark) / ((NowNanos() - wall_mark) / 1e9);
+        cpu_mark = CpuSeconds();
+        wall_mark = NowNanos();
+        const bool level = std::abs(pct - previous_pct) <= std::max(3.0, 0.2 * previous_pct);
+        previous_pct = pct;
+        if (!level) {
+          stable_since = NowNanos();
+          continue;
+        }
+        if (NowNanos() - stable_since >= static_cast<int64_t>(FLAGS_settle_seconds * 1e9)) break;
       }
       started_s = (stable_since - t1) / 1e9;
     }
