@@ -333,10 +333,10 @@ TEST_F(ManyConsumersTest, ShareAFewThreadsAndKeepPerKeyOrder) {
     ShardConsumerOptions options;
     options.poller_id = "p1";
     options.checkpoint_interval = absl::ZeroDuration();
-    consumers.push_back(std::make_unique<ShardConsumer>(
-        lease, config_, options, shards_, leases_,
-        LaneDeps{clock_, waiter_, function_, destination_, metrics_, BackoffOptions(),
-                 seed_ + consumers.size()}));
+    consumers.push_back(
+        std::make_unique<ShardConsumer>(lease, config_, options, shards_, leases_,
+                                        LaneDeps{clock_, waiter_, function_, destination_, metrics_,
+                                                 BackoffOptions(), seed_ + consumers.size()}));
     consumers.back()->Start(scheduler_);
   }
   for (int i = 0; i < 600; ++i) {

@@ -345,6 +345,20 @@ std::vector<ObservedLeaseService::CheckpointCall> ObservedLeaseService::checkpoi
   return calls_;
 }
 
+std::vector<v1::HeartbeatRequest> ObservedLeaseService::heartbeats() {
+  absl::MutexLock lock(&mu_);
+  return heartbeats_;
+}
+
+absl::StatusOr<v1::HeartbeatResponse> ObservedLeaseService::Heartbeat(
+    const v1::HeartbeatRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    heartbeats_.push_back(request);
+  }
+  return inner_.Heartbeat(request);
+}
+
 bool ObservedLeaseService::AwaitCheckpoints(
     const std::function<bool(const std::vector<CheckpointCall>&)>& done,
     absl::Duration real_timeout) {

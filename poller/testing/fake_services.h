@@ -120,6 +120,8 @@ class ObservedLeaseService : public LeaseService {
   using CheckpointCall = FakeLeaseService::CheckpointCall;
 
   std::vector<CheckpointCall> checkpoint_calls();
+  // Every Heartbeat request, in order.
+  std::vector<v1::HeartbeatRequest> heartbeats();
   // Waits (in real time, at most `real_timeout`: a failure guard) until `done(calls)` holds.
   bool AwaitCheckpoints(const std::function<bool(const std::vector<CheckpointCall>&)>& done,
                         absl::Duration real_timeout = absl::Seconds(30));
@@ -132,9 +134,7 @@ class ObservedLeaseService : public LeaseService {
       const v1::DeregisterPollerRequest& request) override {
     return inner_.DeregisterPoller(request);
   }
-  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override {
-    return inner_.Heartbeat(request);
-  }
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override;
   absl::StatusOr<v1::AcquireLeasesResponse> AcquireLeases(
       const v1::AcquireLeasesRequest& request) override {
     return inner_.AcquireLeases(request);
@@ -149,6 +149,7 @@ class ObservedLeaseService : public LeaseService {
   LeaseService& inner_;
   absl::Mutex mu_;
   std::vector<CheckpointCall> calls_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::HeartbeatRequest> heartbeats_ ABSL_GUARDED_BY(mu_);
 };
 
 class FakeMappingSource : public MappingSource {

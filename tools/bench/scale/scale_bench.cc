@@ -17,8 +17,8 @@
 // Bounded: fixed phase lengths; the lease wait has a deadline (--lease_timeout_seconds).
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <random>
 #include <string>
