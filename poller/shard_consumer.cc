@@ -303,8 +303,10 @@ void ShardConsumer::Step() {
   while (true) {
     int64_t seen;
     bool stopping, finished, read;
+    Scheduler* scheduler;
     {
       absl::MutexLock lock(&mu_);
+      scheduler = scheduler_;
       seen = generation_;
       stopping = stopping_;
       finished = Finished();
@@ -326,7 +328,7 @@ void ShardConsumer::Step() {
           ++running_batches_;
           ++tasks_;
         }
-        scheduler_->Submit([this, b = std::move(batch)]() mutable { RunBatchTask(std::move(b)); });
+        scheduler->Submit([this, b = std::move(batch)]() mutable { RunBatchTask(std::move(b)); });
       }
       Tend(false);
     }
