@@ -137,9 +137,14 @@ absl::Status Poller::HeartbeatAndRefresh() {
     reported = reported_ages_;
   }
   std::map<Key, int64_t> sent;  // what this heartbeat reports
-  for (const auto& c : consumers) {
+  std::vector<const ShardContext*> contexts;
+  contexts.reserve(consumers.size());
+  for (const auto& c : consumers) contexts.push_back(&c->shard());
+  const std::vector<int64_t> ages = metrics_.IteratorAgesMs(contexts);
+  for (size_t i = 0; i < consumers.size(); ++i) {
+    const auto& c = consumers[i];
     const Key key(c->shard().mapping_uuid, c->shard().shard_id);
-    const int64_t age = metrics_.IteratorAgeMs(c->shard());
+    const int64_t age = ages[i];
     auto it = reported.find(key);
     // Leasing starts a lease's age at 0 when its owner changes.
     const int64_t known = it == reported.end() ? 0 : it->second;

@@ -56,9 +56,12 @@ ShardConsumer::ShardConsumer(const v1::Lease& lease,
 
 ShardConsumer::~ShardConsumer() { Stop(); }
 
-ShardConsumer::State ShardConsumer::state() {
-  absl::MutexLock lock(&mu_);
-  return state_;
+// Lock-free: the poller's loop polls every consumer's state each pass.
+ShardConsumer::State ShardConsumer::state() { return published_state_.load(); }
+
+void ShardConsumer::SetState(State state) {
+  state_ = state;
+  published_state_.store(state);
 }
 
 std::string ShardConsumer::last_checkpoint() {
@@ -85,7 +88,7 @@ void ShardConsumer::Lose() {
   {
     absl::MutexLock lock(&mu_);
     if (state_ != State::kRunning) return;
-    state_ = State::kLost;
+    SetState(State::kLost);
     Wake();
   }
   stop_.Stop();
@@ -197,7 +200,7 @@ void ShardConsumer::Tend(bool force) {
     if (!WriteCheckpoint(end).ok()) return;  // retried after a pause, unless lost
     ReleaseLease();
     absl::MutexLock lock(&mu_);
-    if (state_ == State::kRunning) state_ = State::kShardEnded;
+    if (state_ == State::kRunning) SetState(State::kShardEnded);
     Wake();
     return;
   }
@@ -220,7 +223,7 @@ void ShardConsumer::Tend(bool force) {
   if (releasing) {
     if (release_lease) ReleaseLease();
     absl::MutexLock lock(&mu_);
-    if (state_ == State::kRunning) state_ = State::kReleased;
+    if (state_ == State::kRunning) SetState(State::kReleased);
     Wake();
   }
 }

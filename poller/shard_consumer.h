@@ -39,6 +39,7 @@
 #ifndef TRIBUTARY_POLLER_SHARD_CONSUMER_H_
 #define TRIBUTARY_POLLER_SHARD_CONSUMER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -121,6 +122,7 @@ class ShardConsumer {
   // Runs one batch (a scheduler task).
   void RunBatchTask(ShardProcessor::LaneBatch batch);
   bool Finished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return state_ != State::kRunning; }
+  void SetState(State state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Something happened: with a scheduler, makes sure a step will run after this.
   void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // When the next checkpoint may be written (coalescing interval, pause after a failure).
@@ -139,6 +141,7 @@ class ShardConsumer {
 
   absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kRunning;
+  std::atomic<State> published_state_{State::kRunning};  // state_, for state() without mu_
   bool release_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool release_lease_ ABSL_GUARDED_BY(mu_) = true;  // false: RequestRelease(false) only
   bool shard_end_read_ ABSL_GUARDED_BY(mu_) = false;
