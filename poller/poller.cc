@@ -95,8 +95,12 @@ absl::Status Poller::Register() {
 
 void Poller::RemoveFinished() {
   std::vector<std::shared_ptr<ShardConsumer>> done;
+  // Read before scanning: a consumer finishing during the scan is seen by the next one.
+  const int64_t events = finished_events_.load();
   {
     absl::MutexLock lock(&mu_);
+    if (events == scanned_events_ && retiring_.empty()) return;
+    scanned_events_ = events;
     for (auto it = consumers_.begin(); it != consumers_.end();) {
       if (it->second->state() != ShardConsumer::State::kRunning) {
         retiring_.push_back(it->second);
@@ -293,6 +297,7 @@ absl::Status Poller::Acquire() {
     ShardConsumerOptions consumer_options;
     consumer_options.poller_id = options_.poller_id;
     consumer_options.checkpoint_interval = options_.checkpoint_interval;
+    consumer_options.finished_counter = &finished_events_;
     LaneDeps deps = deps_;
     std::shared_ptr<ShardConsumer> consumer;
     {
@@ -309,6 +314,8 @@ absl::Status Poller::Acquire() {
       retiring_.push_back(slot);
     }
     slot = consumer;
+    // Finished before it was listed here: make sure the next RemoveFinished scans.
+    if (consumer->state() != ShardConsumer::State::kRunning) finished_events_.fetch_add(1);
   }
   return absl::OkStatus();
 }

@@ -62,6 +62,7 @@ ShardConsumer::State ShardConsumer::state() { return published_state_.load(); }
 void ShardConsumer::SetState(State state) {
   state_ = state;
   published_state_.store(state);
+  if (options_.finished_counter != nullptr) options_.finished_counter->fetch_add(1);
 }
 
 std::string ShardConsumer::last_checkpoint() {

@@ -62,6 +62,9 @@ struct ShardConsumerOptions {
   absl::Duration checkpoint_interval = absl::Milliseconds(200);
   // The reader pauses while this many records are offered but not done.
   int64_t max_outstanding_records = 20000;
+  // When set, incremented each time the state leaves kRunning (lock-free), so that an owner of
+  // many consumers scans their states only when one has finished. Must outlive the consumer.
+  std::atomic<int64_t>* finished_counter = nullptr;
 };
 
 class ShardConsumer {
