@@ -6,9 +6,10 @@
 //   3. create a mapping at LATEST to a no-op function and wait until the poller holds every
 //      lease; VmRSS before and after, per lease (a lease here is the lease row and the poller's
 //      consumer with its subscription);
-//   4. idle: no writes; once the poller's consumers have started (the process's thread count
-//      has not grown for --settle_seconds and its CPU use has levelled off), the process's CPU
-//      (getrusage) over --idle_seconds, as % of one core, and its thread count.
+//   4. idle: no writes; once the poller's consumers have started (the store has a subscription
+//      per lease that has sent its first event, and the process's thread count has not grown
+//      for --settle_seconds), the process's CPU (getrusage) over --idle_seconds, as % of one
+//      core, and its thread count. "consumers started" is when that first held.
 // Counts run smallest first in the same process, so each delta is over what came before.
 //
 //   bazel run -c opt //tools/bench/scale:scale_bench
@@ -18,7 +19,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -137,30 +137,24 @@ int Main() {
       }
       owned = c.WaitForOwnedLeases(*uuid, shards, "", FLAGS_lease_timeout_seconds);
       lease_s = (NowNanos() - t1) / 1e9;
-      // A lease is owned before its consumer has started (and its subscription is open): wait
-      // until the process's thread count has not grown for --settle_seconds and its CPU use has
-      // levelled off (two consecutive 1-s windows within 20% or 3 points of a core of each
-      // other), at most --lease_timeout_seconds. A poller without a thread per lease shows no
-      // thread growth; its start-up shows as CPU.
+      // A lease is owned before its consumer has started and its subscription is open: wait
+      // until the store has a subscription per owned lease that has sent its first event and
+      // the process's thread count has not grown for --settle_seconds (a poller with a thread
+      // per lease), at most --lease_timeout_seconds.
       const int64_t settle_deadline =
           NowNanos() + static_cast<int64_t>(FLAGS_lease_timeout_seconds * 1e9);
       int threads = ThreadCount();
       int64_t stable_since = NowNanos();
-      double previous_pct = -100;
-      double cpu_mark = CpuSeconds();
-      int64_t wall_mark = NowNanos();
       while (NowNanos() < settle_deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
         const int now_threads = ThreadCount();
         if (now_threads > threads) stable_since = NowNanos();
         threads = std::max(threads, now_threads);
-        if (NowNanos() - wall_mark < 1'000'000'000) continue;
-        const double pct = 100 * (CpuSeconds() - cpu_mark) / ((NowNanos() - wall_mark) / 1e9);
-        cpu_mark = CpuSeconds();
-        wall_mark = NowNanos();
-        const bool level = std::abs(pct - previous_pct) <= std::max(3.0, 0.2 * previous_pct);
-        previous_pct = pct;
-        if (!level) {
+        int subscribed = 0;
+        for (const auto& s : c.streams_service().GetSubscriptionStats()) {
+          if (s.stream_name == stream && s.events_sent > 0) ++subscribed;
+        }
+        if (subscribed < owned) {
           stable_since = NowNanos();
           continue;
         }
