@@ -133,31 +133,28 @@ absl::Status Poller::HeartbeatAndRefresh() {
   v1::HeartbeatRequest request;
   request.set_poller_id(options_.poller_id);
   const auto consumers = Consumers();
-  bool full;
-  std::map<Key, int64_t> reported;
-  {
-    absl::MutexLock lock(&mu_);
-    full = heartbeats_since_full_ == 0;
-    reported = reported_ages_;
-  }
-  std::map<Key, int64_t> sent;  // what this heartbeat reports
   std::vector<const ShardContext*> contexts;
   contexts.reserve(consumers.size());
   for (const auto& c : consumers) contexts.push_back(&c->shard());
   const std::vector<int64_t> ages = metrics_.IteratorAgesMs(contexts);
-  for (size_t i = 0; i < consumers.size(); ++i) {
-    const auto& c = consumers[i];
-    const Key key(c->shard().mapping_uuid, c->shard().shard_id);
-    const int64_t age = ages[i];
-    auto it = reported.find(key);
-    // Leasing starts a lease's age at 0 when its owner changes.
-    const int64_t known = it == reported.end() ? 0 : it->second;
-    if (!full && age == known) continue;
+  bool full;
+  std::vector<std::pair<Key, int64_t>> sent;  // what this heartbeat reports
+  {
+    absl::MutexLock lock(&mu_);
+    full = heartbeats_since_full_ == 0;
+    for (size_t i = 0; i < consumers.size(); ++i) {
+      Key key(consumers[i]->shard().mapping_uuid, consumers[i]->shard().shard_id);
+      auto it = reported_ages_.find(key);
+      // Leasing starts a lease's age at 0 when its owner changes (Acquire forgets the key).
+      const int64_t known = it == reported_ages_.end() ? 0 : it->second;
+      if (full || ages[i] != known) sent.emplace_back(std::move(key), ages[i]);
+    }
+  }
+  for (const auto& [key, age] : sent) {
     v1::HeldLeaseStatus* held = request.add_held_leases();
     held->mutable_lease_key()->set_event_source_mapping_uuid(key.first);
     held->mutable_lease_key()->set_shard_id(key.second);
     held->set_iterator_age_ms(age);
-    sent[key] = age;
   }
   // Leases are renewed when leasing handles the call, at or after `now`: measuring their expiry
   // from here errs on the safe side.
@@ -308,6 +305,7 @@ absl::Status Poller::Acquire() {
         std::make_shared<ShardConsumer>(lease, *config, consumer_options, reader_, leases_, deps);
     if (scheduler_ != nullptr) consumer->Start(*scheduler_);
     absl::MutexLock lock(&mu_);
+    reported_ages_.erase(Key(uuid, lease.shard_id()));  // a new owner's age starts at 0
     auto& slot = consumers_[Key(uuid, lease.shard_id())];
     if (slot != nullptr) {
       slot->Lose();  // a stale consumer of the same lease: superseded
