@@ -119,7 +119,7 @@ void Poller::RemoveFinished() {
     }
   }
   for (auto& c : done) {
-    c->Stop();  // returns at once: its threads have ended
+    c->Stop();  // returns at once: none of its tasks is left
     bool replaced;
     {
       absl::MutexLock lock(&mu_);

@@ -112,7 +112,7 @@ class Poller {
   absl::Time next_heartbeat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time last_good_heartbeat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::map<Key, std::shared_ptr<ShardConsumer>> consumers_ ABSL_GUARDED_BY(mu_);
-  // Consumers that left kRunning (or were superseded) whose threads may still be finishing an
+  // Consumers that left kRunning (or were superseded) whose tasks may still be finishing an
   // invocation; joined once quiescent, so the control loop never blocks on a function.
   std::vector<std::shared_ptr<ShardConsumer>> retiring_ ABSL_GUARDED_BY(mu_);
   // Bumped by every consumer that leaves kRunning; RemoveFinished scans the consumers only when
