@@ -92,7 +92,7 @@ class BatchProcessor {
   FailureDestination& destination_;
   PollerMetrics& metrics_;
   Backoff backoff_;
-  std::mt19937_64 rng_;
+  SplitMix64 rng_;
 };
 
 }  // namespace tributary::poller

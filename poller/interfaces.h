@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -63,7 +64,17 @@ class ShardRecordStream {
   // are the store's, and the caller may call Next() again (the stream resumes after the last
   // record it returned).
   virtual absl::StatusOr<ReadResult> Next() = 0;
-  // Makes a blocked or later Next() return CANCELLED. Thread-safe, idempotent.
+  // What NextAsync hands its result to.
+  using ReadCallback = absl::AnyInvocable<void(absl::StatusOr<ReadResult>)>;
+  // Next() without blocking the caller: `done` is called exactly once, with what Next() would
+  // have returned, on some thread (possibly this one, before NextAsync returns; so the caller
+  // must not hold a lock `done` takes). It must not block. At most one Next or NextAsync at a
+  // time. The default calls Next() inline, which suits implementations whose Next() returns at
+  // once; one whose Next() blocks must override this (the gRPC reader waits for the store's
+  // push with no thread).
+  virtual void NextAsync(ReadCallback done) { done(Next()); }
+  // Makes a blocked or later Next() (and a pending NextAsync) return CANCELLED. Thread-safe,
+  // idempotent.
   virtual void Cancel() = 0;
 };
 

@@ -157,6 +157,18 @@ int64_t PollerMetrics::IteratorAgeMs(const ShardContext& shard) {
   return it == entries_.end() ? 0 : AgeMs(it->second, now);
 }
 
+std::vector<int64_t> PollerMetrics::IteratorAgesMs(const std::vector<const ShardContext*>& shards) {
+  const absl::Time now = clock_.Now();
+  std::vector<int64_t> out;
+  out.reserve(shards.size());
+  absl::MutexLock lock(&mu_);
+  for (const ShardContext* shard : shards) {
+    auto it = entries_.find(Key(shard->mapping_uuid, shard->shard_id));
+    out.push_back(it == entries_.end() ? 0 : AgeMs(it->second, now));
+  }
+  return out;
+}
+
 v1::GetMetricsResponse PollerMetrics::Snapshot(const std::string& mapping_uuid) {
   const absl::Time now = clock_.Now();
   v1::GetMetricsResponse response;

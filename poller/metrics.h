@@ -65,6 +65,8 @@ class PollerMetrics {
   // The current iterator age of a shard in ms: while a batch runs, now minus the arrival of its
   // last record; after it, the age it ended with; 0 once caught up, and 0 when unknown.
   int64_t IteratorAgeMs(const ShardContext& shard);
+  // IteratorAgeMs of each shard, in order, under one lock (the heartbeat asks for every lease).
+  std::vector<int64_t> IteratorAgesMs(const std::vector<const ShardContext*>& shards);
 
   // Every shard's metrics (only `mapping_uuid`'s when non-empty), sorted by mapping and shard.
   v1::GetMetricsResponse Snapshot(const std::string& mapping_uuid = "");

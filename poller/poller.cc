@@ -34,7 +34,11 @@ Poller::Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService
       mappings_(mappings),
       reader_(reader),
       deps_{clock, waiter, invoker, destination, metrics, options_.backoff, options_.seed},
-      metrics_(metrics) {}
+      metrics_(metrics) {
+  if (!options_.run_consumers_inline) {
+    scheduler_ = std::make_unique<Scheduler>(clock, options_.invoke_threads);
+  }
+}
 
 Poller::~Poller() {
   {
@@ -91,8 +95,12 @@ absl::Status Poller::Register() {
 
 void Poller::RemoveFinished() {
   std::vector<std::shared_ptr<ShardConsumer>> done;
+  // Read before scanning: a consumer finishing during the scan is seen by the next one.
+  const int64_t events = finished_events_.load();
   {
     absl::MutexLock lock(&mu_);
+    if (events == scanned_events_ && retiring_.empty()) return;
+    scanned_events_ = events;
     for (auto it = consumers_.begin(); it != consumers_.end();) {
       if (it->second->state() != ShardConsumer::State::kRunning) {
         retiring_.push_back(it->second);
@@ -111,7 +119,7 @@ void Poller::RemoveFinished() {
     }
   }
   for (auto& c : done) {
-    c->Stop();  // returns at once: its threads have ended
+    c->Stop();  // returns at once: none of its tasks is left
     bool replaced;
     {
       absl::MutexLock lock(&mu_);
@@ -125,11 +133,28 @@ absl::Status Poller::HeartbeatAndRefresh() {
   v1::HeartbeatRequest request;
   request.set_poller_id(options_.poller_id);
   const auto consumers = Consumers();
-  for (const auto& c : consumers) {
+  std::vector<const ShardContext*> contexts;
+  contexts.reserve(consumers.size());
+  for (const auto& c : consumers) contexts.push_back(&c->shard());
+  const std::vector<int64_t> ages = metrics_.IteratorAgesMs(contexts);
+  bool full;
+  std::vector<std::pair<Key, int64_t>> sent;  // what this heartbeat reports
+  {
+    absl::MutexLock lock(&mu_);
+    full = heartbeats_since_full_ == 0;
+    for (size_t i = 0; i < consumers.size(); ++i) {
+      Key key(consumers[i]->shard().mapping_uuid, consumers[i]->shard().shard_id);
+      auto it = reported_ages_.find(key);
+      // Leasing starts a lease's age at 0 when its owner changes (Acquire forgets the key).
+      const int64_t known = it == reported_ages_.end() ? 0 : it->second;
+      if (full || ages[i] != known) sent.emplace_back(std::move(key), ages[i]);
+    }
+  }
+  for (const auto& [key, age] : sent) {
     v1::HeldLeaseStatus* held = request.add_held_leases();
-    held->mutable_lease_key()->set_event_source_mapping_uuid(c->shard().mapping_uuid);
-    held->mutable_lease_key()->set_shard_id(c->shard().shard_id);
-    held->set_iterator_age_ms(metrics_.IteratorAgeMs(c->shard()));
+    held->mutable_lease_key()->set_event_source_mapping_uuid(key.first);
+    held->mutable_lease_key()->set_shard_id(key.second);
+    held->set_iterator_age_ms(age);
   }
   // Leases are renewed when leasing handles the call, at or after `now`: measuring their expiry
   // from here errs on the safe side.
@@ -155,6 +180,10 @@ absl::Status Poller::HeartbeatAndRefresh() {
     absl::MutexLock lock(&mu_);
     last_good_heartbeat_ = now;
     next_heartbeat_ = now + heartbeat_interval_;
+    heartbeats_since_full_ =
+        (heartbeats_since_full_ + 1) % std::max(1, options_.full_progress_every);
+    if (full) reported_ages_.clear();  // forget leases no longer held
+    for (const auto& [key, age] : sent) reported_ages_[key] = age;
   }
   std::map<Key, int64_t> owned;
   for (const v1::HeldLease& h : response->owned_leases()) {
@@ -265,6 +294,7 @@ absl::Status Poller::Acquire() {
     ShardConsumerOptions consumer_options;
     consumer_options.poller_id = options_.poller_id;
     consumer_options.checkpoint_interval = options_.checkpoint_interval;
+    consumer_options.finished_counter = &finished_events_;
     LaneDeps deps = deps_;
     std::shared_ptr<ShardConsumer> consumer;
     {
@@ -273,14 +303,17 @@ absl::Status Poller::Acquire() {
     }
     consumer =
         std::make_shared<ShardConsumer>(lease, *config, consumer_options, reader_, leases_, deps);
-    if (!options_.run_consumers_inline) consumer->Start();
+    if (scheduler_ != nullptr) consumer->Start(*scheduler_);
     absl::MutexLock lock(&mu_);
+    reported_ages_.erase(Key(uuid, lease.shard_id()));  // a new owner's age starts at 0
     auto& slot = consumers_[Key(uuid, lease.shard_id())];
     if (slot != nullptr) {
       slot->Lose();  // a stale consumer of the same lease: superseded
       retiring_.push_back(slot);
     }
     slot = consumer;
+    // Finished before it was listed here: make sure the next RemoveFinished scans.
+    if (consumer->state() != ShardConsumer::State::kRunning) finished_events_.fetch_add(1);
   }
   return absl::OkStatus();
 }
@@ -329,7 +362,8 @@ void Poller::Shutdown() {
   }
   if (loop_.joinable()) loop_.join();
   const auto consumers = Consumers();
-  for (auto& c : consumers) c->RequestRelease();
+  // DeregisterPoller below gives every lease back in one call; each consumer only checkpoints.
+  for (auto& c : consumers) c->RequestRelease(/*release_lease=*/false);
   for (auto& c : consumers) {
     if (options_.run_consumers_inline) {
       c->RunOnce();

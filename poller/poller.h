@@ -4,7 +4,9 @@
 // Each RunOnce():
 //   1. registers (RegisterPoller) if it has not yet; the reply gives the heartbeat interval;
 //   2. drops consumers that finished (SHARD_END, released, lost);
-//   3. when the heartbeat is due: Heartbeat with each lease's iterator age. A held lease that
+//   3. when the heartbeat is due: Heartbeat with the iterator age of each lease whose age
+//      changed since the last heartbeat (of every lease every `full_progress_every` heartbeats,
+//      so leasing's in-memory copy heals after its restart). A held lease that
 //      the reply no longer lists (or lists with another counter) was lost: its consumer stops at
 //      once. leases_to_release: the consumer finishes its invocation in flight, checkpoints and
 //      releases. Then each mapping in use is fetched again (MappingSource::GetMapping): a new
@@ -14,14 +16,17 @@
 //   4. when it holds fewer leases than its capacity: AcquireLeases, and a consumer per new lease
 //      (a lease of a disabled or deleted mapping is released / not started);
 //   5. with `run_consumers_inline`, each consumer's RunOnce() (single-threaded tests); otherwise
-//      consumers run their own threads (ShardConsumer::Start).
+//      consumers run on the poller's Scheduler (ShardConsumer::Start): a shared pool of at most
+//      `invoke_threads` threads and one timer thread, so an idle lease costs no thread.
 // Start() runs RunOnce in a background loop (every heartbeat interval, at most 1 s apart);
-// Shutdown() stops the loop, releases every lease gracefully and deregisters.
+// Shutdown() stops the loop, stops every consumer gracefully (the invocation in flight finishes,
+// the watermark is checkpointed) and deregisters, which gives every lease back in one call.
 //
 // Thread-safe. Everything passed to the constructor must outlive this object.
 #ifndef TRIBUTARY_POLLER_POLLER_H_
 #define TRIBUTARY_POLLER_POLLER_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +40,7 @@
 #include "common/clock.h"
 #include "poller/interfaces.h"
 #include "poller/metrics.h"
+#include "poller/scheduler.h"
 #include "poller/shard_consumer.h"
 #include "poller/shard_processor.h"
 
@@ -47,6 +53,13 @@ struct PollerOptions {
   BackoffOptions backoff;
   uint64_t seed = 1;
   bool run_consumers_inline = false;
+  // The shared pool the consumers run on (without run_consumers_inline): its size bounds how
+  // many batches (blocking invocations and their backoff waits) run at once across every
+  // shard, and the threads are started only as concurrent work needs them.
+  int invoke_threads = 64;
+  // Every this many heartbeats, every held lease's iterator age is reported; in between only
+  // those that changed since the last accepted report (an idle poller's heartbeat stays small).
+  int full_progress_every = 20;
 };
 
 class Poller {
@@ -62,8 +75,9 @@ class Poller {
 
   // Runs RunOnce in a background thread until Shutdown.
   void Start();
-  // Stops the loop, releases every lease (finishing invocations in flight), deregisters.
-  // Idempotent.
+  // Stops the loop, stops every consumer after its invocation in flight with a checkpoint of
+  // its watermark, then deregisters (leasing releases every lease of the poller at once; if
+  // that call fails, the leases expire). Idempotent.
   void Shutdown();
 
   const std::string& poller_id() const { return options_.poller_id; }
@@ -88,6 +102,8 @@ class Poller {
   ShardReader& reader_;
   LaneDeps deps_;
   PollerMetrics& metrics_;
+  // Declared before the consumers: destroyed after them.
+  std::unique_ptr<Scheduler> scheduler_;
 
   absl::Mutex mu_;
   bool registered_ ABSL_GUARDED_BY(mu_) = false;
@@ -96,11 +112,18 @@ class Poller {
   absl::Time next_heartbeat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time last_good_heartbeat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::map<Key, std::shared_ptr<ShardConsumer>> consumers_ ABSL_GUARDED_BY(mu_);
-  // Consumers that left kRunning (or were superseded) whose threads may still be finishing an
+  // Consumers that left kRunning (or were superseded) whose tasks may still be finishing an
   // invocation; joined once quiescent, so the control loop never blocks on a function.
   std::vector<std::shared_ptr<ShardConsumer>> retiring_ ABSL_GUARDED_BY(mu_);
+  // Bumped by every consumer that leaves kRunning; RemoveFinished scans the consumers only when
+  // it moved since its last scan (an idle pass over 10,000 leases then costs nothing).
+  std::atomic<int64_t> finished_events_{0};
+  int64_t scanned_events_ ABSL_GUARDED_BY(mu_) = -1;
   std::map<std::string, v1::EventSourceMappingConfiguration> configs_ ABSL_GUARDED_BY(mu_);
   uint64_t consumers_started_ ABSL_GUARDED_BY(mu_) = 0;
+  // The iterator age last reported (and accepted) per lease, and heartbeats since a full report.
+  std::map<Key, int64_t> reported_ages_ ABSL_GUARDED_BY(mu_);
+  int heartbeats_since_full_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   std::thread loop_;

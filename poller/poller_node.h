@@ -36,12 +36,15 @@ struct PollerNodeOptions {
   std::string stream_tracker_address = "127.0.0.1:4563";
   std::string metrics_listen;  // "host:port" for GET /metrics; empty = no HTTP endpoint
   uint64_t seed = 0;           // 0 = derived from the poller id
+  // The shared pool the poller's consumers run on: at most this many batches (blocking
+  // invocations and backoff waits) run at once across all its shards. >= 1.
+  int invoke_threads = 64;
 };
 
 class PollerNode {
  public:
   // Builds the node and binds the metrics endpoint. Errors: INVALID_ARGUMENT for an empty
-  // poller id or capacity < 1; those of MetricsHttpServer::Start.
+  // poller id, capacity < 1 or invoke_threads < 1; those of MetricsHttpServer::Start.
   static absl::StatusOr<std::unique_ptr<PollerNode>> Create(const PollerNodeOptions& options,
                                                             Clock& clock);
   ~PollerNode();

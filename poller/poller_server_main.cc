@@ -17,6 +17,9 @@
 DEFINE_string(listen, "127.0.0.1:4564", "gRPC address to serve tributary.v1.Pollers on");
 DEFINE_string(poller_id, "", "This poller's id (default: hostname-pid)");
 DEFINE_int32(capacity, 10, "The most leases this poller holds");
+DEFINE_int32(invoke_threads, 64,
+             "Threads shared by every lease of this poller: the most batches (invocations, "
+             "backoff waits) in progress at once");
 DEFINE_string(shard_store, "127.0.0.1:4561", "Address of the shard store (tributary.v1.Streams)");
 DEFINE_string(leasing, "127.0.0.1:4562", "Address of leasing (tributary.v1.Leasing)");
 DEFINE_string(stream_tracker, "127.0.0.1:4563",
@@ -37,6 +40,7 @@ int main(int argc, char** argv) {
   tributary::poller::PollerNodeOptions options;
   options.poller_id = poller_id;
   options.capacity = FLAGS_capacity;
+  options.invoke_threads = FLAGS_invoke_threads;
   options.shard_store_address = FLAGS_shard_store;
   options.leasing_address = FLAGS_leasing;
   options.stream_tracker_address = FLAGS_stream_tracker;

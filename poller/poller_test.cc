@@ -2,6 +2,7 @@
 // scripted function; consumers run inline (single-threaded) so every step is deterministic.
 #include "poller/poller.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -448,10 +449,62 @@ TEST_F(PollerTest, ShutdownReleasesEveryLeaseAndDeregisters) {
   Append(kShard0, 2);
   auto poller = NewPoller("p1");
   RunTimes(*poller, 1);
+  const int releases_before = leases_.release_calls();
   poller->Shutdown();
   EXPECT_EQ(leases_.GetLease(kMapping, kShard0).lease_owner(), "");
   EXPECT_EQ(leases_.GetLease(kMapping, kShard1).lease_owner(), "");
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "2");
+  // One DeregisterPoller gives every lease back: no ReleaseLease per lease.
+  EXPECT_EQ(leases_.release_calls(), releases_before);
   EXPECT_EQ(poller->RunOnce().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(PollerTest, HeartbeatsReportOnlyIteratorAgesThatChangedWithAFullReportEveryN) {
+  AddShard(kShard0);
+  AddShard(kShard1);
+  Append(kShard0, 1);
+  testing::ObservedLeaseService observed(leases_);
+  PollerOptions options;
+  options.poller_id = "p1";
+  options.checkpoint_interval = absl::ZeroDuration();
+  options.seed = seed_;
+  options.run_consumers_inline = true;
+  options.full_progress_every = 3;
+  PollerMetrics metrics("p1", clock_);
+  Poller poller(options, clock_, waiter_, observed, mappings_, shards_, function_, destination_,
+                metrics);
+  RunTimes(poller, 1);  // registers, acquires both, delivers shard 0's record
+  // A shard's age as its lanes report it: a batch whose last record arrived `age` ago.
+  auto set_age = [&](const std::string& shard, absl::Duration age) {
+    const ShardContext context{kMapping, kStream, shard};
+    metrics.BatchStarted(context, clock_.Now() - age);
+    metrics.BatchFinished(context);
+  };
+  set_age(kShard0, absl::Seconds(2));
+  // The reported ages, per heartbeat: shard id → iterator_age_ms.
+  auto reported = [&](int i) {
+    std::map<std::string, int64_t> out;
+    const std::vector<v1::HeartbeatRequest> heartbeats = observed.heartbeats();
+    if (i >= static_cast<int>(heartbeats.size())) return out;
+    for (const auto& h : heartbeats[i].held_leases()) {
+      out[h.lease_key().shard_id()] = h.iterator_age_ms();
+    }
+    return out;
+  };
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #0: a full report
+  EXPECT_EQ(reported(0), (std::map<std::string, int64_t>{{kShard0, 2000}, {kShard1, 0}}));
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #1: idle, nothing changed
+  EXPECT_TRUE(reported(1).empty());
+  set_age(kShard1, absl::Seconds(1));
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #2: only shard 1 changed
+  EXPECT_EQ(reported(2), (std::map<std::string, int64_t>{{kShard1, 1000}}));
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #3: the third after the last full one is full again
+  EXPECT_EQ(reported(3), (std::map<std::string, int64_t>{{kShard0, 2000}, {kShard1, 1000}}));
+  ASSERT_EQ(observed.heartbeats().size(), 4u);
 }
 
 TEST_F(PollerTest, MetricValuesAfterAScriptedRun) {

@@ -30,13 +30,6 @@ constexpr absl::Duration kCheckpointRetryPause = absl::Milliseconds(200);
 // How many rounds of batches one RunOnce runs at most.
 constexpr int kMaxRoundsPerStep = 1000;
 
-// An absl::Condition: the consumer's event counter moved past `seen`.
-struct GenerationChanged {
-  const int64_t* generation;
-  int64_t seen;
-  bool operator()() const { return *generation != seen; }
-};
-
 }  // namespace
 
 ShardConsumer::ShardConsumer(const v1::Lease& lease,
@@ -63,9 +56,13 @@ ShardConsumer::ShardConsumer(const v1::Lease& lease,
 
 ShardConsumer::~ShardConsumer() { Stop(); }
 
-ShardConsumer::State ShardConsumer::state() {
-  absl::MutexLock lock(&mu_);
-  return state_;
+// Lock-free: the poller's loop polls every consumer's state each pass.
+ShardConsumer::State ShardConsumer::state() { return published_state_.load(); }
+
+void ShardConsumer::SetState(State state) {
+  state_ = state;
+  published_state_.store(state);
+  if (options_.finished_counter != nullptr) options_.finished_counter->fetch_add(1);
 }
 
 std::string ShardConsumer::last_checkpoint() {
@@ -92,18 +89,19 @@ void ShardConsumer::Lose() {
   {
     absl::MutexLock lock(&mu_);
     if (state_ != State::kRunning) return;
-    state_ = State::kLost;
+    SetState(State::kLost);
     Wake();
   }
   stop_.Stop();
   stream_->Cancel();
 }
 
-void ShardConsumer::RequestRelease() {
+void ShardConsumer::RequestRelease(bool release_lease) {
   {
     absl::MutexLock lock(&mu_);
     if (release_requested_) return;
     release_requested_ = true;
+    release_lease_ = release_lease;
     Wake();
   }
   stop_.Stop();
@@ -181,12 +179,13 @@ void ShardConsumer::ReleaseLease() {
 }
 
 void ShardConsumer::Tend(bool force) {
-  bool releasing, shard_end_read, due, paused;
+  bool releasing, release_lease, shard_end_read, due, paused;
   std::optional<uint64_t> checkpointed;
   {
     absl::MutexLock lock(&mu_);
     if (Finished()) return;
     releasing = release_requested_;
+    release_lease = release_lease_;
     shard_end_read = shard_end_read_;
     checkpointed = checkpointed_;
     const absl::Time now = deps_.clock.Now();
@@ -202,7 +201,7 @@ void ShardConsumer::Tend(bool force) {
     if (!WriteCheckpoint(end).ok()) return;  // retried after a pause, unless lost
     ReleaseLease();
     absl::MutexLock lock(&mu_);
-    if (state_ == State::kRunning) state_ = State::kShardEnded;
+    if (state_ == State::kRunning) SetState(State::kShardEnded);
     Wake();
     return;
   }
@@ -223,9 +222,9 @@ void ShardConsumer::Tend(bool force) {
     }
   }
   if (releasing) {
-    ReleaseLease();
+    if (release_lease) ReleaseLease();
     absl::MutexLock lock(&mu_);
-    if (state_ == State::kRunning) state_ = State::kReleased;
+    if (state_ == State::kRunning) SetState(State::kReleased);
     Wake();
   }
 }
@@ -235,149 +234,137 @@ absl::Time ShardConsumer::NextCheckpointTime() {
   return retry_checkpoint_at_.has_value() ? std::max(next, *retry_checkpoint_at_) : next;
 }
 
-bool ShardConsumer::Quiescent() {
-  absl::MutexLock lock(&mu_);
-  return !started_ || loops_running_ == 0;
+void ShardConsumer::Wake() {
+  ++generation_;
+  if (scheduler_ == nullptr || step_queued_ || closed_) return;
+  step_queued_ = true;
+  ++tasks_;
+  scheduler_->Submit([this] { Step(); });
 }
 
-void ShardConsumer::Start() {
-  {
+bool ShardConsumer::Quiescent() {
+  absl::MutexLock lock(&mu_);
+  return scheduler_ == nullptr || closed_ || (tasks_ == 0 && (stopping_ || Finished()));
+}
+
+void ShardConsumer::Start(Scheduler& scheduler) {
+  timer_ = std::make_unique<Scheduler::Timer>(scheduler, [this] {
     absl::MutexLock lock(&mu_);
-    started_ = true;
-    loops_running_ = 2;
-  }
-  reader_thread_ = std::thread([this] {
-    ReaderLoop();
-    absl::MutexLock lock(&mu_);
-    --loops_running_;
+    Wake();
   });
-  dispatcher_thread_ = std::thread([this] {
-    DispatcherLoop();
-    absl::MutexLock lock(&mu_);
-    --loops_running_;
-  });
+  absl::MutexLock lock(&mu_);
+  scheduler_ = &scheduler;
+  Wake();
 }
 
 void ShardConsumer::Stop() {
   {
     absl::MutexLock lock(&mu_);
+    if (closed_) return;
     stopping_ = true;
     Wake();
   }
   stop_.Stop();
   stream_->Cancel();
-  if (reader_thread_.joinable()) reader_thread_.join();
-  if (dispatcher_thread_.joinable()) dispatcher_thread_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return tasks_ == 0; };
+    mu_.Await(absl::Condition(&idle));
+    closed_ = true;  // a timer firing from now on finds nothing to do
+  }
+  // A step may have armed the timer before it saw stopping_; no step runs any more.
+  if (timer_ != nullptr) timer_->Disarm();
 }
 
-void ShardConsumer::ReaderLoop() {
-  while (true) {
-    int64_t seen;
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_ || Finished() || release_requested_ || shard_end_read_) return;
-      seen = generation_;
-    }
-    if (processor_.Outstanding() >= options_.max_outstanding_records) {
-      // Wait for a batch to finish (or anything else to happen).
-      absl::MutexLock lock(&mu_);
-      const GenerationChanged changed{&generation_, seen};
-      mu_.Await(absl::Condition(&changed));
-      continue;
-    }
-    absl::StatusOr<ReadResult> result = stream_->Next();
-    if (!result.ok()) {
-      absl::MutexLock lock(&mu_);
-      deps_.clock.AwaitWithDeadline(&mu_, absl::Condition(&stopping_),
-                                    deps_.clock.Now() + kReadErrorPause);
-      continue;
-    }
+void ShardConsumer::OnRead(absl::StatusOr<ReadResult> result) {
+  if (result.ok()) {
+    // A record out of order would be a store bug; the records before it are kept.
     if (!result->records.empty()) processor_.Offer(std::move(result->records)).IgnoreError();
     if (result->shard_end) processor_.MarkShardEnd();
-    absl::MutexLock lock(&mu_);
-    if (result->shard_end) shard_end_read_ = true;
-    Wake();
   }
+  absl::MutexLock lock(&mu_);
+  read_outstanding_ = false;
+  if (!result.ok()) {
+    // The stream resumes after its last record on the next read; CANCELLED comes only after
+    // Cancel (Lose, release, Stop), when no read follows anyway.
+    read_paused_until_ = deps_.clock.Now() + kReadErrorPause;
+  } else if (result->shard_end) {
+    shard_end_read_ = true;
+  }
+  Wake();
+  --tasks_;
 }
 
-void ShardConsumer::LaneWorkerLoop(int lane) {
-  struct HasWork {
-    const std::deque<ShardProcessor::LaneBatch>* queue;
-    const bool* exit;
-    bool operator()() const { return !queue->empty() || *exit; }
-  };
-  while (true) {
-    std::optional<ShardProcessor::LaneBatch> batch;
-    {
-      absl::MutexLock lock(&mu_);
-      const HasWork has_work{&lane_queues_[lane], &workers_exit_};
-      mu_.Await(absl::Condition(&has_work));
-      // The dispatcher exits only when no batch is queued or running, so the queue is empty.
-      if (lane_queues_[lane].empty()) return;
-      batch.emplace(std::move(lane_queues_[lane].front()));
-      lane_queues_[lane].pop_front();
-    }
-    processor_.RunBatch(std::move(*batch), stop_).IgnoreError();  // Tend handles the outcome
-    absl::MutexLock lock(&mu_);
-    --running_batches_;
-    Wake();
-  }
+void ShardConsumer::RunBatchTask(ShardProcessor::LaneBatch batch) {
+  processor_.RunBatch(std::move(batch), stop_).IgnoreError();  // Tend handles the outcome
+  absl::MutexLock lock(&mu_);
+  --running_batches_;
+  Wake();
+  --tasks_;
 }
 
-void ShardConsumer::DispatcherLoop() {
+void ShardConsumer::Step() {
   while (true) {
-    bool stopping;
     int64_t seen;
-    std::optional<std::vector<std::thread>> workers;  // set when this loop returns
+    bool stopping, finished, read;
+    Scheduler* scheduler;
     {
       absl::MutexLock lock(&mu_);
-      stopping = stopping_;
-      if ((stopping_ || Finished()) && running_batches_ == 0) {
-        workers_exit_ = true;
-        workers = std::move(lane_workers_);
-        lane_workers_.clear();
-      }
+      scheduler = scheduler_;
       seen = generation_;
-    }
-    if (workers.has_value()) {
-      // Outside mu_: the workers take it to see workers_exit_.
-      for (std::thread& t : *workers) {
-        if (t.joinable()) t.join();
+      stopping = stopping_;
+      finished = Finished();
+      read = !stopping && !finished && !release_requested_ && !shard_end_read_ &&
+             !read_outstanding_ && deps_.clock.Now() >= read_paused_until_ &&
+             processor_.Outstanding() < options_.max_outstanding_records;
+      if (read) {
+        read_outstanding_ = true;
+        ++tasks_;
       }
-      return;
     }
-    if (!stopping) {
-      std::vector<ShardProcessor::LaneBatch> batches = processor_.TakeReadyBatches();
-      if (!batches.empty()) {
-        absl::MutexLock lock(&mu_);
-        for (ShardProcessor::LaneBatch& batch : batches) {
-          const int lane = batch.lane;
-          if (lane >= static_cast<int>(lane_queues_.size())) {
-            lane_queues_.resize(lane + 1);
-            lane_workers_.resize(lane + 1);
-          }
+    if (read) {
+      stream_->NextAsync([this](absl::StatusOr<ReadResult> result) { OnRead(std::move(result)); });
+    }
+    if (!stopping && !finished) {
+      for (ShardProcessor::LaneBatch& batch : processor_.TakeReadyBatches()) {
+        {
+          absl::MutexLock lock(&mu_);
           ++running_batches_;
-          lane_queues_[lane].push_back(std::move(batch));
-          if (!lane_workers_[lane].joinable()) {
-            lane_workers_[lane] = std::thread([this, lane] { LaneWorkerLoop(lane); });
-          }
+          ++tasks_;
         }
+        scheduler->Submit([this, b = std::move(batch)]() mutable { RunBatchTask(std::move(b)); });
       }
       Tend(false);
     }
-    std::optional<absl::Time> deadline = processor_.NextDeadline();
-    absl::MutexLock lock(&mu_);
-    if (generation_ != seen) continue;
-    const std::optional<uint64_t> watermark = processor_.Watermark();
-    if ((watermark.has_value() && (!checkpointed_.has_value() || *watermark > *checkpointed_)) ||
-        retry_checkpoint_at_.has_value()) {
-      // A checkpoint (or SHARD_END, after a failed write) is waiting to be written.
-      const absl::Time due = NextCheckpointTime();
-      if (!deadline.has_value() || due < *deadline) deadline = due;
+    if (finished) stream_->Cancel();  // ends a read still outstanding (idempotent)
+
+    // When the clock must wake this consumer next.
+    absl::Time wake = absl::InfiniteFuture();
+    {
+      const std::optional<absl::Time> window = processor_.NextDeadline();
+      absl::MutexLock lock(&mu_);
+      if (!stopping_ && !Finished()) {
+        if (window.has_value()) wake = *window;
+        const std::optional<uint64_t> watermark = processor_.Watermark();
+        if ((watermark.has_value() &&
+             (!checkpointed_.has_value() || *watermark > *checkpointed_)) ||
+            retry_checkpoint_at_.has_value()) {
+          // A checkpoint (or SHARD_END, after a failed write) is waiting to be written.
+          wake = std::min(wake, NextCheckpointTime());
+        }
+        if (!read_outstanding_ && !release_requested_ && !shard_end_read_ &&
+            read_paused_until_ > deps_.clock.Now()) {
+          wake = std::min(wake, read_paused_until_);
+        }
+      }
     }
-    const GenerationChanged changed{&generation_, seen};
-    deps_.clock.AwaitWithDeadline(&mu_, absl::Condition(&changed),
-                                  deadline.value_or(absl::InfiniteFuture()));
+    // Only steps arm the timer, one at a time; the timer's callback only wakes (never blocks).
+    if (wake != timer_->armed()) timer_->ArmAt(wake);
+    absl::MutexLock lock(&mu_);
+    if (generation_ != seen) continue;  // something happened meanwhile: step again
+    step_queued_ = false;
+    --tasks_;
+    return;
   }
 }
 

@@ -17,29 +17,41 @@
 // Two ways to run it:
 //   - RunOnce() on the caller's thread: one read (the stream's Next()), then rounds of the due
 //     batches (one per lane per round) each followed by checkpointing and state changes, until
-//     no batch is due. Tests use it with fakes whose Next() returns
-//     at once.
-//   - Start(): a reader thread, a dispatcher thread, and one long-lived worker thread per lane
-//     index, started the first time that lane has a batch and fed through a queue under the
-//     consumer's mutex (a lane has at most one batch in flight, so its queue holds at most one).
-//     Stop() (or the destructor) cancels and joins them all.
+//     no batch is due. Tests use it with fakes whose Next() returns at once.
+//   - Start(scheduler): no thread of its own. The consumer's work runs as tasks on the
+//     Scheduler's shared pool, and only when something happened:
+//       * a step (at most one queued or running per consumer): starts a read when none is
+//         outstanding (ShardRecordStream::NextAsync; not while max_outstanding_records are
+//         outstanding, nor during the pause after a failed read), hands each due batch to the
+//         pool as its own task (one per lane at a time: ShardProcessor never hands out a busy
+//         lane), checkpoints / moves the state (Tend), and arms the consumer's one timer at the
+//         next time something becomes due by the clock (a batching window ends, a coalesced
+//         checkpoint may be written, a read pause ends);
+//       * a step is queued by: records or an error arriving from the read, a batch finishing,
+//         the timer, UpdateConfig, Lose, RequestRelease, Stop.
+//     So an idle consumer (a subscription with nothing to read, nothing buffered) has no task,
+//     no armed timer and no thread: it costs memory only. Batches run blocking on the pool
+//     (invoke, backoff waits), so the pool size bounds concurrent invocations across consumers.
+//     Stop() (or the destructor) cancels reading and waits until no task of this consumer is
+//     queued or running and no read is outstanding.
 //
 // Thread-safe. Everything passed to the constructor must outlive this object.
 #ifndef TRIBUTARY_POLLER_SHARD_CONSUMER_H_
 #define TRIBUTARY_POLLER_SHARD_CONSUMER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "poller/interfaces.h"
+#include "poller/scheduler.h"
 #include "poller/shard_processor.h"
 #include "proto/leasing.pb.h"
 
@@ -50,6 +62,9 @@ struct ShardConsumerOptions {
   absl::Duration checkpoint_interval = absl::Milliseconds(200);
   // The reader pauses while this many records are offered but not done.
   int64_t max_outstanding_records = 20000;
+  // When set, incremented each time the state leaves kRunning (lock-free), so that an owner of
+  // many consumers scans their states only when one has finished. Must outlive the consumer.
+  std::atomic<int64_t>* finished_counter = nullptr;
 };
 
 class ShardConsumer {
@@ -68,14 +83,17 @@ class ShardConsumer {
 
   // One step on the caller's thread (see the header comment). No-op once not kRunning.
   void RunOnce();
-  // Starts the threads. Call at most once, and then not RunOnce.
-  void Start();
-  // Cancels reading and waits for the threads (an invocation in flight finishes first). The
-  // state is kept (kRunning stays kRunning: the lease is neither checkpointed nor released).
+  // Runs the consumer on `scheduler` (see the header comment); it must outlive this object. Call
+  // at most once, and then not RunOnce.
+  void Start(Scheduler& scheduler);
+  // Cancels reading and waits until none of this consumer's tasks is queued or running and no
+  // read is outstanding (an invocation in flight finishes first). The state is kept (kRunning
+  // stays kRunning: the lease is neither checkpointed nor released). Idempotent. Not from a task
+  // of the scheduler.
   void Stop();
 
-  // Whether Stop() would return without waiting: the threads were never started, or both
-  // loops have returned (after the state left kRunning, or Stop).
+  // Whether Stop() would return without waiting: never started, or (after the state left
+  // kRunning, or Stop) no task queued or running and no read outstanding.
   bool Quiescent();
 
   // Waits on the clock until the state is no longer kRunning or `deadline` passes. Returns
@@ -86,8 +104,10 @@ class ShardConsumer {
   void UpdateConfig(const v1::EventSourceMappingConfiguration& config);
   // The lease was lost: stop at once. Idempotent.
   void Lose();
-  // Leasing asked for the lease back (or the mapping was disabled). Idempotent.
-  void RequestRelease();
+  // Leasing asked for the lease back (or the mapping was disabled). Idempotent. With
+  // `release_lease` false the consumer ends in kReleased after its checkpoint without calling
+  // ReleaseLease: for a caller that gives every lease back at once (DeregisterPoller).
+  void RequestRelease(bool release_lease = true);
 
   // The last checkpoint written ("SHARD_END", a sequence number, or "" before the first).
   std::string last_checkpoint();
@@ -98,13 +118,16 @@ class ShardConsumer {
   void Tend(bool force);
   absl::Status WriteCheckpoint(const v1::Checkpoint& checkpoint);
   void ReleaseLease();
-  void ReaderLoop();
-  void DispatcherLoop();
-  // The body of lane `lane`'s worker thread: runs the batches queued for that lane, in order,
-  // until workers_exit_.
-  void LaneWorkerLoop(int lane);
+  // One step on the scheduler (see the header comment); repeats while events arrive during it.
+  void Step();
+  // What a read started by Step returned (on whichever thread the stream calls back on).
+  void OnRead(absl::StatusOr<ReadResult> result);
+  // Runs one batch (a scheduler task).
+  void RunBatchTask(ShardProcessor::LaneBatch batch);
   bool Finished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return state_ != State::kRunning; }
-  void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++generation_; }
+  void SetState(State state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Something happened: with a scheduler, makes sure a step will run after this.
+  void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // When the next checkpoint may be written (coalescing interval, pause after a failure).
   absl::Time NextCheckpointTime() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -121,24 +144,26 @@ class ShardConsumer {
 
   absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kRunning;
+  std::atomic<State> published_state_{State::kRunning};  // state_, for state() without mu_
   bool release_requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool release_lease_ ABSL_GUARDED_BY(mu_) = true;  // false: RequestRelease(false) only
   bool shard_end_read_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<uint64_t> checkpointed_ ABSL_GUARDED_BY(mu_);
   absl::Time last_checkpoint_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string last_checkpoint_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Time> retry_checkpoint_at_ ABSL_GUARDED_BY(mu_);  // after a failed write
-  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every event the dispatcher awaits
-  // Indexed by lane: the batches handed to the lane's worker and not yet taken by it, and the
-  // worker (not joinable until the lane first had a batch).
-  std::vector<std::deque<ShardProcessor::LaneBatch>> lane_queues_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> lane_workers_ ABSL_GUARDED_BY(mu_);
-  bool workers_exit_ ABSL_GUARDED_BY(mu_) = false;  // set by the dispatcher when it returns
-  int running_batches_ ABSL_GUARDED_BY(mu_) = 0;    // queued or running
-  bool started_ ABSL_GUARDED_BY(mu_) = false;
-  int loops_running_ ABSL_GUARDED_BY(mu_) = 0;
-  std::thread reader_thread_;
-  std::thread dispatcher_thread_;
+  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every event a step awaits
+
+  // With a scheduler (Start):
+  Scheduler* scheduler_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::unique_ptr<Scheduler::Timer> timer_;        // set by Start, before any task
+  bool step_queued_ ABSL_GUARDED_BY(mu_) = false;  // a step is queued or running
+  bool read_outstanding_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time read_paused_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int running_batches_ ABSL_GUARDED_BY(mu_) = 0;  // handed to the pool, not finished
+  int tasks_ ABSL_GUARDED_BY(mu_) = 0;        // steps queued or running + running_batches_ + reads
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;  // Stop returned: no task may start any more
 };
 
 }  // namespace tributary::poller

@@ -1,5 +1,5 @@
-// ShardConsumer on its own threads (reader, dispatcher, one long-lived worker per lane), against
-// in-memory leasing and a blocking in-memory shard, with a FakeClock.
+// ShardConsumer on a Scheduler (a shared pool with fewer threads than lanes, and the timer),
+// against in-memory leasing and a blocking in-memory shard, with a FakeClock.
 #include "poller/shard_consumer.h"
 
 #include <map>
@@ -78,6 +78,7 @@ class ShardConsumerThreadsTest : public ::testing::Test {
   testing::FakeLeaseService leases_;
   testing::ObservedLeaseService observed_{leases_};
   testing::InMemoryShards shards_{/*blocking=*/true};
+  Scheduler scheduler_{clock_, 4};  // fewer threads than the 10 lanes
   v1::EventSourceMappingConfiguration config_;
   v1::Lease lease_;
 };
@@ -89,7 +90,7 @@ TEST_F(ShardConsumerThreadsTest, ConcurrentLanesKeepPerKeyOrderAndReachShardEnd)
   }
   shards_.Close(kStream, kShard);
   auto consumer = NewConsumer();
-  consumer->Start();
+  consumer->Start(scheduler_);
   ASSERT_TRUE(AwaitFinished(*consumer)) << "the consumer did not reach SHARD_END";
   consumer->Stop();
   EXPECT_EQ(consumer->state(), ShardConsumer::State::kShardEnded);
@@ -131,7 +132,7 @@ TEST_F(ShardConsumerThreadsTest, ParallelizationChangeWhileRunningKeepsPerKeyOrd
     shards_.Append(kStream, kShard, absl::StrCat("key-", rng() % 37), "d", clock_.Now());
   }
   auto consumer = NewConsumer();
-  consumer->Start();
+  consumer->Start(scheduler_);
   v1::EventSourceMappingConfiguration fewer = config_;
   fewer.set_parallelization_factor(3);
   consumer->UpdateConfig(fewer);
@@ -172,7 +173,7 @@ TEST_F(ShardConsumerThreadsTest, LeaseLostDuringAnInvocationMeansNoCheckpointAnd
     return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
   });
   auto consumer = NewConsumer();
-  consumer->Start();
+  consumer->Start(scheduler_);
   ASSERT_TRUE(invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
   consumer->Lose();
   go_on.Notify();
@@ -193,7 +194,7 @@ TEST_F(ShardConsumerThreadsTest, ReleaseFinishesTheInvocationThenCheckpointsAndR
     return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
   });
   auto consumer = NewConsumer();
-  consumer->Start();
+  consumer->Start(scheduler_);
   ASSERT_TRUE(invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
   consumer->RequestRelease();
   go_on.Notify();
@@ -204,6 +205,178 @@ TEST_F(ShardConsumerThreadsTest, ReleaseFinishesTheInvocationThenCheckpointsAndR
   const v1::Lease lease = leases_.GetLease(kMapping, kShard);
   EXPECT_EQ(lease.checkpoint().sequence_number(), "15");  // three batches of 5, all done
   EXPECT_EQ(lease.lease_owner(), "");
+}
+
+}  // namespace
+}  // namespace tributary::poller
+
+namespace tributary::poller {
+namespace {
+
+// Blocks the scheduler's thread(s) until released: the tests use it to hold tasks in the queue.
+class Blocker {
+ public:
+  void SubmitTo(Scheduler& scheduler) {
+    scheduler.Submit([this] {
+      started_.Notify();
+      release_.WaitForNotificationWithTimeout(absl::Seconds(30));
+    });
+  }
+  bool AwaitStarted() { return started_.WaitForNotificationWithTimeout(absl::Seconds(30)); }
+  void Release() { release_.Notify(); }
+
+ private:
+  absl::Notification started_, release_;
+};
+
+TEST_F(ShardConsumerThreadsTest, AConsumerLostWhileItsBatchWaitsInThePoolNeverInvokes) {
+  Scheduler one_thread(clock_, 1);
+  auto consumer = NewConsumer();
+  consumer->Start(one_thread);
+  // FIFO on one thread: once `first` runs, the consumer's first step has run and its read
+  // waits for records.
+  Blocker first, second;
+  first.SubmitTo(one_thread);
+  ASSERT_TRUE(first.AwaitStarted());
+  for (int i = 0; i < 5; ++i) shards_.Append(kStream, kShard, "k", "d", clock_.Now());
+  // The records arrived (on this thread): a step is queued behind `first`, then `second`.
+  second.SubmitTo(one_thread);
+  first.Release();
+  // The step ran and handed its batch to the pool, behind `second`.
+  ASSERT_TRUE(second.AwaitStarted());
+  consumer->Lose();
+  // The batch's task runs after `second`, and before `third` starts.
+  Blocker third;
+  third.SubmitTo(one_thread);
+  second.Release();
+  ASSERT_TRUE(third.AwaitStarted());
+  EXPECT_EQ(function_.call_count(), 0);
+  third.Release();
+  consumer->Stop();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kLost);
+  EXPECT_EQ(function_.call_count(), 0);
+  EXPECT_TRUE(observed_.checkpoint_calls().empty());
+  EXPECT_TRUE(consumer->Quiescent());
+}
+
+TEST_F(ShardConsumerThreadsTest, TheBatchingWindowEndsOnTheClockThroughTheSharedTimer) {
+  config_.set_batch_size(100);
+  config_.set_maximum_batching_window_in_seconds(5);
+  absl::Notification invoked;
+  function_.SetScript([&](const v1::InvokeRequest&, int) {
+    invoked.Notify();
+    return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
+  });
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  for (int i = 0; i < 3; ++i) shards_.Append(kStream, kShard, "k", "d", clock_.Now());
+  // The only clock waiter is the scheduler's timer thread, armed at the end of the window (no
+  // consumer thread waits: there is none).
+  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  EXPECT_EQ(scheduler_.timers_armed(), 1);
+  clock_.Advance(absl::Seconds(4));
+  EXPECT_EQ(function_.call_count(), 0);  // the window has not ended: nothing may invoke
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  consumer->Stop();
+  ASSERT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(function_.calls()[0].request.records_size(), 3);
+}
+
+// Many consumers on a pool with far fewer threads than consumers (and lanes): every record of
+// every shard is invoked once, per-key order holds, and the pool never grows past its size.
+class ManyConsumersTest : public ::testing::Test {
+ protected:
+  static constexpr int kShards = 12;
+
+  ManyConsumersTest() {
+    config_.set_uuid(kMapping);
+    config_.set_stream_name(kStream);
+    config_.set_function_endpoint("f:1");
+    config_.set_batch_size(4);
+    config_.set_parallelization_factor(3);
+    config_.set_maximum_retry_attempts(-1);
+    config_.set_maximum_record_age_in_seconds(-1);
+    for (int s = 0; s < kShards; ++s) {
+      const std::string shard = absl::StrCat("shardId-", s);
+      shards_.AddShard(kStream, shard);
+      leases_.AddLease(kMapping, shard, kStream);
+    }
+    v1::RegisterPollerRequest reg;
+    reg.set_poller_id("p1");
+    reg.set_capacity(kShards);
+    EXPECT_TRUE(leases_.RegisterPoller(reg).ok());
+    v1::AcquireLeasesRequest acquire;
+    acquire.set_poller_id("p1");
+    auto granted = leases_.AcquireLeases(acquire);
+    EXPECT_TRUE(granted.ok() && granted->leases_size() == kShards);
+    if (granted.ok()) leases_granted_ = *granted;
+  }
+
+  const uint64_t seed_ = tributary::testing::TestSeed();
+  FakeClock clock_;
+  ClockWaiter waiter_{clock_};
+  testing::ScriptedFunction function_;
+  testing::RecordingDestination destination_;
+  PollerMetrics metrics_{"p1", clock_};
+  testing::FakeLeaseService leases_;
+  testing::InMemoryShards shards_{/*blocking=*/true};
+  Scheduler scheduler_{clock_, 3};
+  v1::EventSourceMappingConfiguration config_;
+  v1::AcquireLeasesResponse leases_granted_;
+};
+
+TEST_F(ManyConsumersTest, ShareAFewThreadsAndKeepPerKeyOrder) {
+  std::mt19937_64 rng(seed_);
+  std::vector<std::unique_ptr<ShardConsumer>> consumers;
+  for (const v1::Lease& lease : leases_granted_.leases()) {
+    ShardConsumerOptions options;
+    options.poller_id = "p1";
+    options.checkpoint_interval = absl::ZeroDuration();
+    consumers.push_back(
+        std::make_unique<ShardConsumer>(lease, config_, options, shards_, leases_,
+                                        LaneDeps{clock_, waiter_, function_, destination_, metrics_,
+                                                 BackoffOptions(), seed_ + consumers.size()}));
+    consumers.back()->Start(scheduler_);
+  }
+  for (int i = 0; i < 600; ++i) {
+    const std::string shard = absl::StrCat("shardId-", rng() % kShards);
+    shards_.Append(kStream, shard, absl::StrCat("key-", rng() % 11), "d", clock_.Now());
+  }
+  for (int s = 0; s < kShards; ++s) shards_.Close(kStream, absl::StrCat("shardId-", s));
+  for (auto& c : consumers) {
+    absl::Notification finished;
+    std::thread waiter([&] {
+      c->AwaitFinished(absl::InfiniteFuture());
+      finished.Notify();
+    });
+    const bool ok = finished.WaitForNotificationWithTimeout(absl::Seconds(30));
+    if (!ok) c->Lose();
+    waiter.join();
+    ASSERT_TRUE(ok) << c->shard().shard_id << " did not reach SHARD_END";
+  }
+  for (auto& c : consumers) {
+    c->Stop();
+    EXPECT_EQ(c->state(), ShardConsumer::State::kShardEnded);
+  }
+  EXPECT_LE(scheduler_.threads_started(), 3);
+
+  // (shard, key) → sequence numbers in invocation order.
+  std::map<std::pair<std::string, std::string>, std::vector<uint64_t>> per_key;
+  size_t total = 0;
+  for (const auto& call : function_.calls()) {
+    for (const auto& r : call.request.records()) {
+      per_key[{call.request.shard_id(), r.partition_key()}].push_back(
+          std::stoull(r.sequence_number()));
+      ++total;
+    }
+  }
+  EXPECT_EQ(total, 600u);
+  for (const auto& [key, seqs] : per_key) {
+    for (size_t i = 1; i < seqs.size(); ++i) {
+      EXPECT_LT(seqs[i - 1], seqs[i]) << key.first << " " << key.second;
+    }
+  }
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
   accepted.reserve(records.size());
   absl::Status status;
   for (v1::Record& r : records) {
-    absl::StatusOr<uint64_t> seq = ParseSequenceNumber(r.sequence_number(), "record.sequence_number");
+    absl::StatusOr<uint64_t> seq =
+        ParseSequenceNumber(r.sequence_number(), "record.sequence_number");
     if (!seq.ok()) {
       status = seq.status();
       break;
@@ -131,15 +132,17 @@ absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
     processor = &lanes_[batch.lane]->processor;
   }
   // Lanes are rebuilt only when none is busy, so `processor` stays valid while this lane is.
-  absl::Status status = processor->Process(
-      shard_, batch.config, std::move(batch.records), stop,
-      [this](const std::vector<v1::Record>& done) {
-        absl::MutexLock lock(&mu_);
-        for (const v1::Record& r : done) {
-          absl::StatusOr<uint64_t> seq = ParseSequenceNumber(r.sequence_number(), "record.sequence_number");
-          if (seq.ok()) watermark_.Done(*seq).IgnoreError();  // offered, so known
-        }
-      });
+  absl::Status status =
+      processor->Process(shard_, batch.config, std::move(batch.records), stop,
+                         [this](const std::vector<v1::Record>& done) {
+                           absl::MutexLock lock(&mu_);
+                           for (const v1::Record& r : done) {
+                             absl::StatusOr<uint64_t> seq =
+                                 ParseSequenceNumber(r.sequence_number(), "record.sequence_number");
+                             if (seq.ok())
+                               watermark_.Done(*seq).IgnoreError();  // offered, so known
+                           }
+                         });
   bool caught_up;
   {
     absl::MutexLock lock(&mu_);

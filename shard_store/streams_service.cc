@@ -43,8 +43,8 @@ class ErrorReactor : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
 class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> {
  public:
   Subscription(StreamsService* service, ShardCursor cursor, std::string stream_name,
-               std::string shard_id)
-      : service_(service), store_(service->store_), cursor_(cursor) {
+               std::string shard_id, bool keep_alive)
+      : service_(service), store_(service->store_), wants_keep_alive_(keep_alive), cursor_(cursor) {
     last_event_time_ = service->clock_.Now();
     stats_.stream_name = std::move(stream_name);
     stats_.shard_id = std::move(shard_id);
@@ -52,14 +52,14 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   }
 
   // From the keep-alive thread (registry_mu_ held): when a keep-alive is due
-  // at `now`, asks for an event even if there is nothing to send (a write in
-  // flight counts as one: its completion dispatches again). Returns when the
-  // next keep-alive is due.
-  absl::Time KeepAlive(absl::Time now, absl::Duration interval) {
+  // by `horizon`, asks for an event even if there is nothing to send (a write
+  // in flight counts as one: its completion dispatches again). Returns when the
+  // next keep-alive is due (InfiniteFuture once ending).
+  absl::Time KeepAlive(absl::Time now, absl::Time horizon, absl::Duration interval) {
     absl::MutexLock lock(&mu_);
     if (finish_called_) return absl::InfiniteFuture();  // ending: OnDone unregisters it
     const absl::Time due = last_event_time_ + interval;
-    if (due > now) return due;
+    if (due > horizon) return due;
     keep_alive_ = true;
     if (!busy_) {
       busy_ = true;
@@ -72,6 +72,11 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
     absl::MutexLock lock(&mu_);
     return stats_;
   }
+
+  bool wants_keep_alive() const { return wants_keep_alive_; }
+  // Where this subscription sits in the service's keep_alive_queue_
+  // (InfiniteFuture: not in it). Guarded by the service's registry_mu_.
+  absl::Time keep_alive_key_ = absl::InfiniteFuture();
 
   void Start() {
     service_->Register(this);
@@ -251,6 +256,7 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   }
   StreamsService* const service_;
   ShardStore& store_;
+  const bool wants_keep_alive_;
   ShardCursor cursor_;               // only the dispatch in progress touches it
   v1::SubscribeToShardEvent event_;  // the one event in flight
   bool sent_first_ = false;          // dispatch-only
@@ -294,37 +300,59 @@ StreamsService::~StreamsService() {
 void StreamsService::Register(Subscription* subscription) {
   absl::MutexLock lock(&registry_mu_);
   subscriptions_.insert(subscription);
-  ++registry_version_;
+  if (options_.keep_alive_interval <= absl::ZeroDuration() || !subscription->wants_keep_alive()) {
+    return;
+  }
+  // Its first keep-alive is due an interval after it started (its first event is sent at once);
+  // the keep-alive thread is woken only when that is earlier than what it waits for.
+  const absl::Time due = clock_.Now() + options_.keep_alive_interval;
+  const bool earliest = keep_alive_queue_.empty() || due < keep_alive_queue_.begin()->first;
+  keep_alive_queue_.emplace(due, subscription);
+  subscription->keep_alive_key_ = due;
+  if (earliest) ++registry_version_;
 }
 
 void StreamsService::Unregister(Subscription* subscription) {
   absl::MutexLock lock(&registry_mu_);
   subscriptions_.erase(subscription);
-  ++registry_version_;
+  if (subscription->keep_alive_key_ != absl::InfiniteFuture()) {
+    keep_alive_queue_.erase({subscription->keep_alive_key_, subscription});
+    subscription->keep_alive_key_ = absl::InfiniteFuture();
+  }
 }
 
 void StreamsService::KeepAliveLoop() {
+  // Keep-alives due within this much of the earliest one are sent together, so the thread wakes
+  // a bounded number of times per interval however many subscriptions there are.
+  const absl::Duration slack = options_.keep_alive_interval / 50;
   absl::MutexLock lock(&registry_mu_);
   while (!keep_alive_stop_) {
-    if (subscriptions_.empty()) {
-      // Not on the clock: with no subscription there is nothing to time, and a
-      // FakeClock should not count this thread as a waiter.
-      auto wanted = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(registry_mu_) {
-        return keep_alive_stop_ || !subscriptions_.empty();
-      };
-      registry_mu_.Await(absl::Condition(&wanted));
-      continue;
-    }
-    const absl::Time now = clock_.Now();
-    absl::Time next = absl::InfiniteFuture();
-    for (Subscription* s : subscriptions_) {
-      next = std::min(next, s->KeepAlive(now, options_.keep_alive_interval));
-    }
     const uint64_t seen = registry_version_;
     auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(registry_mu_) {
       return keep_alive_stop_ || registry_version_ != seen;
     };
-    clock_.AwaitWithDeadline(&registry_mu_, absl::Condition(&changed), next);
+    if (keep_alive_queue_.empty()) {
+      // Not on the clock: with no subscription to keep alive there is nothing to
+      // time, and a FakeClock should not count this thread as a waiter.
+      registry_mu_.Await(absl::Condition(&changed));
+      continue;
+    }
+    const absl::Time now = clock_.Now();
+    const absl::Time first = keep_alive_queue_.begin()->first;
+    if (first > now) {
+      clock_.AwaitWithDeadline(&registry_mu_, absl::Condition(&changed), first);
+      continue;
+    }
+    // Every entry due by the horizon: its key may be stale (the subscription sent events since),
+    // so KeepAlive says when it is really due, and it is queued again under that time.
+    const absl::Time horizon = now + slack;
+    while (!keep_alive_queue_.empty() && keep_alive_queue_.begin()->first <= horizon) {
+      Subscription* s = keep_alive_queue_.begin()->second;
+      keep_alive_queue_.erase(keep_alive_queue_.begin());
+      const absl::Time next = s->KeepAlive(now, horizon, options_.keep_alive_interval);
+      s->keep_alive_key_ = next;
+      if (next != absl::InfiniteFuture()) keep_alive_queue_.emplace(next, s);
+    }
   }
 }
 
@@ -357,7 +385,7 @@ void StreamsService::DispatchLoop() {
 }
 
 grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* StreamsService::SubscribeToShard(
-    grpc::CallbackServerContext* /*context*/, const v1::SubscribeToShardRequest* request) {
+    grpc::CallbackServerContext* context, const v1::SubscribeToShardRequest* request) {
   if (request->stream_name().empty()) {
     return new ErrorReactor(absl::InvalidArgumentError(
         "stream_name: must be set (Tributary names the stream instead of a consumer ARN)"));
@@ -374,7 +402,13 @@ grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* StreamsService::SubscribeTo
     }
     return new ErrorReactor(s);
   }
-  auto* subscription = new Subscription(this, *cursor, request->stream_name(), request->shard_id());
+  // A subscriber may decline keep-alive events (kKeepAliveMetadataKey: "off").
+  bool keep_alive = true;
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find(kKeepAliveMetadataKey);
+  if (it != metadata.end() && it->second == "off") keep_alive = false;
+  auto* subscription =
+      new Subscription(this, *cursor, request->stream_name(), request->shard_id(), keep_alive);
   subscription->Start();
   return subscription;
 }

@@ -395,6 +395,58 @@ TEST_F(StreamsServiceTest, IdleSubscriberGetsAKeepAliveEventEveryFiveSeconds) {
   EXPECT_EQ((*event)->records(0).data(), "after");
 }
 
+TEST_F(StreamsServiceTest, SubscriberThatDeclinesKeepAlivesGetsNoneAndNoClockWaits) {
+  CreateStream(1);
+  v1::SubscribeToShardRequest r;
+  r.set_stream_name("s");
+  r.set_shard_id("shardId-000000000000");
+  r.mutable_starting_position()->set_type(v1::LATEST);
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata(StreamsService::kKeepAliveMetadataKey, "off");
+  auto reader = client_->stub()->SubscribeToShard(context.get(), r);
+  ShardSubscription sub(std::move(context), std::move(reader));
+  Watchdog guard(&sub);
+  auto first = sub.Next();  // the immediate event is sent all the same
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  // Nothing to keep alive: the keep-alive thread does not wait on the clock.
+  EXPECT_EQ(clock_.NumWaiters(), 0);
+  clock_.Advance(absl::Minutes(1));
+  Put("after");
+  auto event = sub.Next();  // the record, not a keep-alive
+  ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
+  ASSERT_EQ((*event)->records_size(), 1);
+  EXPECT_EQ((*event)->records(0).data(), "after");
+}
+
+TEST_F(StreamsServiceTest, KeepAlivesOfManyIdleSubscribersComeOncePerInterval) {
+  CreateStream(1);
+  std::vector<std::unique_ptr<ShardSubscription>> subs;
+  std::vector<std::unique_ptr<Watchdog>> guards;
+  for (int i = 0; i < 20; ++i) {
+    subs.push_back(Subscribe(v1::LATEST));
+    guards.push_back(std::make_unique<Watchdog>(subs.back().get()));
+    auto first = subs.back()->Next();
+    ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  }
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the keep-alive thread is not waiting on the clock";
+    clock_.Advance(absl::Seconds(5));
+    for (auto& sub : subs) {
+      auto event = sub->Next();
+      ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
+      EXPECT_EQ((*event)->records_size(), 0);
+    }
+  }
+  // Exactly one keep-alive per subscriber per interval: a record put now is the next event.
+  Put("after");
+  for (auto& sub : subs) {
+    auto event = sub->Next();
+    ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
+    ASSERT_EQ((*event)->records_size(), 1);
+  }
+  for (auto& sub : subs) sub->Cancel();
+}
+
 class StreamsServiceWriteFaultTest : public StreamsServiceTest {
  protected:
   void ConfigureNode(ShardStoreNodeOptions& options) override {

@@ -195,16 +195,54 @@ class InMemoryShards::Stream : public ShardRecordStream {
   Stream(InMemoryShards* owner, std::pair<std::string, std::string> key, size_t next)
       : owner_(owner), key_(std::move(key)), next_(next) {}
 
+  ~Stream() override {
+    absl::MutexLock lock(&owner_->mu_);
+    owner_->waiting_.erase(this);
+  }
+
   absl::StatusOr<ReadResult> Next() override {
     absl::MutexLock lock(&owner_->mu_);
     if (owner_->blocking_) {
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(owner_->mu_) {
-        const Shard& shard = owner_->shards_[key_];
-        return cancelled_ || shard.closed || next_ < shard.records.size() ||
-               owner_->fail_next_reads_ > 0;
-      };
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(owner_->mu_) { return Ready(); };
       owner_->mu_.Await(absl::Condition(&ready));
     }
+    return Take();
+  }
+
+  // Blocking: answers at once when Next() would not wait, else when Append, Close,
+  // FailNextReads or Cancel makes it ready (on that caller's thread).
+  void NextAsync(ReadCallback done) override {
+    absl::StatusOr<ReadResult> result;
+    {
+      absl::MutexLock lock(&owner_->mu_);
+      if (owner_->blocking_ && !Ready()) {
+        pending_ = std::move(done);
+        owner_->waiting_.insert(this);
+        return;
+      }
+      result = Take();
+    }
+    done(std::move(result));
+  }
+
+  void Cancel() override {
+    ReadCallback pending;
+    {
+      absl::MutexLock lock(&owner_->mu_);
+      cancelled_ = true;
+      if (owner_->waiting_.erase(this) > 0) pending = std::move(pending_);
+    }
+    if (pending) pending(absl::CancelledError("stream cancelled"));
+  }
+
+  bool Ready() ABSL_EXCLUSIVE_LOCKS_REQUIRED(owner_->mu_) {
+    const Shard& shard = owner_->shards_[key_];
+    return cancelled_ || shard.closed || next_ < shard.records.size() ||
+           owner_->fail_next_reads_ > 0;
+  }
+
+  // What a read returns now.
+  absl::StatusOr<ReadResult> Take() ABSL_EXCLUSIVE_LOCKS_REQUIRED(owner_->mu_) {
     if (cancelled_) return absl::CancelledError("stream cancelled");
     if (owner_->fail_next_reads_ > 0) {
       --owner_->fail_next_reads_;
@@ -219,10 +257,7 @@ class InMemoryShards::Stream : public ShardRecordStream {
     return result;
   }
 
-  void Cancel() override {
-    absl::MutexLock lock(&owner_->mu_);
-    cancelled_ = true;
-  }
+  ReadCallback pending_;  // guarded by owner_->mu_; set while in owner_->waiting_
 
  private:
   InMemoryShards* owner_;
@@ -230,6 +265,22 @@ class InMemoryShards::Stream : public ShardRecordStream {
   size_t next_;             // index of the next record to return
   bool cancelled_ = false;  // guarded by owner_->mu_
 };
+
+void InMemoryShards::AnswerWaiting(absl::Mutex* locked) {
+  std::vector<std::pair<ShardRecordStream::ReadCallback, absl::StatusOr<ReadResult>>> answers;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    Stream* stream = *it;
+    if (!stream->Ready()) {
+      ++it;
+      continue;
+    }
+    answers.emplace_back(std::move(stream->pending_), stream->Take());
+    it = waiting_.erase(it);
+  }
+  locked->Unlock();
+  for (auto& [done, result] : answers) done(std::move(result));
+  locked->Lock();
+}
 
 void InMemoryShards::AddShard(const std::string& stream, const std::string& shard_id) {
   absl::MutexLock lock(&mu_);
@@ -251,6 +302,7 @@ uint64_t InMemoryShards::Append(const std::string& stream, const std::string& sh
   r.mutable_approximate_arrival_timestamp()->set_nanos(static_cast<int32_t>(ns % 1000000000));
   shard.records.push_back(std::move(r));
   ++version_;
+  AnswerWaiting(&mu_);
   return seq;
 }
 
@@ -258,11 +310,13 @@ void InMemoryShards::Close(const std::string& stream, const std::string& shard_i
   absl::MutexLock lock(&mu_);
   shards_[{stream, shard_id}].closed = true;
   ++version_;
+  AnswerWaiting(&mu_);
 }
 
 void InMemoryShards::FailNextReads(int n) {
   absl::MutexLock lock(&mu_);
   fail_next_reads_ = n;
+  AnswerWaiting(&mu_);
 }
 
 int InMemoryShards::opens() {
@@ -289,6 +343,20 @@ std::unique_ptr<ShardRecordStream> InMemoryShards::Open(const std::string& strea
 std::vector<ObservedLeaseService::CheckpointCall> ObservedLeaseService::checkpoint_calls() {
   absl::MutexLock lock(&mu_);
   return calls_;
+}
+
+std::vector<v1::HeartbeatRequest> ObservedLeaseService::heartbeats() {
+  absl::MutexLock lock(&mu_);
+  return heartbeats_;
+}
+
+absl::StatusOr<v1::HeartbeatResponse> ObservedLeaseService::Heartbeat(
+    const v1::HeartbeatRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    heartbeats_.push_back(request);
+  }
+  return inner_.Heartbeat(request);
 }
 
 bool ObservedLeaseService::AwaitCheckpoints(

@@ -77,7 +77,8 @@ class FakeLeaseService : public LeaseService {
 // Shards of records in memory. Sequence numbers are 1, 2, 3, ... per shard.
 class InMemoryShards : public ShardReader {
  public:
-  // With `blocking`, Next() waits (in real time, woken by Append/Close/Cancel) for records.
+  // With `blocking`, Next() waits (in real time, woken by Append/Close/Cancel) for records, and
+  // NextAsync answers from the Append/Close/FailNextReads/Cancel that makes it ready.
   explicit InMemoryShards(bool blocking = false) : blocking_(blocking) {}
 
   void AddShard(const std::string& stream, const std::string& shard_id);
@@ -104,7 +105,11 @@ class InMemoryShards : public ShardReader {
   std::map<std::pair<std::string, std::string>, Shard> shards_ ABSL_GUARDED_BY(mu_);
   int fail_next_reads_ ABSL_GUARDED_BY(mu_) = 0;
   int opens_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t version_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every change, for blocking readers
+  int64_t version_ ABSL_GUARDED_BY(mu_) = 0;        // bumped on every change, for blocking readers
+  std::set<Stream*> waiting_ ABSL_GUARDED_BY(mu_);  // blocking NextAsync calls not answered
+  // Answers every waiting NextAsync that is ready; runs the callbacks with `locked` (mu_)
+  // released.
+  void AnswerWaiting(absl::Mutex* locked) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 };
 
 // Forwards to another LeaseService and records every Checkpoint call with its outcome, so that
@@ -115,6 +120,8 @@ class ObservedLeaseService : public LeaseService {
   using CheckpointCall = FakeLeaseService::CheckpointCall;
 
   std::vector<CheckpointCall> checkpoint_calls();
+  // Every Heartbeat request, in order.
+  std::vector<v1::HeartbeatRequest> heartbeats();
   // Waits (in real time, at most `real_timeout`: a failure guard) until `done(calls)` holds.
   bool AwaitCheckpoints(const std::function<bool(const std::vector<CheckpointCall>&)>& done,
                         absl::Duration real_timeout = absl::Seconds(30));
@@ -127,9 +134,7 @@ class ObservedLeaseService : public LeaseService {
       const v1::DeregisterPollerRequest& request) override {
     return inner_.DeregisterPoller(request);
   }
-  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override {
-    return inner_.Heartbeat(request);
-  }
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override;
   absl::StatusOr<v1::AcquireLeasesResponse> AcquireLeases(
       const v1::AcquireLeasesRequest& request) override {
     return inner_.AcquireLeases(request);
@@ -144,6 +149,7 @@ class ObservedLeaseService : public LeaseService {
   LeaseService& inner_;
   absl::Mutex mu_;
   std::vector<CheckpointCall> calls_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::HeartbeatRequest> heartbeats_ ABSL_GUARDED_BY(mu_);
 };
 
 class FakeMappingSource : public MappingSource {

@@ -72,6 +72,8 @@ class InProcessCluster {
 
   const std::string& address() const { return address_; }
   shard_store::ShardStore& store() { return store_->store(); }
+  // The Streams service (its live subscriptions, for the scale bench).
+  shard_store::StreamsService& streams_service() { return store_->streams_service(); }
   poller::PollerNode* poller() { return poller_.get(); }
   v1::Streams::Stub& streams() { return *streams_; }
   v1::EventSourceMappings::Stub& mappings() { return *mappings_; }

@@ -6,9 +6,10 @@
 //   3. create a mapping at LATEST to a no-op function and wait until the poller holds every
 //      lease; VmRSS before and after, per lease (a lease here is the lease row and the poller's
 //      consumer with its subscription);
-//   4. idle: no writes; once the poller's consumers have started (the process's thread count
-//      has not grown for --settle_seconds), the process's CPU (getrusage) over --idle_seconds,
-//      as % of one core.
+//   4. idle: no writes; once the poller's consumers have started (the store has a subscription
+//      per lease that has sent its first event, and the process's thread count has not grown
+//      for --settle_seconds), the process's CPU (getrusage) over --idle_seconds, as % of one
+//      core, and its thread count. "consumers started" is when that first held.
 // Counts run smallest first in the same process, so each delta is over what came before.
 //
 //   bazel run -c opt //tools/bench/scale:scale_bench
@@ -43,6 +44,10 @@ DEFINE_bool(leases, true, "Also create a mapping (leases + poller consumers) per
 DEFINE_string(json_out, "", "Also write the JSON results to this file.");
 DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp).");
 DEFINE_bool(require_nonzero, false, "Exit 1 when a figure is zero (for the smoke test).");
+DEFINE_int64(sync_interval_ms, 500,
+             "The stream tracker's lease sync interval. Each pass lists every shard and every "
+             "lease of the mapping; at 10,000 shards that is most of the idle CPU, so a long "
+             "interval isolates the poller's and the store's own idle cost.");
 
 namespace tributary::bench {
 namespace {
@@ -87,7 +92,7 @@ int Main() {
   const std::string dir = WorkDir(FLAGS_work_dir, "scale_bench");
   ClusterOptions options;
   options.data_dir = dir;
-  options.sync_interval_ms = 500;
+  options.sync_interval_ms = FLAGS_sync_interval_ms;
   options.poller_capacity = 20000;
   auto cluster = InProcessCluster::Create(options);
   auto function = FunctionServer::Start();
@@ -132,22 +137,33 @@ int Main() {
       }
       owned = c.WaitForOwnedLeases(*uuid, shards, "", FLAGS_lease_timeout_seconds);
       lease_s = (NowNanos() - t1) / 1e9;
-      // A lease is owned before its consumer has started: wait until the process's thread
-      // count has not grown for --settle_seconds (at most --lease_timeout_seconds).
+      // A lease is owned before its consumer has started and its subscription is open: wait
+      // until the store has a subscription per owned lease that has sent its first event and
+      // the process's thread count has not grown for --settle_seconds (a poller with a thread
+      // per lease), at most --lease_timeout_seconds.
       const int64_t settle_deadline =
           NowNanos() + static_cast<int64_t>(FLAGS_lease_timeout_seconds * 1e9);
       int threads = ThreadCount();
       int64_t stable_since = NowNanos();
-      while (NowNanos() < settle_deadline &&
-             NowNanos() - stable_since < static_cast<int64_t>(FLAGS_settle_seconds * 1e9)) {
+      while (NowNanos() < settle_deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
         const int now_threads = ThreadCount();
         if (now_threads > threads) stable_since = NowNanos();
         threads = std::max(threads, now_threads);
+        int subscribed = 0;
+        for (const auto& s : c.streams_service().GetSubscriptionStats()) {
+          if (s.stream_name == stream && s.events_sent > 0) ++subscribed;
+        }
+        if (subscribed < owned) {
+          stable_since = NowNanos();
+          continue;
+        }
+        if (NowNanos() - stable_since >= static_cast<int64_t>(FLAGS_settle_seconds * 1e9)) break;
       }
       started_s = (stable_since - t1) / 1e9;
     }
     const int64_t rss3 = ResidentBytes();
+    Progress("[%5d shards] idle phase: %.0f s", shards, FLAGS_idle_seconds);
     const double cpu0 = CpuSeconds();
     const int64_t idle0 = NowNanos();
     std::this_thread::sleep_for(

@@ -1,0 +1,138 @@
+#include "poller/scheduler.h"
+
+#include <algorithm>
+
+namespace tributary::poller {
+
+Scheduler::Timer::Timer(Scheduler& scheduler, std::function<void()> callback)
+    : scheduler_(scheduler), callback_(std::move(callback)), id_([&scheduler] {
+        absl::MutexLock lock(&scheduler.timer_mu_);
+        return scheduler.next_timer_id_++;
+      }()) {}
+
+Scheduler::Timer::~Timer() { Disarm(); }
+
+void Scheduler::Timer::ArmAt(absl::Time deadline) { scheduler_.Arm(this, deadline); }
+
+absl::Time Scheduler::Timer::armed() {
+  absl::MutexLock lock(&scheduler_.timer_mu_);
+  auto it = scheduler_.armed_.find(id_);
+  return it == scheduler_.armed_.end() ? absl::InfiniteFuture() : it->second;
+}
+
+Scheduler::Scheduler(Clock& clock, int max_threads)
+    : clock_(clock), max_threads_(std::max(1, max_threads)) {
+  timer_thread_ = std::thread([this] { TimerLoop(); });
+}
+
+Scheduler::~Scheduler() {
+  {
+    absl::MutexLock lock(&timer_mu_);
+    timer_stop_ = true;
+  }
+  timer_thread_.join();
+  std::vector<std::thread> workers;
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+    workers.swap(workers_);
+  }
+  for (std::thread& t : workers) t.join();
+}
+
+void Scheduler::Submit(absl::AnyInvocable<void()> task) {
+  absl::MutexLock lock(&mu_);
+  tasks_.push_back(std::move(task));
+  // A waiting worker takes it; otherwise start one while under the limit. Tasks queued beyond
+  // the idle workers count: each idle worker takes one.
+  if (static_cast<int>(tasks_.size()) > idle_workers_ &&
+      static_cast<int>(workers_.size()) < max_threads_) {
+    workers_.emplace_back([this] { WorkerLoop(); });
+  }
+}
+
+int Scheduler::threads_started() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(workers_.size());
+}
+
+int Scheduler::timers_armed() {
+  absl::MutexLock lock(&timer_mu_);
+  return static_cast<int>(armed_.size());
+}
+
+void Scheduler::WorkerLoop() {
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !tasks_.empty(); };
+  while (true) {
+    absl::AnyInvocable<void()> task;
+    {
+      absl::MutexLock lock(&mu_);
+      ++idle_workers_;
+      mu_.Await(absl::Condition(&ready));
+      --idle_workers_;
+      if (tasks_.empty()) return;  // stopping, and every queued task ran
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    task();
+  }
+}
+
+void Scheduler::Arm(Timer* timer, absl::Time deadline) {
+  absl::MutexLock lock(&timer_mu_);
+  auto it = armed_.find(timer->id_);
+  if (it != armed_.end()) {
+    if (it->second == deadline) return;
+    by_deadline_.erase({it->second, timer->id_});
+    armed_.erase(it);
+  }
+  if (deadline != absl::InfiniteFuture()) {
+    const bool earliest = by_deadline_.empty() || deadline < by_deadline_.begin()->first.first;
+    by_deadline_[{deadline, timer->id_}] = timer;
+    armed_[timer->id_] = deadline;
+    if (earliest) ++timer_version_;
+  } else {
+    // Disarming: the callback must not be running when this returns (unless this is that
+    // callback's own thread, which the header forbids for Disarm).
+    auto not_firing = [this, id = timer->id_]()
+                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(timer_mu_) { return firing_ != id; };
+    if (std::this_thread::get_id() != timer_thread_.get_id()) {
+      timer_mu_.Await(absl::Condition(&not_firing));
+    }
+  }
+}
+
+void Scheduler::TimerLoop() {
+  absl::MutexLock lock(&timer_mu_);
+  while (!timer_stop_) {
+    if (by_deadline_.empty()) {
+      // Not on the clock: nothing to time (a FakeClock does not count this thread).
+      const uint64_t seen = timer_version_;
+      auto wanted = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(timer_mu_) {
+        return timer_stop_ || timer_version_ != seen;
+      };
+      timer_mu_.Await(absl::Condition(&wanted));
+      continue;
+    }
+    const absl::Time now = clock_.Now();
+    auto first = by_deadline_.begin();
+    if (first->first.first <= now) {
+      Timer* timer = first->second;
+      armed_.erase(first->first.second);
+      by_deadline_.erase(first);
+      firing_ = timer->id_;
+      timer_mu_.Unlock();
+      timer->callback_();
+      timer_mu_.Lock();
+      firing_ = 0;
+      continue;
+    }
+    const uint64_t seen = timer_version_;
+    auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(timer_mu_) {
+      return timer_stop_ || timer_version_ != seen;
+    };
+    clock_.AwaitWithDeadline(&timer_mu_, absl::Condition(&changed), first->first.first);
+  }
+}
+
+}  // namespace tributary::poller

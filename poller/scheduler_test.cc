@@ -1,0 +1,138 @@
+// Scheduler: the pool starts threads only as concurrent work needs them, never more than its
+// size; timers fire on the (fake) clock, in deadline order, once; a disarmed timer never fires.
+#include "poller/scheduler.h"
+
+#include <atomic>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "common/clock.h"
+#include "gtest/gtest.h"
+
+namespace tributary::poller {
+namespace {
+
+// Counts calls; lets a test wait (real time, as a failure guard only) for a count.
+class Counter {
+ public:
+  void Add() {
+    absl::MutexLock lock(&mu_);
+    ++n_;
+  }
+  int value() {
+    absl::MutexLock lock(&mu_);
+    return n_;
+  }
+  bool AwaitAtLeast(int n) {
+    absl::MutexLock lock(&mu_);
+    auto reached = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return n_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(30));
+  }
+
+ private:
+  absl::Mutex mu_;
+  int n_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+TEST(SchedulerTest, StartsNoThreadUntilWorkArrivesAndNeverMoreThanItsSize) {
+  FakeClock clock;
+  Scheduler scheduler(clock, 3);
+  EXPECT_EQ(scheduler.threads_started(), 0);
+
+  // Ten tasks that all block until released: at most three run at once.
+  absl::Notification release;
+  std::atomic<int> running{0}, most{0};
+  Counter started, finished;
+  for (int i = 0; i < 10; ++i) {
+    scheduler.Submit([&] {
+      const int now = ++running;
+      int seen = most.load();
+      while (now > seen && !most.compare_exchange_weak(seen, now)) {
+      }
+      started.Add();
+      release.WaitForNotificationWithTimeout(absl::Seconds(30));
+      --running;
+      finished.Add();
+    });
+  }
+  ASSERT_TRUE(started.AwaitAtLeast(3));
+  EXPECT_EQ(scheduler.threads_started(), 3);
+  EXPECT_EQ(started.value(), 3);  // the other seven wait for a thread
+  release.Notify();
+  ASSERT_TRUE(finished.AwaitAtLeast(10));
+  EXPECT_EQ(most.load(), 3);
+  EXPECT_EQ(scheduler.threads_started(), 3);
+}
+
+TEST(SchedulerTest, TimersFireOnTheClockInDeadlineOrderOnce) {
+  FakeClock clock;
+  Scheduler scheduler(clock, 1);
+  absl::Mutex mu;
+  std::vector<int> fired;
+  Counter count;
+  auto record = [&](int id) {
+    return [&, id] {
+      {
+        absl::MutexLock lock(&mu);
+        fired.push_back(id);
+      }
+      count.Add();
+    };
+  };
+  Scheduler::Timer a(scheduler, record(1)), b(scheduler, record(2)), c(scheduler, record(3));
+  const absl::Time t0 = clock.Now();
+  a.ArmAt(t0 + absl::Seconds(3));
+  b.ArmAt(t0 + absl::Seconds(1));
+  c.ArmAt(t0 + absl::Seconds(2));
+  EXPECT_EQ(scheduler.timers_armed(), 3);
+  ASSERT_TRUE(clock.WaitForWaiters(1));  // the timer thread waits for the earliest
+  clock.Advance(absl::Milliseconds(999));
+  clock.Advance(absl::Milliseconds(1));  // t0 + 1 s: b only
+  ASSERT_TRUE(count.AwaitAtLeast(1));
+  clock.Advance(absl::Seconds(5));  // both others
+  ASSERT_TRUE(count.AwaitAtLeast(3));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(fired, (std::vector<int>{2, 3, 1}));
+  }
+  EXPECT_EQ(scheduler.timers_armed(), 0);
+  EXPECT_EQ(a.armed(), absl::InfiniteFuture());
+  // Fired timers stay quiet: nothing is armed, so the timer thread is off the clock.
+  EXPECT_EQ(clock.NumWaiters(), 0);
+  EXPECT_EQ(count.value(), 3);
+}
+
+TEST(SchedulerTest, ReArmingReplacesTheDeadlineAndDisarmedTimersNeverFire) {
+  FakeClock clock;
+  Scheduler scheduler(clock, 1);
+  Counter early, late;
+  Scheduler::Timer moved(scheduler, [&] { early.Add(); });
+  Scheduler::Timer disarmed(scheduler, [&] { late.Add(); });
+  const absl::Time t0 = clock.Now();
+  moved.ArmAt(t0 + absl::Seconds(10));
+  moved.ArmAt(t0 + absl::Seconds(1));  // replaces the 10 s deadline
+  disarmed.ArmAt(t0 + absl::Seconds(1));
+  disarmed.Disarm();
+  EXPECT_EQ(scheduler.timers_armed(), 1);
+  ASSERT_TRUE(clock.WaitForWaiters(1));
+  clock.Advance(absl::Seconds(1));
+  ASSERT_TRUE(early.AwaitAtLeast(1));
+  // The replaced 10 s deadline and the disarmed one are gone: nothing is left to fire, and the
+  // timer thread no longer waits on the clock.
+  EXPECT_EQ(scheduler.timers_armed(), 0);
+  EXPECT_EQ(clock.NumWaiters(), 0);
+  EXPECT_EQ(late.value(), 0);
+}
+
+TEST(SchedulerTest, ADeadlineAlreadyPassedFiresAtOnce) {
+  FakeClock clock;
+  Scheduler scheduler(clock, 1);
+  Counter fired;
+  Scheduler::Timer timer(scheduler, [&] { fired.Add(); });
+  timer.ArmAt(clock.Now() - absl::Seconds(1));
+  EXPECT_TRUE(fired.AwaitAtLeast(1));
+}
+
+}  // namespace
+}  // namespace tributary::poller
