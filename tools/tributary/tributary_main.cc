@@ -34,6 +34,9 @@ DEFINE_int64(full_sync_interval_ms, 60000,
              "Longest a mapping goes without a full look at its shards and leases (retention "
              "trims are seen within it).");
 DEFINE_int32(poller_capacity, 10000, "The most leases the embedded poller holds.");
+DEFINE_int32(invoke_threads, 64,
+             "Threads shared by every lease of the embedded poller: the most batches "
+             "(invocations, backoff waits) in progress at once.");
 DEFINE_string(poller_id, "", "The embedded poller's id (default: tributary-HOST-PID).");
 DEFINE_int64(retention_trim_period_ms, 60000, "How often expired records are trimmed.");
 
@@ -97,6 +100,7 @@ int Serve() {
     poller_options.poller_id = absl::StrCat("tributary-", host, "-", getpid());
   }
   poller_options.capacity = FLAGS_poller_capacity;
+  poller_options.invoke_threads = FLAGS_invoke_threads;
   poller_options.shard_store_address = *address;
   poller_options.leasing_address = *address;
   poller_options.stream_tracker_address = *address;
