@@ -132,6 +132,23 @@ LeasePlan PlanLeases(const MappingRecord& record, const std::vector<v1::Shard>& 
   return plan;
 }
 
+// Inside a Modify: moves `c` from its transitional state to the stable one, if the pass saw it
+// at `version` (a newer change is left for the next pass). Returns whether it changed `c`.
+bool Settle(v1::EventSourceMappingConfiguration* c, int64_t version) {
+  if (c->config_version() != version || !IsTransitional(c->state()) ||
+      c->state() == v1::DELETING_MAPPING) {
+    return false;
+  }
+  c->set_state(StableState(c->enabled()));
+  return true;
+}
+
+// Records a change the sync made to `c` at `now`.
+void Touch(v1::EventSourceMappingConfiguration* c, absl::Time now) {
+  *c->mutable_last_modified() = ToProtoTimestamp(now);
+  c->set_config_version(c->config_version() + 1);
+}
+
 bool SameKnownShards(const MappingRecord& record, const std::vector<std::string>& ids) {
   return std::set<std::string>(record.known_shard_ids().begin(), record.known_shard_ids().end()) ==
          std::set<std::string>(ids.begin(), ids.end());
@@ -261,21 +278,13 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
     r->clear_known_shard_ids();
     for (const std::string& id : plan.known_shard_ids) r->add_known_shard_ids(id);
     v1::EventSourceMappingConfiguration* c = r->mutable_config();
-    bool changed = false;
-    if (c->config_version() == version && IsTransitional(c->state()) &&
-        c->state() != v1::DELETING_MAPPING) {
-      c->set_state(StableState(c->enabled()));
-      changed = true;
-    }
+    bool changed = Settle(c, version);
     if (plan.work_ended != r->work_ended()) {
       r->set_work_ended(plan.work_ended);
       c->set_state_transition_reason(plan.work_ended ? kWorkEndedStreamClosed : kStreamFoundAgain);
       changed = true;
     }
-    if (changed) {
-      *c->mutable_last_modified() = ToProtoTimestamp(now);
-      c->set_config_version(c->config_version() + 1);
-    }
+    if (changed) Touch(c, now);
     return absl::OkStatus();
   });
   RETURN_IF_ERROR(written.status());
@@ -305,22 +314,14 @@ absl::Status LeaseSync::SyncStreamGone(const MappingRecord& snapshot) {
                  r->clear_known_shard_ids();
                  r->set_stream_created_unix_ms(0);
                  v1::EventSourceMappingConfiguration* c = r->mutable_config();
-                 bool changed = false;
-                 if (c->config_version() == version && IsTransitional(c->state()) &&
-                     c->state() != v1::DELETING_MAPPING) {
-                   c->set_state(StableState(c->enabled()));
-                   changed = true;
-                 }
+                 bool changed = Settle(c, version);
                  if (!r->work_ended()) {
                    r->set_work_ended(true);
                    c->set_state_transition_reason(kWorkEndedStreamDeleted);
                    c->set_last_processing_result(kStreamNotFoundResult);
                    changed = true;
                  }
-                 if (changed) {
-                   *c->mutable_last_modified() = ToProtoTimestamp(now);
-                   c->set_config_version(c->config_version() + 1);
-                 }
+                 if (changed) Touch(c, now);
                  return absl::OkStatus();
                })
       .status();
