@@ -24,9 +24,9 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
-DEFINE_bool(mallopt, false,
-            "Raise glibc's mmap/trim thresholds as shard_store_server_main does (tributary serve "
-            "and poller_server do not).");
+DEFINE_bool(mallopt, true,
+            "Raise glibc's mmap/trim thresholds as every server's InitServerMain does (false: "
+            "glibc's defaults).");
 DEFINE_bool(mutex_deadlock_detection, true,
             "Leave absl::Mutex deadlock detection as the servers run it (false: kIgnore, to "
             "measure what it costs).");
