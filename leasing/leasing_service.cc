@@ -10,6 +10,7 @@
 #include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
+#include "leasing/owned_digest.h"
 
 namespace tributary::leasing {
 namespace {
@@ -220,10 +221,21 @@ grpc::Status LeasingService::Heartbeat(grpc::ServerContext*, const v1::Heartbeat
       progress.push_back(LeaseProgress{std::move(key), held.iterator_age_ms()});
     }
     ASSIGN_OR_RETURN(HeartbeatResult result, table_.Heartbeat(request->poller_id(), progress));
-    for (const HeldLease& held : result.owned) {
-      v1::HeldLease* out = response->add_owned_leases();
-      ToProto(held.key, out->mutable_lease_key());
-      out->set_lease_counter(held.lease_counter);
+    bool unchanged = false;
+    if (request->has_owned_digest()) {
+      OwnedDigest digest;
+      for (const HeldLease& held : result.owned) {
+        digest.Add(held.key.mapping_uuid, held.key.shard_id, held.lease_counter);
+      }
+      unchanged = digest.value() == request->owned_digest();
+    }
+    response->set_owned_unchanged(unchanged);
+    if (!unchanged) {
+      for (const HeldLease& held : result.owned) {
+        v1::HeldLease* out = response->add_owned_leases();
+        ToProto(held.key, out->mutable_lease_key());
+        out->set_lease_counter(held.lease_counter);
+      }
     }
     for (const LeaseKey& key : result.to_release) ToProto(key, response->add_leases_to_release());
     *response->mutable_lease_expiration() = ToProtoTimestamp(result.lease_expiration);

@@ -3,6 +3,7 @@
 #include "leasing/leasing_service.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "leasing/leasing_client.h"
+#include "leasing/owned_digest.h"
 #include "leasing/testing/in_process_leasing.h"
 
 namespace tributary::leasing {
@@ -189,6 +191,41 @@ TEST_F(LeasingServiceTest, PollerLifecycleEndToEnd) {
   absl::StatusOr<v1::DeleteLeasesResponse> deleted = client().DeleteLeases(del);
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ(deleted->deleted_count(), 3);
+}
+
+TEST_F(LeasingServiceTest, HeartbeatWithTheRightDigestGetsNoLeaseList) {
+  Create({NewLeaseProto("s0"), NewLeaseProto("s1")});
+  Register("p1");
+  std::vector<v1::Lease> granted = Acquire("p1");
+  ASSERT_THAT(granted, SizeIs(2));
+  OwnedDigest mine;
+  for (const v1::Lease& l : granted) {
+    mine.Add(l.event_source_mapping_uuid(), l.shard_id(), l.lease_counter());
+  }
+  auto beat = [&](std::optional<uint64_t> digest) {
+    v1::HeartbeatRequest hb;
+    hb.set_poller_id("p1");
+    if (digest) hb.set_owned_digest(*digest);
+    absl::StatusOr<v1::HeartbeatResponse> r = client().Heartbeat(hb);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : v1::HeartbeatResponse();
+  };
+  v1::HeartbeatResponse same = beat(mine.value());
+  EXPECT_TRUE(same.owned_unchanged());
+  EXPECT_THAT(same.owned_leases(), IsEmpty());
+
+  v1::HeartbeatResponse without = beat(std::nullopt);  // an older poller: the full list
+  EXPECT_FALSE(without.owned_unchanged());
+  EXPECT_THAT(without.owned_leases(), SizeIs(2));
+
+  OwnedDigest stale;  // believes it still holds s0 under an older counter, and s1
+  stale.Add(granted[0].event_source_mapping_uuid(), granted[0].shard_id(),
+            granted[0].lease_counter() - 1);
+  stale.Add(granted[1].event_source_mapping_uuid(), granted[1].shard_id(),
+            granted[1].lease_counter());
+  v1::HeartbeatResponse differs = beat(stale.value());
+  EXPECT_FALSE(differs.owned_unchanged());
+  EXPECT_THAT(differs.owned_leases(), SizeIs(2));
 }
 
 TEST_F(LeasingServiceTest, StaleOwnerIsFencedThroughTheService) {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "leasing/owned_digest.h"
 
 namespace tributary::poller {
 namespace {
@@ -150,6 +151,11 @@ absl::Status Poller::HeartbeatAndRefresh() {
       if (full || ages[i] != known) sent.emplace_back(std::move(key), ages[i]);
     }
   }
+  leasing::OwnedDigest digest;
+  for (const auto& c : consumers) {
+    digest.Add(c->shard().mapping_uuid, c->shard().shard_id, c->lease_counter());
+  }
+  request.set_owned_digest(digest.value());
   for (const auto& [key, age] : sent) {
     v1::HeldLeaseStatus* held = request.add_held_leases();
     held->mutable_lease_key()->set_event_source_mapping_uuid(key.first);
@@ -185,7 +191,14 @@ absl::Status Poller::HeartbeatAndRefresh() {
     if (full) reported_ages_.clear();  // forget leases no longer held
     for (const auto& [key, age] : sent) reported_ages_[key] = age;
   }
+  // Unchanged: leasing's (key, counter) pairs for us are exactly our consumers' — nothing lost,
+  // nothing orphaned — and only leases_to_release below is news.
   std::map<Key, int64_t> owned;
+  if (response->owned_unchanged()) {
+    for (const auto& c : consumers) {
+      owned[Key(c->shard().mapping_uuid, c->shard().shard_id)] = c->lease_counter();
+    }
+  }
   for (const v1::HeldLease& h : response->owned_leases()) {
     owned[Key(h.lease_key().event_source_mapping_uuid(), h.lease_key().shard_id())] =
         h.lease_counter();

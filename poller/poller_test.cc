@@ -12,6 +12,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "leasing/owned_digest.h"
 #include "poller/testing/fake_services.h"
 #include "poller/testing/fakes.h"
 
@@ -505,6 +506,44 @@ TEST_F(PollerTest, HeartbeatsReportOnlyIteratorAgesThatChangedWithAFullReportEve
   RunTimes(poller, 1);  // #3: the third after the last full one is full again
   EXPECT_EQ(reported(3), (std::map<std::string, int64_t>{{kShard0, 2000}, {kShard1, 1000}}));
   ASSERT_EQ(observed.heartbeats().size(), 4u);
+}
+
+TEST_F(PollerTest, SteadyHeartbeatsCarryADigestAndGetNoLeaseListWhileALossStillShows) {
+  AddShard(kShard0);
+  AddShard(kShard1);
+  testing::ObservedLeaseService observed(leases_);
+  PollerOptions options;
+  options.poller_id = "p1";
+  options.checkpoint_interval = absl::ZeroDuration();
+  options.seed = seed_;
+  options.run_consumers_inline = true;
+  PollerMetrics metrics("p1", clock_);
+  Poller poller(options, clock_, waiter_, observed, mappings_, shards_, function_, destination_,
+                metrics);
+  RunTimes(poller, 1);  // registers and acquires both
+  NextHeartbeat();
+  RunTimes(poller, 1);
+  ASSERT_EQ(observed.heartbeats().size(), 1u);
+  leasing::OwnedDigest expected;
+  for (const char* shard : {kShard0, kShard1}) {
+    expected.Add(kMapping, shard, leases_.GetLease(kMapping, shard).lease_counter());
+  }
+  EXPECT_EQ(observed.heartbeats()[0].owned_digest(), expected.value());
+  EXPECT_TRUE(observed.heartbeat_replies()[0].owned_unchanged());
+  EXPECT_EQ(observed.heartbeat_replies()[0].owned_leases_size(), 0);
+  Append(kShard0, 3);
+  Append(kShard1, 3);
+  RunTimes(poller, 2);
+  EXPECT_EQ(function_.call_count(), 2) << "both shards still worked on";
+
+  leases_.Steal(kMapping, kShard0, "p2");
+  NextHeartbeat();
+  RunTimes(poller, 1);
+  EXPECT_FALSE(observed.heartbeat_replies()[1].owned_unchanged());
+  Append(kShard0, 3);
+  Append(kShard1, 3);
+  RunTimes(poller, 2);
+  EXPECT_EQ(function_.call_count(), 3) << "the stolen shard stopped, the other one goes on";
 }
 
 TEST_F(PollerTest, MetricValuesAfterAScriptedRun) {

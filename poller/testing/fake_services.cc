@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "leasing/owned_digest.h"
 
 namespace tributary::poller::testing {
 
@@ -93,17 +94,27 @@ absl::StatusOr<v1::HeartbeatResponse> FakeLeaseService::Heartbeat(
   if (fail_heartbeats_) return absl::UnavailableError("injected heartbeat failure");
   if (!capacity_.count(request.poller_id())) return absl::NotFoundError("poller not registered");
   v1::HeartbeatResponse response;
+  // As leasing does: an owned_digest matching what the poller owns means "unchanged".
+  leasing::OwnedDigest digest;
+  for (auto& [key, lease] : leases_) {
+    if (lease.lease_owner() == request.poller_id()) {
+      digest.Add(key.first, key.second, lease.lease_counter());
+    }
+  }
+  const bool unchanged = request.has_owned_digest() && request.owned_digest() == digest.value();
+  response.set_owned_unchanged(unchanged);
   for (auto& [key, lease] : leases_) {
     if (lease.lease_owner() != request.poller_id()) continue;
-    v1::HeldLease* held = response.add_owned_leases();
-    held->mutable_lease_key()->set_event_source_mapping_uuid(key.first);
-    held->mutable_lease_key()->set_shard_id(key.second);
-    held->set_lease_counter(lease.lease_counter());
     if (to_release_.count(key) || !lease.enabled()) {
       v1::LeaseKey* k = response.add_leases_to_release();
       k->set_event_source_mapping_uuid(key.first);
       k->set_shard_id(key.second);
     }
+    if (unchanged) continue;
+    v1::HeldLease* held = response.add_owned_leases();
+    held->mutable_lease_key()->set_event_source_mapping_uuid(key.first);
+    held->mutable_lease_key()->set_shard_id(key.second);
+    held->set_lease_counter(lease.lease_counter());
   }
   return response;
 }
@@ -350,13 +361,23 @@ std::vector<v1::HeartbeatRequest> ObservedLeaseService::heartbeats() {
   return heartbeats_;
 }
 
+std::vector<v1::HeartbeatResponse> ObservedLeaseService::heartbeat_replies() {
+  absl::MutexLock lock(&mu_);
+  return heartbeat_replies_;
+}
+
 absl::StatusOr<v1::HeartbeatResponse> ObservedLeaseService::Heartbeat(
     const v1::HeartbeatRequest& request) {
   {
     absl::MutexLock lock(&mu_);
     heartbeats_.push_back(request);
   }
-  return inner_.Heartbeat(request);
+  absl::StatusOr<v1::HeartbeatResponse> response = inner_.Heartbeat(request);
+  if (response.ok()) {
+    absl::MutexLock lock(&mu_);
+    heartbeat_replies_.push_back(*response);
+  }
+  return response;
 }
 
 bool ObservedLeaseService::AwaitCheckpoints(

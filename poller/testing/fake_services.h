@@ -120,8 +120,9 @@ class ObservedLeaseService : public LeaseService {
   using CheckpointCall = FakeLeaseService::CheckpointCall;
 
   std::vector<CheckpointCall> checkpoint_calls();
-  // Every Heartbeat request, in order.
+  // Every Heartbeat request, in order; and every successful reply.
   std::vector<v1::HeartbeatRequest> heartbeats();
+  std::vector<v1::HeartbeatResponse> heartbeat_replies();
   // Waits (in real time, at most `real_timeout`: a failure guard) until `done(calls)` holds.
   bool AwaitCheckpoints(const std::function<bool(const std::vector<CheckpointCall>&)>& done,
                         absl::Duration real_timeout = absl::Seconds(30));
@@ -150,6 +151,7 @@ class ObservedLeaseService : public LeaseService {
   absl::Mutex mu_;
   std::vector<CheckpointCall> calls_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::HeartbeatRequest> heartbeats_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::HeartbeatResponse> heartbeat_replies_ ABSL_GUARDED_BY(mu_);
 };
 
 class FakeMappingSource : public MappingSource {
