@@ -1771,11 +1771,9 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
   {
     absl::MutexLock lock(&stream->mu);
     if (status.ok()) {
-      for (size_t i = 0; i < parents.size(); ++i) {
-        absl::MutexLock shlock(&parents[i]->mu);
-        absl::MutexLock plock(&stream->put_mu);
-        parents[i]->CommitClose(close_tickets[i]);
-      }
+      // Children first: a reader takes a parent's closed flag and child list in one look under
+      // the parent's lock, so a parent must never be seen closed before its children are
+      // listed (that reader would reach SHARD_END with no child shards).
       stream->next_shard_index = next_index;
       for (auto& child : children) {
         for (int64_t p : {child->parent_index, child->adjacent_parent_index}) {
@@ -1786,6 +1784,11 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
           it->second->children.push_back(child->index);
         }
         stream->shards[child->index] = child;
+      }
+      for (size_t i = 0; i < parents.size(); ++i) {
+        absl::MutexLock shlock(&parents[i]->mu);
+        absl::MutexLock plock(&stream->put_mu);
+        parents[i]->CommitClose(close_tickets[i]);
       }
     } else {
       // Nothing was written: the parents stay open (readers never saw them
