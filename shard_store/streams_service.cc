@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "glog/logging.h"
+#include "google/protobuf/arena.h"
 
 namespace tributary::shard_store {
 namespace {
@@ -273,9 +274,40 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   absl::Time last_event_time_ ABSL_GUARDED_BY(mu_);  // by the service's clock
 };
 
+class StreamsService::ArenaAllocator
+    : public grpc::MessageAllocator<v1::PutRecordsRequest, v1::PutRecordsResponse> {
+ public:
+  grpc::MessageHolder<v1::PutRecordsRequest, v1::PutRecordsResponse>* AllocateMessages() override {
+    return new Holder();
+  }
+
+ private:
+  class Holder : public grpc::MessageHolder<v1::PutRecordsRequest, v1::PutRecordsResponse> {
+   public:
+    Holder() : arena_(Options()) {
+      set_request(google::protobuf::Arena::CreateMessage<v1::PutRecordsRequest>(&arena_));
+      set_response(google::protobuf::Arena::CreateMessage<v1::PutRecordsResponse>(&arena_));
+    }
+    void Release() override { delete this; }
+
+   private:
+    static google::protobuf::ArenaOptions Options() {
+      google::protobuf::ArenaOptions options;
+      options.start_block_size = 64 << 10;
+      options.max_block_size = 1 << 20;
+      return options;
+    }
+    google::protobuf::Arena arena_;
+  };
+};
+
 StreamsService::StreamsService(ShardStore& store, Clock& clock,
                                const StreamsServiceOptions& options)
-    : store_(store), clock_(clock), options_(options) {
+    : put_allocator_(std::make_unique<ArenaAllocator>()),
+      store_(store),
+      clock_(clock),
+      options_(options) {
+  SetMessageAllocatorFor_PutRecords(put_allocator_.get());
   for (int i = 0; i < std::max(1, options_.dispatch_threads); ++i) {
     threads_.emplace_back([this] { DispatchLoop(); });
   }
@@ -438,7 +470,13 @@ TRIBUTARY_UNARY_STATUSOR(DescribeStreamSummary)
 TRIBUTARY_UNARY_STATUSOR(ListStreams)
 TRIBUTARY_UNARY_STATUSOR(ListShards)
 TRIBUTARY_UNARY_STATUSOR(PutRecord)
-TRIBUTARY_UNARY_INTO(PutRecords)
+grpc::ServerUnaryReactor* StreamsService::PutRecords(grpc::CallbackServerContext* context,
+                                                     const v1::PutRecordsRequest* request,
+                                                     v1::PutRecordsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(Reply("PutRecords", store_.PutRecords(*request, response)));
+  return reactor;
+}
 TRIBUTARY_UNARY_STATUSOR(GetShardIterator)
 TRIBUTARY_UNARY_INTO(GetRecords)
 TRIBUTARY_UNARY_STATUS(SplitShard)

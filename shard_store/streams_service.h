@@ -42,6 +42,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -92,7 +93,8 @@ struct SubscriptionStats {
 };
 
 class StreamsService final
-    : public v1::Streams::WithCallbackMethod_SubscribeToShard<v1::Streams::Service> {
+    : public v1::Streams::WithCallbackMethod_PutRecords<
+          v1::Streams::WithCallbackMethod_SubscribeToShard<v1::Streams::Service>> {
  public:
   // The default largest event SubscribeToShard sends, in bytes of records.
   static constexpr int64_t kMaxEventBytes = 4 << 20;
@@ -118,8 +120,11 @@ class StreamsService final
                           v1::ListShardsResponse* response) override;
   grpc::Status PutRecord(grpc::ServerContext* context, const v1::PutRecordRequest* request,
                          v1::PutRecordResponse* response) override;
-  grpc::Status PutRecords(grpc::ServerContext* context, const v1::PutRecordsRequest* request,
-                          v1::PutRecordsResponse* response) override;
+  // On the callback API with the request and response on one protobuf Arena per call (no
+  // malloc per record string); the store's write runs on gRPC's callback thread.
+  grpc::ServerUnaryReactor* PutRecords(grpc::CallbackServerContext* context,
+                                       const v1::PutRecordsRequest* request,
+                                       v1::PutRecordsResponse* response) override;
   grpc::Status GetShardIterator(grpc::ServerContext* context,
                                 const v1::GetShardIteratorRequest* request,
                                 v1::GetShardIteratorResponse* response) override;
@@ -152,6 +157,8 @@ class StreamsService final
   void Unregister(Subscription* subscription);
   void KeepAliveLoop();
 
+  class ArenaAllocator;
+  std::unique_ptr<ArenaAllocator> put_allocator_;
   ShardStore& store_;
   Clock& clock_;
   const StreamsServiceOptions options_;
