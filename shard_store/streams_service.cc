@@ -314,6 +314,26 @@ StreamsService::StreamsService(ShardStore& store, Clock& clock,
   if (options_.keep_alive_interval > absl::ZeroDuration()) {
     keep_alive_thread_ = std::thread([this] { KeepAliveLoop(); });
   }
+  for (int i = 0; i < options_.put_threads; ++i) {
+    put_threads_.emplace_back([this] { PutLoop(); });
+  }
+}
+
+void StreamsService::PutLoop() {
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(put_mu_) {
+    return put_stop_ || !put_queue_.empty();
+  };
+  while (true) {
+    std::function<void()> task;
+    {
+      absl::MutexLock lock(&put_mu_);
+      put_mu_.Await(absl::Condition(&ready));
+      if (put_queue_.empty()) return;  // stopping, and nothing left
+      task = std::move(put_queue_.front());
+      put_queue_.pop_front();
+    }
+    task();
+  }
 }
 
 StreamsService::~StreamsService() {
@@ -327,6 +347,11 @@ StreamsService::~StreamsService() {
     stop_ = true;
   }
   for (std::thread& t : threads_) t.join();
+  {
+    absl::MutexLock lock(&put_mu_);
+    put_stop_ = true;
+  }
+  for (std::thread& t : put_threads_) t.join();  // after running what was queued
 }
 
 void StreamsService::Register(Subscription* subscription) {
@@ -474,7 +499,15 @@ grpc::ServerUnaryReactor* StreamsService::PutRecords(grpc::CallbackServerContext
                                                      const v1::PutRecordsRequest* request,
                                                      v1::PutRecordsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(Reply("PutRecords", store_.PutRecords(*request, response)));
+  if (put_threads_.empty()) {
+    reactor->Finish(Reply("PutRecords", store_.PutRecords(*request, response)));
+    return reactor;
+  }
+  // The request and response stay alive (on their arena) until Finish.
+  absl::MutexLock lock(&put_mu_);
+  put_queue_.push_back([this, request, response, reactor] {
+    reactor->Finish(Reply("PutRecords", store_.PutRecords(*request, response)));
+  });
   return reactor;
 }
 TRIBUTARY_UNARY_STATUSOR(GetShardIterator)

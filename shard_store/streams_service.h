@@ -42,6 +42,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -69,6 +70,11 @@ struct StreamsServiceOptions {
   // A subscription idle this long gets an event (possibly empty). Zero
   // disables keep-alives.
   absl::Duration keep_alive_interval = absl::Seconds(5);
+  // PutRecords runs on this many threads of the service's own; 0: on gRPC's callback thread
+  // (fastest with WAL-only writes). Synced writes want several, so that concurrent calls wait
+  // for one shared fsync (RocksDB's group commit) instead of queueing behind each other on
+  // gRPC's few callback threads.
+  int put_threads = 0;
 };
 
 // What one live SubscribeToShard call holds and has sent (for tests and
@@ -175,6 +181,12 @@ class StreamsService final
   std::deque<Subscription*> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
+  // PutRecords calls waiting for a put thread (options_.put_threads > 0).
+  void PutLoop();
+  absl::Mutex put_mu_;
+  std::deque<std::function<void()>> put_queue_ ABSL_GUARDED_BY(put_mu_);
+  bool put_stop_ ABSL_GUARDED_BY(put_mu_) = false;
+  std::vector<std::thread> put_threads_;
 };
 
 }  // namespace tributary::shard_store
