@@ -14,8 +14,6 @@ absl::StatusOr<std::unique_ptr<ShardStoreNode>> ShardStoreNode::Create(
   service_options.dispatch_threads = options.dispatch_threads;
   service_options.max_event_bytes = options.max_event_bytes;
   service_options.keep_alive_interval = options.keep_alive_interval;
-  // Synced puts wait for an fsync: run them on threads of their own so that many share one.
-  service_options.put_threads = options.store.sync_writes ? 8 : 0;
   node->service_ = std::make_unique<StreamsService>(*node->store_, clock, service_options);
   if (options.trim_period > absl::ZeroDuration()) {
     node->trimmer_ = std::make_unique<RetentionTrimmer>(*node->store_, clock, options.trim_period);

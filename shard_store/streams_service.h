@@ -70,11 +70,10 @@ struct StreamsServiceOptions {
   // A subscription idle this long gets an event (possibly empty). Zero
   // disables keep-alives.
   absl::Duration keep_alive_interval = absl::Seconds(5);
-  // PutRecords runs on this many threads of the service's own; 0: on gRPC's callback thread
-  // (fastest with WAL-only writes). Synced writes want several, so that concurrent calls wait
-  // for one shared fsync (RocksDB's group commit) instead of queueing behind each other on
-  // gRPC's few callback threads.
-  int put_threads = 0;
+  // PutRecords runs on this many threads of the service's own (at least 1), never on gRPC's
+  // callback thread: a RocksDB write can stall, and with sync_writes it waits for an fsync
+  // (several threads let concurrent calls share one fsync, RocksDB's group commit).
+  int put_threads = 8;
 };
 
 // What one live SubscribeToShard call holds and has sent (for tests and
@@ -127,7 +126,7 @@ class StreamsService final
   grpc::Status PutRecord(grpc::ServerContext* context, const v1::PutRecordRequest* request,
                          v1::PutRecordResponse* response) override;
   // On the callback API with the request and response on one protobuf Arena per call (no
-  // malloc per record string); the store's write runs on gRPC's callback thread.
+  // malloc per record string); the store's write runs on one of the service's put threads.
   grpc::ServerUnaryReactor* PutRecords(grpc::CallbackServerContext* context,
                                        const v1::PutRecordsRequest* request,
                                        v1::PutRecordsResponse* response) override;
@@ -181,7 +180,7 @@ class StreamsService final
   std::deque<Subscription*> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
-  // PutRecords calls waiting for a put thread (options_.put_threads > 0).
+  // PutRecords calls waiting for a put thread.
   void PutLoop();
   absl::Mutex put_mu_;
   std::deque<std::function<void()>> put_queue_ ABSL_GUARDED_BY(put_mu_);

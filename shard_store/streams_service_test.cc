@@ -484,9 +484,9 @@ TEST_F(StreamsServiceWriteFaultTest, FailedPutIsAnErrorAndSubscribersGetTheNextS
   EXPECT_EQ((*event)->records(0).sequence_number(), seq);
 }
 
-// With synced writes the node runs PutRecords on put threads of its own (group commit across
-// concurrent calls): every call from several clients at once is acknowledged, and a subscriber
-// gets each record once, with each client's records in its call order.
+// PutRecords runs on the service's put threads; with synced writes concurrent calls share fsyncs
+// (group commit): every call from several clients at once is acknowledged, and a subscriber gets
+// each record once, with each client's records in its call order.
 class StreamsServiceSyncedTest : public StreamsServiceTest {
  protected:
   void ConfigureNode(ShardStoreNodeOptions& options) override { options.store.sync_writes = true; }
