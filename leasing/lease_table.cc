@@ -506,9 +506,9 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& 
         absl::StrCat("poller ", poller_id, " is not registered: register again"));
   }
   const absl::Time now = clock_.Now();
-  // The caller is spared: this very call renews it.
+  // The caller is spared (this very call renews it), so `poller` stays valid: erasing other map
+  // entries does not invalidate it.
   RETURN_IF_ERROR(ForgetSilentPollers(now, poller_id));
-  poller = pollers_.find(poller_id);
   const int capacity = poller->second.record.capacity;
   Mutation m;
   m.pollers[poller_id] = Renewed(poller_id, now);

@@ -57,6 +57,20 @@ class PollerTest : public ::testing::Test {
                                     function_, destination_, *metrics_.back());
   }
 
+  // Poller "p1" whose lease calls go through `leases` (e.g. an ObservedLeaseService over
+  // leases_); its metrics are metrics_.back().
+  std::unique_ptr<Poller> NewPollerVia(LeaseService& leases, int full_progress_every = 20) {
+    PollerOptions options;
+    options.poller_id = "p1";
+    options.checkpoint_interval = absl::ZeroDuration();
+    options.seed = seed_;
+    options.run_consumers_inline = true;
+    options.full_progress_every = full_progress_every;
+    metrics_.push_back(std::make_unique<PollerMetrics>("p1", clock_));
+    return std::make_unique<Poller>(options, clock_, waiter_, leases, mappings_, shards_, function_,
+                                    destination_, *metrics_.back());
+  }
+
   void AddShard(const std::string& shard, std::vector<std::string> parents = {}) {
     shards_.AddShard(kStream, shard);
     leases_.AddLease(kMapping, shard, kStream, std::move(parents));
@@ -465,15 +479,9 @@ TEST_F(PollerTest, HeartbeatsReportOnlyIteratorAgesThatChangedWithAFullReportEve
   AddShard(kShard1);
   Append(kShard0, 1);
   testing::ObservedLeaseService observed(leases_);
-  PollerOptions options;
-  options.poller_id = "p1";
-  options.checkpoint_interval = absl::ZeroDuration();
-  options.seed = seed_;
-  options.run_consumers_inline = true;
-  options.full_progress_every = 3;
-  PollerMetrics metrics("p1", clock_);
-  Poller poller(options, clock_, waiter_, observed, mappings_, shards_, function_, destination_,
-                metrics);
+  std::unique_ptr<Poller> owned = NewPollerVia(observed, /*full_progress_every=*/3);
+  Poller& poller = *owned;
+  PollerMetrics& metrics = *metrics_.back();
   RunTimes(poller, 1);  // registers, acquires both, delivers shard 0's record
   // A shard's age as its lanes report it: a batch whose last record arrived `age` ago.
   auto set_age = [&](const std::string& shard, absl::Duration age) {
@@ -512,14 +520,8 @@ TEST_F(PollerTest, SteadyHeartbeatsCarryADigestAndGetNoLeaseListWhileALossStillS
   AddShard(kShard0);
   AddShard(kShard1);
   testing::ObservedLeaseService observed(leases_);
-  PollerOptions options;
-  options.poller_id = "p1";
-  options.checkpoint_interval = absl::ZeroDuration();
-  options.seed = seed_;
-  options.run_consumers_inline = true;
-  PollerMetrics metrics("p1", clock_);
-  Poller poller(options, clock_, waiter_, observed, mappings_, shards_, function_, destination_,
-                metrics);
+  std::unique_ptr<Poller> owned = NewPollerVia(observed);
+  Poller& poller = *owned;
   RunTimes(poller, 1);  // registers and acquires both
   NextHeartbeat();
   RunTimes(poller, 1);
