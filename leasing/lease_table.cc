@@ -171,6 +171,7 @@ absl::Status LeaseTable::Commit(Mutation m) {
       continue;
     }
     LeaseEntry& entry = leases_[key];
+    // A new owner's age starts at 0; the processing result stays until the new owner reports.
     if (entry.record.owner != record->owner) entry.iterator_age_ms = 0;
     entry.record = std::move(*record);
   }
@@ -256,6 +257,8 @@ Lease LeaseTable::ToLease(const LeaseEntry& entry, absl::Time now) const {
   Lease lease;
   lease.record = entry.record;
   lease.iterator_age_ms = entry.iterator_age_ms;
+  lease.last_processing_result = entry.last_processing_result;
+  lease.last_processing_result_time = entry.last_processing_result_time;
   lease.assignable = entry.assignable;
   if (!entry.record.owner.empty()) {
     auto poller = pollers_.find(entry.record.owner);
@@ -463,8 +466,14 @@ absl::StatusOr<HeartbeatResult> LeaseTable::Heartbeat(const std::string& poller_
 
   for (const LeaseProgress& p : progress) {
     auto it = leases_.find(p.key);
-    if (it != leases_.end() && it->second.record.owner == poller_id) {
-      it->second.iterator_age_ms = p.iterator_age_ms;
+    if (it == leases_.end() || it->second.record.owner != poller_id) continue;
+    it->second.iterator_age_ms = p.iterator_age_ms;
+    if (!p.last_processing_result.empty()) {
+      it->second.last_processing_result = p.last_processing_result;
+      // Without a time, the report is as new as this heartbeat.
+      it->second.last_processing_result_time = p.last_processing_result_time == absl::InfinitePast()
+                                                   ? now
+                                                   : p.last_processing_result_time;
     }
   }
   HeartbeatResult result;

@@ -65,6 +65,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -94,7 +95,12 @@ struct Lease {
   LeaseRecord record;
   absl::Time last_renewal_time = absl::InfinitePast();  // the owner's last heartbeat
   int64_t iterator_age_ms = 0;                          // the owner's last report; memory only
-  bool expired = false;                                 // owned, and the owner is not live
+  // The last processing result a poller reported ("OK", "PROBLEM: ..."; empty before any) and
+  // when that poller observed it; memory only, kept across owner changes until the new owner
+  // reports (see LeaseProgress).
+  std::string last_processing_result;
+  absl::Time last_processing_result_time = absl::InfinitePast();
+  bool expired = false;     // owned, and the owner is not live
   bool assignable = false;  // enabled, not at SHARD_END, every parent done or gone
 };
 
@@ -114,8 +120,18 @@ struct HeldLease {
 
 // A poller's progress report on one lease, carried by its heartbeat.
 struct LeaseProgress {
+  LeaseProgress() = default;
+  // An iterator age report (no processing result).
+  LeaseProgress(LeaseKey key_in, int64_t iterator_age_ms_in)
+      : key(std::move(key_in)), iterator_age_ms(iterator_age_ms_in) {}
+
   LeaseKey key;
   int64_t iterator_age_ms = 0;
+  // The outcome of the poller's last invocation on the lease and when it observed it. Empty:
+  // nothing reported this time (the stored result is kept). Without a time (InfinitePast) the
+  // table stamps the heartbeat's time.
+  std::string last_processing_result;
+  absl::Time last_processing_result_time = absl::InfinitePast();
 };
 
 struct HeartbeatResult {
@@ -188,7 +204,11 @@ class LeaseTable {
   absl::StatusOr<int> DeregisterPoller(const std::string& poller_id);
 
   // Renews every lease the poller holds (one poller row written). `progress` reports iterator
-  // ages, kept in memory for the leases the poller owns (others are ignored). Returns every
+  // ages and processing results, kept in memory for the leases the poller owns (reports on
+  // others, e.g. from a poller fenced out by a new owner, are ignored). An age replaces the
+  // stored one; a non-empty result replaces the stored result and its time (whatever that time
+  // says: the owner's latest report wins), an empty one keeps it. An owner change resets the
+  // age to 0 but keeps the result until the new owner reports one. Returns every
   // lease the poller owns now, with counters, and those it should give back: leases that are no
   // longer assignable (mapping disabled, SHARD_END) and, when it holds more than its target,
   // enough of those held for at least `min_hold`. A lease the poller thought it held and that is
@@ -240,6 +260,8 @@ class LeaseTable {
     LeaseRecord record;
     bool assignable = false;  // derived; kept in step by Index/Unindex
     int64_t iterator_age_ms = 0;
+    std::string last_processing_result;  // memory only, like iterator_age_ms
+    absl::Time last_processing_result_time = absl::InfinitePast();
   };
   struct PollerEntry {
     PollerRecord record;

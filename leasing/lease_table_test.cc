@@ -336,6 +336,86 @@ TEST_F(LeaseTableTest, IteratorAgesAreKeptForOwnedLeasesOnly) {
   EXPECT_EQ(Get(mine[0]).iterator_age_ms, 0);  // memory only
 }
 
+// A heartbeat's progress report on `key` with a processing result observed at `at`.
+LeaseProgress ResultReport(const LeaseKey& key, const std::string& result, absl::Time at) {
+  LeaseProgress p{key, 0};
+  p.last_processing_result = result;
+  p.last_processing_result_time = at;
+  return p;
+}
+
+TEST_F(LeaseTableTest, ProcessingResultIsKeptReturnedAndReplacedByTheOwnersNextReport) {
+  CreateLeases(1);
+  Register("p1");
+  const LeaseKey key = Acquire("p1").at(0);
+  EXPECT_EQ(Get(key).last_processing_result, "");
+  EXPECT_EQ(Get(key).last_processing_result_time, absl::InfinitePast());
+
+  const absl::Time failed_at = clock_.Now() - absl::Milliseconds(300);
+  ASSERT_TRUE(
+      table_->Heartbeat("p1", {ResultReport(key, "PROBLEM: Function call failed", failed_at)})
+          .ok());
+  EXPECT_EQ(Get(key).last_processing_result, "PROBLEM: Function call failed");
+  EXPECT_EQ(Get(key).last_processing_result_time, failed_at);
+  absl::StatusOr<LeasePage> page = table_->ListLeases({}, 10, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->leases.at(0).last_processing_result, "PROBLEM: Function call failed");
+
+  // An age-only report (no result) keeps the stored result.
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(table_->Heartbeat("p1", {{key, 700}}).ok());
+  EXPECT_EQ(Get(key).last_processing_result, "PROBLEM: Function call failed");
+  EXPECT_EQ(Get(key).last_processing_result_time, failed_at);
+
+  const absl::Time ok_at = clock_.Now();
+  ASSERT_TRUE(table_->Heartbeat("p1", {ResultReport(key, "OK", ok_at)}).ok());
+  EXPECT_EQ(Get(key).last_processing_result, "OK");
+  EXPECT_EQ(Get(key).last_processing_result_time, ok_at);
+
+  Restart();
+  EXPECT_EQ(Get(key).last_processing_result, "") << "memory only";
+}
+
+TEST_F(LeaseTableTest, ProcessingResultWithoutATimeIsStampedWithTheHeartbeatsTime) {
+  CreateLeases(1);
+  Register("p1");
+  const LeaseKey key = Acquire("p1").at(0);
+  clock_.Advance(absl::Seconds(2));
+  ASSERT_TRUE(table_->Heartbeat("p1", {ResultReport(key, "OK", absl::InfinitePast())}).ok());
+  EXPECT_EQ(Get(key).last_processing_result_time, clock_.Now());
+}
+
+TEST_F(LeaseTableTest, ProcessingResultOutlivesAnOwnerChangeAndIgnoresTheFencedOutOwner) {
+  CreateLeases(1);
+  Register("p1");
+  const LeaseKey key = Acquire("p1").at(0);
+  const absl::Time p1_failed_at = clock_.Now();
+  ASSERT_TRUE(
+      table_->Heartbeat("p1", {ResultReport(key, "PROBLEM: Function call failed", p1_failed_at)})
+          .ok());
+  // p1 goes silent; p2 takes the lease over (a new counter).
+  Register("p2");
+  clock_.Advance(absl::Seconds(11));
+  ASSERT_THAT(Acquire("p2"), ElementsAre(key));
+  EXPECT_EQ(Get(key).last_processing_result, "PROBLEM: Function call failed")
+      << "an owner change clears nothing";
+  EXPECT_EQ(Get(key).iterator_age_ms, 0);
+
+  // p1 wakes up and reports, fenced out: ignored, like its iterator age.
+  LeaseProgress stale = ResultReport(key, "OK", clock_.Now());
+  stale.iterator_age_ms = 900;
+  ASSERT_TRUE(table_->Heartbeat("p1", {stale}).ok());
+  EXPECT_EQ(Get(key).last_processing_result, "PROBLEM: Function call failed");
+  EXPECT_EQ(Get(key).last_processing_result_time, p1_failed_at);
+  EXPECT_EQ(Get(key).iterator_age_ms, 0);
+
+  // The new owner's report replaces it.
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(table_->Heartbeat("p2", {ResultReport(key, "OK", clock_.Now())}).ok());
+  EXPECT_EQ(Get(key).last_processing_result, "OK");
+  EXPECT_EQ(Get(key).last_processing_result_time, clock_.Now());
+}
+
 // ---- Fencing ----
 
 class FencingTest : public LeaseTableTest {

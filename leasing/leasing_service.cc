@@ -60,6 +60,10 @@ void ToProto(const Lease& l, v1::Lease* out) {
   }
   out->set_enabled(r.enabled);
   out->set_iterator_age_ms(l.iterator_age_ms);
+  out->set_last_processing_result(l.last_processing_result);
+  if (l.last_processing_result_time != absl::InfinitePast()) {
+    *out->mutable_last_processing_result_time() = ToProtoTimestamp(l.last_processing_result_time);
+  }
   out->set_expired(l.expired);
   out->set_assignable(l.assignable);
 }
@@ -218,7 +222,17 @@ grpc::Status LeasingService::Heartbeat(grpc::ServerContext*, const v1::Heartbeat
       const v1::HeldLeaseStatus& held = request->held_leases(i);
       ASSIGN_OR_RETURN(LeaseKey key,
                        ToKey(held.lease_key(), absl::StrCat("held_leases[", i, "].lease_key")));
-      progress.push_back(LeaseProgress{std::move(key), held.iterator_age_ms()});
+      if (held.last_processing_result().size() > kMaxProcessingResultLength) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "held_leases[", i, "].last_processing_result: at most ", kMaxProcessingResultLength,
+            " bytes, got ", held.last_processing_result().size()));
+      }
+      LeaseProgress report{std::move(key), held.iterator_age_ms()};
+      report.last_processing_result = held.last_processing_result();
+      if (held.has_last_processing_result_time()) {
+        report.last_processing_result_time = FromProtoTimestamp(held.last_processing_result_time());
+      }
+      progress.push_back(std::move(report));
     }
     ASSIGN_OR_RETURN(HeartbeatResult result, table_.Heartbeat(request->poller_id(), progress));
     bool unchanged = false;

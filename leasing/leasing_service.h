@@ -7,7 +7,8 @@
 // unsigned 64-bit integer; a checkpoint type other than SEQUENCE_NUMBER or SHARD_END in
 // Checkpoint; an unknown checkpoint type, or AT_TIMESTAMP_CHECKPOINT without a timestamp, as an
 // initial checkpoint (CHECKPOINT_TYPE_UNSPECIFIED there means TRIM_HORIZON); max_results outside
-// 0..10000 (0 means 1000); a page token that ListLeases did not return. Unknown leases and
+// 0..10000 (0 means 1000); a page token that ListLeases did not return; a heartbeat's
+// held_leases[i].last_processing_result longer than kMaxProcessingResultLength. Unknown leases and
 // pollers are NOT_FOUND; fencing failures FAILED_PRECONDITION.
 //
 // Thread-safe (gRPC calls handlers concurrently; the table serializes). `table` must outlive the
@@ -25,6 +26,10 @@
 #include "proto/leasing.grpc.pb.h"
 
 namespace tributary::leasing {
+
+// The longest processing result a heartbeat may report (bytes): leasing keeps one per lease in
+// memory, and Lambda's texts are a few dozen characters.
+inline constexpr size_t kMaxProcessingResultLength = 256;
 
 class LeasingService final : public v1::Leasing::Service {
  public:

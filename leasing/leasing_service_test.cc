@@ -134,6 +134,8 @@ TEST_F(LeasingServiceTest, PollerLifecycleEndToEnd) {
 
   v1::Lease read = Get("parent");
   EXPECT_EQ(read.iterator_age_ms(), 4200);
+  EXPECT_EQ(read.last_processing_result(), "");
+  EXPECT_FALSE(read.has_last_processing_result_time());
   EXPECT_EQ(read.last_renewal_time().seconds(), absl::ToUnixSeconds(clock_.Now()));
   EXPECT_TRUE(read.assignable());
   EXPECT_FALSE(read.expired());
@@ -226,6 +228,35 @@ TEST_F(LeasingServiceTest, HeartbeatWithTheRightDigestGetsNoLeaseList) {
   v1::HeartbeatResponse differs = beat(stale.value());
   EXPECT_FALSE(differs.owned_unchanged());
   EXPECT_THAT(differs.owned_leases(), SizeIs(2));
+}
+
+TEST_F(LeasingServiceTest, ProcessingResultTravelsFromHeartbeatToGetAndListLeases) {
+  Create({NewLeaseProto("s0")});
+  Register("p1");
+  ASSERT_THAT(Acquire("p1"), SizeIs(1));
+  const std::string longest(kMaxProcessingResultLength, 'x');  // the bound itself is accepted
+  for (const std::string& result : {std::string("PROBLEM: Function call failed"), longest}) {
+    clock_.Advance(absl::Seconds(1));
+    v1::HeartbeatRequest hb;
+    hb.set_poller_id("p1");
+    v1::HeldLeaseStatus* held = hb.add_held_leases();
+    *held->mutable_lease_key() = Key("s0");
+    held->set_last_processing_result(result);
+    held->mutable_last_processing_result_time()->set_seconds(1'700'000'000);
+    held->mutable_last_processing_result_time()->set_nanos(5'000'000);
+    ASSERT_TRUE(client().Heartbeat(hb).ok());
+
+    v1::Lease read = Get("s0");
+    EXPECT_EQ(read.last_processing_result(), result);
+    EXPECT_EQ(read.last_processing_result_time().seconds(), 1'700'000'000);
+    EXPECT_EQ(read.last_processing_result_time().nanos(), 5'000'000);
+    v1::ListLeasesRequest list;
+    list.set_event_source_mapping_uuid(kMapping);
+    absl::StatusOr<v1::ListLeasesResponse> listed = client().ListLeases(list);
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    ASSERT_THAT(listed->leases(), SizeIs(1));
+    EXPECT_EQ(listed->leases(0).last_processing_result(), result);
+  }
 }
 
 TEST_F(LeasingServiceTest, StaleOwnerIsFencedThroughTheService) {
@@ -373,6 +404,16 @@ TEST_F(LeasingServiceTest, BadInputTable) {
          return client().Heartbeat(req).status();
        },
        kInvalid, "held_leases[0].lease_key.shard_id"},
+      {"heartbeat: processing result over 256 bytes",
+       [&] {
+         v1::HeartbeatRequest req;
+         req.set_poller_id("p1");
+         v1::HeldLeaseStatus* held = req.add_held_leases();
+         *held->mutable_lease_key() = Key("s0");
+         held->set_last_processing_result(std::string(257, 'x'));
+         return client().Heartbeat(req).status();
+       },
+       kInvalid, "held_leases[0].last_processing_result"},
       {"acquire: empty poller", [&] { return client().AcquireLeases({}).status(); }, kInvalid,
        "poller_id"},
       {"release: empty key", [&] { return client().ReleaseLease({}).status(); }, kInvalid,

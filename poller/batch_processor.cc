@@ -10,6 +10,21 @@
 #include "poller/failure_record.h"
 
 namespace tributary::poller {
+namespace {
+
+// A failed call's processing result (metrics.h has the whole mapping).
+ProcessingResult ResultOfFailedCall(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kDeadlineExceeded:
+      return ProcessingResult::kFunctionTimedOut;
+    case absl::StatusCode::kUnavailable:
+      return ProcessingResult::kConnectionError;
+    default:
+      return ProcessingResult::kFunctionCallFailed;
+  }
+}
+
+}  // namespace
 
 struct BatchProcessor::Call {
   const ShardContext& shard;
@@ -141,12 +156,14 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call, std::vector<v1:
     attempt.function_error = absl::StrCat(absl::StatusCodeToString(reply.status().code()), ": ",
                                           reply.status().message());
     metrics_.FunctionError(call.shard);
+    metrics_.Processed(call.shard, ResultOfFailedCall(reply.status()));
     return attempt;
   }
   attempt.status_code = 0;
   if (!reply->function_error().empty()) {
     attempt.function_error = reply->function_error();
     metrics_.FunctionError(call.shard);
+    metrics_.Processed(call.shard, ProcessingResult::kFunctionCallFailed);
     return attempt;
   }
   const bool report_failures =
@@ -154,6 +171,7 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call, std::vector<v1:
                 v1::REPORT_BATCH_ITEM_FAILURES) != config.function_response_types().end();
   if (!report_failures || reply->batch_item_failures().empty()) {
     attempt.kind = Attempt::kSuccess;
+    metrics_.Processed(call.shard, ProcessingResult::kOk);
     return attempt;
   }
   absl::flat_hash_map<std::string, size_t> index;
@@ -165,11 +183,13 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call, std::vector<v1:
       attempt.function_error =
           absl::StrCat("invalid batch item failure identifier \"", f.item_identifier(), "\"");
       metrics_.FunctionError(call.shard);
+      metrics_.Processed(call.shard, ProcessingResult::kFunctionCallFailed);
       return attempt;
     }
     lowest = std::min(lowest, it->second);
   }
   attempt.kind = Attempt::kPartial;
+  metrics_.Processed(call.shard, ProcessingResult::kBatchItemFailures);
   attempt.first_failed = lowest;
   attempt.function_error = "BatchItemFailures";
   return attempt;

@@ -1,5 +1,6 @@
 #include "poller/batch_processor.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -419,6 +420,83 @@ TEST_F(BatchProcessorTest, InvokeLatencyAndIteratorAgeComeFromTheClock) {
   EXPECT_EQ(m.invoke_latency_ms().sum(), 40);
   EXPECT_EQ(m.iterator_age_ms(), 1040);
   EXPECT_EQ(m.batch_size().sum(), 2);
+}
+
+// ---- Last processing result (metrics.h has the mapping) ----
+
+struct ResultCase {
+  std::string name;
+  std::function<absl::StatusOr<v1::InvokeResponse>()> answer;
+  ProcessingResult expected;
+};
+
+class ProcessingResultTest : public BatchProcessorTest,
+                             public ::testing::WithParamInterface<ResultCase> {};
+
+TEST_P(ProcessingResultTest, OneInvocationSetsTheShardsResultWithItsTime) {
+  config_.set_maximum_retry_attempts(0);  // one invocation, then reported and skipped
+  config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  function_.SetScript([&](const v1::InvokeRequest&, int) {
+    clock_.Advance(absl::Milliseconds(40));  // the invocation takes a while
+    return GetParam().answer();
+  });
+  EXPECT_EQ(metrics_.LastProcessingResult(shard_), ProcessingResult::kNone);
+  ASSERT_TRUE(Process(Records(3)).ok());
+  EXPECT_EQ(metrics_.LastProcessingResult(shard_), GetParam().expected);
+  const std::vector<ShardProgress> progress = metrics_.Progress({&shard_});
+  ASSERT_EQ(progress.size(), 1u);
+  EXPECT_EQ(progress[0].result, GetParam().expected);
+  EXPECT_EQ(progress[0].result_time, t0_ + absl::Milliseconds(40)) << "when the call returned";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Answers, ProcessingResultTest,
+    ::testing::Values(ResultCase{"Success", [] { return v1::InvokeResponse(); },
+                                 ProcessingResult::kOk},
+                      ResultCase{"FunctionErrorReply", [] { return FunctionErrorReply(); },
+                                 ProcessingResult::kFunctionCallFailed},
+                      ResultCase{"InternalStatus",
+                                 []() -> absl::StatusOr<v1::InvokeResponse> {
+                                   return absl::InternalError("boom");
+                                 },
+                                 ProcessingResult::kFunctionCallFailed},
+                      ResultCase{"DeadlineExceeded",
+                                 []() -> absl::StatusOr<v1::InvokeResponse> {
+                                   return absl::DeadlineExceededError("function timeout");
+                                 },
+                                 ProcessingResult::kFunctionTimedOut},
+                      ResultCase{"Unavailable",
+                                 []() -> absl::StatusOr<v1::InvokeResponse> {
+                                   return absl::UnavailableError("connection refused");
+                                 },
+                                 ProcessingResult::kConnectionError},
+                      ResultCase{"PartialBatchResponse", [] { return ItemFailures({"1"}); },
+                                 ProcessingResult::kBatchItemFailures},
+                      ResultCase{"UnknownItemIdentifier", [] { return ItemFailures({"nope"}); },
+                                 ProcessingResult::kFunctionCallFailed}),
+    [](const ::testing::TestParamInfo<ResultCase>& info) { return info.param.name; });
+
+TEST_F(BatchProcessorTest, ResultIsOkOnceARetrySucceeds) {
+  function_.SetScript([](const v1::InvokeRequest&, int call) -> absl::StatusOr<v1::InvokeResponse> {
+    if (call == 0) return absl::UnavailableError("connection refused");
+    return v1::InvokeResponse();
+  });
+  ASSERT_TRUE(Process(Records(2)).ok());
+  EXPECT_EQ(function_.call_count(), 2);
+  EXPECT_EQ(metrics_.LastProcessingResult(shard_), ProcessingResult::kOk);
+}
+
+TEST(ProcessingResultText, NamesEachResultInLambdasWords) {
+  EXPECT_STREQ(ProcessingResultText(ProcessingResult::kNone), "");
+  EXPECT_STREQ(ProcessingResultText(ProcessingResult::kOk), "OK");
+  EXPECT_STREQ(ProcessingResultText(ProcessingResult::kFunctionCallFailed),
+               "PROBLEM: Function call failed");
+  EXPECT_STREQ(ProcessingResultText(ProcessingResult::kFunctionTimedOut),
+               "PROBLEM: Function timed out");
+  EXPECT_STREQ(ProcessingResultText(ProcessingResult::kConnectionError),
+               "PROBLEM: Connection error");
+  EXPECT_STREQ(ProcessingResultText(ProcessingResult::kBatchItemFailures),
+               "PROBLEM: Function reported batch item failures");
 }
 
 }  // namespace

@@ -45,6 +45,24 @@ std::string FormatDouble(double v) {
 
 }  // namespace
 
+const char* ProcessingResultText(ProcessingResult result) {
+  switch (result) {
+    case ProcessingResult::kNone:
+      return "";
+    case ProcessingResult::kOk:
+      return "OK";
+    case ProcessingResult::kFunctionCallFailed:
+      return "PROBLEM: Function call failed";
+    case ProcessingResult::kFunctionTimedOut:
+      return "PROBLEM: Function timed out";
+    case ProcessingResult::kConnectionError:
+      return "PROBLEM: Connection error";
+    case ProcessingResult::kBatchItemFailures:
+      return "PROBLEM: Function reported batch item failures";
+  }
+  return "";
+}
+
 Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)) {
   bounds_.push_back(std::numeric_limits<double>::infinity());
   counts_.assign(bounds_.size(), 0);
@@ -119,6 +137,14 @@ void PollerMetrics::FunctionError(const ShardContext& shard) {
   ++EntryFor(shard).function_errors;
 }
 
+void PollerMetrics::Processed(const ShardContext& shard, ProcessingResult result) {
+  const absl::Time now = clock_.Now();
+  absl::MutexLock lock(&mu_);
+  Entry& e = EntryFor(shard);
+  e.result = result;
+  e.result_time = now;
+}
+
 void PollerMetrics::Retried(const ShardContext& shard) {
   absl::MutexLock lock(&mu_);
   ++EntryFor(shard).retries;
@@ -157,14 +183,22 @@ int64_t PollerMetrics::IteratorAgeMs(const ShardContext& shard) {
   return it == entries_.end() ? 0 : AgeMs(it->second, now);
 }
 
-std::vector<int64_t> PollerMetrics::IteratorAgesMs(const std::vector<const ShardContext*>& shards) {
-  const absl::Time now = clock_.Now();
-  std::vector<int64_t> out;
-  out.reserve(shards.size());
+ProcessingResult PollerMetrics::LastProcessingResult(const ShardContext& shard) {
   absl::MutexLock lock(&mu_);
-  for (const ShardContext* shard : shards) {
-    auto it = entries_.find(Key(shard->mapping_uuid, shard->shard_id));
-    out.push_back(it == entries_.end() ? 0 : AgeMs(it->second, now));
+  auto it = entries_.find(Key(shard.mapping_uuid, shard.shard_id));
+  return it == entries_.end() ? ProcessingResult::kNone : it->second.result;
+}
+
+std::vector<ShardProgress> PollerMetrics::Progress(const std::vector<const ShardContext*>& shards) {
+  const absl::Time now = clock_.Now();
+  std::vector<ShardProgress> out(shards.size());
+  absl::MutexLock lock(&mu_);
+  for (size_t i = 0; i < shards.size(); ++i) {
+    auto it = entries_.find(Key(shards[i]->mapping_uuid, shards[i]->shard_id));
+    if (it == entries_.end()) continue;
+    out[i].iterator_age_ms = AgeMs(it->second, now);
+    out[i].result = it->second.result;
+    out[i].result_time = it->second.result_time;
   }
   return out;
 }

@@ -6,6 +6,10 @@
 // growing age; once the batch is done it is frozen at (completion time − that arrival time).
 // 0 before the first batch.
 //
+// Last processing result: the outcome of the shard's last invocation (ProcessingResult, in
+// Lambda's words: ProcessingResultText) and when it was observed. The poller reports it to leasing
+// in its heartbeats, from where the stream tracker sets the mapping's LastProcessingResult.
+//
 // Thread-safe. The clock must outlive this object.
 #ifndef TRIBUTARY_POLLER_METRICS_H_
 #define TRIBUTARY_POLLER_METRICS_H_
@@ -23,6 +27,35 @@
 #include "proto/poller.pb.h"
 
 namespace tributary::poller {
+
+// The outcome of one invocation, as EventSourceMappingConfiguration.last_processing_result
+// words it (ProcessingResultText). Mapping from BatchProcessor's attempt:
+//   the function returned success (no function_error, no batch item failures) → kOk;
+//   the call failed with DEADLINE_EXCEEDED (the function timeout passed)        →
+//   kFunctionTimedOut; the call failed with UNAVAILABLE (not reachable, connection refused/reset)
+//   → kConnectionError; any other failed call, a reply with function_error, or invalid batch item
+//   failure identifiers                                                         →
+//   kFunctionCallFailed; a valid partial batch response (REPORT_BATCH_ITEM_FAILURES) →
+//   kBatchItemFailures.
+// A failing record that is retried and then succeeds ends at kOk: the last invocation counts.
+enum class ProcessingResult : uint8_t {
+  kNone,  // no invocation yet
+  kOk,
+  kFunctionCallFailed,
+  kFunctionTimedOut,
+  kConnectionError,
+  kBatchItemFailures,
+};
+// "" for kNone; "OK"; "PROBLEM: Function call failed"; "PROBLEM: Function timed out";
+// "PROBLEM: Connection error"; "PROBLEM: Function reported batch item failures".
+const char* ProcessingResultText(ProcessingResult result);
+
+// What the heartbeat reports about one shard.
+struct ShardProgress {
+  int64_t iterator_age_ms = 0;                        // as IteratorAgeMs
+  ProcessingResult result = ProcessingResult::kNone;  // of the last invocation
+  absl::Time result_time = absl::InfinitePast();      // when it was observed (clock time)
+};
 
 // A Prometheus-style histogram: counts per upper bound, the last bound +Inf.
 class Histogram {
@@ -54,6 +87,8 @@ class PollerMetrics {
   void CaughtUp(const ShardContext& shard);
   void Invoked(const ShardContext& shard, int batch_size, absl::Duration latency);
   void FunctionError(const ShardContext& shard);
+  // The outcome of an invocation that just returned (now, by the clock).
+  void Processed(const ShardContext& shard, ProcessingResult result);
   void Retried(const ShardContext& shard);
   void Bisected(const ShardContext& shard);
   void Dropped(const ShardContext& shard, const std::string& condition, int64_t records);
@@ -65,8 +100,11 @@ class PollerMetrics {
   // The current iterator age of a shard in ms: while a batch runs, now minus the arrival of its
   // last record; after it, the age it ended with; 0 once caught up, and 0 when unknown.
   int64_t IteratorAgeMs(const ShardContext& shard);
-  // IteratorAgeMs of each shard, in order, under one lock (the heartbeat asks for every lease).
-  std::vector<int64_t> IteratorAgesMs(const std::vector<const ShardContext*>& shards);
+  // The last processing result of a shard (kNone when unknown).
+  ProcessingResult LastProcessingResult(const ShardContext& shard);
+  // IteratorAgeMs and the last processing result of each shard, in order, under one lock (the
+  // heartbeat asks for every lease).
+  std::vector<ShardProgress> Progress(const std::vector<const ShardContext*>& shards);
 
   // Every shard's metrics (only `mapping_uuid`'s when non-empty), sorted by mapping and shard.
   v1::GetMetricsResponse Snapshot(const std::string& mapping_uuid = "");
@@ -80,6 +118,8 @@ class PollerMetrics {
     absl::Time last_arrival = absl::InfinitePast();
     bool in_batch = false;
     int64_t frozen_age_ms = 0;
+    ProcessingResult result = ProcessingResult::kNone;
+    absl::Time result_time = absl::InfinitePast();
     int64_t invocations = 0;
     int64_t function_errors = 0;
     int64_t retries = 0;

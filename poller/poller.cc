@@ -3,6 +3,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "leasing/owned_digest.h"
 
@@ -137,18 +138,25 @@ absl::Status Poller::HeartbeatAndRefresh() {
   std::vector<const ShardContext*> contexts;
   contexts.reserve(consumers.size());
   for (const auto& c : consumers) contexts.push_back(&c->shard());
-  const std::vector<int64_t> ages = metrics_.IteratorAgesMs(contexts);
+  const std::vector<ShardProgress> progress = metrics_.Progress(contexts);
   bool full;
-  std::vector<std::pair<Key, int64_t>> sent;  // what this heartbeat reports
+  // What this heartbeat reports: the age always, the result only when it is news (else kNone).
+  std::vector<std::pair<Key, ShardProgress>> sent;
   {
     absl::MutexLock lock(&mu_);
     full = heartbeats_since_full_ == 0;
     for (size_t i = 0; i < consumers.size(); ++i) {
       Key key(consumers[i]->shard().mapping_uuid, consumers[i]->shard().shard_id);
-      auto it = reported_ages_.find(key);
-      // Leasing starts a lease's age at 0 when its owner changes (Acquire forgets the key).
-      const int64_t known = it == reported_ages_.end() ? 0 : it->second;
-      if (full || ages[i] != known) sent.emplace_back(std::move(key), ages[i]);
+      auto it = reported_.find(key);
+      // Leasing starts a lease's age at 0 when its owner changes, and keeps the previous owner's
+      // result until ours arrives (Acquire forgets the key, so our first result is news).
+      const Reported known = it == reported_.end() ? Reported() : it->second;
+      ShardProgress report = progress[i];
+      if (!full && report.result == known.result) report.result = ProcessingResult::kNone;
+      if (full || report.iterator_age_ms != known.iterator_age_ms ||
+          report.result != ProcessingResult::kNone) {
+        sent.emplace_back(std::move(key), report);
+      }
     }
   }
   leasing::OwnedDigest digest;
@@ -156,11 +164,15 @@ absl::Status Poller::HeartbeatAndRefresh() {
     digest.Add(c->shard().mapping_uuid, c->shard().shard_id, c->lease_counter());
   }
   request.set_owned_digest(digest.value());
-  for (const auto& [key, age] : sent) {
+  for (const auto& [key, report] : sent) {
     v1::HeldLeaseStatus* held = request.add_held_leases();
     held->mutable_lease_key()->set_event_source_mapping_uuid(key.first);
     held->mutable_lease_key()->set_shard_id(key.second);
-    held->set_iterator_age_ms(age);
+    held->set_iterator_age_ms(report.iterator_age_ms);
+    if (report.result != ProcessingResult::kNone) {
+      held->set_last_processing_result(ProcessingResultText(report.result));
+      *held->mutable_last_processing_result_time() = ToProtoTimestamp(report.result_time);
+    }
   }
   // Leases are renewed when leasing handles the call, at or after `now`: measuring their expiry
   // from here errs on the safe side.
@@ -188,8 +200,12 @@ absl::Status Poller::HeartbeatAndRefresh() {
     next_heartbeat_ = now + heartbeat_interval_;
     heartbeats_since_full_ =
         (heartbeats_since_full_ + 1) % std::max(1, options_.full_progress_every);
-    if (full) reported_ages_.clear();  // forget leases no longer held
-    for (const auto& [key, age] : sent) reported_ages_[key] = age;
+    if (full) reported_.clear();  // forget leases no longer held
+    for (const auto& [key, report] : sent) {
+      Reported& known = reported_[key];
+      known.iterator_age_ms = report.iterator_age_ms;
+      if (report.result != ProcessingResult::kNone) known.result = report.result;
+    }
   }
   // Unchanged: leasing's (key, counter) pairs for us are exactly our consumers' — nothing lost,
   // nothing orphaned — and only leases_to_release below is news.
@@ -318,7 +334,8 @@ absl::Status Poller::Acquire() {
         std::make_shared<ShardConsumer>(lease, *config, consumer_options, reader_, leases_, deps);
     if (scheduler_ != nullptr) consumer->Start(*scheduler_);
     absl::MutexLock lock(&mu_);
-    reported_ages_.erase(Key(uuid, lease.shard_id()));  // a new owner's age starts at 0
+    // A new owner's age starts at 0 in leasing, and our results are not reported yet.
+    reported_.erase(Key(uuid, lease.shard_id()));
     auto& slot = consumers_[Key(uuid, lease.shard_id())];
     if (slot != nullptr) {
       slot->Lose();  // a stale consumer of the same lease: superseded

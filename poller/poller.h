@@ -5,8 +5,10 @@
 //   1. registers (RegisterPoller) if it has not yet; the reply gives the heartbeat interval;
 //   2. drops consumers that finished (SHARD_END, released, lost);
 //   3. when the heartbeat is due: Heartbeat with the iterator age of each lease whose age
-//      changed since the last heartbeat (of every lease every `full_progress_every` heartbeats,
-//      so leasing's in-memory copy heals after its restart). A held lease that
+//      changed since the last heartbeat, and the last processing result (PollerMetrics) of each
+//      lease whose result changed since the last one leasing accepted (both for every lease
+//      every `full_progress_every` heartbeats, so leasing's in-memory copy heals after its
+//      restart and the result's observed time is refreshed). A held lease that
 //      the reply no longer lists (or lists with another counter) was lost: its consumer stops at
 //      once. leases_to_release: the consumer finishes its invocation in flight, checkpoints and
 //      releases. Then each mapping in use is fetched again (MappingSource::GetMapping): a new
@@ -57,8 +59,9 @@ struct PollerOptions {
   // many batches (blocking invocations and their backoff waits) run at once across every
   // shard, and the threads are started only as concurrent work needs them.
   int invoke_threads = 64;
-  // Every this many heartbeats, every held lease's iterator age is reported; in between only
-  // those that changed since the last accepted report (an idle poller's heartbeat stays small).
+  // Every this many heartbeats, every held lease's iterator age and last processing result are
+  // reported; in between only those that changed since the last accepted report (an idle
+  // poller's heartbeat stays small).
   int full_progress_every = 20;
 };
 
@@ -121,8 +124,13 @@ class Poller {
   int64_t scanned_events_ ABSL_GUARDED_BY(mu_) = -1;
   std::map<std::string, v1::EventSourceMappingConfiguration> configs_ ABSL_GUARDED_BY(mu_);
   uint64_t consumers_started_ ABSL_GUARDED_BY(mu_) = 0;
-  // The iterator age last reported (and accepted) per lease, and heartbeats since a full report.
-  std::map<Key, int64_t> reported_ages_ ABSL_GUARDED_BY(mu_);
+  // What leasing last accepted from us per lease: the iterator age and the processing result
+  // (kNone: none reported yet). Heartbeats since a full report.
+  struct Reported {
+    int64_t iterator_age_ms = 0;
+    ProcessingResult result = ProcessingResult::kNone;
+  };
+  std::map<Key, Reported> reported_ ABSL_GUARDED_BY(mu_);
   int heartbeats_since_full_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

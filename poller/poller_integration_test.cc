@@ -11,6 +11,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/proto_util.h"
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "leasing/testing/in_process_leasing.h"
@@ -237,6 +238,43 @@ TEST_F(PollerIntegrationTest, ShardEndIsCheckpointedThenTheChildrenRun) {
     EXPECT_FALSE(is_parent && child_seen) << "a parent batch ran after a child batch";
   }
   EXPECT_EQ(RecordCount(calls), 14);
+}
+
+TEST_F(PollerIntegrationTest, LeaseShowsTheLastProcessingResultTheHeartbeatReported) {
+  config_.set_maximum_retry_attempts(0);  // a failing batch is skipped: no backoff on the clock
+  mappings_.Set(config_);
+  CreateLeases();
+  const std::string shard = Shards().at(0).shard_id();
+  PollerUnderTest& p1 = NewPoller("p1");
+  // Waits until p1 checkpointed `sequence_number`: its batch, and the result, are recorded.
+  auto await_checkpoint = [&](const std::string& sequence_number) {
+    return p1.observed.AwaitCheckpoints([&](const auto& calls) {
+      return !calls.empty() && calls.back().accepted &&
+             calls.back().checkpoint.sequence_number() == sequence_number;
+    });
+  };
+  const absl::Duration heartbeat_interval = absl::Milliseconds(3334);  // a third of 10 s
+
+  std::string last = Put(3, "a");
+  ASSERT_TRUE(p1.poller->RunOnce().ok());  // registers, acquires, delivers
+  ASSERT_TRUE(await_checkpoint(last)) << "p1 never checkpointed " << last;
+  const absl::Time ok_at = clock_.Now();
+  EXPECT_EQ(GetLease(shard).last_processing_result(), "") << "not reported yet";
+  clock_.Advance(heartbeat_interval);
+  ASSERT_TRUE(p1.poller->RunOnce().ok());  // heartbeats
+  EXPECT_EQ(GetLease(shard).last_processing_result(), "OK");
+  EXPECT_EQ(FromProtoTimestamp(GetLease(shard).last_processing_result_time()), ok_at);
+
+  p1.function.SetScript([](const v1::InvokeRequest&, int) -> absl::StatusOr<v1::InvokeResponse> {
+    v1::InvokeResponse reply;
+    reply.set_function_error("Unhandled");
+    return reply;
+  });
+  last = Put(2, "b");
+  ASSERT_TRUE(await_checkpoint(last)) << "p1 never skipped past " << last;
+  clock_.Advance(heartbeat_interval);
+  ASSERT_TRUE(p1.poller->RunOnce().ok());
+  EXPECT_EQ(GetLease(shard).last_processing_result(), "PROBLEM: Function call failed");
 }
 
 }  // namespace

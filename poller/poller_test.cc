@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_util.h"
 #include "common/testing/test_util.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -514,6 +515,63 @@ TEST_F(PollerTest, HeartbeatsReportOnlyIteratorAgesThatChangedWithAFullReportEve
   RunTimes(poller, 1);  // #3: the third after the last full one is full again
   EXPECT_EQ(reported(3), (std::map<std::string, int64_t>{{kShard0, 2000}, {kShard1, 1000}}));
   ASSERT_EQ(observed.heartbeats().size(), 4u);
+}
+
+TEST_F(PollerTest, HeartbeatsReportTheLastProcessingResultWhenItChangesAndOnTheFullReport) {
+  config_.set_maximum_retry_attempts(0);  // a failed batch is skipped after one invocation
+  mappings_.Set(config_);
+  AddShard(kShard0);
+  Append(kShard0, 1);
+  testing::ObservedLeaseService observed(leases_);
+  std::unique_ptr<Poller> owned = NewPollerVia(observed, /*full_progress_every=*/3);
+  Poller& poller = *owned;
+  RunTimes(poller, 1);  // registers, acquires, delivers the record: OK
+  const absl::Time ok_at = clock_.Now();
+  // Per heartbeat: shard id → (result, its time) for the leases that carried a result.
+  auto results = [&](int i) {
+    std::map<std::string, std::pair<std::string, absl::Time>> out;
+    const std::vector<v1::HeartbeatRequest> heartbeats = observed.heartbeats();
+    EXPECT_LT(i, static_cast<int>(heartbeats.size()));
+    if (i >= static_cast<int>(heartbeats.size())) return out;
+    for (const auto& h : heartbeats[i].held_leases()) {
+      if (h.last_processing_result().empty()) continue;
+      out[h.lease_key().shard_id()] = {h.last_processing_result(),
+                                       FromProtoTimestamp(h.last_processing_result_time())};
+    }
+    return out;
+  };
+  using Results = std::map<std::string, std::pair<std::string, absl::Time>>;
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #0 (full)
+  EXPECT_EQ(results(0), (Results{{kShard0, {"OK", ok_at}}}));
+
+  clock_.Advance(absl::Milliseconds(100));
+  Append(kShard0, 1);
+  RunTimes(poller, 1);  // delivered again: OK, observed later
+  EXPECT_EQ(function_.call_count(), 2);
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #1
+  EXPECT_TRUE(results(1).empty()) << "an unchanged result is not sent again";
+
+  function_.SetScript([](const v1::InvokeRequest&, int) -> absl::StatusOr<v1::InvokeResponse> {
+    v1::InvokeResponse reply;
+    reply.set_function_error("Unhandled");
+    return reply;
+  });
+  Append(kShard0, 1);
+  RunTimes(poller, 1);  // the function fails
+  const absl::Time failed_at = clock_.Now();
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #2
+  EXPECT_EQ(results(2), (Results{{kShard0, {"PROBLEM: Function call failed", failed_at}}}));
+
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #3: full again, the unchanged result included
+  EXPECT_EQ(results(3), (Results{{kShard0, {"PROBLEM: Function call failed", failed_at}}}));
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #4
+  EXPECT_TRUE(results(4).empty());
+  ASSERT_EQ(observed.heartbeats().size(), 5u);
 }
 
 TEST_F(PollerTest, SteadyHeartbeatsCarryADigestAndGetNoLeaseListWhileALossStillShows) {

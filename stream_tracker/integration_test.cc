@@ -311,6 +311,40 @@ TEST_F(IntegrationTest, DeletedStreamEndsTheMappingsWork) {
   EXPECT_EQ(Mapping(uuid).last_processing_result(), kStreamNotFoundResult);
 }
 
+TEST_F(IntegrationTest, MappingShowsTheResultItsPollerReportedToLeasing) {
+  CreateStream("orders", 1);
+  const std::string uuid = CreateMapping("orders", v1::TRIM_HORIZON_POSITION);
+  Sync();
+  ASSERT_EQ(Mapping(uuid).last_processing_result(), "No records processed");
+  const int64_t version = Mapping(uuid).config_version();
+  // A poller takes the lease and reports in its heartbeat, as poller/poller.cc does.
+  v1::RegisterPollerRequest reg;
+  reg.set_poller_id("p1");
+  reg.set_capacity(1);
+  ASSERT_TRUE(leases_->RegisterPoller(reg).ok());
+  v1::AcquireLeasesRequest acquire;
+  acquire.set_poller_id("p1");
+  auto acquired = leases_->AcquireLeases(acquire);
+  ASSERT_TRUE(acquired.ok() && acquired->leases_size() == 1) << acquired.status();
+  auto report = [&](const std::string& result) {
+    v1::HeartbeatRequest heartbeat;
+    heartbeat.set_poller_id("p1");
+    v1::HeldLeaseStatus* held = heartbeat.add_held_leases();
+    held->mutable_lease_key()->set_event_source_mapping_uuid(uuid);
+    held->mutable_lease_key()->set_shard_id(acquired->leases(0).shard_id());
+    held->set_last_processing_result(result);
+    *held->mutable_last_processing_result_time() = ToProtoTimestamp(clock_.Now());
+    ASSERT_TRUE(leases_->Heartbeat(heartbeat).ok());
+  };
+  for (const std::string result : {"OK", "PROBLEM: Function call failed"}) {
+    clock_.Advance(StreamTracker::Options().full_sync_interval);  // the next pass looks fully
+    report(result);
+    Sync();
+    EXPECT_EQ(Mapping(uuid).last_processing_result(), result);
+  }
+  EXPECT_EQ(Mapping(uuid).config_version(), version) << "not a configuration change";
+}
+
 TEST_F(IntegrationTest, DisableAndDeleteReachTheLeaseTable) {
   CreateStream("orders", 2);
   const std::string uuid = CreateMapping("orders", v1::TRIM_HORIZON_POSITION);

@@ -149,6 +149,28 @@ void Touch(v1::EventSourceMappingConfiguration* c, absl::Time now) {
   c->set_config_version(c->config_version() + 1);
 }
 
+// The newest processing result the mapping's pollers reported (leases carry each owner's last
+// one with the time the poller observed it), or "" when none did. On a tie of times a PROBLEM
+// beats "OK" (a failure is not hidden by a success observed at the same instant); otherwise the
+// first lease in shard order wins.
+std::string NewestProcessingResult(const std::vector<v1::Lease>& leases) {
+  const v1::Lease* newest = nullptr;
+  absl::Time newest_time = absl::InfinitePast();
+  for (const v1::Lease& lease : leases) {
+    if (lease.last_processing_result().empty()) continue;
+    const absl::Time at = lease.has_last_processing_result_time()
+                              ? FromProtoTimestamp(lease.last_processing_result_time())
+                              : absl::InfinitePast();
+    if (newest == nullptr || at > newest_time ||
+        (at == newest_time && newest->last_processing_result() == kOkResult &&
+         lease.last_processing_result() != kOkResult)) {
+      newest = &lease;
+      newest_time = at;
+    }
+  }
+  return newest == nullptr ? "" : newest->last_processing_result();
+}
+
 bool SameKnownShards(const MappingRecord& record, const std::vector<std::string>& ids) {
   return std::set<std::string>(record.known_shard_ids().begin(), record.known_shard_ids().end()) ==
          std::set<std::string>(ids.begin(), ids.end());
@@ -257,6 +279,11 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
   }
 
   LeasePlan plan = PlanLeases(snapshot, *shards, leases, open_from);
+  // What the pollers saw last. Not a configuration change: written without bumping
+  // config_version or last_modified (see the header).
+  const std::string processing_result = NewestProcessingResult(leases);
+  const bool result_changed =
+      !processing_result.empty() && processing_result != config.last_processing_result();
   if (!plan.to_delete.empty()) RETURN_IF_ERROR(leases_->DeleteLeases(plan.to_delete));
   if (!plan.to_create.empty()) RETURN_IF_ERROR(leases_->CreateLeases(plan.to_create).status());
   if (transitional) RETURN_IF_ERROR(leases_->SetMappingEnabled(uuid, config.enabled()));
@@ -266,7 +293,7 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
 
   if (!transitional && snapshot.initial_leases_created() &&
       plan.work_ended == snapshot.work_ended() && SameKnownShards(snapshot, plan.known_shard_ids) &&
-      snapshot.stream_created_unix_ms() == stream_created_ms) {
+      snapshot.stream_created_unix_ms() == stream_created_ms && !result_changed) {
     shape.config_version = config.config_version();
     synced_[uuid] = std::move(shape);
     return absl::OkStatus();  // nothing to record
@@ -285,6 +312,7 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
       changed = true;
     }
     if (changed) Touch(c, now);
+    if (!processing_result.empty()) c->set_last_processing_result(processing_result);
     return absl::OkStatus();
   });
   RETURN_IF_ERROR(written.status());

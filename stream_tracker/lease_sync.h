@@ -24,7 +24,16 @@
 //     - in a transitional state, SetMappingEnabled(mapping.enabled), then the stable state
 //       (ENABLED / DISABLED), unless the mapping changed meanwhile (config_version moved on: the
 //       next pass finishes the newer change);
-//     - work ended: see kWorkEndedStreamClosed / kWorkEndedStreamDeleted.
+//     - work ended: see kWorkEndedStreamClosed / kWorkEndedStreamDeleted;
+//     - last_processing_result: the newest result the mapping's pollers reported on its leases
+//       (Lease.last_processing_result, by its observed time; on a tie a PROBLEM beats "OK"),
+//       when there is one and it differs from the stored text. It is what pollers saw, not a
+//       configuration change, so it is written without bumping config_version or
+//       last_modified (pollers refetch a mapping whose config_version moved, and Lambda's
+//       LastModified is about configuration and state); combined into the same write when the
+//       pass writes anyway. Full looks only, so the text lags the pollers by at most
+//       `full_sync_interval` plus a heartbeat. A gone stream keeps kStreamNotFoundResult: that
+//       path deletes the leases and never reads their results.
 //
 // Steady passes are cheap: a full look at a mapping (list every shard and every lease) happens
 // on its first pass after a start, after any change to the mapping (config_version), when the
@@ -82,6 +91,8 @@ inline constexpr char kWorkEndedStreamClosed[] =
 inline constexpr char kWorkEndedStreamDeleted[] = "Work ended: the stream was deleted";
 inline constexpr char kStreamNotFoundResult[] = "PROBLEM: Stream not found";
 inline constexpr char kStreamFoundAgain[] = "Stream found again: processing resumed";
+// The pollers' text for a successful invocation (the others start with "PROBLEM: ").
+inline constexpr char kOkResult[] = "OK";
 
 class LeaseSync {
  public:

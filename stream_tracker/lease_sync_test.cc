@@ -101,6 +101,9 @@ class LeaseSyncTest : public ::testing::Test {
     return Lease(uuid, shard).checkpoint().type();
   }
 
+  // Moves the clock by the full-sync interval: the next pass takes a full look at every mapping.
+  void NextFullLook() { clock_.Advance(LeaseSync::Options().full_sync_interval); }
+
   void Checkpoint(const std::string& uuid, const std::string& shard, v1::CheckpointType type,
                   const std::string& sequence = "") {
     v1::Checkpoint checkpoint;
@@ -540,6 +543,97 @@ TEST_F(LeaseSyncTest, WorkEndsWhenEveryShardIsClosedAndAtShardEnd) {
   EXPECT_EQ(mapping.state_transition_reason(), kWorkEndedStreamClosed);
   EXPECT_EQ(mapping.state(), v1::ENABLED);
   EXPECT_EQ(mapping.config_version(), version + 1);
+}
+
+// --- last processing result (what the pollers reported on the leases) ---
+
+constexpr char kShard0[] = "shardId-000000000000";
+constexpr char kShard1[] = "shardId-000000000001";
+constexpr char kFailed[] = "PROBLEM: Function call failed";
+
+TEST_F(LeaseSyncTest, FullLookSetsTheNewestReportedResultWithoutAConfigChange) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  EXPECT_EQ(Mapping(uuid).last_processing_result(), kNoRecordsProcessed);
+  const v1::EventSourceMappingConfiguration before = Mapping(uuid);
+  leases_.SetProcessingResult(uuid, kShard0, "OK", clock_.Now());
+  leases_.SetProcessingResult(uuid, kShard1, kFailed, clock_.Now() + absl::Seconds(1));
+  NextFullLook();
+  Sync();
+  v1::EventSourceMappingConfiguration mapping = Mapping(uuid);
+  EXPECT_EQ(mapping.last_processing_result(), kFailed) << "shard 1's is the newest";
+  EXPECT_EQ(mapping.config_version(), before.config_version());
+  EXPECT_EQ(FromProtoTimestamp(mapping.last_modified()),
+            FromProtoTimestamp(before.last_modified()));
+  EXPECT_EQ(mapping.state(), v1::ENABLED);
+
+  leases_.SetProcessingResult(uuid, kShard0, "OK", clock_.Now());  // shard 0 succeeds later
+  NextFullLook();
+  Sync();
+  EXPECT_EQ(Mapping(uuid).last_processing_result(), "OK");
+}
+
+TEST_F(LeaseSyncTest, UnchangedResultOrNoReportWritesNothing) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  NextFullLook();
+  int64_t writes = store_->writes();
+  Sync();  // a full look, no lease has a result yet
+  EXPECT_EQ(store_->writes(), writes);
+  EXPECT_EQ(Mapping(uuid).last_processing_result(), kNoRecordsProcessed);
+
+  leases_.SetProcessingResult(uuid, kShard0, "OK", clock_.Now());
+  NextFullLook();
+  Sync();
+  EXPECT_EQ(store_->writes(), writes + 1) << "one write for the new result";
+  EXPECT_EQ(Mapping(uuid).last_processing_result(), "OK");
+  leases_.SetProcessingResult(uuid, kShard1, "OK", clock_.Now());  // newer, same text
+  NextFullLook();
+  writes = store_->writes();
+  Sync();
+  EXPECT_EQ(store_->writes(), writes);
+}
+
+TEST_F(LeaseSyncTest, SteadyPassesDoNotReadResultsUntilTheNextFullLook) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  Sync();  // remembered: the next passes only probe
+  leases_.SetProcessingResult(uuid, kShard0, "OK", clock_.Now());
+  clock_.Advance(absl::Seconds(1));
+  Sync();
+  EXPECT_EQ(Mapping(uuid).last_processing_result(), kNoRecordsProcessed);
+  NextFullLook();
+  Sync();
+  EXPECT_EQ(Mapping(uuid).last_processing_result(), "OK");
+}
+
+TEST_F(LeaseSyncTest, ProblemBeatsOkObservedAtTheSameTime) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  leases_.SetProcessingResult(uuid, kShard0, kFailed, clock_.Now());
+  leases_.SetProcessingResult(uuid, kShard1, "OK", clock_.Now());
+  NextFullLook();
+  Sync();
+  EXPECT_EQ(Mapping(uuid).last_processing_result(), kFailed);
+}
+
+TEST_F(LeaseSyncTest, StreamNotFoundWinsOverTheLeasesResults) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  leases_.SetProcessingResult(uuid, kShard0, "OK", clock_.Now());
+  NextFullLook();
+  Sync();
+  ASSERT_EQ(Mapping(uuid).last_processing_result(), "OK");
+  streams_.DeleteStream("orders");
+  NextFullLook();
+  Sync();
+  Sync();
+  EXPECT_EQ(Mapping(uuid).last_processing_result(), kStreamNotFoundResult);
 }
 
 TEST_F(LeaseSyncTest, DeletedStreamEndsTheWorkAndDeletesTheLeases) {

@@ -43,8 +43,11 @@ absl::Status MappingStore::Write(const MappingRecord& record) {
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_writes;
-  return FromRocksDbStatus(db_->db()->Put(write_options, MappingKey(record.config().uuid()), value),
-                           absl::StrCat("writing mapping ", record.config().uuid()));
+  RETURN_IF_ERROR(
+      FromRocksDbStatus(db_->db()->Put(write_options, MappingKey(record.config().uuid()), value),
+                        absl::StrCat("writing mapping ", record.config().uuid())));
+  writes_.fetch_add(1);
+  return absl::OkStatus();
 }
 
 absl::Status MappingStore::Insert(const MappingRecord& record) {
@@ -105,8 +108,10 @@ absl::Status MappingStore::Remove(const std::string& uuid) {
   absl::MutexLock lock(&write_mu_);
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_writes;
-  return FromRocksDbStatus(db_->db()->Delete(write_options, MappingKey(uuid)),
-                           absl::StrCat("removing mapping ", uuid));
+  RETURN_IF_ERROR(FromRocksDbStatus(db_->db()->Delete(write_options, MappingKey(uuid)),
+                                    absl::StrCat("removing mapping ", uuid)));
+  writes_.fetch_add(1);
+  return absl::OkStatus();
 }
 
 }  // namespace tributary::stream_tracker

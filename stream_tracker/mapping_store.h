@@ -9,6 +9,8 @@
 #ifndef TRIBUTARY_STREAM_TRACKER_MAPPING_STORE_H_
 #define TRIBUTARY_STREAM_TRACKER_MAPPING_STORE_H_
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,6 +61,10 @@ class MappingStore {
   // Removes mapping `uuid`. Idempotent: removing a missing mapping is OK.
   absl::Status Remove(const std::string& uuid);
 
+  // Writes accepted since Open (Insert, Modify, Remove): lets tests check that a pass which
+  // changes nothing writes nothing.
+  int64_t writes() const { return writes_.load(); }
+
  private:
   MappingStore(std::unique_ptr<RocksDb> db, const Options& options)
       : db_(std::move(db)), options_(options) {}
@@ -70,6 +76,7 @@ class MappingStore {
   // Serializes changes (held across one small RocksDB write, never across an RPC); readers do
   // not take it.
   absl::Mutex write_mu_;
+  std::atomic<int64_t> writes_{0};
 };
 
 }  // namespace tributary::stream_tracker

@@ -57,6 +57,18 @@ TEST_F(MappingStoreTest, InsertWithoutUuidIsInvalid) {
   EXPECT_EQ(store_->Insert(Record("")).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(MappingStoreTest, WritesCountsOnlyAcceptedChanges) {
+  ASSERT_EQ(store_->writes(), 0);
+  ASSERT_TRUE(store_->Insert(Record("a")).ok());
+  EXPECT_FALSE(store_->Insert(Record("a")).ok());
+  ASSERT_TRUE(store_->Modify("a", [](MappingRecord*) { return absl::OkStatus(); }).ok());
+  EXPECT_FALSE(store_->Modify("a", [](MappingRecord*) { return absl::AbortedError("no"); }).ok());
+  EXPECT_TRUE(store_->Get("a").ok());
+  EXPECT_TRUE(store_->List().ok());
+  ASSERT_TRUE(store_->Remove("a").ok());
+  EXPECT_EQ(store_->writes(), 3) << "insert, modify, remove; failures and reads do not count";
+}
+
 TEST_F(MappingStoreTest, ListIsInUuidOrderAfterTheGivenUuid) {
   for (const char* uuid : {"c", "a", "b", "d"}) ASSERT_TRUE(store_->Insert(Record(uuid)).ok());
   auto all = store_->List();

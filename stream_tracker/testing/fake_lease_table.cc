@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_util.h"
 #include "glog/logging.h"
 
 namespace tributary::stream_tracker::testing {
@@ -115,6 +116,15 @@ void FakeLeaseTable::SetCheckpoint(const std::string& uuid, const std::string& s
   auto it = leases_.find(std::make_pair(uuid, shard_id));
   CHECK(it != leases_.end()) << "no lease " << uuid << "/" << shard_id;
   *it->second.mutable_checkpoint() = checkpoint;
+}
+
+void FakeLeaseTable::SetProcessingResult(const std::string& uuid, const std::string& shard_id,
+                                         const std::string& result, absl::Time observed) {
+  absl::MutexLock lock(&mu_);
+  auto it = leases_.find(std::make_pair(uuid, shard_id));
+  CHECK(it != leases_.end()) << "no lease " << uuid << "/" << shard_id;
+  it->second.set_last_processing_result(result);
+  *it->second.mutable_last_processing_result_time() = ToProtoTimestamp(observed);
 }
 
 int FakeLeaseTable::total_leases() {

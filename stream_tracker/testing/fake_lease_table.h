@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "stream_tracker/lease_table.h"
 
 namespace tributary::stream_tracker::testing {
@@ -33,6 +34,10 @@ class FakeLeaseTable : public LeaseTable {
   // Sets a lease's checkpoint, as its owner would. CHECKs that the lease exists.
   void SetCheckpoint(const std::string& uuid, const std::string& shard_id,
                      const v1::Checkpoint& checkpoint);
+  // Sets a lease's last processing result and its time, as leasing does when the owner's
+  // heartbeat reports one. CHECKs that the lease exists.
+  void SetProcessingResult(const std::string& uuid, const std::string& shard_id,
+                           const std::string& result, absl::Time observed);
   // Every lease of every mapping.
   int total_leases();
 
