@@ -258,12 +258,12 @@ std::string MappingsTable(const std::vector<v1::EventSourceMappingConfiguration>
 
 std::string LeasesTable(const std::vector<v1::Lease>& leases) {
   Table table({"MAPPING", "SHARD_ID", "OWNER", "COUNTER", "CHECKPOINT", "ITERATOR_AGE_MS",
-               "ENABLED", "EXPIRED", "PARENTS"});
+               "ENABLED", "EXPIRED", "PARENTS", "LAST_PROCESSING_RESULT"});
   for (const v1::Lease& l : leases) {
     table.AddRow({l.event_source_mapping_uuid(), l.shard_id(), Or(l.lease_owner()),
                   absl::StrCat(l.lease_counter()), CheckpointText(l.checkpoint()),
                   absl::StrCat(l.iterator_age_ms()), Bool(l.enabled()), Bool(l.expired()),
-                  Or(absl::StrJoin(l.parent_shard_ids(), ","))});
+                  Or(absl::StrJoin(l.parent_shard_ids(), ",")), Or(l.last_processing_result())});
   }
   return table.Render();
 }

@@ -91,23 +91,24 @@ TEST(FormatTest, CheckpointsReadAsTheirMeaning) {
   EXPECT_EQ(CheckpointText(v1::Checkpoint()), "-");
 }
 
-TEST(FormatTest, LeasesTableShowsOwnerCounterCheckpointAndIteratorAge) {
+TEST(FormatTest, LeasesTableShowsOwnerCounterCheckpointIteratorAgeAndLastResult) {
   std::vector<v1::Lease> leases = {
       Proto<v1::Lease>("event_source_mapping_uuid: 'm1' shard_id: 'shardId-000000000002' "
                        "lease_owner: 'poller-a' lease_counter: 3 "
                        "checkpoint { type: SEQUENCE_NUMBER sequence_number: '99' } "
                        "iterator_age_ms: 1500 enabled: true "
-                       "parent_shard_ids: 'shardId-000000000000'"),
+                       "parent_shard_ids: 'shardId-000000000000' "
+                       "last_processing_result: 'PROBLEM: Function call failed'"),
       Proto<v1::Lease>("event_source_mapping_uuid: 'm1' shard_id: 'shardId-000000000000' "
                        "checkpoint { type: SHARD_END } lease_counter: 7 expired: true"),
   };
   EXPECT_EQ(LeasesTable(leases),
             "MAPPING  SHARD_ID              OWNER     COUNTER  CHECKPOINT  ITERATOR_AGE_MS  "
-            "ENABLED  EXPIRED  PARENTS\n"
+            "ENABLED  EXPIRED  PARENTS               LAST_PROCESSING_RESULT\n"
             "m1       shardId-000000000002  poller-a  3        99          1500             "
-            "true     false    shardId-000000000000\n"
+            "true     false    shardId-000000000000  PROBLEM: Function call failed\n"
             "m1       shardId-000000000000  -         7        SHARD_END   0                "
-            "false    true     -\n");
+            "false    true     -                     -\n");
 }
 
 TEST(FormatTest, ShardsTableDerivesOpenAndClosed) {

@@ -197,11 +197,11 @@ TEST_F(TribctlRealServicesTest, LeasesAndPollersFromTheRealLeasingService) {
   ASSERT_EQ(lines.size(), 2u) << leases.out;
   EXPECT_THAT(lines[1], ::testing::MatchesRegex(
                             "m-1 +shardId-000000000000 +poller-a +[1-9][0-9]* +TRIM_HORIZON +0 +"
-                            "true +false +-"));
+                            "true +false +- +-"));
   Result none = Run({"leases", "list", "--owner=nobody"});
   EXPECT_EQ(none.out,
             "MAPPING  SHARD_ID  OWNER  COUNTER  CHECKPOINT  ITERATOR_AGE_MS  ENABLED  EXPIRED  "
-            "PARENTS\n");
+            "PARENTS  LAST_PROCESSING_RESULT\n");
   Result pollers = Run({"pollers", "list"});
   EXPECT_EQ(pollers.code, kExitOk) << pollers.err;
   EXPECT_THAT(pollers.out, ::testing::ContainsRegex("poller-a +true +4 +1 "));
