@@ -79,14 +79,20 @@ double CpuSeconds() {
          u.ru_stime.tv_usec / 1e6;
 }
 
-std::string WorkDir(const std::string& preferred, const std::string& name) {
-  std::string dir = preferred;
-  if (dir.empty()) {
+ScopedWorkDir::ScopedWorkDir(const std::string& preferred, const std::string& name)
+    : path_(preferred) {
+  if (path_.empty()) {
     const char* tmp = std::getenv("TEST_TMPDIR");
-    dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name, ".", getpid(), ".", NowNanos());
+    path_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name, ".", getpid(), ".", NowNanos());
+    remove_ = true;
   }
-  std::filesystem::create_directories(dir);
-  return dir;
+  std::filesystem::create_directories(path_);
+}
+
+ScopedWorkDir::~ScopedWorkDir() {
+  if (!remove_) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 double Quantile(std::vector<double>& values, double q) {

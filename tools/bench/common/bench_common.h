@@ -47,8 +47,22 @@ int64_t ResidentBytes();
 int ThreadCount();
 // User + system CPU seconds this process has used (getrusage RUSAGE_SELF).
 double CpuSeconds();
-// A fresh directory under $TEST_TMPDIR or /tmp, or `preferred` when non-empty.
-std::string WorkDir(const std::string& preferred, const std::string& name);
+// A bench's data directory: `preferred` when non-empty (created, kept), else a fresh
+// one under $TEST_TMPDIR or /tmp named after `name`, removed with everything in it when
+// this goes away (a 10,000-shard scale run leaves gigabytes). Declare it before whatever
+// writes into it, so that those are destroyed (and their files closed) first.
+class ScopedWorkDir {
+ public:
+  ScopedWorkDir(const std::string& preferred, const std::string& name);
+  ~ScopedWorkDir();
+  ScopedWorkDir(const ScopedWorkDir&) = delete;
+  ScopedWorkDir& operator=(const ScopedWorkDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool remove_ = false;
+};
 // The value at quantile q (0..1) of `values` (sorted in place); 0 when empty.
 double Quantile(std::vector<double>& values, double q);
 

@@ -30,7 +30,8 @@ DEFINE_string(batch_sizes, "100,10000", "The mapping's batch sizes.");
 DEFINE_string(parallelization, "1,10", "The mapping's parallelization factors.");
 DEFINE_double(drain_timeout_seconds, 20, "Give up on a cell's drain after this.");
 DEFINE_string(json_out, "", "Also write the JSON results to this file.");
-DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp).");
+DEFINE_string(work_dir, "",
+              "Directory for data, kept (default: a fresh one under /tmp, removed at the end).");
 DEFINE_bool(require_nonzero, false, "Exit 1 when a figure is zero (for the smoke test).");
 
 namespace tributary::bench {
@@ -51,7 +52,8 @@ int Main() {
     FLAGS_parallelization = "1,10";
     FLAGS_shards = std::min(FLAGS_shards, 2);
   }
-  const std::string dir = WorkDir(FLAGS_work_dir, "delivery_bench");
+  ScopedWorkDir work_dir(FLAGS_work_dir, "delivery_bench");
+  const std::string& dir = work_dir.path();
   ClusterOptions options;
   options.data_dir = dir;
   options.sync_interval_ms = 200;

@@ -40,7 +40,8 @@ DEFINE_string(poller_binary, "poller/poller_server",
               "The poller_server binary (default: its runfiles path under bazel run/test).");
 DEFINE_double(timeout_seconds, 20, "Give up on any one wait after this.");
 DEFINE_string(json_out, "", "Also write the JSON results to this file.");
-DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp).");
+DEFINE_string(work_dir, "",
+              "Directory for data, kept (default: a fresh one under /tmp, removed at the end).");
 DEFINE_bool(require_nonzero, false, "Exit 1 when a figure is zero (for the smoke test).");
 
 namespace tributary::bench {
@@ -82,7 +83,8 @@ struct Trial {
 
 int Main() {
   if (FLAGS_quick) FLAGS_trials = 1;
-  const std::string dir = WorkDir(FLAGS_work_dir, "failover_bench");
+  ScopedWorkDir work_dir(FLAGS_work_dir, "failover_bench");
+  const std::string& dir = work_dir.path();
   ClusterOptions options;
   options.data_dir = dir;
   options.with_poller = false;

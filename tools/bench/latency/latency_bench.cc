@@ -39,7 +39,8 @@ DEFINE_double(seconds_per_level, 8, "Length of each paced phase.");
 DEFINE_string(levels, "0.25,0.5,0.75", "Fractions of the maximum rate.");
 DEFINE_int64(max_tracked, 4000000, "Most records timed per run (memory: 24 B each).");
 DEFINE_string(json_out, "", "Also write the JSON results to this file.");
-DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp).");
+DEFINE_string(work_dir, "",
+              "Directory for data, kept (default: a fresh one under /tmp, removed at the end).");
 DEFINE_bool(require_nonzero, false, "Exit 1 when a figure is zero (for the smoke test).");
 
 namespace tributary::bench {
@@ -244,7 +245,8 @@ int Main() {
     FLAGS_shards = std::min(FLAGS_shards, 2);
     FLAGS_max_tracked = std::min<int64_t>(FLAGS_max_tracked, 200000);
   }
-  const std::string dir = WorkDir(FLAGS_work_dir, "latency_bench");
+  ScopedWorkDir work_dir(FLAGS_work_dir, "latency_bench");
+  const std::string& dir = work_dir.path();
   ClusterOptions options;
   options.data_dir = dir;
   options.sync_interval_ms = 200;

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -140,6 +141,14 @@ int Run() {
   const int n_pollers = FLAGS_pollers;
   const int capacity = 2 * ((n_leases + n_pollers - 1) / n_pollers);
   const std::string dir = NewDataDir();
+  // Removed at the end, after the store below has closed, unless --data_dir named it.
+  struct RemoveAtEnd {
+    std::string path;
+    ~RemoveAtEnd() {
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove_all(path, ec);
+    }
+  } remove_at_end{FLAGS_data_dir.empty() ? dir : std::string()};
   std::printf("lease_bench: %d leases, %d pollers (capacity %d each), data in %s\n", n_leases,
               n_pollers, capacity, dir.c_str());
   std::printf("%-58s %8s %10s %10s %10s %10s\n", "operation", "ops", "mean us", "p50 us", "p99 us",

@@ -27,7 +27,8 @@ DEFINE_int32(shards, 4, "Shards of each stream (one reader each).");
 DEFINE_int32(limit, 10000, "GetRecords limit.");
 DEFINE_double(timeout_seconds, 20, "Give up on a read pass after this.");
 DEFINE_string(json_out, "", "Also write the JSON results to this file.");
-DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp).");
+DEFINE_string(work_dir, "",
+              "Directory for data, kept (default: a fresh one under /tmp, removed at the end).");
 DEFINE_bool(require_nonzero, false, "Exit 1 when a figure is zero (for the smoke test).");
 
 namespace tributary::bench {
@@ -121,7 +122,8 @@ int Main() {
     FLAGS_sizes = "100";
     FLAGS_shards = std::min(FLAGS_shards, 2);
   }
-  const std::string dir = WorkDir(FLAGS_work_dir, "read_bench");
+  ScopedWorkDir work_dir(FLAGS_work_dir, "read_bench");
+  const std::string& dir = work_dir.path();
   ClusterOptions options;
   options.data_dir = dir;
   options.with_poller = false;

@@ -42,7 +42,8 @@ DEFINE_int32(records_per_call, 500, "Records per PutRecords call.");
 DEFINE_int32(record_bytes, 100, "Bytes of data per record.");
 DEFINE_bool(leases, true, "Also create a mapping (leases + poller consumers) per count.");
 DEFINE_string(json_out, "", "Also write the JSON results to this file.");
-DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp).");
+DEFINE_string(work_dir, "",
+              "Directory for data, kept (default: a fresh one under /tmp, removed at the end).");
 DEFINE_bool(require_nonzero, false, "Exit 1 when a figure is zero (for the smoke test).");
 DEFINE_int64(sync_interval_ms, 500,
              "The stream tracker's lease sync interval. Each pass lists every shard and every "
@@ -89,7 +90,8 @@ int Main() {
     FLAGS_clients = std::min(FLAGS_clients, 2);
     FLAGS_lease_timeout_seconds = std::min(FLAGS_lease_timeout_seconds, 30.0);
   }
-  const std::string dir = WorkDir(FLAGS_work_dir, "scale_bench");
+  ScopedWorkDir work_dir(FLAGS_work_dir, "scale_bench");
+  const std::string& dir = work_dir.path();
   ClusterOptions options;
   options.data_dir = dir;
   options.sync_interval_ms = FLAGS_sync_interval_ms;
@@ -120,10 +122,14 @@ int Main() {
     }
     const double create_s = (NowNanos() - t0) / 1e9;
     const int64_t rss1 = ResidentBytes();
+    const double ingest_cpu0 = CpuSeconds();
     const int64_t acked = Ingest(c.address(), stream, FLAGS_ingest_seconds);
     const double rps = acked / FLAGS_ingest_seconds;
-    Progress("[%5d shards] created in %.2f s, +%.1f KiB/shard; ingest %.0f rec/s", shards, create_s,
-             (rss1 - rss0) / 1024.0 / shards, rps);
+    // CPU per record (client + server, one process): steadier than the rate on a machine
+    // shared with other work.
+    const double cpu_us = acked > 0 ? (CpuSeconds() - ingest_cpu0) * 1e6 / acked : 0;
+    Progress("[%5d shards] created in %.2f s, +%.1f KiB/shard; ingest %.0f rec/s, %.2f us CPU/rec",
+             shards, create_s, (rss1 - rss0) / 1024.0 / shards, rps, cpu_us);
     const int64_t rss2 = ResidentBytes();
     int owned = 0;
     double lease_s = 0;
@@ -179,6 +185,7 @@ int Main() {
         rss3 / 1048576.0);
     report.AddRow(
         {Report::Num("shards", shards), Report::Num("ingest_rps", rps),
+         Report::Num("ingest_cpu_us_per_record", cpu_us, 2),
          Report::Num("ingest_mb_s", rps * FLAGS_record_bytes / 1e6, 1),
          Report::Num("create_s", create_s, 2), Report::Num("leases_owned", owned),
          Report::Num("leases_s", lease_s, 1), Report::Num("consumers_started_s", started_s, 1),
