@@ -200,6 +200,7 @@ std::vector<std::string> Cluster::Args(Component c) const {
       args.push_back("--shard_store=" + Address(Component::kShardStore));
       args.push_back("--leasing=" + Address(Component::kLeasing));
       args.push_back(absl::StrCat("--sync_interval_ms=", options_.sync_interval_ms));
+      args.push_back(absl::StrCat("--full_sync_interval_ms=", options_.full_sync_interval_ms));
       break;
     case Component::kPoller0:
     case Component::kPoller1:

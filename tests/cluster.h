@@ -98,6 +98,8 @@ struct ClusterOptions {
   int pollers = 2;
   int64_t lease_duration_ms = 2000;
   int64_t sync_interval_ms = 200;
+  // The tracker's full look (it also carries the pollers' processing results to the mappings).
+  int64_t full_sync_interval_ms = 1000;
   int poller_capacity = 64;
 };
 

@@ -88,6 +88,23 @@ class EndToEndTest : public ::testing::TestWithParam<Fault> {
     return false;
   }
 
+  // Waits (real time, bounded) until the mapping's last_processing_result is `result`; returns
+  // the last one seen.
+  std::string WaitForProcessingResult(const std::string& result, absl::Duration timeout) {
+    stream_tracker::StreamTrackerClient tracker(MakeChannel(cluster_->stream_tracker_address()));
+    v1::GetEventSourceMappingRequest get;
+    get.set_uuid(mapping_uuid_);
+    const absl::Time deadline = RealClock::Get().Now() + timeout;
+    std::string seen;
+    while (RealClock::Get().Now() < deadline) {
+      auto mapping = tracker.GetEventSourceMapping(get);
+      if (mapping.ok()) seen = mapping->last_processing_result();
+      if (seen == result) break;
+      RealClock::Get().SleepFor(absl::Milliseconds(100));
+    }
+    return seen;
+  }
+
   // Shard lineage as the store reports it: child → parents.
   std::map<std::string, std::vector<std::string>> Lineage() {
     std::map<std::string, std::vector<std::string>> parents;
@@ -218,6 +235,9 @@ TEST_P(EndToEndTest, EveryAcknowledgedRecordIsDeliveredInOrder) {
   }
   // Every scenario's records keep flowing after the fault (the figure is printed above).
   EXPECT_LT(recovery, absl::Seconds(60)) << "deliveries did not resume after the fault";
+  // The function succeeded throughout: the mapping says so, as Lambda's LastProcessingResult
+  // does (poller heartbeat → leasing → the tracker's next full look).
+  EXPECT_EQ(WaitForProcessingResult("OK", absl::Seconds(30)), "OK");
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, EndToEndTest,
