@@ -25,6 +25,11 @@ bool MappingRunnable(const v1::EventSourceMappingConfiguration& config) {
 // How long Shutdown waits for each lease's invocation in flight before giving up on it.
 constexpr absl::Duration kReleaseTimeout = absl::Seconds(60);
 
+// The lanes' waiter: the scheduler's compensated one when consumers run on it.
+Waiter& LaneWaiter(Waiter& waiter, CompensatedWaiter* compensated) {
+  return compensated != nullptr ? *compensated : waiter;
+}
+
 }  // namespace
 
 Poller::Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService& leases,
@@ -35,12 +40,17 @@ Poller::Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService
       leases_(leases),
       mappings_(mappings),
       reader_(reader),
-      deps_{clock, waiter, invoker, destination, metrics, options_.backoff, options_.seed},
-      metrics_(metrics) {
-  if (!options_.run_consumers_inline) {
-    scheduler_ = std::make_unique<Scheduler>(clock, options_.invoke_threads);
-  }
-}
+      scheduler_(options_.run_consumers_inline
+                     ? nullptr
+                     : std::make_unique<Scheduler>(clock, options_.invoke_threads)),
+      compensated_waiter_(scheduler_ == nullptr
+                              ? nullptr
+                              : std::make_unique<CompensatedWaiter>(waiter, *scheduler_)),
+      deps_{clock,        LaneWaiter(waiter, compensated_waiter_.get()),
+            invoker,      destination,
+            metrics,      options_.backoff,
+            options_.seed},
+      metrics_(metrics) {}
 
 Poller::~Poller() {
   {

@@ -103,10 +103,12 @@ class Poller {
   LeaseService& leases_;
   MappingSource& mappings_;
   ShardReader& reader_;
+  // Declared before the consumers: destroyed after them. Null with run_consumers_inline.
+  std::unique_ptr<Scheduler> scheduler_;
+  // The lanes' waiter on the scheduler: backoff waits leave their pool slot to other lanes.
+  std::unique_ptr<CompensatedWaiter> compensated_waiter_;
   LaneDeps deps_;
   PollerMetrics& metrics_;
-  // Declared before the consumers: destroyed after them.
-  std::unique_ptr<Scheduler> scheduler_;
 
   absl::Mutex mu_;
   bool registered_ ABSL_GUARDED_BY(mu_) = false;

@@ -40,15 +40,31 @@ Scheduler::~Scheduler() {
   for (std::thread& t : workers) t.join();
 }
 
+Scheduler::BlockingScope::BlockingScope(Scheduler& scheduler) : scheduler_(scheduler) {
+  absl::MutexLock lock(&scheduler_.mu_);
+  ++scheduler_.blocked_;
+  scheduler_.MaybeStartWorker();
+}
+
+Scheduler::BlockingScope::~BlockingScope() {
+  absl::MutexLock lock(&scheduler_.mu_);
+  --scheduler_.blocked_;
+}
+
+void Scheduler::MaybeStartWorker() {
+  // Tasks queued beyond the idle workers count (each idle worker takes one); the workers not
+  // held in a BlockingScope stay within max_threads.
+  const int workers = static_cast<int>(workers_.size());
+  if (static_cast<int>(tasks_.size()) > idle_workers_ && workers - blocked_ < max_threads_ &&
+      workers < max_threads_ + kMaxCompensationThreads) {
+    workers_.emplace_back([this] { WorkerLoop(); });
+  }
+}
+
 void Scheduler::Submit(absl::AnyInvocable<void()> task) {
   absl::MutexLock lock(&mu_);
   tasks_.push_back(std::move(task));
-  // A waiting worker takes it; otherwise start one while under the limit. Tasks queued beyond
-  // the idle workers count: each idle worker takes one.
-  if (static_cast<int>(tasks_.size()) > idle_workers_ &&
-      static_cast<int>(workers_.size()) < max_threads_) {
-    workers_.emplace_back([this] { WorkerLoop(); });
-  }
+  MaybeStartWorker();
 }
 
 int Scheduler::threads_started() {
@@ -62,19 +78,25 @@ int Scheduler::timers_armed() {
 }
 
 void Scheduler::WorkerLoop() {
-  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !tasks_.empty(); };
+  // A task is taken only while fewer than max_threads tasks work; when stopping, every queued
+  // task runs regardless.
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stop_ || (!tasks_.empty() && running_ - blocked_ < max_threads_);
+  };
+  absl::MutexLock lock(&mu_);
   while (true) {
-    absl::AnyInvocable<void()> task;
-    {
-      absl::MutexLock lock(&mu_);
-      ++idle_workers_;
-      mu_.Await(absl::Condition(&ready));
-      --idle_workers_;
-      if (tasks_.empty()) return;  // stopping, and every queued task ran
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
-    }
+    ++idle_workers_;
+    mu_.Await(absl::Condition(&ready));
+    --idle_workers_;
+    if (tasks_.empty()) return;  // stopping, and every queued task ran
+    absl::AnyInvocable<void()> task = std::move(tasks_.front());
+    tasks_.pop_front();
+    ++running_;
+    mu_.Unlock();
     task();
+    task = nullptr;  // destroyed outside the lock, like the task's own work
+    mu_.Lock();
+    --running_;
   }
 }
 

@@ -1,10 +1,14 @@
 // Scheduler: the threads every ShardConsumer of a poller shares, so that an idle lease costs no
 // thread.
-//   - a pool of at most `max_threads` worker threads, started lazily (the first `n` concurrent
-//     tasks start `n` threads; threads then stay until the scheduler is destroyed). It runs the
-//     consumers' steps (dispatch due batches, checkpoint, tend) and their batches (invokes,
-//     backoff waits: blocking, so the pool size bounds how many invocations and backoff waits
-//     run at once across every shard of the poller);
+//   - a pool of worker threads, started lazily (threads then stay until the scheduler is
+//     destroyed), running at most `max_threads` tasks at once that are not inside a
+//     BlockingScope. It runs the consumers' steps (dispatch due batches, checkpoint, tend) and
+//     their batches (invokes: blocking, so `max_threads` bounds how many invocations run at once
+//     across every shard of the poller). A task that only sleeps — a retry backoff — does so in
+//     a BlockingScope (CompensatedWaiter): it leaves its slot to the next task, and a thread is
+//     started for that when none is idle (at most kMaxCompensationThreads more than
+//     `max_threads`). So lanes backing off from a failing function never starve the other
+//     lanes of the poller, whatever their number;
 //   - one timer thread waiting on the injected Clock for the earliest armed timer (batching
 //     windows, checkpoint intervals, read pauses), which only wakes a Timer's owner (it runs the
 //     owner's callback, which must not block: typically it submits a task).
@@ -29,6 +33,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "poller/interfaces.h"
 
 namespace tributary::poller {
 
@@ -59,6 +64,23 @@ class Scheduler {
     const uint64_t id_;
   };
 
+  // Threads the pool may start beyond `max_threads` for tasks waiting in a BlockingScope.
+  static constexpr int kMaxCompensationThreads = 1024;
+
+  // Marks the calling task as blocked (sleeping, not working) for its lifetime: it does not
+  // count against `max_threads` meanwhile, so a queued task may run in its place. Only from a
+  // task running on this scheduler; scopes do not nest.
+  class BlockingScope {
+   public:
+    explicit BlockingScope(Scheduler& scheduler);
+    ~BlockingScope();
+    BlockingScope(const BlockingScope&) = delete;
+    BlockingScope& operator=(const BlockingScope&) = delete;
+
+   private:
+    Scheduler& scheduler_;
+  };
+
   // `max_threads` >= 1 (smaller values are taken as 1).
   Scheduler(Clock& clock, int max_threads);
   ~Scheduler();
@@ -68,7 +90,7 @@ class Scheduler {
 
   Clock& clock() { return clock_; }
   int max_threads() const { return max_threads_; }
-  // Worker threads started so far (at most max_threads).
+  // Worker threads started so far (at most max_threads + kMaxCompensationThreads).
   int threads_started();
   // Timers armed now.
   int timers_armed();
@@ -76,6 +98,8 @@ class Scheduler {
  private:
   void WorkerLoop();
   void TimerLoop();
+  // Starts a worker when a queued task could run now and no idle worker will take it.
+  void MaybeStartWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Arm(Timer* timer, absl::Time deadline);
 
   Clock& clock_;
@@ -84,6 +108,8 @@ class Scheduler {
   absl::Mutex mu_;  // the task queue and the workers
   std::deque<absl::AnyInvocable<void()>> tasks_ ABSL_GUARDED_BY(mu_);
   int idle_workers_ ABSL_GUARDED_BY(mu_) = 0;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;  // tasks taken and not finished
+  int blocked_ ABSL_GUARDED_BY(mu_) = 0;  // of those, inside a BlockingScope
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);
 
@@ -95,6 +121,23 @@ class Scheduler {
   uint64_t timer_version_ ABSL_GUARDED_BY(timer_mu_) = 0;  // bumped when the earliest may move
   bool timer_stop_ ABSL_GUARDED_BY(timer_mu_) = false;
   std::thread timer_thread_;
+};
+
+// A Waiter whose waits run in a Scheduler::BlockingScope: a lane sleeping in a retry backoff
+// (or in the backoff of an on-failure destination's put) does not hold one of the scheduler's
+// `max_threads` slots. Waits made off the scheduler's threads (RunOnce tests) must not use it.
+// `inner` and `scheduler` must outlive it.
+class CompensatedWaiter : public Waiter {
+ public:
+  CompensatedWaiter(Waiter& inner, Scheduler& scheduler) : inner_(inner), scheduler_(scheduler) {}
+  bool WaitUntil(absl::Time deadline, StopSignal& stop) override {
+    Scheduler::BlockingScope scope(scheduler_);
+    return inner_.WaitUntil(deadline, stop);
+  }
+
+ private:
+  Waiter& inner_;
+  Scheduler& scheduler_;
 };
 
 }  // namespace tributary::poller

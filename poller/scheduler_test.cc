@@ -1,5 +1,6 @@
 // Scheduler: the pool starts threads only as concurrent work needs them, never more than its
-// size; timers fire on the (fake) clock, in deadline order, once; a disarmed timer never fires.
+// size (plus one per task sleeping in a BlockingScope); timers fire on the (fake) clock, in
+// deadline order, once; a disarmed timer never fires.
 #include "poller/scheduler.h"
 
 #include <atomic>
@@ -132,6 +133,71 @@ TEST(SchedulerTest, ADeadlineAlreadyPassedFiresAtOnce) {
   Scheduler::Timer timer(scheduler, [&] { fired.Add(); });
   timer.ArmAt(clock.Now() - absl::Seconds(1));
   EXPECT_TRUE(fired.AwaitAtLeast(1));
+}
+
+// A task sleeping in a BlockingScope does not count against the limit: with one thread, a
+// second task runs while the first waits; the pool grows by one thread for it.
+TEST(SchedulerTest, ATaskInABlockingScopeLeavesItsSlotToTheNextTask) {
+  FakeClock clock;
+  Scheduler scheduler(clock, 1);
+  absl::Notification blocked, release, second_ran;
+  scheduler.Submit([&] {
+    Scheduler::BlockingScope scope(scheduler);
+    blocked.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(30));
+  });
+  ASSERT_TRUE(blocked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  scheduler.Submit([&] { second_ran.Notify(); });
+  EXPECT_TRUE(second_ran.WaitForNotificationWithTimeout(absl::Seconds(30)))
+      << "the second task waited for the blocked one";
+  EXPECT_EQ(scheduler.threads_started(), 2);
+  release.Notify();
+}
+
+// Once out of its scope a task counts again: with one slot, a task that was compensated for and
+// came back working, plus the task that took its slot, keep a third task queued until both
+// finished.
+TEST(SchedulerTest, LeavingTheBlockingScopeCountsTheTaskAgainstTheLimitAgain) {
+  FakeClock clock;
+  Scheduler scheduler(clock, 1);
+  absl::Notification a_blocked, a_working, b_running, b_working, finish_a, finish_b;
+  std::atomic<int> working{0}, most_working{0};
+  auto work = [&](absl::Notification& started, absl::Notification& until) {
+    const int now = ++working;
+    int seen = most_working.load();
+    while (now > seen && !most_working.compare_exchange_weak(seen, now)) {
+    }
+    started.Notify();
+    until.WaitForNotificationWithTimeout(absl::Seconds(30));
+    --working;
+  };
+  scheduler.Submit([&] {
+    {
+      Scheduler::BlockingScope scope(scheduler);
+      a_blocked.Notify();
+      b_running.WaitForNotificationWithTimeout(absl::Seconds(30));
+    }
+    work(a_working, finish_a);
+  });
+  ASSERT_TRUE(a_blocked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  scheduler.Submit([&] {
+    b_running.Notify();
+    work(b_working, finish_b);
+  });
+  ASSERT_TRUE(a_working.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(b_working.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // A and B both work now (over the limit by the one that came back); C must wait for both.
+  std::atomic<bool> c_ran_early{false};
+  Counter c_done;
+  scheduler.Submit([&] {
+    if (!finish_a.HasBeenNotified() || !finish_b.HasBeenNotified()) c_ran_early = true;
+    c_done.Add();
+  });
+  finish_a.Notify();
+  finish_b.Notify();
+  ASSERT_TRUE(c_done.AwaitAtLeast(1));
+  EXPECT_FALSE(c_ran_early) << "a third task ran while two were working with one slot";
+  EXPECT_EQ(most_working.load(), 2);
 }
 
 }  // namespace

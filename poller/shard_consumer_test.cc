@@ -379,5 +379,72 @@ TEST_F(ManyConsumersTest, ShareAFewThreadsAndKeepPerKeyOrder) {
   }
 }
 
+// Lanes sleeping in a retry backoff (a function that keeps failing on more shards than the pool
+// has threads, retried forever) leave their pool slots to the other lanes: the healthy shards
+// are delivered to SHARD_END meanwhile, and the pool grows only by the sleeping lanes.
+TEST_F(ManyConsumersTest, LanesBackingOffFromAFailingFunctionDoNotStarveTheOthers) {
+  constexpr int kFailing = 4;                    // more than the scheduler's 3 threads
+  auto failing = [](const std::string& shard) {  // shardId-0 .. shardId-3
+    return std::stoi(shard.substr(std::string("shardId-").size())) < kFailing;
+  };
+  function_.SetScript(
+      [&](const v1::InvokeRequest& request, int) -> absl::StatusOr<v1::InvokeResponse> {
+        v1::InvokeResponse reply;
+        if (failing(request.shard_id())) reply.set_function_error("Unhandled");
+        return reply;
+      });
+  CompensatedWaiter compensated(waiter_, scheduler_);
+  std::vector<std::unique_ptr<ShardConsumer>> consumers;
+  for (const v1::Lease& lease : leases_granted_.leases()) {
+    ShardConsumerOptions options;
+    options.poller_id = "p1";
+    options.checkpoint_interval = absl::ZeroDuration();
+    consumers.push_back(std::make_unique<ShardConsumer>(
+        lease, config_, options, shards_, leases_,
+        LaneDeps{clock_, compensated, function_, destination_, metrics_, BackoffOptions(),
+                 seed_ + consumers.size()}));
+    consumers.back()->Start(scheduler_);
+  }
+  // First the failing shards, until as many of their lanes as the pool has threads sleep in a
+  // backoff (on the fake clock, which the test never advances): without compensation every
+  // thread of the pool would now be asleep.
+  for (int s = 0; s < kFailing; ++s) {
+    shards_.Append(kStream, absl::StrCat("shardId-", s), "k", "d", clock_.Now());
+  }
+  ASSERT_TRUE(clock_.WaitForWaiters(3, absl::Seconds(30)));
+  // Then the healthy ones: they still get the pool.
+  for (int s = kFailing; s < kShards; ++s) {
+    const std::string shard = absl::StrCat("shardId-", s);
+    for (int i = 0; i < 5; ++i)
+      shards_.Append(kStream, shard, absl::StrCat("k", i), "d", clock_.Now());
+    shards_.Close(kStream, shard);
+  }
+  for (auto& c : consumers) {
+    if (failing(c->shard().shard_id)) continue;
+    absl::Notification finished;
+    std::thread waiter([&] {
+      c->AwaitFinished(absl::InfiniteFuture());
+      finished.Notify();
+    });
+    const bool ok = finished.WaitForNotificationWithTimeout(absl::Seconds(30));
+    if (!ok) c->Lose();
+    waiter.join();
+    ASSERT_TRUE(ok) << c->shard().shard_id << " starved behind the backing-off lanes";
+    EXPECT_EQ(c->state(), ShardConsumer::State::kShardEnded);
+  }
+  for (auto& c : consumers) c->Stop();  // ends the backoff waits
+  int healthy_records = 0, failing_calls = 0;
+  for (const auto& call : function_.calls()) {
+    if (failing(call.request.shard_id())) {
+      ++failing_calls;
+    } else {
+      healthy_records += call.request.records_size();
+    }
+  }
+  EXPECT_EQ(healthy_records, (kShards - kFailing) * 5);
+  EXPECT_GE(failing_calls, kFailing);
+  EXPECT_LE(scheduler_.threads_started(), 3 + kFailing);
+}
+
 }  // namespace
 }  // namespace tributary::poller
