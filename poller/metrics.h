@@ -29,14 +29,14 @@
 namespace tributary::poller {
 
 // The outcome of one invocation, as EventSourceMappingConfiguration.last_processing_result
-// words it (ProcessingResultText). Mapping from BatchProcessor's attempt:
-//   the function returned success (no function_error, no batch item failures) → kOk;
-//   the call failed with DEADLINE_EXCEEDED (the function timeout passed)        →
-//   kFunctionTimedOut; the call failed with UNAVAILABLE (not reachable, connection refused/reset)
-//   → kConnectionError; any other failed call, a reply with function_error, or invalid batch item
-//   failure identifiers                                                         →
-//   kFunctionCallFailed; a valid partial batch response (REPORT_BATCH_ITEM_FAILURES) →
-//   kBatchItemFailures.
+// words it (ProcessingResultText). From BatchProcessor's attempt:
+//   - the function returned success (no function_error, no batch item failures): kOk;
+//   - the call failed with DEADLINE_EXCEEDED (the function timeout passed): kFunctionTimedOut;
+//   - the call failed with UNAVAILABLE (not reachable, connection refused or reset):
+//     kConnectionError;
+//   - any other failed call, a reply with function_error, or invalid batch item failure
+//     identifiers: kFunctionCallFailed;
+//   - a valid partial batch response (REPORT_BATCH_ITEM_FAILURES): kBatchItemFailures.
 // A failing record that is retried and then succeeds ends at kOk: the last invocation counts.
 enum class ProcessingResult : uint8_t {
   kNone,  // no invocation yet
