@@ -46,10 +46,8 @@ Poller::Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService
       compensated_waiter_(scheduler_ == nullptr
                               ? nullptr
                               : std::make_unique<CompensatedWaiter>(waiter, *scheduler_)),
-      deps_{clock,        LaneWaiter(waiter, compensated_waiter_.get()),
-            invoker,      destination,
-            metrics,      options_.backoff,
-            options_.seed},
+      deps_(LaneDeps{clock, LaneWaiter(waiter, compensated_waiter_.get()), invoker, destination,
+                     metrics, options_.backoff, options_.seed}),
       metrics_(metrics) {}
 
 Poller::~Poller() {
