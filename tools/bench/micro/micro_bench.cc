@@ -4,7 +4,8 @@
 //   - LaneForPartitionKey (parallelization factor routing) and the WatermarkTracker;
 //   - the shard iterator codec, through the store's public calls: GetShardIterator
 //     (AT_SEQUENCE_NUMBER: encode + HMAC-SHA256) and GetRecords at the tip of an empty shard
-//     (decode + HMAC check + one RocksDB seek).
+//     (decode + HMAC check + one RocksDB seek);
+//   - ShardStore::PutRecords without gRPC, 500 records of 100 B a call, at 1 and 10,000 shards.
 //
 //   bazel run -c opt //tools/bench/micro:micro_bench
 //   bazel run -c opt //tools/bench/micro:micro_bench -- --benchmark_filter=Batcher
@@ -107,10 +108,10 @@ void BM_WatermarkTracker(benchmark::State& state) {
 }
 BENCHMARK(BM_WatermarkTracker);
 
-// A store in a fresh directory with one stream of one shard, removed at the end.
+// A store in a fresh directory with one stream ("micro") of `shards` shards, removed at the end.
 class StoreFixture {
  public:
-  StoreFixture() {
+  explicit StoreFixture(int shards = 1) {
     dir_ =
         std::filesystem::temp_directory_path() / absl::StrCat("tributary_micro_bench_", ::getpid());
     std::filesystem::remove_all(dir_);
@@ -124,7 +125,7 @@ class StoreFixture {
     store_ = *std::move(store);
     v1::CreateStreamRequest create;
     create.set_stream_name("micro");
-    create.set_shard_count(1);
+    create.set_shard_count(shards);
     absl::Status status = store_->CreateStream(create);
     if (!status.ok()) error_ = std::string(status.message());
   }
@@ -179,6 +180,38 @@ void BM_GetRecordsAtTip(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_GetRecordsAtTip);
+
+// ShardStore::PutRecords alone (no gRPC): 500 records of 100 B with random partition keys a
+// call, WAL on, one writer. With 10,000 shards a call touches ~490 shards, i.e. writes ~490
+// RocksDB entries where 1 shard writes one: the difference is the per-entry cost of the
+// memtable (BENCHMARKS.md, "Run 6 and what was tried next"). Real time per call.
+void BM_StorePutRecords(benchmark::State& state) {
+  StoreFixture fixture(static_cast<int>(state.range(0)));
+  if (!fixture.error().empty()) return state.SkipWithError(fixture.error().c_str());
+  constexpr int kRecords = 500;
+  std::vector<v1::PutRecordsRequest> requests(16);
+  uint64_t key = 0x9e3779b97f4a7c15ull;
+  for (v1::PutRecordsRequest& request : requests) {
+    request.set_stream_name("micro");
+    for (int i = 0; i < kRecords; ++i) {
+      key ^= key << 13;  // xorshift: spread the keys over every shard
+      key ^= key >> 7;
+      key ^= key << 17;
+      v1::PutRecordsRequestEntry* entry = request.add_records();
+      entry->set_partition_key(absl::StrCat(key));
+      entry->set_data(std::string(100, 'x'));
+    }
+  }
+  v1::PutRecordsResponse response;
+  size_t i = 0;
+  for (auto _ : state) {
+    absl::Status status = fixture.store()->PutRecords(requests[i++ % requests.size()], &response);
+    if (!status.ok()) return state.SkipWithError(std::string(status.message()).c_str());
+    benchmark::DoNotOptimize(response.failed_record_count());
+  }
+  state.SetItemsProcessed(state.iterations() * kRecords);
+}
+BENCHMARK(BM_StorePutRecords)->Arg(1)->Arg(10000)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace tributary
