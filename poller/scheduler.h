@@ -7,8 +7,8 @@
 //     across every shard of the poller). A task that only sleeps — a retry backoff — does so in
 //     a BlockingScope (CompensatedWaiter): it leaves its slot to the next task, and a thread is
 //     started for that when none is idle (at most kMaxCompensationThreads more than
-//     `max_threads`). So lanes backing off from a failing function never starve the other
-//     lanes of the poller, whatever their number;
+//     `max_threads`). So lanes backing off from a failing function do not starve the other
+//     lanes of the poller (up to kMaxCompensationThreads lanes asleep at once);
 //   - one timer thread waiting on the injected Clock for the earliest armed timer (batching
 //     windows, checkpoint intervals, read pauses), which only wakes a Timer's owner (it runs the
 //     owner's callback, which must not block: typically it submits a task).
