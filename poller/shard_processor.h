@@ -22,7 +22,8 @@
 // offered records are held back; once every lane is idle and empty, the lanes are rebuilt and the
 // held records routed, so per-key order holds across the change.
 //
-// Threading: thread-safe. TakeReadyBatches and RunBatch may be called from different threads,
+// Threading: thread-safe (Offer matches filters outside the lock, against the filter current when
+// it began). TakeReadyBatches and RunBatch may be called from different threads,
 // one RunBatch per lane at a time (TakeReadyBatches never hands out a busy lane). Everything in
 // `deps` must outlive this object.
 #ifndef TRIBUTARY_POLLER_SHARD_PROCESSOR_H_
@@ -122,7 +123,7 @@ class ShardProcessor {
   LaneDeps deps_;
   absl::Mutex mu_;
   v1::EventSourceMappingConfiguration config_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<RecordFilter> filter_ ABSL_GUARDED_BY(mu_);  // config_'s; null: none
+  std::shared_ptr<const RecordFilter> filter_ ABSL_GUARDED_BY(mu_);  // config_'s; null: none
   std::vector<std::unique_ptr<Lane>> lanes_ ABSL_GUARDED_BY(mu_);
   bool reroute_pending_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<v1::Record> held_ ABSL_GUARDED_BY(mu_);
