@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -165,6 +166,12 @@ class FullStackTest : public ::testing::Test {
     return response.ok() ? response->sequence_number() : "";
   }
 
+  // The id of the stream's first shard ("" when it cannot be listed).
+  std::string ShardIdOf(const std::string& stream) {
+    auto shards = streams_->ListAllShards(stream);
+    return shards.ok() && !shards->empty() ? shards->at(0).shard_id() : "";
+  }
+
   std::vector<v1::Record> ReadAll(const std::string& stream) {
     auto shards = streams_->ListAllShards(stream);
     EXPECT_TRUE(shards.ok() && shards->size() == 1u);
@@ -285,6 +292,56 @@ TEST_F(FullStackTest, StartedNodeWorksWithoutManualSteps) {
   ASSERT_EQ(leases->leases_size(), 1);
   EXPECT_EQ(leases->leases(0).lease_owner(), "");
   EXPECT_EQ(leases->leases(0).checkpoint().sequence_number(), last);
+}
+
+// Filters set through the tracker's API reach the poller with the configuration, and an update
+// of the filters reaches it through the configuration refresh on a heartbeat.
+TEST_F(FullStackTest, FiltersFromTheTrackerApplyAndAnUpdateReachesThePoller) {
+  CreateStream("orders");
+  v1::CreateEventSourceMappingRequest create;
+  create.set_stream_name("orders");
+  create.set_function_endpoint(function_server_->address());
+  create.set_starting_position(v1::TRIM_HORIZON_POSITION);
+  create.mutable_filter_criteria()->add_filters()->set_pattern(
+      R"({"partitionKey":[{"prefix":"keep"}]})");
+  auto mapping = mappings_->CreateEventSourceMapping(create);
+  ASSERT_TRUE(mapping.ok()) << mapping.status();
+  ASSERT_EQ(mapping->filter_criteria().filters_size(), 1);
+  ASSERT_TRUE(tracker_->lease_sync()->RunOnce().ok());
+
+  std::set<std::string> kept;
+  for (int i = 0; i < 6; ++i) {
+    const std::string seq = Put("orders", absl::StrCat(i % 2 == 0 ? "keep" : "skip", i));
+    if (i % 2 == 0) kept.insert(seq);
+  }
+  ASSERT_TRUE(poller_->poller().RunOnce().ok());
+  ASSERT_TRUE(function_.AwaitDelivered(3)) << "only " << function_.delivered().size();
+
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_uuid(mapping->uuid());
+  update.set_update_filter_criteria(true);
+  update.mutable_filter_criteria()->add_filters()->set_pattern(
+      R"({"partitionKey":[{"prefix":"skip"}]})");
+  ASSERT_TRUE(mappings_->UpdateEventSourceMapping(update).ok());
+  clock_.Advance(absl::Seconds(4));  // past the heartbeat interval (lease duration / 3)
+  ASSERT_TRUE(poller_->poller().RunOnce().ok());  // heartbeat: the new version is fetched
+  std::string last;
+  for (int i = 6; i < 12; ++i) {
+    last = Put("orders", absl::StrCat(i % 2 == 0 ? "keep" : "skip", i));
+    if (i % 2 == 1) kept.insert(last);
+  }
+  ASSERT_TRUE(function_.AwaitDelivered(6)) << "only " << function_.delivered().size();
+
+  poller_->Shutdown();
+  const std::vector<std::string> delivered = function_.delivered();
+  EXPECT_EQ(std::set<std::string>(delivered.begin(), delivered.end()), kept);
+  EXPECT_EQ(delivered.size(), 6u);
+  v1::GetLeaseRequest get;
+  get.mutable_lease_key()->set_event_source_mapping_uuid(mapping->uuid());
+  get.mutable_lease_key()->set_shard_id(ShardIdOf("orders"));
+  auto lease = leases_->GetLease(get);
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_EQ(lease->checkpoint().sequence_number(), last) << "the filtered last record included";
 }
 
 }  // namespace

@@ -166,6 +166,11 @@ void PollerMetrics::Delivered(const ShardContext& shard, int64_t records) {
   EntryFor(shard).delivered += records;
 }
 
+void PollerMetrics::Filtered(const ShardContext& shard, int64_t records) {
+  absl::MutexLock lock(&mu_);
+  EntryFor(shard).filtered += records;
+}
+
 void PollerMetrics::Checkpointed(const ShardContext& shard, const std::string& checkpoint) {
   absl::MutexLock lock(&mu_);
   EntryFor(shard).checkpoint = checkpoint;
@@ -221,6 +226,7 @@ v1::GetMetricsResponse PollerMetrics::Snapshot(const std::string& mapping_uuid) 
     m->set_bisections(e.bisections);
     for (const auto& [condition, n] : e.dropped) (*m->mutable_dropped_records())[condition] = n;
     m->set_records_delivered(e.delivered);
+    m->set_records_filtered(e.filtered);
     e.batch_size.ToProto(m->mutable_batch_size());
     e.latency_ms.ToProto(m->mutable_invoke_latency_ms());
     m->set_checkpoint(e.checkpoint);
@@ -269,6 +275,9 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
          &v1::ShardMetrics::bisections);
   scalar("tributary_poller_records_delivered_total", "counter",
          "Records the function processed successfully.", &v1::ShardMetrics::records_delivered);
+  scalar("tributary_poller_records_filtered_total", "counter",
+         "Records that matched none of the mapping's filters (never invoked).",
+         &v1::ShardMetrics::records_filtered);
   absl::StrAppend(&out,
                   "# HELP tributary_poller_dropped_records_total Records skipped after being "
                   "reported, by condition.\n# TYPE tributary_poller_dropped_records_total "

@@ -93,6 +93,8 @@ class PollerMetrics {
   void Bisected(const ShardContext& shard);
   void Dropped(const ShardContext& shard, const std::string& condition, int64_t records);
   void Delivered(const ShardContext& shard, int64_t records);
+  // Records that matched none of the mapping's filters (skipped without an invocation).
+  void Filtered(const ShardContext& shard, int64_t records);
   void Checkpointed(const ShardContext& shard, const std::string& checkpoint);
   // Forgets a shard (its lease went away).
   void Remove(const ShardContext& shard);
@@ -126,6 +128,7 @@ class PollerMetrics {
     int64_t bisections = 0;
     std::map<std::string, int64_t> dropped;
     int64_t delivered = 0;
+    int64_t filtered = 0;
     Histogram batch_size;
     Histogram latency_ms;
     std::string checkpoint;

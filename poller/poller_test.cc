@@ -2,6 +2,7 @@
 // scripted function; consumers run inline (single-threaded) so every step is deterministic.
 #include "poller/poller.h"
 
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -669,6 +670,89 @@ TEST_F(PollerTest, MetricValuesAfterAScriptedRun) {
       text.find(absl::StrCat("tributary_poller_batch_size_bucket{", labels, ",le=\"+Inf\"} 3\n")),
       std::string::npos);
   EXPECT_NE(text.find("# TYPE tributary_poller_invoke_latency_ms histogram\n"), std::string::npos);
+}
+
+// Filtering (filter_criteria) end to end: records matching no filter are never invoked and are
+// checkpointed past like delivered ones.
+
+void SetFilters(v1::EventSourceMappingConfiguration* config,
+                std::initializer_list<std::string> patterns) {
+  config->clear_filter_criteria();
+  for (const std::string& p : patterns) {
+    config->mutable_filter_criteria()->add_filters()->set_pattern(p);
+  }
+}
+
+TEST_F(PollerTest, OnlyMatchingRecordsAreInvokedAndTheCheckpointPassesTheOthers) {
+  SetFilters(&config_, {R"({"data":{"type":["order"]}})"});
+  mappings_.Set(config_);
+  AddShard(kShard0);
+  for (int i = 1; i <= 9; ++i) {
+    shards_.Append(kStream, kShard0, "k",
+                   i % 3 == 0 ? R"({"type":"order"})" : R"({"type":"refund"})", clock_.Now());
+  }
+  shards_.Append(kStream, kShard0, "k", "not json", clock_.Now());
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.batches(), (std::vector<std::vector<std::string>>{{"3", "6", "9"}}));
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "10")
+      << "the filtered records 7, 8 and 10 after the last delivered one are checkpointed too";
+  const auto snapshot = metrics_.back()->Snapshot();
+  ASSERT_EQ(snapshot.shards_size(), 1);
+  EXPECT_EQ(snapshot.shards(0).records_filtered(), 7);
+  EXPECT_EQ(snapshot.shards(0).records_delivered(), 3);
+  EXPECT_NE(metrics_.back()->RenderPrometheus().find("tributary_poller_records_filtered_total{"),
+            std::string::npos);
+  EXPECT_TRUE(destination_.puts().empty());
+}
+
+TEST_F(PollerTest, AShardOfOnlyFilteredRecordsReachesShardEndWithoutAnInvocation) {
+  SetFilters(&config_, {R"({"partitionKey":["vip"]})"});
+  mappings_.Set(config_);
+  AddShard(kShard0);
+  AddShard(kShard1, {kShard0});
+  Append(kShard0, 25, "regular");
+  shards_.Close(kStream, kShard0);
+  Append(kShard1, 2, "vip");
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.call_count(), 0);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().type(), v1::SHARD_END);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).lease_owner(), "") << "released at SHARD_END";
+  RunTimes(*poller, 2);
+  EXPECT_EQ(DeliveredShards(), (std::vector<std::string>{kShard1})) << "then the child runs";
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard1).checkpoint().sequence_number(), "2");
+}
+
+TEST_F(PollerTest, FilterUpdateMidStreamAppliesToLaterBatches) {
+  SetFilters(&config_, {R"({"partitionKey":["a"]})"});
+  mappings_.Set(config_);
+  AddShard(kShard0);
+  Append(kShard0, 2, "a");
+  Append(kShard0, 2, "b");
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.batches(), (std::vector<std::vector<std::string>>{{"1", "2"}}));
+
+  SetFilters(&config_, {R"({"partitionKey":["b"]})"});
+  UpdateConfig();
+  NextHeartbeat();
+  RunTimes(*poller, 1);  // heartbeat: new version fetched
+  Append(kShard0, 2, "a");
+  Append(kShard0, 2, "b");
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.batches().back(), (std::vector<std::string>{"7", "8"}));
+
+  SetFilters(&config_, {});  // filtering removed
+  UpdateConfig();
+  NextHeartbeat();
+  RunTimes(*poller, 1);
+  Append(kShard0, 1, "a");
+  Append(kShard0, 1, "b");
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.batches().back(), (std::vector<std::string>{"9", "10"}));
+  EXPECT_EQ(function_.call_count(), 3);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "10");
 }
 
 }  // namespace

@@ -6,13 +6,24 @@
 // partition key are processed in order. The watermark is the highest sequence number S such that
 // every offered record <= S is done (WatermarkTracker), which is what may be checkpointed.
 //
-// Configuration changes (UpdateConfig) apply from the next batch: batch size and window to the
-// batches formed next, the processing rules to the batches taken next. A new parallelization
-// factor re-routes keys, so it waits for a quiet moment: while it is pending, offered records are
-// held back; once every lane is idle and empty, the lanes are rebuilt and the held records
-// routed, so per-key order holds across the change.
+// Filtering (the configuration's filter_criteria, see record_filter.h): Offer drops a record that
+// matches no filter before it reaches a lane. A dropped record is done at once for the watermark
+// (it is checkpointed past like a delivered one, never invoked, retried or sent to the on-failure
+// destination) and counted in the metrics' records_filtered. Example, factor 2: records 10 (kept,
+// lane 0), 11 (filtered), 12 (kept, lane 1) offered; 12 done → watermark unchanged (10 is not
+// done); 10 done → 12. A shard whose records all fail the filters is drained as soon as they are
+// offered. Criteria that do not compile (the tracker validates them, so only a bug gets here)
+// filter nothing: every record is delivered rather than lost.
 //
-// Threading: thread-safe. TakeReadyBatches and RunBatch may be called from different threads,
+// Configuration changes (UpdateConfig) apply from the next batch: batch size and window to the
+// batches formed next, the processing rules to the batches taken next, new filters to the
+// records offered next (records already offered keep the decision made when they were offered). A
+// new parallelization factor re-routes keys, so it waits for a quiet moment: while it is pending,
+// offered records are held back; once every lane is idle and empty, the lanes are rebuilt and the
+// held records routed, so per-key order holds across the change.
+//
+// Threading: thread-safe (Offer matches filters outside the lock, against the filter current when
+// it began). TakeReadyBatches and RunBatch may be called from different threads,
 // one RunBatch per lane at a time (TakeReadyBatches never hands out a busy lane). Everything in
 // `deps` must outlive this object.
 #ifndef TRIBUTARY_POLLER_SHARD_PROCESSOR_H_
@@ -33,6 +44,7 @@
 #include "poller/interfaces.h"
 #include "poller/lane_router.h"
 #include "poller/metrics.h"
+#include "poller/record_filter.h"
 #include "poller/records.h"
 
 namespace tributary::poller {
@@ -64,7 +76,8 @@ class ShardProcessor {
 
   const ShardContext& shard() const { return shard_; }
 
-  // Adds records read from the shard, in order, after every record offered before. Errors:
+  // Adds records read from the shard, in order, after every record offered before; those that
+  // match no filter are done at once instead (see the header comment). Errors:
   // INVALID_ARGUMENT when a sequence number is not decimal or not above the previous one (the
   // records from that one on are not added).
   absl::Status Offer(std::vector<v1::Record> records);
@@ -110,6 +123,7 @@ class ShardProcessor {
   LaneDeps deps_;
   absl::Mutex mu_;
   v1::EventSourceMappingConfiguration config_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const RecordFilter> filter_ ABSL_GUARDED_BY(mu_);  // config_'s; null: none
   std::vector<std::unique_ptr<Lane>> lanes_ ABSL_GUARDED_BY(mu_);
   bool reroute_pending_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<v1::Record> held_ ABSL_GUARDED_BY(mu_);

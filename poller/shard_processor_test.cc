@@ -1,7 +1,9 @@
 #include "poller/shard_processor.h"
 
+#include <initializer_list>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -210,6 +212,154 @@ TEST_F(ShardProcessorTest, NewParallelizationFactorAppliesOnceLanesDrainKeepingK
     for (size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]) << key;
   }
   EXPECT_EQ(p->Watermark(), 20u);
+}
+
+// Filtering (filter_criteria): records matching no filter never reach a lane and are done at
+// once for the watermark.
+
+void SetFilters(v1::EventSourceMappingConfiguration* config,
+                std::initializer_list<std::string> patterns) {
+  config->clear_filter_criteria();
+  for (const std::string& p : patterns)
+    config->mutable_filter_criteria()->add_filters()->set_pattern(p);
+}
+
+int64_t FilteredCount(PollerMetrics& metrics) {
+  const v1::GetMetricsResponse snapshot = metrics.Snapshot();
+  return snapshot.shards_size() == 1 ? snapshot.shards(0).records_filtered() : -1;
+}
+
+TEST_F(ShardProcessorTest, OnlyMatchingRecordsAreBatchedAndFilteredOnesAreDone) {
+  SetFilters(&config_, {R"({"data":{"type":["order"]}})"});
+  auto p = NewProcessor();
+  std::vector<v1::Record> records;
+  for (int i = 1; i <= 10; ++i) {
+    records.push_back(MakeRecord(
+        i, "k", i % 2 == 1 ? R"({"type":"order"})" : R"({"type":"refund"})", clock_.Now()));
+  }
+  ASSERT_TRUE(p->Offer(records).ok());
+  EXPECT_EQ(p->Outstanding(), 5) << "the 5 refunds are done as soon as they are offered";
+  RunUntilDrained(*p);
+  std::vector<std::string> delivered;
+  for (const auto& batch : function_.batches())
+    delivered.insert(delivered.end(), batch.begin(), batch.end());
+  EXPECT_EQ(delivered, (std::vector<std::string>{"1", "3", "5", "7", "9"}));
+  EXPECT_EQ(p->Watermark(), 10u) << "the last record was filtered: checkpointed past anyway";
+  EXPECT_EQ(FilteredCount(metrics_), 5);
+  EXPECT_TRUE(destination_.puts().empty());
+}
+
+TEST_F(ShardProcessorTest, AFilteredRecordDoesNotMoveTheWatermarkPastAnEarlierRecordInFlight) {
+  config_.set_parallelization_factor(2);
+  SetFilters(&config_, {R"({"data":{"keep":[true]}})"});
+  auto p = NewProcessor();
+  std::string b = "b";
+  for (int i = 0; LaneForPartitionKey(b, 2) == LaneForPartitionKey("a", 2); ++i) {
+    b = absl::StrCat("b", i);
+  }
+  ASSERT_TRUE(p->Offer({MakeRecord(10, "a", R"({"keep":true})", clock_.Now()),
+                        MakeRecord(11, "a", R"({"keep":false})", clock_.Now()),
+                        MakeRecord(12, b, R"({"keep":true})", clock_.Now())})
+                  .ok());
+  auto batches = p->TakeReadyBatches();
+  ASSERT_EQ(batches.size(), 2u);
+  const int lane_a = LaneForPartitionKey("a", 2);
+  auto& batch_a = batches[0].lane == lane_a ? batches[0] : batches[1];
+  auto& batch_b = batches[0].lane == lane_a ? batches[1] : batches[0];
+  ASSERT_EQ(batch_a.records.size(), 1u) << "record 11 was filtered";
+  ASSERT_TRUE(p->RunBatch(std::move(batch_b), stop_).ok());
+  EXPECT_EQ(p->Watermark(), std::nullopt) << "11 and 12 are done, 10 is not";
+  ASSERT_TRUE(p->RunBatch(std::move(batch_a), stop_).ok());
+  EXPECT_EQ(p->Watermark(), 12u);
+}
+
+TEST_F(ShardProcessorTest, RecordsThatAllFailTheFiltersDrainWithoutAnInvocation) {
+  SetFilters(&config_, {R"({"partitionKey":["nobody"]})"});
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer(RandomKeyRecords(50, 5)).ok());
+  EXPECT_TRUE(p->Drained());
+  EXPECT_EQ(p->Watermark(), 50u);
+  EXPECT_TRUE(p->TakeReadyBatches().empty());
+  EXPECT_EQ(function_.call_count(), 0);
+  EXPECT_EQ(FilteredCount(metrics_), 50);
+}
+
+class FilteredLanesTest : public ShardProcessorTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(FilteredLanesTest, PerKeyOrderHoldsAndOnlyMatchingRecordsAreDeliveredOnce) {
+  config_.set_parallelization_factor(GetParam());
+  SetFilters(&config_, {R"({"data":{"keep":[true]}})", R"({"partitionKey":["key-0"]})"});
+  auto p = NewProcessor();
+  // Every 4th invocation fails, so lanes retry while others move on.
+  function_.SetScript([](const v1::InvokeRequest&, int call) -> absl::StatusOr<v1::InvokeResponse> {
+    v1::InvokeResponse r;
+    if (call % 4 == 3) r.set_function_error("Unhandled");
+    return r;
+  });
+  std::mt19937_64 rng(seed_);
+  std::vector<v1::Record> records;
+  std::set<std::string> expected;  // sequence numbers that match a filter
+  for (int i = 1; i <= 400; ++i) {
+    const std::string key = absl::StrCat("key-", rng() % 17);
+    const bool keep = rng() % 3 == 0;
+    records.push_back(
+        MakeRecord(i, key, keep ? R"({"keep":true})" : R"({"keep":false})", clock_.Now()));
+    if (keep || key == "key-0") expected.insert(absl::StrCat(i));
+  }
+  ASSERT_TRUE(p->Offer(records).ok());
+  RunUntilDrained(*p);
+
+  std::map<std::string, std::vector<uint64_t>> per_key;  // successful deliveries, in order
+  std::set<std::string> delivered;
+  const auto calls = function_.calls();
+  for (size_t c = 0; c < calls.size(); ++c) {
+    if (c % 4 == 3) continue;  // failed: retried later
+    for (const auto& r : calls[c].request.records()) {
+      per_key[r.partition_key()].push_back(std::stoull(r.sequence_number()));
+      EXPECT_TRUE(delivered.insert(r.sequence_number()).second) << "delivered twice";
+    }
+  }
+  for (const auto& [key, seqs] : per_key) {
+    for (size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]) << key;
+  }
+  EXPECT_EQ(delivered, expected);
+  EXPECT_EQ(p->Watermark(), 400u);
+  EXPECT_EQ(FilteredCount(metrics_), 400 - static_cast<int64_t>(expected.size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(ParallelizationFactor, FilteredLanesTest, ::testing::Values(1, 3, 10),
+                         [](const auto& info) { return absl::StrCat("N", info.param); });
+
+TEST_F(ShardProcessorTest, NewFiltersApplyToRecordsOfferedAfterTheUpdate) {
+  SetFilters(&config_, {R"({"partitionKey":["a"]})"});
+  auto p = NewProcessor();
+  ASSERT_TRUE(
+      p->Offer({MakeRecord(1, "a", "", clock_.Now()), MakeRecord(2, "b", "", clock_.Now())}).ok());
+  RunUntilDrained(*p);
+  SetFilters(&config_, {R"({"partitionKey":["b"]})"});
+  p->UpdateConfig(config_);
+  ASSERT_TRUE(
+      p->Offer({MakeRecord(3, "a", "", clock_.Now()), MakeRecord(4, "b", "", clock_.Now())}).ok());
+  RunUntilDrained(*p);
+  SetFilters(&config_, {});  // no filters: everything is delivered
+  p->UpdateConfig(config_);
+  ASSERT_TRUE(
+      p->Offer({MakeRecord(5, "a", "", clock_.Now()), MakeRecord(6, "b", "", clock_.Now())}).ok());
+  RunUntilDrained(*p);
+  const auto batches = function_.batches();
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0], (std::vector<std::string>{"1"}));
+  EXPECT_EQ(batches[1], (std::vector<std::string>{"4"}));
+  EXPECT_EQ(batches[2], (std::vector<std::string>{"5", "6"}));
+  EXPECT_EQ(p->Watermark(), 6u);
+}
+
+TEST_F(ShardProcessorTest, CriteriaThatDoNotCompileFilterNothing) {
+  SetFilters(&config_, {R"({"partitionKey":"not an array"})"});
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({MakeRecord(1, "a", "", clock_.Now())}).ok());
+  RunUntilDrained(*p);
+  EXPECT_EQ(function_.call_count(), 1) << "delivered rather than dropped";
 }
 
 }  // namespace

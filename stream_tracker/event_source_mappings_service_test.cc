@@ -90,6 +90,16 @@ TEST_F(EventSourceMappingsServiceTest, OutOfRangeValueIsInvalidArgumentNamingThe
       << created.status();
 }
 
+TEST_F(EventSourceMappingsServiceTest, BadFilterPatternIsInvalidArgumentNamingTheFilter) {
+  v1::CreateEventSourceMappingRequest request = Request();
+  request.mutable_filter_criteria()->add_filters()->set_pattern(R"({"partitionKey":"k"})");
+  auto created = client_->CreateEventSourceMapping(request);
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(created.status().message(),
+            "filter_criteria.filters[0].pattern: expected an object or a non-empty array of "
+            "values or rules, got a string (at partitionKey)");
+}
+
 TEST_F(EventSourceMappingsServiceTest, UnknownStreamIsNotFound) {
   v1::CreateEventSourceMappingRequest request = Request();
   request.set_stream_name("missing");

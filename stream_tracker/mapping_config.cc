@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "poller/record_filter.h"
 
 namespace tributary::stream_tracker {
 namespace {
@@ -81,6 +82,12 @@ absl::Status ValidateOptionalNumbers(const Request& request) {
                                kMaxFunctionTimeoutSeconds));
   }
   return absl::OkStatus();
+}
+
+// Checks filter_criteria with the poller's own compiler, so that the tracker accepts exactly the
+// patterns pollers can run.
+absl::Status ValidateFilterCriteria(const v1::FilterCriteria& criteria) {
+  return poller::RecordFilter::Create(criteria).status();
 }
 
 bool IsHostChar(char c) { return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_'; }
@@ -174,6 +181,7 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
   RETURN_IF_ERROR(ValidateDestination(request.destination_config()));
   ASSIGN_OR_RETURN(std::vector<v1::FunctionResponseType> response_types,
                    ValidateResponseTypes(request.function_response_types()));
+  RETURN_IF_ERROR(ValidateFilterCriteria(request.filter_criteria()));
 
   v1::EventSourceMappingConfiguration config;
   config.set_stream_name(request.stream_name());
@@ -200,6 +208,9 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
   config.set_function_timeout_seconds(request.has_function_timeout_seconds()
                                           ? request.function_timeout_seconds()
                                           : kDefaultFunctionTimeoutSeconds);
+  if (request.filter_criteria().filters_size() > 0) {
+    *config.mutable_filter_criteria() = request.filter_criteria();
+  }
   return config;
 }
 
@@ -218,6 +229,12 @@ absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& reque
   } else if (request.function_response_types_size() > 0) {
     return absl::InvalidArgumentError(
         "function_response_types is only applied with update_function_response_types = true");
+  }
+  if (request.update_filter_criteria()) {
+    RETURN_IF_ERROR(ValidateFilterCriteria(request.filter_criteria()));
+  } else if (request.has_filter_criteria()) {
+    return absl::InvalidArgumentError(
+        "filter_criteria is only applied with update_filter_criteria = true");
   }
 
   // Everything is valid: apply.
@@ -248,6 +265,13 @@ absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& reque
   if (request.update_function_response_types()) SetResponseTypes(response_types, config);
   if (request.has_function_timeout_seconds()) {
     config->set_function_timeout_seconds(request.function_timeout_seconds());
+  }
+  if (request.update_filter_criteria()) {
+    if (request.filter_criteria().filters_size() == 0) {
+      config->clear_filter_criteria();
+    } else {
+      *config->mutable_filter_criteria() = request.filter_criteria();
+    }
   }
   return absl::OkStatus();
 }

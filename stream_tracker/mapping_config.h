@@ -17,9 +17,12 @@
 // enabled                             bool                         true
 // function_endpoint                   "host:port" (port 1–65535)   required
 // function_timeout_seconds            1–900                        30
+// filter_criteria                     0–5 filters, each a pattern  none (no filtering)
+//                                     of at most 4096 bytes in the syntax of poller/record_filter.h
 //
 // Every error is INVALID_ARGUMENT whose message names the field and its rule, e.g.
-// "batch_size must be between 1 and 10000, got 0".
+// "batch_size must be between 1 and 10000, got 0"; a filter error names the filter, e.g.
+// `filter_criteria.filters[1].pattern: numeric: expected a number at position 1 (at data.n)`.
 #ifndef TRIBUTARY_STREAM_TRACKER_MAPPING_CONFIG_H_
 #define TRIBUTARY_STREAM_TRACKER_MAPPING_CONFIG_H_
 
@@ -66,7 +69,9 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
 
 // Validates `request` and applies its set fields to `config`: optional fields when present,
 // destination_config when present (an empty destination removes it), function_response_types
-// when update_function_response_types is true. Does not touch uuid, state or the other tracker
+// when update_function_response_types is true, filter_criteria when update_filter_criteria is
+// true (no filters removes filtering; filter_criteria set without update_filter_criteria is an
+// error). Does not touch uuid, state or the other tracker
 // fields, nor `enabled` (the caller drives the state change; see mapping_state.h). On error
 // `config` is unchanged. Errors: INVALID_ARGUMENT for the first bad field (uuid is not checked
 // here).

@@ -1,7 +1,10 @@
 #include "stream_tracker/mapping_config.h"
 
 #include <functional>
+#include <initializer_list>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -194,6 +197,158 @@ TEST(MappingConfigTest, ListMaxItemsIsChecked) {
   EXPECT_EQ(ValidateListRequest(request).code(), absl::StatusCode::kInvalidArgument);
   request.set_max_items(10000);
   EXPECT_TRUE(ValidateListRequest(request).ok());
+}
+
+// Filtering (Lambda's FilterCriteria): the criteria are validated with the poller's compiler and
+// stored in the configuration.
+
+v1::FilterCriteria Criteria(std::initializer_list<std::string> patterns) {
+  v1::FilterCriteria criteria;
+  for (const std::string& p : patterns) criteria.add_filters()->set_pattern(p);
+  return criteria;
+}
+
+TEST(MappingConfigFilterTest, CreateStoresTheCriteria) {
+  v1::CreateEventSourceMappingRequest create = ValidCreate();
+  *create.mutable_filter_criteria() =
+      Criteria({R"({"data":{"type":["order"]}})", R"({"partitionKey":["vip"]})"});
+  absl::StatusOr<v1::EventSourceMappingConfiguration> config = ConfigFromCreateRequest(create);
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->filter_criteria().filters_size(), 2);
+  EXPECT_EQ(config->filter_criteria().filters(0).pattern(), R"({"data":{"type":["order"]}})");
+  EXPECT_EQ(config->filter_criteria().filters(1).pattern(), R"({"partitionKey":["vip"]})");
+}
+
+TEST(MappingConfigFilterTest, CreateWithoutFiltersHasNoCriteria) {
+  absl::StatusOr<v1::EventSourceMappingConfiguration> config =
+      ConfigFromCreateRequest(ValidCreate());
+  ASSERT_TRUE(config.ok());
+  EXPECT_FALSE(config->has_filter_criteria());
+}
+
+// Each kind of filter error, as Create reports it (INVALID_ARGUMENT naming the filter).
+TEST(MappingConfigFilterTest, CreateRejectsBadCriteriaNamingTheFilter) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{R"({"a":["x"]})", R"({"a":["x"]})", R"({"a":["x"]})", R"({"a":["x"]})", R"({"a":["x"]})",
+        R"({"a":["x"]})"},
+       "filter_criteria.filters may hold at most 5 filters, got 6"},
+      {{std::string(4097, ' ')},
+       "filter_criteria.filters[0].pattern: must be at most 4096 bytes, got 4097"},
+      {{R"({"a":["x"]})", R"({"a":)"}, "filter_criteria.filters[1].pattern: not valid JSON: "},
+      {{R"("a")"}, "filter_criteria.filters[0].pattern: must be a JSON object, got a string"},
+      {{"{}"}, "filter_criteria.filters[0].pattern: the pattern must name a field"},
+      {{R"({"data":{}})"},
+       "filter_criteria.filters[0].pattern: an object in a pattern must name a field (at data)"},
+      {{R"({"a":5})"},
+       "filter_criteria.filters[0].pattern: expected an object or a non-empty array of values or "
+       "rules, got a number (at a)"},
+      {{R"({"a":[]})"},
+       "filter_criteria.filters[0].pattern: expected a non-empty array of values or rules, got [] "
+       "(at a)"},
+      {{R"({"a":[[1]]})"},
+       "filter_criteria.filters[0].pattern: expected values or rule objects in the array, got an "
+       "array (at a)"},
+      {{R"({"a":[{}]})"},
+       "filter_criteria.filters[0].pattern: a rule object must have exactly one key, got 0 (at a)"},
+      {{R"({"a":[{"equals":1}]})"},
+       "filter_criteria.filters[0].pattern: unknown rule \"equals\" (expected prefix, "
+       "anything-but, numeric or exists) (at a)"},
+      {{R"({"a":[{"prefix":["x"]}]})"},
+       "filter_criteria.filters[0].pattern: prefix: expected a string, got an array (at a)"},
+      {{R"({"a":[{"exists":1}]})"},
+       "filter_criteria.filters[0].pattern: exists: expected true or false, got a number (at a)"},
+      {{R"({"a":[{"anything-but":[]}]})"},
+       "filter_criteria.filters[0].pattern: anything-but: expected a value, a non-empty array of "
+       "values or {\"prefix\": <string>} (at a)"},
+      {{R"({"a":[{"anything-but":[{"x":1}]}]})"},
+       "filter_criteria.filters[0].pattern: anything-but: expected values in the array, got an "
+       "object (at a)"},
+      {{R"({"a":[{"anything-but":{"prefix":1}}]})"},
+       "filter_criteria.filters[0].pattern: anything-but: an object argument must be "
+       "{\"prefix\": <string>} (at a)"},
+      {{R"({"a":[{"numeric":[">"]}]})"},
+       "filter_criteria.filters[0].pattern: numeric: expected an array of an operator and a "
+       "number, or of two operators each followed by a number (at a)"},
+      {{R"({"a":[{"numeric":[">",0,"x",5]}]})"},
+       "filter_criteria.filters[0].pattern: numeric: expected an operator (\"<\", \"<=\", \"=\", "
+       "\">\", \">=\") at position 2 (at a)"},
+      {{R"({"a":[{"numeric":[">",0,"<",true]}]})"},
+       "filter_criteria.filters[0].pattern: numeric: expected a number at position 3 (at a)"},
+      {{R"({"a":[{"numeric":["<",5,">",0]}]})"},
+       "filter_criteria.filters[0].pattern: numeric: a range is a lower bound (\">\" or \">=\") "
+       "followed by an upper bound (\"<\" or \"<=\") (at a)"},
+      {{R"({"a":[{"numeric":[">",5,"<",0]}]})"},
+       "filter_criteria.filters[0].pattern: numeric: the lower bound is above the upper bound (at "
+       "a)"},
+  };
+  for (const auto& [patterns, message] : cases) {
+    v1::CreateEventSourceMappingRequest create = ValidCreate();
+    for (const std::string& p : patterns)
+      create.mutable_filter_criteria()->add_filters()->set_pattern(p);
+    absl::StatusOr<v1::EventSourceMappingConfiguration> config = ConfigFromCreateRequest(create);
+    ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << message;
+    EXPECT_EQ(config.status().message().substr(0, message.size()), message);
+    if (message.back() != ' ') {
+      EXPECT_EQ(config.status().message(), message);
+    }
+  }
+}
+
+TEST(MappingConfigFilterTest, UpdateReplacesTheCriteria) {
+  v1::CreateEventSourceMappingRequest create = ValidCreate();
+  *create.mutable_filter_criteria() = Criteria({R"({"partitionKey":["a"]})"});
+  v1::EventSourceMappingConfiguration config = *ConfigFromCreateRequest(create);
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_update_filter_criteria(true);
+  *update.mutable_filter_criteria() = Criteria({R"({"partitionKey":["b"]})"});
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  ASSERT_EQ(config.filter_criteria().filters_size(), 1);
+  EXPECT_EQ(config.filter_criteria().filters(0).pattern(), R"({"partitionKey":["b"]})");
+}
+
+TEST(MappingConfigFilterTest, UpdateWithNoFiltersRemovesFiltering) {
+  v1::CreateEventSourceMappingRequest create = ValidCreate();
+  *create.mutable_filter_criteria() = Criteria({R"({"partitionKey":["a"]})"});
+  v1::EventSourceMappingConfiguration config = *ConfigFromCreateRequest(create);
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_update_filter_criteria(true);
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  EXPECT_FALSE(config.has_filter_criteria());
+}
+
+TEST(MappingConfigFilterTest, UpdateWithoutTheFlagKeepsTheCriteria) {
+  v1::CreateEventSourceMappingRequest create = ValidCreate();
+  *create.mutable_filter_criteria() = Criteria({R"({"partitionKey":["a"]})"});
+  v1::EventSourceMappingConfiguration config = *ConfigFromCreateRequest(create);
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_batch_size(7);
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  ASSERT_EQ(config.filter_criteria().filters_size(), 1);
+
+  // Criteria sent without the flag would be silently ignored: rejected instead.
+  *update.mutable_filter_criteria() = Criteria({R"({"partitionKey":["b"]})"});
+  absl::Status status = ApplyUpdateRequest(update, &config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "filter_criteria is only applied with update_filter_criteria = true");
+  EXPECT_EQ(config.filter_criteria().filters(0).pattern(), R"({"partitionKey":["a"]})");
+}
+
+TEST(MappingConfigFilterTest, UpdateWithABadPatternIsRejectedAndChangesNothing) {
+  v1::CreateEventSourceMappingRequest create = ValidCreate();
+  *create.mutable_filter_criteria() = Criteria({R"({"partitionKey":["a"]})"});
+  v1::EventSourceMappingConfiguration config = *ConfigFromCreateRequest(create);
+  const std::string before = config.SerializeAsString();
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_batch_size(7);
+  update.set_update_filter_criteria(true);
+  *update.mutable_filter_criteria() =
+      Criteria({R"({"partitionKey":["b"]})", R"({"data":{"n":[{"numeric":["<",1,">",0]}]}})"});
+  absl::Status status = ApplyUpdateRequest(update, &config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "filter_criteria.filters[1].pattern: numeric: a range is a lower bound (\">\" or "
+            "\">=\") followed by an upper bound (\"<\" or \"<=\") (at data.n)");
+  EXPECT_EQ(config.SerializeAsString(), before);
 }
 
 }  // namespace

@@ -132,6 +132,32 @@ TEST_F(MappingManagerTest, UpdateAppliesFieldsBumpsVersionAndGoesToUpdating) {
   EXPECT_EQ(changes_, 2);
 }
 
+TEST_F(MappingManagerTest, UpdateOfFiltersIsStoredAndBumpsTheVersionPollersWatch) {
+  v1::CreateEventSourceMappingRequest request = Request();
+  request.mutable_filter_criteria()->add_filters()->set_pattern(R"({"partitionKey":["a"]})");
+  auto created = manager_->Create(request);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(manager_->Get(created->uuid())->filter_criteria().filters(0).pattern(),
+            R"({"partitionKey":["a"]})");
+
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_uuid(created->uuid());
+  update.set_update_filter_criteria(true);
+  update.mutable_filter_criteria()->add_filters()->set_pattern(R"({"data":{"t":["x"]}})");
+  auto updated = manager_->Update(update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->config_version(), created->config_version() + 1);
+  auto stored = manager_->Get(created->uuid());
+  ASSERT_EQ(stored->filter_criteria().filters_size(), 1);
+  EXPECT_EQ(stored->filter_criteria().filters(0).pattern(), R"({"data":{"t":["x"]}})");
+
+  update.clear_filter_criteria();  // no filters: filtering removed
+  updated = manager_->Update(update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->config_version(), created->config_version() + 2);
+  EXPECT_FALSE(manager_->Get(created->uuid())->has_filter_criteria());
+}
+
 TEST_F(MappingManagerTest, UpdateOfEnabledGoesToDisablingOrEnabling) {
   v1::EventSourceMappingConfiguration created = Create();
   ASSERT_TRUE(store_

@@ -37,6 +37,10 @@ FlagSpec List(std::string name, std::string help, std::vector<std::string> choic
   return {std::move(name), FlagType::kList, std::move(help), false, std::move(choices)};
 }
 
+FlagSpec Repeated(std::string name, std::string help) {
+  return {std::move(name), FlagType::kRepeated, std::move(help), false, {}};
+}
+
 FlagSpec StreamFlag() { return Str("stream", "the stream's name", true); }
 
 // The mapping configuration flags that create and update share.
@@ -57,6 +61,9 @@ std::vector<FlagSpec> MappingConfigFlags() {
            "(update: --function-response-types= clears)",
            {"ReportBatchItemFailures"}),
       Int("function-timeout-seconds", "deadline of one invocation, 1-900 (default 30)"),
+      Repeated("filter-pattern",
+               "a filter pattern (JSON; repeat for up to 5): only matching records are delivered "
+               "(update: replaces every filter; --filter-pattern= alone removes filtering)"),
   };
 }
 
@@ -266,6 +273,11 @@ absl::StatusOr<FlagValues::Value> ParseValue(const FlagSpec& spec, absl::string_
       }
       return FlagValues::Value(std::move(items));
     }
+    case FlagType::kRepeated: {
+      std::vector<std::string> items;
+      if (!text.empty()) items.emplace_back(text);
+      return FlagValues::Value(std::move(items));
+    }
     case FlagType::kTimestamp: {
       absl::StatusOr<absl::Time> t = ParseTimestamp(text);
       if (!t.ok()) return t.status();
@@ -329,6 +341,9 @@ std::string FlagUsage(const FlagSpec& f) {
       break;
     case FlagType::kList:
       absl::StrAppend(&left, "=A,B");
+      break;
+    case FlagType::kRepeated:
+      absl::StrAppend(&left, "=VALUE...");
       break;
     case FlagType::kString:
       absl::StrAppend(&left, "=VALUE");
@@ -471,7 +486,8 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
         return UsageError(
             absl::StrCat("unknown flag --", name, " (command flags go after the command)"));
       }
-      if (given_as.count(spec->name) > 0 && spec->type != FlagType::kList) {
+      const bool accumulates = spec->type == FlagType::kList || spec->type == FlagType::kRepeated;
+      if (given_as.count(spec->name) > 0 && !accumulates) {
         return UsageError(absl::StrCat("flag --", spec->name, " given twice"));
       }
       given_as[spec->name] = name;
@@ -494,7 +510,7 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
       if (!value.ok()) {
         return UsageError(absl::StrCat("flag --", spec->name, ": ", value.status().message()));
       }
-      if (spec->type == FlagType::kList && line.flags.Has(spec->name)) {
+      if (accumulates && line.flags.Has(spec->name)) {
         std::vector<std::string> merged = line.flags.List(spec->name);
         for (std::string& item : std::get<std::vector<std::string>>(*value)) {
           merged.push_back(std::move(item));

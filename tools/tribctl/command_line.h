@@ -8,7 +8,8 @@
 // Flags may appear anywhere after the program name: --name=value, --name value,
 // and for booleans --name, --no-name, --name=true|false. '_' and '-' are the same
 // in flag names (--streams_endpoint == --streams-endpoint). A list flag may be
-// repeated or given comma-separated. Every value is checked here (type, choices,
+// repeated or given comma-separated; a repeated flag (kRepeated) takes one whole value per
+// occurrence. Every value is checked here (type, choices,
 // int32 range), so later stages read typed values that cannot be malformed.
 //
 // Thread-compatible: the command table is immutable after first use.
@@ -37,6 +38,8 @@ enum class FlagType {
   kList,       // repeated or comma-separated; elements from `choices` when it is non-empty
   kTimestamp,  // RFC 3339 ("2026-01-02T03:04:05Z") or Unix seconds ("1767322800.5")
   kDuration,   // "10s", "500ms", "2m", or a bare number of seconds
+  kRepeated,   // repeated, one whole value each (never split at commas: JSON); --x= alone is
+               // given-but-empty
 };
 
 struct FlagSpec {

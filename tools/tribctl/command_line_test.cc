@@ -31,6 +31,8 @@ std::string SampleValue(const FlagSpec& spec) {
       return "5s";
     case FlagType::kString:
       return "value";
+    case FlagType::kRepeated:
+      return R"({"a":["x","y"]})";
   }
   return "";
 }
@@ -213,6 +215,24 @@ TEST(CommandLineTest, AnEmptyListIsGivenButEmpty) {
   ASSERT_TRUE(line.ok()) << line.status();
   EXPECT_TRUE(line->flags.Has("function-response-types"));
   EXPECT_TRUE(line->flags.List("function-response-types").empty());
+}
+
+TEST(CommandLineTest, FilterPatternsRepeatAndAreNeverSplitAtCommas) {
+  auto line = ParseCommandLine({"mappings", "create", "--stream=s", "--function-endpoint=f:1",
+                                "--starting-position=LATEST",
+                                R"(--filter-pattern={"data":{"type":["a","b"]}})",
+                                "--filter-pattern", R"({"partitionKey":["k"]})"});
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(
+      line->flags.List("filter-pattern"),
+      (std::vector<std::string>{R"({"data":{"type":["a","b"]}})", R"({"partitionKey":["k"]})"}));
+}
+
+TEST(CommandLineTest, AnEmptyFilterPatternIsGivenButEmpty) {
+  auto line = ParseCommandLine({"mappings", "update", "--uuid=u", "--filter-pattern="});
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_TRUE(line->flags.Has("filter-pattern"));
+  EXPECT_TRUE(line->flags.List("filter-pattern").empty());
 }
 
 TEST(CommandLineTest, GlobalFlagsHaveDefaultsAndServiceEndpointsFollowEndpoint) {

@@ -220,7 +220,7 @@ std::string FollowLine(const std::string& shard_id, const v1::Record& r) {
 }
 
 std::string MappingTable(const v1::EventSourceMappingConfiguration& m) {
-  return KeyValueTable({
+  std::vector<std::pair<std::string, std::string>> fields = {
       {"UUID", m.uuid()},
       {"StreamName", m.stream_name()},
       {"EventSourceArn", Or(m.event_source_arn())},
@@ -242,7 +242,16 @@ std::string MappingTable(const v1::EventSourceMappingConfiguration& m) {
       {"LastModified", Or(FormatTimestamp(m.last_modified()))},
       {"LastProcessingResult", Or(m.last_processing_result())},
       {"ConfigVersion", absl::StrCat(m.config_version())},
-  });
+  };
+  // One row per filter pattern, after FunctionTimeoutSeconds's neighbours.
+  if (m.filter_criteria().filters_size() == 0) {
+    fields.emplace_back("FilterCriteria", "-");
+  }
+  for (int i = 0; i < m.filter_criteria().filters_size(); ++i) {
+    fields.emplace_back(absl::StrCat("FilterCriteria[", i, "]"),
+                        m.filter_criteria().filters(i).pattern());
+  }
+  return KeyValueTable(fields);
 }
 
 std::string MappingsTable(const std::vector<v1::EventSourceMappingConfiguration>& mappings) {

@@ -154,6 +154,20 @@ TEST(FormatTest, MappingTableNamesEveryConfigurationField) {
   }
 }
 
+TEST(FormatTest, MappingTableShowsEachFilterPattern) {
+  auto mapping = Proto<v1::EventSourceMappingConfiguration>(R"pb(
+    uuid: "u-1"
+    filter_criteria {
+      filters { pattern: "{\"partitionKey\":[\"k\"]}" }
+      filters { pattern: "{\"data\":{\"t\":[\"x\"]}}" }
+    })pb");
+  const std::string table = MappingTable(mapping);
+  EXPECT_THAT(table, HasSubstr("FilterCriteria[0]               {\"partitionKey\":[\"k\"]}"));
+  EXPECT_THAT(table, HasSubstr("FilterCriteria[1]               {\"data\":{\"t\":[\"x\"]}}"));
+  EXPECT_THAT(MappingTable(v1::EventSourceMappingConfiguration()),
+              HasSubstr("FilterCriteria                  -"));
+}
+
 TEST(FormatTest, MappingStatesDropTheProtoSuffix) {
   EXPECT_EQ(MappingStateName(v1::CREATING_MAPPING), "CREATING");
   EXPECT_EQ(MappingStateName(v1::DISABLED), "DISABLED");

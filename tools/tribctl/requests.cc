@@ -98,6 +98,9 @@ void SetMappingConfig(const FlagValues& flags, Request* r) {
   if (auto v = flags.Int("function-timeout-seconds")) {
     r->set_function_timeout_seconds(static_cast<int32_t>(*v));
   }
+  for (const std::string& pattern : flags.List("filter-pattern")) {
+    r->mutable_filter_criteria()->add_filters()->set_pattern(pattern);
+  }
 }
 
 }  // namespace
@@ -343,6 +346,7 @@ v1::UpdateEventSourceMappingRequest BuildUpdateMappingRequest(const FlagValues& 
   if (auto endpoint = flags.String("function-endpoint")) r.set_function_endpoint(*endpoint);
   SetMappingConfig(flags, &r);
   r.set_update_function_response_types(flags.Has("function-response-types"));
+  r.set_update_filter_criteria(flags.Has("filter-pattern"));
   return r;
 }
 

@@ -368,6 +368,32 @@ TEST(RequestsTest, UpdateMappingCanClearDestinationAndResponseTypes) {
   EXPECT_EQ(request.function_response_types_size(), 0);
 }
 
+TEST(RequestsTest, FilterPatternsBecomeFilterCriteria) {
+  auto create = BuildCreateMappingRequest(
+      Flags({"mappings", "create", "--stream=s", "--function-endpoint=f:1",
+             "--starting-position=LATEST", R"(--filter-pattern={"data":{"t":["a","b"]}})",
+             R"(--filter-pattern={"partitionKey":["k"]})"}));
+  ASSERT_TRUE(create.ok()) << create.status();
+  ASSERT_EQ(create->filter_criteria().filters_size(), 2);
+  EXPECT_EQ(create->filter_criteria().filters(0).pattern(), R"({"data":{"t":["a","b"]}})");
+  EXPECT_EQ(create->filter_criteria().filters(1).pattern(), R"({"partitionKey":["k"]})");
+
+  v1::UpdateEventSourceMappingRequest replace = BuildUpdateMappingRequest(
+      Flags({"mappings", "update", "--uuid=u-1", R"(--filter-pattern={"partitionKey":["k"]})"}));
+  EXPECT_TRUE(replace.update_filter_criteria());
+  ASSERT_EQ(replace.filter_criteria().filters_size(), 1);
+
+  v1::UpdateEventSourceMappingRequest remove =
+      BuildUpdateMappingRequest(Flags({"mappings", "update", "--uuid=u-1", "--filter-pattern="}));
+  EXPECT_TRUE(remove.update_filter_criteria());
+  EXPECT_EQ(remove.filter_criteria().filters_size(), 0);
+
+  v1::UpdateEventSourceMappingRequest untouched =
+      BuildUpdateMappingRequest(Flags({"mappings", "update", "--uuid=u-1", "--batch-size=3"}));
+  EXPECT_FALSE(untouched.update_filter_criteria());
+  EXPECT_FALSE(untouched.has_filter_criteria());
+}
+
 TEST(RequestsTest, MappingLeaseAndMetricsLookups) {
   EXPECT_THAT(BuildDeleteMappingRequest(Flags({"mappings", "delete", "--uuid=u"})),
               EqualsProto(Proto<v1::DeleteEventSourceMappingRequest>("uuid: 'u'")));
