@@ -76,8 +76,9 @@ class ShardProcessor {
 
   const ShardContext& shard() const { return shard_; }
 
-  // Adds records read from the shard, in order, after every record offered before; those that
-  // match no filter are done at once instead (see the header comment). Errors:
+  // Adds records read from the shard, in order, after every record offered before (calls do not
+  // overlap: the shard's one reader offers); those that match no filter are done at once instead
+  // (see the header comment). Errors:
   // INVALID_ARGUMENT when a sequence number is not decimal or not above the previous one (the
   // records from that one on are not added).
   absl::Status Offer(std::vector<v1::Record> records);
