@@ -10,6 +10,8 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "poller/records.h"
+#include "rapidjson/document.h"
+#include "rapidjson/error/en.h"
 
 namespace tributary::poller {
 
@@ -354,6 +356,58 @@ bool NodeMatches(const Node& node, const Value* v) {
   return ObjectMatches(node, nullptr);
 }
 
+// How deep record data may nest (protobuf's JSON parser stopped at the same depth); deeper data
+// is treated as not JSON.
+constexpr int kMaxDataDepth = 100;
+
+// `in` as a google.protobuf.Value (the matcher's form); false when it nests too deep.
+bool ToProtoValue(const rapidjson::Value& in, Value* out, int depth) {
+  if (depth > kMaxDataDepth) return false;
+  switch (in.GetType()) {
+    case rapidjson::kNullType:
+      out->set_null_value(google::protobuf::NULL_VALUE);
+      return true;
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType:
+      out->set_bool_value(in.GetBool());
+      return true;
+    case rapidjson::kNumberType:
+      out->set_number_value(in.GetDouble());
+      return true;
+    case rapidjson::kStringType:
+      out->set_string_value(in.GetString(), in.GetStringLength());
+      return true;
+    case rapidjson::kArrayType: {
+      google::protobuf::ListValue* list = out->mutable_list_value();
+      for (const rapidjson::Value& item : in.GetArray()) {
+        if (!ToProtoValue(item, list->add_values(), depth + 1)) return false;
+      }
+      return true;
+    }
+    case rapidjson::kObjectType: {
+      auto& fields = *out->mutable_struct_value()->mutable_fields();
+      for (const auto& member : in.GetObject()) {
+        Value& field = fields[std::string(member.name.GetString(), member.name.GetStringLength())];
+        field.Clear();  // a repeated key: the last one wins
+        if (!ToProtoValue(member.value, &field, depth + 1)) return false;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+// Record data as a JSON object in `out`; false when it is not one (not JSON, not UTF-8, not an
+// object, or nested too deep). RapidJSON, iterative (no recursion on hostile input): protobuf's
+// JsonStringToMessage took ~15 us for a 100-byte object.
+bool ParseDataObject(absl::string_view data, Value* out) {
+  rapidjson::Document document;
+  document.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
+      data.data(), data.size());
+  if (document.HasParseError() || !document.IsObject()) return false;
+  return ToProtoValue(document, out, 0);
+}
+
 bool NamesData(const Node& filter) {
   return std::find(filter.names.begin(), filter.names.end(), "data") != filter.names.end();
 }
@@ -401,9 +455,7 @@ bool RecordFilter::Matches(const v1::Record& record) const {
   bool data_is_object = false;
   if (needs_data_) {
     Value data;
-    const auto status = google::protobuf::util::JsonStringToMessage(
-        google::protobuf::StringPiece(record.data().data(), record.data().size()), &data);
-    if (status.ok() && data.kind_case() == Value::kStructValue) {
+    if (ParseDataObject(record.data(), &data)) {
       fields["data"] = std::move(data);
       data_is_object = true;
     }

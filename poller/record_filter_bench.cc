@@ -1,5 +1,5 @@
-// The cost of RecordFilter::Matches per record, which ShardProcessor::Offer pays under the
-// shard's lock: metadata-only patterns (no JSON parse) and data patterns (the data is parsed).
+// The cost of RecordFilter::Matches per record, which ShardProcessor::Offer pays (outside the
+// shard's lock): metadata-only patterns (no JSON parse) and data patterns (the data is parsed).
 //   bazel run -c opt //poller:record_filter_bench
 #include <string>
 

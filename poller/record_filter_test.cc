@@ -121,6 +121,27 @@ TEST(RecordFilterTest, NonJsonDataFailsDataPatternsButMatchesOnMetadata) {
   EXPECT_TRUE(filter->Matches(MakeRecord("plain text")));
 }
 
+// Data that nests deeper than 100 levels, is not UTF-8, or has text after the object is not
+// JSON for the filters (and parsing it neither recurses without bound nor crashes).
+TEST(RecordFilterTest, HostileDataIsNotJson) {
+  const std::string exists = R"({"data":{"a":[{"exists":true}]}})";
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += R"({"a":)";
+  deep += "1";
+  deep.append(100000, '}');
+  EXPECT_FALSE(Matches(exists, deep));
+  std::string shallow = R"({"a":1})";
+  EXPECT_TRUE(Matches(exists, shallow));
+  EXPECT_FALSE(Matches(exists, "{\"a\":\"\xff\"}"));  // invalid UTF-8 in a string
+  EXPECT_FALSE(Matches(exists, R"({"a":1} trailing)"));
+  EXPECT_FALSE(Matches(exists, R"({"a":1)"));  // truncated
+  // Escapes decode: "\u00e9" is é.
+  EXPECT_TRUE(Matches(R"({"data":{"a":["é"]}})", R"({"a":"\u00e9"})"));
+  // A repeated key: the last one counts.
+  EXPECT_TRUE(Matches(R"({"data":{"a":[2]}})", R"({"a":1,"a":2})"));
+  EXPECT_FALSE(Matches(R"({"data":{"a":[1]}})", R"({"a":1,"a":2})"));
+}
+
 TEST(RecordFilterTest, MetadataFields) {
   v1::Record r = MakeRecord("{}", "user-1",
                             "49590338271490256608559692538361571095921575989136588898", 1700000000);

@@ -22,6 +22,7 @@ PACKAGES=(
   python3-grpcio
   python3-grpc-tools
   python3-protobuf
+  rapidjson-dev
 )
 
 missing=()
