@@ -23,6 +23,19 @@ constexpr char kMapping[] = "m";
 constexpr char kStream[] = "s";
 constexpr char kShard[] = "shardId-000000000000";
 
+// Waits for the consumer to leave kRunning; a failure guard of 30 s real time.
+bool AwaitFinished(ShardConsumer& consumer) {
+  absl::Notification finished;
+  std::thread waiter([&] {
+    consumer.AwaitFinished(absl::InfiniteFuture());
+    finished.Notify();
+  });
+  const bool ok = finished.WaitForNotificationWithTimeout(absl::Seconds(30));
+  if (!ok) consumer.Lose();  // unblocks the waiter
+  waiter.join();
+  return ok;
+}
+
 class ShardConsumerThreadsTest : public ::testing::Test {
  protected:
   ShardConsumerThreadsTest() {
@@ -54,19 +67,6 @@ class ShardConsumerThreadsTest : public ::testing::Test {
     return std::make_unique<ShardConsumer>(
         lease_, config_, options, shards_, observed_,
         LaneDeps{clock_, waiter_, function_, destination_, metrics_, BackoffOptions(), seed_});
-  }
-
-  // Waits for the consumer to leave kRunning; a failure guard of 30 s real time.
-  bool AwaitFinished(ShardConsumer& consumer) {
-    absl::Notification finished;
-    std::thread waiter([&] {
-      consumer.AwaitFinished(absl::InfiniteFuture());
-      finished.Notify();
-    });
-    const bool ok = finished.WaitForNotificationWithTimeout(absl::Seconds(30));
-    if (!ok) consumer.Lose();  // unblocks the waiter
-    waiter.join();
-    return ok;
   }
 
   const uint64_t seed_ = tributary::testing::TestSeed();
@@ -345,15 +345,7 @@ TEST_F(ManyConsumersTest, ShareAFewThreadsAndKeepPerKeyOrder) {
   }
   for (int s = 0; s < kShards; ++s) shards_.Close(kStream, absl::StrCat("shardId-", s));
   for (auto& c : consumers) {
-    absl::Notification finished;
-    std::thread waiter([&] {
-      c->AwaitFinished(absl::InfiniteFuture());
-      finished.Notify();
-    });
-    const bool ok = finished.WaitForNotificationWithTimeout(absl::Seconds(30));
-    if (!ok) c->Lose();
-    waiter.join();
-    ASSERT_TRUE(ok) << c->shard().shard_id << " did not reach SHARD_END";
+    ASSERT_TRUE(AwaitFinished(*c)) << c->shard().shard_id << " did not reach SHARD_END";
   }
   for (auto& c : consumers) {
     c->Stop();
@@ -421,15 +413,8 @@ TEST_F(ManyConsumersTest, LanesBackingOffFromAFailingFunctionDoNotStarveTheOther
   }
   for (auto& c : consumers) {
     if (failing(c->shard().shard_id)) continue;
-    absl::Notification finished;
-    std::thread waiter([&] {
-      c->AwaitFinished(absl::InfiniteFuture());
-      finished.Notify();
-    });
-    const bool ok = finished.WaitForNotificationWithTimeout(absl::Seconds(30));
-    if (!ok) c->Lose();
-    waiter.join();
-    ASSERT_TRUE(ok) << c->shard().shard_id << " starved behind the backing-off lanes";
+    ASSERT_TRUE(AwaitFinished(*c))
+        << c->shard().shard_id << " starved behind the backing-off lanes";
     EXPECT_EQ(c->state(), ShardConsumer::State::kShardEnded);
   }
   for (auto& c : consumers) c->Stop();  // ends the backoff waits
