@@ -81,6 +81,10 @@ absl::Status ValidateOptionalNumbers(const Request& request) {
     RETURN_IF_ERROR(CheckRange("function_timeout_seconds", request.function_timeout_seconds(), 1,
                                kMaxFunctionTimeoutSeconds));
   }
+  if (request.has_tumbling_window_in_seconds()) {
+    RETURN_IF_ERROR(CheckRange("tumbling_window_in_seconds", request.tumbling_window_in_seconds(),
+                               0, kMaxTumblingWindowSeconds));
+  }
   return absl::OkStatus();
 }
 
@@ -211,6 +215,7 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
   if (request.filter_criteria().filters_size() > 0) {
     *config.mutable_filter_criteria() = request.filter_criteria();
   }
+  config.set_tumbling_window_in_seconds(request.tumbling_window_in_seconds());
   return config;
 }
 
@@ -272,6 +277,9 @@ absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& reque
     } else {
       *config->mutable_filter_criteria() = request.filter_criteria();
     }
+  }
+  if (request.has_tumbling_window_in_seconds()) {
+    config->set_tumbling_window_in_seconds(request.tumbling_window_in_seconds());
   }
   return absl::OkStatus();
 }

@@ -45,6 +45,7 @@ inline constexpr int kMaxRecordAgeSeconds = 604800;
 inline constexpr int kMaxRetryAttempts = 10000;
 inline constexpr int kMaxFunctionTimeoutSeconds = 900;
 inline constexpr int kDefaultFunctionTimeoutSeconds = 30;
+inline constexpr int kMaxTumblingWindowSeconds = 900;  // Lambda's limit; 0 = no windows
 inline constexpr int kDefaultListMaxItems = 100;
 inline constexpr int kMaxListMaxItems = 10000;
 

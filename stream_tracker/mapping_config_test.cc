@@ -70,6 +70,10 @@ INSTANTIATE_TEST_SUITE_P(
         CreateCase{"TimeoutZero", [](R* r) { r->set_function_timeout_seconds(0); }, "function_timeout_seconds must be between 1 and 900"},
         CreateCase{"Timeout900", [](R* r) { r->set_function_timeout_seconds(900); }, ""},
         CreateCase{"Timeout901", [](R* r) { r->set_function_timeout_seconds(901); }, "function_timeout_seconds must be between 1 and 900"},
+        CreateCase{"TumblingWindowNegative", [](R* r) { r->set_tumbling_window_in_seconds(-1); }, "tumbling_window_in_seconds must be between 0 and 900"},
+        CreateCase{"TumblingWindowZero", [](R* r) { r->set_tumbling_window_in_seconds(0); }, ""},
+        CreateCase{"TumblingWindow900", [](R* r) { r->set_tumbling_window_in_seconds(900); }, ""},
+        CreateCase{"TumblingWindow901", [](R* r) { r->set_tumbling_window_in_seconds(901); }, "tumbling_window_in_seconds must be between 0 and 900"},
         CreateCase{"NoStream", [](R* r) { r->clear_stream_name(); }, "stream_name is required"},
         CreateCase{"BadStreamName", [](R* r) { r->set_stream_name("bad name"); }, "stream_name may only hold"},
         CreateCase{"LongStreamName", [](R* r) { r->set_stream_name(std::string(129, 'a')); }, "stream_name must be 1 to 128"},
@@ -101,6 +105,7 @@ TEST(MappingConfigTest, UnsetOptionalFieldsGetLambdaDefaults) {
   EXPECT_FALSE(config->bisect_batch_on_function_error());
   EXPECT_TRUE(config->enabled());
   EXPECT_EQ(config->function_timeout_seconds(), 30);
+  EXPECT_EQ(config->tumbling_window_in_seconds(), 0);
   EXPECT_FALSE(config->has_destination_config());
   EXPECT_EQ(config->function_response_types_size(), 0);
   EXPECT_EQ(config->event_source_arn(), "arn:tributary:stream/orders");
@@ -147,6 +152,29 @@ TEST(MappingConfigTest, UpdateAppliesOnlySetFields) {
   EXPECT_EQ(config.function_endpoint(), "fn.local:8080");
   EXPECT_EQ(config.parallelization_factor(), 1);
   EXPECT_EQ(config.function_timeout_seconds(), 30);
+}
+
+TEST(MappingConfigTest, TumblingWindowIsKeptSetByUpdateAndTurnedOffWithZero) {
+  v1::CreateEventSourceMappingRequest create = ValidCreate();
+  create.set_tumbling_window_in_seconds(60);
+  v1::EventSourceMappingConfiguration config = *ConfigFromCreateRequest(create);
+  EXPECT_EQ(config.tumbling_window_in_seconds(), 60);
+
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_batch_size(10);  // an update that does not name the window keeps it
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  EXPECT_EQ(config.tumbling_window_in_seconds(), 60);
+
+  update.set_tumbling_window_in_seconds(901);
+  EXPECT_EQ(ApplyUpdateRequest(update, &config).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.tumbling_window_in_seconds(), 60);
+
+  update.set_tumbling_window_in_seconds(300);
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  EXPECT_EQ(config.tumbling_window_in_seconds(), 300);
+  update.set_tumbling_window_in_seconds(0);
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  EXPECT_EQ(config.tumbling_window_in_seconds(), 0);
 }
 
 TEST(MappingConfigTest, UpdateOutOfRangeIsRejectedAndChangesNothing) {

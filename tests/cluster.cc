@@ -12,9 +12,12 @@
 #include "absl/strings/str_split.h"
 #include "common/clock.h"
 #include "common/testing/test_util.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace tributary::e2e {
 namespace {
+
+using ::google::protobuf::util::TimeUtil;
 
 uint64_t ParseSequence(const std::string& s) {
   uint64_t v = 0;
@@ -43,14 +46,31 @@ class Violations {
 }  // namespace
 
 grpc::Status RecordingFunction::Invoke(grpc::ServerContext*, const v1::InvokeRequest* request,
-                                       v1::InvokeResponse*) {
+                                       v1::InvokeResponse* response) {
   // Real time of the invocation: the harness measures failover across processes.
   const absl::Time now = RealClock::Get().Now();
   absl::MutexLock lock(&mu_);
   ++invocations_;
   for (const v1::Record& record : request->records()) {
-    deliveries_.push_back(Delivery{request->shard_id(), ParseSequence(record.sequence_number()),
-                                   record.partition_key(), record.data(), now});
+    deliveries_.push_back(
+        Delivery{request->shard_id(), ParseSequence(record.sequence_number()),
+                 record.partition_key(), record.data(), now,
+                 TimeUtil::TimestampToMilliseconds(record.approximate_arrival_timestamp())});
+  }
+  if (request->has_window()) {
+    int64_t count = 0;
+    auto it = request->state().values().find("count");
+    if (it != request->state().values().end() && !absl::SimpleAtoi(it->second, &count)) count = 0;
+    count += request->records_size();
+    if (request->is_final_invoke_for_window()) {
+      window_closes_.push_back(WindowClose{
+          request->shard_id(), TimeUtil::TimestampToMilliseconds(request->window().start()),
+          TimeUtil::TimestampToMilliseconds(request->window().end()), count,
+          request->is_window_terminated_early()});
+      response->mutable_state();  // the next window starts empty
+    } else {
+      (*response->mutable_state()->mutable_values())["count"] = absl::StrCat(count);
+    }
   }
   return grpc::Status::OK;
 }
@@ -58,6 +78,11 @@ grpc::Status RecordingFunction::Invoke(grpc::ServerContext*, const v1::InvokeReq
 std::vector<Delivery> RecordingFunction::Deliveries() const {
   absl::MutexLock lock(&mu_);
   return deliveries_;
+}
+
+std::vector<WindowClose> RecordingFunction::WindowCloses() const {
+  absl::MutexLock lock(&mu_);
+  return window_closes_;
 }
 
 int64_t RecordingFunction::invocations() const {
@@ -353,6 +378,43 @@ absl::Status CheckParentsBeforeChildren(
     }
   }
   return v.ToStatus("parents before children broken");
+}
+
+absl::Status CheckWindowsCountedExactly(int64_t window_ms, const std::vector<Delivery>& deliveries,
+                                        const std::vector<WindowClose>& closes) {
+  // (shard, window start) -> the distinct sequence numbers delivered in it.
+  std::map<std::pair<std::string, int64_t>, std::set<uint64_t>> expected;
+  for (const Delivery& d : deliveries) {
+    const int64_t start = d.arrival_ms - d.arrival_ms % window_ms;
+    expected[{d.shard_id, start}].insert(d.sequence_number);
+  }
+  std::map<std::pair<std::string, int64_t>, int> closed;
+  Violations violations;
+  for (const WindowClose& c : closes) {
+    if (c.end_ms - c.start_ms != window_ms || c.start_ms % window_ms != 0) {
+      violations.Add(absl::StrCat(c.shard_id, " window [", c.start_ms, ", ", c.end_ms,
+                                  ") is not an aligned ", window_ms, " ms window"));
+      continue;
+    }
+    if (c.early) {
+      violations.Add(absl::StrCat(c.shard_id, " window ", c.start_ms, " ended early"));
+      continue;
+    }
+    ++closed[{c.shard_id, c.start_ms}];
+    auto it = expected.find({c.shard_id, c.start_ms});
+    const int64_t want = it == expected.end() ? 0 : static_cast<int64_t>(it->second.size());
+    if (c.count != want) {
+      violations.Add(absl::StrCat(c.shard_id, " window ", c.start_ms, " counted ", c.count,
+                                  " records, ", want, " were delivered in it"));
+    }
+  }
+  for (const auto& [window, sequences] : expected) {
+    if (closed.count(window) == 0) {
+      violations.Add(absl::StrCat(window.first, " window ", window.second, " with ",
+                                  sequences.size(), " records was never closed"));
+    }
+  }
+  return violations.ToStatus("tumbling windows");
 }
 
 }  // namespace tributary::e2e

@@ -31,21 +31,34 @@ struct Delivery {
   uint64_t sequence_number = 0;
   std::string partition_key;
   std::string data;
-  absl::Time at;  // real time of the invocation
+  absl::Time at;           // real time of the invocation
+  int64_t arrival_ms = 0;  // the record's approximate arrival timestamp
 };
 
-// A tributary.v1.Function that records every delivery and succeeds.
+// A tumbling window's final invocation as the function saw it.
+struct WindowClose {
+  std::string shard_id;
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
+  int64_t count = 0;  // records the window's state counted
+  bool early = false;
+};
+
+// A tributary.v1.Function that records every delivery and succeeds. Under tumbling windows it
+// counts each window's records in the state ({"count": "N"}) and records each final invocation.
 class RecordingFunction final : public v1::Function::Service {
  public:
   grpc::Status Invoke(grpc::ServerContext* context, const v1::InvokeRequest* request,
                       v1::InvokeResponse* response) override;
 
   std::vector<Delivery> Deliveries() const;
+  std::vector<WindowClose> WindowCloses() const;
   int64_t invocations() const;
 
  private:
   mutable absl::Mutex mu_;
   std::vector<Delivery> deliveries_ ABSL_GUARDED_BY(mu_);
+  std::vector<WindowClose> window_closes_ ABSL_GUARDED_BY(mu_);
   int64_t invocations_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
@@ -158,6 +171,12 @@ absl::Status CheckFirstDeliveriesInShardOrder(const std::vector<Delivery>& deliv
 absl::Status CheckParentsBeforeChildren(
     const std::map<std::string, std::vector<std::string>>& parents,
     const std::vector<Delivery>& deliveries);
+// Tumbling windows of `window_ms`: every (shard, window) that a delivered record belongs to (by
+// its arrival time) was closed, and every final invocation of it counted exactly the distinct
+// records delivered in it — a window re-run after a failover starts over, it never adds up
+// twice or skips what came before the checkpoint.
+absl::Status CheckWindowsCountedExactly(int64_t window_ms, const std::vector<Delivery>& deliveries,
+                                        const std::vector<WindowClose>& closes);
 
 }  // namespace tributary::e2e
 

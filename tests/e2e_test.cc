@@ -53,6 +53,9 @@ std::string FaultName(const ::testing::TestParamInfo<Fault>& info) {
 
 class EndToEndTest : public ::testing::TestWithParam<Fault> {
  protected:
+  // The mapping's tumbling window (0: none).
+  virtual int TumblingWindowSeconds() const { return 0; }
+
   void SetUp() override {
     ClusterOptions options;
     options.pollers = 2;
@@ -73,6 +76,7 @@ class EndToEndTest : public ::testing::TestWithParam<Fault> {
     mapping.set_function_endpoint(cluster_->function_address());
     mapping.set_starting_position(v1::TRIM_HORIZON_POSITION);
     mapping.set_batch_size(100);
+    mapping.set_tumbling_window_in_seconds(TumblingWindowSeconds());
     auto created = tracker.CreateEventSourceMapping(mapping);
     ASSERT_TRUE(created.ok()) << created.status();
     mapping_uuid_ = created->uuid();
@@ -239,6 +243,56 @@ TEST_P(EndToEndTest, EveryAcknowledgedRecordIsDeliveredInOrder) {
   // does (poller heartbeat → leasing → the tracker's next full look).
   EXPECT_EQ(WaitForProcessingResult("OK", absl::Seconds(30)), "OK");
 }
+
+// The same cluster with a mapping of 1-second tumbling windows: every window a delivered record
+// belongs to is closed, and its final invocation counted exactly its records, also when the
+// poller holding a shard is killed mid-window (the next owner re-reads the window from its
+// start: the checkpoint never moves inside an open window).
+class TumblingWindowsEndToEndTest : public EndToEndTest {
+ protected:
+  int TumblingWindowSeconds() const override { return 1; }
+};
+
+TEST_P(TumblingWindowsEndToEndTest, EveryWindowIsClosedWithExactlyItsRecordsCounted) {
+  constexpr int64_t kWindowRecords = 3000;  // 1.5 s of load: at least two windows per shard
+  Producer producer(kStream, cluster_->shard_store_address(), kKeys, kRecordsPerCall,
+                    kRecordsPerSecond);
+  producer.Start(kWindowRecords);
+  ASSERT_TRUE(producer.WaitForAcked(kWindowRecords / 3, absl::Seconds(60)))
+      << "the producer stalled before the fault";
+  std::set<std::string> moved_shards;
+  if (GetParam() == Fault::kPoller) {
+    moved_shards = ShardsOwnedBy("poller0");
+    ASSERT_TRUE(cluster_->Kill(Component::kPoller0).ok());
+    EXPECT_FALSE(moved_shards.empty()) << "the killed poller held no lease";
+  }
+  ASSERT_TRUE(producer.WaitForAcked(kWindowRecords, absl::Seconds(90)))
+      << "the producer did not finish; acknowledged " << producer.acked_count();
+  producer.Stop();
+  const std::vector<Acked> acked = producer.AckedRecords();
+  EXPECT_TRUE(WaitForAllDelivered(acked, absl::Seconds(90)))
+      << CheckEveryAckedDelivered(acked, cluster_->function().Deliveries());
+
+  // The last windows close by the clock, a grace after their end: wait (bounded) for them.
+  const absl::Time deadline = RealClock::Get().Now() + absl::Seconds(60);
+  absl::Status windows;
+  do {
+    windows = CheckWindowsCountedExactly(1000, cluster_->function().Deliveries(),
+                                         cluster_->function().WindowCloses());
+    if (windows.ok()) break;
+    RealClock::Get().SleepFor(absl::Milliseconds(100));
+  } while (RealClock::Get().Now() < deadline);
+  EXPECT_TRUE(windows.ok()) << windows;
+  const std::vector<Delivery> deliveries = cluster_->function().Deliveries();
+  EXPECT_TRUE(CheckFirstDeliveriesInKeyOrder(acked, deliveries).ok())
+      << CheckFirstDeliveriesInKeyOrder(acked, deliveries);
+  std::cout << "[e2e] windows " << FaultName({GetParam(), 0}) << ": acknowledged " << acked.size()
+            << ", deliveries " << deliveries.size() << ", window closes "
+            << cluster_->function().WindowCloses().size() << std::endl;
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, TumblingWindowsEndToEndTest,
+                         ::testing::Values(Fault::kNone, Fault::kPoller), FaultName);
 
 INSTANTIATE_TEST_SUITE_P(Faults, EndToEndTest,
                          ::testing::Values(Fault::kNone, Fault::kStore, Fault::kLeasing,

@@ -1,14 +1,20 @@
 #include "examples/cpp/example_function.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace tributary::examples {
+
+using ::google::protobuf::util::TimeUtil;
 
 absl::StatusOr<std::unique_ptr<ExampleFunction>> ExampleFunction::Create(
     const ExampleFunctionOptions& options, Clock& clock) {
@@ -27,16 +33,31 @@ absl::StatusOr<std::unique_ptr<ExampleFunction>> ExampleFunction::Create(
           "deliveries_file: cannot open ", options.deliveries_file, ": ", std::strerror(errno)));
     }
   }
-  return std::unique_ptr<ExampleFunction>(new ExampleFunction(options, clock, deliveries));
+  std::FILE* windows = nullptr;
+  if (!options.windows_file.empty()) {
+    windows = std::fopen(options.windows_file.c_str(), "a");
+    if (windows == nullptr) {
+      const int error = errno;
+      if (deliveries != nullptr) std::fclose(deliveries);
+      return absl::FailedPreconditionError(absl::StrCat(
+          "windows_file: cannot open ", options.windows_file, ": ", std::strerror(error)));
+    }
+  }
+  return std::unique_ptr<ExampleFunction>(new ExampleFunction(options, clock, deliveries, windows));
 }
 
 ExampleFunction::ExampleFunction(const ExampleFunctionOptions& options, Clock& clock,
-                                 std::FILE* deliveries)
-    : options_(options), clock_(clock), deliveries_(deliveries), random_(options.seed) {}
+                                 std::FILE* deliveries, std::FILE* windows)
+    : options_(options),
+      clock_(clock),
+      deliveries_(deliveries),
+      windows_(windows),
+      random_(options.seed) {}
 
 ExampleFunction::~ExampleFunction() {
   absl::MutexLock lock(&mu_);
   if (deliveries_ != nullptr) std::fclose(deliveries_);
+  if (windows_ != nullptr) std::fclose(windows_);
 }
 
 std::string ExampleFunction::DescribeBatch(const v1::InvokeRequest& request) {
@@ -68,6 +89,41 @@ absl::Status ExampleFunction::RecordDeliveries(const v1::InvokeRequest& request)
   return absl::OkStatus();
 }
 
+absl::Status ExampleFunction::AggregateWindow(const v1::InvokeRequest& request, int succeeded,
+                                              v1::InvokeResponse* response) {
+  auto& counts = *response->mutable_state()->mutable_values();
+  counts = request.state().values();
+  for (int i = 0; i < succeeded; ++i) {
+    std::string& count = counts[request.records(i).partition_key()];
+    int64_t n = 0;
+    if (!count.empty() && !absl::SimpleAtoi(count, &n)) n = 0;  // not ours: start over
+    count = absl::StrCat(n + 1);
+  }
+  if (!request.is_final_invoke_for_window()) return absl::OkStatus();
+  // The window is closed: report its counts (sorted by key) and start the next one empty.
+  const std::map<std::string, std::string> sorted(counts.begin(), counts.end());
+  std::string line = absl::StrCat(request.shard_id(), " ",
+                                  TimeUtil::TimestampToMilliseconds(request.window().start()), " ",
+                                  TimeUtil::TimestampToMilliseconds(request.window().end()), " ");
+  if (sorted.empty()) line += "-";
+  bool first = true;
+  for (const auto& [key, count] : sorted) {
+    absl::StrAppend(&line, first ? "" : ",", key, "=", count);
+    first = false;
+  }
+  if (request.is_window_terminated_early()) line += " early";
+  line += "\n";
+  counts.clear();
+  absl::MutexLock lock(&mu_);
+  if (windows_ == nullptr) return absl::OkStatus();
+  if (std::fwrite(line.data(), 1, line.size(), windows_) != line.size() ||
+      std::fflush(windows_) != 0) {
+    return absl::InternalError(
+        absl::StrCat("writing ", options_.windows_file, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 bool ExampleFunction::SimulateFailure() {
   if (options_.fail_rate <= 0) return false;
   absl::MutexLock lock(&mu_);
@@ -85,19 +141,31 @@ absl::StatusOr<v1::InvokeResponse> ExampleFunction::Invoke(const v1::InvokeReque
   RETURN_IF_ERROR(RecordDeliveries(request));
   if (options_.latency > absl::ZeroDuration()) clock_.SleepFor(options_.latency);
   v1::InvokeResponse response;
+  const bool windowed = request.has_window();
   if (SimulateFailure()) {
     if (options_.fail_with_status) return absl::InternalError("simulated failure (--fail_rate)");
     response.set_function_error("simulated failure (--fail_rate)");
+    if (windowed) *response.mutable_state() = request.state();
     return response;
   }
-  for (const v1::Record& r : request.records()) {
+  int succeeded = request.records_size();  // records before the first failed one
+  for (int i = 0; i < request.records_size(); ++i) {
+    const v1::Record& r = request.records(i);
     if (!absl::StartsWith(r.data(), kPoisonPrefix)) continue;
+    succeeded = std::min(succeeded, i);
     if (options_.report_batch_item_failures) {
       response.add_batch_item_failures()->set_item_identifier(r.sequence_number());
     } else {
       response.set_function_error(
           absl::StrCat("poison record at sequence number ", r.sequence_number()));
       break;
+    }
+  }
+  if (windowed) {
+    if (!response.function_error().empty()) {
+      *response.mutable_state() = request.state();
+    } else {
+      RETURN_IF_ERROR(AggregateWindow(request, succeeded, &response));
     }
   }
   return response;

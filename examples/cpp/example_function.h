@@ -13,6 +13,17 @@
 // fails: the deliveries file is a log of what Tributary delivered, which is what
 // an at-least-once check needs (a retried record appears more than once).
 //
+// Tumbling windows (a request with `window` set, from a mapping with
+// tumbling_window_in_seconds): the function counts records per partition key in
+// the window's state — the state it returns is the request's state plus the
+// records it succeeded on (those before the first failed one: the poller
+// retries from there) — and on the window's final invocation appends one line
+// to the windows file:
+//   "shard_id window_start_ms window_end_ms key=count,key=count,...\n"
+// (keys sorted; "-" for an empty window; " early" appended when the window was
+// terminated early), then returns an empty state. A failed batch returns the
+// request's state unchanged.
+//
 // Thread-safe: Invoke may run concurrently (one call per lane); deliveries of
 // one batch are written together. `clock` must outlive the object.
 #ifndef TRIBUTARY_EXAMPLES_CPP_EXAMPLE_FUNCTION_H_
@@ -51,13 +62,15 @@ struct ExampleFunctionOptions {
   std::string deliveries_file;
   // Seed of the simulated failures (the same seed gives the same sequence).
   uint64_t seed = 1;
+  // Where to append each closed tumbling window's counts; empty for none.
+  std::string windows_file;
 };
 
 class ExampleFunction {
  public:
   // Errors: INVALID_ARGUMENT for fail_rate outside [0, 1] or a negative
-  // latency; FAILED_PRECONDITION when the deliveries file cannot be opened for
-  // appending (the message names the path).
+  // latency; FAILED_PRECONDITION when the deliveries or windows file cannot be
+  // opened for appending (the message names the path).
   static absl::StatusOr<std::unique_ptr<ExampleFunction>> Create(
       const ExampleFunctionOptions& options, Clock& clock);
   ~ExampleFunction();
@@ -65,7 +78,8 @@ class ExampleFunction {
   // Handles one batch (see the file comment for the order of the steps).
   // Returns the response to send — empty when every record succeeded — or
   // INTERNAL for a simulated failure with fail_with_status, or INTERNAL when the
-  // deliveries could not be written (the batch should then be retried).
+  // deliveries or a closed window could not be written (the batch should then
+  // be retried).
   absl::StatusOr<v1::InvokeResponse> Invoke(const v1::InvokeRequest& request);
 
   // A one-line summary for logs:
@@ -76,14 +90,20 @@ class ExampleFunction {
   int64_t invocations();
 
  private:
-  ExampleFunction(const ExampleFunctionOptions& options, Clock& clock, std::FILE* deliveries);
+  ExampleFunction(const ExampleFunctionOptions& options, Clock& clock, std::FILE* deliveries,
+                  std::FILE* windows);
   absl::Status RecordDeliveries(const v1::InvokeRequest& request);
+  // Fills response->state (see the file comment); `succeeded` records of the
+  // request were processed.
+  absl::Status AggregateWindow(const v1::InvokeRequest& request, int succeeded,
+                               v1::InvokeResponse* response);
   bool SimulateFailure();
 
   const ExampleFunctionOptions options_;
   Clock& clock_;
   absl::Mutex mu_;
   std::FILE* deliveries_ ABSL_GUARDED_BY(mu_);  // null without a deliveries file
+  std::FILE* windows_ ABSL_GUARDED_BY(mu_);     // null without a windows file
   std::mt19937_64 random_ ABSL_GUARDED_BY(mu_);
   int64_t invocations_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -22,6 +22,9 @@ DEFINE_int32(latency_ms, 0, "time each invocation takes, in milliseconds");
 DEFINE_string(deliveries_file, "",
               "append 'shard_id sequence_number partition_key' per delivered record");
 DEFINE_uint64(seed, 1, "seed for --fail_rate");
+DEFINE_string(windows_file, "",
+              "append each closed tumbling window's per-key counts here "
+              "(\"shard start_ms end_ms key=count,...\")");
 
 int main(int argc, char** argv) {
   tributary::InitServerMain(&argc, &argv, "example_function --listen=127.0.0.1:4570");
@@ -32,6 +35,7 @@ int main(int argc, char** argv) {
   options.latency = absl::Milliseconds(FLAGS_latency_ms);
   options.deliveries_file = FLAGS_deliveries_file;
   options.seed = FLAGS_seed;
+  options.windows_file = FLAGS_windows_file;
   auto function =
       tributary::examples::ExampleFunction::Create(options, tributary::RealClock::Get());
   if (!function.ok()) {

@@ -172,6 +172,95 @@ TEST_F(ExampleFunctionTest, BadOptionsAreRejected) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("no/such/dir/deliveries.txt"));
 }
 
+// A batch of a tumbling window [60 s, 120 s) whose records have keys "key0", "key1", ...
+v1::InvokeRequest WindowBatch(const std::vector<std::string>& data) {
+  v1::InvokeRequest request = Batch(data);
+  request.mutable_window()->mutable_start()->set_seconds(60);
+  request.mutable_window()->mutable_end()->set_seconds(120);
+  return request;
+}
+
+TEST_F(ExampleFunctionTest, WithoutAWindowNoStateIsReturned) {
+  auto f = Make({});
+  auto response = f->Invoke(Batch({"a"}));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_FALSE(response->has_state());
+}
+
+TEST_F(ExampleFunctionTest, WindowStateCountsRecordsPerKeyAcrossInvocations) {
+  auto f = Make({});
+  v1::InvokeRequest first = WindowBatch({"a", "b"});
+  auto response = f->Invoke(first);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_TRUE(response->has_state());
+  EXPECT_THAT(
+      response->state().values(),
+      ::testing::UnorderedElementsAre(::testing::Pair("key0", "1"), ::testing::Pair("key1", "1")));
+
+  v1::InvokeRequest second = WindowBatch({"c"});
+  *second.mutable_state() = response->state();
+  response = f->Invoke(second);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(
+      response->state().values(),
+      ::testing::UnorderedElementsAre(::testing::Pair("key0", "2"), ::testing::Pair("key1", "1")));
+}
+
+TEST_F(ExampleFunctionTest, WindowStateCountsOnlyRecordsBeforeTheFirstFailure) {
+  ExampleFunctionOptions reporting;
+  reporting.report_batch_item_failures = true;
+  auto f = Make(reporting);
+  v1::InvokeRequest request = WindowBatch({"a", "poison", "c"});
+  (*request.mutable_state()->mutable_values())["key9"] = "4";
+  auto response = f->Invoke(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->batch_item_failures_size(), 1);
+  // key1 failed and key2 comes after it: both are retried, so only key0 counts.
+  EXPECT_THAT(
+      response->state().values(),
+      ::testing::UnorderedElementsAre(::testing::Pair("key0", "1"), ::testing::Pair("key9", "4")));
+
+  ExampleFunctionOptions failing;
+  failing.fail_rate = 1;
+  auto failed = Make(failing);
+  response = failed->Invoke(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_NE(response->function_error(), "");
+  EXPECT_THAT(response->state().values(),
+              ::testing::UnorderedElementsAre(::testing::Pair("key9", "4")));
+}
+
+TEST_F(ExampleFunctionTest, TheFinalInvocationWritesTheWindowsCountsAndEmptiesTheState) {
+  const std::string path = testing::NewTempDir() + "/windows";
+  ExampleFunctionOptions options;
+  options.windows_file = path;
+  auto f = Make(options);
+  v1::InvokeRequest final_invoke = WindowBatch({});
+  final_invoke.set_is_final_invoke_for_window(true);
+  (*final_invoke.mutable_state()->mutable_values())["b"] = "2";
+  (*final_invoke.mutable_state()->mutable_values())["a"] = "5";
+  auto response = f->Invoke(final_invoke);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_TRUE(response->has_state());
+  EXPECT_TRUE(response->state().values().empty());
+
+  v1::InvokeRequest early = WindowBatch({});
+  early.set_is_final_invoke_for_window(true);
+  early.set_is_window_terminated_early(true);
+  ASSERT_TRUE(f->Invoke(early).ok());
+  EXPECT_EQ(ReadFile(path),
+            "shardId-000000000001 60000 120000 a=5,b=2\n"
+            "shardId-000000000001 60000 120000 - early\n");
+}
+
+TEST_F(ExampleFunctionTest, AnUnopenableWindowsFileIsRejected) {
+  ExampleFunctionOptions options;
+  options.windows_file = "/nonexistent-dir/windows";
+  auto f = ExampleFunction::Create(options, clock_);
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(f.status().message(), HasSubstr("/nonexistent-dir/windows"));
+}
+
 TEST_F(ExampleFunctionTest, DescribeBatchNamesShardCountAndSequenceRange) {
   EXPECT_EQ(ExampleFunction::DescribeBatch(Batch({"a", "b", "c"})),
             "mapping=m-1 stream=orders shard=shardId-000000000001 records=3 first=10 last=12");

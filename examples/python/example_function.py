@@ -7,6 +7,12 @@ batch_item_failures with --report_batch_item_failures, otherwise as a function_e
 whole batch -- can simulate errors (--fail_rate) and slowness (--latency_ms), and appends
 "shard_id sequence_number partition_key" per received record to --deliveries_file.
 
+With a mapping's tumbling windows (requests carrying `window`), it counts records per partition
+key in the window's state (the records before the first failed one; a failed batch returns the
+state it got) and, on the window's final invocation, appends
+"shard_id window_start_ms window_end_ms key=count,..." (" early" when the window was terminated
+early) to --windows_file and returns an empty state.
+
 Run it from the repository root with Debian's interpreter (it needs python3-grpcio and
 python3-protobuf, and protoc with grpc_python_plugin to generate its stubs):
 
@@ -105,23 +111,58 @@ class ExampleFunction:
         if self._options.latency_ms > 0:
             time.sleep(self._options.latency_ms / 1000.0)
         response = self._pb2.InvokeResponse()
+        windowed = request.HasField("window")
         if simulated_failure:
             if self._options.fail_with_status:
                 context.abort(grpc.StatusCode.INTERNAL, "simulated failure (--fail_rate)")
             response.function_error = "simulated failure (--fail_rate)"
+            if windowed:
+                response.state.CopyFrom(request.state)
             return response
-        for r in records:
+        succeeded = len(records)  # records before the first failed one
+        for i, r in enumerate(records):
             if not r.data.startswith(POISON_PREFIX):
                 continue
+            succeeded = min(succeeded, i)
             if self._options.report_batch_item_failures:
                 response.batch_item_failures.add(item_identifier=r.sequence_number)
             else:
                 response.function_error = "poison record at sequence number " + r.sequence_number
                 break
+        if windowed:
+            if response.function_error:
+                response.state.CopyFrom(request.state)
+            else:
+                self._aggregate_window(request, succeeded, response)
         logging.info("-> %s", response.function_error or
                      ("%d batch item failure(s)" % len(response.batch_item_failures)
                       if response.batch_item_failures else "ok"))
         return response
+
+
+    def _aggregate_window(self, request, succeeded, response):
+        """Counts the first `succeeded` records per partition key into response.state."""
+        counts = dict(request.state.values)
+        for r in request.records[:succeeded]:
+            try:
+                counts[r.partition_key] = str(int(counts.get(r.partition_key, "0")) + 1)
+            except ValueError:  # not a count of ours: start over
+                counts[r.partition_key] = "1"
+        if not request.is_final_invoke_for_window:
+            response.state.values.update(counts)
+            return
+        # The window is closed: report its counts and start the next one empty.
+        window = request.window
+        line = "%s %d %d %s%s\n" % (
+            request.shard_id, window.start.ToMilliseconds(), window.end.ToMilliseconds(),
+            ",".join("%s=%s" % kv for kv in sorted(counts.items())) or "-",
+            " early" if request.is_window_terminated_early else "")
+        logging.info("window closed: %s", line.strip())
+        response.state.SetInParent()
+        if self._options.windows_file:
+            with self._lock:
+                with open(self._options.windows_file, "a", encoding="utf-8") as out:
+                    out.write(line)
 
 
 def parse_args(argv):
@@ -135,6 +176,8 @@ def parse_args(argv):
     p.add_argument("--latency_ms", type=int, default=0)
     p.add_argument("--deliveries_file", default="")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--windows_file", default="",
+                   help="append each closed tumbling window's per-key counts here")
     p.add_argument("--proto_root", default=os.path.normpath(os.path.join(here, "..", "..")),
                    help="the directory holding proto/function.proto (stub generation only)")
     options = p.parse_args(argv)

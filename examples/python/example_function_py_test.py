@@ -55,6 +55,17 @@ class FunctionProcess:
             request.records.add(sequence_number=str(100 + i), partition_key="key%d" % i, data=d)
         return self.stub.Invoke(request, timeout=10)
 
+    def invoke_window(self, state, data, final=False, early=False):
+        request = function_pb2.InvokeRequest(shard_id="shardId-000000000002",
+                                             is_final_invoke_for_window=final,
+                                             is_window_terminated_early=early)
+        request.window.start.FromMilliseconds(60000)
+        request.window.end.FromMilliseconds(120000)
+        request.state.values.update(state)
+        for i, d in enumerate(data):
+            request.records.add(sequence_number=str(100 + i), partition_key="key%d" % i, data=d)
+        return self.stub.Invoke(request, timeout=10)
+
     def stop(self):
         self.channel.close()
         if self.process.poll() is None:
@@ -98,6 +109,25 @@ class ExampleFunctionTest(unittest.TestCase):
         with self.assertRaises(grpc.RpcError) as caught:
             f.invoke(b"a")
         self.assertEqual(caught.exception.code(), grpc.StatusCode.INTERNAL)
+
+    def test_a_window_state_counts_records_per_key(self):
+        f = self.start("--report_batch_item_failures")
+        response = f.invoke_window({"key0": "2"}, [b"a", b"b", b"poison", b"c"])
+        self.assertTrue(response.HasField("state"))
+        # key2 failed and key3 comes after it: both are retried, so they do not count yet.
+        self.assertEqual(dict(response.state.values), {"key0": "3", "key1": "1"})
+        self.assertFalse(f.invoke(b"a").HasField("state"))  # no window, no state
+
+    def test_the_final_invocation_writes_the_windows_counts(self):
+        windows = os.path.join(tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR")), "windows")
+        f = self.start("--windows_file=" + windows)
+        response = f.invoke_window({"b": "2", "a": "5"}, [], final=True)
+        self.assertTrue(response.HasField("state"))
+        self.assertEqual(dict(response.state.values), {})
+        f.invoke_window({}, [], final=True, early=True)
+        with open(windows) as w:
+            self.assertEqual(w.read(), "shardId-000000000002 60000 120000 a=5,b=2\n"
+                                       "shardId-000000000002 60000 120000 - early\n")
 
     def test_sigterm_stops_it_cleanly(self):
         f = self.start()

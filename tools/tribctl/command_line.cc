@@ -61,6 +61,9 @@ std::vector<FlagSpec> MappingConfigFlags() {
            "(update: --function-response-types= clears)",
            {"ReportBatchItemFailures"}),
       Int("function-timeout-seconds", "deadline of one invocation, 1-900 (default 30)"),
+      Int("tumbling-window-in-seconds",
+          "aggregate each shard's records in windows of this length with state kept between "
+          "invocations, 0-900 (default 0: none; update: 0 turns windows off)"),
       Repeated("filter-pattern",
                "a filter pattern (JSON; repeat for up to 5): only matching records are delivered "
                "(update: replaces every filter; --filter-pattern= alone removes filtering)"),

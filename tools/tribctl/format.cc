@@ -239,6 +239,7 @@ std::string MappingTable(const v1::EventSourceMappingConfiguration& m) {
       {"MaximumRetryAttempts", absl::StrCat(m.maximum_retry_attempts())},
       {"FunctionResponseTypes", ResponseTypes(m)},
       {"FunctionTimeoutSeconds", absl::StrCat(m.function_timeout_seconds())},
+      {"TumblingWindowInSeconds", absl::StrCat(m.tumbling_window_in_seconds())},
       {"LastModified", Or(FormatTimestamp(m.last_modified()))},
       {"LastProcessingResult", Or(m.last_processing_result())},
       {"ConfigVersion", absl::StrCat(m.config_version())},

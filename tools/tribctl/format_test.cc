@@ -140,6 +140,7 @@ TEST(FormatTest, MappingTableNamesEveryConfigurationField) {
     maximum_retry_attempts: 3
     function_response_types: REPORT_BATCH_ITEM_FAILURES
     function_timeout_seconds: 30
+    tumbling_window_in_seconds: 300
     state: ENABLED
     enabled: true)pb");
   const std::string table = MappingTable(mapping);
@@ -149,7 +150,8 @@ TEST(FormatTest, MappingTableNamesEveryConfigurationField) {
         "BisectBatchOnFunctionError      true", "MaximumRetryAttempts            3",
         "FunctionResponseTypes           ReportBatchItemFailures",
         "MaximumRecordAgeInSeconds       -1", "ParallelizationFactor           2",
-        "MaximumBatchingWindowInSeconds  0", "FunctionTimeoutSeconds          30"}) {
+        "MaximumBatchingWindowInSeconds  0", "FunctionTimeoutSeconds          30",
+        "TumblingWindowInSeconds         300"}) {
     EXPECT_THAT(table, HasSubstr(line));
   }
 }

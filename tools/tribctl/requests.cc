@@ -98,6 +98,9 @@ void SetMappingConfig(const FlagValues& flags, Request* r) {
   if (auto v = flags.Int("function-timeout-seconds")) {
     r->set_function_timeout_seconds(static_cast<int32_t>(*v));
   }
+  if (auto v = flags.Int("tumbling-window-in-seconds")) {
+    r->set_tumbling_window_in_seconds(static_cast<int32_t>(*v));
+  }
   for (const std::string& pattern : flags.List("filter-pattern")) {
     r->mutable_filter_criteria()->add_filters()->set_pattern(pattern);
   }

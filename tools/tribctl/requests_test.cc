@@ -284,7 +284,7 @@ TEST(RequestsTest, CreateMappingWithEveryFlag) {
              "--parallelization-factor=3", "--destination=orders-failures",
              "--maximum-record-age-in-seconds=3600", "--bisect-batch-on-function-error",
              "--maximum-retry-attempts=2", "--function-response-types=ReportBatchItemFailures",
-             "--function-timeout-seconds=60"}));
+             "--function-timeout-seconds=60", "--tumbling-window-in-seconds=120"}));
   ASSERT_TRUE(request.ok()) << request.status();
   EXPECT_THAT(*request, EqualsProto(Proto<v1::CreateEventSourceMappingRequest>(R"pb(
     stream_name: "orders"
@@ -301,6 +301,7 @@ TEST(RequestsTest, CreateMappingWithEveryFlag) {
     maximum_retry_attempts: 2
     function_response_types: REPORT_BATCH_ITEM_FAILURES
     function_timeout_seconds: 60
+    tumbling_window_in_seconds: 120
   )pb")));
 }
 
@@ -313,6 +314,7 @@ TEST(RequestsTest, CreateMappingLeavesUnsetOptionalsUnset) {
   EXPECT_FALSE(request->has_batch_size());
   EXPECT_FALSE(request->has_maximum_retry_attempts());
   EXPECT_FALSE(request->has_destination_config());
+  EXPECT_FALSE(request->has_tumbling_window_in_seconds());
   EXPECT_EQ(request->starting_position(), v1::LATEST_POSITION);
 }
 
@@ -336,12 +338,13 @@ TEST(RequestsTest, UpdateMappingSetsOnlyTheGivenFields) {
 
 TEST(RequestsTest, UpdateMappingWithEveryFlag) {
   EXPECT_THAT(
-      BuildUpdateMappingRequest(Flags(
-          {"mappings", "update", "--uuid=u-1", "--function-endpoint=h:2", "--no-enabled",
-           "--batch-size=1", "--maximum-batching-window-in-seconds=0",
-           "--parallelization-factor=10", "--destination=dlq", "--maximum-record-age-in-seconds=-1",
-           "--no-bisect-batch-on-function-error", "--maximum-retry-attempts=0",
-           "--function-response-types=ReportBatchItemFailures", "--function-timeout-seconds=900"})),
+      BuildUpdateMappingRequest(
+          Flags({"mappings", "update", "--uuid=u-1", "--function-endpoint=h:2", "--no-enabled",
+                 "--batch-size=1", "--maximum-batching-window-in-seconds=0",
+                 "--parallelization-factor=10", "--destination=dlq",
+                 "--maximum-record-age-in-seconds=-1", "--no-bisect-batch-on-function-error",
+                 "--maximum-retry-attempts=0", "--function-response-types=ReportBatchItemFailures",
+                 "--function-timeout-seconds=900", "--tumbling-window-in-seconds=0"})),
       EqualsProto(Proto<v1::UpdateEventSourceMappingRequest>(R"pb(
         uuid: "u-1"
         function_endpoint: "h:2"
@@ -356,6 +359,7 @@ TEST(RequestsTest, UpdateMappingWithEveryFlag) {
         function_response_types: REPORT_BATCH_ITEM_FAILURES
         update_function_response_types: true
         function_timeout_seconds: 900
+        tumbling_window_in_seconds: 0
       )pb")));
 }
 
