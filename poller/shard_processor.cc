@@ -221,6 +221,7 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
   RebuildLanesIfDue();
   const absl::Time now = deps_.clock.Now();
   std::vector<LaneBatch> out;
+  if (cancelled_) return out;
   for (int i = 0; i < LaneCount(); ++i) {
     Lane& lane = *lanes_[i];
     if (lane.busy) continue;
@@ -327,6 +328,7 @@ absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
       }
     }
     lane.busy = false;
+    if (status.code() == absl::StatusCode::kCancelled) cancelled_ = true;
     RebuildLanesIfDue();
     caught_up = watermark_.outstanding() == window_held_;
   }
@@ -383,6 +385,7 @@ int64_t ShardProcessor::Held() {
 std::optional<absl::Time> ShardProcessor::NextDeadline() {
   absl::MutexLock lock(&mu_);
   std::optional<absl::Time> earliest;
+  if (cancelled_) return earliest;  // nothing is handed out any more
   for (const auto& lane : lanes_) {
     if (lane->busy) continue;
     std::optional<absl::Time> d = lane->batcher.WindowDeadline();

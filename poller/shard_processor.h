@@ -123,6 +123,8 @@ class ShardProcessor {
   void MarkShardEnd();
 
   // Every batch that is due now, one per idle lane; those lanes become busy until RunBatch.
+  // None once a RunBatch returned CANCELLED (the stop signal is for good: a window's final
+  // invocation would otherwise be handed out again and again).
   std::vector<LaneBatch> TakeReadyBatches();
 
   // Processes `batch` (blocking: invokes, backoff waits) and frees its lane. Records that become
@@ -170,7 +172,9 @@ class ShardProcessor {
   WatermarkTracker watermark_ ABSL_GUARDED_BY(mu_);
   bool shard_end_ ABSL_GUARDED_BY(mu_) = false;
   int64_t lane_generation_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t window_held_ ABSL_GUARDED_BY(mu_) = 0;  // records held for open windows, all lanes
+  int64_t window_held_ ABSL_GUARDED_BY(mu_) = 0;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) =
+      false;  // a RunBatch returned CANCELLED  // records held for open windows, all lanes
 };
 
 }  // namespace tributary::poller

@@ -755,5 +755,37 @@ TEST_F(WindowTest, ANewParallelizationFactorClosesEveryWindowBeforeTheLanesAreRe
   EXPECT_EQ(p->Watermark(), 5u);
 }
 
+TEST_F(WindowTest, AfterAStoppedFinalInvocationNothingMoreIsHandedOut) {
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 0)}).ok());
+  RunDue(*p);
+  stop_.Stop();  // the lease is being released
+  p->MarkShardEnd();
+  auto batches = p->TakeReadyBatches();
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_TRUE(batches[0].final_invoke);
+  EXPECT_EQ(p->RunBatch(std::move(batches[0]), stop_).code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(p->TakeReadyBatches().empty()) << "the final invocation is not handed out again";
+  EXPECT_EQ(p->NextDeadline(), std::nullopt);
+  EXPECT_EQ(Calls(), (Strings{"1{0}"}));
+  EXPECT_EQ(p->Watermark(), std::nullopt) << "the window was not closed";
+}
+
+TEST_F(WindowTest, ARecordDroppedForItsAgeIsHeldWithTheOpenWindow) {
+  config_.set_maximum_record_age_in_seconds(60);
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 0), Rec(2, 10)}).ok());
+  clock_.SetTime(t0_ + absl::Seconds(65));  // record 1 is 65 s old, record 2 55 s
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"2{0}"}));
+  EXPECT_EQ(metrics_.Snapshot().shards(0).dropped_records().at("RecordAgeExceeded"), 1);
+  EXPECT_EQ(p->Watermark(), std::nullopt) << "without windows it would be 1";
+  EXPECT_EQ(p->Held(), 2);
+  p->MarkShardEnd();
+  RunDue(*p);
+  EXPECT_EQ(Calls().back(), "F0{1}");
+  EXPECT_EQ(p->Watermark(), 2u);
+}
+
 }  // namespace
 }  // namespace tributary::poller
