@@ -381,6 +381,41 @@ TEST_F(ShardConsumerThreadsTest, ConcurrentLanesWithTumblingWindowsCountEveryRec
   }
 }
 
+TEST_F(ShardConsumerThreadsTest,
+       AReleaseMidWindowCheckpointsBeforeTheWindowWithoutAFinalInvocation) {
+  config_.set_parallelization_factor(1);
+  config_.set_tumbling_window_in_seconds(100);
+  const absl::Time t0 = clock_.Now();
+  for (int i = 0; i < 5; ++i) shards_.Append(kStream, kShard, "k", "d", t0);  // window [0, 100)
+  for (int i = 0; i < 5; ++i) {
+    shards_.Append(kStream, kShard, "k", "d", t0 + absl::Seconds(150));  // window [100, 200)
+  }
+  absl::Notification second_window;
+  function_.SetScript([&](const v1::InvokeRequest& request, int call) {
+    if (!request.is_final_invoke_for_window() &&
+        request.window().start().seconds() == absl::ToUnixSeconds(t0) + 100 &&
+        !second_window.HasBeenNotified()) {
+      second_window.Notify();
+    }
+    return testing::ScriptedFunction::CountInWindowState()(request, call);
+  });
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  ASSERT_TRUE(second_window.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // Past the second window's end + grace: its final invocation is due but for the release.
+  consumer->RequestRelease();
+  clock_.SetTime(t0 + absl::Seconds(300));
+  ASSERT_TRUE(AwaitFinished(*consumer));
+  consumer->Stop();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kReleased);
+  const v1::Lease lease = leases_.GetLease(kMapping, kShard);
+  EXPECT_EQ(lease.lease_owner(), "");
+  EXPECT_EQ(lease.checkpoint().sequence_number(), "5") << "the first window closed, not the second";
+  int finals = 0;
+  for (const auto& call : function_.calls()) finals += call.request.is_final_invoke_for_window();
+  EXPECT_EQ(finals, 1);
+}
+
 // Many consumers on a pool with far fewer threads than consumers (and lanes): every record of
 // every shard is invoked once, per-key order holds, and the pool never grows past its size.
 class ManyConsumersTest : public ::testing::Test {
