@@ -629,6 +629,25 @@ TEST_F(WindowBatchTest, APartialFailuresStateIsAdoptedAndTheRemainderRetriedWith
   EXPECT_EQ(Seqs(window_.state), "0,1,2,3");
 }
 
+TEST_F(WindowBatchTest, AFailureReportedAtTheFirstRecordStillHandsOverItsState) {
+  config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  function_.SetScript(
+      [](const v1::InvokeRequest& request, int call) -> absl::StatusOr<v1::InvokeResponse> {
+        if (call == 0) {
+          v1::InvokeResponse r;
+          r.add_batch_item_failures()->set_item_identifier("0");
+          (*r.mutable_state()->mutable_values())["seqs"] = "seen";
+          return r;
+        }
+        return ScriptedFunction::CountInWindowState()(request, call);
+      });
+  ASSERT_TRUE(ProcessInWindow(Records(2)).ok());
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(function_.batches()[1], (std::vector<std::string>{"0", "1"})) << "all retried";
+  EXPECT_EQ(Seqs(calls[1].request.state()), "seen");
+}
+
 TEST_F(WindowBatchTest, APartialFailureWithoutStateIsAFunctionError) {
   config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
   config_.set_maximum_retry_attempts(0);
