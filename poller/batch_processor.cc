@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
-#include "poller/failure_record.h"
 
 namespace tributary::poller {
 namespace {
@@ -24,13 +23,39 @@ ProcessingResult ResultOfFailedCall(const absl::Status& status) {
   }
 }
 
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t ns = absl::ToUnixNanos(t);
+  int64_t seconds = ns / 1000000000;
+  int64_t nanos = ns % 1000000000;
+  if (nanos < 0) {
+    nanos += 1000000000;
+    --seconds;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(nanos));
+}
+
+void SetWindow(const WindowContext& window, v1::InvokeRequest* request) {
+  SetTimestamp(window.start, request->mutable_window()->mutable_start());
+  SetTimestamp(window.end, request->mutable_window()->mutable_end());
+}
+
 }  // namespace
+
+int64_t WindowStateBytes(const v1::TumblingWindowState& state) {
+  int64_t bytes = 0;
+  for (const auto& [key, value] : state.values()) {
+    bytes += static_cast<int64_t>(key.size() + value.size());
+  }
+  return bytes;
+}
 
 struct BatchProcessor::Call {
   const ShardContext& shard;
   const v1::EventSourceMappingConfiguration& config;
   StopSignal& stop;
   const DoneCallback& on_done;
+  WindowContext* window;  // null without tumbling windows
 };
 
 // The outcome of one invoke.
@@ -55,10 +80,10 @@ BatchProcessor::BatchProcessor(Clock& clock, Waiter& waiter, FunctionInvoker& in
 absl::Status BatchProcessor::Process(const ShardContext& shard,
                                      const v1::EventSourceMappingConfiguration& config,
                                      std::vector<v1::Record> records, StopSignal& stop,
-                                     const DoneCallback& on_done) {
+                                     const DoneCallback& on_done, WindowContext* window) {
   if (records.empty()) return absl::OkStatus();
   metrics_.BatchStarted(shard, ArrivalTime(records.back()));
-  const Call call{shard, config, stop, on_done};
+  const Call call{shard, config, stop, on_done, window};
   absl::Status status = ProcessSegment(call, std::move(records));
   metrics_.BatchFinished(shard);
   return status;
@@ -91,7 +116,11 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
     if (last.kind == Attempt::kSuccess) {
       metrics_.Delivered(call.shard, records.size());
       call.on_done(records);
-      return absl::OkStatus();
+      return TerminateWindowIfTooLarge(call);
+    }
+    if (last.kind == Attempt::kPartial && last.first_failed == 0) {
+      // Nothing succeeded (handled as a full failure below), but the reply's state was adopted.
+      RETURN_IF_ERROR(TerminateWindowIfTooLarge(call));
     }
     if (last.kind == Attempt::kPartial && last.first_failed > 0) {
       std::vector<v1::Record> succeeded(
@@ -100,6 +129,7 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
       records.erase(records.begin(), records.begin() + last.first_failed);
       metrics_.Delivered(call.shard, succeeded.size());
       call.on_done(succeeded);
+      RETURN_IF_ERROR(TerminateWindowIfTooLarge(call));
       if (config.bisect_batch_on_function_error()) {
         // Split at the reported record: the remainder starts over as its own batch.
         metrics_.Bisected(call.shard);
@@ -139,6 +169,10 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call, std::vector<v1:
   // The records are moved into the request (a swap per record, no copy) and back after the call.
   request.mutable_records()->Reserve(static_cast<int>(records.size()));
   for (v1::Record& r : records) *request.add_records() = std::move(r);
+  if (call.window != nullptr) {
+    SetWindow(*call.window, &request);
+    request.mutable_state()->Swap(&call.window->state);  // and back after the call
+  }
   const int timeout_s =
       config.function_timeout_seconds() > 0 ? config.function_timeout_seconds() : 30;
 
@@ -149,6 +183,7 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call, std::vector<v1:
   for (size_t i = 0; i < records.size(); ++i) {
     records[i] = std::move(*request.mutable_records(static_cast<int>(i)));
   }
+  if (call.window != nullptr) request.mutable_state()->Swap(&call.window->state);
 
   Attempt attempt;
   if (!reply.ok()) {
@@ -166,10 +201,17 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call, std::vector<v1:
     metrics_.Processed(call.shard, ProcessingResult::kFunctionCallFailed);
     return attempt;
   }
+  if (call.window != nullptr && !reply->has_state()) {
+    attempt.function_error = "the function returned no tumbling window state";
+    metrics_.FunctionError(call.shard);
+    metrics_.Processed(call.shard, ProcessingResult::kFunctionCallFailed);
+    return attempt;
+  }
   const bool report_failures =
       std::find(config.function_response_types().begin(), config.function_response_types().end(),
                 v1::REPORT_BATCH_ITEM_FAILURES) != config.function_response_types().end();
   if (!report_failures || reply->batch_item_failures().empty()) {
+    if (call.window != nullptr) call.window->state = std::move(*reply->mutable_state());
     attempt.kind = Attempt::kSuccess;
     metrics_.Processed(call.shard, ProcessingResult::kOk);
     return attempt;
@@ -188,6 +230,7 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call, std::vector<v1:
     }
     lowest = std::min(lowest, it->second);
   }
+  if (call.window != nullptr) call.window->state = std::move(*reply->mutable_state());
   attempt.kind = Attempt::kPartial;
   metrics_.Processed(call.shard, ProcessingResult::kBatchItemFailures);
   attempt.first_failed = lowest;
@@ -195,32 +238,124 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call, std::vector<v1:
   return attempt;
 }
 
+FailureInfo BatchProcessor::NewFailureInfo(const v1::EventSourceMappingConfiguration& config,
+                                           const ShardContext& shard, const std::string& condition,
+                                           int64_t invoke_count, const Attempt& last) {
+  FailureInfo info;
+  info.request_id = NewRequestId();
+  info.function_endpoint = config.function_endpoint();
+  info.condition = condition;
+  info.approximate_invoke_count = invoke_count;
+  info.status_code = invoke_count > 0 ? last.status_code : -1;
+  info.function_error = invoke_count > 0 ? last.function_error : "";
+  info.timestamp = clock_.Now();
+  info.shard_id = shard.shard_id;
+  info.stream_name = shard.stream_name;
+  return info;
+}
+
+absl::Status BatchProcessor::PutFailureRecord(const v1::EventSourceMappingConfiguration& config,
+                                              const ShardContext& shard, StopSignal& stop,
+                                              const std::string& data) {
+  const std::string& destination = config.destination_config().on_failure().destination();
+  for (int64_t attempt = 0;; ++attempt) {
+    if (stop.stopped()) return absl::CancelledError("lane stopped");
+    if (destination_.Put(destination, shard.shard_id, data).ok()) return absl::OkStatus();
+    if (!waiter_.WaitUntil(clock_.Now() + backoff_.Delay(attempt), stop)) {
+      return absl::CancelledError("lane stopped while reporting to the destination");
+    }
+  }
+}
+
 absl::Status BatchProcessor::Report(const Call& call, const std::vector<v1::Record>& records,
                                     const std::string& condition, int64_t invoke_count,
                                     const Attempt& last) {
-  const std::string& destination = call.config.destination_config().on_failure().destination();
-  if (!destination.empty()) {
-    FailureInfo info;
-    info.request_id = NewRequestId();
-    info.function_endpoint = call.config.function_endpoint();
-    info.condition = condition;
-    info.approximate_invoke_count = invoke_count;
-    info.status_code = invoke_count > 0 ? last.status_code : -1;
-    info.function_error = invoke_count > 0 ? last.function_error : "";
-    info.timestamp = clock_.Now();
-    info.shard_id = call.shard.shard_id;
-    info.stream_name = call.shard.stream_name;
-    const std::string data = FailureRecordJson(info, records);
-    for (int64_t attempt = 0;; ++attempt) {
-      if (call.stop.stopped()) return absl::CancelledError("lane stopped");
-      if (destination_.Put(destination, call.shard.shard_id, data).ok()) break;
-      if (!waiter_.WaitUntil(clock_.Now() + backoff_.Delay(attempt), call.stop)) {
-        return absl::CancelledError("lane stopped while reporting to the destination");
-      }
-    }
+  if (!call.config.destination_config().on_failure().destination().empty()) {
+    const FailureInfo info = NewFailureInfo(call.config, call.shard, condition, invoke_count, last);
+    RETURN_IF_ERROR(
+        PutFailureRecord(call.config, call.shard, call.stop, FailureRecordJson(info, records)));
   }
   metrics_.Dropped(call.shard, condition, records.size());
   return absl::OkStatus();
+}
+
+absl::Status BatchProcessor::TerminateWindowIfTooLarge(const Call& call) {
+  if (call.window == nullptr || WindowStateBytes(call.window->state) <= kMaxWindowStateBytes) {
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(FinishWindow(call.shard, call.config, *call.window,
+                               /*terminated_early=*/true, call.stop));
+  if (call.window->on_terminated_early) call.window->on_terminated_early();
+  call.window->state.Clear();
+  return absl::OkStatus();
+}
+
+absl::Status BatchProcessor::FinishWindow(const ShardContext& shard,
+                                          const v1::EventSourceMappingConfiguration& config,
+                                          const WindowContext& window, bool terminated_early,
+                                          StopSignal& stop) {
+  v1::InvokeRequest request;
+  request.set_event_source_mapping_uuid(shard.mapping_uuid);
+  request.set_stream_name(shard.stream_name);
+  request.set_shard_id(shard.shard_id);
+  SetWindow(window, &request);
+  *request.mutable_state() = window.state;
+  request.set_is_final_invoke_for_window(true);
+  request.set_is_window_terminated_early(terminated_early);
+  const int timeout_s =
+      config.function_timeout_seconds() > 0 ? config.function_timeout_seconds() : 30;
+
+  int64_t invoke_count = 0;
+  Attempt last;
+  for (int64_t retries = 0;; ++retries) {
+    if (stop.stopped()) return absl::CancelledError("lane stopped");
+    const absl::Time start = clock_.Now();
+    absl::StatusOr<v1::InvokeResponse> reply =
+        invoker_.Invoke(config.function_endpoint(), request, absl::Seconds(timeout_s));
+    metrics_.FinalInvoked(shard, clock_.Now() - start);
+    ++invoke_count;
+    if (reply.ok() && reply->function_error().empty()) {
+      metrics_.Processed(shard, ProcessingResult::kOk);
+      metrics_.WindowClosed(shard);
+      return absl::OkStatus();
+    }
+    metrics_.FunctionError(shard);
+    if (reply.ok()) {
+      last.status_code = 0;
+      last.function_error = reply->function_error();
+      metrics_.Processed(shard, ProcessingResult::kFunctionCallFailed);
+    } else {
+      last.status_code = static_cast<int>(reply.status().code());
+      last.function_error = absl::StrCat(absl::StatusCodeToString(reply.status().code()), ": ",
+                                         reply.status().message());
+      metrics_.Processed(shard, ResultOfFailedCall(reply.status()));
+    }
+
+    // Give up when the retries are spent or the window's last record is too old to retry for.
+    const char* give_up = nullptr;
+    if (config.maximum_retry_attempts() >= 0 && retries >= config.maximum_retry_attempts()) {
+      give_up = kRetryAttemptsExhausted;
+    } else if (config.maximum_record_age_in_seconds() > 0 &&
+               ArrivalTime(window.last_record) <
+                   clock_.Now() - absl::Seconds(config.maximum_record_age_in_seconds())) {
+      give_up = kRecordAgeExceeded;
+    }
+    if (give_up != nullptr) {
+      if (!config.destination_config().on_failure().destination().empty()) {
+        FailureInfo info = NewFailureInfo(config, shard, give_up, invoke_count, last);
+        info.window = std::make_pair(window.start, window.end);
+        RETURN_IF_ERROR(PutFailureRecord(
+            config, shard, stop,
+            FailureRecordJson(info, window.first_record, window.last_record, window.record_count)));
+      }
+      metrics_.WindowFailed(shard);
+      return absl::OkStatus();
+    }
+    metrics_.Retried(shard);
+    if (!waiter_.WaitUntil(clock_.Now() + backoff_.Delay(retries), stop)) {
+      return absl::CancelledError("lane stopped during backoff");
+    }
+  }
 }
 
 std::string BatchProcessor::NewRequestId() {

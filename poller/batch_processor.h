@@ -30,6 +30,27 @@
 //      [0, min(max, base * 2^k)] before retry k, k from 0) and is invoked again. R = -1 retries
 //      until the records expire by rule 1 — forever without a maximum age: a failing batch then
 //      blocks its lane, which is the contract, and the iterator age shows it.
+// Tumbling windows (the caller passes a WindowContext; ShardProcessor forms the windows):
+//   W1. Every invocation carries the window and its current state; a reply that is not a function
+//       error (success, or a valid partial batch response) must carry `state`, which becomes the
+//       window's state; a reply without it is a function error (retried, bisected, reported like
+//       any). A function error's state is ignored. So state flows in invocation order: through
+//       bisected halves (the second half starts with the state the first half ended with), and
+//       after a partial failure the failing remainder is retried with the state of that reply.
+//       Records skipped (max age, retries) leave the state as it was.
+//   W2. When an adopted state's key+value bytes exceed kMaxWindowStateBytes, the window is
+//       terminated early: after on_done for the records that reply covered, the final
+//       invocation (FinishWindow with terminated_early) runs, then `on_terminated_early`, then the
+//       window goes on with an empty state.
+//   W3. FinishWindow makes the window's final invocation: no records, is_final_invoke_for_window,
+//       the window and its state (the reply's state is not required and is ignored). A function
+//       error is retried with backoff like a batch (no bisection: there are no records) up to
+//       maximum_retry_attempts, and while the window's last record is not older than
+//       maximum_record_age_in_seconds (checked before each retry; the first attempt is always
+//       made). Given up, the window is reported to the on-failure destination (condition
+//       RetryAttemptsExhausted / RecordAgeExceeded, KinesisBatchInfo spanning the window's records
+//       in the lane plus "tumblingWindow":{start,end}) and counted as windows_failed; the
+//       caller moves on as after a success. An accepted final invocation counts windows_closed.
 // Reporting: with an on-failure destination, one record per skipped group is put there
 // (FailureRecordJson; partition key = shard id); a failed put is retried with backoff until it
 // succeeds or the lane is stopped, so no record is skipped unreported. Without a destination
@@ -49,6 +70,7 @@
 #include "absl/status/status.h"
 #include "common/clock.h"
 #include "poller/backoff.h"
+#include "poller/failure_record.h"
 #include "poller/interfaces.h"
 #include "poller/metrics.h"
 #include "poller/records.h"
@@ -56,6 +78,29 @@
 #include "proto/streams.pb.h"
 
 namespace tributary::poller {
+
+// A window's state may hold this many key+value bytes (Lambda's 1 MiB); more ends the window
+// early (rule W2).
+inline constexpr int64_t kMaxWindowStateBytes = 1 << 20;
+
+// The total bytes of the keys and values of `state`.
+int64_t WindowStateBytes(const v1::TumblingWindowState& state);
+
+// One lane's open tumbling window, as a batch (or the final invocation) of it sees it.
+struct WindowContext {
+  absl::Time start;               // inclusive
+  absl::Time end;                 // exclusive
+  v1::TumblingWindowState state;  // in: the window's state; out: the last state adopted
+  // For the failure record of a window given up (W3): the window's first and last records in the
+  // lane (their data is not needed) and how many records of the window the lane has had.
+  v1::Record first_record;
+  v1::Record last_record;
+  int64_t record_count = 0;
+  // Called after an early termination's final invocation ended (accepted or given up, W2),
+  // before the window goes on with an empty state: it covers every record passed to on_done so
+  // far. May be empty.
+  std::function<void()> on_terminated_early;
+};
 
 class BatchProcessor {
  public:
@@ -70,9 +115,18 @@ class BatchProcessor {
   // is done, calling `on_done` as records become done. Returns OK when all are done; CANCELLED
   // when `stop` fired first (an invoke in progress finishes, but nothing is invoked or waited
   // for after the stop; records not yet reported to `on_done` are not done).
+  // With `window` (non-null) the batch belongs to that tumbling window (rules W1, W2); `window`
+  // must outlive the call and holds the window's state afterwards.
   absl::Status Process(const ShardContext& shard, const v1::EventSourceMappingConfiguration& config,
                        std::vector<v1::Record> records, StopSignal& stop,
-                       const DoneCallback& on_done);
+                       const DoneCallback& on_done, WindowContext* window = nullptr);
+
+  // Makes `window`'s final invocation (rule W3; with `terminated_early`, the early end of W2).
+  // Returns OK once the function accepted it or the window was given up and reported; CANCELLED
+  // when `stop` fired first (the window is not finished).
+  absl::Status FinishWindow(const ShardContext& shard,
+                            const v1::EventSourceMappingConfiguration& config,
+                            const WindowContext& window, bool terminated_early, StopSignal& stop);
 
  private:
   struct Call;
@@ -80,10 +134,19 @@ class BatchProcessor {
 
   absl::Status ProcessSegment(const Call& call, std::vector<v1::Record> records);
   // Invokes the function with `records`, which are moved into the request and back (unchanged
-  // when this returns).
+  // when this returns). With a window, a reply that is not a function error sets its state.
   Attempt Invoke(const Call& call, std::vector<v1::Record>& records);
+  // W2 after a reply's state was adopted.
+  absl::Status TerminateWindowIfTooLarge(const Call& call);
   absl::Status Report(const Call& call, const std::vector<v1::Record>& records,
                       const std::string& condition, int64_t invoke_count, const Attempt& last);
+  // Puts `data` to the on-failure destination (when there is one) until it succeeds or `stop`.
+  absl::Status PutFailureRecord(const v1::EventSourceMappingConfiguration& config,
+                                const ShardContext& shard, StopSignal& stop,
+                                const std::string& data);
+  FailureInfo NewFailureInfo(const v1::EventSourceMappingConfiguration& config,
+                             const ShardContext& shard, const std::string& condition,
+                             int64_t invoke_count, const Attempt& last);
   std::string NewRequestId();
 
   Clock& clock_;

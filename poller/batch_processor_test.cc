@@ -499,5 +499,286 @@ TEST(ProcessingResultText, NamesEachResultInLambdasWords) {
                "PROBLEM: Function reported batch item failures");
 }
 
+// Tumbling windows (rules W1-W3).
+
+class WindowBatchTest : public BatchProcessorTest {
+ protected:
+  WindowBatchTest() {
+    window_.start = absl::FromUnixSeconds(1'700'000'000);
+    window_.end = window_.start + absl::Seconds(100);
+    function_.SetScript(ScriptedFunction::CountInWindowState());
+  }
+
+  absl::Status ProcessInWindow(std::vector<v1::Record> records) {
+    return processor_.Process(
+        shard_, config_, std::move(records), stop_,
+        [this](const std::vector<v1::Record>& done) {
+          for (const auto& r : done) done_.push_back(r.sequence_number());
+        },
+        &window_);
+  }
+
+  static std::string Seqs(const v1::TumblingWindowState& state) {
+    auto it = state.values().find("seqs");
+    return it == state.values().end() ? "" : it->second;
+  }
+
+  WindowContext window_;
+};
+
+TEST_F(WindowBatchTest, EveryInvocationCarriesTheWindowAndTheStateOfTheLastOne) {
+  ASSERT_TRUE(ProcessInWindow(Records(3)).ok());
+  ASSERT_TRUE(ProcessInWindow({MakeRecord(3, "k", "r3", t0_)}).ok());
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].request.window().start().seconds(), 1'700'000'000);
+  EXPECT_EQ(calls[0].request.window().end().seconds(), 1'700'000'100);
+  EXPECT_TRUE(calls[0].request.has_state());
+  EXPECT_TRUE(calls[0].request.state().values().empty()) << "the window's first invocation";
+  EXPECT_FALSE(calls[0].request.is_final_invoke_for_window());
+  EXPECT_EQ(calls[1].request.state().values().at("count"), "3");
+  EXPECT_EQ(Seqs(calls[1].request.state()), "0,1,2");
+  EXPECT_EQ(window_.state.values().at("count"), "4") << "the last reply's state is kept";
+  EXPECT_EQ(done_.size(), 4u);
+}
+
+TEST_F(BatchProcessorTest, WithoutAWindowNoWindowFieldIsSent) {
+  ASSERT_TRUE(Process(Records(2)).ok());
+  const auto request = function_.calls()[0].request;
+  EXPECT_FALSE(request.has_window());
+  EXPECT_FALSE(request.has_state());
+  EXPECT_FALSE(request.is_final_invoke_for_window());
+}
+
+TEST_F(WindowBatchTest, AReplyWithoutStateIsAFunctionErrorAndIsRetried) {
+  function_.SetScript(
+      [](const v1::InvokeRequest& request, int call) -> absl::StatusOr<v1::InvokeResponse> {
+        if (call == 0) return v1::InvokeResponse();  // no state
+        return ScriptedFunction::CountInWindowState()(request, call);
+      });
+  ASSERT_TRUE(ProcessInWindow(Records(2)).ok());
+  ASSERT_EQ(function_.call_count(), 2);
+  EXPECT_EQ(function_.batches()[1], (std::vector<std::string>{"0", "1"}));
+  EXPECT_TRUE(function_.calls()[1].request.state().values().empty());
+  EXPECT_EQ(window_.state.values().at("count"), "2");
+  EXPECT_EQ(Metrics().function_errors(), 1);
+  EXPECT_EQ(Metrics().retries(), 1);
+}
+
+TEST_F(WindowBatchTest, AReplyWithoutStateExhaustsRetriesLikeAnyFunctionError) {
+  config_.set_maximum_retry_attempts(1);
+  SetDestination();
+  function_.SetScript([](const v1::InvokeRequest&, int) { return v1::InvokeResponse(); });
+  ASSERT_TRUE(ProcessInWindow(Records(2)).ok());
+  EXPECT_EQ(function_.call_count(), 2);
+  const auto s = OnlyDestinationRecord();
+  EXPECT_EQ(
+      s.fields().at("responseContext").struct_value().fields().at("functionError").string_value(),
+      "the function returned no tumbling window state");
+  EXPECT_TRUE(window_.state.values().empty()) << "skipped records leave the state as it was";
+}
+
+TEST_F(WindowBatchTest, AFunctionErrorsStateIsIgnored) {
+  function_.SetScript(
+      [](const v1::InvokeRequest& request, int call) -> absl::StatusOr<v1::InvokeResponse> {
+        if (call == 0) {
+          v1::InvokeResponse r;
+          r.set_function_error("Unhandled");
+          (*r.mutable_state()->mutable_values())["count"] = "999";
+          return r;
+        }
+        return ScriptedFunction::CountInWindowState()(request, call);
+      });
+  ASSERT_TRUE(ProcessInWindow(Records(2)).ok());
+  EXPECT_TRUE(function_.calls()[1].request.state().values().empty());
+  EXPECT_EQ(window_.state.values().at("count"), "2");
+}
+
+TEST_F(WindowBatchTest, StateFlowsThroughBisectedHalvesInOrder) {
+  config_.set_bisect_batch_on_function_error(true);
+  config_.set_maximum_retry_attempts(0);
+  function_.SetScript(ScriptedFunction::CountInWindowState({"r1"}));
+  ASSERT_TRUE(ProcessInWindow(Records(4)).ok());
+  // [0..3] F, [0,1] F, [0] ok, [1] F (dropped), [2,3] ok.
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 5u);
+  EXPECT_EQ(Seqs(calls[3].request.state()), "0") << "[1] starts with [0]'s state";
+  EXPECT_EQ(Seqs(calls[4].request.state()), "0") << "the dropped record changed nothing";
+  EXPECT_EQ(Seqs(window_.state), "0,2,3");
+  EXPECT_EQ(window_.state.values().at("count"), "3");
+}
+
+TEST_F(WindowBatchTest, APartialFailuresStateIsAdoptedAndTheRemainderRetriedWithIt) {
+  config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  function_.SetScript(
+      [](const v1::InvokeRequest& request, int call) -> absl::StatusOr<v1::InvokeResponse> {
+        v1::InvokeResponse r;
+        if (call == 0) {
+          // Records 0 and 1 processed, 2 failed.
+          r.add_batch_item_failures()->set_item_identifier("2");
+          (*r.mutable_state()->mutable_values())["seqs"] = "0,1";
+          return r;
+        }
+        return ScriptedFunction::CountInWindowState()(request, call);
+      });
+  ASSERT_TRUE(ProcessInWindow(Records(4)).ok());
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(function_.batches()[1], (std::vector<std::string>{"2", "3"}));
+  EXPECT_EQ(Seqs(calls[1].request.state()), "0,1");
+  EXPECT_EQ(Seqs(window_.state), "0,1,2,3");
+}
+
+TEST_F(WindowBatchTest, AFailureReportedAtTheFirstRecordStillHandsOverItsState) {
+  config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  function_.SetScript(
+      [](const v1::InvokeRequest& request, int call) -> absl::StatusOr<v1::InvokeResponse> {
+        if (call == 0) {
+          v1::InvokeResponse r;
+          r.add_batch_item_failures()->set_item_identifier("0");
+          (*r.mutable_state()->mutable_values())["seqs"] = "seen";
+          return r;
+        }
+        return ScriptedFunction::CountInWindowState()(request, call);
+      });
+  ASSERT_TRUE(ProcessInWindow(Records(2)).ok());
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(function_.batches()[1], (std::vector<std::string>{"0", "1"})) << "all retried";
+  EXPECT_EQ(Seqs(calls[1].request.state()), "seen");
+}
+
+TEST_F(WindowBatchTest, APartialFailureWithoutStateIsAFunctionError) {
+  config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  config_.set_maximum_retry_attempts(0);
+  function_.SetScript([](const v1::InvokeRequest&, int) { return ItemFailures({"2"}); });
+  ASSERT_TRUE(ProcessInWindow(Records(4)).ok());
+  EXPECT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(Metrics().records_delivered(), 0) << "not even records 0 and 1";
+  EXPECT_EQ(Metrics().dropped_records().at("RetryAttemptsExhausted"), 4);
+}
+
+// A reply whose state holds `bytes` key+value bytes.
+absl::StatusOr<v1::InvokeResponse> StateOfSize(int64_t bytes) {
+  v1::InvokeResponse r;
+  (*r.mutable_state()->mutable_values())["k"] = std::string(bytes - 1, 'x');
+  return r;
+}
+
+TEST_F(WindowBatchTest, AStateOverOneMiBEndsTheWindowEarlyAndItGoesOnEmpty) {
+  int early_ends = 0;
+  std::vector<std::string> done_at_early_end;
+  window_.on_terminated_early = [&] {
+    ++early_ends;
+    done_at_early_end = done_;
+  };
+  function_.SetScript(
+      [](const v1::InvokeRequest& request, int call) -> absl::StatusOr<v1::InvokeResponse> {
+        if (call == 0) return StateOfSize(kMaxWindowStateBytes);  // exactly 1 MiB: kept
+        if (call == 1) return StateOfSize(kMaxWindowStateBytes + 1);
+        return ScriptedFunction::CountInWindowState()(request, call);
+      });
+  ASSERT_TRUE(ProcessInWindow(Records(2)).ok());
+  EXPECT_EQ(early_ends, 0);
+  ASSERT_TRUE(ProcessInWindow({MakeRecord(2, "k", "r2", t0_)}).ok());
+  ASSERT_TRUE(ProcessInWindow({MakeRecord(3, "k", "r3", t0_)}).ok());
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(WindowStateBytes(calls[1].request.state()), kMaxWindowStateBytes);
+  const auto& final_call = calls[2].request;
+  EXPECT_TRUE(final_call.is_final_invoke_for_window());
+  EXPECT_TRUE(final_call.is_window_terminated_early());
+  EXPECT_EQ(final_call.records_size(), 0);
+  EXPECT_EQ(WindowStateBytes(final_call.state()), kMaxWindowStateBytes + 1);
+  EXPECT_EQ(final_call.window().start().seconds(), 1'700'000'000) << "the same window";
+  EXPECT_EQ(early_ends, 1);
+  EXPECT_EQ(done_at_early_end, (std::vector<std::string>{"0", "1", "2"}))
+      << "the early end covers the record whose reply outgrew the limit";
+  EXPECT_TRUE(calls[3].request.state().values().empty()) << "the window goes on empty";
+  EXPECT_FALSE(calls[3].request.is_final_invoke_for_window());
+  EXPECT_EQ(calls[3].request.window().start().seconds(), 1'700'000'000);
+  EXPECT_EQ(Metrics().windows_closed(), 1);
+}
+
+TEST_F(WindowBatchTest, TheFinalInvocationHasNoRecordsTheWindowAndTheLastState) {
+  ASSERT_TRUE(ProcessInWindow(Records(2)).ok());
+  ASSERT_TRUE(processor_.FinishWindow(shard_, config_, window_, false, stop_).ok());
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  const auto& request = calls[1].request;
+  EXPECT_EQ(request.event_source_mapping_uuid(), "mapping-1");
+  EXPECT_EQ(request.shard_id(), "shardId-000000000003");
+  EXPECT_EQ(request.records_size(), 0);
+  EXPECT_TRUE(request.is_final_invoke_for_window());
+  EXPECT_FALSE(request.is_window_terminated_early());
+  EXPECT_EQ(request.window().start().seconds(), 1'700'000'000);
+  EXPECT_EQ(request.window().end().seconds(), 1'700'000'100);
+  EXPECT_EQ(request.state().values().at("count"), "2");
+  EXPECT_EQ(calls[1].timeout, absl::Seconds(12));
+  const auto m = Metrics();
+  EXPECT_EQ(m.windows_closed(), 1);
+  EXPECT_EQ(m.invocations(), 2);
+  EXPECT_EQ(m.batch_size().count(), 1) << "a final invocation has no batch size";
+}
+
+TEST_F(WindowBatchTest, TheFinalInvocationIsRetriedWithBackoffAndItsReplyNeedsNoState) {
+  function_.SetScript([](const v1::InvokeRequest&, int call) -> absl::StatusOr<v1::InvokeResponse> {
+    if (call < 2) return absl::UnavailableError("down");
+    return v1::InvokeResponse();  // no state: fine for a final invocation
+  });
+  ASSERT_TRUE(processor_.FinishWindow(shard_, config_, window_, false, stop_).ok());
+  EXPECT_EQ(function_.call_count(), 3);
+  EXPECT_EQ(waiter_.waits().size(), 2u);
+  EXPECT_EQ(Metrics().windows_closed(), 1);
+  EXPECT_EQ(Metrics().retries(), 2);
+}
+
+TEST_F(WindowBatchTest, AFinalInvocationOutOfRetriesReportsTheWindowAndMovesOn) {
+  config_.set_maximum_retry_attempts(2);
+  SetDestination();
+  function_.SetScript([](const v1::InvokeRequest&, int) { return FunctionErrorReply(); });
+  window_.first_record = MakeRecord(10, "k", "", t0_);
+  window_.last_record = MakeRecord(19, "k", "", t0_ + absl::Seconds(5));
+  window_.record_count = 7;
+  ASSERT_TRUE(processor_.FinishWindow(shard_, config_, window_, false, stop_).ok());
+  EXPECT_EQ(function_.call_count(), 3);
+  const auto s = OnlyDestinationRecord();
+  const auto& rc = s.fields().at("requestContext").struct_value().fields();
+  EXPECT_EQ(rc.at("condition").string_value(), "RetryAttemptsExhausted");
+  EXPECT_EQ(rc.at("approximateInvokeCount").number_value(), 3);
+  const auto& kb = s.fields().at("KinesisBatchInfo").struct_value().fields();
+  EXPECT_EQ(kb.at("startSequenceNumber").string_value(), "10");
+  EXPECT_EQ(kb.at("endSequenceNumber").string_value(), "19");
+  EXPECT_EQ(kb.at("batchSize").number_value(), 7);
+  const auto& w = kb.at("tumblingWindow").struct_value().fields();
+  EXPECT_EQ(w.at("start").string_value(), FormatIso8601Millis(window_.start));
+  EXPECT_EQ(w.at("end").string_value(), FormatIso8601Millis(window_.end));
+  EXPECT_EQ(Metrics().windows_failed(), 1);
+  EXPECT_EQ(Metrics().windows_closed(), 0);
+  EXPECT_TRUE(Metrics().dropped_records().empty()) << "no record is dropped by it";
+}
+
+TEST_F(WindowBatchTest, AFinalInvocationIsTriedOnceAndGivenUpWhenTheWindowIsTooOld) {
+  config_.set_maximum_record_age_in_seconds(60);
+  function_.SetScript([](const v1::InvokeRequest&, int) { return FunctionErrorReply(); });
+  window_.first_record = MakeRecord(1, "k", "", t0_);
+  window_.last_record = MakeRecord(2, "k", "", t0_);
+  clock_.Advance(absl::Seconds(61));  // already too old: the first attempt is still made
+  ASSERT_TRUE(processor_.FinishWindow(shard_, config_, window_, false, stop_).ok());
+  EXPECT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(Metrics().windows_failed(), 1);
+}
+
+TEST_F(WindowBatchTest, AFinalInvocationStoppedDuringBackoffIsCancelled) {
+  function_.SetScript([this](const v1::InvokeRequest&, int) {
+    stop_.Stop();
+    return FunctionErrorReply();
+  });
+  EXPECT_EQ(processor_.FinishWindow(shard_, config_, window_, false, stop_).code(),
+            absl::StatusCode::kCancelled);
+  EXPECT_EQ(Metrics().windows_closed(), 0);
+  EXPECT_EQ(Metrics().windows_failed(), 0);
+}
+
 }  // namespace
 }  // namespace tributary::poller

@@ -18,9 +18,19 @@ void Batcher::Reconfigure(int batch_size, absl::Duration window) {
   window_ = window;
 }
 
-void Batcher::Add(v1::Record record, absl::Time now) {
+void Batcher::Reconfigure(int batch_size, absl::Duration window, int64_t max_payload_bytes) {
+  Reconfigure(batch_size, window);
+  max_payload_bytes_ = max_payload_bytes;
+}
+
+void Batcher::Add(v1::Record record, absl::Time now, int64_t group) {
   const int64_t bytes = InvokePayloadBytes(record);
-  buffered_.push_back(Buffered{std::move(record), bytes, now});
+  buffered_.push_back(Buffered{std::move(record), bytes, now, group});
+}
+
+std::optional<int64_t> Batcher::FrontGroup() const {
+  if (buffered_.empty()) return std::nullopt;
+  return buffered_.front().group;
 }
 
 size_t Batcher::NextBatchCount() const {
@@ -28,6 +38,7 @@ size_t Batcher::NextBatchCount() const {
   int64_t bytes = 0;
   for (const Buffered& b : buffered_) {
     if (count == static_cast<size_t>(batch_size_)) break;
+    if (b.group != buffered_.front().group) break;
     // The first record always goes, even when it alone is over the cap.
     if (count > 0 && bytes + b.bytes > max_payload_bytes_) break;
     bytes += b.bytes;

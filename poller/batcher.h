@@ -9,6 +9,10 @@
 //   - the caller asks for a flush (the shard has ended: nothing more can arrive).
 // A record whose size alone is over the cap still goes, alone.
 //
+// Groups (tumbling windows): every record is added with a group number, and a batch never mixes
+// groups: it ends before the first record of another group, and a batch followed by a record of
+// another group is full (due at once), since nothing more of its group can follow.
+//
 // Payload sizes are counted conservatively with InvokePayloadBytes (the record's serialized
 // size plus a fixed per-record overhead), against a cap that reserves room for the request's
 // own fields, so a batch that fits here always fits in a 6 MiB InvokeRequest.
@@ -47,9 +51,14 @@ class Batcher {
 
   // Changes the size and window for batches formed from now on. Buffered records stay.
   void Reconfigure(int batch_size, absl::Duration window);
+  // The same, also changing the payload cap.
+  void Reconfigure(int batch_size, absl::Duration window, int64_t max_payload_bytes);
 
-  // Buffers `record`, added at `now`. Records must be added in shard order.
-  void Add(v1::Record record, absl::Time now);
+  // Buffers `record`, added at `now`, in `group`. Records must be added in shard order.
+  void Add(v1::Record record, absl::Time now, int64_t group = 0);
+
+  // The group of the first buffered record, or nullopt when nothing is buffered.
+  std::optional<int64_t> FrontGroup() const;
 
   // Removes and returns the next batch when one is due at `now` (see the header comment), or
   // nullopt. With `flush`, any buffered records are due regardless of the window. The returned
@@ -68,6 +77,7 @@ class Batcher {
     v1::Record record;
     int64_t bytes;
     absl::Time added;
+    int64_t group;
   };
 
   // How many records from the front make the next batch, ignoring the window.
@@ -75,7 +85,7 @@ class Batcher {
 
   int batch_size_;
   absl::Duration window_;
-  const int64_t max_payload_bytes_;
+  int64_t max_payload_bytes_;
   std::deque<Buffered> buffered_;
 };
 

@@ -109,5 +109,34 @@ TEST(BatcherTest, ReconfigureAppliesToTheNextBatch) {
   EXPECT_EQ(batcher.TakeReady(kT0)->size(), 2u);
 }
 
+TEST(BatcherTest, ABatchNeverMixesGroupsAndALaterGroupMakesItDue) {
+  Batcher batcher(100, absl::Seconds(60));
+  batcher.Add(MakeRecord(1, "k", "d", kT0), kT0, /*group=*/7);
+  batcher.Add(MakeRecord(2, "k", "d", kT0), kT0, 7);
+  EXPECT_FALSE(batcher.TakeReady(kT0).has_value()) << "waits for its batching window";
+  EXPECT_EQ(batcher.FrontGroup(), 7);
+  batcher.Add(MakeRecord(3, "k", "d", kT0), kT0, 8);
+  batcher.Add(MakeRecord(4, "k", "d", kT0), kT0, 8);
+  auto batch = batcher.TakeReady(kT0);
+  ASSERT_TRUE(batch.has_value()) << "nothing more of group 7 can follow";
+  EXPECT_EQ(Seqs(*batch), (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(batcher.FrontGroup(), 8);
+  EXPECT_FALSE(batcher.TakeReady(kT0).has_value()) << "group 8 waits for its window";
+  batch = batcher.TakeReady(kT0, /*flush=*/true);
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_EQ(Seqs(*batch), (std::vector<std::string>{"3", "4"}));
+  EXPECT_EQ(batcher.FrontGroup(), std::nullopt);
+}
+
+TEST(BatcherTest, ReconfiguredPayloadCapAppliesToTheNextBatch) {
+  Batcher batcher(100, absl::ZeroDuration());
+  const int64_t one = InvokePayloadBytes(MakeRecord(1, "k", "d", kT0));
+  for (int i = 1; i <= 4; ++i) batcher.Add(MakeRecord(i, "k", "d", kT0), kT0);
+  batcher.Reconfigure(100, absl::ZeroDuration(), 2 * one);
+  auto batch = batcher.TakeReady(kT0);
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_EQ(batch->size(), 2u);
+}
+
 }  // namespace
 }  // namespace tributary::poller

@@ -44,8 +44,18 @@ std::string JsonQuote(const std::string& text) {
 }
 
 std::string FailureRecordJson(const FailureInfo& info, const std::vector<v1::Record>& records) {
-  const v1::Record& first = records.front();
-  const v1::Record& last = records.back();
+  return FailureRecordJson(info, records.front(), records.back(),
+                           static_cast<int64_t>(records.size()));
+}
+
+std::string FailureRecordJson(const FailureInfo& info, const v1::Record& first,
+                              const v1::Record& last, int64_t batch_size) {
+  std::string window;
+  if (info.window.has_value()) {
+    window = absl::StrCat(
+        ",\"tumblingWindow\":{\"start\":", JsonQuote(FormatIso8601Millis(info.window->first)),
+        ",\"end\":", JsonQuote(FormatIso8601Millis(info.window->second)), "}");
+  }
   return absl::StrCat(
       "{\"requestContext\":{\"requestId\":", JsonQuote(info.request_id),
       ",\"functionEndpoint\":", JsonQuote(info.function_endpoint),
@@ -59,7 +69,7 @@ std::string FailureRecordJson(const FailureInfo& info, const std::vector<v1::Rec
       ",\"endSequenceNumber\":", JsonQuote(last.sequence_number()),
       ",\"approximateArrivalOfFirstRecord\":", JsonQuote(FormatIso8601Millis(ArrivalTime(first))),
       ",\"approximateArrivalOfLastRecord\":", JsonQuote(FormatIso8601Millis(ArrivalTime(last))),
-      ",\"batchSize\":", records.size(), ",\"streamName\":", JsonQuote(info.stream_name), "}}");
+      ",\"batchSize\":", batch_size, ",\"streamName\":", JsonQuote(info.stream_name), window, "}}");
 }
 
 }  // namespace tributary::poller

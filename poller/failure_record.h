@@ -19,7 +19,9 @@
 #define TRIBUTARY_POLLER_FAILURE_RECORD_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -40,10 +42,16 @@ struct FailureInfo {
   absl::Time timestamp;
   std::string shard_id;
   std::string stream_name;
+  // Set for a tumbling window whose final invocation was given up: the window [start, end),
+  // written as "tumblingWindow":{"start":"…","end":"…"} inside KinesisBatchInfo.
+  std::optional<std::pair<absl::Time, absl::Time>> window;
 };
 
 // The JSON text of the record for the skipped `records` (non-empty, in shard order).
 std::string FailureRecordJson(const FailureInfo& info, const std::vector<v1::Record>& records);
+// The same for records from `first` to `last` that are not at hand: `batch_size` of them.
+std::string FailureRecordJson(const FailureInfo& info, const v1::Record& first,
+                              const v1::Record& last, int64_t batch_size);
 
 // `text` as a JSON string literal, quotes included: ", \ and control characters escaped; bytes
 // >= 0x80 are copied (UTF-8 passes through).

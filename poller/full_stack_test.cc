@@ -344,5 +344,13 @@ TEST_F(FullStackTest, FiltersFromTheTrackerApplyAndAnUpdateReachesThePoller) {
   EXPECT_EQ(lease->checkpoint().sequence_number(), last) << "the filtered last record included";
 }
 
+TEST(PollerNodeTest, ANegativeWindowCloseGraceIsInvalidArgument) {
+  FakeClock clock;
+  PollerNodeOptions options;
+  options.poller_id = "p1";
+  options.window_close_grace = absl::Seconds(-1);
+  EXPECT_EQ(PollerNode::Create(options, clock).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace tributary::poller

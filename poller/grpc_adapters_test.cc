@@ -194,6 +194,19 @@ class ScriptedFunctionService final : public v1::Function::Service {
       release.WaitForNotificationWithTimeout(absl::Seconds(30));
       return grpc::Status::OK;
     }
+    if (request->has_window()) {
+      // Tumbling windows: a final invocation answers an empty (present) state; others echo the
+      // state with what they saw added.
+      if (request->is_final_invoke_for_window()) {
+        response->mutable_state();
+        return grpc::Status::OK;
+      }
+      *response->mutable_state() = request->state();
+      (*response->mutable_state()->mutable_values())["saw"] = absl::StrCat(
+          request->window().start().seconds(), "-", request->window().end().seconds(), " ",
+          request->records_size(), " early=", request->is_window_terminated_early());
+      return grpc::Status::OK;
+    }
     response->set_function_error(absl::StrCat("saw ", request->records_size()));
     return grpc::Status::OK;
   }
@@ -230,6 +243,29 @@ TEST(GrpcFunctionInvokerTest, UnreachableEndpointIsUnavailable) {
   GrpcFunctionInvoker invoker;
   auto reply = invoker.Invoke("127.0.0.1:1", v1::InvokeRequest(), absl::Seconds(30));
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(GrpcFunctionInvokerTest, TumblingWindowFieldsCrossTheWireAndAnEmptyStateIsPresent) {
+  ScriptedFunctionService function;
+  auto server = GrpcServer::Start("127.0.0.1:0", {&function});
+  ASSERT_TRUE(server.ok());
+  GrpcFunctionInvoker invoker;
+  v1::InvokeRequest request;
+  *request.add_records() = Rec(1);
+  request.mutable_window()->mutable_start()->set_seconds(100);
+  request.mutable_window()->mutable_end()->set_seconds(160);
+  (*request.mutable_state()->mutable_values())["count"] = "7";
+  auto reply = invoker.Invoke((*server)->address(), request, absl::Seconds(30));
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->state().values().at("count"), "7");
+  EXPECT_EQ(reply->state().values().at("saw"), "100-160 1 early=0");
+
+  request.clear_records();
+  request.set_is_final_invoke_for_window(true);
+  reply = invoker.Invoke((*server)->address(), request, absl::Seconds(30));
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_TRUE(reply->has_state()) << "an empty state message is still present";
+  EXPECT_TRUE(reply->state().values().empty());
 }
 
 }  // namespace

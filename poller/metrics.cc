@@ -132,6 +132,23 @@ void PollerMetrics::Invoked(const ShardContext& shard, int batch_size, absl::Dur
   e.latency_ms.Observe(absl::ToDoubleMilliseconds(latency));
 }
 
+void PollerMetrics::FinalInvoked(const ShardContext& shard, absl::Duration latency) {
+  absl::MutexLock lock(&mu_);
+  Entry& e = EntryFor(shard);
+  ++e.invocations;
+  e.latency_ms.Observe(absl::ToDoubleMilliseconds(latency));
+}
+
+void PollerMetrics::WindowClosed(const ShardContext& shard) {
+  absl::MutexLock lock(&mu_);
+  ++EntryFor(shard).windows_closed;
+}
+
+void PollerMetrics::WindowFailed(const ShardContext& shard) {
+  absl::MutexLock lock(&mu_);
+  ++EntryFor(shard).windows_failed;
+}
+
 void PollerMetrics::FunctionError(const ShardContext& shard) {
   absl::MutexLock lock(&mu_);
   ++EntryFor(shard).function_errors;
@@ -227,6 +244,8 @@ v1::GetMetricsResponse PollerMetrics::Snapshot(const std::string& mapping_uuid) 
     for (const auto& [condition, n] : e.dropped) (*m->mutable_dropped_records())[condition] = n;
     m->set_records_delivered(e.delivered);
     m->set_records_filtered(e.filtered);
+    m->set_windows_closed(e.windows_closed);
+    m->set_windows_failed(e.windows_failed);
     e.batch_size.ToProto(m->mutable_batch_size());
     e.latency_ms.ToProto(m->mutable_invoke_latency_ms());
     m->set_checkpoint(e.checkpoint);
@@ -278,6 +297,12 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
   scalar("tributary_poller_records_filtered_total", "counter",
          "Records that matched none of the mapping's filters (never invoked).",
          &v1::ShardMetrics::records_filtered);
+  scalar("tributary_poller_windows_closed_total", "counter",
+         "Tumbling windows whose final invocation the function accepted (early ends included).",
+         &v1::ShardMetrics::windows_closed);
+  scalar("tributary_poller_windows_failed_total", "counter",
+         "Tumbling windows whose final invocation was given up and reported.",
+         &v1::ShardMetrics::windows_failed);
   absl::StrAppend(&out,
                   "# HELP tributary_poller_dropped_records_total Records skipped after being "
                   "reported, by condition.\n# TYPE tributary_poller_dropped_records_total "

@@ -86,6 +86,12 @@ class PollerMetrics {
   // batch starts (a caught-up shard must not show the age its last batch had).
   void CaughtUp(const ShardContext& shard);
   void Invoked(const ShardContext& shard, int batch_size, absl::Duration latency);
+  // A tumbling window's final invocation (no records): an invocation and its latency, no batch
+  // size observed.
+  void FinalInvoked(const ShardContext& shard, absl::Duration latency);
+  // A window's final invocation was accepted (windows_closed) / given up (windows_failed).
+  void WindowClosed(const ShardContext& shard);
+  void WindowFailed(const ShardContext& shard);
   void FunctionError(const ShardContext& shard);
   // The outcome of an invocation that just returned (now, by the clock).
   void Processed(const ShardContext& shard, ProcessingResult result);
@@ -129,6 +135,8 @@ class PollerMetrics {
     std::map<std::string, int64_t> dropped;
     int64_t delivered = 0;
     int64_t filtered = 0;
+    int64_t windows_closed = 0;
+    int64_t windows_failed = 0;
     Histogram batch_size;
     Histogram latency_ms;
     std::string checkpoint;

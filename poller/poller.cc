@@ -47,7 +47,7 @@ Poller::Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService
                               ? nullptr
                               : std::make_unique<CompensatedWaiter>(waiter, *scheduler_)),
       deps_(LaneDeps{clock, LaneWaiter(waiter, compensated_waiter_.get()), invoker, destination,
-                     metrics, options_.backoff, options_.seed}),
+                     metrics, options_.backoff, options_.seed, options_.window_close_grace}),
       metrics_(metrics) {}
 
 Poller::~Poller() {

@@ -63,6 +63,8 @@ struct PollerOptions {
   // reported; in between only those that changed since the last accepted report (an idle
   // poller's heartbeat stays small).
   int full_progress_every = 20;
+  // Tumbling windows: how long after a window's end the clock closes it (LaneDeps).
+  absl::Duration window_close_grace = absl::Seconds(1);
 };
 
 class Poller {

@@ -13,6 +13,9 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   if (options.invoke_threads < 1) {
     return absl::InvalidArgumentError("invoke_threads must be >= 1");
   }
+  if (options.window_close_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("window_close_grace must be >= 0");
+  }
   std::unique_ptr<PollerNode> node(new PollerNode());
   node->store_client_ =
       std::make_unique<shard_store::ShardStoreClient>(MakeChannel(options.shard_store_address));
@@ -31,6 +34,7 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   poller_options.poller_id = options.poller_id;
   poller_options.capacity = options.capacity;
   poller_options.invoke_threads = options.invoke_threads;
+  poller_options.window_close_grace = options.window_close_grace;
   poller_options.seed =
       options.seed != 0 ? options.seed : std::hash<std::string>()(options.poller_id) | 1;
   node->poller_ = std::make_unique<Poller>(poller_options, clock, *node->waiter_, *node->leases_,

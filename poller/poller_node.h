@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "leasing/leasing_client.h"
@@ -39,12 +40,16 @@ struct PollerNodeOptions {
   // The shared pool the poller's consumers run on: at most this many batches (blocking
   // invocations and backoff waits) run at once across all its shards. >= 1.
   int invoke_threads = 64;
+  // Tumbling windows: how long after a window's end the clock closes a window with nothing
+  // buffered or in flight (PollerOptions::window_close_grace). >= 0.
+  absl::Duration window_close_grace = absl::Seconds(1);
 };
 
 class PollerNode {
  public:
   // Builds the node and binds the metrics endpoint. Errors: INVALID_ARGUMENT for an empty
-  // poller id, capacity < 1 or invoke_threads < 1; those of MetricsHttpServer::Start.
+  // poller id, capacity < 1, invoke_threads < 1 or a negative window_close_grace; those of
+  // MetricsHttpServer::Start.
   static absl::StatusOr<std::unique_ptr<PollerNode>> Create(const PollerNodeOptions& options,
                                                             Clock& clock);
   ~PollerNode();

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/server_main.h"
@@ -20,6 +21,8 @@ DEFINE_int32(capacity, 10, "The most leases this poller holds");
 DEFINE_int32(invoke_threads, 64,
              "Threads shared by every lease of this poller: the most batches (invocations, "
              "backoff waits) in progress at once");
+DEFINE_int32(window_close_grace_ms, 1000,
+             "Tumbling windows: how long after a window's end an idle window is closed");
 DEFINE_string(shard_store, "127.0.0.1:4561", "Address of the shard store (tributary.v1.Streams)");
 DEFINE_string(leasing, "127.0.0.1:4562", "Address of leasing (tributary.v1.Leasing)");
 DEFINE_string(stream_tracker, "127.0.0.1:4563",
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
   options.poller_id = poller_id;
   options.capacity = FLAGS_capacity;
   options.invoke_threads = FLAGS_invoke_threads;
+  options.window_close_grace = absl::Milliseconds(FLAGS_window_close_grace_ms);
   options.shard_store_address = FLAGS_shard_store;
   options.leasing_address = FLAGS_leasing;
   options.stream_tracker_address = FLAGS_stream_tracker;

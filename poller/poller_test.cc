@@ -755,5 +755,138 @@ TEST_F(PollerTest, FilterUpdateMidStreamAppliesToLaterBatches) {
   EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "10");
 }
 
+// Tumbling windows: a function that counts records per window in its state. The fake clock
+// starts at 1,700,000,000 s, a multiple of 100, so 100 s windows start at t0.
+
+class TumblingWindowPollerTest : public PollerTest {
+ protected:
+  TumblingWindowPollerTest() {
+    config_.set_tumbling_window_in_seconds(100);
+    mappings_.Set(config_);
+    function_.SetScript(testing::ScriptedFunction::CountInWindowState());
+  }
+
+  std::string Checkpoint(const std::string& shard = kShard0) {
+    const v1::Lease lease = leases_.GetLease(kMapping, shard);
+    return lease.checkpoint().type() == v1::SEQUENCE_NUMBER ? lease.checkpoint().sequence_number()
+           : lease.checkpoint().type() == v1::SHARD_END     ? "SHARD_END"
+                                                            : "none";
+  }
+
+  // The count each final invocation carried, in order.
+  std::vector<int64_t> FinalCounts() {
+    std::vector<int64_t> out;
+    for (const auto& call : function_.calls()) {
+      if (call.request.is_final_invoke_for_window()) {
+        out.push_back(testing::ScriptedFunction::CountOf(call.request.state()));
+      }
+    }
+    return out;
+  }
+
+  // Moves the clock to `t` a heartbeat interval at a time, running `poller` at each step (as its
+  // loop would: a jump longer than the lease duration would stop its shards).
+  void RunUntil(Poller& poller, absl::Time t) {
+    while (clock_.Now() < t) {
+      clock_.SetTime(
+          std::min(t, clock_.Now() + absl::Milliseconds(FakeLeaseService::kHeartbeatIntervalMs)));
+      RunTimes(poller, 1);
+    }
+  }
+
+  const absl::Time t0_ = clock_.Now();
+};
+
+TEST_F(TumblingWindowPollerTest, CountsAggregatePerWindowAndTheCheckpointMovesOnlyAtWindowClose) {
+  AddShard(kShard0);
+  auto poller = NewPoller("p1");
+  Append(kShard0, 5);
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(Checkpoint(), "none") << "records 1-5 are in the open window";
+
+  RunUntil(*poller, t0_ + absl::Seconds(50));
+  Append(kShard0, 3);
+  RunTimes(*poller, 1);
+  EXPECT_EQ(testing::ScriptedFunction::CountOf(function_.calls().back().request.state()), 5);
+  EXPECT_EQ(Checkpoint(), "none");
+
+  RunUntil(*poller, t0_ + absl::Seconds(100));
+  Append(kShard0, 2);  // the next window: closes the first
+  RunTimes(*poller, 1);
+  EXPECT_EQ(FinalCounts(), (std::vector<int64_t>{8}));
+  EXPECT_EQ(Checkpoint(), "8");
+  EXPECT_TRUE(function_.calls().back().request.state().values().empty()) << "a fresh window";
+
+  RunUntil(*poller, t0_ + absl::Seconds(200) + absl::Milliseconds(999));
+  EXPECT_EQ(FinalCounts(), (std::vector<int64_t>{8})) << "the grace (1 s) has not passed";
+  EXPECT_EQ(Checkpoint(), "8");
+  RunUntil(*poller, t0_ + absl::Seconds(201));
+  EXPECT_EQ(FinalCounts(), (std::vector<int64_t>{8, 2}));
+  EXPECT_EQ(Checkpoint(), "10");
+  const auto snapshot = metrics_.back()->Snapshot();
+  ASSERT_EQ(snapshot.shards_size(), 1);
+  EXPECT_EQ(snapshot.shards(0).windows_closed(), 2);
+  EXPECT_NE(metrics_.back()->RenderPrometheus().find("tributary_poller_windows_closed_total{"),
+            std::string::npos);
+}
+
+TEST_F(TumblingWindowPollerTest, ANewOwnerReReadsAnOpenWindowFromItsStartWithAnEmptyState) {
+  AddShard(kShard0);
+  Append(kShard0, 4);
+  auto p1 = NewPoller("p1");
+  RunTimes(*p1, 1);
+  ASSERT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(Checkpoint(), "none");
+  leases_.Steal(kMapping, kShard0, "");  // p1's lease expired mid-window
+  Append(kShard0, 2);
+  auto p2 = NewPoller("p2");
+  RunTimes(*p2, 1);
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(function_.batches()[1], (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
+  EXPECT_TRUE(calls[1].request.state().values().empty()) << "p1's state died with it";
+  RunUntil(*p2, t0_ + absl::Seconds(101));
+  EXPECT_EQ(FinalCounts(), (std::vector<int64_t>{6}));
+  EXPECT_EQ(Checkpoint(), "6");
+}
+
+TEST_F(TumblingWindowPollerTest, AReleaseMidWindowCheckpointsOnlyUpToTheWindow) {
+  AddShard(kShard0);
+  Append(kShard0, 3);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  RunUntil(*poller, t0_ + absl::Seconds(150));
+  Append(kShard0, 2);  // window [100, 200): closes [0, 100)
+  RunTimes(*poller, 1);
+  ASSERT_EQ(Checkpoint(), "3");
+  leases_.AskToRelease(kMapping, kShard0);
+  NextHeartbeat();
+  RunTimes(*poller, 1);  // release requested: checkpoint, release
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).lease_owner(), "");
+  EXPECT_EQ(Checkpoint(), "3") << "records 4 and 5 are in the window still open";
+  EXPECT_EQ(FinalCounts(), (std::vector<int64_t>{3})) << "no final invocation on release";
+}
+
+TEST_F(TumblingWindowPollerTest, TheShardEndClosesTheWindowBeforeSHARD_ENDAndTheChildStartsFresh) {
+  AddShard(kShard0);
+  AddShard(kShard1, {kShard0});
+  Append(kShard0, 3);
+  Append(kShard1, 2);
+  shards_.Close(kStream, kShard0);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 3);
+  EXPECT_EQ(Checkpoint(kShard0), "SHARD_END");
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[1].request.shard_id(), kShard0);
+  EXPECT_TRUE(calls[1].request.is_final_invoke_for_window());
+  EXPECT_EQ(testing::ScriptedFunction::CountOf(calls[1].request.state()), 3);
+  EXPECT_EQ(calls[2].request.shard_id(), kShard1);
+  EXPECT_EQ(calls[2].request.window().start().seconds(), absl::ToUnixSeconds(t0_))
+      << "the same time window";
+  EXPECT_TRUE(calls[2].request.state().values().empty()) << "but a fresh window in the child";
+}
+
 }  // namespace
 }  // namespace tributary::poller

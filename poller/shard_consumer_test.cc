@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
@@ -281,6 +282,138 @@ TEST_F(ShardConsumerThreadsTest, TheBatchingWindowEndsOnTheClockThroughTheShared
   consumer->Stop();
   ASSERT_EQ(function_.call_count(), 1);
   EXPECT_EQ(function_.calls()[0].request.records_size(), 3);
+}
+
+// Tumbling windows on the scheduler. The fake clock starts at a multiple of 100 s.
+
+TEST_F(ShardConsumerThreadsTest, ATumblingWindowClosesOnTheClockThroughTheSharedTimer) {
+  config_.set_parallelization_factor(1);
+  config_.set_tumbling_window_in_seconds(100);
+  absl::Notification batch_done, final_invoked;
+  size_t checkpoints_at_final = 99;
+  function_.SetScript([&](const v1::InvokeRequest& request, int call) {
+    auto reply = testing::ScriptedFunction::CountInWindowState()(request, call);
+    if (request.is_final_invoke_for_window()) {
+      checkpoints_at_final = observed_.checkpoint_calls().size();
+      final_invoked.Notify();
+    } else if (!batch_done.HasBeenNotified()) {
+      batch_done.Notify();
+    }
+    return reply;
+  });
+  const absl::Time t0 = clock_.Now();
+  for (int i = 0; i < 3; ++i) shards_.Append(kStream, kShard, "k", "d", t0);
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  ASSERT_TRUE(batch_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // The timer thread parks at the window's end plus the grace (1 s).
+  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  clock_.SetTime(t0 + absl::Seconds(100));
+  EXPECT_FALSE(final_invoked.HasBeenNotified()) << "the grace has not passed";
+  clock_.SetTime(t0 + absl::Seconds(101));
+  ASSERT_TRUE(final_invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(checkpoints_at_final, 0u) << "nothing checkpointed while the window was open";
+  shards_.Close(kStream, kShard);
+  ASSERT_TRUE(AwaitFinished(*consumer));
+  consumer->Stop();
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(testing::ScriptedFunction::CountOf(calls[1].request.state()), 3);
+  const auto checkpoints = observed_.checkpoint_calls();
+  ASSERT_FALSE(checkpoints.empty());
+  for (const auto& c : checkpoints) {
+    if (c.checkpoint.type() == v1::SEQUENCE_NUMBER) {
+      EXPECT_EQ(c.checkpoint.sequence_number(), "3");
+    }
+  }
+  EXPECT_EQ(checkpoints.back().checkpoint.type(), v1::SHARD_END);
+}
+
+TEST_F(ShardConsumerThreadsTest, ConcurrentLanesWithTumblingWindowsCountEveryRecordOnceInOrder) {
+  config_.set_tumbling_window_in_seconds(100);
+  function_.SetScript(testing::ScriptedFunction::CountInWindowState());
+  const absl::Time t0 = clock_.Now();
+  std::mt19937_64 rng(seed_);
+  std::map<std::string, std::string> key_of;
+  for (int i = 1; i <= 500; ++i) {
+    const std::string key = absl::StrCat("key-", rng() % 37);
+    key_of[absl::StrCat(i)] = key;
+    // Two records a second: windows [0, 100), [100, 200) and [200, 300).
+    shards_.Append(kStream, kShard, key, "d", t0 + absl::Milliseconds(500 * (i - 1)));
+  }
+  shards_.Close(kStream, kShard);
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  ASSERT_TRUE(AwaitFinished(*consumer)) << "the consumer did not reach SHARD_END";
+  consumer->Stop();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kShardEnded);
+
+  std::map<std::string, std::vector<uint64_t>> per_key;
+  int64_t counted = 0;
+  std::set<std::pair<int, int64_t>> closed;  // (lane, window start)
+  for (const auto& call : function_.calls()) {
+    const v1::InvokeRequest& r = call.request;
+    if (!r.is_final_invoke_for_window()) {
+      for (const auto& rec : r.records()) {
+        per_key[rec.partition_key()].push_back(std::stoull(rec.sequence_number()));
+      }
+      continue;
+    }
+    counted += testing::ScriptedFunction::CountOf(r.state());
+    std::set<int> lanes;
+    for (absl::string_view seq : absl::StrSplit(r.state().values().at("seqs"), ',')) {
+      lanes.insert(LaneForPartitionKey(key_of[std::string(seq)], 10));
+    }
+    EXPECT_EQ(lanes.size(), 1u) << "a window's state holds one lane's records";
+    EXPECT_TRUE(closed.insert({*lanes.begin(), r.window().start().seconds()}).second);
+  }
+  EXPECT_EQ(counted, 500);
+  for (const auto& [key, seqs] : per_key) {
+    for (size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]) << key;
+  }
+  uint64_t last = 0;
+  for (const auto& c : observed_.checkpoint_calls()) {
+    EXPECT_TRUE(c.accepted);
+    if (c.checkpoint.type() != v1::SEQUENCE_NUMBER) continue;
+    const uint64_t seq = std::stoull(c.checkpoint.sequence_number());
+    EXPECT_GT(seq, last);
+    last = seq;
+  }
+}
+
+TEST_F(ShardConsumerThreadsTest,
+       AReleaseMidWindowCheckpointsBeforeTheWindowWithoutAFinalInvocation) {
+  config_.set_parallelization_factor(1);
+  config_.set_tumbling_window_in_seconds(100);
+  const absl::Time t0 = clock_.Now();
+  for (int i = 0; i < 5; ++i) shards_.Append(kStream, kShard, "k", "d", t0);  // window [0, 100)
+  for (int i = 0; i < 5; ++i) {
+    shards_.Append(kStream, kShard, "k", "d", t0 + absl::Seconds(150));  // window [100, 200)
+  }
+  absl::Notification second_window;
+  function_.SetScript([&](const v1::InvokeRequest& request, int call) {
+    if (!request.is_final_invoke_for_window() &&
+        request.window().start().seconds() == absl::ToUnixSeconds(t0) + 100 &&
+        !second_window.HasBeenNotified()) {
+      second_window.Notify();
+    }
+    return testing::ScriptedFunction::CountInWindowState()(request, call);
+  });
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  ASSERT_TRUE(second_window.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // Past the second window's end + grace: its final invocation is due but for the release.
+  consumer->RequestRelease();
+  clock_.SetTime(t0 + absl::Seconds(300));
+  ASSERT_TRUE(AwaitFinished(*consumer));
+  consumer->Stop();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kReleased);
+  const v1::Lease lease = leases_.GetLease(kMapping, kShard);
+  EXPECT_EQ(lease.lease_owner(), "");
+  EXPECT_EQ(lease.checkpoint().sequence_number(), "5") << "the first window closed, not the second";
+  int finals = 0;
+  for (const auto& call : function_.calls()) finals += call.request.is_final_invoke_for_window();
+  EXPECT_EQ(finals, 1);
 }
 
 // Many consumers on a pool with far fewer threads than consumers (and lanes): every record of

@@ -1,6 +1,7 @@
 #include "poller/shard_processor.h"
 
 #include <algorithm>
+#include <deque>
 #include <utility>
 
 #include "common/status_macros.h"
@@ -20,6 +21,28 @@ int BatchSize(const v1::EventSourceMappingConfiguration& config) {
   return config.batch_size() > 0 ? config.batch_size() : 100;
 }
 
+// The tumbling window length in seconds; 0 = no windows.
+int64_t WindowLength(const v1::EventSourceMappingConfiguration& config) {
+  return std::clamp(config.tumbling_window_in_seconds(), 0, 900);
+}
+
+// What a batch's records may use of the invoke payload: less with windows (the state goes too).
+int64_t MaxPayloadBytes(const v1::EventSourceMappingConfiguration& config) {
+  return kMaxInvokePayloadBytes - kInvokeRequestOverheadBytes -
+         (WindowLength(config) > 0 ? kWindowStateReserveBytes : 0);
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+// A record's copy without its data (for the failure record of a window given up).
+v1::Record WithoutData(const v1::Record& r) {
+  v1::Record out;
+  out.set_sequence_number(r.sequence_number());
+  out.set_partition_key(r.partition_key());
+  *out.mutable_approximate_arrival_timestamp() = r.approximate_arrival_timestamp();
+  return out;
+}
+
 // The compiled filter_criteria of `config`; null when it has none or does not compile (deliver
 // everything rather than drop records on a configuration the tracker should have rejected).
 std::shared_ptr<const RecordFilter> CompileFilter(
@@ -35,12 +58,53 @@ std::shared_ptr<const RecordFilter> CompileFilter(
 
 struct ShardProcessor::Lane {
   Lane(const v1::EventSourceMappingConfiguration& config, LaneDeps& deps, uint64_t seed)
-      : batcher(BatchSize(config), Window(config)),
+      : batcher(BatchSize(config), Window(config), MaxPayloadBytes(config)),
         processor(deps.clock, deps.waiter, deps.invoker, deps.destination, deps.metrics,
                   deps.backoff, seed) {}
+
+  // A run of consecutive records of the lane in one window (length 0: in no window), numbered
+  // in routing order; the Batcher's group.
+  struct Group {
+    int64_t id = 0;
+    int64_t length_s = 0;  // 0: no tumbling window
+    int64_t start_s = 0;   // Unix seconds
+    absl::Time start() const { return absl::FromUnixSeconds(start_s); }
+    absl::Time end() const { return absl::FromUnixSeconds(start_s + length_s); }
+  };
+  struct OpenWindow {
+    Group group;
+    v1::TumblingWindowState state;
+    std::vector<uint64_t> held;  // sequence numbers processed in the window, not yet done
+    v1::Record first, last;      // the window's first and last records in the lane, no data
+    int64_t records = 0;
+  };
+
+  // The group `record` (arrived at `arrival`) joins under window length `length_s`.
+  int64_t GroupFor(absl::Time arrival, int64_t length_s) {
+    Group g;
+    g.length_s = length_s;
+    if (length_s > 0) g.start_s = FloorDiv(absl::ToUnixSeconds(arrival), length_s) * length_s;
+    if (!groups.empty()) {
+      const Group& latest = groups.back();
+      // Windows never go back within a lane (arrival times out of order).
+      if (latest.length_s == g.length_s && g.start_s < latest.start_s) g.start_s = latest.start_s;
+      if (latest.length_s == g.length_s && latest.start_s == g.start_s) return latest.id;
+      g.id = latest.id + 1;
+    }
+    groups.push_back(g);
+    return g.id;
+  }
+  // The group numbered `id`; forgets older ones (groups are taken in order).
+  const Group& GroupById(int64_t id) {
+    while (groups.size() > 1 && groups.front().id < id) groups.pop_front();
+    return groups.front();
+  }
+
   Batcher batcher;
   BatchProcessor processor;
   bool busy = false;
+  std::deque<Group> groups;  // from the oldest group that may be buffered; never empty once used
+  std::optional<OpenWindow> window;
 };
 
 ShardProcessor::ShardProcessor(ShardContext shard,
@@ -112,9 +176,11 @@ absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
 
 void ShardProcessor::Route(std::vector<v1::Record> records) {
   const absl::Time now = deps_.clock.Now();
+  const int64_t length_s = WindowLength(config_);
   for (v1::Record& r : records) {
-    const int lane = LaneForPartitionKey(r.partition_key(), LaneCount());
-    lanes_[lane]->batcher.Add(std::move(r), now);
+    Lane& lane = *lanes_[LaneForPartitionKey(r.partition_key(), LaneCount())];
+    const int64_t group = lane.GroupFor(ArrivalTime(r), length_s);
+    lane.batcher.Add(std::move(r), now, group);
   }
 }
 
@@ -122,7 +188,9 @@ void ShardProcessor::UpdateConfig(const v1::EventSourceMappingConfiguration& con
   absl::MutexLock lock(&mu_);
   config_ = config;
   filter_ = CompileFilter(config);
-  for (auto& lane : lanes_) lane->batcher.Reconfigure(BatchSize(config), Window(config));
+  for (auto& lane : lanes_) {
+    lane->batcher.Reconfigure(BatchSize(config), Window(config), MaxPayloadBytes(config));
+  }
   if (ParallelizationFactor(config) != LaneCount()) reroute_pending_ = true;
   RebuildLanesIfDue();
 }
@@ -130,7 +198,7 @@ void ShardProcessor::UpdateConfig(const v1::EventSourceMappingConfiguration& con
 void ShardProcessor::RebuildLanesIfDue() {
   if (!reroute_pending_) return;
   for (const auto& lane : lanes_) {
-    if (lane->busy || !lane->batcher.empty()) return;
+    if (lane->busy || !lane->batcher.empty() || lane->window.has_value()) return;
   }
   ++lane_generation_;
   lanes_.clear();
@@ -153,43 +221,116 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
   RebuildLanesIfDue();
   const absl::Time now = deps_.clock.Now();
   std::vector<LaneBatch> out;
+  if (cancelled_) return out;
   for (int i = 0; i < LaneCount(); ++i) {
     Lane& lane = *lanes_[i];
     if (lane.busy) continue;
-    // While a re-route is pending, lanes drain without waiting for their windows.
+    const std::optional<int64_t> front = lane.batcher.FrontGroup();
+    if (lane.window.has_value() && front != lane.window->group.id) {
+      // Nothing of the open window is buffered (nor in flight: the lane is idle).
+      const bool close = front.has_value() || shard_end_ || reroute_pending_ ||
+                         WindowLength(config_) != lane.window->group.length_s ||
+                         now >= lane.window->group.end() + deps_.window_close_grace;
+      if (close) {
+        lane.busy = true;
+        out.push_back(LaneBatch{i, {}, config_, lane.window->group.start(), true});
+      }
+      continue;
+    }
+    // While a re-route is pending, lanes drain without waiting for their batching windows.
     std::optional<std::vector<v1::Record>> records =
         lane.batcher.TakeReady(now, shard_end_ || reroute_pending_);
     if (!records.has_value()) continue;
+    const Lane::Group& group = lane.GroupById(*front);
+    std::optional<absl::Time> window_start;
+    if (group.length_s > 0) {
+      if (!lane.window.has_value()) {
+        lane.window.emplace();
+        lane.window->group = group;
+      }
+      window_start = group.start();
+    }
     lane.busy = true;
-    out.push_back(LaneBatch{i, std::move(*records), config_});
+    out.push_back(LaneBatch{i, std::move(*records), config_, window_start, false});
   }
   return out;
 }
 
+void ShardProcessor::ReleaseHeld(Lane& lane) {
+  if (!lane.window.has_value()) return;
+  for (uint64_t seq : lane.window->held) watermark_.Done(seq).IgnoreError();  // offered: known
+  window_held_ -= static_cast<int64_t>(lane.window->held.size());
+  lane.window->held.clear();
+}
+
 absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
   BatchProcessor* processor;
+  const bool windowed = batch.window_start.has_value();
+  WindowContext window;
   {
     absl::MutexLock lock(&mu_);
-    processor = &lanes_[batch.lane]->processor;
+    Lane& lane = *lanes_[batch.lane];
+    processor = &lane.processor;
+    if (windowed) {
+      // Only this batch uses the lane's window until it returns (the lane is busy).
+      Lane::OpenWindow& open = *lane.window;
+      if (!batch.records.empty()) {
+        if (open.records == 0) open.first = WithoutData(batch.records.front());
+        open.last = WithoutData(batch.records.back());
+        open.records += static_cast<int64_t>(batch.records.size());
+      }
+      window.start = open.group.start();
+      window.end = open.group.end();
+      window.state.Swap(&open.state);  // and back when the batch returns
+      window.first_record = open.first;
+      window.last_record = open.last;
+      window.record_count = open.records;
+      window.on_terminated_early = [this, lane_index = batch.lane] {
+        absl::MutexLock lock(&mu_);
+        ReleaseHeld(*lanes_[lane_index]);
+      };
+    }
   }
   // Lanes are rebuilt only when none is busy, so `processor` stays valid while this lane is.
-  absl::Status status =
-      processor->Process(shard_, batch.config, std::move(batch.records), stop,
-                         [this](const std::vector<v1::Record>& done) {
-                           absl::MutexLock lock(&mu_);
-                           for (const v1::Record& r : done) {
-                             absl::StatusOr<uint64_t> seq =
-                                 ParseSequenceNumber(r.sequence_number(), "record.sequence_number");
-                             if (seq.ok())
-                               watermark_.Done(*seq).IgnoreError();  // offered, so known
-                           }
-                         });
+  absl::Status status;
+  if (batch.final_invoke) {
+    status =
+        processor->FinishWindow(shard_, batch.config, window, /*terminated_early=*/false, stop);
+  } else {
+    status = processor->Process(
+        shard_, batch.config, std::move(batch.records), stop,
+        [this, windowed, lane_index = batch.lane](const std::vector<v1::Record>& done) {
+          absl::MutexLock lock(&mu_);
+          for (const v1::Record& r : done) {
+            absl::StatusOr<uint64_t> seq =
+                ParseSequenceNumber(r.sequence_number(), "record.sequence_number");
+            if (!seq.ok()) continue;  // offered, so valid
+            if (windowed) {
+              // Done for the watermark when the window closes.
+              lanes_[lane_index]->window->held.push_back(*seq);
+              ++window_held_;
+            } else {
+              watermark_.Done(*seq).IgnoreError();  // offered, so known
+            }
+          }
+        },
+        windowed ? &window : nullptr);
+  }
   bool caught_up;
   {
     absl::MutexLock lock(&mu_);
-    lanes_[batch.lane]->busy = false;
+    Lane& lane = *lanes_[batch.lane];
+    if (windowed) {
+      lane.window->state.Swap(&window.state);
+      if (batch.final_invoke && status.ok()) {
+        ReleaseHeld(lane);
+        lane.window.reset();
+      }
+    }
+    lane.busy = false;
+    if (status.code() == absl::StatusCode::kCancelled) cancelled_ = true;
     RebuildLanesIfDue();
-    caught_up = watermark_.outstanding() == 0;
+    caught_up = watermark_.outstanding() == window_held_;
   }
   if (caught_up) deps_.metrics.CaughtUp(shard_);
   return status;
@@ -233,15 +374,24 @@ bool ShardProcessor::Drained() {
 
 int64_t ShardProcessor::Outstanding() {
   absl::MutexLock lock(&mu_);
-  return watermark_.outstanding();
+  return watermark_.outstanding() - window_held_;
+}
+
+int64_t ShardProcessor::Held() {
+  absl::MutexLock lock(&mu_);
+  return window_held_;
 }
 
 std::optional<absl::Time> ShardProcessor::NextDeadline() {
   absl::MutexLock lock(&mu_);
   std::optional<absl::Time> earliest;
+  if (cancelled_) return earliest;  // nothing is handed out any more
   for (const auto& lane : lanes_) {
     if (lane->busy) continue;
     std::optional<absl::Time> d = lane->batcher.WindowDeadline();
+    if (lane->window.has_value() && lane->batcher.empty()) {
+      d = lane->window->group.end() + deps_.window_close_grace;  // closed by the clock
+    }
     if (d.has_value() && (!earliest.has_value() || *d < *earliest)) earliest = d;
   }
   return earliest;

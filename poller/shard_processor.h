@@ -22,6 +22,29 @@
 // offered records are held back; once every lane is idle and empty, the lanes are rebuilt and the
 // held records routed, so per-key order holds across the change.
 //
+// Tumbling windows (tumbling_window_in_seconds W > 0; poller/NOTES.md has the decisions):
+//   - Each lane has its own windows. A record belongs to [floor(t/W)*W, +W) of its arrival time t
+//     (Unix seconds), or to the lane's latest window when that one is later (windows never go
+//     back within a lane). A batch holds records of one window only; a record of a later window
+//     makes the batch before it due at once.
+//   - A lane opens a window when it takes the window's first batch; each batch of it runs with the
+//     window's state (BatchProcessor rules W1, W2). Records of the open window that become done
+//     (delivered, or skipped after reporting) are *held*: not done for the watermark until the
+//     window's final invocation ended (or an early termination's did). So the checkpoint never
+//     passes a record of an open window, and a new owner re-reads the window from its start.
+//   - The window closes (the lane hands out a batch with final_invoke and no records) when the
+//     lane is idle, holds no buffered record of the window, and one of: a record of a later
+//     window (or of no window) is buffered; the shard ended (MarkShardEnd); a new parallelization
+//     factor is pending; the configuration's W differs from the window's length (a new W, or
+//     windows turned off); the clock reached the window's end plus deps.window_close_grace.
+//     Example, W = 60, lane 0: records at 0 s, 30 s, 70 s → batch [0 s, 30 s] in window [0, 60)
+//     with state {}; the function returns S1; final invocation of [0, 60) with S1; the
+//     watermark moves past the first two records; batch [70 s] in window [60, 120) with state {}.
+//   - A new W applies to the records offered after UpdateConfig; records already buffered keep
+//     the window they were given.
+//   - With windows, a batch's records use at most 6 MiB − 1 KiB − kWindowStateReserveBytes, so
+//     that the state fits in the same InvokeRequest.
+//
 // Threading: thread-safe (Offer matches filters outside the lock, against the filter current when
 // it began). TakeReadyBatches and RunBatch may be called from different threads,
 // one RunBatch per lane at a time (TakeReadyBatches never hands out a busy lane). Everything in
@@ -58,16 +81,25 @@ struct LaneDeps {
   PollerMetrics& metrics;
   BackoffOptions backoff;
   uint64_t seed = 1;  // lane i's RNG seed is derived from this and i
+  // Tumbling windows: how long after a window's end the clock closes a window that has nothing
+  // buffered or in flight (records of the window may still be arriving until then).
+  absl::Duration window_close_grace = absl::Seconds(1);
 };
+
+// Payload bytes a batch leaves free for the window state when tumbling windows are on.
+inline constexpr int64_t kWindowStateReserveBytes = 2 << 20;
 
 class ShardProcessor {
  public:
   // A batch handed out to run: lane `lane`'s records under the configuration current when it was
-  // taken.
+  // taken. With tumbling windows, `window_start` is the start of the window of the records, and a
+  // batch with `final_invoke` (and no records) is that window's final invocation.
   struct LaneBatch {
     int lane = 0;
     std::vector<v1::Record> records;
     v1::EventSourceMappingConfiguration config;
+    std::optional<absl::Time> window_start;
+    bool final_invoke = false;
   };
 
   ShardProcessor(ShardContext shard, const v1::EventSourceMappingConfiguration& config,
@@ -87,15 +119,17 @@ class ShardProcessor {
   void UpdateConfig(const v1::EventSourceMappingConfiguration& config);
 
   // Says no more records will be offered (the shard ended): buffered records no longer wait
-  // for their batching window.
+  // for their batching window, and open tumbling windows close once their records are done.
   void MarkShardEnd();
 
   // Every batch that is due now, one per idle lane; those lanes become busy until RunBatch.
+  // None once a RunBatch returned CANCELLED (the stop signal is for good: a window's final
+  // invocation would otherwise be handed out again and again).
   std::vector<LaneBatch> TakeReadyBatches();
 
   // Processes `batch` (blocking: invokes, backoff waits) and frees its lane. Records that become
-  // done move the watermark. Returns what BatchProcessor::Process returned (CANCELLED when `stop`
-  // fired).
+  // done move the watermark (those of an open tumbling window once it is closed). Returns what
+  // BatchProcessor::Process returned (CANCELLED when `stop` fired).
   absl::Status RunBatch(LaneBatch batch, StopSignal& stop);
 
   // TakeReadyBatches, then RunBatch for each in turn on this thread. Returns how many batches
@@ -106,11 +140,16 @@ class ShardProcessor {
   std::optional<uint64_t> Watermark();
   // No batch is in flight.
   bool Idle();
-  // Every offered record is done (nothing buffered, held or in flight).
+  // Every offered record is done (nothing buffered, held or in flight; every tumbling window
+  // that had records is closed).
   bool Drained();
-  // Records offered but not done.
+  // Records offered but not done, apart from those held for an open tumbling window (they are
+  // no longer in memory: the reader's pause counts these).
   int64_t Outstanding();
-  // The next time a batch becomes due without new records (a batching window ends).
+  // Records held for open tumbling windows (processed, not done until the window closes).
+  int64_t Held();
+  // The next time a batch becomes due without new records (a batching window ends, or a
+  // tumbling window's end plus the grace passes).
   std::optional<absl::Time> NextDeadline();
 
  private:
@@ -119,6 +158,8 @@ class ShardProcessor {
   void RebuildLanesIfDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Route(std::vector<v1::Record> records) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int LaneCount() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks the records held for `lane`'s window done for the watermark.
+  void ReleaseHeld(Lane& lane) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ShardContext shard_;
   LaneDeps deps_;
@@ -131,6 +172,9 @@ class ShardProcessor {
   WatermarkTracker watermark_ ABSL_GUARDED_BY(mu_);
   bool shard_end_ ABSL_GUARDED_BY(mu_) = false;
   int64_t lane_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t window_held_ ABSL_GUARDED_BY(mu_) = 0;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) =
+      false;  // a RunBatch returned CANCELLED  // records held for open windows, all lanes
 };
 
 }  // namespace tributary::poller

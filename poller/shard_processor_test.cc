@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "poller/testing/fakes.h"
@@ -28,9 +30,9 @@ class ShardProcessorTest : public ::testing::Test {
   }
 
   std::unique_ptr<ShardProcessor> NewProcessor() {
-    return std::make_unique<ShardProcessor>(
-        shard_, config_,
-        LaneDeps{clock_, waiter_, function_, destination_, metrics_, BackoffOptions(), seed_});
+    return std::make_unique<ShardProcessor>(shard_, config_,
+                                            LaneDeps{clock_, waiter_, function_, destination_,
+                                                     metrics_, BackoffOptions(), seed_, grace_});
   }
 
   // `n` records with keys key-0..key-(keys-1) drawn from the seeded RNG.
@@ -58,6 +60,7 @@ class ShardProcessorTest : public ::testing::Test {
   ShardContext shard_{"m", "s", "shardId-000000000000"};
   v1::EventSourceMappingConfiguration config_;
   StopSignal stop_;
+  absl::Duration grace_ = absl::Seconds(1);  // tumbling windows' close grace
 };
 
 TEST_F(ShardProcessorTest, OneLaneDeliversTheShardInOrder) {
@@ -360,6 +363,428 @@ TEST_F(ShardProcessorTest, CriteriaThatDoNotCompileFilterNothing) {
   ASSERT_TRUE(p->Offer({MakeRecord(1, "a", "", clock_.Now())}).ok());
   RunUntilDrained(*p);
   EXPECT_EQ(function_.call_count(), 1) << "delivered rather than dropped";
+}
+
+// Tumbling windows. The fake clock starts at 1,700,000,000 s, a multiple of the 100 s windows
+// used here, so a record at +t s is in window floor(t / 100).
+
+using testing::ScriptedFunction;
+
+class WindowTest : public ShardProcessorTest {
+ protected:
+  WindowTest() {
+    config_.set_tumbling_window_in_seconds(100);
+    config_.set_batch_size(100);
+    function_.SetScript(ScriptedFunction::CountInWindowState());
+  }
+
+  // Record `seq` of key `key` arrived at t0 + `at_s` seconds.
+  v1::Record Rec(uint64_t seq, double at_s, const std::string& key = "k") {
+    return MakeRecord(seq, key, absl::StrCat("d", seq), t0_ + absl::Seconds(at_s));
+  }
+
+  // Every call in order: a batch as its sequence numbers and the state count it was given
+  // ("1,2{0}"), a final invocation as "F<window start offset in s>{count}" ("F100{2}"), an early
+  // one as "E...".
+  std::vector<std::string> Calls() {
+    std::vector<std::string> out;
+    for (const auto& call : function_.calls()) {
+      const v1::InvokeRequest& r = call.request;
+      const int64_t count = ScriptedFunction::CountOf(r.state());
+      if (r.is_final_invoke_for_window()) {
+        out.push_back(absl::StrCat(r.is_window_terminated_early() ? "E" : "F",
+                                   r.window().start().seconds() - absl::ToUnixSeconds(t0_), "{",
+                                   count, "}"));
+        continue;
+      }
+      std::vector<std::string> seqs;
+      for (const auto& rec : r.records()) seqs.push_back(rec.sequence_number());
+      out.push_back(absl::StrCat(absl::StrJoin(seqs, ","), "{", count, "}"));
+    }
+    return out;
+  }
+
+  // Runs rounds of due batches until none is due.
+  void RunDue(ShardProcessor& p) {
+    for (int i = 0; i < 1000; ++i) {
+      absl::StatusOr<int> ran = p.RunReadyBatches(stop_);
+      ASSERT_TRUE(ran.ok());
+      if (*ran == 0) return;
+    }
+    FAIL() << "batches kept coming";
+  }
+
+  const absl::Time t0_ = clock_.Now();
+};
+
+using Strings = std::vector<std::string>;
+
+TEST_F(WindowTest, ABatchNeverMixesWindowsAndALaterRecordClosesTheWindow) {
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 0), Rec(2, 30), Rec(3, 110), Rec(4, 150)}).ok());
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2{0}", "F0{2}", "3,4{0}"}));
+  const auto calls = function_.calls();
+  EXPECT_EQ(calls[0].request.window().end().seconds() - absl::ToUnixSeconds(t0_), 100);
+  EXPECT_EQ(calls[2].request.window().start().seconds() - absl::ToUnixSeconds(t0_), 100);
+  EXPECT_EQ(p->Watermark(), 2u) << "the closed window's records are done";
+  EXPECT_EQ(p->Held(), 2) << "the open window's are held";
+  EXPECT_EQ(p->Outstanding(), 0);
+  EXPECT_FALSE(p->Drained());
+}
+
+TEST_F(WindowTest, TheStateIsCarriedAcrossTheBatchesOfAWindowAndTheShardEndClosesIt) {
+  config_.set_batch_size(2);
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 1), Rec(2, 2), Rec(3, 3), Rec(4, 4), Rec(5, 5)}).ok());
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2{0}", "3,4{2}", "5{4}"}));
+  EXPECT_EQ(p->Watermark(), std::nullopt);
+  p->MarkShardEnd();
+  RunDue(*p);
+  EXPECT_EQ(Calls().back(), "F0{5}");
+  EXPECT_EQ(function_.calls().back().request.state().values().at("seqs"), "1,2,3,4,5");
+  EXPECT_TRUE(p->Drained());
+  EXPECT_EQ(p->Watermark(), 5u);
+  EXPECT_EQ(metrics_.Snapshot().shards(0).windows_closed(), 1);
+}
+
+TEST_F(WindowTest, TheWatermarkWaitsForTheFinalInvocationToSucceed) {
+  auto p = NewProcessor();
+  std::vector<std::optional<uint64_t>> seen;  // the watermark during each final invocation
+  function_.SetScript(
+      [&](const v1::InvokeRequest& request, int call) -> absl::StatusOr<v1::InvokeResponse> {
+        if (!request.is_final_invoke_for_window()) {
+          return ScriptedFunction::CountInWindowState()(request, call);
+        }
+        seen.push_back(p->Watermark());
+        if (seen.size() < 3) return absl::UnavailableError("down");
+        return v1::InvokeResponse();
+      });
+  ASSERT_TRUE(p->Offer({Rec(1, 0), Rec(2, 1), Rec(3, 2)}).ok());
+  RunDue(*p);
+  EXPECT_EQ(p->Watermark(), std::nullopt);
+  p->MarkShardEnd();
+  RunDue(*p);
+  EXPECT_EQ(seen, (std::vector<std::optional<uint64_t>>{std::nullopt, std::nullopt, std::nullopt}));
+  EXPECT_EQ(p->Watermark(), 3u);
+}
+
+TEST_F(WindowTest, TheClockClosesAnIdleWindowAfterItsEndPlusTheGrace) {
+  grace_ = absl::Seconds(3);
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 10), Rec(2, 20)}).ok());
+  RunDue(*p);
+  EXPECT_EQ(p->NextDeadline(), t0_ + absl::Seconds(103));
+  clock_.SetTime(t0_ + absl::Seconds(103) - absl::Milliseconds(1));
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2{0}"})) << "not before the grace";
+  clock_.SetTime(t0_ + absl::Seconds(103));
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2{0}", "F0{2}"}));
+  EXPECT_TRUE(p->Drained());
+  EXPECT_EQ(p->NextDeadline(), std::nullopt);
+}
+
+TEST_F(WindowTest, TheClockDoesNotCloseAWindowWithRecordsStillBuffered) {
+  config_.set_maximum_batching_window_in_seconds(300);
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 10)}).ok());
+  clock_.SetTime(t0_ + absl::Seconds(200));
+  RunDue(*p);
+  EXPECT_TRUE(Calls().empty()) << "record 1 waits for its batching window (until +310 s)";
+  clock_.SetTime(t0_ + absl::Seconds(310));
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1{0}", "F0{1}"})) << "its batch first, then the final invocation";
+}
+
+TEST_F(WindowTest, DroppedAndFilteredRecordsDoNotLetTheWatermarkPassTheOpenWindow) {
+  config_.set_maximum_retry_attempts(0);
+  config_.set_batch_size(1);
+  SetFilters(&config_, {R"({"data":{"keep":[true]}})"});
+  function_.SetScript(ScriptedFunction::CountInWindowState({R"({"keep":true,"bad":1})"}));
+  auto p = NewProcessor();
+  auto rec = [&](uint64_t seq, const std::string& data) {
+    return MakeRecord(seq, "k", data, t0_ + absl::Seconds(seq));
+  };
+  ASSERT_TRUE(p->Offer({rec(1, R"({"keep":true})"), rec(2, R"({"keep":false})"),
+                        rec(3, R"({"keep":true,"bad":1})"), rec(4, R"({"keep":false})")})
+                  .ok());
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1{0}", "3{1}"}));
+  EXPECT_EQ(metrics_.Snapshot().shards(0).dropped_records().at("RetryAttemptsExhausted"), 1);
+  EXPECT_EQ(p->Watermark(), std::nullopt) << "record 1 is held: 2, 3, 4 cannot move it";
+  EXPECT_EQ(p->Held(), 2) << "the delivered record 1 and the dropped record 3";
+  p->MarkShardEnd();
+  RunDue(*p);
+  EXPECT_EQ(Calls().back(), "F0{1}");
+  EXPECT_EQ(p->Watermark(), 4u);
+}
+
+// A reply whose state holds more than 1 MiB.
+absl::StatusOr<v1::InvokeResponse> OversizedState() {
+  v1::InvokeResponse r;
+  (*r.mutable_state()->mutable_values())["big"] = std::string(kMaxWindowStateBytes, 'x');
+  (*r.mutable_state()->mutable_values())["count"] = "2";
+  return r;
+}
+
+TEST_F(WindowTest, AStateOverOneMiBEndsTheWindowEarlyReleasingItsRecords) {
+  config_.set_batch_size(2);
+  function_.SetScript(
+      [](const v1::InvokeRequest& request, int call) -> absl::StatusOr<v1::InvokeResponse> {
+        if (call == 0) return OversizedState();
+        return ScriptedFunction::CountInWindowState()(request, call);
+      });
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 1), Rec(2, 2)}).ok());
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2{0}", "E0{2}"}));
+  EXPECT_GT(WindowStateBytes(function_.calls()[1].request.state()), kMaxWindowStateBytes);
+  EXPECT_EQ(p->Watermark(), 2u) << "the early final invocation covers records 1 and 2";
+  ASSERT_TRUE(p->Offer({Rec(3, 3), Rec(4, 4)}).ok());
+  RunDue(*p);
+  EXPECT_EQ(Calls().back(), "3,4{0}") << "the same window goes on with an empty state";
+  EXPECT_EQ(function_.calls().back().request.window().start().seconds(), absl::ToUnixSeconds(t0_));
+  EXPECT_EQ(p->Watermark(), 2u);
+  p->MarkShardEnd();
+  RunDue(*p);
+  EXPECT_EQ(Calls().back(), "F0{2}");
+  EXPECT_EQ(p->Watermark(), 4u);
+  EXPECT_EQ(metrics_.Snapshot().shards(0).windows_closed(), 2);
+}
+
+TEST_F(WindowTest, ANewLengthClosesTheOpenWindowAndAppliesToRecordsOfferedAfter) {
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 0), Rec(2, 10)}).ok());
+  RunDue(*p);
+  config_.set_tumbling_window_in_seconds(50);
+  p->UpdateConfig(config_);
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2{0}", "F0{2}"})) << "closed at once, without the grace";
+  ASSERT_TRUE(p->Offer({Rec(3, 20), Rec(4, 60)}).ok());
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2{0}", "F0{2}", "3{0}", "F0{1}", "4{0}"}));
+  const auto calls = function_.calls();
+  EXPECT_EQ(calls[2].request.window().end().seconds() - absl::ToUnixSeconds(t0_), 50);
+  EXPECT_EQ(calls[4].request.window().start().seconds() - absl::ToUnixSeconds(t0_), 50);
+  EXPECT_EQ(p->Watermark(), 3u);
+}
+
+TEST_F(WindowTest, TurningWindowsOffClosesTheWindowAndLaterBatchesCarryNoWindow) {
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 0)}).ok());
+  RunDue(*p);
+  config_.set_tumbling_window_in_seconds(0);
+  p->UpdateConfig(config_);
+  ASSERT_TRUE(p->Offer({Rec(2, 1)}).ok());
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1{0}", "F0{1}", "2{0}"}));
+  const auto last = function_.calls().back().request;
+  EXPECT_FALSE(last.has_window());
+  EXPECT_FALSE(last.has_state());
+  EXPECT_TRUE(p->Drained());
+  EXPECT_EQ(p->Watermark(), 2u);
+}
+
+TEST_F(WindowTest, TurningWindowsOnAppliesFromTheNextRecordOffered) {
+  config_.set_tumbling_window_in_seconds(0);
+  config_.set_maximum_batching_window_in_seconds(60);
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 0)}).ok());  // buffered for the batching window
+  config_.set_tumbling_window_in_seconds(100);
+  p->UpdateConfig(config_);
+  ASSERT_TRUE(p->Offer({Rec(2, 1)}).ok());
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1{0}"})) << "record 1 goes alone: it is in no window";
+  EXPECT_FALSE(function_.calls()[0].request.has_window());
+  p->MarkShardEnd();
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1{0}", "2{0}", "F0{1}"}));
+  EXPECT_TRUE(function_.calls()[1].request.has_window());
+}
+
+TEST_F(WindowTest, AFinalInvocationGivenUpIsReportedAndTheWatermarkMovesOn) {
+  config_.set_maximum_retry_attempts(1);
+  config_.mutable_destination_config()->mutable_on_failure()->set_destination("dlq");
+  function_.SetScript(
+      [](const v1::InvokeRequest& request, int call) -> absl::StatusOr<v1::InvokeResponse> {
+        if (request.is_final_invoke_for_window()) return absl::InternalError("boom");
+        return ScriptedFunction::CountInWindowState()(request, call);
+      });
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 0), Rec(2, 5), Rec(3, 120)}).ok());
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2{0}", "F0{2}", "F0{2}", "3{0}"}));
+  ASSERT_EQ(destination_.puts().size(), 1u);
+  EXPECT_NE(
+      destination_.puts()[0].data.find(R"("startSequenceNumber":"1","endSequenceNumber":"2")"),
+      std::string::npos)
+      << destination_.puts()[0].data;
+  EXPECT_NE(destination_.puts()[0].data.find(R"("batchSize":2)"), std::string::npos);
+  EXPECT_EQ(p->Watermark(), 2u);
+  EXPECT_EQ(metrics_.Snapshot().shards(0).windows_failed(), 1);
+}
+
+TEST_F(WindowTest, ARecordArrivingOutOfOrderJoinsTheLanesLaterWindow) {
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 150), Rec(2, 90), Rec(3, 160)}).ok());
+  p->MarkShardEnd();
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2,3{0}", "F100{3}"}));
+}
+
+TEST_F(WindowTest, ARecordReadAfterTheClockClosedItsWindowOpensItAgainWithAnEmptyState) {
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 10)}).ok());
+  RunDue(*p);
+  clock_.SetTime(t0_ + absl::Seconds(101));
+  RunDue(*p);
+  ASSERT_TRUE(p->Offer({Rec(2, 20)}).ok());  // a reader behind: arrived long ago
+  p->MarkShardEnd();
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1{0}", "F0{1}", "2{0}", "F0{1}"}));
+}
+
+TEST_F(WindowTest, WithWindowsABatchLeavesRoomForTheState) {
+  const std::string mib(1 << 20, 'x');
+  for (int windows : {0, 100}) {
+    config_.set_tumbling_window_in_seconds(windows);
+    testing::ScriptedFunction function;
+    function.SetScript(ScriptedFunction::CountInWindowState());
+    ShardProcessor p(
+        shard_, config_,
+        LaneDeps{clock_, waiter_, function, destination_, metrics_, BackoffOptions(), seed_});
+    std::vector<v1::Record> records;
+    for (int i = 1; i <= 6; ++i) records.push_back(MakeRecord(i, "k", mib, t0_));
+    ASSERT_TRUE(p.Offer(records).ok());
+    ASSERT_TRUE(p.RunReadyBatches(stop_).ok());
+    ASSERT_GE(function.call_count(), 1);
+    EXPECT_EQ(function.calls()[0].request.records_size(), windows > 0 ? 3 : 5) << windows;
+  }
+}
+
+class WindowLanesTest : public WindowTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(WindowLanesTest, EachLaneHasItsOwnWindowsAndStateAndKeysStayInOrder) {
+  const int n = GetParam();
+  config_.set_parallelization_factor(n);
+  config_.set_batch_size(7);
+  // Every 5th invocation fails (final ones too) and is retried.
+  function_.SetScript(
+      [](const v1::InvokeRequest& request, int call) -> absl::StatusOr<v1::InvokeResponse> {
+        if (call % 5 == 4) {
+          v1::InvokeResponse r;
+          r.set_function_error("Unhandled");
+          return r;
+        }
+        return ScriptedFunction::CountInWindowState()(request, call);
+      });
+  auto p = NewProcessor();
+  std::mt19937_64 rng(seed_);
+  std::vector<v1::Record> records;
+  std::map<std::string, std::string> key_of;
+  std::set<std::pair<int, int64_t>> lane_windows;  // (lane, window) pairs with records
+  for (int i = 1; i <= 300; ++i) {
+    const std::string key = absl::StrCat("key-", rng() % 23);
+    records.push_back(Rec(i, i - 1, key));  // one a second: windows 0, 100, 200
+    key_of[absl::StrCat(i)] = key;
+    lane_windows.insert({LaneForPartitionKey(key, n), (i - 1) / 100});
+  }
+  ASSERT_TRUE(p->Offer(records).ok());
+  p->MarkShardEnd();
+  RunUntilDrained(*p);
+
+  std::map<std::string, std::vector<uint64_t>> per_key;
+  int64_t counted = 0;
+  std::set<std::pair<int, int64_t>> closed;
+  const auto calls = function_.calls();
+  for (size_t c = 0; c < calls.size(); ++c) {
+    const v1::InvokeRequest& r = calls[c].request;
+    const int64_t window = (r.window().start().seconds() - absl::ToUnixSeconds(t0_)) / 100;
+    if (c % 5 == 4) continue;  // failed: retried later
+    if (r.is_final_invoke_for_window()) {
+      counted += ScriptedFunction::CountOf(r.state());
+      // The state holds one lane's records of this window only.
+      std::set<int> lanes;
+      for (absl::string_view seq : absl::StrSplit(r.state().values().at("seqs"), ',')) {
+        const uint64_t s = std::stoull(std::string(seq));
+        lanes.insert(LaneForPartitionKey(key_of[std::string(seq)], n));
+        EXPECT_EQ(static_cast<int64_t>((s - 1) / 100), window) << seq;
+      }
+      EXPECT_EQ(lanes.size(), 1u);
+      EXPECT_TRUE(closed.insert({*lanes.begin(), window}).second) << "closed twice";
+      continue;
+    }
+    for (const auto& rec : r.records()) {
+      EXPECT_EQ(ArrivalTime(rec) >= t0_ + absl::Seconds(window * 100) &&
+                    ArrivalTime(rec) < t0_ + absl::Seconds(window * 100 + 100),
+                true)
+          << "record " << rec.sequence_number() << " in the request's window";
+      per_key[rec.partition_key()].push_back(std::stoull(rec.sequence_number()));
+    }
+  }
+  for (const auto& [key, seqs] : per_key) {
+    for (size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]) << key;
+  }
+  EXPECT_EQ(counted, 300) << "every record counted once in its window's final state";
+  EXPECT_EQ(closed, lane_windows) << "one final invocation per lane and window";
+  EXPECT_EQ(p->Watermark(), 300u);
+}
+
+INSTANTIATE_TEST_SUITE_P(ParallelizationFactor, WindowLanesTest, ::testing::Values(1, 2, 5, 10),
+                         [](const auto& info) { return absl::StrCat("N", info.param); });
+
+TEST_F(WindowTest, ANewParallelizationFactorClosesEveryWindowBeforeTheLanesAreRebuilt) {
+  config_.set_batch_size(2);
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 0, "a"), Rec(2, 1, "b"), Rec(3, 2, "c")}).ok());
+  ASSERT_EQ(*p->RunReadyBatches(stop_), 1);  // 1, 2; record 3 buffered
+  config_.set_parallelization_factor(3);
+  p->UpdateConfig(config_);
+  ASSERT_TRUE(p->Offer({Rec(4, 3, "a"), Rec(5, 4, "b")}).ok());
+  p->MarkShardEnd();
+  RunUntilDrained(*p);
+  const Strings calls = Calls();
+  ASSERT_GE(calls.size(), 4u);
+  EXPECT_EQ((Strings{calls[0], calls[1], calls[2]}), (Strings{"1,2{0}", "3{2}", "F0{3}"}));
+  int finals = 0;
+  for (size_t i = 3; i < calls.size(); ++i) finals += calls[i][0] == 'F';
+  EXPECT_EQ(finals, static_cast<int>(calls.size()) - 3 - finals)
+      << "each new batch's window closes";
+  EXPECT_EQ(p->Watermark(), 5u);
+}
+
+TEST_F(WindowTest, AfterAStoppedFinalInvocationNothingMoreIsHandedOut) {
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 0)}).ok());
+  RunDue(*p);
+  stop_.Stop();  // the lease is being released
+  p->MarkShardEnd();
+  auto batches = p->TakeReadyBatches();
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_TRUE(batches[0].final_invoke);
+  EXPECT_EQ(p->RunBatch(std::move(batches[0]), stop_).code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(p->TakeReadyBatches().empty()) << "the final invocation is not handed out again";
+  EXPECT_EQ(p->NextDeadline(), std::nullopt);
+  EXPECT_EQ(Calls(), (Strings{"1{0}"}));
+  EXPECT_EQ(p->Watermark(), std::nullopt) << "the window was not closed";
+}
+
+TEST_F(WindowTest, ARecordDroppedForItsAgeIsHeldWithTheOpenWindow) {
+  config_.set_maximum_record_age_in_seconds(60);
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 0), Rec(2, 10)}).ok());
+  clock_.SetTime(t0_ + absl::Seconds(65));  // record 1 is 65 s old, record 2 55 s
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"2{0}"}));
+  EXPECT_EQ(metrics_.Snapshot().shards(0).dropped_records().at("RecordAgeExceeded"), 1);
+  EXPECT_EQ(p->Watermark(), std::nullopt) << "without windows it would be 1";
+  EXPECT_EQ(p->Held(), 2);
+  p->MarkShardEnd();
+  RunDue(*p);
+  EXPECT_EQ(Calls().back(), "F0{1}");
+  EXPECT_EQ(p->Watermark(), 2u);
 }
 
 }  // namespace

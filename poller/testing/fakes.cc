@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace tributary::poller::testing {
@@ -64,6 +65,38 @@ ScriptedFunction::Script ScriptedFunction::FailRecordsWithData(std::set<std::str
     }
     return response;
   };
+}
+
+ScriptedFunction::Script ScriptedFunction::CountInWindowState(std::set<std::string> bad_data) {
+  return [bad_data = std::move(bad_data)](const v1::InvokeRequest& request,
+                                          int) -> absl::StatusOr<v1::InvokeResponse> {
+    v1::InvokeResponse response;
+    if (request.is_final_invoke_for_window()) {
+      response.mutable_state();  // present, empty
+      return response;
+    }
+    for (const v1::Record& r : request.records()) {
+      if (bad_data.count(r.data())) {
+        response.set_function_error("Unhandled");
+        return response;
+      }
+    }
+    auto& values = *response.mutable_state()->mutable_values();
+    values = request.state().values();
+    values["count"] = absl::StrCat(CountOf(request.state()) + request.records_size());
+    for (const v1::Record& r : request.records()) {
+      std::string& seqs = values["seqs"];
+      absl::StrAppend(&seqs, seqs.empty() ? "" : ",", r.sequence_number());
+    }
+    return response;
+  };
+}
+
+int64_t ScriptedFunction::CountOf(const v1::TumblingWindowState& state) {
+  auto it = state.values().find("count");
+  int64_t n = 0;
+  if (it != state.values().end() && !absl::SimpleAtoi(it->second, &n)) return -1;
+  return n;
 }
 
 absl::Status RecordingDestination::Put(const std::string& stream_name,

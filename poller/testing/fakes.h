@@ -47,6 +47,15 @@ class ScriptedFunction : public FunctionInvoker {
   // A script answer that fails every record whose data is in `bad_data` with function_error.
   static Script FailRecordsWithData(std::set<std::string> bad_data);
 
+  // A function for tumbling windows that aggregates in its state: a call that is not a window's
+  // final invocation answers the request's state with "count" raised by its number of records and
+  // each record's sequence number appended to "seqs" (comma-separated); a final invocation
+  // answers an empty state. A call with a record whose data is in `bad_data` answers
+  // function_error instead.
+  static Script CountInWindowState(std::set<std::string> bad_data = {});
+  // The "count" of `state` (0 when absent).
+  static int64_t CountOf(const v1::TumblingWindowState& state);
+
  private:
   absl::Mutex mu_;
   Script script_ ABSL_GUARDED_BY(mu_);
