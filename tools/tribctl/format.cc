@@ -289,13 +289,18 @@ std::string PollersTable(const std::vector<v1::Poller>& pollers) {
 
 std::string MetricsTable(const v1::GetMetricsResponse& metrics) {
   Table table({"MAPPING", "STREAM", "SHARD_ID", "ITERATOR_AGE_MS", "INVOCATIONS", "ERRORS",
-               "RETRIES", "BISECTIONS", "DROPPED", "DELIVERED", "CHECKPOINT"});
+               "RETRIES", "BISECTIONS", "DROPPED", "FILTERED", "DELIVERED", "WINDOWS_CLOSED",
+               "CHECKPOINT"});
   for (const v1::ShardMetrics& s : metrics.shards()) {
     table.AddRow({s.event_source_mapping_uuid(), s.stream_name(), s.shard_id(),
                   absl::StrCat(s.iterator_age_ms()), absl::StrCat(s.invocations()),
                   absl::StrCat(s.function_errors()), absl::StrCat(s.retries()),
                   absl::StrCat(s.bisections()), absl::StrCat(DroppedTotal(s)),
-                  absl::StrCat(s.records_delivered()), Or(s.checkpoint())});
+                  absl::StrCat(s.records_filtered()), absl::StrCat(s.records_delivered()),
+                  s.windows_failed() > 0
+                      ? absl::StrCat(s.windows_closed(), " (", s.windows_failed(), " failed)")
+                      : absl::StrCat(s.windows_closed()),
+                  Or(s.checkpoint())});
   }
   return absl::StrCat("poller: ", Or(metrics.poller_id()), "\n", table.Render());
 }

@@ -232,14 +232,17 @@ TEST(FormatTest, MetricsTableSumsDroppedRecords) {
       records_delivered: 7
       dropped_records { key: "RetryAttemptsExhausted" value: 3 }
       dropped_records { key: "RecordAgeExceeded" value: 4 }
+      records_filtered: 5
+      windows_closed: 9
+      windows_failed: 1
       checkpoint: "42"
     })pb");
   EXPECT_EQ(MetricsTable(metrics),
             "poller: p1\n"
             "MAPPING  STREAM  SHARD_ID  ITERATOR_AGE_MS  INVOCATIONS  ERRORS  RETRIES  "
-            "BISECTIONS  DROPPED  DELIVERED  CHECKPOINT\n"
+            "BISECTIONS  DROPPED  FILTERED  DELIVERED  WINDOWS_CLOSED  CHECKPOINT\n"
             "m1       s       x         0                0            0       0        "
-            "0           7        7          42\n");
+            "0           7        5         7          9 (1 failed)    42\n");
 }
 
 TEST(FormatTest, PrometheusTextIsWhatThePollerServes) {
