@@ -209,6 +209,7 @@ void ShardProcessor::RebuildLanesIfDue() {
   reroute_pending_ = false;
   Route(std::move(held_));
   held_.clear();
+  ReleaseClosedWindows();  // it waited for the held records' windows
 }
 
 void ShardProcessor::MarkShardEnd() {
@@ -261,6 +262,43 @@ void ShardProcessor::ReleaseHeld(Lane& lane) {
   for (uint64_t seq : lane.window->held) watermark_.Done(seq).IgnoreError();  // offered: known
   window_held_ -= static_cast<int64_t>(lane.window->held.size());
   lane.window->held.clear();
+}
+
+void ShardProcessor::CloseWindow(Lane& lane) {
+  if (!lane.window.has_value()) return;
+  Lane::OpenWindow& open = *lane.window;
+  const int64_t end_s = open.group.start_s + open.group.length_s;
+  std::vector<uint64_t>& closed = closed_held_[end_s];
+  closed.insert(closed.end(), open.held.begin(), open.held.end());
+  lane.window.reset();
+  ReleaseClosedWindows();
+}
+
+void ShardProcessor::ReleaseClosedWindows() {
+  if (closed_held_.empty()) return;
+  // Records not routed yet (a pending re-route): their windows are not known; wait for them.
+  if (!held_.empty()) return;
+  // The earliest window start any lane still has open or buffered: a closed window that ends
+  // after it overlaps a window some lane has not finished, so its records stay held.
+  std::optional<int64_t> barrier_s;
+  const auto lower = [&barrier_s](int64_t start_s) {
+    if (!barrier_s.has_value() || start_s < *barrier_s) barrier_s = start_s;
+  };
+  for (const auto& lane : lanes_) {
+    if (lane->window.has_value()) lower(lane->window->group.start_s);
+    const std::optional<int64_t> front = lane->batcher.FrontGroup();
+    if (!front.has_value()) continue;
+    for (const Lane::Group& g : lane->groups) {
+      if (g.id >= *front && g.length_s > 0) lower(g.start_s);
+    }
+  }
+  while (!closed_held_.empty()) {
+    auto it = closed_held_.begin();  // the earliest end first
+    if (barrier_s.has_value() && it->first > *barrier_s) break;
+    for (uint64_t seq : it->second) watermark_.Done(seq).IgnoreError();  // offered: known
+    window_held_ -= static_cast<int64_t>(it->second.size());
+    closed_held_.erase(it);
+  }
 }
 
 absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
@@ -322,10 +360,7 @@ absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
     Lane& lane = *lanes_[batch.lane];
     if (windowed) {
       lane.window->state.Swap(&window.state);
-      if (batch.final_invoke && status.ok()) {
-        ReleaseHeld(lane);
-        lane.window.reset();
-      }
+      if (batch.final_invoke && status.ok()) CloseWindow(lane);
     }
     lane.busy = false;
     if (status.code() == absl::StatusCode::kCancelled) cancelled_ = true;

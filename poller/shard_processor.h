@@ -30,8 +30,10 @@
 //   - A lane opens a window when it takes the window's first batch; each batch of it runs with the
 //     window's state (BatchProcessor rules W1, W2). Records of the open window that become done
 //     (delivered, or skipped after reporting) are *held*: not done for the watermark until the
-//     window's final invocation ended (or an early termination's did). So the checkpoint never
-//     passes a record of an open window, and a new owner re-reads the window from its start.
+//     window's final invocation ended (or an early termination's did) and no lane still has an
+//     earlier or the same window open or buffered (lanes close the same window at different
+//     times). So the checkpoint never passes a record of a window any lane has open, and a new
+//     owner re-reads every lane's window from its start (never the tail of a closed one).
 //   - The window closes (the lane hands out a batch with final_invoke and no records) when the
 //     lane is idle, holds no buffered record of the window, and one of: a record of a later
 //     window (or of no window) is buffered; the shard ended (MarkShardEnd); a new parallelization
@@ -53,6 +55,7 @@
 #define TRIBUTARY_POLLER_SHARD_PROCESSOR_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -158,8 +161,12 @@ class ShardProcessor {
   void RebuildLanesIfDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Route(std::vector<v1::Record> records) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int LaneCount() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Marks the records held for `lane`'s window done for the watermark.
+  // Marks the records held for `lane`'s window done for the watermark (an early termination).
   void ReleaseHeld(Lane& lane) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `lane`'s window had its final invocation: its held records wait in closed_held_ until no
+  // lane has an earlier-or-overlapping window open or buffered (ReleaseClosedWindows).
+  void CloseWindow(Lane& lane) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseClosedWindows() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ShardContext shard_;
   LaneDeps deps_;
@@ -172,9 +179,12 @@ class ShardProcessor {
   WatermarkTracker watermark_ ABSL_GUARDED_BY(mu_);
   bool shard_end_ ABSL_GUARDED_BY(mu_) = false;
   int64_t lane_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // Records held for tumbling windows, all lanes (open windows' and closed_held_'s).
   int64_t window_held_ ABSL_GUARDED_BY(mu_) = 0;
-  bool cancelled_ ABSL_GUARDED_BY(mu_) =
-      false;  // a RunBatch returned CANCELLED  // records held for open windows, all lanes
+  // Held records of windows their lane has closed, by window end (Unix seconds), waiting for
+  // every lane to be past that window.
+  std::map<int64_t, std::vector<uint64_t>> closed_held_ ABSL_GUARDED_BY(mu_);
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;  // a RunBatch returned CANCELLED
 };
 
 }  // namespace tributary::poller

@@ -735,6 +735,38 @@ TEST_P(WindowLanesTest, EachLaneHasItsOwnWindowsAndStateAndKeysStayInOrder) {
 INSTANTIATE_TEST_SUITE_P(ParallelizationFactor, WindowLanesTest, ::testing::Values(1, 2, 5, 10),
                          [](const auto& info) { return absl::StrCat("N", info.param); });
 
+// With lanes, the checkpoint must not pass a window that any lane still has open: otherwise a
+// new owner would resume inside a window another lane already closed and re-run only its tail
+// (a partial aggregate). Lane a closes [0, 100) first (record 5 of the next window follows);
+// lane b's [0, 100) stays open until the clock closes it.
+TEST_F(WindowTest, ALaneClosingAWindowFirstDoesNotReleaseItWhileAnotherLaneHasItOpen) {
+  config_.set_parallelization_factor(2);
+  const std::string a = "a";
+  std::string b = "b";
+  for (int i = 0; LaneForPartitionKey(b, 2) == LaneForPartitionKey(a, 2); ++i) {
+    b = absl::StrCat("b", i);
+  }
+  auto p = NewProcessor();
+  ASSERT_TRUE(
+      p->Offer({Rec(1, 0, a), Rec(2, 1, b), Rec(3, 2, a), Rec(4, 3, b), Rec(5, 110, a)}).ok());
+  RunDue(*p);
+  int a_final = 0;
+  for (const std::string& call : Calls()) a_final += call == "F0{2}";
+  ASSERT_EQ(a_final, 1) << "lane a closed [0, 100)";
+  EXPECT_EQ(p->Watermark(), std::nullopt)
+      << "record 1 is in a window lane b has open: resuming after it would re-run lane a's "
+         "window from record 3 only";
+  EXPECT_EQ(p->Held(), 5);
+
+  clock_.Advance(t0_ + absl::Seconds(101) - clock_.Now());  // lane b's window end + 1 s grace
+  RunDue(*p);
+  int finals = 0;
+  for (const std::string& call : Calls()) finals += call == "F0{2}";
+  EXPECT_EQ(finals, 2) << "both lanes closed [0, 100)";
+  EXPECT_EQ(p->Watermark(), 4u) << "every lane is past [0, 100); record 5's window is open";
+  EXPECT_EQ(p->Held(), 1);
+}
+
 TEST_F(WindowTest, ANewParallelizationFactorClosesEveryWindowBeforeTheLanesAreRebuilt) {
   config_.set_batch_size(2);
   auto p = NewProcessor();
