@@ -212,7 +212,8 @@ absl::StatusOr<std::vector<std::string>> InProcessCluster::ShardIds(const std::s
 absl::StatusOr<std::string> InProcessCluster::CreateMapping(const std::string& stream,
                                                             const std::string& function_endpoint,
                                                             int batch_size, int parallelization,
-                                                            bool trim_horizon) {
+                                                            bool trim_horizon,
+                                                            int tumbling_window_seconds) {
   grpc::ClientContext context;
   v1::CreateEventSourceMappingRequest request;
   request.set_stream_name(stream);
@@ -221,6 +222,7 @@ absl::StatusOr<std::string> InProcessCluster::CreateMapping(const std::string& s
   request.set_maximum_batching_window_in_seconds(0);
   request.set_parallelization_factor(parallelization);
   request.set_starting_position(trim_horizon ? v1::TRIM_HORIZON_POSITION : v1::LATEST_POSITION);
+  request.set_tumbling_window_in_seconds(tumbling_window_seconds);
   v1::EventSourceMappingConfiguration response;
   grpc::Status s = mappings_->CreateEventSourceMapping(&context, request, &response);
   if (!s.ok()) {
@@ -284,8 +286,9 @@ NoopFunction::NoopFunction(int64_t track_ids)
 }
 
 grpc::Status NoopFunction::Invoke(grpc::ServerContext*, const v1::InvokeRequest* request,
-                                  v1::InvokeResponse*) {
+                                  v1::InvokeResponse* response) {
   const int64_t now = NowNanos();
+  if (request->has_window()) response->mutable_state();  // windows need a state, even empty
   if (track_ids_ > 0) {
     for (const auto& r : request->records()) {
       const uint64_t id = DecodeId(r.data());

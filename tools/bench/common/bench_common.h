@@ -100,7 +100,8 @@ class InProcessCluster {
   // Creates a mapping from `stream` to `function_endpoint`; returns its uuid.
   absl::StatusOr<std::string> CreateMapping(const std::string& stream,
                                             const std::string& function_endpoint, int batch_size,
-                                            int parallelization, bool trim_horizon);
+                                            int parallelization, bool trim_horizon,
+                                            int tumbling_window_seconds = 0);
   // Waits (at most `timeout_s`) until `count` leases of `uuid` have an owner (any owner when
   // `owner` is empty). Returns how many have one.
   int WaitForOwnedLeases(const std::string& uuid, int count, const std::string& owner,

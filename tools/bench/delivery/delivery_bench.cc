@@ -28,6 +28,8 @@ DEFINE_int32(record_bytes, 100, "Bytes of data per record.");
 DEFINE_int32(shards, 4, "Shards of each stream.");
 DEFINE_string(batch_sizes, "100,10000", "The mapping's batch sizes.");
 DEFINE_string(parallelization, "1,10", "The mapping's parallelization factors.");
+DEFINE_int32(tumbling_window_seconds, 0,
+             "The mapping's tumbling window (0: none); the no-op function returns an empty state.");
 DEFINE_double(drain_timeout_seconds, 20, "Give up on a cell's drain after this.");
 DEFINE_string(json_out, "", "Also write the JSON results to this file.");
 DEFINE_string(work_dir, "",
@@ -72,6 +74,7 @@ int Main() {
   report.Set("record_bytes", absl::StrCat(FLAGS_record_bytes));
   report.Set("shards", absl::StrCat(FLAGS_shards));
   report.Set("pollers", "1");
+  report.Set("tumbling_window_seconds", absl::StrCat(FLAGS_tumbling_window_seconds));
   bool zero = false;
   int cell = 0;
   for (int batch : Ints(FLAGS_batch_sizes)) {
@@ -89,7 +92,8 @@ int Main() {
       const double load_s = (NowNanos() - load_start) / 1e9;
       f.Reset();
       const int64_t created = NowNanos();
-      auto uuid = c.CreateMapping(stream, (*function)->address(), batch, par, true);
+      auto uuid = c.CreateMapping(stream, (*function)->address(), batch, par, true,
+                                  FLAGS_tumbling_window_seconds);
       if (!uuid.ok()) {
         Progress("mapping: %s", uuid.status().ToString().c_str());
         return 1;
