@@ -73,6 +73,25 @@ class ShardConsumerThreadsTest : public ::testing::Test {
   const uint64_t seed_ = tributary::testing::TestSeed();
   FakeClock clock_;
   ClockWaiter waiter_{clock_};
+  // Each key's sequence numbers, in the order the function first got them, increase.
+  static void ExpectPerKeyOrder(const std::map<std::string, std::vector<uint64_t>>& per_key) {
+    for (const auto& [key, seqs] : per_key) {
+      for (size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]) << key;
+    }
+  }
+
+  // Every checkpoint was accepted and sequence-number checkpoints only moved forward.
+  void ExpectCheckpointsMoveForward() {
+    uint64_t last = 0;
+    for (const auto& c : observed_.checkpoint_calls()) {
+      EXPECT_TRUE(c.accepted);
+      if (c.checkpoint.type() != v1::SEQUENCE_NUMBER) continue;
+      const uint64_t seq = std::stoull(c.checkpoint.sequence_number());
+      EXPECT_GT(seq, last);
+      last = seq;
+    }
+  }
+
   testing::ScriptedFunction function_;
   testing::RecordingDestination destination_;
   PollerMetrics metrics_{"p1", clock_};
@@ -111,18 +130,8 @@ TEST_F(ShardConsumerThreadsTest, ConcurrentLanesKeepPerKeyOrderAndReachShardEnd)
     EXPECT_EQ(lanes.size(), 1u);
   }
   EXPECT_EQ(total, 500u);
-  for (const auto& [key, seqs] : per_key) {
-    for (size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]) << key;
-  }
-  // Checkpoints only move forward.
-  uint64_t last = 0;
-  for (const auto& c : observed_.checkpoint_calls()) {
-    EXPECT_TRUE(c.accepted);
-    if (c.checkpoint.type() != v1::SEQUENCE_NUMBER) continue;
-    const uint64_t seq = std::stoull(c.checkpoint.sequence_number());
-    EXPECT_GT(seq, last);
-    last = seq;
-  }
+  ExpectPerKeyOrder(per_key);
+  ExpectCheckpointsMoveForward();
 }
 
 TEST_F(ShardConsumerThreadsTest, ParallelizationChangeWhileRunningKeepsPerKeyOrderAndEveryRecord) {
@@ -158,9 +167,7 @@ TEST_F(ShardConsumerThreadsTest, ParallelizationChangeWhileRunningKeepsPerKeyOrd
     EXPECT_TRUE(lanes_of_10.size() == 1u || lanes_of_3.size() == 1u);
   }
   EXPECT_EQ(total, 600u);
-  for (const auto& [key, seqs] : per_key) {
-    for (size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]) << key;
-  }
+  ExpectPerKeyOrder(per_key);
 }
 
 TEST_F(ShardConsumerThreadsTest, LeaseLostDuringAnInvocationMeansNoCheckpointAndNoMoreInvokes) {
@@ -368,17 +375,8 @@ TEST_F(ShardConsumerThreadsTest, ConcurrentLanesWithTumblingWindowsCountEveryRec
     EXPECT_TRUE(closed.insert({*lanes.begin(), r.window().start().seconds()}).second);
   }
   EXPECT_EQ(counted, 500);
-  for (const auto& [key, seqs] : per_key) {
-    for (size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]) << key;
-  }
-  uint64_t last = 0;
-  for (const auto& c : observed_.checkpoint_calls()) {
-    EXPECT_TRUE(c.accepted);
-    if (c.checkpoint.type() != v1::SEQUENCE_NUMBER) continue;
-    const uint64_t seq = std::stoull(c.checkpoint.sequence_number());
-    EXPECT_GT(seq, last);
-    last = seq;
-  }
+  ExpectPerKeyOrder(per_key);
+  ExpectCheckpointsMoveForward();
 }
 
 TEST_F(ShardConsumerThreadsTest,
