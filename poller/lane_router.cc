@@ -1,6 +1,7 @@
 #include "poller/lane_router.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 
@@ -45,6 +46,19 @@ absl::Status WatermarkTracker::Done(uint64_t sequence_number) {
     pending_.pop_front();
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<uint64_t>> WatermarkTracker::Predecessor(
+    uint64_t sequence_number) const {
+  auto it = std::lower_bound(
+      pending_.begin(), pending_.end(), sequence_number,
+      [](const std::pair<uint64_t, bool>& entry, uint64_t seq) { return entry.first < seq; });
+  if (it == pending_.end() || it->first != sequence_number) {
+    return absl::NotFoundError(
+        absl::StrCat("sequence number ", sequence_number, " is not pending"));
+  }
+  if (it == pending_.begin()) return watermark_;
+  return std::optional<uint64_t>(std::prev(it)->first);
 }
 
 }  // namespace tributary::poller

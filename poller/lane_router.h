@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace tributary::poller {
 
@@ -39,6 +40,11 @@ class WatermarkTracker {
   // The highest S with every received record <= S done; nullopt while no record is done below
   // the first outstanding one.
   std::optional<uint64_t> watermark() const { return watermark_; }
+
+  // The received sequence number just below `sequence_number`, which must be a received record
+  // above the watermark (not yet forgotten); nullopt when nothing was received before it.
+  // Errors: NOT_FOUND when `sequence_number` is not a received record above the watermark.
+  absl::StatusOr<std::optional<uint64_t>> Predecessor(uint64_t sequence_number) const;
 
   // How many received records are not done yet.
   int64_t outstanding() const { return outstanding_; }

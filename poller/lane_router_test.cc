@@ -66,5 +66,19 @@ TEST(WatermarkTrackerTest, DoneOfUnknownRecordIsNotFound) {
   EXPECT_EQ(t.Done(6).code(), absl::StatusCode::kNotFound);
 }
 
+TEST(WatermarkTrackerTest, PredecessorIsTheReceivedRecordJustBelowAPendingOne) {
+  WatermarkTracker t;
+  for (uint64_t seq : {3, 7, 9, 20}) ASSERT_TRUE(t.Received(seq).ok());
+  EXPECT_EQ(*t.Predecessor(3), std::nullopt) << "nothing was received before 3";
+  EXPECT_EQ(*t.Predecessor(9), std::optional<uint64_t>(7));
+  ASSERT_TRUE(t.Done(3).ok());
+  ASSERT_TRUE(t.Done(7).ok());  // the watermark is 7 and forgets 3 and 7
+  EXPECT_EQ(*t.Predecessor(9), std::optional<uint64_t>(7));
+  ASSERT_TRUE(t.Done(20).ok());  // done but above the watermark: still pending
+  EXPECT_EQ(*t.Predecessor(20), std::optional<uint64_t>(9));
+  EXPECT_EQ(t.Predecessor(7).status().code(), absl::StatusCode::kNotFound) << "forgotten";
+  EXPECT_EQ(t.Predecessor(8).status().code(), absl::StatusCode::kNotFound) << "never received";
+}
+
 }  // namespace
 }  // namespace tributary::poller

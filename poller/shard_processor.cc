@@ -74,8 +74,11 @@ struct ShardProcessor::Lane {
   struct OpenWindow {
     Group group;
     v1::TumblingWindowState state;
-    std::vector<uint64_t> held;  // sequence numbers processed in the window, not yet done
-    v1::Record first, last;      // the window's first and last records in the lane, no data
+    // Records of the window processed (done for the WatermarkTracker) but held back from the
+    // checkpoint, which may not pass `cap` while any are (see WindowHold).
+    WindowHold hold;
+    std::optional<uint64_t> last_done;  // the last of them, for an early end's cap
+    v1::Record first, last;             // the window's first and last records in the lane, no data
     int64_t records = 0;
   };
 
@@ -249,6 +252,20 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
         lane.window.emplace();
         lane.window->group = group;
       }
+      WindowHold& hold = lane.window->hold;
+      if (!hold.cap_set && !records->empty()) {
+        // The window's first records: the checkpoint may reach the record just before them in
+        // the shard, not further, until the window is released. It is pending (not done).
+        absl::StatusOr<uint64_t> first =
+            ParseSequenceNumber(records->front().sequence_number(), "record.sequence_number");
+        if (first.ok()) {
+          absl::StatusOr<std::optional<uint64_t>> before = watermark_.Predecessor(*first);
+          if (before.ok()) {
+            hold.cap = *before;
+            hold.cap_set = true;
+          }
+        }
+      }
       window_start = group.start();
     }
     lane.busy = true;
@@ -259,17 +276,27 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
 
 void ShardProcessor::ReleaseHeld(Lane& lane) {
   if (!lane.window.has_value()) return;
-  for (uint64_t seq : lane.window->held) watermark_.Done(seq).IgnoreError();  // offered: known
-  window_held_ -= static_cast<int64_t>(lane.window->held.size());
-  lane.window->held.clear();
+  Lane::OpenWindow& open = *lane.window;
+  window_held_ -= open.hold.count;
+  open.hold.count = 0;
+  // The window goes on: what its lane processes from now on may not be checkpointed past the
+  // last record the early end covered.
+  open.hold.cap = open.last_done;
+  open.hold.cap_set = open.last_done.has_value();
 }
 
 void ShardProcessor::CloseWindow(Lane& lane) {
   if (!lane.window.has_value()) return;
   Lane::OpenWindow& open = *lane.window;
-  const int64_t end_s = open.group.start_s + open.group.length_s;
-  std::vector<uint64_t>& closed = closed_held_[end_s];
-  closed.insert(closed.end(), open.held.begin(), open.held.end());
+  if (open.hold.count > 0) {
+    WindowHold& closed = closed_held_[open.group.start_s + open.group.length_s];
+    closed.count += open.hold.count;
+    if (!closed.cap_set ||
+        (closed.cap.has_value() && (!open.hold.cap.has_value() || *open.hold.cap < *closed.cap))) {
+      closed.cap = open.hold.cap;  // the lowest of the lanes' caps (nullopt is lowest)
+    }
+    closed.cap_set = true;
+  }
   lane.window.reset();
   ReleaseClosedWindows();
 }
@@ -295,8 +322,7 @@ void ShardProcessor::ReleaseClosedWindows() {
   while (!closed_held_.empty()) {
     auto it = closed_held_.begin();  // the earliest end first
     if (barrier_s.has_value() && it->first > *barrier_s) break;
-    for (uint64_t seq : it->second) watermark_.Done(seq).IgnoreError();  // offered: known
-    window_held_ -= static_cast<int64_t>(it->second.size());
+    window_held_ -= it->second.count;
     closed_held_.erase(it);
   }
 }
@@ -342,13 +368,14 @@ absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
           for (const v1::Record& r : done) {
             absl::StatusOr<uint64_t> seq =
                 ParseSequenceNumber(r.sequence_number(), "record.sequence_number");
-            if (!seq.ok()) continue;  // offered, so valid
+            if (!seq.ok()) continue;              // offered, so valid
+            watermark_.Done(*seq).IgnoreError();  // offered, so known
             if (windowed) {
-              // Done for the watermark when the window closes.
-              lanes_[lane_index]->window->held.push_back(*seq);
+              // Held back from the checkpoint (the window's cap) until the window is released.
+              Lane::OpenWindow& open = *lanes_[lane_index]->window;
+              ++open.hold.count;
+              open.last_done = *seq;
               ++window_held_;
-            } else {
-              watermark_.Done(*seq).IgnoreError();  // offered, so known
             }
           }
         },
@@ -365,7 +392,7 @@ absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
     lane.busy = false;
     if (status.code() == absl::StatusCode::kCancelled) cancelled_ = true;
     RebuildLanesIfDue();
-    caught_up = watermark_.outstanding() == window_held_;
+    caught_up = watermark_.outstanding() == 0;
   }
   if (caught_up) deps_.metrics.CaughtUp(shard_);
   return status;
@@ -391,7 +418,17 @@ absl::StatusOr<int> ShardProcessor::RunReadyBatches(StopSignal& stop) {
 
 std::optional<uint64_t> ShardProcessor::Watermark() {
   absl::MutexLock lock(&mu_);
-  return watermark_.watermark();
+  std::optional<uint64_t> watermark = watermark_.watermark();
+  // The checkpoint stays at or below every held window's cap (nullopt: below everything).
+  const auto cap = [&watermark](const WindowHold& hold) {
+    if (hold.count == 0 || !hold.cap_set || !watermark.has_value()) return;
+    if (!hold.cap.has_value() || *hold.cap < *watermark) watermark = hold.cap;
+  };
+  for (const auto& lane : lanes_) {
+    if (lane->window.has_value()) cap(lane->window->hold);
+  }
+  for (const auto& [end_s, hold] : closed_held_) cap(hold);
+  return watermark;
 }
 
 bool ShardProcessor::Idle() {
@@ -404,12 +441,16 @@ bool ShardProcessor::Idle() {
 
 bool ShardProcessor::Drained() {
   absl::MutexLock lock(&mu_);
-  return watermark_.outstanding() == 0;
+  if (watermark_.outstanding() != 0 || window_held_ != 0) return false;
+  for (const auto& lane : lanes_) {
+    if (lane->window.has_value()) return false;  // its final invocation is still to come
+  }
+  return true;
 }
 
 int64_t ShardProcessor::Outstanding() {
   absl::MutexLock lock(&mu_);
-  return watermark_.outstanding() - window_held_;
+  return watermark_.outstanding();
 }
 
 int64_t ShardProcessor::Held() {

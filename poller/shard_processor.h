@@ -29,7 +29,7 @@
 //     makes the batch before it due at once.
 //   - A lane opens a window when it takes the window's first batch; each batch of it runs with the
 //     window's state (BatchProcessor rules W1, W2). Records of the open window that become done
-//     (delivered, or skipped after reporting) are *held*: not done for the watermark until the
+//     (delivered, or skipped after reporting) are *held* back from the checkpoint until the
 //     window's final invocation ended (or an early termination's did) and no lane still has an
 //     earlier or the same window open or buffered (lanes close the same window at different
 //     times). So the checkpoint never passes a record of a window any lane has open, and a new
@@ -91,6 +91,16 @@ struct LaneDeps {
 
 // Payload bytes a batch leaves free for the window state when tumbling windows are on.
 inline constexpr int64_t kWindowStateReserveBytes = 2 << 20;
+
+// Records of a tumbling window that are processed (done for the WatermarkTracker) but may not
+// be checkpointed yet: while `count` > 0 the checkpoint stays at or below `cap`, the record just
+// before the window's first one in the shard (nullopt: nothing before it). O(1) per window, not
+// per record.
+struct WindowHold {
+  int64_t count = 0;
+  bool cap_set = false;
+  std::optional<uint64_t> cap;
+};
 
 class ShardProcessor {
  public:
@@ -183,7 +193,7 @@ class ShardProcessor {
   int64_t window_held_ ABSL_GUARDED_BY(mu_) = 0;
   // Held records of windows their lane has closed, by window end (Unix seconds), waiting for
   // every lane to be past that window.
-  std::map<int64_t, std::vector<uint64_t>> closed_held_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, WindowHold> closed_held_ ABSL_GUARDED_BY(mu_);
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;  // a RunBatch returned CANCELLED
 };
 
