@@ -258,13 +258,11 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
         // the shard, not further, until the window is released. It is pending (not done).
         absl::StatusOr<uint64_t> first =
             ParseSequenceNumber(records->front().sequence_number(), "record.sequence_number");
-        if (first.ok()) {
-          absl::StatusOr<std::optional<uint64_t>> before = watermark_.Predecessor(*first);
-          if (before.ok()) {
-            hold.cap = *before;
-            hold.cap_set = true;
-          }
-        }
+        absl::StatusOr<std::optional<uint64_t>> before =
+            first.ok() ? watermark_.Predecessor(*first) : first.status();
+        // Not pending would be a bug: then hold the checkpoint entirely rather than not at all.
+        hold.cap = before.ok() ? *before : std::nullopt;
+        hold.cap_set = true;
       }
       window_start = group.start();
     }
