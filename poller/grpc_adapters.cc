@@ -250,6 +250,7 @@ class SubscriptionStream : public ShardRecordStream {
     }
     result.records.reserve((*event)->records_size());
     for (v1::Record& r : *(*event)->mutable_records()) result.records.push_back(std::move(r));
+    result.millis_behind_latest = (*event)->millis_behind_latest();
     if (!result.records.empty()) last_sequence_number_ = result.records.back().sequence_number();
     if ((*event)->child_shards_size() > 0) {
       ended_ = true;
@@ -348,6 +349,7 @@ class SubscriptionStream : public ShardRecordStream {
   absl::StatusOr<ReadResult> OnRecords(v1::GetRecordsResponse& records) {
     ReadResult result;
     for (v1::Record& r : *records.mutable_records()) result.records.push_back(std::move(r));
+    result.millis_behind_latest = records.millis_behind_latest();
     absl::MutexLock lock(&mu_);
     if (cancelled_) return absl::CancelledError("shard reader cancelled");
     if (!result.records.empty()) last_sequence_number_ = result.records.back().sequence_number();

@@ -38,6 +38,7 @@ class ScriptedStreams final : public v1::Streams::Service {
     if (n == 1) {
       *event.add_records() = Rec(1);
       *event.add_records() = Rec(2);
+      event.set_millis_behind_latest(1500);
       writer->Write(event);
       if (first_ends_cleanly) return grpc::Status::OK;
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "store restarting");
@@ -58,6 +59,7 @@ class ScriptedStreams final : public v1::Streams::Service {
                           v1::GetRecordsResponse* response) override {
     *response->add_records() = Rec(3);
     *response->add_records() = Rec(4);
+    response->set_millis_behind_latest(700);
     if (!records_end_shard) response->set_next_shard_iterator("it2");
     return grpc::Status::OK;
   }
@@ -96,10 +98,12 @@ TEST(ShardStoreReaderTest, BrokenSubscriptionFallsBackToGetRecordsThenResubscrib
   auto first = stream->Next();
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(Seqs(*first), (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(first->millis_behind_latest, std::optional<int64_t>(1500));
   EXPECT_EQ(stream->Next().status().code(), absl::StatusCode::kUnavailable);
   auto fallback = stream->Next();
   ASSERT_TRUE(fallback.ok()) << fallback.status();
   EXPECT_EQ(Seqs(*fallback), (std::vector<std::string>{"3", "4"}));
+  EXPECT_EQ(fallback->millis_behind_latest, std::optional<int64_t>(700));
   EXPECT_FALSE(fallback->shard_end);
   auto last = stream->Next();
   ASSERT_TRUE(last.ok()) << last.status();

@@ -52,6 +52,9 @@ struct ReadResult {
   std::vector<v1::Record> records;           // in sequence order, after everything returned before
   bool shard_end = false;                    // a closed shard has been read to its end
   std::vector<std::string> child_shard_ids;  // with shard_end
+  // How far the read is behind the shard's tip, as the store says (0: it read everything there
+  // was); nullopt when not known (a read that carried no event, the fakes).
+  std::optional<int64_t> millis_behind_latest;
 };
 
 // One reader of one shard from a starting position.

@@ -120,6 +120,9 @@ void ShardConsumer::ReadOnce() {
     // A record out of order would be a store bug; the records before it are kept.
     processor_.Offer(std::move(result->records)).IgnoreError();
   }
+  if (result->millis_behind_latest.has_value()) {
+    processor_.SetReaderBehind(*result->millis_behind_latest);
+  }
   if (result->shard_end) processor_.MarkShardEnd();
   absl::MutexLock lock(&mu_);
   if (result->shard_end) shard_end_read_ = true;
@@ -280,6 +283,9 @@ void ShardConsumer::OnRead(absl::StatusOr<ReadResult> result) {
   if (result.ok()) {
     // A record out of order would be a store bug; the records before it are kept.
     if (!result->records.empty()) processor_.Offer(std::move(result->records)).IgnoreError();
+    if (result->millis_behind_latest.has_value()) {
+      processor_.SetReaderBehind(*result->millis_behind_latest);
+    }
     if (result->shard_end) processor_.MarkShardEnd();
   }
   absl::MutexLock lock(&mu_);

@@ -215,6 +215,11 @@ void ShardProcessor::RebuildLanesIfDue() {
   ReleaseClosedWindows();  // it waited for the held records' windows
 }
 
+void ShardProcessor::SetReaderBehind(int64_t millis_behind_latest) {
+  absl::MutexLock lock(&mu_);
+  reader_at_tip_ = millis_behind_latest == 0;
+}
+
 void ShardProcessor::MarkShardEnd() {
   absl::MutexLock lock(&mu_);
   shard_end_ = true;
@@ -232,9 +237,10 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
     const std::optional<int64_t> front = lane.batcher.FrontGroup();
     if (lane.window.has_value() && front != lane.window->group.id) {
       // Nothing of the open window is buffered (nor in flight: the lane is idle).
-      const bool close = front.has_value() || shard_end_ || reroute_pending_ ||
-                         WindowLength(config_) != lane.window->group.length_s ||
-                         now >= lane.window->group.end() + deps_.window_close_grace;
+      const bool close =
+          front.has_value() || shard_end_ || reroute_pending_ ||
+          WindowLength(config_) != lane.window->group.length_s ||
+          (reader_at_tip_ && now >= lane.window->group.end() + deps_.window_close_grace);
       if (close) {
         lane.busy = true;
         out.push_back(LaneBatch{i, {}, config_, lane.window->group.start(), true});
@@ -463,7 +469,7 @@ std::optional<absl::Time> ShardProcessor::NextDeadline() {
   for (const auto& lane : lanes_) {
     if (lane->busy) continue;
     std::optional<absl::Time> d = lane->batcher.WindowDeadline();
-    if (lane->window.has_value() && lane->batcher.empty()) {
+    if (lane->window.has_value() && lane->batcher.empty() && reader_at_tip_) {
       d = lane->window->group.end() + deps_.window_close_grace;  // closed by the clock
     }
     if (d.has_value() && (!earliest.has_value() || *d < *earliest)) earliest = d;

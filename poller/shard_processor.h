@@ -38,7 +38,8 @@
 //     lane is idle, holds no buffered record of the window, and one of: a record of a later
 //     window (or of no window) is buffered; the shard ended (MarkShardEnd); a new parallelization
 //     factor is pending; the configuration's W differs from the window's length (a new W, or
-//     windows turned off); the clock reached the window's end plus deps.window_close_grace.
+//     windows turned off); the clock reached the window's end plus deps.window_close_grace while
+//     the reader is at the shard's tip (SetReaderBehind).
 //     Example, W = 60, lane 0: records at 0 s, 30 s, 70 s → batch [0 s, 30 s] in window [0, 60)
 //     with state {}; the function returns S1; final invocation of [0, 60) with S1; the
 //     watermark moves past the first two records; batch [70 s] in window [60, 120) with state {}.
@@ -135,6 +136,14 @@ class ShardProcessor {
   // for their batching window, and open tumbling windows close once their records are done.
   void MarkShardEnd();
 
+  // Says how far the shard's reader is behind the tip after its last read (the store's
+  // millis_behind_latest; 0: it has read everything written so far). A tumbling window closes
+  // on the clock only while the reader is at the tip: a reader catching up on a backlog would
+  // otherwise close each past window whenever its lane ran empty between two reads and reopen
+  // it with the next (fragmented aggregates). Until the first call the reader counts as at the
+  // tip.
+  void SetReaderBehind(int64_t millis_behind_latest);
+
   // Every batch that is due now, one per idle lane; those lanes become busy until RunBatch.
   // None once a RunBatch returned CANCELLED (the stop signal is for good: a window's final
   // invocation would otherwise be handed out again and again).
@@ -188,6 +197,7 @@ class ShardProcessor {
   std::vector<v1::Record> held_ ABSL_GUARDED_BY(mu_);
   WatermarkTracker watermark_ ABSL_GUARDED_BY(mu_);
   bool shard_end_ ABSL_GUARDED_BY(mu_) = false;
+  bool reader_at_tip_ ABSL_GUARDED_BY(mu_) = true;
   int64_t lane_generation_ ABSL_GUARDED_BY(mu_) = 0;
   // Records held for tumbling windows, all lanes (open windows' and closed_held_'s).
   int64_t window_held_ ABSL_GUARDED_BY(mu_) = 0;

@@ -486,6 +486,24 @@ TEST_F(WindowTest, TheClockClosesAnIdleWindowAfterItsEndPlusTheGrace) {
   EXPECT_EQ(p->NextDeadline(), std::nullopt);
 }
 
+// A reader catching up on a backlog: the window's end is long past, but more of its records may
+// still be unread, so an empty lane must not close it on the clock (it would be reopened by the
+// next read and its aggregate split in two).
+TEST_F(WindowTest, TheClockClosesAWindowOnlyWhileTheReaderIsAtTheTip) {
+  auto p = NewProcessor();
+  clock_.Advance(absl::Seconds(1000));  // everything below arrived long ago
+  ASSERT_TRUE(p->Offer({Rec(1, 1), Rec(2, 2)}).ok());
+  p->SetReaderBehind(998000);
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2{0}"})) << "no final invocation while the reader is behind";
+  EXPECT_EQ(p->NextDeadline(), std::nullopt);
+  ASSERT_TRUE(p->Offer({Rec(3, 3)}).ok());  // the next read: the same window
+  p->SetReaderBehind(0);                    // and now at the tip
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2{0}", "3{2}", "F0{3}"})) << "one window, one final invocation";
+  EXPECT_EQ(p->Watermark(), 3u);
+}
+
 TEST_F(WindowTest, TheClockDoesNotCloseAWindowWithRecordsStillBuffered) {
   config_.set_maximum_batching_window_in_seconds(300);
   auto p = NewProcessor();

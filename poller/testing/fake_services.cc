@@ -261,10 +261,11 @@ class InMemoryShards::Stream : public ShardRecordStream {
     }
     const Shard& shard = owner_->shards_[key_];
     ReadResult result;
-    while (next_ < shard.records.size() && result.records.size() < 10000) {
+    while (next_ < shard.records.size() && result.records.size() < owner_->max_records_per_read_) {
       result.records.push_back(shard.records[next_++]);
     }
     result.shard_end = shard.closed && next_ == shard.records.size();
+    result.millis_behind_latest = next_ < shard.records.size() ? 1 : 0;
     return result;
   }
 
@@ -328,6 +329,11 @@ void InMemoryShards::FailNextReads(int n) {
   absl::MutexLock lock(&mu_);
   fail_next_reads_ = n;
   AnswerWaiting(&mu_);
+}
+
+void InMemoryShards::SetMaxRecordsPerRead(size_t n) {
+  absl::MutexLock lock(&mu_);
+  max_records_per_read_ = n;
 }
 
 int InMemoryShards::opens() {

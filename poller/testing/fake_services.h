@@ -88,6 +88,9 @@ class InMemoryShards : public ShardReader {
   void Close(const std::string& stream, const std::string& shard_id);
   // The next `n` reads of any stream fail with UNAVAILABLE (the stream then resumes).
   void FailNextReads(int n);
+  // Each read returns at most `n` records (default 10,000). A read that leaves records unread
+  // reports millis_behind_latest 1, one that reaches the end 0, as the store does.
+  void SetMaxRecordsPerRead(size_t n);
   int opens();
 
   std::unique_ptr<ShardRecordStream> Open(const std::string& stream_name,
@@ -104,6 +107,7 @@ class InMemoryShards : public ShardReader {
   absl::Mutex mu_;
   std::map<std::pair<std::string, std::string>, Shard> shards_ ABSL_GUARDED_BY(mu_);
   int fail_next_reads_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t max_records_per_read_ ABSL_GUARDED_BY(mu_) = 10000;
   int opens_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t version_ ABSL_GUARDED_BY(mu_) = 0;        // bumped on every change, for blocking readers
   std::set<Stream*> waiting_ ABSL_GUARDED_BY(mu_);  // blocking NextAsync calls not answered
