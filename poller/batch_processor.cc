@@ -305,6 +305,14 @@ absl::Status BatchProcessor::FinishWindow(const ShardContext& shard,
   const int timeout_s =
       config.function_timeout_seconds() > 0 ? config.function_timeout_seconds() : 30;
 
+  // The iterator age grows while a final invocation is retried, as while a batch is: the lane
+  // goes no further until it ends.
+  metrics_.BatchStarted(shard, ArrivalTime(window.last_record));
+  struct FinishOnReturn {
+    PollerMetrics& metrics;
+    const ShardContext& shard;
+    ~FinishOnReturn() { metrics.BatchFinished(shard); }
+  } finish{metrics_, shard};
   int64_t invoke_count = 0;
   Attempt last;
   for (int64_t retries = 0;; ++retries) {

@@ -733,6 +733,23 @@ TEST_F(WindowBatchTest, TheFinalInvocationIsRetriedWithBackoffAndItsReplyNeedsNo
   EXPECT_EQ(Metrics().retries(), 2);
 }
 
+TEST_F(WindowBatchTest, TheIteratorAgeGrowsWhileAFinalInvocationIsRetried) {
+  window_.last_record = MakeRecord(19, "k", "", t0_);
+  std::vector<int64_t> ages;  // seen by each attempt
+  function_.SetScript(
+      [&](const v1::InvokeRequest&, int call) -> absl::StatusOr<v1::InvokeResponse> {
+        ages.push_back(Metrics().iterator_age_ms());
+        if (call < 2) return absl::UnavailableError("down");
+        return v1::InvokeResponse();
+      });
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(processor_.FinishWindow(shard_, config_, window_, false, stop_).ok());
+  ASSERT_EQ(ages.size(), 3u);
+  EXPECT_EQ(ages[0], 3000) << "now minus the window's last record";
+  EXPECT_GT(ages[1], ages[0]) << "backoff waits move the clock";
+  EXPECT_GT(ages[2], ages[1]);
+}
+
 TEST_F(WindowBatchTest, AFinalInvocationOutOfRetriesReportsTheWindowAndMovesOn) {
   config_.set_maximum_retry_attempts(2);
   SetDestination();
