@@ -95,6 +95,29 @@ class TribctlAllInOneTest : public ::testing::Test {
   std::string function_endpoint_;
 };
 
+TEST_F(TribctlAllInOneTest, ATumblingWindowIsSetShownAndTurnedOff) {
+  ASSERT_EQ(Run({"streams", "create", "--stream=clicks"}).code, kExitOk);
+  Result created =
+      Run({"mappings", "create", "--stream=clicks", "--function-endpoint=" + function_endpoint_,
+           "--starting-position=LATEST", "--tumbling-window-in-seconds=60", "--output=json"});
+  ASSERT_EQ(created.code, kExitOk) << created.err;
+  const auto mapping = Json<v1::EventSourceMappingConfiguration>(created.out);
+  EXPECT_EQ(mapping.tumbling_window_in_seconds(), 60);
+  Result got = Run({"mappings", "get", "--uuid=" + mapping.uuid()});
+  EXPECT_THAT(got.out, HasSubstr("TumblingWindowInSeconds         60\n"));
+
+  Result too_long =
+      Run({"mappings", "update", "--uuid=" + mapping.uuid(), "--tumbling-window-in-seconds=901"});
+  EXPECT_NE(too_long.code, kExitOk);
+  EXPECT_THAT(too_long.err, HasSubstr("tumbling_window_in_seconds must be between 0 and 900"));
+  ASSERT_EQ(
+      Run({"mappings", "update", "--uuid=" + mapping.uuid(), "--tumbling-window-in-seconds=0"})
+          .code,
+      kExitOk);
+  got = Run({"mappings", "get", "--uuid=" + mapping.uuid()});
+  EXPECT_THAT(got.out, HasSubstr("TumblingWindowInSeconds         0\n"));
+}
+
 TEST_F(TribctlAllInOneTest, APoisonRecordGoesToTheDestinationAndTheRestIsDelivered) {
   ASSERT_EQ(Run({"streams", "create", "--stream=orders"}).code, kExitOk);
   ASSERT_EQ(Run({"streams", "create", "--stream=orders-failures"}).code, kExitOk);
