@@ -22,7 +22,8 @@ DEFINE_int32(invoke_threads, 64,
              "Threads shared by every lease of this poller: the most batches (invocations, "
              "backoff waits) in progress at once");
 DEFINE_int32(window_close_grace_ms, 1000,
-             "Tumbling windows: how long after a window's end an idle window is closed");
+             "Tumbling windows: how long after a window's end an idle window is closed (the "
+             "shard's reader at its tip), in milliseconds.");
 DEFINE_string(shard_store, "127.0.0.1:4561", "Address of the shard store (tributary.v1.Streams)");
 DEFINE_string(leasing, "127.0.0.1:4562", "Address of leasing (tributary.v1.Leasing)");
 DEFINE_string(stream_tracker, "127.0.0.1:4563",

@@ -38,6 +38,9 @@ DEFINE_int32(invoke_threads, 64,
              "Threads shared by every lease of the embedded poller: the most batches "
              "(invocations, backoff waits) in progress at once.");
 DEFINE_string(poller_id, "", "The embedded poller's id (default: tributary-HOST-PID).");
+DEFINE_int32(window_close_grace_ms, 1000,
+             "Tumbling windows: how long after a window's end an idle window is closed (the "
+             "shard's reader at its tip), in milliseconds.");
 DEFINE_int64(retention_trim_period_ms, 60000, "How often expired records are trimmed.");
 
 namespace tributary {
@@ -101,6 +104,7 @@ int Serve() {
   }
   poller_options.capacity = FLAGS_poller_capacity;
   poller_options.invoke_threads = FLAGS_invoke_threads;
+  poller_options.window_close_grace = absl::Milliseconds(FLAGS_window_close_grace_ms);
   poller_options.shard_store_address = *address;
   poller_options.leasing_address = *address;
   poller_options.stream_tracker_address = *address;
