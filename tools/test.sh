@@ -50,18 +50,22 @@ for line in open(bep):
     ev = json.loads(line)
     eid = ev.get("id", {})
     if "testResult" in eid:
-        label = eid["testResult"]["label"]
+        # One event per shard and run of a target (and per attempt: the last one counts).
+        tr = eid["testResult"]
+        key = (tr["label"], tr.get("shard", 1), tr.get("run", 1))
         res = ev.get("testResult", {})
         xml = None
         for out in res.get("testActionOutput", []):
             if out.get("name") == "test.xml":
                 xml = urllib.parse.unquote(out["uri"][len("file://"):])
-        targets[label] = (res.get("status", "NO_STATUS"), xml)
+        targets[key] = (res.get("status", "NO_STATUS"), xml)
     elif "targetCompleted" in eid:
         # A target that did not build has no testResult; "success" is omitted when false.
         if "aborted" in ev or not ev.get("completed", {}).get("success", False):
-            targets.setdefault(eid["targetCompleted"]["label"], ("FAILED_TO_BUILD", None))
-for label, (status, xml) in sorted(targets.items()):
+            label = eid["targetCompleted"]["label"]
+            if not any(k[0] == label for k in targets):
+                targets[(label, 1, 1)] = ("FAILED_TO_BUILD", None)
+for (label, shard, run), (status, xml) in sorted(targets.items()):
     cases = fails = 0
     if xml:
         try:
@@ -80,7 +84,8 @@ for label, (status, xml) in sorted(targets.items()):
             fails = max(fails, 1)
         passed += cases - min(cases, fails)
         failed += fails
-        print("FAILED target %s (%s)" % (label, status), file=sys.stderr)
+        print("FAILED target %s shard %d run %d (%s)" % (label, shard, run, status),
+              file=sys.stderr)
 if bazel_rc != 0 and failed == 0:
     failed = 1
     print("bazel exited %d without a failed test: counting one failure" % bazel_rc, file=sys.stderr)
