@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -58,18 +59,26 @@ grpc::Status RecordingFunction::Invoke(grpc::ServerContext*, const v1::InvokeReq
                  TimeUtil::TimestampToMilliseconds(record.approximate_arrival_timestamp())});
   }
   if (request->has_window()) {
+    const auto& state = request->state().values();
     int64_t count = 0;
-    auto it = request->state().values().find("count");
-    if (it != request->state().values().end() && !absl::SimpleAtoi(it->second, &count)) count = 0;
+    auto it = state.find("count");
+    if (it != state.end() && !absl::SimpleAtoi(it->second, &count)) count = 0;
     count += request->records_size();
+    auto key = state.find("key");
+    std::string first_key = key != state.end() ? key->second : "";
+    if (first_key.empty() && request->records_size() > 0) {
+      first_key = request->records(0).partition_key();
+    }
     if (request->is_final_invoke_for_window()) {
       window_closes_.push_back(WindowClose{
           request->shard_id(), TimeUtil::TimestampToMilliseconds(request->window().start()),
           TimeUtil::TimestampToMilliseconds(request->window().end()), count,
-          request->is_window_terminated_early()});
+          request->is_window_terminated_early(), first_key});
       response->mutable_state();  // the next window starts empty
     } else {
-      (*response->mutable_state()->mutable_values())["count"] = absl::StrCat(count);
+      auto& out = *response->mutable_state()->mutable_values();
+      out["count"] = absl::StrCat(count);
+      out["key"] = first_key;
     }
   }
   return grpc::Status::OK;
@@ -381,14 +390,17 @@ absl::Status CheckParentsBeforeChildren(
 }
 
 absl::Status CheckWindowsCountedExactly(int64_t window_ms, const std::vector<Delivery>& deliveries,
-                                        const std::vector<WindowClose>& closes) {
-  // (shard, window start) -> the distinct sequence numbers delivered in it.
-  std::map<std::pair<std::string, int64_t>, std::set<uint64_t>> expected;
+                                        const std::vector<WindowClose>& closes,
+                                        const std::function<int(const std::string&)>& lane_of) {
+  const auto lane = [&lane_of](const std::string& key) { return lane_of ? lane_of(key) : 0; };
+  // (shard, lane, window start) -> the distinct sequence numbers delivered in it.
+  using Window = std::tuple<std::string, int, int64_t>;
+  std::map<Window, std::set<uint64_t>> expected;
   for (const Delivery& d : deliveries) {
     const int64_t start = d.arrival_ms - d.arrival_ms % window_ms;
-    expected[{d.shard_id, start}].insert(d.sequence_number);
+    expected[{d.shard_id, lane(d.partition_key), start}].insert(d.sequence_number);
   }
-  std::map<std::pair<std::string, int64_t>, int> closed;
+  std::map<Window, int> closed;
   Violations violations;
   for (const WindowClose& c : closes) {
     if (c.end_ms - c.start_ms != window_ms || c.start_ms % window_ms != 0) {
@@ -400,18 +412,21 @@ absl::Status CheckWindowsCountedExactly(int64_t window_ms, const std::vector<Del
       violations.Add(absl::StrCat(c.shard_id, " window ", c.start_ms, " ended early"));
       continue;
     }
-    ++closed[{c.shard_id, c.start_ms}];
-    auto it = expected.find({c.shard_id, c.start_ms});
+    const Window window{c.shard_id, lane(c.key), c.start_ms};
+    ++closed[window];
+    auto it = expected.find(window);
     const int64_t want = it == expected.end() ? 0 : static_cast<int64_t>(it->second.size());
     if (c.count != want) {
-      violations.Add(absl::StrCat(c.shard_id, " window ", c.start_ms, " counted ", c.count,
-                                  " records, ", want, " were delivered in it"));
+      violations.Add(absl::StrCat(c.shard_id, " lane ", std::get<1>(window), " window ", c.start_ms,
+                                  " counted ", c.count, " records, ", want,
+                                  " were delivered in it"));
     }
   }
   for (const auto& [window, sequences] : expected) {
     if (closed.count(window) == 0) {
-      violations.Add(absl::StrCat(window.first, " window ", window.second, " with ",
-                                  sequences.size(), " records was never closed"));
+      violations.Add(absl::StrCat(std::get<0>(window), " lane ", std::get<1>(window), " window ",
+                                  std::get<2>(window), " with ", sequences.size(),
+                                  " records was never closed"));
     }
   }
   return violations.ToStatus("tumbling windows");

@@ -8,6 +8,7 @@
 #define TRIBUTARY_TESTS_CLUSTER_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,10 +43,12 @@ struct WindowClose {
   int64_t end_ms = 0;
   int64_t count = 0;  // records the window's state counted
   bool early = false;
+  std::string key;  // the partition key of the window's first record (it names the lane)
 };
 
 // A tributary.v1.Function that records every delivery and succeeds. Under tumbling windows it
-// counts each window's records in the state ({"count": "N"}) and records each final invocation.
+// counts each window's records in the state ({"count": "N", "key": first record's partition key})
+// and records each final invocation.
 class RecordingFunction final : public v1::Function::Service {
  public:
   grpc::Status Invoke(grpc::ServerContext* context, const v1::InvokeRequest* request,
@@ -171,12 +174,15 @@ absl::Status CheckFirstDeliveriesInShardOrder(const std::vector<Delivery>& deliv
 absl::Status CheckParentsBeforeChildren(
     const std::map<std::string, std::vector<std::string>>& parents,
     const std::vector<Delivery>& deliveries);
-// Tumbling windows of `window_ms`: every (shard, window) that a delivered record belongs to (by
-// its arrival time) was closed, and every final invocation of it counted exactly the distinct
-// records delivered in it — a window re-run after a failover starts over, it never adds up
-// twice or skips what came before the checkpoint.
-absl::Status CheckWindowsCountedExactly(int64_t window_ms, const std::vector<Delivery>& deliveries,
-                                        const std::vector<WindowClose>& closes);
+// Tumbling windows of `window_ms`: every (shard, lane, window) that a delivered record belongs to
+// (by its arrival time; `lane_of` maps a partition key to its lane, all in lane 0 by default)
+// was closed, and every final invocation of it counted exactly the distinct records delivered in
+// it — a window re-run after a failover starts over, it never adds up twice or skips what came
+// before the checkpoint.
+absl::Status CheckWindowsCountedExactly(
+    int64_t window_ms, const std::vector<Delivery>& deliveries,
+    const std::vector<WindowClose>& closes,
+    const std::function<int(const std::string&)>& lane_of = nullptr);
 
 }  // namespace tributary::e2e
 
