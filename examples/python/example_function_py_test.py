@@ -135,19 +135,21 @@ class ExampleFunctionTest(unittest.TestCase):
         self.assertEqual(f.stop(), 0)
 
 
-def write_junit(result, path, test_ids):
+def write_junit(result, path, test_ids, suite="example_function_py",
+                classname="ExampleFunctionTest"):
+    """Writes `result` as JUnit XML (what tools/test.sh counts); shared by the Python tests."""
     failed = {t.id(): m for t, m in result.failures + result.errors}
     cases = []
     for test_id in sorted(test_ids):
         body = ""
         if test_id in failed:
             body = "<failure message=%s/>" % quoteattr(failed[test_id][-2000:])
-        cases.append('  <testcase name=%s classname="ExampleFunctionTest" status="run">%s'
-                     "</testcase>" % (quoteattr(test_id.split(".")[-1]), body))
+        cases.append('  <testcase name=%s classname=%s status="run">%s</testcase>'
+                     % (quoteattr(test_id.split(".")[-1]), quoteattr(classname), body))
     with open(path, "w") as out:
-        out.write('<?xml version="1.0"?>\n<testsuites><testsuite name="example_function_py" '
+        out.write('<?xml version="1.0"?>\n<testsuites><testsuite name=%s '
                   'tests="%d" failures="%d">\n%s\n</testsuite></testsuites>\n'
-                  % (len(test_ids), len(failed), "\n".join(cases)))
+                  % (quoteattr(suite), len(test_ids), len(failed), "\n".join(cases)))
 
 
 if __name__ == "__main__":

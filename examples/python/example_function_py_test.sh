@@ -1,5 +1,6 @@
 #!/bin/bash
-# Runs the Python example function's test with Debian's interpreter (python3-grpcio).
+# Runs a Python test of this folder (default: the example function's) with Debian's interpreter
+# (python3-grpcio).
 set -euo pipefail
 cd "${TEST_SRCDIR}/${TEST_WORKSPACE}"
-exec /usr/bin/python3 examples/python/example_function_py_test.py
+exec /usr/bin/python3 "examples/python/${1:-example_function_py_test.py}"
