@@ -189,6 +189,11 @@ std::vector<CommandSpec> BuildCommands() {
                 Str("owner", "only leases held by this poller"),
                 Str("shard-id", "only this shard's leases"),
                 Int("max-results", "leases per page, 1-10000")}});
+  c.push_back({"leases",
+               "delete-orphaned",
+               "Deletes the leases of a mapping the stream tracker no longer has (its data lost): "
+               "refused while the mapping exists (DeleteLeases).",
+               {Str("mapping", "the mapping's UUID", true)}});
   c.push_back({"pollers", "list", "Lists registered pollers (Leasing ListPollers).", {}});
   c.push_back({"metrics",
                "",

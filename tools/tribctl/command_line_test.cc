@@ -58,13 +58,14 @@ void ExpectUsageError(const std::vector<std::string>& args, const std::string& f
 TEST(CommandLineTest, TheCommandTableHasEveryCommandOfTheIssue) {
   std::vector<std::string> names;
   for (const CommandSpec& c : AllCommands()) names.push_back(c.Name());
-  EXPECT_THAT(names, ::testing::UnorderedElementsAre(
-                         "streams create", "streams delete", "streams describe", "streams list",
-                         "streams list-shards", "streams split", "streams merge",
-                         "streams update-shard-count", "streams increase-retention-period",
-                         "streams decrease-retention-period", "records put", "records get",
-                         "mappings create", "mappings update", "mappings delete", "mappings get",
-                         "mappings list", "leases list", "pollers list", "metrics"));
+  EXPECT_THAT(
+      names,
+      ::testing::UnorderedElementsAre(
+          "streams create", "streams delete", "streams describe", "streams list",
+          "streams list-shards", "streams split", "streams merge", "streams update-shard-count",
+          "streams increase-retention-period", "streams decrease-retention-period", "records put",
+          "records get", "mappings create", "mappings update", "mappings delete", "mappings get",
+          "mappings list", "leases list", "leases delete-orphaned", "pollers list", "metrics"));
 }
 
 TEST(CommandLineTest, EveryCommandParsesWithItsRequiredFlags) {

@@ -446,6 +446,30 @@ absl::Status LeasesList(Context& c) {
   return c.Print(all, LeasesTable(list));
 }
 
+// Leases whose mapping the tracker lost are never collected (the tracker cannot tell a lost
+// mapping from one it has not seen yet); this removes them, once the operator has named the
+// mapping and the tracker confirms it has no such mapping. Deleting a live mapping's leases
+// would restart it from its starting position, so that is refused.
+absl::Status LeasesDeleteOrphaned(Context& c) {
+  const std::string uuid = c.flags.StringOr("mapping", "");
+  v1::GetEventSourceMappingRequest get;
+  get.set_uuid(uuid);
+  absl::StatusOr<v1::EventSourceMappingConfiguration> mapping =
+      c.mappings().GetEventSourceMapping(get);
+  if (mapping.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("mapping ", uuid, " exists (", MappingStateName(mapping->state()),
+                     "): its leases are not orphaned; `tribctl mappings delete --uuid=", uuid,
+                     "` removes them with the mapping"));
+  }
+  if (mapping.status().code() != absl::StatusCode::kNotFound) return mapping.status();
+  v1::DeleteLeasesRequest request;
+  request.set_event_source_mapping_uuid(uuid);
+  ASSIGN_OR_RETURN(v1::DeleteLeasesResponse response, c.leasing().DeleteLeases(request));
+  return c.Print(response, absl::StrCat("deleted ", response.deleted_count(),
+                                        " lease(s) of mapping ", uuid, "\n"));
+}
+
 absl::Status PollersList(Context& c) {
   ASSIGN_OR_RETURN(v1::ListPollersResponse response,
                    c.leasing().ListPollers(v1::ListPollersRequest()));
@@ -486,6 +510,7 @@ const std::map<std::string, Handler>& Handlers() {
       {"mappings get", &MappingsGet},
       {"mappings list", &MappingsList},
       {"leases list", &LeasesList},
+      {"leases delete-orphaned", &LeasesDeleteOrphaned},
       {"pollers list", &PollersList},
       {"metrics", &Metrics},
   };

@@ -5,6 +5,9 @@
 // metrics, mapping update and delete. Waiting is event-driven: `records get
 // --follow` blocks on SubscribeToShard until the failure record arrives; a
 // notification timeout is only a failure guard.
+#include <chrono>
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -49,16 +52,7 @@ class TribctlAllInOneTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = tributary::testing::NewTempDir("tribctl-all-in-one");
-    auto server =
-        Subprocess::Start(tributary::testing::RunfilePath("tools/tributary/tributary"),
-                          {"serve", "--listen=127.0.0.1:0", "--port_file=" + dir_ + "/port",
-                           "--data_dir=" + dir_ + "/data", "--sync_interval_ms=100"},
-                          dir_ + "/tributary.log");
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    auto port = WaitForPortFile(dir_ + "/port");
-    ASSERT_TRUE(port.ok()) << port.status();
-    endpoint_ = absl::StrCat("127.0.0.1:", *port);
+    StartServer();
 
     auto function =
         Subprocess::Start(tributary::testing::RunfilePath("examples/cpp/example_function"),
@@ -70,6 +64,21 @@ class TribctlAllInOneTest : public ::testing::Test {
     auto function_port = WaitForPortFile(dir_ + "/function_port");
     ASSERT_TRUE(function_port.ok()) << function_port.status();
     function_endpoint_ = absl::StrCat("127.0.0.1:", *function_port);
+  }
+
+  // Starts `tributary serve` on dir_/data (again after a kill) and points Run at it.
+  void StartServer() {
+    std::filesystem::remove(dir_ + "/port");
+    auto server =
+        Subprocess::Start(tributary::testing::RunfilePath("tools/tributary/tributary"),
+                          {"serve", "--listen=127.0.0.1:0", "--port_file=" + dir_ + "/port",
+                           "--data_dir=" + dir_ + "/data", "--sync_interval_ms=100"},
+                          dir_ + "/tributary.log");
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    auto port = WaitForPortFile(dir_ + "/port");
+    ASSERT_TRUE(port.ok()) << port.status();
+    endpoint_ = absl::StrCat("127.0.0.1:", *port);
   }
 
   Result Run(std::vector<std::string> args, const std::string& stdin_text = "",
@@ -94,6 +103,40 @@ class TribctlAllInOneTest : public ::testing::Test {
   std::string endpoint_;
   std::string function_endpoint_;
 };
+
+// The tracker's data directory is lost: its mappings are gone, their leases stay in leasing with
+// nobody to remove them. `leases delete-orphaned` refuses while the mapping exists and removes
+// the leases once it does not.
+TEST_F(TribctlAllInOneTest, LeasesOfAMappingTheTrackerLostAreDeletedAsOrphans) {
+  ASSERT_EQ(Run({"streams", "create", "--stream=lost", "--shard-count=2"}).code, kExitOk);
+  Result created =
+      Run({"mappings", "create", "--stream=lost", "--function-endpoint=" + function_endpoint_,
+           "--starting-position=LATEST", "--output=json"});
+  ASSERT_EQ(created.code, kExitOk) << created.err;
+  const std::string uuid = Json<v1::EventSourceMappingConfiguration>(created.out).uuid();
+  const auto leases = [&]() {
+    return Json<v1::ListLeasesResponse>(
+               Run({"leases", "list", "--mapping=" + uuid, "--output=json"}).out)
+        .leases_size();
+  };
+  // The tracker creates a lease per shard (a pass every 100 ms; real time, bounded).
+  for (int i = 0; i < 300 && leases() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(leases(), 2);
+  Result refused = Run({"leases", "delete-orphaned", "--mapping=" + uuid});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("exists"));
+  EXPECT_EQ(leases(), 2);
+
+  server_.Kill(SIGKILL);
+  std::filesystem::remove_all(dir_ + "/data/stream_tracker");
+  StartServer();
+  Result deleted = Run({"leases", "delete-orphaned", "--mapping=" + uuid});
+  EXPECT_EQ(deleted.code, kExitOk) << deleted.err;
+  EXPECT_THAT(deleted.out, HasSubstr("deleted 2 lease(s) of mapping " + uuid));
+  EXPECT_EQ(leases(), 0);
+}
 
 TEST_F(TribctlAllInOneTest, ATumblingWindowIsSetShownAndTurnedOff) {
   ASSERT_EQ(Run({"streams", "create", "--stream=clicks"}).code, kExitOk);

@@ -508,6 +508,36 @@ TEST_F(TribctlTest, LeasesListPassesFiltersAndFollowsPages) {
   EXPECT_EQ(requests[1].next_token(), "t");
 }
 
+TEST_F(TribctlTest, DeleteOrphanedLeasesDeletesThoseOfAMappingTheTrackerDoesNotHave) {
+  mappings_.SetError("GetEventSourceMapping", absl::NotFoundError("mapping u-9 not found"));
+  leasing_.SetReply("DeleteLeases", Proto<v1::DeleteLeasesResponse>("deleted_count: 4"));
+  Result r = Run({"leases", "delete-orphaned", "--mapping=u-9"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("deleted 4 lease(s) of mapping u-9"));
+  auto requests = leasing_.Requests<v1::DeleteLeasesRequest>("DeleteLeases");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].event_source_mapping_uuid(), "u-9");
+  EXPECT_EQ(requests[0].lease_keys_size(), 0);
+}
+
+TEST_F(TribctlTest, DeleteOrphanedLeasesRefusesAMappingThatExists) {
+  mappings_.SetReply("GetEventSourceMapping",
+                     Proto<v1::EventSourceMappingConfiguration>("uuid: 'u-1' state: ENABLED"));
+  Result r = Run({"leases", "delete-orphaned", "--mapping=u-1"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(r.err, HasSubstr("mapping u-1 exists (ENABLED)"));
+  EXPECT_TRUE(leasing_.Requests<v1::DeleteLeasesRequest>("DeleteLeases").empty());
+
+  // A tracker that cannot answer is not a "no such mapping" either.
+  mappings_.SetError("GetEventSourceMapping", absl::UnavailableError("tracker down"));
+  r = Run({"leases", "delete-orphaned", "--mapping=u-1"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("UNAVAILABLE"));
+  EXPECT_TRUE(leasing_.Requests<v1::DeleteLeasesRequest>("DeleteLeases").empty());
+  EXPECT_EQ(Run({"leases", "delete-orphaned"}).code, 2) << "--mapping is required";
+}
+
 TEST_F(TribctlTest, PollersListShowsLivenessAndLeaseCounts) {
   leasing_.SetReply("ListPollers",
                     Proto<v1::ListPollersResponse>(

@@ -129,6 +129,7 @@ class FakeLeasing : public v1::Leasing::CallbackService, public CannedReplies {
   TRIBUTARY_FAKE_UNARY(ListLeases, ListLeasesRequest, ListLeasesResponse)
   TRIBUTARY_FAKE_UNARY(GetLease, GetLeaseRequest, Lease)
   TRIBUTARY_FAKE_UNARY(ListPollers, ListPollersRequest, ListPollersResponse)
+  TRIBUTARY_FAKE_UNARY(DeleteLeases, DeleteLeasesRequest, DeleteLeasesResponse)
 };
 
 class FakePollers : public v1::Pollers::CallbackService, public CannedReplies {
