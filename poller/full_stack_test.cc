@@ -148,6 +148,15 @@ class FullStackTest : public ::testing::Test {
     backends_.reset();
   }
 
+  // A mapping of stream "orders" to the test's function from TRIM_HORIZON.
+  v1::CreateEventSourceMappingRequest OrdersMapping() const {
+    v1::CreateEventSourceMappingRequest create;
+    create.set_stream_name("orders");
+    create.set_function_endpoint(function_server_->address());
+    create.set_starting_position(v1::TRIM_HORIZON_POSITION);
+    return create;
+  }
+
   void CreateStream(const std::string& name) {
     v1::CreateStreamRequest request;
     request.set_stream_name(name);
@@ -207,10 +216,7 @@ class FullStackTest : public ::testing::Test {
 TEST_F(FullStackTest, MappingIsProcessedEndToEndAndTheBadRecordGoesToTheDestination) {
   CreateStream("orders");
   CreateStream("dlq");
-  v1::CreateEventSourceMappingRequest create;
-  create.set_stream_name("orders");
-  create.set_function_endpoint(function_server_->address());
-  create.set_starting_position(v1::TRIM_HORIZON_POSITION);
+  v1::CreateEventSourceMappingRequest create = OrdersMapping();
   create.set_batch_size(10);
   create.set_bisect_batch_on_function_error(true);
   create.set_maximum_retry_attempts(0);  // no backoff waits on the fake clock
@@ -273,10 +279,7 @@ TEST_F(FullStackTest, MappingIsProcessedEndToEndAndTheBadRecordGoesToTheDestinat
 
 TEST_F(FullStackTest, StartedNodeWorksWithoutManualSteps) {
   CreateStream("orders");
-  v1::CreateEventSourceMappingRequest create;
-  create.set_stream_name("orders");
-  create.set_function_endpoint(function_server_->address());
-  create.set_starting_position(v1::TRIM_HORIZON_POSITION);
+  v1::CreateEventSourceMappingRequest create = OrdersMapping();
   auto mapping = mappings_->CreateEventSourceMapping(create);
   ASSERT_TRUE(mapping.ok()) << mapping.status();
   ASSERT_TRUE(tracker_->lease_sync()->RunOnce().ok());
@@ -298,10 +301,7 @@ TEST_F(FullStackTest, StartedNodeWorksWithoutManualSteps) {
 // of the filters reaches it through the configuration refresh on a heartbeat.
 TEST_F(FullStackTest, FiltersFromTheTrackerApplyAndAnUpdateReachesThePoller) {
   CreateStream("orders");
-  v1::CreateEventSourceMappingRequest create;
-  create.set_stream_name("orders");
-  create.set_function_endpoint(function_server_->address());
-  create.set_starting_position(v1::TRIM_HORIZON_POSITION);
+  v1::CreateEventSourceMappingRequest create = OrdersMapping();
   create.mutable_filter_criteria()->add_filters()->set_pattern(
       R"({"partitionKey":[{"prefix":"keep"}]})");
   auto mapping = mappings_->CreateEventSourceMapping(create);

@@ -108,6 +108,17 @@ void ShardConsumer::RequestRelease(bool release_lease) {
   stream_->Cancel();
 }
 
+void ShardConsumer::HandOver(ReadResult& result) {
+  if (!result.records.empty()) {
+    // A record out of order would be a store bug; the records before it are kept.
+    processor_.Offer(std::move(result.records)).IgnoreError();
+  }
+  if (result.millis_behind_latest.has_value()) {
+    processor_.SetReaderBehind(*result.millis_behind_latest);
+  }
+  if (result.shard_end) processor_.MarkShardEnd();
+}
+
 void ShardConsumer::ReadOnce() {
   {
     absl::MutexLock lock(&mu_);
@@ -116,14 +127,7 @@ void ShardConsumer::ReadOnce() {
   if (processor_.Outstanding() >= options_.max_outstanding_records) return;
   absl::StatusOr<ReadResult> result = stream_->Next();
   if (!result.ok()) return;  // the stream resumes after its last record on the next call
-  if (!result->records.empty()) {
-    // A record out of order would be a store bug; the records before it are kept.
-    processor_.Offer(std::move(result->records)).IgnoreError();
-  }
-  if (result->millis_behind_latest.has_value()) {
-    processor_.SetReaderBehind(*result->millis_behind_latest);
-  }
-  if (result->shard_end) processor_.MarkShardEnd();
+  HandOver(*result);
   absl::MutexLock lock(&mu_);
   if (result->shard_end) shard_end_read_ = true;
   Wake();
@@ -280,14 +284,7 @@ void ShardConsumer::Stop() {
 }
 
 void ShardConsumer::OnRead(absl::StatusOr<ReadResult> result) {
-  if (result.ok()) {
-    // A record out of order would be a store bug; the records before it are kept.
-    if (!result->records.empty()) processor_.Offer(std::move(result->records)).IgnoreError();
-    if (result->millis_behind_latest.has_value()) {
-      processor_.SetReaderBehind(*result->millis_behind_latest);
-    }
-    if (result->shard_end) processor_.MarkShardEnd();
-  }
+  if (result.ok()) HandOver(*result);
   absl::MutexLock lock(&mu_);
   read_outstanding_ = false;
   if (!result.ok()) {

@@ -122,6 +122,9 @@ class ShardConsumer {
   void Step();
   // What a read started by Step returned (on whichever thread the stream calls back on).
   void OnRead(absl::StatusOr<ReadResult> result);
+  // Gives a successful read to the processor: its records, how far behind the tip it was, and
+  // the shard's end.
+  void HandOver(ReadResult& result);
   // Runs one batch (a scheduler task).
   void RunBatchTask(ShardProcessor::LaneBatch batch);
   bool Finished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return state_ != State::kRunning; }

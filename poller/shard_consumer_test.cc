@@ -73,6 +73,13 @@ class ShardConsumerThreadsTest : public ::testing::Test {
   const uint64_t seed_ = tributary::testing::TestSeed();
   FakeClock clock_;
   ClockWaiter waiter_{clock_};
+  // Waits (a failure guard) until the started `consumer` reached SHARD_END, then stops it.
+  void StopAtShardEnd(ShardConsumer& consumer) {
+    ASSERT_TRUE(AwaitFinished(consumer)) << "the consumer did not reach SHARD_END";
+    consumer.Stop();
+    EXPECT_EQ(consumer.state(), ShardConsumer::State::kShardEnded);
+  }
+
   // Each key's sequence numbers, in the order the function first got them, increase.
   static void ExpectPerKeyOrder(const std::map<std::string, std::vector<uint64_t>>& per_key) {
     for (const auto& [key, seqs] : per_key) {
@@ -111,9 +118,7 @@ TEST_F(ShardConsumerThreadsTest, ConcurrentLanesKeepPerKeyOrderAndReachShardEnd)
   shards_.Close(kStream, kShard);
   auto consumer = NewConsumer();
   consumer->Start(scheduler_);
-  ASSERT_TRUE(AwaitFinished(*consumer)) << "the consumer did not reach SHARD_END";
-  consumer->Stop();
-  EXPECT_EQ(consumer->state(), ShardConsumer::State::kShardEnded);
+  ASSERT_NO_FATAL_FAILURE(StopAtShardEnd(*consumer));
   EXPECT_EQ(leases_.GetLease(kMapping, kShard).checkpoint().type(), v1::SHARD_END);
   EXPECT_EQ(leases_.GetLease(kMapping, kShard).lease_owner(), "");
 
@@ -150,9 +155,7 @@ TEST_F(ShardConsumerThreadsTest, ParallelizationChangeWhileRunningKeepsPerKeyOrd
     shards_.Append(kStream, kShard, absl::StrCat("key-", rng() % 37), "d", clock_.Now());
   }
   shards_.Close(kStream, kShard);
-  ASSERT_TRUE(AwaitFinished(*consumer)) << "the consumer did not reach SHARD_END";
-  consumer->Stop();
-  EXPECT_EQ(consumer->state(), ShardConsumer::State::kShardEnded);
+  ASSERT_NO_FATAL_FAILURE(StopAtShardEnd(*consumer));
 
   std::map<std::string, std::vector<uint64_t>> per_key;
   size_t total = 0;
@@ -351,9 +354,7 @@ TEST_F(ShardConsumerThreadsTest, ConcurrentLanesWithTumblingWindowsCountEveryRec
   shards_.Close(kStream, kShard);
   auto consumer = NewConsumer();
   consumer->Start(scheduler_);
-  ASSERT_TRUE(AwaitFinished(*consumer)) << "the consumer did not reach SHARD_END";
-  consumer->Stop();
-  EXPECT_EQ(consumer->state(), ShardConsumer::State::kShardEnded);
+  ASSERT_NO_FATAL_FAILURE(StopAtShardEnd(*consumer));
 
   std::map<std::string, std::vector<uint64_t>> per_key;
   int64_t counted = 0;

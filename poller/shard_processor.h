@@ -93,16 +93,6 @@ struct LaneDeps {
 // Payload bytes a batch leaves free for the window state when tumbling windows are on.
 inline constexpr int64_t kWindowStateReserveBytes = 2 << 20;
 
-// Records of a tumbling window that are processed (done for the WatermarkTracker) but may not
-// be checkpointed yet: while `count` > 0 the checkpoint stays at or below `cap`, the record just
-// before the window's first one in the shard (nullopt: nothing before it). O(1) per window, not
-// per record.
-struct WindowHold {
-  int64_t count = 0;
-  bool cap_set = false;
-  std::optional<uint64_t> cap;
-};
-
 class ShardProcessor {
  public:
   // A batch handed out to run: lane `lane`'s records under the configuration current when it was
@@ -176,6 +166,15 @@ class ShardProcessor {
 
  private:
   struct Lane;
+  // Records of a tumbling window that are processed (done for the WatermarkTracker) but may not
+  // be checkpointed yet: while `count` > 0 the checkpoint stays at or below `cap`, the record just
+  // before the window's first one in the shard (nullopt: nothing before it). O(1) per window, not
+  // per record.
+  struct WindowHold {
+    int64_t count = 0;
+    bool cap_set = false;
+    std::optional<uint64_t> cap;
+  };
 
   void RebuildLanesIfDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Route(std::vector<v1::Record> records) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

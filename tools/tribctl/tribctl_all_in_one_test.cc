@@ -5,7 +5,6 @@
 // metrics, mapping update and delete. Waiting is event-driven: `records get
 // --follow` blocks on SubscribeToShard until the failure record arrives; a
 // notification timeout is only a failure guard.
-#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/clock.h"
 #include "common/process.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
@@ -119,9 +119,11 @@ TEST_F(TribctlAllInOneTest, LeasesOfAMappingTheTrackerLostAreDeletedAsOrphans) {
                Run({"leases", "list", "--mapping=" + uuid, "--output=json"}).out)
         .leases_size();
   };
-  // The tracker creates a lease per shard (a pass every 100 ms; real time, bounded).
-  for (int i = 0; i < 300 && leases() < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // The tracker, another process, creates a lease per shard on its next pass (every 100 ms): a
+  // real-time wait, bounded; the deadline is only a failure guard.
+  const absl::Time deadline = RealClock::Get().Now() + absl::Seconds(30);
+  while (leases() < 2 && RealClock::Get().Now() < deadline) {
+    RealClock::Get().SleepFor(absl::Milliseconds(100));
   }
   ASSERT_EQ(leases(), 2);
   Result refused = Run({"leases", "delete-orphaned", "--mapping=" + uuid});
