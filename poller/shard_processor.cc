@@ -212,7 +212,7 @@ void ShardProcessor::RebuildLanesIfDue() {
   reroute_pending_ = false;
   Route(std::move(held_));
   held_.clear();
-  ReleaseClosedWindows();  // it waited for the held records' windows
+  ReleaseClosedWindows();  // it waited for the windows of the records routed just now
 }
 
 void ShardProcessor::SetReaderBehind(int64_t millis_behind_latest) {

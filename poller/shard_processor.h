@@ -179,7 +179,8 @@ class ShardProcessor {
   void RebuildLanesIfDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Route(std::vector<v1::Record> records) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int LaneCount() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Marks the records held for `lane`'s window done for the watermark (an early termination).
+  // An early termination: releases the records held for `lane`'s window to the checkpoint; what
+  // the lane processes next in the window is held below the last record released.
   void ReleaseHeld(Lane& lane) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `lane`'s window had its final invocation: its held records wait in closed_held_ until no
   // lane has an earlier-or-overlapping window open or buffered (ReleaseClosedWindows).
