@@ -81,6 +81,9 @@ class Demo {
 
  private:
   bool StartServices();
+  // Starts the example function binary as `name` (port file and log in dir_) with `output_flag`.
+  bool StartFunction(const std::string& name, const std::string& output_flag, Subprocess* process,
+                     std::string* endpoint);
   bool CreateStreamsAndMapping();
   bool Produce();
   bool WaitForDrain();
@@ -122,31 +125,30 @@ bool Demo::StartServices() {
   if (!port.ok()) return Fail("tributary did not start (see tributary.log)", port.status());
   endpoint_ = absl::StrCat("127.0.0.1:", *port);
 
-  auto function =
-      Subprocess::Start(FLAGS_function_binary,
-                        {"--listen=127.0.0.1:0", "--port_file=" + dir_ + "/function.port",
-                         "--deliveries_file=" + dir_ + "/deliveries.txt"},
-                        dir_ + "/function.log");
-  if (!function.ok()) return Fail("starting the example function", function.status());
-  function_ = std::move(*function);
-  auto function_port = WaitForPortFile(dir_ + "/function.port", absl::Seconds(30));
-  if (!function_port.ok()) return Fail("the function did not start", function_port.status());
-  function_endpoint_ = absl::StrCat("127.0.0.1:", *function_port);
-
-  auto window_function =
-      Subprocess::Start(FLAGS_function_binary,
-                        {"--listen=127.0.0.1:0", "--port_file=" + dir_ + "/window_function.port",
-                         "--windows_file=" + dir_ + "/windows.txt"},
-                        dir_ + "/window_function.log");
-  if (!window_function.ok()) return Fail("starting the window function", window_function.status());
-  window_function_ = std::move(*window_function);
-  auto window_port = WaitForPortFile(dir_ + "/window_function.port", absl::Seconds(30));
-  if (!window_port.ok()) return Fail("the window function did not start", window_port.status());
-  window_function_endpoint_ = absl::StrCat("127.0.0.1:", *window_port);
+  if (!StartFunction("function", "--deliveries_file=" + dir_ + "/deliveries.txt", &function_,
+                     &function_endpoint_) ||
+      !StartFunction("window_function", "--windows_file=" + dir_ + "/windows.txt",
+                     &window_function_, &window_function_endpoint_)) {
+    return false;
+  }
   if (absl::Status s = WaitForServing(endpoint_); !s.ok()) return Fail("tributary", s);
   streams_ = std::make_unique<shard_store::ShardStoreClient>(MakeChannel(endpoint_));
   std::printf("demo: tributary serving on %s, example function on %s\n", endpoint_.c_str(),
               function_endpoint_.c_str());
+  return true;
+}
+
+bool Demo::StartFunction(const std::string& name, const std::string& output_flag,
+                         Subprocess* process, std::string* endpoint) {
+  auto started = Subprocess::Start(
+      FLAGS_function_binary,
+      {"--listen=127.0.0.1:0", "--port_file=" + dir_ + "/" + name + ".port", output_flag},
+      dir_ + "/" + name + ".log");
+  if (!started.ok()) return Fail("starting the example " + name, started.status());
+  *process = std::move(*started);
+  auto port = WaitForPortFile(dir_ + "/" + name + ".port", absl::Seconds(30));
+  if (!port.ok()) return Fail("the example " + name + " did not start", port.status());
+  *endpoint = absl::StrCat("127.0.0.1:", *port);
   return true;
 }
 
