@@ -55,7 +55,8 @@ Poller::~Poller() {
     absl::MutexLock lock(&mu_);
     shutting_down_ = true;
   }
-  if (loop_.joinable()) loop_.join();
+  if (heartbeat_loop_.joinable()) heartbeat_loop_.join();
+  if (control_loop_.joinable()) control_loop_.join();
   for (auto& consumer : Consumers()) consumer->Stop();
   std::vector<std::shared_ptr<ShardConsumer>> retiring;
   {
@@ -100,6 +101,7 @@ absl::Status Poller::Register() {
   }
   last_good_heartbeat_ = now;  // registering counts as a heartbeat
   next_heartbeat_ = now + heartbeat_interval_;
+  refresh_due_ = true;  // wakes the control pass: it acquires at once
   return absl::OkStatus();
 }
 
@@ -139,7 +141,7 @@ void Poller::RemoveFinished() {
   }
 }
 
-absl::Status Poller::HeartbeatAndRefresh() {
+absl::Status Poller::Heartbeat() {
   v1::HeartbeatRequest request;
   request.set_poller_id(options_.poller_id);
   const auto consumers = Consumers();
@@ -185,6 +187,11 @@ absl::Status Poller::HeartbeatAndRefresh() {
   // Leases are renewed when leasing handles the call, at or after `now`: measuring their expiry
   // from here errs on the safe side.
   const absl::Time now = clock_.Now();
+  int64_t acquires_before;
+  {
+    absl::MutexLock lock(&mu_);
+    acquires_before = acquires_started_;
+  }
   absl::StatusOr<v1::HeartbeatResponse> response = leases_.Heartbeat(request);
   if (!response.ok()) {
     bool expired;
@@ -234,20 +241,24 @@ absl::Status Poller::HeartbeatAndRefresh() {
     auto it = owned.find(key);
     if (it == owned.end() || it->second != c->lease_counter()) c->Lose();
   }
+  bool acquire_overlapped;
+  {
+    absl::MutexLock lock(&mu_);
+    acquire_overlapped = acquires_in_progress_ > 0 || acquires_started_ != acquires_before;
+    // A consumer started since the snapshot works on its lease too.
+    for (const auto& [key, c] : consumers_) worked_on.insert(key);
+  }
   // A lease listed as ours that no consumer here works on would stay owned and idle for as long
   // as we heartbeat, since AcquireLeases never returns a lease its caller already owns. That
   // happens when our consumers stopped because heartbeats failed for the lease duration while
   // leasing kept our leases (its restart grace), or when an AcquireLeases reply was lost. Give
   // such a lease back; the next Acquire takes it again under a new counter, from its checkpoint.
+  // An AcquireLeases that overlapped this heartbeat may have granted a lease whose consumer is
+  // not started yet: orphans are then left to the next heartbeat.
   for (const auto& [key, counter] : owned) {
-    if (worked_on.count(key) > 0) continue;
-    v1::ReleaseLeaseRequest release;
-    release.mutable_lease_key()->set_event_source_mapping_uuid(key.first);
-    release.mutable_lease_key()->set_shard_id(key.second);
-    release.set_poller_id(options_.poller_id);
-    release.set_lease_counter(counter);
+    if (acquire_overlapped || worked_on.count(key) > 0) continue;
     // On failure the lease stays orphaned until the next heartbeat tries again.
-    leases_.ReleaseLease(release).IgnoreError();
+    ReleaseUnused(key.first, key.second, counter);
   }
   for (const v1::LeaseKey& k : response->leases_to_release()) {
     if (ShardConsumer* c = consumer(k.event_source_mapping_uuid(), k.shard_id())) {
@@ -255,9 +266,22 @@ absl::Status Poller::HeartbeatAndRefresh() {
     }
   }
 
-  // Refresh the configuration of every mapping in use.
+  absl::MutexLock lock(&mu_);
+  refresh_due_ = true;
+  return absl::OkStatus();
+}
+
+void Poller::RefreshConfigs() {
+  const auto consumers = Consumers();
   std::set<std::string> in_use;
   for (const auto& c : consumers) in_use.insert(c->shard().mapping_uuid);
+  {
+    // A mapping no longer worked on may change before its next lease arrives: forget it.
+    absl::MutexLock lock(&mu_);
+    for (auto it = configs_.begin(); it != configs_.end();) {
+      it = in_use.count(it->first) > 0 ? std::next(it) : configs_.erase(it);
+    }
+  }
   for (const std::string& uuid : in_use) {
     absl::StatusOr<v1::EventSourceMappingConfiguration> config = mappings_.GetMapping(uuid);
     if (!config.ok() && config.status().code() != absl::StatusCode::kNotFound) continue;
@@ -283,49 +307,62 @@ absl::Status Poller::HeartbeatAndRefresh() {
       }
     }
   }
-  return absl::OkStatus();
+}
+
+void Poller::ReleaseUnused(const std::string& uuid, const std::string& shard_id,
+                           int64_t counter) {
+  v1::ReleaseLeaseRequest release;
+  release.mutable_lease_key()->set_event_source_mapping_uuid(uuid);
+  release.mutable_lease_key()->set_shard_id(shard_id);
+  release.set_poller_id(options_.poller_id);
+  release.set_lease_counter(counter);
+  leases_.ReleaseLease(release).IgnoreError();  // it expires otherwise
+}
+
+absl::StatusOr<v1::EventSourceMappingConfiguration> Poller::ConfigForNewLease(
+    const std::string& uuid) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = configs_.find(uuid);
+    // Not runnable when cached, perhaps enabled since: ask again.
+    if (it != configs_.end() && MappingRunnable(it->second)) return it->second;
+  }
+  absl::StatusOr<v1::EventSourceMappingConfiguration> fetched = mappings_.GetMapping(uuid);
+  absl::MutexLock lock(&mu_);
+  if (fetched.ok()) {
+    configs_[uuid] = *fetched;
+  } else if (fetched.status().code() == absl::StatusCode::kNotFound) {
+    configs_.erase(uuid);
+  }
+  return fetched;
 }
 
 absl::Status Poller::Acquire() {
   {
     absl::MutexLock lock(&mu_);
-    if (static_cast<int>(consumers_.size()) >= options_.capacity) return absl::OkStatus();
+    if (!registered_ || static_cast<int>(consumers_.size()) >= options_.capacity) {
+      return absl::OkStatus();
+    }
+    ++acquires_in_progress_;
+    ++acquires_started_;
   }
+  struct EndOnReturn {
+    Poller* poller;
+    ~EndOnReturn() {
+      absl::MutexLock lock(&poller->mu_);
+      --poller->acquires_in_progress_;
+    }
+  } end{this};
   v1::AcquireLeasesRequest request;
   request.set_poller_id(options_.poller_id);
   ASSIGN_OR_RETURN(v1::AcquireLeasesResponse response, leases_.AcquireLeases(request));
   for (const v1::Lease& lease : response.leases()) {
     const std::string& uuid = lease.event_source_mapping_uuid();
-    std::optional<v1::EventSourceMappingConfiguration> config;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = configs_.find(uuid);
-      if (it != configs_.end()) config = it->second;
-    }
-    if (!config.has_value()) {
-      absl::StatusOr<v1::EventSourceMappingConfiguration> fetched = mappings_.GetMapping(uuid);
-      if (fetched.ok()) {
-        config = *fetched;
-        absl::MutexLock lock(&mu_);
-        configs_[uuid] = *fetched;
-      } else if (fetched.status().code() != absl::StatusCode::kNotFound) {
-        // Unknown for now: give the lease back so that it is not held idle.
-        v1::ReleaseLeaseRequest release;
-        release.mutable_lease_key()->set_event_source_mapping_uuid(uuid);
-        release.mutable_lease_key()->set_shard_id(lease.shard_id());
-        release.set_poller_id(options_.poller_id);
-        release.set_lease_counter(lease.lease_counter());
-        leases_.ReleaseLease(release).IgnoreError();  // it expires otherwise
-        continue;
-      }
-    }
-    if (!config.has_value() || !MappingRunnable(*config)) {
-      v1::ReleaseLeaseRequest release;
-      release.mutable_lease_key()->set_event_source_mapping_uuid(uuid);
-      release.mutable_lease_key()->set_shard_id(lease.shard_id());
-      release.set_poller_id(options_.poller_id);
-      release.set_lease_counter(lease.lease_counter());
-      leases_.ReleaseLease(release).IgnoreError();  // it expires otherwise
+    absl::StatusOr<v1::EventSourceMappingConfiguration> config = ConfigForNewLease(uuid);
+    // Unknown for now, deleted, or not runnable: give the lease back so that it is not held
+    // idle.
+    if (!config.ok() || !MappingRunnable(*config)) {
+      ReleaseUnused(uuid, lease.shard_id(), lease.lease_counter());
       continue;
     }
     ShardConsumerOptions consumer_options;
@@ -356,7 +393,7 @@ absl::Status Poller::Acquire() {
   return absl::OkStatus();
 }
 
-absl::Status Poller::RunOnce() {
+absl::Status Poller::HeartbeatOnce() {
   bool registered, heartbeat_due;
   {
     absl::MutexLock lock(&mu_);
@@ -364,16 +401,29 @@ absl::Status Poller::RunOnce() {
     registered = registered_;
   }
   if (!registered) RETURN_IF_ERROR(WithContext(Register(), "registering poller"));
-  RemoveFinished();
+  RemoveFinished();  // so that the heartbeat's digest covers only the leases worked on
   {
     absl::MutexLock lock(&mu_);
     heartbeat_due = clock_.Now() >= next_heartbeat_;
   }
-  absl::Status status;
-  if (heartbeat_due) status = HeartbeatAndRefresh();
+  if (!heartbeat_due) return absl::OkStatus();
+  return Heartbeat();
+}
+
+absl::Status Poller::ControlOnce() {
+  bool refresh;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return absl::FailedPreconditionError("poller shut down");
+    refresh = refresh_due_;
+    refresh_due_ = false;
+  }
   RemoveFinished();
-  absl::Status acquired = Acquire();
-  if (status.ok()) status = WithContext(acquired, "acquiring leases");
+  if (refresh) {
+    RefreshConfigs();
+    RemoveFinished();
+  }
+  absl::Status status = WithContext(Acquire(), "acquiring leases");
   if (options_.run_consumers_inline) {
     for (auto& c : Consumers()) c->RunOnce();
     RemoveFinished();
@@ -381,13 +431,30 @@ absl::Status Poller::RunOnce() {
   return status;
 }
 
+absl::Status Poller::RunOnce() {
+  absl::Status status = HeartbeatOnce();
+  absl::Status control = ControlOnce();
+  return status.ok() ? control : status;
+}
+
 void Poller::Start() {
-  loop_ = std::thread([this] {
+  heartbeat_loop_ = std::thread([this] {
     while (true) {
-      RunOnce().IgnoreError();  // retried on the next pass; the metrics show stuck shards
+      HeartbeatOnce().IgnoreError();  // retried on the next pass; the metrics show stuck shards
       absl::MutexLock lock(&mu_);
       const absl::Time wake = std::min(next_heartbeat_, clock_.Now() + absl::Seconds(1));
       if (clock_.AwaitWithDeadline(&mu_, absl::Condition(&shutting_down_), wake)) return;
+    }
+  });
+  control_loop_ = std::thread([this] {
+    auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return shutting_down_ || refresh_due_;
+    };
+    while (true) {
+      ControlOnce().IgnoreError();  // retried on the next pass
+      absl::MutexLock lock(&mu_);
+      clock_.AwaitWithDeadline(&mu_, absl::Condition(&wake), clock_.Now() + absl::Seconds(1));
+      if (shutting_down_) return;
     }
   });
 }
@@ -398,7 +465,8 @@ void Poller::Shutdown() {
     if (shut_down_) return;
     shutting_down_ = true;
   }
-  if (loop_.joinable()) loop_.join();
+  if (heartbeat_loop_.joinable()) heartbeat_loop_.join();
+  if (control_loop_.joinable()) control_loop_.join();
   const auto consumers = Consumers();
   // DeregisterPoller below gives every lease back in one call; each consumer only checkpoints.
   for (auto& c : consumers) c->RequestRelease(/*release_lease=*/false);

@@ -1,28 +1,42 @@
 // Poller: the worker that turns leases into function invocations. It registers with leasing,
 // heartbeats, acquires leases up to its capacity, and runs a ShardConsumer per held lease.
 //
-// Each RunOnce():
+// Two passes, each with its own thread once started, so that heartbeats never wait on anything
+// but leasing (a slow stream tracker must not expire every lease the poller holds):
+//
+// HeartbeatOnce() — leasing calls only:
 //   1. registers (RegisterPoller) if it has not yet; the reply gives the heartbeat interval;
-//   2. drops consumers that finished (SHARD_END, released, lost);
-//   3. when the heartbeat is due: Heartbeat with the iterator age of each lease whose age
+//   2. when the heartbeat is due: Heartbeat with the iterator age of each lease whose age
 //      changed since the last heartbeat, and the last processing result (PollerMetrics) of each
 //      lease whose result changed since the last one leasing accepted (both for every lease
 //      every `full_progress_every` heartbeats, so leasing's in-memory copy heals after its
 //      restart and the result's observed time is refreshed). A held lease that
 //      the reply no longer lists (or lists with another counter) was lost: its consumer stops at
 //      once. leases_to_release: the consumer finishes its invocation in flight, checkpoints and
-//      releases. Then each mapping in use is fetched again (MappingSource::GetMapping): a new
-//      config_version applies from the next batch; a disabled mapping's leases are released; a
-//      deleted one (NOT_FOUND) stops its consumers at once. If no heartbeat has succeeded for
-//      the lease duration, every consumer stops (another poller may own the leases by now);
-//   4. when it holds fewer leases than its capacity: AcquireLeases, and a consumer per new lease
-//      (a lease of a disabled or deleted mapping is released / not started);
-//   5. with `run_consumers_inline`, each consumer's RunOnce() (single-threaded tests); otherwise
+//      releases. A lease listed as ours that no consumer works on (and no acquire in progress
+//      may be about to start) is given back. If no heartbeat has succeeded for the lease
+//      duration, every consumer stops (another poller may own the leases by now). A successful
+//      heartbeat makes the configuration refresh of the next ControlOnce due.
+//
+// ControlOnce() — may also call the stream tracker:
+//   1. drops consumers that finished (SHARD_END, released, lost);
+//   2. when a refresh is due (after each successful heartbeat): each mapping in use is fetched
+//      again (MappingSource::GetMapping): a new config_version applies to every consumer of the
+//      mapping from its next batch attempt; a mapping that is not runnable (disabled, disabling,
+//      deleting) has its leases released; a deleted one (NOT_FOUND) stops its consumers at once.
+//      Configurations of mappings no longer in use are forgotten;
+//   3. when it holds fewer leases than its capacity: AcquireLeases, and a consumer per new lease
+//      (a lease of a mapping that is not runnable, or deleted, is released). A cached
+//      configuration that says "not runnable" is fetched again first: the mapping may have been
+//      enabled since;
+//   4. with `run_consumers_inline`, each consumer's RunOnce() (single-threaded tests); otherwise
 //      consumers run on the poller's Scheduler (ShardConsumer::Start): a shared pool of at most
 //      `invoke_threads` threads and one timer thread, so an idle lease costs no thread.
-// Start() runs RunOnce in a background loop (every heartbeat interval, at most 1 s apart);
-// Shutdown() stops the loop, stops every consumer gracefully (the invocation in flight finishes,
-// the watermark is checkpointed) and deregisters, which gives every lease back in one call.
+// RunOnce() is HeartbeatOnce() then ControlOnce() on the calling thread (tests). Start() runs the
+// heartbeat pass on one thread (every heartbeat interval) and the control pass on another (after
+// each heartbeat, and at least every second); Shutdown() stops both loops, stops every consumer
+// gracefully (the invocation in flight finishes, the watermark is checkpointed) and deregisters,
+// which gives every lease back in one call.
 //
 // Thread-safe. Everything passed to the constructor must outlive this object.
 #ifndef TRIBUTARY_POLLER_POLLER_H_
@@ -74,11 +88,16 @@ class Poller {
          FailureDestination& destination, PollerMetrics& metrics);
   ~Poller();
 
-  // One pass of the loop above. Returns the first error of registering, heartbeating or
-  // acquiring (the pass goes on where it can; the next pass retries).
+  // HeartbeatOnce() then ControlOnce(). Returns the first error of either.
   absl::Status RunOnce();
+  // The heartbeat pass above. Returns the error of registering or heartbeating (the next pass
+  // retries).
+  absl::Status HeartbeatOnce();
+  // The control pass above. Returns the first error of acquiring (the pass goes on where it can;
+  // the next pass retries; a failed configuration refresh is retried on the next heartbeat's).
+  absl::Status ControlOnce();
 
-  // Runs RunOnce in a background thread until Shutdown.
+  // Runs the two passes in background threads until Shutdown.
   void Start();
   // Stops the loop, stops every consumer after its invocation in flight with a checkpoint of
   // its watermark, then deregisters (leasing releases every lease of the poller at once; if
@@ -95,8 +114,13 @@ class Poller {
   using Key = std::pair<std::string, std::string>;  // mapping uuid, shard id
 
   absl::Status Register();
-  absl::Status HeartbeatAndRefresh();
+  absl::Status Heartbeat();
+  void RefreshConfigs();
   absl::Status Acquire();
+  // The configuration of mapping `uuid` to start a consumer with: the cached one when it is
+  // runnable, else fetched. NOT_FOUND when the mapping is gone.
+  absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigForNewLease(const std::string& uuid);
+  void ReleaseUnused(const std::string& uuid, const std::string& shard_id, int64_t counter);
   void RemoveFinished();
   std::vector<std::shared_ptr<ShardConsumer>> Consumers();
 
@@ -118,6 +142,13 @@ class Poller {
   absl::Duration lease_duration_ ABSL_GUARDED_BY(mu_) = absl::Seconds(10);
   absl::Time next_heartbeat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time last_good_heartbeat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Set by a successful heartbeat, cleared by the refresh of the next control pass.
+  bool refresh_due_ ABSL_GUARDED_BY(mu_) = false;
+  // AcquireLeases calls between their request and the start of their consumers, and how many
+  // began in all: a heartbeat that overlapped one may list a lease whose consumer does not exist
+  // yet, which is not an orphan.
+  int acquires_in_progress_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t acquires_started_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<Key, std::shared_ptr<ShardConsumer>> consumers_ ABSL_GUARDED_BY(mu_);
   // Consumers that left kRunning (or were superseded) whose tasks may still be finishing an
   // invocation; joined once quiescent, so the control loop never blocks on a function.
@@ -138,7 +169,8 @@ class Poller {
   int heartbeats_since_full_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread loop_;
+  std::thread heartbeat_loop_;
+  std::thread control_loop_;
 };
 
 }  // namespace tributary::poller

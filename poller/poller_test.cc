@@ -389,6 +389,33 @@ TEST_F(PollerTest, DisabledMappingReleasesItsLeases) {
   EXPECT_EQ(function_.call_count(), 1);
 }
 
+// Issue 14, item 2: the poller kept the disabled configuration of a mapping it no longer worked
+// on, so after a re-enable it acquired and released the lease again and again.
+TEST_F(PollerTest, ReEnabledMappingResumesFromItsCheckpoint) {
+  AddShard(kShard0);
+  Append(kShard0, 3);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  ASSERT_EQ(function_.call_count(), 1);
+  config_.set_enabled(false);
+  config_.set_state(v1::DISABLED);
+  UpdateConfig();
+  NextHeartbeat();
+  RunTimes(*poller, 2);
+  ASSERT_EQ(leases_.GetLease(kMapping, kShard0).lease_owner(), "");
+  Append(kShard0, 3);
+  config_.set_enabled(true);
+  config_.set_state(v1::ENABLED);
+  UpdateConfig();
+  const int releases_before = leases_.release_calls();
+  NextHeartbeat();
+  RunTimes(*poller, 2);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).lease_owner(), "p1");
+  EXPECT_EQ(leases_.release_calls(), releases_before);
+  ASSERT_EQ(function_.call_count(), 2);
+  EXPECT_EQ(function_.batches().back(), (std::vector<std::string>{"4", "5", "6"}));
+}
+
 TEST_F(PollerTest, DeletedMappingStopsItsWork) {
   AddShard(kShard0);
   Append(kShard0, 3);
@@ -413,6 +440,31 @@ TEST_F(PollerTest, HeartbeatsFailingForTheLeaseDurationStopEveryShard) {
   EXPECT_EQ(poller->RunOnce().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(function_.call_count(), 1);
   EXPECT_TRUE(poller->shards().empty());
+}
+
+// Issue 14, item 8: the heartbeat used to share its thread with the configuration refresh, so
+// a stream tracker that did not answer (for its 10 s deadline, the default lease duration)
+// stopped the heartbeats and expired every lease the poller held.
+TEST_F(PollerTest, HeartbeatsGoOnWhileTheStreamTrackerDoesNotAnswer) {
+  AddShard(kShard0);
+  testing::ObservedLeaseService observed(leases_);
+  auto poller = NewPollerVia(observed);
+  ASSERT_TRUE(poller->RunOnce().ok());  // registered, the lease acquired
+  ASSERT_EQ(poller->shards().size(), 1u);
+  mappings_.Hang(true);
+  poller->Start();
+  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the poller never parked";
+  NextHeartbeat();  // the heartbeat makes a configuration refresh due, which hangs
+  ASSERT_TRUE(mappings_.AwaitHungCalls(1)) << "the configuration refresh never asked the tracker";
+  for (int i = 0; i < 4; ++i) {  // 12 s: past the 9 s lease duration
+    const size_t replies = observed.heartbeat_replies().size();
+    ASSERT_TRUE(clock_.WaitForWaiters(1)) << "no heartbeat loop waits for its next heartbeat";
+    NextHeartbeat();
+    ASSERT_TRUE(observed.AwaitHeartbeatReplies(replies)) << "heartbeat " << i << " never came";
+  }
+  EXPECT_EQ(poller->shards().size(), 1u) << "the lease was given up while the tracker hung";
+  mappings_.Hang(false);
+  poller->Shutdown();
 }
 
 // Leasing restarts keep a live poller's leases (restart grace), but the poller has already

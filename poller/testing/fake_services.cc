@@ -386,6 +386,12 @@ absl::StatusOr<v1::HeartbeatResponse> ObservedLeaseService::Heartbeat(
   return response;
 }
 
+bool ObservedLeaseService::AwaitHeartbeatReplies(size_t n, absl::Duration real_timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return heartbeat_replies_.size() > n; };
+  return mu_.AwaitWithTimeout(absl::Condition(&ready), real_timeout);
+}
+
 bool ObservedLeaseService::AwaitCheckpoints(
     const std::function<bool(const std::vector<CheckpointCall>&)>& done,
     absl::Duration real_timeout) {
@@ -413,9 +419,26 @@ void FakeMappingSource::Delete(const std::string& uuid) {
   configs_.erase(uuid);
 }
 
+void FakeMappingSource::Hang(bool hang) {
+  absl::MutexLock lock(&mu_);
+  hang_ = hang;
+}
+
+bool FakeMappingSource::AwaitHungCalls(int n, absl::Duration real_timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return hung_calls_ >= n; };
+  return mu_.AwaitWithTimeout(absl::Condition(&ready), real_timeout);
+}
+
 absl::StatusOr<v1::EventSourceMappingConfiguration> FakeMappingSource::GetMapping(
     const std::string& uuid) {
   absl::MutexLock lock(&mu_);
+  if (hang_) {
+    ++hung_calls_;
+    auto released = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !hang_; };
+    mu_.Await(absl::Condition(&released));
+    --hung_calls_;
+  }
   auto it = configs_.find(uuid);
   if (it == configs_.end()) return absl::NotFoundError(absl::StrCat("mapping ", uuid));
   return it->second;

@@ -127,6 +127,9 @@ class ObservedLeaseService : public LeaseService {
   // Every Heartbeat request, in order; and every successful reply.
   std::vector<v1::HeartbeatRequest> heartbeats();
   std::vector<v1::HeartbeatResponse> heartbeat_replies();
+  // Waits (in real time, at most `real_timeout`: a failure guard) until more than `n` heartbeats
+  // were answered successfully.
+  bool AwaitHeartbeatReplies(size_t n, absl::Duration real_timeout = absl::Seconds(10));
   // Waits (in real time, at most `real_timeout`: a failure guard) until `done(calls)` holds.
   bool AwaitCheckpoints(const std::function<bool(const std::vector<CheckpointCall>&)>& done,
                         absl::Duration real_timeout = absl::Seconds(30));
@@ -162,11 +165,19 @@ class FakeMappingSource : public MappingSource {
  public:
   void Set(const v1::EventSourceMappingConfiguration& config);
   void Delete(const std::string& uuid);
+  // While hung, GetMapping blocks (in real time) until Hang(false): a stream tracker that does
+  // not answer.
+  void Hang(bool hang);
+  // Waits (in real time, at most `real_timeout`: a failure guard) until `n` GetMapping calls
+  // are blocked in a hang.
+  bool AwaitHungCalls(int n, absl::Duration real_timeout = absl::Seconds(10));
   absl::StatusOr<v1::EventSourceMappingConfiguration> GetMapping(const std::string& uuid) override;
 
  private:
   absl::Mutex mu_;
   std::map<std::string, v1::EventSourceMappingConfiguration> configs_ ABSL_GUARDED_BY(mu_);
+  bool hang_ ABSL_GUARDED_BY(mu_) = false;
+  int hung_calls_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tributary::poller::testing
