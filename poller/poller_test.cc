@@ -416,6 +416,31 @@ TEST_F(PollerTest, ReEnabledMappingResumesFromItsCheckpoint) {
   EXPECT_EQ(function_.batches().back(), (std::vector<std::string>{"4", "5", "6"}));
 }
 
+// Issue 14, item 7: records the processor refused (a store bug: a sequence number out of order
+// or not a number) used to be dropped while the reader moved past them, so the watermark carried
+// over the gap once later records were done. The consumer now gives the lease up instead: the
+// checkpoint never passes the refused record, and nothing after it is delivered.
+TEST_F(PollerTest, RecordsTheProcessorRefusesGiveTheLeaseUpInsteadOfBeingSkipped) {
+  AddShard(kShard0);
+  Append(kShard0, 5);
+  shards_.CorruptSequenceNumber(kStream, kShard0, 3, "not-a-number");
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  Append(kShard0, 2);  // 6, 7: past the refused records
+  for (int i = 0; i < 3; ++i) {
+    NextHeartbeat();
+    RunTimes(*poller, 1);
+  }
+  for (const auto& call : leases_.checkpoint_calls()) {
+    if (call.checkpoint.type() != v1::SEQUENCE_NUMBER) continue;
+    EXPECT_LE(std::stoull(call.checkpoint.sequence_number()), 2u) << "checkpointed past the gap";
+  }
+  for (const auto& batch : function_.batches()) {
+    for (const std::string& seq : batch) EXPECT_LE(std::stoull(seq), 2u) << "delivered past the gap";
+  }
+  EXPECT_GE(leases_.release_calls(), 1) << "the lease was not given back";
+}
+
 TEST_F(PollerTest, DeletedMappingStopsItsWork) {
   AddShard(kShard0);
   Append(kShard0, 3);

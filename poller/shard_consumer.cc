@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "glog/logging.h"
 
 namespace tributary::poller {
 namespace {
@@ -108,15 +110,30 @@ void ShardConsumer::RequestRelease(bool release_lease) {
   stream_->Cancel();
 }
 
-void ShardConsumer::HandOver(ReadResult& result) {
+absl::Status ShardConsumer::HandOver(ReadResult& result) {
   if (!result.records.empty()) {
-    // A record out of order would be a store bug; the records before it are kept.
-    processor_.Offer(std::move(result.records)).IgnoreError();
+    // A record out of order would be a store bug; the records before it are kept, the rest are
+    // not, and the reader has moved past them.
+    RETURN_IF_ERROR(processor_.Offer(std::move(result.records)));
   }
   if (result.millis_behind_latest.has_value()) {
     processor_.SetReaderBehind(*result.millis_behind_latest);
   }
   if (result.shard_end) processor_.MarkShardEnd();
+  return absl::OkStatus();
+}
+
+void ShardConsumer::GiveUp(const absl::Status& why) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ != State::kRunning) return;
+  }
+  // A consumer's own failure has no caller to return to: this is its boundary. Once per lease.
+  LOG(ERROR) << "mapping " << key_.event_source_mapping_uuid() << " shard " << key_.shard_id()
+             << ": records read from the store were refused (" << why
+             << "); giving the lease up so that the next owner re-reads from the checkpoint";
+  Lose();
+  ReleaseLease();
 }
 
 void ShardConsumer::ReadOnce() {
@@ -127,7 +144,10 @@ void ShardConsumer::ReadOnce() {
   if (processor_.Outstanding() >= options_.max_outstanding_records) return;
   absl::StatusOr<ReadResult> result = stream_->Next();
   if (!result.ok()) return;  // the stream resumes after its last record on the next call
-  HandOver(*result);
+  if (absl::Status offered = HandOver(*result); !offered.ok()) {
+    GiveUp(offered);
+    return;
+  }
   absl::MutexLock lock(&mu_);
   if (result->shard_end) shard_end_read_ = true;
   Wake();
@@ -284,7 +304,9 @@ void ShardConsumer::Stop() {
 }
 
 void ShardConsumer::OnRead(absl::StatusOr<ReadResult> result) {
-  if (result.ok()) HandOver(*result);
+  absl::Status offered;
+  if (result.ok()) offered = HandOver(*result);
+  if (!offered.ok()) GiveUp(offered);  // before --tasks_: Stop waits for this task
   absl::MutexLock lock(&mu_);
   read_outstanding_ = false;
   if (!result.ok()) {

@@ -124,7 +124,12 @@ class ShardConsumer {
   void OnRead(absl::StatusOr<ReadResult> result);
   // Gives a successful read to the processor: its records, how far behind the tip it was, and
   // the shard's end.
-  void HandOver(ReadResult& result);
+  // Gives the reader's result to the processor. An error (records the processor refused: out of
+  // order or not a sequence number, which only a store bug produces) means records were read
+  // but not taken: the caller must GiveUp, since reading on would let the watermark pass them.
+  absl::Status HandOver(ReadResult& result);
+  // Stops at once and gives the lease back, so that the next owner re-reads from the checkpoint.
+  void GiveUp(const absl::Status& why);
   // Runs one batch (a scheduler task).
   void RunBatchTask(ShardProcessor::LaneBatch batch);
   bool Finished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return state_ != State::kRunning; }

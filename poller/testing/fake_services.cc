@@ -318,6 +318,12 @@ uint64_t InMemoryShards::Append(const std::string& stream, const std::string& sh
   return seq;
 }
 
+void InMemoryShards::CorruptSequenceNumber(const std::string& stream, const std::string& shard_id,
+                                           uint64_t seq, const std::string& replacement) {
+  absl::MutexLock lock(&mu_);
+  shards_[{stream, shard_id}].records.at(seq - 1).set_sequence_number(replacement);
+}
+
 void InMemoryShards::Close(const std::string& stream, const std::string& shard_id) {
   absl::MutexLock lock(&mu_);
   shards_[{stream, shard_id}].closed = true;

@@ -86,6 +86,9 @@ class InMemoryShards : public ShardReader {
   uint64_t Append(const std::string& stream, const std::string& shard_id, const std::string& key,
                   const std::string& data, absl::Time arrival);
   void Close(const std::string& stream, const std::string& shard_id);
+  // A store bug: the record appended as `seq` is read with the sequence number `replacement`.
+  void CorruptSequenceNumber(const std::string& stream, const std::string& shard_id, uint64_t seq,
+                             const std::string& replacement);
   // The next `n` reads of any stream fail with UNAVAILABLE (the stream then resumes).
   void FailNextReads(int n);
   // Each read returns at most `n` records (default 10,000). A read that leaves records unread
