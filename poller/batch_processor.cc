@@ -52,7 +52,7 @@ int64_t WindowStateBytes(const v1::TumblingWindowState& state) {
 
 struct BatchProcessor::Call {
   const ShardContext& shard;
-  const v1::EventSourceMappingConfiguration& config;
+  const ConfigSource& config;
   StopSignal& stop;
   const DoneCallback& on_done;
   WindowContext* window;  // null without tumbling windows
@@ -77,8 +77,7 @@ BatchProcessor::BatchProcessor(Clock& clock, Waiter& waiter, FunctionInvoker& in
       backoff_(backoff, seed),
       rng_(seed ^ 0x9e3779b97f4a7c15ull) {}
 
-absl::Status BatchProcessor::Process(const ShardContext& shard,
-                                     const v1::EventSourceMappingConfiguration& config,
+absl::Status BatchProcessor::Process(const ShardContext& shard, const ConfigSource& config,
                                      std::vector<v1::Record> records, StopSignal& stop,
                                      const DoneCallback& on_done, WindowContext* window) {
   if (records.empty()) return absl::OkStatus();
@@ -90,12 +89,14 @@ absl::Status BatchProcessor::Process(const ShardContext& shard,
 }
 
 absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Record> records) {
-  const auto& config = call.config;
   int64_t retries = 0;       // retries of this segment so far
   int64_t invoke_count = 0;  // invokes of this segment so far
   Attempt last;
   while (true) {
     if (call.stop.stopped()) return absl::CancelledError("lane stopped");
+    // Read again for every attempt: an update reaches a failing batch (see the header).
+    const std::shared_ptr<const v1::EventSourceMappingConfiguration> current = call.config();
+    const v1::EventSourceMappingConfiguration& config = *current;
     if (config.maximum_record_age_in_seconds() > 0) {
       const absl::Time oldest_allowed =
           clock_.Now() - absl::Seconds(config.maximum_record_age_in_seconds());
@@ -105,13 +106,13 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
       }
       records = std::move(fresh);
       if (!expired.empty()) {
-        RETURN_IF_ERROR(Report(call, expired, kRecordAgeExceeded, invoke_count, last));
+        RETURN_IF_ERROR(Report(call, config, expired, kRecordAgeExceeded, invoke_count, last));
         call.on_done(expired);
       }
       if (records.empty()) return absl::OkStatus();
     }
 
-    last = Invoke(call, records);
+    last = Invoke(call, config, records);
     ++invoke_count;
     if (last.kind == Attempt::kSuccess) {
       metrics_.Delivered(call.shard, records.size());
@@ -147,7 +148,8 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
       return ProcessSegment(call, std::move(second));
     }
     if (config.maximum_retry_attempts() >= 0 && retries >= config.maximum_retry_attempts()) {
-      RETURN_IF_ERROR(Report(call, records, kRetryAttemptsExhausted, invoke_count, last));
+      RETURN_IF_ERROR(
+          Report(call, config, records, kRetryAttemptsExhausted, invoke_count, last));
       call.on_done(records);
       return absl::OkStatus();
     }
@@ -160,8 +162,9 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
   }
 }
 
-BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call, std::vector<v1::Record>& records) {
-  const auto& config = call.config;
+BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
+                                               const v1::EventSourceMappingConfiguration& config,
+                                               std::vector<v1::Record>& records) {
   v1::InvokeRequest request;
   request.set_event_source_mapping_uuid(call.shard.mapping_uuid);
   request.set_stream_name(call.shard.stream_name);
@@ -254,12 +257,14 @@ FailureInfo BatchProcessor::NewFailureInfo(const v1::EventSourceMappingConfigura
   return info;
 }
 
-absl::Status BatchProcessor::PutFailureRecord(const v1::EventSourceMappingConfiguration& config,
+absl::Status BatchProcessor::PutFailureRecord(const ConfigSource& config,
                                               const ShardContext& shard, StopSignal& stop,
                                               const std::string& data) {
-  const std::string& destination = config.destination_config().on_failure().destination();
   for (int64_t attempt = 0;; ++attempt) {
     if (stop.stopped()) return absl::CancelledError("lane stopped");
+    // Read again for every put: an operator may fix a wrong destination meanwhile.
+    const std::string destination = config()->destination_config().on_failure().destination();
+    if (destination.empty()) return absl::OkStatus();  // removed meanwhile: only counted
     if (destination_.Put(destination, shard.shard_id, data).ok()) return absl::OkStatus();
     if (!waiter_.WaitUntil(clock_.Now() + backoff_.Delay(attempt), stop)) {
       return absl::CancelledError("lane stopped while reporting to the destination");
@@ -267,11 +272,13 @@ absl::Status BatchProcessor::PutFailureRecord(const v1::EventSourceMappingConfig
   }
 }
 
-absl::Status BatchProcessor::Report(const Call& call, const std::vector<v1::Record>& records,
+absl::Status BatchProcessor::Report(const Call& call,
+                                    const v1::EventSourceMappingConfiguration& config,
+                                    const std::vector<v1::Record>& records,
                                     const std::string& condition, int64_t invoke_count,
                                     const Attempt& last) {
-  if (!call.config.destination_config().on_failure().destination().empty()) {
-    const FailureInfo info = NewFailureInfo(call.config, call.shard, condition, invoke_count, last);
+  if (!config.destination_config().on_failure().destination().empty()) {
+    const FailureInfo info = NewFailureInfo(config, call.shard, condition, invoke_count, last);
     RETURN_IF_ERROR(
         PutFailureRecord(call.config, call.shard, call.stop, FailureRecordJson(info, records)));
   }
@@ -290,8 +297,7 @@ absl::Status BatchProcessor::TerminateWindowIfTooLarge(const Call& call) {
   return absl::OkStatus();
 }
 
-absl::Status BatchProcessor::FinishWindow(const ShardContext& shard,
-                                          const v1::EventSourceMappingConfiguration& config,
+absl::Status BatchProcessor::FinishWindow(const ShardContext& shard, const ConfigSource& source,
                                           const WindowContext& window, bool terminated_early,
                                           StopSignal& stop) {
   v1::InvokeRequest request;
@@ -302,8 +308,6 @@ absl::Status BatchProcessor::FinishWindow(const ShardContext& shard,
   *request.mutable_state() = window.state;
   request.set_is_final_invoke_for_window(true);
   request.set_is_window_terminated_early(terminated_early);
-  const int timeout_s =
-      config.function_timeout_seconds() > 0 ? config.function_timeout_seconds() : 30;
 
   // The iterator age grows while a final invocation is retried, as while a batch is: the lane
   // goes no further until it ends.
@@ -317,6 +321,11 @@ absl::Status BatchProcessor::FinishWindow(const ShardContext& shard,
   Attempt last;
   for (int64_t retries = 0;; ++retries) {
     if (stop.stopped()) return absl::CancelledError("lane stopped");
+    // Read again for every attempt, as ProcessSegment does.
+    const std::shared_ptr<const v1::EventSourceMappingConfiguration> current = source();
+    const v1::EventSourceMappingConfiguration& config = *current;
+    const int timeout_s =
+        config.function_timeout_seconds() > 0 ? config.function_timeout_seconds() : 30;
     const absl::Time start = clock_.Now();
     absl::StatusOr<v1::InvokeResponse> reply =
         invoker_.Invoke(config.function_endpoint(), request, absl::Seconds(timeout_s));
@@ -353,7 +362,7 @@ absl::Status BatchProcessor::FinishWindow(const ShardContext& shard,
         FailureInfo info = NewFailureInfo(config, shard, give_up, invoke_count, last);
         info.window = std::make_pair(window.start, window.end);
         RETURN_IF_ERROR(PutFailureRecord(
-            config, shard, stop,
+            source, shard, stop,
             FailureRecordJson(info, window.first_record, window.last_record, window.record_count)));
       }
       metrics_.WindowFailed(shard);

@@ -51,6 +51,13 @@
 //       RetryAttemptsExhausted / RecordAgeExceeded, KinesisBatchInfo spanning the window's records
 //       in the lane plus "tumblingWindow":{start,end}) and counted as windows_failed; the
 //       caller moves on as after a success. An accepted final invocation counts windows_closed.
+// Configuration: the batch reads the mapping configuration from its ConfigSource again before
+// every attempt (each invoke, and each put to the on-failure destination), so an update reaches a
+// batch that is failing or waiting out a backoff: a new maximum_retry_attempts,
+// maximum_record_age_in_seconds, bisect_batch_on_function_error, destination,
+// function_response_types, function endpoint or timeout applies from its next attempt. The
+// retries already made count against a new limit (a batch retried 50 times whose limit becomes 1
+// gives up after its next failure). A backoff already begun is waited out.
 // Reporting: with an on-failure destination, one record per skipped group is put there
 // (FailureRecordJson; partition key = shard id); a failed put is retried with backoff until it
 // succeeds or the lane is stopped, so no record is skipped unreported. Without a destination
@@ -63,6 +70,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -102,6 +110,10 @@ struct WindowContext {
   std::function<void()> on_terminated_early;
 };
 
+// The current configuration of the batch's mapping; called before each attempt, possibly from
+// any lane's thread. Never returns null.
+using ConfigSource = std::function<std::shared_ptr<const v1::EventSourceMappingConfiguration>()>;
+
 class BatchProcessor {
  public:
   // Called with records that just became done (in order within the call).
@@ -111,21 +123,20 @@ class BatchProcessor {
                  FailureDestination& destination, PollerMetrics& metrics, BackoffOptions backoff,
                  uint64_t seed);
 
-  // Processes `records` (non-empty, in shard order) of `shard` under `config` until every record
-  // is done, calling `on_done` as records become done. Returns OK when all are done; CANCELLED
+  // Processes `records` (non-empty, in shard order) of `shard` under the configuration `config`
+  // gives at each attempt until every record is done, calling `on_done` as records become done. Returns OK when all are done; CANCELLED
   // when `stop` fired first (an invoke in progress finishes, but nothing is invoked or waited
   // for after the stop; records not yet reported to `on_done` are not done).
   // With `window` (non-null) the batch belongs to that tumbling window (rules W1, W2); `window`
   // must outlive the call and holds the window's state afterwards.
-  absl::Status Process(const ShardContext& shard, const v1::EventSourceMappingConfiguration& config,
+  absl::Status Process(const ShardContext& shard, const ConfigSource& config,
                        std::vector<v1::Record> records, StopSignal& stop,
                        const DoneCallback& on_done, WindowContext* window = nullptr);
 
   // Makes `window`'s final invocation (rule W3; with `terminated_early`, the early end of W2).
   // Returns OK once the function accepted it or the window was given up and reported; CANCELLED
   // when `stop` fired first (the window is not finished).
-  absl::Status FinishWindow(const ShardContext& shard,
-                            const v1::EventSourceMappingConfiguration& config,
+  absl::Status FinishWindow(const ShardContext& shard, const ConfigSource& config,
                             const WindowContext& window, bool terminated_early, StopSignal& stop);
 
  private:
@@ -133,17 +144,21 @@ class BatchProcessor {
   struct Attempt;
 
   absl::Status ProcessSegment(const Call& call, std::vector<v1::Record> records);
-  // Invokes the function with `records`, which are moved into the request and back (unchanged
-  // when this returns). With a window, a reply that is not a function error sets its state.
-  Attempt Invoke(const Call& call, std::vector<v1::Record>& records);
+  // Invokes the function with `records` under `config`, which are moved into the request and
+  // back (unchanged when this returns). With a window, a reply that is not a function error sets
+  // its state.
+  Attempt Invoke(const Call& call, const v1::EventSourceMappingConfiguration& config,
+                 std::vector<v1::Record>& records);
   // W2 after a reply's state was adopted.
   absl::Status TerminateWindowIfTooLarge(const Call& call);
-  absl::Status Report(const Call& call, const std::vector<v1::Record>& records,
-                      const std::string& condition, int64_t invoke_count, const Attempt& last);
-  // Puts `data` to the on-failure destination (when there is one) until it succeeds or `stop`.
-  absl::Status PutFailureRecord(const v1::EventSourceMappingConfiguration& config,
-                                const ShardContext& shard, StopSignal& stop,
-                                const std::string& data);
+  absl::Status Report(const Call& call, const v1::EventSourceMappingConfiguration& config,
+                      const std::vector<v1::Record>& records, const std::string& condition,
+                      int64_t invoke_count, const Attempt& last);
+  // Puts `data` to the on-failure destination until it succeeds or `stop`, reading the
+  // destination from `config` before each put (one removed meanwhile ends the attempts: the
+  // records are then only counted, as without a destination).
+  absl::Status PutFailureRecord(const ConfigSource& config, const ShardContext& shard,
+                                StopSignal& stop, const std::string& data);
   FailureInfo NewFailureInfo(const v1::EventSourceMappingConfiguration& config,
                              const ShardContext& shard, const std::string& condition,
                              int64_t invoke_count, const Attempt& last);

@@ -36,7 +36,7 @@ class BatchProcessorTest : public ::testing::Test {
   }
 
   absl::Status Process(std::vector<v1::Record> records) {
-    return processor_.Process(shard_, config_, std::move(records), stop_,
+    return processor_.Process(shard_, current_config_, std::move(records), stop_,
                               [this](const std::vector<v1::Record>& done) {
                                 for (const auto& r : done) done_.push_back(r.sequence_number());
                               });
@@ -74,6 +74,10 @@ class BatchProcessorTest : public ::testing::Test {
   BatchProcessor processor_{clock_, waiter_, function_, destination_, metrics_, backoff_, seed_};
   ShardContext shard_{"mapping-1", "orders", "shardId-000000000003"};
   v1::EventSourceMappingConfiguration config_;
+  // What the batch reads at each attempt: config_ as it is then (tests may change it mid-batch).
+  const ConfigSource current_config_ = [this] {
+    return std::make_shared<const v1::EventSourceMappingConfiguration>(config_);
+  };
   StopSignal stop_;
   std::vector<std::string> done_;
 };
@@ -190,6 +194,51 @@ TEST_F(BatchProcessorTest, RetriesExhaustedSendsTheExactDestinationRecordAndSkip
   EXPECT_EQ(kb.at("batchSize").number_value(), 3);
   EXPECT_EQ(kb.at("streamName").string_value(), "orders");
   EXPECT_EQ(Metrics().dropped_records().at("RetryAttemptsExhausted"), 3);
+}
+
+// Issue 14, item 3: a batch failing under the default policy (retry forever) kept that policy
+// after `mappings update --maximum-retry-attempts 1 --destination X` until a restart. The update
+// now applies from the batch's next attempt: its retries so far count against the new limit.
+TEST_F(BatchProcessorTest, AnUpdateReachesAFailingBatchAtItsNextAttempt) {
+  config_.set_maximum_retry_attempts(-1);
+  const std::string old_endpoint = config_.function_endpoint();
+  function_.SetScript([this](const v1::InvokeRequest&, int call) -> absl::StatusOr<v1::InvokeResponse> {
+    if (call == 4) {  // the operator updates the mapping while the batch keeps failing
+      config_.set_maximum_retry_attempts(1);
+      SetDestination();
+      config_.set_function_endpoint("127.0.0.1:9001");
+      config_.set_function_timeout_seconds(7);
+    }
+    if (call >= 20) return v1::InvokeResponse();  // ends the test should the update be ignored
+    return FunctionErrorReply();
+  });
+  ASSERT_TRUE(Process(Records(2)).ok());
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 6u) << "the new retry limit did not end the retries";
+  EXPECT_EQ(calls[4].endpoint, old_endpoint);
+  EXPECT_EQ(calls[5].endpoint, "127.0.0.1:9001") << "the new endpoint was not used";
+  EXPECT_EQ(calls[5].timeout, absl::Seconds(7)) << "the new timeout was not used";
+  ASSERT_EQ(destination_.puts().size(), 1u) << "nothing reached the new destination";
+  EXPECT_EQ(destination_.puts()[0].stream_name, "dlq");
+  EXPECT_EQ(done_, (std::vector<std::string>{"0", "1"}));
+}
+
+// The on-failure put is retried with the destination current at each put: an operator can fix
+// a destination that does not exist while the lane waits on it.
+TEST_F(BatchProcessorTest, AFailingDestinationPutUsesTheDestinationCurrentAtEachPut) {
+  config_.set_maximum_retry_attempts(0);
+  config_.mutable_destination_config()->mutable_on_failure()->set_destination("missing");
+  function_.SetScript([](const v1::InvokeRequest&, int) { return FunctionErrorReply(); });
+  destination_.SetPutHook([this](const std::string& stream) {
+    if (stream == "missing") {
+      SetDestination();  // the operator points the mapping at a stream that exists
+      return absl::NotFoundError("stream missing");
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(Process(Records(1)).ok());
+  ASSERT_EQ(destination_.puts().size(), 1u);
+  EXPECT_EQ(destination_.puts()[0].stream_name, "dlq");
 }
 
 TEST_F(BatchProcessorTest, FailedCallReportsItsStatusCodeAndMessage) {
@@ -385,7 +434,7 @@ TEST_F(BatchProcessorTest, EmptyOrUnknownIdentifierFailsTheWholeBatch) {
     function.SetScript([&](const v1::InvokeRequest&, int call) {
       return call == 0 ? ItemFailures({"1", bad}) : ItemFailures({});
     });
-    ASSERT_TRUE(processor.Process(shard_, config_, Records(3), stop_, [](const auto&) {}).ok());
+    ASSERT_TRUE(processor.Process(shard_, current_config_, Records(3), stop_, [](const auto&) {}).ok());
     // The whole batch was retried, not just from "1".
     EXPECT_EQ(function.batches(),
               (std::vector<std::vector<std::string>>{{"0", "1", "2"}, {"0", "1", "2"}}));
@@ -511,7 +560,7 @@ class WindowBatchTest : public BatchProcessorTest {
 
   absl::Status ProcessInWindow(std::vector<v1::Record> records) {
     return processor_.Process(
-        shard_, config_, std::move(records), stop_,
+        shard_, current_config_, std::move(records), stop_,
         [this](const std::vector<v1::Record>& done) {
           for (const auto& r : done) done_.push_back(r.sequence_number());
         },
@@ -702,7 +751,7 @@ TEST_F(WindowBatchTest, AStateOverOneMiBEndsTheWindowEarlyAndItGoesOnEmpty) {
 
 TEST_F(WindowBatchTest, TheFinalInvocationHasNoRecordsTheWindowAndTheLastState) {
   ASSERT_TRUE(ProcessInWindow(Records(2)).ok());
-  ASSERT_TRUE(processor_.FinishWindow(shard_, config_, window_, false, stop_).ok());
+  ASSERT_TRUE(processor_.FinishWindow(shard_, current_config_, window_, false, stop_).ok());
   const auto calls = function_.calls();
   ASSERT_EQ(calls.size(), 2u);
   const auto& request = calls[1].request;
@@ -726,7 +775,7 @@ TEST_F(WindowBatchTest, TheFinalInvocationIsRetriedWithBackoffAndItsReplyNeedsNo
     if (call < 2) return absl::UnavailableError("down");
     return v1::InvokeResponse();  // no state: fine for a final invocation
   });
-  ASSERT_TRUE(processor_.FinishWindow(shard_, config_, window_, false, stop_).ok());
+  ASSERT_TRUE(processor_.FinishWindow(shard_, current_config_, window_, false, stop_).ok());
   EXPECT_EQ(function_.call_count(), 3);
   EXPECT_EQ(waiter_.waits().size(), 2u);
   EXPECT_EQ(Metrics().windows_closed(), 1);
@@ -743,7 +792,7 @@ TEST_F(WindowBatchTest, TheIteratorAgeGrowsWhileAFinalInvocationIsRetried) {
         return v1::InvokeResponse();
       });
   clock_.Advance(absl::Seconds(3));
-  ASSERT_TRUE(processor_.FinishWindow(shard_, config_, window_, false, stop_).ok());
+  ASSERT_TRUE(processor_.FinishWindow(shard_, current_config_, window_, false, stop_).ok());
   ASSERT_EQ(ages.size(), 3u);
   EXPECT_EQ(ages[0], 3000) << "now minus the window's last record";
   EXPECT_GT(ages[1], ages[0]) << "backoff waits move the clock";
@@ -757,7 +806,7 @@ TEST_F(WindowBatchTest, AFinalInvocationOutOfRetriesReportsTheWindowAndMovesOn) 
   window_.first_record = MakeRecord(10, "k", "", t0_);
   window_.last_record = MakeRecord(19, "k", "", t0_ + absl::Seconds(5));
   window_.record_count = 7;
-  ASSERT_TRUE(processor_.FinishWindow(shard_, config_, window_, false, stop_).ok());
+  ASSERT_TRUE(processor_.FinishWindow(shard_, current_config_, window_, false, stop_).ok());
   EXPECT_EQ(function_.call_count(), 3);
   const auto s = OnlyDestinationRecord();
   const auto& rc = s.fields().at("requestContext").struct_value().fields();
@@ -781,7 +830,7 @@ TEST_F(WindowBatchTest, AFinalInvocationIsTriedOnceAndGivenUpWhenTheWindowIsTooO
   window_.first_record = MakeRecord(1, "k", "", t0_);
   window_.last_record = MakeRecord(2, "k", "", t0_);
   clock_.Advance(absl::Seconds(61));  // already too old: the first attempt is still made
-  ASSERT_TRUE(processor_.FinishWindow(shard_, config_, window_, false, stop_).ok());
+  ASSERT_TRUE(processor_.FinishWindow(shard_, current_config_, window_, false, stop_).ok());
   EXPECT_EQ(function_.call_count(), 1);
   EXPECT_EQ(Metrics().windows_failed(), 1);
 }
@@ -791,7 +840,7 @@ TEST_F(WindowBatchTest, AFinalInvocationStoppedDuringBackoffIsCancelled) {
     stop_.Stop();
     return FunctionErrorReply();
   });
-  EXPECT_EQ(processor_.FinishWindow(shard_, config_, window_, false, stop_).code(),
+  EXPECT_EQ(processor_.FinishWindow(shard_, current_config_, window_, false, stop_).code(),
             absl::StatusCode::kCancelled);
   EXPECT_EQ(Metrics().windows_closed(), 0);
   EXPECT_EQ(Metrics().windows_failed(), 0);

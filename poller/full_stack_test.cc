@@ -64,6 +64,12 @@ class UserFunction final : public v1::Function::Service {
     absl::MutexLock lock(&mu_);
     return invocations_;
   }
+  // Waits (real time, at most `real_timeout`) until more than `n` invocations arrived.
+  bool AwaitInvocationsAbove(int n, absl::Duration real_timeout) {
+    absl::MutexLock lock(&mu_);
+    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return invocations_ > n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&done), real_timeout);
+  }
 
  private:
   absl::Mutex mu_;
@@ -275,6 +281,45 @@ TEST_F(FullStackTest, MappingIsProcessedEndToEndAndTheBadRecordGoesToTheDestinat
   EXPECT_NE(text.find(absl::StrCat("tributary_poller_invocations_total{", labels, "} ",
                                    function_.invocations(), "\n")),
             std::string::npos);
+}
+
+// Issue 14, item 3, the README's operator path: a mapping with the default retry policy (retry
+// until the records expire) is stuck on a poison record; `mappings update
+// --maximum-retry-attempts 1 --destination dlq` must reach the stuck batch without a restart:
+// it goes to the destination at its next failed attempt and the records after it flow.
+TEST_F(FullStackTest, AnUpdateReachesABatchStuckOnAPoisonRecord) {
+  CreateStream("orders");
+  CreateStream("dlq");
+  v1::CreateEventSourceMappingRequest create = OrdersMapping();
+  create.set_batch_size(10);
+  auto mapping = mappings_->CreateEventSourceMapping(create);
+  ASSERT_TRUE(mapping.ok()) << mapping.status();
+  ASSERT_TRUE(tracker_->lease_sync()->RunOnce().ok());
+  Put("orders", "ok0");
+  Put("orders", "bad");
+  poller_->poller().Start();
+  ASSERT_TRUE(function_.AwaitInvocationsAbove(0, absl::Seconds(30))) << "never invoked";
+
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_uuid(mapping->uuid());
+  update.set_maximum_retry_attempts(1);
+  update.mutable_destination_config()->mutable_on_failure()->set_destination("dlq");
+  ASSERT_TRUE(mappings_->UpdateEventSourceMapping(update).ok());
+  // The fake clock moves in 1 s steps: the next heartbeat brings the new configuration, the
+  // batch's backoff (at most 30 s) ends, and its next failure is its last. After each step the
+  // poller gets up to 200 ms of real time to make the retry the step allows.
+  bool reported = false;
+  for (int second = 0; second < 90 && !reported; ++second) {
+    const int before = function_.invocations();
+    clock_.Advance(absl::Seconds(1));
+    function_.AwaitInvocationsAbove(before, absl::Milliseconds(200));
+    reported = !ReadAll("dlq").empty();
+  }
+  ASSERT_TRUE(reported) << "the stuck batch kept the old retry policy";
+  const std::string after = Put("orders", "ok2");
+  ASSERT_TRUE(function_.AwaitDelivered(1)) << "the records after the poison one do not flow";
+  EXPECT_EQ(function_.delivered().back(), after);
+  poller_->Shutdown();
 }
 
 TEST_F(FullStackTest, StartedNodeWorksWithoutManualSteps) {

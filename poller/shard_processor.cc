@@ -114,10 +114,10 @@ ShardProcessor::ShardProcessor(ShardContext shard,
                                const v1::EventSourceMappingConfiguration& config, LaneDeps deps)
     : shard_(std::move(shard)), deps_(deps) {
   absl::MutexLock lock(&mu_);
-  config_ = config;
+  config_ = std::make_shared<const v1::EventSourceMappingConfiguration>(config);
   filter_ = CompileFilter(config);
   for (int i = 0; i < ParallelizationFactor(config); ++i) {
-    lanes_.push_back(std::make_unique<Lane>(config_, deps_, deps_.seed * 31 + i));
+    lanes_.push_back(std::make_unique<Lane>(*config_, deps_, deps_.seed * 31 + i));
   }
 }
 
@@ -179,7 +179,7 @@ absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
 
 void ShardProcessor::Route(std::vector<v1::Record> records) {
   const absl::Time now = deps_.clock.Now();
-  const int64_t length_s = WindowLength(config_);
+  const int64_t length_s = WindowLength(*config_);
   for (v1::Record& r : records) {
     Lane& lane = *lanes_[LaneForPartitionKey(r.partition_key(), LaneCount())];
     const int64_t group = lane.GroupFor(ArrivalTime(r), length_s);
@@ -189,13 +189,18 @@ void ShardProcessor::Route(std::vector<v1::Record> records) {
 
 void ShardProcessor::UpdateConfig(const v1::EventSourceMappingConfiguration& config) {
   absl::MutexLock lock(&mu_);
-  config_ = config;
+  config_ = std::make_shared<const v1::EventSourceMappingConfiguration>(config);
   filter_ = CompileFilter(config);
   for (auto& lane : lanes_) {
     lane->batcher.Reconfigure(BatchSize(config), Window(config), MaxPayloadBytes(config));
   }
   if (ParallelizationFactor(config) != LaneCount()) reroute_pending_ = true;
   RebuildLanesIfDue();
+}
+
+std::shared_ptr<const v1::EventSourceMappingConfiguration> ShardProcessor::CurrentConfig() {
+  absl::MutexLock lock(&mu_);
+  return config_;
 }
 
 void ShardProcessor::RebuildLanesIfDue() {
@@ -205,9 +210,9 @@ void ShardProcessor::RebuildLanesIfDue() {
   }
   ++lane_generation_;
   lanes_.clear();
-  for (int i = 0; i < ParallelizationFactor(config_); ++i) {
+  for (int i = 0; i < ParallelizationFactor(*config_); ++i) {
     lanes_.push_back(
-        std::make_unique<Lane>(config_, deps_, deps_.seed * 31 + i + 1000 * lane_generation_));
+        std::make_unique<Lane>(*config_, deps_, deps_.seed * 31 + i + 1000 * lane_generation_));
   }
   reroute_pending_ = false;
   Route(std::move(held_));
@@ -239,7 +244,7 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
       // Nothing of the open window is buffered (nor in flight: the lane is idle).
       const bool close =
           front.has_value() || shard_end_ || reroute_pending_ ||
-          WindowLength(config_) != lane.window->group.length_s ||
+          WindowLength(*config_) != lane.window->group.length_s ||
           (reader_at_tip_ && now >= lane.window->group.end() + deps_.window_close_grace);
       if (close) {
         lane.busy = true;
@@ -360,13 +365,14 @@ absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
     }
   }
   // Lanes are rebuilt only when none is busy, so `processor` stays valid while this lane is.
+  // Every attempt reads the configuration current then: an update reaches a failing batch.
+  const ConfigSource current = [this] { return CurrentConfig(); };
   absl::Status status;
   if (batch.final_invoke) {
-    status =
-        processor->FinishWindow(shard_, batch.config, window, /*terminated_early=*/false, stop);
+    status = processor->FinishWindow(shard_, current, window, /*terminated_early=*/false, stop);
   } else {
     status = processor->Process(
-        shard_, batch.config, std::move(batch.records), stop,
+        shard_, current, std::move(batch.records), stop,
         [this, windowed, lane_index = batch.lane](const std::vector<v1::Record>& done) {
           absl::MutexLock lock(&mu_);
           for (const v1::Record& r : done) {

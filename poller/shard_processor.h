@@ -16,7 +16,8 @@
 // filter nothing: every record is delivered rather than lost.
 //
 // Configuration changes (UpdateConfig) apply from the next batch: batch size and window to the
-// batches formed next, the processing rules to the batches taken next, new filters to the
+// batches formed next, the processing rules from the next attempt of every batch (one in flight
+// too: a failing batch picks up a new retry limit or destination), new filters to the
 // records offered next (records already offered keep the decision made when they were offered). A
 // new parallelization factor re-routes keys, so it waits for a quiet moment: while it is pending,
 // offered records are held back; once every lane is idle and empty, the lanes are rebuilt and the
@@ -95,13 +96,14 @@ inline constexpr int64_t kWindowStateReserveBytes = 2 << 20;
 
 class ShardProcessor {
  public:
-  // A batch handed out to run: lane `lane`'s records under the configuration current when it was
-  // taken. With tumbling windows, `window_start` is the start of the window of the records, and a
+  // A batch handed out to run: lane `lane`'s records, formed under configuration `config` (the
+  // one current when it was taken; RunBatch's attempts read the configuration current at each
+  // attempt). With tumbling windows, `window_start` is the start of the window of the records, and a
   // batch with `final_invoke` (and no records) is that window's final invocation.
   struct LaneBatch {
     int lane = 0;
     std::vector<v1::Record> records;
-    v1::EventSourceMappingConfiguration config;
+    std::shared_ptr<const v1::EventSourceMappingConfiguration> config;
     std::optional<absl::Time> window_start;
     bool final_invoke = false;
   };
@@ -119,8 +121,12 @@ class ShardProcessor {
   // records from that one on are not added).
   absl::Status Offer(std::vector<v1::Record> records);
 
-  // Replaces the configuration from the next batch (see the header comment).
+  // Replaces the configuration from the next batch (see the header comment); a batch in flight
+  // (failing, or waiting out a backoff) takes the processing rules from its next attempt
+  // (batch_processor.h).
   void UpdateConfig(const v1::EventSourceMappingConfiguration& config);
+  // The configuration now (never null).
+  std::shared_ptr<const v1::EventSourceMappingConfiguration> CurrentConfig();
 
   // Says no more records will be offered (the shard ended): buffered records no longer wait
   // for their batching window, and open tumbling windows close once their records are done.
@@ -190,7 +196,8 @@ class ShardProcessor {
   const ShardContext shard_;
   LaneDeps deps_;
   absl::Mutex mu_;
-  v1::EventSourceMappingConfiguration config_ ABSL_GUARDED_BY(mu_);
+  // Replaced, never changed in place: batches in flight hold the one they read.
+  std::shared_ptr<const v1::EventSourceMappingConfiguration> config_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const RecordFilter> filter_ ABSL_GUARDED_BY(mu_);  // config_'s; null: none
   std::vector<std::unique_ptr<Lane>> lanes_ ABSL_GUARDED_BY(mu_);
   bool reroute_pending_ ABSL_GUARDED_BY(mu_) = false;

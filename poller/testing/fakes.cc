@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace tributary::poller::testing {
 
@@ -101,6 +102,12 @@ int64_t ScriptedFunction::CountOf(const v1::TumblingWindowState& state) {
 
 absl::Status RecordingDestination::Put(const std::string& stream_name,
                                        const std::string& partition_key, const std::string& data) {
+  std::function<absl::Status(const std::string&)> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = hook_;
+  }
+  if (hook) RETURN_IF_ERROR(hook(stream_name));
   absl::MutexLock lock(&mu_);
   if (fail_next_ > 0) {
     --fail_next_;
@@ -113,6 +120,12 @@ absl::Status RecordingDestination::Put(const std::string& stream_name,
 std::vector<RecordingDestination::Put_> RecordingDestination::puts() {
   absl::MutexLock lock(&mu_);
   return puts_;
+}
+
+void RecordingDestination::SetPutHook(
+    std::function<absl::Status(const std::string& stream_name)> hook) {
+  absl::MutexLock lock(&mu_);
+  hook_ = std::move(hook);
 }
 
 void RecordingDestination::FailNext(int n) {

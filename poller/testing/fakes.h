@@ -72,9 +72,13 @@ class RecordingDestination : public FailureDestination {
   };
   std::vector<Put_> puts();
   void FailNext(int n);
+  // Called with the stream of every put (on the caller's thread, no lock held) before it is
+  // recorded; a put whose hook returns an error fails with it and is not recorded.
+  void SetPutHook(std::function<absl::Status(const std::string& stream_name)> hook);
 
  private:
   absl::Mutex mu_;
+  std::function<absl::Status(const std::string&)> hook_ ABSL_GUARDED_BY(mu_);
   std::vector<Put_> puts_ ABSL_GUARDED_BY(mu_);
   int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
 };
