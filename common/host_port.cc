@@ -72,6 +72,7 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view address, AddressUse use
     if (colon == absl::string_view::npos) return Bad(address, "no port");
     host = address.substr(0, colon);
     port = address.substr(colon + 1);
+    if (host.empty() && use == AddressUse::kDial) return Bad(address, "no host");
     if (host.empty()) {
       return Bad(address, absl::StrCat("no host; say 0.0.0.0:", absl::CEscape(port),
                                        " for every interface or 127.0.0.1:", absl::CEscape(port),

@@ -65,6 +65,7 @@ TEST(ParseHostPortTest, RefusesWithAReason) {
       {"127.0.0.1", AddressUse::kListen, "no port"},
       {"", AddressUse::kListen, "empty"},
       {":80", AddressUse::kListen, "no host; say 0.0.0.0:80 for every interface"},
+      {":80", AddressUse::kDial, "\":80\": no host (expected"},
       {"::1:80", AddressUse::kDial, "an IPv6 host needs brackets"},
       {"[::1]", AddressUse::kDial, "no ':' and port after ']'"},
       {"[::1]80", AddressUse::kDial, "no ':' and port after ']'"},
