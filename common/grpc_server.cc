@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/host_port.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -22,6 +23,11 @@ namespace tributary {
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const std::string& listen_address, const std::vector<grpc::Service*>& services) {
+  // gRPC itself would take port 99999 modulo 65536, "host:8x" as port 8, and service names.
+  absl::StatusOr<HostPort> parsed = ParseHostPort(listen_address, AddressUse::kListen);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("listen address ", parsed.status().message()));
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -39,12 +45,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", listen_address, " (address in use or invalid)"));
   }
-  absl::string_view host = listen_address;
-  size_t colon = host.rfind(':');
-  if (colon != absl::string_view::npos) host = host.substr(0, colon);
-  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
-  return std::unique_ptr<GrpcServer>(
-      new GrpcServer(std::move(server), port, absl::StrCat(host, ":", port)));
+  HostPort bound{parsed->host, port};
+  if (bound.host == "0.0.0.0" || bound.host == "::") bound.host = "127.0.0.1";
+  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port, bound.ToString()));
 }
 
 GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port, std::string address)
@@ -69,13 +72,11 @@ void GrpcServer::Shutdown(absl::Duration grace) {
 void GrpcServer::Wait() { server_->Wait(); }
 
 absl::StatusOr<std::string> PickListenAddress(const std::string& listen_address) {
-  const size_t colon = listen_address.rfind(':');
-  if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("listen address \"", listen_address, "\" has no port (host:port)"));
+  absl::StatusOr<HostPort> parsed = ParseHostPort(listen_address, AddressUse::kListen);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("listen address ", parsed.status().message()));
   }
-  const std::string host = listen_address.substr(0, colon);
-  if (listen_address.substr(colon + 1) != "0") return listen_address;
+  if (parsed->port != 0) return listen_address;
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return absl::UnavailableError("socket() failed while picking a free port");
   sockaddr_in addr{};
@@ -90,7 +91,7 @@ absl::StatusOr<std::string> PickListenAddress(const std::string& listen_address)
   }
   close(fd);
   if (port == 0) return absl::UnavailableError("no free port to listen on");
-  return absl::StrCat(host.empty() ? "127.0.0.1" : host, ":", port);
+  return HostPort{parsed->host, port}.ToString();
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {

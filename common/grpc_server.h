@@ -23,9 +23,10 @@ inline constexpr int kMaxGrpcMessageBytes = 64 << 20;
 // destruction; the registered services must outlive it.
 class GrpcServer {
  public:
-  // Starts serving `services` on `listen_address` ("host:port"; port 0 picks a
-  // free one). Errors: UNAVAILABLE when the address cannot be bound (in use,
-  // bad host).
+  // Starts serving `services` on `listen_address` ("host:port" as
+  // common/host_port.h spells it; port 0 picks a free one). Errors:
+  // INVALID_ARGUMENT for a malformed address (a port above 65535, no port, ...);
+  // UNAVAILABLE when the address cannot be bound (in use, unknown host).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& listen_address, const std::vector<grpc::Service*>& services);
 
@@ -57,8 +58,8 @@ class GrpcServer {
 
 // Resolves a listen address whose port is 0 to the same host with a port that is free now (bound
 // and released), so that a process can hand its own address to in-process clients before its
-// server starts. Another address is returned as it is. Errors: INVALID_ARGUMENT for an address
-// without a port; UNAVAILABLE when no port can be bound.
+// server starts. Another address is returned as it is. Errors: INVALID_ARGUMENT for a malformed
+// address (ParseHostPort); UNAVAILABLE when no port can be bound.
 absl::StatusOr<std::string> PickListenAddress(const std::string& listen_address);
 
 // A channel to `address` with Tributary's message limits. Never fails: errors

@@ -102,6 +102,19 @@ TEST(GrpcServerStartTest, PortInUseIsUnavailable) {
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
 }
 
+// gRPC takes port 99999 modulo 65536 (it served on 34463): refused before gRPC sees it.
+TEST(GrpcServerStartTest, MalformedAddressIsInvalidArgument) {
+  EchoFunction function;
+  for (const std::string address : {"127.0.0.1:99999", "127.0.0.1:8x", ":0", "127.0.0.1"}) {
+    auto server = GrpcServer::Start(address, {&function});
+    ASSERT_FALSE(server.ok()) << address << " served on port " << (*server)->port();
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument) << server.status();
+    EXPECT_NE(server.status().message().find("listen address \"" + address + "\""),
+              std::string::npos)
+        << server.status();
+  }
+}
+
 TEST(PickListenAddressTest, ResolvesPortZeroToAPortAServerCanBind) {
   absl::StatusOr<std::string> address = PickListenAddress("127.0.0.1:0");
   ASSERT_TRUE(address.ok()) << address.status();
@@ -115,6 +128,8 @@ TEST(PickListenAddressTest, ResolvesPortZeroToAPortAServerCanBind) {
 TEST(PickListenAddressTest, KeepsAFixedPortAndRejectsAMissingOne) {
   EXPECT_EQ(PickListenAddress("127.0.0.1:4560").value(), "127.0.0.1:4560");
   EXPECT_EQ(PickListenAddress("localhost").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PickListenAddress("127.0.0.1:99999").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/host_port.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -29,6 +30,12 @@ DEFINE_bool(sync_writes, false,
 int main(int argc, char** argv) {
   tributary::InitServerMain(&argc, &argv,
                             "Serves the Tributary lease table (tributary.v1.Leasing)");
+  if (absl::Status s =
+          tributary::CheckAddressFlags({{"listen", FLAGS_listen, tributary::AddressUse::kListen}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
     return 2;

@@ -14,9 +14,9 @@
 #include <cstring>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/host_port.h"
 
 namespace tributary::poller {
 namespace {
@@ -24,20 +24,18 @@ namespace {
 constexpr size_t kMaxRequestBytes = 8192;
 
 absl::StatusOr<sockaddr_in> ParseAddress(const std::string& listen_address) {
-  const size_t colon = listen_address.rfind(':');
-  int port = -1;
-  if (colon == std::string::npos || !absl::SimpleAtoi(listen_address.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
+  absl::StatusOr<HostPort> parsed = ParseHostPort(listen_address, AddressUse::kListen);
+  if (!parsed.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("metrics listen address must be host:port, got \"", listen_address, "\""));
+        absl::StrCat("metrics listen address ", parsed.status().message()));
   }
-  std::string host = listen_address.substr(0, colon);
+  std::string host = parsed->host;
   if (host == "localhost") host = "127.0.0.1";
-  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "0.0.0.0";
+  if (host == "::") host = "0.0.0.0";
   sockaddr_in addr;
   std::memset(&addr, 0, sizeof(addr));
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_port = htons(static_cast<uint16_t>(parsed->port));
   if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("metrics listen host must be an IPv4 address, got \"", host, "\""));

@@ -21,9 +21,9 @@ namespace tributary::poller {
 
 class MetricsHttpServer {
  public:
-  // Binds `listen_address` ("host:port", IPv4 host or "localhost"; port 0 picks a free port)
-  // and starts serving. Errors: INVALID_ARGUMENT for a malformed address; UNAVAILABLE when it
-  // cannot be bound.
+  // Binds `listen_address` ("host:port" as common/host_port.h spells it, with an IPv4 host,
+  // "localhost" or "[::]" (every interface); port 0 picks a free port) and starts serving.
+  // Errors: INVALID_ARGUMENT for a malformed address; UNAVAILABLE when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
       const std::string& listen_address, std::function<std::string()> render,
       absl::Duration io_timeout = absl::Seconds(5));

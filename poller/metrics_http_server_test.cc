@@ -75,7 +75,9 @@ TEST_F(MetricsHttpServerTest, MalformedOrHugeRequestIsBadRequest) {
 }
 
 TEST(MetricsHttpServerStartTest, MalformedAddressIsInvalidArgument) {
-  for (const std::string bad : {"nohostport", "127.0.0.1:99999", "not-an-ip:80"}) {
+  // The same rules as every address flag (common/host_port.h): no sign, space or empty host.
+  for (const std::string bad :
+       {"nohostport", "127.0.0.1:99999", "not-an-ip:80", "127.0.0.1:+80", "127.0.0.1: 80", ":0"}) {
     EXPECT_EQ(MetricsHttpServer::Start(bad, [] { return std::string(); }).status().code(),
               absl::StatusCode::kInvalidArgument)
         << bad;

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/host_port.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -35,6 +36,17 @@ DEFINE_string(metrics_port_file, "",
 
 int main(int argc, char** argv) {
   tributary::InitServerMain(&argc, &argv, "poller_server: turns leases into function invocations");
+  if (absl::Status s = tributary::CheckAddressFlags(
+          {{"listen", FLAGS_listen, tributary::AddressUse::kListen},
+           {"shard_store", FLAGS_shard_store, tributary::AddressUse::kDial},
+           {"leasing", FLAGS_leasing, tributary::AddressUse::kDial},
+           {"stream_tracker", FLAGS_stream_tracker, tributary::AddressUse::kDial},
+           {"metrics_listen", FLAGS_metrics_listen, tributary::AddressUse::kListen,
+            /*empty_means_off=*/true}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   std::string poller_id = FLAGS_poller_id;
   if (poller_id.empty()) {
     char host[256] = {0};

@@ -3,6 +3,7 @@
 
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/host_port.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -18,6 +19,12 @@ DEFINE_int32(subscription_threads, 2, "Threads that push SubscribeToShard events
 
 int main(int argc, char** argv) {
   tributary::InitServerMain(&argc, &argv, "shard_store_server --data_dir=DIR [--listen=HOST:PORT]");
+  if (absl::Status s =
+          tributary::CheckAddressFlags({{"listen", FLAGS_listen, tributary::AddressUse::kListen}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
     return EXIT_FAILURE;

@@ -5,6 +5,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/host_port.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -23,6 +24,14 @@ int main(int argc, char** argv) {
   tributary::InitServerMain(&argc, &argv,
                             "stream_tracker_server --data_dir=DIR [--listen=host:port] "
                             "[--shard_store=host:port] [--leasing=host:port]");
+  if (absl::Status s = tributary::CheckAddressFlags(
+          {{"listen", FLAGS_listen, tributary::AddressUse::kListen},
+           {"shard_store", FLAGS_shard_store, tributary::AddressUse::kDial},
+           {"leasing", FLAGS_leasing, tributary::AddressUse::kDial}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
     return 2;

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/host_port.h"
 #include "common/server_main.h"
 #include "examples/cpp/example_function.h"
 #include "examples/cpp/example_function_service.h"
@@ -28,6 +29,12 @@ DEFINE_string(windows_file, "",
 
 int main(int argc, char** argv) {
   tributary::InitServerMain(&argc, &argv, "example_function --listen=127.0.0.1:4570");
+  if (absl::Status s =
+          tributary::CheckAddressFlags({{"listen", FLAGS_listen, tributary::AddressUse::kListen}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   tributary::examples::ExampleFunctionOptions options;
   options.report_batch_item_failures = FLAGS_report_batch_item_failures;
   options.fail_rate = FLAGS_fail_rate;

@@ -25,9 +25,11 @@ the repository's proto/ folder (or --proto_root) with protoc and grpc_python_plu
 
 import argparse
 import importlib
+import ipaddress
 import logging
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -165,10 +167,60 @@ class ExampleFunction:
                     out.write(line)
 
 
+def host_port(address, listen):
+    """Checks an address as every Tributary binary does (common/host_port.h) and returns it:
+    "host:port" with a DNS name or IPv4 host, or an IPv6 one in brackets ("[::1]:80"), and a
+    decimal port 0-65535 (0, any free port, only to listen). grpc would take port 99999 modulo
+    65536, "host:45x" as port 45 and service names. Raises argparse.ArgumentTypeError saying
+    what is wrong."""
+    def bad(reason):
+        return argparse.ArgumentTypeError('"%s": %s (expected host:port)' % (address, reason))
+    if not address:
+        raise bad("empty")
+    if address.startswith("["):
+        host, closed, rest = address[1:].partition("]")
+        if not closed:
+            raise bad("'[' without ']'")
+        if not rest.startswith(":"):
+            raise bad("no ':' and port after ']'")
+        port = rest[1:]
+        try:
+            ipaddress.IPv6Address(host.split("%")[0])
+        except ValueError:
+            raise bad('"%s" is not an IPv6 address' % host) from None
+    else:
+        host, colon, port = address.rpartition(":")
+        if not colon:
+            raise bad("no port")
+        if not host:
+            raise bad("no host; say 0.0.0.0:%s for every interface or 127.0.0.1:%s for this "
+                      "machine only" % (port, port) if listen else "no host")
+        if ":" in host:
+            raise bad("an IPv6 host needs brackets, as in [::1]:80")
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", host):
+            raise bad("host \"%s\" may only hold letters, digits, '.', '-' and '_'" % host)
+        if re.fullmatch(r"[0-9.]+", host):
+            try:
+                ipaddress.IPv4Address(host)
+            except ValueError:
+                raise bad("host %s is not an IPv4 address" % host) from None
+    if not port:
+        raise bad("no port after ':'")
+    if not re.fullmatch(r"[0-9]+", port):
+        raise bad('port "%s" is not a decimal number' % port)
+    lowest = 0 if listen else 1
+    if int(port) > 65535:
+        raise bad("port %s is out of range %d-65535" % (port, lowest))
+    if int(port) < lowest:
+        raise bad("port 0 cannot be connected to (port 0, any free port, is only for listening)")
+    return address
+
+
 def parse_args(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--listen", default="127.0.0.1:4571", help="host:port to serve on")
+    p.add_argument("--listen", default="127.0.0.1:4571", type=lambda a: host_port(a, listen=True),
+                   help="host:port to serve on (port 0: any free port)")
     p.add_argument("--port_file", default="", help="write the bound port here")
     p.add_argument("--report_batch_item_failures", action="store_true")
     p.add_argument("--fail_rate", type=float, default=0.0)

@@ -134,6 +134,24 @@ class ExampleFunctionTest(unittest.TestCase):
         f.invoke(b"a")
         self.assertEqual(f.stop(), 0)
 
+    def test_a_bad_listen_address_is_refused_at_start(self):
+        # grpc served --listen=127.0.0.1:99999 on port 34463 (99999 modulo 65536). The timeout
+        # only bounds a start that serves instead of refusing.
+        for listen, reason in (("127.0.0.1:99999", "port 99999 is out of range 0-65535"),
+                               ("127.0.0.1:45x", 'port "45x" is not a decimal number'),
+                               ("127.0.0.1", "no port")):
+            with self.subTest(listen=listen):
+                try:
+                    done = subprocess.run(["/usr/bin/python3", FUNCTION, "--listen=" + listen],
+                                          capture_output=True, timeout=STARTUP_GUARD_SECONDS,
+                                          env=dict(os.environ, PYTHONPATH=HERE))
+                except subprocess.TimeoutExpired as e:
+                    self.fail("it served instead of refusing: %r" % e.stdout)
+                self.assertEqual(done.returncode, 2, done.stderr)
+                self.assertEqual(done.stdout, b"")
+                self.assertIn('argument --listen: "%s": %s' % (listen, reason),
+                              done.stderr.decode())
+
 
 def write_junit(result, path, test_ids, suite="example_function_py",
                 classname="ExampleFunctionTest"):

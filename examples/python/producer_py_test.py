@@ -9,6 +9,7 @@ Run by //examples/python:producer_py_test from the runfiles root; writes JUnit X
 $XML_OUTPUT_FILE so that tools/test.sh counts each case.
 """
 
+import contextlib
 import io
 import os
 import random
@@ -158,6 +159,22 @@ class ProducerTest(unittest.TestCase):
                                         "--generate=3", "--keys=2", "--max_attempts=1"],
                                        stdout=out), 1)
         self.assertIn("1 failed", out.getvalue())
+
+
+    def test_a_bad_endpoint_is_a_usage_error(self):
+        # grpc dialled 127.0.0.1:99999 as port 34463 (99999 modulo 65536), 127.0.0.1:0 as 0.
+        for endpoint, reason in (("127.0.0.1:99999", "port 99999 is out of range 1-65535"),
+                                 ("127.0.0.1:0", "port 0 cannot be connected to"),
+                                 (":4560", "no host")):
+            with self.subTest(endpoint=endpoint):
+                err = io.StringIO()
+                with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as exited:
+                    producer.main(["--endpoint=" + endpoint, "--stream=orders", "--generate=1",
+                                   "--max_attempts=1"], stdout=io.StringIO())
+                self.assertEqual(exited.exception.code, 2)
+                self.assertIn('argument --endpoint: "%s": %s' % (endpoint, reason),
+                              err.getvalue())
+        self.assertEqual(self.streams.calls, [])
 
 
 class ProducerAgainstTributaryTest(unittest.TestCase):

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/host_port.h"
 
 namespace tributary::tribctl {
 namespace {
@@ -565,6 +566,14 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
   for (const char* service :
        {"streams-endpoint", "mappings-endpoint", "leasing-endpoint", "poller-endpoint"}) {
     if (!line.flags.Has(service)) line.flags.Set(service, endpoint);
+  }
+  // gRPC would dial "h:99999" as port 34463 and "h:45x" as port 45; say what is wrong instead.
+  for (const char* name : {"endpoint", "streams-endpoint", "mappings-endpoint", "leasing-endpoint",
+                           "poller-endpoint"}) {
+    const std::string value = line.flags.StringOr(name, "");
+    if (absl::Status s = CheckAddressFlags({{name, value, AddressUse::kDial}}); !s.ok()) {
+      return UsageError(s.message());
+    }
   }
   if (!line.flags.Has("output")) line.flags.Set("output", std::string("table"));
   if (!line.flags.Has("timeout")) line.flags.Set("timeout", absl::Seconds(10));

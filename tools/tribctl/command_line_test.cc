@@ -134,6 +134,18 @@ TEST(CommandLineTest, MissingCommandOrSubcommandIsAUsageError) {
   ExpectUsageError({"mappings"}, "missing subcommand for 'mappings'");
 }
 
+// gRPC dialled "127.0.0.1:99999" as port 34463 and "h:45x" as port 45 (issue 14).
+TEST(CommandLineTest, AMalformedEndpointIsAUsageError) {
+  ExpectUsageError({"streams", "list", "--endpoint=127.0.0.1:99999"},
+                   "--endpoint=\"127.0.0.1:99999\": port 99999 is out of range 1-65535");
+  ExpectUsageError({"streams", "list", "--endpoint=127.0.0.1"},
+                   "--endpoint=\"127.0.0.1\": no port");
+  ExpectUsageError({"streams", "list", "--endpoint=127.0.0.1:0"}, "port 0 cannot be connected to");
+  ExpectUsageError({"pollers", "list", "--poller-endpoint=h:45x"},
+                   "--poller-endpoint=\"h:45x\": port \"45x\" is not a decimal number");
+  ExpectUsageError({"streams", "list", "--streams_endpoint="}, "--streams-endpoint=\"\": empty");
+}
+
 TEST(CommandLineTest, AStrayPositionalIsAUsageError) {
   ExpectUsageError({"streams", "describe", "orders"}, "unexpected argument 'orders'");
   ExpectUsageError({"metrics", "now"}, "unexpected argument 'now'");

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/host_port.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -51,6 +52,14 @@ constexpr char kUsage[] =
     "Runs the shard store, leasing, the stream tracker and a poller in one process.";
 
 int Serve() {
+  if (absl::Status s =
+          CheckAddressFlags({{"listen", FLAGS_listen, AddressUse::kListen},
+                             {"metrics_listen", FLAGS_metrics_listen, AddressUse::kListen,
+                              /*empty_means_off=*/true}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
     return 2;
