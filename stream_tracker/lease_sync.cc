@@ -171,6 +171,16 @@ std::string NewestProcessingResult(const std::vector<v1::Lease>& leases) {
   return newest == nullptr ? "" : newest->last_processing_result();
 }
 
+// Whether a poller may still invoke for one of `leases`: a lease with an owner whose heartbeats
+// have not stopped. (An expired owner stops its own consumers after a lease duration without a
+// heartbeat, which is before leasing calls it expired.)
+bool AnyHeld(const std::vector<v1::Lease>& leases) {
+  for (const v1::Lease& lease : leases) {
+    if (!lease.lease_owner().empty() && !lease.expired()) return true;
+  }
+  return false;
+}
+
 bool SameKnownShards(const MappingRecord& record, const std::vector<std::string>& ids) {
   return std::set<std::string>(record.known_shard_ids().begin(), record.known_shard_ids().end()) ==
          std::set<std::string>(ids.begin(), ids.end());
@@ -209,9 +219,7 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
   const std::string& uuid = config.uuid();
   if (config.state() == v1::DELETING_MAPPING) {
     synced_.erase(uuid);
-    // Updates of a DELETING mapping are refused, so nothing can revive it meanwhile.
-    RETURN_IF_ERROR(leases_->DeleteMappingLeases(uuid));
-    return store_->Remove(uuid);
+    return SyncDeleting(snapshot);
   }
   const bool transitional = IsTransitional(config.state());
   const absl::Time now = clock_.Now();
@@ -287,11 +295,20 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
   if (!plan.to_delete.empty()) RETURN_IF_ERROR(leases_->DeleteLeases(plan.to_delete));
   if (!plan.to_create.empty()) RETURN_IF_ERROR(leases_->CreateLeases(plan.to_create).status());
   if (transitional) RETURN_IF_ERROR(leases_->SetMappingEnabled(uuid, config.enabled()));
+  // DISABLED means that no poller invokes for the mapping any more: every lease given back (its
+  // holder finished its invocation in flight and checkpointed) or its owner's heartbeats
+  // stopped. Until then the mapping stays in its transitional state (DISABLING). Listed after
+  // the disable, so that a lease acquired just before it is seen.
+  bool settle = transitional;
+  if (transitional && !config.enabled()) {
+    ASSIGN_OR_RETURN(std::vector<v1::Lease> after_disable, leases_->ListLeases(uuid));
+    settle = !AnyHeld(after_disable);
+  }
   for (const v1::Shard& shard : *shards) {
     shape.newest_shard_id = std::max(shape.newest_shard_id, shard.shard_id());
   }
 
-  if (!transitional && snapshot.initial_leases_created() &&
+  if (!settle && snapshot.initial_leases_created() &&
       plan.work_ended == snapshot.work_ended() && SameKnownShards(snapshot, plan.known_shard_ids) &&
       snapshot.stream_created_unix_ms() == stream_created_ms && !result_changed) {
     shape.config_version = config.config_version();
@@ -305,7 +322,7 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
     r->clear_known_shard_ids();
     for (const std::string& id : plan.known_shard_ids) r->add_known_shard_ids(id);
     v1::EventSourceMappingConfiguration* c = r->mutable_config();
-    bool changed = Settle(c, version);
+    bool changed = settle && Settle(c, version);
     if (plan.work_ended != r->work_ended()) {
       r->set_work_ended(plan.work_ended);
       c->set_state_transition_reason(plan.work_ended ? kWorkEndedStreamClosed : kStreamFoundAgain);
@@ -319,6 +336,19 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
   shape.config_version = written->config().config_version();
   synced_[uuid] = std::move(shape);
   return absl::OkStatus();
+}
+
+absl::Status LeaseSync::SyncDeleting(const MappingRecord& snapshot) {
+  const std::string& uuid = snapshot.config().uuid();
+  // Updates of a DELETING mapping are refused, so nothing can revive it meanwhile. Gone means
+  // that no poller invokes for it any more: its leases are disabled (their holders are told to
+  // give them back after the invocation in flight), and deleted with the mapping once none is
+  // held; until then it stays DELETING.
+  RETURN_IF_ERROR(leases_->SetMappingEnabled(uuid, false));
+  ASSIGN_OR_RETURN(std::vector<v1::Lease> leases, leases_->ListLeases(uuid));
+  if (AnyHeld(leases)) return absl::OkStatus();  // the next pass looks again
+  RETURN_IF_ERROR(leases_->DeleteMappingLeases(uuid));
+  return store_->Remove(uuid);
 }
 
 absl::Status LeaseSync::SyncStreamGone(const MappingRecord& snapshot) {

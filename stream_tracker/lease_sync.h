@@ -2,7 +2,9 @@
 // work of the mapping state machine (mapping_state.h).
 //
 // One pass (RunOnce) visits every mapping (listing each stream's shards once per pass):
-//   DELETING   → delete every lease of the mapping, then remove the mapping.
+//   DELETING   → disable every lease of the mapping (leasing tells their holders to give them
+//                back after the invocation in flight); once no lease is held by a live poller,
+//                delete every lease, then remove the mapping. Until then it stays DELETING.
 //   otherwise  → list the stream's shards (all pages) and the mapping's leases, then
 //     - delete the leases of shards that are gone (trimmed by retention);
 //     - create the missing leases, each with its parent shard ids (leasing runs children only
@@ -23,7 +25,10 @@
 //       leases are created enabled iff the mapping is enabled;
 //     - in a transitional state, SetMappingEnabled(mapping.enabled), then the stable state
 //       (ENABLED / DISABLED), unless the mapping changed meanwhile (config_version moved on: the
-//       next pass finishes the newer change);
+//       next pass finishes the newer change). DISABLED is reached only once no lease of the
+//       mapping is held by a live poller (listed after the disable), so that DISABLED means no
+//       poller will invoke for it any more; until then the mapping stays DISABLING (or UPDATING,
+//       CREATING);
 //     - work ended: see kWorkEndedStreamClosed / kWorkEndedStreamDeleted;
 //     - last_processing_result: the newest result the mapping's pollers reported on its leases
 //       (Lease.last_processing_result, by its observed time; on a tie a PROBLEM beats "OK"),
@@ -146,6 +151,7 @@ class LeaseSync {
 
   absl::Status SyncMapping(const MappingRecord& snapshot, ShardCache* shard_cache,
                            ProbeCache* probe_cache);
+  absl::Status SyncDeleting(const MappingRecord& snapshot);
   absl::Status SyncStreamGone(const MappingRecord& snapshot);
   void Loop();
 

@@ -193,6 +193,65 @@ TEST_F(LeaseSyncTest, DisableThenEnableKeepsCheckpoints) {
   EXPECT_EQ(resumed.checkpoint().sequence_number(), "42");
 }
 
+// Issue 14, item 1: DISABLED was recorded as soon as the leases were disabled in leasing, while
+// a poller could still hold one and invoke. It stays DISABLING until every lease is given back.
+TEST_F(LeaseSyncTest, DisablingLastsUntilNoPollerHoldsALease) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  leases_.SetOwner(uuid, "shardId-000000000000", "poller-1");
+  SetEnabled(uuid, false);
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::DISABLING) << "a poller still holds a lease";
+  for (const v1::Lease& lease : AllLeases(uuid)) EXPECT_FALSE(lease.enabled());
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::DISABLING);
+  leases_.SetOwner(uuid, "shardId-000000000000", "");  // its holder gave it back
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::DISABLED);
+}
+
+TEST_F(LeaseSyncTest, ALeaseWhoseOwnerStoppedHeartbeatingDoesNotHoldDisabling) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  leases_.SetOwner(uuid, "shardId-000000000000", "poller-1", /*expired=*/true);
+  SetEnabled(uuid, false);
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::DISABLED);
+}
+
+// A lease acquired after the pass listed the leases but before it disabled them is seen.
+TEST_F(LeaseSyncTest, ALeaseAcquiredJustBeforeTheDisableHoldsDisabling) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  SetEnabled(uuid, false);
+  leases_.OnSetMappingEnabled([&] {
+    leases_.OnSetMappingEnabled(nullptr);
+    leases_.SetOwner(uuid, "shardId-000000000000", "poller-1");
+  });
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::DISABLING);
+}
+
+// Issue 14, item 1 (delete): the leases were deleted at once, under a poller still invoking.
+TEST_F(LeaseSyncTest, DeletingLastsUntilNoPollerHoldsALeaseThenRemovesLeasesAndMapping) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  leases_.SetOwner(uuid, "shardId-000000000001", "poller-1");
+  ASSERT_TRUE(manager_->Delete(uuid).ok());
+  Sync();
+  EXPECT_EQ(Mapping(uuid).state(), v1::DELETING_MAPPING) << "a poller still holds a lease";
+  ASSERT_EQ(LeasedShards(uuid).size(), 2u);
+  for (const v1::Lease& lease : AllLeases(uuid)) EXPECT_FALSE(lease.enabled());
+  leases_.SetOwner(uuid, "shardId-000000000001", "");
+  Sync();
+  EXPECT_EQ(manager_->Get(uuid).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(LeasedShards(uuid), IsEmpty());
+}
+
 TEST_F(LeaseSyncTest, NewShardsOfADisabledMappingGetDisabledLeases) {
   streams_.CreateStream("orders", 1);
   const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);

@@ -2,9 +2,11 @@
 //
 //   Create ─▶ CREATING ──(initial leases created)──▶ ENABLED, or DISABLED when enabled=false
 //   Update ─▶ UPDATING ──(next sync)───────────────▶ ENABLED / DISABLED
-//   Update enabled=false ─▶ DISABLING ──(leases disabled in leasing)──▶ DISABLED
+//   Update enabled=false ─▶ DISABLING ──(leases disabled in leasing, none held any more)──▶ DISABLED
 //   Update enabled=true  ─▶ ENABLING  ──(leases enabled in leasing)───▶ ENABLED
-//   Delete ─▶ DELETING ──(every lease of the mapping deleted)──▶ gone
+//   Delete ─▶ DELETING ──(leases disabled, none held any more, then deleted)──▶ gone
+// "None held": no lease of the mapping has an owner whose heartbeats go on, so DISABLED and gone
+// mean that no poller will invoke for the mapping any more.
 //
 // The user's change is recorded at once (the transitional state, a new config_version); the lease
 // sync does the work and moves the mapping to its stable state, but only if no newer change

@@ -77,6 +77,18 @@ absl::Status FakeLeaseTable::DeleteMappingLeases(const std::string& uuid) {
   return absl::OkStatus();
 }
 
+void FakeLeaseTable::SetOwner(const std::string& uuid, const std::string& shard_id,
+                              const std::string& owner, bool expired) {
+  absl::MutexLock lock(&mu_);
+  auto it = leases_.find(std::make_pair(uuid, shard_id));
+  CHECK(it != leases_.end()) << "no lease " << uuid << " " << shard_id;
+  if (it->second.lease_owner() != owner) {
+    it->second.set_lease_counter(it->second.lease_counter() + 1);
+  }
+  it->second.set_lease_owner(owner);
+  it->second.set_expired(!owner.empty() && expired);
+}
+
 absl::Status FakeLeaseTable::SetMappingEnabled(const std::string& uuid, bool enabled) {
   std::function<void()> hook;
   {

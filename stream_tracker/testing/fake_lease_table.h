@@ -34,6 +34,10 @@ class FakeLeaseTable : public LeaseTable {
   // Sets a lease's checkpoint, as its owner would. CHECKs that the lease exists.
   void SetCheckpoint(const std::string& uuid, const std::string& shard_id,
                      const v1::Checkpoint& checkpoint);
+  // Gives a lease to poller `owner` ("" = nobody), as an acquire or a release would; `expired`:
+  // the owner stopped heartbeating. CHECKs that the lease exists.
+  void SetOwner(const std::string& uuid, const std::string& shard_id, const std::string& owner,
+                bool expired = false);
   // Sets a lease's last processing result and its time, as leasing does when the owner's
   // heartbeat reports one. CHECKs that the lease exists.
   void SetProcessingResult(const std::string& uuid, const std::string& shard_id,

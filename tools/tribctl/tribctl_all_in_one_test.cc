@@ -7,6 +7,7 @@
 // notification timeout is only a failure guard.
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -95,6 +96,23 @@ class TribctlAllInOneTest : public ::testing::Test {
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
+  }
+
+  // Polls `done` every 50 ms until it holds or `timeout` (real time) passed. Returns whether it
+  // held.
+  static bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
+    const absl::Time deadline = RealClock::Get().Now() + timeout;
+    while (!done()) {
+      if (RealClock::Get().Now() >= deadline) return false;
+      RealClock::Get().SleepFor(absl::Milliseconds(50));
+    }
+    return true;
+  }
+
+  v1::EventSourceMappingState StateOf(const std::string& uuid) {
+    Result got = Run({"mappings", "get", "--uuid=" + uuid, "--output=json"});
+    return got.code == kExitOk ? Json<v1::EventSourceMappingConfiguration>(got.out).state()
+                               : v1::EventSourceMappingState();
   }
 
   std::string dir_;
@@ -256,6 +274,45 @@ TEST_F(TribctlAllInOneTest, APoisonRecordGoesToTheDestinationAndTheRestIsDeliver
   EXPECT_EQ(updated.code, kExitOk) << updated.err;
   EXPECT_THAT(updated.out, HasSubstr("BatchSize                       20\n"));
   EXPECT_EQ(Run({"mappings", "delete", "--uuid=" + uuid}).code, kExitOk);
+}
+
+// Issue 14, items 1 and 2, as an operator does it: `mappings update --no-enabled`, wait for
+// DISABLED, put a record, `mappings update --enabled`. DISABLED used to be shown while the poller
+// still held the lease, which then delivered the record put "after" it; and a re-enabled mapping
+// never resumed until a restart (the poller kept its disabled configuration).
+TEST_F(TribctlAllInOneTest, DisabledMeansNothingIsDeliveredAndReEnablingResumes) {
+  ASSERT_EQ(Run({"streams", "create", "--stream=orders"}).code, kExitOk);
+  Result created =
+      Run({"mappings", "create", "--stream=orders", "--function-endpoint=" + function_endpoint_,
+           "--starting-position=TRIM_HORIZON", "--output=json"});
+  ASSERT_EQ(created.code, kExitOk) << created.err;
+  const std::string uuid = Json<v1::EventSourceMappingConfiguration>(created.out).uuid();
+  const auto delivered = [&](const std::string& key) {
+    return absl::StrContains(Deliveries(), absl::StrCat(" ", key, "\n"));
+  };
+  ASSERT_EQ(Run({"records", "put", "--stream=orders"}, "before\tb\n").code, kExitOk);
+  ASSERT_TRUE(WaitUntil([&] { return delivered("before"); }, absl::Seconds(30)))
+      << "never delivered; deliveries:\n" << Deliveries();
+
+  ASSERT_EQ(Run({"mappings", "update", "--uuid=" + uuid, "--no-enabled"}).code, kExitOk);
+  ASSERT_TRUE(WaitUntil([&] { return StateOf(uuid) == v1::DISABLED; }, absl::Seconds(30)))
+      << "never DISABLED: " << v1::EventSourceMappingState_Name(StateOf(uuid));
+  auto leases = Json<v1::ListLeasesResponse>(
+      Run({"leases", "list", "--mapping=" + uuid, "--output=json"}).out);
+  ASSERT_EQ(leases.leases_size(), 1);
+  EXPECT_EQ(leases.leases(0).lease_owner(), "") << "DISABLED while a poller holds the lease";
+  ASSERT_EQ(Run({"records", "put", "--stream=orders"}, "disabled\td\n").code, kExitOk);
+  // Longer than a heartbeat interval (a third of the 10 s lease duration): time for a poller
+  // that still held the lease to deliver the record.
+  EXPECT_FALSE(WaitUntil([&] { return delivered("disabled"); }, absl::Seconds(4)))
+      << "delivered while the mapping read DISABLED";
+
+  ASSERT_EQ(Run({"mappings", "update", "--uuid=" + uuid, "--enabled"}).code, kExitOk);
+  ASSERT_TRUE(WaitUntil([&] { return delivered("disabled"); }, absl::Seconds(30)))
+      << "the re-enabled mapping did not resume; state "
+      << v1::EventSourceMappingState_Name(StateOf(uuid)) << "; deliveries:\n"
+      << Deliveries();
+  EXPECT_EQ(StateOf(uuid), v1::ENABLED);
 }
 
 TEST_F(TribctlAllInOneTest, MappingErrorsFromTheTrackerReachTheOperator) {
