@@ -583,12 +583,15 @@ ShardStore::ShardStore(const ShardStoreOptions& options, Clock& clock, std::uniq
 
 ShardStore::~ShardStore() = default;
 
-rocksdb::Status ShardStore::Write(WriteKind kind, const rocksdb::WriteOptions& options,
-                                  rocksdb::WriteBatch* batch) {
+rocksdb::Status ShardStore::Write(WriteKind kind, rocksdb::WriteBatch* batch) {
   if (options_.write_interceptor) {
     rocksdb::Status injected = options_.write_interceptor(kind);
     if (!injected.ok()) return injected;
   }
+  // One rule for every kind: whatever the store acknowledges (records, streams, reshards,
+  // retention, trims) is fsynced first under sync_writes.
+  rocksdb::WriteOptions options;
+  options.sync = options_.sync_writes;
   return db_->db()->Write(options, batch);
 }
 
@@ -840,9 +843,8 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
     streams_[stream->name] = stream;
     streams_by_id_[stream->id] = stream;
   }
-  absl::Status status =
-      FromRocksDbStatus(Write(WriteKind::kCreateStream, rocksdb::WriteOptions(), &batch),
-                        "creating stream (nothing was changed)");
+  absl::Status status = FromRocksDbStatus(Write(WriteKind::kCreateStream, &batch),
+                                          "creating stream (nothing was changed)");
   if (!status.ok()) {
     absl::MutexLock lock(&mu_);
     streams_.erase(stream->name);
@@ -894,9 +896,8 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
   AppendBigEndian64(&lo, stream->id);
   AppendBigEndian64(&hi, stream->id + 1);
   batch.DeleteRange(records_, lo, hi);
-  absl::Status status =
-      FromRocksDbStatus(Write(WriteKind::kDeleteStream, rocksdb::WriteOptions(), &batch),
-                        "deleting stream (nothing was changed)");
+  absl::Status status = FromRocksDbStatus(Write(WriteKind::kDeleteStream, &batch),
+                                          "deleting stream (nothing was changed)");
   if (!status.ok()) {
     {
       absl::MutexLock lock(&stream->mu);
@@ -1400,9 +1401,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       k = end;
     }
     if (status.ok()) {
-      rocksdb::WriteOptions wo;
-      wo.sync = options_.sync_writes;
-      status = FromRocksDbStatus(Write(WriteKind::kRecords, wo, &batch),
+      status = FromRocksDbStatus(Write(WriteKind::kRecords, &batch),
                                  "writing records (none of this call's records were stored)");
     }
   }
@@ -1766,8 +1765,7 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
   batch.Put(meta_, StreamMetaKey(stream->name),
             Versioned(StreamMeta(*stream, retention, next_index)));
   absl::Status status =
-      FromRocksDbStatus(Write(WriteKind::kReshard, rocksdb::WriteOptions(), &batch),
-                        "resharding (nothing was changed)");
+      FromRocksDbStatus(Write(WriteKind::kReshard, &batch), "resharding (nothing was changed)");
   {
     absl::MutexLock lock(&stream->mu);
     if (status.ok()) {
@@ -1978,8 +1976,7 @@ absl::Status ShardStore::PersistStream(const Stream& stream, int retention_hours
   rocksdb::WriteBatch batch;
   batch.Put(meta_, StreamMetaKey(stream.name),
             Versioned(StreamMeta(stream, retention_hours, next_index)));
-  return FromRocksDbStatus(Write(WriteKind::kStreamMetadata, rocksdb::WriteOptions(), &batch),
-                           "writing stream metadata");
+  return FromRocksDbStatus(Write(WriteKind::kStreamMetadata, &batch), "writing stream metadata");
 }
 
 absl::Status ShardStore::IncreaseStreamRetentionPeriod(
@@ -2075,8 +2072,7 @@ absl::StatusOr<int64_t> ShardStore::TrimExpiredRecords() {
           AppendBigEndian64(&mark, keep_from - 1);
           batch.Put(meta_, ShardMetaKey('t', stream->id, shard->index), mark);
           RETURN_IF_ERROR(
-              FromRocksDbStatus(Write(WriteKind::kTrim, rocksdb::WriteOptions(), &batch),
-                                "trimming expired records"));
+              FromRocksDbStatus(Write(WriteKind::kTrim, &batch), "trimming expired records"));
           trimmed_total += static_cast<int64_t>(keep_from - 1 - through);
           through = keep_from - 1;
           absl::MutexLock lock(&shard->mu);
@@ -2092,8 +2088,7 @@ absl::StatusOr<int64_t> ShardStore::TrimExpiredRecords() {
       batch.Delete(meta_, ShardMetaKey('h', stream->id, shard->index));
       batch.Delete(meta_, ShardMetaKey('t', stream->id, shard->index));
     }
-    absl::Status s = FromRocksDbStatus(Write(WriteKind::kTrim, rocksdb::WriteOptions(), &batch),
-                                       "removing shards");
+    absl::Status s = FromRocksDbStatus(Write(WriteKind::kTrim, &batch), "removing shards");
     {
       absl::MutexLock lock(&stream->mu);
       if (s.ok()) {

@@ -136,7 +136,9 @@ using WriteInterceptor = std::function<rocksdb::Status(WriteKind kind)>;
 struct ShardStoreOptions {
   // Directory of the RocksDB database (created when missing).
   std::string data_dir;
-  // Acknowledge writes only after fsync of the WAL. Concurrent writers are
+  // Acknowledge writes only after fsync of the WAL: every write of the store
+  // (records, create/delete, reshards, retention changes, the trimmer's), so
+  // whatever a call acknowledged survives power loss. Concurrent writers are
   // grouped by RocksDB into one WAL write and one fsync (group commit).
   bool sync_writes = false;
   // Optional per-shard write limits; 0 = unlimited (the default). Excess
@@ -349,9 +351,9 @@ class ShardStore {
  private:
   ShardStore(const ShardStoreOptions& options, Clock& clock, std::unique_ptr<RocksDb> db);
   absl::Status Load();
-  // Every write of the store goes through here (the WriteInterceptor seam).
-  rocksdb::Status Write(WriteKind kind, const rocksdb::WriteOptions& options,
-                        rocksdb::WriteBatch* batch);
+  // Every write of the store goes through here (the WriteInterceptor seam), synced when
+  // options_.sync_writes.
+  rocksdb::Status Write(WriteKind kind, rocksdb::WriteBatch* batch);
 
   struct RecordView;
   struct PutResult;
