@@ -614,6 +614,7 @@ absl::Status ShardStore::Load() {
   if (secret.size() != kMacSize) return absl::DataLossError("iterator secret has a bad size");
   secret_ = std::move(secret);
 
+  absl::MutexLock id_lock(&id_mu_);
   absl::MutexLock lock(&mu_);
   std::string next_id;
   s = db->Get(rocksdb::ReadOptions(), meta_, "n", &next_id);
@@ -638,6 +639,9 @@ absl::Status ShardStore::Load() {
     stream->next_shard_index = m.next_shard_index();
     streams_[stream->name] = stream;
     streams_by_id_[stream->id] = stream;
+    // The allocator is written before any stream it hands out; this only guards against a
+    // store written by an older build, which wrote both in one batch.
+    next_stream_id_ = std::max(next_stream_id_, stream->id + 1);
   }
   RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading stream metadata"));
   // Shards.
@@ -807,6 +811,14 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
     }
   }
   const int n = request.shard_count();
+  auto already_exists = [&] {
+    return absl::AlreadyExistsError(
+        absl::StrCat("stream ", request.stream_name(), " already exists"));
+  };
+  if (FindStream(request.stream_name()) != nullptr) return already_exists();
+  // The id is durable before anything is written under it, so no id is handed out twice, even
+  // after a create whose metadata write failed and a restart (issue 14, item 5).
+  ASSIGN_OR_RETURN(const uint64_t id, AllocateStreamId());
   const int64_t now = ToMs(clock_.Now());
   auto stream = std::make_shared<Stream>();
   stream->name = request.stream_name();
@@ -814,14 +826,8 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
   rocksdb::WriteBatch batch;
   {
     absl::MutexLock lock(&mu_);
-    if (streams_.count(request.stream_name())) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("stream ", request.stream_name(), " already exists"));
-    }
-    stream->id = next_stream_id_++;
-    std::string next_id;
-    AppendBigEndian64(&next_id, next_stream_id_);
-    batch.Put(meta_, "n", next_id);
+    if (streams_.count(request.stream_name())) return already_exists();
+    stream->id = id;
     absl::MutexLock slock(&stream->mu);
     stream->retention_hours = retention;
     stream->next_shard_index = n;
@@ -846,9 +852,16 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
   absl::Status status = FromRocksDbStatus(Write(WriteKind::kCreateStream, &batch),
                                           "creating stream (nothing was changed)");
   if (!status.ok()) {
-    absl::MutexLock lock(&mu_);
-    streams_.erase(stream->name);
-    streams_by_id_.erase(stream->id);
+    {
+      absl::MutexLock lock(&mu_);
+      streams_.erase(stream->name);
+      streams_by_id_.erase(stream->id);
+    }
+    // Puts waiting for the create (see PutInternal) wake and find the stream gone.
+    absl::MutexLock slock(&stream->mu);
+    stream->deleted = true;
+    stream->updating = false;
+    stream->creating = false;
     return status;
   }
   {
@@ -858,6 +871,21 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
   }
   NotifyChange(stream->name);
   return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> ShardStore::AllocateStreamId() {
+  // id_mu_ is held across this one small write (only CreateStream takes it): allocations reach
+  // the log in the order they are handed out, so the stored allocator never moves back.
+  absl::MutexLock lock(&id_mu_);
+  const uint64_t id = next_stream_id_;
+  std::string next;
+  AppendBigEndian64(&next, id + 1);
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(meta_, "n", next), "allocating a stream id"));
+  RETURN_IF_ERROR(FromRocksDbStatus(Write(WriteKind::kStreamId, &batch),
+                                    "allocating a stream id (nothing was created)"));
+  next_stream_id_ = id + 1;
+  return id;
 }
 
 absl::Status ShardStore::BeginUpdate(Stream& stream) {
@@ -1247,6 +1275,20 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
     return absl::InvalidArgumentError("records: the request must be at most 5 MiB");
   }
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
+  {
+    // Acknowledge nothing before the stream exists durably: while CreateStream's write is in
+    // flight, wait for it (a clock wait, so that tests can see the put parked). If it fails,
+    // the stream is gone and nothing was written under its id.
+    absl::MutexLock lock(&stream->mu);
+    if (stream->creating) {
+      auto created = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stream->mu) { return !stream->creating; };
+      clock_.AwaitWithDeadline(&stream->mu, absl::Condition(&created), absl::InfiniteFuture());
+      if (stream->deleted) {
+        return absl::NotFoundError(
+            absl::StrCat("stream ", stream->name, " not found (its creation failed)"));
+      }
+    }
+  }
 
   // 2. Route and reserve sequence numbers, one shard lock at a time, records of a
   //    shard in call order. A record whose shard closed meanwhile routes again

@@ -118,6 +118,7 @@ std::string ShardIdFromIndex(uint32_t index);
 
 // What a RocksDB write of the store is for (see WriteInterceptor).
 enum class WriteKind {
+  kStreamId,  // CreateStream's allocation of a stream id, before its metadata write
   kCreateStream,
   kDeleteStream,
   kRecords,         // PutRecord / PutRecords: one write per call
@@ -195,9 +196,14 @@ class ShardStore {
   // Creates a stream of `shard_count` shards dividing [0, 2^128−1] evenly
   // (shard i gets [i·⌊2^128/n⌋, (i+1)·⌊2^128/n⌋ − 1], the last one up to
   // 2^128−1). It is ACTIVE once the call returns (CREATING only while its
-  // metadata write is in flight). Errors: INVALID_ARGUMENT (stream_name:
-  // 1–128 of [a-zA-Z0-9_.-]; shard_count 1–10000; retention_period_hours
-  // 24–8760); ALREADY_EXISTS.
+  // metadata write is in flight: reads see it empty, puts wait for the write
+  // and are acknowledged only once the stream exists durably). Its stream id
+  // is written before the metadata, so no id is ever handed out twice, even
+  // after a failed create and a restart. Errors: INVALID_ARGUMENT
+  // (stream_name: 1–128 of [a-zA-Z0-9_.-]; shard_count 1–10000;
+  // retention_period_hours 24–8760); ALREADY_EXISTS;
+  // INTERNAL/UNAVAILABLE/RESOURCE_EXHAUSTED when a write fails (nothing was
+  // created).
   absl::Status CreateStream(const v1::CreateStreamRequest& request);
   // Deletes the stream with its shards and records (range delete). Subscribers
   // and waiters wake; later calls get NOT_FOUND. Errors: INVALID_ARGUMENT,
@@ -239,11 +245,14 @@ class ShardStore {
   // (ProvisionedThroughputExceededException when a shard's write limit is
   // exceeded), plus failed_record_count. Records of one call that land in one
   // shard get increasing sequence numbers in call order. Returns OK once the
-  // batch is durable (WAL; fsync with sync_writes). Not idempotent.
+  // batch is durable (WAL; fsync with sync_writes). Not idempotent. A put to a
+  // stream that is CREATING waits until CreateStream's write is done, then
+  // proceeds or, when the create failed, returns NOT_FOUND.
   // Errors (for the whole call, nothing written): INVALID_ARGUMENT naming
   // records[i].field and the rule (partition key 1–256 characters, key + data ≤
   // 1 MiB, explicit_hash_key a decimal ≤ 2^128−1, 1–500 records, ≤ 5 MiB);
-  // NOT_FOUND; INTERNAL/UNAVAILABLE/RESOURCE_EXHAUSTED when RocksDB rejects the
+  // NOT_FOUND (also when the stream's creation failed while the put waited);
+  // INTERNAL/UNAVAILABLE/RESOURCE_EXHAUSTED when RocksDB rejects the
   // write ("writing records (none of this call's records were stored): ..."):
   // nothing of the call is acknowledged or readable, and later calls continue
   // with increasing sequence numbers (see "visible tip" above).
@@ -369,6 +378,8 @@ class ShardStore {
   absl::Status BeginUpdate(Stream& stream);
   void EndUpdate(Stream& stream);
   absl::Status PersistStream(const Stream& stream, int retention_hours);
+  // Hands out the next stream id once it is durable ("n" written first).
+  absl::StatusOr<uint64_t> AllocateStreamId();
   absl::Status ApplyReshard(const std::shared_ptr<Stream>& stream,
                             const std::vector<std::shared_ptr<Shard>>& parents_to_close,
                             std::vector<std::shared_ptr<Shard>> children);
@@ -386,10 +397,13 @@ class ShardStore {
   rocksdb::ColumnFamilyHandle* records_;
   std::string secret_;
 
+  // The stream id allocator. Taken before mu_ and only by CreateStream (and Load).
+  absl::Mutex id_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  uint64_t next_stream_id_ ABSL_GUARDED_BY(id_mu_) = 1;
+
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Stream>, std::less<>> streams_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::shared_ptr<Stream>> streams_by_id_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_stream_id_ ABSL_GUARDED_BY(mu_) = 1;
 
   absl::Mutex listener_mu_;
   std::function<void(const std::string&)> listener_ ABSL_GUARDED_BY(listener_mu_);

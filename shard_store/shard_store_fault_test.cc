@@ -113,6 +113,24 @@ class ShardStoreFaultTest : public ::testing::Test {
     }
     return out;
   }
+  absl::StatusOr<v1::PutRecordResponse> PutTo(const std::string& stream, const std::string& data) {
+    v1::PutRecordRequest r;
+    r.set_stream_name(stream);
+    r.set_partition_key("k");
+    r.set_data(data);
+    return store_->PutRecord(r);
+  }
+  // The data of every record of shard 0 of `stream` from TRIM_HORIZON.
+  std::vector<std::string> ReadAllOf(const std::string& stream) {
+    v1::GetShardIteratorRequest at;
+    at.set_stream_name(stream);
+    at.set_shard_id("shardId-000000000000");
+    at.set_shard_iterator_type(v1::TRIM_HORIZON);
+    absl::StatusOr<v1::GetShardIteratorResponse> iterator = store_->GetShardIterator(at);
+    EXPECT_TRUE(iterator.ok()) << iterator.status();
+    if (!iterator.ok()) return {};
+    return Data(Get(iterator->shard_iterator()));
+  }
   std::vector<v1::Shard> Shards() {
     v1::ListShardsRequest r;
     r.set_stream_name("s");
@@ -346,6 +364,82 @@ TEST_F(ShardStoreFaultTest, StreamIsCreatingWhileItsCreateIsInFlight) {
   creator.join();
   EXPECT_EQ(DescribedStatus("t"), v1::ACTIVE);
   EXPECT_EQ(ListedStatus("t"), v1::ACTIVE);
+}
+
+// Issue 14, item 5: a put that races CreateStream is acknowledged only once the stream exists
+// durably. Before, it was acknowledged while the create's write was in flight; when that write
+// failed the stream was erased, and after a restart its id was handed out again, so the orphaned
+// record reappeared in the next stream created.
+TEST_F(ShardStoreFaultTest, APutRacingAFailedCreateIsNotAcknowledgedAndLeavesNothingBehind) {
+  faults_.HoldNth(WriteKind::kCreateStream, 1, rocksdb::Status::IOError("injected write fault"));
+  std::thread creator([&] {
+    v1::CreateStreamRequest r;
+    r.set_stream_name("t");
+    r.set_shard_count(1);
+    EXPECT_EQ(store_->CreateStream(r).code(), absl::StatusCode::kInternal);
+  });
+  ASSERT_TRUE(faults_.WaitUntilHeld()) << "the create never reached its write";
+  std::optional<absl::Status> put;
+  std::thread putter([&] { put = PutTo("t", "orphan").status(); });
+  EXPECT_TRUE(clock_.WaitForWaiters(1)) << "the put did not wait for the stream to exist";
+  EXPECT_FALSE(put.has_value() && put->ok()) << "acknowledged before the stream existed";
+  faults_.Release();
+  creator.join();
+  putter.join();
+  ASSERT_TRUE(put.has_value());
+  EXPECT_EQ(put->code(), absl::StatusCode::kNotFound) << *put;
+  Reopen();
+  CreateStream("u");
+  Reopen();  // recovery reads u's shards' records from the log
+  EXPECT_TRUE(ReadAllOf("u").empty()) << "a record of the failed create came back";
+}
+
+TEST_F(ShardStoreFaultTest, APutDuringCreatingWaitsAndLandsOnceTheStreamExists) {
+  faults_.HoldNth(WriteKind::kCreateStream, 1, rocksdb::Status::OK());
+  std::thread creator([&] { CreateStream("t"); });
+  ASSERT_TRUE(faults_.WaitUntilHeld()) << "the create never reached its write";
+  std::optional<absl::StatusOr<v1::PutRecordResponse>> put;
+  std::thread putter([&] { put = PutTo("t", "first"); });
+  EXPECT_TRUE(clock_.WaitForWaiters(1)) << "the put did not wait for the stream to exist";
+  faults_.Release();
+  creator.join();
+  putter.join();
+  ASSERT_TRUE(put.has_value());
+  ASSERT_TRUE(put->ok()) << put->status();
+  EXPECT_EQ((*put)->sequence_number(), "1");
+  Reopen();
+  EXPECT_THAT(ReadAllOf("t"), ElementsAre("first"));
+}
+
+// Issue 14, item 5: stream ids are never reused, also after a restart that follows a failed
+// create. Before, the id allocator was written only with the create, so an iterator taken
+// during the failed create read the next stream created after a restart.
+TEST_F(ShardStoreFaultTest, TheIdOfAFailedCreateIsNeverReusedAfterRestart) {
+  faults_.HoldNth(WriteKind::kCreateStream, 1, rocksdb::Status::IOError("injected write fault"));
+  std::thread creator([&] {
+    v1::CreateStreamRequest r;
+    r.set_stream_name("t");
+    r.set_shard_count(1);
+    EXPECT_EQ(store_->CreateStream(r).code(), absl::StatusCode::kInternal);
+  });
+  ASSERT_TRUE(faults_.WaitUntilHeld()) << "the create never reached its write";
+  v1::GetShardIteratorRequest at;
+  at.set_stream_name("t");
+  at.set_shard_id("shardId-000000000000");
+  at.set_shard_iterator_type(v1::TRIM_HORIZON);
+  absl::StatusOr<v1::GetShardIteratorResponse> iterator = store_->GetShardIterator(at);
+  ASSERT_TRUE(iterator.ok()) << iterator.status();  // reads see the CREATING stream, empty
+  faults_.Release();
+  creator.join();
+  Reopen();
+  CreateStream("u");
+  ASSERT_TRUE(PutTo("u", "someone else's").ok());
+  v1::GetRecordsRequest get;
+  get.set_shard_iterator(iterator->shard_iterator());
+  v1::GetRecordsResponse response;
+  absl::Status read = store_->GetRecords(get, &response);
+  EXPECT_EQ(read.code(), absl::StatusCode::kNotFound) << read;
+  EXPECT_TRUE(response.records().empty()) << "an iterator of the failed stream read stream u";
 }
 
 TEST_F(ShardStoreFaultTest, StreamIsDeletingWhileItsDeleteIsInFlight) {
