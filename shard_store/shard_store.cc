@@ -583,7 +583,47 @@ ShardStore::ShardStore(const ShardStoreOptions& options, Clock& clock, std::uniq
 
 ShardStore::~ShardStore() = default;
 
-rocksdb::Status ShardStore::Write(WriteKind kind, rocksdb::WriteBatch* batch) {
+// WriteBatch::Put and friends can fail (a batch past its max_bytes, a key or value over 4 GiB):
+// the first failure is kept, and Write refuses the batch, so a change is written whole or not
+// at all, through the same failure path as a rejected write.
+class ShardStore::Batch {
+ public:
+  Batch(size_t reserve, size_t max_bytes) : batch_(reserve, max_bytes) {}
+
+  void Put(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key,
+           const rocksdb::Slice& value) {
+    Keep(batch_.Put(family, key, value));
+  }
+  void Put(rocksdb::ColumnFamilyHandle* family, const rocksdb::SliceParts& key,
+           const rocksdb::SliceParts& value) {
+    Keep(batch_.Put(family, key, value));
+  }
+  void Delete(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key) {
+    Keep(batch_.Delete(family, key));
+  }
+  void DeleteRange(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& begin,
+                   const rocksdb::Slice& end) {
+    Keep(batch_.DeleteRange(family, begin, end));
+  }
+  // OK, or the first failure while building.
+  const rocksdb::Status& status() const { return status_; }
+  rocksdb::WriteBatch* batch() { return &batch_; }
+
+ private:
+  void Keep(rocksdb::Status s) {
+    if (status_.ok() && !s.ok()) status_ = std::move(s);
+  }
+
+  rocksdb::WriteBatch batch_;
+  rocksdb::Status status_;
+};
+
+ShardStore::Batch ShardStore::NewBatch(size_t reserve) const {
+  return Batch(reserve, options_.max_write_batch_bytes);
+}
+
+rocksdb::Status ShardStore::Write(WriteKind kind, Batch* batch) {
+  if (!batch->status().ok()) return batch->status();  // never written in part
   if (options_.write_interceptor) {
     rocksdb::Status injected = options_.write_interceptor(kind);
     if (!injected.ok()) return injected;
@@ -592,7 +632,7 @@ rocksdb::Status ShardStore::Write(WriteKind kind, rocksdb::WriteBatch* batch) {
   // retention, trims) is fsynced first under sync_writes.
   rocksdb::WriteOptions options;
   options.sync = options_.sync_writes;
-  return db_->db()->Write(options, batch);
+  return db_->db()->Write(options, batch->batch());
 }
 
 absl::Status ShardStore::Load() {
@@ -823,7 +863,7 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
   auto stream = std::make_shared<Stream>();
   stream->name = request.stream_name();
   stream->creation_ms = now;
-  rocksdb::WriteBatch batch;
+  Batch batch = NewBatch();
   {
     absl::MutexLock lock(&mu_);
     if (streams_.count(request.stream_name())) return already_exists();
@@ -880,8 +920,8 @@ absl::StatusOr<uint64_t> ShardStore::AllocateStreamId() {
   const uint64_t id = next_stream_id_;
   std::string next;
   AppendBigEndian64(&next, id + 1);
-  rocksdb::WriteBatch batch;
-  RETURN_IF_ERROR(FromRocksDbStatus(batch.Put(meta_, "n", next), "allocating a stream id"));
+  Batch batch = NewBatch();
+  batch.Put(meta_, "n", next);
   RETURN_IF_ERROR(FromRocksDbStatus(Write(WriteKind::kStreamId, &batch),
                                     "allocating a stream id (nothing was created)"));
   next_stream_id_ = id + 1;
@@ -908,7 +948,7 @@ void ShardStore::EndUpdate(Stream& stream) {
 absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
   RETURN_IF_ERROR(BeginUpdate(*stream));
-  rocksdb::WriteBatch batch;
+  Batch batch = NewBatch();
   std::vector<std::shared_ptr<Shard>> shards;
   {
     absl::MutexLock lock(&stream->mu);
@@ -1405,7 +1445,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       order.push_back((uint64_t{results[i].shard_index} << 32) | static_cast<uint32_t>(i));
     }
     std::sort(order.begin(), order.end());
-    rocksdb::WriteBatch batch(reserve);
+    Batch batch = NewBatch(reserve);
     absl::InlinedVector<char, 64 * kEntryHeaderSize> entry_headers(order.size() * kEntryHeaderSize);
     absl::InlinedVector<rocksdb::Slice, 3 * 64 + 1> parts;
     for (size_t k = 0; k < order.size() && status.ok();) {
@@ -1436,10 +1476,9 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
         parts.emplace_back(r.data.data(), data_len);
       }
       rocksdb::Slice key_slice(key, kRecordKeySize);
-      status = FromRocksDbStatus(
-          batch.Put(records_, rocksdb::SliceParts(&key_slice, 1),
-                    rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size()))),
-          "building the write batch");
+      batch.Put(records_, rocksdb::SliceParts(&key_slice, 1),
+                rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size())));
+      status = FromRocksDbStatus(batch.status(), "building the write batch");
       k = end;
     }
     if (status.ok()) {
@@ -1783,7 +1822,7 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
   // Called with stream->updating set by this caller. Close the parents (puts
   // routed to them now wait), write the metadata, then publish the new set.
   const int64_t now = ToMs(clock_.Now());
-  rocksdb::WriteBatch batch;
+  Batch batch = NewBatch();
   std::vector<InFlight*> close_tickets;
   for (const auto& parent : parents) {
     absl::MutexLock lock(&parent->mu);
@@ -2015,7 +2054,7 @@ absl::Status ShardStore::PersistStream(const Stream& stream, int retention_hours
     absl::ReaderMutexLock lock(&const_cast<Stream&>(stream).mu);
     next_index = stream.next_shard_index;
   }
-  rocksdb::WriteBatch batch;
+  Batch batch = NewBatch();
   batch.Put(meta_, StreamMetaKey(stream.name),
             Versioned(StreamMeta(stream, retention_hours, next_index)));
   return FromRocksDbStatus(Write(WriteKind::kStreamMetadata, &batch), "writing stream metadata");
@@ -2077,79 +2116,114 @@ absl::StatusOr<int64_t> ShardStore::TrimExpiredRecords() {
   }
   const int64_t now = ToMs(clock_.Now());
   int64_t trimmed_total = 0;
+  // A stream whose trim fails does not stop the pass: the others are still trimmed, and the
+  // failures are reported together at the end (the failed stream is retried next pass).
+  std::vector<absl::Status> failures;
   for (const auto& stream : streams) {
-    std::vector<std::shared_ptr<Shard>> shards;
-    int64_t cutoff;
-    {
-      absl::ReaderMutexLock lock(&stream->mu);
-      if (stream->deleted) continue;
-      for (auto& [i, s] : stream->shards) shards.push_back(s);
-      cutoff = now - int64_t{stream->retention_hours} * 3600 * 1000;
+    absl::StatusOr<int64_t> trimmed = TrimStream(stream, now);
+    if (trimmed.ok()) {
+      trimmed_total += *trimmed;
+    } else {
+      failures.push_back(trimmed.status());
     }
-    std::vector<std::shared_ptr<Shard>> gone;
-    for (const auto& shard : shards) {
-      const uint64_t tip = shard->tip.load(std::memory_order_acquire);
-      uint64_t through;
-      bool closed;
-      uint64_t ending;
-      {
-        absl::MutexLock lock(&shard->mu);
-        through = shard->trimmed_through;
-        closed = shard->closed;
-        ending = shard->ending_seq;
-      }
-      if (tip > through) {
-        uint64_t keep_from = FindFirstAtOrAfter(stream->id, shard->index, through + 1, tip, cutoff);
-        // A closed shard whose last record expired is trimmed through its end.
-        if (closed && tip >= ending && keep_from >= ending) keep_from = ending + 1;
-        if (keep_from > through + 1) {
-          rocksdb::WriteBatch batch;
-          // Begin: the successor of `through`'s key, i.e. every record key from
-          // through + 1 on, one byte longer than a record key (outside the
-          // memtable insert hint's domain, see RecordShardPrefix).
-          std::string begin = RecordKey(stream->id, shard->index, through);
-          begin.push_back('\0');
-          batch.DeleteRange(records_, begin, RecordKey(stream->id, shard->index, keep_from));
-          std::string mark;
-          AppendBigEndian64(&mark, keep_from - 1);
-          batch.Put(meta_, ShardMetaKey('t', stream->id, shard->index), mark);
-          RETURN_IF_ERROR(
-              FromRocksDbStatus(Write(WriteKind::kTrim, &batch), "trimming expired records"));
-          trimmed_total += static_cast<int64_t>(keep_from - 1 - through);
-          through = keep_from - 1;
-          absl::MutexLock lock(&shard->mu);
-          shard->trimmed_through = through;
-        }
-      }
-      if (closed && tip >= ending && through >= ending) gone.push_back(shard);
-    }
-    if (gone.empty()) continue;
-    if (!BeginUpdate(*stream).ok()) continue;  // busy: next pass
-    rocksdb::WriteBatch batch;
-    for (const auto& shard : gone) {
-      batch.Delete(meta_, ShardMetaKey('h', stream->id, shard->index));
-      batch.Delete(meta_, ShardMetaKey('t', stream->id, shard->index));
-    }
-    absl::Status s = FromRocksDbStatus(Write(WriteKind::kTrim, &batch), "removing shards");
-    {
-      absl::MutexLock lock(&stream->mu);
-      if (s.ok()) {
-        for (const auto& shard : gone) stream->shards.erase(shard->index);
-      }
-      stream->updating = false;
-    }
-    RETURN_IF_ERROR(s);
-    for (const auto& shard : gone) {
-      {
-        absl::MutexLock lock(&shard->mu);
-        absl::MutexLock plock(shard->put_mu);
-        shard->removed = true;
-      }
-      shard->Notify();
-    }
-    NotifyChange(stream->name);
   }
-  return trimmed_total;
+  if (failures.empty()) return trimmed_total;
+  std::string message = absl::StrCat("retention pass: ", failures.size(), " of ", streams.size(),
+                                     " streams failed to trim (the others were trimmed)");
+  for (const absl::Status& f : failures) absl::StrAppend(&message, "; ", f.message());
+  return absl::Status(failures.front().code(), message);
+}
+
+absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& stream,
+                                               int64_t now_ms) {
+  std::vector<std::shared_ptr<Shard>> shards;
+  int64_t cutoff;
+  {
+    absl::ReaderMutexLock lock(&stream->mu);
+    if (stream->deleted) return 0;
+    for (auto& [i, s] : stream->shards) shards.push_back(s);
+    cutoff = now_ms - int64_t{stream->retention_hours} * 3600 * 1000;
+  }
+  // One write for the whole stream (so one fsync under sync_writes, not one per shard): the
+  // range deletes of expired records with their trimmed-through marks, and the removal of the
+  // closed shards that are gone.
+  struct Trim {
+    std::shared_ptr<Shard> shard;
+    uint64_t through;  // trimmed through this once the write is applied
+  };
+  std::vector<Trim> trims;
+  std::vector<std::shared_ptr<Shard>> gone;
+  Batch batch = NewBatch();
+  int64_t trimmed = 0;
+  for (const auto& shard : shards) {
+    const uint64_t tip = shard->tip.load(std::memory_order_acquire);
+    uint64_t through;
+    bool closed;
+    uint64_t ending;
+    {
+      absl::MutexLock lock(&shard->mu);
+      through = shard->trimmed_through;
+      closed = shard->closed;
+      ending = shard->ending_seq;
+    }
+    if (tip > through) {
+      uint64_t keep_from = FindFirstAtOrAfter(stream->id, shard->index, through + 1, tip, cutoff);
+      // A closed shard whose last record expired is trimmed through its end.
+      if (closed && tip >= ending && keep_from >= ending) keep_from = ending + 1;
+      if (keep_from > through + 1) {
+        // Begin: the successor of `through`'s key, i.e. every record key from
+        // through + 1 on, one byte longer than a record key (outside the
+        // memtable insert hint's domain, see RecordShardPrefix).
+        std::string begin = RecordKey(stream->id, shard->index, through);
+        begin.push_back('\0');
+        batch.DeleteRange(records_, begin, RecordKey(stream->id, shard->index, keep_from));
+        std::string mark;
+        AppendBigEndian64(&mark, keep_from - 1);
+        batch.Put(meta_, ShardMetaKey('t', stream->id, shard->index), mark);
+        trimmed += static_cast<int64_t>(keep_from - 1 - through);
+        through = keep_from - 1;
+        trims.push_back({shard, through});
+      }
+    }
+    if (closed && tip >= ending && through >= ending) gone.push_back(shard);
+  }
+  if (trims.empty() && gone.empty()) return 0;
+  // Removing shards changes the shard set: only while no reshard or delete runs (else the
+  // records are still trimmed and the shards go next pass).
+  if (!gone.empty() && !BeginUpdate(*stream).ok()) gone.clear();
+  for (const auto& shard : gone) {
+    batch.Delete(meta_, ShardMetaKey('h', stream->id, shard->index));
+    batch.Delete(meta_, ShardMetaKey('t', stream->id, shard->index));
+  }
+  if (trims.empty() && gone.empty()) return 0;
+  const absl::Status status = FromRocksDbStatus(
+      Write(WriteKind::kTrim, &batch),
+      absl::StrCat("trimming stream ", stream->name, " (nothing of it was trimmed)"));
+  if (status.ok()) {
+    for (const Trim& t : trims) {
+      absl::MutexLock lock(&t.shard->mu);
+      t.shard->trimmed_through = t.through;
+    }
+  }
+  if (!gone.empty()) {
+    absl::MutexLock lock(&stream->mu);
+    if (status.ok()) {
+      for (const auto& shard : gone) stream->shards.erase(shard->index);
+    }
+    stream->updating = false;
+  }
+  RETURN_IF_ERROR(status);
+  if (gone.empty()) return trimmed;
+  for (const auto& shard : gone) {
+    {
+      absl::MutexLock lock(&shard->mu);
+      absl::MutexLock plock(shard->put_mu);
+      shard->removed = true;
+    }
+    shard->Notify();
+  }
+  NotifyChange(stream->name);
+  return trimmed;
 }
 
 RetentionTrimmer::RetentionTrimmer(ShardStore& store, Clock& clock, absl::Duration period)

@@ -150,6 +150,11 @@ struct ShardStoreOptions {
   RocksDbOptions rocksdb;
   // Tests only: see WriteInterceptor. Empty = no interception.
   WriteInterceptor write_interceptor;
+  // Tests only: the largest WriteBatch the store builds, in bytes (RocksDB's
+  // WriteBatch max_bytes); 0 = no limit. A call whose batch would exceed it
+  // fails with RESOURCE_EXHAUSTED and writes nothing: a seam for the "a batch
+  // that cannot be built is never written in part" tests.
+  size_t max_write_batch_bytes = 0;
 };
 
 // Where a reader stands in one shard: the next sequence number it wants.
@@ -344,8 +349,13 @@ class ShardStore {
   // One pass of the retention trimmer: in every shard, range-deletes the
   // records that arrived before now − retention (recording the trimmed-through
   // sequence number in the same batch); a closed shard whose records are all
-  // gone leaves the shard set (and ListShards). Returns the number of records'
-  // sequence-number span trimmed (for tests and logs). Errors: RocksDB errors.
+  // gone leaves the shard set (and ListShards). One write per stream: a
+  // stream's trim is applied whole or not at all. Returns the number of
+  // records' sequence-number span trimmed (for tests and logs). Errors: when
+  // the write of one or more streams fails, the pass still trims every other
+  // stream and then returns the first failure's code (INTERNAL / UNAVAILABLE /
+  // RESOURCE_EXHAUSTED) with a message naming every failed stream; those are
+  // retried by the next pass.
   absl::StatusOr<int64_t> TrimExpiredRecords();
 
   // Called (with no lock held, on the changing thread) after any change of a
@@ -360,9 +370,15 @@ class ShardStore {
  private:
   ShardStore(const ShardStoreOptions& options, Clock& clock, std::unique_ptr<RocksDb> db);
   absl::Status Load();
+  // A WriteBatch that keeps the first failed status of its Put/Delete/DeleteRange (defined in
+  // the .cc): a batch that could not be built whole is never written.
+  class Batch;
+  // A batch bounded by options_.max_write_batch_bytes.
+  Batch NewBatch(size_t reserve = 0) const;
   // Every write of the store goes through here (the WriteInterceptor seam), synced when
-  // options_.sync_writes.
-  rocksdb::Status Write(WriteKind kind, rocksdb::WriteBatch* batch);
+  // options_.sync_writes. A batch holding a failed Put/Delete is not written: its failure is
+  // returned.
+  rocksdb::Status Write(WriteKind kind, Batch* batch);
 
   struct RecordView;
   struct PutResult;
@@ -378,6 +394,8 @@ class ShardStore {
   absl::Status BeginUpdate(Stream& stream);
   void EndUpdate(Stream& stream);
   absl::Status PersistStream(const Stream& stream, int retention_hours);
+  // TrimExpiredRecords for one stream (one write); returns the span trimmed.
+  absl::StatusOr<int64_t> TrimStream(const std::shared_ptr<Stream>& stream, int64_t now_ms);
   // Hands out the next stream id once it is durable ("n" written first).
   absl::StatusOr<uint64_t> AllocateStreamId();
   absl::Status ApplyReshard(const std::shared_ptr<Stream>& stream,
