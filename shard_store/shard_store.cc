@@ -2160,11 +2160,13 @@ absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& st
     uint64_t through;
     bool closed;
     uint64_t ending;
+    int64_t closed_ms;
     {
       absl::MutexLock lock(&shard->mu);
       through = shard->trimmed_through;
       closed = shard->closed;
       ending = shard->ending_seq;
+      closed_ms = shard->closed_ms;
     }
     if (tip > through) {
       uint64_t keep_from = FindFirstAtOrAfter(stream->id, shard->index, through + 1, tip, cutoff);
@@ -2185,7 +2187,9 @@ absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& st
         trims.push_back({shard, through});
       }
     }
-    if (closed && tip >= ending && through >= ending) gone.push_back(shard);
+    // As in Kinesis, a closed shard stays (listed, readable: empty once its records expired,
+    // with its child shards at SHARD_END) until the retention period after it closed has passed.
+    if (closed && tip >= ending && through >= ending && closed_ms < cutoff) gone.push_back(shard);
   }
   if (trims.empty() && gone.empty()) return 0;
   // Removing shards changes the shard set: only while no reshard or delete runs (else the

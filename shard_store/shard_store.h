@@ -239,8 +239,11 @@ class ShardStore {
   // shard_id), AT_TRIM_HORIZON (shards open at now − retention),
   // FROM_TRIM_HORIZON (all kept shards), AT_LATEST (open shards),
   // AT_TIMESTAMP_FILTER (open at `timestamp`), FROM_TIMESTAMP (open at or after
-  // `timestamp`). Errors: INVALID_ARGUMENT (including a forged or malformed
-  // token), FAILED_PRECONDITION (expired token), NOT_FOUND.
+  // `timestamp`). A closed shard stays listed (with its ending sequence
+  // number) and readable until the retention period after it closed has
+  // passed, even with no records: GetRecords then returns no records and, at
+  // SHARD_END, its child shards. Errors: INVALID_ARGUMENT (including a forged
+  // or malformed token), FAILED_PRECONDITION (expired token), NOT_FOUND.
   absl::StatusOr<v1::ListShardsResponse> ListShards(const v1::ListShardsRequest& request);
 
   // --- Writes ------------------------------------------------------------
@@ -349,7 +352,10 @@ class ShardStore {
   // One pass of the retention trimmer: in every shard, range-deletes the
   // records that arrived before now − retention (recording the trimmed-through
   // sequence number in the same batch); a closed shard whose records are all
-  // gone leaves the shard set (and ListShards). One write per stream: a
+  // gone and that closed more than the retention period ago leaves the shard
+  // set (and ListShards; reads of it are then NOT_FOUND). Example, retention
+  // 24 h: a shard split at 10:00 with no records is listed until 10:00 the
+  // next day and gone at the first pass after. One write per stream: a
   // stream's trim is applied whole or not at all. Returns the number of
   // records' sequence-number span trimmed (for tests and logs). Errors: when
   // the write of one or more streams fails, the pass still trims every other
