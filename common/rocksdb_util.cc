@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = options.background_jobs;
+  if (options.env != nullptr) db_options.env = options.env;
   // Concurrent writers share one WAL write (and one fsync when syncing): group
   // commit.
   db_options.enable_pipelined_write = true;

@@ -45,6 +45,9 @@ struct RocksDbOptions {
   // the transform's domain, which corrupts the memtable; keep range-delete
   // begin keys out of the domain.
   std::map<std::string, std::shared_ptr<const rocksdb::SliceTransform>> memtable_insert_hints;
+  // The Env (file system) the database goes through; null = RocksDB's default. Not owned: it
+  // must outlive the database. For tests (common/testing/power_loss_fs.h simulates power loss).
+  rocksdb::Env* env = nullptr;
 };
 
 // An open RocksDB database with its column families. Thread-safe as rocksdb::DB

@@ -99,9 +99,10 @@ absl::StatusOr<PollerRecord> DecodePoller(const rocksdb::Slice& key, const rocks
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RocksDbLeaseStore>> RocksDbLeaseStore::Open(
-    const std::string& path) {
+absl::StatusOr<std::unique_ptr<RocksDbLeaseStore>> RocksDbLeaseStore::Open(const std::string& path,
+                                                                           rocksdb::Env* env) {
   RocksDbOptions options;
+  options.env = env;
   // Lease rows are small and few (10,000 is ~2 MB): a small cache and memtable do.
   options.block_cache_bytes = 8 << 20;
   options.write_buffer_bytes = 8 << 20;

@@ -121,8 +121,11 @@ class LeaseStore {
 // one key range; a value is a leasing.storage.StoredLease / StoredPoller protobuf. Thread-safe.
 class RocksDbLeaseStore : public LeaseStore {
  public:
-  // Opens or creates the database in directory `path`. Errors: those of RocksDb::Open.
-  static absl::StatusOr<std::unique_ptr<RocksDbLeaseStore>> Open(const std::string& path);
+  // Opens or creates the database in directory `path`. `env`: the file system RocksDB goes
+  // through (tests, e.g. common/testing/power_loss_fs.h; null = the default); it must outlive
+  // the store. Errors: those of RocksDb::Open.
+  static absl::StatusOr<std::unique_ptr<RocksDbLeaseStore>> Open(const std::string& path,
+                                                                 rocksdb::Env* env = nullptr);
 
   absl::Status Write(const LeaseStoreWrite& write) override;
   absl::StatusOr<LeaseStoreContents> Load() override;

@@ -583,13 +583,56 @@ ShardStore::ShardStore(const ShardStoreOptions& options, Clock& clock, std::uniq
 
 ShardStore::~ShardStore() = default;
 
-rocksdb::Status ShardStore::Write(WriteKind kind, const rocksdb::WriteOptions& options,
-                                  rocksdb::WriteBatch* batch) {
+// WriteBatch::Put and friends can fail (a batch past its max_bytes, a key or value over 4 GiB):
+// the first failure is kept, and Write refuses the batch, so a change is written whole or not
+// at all, through the same failure path as a rejected write.
+class ShardStore::Batch {
+ public:
+  Batch(size_t reserve, size_t max_bytes) : batch_(reserve, max_bytes) {}
+
+  void Put(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key,
+           const rocksdb::Slice& value) {
+    Keep(batch_.Put(family, key, value));
+  }
+  void Put(rocksdb::ColumnFamilyHandle* family, const rocksdb::SliceParts& key,
+           const rocksdb::SliceParts& value) {
+    Keep(batch_.Put(family, key, value));
+  }
+  void Delete(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key) {
+    Keep(batch_.Delete(family, key));
+  }
+  void DeleteRange(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& begin,
+                   const rocksdb::Slice& end) {
+    Keep(batch_.DeleteRange(family, begin, end));
+  }
+  // OK, or the first failure while building.
+  const rocksdb::Status& status() const { return status_; }
+  rocksdb::WriteBatch* batch() { return &batch_; }
+
+ private:
+  void Keep(rocksdb::Status s) {
+    if (status_.ok() && !s.ok()) status_ = std::move(s);
+  }
+
+  rocksdb::WriteBatch batch_;
+  rocksdb::Status status_;
+};
+
+ShardStore::Batch ShardStore::NewBatch(size_t reserve) const {
+  return Batch(reserve, options_.max_write_batch_bytes);
+}
+
+rocksdb::Status ShardStore::Write(WriteKind kind, Batch* batch) {
+  if (!batch->status().ok()) return batch->status();  // never written in part
   if (options_.write_interceptor) {
     rocksdb::Status injected = options_.write_interceptor(kind);
     if (!injected.ok()) return injected;
   }
-  return db_->db()->Write(options, batch);
+  // One rule for every kind: whatever the store acknowledges (records, streams, reshards,
+  // retention, trims) is fsynced first under sync_writes.
+  rocksdb::WriteOptions options;
+  options.sync = options_.sync_writes;
+  return db_->db()->Write(options, batch->batch());
 }
 
 absl::Status ShardStore::Load() {
@@ -611,6 +654,7 @@ absl::Status ShardStore::Load() {
   if (secret.size() != kMacSize) return absl::DataLossError("iterator secret has a bad size");
   secret_ = std::move(secret);
 
+  absl::MutexLock id_lock(&id_mu_);
   absl::MutexLock lock(&mu_);
   std::string next_id;
   s = db->Get(rocksdb::ReadOptions(), meta_, "n", &next_id);
@@ -635,6 +679,9 @@ absl::Status ShardStore::Load() {
     stream->next_shard_index = m.next_shard_index();
     streams_[stream->name] = stream;
     streams_by_id_[stream->id] = stream;
+    // The allocator is written before any stream it hands out; this only guards against a
+    // store written by an older build, which wrote both in one batch.
+    next_stream_id_ = std::max(next_stream_id_, stream->id + 1);
   }
   RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading stream metadata"));
   // Shards.
@@ -804,21 +851,23 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
     }
   }
   const int n = request.shard_count();
+  auto already_exists = [&] {
+    return absl::AlreadyExistsError(
+        absl::StrCat("stream ", request.stream_name(), " already exists"));
+  };
+  if (FindStream(request.stream_name()) != nullptr) return already_exists();
+  // The id is durable before anything is written under it, so no id is handed out twice, even
+  // after a create whose metadata write failed and a restart (issue 14, item 5).
+  ASSIGN_OR_RETURN(const uint64_t id, AllocateStreamId());
   const int64_t now = ToMs(clock_.Now());
   auto stream = std::make_shared<Stream>();
   stream->name = request.stream_name();
   stream->creation_ms = now;
-  rocksdb::WriteBatch batch;
+  Batch batch = NewBatch();
   {
     absl::MutexLock lock(&mu_);
-    if (streams_.count(request.stream_name())) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("stream ", request.stream_name(), " already exists"));
-    }
-    stream->id = next_stream_id_++;
-    std::string next_id;
-    AppendBigEndian64(&next_id, next_stream_id_);
-    batch.Put(meta_, "n", next_id);
+    if (streams_.count(request.stream_name())) return already_exists();
+    stream->id = id;
     absl::MutexLock slock(&stream->mu);
     stream->retention_hours = retention;
     stream->next_shard_index = n;
@@ -840,13 +889,19 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
     streams_[stream->name] = stream;
     streams_by_id_[stream->id] = stream;
   }
-  absl::Status status =
-      FromRocksDbStatus(Write(WriteKind::kCreateStream, rocksdb::WriteOptions(), &batch),
-                        "creating stream (nothing was changed)");
+  absl::Status status = FromRocksDbStatus(Write(WriteKind::kCreateStream, &batch),
+                                          "creating stream (nothing was changed)");
   if (!status.ok()) {
-    absl::MutexLock lock(&mu_);
-    streams_.erase(stream->name);
-    streams_by_id_.erase(stream->id);
+    {
+      absl::MutexLock lock(&mu_);
+      streams_.erase(stream->name);
+      streams_by_id_.erase(stream->id);
+    }
+    // Puts waiting for the create (see PutInternal) wake and find the stream gone.
+    absl::MutexLock slock(&stream->mu);
+    stream->deleted = true;
+    stream->updating = false;
+    stream->creating = false;
     return status;
   }
   {
@@ -856,6 +911,21 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
   }
   NotifyChange(stream->name);
   return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> ShardStore::AllocateStreamId() {
+  // id_mu_ is held across this one small write (only CreateStream takes it): allocations reach
+  // the log in the order they are handed out, so the stored allocator never moves back.
+  absl::MutexLock lock(&id_mu_);
+  const uint64_t id = next_stream_id_;
+  std::string next;
+  AppendBigEndian64(&next, id + 1);
+  Batch batch = NewBatch();
+  batch.Put(meta_, "n", next);
+  RETURN_IF_ERROR(FromRocksDbStatus(Write(WriteKind::kStreamId, &batch),
+                                    "allocating a stream id (nothing was created)"));
+  next_stream_id_ = id + 1;
+  return id;
 }
 
 absl::Status ShardStore::BeginUpdate(Stream& stream) {
@@ -878,7 +948,7 @@ void ShardStore::EndUpdate(Stream& stream) {
 absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
   RETURN_IF_ERROR(BeginUpdate(*stream));
-  rocksdb::WriteBatch batch;
+  Batch batch = NewBatch();
   std::vector<std::shared_ptr<Shard>> shards;
   {
     absl::MutexLock lock(&stream->mu);
@@ -894,9 +964,8 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
   AppendBigEndian64(&lo, stream->id);
   AppendBigEndian64(&hi, stream->id + 1);
   batch.DeleteRange(records_, lo, hi);
-  absl::Status status =
-      FromRocksDbStatus(Write(WriteKind::kDeleteStream, rocksdb::WriteOptions(), &batch),
-                        "deleting stream (nothing was changed)");
+  absl::Status status = FromRocksDbStatus(Write(WriteKind::kDeleteStream, &batch),
+                                          "deleting stream (nothing was changed)");
   if (!status.ok()) {
     {
       absl::MutexLock lock(&stream->mu);
@@ -1246,6 +1315,20 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
     return absl::InvalidArgumentError("records: the request must be at most 5 MiB");
   }
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
+  {
+    // Acknowledge nothing before the stream exists durably: while CreateStream's write is in
+    // flight, wait for it (a clock wait, so that tests can see the put parked). If it fails,
+    // the stream is gone and nothing was written under its id.
+    absl::MutexLock lock(&stream->mu);
+    if (stream->creating) {
+      auto created = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stream->mu) { return !stream->creating; };
+      clock_.AwaitWithDeadline(&stream->mu, absl::Condition(&created), absl::InfiniteFuture());
+      if (stream->deleted) {
+        return absl::NotFoundError(
+            absl::StrCat("stream ", stream->name, " not found (its creation failed)"));
+      }
+    }
+  }
 
   // 2. Route and reserve sequence numbers, one shard lock at a time, records of a
   //    shard in call order. A record whose shard closed meanwhile routes again
@@ -1362,7 +1445,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       order.push_back((uint64_t{results[i].shard_index} << 32) | static_cast<uint32_t>(i));
     }
     std::sort(order.begin(), order.end());
-    rocksdb::WriteBatch batch(reserve);
+    Batch batch = NewBatch(reserve);
     absl::InlinedVector<char, 64 * kEntryHeaderSize> entry_headers(order.size() * kEntryHeaderSize);
     absl::InlinedVector<rocksdb::Slice, 3 * 64 + 1> parts;
     for (size_t k = 0; k < order.size() && status.ok();) {
@@ -1393,16 +1476,13 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
         parts.emplace_back(r.data.data(), data_len);
       }
       rocksdb::Slice key_slice(key, kRecordKeySize);
-      status = FromRocksDbStatus(
-          batch.Put(records_, rocksdb::SliceParts(&key_slice, 1),
-                    rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size()))),
-          "building the write batch");
+      batch.Put(records_, rocksdb::SliceParts(&key_slice, 1),
+                rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size())));
+      status = FromRocksDbStatus(batch.status(), "building the write batch");
       k = end;
     }
     if (status.ok()) {
-      rocksdb::WriteOptions wo;
-      wo.sync = options_.sync_writes;
-      status = FromRocksDbStatus(Write(WriteKind::kRecords, wo, &batch),
+      status = FromRocksDbStatus(Write(WriteKind::kRecords, &batch),
                                  "writing records (none of this call's records were stored)");
     }
   }
@@ -1742,7 +1822,7 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
   // Called with stream->updating set by this caller. Close the parents (puts
   // routed to them now wait), write the metadata, then publish the new set.
   const int64_t now = ToMs(clock_.Now());
-  rocksdb::WriteBatch batch;
+  Batch batch = NewBatch();
   std::vector<InFlight*> close_tickets;
   for (const auto& parent : parents) {
     absl::MutexLock lock(&parent->mu);
@@ -1766,8 +1846,7 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
   batch.Put(meta_, StreamMetaKey(stream->name),
             Versioned(StreamMeta(*stream, retention, next_index)));
   absl::Status status =
-      FromRocksDbStatus(Write(WriteKind::kReshard, rocksdb::WriteOptions(), &batch),
-                        "resharding (nothing was changed)");
+      FromRocksDbStatus(Write(WriteKind::kReshard, &batch), "resharding (nothing was changed)");
   {
     absl::MutexLock lock(&stream->mu);
     if (status.ok()) {
@@ -1975,11 +2054,10 @@ absl::Status ShardStore::PersistStream(const Stream& stream, int retention_hours
     absl::ReaderMutexLock lock(&const_cast<Stream&>(stream).mu);
     next_index = stream.next_shard_index;
   }
-  rocksdb::WriteBatch batch;
+  Batch batch = NewBatch();
   batch.Put(meta_, StreamMetaKey(stream.name),
             Versioned(StreamMeta(stream, retention_hours, next_index)));
-  return FromRocksDbStatus(Write(WriteKind::kStreamMetadata, rocksdb::WriteOptions(), &batch),
-                           "writing stream metadata");
+  return FromRocksDbStatus(Write(WriteKind::kStreamMetadata, &batch), "writing stream metadata");
 }
 
 absl::Status ShardStore::IncreaseStreamRetentionPeriod(
@@ -2038,81 +2116,118 @@ absl::StatusOr<int64_t> ShardStore::TrimExpiredRecords() {
   }
   const int64_t now = ToMs(clock_.Now());
   int64_t trimmed_total = 0;
+  // A stream whose trim fails does not stop the pass: the others are still trimmed, and the
+  // failures are reported together at the end (the failed stream is retried next pass).
+  std::vector<absl::Status> failures;
   for (const auto& stream : streams) {
-    std::vector<std::shared_ptr<Shard>> shards;
-    int64_t cutoff;
-    {
-      absl::ReaderMutexLock lock(&stream->mu);
-      if (stream->deleted) continue;
-      for (auto& [i, s] : stream->shards) shards.push_back(s);
-      cutoff = now - int64_t{stream->retention_hours} * 3600 * 1000;
+    absl::StatusOr<int64_t> trimmed = TrimStream(stream, now);
+    if (trimmed.ok()) {
+      trimmed_total += *trimmed;
+    } else {
+      failures.push_back(trimmed.status());
     }
-    std::vector<std::shared_ptr<Shard>> gone;
-    for (const auto& shard : shards) {
-      const uint64_t tip = shard->tip.load(std::memory_order_acquire);
-      uint64_t through;
-      bool closed;
-      uint64_t ending;
-      {
-        absl::MutexLock lock(&shard->mu);
-        through = shard->trimmed_through;
-        closed = shard->closed;
-        ending = shard->ending_seq;
-      }
-      if (tip > through) {
-        uint64_t keep_from = FindFirstAtOrAfter(stream->id, shard->index, through + 1, tip, cutoff);
-        // A closed shard whose last record expired is trimmed through its end.
-        if (closed && tip >= ending && keep_from >= ending) keep_from = ending + 1;
-        if (keep_from > through + 1) {
-          rocksdb::WriteBatch batch;
-          // Begin: the successor of `through`'s key, i.e. every record key from
-          // through + 1 on, one byte longer than a record key (outside the
-          // memtable insert hint's domain, see RecordShardPrefix).
-          std::string begin = RecordKey(stream->id, shard->index, through);
-          begin.push_back('\0');
-          batch.DeleteRange(records_, begin, RecordKey(stream->id, shard->index, keep_from));
-          std::string mark;
-          AppendBigEndian64(&mark, keep_from - 1);
-          batch.Put(meta_, ShardMetaKey('t', stream->id, shard->index), mark);
-          RETURN_IF_ERROR(
-              FromRocksDbStatus(Write(WriteKind::kTrim, rocksdb::WriteOptions(), &batch),
-                                "trimming expired records"));
-          trimmed_total += static_cast<int64_t>(keep_from - 1 - through);
-          through = keep_from - 1;
-          absl::MutexLock lock(&shard->mu);
-          shard->trimmed_through = through;
-        }
-      }
-      if (closed && tip >= ending && through >= ending) gone.push_back(shard);
-    }
-    if (gone.empty()) continue;
-    if (!BeginUpdate(*stream).ok()) continue;  // busy: next pass
-    rocksdb::WriteBatch batch;
-    for (const auto& shard : gone) {
-      batch.Delete(meta_, ShardMetaKey('h', stream->id, shard->index));
-      batch.Delete(meta_, ShardMetaKey('t', stream->id, shard->index));
-    }
-    absl::Status s = FromRocksDbStatus(Write(WriteKind::kTrim, rocksdb::WriteOptions(), &batch),
-                                       "removing shards");
-    {
-      absl::MutexLock lock(&stream->mu);
-      if (s.ok()) {
-        for (const auto& shard : gone) stream->shards.erase(shard->index);
-      }
-      stream->updating = false;
-    }
-    RETURN_IF_ERROR(s);
-    for (const auto& shard : gone) {
-      {
-        absl::MutexLock lock(&shard->mu);
-        absl::MutexLock plock(shard->put_mu);
-        shard->removed = true;
-      }
-      shard->Notify();
-    }
-    NotifyChange(stream->name);
   }
-  return trimmed_total;
+  if (failures.empty()) return trimmed_total;
+  std::string message = absl::StrCat("retention pass: ", failures.size(), " of ", streams.size(),
+                                     " streams failed to trim (the others were trimmed)");
+  for (const absl::Status& f : failures) absl::StrAppend(&message, "; ", f.message());
+  return absl::Status(failures.front().code(), message);
+}
+
+absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& stream,
+                                               int64_t now_ms) {
+  std::vector<std::shared_ptr<Shard>> shards;
+  int64_t cutoff;
+  {
+    absl::ReaderMutexLock lock(&stream->mu);
+    if (stream->deleted) return 0;
+    for (auto& [i, s] : stream->shards) shards.push_back(s);
+    cutoff = now_ms - int64_t{stream->retention_hours} * 3600 * 1000;
+  }
+  // One write for the whole stream (so one fsync under sync_writes, not one per shard): the
+  // range deletes of expired records with their trimmed-through marks, and the removal of the
+  // closed shards that are gone.
+  struct Trim {
+    std::shared_ptr<Shard> shard;
+    uint64_t through;  // trimmed through this once the write is applied
+  };
+  std::vector<Trim> trims;
+  std::vector<std::shared_ptr<Shard>> gone;
+  Batch batch = NewBatch();
+  int64_t trimmed = 0;
+  for (const auto& shard : shards) {
+    const uint64_t tip = shard->tip.load(std::memory_order_acquire);
+    uint64_t through;
+    bool closed;
+    uint64_t ending;
+    int64_t closed_ms;
+    {
+      absl::MutexLock lock(&shard->mu);
+      through = shard->trimmed_through;
+      closed = shard->closed;
+      ending = shard->ending_seq;
+      closed_ms = shard->closed_ms;
+    }
+    if (tip > through) {
+      uint64_t keep_from = FindFirstAtOrAfter(stream->id, shard->index, through + 1, tip, cutoff);
+      // A closed shard whose last record expired is trimmed through its end.
+      if (closed && tip >= ending && keep_from >= ending) keep_from = ending + 1;
+      if (keep_from > through + 1) {
+        // Begin: the successor of `through`'s key, i.e. every record key from
+        // through + 1 on, one byte longer than a record key (outside the
+        // memtable insert hint's domain, see RecordShardPrefix).
+        std::string begin = RecordKey(stream->id, shard->index, through);
+        begin.push_back('\0');
+        batch.DeleteRange(records_, begin, RecordKey(stream->id, shard->index, keep_from));
+        std::string mark;
+        AppendBigEndian64(&mark, keep_from - 1);
+        batch.Put(meta_, ShardMetaKey('t', stream->id, shard->index), mark);
+        trimmed += static_cast<int64_t>(keep_from - 1 - through);
+        through = keep_from - 1;
+        trims.push_back({shard, through});
+      }
+    }
+    // As in Kinesis, a closed shard stays (listed, readable: empty once its records expired,
+    // with its child shards at SHARD_END) until the retention period after it closed has passed.
+    if (closed && tip >= ending && through >= ending && closed_ms < cutoff) gone.push_back(shard);
+  }
+  if (trims.empty() && gone.empty()) return 0;
+  // Removing shards changes the shard set: only while no reshard or delete runs (else the
+  // records are still trimmed and the shards go next pass).
+  if (!gone.empty() && !BeginUpdate(*stream).ok()) gone.clear();
+  for (const auto& shard : gone) {
+    batch.Delete(meta_, ShardMetaKey('h', stream->id, shard->index));
+    batch.Delete(meta_, ShardMetaKey('t', stream->id, shard->index));
+  }
+  if (trims.empty() && gone.empty()) return 0;
+  const absl::Status status = FromRocksDbStatus(
+      Write(WriteKind::kTrim, &batch),
+      absl::StrCat("trimming stream ", stream->name, " (nothing of it was trimmed)"));
+  if (status.ok()) {
+    for (const Trim& t : trims) {
+      absl::MutexLock lock(&t.shard->mu);
+      t.shard->trimmed_through = t.through;
+    }
+  }
+  if (!gone.empty()) {
+    absl::MutexLock lock(&stream->mu);
+    if (status.ok()) {
+      for (const auto& shard : gone) stream->shards.erase(shard->index);
+    }
+    stream->updating = false;
+  }
+  RETURN_IF_ERROR(status);
+  if (gone.empty()) return trimmed;
+  for (const auto& shard : gone) {
+    {
+      absl::MutexLock lock(&shard->mu);
+      absl::MutexLock plock(shard->put_mu);
+      shard->removed = true;
+    }
+    shard->Notify();
+  }
+  NotifyChange(stream->name);
+  return trimmed;
 }
 
 RetentionTrimmer::RetentionTrimmer(ShardStore& store, Clock& clock, absl::Duration period)

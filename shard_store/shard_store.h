@@ -118,6 +118,7 @@ std::string ShardIdFromIndex(uint32_t index);
 
 // What a RocksDB write of the store is for (see WriteInterceptor).
 enum class WriteKind {
+  kStreamId,  // CreateStream's allocation of a stream id, before its metadata write
   kCreateStream,
   kDeleteStream,
   kRecords,         // PutRecord / PutRecords: one write per call
@@ -136,7 +137,9 @@ using WriteInterceptor = std::function<rocksdb::Status(WriteKind kind)>;
 struct ShardStoreOptions {
   // Directory of the RocksDB database (created when missing).
   std::string data_dir;
-  // Acknowledge writes only after fsync of the WAL. Concurrent writers are
+  // Acknowledge writes only after fsync of the WAL: every write of the store
+  // (records, create/delete, reshards, retention changes, the trimmer's), so
+  // whatever a call acknowledged survives power loss. Concurrent writers are
   // grouped by RocksDB into one WAL write and one fsync (group commit).
   bool sync_writes = false;
   // Optional per-shard write limits; 0 = unlimited (the default). Excess
@@ -147,6 +150,11 @@ struct ShardStoreOptions {
   RocksDbOptions rocksdb;
   // Tests only: see WriteInterceptor. Empty = no interception.
   WriteInterceptor write_interceptor;
+  // Tests only: the largest WriteBatch the store builds, in bytes (RocksDB's
+  // WriteBatch max_bytes); 0 = no limit. A call whose batch would exceed it
+  // fails with RESOURCE_EXHAUSTED and writes nothing: a seam for the "a batch
+  // that cannot be built is never written in part" tests.
+  size_t max_write_batch_bytes = 0;
 };
 
 // Where a reader stands in one shard: the next sequence number it wants.
@@ -193,9 +201,14 @@ class ShardStore {
   // Creates a stream of `shard_count` shards dividing [0, 2^128−1] evenly
   // (shard i gets [i·⌊2^128/n⌋, (i+1)·⌊2^128/n⌋ − 1], the last one up to
   // 2^128−1). It is ACTIVE once the call returns (CREATING only while its
-  // metadata write is in flight). Errors: INVALID_ARGUMENT (stream_name:
-  // 1–128 of [a-zA-Z0-9_.-]; shard_count 1–10000; retention_period_hours
-  // 24–8760); ALREADY_EXISTS.
+  // metadata write is in flight: reads see it empty, puts wait for the write
+  // and are acknowledged only once the stream exists durably). Its stream id
+  // is written before the metadata, so no id is ever handed out twice, even
+  // after a failed create and a restart. Errors: INVALID_ARGUMENT
+  // (stream_name: 1–128 of [a-zA-Z0-9_.-]; shard_count 1–10000;
+  // retention_period_hours 24–8760); ALREADY_EXISTS;
+  // INTERNAL/UNAVAILABLE/RESOURCE_EXHAUSTED when a write fails (nothing was
+  // created).
   absl::Status CreateStream(const v1::CreateStreamRequest& request);
   // Deletes the stream with its shards and records (range delete). Subscribers
   // and waiters wake; later calls get NOT_FOUND. Errors: INVALID_ARGUMENT,
@@ -226,8 +239,11 @@ class ShardStore {
   // shard_id), AT_TRIM_HORIZON (shards open at now − retention),
   // FROM_TRIM_HORIZON (all kept shards), AT_LATEST (open shards),
   // AT_TIMESTAMP_FILTER (open at `timestamp`), FROM_TIMESTAMP (open at or after
-  // `timestamp`). Errors: INVALID_ARGUMENT (including a forged or malformed
-  // token), FAILED_PRECONDITION (expired token), NOT_FOUND.
+  // `timestamp`). A closed shard stays listed (with its ending sequence
+  // number) and readable until the retention period after it closed has
+  // passed, even with no records: GetRecords then returns no records and, at
+  // SHARD_END, its child shards. Errors: INVALID_ARGUMENT (including a forged
+  // or malformed token), FAILED_PRECONDITION (expired token), NOT_FOUND.
   absl::StatusOr<v1::ListShardsResponse> ListShards(const v1::ListShardsRequest& request);
 
   // --- Writes ------------------------------------------------------------
@@ -237,11 +253,14 @@ class ShardStore {
   // (ProvisionedThroughputExceededException when a shard's write limit is
   // exceeded), plus failed_record_count. Records of one call that land in one
   // shard get increasing sequence numbers in call order. Returns OK once the
-  // batch is durable (WAL; fsync with sync_writes). Not idempotent.
+  // batch is durable (WAL; fsync with sync_writes). Not idempotent. A put to a
+  // stream that is CREATING waits until CreateStream's write is done, then
+  // proceeds or, when the create failed, returns NOT_FOUND.
   // Errors (for the whole call, nothing written): INVALID_ARGUMENT naming
   // records[i].field and the rule (partition key 1–256 characters, key + data ≤
   // 1 MiB, explicit_hash_key a decimal ≤ 2^128−1, 1–500 records, ≤ 5 MiB);
-  // NOT_FOUND; INTERNAL/UNAVAILABLE/RESOURCE_EXHAUSTED when RocksDB rejects the
+  // NOT_FOUND (also when the stream's creation failed while the put waited);
+  // INTERNAL/UNAVAILABLE/RESOURCE_EXHAUSTED when RocksDB rejects the
   // write ("writing records (none of this call's records were stored): ..."):
   // nothing of the call is acknowledged or readable, and later calls continue
   // with increasing sequence numbers (see "visible tip" above).
@@ -333,8 +352,16 @@ class ShardStore {
   // One pass of the retention trimmer: in every shard, range-deletes the
   // records that arrived before now − retention (recording the trimmed-through
   // sequence number in the same batch); a closed shard whose records are all
-  // gone leaves the shard set (and ListShards). Returns the number of records'
-  // sequence-number span trimmed (for tests and logs). Errors: RocksDB errors.
+  // gone and that closed more than the retention period ago leaves the shard
+  // set (and ListShards; reads of it are then NOT_FOUND). Example, retention
+  // 24 h: a shard split at 10:00 with no records is listed until 10:00 the
+  // next day and gone at the first pass after. One write per stream: a
+  // stream's trim is applied whole or not at all. Returns the number of
+  // records' sequence-number span trimmed (for tests and logs). Errors: when
+  // the write of one or more streams fails, the pass still trims every other
+  // stream and then returns the first failure's code (INTERNAL / UNAVAILABLE /
+  // RESOURCE_EXHAUSTED) with a message naming every failed stream; those are
+  // retried by the next pass.
   absl::StatusOr<int64_t> TrimExpiredRecords();
 
   // Called (with no lock held, on the changing thread) after any change of a
@@ -349,9 +376,15 @@ class ShardStore {
  private:
   ShardStore(const ShardStoreOptions& options, Clock& clock, std::unique_ptr<RocksDb> db);
   absl::Status Load();
-  // Every write of the store goes through here (the WriteInterceptor seam).
-  rocksdb::Status Write(WriteKind kind, const rocksdb::WriteOptions& options,
-                        rocksdb::WriteBatch* batch);
+  // A WriteBatch that keeps the first failed status of its Put/Delete/DeleteRange (defined in
+  // the .cc): a batch that could not be built whole is never written.
+  class Batch;
+  // A batch bounded by options_.max_write_batch_bytes.
+  Batch NewBatch(size_t reserve = 0) const;
+  // Every write of the store goes through here (the WriteInterceptor seam), synced when
+  // options_.sync_writes. A batch holding a failed Put/Delete is not written: its failure is
+  // returned.
+  rocksdb::Status Write(WriteKind kind, Batch* batch);
 
   struct RecordView;
   struct PutResult;
@@ -367,6 +400,10 @@ class ShardStore {
   absl::Status BeginUpdate(Stream& stream);
   void EndUpdate(Stream& stream);
   absl::Status PersistStream(const Stream& stream, int retention_hours);
+  // TrimExpiredRecords for one stream (one write); returns the span trimmed.
+  absl::StatusOr<int64_t> TrimStream(const std::shared_ptr<Stream>& stream, int64_t now_ms);
+  // Hands out the next stream id once it is durable ("n" written first).
+  absl::StatusOr<uint64_t> AllocateStreamId();
   absl::Status ApplyReshard(const std::shared_ptr<Stream>& stream,
                             const std::vector<std::shared_ptr<Shard>>& parents_to_close,
                             std::vector<std::shared_ptr<Shard>> children);
@@ -384,10 +421,13 @@ class ShardStore {
   rocksdb::ColumnFamilyHandle* records_;
   std::string secret_;
 
+  // The stream id allocator. Taken before mu_ and only by CreateStream (and Load).
+  absl::Mutex id_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  uint64_t next_stream_id_ ABSL_GUARDED_BY(id_mu_) = 1;
+
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Stream>, std::less<>> streams_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::shared_ptr<Stream>> streams_by_id_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_stream_id_ ABSL_GUARDED_BY(mu_) = 1;
 
   absl::Mutex listener_mu_;
   std::function<void(const std::string&)> listener_ ABSL_GUARDED_BY(listener_mu_);

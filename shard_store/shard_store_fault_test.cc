@@ -1,6 +1,7 @@
 // ShardStore under injected RocksDB write faults (testing/write_faults.h), and
 // the stream status reported while a write is held in flight. Each test
 // arranges, injects, acts, asserts, heals and asserts recovery.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "shard_store/shard_store.h"
+#include "shard_store/testing/observe.h"
 #include "shard_store/testing/write_faults.h"
 
 namespace tributary::shard_store {
@@ -20,6 +22,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::tributary::shard_store::testing::ObserveStore;
 using ::tributary::shard_store::testing::WriteFaults;
 
 class ShardStoreFaultTest : public ::testing::Test {
@@ -112,6 +115,24 @@ class ShardStoreFaultTest : public ::testing::Test {
       iterator = r.next_shard_iterator();
     }
     return out;
+  }
+  absl::StatusOr<v1::PutRecordResponse> PutTo(const std::string& stream, const std::string& data) {
+    v1::PutRecordRequest r;
+    r.set_stream_name(stream);
+    r.set_partition_key("k");
+    r.set_data(data);
+    return store_->PutRecord(r);
+  }
+  // The data of every record of shard 0 of `stream` from TRIM_HORIZON.
+  std::vector<std::string> ReadAllOf(const std::string& stream) {
+    v1::GetShardIteratorRequest at;
+    at.set_stream_name(stream);
+    at.set_shard_id("shardId-000000000000");
+    at.set_shard_iterator_type(v1::TRIM_HORIZON);
+    absl::StatusOr<v1::GetShardIteratorResponse> iterator = store_->GetShardIterator(at);
+    EXPECT_TRUE(iterator.ok()) << iterator.status();
+    if (!iterator.ok()) return {};
+    return Data(Get(iterator->shard_iterator()));
   }
   std::vector<v1::Shard> Shards() {
     v1::ListShardsRequest r;
@@ -348,6 +369,82 @@ TEST_F(ShardStoreFaultTest, StreamIsCreatingWhileItsCreateIsInFlight) {
   EXPECT_EQ(ListedStatus("t"), v1::ACTIVE);
 }
 
+// Issue 14, item 5: a put that races CreateStream is acknowledged only once the stream exists
+// durably. Before, it was acknowledged while the create's write was in flight; when that write
+// failed the stream was erased, and after a restart its id was handed out again, so the orphaned
+// record reappeared in the next stream created.
+TEST_F(ShardStoreFaultTest, APutRacingAFailedCreateIsNotAcknowledgedAndLeavesNothingBehind) {
+  faults_.HoldNth(WriteKind::kCreateStream, 1, rocksdb::Status::IOError("injected write fault"));
+  std::thread creator([&] {
+    v1::CreateStreamRequest r;
+    r.set_stream_name("t");
+    r.set_shard_count(1);
+    EXPECT_EQ(store_->CreateStream(r).code(), absl::StatusCode::kInternal);
+  });
+  ASSERT_TRUE(faults_.WaitUntilHeld()) << "the create never reached its write";
+  std::optional<absl::Status> put;
+  std::thread putter([&] { put = PutTo("t", "orphan").status(); });
+  EXPECT_TRUE(clock_.WaitForWaiters(1)) << "the put did not wait for the stream to exist";
+  EXPECT_FALSE(put.has_value() && put->ok()) << "acknowledged before the stream existed";
+  faults_.Release();
+  creator.join();
+  putter.join();
+  ASSERT_TRUE(put.has_value());
+  EXPECT_EQ(put->code(), absl::StatusCode::kNotFound) << *put;
+  Reopen();
+  CreateStream("u");
+  Reopen();  // recovery reads u's shards' records from the log
+  EXPECT_TRUE(ReadAllOf("u").empty()) << "a record of the failed create came back";
+}
+
+TEST_F(ShardStoreFaultTest, APutDuringCreatingWaitsAndLandsOnceTheStreamExists) {
+  faults_.HoldNth(WriteKind::kCreateStream, 1, rocksdb::Status::OK());
+  std::thread creator([&] { CreateStream("t"); });
+  ASSERT_TRUE(faults_.WaitUntilHeld()) << "the create never reached its write";
+  std::optional<absl::StatusOr<v1::PutRecordResponse>> put;
+  std::thread putter([&] { put = PutTo("t", "first"); });
+  EXPECT_TRUE(clock_.WaitForWaiters(1)) << "the put did not wait for the stream to exist";
+  faults_.Release();
+  creator.join();
+  putter.join();
+  ASSERT_TRUE(put.has_value());
+  ASSERT_TRUE(put->ok()) << put->status();
+  EXPECT_EQ((*put)->sequence_number(), "1");
+  Reopen();
+  EXPECT_THAT(ReadAllOf("t"), ElementsAre("first"));
+}
+
+// Issue 14, item 5: stream ids are never reused, also after a restart that follows a failed
+// create. Before, the id allocator was written only with the create, so an iterator taken
+// during the failed create read the next stream created after a restart.
+TEST_F(ShardStoreFaultTest, TheIdOfAFailedCreateIsNeverReusedAfterRestart) {
+  faults_.HoldNth(WriteKind::kCreateStream, 1, rocksdb::Status::IOError("injected write fault"));
+  std::thread creator([&] {
+    v1::CreateStreamRequest r;
+    r.set_stream_name("t");
+    r.set_shard_count(1);
+    EXPECT_EQ(store_->CreateStream(r).code(), absl::StatusCode::kInternal);
+  });
+  ASSERT_TRUE(faults_.WaitUntilHeld()) << "the create never reached its write";
+  v1::GetShardIteratorRequest at;
+  at.set_stream_name("t");
+  at.set_shard_id("shardId-000000000000");
+  at.set_shard_iterator_type(v1::TRIM_HORIZON);
+  absl::StatusOr<v1::GetShardIteratorResponse> iterator = store_->GetShardIterator(at);
+  ASSERT_TRUE(iterator.ok()) << iterator.status();  // reads see the CREATING stream, empty
+  faults_.Release();
+  creator.join();
+  Reopen();
+  CreateStream("u");
+  ASSERT_TRUE(PutTo("u", "someone else's").ok());
+  v1::GetRecordsRequest get;
+  get.set_shard_iterator(iterator->shard_iterator());
+  v1::GetRecordsResponse response;
+  absl::Status read = store_->GetRecords(get, &response);
+  EXPECT_EQ(read.code(), absl::StatusCode::kNotFound) << read;
+  EXPECT_TRUE(response.records().empty()) << "an iterator of the failed stream read stream u";
+}
+
 TEST_F(ShardStoreFaultTest, StreamIsDeletingWhileItsDeleteIsInFlight) {
   faults_.HoldNth(WriteKind::kDeleteStream, 1, rocksdb::Status::IOError("injected write fault"));
   v1::DeleteStreamRequest d;
@@ -368,6 +465,140 @@ TEST_F(ShardStoreFaultTest, StreamIsDeletingWhileItsDeleteIsInFlight) {
   v1::DescribeStreamSummaryRequest describe;
   describe.set_stream_name("s");
   EXPECT_EQ(store_->DescribeStreamSummary(describe).status().code(), absl::StatusCode::kNotFound);
+}
+
+// Issue 14, item 9: a trim that fails in one stream does not stop the pass; the other streams
+// are trimmed and the failure is reported. Before, the pass returned at the first failure.
+TEST_F(ShardStoreFaultTest, ATrimThatFailsInOneStreamDoesNotStopTheOthers) {
+  CreateStream("t");
+  Put("expired in s");
+  ASSERT_TRUE(PutTo("t", "expired in t").ok());
+  clock_.Advance(absl::Hours(25));
+  faults_.FailNth(WriteKind::kTrim, 1);  // the first stream's (s, the oldest id)
+  absl::StatusOr<int64_t> pass = store_->TrimExpiredRecords();
+  EXPECT_EQ(pass.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(pass.status().message()), HasSubstr("stream s"));
+  EXPECT_TRUE(ReadAllOf("t").empty()) << "the pass stopped at the failed stream";
+  EXPECT_THAT(ReadAll(), ElementsAre("expired in s"));
+  // Healed: the next pass trims s too.
+  pass = store_->TrimExpiredRecords();
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ(*pass, 1);
+  EXPECT_TRUE(ReadAll().empty());
+}
+
+// Issue 14, item 9: a change whose WriteBatch cannot be built (WriteBatch::Put/Delete failing,
+// here by the store's batch size limit) writes nothing and fails; it is never written in part.
+// Before, ApplyReshard (and create, delete, retention) ignored those statuses and wrote what the
+// batch held: the call succeeded, and after a restart the stream was missing shards (or the
+// change). Each case sweeps the limit across the change's batch: the store reopened must show
+// exactly what the live store showed, and the call either succeeded or was RESOURCE_EXHAUSTED.
+class BatchLimitTest : public ::testing::Test {
+ protected:
+  static std::unique_ptr<ShardStore> Open(const std::string& dir, FakeClock& clock,
+                                          size_t max_batch_bytes) {
+    ShardStoreOptions options;
+    options.data_dir = dir;
+    options.max_write_batch_bytes = max_batch_bytes;
+    absl::StatusOr<std::unique_ptr<ShardStore>> store = ShardStore::Create(options, clock);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+  static void CreateStream(ShardStore& store, const std::string& name, int shards) {
+    v1::CreateStreamRequest r;
+    r.set_stream_name(name);
+    r.set_shard_count(shards);
+    ASSERT_TRUE(store.CreateStream(r).ok());
+  }
+
+  // For each limit from 16 to `max_limit` by `step` bytes: a fresh store holding stream s (2
+  // shards, 2 records) is reopened with the limit and runs `act`. Expects both outcomes across
+  // the sweep (so it crossed the change's batch). Each limit costs a few reopens, each of which
+  // flushes the WAL: the steps are coarse, and every cut inside a batch shows the bug.
+  void Sweep(size_t max_limit, size_t step, const std::function<absl::Status(ShardStore&)>& act) {
+    int succeeded = 0, refused = 0;
+    for (size_t limit = 16; limit <= max_limit; limit += step) {
+      SCOPED_TRACE(absl::StrCat("max_write_batch_bytes ", limit));
+      FakeClock clock;
+      const std::string dir = ::tributary::testing::NewTempDir("batch_limit");
+      {
+        std::unique_ptr<ShardStore> store = Open(dir, clock, 0);
+        ASSERT_NE(store, nullptr);
+        CreateStream(*store, "s", 2);
+        for (const char* key : {"a", "b"}) {
+          v1::PutRecordRequest r;
+          r.set_stream_name("s");
+          r.set_partition_key(key);
+          r.set_data(key);
+          ASSERT_TRUE(store->PutRecord(r).ok());
+        }
+      }
+      std::string live;
+      {
+        std::unique_ptr<ShardStore> store = Open(dir, clock, limit);
+        ASSERT_NE(store, nullptr);
+        absl::Status status = act(*store);
+        if (status.ok()) {
+          ++succeeded;
+        } else {
+          ++refused;
+          EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+        }
+        live = ObserveStore(*store);
+      }
+      std::unique_ptr<ShardStore> reopened = Open(dir, clock, 0);
+      ASSERT_NE(reopened, nullptr);
+      EXPECT_EQ(ObserveStore(*reopened), live) << "written in part";
+    }
+    EXPECT_GT(succeeded, 0);
+    EXPECT_GT(refused, 0);
+  }
+};
+
+TEST_F(BatchLimitTest, ACreateIsWrittenWhollyOrNotAtAll) {
+  Sweep(480, 48, [](ShardStore& store) {
+    v1::CreateStreamRequest r;
+    r.set_stream_name("c");
+    r.set_shard_count(4);
+    return store.CreateStream(r);
+  });
+}
+
+TEST_F(BatchLimitTest, ASplitIsWrittenWhollyOrNotAtAll) {
+  Sweep(400, 48, [](ShardStore& store) {
+    v1::SplitShardRequest r;
+    r.set_stream_name("s");
+    r.set_shard_to_split("shardId-000000000000");
+    r.set_new_starting_hash_key("1000");
+    return store.SplitShard(r);
+  });
+}
+
+TEST_F(BatchLimitTest, AnUpdateShardCountIsWrittenWhollyOrNotAtAll) {
+  Sweep(640, 64, [](ShardStore& store) {
+    v1::UpdateShardCountRequest r;
+    r.set_stream_name("s");
+    r.set_scaling_type(v1::UNIFORM_SCALING);
+    r.set_target_shard_count(4);
+    return store.UpdateShardCount(r).status();
+  });
+}
+
+TEST_F(BatchLimitTest, ADeleteIsWrittenWhollyOrNotAtAll) {
+  Sweep(176, 16, [](ShardStore& store) {
+    v1::DeleteStreamRequest r;
+    r.set_stream_name("s");
+    return store.DeleteStream(r);
+  });
+}
+
+TEST_F(BatchLimitTest, ARetentionChangeIsWrittenWhollyOrNotAtAll) {
+  Sweep(96, 16, [](ShardStore& store) {
+    v1::IncreaseStreamRetentionPeriodRequest r;
+    r.set_stream_name("s");
+    r.set_retention_period_hours(48);
+    return store.IncreaseStreamRetentionPeriod(r);
+  });
 }
 
 TEST_F(ShardStoreFaultTest, SequenceNumberForOrderingMustBeASequenceNumber) {

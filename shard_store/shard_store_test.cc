@@ -656,6 +656,72 @@ TEST_F(ShardStoreTest, ClosedShardWhoseRecordsExpiredLeavesListShards) {
   EXPECT_EQ(Shards().size(), 2u);
 }
 
+// Issue 14, item 11: as in Kinesis, a closed shard stays listed and readable (empty, with its
+// child shards) until the retention period after it closed has passed. Before, a closed shard
+// with no records left ListShards at the next trimmer pass (a minute after the split) and
+// GetRecords on it said NOT_FOUND.
+TEST_F(ShardStoreTest, AClosedShardWithNoRecordsStaysListedAndReadableUntilRetentionAfterItClosed) {
+  CreateStream("s", 1);
+  ASSERT_TRUE(Split("shardId-000000000000", 10).ok());
+  absl::StatusOr<std::string> before = Iterator("shardId-000000000000", v1::TRIM_HORIZON);
+  ASSERT_TRUE(before.ok()) << before.status();
+  clock_.Advance(absl::Minutes(1));
+  RetentionTrimmer trimmer(*store_, clock_);
+  ASSERT_TRUE(trimmer.RunOnce().ok());
+
+  std::vector<v1::Shard> shards = Shards();
+  ASSERT_EQ(shards.size(), 3u);
+  EXPECT_EQ(shards[0].shard_id(), "shardId-000000000000");
+  EXPECT_EQ(shards[0].sequence_number_range().ending_sequence_number(), "1");
+  for (const absl::StatusOr<std::string>& it :
+       {before, Iterator("shardId-000000000000", v1::TRIM_HORIZON),
+        Iterator("shardId-000000000000", v1::LATEST),
+        Iterator("shardId-000000000000", v1::AT_SEQUENCE_NUMBER, "1")}) {
+    ASSERT_TRUE(it.ok()) << it.status();
+    absl::StatusOr<v1::GetRecordsResponse> read = Get(*it);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_TRUE(read->records().empty());
+    EXPECT_TRUE(read->next_shard_iterator().empty()) << "at SHARD_END";
+    ASSERT_EQ(read->child_shards_size(), 2);
+    EXPECT_EQ(read->child_shards(0).shard_id(), "shardId-000000000001");
+    EXPECT_EQ(read->child_shards(1).shard_id(), "shardId-000000000002");
+  }
+
+  clock_.Advance(absl::Hours(24) - absl::Minutes(1));  // exactly the retention period after
+  ASSERT_TRUE(trimmer.RunOnce().ok());
+  EXPECT_EQ(Shards().size(), 3u);
+  Reopen();
+  EXPECT_EQ(Shards().size(), 3u);
+  clock_.Advance(absl::Milliseconds(1));
+  RetentionTrimmer after_reopen(*store_, clock_);
+  ASSERT_TRUE(after_reopen.RunOnce().ok());
+  shards = Shards();
+  ASSERT_EQ(shards.size(), 2u);
+  EXPECT_EQ(shards[0].shard_id(), "shardId-000000000001");
+  EXPECT_EQ(Iterator("shardId-000000000000", v1::TRIM_HORIZON).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ShardStoreTest, AClosedShardWhoseRecordsExpiredStaysListedUntilRetentionAfterItClosed) {
+  CreateStream("s", 1);
+  Put("k", "old");
+  clock_.Advance(absl::Hours(10));
+  ASSERT_TRUE(Split("shardId-000000000000", 10).ok());
+  clock_.Advance(absl::Hours(15));  // the record expired 1 h ago; the shard closed 15 h ago
+  RetentionTrimmer trimmer(*store_, clock_);
+  ASSERT_TRUE(trimmer.RunOnce().ok());
+  ASSERT_EQ(Shards().size(), 3u);
+  absl::StatusOr<std::string> it = Iterator("shardId-000000000000", v1::TRIM_HORIZON);
+  ASSERT_TRUE(it.ok()) << it.status();
+  absl::StatusOr<v1::GetRecordsResponse> read = Get(*it);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(read->records().empty()) << "the expired record was trimmed";
+  EXPECT_EQ(read->child_shards_size(), 2);
+  clock_.Advance(absl::Hours(9) + absl::Milliseconds(1));
+  ASSERT_TRUE(trimmer.RunOnce().ok());
+  EXPECT_EQ(Shards().size(), 2u);
+}
+
 TEST_F(ShardStoreTest, ChangeListenerHearsEveryShardSetChange) {
   std::vector<std::string> changes;
   store_->SetChangeListener([&](const std::string& name) { changes.push_back(name); });

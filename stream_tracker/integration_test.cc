@@ -298,6 +298,66 @@ TEST_F(IntegrationTest, LeaseOfAShardTrimmedByRetentionIsDeleted) {
   EXPECT_TRUE(Lease(uuid, children[0]).assignable()) << "a trimmed parent is done";
 }
 
+// Issue 14, item 11: a closed parent with no records stays listed until the retention period
+// after it closed, so its lease stays, a poller reads it to SHARD_END (with its children) and
+// checkpoints that, and only then do the children run; the lease goes when the shard leaves
+// ListShards. Before, the trimmer removed the parent a minute after the split.
+TEST_F(IntegrationTest, AnEmptyClosedParentIsReadToShardEndAndLeavesAfterRetention) {
+  CreateStream("orders", 1);
+  const std::string uuid = CreateMapping("orders", v1::TRIM_HORIZON_POSITION);
+  std::vector<std::string> children = Split("orders", "shardId-000000000000");
+  Sync();
+  ASSERT_EQ(LeasedShards(uuid).size(), 3u);
+  clock_.Advance(absl::Minutes(2));  // past a trimmer period and the full-sync interval
+  ASSERT_TRUE(node_->store().TrimExpiredRecords().ok());
+  Sync();
+  ASSERT_THAT(LeasedShards(uuid),
+              UnorderedElementsAre("shardId-000000000000", children[0], children[1]))
+      << "the empty parent's lease went with its shard";
+
+  // A poller takes the parent (the children wait for it) and reads it to SHARD_END.
+  v1::RegisterPollerRequest reg;
+  reg.set_poller_id("p1");
+  reg.set_capacity(3);
+  ASSERT_TRUE(leases_->RegisterPoller(reg).ok());
+  v1::AcquireLeasesRequest acquire;
+  acquire.set_poller_id("p1");
+  auto acquired = leases_->AcquireLeases(acquire);
+  ASSERT_TRUE(acquired.ok()) << acquired.status();
+  ASSERT_EQ(acquired->leases_size(), 1);
+  const v1::Lease& parent = acquired->leases(0);
+  ASSERT_EQ(parent.shard_id(), "shardId-000000000000");
+  v1::GetShardIteratorRequest at;
+  at.set_stream_name("orders");
+  at.set_shard_id(parent.shard_id());
+  at.set_shard_iterator_type(v1::TRIM_HORIZON);
+  auto iterator = streams_->GetShardIterator(at);
+  ASSERT_TRUE(iterator.ok()) << iterator.status();
+  v1::GetRecordsRequest get;
+  get.set_shard_iterator(iterator->shard_iterator());
+  auto read = streams_->GetRecords(get);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(read->records().empty());
+  EXPECT_TRUE(read->next_shard_iterator().empty()) << "at SHARD_END";
+  EXPECT_EQ(read->child_shards_size(), 2);
+  v1::CheckpointRequest checkpoint;
+  checkpoint.mutable_lease_key()->set_event_source_mapping_uuid(uuid);
+  checkpoint.mutable_lease_key()->set_shard_id(parent.shard_id());
+  checkpoint.set_poller_id("p1");
+  checkpoint.set_lease_counter(parent.lease_counter());
+  checkpoint.mutable_checkpoint()->set_type(v1::SHARD_END);
+  auto checkpointed = leases_->Checkpoint(checkpoint);
+  ASSERT_TRUE(checkpointed.ok()) << checkpointed.status();
+  EXPECT_TRUE(Lease(uuid, children[0]).assignable()) << "the parent reached SHARD_END";
+
+  // A day after the split the parent leaves ListShards, and its lease goes.
+  clock_.Advance(absl::Hours(24));
+  ASSERT_TRUE(node_->store().TrimExpiredRecords().ok());
+  ASSERT_EQ(Shards("orders").size(), 2u);
+  Sync();
+  EXPECT_THAT(LeasedShards(uuid), UnorderedElementsAre(children[0], children[1]));
+}
+
 TEST_F(IntegrationTest, DeletedStreamEndsTheMappingsWork) {
   CreateStream("orders", 2);
   const std::string uuid = CreateMapping("orders", v1::TRIM_HORIZON_POSITION);

@@ -32,6 +32,7 @@ absl::StatusOr<std::unique_ptr<MappingStore>> MappingStore::Open(const std::stri
   // Mappings are few and small.
   db_options.block_cache_bytes = 8 << 20;
   db_options.write_buffer_bytes = 4 << 20;
+  db_options.env = options.env;
   ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> db, RocksDb::Open(path, {}, db_options));
   return std::unique_ptr<MappingStore>(new MappingStore(std::move(db), options));
 }

@@ -29,6 +29,9 @@ class MappingStore {
   struct Options {
     // fsync every write (power-loss durability); off, a write survives a process crash only.
     bool sync_writes = false;
+    // The file system RocksDB goes through (tests, e.g. common/testing/power_loss_fs.h; null =
+    // the default). Not owned: it must outlive the store.
+    rocksdb::Env* env = nullptr;
   };
 
   // Opens (or creates) the store in directory `path`. Errors: INTERNAL/DATA_LOSS/UNAVAILABLE from
