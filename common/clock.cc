@@ -1,44 +1,170 @@
 #include "common/clock.h"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
 
 #include "absl/base/macros.h"
 #include "glog/logging.h"
 
 namespace tributary {
 
-void Clock::SleepUntil(absl::Time deadline) {
+void Clock::SleepUntil(MonotonicTime deadline) {
   absl::Mutex mu;
   absl::MutexLock lock(&mu);
   static constexpr bool kNever = false;
   AwaitWithDeadline(&mu, absl::Condition(&kNever), deadline);
 }
 
+// ---- RealClock ----
+
+namespace {
+
+MonotonicTime SteadyNow() {
+  return MonotonicTime::FromOrigin(
+      absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch()));
+}
+
+}  // namespace
+
+// Wakes waiters at their monotonic deadlines. One thread waits on a std::condition_variable
+// against steady_clock (libstdc++ uses pthread_cond_clockwait with CLOCK_MONOTONIC: a wall step
+// does not move it) for the earliest deadline, then cycles the mutex of every waiter whose
+// deadline has passed, so that Abseil re-evaluates its condition ("cond || MonotonicNow() >=
+// deadline"). Cycling uses TryLock, which never blocks: a waiter's mutex is taken before m_
+// (Add, Remove), m_ before a TryLock here, and no order is inverted by a blocking call. When
+// TryLock fails, the holder's own Unlock re-evaluates the waiting conditions after the deadline.
+// An entry is removed once cycled (so the thread does not spin) or by its waiter (Remove); a
+// waiter removes its entry under m_ before it returns, so a mutex cycled here is alive.
+class RealClock::Waker {
+ public:
+  using Ticket = std::pair<MonotonicTime, uint64_t>;
+
+  Waker() : thread_([this] { Loop(); }) {}
+  ~Waker() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+  Ticket Add(MonotonicTime deadline, absl::Mutex* mu) {
+    std::lock_guard<std::mutex> lock(m_);
+    const Ticket ticket(deadline, next_id_++);
+    const bool earliest = waiters_.empty() || ticket < waiters_.begin()->first;
+    waiters_.emplace(ticket, mu);
+    if (earliest) cv_.notify_one();
+    return ticket;
+  }
+
+  void Remove(const Ticket& ticket) {
+    std::lock_guard<std::mutex> lock(m_);
+    waiters_.erase(ticket);  // gone already when it was cycled
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(m_);
+    while (!stop_) {
+      if (waiters_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      const MonotonicTime first = waiters_.begin()->first.first;
+      const MonotonicTime now = SteadyNow();
+      if (now < first) {
+        cv_.wait_until(lock, std::chrono::steady_clock::time_point(
+                                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     absl::ToChronoNanoseconds(first.SinceOrigin()))));
+        continue;
+      }
+      while (!waiters_.empty() && waiters_.begin()->first.first <= now) {
+        absl::Mutex* mu = waiters_.begin()->second;
+        if (mu->TryLock()) mu->Unlock();
+        waiters_.erase(waiters_.begin());
+      }
+    }
+  }
+
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool stop_ = false;     // guarded by m_
+  uint64_t next_id_ = 0;  // guarded by m_
+  std::map<Ticket, absl::Mutex*> waiters_;  // guarded by m_; by deadline
+  std::thread thread_;    // last: started once the fields above exist
+};
+
 RealClock& RealClock::Get() {
   static RealClock* clock = new RealClock();
   return *clock;
 }
 
-absl::Time RealClock::Now() { return absl::Now(); }
+RealClock::RealClock() = default;
 
-bool RealClock::AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
-                                  absl::Time deadline) {
-  return mu->AwaitWithDeadline(cond, deadline);
+RealClock::~RealClock() { delete waker_.load(); }
+
+RealClock::Waker* RealClock::waker() {
+  Waker* w = waker_.load(std::memory_order_acquire);
+  if (w != nullptr) return w;
+  absl::MutexLock lock(&waker_mu_);
+  w = waker_.load(std::memory_order_relaxed);
+  if (w == nullptr) {
+    w = new Waker();
+    waker_.store(w, std::memory_order_release);
+  }
+  return w;
 }
 
-FakeClock::FakeClock(absl::Time start) : now_ns_(absl::ToUnixNanos(start)) {}
+absl::Time RealClock::Now() { return absl::Now(); }
 
-absl::Time FakeClock::Now() { return absl::FromUnixNanos(now_ns_.load()); }
+MonotonicTime RealClock::MonotonicNow() { return SteadyNow(); }
+
+bool RealClock::AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
+                                  MonotonicTime deadline) {
+  if (cond.Eval()) return true;
+  if (deadline == MonotonicTime::InfiniteFuture()) {
+    mu->Await(cond);
+    return true;
+  }
+  auto done = [&]() { return cond.Eval() || MonotonicNow() >= deadline; };
+  if (MonotonicNow() >= deadline) return false;
+  // Abseil's timed wait ends on time while the wall clock runs evenly (it measures the timeout on
+  // the wall clock); a wall step forward only ends it early, and the loop waits again. A step
+  // back would make it late by the step: the waker's wake-up at the monotonic deadline ends it
+  // then.
+  const Waker::Ticket ticket = waker()->Add(deadline, mu);
+  while (!mu->AwaitWithTimeout(absl::Condition(&done), deadline - MonotonicNow())) {
+  }
+  waker()->Remove(ticket);
+  return cond.Eval();
+}
+
+// ---- FakeClock ----
+
+FakeClock::FakeClock(absl::Time start)
+    : wall_ns_(absl::ToUnixNanos(start)),
+      monotonic_ns_(absl::ToInt64Nanoseconds(kMonotonicStart.SinceOrigin())) {}
+
+absl::Time FakeClock::Now() { return absl::FromUnixNanos(wall_ns_.load()); }
+
+MonotonicTime FakeClock::MonotonicNow() {
+  return MonotonicTime::FromOrigin(absl::Nanoseconds(monotonic_ns_.load()));
+}
 
 bool FakeClock::AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
-                                  absl::Time deadline) {
+                                  MonotonicTime deadline) {
   if (cond.Eval()) return true;
-  const int64_t deadline_ns = absl::ToUnixNanos(deadline);
   {
     absl::MutexLock lock(&mu_);  // lock order: caller's mu, then mu_
     waiting_on_.push_back(mu);
   }
-  auto done = [&]() { return cond.Eval() || now_ns_.load() >= deadline_ns; };
+  auto done = [&]() { return cond.Eval() || MonotonicNow() >= deadline; };
   // Advance() wakes us by cycling `mu` so that absl re-evaluates the condition.
   // The real-time timeout is only a guard against a missed wake-up; it never
   // decides the outcome.
@@ -54,15 +180,23 @@ bool FakeClock::AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
 
 void FakeClock::Advance(absl::Duration d) {
   CHECK(d >= absl::ZeroDuration()) << "FakeClock::Advance takes a non-negative duration";
-  now_ns_.fetch_add(absl::ToInt64Nanoseconds(d));
+  const int64_t ns = absl::ToInt64Nanoseconds(d);
+  // The wall reading first: a thread that sees the monotonic deadline reached and then reads the
+  // wall clock sees it moved too.
+  wall_ns_.fetch_add(ns);
+  monotonic_ns_.fetch_add(ns);
   WakeWaiters();
 }
 
 void FakeClock::SetTime(absl::Time t) {
   const int64_t ns = absl::ToUnixNanos(t);
-  CHECK_GE(ns, now_ns_.load()) << "FakeClock::SetTime may not move time backwards";
-  now_ns_.store(ns);
-  WakeWaiters();
+  const int64_t now = wall_ns_.load();
+  CHECK_GE(ns, now) << "FakeClock::SetTime may not move time backwards (StepWallClock may)";
+  Advance(absl::Nanoseconds(ns - now));
+}
+
+void FakeClock::StepWallClock(absl::Duration d) {
+  wall_ns_.fetch_add(absl::ToInt64Nanoseconds(d));
 }
 
 void FakeClock::WakeWaiters() {

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "common/grpc_server.h"
 
 namespace tributary {
@@ -72,8 +73,9 @@ int Subprocess::Kill(int signal) {
 
 absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
   if (pid_ <= 0) return 0;
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
+  Clock& clock = RealClock::Get();
+  const MonotonicTime deadline = clock.MonotonicNow() + timeout;
+  while (clock.MonotonicNow() < deadline) {
     int status = 0;
     pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
@@ -86,8 +88,9 @@ absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
 }
 
 absl::StatusOr<int> WaitForPortFile(const std::string& path, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
+  Clock& clock = RealClock::Get();
+  const MonotonicTime deadline = clock.MonotonicNow() + timeout;
+  while (clock.MonotonicNow() < deadline) {
     std::ifstream in(path);
     int port = 0;
     if (in >> port && port > 0) return port;

@@ -1321,9 +1321,13 @@ TEST_F(ShardStoreTest, OpensAWalHoldingAnOldStyleTrimTombstone) {
 class UnguardedClock : public Clock {
  public:
   absl::Time Now() override { return fake_.Now(); }
+  MonotonicTime MonotonicNow() override { return fake_.MonotonicNow(); }
+  using Clock::AwaitWithDeadline;
   bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
-                         absl::Time deadline) override {
-    if (deadline != absl::InfiniteFuture()) return fake_.AwaitWithDeadline(mu, cond, deadline);
+                         MonotonicTime deadline) override {
+    if (deadline != MonotonicTime::InfiniteFuture()) {
+      return fake_.AwaitWithDeadline(mu, cond, deadline);
+    }
     if (cond.Eval()) return true;
     waiting_.Notify();
     mu->Await(cond);
