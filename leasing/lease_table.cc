@@ -68,12 +68,14 @@ absl::StatusOr<std::unique_ptr<LeaseTable>> LeaseTable::Create(Clock& clock, Lea
   absl::MutexLock lock(&table->mu_);
   for (PollerRecord& p : contents.pollers) {
     std::string id = p.poller_id;
-    table->ApplyPoller(id, std::move(p));
+    table->ApplyPoller(id, std::move(p), table->opened_at_);  // the restart grace
   }
   // Every row first, then the indexes: assignability reads the parents' rows.
   for (LeaseRecord& r : contents.leases) {
     LeaseKey key = r.key;
-    table->leases_[key].record = std::move(r);
+    LeaseEntry& entry = table->leases_[key];
+    entry.record = std::move(r);
+    entry.moved_at = table->opened_at_;  // min_hold counts again from the open
   }
   for (auto& [key, entry] : table->leases_) {
     entry.assignable = table->ComputeAssignable(entry.record);
@@ -83,7 +85,7 @@ absl::StatusOr<std::unique_ptr<LeaseTable>> LeaseTable::Create(Clock& clock, Lea
 }
 
 LeaseTable::LeaseTable(Clock& clock, LeaseStore& store, LeaseTableOptions options)
-    : clock_(clock), store_(store), options_(options), opened_at_(clock.Now()) {}
+    : clock_(clock), store_(store), options_(options), opened_at_(clock.MonotonicNow()) {}
 
 // ---- Index maintenance ----
 
@@ -128,15 +130,14 @@ void LeaseTable::Unindex(const LeaseEntry& e) {
   }
 }
 
-void LeaseTable::ApplyPoller(const std::string& id, std::optional<PollerRecord> record) {
+void LeaseTable::ApplyPoller(const std::string& id, std::optional<PollerRecord> record,
+                             MonotonicTime heard_at) {
   if (!record.has_value()) {
     pollers_.erase(id);
     return;
   }
-  // The restart grace: nobody's life ends before one lease duration after open.
-  const absl::Time live_until =
-      std::max(record->last_heartbeat, opened_at_) + options_.lease_duration;
-  pollers_[id] = PollerEntry{std::move(*record), live_until};
+  // Monotonic: the stored (wall) heartbeat time is never compared with the clock.
+  pollers_[id] = PollerEntry{std::move(*record), heard_at + options_.lease_duration};
 }
 
 absl::Status LeaseTable::Commit(Mutation m) {
@@ -158,6 +159,7 @@ absl::Status LeaseTable::Commit(Mutation m) {
   }
   if (write.empty()) return absl::OkStatus();
   RETURN_IF_ERROR(store_.Write(write));
+  const MonotonicTime now = clock_.MonotonicNow();
 
   // The write is durable: apply it. First drop the old rows from the indexes, then put every
   // new row (assignability reads other rows, so all of them must be in place), then index.
@@ -172,7 +174,10 @@ absl::Status LeaseTable::Commit(Mutation m) {
     }
     LeaseEntry& entry = leases_[key];
     // A new owner's age starts at 0; the processing result stays until the new owner reports.
-    if (entry.record.owner != record->owner) entry.iterator_age_ms = 0;
+    if (entry.record.owner != record->owner) {
+      entry.iterator_age_ms = 0;
+      entry.moved_at = now;
+    }
     entry.record = std::move(*record);
   }
   for (const auto& [key, record] : m.leases) {
@@ -198,7 +203,7 @@ absl::Status LeaseTable::Commit(Mutation m) {
       Index(it->second);
     }
   }
-  for (auto& [id, record] : m.pollers) ApplyPoller(id, std::move(record));
+  for (auto& [id, record] : m.pollers) ApplyPoller(id, std::move(record), now);
   return absl::OkStatus();
 }
 
@@ -217,12 +222,12 @@ LeaseRecord* LeaseTable::MutableStaged(Mutation* m, const LeaseKey& key) const {
   return &*(m->leases[key] = it->second.record);
 }
 
-bool LeaseTable::IsLive(const std::string& poller_id, absl::Time now) const {
+bool LeaseTable::IsLive(const std::string& poller_id, MonotonicTime now) const {
   auto it = pollers_.find(poller_id);
   return it != pollers_.end() && now < it->second.live_until;
 }
 
-absl::flat_hash_map<std::string, int> LeaseTable::Targets(absl::Time now) const {
+absl::flat_hash_map<std::string, int> LeaseTable::Targets(MonotonicTime now) const {
   std::vector<std::pair<int, const std::string*>> live;
   for (const auto& [id, poller] : pollers_) {
     if (now < poller.live_until) live.emplace_back(poller.record.capacity, &id);
@@ -247,13 +252,13 @@ absl::flat_hash_map<std::string, int> LeaseTable::Targets(absl::Time now) const 
   return targets;
 }
 
-PollerRecord LeaseTable::Renewed(const std::string& poller_id, absl::Time now) const {
+PollerRecord LeaseTable::Renewed(const std::string& poller_id, absl::Time wall_now) const {
   PollerRecord r = pollers_.at(poller_id).record;
-  r.last_heartbeat = std::max(r.last_heartbeat, now);
+  r.last_heartbeat = wall_now;  // for display only: after a wall step back it goes back too
   return r;
 }
 
-Lease LeaseTable::ToLease(const LeaseEntry& entry, absl::Time now) const {
+Lease LeaseTable::ToLease(const LeaseEntry& entry, MonotonicTime now) const {
   Lease lease;
   lease.record = entry.record;
   lease.iterator_age_ms = entry.iterator_age_ms;
@@ -395,13 +400,12 @@ absl::Status LeaseTable::RegisterPoller(const std::string& poller_id, int capaci
     return absl::InvalidArgumentError(absl::StrCat("capacity: must be >= 1, got ", capacity));
   }
   absl::MutexLock lock(&mu_);
-  const absl::Time now = clock_.Now();
   PollerRecord r;
   auto it = pollers_.find(poller_id);
   if (it != pollers_.end()) r = it->second.record;
   r.poller_id = poller_id;
   r.capacity = capacity;
-  r.last_heartbeat = std::max(r.last_heartbeat, now);
+  r.last_heartbeat = clock_.Now();  // for display: Commit makes it live by the monotonic clock
   Mutation m;
   m.sync = options_.sync_writes;
   m.pollers[poller_id] = std::move(r);
@@ -436,14 +440,14 @@ absl::StatusOr<int> LeaseTable::DeregisterPoller(const std::string& poller_id) {
   return released;
 }
 
-absl::Status LeaseTable::ForgetSilentPollers(absl::Time now, const std::string& spare) {
+absl::Status LeaseTable::ForgetSilentPollers(MonotonicTime now, const std::string& spare) {
   if (now < next_forget_sweep_) return absl::OkStatus();
   Mutation m;
   m.sync = options_.sync_writes;
   for (const auto& [id, poller] : pollers_) {
     if (id == spare) continue;
-    // live_until is max(last heartbeat, open time) + lease_duration.
-    const absl::Time silent_since = poller.live_until - options_.lease_duration;
+    // live_until is (last heartbeat, or the open time for a poller loaded then) + lease_duration.
+    const MonotonicTime silent_since = poller.live_until - options_.lease_duration;
     if (now >= silent_since + options_.forget_poller_after) StageDeregister(id, &m);
   }
   if (!m.pollers.empty()) RETURN_IF_ERROR(Commit(std::move(m)));
@@ -458,10 +462,11 @@ absl::StatusOr<HeartbeatResult> LeaseTable::Heartbeat(const std::string& poller_
     return absl::NotFoundError(
         absl::StrCat("poller ", poller_id, " is not registered: register again"));
   }
-  const absl::Time now = clock_.Now();
+  const MonotonicTime now = clock_.MonotonicNow();
+  const absl::Time wall_now = clock_.Now();
   Mutation m;
   m.sync = false;  // see the file comment in the header: a lost heartbeat only shortens a life
-  m.pollers[poller_id] = Renewed(poller_id, now);
+  m.pollers[poller_id] = Renewed(poller_id, wall_now);
   RETURN_IF_ERROR(Commit(std::move(m)));
 
   for (const LeaseProgress& p : progress) {
@@ -472,12 +477,12 @@ absl::StatusOr<HeartbeatResult> LeaseTable::Heartbeat(const std::string& poller_
       it->second.last_processing_result = p.last_processing_result;
       // Without a time, the report is as new as this heartbeat.
       it->second.last_processing_result_time = p.last_processing_result_time == absl::InfinitePast()
-                                                   ? now
+                                                   ? wall_now
                                                    : p.last_processing_result_time;
     }
   }
   HeartbeatResult result;
-  result.lease_expiration = pollers_.at(poller_id).live_until;
+  result.lease_expiration = wall_now + (pollers_.at(poller_id).live_until - now);
   auto owned = by_owner_.find(poller_id);
   if (owned == by_owner_.end()) return result;
   int held_assignable = 0;
@@ -500,7 +505,7 @@ absl::StatusOr<HeartbeatResult> LeaseTable::Heartbeat(const std::string& poller_
   int excess = held_assignable - Targets(now)[poller_id];
   for (auto it = owned->second.begin(); excess > 0 && it != owned->second.end(); ++it) {
     const LeaseEntry& entry = *it->second;
-    if (!entry.assignable || now < entry.record.moved_at + options_.min_hold) continue;
+    if (!entry.assignable || now < entry.moved_at + options_.min_hold) continue;
     result.to_release.push_back(it->first);
     --excess;
   }
@@ -514,16 +519,18 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& 
     return absl::NotFoundError(
         absl::StrCat("poller ", poller_id, " is not registered: register again"));
   }
-  const absl::Time now = clock_.Now();
+  const MonotonicTime now = clock_.MonotonicNow();
+  const absl::Time wall_now = clock_.Now();
   // The caller is spared (this very call renews it), so `poller` stays valid: erasing other map
   // entries does not invalidate it.
   RETURN_IF_ERROR(ForgetSilentPollers(now, poller_id));
   const int capacity = poller->second.record.capacity;
   Mutation m;
-  m.pollers[poller_id] = Renewed(poller_id, now);
+  m.pollers[poller_id] = Renewed(poller_id, wall_now);
 
   // The caller is live (this call is a heartbeat) even if its stored life had run out.
   const bool was_live = IsLive(poller_id, now);
+  const MonotonicTime live_until_before = poller->second.live_until;
   if (!was_live) poller->second.live_until = now + options_.lease_duration;
   const int target = Targets(now)[poller_id];
   int held = 0;
@@ -543,7 +550,7 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& 
     r.owner = poller_id;
     ++r.lease_counter;
     ++r.owner_switches_since_checkpoint;
-    r.moved_at = now;
+    r.moved_at = wall_now;  // for display; min_hold counts from LeaseEntry::moved_at
     granted.push_back(r.key);
     m.leases[r.key] = std::move(r);
     --want;
@@ -563,7 +570,7 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& 
   if (!granted.empty()) m.sync = options_.sync_writes;
   absl::Status status = Commit(std::move(m));
   if (!status.ok()) {
-    if (!was_live) ApplyPoller(poller_id, poller->second.record);  // undo the provisional life
+    poller->second.live_until = live_until_before;  // undo the provisional life
     return status;
   }
   std::vector<Lease> result;
@@ -593,7 +600,7 @@ absl::StatusOr<Lease> LeaseTable::Checkpoint(const LeaseKey& key, const std::str
     return absl::InvalidArgumentError("checkpoint.type: must be SEQUENCE_NUMBER or SHARD_END");
   }
   absl::MutexLock lock(&mu_);
-  const absl::Time now = clock_.Now();
+  const MonotonicTime now = clock_.MonotonicNow();
   ASSIGN_OR_RETURN(const LeaseEntry* entry, FindFenced(key, poller_id, lease_counter));
   const leasing::Checkpoint& current = entry->record.checkpoint;
   const bool backwards = current.type == CheckpointType::kShardEnd ||
@@ -617,7 +624,7 @@ absl::StatusOr<Lease> LeaseTable::GetLease(const LeaseKey& key) {
   absl::MutexLock lock(&mu_);
   auto it = leases_.find(key);
   if (it == leases_.end()) return absl::NotFoundError(absl::StrCat(Describe(key), " not found"));
-  return ToLease(it->second, clock_.Now());
+  return ToLease(it->second, clock_.MonotonicNow());
 }
 
 absl::StatusOr<LeasePage> LeaseTable::ListLeases(const LeaseFilter& filter, int max_results,
@@ -630,7 +637,7 @@ absl::StatusOr<LeasePage> LeaseTable::ListLeases(const LeaseFilter& filter, int 
     ASSIGN_OR_RETURN(after, DecodePageToken(page_token));
   }
   absl::MutexLock lock(&mu_);
-  const absl::Time now = clock_.Now();
+  const MonotonicTime now = clock_.MonotonicNow();
   LeasePage page;
   // Visits candidate keys in order after `after`; returns false to stop.
   auto visit = [&](const LeaseKey& key) {
@@ -663,7 +670,7 @@ absl::StatusOr<LeasePage> LeaseTable::ListLeases(const LeaseFilter& filter, int 
 
 std::vector<PollerInfo> LeaseTable::ListPollers() {
   absl::MutexLock lock(&mu_);
-  const absl::Time now = clock_.Now();
+  const MonotonicTime now = clock_.MonotonicNow();
   std::vector<PollerInfo> result;
   for (const auto& [id, poller] : pollers_) {
     PollerInfo info;

@@ -8,7 +8,10 @@
 // AcquireLeases count as heartbeats); a lease whose owner is not live (or not registered) is
 // expired and may be acquired by another poller. So a heartbeat is one poller row written, O(1),
 // whatever the number of leases held, and a lease row changes only when its owner, checkpoint or
-// links change.
+// links change. Liveness and min_hold are measured on the clock's monotonic reading, kept in
+// memory: a step of the wall clock (NTP) neither expires nor extends any lease. The wall times
+// stored and shown (last heartbeat, moved_at, lease_expiration) are for operators and decide
+// nothing.
 //
 // Fencing. Every change of owner (a grant, a release) increments `lease_counter`. ReleaseLease
 // and Checkpoint must name the current owner and counter, else FAILED_PRECONDITION and nothing
@@ -36,10 +39,11 @@
 // restart grace below covers it); other writes are synced when `sync_writes` is set.
 //
 // Restart grace. After Create, every registered poller counts as live until one lease duration
-// from then (or later, if its stored heartbeat says so): a restarted leasing server does not
-// expire every lease at once, and live pollers have a full duration to heartbeat again. Safe
-// because correctness rests on the counters, not on expiry, which only decides when an abandoned
-// lease moves.
+// from then (by the monotonic clock; stored heartbeat times are not compared with the clock): a
+// restarted leasing server does not expire every lease at once, and live pollers have a full
+// duration to heartbeat again. Likewise every held lease counts as moved at Create for min_hold.
+// Safe because correctness rests on the counters, not on expiry, which only decides when an
+// abandoned lease moves.
 //
 // Forgetting dead pollers. A poller that has not heartbeated for `forget_poller_after` (counted
 // from the table's open time at the earliest, like the restart grace) is removed by the next
@@ -137,13 +141,15 @@ struct LeaseProgress {
 struct HeartbeatResult {
   std::vector<HeldLease> owned;      // every lease the poller owns now
   std::vector<LeaseKey> to_release;  // give these back (balance, disabled, finished)
-  absl::Time lease_expiration;       // the poller's leases expire then without a heartbeat
+  // When the poller's leases expire without a heartbeat, as a wall timestamp for display (the
+  // table decides by its monotonic clock; a wall step since does not move the expiry).
+  absl::Time lease_expiration;
 };
 
 struct PollerInfo {
   std::string poller_id;
   int capacity = 0;
-  absl::Time last_heartbeat;
+  absl::Time last_heartbeat;  // wall time, for display
   bool live = false;
   int lease_count = 0;
 };
@@ -262,10 +268,14 @@ class LeaseTable {
     int64_t iterator_age_ms = 0;
     std::string last_processing_result;  // memory only, like iterator_age_ms
     absl::Time last_processing_result_time = absl::InfinitePast();
+    // When the current owner was granted the lease (the table's open time for a lease owned
+    // then); min_hold counts from here. Memory only; record.moved_at is its wall twin.
+    MonotonicTime moved_at;
   };
   struct PollerEntry {
     PollerRecord record;
-    absl::Time live_until;  // max(last heartbeat, open time) + lease duration
+    // The last heartbeat (or the table's open time, for a poller loaded then) + lease duration.
+    MonotonicTime live_until;
   };
   // Staged changes: a value of nullopt deletes.
   struct Mutation {
@@ -277,11 +287,13 @@ class LeaseTable {
   LeaseTable(Clock& clock, LeaseStore& store, LeaseTableOptions options);
 
   // Writes `m` to the store, then applies it to memory. On a store error memory is unchanged.
+  // Every poller row `m` puts is a heartbeat heard now; every owner it sets was granted now.
   absl::Status Commit(Mutation m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyLease(const LeaseKey& key, std::optional<LeaseRecord> record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ApplyPoller(const std::string& id, std::optional<PollerRecord> record)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts (or, with nullopt, removes) the poller, live until `heard_at` + lease duration.
+  void ApplyPoller(const std::string& id, std::optional<PollerRecord> record,
+                   MonotonicTime heard_at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Index(const LeaseEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Unindex(const LeaseEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool ComputeAssignable(const LeaseRecord& record) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -292,7 +304,7 @@ class LeaseTable {
   // deleted).
   LeaseRecord* MutableStaged(Mutation* m, const LeaseKey& key) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool IsLive(const std::string& poller_id, absl::Time now) const
+  bool IsLive(const std::string& poller_id, MonotonicTime now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Stages in `m` the removal of `poller_id` and the release of every lease it owns; returns how
   // many leases.
@@ -300,15 +312,16 @@ class LeaseTable {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forgets the pollers other than `spare` silent for forget_poller_after (one write), at most
   // once per lease duration.
-  absl::Status ForgetSilentPollers(absl::Time now, const std::string& spare)
+  absl::Status ForgetSilentPollers(MonotonicTime now, const std::string& spare)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The balance target of every live poller (see the file comment).
-  absl::flat_hash_map<std::string, int> Targets(absl::Time now) const
+  absl::flat_hash_map<std::string, int> Targets(MonotonicTime now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A heartbeat row for `poller_id` at `now`. Precondition: registered.
-  PollerRecord Renewed(const std::string& poller_id, absl::Time now) const
+  // A heartbeat row for `poller_id` at wall time `wall_now`. Precondition: registered.
+  PollerRecord Renewed(const std::string& poller_id, absl::Time wall_now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Lease ToLease(const LeaseEntry& entry, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Lease ToLease(const LeaseEntry& entry, MonotonicTime now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<const LeaseEntry*> FindFenced(const LeaseKey& key, const std::string& poller_id,
                                                int64_t lease_counter) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -316,8 +329,8 @@ class LeaseTable {
   Clock& clock_;
   LeaseStore& store_;
   const LeaseTableOptions options_;
-  absl::Time opened_at_;
-  absl::Time next_forget_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  const MonotonicTime opened_at_;
+  MonotonicTime next_forget_sweep_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfinitePast();
 
   absl::Mutex mu_;
   // Every lease, ordered by (mapping, shard): also the by-mapping index.

@@ -759,6 +759,89 @@ TEST_F(LeaseTableTest, ForgetPollerAfterShorterThanTheLeaseDurationIsRejected) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// ---- Wall-clock steps (issue 14, item 10) ----
+// Liveness, min_hold, forgetting and the restart grace run on the monotonic clock: an NTP step
+// of the wall clock neither expires nor extends anything. (Each test below failed while they ran
+// on the wall clock.)
+
+TEST_F(LeaseTableTest, WallStepForwardDoesNotExpireAPollerThatHeartbeatsOnSchedule) {
+  CreateLeases(2);
+  Register("p1");
+  Register("p2");
+  ASSERT_THAT(Acquire("p1"), SizeIs(1));
+  ASSERT_THAT(Acquire("p2"), SizeIs(1));
+  Tick(absl::Seconds(3), {"p1", "p2"});
+  clock_.StepWallClock(absl::Hours(1));
+  EXPECT_FALSE(Get(Key(Shard(0))).expired);
+  EXPECT_FALSE(Get(Key(Shard(1))).expired);
+  for (const PollerInfo& p : table_->ListPollers()) EXPECT_TRUE(p.live) << p.poller_id;
+  Tick(absl::Seconds(3), {"p1"});
+  EXPECT_THAT(Acquire("p2"), IsEmpty()) << "p1's lease moved although p1 heartbeats";
+  EXPECT_EQ(Owner(Key(Shard(0))), "p1");
+  EXPECT_EQ(Counter(Key(Shard(0))), 1);
+}
+
+TEST_F(LeaseTableTest, WallStepBackDoesNotExtendASilentPoller) {
+  CreateLeases(1);
+  Register("p1");
+  ASSERT_THAT(Acquire("p1"), SizeIs(1));
+  Register("p2");
+  clock_.StepWallClock(-absl::Hours(1));
+  Tick(absl::Seconds(10), {"p2"});  // p1 silent for the lease duration
+  EXPECT_TRUE(Get(Key(Shard(0))).expired);
+  EXPECT_THAT(Acquire("p2"), ElementsAre(Key(Shard(0))));
+}
+
+TEST_F(LeaseTableTest, WallStepForwardDoesNotForgetPollers) {
+  CreateLeases(1);
+  Register("p1");
+  ASSERT_THAT(Acquire("p1"), SizeIs(1));
+  clock_.StepWallClock(absl::Hours(2));
+  Register("p2");
+  Acquire("p2");
+  EXPECT_THAT(PollerIds(*table_), ElementsAre("p1", "p2"));
+  EXPECT_EQ(Owner(Key(Shard(0))), "p1");
+}
+
+TEST_F(LeaseTableTest, WallStepForwardDoesNotCutTheMinimumHold) {
+  CreateLeases(4);
+  Register("p1");
+  ASSERT_THAT(Acquire("p1"), SizeIs(4));
+  Register("p2");  // p1's target is 2 now, but it has held its leases for less than min_hold
+  clock_.StepWallClock(absl::Hours(1));
+  Heartbeat("p2");
+  EXPECT_THAT(Heartbeat("p1").to_release, IsEmpty());
+  Tick(absl::Seconds(31), {"p1", "p2"});
+  EXPECT_EQ(ReleaseAsAsked("p1"), 2);
+}
+
+TEST_F(LeaseTableTest, WallStepForwardDoesNotCutTheRestartGrace) {
+  CreateLeases(2);
+  Register("p1");
+  Register("p2");
+  ASSERT_THAT(Acquire("p1"), SizeIs(1));
+  ASSERT_THAT(Acquire("p2"), SizeIs(1));
+  Restart();
+  clock_.StepWallClock(absl::Hours(1));
+  Heartbeat("p2");
+  EXPECT_FALSE(Get(Key(Shard(0))).expired);
+  EXPECT_THAT(Acquire("p2"), IsEmpty());
+  clock_.Advance(absl::Seconds(10));  // one lease duration after the open, by the monotonic clock
+  EXPECT_THAT(Acquire("p2"), ElementsAre(Key(Shard(0))));
+}
+
+TEST_F(LeaseTableTest, StoredHeartbeatFromBeforeAWallStepBackDoesNotStretchTheRestartGrace) {
+  CreateLeases(1);
+  Register("p1");
+  ASSERT_THAT(Acquire("p1"), SizeIs(1));
+  clock_.StepWallClock(-absl::Hours(1));  // p1's stored heartbeat is an hour "in the future" now
+  Restart();
+  Register("p2");
+  Tick(absl::Seconds(10), {"p2"});
+  EXPECT_TRUE(Get(Key(Shard(0))).expired);
+  EXPECT_THAT(Acquire("p2"), ElementsAre(Key(Shard(0))));
+}
+
 TEST_F(LeaseTableTest, DisabledMappingIsNotAssignableAndHoldersAreToldToRelease) {
   CreateLeases(3);
   CreateLeases(3, "mapping-2");
