@@ -295,7 +295,8 @@ struct ShardStore::Shard {
   // Token buckets (only with write limits).
   double record_tokens ABSL_GUARDED_BY(put_mu) = 0;
   double byte_tokens ABSL_GUARDED_BY(put_mu) = 0;
-  int64_t bucket_ms ABSL_GUARDED_BY(put_mu) = 0;
+  // When the buckets were last refilled (monotonic: a wall step back must not drain them).
+  MonotonicTime bucket_at ABSL_GUARDED_BY(put_mu) = MonotonicTime::InfinitePast();
   // Every sequence number ≤ tip is final (see the header). Written under put_mu.
   std::atomic<uint64_t> tip{0};
   // Threads in WaitForRecords on this shard. A put that advances the tip
@@ -1322,7 +1323,8 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
     absl::MutexLock lock(&stream->mu);
     if (stream->creating) {
       auto created = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stream->mu) { return !stream->creating; };
-      clock_.AwaitWithDeadline(&stream->mu, absl::Condition(&created), absl::InfiniteFuture());
+      clock_.AwaitWithDeadline(&stream->mu, absl::Condition(&created),
+                               MonotonicTime::InfiniteFuture());
       if (stream->deleted) {
         return absl::NotFoundError(
             absl::StrCat("stream ", stream->name, " not found (its creation failed)"));
@@ -1369,6 +1371,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
     std::sort(pending.begin(), pending.begin() + remaining);
     int retry = 0;
     const int64_t now_ms = ToMs(clock_.Now());
+    const MonotonicTime refill_at = clock_.MonotonicNow();
     {
       absl::MutexLock put_lock(&stream->put_mu);  // one lock for every shard of the call
       for (int k = 0; k < remaining;) {
@@ -1384,8 +1387,9 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
         const int64_t at = std::max(now_ms, shard->last_arrival_ms);
         shard->last_arrival_ms = at;
         if (limited) {
-          const double elapsed = (now_ms - shard->bucket_ms) / 1000.0;
-          shard->bucket_ms = now_ms;
+          // The first refill fills the buckets (elapsed is infinite).
+          const double elapsed = absl::ToDoubleSeconds(refill_at - shard->bucket_at);
+          shard->bucket_at = refill_at;
           const double rr = options_.shard_write_records_per_second;
           const double br = options_.shard_write_bytes_per_second;
           if (rr > 0) shard->record_tokens = std::min(rr, shard->record_tokens + elapsed * rr);
@@ -1792,7 +1796,8 @@ absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> ShardStore::WaitForRecords(const ShardCursor& cursor, absl::Time deadline) {
+absl::StatusOr<bool> ShardStore::WaitForRecords(const ShardCursor& cursor,
+                                                MonotonicTime deadline) {
   ASSIGN_OR_RETURN(auto found, CursorShard(cursor));
   Shard& shard = *found.second;
   absl::MutexLock lock(&shard.mu);
@@ -2249,7 +2254,7 @@ void RetentionTrimmer::Start() {
       absl::StatusOr<int64_t> result = RunOnce();
       if (!result.ok()) LOG(WARNING) << "retention trimmer: " << result.status();
       mu_.Lock();
-      clock_.AwaitWithDeadline(&mu_, absl::Condition(&stop_), clock_.Now() + period_);
+      clock_.AwaitWithDeadline(&mu_, absl::Condition(&stop_), clock_.MonotonicNow() + period_);
     }
   });
 }

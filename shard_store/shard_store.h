@@ -307,9 +307,10 @@ class ShardStore {
   // Waiting for new records without polling, two ways:
   // (a) WaitForRecords blocks until the shard has a visible record at or after
   //     the cursor, the shard is closed (so the cursor may be at SHARD_END), the
-  //     shard or stream is gone, or `deadline` by the store's clock passes.
-  //     Returns true unless the deadline passed first. Errors: NOT_FOUND.
-  absl::StatusOr<bool> WaitForRecords(const ShardCursor& cursor, absl::Time deadline);
+  //     shard or stream is gone, or `deadline` by the store's clock (its
+  //     monotonic reading) passes. Returns true unless the deadline passed
+  //     first. Errors: NOT_FOUND.
+  absl::StatusOr<bool> WaitForRecords(const ShardCursor& cursor, MonotonicTime deadline);
   // (b) WatchShard calls `on_change` (from the writer's thread, right after a
   //     put to the shard becomes visible; also when the shard closes or goes
   //     away) until the returned handle is destroyed. `on_change` must be quick

@@ -418,6 +418,23 @@ TEST_F(ShardStoreTest, WriteLimitThrottlesPerRecordAndRefills) {
   EXPECT_EQ(ReadAll("shardId-000000000000").size(), 4u);
 }
 
+TEST_F(ShardStoreTest, WallStepBackDoesNotDrainTheWriteLimit) {
+  options_.shard_write_records_per_second = 3;
+  Reopen();
+  CreateStream("s", 1);
+  v1::PutRecordRequest one;
+  one.set_stream_name("s");
+  one.set_partition_key("k");
+  one.set_data("d");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store_->PutRecord(one).ok());
+  clock_.Advance(absl::Seconds(1));  // a second's worth of tokens
+  // Refilling measured on the wall clock took an hour's worth away (and throttled the shard
+  // for an hour).
+  clock_.StepWallClock(-absl::Hours(1));
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(store_->PutRecord(one).ok()) << "put " << i;
+  EXPECT_EQ(store_->PutRecord(one).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
 TEST_F(ShardStoreTest, ByteLimitThrottles) {
   options_.shard_write_bytes_per_second = 100;
   Reopen();
@@ -904,13 +921,14 @@ TEST_F(ShardStoreTest, WaitForRecordsWakesOnPut) {
   absl::StatusOr<ShardCursor> cursor =
       store_->ResolveStartingPosition("s", "shardId-000000000000", latest);
   ASSERT_TRUE(cursor.ok());
-  EXPECT_FALSE(*store_->WaitForRecords(*cursor, clock_.Now()));  // deadline now: nothing yet
+  EXPECT_FALSE(*store_->WaitForRecords(*cursor, clock_.MonotonicNow()));  // deadline now: nothing
   std::atomic<int> notified{0};
   absl::StatusOr<std::unique_ptr<ShardWatch>> watch =
       store_->WatchShard(*cursor, [&] { notified.fetch_add(1); });
   ASSERT_TRUE(watch.ok());
   absl::StatusOr<bool> woke;
-  std::thread waiter([&] { woke = store_->WaitForRecords(*cursor, absl::InfiniteFuture()); });
+  std::thread waiter(
+      [&] { woke = store_->WaitForRecords(*cursor, MonotonicTime::InfiniteFuture()); });
   Put("k", "x");
   waiter.join();
   ASSERT_TRUE(woke.ok());
@@ -932,7 +950,7 @@ TEST_F(ShardStoreTest, WaitForRecordsTimesOutByTheStoreClock) {
   ShardCursor cursor = *store_->ResolveStartingPosition("s", "shardId-000000000000", latest);
   absl::StatusOr<bool> woke;
   std::thread waiter(
-      [&] { woke = store_->WaitForRecords(cursor, clock_.Now() + absl::Seconds(5)); });
+      [&] { woke = store_->WaitForRecords(cursor, clock_.MonotonicNow() + absl::Seconds(5)); });
   ASSERT_TRUE(clock_.WaitForWaiters(1));
   clock_.Advance(absl::Seconds(5));
   waiter.join();
@@ -961,7 +979,7 @@ TEST_F(ShardStoreTest, ConcurrentWritersNeverLetAReaderSkipARecord) {
       }
       // Wait for the next put instead of spinning (the sentinel ends the wait).
       if (records.empty()) {
-        ASSERT_TRUE(store_->WaitForRecords(c, absl::InfiniteFuture()).ok());
+        ASSERT_TRUE(store_->WaitForRecords(c, MonotonicTime::InfiniteFuture()).ok());
       }
     }
   });
@@ -1322,7 +1340,6 @@ class UnguardedClock : public Clock {
  public:
   absl::Time Now() override { return fake_.Now(); }
   MonotonicTime MonotonicNow() override { return fake_.MonotonicNow(); }
-  using Clock::AwaitWithDeadline;
   bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
                          MonotonicTime deadline) override {
     if (deadline != MonotonicTime::InfiniteFuture()) {
@@ -1356,7 +1373,8 @@ TEST(ShardStoreWakeTest, APutToManyShardsWakesAWaiterOnOneOfThem) {
       (*store)->ResolveStartingPosition("s", "shardId-000000000002", latest);
   ASSERT_TRUE(cursor.ok());
   absl::StatusOr<bool> woke;
-  std::thread waiter([&] { woke = (*store)->WaitForRecords(*cursor, absl::InfiniteFuture()); });
+  std::thread waiter(
+      [&] { woke = (*store)->WaitForRecords(*cursor, MonotonicTime::InfiniteFuture()); });
   clock.waiting().WaitForNotification();  // the waiter is about to block on the shard
   v1::PutRecordsRequest request;
   request.set_stream_name("s");

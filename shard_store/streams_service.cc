@@ -46,7 +46,7 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   Subscription(StreamsService* service, ShardCursor cursor, std::string stream_name,
                std::string shard_id, bool keep_alive)
       : service_(service), store_(service->store_), wants_keep_alive_(keep_alive), cursor_(cursor) {
-    last_event_time_ = service->clock_.Now();
+    last_event_time_ = service->clock_.MonotonicNow();
     stats_.stream_name = std::move(stream_name);
     stats_.shard_id = std::move(shard_id);
     stats_.next_sequence_number = cursor.next_sequence_number;
@@ -56,10 +56,10 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   // by `horizon`, asks for an event even if there is nothing to send (a write
   // in flight counts as one: its completion dispatches again). Returns when the
   // next keep-alive is due (InfiniteFuture once ending).
-  absl::Time KeepAlive(absl::Time now, absl::Time horizon, absl::Duration interval) {
+  MonotonicTime KeepAlive(MonotonicTime now, MonotonicTime horizon, absl::Duration interval) {
     absl::MutexLock lock(&mu_);
-    if (finish_called_) return absl::InfiniteFuture();  // ending: OnDone unregisters it
-    const absl::Time due = last_event_time_ + interval;
+    if (finish_called_) return MonotonicTime::InfiniteFuture();  // ending: OnDone unregisters it
+    const MonotonicTime due = last_event_time_ + interval;
     if (due > horizon) return due;
     keep_alive_ = true;
     if (!busy_) {
@@ -77,7 +77,7 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   bool wants_keep_alive() const { return wants_keep_alive_; }
   // Where this subscription sits in the service's keep_alive_queue_
   // (InfiniteFuture: not in it). Guarded by the service's registry_mu_.
-  absl::Time keep_alive_key_ = absl::InfiniteFuture();
+  MonotonicTime keep_alive_key_ = MonotonicTime::InfiniteFuture();
 
   void Start() {
     service_->Register(this);
@@ -176,7 +176,7 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
       stats_.max_bytes_in_flight = std::max(stats_.max_bytes_in_flight, bytes);
       stats_.next_sequence_number = cursor_.next_sequence_number;
       keep_alive_ = false;  // any event keeps the subscription alive
-      last_event_time_ = service_->clock_.Now();
+      last_event_time_ = service_->clock_.MonotonicNow();
     }
     StartWrite(&event_);
   }
@@ -271,7 +271,7 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   SubscriptionStats stats_ ABSL_GUARDED_BY(mu_);
   bool keep_alive_ ABSL_GUARDED_BY(mu_) = false;     // send an event even if empty
-  absl::Time last_event_time_ ABSL_GUARDED_BY(mu_);  // by the service's clock
+  MonotonicTime last_event_time_ ABSL_GUARDED_BY(mu_);  // by the service's monotonic clock
 };
 
 class StreamsService::ArenaAllocator
@@ -362,7 +362,7 @@ void StreamsService::Register(Subscription* subscription) {
   }
   // Its first keep-alive is due an interval after it started (its first event is sent at once);
   // the keep-alive thread is woken only when that is earlier than what it waits for.
-  const absl::Time due = clock_.Now() + options_.keep_alive_interval;
+  const MonotonicTime due = clock_.MonotonicNow() + options_.keep_alive_interval;
   const bool earliest = keep_alive_queue_.empty() || due < keep_alive_queue_.begin()->first;
   keep_alive_queue_.emplace(due, subscription);
   subscription->keep_alive_key_ = due;
@@ -372,9 +372,9 @@ void StreamsService::Register(Subscription* subscription) {
 void StreamsService::Unregister(Subscription* subscription) {
   absl::MutexLock lock(&registry_mu_);
   subscriptions_.erase(subscription);
-  if (subscription->keep_alive_key_ != absl::InfiniteFuture()) {
+  if (subscription->keep_alive_key_ != MonotonicTime::InfiniteFuture()) {
     keep_alive_queue_.erase({subscription->keep_alive_key_, subscription});
-    subscription->keep_alive_key_ = absl::InfiniteFuture();
+    subscription->keep_alive_key_ = MonotonicTime::InfiniteFuture();
   }
 }
 
@@ -394,21 +394,21 @@ void StreamsService::KeepAliveLoop() {
       registry_mu_.Await(absl::Condition(&changed));
       continue;
     }
-    const absl::Time now = clock_.Now();
-    const absl::Time first = keep_alive_queue_.begin()->first;
+    const MonotonicTime now = clock_.MonotonicNow();
+    const MonotonicTime first = keep_alive_queue_.begin()->first;
     if (first > now) {
       clock_.AwaitWithDeadline(&registry_mu_, absl::Condition(&changed), first);
       continue;
     }
     // Every entry due by the horizon: its key may be stale (the subscription sent events since),
     // so KeepAlive says when it is really due, and it is queued again under that time.
-    const absl::Time horizon = now + slack;
+    const MonotonicTime horizon = now + slack;
     while (!keep_alive_queue_.empty() && keep_alive_queue_.begin()->first <= horizon) {
       Subscription* s = keep_alive_queue_.begin()->second;
       keep_alive_queue_.erase(keep_alive_queue_.begin());
-      const absl::Time next = s->KeepAlive(now, horizon, options_.keep_alive_interval);
+      const MonotonicTime next = s->KeepAlive(now, horizon, options_.keep_alive_interval);
       s->keep_alive_key_ = next;
-      if (next != absl::InfiniteFuture()) keep_alive_queue_.emplace(next, s);
+      if (next != MonotonicTime::InfiniteFuture()) keep_alive_queue_.emplace(next, s);
     }
   }
 }

@@ -171,7 +171,8 @@ class StreamsService final
   std::set<Subscription*> subscriptions_ ABSL_GUARDED_BY(registry_mu_);
   // The subscriptions that want keep-alives, by when their next one may be due (a lower bound:
   // events sent since are not reflected until the entry comes up).
-  std::set<std::pair<absl::Time, Subscription*>> keep_alive_queue_ ABSL_GUARDED_BY(registry_mu_);
+  std::set<std::pair<MonotonicTime, Subscription*>> keep_alive_queue_
+      ABSL_GUARDED_BY(registry_mu_);
   // Bumped when the keep-alive thread must look again (an earlier entry).
   uint64_t registry_version_ ABSL_GUARDED_BY(registry_mu_) = 0;
   bool keep_alive_stop_ ABSL_GUARDED_BY(registry_mu_) = false;
