@@ -222,7 +222,8 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
     return SyncDeleting(snapshot);
   }
   const bool transitional = IsTransitional(config.state());
-  const absl::Time now = clock_.Now();
+  const absl::Time now = clock_.Now();  // for last_modified
+  const MonotonicTime mono_now = clock_.MonotonicNow();  // for full_sync_interval
 
   // The probe: is a full look needed?
   auto synced = synced_.find(uuid);
@@ -252,7 +253,7 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
   }
   if (synced != synced_.end() && !transitional && snapshot.initial_leases_created() &&
       synced->second.config_version == config.config_version() &&
-      now < synced->second.synced_at + options_.full_sync_interval &&
+      mono_now < synced->second.synced_at + options_.full_sync_interval &&
       synced->second.stream_created == probe->created && !probe->has_shard_after &&
       synced->second.open_shard_count == probe->open_shard_count &&
       (probe->open_shard_count > 0 || snapshot.work_ended())) {
@@ -263,7 +264,7 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
   SyncedShape shape;
   shape.stream_created = probe->created;
   shape.open_shard_count = probe->open_shard_count;
-  shape.synced_at = now;
+  shape.synced_at = mono_now;
 
   auto cached = shard_cache->find(config.stream_name());
   if (cached == shard_cache->end()) {
@@ -439,7 +440,8 @@ void LeaseSync::Loop() {
     }
     mu_.Lock();
     ++runs_completed_;
-    clock_.AwaitWithDeadline(&mu_, absl::Condition(&wake), clock_.Now() + options_.interval);
+    clock_.AwaitWithDeadline(&mu_, absl::Condition(&wake),
+                             clock_.MonotonicNow() + options_.interval);
   }
   mu_.Unlock();
 }

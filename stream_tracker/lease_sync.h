@@ -146,7 +146,7 @@ class LeaseSync {
     absl::Time stream_created;
     int open_shard_count = 0;
     std::string newest_shard_id;
-    absl::Time synced_at;
+    MonotonicTime synced_at;  // for full_sync_interval
   };
 
   absl::Status SyncMapping(const MappingRecord& snapshot, ShardCache* shard_cache,

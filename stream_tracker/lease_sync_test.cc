@@ -503,6 +503,21 @@ TEST_F(LeaseSyncTest, ATrimIsSeenWithinTheFullSyncInterval) {
   EXPECT_THAT(LeasedShards(uuid), UnorderedElementsAreArray(children));
 }
 
+TEST_F(LeaseSyncTest, ATrimIsSeenWithinTheFullSyncIntervalWhateverTheWallClockDoes) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  auto children = streams_.SplitShard("orders", "shardId-000000000000");
+  Sync();
+  streams_.TrimShard("orders", "shardId-000000000000");
+  // The interval runs on the monotonic clock (issue 14, item 10): on the wall clock a step back
+  // postponed the next full look by the step.
+  clock_.StepWallClock(-absl::Hours(1));
+  clock_.Advance(absl::Minutes(1));
+  Sync();
+  EXPECT_THAT(LeasedShards(uuid), UnorderedElementsAreArray(children));
+}
+
 // --- steady passes probe instead of listing ---
 
 TEST_F(LeaseSyncTest, SteadyPassesProbeTheStreamInsteadOfListingIt) {
