@@ -94,10 +94,10 @@ class RealClock::Waker {
 
   std::mutex m_;
   std::condition_variable cv_;
-  bool stop_ = false;     // guarded by m_
-  uint64_t next_id_ = 0;  // guarded by m_
+  bool stop_ = false;                       // guarded by m_
+  uint64_t next_id_ = 0;                    // guarded by m_
   std::map<Ticket, absl::Mutex*> waiters_;  // guarded by m_; by deadline
-  std::thread thread_;    // last: started once the fields above exist
+  std::thread thread_;                      // last: started once the fields above exist
 };
 
 RealClock& RealClock::Get() {
@@ -195,9 +195,7 @@ void FakeClock::SetTime(absl::Time t) {
   Advance(absl::Nanoseconds(ns - now));
 }
 
-void FakeClock::StepWallClock(absl::Duration d) {
-  wall_ns_.fetch_add(absl::ToInt64Nanoseconds(d));
-}
+void FakeClock::StepWallClock(absl::Duration d) { wall_ns_.fetch_add(absl::ToInt64Nanoseconds(d)); }
 
 void FakeClock::WakeWaiters() {
   // Holding mu_ keeps every listed mutex alive: a waiter removes its entry

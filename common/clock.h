@@ -43,9 +43,7 @@ class MonotonicTime {
   static constexpr MonotonicTime InfiniteFuture() {
     return MonotonicTime(absl::InfiniteDuration());
   }
-  static constexpr MonotonicTime InfinitePast() {
-    return MonotonicTime(-absl::InfiniteDuration());
-  }
+  static constexpr MonotonicTime InfinitePast() { return MonotonicTime(-absl::InfiniteDuration()); }
   // The reading `d` after the origin. For Clock implementations (and tests that
   // need a fixed reading); components get readings from Clock::MonotonicNow().
   static constexpr MonotonicTime FromOrigin(absl::Duration d) { return MonotonicTime(d); }

@@ -226,8 +226,7 @@ TEST(RealClockTest, AwaitWithPastDeadlineReturnsConditionValue) {
       clock.AwaitWithDeadline(&mu, absl::Condition(&ready), MonotonicTime::InfinitePast()));
   EXPECT_FALSE(clock.AwaitWithDeadline(&mu, absl::Condition(&ready), clock.MonotonicNow()));
   ready = true;
-  EXPECT_TRUE(
-      clock.AwaitWithDeadline(&mu, absl::Condition(&ready), MonotonicTime::InfinitePast()));
+  EXPECT_TRUE(clock.AwaitWithDeadline(&mu, absl::Condition(&ready), MonotonicTime::InfinitePast()));
 }
 
 TEST(RealClockTest, MonotonicReadingNeverGoesBack) {
