@@ -156,7 +156,7 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
     const absl::Duration delay = backoff_.Delay(retries);
     ++retries;
     metrics_.Retried(call.shard);
-    if (!waiter_.WaitUntil(clock_.Now() + delay, call.stop)) {
+    if (!waiter_.WaitUntil(clock_.MonotonicNow() + delay, call.stop)) {
       return absl::CancelledError("lane stopped during backoff");
     }
   }
@@ -179,10 +179,10 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
   const int timeout_s =
       config.function_timeout_seconds() > 0 ? config.function_timeout_seconds() : 30;
 
-  const absl::Time start = clock_.Now();
+  const MonotonicTime start = clock_.MonotonicNow();
   absl::StatusOr<v1::InvokeResponse> reply =
       invoker_.Invoke(config.function_endpoint(), request, absl::Seconds(timeout_s));
-  metrics_.Invoked(call.shard, records.size(), clock_.Now() - start);
+  metrics_.Invoked(call.shard, records.size(), clock_.MonotonicNow() - start);
   for (size_t i = 0; i < records.size(); ++i) {
     records[i] = std::move(*request.mutable_records(static_cast<int>(i)));
   }
@@ -266,7 +266,7 @@ absl::Status BatchProcessor::PutFailureRecord(const ConfigSource& config,
     const std::string destination = config()->destination_config().on_failure().destination();
     if (destination.empty()) return absl::OkStatus();  // removed meanwhile: only counted
     if (destination_.Put(destination, shard.shard_id, data).ok()) return absl::OkStatus();
-    if (!waiter_.WaitUntil(clock_.Now() + backoff_.Delay(attempt), stop)) {
+    if (!waiter_.WaitUntil(clock_.MonotonicNow() + backoff_.Delay(attempt), stop)) {
       return absl::CancelledError("lane stopped while reporting to the destination");
     }
   }
@@ -326,10 +326,10 @@ absl::Status BatchProcessor::FinishWindow(const ShardContext& shard, const Confi
     const v1::EventSourceMappingConfiguration& config = *current;
     const int timeout_s =
         config.function_timeout_seconds() > 0 ? config.function_timeout_seconds() : 30;
-    const absl::Time start = clock_.Now();
+    const MonotonicTime start = clock_.MonotonicNow();
     absl::StatusOr<v1::InvokeResponse> reply =
         invoker_.Invoke(config.function_endpoint(), request, absl::Seconds(timeout_s));
-    metrics_.FinalInvoked(shard, clock_.Now() - start);
+    metrics_.FinalInvoked(shard, clock_.MonotonicNow() - start);
     ++invoke_count;
     if (reply.ok() && reply->function_error().empty()) {
       metrics_.Processed(shard, ProcessingResult::kOk);
@@ -369,7 +369,7 @@ absl::Status BatchProcessor::FinishWindow(const ShardContext& shard, const Confi
       return absl::OkStatus();
     }
     metrics_.Retried(shard);
-    if (!waiter_.WaitUntil(clock_.Now() + backoff_.Delay(retries), stop)) {
+    if (!waiter_.WaitUntil(clock_.MonotonicNow() + backoff_.Delay(retries), stop)) {
       return absl::CancelledError("lane stopped during backoff");
     }
   }

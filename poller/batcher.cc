@@ -23,7 +23,7 @@ void Batcher::Reconfigure(int batch_size, absl::Duration window, int64_t max_pay
   max_payload_bytes_ = max_payload_bytes;
 }
 
-void Batcher::Add(v1::Record record, absl::Time now, int64_t group) {
+void Batcher::Add(v1::Record record, MonotonicTime now, int64_t group) {
   const int64_t bytes = InvokePayloadBytes(record);
   buffered_.push_back(Buffered{std::move(record), bytes, now, group});
 }
@@ -47,7 +47,7 @@ size_t Batcher::NextBatchCount() const {
   return count;
 }
 
-std::optional<std::vector<v1::Record>> Batcher::TakeReady(absl::Time now, bool flush) {
+std::optional<std::vector<v1::Record>> Batcher::TakeReady(MonotonicTime now, bool flush) {
   if (buffered_.empty()) return std::nullopt;
   const size_t count = NextBatchCount();
   // The batch is full (by count or by bytes) when it stopped before the end of the buffer, or
@@ -64,7 +64,7 @@ std::optional<std::vector<v1::Record>> Batcher::TakeReady(absl::Time now, bool f
   return batch;
 }
 
-std::optional<absl::Time> Batcher::WindowDeadline() const {
+std::optional<MonotonicTime> Batcher::WindowDeadline() const {
   if (buffered_.empty()) return std::nullopt;
   return buffered_.front().added + window_;
 }

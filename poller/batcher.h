@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "proto/streams.pb.h"
 
 namespace tributary::poller {
@@ -54,8 +55,9 @@ class Batcher {
   // The same, also changing the payload cap.
   void Reconfigure(int batch_size, absl::Duration window, int64_t max_payload_bytes);
 
-  // Buffers `record`, added at `now`, in `group`. Records must be added in shard order.
-  void Add(v1::Record record, absl::Time now, int64_t group = 0);
+  // Buffers `record`, added at `now` (monotonic: the window is a duration), in `group`. Records
+  // must be added in shard order.
+  void Add(v1::Record record, MonotonicTime now, int64_t group = 0);
 
   // The group of the first buffered record, or nullopt when nothing is buffered.
   std::optional<int64_t> FrontGroup() const;
@@ -63,11 +65,11 @@ class Batcher {
   // Removes and returns the next batch when one is due at `now` (see the header comment), or
   // nullopt. With `flush`, any buffered records are due regardless of the window. The returned
   // batch is never empty and keeps the order of Add.
-  std::optional<std::vector<v1::Record>> TakeReady(absl::Time now, bool flush = false);
+  std::optional<std::vector<v1::Record>> TakeReady(MonotonicTime now, bool flush = false);
 
   // When the window of the current first record ends (the next time TakeReady may return a
   // batch without more records arriving), or nullopt when nothing is buffered.
-  std::optional<absl::Time> WindowDeadline() const;
+  std::optional<MonotonicTime> WindowDeadline() const;
 
   bool empty() const { return buffered_.empty(); }
   size_t size() const { return buffered_.size(); }
@@ -76,7 +78,7 @@ class Batcher {
   struct Buffered {
     v1::Record record;
     int64_t bytes;
-    absl::Time added;
+    MonotonicTime added;
     int64_t group;
   };
 

@@ -131,9 +131,9 @@ class StopSignal {
     absl::MutexLock lock(&mu_);
     return stopped_;
   }
-  // Waits on `clock` until `deadline` or Stop(). Returns true when the deadline was reached
-  // without a stop.
-  bool WaitUntil(Clock& clock, absl::Time deadline) {
+  // Waits on `clock` until `deadline` (monotonic) or Stop(). Returns true when the deadline was
+  // reached without a stop.
+  bool WaitUntil(Clock& clock, MonotonicTime deadline) {
     absl::MutexLock lock(&mu_);
     return !clock.AwaitWithDeadline(&mu_, absl::Condition(&stopped_), deadline);
   }
@@ -148,14 +148,15 @@ class StopSignal {
 class Waiter {
  public:
   virtual ~Waiter() = default;
-  // Returns when `deadline` is reached (true) or `stop` fires (false).
-  virtual bool WaitUntil(absl::Time deadline, StopSignal& stop) = 0;
+  // Returns when `deadline` (by the clock's monotonic reading) is reached (true) or `stop` fires
+  // (false).
+  virtual bool WaitUntil(MonotonicTime deadline, StopSignal& stop) = 0;
 };
 
 class ClockWaiter : public Waiter {
  public:
   explicit ClockWaiter(Clock& clock) : clock_(clock) {}  // `clock` must outlive this
-  bool WaitUntil(absl::Time deadline, StopSignal& stop) override {
+  bool WaitUntil(MonotonicTime deadline, StopSignal& stop) override {
     return stop.WaitUntil(clock_, deadline);
   }
 

@@ -89,7 +89,7 @@ absl::Status Poller::Register() {
   v1::RegisterPollerRequest request;
   request.set_poller_id(options_.poller_id);
   request.set_capacity(options_.capacity);
-  const absl::Time now = clock_.Now();
+  const MonotonicTime now = clock_.MonotonicNow();
   ASSIGN_OR_RETURN(v1::RegisterPollerResponse response, leases_.RegisterPoller(request));
   absl::MutexLock lock(&mu_);
   registered_ = true;
@@ -186,7 +186,7 @@ absl::Status Poller::Heartbeat() {
   }
   // Leases are renewed when leasing handles the call, at or after `now`: measuring their expiry
   // from here errs on the safe side.
-  const absl::Time now = clock_.Now();
+  const MonotonicTime now = clock_.MonotonicNow();
   int64_t acquires_before;
   {
     absl::MutexLock lock(&mu_);
@@ -404,7 +404,7 @@ absl::Status Poller::HeartbeatOnce() {
   RemoveFinished();  // so that the heartbeat's digest covers only the leases worked on
   {
     absl::MutexLock lock(&mu_);
-    heartbeat_due = clock_.Now() >= next_heartbeat_;
+    heartbeat_due = clock_.MonotonicNow() >= next_heartbeat_;
   }
   if (!heartbeat_due) return absl::OkStatus();
   return Heartbeat();
@@ -442,7 +442,8 @@ void Poller::Start() {
     while (true) {
       HeartbeatOnce().IgnoreError();  // retried on the next pass; the metrics show stuck shards
       absl::MutexLock lock(&mu_);
-      const absl::Time wake = std::min(next_heartbeat_, clock_.Now() + absl::Seconds(1));
+      const MonotonicTime wake =
+          std::min(next_heartbeat_, clock_.MonotonicNow() + absl::Seconds(1));
       if (clock_.AwaitWithDeadline(&mu_, absl::Condition(&shutting_down_), wake)) return;
     }
   });
@@ -453,7 +454,8 @@ void Poller::Start() {
     while (true) {
       ControlOnce().IgnoreError();  // retried on the next pass
       absl::MutexLock lock(&mu_);
-      clock_.AwaitWithDeadline(&mu_, absl::Condition(&wake), clock_.Now() + absl::Seconds(1));
+      clock_.AwaitWithDeadline(&mu_, absl::Condition(&wake),
+                               clock_.MonotonicNow() + absl::Seconds(1));
       if (shutting_down_) return;
     }
   });
@@ -474,7 +476,7 @@ void Poller::Shutdown() {
     if (options_.run_consumers_inline) {
       c->RunOnce();
     } else {
-      c->AwaitFinished(clock_.Now() + kReleaseTimeout);
+      c->AwaitFinished(clock_.MonotonicNow() + kReleaseTimeout);
     }
     c->Stop();
   }

@@ -140,8 +140,9 @@ class Poller {
   bool registered_ ABSL_GUARDED_BY(mu_) = false;
   absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_) = absl::Seconds(3);
   absl::Duration lease_duration_ ABSL_GUARDED_BY(mu_) = absl::Seconds(10);
-  absl::Time next_heartbeat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  absl::Time last_good_heartbeat_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Monotonic: a wall step neither delays heartbeats nor stops the consumers (loss detection).
+  MonotonicTime next_heartbeat_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfinitePast();
+  MonotonicTime last_good_heartbeat_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfinitePast();
   // Set by a successful heartbeat, cleared by the refresh of the next control pass.
   bool refresh_due_ ABSL_GUARDED_BY(mu_) = false;
   // AcquireLeases calls between their request and the start of their consumers, and how many

@@ -195,6 +195,68 @@ TEST_F(PollerTest, BatchingWindowIsMeasuredOnTheClock) {
   EXPECT_EQ(function_.batches()[0].size(), 3u);
 }
 
+// ---- Wall-clock steps (issue 14, item 10): every duration runs on the monotonic clock ----
+
+TEST_F(PollerTest, BatchingWindowIsNotCutShortByAWallStepForward) {
+  config_.set_batch_size(100);
+  config_.set_maximum_batching_window_in_seconds(5);
+  mappings_.Set(config_);
+  AddShard(kShard0);
+  auto poller = NewPoller("p1");
+  Append(kShard0, 3);
+  RunTimes(*poller, 1);
+  clock_.StepWallClock(absl::Hours(1));
+  clock_.Advance(absl::Milliseconds(4999));
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.call_count(), 0) << "the window ended early";
+  clock_.Advance(absl::Milliseconds(1));
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.call_count(), 1);
+}
+
+TEST_F(PollerTest, CheckpointRetryPauseIsNotStretchedByAWallStepBack) {
+  AddShard(kShard0);
+  Append(kShard0, 5);
+  leases_.FailNextCheckpoints(1);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  ASSERT_EQ(leases_.checkpoint_calls().size(), 1u);
+  clock_.StepWallClock(-absl::Hours(1));
+  clock_.Advance(absl::Milliseconds(200));
+  RunTimes(*poller, 1);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "5")
+      << "the checkpoint was not retried after its pause";
+}
+
+TEST_F(PollerTest, AWallStepBackDoesNotDelayTheHeartbeats) {
+  AddShard(kShard0);
+  testing::ObservedLeaseService observed(leases_);
+  auto poller = NewPollerVia(observed);
+  RunTimes(*poller, 1);
+  const size_t heartbeats = observed.heartbeats().size();
+  clock_.StepWallClock(-absl::Hours(1));
+  NextHeartbeat();
+  RunTimes(*poller, 1);
+  EXPECT_EQ(observed.heartbeats().size(), heartbeats + 1) << "no heartbeat for an hour";
+}
+
+TEST_F(PollerTest, AWallStepForwardPastTheLeaseDurationDoesNotStopTheShards) {
+  AddShard(kShard0);
+  Append(kShard0, 3);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  leases_.FailHeartbeats(true);  // one heartbeat fails: not for the lease duration
+  clock_.StepWallClock(absl::Hours(1));
+  NextHeartbeat();
+  EXPECT_EQ(poller->RunOnce().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(poller->shards().size(), 1u) << "the shard was stopped as if its lease had expired";
+  leases_.FailHeartbeats(false);
+  Append(kShard0, 2);
+  NextHeartbeat();
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.call_count(), 2);
+}
+
 TEST_F(PollerTest, LeaseLostMidBatchOldOwnerNeverCheckpointsOrInvokesAgain) {
   AddShard(kShard0);
   Append(kShard0, 5);

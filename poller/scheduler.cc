@@ -12,12 +12,12 @@ Scheduler::Timer::Timer(Scheduler& scheduler, std::function<void()> callback)
 
 Scheduler::Timer::~Timer() { Disarm(); }
 
-void Scheduler::Timer::ArmAt(absl::Time deadline) { scheduler_.Arm(this, deadline); }
+void Scheduler::Timer::ArmAt(MonotonicTime deadline) { scheduler_.Arm(this, deadline); }
 
-absl::Time Scheduler::Timer::armed() {
+MonotonicTime Scheduler::Timer::armed() {
   absl::MutexLock lock(&scheduler_.timer_mu_);
   auto it = scheduler_.armed_.find(id_);
-  return it == scheduler_.armed_.end() ? absl::InfiniteFuture() : it->second;
+  return it == scheduler_.armed_.end() ? MonotonicTime::InfiniteFuture() : it->second;
 }
 
 Scheduler::Scheduler(Clock& clock, int max_threads)
@@ -100,7 +100,7 @@ void Scheduler::WorkerLoop() {
   }
 }
 
-void Scheduler::Arm(Timer* timer, absl::Time deadline) {
+void Scheduler::Arm(Timer* timer, MonotonicTime deadline) {
   absl::MutexLock lock(&timer_mu_);
   auto it = armed_.find(timer->id_);
   if (it != armed_.end()) {
@@ -108,7 +108,7 @@ void Scheduler::Arm(Timer* timer, absl::Time deadline) {
     by_deadline_.erase({it->second, timer->id_});
     armed_.erase(it);
   }
-  if (deadline != absl::InfiniteFuture()) {
+  if (deadline != MonotonicTime::InfiniteFuture()) {
     const bool earliest = by_deadline_.empty() || deadline < by_deadline_.begin()->first.first;
     by_deadline_[{deadline, timer->id_}] = timer;
     armed_[timer->id_] = deadline;
@@ -136,7 +136,7 @@ void Scheduler::TimerLoop() {
       timer_mu_.Await(absl::Condition(&wanted));
       continue;
     }
-    const absl::Time now = clock_.Now();
+    const MonotonicTime now = clock_.MonotonicNow();
     auto first = by_deadline_.begin();
     if (first->first.first <= now) {
       Timer* timer = first->second;

@@ -50,12 +50,12 @@ class Scheduler {
     Timer(const Timer&) = delete;
     Timer& operator=(const Timer&) = delete;
 
-    // Fires the callback once at `deadline` (by the scheduler's clock; at once when it has
-    // passed), replacing any deadline armed before. InfiniteFuture disarms.
-    void ArmAt(absl::Time deadline);
-    void Disarm() { ArmAt(absl::InfiniteFuture()); }
+    // Fires the callback once at `deadline` (by the scheduler's clock, its monotonic reading; at
+    // once when it has passed), replacing any deadline armed before. InfiniteFuture disarms.
+    void ArmAt(MonotonicTime deadline);
+    void Disarm() { ArmAt(MonotonicTime::InfiniteFuture()); }
     // The armed deadline (InfiniteFuture when none).
-    absl::Time armed();
+    MonotonicTime armed();
 
    private:
     friend class Scheduler;
@@ -100,7 +100,7 @@ class Scheduler {
   void TimerLoop();
   // Starts a worker when a queued task could run now and no idle worker will take it.
   void MaybeStartWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Arm(Timer* timer, absl::Time deadline);
+  void Arm(Timer* timer, MonotonicTime deadline);
 
   Clock& clock_;
   const int max_threads_;
@@ -115,8 +115,8 @@ class Scheduler {
 
   absl::Mutex timer_mu_;  // the timers; never held while taking mu_ or running a callback
   uint64_t next_timer_id_ ABSL_GUARDED_BY(timer_mu_) = 1;
-  std::map<std::pair<absl::Time, uint64_t>, Timer*> by_deadline_ ABSL_GUARDED_BY(timer_mu_);
-  std::map<uint64_t, absl::Time> armed_ ABSL_GUARDED_BY(timer_mu_);
+  std::map<std::pair<MonotonicTime, uint64_t>, Timer*> by_deadline_ ABSL_GUARDED_BY(timer_mu_);
+  std::map<uint64_t, MonotonicTime> armed_ ABSL_GUARDED_BY(timer_mu_);
   uint64_t firing_ ABSL_GUARDED_BY(timer_mu_) = 0;         // the timer whose callback runs, or 0
   uint64_t timer_version_ ABSL_GUARDED_BY(timer_mu_) = 0;  // bumped when the earliest may move
   bool timer_stop_ ABSL_GUARDED_BY(timer_mu_) = false;
@@ -130,7 +130,7 @@ class Scheduler {
 class CompensatedWaiter : public Waiter {
  public:
   CompensatedWaiter(Waiter& inner, Scheduler& scheduler) : inner_(inner), scheduler_(scheduler) {}
-  bool WaitUntil(absl::Time deadline, StopSignal& stop) override {
+  bool WaitUntil(MonotonicTime deadline, StopSignal& stop) override {
     Scheduler::BlockingScope scope(scheduler_);
     return inner_.WaitUntil(deadline, stop);
   }

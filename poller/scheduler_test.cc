@@ -82,7 +82,7 @@ TEST(SchedulerTest, TimersFireOnTheClockInDeadlineOrderOnce) {
     };
   };
   Scheduler::Timer a(scheduler, record(1)), b(scheduler, record(2)), c(scheduler, record(3));
-  const absl::Time t0 = clock.Now();
+  const MonotonicTime t0 = clock.MonotonicNow();
   a.ArmAt(t0 + absl::Seconds(3));
   b.ArmAt(t0 + absl::Seconds(1));
   c.ArmAt(t0 + absl::Seconds(2));
@@ -98,7 +98,7 @@ TEST(SchedulerTest, TimersFireOnTheClockInDeadlineOrderOnce) {
     EXPECT_EQ(fired, (std::vector<int>{2, 3, 1}));
   }
   EXPECT_EQ(scheduler.timers_armed(), 0);
-  EXPECT_EQ(a.armed(), absl::InfiniteFuture());
+  EXPECT_EQ(a.armed(), MonotonicTime::InfiniteFuture());
   // Fired timers stay quiet: nothing is armed, so the timer thread is off the clock.
   EXPECT_EQ(clock.NumWaiters(), 0);
   EXPECT_EQ(count.value(), 3);
@@ -110,7 +110,7 @@ TEST(SchedulerTest, ReArmingReplacesTheDeadlineAndDisarmedTimersNeverFire) {
   Counter early, late;
   Scheduler::Timer moved(scheduler, [&] { early.Add(); });
   Scheduler::Timer disarmed(scheduler, [&] { late.Add(); });
-  const absl::Time t0 = clock.Now();
+  const MonotonicTime t0 = clock.MonotonicNow();
   moved.ArmAt(t0 + absl::Seconds(10));
   moved.ArmAt(t0 + absl::Seconds(1));  // replaces the 10 s deadline
   disarmed.ArmAt(t0 + absl::Seconds(1));
@@ -131,8 +131,22 @@ TEST(SchedulerTest, ADeadlineAlreadyPassedFiresAtOnce) {
   Scheduler scheduler(clock, 1);
   Counter fired;
   Scheduler::Timer timer(scheduler, [&] { fired.Add(); });
-  timer.ArmAt(clock.Now() - absl::Seconds(1));
+  timer.ArmAt(clock.MonotonicNow() - absl::Seconds(1));
   EXPECT_TRUE(fired.AwaitAtLeast(1));
+}
+
+// Timers are monotonic deadlines (issue 14, item 10): a wall step back does not delay them (on
+// the wall clock this one fired an hour late).
+TEST(SchedulerTest, AWallStepBackDoesNotDelayATimer) {
+  FakeClock clock;
+  Scheduler scheduler(clock, 1);
+  Counter fired;
+  Scheduler::Timer timer(scheduler, [&] { fired.Add(); });
+  timer.ArmAt(clock.MonotonicNow() + absl::Seconds(1));
+  ASSERT_TRUE(clock.WaitForWaiters(1));
+  clock.StepWallClock(-absl::Hours(1));
+  clock.Advance(absl::Seconds(1));
+  EXPECT_TRUE(fired.AwaitAtLeast(1)) << "the timer did not fire a second after it was armed";
 }
 
 // A task sleeping in a BlockingScope does not count against the limit: with one thread, a

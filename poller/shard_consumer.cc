@@ -72,7 +72,7 @@ std::string ShardConsumer::last_checkpoint() {
   return last_checkpoint_;
 }
 
-bool ShardConsumer::AwaitFinished(absl::Time deadline) {
+bool ShardConsumer::AwaitFinished(MonotonicTime deadline) {
   absl::MutexLock lock(&mu_);
   struct NotRunning {
     const State* state;
@@ -181,7 +181,7 @@ absl::Status ShardConsumer::WriteCheckpoint(const v1::Checkpoint& checkpoint) {
       Lose();
     } else {
       absl::MutexLock lock(&mu_);
-      retry_checkpoint_at_ = deps_.clock.Now() + kCheckpointRetryPause;
+      retry_checkpoint_at_ = deps_.clock.MonotonicNow() + kCheckpointRetryPause;
       Wake();
     }
     return response.status();
@@ -191,7 +191,7 @@ absl::Status ShardConsumer::WriteCheckpoint(const v1::Checkpoint& checkpoint) {
   deps_.metrics.Checkpointed(shard(), text);
   absl::MutexLock lock(&mu_);
   last_checkpoint_ = text;
-  last_checkpoint_time_ = deps_.clock.Now();
+  last_checkpoint_time_ = deps_.clock.MonotonicNow();
   retry_checkpoint_at_.reset();
   return absl::OkStatus();
 }
@@ -215,7 +215,7 @@ void ShardConsumer::Tend(bool force) {
     release_lease = release_lease_;
     shard_end_read = shard_end_read_;
     checkpointed = checkpointed_;
-    const absl::Time now = deps_.clock.Now();
+    const MonotonicTime now = deps_.clock.MonotonicNow();
     due = force || now >= NextCheckpointTime();
     paused = retry_checkpoint_at_.has_value() && now < *retry_checkpoint_at_;
   }
@@ -256,8 +256,8 @@ void ShardConsumer::Tend(bool force) {
   }
 }
 
-absl::Time ShardConsumer::NextCheckpointTime() {
-  const absl::Time next = last_checkpoint_time_ + options_.checkpoint_interval;
+MonotonicTime ShardConsumer::NextCheckpointTime() {
+  const MonotonicTime next = last_checkpoint_time_ + options_.checkpoint_interval;
   return retry_checkpoint_at_.has_value() ? std::max(next, *retry_checkpoint_at_) : next;
 }
 
@@ -312,7 +312,7 @@ void ShardConsumer::OnRead(absl::StatusOr<ReadResult> result) {
   if (!result.ok()) {
     // The stream resumes after its last record on the next read; CANCELLED comes only after
     // Cancel (Lose, release, Stop), when no read follows anyway.
-    read_paused_until_ = deps_.clock.Now() + kReadErrorPause;
+    read_paused_until_ = deps_.clock.MonotonicNow() + kReadErrorPause;
   } else if (result->shard_end) {
     shard_end_read_ = true;
   }
@@ -340,7 +340,7 @@ void ShardConsumer::Step() {
       stopping = stopping_;
       finished = Finished();
       read = !stopping && !finished && !release_requested_ && !shard_end_read_ &&
-             !read_outstanding_ && deps_.clock.Now() >= read_paused_until_ &&
+             !read_outstanding_ && deps_.clock.MonotonicNow() >= read_paused_until_ &&
              processor_.Outstanding() < options_.max_outstanding_records;
       if (read) {
         read_outstanding_ = true;
@@ -364,9 +364,9 @@ void ShardConsumer::Step() {
     if (finished) stream_->Cancel();  // ends a read still outstanding (idempotent)
 
     // When the clock must wake this consumer next.
-    absl::Time wake = absl::InfiniteFuture();
+    MonotonicTime wake = MonotonicTime::InfiniteFuture();
     {
-      const std::optional<absl::Time> window = processor_.NextDeadline();
+      const std::optional<MonotonicTime> window = processor_.NextDeadline();
       absl::MutexLock lock(&mu_);
       if (!stopping_ && !Finished()) {
         if (window.has_value()) wake = *window;
@@ -378,7 +378,7 @@ void ShardConsumer::Step() {
           wake = std::min(wake, NextCheckpointTime());
         }
         if (!read_outstanding_ && !release_requested_ && !shard_end_read_ &&
-            read_paused_until_ > deps_.clock.Now()) {
+            read_paused_until_ > deps_.clock.MonotonicNow()) {
           wake = std::min(wake, read_paused_until_);
         }
       }

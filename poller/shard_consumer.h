@@ -98,7 +98,7 @@ class ShardConsumer {
 
   // Waits on the clock until the state is no longer kRunning or `deadline` passes. Returns
   // whether it finished.
-  bool AwaitFinished(absl::Time deadline);
+  bool AwaitFinished(MonotonicTime deadline);
 
   // Applies `config` from the next batch.
   void UpdateConfig(const v1::EventSourceMappingConfiguration& config);
@@ -137,7 +137,7 @@ class ShardConsumer {
   // Something happened: with a scheduler, makes sure a step will run after this.
   void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // When the next checkpoint may be written (coalescing interval, pause after a failure).
-  absl::Time NextCheckpointTime() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  MonotonicTime NextCheckpointTime() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const v1::LeaseKey key_;
   const int64_t lease_counter_;
@@ -158,9 +158,10 @@ class ShardConsumer {
   bool shard_end_read_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<uint64_t> checkpointed_ ABSL_GUARDED_BY(mu_);
-  absl::Time last_checkpoint_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Times below are monotonic (intervals and pauses).
+  MonotonicTime last_checkpoint_time_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfinitePast();
   std::string last_checkpoint_ ABSL_GUARDED_BY(mu_);
-  std::optional<absl::Time> retry_checkpoint_at_ ABSL_GUARDED_BY(mu_);  // after a failed write
+  std::optional<MonotonicTime> retry_checkpoint_at_ ABSL_GUARDED_BY(mu_);  // after a failed write
   int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every event a step awaits
 
   // With a scheduler (Start):
@@ -168,7 +169,7 @@ class ShardConsumer {
   std::unique_ptr<Scheduler::Timer> timer_;        // set by Start, before any task
   bool step_queued_ ABSL_GUARDED_BY(mu_) = false;  // a step is queued or running
   bool read_outstanding_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time read_paused_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  MonotonicTime read_paused_until_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfinitePast();
   int running_batches_ ABSL_GUARDED_BY(mu_) = 0;  // handed to the pool, not finished
   int tasks_ ABSL_GUARDED_BY(mu_) = 0;        // steps queued or running + running_batches_ + reads
   bool closed_ ABSL_GUARDED_BY(mu_) = false;  // Stop returned: no task may start any more

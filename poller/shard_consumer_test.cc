@@ -28,7 +28,7 @@ constexpr char kShard[] = "shardId-000000000000";
 bool AwaitFinished(ShardConsumer& consumer) {
   absl::Notification finished;
   std::thread waiter([&] {
-    consumer.AwaitFinished(absl::InfiniteFuture());
+    consumer.AwaitFinished(MonotonicTime::InfiniteFuture());
     finished.Notify();
   });
   const bool ok = finished.WaitForNotificationWithTimeout(absl::Seconds(30));

@@ -178,7 +178,7 @@ absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
 }
 
 void ShardProcessor::Route(std::vector<v1::Record> records) {
-  const absl::Time now = deps_.clock.Now();
+  const MonotonicTime now = deps_.clock.MonotonicNow();  // batching windows are durations
   const int64_t length_s = WindowLength(*config_);
   for (v1::Record& r : records) {
     Lane& lane = *lanes_[LaneForPartitionKey(r.partition_key(), LaneCount())];
@@ -233,7 +233,8 @@ void ShardProcessor::MarkShardEnd() {
 std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
   absl::MutexLock lock(&mu_);
   RebuildLanesIfDue();
-  const absl::Time now = deps_.clock.Now();
+  const absl::Time now = deps_.clock.Now();  // tumbling windows are wall intervals of arrival
+  const MonotonicTime mono_now = deps_.clock.MonotonicNow();  // batching windows are durations
   std::vector<LaneBatch> out;
   if (cancelled_) return out;
   for (int i = 0; i < LaneCount(); ++i) {
@@ -254,7 +255,7 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
     }
     // While a re-route is pending, lanes drain without waiting for their batching windows.
     std::optional<std::vector<v1::Record>> records =
-        lane.batcher.TakeReady(now, shard_end_ || reroute_pending_);
+        lane.batcher.TakeReady(mono_now, shard_end_ || reroute_pending_);
     if (!records.has_value()) continue;
     const Lane::Group& group = lane.GroupById(*front);
     std::optional<absl::Time> window_start;
@@ -468,15 +469,18 @@ int64_t ShardProcessor::Held() {
   return window_held_;
 }
 
-std::optional<absl::Time> ShardProcessor::NextDeadline() {
+std::optional<MonotonicTime> ShardProcessor::NextDeadline() {
+  const absl::Time now = deps_.clock.Now();
+  const MonotonicTime mono_now = deps_.clock.MonotonicNow();
   absl::MutexLock lock(&mu_);
-  std::optional<absl::Time> earliest;
+  std::optional<MonotonicTime> earliest;
   if (cancelled_) return earliest;  // nothing is handed out any more
   for (const auto& lane : lanes_) {
     if (lane->busy) continue;
-    std::optional<absl::Time> d = lane->batcher.WindowDeadline();
+    std::optional<MonotonicTime> d = lane->batcher.WindowDeadline();
     if (lane->window.has_value() && lane->batcher.empty() && reader_at_tip_) {
-      d = lane->window->group.end() + deps_.window_close_grace;  // closed by the clock
+      // Closed by the clock at a wall time: wait on the monotonic clock for what remains of it.
+      d = mono_now + (lane->window->group.end() + deps_.window_close_grace - now);
     }
     if (d.has_value() && (!earliest.has_value() || *d < *earliest)) earliest = d;
   }

@@ -166,9 +166,11 @@ class ShardProcessor {
   int64_t Outstanding();
   // Records held for open tumbling windows (processed, not done until the window closes).
   int64_t Held();
-  // The next time a batch becomes due without new records (a batching window ends, or a
-  // tumbling window's end plus the grace passes).
-  std::optional<absl::Time> NextDeadline();
+  // The next time, by the clock's monotonic reading, a batch becomes due without new records (a
+  // batching window ends, or a tumbling window's end plus the grace passes: a wall time, turned
+  // into a monotonic deadline from what remains of it now; after a wall step back the batch is
+  // not due then after all, and the next call gives the new deadline).
+  std::optional<MonotonicTime> NextDeadline();
 
  private:
   struct Lane;

@@ -177,7 +177,7 @@ TEST_F(ShardProcessorTest, WindowHoldsThePartialBatchUntilItEnds) {
   config_.set_maximum_batching_window_in_seconds(2);
   auto p = NewProcessor();
   ASSERT_TRUE(p->Offer(RandomKeyRecords(3, 2)).ok());
-  EXPECT_EQ(p->NextDeadline(), clock_.Now() + absl::Seconds(2));
+  EXPECT_EQ(p->NextDeadline(), clock_.MonotonicNow() + absl::Seconds(2));
   EXPECT_TRUE(p->TakeReadyBatches().empty());
   clock_.Advance(absl::Seconds(2));
   ASSERT_EQ(*p->RunReadyBatches(stop_), 1);
@@ -415,6 +415,7 @@ class WindowTest : public ShardProcessorTest {
   }
 
   const absl::Time t0_ = clock_.Now();
+  const MonotonicTime m0_ = clock_.MonotonicNow();
 };
 
 using Strings = std::vector<std::string>;
@@ -475,7 +476,7 @@ TEST_F(WindowTest, TheClockClosesAnIdleWindowAfterItsEndPlusTheGrace) {
   auto p = NewProcessor();
   ASSERT_TRUE(p->Offer({Rec(1, 10), Rec(2, 20)}).ok());
   RunDue(*p);
-  EXPECT_EQ(p->NextDeadline(), t0_ + absl::Seconds(103));
+  EXPECT_EQ(p->NextDeadline(), m0_ + absl::Seconds(103));
   clock_.SetTime(t0_ + absl::Seconds(103) - absl::Milliseconds(1));
   RunDue(*p);
   EXPECT_EQ(Calls(), (Strings{"1,2{0}"})) << "not before the grace";
@@ -484,6 +485,27 @@ TEST_F(WindowTest, TheClockClosesAnIdleWindowAfterItsEndPlusTheGrace) {
   EXPECT_EQ(Calls(), (Strings{"1,2{0}", "F0{2}"}));
   EXPECT_TRUE(p->Drained());
   EXPECT_EQ(p->NextDeadline(), std::nullopt);
+}
+
+// A window's end is a wall time (windows are intervals of arrival time), waited for on the
+// monotonic clock: the deadline is what remains of it by the wall clock, so it follows a wall
+// step either way (issue 14, item 10).
+TEST_F(WindowTest, TheWindowEndIsAWallTimeWaitedForOnTheMonotonicClock) {
+  grace_ = absl::Seconds(3);
+  auto p = NewProcessor();
+  ASSERT_TRUE(p->Offer({Rec(1, 10), Rec(2, 20)}).ok());
+  RunDue(*p);
+  EXPECT_EQ(p->NextDeadline(), m0_ + absl::Seconds(103));
+  clock_.StepWallClock(-absl::Seconds(50));  // the end is 50 s further away now
+  EXPECT_EQ(p->NextDeadline(), m0_ + absl::Seconds(153));
+  clock_.Advance(absl::Seconds(103));  // the first deadline, had it been armed
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2{0}"})) << "the wall clock has not reached the end yet";
+  EXPECT_EQ(p->NextDeadline(), m0_ + absl::Seconds(153));
+  clock_.StepWallClock(absl::Seconds(60));  // past the end and the grace
+  EXPECT_LE(*p->NextDeadline(), clock_.MonotonicNow());
+  RunDue(*p);
+  EXPECT_EQ(Calls(), (Strings{"1,2{0}", "F0{2}"}));
 }
 
 // A reader catching up on a backlog: the window's end is long past, but more of its records may

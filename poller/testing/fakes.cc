@@ -133,14 +133,14 @@ void RecordingDestination::FailNext(int n) {
   fail_next_ = n;
 }
 
-bool AdvancingWaiter::WaitUntil(absl::Time deadline, StopSignal& stop) {
+bool AdvancingWaiter::WaitUntil(MonotonicTime deadline, StopSignal& stop) {
   if (stop.stopped()) return false;
-  const absl::Time now = clock_.Now();
+  const MonotonicTime now = clock_.MonotonicNow();
   {
     absl::MutexLock lock(&mu_);
     waits_.push_back(deadline - now);
   }
-  if (deadline > now) clock_.SetTime(deadline);
+  if (deadline > now) clock_.Advance(deadline - now);
   return !stop.stopped();
 }
 

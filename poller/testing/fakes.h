@@ -83,12 +83,12 @@ class RecordingDestination : public FailureDestination {
   int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// A Waiter for single-threaded tests: moves the FakeClock to the deadline at once and records
-// each wait's length. Returns false (without advancing) when `stop` already fired.
+// A Waiter for single-threaded tests: advances the FakeClock to the (monotonic) deadline at once
+// and records each wait's length. Returns false (without advancing) when `stop` already fired.
 class AdvancingWaiter : public Waiter {
  public:
   explicit AdvancingWaiter(FakeClock& clock) : clock_(clock) {}
-  bool WaitUntil(absl::Time deadline, StopSignal& stop) override;
+  bool WaitUntil(MonotonicTime deadline, StopSignal& stop) override;
   std::vector<absl::Duration> waits();
 
  private:
