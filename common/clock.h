@@ -111,28 +111,21 @@ class Clock {
   // `d`. Holds no lock of the caller's.
   void SleepUntil(MonotonicTime deadline);
   void SleepFor(absl::Duration d) { SleepUntil(MonotonicNow() + d); }
-
-  // Transitional, for callers not yet moved to monotonic deadlines (removed
-  // on this branch once none is left): the wall deadline becomes a monotonic
-  // one from what remains of it now.
-  bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond, absl::Time deadline) {
-    return AwaitWithDeadline(mu, cond, MonotonicNow() + (deadline - Now()));
-  }
-  void SleepUntil(absl::Time deadline) { SleepUntil(MonotonicNow() + (deadline - Now())); }
 };
 
 // The machine's clocks: Now() is the system (wall) clock, MonotonicNow() is
 // std::chrono::steady_clock (CLOCK_MONOTONIC). A process-wide instance is at
 // RealClock::Get().
 //
-// AwaitWithDeadline does not use Abseil's timed waits: Debian's Abseil
-// (20220623) turns every timeout into an absolute CLOCK_REALTIME deadline
-// (FUTEX_CLOCK_REALTIME), so a wall step back by an hour would make a wait for
-// one second last an hour and one second, whatever chunks it were cut into.
-// Instead a waker thread (started on the first timed wait) waits on a
+// AwaitWithDeadline does not rely on Abseil's timed waits alone: Debian's
+// Abseil (20220623) turns every timeout into an absolute CLOCK_REALTIME
+// deadline (FUTEX_CLOCK_REALTIME), so a wall step back by an hour would make a
+// wait for one second last an hour and one second, whatever chunks it were cut
+// into. A waker thread (started by the first timed wait) waits on a
 // steady_clock condition variable for the earliest deadline and then makes
 // Abseil re-evaluate the waiter's condition (which includes "MonotonicNow() >=
-// deadline") by cycling its mutex, as FakeClock does.
+// deadline") by cycling its mutex, as FakeClock does. A wall step forward only
+// ends Abseil's own wait early; the waiter then waits again.
 class RealClock : public Clock {
  public:
   static RealClock& Get();
@@ -145,7 +138,6 @@ class RealClock : public Clock {
 
   absl::Time Now() override;
   MonotonicTime MonotonicNow() override;
-  using Clock::AwaitWithDeadline;  // transitional
   bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
                          MonotonicTime deadline) override;
 
@@ -179,7 +171,6 @@ class FakeClock : public Clock {
 
   absl::Time Now() override;
   MonotonicTime MonotonicNow() override;
-  using Clock::AwaitWithDeadline;  // transitional
   bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
                          MonotonicTime deadline) override;
 

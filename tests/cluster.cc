@@ -48,8 +48,8 @@ class Violations {
 
 grpc::Status RecordingFunction::Invoke(grpc::ServerContext*, const v1::InvokeRequest* request,
                                        v1::InvokeResponse* response) {
-  // Real time of the invocation: the harness measures failover across processes.
-  const absl::Time now = RealClock::Get().Now();
+  // Real time of the invocation: the harness measures failover from it (monotonic: a duration).
+  const MonotonicTime now = RealClock::Get().MonotonicNow();
   absl::MutexLock lock(&mu_);
   ++invocations_;
   for (const v1::Record& record : request->records()) {
@@ -123,7 +123,7 @@ void Producer::Run(int64_t total) {
   std::vector<int64_t> next(keys_, 0);  // per key: the next n to write
   int64_t acked = 0;
   int key_cursor = 0;
-  const absl::Time start = RealClock::Get().Now();
+  const MonotonicTime start = RealClock::Get().MonotonicNow();
   while (!stop_ && acked < total) {
     // Pacing: the n-th record is not written before start + n / rate.
     RealClock::Get().SleepUntil(start + absl::Seconds(1) * acked / records_per_second_);
@@ -295,16 +295,16 @@ absl::Status Cluster::Start() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<absl::Time> Cluster::Kill(Component c) {
+absl::StatusOr<MonotonicTime> Cluster::Kill(Component c) {
   auto it = processes_.find(c);
   if (it == processes_.end()) return absl::NotFoundError(ComponentName(c));
-  const absl::Time at = RealClock::Get().Now();
+  const MonotonicTime at = RealClock::Get().MonotonicNow();
   it->second.child.Kill(SIGKILL);
   return at;
 }
 
-absl::StatusOr<absl::Time> Cluster::KillAndRestart(Component c) {
-  absl::StatusOr<absl::Time> at = Kill(c);
+absl::StatusOr<MonotonicTime> Cluster::KillAndRestart(Component c) {
+  absl::StatusOr<MonotonicTime> at = Kill(c);
   if (!at.ok()) return at.status();
   if (absl::Status s = StartProcess(c); !s.ok()) return s;
   return at;

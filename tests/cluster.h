@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/process.h"
 #include "proto/function.grpc.pb.h"
@@ -32,7 +33,9 @@ struct Delivery {
   uint64_t sequence_number = 0;
   std::string partition_key;
   std::string data;
-  absl::Time at;           // real time of the invocation
+  // When the invocation reached the function (in this process), by the real clock's monotonic
+  // reading: only durations are taken from it (failover time).
+  MonotonicTime at;
   int64_t arrival_ms = 0;  // the record's approximate arrival timestamp
 };
 
@@ -126,11 +129,11 @@ class Cluster {
 
   // Starts the function in this process, then every server; waits until each is serving.
   absl::Status Start();
-  // kill -9 of `c`, then a restart on the same port and data directory. Returns the real time
-  // of the kill.
-  absl::StatusOr<absl::Time> KillAndRestart(Component c);
+  // kill -9 of `c`, then a restart on the same port and data directory. Returns when the kill
+  // happened, by the real clock's monotonic reading (as Delivery::at).
+  absl::StatusOr<MonotonicTime> KillAndRestart(Component c);
   // kill -9 of `c` without restart.
-  absl::StatusOr<absl::Time> Kill(Component c);
+  absl::StatusOr<MonotonicTime> Kill(Component c);
 
   std::string shard_store_address() const { return Address(Component::kShardStore); }
   std::string stream_tracker_address() const { return Address(Component::kStreamTracker); }

@@ -87,8 +87,8 @@ class EndToEndTest : public ::testing::TestWithParam<Fault> {
 
   // Waits (real time, bounded) until every acknowledged record has been delivered.
   bool WaitForAllDelivered(const std::vector<Acked>& acked, absl::Duration timeout) {
-    const absl::Time deadline = RealClock::Get().Now() + timeout;
-    while (RealClock::Get().Now() < deadline) {
+    const MonotonicTime deadline = RealClock::Get().MonotonicNow() + timeout;
+    while (RealClock::Get().MonotonicNow() < deadline) {
       if (CheckEveryAckedDelivered(acked, cluster_->function().Deliveries()).ok()) return true;
       RealClock::Get().SleepFor(absl::Milliseconds(100));
     }
@@ -101,9 +101,9 @@ class EndToEndTest : public ::testing::TestWithParam<Fault> {
     stream_tracker::StreamTrackerClient tracker(MakeChannel(cluster_->stream_tracker_address()));
     v1::GetEventSourceMappingRequest get;
     get.set_uuid(mapping_uuid_);
-    const absl::Time deadline = RealClock::Get().Now() + timeout;
+    const MonotonicTime deadline = RealClock::Get().MonotonicNow() + timeout;
     std::string seen;
-    while (RealClock::Get().Now() < deadline) {
+    while (RealClock::Get().MonotonicNow() < deadline) {
       auto mapping = tracker.GetEventSourceMapping(get);
       if (mapping.ok()) seen = mapping->last_processing_result();
       if (seen == result) break;
@@ -142,8 +142,8 @@ class EndToEndTest : public ::testing::TestWithParam<Fault> {
   }
 
   // Real time from `since` to the first delivery after it on each of `shards`; the largest.
-  absl::Duration FailoverTime(const std::set<std::string>& shards, absl::Time since) {
-    std::map<std::string, absl::Time> first_after;
+  absl::Duration FailoverTime(const std::set<std::string>& shards, MonotonicTime since) {
+    std::map<std::string, MonotonicTime> first_after;
     for (const Delivery& d : cluster_->function().Deliveries()) {
       if (d.at > since && shards.count(d.shard_id) > 0) first_after.emplace(d.shard_id, d.at);
     }
@@ -170,7 +170,7 @@ TEST_P(EndToEndTest, EveryAcknowledgedRecordIsDeliveredInOrder) {
   ASSERT_LT(producer.acked_count(), kRecords) << "the load ended before the fault";
 
   std::set<std::string> moved_shards;
-  absl::Time fault_at = RealClock::Get().Now();
+  MonotonicTime fault_at = RealClock::Get().MonotonicNow();
   switch (fault) {
     case Fault::kNone:
       break;
@@ -260,8 +260,8 @@ class TumblingWindowsEndToEndTest : public EndToEndTest {
     constexpr int64_t kWindowRecords = 3000;  // 1.5 s of load: at least two windows per shard
     if (GetParam() == Fault::kPoller) {
       // The load is short: let the two pollers share the leases first, so that the kill moves some.
-      const absl::Time deadline = RealClock::Get().Now() + absl::Seconds(30);
-      while (ShardsOwnedBy("poller0").empty() && RealClock::Get().Now() < deadline) {
+      const MonotonicTime deadline = RealClock::Get().MonotonicNow() + absl::Seconds(30);
+      while (ShardsOwnedBy("poller0").empty() && RealClock::Get().MonotonicNow() < deadline) {
         RealClock::Get().SleepFor(absl::Milliseconds(50));
       }
     }
@@ -284,7 +284,7 @@ class TumblingWindowsEndToEndTest : public EndToEndTest {
         << CheckEveryAckedDelivered(acked, cluster_->function().Deliveries());
 
     // The last windows close by the clock, a grace after their end: wait (bounded) for them.
-    const absl::Time deadline = RealClock::Get().Now() + absl::Seconds(60);
+    const MonotonicTime deadline = RealClock::Get().MonotonicNow() + absl::Seconds(60);
     absl::Status windows;
     do {
       windows = CheckWindowsCountedExactly(
@@ -294,7 +294,7 @@ class TumblingWindowsEndToEndTest : public EndToEndTest {
           });
       if (windows.ok()) break;
       RealClock::Get().SleepFor(absl::Milliseconds(100));
-    } while (RealClock::Get().Now() < deadline);
+    } while (RealClock::Get().MonotonicNow() < deadline);
     EXPECT_TRUE(windows.ok()) << windows;
     const std::vector<Delivery> deliveries = cluster_->function().Deliveries();
     EXPECT_TRUE(CheckFirstDeliveriesInKeyOrder(acked, deliveries).ok())

@@ -194,7 +194,7 @@ bool Demo::CreateStreamsAndMapping() {
 }
 
 bool Demo::Produce() {
-  const absl::Time start = Real().Now();
+  const MonotonicTime start = Real().MonotonicNow();
   int written = 0;
   while (written < FLAGS_records) {
     v1::PutRecordsRequest request;
@@ -224,15 +224,15 @@ bool Demo::Produce() {
     std::printf("\rdemo: produced %d/%d records", written, FLAGS_records);
     std::fflush(stdout);
   }
-  std::printf(" in %.2f s (%zu poison)\n", absl::ToDoubleSeconds(Real().Now() - start),
+  std::printf(" in %.2f s (%zu poison)\n", absl::ToDoubleSeconds(Real().MonotonicNow() - start),
               poisoned_.size());
   return true;
 }
 
 bool Demo::WaitForDrain() {
-  const absl::Time deadline = Real().Now() + absl::Seconds(FLAGS_timeout_seconds);
+  const MonotonicTime deadline = Real().MonotonicNow() + absl::Seconds(FLAGS_timeout_seconds);
   size_t done = 0;
-  while (Real().Now() < deadline) {
+  while (Real().MonotonicNow() < deadline) {
     std::set<std::pair<std::string, uint64_t>> seen;
     for (const Delivery& d : ReadDeliveries(dir_ + "/deliveries.txt")) {
       seen.emplace(d.shard_id, d.sequence_number);
@@ -276,8 +276,8 @@ bool Demo::Summarize() {
 
   // The on-failure destination: one record per dropped batch (single poison records here).
   int failure_records = 0;
-  const absl::Time deadline = Real().Now() + absl::Seconds(FLAGS_timeout_seconds);
-  while (Real().Now() < deadline) {
+  const MonotonicTime deadline = Real().MonotonicNow() + absl::Seconds(FLAGS_timeout_seconds);
+  while (Real().MonotonicNow() < deadline) {
     failure_records = 0;
     v1::GetShardIteratorRequest it;
     it.set_stream_name(kFailures);
@@ -306,8 +306,8 @@ bool Demo::Summarize() {
   // Iterator age: back to 0 once every shard is caught up.
   auto stub = v1::Pollers::NewStub(MakeChannel(endpoint_));
   int64_t worst_age = -1;
-  const absl::Time age_deadline = Real().Now() + absl::Seconds(15);
-  while (Real().Now() < age_deadline) {
+  const MonotonicTime age_deadline = Real().MonotonicNow() + absl::Seconds(15);
+  while (Real().MonotonicNow() < age_deadline) {
     v1::GetMetricsRequest request;
     request.set_event_source_mapping_uuid(mapping_uuid_);
     auto metrics = CallUnary(stub.get(), &v1::Pollers::Stub::GetMetrics, request, absl::Seconds(5));
@@ -343,8 +343,8 @@ bool Demo::SummarizeWindows() {
   const int64_t expected = static_cast<int64_t>(acked_.size() - poisoned_.size());
   int64_t counted = 0, windows = 0;
   std::string sample;
-  const absl::Time deadline = Real().Now() + absl::Seconds(FLAGS_timeout_seconds);
-  while (Real().Now() < deadline) {
+  const MonotonicTime deadline = Real().MonotonicNow() + absl::Seconds(FLAGS_timeout_seconds);
+  while (Real().MonotonicNow() < deadline) {
     counted = windows = 0;
     std::ifstream in(dir_ + "/windows.txt");
     std::string line;

@@ -101,9 +101,9 @@ class TribctlAllInOneTest : public ::testing::Test {
   // Polls `done` every 50 ms until it holds or `timeout` (real time) passed. Returns whether it
   // held.
   static bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
-    const absl::Time deadline = RealClock::Get().Now() + timeout;
+    const MonotonicTime deadline = RealClock::Get().MonotonicNow() + timeout;
     while (!done()) {
-      if (RealClock::Get().Now() >= deadline) return false;
+      if (RealClock::Get().MonotonicNow() >= deadline) return false;
       RealClock::Get().SleepFor(absl::Milliseconds(50));
     }
     return true;
@@ -139,8 +139,8 @@ TEST_F(TribctlAllInOneTest, LeasesOfAMappingTheTrackerLostAreDeletedAsOrphans) {
   };
   // The tracker, another process, creates a lease per shard on its next pass (every 100 ms): a
   // real-time wait, bounded; the deadline is only a failure guard.
-  const absl::Time deadline = RealClock::Get().Now() + absl::Seconds(30);
-  while (leases() < 2 && RealClock::Get().Now() < deadline) {
+  const MonotonicTime deadline = RealClock::Get().MonotonicNow() + absl::Seconds(30);
+  while (leases() < 2 && RealClock::Get().MonotonicNow() < deadline) {
     RealClock::Get().SleepFor(absl::Milliseconds(100));
   }
   ASSERT_EQ(leases(), 2);

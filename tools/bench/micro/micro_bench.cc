@@ -61,7 +61,7 @@ void BM_BatcherAddTake(benchmark::State& state) {
   const int batch_size = static_cast<int>(state.range(0));
   poller::Batcher batcher(batch_size, absl::Seconds(1));
   const v1::Record prototype = MakeRecord(1, 100);
-  const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  const MonotonicTime now = MonotonicTime::FromOrigin(absl::Hours(1));
   int64_t batches = 0;
   int in_round = 0;
   for (auto _ : state) {
