@@ -161,8 +161,14 @@ absl::Status Poller::HeartbeatAndRefresh() {
       const Reported known = it == reported_.end() ? Reported() : it->second;
       ShardProgress report = progress[i];
       if (!full && report.result == known.result) report.result = ProcessingResult::kNone;
+      // The last error goes with a new result (its time is then fresh) and when it is another
+      // error; a repeat of the same one waits for the full report to refresh its time.
+      if (!full && report.result == ProcessingResult::kNone &&
+          report.error.kind == known.error_kind && report.error.message == known.error_message) {
+        report.error = LastError();
+      }
       if (full || report.iterator_age_ms != known.iterator_age_ms ||
-          report.result != ProcessingResult::kNone) {
+          report.result != ProcessingResult::kNone || report.error.kind != ErrorKind::kNone) {
         sent.emplace_back(std::move(key), report);
       }
     }
@@ -180,6 +186,11 @@ absl::Status Poller::HeartbeatAndRefresh() {
     if (report.result != ProcessingResult::kNone) {
       held->set_last_processing_result(ProcessingResultText(report.result));
       *held->mutable_last_processing_result_time() = ToProtoTimestamp(report.result_time);
+    }
+    if (report.error.kind != ErrorKind::kNone) {
+      held->set_last_error_kind(ErrorKindName(report.error.kind));
+      held->set_last_error_message(report.error.message);
+      *held->mutable_last_error_time() = ToProtoTimestamp(report.error.time);
     }
   }
   // Leases are renewed when leasing handles the call, at or after `now`: measuring their expiry
@@ -213,6 +224,10 @@ absl::Status Poller::HeartbeatAndRefresh() {
       Reported& known = reported_[key];
       known.iterator_age_ms = report.iterator_age_ms;
       if (report.result != ProcessingResult::kNone) known.result = report.result;
+      if (report.error.kind != ErrorKind::kNone) {
+        known.error_kind = report.error.kind;
+        known.error_message = report.error.message;
+      }
     }
   }
   // Unchanged: leasing's (key, counter) pairs for us are exactly our consumers' — nothing lost,

@@ -6,7 +6,8 @@
 //   2. drops consumers that finished (SHARD_END, released, lost);
 //   3. when the heartbeat is due: Heartbeat with the iterator age of each lease whose age
 //      changed since the last heartbeat, and the last processing result (PollerMetrics) of each
-//      lease whose result changed since the last one leasing accepted (both for every lease
+//      lease whose result changed since the last one leasing accepted, with the last error when
+//      the result is sent or the error (kind, message) changed (all for every lease
 //      every `full_progress_every` heartbeats, so leasing's in-memory copy heals after its
 //      restart and the result's observed time is refreshed). A held lease that
 //      the reply no longer lists (or lists with another counter) was lost: its consumer stops at
@@ -128,11 +129,14 @@ class Poller {
   int64_t scanned_events_ ABSL_GUARDED_BY(mu_) = -1;
   std::map<std::string, v1::EventSourceMappingConfiguration> configs_ ABSL_GUARDED_BY(mu_);
   uint64_t consumers_started_ ABSL_GUARDED_BY(mu_) = 0;
-  // What leasing last accepted from us per lease: the iterator age and the processing result
-  // (kNone: none reported yet). Heartbeats since a full report.
+  // What leasing last accepted from us per lease: the iterator age, the processing result
+  // (kNone: none reported yet) and the last error's kind and message. Heartbeats since a full
+  // report.
   struct Reported {
     int64_t iterator_age_ms = 0;
     ProcessingResult result = ProcessingResult::kNone;
+    ErrorKind error_kind = ErrorKind::kNone;
+    std::string error_message;
   };
   std::map<Key, Reported> reported_ ABSL_GUARDED_BY(mu_);
   int heartbeats_since_full_ ABSL_GUARDED_BY(mu_) = 0;

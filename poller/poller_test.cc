@@ -575,6 +575,63 @@ TEST_F(PollerTest, HeartbeatsReportTheLastProcessingResultWhenItChangesAndOnTheF
   ASSERT_EQ(observed.heartbeats().size(), 5u);
 }
 
+TEST_F(PollerTest, HeartbeatsReportTheLastErrorWithANewResultOrWhenItChanges) {
+  config_.set_maximum_retry_attempts(0);  // a failed batch is skipped after one invocation
+  mappings_.Set(config_);
+  AddShard(kShard0);
+  testing::ObservedLeaseService observed(leases_);
+  std::unique_ptr<Poller> owned = NewPollerVia(observed, /*full_progress_every=*/4);
+  Poller& poller = *owned;
+  std::string error_text = "Unhandled: boom";
+  function_.SetScript([&](const v1::InvokeRequest&, int) -> absl::StatusOr<v1::InvokeResponse> {
+    v1::InvokeResponse reply;
+    reply.set_function_error(error_text);
+    return reply;
+  });
+  // Per heartbeat: the error carried for shard 0 as "kind: message @ time", or "" for none.
+  auto error = [&](int i) -> std::string {
+    const std::vector<v1::HeartbeatRequest> heartbeats = observed.heartbeats();
+    EXPECT_LT(i, static_cast<int>(heartbeats.size()));
+    if (i >= static_cast<int>(heartbeats.size())) return "?";
+    for (const auto& h : heartbeats[i].held_leases()) {
+      if (h.lease_key().shard_id() != kShard0 || h.last_error_kind().empty()) continue;
+      return absl::StrCat(h.last_error_kind(), ": ", h.last_error_message(), " @ ",
+                          absl::FormatTime(FromProtoTimestamp(h.last_error_time())));
+    }
+    return "";
+  };
+  RunTimes(poller, 1);  // registers, acquires
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #0 (full): nothing failed yet
+  EXPECT_EQ(error(0), "");
+
+  Append(kShard0, 1);
+  RunTimes(poller, 1);
+  const absl::Time first_at = clock_.Now();
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #1: a new result, with its error
+  EXPECT_EQ(error(1), absl::StrCat("FunctionError: Unhandled: boom @ ", absl::FormatTime(first_at)));
+
+  Append(kShard0, 1);
+  RunTimes(poller, 1);  // the same failure again
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #2
+  EXPECT_EQ(error(2), "") << "the same error again waits for the full report";
+
+  error_text = "Unhandled: another";
+  Append(kShard0, 1);
+  RunTimes(poller, 1);
+  const absl::Time other_at = clock_.Now();
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #3
+  EXPECT_EQ(error(3),
+            absl::StrCat("FunctionError: Unhandled: another @ ", absl::FormatTime(other_at)));
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #4: full
+  EXPECT_EQ(error(4),
+            absl::StrCat("FunctionError: Unhandled: another @ ", absl::FormatTime(other_at)));
+}
+
 TEST_F(PollerTest, SteadyHeartbeatsCarryADigestAndGetNoLeaseListWhileALossStillShows) {
   AddShard(kShard0);
   AddShard(kShard1);
