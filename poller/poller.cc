@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/proto_util.h"
 #include "common/status_macros.h"
+#include "glog/logging.h"
 #include "leasing/owned_digest.h"
 
 namespace tributary::poller {
@@ -30,6 +31,37 @@ Waiter& LaneWaiter(Waiter& waiter, CompensatedWaiter* compensated) {
   return compensated != nullptr ? *compensated : waiter;
 }
 
+std::string LeaseName(const std::string& mapping_uuid, const std::string& shard_id,
+                      int64_t counter) {
+  return absl::StrCat("lease of mapping ", mapping_uuid, " shard ", shard_id, " (counter ",
+                      counter, ")");
+}
+
+// One line for a consumer that left kRunning.
+void LogEnd(const std::string& poller_id, ShardConsumer& c) {
+  const std::string lease =
+      LeaseName(c.shard().mapping_uuid, c.shard().shard_id, c.lease_counter());
+  const std::string checkpoint = c.last_checkpoint().empty() ? "none" : c.last_checkpoint();
+  switch (c.state()) {
+    case ShardConsumer::State::kLost:
+      LOG(WARNING) << "poller " << poller_id << ": lost the " << lease << ": "
+                   << (c.end_reason().empty() ? "no reason given" : c.end_reason())
+                   << "; stopped at once (last checkpoint " << checkpoint << ")";
+      break;
+    case ShardConsumer::State::kReleased:
+      LOG(INFO) << "poller " << poller_id << ": gave back the " << lease << ": "
+                << (c.end_reason().empty() ? "no reason given" : c.end_reason())
+                << " (checkpoint " << checkpoint << ")";
+      break;
+    case ShardConsumer::State::kShardEnded:
+      LOG(INFO) << "poller " << poller_id << ": processed the shard of the " << lease
+                << " to SHARD_END and released it";
+      break;
+    case ShardConsumer::State::kRunning:
+      break;
+  }
+}
+
 }  // namespace
 
 Poller::Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService& leases,
@@ -48,7 +80,8 @@ Poller::Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService
                               : std::make_unique<CompensatedWaiter>(waiter, *scheduler_)),
       deps_(LaneDeps{clock, LaneWaiter(waiter, compensated_waiter_.get()), invoker, destination,
                      metrics, options_.backoff, options_.seed, options_.window_close_grace}),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      log_(absl::StrCat("poller ", options_.poller_id)) {}
 
 Poller::~Poller() {
   {
@@ -105,6 +138,7 @@ absl::Status Poller::Register() {
 
 void Poller::RemoveFinished() {
   std::vector<std::shared_ptr<ShardConsumer>> done;
+  std::vector<std::shared_ptr<ShardConsumer>> ended;  // left kRunning since the last scan
   // Read before scanning: a consumer finishing during the scan is seen by the next one.
   const int64_t events = finished_events_.load();
   {
@@ -113,6 +147,7 @@ void Poller::RemoveFinished() {
     scanned_events_ = events;
     for (auto it = consumers_.begin(); it != consumers_.end();) {
       if (it->second->state() != ShardConsumer::State::kRunning) {
+        ended.push_back(it->second);
         retiring_.push_back(it->second);
         it = consumers_.erase(it);
       } else {
@@ -128,6 +163,7 @@ void Poller::RemoveFinished() {
       }
     }
   }
+  for (auto& c : ended) LogEnd(options_.poller_id, *c);
   for (auto& c : done) {
     c->Stop();  // returns at once: none of its tasks is left
     bool replaced;
@@ -205,7 +241,10 @@ absl::Status Poller::HeartbeatAndRefresh() {
       expired = now >= last_good_heartbeat_ + lease_duration_;
     }
     if (expired) {
-      for (const auto& c : consumers) c->Lose();
+      const std::string reason =
+          absl::StrCat("no heartbeat succeeded for the lease duration (last: ",
+                       response.status().ToString(), ")");
+      for (const auto& c : consumers) c->Lose(reason);
     }
     if (response.status().code() == absl::StatusCode::kNotFound) {
       absl::MutexLock lock(&mu_);
@@ -247,7 +286,11 @@ absl::Status Poller::HeartbeatAndRefresh() {
     const Key key(c->shard().mapping_uuid, c->shard().shard_id);
     worked_on.insert(key);
     auto it = owned.find(key);
-    if (it == owned.end() || it->second != c->lease_counter()) c->Lose();
+    if (it == owned.end()) {
+      c->Lose("the heartbeat reply does not list it as ours (another poller took it over)");
+    } else if (it->second != c->lease_counter()) {
+      c->Lose(absl::StrCat("the heartbeat reply lists it with counter ", it->second));
+    }
   }
   // A lease listed as ours that no consumer here works on would stay owned and idle for as long
   // as we heartbeat, since AcquireLeases never returns a lease its caller already owns. That
@@ -256,17 +299,15 @@ absl::Status Poller::HeartbeatAndRefresh() {
   // such a lease back; the next Acquire takes it again under a new counter, from its checkpoint.
   for (const auto& [key, counter] : owned) {
     if (worked_on.count(key) > 0) continue;
-    v1::ReleaseLeaseRequest release;
-    release.mutable_lease_key()->set_event_source_mapping_uuid(key.first);
-    release.mutable_lease_key()->set_shard_id(key.second);
-    release.set_poller_id(options_.poller_id);
-    release.set_lease_counter(counter);
+    LOG(INFO) << "poller " << options_.poller_id << ": giving back the "
+              << LeaseName(key.first, key.second, counter)
+              << ": leasing lists it as ours but nothing here works on it";
     // On failure the lease stays orphaned until the next heartbeat tries again.
-    leases_.ReleaseLease(release).IgnoreError();
+    ReleaseIdle(key.first, key.second, counter);
   }
   for (const v1::LeaseKey& k : response->leases_to_release()) {
     if (ShardConsumer* c = consumer(k.event_source_mapping_uuid(), k.shard_id())) {
-      c->RequestRelease();
+      c->RequestRelease(true, "leasing asked for it back (balance, or no longer assignable)");
     }
   }
 
@@ -275,6 +316,9 @@ absl::Status Poller::HeartbeatAndRefresh() {
   for (const auto& c : consumers) in_use.insert(c->shard().mapping_uuid);
   for (const std::string& uuid : in_use) {
     absl::StatusOr<v1::EventSourceMappingConfiguration> config = mappings_.GetMapping(uuid);
+    // A failed fetch keeps the cached configuration; logged once per change of outcome.
+    log_.Record(absl::StrCat("fetching the configuration of mapping ", uuid),
+                absl::IsNotFound(config.status()) ? absl::OkStatus() : config.status());
     if (!config.ok() && config.status().code() != absl::StatusCode::kNotFound) continue;
     int64_t cached_version = -1;
     {
@@ -290,9 +334,9 @@ absl::Status Poller::HeartbeatAndRefresh() {
     for (const auto& c : consumers) {
       if (c->shard().mapping_uuid != uuid) continue;
       if (!config.ok()) {
-        c->Lose();  // deleted: stop at once
+        c->Lose("its mapping was deleted");  // stop at once
       } else if (!MappingRunnable(*config)) {
-        c->RequestRelease();
+        c->RequestRelease(true, "its mapping is disabled");
       } else if (config->config_version() != cached_version) {
         c->UpdateConfig(*config);
       }
@@ -319,28 +363,23 @@ absl::Status Poller::Acquire() {
     }
     if (!config.has_value()) {
       absl::StatusOr<v1::EventSourceMappingConfiguration> fetched = mappings_.GetMapping(uuid);
+      log_.Record(absl::StrCat("fetching the configuration of mapping ", uuid),
+                  absl::IsNotFound(fetched.status()) ? absl::OkStatus() : fetched.status());
       if (fetched.ok()) {
         config = *fetched;
         absl::MutexLock lock(&mu_);
         configs_[uuid] = *fetched;
       } else if (fetched.status().code() != absl::StatusCode::kNotFound) {
         // Unknown for now: give the lease back so that it is not held idle.
-        v1::ReleaseLeaseRequest release;
-        release.mutable_lease_key()->set_event_source_mapping_uuid(uuid);
-        release.mutable_lease_key()->set_shard_id(lease.shard_id());
-        release.set_poller_id(options_.poller_id);
-        release.set_lease_counter(lease.lease_counter());
-        leases_.ReleaseLease(release).IgnoreError();  // it expires otherwise
+        ReleaseIdle(uuid, lease.shard_id(), lease.lease_counter());  // it expires otherwise
         continue;
       }
     }
     if (!config.has_value() || !MappingRunnable(*config)) {
-      v1::ReleaseLeaseRequest release;
-      release.mutable_lease_key()->set_event_source_mapping_uuid(uuid);
-      release.mutable_lease_key()->set_shard_id(lease.shard_id());
-      release.set_poller_id(options_.poller_id);
-      release.set_lease_counter(lease.lease_counter());
-      leases_.ReleaseLease(release).IgnoreError();  // it expires otherwise
+      LOG(INFO) << "poller " << options_.poller_id << ": giving back the "
+                << LeaseName(uuid, lease.shard_id(), lease.lease_counter()) << " at once: its mapping "
+                << (config.has_value() ? "is disabled" : "does not exist");
+      ReleaseIdle(uuid, lease.shard_id(), lease.lease_counter());  // it expires otherwise
       continue;
     }
     ShardConsumerOptions consumer_options;
@@ -356,12 +395,19 @@ absl::Status Poller::Acquire() {
     consumer =
         std::make_shared<ShardConsumer>(lease, *config, consumer_options, reader_, leases_, deps);
     if (scheduler_ != nullptr) consumer->Start(*scheduler_);
+    LOG(INFO) << "poller " << options_.poller_id << ": acquired the "
+              << LeaseName(uuid, lease.shard_id(), lease.lease_counter()) << " from checkpoint "
+              << (lease.checkpoint().type() == v1::SEQUENCE_NUMBER
+                      ? lease.checkpoint().sequence_number()
+                      : v1::CheckpointType_Name(lease.checkpoint().type()));
     absl::MutexLock lock(&mu_);
     // A new owner's age starts at 0 in leasing, and our results are not reported yet.
     reported_.erase(Key(uuid, lease.shard_id()));
     auto& slot = consumers_[Key(uuid, lease.shard_id())];
     if (slot != nullptr) {
-      slot->Lose();  // a stale consumer of the same lease: superseded
+      // A stale consumer of the same lease: superseded.
+      slot->Lose(absl::StrCat("superseded by a new grant with counter ", lease.lease_counter()));
+      LogEnd(options_.poller_id, *slot);
       retiring_.push_back(slot);
     }
     slot = consumer;
@@ -396,10 +442,22 @@ absl::Status Poller::RunOnce() {
   return status;
 }
 
+void Poller::ReleaseIdle(const std::string& mapping_uuid, const std::string& shard_id,
+                         int64_t counter) {
+  v1::ReleaseLeaseRequest release;
+  release.mutable_lease_key()->set_event_source_mapping_uuid(mapping_uuid);
+  release.mutable_lease_key()->set_shard_id(shard_id);
+  release.set_poller_id(options_.poller_id);
+  release.set_lease_counter(counter);
+  log_.Record("releasing leases nobody here works on",
+              leases_.ReleaseLease(release).status());
+}
+
 void Poller::Start() {
   loop_ = std::thread([this] {
     while (true) {
-      RunOnce().IgnoreError();  // retried on the next pass; the metrics show stuck shards
+      // Retried on the next pass; this loop is the boundary where the error is logged.
+      log_.Record("pass", RunOnce());
       absl::MutexLock lock(&mu_);
       const absl::Time wake = std::min(next_heartbeat_, clock_.Now() + absl::Seconds(1));
       if (clock_.AwaitWithDeadline(&mu_, absl::Condition(&shutting_down_), wake)) return;
@@ -428,7 +486,15 @@ void Poller::Shutdown() {
   v1::DeregisterPollerRequest request;
   request.set_poller_id(options_.poller_id);
   // Deregistering releases whatever is still held; if it fails the leases expire.
-  leases_.DeregisterPoller(request).IgnoreError();
+  const absl::Status deregistered = leases_.DeregisterPoller(request).status();
+  if (deregistered.ok()) {
+    LOG(INFO) << "poller " << options_.poller_id << ": shut down: " << consumers.size()
+              << " lease(s) checkpointed and given back";
+  } else {
+    LOG(WARNING) << "poller " << options_.poller_id << ": shut down: " << consumers.size()
+                 << " lease(s) checkpointed; deregistering failed (" << deregistered
+                 << "), so they move on only once they expire";
+  }
   absl::MutexLock lock(&mu_);
   shut_down_ = true;
   consumers_.clear();

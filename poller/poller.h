@@ -21,6 +21,12 @@
 //   5. with `run_consumers_inline`, each consumer's RunOnce() (single-threaded tests); otherwise
 //      consumers run on the poller's Scheduler (ShardConsumer::Start): a shared pool of at most
 //      `invoke_threads` threads and one timer thread, so an idle lease costs no thread.
+// Logging (glog), the poller's boundary: every lease gained, and every lease given up with why
+// (lost, released, SHARD_END), one line each; and, once per change of outcome (OutcomeLog), the
+// errors a pass goes on from: a failing pass (Start's loop: registering, heartbeating,
+// acquiring), a mapping whose configuration cannot be fetched (the cached one is used), a
+// ReleaseLease that failed (the lease expires instead). What happens inside a shard is logged by
+// PollerMetrics.
 // Start() runs RunOnce in a background loop (every heartbeat interval, at most 1 s apart);
 // Shutdown() stops the loop, stops every consumer gracefully (the invocation in flight finishes,
 // the watermark is checkpointed) and deregisters, which gives every lease back in one call.
@@ -43,6 +49,7 @@
 #include "common/clock.h"
 #include "poller/interfaces.h"
 #include "poller/metrics.h"
+#include "poller/outcome_log.h"
 #include "poller/scheduler.h"
 #include "poller/shard_consumer.h"
 #include "poller/shard_processor.h"
@@ -99,6 +106,8 @@ class Poller {
   absl::Status HeartbeatAndRefresh();
   absl::Status Acquire();
   void RemoveFinished();
+  // ReleaseLease for a lease no consumer works on; a failure is logged (the lease expires).
+  void ReleaseIdle(const std::string& mapping_uuid, const std::string& shard_id, int64_t counter);
   std::vector<std::shared_ptr<ShardConsumer>> Consumers();
 
   PollerOptions options_;
@@ -112,6 +121,7 @@ class Poller {
   std::unique_ptr<CompensatedWaiter> compensated_waiter_;
   LaneDeps deps_;
   PollerMetrics& metrics_;
+  OutcomeLog log_;  // errors the loop goes on from, once per change
 
   absl::Mutex mu_;
   bool registered_ ABSL_GUARDED_BY(mu_) = false;

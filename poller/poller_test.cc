@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/proto_util.h"
+#include "common/testing/log_capture.h"
 #include "common/testing/test_util.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -630,6 +631,130 @@ TEST_F(PollerTest, HeartbeatsReportTheLastErrorWithANewResultOrWhenItChanges) {
   RunTimes(poller, 1);  // #4: full
   EXPECT_EQ(error(4),
             absl::StrCat("FunctionError: Unhandled: another @ ", absl::FormatTime(other_at)));
+}
+
+// ---- What the poller logs (poller.h, metrics.h) ----
+
+// Leasing behind a wrong address: RegisterPoller fails with UNAVAILABLE while down.
+class UnreachableLeasing : public LeaseService {
+ public:
+  explicit UnreachableLeasing(LeaseService& inner) : inner_(inner) {}
+  void SetDown(bool down) {
+    absl::MutexLock lock(&mu_);
+    down_ = down;
+  }
+  // Waits (real time, a failure guard) until RegisterPoller was called `n` times.
+  bool AwaitRegisterCalls(int n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return register_calls_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(30));
+  }
+  absl::StatusOr<v1::RegisterPollerResponse> RegisterPoller(
+      const v1::RegisterPollerRequest& request) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++register_calls_;
+      if (down_) return absl::UnavailableError("failed to connect to all addresses");
+    }
+    return inner_.RegisterPoller(request);
+  }
+  absl::StatusOr<v1::DeregisterPollerResponse> DeregisterPoller(
+      const v1::DeregisterPollerRequest& request) override {
+    return inner_.DeregisterPoller(request);
+  }
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override {
+    return inner_.Heartbeat(request);
+  }
+  absl::StatusOr<v1::AcquireLeasesResponse> AcquireLeases(
+      const v1::AcquireLeasesRequest& request) override {
+    return inner_.AcquireLeases(request);
+  }
+  absl::StatusOr<v1::ReleaseLeaseResponse> ReleaseLease(
+      const v1::ReleaseLeaseRequest& request) override {
+    return inner_.ReleaseLease(request);
+  }
+  absl::StatusOr<v1::CheckpointResponse> Checkpoint(const v1::CheckpointRequest& request) override {
+    return inner_.Checkpoint(request);
+  }
+
+ private:
+  LeaseService& inner_;
+  absl::Mutex mu_;
+  bool down_ ABSL_GUARDED_BY(mu_) = true;
+  int register_calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Regression (issue 14, item 4): the loop dropped RunOnce's error, so a poller pointed at a wrong
+// leasing address logged nothing at all.
+TEST_F(PollerTest, TheLoopLogsAFailingPassOnceAndItsRecoveryOnce) {
+  tributary::testing::LogCapture log;
+  UnreachableLeasing leasing(leases_);
+  std::unique_ptr<Poller> poller = NewPollerVia(leasing);
+  poller->Start();
+  for (int passes = 1; passes <= 4; ++passes) {
+    ASSERT_TRUE(leasing.AwaitRegisterCalls(passes)) << "pass " << passes;
+    ASSERT_TRUE(clock_.WaitForWaiters(1));  // the loop waits for its next pass
+    clock_.Advance(absl::Seconds(1));
+  }
+  ASSERT_TRUE(leasing.AwaitRegisterCalls(5));
+  EXPECT_EQ(log.Count({"poller p1: pass: UNAVAILABLE: registering poller: failed to connect"}), 1)
+      << "once, not once per pass";
+  leasing.SetDown(false);
+  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(log.WaitFor({"poller p1: pass: succeeds again"}));
+  poller->Shutdown();
+  EXPECT_EQ(log.Count({"poller p1: pass: "}), 2);
+}
+
+TEST_F(PollerTest, EveryLeaseGainedAndGivenUpIsLoggedOnceWithWhy) {
+  tributary::testing::LogCapture log;
+  AddShard(kShard0);
+  AddShard(kShard1);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  const std::string lease0 = absl::StrCat("lease of mapping mapping-1 shard ", kShard0);
+  const std::string lease1 = absl::StrCat("lease of mapping mapping-1 shard ", kShard1);
+  EXPECT_EQ(log.Count({"poller p1: acquired the " + lease0 + " (counter 1) from checkpoint "
+                       "TRIM_HORIZON_CHECKPOINT"}),
+            1);
+  EXPECT_EQ(log.Count({"poller p1: acquired the " + lease1}), 1);
+
+  leases_.Steal(kMapping, kShard0, "p2");
+  leases_.AskToRelease(kMapping, kShard1);
+  for (int i = 0; i < 3; ++i) {
+    NextHeartbeat();
+    RunTimes(*poller, 1);
+  }
+  EXPECT_EQ(log.Count({"poller p1: lost the " + lease0 + " (counter 1): the heartbeat reply does "
+                       "not list it as ours"}),
+            1);
+  EXPECT_EQ(log.Count({"poller p1: gave back the " + lease1 + " (counter 1): leasing asked for it "
+                       "back"}),
+            1);
+  EXPECT_EQ(log.Count({"poller p1: lost the "}) + log.Count({"poller p1: gave back the "}), 2)
+      << "one line per lease given up";
+}
+
+TEST_F(PollerTest, AMappingWhoseConfigurationCannotBeFetchedIsLoggedOncePerChange) {
+  tributary::testing::LogCapture log;
+  AddShard(kShard0);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  mappings_.FailGets(true);
+  for (int i = 0; i < 3; ++i) {
+    NextHeartbeat();
+    RunTimes(*poller, 1);
+  }
+  const std::string subject = "poller p1: fetching the configuration of mapping mapping-1: ";
+  EXPECT_EQ(log.Count({subject + "UNAVAILABLE"}), 1);
+  Append(kShard0, 2);
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.call_count(), 1) << "the cached configuration is used meanwhile";
+  mappings_.FailGets(false);
+  NextHeartbeat();
+  RunTimes(*poller, 1);
+  EXPECT_EQ(log.Count({subject + "succeeds again"}), 1);
 }
 
 TEST_F(PollerTest, SteadyHeartbeatsCarryADigestAndGetNoLeaseListWhileALossStillShows) {

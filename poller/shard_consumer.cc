@@ -65,6 +65,11 @@ void ShardConsumer::SetState(State state) {
   if (options_.finished_counter != nullptr) options_.finished_counter->fetch_add(1);
 }
 
+std::string ShardConsumer::end_reason() {
+  absl::MutexLock lock(&mu_);
+  return end_reason_;
+}
+
 std::string ShardConsumer::last_checkpoint() {
   absl::MutexLock lock(&mu_);
   return last_checkpoint_;
@@ -85,23 +90,25 @@ void ShardConsumer::UpdateConfig(const v1::EventSourceMappingConfiguration& conf
   Wake();
 }
 
-void ShardConsumer::Lose() {
+void ShardConsumer::Lose(const std::string& reason) {
   {
     absl::MutexLock lock(&mu_);
     if (state_ != State::kRunning) return;
     SetState(State::kLost);
+    end_reason_ = reason;
     Wake();
   }
   stop_.Stop();
   stream_->Cancel();
 }
 
-void ShardConsumer::RequestRelease(bool release_lease) {
+void ShardConsumer::RequestRelease(bool release_lease, const std::string& reason) {
   {
     absl::MutexLock lock(&mu_);
     if (release_requested_) return;
     release_requested_ = true;
     release_lease_ = release_lease;
+    if (state_ == State::kRunning) end_reason_ = reason;
     Wake();
   }
   stop_.Stop();
@@ -158,7 +165,7 @@ absl::Status ShardConsumer::WriteCheckpoint(const v1::Checkpoint& checkpoint) {
   absl::StatusOr<v1::CheckpointResponse> response = leases_.Checkpoint(request);
   if (!response.ok()) {
     if (response.status().code() == absl::StatusCode::kFailedPrecondition) {
-      Lose();
+      Lose(absl::StrCat("leasing refused a checkpoint: ", response.status().ToString()));
     } else {
       absl::MutexLock lock(&mu_);
       retry_checkpoint_at_ = deps_.clock.Now() + kCheckpointRetryPause;

@@ -413,9 +413,15 @@ void FakeMappingSource::Delete(const std::string& uuid) {
   configs_.erase(uuid);
 }
 
+void FakeMappingSource::FailGets(bool fail) {
+  absl::MutexLock lock(&mu_);
+  fail_gets_ = fail;
+}
+
 absl::StatusOr<v1::EventSourceMappingConfiguration> FakeMappingSource::GetMapping(
     const std::string& uuid) {
   absl::MutexLock lock(&mu_);
+  if (fail_gets_) return absl::UnavailableError("injected: the stream tracker is unreachable");
   auto it = configs_.find(uuid);
   if (it == configs_.end()) return absl::NotFoundError(absl::StrCat("mapping ", uuid));
   return it->second;

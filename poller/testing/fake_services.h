@@ -162,11 +162,14 @@ class FakeMappingSource : public MappingSource {
  public:
   void Set(const v1::EventSourceMappingConfiguration& config);
   void Delete(const std::string& uuid);
+  // Makes every later GetMapping fail with UNAVAILABLE (or succeed again).
+  void FailGets(bool fail);
   absl::StatusOr<v1::EventSourceMappingConfiguration> GetMapping(const std::string& uuid) override;
 
  private:
   absl::Mutex mu_;
   std::map<std::string, v1::EventSourceMappingConfiguration> configs_ ABSL_GUARDED_BY(mu_);
+  bool fail_gets_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace tributary::poller::testing
