@@ -378,8 +378,55 @@ void PollerMetrics::Filtered(const ShardContext& shard, int64_t records) {
 }
 
 void PollerMetrics::Checkpointed(const ShardContext& shard, const std::string& checkpoint) {
-  absl::MutexLock lock(&mu_);
-  EntryFor(shard).checkpoint = checkpoint;
+  bool recovered;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = EntryFor(shard);
+    e.checkpoint = checkpoint;
+    recovered = !e.logged_checkpoint_error.ok();
+    e.logged_checkpoint_error = absl::OkStatus();
+  }
+  if (recovered) LOG(INFO) << ShardName(shard) << ": checkpoints succeed again";
+}
+
+void PollerMetrics::CheckpointFailed(const ShardContext& shard, const absl::Status& status) {
+  bool log;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = EntryFor(shard);
+    log = e.logged_checkpoint_error != status;
+    e.logged_checkpoint_error = status;
+  }
+  if (log) {
+    LOG(WARNING) << ShardName(shard) << ": a checkpoint failed: " << status
+                 << "; retried after a pause (logged again only when the outcome changes)";
+  }
+}
+
+void PollerMetrics::ReadFailed(const ShardContext& shard, const absl::Status& status) {
+  bool log;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = EntryFor(shard);
+    log = e.logged_read_error != status;
+    e.logged_read_error = status;
+  }
+  if (log) {
+    LOG(WARNING) << ShardName(shard) << ": reading the shard failed: " << status
+                 << "; reading again after a pause (logged again only when the outcome changes)";
+  }
+}
+
+void PollerMetrics::ReadSucceeded(const ShardContext& shard) {
+  bool recovered;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(Key(shard.mapping_uuid, shard.shard_id));
+    if (it == entries_.end() || it->second.logged_read_error.ok()) return;
+    it->second.logged_read_error = absl::OkStatus();
+    recovered = true;
+  }
+  if (recovered) LOG(INFO) << ShardName(shard) << ": reads succeed again";
 }
 
 void PollerMetrics::Remove(const ShardContext& shard) {

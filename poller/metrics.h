@@ -21,7 +21,9 @@
 //   - records skipped after reporting (RetryAttemptsExhausted, RecordAgeExceeded): the first
 //     skip of each condition since the last success;
 //   - the on-failure destination: its first failed put, and its next successful one;
-//   - filter criteria that do not compile, and criteria that compile again.
+//   - filter criteria that do not compile, and criteria that compile again;
+//   - reads of the shard that fail (each different error once) and the next successful one;
+//   - checkpoints leasing did not take for a transient reason (retried), and the next one it did.
 // A shard's state starts afresh when it is removed (its lease went away).
 //
 // Thread-safe. The clock must outlive this object.
@@ -168,6 +170,13 @@ class PollerMetrics {
   // / compile (or are none); logged once per change.
   void FilterCriteriaInvalid(const ShardContext& shard, const absl::Status& status);
   void FilterCriteriaValid(const ShardContext& shard);
+  // A read of the shard failed (the reader pauses and reads again) / succeeded; logged once per
+  // change. Not a last error: it is not about processing.
+  void ReadFailed(const ShardContext& shard, const absl::Status& status);
+  void ReadSucceeded(const ShardContext& shard);
+  // A checkpoint write failed for a transient reason (retried after a pause); logged once per
+  // change, and Checkpointed logs the recovery.
+  void CheckpointFailed(const ShardContext& shard, const absl::Status& status);
   void Retried(const ShardContext& shard);
   void Bisected(const ShardContext& shard);
   // Records skipped after being reported under `condition`, to the on-failure destination
@@ -214,6 +223,8 @@ class PollerMetrics {
     std::string logged_drop;
     bool logged_destination_failing = false;
     bool logged_filter_invalid = false;
+    absl::Status logged_read_error;        // OK: reads succeed
+    absl::Status logged_checkpoint_error;  // OK: checkpoints succeed
     int64_t invocations = 0;
     int64_t function_errors = 0;
     int64_t retries = 0;

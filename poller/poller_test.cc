@@ -149,6 +149,7 @@ TEST_F(PollerTest, CheckpointsAreCoalescedWithinTheInterval) {
 }
 
 TEST_F(PollerTest, TransientCheckpointFailureIsRetriedAfterAPauseWithoutReinvoking) {
+  tributary::testing::LogCapture log;
   AddShard(kShard0);
   Append(kShard0, 5);
   leases_.FailNextCheckpoints(1);
@@ -162,6 +163,9 @@ TEST_F(PollerTest, TransientCheckpointFailureIsRetriedAfterAPauseWithoutReinvoki
   RunTimes(*poller, 1);
   EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "5");
   EXPECT_EQ(function_.call_count(), 1);
+  const std::string shard = absl::StrCat("mapping mapping-1 shard ", kShard0);
+  EXPECT_EQ(log.Count({shard, "a checkpoint failed: UNAVAILABLE"}), 1);
+  EXPECT_EQ(log.Count({shard, "checkpoints succeed again"}), 1);
 }
 
 TEST_F(PollerTest, FailedShardEndCheckpointIsRetried) {
@@ -451,7 +455,8 @@ TEST_F(PollerTest, CapacityBoundsTheLeasesHeld) {
   EXPECT_EQ(poller->shards().size(), 1u);
 }
 
-TEST_F(PollerTest, ReadErrorsAreRetriedWithoutLosingRecords) {
+TEST_F(PollerTest, ReadErrorsAreRetriedWithoutLosingRecordsAndLoggedOnce) {
+  tributary::testing::LogCapture log;
   AddShard(kShard0);
   Append(kShard0, 5);
   shards_.FailNextReads(2);
@@ -459,6 +464,9 @@ TEST_F(PollerTest, ReadErrorsAreRetriedWithoutLosingRecords) {
   RunTimes(*poller, 3);
   ASSERT_EQ(function_.call_count(), 1);
   EXPECT_EQ(function_.batches()[0].size(), 5u);
+  const std::string shard = absl::StrCat("mapping mapping-1 shard ", kShard0);
+  EXPECT_EQ(log.Count({shard, "reading the shard failed"}), 1) << "two failures, one line";
+  EXPECT_EQ(log.Count({shard, "reads succeed again"}), 1);
 }
 
 TEST_F(PollerTest, ShutdownReleasesEveryLeaseAndDeregisters) {

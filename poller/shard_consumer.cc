@@ -133,7 +133,12 @@ void ShardConsumer::ReadOnce() {
   }
   if (processor_.Outstanding() >= options_.max_outstanding_records) return;
   absl::StatusOr<ReadResult> result = stream_->Next();
-  if (!result.ok()) return;  // the stream resumes after its last record on the next call
+  if (!result.ok()) {
+    // The stream resumes after its last record on the next call.
+    if (!absl::IsCancelled(result.status())) deps_.metrics.ReadFailed(shard(), result.status());
+    return;
+  }
+  deps_.metrics.ReadSucceeded(shard());
   HandOver(*result);
   absl::MutexLock lock(&mu_);
   if (result->shard_end) shard_end_read_ = true;
@@ -167,6 +172,7 @@ absl::Status ShardConsumer::WriteCheckpoint(const v1::Checkpoint& checkpoint) {
     if (response.status().code() == absl::StatusCode::kFailedPrecondition) {
       Lose(absl::StrCat("leasing refused a checkpoint: ", response.status().ToString()));
     } else {
+      deps_.metrics.CheckpointFailed(shard(), response.status());  // logged once per change
       absl::MutexLock lock(&mu_);
       retry_checkpoint_at_ = deps_.clock.Now() + kCheckpointRetryPause;
       Wake();
@@ -291,7 +297,12 @@ void ShardConsumer::Stop() {
 }
 
 void ShardConsumer::OnRead(absl::StatusOr<ReadResult> result) {
-  if (result.ok()) HandOver(*result);
+  if (result.ok()) {
+    deps_.metrics.ReadSucceeded(shard());
+    HandOver(*result);
+  } else if (!absl::IsCancelled(result.status())) {
+    deps_.metrics.ReadFailed(shard(), result.status());  // logged once per change
+  }
   absl::MutexLock lock(&mu_);
   read_outstanding_ = false;
   if (!result.ok()) {
