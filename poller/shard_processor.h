@@ -54,7 +54,8 @@
 //     that the state fits in the same InvokeRequest.
 //
 // Threading: thread-safe (Offer matches filters outside the lock, against the filter current when
-// it began). TakeReadyBatches and RunBatch may be called from different threads,
+// it began; should UpdateConfig replace the filter meanwhile, Offer matches again under the lock
+// against the new one, so no record escapes criteria that were broken or fixed in between). TakeReadyBatches and RunBatch may be called from different threads,
 // one RunBatch per lane at a time (TakeReadyBatches never hands out a busy lane). Everything in
 // `deps` must outlive this object.
 #ifndef TRIBUTARY_POLLER_SHARD_PROCESSOR_H_

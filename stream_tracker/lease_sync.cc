@@ -8,7 +8,6 @@
 #include <functional>
 #include <iterator>
 #include <map>
-#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -150,11 +149,11 @@ void Touch(v1::EventSourceMappingConfiguration* c, absl::Time now) {
   c->set_config_version(c->config_version() + 1);
 }
 
-// What the pollers' summary says that `config` does not show yet: nullopt when nothing. An
-// empty summary field never overwrites (leasing keeps reports in memory only: after its restart
-// the mapping keeps its texts until the pollers report again).
-std::optional<v1::MappingLeaseSummary> ProgressUpdate(
-    const v1::EventSourceMappingConfiguration& config, const v1::MappingLeaseSummary& summary) {
+// Whether the pollers' summary says something `config` does not show yet. An empty summary
+// field never counts (leasing keeps reports in memory only: after its restart the mapping keeps
+// its texts until the pollers report again).
+bool ProgressChanged(const v1::EventSourceMappingConfiguration& config,
+                     const v1::MappingLeaseSummary& summary) {
   const bool result_changed = !summary.last_processing_result().empty() &&
                               summary.last_processing_result() != config.last_processing_result();
   const bool error_changed =
@@ -163,8 +162,7 @@ std::optional<v1::MappingLeaseSummary> ProgressUpdate(
        summary.last_error_message() != config.last_error_message() ||
        summary.last_error_shard_id() != config.last_error_shard_id() ||
        FromProtoTimestamp(summary.last_error_time()) != FromProtoTimestamp(config.last_error_time()));
-  if (!result_changed && !error_changed) return std::nullopt;
-  return summary;
+  return result_changed || error_changed;
 }
 
 // Copies the summary's non-empty parts into `c`.
@@ -231,8 +229,9 @@ absl::Status LeaseSync::SyncProgress(const std::vector<MappingRecord>& records) 
   for (const MappingRecord& record : records) {
     if (record.config().state() == v1::DELETING_MAPPING) continue;
     const v1::MappingLeaseSummary& summary = (*summaries)[i++];
-    // The pass may have written the mapping since `records` was read, but never these fields.
-    if (!ProgressUpdate(record.config(), summary).has_value()) continue;
+    // The pass may have written the mapping since `records` was read, but these fields only on
+    // the stream-gone path, which deleted the leases first (their summary is empty).
+    if (!ProgressChanged(record.config(), summary)) continue;
     absl::StatusOr<MappingRecord> written =
         store_->Modify(record.config().uuid(), [&](MappingRecord* r) {
           // Not a configuration or state change: config_version and last_modified stay (see the
