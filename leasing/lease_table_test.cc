@@ -417,8 +417,8 @@ TEST_F(LeaseTableTest, ProcessingResultOutlivesAnOwnerChangeAndIgnoresTheFencedO
 }
 
 // A heartbeat's progress report on `key` with an error of `kind` seen at `at`.
-LeaseProgress ErrorReport(const LeaseKey& key, const std::string& kind,
-                          const std::string& message, absl::Time at) {
+LeaseProgress ErrorReport(const LeaseKey& key, const std::string& kind, const std::string& message,
+                          absl::Time at) {
   LeaseProgress p{key, 0};
   p.last_error = LeaseError{kind, message, at};
   return p;
@@ -431,7 +431,8 @@ TEST_F(LeaseTableTest, LastErrorIsKeptReplacedByTheOwnerAndOutlivesAnOwnerChange
   EXPECT_EQ(Get(key).last_error.kind, "");
   const absl::Time timed_out_at = clock_.Now() - absl::Milliseconds(300);
   ASSERT_TRUE(
-      table_->Heartbeat("p1", {ErrorReport(key, "Timeout", "DEADLINE_EXCEEDED: late", timed_out_at)})
+      table_
+          ->Heartbeat("p1", {ErrorReport(key, "Timeout", "DEADLINE_EXCEEDED: late", timed_out_at)})
           .ok());
   EXPECT_EQ(Get(key).last_error.kind, "Timeout");
   EXPECT_EQ(Get(key).last_error.message, "DEADLINE_EXCEEDED: late");
@@ -482,13 +483,14 @@ TEST_F(LeaseTableTest, SummaryHasTheNewestResultAndTheNewestErrorOfEachMapping) 
   Register("p1");
   ASSERT_THAT(Acquire("p1"), SizeIs(4));
   const absl::Time t = clock_.Now();
-  ASSERT_TRUE(table_
-                  ->Heartbeat("p1", {ResultReport(Key(Shard(0)), "OK", t),
-                                     ResultReport(Key(Shard(1)), "PROBLEM: Function timed out", t),
-                                     ResultReport(Key(Shard(2)), "OK", t - absl::Seconds(1)),
-                                     ErrorReport(Key(Shard(0)), "Timeout", "old", t - absl::Seconds(5)),
-                                     ErrorReport(Key(Shard(2)), "FunctionError", "new", t)})
-                  .ok());
+  ASSERT_TRUE(
+      table_
+          ->Heartbeat("p1", {ResultReport(Key(Shard(0)), "OK", t),
+                             ResultReport(Key(Shard(1)), "PROBLEM: Function timed out", t),
+                             ResultReport(Key(Shard(2)), "OK", t - absl::Seconds(1)),
+                             ErrorReport(Key(Shard(0)), "Timeout", "old", t - absl::Seconds(5)),
+                             ErrorReport(Key(Shard(2)), "FunctionError", "new", t)})
+          .ok());
   std::vector<MappingSummary> summaries = table_->SummarizeLeases({kMapping, "other", "unknown"});
   ASSERT_THAT(summaries, SizeIs(3));
   EXPECT_EQ(summaries[0].mapping_uuid, kMapping);

@@ -233,14 +233,14 @@ grpc::Status LeasingService::Heartbeat(grpc::ServerContext*, const v1::Heartbeat
             " bytes, got ", held.last_processing_result().size()));
       }
       if (held.last_error_kind().size() > kMaxErrorKindLength) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "held_leases[", i, "].last_error_kind: at most ", kMaxErrorKindLength, " bytes, got ",
-            held.last_error_kind().size()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("held_leases[", i, "].last_error_kind: at most ", kMaxErrorKindLength,
+                         " bytes, got ", held.last_error_kind().size()));
       }
       if (held.last_error_message().size() > kMaxErrorMessageLength) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "held_leases[", i, "].last_error_message: at most ", kMaxErrorMessageLength,
-            " bytes, got ", held.last_error_message().size()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("held_leases[", i, "].last_error_message: at most ",
+                         kMaxErrorMessageLength, " bytes, got ", held.last_error_message().size()));
       }
       LeaseProgress report{std::move(key), held.iterator_age_ms()};
       report.last_processing_result = held.last_processing_result();
@@ -376,9 +376,9 @@ grpc::Status LeasingService::SummarizeLeases(grpc::ServerContext*,
                                              v1::SummarizeLeasesResponse* response) {
   auto run = [&]() -> absl::Status {
     if (request->event_source_mapping_uuids_size() > kMaxSummarizedMappings) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("event_source_mapping_uuids: at most ", kMaxSummarizedMappings, ", got ",
-                       request->event_source_mapping_uuids_size()));
+      return absl::InvalidArgumentError(absl::StrCat("event_source_mapping_uuids: at most ",
+                                                     kMaxSummarizedMappings, ", got ",
+                                                     request->event_source_mapping_uuids_size()));
     }
     std::vector<std::string> uuids;
     for (int i = 0; i < request->event_source_mapping_uuids_size(); ++i) {

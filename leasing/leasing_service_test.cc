@@ -326,8 +326,7 @@ TEST_F(LeasingServiceTest, OverlongErrorsAndEmptySummaryUuidsAreInvalidArguments
   summarize.add_event_source_mapping_uuids("");
   absl::StatusOr<v1::SummarizeLeasesResponse> summary = client().SummarizeLeases(summarize);
   EXPECT_EQ(summary.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(summary.status().message()),
-              HasSubstr("event_source_mapping_uuids[0]"));
+  EXPECT_THAT(std::string(summary.status().message()), HasSubstr("event_source_mapping_uuids[0]"));
 }
 
 TEST_F(LeasingServiceTest, IteratorAgeIsAbsentWhileNobodyWorksOnTheShard) {

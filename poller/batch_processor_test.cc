@@ -467,38 +467,34 @@ TEST_P(ProcessingResultTest, OneInvocationSetsTheShardsResultWithItsTime) {
 
 INSTANTIATE_TEST_SUITE_P(
     Answers, ProcessingResultTest,
-    ::testing::Values(ResultCase{"Success", [] { return v1::InvokeResponse(); },
-                                 ProcessingResult::kOk, ErrorKind::kNone, ""},
-                      ResultCase{"FunctionErrorReply", [] { return FunctionErrorReply(); },
-                                 ProcessingResult::kFunctionCallFailed, ErrorKind::kFunctionError,
-                                 "Unhandled"},
-                      ResultCase{"InternalStatus",
-                                 []() -> absl::StatusOr<v1::InvokeResponse> {
-                                   return absl::InternalError("boom");
-                                 },
-                                 ProcessingResult::kFunctionCallFailed, ErrorKind::kCallFailed,
-                                 "INTERNAL: boom"},
-                      ResultCase{"DeadlineExceeded",
-                                 []() -> absl::StatusOr<v1::InvokeResponse> {
-                                   return absl::DeadlineExceededError("function timeout");
-                                 },
-                                 ProcessingResult::kFunctionTimedOut, ErrorKind::kTimeout,
-                                 "DEADLINE_EXCEEDED: function timeout"},
-                      ResultCase{"Unavailable",
-                                 []() -> absl::StatusOr<v1::InvokeResponse> {
-                                   return absl::UnavailableError("connection refused");
-                                 },
-                                 ProcessingResult::kConnectionError, ErrorKind::kConnectionError,
-                                 "UNAVAILABLE: connection refused"},
-                      ResultCase{"PartialBatchResponse", [] { return ItemFailures({"1"}); },
-                                 ProcessingResult::kBatchItemFailures,
-                                 ErrorKind::kBatchItemFailures,
-                                 "1 of 3 records reported as failed, the first at sequence "
-                                 "number 1"},
-                      ResultCase{"UnknownItemIdentifier", [] { return ItemFailures({"nope"}); },
-                                 ProcessingResult::kFunctionCallFailed,
-                                 ErrorKind::kInvalidBatchItemFailures,
-                                 "invalid batch item failure identifier \"nope\""}),
+    ::testing::Values(
+        ResultCase{"Success", [] { return v1::InvokeResponse(); }, ProcessingResult::kOk,
+                   ErrorKind::kNone, ""},
+        ResultCase{"FunctionErrorReply", [] { return FunctionErrorReply(); },
+                   ProcessingResult::kFunctionCallFailed, ErrorKind::kFunctionError, "Unhandled"},
+        ResultCase{
+            "InternalStatus",
+            []() -> absl::StatusOr<v1::InvokeResponse> { return absl::InternalError("boom"); },
+            ProcessingResult::kFunctionCallFailed, ErrorKind::kCallFailed, "INTERNAL: boom"},
+        ResultCase{"DeadlineExceeded",
+                   []() -> absl::StatusOr<v1::InvokeResponse> {
+                     return absl::DeadlineExceededError("function timeout");
+                   },
+                   ProcessingResult::kFunctionTimedOut, ErrorKind::kTimeout,
+                   "DEADLINE_EXCEEDED: function timeout"},
+        ResultCase{"Unavailable",
+                   []() -> absl::StatusOr<v1::InvokeResponse> {
+                     return absl::UnavailableError("connection refused");
+                   },
+                   ProcessingResult::kConnectionError, ErrorKind::kConnectionError,
+                   "UNAVAILABLE: connection refused"},
+        ResultCase{"PartialBatchResponse", [] { return ItemFailures({"1"}); },
+                   ProcessingResult::kBatchItemFailures, ErrorKind::kBatchItemFailures,
+                   "1 of 3 records reported as failed, the first at sequence "
+                   "number 1"},
+        ResultCase{"UnknownItemIdentifier", [] { return ItemFailures({"nope"}); },
+                   ProcessingResult::kFunctionCallFailed, ErrorKind::kInvalidBatchItemFailures,
+                   "invalid batch item failure identifier \"nope\""}),
     [](const ::testing::TestParamInfo<ResultCase>& info) { return info.param.name; });
 
 TEST_F(BatchProcessorTest, ResultIsOkOnceARetrySucceeds) {
@@ -541,7 +537,7 @@ TEST_F(BatchProcessorTest, ALongFunctionErrorIsCutTo256BytesOnACharacterBoundary
 TEST_F(BatchProcessorTest, FunctionErrorsAreLoggedOncePerChangeOfOutcome) {
   tributary::testing::LogCapture log;
   function_.SetScript([](const v1::InvokeRequest&, int call) -> absl::StatusOr<v1::InvokeResponse> {
-    if (call < 5) return FunctionErrorReply();          // five failures in a row
+    if (call < 5) return FunctionErrorReply();                 // five failures in a row
     if (call < 7) return absl::DeadlineExceededError("late");  // then two timeouts
     return v1::InvokeResponse();
   });
@@ -595,7 +591,11 @@ TEST(TruncateUtf8, CutsOnCharacterBoundariesAndReplacesInvalidBytes) {
   EXPECT_EQ(TruncateUtf8("a\xc3\xa9", 2), "a") << "a 2-byte character is not split";
   EXPECT_EQ(TruncateUtf8("a\xc3\xa9", 3), "a\xc3\xa9");
   EXPECT_EQ(TruncateUtf8("\xe2\x82\xac\xf0\x9f\x98\x80", 6), "\xe2\x82\xac") << "3 + 4 bytes";
-  EXPECT_EQ(TruncateUtf8("a\xff" "b", 10), "a?b") << "an invalid byte";
+  EXPECT_EQ(TruncateUtf8("a\xff"
+                         "b",
+                         10),
+            "a?b")
+      << "an invalid byte";
   EXPECT_EQ(TruncateUtf8("\xc3", 10), "?") << "a sequence cut short";
   EXPECT_EQ(TruncateUtf8("\xed\xa0\x80", 10), "???") << "a surrogate is not UTF-8";
   EXPECT_EQ(TruncateUtf8("", 10), "");

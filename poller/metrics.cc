@@ -232,8 +232,7 @@ void PollerMetrics::FunctionError(const ShardContext& shard) {
   ++EntryFor(shard).function_errors;
 }
 
-void PollerMetrics::SetError(Entry& e, ErrorKind kind, absl::string_view message,
-                             absl::Time now) {
+void PollerMetrics::SetError(Entry& e, ErrorKind kind, absl::string_view message, absl::Time now) {
   e.error.kind = kind;
   e.error.message = TruncateUtf8(message, kMaxErrorMessageBytes);
   e.error.time = now;
@@ -275,8 +274,7 @@ void PollerMetrics::InvocationFailed(const ShardContext& shard, ErrorKind kind,
   }
 }
 
-void PollerMetrics::DestinationPutFailed(const ShardContext& shard,
-                                         const std::string& destination,
+void PollerMetrics::DestinationPutFailed(const ShardContext& shard, const std::string& destination,
                                          const absl::Status& status) {
   const absl::Time now = clock_.Now();
   bool log;
@@ -359,8 +357,8 @@ void PollerMetrics::Dropped(const ShardContext& shard, const std::string& condit
     e.logged_drop = condition;
   }
   if (log) {
-    LOG(WARNING) << ShardName(shard) << ": skipped " << records << " record(s) after "
-                 << condition << ", "
+    LOG(WARNING) << ShardName(shard) << ": skipped " << records << " record(s) after " << condition
+                 << ", "
                  << (destination.empty() ? std::string("no on-failure destination to report to")
                                          : absl::StrCat("reported to ", destination))
                  << " (logged again after a success or another condition)";
@@ -572,8 +570,8 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
                   "tributary_poller_last_error_timestamp_seconds gauge\n");
   for (const v1::ShardMetrics& m : snapshot.shards()) {
     if (m.last_error_kind().empty()) continue;
-    const double seconds = static_cast<double>(m.last_error_time().seconds()) +
-                           m.last_error_time().nanos() / 1e9;
+    const double seconds =
+        static_cast<double>(m.last_error_time().seconds()) + m.last_error_time().nanos() / 1e9;
     absl::StrAppend(&out, "tributary_poller_last_error_timestamp_seconds{", labels(m), ",kind=\"",
                     LabelValue(m.last_error_kind()), "\"} ", absl::StrFormat("%.3f", seconds),
                     "\n");

@@ -106,8 +106,8 @@ std::string TruncateUtf8(absl::string_view text, size_t max_bytes);
 
 // The last error seen on a shard.
 struct LastError {
-  ErrorKind kind = ErrorKind::kNone;   // kNone: none yet
-  std::string message;                 // at most kMaxErrorMessageBytes
+  ErrorKind kind = ErrorKind::kNone;       // kNone: none yet
+  std::string message;                     // at most kMaxErrorMessageBytes
   absl::Time time = absl::InfinitePast();  // when it was seen (clock time)
 };
 

@@ -33,8 +33,8 @@ Waiter& LaneWaiter(Waiter& waiter, CompensatedWaiter* compensated) {
 
 std::string LeaseName(const std::string& mapping_uuid, const std::string& shard_id,
                       int64_t counter) {
-  return absl::StrCat("lease of mapping ", mapping_uuid, " shard ", shard_id, " (counter ",
-                      counter, ")");
+  return absl::StrCat("lease of mapping ", mapping_uuid, " shard ", shard_id, " (counter ", counter,
+                      ")");
 }
 
 // One line for a consumer that left kRunning.
@@ -50,8 +50,8 @@ void LogEnd(const std::string& poller_id, ShardConsumer& c) {
       break;
     case ShardConsumer::State::kReleased:
       LOG(INFO) << "poller " << poller_id << ": gave back the " << lease << ": "
-                << (c.end_reason().empty() ? "no reason given" : c.end_reason())
-                << " (checkpoint " << checkpoint << ")";
+                << (c.end_reason().empty() ? "no reason given" : c.end_reason()) << " (checkpoint "
+                << checkpoint << ")";
       break;
     case ShardConsumer::State::kShardEnded:
       LOG(INFO) << "poller " << poller_id << ": processed the shard of the " << lease
@@ -241,9 +241,9 @@ absl::Status Poller::HeartbeatAndRefresh() {
       expired = now >= last_good_heartbeat_ + lease_duration_;
     }
     if (expired) {
-      const std::string reason =
-          absl::StrCat("no heartbeat succeeded for the lease duration (last: ",
-                       response.status().ToString(), ")");
+      const std::string reason = absl::StrCat(
+          "no heartbeat succeeded for the lease duration (last: ", response.status().ToString(),
+          ")");
       for (const auto& c : consumers) c->Lose(reason);
     }
     if (response.status().code() == absl::StatusCode::kNotFound) {
@@ -377,7 +377,8 @@ absl::Status Poller::Acquire() {
     }
     if (!config.has_value() || !MappingRunnable(*config)) {
       LOG(INFO) << "poller " << options_.poller_id << ": giving back the "
-                << LeaseName(uuid, lease.shard_id(), lease.lease_counter()) << " at once: its mapping "
+                << LeaseName(uuid, lease.shard_id(), lease.lease_counter())
+                << " at once: its mapping "
                 << (config.has_value() ? "is disabled" : "does not exist");
       ReleaseIdle(uuid, lease.shard_id(), lease.lease_counter());  // it expires otherwise
       continue;
@@ -449,8 +450,7 @@ void Poller::ReleaseIdle(const std::string& mapping_uuid, const std::string& sha
   release.mutable_lease_key()->set_shard_id(shard_id);
   release.set_poller_id(options_.poller_id);
   release.set_lease_counter(counter);
-  log_.Record("releasing leases nobody here works on",
-              leases_.ReleaseLease(release).status());
+  log_.Record("releasing leases nobody here works on", leases_.ReleaseLease(release).status());
 }
 
 void Poller::Start() {

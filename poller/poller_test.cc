@@ -619,7 +619,8 @@ TEST_F(PollerTest, HeartbeatsReportTheLastErrorWithANewResultOrWhenItChanges) {
   const absl::Time first_at = clock_.Now();
   NextHeartbeat();
   RunTimes(poller, 1);  // #1: a new result, with its error
-  EXPECT_EQ(error(1), absl::StrCat("FunctionError: Unhandled: boom @ ", absl::FormatTime(first_at)));
+  EXPECT_EQ(error(1),
+            absl::StrCat("FunctionError: Unhandled: boom @ ", absl::FormatTime(first_at)));
 
   Append(kShard0, 1);
   RunTimes(poller, 1);  // the same failure again
@@ -723,7 +724,8 @@ TEST_F(PollerTest, EveryLeaseGainedAndGivenUpIsLoggedOnceWithWhy) {
   RunTimes(*poller, 1);
   const std::string lease0 = absl::StrCat("lease of mapping mapping-1 shard ", kShard0);
   const std::string lease1 = absl::StrCat("lease of mapping mapping-1 shard ", kShard1);
-  EXPECT_EQ(log.Count({"poller p1: acquired the " + lease0 + " (counter 1) from checkpoint "
+  EXPECT_EQ(log.Count({"poller p1: acquired the " + lease0 +
+                       " (counter 1) from checkpoint "
                        "TRIM_HORIZON_CHECKPOINT"}),
             1);
   EXPECT_EQ(log.Count({"poller p1: acquired the " + lease1}), 1);
@@ -734,10 +736,12 @@ TEST_F(PollerTest, EveryLeaseGainedAndGivenUpIsLoggedOnceWithWhy) {
     NextHeartbeat();
     RunTimes(*poller, 1);
   }
-  EXPECT_EQ(log.Count({"poller p1: lost the " + lease0 + " (counter 1): the heartbeat reply does "
+  EXPECT_EQ(log.Count({"poller p1: lost the " + lease0 +
+                       " (counter 1): the heartbeat reply does "
                        "not list it as ours"}),
             1);
-  EXPECT_EQ(log.Count({"poller p1: gave back the " + lease1 + " (counter 1): leasing asked for it "
+  EXPECT_EQ(log.Count({"poller p1: gave back the " + lease1 +
+                       " (counter 1): leasing asked for it "
                        "back"}),
             1);
   EXPECT_EQ(log.Count({"poller p1: lost the "}) + log.Count({"poller p1: gave back the "}), 2)

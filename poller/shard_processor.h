@@ -55,9 +55,10 @@
 //
 // Threading: thread-safe (Offer matches filters outside the lock, against the filter current when
 // it began; should UpdateConfig replace the filter meanwhile, Offer matches again under the lock
-// against the new one, so no record escapes criteria that were broken or fixed in between). TakeReadyBatches and RunBatch may be called from different threads,
-// one RunBatch per lane at a time (TakeReadyBatches never hands out a busy lane). Everything in
-// `deps` must outlive this object.
+// against the new one, so no record escapes criteria that were broken or fixed in between).
+// TakeReadyBatches and RunBatch may be called from different threads, one RunBatch per lane at a
+// time (TakeReadyBatches never hands out a busy lane). Everything in `deps` must outlive this
+// object.
 #ifndef TRIBUTARY_POLLER_SHARD_PROCESSOR_H_
 #define TRIBUTARY_POLLER_SHARD_PROCESSOR_H_
 
@@ -216,7 +217,7 @@ class ShardProcessor {
   absl::Mutex mu_;
   v1::EventSourceMappingConfiguration config_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const RecordFilter> filter_ ABSL_GUARDED_BY(mu_);  // config_'s; null: none
-  absl::Status filter_status_ ABSL_GUARDED_BY(mu_);  // config_'s criteria did not compile: why
+  absl::Status filter_status_ ABSL_GUARDED_BY(mu_);     // config_'s criteria did not compile: why
   int64_t filter_generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by every SetFilter
   // Records offered while filter_status_ is not OK (see the header comment), in order.
   std::vector<Received> unfiltered_ ABSL_GUARDED_BY(mu_);

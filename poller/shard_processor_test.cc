@@ -364,8 +364,8 @@ TEST_F(ShardProcessorTest, CriteriaThatDoNotCompileHoldTheShardUntilAnUpdateFixe
   tributary::testing::LogCapture log;
   SetFilters(&config_, {R"({"partitionKey":"not an array"})"});
   auto p = NewProcessor();
-  ASSERT_TRUE(p->Offer({MakeRecord(1, "a", "", clock_.Now()), MakeRecord(2, "b", "", clock_.Now())})
-                  .ok());
+  ASSERT_TRUE(
+      p->Offer({MakeRecord(1, "a", "", clock_.Now()), MakeRecord(2, "b", "", clock_.Now())}).ok());
   ASSERT_TRUE(p->Offer({MakeRecord(3, "a", "", clock_.Now())}).ok());
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(p->RunReadyBatches(stop_).ok());
   EXPECT_EQ(function_.call_count(), 0) << "nothing delivered unfiltered";
@@ -376,8 +376,8 @@ TEST_F(ShardProcessorTest, CriteriaThatDoNotCompileHoldTheShardUntilAnUpdateFixe
   EXPECT_EQ(error.kind, ErrorKind::kInvalidFilterCriteria);
   EXPECT_NE(error.message.find("filter_criteria.filters[0].pattern"), std::string::npos)
       << error.message;
-  EXPECT_EQ(log.Count({"mapping m shard shardId-000000000000",
-                       "filter criteria do not compile", "the shard is held"}),
+  EXPECT_EQ(log.Count({"mapping m shard shardId-000000000000", "filter criteria do not compile",
+                       "the shard is held"}),
             1);
 
   p->UpdateConfig(config_);  // a newer configuration, still broken: still held, not logged again

@@ -156,12 +156,12 @@ bool ProgressChanged(const v1::EventSourceMappingConfiguration& config,
                      const v1::MappingLeaseSummary& summary) {
   const bool result_changed = !summary.last_processing_result().empty() &&
                               summary.last_processing_result() != config.last_processing_result();
-  const bool error_changed =
-      !summary.last_error_kind().empty() &&
-      (summary.last_error_kind() != config.last_error_kind() ||
-       summary.last_error_message() != config.last_error_message() ||
-       summary.last_error_shard_id() != config.last_error_shard_id() ||
-       FromProtoTimestamp(summary.last_error_time()) != FromProtoTimestamp(config.last_error_time()));
+  const bool error_changed = !summary.last_error_kind().empty() &&
+                             (summary.last_error_kind() != config.last_error_kind() ||
+                              summary.last_error_message() != config.last_error_message() ||
+                              summary.last_error_shard_id() != config.last_error_shard_id() ||
+                              FromProtoTimestamp(summary.last_error_time()) !=
+                                  FromProtoTimestamp(config.last_error_time()));
   return result_changed || error_changed;
 }
 

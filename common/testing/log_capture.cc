@@ -25,8 +25,8 @@ void LogCapture::send(google::LogSeverity severity, const char*, const char*, in
   static constexpr char kLetters[] = "IWEF";
   const char letter = severity >= 0 && severity < 4 ? kLetters[severity] : '?';
   absl::MutexLock lock(&mu_);
-  lines_.push_back(absl::StrCat(std::string(1, letter), " ",
-                                absl::string_view(message, message_len)));
+  lines_.push_back(
+      absl::StrCat(std::string(1, letter), " ", absl::string_view(message, message_len)));
 }
 
 std::vector<std::string> LogCapture::Lines() {

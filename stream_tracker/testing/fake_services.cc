@@ -105,9 +105,9 @@ grpc::Status FakeLeasingService::ListLeases(grpc::ServerContext*,
 grpc::Status FakeLeasingService::SummarizeLeases(grpc::ServerContext*,
                                                  const v1::SummarizeLeasesRequest* request,
                                                  v1::SummarizeLeasesResponse* response) {
-  absl::StatusOr<std::vector<v1::MappingLeaseSummary>> summaries =
-      table_->SummarizeLeases(std::vector<std::string>(
-          request->event_source_mapping_uuids().begin(), request->event_source_mapping_uuids().end()));
+  absl::StatusOr<std::vector<v1::MappingLeaseSummary>> summaries = table_->SummarizeLeases(
+      std::vector<std::string>(request->event_source_mapping_uuids().begin(),
+                               request->event_source_mapping_uuids().end()));
   if (!summaries.ok()) return ToGrpcStatus(summaries.status());
   for (v1::MappingLeaseSummary& s : *summaries) *response->add_summaries() = std::move(s);
   return grpc::Status::OK;
