@@ -6,7 +6,7 @@
 // partition key are processed in order. The watermark is the highest sequence number S such that
 // every offered record <= S is done (WatermarkTracker), which is what may be checkpointed.
 //
-// Filtering (the configuration's filter_criteria, see record_filter.h): Offer drops a record that
+// Filtering (the configuration's filter_criteria, see mapping/record_filter.h): Offer drops a record that
 // matches no filter before it reaches a lane. A dropped record is done at once for the watermark
 // (it is checkpointed past like a delivered one, never invoked, retried or sent to the on-failure
 // destination) and counted in the metrics' records_filtered. Example, factor 2: records 10 (kept,
@@ -79,10 +79,12 @@
 #include "poller/interfaces.h"
 #include "poller/lane_router.h"
 #include "poller/metrics.h"
-#include "poller/record_filter.h"
+#include "mapping/record_filter.h"
 #include "poller/records.h"
 
 namespace tributary::poller {
+
+using mapping::RecordFilter;
 
 // What lanes need from the outside world.
 struct LaneDeps {

@@ -7,7 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "poller/record_filter.h"
+#include "mapping/record_filter.h"
 
 namespace tributary::stream_tracker {
 namespace {
@@ -91,7 +91,7 @@ absl::Status ValidateOptionalNumbers(const Request& request) {
 // Checks filter_criteria with the poller's own compiler, so that the tracker accepts exactly the
 // patterns pollers can run.
 absl::Status ValidateFilterCriteria(const v1::FilterCriteria& criteria) {
-  return poller::RecordFilter::Create(criteria).status();
+  return mapping::RecordFilter::Create(criteria).status();
 }
 
 bool IsHostChar(char c) { return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_'; }

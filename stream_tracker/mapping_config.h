@@ -18,7 +18,7 @@
 // function_endpoint                   "host:port" (port 1–65535)   required
 // function_timeout_seconds            1–900                        30
 // filter_criteria                     0–5 filters, each a pattern  none (no filtering)
-//                                     of at most 4096 bytes in the syntax of poller/record_filter.h
+//                                     of at most 4096 bytes in the syntax of mapping/record_filter.h
 //
 // Every error is INVALID_ARGUMENT whose message names the field and its rule, e.g.
 // "batch_size must be between 1 and 10000, got 0"; a filter error names the filter, e.g.

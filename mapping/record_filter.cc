@@ -1,4 +1,4 @@
-#include "poller/record_filter.h"
+#include "mapping/record_filter.h"
 
 #include <algorithm>
 #include <optional>
@@ -9,11 +9,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
-#include "poller/records.h"
+#include "common/proto_util.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
 
-namespace tributary::poller {
+namespace tributary::mapping {
 
 using google::protobuf::Struct;
 using google::protobuf::Value;
@@ -451,7 +451,7 @@ bool RecordFilter::Matches(const v1::Record& record) const {
   fields["partitionKey"].set_string_value(record.partition_key());
   fields["sequenceNumber"].set_string_value(record.sequence_number());
   fields["approximateArrivalTimestamp"].set_number_value(
-      absl::ToDoubleSeconds(ArrivalTime(record) - absl::UnixEpoch()));
+      absl::ToDoubleSeconds(FromProtoTimestamp(record.approximate_arrival_timestamp()) - absl::UnixEpoch()));
   bool data_is_object = false;
   if (needs_data_) {
     Value data;
@@ -467,4 +467,4 @@ bool RecordFilter::Matches(const v1::Record& record) const {
   return false;
 }
 
-}  // namespace tributary::poller
+}  // namespace tributary::mapping
