@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "mapping/mapping_config.h"
 
 namespace tributary::poller {
 namespace {
@@ -160,8 +161,7 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
       return ProcessSegment(call, std::move(second));
     }
     if (config.maximum_retry_attempts() >= 0 && retries >= config.maximum_retry_attempts()) {
-      RETURN_IF_ERROR(
-          Report(call, config, records, kRetryAttemptsExhausted, invoke_count, last));
+      RETURN_IF_ERROR(Report(call, config, records, kRetryAttemptsExhausted, invoke_count, last));
       call.on_done(records);
       return absl::OkStatus();
     }
@@ -188,8 +188,7 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
     SetWindow(*call.window, &request);
     request.mutable_state()->Swap(&call.window->state);  // and back after the call
   }
-  const int timeout_s =
-      config.function_timeout_seconds() > 0 ? config.function_timeout_seconds() : 30;
+  const int timeout_s = mapping::EffectiveFunctionTimeoutSeconds(config);
 
   const absl::Time start = clock_.Now();
   absl::StatusOr<v1::InvokeResponse> reply =
@@ -280,9 +279,8 @@ FailureInfo BatchProcessor::NewFailureInfo(const v1::EventSourceMappingConfigura
   return info;
 }
 
-absl::Status BatchProcessor::PutFailureRecord(const ConfigSource& config,
-                                              const ShardContext& shard, StopSignal& stop,
-                                              const std::string& data) {
+absl::Status BatchProcessor::PutFailureRecord(const ConfigSource& config, const ShardContext& shard,
+                                              StopSignal& stop, const std::string& data) {
   for (int64_t attempt = 0;; ++attempt) {
     if (stop.stopped()) return absl::CancelledError("lane stopped");
     // Read again for every put: an operator may fix a wrong destination meanwhile.
@@ -354,8 +352,7 @@ absl::Status BatchProcessor::FinishWindow(const ShardContext& shard, const Confi
     // Read again for every attempt, as ProcessSegment does.
     const std::shared_ptr<const v1::EventSourceMappingConfiguration> current = source();
     const v1::EventSourceMappingConfiguration& config = *current;
-    const int timeout_s =
-        config.function_timeout_seconds() > 0 ? config.function_timeout_seconds() : 30;
+    const int timeout_s = mapping::EffectiveFunctionTimeoutSeconds(config);
     const absl::Time start = clock_.Now();
     absl::StatusOr<v1::InvokeResponse> reply =
         invoker_.Invoke(config.function_endpoint(), request, absl::Seconds(timeout_s));

@@ -5,31 +5,15 @@
 #include <utility>
 
 #include "common/status_macros.h"
+#include "mapping/mapping_config.h"
 
 namespace tributary::poller {
 namespace {
 
-int ParallelizationFactor(const v1::EventSourceMappingConfiguration& config) {
-  return std::clamp(config.parallelization_factor(), 1, 10);
-}
-
-absl::Duration Window(const v1::EventSourceMappingConfiguration& config) {
-  return absl::Seconds(std::max(0, config.maximum_batching_window_in_seconds()));
-}
-
-int BatchSize(const v1::EventSourceMappingConfiguration& config) {
-  return config.batch_size() > 0 ? config.batch_size() : 100;
-}
-
-// The tumbling window length in seconds; 0 = no windows.
-int64_t WindowLength(const v1::EventSourceMappingConfiguration& config) {
-  return std::clamp(config.tumbling_window_in_seconds(), 0, 900);
-}
-
 // What a batch's records may use of the invoke payload: less with windows (the state goes too).
 int64_t MaxPayloadBytes(const v1::EventSourceMappingConfiguration& config) {
   return kMaxInvokePayloadBytes - kInvokeRequestOverheadBytes -
-         (WindowLength(config) > 0 ? kWindowStateReserveBytes : 0);
+         (mapping::EffectiveTumblingWindowSeconds(config) > 0 ? kWindowStateReserveBytes : 0);
 }
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
@@ -58,7 +42,8 @@ absl::StatusOr<std::shared_ptr<const RecordFilter>> CompileFilter(
 
 struct ShardProcessor::Lane {
   Lane(const v1::EventSourceMappingConfiguration& config, LaneDeps& deps, uint64_t seed)
-      : batcher(BatchSize(config), Window(config), MaxPayloadBytes(config)),
+      : batcher(mapping::EffectiveBatchSize(config), mapping::EffectiveBatchingWindow(config),
+                MaxPayloadBytes(config)),
         processor(deps.clock, deps.waiter, deps.invoker, deps.destination, deps.metrics,
                   deps.backoff, seed) {}
 
@@ -119,7 +104,7 @@ ShardProcessor::ShardProcessor(ShardContext shard,
     config_ = std::make_shared<const v1::EventSourceMappingConfiguration>(config);
     SetFilter(CompileFilter(config));
     filter_status = filter_status_;
-    for (int i = 0; i < ParallelizationFactor(config); ++i) {
+    for (int i = 0; i < mapping::EffectiveParallelizationFactor(config); ++i) {
       lanes_.push_back(std::make_unique<Lane>(*config_, deps_, deps_.seed * 31 + i));
     }
   }
@@ -230,7 +215,7 @@ absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
 
 void ShardProcessor::Route(std::vector<v1::Record> records) {
   const absl::Time now = deps_.clock.Now();
-  const int64_t length_s = WindowLength(*config_);
+  const int64_t length_s = mapping::EffectiveTumblingWindowSeconds(*config_);
   for (v1::Record& r : records) {
     Lane& lane = *lanes_[LaneForPartitionKey(r.partition_key(), LaneCount())];
     const int64_t group = lane.GroupFor(ArrivalTime(r), length_s);
@@ -248,9 +233,10 @@ void ShardProcessor::UpdateConfig(const v1::EventSourceMappingConfiguration& con
     SetFilter(CompileFilter(config));
     filter_status = filter_status_;
     for (auto& lane : lanes_) {
-      lane->batcher.Reconfigure(BatchSize(config), Window(config), MaxPayloadBytes(config));
+      lane->batcher.Reconfigure(mapping::EffectiveBatchSize(config),
+                                mapping::EffectiveBatchingWindow(config), MaxPayloadBytes(config));
     }
-    if (ParallelizationFactor(config) != LaneCount()) reroute_pending_ = true;
+    if (mapping::EffectiveParallelizationFactor(config) != LaneCount()) reroute_pending_ = true;
     if (filter_status_.ok() && !unfiltered_.empty()) {
       // Records held while the criteria did not compile: filtered now, in their order (rare: a
       // bug let bad criteria through, and an update fixed them).
@@ -283,7 +269,7 @@ void ShardProcessor::RebuildLanesIfDue() {
   }
   ++lane_generation_;
   lanes_.clear();
-  for (int i = 0; i < ParallelizationFactor(*config_); ++i) {
+  for (int i = 0; i < mapping::EffectiveParallelizationFactor(*config_); ++i) {
     lanes_.push_back(
         std::make_unique<Lane>(*config_, deps_, deps_.seed * 31 + i + 1000 * lane_generation_));
   }
@@ -317,7 +303,7 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
       // Nothing of the open window is buffered (nor in flight: the lane is idle).
       const bool close =
           front.has_value() || shard_end_ || reroute_pending_ ||
-          WindowLength(*config_) != lane.window->group.length_s ||
+          mapping::EffectiveTumblingWindowSeconds(*config_) != lane.window->group.length_s ||
           (reader_at_tip_ && now >= lane.window->group.end() + deps_.window_close_grace);
       if (close) {
         lane.busy = true;
