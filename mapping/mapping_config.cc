@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/host_port.h"
 #include "common/status_macros.h"
+#include "common/stream_name.h"
 #include "mapping/record_filter.h"
 
 namespace tributary::mapping {
@@ -99,21 +100,6 @@ absl::Status ValidateFilterCriteria(const v1::FilterCriteria& criteria) {
 
 std::string StreamArn(absl::string_view stream_name) {
   return absl::StrCat("arn:tributary:stream/", stream_name);
-}
-
-absl::Status ValidateStreamName(absl::string_view field, absl::string_view name) {
-  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
-  if (name.size() > 128) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " must be 1 to 128 characters, got ", name.size()));
-  }
-  for (char c : name) {
-    if (!absl::ascii_isalnum(c) && c != '_' && c != '.' && c != '-') {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, " may only hold [a-zA-Z0-9_.-], got \"", name, "\""));
-    }
-  }
-  return absl::OkStatus();
 }
 
 int EffectiveBatchSize(const v1::EventSourceMappingConfiguration& config) {

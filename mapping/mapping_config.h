@@ -64,10 +64,6 @@ int EffectiveTumblingWindowSeconds(const v1::EventSourceMappingConfiguration& co
 // The event_source_arn of a mapping on `stream_name`: "arn:tributary:stream/<stream_name>".
 std::string StreamArn(absl::string_view stream_name);
 
-// Checks a stream name: 1–128 characters of [a-zA-Z0-9_.-]. `field` names the request field in
-// the error. Errors: INVALID_ARGUMENT.
-absl::Status ValidateStreamName(absl::string_view field, absl::string_view name);
-
 // Checks a function endpoint: "host:port" with a non-empty host (a name, an IPv4 address or a
 // bracketed IPv6 address) and a decimal port 1–65535. Errors: INVALID_ARGUMENT.
 absl::Status ValidateFunctionEndpoint(absl::string_view endpoint);
