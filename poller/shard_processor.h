@@ -77,13 +77,15 @@
 #include "poller/batch_processor.h"
 #include "poller/batcher.h"
 #include "poller/interfaces.h"
-#include "poller/lane_router.h"
+#include "poller/watermark.h"
 #include "poller/metrics.h"
+#include "mapping/lanes.h"
 #include "mapping/record_filter.h"
 #include "poller/records.h"
 
 namespace tributary::poller {
 
+using mapping::LaneForPartitionKey;
 using mapping::RecordFilter;
 
 // What lanes need from the outside world.
