@@ -9,13 +9,15 @@
 // parser (Beast's documented way to handle Expect: 100-continue).
 //
 // Shutdown order: stop accepting and close every registered connection (posted to their
-// strands), let the io threads run out of work and join them (from then on no request reaches a
+// strands; a work guard keeps the loop alive until all are posted), let the io threads run out
+// of work and join them (from then on no request reaches a
 // worker), then join the workers (running handler calls finish; the responses they post go to a
 // loop that no longer runs and are dropped with it).
 #include "aws/http_server.h"
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -25,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "boost/asio/dispatch.hpp"
+#include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
 #include "boost/asio/strand.hpp"
@@ -79,6 +82,9 @@ class HttpServer::Impl {
   tcp::acceptor acceptor_;
   int port_ = 0;
   std::vector<std::thread> io_threads_;
+  // Keeps the loop running until Shutdown has posted every close (without it the loop could
+  // run out of work between two posts and never run the second).
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   net::thread_pool workers_;
 
   absl::Mutex mu_;
@@ -114,7 +120,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_) return;
     header_parser_.emplace();
     header_parser_->header_limit(options_.max_header_bytes);
-    header_parser_->body_limit(boost::none);  // judged in OnHeader, before the body is read
+    // Judged in OnHeader, before the body is read. Not boost::none: Beast 1.74 compares the
+    // Content-Length with the optional limit, and any length is "greater" than none.
+    header_parser_->body_limit(std::numeric_limits<uint64_t>::max());
     stream_.expires_after(Chrono(buffer_.size() > 0 ? options_.io_timeout : options_.idle_timeout));
     http::async_read_header(stream_, buffer_, *header_parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -285,6 +293,7 @@ absl::Status HttpServer::Impl::Bind(const HostPort& address) {
 }
 
 void HttpServer::Impl::Run() {
+  work_.emplace(net::make_work_guard(ioc_));
   Accept();
   for (int i = 0; i < options_.io_threads; ++i) {
     io_threads_.emplace_back([this] { ioc_.run(); });
@@ -337,6 +346,7 @@ void HttpServer::Impl::Shutdown() {
     if (std::shared_ptr<Session> s = weak.lock()) s->Close();
   }
   // With the acceptor and every connection closed, the loop runs out of work.
+  work_.reset();
   for (std::thread& t : io_threads_) t.join();
   io_threads_.clear();
   workers_.join();
