@@ -74,9 +74,7 @@ class Builder {
         Self(b)->Chunk(Value::Type::kBytes, d, n);
       };
       c.string_start = [](void* b) { Self(b)->StartChunks(Value::Type::kString); };
-      c.string = [](void* b, cbor_data d, size_t n) {
-        Self(b)->Chunk(Value::Type::kString, d, n);
-      };
+      c.string = [](void* b, cbor_data d, size_t n) { Self(b)->Chunk(Value::Type::kString, d, n); };
       c.indef_array_start = [](void* b) { Self(b)->Open(Value::List(), -1); };
       c.array_start = [](void* b, size_t n) {
         Self(b)->Open(Value::List(), static_cast<int64_t>(n));
@@ -186,8 +184,8 @@ class Builder {
 
   void Chunk(Value::Type kind, cbor_data data, size_t n) {
     absl::string_view bytes(reinterpret_cast<const char*>(data), n);
-    if (!stack_.empty() && (stack_.back().kind == Value::Type::kString ||
-                            stack_.back().kind == Value::Type::kBytes)) {
+    if (!stack_.empty() &&
+        (stack_.back().kind == Value::Type::kString || stack_.back().kind == Value::Type::kBytes)) {
       // A chunk of an indefinite string: same major type, and no tag, required.
       if (stack_.back().kind != kind || pending_tag_) {
         return Fail("a chunk of an indefinite-length string has the wrong type");
@@ -280,8 +278,7 @@ class Builder {
   bool done_ = false;
 };
 
-void AppendHead(size_t (*encode)(uint64_t, unsigned char*, size_t), uint64_t v,
-                std::string* out) {
+void AppendHead(size_t (*encode)(uint64_t, unsigned char*, size_t), uint64_t v, std::string* out) {
   unsigned char buffer[9];
   const size_t n = encode(v, buffer, sizeof(buffer));
   out->append(reinterpret_cast<const char*>(buffer), n);

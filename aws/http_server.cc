@@ -124,10 +124,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // Content-Length with the optional limit, and any length is "greater" than none.
     header_parser_->body_limit(std::numeric_limits<uint64_t>::max());
     stream_.expires_after(Chrono(buffer_.size() > 0 ? options_.io_timeout : options_.idle_timeout));
-    http::async_read_header(stream_, buffer_, *header_parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *header_parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -163,10 +162,9 @@ class Session : public std::enable_shared_from_this<Session> {
     header_parser_.reset();
     body_parser_->body_limit(options_.max_body_bytes);
     stream_.expires_after(Chrono(options_.io_timeout));
-    http::async_read(stream_, buffer_, *body_parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnBody(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *body_parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
@@ -175,14 +173,13 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.body = std::move(body_parser_->get().body());
     body_parser_.reset();
     stream_.expires_never();
-    net::post(server_->workers(), [self = shared_from_this(),
-                                   request = std::move(request_)]() mutable {
-      HttpResponse response = self->server_->handler().Handle(std::move(request));
-      net::post(self->stream_.get_executor(),
-                [self, response = std::move(response)]() mutable {
-                  self->Reply(std::move(response), /*close=*/!self->keep_alive_);
-                });
-    });
+    net::post(
+        server_->workers(), [self = shared_from_this(), request = std::move(request_)]() mutable {
+          HttpResponse response = self->server_->handler().Handle(std::move(request));
+          net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+            self->Reply(std::move(response), /*close=*/!self->keep_alive_);
+          });
+        });
   }
 
   void OnReadError(beast::error_code ec) {
@@ -276,8 +273,7 @@ absl::Status HttpServer::Impl::Bind(const HostPort& address) {
   }
   const tcp::endpoint endpoint = endpoints.begin()->endpoint();
   auto fail = [&](const char* what) {
-    return absl::UnavailableError(
-        absl::StrCat(what, " ", address.ToString(), ": ", ec.message()));
+    return absl::UnavailableError(absl::StrCat(what, " ", address.ToString(), ": ", ec.message()));
   };
   acceptor_.open(endpoint.protocol(), ec);
   if (ec) return fail("opening");
@@ -372,7 +368,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl), port));
 }
 
-HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
+HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port)
+    : impl_(std::move(impl)), port_(port) {}
 
 HttpServer::~HttpServer() { Shutdown(); }
 

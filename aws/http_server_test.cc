@@ -228,8 +228,7 @@ TEST_F(HttpServerTest, AChunkedBodyGrowingOverTheLimitGetsTheHandlersReply) {
 TEST_F(HttpServerTest, ExpectContinueGetsOneHundredContinueThenTheResponse) {
   Start();
   Client client(server_->port());
-  client.Send(
-      "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  client.Send("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
   EXPECT_EQ(client.Read().result_int(), 100u);
   client.Send("body");
   EXPECT_EQ(client.Read().body(), "POST /e 4");

@@ -90,8 +90,8 @@ std::optional<AwsError> InputErrors::Error() const {
   if (serialization_) return MakeError(kSerialization, *serialization_);
   if (violations_.empty()) return std::nullopt;
   const size_t n = violations_.size();
-  std::vector<std::string> shown(
-      violations_.begin(), violations_.begin() + std::min(n, kMaxReportedViolations));
+  std::vector<std::string> shown(violations_.begin(),
+                                 violations_.begin() + std::min(n, kMaxReportedViolations));
   return MakeError(kValidation, absl::StrCat(n, " validation error", n == 1 ? "" : "s",
                                              " detected: ", absl::StrJoin(shown, "; ")));
 }
@@ -99,11 +99,9 @@ std::optional<AwsError> InputErrors::Error() const {
 InputReader::InputReader(const Value& map, InputErrors* errors, std::string path)
     : map_(&map), errors_(errors), path_(std::move(path)) {
   if (map.type() != Value::Type::kMap) {
-    errors_->Serialization(path_.empty()
-                               ? absl::StrCat("the request body must be a structure, found ",
-                                              TypeName(map))
-                               : absl::StrCat("'", path_, "' must be a structure, found ",
-                                              TypeName(map)));
+    errors_->Serialization(
+        path_.empty() ? absl::StrCat("the request body must be a structure, found ", TypeName(map))
+                      : absl::StrCat("'", path_, "' must be a structure, found ", TypeName(map)));
     map_ = nullptr;
   }
 }
@@ -121,8 +119,8 @@ std::string InputReader::PathOf(absl::string_view name) const {
 
 void InputReader::TypeError(absl::string_view name, absl::string_view expected,
                             const Value& found) {
-  errors_->Serialization(absl::StrCat("'", PathOf(name), "' must be ", expected, ", found ",
-                                      TypeName(found)));
+  errors_->Serialization(
+      absl::StrCat("'", PathOf(name), "' must be ", expected, ", found ", TypeName(found)));
 }
 
 void InputReader::Violation(absl::string_view name, const std::string& rendered_value,
@@ -180,8 +178,7 @@ std::optional<std::string> InputReader::Blob(absl::string_view name) {
     }
     return decoded;
   }
-  TypeError(name,
-            errors_->protocol() == Protocol::kJson ? "a base64 string" : "a byte string", *v);
+  TypeError(name, errors_->protocol() == Protocol::kJson ? "a base64 string" : "a byte string", *v);
   return std::nullopt;
 }
 
@@ -234,10 +231,8 @@ const std::vector<Value>* InputReader::List(absl::string_view name) {
   return &v->list();
 }
 
-InputReader InputReader::Element(absl::string_view list_name, size_t index,
-                                 const Value& element) {
-  return InputReader(element, errors_,
-                     absl::StrCat(PathOf(list_name), ".", index + 1, ".member"));
+InputReader InputReader::Element(absl::string_view list_name, size_t index, const Value& element) {
+  return InputReader(element, errors_, absl::StrCat(PathOf(list_name), ".", index + 1, ".member"));
 }
 
 bool InputReader::Required(absl::string_view name, bool present) {
@@ -327,9 +322,9 @@ bool InputReader::Enum(absl::string_view name, const std::optional<std::string>&
   for (absl::string_view a : allowed) {
     if (*value == a) return true;
   }
-  Violation(name, absl::StrCat("'", *value, "'"),
-            absl::StrCat("Member must satisfy enum value set: [", absl::StrJoin(allowed, ", "),
-                         "]"));
+  Violation(
+      name, absl::StrCat("'", *value, "'"),
+      absl::StrCat("Member must satisfy enum value set: [", absl::StrJoin(allowed, ", "), "]"));
   return false;
 }
 

@@ -92,10 +92,8 @@ class InputReader {
               size_t max);
   bool BlobLength(absl::string_view name, const std::optional<std::string>& value, size_t min,
                   size_t max);
-  bool ListLength(absl::string_view name, const std::vector<Value>* value, size_t min,
-                  size_t max);
-  bool Range(absl::string_view name, const std::optional<int64_t>& value, int64_t min,
-             int64_t max);
+  bool ListLength(absl::string_view name, const std::vector<Value>* value, size_t min, size_t max);
+  bool Range(absl::string_view name, const std::optional<int64_t>& value, int64_t min, int64_t max);
   // `pattern` is the model's regular expression, for the message; `matches` decides.
   bool Pattern(absl::string_view name, const std::optional<std::string>& value,
                absl::string_view pattern, const std::function<bool(absl::string_view)>& matches);
@@ -108,8 +106,7 @@ class InputReader {
   const Value* Member(absl::string_view name);
   std::string PathOf(absl::string_view name) const;
   void TypeError(absl::string_view name, absl::string_view expected, const Value& found);
-  void Violation(absl::string_view name, const std::string& rendered_value,
-                 absl::string_view rule);
+  void Violation(absl::string_view name, const std::string& rendered_value, absl::string_view rule);
 
   const Value* map_;
   InputErrors* errors_;
@@ -117,9 +114,9 @@ class InputReader {
 };
 
 // Patterns of the Kinesis model, as predicates.
-bool MatchesName(absl::string_view s);             // [a-zA-Z0-9_.-]+
-bool MatchesHashKey(absl::string_view s);          // 0|([1-9]\d{0,38})
-bool MatchesSequenceNumber(absl::string_view s);   // 0|([1-9]\d{0,128})
+bool MatchesName(absl::string_view s);            // [a-zA-Z0-9_.-]+
+bool MatchesHashKey(absl::string_view s);         // 0|([1-9]\d{0,38})
+bool MatchesSequenceNumber(absl::string_view s);  // 0|([1-9]\d{0,128})
 
 }  // namespace tributary::aws
 

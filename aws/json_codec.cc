@@ -148,7 +148,8 @@ absl::StatusOr<Value> ParseJson(absl::string_view body) {
   rapidjson::MemoryStream in(body.data(), body.size());
   rapidjson::Reader reader;
   Builder builder;
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  constexpr unsigned kFlags =
+      rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
   rapidjson::ParseResult ok = reader.Parse<kFlags>(in, builder);
   if (!ok) {
     if (builder.too_deep()) {

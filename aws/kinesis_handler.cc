@@ -134,14 +134,14 @@ absl::StatusOr<std::string> Resolve(const Context& c, const StreamRef& ref, bool
     std::optional<StreamArnParts> arn = SplitStreamArn(*ref.arn);
     if (!arn) return absl::InvalidArgumentError(absl::StrCat("malformed StreamARN ", *ref.arn));
     if (arn->region != c.options.region || arn->account != c.options.account_id) {
-      return absl::NotFoundError(absl::StrCat(
-          "Stream ", arn->name, " under account ", arn->account, " in ", arn->region,
-          " not found (this endpoint serves account ", c.options.account_id, " in ",
-          c.options.region, ")"));
+      return absl::NotFoundError(absl::StrCat("Stream ", arn->name, " under account ", arn->account,
+                                              " in ", arn->region,
+                                              " not found (this endpoint serves account ",
+                                              c.options.account_id, " in ", c.options.region, ")"));
     }
     if (ref.name && *ref.name != arn->name) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "StreamName ", *ref.name, " and StreamARN ", *ref.arn, " name different streams"));
+      return absl::InvalidArgumentError(absl::StrCat("StreamName ", *ref.name, " and StreamARN ",
+                                                     *ref.arn, " name different streams"));
     }
     return arn->name;
   }
@@ -250,9 +250,9 @@ absl::StatusOr<Value> CreateStream(const Context& c, Input& in) {
     shard_count = kOnDemandInitialShards;
   }
   if (*shard_count > shard_store::kMaxShardCount) {
-    return ToStatus(MakeError(
-        kLimitExceeded, absl::StrCat("ShardCount ", *shard_count, " exceeds the limit of ",
-                                     shard_store::kMaxShardCount, " shards per stream")));
+    return ToStatus(MakeError(kLimitExceeded,
+                              absl::StrCat("ShardCount ", *shard_count, " exceeds the limit of ",
+                                           shard_store::kMaxShardCount, " shards per stream")));
   }
   v1::CreateStreamRequest request;
   request.set_stream_name(*name);
@@ -317,8 +317,7 @@ absl::StatusOr<Value> DescribeStream(const Context& c, Input& in) {
                    c.store.DescribeStreamSummary(summary_request));
   v1::ListShardsRequest shards_request;
   shards_request.set_stream_name(name);
-  shards_request.set_max_results(
-      static_cast<int32_t>(limit.value_or(kDefaultDescribeStreamLimit)));
+  shards_request.set_max_results(static_cast<int32_t>(limit.value_or(kDefaultDescribeStreamLimit)));
   if (start) {
     shards_request.set_exclusive_start_shard_id(NormalizeShardId(*start).value_or(*start));
   }
@@ -505,8 +504,7 @@ absl::StatusOr<Value> GetShardIterator(const Context& c, Input& in) {
   std::optional<std::string> type = r.String("ShardIteratorType");
   r.Required("ShardIteratorType", type.has_value());
   r.Enum("ShardIteratorType", type,
-         {"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST",
-          "AT_TIMESTAMP"});
+         {"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"});
   std::optional<std::string> sequence = r.String("StartingSequenceNumber");
   r.Pattern("StartingSequenceNumber", sequence, kSequenceNumberPattern, MatchesSequenceNumber);
   std::optional<absl::Time> timestamp = r.Timestamp("Timestamp");
@@ -623,9 +621,9 @@ absl::StatusOr<Value> UpdateShardCount(const Context& c, Input& in) {
   RETURN_IF_ERROR(in.Check());
   ASSIGN_OR_RETURN(std::string name, Resolve(c, ref));
   if (*target > shard_store::kMaxShardCount) {
-    return ToStatus(MakeError(
-        kLimitExceeded, absl::StrCat("TargetShardCount ", *target, " exceeds the limit of ",
-                                     shard_store::kMaxShardCount, " shards per stream")));
+    return ToStatus(MakeError(kLimitExceeded,
+                              absl::StrCat("TargetShardCount ", *target, " exceeds the limit of ",
+                                           shard_store::kMaxShardCount, " shards per stream")));
   }
   v1::UpdateShardCountRequest request;
   request.set_stream_name(name);
@@ -746,14 +744,29 @@ const std::vector<Operation>& Operations() {
 
 // Kinesis operations not served yet (aws/NOTES.md).
 constexpr absl::string_view kNotYetSupported[] = {
-    "AddTagsToStream",         "RemoveTagsFromStream",   "ListTagsForStream",
-    "TagResource",             "UntagResource",          "ListTagsForResource",
-    "RegisterStreamConsumer",  "DeregisterStreamConsumer", "DescribeStreamConsumer",
-    "ListStreamConsumers",     "SubscribeToShard",       "EnableEnhancedMonitoring",
-    "DisableEnhancedMonitoring", "StartStreamEncryption", "StopStreamEncryption",
-    "UpdateStreamMode",        "GetResourcePolicy",      "PutResourcePolicy",
-    "DeleteResourcePolicy",    "UpdateMaxRecordSize",    "UpdateStreamWarmThroughput",
-    "UpdateAccountSettings",   "DescribeAccountSettings",
+    "AddTagsToStream",
+    "RemoveTagsFromStream",
+    "ListTagsForStream",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+    "RegisterStreamConsumer",
+    "DeregisterStreamConsumer",
+    "DescribeStreamConsumer",
+    "ListStreamConsumers",
+    "SubscribeToShard",
+    "EnableEnhancedMonitoring",
+    "DisableEnhancedMonitoring",
+    "StartStreamEncryption",
+    "StopStreamEncryption",
+    "UpdateStreamMode",
+    "GetResourcePolicy",
+    "PutResourcePolicy",
+    "DeleteResourcePolicy",
+    "UpdateMaxRecordSize",
+    "UpdateStreamWarmThroughput",
+    "UpdateAccountSettings",
+    "DescribeAccountSettings",
 };
 
 }  // namespace
@@ -777,8 +790,8 @@ AwsOutcome KinesisApi::Call(const AwsCall& call) {
   }
   for (absl::string_view name : kNotYetSupported) {
     if (name == call.operation) {
-      return MakeError(kUnknownOperation,
-                       absl::StrCat("Kinesis operation ", name, " is not supported by Tributary yet"));
+      return MakeError(kUnknownOperation, absl::StrCat("Kinesis operation ", name,
+                                                       " is not supported by Tributary yet"));
     }
   }
   return MakeError(kUnknownOperation,

@@ -12,7 +12,8 @@
 // supported yet (aws/NOTES.md lists them).
 //
 // Wire rules (as botocore, the AWS CLI v2 and the Java SDK send them):
-//   - StreamARN is accepted wherever StreamName is: arn:aws:kinesis:<region>:<account>:stream/<name>
+//   - StreamARN is accepted wherever StreamName is:
+//   arn:aws:kinesis:<region>:<account>:stream/<name>
 //     with this API's region and account (another region or account is
 //     ResourceNotFoundException: the stream is not here); both given must name the same stream.
 //   - Data: base64 in JSON, a byte string in CBOR. Partition keys are hashed on the UTF-8 bytes

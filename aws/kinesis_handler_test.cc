@@ -60,8 +60,7 @@ class KinesisApiTest : public ::testing::Test {
     router_.AddApi(api_.get());
   }
 
-  HttpRequest Request(const std::string& operation, std::string body,
-                      const char* content_type) {
+  HttpRequest Request(const std::string& operation, std::string body, const char* content_type) {
     HttpRequest r;
     r.method = "POST";
     r.target = "/";
@@ -97,8 +96,8 @@ class KinesisApiTest : public ::testing::Test {
     ASSERT_EQ(r.status, 200) << r.body;
   }
 
-  std::string Iterator(const std::string& stream, const std::string& shard,
-                       const std::string& type, const std::string& extra = "") {
+  std::string Iterator(const std::string& stream, const std::string& shard, const std::string& type,
+                       const std::string& extra = "") {
     Reply r = Call("GetShardIterator",
                    absl::StrCat(R"({"StreamName": ")", stream, R"(", "ShardId": ")", shard,
                                 R"(", "ShardIteratorType": ")", type, "\"", extra, "}"));
@@ -199,8 +198,8 @@ TEST_F(KinesisApiTest, PutAndGetRoundTripBinaryDataAndNonAsciiKeys) {
   Create("orders", 4);
   const std::string data("\x00\x01\xfe\xff binary", 11);
   // botocore sends non-ASCII keys escaped; the key is hashed on its UTF-8 bytes.
-  Reply put = Call("PutRecord", absl::StrCat(R"({"StreamName": "orders", "Data": ")",
-                                             Base64(data), R"(", "PartitionKey": "cl\u00e9-\ud83d\ude00"})"));
+  Reply put = Call("PutRecord", absl::StrCat(R"({"StreamName": "orders", "Data": ")", Base64(data),
+                                             R"(", "PartitionKey": "cl\u00e9-\ud83d\ude00"})"));
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(put["EncryptionType"], Value::String("NONE"));
   const std::string shard = put["ShardId"].string_value();
@@ -275,11 +274,13 @@ TEST_F(KinesisApiTest, PutRecordsOverFiveMebibytesIsInvalidArgument) {
   for (int i = 0; i < 6; ++i) {
     absl::StrAppend(&records, i ? "," : "", R"({"Data": ")", one_mib, R"(", "PartitionKey": "k"})");
   }
-  Reply r = Call("PutRecords", absl::StrCat(R"({"StreamName": "orders", "Records": [)", records, "]}"));
+  Reply r =
+      Call("PutRecords", absl::StrCat(R"({"StreamName": "orders", "Records": [)", records, "]}"));
   EXPECT_EQ(r.type(), kInvalidArgument);
   // One record over 1 MiB of data breaks the model's constraint: ValidationException.
-  Reply big = Call("PutRecord", absl::StrCat(R"({"StreamName": "orders", "PartitionKey": "k", "Data": ")",
-                                             Base64(std::string((1 << 20) + 1, 'x')), "\"}"));
+  Reply big =
+      Call("PutRecord", absl::StrCat(R"({"StreamName": "orders", "PartitionKey": "k", "Data": ")",
+                                     Base64(std::string((1 << 20) + 1, 'x')), "\"}"));
   EXPECT_EQ(big.type(), kValidation);
   EXPECT_THAT(big.message(), HasSubstr("Member must have length less than or equal to 1048576"));
 }
@@ -289,8 +290,9 @@ TEST_F(KinesisApiTest, GetShardIteratorServesAllFiveTypes) {
   std::vector<std::string> sequence;
   for (int i = 0; i < 3; ++i) {
     clock_.Advance(absl::Seconds(10));
-    Reply p = Call("PutRecord", absl::StrCat(R"({"StreamName": "s", "PartitionKey": "k", "Data": ")",
-                                             Base64(absl::StrCat("r", i)), "\"}"));
+    Reply p =
+        Call("PutRecord", absl::StrCat(R"({"StreamName": "s", "PartitionKey": "k", "Data": ")",
+                                       Base64(absl::StrCat("r", i)), "\"}"));
     sequence.push_back(p["SequenceNumber"].string_value());
   }
   auto first_data = [&](const std::string& iterator) -> std::string {
@@ -304,12 +306,14 @@ TEST_F(KinesisApiTest, GetShardIteratorServesAllFiveTypes) {
   const std::string shard = "shardId-000000000000";
   EXPECT_EQ(first_data(Iterator("s", shard, "TRIM_HORIZON")), "r0");
   EXPECT_EQ(first_data(Iterator("s", shard, "LATEST")), "<none>");
-  EXPECT_EQ(first_data(Iterator("s", shard, "AT_SEQUENCE_NUMBER",
-                                absl::StrCat(R"(, "StartingSequenceNumber": ")", sequence[1], "\""))),
-            "r1");
-  EXPECT_EQ(first_data(Iterator("s", shard, "AFTER_SEQUENCE_NUMBER",
-                                absl::StrCat(R"(, "StartingSequenceNumber": ")", sequence[1], "\""))),
-            "r2");
+  EXPECT_EQ(
+      first_data(Iterator("s", shard, "AT_SEQUENCE_NUMBER",
+                          absl::StrCat(R"(, "StartingSequenceNumber": ")", sequence[1], "\""))),
+      "r1");
+  EXPECT_EQ(
+      first_data(Iterator("s", shard, "AFTER_SEQUENCE_NUMBER",
+                          absl::StrCat(R"(, "StartingSequenceNumber": ")", sequence[1], "\""))),
+      "r2");
   // Records arrived at +10 s, +20 s, +30 s; a float timestamp between the 2nd and 3rd.
   EXPECT_EQ(first_data(Iterator("s", shard, "AT_TIMESTAMP", R"(, "Timestamp": 1700000025.5)")),
             "r2");
@@ -318,16 +322,20 @@ TEST_F(KinesisApiTest, GetShardIteratorServesAllFiveTypes) {
   EXPECT_EQ(first_data(Iterator("s", "0", "TRIM_HORIZON")), "r0");
 
   EXPECT_EQ(Call("GetShardIterator", R"({"StreamName": "s", "ShardId": "shardId-000000000000",
-                 "ShardIteratorType": "AT_SEQUENCE_NUMBER"})").type(),
+                 "ShardIteratorType": "AT_SEQUENCE_NUMBER"})")
+                .type(),
             kInvalidArgument);  // no sequence number
   EXPECT_EQ(Call("GetShardIterator", R"({"StreamName": "s", "ShardId": "shardId-000000000000",
-                 "ShardIteratorType": "SIDEWAYS"})").type(),
+                 "ShardIteratorType": "SIDEWAYS"})")
+                .type(),
             kValidation);
   EXPECT_EQ(Call("GetShardIterator", R"({"StreamName": "s", "ShardId": "shardId-000000000009",
-                 "ShardIteratorType": "LATEST"})").type(),
+                 "ShardIteratorType": "LATEST"})")
+                .type(),
             kResourceNotFound);
   EXPECT_EQ(Call("GetShardIterator", R"({"StreamName": "s", "ShardId": "bogus",
-                 "ShardIteratorType": "LATEST"})").type(),
+                 "ShardIteratorType": "LATEST"})")
+                .type(),
             kResourceNotFound);
 }
 
@@ -358,7 +366,8 @@ TEST_F(KinesisApiTest, SplitAndMergeEndTheParentsWithChildShards) {
   ASSERT_EQ(split.status, 200) << split.body;
   // Splitting the closed parent again: the store's FAILED_PRECONDITION is ResourceInUse.
   EXPECT_EQ(Call("SplitShard", R"({"StreamName": "s", "ShardToSplit": "shardId-000000000000",
-      "NewStartingHashKey": "1"})").type(),
+      "NewStartingHashKey": "1"})")
+                .type(),
             kResourceInUse);
 
   Reply end = Call("GetRecords", absl::StrCat(R"({"ShardIterator": ")", parent_iterator, "\"}"));
@@ -389,7 +398,8 @@ TEST_F(KinesisApiTest, SplitAndMergeEndTheParentsWithChildShards) {
   EXPECT_EQ(*after["Shards"].list()[0].Find("AdjacentParentShardId"),
             Value::String("shardId-000000000002"));
   EXPECT_EQ(Call("MergeShards", R"({"StreamName": "s", "ShardToMerge": "shardId-000000000003",
-      "AdjacentShardToMerge": "shardId-000000000003"})").type(),
+      "AdjacentShardToMerge": "shardId-000000000003"})")
+                .type(),
             kInvalidArgument);
 }
 
@@ -401,8 +411,9 @@ TEST_F(KinesisApiTest, DescribeStreamPagesShardsWithHasMoreShards) {
   EXPECT_EQ(d.Find("Shards")->list().size(), 2u);
   EXPECT_EQ(*d.Find("HasMoreShards"), Value::Bool(true));
   EXPECT_EQ(*d.Find("StreamStatus"), Value::String("ACTIVE"));
-  Reply rest = Call("DescribeStream",
-                    R"({"StreamName": "s", "Limit": 2, "ExclusiveStartShardId": "shardId-000000000001"})");
+  Reply rest =
+      Call("DescribeStream",
+           R"({"StreamName": "s", "Limit": 2, "ExclusiveStartShardId": "shardId-000000000001"})");
   const Value& r = rest["StreamDescription"];
   ASSERT_EQ(r.Find("Shards")->list().size(), 1u);
   EXPECT_EQ(*r.Find("Shards")->list()[0].Find("ShardId"), Value::String("shardId-000000000002"));
@@ -436,39 +447,44 @@ TEST_F(KinesisApiTest, ListStreamsPagesByNameAndByToken) {
   EXPECT_EQ(first["HasMoreStreams"], Value::Bool(true));
   Reply by_name = Call("ListStreams", R"({"ExclusiveStartStreamName": "b"})");
   EXPECT_EQ(by_name["StreamNames"].list(), std::vector<Value>{Value::String("c")});
-  Reply by_token = Call("ListStreams", absl::StrCat(R"({"NextToken": ")",
-                                                    first["NextToken"].string_value(), "\"}"));
+  Reply by_token = Call(
+      "ListStreams", absl::StrCat(R"({"NextToken": ")", first["NextToken"].string_value(), "\"}"));
   EXPECT_EQ(by_token["StreamNames"].list(), std::vector<Value>{Value::String("c")});
   EXPECT_EQ(by_token["HasMoreStreams"], Value::Bool(false));
 }
 
 TEST_F(KinesisApiTest, UpdateShardCountRetentionAndLimits) {
   Create("s", 2);
-  Reply update = Call("UpdateShardCount",
-                      R"({"StreamName": "s", "TargetShardCount": 4, "ScalingType": "UNIFORM_SCALING"})");
+  Reply update =
+      Call("UpdateShardCount",
+           R"({"StreamName": "s", "TargetShardCount": 4, "ScalingType": "UNIFORM_SCALING"})");
   ASSERT_EQ(update.status, 200) << update.body;
   EXPECT_EQ(update["CurrentShardCount"], Value::Integer(2));
   EXPECT_EQ(update["TargetShardCount"], Value::Integer(4));
   EXPECT_EQ(update["StreamARN"], Value::String(std::string(kArnPrefix) + "s"));
-  EXPECT_EQ(Call("UpdateShardCount",
-                 R"({"StreamName": "s", "TargetShardCount": 100, "ScalingType": "UNIFORM_SCALING"})")
-                .type(),
-            kInvalidArgument);  // more than double
+  EXPECT_EQ(
+      Call("UpdateShardCount",
+           R"({"StreamName": "s", "TargetShardCount": 100, "ScalingType": "UNIFORM_SCALING"})")
+          .type(),
+      kInvalidArgument);  // more than double
   EXPECT_EQ(Call("UpdateShardCount", R"({"StreamName": "s", "TargetShardCount": 4})").type(),
             kValidation);
 
-  EXPECT_EQ(Call("IncreaseStreamRetentionPeriod",
-                 R"({"StreamName": "s", "RetentionPeriodHours": 48})").status,
-            200);
+  EXPECT_EQ(
+      Call("IncreaseStreamRetentionPeriod", R"({"StreamName": "s", "RetentionPeriodHours": 48})")
+          .status,
+      200);
   EXPECT_EQ(Call("DescribeStreamSummary", R"({"StreamName": "s"})")["StreamDescriptionSummary"]
                 .Find("RetentionPeriodHours")
                 ->integer_value(),
             48);
-  EXPECT_EQ(Call("DecreaseStreamRetentionPeriod",
-                 R"({"StreamName": "s", "RetentionPeriodHours": 12})").type(),
-            kInvalidArgument);
+  EXPECT_EQ(
+      Call("DecreaseStreamRetentionPeriod", R"({"StreamName": "s", "RetentionPeriodHours": 12})")
+          .type(),
+      kInvalidArgument);
   EXPECT_EQ(Call("IncreaseStreamRetentionPeriod",
-                 R"({"StreamName": "s", "RetentionPeriodHours": 99999999999})").type(),
+                 R"({"StreamName": "s", "RetentionPeriodHours": 99999999999})")
+                .type(),
             kInvalidArgument);
 
   Reply limits = Call("DescribeLimits", "{}");

@@ -47,7 +47,8 @@ std::string RequestId() {
   char buffer[40];
   std::snprintf(buffer, sizeof(buffer), "%08x-%04x-4%03x-%04x-%012llx",
                 static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(a & 0xfff), static_cast<unsigned>(0x8000 | (b >> 48 & 0x3fff)),
+                static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | (b >> 48 & 0x3fff)),
                 static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return buffer;
 }
@@ -123,8 +124,8 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
                 absl::StrCat("unsupported Content-Type '", request.Header("content-type"),
                              "' (expected ", kJson11, " or ", kCbor11, ")"));
   }
-  absl::StatusOr<Value> input = encoding->protocol == Protocol::kCbor ? ParseCbor(request.body)
-                                                                      : ParseJson(request.body);
+  absl::StatusOr<Value> input =
+      encoding->protocol == Protocol::kCbor ? ParseCbor(request.body) : ParseJson(request.body);
   if (!input.ok()) return fail(kSerialization, std::string(input.status().message()));
   if (input->type() != Value::Type::kMap) {
     return fail(kSerialization, "the request body must be a structure");

@@ -138,8 +138,8 @@ TEST_F(RouterTest, MalformedBodiesAreSerializationException) {
     EXPECT_EQ(r.status, 400) << body;
     EXPECT_EQ(JsonError(r).first, kSerialization) << body;
   }
-  HttpResponse r = router_.Handle(
-      Request("Kinesis_20131202.Echo", "\xa1\x61", "application/x-amz-cbor-1.1"));
+  HttpResponse r =
+      router_.Handle(Request("Kinesis_20131202.Echo", "\xa1\x61", "application/x-amz-cbor-1.1"));
   EXPECT_EQ(r.status, 400);
   absl::StatusOr<Value> error = ParseCbor(r.body);  // a CBOR request gets a CBOR error
   ASSERT_TRUE(error.ok()) << error.status();
@@ -173,8 +173,8 @@ TEST_F(RouterTest, RequestsMustCarryAWellFormedSignature) {
 TEST_F(RouterTest, ApiErrorsCarryTheirCodeAndStatus) {
   HttpResponse r = router_.Handle(Request("Kinesis_20131202.Fail", "{}"));
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(JsonError(r), std::make_pair(std::string(kResourceNotFound),
-                                         std::string("no such thing")));
+  EXPECT_EQ(JsonError(r),
+            std::make_pair(std::string(kResourceNotFound), std::string("no such thing")));
   EXPECT_EQ(HeaderOf(r, "x-amzn-ErrorType"), kResourceNotFound);
 
   r = router_.Handle(Request("Kinesis_20131202.Crash", "{}"));

@@ -39,7 +39,8 @@ absl::StatusOr<SigV4Authorization> ParseSigV4Authorization(absl::string_view hea
   std::string credential, signed_headers, signature;
   bool has_credential = false, has_signed_headers = false, has_signature = false;
   for (absl::string_view part : absl::StrSplit(header, absl::ByAnyChar(", "), absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(part, absl::MaxSplits('=', 1));
     if (kv.first == "Credential") {
       credential = std::string(kv.second);
       has_credential = true;

@@ -23,11 +23,11 @@ namespace tributary::aws {
 
 struct SigV4Authorization {
   std::string access_key_id;
-  std::string date;     // the credential scope's date, YYYYMMDD
-  std::string region;   // e.g. "us-east-1"
-  std::string service;  // e.g. "kinesis"
+  std::string date;                         // the credential scope's date, YYYYMMDD
+  std::string region;                       // e.g. "us-east-1"
+  std::string service;                      // e.g. "kinesis"
   std::vector<std::string> signed_headers;  // lower-case names, in the header's order
-  std::string signature;                     // 64 lower-case hex digits
+  std::string signature;                    // 64 lower-case hex digits
 };
 
 // Parses an Authorization header value. The parameters (Credential, SignedHeaders, Signature)

@@ -49,13 +49,16 @@ TEST(SigV4Test, MalformedHeadersAreRejectedSayingWhy) {
        "SignedHeaders"},
       {"AWS4-HMAC-SHA256 Credential=K/20240102/r/s/aws4_request, SignedHeaders=host", "Signature"},
       {"AWS4-HMAC-SHA256 Credential=K/2024-01-02/r/s/aws4_request, SignedHeaders=host, "
-       "Signature=" + std::string(kSignature),
+       "Signature=" +
+           std::string(kSignature),
        "YYYYMMDD"},
       {"AWS4-HMAC-SHA256 Credential=K/20240102/r/s/aws3_request, SignedHeaders=host, "
-       "Signature=" + std::string(kSignature),
+       "Signature=" +
+           std::string(kSignature),
        "aws4_request"},
       {"AWS4-HMAC-SHA256 Credential=K/20240102/r/s/aws4_request, SignedHeaders=host;;date, "
-       "Signature=" + std::string(kSignature),
+       "Signature=" +
+           std::string(kSignature),
        "SignedHeaders"},
       {"AWS4-HMAC-SHA256 Credential=K/20240102/r/s/aws4_request, SignedHeaders=host, "
        "Signature=abc",
