@@ -49,6 +49,18 @@ std::string LowerFirst(absl::string_view name) {
   return out;
 }
 
+// A string value as a validation message quotes it: at most 256 characters of it, so that a
+// megabyte-long partition key does not become a megabyte-long message.
+std::string Quoted(const std::string& value) {
+  size_t end = 0;
+  for (size_t chars = 0; end < value.size() && chars < 256; ++chars) {
+    ++end;
+    while (end < value.size() && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) ++end;
+  }
+  return absl::StrCat("'", absl::string_view(value).substr(0, end),
+                      end < value.size() ? "...'" : "'");
+}
+
 // How AWS renders a blob in a validation message.
 std::string BlobRendering(size_t n) {
   return absl::StrCat("java.nio.HeapByteBuffer[pos=0 lim=", n, " cap=", n, "]");
@@ -246,12 +258,12 @@ bool InputReader::Length(absl::string_view name, const std::optional<std::string
   if (!value) return true;
   const size_t n = CodePoints(*value);
   if (n < min) {
-    Violation(name, absl::StrCat("'", *value, "'"),
+    Violation(name, Quoted(*value),
               absl::StrCat("Member must have length greater than or equal to ", min));
     return false;
   }
   if (n > max) {
-    Violation(name, absl::StrCat("'", *value, "'"),
+    Violation(name, Quoted(*value),
               absl::StrCat("Member must have length less than or equal to ", max));
     return false;
   }
@@ -311,7 +323,7 @@ bool InputReader::Pattern(absl::string_view name, const std::optional<std::strin
                           absl::string_view pattern,
                           const std::function<bool(absl::string_view)>& matches) {
   if (!value || matches(*value)) return true;
-  Violation(name, absl::StrCat("'", *value, "'"),
+  Violation(name, Quoted(*value),
             absl::StrCat("Member must satisfy regular expression pattern: ", pattern));
   return false;
 }
@@ -323,7 +335,7 @@ bool InputReader::Enum(absl::string_view name, const std::optional<std::string>&
     if (*value == a) return true;
   }
   Violation(
-      name, absl::StrCat("'", *value, "'"),
+      name, Quoted(*value),
       absl::StrCat("Member must satisfy enum value set: [", absl::StrJoin(allowed, ", "), "]"));
   return false;
 }

@@ -111,6 +111,17 @@ TEST(InputReaderTest, LengthsCountCharactersNotBytes) {
   EXPECT_FALSE(in.Length("E", in.String("E"), 1, 255));
 }
 
+TEST(InputReaderTest, LongValuesAreCutInMessages) {
+  Value body = Value::Map();
+  body.Add("PartitionKey", Value::String(std::string(100000, 'k')));
+  InputErrors errors(Protocol::kJson);
+  InputReader in(body, &errors);
+  in.Length("PartitionKey", in.String("PartitionKey"), 1, 256);
+  ASSERT_TRUE(errors.Error().has_value());
+  EXPECT_LT(errors.Error()->message.size(), 500u);
+  EXPECT_THAT(errors.Error()->message, HasSubstr("kkk...' at 'partitionKey'"));
+}
+
 TEST(InputReaderTest, PatternsAndEnumsReportTheRule) {
   Value body = Json(R"({"StreamName": "bad name", "Type": "SIDEWAYS"})");
   InputErrors errors(Protocol::kJson);

@@ -65,7 +65,8 @@ class Value {
   const Value* Find(absl::string_view name) const;
 
   // Builders. Add appends a member to a map, Append an element to a list; both return the new
-  // element so that nested values can be filled in place:
+  // element so that nested values can be filled in place (the reference is valid until the next
+  // Add/Append on the same container):
   //   Value out = Value::Map();
   //   Value& range = out.Add("HashKeyRange", Value::Map());
   //   range.Add("StartingHashKey", Value::String("0"));

@@ -15,7 +15,9 @@ import hashlib
 import json
 import os
 import random
+import subprocess
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -377,5 +379,46 @@ class KinesisBoto3Test(unittest.TestCase):
         self.assertEqual((status, json_error(body)[0]), (400, "ResourceNotFoundException"))
 
 
+class FrontDoorWiringTest(unittest.TestCase):
+    """The flags, and the front door on shard_store_server."""
+
+    def test_shard_store_server_serves_the_kinesis_api_too(self):
+        server = tributary_aws.Tributary(command=tributary_aws.SHARD_STORE_SERVER,
+                                         extra_flags=["--aws_region=eu-west-1",
+                                                      "--aws_account_id=123456789012"])
+        try:
+            tributary_aws.isolate_botocore(server.work)
+            kinesis = boto3.client(
+                "kinesis", endpoint_url=server.endpoint, region_name="eu-west-1",
+                aws_access_key_id=tributary_aws.ACCESS_KEY,
+                aws_secret_access_key=tributary_aws.SECRET_KEY,
+                config=botocore.config.Config(retries={"total_max_attempts": 1}))
+            kinesis.create_stream(StreamName="store", ShardCount=1)
+            put = kinesis.put_record(StreamName="store", Data=b"x", PartitionKey="k")
+            it = kinesis.get_shard_iterator(StreamName="store", ShardId=put["ShardId"],
+                                            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            self.assertEqual([r["Data"] for r in kinesis.get_records(ShardIterator=it)["Records"]],
+                             [b"x"])
+            self.assertEqual(kinesis.describe_stream_summary(StreamName="store")
+                             ["StreamDescriptionSummary"]["StreamARN"],
+                             "arn:aws:kinesis:eu-west-1:123456789012:stream/store")
+        finally:
+            self.assertEqual(server.stop(), 0, server.log())
+
+    def test_bad_aws_flags_are_refused_at_start_naming_the_flag(self):
+        work = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        binary = os.path.join(os.getcwd(), "tools", "tributary", "tributary")
+        for flag, says in [("--aws_listen=127.0.0.1:99999", "--aws_listen"),
+                           ("--aws_listen=:4566", "--aws_listen"),
+                           ("--aws_account_id=12", "--aws_account_id"),
+                           ("--aws_region=US East", "--aws_region")]:
+            result = subprocess.run(
+                [binary, "serve", "--data_dir=" + os.path.join(work, "data"),
+                 "--listen=127.0.0.1:0", flag],
+                capture_output=True, text=True, timeout=60)
+            self.assertEqual(result.returncode, 2, flag + ": " + result.stderr)
+            self.assertIn(says, result.stderr, flag)
+
+
 if __name__ == "__main__":
-    sys.exit(tributary_aws.run_suites("kinesis_boto3", KinesisBoto3Test))
+    sys.exit(tributary_aws.run_suites("kinesis_boto3", KinesisBoto3Test, FrontDoorWiringTest))

@@ -27,18 +27,24 @@ ACCESS_KEY = "AKIDTRIBUTARYTEST"
 SECRET_KEY = "not-a-secret"
 
 
-class Tributary:
-    """A running `tributary serve` with the AWS front door on a free loopback port."""
+TRIBUTARY = ["tools/tributary/tributary", "serve"]
+SHARD_STORE_SERVER = ["shard_store/shard_store_server"]
 
-    def __init__(self, extra_flags=()):
+
+class Tributary:
+    """A running server with the AWS front door on a free loopback port: `tributary serve` by
+    default, or `command` (a runfiles path and its leading arguments)."""
+
+    def __init__(self, extra_flags=(), command=TRIBUTARY):
         self.work = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
-        binary = os.path.join(os.getcwd(), "tools", "tributary", "tributary")
+        binary = os.path.join(os.getcwd(), command[0])
         port_file = os.path.join(self.work, "aws_port")
         self.log_path = os.path.join(self.work, "serve.log")
         self.process = subprocess.Popen(
-            [binary, "serve", "--data_dir=" + os.path.join(self.work, "data"),
-             "--listen=127.0.0.1:0", "--aws_listen=127.0.0.1:0",
-             "--aws_port_file=" + port_file] + list(extra_flags),
+            [binary] + list(command[1:]) + [
+                "--data_dir=" + os.path.join(self.work, "data"),
+                "--listen=127.0.0.1:0", "--aws_listen=127.0.0.1:0",
+                "--aws_port_file=" + port_file] + list(extra_flags),
             stdout=subprocess.DEVNULL, stderr=open(self.log_path, "w"))
         self.port = self._wait_for_port_file(port_file)
         self.endpoint = "http://127.0.0.1:%d" % self.port
@@ -47,14 +53,14 @@ class Tributary:
         deadline = time.monotonic() + STARTUP_GUARD_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError("tributary serve exited with %d:\n%s"
+                raise AssertionError("the server exited with %d:\n%s"
                                      % (self.process.returncode, self.log()))
             try:
                 with open(path) as f:
                     return int(f.read().strip())
             except (OSError, ValueError):
                 time.sleep(0.05)
-        raise AssertionError("tributary serve wrote no AWS port file:\n" + self.log())
+        raise AssertionError("the server wrote no AWS port file:\n" + self.log())
 
     def log(self):
         with open(self.log_path) as f:
