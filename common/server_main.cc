@@ -45,15 +45,19 @@ void InitServerMain(int* argc, char*** argv, const char* usage) {
 
 absl::Status WritePortFile(int port) {
   if (FLAGS_port_file.empty()) return absl::OkStatus();
-  const std::string tmp = FLAGS_port_file + ".tmp";
+  return WritePortFile(FLAGS_port_file, port);
+}
+
+absl::Status WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << port << "\n";
     out.close();
     if (!out) return absl::InternalError(absl::StrCat("writing port file ", tmp));
   }
-  if (std::rename(tmp.c_str(), FLAGS_port_file.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("renaming port file to ", FLAGS_port_file));
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("renaming port file to ", path));
   }
   return absl::OkStatus();
 }

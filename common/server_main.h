@@ -24,6 +24,8 @@ void InitServerMain(int* argc, char*** argv, const char* usage);
 // Writes `port` to --port_file when that flag is set. Errors: INTERNAL naming
 // the path.
 absl::Status WritePortFile(int port);
+// Writes `port` to `path` the same way (a server's second port, e.g. --aws_port_file).
+absl::Status WritePortFile(const std::string& path, int port);
 
 // Blocks until SIGINT or SIGTERM arrives; returns the signal number.
 int WaitForTerminationSignal();

@@ -261,14 +261,16 @@ PollerRecord LeaseTable::Renewed(const std::string& poller_id, absl::Time wall_n
 Lease LeaseTable::ToLease(const LeaseEntry& entry, MonotonicTime now) const {
   Lease lease;
   lease.record = entry.record;
-  lease.iterator_age_ms = entry.iterator_age_ms;
   lease.last_processing_result = entry.last_processing_result;
   lease.last_processing_result_time = entry.last_processing_result_time;
+  lease.last_error = entry.last_error;
   lease.assignable = entry.assignable;
   if (!entry.record.owner.empty()) {
     auto poller = pollers_.find(entry.record.owner);
     if (poller != pollers_.end()) lease.last_renewal_time = poller->second.record.last_heartbeat;
     lease.expired = !IsLive(entry.record.owner, now);
+    // Nobody works on an expired lease's shard: its last age says nothing about now.
+    if (!lease.expired) lease.iterator_age_ms = entry.iterator_age_ms;
   }
   return lease;
 }
@@ -480,6 +482,10 @@ absl::StatusOr<HeartbeatResult> LeaseTable::Heartbeat(const std::string& poller_
                                                    ? wall_now
                                                    : p.last_processing_result_time;
     }
+    if (!p.last_error.kind.empty()) {
+      it->second.last_error = p.last_error;
+      if (p.last_error.time == absl::InfinitePast()) it->second.last_error.time = wall_now;
+    }
   }
   HeartbeatResult result;
   result.lease_expiration = wall_now + (pollers_.at(poller_id).live_until - now);
@@ -681,6 +687,41 @@ std::vector<PollerInfo> LeaseTable::ListPollers() {
     auto owned = by_owner_.find(id);
     info.lease_count = owned == by_owner_.end() ? 0 : static_cast<int>(owned->second.size());
     result.push_back(std::move(info));
+  }
+  return result;
+}
+
+std::vector<MappingSummary> LeaseTable::SummarizeLeases(
+    const std::vector<std::string>& mapping_uuids) {
+  absl::MutexLock lock(&mu_);
+  std::vector<MappingSummary> result;
+  result.reserve(mapping_uuids.size());
+  for (const std::string& uuid : mapping_uuids) {
+    MappingSummary summary;
+    summary.mapping_uuid = uuid;
+    bool has_result = false;
+    for (auto it = leases_.lower_bound(LeaseKey{uuid, ""});
+         it != leases_.end() && it->first.mapping_uuid == uuid; ++it) {
+      const LeaseEntry& e = it->second;
+      if (!e.last_processing_result.empty()) {
+        const absl::Time at = e.last_processing_result_time;
+        // A failure is not hidden by a success seen at the same instant.
+        if (!has_result || at > summary.last_processing_result_time ||
+            (at == summary.last_processing_result_time &&
+             summary.last_processing_result == kOkProcessingResult &&
+             e.last_processing_result != kOkProcessingResult)) {
+          summary.last_processing_result = e.last_processing_result;
+          summary.last_processing_result_time = at;
+          has_result = true;
+        }
+      }
+      if (!e.last_error.kind.empty() &&
+          (summary.last_error.kind.empty() || e.last_error.time > summary.last_error.time)) {
+        summary.last_error = e.last_error;
+        summary.last_error_shard_id = it->first.shard_id;
+      }
+    }
+    result.push_back(std::move(summary));
   }
   return result;
 }

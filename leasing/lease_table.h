@@ -94,16 +94,31 @@ struct LeaseTableOptions {
   absl::Duration forget_poller_after = absl::Hours(1);
 };
 
+// The pollers' text for a successful invocation (MappingSummary's tie rule).
+inline constexpr char kOkProcessingResult[] = "OK";
+
+// The last error a poller saw on a lease's shard, as its heartbeat reported it. Opaque to
+// leasing: the kinds are the poller's (poller/metrics.h). Empty kind: none reported.
+struct LeaseError {
+  std::string kind;
+  std::string message;
+  absl::Time time = absl::InfinitePast();  // when the poller saw it (its clock)
+};
+
 // A lease as read: the stored row plus what is computed at read time.
 struct Lease {
   LeaseRecord record;
   absl::Time last_renewal_time = absl::InfinitePast();  // the owner's last heartbeat
-  int64_t iterator_age_ms = 0;                          // the owner's last report; memory only
+  // The owner's last report (memory only; 0 from a new owner until it reports). nullopt when
+  // nobody works on the shard (no owner, or the owner is not live): unknown, not 0.
+  std::optional<int64_t> iterator_age_ms;
   // The last processing result a poller reported ("OK", "PROBLEM: ..."; empty before any) and
   // when that poller observed it; memory only, kept across owner changes until the new owner
   // reports (see LeaseProgress).
   std::string last_processing_result;
   absl::Time last_processing_result_time = absl::InfinitePast();
+  // The last error a poller reported (see LeaseProgress); memory only, kept like the result.
+  LeaseError last_error;
   bool expired = false;     // owned, and the owner is not live
   bool assignable = false;  // enabled, not at SHARD_END, every parent done or gone
 };
@@ -136,6 +151,24 @@ struct LeaseProgress {
   // table stamps the heartbeat's time.
   std::string last_processing_result;
   absl::Time last_processing_result_time = absl::InfinitePast();
+  // The last error the poller saw on the lease's shard. An empty kind: nothing reported this
+  // time (the stored error is kept); otherwise it replaces the stored one like a result does.
+  // Without a time (InfinitePast) the table stamps the heartbeat's time.
+  LeaseError last_error;
+};
+
+// What the pollers last reported on one mapping's leases (SummarizeLeases).
+struct MappingSummary {
+  std::string mapping_uuid;
+  // The newest processing result among the leases, by its time; on a tie of times a result
+  // other than "OK" wins (a failure is not hidden by a success seen at the same instant), then
+  // the first lease in key order. Empty when no lease carries one.
+  std::string last_processing_result;
+  absl::Time last_processing_result_time = absl::InfinitePast();
+  // The newest error among the leases, by its time (on a tie the first lease in key order), and
+  // the shard of its lease. Empty kind when no lease carries one.
+  LeaseError last_error;
+  std::string last_error_shard_id;
 };
 
 struct HeartbeatResult {
@@ -213,8 +246,9 @@ class LeaseTable {
   // ages and processing results, kept in memory for the leases the poller owns (reports on
   // others, e.g. from a poller fenced out by a new owner, are ignored). An age replaces the
   // stored one; a non-empty result replaces the stored result and its time (whatever that time
-  // says: the owner's latest report wins), an empty one keeps it. An owner change resets the
-  // age to 0 but keeps the result until the new owner reports one. Returns every
+  // says: the owner's latest report wins), an empty one keeps it; an error (non-empty kind)
+  // likewise. An owner change resets the age to 0 but keeps the result and the error until the
+  // new owner reports its own. Returns every
   // lease the poller owns now, with counters, and those it should give back: leases that are no
   // longer assignable (mapping disabled, SHARD_END) and, when it holds more than its target,
   // enough of those held for at least `min_hold`. A lease the poller thought it held and that is
@@ -261,6 +295,10 @@ class LeaseTable {
   // Every registered poller, by id.
   std::vector<PollerInfo> ListPollers();
 
+  // One summary per uuid of `mapping_uuids`, in that order (see MappingSummary; an unknown
+  // mapping gets an empty one). Reads memory only: O(leases of those mappings), no write.
+  std::vector<MappingSummary> SummarizeLeases(const std::vector<std::string>& mapping_uuids);
+
  private:
   struct LeaseEntry {
     LeaseRecord record;
@@ -268,6 +306,7 @@ class LeaseTable {
     int64_t iterator_age_ms = 0;
     std::string last_processing_result;  // memory only, like iterator_age_ms
     absl::Time last_processing_result_time = absl::InfinitePast();
+    LeaseError last_error;  // memory only, like the result
     // When the current owner was granted the lease (the table's open time for a lease owned
     // then); min_hold counts from here. Memory only; record.moved_at is its wall twin.
     MonotonicTime moved_at;

@@ -416,6 +416,102 @@ TEST_F(LeaseTableTest, ProcessingResultOutlivesAnOwnerChangeAndIgnoresTheFencedO
   EXPECT_EQ(Get(key).last_processing_result_time, clock_.Now());
 }
 
+// A heartbeat's progress report on `key` with an error of `kind` seen at `at`.
+LeaseProgress ErrorReport(const LeaseKey& key, const std::string& kind, const std::string& message,
+                          absl::Time at) {
+  LeaseProgress p{key, 0};
+  p.last_error = LeaseError{kind, message, at};
+  return p;
+}
+
+TEST_F(LeaseTableTest, LastErrorIsKeptReplacedByTheOwnerAndOutlivesAnOwnerChange) {
+  CreateLeases(1);
+  Register("p1");
+  const LeaseKey key = Acquire("p1").at(0);
+  EXPECT_EQ(Get(key).last_error.kind, "");
+  const absl::Time timed_out_at = clock_.Now() - absl::Milliseconds(300);
+  ASSERT_TRUE(
+      table_
+          ->Heartbeat("p1", {ErrorReport(key, "Timeout", "DEADLINE_EXCEEDED: late", timed_out_at)})
+          .ok());
+  EXPECT_EQ(Get(key).last_error.kind, "Timeout");
+  EXPECT_EQ(Get(key).last_error.message, "DEADLINE_EXCEEDED: late");
+  EXPECT_EQ(Get(key).last_error.time, timed_out_at);
+  ASSERT_TRUE(table_->Heartbeat("p1", {{key, 700}}).ok());
+  EXPECT_EQ(Get(key).last_error.kind, "Timeout") << "a report without an error keeps it";
+
+  // Without a time: the heartbeat's.
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(
+      table_->Heartbeat("p1", {ErrorReport(key, "FunctionError", "boom", absl::InfinitePast())})
+          .ok());
+  EXPECT_EQ(Get(key).last_error.kind, "FunctionError");
+  EXPECT_EQ(Get(key).last_error.time, clock_.Now());
+
+  // p1 goes silent; p2 takes over: the error stays, p1's late report is ignored.
+  Register("p2");
+  clock_.Advance(absl::Seconds(11));
+  ASSERT_THAT(Acquire("p2"), ElementsAre(key));
+  ASSERT_TRUE(
+      table_->Heartbeat("p1", {ErrorReport(key, "ConnectionError", "stale", clock_.Now())}).ok());
+  EXPECT_EQ(Get(key).last_error.kind, "FunctionError");
+  EXPECT_EQ(Get(key).last_error.message, "boom");
+  Restart();
+  EXPECT_EQ(Get(key).last_error.kind, "") << "memory only";
+}
+
+TEST_F(LeaseTableTest, IteratorAgeIsUnknownWhileNobodyWorksOnTheShard) {
+  CreateLeases(2);
+  EXPECT_EQ(Get(Key(Shard(0))).iterator_age_ms, std::nullopt) << "never owned";
+  Register("p1", 1);
+  const LeaseKey key = Acquire("p1").at(0);
+  EXPECT_EQ(Get(key).iterator_age_ms, 0) << "a new owner starts at 0";
+  ASSERT_TRUE(table_->Heartbeat("p1", {{key, 1500}}).ok());
+  EXPECT_EQ(Get(key).iterator_age_ms, 1500);
+  clock_.Advance(absl::Seconds(11));  // p1 misses its heartbeats
+  EXPECT_TRUE(Get(key).expired);
+  EXPECT_EQ(Get(key).iterator_age_ms, std::nullopt) << "expired owner: unknown";
+  ASSERT_TRUE(table_->Heartbeat("p1", {{key, 1600}}).ok());  // back
+  EXPECT_EQ(Get(key).iterator_age_ms, 1600);
+  ASSERT_TRUE(table_->ReleaseLease(key, "p1", Counter(key)).ok());
+  EXPECT_EQ(Get(key).iterator_age_ms, std::nullopt) << "released: unknown";
+}
+
+TEST_F(LeaseTableTest, SummaryHasTheNewestResultAndTheNewestErrorOfEachMapping) {
+  CreateLeases(3);
+  CreateLeases(1, "other");
+  Register("p1");
+  ASSERT_THAT(Acquire("p1"), SizeIs(4));
+  const absl::Time t = clock_.Now();
+  ASSERT_TRUE(
+      table_
+          ->Heartbeat("p1", {ResultReport(Key(Shard(0)), "OK", t),
+                             ResultReport(Key(Shard(1)), "PROBLEM: Function timed out", t),
+                             ResultReport(Key(Shard(2)), "OK", t - absl::Seconds(1)),
+                             ErrorReport(Key(Shard(0)), "Timeout", "old", t - absl::Seconds(5)),
+                             ErrorReport(Key(Shard(2)), "FunctionError", "new", t)})
+          .ok());
+  std::vector<MappingSummary> summaries = table_->SummarizeLeases({kMapping, "other", "unknown"});
+  ASSERT_THAT(summaries, SizeIs(3));
+  EXPECT_EQ(summaries[0].mapping_uuid, kMapping);
+  EXPECT_EQ(summaries[0].last_processing_result, "PROBLEM: Function timed out")
+      << "a PROBLEM wins a tie with OK";
+  EXPECT_EQ(summaries[0].last_processing_result_time, t);
+  EXPECT_EQ(summaries[0].last_error.kind, "FunctionError");
+  EXPECT_EQ(summaries[0].last_error.message, "new");
+  EXPECT_EQ(summaries[0].last_error_shard_id, Shard(2));
+  EXPECT_EQ(summaries[1].mapping_uuid, "other");
+  EXPECT_EQ(summaries[1].last_processing_result, "") << "nothing reported";
+  EXPECT_EQ(summaries[1].last_error.kind, "");
+  EXPECT_EQ(summaries[2].mapping_uuid, "unknown");
+  EXPECT_EQ(summaries[2].last_processing_result, "");
+
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(table_->Heartbeat("p1", {ResultReport(Key(Shard(2)), "OK", clock_.Now())}).ok());
+  EXPECT_EQ(table_->SummarizeLeases({kMapping}).at(0).last_processing_result, "OK")
+      << "a newer success";
+}
+
 // ---- Fencing ----
 
 class FencingTest : public LeaseTableTest {

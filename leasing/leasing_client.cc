@@ -26,6 +26,7 @@ TRIBUTARY_LEASING_UNARY(Checkpoint, CheckpointResponse)
 TRIBUTARY_LEASING_UNARY(ListLeases, ListLeasesResponse)
 TRIBUTARY_LEASING_UNARY(GetLease, Lease)
 TRIBUTARY_LEASING_UNARY(ListPollers, ListPollersResponse)
+TRIBUTARY_LEASING_UNARY(SummarizeLeases, SummarizeLeasesResponse)
 
 #undef TRIBUTARY_LEASING_UNARY
 

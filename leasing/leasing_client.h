@@ -43,6 +43,8 @@ class LeasingClient {
   absl::StatusOr<v1::ListLeasesResponse> ListLeases(const v1::ListLeasesRequest& request);
   absl::StatusOr<v1::Lease> GetLease(const v1::GetLeaseRequest& request);
   absl::StatusOr<v1::ListPollersResponse> ListPollers(const v1::ListPollersRequest& request);
+  absl::StatusOr<v1::SummarizeLeasesResponse> SummarizeLeases(
+      const v1::SummarizeLeasesRequest& request);
 
   v1::Leasing::Stub* stub() { return stub_.get(); }
 

@@ -59,10 +59,15 @@ void ToProto(const Lease& l, v1::Lease* out) {
     *out->mutable_last_renewal_time() = ToProtoTimestamp(l.last_renewal_time);
   }
   out->set_enabled(r.enabled);
-  out->set_iterator_age_ms(l.iterator_age_ms);
+  if (l.iterator_age_ms.has_value()) out->set_iterator_age_ms(*l.iterator_age_ms);
   out->set_last_processing_result(l.last_processing_result);
   if (l.last_processing_result_time != absl::InfinitePast()) {
     *out->mutable_last_processing_result_time() = ToProtoTimestamp(l.last_processing_result_time);
+  }
+  out->set_last_error_kind(l.last_error.kind);
+  out->set_last_error_message(l.last_error.message);
+  if (l.last_error.time != absl::InfinitePast()) {
+    *out->mutable_last_error_time() = ToProtoTimestamp(l.last_error.time);
   }
   out->set_expired(l.expired);
   out->set_assignable(l.assignable);
@@ -227,10 +232,25 @@ grpc::Status LeasingService::Heartbeat(grpc::ServerContext*, const v1::Heartbeat
             "held_leases[", i, "].last_processing_result: at most ", kMaxProcessingResultLength,
             " bytes, got ", held.last_processing_result().size()));
       }
+      if (held.last_error_kind().size() > kMaxErrorKindLength) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("held_leases[", i, "].last_error_kind: at most ", kMaxErrorKindLength,
+                         " bytes, got ", held.last_error_kind().size()));
+      }
+      if (held.last_error_message().size() > kMaxErrorMessageLength) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("held_leases[", i, "].last_error_message: at most ",
+                         kMaxErrorMessageLength, " bytes, got ", held.last_error_message().size()));
+      }
       LeaseProgress report{std::move(key), held.iterator_age_ms()};
       report.last_processing_result = held.last_processing_result();
       if (held.has_last_processing_result_time()) {
         report.last_processing_result_time = FromProtoTimestamp(held.last_processing_result_time());
+      }
+      report.last_error.kind = held.last_error_kind();
+      report.last_error.message = held.last_error_message();
+      if (held.has_last_error_time()) {
+        report.last_error.time = FromProtoTimestamp(held.last_error_time());
       }
       progress.push_back(std::move(report));
     }
@@ -349,6 +369,42 @@ grpc::Status LeasingService::ListPollers(grpc::ServerContext*, const v1::ListPol
     out->set_lease_count(p.lease_count);
   }
   return grpc::Status::OK;
+}
+
+grpc::Status LeasingService::SummarizeLeases(grpc::ServerContext*,
+                                             const v1::SummarizeLeasesRequest* request,
+                                             v1::SummarizeLeasesResponse* response) {
+  auto run = [&]() -> absl::Status {
+    if (request->event_source_mapping_uuids_size() > kMaxSummarizedMappings) {
+      return absl::InvalidArgumentError(absl::StrCat("event_source_mapping_uuids: at most ",
+                                                     kMaxSummarizedMappings, ", got ",
+                                                     request->event_source_mapping_uuids_size()));
+    }
+    std::vector<std::string> uuids;
+    for (int i = 0; i < request->event_source_mapping_uuids_size(); ++i) {
+      RETURN_IF_ERROR(Required(request->event_source_mapping_uuids(i),
+                               absl::StrCat("event_source_mapping_uuids[", i, "]")));
+      uuids.push_back(request->event_source_mapping_uuids(i));
+    }
+    for (const MappingSummary& summary : table_.SummarizeLeases(uuids)) {
+      v1::MappingLeaseSummary* out = response->add_summaries();
+      out->set_event_source_mapping_uuid(summary.mapping_uuid);
+      out->set_last_processing_result(summary.last_processing_result);
+      if (!summary.last_processing_result.empty() &&
+          summary.last_processing_result_time != absl::InfinitePast()) {
+        *out->mutable_last_processing_result_time() =
+            ToProtoTimestamp(summary.last_processing_result_time);
+      }
+      out->set_last_error_kind(summary.last_error.kind);
+      out->set_last_error_message(summary.last_error.message);
+      if (summary.last_error.time != absl::InfinitePast()) {
+        *out->mutable_last_error_time() = ToProtoTimestamp(summary.last_error.time);
+      }
+      out->set_last_error_shard_id(summary.last_error_shard_id);
+    }
+    return absl::OkStatus();
+  };
+  return Reply(run(), "SummarizeLeases");
 }
 
 absl::StatusOr<std::unique_ptr<LeasingStack>> LeasingStack::Create(

@@ -8,8 +8,10 @@
 // Checkpoint; an unknown checkpoint type, or AT_TIMESTAMP_CHECKPOINT without a timestamp, as an
 // initial checkpoint (CHECKPOINT_TYPE_UNSPECIFIED there means TRIM_HORIZON); max_results outside
 // 0..10000 (0 means 1000); a page token that ListLeases did not return; a heartbeat's
-// held_leases[i].last_processing_result longer than kMaxProcessingResultLength. Unknown leases and
-// pollers are NOT_FOUND; fencing failures FAILED_PRECONDITION.
+// held_leases[i].last_processing_result longer than kMaxProcessingResultLength, last_error_kind
+// longer than kMaxErrorKindLength or last_error_message longer than kMaxErrorMessageLength; a
+// SummarizeLeases call naming an empty uuid or more than kMaxSummarizedMappings. Unknown leases
+// and pollers are NOT_FOUND; fencing failures FAILED_PRECONDITION.
 //
 // Thread-safe (gRPC calls handlers concurrently; the table serializes). `table` must outlive the
 // service.
@@ -30,6 +32,12 @@ namespace tributary::leasing {
 // The longest processing result a heartbeat may report (bytes): leasing keeps one per lease in
 // memory, and Lambda's texts are a few dozen characters.
 inline constexpr size_t kMaxProcessingResultLength = 256;
+// The longest error kind and error message a heartbeat may report (bytes): one per lease in
+// memory. Pollers cut messages to this length on a UTF-8 boundary.
+inline constexpr size_t kMaxErrorKindLength = 64;
+inline constexpr size_t kMaxErrorMessageLength = 256;
+// The most mappings one SummarizeLeases call may name.
+inline constexpr int kMaxSummarizedMappings = 10000;
 
 class LeasingService final : public v1::Leasing::Service {
  public:
@@ -62,6 +70,9 @@ class LeasingService final : public v1::Leasing::Service {
                         v1::Lease* response) override;
   grpc::Status ListPollers(grpc::ServerContext* context, const v1::ListPollersRequest* request,
                            v1::ListPollersResponse* response) override;
+  grpc::Status SummarizeLeases(grpc::ServerContext* context,
+                               const v1::SummarizeLeasesRequest* request,
+                               v1::SummarizeLeasesResponse* response) override;
 
  private:
   LeaseTable& table_;

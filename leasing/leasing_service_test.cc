@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -257,6 +258,87 @@ TEST_F(LeasingServiceTest, ProcessingResultTravelsFromHeartbeatToGetAndListLease
     ASSERT_THAT(listed->leases(), SizeIs(1));
     EXPECT_EQ(listed->leases(0).last_processing_result(), result);
   }
+}
+
+TEST_F(LeasingServiceTest, LastErrorTravelsFromHeartbeatToLeasesAndTheSummary) {
+  Create({NewLeaseProto("s0"), NewLeaseProto("s1")});
+  Register("p1");
+  ASSERT_THAT(Acquire("p1"), SizeIs(2));
+  const std::string longest(kMaxErrorMessageLength, 'x');  // the bound itself is accepted
+  v1::HeartbeatRequest hb;
+  hb.set_poller_id("p1");
+  v1::HeldLeaseStatus* held = hb.add_held_leases();
+  *held->mutable_lease_key() = Key("s1");
+  held->set_last_processing_result("PROBLEM: Function timed out");
+  held->mutable_last_processing_result_time()->set_seconds(1'700'000'000);
+  held->set_last_error_kind("Timeout");
+  held->set_last_error_message(longest);
+  held->mutable_last_error_time()->set_seconds(1'700'000'001);
+  ASSERT_TRUE(client().Heartbeat(hb).ok());
+
+  v1::Lease read = Get("s1");
+  EXPECT_EQ(read.last_error_kind(), "Timeout");
+  EXPECT_EQ(read.last_error_message(), longest);
+  EXPECT_EQ(read.last_error_time().seconds(), 1'700'000'001);
+  EXPECT_EQ(Get("s0").last_error_kind(), "");
+  EXPECT_FALSE(Get("s0").has_last_error_time());
+
+  v1::SummarizeLeasesRequest summarize;
+  summarize.add_event_source_mapping_uuids(kMapping);
+  summarize.add_event_source_mapping_uuids("no-such-mapping");
+  absl::StatusOr<v1::SummarizeLeasesResponse> summary = client().SummarizeLeases(summarize);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_THAT(summary->summaries(), SizeIs(2));
+  const v1::MappingLeaseSummary& mine = summary->summaries(0);
+  EXPECT_EQ(mine.event_source_mapping_uuid(), kMapping);
+  EXPECT_EQ(mine.last_processing_result(), "PROBLEM: Function timed out");
+  EXPECT_EQ(mine.last_processing_result_time().seconds(), 1'700'000'000);
+  EXPECT_EQ(mine.last_error_kind(), "Timeout");
+  EXPECT_EQ(mine.last_error_message(), longest);
+  EXPECT_EQ(mine.last_error_time().seconds(), 1'700'000'001);
+  EXPECT_EQ(mine.last_error_shard_id(), "s1");
+  EXPECT_EQ(summary->summaries(1).event_source_mapping_uuid(), "no-such-mapping");
+  EXPECT_EQ(summary->summaries(1).last_processing_result(), "");
+  EXPECT_FALSE(summary->summaries(1).has_last_error_time());
+}
+
+TEST_F(LeasingServiceTest, OverlongErrorsAndEmptySummaryUuidsAreInvalidArguments) {
+  Create({NewLeaseProto("s0")});
+  Register("p1");
+  ASSERT_THAT(Acquire("p1"), SizeIs(1));
+  for (const auto& [kind, message, field] :
+       {std::make_tuple(std::string(kMaxErrorKindLength + 1, 'k'), std::string("m"),
+                        "held_leases[0].last_error_kind"),
+        std::make_tuple(std::string("Timeout"), std::string(kMaxErrorMessageLength + 1, 'm'),
+                        "held_leases[0].last_error_message")}) {
+    v1::HeartbeatRequest hb;
+    hb.set_poller_id("p1");
+    v1::HeldLeaseStatus* held = hb.add_held_leases();
+    *held->mutable_lease_key() = Key("s0");
+    held->set_last_error_kind(kind);
+    held->set_last_error_message(message);
+    absl::StatusOr<v1::HeartbeatResponse> beat = client().Heartbeat(hb);
+    EXPECT_EQ(beat.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(beat.status().message()), HasSubstr(field));
+  }
+  EXPECT_EQ(Get("s0").last_error_kind(), "") << "a rejected heartbeat stores nothing";
+  v1::SummarizeLeasesRequest summarize;
+  summarize.add_event_source_mapping_uuids("");
+  absl::StatusOr<v1::SummarizeLeasesResponse> summary = client().SummarizeLeases(summarize);
+  EXPECT_EQ(summary.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(summary.status().message()), HasSubstr("event_source_mapping_uuids[0]"));
+}
+
+TEST_F(LeasingServiceTest, IteratorAgeIsAbsentWhileNobodyWorksOnTheShard) {
+  Create({NewLeaseProto("s0")});
+  EXPECT_FALSE(Get("s0").has_iterator_age_ms()) << "unowned";
+  Register("p1");
+  ASSERT_THAT(Acquire("p1"), SizeIs(1));
+  EXPECT_TRUE(Get("s0").has_iterator_age_ms());
+  EXPECT_EQ(Get("s0").iterator_age_ms(), 0);
+  clock_.Advance(absl::Seconds(11));
+  EXPECT_TRUE(Get("s0").expired());
+  EXPECT_FALSE(Get("s0").has_iterator_age_ms()) << "expired owner";
 }
 
 TEST_F(LeasingServiceTest, StaleOwnerIsFencedThroughTheService) {

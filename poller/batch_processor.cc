@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "mapping/mapping_config.h"
 
 namespace tributary::poller {
 namespace {
@@ -20,6 +21,18 @@ ProcessingResult ResultOfFailedCall(const absl::Status& status) {
       return ProcessingResult::kConnectionError;
     default:
       return ProcessingResult::kFunctionCallFailed;
+  }
+}
+
+// A failed call's error kind (metrics.h).
+ErrorKind ErrorOfFailedCall(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kDeadlineExceeded:
+      return ErrorKind::kTimeout;
+    case absl::StatusCode::kUnavailable:
+      return ErrorKind::kConnectionError;
+    default:
+      return ErrorKind::kCallFailed;
   }
 }
 
@@ -148,8 +161,7 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
       return ProcessSegment(call, std::move(second));
     }
     if (config.maximum_retry_attempts() >= 0 && retries >= config.maximum_retry_attempts()) {
-      RETURN_IF_ERROR(
-          Report(call, config, records, kRetryAttemptsExhausted, invoke_count, last));
+      RETURN_IF_ERROR(Report(call, config, records, kRetryAttemptsExhausted, invoke_count, last));
       call.on_done(records);
       return absl::OkStatus();
     }
@@ -176,8 +188,7 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
     SetWindow(*call.window, &request);
     request.mutable_state()->Swap(&call.window->state);  // and back after the call
   }
-  const int timeout_s =
-      config.function_timeout_seconds() > 0 ? config.function_timeout_seconds() : 30;
+  const int timeout_s = mapping::EffectiveFunctionTimeoutSeconds(config);
 
   const MonotonicTime start = clock_.MonotonicNow();
   absl::StatusOr<v1::InvokeResponse> reply =
@@ -195,6 +206,8 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
                                           reply.status().message());
     metrics_.FunctionError(call.shard);
     metrics_.Processed(call.shard, ResultOfFailedCall(reply.status()));
+    metrics_.InvocationFailed(call.shard, ErrorOfFailedCall(reply.status()),
+                              attempt.function_error);
     return attempt;
   }
   attempt.status_code = 0;
@@ -202,12 +215,14 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
     attempt.function_error = reply->function_error();
     metrics_.FunctionError(call.shard);
     metrics_.Processed(call.shard, ProcessingResult::kFunctionCallFailed);
+    metrics_.InvocationFailed(call.shard, ErrorKind::kFunctionError, attempt.function_error);
     return attempt;
   }
   if (call.window != nullptr && !reply->has_state()) {
     attempt.function_error = "the function returned no tumbling window state";
     metrics_.FunctionError(call.shard);
     metrics_.Processed(call.shard, ProcessingResult::kFunctionCallFailed);
+    metrics_.InvocationFailed(call.shard, ErrorKind::kMissingWindowState, attempt.function_error);
     return attempt;
   }
   const bool report_failures =
@@ -229,6 +244,8 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
           absl::StrCat("invalid batch item failure identifier \"", f.item_identifier(), "\"");
       metrics_.FunctionError(call.shard);
       metrics_.Processed(call.shard, ProcessingResult::kFunctionCallFailed);
+      metrics_.InvocationFailed(call.shard, ErrorKind::kInvalidBatchItemFailures,
+                                attempt.function_error);
       return attempt;
     }
     lowest = std::min(lowest, it->second);
@@ -236,6 +253,11 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
   if (call.window != nullptr) call.window->state = std::move(*reply->mutable_state());
   attempt.kind = Attempt::kPartial;
   metrics_.Processed(call.shard, ProcessingResult::kBatchItemFailures);
+  metrics_.InvocationFailed(
+      call.shard, ErrorKind::kBatchItemFailures,
+      absl::StrCat(reply->batch_item_failures_size(), " of ", records.size(),
+                   " records reported as failed, the first at sequence number ",
+                   records[lowest].sequence_number()));
   attempt.first_failed = lowest;
   attempt.function_error = "BatchItemFailures";
   return attempt;
@@ -257,15 +279,20 @@ FailureInfo BatchProcessor::NewFailureInfo(const v1::EventSourceMappingConfigura
   return info;
 }
 
-absl::Status BatchProcessor::PutFailureRecord(const ConfigSource& config,
-                                              const ShardContext& shard, StopSignal& stop,
-                                              const std::string& data) {
+absl::Status BatchProcessor::PutFailureRecord(const ConfigSource& config, const ShardContext& shard,
+                                              StopSignal& stop, const std::string& data) {
   for (int64_t attempt = 0;; ++attempt) {
     if (stop.stopped()) return absl::CancelledError("lane stopped");
     // Read again for every put: an operator may fix a wrong destination meanwhile.
     const std::string destination = config()->destination_config().on_failure().destination();
     if (destination.empty()) return absl::OkStatus();  // removed meanwhile: only counted
-    if (destination_.Put(destination, shard.shard_id, data).ok()) return absl::OkStatus();
+    const absl::Status put = destination_.Put(destination, shard.shard_id, data);
+    if (put.ok()) {
+      metrics_.DestinationPutSucceeded(shard, destination);
+      return absl::OkStatus();
+    }
+    // The lane waits here until the put succeeds: the metrics say why (and log it once).
+    metrics_.DestinationPutFailed(shard, destination, put);
     if (!waiter_.WaitUntil(clock_.MonotonicNow() + backoff_.Delay(attempt), stop)) {
       return absl::CancelledError("lane stopped while reporting to the destination");
     }
@@ -282,7 +309,8 @@ absl::Status BatchProcessor::Report(const Call& call,
     RETURN_IF_ERROR(
         PutFailureRecord(call.config, call.shard, call.stop, FailureRecordJson(info, records)));
   }
-  metrics_.Dropped(call.shard, condition, records.size());
+  metrics_.Dropped(call.shard, condition, records.size(),
+                   config.destination_config().on_failure().destination());
   return absl::OkStatus();
 }
 
@@ -324,8 +352,7 @@ absl::Status BatchProcessor::FinishWindow(const ShardContext& shard, const Confi
     // Read again for every attempt, as ProcessSegment does.
     const std::shared_ptr<const v1::EventSourceMappingConfiguration> current = source();
     const v1::EventSourceMappingConfiguration& config = *current;
-    const int timeout_s =
-        config.function_timeout_seconds() > 0 ? config.function_timeout_seconds() : 30;
+    const int timeout_s = mapping::EffectiveFunctionTimeoutSeconds(config);
     const MonotonicTime start = clock_.MonotonicNow();
     absl::StatusOr<v1::InvokeResponse> reply =
         invoker_.Invoke(config.function_endpoint(), request, absl::Seconds(timeout_s));
@@ -341,11 +368,13 @@ absl::Status BatchProcessor::FinishWindow(const ShardContext& shard, const Confi
       last.status_code = 0;
       last.function_error = reply->function_error();
       metrics_.Processed(shard, ProcessingResult::kFunctionCallFailed);
+      metrics_.InvocationFailed(shard, ErrorKind::kFunctionError, last.function_error);
     } else {
       last.status_code = static_cast<int>(reply.status().code());
       last.function_error = absl::StrCat(absl::StatusCodeToString(reply.status().code()), ": ",
                                          reply.status().message());
       metrics_.Processed(shard, ResultOfFailedCall(reply.status()));
+      metrics_.InvocationFailed(shard, ErrorOfFailedCall(reply.status()), last.function_error);
     }
 
     // Give up when the retries are spent or the window's last record is too old to retry for.

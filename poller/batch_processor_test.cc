@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_util.h"
+#include "common/testing/log_capture.h"
 #include "common/testing/test_util.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -477,6 +479,8 @@ struct ResultCase {
   std::string name;
   std::function<absl::StatusOr<v1::InvokeResponse>()> answer;
   ProcessingResult expected;
+  ErrorKind error = ErrorKind::kNone;  // the last error it leaves
+  std::string message;                 // that error's message
 };
 
 class ProcessingResultTest : public BatchProcessorTest,
@@ -496,33 +500,50 @@ TEST_P(ProcessingResultTest, OneInvocationSetsTheShardsResultWithItsTime) {
   ASSERT_EQ(progress.size(), 1u);
   EXPECT_EQ(progress[0].result, GetParam().expected);
   EXPECT_EQ(progress[0].result_time, t0_ + absl::Milliseconds(40)) << "when the call returned";
+  const LastError error = metrics_.LastErrorOf(shard_);
+  EXPECT_EQ(error.kind, GetParam().error);
+  EXPECT_EQ(error.message, GetParam().message);
+  EXPECT_EQ(progress[0].error.kind, GetParam().error);
+  if (GetParam().error != ErrorKind::kNone) {
+    EXPECT_EQ(error.time, t0_ + absl::Milliseconds(40));
+    const v1::ShardMetrics m = Metrics();
+    EXPECT_EQ(m.last_error_kind(), ErrorKindName(GetParam().error));
+    EXPECT_EQ(m.last_error_message(), GetParam().message);
+    EXPECT_EQ(FromProtoTimestamp(m.last_error_time()), t0_ + absl::Milliseconds(40));
+  }
+  EXPECT_EQ(Metrics().last_processing_result(), ProcessingResultText(GetParam().expected));
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Answers, ProcessingResultTest,
-    ::testing::Values(ResultCase{"Success", [] { return v1::InvokeResponse(); },
-                                 ProcessingResult::kOk},
-                      ResultCase{"FunctionErrorReply", [] { return FunctionErrorReply(); },
-                                 ProcessingResult::kFunctionCallFailed},
-                      ResultCase{"InternalStatus",
-                                 []() -> absl::StatusOr<v1::InvokeResponse> {
-                                   return absl::InternalError("boom");
-                                 },
-                                 ProcessingResult::kFunctionCallFailed},
-                      ResultCase{"DeadlineExceeded",
-                                 []() -> absl::StatusOr<v1::InvokeResponse> {
-                                   return absl::DeadlineExceededError("function timeout");
-                                 },
-                                 ProcessingResult::kFunctionTimedOut},
-                      ResultCase{"Unavailable",
-                                 []() -> absl::StatusOr<v1::InvokeResponse> {
-                                   return absl::UnavailableError("connection refused");
-                                 },
-                                 ProcessingResult::kConnectionError},
-                      ResultCase{"PartialBatchResponse", [] { return ItemFailures({"1"}); },
-                                 ProcessingResult::kBatchItemFailures},
-                      ResultCase{"UnknownItemIdentifier", [] { return ItemFailures({"nope"}); },
-                                 ProcessingResult::kFunctionCallFailed}),
+    ::testing::Values(
+        ResultCase{"Success", [] { return v1::InvokeResponse(); }, ProcessingResult::kOk,
+                   ErrorKind::kNone, ""},
+        ResultCase{"FunctionErrorReply", [] { return FunctionErrorReply(); },
+                   ProcessingResult::kFunctionCallFailed, ErrorKind::kFunctionError, "Unhandled"},
+        ResultCase{
+            "InternalStatus",
+            []() -> absl::StatusOr<v1::InvokeResponse> { return absl::InternalError("boom"); },
+            ProcessingResult::kFunctionCallFailed, ErrorKind::kCallFailed, "INTERNAL: boom"},
+        ResultCase{"DeadlineExceeded",
+                   []() -> absl::StatusOr<v1::InvokeResponse> {
+                     return absl::DeadlineExceededError("function timeout");
+                   },
+                   ProcessingResult::kFunctionTimedOut, ErrorKind::kTimeout,
+                   "DEADLINE_EXCEEDED: function timeout"},
+        ResultCase{"Unavailable",
+                   []() -> absl::StatusOr<v1::InvokeResponse> {
+                     return absl::UnavailableError("connection refused");
+                   },
+                   ProcessingResult::kConnectionError, ErrorKind::kConnectionError,
+                   "UNAVAILABLE: connection refused"},
+        ResultCase{"PartialBatchResponse", [] { return ItemFailures({"1"}); },
+                   ProcessingResult::kBatchItemFailures, ErrorKind::kBatchItemFailures,
+                   "1 of 3 records reported as failed, the first at sequence "
+                   "number 1"},
+        ResultCase{"UnknownItemIdentifier", [] { return ItemFailures({"nope"}); },
+                   ProcessingResult::kFunctionCallFailed, ErrorKind::kInvalidBatchItemFailures,
+                   "invalid batch item failure identifier \"nope\""}),
     [](const ::testing::TestParamInfo<ResultCase>& info) { return info.param.name; });
 
 TEST_F(BatchProcessorTest, ResultIsOkOnceARetrySucceeds) {
@@ -533,6 +554,113 @@ TEST_F(BatchProcessorTest, ResultIsOkOnceARetrySucceeds) {
   ASSERT_TRUE(Process(Records(2)).ok());
   EXPECT_EQ(function_.call_count(), 2);
   EXPECT_EQ(metrics_.LastProcessingResult(shard_), ProcessingResult::kOk);
+}
+
+// ---- Last error and the log (metrics.h) ----
+
+TEST_F(BatchProcessorTest, LastErrorStaysAfterASuccessWhichTheResultShows) {
+  function_.SetScript([](const v1::InvokeRequest&, int call) -> absl::StatusOr<v1::InvokeResponse> {
+    if (call == 0) return FunctionErrorReply();
+    return v1::InvokeResponse();
+  });
+  ASSERT_TRUE(Process(Records(2)).ok());
+  EXPECT_EQ(metrics_.LastProcessingResult(shard_), ProcessingResult::kOk);
+  EXPECT_EQ(metrics_.LastErrorOf(shard_).kind, ErrorKind::kFunctionError);
+  EXPECT_EQ(metrics_.LastErrorOf(shard_).time, t0_);
+}
+
+TEST_F(BatchProcessorTest, ALongFunctionErrorIsCutTo256BytesOnACharacterBoundary) {
+  // 255 ASCII bytes, then a 2-byte character that would end at byte 257.
+  const std::string text = std::string(255, 'x') + "\xc3\xa9" + "tail";
+  function_.SetScript([&](const v1::InvokeRequest&, int) {
+    v1::InvokeResponse r;
+    r.set_function_error(text);
+    return r;
+  });
+  config_.set_maximum_retry_attempts(0);
+  ASSERT_TRUE(Process(Records(1)).ok());
+  EXPECT_EQ(metrics_.LastErrorOf(shard_).message, std::string(255, 'x'));
+}
+
+// Regression (issue 14, item 4): a failing function was logged nowhere.
+TEST_F(BatchProcessorTest, FunctionErrorsAreLoggedOncePerChangeOfOutcome) {
+  tributary::testing::LogCapture log;
+  function_.SetScript([](const v1::InvokeRequest&, int call) -> absl::StatusOr<v1::InvokeResponse> {
+    if (call < 5) return FunctionErrorReply();                 // five failures in a row
+    if (call < 7) return absl::DeadlineExceededError("late");  // then two timeouts
+    return v1::InvokeResponse();
+  });
+  ASSERT_TRUE(Process(Records(2)).ok());
+  EXPECT_EQ(function_.call_count(), 8);
+  const std::string shard = "mapping mapping-1 shard shardId-000000000003";
+  EXPECT_EQ(log.Count({shard, "invocation failed (FunctionError): Unhandled"}), 1);
+  EXPECT_EQ(log.Count({shard, "invocation failed (Timeout): DEADLINE_EXCEEDED: late"}), 1);
+  EXPECT_EQ(log.Count({shard, "invocations succeed again"}), 1);
+  EXPECT_EQ(log.Count({shard}), 3) << "one line per change, nothing per retry";
+}
+
+// Regression (issue 14, item 4): the lane blocked on a failing destination with no reason.
+TEST_F(BatchProcessorTest, AFailingDestinationIsTheLastErrorAndLoggedOnceUntilAPutSucceeds) {
+  tributary::testing::LogCapture log;
+  SetDestination();
+  config_.set_maximum_retry_attempts(0);
+  destination_.FailNext(4);
+  function_.SetScript([](const v1::InvokeRequest&, int) { return FunctionErrorReply(); });
+  ASSERT_TRUE(Process(Records(1)).ok());
+  EXPECT_EQ(destination_.puts().size(), 1u) << "retried until it succeeded";
+  EXPECT_EQ(metrics_.LastErrorOf(shard_).kind, ErrorKind::kDestinationError);
+  EXPECT_NE(metrics_.LastErrorOf(shard_).message.find("put to dlq: "), std::string::npos)
+      << metrics_.LastErrorOf(shard_).message;
+  const std::string shard = "mapping mapping-1 shard shardId-000000000003";
+  EXPECT_EQ(log.Count({shard, "could not be put to the on-failure destination dlq"}), 1);
+  EXPECT_EQ(log.Count({shard, "puts to the on-failure destination dlq succeed again"}), 1);
+  EXPECT_EQ(log.Count({shard, "skipped 1 record(s) after RetryAttemptsExhausted, reported to dlq"}),
+            1);
+}
+
+TEST_F(BatchProcessorTest, SkippedRecordsAreLoggedOncePerConditionUntilASuccess) {
+  tributary::testing::LogCapture log;
+  config_.set_maximum_retry_attempts(0);
+  function_.SetScript([](const v1::InvokeRequest&, int) { return FunctionErrorReply(); });
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Process(Records(1)).ok());
+  const std::string shard = "mapping mapping-1 shard shardId-000000000003";
+  EXPECT_EQ(log.Count({shard, "after RetryAttemptsExhausted, no on-failure destination"}), 1);
+  EXPECT_EQ(Metrics().dropped_records().at("RetryAttemptsExhausted"), 3);
+  function_.SetScript([](const v1::InvokeRequest&, int call) -> absl::StatusOr<v1::InvokeResponse> {
+    if (call == 3) return v1::InvokeResponse();
+    return FunctionErrorReply();
+  });
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(Process(Records(1)).ok());  // a success, then a skip
+  EXPECT_EQ(log.Count({shard, "after RetryAttemptsExhausted"}), 2);
+}
+
+TEST(TruncateUtf8, CutsOnCharacterBoundariesAndReplacesInvalidBytes) {
+  EXPECT_EQ(TruncateUtf8("hello", 10), "hello");
+  EXPECT_EQ(TruncateUtf8("hello", 3), "hel");
+  EXPECT_EQ(TruncateUtf8("a\xc3\xa9", 2), "a") << "a 2-byte character is not split";
+  EXPECT_EQ(TruncateUtf8("a\xc3\xa9", 3), "a\xc3\xa9");
+  EXPECT_EQ(TruncateUtf8("\xe2\x82\xac\xf0\x9f\x98\x80", 6), "\xe2\x82\xac") << "3 + 4 bytes";
+  EXPECT_EQ(TruncateUtf8("a\xff"
+                         "b",
+                         10),
+            "a?b")
+      << "an invalid byte";
+  EXPECT_EQ(TruncateUtf8("\xc3", 10), "?") << "a sequence cut short";
+  EXPECT_EQ(TruncateUtf8("\xed\xa0\x80", 10), "???") << "a surrogate is not UTF-8";
+  EXPECT_EQ(TruncateUtf8("", 10), "");
+}
+
+TEST(ErrorKindName, NamesEachKind) {
+  EXPECT_STREQ(ErrorKindName(ErrorKind::kNone), "");
+  EXPECT_STREQ(ErrorKindName(ErrorKind::kFunctionError), "FunctionError");
+  EXPECT_STREQ(ErrorKindName(ErrorKind::kTimeout), "Timeout");
+  EXPECT_STREQ(ErrorKindName(ErrorKind::kConnectionError), "ConnectionError");
+  EXPECT_STREQ(ErrorKindName(ErrorKind::kCallFailed), "CallFailed");
+  EXPECT_STREQ(ErrorKindName(ErrorKind::kInvalidBatchItemFailures), "InvalidBatchItemFailures");
+  EXPECT_STREQ(ErrorKindName(ErrorKind::kBatchItemFailures), "BatchItemFailures");
+  EXPECT_STREQ(ErrorKindName(ErrorKind::kMissingWindowState), "MissingWindowState");
+  EXPECT_STREQ(ErrorKindName(ErrorKind::kDestinationError), "DestinationError");
+  EXPECT_STREQ(ErrorKindName(ErrorKind::kInvalidFilterCriteria), "InvalidFilterCriteria");
 }
 
 TEST(ProcessingResultText, NamesEachResultInLambdasWords) {

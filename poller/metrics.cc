@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/proto_util.h"
+#include "glog/logging.h"
 
 namespace tributary::poller {
 namespace {
@@ -43,7 +45,83 @@ std::string FormatDouble(double v) {
   return absl::StrFormat("%g", v);
 }
 
+// The length of the valid UTF-8 sequence starting at text[i], or 0 when it is not one.
+size_t Utf8SequenceLength(absl::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  size_t length;
+  unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // no overlong forms
+    if (lead == 0xED) high = 0x9F;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;  // at most U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return length;
+}
+
+// How a shard is named in the log.
+std::string ShardName(const ShardContext& shard) {
+  return absl::StrCat("mapping ", shard.mapping_uuid, " shard ", shard.shard_id);
+}
+
 }  // namespace
+
+std::string TruncateUtf8(absl::string_view text, size_t max_bytes) {
+  std::string out;
+  out.reserve(std::min(text.size(), max_bytes));
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = Utf8SequenceLength(text, i);
+    const size_t taken = length == 0 ? 1 : length;
+    if (out.size() + taken > max_bytes) break;
+    if (length == 0) {
+      out.push_back('?');
+    } else {
+      out.append(text.data() + i, length);
+    }
+    i += taken;
+  }
+  return out;
+}
+
+const char* ErrorKindName(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kNone:
+      return "";
+    case ErrorKind::kFunctionError:
+      return "FunctionError";
+    case ErrorKind::kTimeout:
+      return "Timeout";
+    case ErrorKind::kConnectionError:
+      return "ConnectionError";
+    case ErrorKind::kCallFailed:
+      return "CallFailed";
+    case ErrorKind::kInvalidBatchItemFailures:
+      return "InvalidBatchItemFailures";
+    case ErrorKind::kBatchItemFailures:
+      return "BatchItemFailures";
+    case ErrorKind::kMissingWindowState:
+      return "MissingWindowState";
+    case ErrorKind::kDestinationError:
+      return "DestinationError";
+    case ErrorKind::kInvalidFilterCriteria:
+      return "InvalidFilterCriteria";
+  }
+  return "";
+}
 
 const char* ProcessingResultText(ProcessingResult result) {
   switch (result) {
@@ -154,12 +232,108 @@ void PollerMetrics::FunctionError(const ShardContext& shard) {
   ++EntryFor(shard).function_errors;
 }
 
+void PollerMetrics::SetError(Entry& e, ErrorKind kind, absl::string_view message, absl::Time now) {
+  e.error.kind = kind;
+  e.error.message = TruncateUtf8(message, kMaxErrorMessageBytes);
+  e.error.time = now;
+}
+
 void PollerMetrics::Processed(const ShardContext& shard, ProcessingResult result) {
   const absl::Time now = clock_.Now();
-  absl::MutexLock lock(&mu_);
-  Entry& e = EntryFor(shard);
-  e.result = result;
-  e.result_time = now;
+  bool recovered = false;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = EntryFor(shard);
+    e.result = result;
+    e.result_time = now;
+    if (result == ProcessingResult::kOk) {
+      recovered = e.logged_invocation != ErrorKind::kNone;
+      e.logged_invocation = ErrorKind::kNone;
+      e.logged_drop.clear();
+    }
+  }
+  // Logged outside the lock (glog takes its own).
+  if (recovered) LOG(INFO) << ShardName(shard) << ": invocations succeed again";
+}
+
+void PollerMetrics::InvocationFailed(const ShardContext& shard, ErrorKind kind,
+                                     absl::string_view message) {
+  const absl::Time now = clock_.Now();
+  bool log;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = EntryFor(shard);
+    SetError(e, kind, message, now);
+    log = e.logged_invocation != kind;
+    e.logged_invocation = kind;
+  }
+  if (log) {
+    LOG(WARNING) << ShardName(shard) << ": invocation failed (" << ErrorKindName(kind)
+                 << "): " << TruncateUtf8(message, kMaxErrorMessageBytes)
+                 << " (logged again only when the outcome changes)";
+  }
+}
+
+void PollerMetrics::DestinationPutFailed(const ShardContext& shard, const std::string& destination,
+                                         const absl::Status& status) {
+  const absl::Time now = clock_.Now();
+  bool log;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = EntryFor(shard);
+    SetError(e, ErrorKind::kDestinationError,
+             absl::StrCat("put to ", destination, ": ", status.ToString()), now);
+    log = !e.logged_destination_failing;
+    e.logged_destination_failing = true;
+  }
+  if (log) {
+    LOG(WARNING) << ShardName(shard) << ": a failure record could not be put to the on-failure "
+                 << "destination " << destination << ": " << status
+                 << "; the lane retries the put and waits (logged again when a put succeeds)";
+  }
+}
+
+void PollerMetrics::DestinationPutSucceeded(const ShardContext& shard,
+                                            const std::string& destination) {
+  bool log;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = EntryFor(shard);
+    log = e.logged_destination_failing;
+    e.logged_destination_failing = false;
+  }
+  if (log) {
+    LOG(INFO) << ShardName(shard) << ": puts to the on-failure destination " << destination
+              << " succeed again";
+  }
+}
+
+void PollerMetrics::FilterCriteriaInvalid(const ShardContext& shard, const absl::Status& status) {
+  const absl::Time now = clock_.Now();
+  bool log;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = EntryFor(shard);
+    SetError(e, ErrorKind::kInvalidFilterCriteria, status.message(), now);
+    log = !e.logged_filter_invalid;
+    e.logged_filter_invalid = true;
+  }
+  if (log) {
+    LOG(ERROR) << ShardName(shard) << ": the mapping's filter criteria do not compile: " << status
+               << "; the shard is held (nothing is delivered) until the mapping is updated";
+  }
+}
+
+void PollerMetrics::FilterCriteriaValid(const ShardContext& shard) {
+  bool log;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(Key(shard.mapping_uuid, shard.shard_id));
+    if (it == entries_.end()) return;  // nothing to undo (and no entry for a healthy shard)
+    log = it->second.logged_filter_invalid;
+    it->second.logged_filter_invalid = false;
+  }
+  if (log) LOG(INFO) << ShardName(shard) << ": the filter criteria compile again";
 }
 
 void PollerMetrics::Retried(const ShardContext& shard) {
@@ -173,9 +347,22 @@ void PollerMetrics::Bisected(const ShardContext& shard) {
 }
 
 void PollerMetrics::Dropped(const ShardContext& shard, const std::string& condition,
-                            int64_t records) {
-  absl::MutexLock lock(&mu_);
-  EntryFor(shard).dropped[condition] += records;
+                            int64_t records, const std::string& destination) {
+  bool log;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = EntryFor(shard);
+    e.dropped[condition] += records;
+    log = e.logged_drop != condition;
+    e.logged_drop = condition;
+  }
+  if (log) {
+    LOG(WARNING) << ShardName(shard) << ": skipped " << records << " record(s) after " << condition
+                 << ", "
+                 << (destination.empty() ? std::string("no on-failure destination to report to")
+                                         : absl::StrCat("reported to ", destination))
+                 << " (logged again after a success or another condition)";
+  }
 }
 
 void PollerMetrics::Delivered(const ShardContext& shard, int64_t records) {
@@ -189,8 +376,55 @@ void PollerMetrics::Filtered(const ShardContext& shard, int64_t records) {
 }
 
 void PollerMetrics::Checkpointed(const ShardContext& shard, const std::string& checkpoint) {
-  absl::MutexLock lock(&mu_);
-  EntryFor(shard).checkpoint = checkpoint;
+  bool recovered;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = EntryFor(shard);
+    e.checkpoint = checkpoint;
+    recovered = !e.logged_checkpoint_error.ok();
+    e.logged_checkpoint_error = absl::OkStatus();
+  }
+  if (recovered) LOG(INFO) << ShardName(shard) << ": checkpoints succeed again";
+}
+
+void PollerMetrics::CheckpointFailed(const ShardContext& shard, const absl::Status& status) {
+  bool log;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = EntryFor(shard);
+    log = e.logged_checkpoint_error != status;
+    e.logged_checkpoint_error = status;
+  }
+  if (log) {
+    LOG(WARNING) << ShardName(shard) << ": a checkpoint failed: " << status
+                 << "; retried after a pause (logged again only when the outcome changes)";
+  }
+}
+
+void PollerMetrics::ReadFailed(const ShardContext& shard, const absl::Status& status) {
+  bool log;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = EntryFor(shard);
+    log = e.logged_read_error != status;
+    e.logged_read_error = status;
+  }
+  if (log) {
+    LOG(WARNING) << ShardName(shard) << ": reading the shard failed: " << status
+                 << "; reading again after a pause (logged again only when the outcome changes)";
+  }
+}
+
+void PollerMetrics::ReadSucceeded(const ShardContext& shard) {
+  bool recovered;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(Key(shard.mapping_uuid, shard.shard_id));
+    if (it == entries_.end() || it->second.logged_read_error.ok()) return;
+    it->second.logged_read_error = absl::OkStatus();
+    recovered = true;
+  }
+  if (recovered) LOG(INFO) << ShardName(shard) << ": reads succeed again";
 }
 
 void PollerMetrics::Remove(const ShardContext& shard) {
@@ -211,6 +445,12 @@ ProcessingResult PollerMetrics::LastProcessingResult(const ShardContext& shard) 
   return it == entries_.end() ? ProcessingResult::kNone : it->second.result;
 }
 
+LastError PollerMetrics::LastErrorOf(const ShardContext& shard) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(Key(shard.mapping_uuid, shard.shard_id));
+  return it == entries_.end() ? LastError() : it->second.error;
+}
+
 std::vector<ShardProgress> PollerMetrics::Progress(const std::vector<const ShardContext*>& shards) {
   const absl::Time now = clock_.Now();
   std::vector<ShardProgress> out(shards.size());
@@ -221,6 +461,7 @@ std::vector<ShardProgress> PollerMetrics::Progress(const std::vector<const Shard
     out[i].iterator_age_ms = AgeMs(it->second, now);
     out[i].result = it->second.result;
     out[i].result_time = it->second.result_time;
+    out[i].error = it->second.error;
   }
   return out;
 }
@@ -249,6 +490,15 @@ v1::GetMetricsResponse PollerMetrics::Snapshot(const std::string& mapping_uuid) 
     e.batch_size.ToProto(m->mutable_batch_size());
     e.latency_ms.ToProto(m->mutable_invoke_latency_ms());
     m->set_checkpoint(e.checkpoint);
+    m->set_last_processing_result(ProcessingResultText(e.result));
+    if (e.result != ProcessingResult::kNone) {
+      *m->mutable_last_processing_result_time() = ToProtoTimestamp(e.result_time);
+    }
+    if (e.error.kind != ErrorKind::kNone) {
+      m->set_last_error_kind(ErrorKindName(e.error.kind));
+      m->set_last_error_message(e.error.message);
+      *m->mutable_last_error_time() = ToProtoTimestamp(e.error.time);
+    }
   }
   return response;
 }
@@ -313,6 +563,18 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
       absl::StrAppend(&out, "tributary_poller_dropped_records_total{", labels(m), ",condition=\"",
                       LabelValue(condition), "\"} ", n, "\n");
     }
+  }
+  absl::StrAppend(&out,
+                  "# HELP tributary_poller_last_error_timestamp_seconds When the shard's last "
+                  "error was seen (Unix seconds), by kind; absent before the first.\n# TYPE "
+                  "tributary_poller_last_error_timestamp_seconds gauge\n");
+  for (const v1::ShardMetrics& m : snapshot.shards()) {
+    if (m.last_error_kind().empty()) continue;
+    const double seconds =
+        static_cast<double>(m.last_error_time().seconds()) + m.last_error_time().nanos() / 1e9;
+    absl::StrAppend(&out, "tributary_poller_last_error_timestamp_seconds{", labels(m), ",kind=\"",
+                    LabelValue(m.last_error_kind()), "\"} ", absl::StrFormat("%.3f", seconds),
+                    "\n");
   }
   histogram("tributary_poller_batch_size", "Records per invocation.",
             &v1::ShardMetrics::batch_size);

@@ -10,6 +10,22 @@
 // Lambda's words: ProcessingResultText) and when it was observed. The poller reports it to leasing
 // in its heartbeats, from where the stream tracker sets the mapping's LastProcessingResult.
 //
+// Last error: the last error seen on the shard (ErrorKind, a message cut to 256 bytes, the clock
+// time), reported the same way; it stays after later successes (the result says whether the
+// shard fails now).
+//
+// Logging (glog; the poller's one place for what happens to a shard): one line per change of
+// outcome per shard, never one per event, so a function failing for an hour is one line:
+//   - invocations: the first failure of each kind after a success (or after another kind), and
+//     "invocations succeed again" at the next success;
+//   - records skipped after reporting (RetryAttemptsExhausted, RecordAgeExceeded): the first
+//     skip of each condition since the last success;
+//   - the on-failure destination: its first failed put, and its next successful one;
+//   - filter criteria that do not compile, and criteria that compile again;
+//   - reads of the shard that fail (each different error once) and the next successful one;
+//   - checkpoints leasing did not take for a transient reason (retried), and the next one it did.
+// A shard's state starts afresh when it is removed (its lease went away).
+//
 // Thread-safe. The clock must outlive this object.
 #ifndef TRIBUTARY_POLLER_METRICS_H_
 #define TRIBUTARY_POLLER_METRICS_H_
@@ -20,6 +36,8 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
@@ -50,11 +68,55 @@ enum class ProcessingResult : uint8_t {
 // "PROBLEM: Connection error"; "PROBLEM: Function reported batch item failures".
 const char* ProcessingResultText(ProcessingResult result);
 
+// What went wrong, as the last error's kind (its name is what leasing, the mapping, the metrics
+// and tribctl show). From BatchProcessor's invocations:
+//   - kFunctionError "FunctionError": a reply with function_error (message: that text);
+//   - kTimeout "Timeout": the call failed with DEADLINE_EXCEEDED (the function timeout passed);
+//   - kConnectionError "ConnectionError": the call failed with UNAVAILABLE;
+//   - kCallFailed "CallFailed": the call failed with any other status;
+//     (for the three failed calls the message is "<CODE>: <status message>")
+//   - kInvalidBatchItemFailures "InvalidBatchItemFailures": an item identifier that is empty or
+//     not in the batch (the whole attempt failed);
+//   - kBatchItemFailures "BatchItemFailures": a valid partial batch response (message: how many
+//     records were reported and the first one's sequence number);
+//   - kMissingWindowState "MissingWindowState": tumbling windows, a reply without state;
+// from reporting: kDestinationError "DestinationError", a put to the on-failure destination
+// failed (it is retried: the lane waits); from the configuration: kInvalidFilterCriteria
+// "InvalidFilterCriteria", the filter criteria do not compile (the shard is held).
+enum class ErrorKind : uint8_t {
+  kNone,
+  kFunctionError,
+  kTimeout,
+  kConnectionError,
+  kCallFailed,
+  kInvalidBatchItemFailures,
+  kBatchItemFailures,
+  kMissingWindowState,
+  kDestinationError,
+  kInvalidFilterCriteria,
+};
+// "" for kNone, else the name above.
+const char* ErrorKindName(ErrorKind kind);
+
+// The longest error message kept (bytes); leasing refuses longer ones.
+inline constexpr size_t kMaxErrorMessageBytes = 256;
+// `text` cut to at most `max_bytes` bytes without splitting a UTF-8 sequence; bytes that are not
+// part of a valid UTF-8 sequence become '?' (the message travels in proto3 strings).
+std::string TruncateUtf8(absl::string_view text, size_t max_bytes);
+
+// The last error seen on a shard.
+struct LastError {
+  ErrorKind kind = ErrorKind::kNone;       // kNone: none yet
+  std::string message;                     // at most kMaxErrorMessageBytes
+  absl::Time time = absl::InfinitePast();  // when it was seen (clock time)
+};
+
 // What the heartbeat reports about one shard.
 struct ShardProgress {
   int64_t iterator_age_ms = 0;                        // as IteratorAgeMs
   ProcessingResult result = ProcessingResult::kNone;  // of the last invocation
   absl::Time result_time = absl::InfinitePast();      // when it was observed (clock time)
+  LastError error;                                    // the last error
 };
 
 // A Prometheus-style histogram: counts per upper bound, the last bound +Inf.
@@ -95,9 +157,32 @@ class PollerMetrics {
   void FunctionError(const ShardContext& shard);
   // The outcome of an invocation that just returned (now, by the clock).
   void Processed(const ShardContext& shard, ProcessingResult result);
+  // An invocation that just returned went wrong (`kind` is one of the invocation kinds): the
+  // last error, now; logged once per change (see the file comment). `message` is cut to
+  // kMaxErrorMessageBytes.
+  void InvocationFailed(const ShardContext& shard, ErrorKind kind, absl::string_view message);
+  // A put of a failure record to the on-failure destination `destination` failed (the last
+  // error, kDestinationError) / succeeded; logged once per change.
+  void DestinationPutFailed(const ShardContext& shard, const std::string& destination,
+                            const absl::Status& status);
+  void DestinationPutSucceeded(const ShardContext& shard, const std::string& destination);
+  // The configuration's filter criteria do not compile (the last error, kInvalidFilterCriteria)
+  // / compile (or are none); logged once per change.
+  void FilterCriteriaInvalid(const ShardContext& shard, const absl::Status& status);
+  void FilterCriteriaValid(const ShardContext& shard);
+  // A read of the shard failed (the reader pauses and reads again) / succeeded; logged once per
+  // change. Not a last error: it is not about processing.
+  void ReadFailed(const ShardContext& shard, const absl::Status& status);
+  void ReadSucceeded(const ShardContext& shard);
+  // A checkpoint write failed for a transient reason (retried after a pause); logged once per
+  // change, and Checkpointed logs the recovery.
+  void CheckpointFailed(const ShardContext& shard, const absl::Status& status);
   void Retried(const ShardContext& shard);
   void Bisected(const ShardContext& shard);
-  void Dropped(const ShardContext& shard, const std::string& condition, int64_t records);
+  // Records skipped after being reported under `condition`, to the on-failure destination
+  // `destination` ("" without one: only counted); logged once per change (see above).
+  void Dropped(const ShardContext& shard, const std::string& condition, int64_t records,
+               const std::string& destination = "");
   void Delivered(const ShardContext& shard, int64_t records);
   // Records that matched none of the mapping's filters (skipped without an invocation).
   void Filtered(const ShardContext& shard, int64_t records);
@@ -110,6 +195,8 @@ class PollerMetrics {
   int64_t IteratorAgeMs(const ShardContext& shard);
   // The last processing result of a shard (kNone when unknown).
   ProcessingResult LastProcessingResult(const ShardContext& shard);
+  // The last error of a shard (kind kNone when none or unknown).
+  LastError LastErrorOf(const ShardContext& shard);
   // IteratorAgeMs and the last processing result of each shard, in order, under one lock (the
   // heartbeat asks for every lease).
   std::vector<ShardProgress> Progress(const std::vector<const ShardContext*>& shards);
@@ -128,6 +215,16 @@ class PollerMetrics {
     int64_t frozen_age_ms = 0;
     ProcessingResult result = ProcessingResult::kNone;
     absl::Time result_time = absl::InfinitePast();
+    LastError error;
+    // What was logged last (the file comment): the failing invocation kind (kNone: succeeding),
+    // the skip condition since the last success ("": none), whether the destination's puts and
+    // the filter criteria were failing.
+    ErrorKind logged_invocation = ErrorKind::kNone;
+    std::string logged_drop;
+    bool logged_destination_failing = false;
+    bool logged_filter_invalid = false;
+    absl::Status logged_read_error;        // OK: reads succeed
+    absl::Status logged_checkpoint_error;  // OK: checkpoints succeed
     int64_t invocations = 0;
     int64_t function_errors = 0;
     int64_t retries = 0;
@@ -144,6 +241,8 @@ class PollerMetrics {
   using Key = std::tuple<std::string, std::string>;  // mapping uuid, shard id
 
   Entry& EntryFor(const ShardContext& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sets `e`'s last error to (kind, message cut to size) at `now`.
+  static void SetError(Entry& e, ErrorKind kind, absl::string_view message, absl::Time now);
   int64_t AgeMs(const Entry& e, absl::Time now) const;
 
   const std::string poller_id_;

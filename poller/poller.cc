@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/proto_util.h"
 #include "common/status_macros.h"
+#include "glog/logging.h"
 #include "leasing/owned_digest.h"
 
 namespace tributary::poller {
@@ -30,6 +31,37 @@ Waiter& LaneWaiter(Waiter& waiter, CompensatedWaiter* compensated) {
   return compensated != nullptr ? *compensated : waiter;
 }
 
+std::string LeaseName(const std::string& mapping_uuid, const std::string& shard_id,
+                      int64_t counter) {
+  return absl::StrCat("lease of mapping ", mapping_uuid, " shard ", shard_id, " (counter ", counter,
+                      ")");
+}
+
+// One line for a consumer that left kRunning.
+void LogEnd(const std::string& poller_id, ShardConsumer& c) {
+  const std::string lease =
+      LeaseName(c.shard().mapping_uuid, c.shard().shard_id, c.lease_counter());
+  const std::string checkpoint = c.last_checkpoint().empty() ? "none" : c.last_checkpoint();
+  switch (c.state()) {
+    case ShardConsumer::State::kLost:
+      LOG(WARNING) << "poller " << poller_id << ": lost the " << lease << ": "
+                   << (c.end_reason().empty() ? "no reason given" : c.end_reason())
+                   << "; stopped at once (last checkpoint " << checkpoint << ")";
+      break;
+    case ShardConsumer::State::kReleased:
+      LOG(INFO) << "poller " << poller_id << ": gave back the " << lease << ": "
+                << (c.end_reason().empty() ? "no reason given" : c.end_reason()) << " (checkpoint "
+                << checkpoint << ")";
+      break;
+    case ShardConsumer::State::kShardEnded:
+      LOG(INFO) << "poller " << poller_id << ": processed the shard of the " << lease
+                << " to SHARD_END and released it";
+      break;
+    case ShardConsumer::State::kRunning:
+      break;
+  }
+}
+
 }  // namespace
 
 Poller::Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService& leases,
@@ -48,7 +80,8 @@ Poller::Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService
                               : std::make_unique<CompensatedWaiter>(waiter, *scheduler_)),
       deps_(LaneDeps{clock, LaneWaiter(waiter, compensated_waiter_.get()), invoker, destination,
                      metrics, options_.backoff, options_.seed, options_.window_close_grace}),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      log_(absl::StrCat("poller ", options_.poller_id)) {}
 
 Poller::~Poller() {
   {
@@ -107,6 +140,7 @@ absl::Status Poller::Register() {
 
 void Poller::RemoveFinished() {
   std::vector<std::shared_ptr<ShardConsumer>> done;
+  std::vector<std::shared_ptr<ShardConsumer>> ended;  // left kRunning since the last scan
   // Read before scanning: a consumer finishing during the scan is seen by the next one.
   const int64_t events = finished_events_.load();
   {
@@ -115,6 +149,7 @@ void Poller::RemoveFinished() {
     scanned_events_ = events;
     for (auto it = consumers_.begin(); it != consumers_.end();) {
       if (it->second->state() != ShardConsumer::State::kRunning) {
+        ended.push_back(it->second);
         retiring_.push_back(it->second);
         it = consumers_.erase(it);
       } else {
@@ -130,6 +165,7 @@ void Poller::RemoveFinished() {
       }
     }
   }
+  for (auto& c : ended) LogEnd(options_.poller_id, *c);
   for (auto& c : done) {
     c->Stop();  // returns at once: none of its tasks is left
     bool replaced;
@@ -163,8 +199,14 @@ absl::Status Poller::Heartbeat() {
       const Reported known = it == reported_.end() ? Reported() : it->second;
       ShardProgress report = progress[i];
       if (!full && report.result == known.result) report.result = ProcessingResult::kNone;
+      // The last error goes with a new result (its time is then fresh) and when it is another
+      // error; a repeat of the same one waits for the full report to refresh its time.
+      if (!full && report.result == ProcessingResult::kNone &&
+          report.error.kind == known.error_kind && report.error.message == known.error_message) {
+        report.error = LastError();
+      }
       if (full || report.iterator_age_ms != known.iterator_age_ms ||
-          report.result != ProcessingResult::kNone) {
+          report.result != ProcessingResult::kNone || report.error.kind != ErrorKind::kNone) {
         sent.emplace_back(std::move(key), report);
       }
     }
@@ -182,6 +224,11 @@ absl::Status Poller::Heartbeat() {
     if (report.result != ProcessingResult::kNone) {
       held->set_last_processing_result(ProcessingResultText(report.result));
       *held->mutable_last_processing_result_time() = ToProtoTimestamp(report.result_time);
+    }
+    if (report.error.kind != ErrorKind::kNone) {
+      held->set_last_error_kind(ErrorKindName(report.error.kind));
+      held->set_last_error_message(report.error.message);
+      *held->mutable_last_error_time() = ToProtoTimestamp(report.error.time);
     }
   }
   // Leases are renewed when leasing handles the call, at or after `now`: measuring their expiry
@@ -201,7 +248,10 @@ absl::Status Poller::Heartbeat() {
       expired = now >= last_good_heartbeat_ + lease_duration_;
     }
     if (expired) {
-      for (const auto& c : consumers) c->Lose();
+      const std::string reason = absl::StrCat(
+          "no heartbeat succeeded for the lease duration (last: ", response.status().ToString(),
+          ")");
+      for (const auto& c : consumers) c->Lose(reason);
     }
     if (response.status().code() == absl::StatusCode::kNotFound) {
       absl::MutexLock lock(&mu_);
@@ -220,6 +270,10 @@ absl::Status Poller::Heartbeat() {
       Reported& known = reported_[key];
       known.iterator_age_ms = report.iterator_age_ms;
       if (report.result != ProcessingResult::kNone) known.result = report.result;
+      if (report.error.kind != ErrorKind::kNone) {
+        known.error_kind = report.error.kind;
+        known.error_message = report.error.message;
+      }
     }
   }
   // Unchanged: leasing's (key, counter) pairs for us are exactly our consumers' — nothing lost,
@@ -239,7 +293,11 @@ absl::Status Poller::Heartbeat() {
     const Key key(c->shard().mapping_uuid, c->shard().shard_id);
     worked_on.insert(key);
     auto it = owned.find(key);
-    if (it == owned.end() || it->second != c->lease_counter()) c->Lose();
+    if (it == owned.end()) {
+      c->Lose("the heartbeat reply does not list it as ours (another poller took it over)");
+    } else if (it->second != c->lease_counter()) {
+      c->Lose(absl::StrCat("the heartbeat reply lists it with counter ", it->second));
+    }
   }
   bool acquire_overlapped;
   {
@@ -257,12 +315,15 @@ absl::Status Poller::Heartbeat() {
   // not started yet: orphans are then left to the next heartbeat.
   for (const auto& [key, counter] : owned) {
     if (acquire_overlapped || worked_on.count(key) > 0) continue;
+    LOG(INFO) << "poller " << options_.poller_id << ": giving back the "
+              << LeaseName(key.first, key.second, counter)
+              << ": leasing lists it as ours but nothing here works on it";
     // On failure the lease stays orphaned until the next heartbeat tries again.
-    ReleaseUnused(key.first, key.second, counter);
+    ReleaseIdle(key.first, key.second, counter);
   }
   for (const v1::LeaseKey& k : response->leases_to_release()) {
     if (ShardConsumer* c = consumer(k.event_source_mapping_uuid(), k.shard_id())) {
-      c->RequestRelease();
+      c->RequestRelease(true, "leasing asked for it back (balance, or no longer assignable)");
     }
   }
 
@@ -284,6 +345,9 @@ void Poller::RefreshConfigs() {
   }
   for (const std::string& uuid : in_use) {
     absl::StatusOr<v1::EventSourceMappingConfiguration> config = mappings_.GetMapping(uuid);
+    // A failed fetch keeps the cached configuration; logged once per change of outcome.
+    log_.Record(absl::StrCat("fetching the configuration of mapping ", uuid),
+                absl::IsNotFound(config.status()) ? absl::OkStatus() : config.status());
     if (!config.ok() && config.status().code() != absl::StatusCode::kNotFound) continue;
     int64_t cached_version = -1;
     {
@@ -299,24 +363,14 @@ void Poller::RefreshConfigs() {
     for (const auto& c : consumers) {
       if (c->shard().mapping_uuid != uuid) continue;
       if (!config.ok()) {
-        c->Lose();  // deleted: stop at once
+        c->Lose("its mapping was deleted");  // stop at once
       } else if (!MappingRunnable(*config)) {
-        c->RequestRelease();
+        c->RequestRelease(true, "its mapping is disabled");
       } else if (config->config_version() != cached_version) {
         c->UpdateConfig(*config);
       }
     }
   }
-}
-
-void Poller::ReleaseUnused(const std::string& uuid, const std::string& shard_id,
-                           int64_t counter) {
-  v1::ReleaseLeaseRequest release;
-  release.mutable_lease_key()->set_event_source_mapping_uuid(uuid);
-  release.mutable_lease_key()->set_shard_id(shard_id);
-  release.set_poller_id(options_.poller_id);
-  release.set_lease_counter(counter);
-  leases_.ReleaseLease(release).IgnoreError();  // it expires otherwise
 }
 
 absl::StatusOr<v1::EventSourceMappingConfiguration> Poller::ConfigForNewLease(
@@ -328,6 +382,8 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> Poller::ConfigForNewLease(
     if (it != configs_.end() && MappingRunnable(it->second)) return it->second;
   }
   absl::StatusOr<v1::EventSourceMappingConfiguration> fetched = mappings_.GetMapping(uuid);
+  log_.Record(absl::StrCat("fetching the configuration of mapping ", uuid),
+              absl::IsNotFound(fetched.status()) ? absl::OkStatus() : fetched.status());
   absl::MutexLock lock(&mu_);
   if (fetched.ok()) {
     configs_[uuid] = *fetched;
@@ -360,9 +416,15 @@ absl::Status Poller::Acquire() {
     const std::string& uuid = lease.event_source_mapping_uuid();
     absl::StatusOr<v1::EventSourceMappingConfiguration> config = ConfigForNewLease(uuid);
     // Unknown for now, deleted, or not runnable: give the lease back so that it is not held
-    // idle.
+    // idle (it would expire otherwise).
     if (!config.ok() || !MappingRunnable(*config)) {
-      ReleaseUnused(uuid, lease.shard_id(), lease.lease_counter());
+      LOG(INFO) << "poller " << options_.poller_id << ": giving back the "
+                << LeaseName(uuid, lease.shard_id(), lease.lease_counter())
+                << " at once: its mapping "
+                << (config.ok() ? "is not enabled"
+                                : absl::IsNotFound(config.status()) ? "does not exist"
+                                                                    : "could not be fetched");
+      ReleaseIdle(uuid, lease.shard_id(), lease.lease_counter());
       continue;
     }
     ShardConsumerOptions consumer_options;
@@ -378,12 +440,19 @@ absl::Status Poller::Acquire() {
     consumer =
         std::make_shared<ShardConsumer>(lease, *config, consumer_options, reader_, leases_, deps);
     if (scheduler_ != nullptr) consumer->Start(*scheduler_);
+    LOG(INFO) << "poller " << options_.poller_id << ": acquired the "
+              << LeaseName(uuid, lease.shard_id(), lease.lease_counter()) << " from checkpoint "
+              << (lease.checkpoint().type() == v1::SEQUENCE_NUMBER
+                      ? lease.checkpoint().sequence_number()
+                      : v1::CheckpointType_Name(lease.checkpoint().type()));
     absl::MutexLock lock(&mu_);
     // A new owner's age starts at 0 in leasing, and our results are not reported yet.
     reported_.erase(Key(uuid, lease.shard_id()));
     auto& slot = consumers_[Key(uuid, lease.shard_id())];
     if (slot != nullptr) {
-      slot->Lose();  // a stale consumer of the same lease: superseded
+      // A stale consumer of the same lease: superseded.
+      slot->Lose(absl::StrCat("superseded by a new grant with counter ", lease.lease_counter()));
+      LogEnd(options_.poller_id, *slot);
       retiring_.push_back(slot);
     }
     slot = consumer;
@@ -400,7 +469,16 @@ absl::Status Poller::HeartbeatOnce() {
     if (shut_down_) return absl::FailedPreconditionError("poller shut down");
     registered = registered_;
   }
-  if (!registered) RETURN_IF_ERROR(WithContext(Register(), "registering poller"));
+  if (!registered) {
+    absl::Status status = Register();
+    if (!status.ok()) {
+      // Retried on the next pass, a second from now (not at once: a loop on a leasing address
+      // that refuses connections would otherwise spin).
+      absl::MutexLock lock(&mu_);
+      next_heartbeat_ = clock_.MonotonicNow() + absl::Seconds(1);
+      return WithContext(status, "registering poller");
+    }
+  }
   RemoveFinished();  // so that the heartbeat's digest covers only the leases worked on
   {
     absl::MutexLock lock(&mu_);
@@ -437,10 +515,21 @@ absl::Status Poller::RunOnce() {
   return status.ok() ? control : status;
 }
 
+void Poller::ReleaseIdle(const std::string& mapping_uuid, const std::string& shard_id,
+                         int64_t counter) {
+  v1::ReleaseLeaseRequest release;
+  release.mutable_lease_key()->set_event_source_mapping_uuid(mapping_uuid);
+  release.mutable_lease_key()->set_shard_id(shard_id);
+  release.set_poller_id(options_.poller_id);
+  release.set_lease_counter(counter);
+  log_.Record("releasing leases nobody here works on", leases_.ReleaseLease(release).status());
+}
+
 void Poller::Start() {
   heartbeat_loop_ = std::thread([this] {
     while (true) {
-      HeartbeatOnce().IgnoreError();  // retried on the next pass; the metrics show stuck shards
+      // Retried on the next pass; this loop is the boundary where the error is logged.
+      log_.Record("heartbeat", HeartbeatOnce());
       absl::MutexLock lock(&mu_);
       const MonotonicTime wake =
           std::min(next_heartbeat_, clock_.MonotonicNow() + absl::Seconds(1));
@@ -452,7 +541,7 @@ void Poller::Start() {
       return shutting_down_ || refresh_due_;
     };
     while (true) {
-      ControlOnce().IgnoreError();  // retried on the next pass
+      log_.Record("control pass", ControlOnce());  // retried on the next pass
       absl::MutexLock lock(&mu_);
       clock_.AwaitWithDeadline(&mu_, absl::Condition(&wake),
                                clock_.MonotonicNow() + absl::Seconds(1));
@@ -483,7 +572,15 @@ void Poller::Shutdown() {
   v1::DeregisterPollerRequest request;
   request.set_poller_id(options_.poller_id);
   // Deregistering releases whatever is still held; if it fails the leases expire.
-  leases_.DeregisterPoller(request).IgnoreError();
+  const absl::Status deregistered = leases_.DeregisterPoller(request).status();
+  if (deregistered.ok()) {
+    LOG(INFO) << "poller " << options_.poller_id << ": shut down: " << consumers.size()
+              << " lease(s) checkpointed and given back";
+  } else {
+    LOG(WARNING) << "poller " << options_.poller_id << ": shut down: " << consumers.size()
+                 << " lease(s) checkpointed; deregistering failed (" << deregistered
+                 << "), so they move on only once they expire";
+  }
   absl::MutexLock lock(&mu_);
   shut_down_ = true;
   consumers_.clear();

@@ -8,7 +8,8 @@
 //   1. registers (RegisterPoller) if it has not yet; the reply gives the heartbeat interval;
 //   2. when the heartbeat is due: Heartbeat with the iterator age of each lease whose age
 //      changed since the last heartbeat, and the last processing result (PollerMetrics) of each
-//      lease whose result changed since the last one leasing accepted (both for every lease
+//      lease whose result changed since the last one leasing accepted, with the last error when
+//      the result is sent or the error (kind, message) changed (all for every lease
 //      every `full_progress_every` heartbeats, so leasing's in-memory copy heals after its
 //      restart and the result's observed time is refreshed). A held lease that
 //      the reply no longer lists (or lists with another counter) was lost: its consumer stops at
@@ -38,6 +39,13 @@
 // gracefully (the invocation in flight finishes, the watermark is checkpointed) and deregisters,
 // which gives every lease back in one call.
 //
+// Logging (glog), the poller's boundary: every lease gained, and every lease given up with why
+// (lost, released, SHARD_END), one line each; and, once per change of outcome (OutcomeLog), the
+// errors a pass goes on from: a failing pass (Start's loops: registering, heartbeating,
+// acquiring), a mapping whose configuration cannot be fetched (the cached one is used), a
+// ReleaseLease that failed (the lease expires instead). What happens inside a shard is logged by
+// PollerMetrics.
+//
 // Thread-safe. Everything passed to the constructor must outlive this object.
 #ifndef TRIBUTARY_POLLER_POLLER_H_
 #define TRIBUTARY_POLLER_POLLER_H_
@@ -56,6 +64,7 @@
 #include "common/clock.h"
 #include "poller/interfaces.h"
 #include "poller/metrics.h"
+#include "poller/outcome_log.h"
 #include "poller/scheduler.h"
 #include "poller/shard_consumer.h"
 #include "poller/shard_processor.h"
@@ -120,8 +129,9 @@ class Poller {
   // The configuration of mapping `uuid` to start a consumer with: the cached one when it is
   // runnable, else fetched. NOT_FOUND when the mapping is gone.
   absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigForNewLease(const std::string& uuid);
-  void ReleaseUnused(const std::string& uuid, const std::string& shard_id, int64_t counter);
   void RemoveFinished();
+  // ReleaseLease for a lease no consumer works on; a failure is logged (the lease expires).
+  void ReleaseIdle(const std::string& mapping_uuid, const std::string& shard_id, int64_t counter);
   std::vector<std::shared_ptr<ShardConsumer>> Consumers();
 
   PollerOptions options_;
@@ -135,6 +145,7 @@ class Poller {
   std::unique_ptr<CompensatedWaiter> compensated_waiter_;
   LaneDeps deps_;
   PollerMetrics& metrics_;
+  OutcomeLog log_;  // errors the loop goes on from, once per change
 
   absl::Mutex mu_;
   bool registered_ ABSL_GUARDED_BY(mu_) = false;
@@ -160,11 +171,14 @@ class Poller {
   int64_t scanned_events_ ABSL_GUARDED_BY(mu_) = -1;
   std::map<std::string, v1::EventSourceMappingConfiguration> configs_ ABSL_GUARDED_BY(mu_);
   uint64_t consumers_started_ ABSL_GUARDED_BY(mu_) = 0;
-  // What leasing last accepted from us per lease: the iterator age and the processing result
-  // (kNone: none reported yet). Heartbeats since a full report.
+  // What leasing last accepted from us per lease: the iterator age, the processing result
+  // (kNone: none reported yet) and the last error's kind and message. Heartbeats since a full
+  // report.
   struct Reported {
     int64_t iterator_age_ms = 0;
     ProcessingResult result = ProcessingResult::kNone;
+    ErrorKind error_kind = ErrorKind::kNone;
+    std::string error_message;
   };
   std::map<Key, Reported> reported_ ABSL_GUARDED_BY(mu_);
   int heartbeats_since_full_ ABSL_GUARDED_BY(mu_) = 0;

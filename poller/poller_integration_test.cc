@@ -240,7 +240,7 @@ TEST_F(PollerIntegrationTest, ShardEndIsCheckpointedThenTheChildrenRun) {
   EXPECT_EQ(RecordCount(calls), 14);
 }
 
-TEST_F(PollerIntegrationTest, LeaseShowsTheLastProcessingResultTheHeartbeatReported) {
+TEST_F(PollerIntegrationTest, LeaseShowsTheLastProcessingResultAndErrorTheHeartbeatReported) {
   config_.set_maximum_retry_attempts(0);  // a failing batch is skipped: no backoff on the clock
   mappings_.Set(config_);
   CreateLeases();
@@ -275,6 +275,9 @@ TEST_F(PollerIntegrationTest, LeaseShowsTheLastProcessingResultTheHeartbeatRepor
   clock_.Advance(heartbeat_interval);
   ASSERT_TRUE(p1.poller->RunOnce().ok());
   EXPECT_EQ(GetLease(shard).last_processing_result(), "PROBLEM: Function call failed");
+  EXPECT_EQ(GetLease(shard).last_error_kind(), "FunctionError");
+  EXPECT_EQ(GetLease(shard).last_error_message(), "Unhandled");
+  EXPECT_TRUE(GetLease(shard).has_last_error_time());
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/proto_util.h"
+#include "common/testing/log_capture.h"
 #include "common/testing/test_util.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -148,6 +149,7 @@ TEST_F(PollerTest, CheckpointsAreCoalescedWithinTheInterval) {
 }
 
 TEST_F(PollerTest, TransientCheckpointFailureIsRetriedAfterAPauseWithoutReinvoking) {
+  tributary::testing::LogCapture log;
   AddShard(kShard0);
   Append(kShard0, 5);
   leases_.FailNextCheckpoints(1);
@@ -161,6 +163,9 @@ TEST_F(PollerTest, TransientCheckpointFailureIsRetriedAfterAPauseWithoutReinvoki
   RunTimes(*poller, 1);
   EXPECT_EQ(leases_.GetLease(kMapping, kShard0).checkpoint().sequence_number(), "5");
   EXPECT_EQ(function_.call_count(), 1);
+  const std::string shard = absl::StrCat("mapping mapping-1 shard ", kShard0);
+  EXPECT_EQ(log.Count({shard, "a checkpoint failed: UNAVAILABLE"}), 1);
+  EXPECT_EQ(log.Count({shard, "checkpoints succeed again"}), 1);
 }
 
 TEST_F(PollerTest, FailedShardEndCheckpointIsRetried) {
@@ -589,7 +594,8 @@ TEST_F(PollerTest, CapacityBoundsTheLeasesHeld) {
   EXPECT_EQ(poller->shards().size(), 1u);
 }
 
-TEST_F(PollerTest, ReadErrorsAreRetriedWithoutLosingRecords) {
+TEST_F(PollerTest, ReadErrorsAreRetriedWithoutLosingRecordsAndLoggedOnce) {
+  tributary::testing::LogCapture log;
   AddShard(kShard0);
   Append(kShard0, 5);
   shards_.FailNextReads(2);
@@ -597,6 +603,9 @@ TEST_F(PollerTest, ReadErrorsAreRetriedWithoutLosingRecords) {
   RunTimes(*poller, 3);
   ASSERT_EQ(function_.call_count(), 1);
   EXPECT_EQ(function_.batches()[0].size(), 5u);
+  const std::string shard = absl::StrCat("mapping mapping-1 shard ", kShard0);
+  EXPECT_EQ(log.Count({shard, "reading the shard failed"}), 1) << "two failures, one line";
+  EXPECT_EQ(log.Count({shard, "reads succeed again"}), 1);
 }
 
 TEST_F(PollerTest, ShutdownReleasesEveryLeaseAndDeregisters) {
@@ -712,6 +721,197 @@ TEST_F(PollerTest, HeartbeatsReportTheLastProcessingResultWhenItChangesAndOnTheF
   RunTimes(poller, 1);  // #4
   EXPECT_TRUE(results(4).empty());
   ASSERT_EQ(observed.heartbeats().size(), 5u);
+}
+
+TEST_F(PollerTest, HeartbeatsReportTheLastErrorWithANewResultOrWhenItChanges) {
+  config_.set_maximum_retry_attempts(0);  // a failed batch is skipped after one invocation
+  mappings_.Set(config_);
+  AddShard(kShard0);
+  testing::ObservedLeaseService observed(leases_);
+  std::unique_ptr<Poller> owned = NewPollerVia(observed, /*full_progress_every=*/4);
+  Poller& poller = *owned;
+  std::string error_text = "Unhandled: boom";
+  function_.SetScript([&](const v1::InvokeRequest&, int) -> absl::StatusOr<v1::InvokeResponse> {
+    v1::InvokeResponse reply;
+    reply.set_function_error(error_text);
+    return reply;
+  });
+  // Per heartbeat: the error carried for shard 0 as "kind: message @ time", or "" for none.
+  auto error = [&](int i) -> std::string {
+    const std::vector<v1::HeartbeatRequest> heartbeats = observed.heartbeats();
+    EXPECT_LT(i, static_cast<int>(heartbeats.size()));
+    if (i >= static_cast<int>(heartbeats.size())) return "?";
+    for (const auto& h : heartbeats[i].held_leases()) {
+      if (h.lease_key().shard_id() != kShard0 || h.last_error_kind().empty()) continue;
+      return absl::StrCat(h.last_error_kind(), ": ", h.last_error_message(), " @ ",
+                          absl::FormatTime(FromProtoTimestamp(h.last_error_time())));
+    }
+    return "";
+  };
+  RunTimes(poller, 1);  // registers, acquires
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #0 (full): nothing failed yet
+  EXPECT_EQ(error(0), "");
+
+  Append(kShard0, 1);
+  RunTimes(poller, 1);
+  const absl::Time first_at = clock_.Now();
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #1: a new result, with its error
+  EXPECT_EQ(error(1),
+            absl::StrCat("FunctionError: Unhandled: boom @ ", absl::FormatTime(first_at)));
+
+  Append(kShard0, 1);
+  RunTimes(poller, 1);  // the same failure again
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #2
+  EXPECT_EQ(error(2), "") << "the same error again waits for the full report";
+
+  error_text = "Unhandled: another";
+  Append(kShard0, 1);
+  RunTimes(poller, 1);
+  const absl::Time other_at = clock_.Now();
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #3
+  EXPECT_EQ(error(3),
+            absl::StrCat("FunctionError: Unhandled: another @ ", absl::FormatTime(other_at)));
+  NextHeartbeat();
+  RunTimes(poller, 1);  // #4: full
+  EXPECT_EQ(error(4),
+            absl::StrCat("FunctionError: Unhandled: another @ ", absl::FormatTime(other_at)));
+}
+
+// ---- What the poller logs (poller.h, metrics.h) ----
+
+// Leasing behind a wrong address: RegisterPoller fails with UNAVAILABLE while down.
+class UnreachableLeasing : public LeaseService {
+ public:
+  explicit UnreachableLeasing(LeaseService& inner) : inner_(inner) {}
+  void SetDown(bool down) {
+    absl::MutexLock lock(&mu_);
+    down_ = down;
+  }
+  // Waits (real time, a failure guard) until RegisterPoller was called `n` times.
+  bool AwaitRegisterCalls(int n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return register_calls_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(30));
+  }
+  int register_calls() {
+    absl::MutexLock lock(&mu_);
+    return register_calls_;
+  }
+  absl::StatusOr<v1::RegisterPollerResponse> RegisterPoller(
+      const v1::RegisterPollerRequest& request) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++register_calls_;
+      if (down_) return absl::UnavailableError("failed to connect to all addresses");
+    }
+    return inner_.RegisterPoller(request);
+  }
+  absl::StatusOr<v1::DeregisterPollerResponse> DeregisterPoller(
+      const v1::DeregisterPollerRequest& request) override {
+    return inner_.DeregisterPoller(request);
+  }
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override {
+    return inner_.Heartbeat(request);
+  }
+  absl::StatusOr<v1::AcquireLeasesResponse> AcquireLeases(
+      const v1::AcquireLeasesRequest& request) override {
+    return inner_.AcquireLeases(request);
+  }
+  absl::StatusOr<v1::ReleaseLeaseResponse> ReleaseLease(
+      const v1::ReleaseLeaseRequest& request) override {
+    return inner_.ReleaseLease(request);
+  }
+  absl::StatusOr<v1::CheckpointResponse> Checkpoint(const v1::CheckpointRequest& request) override {
+    return inner_.Checkpoint(request);
+  }
+
+ private:
+  LeaseService& inner_;
+  absl::Mutex mu_;
+  bool down_ ABSL_GUARDED_BY(mu_) = true;
+  int register_calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Regression (issue 14, item 4): the loop dropped RunOnce's error, so a poller pointed at a wrong
+// leasing address logged nothing at all.
+TEST_F(PollerTest, TheLoopLogsAFailingPassOnceAndItsRecoveryOnce) {
+  tributary::testing::LogCapture log;
+  UnreachableLeasing leasing(leases_);
+  std::unique_ptr<Poller> poller = NewPollerVia(leasing);
+  poller->Start();
+  for (int passes = 1; passes <= 4; ++passes) {
+    ASSERT_TRUE(leasing.AwaitRegisterCalls(passes)) << "pass " << passes;
+    ASSERT_TRUE(clock_.WaitForWaiters(2));  // both loops wait for their next pass
+    clock_.Advance(absl::Seconds(1));
+  }
+  ASSERT_TRUE(leasing.AwaitRegisterCalls(5));
+  EXPECT_EQ(leasing.register_calls(), 5) << "a failed registration is retried at once";
+  EXPECT_EQ(log.Count({"poller p1: heartbeat: UNAVAILABLE: registering poller: failed to connect"}),
+            1)
+      << "once, not once per pass";
+  leasing.SetDown(false);
+  ASSERT_TRUE(clock_.WaitForWaiters(2));
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(log.WaitFor({"poller p1: heartbeat: succeeds again"}));
+  poller->Shutdown();
+  EXPECT_EQ(log.Count({"poller p1: heartbeat: "}), 2);
+}
+
+TEST_F(PollerTest, EveryLeaseGainedAndGivenUpIsLoggedOnceWithWhy) {
+  tributary::testing::LogCapture log;
+  AddShard(kShard0);
+  AddShard(kShard1);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  const std::string lease0 = absl::StrCat("lease of mapping mapping-1 shard ", kShard0);
+  const std::string lease1 = absl::StrCat("lease of mapping mapping-1 shard ", kShard1);
+  EXPECT_EQ(log.Count({"poller p1: acquired the " + lease0 +
+                       " (counter 1) from checkpoint "
+                       "TRIM_HORIZON_CHECKPOINT"}),
+            1);
+  EXPECT_EQ(log.Count({"poller p1: acquired the " + lease1}), 1);
+
+  leases_.Steal(kMapping, kShard0, "p2");
+  leases_.AskToRelease(kMapping, kShard1);
+  for (int i = 0; i < 3; ++i) {
+    NextHeartbeat();
+    RunTimes(*poller, 1);
+  }
+  EXPECT_EQ(log.Count({"poller p1: lost the " + lease0 +
+                       " (counter 1): the heartbeat reply does "
+                       "not list it as ours"}),
+            1);
+  EXPECT_EQ(log.Count({"poller p1: gave back the " + lease1 +
+                       " (counter 1): leasing asked for it "
+                       "back"}),
+            1);
+  EXPECT_EQ(log.Count({"poller p1: lost the "}) + log.Count({"poller p1: gave back the "}), 2)
+      << "one line per lease given up";
+}
+
+TEST_F(PollerTest, AMappingWhoseConfigurationCannotBeFetchedIsLoggedOncePerChange) {
+  tributary::testing::LogCapture log;
+  AddShard(kShard0);
+  auto poller = NewPoller("p1");
+  RunTimes(*poller, 1);
+  mappings_.FailGets(true);
+  for (int i = 0; i < 3; ++i) {
+    NextHeartbeat();
+    RunTimes(*poller, 1);
+  }
+  const std::string subject = "poller p1: fetching the configuration of mapping mapping-1: ";
+  EXPECT_EQ(log.Count({subject + "UNAVAILABLE"}), 1);
+  Append(kShard0, 2);
+  RunTimes(*poller, 1);
+  EXPECT_EQ(function_.call_count(), 1) << "the cached configuration is used meanwhile";
+  mappings_.FailGets(false);
+  NextHeartbeat();
+  RunTimes(*poller, 1);
+  EXPECT_EQ(log.Count({subject + "succeeds again"}), 1);
 }
 
 TEST_F(PollerTest, SteadyHeartbeatsCarryADigestAndGetNoLeaseListWhileALossStillShows) {

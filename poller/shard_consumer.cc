@@ -67,6 +67,11 @@ void ShardConsumer::SetState(State state) {
   if (options_.finished_counter != nullptr) options_.finished_counter->fetch_add(1);
 }
 
+std::string ShardConsumer::end_reason() {
+  absl::MutexLock lock(&mu_);
+  return end_reason_;
+}
+
 std::string ShardConsumer::last_checkpoint() {
   absl::MutexLock lock(&mu_);
   return last_checkpoint_;
@@ -87,23 +92,25 @@ void ShardConsumer::UpdateConfig(const v1::EventSourceMappingConfiguration& conf
   Wake();
 }
 
-void ShardConsumer::Lose() {
+void ShardConsumer::Lose(const std::string& reason) {
   {
     absl::MutexLock lock(&mu_);
     if (state_ != State::kRunning) return;
     SetState(State::kLost);
+    end_reason_ = reason;
     Wake();
   }
   stop_.Stop();
   stream_->Cancel();
 }
 
-void ShardConsumer::RequestRelease(bool release_lease) {
+void ShardConsumer::RequestRelease(bool release_lease, const std::string& reason) {
   {
     absl::MutexLock lock(&mu_);
     if (release_requested_) return;
     release_requested_ = true;
     release_lease_ = release_lease;
+    if (state_ == State::kRunning) end_reason_ = reason;
     Wake();
   }
   stop_.Stop();
@@ -132,7 +139,7 @@ void ShardConsumer::GiveUp(const absl::Status& why) {
   LOG(ERROR) << "mapping " << key_.event_source_mapping_uuid() << " shard " << key_.shard_id()
              << ": records read from the store were refused (" << why
              << "); giving the lease up so that the next owner re-reads from the checkpoint";
-  Lose();
+  Lose(absl::StrCat("records read from the store were refused: ", why.ToString()));
   ReleaseLease();
 }
 
@@ -143,7 +150,12 @@ void ShardConsumer::ReadOnce() {
   }
   if (processor_.Outstanding() >= options_.max_outstanding_records) return;
   absl::StatusOr<ReadResult> result = stream_->Next();
-  if (!result.ok()) return;  // the stream resumes after its last record on the next call
+  if (!result.ok()) {
+    // The stream resumes after its last record on the next call.
+    if (!absl::IsCancelled(result.status())) deps_.metrics.ReadFailed(shard(), result.status());
+    return;
+  }
+  deps_.metrics.ReadSucceeded(shard());
   if (absl::Status offered = HandOver(*result); !offered.ok()) {
     GiveUp(offered);
     return;
@@ -178,8 +190,9 @@ absl::Status ShardConsumer::WriteCheckpoint(const v1::Checkpoint& checkpoint) {
   absl::StatusOr<v1::CheckpointResponse> response = leases_.Checkpoint(request);
   if (!response.ok()) {
     if (response.status().code() == absl::StatusCode::kFailedPrecondition) {
-      Lose();
+      Lose(absl::StrCat("leasing refused a checkpoint: ", response.status().ToString()));
     } else {
+      deps_.metrics.CheckpointFailed(shard(), response.status());  // logged once per change
       absl::MutexLock lock(&mu_);
       retry_checkpoint_at_ = deps_.clock.MonotonicNow() + kCheckpointRetryPause;
       Wake();
@@ -305,7 +318,12 @@ void ShardConsumer::Stop() {
 
 void ShardConsumer::OnRead(absl::StatusOr<ReadResult> result) {
   absl::Status offered;
-  if (result.ok()) offered = HandOver(*result);
+  if (result.ok()) {
+    deps_.metrics.ReadSucceeded(shard());
+    offered = HandOver(*result);
+  } else if (!absl::IsCancelled(result.status())) {
+    deps_.metrics.ReadFailed(shard(), result.status());  // logged once per change
+  }
   if (!offered.ok()) GiveUp(offered);  // before --tasks_: Stop waits for this task
   absl::MutexLock lock(&mu_);
   read_outstanding_ = false;

@@ -102,12 +102,17 @@ class ShardConsumer {
 
   // Applies `config` from the next batch.
   void UpdateConfig(const v1::EventSourceMappingConfiguration& config);
-  // The lease was lost: stop at once. Idempotent.
-  void Lose();
+  // The lease was lost: stop at once. Idempotent. `reason` says why, for end_reason().
+  void Lose(const std::string& reason = "");
   // Leasing asked for the lease back (or the mapping was disabled). Idempotent. With
   // `release_lease` false the consumer ends in kReleased after its checkpoint without calling
-  // ReleaseLease: for a caller that gives every lease back at once (DeregisterPoller).
-  void RequestRelease(bool release_lease = true);
+  // ReleaseLease: for a caller that gives every lease back at once (DeregisterPoller). `reason`
+  // says why, for end_reason().
+  void RequestRelease(bool release_lease = true, const std::string& reason = "");
+
+  // Why the consumer left kRunning (or is leaving it): the first reason given to Lose or
+  // RequestRelease, or the checkpoint refusal that lost the lease; "" while running normally.
+  std::string end_reason();
 
   // The last checkpoint written ("SHARD_END", a sequence number, or "" before the first).
   std::string last_checkpoint();
@@ -154,6 +159,7 @@ class ShardConsumer {
   State state_ ABSL_GUARDED_BY(mu_) = State::kRunning;
   std::atomic<State> published_state_{State::kRunning};  // state_, for state() without mu_
   bool release_requested_ ABSL_GUARDED_BY(mu_) = false;
+  std::string end_reason_ ABSL_GUARDED_BY(mu_);
   bool release_lease_ ABSL_GUARDED_BY(mu_) = true;  // false: RequestRelease(false) only
   bool shard_end_read_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -5,31 +5,15 @@
 #include <utility>
 
 #include "common/status_macros.h"
+#include "mapping/mapping_config.h"
 
 namespace tributary::poller {
 namespace {
 
-int ParallelizationFactor(const v1::EventSourceMappingConfiguration& config) {
-  return std::clamp(config.parallelization_factor(), 1, 10);
-}
-
-absl::Duration Window(const v1::EventSourceMappingConfiguration& config) {
-  return absl::Seconds(std::max(0, config.maximum_batching_window_in_seconds()));
-}
-
-int BatchSize(const v1::EventSourceMappingConfiguration& config) {
-  return config.batch_size() > 0 ? config.batch_size() : 100;
-}
-
-// The tumbling window length in seconds; 0 = no windows.
-int64_t WindowLength(const v1::EventSourceMappingConfiguration& config) {
-  return std::clamp(config.tumbling_window_in_seconds(), 0, 900);
-}
-
 // What a batch's records may use of the invoke payload: less with windows (the state goes too).
 int64_t MaxPayloadBytes(const v1::EventSourceMappingConfiguration& config) {
   return kMaxInvokePayloadBytes - kInvokeRequestOverheadBytes -
-         (WindowLength(config) > 0 ? kWindowStateReserveBytes : 0);
+         (mapping::EffectiveTumblingWindowSeconds(config) > 0 ? kWindowStateReserveBytes : 0);
 }
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
@@ -43,14 +27,14 @@ v1::Record WithoutData(const v1::Record& r) {
   return out;
 }
 
-// The compiled filter_criteria of `config`; null when it has none or does not compile (deliver
-// everything rather than drop records on a configuration the tracker should have rejected).
-std::shared_ptr<const RecordFilter> CompileFilter(
+// The compiled filter_criteria of `config`; null when it has none. Errors: the criteria do not
+// compile (RecordFilter::Create's INVALID_ARGUMENT).
+absl::StatusOr<std::shared_ptr<const RecordFilter>> CompileFilter(
     const v1::EventSourceMappingConfiguration& config) {
   if (config.filter_criteria().filters_size() == 0) return nullptr;
   absl::StatusOr<std::unique_ptr<RecordFilter>> filter =
       RecordFilter::Create(config.filter_criteria());
-  if (!filter.ok()) return nullptr;
+  if (!filter.ok()) return filter.status();
   return std::shared_ptr<const RecordFilter>(std::move(*filter));
 }
 
@@ -58,7 +42,8 @@ std::shared_ptr<const RecordFilter> CompileFilter(
 
 struct ShardProcessor::Lane {
   Lane(const v1::EventSourceMappingConfiguration& config, LaneDeps& deps, uint64_t seed)
-      : batcher(BatchSize(config), Window(config), MaxPayloadBytes(config)),
+      : batcher(mapping::EffectiveBatchSize(config), mapping::EffectiveBatchingWindow(config),
+                MaxPayloadBytes(config)),
         processor(deps.clock, deps.waiter, deps.invoker, deps.destination, deps.metrics,
                   deps.backoff, seed) {}
 
@@ -113,12 +98,60 @@ struct ShardProcessor::Lane {
 ShardProcessor::ShardProcessor(ShardContext shard,
                                const v1::EventSourceMappingConfiguration& config, LaneDeps deps)
     : shard_(std::move(shard)), deps_(deps) {
-  absl::MutexLock lock(&mu_);
-  config_ = std::make_shared<const v1::EventSourceMappingConfiguration>(config);
-  filter_ = CompileFilter(config);
-  for (int i = 0; i < ParallelizationFactor(config); ++i) {
-    lanes_.push_back(std::make_unique<Lane>(*config_, deps_, deps_.seed * 31 + i));
+  absl::Status filter_status;
+  {
+    absl::MutexLock lock(&mu_);
+    config_ = std::make_shared<const v1::EventSourceMappingConfiguration>(config);
+    SetFilter(CompileFilter(config));
+    filter_status = filter_status_;
+    for (int i = 0; i < mapping::EffectiveParallelizationFactor(config); ++i) {
+      lanes_.push_back(std::make_unique<Lane>(*config_, deps_, deps_.seed * 31 + i));
+    }
   }
+  ReportFilter(filter_status);
+}
+
+void ShardProcessor::SetFilter(absl::StatusOr<std::shared_ptr<const RecordFilter>> filter) {
+  ++filter_generation_;
+  if (filter.ok()) {
+    filter_ = std::move(*filter);
+    filter_status_ = absl::OkStatus();
+  } else {
+    filter_ = nullptr;
+    filter_status_ = filter.status();
+  }
+}
+
+void ShardProcessor::ReportFilter(const absl::Status& status) {
+  if (status.ok()) {
+    deps_.metrics.FilterCriteriaValid(shard_);
+  } else {
+    deps_.metrics.FilterCriteriaInvalid(shard_, status);
+  }
+}
+
+ShardProcessor::Admitted ShardProcessor::Admit(std::vector<Received> records,
+                                               const std::vector<bool>& keep) {
+  Admitted out;
+  std::vector<v1::Record> accepted;
+  accepted.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!keep[i]) {
+      // Matches no filter: done now, as if delivered; the watermark still waits for every
+      // earlier record.
+      out.status = watermark_.Done(records[i].sequence_number);
+      if (!out.status.ok()) break;
+      ++out.filtered;
+      continue;
+    }
+    accepted.push_back(std::move(records[i].record));
+  }
+  if (reroute_pending_) {
+    for (auto& r : accepted) held_.push_back(std::move(r));
+  } else {
+    Route(std::move(accepted));
+  }
+  return out;
 }
 
 ShardProcessor::~ShardProcessor() = default;
@@ -127,11 +160,13 @@ int ShardProcessor::LaneCount() const { return static_cast<int>(lanes_.size()); 
 
 absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
   // Match outside the lock (a data pattern parses each record's JSON, ~2 us), against the
-  // filter current when Offer began.
+  // filter current when Offer began (matched again under the lock should it change meanwhile).
   std::shared_ptr<const RecordFilter> filter;
+  int64_t generation;
   {
     absl::MutexLock lock(&mu_);
     filter = filter_;
+    generation = filter_generation_;
   }
   std::vector<bool> keep(records.size(), true);
   if (filter != nullptr) {
@@ -143,10 +178,9 @@ absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
   absl::Status status;
   {
     absl::MutexLock lock(&mu_);
-    std::vector<v1::Record> accepted;
-    accepted.reserve(records.size());
-    for (size_t i = 0; i < records.size(); ++i) {
-      v1::Record& r = records[i];
+    std::vector<Received> received;
+    received.reserve(records.size());
+    for (v1::Record& r : records) {  // those from a bad one on are not added
       absl::StatusOr<uint64_t> seq =
           ParseSequenceNumber(r.sequence_number(), "record.sequence_number");
       if (!seq.ok()) {
@@ -155,20 +189,22 @@ absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
       }
       status = watermark_.Received(*seq);
       if (!status.ok()) break;
-      if (!keep[i]) {
-        // Matches no filter: done now, as if delivered; the watermark still waits for every
-        // earlier record.
-        status = watermark_.Done(*seq);
-        if (!status.ok()) break;
-        ++filtered;
-        continue;
-      }
-      accepted.push_back(std::move(r));
+      received.push_back(Received{*seq, std::move(r)});
     }
-    if (reroute_pending_) {
-      for (auto& r : accepted) held_.push_back(std::move(r));
+    keep.resize(received.size());
+    if (!filter_status_.ok()) {
+      // The criteria do not compile: deliver nothing unfiltered (nor drop anything). The records
+      // wait, not done, until a configuration whose criteria compile (UpdateConfig).
+      for (Received& r : received) unfiltered_.push_back(std::move(r));
     } else {
-      Route(std::move(accepted));
+      if (generation != filter_generation_) {
+        for (size_t i = 0; i < received.size(); ++i) {
+          keep[i] = filter_ == nullptr || filter_->Matches(received[i].record);
+        }
+      }
+      Admitted admitted = Admit(std::move(received), keep);
+      filtered = admitted.filtered;
+      if (status.ok()) status = admitted.status;
     }
     drained = filtered > 0 && watermark_.outstanding() == 0;
   }
@@ -179,7 +215,7 @@ absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
 
 void ShardProcessor::Route(std::vector<v1::Record> records) {
   const MonotonicTime now = deps_.clock.MonotonicNow();  // batching windows are durations
-  const int64_t length_s = WindowLength(*config_);
+  const int64_t length_s = mapping::EffectiveTumblingWindowSeconds(*config_);
   for (v1::Record& r : records) {
     Lane& lane = *lanes_[LaneForPartitionKey(r.partition_key(), LaneCount())];
     const int64_t group = lane.GroupFor(ArrivalTime(r), length_s);
@@ -188,14 +224,37 @@ void ShardProcessor::Route(std::vector<v1::Record> records) {
 }
 
 void ShardProcessor::UpdateConfig(const v1::EventSourceMappingConfiguration& config) {
-  absl::MutexLock lock(&mu_);
-  config_ = std::make_shared<const v1::EventSourceMappingConfiguration>(config);
-  filter_ = CompileFilter(config);
-  for (auto& lane : lanes_) {
-    lane->batcher.Reconfigure(BatchSize(config), Window(config), MaxPayloadBytes(config));
+  absl::Status filter_status;
+  int64_t filtered = 0;
+  bool drained = false;
+  {
+    absl::MutexLock lock(&mu_);
+    config_ = std::make_shared<const v1::EventSourceMappingConfiguration>(config);
+    SetFilter(CompileFilter(config));
+    filter_status = filter_status_;
+    for (auto& lane : lanes_) {
+      lane->batcher.Reconfigure(mapping::EffectiveBatchSize(config),
+                                mapping::EffectiveBatchingWindow(config), MaxPayloadBytes(config));
+    }
+    if (mapping::EffectiveParallelizationFactor(config) != LaneCount()) reroute_pending_ = true;
+    if (filter_status_.ok() && !unfiltered_.empty()) {
+      // Records held while the criteria did not compile: filtered now, in their order (rare: a
+      // bug let bad criteria through, and an update fixed them).
+      std::vector<Received> records = std::move(unfiltered_);
+      unfiltered_.clear();
+      std::vector<bool> keep(records.size(), true);
+      if (filter_ != nullptr) {
+        for (size_t i = 0; i < records.size(); ++i) keep[i] = filter_->Matches(records[i].record);
+      }
+      // Done cannot fail here: each record was received and is not done.
+      filtered = Admit(std::move(records), keep).filtered;
+      drained = filtered > 0 && watermark_.outstanding() == 0;
+    }
+    RebuildLanesIfDue();
   }
-  if (ParallelizationFactor(config) != LaneCount()) reroute_pending_ = true;
-  RebuildLanesIfDue();
+  ReportFilter(filter_status);
+  if (filtered > 0) deps_.metrics.Filtered(shard_, filtered);
+  if (drained) deps_.metrics.CaughtUp(shard_);
 }
 
 std::shared_ptr<const v1::EventSourceMappingConfiguration> ShardProcessor::CurrentConfig() {
@@ -210,7 +269,7 @@ void ShardProcessor::RebuildLanesIfDue() {
   }
   ++lane_generation_;
   lanes_.clear();
-  for (int i = 0; i < ParallelizationFactor(*config_); ++i) {
+  for (int i = 0; i < mapping::EffectiveParallelizationFactor(*config_); ++i) {
     lanes_.push_back(
         std::make_unique<Lane>(*config_, deps_, deps_.seed * 31 + i + 1000 * lane_generation_));
   }
@@ -245,7 +304,7 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
       // Nothing of the open window is buffered (nor in flight: the lane is idle).
       const bool close =
           front.has_value() || shard_end_ || reroute_pending_ ||
-          WindowLength(*config_) != lane.window->group.length_s ||
+          mapping::EffectiveTumblingWindowSeconds(*config_) != lane.window->group.length_s ||
           (reader_at_tip_ && now >= lane.window->group.end() + deps_.window_close_grace);
       if (close) {
         lane.busy = true;

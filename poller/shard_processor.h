@@ -6,14 +6,19 @@
 // partition key are processed in order. The watermark is the highest sequence number S such that
 // every offered record <= S is done (WatermarkTracker), which is what may be checkpointed.
 //
-// Filtering (the configuration's filter_criteria, see record_filter.h): Offer drops a record that
+// Filtering (the configuration's filter_criteria, see mapping/record_filter.h): Offer drops a record that
 // matches no filter before it reaches a lane. A dropped record is done at once for the watermark
 // (it is checkpointed past like a delivered one, never invoked, retried or sent to the on-failure
 // destination) and counted in the metrics' records_filtered. Example, factor 2: records 10 (kept,
 // lane 0), 11 (filtered), 12 (kept, lane 1) offered; 12 done → watermark unchanged (10 is not
 // done); 10 done → 12. A shard whose records all fail the filters is drained as soon as they are
-// offered. Criteria that do not compile (the tracker validates them, so only a bug gets here)
-// filter nothing: every record is delivered rather than lost.
+// offered. Criteria that do not compile (the tracker validates them, so only a bug or a version
+// skew between tracker and poller gets here) hold the shard: records offered meanwhile are
+// neither delivered nor dropped nor done (the checkpoint stays before them; they count as
+// outstanding, so the reader pauses at its limit), the shard's last error says
+// InvalidFilterCriteria (PollerMetrics, logged once), and an UpdateConfig whose criteria compile
+// filters and routes them in order. Delivering them unfiltered would invoke the function with
+// records the user excluded; dropping them would lose records.
 //
 // Configuration changes (UpdateConfig) apply from the next batch: batch size and window to the
 // batches formed next, the processing rules from the next attempt of every batch (one in flight
@@ -50,9 +55,11 @@
 //     that the state fits in the same InvokeRequest.
 //
 // Threading: thread-safe (Offer matches filters outside the lock, against the filter current when
-// it began). TakeReadyBatches and RunBatch may be called from different threads,
-// one RunBatch per lane at a time (TakeReadyBatches never hands out a busy lane). Everything in
-// `deps` must outlive this object.
+// it began; should UpdateConfig replace the filter meanwhile, Offer matches again under the lock
+// against the new one, so no record escapes criteria that were broken or fixed in between).
+// TakeReadyBatches and RunBatch may be called from different threads, one RunBatch per lane at a
+// time (TakeReadyBatches never hands out a busy lane). Everything in `deps` must outlive this
+// object.
 #ifndef TRIBUTARY_POLLER_SHARD_PROCESSOR_H_
 #define TRIBUTARY_POLLER_SHARD_PROCESSOR_H_
 
@@ -70,12 +77,16 @@
 #include "poller/batch_processor.h"
 #include "poller/batcher.h"
 #include "poller/interfaces.h"
-#include "poller/lane_router.h"
+#include "poller/watermark.h"
 #include "poller/metrics.h"
-#include "poller/record_filter.h"
+#include "mapping/lanes.h"
+#include "mapping/record_filter.h"
 #include "poller/records.h"
 
 namespace tributary::poller {
+
+using mapping::LaneForPartitionKey;
+using mapping::RecordFilter;
 
 // What lanes need from the outside world.
 struct LaneDeps {
@@ -185,6 +196,24 @@ class ShardProcessor {
   };
 
   void RebuildLanesIfDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Installs a compiled filter, or the reason it did not compile.
+  void SetFilter(absl::StatusOr<std::shared_ptr<const RecordFilter>> filter)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells the metrics whether the criteria compile (outside the lock).
+  void ReportFilter(const absl::Status& status);
+  // Received records (in order): those with keep[i] false are done at once, the others routed
+  // (or held for a pending re-route). Says how many were filtered out, and the watermark's error
+  // (the records from that one on are dropped; it cannot happen for received records).
+  struct Received {
+    uint64_t sequence_number = 0;
+    v1::Record record;
+  };
+  struct Admitted {
+    int64_t filtered = 0;
+    absl::Status status;
+  };
+  Admitted Admit(std::vector<Received> records, const std::vector<bool>& keep)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Route(std::vector<v1::Record> records) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int LaneCount() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // An early termination: releases the records held for `lane`'s window to the checkpoint; what
@@ -201,6 +230,10 @@ class ShardProcessor {
   // Replaced, never changed in place: batches in flight hold the one they read.
   std::shared_ptr<const v1::EventSourceMappingConfiguration> config_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const RecordFilter> filter_ ABSL_GUARDED_BY(mu_);  // config_'s; null: none
+  absl::Status filter_status_ ABSL_GUARDED_BY(mu_);     // config_'s criteria did not compile: why
+  int64_t filter_generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by every SetFilter
+  // Records offered while filter_status_ is not OK (see the header comment), in order.
+  std::vector<Received> unfiltered_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Lane>> lanes_ ABSL_GUARDED_BY(mu_);
   bool reroute_pending_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<v1::Record> held_ ABSL_GUARDED_BY(mu_);

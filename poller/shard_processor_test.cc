@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/testing/log_capture.h"
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "poller/testing/fakes.h"
@@ -357,12 +358,39 @@ TEST_F(ShardProcessorTest, NewFiltersApplyToRecordsOfferedAfterTheUpdate) {
   EXPECT_EQ(p->Watermark(), 6u);
 }
 
-TEST_F(ShardProcessorTest, CriteriaThatDoNotCompileFilterNothing) {
+// Regression (issue 14, item 4): criteria that did not compile filtered nothing, so the function
+// got every record the user meant to exclude, and nobody was told.
+TEST_F(ShardProcessorTest, CriteriaThatDoNotCompileHoldTheShardUntilAnUpdateFixesThem) {
+  tributary::testing::LogCapture log;
   SetFilters(&config_, {R"({"partitionKey":"not an array"})"});
   auto p = NewProcessor();
-  ASSERT_TRUE(p->Offer({MakeRecord(1, "a", "", clock_.Now())}).ok());
+  ASSERT_TRUE(
+      p->Offer({MakeRecord(1, "a", "", clock_.Now()), MakeRecord(2, "b", "", clock_.Now())}).ok());
+  ASSERT_TRUE(p->Offer({MakeRecord(3, "a", "", clock_.Now())}).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(p->RunReadyBatches(stop_).ok());
+  EXPECT_EQ(function_.call_count(), 0) << "nothing delivered unfiltered";
+  EXPECT_EQ(p->Watermark(), std::nullopt) << "nothing done: the checkpoint stays before them";
+  EXPECT_EQ(p->Outstanding(), 3);
+  EXPECT_FALSE(p->Drained());
+  const LastError error = metrics_.LastErrorOf(shard_);
+  EXPECT_EQ(error.kind, ErrorKind::kInvalidFilterCriteria);
+  EXPECT_NE(error.message.find("filter_criteria.filters[0].pattern"), std::string::npos)
+      << error.message;
+  EXPECT_EQ(log.Count({"mapping m shard shardId-000000000000", "filter criteria do not compile",
+                       "the shard is held"}),
+            1);
+
+  p->UpdateConfig(config_);  // a newer configuration, still broken: still held, not logged again
+  EXPECT_EQ(log.Count({"filter criteria do not compile"}), 1);
+  SetFilters(&config_, {R"({"partitionKey":["a"]})"});
+  p->UpdateConfig(config_);
   RunUntilDrained(*p);
-  EXPECT_EQ(function_.call_count(), 1) << "delivered rather than dropped";
+  ASSERT_EQ(function_.batches().size(), 1u);
+  EXPECT_EQ(function_.batches()[0], (std::vector<std::string>{"1", "3"})) << "in order, filtered";
+  EXPECT_EQ(p->Watermark(), 3u);
+  EXPECT_EQ(FilteredCount(metrics_), 1);
+  EXPECT_EQ(log.Count({"mapping m shard shardId-000000000000", "filter criteria compile again"}),
+            1);
 }
 
 // Tumbling windows. The fake clock starts at 1,700,000,000 s, a multiple of the 100 s windows

@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/key_coding.h"
 #include "common/status_macros.h"
+#include "common/stream_name.h"
 #include "glog/logging.h"
 #include "rocksdb/slice.h"
 #include "rocksdb/slice_transform.h"
@@ -126,19 +127,8 @@ absl::Status ParseVersioned(absl::string_view value, M* message, absl::string_vi
   return absl::OkStatus();
 }
 
-bool ValidStreamName(absl::string_view name) {
-  if (name.empty() || name.size() > kMaxStreamNameLength) return false;
-  for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
-      return false;
-    }
-  }
-  return true;
-}
-
 absl::Status ValidateStreamName(absl::string_view name) {
-  if (ValidStreamName(name)) return absl::OkStatus();
-  return absl::InvalidArgumentError("stream_name: must be 1-128 characters of [a-zA-Z0-9_.-]");
+  return tributary::ValidateStreamName("stream_name", name);
 }
 
 // Counts UTF-8 code points (bytes that are not continuation bytes).
@@ -1029,7 +1019,7 @@ absl::StatusOr<v1::ListStreamsResponse> ShardStore::ListStreams(
     }
     std::string decoded;
     if (!absl::WebSafeBase64Unescape(request.next_token(), &decoded) || decoded.empty() ||
-        decoded[0] != 'L' || !ValidStreamName(decoded.substr(1))) {
+        decoded[0] != 'L' || !IsValidStreamName(decoded.substr(1))) {
       return absl::InvalidArgumentError("next_token: malformed");
     }
     start = decoded.substr(1);

@@ -91,7 +91,6 @@ namespace tributary::shard_store {
 
 // Limits (Kinesis values).
 inline constexpr int kMaxShardCount = 10000;
-inline constexpr int kMaxStreamNameLength = 128;
 inline constexpr int kMaxPartitionKeyChars = 256;
 inline constexpr int64_t kMaxRecordBytes = 1 << 20;  // partition key + data
 inline constexpr int kMaxPutRecordsCount = 500;

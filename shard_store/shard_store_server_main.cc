@@ -1,6 +1,7 @@
 // shard_store_server: tributary.v1.Streams over one RocksDB data directory.
 #include <cstdlib>
 
+#include "aws/aws_flags.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
@@ -18,10 +19,16 @@ DEFINE_double(shard_write_bytes_per_second, 0, "Per-shard write limit in bytes/s
 DEFINE_int32(subscription_threads, 2, "Threads that push SubscribeToShard events.");
 
 int main(int argc, char** argv) {
-  tributary::InitServerMain(&argc, &argv, "shard_store_server --data_dir=DIR [--listen=HOST:PORT]");
+  tributary::InitServerMain(
+      &argc, &argv,
+      "shard_store_server --data_dir=DIR [--listen=HOST:PORT] [--aws_listen=HOST:PORT]");
   if (absl::Status s =
           tributary::CheckAddressFlags({{"listen", FLAGS_listen, tributary::AddressUse::kListen}});
       !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
+  if (absl::Status s = tributary::aws::CheckAwsFlags(); !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;
   }
@@ -45,6 +52,11 @@ int main(int argc, char** argv) {
     LOG(ERROR) << server.status();
     return EXIT_FAILURE;
   }
+  auto aws_server = tributary::aws::StartAwsServerFromFlags((*node)->store());
+  if (!aws_server.ok()) {
+    LOG(ERROR) << aws_server.status();
+    return EXIT_FAILURE;
+  }
   absl::Status port = tributary::WritePortFile((*server)->port());
   if (!port.ok()) {
     LOG(ERROR) << port;
@@ -54,6 +66,7 @@ int main(int argc, char** argv) {
             << FLAGS_data_dir << (FLAGS_sync_writes ? " (sync writes)" : "");
   int signal = tributary::WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal << ": shutting down";
+  aws_server->reset();
   (*server)->Shutdown();
   return EXIT_SUCCESS;
 }

@@ -386,7 +386,7 @@ TEST_F(IntegrationTest, MappingShowsTheResultItsPollerReportedToLeasing) {
   acquire.set_poller_id("p1");
   auto acquired = leases_->AcquireLeases(acquire);
   ASSERT_TRUE(acquired.ok() && acquired->leases_size() == 1) << acquired.status();
-  auto report = [&](const std::string& result) {
+  auto report = [&](const std::string& result, const std::string& error_kind) {
     v1::HeartbeatRequest heartbeat;
     heartbeat.set_poller_id("p1");
     v1::HeldLeaseStatus* held = heartbeat.add_held_leases();
@@ -394,15 +394,29 @@ TEST_F(IntegrationTest, MappingShowsTheResultItsPollerReportedToLeasing) {
     held->mutable_lease_key()->set_shard_id(acquired->leases(0).shard_id());
     held->set_last_processing_result(result);
     *held->mutable_last_processing_result_time() = ToProtoTimestamp(clock_.Now());
+    held->set_last_error_kind(error_kind);
+    held->set_last_error_message(error_kind.empty() ? "" : "Unhandled: boom");
+    if (!error_kind.empty()) *held->mutable_last_error_time() = ToProtoTimestamp(clock_.Now());
     ASSERT_TRUE(leases_->Heartbeat(heartbeat).ok());
   };
-  for (const std::string result : {"OK", "PROBLEM: Function call failed"}) {
-    clock_.Advance(StreamTracker::Options().full_sync_interval);  // the next pass looks fully
-    report(result);
+  // Steady passes (one second apart, no full look) are enough: the text follows the pollers.
+  const absl::Time failed_at = clock_.Now() + absl::Seconds(4);  // the second report
+  for (const auto& [result, error] : {std::make_pair(std::string("OK"), std::string()),
+                                      std::make_pair(std::string("PROBLEM: Function call failed"),
+                                                     std::string("FunctionError"))}) {
+    clock_.Advance(absl::Seconds(1));
+    Sync();
+    clock_.Advance(absl::Seconds(1));
+    report(result, error);
     Sync();
     EXPECT_EQ(Mapping(uuid).last_processing_result(), result);
   }
-  EXPECT_EQ(Mapping(uuid).config_version(), version) << "not a configuration change";
+  const v1::EventSourceMappingConfiguration mapping = Mapping(uuid);
+  EXPECT_EQ(mapping.last_error_kind(), "FunctionError");
+  EXPECT_EQ(mapping.last_error_message(), "Unhandled: boom");
+  EXPECT_EQ(FromProtoTimestamp(mapping.last_error_time()), failed_at);
+  EXPECT_EQ(mapping.last_error_shard_id(), acquired->leases(0).shard_id());
+  EXPECT_EQ(mapping.config_version(), version) << "not a configuration change";
 }
 
 TEST_F(IntegrationTest, DisableAndDeleteReachTheLeaseTable) {

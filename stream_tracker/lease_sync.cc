@@ -149,26 +149,33 @@ void Touch(v1::EventSourceMappingConfiguration* c, absl::Time now) {
   c->set_config_version(c->config_version() + 1);
 }
 
-// The newest processing result the mapping's pollers reported (leases carry each owner's last
-// one with the time the poller observed it), or "" when none did. On a tie of times a PROBLEM
-// beats "OK" (a failure is not hidden by a success observed at the same instant); otherwise the
-// first lease in shard order wins.
-std::string NewestProcessingResult(const std::vector<v1::Lease>& leases) {
-  const v1::Lease* newest = nullptr;
-  absl::Time newest_time = absl::InfinitePast();
-  for (const v1::Lease& lease : leases) {
-    if (lease.last_processing_result().empty()) continue;
-    const absl::Time at = lease.has_last_processing_result_time()
-                              ? FromProtoTimestamp(lease.last_processing_result_time())
-                              : absl::InfinitePast();
-    if (newest == nullptr || at > newest_time ||
-        (at == newest_time && newest->last_processing_result() == kOkResult &&
-         lease.last_processing_result() != kOkResult)) {
-      newest = &lease;
-      newest_time = at;
-    }
+// Whether the pollers' summary says something `config` does not show yet. An empty summary
+// field never counts (leasing keeps reports in memory only: after its restart the mapping keeps
+// its texts until the pollers report again).
+bool ProgressChanged(const v1::EventSourceMappingConfiguration& config,
+                     const v1::MappingLeaseSummary& summary) {
+  const bool result_changed = !summary.last_processing_result().empty() &&
+                              summary.last_processing_result() != config.last_processing_result();
+  const bool error_changed = !summary.last_error_kind().empty() &&
+                             (summary.last_error_kind() != config.last_error_kind() ||
+                              summary.last_error_message() != config.last_error_message() ||
+                              summary.last_error_shard_id() != config.last_error_shard_id() ||
+                              FromProtoTimestamp(summary.last_error_time()) !=
+                                  FromProtoTimestamp(config.last_error_time()));
+  return result_changed || error_changed;
+}
+
+// Copies the summary's non-empty parts into `c`.
+void ApplyProgress(const v1::MappingLeaseSummary& summary, v1::EventSourceMappingConfiguration* c) {
+  if (!summary.last_processing_result().empty()) {
+    c->set_last_processing_result(summary.last_processing_result());
   }
-  return newest == nullptr ? "" : newest->last_processing_result();
+  if (!summary.last_error_kind().empty()) {
+    c->set_last_error_kind(summary.last_error_kind());
+    c->set_last_error_message(summary.last_error_message());
+    *c->mutable_last_error_time() = summary.last_error_time();
+    c->set_last_error_shard_id(summary.last_error_shard_id());
+  }
 }
 
 // Whether a poller may still invoke for one of `leases`: a lease with an owner whose heartbeats
@@ -209,6 +216,44 @@ absl::Status LeaseSync::RunOnce() {
   }
   for (auto it = synced_.begin(); it != synced_.end();) {
     it = present.count(it->first) > 0 ? std::next(it) : synced_.erase(it);
+  }
+  absl::Status progress = SyncProgress(records);
+  if (first_error.ok()) first_error = progress;
+  return first_error;
+}
+
+absl::Status LeaseSync::SyncProgress(const std::vector<MappingRecord>& records) {
+  std::vector<std::string> uuids;
+  for (const MappingRecord& record : records) {
+    if (record.config().state() != v1::DELETING_MAPPING) uuids.push_back(record.config().uuid());
+  }
+  if (uuids.empty()) return absl::OkStatus();
+  absl::StatusOr<std::vector<v1::MappingLeaseSummary>> summaries = leases_->SummarizeLeases(uuids);
+  if (!summaries.ok()) return WithContext(summaries.status(), "summarizing the leases' reports");
+  if (summaries->size() != uuids.size()) {
+    return absl::InternalError(absl::StrCat("SummarizeLeases answered ", summaries->size(),
+                                            " summaries for ", uuids.size(), " mappings"));
+  }
+  absl::Status first_error;
+  size_t i = 0;
+  for (const MappingRecord& record : records) {
+    if (record.config().state() == v1::DELETING_MAPPING) continue;
+    const v1::MappingLeaseSummary& summary = (*summaries)[i++];
+    // The pass may have written the mapping since `records` was read, but these fields only on
+    // the stream-gone path, which deleted the leases first (their summary is empty).
+    if (!ProgressChanged(record.config(), summary)) continue;
+    absl::StatusOr<MappingRecord> written =
+        store_->Modify(record.config().uuid(), [&](MappingRecord* r) {
+          // Not a configuration or state change: config_version and last_modified stay (see the
+          // header).
+          ApplyProgress(summary, r->mutable_config());
+          return absl::OkStatus();
+        });
+    if (absl::IsNotFound(written.status())) continue;  // removed meanwhile (deleted)
+    if (!written.ok() && first_error.ok()) {
+      first_error = WithContext(written.status(), "recording the reports of mapping ",
+                                record.config().uuid());
+    }
   }
   return first_error;
 }
@@ -288,11 +333,6 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
   }
 
   LeasePlan plan = PlanLeases(snapshot, *shards, leases, open_from);
-  // What the pollers saw last. Not a configuration change: written without bumping
-  // config_version or last_modified (see the header).
-  const std::string processing_result = NewestProcessingResult(leases);
-  const bool result_changed =
-      !processing_result.empty() && processing_result != config.last_processing_result();
   if (!plan.to_delete.empty()) RETURN_IF_ERROR(leases_->DeleteLeases(plan.to_delete));
   if (!plan.to_create.empty()) RETURN_IF_ERROR(leases_->CreateLeases(plan.to_create).status());
   if (transitional) RETURN_IF_ERROR(leases_->SetMappingEnabled(uuid, config.enabled()));
@@ -311,7 +351,7 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
 
   if (!settle && snapshot.initial_leases_created() &&
       plan.work_ended == snapshot.work_ended() && SameKnownShards(snapshot, plan.known_shard_ids) &&
-      snapshot.stream_created_unix_ms() == stream_created_ms && !result_changed) {
+      snapshot.stream_created_unix_ms() == stream_created_ms) {
     shape.config_version = config.config_version();
     synced_[uuid] = std::move(shape);
     return absl::OkStatus();  // nothing to record
@@ -330,7 +370,6 @@ absl::Status LeaseSync::SyncMapping(const MappingRecord& snapshot, ShardCache* s
       changed = true;
     }
     if (changed) Touch(c, now);
-    if (!processing_result.empty()) c->set_last_processing_result(processing_result);
     return absl::OkStatus();
   });
   RETURN_IF_ERROR(written.status());

@@ -29,16 +29,20 @@
 //       mapping is held by a live poller (listed after the disable), so that DISABLED means no
 //       poller will invoke for it any more; until then the mapping stays DISABLING (or UPDATING,
 //       CREATING);
-//     - work ended: see kWorkEndedStreamClosed / kWorkEndedStreamDeleted;
-//     - last_processing_result: the newest result the mapping's pollers reported on its leases
-//       (Lease.last_processing_result, by its observed time; on a tie a PROBLEM beats "OK"),
-//       when there is one and it differs from the stored text. It is what pollers saw, not a
-//       configuration change, so it is written without bumping config_version or
-//       last_modified (pollers refetch a mapping whose config_version moved, and Lambda's
-//       LastModified is about configuration and state); combined into the same write when the
-//       pass writes anyway. Full looks only, so the text lags the pollers by at most
-//       `full_sync_interval` plus a heartbeat. A gone stream keeps kStreamNotFoundResult: that
-//       path deletes the leases and never reads their results.
+//     - work ended: see kWorkEndedStreamClosed / kWorkEndedStreamDeleted.
+// After visiting the mappings, every pass (steady or not) asks leasing once for what the pollers
+// reported on the leases of every mapping (LeaseTable::SummarizeLeases: leasing reads memory,
+// nothing is listed) and sets, where it differs:
+//     - last_processing_result: the newest result reported on the mapping's leases (by its
+//       observed time; on a tie a PROBLEM beats "OK");
+//     - last_error_kind / _message / _time / _shard_id: the newest error reported on them.
+//   An empty summary never overwrites (leasing keeps reports in memory only). This is what
+//   pollers saw, not a configuration change, so it is written without bumping config_version
+//   or last_modified (pollers refetch a mapping whose config_version moved, and Lambda's
+//   LastModified is about configuration and state): one write per changed mapping. The texts
+//   thus lag the pollers by a pass plus a heartbeat. A gone stream keeps kStreamNotFoundResult:
+//   that path deletes the leases, so nothing is reported on them any more. A failed summary
+//   changes no text; the pass's other work is done and the failure is its result.
 //
 // Steady passes are cheap: a full look at a mapping (list every shard and every lease) happens
 // on its first pass after a start, after any change to the mapping (config_version), when the
@@ -96,8 +100,6 @@ inline constexpr char kWorkEndedStreamClosed[] =
 inline constexpr char kWorkEndedStreamDeleted[] = "Work ended: the stream was deleted";
 inline constexpr char kStreamNotFoundResult[] = "PROBLEM: Stream not found";
 inline constexpr char kStreamFoundAgain[] = "Stream found again: processing resumed";
-// The pollers' text for a successful invocation (the others start with "PROBLEM: ").
-inline constexpr char kOkResult[] = "OK";
 
 class LeaseSync {
  public:
@@ -153,6 +155,9 @@ class LeaseSync {
                            ProbeCache* probe_cache);
   absl::Status SyncDeleting(const MappingRecord& snapshot);
   absl::Status SyncStreamGone(const MappingRecord& snapshot);
+  // After the mappings: one SummarizeLeases call for every mapping of `records` (DELETING ones
+  // aside), then a write per mapping whose result or error changed.
+  absl::Status SyncProgress(const std::vector<MappingRecord>& records);
   void Loop();
 
   MappingStore* store_;

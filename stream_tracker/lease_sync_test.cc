@@ -670,16 +670,73 @@ TEST_F(LeaseSyncTest, UnchangedResultOrNoReportWritesNothing) {
   EXPECT_EQ(store_->writes(), writes);
 }
 
-TEST_F(LeaseSyncTest, SteadyPassesDoNotReadResultsUntilTheNextFullLook) {
+// Regression (issue 14, item 4): a result reached the mapping only on a full look (up to a
+// minute), so `mappings get` said "No records processed" while every invocation failed.
+TEST_F(LeaseSyncTest, SteadyPassShowsANewResultWithoutWaitingForAFullLook) {
   streams_.CreateStream("orders", 1);
   const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
   Sync();
   Sync();  // remembered: the next passes only probe
+  const int lists = streams_.list_shards_calls();
+  const v1::EventSourceMappingConfiguration before = Mapping(uuid);
+  leases_.SetProcessingResult(uuid, kShard0, kFailed, clock_.Now());
+  clock_.Advance(absl::Seconds(1));
+  Sync();
+  const v1::EventSourceMappingConfiguration mapping = Mapping(uuid);
+  EXPECT_EQ(mapping.last_processing_result(), kFailed);
+  EXPECT_EQ(streams_.list_shards_calls(), lists) << "a steady pass, not a full look";
+  EXPECT_EQ(mapping.config_version(), before.config_version());
   leases_.SetProcessingResult(uuid, kShard0, "OK", clock_.Now());
   clock_.Advance(absl::Seconds(1));
   Sync();
-  EXPECT_EQ(Mapping(uuid).last_processing_result(), kNoRecordsProcessed);
-  NextFullLook();
+  EXPECT_EQ(Mapping(uuid).last_processing_result(), "OK");
+}
+
+TEST_F(LeaseSyncTest, PassesShowTheNewestErrorWithItsShardWithoutAConfigChange) {
+  streams_.CreateStream("orders", 2);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  Sync();
+  const v1::EventSourceMappingConfiguration before = Mapping(uuid);
+  EXPECT_EQ(before.last_error_kind(), "");
+  const absl::Time t = clock_.Now();
+  leases_.SetLastError(uuid, kShard0, "Timeout", "DEADLINE_EXCEEDED: old", t);
+  leases_.SetLastError(uuid, kShard1, "FunctionError", "Unhandled: boom", t + absl::Seconds(1));
+  clock_.Advance(absl::Seconds(1));
+  Sync();
+  v1::EventSourceMappingConfiguration mapping = Mapping(uuid);
+  EXPECT_EQ(mapping.last_error_kind(), "FunctionError");
+  EXPECT_EQ(mapping.last_error_message(), "Unhandled: boom");
+  EXPECT_EQ(FromProtoTimestamp(mapping.last_error_time()), t + absl::Seconds(1));
+  EXPECT_EQ(mapping.last_error_shard_id(), kShard1);
+  EXPECT_EQ(mapping.config_version(), before.config_version());
+  EXPECT_EQ(FromProtoTimestamp(mapping.last_modified()),
+            FromProtoTimestamp(before.last_modified()));
+
+  const int64_t writes = store_->writes();
+  clock_.Advance(absl::Seconds(1));
+  Sync();
+  EXPECT_EQ(store_->writes(), writes) << "the same error is not written again";
+  leases_.SetLastError(uuid, kShard1, "FunctionError", "Unhandled: boom", t + absl::Seconds(5));
+  Sync();
+  EXPECT_EQ(store_->writes(), writes + 1) << "the same error seen again later: a new time";
+  EXPECT_EQ(FromProtoTimestamp(Mapping(uuid).last_error_time()), t + absl::Seconds(5));
+}
+
+TEST_F(LeaseSyncTest, FailedSummaryChangesNoTextAndIsThePassResult) {
+  streams_.CreateStream("orders", 1);
+  const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
+  Sync();
+  leases_.SetProcessingResult(uuid, kShard0, kFailed, clock_.Now());
+  const int summaries = leases_.summarize_calls();
+  // The pass's only leasing call is the summary (the mapping is steady).
+  Sync();
+  ASSERT_EQ(leases_.summarize_calls(), summaries + 1);
+  leases_.SetProcessingResult(uuid, kShard0, "OK", clock_.Now());
+  leases_.FailNextCalls(absl::UnavailableError("leasing down"));
+  absl::Status status = sync_->RunOnce();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(Mapping(uuid).last_processing_result(), kFailed);
   Sync();
   EXPECT_EQ(Mapping(uuid).last_processing_result(), "OK");
 }

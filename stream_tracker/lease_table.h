@@ -38,6 +38,13 @@ class LeaseTable {
 
   // Every lease of mapping `uuid` (all pages). Errors: UNAVAILABLE / DEADLINE_EXCEEDED.
   virtual absl::StatusOr<std::vector<v1::Lease>> ListLeases(const std::string& uuid) = 0;
+
+  // What the pollers last reported on the leases of each mapping of `uuids` (the newest
+  // processing result and the newest error: proto/leasing.proto, MappingLeaseSummary), one per
+  // uuid in that order. Cheap: leasing reads memory, nothing is listed. Errors: UNAVAILABLE /
+  // DEADLINE_EXCEEDED; UNIMPLEMENTED from a leasing server older than the call.
+  virtual absl::StatusOr<std::vector<v1::MappingLeaseSummary>> SummarizeLeases(
+      const std::vector<std::string>& uuids) = 0;
 };
 
 }  // namespace tributary::stream_tracker

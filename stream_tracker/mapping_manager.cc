@@ -7,10 +7,15 @@
 #include "absl/strings/str_format.h"
 #include "common/proto_util.h"
 #include "common/status_macros.h"
-#include "stream_tracker/mapping_config.h"
+#include "mapping/mapping_config.h"
 #include "stream_tracker/mapping_state.h"
 
 namespace tributary::stream_tracker {
+
+using mapping::ApplyUpdateRequest;
+using mapping::ConfigFromCreateRequest;
+using mapping::kDefaultListMaxItems;
+using mapping::ValidateListRequest;
 namespace {
 
 // A random (version 4) UUID in its usual text form.

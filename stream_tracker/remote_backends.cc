@@ -106,4 +106,21 @@ absl::StatusOr<std::vector<v1::Lease>> RemoteLeaseTable::ListLeases(const std::s
   return leases;
 }
 
+absl::StatusOr<std::vector<v1::MappingLeaseSummary>> RemoteLeaseTable::SummarizeLeases(
+    const std::vector<std::string>& uuids) {
+  std::vector<v1::MappingLeaseSummary> summaries;
+  summaries.reserve(uuids.size());
+  for (size_t i = 0; i < uuids.size(); i += kLeaseBatch) {
+    v1::SummarizeLeasesRequest request;
+    for (size_t j = i; j < uuids.size() && j < i + kLeaseBatch; ++j) {
+      request.add_event_source_mapping_uuids(uuids[j]);
+    }
+    ASSIGN_OR_RETURN(v1::SummarizeLeasesResponse response, client_->SummarizeLeases(request));
+    for (v1::MappingLeaseSummary& s : *response.mutable_summaries()) {
+      summaries.push_back(std::move(s));
+    }
+  }
+  return summaries;
+}
+
 }  // namespace tributary::stream_tracker

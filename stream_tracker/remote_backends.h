@@ -41,6 +41,8 @@ class RemoteLeaseTable : public LeaseTable {
   absl::Status DeleteMappingLeases(const std::string& uuid) override;
   absl::Status SetMappingEnabled(const std::string& uuid, bool enabled) override;
   absl::StatusOr<std::vector<v1::Lease>> ListLeases(const std::string& uuid) override;
+  absl::StatusOr<std::vector<v1::MappingLeaseSummary>> SummarizeLeases(
+      const std::vector<std::string>& uuids) override;
 
  private:
   leasing::LeasingClient* client_;

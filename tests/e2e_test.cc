@@ -17,7 +17,7 @@
 #include "common/grpc_server.h"
 #include "gtest/gtest.h"
 #include "leasing/leasing_client.h"
-#include "poller/lane_router.h"
+#include "mapping/lanes.h"
 #include "stream_tracker/stream_tracker_client.h"
 #include "tests/cluster.h"
 
@@ -290,7 +290,7 @@ class TumblingWindowsEndToEndTest : public EndToEndTest {
       windows = CheckWindowsCountedExactly(
           1000, cluster_->function().Deliveries(), cluster_->function().WindowCloses(),
           [this](const std::string& key) {
-            return poller::LaneForPartitionKey(key, ParallelizationFactor());
+            return mapping::LaneForPartitionKey(key, ParallelizationFactor());
           });
       if (windows.ok()) break;
       RealClock::Get().SleepFor(absl::Milliseconds(100));

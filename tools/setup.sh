@@ -23,6 +23,11 @@ PACKAGES=(
   python3-grpc-tools
   python3-protobuf
   rapidjson-dev
+  libboost-dev
+  libcbor-dev
+  python3-boto3
+  python3-cbor2
+  awscli
 )
 
 missing=()

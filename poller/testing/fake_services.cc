@@ -436,6 +436,11 @@ bool FakeMappingSource::AwaitHungCalls(int n, absl::Duration real_timeout) {
   return mu_.AwaitWithTimeout(absl::Condition(&ready), real_timeout);
 }
 
+void FakeMappingSource::FailGets(bool fail) {
+  absl::MutexLock lock(&mu_);
+  fail_gets_ = fail;
+}
+
 absl::StatusOr<v1::EventSourceMappingConfiguration> FakeMappingSource::GetMapping(
     const std::string& uuid) {
   absl::MutexLock lock(&mu_);
@@ -445,6 +450,7 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> FakeMappingSource::GetMappin
     mu_.Await(absl::Condition(&released));
     --hung_calls_;
   }
+  if (fail_gets_) return absl::UnavailableError("injected: the stream tracker is unreachable");
   auto it = configs_.find(uuid);
   if (it == configs_.end()) return absl::NotFoundError(absl::StrCat("mapping ", uuid));
   return it->second;

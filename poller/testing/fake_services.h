@@ -174,6 +174,8 @@ class FakeMappingSource : public MappingSource {
   // Waits (in real time, at most `real_timeout`: a failure guard) until `n` GetMapping calls
   // are blocked in a hang.
   bool AwaitHungCalls(int n, absl::Duration real_timeout = absl::Seconds(10));
+  // Makes every later GetMapping fail with UNAVAILABLE (or succeed again).
+  void FailGets(bool fail);
   absl::StatusOr<v1::EventSourceMappingConfiguration> GetMapping(const std::string& uuid) override;
 
  private:
@@ -181,6 +183,7 @@ class FakeMappingSource : public MappingSource {
   std::map<std::string, v1::EventSourceMappingConfiguration> configs_ ABSL_GUARDED_BY(mu_);
   bool hang_ ABSL_GUARDED_BY(mu_) = false;
   int hung_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  bool fail_gets_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace tributary::poller::testing

@@ -139,6 +139,62 @@ void FakeLeaseTable::SetProcessingResult(const std::string& uuid, const std::str
   *it->second.mutable_last_processing_result_time() = ToProtoTimestamp(observed);
 }
 
+void FakeLeaseTable::SetLastError(const std::string& uuid, const std::string& shard_id,
+                                  const std::string& kind, const std::string& message,
+                                  absl::Time seen) {
+  absl::MutexLock lock(&mu_);
+  auto it = leases_.find(std::make_pair(uuid, shard_id));
+  CHECK(it != leases_.end()) << "no lease " << uuid << "/" << shard_id;
+  it->second.set_last_error_kind(kind);
+  it->second.set_last_error_message(message);
+  *it->second.mutable_last_error_time() = ToProtoTimestamp(seen);
+}
+
+absl::StatusOr<std::vector<v1::MappingLeaseSummary>> FakeLeaseTable::SummarizeLeases(
+    const std::vector<std::string>& uuids) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
+  ++summarize_calls_;
+  std::vector<v1::MappingLeaseSummary> summaries;
+  for (const std::string& uuid : uuids) {
+    v1::MappingLeaseSummary summary;
+    summary.set_event_source_mapping_uuid(uuid);
+    absl::Time result_at = absl::InfinitePast();
+    absl::Time error_at = absl::InfinitePast();
+    for (auto it = leases_.lower_bound(std::make_pair(uuid, std::string()));
+         it != leases_.end() && it->first.first == uuid; ++it) {
+      const v1::Lease& lease = it->second;
+      if (!lease.last_processing_result().empty()) {
+        const absl::Time at = FromProtoTimestamp(lease.last_processing_result_time());
+        if (summary.last_processing_result().empty() || at > result_at ||
+            (at == result_at && summary.last_processing_result() == "OK" &&
+             lease.last_processing_result() != "OK")) {
+          summary.set_last_processing_result(lease.last_processing_result());
+          *summary.mutable_last_processing_result_time() = lease.last_processing_result_time();
+          result_at = at;
+        }
+      }
+      if (!lease.last_error_kind().empty()) {
+        const absl::Time at = FromProtoTimestamp(lease.last_error_time());
+        if (summary.last_error_kind().empty() || at > error_at) {
+          summary.set_last_error_kind(lease.last_error_kind());
+          summary.set_last_error_message(lease.last_error_message());
+          *summary.mutable_last_error_time() = lease.last_error_time();
+          summary.set_last_error_shard_id(lease.shard_id());
+          error_at = at;
+        }
+      }
+    }
+    summaries.push_back(std::move(summary));
+  }
+  return summaries;
+}
+
+int FakeLeaseTable::summarize_calls() {
+  absl::MutexLock lock(&mu_);
+  return summarize_calls_;
+}
+
 int FakeLeaseTable::total_leases() {
   absl::MutexLock lock(&mu_);
   return static_cast<int>(leases_.size());

@@ -28,6 +28,9 @@ class FakeLeaseTable : public LeaseTable {
   absl::Status DeleteMappingLeases(const std::string& uuid) override;
   absl::Status SetMappingEnabled(const std::string& uuid, bool enabled) override;
   absl::StatusOr<std::vector<v1::Lease>> ListLeases(const std::string& uuid) override;
+  // Computed from the stored leases by leasing's rule (proto/leasing.proto).
+  absl::StatusOr<std::vector<v1::MappingLeaseSummary>> SummarizeLeases(
+      const std::vector<std::string>& uuids) override;
 
   // The lease of (uuid, shard_id), if any.
   std::optional<v1::Lease> Get(const std::string& uuid, const std::string& shard_id);
@@ -42,6 +45,12 @@ class FakeLeaseTable : public LeaseTable {
   // heartbeat reports one. CHECKs that the lease exists.
   void SetProcessingResult(const std::string& uuid, const std::string& shard_id,
                            const std::string& result, absl::Time observed);
+  // Sets a lease's last error, as leasing does when the owner's heartbeat reports one. CHECKs
+  // that the lease exists.
+  void SetLastError(const std::string& uuid, const std::string& shard_id, const std::string& kind,
+                    const std::string& message, absl::Time seen);
+  // Calls of SummarizeLeases so far.
+  int summarize_calls();
   // Every lease of every mapping.
   int total_leases();
 
@@ -62,6 +71,7 @@ class FakeLeaseTable : public LeaseTable {
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
   int failures_left_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::pair<std::string, bool>> set_enabled_calls_ ABSL_GUARDED_BY(mu_);
+  int summarize_calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::function<void()> set_enabled_hook_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -102,6 +102,17 @@ grpc::Status FakeLeasingService::ListLeases(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status FakeLeasingService::SummarizeLeases(grpc::ServerContext*,
+                                                 const v1::SummarizeLeasesRequest* request,
+                                                 v1::SummarizeLeasesResponse* response) {
+  absl::StatusOr<std::vector<v1::MappingLeaseSummary>> summaries = table_->SummarizeLeases(
+      std::vector<std::string>(request->event_source_mapping_uuids().begin(),
+                               request->event_source_mapping_uuids().end()));
+  if (!summaries.ok()) return ToGrpcStatus(summaries.status());
+  for (v1::MappingLeaseSummary& s : *summaries) *response->add_summaries() = std::move(s);
+  return grpc::Status::OK;
+}
+
 bool FakeLeasingService::WaitForCreatedLeases(int n, absl::Duration real_timeout) {
   absl::MutexLock lock(&mu_);
   auto done = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return created_ >= n; };

@@ -2,8 +2,9 @@
 // RemoteStreamCatalog / RemoteLeaseTable, or the stream_tracker_server binary) against them:
 // - FakeStreamsService serves DescribeStreamSummary and ListShards (with next_token paging) from
 //   a FakeStreamCatalog; every other Streams method is UNIMPLEMENTED.
-// - FakeLeasingService serves CreateLeases, DeleteLeases, SetMappingEnabled and ListLeases (with
-//   next_token paging) from a FakeLeaseTable; every other Leasing method is UNIMPLEMENTED.
+// - FakeLeasingService serves CreateLeases, DeleteLeases, SetMappingEnabled, ListLeases (with
+//   next_token paging) and SummarizeLeases from a FakeLeaseTable; every other Leasing method is
+//   UNIMPLEMENTED.
 // Thread-safe; the fakes must outlive the services.
 #ifndef TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_SERVICES_H_
 #define TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_SERVICES_H_
@@ -46,6 +47,9 @@ class FakeLeasingService final : public v1::Leasing::Service {
   // Pages of at most max_results (default 1000); next_token is the index of the next lease.
   grpc::Status ListLeases(grpc::ServerContext* context, const v1::ListLeasesRequest* request,
                           v1::ListLeasesResponse* response) override;
+  grpc::Status SummarizeLeases(grpc::ServerContext* context,
+                               const v1::SummarizeLeasesRequest* request,
+                               v1::SummarizeLeasesResponse* response) override;
 
   // Blocks (real time, at most `real_timeout`: a failure guard) until CreateLeases has created
   // at least `n` leases in total. Returns whether it did.

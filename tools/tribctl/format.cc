@@ -39,6 +39,24 @@ std::string ResponseTypes(const v1::EventSourceMappingConfiguration& m) {
   return Or(absl::StrJoin(names, ","));
 }
 
+// "<kind>: <message>" for a table cell ("-" without an error): control characters become spaces
+// so that a multi-line function error keeps the table's rows; with `max_bytes`, cut there (on a
+// character boundary) with "..." at the end.
+std::string ErrorText(const std::string& kind, const std::string& message, size_t max_bytes = 0) {
+  if (kind.empty()) return "-";
+  std::string text = absl::StrCat(kind, ": ", message);
+  for (char& ch : text) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = ' ';
+  }
+  if (max_bytes > 3 && text.size() > max_bytes) {
+    text = poller::TruncateUtf8(text, max_bytes - 3) + "...";
+  }
+  return text;
+}
+
+// The widest error a table row shows (JSON and `mappings get` show it whole).
+constexpr size_t kErrorCellBytes = 80;
+
 int64_t DroppedTotal(const v1::ShardMetrics& s) {
   int64_t total = 0;
   for (const auto& [condition, count] : s.dropped_records()) total += count;
@@ -242,6 +260,9 @@ std::string MappingTable(const v1::EventSourceMappingConfiguration& m) {
       {"TumblingWindowInSeconds", absl::StrCat(m.tumbling_window_in_seconds())},
       {"LastModified", Or(FormatTimestamp(m.last_modified()))},
       {"LastProcessingResult", Or(m.last_processing_result())},
+      {"LastError", ErrorText(m.last_error_kind(), m.last_error_message())},
+      {"LastErrorTime", Or(FormatTimestamp(m.last_error_time()))},
+      {"LastErrorShardId", Or(m.last_error_shard_id())},
       {"ConfigVersion", absl::StrCat(m.config_version())},
   };
   // One row per filter pattern, after FunctionTimeoutSeconds's neighbours.
@@ -268,12 +289,17 @@ std::string MappingsTable(const std::vector<v1::EventSourceMappingConfiguration>
 
 std::string LeasesTable(const std::vector<v1::Lease>& leases) {
   Table table({"MAPPING", "SHARD_ID", "OWNER", "COUNTER", "CHECKPOINT", "ITERATOR_AGE_MS",
-               "ENABLED", "EXPIRED", "PARENTS", "LAST_PROCESSING_RESULT"});
+               "ENABLED", "EXPIRED", "PARENTS", "LAST_PROCESSING_RESULT", "LAST_ERROR_TIME",
+               "LAST_ERROR"});
   for (const v1::Lease& l : leases) {
+    // No age while nobody works on the shard (unowned, or its owner expired): unknown, not 0.
     table.AddRow({l.event_source_mapping_uuid(), l.shard_id(), Or(l.lease_owner()),
                   absl::StrCat(l.lease_counter()), CheckpointText(l.checkpoint()),
-                  absl::StrCat(l.iterator_age_ms()), Bool(l.enabled()), Bool(l.expired()),
-                  Or(absl::StrJoin(l.parent_shard_ids(), ",")), Or(l.last_processing_result())});
+                  l.has_iterator_age_ms() ? absl::StrCat(l.iterator_age_ms()) : "-",
+                  Bool(l.enabled()), Bool(l.expired()),
+                  Or(absl::StrJoin(l.parent_shard_ids(), ",")), Or(l.last_processing_result()),
+                  Or(FormatTimestamp(l.last_error_time())),
+                  ErrorText(l.last_error_kind(), l.last_error_message(), kErrorCellBytes)});
   }
   return table.Render();
 }
@@ -290,7 +316,7 @@ std::string PollersTable(const std::vector<v1::Poller>& pollers) {
 std::string MetricsTable(const v1::GetMetricsResponse& metrics) {
   Table table({"MAPPING", "STREAM", "SHARD_ID", "ITERATOR_AGE_MS", "INVOCATIONS", "ERRORS",
                "RETRIES", "BISECTIONS", "DROPPED", "FILTERED", "DELIVERED", "WINDOWS_CLOSED",
-               "CHECKPOINT"});
+               "CHECKPOINT", "LAST_PROCESSING_RESULT", "LAST_ERROR_TIME", "LAST_ERROR"});
   for (const v1::ShardMetrics& s : metrics.shards()) {
     table.AddRow({s.event_source_mapping_uuid(), s.stream_name(), s.shard_id(),
                   absl::StrCat(s.iterator_age_ms()), absl::StrCat(s.invocations()),
@@ -300,7 +326,9 @@ std::string MetricsTable(const v1::GetMetricsResponse& metrics) {
                   s.windows_failed() > 0
                       ? absl::StrCat(s.windows_closed(), " (", s.windows_failed(), " failed)")
                       : absl::StrCat(s.windows_closed()),
-                  Or(s.checkpoint())});
+                  Or(s.checkpoint()), Or(s.last_processing_result()),
+                  Or(FormatTimestamp(s.last_error_time())),
+                  ErrorText(s.last_error_kind(), s.last_error_message(), kErrorCellBytes)});
   }
   return absl::StrCat("poller: ", Or(metrics.poller_id()), "\n", table.Render());
 }

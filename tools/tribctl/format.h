@@ -68,8 +68,12 @@ std::string RecordsTable(const std::vector<v1::Record>& records);
 // One record as a line for `records get --follow` (columns separated by two
 // spaces, not aligned, since rows are printed as they arrive).
 std::string FollowLine(const std::string& shard_id, const v1::Record& record);
+// The last error shows as "<kind>: <message>" ("-" without one; control characters become
+// spaces), whole in MappingTable and cut to 80 bytes with "..." in the lease and metrics tables
+// (JSON has it whole).
 std::string MappingTable(const v1::EventSourceMappingConfiguration& mapping);
 std::string MappingsTable(const std::vector<v1::EventSourceMappingConfiguration>& mappings);
+// ITERATOR_AGE_MS is "-" when the lease has none (nobody works on the shard: unknown, not 0).
 std::string LeasesTable(const std::vector<v1::Lease>& leases);
 std::string PollersTable(const std::vector<v1::Poller>& pollers);
 std::string MetricsTable(const v1::GetMetricsResponse& metrics);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/proto_util.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
@@ -91,24 +92,49 @@ TEST(FormatTest, CheckpointsReadAsTheirMeaning) {
   EXPECT_EQ(CheckpointText(v1::Checkpoint()), "-");
 }
 
-TEST(FormatTest, LeasesTableShowsOwnerCounterCheckpointIteratorAgeAndLastResult) {
+TEST(FormatTest, LeasesTableShowsOwnerCounterCheckpointIteratorAgeLastResultAndError) {
   std::vector<v1::Lease> leases = {
       Proto<v1::Lease>("event_source_mapping_uuid: 'm1' shard_id: 'shardId-000000000002' "
                        "lease_owner: 'poller-a' lease_counter: 3 "
                        "checkpoint { type: SEQUENCE_NUMBER sequence_number: '99' } "
                        "iterator_age_ms: 1500 enabled: true "
                        "parent_shard_ids: 'shardId-000000000000' "
-                       "last_processing_result: 'PROBLEM: Function call failed'"),
+                       "last_processing_result: 'PROBLEM: Function call failed' "
+                       "last_error_kind: 'FunctionError' last_error_message: 'Unhandled:\\nboom' "
+                       "last_error_time { seconds: 1700000000 }"),
       Proto<v1::Lease>("event_source_mapping_uuid: 'm1' shard_id: 'shardId-000000000000' "
                        "checkpoint { type: SHARD_END } lease_counter: 7 expired: true"),
   };
   EXPECT_EQ(LeasesTable(leases),
             "MAPPING  SHARD_ID              OWNER     COUNTER  CHECKPOINT  ITERATOR_AGE_MS  "
-            "ENABLED  EXPIRED  PARENTS               LAST_PROCESSING_RESULT\n"
+            "ENABLED  EXPIRED  PARENTS               LAST_PROCESSING_RESULT         "
+            "LAST_ERROR_TIME           LAST_ERROR\n"
             "m1       shardId-000000000002  poller-a  3        99          1500             "
-            "true     false    shardId-000000000000  PROBLEM: Function call failed\n"
-            "m1       shardId-000000000000  -         7        SHARD_END   0                "
-            "false    true     -                     -\n");
+            "true     false    shardId-000000000000  PROBLEM: Function call failed  "
+            "2023-11-14T22:13:20.000Z  FunctionError: Unhandled: boom\n"
+            "m1       shardId-000000000000  -         7        SHARD_END   -                "
+            "false    true     -                     -                              -"
+            "                         -\n");
+}
+
+TEST(FormatTest, LongErrorsAreCutInTablesAndWholeInTheMapping) {
+  const std::string message(200, 'x');
+  v1::Lease lease;
+  lease.set_last_error_kind("Timeout");
+  lease.set_last_error_message(message);
+  const std::string cut = "Timeout: " + std::string(80 - 3 - 9, 'x') + "...";
+  EXPECT_THAT(LeasesTable({lease}), HasSubstr("  " + cut + "\n"));
+  v1::EventSourceMappingConfiguration mapping;
+  mapping.set_last_error_kind("Timeout");
+  mapping.set_last_error_message(message);
+  mapping.set_last_error_shard_id("shardId-000000000004");
+  *mapping.mutable_last_error_time() = ToProtoTimestamp(absl::FromUnixSeconds(1'700'000'000));
+  const std::string table = MappingTable(mapping);
+  EXPECT_THAT(table, HasSubstr("LastError                       Timeout: " + message + "\n"));
+  EXPECT_THAT(table, HasSubstr("LastErrorTime                   2023-11-14T22:13:20.000Z\n"));
+  EXPECT_THAT(table, HasSubstr("LastErrorShardId                shardId-000000000004\n"));
+  EXPECT_THAT(MappingTable(v1::EventSourceMappingConfiguration()),
+              HasSubstr("LastError                       -\n"));
 }
 
 TEST(FormatTest, ShardsTableDerivesOpenAndClosed) {
@@ -236,13 +262,19 @@ TEST(FormatTest, MetricsTableSumsDroppedRecords) {
       windows_closed: 9
       windows_failed: 1
       checkpoint: "42"
+      last_processing_result: "OK"
+      last_error_kind: "Timeout"
+      last_error_message: "DEADLINE_EXCEEDED: late"
+      last_error_time { seconds: 1700000000 }
     })pb");
   EXPECT_EQ(MetricsTable(metrics),
             "poller: p1\n"
             "MAPPING  STREAM  SHARD_ID  ITERATOR_AGE_MS  INVOCATIONS  ERRORS  RETRIES  "
-            "BISECTIONS  DROPPED  FILTERED  DELIVERED  WINDOWS_CLOSED  CHECKPOINT\n"
+            "BISECTIONS  DROPPED  FILTERED  DELIVERED  WINDOWS_CLOSED  CHECKPOINT  "
+            "LAST_PROCESSING_RESULT  LAST_ERROR_TIME           LAST_ERROR\n"
             "m1       s       x         0                0            0       0        "
-            "0           7        5         7          9 (1 failed)    42\n");
+            "0           7        5         7          9 (1 failed)    42          "
+            "OK                      2023-11-14T22:13:20.000Z  Timeout: DEADLINE_EXCEEDED: late\n");
 }
 
 TEST(FormatTest, PrometheusTextIsWhatThePollerServes) {

@@ -266,9 +266,35 @@ TEST_F(TribctlAllInOneTest, APoisonRecordGoesToTheDestinationAndTheRestIsDeliver
   ASSERT_EQ(shards.shards_size(), 1) << metrics.out;
   EXPECT_GT(shards.shards(0).invocations(), 0);
   EXPECT_GT(shards.shards(0).function_errors(), 0);
+  // The poison record's error, as the poller saw it.
+  const std::string poison_error =
+      absl::StrCat("poison record at sequence number ", written.records(15).sequence_number());
+  EXPECT_EQ(shards.shards(0).last_error_kind(), "FunctionError");
+  EXPECT_EQ(shards.shards(0).last_error_message(), poison_error);
   Result prometheus = Run({"metrics", "--mapping=" + uuid, "--prometheus"});
   EXPECT_THAT(prometheus.out, HasSubstr(absl::StrCat("tributary_poller_invocations_total{poller=\"",
                                                      shards.poller_id(), "\",mapping=\"", uuid)));
+
+  // The mapping shows what the poller saw once its heartbeat reported it (every ~3.3 s) and
+  // the tracker's next pass (every 100 ms) read it: a real-time wait, bounded; the deadline is
+  // only a failure guard.
+  const auto mapping_now = [&]() {
+    return Json<v1::EventSourceMappingConfiguration>(
+        Run({"mappings", "get", "--uuid=" + uuid, "--output=json"}).out);
+  };
+  const absl::Time deadline = RealClock::Get().Now() + absl::Seconds(30);
+  while (mapping_now().last_error_kind().empty() && RealClock::Get().Now() < deadline) {
+    RealClock::Get().SleepFor(absl::Milliseconds(100));
+  }
+  mapping = mapping_now();
+  EXPECT_NE(mapping.last_processing_result(), "No records processed");
+  EXPECT_EQ(mapping.last_error_kind(), "FunctionError");
+  EXPECT_EQ(mapping.last_error_message(), poison_error);
+  EXPECT_EQ(mapping.last_error_shard_id(), "shardId-000000000000");
+  EXPECT_THAT(Run({"mappings", "get", "--uuid=" + uuid}).out,
+              HasSubstr("LastError                       FunctionError: " + poison_error + "\n"));
+  EXPECT_THAT(Run({"leases", "list", "--mapping=" + uuid}).out,
+              HasSubstr("FunctionError: " + poison_error + "\n"));
 
   Result updated = Run({"mappings", "update", "--uuid=" + uuid, "--batch-size=20"});
   EXPECT_EQ(updated.code, kExitOk) << updated.err;

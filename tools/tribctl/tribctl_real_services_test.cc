@@ -174,6 +174,38 @@ TEST_F(TribctlRealServicesTest, RetentionChangesShowInDescribe) {
               HasSubstr("RetentionPeriodHours     48\n"));
 }
 
+// Regression (issue 14, item 4): a shard nobody works on showed iterator age 0, i.e. "caught
+// up", while nothing read it.
+TEST_F(TribctlRealServicesTest, AShardNobodyWorksOnShowsNoIteratorAge) {
+  v1::CreateLeasesRequest create;
+  v1::NewLease* lease = create.add_leases();
+  lease->set_event_source_mapping_uuid("m-1");
+  lease->set_shard_id("shardId-000000000000");
+  lease->set_enabled(true);
+  ASSERT_TRUE(leasing_->client().CreateLeases(create).ok());
+  const std::string unknown_age = "m-1 +shardId-000000000000 +- +0 +TRIM_HORIZON +- +true";
+  Result table = Run({"leases", "list", "--mapping=m-1"});
+  ASSERT_EQ(table.code, kExitOk) << table.err;
+  EXPECT_THAT(table.out, ::testing::ContainsRegex(unknown_age)) << table.out;
+  Result json = Run({"leases", "list", "--mapping=m-1", "--output=json"});
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  EXPECT_THAT(json.out, ::testing::Not(HasSubstr("iteratorAgeMs"))) << json.out;
+
+  // Owned: 0 until the owner reports; the owner expires: unknown again.
+  v1::RegisterPollerRequest reg;
+  reg.set_poller_id("poller-a");
+  reg.set_capacity(4);
+  ASSERT_TRUE(leasing_->client().RegisterPoller(reg).ok());
+  v1::AcquireLeasesRequest acquire;
+  acquire.set_poller_id("poller-a");
+  ASSERT_TRUE(leasing_->client().AcquireLeases(acquire).ok());
+  EXPECT_THAT(Run({"leases", "list", "--mapping=m-1"}).out,
+              ::testing::ContainsRegex("poller-a +1 +TRIM_HORIZON +0 +true"));
+  clock_.Advance(absl::Seconds(11));
+  EXPECT_THAT(Run({"leases", "list", "--mapping=m-1"}).out,
+              ::testing::ContainsRegex("poller-a +1 +TRIM_HORIZON +- +true +true"));
+}
+
 TEST_F(TribctlRealServicesTest, LeasesAndPollersFromTheRealLeasingService) {
   v1::CreateLeasesRequest create;
   v1::NewLease* lease = create.add_leases();
@@ -197,11 +229,11 @@ TEST_F(TribctlRealServicesTest, LeasesAndPollersFromTheRealLeasingService) {
   ASSERT_EQ(lines.size(), 2u) << leases.out;
   EXPECT_THAT(lines[1], ::testing::MatchesRegex(
                             "m-1 +shardId-000000000000 +poller-a +[1-9][0-9]* +TRIM_HORIZON +0 +"
-                            "true +false +- +-"));
+                            "true +false +- +- +- +-"));
   Result none = Run({"leases", "list", "--owner=nobody"});
   EXPECT_EQ(none.out,
             "MAPPING  SHARD_ID  OWNER  COUNTER  CHECKPOINT  ITERATOR_AGE_MS  ENABLED  EXPIRED  "
-            "PARENTS  LAST_PROCESSING_RESULT\n");
+            "PARENTS  LAST_PROCESSING_RESULT  LAST_ERROR_TIME  LAST_ERROR\n");
   Result pollers = Run({"pollers", "list"});
   EXPECT_EQ(pollers.code, kExitOk) << pollers.err;
   EXPECT_THAT(pollers.out, ::testing::ContainsRegex("poller-a +true +4 +1 "));

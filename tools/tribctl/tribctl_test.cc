@@ -495,7 +495,7 @@ TEST_F(TribctlTest, LeasesListPassesFiltersAndFollowsPages) {
       "iterator_age_ms: 250 } next_token: 't'");
   auto page2 = Proto<v1::ListLeasesResponse>(
       "leases { event_source_mapping_uuid: 'u-1' shard_id: 'b' lease_owner: 'p1' "
-      "lease_counter: 1 checkpoint { type: TRIM_HORIZON_CHECKPOINT } }");
+      "lease_counter: 1 checkpoint { type: TRIM_HORIZON_CHECKPOINT } iterator_age_ms: 0 }");
   leasing_.SetReplies("ListLeases", {&page1, &page2});
   Result r = Run({"leases", "list", "--mapping=u-1", "--owner=p1"});
   EXPECT_EQ(r.code, kExitOk) << r.err;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "aws/aws_flags.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
@@ -49,6 +50,7 @@ namespace {
 
 constexpr char kUsage[] =
     "tributary serve --data_dir=DIR [--listen=127.0.0.1:4560] [--metrics_listen=HOST:PORT]\n"
+    "                [--aws_listen=HOST:PORT]\n"
     "Runs the shard store, leasing, the stream tracker and a poller in one process.";
 
 int Serve() {
@@ -57,6 +59,10 @@ int Serve() {
                              {"metrics_listen", FLAGS_metrics_listen, AddressUse::kListen,
                               /*empty_means_off=*/true}});
       !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
+  if (absl::Status s = aws::CheckAwsFlags(); !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;
   }
@@ -130,6 +136,11 @@ int Serve() {
     LOG(ERROR) << "serving on " << *address << ": " << server.status();
     return 1;
   }
+  auto aws_server = aws::StartAwsServerFromFlags((*store)->store());
+  if (!aws_server.ok()) {
+    LOG(ERROR) << aws_server.status();
+    return 1;
+  }
   stream_tracker::LeaseSync* sync = (*tracker)->lease_sync();
   (*store)->store().SetChangeListener([sync](const std::string&) { sync->RequestSync(); });
   (*tracker)->Start();
@@ -147,6 +158,7 @@ int Serve() {
   const int signal = WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal << ": releasing leases and stopping";
   (*poller)->Shutdown();
+  aws_server->reset();  // the AWS front door calls into the store
   (*server)->Shutdown();
   // The store goes first: its trimmer thread is the last caller of the change listener, which
   // points into the tracker.

@@ -19,7 +19,8 @@
 #include "benchmark/benchmark.h"
 #include "common/clock.h"
 #include "poller/batcher.h"
-#include "poller/lane_router.h"
+#include "mapping/lanes.h"
+#include "poller/watermark.h"
 #include "proto/streams.pb.h"
 #include "shard_store/shard_store.h"
 
@@ -88,7 +89,7 @@ BENCHMARK(BM_InvokePayloadBytes)->Arg(100)->Arg(1024);
 void BM_LaneForPartitionKey(benchmark::State& state) {
   const std::vector<std::string> keys = PartitionKeys(1024, 36);
   size_t i = 0;
-  for (auto _ : state) benchmark::DoNotOptimize(poller::LaneForPartitionKey(keys[i++ & 1023], 10));
+  for (auto _ : state) benchmark::DoNotOptimize(mapping::LaneForPartitionKey(keys[i++ & 1023], 10));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_LaneForPartitionKey);

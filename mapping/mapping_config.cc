@@ -1,4 +1,4 @@
-#include "stream_tracker/mapping_config.h"
+#include "mapping/mapping_config.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -6,10 +6,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 #include "common/status_macros.h"
-#include "poller/record_filter.h"
+#include "common/stream_name.h"
+#include "mapping/record_filter.h"
 
-namespace tributary::stream_tracker {
+namespace tributary::mapping {
 namespace {
 
 absl::Status CheckRange(absl::string_view field, int64_t value, int64_t min, int64_t max) {
@@ -91,10 +93,8 @@ absl::Status ValidateOptionalNumbers(const Request& request) {
 // Checks filter_criteria with the poller's own compiler, so that the tracker accepts exactly the
 // patterns pollers can run.
 absl::Status ValidateFilterCriteria(const v1::FilterCriteria& criteria) {
-  return poller::RecordFilter::Create(criteria).status();
+  return RecordFilter::Create(criteria).status();
 }
-
-bool IsHostChar(char c) { return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_'; }
 
 }  // namespace
 
@@ -102,46 +102,36 @@ std::string StreamArn(absl::string_view stream_name) {
   return absl::StrCat("arn:tributary:stream/", stream_name);
 }
 
-absl::Status ValidateStreamName(absl::string_view field, absl::string_view name) {
-  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
-  if (name.size() > 128) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " must be 1 to 128 characters, got ", name.size()));
-  }
-  for (char c : name) {
-    if (!absl::ascii_isalnum(c) && c != '_' && c != '.' && c != '-') {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, " may only hold [a-zA-Z0-9_.-], got \"", name, "\""));
-    }
-  }
-  return absl::OkStatus();
+int EffectiveBatchSize(const v1::EventSourceMappingConfiguration& config) {
+  return config.batch_size() > 0 ? std::min(config.batch_size(), kMaxBatchSize) : kDefaultBatchSize;
+}
+
+absl::Duration EffectiveBatchingWindow(const v1::EventSourceMappingConfiguration& config) {
+  return absl::Seconds(
+      std::clamp(config.maximum_batching_window_in_seconds(), 0, kMaxBatchingWindowSeconds));
+}
+
+int EffectiveParallelizationFactor(const v1::EventSourceMappingConfiguration& config) {
+  return std::clamp(config.parallelization_factor(), 1, kMaxParallelizationFactor);
+}
+
+int EffectiveFunctionTimeoutSeconds(const v1::EventSourceMappingConfiguration& config) {
+  return config.function_timeout_seconds() > 0
+             ? std::min(config.function_timeout_seconds(), kMaxFunctionTimeoutSeconds)
+             : kDefaultFunctionTimeoutSeconds;
+}
+
+int EffectiveTumblingWindowSeconds(const v1::EventSourceMappingConfiguration& config) {
+  return std::clamp(config.tumbling_window_in_seconds(), 0, kMaxTumblingWindowSeconds);
 }
 
 absl::Status ValidateFunctionEndpoint(absl::string_view endpoint) {
   if (endpoint.empty()) return absl::InvalidArgumentError("function_endpoint is required");
-  const auto bad = [&]() {
+  // The one address grammar of every binary's address flags (common/host_port.h).
+  if (!ParseHostPort(endpoint, AddressUse::kDial).ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "function_endpoint must be \"host:port\" with a port 1-65535, got \"", endpoint, "\""));
-  };
-  const size_t colon = endpoint.rfind(':');
-  if (colon == absl::string_view::npos) return bad();
-  absl::string_view host = endpoint.substr(0, colon);
-  absl::string_view port = endpoint.substr(colon + 1);
-  uint32_t port_number = 0;
-  if (port.empty() || !std::all_of(port.begin(), port.end(), absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(port, &port_number) || port_number < 1 || port_number > 65535) {
-    return bad();
   }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    absl::string_view v6 = host.substr(1, host.size() - 2);
-    if (v6.empty() || !std::all_of(v6.begin(), v6.end(), [](char c) {
-          return absl::ascii_isxdigit(c) || c == ':' || c == '.';
-        })) {
-      return bad();
-    }
-    return absl::OkStatus();
-  }
-  if (host.empty() || !std::all_of(host.begin(), host.end(), IsHostChar)) return bad();
   return absl::OkStatus();
 }
 
@@ -297,4 +287,4 @@ absl::Status ValidateListRequest(const v1::ListEventSourceMappingsRequest& reque
   return absl::OkStatus();
 }
 
-}  // namespace tributary::stream_tracker
+}  // namespace tributary::mapping

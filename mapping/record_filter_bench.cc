@@ -1,13 +1,13 @@
 // The cost of RecordFilter::Matches per record, which ShardProcessor::Offer pays (outside the
 // shard's lock): metadata-only patterns (no JSON parse) and data patterns (the data is parsed).
-//   bazel run -c opt //poller:record_filter_bench
+//   bazel run -c opt //mapping:record_filter_bench
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
-#include "poller/record_filter.h"
+#include "mapping/record_filter.h"
 
-namespace tributary::poller {
+namespace tributary::mapping {
 namespace {
 
 std::unique_ptr<RecordFilter> Compile(const std::string& pattern) {
@@ -41,4 +41,4 @@ void BM_MatchDataFields(benchmark::State& state) {
 BENCHMARK(BM_MatchDataFields);
 
 }  // namespace
-}  // namespace tributary::poller
+}  // namespace tributary::mapping

@@ -1,4 +1,4 @@
-#include "poller/lane_router.h"
+#include "poller/watermark.h"
 
 #include <set>
 #include <string>
@@ -8,26 +8,6 @@
 
 namespace tributary::poller {
 namespace {
-
-TEST(LaneRouterTest, SameKeySameLaneAndEveryLaneUsed) {
-  for (int n = 1; n <= 10; ++n) {
-    std::set<int> used;
-    for (int k = 0; k < 1000; ++k) {
-      const std::string key = absl::StrCat("key-", k);
-      const int lane = LaneForPartitionKey(key, n);
-      ASSERT_GE(lane, 0);
-      ASSERT_LT(lane, n);
-      EXPECT_EQ(lane, LaneForPartitionKey(key, n));
-      used.insert(lane);
-    }
-    EXPECT_EQ(used.size(), static_cast<size_t>(n));
-  }
-}
-
-TEST(LaneRouterTest, HashIsStableAcrossProcesses) {
-  // FNV-1a 64 of "a" is 0xaf63dc4c8601ec8c; mod 10 = 6 (fixed: a salted hash would vary).
-  EXPECT_EQ(LaneForPartitionKey("a", 10), static_cast<int>(0xaf63dc4c8601ec8cull % 10));
-}
 
 TEST(WatermarkTrackerTest, WatermarkIsTheLowestContiguousDonePrefix) {
   WatermarkTracker t;

@@ -1,15 +1,12 @@
-// Lanes and the checkpoint low watermark for the parallelization factor.
-//
-// LaneForPartitionKey sends every record of a partition key to the same lane (a stable FNV-1a
-// hash, the same in every process and run), so that with one batch in flight per lane the
-// records of a key are processed in order.
+// The checkpoint low watermark of a shard whose records finish out of order (across lanes; the
+// lane of a key is mapping/lanes.h).
 //
 // WatermarkTracker computes the checkpoint of a shard whose records finish out of order across
 // lanes: the highest sequence number S such that every record of the shard with a sequence
 // number <= S is done. Example: records 10, 11, 12, 13 received; 10 and 12 done → watermark 10;
 // then 11 done → 12; then 13 done → 13.
-#ifndef TRIBUTARY_POLLER_LANE_ROUTER_H_
-#define TRIBUTARY_POLLER_LANE_ROUTER_H_
+#ifndef TRIBUTARY_POLLER_WATERMARK_H_
+#define TRIBUTARY_POLLER_WATERMARK_H_
 
 #include <cstdint>
 #include <deque>
@@ -21,9 +18,6 @@
 #include "absl/status/statusor.h"
 
 namespace tributary::poller {
-
-// The lane in [0, lane_count) for `partition_key`. `lane_count` >= 1.
-int LaneForPartitionKey(const std::string& partition_key, int lane_count);
 
 // Not thread-safe: the ShardProcessor guards it.
 class WatermarkTracker {
@@ -61,4 +55,4 @@ class WatermarkTracker {
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_LANE_ROUTER_H_
+#endif  // TRIBUTARY_POLLER_WATERMARK_H_

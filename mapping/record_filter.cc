@@ -1,4 +1,4 @@
-#include "poller/record_filter.h"
+#include "mapping/record_filter.h"
 
 #include <algorithm>
 #include <optional>
@@ -8,12 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/proto_util.h"
 #include "google/protobuf/util/json_util.h"
-#include "poller/records.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
 
-namespace tributary::poller {
+namespace tributary::mapping {
 
 using google::protobuf::Struct;
 using google::protobuf::Value;
@@ -450,8 +450,8 @@ bool RecordFilter::Matches(const v1::Record& record) const {
   fields["kinesisSchemaVersion"].set_string_value("1.0");
   fields["partitionKey"].set_string_value(record.partition_key());
   fields["sequenceNumber"].set_string_value(record.sequence_number());
-  fields["approximateArrivalTimestamp"].set_number_value(
-      absl::ToDoubleSeconds(ArrivalTime(record) - absl::UnixEpoch()));
+  fields["approximateArrivalTimestamp"].set_number_value(absl::ToDoubleSeconds(
+      FromProtoTimestamp(record.approximate_arrival_timestamp()) - absl::UnixEpoch()));
   bool data_is_object = false;
   if (needs_data_) {
     Value data;
@@ -467,4 +467,4 @@ bool RecordFilter::Matches(const v1::Record& record) const {
   return false;
 }
 
-}  // namespace tributary::poller
+}  // namespace tributary::mapping

@@ -28,8 +28,8 @@
 // (integers above 2^53 compare approximately).
 //
 // Thread-safe after Create (Matches is const and shares no mutable state).
-#ifndef TRIBUTARY_POLLER_RECORD_FILTER_H_
-#define TRIBUTARY_POLLER_RECORD_FILTER_H_
+#ifndef TRIBUTARY_MAPPING_RECORD_FILTER_H_
+#define TRIBUTARY_MAPPING_RECORD_FILTER_H_
 
 #include <memory>
 #include <string>
@@ -42,7 +42,7 @@
 #include "proto/event_source_mappings.pb.h"
 #include "proto/streams.pb.h"
 
-namespace tributary::poller {
+namespace tributary::mapping {
 
 inline constexpr int kMaxFilters = 5;
 inline constexpr int kMaxFilterPatternBytes = 4096;
@@ -82,6 +82,6 @@ class RecordFilter {
   bool needs_data_ = false;  // some filter names "data": the data must be parsed
 };
 
-}  // namespace tributary::poller
+}  // namespace tributary::mapping
 
-#endif  // TRIBUTARY_POLLER_RECORD_FILTER_H_
+#endif  // TRIBUTARY_MAPPING_RECORD_FILTER_H_

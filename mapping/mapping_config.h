@@ -18,22 +18,24 @@
 // function_endpoint                   "host:port" (port 1–65535)   required
 // function_timeout_seconds            1–900                        30
 // filter_criteria                     0–5 filters, each a pattern  none (no filtering)
-//                                     of at most 4096 bytes in the syntax of poller/record_filter.h
+//                                     of at most 4096 bytes in the syntax of
+//                                     mapping/record_filter.h
 //
 // Every error is INVALID_ARGUMENT whose message names the field and its rule, e.g.
 // "batch_size must be between 1 and 10000, got 0"; a filter error names the filter, e.g.
 // `filter_criteria.filters[1].pattern: numeric: expected a number at position 1 (at data.n)`.
-#ifndef TRIBUTARY_STREAM_TRACKER_MAPPING_CONFIG_H_
-#define TRIBUTARY_STREAM_TRACKER_MAPPING_CONFIG_H_
+#ifndef TRIBUTARY_MAPPING_MAPPING_CONFIG_H_
+#define TRIBUTARY_MAPPING_MAPPING_CONFIG_H_
 
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "proto/event_source_mappings.pb.h"
 
-namespace tributary::stream_tracker {
+namespace tributary::mapping {
 
 inline constexpr int kMinBatchSize = 1;
 inline constexpr int kMaxBatchSize = 10000;
@@ -49,12 +51,18 @@ inline constexpr int kMaxTumblingWindowSeconds = 900;  // Lambda's limit; 0 = no
 inline constexpr int kDefaultListMaxItems = 100;
 inline constexpr int kMaxListMaxItems = 10000;
 
+// What a stored configuration means where a field is unset or out of range: the one place the
+// defaults and bounds live for every reader (a poller may read a configuration that an older
+// tracker wrote). Pure.
+int EffectiveBatchSize(const v1::EventSourceMappingConfiguration& config);  // 100 when unset
+absl::Duration EffectiveBatchingWindow(const v1::EventSourceMappingConfiguration& config);
+int EffectiveParallelizationFactor(const v1::EventSourceMappingConfiguration& config);   // 1–10
+int EffectiveFunctionTimeoutSeconds(const v1::EventSourceMappingConfiguration& config);  // 30
+// 0 (no tumbling windows) to kMaxTumblingWindowSeconds.
+int EffectiveTumblingWindowSeconds(const v1::EventSourceMappingConfiguration& config);
+
 // The event_source_arn of a mapping on `stream_name`: "arn:tributary:stream/<stream_name>".
 std::string StreamArn(absl::string_view stream_name);
-
-// Checks a stream name: 1–128 characters of [a-zA-Z0-9_.-]. `field` names the request field in
-// the error. Errors: INVALID_ARGUMENT.
-absl::Status ValidateStreamName(absl::string_view field, absl::string_view name);
 
 // Checks a function endpoint: "host:port" with a non-empty host (a name, an IPv4 address or a
 // bracketed IPv6 address) and a decimal port 1–65535. Errors: INVALID_ARGUMENT.
@@ -83,6 +91,6 @@ absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& reque
 // valid stream name and endpoint. Errors: INVALID_ARGUMENT.
 absl::Status ValidateListRequest(const v1::ListEventSourceMappingsRequest& request);
 
-}  // namespace tributary::stream_tracker
+}  // namespace tributary::mapping
 
-#endif  // TRIBUTARY_STREAM_TRACKER_MAPPING_CONFIG_H_
+#endif  // TRIBUTARY_MAPPING_MAPPING_CONFIG_H_

@@ -1,4 +1,4 @@
-#include "poller/record_filter.h"
+#include "mapping/record_filter.h"
 
 #include <initializer_list>
 #include <string>
@@ -6,7 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace tributary::poller {
+namespace tributary::mapping {
 namespace {
 
 using ::testing::HasSubstr;
@@ -310,4 +310,4 @@ TEST(RecordFilterTest, ErrorsNameNestedFields) {
 }
 
 }  // namespace
-}  // namespace tributary::poller
+}  // namespace tributary::mapping

@@ -1,4 +1,4 @@
-#include "stream_tracker/mapping_config.h"
+#include "mapping/mapping_config.h"
 
 #include <functional>
 #include <initializer_list>
@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tributary::stream_tracker {
+namespace tributary::mapping {
 namespace {
 
 v1::CreateEventSourceMappingRequest ValidCreate() {
@@ -379,5 +379,40 @@ TEST(MappingConfigFilterTest, UpdateWithABadPatternIsRejectedAndChangesNothing) 
   EXPECT_EQ(config.SerializeAsString(), before);
 }
 
+// A stored configuration read by a poller: unset fields mean Lambda's defaults, and values out
+// of range (never written by a tracker that validates) are held to the bounds.
+TEST(MappingConfigTest, EffectiveValuesFillDefaultsAndHoldTheBounds) {
+  v1::EventSourceMappingConfiguration unset;
+  EXPECT_EQ(EffectiveBatchSize(unset), 100);
+  EXPECT_EQ(EffectiveBatchingWindow(unset), absl::ZeroDuration());
+  EXPECT_EQ(EffectiveParallelizationFactor(unset), 1);
+  EXPECT_EQ(EffectiveFunctionTimeoutSeconds(unset), 30);
+  EXPECT_EQ(EffectiveTumblingWindowSeconds(unset), 0);
+
+  v1::EventSourceMappingConfiguration set;
+  set.set_batch_size(7);
+  set.set_maximum_batching_window_in_seconds(5);
+  set.set_parallelization_factor(4);
+  set.set_function_timeout_seconds(9);
+  set.set_tumbling_window_in_seconds(60);
+  EXPECT_EQ(EffectiveBatchSize(set), 7);
+  EXPECT_EQ(EffectiveBatchingWindow(set), absl::Seconds(5));
+  EXPECT_EQ(EffectiveParallelizationFactor(set), 4);
+  EXPECT_EQ(EffectiveFunctionTimeoutSeconds(set), 9);
+  EXPECT_EQ(EffectiveTumblingWindowSeconds(set), 60);
+
+  v1::EventSourceMappingConfiguration over;
+  over.set_batch_size(20000);
+  over.set_maximum_batching_window_in_seconds(1000);
+  over.set_parallelization_factor(50);
+  over.set_function_timeout_seconds(5000);
+  over.set_tumbling_window_in_seconds(-3);
+  EXPECT_EQ(EffectiveBatchSize(over), kMaxBatchSize);
+  EXPECT_EQ(EffectiveBatchingWindow(over), absl::Seconds(kMaxBatchingWindowSeconds));
+  EXPECT_EQ(EffectiveParallelizationFactor(over), kMaxParallelizationFactor);
+  EXPECT_EQ(EffectiveFunctionTimeoutSeconds(over), kMaxFunctionTimeoutSeconds);
+  EXPECT_EQ(EffectiveTumblingWindowSeconds(over), 0);
+}
+
 }  // namespace
-}  // namespace tributary::stream_tracker
+}  // namespace tributary::mapping

@@ -1,0 +1,62 @@
+#include "aws/aws_flags.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/host_port.h"
+#include "common/server_main.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+
+DEFINE_string(aws_listen, "",
+              "host:port of the AWS front door: the Kinesis API over HTTP, as AWS SDKs and the "
+              "AWS CLI speak it (127.0.0.1:4566 is LocalStack's port; 0 = any). Empty: off.");
+DEFINE_string(aws_region, "us-east-1", "The region in the AWS front door's ARNs.");
+DEFINE_string(aws_account_id, "000000000000",
+              "The account id (12 digits) in the AWS front door's ARNs.");
+DEFINE_string(aws_port_file, "", "After binding --aws_listen, write the bound port to this file.");
+
+namespace tributary::aws {
+
+absl::Status CheckAwsFlags() {
+  if (absl::Status s = CheckAddressFlags(
+          {{"aws_listen", FLAGS_aws_listen, AddressUse::kListen, /*empty_means_off=*/true}});
+      !s.ok()) {
+    return s;
+  }
+  bool region_ok = !FLAGS_aws_region.empty();
+  for (char c : FLAGS_aws_region) {
+    region_ok = region_ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-');
+  }
+  if (!region_ok) {
+    return absl::InvalidArgumentError(absl::StrCat("--aws_region=\"", FLAGS_aws_region,
+                                                   "\": expected a region such as us-east-1"));
+  }
+  bool account_ok = FLAGS_aws_account_id.size() == 12;
+  for (char c : FLAGS_aws_account_id) account_ok = account_ok && absl::ascii_isdigit(c);
+  if (!account_ok) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--aws_account_id=\"", FLAGS_aws_account_id, "\": expected 12 digits"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(shard_store::ShardStore& store) {
+  if (FLAGS_aws_listen.empty()) return std::unique_ptr<AwsServer>();
+  AwsServerOptions options;
+  options.listen_address = FLAGS_aws_listen;
+  options.kinesis.region = FLAGS_aws_region;
+  options.kinesis.account_id = FLAGS_aws_account_id;
+  absl::StatusOr<std::unique_ptr<AwsServer>> server = AwsServer::Start(options, store);
+  if (!server.ok()) {
+    return absl::Status(server.status().code(), absl::StrCat("--aws_listen=", FLAGS_aws_listen,
+                                                             ": ", server.status().message()));
+  }
+  if (!FLAGS_aws_port_file.empty()) {
+    if (absl::Status s = WritePortFile(FLAGS_aws_port_file, (*server)->port()); !s.ok()) return s;
+  }
+  LOG(INFO) << "AWS front door (Kinesis API) on port " << (*server)->port() << " ("
+            << FLAGS_aws_region << ", account " << FLAGS_aws_account_id << ")";
+  return server;
+}
+
+}  // namespace tributary::aws

@@ -1,0 +1,33 @@
+// The AWS front door's flags, shared by every binary that serves it (`tributary serve`,
+// shard_store_server), so that each main only checks them and starts the server:
+//
+//   --aws_listen=HOST:PORT   serve the AWS APIs there (127.0.0.1:4566 is LocalStack's port);
+//                            empty (the default): off
+//   --aws_region=us-east-1   the region in ARNs
+//   --aws_account_id=000000000000   the account in ARNs (12 digits)
+//   --aws_port_file=PATH     after binding, write the port there (for --aws_listen=HOST:0)
+#ifndef TRIBUTARY_AWS_AWS_FLAGS_H_
+#define TRIBUTARY_AWS_AWS_FLAGS_H_
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "aws/aws_server.h"
+#include "shard_store/shard_store.h"
+
+namespace tributary::aws {
+
+// Checks the flags before anything is opened. Errors: INVALID_ARGUMENT naming the flag — a bad
+// --aws_listen (as common/host_port.h's CheckAddressFlags says), a region that is not
+// lower-case letters, digits and '-', an account id that is not 12 digits.
+absl::Status CheckAwsFlags();
+
+// Starts the front door over `store` as the flags say, and writes --aws_port_file. Returns
+// nullptr when --aws_listen is empty. Errors: as AwsServer::Start; INTERNAL when the port file
+// cannot be written.
+absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(shard_store::ShardStore& store);
+
+}  // namespace tributary::aws
+
+#endif  // TRIBUTARY_AWS_AWS_FLAGS_H_

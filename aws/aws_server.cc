@@ -1,0 +1,26 @@
+#include "aws/aws_server.h"
+
+#include <utility>
+
+namespace tributary::aws {
+
+absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(const AwsServerOptions& options,
+                                                            shard_store::ShardStore& store) {
+  std::unique_ptr<AwsServer> server(new AwsServer());
+  server->kinesis_ = std::make_unique<KinesisApi>(store, options.kinesis);
+  server->router_.AddApi(server->kinesis_.get());
+  HttpServerOptions http = options.http;
+  http.listen_address = options.listen_address;
+  absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(http, server->router_);
+  if (!started.ok()) return started.status();
+  server->http_ = std::move(*started);
+  return server;
+}
+
+AwsServer::~AwsServer() { Shutdown(); }
+
+void AwsServer::Shutdown() {
+  if (http_ != nullptr) http_->Shutdown();
+}
+
+}  // namespace tributary::aws

@@ -1,0 +1,53 @@
+// AwsServer: the AWS front door of one process — the HTTP server, the router and the API
+// adapters over this process's libraries (now: the Kinesis API over its ShardStore), built in
+// one call so that `tributary serve` and shard_store_server wire it alike:
+//
+//   ASSIGN_OR_RETURN(auto aws, AwsServer::Start(options, node->store()));
+//   LOG(INFO) << "AWS front door on port " << aws->port();
+//
+// Thread-safe. `store` must outlive the server; destroy (or Shutdown) the server first.
+#ifndef TRIBUTARY_AWS_AWS_SERVER_H_
+#define TRIBUTARY_AWS_AWS_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "aws/http_server.h"
+#include "aws/kinesis_handler.h"
+#include "aws/router.h"
+#include "shard_store/shard_store.h"
+
+namespace tributary::aws {
+
+struct AwsServerOptions {
+  // host:port (common/host_port.h); port 0 picks a free one.
+  std::string listen_address;
+  // The ARNs' region and account.
+  KinesisApiOptions kinesis;
+  // Threads and limits; its listen_address is ignored (listen_address above is used).
+  HttpServerOptions http;
+};
+
+class AwsServer {
+ public:
+  // Starts serving. Errors: as HttpServer::Start (INVALID_ARGUMENT for a bad address,
+  // UNAVAILABLE when it cannot be bound).
+  static absl::StatusOr<std::unique_ptr<AwsServer>> Start(const AwsServerOptions& options,
+                                                          shard_store::ShardStore& store);
+  ~AwsServer();
+
+  int port() const { return http_->port(); }
+  // Stops serving (HttpServer::Shutdown). Idempotent.
+  void Shutdown();
+
+ private:
+  AwsServer() = default;
+  std::unique_ptr<KinesisApi> kinesis_;
+  AwsRouter router_;
+  std::unique_ptr<HttpServer> http_;  // last: destroyed first, while the router still exists
+};
+
+}  // namespace tributary::aws
+
+#endif  // TRIBUTARY_AWS_AWS_SERVER_H_

@@ -1,0 +1,378 @@
+// One Session per connection, driven by Asio completion handlers on the connection's strand:
+//
+//   ReadHeader → (too large? → Reply(close) → Discard → close)
+//              → (Expect: 100-continue? → write 100 Continue) → ReadBody
+//   ReadBody   → (worker thread: handler.Handle) → Reply → ReadHeader (keep-alive) or close
+//
+// A request is read with an empty-body parser up to the end of its header, so that its size can
+// be judged before any of the body is read, then the same parser state moves into a string-body
+// parser (Beast's documented way to handle Expect: 100-continue).
+//
+// Shutdown order: stop accepting and close every registered connection (posted to their
+// strands; a work guard keeps the loop alive until all are posted), let the io threads run out
+// of work and join them (from then on no request reaches a
+// worker), then join the workers (running handler calls finish; the responses they post go to a
+// loop that no longer runs and are dropped with it).
+#include "aws/http_server.h"
+
+#include <atomic>
+#include <chrono>
+#include <limits>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "boost/asio/dispatch.hpp"
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/strand.hpp"
+#include "boost/asio/thread_pool.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "common/host_port.h"
+#include "glog/logging.h"
+
+namespace tributary::aws {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+std::chrono::milliseconds Chrono(absl::Duration d) { return absl::ToChronoMilliseconds(d); }
+
+}  // namespace
+
+class Session;
+
+class HttpServer::Impl {
+ public:
+  Impl(const HttpServerOptions& options, HttpHandler& handler)
+      : options_(options),
+        handler_(handler),
+        acceptor_(net::make_strand(ioc_)),
+        workers_(static_cast<size_t>(options.worker_threads)) {}
+
+  ~Impl() { Shutdown(); }
+
+  absl::Status Bind(const HostPort& address);
+  int port() const { return port_; }
+  void Run();
+  void Shutdown();
+
+  const HttpServerOptions& options() const { return options_; }
+  HttpHandler& handler() { return handler_; }
+  net::thread_pool& workers() { return workers_; }
+  // Registers a new connection; false once shutting down (the caller drops it).
+  bool Register(const std::shared_ptr<Session>& session);
+
+ private:
+  void Accept();
+
+  const HttpServerOptions options_;
+  HttpHandler& handler_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  int port_ = 0;
+  std::vector<std::thread> io_threads_;
+  // Keeps the loop running until Shutdown has posted every close (without it the loop could
+  // run out of work between two posts and never run the second).
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  net::thread_pool workers_;
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::weak_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
+  size_t prune_at_ ABSL_GUARDED_BY(mu_) = 64;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl* server)
+      : stream_(std::move(socket)), server_(server), options_(server->options()) {}
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // From any thread: closes the connection (pending operations complete with an error).
+  void Close() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseNow(); });
+  }
+
+ private:
+  void CloseNow() {
+    closed_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  void ReadHeader() {
+    if (closed_) return;
+    header_parser_.emplace();
+    header_parser_->header_limit(options_.max_header_bytes);
+    // Judged in OnHeader, before the body is read. Not boost::none: Beast 1.74 compares the
+    // Content-Length with the optional limit, and any length is "greater" than none.
+    header_parser_->body_limit(std::numeric_limits<uint64_t>::max());
+    stream_.expires_after(Chrono(buffer_.size() > 0 ? options_.io_timeout : options_.idle_timeout));
+    http::async_read_header(
+        stream_, buffer_, *header_parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    const auto& message = header_parser_->get();
+    request_ = HttpRequest();
+    request_.method = std::string(message.method_string());
+    request_.target = std::string(message.target());
+    for (const auto& field : message) {
+      request_.headers.emplace_back(absl::AsciiStrToLower(std::string(field.name_string())),
+                                    std::string(field.value()));
+    }
+    keep_alive_ = message.keep_alive();
+    const bool expect_continue =
+        absl::EqualsIgnoreCase(std::string(message[http::field::expect]), "100-continue");
+    const boost::optional<uint64_t> length = header_parser_->content_length();
+    if (length && *length > options_.max_body_bytes) return BodyTooLarge();
+    if (expect_continue) {
+      continue_.emplace(http::status::continue_, message.version());
+      stream_.expires_after(Chrono(options_.io_timeout));
+      http::async_write(stream_, *continue_,
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) return self->CloseNow();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    body_parser_.emplace(std::move(*header_parser_));
+    header_parser_.reset();
+    body_parser_->body_limit(options_.max_body_bytes);
+    stream_.expires_after(Chrono(options_.io_timeout));
+    http::async_read(
+        stream_, buffer_, *body_parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec == http::error::body_limit) return BodyTooLarge();
+    if (ec) return OnReadError(ec);
+    request_.body = std::move(body_parser_->get().body());
+    body_parser_.reset();
+    stream_.expires_never();
+    net::post(
+        server_->workers(), [self = shared_from_this(), request = std::move(request_)]() mutable {
+          HttpResponse response = self->server_->handler().Handle(std::move(request));
+          net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+            self->Reply(std::move(response), /*close=*/!self->keep_alive_);
+          });
+        });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    const bool http_parse_error =
+        ec.category() == http::make_error_code(http::error::bad_target).category();
+    if (ec == http::error::end_of_stream || closed_ || !http_parse_error) {
+      // The client closed or went quiet, we are shutting down, or the socket failed: nothing to
+      // answer.
+      return CloseNow();
+    }
+    // A malformed request or an oversized header: say so, then close.
+    HttpResponse response;
+    response.status = 400;
+    response.headers.emplace_back("Content-Type", "text/plain");
+    response.body = absl::StrCat("malformed HTTP request: ", ec.message(), "\n");
+    Reply(std::move(response), /*close=*/true);
+  }
+
+  void BodyTooLarge() {
+    HttpResponse response = server_->handler().BodyTooLarge(request_, options_.max_body_bytes);
+    header_parser_.reset();
+    body_parser_.reset();
+    Reply(std::move(response), /*close=*/true);
+  }
+
+  void Reply(HttpResponse response, bool close) {
+    if (closed_) return;
+    response_.emplace();
+    response_->version(11);
+    response_->result(static_cast<unsigned>(response.status));
+    response_->set(http::field::server, "tributary");
+    for (auto& [name, value] : response.headers) response_->insert(name, value);
+    response_->body() = std::move(response.body);
+    response_->keep_alive(!close);
+    response_->prepare_payload();
+    stream_.expires_after(Chrono(options_.io_timeout));
+    http::async_write(stream_, *response_,
+                      [self = shared_from_this(), close](beast::error_code ec, size_t) {
+                        self->response_.reset();
+                        if (ec) return self->CloseNow();
+                        if (close) return self->Discard();
+                        self->ReadHeader();
+                      });
+  }
+
+  // Graceful close: stop sending, read and drop what the client still sends, then close.
+  void Discard() {
+    if (closed_) return;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    discarded_ = buffer_.size();
+    buffer_.consume(buffer_.size());
+    scratch_.resize(64 << 10);
+    DiscardMore();
+  }
+
+  void DiscardMore() {
+    if (closed_ || discarded_ > options_.max_discard_bytes) return CloseNow();
+    stream_.expires_after(Chrono(options_.io_timeout));
+    stream_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->CloseNow();
+                              self->discarded_ += n;
+                              self->DiscardMore();
+                            });
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl* server_;
+  const HttpServerOptions& options_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> header_parser_;
+  std::optional<http::request_parser<http::string_body>> body_parser_;
+  std::optional<http::response<http::empty_body>> continue_;
+  std::optional<http::response<http::string_body>> response_;
+  HttpRequest request_;
+  bool keep_alive_ = true;
+  bool closed_ = false;
+  uint64_t discarded_ = 0;
+  std::vector<char> scratch_;
+};
+
+absl::Status HttpServer::Impl::Bind(const HostPort& address) {
+  beast::error_code ec;
+  tcp::resolver resolver(ioc_);
+  auto endpoints = resolver.resolve(address.host, std::to_string(address.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) {
+    return absl::UnavailableError(
+        absl::StrCat("resolving ", address.ToString(), ": ", ec ? ec.message() : "no address"));
+  }
+  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  auto fail = [&](const char* what) {
+    return absl::UnavailableError(absl::StrCat(what, " ", address.ToString(), ": ", ec.message()));
+  };
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) return fail("opening");
+  acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (ec) return fail("configuring");
+  acceptor_.bind(endpoint, ec);
+  if (ec) return fail("binding");
+  acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listening on");
+  port_ = acceptor_.local_endpoint(ec).port();
+  if (ec) return fail("reading the port of");
+  return absl::OkStatus();
+}
+
+void HttpServer::Impl::Run() {
+  work_.emplace(net::make_work_guard(ioc_));
+  Accept();
+  for (int i = 0; i < options_.io_threads; ++i) {
+    io_threads_.emplace_back([this] { ioc_.run(); });
+  }
+}
+
+void HttpServer::Impl::Accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      LOG_EVERY_N(WARNING, 100) << "HTTP server: accept failed: " << ec.message();
+    } else {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto session = std::make_shared<Session>(std::move(socket), this);
+      if (Register(session)) session->Start();
+    }
+    Accept();
+  });
+}
+
+bool HttpServer::Impl::Register(const std::shared_ptr<Session>& session) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return false;
+  if (sessions_.size() >= prune_at_) {
+    std::vector<std::weak_ptr<Session>> live;
+    for (auto& s : sessions_) {
+      if (!s.expired()) live.push_back(std::move(s));
+    }
+    sessions_ = std::move(live);
+    prune_at_ = std::max<size_t>(64, 2 * sessions_.size());
+  }
+  sessions_.push_back(session);
+  return true;
+}
+
+void HttpServer::Impl::Shutdown() {
+  std::vector<std::weak_ptr<Session>> sessions;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    sessions.swap(sessions_);
+  }
+  net::post(acceptor_.get_executor(), [this] {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  for (auto& weak : sessions) {
+    if (std::shared_ptr<Session> s = weak.lock()) s->Close();
+  }
+  // With the acceptor and every connection closed, the loop runs out of work.
+  work_.reset();
+  for (std::thread& t : io_threads_) t.join();
+  io_threads_.clear();
+  workers_.join();
+  ioc_.stop();
+  absl::MutexLock lock(&mu_);
+  stopped_ = true;
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
+                                                              HttpHandler& handler) {
+  absl::StatusOr<HostPort> address = ParseHostPort(options.listen_address, AddressUse::kListen);
+  if (!address.ok()) return address.status();
+  if (options.io_threads < 1 || options.worker_threads < 1) {
+    return absl::InvalidArgumentError("HTTP server: io_threads and worker_threads must be >= 1");
+  }
+  auto impl = std::make_unique<Impl>(options, handler);
+  if (absl::Status s = impl->Bind(*address); !s.ok()) {
+    impl->Shutdown();
+    return s;
+  }
+  impl->Run();
+  const int port = impl->port();
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl), port));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port)
+    : impl_(std::move(impl)), port_(port) {}
+
+HttpServer::~HttpServer() { Shutdown(); }
+
+void HttpServer::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace tributary::aws

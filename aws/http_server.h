@@ -1,0 +1,80 @@
+// HttpServer: the HTTP/1.1 listener of the AWS front door, on Boost.Beast over Boost.Asio.
+//
+// What it does with a connection:
+//   - reads one request at a time (keep-alive and pipelining as HTTP/1.1 says; "Connection:
+//     close" and HTTP/1.0 end the connection after the response);
+//   - hands each complete request to the HttpHandler on a worker thread (the handler may block
+//     on a store write or an fsync; the io threads never do), then writes the response;
+//   - answers "Expect: 100-continue" with 100 Continue before reading the body;
+//   - a body larger than max_body_bytes (by Content-Length, or while reading a chunked body)
+//     gets the handler's BodyTooLarge response, and the connection is then closed gracefully:
+//     the server stops sending, reads and drops what the client still sends (up to
+//     max_discard_bytes), then closes, so a client that writes its whole body before reading
+//     (botocore does) sees the reply instead of a connection reset;
+//   - a malformed request or an oversized header gets 400 and the same graceful close;
+//   - a connection idle for idle_timeout, or stalled for io_timeout while a request or a
+//     response is being transferred, is closed (Asio's steady timers: transport deadlines like
+//     gRPC's keep-alives, not domain time, so they are not on the injected Clock).
+//
+// Threads: io_threads run the Asio event loop (accept, read, write; each connection on its own
+// strand); worker_threads run the handler. The handler's BodyTooLarge runs on an io thread and
+// must be quick.
+//
+// Thread-safe. Destruction shuts the server down.
+#ifndef TRIBUTARY_AWS_HTTP_SERVER_H_
+#define TRIBUTARY_AWS_HTTP_SERVER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "aws/http_message.h"
+
+namespace tributary::aws {
+
+struct HttpServerOptions {
+  // host:port as common/host_port.h spells it; port 0 picks a free port (see port()).
+  std::string listen_address = "127.0.0.1:0";
+  int io_threads = 2;
+  int worker_threads = 8;
+  // The largest request body read; larger ones get HttpHandler::BodyTooLarge.
+  uint64_t max_body_bytes = 12 << 20;
+  // The largest request line + header fields; larger ones get 400.
+  uint32_t max_header_bytes = 64 << 10;
+  absl::Duration idle_timeout = absl::Minutes(5);
+  absl::Duration io_timeout = absl::Seconds(60);
+  // After a too-large or malformed request: how much more of it is read and dropped before the
+  // connection is closed.
+  uint64_t max_discard_bytes = 64 << 20;
+};
+
+class HttpServer {
+ public:
+  // Binds options.listen_address and starts serving with `handler`, which must outlive the
+  // server. Errors: INVALID_ARGUMENT for a malformed address or thread counts below 1;
+  // UNAVAILABLE when the host does not resolve or the address cannot be bound (in use).
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
+                                                           HttpHandler& handler);
+  ~HttpServer();
+
+  // The port bound.
+  int port() const { return port_; }
+
+  // Stops accepting, closes every connection (a request in the handler finishes, its response
+  // is dropped), waits for running handler calls to return and joins every thread. After it
+  // returns the handler is not called again. Idempotent.
+  void Shutdown();
+
+  class Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl, int port);
+  std::unique_ptr<Impl> impl_;
+  int port_;
+};
+
+}  // namespace tributary::aws
+
+#endif  // TRIBUTARY_AWS_HTTP_SERVER_H_

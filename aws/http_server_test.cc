@@ -1,0 +1,321 @@
+// The HTTP server over real sockets on 127.0.0.1 with a port picked by the kernel, driven by a
+// plain blocking client (raw request bytes out, Beast's parser for the replies).
+#include "aws/http_server.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "boost/asio/connect.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/read.hpp"
+#include "boost/asio/write.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tributary::aws {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using ::testing::HasSubstr;
+
+// A failure guard only: how long a test waits for something that should happen at once.
+constexpr absl::Duration kGuard = absl::Seconds(30);
+
+// Answers "<method> <target> <body size>"; requests to /block wait until released.
+class TestHandler : public HttpHandler {
+ public:
+  HttpResponse Handle(HttpRequest request) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++in_handler_;
+      ++calls_;
+    }
+    if (request.target == "/block") {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&released_), kGuard);
+    }
+    if (request.target == "/pair") {
+      // Returns only once two /pair requests are in the handler at the same time.
+      absl::MutexLock lock(&mu_);
+      ++pairs_;
+      auto both = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return pairs_ >= 2; };
+      saw_pair_ = mu_.AwaitWithTimeout(absl::Condition(&both), kGuard) || saw_pair_;
+    }
+    HttpResponse response;
+    response.headers.emplace_back("X-Echo-Header", std::string(request.Header("x-test")));
+    response.body = absl::StrCat(request.method, " ", request.target, " ", request.body.size());
+    absl::MutexLock lock(&mu_);
+    --in_handler_;
+    return response;
+  }
+  HttpResponse BodyTooLarge(const HttpRequest& request, uint64_t limit) override {
+    HttpResponse response;
+    response.status = 413;
+    response.body = absl::StrCat("too large for ", request.target, ": limit ", limit);
+    return response;
+  }
+
+  bool WaitUntilInHandler(int n) {
+    absl::MutexLock lock(&mu_);
+    auto reached = [this, n]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return in_handler_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&reached), kGuard);
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    released_ = true;
+  }
+  int calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+  bool saw_pair() {
+    absl::MutexLock lock(&mu_);
+    return saw_pair_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  int in_handler_ ABSL_GUARDED_BY(mu_) = 0;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int pairs_ ABSL_GUARDED_BY(mu_) = 0;
+  bool saw_pair_ ABSL_GUARDED_BY(mu_) = false;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// A blocking client connection.
+class Client {
+ public:
+  explicit Client(int port) : socket_(ioc_) {
+    boost::system::error_code ec;
+    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+    EXPECT_FALSE(ec) << ec.message();
+  }
+  void Send(const std::string& bytes) {
+    boost::system::error_code ec;
+    net::write(socket_, net::buffer(bytes), ec);
+    EXPECT_FALSE(ec) << ec.message();
+  }
+  // Reads one response; status 0 when the connection ended instead.
+  http::response<http::string_body> Read() {
+    http::response<http::string_body> response;
+    beast::error_code ec;
+    http::read(socket_, buffer_, response, ec);
+    if (ec) response.result(0u);
+    return response;
+  }
+  // Whether the server closed the connection (a read sees the end, not data).
+  bool ServerClosed() {
+    char byte;
+    boost::system::error_code ec;
+    if (buffer_.size() > 0) return false;
+    socket_.read_some(net::buffer(&byte, 1), ec);
+    return ec == net::error::eof || ec == net::error::connection_reset;
+  }
+
+ private:
+  net::io_context ioc_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+std::string Post(const std::string& target, const std::string& body,
+                 const std::string& extra_headers = "") {
+  return absl::StrCat("POST ", target, " HTTP/1.1\r\nHost: x\r\nContent-Length: ", body.size(),
+                      "\r\n", extra_headers, "\r\n", body);
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void Start(HttpServerOptions options = HttpServerOptions()) {
+    options.listen_address = "127.0.0.1:0";
+    absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(options, handler_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+  }
+
+  TestHandler handler_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {
+  Start();
+  ASSERT_GT(server_->port(), 0);
+  Client client(server_->port());
+  client.Send(Post("/a", "hello", "X-Test: one\r\n"));
+  http::response<http::string_body> first = client.Read();
+  EXPECT_EQ(first.result_int(), 200u);
+  EXPECT_EQ(first.body(), "POST /a 5");
+  EXPECT_EQ(first["X-Echo-Header"], "one");
+  EXPECT_TRUE(first.keep_alive());
+  client.Send(Post("/b", ""));
+  EXPECT_EQ(client.Read().body(), "POST /b 0");
+  EXPECT_EQ(handler_.calls(), 2);
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  Start();
+  Client client(server_->port());
+  client.Send(Post("/1", "x") + Post("/2", "yy") + Post("/3", "zzz"));
+  EXPECT_EQ(client.Read().body(), "POST /1 1");
+  EXPECT_EQ(client.Read().body(), "POST /2 2");
+  EXPECT_EQ(client.Read().body(), "POST /3 3");
+}
+
+TEST_F(HttpServerTest, ConnectionCloseEndsTheConnectionAfterTheResponse) {
+  Start();
+  Client client(server_->port());
+  client.Send(Post("/a", "", "Connection: close\r\n"));
+  http::response<http::string_body> response = client.Read();
+  EXPECT_EQ(response.result_int(), 200u);
+  EXPECT_FALSE(response.keep_alive());
+  EXPECT_TRUE(client.ServerClosed());
+}
+
+TEST_F(HttpServerTest, ChunkedBodiesAreRead) {
+  Start();
+  Client client(server_->port());
+  client.Send(
+      "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  EXPECT_EQ(client.Read().body(), "POST /c 5");
+}
+
+TEST_F(HttpServerTest, ABodyOverTheLimitGetsTheHandlersReplyNotADroppedConnection) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1000;
+  Start(options);
+  Client client(server_->port());
+  // The client writes its whole 300 KB body before reading, as botocore does: the server must
+  // read past it to let the reply through.
+  client.Send(Post("/big", std::string(300000, 'x')));
+  http::response<http::string_body> response = client.Read();
+  EXPECT_EQ(response.result_int(), 413u);
+  EXPECT_EQ(response.body(), "too large for /big: limit 1000");
+  EXPECT_FALSE(response.keep_alive());
+  EXPECT_EQ(handler_.calls(), 0);
+  // A body at the limit is fine, on a new connection.
+  Client again(server_->port());
+  again.Send(Post("/ok", std::string(1000, 'x')));
+  EXPECT_EQ(again.Read().body(), "POST /ok 1000");
+}
+
+TEST_F(HttpServerTest, AChunkedBodyGrowingOverTheLimitGetsTheHandlersReply) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1000;
+  Start(options);
+  Client client(server_->port());
+  std::string chunks;
+  for (int i = 0; i < 50; ++i) chunks += absl::StrCat("64\r\n", std::string(100, 'y'), "\r\n");
+  client.Send("POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks +
+              "0\r\n\r\n");
+  http::response<http::string_body> response = client.Read();
+  EXPECT_EQ(response.result_int(), 413u);
+  EXPECT_EQ(handler_.calls(), 0);
+}
+
+TEST_F(HttpServerTest, ExpectContinueGetsOneHundredContinueThenTheResponse) {
+  Start();
+  Client client(server_->port());
+  client.Send("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(client.Read().result_int(), 100u);
+  client.Send("body");
+  EXPECT_EQ(client.Read().body(), "POST /e 4");
+}
+
+TEST_F(HttpServerTest, ExpectContinueOverTheLimitIsRefusedBeforeTheBodyIsSent) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1000;
+  Start(options);
+  Client client(server_->port());
+  client.Send(
+      "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(client.Read().result_int(), 413u);
+}
+
+TEST_F(HttpServerTest, AMalformedRequestGetsBadRequest) {
+  Start();
+  Client client(server_->port());
+  client.Send("GARBAGE\r\n\r\n");
+  http::response<http::string_body> response = client.Read();
+  EXPECT_EQ(response.result_int(), 400u);
+  EXPECT_THAT(response.body(), HasSubstr("malformed HTTP request"));
+  EXPECT_TRUE(client.ServerClosed());
+}
+
+TEST_F(HttpServerTest, AnOversizedHeaderGetsBadRequest) {
+  HttpServerOptions options;
+  options.max_header_bytes = 1024;
+  Start(options);
+  Client client(server_->port());
+  client.Send(Post("/h", "", absl::StrCat("X-Big: ", std::string(4096, 'h'), "\r\n")));
+  EXPECT_EQ(client.Read().result_int(), 400u);
+}
+
+TEST_F(HttpServerTest, HandlersRunConcurrentlyOnWorkerThreads) {
+  Start();
+  Client a(server_->port());
+  Client b(server_->port());
+  a.Send(Post("/pair", ""));
+  b.Send(Post("/pair", ""));
+  EXPECT_EQ(a.Read().body(), "POST /pair 0");
+  EXPECT_EQ(b.Read().body(), "POST /pair 0");
+  EXPECT_TRUE(handler_.saw_pair()) << "the two requests never were in the handler at once";
+}
+
+TEST_F(HttpServerTest, ShutdownClosesConnectionsAndWaitsForRunningHandlers) {
+  Start();
+  Client idle(server_->port());
+  idle.Send(Post("/warm", ""));
+  ASSERT_EQ(idle.Read().result_int(), 200u);  // now an idle keep-alive connection
+  Client busy(server_->port());
+  busy.Send(Post("/block", ""));
+  ASSERT_TRUE(handler_.WaitUntilInHandler(1));
+  absl::Notification shut_down;
+  std::thread shutdown([&] {
+    server_->Shutdown();
+    shut_down.Notify();
+  });
+  // Shutdown waits for the handler call in progress...
+  EXPECT_FALSE(shut_down.WaitForNotificationWithTimeout(absl::Milliseconds(200)));
+  handler_.Release();
+  EXPECT_TRUE(shut_down.WaitForNotificationWithTimeout(kGuard));
+  shutdown.join();
+  // ...and every connection is gone; the blocked request's response was dropped.
+  EXPECT_TRUE(idle.ServerClosed());
+  EXPECT_EQ(busy.Read().result_int(), 0u);
+  server_->Shutdown();  // idempotent
+}
+
+TEST_F(HttpServerTest, BadAddressesAreRefused) {
+  HttpServerOptions options;
+  options.listen_address = "127.0.0.1:99999";
+  EXPECT_EQ(HttpServer::Start(options, handler_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.listen_address = "127.0.0.1:0";
+  options.worker_threads = 0;
+  EXPECT_EQ(HttpServer::Start(options, handler_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(HttpServerTest, AnAddressInUseIsUnavailable) {
+  Start();
+  HttpServerOptions options;
+  options.listen_address = absl::StrCat("127.0.0.1:", server_->port());
+  absl::StatusOr<std::unique_ptr<HttpServer>> second = HttpServer::Start(options, handler_);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable) << second.status();
+}
+
+}  // namespace
+}  // namespace tributary::aws

@@ -1,0 +1,154 @@
+#include "aws/router.h"
+
+#include <cstdio>
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "aws/cbor_codec.h"
+#include "aws/json_codec.h"
+#include "glog/logging.h"
+
+namespace tributary::aws {
+namespace {
+
+constexpr char kJson11[] = "application/x-amz-json-1.1";
+constexpr char kCbor11[] = "application/x-amz-cbor-1.1";
+
+// The encoding a request asked for, by its Content-Type (parameters ignored); nullopt when it
+// is none we speak.
+struct Encoding {
+  Protocol protocol;
+  std::string content_type;  // echoed in the reply
+};
+
+std::optional<Encoding> EncodingOf(absl::string_view content_type_header) {
+  absl::string_view type = content_type_header;
+  if (size_t semicolon = type.find(';'); semicolon != absl::string_view::npos) {
+    type = type.substr(0, semicolon);
+  }
+  type = absl::StripAsciiWhitespace(type);
+  const std::string lower = absl::AsciiStrToLower(type);
+  if (lower == "application/x-amz-json-1.1" || lower == "application/x-amz-json-1.0") {
+    return Encoding{Protocol::kJson, lower};
+  }
+  if (lower == "application/json") return Encoding{Protocol::kJson, kJson11};
+  if (lower == kCbor11) return Encoding{Protocol::kCbor, kCbor11};
+  return std::nullopt;
+}
+
+// A request id in the shape of AWS's (a random UUID).
+std::string RequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const uint64_t a = rng(), b = rng();
+  char buffer[40];
+  std::snprintf(buffer, sizeof(buffer), "%08x-%04x-4%03x-%04x-%012llx",
+                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+                static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | (b >> 48 & 0x3fff)),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buffer;
+}
+
+HttpResponse Reply(const Encoding& encoding, int status, const Value& body) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.emplace_back("Content-Type", encoding.content_type);
+  response.headers.emplace_back("x-amzn-RequestId", RequestId());
+  response.body = encoding.protocol == Protocol::kCbor ? WriteCbor(body) : WriteJson(body);
+  return response;
+}
+
+HttpResponse ErrorReply(const Encoding& encoding, const AwsError& error) {
+  HttpResponse response = Reply(encoding, error.http_status, error.Body());
+  response.headers.emplace_back("x-amzn-ErrorType", error.type);
+  return response;
+}
+
+// Errors found before we know the body's encoding are answered in JSON 1.1, unless the request
+// asked for CBOR.
+Encoding ReplyEncoding(const HttpRequest& request) {
+  std::optional<Encoding> e = EncodingOf(request.Header("content-type"));
+  return e ? *e : Encoding{Protocol::kJson, kJson11};
+}
+
+}  // namespace
+
+void AwsRouter::AddApi(AwsApi* api) {
+  const bool added = apis_.emplace(std::string(api->target_prefix()), api).second;
+  CHECK(added) << "two APIs serve the target prefix " << api->target_prefix();
+}
+
+HttpResponse AwsRouter::Handle(HttpRequest request) {
+  const Encoding reply_encoding = ReplyEncoding(request);
+  auto fail = [&](const char* type, std::string message) {
+    return ErrorReply(reply_encoding, MakeError(type, std::move(message)));
+  };
+
+  if (request.method != "POST") {
+    return fail(kUnknownOperation, absl::StrCat("no operation is served by ", request.method, " ",
+                                                request.target, " (AWS RPC calls are POST /)"));
+  }
+  const absl::string_view target = request.Header("x-amz-target");
+  const size_t dot = target.rfind('.');
+  if (target.empty() || dot == absl::string_view::npos) {
+    return fail(kUnknownOperation, "the X-Amz-Target header must be <service>.<operation>");
+  }
+  const absl::string_view prefix = target.substr(0, dot);
+  const absl::string_view operation = target.substr(dot + 1);
+  auto api = apis_.find(prefix);
+  if (api == apis_.end()) {
+    return fail(kUnknownOperation, absl::StrCat("unknown service ", prefix));
+  }
+
+  if (!request.HasHeader("authorization")) {
+    return fail(kMissingAuthenticationToken, "Missing Authentication Token");
+  }
+  absl::StatusOr<SigV4Authorization> authorization =
+      ParseSigV4Authorization(request.Header("authorization"));
+  if (!authorization.ok()) {
+    return fail(kIncompleteSignature, std::string(authorization.status().message()));
+  }
+  if (!request.HasHeader("x-amz-date") && !request.HasHeader("date")) {
+    return fail(kIncompleteSignature,
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
+                "header");
+  }
+
+  const std::optional<Encoding> encoding = EncodingOf(request.Header("content-type"));
+  if (!encoding) {
+    return fail(kSerialization,
+                absl::StrCat("unsupported Content-Type '", request.Header("content-type"),
+                             "' (expected ", kJson11, " or ", kCbor11, ")"));
+  }
+  absl::StatusOr<Value> input =
+      encoding->protocol == Protocol::kCbor ? ParseCbor(request.body) : ParseJson(request.body);
+  if (!input.ok()) return fail(kSerialization, std::string(input.status().message()));
+  if (input->type() != Value::Type::kMap) {
+    return fail(kSerialization, "the request body must be a structure");
+  }
+
+  const AwsCall call{operation, *input, encoding->protocol, *authorization};
+  AwsOutcome outcome = api->second->Call(call);
+  if (!outcome.ok()) {
+    if (outcome.error().http_status >= 500) {
+      LOG(WARNING) << target << ": " << outcome.error().type << ": " << outcome.error().message;
+    }
+    return ErrorReply(*encoding, outcome.error());
+  }
+  return Reply(*encoding, 200, outcome.output());
+}
+
+HttpResponse AwsRouter::BodyTooLarge(const HttpRequest& request, uint64_t limit) {
+  return ErrorReply(
+      ReplyEncoding(request),
+      MakeError(kInvalidArgument,
+                absl::StrCat("the request body exceeds ", limit,
+                             " bytes (a PutRecords call carries at most 5 MiB of records)"),
+                413));
+}
+
+}  // namespace tributary::aws

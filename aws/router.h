@@ -1,0 +1,91 @@
+// AwsRouter: the AWS front door's one HttpHandler. It routes each request to the API that
+// serves it and speaks the parts of the AWS protocols every API shares:
+//
+//   POST /  with  X-Amz-Target: <prefix>.<Operation>   (AWS JSON 1.0/1.1 and CBOR RPC APIs)
+//     Kinesis_20131202 now; DynamoDB_20120810 and DynamoDBStreams_20120810 join by
+//     registering an AwsApi with their prefix. (Lambda's REST paths, /2015-03-31/..., will need
+//     a second kind of API routed by path; nothing is routed by path yet.)
+//   Content-Type: application/x-amz-json-1.1 or -1.0 (JSON; application/json is taken as JSON
+//     too), application/x-amz-cbor-1.1 (CBOR). The reply has the request's content type.
+//   Authorization: SigV4 (sigv4.h), checked for form only; X-Amz-Date (or Date) required.
+//
+// Errors (each an AwsError reply in the request's encoding, see aws_error.h):
+//   no X-Amz-Target, an unknown prefix or operation  → 400 UnknownOperationException
+//   a method other than POST                         → 400 UnknownOperationException
+//   no Authorization header                          → 400 MissingAuthenticationTokenException
+//   a malformed Authorization, no X-Amz-Date/Date    → 400 IncompleteSignatureException
+//   an unsupported Content-Type, a body that is not
+//   valid JSON/CBOR or not a structure               → 400 SerializationException
+//   a body over the HTTP server's limit              → 413 InvalidArgumentException
+//   what the API returns                             → its AwsError
+// Every reply carries x-amzn-RequestId; errors also x-amzn-ErrorType. InternalFailure replies
+// are logged (once, here).
+//
+// Thread-safe once the APIs are added (AddApi before serving).
+#ifndef TRIBUTARY_AWS_ROUTER_H_
+#define TRIBUTARY_AWS_ROUTER_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/string_view.h"
+#include "aws/aws_error.h"
+#include "aws/http_message.h"
+#include "aws/sigv4.h"
+#include "aws/value.h"
+
+namespace tributary::aws {
+
+// The result of one AWS operation: its output (a map) or an error.
+class AwsOutcome {
+ public:
+  AwsOutcome(Value output) : output_(std::move(output)) {}  // NOLINT: implicit by design
+  AwsOutcome(AwsError error) : error_(std::move(error)) {}  // NOLINT
+  bool ok() const { return !error_.has_value(); }
+  const Value& output() const { return output_; }
+  const AwsError& error() const { return *error_; }
+
+ private:
+  Value output_;
+  std::optional<AwsError> error_;
+};
+
+// One request to an AwsApi.
+struct AwsCall {
+  absl::string_view operation;  // "PutRecords"
+  const Value& input;           // the decoded body (a map)
+  Protocol protocol;            // how the body was encoded (blobs and timestamps differ)
+  const SigV4Authorization& authorization;
+};
+
+// One AWS JSON/CBOR RPC API behind the front door (an adapter over one of our libraries).
+class AwsApi {
+ public:
+  virtual ~AwsApi() = default;
+  // The X-Amz-Target prefix this API serves, e.g. "Kinesis_20131202".
+  virtual absl::string_view target_prefix() const = 0;
+  // Serves one call. An operation the API does not know is an UnknownOperationException.
+  // Thread-safe; may block.
+  virtual AwsOutcome Call(const AwsCall& call) = 0;
+};
+
+class AwsRouter : public HttpHandler {
+ public:
+  AwsRouter() = default;
+
+  // Serves `api`'s target prefix. `api` must outlive the router. Precondition (CHECKed): no API
+  // with the same prefix was added.
+  void AddApi(AwsApi* api);
+
+  HttpResponse Handle(HttpRequest request) override;
+  HttpResponse BodyTooLarge(const HttpRequest& request, uint64_t limit) override;
+
+ private:
+  std::map<std::string, AwsApi*, std::less<>> apis_;
+};
+
+}  // namespace tributary::aws
+
+#endif  // TRIBUTARY_AWS_ROUTER_H_

@@ -1,0 +1,241 @@
+#include "aws/router.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "aws/aws_error.h"
+#include "aws/cbor_codec.h"
+#include "aws/json_codec.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tributary::aws {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kAuthorization[] =
+    "AWS4-HMAC-SHA256 Credential=AKID/20240102/us-east-1/kinesis/aws4_request, "
+    "SignedHeaders=host;x-amz-date, "
+    "Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024";
+
+// Echoes its input under "Input" and the call's details; "Fail" returns the error named by the
+// input's "Type", "Crash" an InternalFailure.
+class EchoApi : public AwsApi {
+ public:
+  explicit EchoApi(std::string prefix) : prefix_(std::move(prefix)) {}
+  absl::string_view target_prefix() const override { return prefix_; }
+  AwsOutcome Call(const AwsCall& call) override {
+    ++calls;
+    if (call.operation == "Fail") {
+      return MakeError(kResourceNotFound, "no such thing");
+    }
+    if (call.operation == "Crash") return FromStatus(absl::InternalError("bug"), StatusMapping());
+    if (call.operation != "Echo") return MakeError(kUnknownOperation, "unknown");
+    Value out = Value::Map();
+    out.Add("Operation", Value::String(std::string(call.operation)));
+    out.Add("Region", Value::String(call.authorization.region));
+    out.Add("Input", call.input);
+    return out;
+  }
+  int calls = 0;
+
+ private:
+  std::string prefix_;
+};
+
+class RouterTest : public ::testing::Test {
+ protected:
+  RouterTest() : kinesis_("Kinesis_20131202"), dynamodb_("DynamoDB_20120810") {
+    router_.AddApi(&kinesis_);
+    router_.AddApi(&dynamodb_);
+  }
+
+  HttpRequest Request(std::string target, std::string body,
+                      std::string content_type = "application/x-amz-json-1.1") {
+    HttpRequest r;
+    r.method = "POST";
+    r.target = "/";
+    r.headers = {{"content-type", std::move(content_type)},
+                 {"x-amz-target", std::move(target)},
+                 {"authorization", kAuthorization},
+                 {"x-amz-date", "20240102T030405Z"}};
+    r.body = std::move(body);
+    return r;
+  }
+
+  static std::string HeaderOf(const HttpResponse& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers) {
+      if (absl::EqualsIgnoreCase(k, name)) return v;
+    }
+    return "";
+  }
+
+  // The error code and message of a JSON error reply.
+  static std::pair<std::string, std::string> JsonError(const HttpResponse& r) {
+    absl::StatusOr<Value> body = ParseJson(r.body);
+    EXPECT_TRUE(body.ok()) << r.body;
+    if (!body.ok() || body->Find("__type") == nullptr) return {"", ""};
+    return {body->Find("__type")->string_value(), body->Find("message")->string_value()};
+  }
+
+  EchoApi kinesis_;
+  EchoApi dynamodb_;
+  AwsRouter router_;
+};
+
+TEST_F(RouterTest, RoutesByTargetPrefixAndEchoesTheContentType) {
+  HttpResponse r = router_.Handle(Request("Kinesis_20131202.Echo", R"({"A": 1})"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(HeaderOf(r, "Content-Type"), "application/x-amz-json-1.1");
+  EXPECT_FALSE(HeaderOf(r, "x-amzn-RequestId").empty());
+  EXPECT_EQ(r.body, R"({"Operation":"Echo","Region":"us-east-1","Input":{"A":1}})");
+  EXPECT_EQ(kinesis_.calls, 1);
+  EXPECT_EQ(dynamodb_.calls, 0);
+
+  r = router_.Handle(Request("DynamoDB_20120810.Echo", "{}", "application/x-amz-json-1.0"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(HeaderOf(r, "Content-Type"), "application/x-amz-json-1.0");
+  EXPECT_EQ(dynamodb_.calls, 1);
+}
+
+TEST_F(RouterTest, CborRequestsGetCborReplies) {
+  Value input = Value::Map();
+  input.Add("Data", Value::Bytes("\x01\x02"));
+  HttpResponse r = router_.Handle(
+      Request("Kinesis_20131202.Echo", WriteCbor(input), "application/x-amz-cbor-1.1"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(HeaderOf(r, "Content-Type"), "application/x-amz-cbor-1.1");
+  absl::StatusOr<Value> out = ParseCbor(r.body);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out->Find("Input"), input);
+}
+
+TEST_F(RouterTest, UnknownTargetsAreUnknownOperationException) {
+  for (const char* target : {"", "Kinesis_20131202", "Nope_20990101.Echo"}) {
+    HttpResponse r = router_.Handle(Request(target, "{}"));
+    EXPECT_EQ(r.status, 400) << target;
+    EXPECT_EQ(JsonError(r).first, kUnknownOperation) << target;
+    EXPECT_EQ(HeaderOf(r, "x-amzn-ErrorType"), kUnknownOperation);
+  }
+  EXPECT_EQ(JsonError(router_.Handle(Request("Kinesis_20131202.Nope", "{}"))).first,
+            kUnknownOperation);  // the API's own verdict
+}
+
+TEST_F(RouterTest, OnlyPostIsServed) {
+  HttpRequest r = Request("Kinesis_20131202.Echo", "{}");
+  r.method = "GET";
+  EXPECT_EQ(JsonError(router_.Handle(r)).first, kUnknownOperation);
+  EXPECT_EQ(kinesis_.calls, 0);
+}
+
+TEST_F(RouterTest, MalformedBodiesAreSerializationException) {
+  for (const char* body : {"", "{", "[1]", "\"text\"", "{\"a\": 1} trailing"}) {
+    HttpResponse r = router_.Handle(Request("Kinesis_20131202.Echo", body));
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_EQ(JsonError(r).first, kSerialization) << body;
+  }
+  HttpResponse r =
+      router_.Handle(Request("Kinesis_20131202.Echo", "\xa1\x61", "application/x-amz-cbor-1.1"));
+  EXPECT_EQ(r.status, 400);
+  absl::StatusOr<Value> error = ParseCbor(r.body);  // a CBOR request gets a CBOR error
+  ASSERT_TRUE(error.ok()) << error.status();
+  EXPECT_EQ(error->Find("__type")->string_value(), kSerialization);
+  EXPECT_EQ(kinesis_.calls, 0);
+}
+
+TEST_F(RouterTest, UnsupportedContentTypeIsSerializationException) {
+  HttpResponse r = router_.Handle(Request("Kinesis_20131202.Echo", "{}", "text/plain"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(JsonError(r).first, kSerialization);
+}
+
+TEST_F(RouterTest, RequestsMustCarryAWellFormedSignature) {
+  HttpRequest missing = Request("Kinesis_20131202.Echo", "{}");
+  missing.headers.erase(missing.headers.begin() + 2);  // authorization
+  EXPECT_EQ(JsonError(router_.Handle(missing)).first, kMissingAuthenticationToken);
+
+  HttpRequest malformed = Request("Kinesis_20131202.Echo", "{}");
+  malformed.headers[2].second = "AWS4-HMAC-SHA256 Credential=x";
+  EXPECT_EQ(JsonError(router_.Handle(malformed)).first, kIncompleteSignature);
+
+  HttpRequest undated = Request("Kinesis_20131202.Echo", "{}");
+  undated.headers.pop_back();  // x-amz-date
+  std::pair<std::string, std::string> e = JsonError(router_.Handle(undated));
+  EXPECT_EQ(e.first, kIncompleteSignature);
+  EXPECT_THAT(e.second, HasSubstr("X-Amz-Date"));
+  EXPECT_EQ(kinesis_.calls, 0);
+}
+
+TEST_F(RouterTest, ApiErrorsCarryTheirCodeAndStatus) {
+  HttpResponse r = router_.Handle(Request("Kinesis_20131202.Fail", "{}"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(JsonError(r),
+            std::make_pair(std::string(kResourceNotFound), std::string("no such thing")));
+  EXPECT_EQ(HeaderOf(r, "x-amzn-ErrorType"), kResourceNotFound);
+
+  r = router_.Handle(Request("Kinesis_20131202.Crash", "{}"));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(JsonError(r).first, kInternalFailure);
+}
+
+TEST_F(RouterTest, AnOversizedBodyIsA413InTheRequestsEncoding) {
+  HttpRequest head = Request("Kinesis_20131202.Echo", "");
+  HttpResponse r = router_.BodyTooLarge(head, 12 << 20);
+  EXPECT_EQ(r.status, 413);
+  std::pair<std::string, std::string> e = JsonError(r);
+  EXPECT_EQ(e.first, kInvalidArgument);
+  EXPECT_THAT(e.second, HasSubstr("12582912 bytes"));
+
+  HttpRequest cbor = Request("Kinesis_20131202.Echo", "", "application/x-amz-cbor-1.1");
+  r = router_.BodyTooLarge(cbor, 12 << 20);
+  absl::StatusOr<Value> body = ParseCbor(r.body);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(body->Find("__type")->string_value(), kInvalidArgument);
+}
+
+TEST(AwsErrorTest, StatusCodesMapThroughTheOperationsRow) {
+  StatusMapping reads;
+  reads.failed_precondition = kExpiredIterator;
+  reads.resource_exhausted = kProvisionedThroughputExceeded;
+  struct Case {
+    absl::Status status;
+    const char* type;
+    int http_status;
+  } cases[] = {
+      {absl::InvalidArgumentError("x"), kInvalidArgument, 400},
+      {absl::NotFoundError("x"), kResourceNotFound, 400},
+      {absl::AlreadyExistsError("x"), kResourceInUse, 400},
+      {absl::FailedPreconditionError("x"), kExpiredIterator, 400},
+      {absl::AbortedError("x"), kResourceInUse, 400},
+      {absl::ResourceExhaustedError("x"), kProvisionedThroughputExceeded, 400},
+      {absl::UnavailableError("x"), kServiceUnavailable, 503},
+      {absl::DeadlineExceededError("x"), kServiceUnavailable, 503},
+      {absl::InternalError("x"), kInternalFailure, 500},
+      {absl::DataLossError("x"), kInternalFailure, 500},
+      {absl::UnknownError("x"), kInternalFailure, 500},
+      {absl::PermissionDeniedError("x"), kInternalFailure, 500},  // never produced: a bug
+  };
+  for (const Case& c : cases) {
+    AwsError e = FromStatus(c.status, reads);
+    EXPECT_EQ(e.type, c.type) << c.status;
+    EXPECT_EQ(e.http_status, c.http_status) << c.status;
+    EXPECT_EQ(e.message, "x");
+  }
+}
+
+TEST(AwsErrorTest, AnErrorCarriedByAStatusComesBackUnchanged) {
+  AwsError limit = MakeError(kLimitExceeded, "too many shards");
+  AwsError back = FromStatus(ToStatus(limit), StatusMapping());
+  EXPECT_EQ(back.type, kLimitExceeded);
+  EXPECT_EQ(back.message, "too many shards");
+  EXPECT_EQ(back.http_status, 400);
+  EXPECT_EQ(WriteJson(back.Body()),
+            R"({"__type":"LimitExceededException","message":"too many shards"})");
+}
+
+}  // namespace
+}  // namespace tributary::aws
