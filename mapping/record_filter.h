@@ -24,8 +24,8 @@
 // pattern: any element that is an object). Example: with data {"tags": ["a", "b"]} the pattern
 // {"data": {"tags": ["b"]}} matches.
 //
-// JSON is read with protobuf's parser into google.protobuf.Value, so numbers are doubles
-// (integers above 2^53 compare approximately).
+// Patterns are read with protobuf's JSON parser into google.protobuf.Value, records' data with
+// RapidJSON; numbers are doubles either way (integers above 2^53 compare approximately).
 //
 // Thread-safe after Create (Matches is const and shares no mutable state).
 #ifndef TRIBUTARY_MAPPING_RECORD_FILTER_H_

@@ -1,7 +1,8 @@
 // LeaseSync: keeps every mapping's leases in step with its stream's shards, and finishes the
 // work of the mapping state machine (mapping_state.h).
 //
-// One pass (RunOnce) visits every mapping (listing each stream's shards once per pass):
+// One pass (RunOnce) visits every mapping (a full look lists each stream's shards at most once
+// per pass; steady passes only probe, see below):
 //   DELETING   → disable every lease of the mapping (leasing tells their holders to give them
 //                back after the invocation in flight); once no lease is held by a live poller,
 //                delete every lease, then remove the mapping. Until then it stays DELETING.
