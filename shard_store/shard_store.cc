@@ -28,9 +28,9 @@
 #include "common/stream_name.h"
 #include "glog/logging.h"
 #include "rocksdb/slice.h"
-#include "rocksdb/slice_transform.h"
 #include "rocksdb/write_batch.h"
 #include "shard_store/metadata.pb.h"
+#include "shard_store/storage_format.h"
 
 namespace tributary::shard_store {
 
@@ -38,16 +38,6 @@ namespace internal_meta = ::tributary::shard_store::internal;
 
 namespace {
 
-constexpr char kMetaFamily[] = "meta";
-constexpr char kRecordsFamily[] = "records";
-constexpr char kFormatVersion = 1;
-constexpr size_t kRecordKeySize = 20;
-// A chunk: the records one call wrote to one shard (consecutive sequence
-// numbers), stored as one RocksDB entry keyed by its first sequence number.
-// Value: version, be64 arrival ms, be32 count, then per record be16 key length,
-// be32 data length, key, data.
-constexpr size_t kChunkHeaderSize = 1 + 8 + 4;
-constexpr size_t kEntryHeaderSize = 2 + 4;
 constexpr char kIteratorVersion = 1;
 constexpr size_t kIteratorBodySize = 1 + 8 + 4 + 8 + 8 + 8;
 constexpr size_t kMacSize = 32;
@@ -58,74 +48,6 @@ const absl::uint128 kMaxHashKey = absl::Uint128Max();
 absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 
 int64_t ToMs(absl::Time t) { return absl::ToUnixMillis(t); }
-
-void EncodeRecordKey(char* out, uint64_t stream_id, uint32_t shard, uint64_t seq) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(stream_id >> (56 - 8 * i));
-  for (int i = 0; i < 4; ++i) out[8 + i] = static_cast<char>(shard >> (24 - 8 * i));
-  for (int i = 0; i < 8; ++i) out[12 + i] = static_cast<char>(seq >> (56 - 8 * i));
-}
-
-struct Chunk {
-  uint64_t first = 0;
-  int64_t arrival_ms = 0;
-  uint32_t count = 0;
-  absl::string_view entries;  // the per-record part
-};
-
-bool ParseChunk(absl::string_view key, absl::string_view value, Chunk* chunk) {
-  if (key.size() != kRecordKeySize || value.size() < kChunkHeaderSize ||
-      value[0] != kFormatVersion) {
-    return false;
-  }
-  chunk->first = ReadBigEndian64(key.substr(12));
-  chunk->arrival_ms = static_cast<int64_t>(ReadBigEndian64(value.substr(1)));
-  chunk->count = ReadBigEndian32(value.substr(9));
-  chunk->entries = value.substr(kChunkHeaderSize);
-  return chunk->count > 0;
-}
-
-// Reads the next record of a chunk's entries; false when malformed.
-bool NextEntry(absl::string_view* entries, absl::string_view* pk, absl::string_view* data) {
-  if (entries->size() < kEntryHeaderSize) return false;
-  const unsigned char* h = reinterpret_cast<const unsigned char*>(entries->data());
-  const size_t pk_len = (size_t{h[0]} << 8) | h[1];
-  const size_t data_len = (size_t{h[2]} << 24) | (size_t{h[3]} << 16) | (size_t{h[4]} << 8) | h[5];
-  if (entries->size() < kEntryHeaderSize + pk_len + data_len) return false;
-  *pk = entries->substr(kEntryHeaderSize, pk_len);
-  *data = entries->substr(kEntryHeaderSize + pk_len, data_len);
-  entries->remove_prefix(kEntryHeaderSize + pk_len + data_len);
-  return true;
-}
-
-std::string RecordKey(uint64_t stream_id, uint32_t shard, uint64_t seq) {
-  std::string key(kRecordKeySize, '\0');
-  EncodeRecordKey(key.data(), stream_id, shard, seq);
-  return key;
-}
-
-std::string StreamMetaKey(absl::string_view name) { return absl::StrCat("s", name); }
-
-std::string ShardMetaKey(char tag, uint64_t stream_id, uint32_t shard) {
-  std::string key(1, tag);
-  AppendBigEndian64(&key, stream_id);
-  AppendBigEndian32(&key, shard);
-  return key;
-}
-
-std::string Versioned(const google::protobuf::MessageLite& message) {
-  std::string out(1, kFormatVersion);
-  message.AppendToString(&out);
-  return out;
-}
-
-template <typename M>
-absl::Status ParseVersioned(absl::string_view value, M* message, absl::string_view what) {
-  if (value.empty() || value[0] != kFormatVersion ||
-      !message->ParseFromArray(value.data() + 1, static_cast<int>(value.size() - 1))) {
-    return absl::DataLossError(absl::StrCat("undecodable ", what, " metadata"));
-  }
-  return absl::OkStatus();
-}
 
 absl::Status ValidateStreamName(absl::string_view name) {
   return tributary::ValidateStreamName("stream_name", name);
@@ -504,20 +426,6 @@ internal_meta::ShardMetadata ShardMeta(ShardStore::Shard& s) ABSL_EXCLUSIVE_LOCK
 
 namespace {
 
-// The (stream id, shard) prefix of a record key, for the memtable insert hint.
-// Only full record keys are in the domain: the trimmer's range-delete begin
-// keys are one byte longer so that RocksDB 7.8 does not apply a hint of the
-// point-key skiplist to its range-tombstone skiplist (a bug fixed upstream
-// later: "Hints are for point key table only").
-class RecordShardPrefix : public rocksdb::SliceTransform {
- public:
-  const char* Name() const override { return "tributary.RecordShardPrefix"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return rocksdb::Slice(key.data(), kRecordKeySize - 8);
-  }
-  bool InDomain(const rocksdb::Slice& key) const override { return key.size() == kRecordKeySize; }
-};
-
 // Whether `dir` holds a RocksDB write-ahead log with anything in it.
 bool HasNonEmptyWal(const std::string& dir) {
   std::error_code ec;
@@ -531,16 +439,6 @@ bool HasNonEmptyWal(const std::string& dir) {
 }
 
 }  // namespace
-
-RocksDbOptions StoreRocksDbOptions(RocksDbOptions options) {
-  // Records keys are (stream id, shard) + a growing sequence number: every put
-  // appends to its shard's range, so a hint per shard turns each chunk's
-  // memtable insert into a few compares next to the shard's previous chunk
-  // (without it, a call spread over thousands of shards paid a full skiplist
-  // search per shard touched: the top cost at 10,000 shards).
-  options.memtable_insert_hints[kRecordsFamily] = std::make_shared<RecordShardPrefix>();
-  return options;
-}
 
 absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreOptions& options,
                                                                Clock& clock) {

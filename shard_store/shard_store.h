@@ -5,21 +5,8 @@
 // plain data, no gRPC) so that the gRPC adapter (streams_service.h) is a thin
 // validate → call → map layer and the PutRecords hot path makes no extra copies.
 //
-// Storage (one RocksDB database, two column families):
-//   meta:    "s" + stream name            → StreamMetadata   (1 version byte + proto)
-//            "h" + be64(stream id) + be32(shard index) → ShardMetadata
-//            "t" + be64(stream id) + be32(shard index) → be64 trimmed-through sequence
-//            "n"                          → be64 next stream id
-//            "k"                          → 32-byte iterator MAC secret
-//   records: be64(stream id) + be32(shard index) + be64(first sequence number)
-//            → one chunk: the records one PutRecords call wrote to that shard
-//            (consecutive sequence numbers, one arrival time): 1 version byte,
-//            be64 arrival ms, be32 count, then per record be16 key length,
-//            be32 data length, partition key, data. One entry per (call, shard)
-//            instead of one per record keeps the memtable off the hot path.
-//            The memtable keeps an insert hint per (stream id, shard) prefix
-//            (StoreRocksDbOptions), so appending a chunk costs a few compares.
-//   A shard is one ordered key range; a stream is one prefix.
+// Storage layout (column families, keys, the record chunk format):
+// shard_store/storage_format.h.
 //
 // Sequence numbers. Per shard, strictly increasing uint64 starting at 1, never
 // reused. On open, a shard's next sequence number is 1 + the largest of: its
