@@ -2,13 +2,11 @@
 // visible-tip protocol and the locking rules. Lock order: ShardStore::mu_ →
 // Stream::mu → Shard::mu → Stream::put_mu → Shard::watch_mu. No lock is held
 // across a RocksDB write.
-#define OPENSSL_SUPPRESS_DEPRECATED  // MD5(): the one-shot call is the fastest
 #include "shard_store/shard_store.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/md5.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -29,6 +27,7 @@
 #include "glog/logging.h"
 #include "rocksdb/slice.h"
 #include "rocksdb/write_batch.h"
+#include "shard_store/hash_key.h"
 #include "shard_store/metadata.pb.h"
 #include "shard_store/storage_format.h"
 
@@ -42,8 +41,6 @@ constexpr char kIteratorVersion = 1;
 constexpr size_t kIteratorBodySize = 1 + 8 + 4 + 8 + 8 + 8;
 constexpr size_t kMacSize = 32;
 constexpr char kTokenVersion = 2;
-
-const absl::uint128 kMaxHashKey = absl::Uint128Max();
 
 absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 
@@ -89,47 +86,7 @@ std::string HashKeyBytes(absl::uint128 v) {
 
 }  // namespace
 
-// --- Parsing and formatting -----------------------------------------------
-
-absl::StatusOr<absl::uint128> ParseHashKey(absl::string_view text, absl::string_view field) {
-  if (text.empty() || text.size() > 39) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": must be a decimal integer of 1-39 digits in [0, 2^128-1]"));
-  }
-  absl::uint128 v = 0;
-  const absl::uint128 limit_div10 = kMaxHashKey / 10;
-  const int limit_mod10 = static_cast<int>(kMaxHashKey % 10);
-  for (char c : text) {
-    if (c < '0' || c > '9') {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": must contain only decimal digits (no sign, no spaces)"));
-    }
-    int d = c - '0';
-    if (v > limit_div10 || (v == limit_div10 && d > limit_mod10)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": exceeds the maximum hash key 2^128-1"));
-    }
-    v = v * 10 + d;
-  }
-  return v;
-}
-
-std::string FormatHashKey(absl::uint128 value) {
-  if (value == 0) return "0";
-  char buf[40];
-  int pos = 40;
-  while (value != 0) {
-    buf[--pos] = static_cast<char>('0' + static_cast<int>(value % 10));
-    value /= 10;
-  }
-  return std::string(buf + pos, 40 - pos);
-}
-
-absl::uint128 PartitionKeyHash(absl::string_view partition_key) {
-  unsigned char digest[MD5_DIGEST_LENGTH];
-  MD5(reinterpret_cast<const unsigned char*>(partition_key.data()), partition_key.size(), digest);
-  return ReadBigEndian128(absl::string_view(reinterpret_cast<const char*>(digest), 16));
-}
+// --- Shard ids ---------------------------------------------------------------
 
 std::string ShardIdFromIndex(uint32_t index) {
   std::string id = "shardId-000000000000";

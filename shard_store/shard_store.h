@@ -73,6 +73,7 @@
 #include "proto/streams.pb.h"
 #include "rocksdb/status.h"
 #include "rocksdb/write_batch.h"
+#include "shard_store/hash_key.h"
 
 namespace tributary::shard_store {
 
@@ -91,14 +92,8 @@ inline constexpr absl::Duration kIteratorLifetime = absl::Minutes(5);
 inline constexpr char kThroughputExceeded[] = "ProvisionedThroughputExceededException";
 inline constexpr char kInternalFailure[] = "InternalFailure";
 
-// Hash keys: unsigned 128-bit decimal strings. Parse accepts only 1–39 ASCII
-// digits whose value is ≤ 2^128−1 (no sign, no spaces; leading zeros allowed).
-// Errors: INVALID_ARGUMENT naming `field` and the rule.
-absl::StatusOr<absl::uint128> ParseHashKey(absl::string_view text, absl::string_view field);
-std::string FormatHashKey(absl::uint128 value);
+// Hash keys (ParseHashKey, FormatHashKey, PartitionKeyHash): shard_store/hash_key.h.
 // Sequence numbers: ParseSequenceNumber in common/proto_util.h (1–20 digits, ≤ 2^64−1).
-// MD5 of `partition_key` read as a 128-bit big-endian unsigned integer.
-absl::uint128 PartitionKeyHash(absl::string_view partition_key);
 // "shardId-" + index as 12 decimal digits.
 std::string ShardIdFromIndex(uint32_t index);
 
