@@ -4,9 +4,6 @@
 // across a RocksDB write.
 #include "shard_store/shard_store.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -30,17 +27,13 @@
 #include "shard_store/hash_key.h"
 #include "shard_store/metadata.pb.h"
 #include "shard_store/storage_format.h"
+#include "shard_store/tokens.h"
 
 namespace tributary::shard_store {
 
 namespace internal_meta = ::tributary::shard_store::internal;
 
 namespace {
-
-constexpr char kIteratorVersion = 1;
-constexpr size_t kIteratorBodySize = 1 + 8 + 4 + 8 + 8 + 8;
-constexpr size_t kMacSize = 32;
-constexpr char kTokenVersion = 2;
 
 absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 
@@ -872,12 +865,7 @@ absl::StatusOr<v1::ListStreamsResponse> ShardStore::ListStreams(
       return absl::InvalidArgumentError(
           "next_token: cannot be combined with exclusive_start_stream_name");
     }
-    std::string decoded;
-    if (!absl::WebSafeBase64Unescape(request.next_token(), &decoded) || decoded.empty() ||
-        decoded[0] != 'L' || !IsValidStreamName(decoded.substr(1))) {
-      return absl::InvalidArgumentError("next_token: malformed");
-    }
-    start = decoded.substr(1);
+    ASSIGN_OR_RETURN(start, DecodeListStreamsToken(request.next_token()));
   }
   v1::ListStreamsResponse response;
   absl::ReaderMutexLock lock(&mu_);
@@ -895,9 +883,7 @@ absl::StatusOr<v1::ListStreamsResponse> ShardStore::ListStreams(
   }
   if (it != streams_.end()) {
     response.set_has_more_streams(true);
-    std::string token;
-    absl::WebSafeBase64Escape(absl::StrCat("L", response.stream_names().rbegin()->data()), &token);
-    response.set_next_token(token);
+    response.set_next_token(EncodeListStreamsToken(*response.stream_names().rbegin()));
   }
   return response;
 }
@@ -922,25 +908,12 @@ absl::StatusOr<v1::ListShardsResponse> ShardStore::ListShards(
           "next_token: cannot be combined with stream_name, exclusive_start_shard_id or "
           "shard_filter (the token carries them)");
     }
-    std::string decoded;
-    if (!absl::WebSafeBase64Unescape(request.next_token(), &decoded) ||
-        decoded.size() != 1 + 8 + 8 + 4 + 8 + 8 + kMacSize || decoded[0] != kTokenVersion) {
-      return absl::InvalidArgumentError("next_token: malformed");
-    }
-    absl::string_view body(decoded.data(), decoded.size() - kMacSize);
-    std::string mac = Mac(body);
-    if (CRYPTO_memcmp(mac.data(), decoded.data() + body.size(), kMacSize) != 0) {
-      return absl::InvalidArgumentError("next_token: forged or corrupted (MAC check failed)");
-    }
-    uint64_t stream_id = ReadBigEndian64(body.substr(1));
-    after_index = static_cast<int64_t>(ReadBigEndian64(body.substr(9)));
-    filter = static_cast<v1::ShardFilterType>(ReadBigEndian32(body.substr(17)));
-    filter_ms = static_cast<int64_t>(ReadBigEndian64(body.substr(21)));
-    int64_t issued = static_cast<int64_t>(ReadBigEndian64(body.substr(29)));
-    if (now - issued > absl::ToInt64Milliseconds(kIteratorLifetime)) {
-      return absl::FailedPreconditionError("next_token: expired (tokens last 5 minutes)");
-    }
-    stream = FindStreamById(stream_id);
+    ASSIGN_OR_RETURN(const ListShardsToken token,
+                     DecodeListShardsToken(secret_, request.next_token(), now));
+    after_index = token.after_index;
+    filter = token.filter;
+    filter_ms = token.filter_ms;
+    stream = FindStreamById(token.stream_id);
     if (stream == nullptr) return absl::NotFoundError("the stream was deleted");
   } else {
     ASSIGN_OR_RETURN(stream, GetStream(request.stream_name()));
@@ -1035,16 +1008,8 @@ absl::StatusOr<v1::ListShardsResponse> ShardStore::ListShards(
     last_index = shard.index;
   }
   if (it != stream->shards.end() && last_index >= 0) {
-    std::string body(1, kTokenVersion);
-    AppendBigEndian64(&body, stream->id);
-    AppendBigEndian64(&body, static_cast<uint64_t>(last_index));
-    AppendBigEndian32(&body, static_cast<uint32_t>(filter));
-    AppendBigEndian64(&body, static_cast<uint64_t>(filter_ms));
-    AppendBigEndian64(&body, static_cast<uint64_t>(now));
-    body += Mac(body);
-    std::string token;
-    absl::WebSafeBase64Escape(body, &token);
-    response.set_next_token(token);
+    response.set_next_token(
+        EncodeListShardsToken(secret_, {stream->id, last_index, filter, filter_ms}, now));
   }
   return response;
 }
@@ -1350,57 +1315,6 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
 
 // --- Iterators -----------------------------------------------------------------------
 
-std::string ShardStore::Mac(absl::string_view data) const {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<const char*>(out), kMacSize);
-}
-
-std::string ShardStore::EncodeIterator(const ShardCursor& cursor) {
-  std::string body(1, kIteratorVersion);
-  AppendBigEndian64(&body, cursor.stream_id);
-  AppendBigEndian32(&body, cursor.shard_index);
-  AppendBigEndian64(&body, cursor.next_sequence_number);
-  AppendBigEndian64(&body, static_cast<uint64_t>(cursor.min_arrival_ms));
-  AppendBigEndian64(&body, static_cast<uint64_t>(ToMs(clock_.Now())));
-  body += Mac(body);
-  std::string out;
-  absl::WebSafeBase64Escape(body, &out);
-  return out;
-}
-
-absl::StatusOr<ShardCursor> ShardStore::DecodeIterator(absl::string_view text) {
-  if (text.empty()) return absl::InvalidArgumentError("shard_iterator: must be set");
-  std::string raw;
-  if (!absl::WebSafeBase64Unescape(text, &raw)) {
-    return absl::InvalidArgumentError("shard_iterator: malformed (not base64url)");
-  }
-  if (raw.size() != kIteratorBodySize + kMacSize || raw[0] != kIteratorVersion) {
-    return absl::InvalidArgumentError(
-        "shard_iterator: malformed (wrong length or version; not an iterator of this store)");
-  }
-  absl::string_view body(raw.data(), kIteratorBodySize);
-  const std::string mac = Mac(body);
-  if (CRYPTO_memcmp(mac.data(), raw.data() + kIteratorBodySize, kMacSize) != 0) {
-    return absl::InvalidArgumentError("shard_iterator: forged or corrupted (MAC check failed)");
-  }
-  ShardCursor c;
-  c.stream_id = ReadBigEndian64(body.substr(1));
-  c.shard_index = ReadBigEndian32(body.substr(9));
-  c.next_sequence_number = ReadBigEndian64(body.substr(13));
-  c.min_arrival_ms = static_cast<int64_t>(ReadBigEndian64(body.substr(21)));
-  const int64_t issued = static_cast<int64_t>(ReadBigEndian64(body.substr(29)));
-  const int64_t age = ToMs(clock_.Now()) - issued;
-  if (age > absl::ToInt64Milliseconds(kIteratorLifetime)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("shard_iterator: expired (issued ", age / 1000,
-                     " s ago; iterators last 5 minutes): get a new one with GetShardIterator"));
-  }
-  return c;
-}
-
 uint64_t ShardStore::FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint64_t from,
                                         uint64_t to, int64_t min_arrival_ms) {
   // Returns the first sequence number in [from, to + 1] past every chunk that
@@ -1511,7 +1425,7 @@ absl::StatusOr<v1::GetShardIteratorResponse> ShardStore::GetShardIterator(
   ASSIGN_OR_RETURN(ShardCursor cursor,
                    ResolveStartingPosition(request.stream_name(), request.shard_id(), position));
   v1::GetShardIteratorResponse response;
-  response.set_shard_iterator(EncodeIterator(cursor));
+  response.set_shard_iterator(EncodeIterator(secret_, cursor, ToMs(clock_.Now())));
   return response;
 }
 
@@ -1626,7 +1540,8 @@ absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
     return absl::InvalidArgumentError("limit: must be 1-10000 (0 = 10000)");
   }
   const int limit = request.limit() == 0 ? kMaxGetRecordsLimit : request.limit();
-  ASSIGN_OR_RETURN(ShardCursor cursor, DecodeIterator(request.shard_iterator()));
+  ASSIGN_OR_RETURN(ShardCursor cursor,
+                   DecodeIterator(secret_, request.shard_iterator(), ToMs(clock_.Now())));
   ASSIGN_OR_RETURN(ReadOutcome outcome,
                    ReadRecords(&cursor, limit, kMaxGetRecordsBytes, response->mutable_records()));
   response->set_millis_behind_latest(outcome.millis_behind_latest);
@@ -1636,7 +1551,7 @@ absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
     // A position found by the timestamp filter stays meaningful; once a record
     // has been returned the filter has nothing left to skip.
     if (response->records_size() > 0) cursor.min_arrival_ms = 0;
-    response->set_next_shard_iterator(EncodeIterator(cursor));
+    response->set_next_shard_iterator(EncodeIterator(secret_, cursor, ToMs(clock_.Now())));
   }
   return absl::OkStatus();
 }

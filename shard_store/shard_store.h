@@ -391,9 +391,6 @@ class ShardStore {
                             std::vector<std::shared_ptr<Shard>> children);
   uint64_t FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint64_t from, uint64_t to,
                               int64_t min_arrival_ms);
-  std::string Mac(absl::string_view data) const;
-  std::string EncodeIterator(const ShardCursor& cursor);
-  absl::StatusOr<ShardCursor> DecodeIterator(absl::string_view text);
   void NotifyChange(const std::string& stream_name);
 
   const ShardStoreOptions options_;
@@ -401,7 +398,7 @@ class ShardStore {
   std::unique_ptr<RocksDb> db_;
   rocksdb::ColumnFamilyHandle* meta_;
   rocksdb::ColumnFamilyHandle* records_;
-  std::string secret_;
+  std::string secret_;  // the token MAC key (tokens.h)
 
   // The stream id allocator. Taken before mu_ and only by CreateStream (and Load).
   absl::Mutex id_mu_ ABSL_ACQUIRED_BEFORE(mu_);
