@@ -11,6 +11,7 @@
 #include <deque>
 #include <filesystem>
 #include <list>
+#include <optional>
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
@@ -767,7 +768,35 @@ absl::StatusOr<uint64_t> ShardStore::AllocateStreamId() {
   return id;
 }
 
-absl::Status ShardStore::BeginUpdate(Stream& stream) {
+// Holds a stream's UPDATING state (Stream::updating) for a reshard, a delete, a retention
+// change or the trimmer's removal of shards, from BeginUpdate until End/EndLocked or, on any
+// other return path, the destructor. Movable (ApplyReshard takes it over from its caller).
+class ShardStore::UpdatingGuard {
+ public:
+  explicit UpdatingGuard(Stream* stream) : stream_(stream) {}
+  UpdatingGuard(UpdatingGuard&& other) : stream_(std::exchange(other.stream_, nullptr)) {}
+  UpdatingGuard& operator=(UpdatingGuard&&) = delete;
+  ~UpdatingGuard() { End(); }
+
+  // Clears UPDATING now (idempotent).
+  void End() {
+    if (stream_ == nullptr) return;
+    absl::MutexLock lock(&stream_->mu);
+    EndLocked();
+  }
+  // As End, for a caller that holds the stream's mu (to clear UPDATING in the same critical
+  // section as the state it changed).
+  void EndLocked() {
+    if (stream_ == nullptr) return;
+    stream_->updating = false;
+    stream_ = nullptr;
+  }
+
+ private:
+  Stream* stream_;
+};
+
+absl::StatusOr<ShardStore::UpdatingGuard> ShardStore::BeginUpdate(Stream& stream) {
   absl::MutexLock lock(&stream.mu);
   if (stream.deleted)
     return absl::NotFoundError(absl::StrCat("stream ", stream.name, " not found"));
@@ -776,17 +805,12 @@ absl::Status ShardStore::BeginUpdate(Stream& stream) {
         "stream ", stream.name, " is UPDATING (another reshard or delete is in progress)"));
   }
   stream.updating = true;
-  return absl::OkStatus();
-}
-
-void ShardStore::EndUpdate(Stream& stream) {
-  absl::MutexLock lock(&stream.mu);
-  stream.updating = false;
+  return UpdatingGuard(&stream);
 }
 
 absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
-  RETURN_IF_ERROR(BeginUpdate(*stream));
+  ASSIGN_OR_RETURN(UpdatingGuard update, BeginUpdate(*stream));
   Batch batch = NewBatch();
   std::vector<std::shared_ptr<Shard>> shards;
   {
@@ -810,7 +834,6 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
       absl::MutexLock lock(&stream->mu);
       stream->deleting = false;
     }
-    EndUpdate(*stream);
     return status;
   }
   {
@@ -823,7 +846,7 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
     stream->deleted = true;
     stream->routing = std::make_shared<Routing>();
     ++stream->routing_version;
-    stream->updating = false;
+    update.EndLocked();
   }
   for (auto& shard : shards) {
     {
@@ -1581,10 +1604,10 @@ absl::StatusOr<std::unique_ptr<ShardWatch>> ShardStore::WatchShard(
 
 // --- Resharding ------------------------------------------------------------------------
 
-absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
+absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_ptr<Stream>& stream,
                                       const std::vector<std::shared_ptr<Shard>>& parents,
                                       std::vector<std::shared_ptr<Shard>> children) {
-  // Called with stream->updating set by this caller. Close the parents (puts
+  // Called holding the stream's UPDATING state (`update`). Close the parents (puts
   // routed to them now wait), write the metadata, then publish the new set.
   const int64_t now = ToMs(clock_.Now());
   Batch batch = NewBatch();
@@ -1648,7 +1671,7 @@ absl::Status ShardStore::ApplyReshard(const std::shared_ptr<Stream>& stream,
   // Wake the parents' readers while the stream is still UPDATING: they see the
   // new shard set (published above) and reach SHARD_END.
   for (const auto& parent : parents) parent->Notify();
-  EndUpdate(*stream);
+  update.End();
   if (status.ok()) NotifyChange(stream->name);
   return status;
 }
@@ -1666,12 +1689,11 @@ absl::Status ShardStore::SplitShard(const v1::SplitShardRequest& request) {
                      FormatHashKey(parent->starting_hash_key), " and at most ",
                      FormatHashKey(parent->ending_hash_key)));
   }
-  RETURN_IF_ERROR(BeginUpdate(*stream));
+  ASSIGN_OR_RETURN(UpdatingGuard update, BeginUpdate(*stream));
   uint32_t base;
   {
     absl::MutexLock lock(&stream->mu);
     if (stream->routing->shards.size() + 1 > static_cast<size_t>(kMaxShardCount)) {
-      stream->updating = false;
       return absl::InvalidArgumentError("the stream would exceed 10000 open shards");
     }
     base = stream->next_shard_index;
@@ -1682,14 +1704,13 @@ absl::Status ShardStore::SplitShard(const v1::SplitShardRequest& request) {
     closed = parent->closed;
   }
   if (closed) {
-    EndUpdate(*stream);
     return absl::FailedPreconditionError(
         absl::StrCat("shard ", parent->id, " is closed (already split or merged)"));
   }
   auto a = std::make_shared<Shard>(base, parent->starting_hash_key, key - 1, &stream->put_mu);
   auto b = std::make_shared<Shard>(base + 1, key, parent->ending_hash_key, &stream->put_mu);
   a->parent_index = b->parent_index = parent->index;
-  return ApplyReshard(stream, {parent}, {a, b});
+  return ApplyReshard(std::move(update), stream, {parent}, {a, b});
 }
 
 absl::Status ShardStore::MergeShards(const v1::MergeShardsRequest& request) {
@@ -1712,7 +1733,7 @@ absl::Status ShardStore::MergeShards(const v1::MergeShardsRequest& request) {
     return absl::InvalidArgumentError(
         "adjacent_shard_to_merge: the two shards' hash-key ranges must be adjacent");
   }
-  RETURN_IF_ERROR(BeginUpdate(*stream));
+  ASSIGN_OR_RETURN(UpdatingGuard update, BeginUpdate(*stream));
   for (Shard* s : {a.get(), b.get()}) {
     bool closed;
     {
@@ -1720,7 +1741,6 @@ absl::Status ShardStore::MergeShards(const v1::MergeShardsRequest& request) {
       closed = s->closed;
     }
     if (closed) {
-      EndUpdate(*stream);
       return absl::FailedPreconditionError(absl::StrCat("shard ", s->id, " is closed"));
     }
   }
@@ -1734,7 +1754,7 @@ absl::Status ShardStore::MergeShards(const v1::MergeShardsRequest& request) {
                               a_first ? b->ending_hash_key : a->ending_hash_key, &stream->put_mu);
   child->parent_index = a->index;
   child->adjacent_parent_index = b->index;
-  return ApplyReshard(stream, {a, b}, {child});
+  return ApplyReshard(std::move(update), stream, {a, b}, {child});
 }
 
 absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
@@ -1747,7 +1767,7 @@ absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
   if (target < 1 || target > kMaxShardCount) {
     return absl::InvalidArgumentError("target_shard_count: must be 1-10000");
   }
-  RETURN_IF_ERROR(BeginUpdate(*stream));
+  ASSIGN_OR_RETURN(UpdatingGuard update, BeginUpdate(*stream));
   std::shared_ptr<const Routing> routing;
   uint32_t base;
   {
@@ -1757,7 +1777,6 @@ absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
   }
   const int current = static_cast<int>(routing->shards.size());
   if (target > 2 * current || 2 * target < current) {
-    EndUpdate(*stream);
     return absl::InvalidArgumentError(absl::StrCat(
         "target_shard_count: must be at least half and at most double the open shard count (",
         current, ")"));
@@ -1767,7 +1786,6 @@ absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
   response.set_current_shard_count(current);
   response.set_target_shard_count(target);
   if (target == current) {
-    EndUpdate(*stream);
     return response;
   }
   std::vector<std::shared_ptr<Shard>> parents, children;
@@ -1783,7 +1801,6 @@ absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
     for (int i : order) {
       const Shard& p = *open[i];
       if (p.ending_hash_key == p.starting_hash_key) {
-        EndUpdate(*stream);
         return absl::InvalidArgumentError("target_shard_count: a shard is too narrow to split");
       }
       absl::uint128 mid = p.starting_hash_key + (p.ending_hash_key - p.starting_hash_key) / 2 + 1;
@@ -1809,7 +1826,7 @@ absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
       children.push_back(c);
     }
   }
-  RETURN_IF_ERROR(ApplyReshard(stream, parents, std::move(children)));
+  RETURN_IF_ERROR(ApplyReshard(std::move(update), stream, parents, std::move(children)));
   return response;
 }
 
@@ -1832,11 +1849,10 @@ absl::Status ShardStore::IncreaseStreamRetentionPeriod(
   if (hours < kMinRetentionHours || hours > kMaxRetentionHours) {
     return absl::InvalidArgumentError("retention_period_hours: must be 24-8760");
   }
-  RETURN_IF_ERROR(BeginUpdate(*stream));
+  ASSIGN_OR_RETURN(UpdatingGuard update, BeginUpdate(*stream));
   {
     absl::MutexLock lock(&stream->mu);
     if (hours < stream->retention_hours) {
-      stream->updating = false;
       return absl::InvalidArgumentError(absl::StrCat(
           "retention_period_hours: must not be below the current ", stream->retention_hours));
     }
@@ -1844,7 +1860,7 @@ absl::Status ShardStore::IncreaseStreamRetentionPeriod(
   absl::Status s = PersistStream(*stream, hours);
   absl::MutexLock lock(&stream->mu);
   if (s.ok()) stream->retention_hours = hours;
-  stream->updating = false;
+  update.EndLocked();
   return s;
 }
 
@@ -1855,11 +1871,10 @@ absl::Status ShardStore::DecreaseStreamRetentionPeriod(
   if (hours < kMinRetentionHours || hours > kMaxRetentionHours) {
     return absl::InvalidArgumentError("retention_period_hours: must be 24-8760");
   }
-  RETURN_IF_ERROR(BeginUpdate(*stream));
+  ASSIGN_OR_RETURN(UpdatingGuard update, BeginUpdate(*stream));
   {
     absl::MutexLock lock(&stream->mu);
     if (hours > stream->retention_hours) {
-      stream->updating = false;
       return absl::InvalidArgumentError(absl::StrCat(
           "retention_period_hours: must not be above the current ", stream->retention_hours));
     }
@@ -1867,7 +1882,7 @@ absl::Status ShardStore::DecreaseStreamRetentionPeriod(
   absl::Status s = PersistStream(*stream, hours);
   absl::MutexLock lock(&stream->mu);
   if (s.ok()) stream->retention_hours = hours;
-  stream->updating = false;
+  update.EndLocked();
   return s;
 }
 
@@ -1959,7 +1974,15 @@ absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& st
   if (trims.empty() && gone.empty()) return 0;
   // Removing shards changes the shard set: only while no reshard or delete runs (else the
   // records are still trimmed and the shards go next pass).
-  if (!gone.empty() && !BeginUpdate(*stream).ok()) gone.clear();
+  std::optional<UpdatingGuard> update;
+  if (!gone.empty()) {
+    absl::StatusOr<UpdatingGuard> began = BeginUpdate(*stream);
+    if (began.ok()) {
+      update.emplace(*std::move(began));
+    } else {
+      gone.clear();
+    }
+  }
   for (const auto& shard : gone) {
     batch.Delete(meta_, ShardMetaKey('h', stream->id, shard->index));
     batch.Delete(meta_, ShardMetaKey('t', stream->id, shard->index));
@@ -1979,7 +2002,7 @@ absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& st
     if (status.ok()) {
       for (const auto& shard : gone) stream->shards.erase(shard->index);
     }
-    stream->updating = false;
+    update->EndLocked();
   }
   RETURN_IF_ERROR(status);
   if (gone.empty()) return trimmed;

@@ -379,14 +379,17 @@ class ShardStore {
                                                   absl::string_view shard_id);
   absl::StatusOr<std::pair<std::shared_ptr<Stream>, std::shared_ptr<Shard>>> CursorShard(
       const ShardCursor& cursor);
-  absl::Status BeginUpdate(Stream& stream);
-  void EndUpdate(Stream& stream);
+  // Holds a stream's UPDATING state until it is ended or destroyed (defined in the .cc).
+  class UpdatingGuard;
+  // Sets the stream UPDATING. Errors: NOT_FOUND (deleted), FAILED_PRECONDITION (already UPDATING).
+  absl::StatusOr<UpdatingGuard> BeginUpdate(Stream& stream);
   absl::Status PersistStream(const Stream& stream, int retention_hours);
   // TrimExpiredRecords for one stream (one write); returns the span trimmed.
   absl::StatusOr<int64_t> TrimStream(const std::shared_ptr<Stream>& stream, int64_t now_ms);
   // Hands out the next stream id once it is durable ("n" written first).
   absl::StatusOr<uint64_t> AllocateStreamId();
-  absl::Status ApplyReshard(const std::shared_ptr<Stream>& stream,
+  // Ends `update` once the new shard set is published (before NotifyChange).
+  absl::Status ApplyReshard(UpdatingGuard update, const std::shared_ptr<Stream>& stream,
                             const std::vector<std::shared_ptr<Shard>>& parents_to_close,
                             std::vector<std::shared_ptr<Shard>> children);
   uint64_t FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint64_t from, uint64_t to,
