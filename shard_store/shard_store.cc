@@ -27,6 +27,7 @@
 #include "rocksdb/write_batch.h"
 #include "shard_store/hash_key.h"
 #include "shard_store/metadata.pb.h"
+#include "shard_store/routing.h"
 #include "shard_store/storage_format.h"
 #include "shard_store/tokens.h"
 
@@ -257,40 +258,6 @@ class ShardWatchImpl : public ShardWatch {
   std::shared_ptr<ShardStore::Shard> shard_;
   std::function<void()> callback_;
   std::list<std::function<void()>*>::iterator it_;
-};
-
-// The open shards of a stream sorted by starting hash key: routing is a binary
-// search. Immutable once published.
-struct Routing {
-  static constexpr int kBucketBits = 12;
-  std::vector<absl::uint128> starts;
-  std::vector<std::shared_ptr<ShardStore::Shard>> shards;
-  // buckets[b] = the slot of the shard holding hash key b·2^(128−kBucketBits)
-  // (b = 0..2^kBucketBits − 1): a key of bucket b lies in slots
-  // [buckets[b], buckets[b + 1]] (the last bucket: up to the last slot), so
-  // the binary search runs over a few slots instead of all 10,000 (their
-  // starts no longer fit in cache: the search was a visible cost a record).
-  std::vector<uint32_t> buckets;
-
-  int FindIn(absl::uint128 hash_key, size_t lo, size_t hi) const {
-    auto it = std::upper_bound(starts.begin() + lo + 1, starts.begin() + hi + 1, hash_key);
-    return static_cast<int>(it - starts.begin()) - 1;
-  }
-  // Precondition: shards is not empty (the open shards tile [0, 2^128−1]).
-  int Find(absl::uint128 hash_key) const {
-    const size_t b = static_cast<size_t>(hash_key >> (128 - kBucketBits));
-    const size_t hi = b + 1 < buckets.size() ? buckets[b + 1] : starts.size() - 1;
-    return FindIn(hash_key, buckets[b], hi);
-  }
-  void BuildBuckets() {
-    buckets.clear();
-    if (starts.empty()) return;
-    buckets.reserve(size_t{1} << kBucketBits);
-    for (size_t b = 0; b < (size_t{1} << kBucketBits); ++b) {
-      buckets.push_back(static_cast<uint32_t>(
-          FindIn(absl::uint128(b) << (128 - kBucketBits), 0, starts.size() - 1)));
-    }
-  }
 };
 
 struct ShardStore::Stream {
