@@ -35,8 +35,6 @@
 
 namespace tributary::shard_store {
 
-namespace internal_meta = ::tributary::shard_store::internal;
-
 namespace {
 
 absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
@@ -73,12 +71,6 @@ int64_t TimestampMs(const google::protobuf::Timestamp& ts) {
   return ts.seconds() * 1000 + ts.nanos() / 1000000;
 }
 
-std::string HashKeyBytes(absl::uint128 v) {
-  std::string s;
-  AppendBigEndian128(&s, v);
-  return s;
-}
-
 }  // namespace
 
 // --- Shard ids ---------------------------------------------------------------
@@ -106,36 +98,6 @@ bool ShardIndexFromId(absl::string_view id, uint32_t* index) {
 }  // namespace
 
 // --- In-memory state (shard_state.h, store_internal.h) ----------------------
-
-namespace {
-
-internal_meta::StreamMetadata StreamMeta(const ShardStore::Stream& s, int retention,
-                                         uint32_t next_index) {
-  internal_meta::StreamMetadata m;
-  m.set_stream_id(s.id);
-  m.set_name(s.name);
-  m.set_retention_period_hours(retention);
-  m.set_creation_ms(s.creation_ms);
-  m.set_next_shard_index(next_index);
-  return m;
-}
-
-internal_meta::ShardMetadata ShardMeta(ShardStore::Shard& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
-  internal_meta::ShardMetadata m;
-  m.set_index(s.index);
-  m.set_parent_index(s.parent_index);
-  m.set_adjacent_parent_index(s.adjacent_parent_index);
-  m.set_starting_hash_key(HashKeyBytes(s.starting_hash_key));
-  m.set_ending_hash_key(HashKeyBytes(s.ending_hash_key));
-  m.set_starting_sequence_number(s.starting_sequence_number);
-  m.set_closed(s.closed || s.closing);
-  m.set_ending_sequence_number(s.ending_seq);
-  m.set_created_ms(s.created_ms);
-  m.set_closed_ms(s.closed_ms);
-  return m;
-}
-
-}  // namespace
 
 // --- Construction --------------------------------------------------------------
 

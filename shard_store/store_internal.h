@@ -2,7 +2,8 @@
 // that implement ShardStore: the in-memory state of a stream (ShardStore::Stream,
 // with Publish, which builds its Routing), the RAII holder of a stream's
 // UPDATING state (ShardStore::UpdatingGuard), the write batch that keeps its
-// first failure (ShardStore::Batch), and ToMs.
+// first failure (ShardStore::Batch), ToMs, and the metadata records of a stream
+// and a shard (StreamMeta, ShardMeta).
 //
 // Thread-safety: as annotated on Stream's members; UpdatingGuard and Batch are
 // owned by one call on one thread.
@@ -21,15 +22,19 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/key_coding.h"
 #include "proto/streams.pb.h"
 #include "rocksdb/slice.h"
 #include "rocksdb/status.h"
 #include "rocksdb/write_batch.h"
+#include "shard_store/metadata.pb.h"
 #include "shard_store/routing.h"
 #include "shard_store/shard_state.h"
 #include "shard_store/shard_store.h"
 
 namespace tributary::shard_store {
+
+namespace internal_meta = ::tributary::shard_store::internal;
 
 inline int64_t ToMs(absl::Time t) { return absl::ToUnixMillis(t); }
 
@@ -146,6 +151,39 @@ class ShardStore::UpdatingGuard {
   Stream* stream_;
 };
 
+// The metadata records of a stream and a shard (see storage_format.h).
+inline std::string HashKeyBytes(absl::uint128 v) {
+  std::string s;
+  AppendBigEndian128(&s, v);
+  return s;
+}
+
+inline internal_meta::StreamMetadata StreamMeta(const ShardStore::Stream& s, int retention,
+                                                uint32_t next_index) {
+  internal_meta::StreamMetadata m;
+  m.set_stream_id(s.id);
+  m.set_name(s.name);
+  m.set_retention_period_hours(retention);
+  m.set_creation_ms(s.creation_ms);
+  m.set_next_shard_index(next_index);
+  return m;
+}
+
+inline internal_meta::ShardMetadata ShardMeta(ShardStore::Shard& s)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+  internal_meta::ShardMetadata m;
+  m.set_index(s.index);
+  m.set_parent_index(s.parent_index);
+  m.set_adjacent_parent_index(s.adjacent_parent_index);
+  m.set_starting_hash_key(HashKeyBytes(s.starting_hash_key));
+  m.set_ending_hash_key(HashKeyBytes(s.ending_hash_key));
+  m.set_starting_sequence_number(s.starting_sequence_number);
+  m.set_closed(s.closed || s.closing);
+  m.set_ending_sequence_number(s.ending_seq);
+  m.set_created_ms(s.created_ms);
+  m.set_closed_ms(s.closed_ms);
+  return m;
+}
 }  // namespace tributary::shard_store
 
 #endif  // TRIBUTARY_SHARD_STORE_STORE_INTERNAL_H_
