@@ -37,8 +37,6 @@ namespace tributary::shard_store {
 
 namespace {
 
-absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
-
 absl::Status ValidateStreamName(absl::string_view name) {
   return tributary::ValidateStreamName("stream_name", name);
 }
@@ -50,25 +48,10 @@ size_t Utf8Length(absl::string_view s) {
   return n;
 }
 
-void AppendDecimal(uint64_t v, std::string* out) {
-  char buf[32];
-  char* end = absl::numbers_internal::FastIntToBuffer(v, buf);
-  out->append(buf, end - buf);
-}
-
 std::string FormatSeq(uint64_t v) {
   std::string s;
   AppendDecimal(v, &s);
   return s;
-}
-
-void SetTimestamp(int64_t ms, google::protobuf::Timestamp* ts) {
-  ts->set_seconds(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  ts->set_nanos(static_cast<int32_t>((ms - ts->seconds() * 1000) * 1000000));
-}
-
-int64_t TimestampMs(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * 1000 + ts.nanos() / 1000000;
 }
 
 }  // namespace

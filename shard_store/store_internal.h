@@ -2,7 +2,8 @@
 // that implement ShardStore: the in-memory state of a stream (ShardStore::Stream,
 // with Publish, which builds its Routing), the RAII holder of a stream's
 // UPDATING state (ShardStore::UpdatingGuard), the write batch that keeps its
-// first failure (ShardStore::Batch), ToMs, and the metadata records of a stream
+// first failure (ShardStore::Batch), small conversions (ToMs, View, AppendDecimal,
+// SetTimestamp, TimestampMs), and the metadata records of a stream
 // and a shard (StreamMeta, ShardMeta).
 //
 // Thread-safety: as annotated on Stream's members; UpdatingGuard and Batch are
@@ -20,9 +21,12 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/key_coding.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "proto/streams.pb.h"
 #include "rocksdb/slice.h"
 #include "rocksdb/status.h"
@@ -37,6 +41,25 @@ namespace tributary::shard_store {
 namespace internal_meta = ::tributary::shard_store::internal;
 
 inline int64_t ToMs(absl::Time t) { return absl::ToUnixMillis(t); }
+
+inline absl::string_view View(const rocksdb::Slice& s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+inline void AppendDecimal(uint64_t v, std::string* out) {
+  char buf[32];
+  char* end = absl::numbers_internal::FastIntToBuffer(v, buf);
+  out->append(buf, end - buf);
+}
+
+inline void SetTimestamp(int64_t ms, google::protobuf::Timestamp* ts) {
+  ts->set_seconds(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  ts->set_nanos(static_cast<int32_t>((ms - ts->seconds() * 1000) * 1000000));
+}
+
+inline int64_t TimestampMs(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1000 + ts.nanos() / 1000000;
+}
 
 struct ShardStore::Stream {
   uint64_t id = 0;
