@@ -3,7 +3,7 @@
 // under the stream's put_mu, build one chunk per (call, shard) in one
 // WriteBatch, write with no lock held, then finish the runs and advance the
 // visible tips (Shard::Finish) and wake readers and watchers. See
-// "Concurrency and visibility" in shard_store.h.
+// "Concurrency and visibility" in shard_state.h.
 //
 // Thread-safety: thread-safe like every ShardStore method; concurrent calls
 // may write the same shard at once.

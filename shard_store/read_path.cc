@@ -2,7 +2,7 @@
 // GetShardIterator; FindFirstAtOrAfter for AT_TIMESTAMP and the trimmer),
 // reading chunks up to the visible tip (ReadRecords, GetRecords), and waiting
 // for records (WaitForRecords, WatchShard). Readers never read above a shard's
-// visible tip; see "Concurrency and visibility" in shard_store.h.
+// visible tip; see "Concurrency and visibility" in shard_state.h.
 //
 // Thread-safety: thread-safe like every ShardStore method.
 #include <algorithm>

@@ -128,7 +128,7 @@ absl::Status ShardStore::Load() {
   RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading trim metadata"));
   it.reset();
 
-  // Sequence numbers: recovered from the log (see the header).
+  // Sequence numbers: recovered from the log (see shard_store.h).
   for (auto& [id, stream] : streams_by_id_) {
     absl::MutexLock slock(&stream->mu);
     for (auto& [index, shard] : stream->shards) {

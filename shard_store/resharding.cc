@@ -2,7 +2,7 @@
 // (all through ApplyReshard: close the parents, one metadata write, publish the
 // new shard set) and the retention-period changes. Each holds the stream's
 // UPDATING state (UpdatingGuard) for the whole call. See shard_store.h for the
-// contract and "Concurrency and visibility" there for how closing a shard
+// contract and "Concurrency and visibility" in shard_state.h for how closing a shard
 // reserves its ending sequence number.
 //
 // Thread-safety: thread-safe like every ShardStore method; no lock is held

@@ -1,9 +1,37 @@
 // Shard state (internal to shard_store/): the in-memory state of one shard —
-// its sequence numbers and runs in flight, the visible tip (see "Concurrency
-// and visibility" in shard_store.h) with its advance rule (Finish) and the
-// close protocol (BeginClose / CommitClose / AbortClose), the WaitForRecords
-// wake-up, and the watchers WatchShard registers (ShardWatchImpl). Nothing here
-// touches RocksDB.
+// its sequence numbers and runs in flight, the visible tip (below) with its
+// advance rule (Finish) and the close protocol (BeginClose / CommitClose /
+// AbortClose), the WaitForRecords wake-up, and the watchers WatchShard
+// registers (ShardWatchImpl). Nothing here touches RocksDB.
+//
+// Concurrency and visibility (the "visible tip"). Two PutRecords calls may write
+// the same shard at once. Each call takes its stream's put lock once (for every
+// shard it touches) to reserve a contiguous run of sequence numbers per shard
+// (call order kept within the shard) and to register the runs as in flight,
+// and once more to finish them; the RocksDB write happens with no lock held,
+// so the runs of concurrent calls may commit in any order. Each shard keeps a
+// visible tip: the largest sequence number S such that every run at or below S
+// has finished (committed, or failed), and it rests only on the end of a
+// committed run. The tip advances only over a prefix of finished runs, so
+// readers, which never read above the tip, never see a gap that later fills
+// in: everything at or below the tip is final.
+// A failed write (RocksDB rejected the batch) is never acknowledged and none
+// of its records is readable. Its numbers are given back when no later run is
+// in flight (the next write reuses them: nobody saw them); when a later run
+// commits, the tip moves past them and they stay a hole for good, which
+// readers skip. Either way readers following the tip are never stuck behind a
+// failed run. Because the tip never rests on a failed run, it never exceeds
+// the last record in the log, so records visible before a kill -9 are in the
+// WAL (the OS page cache at worst), survive it, and the next sequence number
+// after restart exceeds every one a reader could have seen.
+// Closing a shard (split/merge/update) reserves one more number as its ending
+// sequence number as a run in flight; no record carries it. It commits with
+// the reshard's metadata write (then SHARD_END is reached once the tip reaches
+// it) or is given back if that write fails (the shard stays open; readers
+// never saw it closing).
+//
+// Lock order: ShardStore::mu_ → Stream::mu → Shard::mu → Stream::put_mu →
+// Shard::watch_mu. No lock is held across a RocksDB write.
 //
 // Thread-safety: as annotated. `mu` guards what readers and reshards use; the
 // put path's bookkeeping is guarded by the stream's put_mu (see Shard::mu);
@@ -85,7 +113,7 @@ struct ShardStore::Shard {
   double byte_tokens ABSL_GUARDED_BY(put_mu) = 0;
   // When the buckets were last refilled (monotonic: a wall step back must not drain them).
   MonotonicTime bucket_at ABSL_GUARDED_BY(put_mu) = MonotonicTime::InfinitePast();
-  // Every sequence number ≤ tip is final (see the header). Written under put_mu.
+  // Every sequence number ≤ tip is final (see above). Written under put_mu.
   std::atomic<uint64_t> tip{0};
   // Threads in WaitForRecords on this shard. A put that advances the tip
   // locks and unlocks `mu` only when this is non-zero (absl re-evaluates the

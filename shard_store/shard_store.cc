@@ -1,5 +1,6 @@
-// ShardStore implementation. See the header for the storage layout, the
-// visible-tip protocol and the locking rules. Lock order: ShardStore::mu_ →
+// ShardStore implementation: the facade (see NOTES.md, "The library's files",
+// for the other files). Storage layout: storage_format.h; the visible-tip
+// protocol and the lock order: shard_state.h. Lock order: ShardStore::mu_ →
 // Stream::mu → Shard::mu → Stream::put_mu → Shard::watch_mu. No lock is held
 // across a RocksDB write.
 #include "shard_store/shard_store.h"

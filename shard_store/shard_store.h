@@ -15,31 +15,14 @@
 // record), and its ending sequence number when closed. Recovery reads the log,
 // not a counter that could lag it.
 //
-// Concurrency and visibility (the "visible tip"). Two PutRecords calls may write
-// the same shard at once. Each call takes its stream's put lock once (for every
-// shard it touches) to reserve a contiguous run of sequence numbers per shard
-// (call order kept within the shard) and to register the runs as in flight,
-// and once more to finish them; the RocksDB write happens with no lock held,
-// so the runs of concurrent calls may commit in any order. Each shard keeps a
-// visible tip: the largest sequence number S such that every run at or below S
-// has finished (committed, or failed), and it rests only on the end of a
-// committed run. The tip advances only over a prefix of finished runs, so
-// readers, which never read above the tip, never see a gap that later fills
-// in: everything at or below the tip is final.
-// A failed write (RocksDB rejected the batch) is never acknowledged and none
-// of its records is readable. Its numbers are given back when no later run is
-// in flight (the next write reuses them: nobody saw them); when a later run
-// commits, the tip moves past them and they stay a hole for good, which
-// readers skip. Either way readers following the tip are never stuck behind a
-// failed run. Because the tip never rests on a failed run, it never exceeds
-// the last record in the log, so records visible before a kill -9 are in the
-// WAL (the OS page cache at worst), survive it, and the next sequence number
-// after restart exceeds every one a reader could have seen.
-// Closing a shard (split/merge/update) reserves one more number as its ending
-// sequence number as a run in flight; no record carries it. It commits with
-// the reshard's metadata write (then SHARD_END is reached once the tip reaches
-// it) or is given back if that write fails (the shard stays open; readers
-// never saw it closing).
+// Visibility (the contract; the protocol behind it, the "visible tip", and the
+// lock order are in shard_store/shard_state.h). Concurrent PutRecords calls may
+// write the same shard at once. A reader sees a shard's records only up to its
+// visible tip, below which everything is final: it never sees a gap that later
+// fills in. A failed write is never acknowledged and none of its records is
+// readable; readers are never stuck behind it. Records a reader could see
+// survive kill -9, and sequence numbers after a restart exceed every one a
+// reader could have seen.
 //
 // Resharding, deletion and the removal of a fully trimmed closed shard are
 // serialized per stream by its UPDATING state (a second such call gets
@@ -244,7 +227,7 @@ class ShardStore {
   // INTERNAL/UNAVAILABLE/RESOURCE_EXHAUSTED when RocksDB rejects the
   // write ("writing records (none of this call's records were stored): ..."):
   // nothing of the call is acknowledged or readable, and later calls continue
-  // with increasing sequence numbers (see "visible tip" above).
+  // with increasing sequence numbers (see "Visibility" above).
   absl::Status PutRecords(const v1::PutRecordsRequest& request, v1::PutRecordsResponse* response);
   // One record; as PutRecords. A throttled record is RESOURCE_EXHAUSTED.
   // sequence_number_for_ordering: Kinesis uses it to order the puts of one
