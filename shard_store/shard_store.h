@@ -5,21 +5,8 @@
 // plain data, no gRPC) so that the gRPC adapter (streams_service.h) is a thin
 // validate → call → map layer and the PutRecords hot path makes no extra copies.
 //
-// Storage (one RocksDB database, two column families):
-//   meta:    "s" + stream name            → StreamMetadata   (1 version byte + proto)
-//            "h" + be64(stream id) + be32(shard index) → ShardMetadata
-//            "t" + be64(stream id) + be32(shard index) → be64 trimmed-through sequence
-//            "n"                          → be64 next stream id
-//            "k"                          → 32-byte iterator MAC secret
-//   records: be64(stream id) + be32(shard index) + be64(first sequence number)
-//            → one chunk: the records one PutRecords call wrote to that shard
-//            (consecutive sequence numbers, one arrival time): 1 version byte,
-//            be64 arrival ms, be32 count, then per record be16 key length,
-//            be32 data length, partition key, data. One entry per (call, shard)
-//            instead of one per record keeps the memtable off the hot path.
-//            The memtable keeps an insert hint per (stream id, shard) prefix
-//            (StoreRocksDbOptions), so appending a chunk costs a few compares.
-//   A shard is one ordered key range; a stream is one prefix.
+// Storage layout (column families, keys, the record chunk format):
+// shard_store/storage_format.h.
 //
 // Sequence numbers. Per shard, strictly increasing uint64 starting at 1, never
 // reused. On open, a shard's next sequence number is 1 + the largest of: its
@@ -28,31 +15,14 @@
 // record), and its ending sequence number when closed. Recovery reads the log,
 // not a counter that could lag it.
 //
-// Concurrency and visibility (the "visible tip"). Two PutRecords calls may write
-// the same shard at once. Each call takes its stream's put lock once (for every
-// shard it touches) to reserve a contiguous run of sequence numbers per shard
-// (call order kept within the shard) and to register the runs as in flight,
-// and once more to finish them; the RocksDB write happens with no lock held,
-// so the runs of concurrent calls may commit in any order. Each shard keeps a
-// visible tip: the largest sequence number S such that every run at or below S
-// has finished (committed, or failed), and it rests only on the end of a
-// committed run. The tip advances only over a prefix of finished runs, so
-// readers, which never read above the tip, never see a gap that later fills
-// in: everything at or below the tip is final.
-// A failed write (RocksDB rejected the batch) is never acknowledged and none
-// of its records is readable. Its numbers are given back when no later run is
-// in flight (the next write reuses them: nobody saw them); when a later run
-// commits, the tip moves past them and they stay a hole for good, which
-// readers skip. Either way readers following the tip are never stuck behind a
-// failed run. Because the tip never rests on a failed run, it never exceeds
-// the last record in the log, so records visible before a kill -9 are in the
-// WAL (the OS page cache at worst), survive it, and the next sequence number
-// after restart exceeds every one a reader could have seen.
-// Closing a shard (split/merge/update) reserves one more number as its ending
-// sequence number as a run in flight; no record carries it. It commits with
-// the reshard's metadata write (then SHARD_END is reached once the tip reaches
-// it) or is given back if that write fails (the shard stays open; readers
-// never saw it closing).
+// Visibility (the contract; the protocol behind it, the "visible tip", and the
+// lock order are in shard_store/shard_state.h). Concurrent PutRecords calls may
+// write the same shard at once. A reader sees a shard's records only up to its
+// visible tip, below which everything is final: it never sees a gap that later
+// fills in. A failed write is never acknowledged and none of its records is
+// readable; readers are never stuck behind it. Records a reader could see
+// survive kill -9, and sequence numbers after a restart exceed every one a
+// reader could have seen.
 //
 // Resharding, deletion and the removal of a fully trimmed closed shard are
 // serialized per stream by its UPDATING state (a second such call gets
@@ -86,6 +56,7 @@
 #include "proto/streams.pb.h"
 #include "rocksdb/status.h"
 #include "rocksdb/write_batch.h"
+#include "shard_store/hash_key.h"
 
 namespace tributary::shard_store {
 
@@ -104,14 +75,8 @@ inline constexpr absl::Duration kIteratorLifetime = absl::Minutes(5);
 inline constexpr char kThroughputExceeded[] = "ProvisionedThroughputExceededException";
 inline constexpr char kInternalFailure[] = "InternalFailure";
 
-// Hash keys: unsigned 128-bit decimal strings. Parse accepts only 1–39 ASCII
-// digits whose value is ≤ 2^128−1 (no sign, no spaces; leading zeros allowed).
-// Errors: INVALID_ARGUMENT naming `field` and the rule.
-absl::StatusOr<absl::uint128> ParseHashKey(absl::string_view text, absl::string_view field);
-std::string FormatHashKey(absl::uint128 value);
+// Hash keys (ParseHashKey, FormatHashKey, PartitionKeyHash): shard_store/hash_key.h.
 // Sequence numbers: ParseSequenceNumber in common/proto_util.h (1–20 digits, ≤ 2^64−1).
-// MD5 of `partition_key` read as a 128-bit big-endian unsigned integer.
-absl::uint128 PartitionKeyHash(absl::string_view partition_key);
 // "shardId-" + index as 12 decimal digits.
 std::string ShardIdFromIndex(uint32_t index);
 
@@ -262,7 +227,7 @@ class ShardStore {
   // INTERNAL/UNAVAILABLE/RESOURCE_EXHAUSTED when RocksDB rejects the
   // write ("writing records (none of this call's records were stored): ..."):
   // nothing of the call is acknowledged or readable, and later calls continue
-  // with increasing sequence numbers (see "visible tip" above).
+  // with increasing sequence numbers (see "Visibility" above).
   absl::Status PutRecords(const v1::PutRecordsRequest& request, v1::PutRecordsResponse* response);
   // One record; as PutRecords. A throttled record is RESOURCE_EXHAUSTED.
   // sequence_number_for_ordering: Kinesis uses it to order the puts of one
@@ -397,21 +362,21 @@ class ShardStore {
                                                   absl::string_view shard_id);
   absl::StatusOr<std::pair<std::shared_ptr<Stream>, std::shared_ptr<Shard>>> CursorShard(
       const ShardCursor& cursor);
-  absl::Status BeginUpdate(Stream& stream);
-  void EndUpdate(Stream& stream);
+  // Holds a stream's UPDATING state until it is ended or destroyed (defined in the .cc).
+  class UpdatingGuard;
+  // Sets the stream UPDATING. Errors: NOT_FOUND (deleted), FAILED_PRECONDITION (already UPDATING).
+  absl::StatusOr<UpdatingGuard> BeginUpdate(Stream& stream);
   absl::Status PersistStream(const Stream& stream, int retention_hours);
   // TrimExpiredRecords for one stream (one write); returns the span trimmed.
   absl::StatusOr<int64_t> TrimStream(const std::shared_ptr<Stream>& stream, int64_t now_ms);
   // Hands out the next stream id once it is durable ("n" written first).
   absl::StatusOr<uint64_t> AllocateStreamId();
-  absl::Status ApplyReshard(const std::shared_ptr<Stream>& stream,
+  // Ends `update` once the new shard set is published (before NotifyChange).
+  absl::Status ApplyReshard(UpdatingGuard update, const std::shared_ptr<Stream>& stream,
                             const std::vector<std::shared_ptr<Shard>>& parents_to_close,
                             std::vector<std::shared_ptr<Shard>> children);
   uint64_t FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint64_t from, uint64_t to,
                               int64_t min_arrival_ms);
-  std::string Mac(absl::string_view data) const;
-  std::string EncodeIterator(const ShardCursor& cursor);
-  absl::StatusOr<ShardCursor> DecodeIterator(absl::string_view text);
   void NotifyChange(const std::string& stream_name);
 
   const ShardStoreOptions options_;
@@ -419,7 +384,7 @@ class ShardStore {
   std::unique_ptr<RocksDb> db_;
   rocksdb::ColumnFamilyHandle* meta_;
   rocksdb::ColumnFamilyHandle* records_;
-  std::string secret_;
+  std::string secret_;  // the token MAC key (tokens.h)
 
   // The stream id allocator. Taken before mu_ and only by CreateStream (and Load).
   absl::Mutex id_mu_ ABSL_ACQUIRED_BEFORE(mu_);

@@ -1,0 +1,343 @@
+// The put path: PutRecords / PutRecord and PutInternal — validate, route each
+// record by its hash key (Routing), reserve runs of sequence numbers per shard
+// under the stream's put_mu, build one chunk per (call, shard) in one
+// WriteBatch, write with no lock held, then finish the runs and advance the
+// visible tips (Shard::Finish) and wake readers and watchers. See
+// "Concurrency and visibility" in shard_state.h.
+//
+// Thread-safety: thread-safe like every ShardStore method; concurrent calls
+// may write the same shard at once.
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/numeric/int128.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/proto_util.h"
+#include "common/rocksdb_util.h"
+#include "common/status_macros.h"
+#include "proto/streams.pb.h"
+#include "rocksdb/slice.h"
+#include "shard_store/hash_key.h"
+#include "shard_store/routing.h"
+#include "shard_store/shard_state.h"
+#include "shard_store/shard_store.h"
+#include "shard_store/storage_format.h"
+#include "shard_store/store_internal.h"
+
+namespace tributary::shard_store {
+
+struct ShardStore::RecordView {
+  absl::string_view partition_key;
+  absl::string_view data;
+  absl::string_view explicit_hash_key;
+};
+
+struct ShardStore::PutResult {
+  uint64_t sequence_number = 0;
+  uint32_t shard_index = 0;
+  const char* error_code = nullptr;  // null = written
+  const char* error_message = nullptr;
+};
+
+namespace {
+
+// Counts UTF-8 code points (bytes that are not continuation bytes).
+size_t Utf8Length(absl::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+// `index` < 0 for PutRecord (no "records[i]." prefix in messages).
+absl::Status ValidateRecord(absl::string_view pk, absl::string_view data, absl::string_view ehk,
+                            int index, absl::uint128* hash_key) {
+  auto prefix = [index]() {
+    return index < 0 ? std::string() : absl::StrCat("records[", index, "].");
+  };
+  if (pk.empty() || Utf8Length(pk) > kMaxPartitionKeyChars) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix(), "partition_key: must be 1-256 characters"));
+  }
+  if (static_cast<int64_t>(pk.size() + data.size()) > kMaxRecordBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix(), "data: partition key + data must be at most 1 MiB"));
+  }
+  if (ehk.empty()) {
+    *hash_key = PartitionKeyHash(pk);
+  } else {
+    ASSIGN_OR_RETURN(*hash_key, ParseHashKey(ehk, absl::StrCat(prefix(), "explicit_hash_key")));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ShardStore::PutRecords(const v1::PutRecordsRequest& request,
+                                    v1::PutRecordsResponse* response) {
+  response->Clear();
+  const int n = request.records_size();
+  if (n < 1 || n > kMaxPutRecordsCount) {
+    return absl::InvalidArgumentError("records: must hold 1-500 records");
+  }
+  absl::InlinedVector<RecordView, 64> views(n);
+  for (int i = 0; i < n; ++i) {
+    const v1::PutRecordsRequestEntry& e = request.records(i);
+    views[i] = {e.partition_key(), e.data(), e.explicit_hash_key()};
+  }
+  absl::InlinedVector<PutResult, 64> results(n);
+  RETURN_IF_ERROR(PutInternal(request.stream_name(), views.data(), n, false, results.data()));
+  auto* out = response->mutable_records();
+  out->Reserve(n);
+  int failed = 0;
+  for (int i = 0; i < n; ++i) {
+    v1::PutRecordsResultEntry* e = out->Add();
+    const PutResult& r = results[i];
+    if (r.error_code != nullptr) {
+      ++failed;
+      e->set_error_code(r.error_code);
+      e->set_error_message(r.error_message);
+    } else {
+      AppendDecimal(r.sequence_number, e->mutable_sequence_number());
+      *e->mutable_shard_id() = ShardIdFromIndex(r.shard_index);
+    }
+  }
+  response->set_failed_record_count(failed);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecord(const v1::PutRecordRequest& request) {
+  if (!request.sequence_number_for_ordering().empty()) {
+    RETURN_IF_ERROR(
+        ParseSequenceNumber(request.sequence_number_for_ordering(), "sequence_number_for_ordering")
+            .status());
+  }
+  RecordView view{request.partition_key(), request.data(), request.explicit_hash_key()};
+  PutResult result;
+  RETURN_IF_ERROR(PutInternal(request.stream_name(), &view, 1, true, &result));
+  if (result.error_code != nullptr) {
+    if (std::strcmp(result.error_code, kThroughputExceeded) == 0) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(kThroughputExceeded, ": ", result.error_message));
+    }
+    return absl::InternalError(result.error_message);
+  }
+  v1::PutRecordResponse response;
+  response.set_shard_id(ShardIdFromIndex(result.shard_index));
+  AppendDecimal(result.sequence_number, response.mutable_sequence_number());
+  return response;
+}
+
+absl::Status ShardStore::PutInternal(absl::string_view stream_name, const RecordView* records,
+                                     int n, bool single, PutResult* results) {
+  // 1. Validate everything before touching any state.
+  absl::InlinedVector<absl::uint128, 64> hash_keys(n);
+  int64_t total_bytes = 0;
+  for (int i = 0; i < n; ++i) {
+    const RecordView& r = records[i];
+    total_bytes += r.partition_key.size() + r.data.size();
+    absl::Status s = ValidateRecord(r.partition_key, r.data, r.explicit_hash_key, single ? -1 : i,
+                                    &hash_keys[i]);
+    if (!s.ok()) return s;
+  }
+  if (total_bytes > kMaxPutRecordsBytes) {
+    return absl::InvalidArgumentError("records: the request must be at most 5 MiB");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
+  {
+    // Acknowledge nothing before the stream exists durably: while CreateStream's write is in
+    // flight, wait for it (a clock wait, so that tests can see the put parked). If it fails,
+    // the stream is gone and nothing was written under its id.
+    absl::MutexLock lock(&stream->mu);
+    if (stream->creating) {
+      auto created = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stream->mu) { return !stream->creating; };
+      clock_.AwaitWithDeadline(&stream->mu, absl::Condition(&created),
+                               MonotonicTime::InfiniteFuture());
+      if (stream->deleted) {
+        return absl::NotFoundError(
+            absl::StrCat("stream ", stream->name, " not found (its creation failed)"));
+      }
+    }
+  }
+
+  // 2. Route and reserve sequence numbers, one shard lock at a time, records of a
+  //    shard in call order. A record whose shard closed meanwhile routes again
+  //    once the new shard set is published.
+  const bool limited =
+      options_.shard_write_records_per_second > 0 || options_.shard_write_bytes_per_second > 0;
+  struct Reservation {
+    Shard* shard;  // held by a routing in `routings`
+    InFlight* ticket;
+  };
+  absl::InlinedVector<Reservation, 8> reservations;
+  absl::InlinedVector<std::shared_ptr<const Routing>, 2> routings;
+  absl::InlinedVector<uint32_t, 64> pending(n);  // (slot << 16 | record) while routing
+  absl::InlinedVector<int64_t, 64> arrival(n);
+  for (int i = 0; i < n; ++i) pending[i] = i;
+  int remaining = n;
+  std::shared_ptr<const Routing> routing;
+  uint64_t version = 0;
+  while (remaining > 0) {
+    {
+      absl::ReaderMutexLock lock(&stream->mu);
+      routing = stream->routing;
+      version = stream->routing_version;
+      routings.push_back(routing);
+      if (stream->deleted || routing->shards.empty()) {
+        for (int k = 0; k < remaining; ++k) {
+          PutResult& r = results[pending[k] & 0xFFFF];
+          r.error_code = kInternalFailure;
+          r.error_message = "the stream was deleted";
+        }
+        break;
+      }
+    }
+    for (int k = 0; k < remaining; ++k) {
+      uint32_t i = pending[k] & 0xFFFF;
+      pending[k] = (static_cast<uint32_t>(routing->Find(hash_keys[i])) << 16) | i;
+    }
+    std::sort(pending.begin(), pending.begin() + remaining);
+    int retry = 0;
+    const int64_t now_ms = ToMs(clock_.Now());
+    const MonotonicTime refill_at = clock_.MonotonicNow();
+    {
+      absl::MutexLock put_lock(&stream->put_mu);  // one lock for every shard of the call
+      for (int k = 0; k < remaining;) {
+        const uint32_t slot = pending[k] >> 16;
+        int end = k;
+        while (end < remaining && (pending[end] >> 16) == slot) ++end;
+        Shard* shard = routing->shards[slot].get();
+        if (shard->closed || shard->closing || shard->removed) {
+          for (int j = k; j < end; ++j) pending[retry++] = pending[j];
+          k = end;
+          continue;
+        }
+        const int64_t at = std::max(now_ms, shard->last_arrival_ms);
+        shard->last_arrival_ms = at;
+        if (limited) {
+          // The first refill fills the buckets (elapsed is infinite).
+          const double elapsed = absl::ToDoubleSeconds(refill_at - shard->bucket_at);
+          shard->bucket_at = refill_at;
+          const double rr = options_.shard_write_records_per_second;
+          const double br = options_.shard_write_bytes_per_second;
+          if (rr > 0) shard->record_tokens = std::min(rr, shard->record_tokens + elapsed * rr);
+          if (br > 0) shard->byte_tokens = std::min(br, shard->byte_tokens + elapsed * br);
+        }
+        uint64_t first = shard->next_seq;
+        for (int j = k; j < end; ++j) {
+          const uint32_t i = pending[j] & 0xFFFF;
+          PutResult& r = results[i];
+          if (limited) {
+            const double bytes =
+                static_cast<double>(records[i].partition_key.size() + records[i].data.size());
+            const bool over_records =
+                options_.shard_write_records_per_second > 0 && shard->record_tokens < 1;
+            const bool over_bytes =
+                options_.shard_write_bytes_per_second > 0 && shard->byte_tokens < bytes;
+            if (over_records || over_bytes) {
+              r.error_code = kThroughputExceeded;
+              r.error_message = over_records ? "rate exceeded for shard (records per second)"
+                                             : "rate exceeded for shard (bytes per second)";
+              continue;
+            }
+            shard->record_tokens -= 1;
+            shard->byte_tokens -= bytes;
+          }
+          r.sequence_number = shard->next_seq++;
+          r.shard_index = shard->index;
+          arrival[i] = at;
+        }
+        if (shard->next_seq != first) {
+          shard->in_flight.push_back({shard->next_seq - 1});
+          reservations.push_back({shard, &shard->in_flight.back()});
+        }
+        k = end;
+      }
+    }
+    remaining = retry;
+    if (remaining > 0) {
+      // Wait for the new shard set (published right after the closing reshard's
+      // metadata write). Not a poll: the Condition is re-checked on unlock.
+      absl::MutexLock lock(&stream->mu);
+      auto changed = [&]() ABSL_SHARED_LOCKS_REQUIRED(stream->mu) {
+        return stream->routing_version != version || stream->deleted;
+      };
+      stream->mu.Await(absl::Condition(&changed));
+    }
+  }
+  // 3. One WriteBatch, no lock held: one entry (chunk) per shard written.
+  absl::Status status;
+  if (!reservations.empty()) {
+    size_t reserve = 64 + reservations.size() * (kRecordKeySize + kChunkHeaderSize + 16);
+    absl::InlinedVector<uint64_t, 64> order;  // shard index << 32 | record, call order per shard
+    order.reserve(n);
+    for (int i = 0; i < n; ++i) {
+      if (results[i].error_code != nullptr) continue;
+      reserve += kEntryHeaderSize + records[i].partition_key.size() + records[i].data.size();
+      order.push_back((uint64_t{results[i].shard_index} << 32) | static_cast<uint32_t>(i));
+    }
+    std::sort(order.begin(), order.end());
+    Batch batch = NewBatch(reserve);
+    absl::InlinedVector<char, 64 * kEntryHeaderSize> entry_headers(order.size() * kEntryHeaderSize);
+    absl::InlinedVector<rocksdb::Slice, 3 * 64 + 1> parts;
+    for (size_t k = 0; k < order.size() && status.ok();) {
+      const uint32_t shard_index = static_cast<uint32_t>(order[k] >> 32);
+      size_t end = k;
+      while (end < order.size() && static_cast<uint32_t>(order[end] >> 32) == shard_index) ++end;
+      const int first = static_cast<int>(order[k] & 0xFFFFFFFF);
+      char key[kRecordKeySize];
+      EncodeRecordKey(key, stream->id, shard_index, results[first].sequence_number);
+      char header[kChunkHeaderSize];
+      header[0] = kFormatVersion;
+      const uint64_t at = static_cast<uint64_t>(arrival[first]);
+      for (int b = 0; b < 8; ++b) header[1 + b] = static_cast<char>(at >> (56 - 8 * b));
+      const uint32_t count = static_cast<uint32_t>(end - k);
+      for (int b = 0; b < 4; ++b) header[9 + b] = static_cast<char>(count >> (24 - 8 * b));
+      parts.clear();
+      parts.emplace_back(header, kChunkHeaderSize);
+      for (size_t m = k; m < end; ++m) {
+        const RecordView& r = records[order[m] & 0xFFFFFFFF];
+        char* h = &entry_headers[m * kEntryHeaderSize];
+        const size_t pk_len = r.partition_key.size();
+        const size_t data_len = r.data.size();
+        h[0] = static_cast<char>(pk_len >> 8);
+        h[1] = static_cast<char>(pk_len);
+        for (int b = 0; b < 4; ++b) h[2 + b] = static_cast<char>(data_len >> (24 - 8 * b));
+        parts.emplace_back(h, kEntryHeaderSize);
+        parts.emplace_back(r.partition_key.data(), pk_len);
+        parts.emplace_back(r.data.data(), data_len);
+      }
+      rocksdb::Slice key_slice(key, kRecordKeySize);
+      batch.Put(records_, rocksdb::SliceParts(&key_slice, 1),
+                rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size())));
+      status = FromRocksDbStatus(batch.status(), "building the write batch");
+      k = end;
+    }
+    if (status.ok()) {
+      status = FromRocksDbStatus(Write(WriteKind::kRecords, &batch),
+                                 "writing records (none of this call's records were stored)");
+    }
+  }
+  // 4. Publish: finish each run (advancing the tips) and wake readers.
+  if (!reservations.empty()) {
+    absl::MutexLock lock(&stream->put_mu);
+    for (const Reservation& r : reservations) r.shard->Finish(r.ticket, status.ok());
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // see WakeTipWaitersAfterFence
+  for (const Reservation& r : reservations) {
+    r.shard->WakeTipWaitersAfterFence();
+    r.shard->Notify();
+  }
+  return status;
+}
+
+}  // namespace tributary::shard_store

@@ -1,0 +1,299 @@
+// The read path: resolving a starting position (ResolveStartingPosition,
+// GetShardIterator; FindFirstAtOrAfter for AT_TIMESTAMP and the trimmer),
+// reading chunks up to the visible tip (ReadRecords, GetRecords), and waiting
+// for records (WaitForRecords, WatchShard). Readers never read above a shard's
+// visible tip; see "Concurrency and visibility" in shard_state.h.
+//
+// Thread-safety: thread-safe like every ShardStore method.
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "common/proto_util.h"
+#include "common/rocksdb_util.h"
+#include "common/status_macros.h"
+#include "proto/streams.pb.h"
+#include "rocksdb/iterator.h"
+#include "rocksdb/options.h"
+#include "rocksdb/slice.h"
+#include "shard_store/shard_state.h"
+#include "shard_store/shard_store.h"
+#include "shard_store/storage_format.h"
+#include "shard_store/store_internal.h"
+#include "shard_store/tokens.h"
+
+namespace tributary::shard_store {
+
+uint64_t ShardStore::FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint64_t from,
+                                        uint64_t to, int64_t min_arrival_ms) {
+  // Returns the first sequence number in [from, to + 1] past every chunk that
+  // arrived before min_arrival_ms. P(x) = "the first chunk starting at ≥ x
+  // (and ≤ to) is absent or arrived at or after min_arrival_ms" is monotone
+  // (arrival times never decrease along a shard): binary search for the
+  // smallest x with P(x), one Seek a probe. If x > from, the chunk starting at
+  // x − 1 is the last expired one; the answer is just past its last record.
+  std::string upper = RecordKey(stream_id, shard, to == UINT64_MAX ? to : to + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, records_));
+  auto ok = [&](uint64_t x) {
+    it->Seek(RecordKey(stream_id, shard, x));
+    Chunk chunk;
+    if (!it->Valid() || !ParseChunk(View(it->key()), View(it->value()), &chunk)) return true;
+    return chunk.arrival_ms >= min_arrival_ms;
+  };
+  uint64_t lo = from, hi = to + 1;  // ok(hi) holds by definition
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (ok(mid)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  if (lo > from) {
+    it->Seek(RecordKey(stream_id, shard, lo - 1));
+    Chunk chunk;
+    if (it->Valid() && ParseChunk(View(it->key()), View(it->value()), &chunk) &&
+        chunk.first == lo - 1) {
+      return chunk.first + chunk.count;
+    }
+  }
+  return lo;
+}
+
+absl::StatusOr<ShardCursor> ShardStore::ResolveStartingPosition(
+    absl::string_view stream_name, absl::string_view shard_id,
+    const v1::StartingPosition& position) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
+  if (shard_id.empty()) return absl::InvalidArgumentError("shard_id: must be set");
+  ASSIGN_OR_RETURN(std::shared_ptr<Shard> shard, GetShard(stream, shard_id));
+  const bool has_seq = !position.sequence_number().empty();
+  const bool has_ts = position.has_timestamp();
+  ShardCursor c;
+  c.stream_id = stream->id;
+  c.shard_index = shard->index;
+  uint64_t tip = shard->tip.load(std::memory_order_acquire);
+  uint64_t trimmed;
+  {
+    absl::MutexLock lock(&shard->mu);
+    trimmed = shard->trimmed_through;
+  }
+  switch (position.type()) {
+    case v1::AT_SEQUENCE_NUMBER:
+    case v1::AFTER_SEQUENCE_NUMBER: {
+      if (!has_seq) {
+        return absl::InvalidArgumentError(
+            "starting_sequence_number: required for AT_SEQUENCE_NUMBER / AFTER_SEQUENCE_NUMBER");
+      }
+      if (has_ts) {
+        return absl::InvalidArgumentError("timestamp: only for AT_TIMESTAMP");
+      }
+      ASSIGN_OR_RETURN(uint64_t seq,
+                       ParseSequenceNumber(position.sequence_number(), "starting_sequence_number"));
+      if (position.type() == v1::AFTER_SEQUENCE_NUMBER && seq == UINT64_MAX) {
+        return absl::InvalidArgumentError(
+            "starting_sequence_number: no sequence number follows it");
+      }
+      c.next_sequence_number = position.type() == v1::AT_SEQUENCE_NUMBER ? seq : seq + 1;
+      break;
+    }
+    case v1::TRIM_HORIZON:
+    case v1::LATEST:
+      if (has_seq || has_ts) {
+        return absl::InvalidArgumentError(
+            "starting_sequence_number/timestamp: not allowed for TRIM_HORIZON / LATEST");
+      }
+      c.next_sequence_number = position.type() == v1::TRIM_HORIZON ? trimmed + 1 : tip + 1;
+      break;
+    case v1::AT_TIMESTAMP: {
+      if (!has_ts) return absl::InvalidArgumentError("timestamp: required for AT_TIMESTAMP");
+      if (has_seq) {
+        return absl::InvalidArgumentError("starting_sequence_number: not allowed for AT_TIMESTAMP");
+      }
+      c.min_arrival_ms = TimestampMs(position.timestamp());
+      c.next_sequence_number =
+          FindFirstAtOrAfter(stream->id, shard->index, trimmed + 1, tip, c.min_arrival_ms);
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "shard_iterator_type: must be AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, "
+          "TRIM_HORIZON, LATEST or AT_TIMESTAMP");
+  }
+  return c;
+}
+
+absl::StatusOr<v1::GetShardIteratorResponse> ShardStore::GetShardIterator(
+    const v1::GetShardIteratorRequest& request) {
+  v1::StartingPosition position;
+  position.set_type(request.shard_iterator_type());
+  position.set_sequence_number(request.starting_sequence_number());
+  if (request.has_timestamp()) *position.mutable_timestamp() = request.timestamp();
+  ASSIGN_OR_RETURN(ShardCursor cursor,
+                   ResolveStartingPosition(request.stream_name(), request.shard_id(), position));
+  v1::GetShardIteratorResponse response;
+  response.set_shard_iterator(EncodeIterator(secret_, cursor, ToMs(clock_.Now())));
+  return response;
+}
+
+absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
+    ShardCursor* cursor, int limit, int64_t max_bytes,
+    google::protobuf::RepeatedPtrField<v1::Record>* records) {
+  ASSIGN_OR_RETURN(auto found, CursorShard(*cursor));
+  std::shared_ptr<Stream>& stream = found.first;
+  std::shared_ptr<Shard>& shard = found.second;
+  ReadOutcome outcome;
+  // Read the tip before the closed flag: if the shard is closed and the tip has
+  // reached the ending number, nothing below it can still appear.
+  const uint64_t tip = shard->tip.load(std::memory_order_acquire);
+  bool closed;
+  uint64_t ending;
+  std::vector<uint32_t> children;
+  {
+    absl::MutexLock lock(&shard->mu);
+    closed = shard->closed;
+    ending = shard->ending_seq;
+    children = shard->children;
+  }
+  const uint64_t upper = closed ? std::min(tip, ending) : tip;
+  const int64_t now_ms = ToMs(clock_.Now());
+  int64_t last_arrival = -1;
+  if (cursor->next_sequence_number <= upper) {
+    std::string upper_key = RecordKey(cursor->stream_id, cursor->shard_index, upper + 1);
+    rocksdb::Slice upper_slice(upper_key);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, records_));
+    int count = 0;
+    int64_t bytes = 0;
+    bool exhausted = true;
+    // The chunk holding next_sequence_number starts at or before it.
+    const std::string start =
+        RecordKey(cursor->stream_id, cursor->shard_index, cursor->next_sequence_number);
+    it->SeekForPrev(start);
+    if (!it->Valid() || !it->key().starts_with(rocksdb::Slice(start.data(), 12))) it->Seek(start);
+    for (; it->Valid() && exhausted; it->Next()) {
+      Chunk chunk;
+      if (!it->key().starts_with(rocksdb::Slice(start.data(), 12)) ||
+          !ParseChunk(View(it->key()), View(it->value()), &chunk)) {
+        return absl::DataLossError(
+            absl::StrCat("undecodable record chunk in ", ShardIdFromIndex(cursor->shard_index)));
+      }
+      if (chunk.first + chunk.count <= cursor->next_sequence_number) continue;  // all read
+      if (chunk.arrival_ms < cursor->min_arrival_ms) {
+        cursor->next_sequence_number = chunk.first + chunk.count;
+        continue;
+      }
+      absl::string_view entries = chunk.entries;
+      for (uint32_t e = 0; e < chunk.count; ++e) {
+        absl::string_view pk, data;
+        if (!NextEntry(&entries, &pk, &data)) {
+          return absl::DataLossError(
+              absl::StrCat("undecodable record in ", ShardIdFromIndex(cursor->shard_index)));
+        }
+        const uint64_t seq = chunk.first + e;
+        if (seq < cursor->next_sequence_number) continue;
+        const int64_t size = static_cast<int64_t>(pk.size() + data.size());
+        if (count == limit || (count > 0 && bytes + size > max_bytes)) {
+          exhausted = false;
+          break;
+        }
+        v1::Record* r = records->Add();
+        AppendDecimal(seq, r->mutable_sequence_number());
+        SetTimestamp(chunk.arrival_ms, r->mutable_approximate_arrival_timestamp());
+        r->set_partition_key(pk.data(), pk.size());
+        r->set_data(data.data(), data.size());
+        ++count;
+        bytes += size;
+        last_arrival = chunk.arrival_ms;
+        cursor->next_sequence_number = seq + 1;
+      }
+    }
+    RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading records"));
+    // Everything ≤ upper is final: skip holes up to it.
+    if (exhausted) cursor->next_sequence_number = upper + 1;
+  }
+  if (cursor->next_sequence_number > tip || last_arrival < 0) {
+    outcome.millis_behind_latest = 0;
+  } else {
+    outcome.millis_behind_latest = std::max<int64_t>(0, now_ms - last_arrival);
+  }
+  if (closed && tip >= ending && cursor->next_sequence_number > ending) {
+    outcome.shard_end = true;
+    outcome.millis_behind_latest = 0;
+    absl::ReaderMutexLock lock(&stream->mu);
+    for (uint32_t child : children) {
+      auto it = stream->shards.find(child);
+      if (it == stream->shards.end()) continue;
+      v1::ChildShard c;
+      c.set_shard_id(it->second->id);
+      if (it->second->parent_index >= 0) {
+        c.add_parent_shards(ShardIdFromIndex(it->second->parent_index));
+      }
+      if (it->second->adjacent_parent_index >= 0) {
+        c.add_parent_shards(ShardIdFromIndex(it->second->adjacent_parent_index));
+      }
+      *c.mutable_hash_key_range() = it->second->Range();
+      outcome.child_shards.push_back(std::move(c));
+    }
+  }
+  return outcome;
+}
+
+absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
+                                    v1::GetRecordsResponse* response) {
+  response->Clear();
+  if (request.limit() < 0 || request.limit() > kMaxGetRecordsLimit) {
+    return absl::InvalidArgumentError("limit: must be 1-10000 (0 = 10000)");
+  }
+  const int limit = request.limit() == 0 ? kMaxGetRecordsLimit : request.limit();
+  ASSIGN_OR_RETURN(ShardCursor cursor,
+                   DecodeIterator(secret_, request.shard_iterator(), ToMs(clock_.Now())));
+  ASSIGN_OR_RETURN(ReadOutcome outcome,
+                   ReadRecords(&cursor, limit, kMaxGetRecordsBytes, response->mutable_records()));
+  response->set_millis_behind_latest(outcome.millis_behind_latest);
+  if (outcome.shard_end) {
+    for (v1::ChildShard& c : outcome.child_shards) *response->add_child_shards() = std::move(c);
+  } else {
+    // A position found by the timestamp filter stays meaningful; once a record
+    // has been returned the filter has nothing left to skip.
+    if (response->records_size() > 0) cursor.min_arrival_ms = 0;
+    response->set_next_shard_iterator(EncodeIterator(secret_, cursor, ToMs(clock_.Now())));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> ShardStore::WaitForRecords(const ShardCursor& cursor, MonotonicTime deadline) {
+  ASSIGN_OR_RETURN(auto found, CursorShard(cursor));
+  Shard& shard = *found.second;
+  absl::MutexLock lock(&shard.mu);
+  // Registered before the first evaluation of `ready` (see WakeTipWaitersAfterFence).
+  shard.tip_waiters.fetch_add(1, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
+    return shard.tip.load(std::memory_order_seq_cst) >= cursor.next_sequence_number ||
+           shard.closed || shard.removed;
+  };
+  const bool woken = clock_.AwaitWithDeadline(&shard.mu, absl::Condition(&ready), deadline);
+  shard.tip_waiters.fetch_sub(1, std::memory_order_seq_cst);
+  return woken;
+}
+
+absl::StatusOr<std::unique_ptr<ShardWatch>> ShardStore::WatchShard(
+    const ShardCursor& cursor, std::function<void()> on_change) {
+  ASSIGN_OR_RETURN(auto found, CursorShard(cursor));
+  return std::unique_ptr<ShardWatch>(new ShardWatchImpl(found.second, std::move(on_change)));
+}
+
+}  // namespace tributary::shard_store
