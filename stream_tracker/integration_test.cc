@@ -227,11 +227,11 @@ TEST_F(IntegrationTest, LeasesFollowASplitAndAMergeWithTheirLineage) {
   EXPECT_EQ(LeasedShards(uuid).size(), 5u);
 }
 
-TEST_F(IntegrationTest, RemoteLeaseTableReadsEveryPage) {
+TEST_F(IntegrationTest, RemoteLeaseAdminReadsEveryPage) {
   CreateStream("orders", 5);
   const std::string uuid = CreateMapping("orders", v1::TRIM_HORIZON_POSITION);
   Sync();
-  RemoteLeaseTable table(leases_.get(), /*list_page_size=*/2);
+  RemoteLeaseAdmin table(leases_.get(), /*list_page_size=*/2);
   auto leases = table.ListLeases(uuid);
   ASSERT_TRUE(leases.ok()) << leases.status();
   EXPECT_EQ(leases->size(), 5u);

@@ -195,7 +195,7 @@ bool SameKnownShards(const MappingRecord& record, const std::vector<std::string>
 
 }  // namespace
 
-LeaseSync::LeaseSync(MappingStore* store, StreamCatalog* streams, LeaseTable* leases, Clock& clock,
+LeaseSync::LeaseSync(MappingStore* store, StreamCatalog* streams, LeaseAdmin* leases, Clock& clock,
                      const Options& options)
     : store_(store), streams_(streams), leases_(leases), clock_(clock), options_(options) {}
 

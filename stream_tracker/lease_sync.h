@@ -32,7 +32,7 @@
 //       CREATING);
 //     - work ended: see kWorkEndedStreamClosed / kWorkEndedStreamDeleted.
 // After visiting the mappings, every pass (steady or not) asks leasing once for what the pollers
-// reported on the leases of every mapping (LeaseTable::SummarizeLeases: leasing reads memory,
+// reported on the leases of every mapping (LeaseAdmin::SummarizeLeases: leasing reads memory,
 // nothing is listed) and sets, where it differs:
 //     - last_processing_result: the newest result reported on the mapping's leases (by its
 //       observed time; on a tie a PROBLEM beats "OK");
@@ -84,7 +84,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
-#include "stream_tracker/lease_table.h"
+#include "stream_tracker/lease_admin.h"
 #include "stream_tracker/mapping_store.h"
 #include "stream_tracker/stream_catalog.h"
 
@@ -111,9 +111,9 @@ class LeaseSync {
     absl::Duration full_sync_interval = absl::Minutes(1);
   };
 
-  LeaseSync(MappingStore* store, StreamCatalog* streams, LeaseTable* leases, Clock& clock,
+  LeaseSync(MappingStore* store, StreamCatalog* streams, LeaseAdmin* leases, Clock& clock,
             const Options& options);
-  LeaseSync(MappingStore* store, StreamCatalog* streams, LeaseTable* leases, Clock& clock)
+  LeaseSync(MappingStore* store, StreamCatalog* streams, LeaseAdmin* leases, Clock& clock)
       : LeaseSync(store, streams, leases, clock, Options()) {}
   // Stops the loop (Stop()).
   ~LeaseSync();
@@ -163,7 +163,7 @@ class LeaseSync {
 
   MappingStore* store_;
   StreamCatalog* streams_;
-  LeaseTable* leases_;
+  LeaseAdmin* leases_;
   Clock& clock_;
   const Options options_;
   // By mapping uuid. Only RunOnce touches it (one thread at a time, see above).

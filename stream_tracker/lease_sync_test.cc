@@ -14,7 +14,7 @@
 #include "gtest/gtest.h"
 #include "stream_tracker/mapping_manager.h"
 #include "stream_tracker/mapping_state.h"
-#include "stream_tracker/testing/fake_lease_table.h"
+#include "stream_tracker/testing/fake_lease_admin.h"
 #include "stream_tracker/testing/fake_stream_catalog.h"
 
 namespace tributary::stream_tracker {
@@ -116,7 +116,7 @@ class LeaseSyncTest : public ::testing::Test {
   FakeClock clock_;
   const absl::Time at_timestamp_ = absl::FromUnixSeconds(1'600'000'000);
   testing::FakeStreamCatalog streams_{clock_};
-  testing::FakeLeaseTable leases_;
+  testing::FakeLeaseAdmin leases_;
   std::unique_ptr<MappingStore> store_;
   std::unique_ptr<LeaseSync> sync_;
   std::unique_ptr<MappingManager> manager_;

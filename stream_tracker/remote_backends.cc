@@ -55,7 +55,7 @@ absl::StatusOr<ShardSetProbe> RemoteStreamCatalog::ProbeShardSet(
   return probe;
 }
 
-absl::StatusOr<int> RemoteLeaseTable::CreateLeases(const std::vector<v1::NewLease>& leases) {
+absl::StatusOr<int> RemoteLeaseAdmin::CreateLeases(const std::vector<v1::NewLease>& leases) {
   int created = 0;
   for (size_t i = 0; i < leases.size(); i += kLeaseBatch) {
     v1::CreateLeasesRequest request;
@@ -68,7 +68,7 @@ absl::StatusOr<int> RemoteLeaseTable::CreateLeases(const std::vector<v1::NewLeas
   return created;
 }
 
-absl::Status RemoteLeaseTable::DeleteLeases(const std::vector<v1::LeaseKey>& keys) {
+absl::Status RemoteLeaseAdmin::DeleteLeases(const std::vector<v1::LeaseKey>& keys) {
   for (size_t i = 0; i < keys.size(); i += kLeaseBatch) {
     v1::DeleteLeasesRequest request;
     for (size_t j = i; j < keys.size() && j < i + kLeaseBatch; ++j) {
@@ -79,20 +79,20 @@ absl::Status RemoteLeaseTable::DeleteLeases(const std::vector<v1::LeaseKey>& key
   return absl::OkStatus();
 }
 
-absl::Status RemoteLeaseTable::DeleteMappingLeases(const std::string& uuid) {
+absl::Status RemoteLeaseAdmin::DeleteMappingLeases(const std::string& uuid) {
   v1::DeleteLeasesRequest request;
   request.set_event_source_mapping_uuid(uuid);
   return client_->DeleteLeases(request).status();
 }
 
-absl::Status RemoteLeaseTable::SetMappingEnabled(const std::string& uuid, bool enabled) {
+absl::Status RemoteLeaseAdmin::SetMappingEnabled(const std::string& uuid, bool enabled) {
   v1::SetMappingEnabledRequest request;
   request.set_event_source_mapping_uuid(uuid);
   request.set_enabled(enabled);
   return client_->SetMappingEnabled(request).status();
 }
 
-absl::StatusOr<std::vector<v1::Lease>> RemoteLeaseTable::ListLeases(const std::string& uuid) {
+absl::StatusOr<std::vector<v1::Lease>> RemoteLeaseAdmin::ListLeases(const std::string& uuid) {
   std::vector<v1::Lease> leases;
   v1::ListLeasesRequest request;
   request.set_event_source_mapping_uuid(uuid);
@@ -106,7 +106,7 @@ absl::StatusOr<std::vector<v1::Lease>> RemoteLeaseTable::ListLeases(const std::s
   return leases;
 }
 
-absl::StatusOr<std::vector<v1::MappingLeaseSummary>> RemoteLeaseTable::SummarizeLeases(
+absl::StatusOr<std::vector<v1::MappingLeaseSummary>> RemoteLeaseAdmin::SummarizeLeases(
     const std::vector<std::string>& uuids) {
   std::vector<v1::MappingLeaseSummary> summaries;
   summaries.reserve(uuids.size());

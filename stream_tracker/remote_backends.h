@@ -1,5 +1,5 @@
 // The production implementations of the tracker's seams: StreamCatalog over the Streams service
-// and LeaseTable over the Leasing service, each through its typed gRPC client.
+// and LeaseAdmin over the Leasing service, each through its typed gRPC client.
 #ifndef TRIBUTARY_STREAM_TRACKER_REMOTE_BACKENDS_H_
 #define TRIBUTARY_STREAM_TRACKER_REMOTE_BACKENDS_H_
 
@@ -8,7 +8,7 @@
 
 #include "leasing/leasing_client.h"
 #include "shard_store/shard_store_client.h"
-#include "stream_tracker/lease_table.h"
+#include "stream_tracker/lease_admin.h"
 #include "stream_tracker/stream_catalog.h"
 
 namespace tributary::stream_tracker {
@@ -29,11 +29,11 @@ class RemoteStreamCatalog : public StreamCatalog {
   shard_store::ShardStoreClient* client_;
 };
 
-// LeaseTable over a LeasingClient. ListLeases reads pages of `list_page_size` leases (1–10000).
+// LeaseAdmin over a LeasingClient. ListLeases reads pages of `list_page_size` leases (1–10000).
 // Thread-safe; `client` must outlive this object.
-class RemoteLeaseTable : public LeaseTable {
+class RemoteLeaseAdmin : public LeaseAdmin {
  public:
-  explicit RemoteLeaseTable(leasing::LeasingClient* client, int list_page_size = 1000)
+  explicit RemoteLeaseAdmin(leasing::LeasingClient* client, int list_page_size = 1000)
       : client_(client), list_page_size_(list_page_size) {}
 
   absl::StatusOr<int> CreateLeases(const std::vector<v1::NewLease>& leases) override;

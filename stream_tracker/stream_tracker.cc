@@ -22,7 +22,7 @@ absl::StatusOr<std::unique_ptr<StreamTracker>> StreamTracker::Create(
   tracker->leasing_client_ =
       std::make_unique<leasing::LeasingClient>(std::move(leasing_channel), options.rpc_timeout);
   tracker->streams_ = std::make_unique<RemoteStreamCatalog>(tracker->shard_store_client_.get());
-  tracker->leases_ = std::make_unique<RemoteLeaseTable>(tracker->leasing_client_.get());
+  tracker->leases_ = std::make_unique<RemoteLeaseAdmin>(tracker->leasing_client_.get());
   MappingStore::Options store_options;
   store_options.sync_writes = options.sync_writes;
   ASSIGN_OR_RETURN(tracker->store_,

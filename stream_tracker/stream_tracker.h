@@ -65,7 +65,7 @@ class StreamTracker {
   std::unique_ptr<shard_store::ShardStoreClient> shard_store_client_;
   std::unique_ptr<leasing::LeasingClient> leasing_client_;
   std::unique_ptr<RemoteStreamCatalog> streams_;
-  std::unique_ptr<RemoteLeaseTable> leases_;
+  std::unique_ptr<RemoteLeaseAdmin> leases_;
   std::unique_ptr<MappingStore> store_;
   std::unique_ptr<LeaseSync> lease_sync_;
   std::unique_ptr<MappingManager> manager_;

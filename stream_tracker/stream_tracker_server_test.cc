@@ -55,7 +55,7 @@ class StreamTrackerServerTest : public ::testing::Test {
   const std::string root_ = tributary::testing::NewTempDir("stream_tracker_server");
   FakeClock clock_;  // the fakes' shard open/close times
   testing::FakeStreamCatalog catalog_{clock_};
-  testing::FakeLeaseTable leases_;
+  testing::FakeLeaseAdmin leases_;
   testing::FakeStreamsService streams_service_{&catalog_};
   testing::FakeLeasingService leasing_service_{&leases_};
   std::unique_ptr<GrpcServer> backends_;

@@ -57,7 +57,7 @@ class StreamTrackerTest : public ::testing::Test {
   const std::string data_dir_ = tributary::testing::NewTempDir("stream_tracker");
   FakeClock clock_;
   testing::FakeStreamCatalog catalog_{clock_};
-  testing::FakeLeaseTable leases_;
+  testing::FakeLeaseAdmin leases_;
   testing::FakeStreamsService streams_service_{&catalog_};
   testing::FakeLeasingService leasing_service_{&leases_};
   std::unique_ptr<GrpcServer> backends_;

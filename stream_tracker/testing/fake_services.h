@@ -1,9 +1,9 @@
 // gRPC faces for the in-memory fakes, so that a test can run the real stream tracker (its
-// RemoteStreamCatalog / RemoteLeaseTable, or the stream_tracker_server binary) against them:
+// RemoteStreamCatalog / RemoteLeaseAdmin, or the stream_tracker_server binary) against them:
 // - FakeStreamsService serves DescribeStreamSummary and ListShards (with next_token paging) from
 //   a FakeStreamCatalog; every other Streams method is UNIMPLEMENTED.
 // - FakeLeasingService serves CreateLeases, DeleteLeases, SetMappingEnabled, ListLeases (with
-//   next_token paging) and SummarizeLeases from a FakeLeaseTable; every other Leasing method is
+//   next_token paging) and SummarizeLeases from a FakeLeaseAdmin; every other Leasing method is
 //   UNIMPLEMENTED.
 // Thread-safe; the fakes must outlive the services.
 #ifndef TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_SERVICES_H_
@@ -12,7 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/leasing.grpc.pb.h"
 #include "proto/streams.grpc.pb.h"
-#include "stream_tracker/testing/fake_lease_table.h"
+#include "stream_tracker/testing/fake_lease_admin.h"
 #include "stream_tracker/testing/fake_stream_catalog.h"
 
 namespace tributary::stream_tracker::testing {
@@ -35,7 +35,7 @@ class FakeStreamsService final : public v1::Streams::Service {
 
 class FakeLeasingService final : public v1::Leasing::Service {
  public:
-  explicit FakeLeasingService(FakeLeaseTable* table) : table_(table) {}
+  explicit FakeLeasingService(FakeLeaseAdmin* table) : table_(table) {}
 
   grpc::Status CreateLeases(grpc::ServerContext* context, const v1::CreateLeasesRequest* request,
                             v1::CreateLeasesResponse* response) override;
@@ -56,7 +56,7 @@ class FakeLeasingService final : public v1::Leasing::Service {
   bool WaitForCreatedLeases(int n, absl::Duration real_timeout = absl::Seconds(30));
 
  private:
-  FakeLeaseTable* table_;
+  FakeLeaseAdmin* table_;
   absl::Mutex mu_;
   int created_ ABSL_GUARDED_BY(mu_) = 0;
 };

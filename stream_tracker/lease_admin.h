@@ -1,11 +1,11 @@
-// LeaseTable: the part of the Leasing service the stream tracker drives (see proto/leasing.proto
+// LeaseAdmin: the part of the Leasing service the stream tracker drives (see proto/leasing.proto
 // for the semantics: one lease per (mapping, shard), parents before children, checkpoints kept
 // while a mapping is disabled).
 //
-// A narrow seam with two implementations: RemoteLeaseTable (the Leasing gRPC service through
-// LeasingClient) and testing::FakeLeaseTable (in memory, for unit tests).
-#ifndef TRIBUTARY_STREAM_TRACKER_LEASE_TABLE_H_
-#define TRIBUTARY_STREAM_TRACKER_LEASE_TABLE_H_
+// A narrow seam with two implementations: RemoteLeaseAdmin (the Leasing gRPC service through
+// LeasingClient) and testing::FakeLeaseAdmin (in memory, for unit tests).
+#ifndef TRIBUTARY_STREAM_TRACKER_LEASE_ADMIN_H_
+#define TRIBUTARY_STREAM_TRACKER_LEASE_ADMIN_H_
 
 #include <string>
 #include <vector>
@@ -17,9 +17,9 @@
 namespace tributary::stream_tracker {
 
 // Implementations are thread-safe. Every method is idempotent (safe to retry).
-class LeaseTable {
+class LeaseAdmin {
  public:
-  virtual ~LeaseTable() = default;
+  virtual ~LeaseAdmin() = default;
 
   // Creates the leases that do not exist yet; an existing lease is left as it is (missing
   // parent links are added). Returns how many were created. Errors: INVALID_ARGUMENT for a
@@ -49,4 +49,4 @@ class LeaseTable {
 
 }  // namespace tributary::stream_tracker
 
-#endif  // TRIBUTARY_STREAM_TRACKER_LEASE_TABLE_H_
+#endif  // TRIBUTARY_STREAM_TRACKER_LEASE_ADMIN_H_

@@ -1,11 +1,11 @@
-// FakeLeaseTable: an in-memory LeaseTable for unit tests, with the verbs a test needs to play a
+// FakeLeaseAdmin: an in-memory LeaseAdmin for unit tests, with the verbs a test needs to play a
 // poller (move a checkpoint) and fault injection.
 //
 // Follows proto/leasing.proto where the tracker can observe it: CreateLeases is idempotent (an
 // existing lease keeps its checkpoint; missing parent links are added) and records child links
 // on the parents; SetMappingEnabled keeps checkpoints. Thread-safe.
-#ifndef TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_LEASE_TABLE_H_
-#define TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_LEASE_TABLE_H_
+#ifndef TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_LEASE_ADMIN_H_
+#define TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_LEASE_ADMIN_H_
 
 #include <functional>
 #include <map>
@@ -17,11 +17,11 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "stream_tracker/lease_table.h"
+#include "stream_tracker/lease_admin.h"
 
 namespace tributary::stream_tracker::testing {
 
-class FakeLeaseTable : public LeaseTable {
+class FakeLeaseAdmin : public LeaseAdmin {
  public:
   absl::StatusOr<int> CreateLeases(const std::vector<v1::NewLease>& leases) override;
   absl::Status DeleteLeases(const std::vector<v1::LeaseKey>& keys) override;
@@ -54,7 +54,7 @@ class FakeLeaseTable : public LeaseTable {
   // Every lease of every mapping.
   int total_leases();
 
-  // The next `count` calls (of any LeaseTable method) fail with `status`.
+  // The next `count` calls (of any LeaseAdmin method) fail with `status`.
   void FailNextCalls(absl::Status status, int count = 1);
   // Runs `hook` (without the fake's lock) at the start of every SetMappingEnabled call, e.g. to
   // change a mapping while a sync pass is in flight.
@@ -77,4 +77,4 @@ class FakeLeaseTable : public LeaseTable {
 
 }  // namespace tributary::stream_tracker::testing
 
-#endif  // TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_LEASE_TABLE_H_
+#endif  // TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_LEASE_ADMIN_H_

@@ -1,4 +1,4 @@
-#include "stream_tracker/testing/fake_lease_table.h"
+#include "stream_tracker/testing/fake_lease_admin.h"
 
 #include <algorithm>
 
@@ -15,13 +15,13 @@ void AddUnique(google::protobuf::RepeatedPtrField<std::string>* ids, const std::
 
 }  // namespace
 
-absl::Status FakeLeaseTable::TakeFailure() {
+absl::Status FakeLeaseAdmin::TakeFailure() {
   if (failures_left_ == 0) return absl::OkStatus();
   --failures_left_;
   return failure_;
 }
 
-absl::StatusOr<int> FakeLeaseTable::CreateLeases(const std::vector<v1::NewLease>& leases) {
+absl::StatusOr<int> FakeLeaseAdmin::CreateLeases(const std::vector<v1::NewLease>& leases) {
   absl::MutexLock lock(&mu_);
   if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
   for (const v1::NewLease& lease : leases) {
@@ -59,7 +59,7 @@ absl::StatusOr<int> FakeLeaseTable::CreateLeases(const std::vector<v1::NewLease>
   return created;
 }
 
-absl::Status FakeLeaseTable::DeleteLeases(const std::vector<v1::LeaseKey>& keys) {
+absl::Status FakeLeaseAdmin::DeleteLeases(const std::vector<v1::LeaseKey>& keys) {
   absl::MutexLock lock(&mu_);
   if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
   for (const v1::LeaseKey& key : keys) {
@@ -68,7 +68,7 @@ absl::Status FakeLeaseTable::DeleteLeases(const std::vector<v1::LeaseKey>& keys)
   return absl::OkStatus();
 }
 
-absl::Status FakeLeaseTable::DeleteMappingLeases(const std::string& uuid) {
+absl::Status FakeLeaseAdmin::DeleteMappingLeases(const std::string& uuid) {
   absl::MutexLock lock(&mu_);
   if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
   for (auto it = leases_.begin(); it != leases_.end();) {
@@ -77,7 +77,7 @@ absl::Status FakeLeaseTable::DeleteMappingLeases(const std::string& uuid) {
   return absl::OkStatus();
 }
 
-void FakeLeaseTable::SetOwner(const std::string& uuid, const std::string& shard_id,
+void FakeLeaseAdmin::SetOwner(const std::string& uuid, const std::string& shard_id,
                               const std::string& owner, bool expired) {
   absl::MutexLock lock(&mu_);
   auto it = leases_.find(std::make_pair(uuid, shard_id));
@@ -89,7 +89,7 @@ void FakeLeaseTable::SetOwner(const std::string& uuid, const std::string& shard_
   it->second.set_expired(!owner.empty() && expired);
 }
 
-absl::Status FakeLeaseTable::SetMappingEnabled(const std::string& uuid, bool enabled) {
+absl::Status FakeLeaseAdmin::SetMappingEnabled(const std::string& uuid, bool enabled) {
   std::function<void()> hook;
   {
     absl::MutexLock lock(&mu_);
@@ -105,7 +105,7 @@ absl::Status FakeLeaseTable::SetMappingEnabled(const std::string& uuid, bool ena
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<v1::Lease>> FakeLeaseTable::ListLeases(const std::string& uuid) {
+absl::StatusOr<std::vector<v1::Lease>> FakeLeaseAdmin::ListLeases(const std::string& uuid) {
   absl::MutexLock lock(&mu_);
   if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
   std::vector<v1::Lease> result;
@@ -115,14 +115,14 @@ absl::StatusOr<std::vector<v1::Lease>> FakeLeaseTable::ListLeases(const std::str
   return result;
 }
 
-std::optional<v1::Lease> FakeLeaseTable::Get(const std::string& uuid, const std::string& shard_id) {
+std::optional<v1::Lease> FakeLeaseAdmin::Get(const std::string& uuid, const std::string& shard_id) {
   absl::MutexLock lock(&mu_);
   auto it = leases_.find(std::make_pair(uuid, shard_id));
   if (it == leases_.end()) return std::nullopt;
   return it->second;
 }
 
-void FakeLeaseTable::SetCheckpoint(const std::string& uuid, const std::string& shard_id,
+void FakeLeaseAdmin::SetCheckpoint(const std::string& uuid, const std::string& shard_id,
                                    const v1::Checkpoint& checkpoint) {
   absl::MutexLock lock(&mu_);
   auto it = leases_.find(std::make_pair(uuid, shard_id));
@@ -130,7 +130,7 @@ void FakeLeaseTable::SetCheckpoint(const std::string& uuid, const std::string& s
   *it->second.mutable_checkpoint() = checkpoint;
 }
 
-void FakeLeaseTable::SetProcessingResult(const std::string& uuid, const std::string& shard_id,
+void FakeLeaseAdmin::SetProcessingResult(const std::string& uuid, const std::string& shard_id,
                                          const std::string& result, absl::Time observed) {
   absl::MutexLock lock(&mu_);
   auto it = leases_.find(std::make_pair(uuid, shard_id));
@@ -139,7 +139,7 @@ void FakeLeaseTable::SetProcessingResult(const std::string& uuid, const std::str
   *it->second.mutable_last_processing_result_time() = ToProtoTimestamp(observed);
 }
 
-void FakeLeaseTable::SetLastError(const std::string& uuid, const std::string& shard_id,
+void FakeLeaseAdmin::SetLastError(const std::string& uuid, const std::string& shard_id,
                                   const std::string& kind, const std::string& message,
                                   absl::Time seen) {
   absl::MutexLock lock(&mu_);
@@ -150,7 +150,7 @@ void FakeLeaseTable::SetLastError(const std::string& uuid, const std::string& sh
   *it->second.mutable_last_error_time() = ToProtoTimestamp(seen);
 }
 
-absl::StatusOr<std::vector<v1::MappingLeaseSummary>> FakeLeaseTable::SummarizeLeases(
+absl::StatusOr<std::vector<v1::MappingLeaseSummary>> FakeLeaseAdmin::SummarizeLeases(
     const std::vector<std::string>& uuids) {
   absl::MutexLock lock(&mu_);
   if (absl::Status failure = TakeFailure(); !failure.ok()) return failure;
@@ -190,28 +190,28 @@ absl::StatusOr<std::vector<v1::MappingLeaseSummary>> FakeLeaseTable::SummarizeLe
   return summaries;
 }
 
-int FakeLeaseTable::summarize_calls() {
+int FakeLeaseAdmin::summarize_calls() {
   absl::MutexLock lock(&mu_);
   return summarize_calls_;
 }
 
-int FakeLeaseTable::total_leases() {
+int FakeLeaseAdmin::total_leases() {
   absl::MutexLock lock(&mu_);
   return static_cast<int>(leases_.size());
 }
 
-void FakeLeaseTable::FailNextCalls(absl::Status status, int count) {
+void FakeLeaseAdmin::FailNextCalls(absl::Status status, int count) {
   absl::MutexLock lock(&mu_);
   failure_ = std::move(status);
   failures_left_ = count;
 }
 
-void FakeLeaseTable::OnSetMappingEnabled(std::function<void()> hook) {
+void FakeLeaseAdmin::OnSetMappingEnabled(std::function<void()> hook) {
   absl::MutexLock lock(&mu_);
   set_enabled_hook_ = std::move(hook);
 }
 
-std::vector<std::pair<std::string, bool>> FakeLeaseTable::set_enabled_calls() {
+std::vector<std::pair<std::string, bool>> FakeLeaseAdmin::set_enabled_calls() {
   absl::MutexLock lock(&mu_);
   return set_enabled_calls_;
 }
