@@ -293,7 +293,7 @@ absl::StatusOr<bool> ShardStore::WaitForRecords(const ShardCursor& cursor, Monot
 absl::StatusOr<std::unique_ptr<ShardWatch>> ShardStore::WatchShard(
     const ShardCursor& cursor, std::function<void()> on_change) {
   ASSIGN_OR_RETURN(auto found, CursorShard(cursor));
-  return std::unique_ptr<ShardWatch>(new ShardWatchImpl(found.second, std::move(on_change)));
+  return std::unique_ptr<ShardWatch>(new ShardWatcherRegistration(found.second, std::move(on_change)));
 }
 
 }  // namespace tributary::shard_store

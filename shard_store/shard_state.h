@@ -2,7 +2,7 @@
 // its sequence numbers and runs in flight, the visible tip (below) with its
 // advance rule (Finish) and the close protocol (BeginClose / CommitClose /
 // AbortClose), the WaitForRecords wake-up, and the watchers WatchShard
-// registers (ShardWatchImpl). Nothing here touches RocksDB.
+// registers (ShardWatcherRegistration). Nothing here touches RocksDB.
 //
 // Concurrency and visibility (the "visible tip"). Two PutRecords calls may write
 // the same shard at once. Each call takes its stream's put lock once (for every
@@ -66,7 +66,7 @@ struct InFlight {
   bool ok = false;  // committed (set with done)
 };
 
-class ShardWatchImpl;
+class ShardWatcherRegistration;
 
 struct ShardStore::Shard {
   // `put_mu_in`: the stream's put_mu (the stream outlives its shards' use).
@@ -192,15 +192,18 @@ struct ShardStore::Shard {
   }
 };
 
-class ShardWatchImpl : public ShardWatch {
+// A callback in a Shard's watcher list (what WatchShard returns): registered on construction,
+// removed on destruction under the shard's watch_mu, so once the destructor returns the callback
+// is not running and will not run again (Notify calls watchers under watch_mu).
+class ShardWatcherRegistration : public ShardWatch {
  public:
-  ShardWatchImpl(std::shared_ptr<ShardStore::Shard> shard, std::function<void()> callback)
+  ShardWatcherRegistration(std::shared_ptr<ShardStore::Shard> shard, std::function<void()> callback)
       : shard_(std::move(shard)), callback_(std::move(callback)) {
     absl::MutexLock lock(&shard_->watch_mu);
     it_ = shard_->watchers.insert(shard_->watchers.end(), &callback_);
     shard_->watcher_count.fetch_add(1);
   }
-  ~ShardWatchImpl() override {
+  ~ShardWatcherRegistration() override {
     absl::MutexLock lock(&shard_->watch_mu);
     shard_->watchers.erase(it_);
     shard_->watcher_count.fetch_sub(1);
