@@ -269,19 +269,19 @@ absl::Status ShardStore::PersistStream(const Stream& stream, int retention_hours
   return FromRocksDbStatus(Write(WriteKind::kStreamMetadata, &batch), "writing stream metadata");
 }
 
-absl::Status ShardStore::IncreaseStreamRetentionPeriod(
-    const v1::IncreaseStreamRetentionPeriodRequest& request) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
-  const int hours = request.retention_period_hours();
+absl::Status ShardStore::ChangeRetention(absl::string_view stream_name, int hours,
+                                         bool increase) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
   if (hours < kMinRetentionHours || hours > kMaxRetentionHours) {
     return absl::InvalidArgumentError("retention_period_hours: must be 24-8760");
   }
   ASSIGN_OR_RETURN(UpdatingGuard update, BeginUpdate(*stream));
   {
     absl::MutexLock lock(&stream->mu);
-    if (hours < stream->retention_hours) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "retention_period_hours: must not be below the current ", stream->retention_hours));
+    if (increase ? hours < stream->retention_hours : hours > stream->retention_hours) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("retention_period_hours: must not be ", increase ? "below" : "above",
+                       " the current ", stream->retention_hours));
     }
   }
   absl::Status s = PersistStream(*stream, hours);
@@ -291,26 +291,16 @@ absl::Status ShardStore::IncreaseStreamRetentionPeriod(
   return s;
 }
 
+absl::Status ShardStore::IncreaseStreamRetentionPeriod(
+    const v1::IncreaseStreamRetentionPeriodRequest& request) {
+  return ChangeRetention(request.stream_name(), request.retention_period_hours(),
+                         /*increase=*/true);
+}
+
 absl::Status ShardStore::DecreaseStreamRetentionPeriod(
     const v1::DecreaseStreamRetentionPeriodRequest& request) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
-  const int hours = request.retention_period_hours();
-  if (hours < kMinRetentionHours || hours > kMaxRetentionHours) {
-    return absl::InvalidArgumentError("retention_period_hours: must be 24-8760");
-  }
-  ASSIGN_OR_RETURN(UpdatingGuard update, BeginUpdate(*stream));
-  {
-    absl::MutexLock lock(&stream->mu);
-    if (hours > stream->retention_hours) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "retention_period_hours: must not be above the current ", stream->retention_hours));
-    }
-  }
-  absl::Status s = PersistStream(*stream, hours);
-  absl::MutexLock lock(&stream->mu);
-  if (s.ok()) stream->retention_hours = hours;
-  update.EndLocked();
-  return s;
+  return ChangeRetention(request.stream_name(), request.retention_period_hours(),
+                         /*increase=*/false);
 }
 
 }  // namespace tributary::shard_store

@@ -357,6 +357,8 @@ class ShardStore {
                            bool single, PutResult* results);
   std::shared_ptr<Stream> FindStream(absl::string_view name);
   std::shared_ptr<Stream> FindStreamById(uint64_t id);
+  // Increase/DecreaseStreamRetentionPeriod: `increase` says which direction is allowed.
+  absl::Status ChangeRetention(absl::string_view stream_name, int hours, bool increase);
   absl::StatusOr<std::shared_ptr<Stream>> GetStream(absl::string_view name);
   absl::StatusOr<std::shared_ptr<Shard>> GetShard(const std::shared_ptr<Stream>& stream,
                                                   absl::string_view shard_id);
