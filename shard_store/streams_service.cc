@@ -24,6 +24,7 @@
 namespace tributary::shard_store {
 namespace {
 
+// Replies with `status`; logs it once here when it means a bug or corruption (STYLE.md §3).
 grpc::Status Reply(const char* method, const absl::Status& status) {
   if (!status.ok() && (status.code() == absl::StatusCode::kInternal ||
                        status.code() == absl::StatusCode::kDataLoss ||
@@ -31,6 +32,14 @@ grpc::Status Reply(const char* method, const absl::Status& status) {
     LOG(WARNING) << method << ": " << status;
   }
   return ToGrpcStatus(status);
+}
+
+// Replies with `result`: its value becomes `*response`, or its error the call's status.
+template <typename Response>
+grpc::Status Reply(const char* method, absl::StatusOr<Response> result, Response* response) {
+  if (!result.ok()) return Reply(method, result.status());
+  *response = std::move(*result);
+  return grpc::Status::OK;
 }
 
 class ErrorReactor : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> {
@@ -470,31 +479,42 @@ grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* StreamsService::SubscribeTo
   return subscription;
 }
 
-#define TRIBUTARY_UNARY_STATUS(Method)                                                          \
-  grpc::Status StreamsService::Method(grpc::ServerContext*, const v1::Method##Request* request, \
-                                      v1::Method##Response*) {                                  \
-    return Reply(#Method, store_.Method(*request));                                             \
-  }
-#define TRIBUTARY_UNARY_STATUSOR(Method)                                                        \
-  grpc::Status StreamsService::Method(grpc::ServerContext*, const v1::Method##Request* request, \
-                                      v1::Method##Response* response) {                         \
-    absl::StatusOr<v1::Method##Response> result = store_.Method(*request);                      \
-    if (!result.ok()) return Reply(#Method, result.status());                                   \
-    *response = std::move(*result);                                                             \
-    return grpc::Status::OK;                                                                    \
-  }
-#define TRIBUTARY_UNARY_INTO(Method)                                                            \
-  grpc::Status StreamsService::Method(grpc::ServerContext*, const v1::Method##Request* request, \
-                                      v1::Method##Response* response) {                         \
-    return Reply(#Method, store_.Method(*request, response));                                   \
-  }
+// The unary handlers: validate (the library does) → call the library → map the status → reply.
 
-TRIBUTARY_UNARY_STATUS(CreateStream)
-TRIBUTARY_UNARY_STATUS(DeleteStream)
-TRIBUTARY_UNARY_STATUSOR(DescribeStreamSummary)
-TRIBUTARY_UNARY_STATUSOR(ListStreams)
-TRIBUTARY_UNARY_STATUSOR(ListShards)
-TRIBUTARY_UNARY_STATUSOR(PutRecord)
+grpc::Status StreamsService::CreateStream(grpc::ServerContext*,
+                                          const v1::CreateStreamRequest* request,
+                                          v1::CreateStreamResponse*) {
+  return Reply("CreateStream", store_.CreateStream(*request));
+}
+
+grpc::Status StreamsService::DeleteStream(grpc::ServerContext*,
+                                          const v1::DeleteStreamRequest* request,
+                                          v1::DeleteStreamResponse*) {
+  return Reply("DeleteStream", store_.DeleteStream(*request));
+}
+
+grpc::Status StreamsService::DescribeStreamSummary(grpc::ServerContext*,
+                                                   const v1::DescribeStreamSummaryRequest* request,
+                                                   v1::DescribeStreamSummaryResponse* response) {
+  return Reply("DescribeStreamSummary", store_.DescribeStreamSummary(*request), response);
+}
+
+grpc::Status StreamsService::ListStreams(grpc::ServerContext*,
+                                         const v1::ListStreamsRequest* request,
+                                         v1::ListStreamsResponse* response) {
+  return Reply("ListStreams", store_.ListStreams(*request), response);
+}
+
+grpc::Status StreamsService::ListShards(grpc::ServerContext*, const v1::ListShardsRequest* request,
+                                        v1::ListShardsResponse* response) {
+  return Reply("ListShards", store_.ListShards(*request), response);
+}
+
+grpc::Status StreamsService::PutRecord(grpc::ServerContext*, const v1::PutRecordRequest* request,
+                                       v1::PutRecordResponse* response) {
+  return Reply("PutRecord", store_.PutRecord(*request), response);
+}
+
 grpc::ServerUnaryReactor* StreamsService::PutRecords(grpc::CallbackServerContext* context,
                                                      const v1::PutRecordsRequest* request,
                                                      v1::PutRecordsResponse* response) {
@@ -507,16 +527,46 @@ grpc::ServerUnaryReactor* StreamsService::PutRecords(grpc::CallbackServerContext
   });
   return reactor;
 }
-TRIBUTARY_UNARY_STATUSOR(GetShardIterator)
-TRIBUTARY_UNARY_INTO(GetRecords)
-TRIBUTARY_UNARY_STATUS(SplitShard)
-TRIBUTARY_UNARY_STATUS(MergeShards)
-TRIBUTARY_UNARY_STATUSOR(UpdateShardCount)
-TRIBUTARY_UNARY_STATUS(IncreaseStreamRetentionPeriod)
-TRIBUTARY_UNARY_STATUS(DecreaseStreamRetentionPeriod)
 
-#undef TRIBUTARY_UNARY_STATUS
-#undef TRIBUTARY_UNARY_STATUSOR
-#undef TRIBUTARY_UNARY_INTO
+grpc::Status StreamsService::GetShardIterator(grpc::ServerContext*,
+                                              const v1::GetShardIteratorRequest* request,
+                                              v1::GetShardIteratorResponse* response) {
+  return Reply("GetShardIterator", store_.GetShardIterator(*request), response);
+}
+
+grpc::Status StreamsService::GetRecords(grpc::ServerContext*, const v1::GetRecordsRequest* request,
+                                        v1::GetRecordsResponse* response) {
+  // The store fills `response` itself (records straight into the reply, no copy).
+  return Reply("GetRecords", store_.GetRecords(*request, response));
+}
+
+grpc::Status StreamsService::SplitShard(grpc::ServerContext*, const v1::SplitShardRequest* request,
+                                        v1::SplitShardResponse*) {
+  return Reply("SplitShard", store_.SplitShard(*request));
+}
+
+grpc::Status StreamsService::MergeShards(grpc::ServerContext*,
+                                         const v1::MergeShardsRequest* request,
+                                         v1::MergeShardsResponse*) {
+  return Reply("MergeShards", store_.MergeShards(*request));
+}
+
+grpc::Status StreamsService::UpdateShardCount(grpc::ServerContext*,
+                                              const v1::UpdateShardCountRequest* request,
+                                              v1::UpdateShardCountResponse* response) {
+  return Reply("UpdateShardCount", store_.UpdateShardCount(*request), response);
+}
+
+grpc::Status StreamsService::IncreaseStreamRetentionPeriod(
+    grpc::ServerContext*, const v1::IncreaseStreamRetentionPeriodRequest* request,
+    v1::IncreaseStreamRetentionPeriodResponse*) {
+  return Reply("IncreaseStreamRetentionPeriod", store_.IncreaseStreamRetentionPeriod(*request));
+}
+
+grpc::Status StreamsService::DecreaseStreamRetentionPeriod(
+    grpc::ServerContext*, const v1::DecreaseStreamRetentionPeriodRequest* request,
+    v1::DecreaseStreamRetentionPeriodResponse*) {
+  return Reply("DecreaseStreamRetentionPeriod", store_.DecreaseStreamRetentionPeriod(*request));
+}
 
 }  // namespace tributary::shard_store
