@@ -315,33 +315,14 @@ StreamsService::StreamsService(ShardStore& store, Clock& clock,
     : put_allocator_(std::make_unique<ArenaAllocator>()),
       store_(store),
       clock_(clock),
-      options_(options) {
+      options_(options),
+      put_executor_(options.put_threads) {
   SetMessageAllocatorFor_PutRecords(put_allocator_.get());
   for (int i = 0; i < std::max(1, options_.dispatch_threads); ++i) {
     threads_.emplace_back([this] { DispatchLoop(); });
   }
   if (options_.keep_alive_interval > absl::ZeroDuration()) {
     keep_alive_thread_ = std::thread([this] { KeepAliveLoop(); });
-  }
-  for (int i = 0; i < std::max(1, options_.put_threads); ++i) {
-    put_threads_.emplace_back([this] { PutLoop(); });
-  }
-}
-
-void StreamsService::PutLoop() {
-  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(put_mu_) {
-    return put_stop_ || !put_queue_.empty();
-  };
-  while (true) {
-    std::function<void()> task;
-    {
-      absl::MutexLock lock(&put_mu_);
-      put_mu_.Await(absl::Condition(&ready));
-      if (put_queue_.empty()) return;  // stopping, and nothing left
-      task = std::move(put_queue_.front());
-      put_queue_.pop_front();
-    }
-    task();
   }
 }
 
@@ -356,11 +337,7 @@ StreamsService::~StreamsService() {
     stop_ = true;
   }
   for (std::thread& t : threads_) t.join();
-  {
-    absl::MutexLock lock(&put_mu_);
-    put_stop_ = true;
-  }
-  for (std::thread& t : put_threads_) t.join();  // after running what was queued
+  // put_executor_, destroyed next, runs the PutRecords calls queued before it stops.
 }
 
 void StreamsService::Register(Subscription* subscription) {
@@ -521,8 +498,7 @@ grpc::ServerUnaryReactor* StreamsService::PutRecords(grpc::CallbackServerContext
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // Not here: a reaction never blocks (STYLE.md). The request and response stay alive (on
   // their arena) until Finish.
-  absl::MutexLock lock(&put_mu_);
-  put_queue_.push_back([this, request, response, reactor] {
+  put_executor_.Submit([this, request, response, reactor] {
     reactor->Finish(Reply("PutRecords", store_.PutRecords(*request, response)));
   });
   return reactor;

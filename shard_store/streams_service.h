@@ -55,6 +55,7 @@
 #include "common/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/streams.grpc.pb.h"
+#include "shard_store/put_executor.h"
 #include "shard_store/shard_store.h"
 
 namespace tributary::shard_store {
@@ -181,12 +182,8 @@ class StreamsService final
   std::deque<Subscription*> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
-  // PutRecords calls waiting for a put thread.
-  void PutLoop();
-  absl::Mutex put_mu_;
-  std::deque<std::function<void()>> put_queue_ ABSL_GUARDED_BY(put_mu_);
-  bool put_stop_ ABSL_GUARDED_BY(put_mu_) = false;
-  std::vector<std::thread> put_threads_;
+  // Runs the PutRecords calls. Last: destroyed first, after the dispatch threads have stopped.
+  PutExecutor put_executor_;
 };
 
 }  // namespace tributary::shard_store
