@@ -9,8 +9,8 @@
 // outstanding. OnDone unregisters the watch (after which no callback runs) and
 // deletes the reactor once no dispatch refers to it.
 // Stats (SubscriptionStats) are kept under mu_: set before StartWrite, moved
-// to "sent" in OnWriteDone. Lock order: registry_mu_ → Subscription::mu_ →
-// StreamsService::mu_.
+// to "sent" in OnWriteDone. Lock order: registry_mu_ (or the keep-alive
+// queue's lock) → Subscription::mu_ → StreamsService::mu_.
 #include "shard_store/streams_service.h"
 
 #include <memory>
@@ -50,7 +50,8 @@ class ErrorReactor : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
 
 }  // namespace
 
-class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> {
+class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent>,
+                     public KeepAliveQueue::Member {
  public:
   Subscription(StreamsService* service, ShardCursor cursor, std::string stream_name,
                std::string shard_id, bool keep_alive)
@@ -61,11 +62,12 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
     stats_.next_sequence_number = cursor.next_sequence_number;
   }
 
-  // From the keep-alive thread (registry_mu_ held): when a keep-alive is due
-  // by `horizon`, asks for an event even if there is nothing to send (a write
-  // in flight counts as one: its completion dispatches again). Returns when the
+  // From the keep-alive queue (its lock held): when a keep-alive is due by
+  // `horizon`, asks for an event even if there is nothing to send (a write in
+  // flight counts as one: its completion dispatches again). Returns when the
   // next keep-alive is due (InfiniteFuture once ending).
-  MonotonicTime KeepAlive(MonotonicTime now, MonotonicTime horizon, absl::Duration interval) {
+  MonotonicTime KeepAlive(MonotonicTime now, MonotonicTime horizon,
+                          absl::Duration interval) override {
     absl::MutexLock lock(&mu_);
     if (finish_called_) return MonotonicTime::InfiniteFuture();  // ending: OnDone unregisters it
     const MonotonicTime due = last_event_time_ + interval;
@@ -84,9 +86,6 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
   }
 
   bool wants_keep_alive() const { return wants_keep_alive_; }
-  // Where this subscription sits in the service's keep_alive_queue_
-  // (InfiniteFuture: not in it). Guarded by the service's registry_mu_.
-  MonotonicTime keep_alive_key_ = MonotonicTime::InfiniteFuture();
 
   void Start() {
     service_->Register(this);
@@ -316,22 +315,17 @@ StreamsService::StreamsService(ShardStore& store, Clock& clock,
       store_(store),
       clock_(clock),
       options_(options),
+      keep_alive_queue_(clock, options.keep_alive_interval),
       put_executor_(options.put_threads) {
   SetMessageAllocatorFor_PutRecords(put_allocator_.get());
   for (int i = 0; i < std::max(1, options_.dispatch_threads); ++i) {
     threads_.emplace_back([this] { DispatchLoop(); });
   }
-  if (options_.keep_alive_interval > absl::ZeroDuration()) {
-    keep_alive_thread_ = std::thread([this] { KeepAliveLoop(); });
-  }
+  keep_alive_queue_.Start();
 }
 
 StreamsService::~StreamsService() {
-  {
-    absl::MutexLock lock(&registry_mu_);
-    keep_alive_stop_ = true;
-  }
-  if (keep_alive_thread_.joinable()) keep_alive_thread_.join();
+  keep_alive_queue_.Stop();
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
@@ -341,62 +335,19 @@ StreamsService::~StreamsService() {
 }
 
 void StreamsService::Register(Subscription* subscription) {
-  absl::MutexLock lock(&registry_mu_);
-  subscriptions_.insert(subscription);
-  if (options_.keep_alive_interval <= absl::ZeroDuration() || !subscription->wants_keep_alive()) {
-    return;
+  {
+    absl::MutexLock lock(&registry_mu_);
+    subscriptions_.insert(subscription);
   }
-  // Its first keep-alive is due an interval after it started (its first event is sent at once);
-  // the keep-alive thread is woken only when that is earlier than what it waits for.
-  const MonotonicTime due = clock_.MonotonicNow() + options_.keep_alive_interval;
-  const bool earliest = keep_alive_queue_.empty() || due < keep_alive_queue_.begin()->first;
-  keep_alive_queue_.emplace(due, subscription);
-  subscription->keep_alive_key_ = due;
-  if (earliest) ++registry_version_;
+  if (subscription->wants_keep_alive()) keep_alive_queue_.Add(subscription);
 }
 
 void StreamsService::Unregister(Subscription* subscription) {
-  absl::MutexLock lock(&registry_mu_);
-  subscriptions_.erase(subscription);
-  if (subscription->keep_alive_key_ != MonotonicTime::InfiniteFuture()) {
-    keep_alive_queue_.erase({subscription->keep_alive_key_, subscription});
-    subscription->keep_alive_key_ = MonotonicTime::InfiniteFuture();
+  {
+    absl::MutexLock lock(&registry_mu_);
+    subscriptions_.erase(subscription);
   }
-}
-
-void StreamsService::KeepAliveLoop() {
-  // Keep-alives due within this much of the earliest one are sent together, so the thread wakes
-  // a bounded number of times per interval however many subscriptions there are.
-  const absl::Duration slack = options_.keep_alive_interval / 50;
-  absl::MutexLock lock(&registry_mu_);
-  while (!keep_alive_stop_) {
-    const uint64_t seen = registry_version_;
-    auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(registry_mu_) {
-      return keep_alive_stop_ || registry_version_ != seen;
-    };
-    if (keep_alive_queue_.empty()) {
-      // Not on the clock: with no subscription to keep alive there is nothing to
-      // time, and a FakeClock should not count this thread as a waiter.
-      registry_mu_.Await(absl::Condition(&changed));
-      continue;
-    }
-    const MonotonicTime now = clock_.MonotonicNow();
-    const MonotonicTime first = keep_alive_queue_.begin()->first;
-    if (first > now) {
-      clock_.AwaitWithDeadline(&registry_mu_, absl::Condition(&changed), first);
-      continue;
-    }
-    // Every entry due by the horizon: its key may be stale (the subscription sent events since),
-    // so KeepAlive says when it is really due, and it is queued again under that time.
-    const MonotonicTime horizon = now + slack;
-    while (!keep_alive_queue_.empty() && keep_alive_queue_.begin()->first <= horizon) {
-      Subscription* s = keep_alive_queue_.begin()->second;
-      keep_alive_queue_.erase(keep_alive_queue_.begin());
-      const MonotonicTime next = s->KeepAlive(now, horizon, options_.keep_alive_interval);
-      s->keep_alive_key_ = next;
-      if (next != MonotonicTime::InfiniteFuture()) keep_alive_queue_.emplace(next, s);
-    }
-  }
+  keep_alive_queue_.Remove(subscription);  // after this, no keep-alive refers to it
 }
 
 std::vector<SubscriptionStats> StreamsService::GetSubscriptionStats() {

@@ -30,10 +30,11 @@
 // Reading and writing for subscriptions happens on a small pool of dispatch
 // threads owned by the service, never in the writer's thread.
 //
-// Threads: the dispatch pool and one keep-alive thread, which waits on the
-// clock only while at least one subscription wants keep-alives; it keeps them
-// in order of when they are due, so an idle subscription costs O(log n) once
-// per interval and none when it declined keep-alives.
+// Threads: the dispatch pool, the put threads (put_executor.h) and one
+// keep-alive thread (keep_alive_queue.h), which waits on the clock only while
+// at least one subscription wants keep-alives; it keeps them in order of when
+// they are due, so an idle subscription costs O(log n) once per interval and
+// none when it declined keep-alives.
 //
 // Thread-safe. `store` and `clock` must outlive the service; the gRPC server
 // using it must be shut down before the service is destroyed.
@@ -55,6 +56,7 @@
 #include "common/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/streams.grpc.pb.h"
+#include "shard_store/keep_alive_queue.h"
 #include "shard_store/put_executor.h"
 #include "shard_store/shard_store.h"
 
@@ -161,7 +163,6 @@ class StreamsService final
 
   void Register(Subscription* subscription);
   void Unregister(Subscription* subscription);
-  void KeepAliveLoop();
 
   class ArenaAllocator;
   std::unique_ptr<ArenaAllocator> put_allocator_;
@@ -170,14 +171,8 @@ class StreamsService final
   const StreamsServiceOptions options_;
   absl::Mutex registry_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::set<Subscription*> subscriptions_ ABSL_GUARDED_BY(registry_mu_);
-  // The subscriptions that want keep-alives, by when their next one may be due (a lower bound:
-  // events sent since are not reflected until the entry comes up).
-  std::set<std::pair<MonotonicTime, Subscription*>> keep_alive_queue_
-      ABSL_GUARDED_BY(registry_mu_);
-  // Bumped when the keep-alive thread must look again (an earlier entry).
-  uint64_t registry_version_ ABSL_GUARDED_BY(registry_mu_) = 0;
-  bool keep_alive_stop_ ABSL_GUARDED_BY(registry_mu_) = false;
-  std::thread keep_alive_thread_;
+  // The subscriptions that want keep-alives.
+  KeepAliveQueue keep_alive_queue_;
   absl::Mutex mu_;
   std::deque<Subscription*> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
