@@ -1,0 +1,213 @@
+#include "shard_store/subscription.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "common/grpc_status.h"
+
+namespace tributary::shard_store {
+
+Subscription::Subscription(StreamsService* service, ShardCursor cursor, std::string stream_name,
+                           std::string shard_id, bool keep_alive)
+    : service_(service), store_(service->store_), wants_keep_alive_(keep_alive), cursor_(cursor) {
+  last_event_time_ = service->clock_.MonotonicNow();
+  stats_.stream_name = std::move(stream_name);
+  stats_.shard_id = std::move(shard_id);
+  stats_.next_sequence_number = cursor.next_sequence_number;
+}
+
+MonotonicTime Subscription::KeepAlive(MonotonicTime now, MonotonicTime horizon,
+                                      absl::Duration interval) {
+  absl::MutexLock lock(&mu_);
+  if (finish_called_) return MonotonicTime::InfiniteFuture();  // ending: OnDone unregisters it
+  const MonotonicTime due = last_event_time_ + interval;
+  if (due > horizon) return due;
+  keep_alive_ = true;
+  if (!busy_) {
+    busy_ = true;
+    service_->Dispatch(this);
+  }
+  return now + interval;
+}
+
+SubscriptionStats Subscription::Stats() {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+void Subscription::Start() {
+  service_->Register(this);
+  absl::StatusOr<std::unique_ptr<ShardWatch>> watch =
+      store_.WatchShard(cursor_, [this] { Wake(); });
+  if (!watch.ok()) {
+    {
+      absl::MutexLock lock(&mu_);
+      finish_called_ = true;
+    }
+    Finish(ToGrpcStatus(watch.status()));
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    watch_ = std::move(*watch);
+  }
+  Wake();
+}
+
+void Subscription::Wake() {
+  absl::MutexLock lock(&mu_);
+  wake_ = true;
+  if (busy_ || finish_called_) return;
+  busy_ = true;
+  service_->Dispatch(this);
+}
+
+void Subscription::Run() {
+  bool del = false, cancel = false, stop = false, keep_alive = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (done_) {
+      del = true;
+    } else if (cancelled_ || finish_called_) {
+      busy_ = false;
+      cancel = !finish_called_;
+      finish_called_ = true;
+      stop = true;
+    } else {
+      wake_ = false;
+      keep_alive = keep_alive_;
+    }
+  }
+  if (del) {
+    delete this;
+    return;
+  }
+  if (cancel) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+  if (stop) return;
+  event_.Clear();
+  absl::StatusOr<ReadOutcome> outcome =
+      store_.ReadRecords(&cursor_, kMaxGetRecordsLimit, service_->options_.max_event_bytes,
+                         event_.mutable_records());
+  if (!outcome.ok()) {
+    FinishWith(ToGrpcStatus(outcome.status()));
+    return;
+  }
+  if (event_.records().empty() && !outcome->shard_end && sent_first_ && !keep_alive) {
+    {
+      absl::MutexLock lock(&mu_);
+      if ((wake_ || keep_alive_) && !cancelled_) {
+        service_->Dispatch(this);  // a put or keep-alive came during the read
+        return;
+      }
+      busy_ = false;
+      if (cancelled_ && !finish_called_) {
+        finish_called_ = true;
+        cancel = true;
+      }
+    }
+    if (cancel) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+    return;
+  }
+  sent_first_ = true;
+  event_.set_millis_behind_latest(outcome->millis_behind_latest);
+  if (outcome->shard_end) {
+    shard_end_ = true;
+    for (v1::ChildShard& c : outcome->child_shards) *event_.add_child_shards() = std::move(c);
+  } else if (!event_.records().empty()) {
+    event_.set_continuation_sequence_number(event_.records().rbegin()->sequence_number());
+  } else if (cursor_.next_sequence_number > 0) {
+    event_.set_continuation_sequence_number(std::to_string(cursor_.next_sequence_number - 1));
+  }
+  int64_t bytes = 0;
+  for (const v1::Record& r : event_.records())
+    bytes += r.partition_key().size() + r.data().size();
+  {
+    absl::MutexLock lock(&mu_);
+    stats_.events_in_flight = 1;
+    stats_.records_in_flight = event_.records_size();
+    stats_.bytes_in_flight = bytes;
+    stats_.max_events_in_flight = std::max(stats_.max_events_in_flight, 1);
+    stats_.max_bytes_in_flight = std::max(stats_.max_bytes_in_flight, bytes);
+    stats_.next_sequence_number = cursor_.next_sequence_number;
+    keep_alive_ = false;  // any event keeps the subscription alive
+    last_event_time_ = service_->clock_.MonotonicNow();
+  }
+  StartWrite(&event_);
+}
+
+void Subscription::OnWriteDone(bool ok) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (ok) {
+      ++stats_.events_sent;
+      stats_.records_sent += stats_.records_in_flight;
+    }
+    stats_.events_in_flight = 0;
+    stats_.records_in_flight = 0;
+    stats_.bytes_in_flight = 0;
+  }
+  if (!ok) {
+    FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "the subscriber went away"));
+    return;
+  }
+  if (shard_end_) {
+    FinishWith(grpc::Status::OK);
+    return;
+  }
+  bool cancel = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!cancelled_ && !finish_called_) {
+      service_->Dispatch(this);  // more may wait beyond the last event; stays busy
+      return;
+    }
+    busy_ = false;
+    cancel = !finish_called_;
+    finish_called_ = true;
+  }
+  if (cancel) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+}
+
+void Subscription::OnCancel() {
+  bool finish = false;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    if (!busy_ && !finish_called_) {
+      finish_called_ = true;
+      finish = true;
+    }
+  }
+  if (finish) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+}
+
+void Subscription::OnDone() {
+  service_->Unregister(this);
+  std::unique_ptr<ShardWatch> watch;
+  {
+    absl::MutexLock lock(&mu_);
+    watch = std::move(watch_);
+  }
+  watch.reset();  // no callback runs after this
+  bool del;
+  {
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+    del = !busy_;
+  }
+  if (del) delete this;
+}
+
+void Subscription::FinishWith(const grpc::Status& status) {
+  {
+    absl::MutexLock lock(&mu_);
+    busy_ = false;
+    if (finish_called_) return;
+    finish_called_ = true;
+  }
+  Finish(status);
+}
+
+}  // namespace tributary::shard_store
