@@ -49,4 +49,10 @@ absl::uint128 PartitionKeyHash(absl::string_view partition_key) {
   return ReadBigEndian128(absl::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
+std::string ShardIdFromIndex(uint32_t index) {
+  std::string id = "shardId-000000000000";
+  for (int pos = 19; index != 0 && pos >= 8; --pos, index /= 10) id[pos] = '0' + index % 10;
+  return id;
+}
+
 }  // namespace tributary::shard_store

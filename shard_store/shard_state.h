@@ -1,8 +1,10 @@
-// Shard state (internal to shard_store/): the in-memory state of one shard —
-// its sequence numbers and runs in flight, the visible tip (below) with its
-// advance rule (Finish) and the close protocol (BeginClose / CommitClose /
+// Shard state (the :shard_state library, internal to shard_store/): the
+// in-memory state of one shard, ShardState (ShardStore::Shard in the store's
+// code) — its sequence numbers and runs in flight, the visible tip (below) with
+// its advance rule (Finish) and the close protocol (BeginClose / CommitClose /
 // AbortClose), the WaitForRecords wake-up, and the watchers WatchShard
-// registers (ShardWatcherRegistration). Nothing here touches RocksDB.
+// registers (ShardWatcherRegistration). Nothing here touches RocksDB;
+// shard_state_test specifies it on its own.
 //
 // Concurrency and visibility (the "visible tip"). Two PutRecords calls may write
 // the same shard at once. Each call takes its stream's put lock once (for every
@@ -55,7 +57,7 @@
 #include "common/clock.h"
 #include "proto/streams.pb.h"
 #include "shard_store/hash_key.h"
-#include "shard_store/shard_store.h"
+#include "shard_store/shard_watch.h"
 
 namespace tributary::shard_store {
 
@@ -68,9 +70,9 @@ struct InFlight {
 
 class ShardWatcherRegistration;
 
-struct ShardStore::Shard {
+struct ShardState {
   // `put_mu_in`: the stream's put_mu (the stream outlives its shards' use).
-  Shard(uint32_t index_in, absl::uint128 start, absl::uint128 end, absl::Mutex* put_mu_in)
+  ShardState(uint32_t index_in, absl::uint128 start, absl::uint128 end, absl::Mutex* put_mu_in)
       : index(index_in),
         id(ShardIdFromIndex(index_in)),
         starting_hash_key(start),
@@ -197,7 +199,7 @@ struct ShardStore::Shard {
 // is not running and will not run again (Notify calls watchers under watch_mu).
 class ShardWatcherRegistration : public ShardWatch {
  public:
-  ShardWatcherRegistration(std::shared_ptr<ShardStore::Shard> shard, std::function<void()> callback)
+  ShardWatcherRegistration(std::shared_ptr<ShardState> shard, std::function<void()> callback)
       : shard_(std::move(shard)), callback_(std::move(callback)) {
     absl::MutexLock lock(&shard_->watch_mu);
     it_ = shard_->watchers.insert(shard_->watchers.end(), &callback_);
@@ -210,7 +212,7 @@ class ShardWatcherRegistration : public ShardWatch {
   }
 
  private:
-  std::shared_ptr<ShardStore::Shard> shard_;
+  std::shared_ptr<ShardState> shard_;
   std::function<void()> callback_;
   std::list<std::function<void()>*>::iterator it_;
 };

@@ -50,13 +50,7 @@ std::string FormatSeq(uint64_t v) {
 
 }  // namespace
 
-// --- Shard ids ---------------------------------------------------------------
-
-std::string ShardIdFromIndex(uint32_t index) {
-  std::string id = "shardId-000000000000";
-  for (int pos = 19; index != 0 && pos >= 8; --pos, index /= 10) id[pos] = '0' + index % 10;
-  return id;
-}
+// --- Shard ids (ShardIdFromIndex: hash_key.cc) ---------------------------------
 
 namespace {
 

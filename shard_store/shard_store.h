@@ -57,6 +57,7 @@
 #include "rocksdb/status.h"
 #include "rocksdb/write_batch.h"
 #include "shard_store/hash_key.h"
+#include "shard_store/shard_watch.h"
 
 namespace tributary::shard_store {
 
@@ -75,10 +76,9 @@ inline constexpr absl::Duration kIteratorLifetime = absl::Minutes(5);
 inline constexpr char kThroughputExceeded[] = "ProvisionedThroughputExceededException";
 inline constexpr char kInternalFailure[] = "InternalFailure";
 
-// Hash keys (ParseHashKey, FormatHashKey, PartitionKeyHash): shard_store/hash_key.h.
+// Hash keys (ParseHashKey, FormatHashKey, PartitionKeyHash) and shard ids
+// (ShardIdFromIndex): shard_store/hash_key.h.
 // Sequence numbers: ParseSequenceNumber in common/proto_util.h (1–20 digits, ≤ 2^64−1).
-// "shardId-" + index as 12 decimal digits.
-std::string ShardIdFromIndex(uint32_t index);
 
 // What a RocksDB write of the store is for (see WriteInterceptor).
 enum class WriteKind {
@@ -138,18 +138,13 @@ struct ReadOutcome {
   std::vector<v1::ChildShard> child_shards;  // set when shard_end
 };
 
-// A registration made by WatchShard. Destroying it unregisters; after the
-// destructor returns the callback is not running and will not run again.
-class ShardWatch {
- public:
-  virtual ~ShardWatch() = default;
-};
-
 // The RocksDB options the store opens its database with: `options` plus a
 // memtable insert hint per shard for the "records" column family (see
 // RocksDbOptions::memtable_insert_hint_prefix_bytes). Exposed so that a raw
 // RocksDB comparison (tools/bench/put_records) can open its database alike.
 RocksDbOptions StoreRocksDbOptions(RocksDbOptions options);
+
+struct ShardState;
 
 class ShardStore {
  public:
@@ -336,7 +331,8 @@ class ShardStore {
   void SetChangeListener(std::function<void(const std::string& stream_name)> listener);
 
   struct Stream;
-  struct Shard;
+  // A shard's in-memory state (shard_state.h).
+  using Shard = ShardState;
 
  private:
   ShardStore(const ShardStoreOptions& options, Clock& clock, std::unique_ptr<RocksDb> db);
