@@ -1,6 +1,6 @@
 """tributary_proto_library: C++ messages and gRPC stubs from a .proto, with the system protoc."""
 
-def tributary_proto_library(name, src, deps = [], dep_srcs = []):
+def tributary_proto_library(name, src, deps = [], dep_srcs = [], visibility = None):
     """Generates <stem>.pb.{h,cc} and <stem>.grpc.pb.{h,cc} and wraps them in a cc_library.
 
     Args:
@@ -8,6 +8,8 @@ def tributary_proto_library(name, src, deps = [], dep_srcs = []):
       src: the .proto file in this package.
       deps: tributary_proto_library targets whose .proto files `src` imports.
       dep_srcs: those imported .proto files (protoc reads them; they are not regenerated).
+      visibility: the cc_library's visibility (the package's default when not given); the
+        generated files stay private to the package.
     """
     stem = src[:-len(".proto")]
     outs = [
@@ -28,5 +30,5 @@ def tributary_proto_library(name, src, deps = [], dep_srcs = []):
         srcs = [stem + ".pb.cc", stem + ".grpc.pb.cc"],
         hdrs = [stem + ".pb.h", stem + ".grpc.pb.h"],
         deps = deps + ["//third_party:grpc++", "//third_party:protobuf"],
-        visibility = ["//visibility:public"],
+        visibility = visibility,
     )
