@@ -25,6 +25,7 @@ inline constexpr char kExpiredNextToken[] = "ExpiredNextTokenException";
 inline constexpr char kIncompleteSignature[] = "IncompleteSignatureException";
 inline constexpr char kInternalFailure[] = "InternalFailure";
 inline constexpr char kInvalidArgument[] = "InvalidArgumentException";
+inline constexpr char kInvalidSignature[] = "InvalidSignatureException";
 inline constexpr char kLimitExceeded[] = "LimitExceededException";
 inline constexpr char kMissingAuthenticationToken[] = "MissingAuthenticationTokenException";
 inline constexpr char kProvisionedThroughputExceeded[] = "ProvisionedThroughputExceededException";
@@ -32,6 +33,7 @@ inline constexpr char kResourceInUse[] = "ResourceInUseException";
 inline constexpr char kResourceNotFound[] = "ResourceNotFoundException";
 inline constexpr char kSerialization[] = "SerializationException";
 inline constexpr char kServiceUnavailable[] = "ServiceUnavailable";
+inline constexpr char kUnrecognizedClient[] = "UnrecognizedClientException";
 inline constexpr char kUnknownOperation[] = "UnknownOperationException";
 inline constexpr char kValidation[] = "ValidationException";
 

@@ -1,7 +1,11 @@
 #include "aws/aws_flags.h"
 
+#include <utility>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "aws/sigv4_verifier.h"
 #include "common/host_port.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
@@ -13,6 +17,10 @@ DEFINE_string(aws_listen, "",
 DEFINE_string(aws_region, "us-east-1", "The region in the AWS front door's ARNs.");
 DEFINE_string(aws_account_id, "000000000000",
               "The account id (12 digits) in the AWS front door's ARNs.");
+DEFINE_string(aws_credentials_file, "",
+              "Verify the AWS front door's SigV4 signatures against this file (the AWS CLI's "
+              "shared-credentials format: [principal] sections with aws_access_key_id and "
+              "aws_secret_access_key). Empty: accept any well-formed signature.");
 DEFINE_string(aws_port_file, "", "After binding --aws_listen, write the bound port to this file.");
 
 namespace tributary::aws {
@@ -37,6 +45,11 @@ absl::Status CheckAwsFlags() {
     return absl::InvalidArgumentError(
         absl::StrCat("--aws_account_id=\"", FLAGS_aws_account_id, "\": expected 12 digits"));
   }
+  if (!FLAGS_aws_credentials_file.empty()) {
+    if (absl::Status s = ReadAwsCredentialsFile(FLAGS_aws_credentials_file).status(); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("--aws_credentials_file: ", s.message()));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -46,6 +59,15 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(shard_store::
   options.listen_address = FLAGS_aws_listen;
   options.kinesis.region = FLAGS_aws_region;
   options.kinesis.account_id = FLAGS_aws_account_id;
+  if (!FLAGS_aws_credentials_file.empty()) {
+    absl::StatusOr<std::vector<AwsCredential>> credentials =
+        ReadAwsCredentialsFile(FLAGS_aws_credentials_file);
+    if (!credentials.ok()) {
+      return absl::Status(credentials.status().code(),
+                          absl::StrCat("--aws_credentials_file: ", credentials.status().message()));
+    }
+    options.credentials = *std::move(credentials);
+  }
   absl::StatusOr<std::unique_ptr<AwsServer>> server = AwsServer::Start(options, store);
   if (!server.ok()) {
     return absl::Status(server.status().code(), absl::StrCat("--aws_listen=", FLAGS_aws_listen,
@@ -55,7 +77,12 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(shard_store::
     if (absl::Status s = WritePortFile(FLAGS_aws_port_file, (*server)->port()); !s.ok()) return s;
   }
   LOG(INFO) << "AWS front door (Kinesis API) on port " << (*server)->port() << " ("
-            << FLAGS_aws_region << ", account " << FLAGS_aws_account_id << ")";
+            << FLAGS_aws_region << ", account " << FLAGS_aws_account_id << "; signatures "
+            << (options.credentials.empty()
+                    ? "accepted unverified"
+                    : absl::StrCat("verified against ", options.credentials.size(),
+                                   " credentials from ", FLAGS_aws_credentials_file))
+            << ")";
   return server;
 }
 

@@ -6,6 +6,9 @@
 //   --aws_region=us-east-1   the region in ARNs
 //   --aws_account_id=000000000000   the account in ARNs (12 digits)
 //   --aws_port_file=PATH     after binding, write the port there (for --aws_listen=HOST:0)
+//   --aws_credentials_file=PATH   verify SigV4 signatures against these credentials (the AWS
+//                            CLI's shared-credentials format, sigv4_verifier.h); empty (the
+//                            default): accept any well-formed signature
 #ifndef TRIBUTARY_AWS_AWS_FLAGS_H_
 #define TRIBUTARY_AWS_AWS_FLAGS_H_
 
@@ -20,7 +23,8 @@ namespace tributary::aws {
 
 // Checks the flags before anything is opened. Errors: INVALID_ARGUMENT naming the flag — a bad
 // --aws_listen (as common/host_port.h's CheckAddressFlags says), a region that is not
-// lower-case letters, digits and '-', an account id that is not 12 digits.
+// lower-case letters, digits and '-', an account id that is not 12 digits, a credentials file
+// that cannot be read or parsed.
 absl::Status CheckAwsFlags();
 
 // Starts the front door over `store` as the flags say, and writes --aws_port_file. Returns

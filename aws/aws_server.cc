@@ -8,10 +8,16 @@ absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(const AwsServerOptio
                                                             shard_store::ShardStore& store) {
   std::unique_ptr<AwsServer> server(new AwsServer());
   server->kinesis_ = std::make_unique<KinesisApi>(store, options.kinesis);
-  server->router_.AddApi(server->kinesis_.get());
+  if (!options.credentials.empty()) {
+    server->verifier_ = std::make_unique<SigV4Verifier>(
+        options.credentials, options.kinesis.region,
+        options.clock != nullptr ? *options.clock : RealClock::Get());
+  }
+  server->router_ = std::make_unique<AwsRouter>(server->verifier_.get());
+  server->router_->AddApi(server->kinesis_.get());
   HttpServerOptions http = options.http;
   http.listen_address = options.listen_address;
-  absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(http, server->router_);
+  absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(http, *server->router_);
   if (!started.ok()) return started.status();
   server->http_ = std::move(*started);
   return server;

@@ -11,11 +11,14 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "aws/http_server.h"
 #include "aws/kinesis_handler.h"
 #include "aws/router.h"
+#include "aws/sigv4_verifier.h"
+#include "common/clock.h"
 #include "shard_store/shard_store.h"
 
 namespace tributary::aws {
@@ -27,6 +30,10 @@ struct AwsServerOptions {
   KinesisApiOptions kinesis;
   // Threads and limits; its listen_address is ignored (listen_address above is used).
   HttpServerOptions http;
+  // Who may call (--aws_credentials_file). Empty: any well-formed signature is accepted.
+  std::vector<AwsCredential> credentials;
+  // The clock signatures' dates are checked against; nullptr: RealClock::Get().
+  Clock* clock = nullptr;
 };
 
 class AwsServer {
@@ -44,7 +51,8 @@ class AwsServer {
  private:
   AwsServer() = default;
   std::unique_ptr<KinesisApi> kinesis_;
-  AwsRouter router_;
+  std::unique_ptr<SigV4Verifier> verifier_;  // null: signatures are not verified
+  std::unique_ptr<AwsRouter> router_;
   std::unique_ptr<HttpServer> http_;  // last: destroyed first, while the router still exists
 };
 

@@ -1,9 +1,12 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "aws/cbor_codec.h"
 #include "aws/json_codec.h"
 #include "aws/value.h"
@@ -72,6 +75,46 @@ TEST(JsonCodecTest, MalformedJsonIsRejectedWithTheOffset) {
 TEST(JsonCodecTest, InvalidUtf8AndLoneSurrogatesAreRejected) {
   EXPECT_FALSE(ParseJson("{\"k\": \"\xC3\"}").ok());
   EXPECT_FALSE(ParseJson(R"({"k": "\ud83d"})").ok());
+}
+
+TEST(JsonCodecTest, ANulByteAnywhereIsRejectedNotTakenAsTheEnd) {
+  for (const std::string& body :
+       {std::string("{\"a\": 1}\0{\"b\": 2}", 17), std::string("{\"a\": \"x\0y\"}", 13),
+        std::string("\0", 1)}) {
+    absl::StatusOr<Value> v = ParseJson(body);
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument) << absl::CEscape(body);
+    EXPECT_THAT(std::string(v.status().message()), HasSubstr("NUL")) << absl::CEscape(body);
+  }
+}
+
+TEST(JsonCodecTest, Utf8IsCheckedAsRfc3629SaysAtEveryOffset) {
+  const std::vector<std::pair<std::string, bool>> strings = {
+      {"\xC3\xA9", true},              // é
+      {"\xE2\x82\xAC", true},          // €
+      {"\xF0\x9F\x98\x80", true},      // U+1F600
+      {"\xF4\x8F\xBF\xBF", true},      // U+10FFFF, the last code point
+      {"\xC0\x80", false},              // overlong NUL
+      {"\xC1\xBF", false},              // overlong
+      {"\xE0\x9F\xBF", false},          // overlong three-byte form
+      {"\xED\xA0\x80", false},          // a surrogate (U+D800) written raw
+      {"\xF0\x8F\xBF\xBF", false},      // overlong four-byte form
+      {"\xF4\x90\x80\x80", false},      // above U+10FFFF
+      {"\xF5\x80\x80\x80", false},      // no such lead byte
+      {"\x80", false},                  // a continuation byte alone
+      {"\xE2\x82", false},              // truncated
+      {"\xE2\x28\xA1", false},          // a bad continuation byte
+  };
+  // Behind 0..16 ASCII bytes, so that the eight-bytes-at-a-time path meets each sequence at
+  // every alignment, and at the very end of a string.
+  for (const auto& [bytes, valid] : strings) {
+    for (size_t prefix = 0; prefix <= 16; ++prefix) {
+      const std::string body =
+          absl::StrCat(R"({"k": ")", std::string(prefix, 'a'), bytes, R"("})");
+      EXPECT_EQ(ParseJson(body).ok(), valid) << absl::CEscape(body);
+    }
+  }
+  absl::StatusOr<Value> v = ParseJson("{\"k\": \"abcdefghij\xFF\"}");
+  EXPECT_THAT(std::string(v.status().message()), HasSubstr("byte 17: invalid UTF-8"));
 }
 
 TEST(JsonCodecTest, NestingDeeperThanTheLimitIsRejectedWithoutRecursion) {

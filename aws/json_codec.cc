@@ -4,6 +4,8 @@
 #include "aws/json_codec.h"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -11,7 +13,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/error/en.h"
-#include "rapidjson/memorystream.h"
 #include "rapidjson/reader.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -137,19 +138,75 @@ void Write(const Value& v, rapidjson::Writer<rapidjson::StringBuffer>* w) {
   }
 }
 
+// The offset of the first byte that does not begin a well-formed UTF-8 sequence (RFC 3629: no
+// overlong forms, no surrogates, nothing above U+10FFFF), or npos. ASCII, which is nearly every
+// byte of a Kinesis body (base64 data), is checked eight bytes at a time: RapidJSON's own
+// per-character validation was the largest single cost of parsing a PutRecords call.
+size_t FirstInvalidUtf8(absl::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    uint64_t word;
+    while (i + sizeof(word) <= n) {
+      std::memcpy(&word, p + i, sizeof(word));
+      if ((word & 0x8080808080808080ULL) != 0) break;
+      i += sizeof(word);
+    }
+    if (i >= n) break;
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      length = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      length = 3;
+      if (c == 0xE0) low = 0xA0;   // no overlong forms
+      if (c == 0xED) high = 0x9F;  // no surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      length = 4;
+      if (c == 0xF0) low = 0x90;   // no overlong forms
+      if (c == 0xF4) high = 0x8F;  // nothing above U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + length > n || p[i + 1] < low || p[i + 1] > high) return i;
+    for (size_t k = 2; k < length; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return i;
+    }
+    i += length;
+  }
+  return absl::string_view::npos;
+}
+
 }  // namespace
 
-absl::StatusOr<Value> ParseJson(absl::string_view body) {
+absl::StatusOr<Value> ParseJson(const std::string& body) {
   if (body.size() > std::numeric_limits<rapidjson::SizeType>::max()) {
     return absl::InvalidArgumentError("JSON body too large");
   }
-  // MemoryStream reads exactly `body` (no terminating NUL needed); kParseValidateEncodingFlag
-  // checks the UTF-8 as it goes.
-  rapidjson::MemoryStream in(body.data(), body.size());
+  // The whole body must be UTF-8 (RFC 8259), checked up front, faster than RapidJSON's
+  // kParseValidateEncodingFlag would check it string by string. (Outside strings JSON is ASCII,
+  // so the two accept the same bodies.)
+  if (const size_t bad = FirstInvalidUtf8(body); bad != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed JSON at byte ", bad, ": invalid UTF-8"));
+  }
+  // StringStream reads up to the terminating NUL (and with RAPIDJSON_SSE2 scans strings 16 bytes
+  // at a time), so a NUL inside the body must be refused first: it would end the document early.
+  if (const void* nul = std::memchr(body.data(), '\0', body.size()); nul != nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed JSON at byte ", static_cast<const char*>(nul) - body.data(),
+                     ": a NUL byte"));
+  }
+  rapidjson::StringStream in(body.c_str());
   rapidjson::Reader reader;
   Builder builder;
-  constexpr unsigned kFlags =
-      rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag;
   rapidjson::ParseResult ok = reader.Parse<kFlags>(in, builder);
   if (!ok) {
     if (builder.too_deep()) {

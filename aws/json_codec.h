@@ -20,8 +20,9 @@ namespace tributary::aws {
 
 // Parses one JSON value (the whole of `body`; only whitespace may follow it). Errors:
 // INVALID_ARGUMENT saying what is wrong and at which byte offset: malformed JSON, invalid UTF-8,
-// a lone surrogate, nesting deeper than kMaxValueDepth, an empty body.
-absl::StatusOr<Value> ParseJson(absl::string_view body);
+// a lone surrogate, a NUL byte, nesting deeper than kMaxValueDepth, an empty body. (A string,
+// not a string_view: the parser reads the terminating NUL a std::string guarantees.)
+absl::StatusOr<Value> ParseJson(const std::string& body);
 
 // Serializes `value` as compact JSON (UTF-8, non-ASCII characters unescaped).
 std::string WriteJson(const Value& value);

@@ -47,6 +47,7 @@ class KinesisApi : public AwsApi {
   KinesisApi(shard_store::ShardStore& store, KinesisApiOptions options);
 
   absl::string_view target_prefix() const override { return kTargetPrefix; }
+  absl::string_view signing_name() const override { return "kinesis"; }
   AwsOutcome Call(const AwsCall& call) override;
 
   // "arn:aws:kinesis:<region>:<account>:stream/<name>".

@@ -118,6 +118,21 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
                 "header");
   }
 
+  std::string principal;
+  if (verifier_ != nullptr) {
+    absl::StatusOr<std::string> verified =
+        verifier_->Verify(request, *authorization, api->second->signing_name());
+    if (!verified.ok()) {
+      const char* type = verified.status().code() == absl::StatusCode::kUnauthenticated
+                             ? kUnrecognizedClient
+                         : verified.status().code() == absl::StatusCode::kInvalidArgument
+                             ? kIncompleteSignature
+                             : kInvalidSignature;
+      return fail(type, std::string(verified.status().message()));
+    }
+    principal = *std::move(verified);
+  }
+
   const std::optional<Encoding> encoding = EncodingOf(request.Header("content-type"));
   if (!encoding) {
     return fail(kSerialization,
@@ -131,7 +146,7 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
     return fail(kSerialization, "the request body must be a structure");
   }
 
-  const AwsCall call{operation, *input, encoding->protocol, *authorization};
+  const AwsCall call{operation, *input, encoding->protocol, *authorization, principal};
   AwsOutcome outcome = api->second->Call(call);
   if (!outcome.ok()) {
     if (outcome.error().http_status >= 500) {

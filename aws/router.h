@@ -7,13 +7,16 @@
 //     a second kind of API routed by path; nothing is routed by path yet.)
 //   Content-Type: application/x-amz-json-1.1 or -1.0 (JSON; application/json is taken as JSON
 //     too), application/x-amz-cbor-1.1 (CBOR). The reply has the request's content type.
-//   Authorization: SigV4 (sigv4.h), checked for form only; X-Amz-Date (or Date) required.
+//   Authorization: SigV4 (sigv4.h); X-Amz-Date (or Date) required. Checked for form only, or,
+//     with a SigV4Verifier (--aws_credentials_file), verified (sigv4_verifier.h).
 //
 // Errors (each an AwsError reply in the request's encoding, see aws_error.h):
 //   no X-Amz-Target, an unknown prefix or operation  → 400 UnknownOperationException
 //   a method other than POST                         → 400 UnknownOperationException
 //   no Authorization header                          → 400 MissingAuthenticationTokenException
 //   a malformed Authorization, no X-Amz-Date/Date    → 400 IncompleteSignatureException
+//   with a verifier: an unknown access key id         → 400 UnrecognizedClientException
+//                    a wrong signature, scope or date → 400 InvalidSignatureException
 //   an unsupported Content-Type, a body that is not
 //   valid JSON/CBOR or not a structure               → 400 SerializationException
 //   a body over the HTTP server's limit              → 413 InvalidArgumentException
@@ -34,6 +37,7 @@
 #include "aws/aws_error.h"
 #include "aws/http_message.h"
 #include "aws/sigv4.h"
+#include "aws/sigv4_verifier.h"
 #include "aws/value.h"
 
 namespace tributary::aws {
@@ -58,6 +62,8 @@ struct AwsCall {
   const Value& input;           // the decoded body (a map)
   Protocol protocol;            // how the body was encoded (blobs and timestamps differ)
   const SigV4Authorization& authorization;
+  // Who signed it: the credentials file's profile name when signatures are verified, else "".
+  absl::string_view principal;
 };
 
 // One AWS JSON/CBOR RPC API behind the front door (an adapter over one of our libraries).
@@ -66,6 +72,8 @@ class AwsApi {
   virtual ~AwsApi() = default;
   // The X-Amz-Target prefix this API serves, e.g. "Kinesis_20131202".
   virtual absl::string_view target_prefix() const = 0;
+  // The service name its requests are signed for (the credential scope's), e.g. "kinesis".
+  virtual absl::string_view signing_name() const = 0;
   // Serves one call. An operation the API does not know is an UnknownOperationException.
   // Thread-safe; may block.
   virtual AwsOutcome Call(const AwsCall& call) = 0;
@@ -73,7 +81,9 @@ class AwsApi {
 
 class AwsRouter : public HttpHandler {
  public:
-  AwsRouter() = default;
+  // Without a verifier any well-formed signature is accepted. `verifier`, when given, must
+  // outlive the router.
+  explicit AwsRouter(const SigV4Verifier* verifier = nullptr) : verifier_(verifier) {}
 
   // Serves `api`'s target prefix. `api` must outlive the router. Precondition (CHECKed): no API
   // with the same prefix was added.
@@ -83,6 +93,7 @@ class AwsRouter : public HttpHandler {
   HttpResponse BodyTooLarge(const HttpRequest& request, uint64_t limit) override;
 
  private:
+  const SigV4Verifier* const verifier_;
   std::map<std::string, AwsApi*, std::less<>> apis_;
 };
 

@@ -6,9 +6,14 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "aws/aws_error.h"
 #include "aws/cbor_codec.h"
 #include "aws/json_codec.h"
+#include "aws/sigv4.h"
+#include "aws/sigv4_verifier.h"
+#include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -28,6 +33,7 @@ class EchoApi : public AwsApi {
  public:
   explicit EchoApi(std::string prefix) : prefix_(std::move(prefix)) {}
   absl::string_view target_prefix() const override { return prefix_; }
+  absl::string_view signing_name() const override { return "kinesis"; }
   AwsOutcome Call(const AwsCall& call) override {
     ++calls;
     if (call.operation == "Fail") {
@@ -39,6 +45,7 @@ class EchoApi : public AwsApi {
     out.Add("Operation", Value::String(std::string(call.operation)));
     out.Add("Region", Value::String(call.authorization.region));
     out.Add("Input", call.input);
+    if (!call.principal.empty()) out.Add("Principal", Value::String(std::string(call.principal)));
     return out;
   }
   int calls = 0;
@@ -195,6 +202,89 @@ TEST_F(RouterTest, AnOversizedBodyIsA413InTheRequestsEncoding) {
   absl::StatusOr<Value> body = ParseCbor(r.body);
   ASSERT_TRUE(body.ok());
   EXPECT_EQ(body->Find("__type")->string_value(), kInvalidArgument);
+}
+
+// With credentials, the router verifies every signature before the API sees the call, and the
+// API learns who signed it.
+class VerifyingRouterTest : public RouterTest {
+ protected:
+  VerifyingRouterTest()
+      : clock_(absl::FromUnixSeconds(1704164645)),  // 20240102T030405Z
+        verifier_({{"AKID", "secret", "orders-producer"}}, "us-east-1", clock_),
+        verifying_(&verifier_),
+        api_("Kinesis_20131202") {
+    verifying_.AddApi(&api_);
+  }
+
+  // A request to Kinesis_20131202.Echo signed by `key` with `secret`.
+  HttpRequest Signed(const std::string& key, const std::string& secret) {
+    HttpRequest r = Request("Kinesis_20131202.Echo", R"({"A": 1})");
+    r.headers.emplace_back("host", "127.0.0.1:4566");
+    SigV4Authorization a;
+    a.access_key_id = key;
+    a.date = "20240102";
+    a.region = "us-east-1";
+    a.service = "kinesis";
+    a.signed_headers = {"content-type", "host", "x-amz-date", "x-amz-target"};
+    const std::string signature = SigV4Signature(secret, "20240102T030405Z", a,
+                                                 SigV4CanonicalRequest(r, a.signed_headers));
+    for (auto& [name, value] : r.headers) {
+      if (name == "authorization") {
+        value = absl::StrCat("AWS4-HMAC-SHA256 Credential=", key,
+                             "/20240102/us-east-1/kinesis/aws4_request, "
+                             "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=",
+                             signature);
+      }
+    }
+    return r;
+  }
+
+  FakeClock clock_;
+  SigV4Verifier verifier_;
+  AwsRouter verifying_;
+  EchoApi api_;
+};
+
+TEST_F(VerifyingRouterTest, AGoodSignatureReachesTheApiWithItsPrincipal) {
+  HttpResponse r = verifying_.Handle(Signed("AKID", "secret"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body,
+            R"({"Operation":"Echo","Region":"us-east-1","Input":{"A":1},)"
+            R"("Principal":"orders-producer"})");
+  EXPECT_EQ(api_.calls, 1);
+}
+
+TEST_F(VerifyingRouterTest, BadSignaturesAreRefusedWithAwsCodesBeforeTheApi) {
+  HttpResponse wrong_secret = verifying_.Handle(Signed("AKID", "not-secret"));
+  EXPECT_EQ(wrong_secret.status, 400);
+  EXPECT_EQ(JsonError(wrong_secret).first, kInvalidSignature);
+  EXPECT_EQ(HeaderOf(wrong_secret, "x-amzn-ErrorType"), kInvalidSignature);
+
+  HttpResponse unknown = verifying_.Handle(Signed("AKIANOBODY", "secret"));
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(JsonError(unknown),
+            std::make_pair(std::string(kUnrecognizedClient),
+                           std::string("The security token included in the request is invalid.")));
+
+  HttpRequest tampered = Signed("AKID", "secret");
+  tampered.body = R"({"A": 2})";
+  EXPECT_EQ(JsonError(verifying_.Handle(tampered)).first, kInvalidSignature);
+
+  HttpRequest bad_date = Signed("AKID", "secret");
+  for (auto& [name, value] : bad_date.headers) {
+    if (name == "x-amz-date") value = "yesterday";
+  }
+  EXPECT_EQ(JsonError(verifying_.Handle(bad_date)).first, kIncompleteSignature);
+
+  clock_.Advance(absl::Minutes(16));  // a replay, too late
+  EXPECT_EQ(JsonError(verifying_.Handle(Signed("AKID", "secret"))).first, kInvalidSignature);
+  EXPECT_EQ(api_.calls, 0);
+}
+
+TEST_F(RouterTest, WithoutCredentialsAnyWellFormedSignatureIsAcceptedAnonymously) {
+  HttpResponse r = router_.Handle(Request("Kinesis_20131202.Echo", "{}"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.find("Principal"), std::string::npos) << r.body;
 }
 
 TEST(AwsErrorTest, StatusCodesMapThroughTheOperationsRow) {

@@ -4,12 +4,10 @@
 //                  SignedHeaders=content-type;host;x-amz-date;x-amz-target,
 //                  Signature=<64 lowercase hex digits>
 //
-// The front door accepts any well-formed signature (as kinesalite and LocalStack do): it checks
-// the form, not the HMAC. Verifying signatures against an --aws_credentials_file (access key id
-// → secret) with AWS's errors (UnrecognizedClientException for an unknown key,
-// InvalidSignatureException for a wrong signature or a stale X-Amz-Date) is a later step; it
-// needs the canonical request (method, path, query, the signed headers, the body's SHA-256),
-// which the router has, and this parser's output.
+// This file parses that header and computes signatures (the canonical request, the string to
+// sign, the derived key), as AWS's "Create a signed AWS API request" documents them for every
+// service but S3. Deciding whether a request is allowed (credentials, clock skew, scope) is
+// sigv4_verifier.h's job; without --aws_credentials_file the front door only checks the form.
 #ifndef TRIBUTARY_AWS_SIGV4_H_
 #define TRIBUTARY_AWS_SIGV4_H_
 
@@ -18,6 +16,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "aws/http_message.h"
 
 namespace tributary::aws {
 
@@ -36,6 +36,28 @@ struct SigV4Authorization {
 // parameter, a credential that is not AKID/YYYYMMDD/region/service/aws4_request, an empty
 // SignedHeaders, a signature that is not 64 hex digits. Pure; thread-safe.
 absl::StatusOr<SigV4Authorization> ParseSigV4Authorization(absl::string_view header);
+
+// The canonical request of `request` over `signed_headers` (lower-case names, in the order the
+// Authorization header lists them; canonicalization sorts them):
+//   METHOD \n canonical URI \n canonical query \n canonical headers \n signed headers \n
+//   hex(SHA-256(body))
+// The URI is the target's path with dot segments removed and every byte but unreserved ones and
+// '/' percent-encoded (so a path as sent is encoded a second time, as non-S3 services sign it);
+// the query's parameters are decoded, re-encoded and sorted; each header's values are joined with
+// ',', trimmed and have runs of spaces collapsed. A signed header the request lacks contributes an
+// empty value (the signature then does not match). Pure.
+std::string SigV4CanonicalRequest(const HttpRequest& request,
+                                  const std::vector<std::string>& signed_headers);
+
+// "YYYYMMDDTHHMMSSZ", the form X-Amz-Date carries and the string to sign uses.
+std::string SigV4Timestamp(absl::Time time);
+
+// The signature (64 lower-case hex digits) of `canonical_request` made at `timestamp` (as
+// SigV4Timestamp writes it) with `secret_access_key`, scoped to the authorization's date,
+// region and service. Pure.
+std::string SigV4Signature(absl::string_view secret_access_key, absl::string_view timestamp,
+                           const SigV4Authorization& authorization,
+                           absl::string_view canonical_request);
 
 }  // namespace tributary::aws
 

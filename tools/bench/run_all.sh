@@ -47,4 +47,8 @@ run micro tools/bench/micro/micro_bench --benchmark_out="$out/micro.json" \
 rm -rf "$out/lease_sync"
 run lease_sync stream_tracker/lease_sync_bench --mappings=1 --shards=9999 --dir="$out/lease_sync"
 rm -rf "$out/lease_sync"
+echo "== kinesis_http: $(uptime)" | tee -a "$out/load.txt"
+tools/bench/kinesis_http/run.sh --json_out="$out/kinesis_http.json" >"$out/kinesis_http.out" \
+  2>"$out/kinesis_http.log" || echo "!! kinesis_http exited $?" | tee -a "$out/load.txt"
+tail -n 30 "$out/kinesis_http.out"
 echo "results in $out"

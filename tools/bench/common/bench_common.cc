@@ -18,9 +18,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "common/clock.h"
 #include "gflags/gflags.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
@@ -339,6 +342,75 @@ absl::StatusOr<std::unique_ptr<FunctionServer>> FunctionServer::Start(int64_t tr
   if (!server.ok()) return server.status();
   f->server_ = std::move(*server);
   return f;
+}
+
+namespace {
+
+// Counts a serialized PutRecordsResponse without building it: the number of result entries
+// (field 2) and failed_record_count (field 1). False when the bytes are not such a response.
+bool CountPutRecordsResponse(const grpc::ByteBuffer& buffer, int64_t* entries, int64_t* failed) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return false;
+  std::string bytes;
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  *entries = 0;
+  *failed = 0;
+  while (uint32_t tag = in.ReadTag()) {
+    if (tag == (1 << 3 | 0)) {  // failed_record_count, varint
+      uint32_t v;
+      if (!in.ReadVarint32(&v)) return false;
+      *failed = v;
+    } else if (tag == (2 << 3 | 2)) {  // records, length-delimited
+      uint32_t length;
+      if (!in.ReadVarint32(&length) || !in.Skip(static_cast<int>(length))) return false;
+      ++*entries;
+    } else {
+      return false;
+    }
+  }
+  return in.ConsumedEntireMessage();
+}
+
+}  // namespace
+
+void RunPreserializedPutRecords(const std::shared_ptr<grpc::Channel>& channel,
+                                const v1::PutRecordsRequest& request, const std::atomic<bool>& go,
+                                const absl::Time& deadline, PutCounts& counts) {
+  const std::string serialized = request.SerializeAsString();
+  grpc::Slice slice(serialized);
+  const grpc::ByteBuffer request_bytes(&slice, 1);
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  while (!go.load()) std::this_thread::yield();
+  while (absl::Now() < deadline) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::ByteBuffer response;
+    grpc::Status status;
+    std::unique_ptr<grpc::GenericClientAsyncResponseReader> call =
+        stub.PrepareUnaryCall(&context, "/tributary.v1.Streams/PutRecords", request_bytes, &cq);
+    call->StartCall();
+    call->Finish(&response, &status, reinterpret_cast<void*>(1));
+    void* tag;
+    bool ok;
+    int64_t entries, failed;
+    if (!cq.Next(&tag, &ok) || !ok || !status.ok() ||
+        !CountPutRecordsResponse(response, &entries, &failed) ||
+        entries != request.records_size()) {
+      counts.failed_calls.fetch_add(1);
+      continue;
+    }
+    counts.ok_records.fetch_add(entries - failed);
+    counts.failed_records.fetch_add(failed);
+  }
+  cq.Shutdown();
+  void* tag;
+  bool ok;
+  while (cq.Next(&tag, &ok)) {
+  }
 }
 
 int64_t Preload(const std::string& address, const std::string& stream, int64_t count, int bytes,

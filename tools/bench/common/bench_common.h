@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/grpc_server.h"
 #include "grpcpp/grpcpp.h"
 #include "leasing/leasing_service.h"
@@ -175,6 +176,22 @@ class FunctionServer {
 // *failed when non-null.
 int64_t Preload(const std::string& address, const std::string& stream, int64_t count, int bytes,
                 int clients, int per_call, uint64_t first_id = 0, int64_t* failed = nullptr);
+
+// What a PutRecords load generator saw: records acknowledged, records the replies reported as
+// failed, and calls that failed outright (transport error, error status, malformed reply).
+struct PutCounts {
+  std::atomic<int64_t> ok_records{0};
+  std::atomic<int64_t> failed_records{0};
+  std::atomic<int64_t> failed_calls{0};
+};
+
+// One gRPC PutRecords client: waits for `go`, then sends `request` until `deadline` (read only
+// after `go`, so it may be set just before `go` is). The request is serialized once and resent as bytes through a generic stub,
+// and each reply's entries and failed_record_count are counted without building it: the load
+// generator's own protobuf work leaves the shared cores, the server's is unchanged.
+void RunPreserializedPutRecords(const std::shared_ptr<grpc::Channel>& channel,
+                                const v1::PutRecordsRequest& request, const std::atomic<bool>& go,
+                                const absl::Time& deadline, PutCounts& counts);
 
 // Progress line to stderr.
 void Progress(const char* fmt, ...) ABSL_PRINTF_ATTRIBUTE(1, 2);

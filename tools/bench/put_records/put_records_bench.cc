@@ -52,15 +52,14 @@
 #include "common/grpc_server.h"
 #include "common/rocksdb_util.h"
 #include "gflags/gflags.h"
-#include "google/protobuf/io/coded_stream.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "proto/streams.grpc.pb.h"
 #include "rocksdb/write_batch.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/shard_store_node.h"
+#include "tools/bench/common/bench_common.h"
 
 DEFINE_bool(quick, false, "Smoke mode: one size, one shard count, 0.3 s cells.");
 DEFINE_double(seconds_per_cell, 2.0, "Measured seconds per cell (gRPC and raw each).");
@@ -109,45 +108,6 @@ v1::PutRecordsRequest MakeRequest(int client, int record_bytes) {
   return r;
 }
 
-std::shared_ptr<grpc::Channel> OwnChannel(const std::string& address, int index) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
-  args.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
-  // A distinct subchannel (TCP connection) per client.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  args.SetInt("tributary.bench.client", index);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-}
-
-// Counts a serialized PutRecordsResponse without building it: the number of
-// result entries (field 2) and failed_record_count (field 1). False when the
-// bytes are not such a response.
-bool CountResponse(const grpc::ByteBuffer& buffer, int64_t* entries, int64_t* failed) {
-  std::vector<grpc::Slice> slices;
-  if (!buffer.Dump(&slices).ok()) return false;
-  std::string bytes;
-  for (const grpc::Slice& s : slices)
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                            static_cast<int>(bytes.size()));
-  *entries = 0;
-  *failed = 0;
-  while (uint32_t tag = in.ReadTag()) {
-    if (tag == (1 << 3 | 0)) {  // failed_record_count, varint
-      uint32_t v;
-      if (!in.ReadVarint32(&v)) return false;
-      *failed = v;
-    } else if (tag == (2 << 3 | 2)) {  // records, length-delimited
-      uint32_t length;
-      if (!in.ReadVarint32(&length) || !in.Skip(static_cast<int>(length))) return false;
-      ++*entries;
-    } else {
-      return false;
-    }
-  }
-  return in.ConsumedEntireMessage();
-}
-
 // One client: PutRecords calls until `deadline`; a failed call or a malformed
 // response counts in `errors`.
 void RunClient(const std::string& address, int c, const Cell& cell, const std::atomic<bool>& go,
@@ -172,42 +132,12 @@ void RunClient(const std::string& address, int c, const Cell& cell, const std::a
     }
     return;
   }
-  // Pre-serialized: the request's bytes are built once; each call sends them
-  // (a ref-counted slice, no copy) and the server parses them as usual.
-  const std::string serialized = request.SerializeAsString();
-  grpc::Slice slice(serialized);
-  const grpc::ByteBuffer request_bytes(&slice, 1);
-  grpc::GenericStub stub(channel);
-  grpc::CompletionQueue cq;
-  while (!go.load()) std::this_thread::yield();
-  while (absl::Now() < deadline) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    grpc::ByteBuffer response;
-    grpc::Status status;
-    std::unique_ptr<grpc::GenericClientAsyncResponseReader> call =
-        stub.PrepareUnaryCall(&context, "/tributary.v1.Streams/PutRecords", request_bytes, &cq);
-    call->StartCall();
-    call->Finish(&response, &status, reinterpret_cast<void*>(1));
-    void* tag;
-    bool ok;
-    if (!cq.Next(&tag, &ok) || !ok || !status.ok()) {
-      errors.fetch_add(1);
-      continue;
-    }
-    int64_t entries, failed;
-    if (!CountResponse(response, &entries, &failed) || entries != request.records_size()) {
-      errors.fetch_add(1);
-      continue;
-    }
-    ok_records.fetch_add(entries - failed);
-    failed_records.fetch_add(failed);
-  }
-  cq.Shutdown();
-  void* tag;
-  bool ok;
-  while (cq.Next(&tag, &ok)) {
-  }
+  // Pre-serialized (bench_common): the request's bytes are built once and resent.
+  PutCounts counts;
+  RunPreserializedPutRecords(channel, request, go, deadline, counts);
+  ok_records.fetch_add(counts.ok_records.load());
+  failed_records.fetch_add(counts.failed_records.load());
+  errors.fetch_add(counts.failed_calls.load());
 }
 
 absl::Status RunGrpc(const std::string& dir, Cell* cell) {
