@@ -123,11 +123,10 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
     absl::StatusOr<std::string> verified =
         verifier_->Verify(request, *authorization, api->second->signing_name());
     if (!verified.ok()) {
-      const char* type = verified.status().code() == absl::StatusCode::kUnauthenticated
-                             ? kUnrecognizedClient
-                         : verified.status().code() == absl::StatusCode::kInvalidArgument
-                             ? kIncompleteSignature
-                             : kInvalidSignature;
+      const char* type =
+          verified.status().code() == absl::StatusCode::kUnauthenticated   ? kUnrecognizedClient
+          : verified.status().code() == absl::StatusCode::kInvalidArgument ? kIncompleteSignature
+                                                                           : kInvalidSignature;
       return fail(type, std::string(verified.status().message()));
     }
     principal = *std::move(verified);

@@ -226,8 +226,8 @@ class VerifyingRouterTest : public RouterTest {
     a.region = "us-east-1";
     a.service = "kinesis";
     a.signed_headers = {"content-type", "host", "x-amz-date", "x-amz-target"};
-    const std::string signature = SigV4Signature(secret, "20240102T030405Z", a,
-                                                 SigV4CanonicalRequest(r, a.signed_headers));
+    const std::string signature =
+        SigV4Signature(secret, "20240102T030405Z", a, SigV4CanonicalRequest(r, a.signed_headers));
     for (auto& [name, value] : r.headers) {
       if (name == "authorization") {
         value = absl::StrCat("AWS4-HMAC-SHA256 Credential=", key,
@@ -248,9 +248,8 @@ class VerifyingRouterTest : public RouterTest {
 TEST_F(VerifyingRouterTest, AGoodSignatureReachesTheApiWithItsPrincipal) {
   HttpResponse r = verifying_.Handle(Signed("AKID", "secret"));
   EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.body,
-            R"({"Operation":"Echo","Region":"us-east-1","Input":{"A":1},)"
-            R"("Principal":"orders-producer"})");
+  EXPECT_EQ(r.body, R"({"Operation":"Echo","Region":"us-east-1","Input":{"A":1},)"
+                    R"("Principal":"orders-producer"})");
   EXPECT_EQ(api_.calls, 1);
 }
 
