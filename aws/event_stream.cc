@@ -53,8 +53,8 @@ std::string EventStreamEvent(absl::string_view event_type, absl::string_view con
   return EncodeEventStreamMessage(headers, payload);
 }
 
-std::string EventStreamException(absl::string_view exception_type,
-                                 absl::string_view content_type, absl::string_view payload) {
+std::string EventStreamException(absl::string_view exception_type, absl::string_view content_type,
+                                 absl::string_view payload) {
   return EncodeEventStreamMessage({{":message-type", "exception"},
                                    {":exception-type", std::string(exception_type)},
                                    {":content-type", std::string(content_type)}},

@@ -39,8 +39,8 @@ std::string EventStreamEvent(absl::string_view event_type, absl::string_view con
 // An error ending the stream: ":message-type" "exception", ":exception-type" `exception_type`
 // (an AWS error code such as "ResourceNotFoundException"), ":content-type" `content_type`, and
 // the error's body as the payload.
-std::string EventStreamException(absl::string_view exception_type,
-                                 absl::string_view content_type, absl::string_view payload);
+std::string EventStreamException(absl::string_view exception_type, absl::string_view content_type,
+                                 absl::string_view payload);
 
 }  // namespace tributary::aws
 

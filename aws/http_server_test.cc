@@ -33,10 +33,75 @@ using ::testing::HasSubstr;
 // A failure guard only: how long a test waits for something that should happen at once.
 constexpr absl::Duration kGuard = absl::Seconds(30);
 
-// Answers "<method> <target> <body size>"; requests to /block wait until released.
+// A streamed body: "one" and "two" at Start, "three" and the end once those are drained (when
+// `finish`), else nothing more until the test writes.
+class TestStream : public ResponseStream {
+ public:
+  explicit TestStream(bool finish) : finish_(finish) {}
+  void Start(std::shared_ptr<StreamWriter> writer) override {
+    absl::MutexLock lock(&mu_);
+    writer_ = writer;
+    writer_->Write("one");
+    writer_->Write("two");
+  }
+  void OnDrained() override {
+    absl::MutexLock lock(&mu_);
+    ++drained_;
+    if (finish_ && drained_ == 1) {
+      writer_->Write("three");
+      writer_->Finish();
+    }
+  }
+  void OnClosed() override {
+    absl::MutexLock lock(&mu_);
+    ++closed_;
+  }
+
+  std::shared_ptr<StreamWriter> writer() {
+    absl::MutexLock lock(&mu_);
+    return writer_;
+  }
+  // Waits until OnDrained has been called more than `drained` times or OnClosed was called.
+  bool AwaitDrainedPastOrClosed(int drained) {
+    absl::MutexLock lock(&mu_);
+    auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return drained_ > drained || closed_ > 0; };
+    return mu_.AwaitWithTimeout(absl::Condition(&done), kGuard);
+  }
+  bool AwaitStarted() {
+    absl::MutexLock lock(&mu_);
+    auto started = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return writer_ != nullptr; };
+    return mu_.AwaitWithTimeout(absl::Condition(&started), kGuard);
+  }
+  int drained() {
+    absl::MutexLock lock(&mu_);
+    return drained_;
+  }
+  int closed() {
+    absl::MutexLock lock(&mu_);
+    return closed_;
+  }
+
+ private:
+  const bool finish_;
+  absl::Mutex mu_;
+  std::shared_ptr<StreamWriter> writer_ ABSL_GUARDED_BY(mu_);
+  int drained_ ABSL_GUARDED_BY(mu_) = 0;
+  int closed_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Answers "<method> <target> <body size>"; requests to /block wait until released; /stream and
+// /stream-open answer with `stream` (a finishing or an open TestStream).
 class TestHandler : public HttpHandler {
  public:
+  std::shared_ptr<TestStream> stream;
+
   HttpResponse Handle(HttpRequest request) override {
+    if (request.target == "/stream" || request.target == "/stream-open") {
+      HttpResponse response;
+      response.headers.emplace_back("Content-Type", "application/vnd.amazon.eventstream");
+      response.stream = stream;
+      return response;
+    }
     {
       absl::MutexLock lock(&mu_);
       ++in_handler_;
@@ -148,6 +213,53 @@ class HttpServerTest : public ::testing::Test {
   TestHandler handler_;
   std::unique_ptr<HttpServer> server_;
 };
+
+TEST_F(HttpServerTest, AStreamedResponseIsChunkedAndEndsItsConnection) {
+  handler_.stream = std::make_shared<TestStream>(/*finish=*/true);
+  Start();
+  Client client(server_->port());
+  client.Send(Post("/stream", ""));
+  http::response<http::string_body> r = client.Read();
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_TRUE(r.chunked());
+  EXPECT_EQ(r[http::field::content_type], "application/vnd.amazon.eventstream");
+  EXPECT_EQ(r.body(), "onetwothree");
+  EXPECT_EQ(handler_.stream->closed(), 0);
+  EXPECT_FALSE(r.keep_alive());
+  EXPECT_FALSE(handler_.stream->writer()->Write("late")) << "the stream has finished";
+  EXPECT_TRUE(client.ServerClosed());
+}
+
+TEST_F(HttpServerTest, AStreamWhoseClientLeftIsClosedAndItsWritesFail) {
+  handler_.stream = std::make_shared<TestStream>(/*finish=*/false);
+  Start();
+  {
+    Client client(server_->port());
+    client.Send(Post("/stream-open", ""));
+    ASSERT_TRUE(handler_.stream->AwaitStarted());
+    ASSERT_TRUE(handler_.stream->AwaitDrainedPastOrClosed(0));
+  }  // the client goes away without reading
+  // The server learns it when a write fails: keep writing (as keep-alives would) until it does.
+  std::shared_ptr<StreamWriter> writer = handler_.stream->writer();
+  for (int i = 0; i < 1000 && handler_.stream->closed() == 0; ++i) {
+    const int drained = handler_.stream->drained();
+    if (!writer->Write(std::string(64 << 10, 'k'))) break;
+    ASSERT_TRUE(handler_.stream->AwaitDrainedPastOrClosed(drained));
+  }
+  EXPECT_EQ(handler_.stream->closed(), 1);
+  EXPECT_FALSE(writer->Write("more"));
+}
+
+TEST_F(HttpServerTest, ShutdownClosesAnOpenStream) {
+  handler_.stream = std::make_shared<TestStream>(/*finish=*/false);
+  Start();
+  Client client(server_->port());
+  client.Send(Post("/stream-open", ""));
+  ASSERT_TRUE(handler_.stream->AwaitStarted());
+  server_->Shutdown();
+  EXPECT_EQ(handler_.stream->closed(), 1);
+  EXPECT_FALSE(handler_.stream->writer()->Write("after shutdown"));
+}
 
 TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {
   Start();
