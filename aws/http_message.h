@@ -83,6 +83,11 @@ class HttpHandler {
   // The response to a request whose body exceeds the server's limit of `limit` bytes; `request`
   // has the method, target and headers, and no body. The server closes the connection after it.
   virtual HttpResponse BodyTooLarge(const HttpRequest& request, uint64_t limit) = 0;
+  // The response to a request refused by admission control (HttpServerOptions'
+  // max_pending_requests / max_pending_bytes); `request` has no body. `pending_requests` and
+  // `pending_bytes` are what was admitted when it came. Must be cheap: it runs on an io thread.
+  virtual HttpResponse Overloaded(const HttpRequest& request, int pending_requests,
+                                  uint64_t pending_bytes) = 0;
 };
 
 }  // namespace tributary::aws

@@ -79,6 +79,26 @@ class HttpServer::Impl {
   // Registers a new connection; false once shutting down (the caller drops it).
   bool Register(const std::shared_ptr<Session>& session);
 
+  // Admission control (HttpServerOptions::max_pending_*): takes a slot for a request with a body
+  // of `bytes`, or returns false (and the current load in *requests, *pending) when full.
+  bool Admit(uint64_t bytes, int* requests, uint64_t* pending) {
+    absl::MutexLock lock(&admission_mu_);
+    *requests = pending_requests_;
+    *pending = pending_bytes_;
+    if (pending_requests_ + 1 > options_.max_pending_requests ||
+        pending_bytes_ + bytes > options_.max_pending_bytes) {
+      return false;
+    }
+    ++pending_requests_;
+    pending_bytes_ += bytes;
+    return true;
+  }
+  void Release(uint64_t bytes) {
+    absl::MutexLock lock(&admission_mu_);
+    --pending_requests_;
+    pending_bytes_ -= bytes;
+  }
+
  private:
   void Accept();
 
@@ -92,6 +112,10 @@ class HttpServer::Impl {
   // run out of work between two posts and never run the second).
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   net::thread_pool workers_;
+
+  absl::Mutex admission_mu_;
+  int pending_requests_ ABSL_GUARDED_BY(admission_mu_) = 0;
+  uint64_t pending_bytes_ ABSL_GUARDED_BY(admission_mu_) = 0;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
@@ -122,6 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
     EndStream(/*closed=*/true);
+    ReleaseAdmission();
   }
 
   // From a StreamWriter, on any thread: hops onto this session's strand.
@@ -166,6 +191,13 @@ class Session : public std::enable_shared_from_this<Session> {
         absl::EqualsIgnoreCase(std::string(message[http::field::expect]), "100-continue");
     const boost::optional<uint64_t> length = header_parser_->content_length();
     if (length && *length > options_.max_body_bytes) return BodyTooLarge();
+    const uint64_t cost = length ? *length : options_.max_body_bytes;
+    int pending_requests = 0;
+    uint64_t pending_bytes = 0;
+    if (!server_->Admit(cost, &pending_requests, &pending_bytes)) {
+      return Refuse(server_->handler().Overloaded(request_, pending_requests, pending_bytes));
+    }
+    admitted_bytes_ = cost;
     if (expect_continue) {
       continue_.emplace(http::status::continue_, message.version());
       stream_.expires_after(Chrono(options_.io_timeout));
@@ -228,10 +260,23 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void BodyTooLarge() {
-    HttpResponse response = server_->handler().BodyTooLarge(request_, options_.max_body_bytes);
+    Refuse(server_->handler().BodyTooLarge(request_, options_.max_body_bytes));
+  }
+
+  // Answers a request whose body is not read; the rest of it is drained and the connection
+  // closed (Discard), so that a client writing its whole body first still reads the answer.
+  void Refuse(HttpResponse response) {
     header_parser_.reset();
     body_parser_.reset();
     Reply(std::move(response), /*close=*/true);
+  }
+
+  // Gives back the admission slot of the request in progress, if any.
+  void ReleaseAdmission() {
+    if (admitted_bytes_) {
+      server_->Release(*admitted_bytes_);
+      admitted_bytes_.reset();
+    }
   }
 
   void Reply(HttpResponse response, bool close) {
@@ -249,6 +294,7 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *response_,
                       [self = shared_from_this(), close](beast::error_code ec, size_t) {
                         self->response_.reset();
+                        self->ReleaseAdmission();
                         if (ec) return self->CloseNow();
                         if (close) return self->Discard();
                         self->ReadHeader();
@@ -413,6 +459,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool stream_finishing_ = false;         // Finish was called: the last chunk follows the queue
   std::atomic<bool> closed_flag_{false};  // closed_, readable from writers' threads
   HttpRequest request_;
+  // The admitted request's counted bytes, from its header until its response is written.
+  std::optional<uint64_t> admitted_bytes_;
   bool keep_alive_ = true;
   bool closed_ = false;
   uint64_t discarded_ = 0;

@@ -125,6 +125,14 @@ class TestHandler : public HttpHandler {
     --in_handler_;
     return response;
   }
+  HttpResponse Overloaded(const HttpRequest& request, int pending_requests,
+                          uint64_t pending_bytes) override {
+    HttpResponse response;
+    response.status = 429;
+    response.body = absl::StrCat("busy for ", request.target, ": ", pending_requests, " requests, ",
+                                 pending_bytes, " bytes");
+    return response;
+  }
   HttpResponse BodyTooLarge(const HttpRequest& request, uint64_t limit) override {
     HttpResponse response;
     response.status = 413;
@@ -259,6 +267,46 @@ TEST_F(HttpServerTest, ShutdownClosesAnOpenStream) {
   server_->Shutdown();
   EXPECT_EQ(handler_.stream->closed(), 1);
   EXPECT_FALSE(handler_.stream->writer()->Write("after shutdown"));
+}
+
+TEST_F(HttpServerTest, PastThePendingRequestBoundARequestIsRefusedAtOnceUntilOneCompletes) {
+  HttpServerOptions options;
+  options.max_pending_requests = 2;
+  Start(options);
+  Client first(server_->port()), second(server_->port()), third(server_->port());
+  first.Send(Post("/block", "1"));
+  second.Send(Post("/block", "22"));
+  ASSERT_TRUE(handler_.WaitUntilInHandler(2));
+  third.Send(Post("/refused", "333"));
+  http::response<http::string_body> refused = third.Read();
+  EXPECT_EQ(refused.result_int(), 429);
+  EXPECT_EQ(refused.body(), "busy for /refused: 2 requests, 3 bytes");
+  EXPECT_TRUE(third.ServerClosed());
+  EXPECT_EQ(handler_.calls(), 2) << "the refused request never reached the handler";
+  handler_.Release();
+  EXPECT_EQ(first.Read().body(), "POST /block 1");
+  EXPECT_EQ(second.Read().body(), "POST /block 2");
+  // Both slots are free again once their responses are written.
+  Client fourth(server_->port());
+  fourth.Send(Post("/again", "4444"));
+  EXPECT_EQ(fourth.Read().body(), "POST /again 4");
+}
+
+TEST_F(HttpServerTest, PastThePendingByteBoundALargeRequestIsRefusedAndASmallOneServed) {
+  HttpServerOptions options;
+  options.max_pending_bytes = 1000;
+  Start(options);
+  Client blocked(server_->port()), large(server_->port()), small(server_->port());
+  blocked.Send(Post("/block", std::string(600, 'b')));
+  ASSERT_TRUE(handler_.WaitUntilInHandler(1));
+  large.Send(Post("/large", std::string(500, 'l')));
+  http::response<http::string_body> refused = large.Read();
+  EXPECT_EQ(refused.result_int(), 429);
+  EXPECT_EQ(refused.body(), "busy for /large: 1 requests, 600 bytes");
+  small.Send(Post("/small", std::string(400, 's')));
+  EXPECT_EQ(small.Read().body(), "POST /small 400");
+  handler_.Release();
+  EXPECT_EQ(blocked.Read().body(), "POST /block 600");
 }
 
 TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {
