@@ -137,31 +137,43 @@ void StreamsService::DispatchLoop() {
   }
 }
 
+absl::StatusOr<ShardCursor> StreamsService::ResolveSubscription(
+    const v1::SubscribeToShardRequest& request) {
+  if (request.stream_name().empty()) {
+    return absl::InvalidArgumentError(
+        "stream_name: must be set (Tributary names the stream instead of a consumer ARN)");
+  }
+  if (request.shard_id().empty()) return absl::InvalidArgumentError("shard_id: must be set");
+  absl::StatusOr<ShardCursor> cursor = store_.ResolveStartingPosition(
+      request.stream_name(), request.shard_id(), request.starting_position());
+  if (!cursor.ok() && cursor.status().code() == absl::StatusCode::kInvalidArgument) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("starting_position: ", cursor.status().message()));
+  }
+  return cursor;
+}
+
 grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* StreamsService::SubscribeToShard(
     grpc::CallbackServerContext* context, const v1::SubscribeToShardRequest* request) {
-  if (request->stream_name().empty()) {
-    return new ErrorReactor(absl::InvalidArgumentError(
-        "stream_name: must be set (Tributary names the stream instead of a consumer ARN)"));
-  }
-  if (request->shard_id().empty()) {
-    return new ErrorReactor(absl::InvalidArgumentError("shard_id: must be set"));
-  }
-  absl::StatusOr<ShardCursor> cursor = store_.ResolveStartingPosition(
-      request->stream_name(), request->shard_id(), request->starting_position());
-  if (!cursor.ok()) {
-    absl::Status s = cursor.status();
-    if (s.code() == absl::StatusCode::kInvalidArgument) {
-      s = absl::InvalidArgumentError(absl::StrCat("starting_position: ", s.message()));
-    }
-    return new ErrorReactor(s);
-  }
+  absl::StatusOr<ShardCursor> cursor = ResolveSubscription(*request);
+  if (!cursor.ok()) return new ErrorReactor(cursor.status());
   // A subscriber may decline keep-alive events (kKeepAliveMetadataKey: "off").
   bool keep_alive = true;
   const auto& metadata = context->client_metadata();
   auto it = metadata.find(kKeepAliveMetadataKey);
   if (it != metadata.end() && it->second == "off") keep_alive = false;
-  auto* subscription =
-      new Subscription(this, *cursor, request->stream_name(), request->shard_id(), keep_alive);
+  auto* subscription = new GrpcSubscription(this, *cursor, request->stream_name(),
+                                            request->shard_id(), keep_alive);
+  subscription->Start();
+  return subscription;
+}
+
+absl::StatusOr<SubscriptionControl*> StreamsService::Subscribe(
+    const v1::SubscribeToShardRequest& request, bool keep_alive, SubscriptionSink* sink) {
+  absl::StatusOr<ShardCursor> cursor = ResolveSubscription(request);
+  if (!cursor.ok()) return cursor.status();
+  auto* subscription = new SinkSubscription(this, *cursor, request.stream_name(),
+                                            request.shard_id(), keep_alive, sink);
   subscription->Start();
   return subscription;
 }

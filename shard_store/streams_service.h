@@ -51,6 +51,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
@@ -63,6 +65,35 @@
 namespace tributary::shard_store {
 
 class Subscription;
+
+// A subscriber's side of a subscription started with StreamsService::Subscribe (a transport
+// other than gRPC: the AWS front door's event stream). Implemented by the service.
+class SubscriptionControl {
+ public:
+  // The event last passed to SubscriptionSink::SendEvent has been sent (ok) or cannot be (the
+  // subscriber is gone). The next event comes only after this.
+  virtual void WriteDone(bool ok) = 0;
+  // The subscriber went away: the subscription ends (SendFinish follows, unless it came).
+  virtual void Cancel() = 0;
+  // Once, after SendFinish, when the transport will make no more calls: frees the subscription.
+  virtual void Done() = 0;
+
+ protected:
+  ~SubscriptionControl() = default;
+};
+
+// Where such a subscription's events go. Called on the service's dispatch threads (and, for
+// SendFinish, wherever the subscription ends), one call at a time; must not block.
+class SubscriptionSink {
+ public:
+  virtual ~SubscriptionSink() = default;
+  // One event, exactly as the gRPC call would send it; answer with WriteDone.
+  virtual void SendEvent(const v1::SubscribeToShardEvent& event) = 0;
+  // The end: OK at SHARD_END (the last event carried the child shards), else the error the gRPC
+  // call would end with (NOT_FOUND for a deleted stream, CANCELLED after Cancel). Answer with
+  // Done once no more calls will come.
+  virtual void SendFinish(const absl::Status& status) = 0;
+};
 
 struct StreamsServiceOptions {
   // Threads that read and send SubscribeToShard events.
@@ -155,6 +186,13 @@ class StreamsService final
   grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* SubscribeToShard(
       grpc::CallbackServerContext* context, const v1::SubscribeToShardRequest* request) override;
 
+  // SubscribeToShard for another transport: the same checks, events, flow control and
+  // keep-alives (when `keep_alive`) as the gRPC call, delivered to `sink`, which must stay valid
+  // until it calls Done. Errors, before anything is sent: as the gRPC call's status
+  // (INVALID_ARGUMENT, NOT_FOUND for an unknown stream or shard).
+  absl::StatusOr<SubscriptionControl*> Subscribe(const v1::SubscribeToShardRequest& request,
+                                                 bool keep_alive, SubscriptionSink* sink);
+
  private:
   friend class Subscription;
   // Queues `subscription` for a dispatch thread.
@@ -163,6 +201,8 @@ class StreamsService final
 
   void Register(Subscription* subscription);
   void Unregister(Subscription* subscription);
+  // The cursor a SubscribeToShard request starts at; errors as the call's status.
+  absl::StatusOr<ShardCursor> ResolveSubscription(const v1::SubscribeToShardRequest& request);
 
   class ArenaAllocator;
   std::unique_ptr<ArenaAllocator> put_allocator_;

@@ -46,7 +46,7 @@ void Subscription::Start() {
       absl::MutexLock lock(&mu_);
       finish_called_ = true;
     }
-    Finish(ToGrpcStatus(watch.status()));
+    SendFinish(watch.status());
     return;
   }
   {
@@ -84,14 +84,14 @@ void Subscription::Run() {
     delete this;
     return;
   }
-  if (cancel) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+  if (cancel) SendFinish(absl::CancelledError("subscription cancelled"));
   if (stop) return;
   event_.Clear();
   absl::StatusOr<ReadOutcome> outcome =
       store_.ReadRecords(&cursor_, kMaxGetRecordsLimit, service_->options_.max_event_bytes,
                          event_.mutable_records());
   if (!outcome.ok()) {
-    FinishWith(ToGrpcStatus(outcome.status()));
+    FinishWith(outcome.status());
     return;
   }
   if (event_.records().empty() && !outcome->shard_end && sent_first_ && !keep_alive) {
@@ -107,7 +107,7 @@ void Subscription::Run() {
         cancel = true;
       }
     }
-    if (cancel) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+    if (cancel) SendFinish(absl::CancelledError("subscription cancelled"));
     return;
   }
   sent_first_ = true;
@@ -134,10 +134,10 @@ void Subscription::Run() {
     keep_alive_ = false;  // any event keeps the subscription alive
     last_event_time_ = service_->clock_.MonotonicNow();
   }
-  StartWrite(&event_);
+  SendEvent(event_);
 }
 
-void Subscription::OnWriteDone(bool ok) {
+void Subscription::WriteDone(bool ok) {
   {
     absl::MutexLock lock(&mu_);
     if (ok) {
@@ -149,11 +149,11 @@ void Subscription::OnWriteDone(bool ok) {
     stats_.bytes_in_flight = 0;
   }
   if (!ok) {
-    FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "the subscriber went away"));
+    FinishWith(absl::CancelledError("the subscriber went away"));
     return;
   }
   if (shard_end_) {
-    FinishWith(grpc::Status::OK);
+    FinishWith(absl::OkStatus());
     return;
   }
   bool cancel = false;
@@ -167,10 +167,10 @@ void Subscription::OnWriteDone(bool ok) {
     cancel = !finish_called_;
     finish_called_ = true;
   }
-  if (cancel) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+  if (cancel) SendFinish(absl::CancelledError("subscription cancelled"));
 }
 
-void Subscription::OnCancel() {
+void Subscription::Cancel() {
   bool finish = false;
   {
     absl::MutexLock lock(&mu_);
@@ -180,10 +180,10 @@ void Subscription::OnCancel() {
       finish = true;
     }
   }
-  if (finish) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "subscription cancelled"));
+  if (finish) SendFinish(absl::CancelledError("subscription cancelled"));
 }
 
-void Subscription::OnDone() {
+void Subscription::Done() {
   service_->Unregister(this);
   std::unique_ptr<ShardWatch> watch;
   {
@@ -200,14 +200,14 @@ void Subscription::OnDone() {
   if (del) delete this;
 }
 
-void Subscription::FinishWith(const grpc::Status& status) {
+void Subscription::FinishWith(const absl::Status& status) {
   {
     absl::MutexLock lock(&mu_);
     busy_ = false;
     if (finish_called_) return;
     finish_called_ = true;
   }
-  Finish(status);
+  SendFinish(status);
 }
 
 }  // namespace tributary::shard_store

@@ -15,18 +15,25 @@
 // to "sent" in OnWriteDone. Lock order: StreamsService::registry_mu_ (or the
 // keep-alive queue's lock) → Subscription::mu_ → StreamsService::mu_.
 //
-// Owns itself: created by StreamsService::SubscribeToShard, deleted once gRPC is done with it
-// (OnDone) and no dispatch refers to it. `service` must outlive it.
+// Transport-neutral: the events go out through SendEvent/SendFinish, and the transport reports
+// back with WriteDone/Cancel/Done. GrpcSubscription (below) is the gRPC call's reactor;
+// SinkSubscription hands the events to a SubscriptionSink (the AWS front door's event stream,
+// streams_service.h's StreamsService::Subscribe), so both transports share this logic.
+//
+// Owns itself: created by StreamsService, deleted once the transport is done with it (Done)
+// and no dispatch refers to it. `service` must outlive it.
 #ifndef TRIBUTARY_SHARD_STORE_SUBSCRIPTION_H_
 #define TRIBUTARY_SHARD_STORE_SUBSCRIPTION_H_
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/grpc_status.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/streams.pb.h"
 #include "shard_store/keep_alive_queue.h"
@@ -35,11 +42,11 @@
 
 namespace tributary::shard_store {
 
-class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent>,
-                     public KeepAliveQueue::Member {
+class Subscription : public KeepAliveQueue::Member, public SubscriptionControl {
  public:
   Subscription(StreamsService* service, ShardCursor cursor, std::string stream_name,
                std::string shard_id, bool keep_alive);
+  virtual ~Subscription() = default;
 
   // From the keep-alive queue (its lock held): when a keep-alive is due by
   // `horizon`, asks for an event even if there is nothing to send (a write in
@@ -61,13 +68,21 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent>,
   // On a dispatch thread.
   void Run();
 
-  void OnWriteDone(bool ok) override;
-  void OnCancel() override;
-  void OnDone() override;
+  // From the transport (SubscriptionControl): the event handed to SendEvent is written (or
+  // not: the subscriber is gone); the subscriber went away; the transport is done with it.
+  void WriteDone(bool ok) override;
+  void Cancel() override;
+  void Done() override;
+
+ protected:
+  // Sends one event; the transport calls WriteDone when it is written. Never two at once.
+  virtual void SendEvent(const v1::SubscribeToShardEvent& event) = 0;
+  // Ends the call (once), never with a write outstanding; the transport calls Done after it.
+  virtual void SendFinish(const absl::Status& status) = 0;
 
  private:
-  // Finishes (once) from a dispatch or OnWriteDone with no write outstanding.
-  void FinishWith(const grpc::Status& status);
+  // Finishes (once) from a dispatch or WriteDone with no write outstanding.
+  void FinishWith(const absl::Status& status);
 
   StreamsService* const service_;
   ShardStore& store_;
@@ -86,6 +101,36 @@ class Subscription : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent>,
   SubscriptionStats stats_ ABSL_GUARDED_BY(mu_);
   bool keep_alive_ ABSL_GUARDED_BY(mu_) = false;     // send an event even if empty
   MonotonicTime last_event_time_ ABSL_GUARDED_BY(mu_);  // by the service's monotonic clock
+};
+
+// The gRPC transport: the SubscribeToShard call's reactor.
+class GrpcSubscription final : public Subscription,
+                               public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> {
+ public:
+  using Subscription::Subscription;
+
+  void OnWriteDone(bool ok) override { WriteDone(ok); }
+  void OnCancel() override { Cancel(); }
+  void OnDone() override { Done(); }
+
+ private:
+  void SendEvent(const v1::SubscribeToShardEvent& event) override { StartWrite(&event); }
+  void SendFinish(const absl::Status& status) override { Finish(ToGrpcStatus(status)); }
+};
+
+// Any other transport, through a SubscriptionSink (StreamsService::Subscribe).
+class SinkSubscription final : public Subscription {
+ public:
+  SinkSubscription(StreamsService* service, ShardCursor cursor, std::string stream_name,
+                   std::string shard_id, bool keep_alive, SubscriptionSink* sink)
+      : Subscription(service, cursor, std::move(stream_name), std::move(shard_id), keep_alive),
+        sink_(sink) {}
+
+ private:
+  void SendEvent(const v1::SubscribeToShardEvent& event) override { sink_->SendEvent(event); }
+  void SendFinish(const absl::Status& status) override { sink_->SendFinish(status); }
+
+  SubscriptionSink* const sink_;
 };
 
 }  // namespace tributary::shard_store
