@@ -222,6 +222,109 @@ TEST_F(StreamsServiceTest, SubscriptionEndsAtShardEndWithChildShards) {
   EXPECT_THAT(children, ElementsAre("shardId-000000000001", "shardId-000000000002"));
 }
 
+// A SubscriptionSink as a test drives it: records what it is sent; the test answers.
+class RecordingSink : public SubscriptionSink {
+ public:
+  void SendEvent(const v1::SubscribeToShardEvent& event) override {
+    absl::MutexLock lock(&mu_);
+    events_.push_back(event);
+  }
+  void SendFinish(const absl::Status& status) override {
+    absl::MutexLock lock(&mu_);
+    finish_ = status;
+  }
+  // Waits for the n-th event (1-based) or the finish; returns it, or nullopt after a finish.
+  std::optional<v1::SubscribeToShardEvent> AwaitEvent(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto arrived = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return events_.size() >= n || finish_.has_value();
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&arrived), absl::Seconds(30));
+    if (events_.size() >= n) return events_[n - 1];
+    return std::nullopt;
+  }
+  std::optional<absl::Status> AwaitFinish() {
+    absl::MutexLock lock(&mu_);
+    auto finished = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return finish_.has_value(); };
+    mu_.AwaitWithTimeout(absl::Condition(&finished), absl::Seconds(30));
+    return finish_;
+  }
+  size_t events() {
+    absl::MutexLock lock(&mu_);
+    return events_.size();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<v1::SubscribeToShardEvent> events_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Status> finish_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(StreamsServiceTest, ASinkSubscriptionGetsTheGrpcCallsEventsOneWriteAtATime) {
+  CreateStream(1);
+  for (int i = 0; i < 3; ++i) Put(absl::StrCat("r", i));
+  RecordingSink sink;
+  v1::SubscribeToShardRequest request;
+  request.set_stream_name("s");
+  request.set_shard_id("shardId-000000000000");
+  request.mutable_starting_position()->set_type(v1::TRIM_HORIZON);
+  absl::StatusOr<SubscriptionControl*> control =
+      node_->streams_service().Subscribe(request, /*keep_alive=*/false, &sink);
+  ASSERT_TRUE(control.ok()) << control.status();
+
+  std::optional<v1::SubscribeToShardEvent> first = sink.AwaitEvent(1);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(first->records_size(), 3);
+  EXPECT_EQ(first->records(2).data(), "r2");
+  EXPECT_EQ(first->continuation_sequence_number(), first->records(2).sequence_number());
+  // Flow control: nothing more is sent until the sink says the first is written.
+  Put("r3");
+  EXPECT_EQ(sink.events(), 1u);
+  (*control)->WriteDone(true);
+  std::optional<v1::SubscribeToShardEvent> second = sink.AwaitEvent(2);
+  ASSERT_TRUE(second.has_value());
+  ASSERT_EQ(second->records_size(), 1);
+  EXPECT_EQ(second->records(0).data(), "r3");
+  // The subscriber goes away: the subscription ends CANCELLED, and is freed on Done.
+  (*control)->Cancel();
+  (*control)->WriteDone(false);
+  std::optional<absl::Status> finish = sink.AwaitFinish();
+  ASSERT_TRUE(finish.has_value());
+  EXPECT_EQ(finish->code(), absl::StatusCode::kCancelled);
+  (*control)->Done();
+  EXPECT_TRUE(node_->streams_service().GetSubscriptionStats().empty());
+}
+
+TEST_F(StreamsServiceTest, ASinkSubscriptionEndsOkAtShardEndAndRefusesWhatGrpcRefuses) {
+  CreateStream(1);
+  Put("only");
+  ASSERT_TRUE(Split().ok());
+  RecordingSink sink;
+  v1::SubscribeToShardRequest request;
+  request.set_stream_name("s");
+  request.set_shard_id("shardId-000000000000");
+  request.mutable_starting_position()->set_type(v1::TRIM_HORIZON);
+  absl::StatusOr<SubscriptionControl*> control =
+      node_->streams_service().Subscribe(request, /*keep_alive=*/false, &sink);
+  ASSERT_TRUE(control.ok()) << control.status();
+  std::optional<v1::SubscribeToShardEvent> last = sink.AwaitEvent(1);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->records_size(), 1);
+  EXPECT_EQ(last->child_shards_size(), 2);
+  (*control)->WriteDone(true);
+  std::optional<absl::Status> finish = sink.AwaitFinish();
+  ASSERT_TRUE(finish.has_value());
+  EXPECT_TRUE(finish->ok()) << *finish;
+  (*control)->Done();
+
+  request.set_shard_id("shardId-000000000099");
+  EXPECT_EQ(node_->streams_service().Subscribe(request, false, &sink).status().code(),
+            absl::StatusCode::kNotFound);
+  request.clear_stream_name();
+  EXPECT_EQ(node_->streams_service().Subscribe(request, false, &sink).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(StreamsServiceTest, SubscriberAtTheTipIsWokenBySplitAndEnds) {
   CreateStream(1);
   std::unique_ptr<ShardSubscription> sub = Subscribe(v1::LATEST);
