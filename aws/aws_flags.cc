@@ -64,7 +64,8 @@ absl::Status CheckAwsFlags() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(shard_store::ShardStore& store) {
+absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
+    shard_store::ShardStore& store, shard_store::StreamsService* streams) {
   if (FLAGS_aws_listen.empty()) return std::unique_ptr<AwsServer>();
   AwsServerOptions options;
   options.listen_address = FLAGS_aws_listen;
@@ -81,7 +82,7 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(shard_store::
     }
     options.credentials = *std::move(credentials);
   }
-  absl::StatusOr<std::unique_ptr<AwsServer>> server = AwsServer::Start(options, store);
+  absl::StatusOr<std::unique_ptr<AwsServer>> server = AwsServer::Start(options, store, streams);
   if (!server.ok()) {
     return absl::Status(server.status().code(), absl::StrCat("--aws_listen=", FLAGS_aws_listen,
                                                              ": ", server.status().message()));

@@ -32,7 +32,9 @@ absl::Status CheckAwsFlags();
 // Starts the front door over `store` as the flags say, and writes --aws_port_file. Returns
 // nullptr when --aws_listen is empty. Errors: as AwsServer::Start; INTERNAL when the port file
 // cannot be written.
-absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(shard_store::ShardStore& store);
+// `streams` serves SubscribeToShard (AwsServer::Start).
+absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
+    shard_store::ShardStore& store, shard_store::StreamsService* streams);
 
 }  // namespace tributary::aws
 

@@ -5,9 +5,10 @@
 namespace tributary::aws {
 
 absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(const AwsServerOptions& options,
-                                                            shard_store::ShardStore& store) {
+                                                            shard_store::ShardStore& store,
+                                                            shard_store::StreamsService* streams) {
   std::unique_ptr<AwsServer> server(new AwsServer());
-  server->kinesis_ = std::make_unique<KinesisApi>(store, options.kinesis);
+  server->kinesis_ = std::make_unique<KinesisApi>(store, options.kinesis, streams);
   if (!options.credentials.empty()) {
     server->verifier_ = std::make_unique<SigV4Verifier>(
         options.credentials, options.kinesis.region,

@@ -20,6 +20,7 @@
 #include "aws/sigv4_verifier.h"
 #include "common/clock.h"
 #include "shard_store/shard_store.h"
+#include "shard_store/streams_service.h"
 
 namespace tributary::aws {
 
@@ -40,8 +41,10 @@ class AwsServer {
  public:
   // Starts serving. Errors: as HttpServer::Start (INVALID_ARGUMENT for a bad address,
   // UNAVAILABLE when it cannot be bound).
-  static absl::StatusOr<std::unique_ptr<AwsServer>> Start(const AwsServerOptions& options,
-                                                          shard_store::ShardStore& store);
+  // `streams` (the process's gRPC Streams service), when given, serves SubscribeToShard.
+  static absl::StatusOr<std::unique_ptr<AwsServer>> Start(
+      const AwsServerOptions& options, shard_store::ShardStore& store,
+      shard_store::StreamsService* streams = nullptr);
   ~AwsServer();
 
   int port() const { return http_->port(); }

@@ -60,8 +60,11 @@ class ResponseStream {
   // Everything written so far has been sent: flow control for producers that write one chunk
   // at a time. Not called after Finish.
   virtual void OnDrained() = 0;
-  // Once, when the connection closes before the stream finished (the client went away, a write
-  // failed, the server shuts down). Writes from now on return false.
+  // Exactly one of these two ends every stream that was handed to the server, and nothing comes
+  // after it: OnFinished once the last chunk is on the wire after Finish; OnClosed when the
+  // connection closed first (the client went away, a write failed, the server shut down, or the
+  // connection was gone before the head could be sent). Writes from then on return false.
+  virtual void OnFinished() = 0;
   virtual void OnClosed() = 0;
 };
 

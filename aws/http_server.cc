@@ -280,7 +280,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Reply(HttpResponse response, bool close) {
-    if (closed_) return;
+    if (closed_) {
+      if (response.stream != nullptr) response.stream->OnClosed();
+      return;
+    }
     if (response.stream != nullptr) return ReplyStream(std::move(response));
     response_.emplace();
     response_->version(11);
@@ -393,7 +396,12 @@ class Session : public std::enable_shared_from_this<Session> {
     chunks_.clear();
     head_serializer_.reset();
     stream_head_.reset();
-    if (closed && stream != nullptr) stream->OnClosed();
+    if (stream == nullptr) return;
+    if (closed) {
+      stream->OnClosed();
+    } else {
+      stream->OnFinished();
+    }
   }
 
   // The StreamWriter a ResponseStream gets: posts onto the session, which may be gone.

@@ -56,6 +56,14 @@ class TestStream : public ResponseStream {
     absl::MutexLock lock(&mu_);
     ++closed_;
   }
+  void OnFinished() override {
+    absl::MutexLock lock(&mu_);
+    ++finished_;
+  }
+  int finished() {
+    absl::MutexLock lock(&mu_);
+    return finished_;
+  }
 
   std::shared_ptr<StreamWriter> writer() {
     absl::MutexLock lock(&mu_);
@@ -87,6 +95,7 @@ class TestStream : public ResponseStream {
   std::shared_ptr<StreamWriter> writer_ ABSL_GUARDED_BY(mu_);
   int drained_ ABSL_GUARDED_BY(mu_) = 0;
   int closed_ ABSL_GUARDED_BY(mu_) = 0;
+  int finished_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Answers "<method> <target> <body size>"; requests to /block wait until released; /stream and
@@ -233,6 +242,7 @@ TEST_F(HttpServerTest, AStreamedResponseIsChunkedAndEndsItsConnection) {
   EXPECT_EQ(r[http::field::content_type], "application/vnd.amazon.eventstream");
   EXPECT_EQ(r.body(), "onetwothree");
   EXPECT_EQ(handler_.stream->closed(), 0);
+  EXPECT_EQ(handler_.stream->finished(), 1);
   EXPECT_FALSE(r.keep_alive());
   EXPECT_FALSE(handler_.stream->writer()->Write("late")) << "the stream has finished";
   EXPECT_TRUE(client.ServerClosed());
@@ -255,6 +265,7 @@ TEST_F(HttpServerTest, AStreamWhoseClientLeftIsClosedAndItsWritesFail) {
     ASSERT_TRUE(handler_.stream->AwaitDrainedPastOrClosed(drained));
   }
   EXPECT_EQ(handler_.stream->closed(), 1);
+  EXPECT_EQ(handler_.stream->finished(), 0);
   EXPECT_FALSE(writer->Write("more"));
 }
 

@@ -20,6 +20,7 @@
 #include "absl/strings/strip.h"
 #include "aws/aws_error.h"
 #include "aws/input_reader.h"
+#include "aws/kinesis_event_stream.h"
 #include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "proto/streams.pb.h"
@@ -680,6 +681,60 @@ absl::StatusOr<Value> DescribeLimits(const Context& c, Input& in) {
   return out;
 }
 
+// SubscribeToShard: the ConsumerARN names the stream; the events come from the same
+// subscription as the gRPC call's (StreamsService::Subscribe), framed by KinesisEventStream.
+absl::StatusOr<std::shared_ptr<KinesisEventStream>> SubscribeToShard(
+    const Context& c, Input& in, shard_store::StreamsService& streams, Protocol protocol) {
+  InputReader& r = in.reader;
+  std::optional<std::string> consumer = r.String("ConsumerARN");
+  r.Required("ConsumerARN", consumer.has_value());
+  r.Length("ConsumerARN", consumer, 1, 2048);
+  std::optional<std::string> shard = r.String("ShardId");
+  r.Required("ShardId", shard.has_value());
+  CheckName(r, "ShardId", shard);
+  std::optional<InputReader> position = r.Structure("StartingPosition");
+  r.Required("StartingPosition", position.has_value());
+  std::optional<std::string> type, sequence;
+  std::optional<absl::Time> timestamp;
+  if (position) {
+    type = position->String("Type");
+    position->Required("Type", type.has_value());
+    position->Enum(
+        "Type", type,
+        {"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"});
+    sequence = position->String("SequenceNumber");
+    position->Pattern("SequenceNumber", sequence, kSequenceNumberPattern, MatchesSequenceNumber);
+    timestamp = position->Timestamp("Timestamp");
+  }
+  RETURN_IF_ERROR(in.Check());
+  // arn:aws:kinesis:REGION:ACCOUNT:stream/NAME/consumer/CONSUMER:CREATED
+  StreamRef ref;
+  const size_t consumer_part = consumer->find("/consumer/");
+  if (consumer_part == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed ConsumerARN ", *consumer));
+  }
+  ref.arn = consumer->substr(0, consumer_part);
+  ASSIGN_OR_RETURN(std::string name, Resolve(c, ref));
+  std::optional<std::string> shard_id = NormalizeShardId(*shard);
+  if (!shard_id) return ShardNotFound(*shard, name);
+  v1::SubscribeToShardRequest request;
+  request.set_consumer_arn(*consumer);
+  request.set_stream_name(name);
+  request.set_shard_id(*shard_id);
+  v1::ShardIteratorType parsed = v1::SHARD_ITERATOR_TYPE_UNSPECIFIED;
+  v1::ShardIteratorType_Parse(*type, &parsed);  // the names are Kinesis's
+  request.mutable_starting_position()->set_type(parsed);
+  if (sequence) request.mutable_starting_position()->set_sequence_number(*sequence);
+  if (timestamp) {
+    *request.mutable_starting_position()->mutable_timestamp() = ToProtoTimestamp(*timestamp);
+  }
+  auto stream = std::make_shared<KinesisEventStream>(protocol);
+  ASSIGN_OR_RETURN(shard_store::SubscriptionControl * control,
+                   streams.Subscribe(request, /*keep_alive=*/true, stream.get()));
+  stream->Attach(control);
+  return stream;
+}
+
 // --- The operation table -------------------------------------------------------------------
 
 using OperationFn = absl::StatusOr<Value> (*)(const Context&, Input&);
@@ -754,7 +809,6 @@ constexpr absl::string_view kNotYetSupported[] = {
     "DeregisterStreamConsumer",
     "DescribeStreamConsumer",
     "ListStreamConsumers",
-    "SubscribeToShard",
     "EnableEnhancedMonitoring",
     "DisableEnhancedMonitoring",
     "StartStreamEncryption",
@@ -771,8 +825,9 @@ constexpr absl::string_view kNotYetSupported[] = {
 
 }  // namespace
 
-KinesisApi::KinesisApi(ShardStore& store, KinesisApiOptions options)
-    : store_(store), options_(std::move(options)) {}
+KinesisApi::KinesisApi(ShardStore& store, KinesisApiOptions options,
+                       shard_store::StreamsService* streams)
+    : store_(store), options_(std::move(options)), streams_(streams) {}
 
 std::string KinesisApi::StreamArn(absl::string_view stream_name) const {
   return absl::StrCat("arn:aws:kinesis:", options_.region, ":", options_.account_id, ":stream/",
@@ -780,6 +835,17 @@ std::string KinesisApi::StreamArn(absl::string_view stream_name) const {
 }
 
 AwsOutcome KinesisApi::Call(const AwsCall& call) {
+  if (call.operation == "SubscribeToShard") {
+    if (streams_ == nullptr) {
+      return MakeError(kUnknownOperation, "SubscribeToShard is not served by this process");
+    }
+    Input in(call);
+    const Context context{store_, options_, *this};
+    absl::StatusOr<std::shared_ptr<KinesisEventStream>> stream =
+        SubscribeToShard(context, in, *streams_, call.protocol);
+    if (!stream.ok()) return FromStatus(stream.status(), DataPlane());
+    return AwsOutcome::EventStream(*std::move(stream));
+  }
   for (const Operation& op : Operations()) {
     if (op.name != call.operation) continue;
     Input in(call);

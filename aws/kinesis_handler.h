@@ -32,6 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "aws/router.h"
 #include "shard_store/shard_store.h"
+#include "shard_store/streams_service.h"
 
 namespace tributary::aws {
 
@@ -44,7 +45,10 @@ class KinesisApi : public AwsApi {
  public:
   static constexpr char kTargetPrefix[] = "Kinesis_20131202";
 
-  KinesisApi(shard_store::ShardStore& store, KinesisApiOptions options);
+  // `streams`, when given, serves SubscribeToShard (its subscriptions); without it
+  // SubscribeToShard is UnknownOperationException.
+  KinesisApi(shard_store::ShardStore& store, KinesisApiOptions options,
+             shard_store::StreamsService* streams = nullptr);
 
   absl::string_view target_prefix() const override { return kTargetPrefix; }
   absl::string_view signing_name() const override { return "kinesis"; }
@@ -60,6 +64,7 @@ class KinesisApi : public AwsApi {
  private:
   shard_store::ShardStore& store_;
   const KinesisApiOptions options_;
+  shard_store::StreamsService* const streams_;
 };
 
 }  // namespace tributary::aws

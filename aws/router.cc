@@ -155,6 +155,13 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
     }
     return ErrorReply(*encoding, outcome.error());
   }
+  if (outcome.stream() != nullptr) {
+    HttpResponse response;
+    response.headers.emplace_back("Content-Type", "application/vnd.amazon.eventstream");
+    response.headers.emplace_back("x-amzn-RequestId", RequestId());
+    response.stream = outcome.stream();
+    return response;
+  }
   return Reply(*encoding, 200, outcome.output());
 }
 

@@ -31,6 +31,7 @@
 #define TRIBUTARY_AWS_ROUTER_H_
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -49,13 +50,22 @@ class AwsOutcome {
  public:
   AwsOutcome(Value output) : output_(std::move(output)) {}  // NOLINT: implicit by design
   AwsOutcome(AwsError error) : error_(std::move(error)) {}  // NOLINT
+  // A response streamed as an AWS event stream (application/vnd.amazon.eventstream):
+  // SubscribeToShard.
+  static AwsOutcome EventStream(std::shared_ptr<ResponseStream> stream) {
+    AwsOutcome outcome{Value()};
+    outcome.stream_ = std::move(stream);
+    return outcome;
+  }
   bool ok() const { return !error_.has_value(); }
   const Value& output() const { return output_; }
   const AwsError& error() const { return *error_; }
+  const std::shared_ptr<ResponseStream>& stream() const { return stream_; }
 
  private:
   Value output_;
   std::optional<AwsError> error_;
+  std::shared_ptr<ResponseStream> stream_;
 };
 
 // One request to an AwsApi.

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     LOG(ERROR) << server.status();
     return EXIT_FAILURE;
   }
-  auto aws_server = tributary::aws::StartAwsServerFromFlags((*node)->store());
+  auto aws_server = tributary::aws::StartAwsServerFromFlags((*node)->store(), &(*node)->streams_service());
   if (!aws_server.ok()) {
     LOG(ERROR) << aws_server.status();
     return EXIT_FAILURE;

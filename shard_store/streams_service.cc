@@ -162,8 +162,8 @@ grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* StreamsService::SubscribeTo
   const auto& metadata = context->client_metadata();
   auto it = metadata.find(kKeepAliveMetadataKey);
   if (it != metadata.end() && it->second == "off") keep_alive = false;
-  auto* subscription = new GrpcSubscription(this, *cursor, request->stream_name(),
-                                            request->shard_id(), keep_alive);
+  auto* subscription =
+      new GrpcSubscription(this, *cursor, request->stream_name(), request->shard_id(), keep_alive);
   subscription->Start();
   return subscription;
 }

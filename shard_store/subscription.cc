@@ -87,9 +87,8 @@ void Subscription::Run() {
   if (cancel) SendFinish(absl::CancelledError("subscription cancelled"));
   if (stop) return;
   event_.Clear();
-  absl::StatusOr<ReadOutcome> outcome =
-      store_.ReadRecords(&cursor_, kMaxGetRecordsLimit, service_->options_.max_event_bytes,
-                         event_.mutable_records());
+  absl::StatusOr<ReadOutcome> outcome = store_.ReadRecords(
+      &cursor_, kMaxGetRecordsLimit, service_->options_.max_event_bytes, event_.mutable_records());
   if (!outcome.ok()) {
     FinishWith(outcome.status());
     return;
@@ -121,8 +120,7 @@ void Subscription::Run() {
     event_.set_continuation_sequence_number(std::to_string(cursor_.next_sequence_number - 1));
   }
   int64_t bytes = 0;
-  for (const v1::Record& r : event_.records())
-    bytes += r.partition_key().size() + r.data().size();
+  for (const v1::Record& r : event_.records()) bytes += r.partition_key().size() + r.data().size();
   {
     absl::MutexLock lock(&mu_);
     stats_.events_in_flight = 1;

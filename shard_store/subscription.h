@@ -99,7 +99,7 @@ class Subscription : public KeepAliveQueue::Member, public SubscriptionControl {
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   SubscriptionStats stats_ ABSL_GUARDED_BY(mu_);
-  bool keep_alive_ ABSL_GUARDED_BY(mu_) = false;     // send an event even if empty
+  bool keep_alive_ ABSL_GUARDED_BY(mu_) = false;        // send an event even if empty
   MonotonicTime last_event_time_ ABSL_GUARDED_BY(mu_);  // by the service's monotonic clock
 };
 

@@ -136,7 +136,7 @@ int Serve() {
     LOG(ERROR) << "serving on " << *address << ": " << server.status();
     return 1;
   }
-  auto aws_server = aws::StartAwsServerFromFlags((*store)->store());
+  auto aws_server = aws::StartAwsServerFromFlags((*store)->store(), &(*store)->streams_service());
   if (!aws_server.ok()) {
     LOG(ERROR) << aws_server.status();
     return 1;
