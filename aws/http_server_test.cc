@@ -64,6 +64,12 @@ class TestStream : public ResponseStream {
     absl::MutexLock lock(&mu_);
     return finished_;
   }
+  // The client can read the last chunk before the server's write of it completes.
+  bool AwaitFinished() {
+    absl::MutexLock lock(&mu_);
+    auto finished = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return finished_ > 0; };
+    return mu_.AwaitWithTimeout(absl::Condition(&finished), kGuard);
+  }
 
   std::shared_ptr<StreamWriter> writer() {
     absl::MutexLock lock(&mu_);
@@ -241,8 +247,9 @@ TEST_F(HttpServerTest, AStreamedResponseIsChunkedAndEndsItsConnection) {
   EXPECT_TRUE(r.chunked());
   EXPECT_EQ(r[http::field::content_type], "application/vnd.amazon.eventstream");
   EXPECT_EQ(r.body(), "onetwothree");
-  EXPECT_EQ(handler_.stream->closed(), 0);
+  ASSERT_TRUE(handler_.stream->AwaitFinished());
   EXPECT_EQ(handler_.stream->finished(), 1);
+  EXPECT_EQ(handler_.stream->closed(), 0);
   EXPECT_FALSE(r.keep_alive());
   EXPECT_FALSE(handler_.stream->writer()->Write("late")) << "the stream has finished";
   EXPECT_TRUE(client.ServerClosed());

@@ -54,6 +54,18 @@ class KinesisEventStreamTest : public ::testing::Test {
     stream_->Attach(&control_);
     weak_ = stream_;
   }
+  // Ends what a test left open (the connection closes, the subscription finishes) and checks
+  // that nothing keeps the stream alive afterwards: no reference cycle outlives a subscription.
+  void TearDown() override {
+    std::shared_ptr<KinesisEventStream> alive = weak_.lock();
+    stream_.reset();
+    if (alive != nullptr) {
+      alive->OnClosed();
+      alive->SendFinish(absl::CancelledError("the test is over"));
+    }
+    alive.reset();
+    EXPECT_TRUE(weak_.expired());
+  }
   // Hands the stream over as the HTTP server does, and drops our reference: from now on it
   // lives as long as the subscription needs it.
   void Start() {
