@@ -80,8 +80,8 @@
 #include "poller/backoff.h"
 #include "poller/failure_record.h"
 #include "poller/interfaces.h"
-#include "poller/metrics.h"
 #include "poller/records.h"
+#include "poller/runtime/metrics.h"
 #include "proto/event_source_mappings.pb.h"
 #include "proto/streams.pb.h"
 

@@ -63,9 +63,9 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "poller/interfaces.h"
-#include "poller/metrics.h"
-#include "poller/outcome_log.h"
-#include "poller/scheduler.h"
+#include "poller/runtime/metrics.h"
+#include "poller/runtime/outcome_log.h"
+#include "poller/runtime/scheduler.h"
 #include "poller/shard_consumer.h"
 #include "poller/shard_processor.h"
 

@@ -51,7 +51,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "poller/interfaces.h"
-#include "poller/scheduler.h"
+#include "poller/runtime/scheduler.h"
 #include "poller/shard_processor.h"
 #include "proto/leasing.pb.h"
 

@@ -73,15 +73,15 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "mapping/lanes.h"
+#include "mapping/record_filter.h"
 #include "poller/backoff.h"
 #include "poller/batch_processor.h"
 #include "poller/batcher.h"
 #include "poller/interfaces.h"
-#include "poller/watermark.h"
-#include "poller/metrics.h"
-#include "mapping/lanes.h"
-#include "mapping/record_filter.h"
 #include "poller/records.h"
+#include "poller/runtime/metrics.h"
+#include "poller/watermark.h"
 
 namespace tributary::poller {
 

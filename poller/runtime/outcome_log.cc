@@ -1,4 +1,4 @@
-#include "poller/outcome_log.h"
+#include "poller/runtime/outcome_log.h"
 
 #include "glog/logging.h"
 

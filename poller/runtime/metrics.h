@@ -27,8 +27,8 @@
 // A shard's state starts afresh when it is removed (its lease went away).
 //
 // Thread-safe. The clock must outlive this object.
-#ifndef TRIBUTARY_POLLER_METRICS_H_
-#define TRIBUTARY_POLLER_METRICS_H_
+#ifndef TRIBUTARY_POLLER_RUNTIME_METRICS_H_
+#define TRIBUTARY_POLLER_RUNTIME_METRICS_H_
 
 #include <cstdint>
 #include <map>
@@ -253,4 +253,4 @@ class PollerMetrics {
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_METRICS_H_
+#endif  // TRIBUTARY_POLLER_RUNTIME_METRICS_H_

@@ -1,7 +1,7 @@
 // Scheduler: the pool starts threads only as concurrent work needs them, never more than its
 // size (plus one per task sleeping in a BlockingScope); timers fire on the (fake) clock, in
 // deadline order, once; a disarmed timer never fires.
-#include "poller/scheduler.h"
+#include "poller/runtime/scheduler.h"
 
 #include <atomic>
 #include <vector>

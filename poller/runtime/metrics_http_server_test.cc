@@ -1,4 +1,4 @@
-#include "poller/metrics_http_server.h"
+#include "poller/runtime/metrics_http_server.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

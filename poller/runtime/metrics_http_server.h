@@ -6,8 +6,8 @@
 //
 // Threading: one accept thread, started by Start and joined by the destructor. `render` is
 // called on that thread and must be thread-safe with respect to the rest of the program.
-#ifndef TRIBUTARY_POLLER_METRICS_HTTP_SERVER_H_
-#define TRIBUTARY_POLLER_METRICS_HTTP_SERVER_H_
+#ifndef TRIBUTARY_POLLER_RUNTIME_METRICS_HTTP_SERVER_H_
+#define TRIBUTARY_POLLER_RUNTIME_METRICS_HTTP_SERVER_H_
 
 #include <functional>
 #include <memory>
@@ -48,4 +48,4 @@ class MetricsHttpServer {
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_METRICS_HTTP_SERVER_H_
+#endif  // TRIBUTARY_POLLER_RUNTIME_METRICS_HTTP_SERVER_H_

@@ -1,4 +1,4 @@
-#include "poller/metrics.h"
+#include "poller/runtime/metrics.h"
 
 #include <algorithm>
 #include <limits>

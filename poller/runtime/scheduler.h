@@ -17,8 +17,8 @@
 //
 // Thread-safe. `clock` must outlive this object. The destructor runs every queued task, then
 // joins the threads; nothing may submit or arm after it started.
-#ifndef TRIBUTARY_POLLER_SCHEDULER_H_
-#define TRIBUTARY_POLLER_SCHEDULER_H_
+#ifndef TRIBUTARY_POLLER_RUNTIME_SCHEDULER_H_
+#define TRIBUTARY_POLLER_RUNTIME_SCHEDULER_H_
 
 #include <cstdint>
 #include <deque>
@@ -142,4 +142,4 @@ class CompensatedWaiter : public Waiter {
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_SCHEDULER_H_
+#endif  // TRIBUTARY_POLLER_RUNTIME_SCHEDULER_H_

@@ -1,7 +1,7 @@
 // The accept loop polls the listening socket and a self-pipe; the destructor writes to the pipe
 // to stop it. Each connection is handled to completion on the loop's thread with socket
 // timeouts, which bounds how long one client can hold it.
-#include "poller/metrics_http_server.h"
+#include "poller/runtime/metrics_http_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -3,8 +3,8 @@
 // for an hour is one line, not one per attempt, and its recovery is one more.
 //
 // Thread-safe.
-#ifndef TRIBUTARY_POLLER_OUTCOME_LOG_H_
-#define TRIBUTARY_POLLER_OUTCOME_LOG_H_
+#ifndef TRIBUTARY_POLLER_RUNTIME_OUTCOME_LOG_H_
+#define TRIBUTARY_POLLER_RUNTIME_OUTCOME_LOG_H_
 
 #include <map>
 #include <string>
@@ -33,4 +33,4 @@ class OutcomeLog {
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_OUTCOME_LOG_H_
+#endif  // TRIBUTARY_POLLER_RUNTIME_OUTCOME_LOG_H_

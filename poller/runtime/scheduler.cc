@@ -1,4 +1,4 @@
-#include "poller/scheduler.h"
+#include "poller/runtime/scheduler.h"
 
 #include <algorithm>
 

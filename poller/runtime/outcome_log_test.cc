@@ -1,4 +1,4 @@
-#include "poller/outcome_log.h"
+#include "poller/runtime/outcome_log.h"
 
 #include "common/testing/log_capture.h"
 #include "gtest/gtest.h"
