@@ -78,10 +78,10 @@
 #include "poller/backoff.h"
 #include "poller/batch_processor.h"
 #include "poller/batcher.h"
+#include "poller/checkpoint/watermark.h"
 #include "poller/interfaces.h"
 #include "poller/records.h"
 #include "poller/runtime/metrics.h"
-#include "poller/watermark.h"
 
 namespace tributary::poller {
 

@@ -5,8 +5,8 @@
 // lanes: the highest sequence number S such that every record of the shard with a sequence
 // number <= S is done. Example: records 10, 11, 12, 13 received; 10 and 12 done → watermark 10;
 // then 11 done → 12; then 13 done → 13.
-#ifndef TRIBUTARY_POLLER_WATERMARK_H_
-#define TRIBUTARY_POLLER_WATERMARK_H_
+#ifndef TRIBUTARY_POLLER_CHECKPOINT_WATERMARK_H_
+#define TRIBUTARY_POLLER_CHECKPOINT_WATERMARK_H_
 
 #include <cstdint>
 #include <deque>
@@ -55,4 +55,4 @@ class WatermarkTracker {
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_WATERMARK_H_
+#endif  // TRIBUTARY_POLLER_CHECKPOINT_WATERMARK_H_

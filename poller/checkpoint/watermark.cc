@@ -1,4 +1,4 @@
-#include "poller/watermark.h"
+#include "poller/checkpoint/watermark.h"
 
 #include <algorithm>
 #include <iterator>
