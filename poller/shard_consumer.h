@@ -51,8 +51,8 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "poller/interfaces.h"
+#include "poller/processing/shard_processor.h"
 #include "poller/runtime/scheduler.h"
-#include "poller/shard_processor.h"
 #include "proto/leasing.pb.h"
 
 namespace tributary::poller {

@@ -19,8 +19,8 @@
 #include "benchmark/benchmark.h"
 #include "common/clock.h"
 #include "mapping/lanes.h"
-#include "poller/batcher.h"
 #include "poller/checkpoint/watermark.h"
+#include "poller/processing/batcher.h"
 #include "proto/streams.pb.h"
 #include "shard_store/shard_store.h"
 

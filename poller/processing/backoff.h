@@ -1,8 +1,8 @@
 // Exponential backoff with full jitter: the wait before retry number n (0-based) is drawn
 // uniformly from [0, min(max_delay, base_delay * 2^n)]. Deterministic for a given seed.
 // Not thread-safe (each lane owns one).
-#ifndef TRIBUTARY_POLLER_BACKOFF_H_
-#define TRIBUTARY_POLLER_BACKOFF_H_
+#ifndef TRIBUTARY_POLLER_PROCESSING_BACKOFF_H_
+#define TRIBUTARY_POLLER_PROCESSING_BACKOFF_H_
 
 #include <cstdint>
 #include <random>
@@ -51,4 +51,4 @@ class Backoff {
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_BACKOFF_H_
+#endif  // TRIBUTARY_POLLER_PROCESSING_BACKOFF_H_

@@ -15,8 +15,8 @@
 // invoke happened, as for records too old to invoke); `functionError` is the reply's
 // function_error, "BatchItemFailures" for a partial failure, or "<CODE>: <message>" for a failed
 // call, empty when there was none. The record's partition key is the shard id.
-#ifndef TRIBUTARY_POLLER_FAILURE_RECORD_H_
-#define TRIBUTARY_POLLER_FAILURE_RECORD_H_
+#ifndef TRIBUTARY_POLLER_PROCESSING_FAILURE_RECORD_H_
+#define TRIBUTARY_POLLER_PROCESSING_FAILURE_RECORD_H_
 
 #include <cstdint>
 #include <optional>
@@ -59,4 +59,4 @@ std::string JsonQuote(const std::string& text);
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_FAILURE_RECORD_H_
+#endif  // TRIBUTARY_POLLER_PROCESSING_FAILURE_RECORD_H_

@@ -60,8 +60,8 @@
 // TakeReadyBatches and RunBatch may be called from different threads, one RunBatch per lane at a
 // time (TakeReadyBatches never hands out a busy lane). Everything in `deps` must outlive this
 // object.
-#ifndef TRIBUTARY_POLLER_SHARD_PROCESSOR_H_
-#define TRIBUTARY_POLLER_SHARD_PROCESSOR_H_
+#ifndef TRIBUTARY_POLLER_PROCESSING_SHARD_PROCESSOR_H_
+#define TRIBUTARY_POLLER_PROCESSING_SHARD_PROCESSOR_H_
 
 #include <cstdint>
 #include <map>
@@ -75,12 +75,12 @@
 #include "common/clock.h"
 #include "mapping/lanes.h"
 #include "mapping/record_filter.h"
-#include "poller/backoff.h"
-#include "poller/batch_processor.h"
-#include "poller/batcher.h"
 #include "poller/checkpoint/watermark.h"
 #include "poller/interfaces.h"
-#include "poller/records.h"
+#include "poller/processing/backoff.h"
+#include "poller/processing/batch_processor.h"
+#include "poller/processing/batcher.h"
+#include "poller/processing/records.h"
 #include "poller/runtime/metrics.h"
 
 namespace tributary::poller {
@@ -251,4 +251,4 @@ class ShardProcessor {
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_SHARD_PROCESSOR_H_
+#endif  // TRIBUTARY_POLLER_PROCESSING_SHARD_PROCESSOR_H_

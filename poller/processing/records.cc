@@ -1,4 +1,4 @@
-#include "poller/records.h"
+#include "poller/processing/records.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"

@@ -1,4 +1,4 @@
-#include "poller/batch_processor.h"
+#include "poller/processing/batch_processor.h"
 
 #include <functional>
 #include <memory>

@@ -1,4 +1,4 @@
-#include "poller/failure_record.h"
+#include "poller/processing/failure_record.h"
 
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"

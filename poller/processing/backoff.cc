@@ -1,4 +1,4 @@
-#include "poller/backoff.h"
+#include "poller/processing/backoff.h"
 
 namespace tributary::poller {
 

@@ -65,8 +65,8 @@
 //
 // Thread-compatible: one instance per lane, called from one thread at a time. Everything passed
 // to the constructor must outlive this object.
-#ifndef TRIBUTARY_POLLER_BATCH_PROCESSOR_H_
-#define TRIBUTARY_POLLER_BATCH_PROCESSOR_H_
+#ifndef TRIBUTARY_POLLER_PROCESSING_BATCH_PROCESSOR_H_
+#define TRIBUTARY_POLLER_PROCESSING_BATCH_PROCESSOR_H_
 
 #include <cstdint>
 #include <functional>
@@ -77,10 +77,10 @@
 
 #include "absl/status/status.h"
 #include "common/clock.h"
-#include "poller/backoff.h"
-#include "poller/failure_record.h"
 #include "poller/interfaces.h"
-#include "poller/records.h"
+#include "poller/processing/backoff.h"
+#include "poller/processing/failure_record.h"
+#include "poller/processing/records.h"
 #include "poller/runtime/metrics.h"
 #include "proto/event_source_mappings.pb.h"
 #include "proto/streams.pb.h"
@@ -175,4 +175,4 @@ class BatchProcessor {
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_BATCH_PROCESSOR_H_
+#endif  // TRIBUTARY_POLLER_PROCESSING_BATCH_PROCESSOR_H_

@@ -1,7 +1,7 @@
 // Small helpers over tributary.v1.Record shared by the poller's libraries: sequence numbers as
 // integers, arrival times as absl::Time, and the ISO-8601 form the on-failure record uses.
-#ifndef TRIBUTARY_POLLER_RECORDS_H_
-#define TRIBUTARY_POLLER_RECORDS_H_
+#ifndef TRIBUTARY_POLLER_PROCESSING_RECORDS_H_
+#define TRIBUTARY_POLLER_PROCESSING_RECORDS_H_
 
 #include <cstdint>
 #include <string>
@@ -28,4 +28,4 @@ std::string FormatIso8601Millis(absl::Time t);
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_RECORDS_H_
+#endif  // TRIBUTARY_POLLER_PROCESSING_RECORDS_H_

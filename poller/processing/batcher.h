@@ -18,8 +18,8 @@
 // own fields, so a batch that fits here always fits in a 6 MiB InvokeRequest.
 //
 // Not thread-safe: the owner (a lane of the ShardProcessor) serializes calls.
-#ifndef TRIBUTARY_POLLER_BATCHER_H_
-#define TRIBUTARY_POLLER_BATCHER_H_
+#ifndef TRIBUTARY_POLLER_PROCESSING_BATCHER_H_
+#define TRIBUTARY_POLLER_PROCESSING_BATCHER_H_
 
 #include <cstdint>
 #include <deque>
@@ -93,4 +93,4 @@ class Batcher {
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_BATCHER_H_
+#endif  // TRIBUTARY_POLLER_PROCESSING_BATCHER_H_

@@ -1,8 +1,8 @@
-#include "poller/failure_record.h"
+#include "poller/processing/failure_record.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "poller/records.h"
+#include "poller/processing/records.h"
 
 namespace tributary::poller {
 

@@ -1,4 +1,4 @@
-#include "poller/batcher.h"
+#include "poller/processing/batcher.h"
 
 #include <string>
 

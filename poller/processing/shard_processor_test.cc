@@ -1,4 +1,4 @@
-#include "poller/shard_processor.h"
+#include "poller/processing/shard_processor.h"
 
 #include <initializer_list>
 #include <map>

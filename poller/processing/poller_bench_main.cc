@@ -9,7 +9,7 @@
 #include "absl/time/clock.h"
 #include "common/clock.h"
 #include "gflags/gflags.h"
-#include "poller/shard_processor.h"
+#include "poller/processing/shard_processor.h"
 
 DEFINE_int32(records, 1000000, "records per run");
 DEFINE_int32(keys, 1000, "distinct partition keys");
