@@ -63,11 +63,11 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "poller/interfaces.h"
+#include "poller/lifecycle/shard_consumer.h"
 #include "poller/processing/shard_processor.h"
 #include "poller/runtime/metrics.h"
 #include "poller/runtime/outcome_log.h"
 #include "poller/runtime/scheduler.h"
-#include "poller/shard_consumer.h"
 
 namespace tributary::poller {
 

@@ -1,4 +1,4 @@
-#include "poller/shard_consumer.h"
+#include "poller/lifecycle/shard_consumer.h"
 
 #include <algorithm>
 #include <utility>

@@ -36,8 +36,8 @@
 //     queued or running and no read is outstanding.
 //
 // Thread-safe. Everything passed to the constructor must outlive this object.
-#ifndef TRIBUTARY_POLLER_SHARD_CONSUMER_H_
-#define TRIBUTARY_POLLER_SHARD_CONSUMER_H_
+#ifndef TRIBUTARY_POLLER_LIFECYCLE_SHARD_CONSUMER_H_
+#define TRIBUTARY_POLLER_LIFECYCLE_SHARD_CONSUMER_H_
 
 #include <atomic>
 #include <cstdint>
@@ -183,4 +183,4 @@ class ShardConsumer {
 
 }  // namespace tributary::poller
 
-#endif  // TRIBUTARY_POLLER_SHARD_CONSUMER_H_
+#endif  // TRIBUTARY_POLLER_LIFECYCLE_SHARD_CONSUMER_H_

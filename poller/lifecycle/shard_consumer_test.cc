@@ -1,6 +1,6 @@
 // ShardConsumer on a Scheduler (a shared pool with fewer threads than lanes, and the timer),
 // against in-memory leasing and a blocking in-memory shard, with a FakeClock.
-#include "poller/shard_consumer.h"
+#include "poller/lifecycle/shard_consumer.h"
 
 #include <map>
 #include <random>
