@@ -22,6 +22,7 @@
 #include "poller/grpc_adapters.h"
 #include "poller/poller.h"
 #include "poller/pollers_service.h"
+#include "poller/retrieval/shard_store_reader.h"
 #include "poller/runtime/metrics.h"
 #include "poller/runtime/metrics_http_server.h"
 #include "shard_store/shard_store_client.h"
