@@ -61,10 +61,12 @@ ShardConsumer::~ShardConsumer() { Stop(); }
 // Lock-free: the poller's loop polls every consumer's state each pass.
 ShardConsumer::State ShardConsumer::state() { return published_state_.load(); }
 
-void ShardConsumer::SetState(State state) {
-  state_ = state;
-  published_state_.store(state);
+bool ShardConsumer::TransitionTo(State to) {
+  if (!IsValidTransition(state_, to)) return false;
+  state_ = to;
+  published_state_.store(to);
   if (options_.finished_counter != nullptr) options_.finished_counter->fetch_add(1);
+  return true;
 }
 
 std::string ShardConsumer::end_reason() {
@@ -95,8 +97,7 @@ void ShardConsumer::UpdateConfig(const v1::EventSourceMappingConfiguration& conf
 void ShardConsumer::Lose(const std::string& reason) {
   {
     absl::MutexLock lock(&mu_);
-    if (state_ != State::kRunning) return;
-    SetState(State::kLost);
+    if (!TransitionTo(State::kLost)) return;
     end_reason_ = reason;
     Wake();
   }
@@ -241,7 +242,7 @@ void ShardConsumer::Tend(bool force) {
     if (!WriteCheckpoint(end).ok()) return;  // retried after a pause, unless lost
     ReleaseLease();
     absl::MutexLock lock(&mu_);
-    if (state_ == State::kRunning) SetState(State::kShardEnded);
+    TransitionTo(State::kShardEnded);
     Wake();
     return;
   }
@@ -264,7 +265,7 @@ void ShardConsumer::Tend(bool force) {
   if (releasing) {
     if (release_lease) ReleaseLease();
     absl::MutexLock lock(&mu_);
-    if (state_ == State::kRunning) SetState(State::kReleased);
+    TransitionTo(State::kReleased);
     Wake();
   }
 }

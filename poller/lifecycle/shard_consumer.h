@@ -3,12 +3,24 @@
 // counter; at the end of a closed shard it checkpoints SHARD_END and releases the lease so that
 // the children can start.
 //
-// Lifecycle (state()):
-//   kRunning  → kShardEnded  every record done, SHARD_END checkpointed, lease released
-//             → kReleased    after RequestRelease: the in-flight invocation finished, the
-//                            watermark checkpointed, the lease released
-//             → kLost        Lose() or a checkpoint answered FAILED_PRECONDITION: stopped at
-//                            once, no further invocation or checkpoint from this consumer
+// Lifecycle (state()): the states and the only transitions (IsValidTransition).
+//
+//                 every record done (a closed shard read to its end),
+//              ┌─ SHARD_END checkpointed, lease released ─────────────────▶ kShardEnded
+//              │
+//   kRunning ──┼─ RequestRelease: the in-flight invocation finished, ─────▶ kReleased
+//   (initial)  │  the watermark checkpointed, the lease released
+//              │  (not with release_lease = false: DeregisterPoller does)
+//              │
+//              └─ Lose(), a checkpoint answered FAILED_PRECONDITION, ─────▶ kLost
+//                 or records the processor refused (then ReleaseLease):
+//                 stopped at once, no further invocation or checkpoint
+//
+// Only kRunning has a way out; kShardEnded, kReleased and kLost are final, and the first end
+// reached wins: a Lose after SHARD_END changes nothing, a release that finishes after the lease
+// was lost leaves it kLost (TransitionTo refuses anything else). Stop() is not a state: it halts
+// the work and keeps the state (kRunning stays kRunning, the lease neither checkpointed nor
+// released).
 // Checkpoints are coalesced: the watermark is written when it moved and `checkpoint_interval`
 // has passed since the last write (and always before a release or SHARD_END).
 // RequestRelease finishes the invocation in flight but abandons its retries and backoff: the
@@ -70,6 +82,12 @@ struct ShardConsumerOptions {
 class ShardConsumer {
  public:
   enum class State { kRunning, kShardEnded, kReleased, kLost };
+
+  // Whether a consumer may move from `from` to `to`: only from kRunning, and only to one of the
+  // final states (the diagram above).
+  static constexpr bool IsValidTransition(State from, State to) {
+    return from == State::kRunning && to != State::kRunning;
+  }
 
   // `lease` is the lease as granted (key, counter, checkpoint, stream name).
   ShardConsumer(const v1::Lease& lease, const v1::EventSourceMappingConfiguration& config,
@@ -138,7 +156,9 @@ class ShardConsumer {
   // Runs one batch (a scheduler task).
   void RunBatchTask(ShardProcessor::LaneBatch batch);
   bool Finished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return state_ != State::kRunning; }
-  void SetState(State state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves to `to` when IsValidTransition(state_, to) and returns whether it moved; otherwise
+  // the state stays (a consumer that ended keeps its first end). The only writer of state_.
+  bool TransitionTo(State to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Something happened: with a scheduler, makes sure a step will run after this.
   void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // When the next checkpoint may be written (coalescing interval, pause after a failure).

@@ -1,12 +1,16 @@
 // ShardConsumer on a Scheduler (a shared pool with fewer threads than lanes, and the timer),
-// against in-memory leasing and a blocking in-memory shard, with a FakeClock.
+// against in-memory leasing and a blocking in-memory shard, with a FakeClock; and its lifecycle's
+// transitions, run inline (RunOnce).
 #include "poller/lifecycle/shard_consumer.h"
 
+#include <atomic>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -561,6 +565,136 @@ TEST_F(ManyConsumersTest, LanesBackingOffFromAFailingFunctionDoNotStarveTheOther
   EXPECT_EQ(healthy_records, (kShards - kFailing) * 5);
   EXPECT_GE(failing_calls, kFailing);
   EXPECT_LE(scheduler_.threads_started(), 3 + kFailing);
+}
+
+}  // namespace
+}  // namespace tributary::poller
+
+namespace tributary::poller {
+namespace {
+
+// The lifecycle's transitions (the diagram in shard_consumer.h), one consumer run inline with
+// RunOnce against non-blocking in-memory shards.
+
+TEST(ShardConsumerTransitionsTest, OnlyRunningHasAWayOutAndOnlyToAFinalState) {
+  using S = ShardConsumer::State;
+  const S all[] = {S::kRunning, S::kShardEnded, S::kReleased, S::kLost};
+  const std::set<std::pair<S, S>> valid = {
+      {S::kRunning, S::kShardEnded}, {S::kRunning, S::kReleased}, {S::kRunning, S::kLost}};
+  for (S from : all) {
+    for (S to : all) {
+      EXPECT_EQ(ShardConsumer::IsValidTransition(from, to), valid.count({from, to}) > 0)
+          << static_cast<int>(from) << " -> " << static_cast<int>(to);
+    }
+  }
+}
+
+// Forwards to `inner`, and loses `consumer` while its ReleaseLease call is in progress (after the
+// consumer decided to end released, before it says so).
+class LosingOnRelease : public LeaseService {
+ public:
+  explicit LosingOnRelease(LeaseService& inner) : inner_(inner) {}
+  ShardConsumer* consumer = nullptr;
+
+  absl::StatusOr<v1::RegisterPollerResponse> RegisterPoller(
+      const v1::RegisterPollerRequest& request) override {
+    return inner_.RegisterPoller(request);
+  }
+  absl::StatusOr<v1::DeregisterPollerResponse> DeregisterPoller(
+      const v1::DeregisterPollerRequest& request) override {
+    return inner_.DeregisterPoller(request);
+  }
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override {
+    return inner_.Heartbeat(request);
+  }
+  absl::StatusOr<v1::AcquireLeasesResponse> AcquireLeases(
+      const v1::AcquireLeasesRequest& request) override {
+    return inner_.AcquireLeases(request);
+  }
+  absl::StatusOr<v1::ReleaseLeaseResponse> ReleaseLease(
+      const v1::ReleaseLeaseRequest& request) override {
+    if (consumer != nullptr) consumer->Lose("lost while releasing");
+    return inner_.ReleaseLease(request);
+  }
+  absl::StatusOr<v1::CheckpointResponse> Checkpoint(const v1::CheckpointRequest& request) override {
+    return inner_.Checkpoint(request);
+  }
+
+ private:
+  LeaseService& inner_;
+};
+
+class ShardConsumerStatesTest : public ::testing::Test {
+ protected:
+  ShardConsumerStatesTest() {
+    config_.set_uuid(kMapping);
+    config_.set_stream_name(kStream);
+    config_.set_function_endpoint("f:1");
+    shards_.AddShard(kStream, kShard);
+    leases_.AddLease(kMapping, kShard, kStream);
+    v1::RegisterPollerRequest reg;
+    reg.set_poller_id("p1");
+    reg.set_capacity(1);
+    EXPECT_TRUE(leases_.RegisterPoller(reg).ok());
+    v1::AcquireLeasesRequest acquire;
+    acquire.set_poller_id("p1");
+    auto granted = leases_.AcquireLeases(acquire);
+    EXPECT_TRUE(granted.ok() && granted->leases_size() == 1);
+    lease_ = granted->leases(0);
+  }
+
+  std::unique_ptr<ShardConsumer> NewConsumer(LeaseService& leases) {
+    ShardConsumerOptions options;
+    options.poller_id = "p1";
+    options.checkpoint_interval = absl::ZeroDuration();
+    options.finished_counter = &finished_;
+    return std::make_unique<ShardConsumer>(
+        lease_, config_, options, shards_, leases,
+        LaneDeps{clock_, waiter_, function_, destination_, metrics_, BackoffOptions(), 1});
+  }
+
+  FakeClock clock_;
+  ClockWaiter waiter_{clock_};
+  testing::ScriptedFunction function_;
+  testing::RecordingDestination destination_;
+  PollerMetrics metrics_{"p1", clock_};
+  testing::FakeLeaseService leases_;
+  testing::InMemoryShards shards_;  // not blocking: RunOnce reads what is there
+  v1::EventSourceMappingConfiguration config_;
+  v1::Lease lease_;
+  std::atomic<int64_t> finished_{0};
+};
+
+TEST_F(ShardConsumerStatesTest, AReleaseThatEndsAfterTheLeaseWasLostLeavesItLost) {
+  LosingOnRelease leases(leases_);
+  auto consumer = NewConsumer(leases);
+  leases.consumer = consumer.get();
+  consumer->RequestRelease(/*release_lease=*/true, "asked back");
+  consumer->RunOnce();  // Tend: ReleaseLease, during which the lease is lost; then kReleased
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kLost) << "the first end reached wins";
+  EXPECT_EQ(consumer->end_reason(), "lost while releasing");
+  EXPECT_EQ(finished_.load(), 1) << "the state left kRunning once";
+  consumer->RunOnce();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kLost);
+  EXPECT_EQ(finished_.load(), 1);
+}
+
+TEST_F(ShardConsumerStatesTest, ALossAfterShardEndChangesNothing) {
+  shards_.Append(kStream, kShard, "k", "d", clock_.Now());
+  shards_.Close(kStream, kShard);
+  auto consumer = NewConsumer(leases_);
+  for (int i = 0; i < 10 && consumer->state() == ShardConsumer::State::kRunning; ++i) {
+    consumer->RunOnce();
+  }
+  ASSERT_EQ(consumer->state(), ShardConsumer::State::kShardEnded);
+  EXPECT_EQ(consumer->last_checkpoint(), "SHARD_END");
+  consumer->Lose("too late");
+  consumer->RequestRelease(/*release_lease=*/true, "also too late");
+  consumer->RunOnce();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kShardEnded);
+  EXPECT_EQ(consumer->end_reason(), "");
+  EXPECT_EQ(finished_.load(), 1);
+  EXPECT_EQ(leases_.release_calls(), 1) << "released once, at SHARD_END";
 }
 
 }  // namespace
