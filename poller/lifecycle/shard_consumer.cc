@@ -26,9 +26,6 @@ v1::LeaseKey KeyOf(const v1::Lease& lease) {
 // How long the reader waits after a failed read before reading again.
 constexpr absl::Duration kReadErrorPause = absl::Milliseconds(200);
 
-// How long to wait before writing a checkpoint again after a failed write (not fencing).
-constexpr absl::Duration kCheckpointRetryPause = absl::Milliseconds(200);
-
 // How many rounds of batches one RunOnce runs at most.
 constexpr int kMaxRoundsPerStep = 1000;
 
@@ -45,15 +42,10 @@ ShardConsumer::ShardConsumer(const v1::Lease& lease,
       reader_(reader),
       leases_(leases),
       deps_(deps),
-      processor_(ContextOf(lease, config), config, deps) {
+      processor_(ContextOf(lease, config), config, deps),
+      checkpointer_(key_, lease_counter_, options_.poller_id, start_, options_.checkpoint_interval,
+                    leases_, deps_.clock) {
   stream_ = reader_.Open(processor_.shard().stream_name, key_.shard_id(), start_);
-  if (start_.type() == v1::SEQUENCE_NUMBER) {
-    absl::StatusOr<uint64_t> seq =
-        ParseSequenceNumber(start_.sequence_number(), "checkpoint.sequence_number");
-    absl::MutexLock lock(&mu_);
-    if (seq.ok()) checkpointed_ = *seq;
-    last_checkpoint_ = start_.sequence_number();
-  }
 }
 
 ShardConsumer::~ShardConsumer() { Stop(); }
@@ -74,10 +66,7 @@ std::string ShardConsumer::end_reason() {
   return end_reason_;
 }
 
-std::string ShardConsumer::last_checkpoint() {
-  absl::MutexLock lock(&mu_);
-  return last_checkpoint_;
-}
+std::string ShardConsumer::last_checkpoint() { return checkpointer_.last(); }
 
 bool ShardConsumer::AwaitFinished(MonotonicTime deadline) {
   absl::MutexLock lock(&mu_);
@@ -178,35 +167,26 @@ void ShardConsumer::RunOnce() {
   }
 }
 
-absl::Status ShardConsumer::WriteCheckpoint(const v1::Checkpoint& checkpoint) {
+absl::Status ShardConsumer::WriteCheckpoint(std::optional<uint64_t> sequence_number) {
   {
     absl::MutexLock lock(&mu_);
     if (state_ != State::kRunning) return absl::FailedPreconditionError("lease no longer held");
   }
-  v1::CheckpointRequest request;
-  *request.mutable_lease_key() = key_;
-  request.set_poller_id(options_.poller_id);
-  request.set_lease_counter(lease_counter_);
-  *request.mutable_checkpoint() = checkpoint;
-  absl::StatusOr<v1::CheckpointResponse> response = leases_.Checkpoint(request);
-  if (!response.ok()) {
-    if (response.status().code() == absl::StatusCode::kFailedPrecondition) {
-      Lose(absl::StrCat("leasing refused a checkpoint: ", response.status().ToString()));
+  const absl::Status status = sequence_number.has_value()
+                                  ? checkpointer_.WriteSequenceNumber(*sequence_number)
+                                  : checkpointer_.WriteShardEnd();
+  if (!status.ok()) {
+    if (status.code() == absl::StatusCode::kFailedPrecondition) {
+      Lose(absl::StrCat("leasing refused a checkpoint: ", status.ToString()));
     } else {
-      deps_.metrics.CheckpointFailed(shard(), response.status());  // logged once per change
+      deps_.metrics.CheckpointFailed(shard(), status);  // logged once per change
       absl::MutexLock lock(&mu_);
-      retry_checkpoint_at_ = deps_.clock.MonotonicNow() + kCheckpointRetryPause;
-      Wake();
+      Wake();  // the checkpointer pauses before the next write
     }
-    return response.status();
+    return status;
   }
-  const std::string text =
-      checkpoint.type() == v1::SHARD_END ? "SHARD_END" : checkpoint.sequence_number();
-  deps_.metrics.Checkpointed(shard(), text);
-  absl::MutexLock lock(&mu_);
-  last_checkpoint_ = text;
-  last_checkpoint_time_ = deps_.clock.MonotonicNow();
-  retry_checkpoint_at_.reset();
+  deps_.metrics.Checkpointed(
+      shard(), sequence_number.has_value() ? absl::StrCat(*sequence_number) : "SHARD_END");
   return absl::OkStatus();
 }
 
@@ -220,26 +200,22 @@ void ShardConsumer::ReleaseLease() {
 }
 
 void ShardConsumer::Tend(bool force) {
-  bool releasing, release_lease, shard_end_read, due, paused;
-  std::optional<uint64_t> checkpointed;
+  bool releasing, release_lease, shard_end_read;
   {
     absl::MutexLock lock(&mu_);
     if (Finished()) return;
     releasing = release_requested_;
     release_lease = release_lease_;
     shard_end_read = shard_end_read_;
-    checkpointed = checkpointed_;
-    const MonotonicTime now = deps_.clock.MonotonicNow();
-    due = force || now >= NextCheckpointTime();
-    paused = retry_checkpoint_at_.has_value() && now < *retry_checkpoint_at_;
   }
+  const MonotonicTime now = deps_.clock.MonotonicNow();
+  const bool due = force || now >= checkpointer_.NextTime();
+  const bool paused = checkpointer_.Paused(now);
   if (releasing && !processor_.Idle()) return;  // the invocation in flight finishes first
 
   if (shard_end_read && processor_.Drained()) {
     if (paused) return;  // a failed write is retried after a pause
-    v1::Checkpoint end;
-    end.set_type(v1::SHARD_END);
-    if (!WriteCheckpoint(end).ok()) return;  // retried after a pause, unless lost
+    if (!WriteCheckpoint(std::nullopt).ok()) return;  // retried after a pause, unless lost
     ReleaseLease();
     absl::MutexLock lock(&mu_);
     TransitionTo(State::kShardEnded);
@@ -248,17 +224,9 @@ void ShardConsumer::Tend(bool force) {
   }
 
   const std::optional<uint64_t> watermark = processor_.Watermark();
-  const bool moved =
-      watermark.has_value() && (!checkpointed.has_value() || *watermark > *checkpointed);
-  if (moved && (due || releasing)) {
-    v1::Checkpoint cp;
-    cp.set_type(v1::SEQUENCE_NUMBER);
-    cp.set_sequence_number(absl::StrCat(*watermark));
-    absl::Status status = WriteCheckpoint(cp);
-    if (status.ok()) {
-      absl::MutexLock lock(&mu_);
-      checkpointed_ = watermark;
-    } else if (!releasing || status.code() == absl::StatusCode::kFailedPrecondition) {
+  if (checkpointer_.Moved(watermark) && (due || releasing)) {
+    absl::Status status = WriteCheckpoint(*watermark);
+    if (!status.ok() && (!releasing || status.code() == absl::StatusCode::kFailedPrecondition)) {
       return;  // lost, or retried on the next step
     }
   }
@@ -268,11 +236,6 @@ void ShardConsumer::Tend(bool force) {
     TransitionTo(State::kReleased);
     Wake();
   }
-}
-
-MonotonicTime ShardConsumer::NextCheckpointTime() {
-  const MonotonicTime next = last_checkpoint_time_ + options_.checkpoint_interval;
-  return retry_checkpoint_at_.has_value() ? std::max(next, *retry_checkpoint_at_) : next;
 }
 
 void ShardConsumer::Wake() {
@@ -389,12 +352,9 @@ void ShardConsumer::Step() {
       absl::MutexLock lock(&mu_);
       if (!stopping_ && !Finished()) {
         if (window.has_value()) wake = *window;
-        const std::optional<uint64_t> watermark = processor_.Watermark();
-        if ((watermark.has_value() &&
-             (!checkpointed_.has_value() || *watermark > *checkpointed_)) ||
-            retry_checkpoint_at_.has_value()) {
+        if (checkpointer_.Moved(processor_.Watermark()) || checkpointer_.RetryPending()) {
           // A checkpoint (or SHARD_END, after a failed write) is waiting to be written.
-          wake = std::min(wake, NextCheckpointTime());
+          wake = std::min(wake, checkpointer_.NextTime());
         }
         if (!read_outstanding_ && !release_requested_ && !shard_end_read_ &&
             read_paused_until_ > deps_.clock.MonotonicNow()) {

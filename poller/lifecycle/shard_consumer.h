@@ -22,7 +22,8 @@
 // the work and keeps the state (kRunning stays kRunning, the lease neither checkpointed nor
 // released).
 // Checkpoints are coalesced: the watermark is written when it moved and `checkpoint_interval`
-// has passed since the last write (and always before a release or SHARD_END).
+// has passed since the last write (and always before a release or SHARD_END); the writes, their
+// fencing and the pause after a failed one are the Checkpointer's (poller/checkpoint/).
 // RequestRelease finishes the invocation in flight but abandons its retries and backoff: the
 // next owner re-reads every record after the checkpoint (at least once).
 //
@@ -62,6 +63,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "poller/checkpoint/checkpointer.h"
 #include "poller/interfaces.h"
 #include "poller/processing/shard_processor.h"
 #include "poller/runtime/scheduler.h"
@@ -139,7 +141,9 @@ class ShardConsumer {
   void ReadOnce();
   // Checkpoints and moves the state when due; `force` ignores the coalescing interval.
   void Tend(bool force);
-  absl::Status WriteCheckpoint(const v1::Checkpoint& checkpoint);
+  // Writes the checkpoint `sequence_number`, or SHARD_END when nullopt, through checkpointer_:
+  // a refusal loses the lease, another error wakes a step (the checkpointer pauses first).
+  absl::Status WriteCheckpoint(std::optional<uint64_t> sequence_number);
   void ReleaseLease();
   // One step on the scheduler (see the header comment); repeats while events arrive during it.
   void Step();
@@ -161,8 +165,6 @@ class ShardConsumer {
   bool TransitionTo(State to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Something happened: with a scheduler, makes sure a step will run after this.
   void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // When the next checkpoint may be written (coalescing interval, pause after a failure).
-  MonotonicTime NextCheckpointTime() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const v1::LeaseKey key_;
   const int64_t lease_counter_;
@@ -172,6 +174,7 @@ class ShardConsumer {
   LeaseService& leases_;
   LaneDeps deps_;
   ShardProcessor processor_;
+  Checkpointer checkpointer_;  // the lease's checkpoints: written, due, paused after a failure
   StopSignal stop_;  // fired on Lose, RequestRelease and Stop: no new invoke or backoff
   std::unique_ptr<ShardRecordStream> stream_;
 
@@ -183,11 +186,6 @@ class ShardConsumer {
   bool release_lease_ ABSL_GUARDED_BY(mu_) = true;  // false: RequestRelease(false) only
   bool shard_end_read_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<uint64_t> checkpointed_ ABSL_GUARDED_BY(mu_);
-  // Times below are monotonic (intervals and pauses).
-  MonotonicTime last_checkpoint_time_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfinitePast();
-  std::string last_checkpoint_ ABSL_GUARDED_BY(mu_);
-  std::optional<MonotonicTime> retry_checkpoint_at_ ABSL_GUARDED_BY(mu_);  // after a failed write
   int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every event a step awaits
 
   // With a scheduler (Start):
