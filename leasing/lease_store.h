@@ -18,26 +18,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/rocksdb_util.h"
+#include "leasing/lease_key.h"
 
 namespace tributary::leasing {
-
-// Identifies a lease: one per (event-source mapping, shard).
-struct LeaseKey {
-  std::string mapping_uuid;
-  std::string shard_id;
-
-  friend bool operator<(const LeaseKey& a, const LeaseKey& b) {
-    return std::tie(a.mapping_uuid, a.shard_id) < std::tie(b.mapping_uuid, b.shard_id);
-  }
-  friend bool operator==(const LeaseKey& a, const LeaseKey& b) {
-    return a.mapping_uuid == b.mapping_uuid && a.shard_id == b.shard_id;
-  }
-  friend bool operator!=(const LeaseKey& a, const LeaseKey& b) { return !(a == b); }
-  template <typename H>
-  friend H AbslHashValue(H h, const LeaseKey& k) {
-    return H::combine(std::move(h), k.mapping_uuid, k.shard_id);
-  }
-};
 
 // The values match tributary.v1.CheckpointType.
 enum class CheckpointType {

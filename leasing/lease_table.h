@@ -98,7 +98,7 @@ struct LeaseTableOptions {
 inline constexpr char kOkProcessingResult[] = "OK";
 
 // The last error a poller saw on a lease's shard, as its heartbeat reported it. Opaque to
-// leasing: the kinds are the poller's (poller/metrics.h). Empty kind: none reported.
+// leasing: the kinds are the poller's (poller/runtime/metrics.h). Empty kind: none reported.
 struct LeaseError {
   std::string kind;
   std::string message;

@@ -1,6 +1,7 @@
 // The gRPC-backed implementations of the poller's seams (poller/interfaces.h), over the typed
-// clients of the other services and a Function stub per endpoint. Each is thread-safe; the
-// clients passed in must outlive them.
+// clients of the other services and a Function stub per endpoint; the reader of shards is
+// poller/retrieval/shard_store_reader.h. Each is thread-safe; the clients passed in must outlive
+// them.
 #ifndef TRIBUTARY_POLLER_GRPC_ADAPTERS_H_
 #define TRIBUTARY_POLLER_GRPC_ADAPTERS_H_
 
@@ -37,22 +38,6 @@ class ShardStoreFailureDestination : public FailureDestination {
   explicit ShardStoreFailureDestination(shard_store::ShardStoreClient& client) : client_(client) {}
   absl::Status Put(const std::string& stream_name, const std::string& partition_key,
                    const std::string& data) override;
-
- private:
-  shard_store::ShardStoreClient& client_;
-};
-
-// Reads shards with SubscribeToShard (records pushed as they are written). When a subscription
-// breaks, Next() returns its error; the next Next() reads once with GetShardIterator +
-// GetRecords from after the last record returned, and the one after that subscribes again from
-// there. An event with child shards is the shard's end; a subscription that ends cleanly without
-// one is followed by a GetRecords read too (an empty next iterator is the shard's end).
-class ShardStoreReader : public ShardReader {
- public:
-  explicit ShardStoreReader(shard_store::ShardStoreClient& client) : client_(client) {}
-  std::unique_ptr<ShardRecordStream> Open(const std::string& stream_name,
-                                          const std::string& shard_id,
-                                          const v1::Checkpoint& checkpoint) override;
 
  private:
   shard_store::ShardStoreClient& client_;

@@ -1,5 +1,6 @@
 // The poller's seams: everything outside the poller that it talks to, each an interface with a
-// gRPC-backed implementation (grpc_adapters.h) and test fakes (testing/fakes.h).
+// gRPC-backed implementation (grpc_adapters.h; the shard reader is
+// retrieval/shard_store_reader.h) and test fakes (testing/fakes.h, testing/fake_services.h).
 //
 // Implementations must be thread-safe: lanes of many shards call them concurrently.
 #ifndef TRIBUTARY_POLLER_INTERFACES_H_

@@ -114,7 +114,7 @@ std::vector<ShardContext> Poller::shards() {
 
 ShardConsumer* Poller::consumer(const std::string& mapping_uuid, const std::string& shard_id) {
   absl::MutexLock lock(&mu_);
-  auto it = consumers_.find(Key(mapping_uuid, shard_id));
+  auto it = consumers_.find(leasing::LeaseKey{mapping_uuid, shard_id});
   return it == consumers_.end() ? nullptr : it->second.get();
 }
 
@@ -171,7 +171,8 @@ void Poller::RemoveFinished() {
     bool replaced;
     {
       absl::MutexLock lock(&mu_);
-      replaced = consumers_.count(Key(c->shard().mapping_uuid, c->shard().shard_id)) > 0;
+      replaced =
+          consumers_.count(leasing::LeaseKey{c->shard().mapping_uuid, c->shard().shard_id}) > 0;
     }
     if (!replaced) metrics_.Remove(c->shard());
   }
@@ -187,12 +188,12 @@ absl::Status Poller::Heartbeat() {
   const std::vector<ShardProgress> progress = metrics_.Progress(contexts);
   bool full;
   // What this heartbeat reports: the age always, the result only when it is news (else kNone).
-  std::vector<std::pair<Key, ShardProgress>> sent;
+  std::vector<std::pair<leasing::LeaseKey, ShardProgress>> sent;
   {
     absl::MutexLock lock(&mu_);
     full = heartbeats_since_full_ == 0;
     for (size_t i = 0; i < consumers.size(); ++i) {
-      Key key(consumers[i]->shard().mapping_uuid, consumers[i]->shard().shard_id);
+      leasing::LeaseKey key{consumers[i]->shard().mapping_uuid, consumers[i]->shard().shard_id};
       auto it = reported_.find(key);
       // Leasing starts a lease's age at 0 when its owner changes, and keeps the previous owner's
       // result until ours arrives (Acquire forgets the key, so our first result is news).
@@ -218,8 +219,8 @@ absl::Status Poller::Heartbeat() {
   request.set_owned_digest(digest.value());
   for (const auto& [key, report] : sent) {
     v1::HeldLeaseStatus* held = request.add_held_leases();
-    held->mutable_lease_key()->set_event_source_mapping_uuid(key.first);
-    held->mutable_lease_key()->set_shard_id(key.second);
+    held->mutable_lease_key()->set_event_source_mapping_uuid(key.mapping_uuid);
+    held->mutable_lease_key()->set_shard_id(key.shard_id);
     held->set_iterator_age_ms(report.iterator_age_ms);
     if (report.result != ProcessingResult::kNone) {
       held->set_last_processing_result(ProcessingResultText(report.result));
@@ -278,19 +279,19 @@ absl::Status Poller::Heartbeat() {
   }
   // Unchanged: leasing's (key, counter) pairs for us are exactly our consumers' — nothing lost,
   // nothing orphaned — and only leases_to_release below is news.
-  std::map<Key, int64_t> owned;
+  std::map<leasing::LeaseKey, int64_t> owned;
   if (response->owned_unchanged()) {
     for (const auto& c : consumers) {
-      owned[Key(c->shard().mapping_uuid, c->shard().shard_id)] = c->lease_counter();
+      owned[leasing::LeaseKey{c->shard().mapping_uuid, c->shard().shard_id}] = c->lease_counter();
     }
   }
   for (const v1::HeldLease& h : response->owned_leases()) {
-    owned[Key(h.lease_key().event_source_mapping_uuid(), h.lease_key().shard_id())] =
+    owned[leasing::LeaseKey{h.lease_key().event_source_mapping_uuid(), h.lease_key().shard_id()}] =
         h.lease_counter();
   }
-  std::set<Key> worked_on;
+  std::set<leasing::LeaseKey> worked_on;
   for (const auto& c : consumers) {
-    const Key key(c->shard().mapping_uuid, c->shard().shard_id);
+    const leasing::LeaseKey key{c->shard().mapping_uuid, c->shard().shard_id};
     worked_on.insert(key);
     auto it = owned.find(key);
     if (it == owned.end()) {
@@ -316,10 +317,10 @@ absl::Status Poller::Heartbeat() {
   for (const auto& [key, counter] : owned) {
     if (acquire_overlapped || worked_on.count(key) > 0) continue;
     LOG(INFO) << "poller " << options_.poller_id << ": giving back the "
-              << LeaseName(key.first, key.second, counter)
+              << LeaseName(key.mapping_uuid, key.shard_id, counter)
               << ": leasing lists it as ours but nothing here works on it";
     // On failure the lease stays orphaned until the next heartbeat tries again.
-    ReleaseIdle(key.first, key.second, counter);
+    ReleaseIdle(key.mapping_uuid, key.shard_id, counter);
   }
   for (const v1::LeaseKey& k : response->leases_to_release()) {
     if (ShardConsumer* c = consumer(k.event_source_mapping_uuid(), k.shard_id())) {
@@ -447,8 +448,8 @@ absl::Status Poller::Acquire() {
                       : v1::CheckpointType_Name(lease.checkpoint().type()));
     absl::MutexLock lock(&mu_);
     // A new owner's age starts at 0 in leasing, and our results are not reported yet.
-    reported_.erase(Key(uuid, lease.shard_id()));
-    auto& slot = consumers_[Key(uuid, lease.shard_id())];
+    reported_.erase(leasing::LeaseKey{uuid, lease.shard_id()});
+    auto& slot = consumers_[leasing::LeaseKey{uuid, lease.shard_id()}];
     if (slot != nullptr) {
       // A stale consumer of the same lease: superseded.
       slot->Lose(absl::StrCat("superseded by a new grant with counter ", lease.lease_counter()));

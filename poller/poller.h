@@ -62,12 +62,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "leasing/lease_key.h"
 #include "poller/interfaces.h"
-#include "poller/metrics.h"
-#include "poller/outcome_log.h"
-#include "poller/scheduler.h"
-#include "poller/shard_consumer.h"
-#include "poller/shard_processor.h"
+#include "poller/lifecycle/shard_consumer.h"
+#include "poller/processing/shard_processor.h"
+#include "poller/runtime/metrics.h"
+#include "poller/runtime/outcome_log.h"
+#include "poller/runtime/scheduler.h"
 
 namespace tributary::poller {
 
@@ -120,8 +121,6 @@ class Poller {
   ShardConsumer* consumer(const std::string& mapping_uuid, const std::string& shard_id);
 
  private:
-  using Key = std::pair<std::string, std::string>;  // mapping uuid, shard id
-
   absl::Status Register();
   absl::Status Heartbeat();
   void RefreshConfigs();
@@ -161,7 +160,7 @@ class Poller {
   // yet, which is not an orphan.
   int acquires_in_progress_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t acquires_started_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<Key, std::shared_ptr<ShardConsumer>> consumers_ ABSL_GUARDED_BY(mu_);
+  std::map<leasing::LeaseKey, std::shared_ptr<ShardConsumer>> consumers_ ABSL_GUARDED_BY(mu_);
   // Consumers that left kRunning (or were superseded) whose tasks may still be finishing an
   // invocation; joined once quiescent, so the control loop never blocks on a function.
   std::vector<std::shared_ptr<ShardConsumer>> retiring_ ABSL_GUARDED_BY(mu_);
@@ -180,7 +179,7 @@ class Poller {
     ErrorKind error_kind = ErrorKind::kNone;
     std::string error_message;
   };
-  std::map<Key, Reported> reported_ ABSL_GUARDED_BY(mu_);
+  std::map<leasing::LeaseKey, Reported> reported_ ABSL_GUARDED_BY(mu_);
   int heartbeats_since_full_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -17,6 +17,7 @@
 #include "leasing/testing/in_process_leasing.h"
 #include "poller/grpc_adapters.h"
 #include "poller/poller.h"
+#include "poller/retrieval/shard_store_reader.h"
 #include "poller/testing/fake_services.h"
 #include "poller/testing/fakes.h"
 #include "shard_store/shard_store_client.h"

@@ -20,10 +20,11 @@
 #include "grpcpp/impl/codegen/service_type.h"
 #include "leasing/leasing_client.h"
 #include "poller/grpc_adapters.h"
-#include "poller/metrics.h"
-#include "poller/metrics_http_server.h"
 #include "poller/poller.h"
 #include "poller/pollers_service.h"
+#include "poller/retrieval/shard_store_reader.h"
+#include "poller/runtime/metrics.h"
+#include "poller/runtime/metrics_http_server.h"
 #include "shard_store/shard_store_client.h"
 #include "stream_tracker/stream_tracker_client.h"
 

@@ -6,7 +6,7 @@
 #ifndef TRIBUTARY_POLLER_POLLERS_SERVICE_H_
 #define TRIBUTARY_POLLER_POLLERS_SERVICE_H_
 
-#include "poller/metrics.h"
+#include "poller/runtime/metrics.h"
 #include "proto/poller.grpc.pb.h"
 
 namespace tributary::poller {

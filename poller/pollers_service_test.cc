@@ -8,7 +8,7 @@
 #include "common/grpc_server.h"
 #include "common/proto_util.h"
 #include "gtest/gtest.h"
-#include "poller/metrics.h"
+#include "poller/runtime/metrics.h"
 
 namespace tributary::poller {
 namespace {

@@ -11,7 +11,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
-#include "poller/metrics.h"
+#include "poller/runtime/metrics.h"
 
 namespace tributary::tribctl {
 namespace {

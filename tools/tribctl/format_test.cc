@@ -10,7 +10,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "poller/metrics.h"
+#include "poller/runtime/metrics.h"
 
 namespace tributary::tribctl {
 namespace {

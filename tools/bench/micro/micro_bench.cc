@@ -18,9 +18,9 @@
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "common/clock.h"
-#include "poller/batcher.h"
 #include "mapping/lanes.h"
-#include "poller/watermark.h"
+#include "poller/checkpoint/watermark.h"
+#include "poller/processing/batcher.h"
 #include "proto/streams.pb.h"
 #include "shard_store/shard_store.h"
 

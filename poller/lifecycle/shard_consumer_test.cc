@@ -1,0 +1,701 @@
+// ShardConsumer on a Scheduler (a shared pool with fewer threads than lanes, and the timer),
+// against in-memory leasing and a blocking in-memory shard, with a FakeClock; and its lifecycle's
+// transitions, run inline (RunOnce).
+#include "poller/lifecycle/shard_consumer.h"
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "common/testing/test_util.h"
+#include "gtest/gtest.h"
+#include "poller/testing/fake_services.h"
+#include "poller/testing/fakes.h"
+
+namespace tributary::poller {
+namespace {
+
+constexpr char kMapping[] = "m";
+constexpr char kStream[] = "s";
+constexpr char kShard[] = "shardId-000000000000";
+
+// Waits for the consumer to leave kRunning; a failure guard of 30 s real time.
+bool AwaitFinished(ShardConsumer& consumer) {
+  absl::Notification finished;
+  std::thread waiter([&] {
+    consumer.AwaitFinished(MonotonicTime::InfiniteFuture());
+    finished.Notify();
+  });
+  const bool ok = finished.WaitForNotificationWithTimeout(absl::Seconds(30));
+  if (!ok) consumer.Lose();  // unblocks the waiter
+  waiter.join();
+  return ok;
+}
+
+class ShardConsumerThreadsTest : public ::testing::Test {
+ protected:
+  ShardConsumerThreadsTest() {
+    std::cout << "seed " << seed_ << "\n";
+    config_.set_uuid(kMapping);
+    config_.set_stream_name(kStream);
+    config_.set_function_endpoint("f:1");
+    config_.set_batch_size(5);
+    config_.set_parallelization_factor(10);
+    config_.set_maximum_retry_attempts(-1);
+    config_.set_maximum_record_age_in_seconds(-1);
+    shards_.AddShard(kStream, kShard);
+    leases_.AddLease(kMapping, kShard, kStream);
+    v1::RegisterPollerRequest reg;
+    reg.set_poller_id("p1");
+    reg.set_capacity(1);
+    EXPECT_TRUE(leases_.RegisterPoller(reg).ok());
+    v1::AcquireLeasesRequest acquire;
+    acquire.set_poller_id("p1");
+    auto granted = leases_.AcquireLeases(acquire);
+    EXPECT_TRUE(granted.ok() && granted->leases_size() == 1);
+    lease_ = granted->leases(0);
+  }
+
+  std::unique_ptr<ShardConsumer> NewConsumer() {
+    ShardConsumerOptions options;
+    options.poller_id = "p1";
+    options.checkpoint_interval = absl::ZeroDuration();
+    return std::make_unique<ShardConsumer>(
+        lease_, config_, options, shards_, observed_,
+        LaneDeps{clock_, waiter_, function_, destination_, metrics_, BackoffOptions(), seed_});
+  }
+
+  const uint64_t seed_ = tributary::testing::TestSeed();
+  FakeClock clock_;
+  ClockWaiter waiter_{clock_};
+  // Waits (a failure guard) until the started `consumer` reached SHARD_END, then stops it.
+  void StopAtShardEnd(ShardConsumer& consumer) {
+    ASSERT_TRUE(AwaitFinished(consumer)) << "the consumer did not reach SHARD_END";
+    consumer.Stop();
+    EXPECT_EQ(consumer.state(), ShardConsumer::State::kShardEnded);
+  }
+
+  // Each key's sequence numbers, in the order the function first got them, increase.
+  static void ExpectPerKeyOrder(const std::map<std::string, std::vector<uint64_t>>& per_key) {
+    for (const auto& [key, seqs] : per_key) {
+      for (size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]) << key;
+    }
+  }
+
+  // Every checkpoint was accepted and sequence-number checkpoints only moved forward.
+  void ExpectCheckpointsMoveForward() {
+    uint64_t last = 0;
+    for (const auto& c : observed_.checkpoint_calls()) {
+      EXPECT_TRUE(c.accepted);
+      if (c.checkpoint.type() != v1::SEQUENCE_NUMBER) continue;
+      const uint64_t seq = std::stoull(c.checkpoint.sequence_number());
+      EXPECT_GT(seq, last);
+      last = seq;
+    }
+  }
+
+  testing::ScriptedFunction function_;
+  testing::RecordingDestination destination_;
+  PollerMetrics metrics_{"p1", clock_};
+  testing::FakeLeaseService leases_;
+  testing::ObservedLeaseService observed_{leases_};
+  testing::InMemoryShards shards_{/*blocking=*/true};
+  Scheduler scheduler_{clock_, 4};  // fewer threads than the 10 lanes
+  v1::EventSourceMappingConfiguration config_;
+  v1::Lease lease_;
+};
+
+TEST_F(ShardConsumerThreadsTest, ConcurrentLanesKeepPerKeyOrderAndReachShardEnd) {
+  std::mt19937_64 rng(seed_);
+  for (int i = 0; i < 500; ++i) {
+    shards_.Append(kStream, kShard, absl::StrCat("key-", rng() % 37), "d", clock_.Now());
+  }
+  shards_.Close(kStream, kShard);
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  ASSERT_NO_FATAL_FAILURE(StopAtShardEnd(*consumer));
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard).checkpoint().type(), v1::SHARD_END);
+  EXPECT_EQ(leases_.GetLease(kMapping, kShard).lease_owner(), "");
+
+  std::map<std::string, std::vector<uint64_t>> per_key;
+  size_t total = 0;
+  for (const auto& call : function_.calls()) {
+    EXPECT_LE(call.request.records_size(), 5);
+    std::set<int> lanes;
+    for (const auto& r : call.request.records()) {
+      per_key[r.partition_key()].push_back(std::stoull(r.sequence_number()));
+      lanes.insert(LaneForPartitionKey(r.partition_key(), 10));
+      ++total;
+    }
+    EXPECT_EQ(lanes.size(), 1u);
+  }
+  EXPECT_EQ(total, 500u);
+  ExpectPerKeyOrder(per_key);
+  ExpectCheckpointsMoveForward();
+}
+
+TEST_F(ShardConsumerThreadsTest, ParallelizationChangeWhileRunningKeepsPerKeyOrderAndEveryRecord) {
+  // The lanes are rebuilt (10 → 3) while the lane workers run; a lane index's worker then runs
+  // the batches of the new lane with that index.
+  std::mt19937_64 rng(seed_);
+  for (int i = 0; i < 300; ++i) {
+    shards_.Append(kStream, kShard, absl::StrCat("key-", rng() % 37), "d", clock_.Now());
+  }
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  v1::EventSourceMappingConfiguration fewer = config_;
+  fewer.set_parallelization_factor(3);
+  consumer->UpdateConfig(fewer);
+  for (int i = 0; i < 300; ++i) {
+    shards_.Append(kStream, kShard, absl::StrCat("key-", rng() % 37), "d", clock_.Now());
+  }
+  shards_.Close(kStream, kShard);
+  ASSERT_NO_FATAL_FAILURE(StopAtShardEnd(*consumer));
+
+  std::map<std::string, std::vector<uint64_t>> per_key;
+  size_t total = 0;
+  for (const auto& call : function_.calls()) {
+    std::set<int> lanes_of_10, lanes_of_3;
+    for (const auto& r : call.request.records()) {
+      per_key[r.partition_key()].push_back(std::stoull(r.sequence_number()));
+      lanes_of_10.insert(LaneForPartitionKey(r.partition_key(), 10));
+      lanes_of_3.insert(LaneForPartitionKey(r.partition_key(), 3));
+      ++total;
+    }
+    EXPECT_TRUE(lanes_of_10.size() == 1u || lanes_of_3.size() == 1u);
+  }
+  EXPECT_EQ(total, 600u);
+  ExpectPerKeyOrder(per_key);
+}
+
+TEST_F(ShardConsumerThreadsTest, LeaseLostDuringAnInvocationMeansNoCheckpointAndNoMoreInvokes) {
+  for (int i = 0; i < 50; ++i) shards_.Append(kStream, kShard, "one-key", "d", clock_.Now());
+  absl::Notification invoked, go_on;
+  function_.SetScript([&](const v1::InvokeRequest&, int call) {
+    if (call == 0) {
+      invoked.Notify();
+      go_on.WaitForNotificationWithTimeout(absl::Seconds(30));
+    }
+    return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
+  });
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  ASSERT_TRUE(invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  consumer->Lose();
+  go_on.Notify();
+  consumer->Stop();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kLost);
+  EXPECT_EQ(function_.call_count(), 1);
+  EXPECT_TRUE(observed_.checkpoint_calls().empty());
+}
+
+TEST_F(ShardConsumerThreadsTest, ReleaseFinishesTheInvocationThenCheckpointsAndReleases) {
+  for (int i = 0; i < 50; ++i) shards_.Append(kStream, kShard, "one-key", "d", clock_.Now());
+  absl::Notification invoked, go_on;
+  function_.SetScript([&](const v1::InvokeRequest&, int call) {
+    if (call == 2) {
+      invoked.Notify();
+      go_on.WaitForNotificationWithTimeout(absl::Seconds(30));
+    }
+    return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
+  });
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  ASSERT_TRUE(invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  consumer->RequestRelease();
+  go_on.Notify();
+  ASSERT_TRUE(AwaitFinished(*consumer));
+  consumer->Stop();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kReleased);
+  EXPECT_EQ(function_.call_count(), 3);
+  const v1::Lease lease = leases_.GetLease(kMapping, kShard);
+  EXPECT_EQ(lease.checkpoint().sequence_number(), "15");  // three batches of 5, all done
+  EXPECT_EQ(lease.lease_owner(), "");
+}
+
+}  // namespace
+}  // namespace tributary::poller
+
+namespace tributary::poller {
+namespace {
+
+// Blocks the scheduler's thread(s) until released: the tests use it to hold tasks in the queue.
+class Blocker {
+ public:
+  void SubmitTo(Scheduler& scheduler) {
+    scheduler.Submit([this] {
+      started_.Notify();
+      release_.WaitForNotificationWithTimeout(absl::Seconds(30));
+    });
+  }
+  bool AwaitStarted() { return started_.WaitForNotificationWithTimeout(absl::Seconds(30)); }
+  void Release() { release_.Notify(); }
+
+ private:
+  absl::Notification started_, release_;
+};
+
+TEST_F(ShardConsumerThreadsTest, AConsumerLostWhileItsBatchWaitsInThePoolNeverInvokes) {
+  Scheduler one_thread(clock_, 1);
+  auto consumer = NewConsumer();
+  consumer->Start(one_thread);
+  // FIFO on one thread: once `first` runs, the consumer's first step has run and its read
+  // waits for records.
+  Blocker first, second;
+  first.SubmitTo(one_thread);
+  ASSERT_TRUE(first.AwaitStarted());
+  for (int i = 0; i < 5; ++i) shards_.Append(kStream, kShard, "k", "d", clock_.Now());
+  // The records arrived (on this thread): a step is queued behind `first`, then `second`.
+  second.SubmitTo(one_thread);
+  first.Release();
+  // The step ran and handed its batch to the pool, behind `second`.
+  ASSERT_TRUE(second.AwaitStarted());
+  consumer->Lose();
+  // The batch's task runs after `second`, and before `third` starts.
+  Blocker third;
+  third.SubmitTo(one_thread);
+  second.Release();
+  ASSERT_TRUE(third.AwaitStarted());
+  EXPECT_EQ(function_.call_count(), 0);
+  third.Release();
+  consumer->Stop();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kLost);
+  EXPECT_EQ(function_.call_count(), 0);
+  EXPECT_TRUE(observed_.checkpoint_calls().empty());
+  EXPECT_TRUE(consumer->Quiescent());
+}
+
+TEST_F(ShardConsumerThreadsTest, TheBatchingWindowEndsOnTheClockThroughTheSharedTimer) {
+  config_.set_batch_size(100);
+  config_.set_maximum_batching_window_in_seconds(5);
+  absl::Notification invoked;
+  function_.SetScript([&](const v1::InvokeRequest&, int) {
+    invoked.Notify();
+    return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
+  });
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  for (int i = 0; i < 3; ++i) shards_.Append(kStream, kShard, "k", "d", clock_.Now());
+  // The only clock waiter is the scheduler's timer thread, armed at the end of the window (no
+  // consumer thread waits: there is none).
+  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  EXPECT_EQ(scheduler_.timers_armed(), 1);
+  clock_.Advance(absl::Seconds(4));
+  EXPECT_EQ(function_.call_count(), 0);  // the window has not ended: nothing may invoke
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  consumer->Stop();
+  ASSERT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(function_.calls()[0].request.records_size(), 3);
+}
+
+// Tumbling windows on the scheduler. The fake clock starts at a multiple of 100 s.
+
+TEST_F(ShardConsumerThreadsTest, ATumblingWindowClosesOnTheClockThroughTheSharedTimer) {
+  config_.set_parallelization_factor(1);
+  config_.set_tumbling_window_in_seconds(100);
+  absl::Notification batch_done, final_invoked;
+  size_t checkpoints_at_final = 99;
+  function_.SetScript([&](const v1::InvokeRequest& request, int call) {
+    auto reply = testing::ScriptedFunction::CountInWindowState()(request, call);
+    if (request.is_final_invoke_for_window()) {
+      checkpoints_at_final = observed_.checkpoint_calls().size();
+      final_invoked.Notify();
+    } else if (!batch_done.HasBeenNotified()) {
+      batch_done.Notify();
+    }
+    return reply;
+  });
+  const absl::Time t0 = clock_.Now();
+  for (int i = 0; i < 3; ++i) shards_.Append(kStream, kShard, "k", "d", t0);
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  ASSERT_TRUE(batch_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // The timer thread parks at the window's end plus the grace (1 s).
+  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  clock_.SetTime(t0 + absl::Seconds(100));
+  EXPECT_FALSE(final_invoked.HasBeenNotified()) << "the grace has not passed";
+  clock_.SetTime(t0 + absl::Seconds(101));
+  ASSERT_TRUE(final_invoked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(checkpoints_at_final, 0u) << "nothing checkpointed while the window was open";
+  shards_.Close(kStream, kShard);
+  ASSERT_TRUE(AwaitFinished(*consumer));
+  consumer->Stop();
+  const auto calls = function_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(testing::ScriptedFunction::CountOf(calls[1].request.state()), 3);
+  const auto checkpoints = observed_.checkpoint_calls();
+  ASSERT_FALSE(checkpoints.empty());
+  for (const auto& c : checkpoints) {
+    if (c.checkpoint.type() == v1::SEQUENCE_NUMBER) {
+      EXPECT_EQ(c.checkpoint.sequence_number(), "3");
+    }
+  }
+  EXPECT_EQ(checkpoints.back().checkpoint.type(), v1::SHARD_END);
+}
+
+TEST_F(ShardConsumerThreadsTest, ConcurrentLanesWithTumblingWindowsCountEveryRecordOnceInOrder) {
+  config_.set_tumbling_window_in_seconds(100);
+  function_.SetScript(testing::ScriptedFunction::CountInWindowState());
+  const absl::Time t0 = clock_.Now();
+  std::mt19937_64 rng(seed_);
+  std::map<std::string, std::string> key_of;
+  for (int i = 1; i <= 500; ++i) {
+    const std::string key = absl::StrCat("key-", rng() % 37);
+    key_of[absl::StrCat(i)] = key;
+    // Two records a second: windows [0, 100), [100, 200) and [200, 300).
+    shards_.Append(kStream, kShard, key, "d", t0 + absl::Milliseconds(500 * (i - 1)));
+  }
+  shards_.Close(kStream, kShard);
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  ASSERT_NO_FATAL_FAILURE(StopAtShardEnd(*consumer));
+
+  std::map<std::string, std::vector<uint64_t>> per_key;
+  int64_t counted = 0;
+  std::set<std::pair<int, int64_t>> closed;  // (lane, window start)
+  for (const auto& call : function_.calls()) {
+    const v1::InvokeRequest& r = call.request;
+    if (!r.is_final_invoke_for_window()) {
+      for (const auto& rec : r.records()) {
+        per_key[rec.partition_key()].push_back(std::stoull(rec.sequence_number()));
+      }
+      continue;
+    }
+    counted += testing::ScriptedFunction::CountOf(r.state());
+    std::set<int> lanes;
+    for (absl::string_view seq : absl::StrSplit(r.state().values().at("seqs"), ',')) {
+      lanes.insert(LaneForPartitionKey(key_of[std::string(seq)], 10));
+    }
+    EXPECT_EQ(lanes.size(), 1u) << "a window's state holds one lane's records";
+    EXPECT_TRUE(closed.insert({*lanes.begin(), r.window().start().seconds()}).second);
+  }
+  EXPECT_EQ(counted, 500);
+  ExpectPerKeyOrder(per_key);
+  ExpectCheckpointsMoveForward();
+}
+
+TEST_F(ShardConsumerThreadsTest,
+       AReleaseMidWindowCheckpointsBeforeTheWindowWithoutAFinalInvocation) {
+  config_.set_parallelization_factor(1);
+  config_.set_tumbling_window_in_seconds(100);
+  const absl::Time t0 = clock_.Now();
+  for (int i = 0; i < 5; ++i) shards_.Append(kStream, kShard, "k", "d", t0);  // window [0, 100)
+  for (int i = 0; i < 5; ++i) {
+    shards_.Append(kStream, kShard, "k", "d", t0 + absl::Seconds(150));  // window [100, 200)
+  }
+  absl::Notification second_window;
+  function_.SetScript([&](const v1::InvokeRequest& request, int call) {
+    if (!request.is_final_invoke_for_window() &&
+        request.window().start().seconds() == absl::ToUnixSeconds(t0) + 100 &&
+        !second_window.HasBeenNotified()) {
+      second_window.Notify();
+    }
+    return testing::ScriptedFunction::CountInWindowState()(request, call);
+  });
+  auto consumer = NewConsumer();
+  consumer->Start(scheduler_);
+  ASSERT_TRUE(second_window.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // Past the second window's end + grace: its final invocation is due but for the release.
+  consumer->RequestRelease();
+  clock_.SetTime(t0 + absl::Seconds(300));
+  ASSERT_TRUE(AwaitFinished(*consumer));
+  consumer->Stop();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kReleased);
+  const v1::Lease lease = leases_.GetLease(kMapping, kShard);
+  EXPECT_EQ(lease.lease_owner(), "");
+  EXPECT_EQ(lease.checkpoint().sequence_number(), "5") << "the first window closed, not the second";
+  int finals = 0;
+  for (const auto& call : function_.calls()) finals += call.request.is_final_invoke_for_window();
+  EXPECT_EQ(finals, 1);
+}
+
+// Many consumers on a pool with far fewer threads than consumers (and lanes): every record of
+// every shard is invoked once, per-key order holds, and the pool never grows past its size.
+class ManyConsumersTest : public ::testing::Test {
+ protected:
+  static constexpr int kShards = 12;
+
+  ManyConsumersTest() {
+    config_.set_uuid(kMapping);
+    config_.set_stream_name(kStream);
+    config_.set_function_endpoint("f:1");
+    config_.set_batch_size(4);
+    config_.set_parallelization_factor(3);
+    config_.set_maximum_retry_attempts(-1);
+    config_.set_maximum_record_age_in_seconds(-1);
+    for (int s = 0; s < kShards; ++s) {
+      const std::string shard = absl::StrCat("shardId-", s);
+      shards_.AddShard(kStream, shard);
+      leases_.AddLease(kMapping, shard, kStream);
+    }
+    v1::RegisterPollerRequest reg;
+    reg.set_poller_id("p1");
+    reg.set_capacity(kShards);
+    EXPECT_TRUE(leases_.RegisterPoller(reg).ok());
+    v1::AcquireLeasesRequest acquire;
+    acquire.set_poller_id("p1");
+    auto granted = leases_.AcquireLeases(acquire);
+    EXPECT_TRUE(granted.ok() && granted->leases_size() == kShards);
+    if (granted.ok()) leases_granted_ = *granted;
+  }
+
+  const uint64_t seed_ = tributary::testing::TestSeed();
+  FakeClock clock_;
+  ClockWaiter waiter_{clock_};
+  testing::ScriptedFunction function_;
+  testing::RecordingDestination destination_;
+  PollerMetrics metrics_{"p1", clock_};
+  testing::FakeLeaseService leases_;
+  testing::InMemoryShards shards_{/*blocking=*/true};
+  Scheduler scheduler_{clock_, 3};
+  v1::EventSourceMappingConfiguration config_;
+  v1::AcquireLeasesResponse leases_granted_;
+};
+
+TEST_F(ManyConsumersTest, ShareAFewThreadsAndKeepPerKeyOrder) {
+  std::mt19937_64 rng(seed_);
+  std::vector<std::unique_ptr<ShardConsumer>> consumers;
+  for (const v1::Lease& lease : leases_granted_.leases()) {
+    ShardConsumerOptions options;
+    options.poller_id = "p1";
+    options.checkpoint_interval = absl::ZeroDuration();
+    consumers.push_back(
+        std::make_unique<ShardConsumer>(lease, config_, options, shards_, leases_,
+                                        LaneDeps{clock_, waiter_, function_, destination_, metrics_,
+                                                 BackoffOptions(), seed_ + consumers.size()}));
+    consumers.back()->Start(scheduler_);
+  }
+  for (int i = 0; i < 600; ++i) {
+    const std::string shard = absl::StrCat("shardId-", rng() % kShards);
+    shards_.Append(kStream, shard, absl::StrCat("key-", rng() % 11), "d", clock_.Now());
+  }
+  for (int s = 0; s < kShards; ++s) shards_.Close(kStream, absl::StrCat("shardId-", s));
+  for (auto& c : consumers) {
+    ASSERT_TRUE(AwaitFinished(*c)) << c->shard().shard_id << " did not reach SHARD_END";
+  }
+  for (auto& c : consumers) {
+    c->Stop();
+    EXPECT_EQ(c->state(), ShardConsumer::State::kShardEnded);
+  }
+  EXPECT_LE(scheduler_.threads_started(), 3);
+
+  // (shard, key) → sequence numbers in invocation order.
+  std::map<std::pair<std::string, std::string>, std::vector<uint64_t>> per_key;
+  size_t total = 0;
+  for (const auto& call : function_.calls()) {
+    for (const auto& r : call.request.records()) {
+      per_key[{call.request.shard_id(), r.partition_key()}].push_back(
+          std::stoull(r.sequence_number()));
+      ++total;
+    }
+  }
+  EXPECT_EQ(total, 600u);
+  for (const auto& [key, seqs] : per_key) {
+    for (size_t i = 1; i < seqs.size(); ++i) {
+      EXPECT_LT(seqs[i - 1], seqs[i]) << key.first << " " << key.second;
+    }
+  }
+}
+
+// Lanes sleeping in a retry backoff (a function that keeps failing on more shards than the pool
+// has threads, retried forever) leave their pool slots to the other lanes: the healthy shards
+// are delivered to SHARD_END meanwhile, and the pool grows only by the sleeping lanes.
+TEST_F(ManyConsumersTest, LanesBackingOffFromAFailingFunctionDoNotStarveTheOthers) {
+  constexpr int kFailing = 4;                    // more than the scheduler's 3 threads
+  auto failing = [](const std::string& shard) {  // shardId-0 .. shardId-3
+    return std::stoi(shard.substr(std::string("shardId-").size())) < kFailing;
+  };
+  function_.SetScript(
+      [&](const v1::InvokeRequest& request, int) -> absl::StatusOr<v1::InvokeResponse> {
+        v1::InvokeResponse reply;
+        if (failing(request.shard_id())) reply.set_function_error("Unhandled");
+        return reply;
+      });
+  CompensatedWaiter compensated(waiter_, scheduler_);
+  std::vector<std::unique_ptr<ShardConsumer>> consumers;
+  for (const v1::Lease& lease : leases_granted_.leases()) {
+    ShardConsumerOptions options;
+    options.poller_id = "p1";
+    options.checkpoint_interval = absl::ZeroDuration();
+    consumers.push_back(std::make_unique<ShardConsumer>(
+        lease, config_, options, shards_, leases_,
+        LaneDeps{clock_, compensated, function_, destination_, metrics_, BackoffOptions(),
+                 seed_ + consumers.size()}));
+    consumers.back()->Start(scheduler_);
+  }
+  // First the failing shards, until as many of their lanes as the pool has threads sleep in a
+  // backoff (on the fake clock, which the test never advances): without compensation every
+  // thread of the pool would now be asleep.
+  for (int s = 0; s < kFailing; ++s) {
+    shards_.Append(kStream, absl::StrCat("shardId-", s), "k", "d", clock_.Now());
+  }
+  ASSERT_TRUE(clock_.WaitForWaiters(3, absl::Seconds(30)));
+  // Then the healthy ones: they still get the pool.
+  for (int s = kFailing; s < kShards; ++s) {
+    const std::string shard = absl::StrCat("shardId-", s);
+    for (int i = 0; i < 5; ++i)
+      shards_.Append(kStream, shard, absl::StrCat("k", i), "d", clock_.Now());
+    shards_.Close(kStream, shard);
+  }
+  for (auto& c : consumers) {
+    if (failing(c->shard().shard_id)) continue;
+    ASSERT_TRUE(AwaitFinished(*c))
+        << c->shard().shard_id << " starved behind the backing-off lanes";
+    EXPECT_EQ(c->state(), ShardConsumer::State::kShardEnded);
+  }
+  for (auto& c : consumers) c->Stop();  // ends the backoff waits
+  int healthy_records = 0, failing_calls = 0;
+  for (const auto& call : function_.calls()) {
+    if (failing(call.request.shard_id())) {
+      ++failing_calls;
+    } else {
+      healthy_records += call.request.records_size();
+    }
+  }
+  EXPECT_EQ(healthy_records, (kShards - kFailing) * 5);
+  EXPECT_GE(failing_calls, kFailing);
+  EXPECT_LE(scheduler_.threads_started(), 3 + kFailing);
+}
+
+}  // namespace
+}  // namespace tributary::poller
+
+namespace tributary::poller {
+namespace {
+
+// The lifecycle's transitions (the diagram in shard_consumer.h), one consumer run inline with
+// RunOnce against non-blocking in-memory shards.
+
+TEST(ShardConsumerTransitionsTest, OnlyRunningHasAWayOutAndOnlyToAFinalState) {
+  using S = ShardConsumer::State;
+  const S all[] = {S::kRunning, S::kShardEnded, S::kReleased, S::kLost};
+  const std::set<std::pair<S, S>> valid = {
+      {S::kRunning, S::kShardEnded}, {S::kRunning, S::kReleased}, {S::kRunning, S::kLost}};
+  for (S from : all) {
+    for (S to : all) {
+      EXPECT_EQ(ShardConsumer::IsValidTransition(from, to), valid.count({from, to}) > 0)
+          << static_cast<int>(from) << " -> " << static_cast<int>(to);
+    }
+  }
+}
+
+// Forwards to `inner`, and loses `consumer` while its ReleaseLease call is in progress (after the
+// consumer decided to end released, before it says so).
+class LosingOnRelease : public LeaseService {
+ public:
+  explicit LosingOnRelease(LeaseService& inner) : inner_(inner) {}
+  ShardConsumer* consumer = nullptr;
+
+  absl::StatusOr<v1::RegisterPollerResponse> RegisterPoller(
+      const v1::RegisterPollerRequest& request) override {
+    return inner_.RegisterPoller(request);
+  }
+  absl::StatusOr<v1::DeregisterPollerResponse> DeregisterPoller(
+      const v1::DeregisterPollerRequest& request) override {
+    return inner_.DeregisterPoller(request);
+  }
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override {
+    return inner_.Heartbeat(request);
+  }
+  absl::StatusOr<v1::AcquireLeasesResponse> AcquireLeases(
+      const v1::AcquireLeasesRequest& request) override {
+    return inner_.AcquireLeases(request);
+  }
+  absl::StatusOr<v1::ReleaseLeaseResponse> ReleaseLease(
+      const v1::ReleaseLeaseRequest& request) override {
+    if (consumer != nullptr) consumer->Lose("lost while releasing");
+    return inner_.ReleaseLease(request);
+  }
+  absl::StatusOr<v1::CheckpointResponse> Checkpoint(const v1::CheckpointRequest& request) override {
+    return inner_.Checkpoint(request);
+  }
+
+ private:
+  LeaseService& inner_;
+};
+
+class ShardConsumerStatesTest : public ::testing::Test {
+ protected:
+  ShardConsumerStatesTest() {
+    config_.set_uuid(kMapping);
+    config_.set_stream_name(kStream);
+    config_.set_function_endpoint("f:1");
+    shards_.AddShard(kStream, kShard);
+    leases_.AddLease(kMapping, kShard, kStream);
+    v1::RegisterPollerRequest reg;
+    reg.set_poller_id("p1");
+    reg.set_capacity(1);
+    EXPECT_TRUE(leases_.RegisterPoller(reg).ok());
+    v1::AcquireLeasesRequest acquire;
+    acquire.set_poller_id("p1");
+    auto granted = leases_.AcquireLeases(acquire);
+    EXPECT_TRUE(granted.ok() && granted->leases_size() == 1);
+    lease_ = granted->leases(0);
+  }
+
+  std::unique_ptr<ShardConsumer> NewConsumer(LeaseService& leases) {
+    ShardConsumerOptions options;
+    options.poller_id = "p1";
+    options.checkpoint_interval = absl::ZeroDuration();
+    options.finished_counter = &finished_;
+    return std::make_unique<ShardConsumer>(
+        lease_, config_, options, shards_, leases,
+        LaneDeps{clock_, waiter_, function_, destination_, metrics_, BackoffOptions(), 1});
+  }
+
+  FakeClock clock_;
+  ClockWaiter waiter_{clock_};
+  testing::ScriptedFunction function_;
+  testing::RecordingDestination destination_;
+  PollerMetrics metrics_{"p1", clock_};
+  testing::FakeLeaseService leases_;
+  testing::InMemoryShards shards_;  // not blocking: RunOnce reads what is there
+  v1::EventSourceMappingConfiguration config_;
+  v1::Lease lease_;
+  std::atomic<int64_t> finished_{0};
+};
+
+TEST_F(ShardConsumerStatesTest, AReleaseThatEndsAfterTheLeaseWasLostLeavesItLost) {
+  LosingOnRelease leases(leases_);
+  auto consumer = NewConsumer(leases);
+  leases.consumer = consumer.get();
+  consumer->RequestRelease(/*release_lease=*/true, "asked back");
+  consumer->RunOnce();  // Tend: ReleaseLease, during which the lease is lost; then kReleased
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kLost) << "the first end reached wins";
+  EXPECT_EQ(consumer->end_reason(), "lost while releasing");
+  EXPECT_EQ(finished_.load(), 1) << "the state left kRunning once";
+  consumer->RunOnce();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kLost);
+  EXPECT_EQ(finished_.load(), 1);
+}
+
+TEST_F(ShardConsumerStatesTest, ALossAfterShardEndChangesNothing) {
+  shards_.Append(kStream, kShard, "k", "d", clock_.Now());
+  shards_.Close(kStream, kShard);
+  auto consumer = NewConsumer(leases_);
+  for (int i = 0; i < 10 && consumer->state() == ShardConsumer::State::kRunning; ++i) {
+    consumer->RunOnce();
+  }
+  ASSERT_EQ(consumer->state(), ShardConsumer::State::kShardEnded);
+  EXPECT_EQ(consumer->last_checkpoint(), "SHARD_END");
+  consumer->Lose("too late");
+  consumer->RequestRelease(/*release_lease=*/true, "also too late");
+  consumer->RunOnce();
+  EXPECT_EQ(consumer->state(), ShardConsumer::State::kShardEnded);
+  EXPECT_EQ(consumer->end_reason(), "");
+  EXPECT_EQ(finished_.load(), 1);
+  EXPECT_EQ(leases_.release_calls(), 1) << "released once, at SHARD_END";
+}
+
+}  // namespace
+}  // namespace tributary::poller

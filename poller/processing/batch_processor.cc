@@ -1,0 +1,413 @@
+#include "poller/processing/batch_processor.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "mapping/mapping_config.h"
+
+namespace tributary::poller {
+namespace {
+
+// A failed call's processing result (metrics.h has the whole mapping).
+ProcessingResult ResultOfFailedCall(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kDeadlineExceeded:
+      return ProcessingResult::kFunctionTimedOut;
+    case absl::StatusCode::kUnavailable:
+      return ProcessingResult::kConnectionError;
+    default:
+      return ProcessingResult::kFunctionCallFailed;
+  }
+}
+
+// A failed call's error kind (metrics.h).
+ErrorKind ErrorOfFailedCall(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kDeadlineExceeded:
+      return ErrorKind::kTimeout;
+    case absl::StatusCode::kUnavailable:
+      return ErrorKind::kConnectionError;
+    default:
+      return ErrorKind::kCallFailed;
+  }
+}
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t ns = absl::ToUnixNanos(t);
+  int64_t seconds = ns / 1000000000;
+  int64_t nanos = ns % 1000000000;
+  if (nanos < 0) {
+    nanos += 1000000000;
+    --seconds;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(nanos));
+}
+
+void SetWindow(const WindowContext& window, v1::InvokeRequest* request) {
+  SetTimestamp(window.start, request->mutable_window()->mutable_start());
+  SetTimestamp(window.end, request->mutable_window()->mutable_end());
+}
+
+}  // namespace
+
+int64_t WindowStateBytes(const v1::TumblingWindowState& state) {
+  int64_t bytes = 0;
+  for (const auto& [key, value] : state.values()) {
+    bytes += static_cast<int64_t>(key.size() + value.size());
+  }
+  return bytes;
+}
+
+struct BatchProcessor::Call {
+  const ShardContext& shard;
+  const ConfigSource& config;
+  StopSignal& stop;
+  const DoneCallback& on_done;
+  WindowContext* window;  // null without tumbling windows
+};
+
+// The outcome of one invoke.
+struct BatchProcessor::Attempt {
+  enum Kind { kSuccess, kPartial, kError } kind = kError;
+  size_t first_failed = 0;  // with kPartial: index of the lowest reported record
+  int status_code = -1;     // gRPC code of the call; -1 when nothing was invoked
+  std::string function_error;
+};
+
+BatchProcessor::BatchProcessor(Clock& clock, Waiter& waiter, FunctionInvoker& invoker,
+                               FailureDestination& destination, PollerMetrics& metrics,
+                               BackoffOptions backoff, uint64_t seed)
+    : clock_(clock),
+      waiter_(waiter),
+      invoker_(invoker),
+      destination_(destination),
+      metrics_(metrics),
+      backoff_(backoff, seed),
+      rng_(seed ^ 0x9e3779b97f4a7c15ull) {}
+
+absl::Status BatchProcessor::Process(const ShardContext& shard, const ConfigSource& config,
+                                     std::vector<v1::Record> records, StopSignal& stop,
+                                     const DoneCallback& on_done, WindowContext* window) {
+  if (records.empty()) return absl::OkStatus();
+  metrics_.BatchStarted(shard, ArrivalTime(records.back()));
+  const Call call{shard, config, stop, on_done, window};
+  absl::Status status = ProcessSegment(call, std::move(records));
+  metrics_.BatchFinished(shard);
+  return status;
+}
+
+absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Record> records) {
+  int64_t retries = 0;       // retries of this segment so far
+  int64_t invoke_count = 0;  // invokes of this segment so far
+  Attempt last;
+  while (true) {
+    if (call.stop.stopped()) return absl::CancelledError("lane stopped");
+    // Read again for every attempt: an update reaches a failing batch (see the header).
+    const std::shared_ptr<const v1::EventSourceMappingConfiguration> current = call.config();
+    const v1::EventSourceMappingConfiguration& config = *current;
+    if (config.maximum_record_age_in_seconds() > 0) {
+      const absl::Time oldest_allowed =
+          clock_.Now() - absl::Seconds(config.maximum_record_age_in_seconds());
+      std::vector<v1::Record> expired, fresh;
+      for (v1::Record& r : records) {
+        (ArrivalTime(r) < oldest_allowed ? expired : fresh).push_back(std::move(r));
+      }
+      records = std::move(fresh);
+      if (!expired.empty()) {
+        RETURN_IF_ERROR(Report(call, config, expired, kRecordAgeExceeded, invoke_count, last));
+        call.on_done(expired);
+      }
+      if (records.empty()) return absl::OkStatus();
+    }
+
+    last = Invoke(call, config, records);
+    ++invoke_count;
+    if (last.kind == Attempt::kSuccess) {
+      metrics_.Delivered(call.shard, records.size());
+      call.on_done(records);
+      return TerminateWindowIfTooLarge(call);
+    }
+    if (last.kind == Attempt::kPartial && last.first_failed == 0) {
+      // Nothing succeeded (handled as a full failure below), but the reply's state was adopted.
+      RETURN_IF_ERROR(TerminateWindowIfTooLarge(call));
+    }
+    if (last.kind == Attempt::kPartial && last.first_failed > 0) {
+      std::vector<v1::Record> succeeded(
+          std::make_move_iterator(records.begin()),
+          std::make_move_iterator(records.begin() + last.first_failed));
+      records.erase(records.begin(), records.begin() + last.first_failed);
+      metrics_.Delivered(call.shard, succeeded.size());
+      call.on_done(succeeded);
+      RETURN_IF_ERROR(TerminateWindowIfTooLarge(call));
+      if (config.bisect_batch_on_function_error()) {
+        // Split at the reported record: the remainder starts over as its own batch.
+        metrics_.Bisected(call.shard);
+        retries = 0;
+        invoke_count = 0;
+        continue;
+      }
+    } else if (config.bisect_batch_on_function_error() && records.size() > 1) {
+      metrics_.Bisected(call.shard);
+      const size_t half = records.size() / 2;
+      std::vector<v1::Record> second(std::make_move_iterator(records.begin() + half),
+                                     std::make_move_iterator(records.end()));
+      records.resize(half);
+      RETURN_IF_ERROR(ProcessSegment(call, std::move(records)));
+      return ProcessSegment(call, std::move(second));
+    }
+    if (config.maximum_retry_attempts() >= 0 && retries >= config.maximum_retry_attempts()) {
+      RETURN_IF_ERROR(Report(call, config, records, kRetryAttemptsExhausted, invoke_count, last));
+      call.on_done(records);
+      return absl::OkStatus();
+    }
+    const absl::Duration delay = backoff_.Delay(retries);
+    ++retries;
+    metrics_.Retried(call.shard);
+    if (!waiter_.WaitUntil(clock_.MonotonicNow() + delay, call.stop)) {
+      return absl::CancelledError("lane stopped during backoff");
+    }
+  }
+}
+
+BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
+                                               const v1::EventSourceMappingConfiguration& config,
+                                               std::vector<v1::Record>& records) {
+  v1::InvokeRequest request;
+  request.set_event_source_mapping_uuid(call.shard.mapping_uuid);
+  request.set_stream_name(call.shard.stream_name);
+  request.set_shard_id(call.shard.shard_id);
+  // The records are moved into the request (a swap per record, no copy) and back after the call.
+  request.mutable_records()->Reserve(static_cast<int>(records.size()));
+  for (v1::Record& r : records) *request.add_records() = std::move(r);
+  if (call.window != nullptr) {
+    SetWindow(*call.window, &request);
+    request.mutable_state()->Swap(&call.window->state);  // and back after the call
+  }
+  const int timeout_s = mapping::EffectiveFunctionTimeoutSeconds(config);
+
+  const MonotonicTime start = clock_.MonotonicNow();
+  absl::StatusOr<v1::InvokeResponse> reply =
+      invoker_.Invoke(config.function_endpoint(), request, absl::Seconds(timeout_s));
+  metrics_.Invoked(call.shard, records.size(), clock_.MonotonicNow() - start);
+  for (size_t i = 0; i < records.size(); ++i) {
+    records[i] = std::move(*request.mutable_records(static_cast<int>(i)));
+  }
+  if (call.window != nullptr) request.mutable_state()->Swap(&call.window->state);
+
+  Attempt attempt;
+  if (!reply.ok()) {
+    attempt.status_code = static_cast<int>(reply.status().code());
+    attempt.function_error = absl::StrCat(absl::StatusCodeToString(reply.status().code()), ": ",
+                                          reply.status().message());
+    metrics_.FunctionError(call.shard);
+    metrics_.Processed(call.shard, ResultOfFailedCall(reply.status()));
+    metrics_.InvocationFailed(call.shard, ErrorOfFailedCall(reply.status()),
+                              attempt.function_error);
+    return attempt;
+  }
+  attempt.status_code = 0;
+  if (!reply->function_error().empty()) {
+    attempt.function_error = reply->function_error();
+    metrics_.FunctionError(call.shard);
+    metrics_.Processed(call.shard, ProcessingResult::kFunctionCallFailed);
+    metrics_.InvocationFailed(call.shard, ErrorKind::kFunctionError, attempt.function_error);
+    return attempt;
+  }
+  if (call.window != nullptr && !reply->has_state()) {
+    attempt.function_error = "the function returned no tumbling window state";
+    metrics_.FunctionError(call.shard);
+    metrics_.Processed(call.shard, ProcessingResult::kFunctionCallFailed);
+    metrics_.InvocationFailed(call.shard, ErrorKind::kMissingWindowState, attempt.function_error);
+    return attempt;
+  }
+  const bool report_failures =
+      std::find(config.function_response_types().begin(), config.function_response_types().end(),
+                v1::REPORT_BATCH_ITEM_FAILURES) != config.function_response_types().end();
+  if (!report_failures || reply->batch_item_failures().empty()) {
+    if (call.window != nullptr) call.window->state = std::move(*reply->mutable_state());
+    attempt.kind = Attempt::kSuccess;
+    metrics_.Processed(call.shard, ProcessingResult::kOk);
+    return attempt;
+  }
+  absl::flat_hash_map<std::string, size_t> index;
+  for (size_t i = 0; i < records.size(); ++i) index[records[i].sequence_number()] = i;
+  size_t lowest = records.size();
+  for (const v1::BatchItemFailure& f : reply->batch_item_failures()) {
+    auto it = index.find(f.item_identifier());
+    if (f.item_identifier().empty() || it == index.end()) {
+      attempt.function_error =
+          absl::StrCat("invalid batch item failure identifier \"", f.item_identifier(), "\"");
+      metrics_.FunctionError(call.shard);
+      metrics_.Processed(call.shard, ProcessingResult::kFunctionCallFailed);
+      metrics_.InvocationFailed(call.shard, ErrorKind::kInvalidBatchItemFailures,
+                                attempt.function_error);
+      return attempt;
+    }
+    lowest = std::min(lowest, it->second);
+  }
+  if (call.window != nullptr) call.window->state = std::move(*reply->mutable_state());
+  attempt.kind = Attempt::kPartial;
+  metrics_.Processed(call.shard, ProcessingResult::kBatchItemFailures);
+  metrics_.InvocationFailed(
+      call.shard, ErrorKind::kBatchItemFailures,
+      absl::StrCat(reply->batch_item_failures_size(), " of ", records.size(),
+                   " records reported as failed, the first at sequence number ",
+                   records[lowest].sequence_number()));
+  attempt.first_failed = lowest;
+  attempt.function_error = "BatchItemFailures";
+  return attempt;
+}
+
+FailureInfo BatchProcessor::NewFailureInfo(const v1::EventSourceMappingConfiguration& config,
+                                           const ShardContext& shard, const std::string& condition,
+                                           int64_t invoke_count, const Attempt& last) {
+  FailureInfo info;
+  info.request_id = NewRequestId();
+  info.function_endpoint = config.function_endpoint();
+  info.condition = condition;
+  info.approximate_invoke_count = invoke_count;
+  info.status_code = invoke_count > 0 ? last.status_code : -1;
+  info.function_error = invoke_count > 0 ? last.function_error : "";
+  info.timestamp = clock_.Now();
+  info.shard_id = shard.shard_id;
+  info.stream_name = shard.stream_name;
+  return info;
+}
+
+absl::Status BatchProcessor::PutFailureRecord(const ConfigSource& config, const ShardContext& shard,
+                                              StopSignal& stop, const std::string& data) {
+  for (int64_t attempt = 0;; ++attempt) {
+    if (stop.stopped()) return absl::CancelledError("lane stopped");
+    // Read again for every put: an operator may fix a wrong destination meanwhile.
+    const std::string destination = config()->destination_config().on_failure().destination();
+    if (destination.empty()) return absl::OkStatus();  // removed meanwhile: only counted
+    const absl::Status put = destination_.Put(destination, shard.shard_id, data);
+    if (put.ok()) {
+      metrics_.DestinationPutSucceeded(shard, destination);
+      return absl::OkStatus();
+    }
+    // The lane waits here until the put succeeds: the metrics say why (and log it once).
+    metrics_.DestinationPutFailed(shard, destination, put);
+    if (!waiter_.WaitUntil(clock_.MonotonicNow() + backoff_.Delay(attempt), stop)) {
+      return absl::CancelledError("lane stopped while reporting to the destination");
+    }
+  }
+}
+
+absl::Status BatchProcessor::Report(const Call& call,
+                                    const v1::EventSourceMappingConfiguration& config,
+                                    const std::vector<v1::Record>& records,
+                                    const std::string& condition, int64_t invoke_count,
+                                    const Attempt& last) {
+  if (!config.destination_config().on_failure().destination().empty()) {
+    const FailureInfo info = NewFailureInfo(config, call.shard, condition, invoke_count, last);
+    RETURN_IF_ERROR(
+        PutFailureRecord(call.config, call.shard, call.stop, FailureRecordJson(info, records)));
+  }
+  metrics_.Dropped(call.shard, condition, records.size(),
+                   config.destination_config().on_failure().destination());
+  return absl::OkStatus();
+}
+
+absl::Status BatchProcessor::TerminateWindowIfTooLarge(const Call& call) {
+  if (call.window == nullptr || WindowStateBytes(call.window->state) <= kMaxWindowStateBytes) {
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(FinishWindow(call.shard, call.config, *call.window,
+                               /*terminated_early=*/true, call.stop));
+  if (call.window->on_terminated_early) call.window->on_terminated_early();
+  call.window->state.Clear();
+  return absl::OkStatus();
+}
+
+absl::Status BatchProcessor::FinishWindow(const ShardContext& shard, const ConfigSource& source,
+                                          const WindowContext& window, bool terminated_early,
+                                          StopSignal& stop) {
+  v1::InvokeRequest request;
+  request.set_event_source_mapping_uuid(shard.mapping_uuid);
+  request.set_stream_name(shard.stream_name);
+  request.set_shard_id(shard.shard_id);
+  SetWindow(window, &request);
+  *request.mutable_state() = window.state;
+  request.set_is_final_invoke_for_window(true);
+  request.set_is_window_terminated_early(terminated_early);
+
+  // The iterator age grows while a final invocation is retried, as while a batch is: the lane
+  // goes no further until it ends.
+  metrics_.BatchStarted(shard, ArrivalTime(window.last_record));
+  struct FinishOnReturn {
+    PollerMetrics& metrics;
+    const ShardContext& shard;
+    ~FinishOnReturn() { metrics.BatchFinished(shard); }
+  } finish{metrics_, shard};
+  int64_t invoke_count = 0;
+  Attempt last;
+  for (int64_t retries = 0;; ++retries) {
+    if (stop.stopped()) return absl::CancelledError("lane stopped");
+    // Read again for every attempt, as ProcessSegment does.
+    const std::shared_ptr<const v1::EventSourceMappingConfiguration> current = source();
+    const v1::EventSourceMappingConfiguration& config = *current;
+    const int timeout_s = mapping::EffectiveFunctionTimeoutSeconds(config);
+    const MonotonicTime start = clock_.MonotonicNow();
+    absl::StatusOr<v1::InvokeResponse> reply =
+        invoker_.Invoke(config.function_endpoint(), request, absl::Seconds(timeout_s));
+    metrics_.FinalInvoked(shard, clock_.MonotonicNow() - start);
+    ++invoke_count;
+    if (reply.ok() && reply->function_error().empty()) {
+      metrics_.Processed(shard, ProcessingResult::kOk);
+      metrics_.WindowClosed(shard);
+      return absl::OkStatus();
+    }
+    metrics_.FunctionError(shard);
+    if (reply.ok()) {
+      last.status_code = 0;
+      last.function_error = reply->function_error();
+      metrics_.Processed(shard, ProcessingResult::kFunctionCallFailed);
+      metrics_.InvocationFailed(shard, ErrorKind::kFunctionError, last.function_error);
+    } else {
+      last.status_code = static_cast<int>(reply.status().code());
+      last.function_error = absl::StrCat(absl::StatusCodeToString(reply.status().code()), ": ",
+                                         reply.status().message());
+      metrics_.Processed(shard, ResultOfFailedCall(reply.status()));
+      metrics_.InvocationFailed(shard, ErrorOfFailedCall(reply.status()), last.function_error);
+    }
+
+    // Give up when the retries are spent or the window's last record is too old to retry for.
+    const char* give_up = nullptr;
+    if (config.maximum_retry_attempts() >= 0 && retries >= config.maximum_retry_attempts()) {
+      give_up = kRetryAttemptsExhausted;
+    } else if (config.maximum_record_age_in_seconds() > 0 &&
+               ArrivalTime(window.last_record) <
+                   clock_.Now() - absl::Seconds(config.maximum_record_age_in_seconds())) {
+      give_up = kRecordAgeExceeded;
+    }
+    if (give_up != nullptr) {
+      if (!config.destination_config().on_failure().destination().empty()) {
+        FailureInfo info = NewFailureInfo(config, shard, give_up, invoke_count, last);
+        info.window = std::make_pair(window.start, window.end);
+        RETURN_IF_ERROR(PutFailureRecord(
+            source, shard, stop,
+            FailureRecordJson(info, window.first_record, window.last_record, window.record_count)));
+      }
+      metrics_.WindowFailed(shard);
+      return absl::OkStatus();
+    }
+    metrics_.Retried(shard);
+    if (!waiter_.WaitUntil(clock_.MonotonicNow() + backoff_.Delay(retries), stop)) {
+      return absl::CancelledError("lane stopped during backoff");
+    }
+  }
+}
+
+std::string BatchProcessor::NewRequestId() {
+  const uint64_t a = rng_(), b = rng_();
+  return absl::StrFormat("%08x-%04x-4%03x-%04x-%012x", a >> 32, (a >> 16) & 0xffff, a & 0xfff,
+                         (b >> 48 & 0x3fff) | 0x8000, b & 0xffffffffffffull);
+}
+
+}  // namespace tributary::poller

@@ -1,0 +1,96 @@
+#include "poller/runtime/metrics_http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace tributary::poller {
+namespace {
+
+// Sends `request` to 127.0.0.1:port and returns everything the server answers before closing.
+std::string Exchange(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{10, 0};  // a failure guard only: the server answers at once
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  EXPECT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  std::string response;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
+  ::close(fd);
+  return response;
+}
+
+class MetricsHttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = MetricsHttpServer::Start("127.0.0.1:0", [] { return std::string("m 1\n"); });
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+  }
+  std::unique_ptr<MetricsHttpServer> server_;
+};
+
+TEST_F(MetricsHttpServerTest, GetMetricsReturnsTheRenderedText) {
+  const std::string r = Exchange(server_->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << r;
+  EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(r.find("Content-Length: 4\r\n"), std::string::npos);
+  EXPECT_EQ(r.substr(r.size() - 4), "m 1\n");
+}
+
+TEST_F(MetricsHttpServerTest, ServesOneRequestAfterAnother) {
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(
+        Exchange(server_->port(), "GET /metrics?x=1 HTTP/1.0\r\n\r\n").rfind("HTTP/1.0 200", 0),
+        0u);
+  }
+}
+
+TEST_F(MetricsHttpServerTest, OtherPathIsNotFound) {
+  EXPECT_EQ(Exchange(server_->port(), "GET / HTTP/1.0\r\n\r\n").rfind("HTTP/1.0 404", 0), 0u);
+}
+
+TEST_F(MetricsHttpServerTest, OtherMethodIsNotAllowed) {
+  EXPECT_EQ(Exchange(server_->port(), "POST /metrics HTTP/1.0\r\n\r\n").rfind("HTTP/1.0 405", 0),
+            0u);
+}
+
+TEST_F(MetricsHttpServerTest, MalformedOrHugeRequestIsBadRequest) {
+  EXPECT_EQ(Exchange(server_->port(), "nonsense\r\n\r\n").rfind("HTTP/1.0 400", 0), 0u);
+  EXPECT_EQ(Exchange(server_->port(), "GET /" + std::string(20000, 'a')).rfind("HTTP/1.0 400", 0),
+            0u);
+}
+
+TEST(MetricsHttpServerStartTest, MalformedAddressIsInvalidArgument) {
+  // The same rules as every address flag (common/host_port.h): no sign, space or empty host.
+  for (const std::string bad :
+       {"nohostport", "127.0.0.1:99999", "not-an-ip:80", "127.0.0.1:+80", "127.0.0.1: 80", ":0"}) {
+    EXPECT_EQ(MetricsHttpServer::Start(bad, [] { return std::string(); }).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
+TEST(MetricsHttpServerStartTest, PortInUseIsUnavailable) {
+  auto first = MetricsHttpServer::Start("127.0.0.1:0", [] { return std::string(); });
+  ASSERT_TRUE(first.ok());
+  auto second = MetricsHttpServer::Start(absl::StrCat("127.0.0.1:", (*first)->port()),
+                                         [] { return std::string(); });
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace tributary::poller
