@@ -115,27 +115,27 @@ bool IsTagCharacter(uint32_t cp) {
   }
 }
 
-// A tag key or value: `min`-`max` characters of the tag alphabet. `field` names it in messages.
+// A tag key or value: `min`-`max` characters of the tag alphabet. `field` names it in messages;
+// a text quoted in a message has passed the length check, so messages stay short.
 absl::Status ValidateTagText(absl::string_view field, absl::string_view text, int min, int max) {
-  int chars = 0;
+  const int chars = CodePoints(text);
+  if (chars < min || chars > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must be ", min, "-", max, " characters, got ", chars));
+  }
+  bool alphabet = true;
   absl::string_view rest = text;
   while (!rest.empty()) {
     uint32_t cp;
     if (!NextCodePoint(&rest, &cp)) {
       return absl::InvalidArgumentError(absl::StrCat(field, ": not valid UTF-8"));
     }
-    if (!IsTagCharacter(cp)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field,
-                       ": may only hold Unicode letters, digits, white space and "
-                       "_ . / = + - % @ :, got \"",
-                       text, "\""));
-    }
-    ++chars;
+    alphabet = alphabet && IsTagCharacter(cp);
   }
-  if (chars < min || chars > max) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": must be ", min, "-", max, " characters, got ", chars));
+  if (!alphabet) {  // quoted only once known to be UTF-8
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": may only hold Unicode letters, digits, white space and _ . / = + - % @ :, got \"",
+        text, "\""));
   }
   return absl::OkStatus();
 }
