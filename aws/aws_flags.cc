@@ -21,6 +21,13 @@ DEFINE_string(aws_credentials_file, "",
               "Verify the AWS front door's SigV4 signatures against this file (the AWS CLI's "
               "shared-credentials format: [principal] sections with aws_access_key_id and "
               "aws_secret_access_key). Empty: accept any well-formed signature.");
+DEFINE_int32(aws_max_pending_requests, 256,
+             "Admission control of the AWS front door: requests in progress (read, waiting, "
+             "running or being answered) beyond which a new one is refused at once with the "
+             "API's throttling error.");
+DEFINE_int64(aws_max_pending_bytes, 512 << 20,
+             "Admission control of the AWS front door: request body bytes in progress beyond "
+             "which a new request is refused at once (bounds the memory requests pin).");
 DEFINE_string(aws_port_file, "", "After binding --aws_listen, write the bound port to this file.");
 
 namespace tributary::aws {
@@ -45,6 +52,10 @@ absl::Status CheckAwsFlags() {
     return absl::InvalidArgumentError(
         absl::StrCat("--aws_account_id=\"", FLAGS_aws_account_id, "\": expected 12 digits"));
   }
+  if (FLAGS_aws_max_pending_requests < 1 || FLAGS_aws_max_pending_bytes < 1) {
+    return absl::InvalidArgumentError(
+        "--aws_max_pending_requests and --aws_max_pending_bytes must be at least 1");
+  }
   if (!FLAGS_aws_credentials_file.empty()) {
     if (absl::Status s = ReadAwsCredentialsFile(FLAGS_aws_credentials_file).status(); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("--aws_credentials_file: ", s.message()));
@@ -59,6 +70,8 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(shard_store::
   options.listen_address = FLAGS_aws_listen;
   options.kinesis.region = FLAGS_aws_region;
   options.kinesis.account_id = FLAGS_aws_account_id;
+  options.http.max_pending_requests = FLAGS_aws_max_pending_requests;
+  options.http.max_pending_bytes = static_cast<uint64_t>(FLAGS_aws_max_pending_bytes);
   if (!FLAGS_aws_credentials_file.empty()) {
     absl::StatusOr<std::vector<AwsCredential>> credentials =
         ReadAwsCredentialsFile(FLAGS_aws_credentials_file);

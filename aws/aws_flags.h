@@ -6,6 +6,8 @@
 //   --aws_region=us-east-1   the region in ARNs
 //   --aws_account_id=000000000000   the account in ARNs (12 digits)
 //   --aws_port_file=PATH     after binding, write the port there (for --aws_listen=HOST:0)
+//   --aws_max_pending_requests=256, --aws_max_pending_bytes=536870912   admission control
+//                            (http_server.h): past either, a request is refused at once
 //   --aws_credentials_file=PATH   verify SigV4 signatures against these credentials (the AWS
 //                            CLI's shared-credentials format, sigv4_verifier.h); empty (the
 //                            default): accept any well-formed signature

@@ -78,9 +78,8 @@ TEST(JsonCodecTest, InvalidUtf8AndLoneSurrogatesAreRejected) {
 }
 
 TEST(JsonCodecTest, ANulByteAnywhereIsRejectedNotTakenAsTheEnd) {
-  for (const std::string& body :
-       {std::string("{\"a\": 1}\0{\"b\": 2}", 17), std::string("{\"a\": \"x\0y\"}", 13),
-        std::string("\0", 1)}) {
+  for (const std::string& body : {std::string("{\"a\": 1}\0{\"b\": 2}", 17),
+                                  std::string("{\"a\": \"x\0y\"}", 13), std::string("\0", 1)}) {
     absl::StatusOr<Value> v = ParseJson(body);
     EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument) << absl::CEscape(body);
     EXPECT_THAT(std::string(v.status().message()), HasSubstr("NUL")) << absl::CEscape(body);
@@ -89,27 +88,26 @@ TEST(JsonCodecTest, ANulByteAnywhereIsRejectedNotTakenAsTheEnd) {
 
 TEST(JsonCodecTest, Utf8IsCheckedAsRfc3629SaysAtEveryOffset) {
   const std::vector<std::pair<std::string, bool>> strings = {
-      {"\xC3\xA9", true},              // é
-      {"\xE2\x82\xAC", true},          // €
-      {"\xF0\x9F\x98\x80", true},      // U+1F600
-      {"\xF4\x8F\xBF\xBF", true},      // U+10FFFF, the last code point
-      {"\xC0\x80", false},              // overlong NUL
-      {"\xC1\xBF", false},              // overlong
-      {"\xE0\x9F\xBF", false},          // overlong three-byte form
-      {"\xED\xA0\x80", false},          // a surrogate (U+D800) written raw
-      {"\xF0\x8F\xBF\xBF", false},      // overlong four-byte form
-      {"\xF4\x90\x80\x80", false},      // above U+10FFFF
-      {"\xF5\x80\x80\x80", false},      // no such lead byte
-      {"\x80", false},                  // a continuation byte alone
-      {"\xE2\x82", false},              // truncated
-      {"\xE2\x28\xA1", false},          // a bad continuation byte
+      {"\xC3\xA9", true},           // é
+      {"\xE2\x82\xAC", true},       // €
+      {"\xF0\x9F\x98\x80", true},   // U+1F600
+      {"\xF4\x8F\xBF\xBF", true},   // U+10FFFF, the last code point
+      {"\xC0\x80", false},          // overlong NUL
+      {"\xC1\xBF", false},          // overlong
+      {"\xE0\x9F\xBF", false},      // overlong three-byte form
+      {"\xED\xA0\x80", false},      // a surrogate (U+D800) written raw
+      {"\xF0\x8F\xBF\xBF", false},  // overlong four-byte form
+      {"\xF4\x90\x80\x80", false},  // above U+10FFFF
+      {"\xF5\x80\x80\x80", false},  // no such lead byte
+      {"\x80", false},              // a continuation byte alone
+      {"\xE2\x82", false},          // truncated
+      {"\xE2\x28\xA1", false},      // a bad continuation byte
   };
   // Behind 0..16 ASCII bytes, so that the eight-bytes-at-a-time path meets each sequence at
   // every alignment, and at the very end of a string.
   for (const auto& [bytes, valid] : strings) {
     for (size_t prefix = 0; prefix <= 16; ++prefix) {
-      const std::string body =
-          absl::StrCat(R"({"k": ")", std::string(prefix, 'a'), bytes, R"("})");
+      const std::string body = absl::StrCat(R"({"k": ")", std::string(prefix, 'a'), bytes, R"("})");
       EXPECT_EQ(ParseJson(body).ok(), valid) << absl::CEscape(body);
     }
   }

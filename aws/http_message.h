@@ -5,6 +5,7 @@
 #define TRIBUTARY_AWS_HTTP_MESSAGE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,10 +37,40 @@ struct HttpRequest {
   }
 };
 
+// Sends the chunks of a streamed response (HttpResponse::stream). Thread-safe; never blocks.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Queues `chunk` (not empty) to be sent after those queued before. Returns false, and sends
+  // nothing, once the connection is closed or the stream finished.
+  virtual bool Write(std::string chunk) = 0;
+  // Ends the response after the queued chunks (the last chunk). Later calls do nothing.
+  virtual void Finish() = 0;
+};
+
+// A response body produced over time (an AWS event stream, server-sent events), sent with
+// Transfer-Encoding: chunked. The server calls these on its io threads, one at a time; none may
+// block.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Once, after the status line and headers are on the wire. `writer` stays usable from any
+  // thread (it returns false once the connection is gone).
+  virtual void Start(std::shared_ptr<StreamWriter> writer) = 0;
+  // Everything written so far has been sent: flow control for producers that write one chunk
+  // at a time. Not called after Finish.
+  virtual void OnDrained() = 0;
+  // Once, when the connection closes before the stream finished (the client went away, a write
+  // failed, the server shuts down). Writes from now on return false.
+  virtual void OnClosed() = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  // Content-Length is added on write
   std::string body;
+  // When set, `body` is ignored and the body is this stream's chunks.
+  std::shared_ptr<ResponseStream> stream;
 };
 
 // What serves the requests of an HttpServer. Implementations must be thread-safe: the server
@@ -52,6 +83,11 @@ class HttpHandler {
   // The response to a request whose body exceeds the server's limit of `limit` bytes; `request`
   // has the method, target and headers, and no body. The server closes the connection after it.
   virtual HttpResponse BodyTooLarge(const HttpRequest& request, uint64_t limit) = 0;
+  // The response to a request refused by admission control (HttpServerOptions'
+  // max_pending_requests / max_pending_bytes); `request` has no body. `pending_requests` and
+  // `pending_bytes` are what was admitted when it came. Must be cheap: it runs on an io thread.
+  virtual HttpResponse Overloaded(const HttpRequest& request, int pending_requests,
+                                  uint64_t pending_bytes) = 0;
 };
 
 }  // namespace tributary::aws

@@ -17,7 +17,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -77,6 +79,26 @@ class HttpServer::Impl {
   // Registers a new connection; false once shutting down (the caller drops it).
   bool Register(const std::shared_ptr<Session>& session);
 
+  // Admission control (HttpServerOptions::max_pending_*): takes a slot for a request with a body
+  // of `bytes`, or returns false (and the current load in *requests, *pending) when full.
+  bool Admit(uint64_t bytes, int* requests, uint64_t* pending) {
+    absl::MutexLock lock(&admission_mu_);
+    *requests = pending_requests_;
+    *pending = pending_bytes_;
+    if (pending_requests_ + 1 > options_.max_pending_requests ||
+        pending_bytes_ + bytes > options_.max_pending_bytes) {
+      return false;
+    }
+    ++pending_requests_;
+    pending_bytes_ += bytes;
+    return true;
+  }
+  void Release(uint64_t bytes) {
+    absl::MutexLock lock(&admission_mu_);
+    --pending_requests_;
+    pending_bytes_ -= bytes;
+  }
+
  private:
   void Accept();
 
@@ -90,6 +112,10 @@ class HttpServer::Impl {
   // run out of work between two posts and never run the second).
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   net::thread_pool workers_;
+
+  absl::Mutex admission_mu_;
+  int pending_requests_ ABSL_GUARDED_BY(admission_mu_) = 0;
+  uint64_t pending_bytes_ ABSL_GUARDED_BY(admission_mu_) = 0;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
@@ -115,9 +141,26 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void CloseNow() {
     closed_ = true;
+    closed_flag_.store(true);
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
+    EndStream(/*closed=*/true);
+    ReleaseAdmission();
+  }
+
+  // From a StreamWriter, on any thread: hops onto this session's strand.
+  void PostChunk(std::string chunk) {
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), chunk = std::move(chunk)]() mutable {
+                self->QueueChunk(std::move(chunk));
+              });
+  }
+  void PostFinish() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->stream_finishing_ = true;
+      self->PumpChunks();
+    });
   }
 
   void ReadHeader() {
@@ -148,6 +191,13 @@ class Session : public std::enable_shared_from_this<Session> {
         absl::EqualsIgnoreCase(std::string(message[http::field::expect]), "100-continue");
     const boost::optional<uint64_t> length = header_parser_->content_length();
     if (length && *length > options_.max_body_bytes) return BodyTooLarge();
+    const uint64_t cost = length ? *length : options_.max_body_bytes;
+    int pending_requests = 0;
+    uint64_t pending_bytes = 0;
+    if (!server_->Admit(cost, &pending_requests, &pending_bytes)) {
+      return Refuse(server_->handler().Overloaded(request_, pending_requests, pending_bytes));
+    }
+    admitted_bytes_ = cost;
     if (expect_continue) {
       continue_.emplace(http::status::continue_, message.version());
       stream_.expires_after(Chrono(options_.io_timeout));
@@ -210,14 +260,28 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void BodyTooLarge() {
-    HttpResponse response = server_->handler().BodyTooLarge(request_, options_.max_body_bytes);
+    Refuse(server_->handler().BodyTooLarge(request_, options_.max_body_bytes));
+  }
+
+  // Answers a request whose body is not read; the rest of it is drained and the connection
+  // closed (Discard), so that a client writing its whole body first still reads the answer.
+  void Refuse(HttpResponse response) {
     header_parser_.reset();
     body_parser_.reset();
     Reply(std::move(response), /*close=*/true);
   }
 
+  // Gives back the admission slot of the request in progress, if any.
+  void ReleaseAdmission() {
+    if (admitted_bytes_) {
+      server_->Release(*admitted_bytes_);
+      admitted_bytes_.reset();
+    }
+  }
+
   void Reply(HttpResponse response, bool close) {
     if (closed_) return;
+    if (response.stream != nullptr) return ReplyStream(std::move(response));
     response_.emplace();
     response_->version(11);
     response_->result(static_cast<unsigned>(response.status));
@@ -230,11 +294,128 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *response_,
                       [self = shared_from_this(), close](beast::error_code ec, size_t) {
                         self->response_.reset();
+                        self->ReleaseAdmission();
                         if (ec) return self->CloseNow();
                         if (close) return self->Discard();
                         self->ReadHeader();
                       });
   }
+
+  // A streamed response: the head (chunked), then the stream's chunks as it writes them, one
+  // write on the wire at a time, then the last chunk and the end of the connection. While it
+  // streams, a read is kept pending so that a client that goes away is noticed at once (and the
+  // session lives as long as the connection does); that read is also why a streamed response
+  // always ends its connection rather than reading the next request.
+  void ReplyStream(HttpResponse response) {
+    response_stream_ = std::move(response.stream);
+    stream_head_.emplace();
+    stream_head_->version(11);
+    stream_head_->result(static_cast<unsigned>(response.status));
+    stream_head_->set(http::field::server, "tributary");
+    for (auto& [name, value] : response.headers) stream_head_->insert(name, value);
+    stream_head_->keep_alive(false);
+    stream_head_->chunked(true);
+    head_serializer_.emplace(*stream_head_);
+    stream_.expires_after(Chrono(options_.io_timeout));
+    http::async_write_header(
+        stream_, *head_serializer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec) return self->CloseNow();
+          self->stream_.expires_never();
+          self->streaming_ = true;
+          self->WatchForClose();
+          self->response_stream_->Start(std::make_shared<Writer>(self->weak_from_this()));
+          self->PumpChunks();
+        });
+  }
+
+  // Reads (and drops) whatever the client sends while a stream is open; its end or an error
+  // closes the connection.
+  void WatchForClose() {
+    if (closed_) return;
+    scratch_.resize(4 << 10);
+    stream_.socket().async_read_some(net::buffer(scratch_),
+                                     [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                       if (ec) return self->CloseNow();
+                                       self->discarded_ += n;
+                                       if (self->discarded_ > self->options_.max_discard_bytes)
+                                         return self->CloseNow();
+                                       self->WatchForClose();
+                                     });
+  }
+
+  void QueueChunk(std::string chunk) {
+    if (closed_ || stream_finishing_ || response_stream_ == nullptr || chunk.empty()) return;
+    chunks_.push_back(std::move(chunk));
+    PumpChunks();
+  }
+
+  void PumpChunks() {
+    if (!streaming_ || writing_ || closed_) return;
+    if (!chunks_.empty()) {
+      writing_ = true;
+      chunk_ = std::move(chunks_.front());
+      chunks_.pop_front();
+      stream_.expires_after(Chrono(options_.io_timeout));
+      net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
+                       [self = shared_from_this()](beast::error_code ec, size_t) {
+                         self->writing_ = false;
+                         if (ec) return self->CloseNow();
+                         self->stream_.expires_never();
+                         if (self->chunks_.empty() && !self->stream_finishing_ &&
+                             self->response_stream_ != nullptr) {
+                           self->response_stream_->OnDrained();
+                         }
+                         self->PumpChunks();
+                       });
+      return;
+    }
+    if (!stream_finishing_) return;
+    writing_ = true;
+    stream_.expires_after(Chrono(options_.io_timeout));
+    net::async_write(stream_, http::make_chunk_last(),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->writing_ = false;
+                       if (ec) return self->CloseNow();
+                       self->EndStream(/*closed=*/false);
+                       // The pending read sees the client close (or the timer ends it).
+                       beast::error_code ignored;
+                       self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                       self->stream_.expires_after(Chrono(self->options_.io_timeout));
+                     });
+  }
+
+  // Forgets the stream (telling it when the connection closed under it).
+  void EndStream(bool closed) {
+    std::shared_ptr<ResponseStream> stream = std::move(response_stream_);
+    response_stream_.reset();
+    streaming_ = false;
+    stream_finishing_ = false;
+    chunks_.clear();
+    head_serializer_.reset();
+    stream_head_.reset();
+    if (closed && stream != nullptr) stream->OnClosed();
+  }
+
+  // The StreamWriter a ResponseStream gets: posts onto the session, which may be gone.
+  class Writer : public StreamWriter {
+   public:
+    explicit Writer(std::weak_ptr<Session> session) : session_(std::move(session)) {}
+    bool Write(std::string chunk) override {
+      if (done_.load()) return false;
+      std::shared_ptr<Session> session = session_.lock();
+      if (session == nullptr || session->closed_flag_.load()) return false;
+      session->PostChunk(std::move(chunk));
+      return true;
+    }
+    void Finish() override {
+      if (done_.exchange(true)) return;
+      if (std::shared_ptr<Session> session = session_.lock()) session->PostFinish();
+    }
+
+   private:
+    const std::weak_ptr<Session> session_;
+    std::atomic<bool> done_{false};
+  };
 
   // Graceful close: stop sending, read and drop what the client still sends, then close.
   void Discard() {
@@ -266,7 +447,20 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> body_parser_;
   std::optional<http::response<http::empty_body>> continue_;
   std::optional<http::response<http::string_body>> response_;
+  // A streamed response (ReplyStream): the head, its serializer, the stream, the chunks queued
+  // and the one being written.
+  std::optional<http::response<http::empty_body>> stream_head_;
+  std::optional<http::response_serializer<http::empty_body>> head_serializer_;
+  std::shared_ptr<ResponseStream> response_stream_;
+  std::deque<std::string> chunks_;
+  std::string chunk_;
+  bool streaming_ = false;                // the head is sent: chunks may go
+  bool writing_ = false;                  // a chunk (or the last one) is on its way
+  bool stream_finishing_ = false;         // Finish was called: the last chunk follows the queue
+  std::atomic<bool> closed_flag_{false};  // closed_, readable from writers' threads
   HttpRequest request_;
+  // The admitted request's counted bytes, from its header until its response is written.
+  std::optional<uint64_t> admitted_bytes_;
   bool keep_alive_ = true;
   bool closed_ = false;
   uint64_t discarded_ = 0;

@@ -48,6 +48,13 @@ struct HttpServerOptions {
   // After a too-large or malformed request: how much more of it is read and dropped before the
   // connection is closed.
   uint64_t max_discard_bytes = 64 << 20;
+  // Admission control: at most this many requests, with bodies adding up to at most this many
+  // bytes (by Content-Length; a chunked body counts as max_body_bytes), between their header
+  // being read and their response written. A request past either bound is answered at once with
+  // HttpHandler::Overloaded, before its body is read (the body is then drained and dropped and
+  // the connection closed), so the memory requests pin stays bounded however many clients push.
+  int max_pending_requests = 256;
+  uint64_t max_pending_bytes = 512 << 20;
 };
 
 class HttpServer {

@@ -33,10 +33,75 @@ using ::testing::HasSubstr;
 // A failure guard only: how long a test waits for something that should happen at once.
 constexpr absl::Duration kGuard = absl::Seconds(30);
 
-// Answers "<method> <target> <body size>"; requests to /block wait until released.
+// A streamed body: "one" and "two" at Start, "three" and the end once those are drained (when
+// `finish`), else nothing more until the test writes.
+class TestStream : public ResponseStream {
+ public:
+  explicit TestStream(bool finish) : finish_(finish) {}
+  void Start(std::shared_ptr<StreamWriter> writer) override {
+    absl::MutexLock lock(&mu_);
+    writer_ = writer;
+    writer_->Write("one");
+    writer_->Write("two");
+  }
+  void OnDrained() override {
+    absl::MutexLock lock(&mu_);
+    ++drained_;
+    if (finish_ && drained_ == 1) {
+      writer_->Write("three");
+      writer_->Finish();
+    }
+  }
+  void OnClosed() override {
+    absl::MutexLock lock(&mu_);
+    ++closed_;
+  }
+
+  std::shared_ptr<StreamWriter> writer() {
+    absl::MutexLock lock(&mu_);
+    return writer_;
+  }
+  // Waits until OnDrained has been called more than `drained` times or OnClosed was called.
+  bool AwaitDrainedPastOrClosed(int drained) {
+    absl::MutexLock lock(&mu_);
+    auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return drained_ > drained || closed_ > 0; };
+    return mu_.AwaitWithTimeout(absl::Condition(&done), kGuard);
+  }
+  bool AwaitStarted() {
+    absl::MutexLock lock(&mu_);
+    auto started = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return writer_ != nullptr; };
+    return mu_.AwaitWithTimeout(absl::Condition(&started), kGuard);
+  }
+  int drained() {
+    absl::MutexLock lock(&mu_);
+    return drained_;
+  }
+  int closed() {
+    absl::MutexLock lock(&mu_);
+    return closed_;
+  }
+
+ private:
+  const bool finish_;
+  absl::Mutex mu_;
+  std::shared_ptr<StreamWriter> writer_ ABSL_GUARDED_BY(mu_);
+  int drained_ ABSL_GUARDED_BY(mu_) = 0;
+  int closed_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Answers "<method> <target> <body size>"; requests to /block wait until released; /stream and
+// /stream-open answer with `stream` (a finishing or an open TestStream).
 class TestHandler : public HttpHandler {
  public:
+  std::shared_ptr<TestStream> stream;
+
   HttpResponse Handle(HttpRequest request) override {
+    if (request.target == "/stream" || request.target == "/stream-open") {
+      HttpResponse response;
+      response.headers.emplace_back("Content-Type", "application/vnd.amazon.eventstream");
+      response.stream = stream;
+      return response;
+    }
     {
       absl::MutexLock lock(&mu_);
       ++in_handler_;
@@ -58,6 +123,14 @@ class TestHandler : public HttpHandler {
     response.body = absl::StrCat(request.method, " ", request.target, " ", request.body.size());
     absl::MutexLock lock(&mu_);
     --in_handler_;
+    return response;
+  }
+  HttpResponse Overloaded(const HttpRequest& request, int pending_requests,
+                          uint64_t pending_bytes) override {
+    HttpResponse response;
+    response.status = 429;
+    response.body = absl::StrCat("busy for ", request.target, ": ", pending_requests, " requests, ",
+                                 pending_bytes, " bytes");
     return response;
   }
   HttpResponse BodyTooLarge(const HttpRequest& request, uint64_t limit) override {
@@ -148,6 +221,93 @@ class HttpServerTest : public ::testing::Test {
   TestHandler handler_;
   std::unique_ptr<HttpServer> server_;
 };
+
+TEST_F(HttpServerTest, AStreamedResponseIsChunkedAndEndsItsConnection) {
+  handler_.stream = std::make_shared<TestStream>(/*finish=*/true);
+  Start();
+  Client client(server_->port());
+  client.Send(Post("/stream", ""));
+  http::response<http::string_body> r = client.Read();
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_TRUE(r.chunked());
+  EXPECT_EQ(r[http::field::content_type], "application/vnd.amazon.eventstream");
+  EXPECT_EQ(r.body(), "onetwothree");
+  EXPECT_EQ(handler_.stream->closed(), 0);
+  EXPECT_FALSE(r.keep_alive());
+  EXPECT_FALSE(handler_.stream->writer()->Write("late")) << "the stream has finished";
+  EXPECT_TRUE(client.ServerClosed());
+}
+
+TEST_F(HttpServerTest, AStreamWhoseClientLeftIsClosedAndItsWritesFail) {
+  handler_.stream = std::make_shared<TestStream>(/*finish=*/false);
+  Start();
+  {
+    Client client(server_->port());
+    client.Send(Post("/stream-open", ""));
+    ASSERT_TRUE(handler_.stream->AwaitStarted());
+    ASSERT_TRUE(handler_.stream->AwaitDrainedPastOrClosed(0));
+  }  // the client goes away without reading
+  // The server learns it when a write fails: keep writing (as keep-alives would) until it does.
+  std::shared_ptr<StreamWriter> writer = handler_.stream->writer();
+  for (int i = 0; i < 1000 && handler_.stream->closed() == 0; ++i) {
+    const int drained = handler_.stream->drained();
+    if (!writer->Write(std::string(64 << 10, 'k'))) break;
+    ASSERT_TRUE(handler_.stream->AwaitDrainedPastOrClosed(drained));
+  }
+  EXPECT_EQ(handler_.stream->closed(), 1);
+  EXPECT_FALSE(writer->Write("more"));
+}
+
+TEST_F(HttpServerTest, ShutdownClosesAnOpenStream) {
+  handler_.stream = std::make_shared<TestStream>(/*finish=*/false);
+  Start();
+  Client client(server_->port());
+  client.Send(Post("/stream-open", ""));
+  ASSERT_TRUE(handler_.stream->AwaitStarted());
+  server_->Shutdown();
+  EXPECT_EQ(handler_.stream->closed(), 1);
+  EXPECT_FALSE(handler_.stream->writer()->Write("after shutdown"));
+}
+
+TEST_F(HttpServerTest, PastThePendingRequestBoundARequestIsRefusedAtOnceUntilOneCompletes) {
+  HttpServerOptions options;
+  options.max_pending_requests = 2;
+  Start(options);
+  Client first(server_->port()), second(server_->port()), third(server_->port());
+  first.Send(Post("/block", "1"));
+  second.Send(Post("/block", "22"));
+  ASSERT_TRUE(handler_.WaitUntilInHandler(2));
+  third.Send(Post("/refused", "333"));
+  http::response<http::string_body> refused = third.Read();
+  EXPECT_EQ(refused.result_int(), 429);
+  EXPECT_EQ(refused.body(), "busy for /refused: 2 requests, 3 bytes");
+  EXPECT_TRUE(third.ServerClosed());
+  EXPECT_EQ(handler_.calls(), 2) << "the refused request never reached the handler";
+  handler_.Release();
+  EXPECT_EQ(first.Read().body(), "POST /block 1");
+  EXPECT_EQ(second.Read().body(), "POST /block 2");
+  // Both slots are free again once their responses are written.
+  Client fourth(server_->port());
+  fourth.Send(Post("/again", "4444"));
+  EXPECT_EQ(fourth.Read().body(), "POST /again 4");
+}
+
+TEST_F(HttpServerTest, PastThePendingByteBoundALargeRequestIsRefusedAndASmallOneServed) {
+  HttpServerOptions options;
+  options.max_pending_bytes = 1000;
+  Start(options);
+  Client blocked(server_->port()), large(server_->port()), small(server_->port());
+  blocked.Send(Post("/block", std::string(600, 'b')));
+  ASSERT_TRUE(handler_.WaitUntilInHandler(1));
+  large.Send(Post("/large", std::string(500, 'l')));
+  http::response<http::string_body> refused = large.Read();
+  EXPECT_EQ(refused.result_int(), 429);
+  EXPECT_EQ(refused.body(), "busy for /large: 1 requests, 600 bytes");
+  small.Send(Post("/small", std::string(400, 's')));
+  EXPECT_EQ(small.Read().body(), "POST /small 400");
+  handler_.Release();
+  EXPECT_EQ(blocked.Read().body(), "POST /block 600");
+}
 
 TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {
   Start();

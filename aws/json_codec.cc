@@ -199,9 +199,8 @@ absl::StatusOr<Value> ParseJson(const std::string& body) {
   // StringStream reads up to the terminating NUL (and with RAPIDJSON_SSE2 scans strings 16 bytes
   // at a time), so a NUL inside the body must be refused first: it would end the document early.
   if (const void* nul = std::memchr(body.data(), '\0', body.size()); nul != nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed JSON at byte ", static_cast<const char*>(nul) - body.data(),
-                     ": a NUL byte"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "malformed JSON at byte ", static_cast<const char*>(nul) - body.data(), ": a NUL byte"));
   }
   rapidjson::StringStream in(body.c_str());
   rapidjson::Reader reader;

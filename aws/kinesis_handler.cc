@@ -794,4 +794,12 @@ AwsOutcome KinesisApi::Call(const AwsCall& call) {
                    absl::StrCat("unknown Kinesis operation '", call.operation, "'"));
 }
 
+const char* KinesisApi::ThrottlingError(absl::string_view operation) const {
+  for (absl::string_view data_call :
+       {"PutRecord", "PutRecords", "GetRecords", "GetShardIterator", "SubscribeToShard"}) {
+    if (operation == data_call) return kProvisionedThroughputExceeded;
+  }
+  return kLimitExceeded;
+}
+
 }  // namespace tributary::aws

@@ -53,6 +53,10 @@ class KinesisApi : public AwsApi {
 
   absl::string_view target_prefix() const override { return kTargetPrefix; }
   absl::string_view signing_name() const override { return "kinesis"; }
+  // ProvisionedThroughputExceededException for the data calls (PutRecord, PutRecords,
+  // GetRecords, GetShardIterator, SubscribeToShard), LimitExceededException for the rest, as
+  // Kinesis throttles them.
+  const char* ThrottlingError(absl::string_view operation) const override;
   AwsOutcome Call(const AwsCall& call) override;
 
   // "arn:aws:kinesis:<region>:<account>:stream/<name>".

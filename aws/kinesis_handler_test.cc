@@ -143,6 +143,21 @@ TEST_F(KinesisApiTest, CreateDescribeListAndDeleteAStream) {
   EXPECT_EQ(Call("DeleteStream", R"({"StreamName": "orders"})").type(), kResourceNotFound);
 }
 
+TEST_F(KinesisApiTest, TheServerBeingBusyThrottlesDataCallsAsKinesisDoes) {
+  for (const char* data_call :
+       {"PutRecord", "PutRecords", "GetRecords", "GetShardIterator", "SubscribeToShard"}) {
+    EXPECT_STREQ(api_->ThrottlingError(data_call), kProvisionedThroughputExceeded) << data_call;
+  }
+  for (const char* control_call : {"CreateStream", "ListShards", "DescribeStreamSummary"}) {
+    EXPECT_STREQ(api_->ThrottlingError(control_call), kLimitExceeded) << control_call;
+  }
+  HttpRequest head = Request("PutRecords", "", "application/x-amz-json-1.1");
+  head.body.clear();
+  HttpResponse r = router_.Overloaded(head, 256, 512 << 20);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr(kProvisionedThroughputExceeded));
+}
+
 TEST_F(KinesisApiTest, CreatingAStreamThatExistsIsResourceInUse) {
   Create("orders", 1);
   EXPECT_EQ(Call("CreateStream", R"({"StreamName": "orders", "ShardCount": 1})").type(),

@@ -77,6 +77,8 @@ Encoding ReplyEncoding(const HttpRequest& request) {
 
 }  // namespace
 
+const char* AwsApi::ThrottlingError(absl::string_view) const { return kLimitExceeded; }
+
 void AwsRouter::AddApi(AwsApi* api) {
   const bool added = apis_.emplace(std::string(api->target_prefix()), api).second;
   CHECK(added) << "two APIs serve the target prefix " << api->target_prefix();
@@ -123,11 +125,10 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
     absl::StatusOr<std::string> verified =
         verifier_->Verify(request, *authorization, api->second->signing_name());
     if (!verified.ok()) {
-      const char* type = verified.status().code() == absl::StatusCode::kUnauthenticated
-                             ? kUnrecognizedClient
-                         : verified.status().code() == absl::StatusCode::kInvalidArgument
-                             ? kIncompleteSignature
-                             : kInvalidSignature;
+      const char* type =
+          verified.status().code() == absl::StatusCode::kUnauthenticated   ? kUnrecognizedClient
+          : verified.status().code() == absl::StatusCode::kInvalidArgument ? kIncompleteSignature
+                                                                           : kInvalidSignature;
       return fail(type, std::string(verified.status().message()));
     }
     principal = *std::move(verified);
@@ -164,6 +165,23 @@ HttpResponse AwsRouter::BodyTooLarge(const HttpRequest& request, uint64_t limit)
                 absl::StrCat("the request body exceeds ", limit,
                              " bytes (a PutRecords call carries at most 5 MiB of records)"),
                 413));
+}
+
+HttpResponse AwsRouter::Overloaded(const HttpRequest& request, int pending_requests,
+                                   uint64_t pending_bytes) {
+  const absl::string_view target = request.Header("x-amz-target");
+  const size_t dot = target.rfind('.');
+  const char* type = kLimitExceeded;
+  if (dot != absl::string_view::npos) {
+    auto api = apis_.find(target.substr(0, dot));
+    if (api != apis_.end()) type = api->second->ThrottlingError(target.substr(dot + 1));
+  }
+  return ErrorReply(
+      ReplyEncoding(request),
+      MakeError(type, absl::StrCat("Rate exceeded: the server is busy (", pending_requests,
+                                   " requests with ", pending_bytes,
+                                   " bytes in progress); retry after a backoff of about "
+                                   "100 ms")));
 }
 
 }  // namespace tributary::aws

@@ -20,6 +20,8 @@
 //   an unsupported Content-Type, a body that is not
 //   valid JSON/CBOR or not a structure               → 400 SerializationException
 //   a body over the HTTP server's limit              → 413 InvalidArgumentException
+//   refused by admission control (the server busy)   → 400, the API's ThrottlingError
+//                                                       (botocore retries it with backoff)
 //   what the API returns                             → its AwsError
 // Every reply carries x-amzn-RequestId; errors also x-amzn-ErrorType. InternalFailure replies
 // are logged (once, here).
@@ -74,6 +76,10 @@ class AwsApi {
   virtual absl::string_view target_prefix() const = 0;
   // The service name its requests are signed for (the credential scope's), e.g. "kinesis".
   virtual absl::string_view signing_name() const = 0;
+  // The error code of `operation` refused because the server is busy (admission control), as
+  // the service throttles it: e.g. Kinesis's ProvisionedThroughputExceededException for its
+  // data calls. Default: LimitExceededException.
+  virtual const char* ThrottlingError(absl::string_view operation) const;
   // Serves one call. An operation the API does not know is an UnknownOperationException.
   // Thread-safe; may block.
   virtual AwsOutcome Call(const AwsCall& call) = 0;
@@ -91,6 +97,8 @@ class AwsRouter : public HttpHandler {
 
   HttpResponse Handle(HttpRequest request) override;
   HttpResponse BodyTooLarge(const HttpRequest& request, uint64_t limit) override;
+  HttpResponse Overloaded(const HttpRequest& request, int pending_requests,
+                          uint64_t pending_bytes) override;
 
  private:
   const SigV4Verifier* const verifier_;

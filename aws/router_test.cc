@@ -204,6 +204,19 @@ TEST_F(RouterTest, AnOversizedBodyIsA413InTheRequestsEncoding) {
   EXPECT_EQ(body->Find("__type")->string_value(), kInvalidArgument);
 }
 
+TEST_F(RouterTest, AnOverloadedRequestGetsTheApisThrottlingErrorInItsEncoding) {
+  HttpRequest head = Request("Kinesis_20131202.Echo", "");
+  HttpResponse r = router_.Overloaded(head, 256, 1 << 20);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(JsonError(r).first, kLimitExceeded) << "the API's default";
+  EXPECT_THAT(JsonError(r).second, HasSubstr("256 requests"));
+  EXPECT_THAT(JsonError(r).second, HasSubstr("retry after"));
+  EXPECT_EQ(JsonError(router_.Overloaded(Request("Nope_1.Echo", ""), 1, 1)).first, kLimitExceeded);
+  HttpResponse cbor =
+      router_.Overloaded(Request("Kinesis_20131202.Echo", "", "application/x-amz-cbor-1.1"), 1, 1);
+  EXPECT_EQ(HeaderOf(cbor, "Content-Type"), "application/x-amz-cbor-1.1");
+}
+
 // With credentials, the router verifies every signature before the API sees the call, and the
 // API learns who signed it.
 class VerifyingRouterTest : public RouterTest {
@@ -226,8 +239,8 @@ class VerifyingRouterTest : public RouterTest {
     a.region = "us-east-1";
     a.service = "kinesis";
     a.signed_headers = {"content-type", "host", "x-amz-date", "x-amz-target"};
-    const std::string signature = SigV4Signature(secret, "20240102T030405Z", a,
-                                                 SigV4CanonicalRequest(r, a.signed_headers));
+    const std::string signature =
+        SigV4Signature(secret, "20240102T030405Z", a, SigV4CanonicalRequest(r, a.signed_headers));
     for (auto& [name, value] : r.headers) {
       if (name == "authorization") {
         value = absl::StrCat("AWS4-HMAC-SHA256 Credential=", key,
@@ -248,9 +261,8 @@ class VerifyingRouterTest : public RouterTest {
 TEST_F(VerifyingRouterTest, AGoodSignatureReachesTheApiWithItsPrincipal) {
   HttpResponse r = verifying_.Handle(Signed("AKID", "secret"));
   EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.body,
-            R"({"Operation":"Echo","Region":"us-east-1","Input":{"A":1},)"
-            R"("Principal":"orders-producer"})");
+  EXPECT_EQ(r.body, R"({"Operation":"Echo","Region":"us-east-1","Input":{"A":1},)"
+                    R"("Principal":"orders-producer"})");
   EXPECT_EQ(api_.calls, 1);
 }
 

@@ -11,8 +11,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace tributary::aws {
@@ -66,7 +66,8 @@ std::string UriDecode(absl::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && absl::ascii_isxdigit(s[i + 1]) && absl::ascii_isxdigit(s[i + 2])) {
+    if (s[i] == '%' && i + 2 < s.size() && absl::ascii_isxdigit(s[i + 1]) &&
+        absl::ascii_isxdigit(s[i + 2])) {
       out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
       i += 2;
     } else {
@@ -96,7 +97,8 @@ std::string NormalizePath(absl::string_view path) {
 std::string CanonicalQuery(absl::string_view query) {
   std::vector<std::pair<std::string, std::string>> params;
   for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(pair, absl::MaxSplits('=', 1));
     params.emplace_back(UriEncode(UriDecode(kv.first), /*keep_slash=*/false),
                         UriEncode(UriDecode(kv.second), /*keep_slash=*/false));
   }
@@ -227,8 +229,8 @@ std::string SigV4CanonicalRequest(const HttpRequest& request,
     absl::StrAppend(&headers, name, ":", absl::StrJoin(values, ","), "\n");
   }
   return absl::StrCat(request.method, "\n", UriEncode(NormalizePath(target), /*keep_slash=*/true),
-                      "\n", CanonicalQuery(query), "\n", headers, "\n",
-                      absl::StrJoin(names, ";"), "\n", Sha256Hex(request.body));
+                      "\n", CanonicalQuery(query), "\n", headers, "\n", absl::StrJoin(names, ";"),
+                      "\n", Sha256Hex(request.body));
 }
 
 std::string SigV4Timestamp(absl::Time time) {

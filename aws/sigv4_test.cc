@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "absl/time/time.h"
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -77,7 +76,6 @@ TEST(SigV4Test, MalformedHeadersAreRejectedSayingWhy) {
     EXPECT_THAT(std::string(a.status().message()), HasSubstr(c.says)) << c.header;
   }
 }
-
 
 // The vectors below are not ours: the first is AWS's published SigV4 test suite case
 // "get-vanilla"; the others were produced by botocore's SigV4Auth (the signer boto3 and the AWS

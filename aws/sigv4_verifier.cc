@@ -61,8 +61,8 @@ absl::Status AddProfile(const Profile& profile, std::vector<AwsCredential>& out)
   for (const AwsCredential& c : out) {
     if (c.access_key_id == *profile.access_key_id) {
       return absl::InvalidArgumentError(
-          absl::StrCat("line ", profile.line, ": profile [", profile.name, "] repeats the access key id of [",
-                       c.principal, "]"));
+          absl::StrCat("line ", profile.line, ": profile [", profile.name,
+                       "] repeats the access key id of [", c.principal, "]"));
     }
   }
   out.push_back({*profile.access_key_id, *profile.secret_access_key, profile.name});
@@ -83,8 +83,8 @@ absl::StatusOr<absl::Time> RequestTime(const HttpRequest& request) {
   }
   if (!absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", std::string(request.Header("date")),
                        absl::UTCTimeZone(), &time, &error)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Date must be in the RFC 1123 format, found '", request.Header("date"), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Date must be in the RFC 1123 format, found '", request.Header("date"), "'"));
   }
   return time;
 }
@@ -121,7 +121,8 @@ absl::StatusOr<std::vector<AwsCredential>> ParseAwsCredentials(absl::string_view
       return absl::InvalidArgumentError(
           absl::StrCat("line ", number, ": key = value before any [profile]"));
     }
-    const std::string key = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, equals)));
+    const std::string key =
+        absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, equals)));
     std::string value(absl::StripAsciiWhitespace(line.substr(equals + 1)));
     if (key == "aws_access_key_id") profile->access_key_id = std::move(value);
     if (key == "aws_secret_access_key") profile->secret_access_key = std::move(value);

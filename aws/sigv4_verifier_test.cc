@@ -140,11 +140,10 @@ TEST_F(SigV4VerifierTest, AnyChangeToWhatWasSignedBreaksTheSignature) {
   SigV4Authorization fewer = BotocoreAuthorization();
   fewer.signed_headers = {"host", "x-amz-date", "x-amz-target"};
   for (const auto& [request, authorization] :
-       std::vector<std::pair<HttpRequest, SigV4Authorization>>{
-           {body, BotocoreAuthorization()},
-           {target, BotocoreAuthorization()},
-           {path, BotocoreAuthorization()},
-           {BotocoreRequest(), fewer}}) {
+       std::vector<std::pair<HttpRequest, SigV4Authorization>>{{body, BotocoreAuthorization()},
+                                                               {target, BotocoreAuthorization()},
+                                                               {path, BotocoreAuthorization()},
+                                                               {BotocoreRequest(), fewer}}) {
     absl::StatusOr<std::string> p = Verify(request, authorization);
     EXPECT_EQ(p.status().code(), absl::StatusCode::kPermissionDenied) << request.body;
     EXPECT_THAT(p.status().message(),
@@ -222,8 +221,8 @@ TEST_F(SigV4VerifierTest, TheDateMayComeFromTheDateHeader) {
   r.headers[2] = {"date", "Sun, 30 Aug 2015 12:36:00 GMT"};
   SigV4Authorization a = BotocoreAuthorization();
   a.signed_headers = {"content-type", "date", "host", "x-amz-target"};
-  a.signature = SigV4Signature(kSecret, "20150830T123600Z", a,
-                               SigV4CanonicalRequest(r, a.signed_headers));
+  a.signature =
+      SigV4Signature(kSecret, "20150830T123600Z", a, SigV4CanonicalRequest(r, a.signed_headers));
   EXPECT_TRUE(Verify(r, a).ok());
 }
 

@@ -25,6 +25,7 @@ PACKAGES=(
   rapidjson-dev
   libboost-dev
   libcbor-dev
+  zlib1g-dev
   python3-boto3
   python3-cbor2
   awscli

@@ -63,10 +63,7 @@ class KinesisAuthTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        status = cls.server.stop()
-        if status != 0:
-            raise AssertionError("tributary serve exited with %d:\n%s"
-                                 % (status, cls.server.log()))
+        cls.server.stop_checked()
 
     def client(self, key, secret, region=tributary_aws.REGION):
         session = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret,

@@ -61,10 +61,7 @@ class KinesisBoto3Test(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        status = cls.server.stop()
-        if status != 0:
-            raise AssertionError("tributary serve exited with %d:\n%s"
-                                 % (status, cls.server.log()))
+        cls.server.stop_checked()
 
     def create(self, name, shards):
         self.kinesis.create_stream(StreamName=name, ShardCount=shards)

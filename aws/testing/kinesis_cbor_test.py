@@ -148,10 +148,7 @@ class KinesisCborTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        status = cls.server.stop()
-        if status != 0:
-            raise AssertionError("tributary serve exited with %d:\n%s"
-                                 % (status, cls.server.log()))
+        cls.server.stop_checked()
 
     def call(self, operation, body_bytes, expect_status=200):
         status, headers, body = signed_request(

@@ -32,10 +32,7 @@ class KinesisCliTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        status = cls.server.stop()
-        if status != 0:
-            raise AssertionError("tributary serve exited with %d:\n%s"
-                                 % (status, cls.server.log()))
+        cls.server.stop_checked()
 
     def aws(self, *args, check=True):
         """Runs `aws kinesis ARGS` and returns (exit status, parsed JSON output or None, stderr)."""

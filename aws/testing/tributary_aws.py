@@ -72,6 +72,13 @@ class Tributary:
             self.process.terminate()
         return self.process.wait(timeout=30)
 
+    def stop_checked(self):
+        """Stops with SIGTERM and fails unless the server exited cleanly (a crash or a hang at
+        shutdown is a defect the test must report, whatever its cases said)."""
+        status = self.stop()
+        if status != 0:
+            raise AssertionError("the server exited with %d:\n%s" % (status, self.log()))
+
     def kill(self):
         if self.process.poll() is None:
             self.process.kill()

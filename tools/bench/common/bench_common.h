@@ -186,9 +186,10 @@ struct PutCounts {
 };
 
 // One gRPC PutRecords client: waits for `go`, then sends `request` until `deadline` (read only
-// after `go`, so it may be set just before `go` is). The request is serialized once and resent as bytes through a generic stub,
-// and each reply's entries and failed_record_count are counted without building it: the load
-// generator's own protobuf work leaves the shared cores, the server's is unchanged.
+// after `go`, so it may be set just before `go` is). The request is serialized once and resent as
+// bytes through a generic stub, and each reply's entries and failed_record_count are counted
+// without building it: the load generator's own protobuf work leaves the shared cores, the server's
+// is unchanged.
 void RunPreserializedPutRecords(const std::shared_ptr<grpc::Channel>& channel,
                                 const v1::PutRecordsRequest& request, const std::atomic<bool>& go,
                                 const absl::Time& deadline, PutCounts& counts);

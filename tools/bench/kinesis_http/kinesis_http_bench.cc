@@ -161,12 +161,11 @@ absl::StatusOr<std::string> CallOnce(const HostPort& endpoint, const std::string
                                      const std::string& body) {
   HttpConnection connection;
   if (absl::Status s = connection.Connect(endpoint.host, endpoint.port); !s.ok()) return s;
-  auto reply = connection.RoundTrip(
-      HttpRequestBytes(endpoint.ToString(), operation, body));
+  auto reply = connection.RoundTrip(HttpRequestBytes(endpoint.ToString(), operation, body));
   if (!reply.ok()) return reply.status();
   if (reply->result_int() != 200) {
-    return absl::InternalError(absl::StrCat(operation, ": HTTP ", reply->result_int(), ": ",
-                                            reply->body()));
+    return absl::InternalError(
+        absl::StrCat(operation, ": HTTP ", reply->result_int(), ": ", reply->body()));
   }
   return reply->body();
 }
@@ -174,9 +173,9 @@ absl::StatusOr<std::string> CallOnce(const HostPort& endpoint, const std::string
 // Creates `stream` over HTTP and waits (bounded) until it is ACTIVE.
 absl::Status CreateStreamOverHttp(const HostPort& endpoint, const std::string& stream) {
   const std::string name = absl::StrCat(R"({"StreamName":")", stream, R"("})");
-  if (auto s = CallOnce(endpoint, "CreateStream",
-                        absl::StrCat(R"({"StreamName":")", stream, R"(","ShardCount":)",
-                                     FLAGS_shards, "}"));
+  if (auto s = CallOnce(
+          endpoint, "CreateStream",
+          absl::StrCat(R"({"StreamName":")", stream, R"(","ShardCount":)", FLAGS_shards, "}"));
       !s.ok()) {
     return s.status();
   }
@@ -205,9 +204,8 @@ absl::StatusOr<Result> RunHttp(const HostPort& endpoint, const std::string& stre
   std::vector<std::thread> threads;
   for (int c = 0; c < FLAGS_connections; ++c) {
     threads.emplace_back([&, c] {
-      const std::string request =
-          HttpRequestBytes(endpoint.ToString(), "PutRecords",
-                           PutRecordsJson(MakeRecords(stream, c, record_bytes)));
+      const std::string request = HttpRequestBytes(
+          endpoint.ToString(), "PutRecords", PutRecordsJson(MakeRecords(stream, c, record_bytes)));
       HttpConnection connection;
       const bool connected = connection.Connect(endpoint.host, endpoint.port).ok();
       while (!go.load()) std::this_thread::yield();
@@ -217,9 +215,8 @@ absl::StatusOr<Result> RunHttp(const HostPort& endpoint, const std::string& stre
       }
       while (absl::Now() < deadline) {
         auto reply = connection.RoundTrip(request);
-        const int64_t failed = reply.ok() && reply->result_int() == 200
-                                   ? FailedRecordCount(reply->body())
-                                   : -1;
+        const int64_t failed =
+            reply.ok() && reply->result_int() == 200 ? FailedRecordCount(reply->body()) : -1;
         if (failed < 0) {
           counts.failed_calls.fetch_add(1);
           if (!reply.ok()) return;  // the connection is gone
@@ -322,6 +319,9 @@ int Main() {
   report.Set("quick", FLAGS_quick ? "true" : "false");
   bool zero = false;
   int cell = 0;
+  // Stream names unique to this run, so that a kinesalite left running by an earlier run (which
+  // still has that run's streams) is no obstacle.
+  const std::string run = absl::StrCat(absl::ToUnixMillis(absl::Now()) % 100000000);
   for (int size : sizes) {
     ++cell;
     struct Target {
@@ -335,14 +335,15 @@ int Main() {
     };
     if (want("tributary_http")) {
       targets.push_back(
-          {"tributary_http", RunHttp(front_door, absl::StrCat("http-", cell), size)});
+          {"tributary_http", RunHttp(front_door, absl::StrCat("http-", run, "-", cell), size)});
     }
     if (want("tributary_grpc")) {
       targets.push_back({"tributary_grpc", RunGrpc((*node)->store(), (*grpc_server)->address(),
-                                                   absl::StrCat("grpc-", cell), size)});
+                                                   absl::StrCat("grpc-", run, "-", cell), size)});
     }
     if (kinesalite && want("kinesalite")) {
-      targets.push_back({"kinesalite", RunHttp(*kinesalite, absl::StrCat("kl-", cell), size)});
+      targets.push_back(
+          {"kinesalite", RunHttp(*kinesalite, absl::StrCat("kl-", run, "-", cell), size)});
     }
     double http_rps = 0, grpc_rps = 0, kinesalite_rps = 0;
     for (const Target& t : targets) {
