@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -247,6 +248,41 @@ InputReader InputReader::Element(absl::string_view list_name, size_t index, cons
   return InputReader(element, errors_, absl::StrCat(PathOf(list_name), ".", index + 1, ".member"));
 }
 
+std::optional<InputReader::StringPairs> InputReader::StringMap(absl::string_view name) {
+  const Value* v = Member(name);
+  if (v == nullptr) return std::nullopt;
+  if (v->type() != Value::Type::kMap) {
+    TypeError(name, "a map", *v);
+    return std::nullopt;
+  }
+  std::map<std::string, std::string> entries;
+  for (const Value::Member& m : v->members()) {
+    if (m.second.type() != Value::Type::kString) {
+      errors_->Serialization(absl::StrCat("'", PathOf(name), "' must map strings to strings, found ",
+                                          TypeName(m.second), " at key '", m.first, "'"));
+      return std::nullopt;
+    }
+    entries[m.first] = m.second.string_value();
+  }
+  return StringPairs(entries.begin(), entries.end());
+}
+
+std::optional<std::vector<std::string>> InputReader::StringList(absl::string_view name) {
+  const std::vector<Value>* list = List(name);
+  if (list == nullptr) return std::nullopt;
+  std::vector<std::string> out;
+  out.reserve(list->size());
+  for (const Value& element : *list) {
+    if (element.type() != Value::Type::kString) {
+      errors_->Serialization(absl::StrCat("'", PathOf(name), "' must be a list of strings, found ",
+                                          TypeName(element)));
+      return std::nullopt;
+    }
+    out.push_back(element.string_value());
+  }
+  return out;
+}
+
 bool InputReader::Required(absl::string_view name, bool present) {
   if (present) return true;
   Violation(name, "null", "Member must not be null");
@@ -299,6 +335,104 @@ bool InputReader::ListLength(absl::string_view name, const std::vector<Value>* v
   if (n > max) {
     Violation(name, rendered, absl::StrCat("Member must have length less than or equal to ", max));
     return false;
+  }
+  return true;
+}
+
+namespace {
+
+// As Java renders a list and a map in a validation message: [a, b] and {k=v, k2=v2}.
+std::string RenderList(const std::vector<std::string>& list) {
+  return Quoted(absl::StrCat("[", absl::StrJoin(list, ", "), "]"));
+}
+
+std::string RenderMap(const InputReader::StringPairs& map) {
+  return Quoted(absl::StrCat(
+      "{", absl::StrJoin(map, ", ", absl::PairFormatter("=")), "}"));
+}
+
+std::string LengthRule(size_t min, size_t max) {
+  return absl::StrCat("[Member must have length less than or equal to ", max,
+                      ", Member must have length greater than or equal to ", min, "]");
+}
+
+bool OutOfLength(absl::string_view s, size_t min, size_t max) {
+  const size_t n = CodePoints(s);
+  return n < min || n > max;
+}
+
+}  // namespace
+
+bool InputReader::ListLength(absl::string_view name,
+                             const std::optional<std::vector<std::string>>& value, size_t min,
+                             size_t max) {
+  if (!value) return true;
+  const size_t n = value->size();
+  if (n < min) {
+    Violation(name, RenderList(*value),
+              absl::StrCat("Member must have length greater than or equal to ", min));
+    return false;
+  }
+  if (n > max) {
+    Violation(name, RenderList(*value),
+              absl::StrCat("Member must have length less than or equal to ", max));
+    return false;
+  }
+  return true;
+}
+
+bool InputReader::MapLength(absl::string_view name, const std::optional<StringPairs>& value,
+                            size_t min, size_t max) {
+  if (!value) return true;
+  const size_t n = value->size();
+  if (n < min) {
+    Violation(name, RenderMap(*value),
+              absl::StrCat("Member must have length greater than or equal to ", min));
+    return false;
+  }
+  if (n > max) {
+    Violation(name, RenderMap(*value),
+              absl::StrCat("Member must have length less than or equal to ", max));
+    return false;
+  }
+  return true;
+}
+
+bool InputReader::MapEntryLengths(absl::string_view name, const std::optional<StringPairs>& value,
+                                  size_t key_min, size_t key_max, size_t value_min,
+                                  size_t value_max) {
+  if (!value) return true;
+  bool ok = true;
+  for (const auto& [k, v] : *value) {
+    if (OutOfLength(k, key_min, key_max)) {
+      Violation(name, RenderMap(*value),
+                absl::StrCat("Map keys must satisfy constraint: ", LengthRule(key_min, key_max)));
+      ok = false;
+      break;
+    }
+  }
+  for (const auto& [k, v] : *value) {
+    if (OutOfLength(v, value_min, value_max)) {
+      Violation(name, RenderMap(*value),
+                absl::StrCat("Map value must satisfy constraint: ",
+                             LengthRule(value_min, value_max)));
+      ok = false;
+      break;
+    }
+  }
+  return ok;
+}
+
+bool InputReader::ElementLengths(absl::string_view name,
+                                 const std::optional<std::vector<std::string>>& value, size_t min,
+                                 size_t max) {
+  if (!value) return true;
+  for (const std::string& element : *value) {
+    if (OutOfLength(element, min, max)) {
+      Violation(name, RenderList(*value),
+                absl::StrCat("Member must satisfy constraint: ", LengthRule(min, max)));
+      return false;
+    }
   }
   return true;
 }

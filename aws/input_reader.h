@@ -36,6 +36,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -83,6 +84,12 @@ class InputReader {
   const std::vector<Value>* List(absl::string_view name);
   // A reader of element `index` (0-based) of list `name`, for lists of structures.
   InputReader Element(absl::string_view list_name, size_t index, const Value& element);
+  // A map of strings to strings (Kinesis's TagMap), entries in key order; a key the body
+  // repeats keeps its last value. A value that is not a string is a SerializationException.
+  using StringPairs = std::vector<std::pair<std::string, std::string>>;
+  std::optional<StringPairs> StringMap(absl::string_view name);
+  // A list of strings; an element that is not a string is a SerializationException.
+  std::optional<std::vector<std::string>> StringList(absl::string_view name);
 
   // Constraint checks: each records a violation and returns false when `value` is present and
   // breaks the rule (Required: when it is absent).
@@ -93,6 +100,16 @@ class InputReader {
   bool BlobLength(absl::string_view name, const std::optional<std::string>& value, size_t min,
                   size_t max);
   bool ListLength(absl::string_view name, const std::vector<Value>* value, size_t min, size_t max);
+  bool ListLength(absl::string_view name, const std::optional<std::vector<std::string>>& value,
+                  size_t min, size_t max);
+  bool MapLength(absl::string_view name, const std::optional<StringPairs>& value, size_t min,
+                 size_t max);
+  // Lengths of every key and every value of a map ("Map keys must satisfy constraint: [...]"),
+  // and of every element of a list of strings ("Member must satisfy constraint: [...]").
+  bool MapEntryLengths(absl::string_view name, const std::optional<StringPairs>& value,
+                       size_t key_min, size_t key_max, size_t value_min, size_t value_max);
+  bool ElementLengths(absl::string_view name, const std::optional<std::vector<std::string>>& value,
+                      size_t min, size_t max);
   bool Range(absl::string_view name, const std::optional<int64_t>& value, int64_t min, int64_t max);
   // `pattern` is the model's regular expression, for the message; `matches` decides.
   bool Pattern(absl::string_view name, const std::optional<std::string>& value,

@@ -156,5 +156,33 @@ TEST(InputReaderTest, ABodyThatIsNotAStructureIsASerializationException) {
   EXPECT_EQ(errors.Error()->type, kSerialization);
 }
 
+TEST(InputReaderTest, StringMapsAndListsAreReadInKeyOrderAndCheckedPerEntry) {
+  Value body = Json(R"({"Tags": {"b": "2", "a": "1", "b": "3"}, "Keys": ["x", ""],
+                        "Bad": {"k": 1}})");
+  InputErrors errors(Protocol::kJson);
+  InputReader in(body, &errors);
+  std::optional<InputReader::StringPairs> tags = in.StringMap("Tags");
+  ASSERT_TRUE(tags.has_value());
+  EXPECT_EQ(*tags, (InputReader::StringPairs{{"a", "1"}, {"b", "3"}}));  // the last "b" wins
+  EXPECT_TRUE(in.MapLength("Tags", tags, 1, 2));
+  EXPECT_FALSE(in.MapEntryLengths("Tags", tags, 2, 128, 0, 256));
+  std::optional<std::vector<std::string>> keys = in.StringList("Keys");
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_FALSE(in.ElementLengths("Keys", keys, 1, 128));
+  std::optional<AwsError> e = errors.Error();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->type, kValidation);
+  EXPECT_THAT(e->message, HasSubstr("2 validation errors detected: Value '{a=1, b=3}' at 'tags' "
+                                    "failed to satisfy constraint: Map keys must satisfy "
+                                    "constraint: [Member must have length less than or equal to "
+                                    "128, Member must have length greater than or equal to 2]"));
+  EXPECT_THAT(e->message, HasSubstr("Value '[x, ]' at 'keys' failed to satisfy constraint: "
+                                    "Member must satisfy constraint: ["));
+  in.StringMap("Bad");
+  ASSERT_TRUE(errors.Error().has_value());
+  EXPECT_EQ(errors.Error()->type, kSerialization);
+  EXPECT_THAT(errors.Error()->message, HasSubstr("'bad' must map strings to strings"));
+}
+
 }  // namespace
 }  // namespace tributary::aws

@@ -21,25 +21,14 @@
 #include "aws/aws_error.h"
 #include "aws/input_reader.h"
 #include "aws/kinesis_event_stream.h"
+#include "aws/kinesis_internal.h"
 #include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "proto/streams.pb.h"
 
 namespace tributary::aws {
+namespace kinesis_internal {
 namespace {
-
-using shard_store::ShardStore;
-
-constexpr absl::string_view kNamePattern = "[a-zA-Z0-9_.-]+";
-constexpr absl::string_view kHashKeyPattern = "0|([1-9]\\d{0,38})";
-constexpr absl::string_view kSequenceNumberPattern = "0|([1-9]\\d{0,128})";
-constexpr absl::string_view kStreamArnPattern = "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+";
-constexpr int64_t kMaxInt32 = std::numeric_limits<int32_t>::max();
-// Kinesis's limits as the model states them.
-constexpr size_t kMaxDataBytes = 1 << 20;
-constexpr int kDefaultDescribeStreamLimit = 100;
-// An ON_DEMAND stream starts with 4 shards in Kinesis; here it is a provisioned stream of 4.
-constexpr int kOnDemandInitialShards = 4;
 
 bool IsDigits(absl::string_view s) {
   if (s.empty()) return false;
@@ -56,12 +45,7 @@ bool HasSpace(absl::string_view s) {
   return false;
 }
 
-// The parts of a stream ARN that match kStreamArnPattern.
-struct StreamArnParts {
-  std::string region;
-  std::string account;
-  std::string name;
-};
+}  // namespace
 
 std::optional<StreamArnParts> SplitStreamArn(absl::string_view arn) {
   std::vector<absl::string_view> parts = absl::StrSplit(arn, absl::MaxSplits(':', 5));
@@ -78,68 +62,41 @@ std::optional<StreamArnParts> SplitStreamArn(absl::string_view arn) {
 
 bool MatchesStreamArn(absl::string_view arn) { return SplitStreamArn(arn).has_value(); }
 
-// "shardId-000000000001", "shardId-1" and "1" name shard 1; nullopt for anything else.
-std::optional<std::string> NormalizeShardId(absl::string_view id) {
-  absl::ConsumePrefix(&id, "shardId-");
-  uint64_t index = 0;
-  if (id.size() > 12 || !IsDigits(id) || !absl::SimpleAtoi(id, &index) ||
-      index > std::numeric_limits<uint32_t>::max()) {
-    return std::nullopt;
-  }
-  return shard_store::ShardIdFromIndex(static_cast<uint32_t>(index));
-}
-
-// The input of one call: the reader and the errors it found.
-struct Input {
-  explicit Input(const AwsCall& call) : errors(call.protocol), reader(call.input, &errors) {}
-  // The SerializationException / ValidationException found so far, as a status.
-  absl::Status Check() const {
-    if (std::optional<AwsError> e = errors.Error()) return ToStatus(*e);
-    return absl::OkStatus();
-  }
-  InputErrors errors;
-  InputReader reader;
-};
-
-struct Context {
-  ShardStore& store;
-  const KinesisApiOptions& options;
-  const KinesisApi& api;
-};
-
-// A stream named by StreamName and/or StreamARN, as the request gave them.
-struct StreamRef {
-  std::optional<std::string> name;
-  std::optional<std::string> arn;
-};
-
 void CheckName(InputReader& in, absl::string_view member, const std::optional<std::string>& v) {
   in.Length(member, v, 1, 128);
   in.Pattern(member, v, kNamePattern, MatchesName);
+}
+
+std::optional<std::string> ReadStreamArn(InputReader& in, absl::string_view member) {
+  std::optional<std::string> arn = in.String(member);
+  in.Length(member, arn, 1, 2048);
+  in.Pattern(member, arn, kStreamArnPattern, MatchesStreamArn);
+  return arn;
 }
 
 StreamRef ReadStreamRef(InputReader& in) {
   StreamRef ref;
   ref.name = in.String("StreamName");
   CheckName(in, "StreamName", ref.name);
-  ref.arn = in.String("StreamARN");
-  in.Length("StreamARN", ref.arn, 1, 2048);
-  in.Pattern("StreamARN", ref.arn, kStreamArnPattern, MatchesStreamArn);
+  ref.arn = ReadStreamArn(in);
   return ref;
 }
 
-// The stream name `ref` designates. Errors: NOT_FOUND for an ARN of another region or account;
-// INVALID_ARGUMENT when neither is given (unless !required: then "") or they disagree.
-absl::StatusOr<std::string> Resolve(const Context& c, const StreamRef& ref, bool required = true) {
+absl::Status CheckHere(const Context& c, const StreamArnParts& arn) {
+  if (arn.region != c.options.region || arn.account != c.options.account_id) {
+    return absl::NotFoundError(absl::StrCat("Stream ", arn.name, " under account ", arn.account,
+                                            " in ", arn.region,
+                                            " not found (this endpoint serves account ",
+                                            c.options.account_id, " in ", c.options.region, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Resolve(const Context& c, const StreamRef& ref, bool required) {
   if (ref.arn) {
     std::optional<StreamArnParts> arn = SplitStreamArn(*ref.arn);
     if (!arn) return absl::InvalidArgumentError(absl::StrCat("malformed StreamARN ", *ref.arn));
-    if (arn->region != c.options.region || arn->account != c.options.account_id) {
-      return absl::NotFoundError(absl::StrCat("Stream ", arn->name, " under account ", arn->account,
-                                              " in ", arn->region,
-                                              " not found (this endpoint serves account ",
-                                              c.options.account_id, " in ", c.options.region, ")"));
-    }
+    RETURN_IF_ERROR(CheckHere(c, *arn));
     if (ref.name && *ref.name != arn->name) {
       return absl::InvalidArgumentError(absl::StrCat("StreamName ", *ref.name, " and StreamARN ",
                                                      *ref.arn, " name different streams"));
@@ -150,19 +107,6 @@ absl::StatusOr<std::string> Resolve(const Context& c, const StreamRef& ref, bool
   if (!required) return std::string();
   return absl::InvalidArgumentError("StreamName or StreamARN must be provided");
 }
-
-absl::Status ShardNotFound(absl::string_view shard_id, absl::string_view stream) {
-  return absl::NotFoundError(
-      absl::StrCat("Shard ", shard_id, " in stream ", stream, " does not exist"));
-}
-
-int32_t SaturateInt32(int64_t v) {
-  if (v > kMaxInt32) return std::numeric_limits<int32_t>::max();
-  if (v < std::numeric_limits<int32_t>::min()) return std::numeric_limits<int32_t>::min();
-  return static_cast<int32_t>(v);
-}
-
-// --- Output shapes -------------------------------------------------------------------------
 
 Value Time(const google::protobuf::Timestamp& t) { return Value::Timestamp(FromProtoTimestamp(t)); }
 
@@ -178,6 +122,67 @@ const char* StatusName(v1::StreamStatus status) {
       return "ACTIVE";
   }
 }
+
+}  // namespace kinesis_internal
+
+namespace {
+
+using kinesis_internal::CheckConsumerArn;
+using kinesis_internal::CheckName;
+using kinesis_internal::Context;
+using kinesis_internal::ControlPlane;
+using kinesis_internal::Input;
+using kinesis_internal::Listings;
+using kinesis_internal::Operation;
+using kinesis_internal::ReadStreamArn;
+using kinesis_internal::ReadStreamRef;
+using kinesis_internal::RegisteredConsumerStream;
+using kinesis_internal::Resolve;
+using kinesis_internal::StatusName;
+using kinesis_internal::StreamRef;
+using kinesis_internal::Time;
+using shard_store::ShardStore;
+
+constexpr absl::string_view kHashKeyPattern = "0|([1-9]\\d{0,38})";
+constexpr absl::string_view kSequenceNumberPattern = "0|([1-9]\\d{0,128})";
+constexpr int64_t kMaxInt32 = std::numeric_limits<int32_t>::max();
+// Kinesis's limits as the model states them.
+constexpr size_t kMaxDataBytes = 1 << 20;
+constexpr int kDefaultDescribeStreamLimit = 100;
+// An ON_DEMAND stream starts with 4 shards in Kinesis; here it is a provisioned stream of 4.
+constexpr int kOnDemandInitialShards = 4;
+
+bool AllDigits(absl::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(c)) return false;
+  }
+  return true;
+}
+
+// "shardId-000000000001", "shardId-1" and "1" name shard 1; nullopt for anything else.
+std::optional<std::string> NormalizeShardId(absl::string_view id) {
+  absl::ConsumePrefix(&id, "shardId-");
+  uint64_t index = 0;
+  if (id.size() > 12 || !AllDigits(id) || !absl::SimpleAtoi(id, &index) ||
+      index > std::numeric_limits<uint32_t>::max()) {
+    return std::nullopt;
+  }
+  return shard_store::ShardIdFromIndex(static_cast<uint32_t>(index));
+}
+
+absl::Status ShardNotFound(absl::string_view shard_id, absl::string_view stream) {
+  return absl::NotFoundError(
+      absl::StrCat("Shard ", shard_id, " in stream ", stream, " does not exist"));
+}
+
+int32_t SaturateInt32(int64_t v) {
+  if (v > kMaxInt32) return std::numeric_limits<int32_t>::max();
+  if (v < std::numeric_limits<int32_t>::min()) return std::numeric_limits<int32_t>::min();
+  return static_cast<int32_t>(v);
+}
+
+// --- Output shapes -------------------------------------------------------------------------
 
 Value StreamModeDetails() {
   Value details = Value::Map();
@@ -535,9 +540,7 @@ absl::StatusOr<Value> GetRecords(const Context& c, Input& in) {
   std::optional<int64_t> limit = r.Integer("Limit");
   r.Range("Limit", limit, 1, 10000);
   StreamRef ref;  // GetRecords names the stream by ARN only, for authorization
-  ref.arn = r.String("StreamARN");
-  r.Length("StreamARN", ref.arn, 1, 2048);
-  r.Pattern("StreamARN", ref.arn, kStreamArnPattern, MatchesStreamArn);
+  ref.arn = ReadStreamArn(r);
   RETURN_IF_ERROR(in.Check());
   RETURN_IF_ERROR(Resolve(c, ref, /*required=*/false).status());
   v1::GetRecordsRequest request;
@@ -681,14 +684,15 @@ absl::StatusOr<Value> DescribeLimits(const Context& c, Input& in) {
   return out;
 }
 
-// SubscribeToShard: the ConsumerARN names the stream; the events come from the same
-// subscription as the gRPC call's (StreamsService::Subscribe), framed by KinesisEventStream.
+// SubscribeToShard: the ConsumerARN (of a registered consumer) names the stream; the events come
+// from the same subscription as the gRPC call's (StreamsService::Subscribe), framed by
+// KinesisEventStream.
 absl::StatusOr<std::shared_ptr<KinesisEventStream>> SubscribeToShard(
     const Context& c, Input& in, shard_store::StreamsService& streams, Protocol protocol) {
   InputReader& r = in.reader;
   std::optional<std::string> consumer = r.String("ConsumerARN");
   r.Required("ConsumerARN", consumer.has_value());
-  r.Length("ConsumerARN", consumer, 1, 2048);
+  CheckConsumerArn(r, consumer);
   std::optional<std::string> shard = r.String("ShardId");
   r.Required("ShardId", shard.has_value());
   CheckName(r, "ShardId", shard);
@@ -707,14 +711,7 @@ absl::StatusOr<std::shared_ptr<KinesisEventStream>> SubscribeToShard(
     timestamp = position->Timestamp("Timestamp");
   }
   RETURN_IF_ERROR(in.Check());
-  // arn:aws:kinesis:REGION:ACCOUNT:stream/NAME/consumer/CONSUMER:CREATED
-  StreamRef ref;
-  const size_t consumer_part = consumer->find("/consumer/");
-  if (consumer_part == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("malformed ConsumerARN ", *consumer));
-  }
-  ref.arn = consumer->substr(0, consumer_part);
-  ASSIGN_OR_RETURN(std::string name, Resolve(c, ref));
+  ASSIGN_OR_RETURN(std::string name, RegisteredConsumerStream(c, *consumer));
   std::optional<std::string> shard_id = NormalizeShardId(*shard);
   if (!shard_id) return ShardNotFound(*shard, name);
   v1::SubscribeToShardRequest request;
@@ -737,19 +734,6 @@ absl::StatusOr<std::shared_ptr<KinesisEventStream>> SubscribeToShard(
 
 // --- The operation table -------------------------------------------------------------------
 
-using OperationFn = absl::StatusOr<Value> (*)(const Context&, Input&);
-
-struct Operation {
-  absl::string_view name;
-  OperationFn fn;
-  StatusMapping errors;  // what the store's codes mean for this operation
-};
-
-// The rows of the status table (aws_error.h has the defaults: INVALID_ARGUMENT →
-// InvalidArgumentException, NOT_FOUND → ResourceNotFoundException, ALREADY_EXISTS /
-// FAILED_PRECONDITION / ABORTED → ResourceInUseException, RESOURCE_EXHAUSTED →
-// LimitExceededException).
-StatusMapping ControlPlane() { return StatusMapping(); }
 // Records: a throttled write or read is ProvisionedThroughputExceededException.
 StatusMapping DataPlane() {
   StatusMapping m;
@@ -760,12 +744,6 @@ StatusMapping DataPlane() {
 StatusMapping Reads() {
   StatusMapping m = DataPlane();
   m.failed_precondition = kExpiredIterator;
-  return m;
-}
-// ListShards / ListStreams: the only FAILED_PRECONDITION is an expired NextToken.
-StatusMapping Listings() {
-  StatusMapping m;
-  m.failed_precondition = kExpiredNextToken;
   return m;
 }
 
@@ -799,31 +777,34 @@ const std::vector<Operation>& Operations() {
 
 // Kinesis operations not served yet (aws/NOTES.md).
 constexpr absl::string_view kNotYetSupported[] = {
-    "AddTagsToStream",
-    "RemoveTagsFromStream",
-    "ListTagsForStream",
-    "TagResource",
-    "UntagResource",
-    "ListTagsForResource",
-    "RegisterStreamConsumer",
-    "DeregisterStreamConsumer",
-    "DescribeStreamConsumer",
-    "ListStreamConsumers",
-    "EnableEnhancedMonitoring",
-    "DisableEnhancedMonitoring",
-    "StartStreamEncryption",
-    "StopStreamEncryption",
-    "UpdateStreamMode",
-    "GetResourcePolicy",
-    "PutResourcePolicy",
-    "DeleteResourcePolicy",
-    "UpdateMaxRecordSize",
-    "UpdateStreamWarmThroughput",
-    "UpdateAccountSettings",
-    "DescribeAccountSettings",
+    "EnableEnhancedMonitoring",   "DisableEnhancedMonitoring", "StartStreamEncryption",
+    "StopStreamEncryption",       "UpdateStreamMode",          "GetResourcePolicy",
+    "PutResourcePolicy",          "DeleteResourcePolicy",      "UpdateMaxRecordSize",
+    "UpdateStreamWarmThroughput", "UpdateAccountSettings",     "DescribeAccountSettings",
 };
 
 }  // namespace
+
+namespace kinesis_internal {
+
+// The rows of the status table (aws_error.h has the defaults: INVALID_ARGUMENT →
+// InvalidArgumentException, NOT_FOUND → ResourceNotFoundException, ALREADY_EXISTS /
+// FAILED_PRECONDITION / ABORTED → ResourceInUseException, RESOURCE_EXHAUSTED →
+// LimitExceededException). Tags and consumers use these too: a duplicate consumer
+// (ALREADY_EXISTS) and DeleteStream of a stream with consumers (FAILED_PRECONDITION) are
+// ResourceInUseException, the 21st consumer (RESOURCE_EXHAUSTED) LimitExceededException, as
+// Kinesis documents them.
+StatusMapping ControlPlane() { return StatusMapping(); }
+
+// ListShards / ListStreams / ListStreamConsumers: the only FAILED_PRECONDITION is an expired
+// NextToken.
+StatusMapping Listings() {
+  StatusMapping m;
+  m.failed_precondition = kExpiredNextToken;
+  return m;
+}
+
+}  // namespace kinesis_internal
 
 KinesisApi::KinesisApi(ShardStore& store, KinesisApiOptions options,
                        shard_store::StreamsService* streams)
@@ -846,13 +827,16 @@ AwsOutcome KinesisApi::Call(const AwsCall& call) {
     if (!stream.ok()) return FromStatus(stream.status(), DataPlane());
     return AwsOutcome::EventStream(*std::move(stream));
   }
-  for (const Operation& op : Operations()) {
-    if (op.name != call.operation) continue;
-    Input in(call);
-    const Context context{store_, options_, *this};
-    absl::StatusOr<Value> out = op.fn(context, in);
-    if (!out.ok()) return FromStatus(out.status(), op.errors);
-    return std::move(*out);
+  for (const std::vector<Operation>* table :
+       {&Operations(), &kinesis_internal::MetadataOperations()}) {
+    for (const Operation& op : *table) {
+      if (op.name != call.operation) continue;
+      Input in(call);
+      const Context context{store_, options_, *this};
+      absl::StatusOr<Value> out = op.fn(context, in);
+      if (!out.ok()) return FromStatus(out.status(), op.errors);
+      return std::move(*out);
+    }
   }
   for (absl::string_view name : kNotYetSupported) {
     if (name == call.operation) {

@@ -5,11 +5,14 @@
 // through the operation's row of the status table (kinesis_handler.cc, the one place where store
 // codes become Kinesis error codes) and builds AWS's output shape. No stream logic lives here.
 //
-// Operations: CreateStream, DeleteStream, DescribeStream, DescribeStreamSummary, ListStreams,
-// ListShards, PutRecord, PutRecords, GetShardIterator, GetRecords, SplitShard, MergeShards,
-// UpdateShardCount, IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod,
-// DescribeLimits. Other Kinesis operations answer UnknownOperationException saying they are not
-// supported yet (aws/NOTES.md lists them).
+// Operations: CreateStream, DeleteStream (EnforceConsumerDeletion), DescribeStream,
+// DescribeStreamSummary, ListStreams, ListShards, PutRecord, PutRecords, GetShardIterator,
+// GetRecords, SplitShard, MergeShards, UpdateShardCount, IncreaseStreamRetentionPeriod,
+// DecreaseStreamRetentionPeriod, DescribeLimits; and (kinesis_metadata_ops.cc) AddTagsToStream,
+// RemoveTagsFromStream, ListTagsForStream, TagResource, UntagResource, ListTagsForResource,
+// RegisterStreamConsumer, DeregisterStreamConsumer, DescribeStreamConsumer,
+// ListStreamConsumers. Other Kinesis operations answer UnknownOperationException saying they
+// are not supported yet (aws/NOTES.md lists them).
 //
 // Wire rules (as botocore, the AWS CLI v2 and the Java SDK send them):
 //   - StreamARN is accepted wherever StreamName is:
@@ -22,6 +25,8 @@
 //     seconds in JSON (integer or fraction in requests, seconds with a fraction in replies),
 //     tagged epoch milliseconds in CBOR.
 //   - ShardId accepts "shardId-000000000001", "shardId-1" and "1" (as Kinesis does).
+//   - ConsumerARN: <stream ARN>/consumer/<name>:<creation, epoch seconds>; accepted wherever
+//     Kinesis accepts it (with or instead of StreamARN + ConsumerName).
 //
 // Thread-safe. `store` must outlive the API.
 #ifndef TRIBUTARY_AWS_KINESIS_HANDLER_H_

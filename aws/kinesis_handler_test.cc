@@ -9,6 +9,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "aws/cbor_codec.h"
 #include "aws/json_codec.h"
 #include "aws/router.h"
@@ -540,10 +541,236 @@ TEST_F(KinesisApiTest, CborCarriesRawBytesAndMillisecondTimestamps) {
 }
 
 TEST_F(KinesisApiTest, OperationsNotServedAreUnknownOperation) {
-  Reply tags = Call("AddTagsToStream", R"({"StreamName": "s", "Tags": {"a": "b"}})");
-  EXPECT_EQ(tags.type(), kUnknownOperation);
-  EXPECT_THAT(tags.message(), HasSubstr("not supported by Tributary yet"));
+  Reply monitoring =
+      Call("EnableEnhancedMonitoring", R"({"StreamName": "s", "ShardLevelMetrics": ["ALL"]})");
+  EXPECT_EQ(monitoring.type(), kUnknownOperation);
+  EXPECT_THAT(monitoring.message(), HasSubstr("not supported by Tributary yet"));
   EXPECT_EQ(Call("MakeCoffee", "{}").type(), kUnknownOperation);
+}
+
+// --- Tags and registered consumers (kinesis_metadata_ops.cc) ----------------------------------
+
+// A JSON body from `members` (already rendered as "\"Name\": value").
+std::string Body(std::initializer_list<std::string> members) {
+  return absl::StrCat("{", absl::StrJoin(members, ", "), "}");
+}
+std::string Str(const std::string& name, const std::string& value) {
+  return absl::StrCat("\"", name, "\": \"", value, "\"");
+}
+
+TEST_F(KinesisApiTest, TagsRoundTripThroughTheStreamAndResourceOperations) {
+  Create("orders", 1);
+  const std::string arn = std::string(kArnPrefix) + "orders";
+  ASSERT_EQ(
+      Call("AddTagsToStream", R"({"StreamName": "orders", "Tags": {"b": "2", "a": "1"}})").status,
+      200);
+  ASSERT_EQ(
+      Call("TagResource", Body({Str("ResourceARN", arn), R"("Tags": {"c": "3", "a": "one"})"}))
+          .status,
+      200);
+  Reply page = Call("ListTagsForStream", R"({"StreamName": "orders", "Limit": 2})");
+  ASSERT_EQ(page.status, 200) << page.body;
+  ASSERT_EQ(page["Tags"].list().size(), 2u);
+  EXPECT_EQ(*page["Tags"].list()[0].Find("Key"), Value::String("a"));
+  EXPECT_EQ(*page["Tags"].list()[0].Find("Value"), Value::String("one"));
+  EXPECT_EQ(page["HasMoreTags"], Value::Bool(true));
+  Reply rest =
+      Call("ListTagsForStream", Body({Str("StreamARN", arn), Str("ExclusiveStartTagKey", "b")}));
+  ASSERT_EQ(rest.status, 200) << rest.body;
+  ASSERT_EQ(rest["Tags"].list().size(), 1u);
+  EXPECT_EQ(*rest["Tags"].list()[0].Find("Key"), Value::String("c"));
+  EXPECT_EQ(rest["HasMoreTags"], Value::Bool(false));
+  ASSERT_EQ(Call("UntagResource", Body({Str("ResourceARN", arn), R"("TagKeys": ["a"])"})).status,
+            200);
+  ASSERT_EQ(
+      Call("RemoveTagsFromStream", Body({Str("StreamARN", arn), R"("TagKeys": ["c", "absent"])"}))
+          .status,
+      200);
+  Reply all = Call("ListTagsForResource", Body({Str("ResourceARN", arn)}));
+  ASSERT_EQ(all.status, 200) << all.body;
+  ASSERT_EQ(all["Tags"].list().size(), 1u);
+  EXPECT_EQ(*all["Tags"].list()[0].Find("Key"), Value::String("b"));
+}
+
+TEST_F(KinesisApiTest, TagInputIsCheckedLikeKinesis) {
+  Create("orders", 1);
+  const std::string arn = std::string(kArnPrefix) + "orders";
+  auto add = [&](const std::string& tags) {
+    return Call("AddTagsToStream", Body({Str("StreamName", "orders"), "\"Tags\": " + tags}));
+  };
+  EXPECT_EQ(Call("AddTagsToStream", R"({"StreamName": "orders"})").type(), kValidation);
+  EXPECT_EQ(add("{}").type(), kValidation);
+  Reply long_key = add(Body({Str(std::string(129, 'k'), "v")}));
+  EXPECT_EQ(long_key.type(), kValidation);
+  EXPECT_THAT(long_key.message(), HasSubstr("Map keys must satisfy constraint"));
+  Reply long_value = add(Body({Str("k", std::string(257, 'v'))}));
+  EXPECT_EQ(long_value.type(), kValidation);
+  EXPECT_THAT(long_value.message(), HasSubstr("Map value must satisfy constraint"));
+  EXPECT_EQ(add(R"({"k": 1})").type(), kSerialization);
+  EXPECT_EQ(add(R"({"aws:k": "v"})").type(), kInvalidArgument);
+  EXPECT_EQ(add(R"({"k": "a;b"})").type(), kInvalidArgument);
+  std::vector<std::string> fifty_one;
+  for (int i = 0; i < 51; ++i) fifty_one.push_back(Str(absl::StrCat("k", i), "v"));
+  Reply over = add(absl::StrCat("{", absl::StrJoin(fifty_one, ", "), "}"));
+  EXPECT_EQ(over.type(), kInvalidArgument);
+  EXPECT_THAT(over.message(), HasSubstr("1-50 tags"));
+  EXPECT_EQ(Call("RemoveTagsFromStream", R"({"StreamName": "orders", "TagKeys": []})").type(),
+            kValidation);
+  EXPECT_EQ(Call("RemoveTagsFromStream", R"({"StreamName": "orders", "TagKeys": [""]})").type(),
+            kValidation);
+  EXPECT_EQ(Call("ListTagsForStream", R"({"StreamName": "orders", "Limit": 51})").type(),
+            kValidation);
+  EXPECT_EQ(Call("ListTagsForStream", R"({"StreamName": "nope"})").type(), kResourceNotFound);
+  EXPECT_EQ(Call("ListTagsForResource", R"({"ResourceARN": "nope"})").type(), kValidation);
+  EXPECT_EQ(Call("ListTagsForResource",
+                 Body({Str("ResourceARN", "arn:aws:kinesis:eu-west-1:999999999999:stream/orders")}))
+                .type(),
+            kResourceNotFound);
+  // Consumers carry no tags here.
+  EXPECT_EQ(Call("ListTagsForResource", Body({Str("ResourceARN", arn + "/consumer/c:1700000000")}))
+                .type(),
+            kInvalidArgument);
+}
+
+TEST_F(KinesisApiTest, ConsumersRegisterDescribeListAndDeregister) {
+  Create("orders", 1);
+  const std::string arn = std::string(kArnPrefix) + "orders";
+  clock_.SetTime(absl::FromUnixMillis(1700000100250));
+  Reply registered =
+      Call("RegisterStreamConsumer", Body({Str("StreamARN", arn), Str("ConsumerName", "b")}));
+  ASSERT_EQ(registered.status, 200) << registered.body;
+  const Value& consumer = registered["Consumer"];
+  const std::string consumer_arn = arn + "/consumer/b:1700000100";
+  EXPECT_EQ(*consumer.Find("ConsumerName"), Value::String("b"));
+  EXPECT_EQ(*consumer.Find("ConsumerARN"), Value::String(consumer_arn));
+  EXPECT_EQ(*consumer.Find("ConsumerStatus"), Value::String("ACTIVE"));
+  EXPECT_EQ(*consumer.Find("ConsumerCreationTimestamp"), Value::Double(1700000100.25));
+  ASSERT_EQ(Call("RegisterStreamConsumer", Body({Str("StreamARN", arn), Str("ConsumerName", "a")}))
+                .status,
+            200);
+  EXPECT_EQ(Call("DescribeStreamSummary", R"({"StreamName": "orders"})")["StreamDescriptionSummary"]
+                .Find("ConsumerCount")
+                ->integer_value(),
+            2);
+
+  for (const std::string& by : {Body({Str("ConsumerARN", consumer_arn)}),
+                                Body({Str("StreamARN", arn), Str("ConsumerName", "b")}),
+                                Body({Str("StreamARN", arn), Str("ConsumerName", "b"),
+                                      Str("ConsumerARN", consumer_arn)})}) {
+    Reply described = Call("DescribeStreamConsumer", by);
+    ASSERT_EQ(described.status, 200) << by << ": " << described.body;
+    const Value& d = described["ConsumerDescription"];
+    EXPECT_EQ(*d.Find("ConsumerARN"), Value::String(consumer_arn));
+    EXPECT_EQ(*d.Find("StreamARN"), Value::String(arn));
+    EXPECT_EQ(*d.Find("ConsumerStatus"), Value::String("ACTIVE"));
+  }
+
+  Reply first = Call("ListStreamConsumers", Body({Str("StreamARN", arn), "\"MaxResults\": 1"}));
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(first["Consumers"].list().size(), 1u);
+  EXPECT_EQ(*first["Consumers"].list()[0].Find("ConsumerName"), Value::String("a"));
+  ASSERT_EQ(first["NextToken"].type(), Value::Type::kString);
+  Reply second =
+      Call("ListStreamConsumers", Body({Str("StreamARN", arn), "\"MaxResults\": 1",
+                                        Str("NextToken", first["NextToken"].string_value())}));
+  ASSERT_EQ(second.status, 200) << second.body;
+  ASSERT_EQ(second["Consumers"].list().size(), 1u);
+  EXPECT_EQ(*second["Consumers"].list()[0].Find("ConsumerARN"), Value::String(consumer_arn));
+  EXPECT_TRUE(second["NextToken"].is_null());
+
+  ASSERT_EQ(Call("DeregisterStreamConsumer", Body({Str("ConsumerARN", consumer_arn)})).status, 200);
+  EXPECT_EQ(Call("DescribeStreamConsumer", Body({Str("ConsumerARN", consumer_arn)})).type(),
+            kResourceNotFound);
+  ASSERT_EQ(
+      Call("DeregisterStreamConsumer", Body({Str("StreamARN", arn), Str("ConsumerName", "a")}))
+          .status,
+      200);
+}
+
+TEST_F(KinesisApiTest, ConsumerErrorsAreKinesisCodes) {
+  Create("orders", 1);
+  const std::string arn = std::string(kArnPrefix) + "orders";
+  auto reg = [&](const std::string& name) {
+    return Call("RegisterStreamConsumer", Body({Str("StreamARN", arn), Str("ConsumerName", name)}));
+  };
+  Reply c = reg("c0");
+  ASSERT_EQ(c.status, 200) << c.body;
+  const std::string old_arn = c["Consumer"].Find("ConsumerARN")->string_value();
+  EXPECT_EQ(reg("c0").type(), kResourceInUse);
+  for (int i = 1; i < 20; ++i) ASSERT_EQ(reg(absl::StrCat("c", i)).status, 200) << i;
+  EXPECT_EQ(reg("c20").type(), kLimitExceeded);
+  EXPECT_EQ(reg("bad name").type(), kValidation);
+  // The model requires StreamARN (StreamName is not a member of these operations).
+  EXPECT_EQ(
+      Call("RegisterStreamConsumer", R"({"StreamName": "orders", "ConsumerName": "x"})").type(),
+      kValidation);
+  EXPECT_EQ(Call("RegisterStreamConsumer",
+                 Body({Str("StreamARN", arn), Str("ConsumerName", "x"), R"("Tags": {"k": "v"})"}))
+                .type(),
+            kInvalidArgument);
+  EXPECT_EQ(Call("DescribeStreamConsumer", "{}").type(), kInvalidArgument);
+  EXPECT_EQ(Call("DescribeStreamConsumer", R"({"ConsumerName": "c0"})").type(), kInvalidArgument);
+  EXPECT_EQ(Call("DescribeStreamConsumer", R"({"ConsumerARN": "arn:aws:kinesis:x"})").type(),
+            kValidation);
+  EXPECT_EQ(Call("DescribeStreamConsumer",
+                 Body({Str("ConsumerARN",
+                           "arn:aws:kinesis:eu-west-1:999999999999:stream/orders/consumer/c0:1")}))
+                .type(),
+            kResourceNotFound);
+  EXPECT_EQ(
+      Call("DescribeStreamConsumer", Body({Str("StreamARN", arn), Str("ConsumerName", "nobody")}))
+          .type(),
+      kResourceNotFound);
+  // An ARN of an earlier registration of the name no longer names a consumer.
+  ASSERT_EQ(Call("DeregisterStreamConsumer", Body({Str("ConsumerARN", old_arn)})).status, 200);
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_EQ(reg("c0").status, 200);
+  EXPECT_EQ(Call("DeregisterStreamConsumer", Body({Str("ConsumerARN", old_arn)})).type(),
+            kResourceNotFound);
+  // Listing tokens expire after 5 minutes, as ListShards'.
+  Reply page = Call("ListStreamConsumers", Body({Str("StreamARN", arn), "\"MaxResults\": 1"}));
+  ASSERT_EQ(page.status, 200) << page.body;
+  clock_.Advance(absl::Minutes(6));
+  EXPECT_EQ(Call("ListStreamConsumers",
+                 Body({Str("StreamARN", arn), Str("NextToken", page["NextToken"].string_value())}))
+                .type(),
+            kExpiredNextToken);
+  EXPECT_EQ(Call("ListStreamConsumers", R"({"MaxResults": 1})").type(), kValidation);
+}
+
+TEST_F(KinesisApiTest, DeleteStreamWithConsumersNeedsEnforceConsumerDeletion) {
+  Create("orders", 1);
+  ASSERT_EQ(
+      Call("RegisterStreamConsumer",
+           Body({Str("StreamARN", std::string(kArnPrefix) + "orders"), Str("ConsumerName", "c")}))
+          .status,
+      200);
+  EXPECT_EQ(Call("DeleteStream", R"({"StreamName": "orders"})").type(), kResourceInUse);
+  EXPECT_EQ(
+      Call("DeleteStream", R"({"StreamName": "orders", "EnforceConsumerDeletion": false})").type(),
+      kResourceInUse);
+  EXPECT_EQ(
+      Call("DeleteStream", R"({"StreamName": "orders", "EnforceConsumerDeletion": true})").status,
+      200);
+  EXPECT_EQ(Call("DescribeStreamSummary", R"({"StreamName": "orders"})").type(), kResourceNotFound);
+}
+
+TEST_F(KinesisApiTest, CborConsumersCarryMillisecondTimestamps) {
+  Create("s", 1);
+  clock_.SetTime(absl::FromUnixMillis(1700000000123));
+  Value reg = Value::Map();
+  reg.Add("StreamARN", Value::String(std::string(kArnPrefix) + "s"));
+  reg.Add("ConsumerName", Value::String("c"));
+  Reply r = CallCbor("RegisterStreamConsumer", reg);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(*r["Consumer"].Find("ConsumerCreationTimestamp"),
+            Value::Timestamp(absl::FromUnixMillis(1700000000123)));
+  Value tag = Value::Map();
+  tag.Add("StreamName", Value::String("s"));
+  Value tags = Value::Map();
+  tags.Add("k", Value::String("v"));
+  tag.Add("Tags", tags);
+  EXPECT_EQ(CallCbor("AddTagsToStream", tag).status, 200);
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 // Recovery: ShardStore::Load, run once by Create before the store is used —
 // the iterator MAC secret (created once, kept forever), the stream id
-// allocator, the streams, shards and trimmed-through marks from the meta
-// column family, and each shard's next sequence number and visible tip from
-// the log: 1 + the largest of its last record, its trimmed-through mark, and
-// its ending sequence number when closed (see shard_store.h).
+// allocator, the streams (with their tags and registered consumers), shards
+// and trimmed-through marks from the meta column family, and each shard's next
+// sequence number and visible tip from the log: 1 + the largest of its last
+// record, its trimmed-through mark, and its ending sequence number when closed
+// (see shard_store.h).
 //
 // Thread-safety: runs before the store is shared; takes the locks anyway (the
 // annotations require them).
@@ -76,6 +77,10 @@ absl::Status ShardStore::Load() {
     absl::MutexLock slock(&stream->mu);
     stream->retention_hours = m.retention_period_hours();
     stream->next_shard_index = m.next_shard_index();
+    for (const auto& [key, value] : m.tags()) stream->attributes.tags[key] = value;
+    for (const internal_meta::ConsumerMetadata& c : m.consumers()) {
+      stream->attributes.consumers[c.name()] = c;
+    }
     streams_[stream->name] = stream;
     streams_by_id_[stream->id] = stream;
     // The allocator is written before any stream it hands out; this only guards against a

@@ -58,8 +58,11 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
     batch.Put(meta_, ShardMetaKey('h', stream->id, child->index), Versioned(ShardMeta(*child)));
     next_index = std::max(next_index, child->index + 1);
   }
-  batch.Put(meta_, StreamMetaKey(stream->name),
-            Versioned(StreamMeta(*stream, retention, next_index)));
+  {
+    absl::ReaderMutexLock lock(&stream->mu);
+    batch.Put(meta_, StreamMetaKey(stream->name),
+              Versioned(StreamMeta(*stream, retention, next_index)));
+  }
   absl::Status status =
       FromRocksDbStatus(Write(WriteKind::kReshard, &batch), "resharding (nothing was changed)");
   {
@@ -258,14 +261,12 @@ absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
 }
 
 absl::Status ShardStore::PersistStream(const Stream& stream, int retention_hours) {
-  uint32_t next_index;
+  Batch batch = NewBatch();
   {
     absl::ReaderMutexLock lock(&const_cast<Stream&>(stream).mu);
-    next_index = stream.next_shard_index;
+    batch.Put(meta_, StreamMetaKey(stream.name),
+              Versioned(StreamMeta(stream, retention_hours, stream.next_shard_index)));
   }
-  Batch batch = NewBatch();
-  batch.Put(meta_, StreamMetaKey(stream.name),
-            Versioned(StreamMeta(stream, retention_hours, next_index)));
   return FromRocksDbStatus(Write(WriteKind::kStreamMetadata, &batch), "writing stream metadata");
 }
 

@@ -294,6 +294,10 @@ absl::StatusOr<uint64_t> ShardStore::AllocateStreamId() {
 
 absl::StatusOr<ShardStore::UpdatingGuard> ShardStore::BeginUpdate(Stream& stream) {
   absl::MutexLock lock(&stream.mu);
+  // A tags or consumers change in flight writes the same record: wait for it (one write).
+  auto idle = [&stream]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(stream.mu) { return !stream.changing_metadata; };
+  stream.mu.Await(absl::Condition(&idle));
   if (stream.deleted)
     return absl::NotFoundError(absl::StrCat("stream ", stream.name, " not found"));
   if (stream.updating) {
@@ -311,6 +315,12 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
   std::vector<std::shared_ptr<Shard>> shards;
   {
     absl::MutexLock lock(&stream->mu);
+    // The consumers are in the stream's record, so they go with it; only when asked to.
+    if (!stream->attributes.consumers.empty() && !request.enforce_consumer_deletion()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "stream ", stream->name, " has ", stream->attributes.consumers.size(),
+          " registered consumers: deregister them first, or set enforce_consumer_deletion"));
+    }
     stream->deleting = true;
     for (auto& [index, shard] : stream->shards) {
       batch.Delete(meta_, ShardMetaKey('h', stream->id, index));
@@ -362,13 +372,13 @@ absl::StatusOr<v1::DescribeStreamSummaryResponse> ShardStore::DescribeStreamSumm
   v1::DescribeStreamSummaryResponse response;
   v1::StreamDescriptionSummary* s = response.mutable_stream_description_summary();
   s->set_stream_name(stream->name);
-  s->set_stream_arn(absl::StrCat("arn:tributary:stream/", stream->name));
+  s->set_stream_arn(StreamArn(stream->name));
   SetTimestamp(stream->creation_ms, s->mutable_stream_creation_timestamp());
   absl::ReaderMutexLock lock(&stream->mu);
   s->set_stream_status(stream->Status());
   s->set_retention_period_hours(stream->retention_hours);
   s->set_open_shard_count(static_cast<int32_t>(stream->routing->shards.size()));
-  s->set_consumer_count(0);
+  s->set_consumer_count(static_cast<int32_t>(stream->attributes.consumers.size()));
   return response;
 }
 
@@ -393,7 +403,7 @@ absl::StatusOr<v1::ListStreamsResponse> ShardStore::ListStreams(
     response.add_stream_names(it->first);
     v1::StreamSummary* s = response.add_stream_summaries();
     s->set_stream_name(it->first);
-    s->set_stream_arn(absl::StrCat("arn:tributary:stream/", it->first));
+    s->set_stream_arn(StreamArn(it->first));
     {
       absl::ReaderMutexLock slock(&it->second->mu);
       s->set_stream_status(it->second->Status());

@@ -73,6 +73,13 @@ inline constexpr int kDefaultRetentionHours = 24;
 inline constexpr int kMinRetentionHours = 24;
 inline constexpr int kMaxRetentionHours = 8760;
 inline constexpr absl::Duration kIteratorLifetime = absl::Minutes(5);
+// Tags and registered consumers (Kinesis values; see AddTagsToStream and
+// RegisterStreamConsumer).
+inline constexpr int kMaxTagsPerStream = 50;
+inline constexpr int kMaxTagKeyChars = 128;
+inline constexpr int kMaxTagValueChars = 256;
+inline constexpr int kMaxConsumersPerStream = 20;
+inline constexpr int kDefaultListConsumersResults = 100;  // also the most a page holds
 inline constexpr char kThroughputExceeded[] = "ProvisionedThroughputExceededException";
 inline constexpr char kInternalFailure[] = "InternalFailure";
 
@@ -87,7 +94,7 @@ enum class WriteKind {
   kDeleteStream,
   kRecords,         // PutRecord / PutRecords: one write per call
   kReshard,         // SplitShard / MergeShards / UpdateShardCount
-  kStreamMetadata,  // retention changes
+  kStreamMetadata,  // retention changes, tags, registered consumers
   kTrim,            // the retention trimmer (range deletes, removing shards)
 };
 
@@ -144,7 +151,16 @@ struct ReadOutcome {
 // RocksDB comparison (tools/bench/put_records) can open its database alike.
 RocksDbOptions StoreRocksDbOptions(RocksDbOptions options);
 
+// The ARNs the store reports (tributary.v1 names streams; ARNs are for display
+// and for naming a consumer): "arn:tributary:stream/<stream name>" and
+// "arn:tributary:stream/<stream name>/consumer/<consumer name>:<creation time,
+// epoch seconds>".
+std::string StreamArn(absl::string_view stream_name);
+std::string ConsumerArn(absl::string_view stream_name, absl::string_view consumer_name,
+                        int64_t creation_seconds);
+
 struct ShardState;
+struct StreamAttributes;
 
 class ShardStore {
  public:
@@ -169,11 +185,11 @@ class ShardStore {
   // INTERNAL/UNAVAILABLE/RESOURCE_EXHAUSTED when a write fails (nothing was
   // created).
   absl::Status CreateStream(const v1::CreateStreamRequest& request);
-  // Deletes the stream with its shards and records (range delete). Subscribers
-  // and waiters wake; later calls get NOT_FOUND. Errors: INVALID_ARGUMENT,
-  // NOT_FOUND, FAILED_PRECONDITION while the stream is UPDATING. The request's
-  // enforce_consumer_deletion is ignored: Tributary has no registered
-  // consumers (subscribers name the stream), so nothing can block deletion.
+  // Deletes the stream with its shards, records, tags and registered consumers
+  // (range delete). Subscribers and waiters wake; later calls get NOT_FOUND.
+  // Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION while the stream is
+  // UPDATING, and when it has registered consumers and enforce_consumer_deletion
+  // is not set (as Kinesis; nothing is deleted).
   absl::Status DeleteStream(const v1::DeleteStreamRequest& request);
   // stream_status is the stream's real state: CREATING while CreateStream's
   // metadata write is in flight; DELETING while DeleteStream's write is in
@@ -182,8 +198,8 @@ class ShardStore {
   // progress (from the start of the call until its metadata write has been
   // applied and the new shard set published); ACTIVE otherwise. A reshard is
   // one atomic metadata write, so UPDATING lasts only for that call, and a
-  // second reshard meanwhile gets FAILED_PRECONDITION. consumer_count is 0.
-  // Errors: INVALID_ARGUMENT, NOT_FOUND.
+  // second reshard meanwhile gets FAILED_PRECONDITION. consumer_count is the
+  // number of registered consumers. Errors: INVALID_ARGUMENT, NOT_FOUND.
   absl::StatusOr<v1::DescribeStreamSummaryResponse> DescribeStreamSummary(
       const v1::DescribeStreamSummaryRequest& request);
   // Stream names in byte order. limit 1–10000 (0 = 100). next_token continues
@@ -308,6 +324,63 @@ class ShardStore {
   absl::Status DecreaseStreamRetentionPeriod(
       const v1::DecreaseStreamRetentionPeriodRequest& request);
 
+  // --- Tags and registered consumers (stream_metadata.cc) ----------------
+  // Both live in the stream's metadata record, so they survive restarts and
+  // go when the stream is deleted. A change writes the whole record (one
+  // write, fsynced under sync_writes) and is applied only once written: a failed
+  // write changes nothing (INTERNAL / UNAVAILABLE / RESOURCE_EXHAUSTED, "writing
+  // stream metadata (nothing was changed): ..."). Changes of one stream are
+  // serialized with each other and with reshards, retention changes and
+  // delete: a change that meets another in flight waits for it (one metadata
+  // write), so none fails for being concurrent, and none makes the stream
+  // UPDATING. A change to a stream that is being deleted gets NOT_FOUND.
+
+  // Adds tags, overwriting the value of a key the stream already has.
+  // Idempotent. Errors: INVALID_ARGUMENT (stream_name; tags: 1-50 a call; a
+  // key of 1-128 characters not starting with "aws:", a value of 0-256, both
+  // of Unicode letters, digits, white space and _ . / = + - % @ : (see
+  // NOTES.md for "letters"); the stream would have more than 50 tags: nothing
+  // is added); NOT_FOUND.
+  absl::Status AddTagsToStream(const v1::AddTagsToStreamRequest& request);
+  // Removes the tags with these keys; keys the stream does not have are
+  // ignored. Idempotent. Errors: INVALID_ARGUMENT (tag_keys: 1-50 keys of
+  // 1-128 characters); NOT_FOUND.
+  absl::Status RemoveTagsFromStream(const v1::RemoveTagsFromStreamRequest& request);
+  // The stream's tags in key order (byte order), after exclusive_start_tag_key
+  // when set, at most `limit` (1-50, 0 = 50); has_more_tags when more follow
+  // (continue from the last key). Errors: INVALID_ARGUMENT (limit,
+  // exclusive_start_tag_key over 128 characters); NOT_FOUND.
+  absl::StatusOr<v1::ListTagsForStreamResponse> ListTagsForStream(
+      const v1::ListTagsForStreamRequest& request);
+
+  // Registers a consumer: ACTIVE at once (Kinesis: CREATING for a few seconds),
+  // created now (wall clock), its ARN made from that time in seconds. Not
+  // idempotent. Errors: INVALID_ARGUMENT (consumer_name: 1-128 of
+  // [a-zA-Z0-9_.-]); NOT_FOUND; ALREADY_EXISTS (the stream has a consumer of
+  // that name); RESOURCE_EXHAUSTED (the stream has 20 consumers, the limit:
+  // the message says so).
+  absl::StatusOr<v1::RegisterStreamConsumerResponse> RegisterStreamConsumer(
+      const v1::RegisterStreamConsumerRequest& request);
+  // Deregisters a consumer, named by consumer_arn, or by stream_name and
+  // consumer_name, or by all three when they agree. It is gone when the call
+  // returns (Kinesis: DELETING for a while). Errors: INVALID_ARGUMENT (neither
+  // form given, a malformed consumer_arn, an ARN naming another stream or
+  // consumer than the names given); NOT_FOUND (the stream, the consumer, or
+  // an ARN of an earlier registration of that name).
+  absl::Status DeregisterStreamConsumer(const v1::DeregisterStreamConsumerRequest& request);
+  // Describes a consumer named as for DeregisterStreamConsumer; errors as
+  // there.
+  absl::StatusOr<v1::DescribeStreamConsumerResponse> DescribeStreamConsumer(
+      const v1::DescribeStreamConsumerRequest& request);
+  // The stream's consumers in name order, at most max_results (1-10000,
+  // 0 = 100) and never more than 100 a page; next_token is set when more
+  // follow. A request with next_token names the same stream (stream_name is
+  // required either way). Tokens expire after 5 minutes. Errors:
+  // INVALID_ARGUMENT (max_results; a malformed or forged token, or one of
+  // another stream); FAILED_PRECONDITION (an expired token); NOT_FOUND.
+  absl::StatusOr<v1::ListStreamConsumersResponse> ListStreamConsumers(
+      const v1::ListStreamConsumersRequest& request);
+
   // --- Retention ---------------------------------------------------------
   // One pass of the retention trimmer: in every shard, range-deletes the
   // records that arrived before now − retention (recording the trimmed-through
@@ -365,6 +438,14 @@ class ShardStore {
   // Sets the stream UPDATING. Errors: NOT_FOUND (deleted), FAILED_PRECONDITION (already UPDATING).
   absl::StatusOr<UpdatingGuard> BeginUpdate(Stream& stream);
   absl::Status PersistStream(const Stream& stream, int retention_hours);
+  // A tags or consumers change (stream_metadata.cc): waits until no other change
+  // of the stream's record is in flight (UPDATING or another such change),
+  // calls `edit` on a copy of the stream's attributes under its lock (an error
+  // from `edit` changes nothing), writes the record holding the copy, and
+  // applies the copy once written. Errors: those of GetStream and `edit`;
+  // NOT_FOUND when the stream is deleted meanwhile; the write's.
+  absl::Status ChangeAttributes(absl::string_view stream_name,
+                                const std::function<absl::Status(StreamAttributes&)>& edit);
   // TrimExpiredRecords for one stream (one write); returns the span trimmed.
   absl::StatusOr<int64_t> TrimStream(const std::shared_ptr<Stream>& stream, int64_t now_ms);
   // Hands out the next stream id once it is durable ("n" written first).

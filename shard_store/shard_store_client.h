@@ -69,6 +69,20 @@ class ShardStoreClient {
       const v1::IncreaseStreamRetentionPeriodRequest& request);
   absl::StatusOr<v1::DecreaseStreamRetentionPeriodResponse> DecreaseStreamRetentionPeriod(
       const v1::DecreaseStreamRetentionPeriodRequest& request);
+  absl::StatusOr<v1::AddTagsToStreamResponse> AddTagsToStream(
+      const v1::AddTagsToStreamRequest& request);
+  absl::StatusOr<v1::RemoveTagsFromStreamResponse> RemoveTagsFromStream(
+      const v1::RemoveTagsFromStreamRequest& request);
+  absl::StatusOr<v1::ListTagsForStreamResponse> ListTagsForStream(
+      const v1::ListTagsForStreamRequest& request);
+  absl::StatusOr<v1::RegisterStreamConsumerResponse> RegisterStreamConsumer(
+      const v1::RegisterStreamConsumerRequest& request);
+  absl::StatusOr<v1::DeregisterStreamConsumerResponse> DeregisterStreamConsumer(
+      const v1::DeregisterStreamConsumerRequest& request);
+  absl::StatusOr<v1::DescribeStreamConsumerResponse> DescribeStreamConsumer(
+      const v1::DescribeStreamConsumerRequest& request);
+  absl::StatusOr<v1::ListStreamConsumersResponse> ListStreamConsumers(
+      const v1::ListStreamConsumersRequest& request);
 
   // Lists every shard of a stream, following next_token pages. `filter` may be
   // null.

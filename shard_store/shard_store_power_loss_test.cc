@@ -2,8 +2,9 @@
 // common/testing/power_loss_fs.h, which knows what a power loss would keep (data not fsynced is
 // dropped). After every acknowledged step a power loss is simulated on a copy of the data
 // directory, and the store reopened on that copy must show exactly what the live store showed:
-// every stream with its retention, every shard with its lineage and sequence range, every
-// record, every trim — nothing acknowledged lost, nothing undone come back.
+// every stream with its retention, tags and registered consumers, every shard with its lineage
+// and sequence range, every record, every trim — nothing acknowledged lost, nothing undone come
+// back.
 #include <functional>
 #include <memory>
 #include <string>
@@ -121,6 +122,35 @@ class ShardStorePowerLossTest : public ::testing::Test {
     r.set_stream_name(name);
     ASSERT_TRUE(store_->DeleteStream(r).ok());
   }
+  void Tag(const std::string& key, const std::string& value) {
+    v1::AddTagsToStreamRequest r;
+    r.set_stream_name("s");
+    (*r.mutable_tags())[key] = value;
+    absl::Status s = store_->AddTagsToStream(r);
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  void Untag(const std::string& key) {
+    v1::RemoveTagsFromStreamRequest r;
+    r.set_stream_name("s");
+    r.add_tag_keys(key);
+    absl::Status s = store_->RemoveTagsFromStream(r);
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  void RegisterConsumer(const std::string& name) {
+    v1::RegisterStreamConsumerRequest r;
+    r.set_stream_name("s");
+    r.set_consumer_name(name);
+    absl::StatusOr<v1::RegisterStreamConsumerResponse> registered =
+        store_->RegisterStreamConsumer(r);
+    ASSERT_TRUE(registered.ok()) << registered.status();
+  }
+  void DeregisterConsumer(const std::string& name) {
+    v1::DeregisterStreamConsumerRequest r;
+    r.set_stream_name("s");
+    r.set_consumer_name(name);
+    absl::Status s = store_->DeregisterStreamConsumer(r);
+    ASSERT_TRUE(s.ok()) << s;
+  }
   void Trim() {
     absl::StatusOr<int64_t> trimmed = store_->TrimExpiredRecords();
     ASSERT_TRUE(trimmed.ok()) << trimmed.status();
@@ -138,12 +168,20 @@ TEST_F(ShardStorePowerLossTest, EveryAcknowledgedChangeSurvivesPowerLossRightAft
   const std::vector<std::pair<std::string, std::function<void()>>> steps = {
       {"create stream s", [&] { CreateStream("s", 2); }},
       {"put records", [&] { PutRecords(20); }},
+      {"tag stream s", [&] { Tag("team", "ingest"); }},
+      {"register consumer a", [&] { RegisterConsumer("a"); }},
+      {"register consumer b", [&] { RegisterConsumer("b"); }},
       {"split shard 0", [&] { Split("shardId-000000000000"); }},
       {"merge shards 3 and 1", [&] { Merge("shardId-000000000003", "shardId-000000000001"); }},
       {"put records to the children", [&] { PutRecords(20); }},
       {"update shard count 2 -> 4", [&] { UpdateShardCount(4); }},
       {"increase retention to 48 h", [&] { SetRetention(48, true); }},
       {"decrease retention to 24 h", [&] { SetRetention(24, false); }},
+      {"retag and untag", [&] {
+         Tag("env", "prod");
+         Untag("team");
+       }},
+      {"deregister consumer a", [&] { DeregisterConsumer("a"); }},
       {"create stream t", [&] { CreateStream("t", 1); }},
       {"delete stream t", [&] { DeleteStream("t"); }},
       {"put records after a day",

@@ -3,8 +3,8 @@
 // with Publish, which builds its Routing), the RAII holder of a stream's
 // UPDATING state (ShardStore::UpdatingGuard), the write batch that keeps its
 // first failure (ShardStore::Batch), small conversions (ToMs, View, AppendDecimal,
-// SetTimestamp, TimestampMs), and the metadata records of a stream
-// and a shard (StreamMeta, ShardMeta).
+// SetTimestamp, TimestampMs), a stream's tags and consumers (StreamAttributes),
+// and the metadata records of a stream and a shard (StreamMeta, ShardMeta).
 //
 // Thread-safety: as annotated on Stream's members; UpdatingGuard and Batch are
 // owned by one call on one thread.
@@ -61,6 +61,13 @@ inline int64_t TimestampMs(const google::protobuf::Timestamp& ts) {
   return ts.seconds() * 1000 + ts.nanos() / 1000000;
 }
 
+// What a stream's record holds besides its shard set: tags (key → value) and registered
+// consumers (by name).
+struct StreamAttributes {
+  std::map<std::string, std::string, std::less<>> tags;
+  std::map<std::string, internal_meta::ConsumerMetadata, std::less<>> consumers;
+};
+
 struct ShardStore::Stream {
   uint64_t id = 0;
   std::string name;
@@ -76,6 +83,11 @@ struct ShardStore::Stream {
   bool creating ABSL_GUARDED_BY(mu) = false;  // the creating metadata write is in flight
   bool deleting ABSL_GUARDED_BY(mu) = false;  // the deleting write is in flight
   bool deleted ABSL_GUARDED_BY(mu) = false;
+  // A tags or consumers change holds this across its metadata write (ChangeAttributes in
+  // stream_metadata.cc); it and UPDATING exclude each other, so every write of the stream's
+  // record is built from the state its writer holds. Not visible in Status().
+  bool changing_metadata ABSL_GUARDED_BY(mu) = false;
+  StreamAttributes attributes ABSL_GUARDED_BY(mu);
   uint64_t routing_version ABSL_GUARDED_BY(mu) = 0;
   std::shared_ptr<const Routing> routing ABSL_GUARDED_BY(mu);
   std::map<uint32_t, std::shared_ptr<Shard>> shards ABSL_GUARDED_BY(mu);  // kept shards
@@ -181,15 +193,26 @@ inline std::string HashKeyBytes(absl::uint128 v) {
   return s;
 }
 
+// The stream's record with `retention`, `next_index` and `attributes`.
 inline internal_meta::StreamMetadata StreamMeta(const ShardStore::Stream& s, int retention,
-                                                uint32_t next_index) {
+                                                uint32_t next_index,
+                                                const StreamAttributes& attributes) {
   internal_meta::StreamMetadata m;
   m.set_stream_id(s.id);
   m.set_name(s.name);
   m.set_retention_period_hours(retention);
   m.set_creation_ms(s.creation_ms);
   m.set_next_shard_index(next_index);
+  for (const auto& [key, value] : attributes.tags) (*m.mutable_tags())[key] = value;
+  for (const auto& [name, consumer] : attributes.consumers) *m.add_consumers() = consumer;
   return m;
+}
+
+// The stream's record as it is in memory, with `retention` and `next_index`.
+inline internal_meta::StreamMetadata StreamMeta(const ShardStore::Stream& s, int retention,
+                                                uint32_t next_index)
+    ABSL_SHARED_LOCKS_REQUIRED(s.mu) {
+  return StreamMeta(s, retention, next_index, s.attributes);
 }
 
 inline internal_meta::ShardMetadata ShardMeta(ShardStore::Shard& s)

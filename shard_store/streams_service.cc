@@ -267,4 +267,46 @@ grpc::Status StreamsService::DecreaseStreamRetentionPeriod(
   return Reply("DecreaseStreamRetentionPeriod", store_.DecreaseStreamRetentionPeriod(*request));
 }
 
+grpc::Status StreamsService::AddTagsToStream(grpc::ServerContext*,
+                                             const v1::AddTagsToStreamRequest* request,
+                                             v1::AddTagsToStreamResponse*) {
+  return Reply("AddTagsToStream", store_.AddTagsToStream(*request));
+}
+
+grpc::Status StreamsService::RemoveTagsFromStream(grpc::ServerContext*,
+                                                  const v1::RemoveTagsFromStreamRequest* request,
+                                                  v1::RemoveTagsFromStreamResponse*) {
+  return Reply("RemoveTagsFromStream", store_.RemoveTagsFromStream(*request));
+}
+
+grpc::Status StreamsService::ListTagsForStream(grpc::ServerContext*,
+                                               const v1::ListTagsForStreamRequest* request,
+                                               v1::ListTagsForStreamResponse* response) {
+  return Reply("ListTagsForStream", store_.ListTagsForStream(*request), response);
+}
+
+grpc::Status StreamsService::RegisterStreamConsumer(
+    grpc::ServerContext*, const v1::RegisterStreamConsumerRequest* request,
+    v1::RegisterStreamConsumerResponse* response) {
+  return Reply("RegisterStreamConsumer", store_.RegisterStreamConsumer(*request), response);
+}
+
+grpc::Status StreamsService::DeregisterStreamConsumer(
+    grpc::ServerContext*, const v1::DeregisterStreamConsumerRequest* request,
+    v1::DeregisterStreamConsumerResponse*) {
+  return Reply("DeregisterStreamConsumer", store_.DeregisterStreamConsumer(*request));
+}
+
+grpc::Status StreamsService::DescribeStreamConsumer(
+    grpc::ServerContext*, const v1::DescribeStreamConsumerRequest* request,
+    v1::DescribeStreamConsumerResponse* response) {
+  return Reply("DescribeStreamConsumer", store_.DescribeStreamConsumer(*request), response);
+}
+
+grpc::Status StreamsService::ListStreamConsumers(grpc::ServerContext*,
+                                                 const v1::ListStreamConsumersRequest* request,
+                                                 v1::ListStreamConsumersResponse* response) {
+  return Reply("ListStreamConsumers", store_.ListStreamConsumers(*request), response);
+}
+
 }  // namespace tributary::shard_store

@@ -183,6 +183,28 @@ class StreamsService final
       grpc::ServerContext* context, const v1::DecreaseStreamRetentionPeriodRequest* request,
       v1::DecreaseStreamRetentionPeriodResponse* response) override;
 
+  grpc::Status AddTagsToStream(grpc::ServerContext* context,
+                               const v1::AddTagsToStreamRequest* request,
+                               v1::AddTagsToStreamResponse* response) override;
+  grpc::Status RemoveTagsFromStream(grpc::ServerContext* context,
+                                    const v1::RemoveTagsFromStreamRequest* request,
+                                    v1::RemoveTagsFromStreamResponse* response) override;
+  grpc::Status ListTagsForStream(grpc::ServerContext* context,
+                                 const v1::ListTagsForStreamRequest* request,
+                                 v1::ListTagsForStreamResponse* response) override;
+  grpc::Status RegisterStreamConsumer(grpc::ServerContext* context,
+                                      const v1::RegisterStreamConsumerRequest* request,
+                                      v1::RegisterStreamConsumerResponse* response) override;
+  grpc::Status DeregisterStreamConsumer(grpc::ServerContext* context,
+                                        const v1::DeregisterStreamConsumerRequest* request,
+                                        v1::DeregisterStreamConsumerResponse* response) override;
+  grpc::Status DescribeStreamConsumer(grpc::ServerContext* context,
+                                      const v1::DescribeStreamConsumerRequest* request,
+                                      v1::DescribeStreamConsumerResponse* response) override;
+  grpc::Status ListStreamConsumers(grpc::ServerContext* context,
+                                   const v1::ListStreamConsumersRequest* request,
+                                   v1::ListStreamConsumersResponse* response) override;
+
   grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* SubscribeToShard(
       grpc::CallbackServerContext* context, const v1::SubscribeToShardRequest* request) override;
 

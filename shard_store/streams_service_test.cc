@@ -187,6 +187,60 @@ TEST_F(StreamsServiceTest, UnaryCallsMapLibraryStatuses) {
   EXPECT_EQ(shards->size(), 2u);
 }
 
+// Tags and registered consumers over gRPC: each RPC reaches the store and its statuses come back.
+TEST_F(StreamsServiceTest, TagsAndConsumersAreServed) {
+  CreateStream(1);
+  v1::AddTagsToStreamRequest add;
+  add.set_stream_name("s");
+  (*add.mutable_tags())["team"] = "ingest";
+  (*add.mutable_tags())["env"] = "prod";
+  ASSERT_TRUE(client_->AddTagsToStream(add).ok());
+  v1::RemoveTagsFromStreamRequest remove;
+  remove.set_stream_name("s");
+  remove.add_tag_keys("env");
+  ASSERT_TRUE(client_->RemoveTagsFromStream(remove).ok());
+  v1::ListTagsForStreamRequest list_tags;
+  list_tags.set_stream_name("s");
+  absl::StatusOr<v1::ListTagsForStreamResponse> tags = client_->ListTagsForStream(list_tags);
+  ASSERT_TRUE(tags.ok()) << tags.status();
+  ASSERT_EQ(tags->tags_size(), 1);
+  EXPECT_EQ(tags->tags(0).key(), "team");
+  EXPECT_FALSE(tags->has_more_tags());
+  (*add.mutable_tags())["aws:reserved"] = "x";
+  EXPECT_EQ(client_->AddTagsToStream(add).status().code(), absl::StatusCode::kInvalidArgument);
+
+  v1::RegisterStreamConsumerRequest reg;
+  reg.set_stream_name("s");
+  reg.set_consumer_name("reader");
+  absl::StatusOr<v1::RegisterStreamConsumerResponse> registered =
+      client_->RegisterStreamConsumer(reg);
+  ASSERT_TRUE(registered.ok()) << registered.status();
+  EXPECT_EQ(registered->consumer().consumer_status(), v1::ACTIVE);
+  EXPECT_EQ(client_->RegisterStreamConsumer(reg).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  v1::DescribeStreamConsumerRequest describe;
+  describe.set_consumer_arn(registered->consumer().consumer_arn());
+  absl::StatusOr<v1::DescribeStreamConsumerResponse> described =
+      client_->DescribeStreamConsumer(describe);
+  ASSERT_TRUE(described.ok()) << described.status();
+  EXPECT_EQ(described->consumer_description().consumer_name(), "reader");
+  v1::ListStreamConsumersRequest list;
+  list.set_stream_name("s");
+  absl::StatusOr<v1::ListStreamConsumersResponse> consumers = client_->ListStreamConsumers(list);
+  ASSERT_TRUE(consumers.ok()) << consumers.status();
+  EXPECT_EQ(consumers->consumers_size(), 1);
+  v1::DeleteStreamRequest del;
+  del.set_stream_name("s");
+  EXPECT_EQ(client_->DeleteStream(del).status().code(), absl::StatusCode::kFailedPrecondition);
+  v1::DeregisterStreamConsumerRequest deregister;
+  deregister.set_stream_name("s");
+  deregister.set_consumer_name("reader");
+  ASSERT_TRUE(client_->DeregisterStreamConsumer(deregister).ok());
+  EXPECT_EQ(client_->DescribeStreamConsumer(describe).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(client_->DeleteStream(del).ok());
+}
+
 TEST_F(StreamsServiceTest, SubscriberIsWokenByAPut) {
   CreateStream(1);
   std::unique_ptr<ShardSubscription> sub = Subscribe(v1::LATEST);

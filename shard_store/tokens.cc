@@ -112,6 +112,46 @@ absl::StatusOr<ListShardsToken> DecodeListShardsToken(absl::string_view secret,
   return token;
 }
 
+namespace {
+constexpr char kConsumersTokenVersion = 3;
+constexpr size_t kConsumersTokenHead = 1 + 8 + 8;  // version, stream id, issue ms
+}  // namespace
+
+std::string EncodeListConsumersToken(absl::string_view secret, const ListConsumersToken& token,
+                                     int64_t now_ms) {
+  std::string body(1, kConsumersTokenVersion);
+  AppendBigEndian64(&body, token.stream_id);
+  AppendBigEndian64(&body, static_cast<uint64_t>(now_ms));
+  body += token.after_name;
+  body += Mac(secret, body);
+  std::string out;
+  absl::WebSafeBase64Escape(body, &out);
+  return out;
+}
+
+absl::StatusOr<ListConsumersToken> DecodeListConsumersToken(absl::string_view secret,
+                                                            absl::string_view text,
+                                                            int64_t now_ms) {
+  std::string decoded;
+  if (!absl::WebSafeBase64Unescape(text, &decoded) ||
+      decoded.size() < kConsumersTokenHead + kMacSize || decoded[0] != kConsumersTokenVersion) {
+    return absl::InvalidArgumentError("next_token: malformed");
+  }
+  absl::string_view body(decoded.data(), decoded.size() - kMacSize);
+  const std::string mac = Mac(secret, body);
+  if (CRYPTO_memcmp(mac.data(), decoded.data() + body.size(), kMacSize) != 0) {
+    return absl::InvalidArgumentError("next_token: forged or corrupted (MAC check failed)");
+  }
+  ListConsumersToken token;
+  token.stream_id = ReadBigEndian64(body.substr(1));
+  const int64_t issued = static_cast<int64_t>(ReadBigEndian64(body.substr(9)));
+  token.after_name = std::string(body.substr(kConsumersTokenHead));
+  if (now_ms - issued > absl::ToInt64Milliseconds(kIteratorLifetime)) {
+    return absl::FailedPreconditionError("next_token: expired (tokens last 5 minutes)");
+  }
+  return token;
+}
+
 std::string EncodeListStreamsToken(absl::string_view last_name) {
   std::string token;
   absl::WebSafeBase64Escape(absl::StrCat("L", last_name), &token);

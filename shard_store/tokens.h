@@ -3,6 +3,7 @@
 // time, base64url-encoded with an HMAC-SHA256 over them keyed by the store's
 // secret ("k" in the meta family), so a client cannot forge or alter one; they
 // expire kIteratorLifetime after issue (wall clock: they cross processes).
+// ListStreamConsumers next_tokens are made the same way.
 // ListStreams next_tokens carry only the last stream name listed (no MAC: a
 // request may name any start anyway).
 //
@@ -49,6 +50,19 @@ std::string EncodeListShardsToken(absl::string_view secret, const ListShardsToke
 // FAILED_PRECONDITION ("next_token: expired ...").
 absl::StatusOr<ListShardsToken> DecodeListShardsToken(absl::string_view secret,
                                                       absl::string_view text, int64_t now_ms);
+
+// Where a ListStreamConsumers listing continues: after `after_name` in the
+// stream with id `stream_id`. MAC'd and expiring like a ListShards token.
+struct ListConsumersToken {
+  uint64_t stream_id = 0;
+  std::string after_name;
+};
+std::string EncodeListConsumersToken(absl::string_view secret, const ListConsumersToken& token,
+                                     int64_t now_ms);
+// Errors: INVALID_ARGUMENT ("next_token: malformed / forged or corrupted ..."),
+// FAILED_PRECONDITION ("next_token: expired ...").
+absl::StatusOr<ListConsumersToken> DecodeListConsumersToken(absl::string_view secret,
+                                                            absl::string_view text, int64_t now_ms);
 
 // ListStreams: base64url of "L" + the last stream name listed. Errors: INVALID_ARGUMENT
 // ("next_token: malformed").

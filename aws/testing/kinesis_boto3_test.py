@@ -1,7 +1,9 @@
 """The Kinesis front door driven by Debian's boto3 (a client nobody here wrote) against the real
-`tributary serve --aws_listen=127.0.0.1:0`: every implemented operation, pagination as botocore's
-paginators do it, binary data and non-ASCII partition keys, a producer/consumer round trip over
-several shards, split/merge with ChildShards, and the error codes a boto3 user branches on.
+`tributary serve --aws_listen=127.0.0.1:0`: every implemented operation (TagResource,
+UntagResource and ListTagsForResource through AWS's model merged in with AWS_DATA_PATH: Debian's
+botocore 1.29 predates them), tags and registered consumers, pagination as botocore's paginators
+do it, binary data and non-ASCII partition keys, a producer/consumer round trip over several
+shards, split/merge with ChildShards, and the error codes a boto3 user branches on.
 
 ExpiredIteratorException needs an iterator older than 5 minutes; it is covered with a fake clock
 by //aws:kinesis_handler_test instead of waiting here.
@@ -319,8 +321,149 @@ class KinesisBoto3Test(unittest.TestCase):
         self.assertEqual(error_code(caught.exception), "ValidationException")
         # An operation this server does not serve yet.
         with self.assertRaises(botocore.exceptions.ClientError) as caught:
-            self.kinesis.add_tags_to_stream(StreamName="errors", Tags={"a": "b"})
+            self.kinesis.enable_enhanced_monitoring(StreamName="errors",
+                                                    ShardLevelMetrics=["ALL"])
         self.assertEqual(error_code(caught.exception), "UnknownOperationException")
+
+    # --- tags and registered consumers ---------------------------------------------------------
+
+    def test_tags_on_the_stream_and_as_a_resource(self):
+        self.create("tagged", 1)
+        arn = "arn:aws:kinesis:us-east-1:000000000000:stream/tagged"
+        self.kinesis.add_tags_to_stream(StreamName="tagged", Tags={"b": "2", "a": "1"})
+        # TagResource and friends come from AWS's model merged in by AWS_DATA_PATH.
+        self.kinesis.tag_resource(ResourceARN=arn, Tags={"c": "3", "a": "one", "é t": "ü"})
+        # ListTagsForStream pages with Limit and ExclusiveStartTagKey, in key order.
+        listed, start = [], None
+        while True:
+            kwargs = {"ExclusiveStartTagKey": start} if start else {}
+            page = self.kinesis.list_tags_for_stream(StreamName="tagged", Limit=2, **kwargs)
+            self.assertLessEqual(len(page["Tags"]), 2)
+            listed.extend((t["Key"], t["Value"]) for t in page["Tags"])
+            if not page["HasMoreTags"]:
+                break
+            start = page["Tags"][-1]["Key"]
+        self.assertEqual(listed, [("a", "one"), ("b", "2"), ("c", "3"), ("é t", "ü")])
+        self.kinesis.remove_tags_from_stream(StreamName="tagged", TagKeys=["b", "absent"])
+        self.kinesis.untag_resource(ResourceARN=arn, TagKeys=["é t"])
+        self.assertEqual(self.kinesis.list_tags_for_resource(ResourceARN=arn)["Tags"],
+                         [{"Key": "a", "Value": "one"}, {"Key": "c", "Value": "3"}])
+        self.assertEqual(self.kinesis.list_tags_for_stream(StreamName="tagged")["Tags"],
+                         [{"Key": "a", "Value": "one"}, {"Key": "c", "Value": "3"}])
+
+    def test_tag_errors(self):
+        self.create("tag-errors", 1)
+        arn = "arn:aws:kinesis:us-east-1:000000000000:stream/tag-errors"
+        too_many = {"k%d" % i: "v" for i in range(51)}
+        with self.assertRaises(self.kinesis.exceptions.InvalidArgumentException):
+            self.kinesis.add_tags_to_stream(StreamName="tag-errors", Tags=too_many)
+        with self.assertRaises(self.kinesis.exceptions.InvalidArgumentException):
+            self.kinesis.add_tags_to_stream(StreamName="tag-errors", Tags={"aws:owner": "me"})
+        with self.assertRaises(self.kinesis.exceptions.ResourceNotFoundException):
+            self.kinesis.add_tags_to_stream(StreamName="no-such-stream", Tags={"a": "b"})
+        with self.assertRaises(self.kinesis.exceptions.ResourceNotFoundException):
+            self.kinesis.list_tags_for_resource(
+                ResourceARN=arn.replace("000000000000", "111111111111"))
+        with self.assertRaises(self.kinesis.exceptions.InvalidArgumentException):
+            self.kinesis.tag_resource(ResourceARN=arn + "/consumer/c:1700000000",
+                                      Tags={"a": "b"})
+        for call in [lambda: self.unchecked.add_tags_to_stream(StreamName="tag-errors", Tags={}),
+                     lambda: self.unchecked.add_tags_to_stream(StreamName="tag-errors",
+                                                               Tags={"k" * 129: "v"}),
+                     lambda: self.unchecked.list_tags_for_stream(StreamName="tag-errors",
+                                                                 Limit=51),
+                     lambda: self.unchecked.remove_tags_from_stream(StreamName="tag-errors",
+                                                                    TagKeys=[])]:
+            with self.assertRaises(botocore.exceptions.ClientError) as caught:
+                call()
+            self.assertEqual(error_code(caught.exception), "ValidationException")
+        self.assertEqual(self.kinesis.list_tags_for_stream(StreamName="tag-errors")["Tags"], [])
+
+    def test_registered_consumers(self):
+        self.create("fanout", 1)
+        arn = "arn:aws:kinesis:us-east-1:000000000000:stream/fanout"
+        names = ["reader-%d" % i for i in (3, 1, 4, 0, 2)]
+        registered = {}
+        for name in names:
+            consumer = self.kinesis.register_stream_consumer(StreamARN=arn,
+                                                             ConsumerName=name)["Consumer"]
+            self.assertEqual(consumer["ConsumerStatus"], "ACTIVE")
+            self.assertIsInstance(consumer["ConsumerCreationTimestamp"], datetime.datetime)
+            self.assertEqual(consumer["ConsumerARN"], "%s/consumer/%s:%d" % (
+                arn, name, int(consumer["ConsumerCreationTimestamp"].timestamp())))
+            registered[name] = consumer["ConsumerARN"]
+        self.assertEqual(self.kinesis.describe_stream_summary(StreamName="fanout")
+                         ["StreamDescriptionSummary"]["ConsumerCount"], 5)
+        # By ConsumerARN, by StreamARN + ConsumerName, or by all three.
+        for kwargs in [{"ConsumerARN": registered["reader-1"]},
+                       {"StreamARN": arn, "ConsumerName": "reader-1"},
+                       {"StreamARN": arn, "ConsumerName": "reader-1",
+                        "ConsumerARN": registered["reader-1"]}]:
+            description = self.kinesis.describe_stream_consumer(**kwargs)["ConsumerDescription"]
+            self.assertEqual(description["ConsumerARN"], registered["reader-1"])
+            self.assertEqual(description["StreamARN"], arn)
+            self.assertEqual(description["ConsumerStatus"], "ACTIVE")
+        # botocore's paginator (MaxResults / NextToken), and NextToken by hand.
+        pages = list(self.kinesis.get_paginator("list_stream_consumers").paginate(
+            StreamARN=arn, PaginationConfig={"PageSize": 2}))
+        self.assertEqual(len(pages), 3)
+        self.assertEqual([c["ConsumerName"] for p in pages for c in p["Consumers"]],
+                         sorted(names))
+        first = self.kinesis.list_stream_consumers(StreamARN=arn, MaxResults=4)
+        rest = self.kinesis.list_stream_consumers(StreamARN=arn, NextToken=first["NextToken"])
+        self.assertNotIn("NextToken", rest)
+        self.assertEqual([c["ConsumerARN"] for c in first["Consumers"] + rest["Consumers"]],
+                         [registered[n] for n in sorted(names)])
+        self.kinesis.deregister_stream_consumer(ConsumerARN=registered["reader-1"])
+        self.kinesis.deregister_stream_consumer(StreamARN=arn, ConsumerName="reader-2")
+        with self.assertRaises(self.kinesis.exceptions.ResourceNotFoundException):
+            self.kinesis.describe_stream_consumer(ConsumerARN=registered["reader-1"])
+        self.assertEqual([c["ConsumerName"] for c in
+                          self.kinesis.list_stream_consumers(StreamARN=arn)["Consumers"]],
+                         ["reader-0", "reader-3", "reader-4"])
+
+    def test_consumer_errors(self):
+        self.create("consumer-errors", 1)
+        arn = "arn:aws:kinesis:us-east-1:000000000000:stream/consumer-errors"
+        for i in range(20):
+            self.kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="c%02d" % i)
+        with self.assertRaises(self.kinesis.exceptions.ResourceInUseException):
+            self.kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="c00")
+        with self.assertRaises(self.kinesis.exceptions.LimitExceededException):
+            self.kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="c20")
+        with self.assertRaises(self.kinesis.exceptions.ResourceNotFoundException):
+            self.kinesis.register_stream_consumer(
+                StreamARN=arn.replace("consumer-errors", "missing"), ConsumerName="c")
+        with self.assertRaises(self.kinesis.exceptions.ResourceNotFoundException):
+            self.kinesis.describe_stream_consumer(StreamARN=arn, ConsumerName="nobody")
+        with self.assertRaises(self.kinesis.exceptions.InvalidArgumentException):
+            self.kinesis.describe_stream_consumer(ConsumerName="c00")
+        with self.assertRaises(botocore.exceptions.ClientError) as caught:
+            self.unchecked.register_stream_consumer(StreamARN=arn, ConsumerName="bad name")
+        self.assertEqual(error_code(caught.exception), "ValidationException")
+        with self.assertRaises(botocore.exceptions.ClientError) as caught:
+            self.unchecked.list_stream_consumers(StreamARN=arn, MaxResults=0)
+        self.assertEqual(error_code(caught.exception), "ValidationException")
+        with self.assertRaises(self.kinesis.exceptions.InvalidArgumentException):
+            self.kinesis.list_stream_consumers(StreamARN=arn, NextToken="not-a-token")
+
+    def test_delete_stream_with_consumers_needs_enforce_consumer_deletion(self):
+        self.create("doomed", 1)
+        arn = "arn:aws:kinesis:us-east-1:000000000000:stream/doomed"
+        self.kinesis.add_tags_to_stream(StreamName="doomed", Tags={"a": "b"})
+        self.kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="reader")
+        with self.assertRaises(self.kinesis.exceptions.ResourceInUseException):
+            self.kinesis.delete_stream(StreamName="doomed")
+        with self.assertRaises(self.kinesis.exceptions.ResourceInUseException):
+            self.kinesis.delete_stream(StreamName="doomed", EnforceConsumerDeletion=False)
+        self.kinesis.delete_stream(StreamName="doomed", EnforceConsumerDeletion=True)
+        self.kinesis.get_waiter("stream_not_exists").wait(
+            StreamName="doomed", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        # A new stream of the name starts with neither tags nor consumers.
+        self.create("doomed", 1)
+        self.assertEqual(self.kinesis.list_tags_for_stream(StreamName="doomed")["Tags"], [])
+        self.assertEqual(self.kinesis.list_stream_consumers(StreamARN=arn)["Consumers"], [])
+        self.kinesis.delete_stream(StreamName="doomed")
 
     def test_records_over_the_documented_limits(self):
         self.create("limits", 1)

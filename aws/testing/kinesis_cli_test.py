@@ -1,7 +1,9 @@
 """The Kinesis front door driven by Debian's AWS CLI v2 (/usr/bin/aws), as a user types it:
 `aws kinesis ... --endpoint-url http://127.0.0.1:PORT`, credentials and region from the
 environment, no config files read from $HOME. The CLI v2 bundles a newer botocore than Debian's
-boto3, so StreamARN parameters are exercised here too.
+boto3, so StreamARN parameters are exercised here too; tag-resource, untag-resource and
+list-tags-for-resource come from AWS's model merged in with AWS_DATA_PATH (the CLI 2.9 predates
+them).
 
 Run by //aws/testing:kinesis_cli_test from the runfiles root.
 """
@@ -108,6 +110,70 @@ class KinesisCliTest(unittest.TestCase):
                                      check=False)
         self.assertNotEqual(status, 0)
         self.assertIn("InvalidArgumentException", stderr)
+
+    def test_tags(self):
+        self.aws("create-stream", "--stream-name", "cli-tags", "--shard-count", "1")
+        arn = "arn:aws:kinesis:us-east-1:000000000000:stream/cli-tags"
+        self.aws("add-tags-to-stream", "--stream-name", "cli-tags", "--tags", "b=2,a=1")
+        # tag-resource and friends come from AWS's model merged in by AWS_DATA_PATH.
+        self.aws("tag-resource", "--resource-arn", arn, "--tags", "c=3,d=4")
+        _, page, _ = self.aws("list-tags-for-stream", "--stream-name", "cli-tags", "--limit", "3")
+        self.assertEqual([t["Key"] for t in page["Tags"]], ["a", "b", "c"])
+        self.assertTrue(page["HasMoreTags"])
+        _, rest, _ = self.aws("list-tags-for-stream", "--stream-arn", arn,
+                              "--exclusive-start-tag-key", "c")
+        self.assertEqual(rest["Tags"], [{"Key": "d", "Value": "4"}])
+        self.assertFalse(rest["HasMoreTags"])
+        self.aws("remove-tags-from-stream", "--stream-name", "cli-tags", "--tag-keys", "a", "b")
+        self.aws("untag-resource", "--resource-arn", arn, "--tag-keys", "d")
+        _, tags, _ = self.aws("list-tags-for-resource", "--resource-arn", arn)
+        self.assertEqual(tags["Tags"], [{"Key": "c", "Value": "3"}])
+        status, _, stderr = self.aws("add-tags-to-stream", "--stream-name", "cli-tags",
+                                     "--tags", "aws:owner=me", check=False)
+        self.assertNotEqual(status, 0)
+        self.assertIn("InvalidArgumentException", stderr)
+        self.aws("delete-stream", "--stream-name", "cli-tags")
+
+    def test_registered_consumers_and_delete_with_enforce_consumer_deletion(self):
+        self.aws("create-stream", "--stream-name", "cli-fanout", "--shard-count", "1")
+        arn = "arn:aws:kinesis:us-east-1:000000000000:stream/cli-fanout"
+        consumer_arns = {}
+        for name in ["c", "a", "b"]:
+            _, registered, _ = self.aws("register-stream-consumer", "--stream-arn", arn,
+                                        "--consumer-name", name)
+            consumer = registered["Consumer"]
+            self.assertEqual(consumer["ConsumerStatus"], "ACTIVE")
+            self.assertTrue(consumer["ConsumerARN"].startswith(arn + "/consumer/%s:" % name))
+            consumer_arns[name] = consumer["ConsumerARN"]
+        status, _, stderr = self.aws("register-stream-consumer", "--stream-arn", arn,
+                                     "--consumer-name", "a", check=False)
+        self.assertNotEqual(status, 0)
+        self.assertIn("ResourceInUseException", stderr)
+        _, described, _ = self.aws("describe-stream-consumer", "--consumer-arn",
+                                   consumer_arns["b"])
+        self.assertEqual(described["ConsumerDescription"]["ConsumerName"], "b")
+        self.assertEqual(described["ConsumerDescription"]["StreamARN"], arn)
+        _, summary, _ = self.aws("describe-stream-summary", "--stream-arn", arn)
+        self.assertEqual(summary["StreamDescriptionSummary"]["ConsumerCount"], 3)
+        # The CLI pages with MaxResults/NextToken itself (--page-size), or hands out its own
+        # token (--max-items / --starting-token).
+        _, listed, _ = self.aws("list-stream-consumers", "--stream-arn", arn, "--page-size", "1")
+        self.assertEqual([c["ConsumerName"] for c in listed["Consumers"]], ["a", "b", "c"])
+        _, first, _ = self.aws("list-stream-consumers", "--stream-arn", arn, "--max-items", "2")
+        self.assertEqual([c["ConsumerName"] for c in first["Consumers"]], ["a", "b"])
+        _, second, _ = self.aws("list-stream-consumers", "--stream-arn", arn,
+                                "--starting-token", first["NextToken"])
+        self.assertEqual([c["ConsumerName"] for c in second["Consumers"]], ["c"])
+
+        self.aws("deregister-stream-consumer", "--consumer-arn", consumer_arns["a"])
+        self.aws("deregister-stream-consumer", "--stream-arn", arn, "--consumer-name", "b")
+        # Consumer "c" is still registered: without --enforce-consumer-deletion the stream stays.
+        status, _, stderr = self.aws("delete-stream", "--stream-name", "cli-fanout", check=False)
+        self.assertNotEqual(status, 0)
+        self.assertIn("ResourceInUseException", stderr)
+        self.aws("delete-stream", "--stream-name", "cli-fanout", "--enforce-consumer-deletion")
+        _, listed, _ = self.aws("list-streams")
+        self.assertNotIn("cli-fanout", listed["StreamNames"])
 
 
 if __name__ == "__main__":

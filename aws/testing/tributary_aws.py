@@ -85,9 +85,14 @@ class Tributary:
             self.process.wait(timeout=30)
 
 
+# botocore model extras (AWS_DATA_PATH) for the operations Debian's clients predate.
+MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+
+
 def client_environment(work):
-    """Environment for AWS clients: dummy credentials and region, and no config or credentials
-    files read from $HOME."""
+    """Environment for AWS clients: dummy credentials and region, no config or credentials files
+    read from $HOME, and the model extras of MODELS (TagResource, UntagResource,
+    ListTagsForResource, which Debian's botocore 1.29 and AWS CLI 2.9 predate)."""
     env = dict(os.environ)
     for key in list(env):
         if key.startswith("AWS_"):
@@ -101,6 +106,7 @@ def client_environment(work):
         "AWS_SHARED_CREDENTIALS_FILE": os.path.join(work, "no-aws-credentials"),
         "AWS_PAGER": "",
         "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DATA_PATH": MODELS,
         "HOME": work,
     })
     return env

@@ -19,7 +19,22 @@ std::string ObserveStore(ShardStore& store) {
     const v1::StreamDescriptionSummary& s = summary->stream_description_summary();
     absl::StrAppend(&out, "stream ", name, " ", v1::StreamStatus_Name(s.stream_status()),
                     " retention ", s.retention_period_hours(), "h, ", s.open_shard_count(),
-                    " open shards\n");
+                    " open shards, ", s.consumer_count(), " consumers\n");
+    v1::ListTagsForStreamRequest tags_request;
+    tags_request.set_stream_name(name);
+    absl::StatusOr<v1::ListTagsForStreamResponse> tags = store.ListTagsForStream(tags_request);
+    if (!tags.ok()) return tags.status().ToString();
+    for (const v1::Tag& tag : tags->tags()) {
+      absl::StrAppend(&out, "  tag ", tag.key(), "=", tag.value(), "\n");
+    }
+    v1::ListStreamConsumersRequest consumers_request;
+    consumers_request.set_stream_name(name);
+    absl::StatusOr<v1::ListStreamConsumersResponse> consumers =
+        store.ListStreamConsumers(consumers_request);
+    if (!consumers.ok()) return consumers.status().ToString();
+    for (const v1::Consumer& c : consumers->consumers()) {
+      absl::StrAppend(&out, "  consumer ", c.ShortDebugString(), "\n");
+    }
     v1::ListShardsRequest shards_request;
     shards_request.set_stream_name(name);
     shards_request.set_max_results(10000);

@@ -9,7 +9,8 @@
 
 namespace tributary::shard_store::testing {
 
-// Every stream (name, status, retention, open shard count), every listed shard (the ListShards
+// Every stream (name, status, retention, open shard count, consumer count, tags, registered
+// consumers), every listed shard (the ListShards
 // entry: lineage, hash keys, sequence range) and every record readable from TRIM_HORIZON (with
 // the child shards at SHARD_END). A failed call shows as its status. Thread-safe as the store.
 std::string ObserveStore(ShardStore& store);
