@@ -49,14 +49,9 @@ class KinesisSubscribeTest(unittest.TestCase):
             StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
 
     def consumer(self, stream_arn, name):
-        """A consumer ARN for the stream (registered when the server knows consumers)."""
-        try:
-            return self.kinesis.register_stream_consumer(
-                StreamARN=stream_arn, ConsumerName=name)["Consumer"]["ConsumerARN"]
-        except botocore.exceptions.ClientError as error:
-            if error_code(error) != "UnknownOperationException":
-                raise
-            return "%s/consumer/%s:1700000000" % (stream_arn, name)
+        """Registers a consumer of the stream; returns its ARN."""
+        return self.kinesis.register_stream_consumer(
+            StreamARN=stream_arn, ConsumerName=name)["Consumer"]["ConsumerARN"]
 
     def put(self, stream, *datas):
         for data in datas:
@@ -124,12 +119,13 @@ class KinesisSubscribeTest(unittest.TestCase):
         finally:
             reply["EventStream"].close()
 
-    def test_unknown_streams_and_shards_are_resource_not_found(self):
+    def test_unknown_shards_streams_and_consumers_are_resource_not_found(self):
         arn = self.create("known", 1)
         consumer = self.consumer(arn, "known-reader")
         for consumer_arn, shard in (
                 (consumer, "shardId-000000000042"),
-                (consumer.replace("stream/known/", "stream/unknown/"), "shardId-000000000000")):
+                (consumer.replace("stream/known/", "stream/unknown/"), "shardId-000000000000"),
+                (consumer.replace("known-reader", "never-registered"), "shardId-000000000000")):
             with self.assertRaises(botocore.exceptions.ClientError) as caught:
                 self.kinesis.subscribe_to_shard(ConsumerARN=consumer_arn, ShardId=shard,
                                                 StartingPosition={"Type": "LATEST"})
