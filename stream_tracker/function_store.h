@@ -46,8 +46,7 @@ class FunctionStore {
   }
   // A store over a database already open (OpenTrackerDb), shared with the mapping store;
   // `options.env` is not used.
-  static std::unique_ptr<FunctionStore> Create(std::shared_ptr<RocksDb> db,
-                                               const Options& options);
+  static std::unique_ptr<FunctionStore> Create(std::shared_ptr<RocksDb> db, const Options& options);
 
   // Adds a new function keyed by record.config().function_name(). Errors: INVALID_ARGUMENT for
   // an empty name; ALREADY_EXISTS when the name is taken; RocksDB errors.
@@ -65,8 +64,8 @@ class FunctionStore {
   // `mutate` returns an error nothing is written and that error is returned. `mutate` must not
   // change the name (INTERNAL if it does) and must not call back into this store. Returns the
   // record as written. Errors: NOT_FOUND; `mutate`'s error; RocksDB errors.
-  absl::StatusOr<FunctionRecord> Modify(
-      const std::string& name, const std::function<absl::Status(FunctionRecord*)>& mutate);
+  absl::StatusOr<FunctionRecord> Modify(const std::string& name,
+                                        const std::function<absl::Status(FunctionRecord*)>& mutate);
 
   // Removes function `name`. Idempotent: removing a missing function is OK.
   absl::Status Remove(const std::string& name);

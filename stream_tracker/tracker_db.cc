@@ -6,8 +6,7 @@
 
 namespace tributary::stream_tracker {
 
-absl::StatusOr<std::shared_ptr<RocksDb>> OpenTrackerDb(const std::string& path,
-                                                       rocksdb::Env* env) {
+absl::StatusOr<std::shared_ptr<RocksDb>> OpenTrackerDb(const std::string& path, rocksdb::Env* env) {
   RocksDbOptions db_options;
   // Mappings and functions are few and small.
   db_options.block_cache_bytes = 8 << 20;
