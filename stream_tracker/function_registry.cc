@@ -230,7 +230,8 @@ absl::Status FunctionRegistry::WithFunction(
 
 absl::Status FunctionRegistry::RepairMappings() {
   absl::MutexLock lock(&mu_);
-  std::map<std::string, absl::StatusOr<FunctionRecord>> functions;  // read once each
+  std::map<std::string, absl::StatusOr<FunctionRecord>> functions;           // read once each
+  std::vector<std::pair<std::string, v1::FunctionConfiguration>> to_repair;  // uuid, function
   absl::Status first_error;
   absl::Status scanned = ForEachMapping(*mappings_, [&](const MappingRecord& mapping) {
     const std::string& name = mapping.config().function_name();
@@ -238,18 +239,22 @@ absl::Status FunctionRegistry::RepairMappings() {
     auto it = functions.find(name);
     if (it == functions.end()) it = functions.emplace(name, Find(name)).first;
     const absl::StatusOr<FunctionRecord>& function = it->second;
-    absl::Status status;
     if (function.ok()) {
       if (!Follows(mapping.config(), function->config())) {
-        status = SyncMapping(mapping.config().uuid(), function->config());
+        to_repair.emplace_back(mapping.config().uuid(), function->config());
       }
-    } else if (!absl::IsNotFound(function.status())) {
-      status = function.status();
+    } else if (!absl::IsNotFound(function.status()) && first_error.ok()) {
+      first_error = function.status();
     }
-    if (!status.ok() && first_error.ok()) first_error = status;
     return absl::OkStatus();
   });
   RETURN_IF_ERROR(scanned);
+  // Written after the scan, not from its callback: SyncMapping needs mu_, which a lambda does
+  // not visibly hold (clang thread-safety analysis).
+  for (const auto& [uuid, function] : to_repair) {
+    absl::Status status = SyncMapping(uuid, function);
+    if (!status.ok() && first_error.ok()) first_error = status;
+  }
   return first_error;
 }
 
