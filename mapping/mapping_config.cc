@@ -14,6 +14,10 @@
 namespace tributary::mapping {
 namespace {
 
+constexpr char kTimeoutWithFunctionName[] =
+    "function_timeout_seconds cannot be set with function_name: the mapping takes the "
+    "function's timeout (change it with UpdateFunction)";
+
 absl::Status CheckRange(absl::string_view field, int64_t value, int64_t min, int64_t max) {
   if (value >= min && value <= max) return absl::OkStatus();
   return absl::InvalidArgumentError(
@@ -138,7 +142,21 @@ absl::Status ValidateFunctionEndpoint(absl::string_view endpoint) {
 absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
     const v1::CreateEventSourceMappingRequest& request) {
   RETURN_IF_ERROR(ValidateStreamName("stream_name", request.stream_name()));
-  RETURN_IF_ERROR(ValidateFunctionEndpoint(request.function_endpoint()));
+  if (request.function_name().empty()) {
+    if (request.function_endpoint().empty()) {
+      return absl::InvalidArgumentError(
+          "function_endpoint is required (or name a registered function with function_name)");
+    }
+    RETURN_IF_ERROR(ValidateFunctionEndpoint(request.function_endpoint()));
+  } else {
+    if (!request.function_endpoint().empty()) {
+      return absl::InvalidArgumentError(
+          "function_endpoint and function_name: give exactly one of them, not both");
+    }
+    if (request.has_function_timeout_seconds()) {
+      return absl::InvalidArgumentError(kTimeoutWithFunctionName);
+    }
+  }
   switch (request.starting_position()) {
     case v1::TRIM_HORIZON_POSITION:
     case v1::LATEST_POSITION:
@@ -181,6 +199,7 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
   config.set_stream_name(request.stream_name());
   config.set_event_source_arn(StreamArn(request.stream_name()));
   config.set_function_endpoint(request.function_endpoint());
+  config.set_function_name(request.function_name());
   config.set_enabled(request.has_enabled() ? request.enabled() : true);
   config.set_batch_size(request.has_batch_size() ? request.batch_size() : kDefaultBatchSize);
   config.set_maximum_batching_window_in_seconds(request.maximum_batching_window_in_seconds());
@@ -199,9 +218,11 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
   config.set_maximum_retry_attempts(
       request.has_maximum_retry_attempts() ? request.maximum_retry_attempts() : -1);
   SetResponseTypes(response_types, &config);
-  config.set_function_timeout_seconds(request.has_function_timeout_seconds()
-                                          ? request.function_timeout_seconds()
-                                          : kDefaultFunctionTimeoutSeconds);
+  if (request.function_name().empty()) {
+    config.set_function_timeout_seconds(request.has_function_timeout_seconds()
+                                            ? request.function_timeout_seconds()
+                                            : kDefaultFunctionTimeoutSeconds);
+  }
   if (request.filter_criteria().filters_size() > 0) {
     *config.mutable_filter_criteria() = request.filter_criteria();
   }
@@ -213,6 +234,23 @@ absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& reque
                                 v1::EventSourceMappingConfiguration* config) {
   if (request.has_function_endpoint()) {
     RETURN_IF_ERROR(ValidateFunctionEndpoint(request.function_endpoint()));
+    if (request.has_function_name()) {
+      return absl::InvalidArgumentError(
+          "function_endpoint and function_name: give at most one of them");
+    }
+  }
+  if (request.has_function_name() && request.function_name().empty()) {
+    return absl::InvalidArgumentError("function_name, when given, must name a function");
+  }
+  if (request.has_function_timeout_seconds()) {
+    if (request.has_function_name()) return absl::InvalidArgumentError(kTimeoutWithFunctionName);
+    if (!config->function_name().empty() && !request.has_function_endpoint()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "function_timeout_seconds cannot be set on a mapping that follows function ",
+          config->function_name(),
+          ": it takes the function's timeout (change it with UpdateFunction, or give a "
+          "function_endpoint instead)"));
+    }
   }
   RETURN_IF_ERROR(ValidateOptionalNumbers(request));
   if (request.has_destination_config()) {
@@ -233,7 +271,10 @@ absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& reque
   }
 
   // Everything is valid: apply.
-  if (request.has_function_endpoint()) config->set_function_endpoint(request.function_endpoint());
+  if (request.has_function_endpoint()) {
+    config->set_function_endpoint(request.function_endpoint());
+    config->clear_function_name();  // an address given: the mapping stops following a function
+  }
   if (request.has_batch_size()) config->set_batch_size(request.batch_size());
   if (request.has_maximum_batching_window_in_seconds()) {
     config->set_maximum_batching_window_in_seconds(request.maximum_batching_window_in_seconds());

@@ -15,11 +15,16 @@
 // destination_config.on_failure.destination   a stream name       none
 // function_response_types             REPORT_BATCH_ITEM_FAILURES   none
 // enabled                             bool                         true
-// function_endpoint                   "host:port" (port 1–65535)   required
-// function_timeout_seconds            1–900                        30
+// function_endpoint                   "host:port" (port 1–65535)   exactly one of the two
+// function_name                       a registered function        (see below)
+// function_timeout_seconds            1–900                        30; not with function_name
 // filter_criteria                     0–5 filters, each a pattern  none (no filtering)
 //                                     of at most 4096 bytes in the syntax of
 //                                     mapping/record_filter.h
+//
+// function_name is only checked for presence here: resolving it (a name or an ARN, the function
+// must exist) and copying the function's endpoint and timeout into the configuration is the
+// stream tracker's (stream_tracker/function_registry.h), which needs its registry.
 //
 // Every error is INVALID_ARGUMENT whose message names the field and its rule, e.g.
 // "batch_size must be between 1 and 10000, got 0"; a filter error names the filter, e.g.
@@ -71,24 +76,30 @@ absl::Status ValidateFunctionEndpoint(absl::string_view endpoint);
 // Validates `request` and returns the configuration it describes: every field copied, unset
 // optional fields at Lambda's defaults, function_response_types deduplicated, event_source_arn
 // filled in. Leaves the tracker's fields (uuid, state, state_transition_reason, last_modified,
-// last_processing_result, config_version) unset. Errors: INVALID_ARGUMENT for the first bad
+// last_processing_result, config_version) unset. With function_name, the configuration holds
+// the name as given and no function_endpoint or function_timeout_seconds: the caller resolves
+// the name and fills them in. Errors: INVALID_ARGUMENT for the first bad
 // field (see the table above).
 absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
     const v1::CreateEventSourceMappingRequest& request);
 
-// Validates `request` and applies its set fields to `config`: optional fields when present,
+// Validates `request` and applies its set fields to `config`: optional fields when present
+// (function_endpoint also clears config's function_name: the mapping stops following a
+// function; function_name is left to the caller, who resolves it),
 // destination_config when present (an empty destination removes it), function_response_types
 // when update_function_response_types is true, filter_criteria when update_filter_criteria is
 // true (no filters removes filtering; filter_criteria set without update_filter_criteria is an
 // error). Does not touch uuid, state or the other tracker
 // fields, nor `enabled` (the caller drives the state change; see mapping_state.h). On error
 // `config` is unchanged. Errors: INVALID_ARGUMENT for the first bad field (uuid is not checked
-// here).
+// here), among them function_endpoint with function_name, and function_timeout_seconds with
+// function_name or on a `config` that follows a function (unless function_endpoint is given).
 absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& request,
                                 v1::EventSourceMappingConfiguration* config);
 
 // Validates a List request: max_items 0 (default 100) or 1–10000; the filters, when set, are a
-// valid stream name and endpoint. Errors: INVALID_ARGUMENT.
+// valid stream name and endpoint (the function_name filter is the tracker's to resolve).
+// Errors: INVALID_ARGUMENT.
 absl::Status ValidateListRequest(const v1::ListEventSourceMappingsRequest& request);
 
 }  // namespace tributary::mapping

@@ -83,6 +83,9 @@ INSTANTIATE_TEST_SUITE_P(
         CreateCase{"EndpointPortTooBig", [](R* r) { r->set_function_endpoint("localhost:65536"); }, "function_endpoint"},
         CreateCase{"EndpointNoHost", [](R* r) { r->set_function_endpoint(":80"); }, "function_endpoint"},
         CreateCase{"EndpointIpv6", [](R* r) { r->set_function_endpoint("[::1]:9000"); }, ""},
+        CreateCase{"FunctionNameInsteadOfEndpoint", [](R* r) { r->clear_function_endpoint(); r->set_function_name("f"); }, ""},
+        CreateCase{"FunctionNameAndEndpoint", [](R* r) { r->set_function_name("f"); }, "function_endpoint and function_name: give exactly one"},
+        CreateCase{"FunctionNameWithTimeout", [](R* r) { r->clear_function_endpoint(); r->set_function_name("f"); r->set_function_timeout_seconds(5); }, "function_timeout_seconds cannot be set with function_name"},
         CreateCase{"NoStartingPosition", [](R* r) { r->clear_starting_position(); }, "starting_position is required"},
         CreateCase{"UnknownStartingPosition", [](R* r) { r->set_starting_position(static_cast<v1::EventSourcePosition>(9)); }, "starting_position must be"},
         CreateCase{"AtTimestampWithoutTimestamp", [](R* r) { r->set_starting_position(v1::AT_TIMESTAMP_POSITION); }, "starting_position_timestamp is required"},
@@ -152,6 +155,78 @@ TEST(MappingConfigTest, UpdateAppliesOnlySetFields) {
   EXPECT_EQ(config.function_endpoint(), "fn.local:8080");
   EXPECT_EQ(config.parallelization_factor(), 1);
   EXPECT_EQ(config.function_timeout_seconds(), 30);
+}
+
+// A mapping may name a registered function instead of an endpoint; the tracker resolves the
+// name (stream_tracker/function_registry.h), so the configuration only carries it.
+
+v1::EventSourceMappingConfiguration FollowingFunction(const std::string& name) {
+  v1::CreateEventSourceMappingRequest create = ValidCreate();
+  create.clear_function_endpoint();
+  create.set_function_name(name);
+  absl::StatusOr<v1::EventSourceMappingConfiguration> config = ConfigFromCreateRequest(create);
+  EXPECT_TRUE(config.ok()) << config.status();
+  return config.ok() ? *config : v1::EventSourceMappingConfiguration();
+}
+
+TEST(MappingConfigFunctionNameTest, CreateKeepsTheNameAndLeavesEndpointAndTimeoutToTheTracker) {
+  v1::EventSourceMappingConfiguration config = FollowingFunction("orders-fn");
+  EXPECT_EQ(config.function_name(), "orders-fn");
+  EXPECT_EQ(config.function_endpoint(), "");
+  EXPECT_EQ(config.function_timeout_seconds(), 0);
+}
+
+TEST(MappingConfigFunctionNameTest, UpdateWithAnEndpointStopsFollowingTheFunction) {
+  v1::EventSourceMappingConfiguration config = FollowingFunction("f");
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_function_endpoint("fn.local:8080");
+  update.set_function_timeout_seconds(12);  // allowed with an endpoint
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  EXPECT_EQ(config.function_endpoint(), "fn.local:8080");
+  EXPECT_EQ(config.function_name(), "");
+  EXPECT_EQ(config.function_timeout_seconds(), 12);
+}
+
+TEST(MappingConfigFunctionNameTest, UpdateWithEndpointAndNameIsRejected) {
+  v1::EventSourceMappingConfiguration config = *ConfigFromCreateRequest(ValidCreate());
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_function_endpoint("fn.local:8080");
+  update.set_function_name("f");
+  absl::Status status = ApplyUpdateRequest(update, &config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("function_endpoint and function_name"), absl::string_view::npos)
+      << status;
+  EXPECT_EQ(config.function_endpoint(), "127.0.0.1:9000");
+}
+
+TEST(MappingConfigFunctionNameTest, UpdateWithAnEmptyNameIsRejected) {
+  v1::EventSourceMappingConfiguration config = *ConfigFromCreateRequest(ValidCreate());
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_function_name("");
+  absl::Status status = ApplyUpdateRequest(update, &config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("function_name"), absl::string_view::npos) << status;
+}
+
+TEST(MappingConfigFunctionNameTest, TimeoutCannotBeSetWhileTheMappingFollowsAFunction) {
+  v1::EventSourceMappingConfiguration following = FollowingFunction("f");
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_function_timeout_seconds(10);
+  absl::Status status = ApplyUpdateRequest(update, &following);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("function_timeout_seconds cannot be set on a mapping that "
+                                  "follows function f"),
+            absl::string_view::npos)
+      << status;
+  EXPECT_EQ(following.function_timeout_seconds(), 0) << "unchanged";
+
+  v1::EventSourceMappingConfiguration by_endpoint = *ConfigFromCreateRequest(ValidCreate());
+  update.set_function_name("g");  // switching to a function: its timeout applies
+  status = ApplyUpdateRequest(update, &by_endpoint);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("function_timeout_seconds cannot be set with function_name"),
+            absl::string_view::npos)
+      << status;
 }
 
 TEST(MappingConfigTest, TumblingWindowIsKeptSetByUpdateAndTurnedOffWithZero) {

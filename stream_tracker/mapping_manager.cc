@@ -50,8 +50,21 @@ absl::Status CheckStream(StreamCatalog* streams, absl::string_view field, const 
 }  // namespace
 
 MappingManager::MappingManager(MappingStore* store, StreamCatalog* streams, Clock& clock,
-                               std::function<void()> on_change)
-    : store_(store), streams_(streams), clock_(clock), on_change_(std::move(on_change)) {}
+                               std::function<void()> on_change, FunctionRegistry* functions)
+    : store_(store),
+      streams_(streams),
+      clock_(clock),
+      on_change_(std::move(on_change)),
+      functions_(functions) {}
+
+absl::StatusOr<std::string> MappingManager::ParseFunctionName(absl::string_view field,
+                                                              absl::string_view name_or_arn) const {
+  if (functions_ == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(field, ": this stream tracker has no function registry"));
+  }
+  return functions_->ParseName(field, name_or_arn);
+}
 
 void MappingManager::Changed() {
   if (on_change_) on_change_();
@@ -60,6 +73,10 @@ void MappingManager::Changed() {
 absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Create(
     const v1::CreateEventSourceMappingRequest& request) {
   ASSIGN_OR_RETURN(v1::EventSourceMappingConfiguration config, ConfigFromCreateRequest(request));
+  std::string function_name;
+  if (!request.function_name().empty()) {
+    ASSIGN_OR_RETURN(function_name, ParseFunctionName("function_name", request.function_name()));
+  }
   RETURN_IF_ERROR(CheckStream(streams_, "stream_name", config.stream_name()));
   const std::string& destination = config.destination_config().on_failure().destination();
   if (!destination.empty()) {
@@ -76,9 +93,17 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Create(
   MappingRecord record;
   *record.mutable_config() = config;
   record.set_created_unix_ms(absl::ToUnixMillis(now));
-  RETURN_IF_ERROR(store_->Insert(record));
+  if (function_name.empty()) {
+    RETURN_IF_ERROR(store_->Insert(record));
+  } else {
+    RETURN_IF_ERROR(
+        functions_->WithFunction(function_name, [&](const v1::FunctionConfiguration& function) {
+          FunctionRegistry::CopyToMapping(function, record.mutable_config());
+          return store_->Insert(record);
+        }));
+  }
   Changed();
-  return config;
+  return record.config();
 }
 
 absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Update(
@@ -88,29 +113,46 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Update(
   // state; ApplyUpdateRequest below checks again on the stored configuration.
   v1::EventSourceMappingConfiguration scratch;
   RETURN_IF_ERROR(ApplyUpdateRequest(request, &scratch));
+  std::string function_name;
+  if (request.has_function_name()) {
+    ASSIGN_OR_RETURN(function_name, ParseFunctionName("function_name", request.function_name()));
+  }
   const std::string& destination = request.destination_config().on_failure().destination();
   if (request.has_destination_config() && !destination.empty()) {
     RETURN_IF_ERROR(
         CheckStream(streams_, "destination_config.on_failure.destination", destination));
   }
   const absl::Time now = clock_.Now();
-  ASSIGN_OR_RETURN(
-      MappingRecord record, store_->Modify(request.uuid(), [&](MappingRecord* r) -> absl::Status {
-        v1::EventSourceMappingConfiguration* config = r->mutable_config();
-        if (config->state() == v1::DELETING_MAPPING) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("event source mapping ", request.uuid(), " is being deleted"));
-        }
-        RETURN_IF_ERROR(ApplyUpdateRequest(request, config));
-        const bool old_enabled = config->enabled();
-        const bool new_enabled = request.has_enabled() ? request.enabled() : old_enabled;
-        config->set_state(StateAfterUpdate(config->state(), old_enabled, new_enabled));
-        config->set_enabled(new_enabled);
-        config->set_state_transition_reason(kUserActionReason);
-        *config->mutable_last_modified() = ToProtoTimestamp(now);
-        config->set_config_version(config->config_version() + 1);
-        return absl::OkStatus();
-      }));
+  // `function` is the function the mapping is pointed at, or null.
+  auto modify = [&](const v1::FunctionConfiguration* function) {
+    return store_->Modify(request.uuid(), [&](MappingRecord* r) -> absl::Status {
+      v1::EventSourceMappingConfiguration* config = r->mutable_config();
+      if (config->state() == v1::DELETING_MAPPING) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("event source mapping ", request.uuid(), " is being deleted"));
+      }
+      RETURN_IF_ERROR(ApplyUpdateRequest(request, config));
+      if (function != nullptr) FunctionRegistry::CopyToMapping(*function, config);
+      const bool old_enabled = config->enabled();
+      const bool new_enabled = request.has_enabled() ? request.enabled() : old_enabled;
+      config->set_state(StateAfterUpdate(config->state(), old_enabled, new_enabled));
+      config->set_enabled(new_enabled);
+      config->set_state_transition_reason(kUserActionReason);
+      *config->mutable_last_modified() = ToProtoTimestamp(now);
+      config->set_config_version(config->config_version() + 1);
+      return absl::OkStatus();
+    });
+  };
+  MappingRecord record;
+  if (function_name.empty()) {
+    ASSIGN_OR_RETURN(record, modify(nullptr));
+  } else {
+    RETURN_IF_ERROR(
+        functions_->WithFunction(function_name, [&](const v1::FunctionConfiguration& function) {
+          ASSIGN_OR_RETURN(record, modify(&function));
+          return absl::OkStatus();
+        }));
+  }
   Changed();
   return record.config();
 }
@@ -141,6 +183,10 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Get(const st
 absl::StatusOr<v1::ListEventSourceMappingsResponse> MappingManager::List(
     const v1::ListEventSourceMappingsRequest& request) {
   RETURN_IF_ERROR(ValidateListRequest(request));
+  std::string function_name;
+  if (!request.function_name().empty()) {
+    ASSIGN_OR_RETURN(function_name, ParseFunctionName("function_name", request.function_name()));
+  }
   const size_t max_items =
       request.max_items() == 0 ? kDefaultListMaxItems : static_cast<size_t>(request.max_items());
   constexpr size_t kChunk = 1000;
@@ -157,6 +203,7 @@ absl::StatusOr<v1::ListEventSourceMappingsResponse> MappingManager::List(
           config.function_endpoint() != request.function_endpoint()) {
         continue;
       }
+      if (!function_name.empty() && config.function_name() != function_name) continue;
       if (static_cast<size_t>(response.event_source_mappings_size()) == max_items) {
         // One more match exists: the page is full and there is a next one.
         response.set_next_marker(

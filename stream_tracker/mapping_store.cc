@@ -7,11 +7,13 @@
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
 #include "rocksdb/iterator.h"
+#include "stream_tracker/tracker_db.h"
 
 namespace tributary::stream_tracker {
 namespace {
 
-// Keys: "mapping/<uuid>". The prefix leaves room for other record kinds.
+// Keys: "mapping/<uuid>". Other record kinds of the database have their own prefixes
+// (tracker_db.h).
 constexpr absl::string_view kMappingPrefix = "mapping/";
 
 std::string MappingKey(absl::string_view uuid) { return absl::StrCat(kMappingPrefix, uuid); }
@@ -28,12 +30,12 @@ absl::StatusOr<MappingRecord> Parse(absl::string_view key, const std::string& va
 
 absl::StatusOr<std::unique_ptr<MappingStore>> MappingStore::Open(const std::string& path,
                                                                  const Options& options) {
-  RocksDbOptions db_options;
-  // Mappings are few and small.
-  db_options.block_cache_bytes = 8 << 20;
-  db_options.write_buffer_bytes = 4 << 20;
-  db_options.env = options.env;
-  ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> db, RocksDb::Open(path, {}, db_options));
+  ASSIGN_OR_RETURN(std::shared_ptr<RocksDb> db, OpenTrackerDb(path, options.env));
+  return Create(std::move(db), options);
+}
+
+std::unique_ptr<MappingStore> MappingStore::Create(std::shared_ptr<RocksDb> db,
+                                                   const Options& options) {
   return std::unique_ptr<MappingStore>(new MappingStore(std::move(db), options));
 }
 

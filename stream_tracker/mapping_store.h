@@ -2,7 +2,8 @@
 //
 // Each change is one RocksDB write with the WAL on, acknowledged only after RocksDB accepted it,
 // so a mapping survives kill -9 of the process (with `sync_writes` it also survives power loss).
-// Records are kept in uuid order.
+// Records are kept in uuid order, under "mapping/" in the tracker's database (tracker_db.h), which
+// the function store shares.
 //
 // Thread-safe. Reads go straight to RocksDB; Insert/Modify/Remove are serialized by an internal
 // mutex so that Modify is an atomic read-modify-write against every other change.
@@ -41,6 +42,9 @@ class MappingStore {
   static absl::StatusOr<std::unique_ptr<MappingStore>> Open(const std::string& path) {
     return Open(path, Options());
   }
+  // A store over a database already open (OpenTrackerDb), shared with other stores;
+  // `options.env` is not used (the database was opened with its own).
+  static std::unique_ptr<MappingStore> Create(std::shared_ptr<RocksDb> db, const Options& options);
 
   // Adds a new mapping keyed by record.config().uuid(). Errors: INVALID_ARGUMENT for an empty
   // uuid; ALREADY_EXISTS when the uuid is taken; RocksDB errors.
@@ -69,12 +73,12 @@ class MappingStore {
   int64_t writes() const { return writes_.load(); }
 
  private:
-  MappingStore(std::unique_ptr<RocksDb> db, const Options& options)
+  MappingStore(std::shared_ptr<RocksDb> db, const Options& options)
       : db_(std::move(db)), options_(options) {}
 
   absl::Status Write(const MappingRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
-  std::unique_ptr<RocksDb> db_;
+  const std::shared_ptr<RocksDb> db_;
   const Options options_;
   // Serializes changes (held across one small RocksDB write, never across an RPC); readers do
   // not take it.

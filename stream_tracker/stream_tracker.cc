@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common/status_macros.h"
+#include "stream_tracker/tracker_db.h"
 
 namespace tributary::stream_tracker {
 
@@ -23,10 +24,18 @@ absl::StatusOr<std::unique_ptr<StreamTracker>> StreamTracker::Create(
       std::make_unique<leasing::LeasingClient>(std::move(leasing_channel), options.rpc_timeout);
   tracker->streams_ = std::make_unique<RemoteStreamCatalog>(tracker->shard_store_client_.get());
   tracker->leases_ = std::make_unique<RemoteLeaseAdmin>(tracker->leasing_client_.get());
+  ASSIGN_OR_RETURN(std::shared_ptr<RocksDb> db, OpenTrackerDb(options.data_dir + "/mappings"));
   MappingStore::Options store_options;
   store_options.sync_writes = options.sync_writes;
-  ASSIGN_OR_RETURN(tracker->store_,
-                   MappingStore::Open(options.data_dir + "/mappings", store_options));
+  tracker->store_ = MappingStore::Create(db, store_options);
+  FunctionStore::Options function_store_options;
+  function_store_options.sync_writes = options.sync_writes;
+  tracker->function_store_ = FunctionStore::Create(db, function_store_options);
+  ASSIGN_OR_RETURN(tracker->functions_,
+                   FunctionRegistry::Create(tracker->function_store_.get(), tracker->store_.get(),
+                                            clock, options.function_account));
+  RETURN_IF_ERROR(WithContext(tracker->functions_->RepairMappings(),
+                              "bringing mappings in line with their functions"));
   LeaseSync::Options sync_options;
   sync_options.interval = options.sync_interval;
   sync_options.full_sync_interval = options.full_sync_interval;
@@ -34,8 +43,10 @@ absl::StatusOr<std::unique_ptr<StreamTracker>> StreamTracker::Create(
                                                      tracker->leases_.get(), clock, sync_options);
   LeaseSync* sync = tracker->lease_sync_.get();
   tracker->manager_ = std::make_unique<MappingManager>(
-      tracker->store_.get(), tracker->streams_.get(), clock, [sync] { sync->RequestSync(); });
+      tracker->store_.get(), tracker->streams_.get(), clock, [sync] { sync->RequestSync(); },
+      tracker->functions_.get());
   tracker->service_ = std::make_unique<EventSourceMappingsService>(tracker->manager_.get());
+  tracker->functions_service_ = std::make_unique<FunctionsService>(tracker->functions_.get());
   return tracker;
 }
 

@@ -1,12 +1,12 @@
-// StreamTracker: the stream tracker's objects wired together — the mapping store under
-// `data_dir`, the EventSourceMappings service, and the lease sync loop — talking to the shard
-// store and leasing over the given channels. Used by stream_tracker_server and by the
-// all-in-one binary (which passes in-process channels and calls lease_sync()->RequestSync() from
-// the shard store's change listener).
+// StreamTracker: the stream tracker's objects wired together — the mapping and function stores
+// in one database under `data_dir`, the EventSourceMappings and Functions services, and the
+// lease sync loop — talking to the shard store and leasing over the given channels. Used by
+// stream_tracker_server and by the all-in-one binary (which passes in-process channels and calls
+// lease_sync()->RequestSync() from the shard store's change listener).
 //
 // Thread-safe. `clock` must outlive this object. The sync loop runs from Start() until
-// destruction; the owner must shut down the gRPC server serving service() before destroying
-// this object.
+// destruction; the owner must shut down the gRPC server serving service() and
+// functions_service() before destroying this object.
 #ifndef TRIBUTARY_STREAM_TRACKER_STREAM_TRACKER_H_
 #define TRIBUTARY_STREAM_TRACKER_STREAM_TRACKER_H_
 
@@ -20,6 +20,10 @@
 #include "leasing/leasing_client.h"
 #include "shard_store/shard_store_client.h"
 #include "stream_tracker/event_source_mappings_service.h"
+#include "stream_tracker/function_config.h"
+#include "stream_tracker/function_registry.h"
+#include "stream_tracker/function_store.h"
+#include "stream_tracker/functions_service.h"
 #include "stream_tracker/lease_sync.h"
 #include "stream_tracker/mapping_manager.h"
 #include "stream_tracker/mapping_store.h"
@@ -30,7 +34,8 @@ namespace tributary::stream_tracker {
 class StreamTracker {
  public:
   struct Options {
-    // The directory of the tracker's data (the mapping store lives in <data_dir>/mappings).
+    // The directory of the tracker's data (mappings and functions live in the database
+    // <data_dir>/mappings).
     std::string data_dir;
     // Time between sync passes when not nudged.
     absl::Duration sync_interval = absl::Seconds(1);
@@ -40,11 +45,16 @@ class StreamTracker {
     bool sync_writes = false;
     // Deadline of each call to the shard store and leasing.
     absl::Duration rpc_timeout = absl::Seconds(10);
+    // The region and account of function ARNs ("arn:aws:lambda:REGION:ACCOUNT:function:NAME").
+    FunctionAccount function_account;
   };
 
-  // Opens the mapping store and builds the service and the sync (not started). Errors: from
-  // MappingStore::Open (e.g. the directory is held by another process); INVALID_ARGUMENT for an
-  // empty data_dir or a non-positive sync_interval or full_sync_interval.
+  // Opens the database, brings mappings that name a function in line with it
+  // (FunctionRegistry::RepairMappings: a crash may have come between an UpdateFunction's writes),
+  // and builds the services and the sync (not started). Errors: from OpenTrackerDb (e.g. the
+  // directory is held by another process) and RepairMappings (storage errors);
+  // INVALID_ARGUMENT for an empty data_dir, a non-positive sync_interval or full_sync_interval,
+  // or a malformed function_account.
   static absl::StatusOr<std::unique_ptr<StreamTracker>> Create(
       const Options& options, std::shared_ptr<grpc::Channel> shard_store_channel,
       std::shared_ptr<grpc::Channel> leasing_channel, Clock& clock);
@@ -55,8 +65,12 @@ class StreamTracker {
   // Starts the sync loop. Precondition: not started.
   void Start() { lease_sync_->Start(); }
 
+  // tributary.v1.EventSourceMappings.
   grpc::Service* service() { return service_.get(); }
+  // tributary.v1.Functions.
+  grpc::Service* functions_service() { return functions_service_.get(); }
   MappingManager* manager() { return manager_.get(); }
+  FunctionRegistry* functions() { return functions_.get(); }
   LeaseSync* lease_sync() { return lease_sync_.get(); }
 
  private:
@@ -67,9 +81,12 @@ class StreamTracker {
   std::unique_ptr<RemoteStreamCatalog> streams_;
   std::unique_ptr<RemoteLeaseAdmin> leases_;
   std::unique_ptr<MappingStore> store_;
+  std::unique_ptr<FunctionStore> function_store_;
+  std::unique_ptr<FunctionRegistry> functions_;
   std::unique_ptr<LeaseSync> lease_sync_;
   std::unique_ptr<MappingManager> manager_;
   std::unique_ptr<EventSourceMappingsService> service_;
+  std::unique_ptr<FunctionsService> functions_service_;
 };
 
 }  // namespace tributary::stream_tracker

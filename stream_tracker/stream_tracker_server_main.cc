@@ -1,5 +1,7 @@
-// stream_tracker_server: the EventSourceMappings service and the lease sync loop, talking to a
-// shard store and a leasing server. Flags and wiring only (see stream_tracker.h).
+// stream_tracker_server: the EventSourceMappings and Functions services and the lease sync loop,
+// talking to a shard store and a leasing server. Flags and wiring only (see stream_tracker.h).
+// --aws_region / --aws_account_id name the same flags as the AWS front door's (aws/aws_flags.h,
+// which this binary does not link): the region and account of function ARNs.
 #include <memory>
 
 #include "absl/time/time.h"
@@ -9,6 +11,7 @@
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
+#include "stream_tracker/function_config.h"
 #include "stream_tracker/stream_tracker.h"
 
 DEFINE_string(listen, "127.0.0.1:4563", "host:port to serve gRPC on (port 0 picks a free one)");
@@ -19,6 +22,8 @@ DEFINE_int64(sync_interval_ms, 1000, "time between lease sync passes, in millise
 DEFINE_int64(full_sync_interval_ms, 60000,
              "longest time a mapping goes without a full look at its shards and leases (ms)");
 DEFINE_bool(sync_writes, false, "fsync every mapping change (power-loss durability)");
+DEFINE_string(aws_region, "us-east-1", "The region in function ARNs.");
+DEFINE_string(aws_account_id, "000000000000", "The account id (12 digits) in function ARNs.");
 
 int main(int argc, char** argv) {
   tributary::InitServerMain(&argc, &argv,
@@ -41,6 +46,13 @@ int main(int argc, char** argv) {
   options.sync_interval = absl::Milliseconds(FLAGS_sync_interval_ms);
   options.full_sync_interval = absl::Milliseconds(FLAGS_full_sync_interval_ms);
   options.sync_writes = FLAGS_sync_writes;
+  options.function_account.region = FLAGS_aws_region;
+  options.function_account.account_id = FLAGS_aws_account_id;
+  if (absl::Status s = tributary::stream_tracker::ValidateFunctionAccount(options.function_account);
+      !s.ok()) {
+    LOG(ERROR) << "--" << s.message();
+    return 2;
+  }
   auto tracker = tributary::stream_tracker::StreamTracker::Create(
       options, tributary::MakeChannel(FLAGS_shard_store), tributary::MakeChannel(FLAGS_leasing),
       tributary::RealClock::Get());
@@ -48,7 +60,8 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "starting the stream tracker: " << tracker.status();
     return 1;
   }
-  auto server = tributary::GrpcServer::Start(FLAGS_listen, {(*tracker)->service()});
+  auto server = tributary::GrpcServer::Start(
+      FLAGS_listen, {(*tracker)->service(), (*tracker)->functions_service()});
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << FLAGS_listen << ": " << server.status();
     return 1;

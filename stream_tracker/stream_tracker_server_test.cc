@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
@@ -29,15 +30,19 @@ class StreamTrackerServerTest : public ::testing::Test {
   }
 
   // Starts the server on a free port over data_dir_ and connects a client to it.
-  void StartServer() {
+  void StartServer(const std::vector<std::string>& extra_flags = {}) {
     const std::string port_file = absl::StrCat(root_, "/port");
     std::remove(port_file.c_str());
+    std::vector<std::string> flags = {"--listen=127.0.0.1:0",
+                                      "--port_file=" + port_file,
+                                      "--data_dir=" + root_ + "/data",
+                                      "--shard_store=" + backends_->address(),
+                                      "--leasing=" + backends_->address(),
+                                      "--sync_interval_ms=50"};
+    flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
     auto child =
         Subprocess::Start(tributary::testing::RunfilePath("stream_tracker/stream_tracker_server"),
-                          {"--listen=127.0.0.1:0", "--port_file=" + port_file,
-                           "--data_dir=" + root_ + "/data", "--shard_store=" + backends_->address(),
-                           "--leasing=" + backends_->address(), "--sync_interval_ms=50"},
-                          root_ + "/server.log");
+                          flags, root_ + "/server.log");
     ASSERT_TRUE(child.ok()) << child.status();
     server_ = std::move(*child);
     auto port = WaitForPortFile(port_file);
@@ -86,6 +91,39 @@ TEST_F(StreamTrackerServerTest, MappingAndItsLeasesSurviveKillMinusNine) {
   ASSERT_TRUE(leasing_service_.WaitForCreatedLeases(4)) << "no child leases\n" << Log();
   EXPECT_TRUE(leases_.Get(created->uuid(), children[0]).has_value());
   EXPECT_EQ(leases_.total_leases(), 4);
+}
+
+TEST_F(StreamTrackerServerTest, ServesFunctionsThatSurviveKillMinusNineWithItsAccountsArns) {
+  const std::vector<std::string> account = {"--aws_region=eu-central-1",
+                                            "--aws_account_id=123456789012"};
+  StartServer(account);
+  v1::CreateFunctionRequest function;
+  function.set_function_name("f");
+  function.set_endpoint("127.0.0.1:9999");
+  function.set_reserved_concurrent_executions(3);
+  auto created = client_->CreateFunction(function);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->function_arn(), "arn:aws:lambda:eu-central-1:123456789012:function:f");
+
+  server_.Kill(SIGKILL);
+  StartServer(account);
+  v1::GetFunctionRequest get;
+  get.set_function_name("arn:aws:lambda:eu-central-1:123456789012:function:f");
+  auto got = client_->GetFunction(get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->SerializeAsString(), created->SerializeAsString());
+}
+
+TEST_F(StreamTrackerServerTest, MalformedAccountIsAStartupErrorNamingTheFlag) {
+  auto child = Subprocess::Start(
+      tributary::testing::RunfilePath("stream_tracker/stream_tracker_server"),
+      {"--listen=127.0.0.1:0", "--data_dir=" + root_ + "/data", "--aws_account_id=12"},
+      root_ + "/server.log");
+  ASSERT_TRUE(child.ok());
+  auto status = child->Wait(absl::Seconds(30));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << Log();
+  EXPECT_NE(Log().find("--aws_account_id"), std::string::npos) << Log();
 }
 
 TEST_F(StreamTrackerServerTest, MissingDataDirIsAStartupError) {

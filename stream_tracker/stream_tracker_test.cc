@@ -31,11 +31,13 @@ class StreamTrackerTest : public ::testing::Test {
     tracker_.reset();
     StreamTracker::Options options;
     options.data_dir = data_dir_;
+    options.function_account = {"ap-south-1", "111122223333"};
     auto tracker = StreamTracker::Create(options, backends_->InProcessChannel(),
                                          backends_->InProcessChannel(), clock_);
     ASSERT_TRUE(tracker.ok()) << tracker.status();
     tracker_ = *std::move(tracker);
-    auto server = GrpcServer::Start("127.0.0.1:0", {tracker_->service()});
+    auto server =
+        GrpcServer::Start("127.0.0.1:0", {tracker_->service(), tracker_->functions_service()});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     client_ = std::make_unique<StreamTrackerClient>(server_->InProcessChannel());
@@ -97,6 +99,31 @@ TEST_F(StreamTrackerTest, MappingsSurviveARestartOverTheSameDirectory) {
   EXPECT_EQ(Get(created->uuid()).SerializeAsString(), created->SerializeAsString());
 }
 
+TEST_F(StreamTrackerTest, ServesFunctionsWithItsAccountsArnsAndKeepsThemAcrossARestart) {
+  catalog_.CreateStream("orders", 1);
+  v1::CreateFunctionRequest function;
+  function.set_function_name("arn:aws:lambda:ap-south-1:111122223333:function:f");
+  function.set_endpoint("127.0.0.1:9999");
+  auto created_function = client_->CreateFunction(function);
+  ASSERT_TRUE(created_function.ok()) << created_function.status();
+  EXPECT_EQ(created_function->function_arn(), "arn:aws:lambda:ap-south-1:111122223333:function:f");
+  v1::CreateEventSourceMappingRequest request;
+  request.set_stream_name("orders");
+  request.set_function_name("f");
+  request.set_starting_position(v1::TRIM_HORIZON_POSITION);
+  auto created = client_->CreateEventSourceMapping(request);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->function_endpoint(), "127.0.0.1:9999");
+
+  Open();
+  v1::GetFunctionRequest get;
+  get.set_function_name("f");
+  auto got = client_->GetFunction(get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->SerializeAsString(), created_function->SerializeAsString());
+  EXPECT_EQ(Get(created->uuid()).function_name(), "f");
+}
+
 TEST_F(StreamTrackerTest, LeasingOutageFailsThePassAndTheNextPassRecovers) {
   catalog_.CreateStream("orders", 1);
   v1::CreateEventSourceMappingRequest request;
@@ -127,6 +154,18 @@ TEST(StreamTrackerCreateTest, RejectsMissingDataDirAndBadInterval) {
           .status()
           .code(),
       absl::StatusCode::kInvalidArgument);
+}
+
+TEST(StreamTrackerCreateTest, RejectsAMalformedFunctionAccount) {
+  FakeClock clock;
+  StreamTracker::Options options;
+  options.data_dir = tributary::testing::NewTempDir("stream_tracker_account");
+  options.function_account.account_id = "not-digits";
+  absl::Status status =
+      StreamTracker::Create(options, MakeChannel("127.0.0.1:1"), MakeChannel("127.0.0.1:1"), clock)
+          .status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("aws_account_id"), absl::string_view::npos) << status;
 }
 
 }  // namespace

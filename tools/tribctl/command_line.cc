@@ -43,6 +43,7 @@ FlagSpec Repeated(std::string name, std::string help) {
 }
 
 FlagSpec StreamFlag() { return Str("stream", "the stream's name", true); }
+FlagSpec FunctionNameFlag() { return Str("function-name", "the function's name or ARN", true); }
 
 // The mapping configuration flags that create and update share.
 std::vector<FlagSpec> MappingConfigFlags() {
@@ -151,7 +152,12 @@ std::vector<CommandSpec> BuildCommands() {
         Bool("follow", "keep reading new records (SubscribeToShard)")}});
   {
     std::vector<FlagSpec> flags = {
-        StreamFlag(), Str("function-endpoint", "the function's gRPC address, host:port", true),
+        StreamFlag(),
+        Str("function-endpoint",
+            "the function's gRPC address, host:port (or give --function-name)"),
+        Str("function-name",
+            "a registered function (name or ARN; see 'tribctl functions') instead of "
+            "--function-endpoint: the mapping follows its endpoint and timeout"),
         Enum("starting-position", "where a new lease starts reading",
              {"TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"}, true),
         Time("starting-position-timestamp", "with --starting-position=AT_TIMESTAMP")};
@@ -162,8 +168,12 @@ std::vector<CommandSpec> BuildCommands() {
                  std::move(flags)});
   }
   {
-    std::vector<FlagSpec> flags = {Str("uuid", "the mapping's UUID", true),
-                                   Str("function-endpoint", "the function's gRPC address")};
+    std::vector<FlagSpec> flags = {
+        Str("uuid", "the mapping's UUID", true),
+        Str("function-endpoint",
+            "the function's gRPC address (the mapping stops following a "
+            "registered function)"),
+        Str("function-name", "point the mapping at a registered function (name or ARN)")};
     for (FlagSpec& f : MappingConfigFlags()) flags.push_back(std::move(f));
     c.push_back({"mappings", "update",
                  "Changes the given fields of a mapping (UpdateEventSourceMapping).",
@@ -181,8 +191,46 @@ std::vector<CommandSpec> BuildCommands() {
                "list",
                "Lists mappings (ListEventSourceMappings, every page).",
                {Str("stream", "only this stream's mappings"),
-                Str("function-endpoint", "only mappings to this function"),
+                Str("function-endpoint", "only mappings to this function address"),
+                Str("function-name", "only mappings that follow this function (name or ARN)"),
                 Int("max-items", "mappings per page, 1-10000")}});
+  c.push_back(
+      {"functions",
+       "create",
+       "Registers a function: a name for a gRPC function address, with a timeout "
+       "(CreateFunction).",
+       {FunctionNameFlag(),
+        Str("function-endpoint", "the function's gRPC address, host:port", true),
+        Int("function-timeout-seconds", "deadline of one invocation, 1-900 (default 3)"),
+        Int("reserved-concurrent-executions", "reserved concurrency, 0 or more (default: none)")}});
+  c.push_back({"functions",
+               "update",
+               "Changes a function's address or timeout; every mapping that follows it applies "
+               "the change from its next batch (UpdateFunction).",
+               {FunctionNameFlag(), Str("function-endpoint", "the function's gRPC address"),
+                Int("function-timeout-seconds", "deadline of one invocation, 1-900")}});
+  c.push_back({"functions", "get", "Shows a function (GetFunction).", {FunctionNameFlag()}});
+  c.push_back({"functions",
+               "list",
+               "Lists functions (ListFunctions, every page).",
+               {Int("max-items", "functions per page, 1-10000")}});
+  c.push_back({"functions",
+               "delete",
+               "Deletes a function; refused while mappings follow it (DeleteFunction).",
+               {FunctionNameFlag()}});
+  c.push_back({"functions",
+               "put-function-concurrency",
+               "Sets a function's reserved concurrency (PutFunctionConcurrency).",
+               {FunctionNameFlag(),
+                Int("reserved-concurrent-executions", "reserved concurrency, 0 or more", true)}});
+  c.push_back({"functions",
+               "get-function-concurrency",
+               "Shows a function's reserved concurrency (GetFunctionConcurrency).",
+               {FunctionNameFlag()}});
+  c.push_back({"functions",
+               "delete-function-concurrency",
+               "Removes a function's reserved concurrency (DeleteFunctionConcurrency).",
+               {FunctionNameFlag()}});
   c.push_back({"leases",
                "list",
                "Lists leases: owner, lease counter, checkpoint, iterator age (ListLeases).",
@@ -378,7 +426,8 @@ const std::vector<FlagSpec>& GlobalFlags() {
   static const auto* flags = new std::vector<FlagSpec>{
       Str("endpoint", "the Tributary gRPC address (default 127.0.0.1:4560)"),
       Str("streams-endpoint", "the Streams service (default --endpoint)"),
-      Str("mappings-endpoint", "the EventSourceMappings service (default --endpoint)"),
+      Str("mappings-endpoint",
+          "the stream tracker: EventSourceMappings and Functions (default --endpoint)"),
       Str("leasing-endpoint", "the Leasing service (default --endpoint)"),
       Str("poller-endpoint", "the Pollers service (default --endpoint)"),
       Enum("output", "table (default) or json", {"table", "json"}),

@@ -65,7 +65,10 @@ TEST(CommandLineTest, TheCommandTableHasEveryCommandOfTheIssue) {
           "streams list-shards", "streams split", "streams merge", "streams update-shard-count",
           "streams increase-retention-period", "streams decrease-retention-period", "records put",
           "records get", "mappings create", "mappings update", "mappings delete", "mappings get",
-          "mappings list", "leases list", "leases delete-orphaned", "pollers list", "metrics"));
+          "mappings list", "functions create", "functions update", "functions get",
+          "functions list", "functions delete", "functions put-function-concurrency",
+          "functions get-function-concurrency", "functions delete-function-concurrency",
+          "leases list", "leases delete-orphaned", "pollers list", "metrics"));
 }
 
 TEST(CommandLineTest, EveryCommandParsesWithItsRequiredFlags) {

@@ -242,6 +242,7 @@ std::string MappingTable(const v1::EventSourceMappingConfiguration& m) {
       {"UUID", m.uuid()},
       {"StreamName", m.stream_name()},
       {"EventSourceArn", Or(m.event_source_arn())},
+      {"FunctionName", Or(m.function_name())},
       {"FunctionEndpoint", m.function_endpoint()},
       {"State", MappingStateName(m.state())},
       {"StateTransitionReason", Or(m.state_transition_reason())},
@@ -277,14 +278,54 @@ std::string MappingTable(const v1::EventSourceMappingConfiguration& m) {
 }
 
 std::string MappingsTable(const std::vector<v1::EventSourceMappingConfiguration>& mappings) {
-  Table table({"UUID", "STREAM", "FUNCTION_ENDPOINT", "STATE", "BATCH_SIZE", "PARALLELIZATION",
-               "LAST_PROCESSING_RESULT"});
+  Table table({"UUID", "STREAM", "FUNCTION_NAME", "FUNCTION_ENDPOINT", "STATE", "BATCH_SIZE",
+               "PARALLELIZATION", "LAST_PROCESSING_RESULT"});
   for (const auto& m : mappings) {
-    table.AddRow({m.uuid(), m.stream_name(), m.function_endpoint(), MappingStateName(m.state()),
-                  absl::StrCat(m.batch_size()), absl::StrCat(m.parallelization_factor()),
-                  Or(m.last_processing_result())});
+    table.AddRow({m.uuid(), m.stream_name(), Or(m.function_name()), m.function_endpoint(),
+                  MappingStateName(m.state()), absl::StrCat(m.batch_size()),
+                  absl::StrCat(m.parallelization_factor()), Or(m.last_processing_result())});
   }
   return table.Render();
+}
+
+namespace {
+
+std::string ReservedText(bool has, int32_t value) { return has ? absl::StrCat(value) : "-"; }
+
+}  // namespace
+
+std::string FunctionTable(const v1::FunctionConfiguration& f) {
+  return KeyValueTable({
+      {"FunctionName", f.function_name()},
+      {"FunctionArn", Or(f.function_arn())},
+      {"Endpoint", f.endpoint()},
+      {"TimeoutSeconds", absl::StrCat(f.timeout_seconds())},
+      {"ReservedConcurrentExecutions",
+       ReservedText(f.has_reserved_concurrent_executions(), f.reserved_concurrent_executions())},
+      {"LastModified", Or(FormatTimestamp(f.last_modified()))},
+  });
+}
+
+std::string FunctionsTable(const std::vector<v1::FunctionConfiguration>& functions) {
+  Table table(
+      {"FUNCTION_NAME", "ENDPOINT", "TIMEOUT_SECONDS", "RESERVED_CONCURRENCY", "LAST_MODIFIED"});
+  for (const v1::FunctionConfiguration& f : functions) {
+    table.AddRow(
+        {f.function_name(), f.endpoint(), absl::StrCat(f.timeout_seconds()),
+         ReservedText(f.has_reserved_concurrent_executions(), f.reserved_concurrent_executions()),
+         Or(FormatTimestamp(f.last_modified()))});
+  }
+  return table.Render();
+}
+
+std::string ConcurrencyTable(const std::string& function_name,
+                             const v1::FunctionConcurrency& concurrency) {
+  return KeyValueTable({
+      {"FunctionName", function_name},
+      {"ReservedConcurrentExecutions",
+       ReservedText(concurrency.has_reserved_concurrent_executions(),
+                    concurrency.reserved_concurrent_executions())},
+  });
 }
 
 std::string LeasesTable(const std::vector<v1::Lease>& leases) {

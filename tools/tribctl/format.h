@@ -11,6 +11,7 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "proto/event_source_mappings.pb.h"
+#include "proto/functions.pb.h"
 #include "proto/leasing.pb.h"
 #include "proto/poller.pb.h"
 #include "proto/streams.pb.h"
@@ -73,6 +74,12 @@ std::string FollowLine(const std::string& shard_id, const v1::Record& record);
 // (JSON has it whole).
 std::string MappingTable(const v1::EventSourceMappingConfiguration& mapping);
 std::string MappingsTable(const std::vector<v1::EventSourceMappingConfiguration>& mappings);
+// ReservedConcurrentExecutions / RESERVED_CONCURRENCY is "-" when none is set (0 is a setting:
+// every invocation throttled).
+std::string FunctionTable(const v1::FunctionConfiguration& function);
+std::string FunctionsTable(const std::vector<v1::FunctionConfiguration>& functions);
+std::string ConcurrencyTable(const std::string& function_name,
+                             const v1::FunctionConcurrency& concurrency);
 // ITERATOR_AGE_MS is "-" when the lease has none (nobody works on the shard: unknown, not 0).
 std::string LeasesTable(const std::vector<v1::Lease>& leases);
 std::string PollersTable(const std::vector<v1::Poller>& pollers);

@@ -182,6 +182,54 @@ TEST(FormatTest, MappingTableNamesEveryConfigurationField) {
   }
 }
 
+TEST(FormatTest, MappingTableShowsTheFunctionNameOrADash) {
+  auto following = Proto<v1::EventSourceMappingConfiguration>(
+      "uuid: 'u-1' function_name: 'orders-fn' function_endpoint: 'h:1' state: ENABLED "
+      "batch_size: 100 parallelization_factor: 1");
+  EXPECT_THAT(MappingTable(following), HasSubstr("FunctionName                    orders-fn\n"));
+  EXPECT_THAT(MappingTable(v1::EventSourceMappingConfiguration()),
+              HasSubstr("FunctionName                    -\n"));
+  EXPECT_EQ(MappingsTable({following}),
+            "UUID  STREAM  FUNCTION_NAME  FUNCTION_ENDPOINT  STATE    BATCH_SIZE  "
+            "PARALLELIZATION  LAST_PROCESSING_RESULT\n"
+            "u-1           orders-fn      h:1                ENABLED  100         1"
+            "                -\n");
+}
+
+TEST(FormatTest, FunctionTablesShowEveryFieldAndADashForNoReservedConcurrency) {
+  auto f = Proto<v1::FunctionConfiguration>(R"pb(
+    function_name: "orders-fn"
+    function_arn: "arn:aws:lambda:us-east-1:000000000000:function:orders-fn"
+    endpoint: "127.0.0.1:4570"
+    timeout_seconds: 3
+    last_modified { seconds: 1767322800 })pb");
+  EXPECT_EQ(
+      FunctionTable(f),
+      "FIELD                         VALUE\n"
+      "FunctionName                  orders-fn\n"
+      "FunctionArn                   arn:aws:lambda:us-east-1:000000000000:function:orders-fn\n"
+      "Endpoint                      127.0.0.1:4570\n"
+      "TimeoutSeconds                3\n"
+      "ReservedConcurrentExecutions  -\n"
+      "LastModified                  2026-01-02T03:00:00.000Z\n");
+  auto reserved = f;
+  reserved.set_function_name("g");
+  reserved.set_reserved_concurrent_executions(0);
+  EXPECT_EQ(FunctionsTable({f, reserved}),
+            "FUNCTION_NAME  ENDPOINT        TIMEOUT_SECONDS  RESERVED_CONCURRENCY  LAST_MODIFIED\n"
+            "orders-fn      127.0.0.1:4570  3                -                     "
+            "2026-01-02T03:00:00.000Z\n"
+            "g              127.0.0.1:4570  3                0                     "
+            "2026-01-02T03:00:00.000Z\n");
+  EXPECT_EQ(
+      ConcurrencyTable("g", Proto<v1::FunctionConcurrency>("reserved_concurrent_executions: 5")),
+      "FIELD                         VALUE\n"
+      "FunctionName                  g\n"
+      "ReservedConcurrentExecutions  5\n");
+  EXPECT_THAT(ConcurrencyTable("g", v1::FunctionConcurrency()),
+              HasSubstr("ReservedConcurrentExecutions  -\n"));
+}
+
 TEST(FormatTest, MappingTableShowsEachFilterPattern) {
   auto mapping = Proto<v1::EventSourceMappingConfiguration>(R"pb(
     uuid: "u-1"

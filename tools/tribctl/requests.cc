@@ -320,9 +320,16 @@ absl::StatusOr<v1::SubscribeToShardRequest> BuildSubscribeToShardRequest(const F
 
 absl::StatusOr<v1::CreateEventSourceMappingRequest> BuildCreateMappingRequest(
     const FlagValues& flags) {
+  const bool by_endpoint = flags.Has("function-endpoint");
+  const bool by_name = flags.Has("function-name");
+  if (by_endpoint == by_name) {
+    return UsageError(by_name ? "give either --function-endpoint or --function-name, not both"
+                              : "missing --function-endpoint or --function-name");
+  }
   v1::CreateEventSourceMappingRequest r;
   r.set_stream_name(flags.StringOr("stream", ""));
   r.set_function_endpoint(flags.StringOr("function-endpoint", ""));
+  r.set_function_name(flags.StringOr("function-name", ""));
   const std::string position = flags.StringOr("starting-position", "");
   std::optional<absl::Time> timestamp = flags.Time("starting-position-timestamp");
   if (position == "TRIM_HORIZON") {
@@ -347,6 +354,7 @@ v1::UpdateEventSourceMappingRequest BuildUpdateMappingRequest(const FlagValues& 
   v1::UpdateEventSourceMappingRequest r;
   r.set_uuid(flags.StringOr("uuid", ""));
   if (auto endpoint = flags.String("function-endpoint")) r.set_function_endpoint(*endpoint);
+  if (auto name = flags.String("function-name")) r.set_function_name(*name);
   SetMappingConfig(flags, &r);
   r.set_update_function_response_types(flags.Has("function-response-types"));
   r.set_update_filter_criteria(flags.Has("filter-pattern"));
@@ -369,7 +377,71 @@ v1::ListEventSourceMappingsRequest BuildListMappingsRequest(const FlagValues& fl
   v1::ListEventSourceMappingsRequest r;
   r.set_stream_name(flags.StringOr("stream", ""));
   r.set_function_endpoint(flags.StringOr("function-endpoint", ""));
+  r.set_function_name(flags.StringOr("function-name", ""));
   r.set_max_items(Int32(flags, "max-items"));
+  return r;
+}
+
+v1::CreateFunctionRequest BuildCreateFunctionRequest(const FlagValues& flags) {
+  v1::CreateFunctionRequest r;
+  r.set_function_name(flags.StringOr("function-name", ""));
+  r.set_endpoint(flags.StringOr("function-endpoint", ""));
+  if (auto v = flags.Int("function-timeout-seconds")) {
+    r.set_timeout_seconds(static_cast<int32_t>(*v));
+  }
+  if (auto v = flags.Int("reserved-concurrent-executions")) {
+    r.set_reserved_concurrent_executions(static_cast<int32_t>(*v));
+  }
+  return r;
+}
+
+v1::UpdateFunctionRequest BuildUpdateFunctionRequest(const FlagValues& flags) {
+  v1::UpdateFunctionRequest r;
+  r.set_function_name(flags.StringOr("function-name", ""));
+  if (auto endpoint = flags.String("function-endpoint")) r.set_endpoint(*endpoint);
+  if (auto v = flags.Int("function-timeout-seconds")) {
+    r.set_timeout_seconds(static_cast<int32_t>(*v));
+  }
+  return r;
+}
+
+v1::GetFunctionRequest BuildGetFunctionRequest(const FlagValues& flags) {
+  v1::GetFunctionRequest r;
+  r.set_function_name(flags.StringOr("function-name", ""));
+  return r;
+}
+
+v1::ListFunctionsRequest BuildListFunctionsRequest(const FlagValues& flags) {
+  v1::ListFunctionsRequest r;
+  r.set_max_items(Int32(flags, "max-items"));
+  return r;
+}
+
+v1::DeleteFunctionRequest BuildDeleteFunctionRequest(const FlagValues& flags) {
+  v1::DeleteFunctionRequest r;
+  r.set_function_name(flags.StringOr("function-name", ""));
+  return r;
+}
+
+v1::PutFunctionConcurrencyRequest BuildPutFunctionConcurrencyRequest(const FlagValues& flags) {
+  v1::PutFunctionConcurrencyRequest r;
+  r.set_function_name(flags.StringOr("function-name", ""));
+  if (auto v = flags.Int("reserved-concurrent-executions")) {
+    r.set_reserved_concurrent_executions(static_cast<int32_t>(*v));
+  }
+  return r;
+}
+
+v1::GetFunctionConcurrencyRequest BuildGetFunctionConcurrencyRequest(const FlagValues& flags) {
+  v1::GetFunctionConcurrencyRequest r;
+  r.set_function_name(flags.StringOr("function-name", ""));
+  return r;
+}
+
+v1::DeleteFunctionConcurrencyRequest BuildDeleteFunctionConcurrencyRequest(
+    const FlagValues& flags) {
+  v1::DeleteFunctionConcurrencyRequest r;
+  r.set_function_name(flags.StringOr("function-name", ""));
   return r;
 }
 

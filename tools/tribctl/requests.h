@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "proto/event_source_mappings.pb.h"
+#include "proto/functions.pb.h"
 #include "proto/leasing.pb.h"
 #include "proto/poller.pb.h"
 #include "proto/streams.pb.h"
@@ -85,15 +86,28 @@ absl::StatusOr<v1::GetShardIteratorRequest> BuildGetShardIteratorRequest(const F
 absl::StatusOr<v1::SubscribeToShardRequest> BuildSubscribeToShardRequest(const FlagValues& flags);
 
 // mappings ...
-// Errors: AT_TIMESTAMP without --starting-position-timestamp.
+// Errors: AT_TIMESTAMP without --starting-position-timestamp; not exactly one of
+// --function-endpoint and --function-name.
 absl::StatusOr<v1::CreateEventSourceMappingRequest> BuildCreateMappingRequest(
     const FlagValues& flags);
 // Only the flags given are set; --destination= (empty) clears the destination;
-// any --function-response-types (even empty) replaces the list.
+// any --function-response-types (even empty) replaces the list. Both
+// --function-endpoint and --function-name are sent if given (the tracker refuses).
 v1::UpdateEventSourceMappingRequest BuildUpdateMappingRequest(const FlagValues& flags);
 v1::DeleteEventSourceMappingRequest BuildDeleteMappingRequest(const FlagValues& flags);
 v1::GetEventSourceMappingRequest BuildGetMappingRequest(const FlagValues& flags);
 v1::ListEventSourceMappingsRequest BuildListMappingsRequest(const FlagValues& flags);
+
+// functions ... (--function-timeout-seconds and --reserved-concurrent-executions
+// are sent only when given: the service applies its defaults)
+v1::CreateFunctionRequest BuildCreateFunctionRequest(const FlagValues& flags);
+v1::UpdateFunctionRequest BuildUpdateFunctionRequest(const FlagValues& flags);
+v1::GetFunctionRequest BuildGetFunctionRequest(const FlagValues& flags);
+v1::ListFunctionsRequest BuildListFunctionsRequest(const FlagValues& flags);
+v1::DeleteFunctionRequest BuildDeleteFunctionRequest(const FlagValues& flags);
+v1::PutFunctionConcurrencyRequest BuildPutFunctionConcurrencyRequest(const FlagValues& flags);
+v1::GetFunctionConcurrencyRequest BuildGetFunctionConcurrencyRequest(const FlagValues& flags);
+v1::DeleteFunctionConcurrencyRequest BuildDeleteFunctionConcurrencyRequest(const FlagValues& flags);
 
 // leases list / metrics
 v1::ListLeasesRequest BuildListLeasesRequest(const FlagValues& flags);

@@ -329,6 +329,74 @@ TEST(RequestsTest, CreateMappingTimestampRules) {
                    "needs --starting-position=AT_TIMESTAMP");
 }
 
+TEST(RequestsTest, CreateMappingByFunctionName) {
+  auto request = BuildCreateMappingRequest(
+      Flags({"mappings", "create", "--stream=s", "--function-name=orders-fn",
+             "--starting-position=TRIM_HORIZON"}));
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_THAT(*request, EqualsProto(Proto<v1::CreateEventSourceMappingRequest>(
+                            "stream_name: 's' function_name: 'orders-fn' "
+                            "starting_position: TRIM_HORIZON_POSITION")));
+}
+
+TEST(RequestsTest, CreateMappingNeedsExactlyOneOfEndpointAndFunctionName) {
+  ExpectUsageError(BuildCreateMappingRequest(
+                       Flags({"mappings", "create", "--stream=s", "--starting-position=LATEST"})),
+                   "missing --function-endpoint or --function-name");
+  ExpectUsageError(BuildCreateMappingRequest(
+                       Flags({"mappings", "create", "--stream=s", "--function-endpoint=f:1",
+                              "--function-name=f", "--starting-position=LATEST"})),
+                   "either --function-endpoint or --function-name, not both");
+}
+
+TEST(RequestsTest, UpdateMappingToAFunctionName) {
+  EXPECT_THAT(BuildUpdateMappingRequest(
+                  Flags({"mappings", "update", "--uuid=u-1", "--function-name=orders-fn"})),
+              EqualsProto(Proto<v1::UpdateEventSourceMappingRequest>(
+                  "uuid: 'u-1' function_name: 'orders-fn'")));
+}
+
+TEST(RequestsTest, FunctionRequestsCarryTheGivenFlagsOnly) {
+  EXPECT_THAT(BuildCreateFunctionRequest(
+                  Flags({"functions", "create", "--function-name=f", "--function-endpoint=h:1"})),
+              EqualsProto(Proto<v1::CreateFunctionRequest>("function_name: 'f' endpoint: 'h:1'")));
+  v1::CreateFunctionRequest full = BuildCreateFunctionRequest(
+      Flags({"functions", "create", "--function-name=f", "--function-endpoint=h:1",
+             "--function-timeout-seconds=60", "--reserved-concurrent-executions=0"}));
+  EXPECT_THAT(full, EqualsProto(Proto<v1::CreateFunctionRequest>(
+                        "function_name: 'f' endpoint: 'h:1' timeout_seconds: 60 "
+                        "reserved_concurrent_executions: 0")));
+  EXPECT_TRUE(full.has_reserved_concurrent_executions()) << "0 is a setting";
+
+  v1::UpdateFunctionRequest timeout_only = BuildUpdateFunctionRequest(
+      Flags({"functions", "update", "--function-name=f", "--function-timeout-seconds=9"}));
+  EXPECT_THAT(
+      timeout_only,
+      EqualsProto(Proto<v1::UpdateFunctionRequest>("function_name: 'f' timeout_seconds: 9")));
+  EXPECT_FALSE(timeout_only.has_endpoint());
+  EXPECT_THAT(BuildUpdateFunctionRequest(
+                  Flags({"functions", "update", "--function-name=f", "--function-endpoint=h:2"})),
+              EqualsProto(Proto<v1::UpdateFunctionRequest>("function_name: 'f' endpoint: 'h:2'")));
+
+  EXPECT_THAT(BuildGetFunctionRequest(Flags({"functions", "get", "--function-name=f"})),
+              EqualsProto(Proto<v1::GetFunctionRequest>("function_name: 'f'")));
+  EXPECT_THAT(BuildListFunctionsRequest(Flags({"functions", "list", "--max-items=5"})),
+              EqualsProto(Proto<v1::ListFunctionsRequest>("max_items: 5")));
+  EXPECT_THAT(BuildDeleteFunctionRequest(Flags({"functions", "delete", "--function-name=f"})),
+              EqualsProto(Proto<v1::DeleteFunctionRequest>("function_name: 'f'")));
+  EXPECT_THAT(BuildPutFunctionConcurrencyRequest(
+                  Flags({"functions", "put-function-concurrency", "--function-name=f",
+                         "--reserved-concurrent-executions=0"})),
+              EqualsProto(Proto<v1::PutFunctionConcurrencyRequest>(
+                  "function_name: 'f' reserved_concurrent_executions: 0")));
+  EXPECT_THAT(BuildGetFunctionConcurrencyRequest(
+                  Flags({"functions", "get-function-concurrency", "--function-name=f"})),
+              EqualsProto(Proto<v1::GetFunctionConcurrencyRequest>("function_name: 'f'")));
+  EXPECT_THAT(BuildDeleteFunctionConcurrencyRequest(
+                  Flags({"functions", "delete-function-concurrency", "--function-name=f"})),
+              EqualsProto(Proto<v1::DeleteFunctionConcurrencyRequest>("function_name: 'f'")));
+}
+
 TEST(RequestsTest, UpdateMappingSetsOnlyTheGivenFields) {
   EXPECT_THAT(BuildUpdateMappingRequest(
                   Flags({"mappings", "update", "--uuid=u-1", "--batch-size=10", "--enabled"})),
@@ -407,6 +475,8 @@ TEST(RequestsTest, MappingLeaseAndMetricsLookups) {
                   {"mappings", "list", "--stream=s", "--function-endpoint=f:1", "--max-items=3"})),
               EqualsProto(Proto<v1::ListEventSourceMappingsRequest>(
                   "stream_name: 's' function_endpoint: 'f:1' max_items: 3")));
+  EXPECT_THAT(BuildListMappingsRequest(Flags({"mappings", "list", "--function-name=f"})),
+              EqualsProto(Proto<v1::ListEventSourceMappingsRequest>("function_name: 'f'")));
   EXPECT_THAT(BuildListLeasesRequest(Flags({"leases", "list", "--mapping=u", "--owner=p1",
                                             "--shard-id=x", "--max-results=9"})),
               EqualsProto(Proto<v1::ListLeasesRequest>(

@@ -431,6 +431,65 @@ absl::Status MappingsList(Context& c) {
   return c.Print(all, MappingsTable(list));
 }
 
+// --- functions (the stream tracker's registry, at --mappings-endpoint) ---------
+
+absl::Status FunctionsCreate(Context& c) {
+  ASSIGN_OR_RETURN(v1::FunctionConfiguration f,
+                   c.mappings().CreateFunction(BuildCreateFunctionRequest(c.flags)));
+  return c.Print(f, FunctionTable(f));
+}
+
+absl::Status FunctionsUpdate(Context& c) {
+  ASSIGN_OR_RETURN(v1::FunctionConfiguration f,
+                   c.mappings().UpdateFunction(BuildUpdateFunctionRequest(c.flags)));
+  return c.Print(f, FunctionTable(f));
+}
+
+absl::Status FunctionsGet(Context& c) {
+  ASSIGN_OR_RETURN(v1::FunctionConfiguration f,
+                   c.mappings().GetFunction(BuildGetFunctionRequest(c.flags)));
+  return c.Print(f, FunctionTable(f));
+}
+
+absl::Status FunctionsList(Context& c) {
+  v1::ListFunctionsRequest request = BuildListFunctionsRequest(c.flags);
+  v1::ListFunctionsResponse all;
+  for (int page = 0; page < kMaxPages; ++page) {
+    ASSIGN_OR_RETURN(v1::ListFunctionsResponse response, c.mappings().ListFunctions(request));
+    for (const auto& f : response.functions()) *all.add_functions() = f;
+    if (response.next_marker().empty() || response.next_marker() == request.marker()) break;
+    request.set_marker(response.next_marker());
+  }
+  std::vector<v1::FunctionConfiguration> list(all.functions().begin(), all.functions().end());
+  return c.Print(all, FunctionsTable(list));
+}
+
+absl::Status FunctionsDelete(Context& c) {
+  v1::DeleteFunctionRequest request = BuildDeleteFunctionRequest(c.flags);
+  ASSIGN_OR_RETURN(v1::DeleteFunctionResponse response, c.mappings().DeleteFunction(request));
+  return c.Print(response, absl::StrCat("deleted function ", request.function_name(), "\n"));
+}
+
+absl::Status FunctionsPutConcurrency(Context& c) {
+  v1::PutFunctionConcurrencyRequest request = BuildPutFunctionConcurrencyRequest(c.flags);
+  ASSIGN_OR_RETURN(v1::FunctionConcurrency response, c.mappings().PutFunctionConcurrency(request));
+  return c.Print(response, ConcurrencyTable(request.function_name(), response));
+}
+
+absl::Status FunctionsGetConcurrency(Context& c) {
+  v1::GetFunctionConcurrencyRequest request = BuildGetFunctionConcurrencyRequest(c.flags);
+  ASSIGN_OR_RETURN(v1::FunctionConcurrency response, c.mappings().GetFunctionConcurrency(request));
+  return c.Print(response, ConcurrencyTable(request.function_name(), response));
+}
+
+absl::Status FunctionsDeleteConcurrency(Context& c) {
+  v1::DeleteFunctionConcurrencyRequest request = BuildDeleteFunctionConcurrencyRequest(c.flags);
+  ASSIGN_OR_RETURN(v1::DeleteFunctionConcurrencyResponse response,
+                   c.mappings().DeleteFunctionConcurrency(request));
+  return c.Print(response, absl::StrCat("removed the reserved concurrency of function ",
+                                        request.function_name(), "\n"));
+}
+
 // --- leases, pollers, metrics ------------------------------------------------
 
 absl::Status LeasesList(Context& c) {
@@ -509,6 +568,14 @@ const std::map<std::string, Handler>& Handlers() {
       {"mappings delete", &MappingsDelete},
       {"mappings get", &MappingsGet},
       {"mappings list", &MappingsList},
+      {"functions create", &FunctionsCreate},
+      {"functions update", &FunctionsUpdate},
+      {"functions get", &FunctionsGet},
+      {"functions list", &FunctionsList},
+      {"functions delete", &FunctionsDelete},
+      {"functions put-function-concurrency", &FunctionsPutConcurrency},
+      {"functions get-function-concurrency", &FunctionsGetConcurrency},
+      {"functions delete-function-concurrency", &FunctionsDeleteConcurrency},
       {"leases list", &LeasesList},
       {"leases delete-orphaned", &LeasesDeleteOrphaned},
       {"pollers list", &PollersList},

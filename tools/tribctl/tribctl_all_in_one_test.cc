@@ -7,8 +7,8 @@
 // notification timeout is only a failure guard.
 #include <csignal>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -25,6 +25,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "proto/event_source_mappings.pb.h"
+#include "proto/functions.pb.h"
 #include "proto/leasing.pb.h"
 #include "proto/poller.pb.h"
 #include "proto/streams.pb.h"
@@ -318,7 +319,8 @@ TEST_F(TribctlAllInOneTest, DisabledMeansNothingIsDeliveredAndReEnablingResumes)
   };
   ASSERT_EQ(Run({"records", "put", "--stream=orders"}, "before\tb\n").code, kExitOk);
   ASSERT_TRUE(WaitUntil([&] { return delivered("before"); }, absl::Seconds(30)))
-      << "never delivered; deliveries:\n" << Deliveries();
+      << "never delivered; deliveries:\n"
+      << Deliveries();
 
   ASSERT_EQ(Run({"mappings", "update", "--uuid=" + uuid, "--no-enabled"}).code, kExitOk);
   ASSERT_TRUE(WaitUntil([&] { return StateOf(uuid) == v1::DISABLED; }, absl::Seconds(30)))
@@ -339,6 +341,81 @@ TEST_F(TribctlAllInOneTest, DisabledMeansNothingIsDeliveredAndReEnablingResumes)
       << v1::EventSourceMappingState_Name(StateOf(uuid)) << "; deliveries:\n"
       << Deliveries();
   EXPECT_EQ(StateOf(uuid), v1::ENABLED);
+}
+
+// Issue 17: a function registered by name, a mapping that names it (by its ARN), records
+// delivered to it; its update reaching the mapping, its delete refused while the mapping uses
+// it, and the registry surviving kill -9 of the binary.
+TEST_F(TribctlAllInOneTest, AFunctionRegisteredByNameReceivesTheMappingsRecords) {
+  ASSERT_EQ(Run({"streams", "create", "--stream=clicks"}).code, kExitOk);
+  Result registered = Run({"functions", "create", "--function-name=clicks-fn",
+                           "--function-endpoint=" + function_endpoint_,
+                           "--function-timeout-seconds=10", "--output=json"});
+  ASSERT_EQ(registered.code, kExitOk) << registered.err;
+  const auto function = Json<v1::FunctionConfiguration>(registered.out);
+  EXPECT_EQ(function.function_arn(), "arn:aws:lambda:us-east-1:000000000000:function:clicks-fn");
+  Result again = Run({"functions", "create", "--function-name=clicks-fn",
+                      "--function-endpoint=" + function_endpoint_});
+  EXPECT_EQ(again.code, kExitError);
+  EXPECT_THAT(again.err, ::testing::StartsWith("error: ALREADY_EXISTS: "));
+
+  Result created =
+      Run({"mappings", "create", "--stream=clicks", "--function-name=" + function.function_arn(),
+           "--starting-position=TRIM_HORIZON", "--output=json"});
+  ASSERT_EQ(created.code, kExitOk) << created.err;
+  const auto mapping = Json<v1::EventSourceMappingConfiguration>(created.out);
+  EXPECT_EQ(mapping.function_name(), "clicks-fn");
+  EXPECT_EQ(mapping.function_endpoint(), function_endpoint_);
+  EXPECT_EQ(mapping.function_timeout_seconds(), 10);
+  ASSERT_EQ(Run({"records", "put", "--stream=clicks"}, "by-name\tb\n").code, kExitOk);
+  ASSERT_TRUE(
+      WaitUntil([&] { return absl::StrContains(Deliveries(), " by-name\n"); }, absl::Seconds(30)))
+      << "never delivered; deliveries:\n"
+      << Deliveries();
+  auto following = Json<v1::ListEventSourceMappingsResponse>(
+      Run({"mappings", "list", "--function-name=clicks-fn", "--output=json"}).out);
+  ASSERT_EQ(following.event_source_mappings_size(), 1);
+  EXPECT_EQ(following.event_source_mappings(0).uuid(), mapping.uuid());
+
+  Result concurrency = Run({"functions", "put-function-concurrency", "--function-name=clicks-fn",
+                            "--reserved-concurrent-executions=5"});
+  EXPECT_EQ(concurrency.code, kExitOk) << concurrency.err;
+  EXPECT_THAT(concurrency.out, HasSubstr("ReservedConcurrentExecutions  5\n"));
+  EXPECT_THAT(Run({"functions", "list"}).out,
+              HasSubstr("clicks-fn      " + function_endpoint_ + "  10               5"));
+
+  Result refused = Run({"functions", "delete", "--function-name=clicks-fn"});
+  EXPECT_EQ(refused.code, kExitError);
+  EXPECT_THAT(refused.err, ::testing::StartsWith("error: FAILED_PRECONDITION: "));
+  EXPECT_THAT(refused.err, HasSubstr(mapping.uuid()));
+  Result timeout =
+      Run({"mappings", "update", "--uuid=" + mapping.uuid(), "--function-timeout-seconds=5"});
+  EXPECT_EQ(timeout.code, kExitError);
+  EXPECT_THAT(timeout.err, HasSubstr("follows function clicks-fn"));
+  ASSERT_EQ(
+      Run({"functions", "update", "--function-name=clicks-fn", "--function-timeout-seconds=20"})
+          .code,
+      kExitOk);
+  EXPECT_THAT(Run({"mappings", "get", "--uuid=" + mapping.uuid()}).out,
+              HasSubstr("FunctionTimeoutSeconds          20\n"));
+
+  server_.Kill(SIGKILL);
+  StartServer();
+  Result got = Run({"functions", "get", "--function-name=clicks-fn", "--output=json"});
+  ASSERT_EQ(got.code, kExitOk) << got.err;
+  EXPECT_EQ(Json<v1::FunctionConfiguration>(got.out).timeout_seconds(), 20);
+  EXPECT_EQ(Json<v1::FunctionConfiguration>(got.out).reserved_concurrent_executions(), 5);
+
+  // Once the mapping is gone (the tracker removes it after its leases), the function can go.
+  ASSERT_EQ(Run({"mappings", "delete", "--uuid=" + mapping.uuid()}).code, kExitOk);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return Run({"mappings", "get", "--uuid=" + mapping.uuid()}).code == kExitError;
+      },
+      absl::Seconds(30)));
+  Result deleted = Run({"functions", "delete", "--function-name=clicks-fn"});
+  EXPECT_EQ(deleted.code, kExitOk) << deleted.err;
+  EXPECT_EQ(Run({"functions", "get", "--function-name=clicks-fn"}).code, kExitError);
 }
 
 TEST_F(TribctlAllInOneTest, MappingErrorsFromTheTrackerReachTheOperator) {

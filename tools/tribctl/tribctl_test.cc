@@ -79,7 +79,7 @@ struct Result {
 class TribctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = GrpcServer::Start("127.0.0.1:0", {&streams_, &mappings_, &leasing_});
+    auto server = GrpcServer::Start("127.0.0.1:0", {&streams_, &mappings_, &functions_, &leasing_});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
   }
@@ -96,6 +96,7 @@ class TribctlTest : public ::testing::Test {
 
   testing::FakeStreams streams_;
   testing::FakeMappings mappings_;
+  testing::FakeFunctions functions_;
   testing::FakeLeasing leasing_;
   std::unique_ptr<GrpcServer> server_;
 };
@@ -478,14 +479,110 @@ TEST_F(TribctlTest, MappingsListFollowsMarkers) {
   Result r = Run({"mappings", "list", "--stream=s"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out,
-            "UUID  STREAM  FUNCTION_ENDPOINT  STATE     BATCH_SIZE  PARALLELIZATION  "
-            "LAST_PROCESSING_RESULT\n"
-            "u-1   s                          ENABLED   100         1                -\n"
-            "u-2   s                          DISABLED  10          2                OK\n");
+            "UUID  STREAM  FUNCTION_NAME  FUNCTION_ENDPOINT  STATE     BATCH_SIZE  "
+            "PARALLELIZATION  LAST_PROCESSING_RESULT\n"
+            "u-1   s       -                                 ENABLED   100         "
+            "1                -\n"
+            "u-2   s       -                                 DISABLED  10          "
+            "2                OK\n");
   auto requests = mappings_.Requests<v1::ListEventSourceMappingsRequest>("ListEventSourceMappings");
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1].marker(), "m1");
   EXPECT_EQ(requests[1].stream_name(), "s");
+}
+
+TEST_F(TribctlTest, MappingsCreateByFunctionNameSendsTheName) {
+  mappings_.SetReply("CreateEventSourceMapping",
+                     Proto<v1::EventSourceMappingConfiguration>(
+                         "uuid: 'u-1' function_name: 'orders-fn' function_endpoint: 'h:1'"));
+  Result r = Run({"mappings", "create", "--stream=orders", "--function-name=orders-fn",
+                  "--starting-position=LATEST"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("FunctionName                    orders-fn\n"));
+  auto requests =
+      mappings_.Requests<v1::CreateEventSourceMappingRequest>("CreateEventSourceMapping");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].function_name(), "orders-fn");
+  EXPECT_EQ(requests[0].function_endpoint(), "");
+}
+
+TEST_F(TribctlTest, MappingsCreateWithoutAFunctionIsAUsageErrorAndCallsNothing) {
+  Result r = Run({"mappings", "create", "--stream=orders", "--starting-position=LATEST"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("missing --function-endpoint or --function-name"));
+  EXPECT_THAT(mappings_.Calls(), IsEmpty());
+}
+
+TEST_F(TribctlTest, FunctionsCreateSendsEveryFlagAndShowsTheFunction) {
+  functions_.SetReply(
+      "CreateFunction",
+      Proto<v1::FunctionConfiguration>("function_name: 'orders-fn' endpoint: '127.0.0.1:4570' "
+                                       "timeout_seconds: 30 reserved_concurrent_executions: 2"));
+  Result r =
+      Run({"functions", "create", "--function-name=orders-fn", "--function-endpoint=127.0.0.1:4570",
+           "--function-timeout-seconds=30", "--reserved-concurrent-executions=2"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("FunctionName                  orders-fn\n"));
+  EXPECT_THAT(r.out, HasSubstr("ReservedConcurrentExecutions  2\n"));
+  auto requests = functions_.Requests<v1::CreateFunctionRequest>("CreateFunction");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].function_name(), "orders-fn");
+  EXPECT_EQ(requests[0].endpoint(), "127.0.0.1:4570");
+  EXPECT_EQ(requests[0].timeout_seconds(), 30);
+  EXPECT_EQ(requests[0].reserved_concurrent_executions(), 2);
+}
+
+TEST_F(TribctlTest, FunctionsCommandsCallTheirRpcsOnTheMappingsEndpoint) {
+  EXPECT_EQ(Run({"functions", "update", "--function-name=f", "--function-endpoint=h:2"}).code,
+            kExitOk);
+  EXPECT_EQ(Run({"functions", "get", "--function-name=f"}).code, kExitOk);
+  Result deleted = Run({"functions", "delete", "--function-name=f"});
+  EXPECT_EQ(deleted.code, kExitOk);
+  EXPECT_EQ(deleted.out, "deleted function f\n");
+  EXPECT_EQ(Run({"functions", "put-function-concurrency", "--function-name=f",
+                 "--reserved-concurrent-executions=0"})
+                .code,
+            kExitOk);
+  EXPECT_EQ(Run({"functions", "get-function-concurrency", "--function-name=f"}).code, kExitOk);
+  EXPECT_EQ(Run({"functions", "delete-function-concurrency", "--function-name=f"}).code, kExitOk);
+  EXPECT_THAT(functions_.Calls(), ElementsAre("UpdateFunction", "GetFunction", "DeleteFunction",
+                                              "PutFunctionConcurrency", "GetFunctionConcurrency",
+                                              "DeleteFunctionConcurrency"));
+  auto put = functions_.Requests<v1::PutFunctionConcurrencyRequest>("PutFunctionConcurrency");
+  ASSERT_EQ(put.size(), 1u);
+  EXPECT_TRUE(put[0].has_reserved_concurrent_executions());
+  EXPECT_EQ(put[0].reserved_concurrent_executions(), 0);
+}
+
+TEST_F(TribctlTest, FunctionsListFollowsMarkersAndMergesJson) {
+  auto page1 = Proto<v1::ListFunctionsResponse>(
+      "functions { function_name: 'a' endpoint: 'h:1' timeout_seconds: 3 } next_marker: 'a'");
+  auto page2 = Proto<v1::ListFunctionsResponse>(
+      "functions { function_name: 'b' endpoint: 'h:2' timeout_seconds: 9 "
+      "reserved_concurrent_executions: 4 }");
+  functions_.SetReplies("ListFunctions", {&page1, &page2});
+  Result r = Run({"functions", "list", "--max-items=1", "--output=json"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  v1::ListFunctionsResponse merged;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &merged).ok()) << r.out;
+  ASSERT_EQ(merged.functions_size(), 2);
+  EXPECT_EQ(merged.functions(1).reserved_concurrent_executions(), 4);
+  auto requests = functions_.Requests<v1::ListFunctionsRequest>("ListFunctions");
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].max_items(), 1);
+  EXPECT_EQ(requests[1].marker(), "a");
+}
+
+TEST_F(TribctlTest, ARefusedFunctionDeletePrintsTheTrackersReasonAndExitsOne) {
+  functions_.SetError("DeleteFunction",
+                      absl::FailedPreconditionError(
+                          "function f is used by event source mappings u-1: delete them or point "
+                          "them at another function first"));
+  Result r = Run({"functions", "delete", "--function-name=f"});
+  EXPECT_EQ(r.code, kExitError);
+  EXPECT_EQ(r.err,
+            "error: FAILED_PRECONDITION: function f is used by event source mappings u-1: delete "
+            "them or point them at another function first\n");
 }
 
 TEST_F(TribctlTest, LeasesListPassesFiltersAndFollowsPages) {

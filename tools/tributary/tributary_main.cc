@@ -1,9 +1,9 @@
 // tributary: the all-in-one binary. `tributary serve` runs the shard store, leasing, the stream
-// tracker and a poller in one process over one data directory (DIR/shard_store, DIR/leasing,
-// DIR/stream_tracker), every service on one gRPC port with reflection and health. The tracker
-// and the poller reach the store and leasing through that same port, exactly as they would
-// across hosts, and the store nudges the tracker whenever a stream's shards change, so leases
-// follow a split at once instead of at the next sync interval.
+// tracker (mappings and functions) and a poller in one process over one data directory
+// (DIR/shard_store, DIR/leasing, DIR/stream_tracker), every service on one gRPC port with
+// reflection and health. The tracker and the poller reach the store and leasing through that same
+// port, exactly as they would across hosts, and the store nudges the tracker whenever a stream's
+// shards change, so leases follow a split at once instead of at the next sync interval.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -44,6 +44,10 @@ DEFINE_int32(window_close_grace_ms, 1000,
              "Tumbling windows: how long after a window's end an idle window is closed (the "
              "shard's reader at its tip), in milliseconds.");
 DEFINE_int64(retention_trim_period_ms, 60000, "How often expired records are trimmed.");
+// Defined by aws/aws_flags.cc: the region and account of the AWS front door's ARNs, which are also
+// those of the stream tracker's function ARNs.
+DECLARE_string(aws_region);
+DECLARE_string(aws_account_id);
 
 namespace tributary {
 namespace {
@@ -103,6 +107,8 @@ int Serve() {
   tracker_options.sync_interval = absl::Milliseconds(FLAGS_sync_interval_ms);
   tracker_options.full_sync_interval = absl::Milliseconds(FLAGS_full_sync_interval_ms);
   tracker_options.sync_writes = FLAGS_sync_writes;
+  tracker_options.function_account.region = FLAGS_aws_region;
+  tracker_options.function_account.account_id = FLAGS_aws_account_id;
   auto tracker = stream_tracker::StreamTracker::Create(tracker_options, MakeChannel(*address),
                                                        MakeChannel(*address), clock);
   if (!tracker.ok()) {
@@ -130,8 +136,9 @@ int Serve() {
     return 1;
   }
 
-  auto server = GrpcServer::Start(*address, {(*store)->service(), &(*leasing)->service(),
-                                             (*tracker)->service(), (*poller)->service()});
+  auto server = GrpcServer::Start(
+      *address, {(*store)->service(), &(*leasing)->service(), (*tracker)->service(),
+                 (*tracker)->functions_service(), (*poller)->service()});
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << *address << ": " << server.status();
     return 1;

@@ -19,6 +19,7 @@
 #include "google/protobuf/message.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/event_source_mappings.grpc.pb.h"
+#include "proto/functions.grpc.pb.h"
 #include "proto/leasing.grpc.pb.h"
 #include "proto/poller.grpc.pb.h"
 #include "proto/streams.grpc.pb.h"
@@ -122,6 +123,19 @@ class FakeMappings : public v1::EventSourceMappings::CallbackService, public Can
                        EventSourceMappingConfiguration)
   TRIBUTARY_FAKE_UNARY(ListEventSourceMappings, ListEventSourceMappingsRequest,
                        ListEventSourceMappingsResponse)
+};
+
+class FakeFunctions : public v1::Functions::CallbackService, public CannedReplies {
+ public:
+  TRIBUTARY_FAKE_UNARY(CreateFunction, CreateFunctionRequest, FunctionConfiguration)
+  TRIBUTARY_FAKE_UNARY(UpdateFunction, UpdateFunctionRequest, FunctionConfiguration)
+  TRIBUTARY_FAKE_UNARY(GetFunction, GetFunctionRequest, FunctionConfiguration)
+  TRIBUTARY_FAKE_UNARY(ListFunctions, ListFunctionsRequest, ListFunctionsResponse)
+  TRIBUTARY_FAKE_UNARY(DeleteFunction, DeleteFunctionRequest, DeleteFunctionResponse)
+  TRIBUTARY_FAKE_UNARY(PutFunctionConcurrency, PutFunctionConcurrencyRequest, FunctionConcurrency)
+  TRIBUTARY_FAKE_UNARY(GetFunctionConcurrency, GetFunctionConcurrencyRequest, FunctionConcurrency)
+  TRIBUTARY_FAKE_UNARY(DeleteFunctionConcurrency, DeleteFunctionConcurrencyRequest,
+                       DeleteFunctionConcurrencyResponse)
 };
 
 class FakeLeasing : public v1::Leasing::CallbackService, public CannedReplies {
