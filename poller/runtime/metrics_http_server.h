@@ -1,21 +1,21 @@
-// A minimal HTTP/1.0 server for Prometheus scrapes: GET /metrics answers 200 with the text that
-// `render` returns (Content-Type: text/plain; version=0.0.4); any other path is 404, any other
-// method 405, a malformed or oversized request 400. One connection at a time, each closed after
-// its response; a client that sends nothing for `io_timeout` is dropped, so a stuck scraper
-// cannot block the next.
+// The Prometheus scrape endpoint: GET /metrics answers 200 with the text that `render` returns
+// (Content-Type: text/plain; version=0.0.4); any other path is 404, any other method 405, a
+// malformed or oversized request 400. Served by the same HTTP server as the AWS front door
+// (aws/http_server.h: Boost.Beast, HTTP/1.1 with keep-alive, connections served concurrently,
+// a client that sends nothing for `io_timeout` dropped), with one io thread and one worker.
 //
-// Threading: one accept thread, started by Start and joined by the destructor. `render` is
-// called on that thread and must be thread-safe with respect to the rest of the program.
+// Threading: `render` is called on the server's worker thread and must be thread-safe with
+// respect to the rest of the program. The destructor stops the server and joins its threads.
 #ifndef TRIBUTARY_POLLER_RUNTIME_METRICS_HTTP_SERVER_H_
 #define TRIBUTARY_POLLER_RUNTIME_METRICS_HTTP_SERVER_H_
 
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "aws/http_server.h"
 
 namespace tributary::poller {
 
@@ -29,21 +29,14 @@ class MetricsHttpServer {
       absl::Duration io_timeout = absl::Seconds(5));
   ~MetricsHttpServer();
 
-  int port() const { return port_; }
+  int port() const { return server_->port(); }
 
  private:
-  MetricsHttpServer(int listen_fd, int wake_read_fd, int wake_write_fd, int port,
-                    std::function<std::string()> render, absl::Duration io_timeout);
-  void Serve();
-  void HandleConnection(int fd);
+  class Handler;
+  MetricsHttpServer(std::unique_ptr<Handler> handler, std::unique_ptr<aws::HttpServer> server);
 
-  const int listen_fd_;
-  const int wake_read_fd_;  // the accept loop polls it; written once to stop the loop
-  const int wake_write_fd_;
-  const int port_;
-  std::function<std::string()> render_;
-  const absl::Duration io_timeout_;
-  std::thread thread_;
+  std::unique_ptr<Handler> handler_;
+  std::unique_ptr<aws::HttpServer> server_;  // last: stopped first, while the handler exists
 };
 
 }  // namespace tributary::poller

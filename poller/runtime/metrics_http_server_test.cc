@@ -44,8 +44,9 @@ class MetricsHttpServerTest : public ::testing::Test {
 };
 
 TEST_F(MetricsHttpServerTest, GetMetricsReturnsTheRenderedText) {
-  const std::string r = Exchange(server_->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_EQ(r.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << r;
+  const std::string r =
+      Exchange(server_->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r;
   EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
   EXPECT_NE(r.find("Content-Length: 4\r\n"), std::string::npos);
   EXPECT_EQ(r.substr(r.size() - 4), "m 1\n");
@@ -54,23 +55,23 @@ TEST_F(MetricsHttpServerTest, GetMetricsReturnsTheRenderedText) {
 TEST_F(MetricsHttpServerTest, ServesOneRequestAfterAnother) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(
-        Exchange(server_->port(), "GET /metrics?x=1 HTTP/1.0\r\n\r\n").rfind("HTTP/1.0 200", 0),
+        Exchange(server_->port(), "GET /metrics?x=1 HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 200", 0),
         0u);
   }
 }
 
 TEST_F(MetricsHttpServerTest, OtherPathIsNotFound) {
-  EXPECT_EQ(Exchange(server_->port(), "GET / HTTP/1.0\r\n\r\n").rfind("HTTP/1.0 404", 0), 0u);
+  EXPECT_EQ(Exchange(server_->port(), "GET / HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 404", 0), 0u);
 }
 
 TEST_F(MetricsHttpServerTest, OtherMethodIsNotAllowed) {
-  EXPECT_EQ(Exchange(server_->port(), "POST /metrics HTTP/1.0\r\n\r\n").rfind("HTTP/1.0 405", 0),
+  EXPECT_EQ(Exchange(server_->port(), "POST /metrics HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 405", 0),
             0u);
 }
 
 TEST_F(MetricsHttpServerTest, MalformedOrHugeRequestIsBadRequest) {
-  EXPECT_EQ(Exchange(server_->port(), "nonsense\r\n\r\n").rfind("HTTP/1.0 400", 0), 0u);
-  EXPECT_EQ(Exchange(server_->port(), "GET /" + std::string(20000, 'a')).rfind("HTTP/1.0 400", 0),
+  EXPECT_EQ(Exchange(server_->port(), "nonsense\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_EQ(Exchange(server_->port(), "GET /" + std::string(20000, 'a')).rfind("HTTP/1.1 400", 0),
             0u);
 }
 
