@@ -66,7 +66,7 @@ TEST(PollerServerTest, ServesMetricsOverGrpcAndHttpAndStopsOnSigterm) {
   EXPECT_EQ(metrics->shards_size(), 0);
 
   const std::string http = HttpGet(*metrics_port, "/metrics");
-  EXPECT_EQ(http.rfind("HTTP/1.0 200 OK", 0), 0u) << http;
+  EXPECT_EQ(http.rfind("HTTP/1.1 200 OK", 0), 0u) << http;
   EXPECT_NE(http.find("# TYPE tributary_poller_iterator_age_ms gauge"), std::string::npos);
 
   ASSERT_EQ(::kill(server->pid(), SIGTERM), 0);
