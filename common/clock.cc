@@ -4,11 +4,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
-#include <mutex>
 #include <thread>
 #include <utility>
 
 #include "absl/base/macros.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "glog/logging.h"
 
 namespace tributary {
@@ -31,15 +32,16 @@ MonotonicTime SteadyNow() {
 
 }  // namespace
 
-// Wakes waiters at their monotonic deadlines. One thread waits on a std::condition_variable
-// against steady_clock (libstdc++ uses pthread_cond_clockwait with CLOCK_MONOTONIC: a wall step
-// does not move it) for the earliest deadline, then cycles the mutex of every waiter whose
-// deadline has passed, so that Abseil re-evaluates its condition ("cond || MonotonicNow() >=
-// deadline"). Cycling uses TryLock, which never blocks: a waiter's mutex is taken before m_
-// (Add, Remove), m_ before a TryLock here, and no order is inverted by a blocking call. When
-// TryLock fails, the holder's own Unlock re-evaluates the waiting conditions after the deadline.
-// An entry is removed once cycled (so the thread does not spin) or by its waiter (Remove); a
-// waiter removes its entry under m_ before it returns, so a mutex cycled here is alive.
+// Wakes waiters at their monotonic deadlines. One thread waits on a condition variable against
+// steady_clock (libstdc++ uses pthread_cond_clockwait with CLOCK_MONOTONIC: a wall step does not
+// move it, whereas absl::Mutex's timed waits are CLOCK_REALTIME) for the earliest deadline, then
+// cycles the mutex of every waiter whose deadline has passed, so that Abseil re-evaluates its
+// condition ("cond || MonotonicNow() >= deadline"). Cycling uses TryLock, which never blocks: a
+// waiter's mutex is taken before m_ (Add, Remove), m_ before a TryLock here, and no order is
+// inverted by a blocking call. When TryLock fails, the holder's own Unlock re-evaluates the waiting
+// conditions after the deadline. An entry is removed once cycled (so the thread does not spin) or
+// by its waiter (Remove); a waiter removes its entry under m_ before it returns, so a mutex cycled
+// here is alive.
 class RealClock::Waker {
  public:
   using Ticket = std::pair<MonotonicTime, uint64_t>;
@@ -47,7 +49,7 @@ class RealClock::Waker {
   Waker() : thread_([this] { Loop(); }) {}
   ~Waker() {
     {
-      std::lock_guard<std::mutex> lock(m_);
+      absl::MutexLock lock(&m_);
       stop_ = true;
     }
     cv_.notify_one();
@@ -55,7 +57,7 @@ class RealClock::Waker {
   }
 
   Ticket Add(MonotonicTime deadline, absl::Mutex* mu) {
-    std::lock_guard<std::mutex> lock(m_);
+    absl::MutexLock lock(&m_);
     const Ticket ticket(deadline, next_id_++);
     const bool earliest = waiters_.empty() || ticket < waiters_.begin()->first;
     waiters_.emplace(ticket, mu);
@@ -64,24 +66,33 @@ class RealClock::Waker {
   }
 
   void Remove(const Ticket& ticket) {
-    std::lock_guard<std::mutex> lock(m_);
+    absl::MutexLock lock(&m_);
     waiters_.erase(ticket);  // gone already when it was cycled
   }
 
  private:
+  // condition_variable_any's view of m_: Abseil 20220623's Mutex spells lock() Lock().
+  struct LockableMu {
+    absl::Mutex& mu;
+    void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu) { mu.Lock(); }
+    void unlock() ABSL_UNLOCK_FUNCTION(mu) { mu.Unlock(); }
+  };
+
   void Loop() {
-    std::unique_lock<std::mutex> lock(m_);
+    absl::MutexLock lock(&m_);
+    LockableMu lockable{m_};  // the waits release m_ and hold it again when they return
     while (!stop_) {
       if (waiters_.empty()) {
-        cv_.wait(lock);
+        cv_.wait(lockable);
         continue;
       }
       const MonotonicTime first = waiters_.begin()->first.first;
       const MonotonicTime now = SteadyNow();
       if (now < first) {
-        cv_.wait_until(lock, std::chrono::steady_clock::time_point(
-                                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                     absl::ToChronoNanoseconds(first.SinceOrigin()))));
+        cv_.wait_until(lockable,
+                       std::chrono::steady_clock::time_point(
+                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               absl::ToChronoNanoseconds(first.SinceOrigin()))));
         continue;
       }
       while (!waiters_.empty() && waiters_.begin()->first.first <= now) {
@@ -92,12 +103,12 @@ class RealClock::Waker {
     }
   }
 
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool stop_ = false;                       // guarded by m_
-  uint64_t next_id_ = 0;                    // guarded by m_
-  std::map<Ticket, absl::Mutex*> waiters_;  // guarded by m_; by deadline
-  std::thread thread_;                      // last: started once the fields above exist
+  absl::Mutex m_;
+  std::condition_variable_any cv_;
+  bool stop_ ABSL_GUARDED_BY(m_) = false;
+  uint64_t next_id_ ABSL_GUARDED_BY(m_) = 0;
+  std::map<Ticket, absl::Mutex*> waiters_ ABSL_GUARDED_BY(m_);  // by deadline
+  std::thread thread_;  // last: started once the fields above exist
 };
 
 RealClock& RealClock::Get() {

@@ -25,6 +25,7 @@
 #include <ostream>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -105,7 +106,7 @@ class Clock {
   // `cond` must depend only on state guarded by `mu`. Returns whether `cond`
   // holds.
   virtual bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
-                                 MonotonicTime deadline) = 0;
+                                 MonotonicTime deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) = 0;
 
   // Blocks the calling thread until MonotonicNow() reaches `deadline` / for
   // `d`. Holds no lock of the caller's.
@@ -138,8 +139,8 @@ class RealClock : public Clock {
 
   absl::Time Now() override;
   MonotonicTime MonotonicNow() override;
-  bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
-                         MonotonicTime deadline) override;
+  bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond, MonotonicTime deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) override;
 
  private:
   class Waker;
@@ -171,8 +172,8 @@ class FakeClock : public Clock {
 
   absl::Time Now() override;
   MonotonicTime MonotonicNow() override;
-  bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
-                         MonotonicTime deadline) override;
+  bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond, MonotonicTime deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) override;
 
   // Time passes: both readings move forward by `d` (>= 0, CHECKed: a test bug),
   // and every waiter whose deadline has passed wakes.

@@ -646,7 +646,7 @@ absl::StatusOr<LeasePage> LeaseTable::ListLeases(const LeaseFilter& filter, int 
   const MonotonicTime now = clock_.MonotonicNow();
   LeasePage page;
   // Visits candidate keys in order after `after`; returns false to stop.
-  auto visit = [&](const LeaseKey& key) {
+  auto visit = [&](const LeaseKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!filter.mapping_uuid.empty() && key.mapping_uuid != filter.mapping_uuid) return true;
     if (!filter.shard_id.empty() && key.shard_id != filter.shard_id) return true;
     const LeaseEntry& entry = leases_.at(key);

@@ -216,6 +216,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
         int end = k;
         while (end < remaining && (pending[end] >> 16) == slot) ++end;
         Shard* shard = routing->shards[slot].get();
+        shard->AssertPutMuHeld();  // put_lock
         if (shard->closed || shard->closing || shard->removed) {
           for (int j = k; j < end; ++j) pending[retry++] = pending[j];
           k = end;
@@ -330,7 +331,10 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
   // 4. Publish: finish each run (advancing the tips) and wake readers.
   if (!reservations.empty()) {
     absl::MutexLock lock(&stream->put_mu);
-    for (const Reservation& r : reservations) r.shard->Finish(r.ticket, status.ok());
+    for (const Reservation& r : reservations) {
+      r.shard->AssertPutMuHeld();  // lock
+      r.shard->Finish(r.ticket, status.ok());
+    }
   }
   std::atomic_thread_fence(std::memory_order_seq_cst);  // see WakeTipWaitersAfterFence
   for (const Reservation& r : reservations) {

@@ -151,12 +151,12 @@ absl::Status ShardStore::Load() {
           return absl::DataLossError(absl::StrCat("undecodable record chunk in shard ", index));
         }
         last = chunk.first + chunk.count - 1;
-        absl::MutexLock plock(&stream->put_mu);
+        absl::MutexLock plock(shard->put_mu);  // the stream's
         shard->last_arrival_ms = chunk.arrival_ms;
       }
       RETURN_IF_ERROR(FromRocksDbStatus(rit->status(), "recovering sequence numbers"));
       absl::MutexLock shlock(&shard->mu);
-      absl::MutexLock plock(&stream->put_mu);
+      absl::MutexLock plock(shard->put_mu);  // the stream's
       last = std::max({last, shard->trimmed_through, shard->starting_sequence_number - 1});
       if (shard->closed) last = std::max(last, shard->ending_seq);
       shard->next_seq = last + 1;

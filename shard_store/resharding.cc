@@ -41,7 +41,7 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
   std::vector<InFlight*> close_tickets;
   for (const auto& parent : parents) {
     absl::MutexLock lock(&parent->mu);
-    absl::MutexLock plock(&stream->put_mu);
+    absl::MutexLock plock(parent->put_mu);  // the stream's
     close_tickets.push_back(parent->BeginClose(now));
     batch.Put(meta_, ShardMetaKey('h', stream->id, parent->index), Versioned(ShardMeta(*parent)));
   }
@@ -84,7 +84,7 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
       }
       for (size_t i = 0; i < parents.size(); ++i) {
         absl::MutexLock shlock(&parents[i]->mu);
-        absl::MutexLock plock(&stream->put_mu);
+        absl::MutexLock plock(parents[i]->put_mu);  // the stream's
         parents[i]->CommitClose(close_tickets[i]);
       }
     } else {
@@ -92,7 +92,7 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
       // closing); their reserved ending numbers are given back.
       for (size_t i = 0; i < parents.size(); ++i) {
         absl::MutexLock shlock(&parents[i]->mu);
-        absl::MutexLock plock(&stream->put_mu);
+        absl::MutexLock plock(parents[i]->put_mu);  // the stream's
         parents[i]->AbortClose(close_tickets[i]);
       }
     }
@@ -288,7 +288,7 @@ absl::Status ShardStore::ChangeRetention(absl::string_view stream_name, int hour
   absl::Status s = PersistStream(*stream, hours);
   absl::MutexLock lock(&stream->mu);
   if (s.ok()) stream->retention_hours = hours;
-  update.EndLocked();
+  update.EndLocked(*stream);
   return s;
 }
 

@@ -142,7 +142,7 @@ absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& st
     if (status.ok()) {
       for (const auto& shard : gone) stream->shards.erase(shard->index);
     }
-    update->EndLocked();
+    update->EndLocked(*stream);
   }
   RETURN_IF_ERROR(status);
   if (gone.empty()) return trimmed;

@@ -98,6 +98,10 @@ struct ShardState {
   // written holding both locks, so either one is enough to read them.
   absl::Mutex mu;
   absl::Mutex* const put_mu;
+  // For the put path, which holds the stream's put_mu once for every shard of a call: says to
+  // the thread-safety analysis that this shard's put_mu is that lock (it cannot see that the
+  // pointer was set from the stream), and checks that it is held.
+  void AssertPutMuHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK(put_mu) { put_mu->AssertHeld(); }
   uint64_t next_seq ABSL_GUARDED_BY(put_mu) = 1;
   int64_t last_arrival_ms ABSL_GUARDED_BY(put_mu) = 0;
   std::deque<InFlight> in_flight ABSL_GUARDED_BY(put_mu);

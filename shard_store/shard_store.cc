@@ -352,7 +352,7 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
     stream->deleted = true;
     stream->routing = std::make_shared<Routing>();
     ++stream->routing_version;
-    update.EndLocked();
+    update.EndLocked(*stream);
   }
   for (auto& shard : shards) {
     {

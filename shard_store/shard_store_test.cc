@@ -1340,8 +1340,8 @@ class UnguardedClock : public Clock {
  public:
   absl::Time Now() override { return fake_.Now(); }
   MonotonicTime MonotonicNow() override { return fake_.MonotonicNow(); }
-  bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond,
-                         MonotonicTime deadline) override {
+  bool AwaitWithDeadline(absl::Mutex* mu, const absl::Condition& cond, MonotonicTime deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) override {
     if (deadline != MonotonicTime::InfiniteFuture()) {
       return fake_.AwaitWithDeadline(mu, cond, deadline);
     }

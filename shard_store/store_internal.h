@@ -12,6 +12,7 @@
 #define TRIBUTARY_SHARD_STORE_STORE_INTERNAL_H_
 
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -172,13 +173,14 @@ class ShardStore::UpdatingGuard {
   void End() {
     if (stream_ == nullptr) return;
     absl::MutexLock lock(&stream_->mu);
-    EndLocked();
+    EndLocked(*stream_);
   }
-  // As End, for a caller that holds the stream's mu (to clear UPDATING in the same critical
-  // section as the state it changed).
-  void EndLocked() {
+  // As End, for a caller that holds the mu of `stream`, the guarded stream (to clear UPDATING
+  // in the same critical section as the state it changed).
+  void EndLocked(Stream& stream) ABSL_EXCLUSIVE_LOCKS_REQUIRED(stream.mu) {
     if (stream_ == nullptr) return;
-    stream_->updating = false;
+    assert(stream_ == &stream);
+    stream.updating = false;
     stream_ = nullptr;
   }
 

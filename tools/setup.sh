@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   bazel-bootstrap
   build-essential
+  clang
   libgrpc++-dev
   libgrpc-dev
   protobuf-compiler-grpc

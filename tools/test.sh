@@ -6,6 +6,7 @@
 #   tools/test.sh                 # everything
 #   tools/test.sh //leasing/...   # a subset (any bazel target patterns)
 #   TRIBUTARY_ASAN=1 tools/test.sh   # the same under AddressSanitizer + UBSan
+#   TRIBUTARY_TSA=0 tools/test.sh    # without the clang thread-safety build (below)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,10 +32,62 @@ bep=$(mktemp /tmp/tributary-bep.XXXXXX.json)
 trap 'rm -f "$bep"' EXIT
 
 bazel_args=(test --disk_cache="$disk_cache" --build_event_json_file="$bep" --keep_going)
+ci_args=()
+if [[ -n "${CI:-}" ]]; then ci_args=(--show_progress_rate_limit=30 --curses=no); fi
 if [[ "${TRIBUTARY_ASAN:-0}" == "1" ]]; then bazel_args+=(--config=asan); fi
-if [[ -n "${CI:-}" ]]; then bazel_args+=(--show_progress_rate_limit=30 --curses=no); fi
+bazel_args+=("${ci_args[@]}")
 targets=("$@")
 if ((${#targets[@]} == 0)); then targets=(//...); fi
+
+# Locks the compiler checks (STYLE.md section 6): every C++ target the requested ones depend on,
+# compiled with clang and -Wthread-safety -Werror (--config=tsa), objects only (nothing linked or
+# run). Clang gets an output base of its own, one per checkout, so that neither build evicts the
+# other's toolchain, analysis cache or objects; the disk cache is shared.
+tsa_failed=0
+if [[ "${TRIBUTARY_TSA:-1}" != "0" ]]; then
+  tsa_output_base="${HOME}/.cache/tributary/tsa-output/$(printf '%s' "$root" | md5sum | cut -c1-32)"
+  tsa_log=$(mktemp /tmp/tributary-tsa.XXXXXX.log)
+  tsa_labels=$(mktemp /tmp/tributary-tsa-labels.XXXXXX)
+  # //... is named as the top-level folders: it would also walk into the gcc output base through
+  # the bazel-<folder> convenience symlink (a server skips only symlinks into its own output base).
+  top_level=(//:all)
+  for d in */; do
+    d=${d%/}
+    if [[ ! -L "$d" && -n "$(find "$d" -name BUILD -print -quit)" ]]; then top_level+=("//$d/..."); fi
+  done
+  echo "thread-safety build (clang, --config=tsa, compile only):"
+  tsa_rc=0
+  if [[ "${targets[*]}" == "//..." ]]; then
+    printf '%s\n' "${top_level[@]}" >"$tsa_labels"
+  else
+    # A cc_test's compilation_outputs are its own sources' objects only: the C++ libraries the
+    # targets depend on are named too (--noimplicit_deps: the query must not configure a
+    # toolchain without clang).
+    universe=""
+    for t in "${targets[@]}"; do
+      if [[ "$t" == "//..." ]]; then t=$(printf ' + %s' "${top_level[@]}") && t=${t# + }; fi
+      if [[ "$t" == -* ]]; then universe+=" - ${t#-}"; else universe+="${universe:+ + }$t"; fi
+    done
+    bazel --output_base="$tsa_output_base" query --noimplicit_deps --keep_going \
+      "kind('cc_(library|binary|test) rule', deps($universe)) except //third_party/..." \
+      >"$tsa_labels" 2>"$tsa_log" || { cat "$tsa_log"; tsa_rc=1; }
+  fi
+  if ((tsa_rc == 0)); then
+    bazel --output_base="$tsa_output_base" build --config=tsa --disk_cache="$disk_cache" \
+      --keep_going --output_groups=compilation_outputs "${ci_args[@]}" \
+      --target_pattern_file="$tsa_labels" 2>&1 | tee -a "$tsa_log"
+    tsa_rc=${PIPESTATUS[0]}
+  fi
+  if [[ "$tsa_rc" -ne 0 ]]; then
+    tsa_failed=1
+    failed_checks=$((failed_checks + 1))
+    echo "FAIL thread-safety build (bazel build --config=tsa); full log: $tsa_log"
+  else
+    rm -f "$tsa_log"
+  fi
+  rm -f "$tsa_labels"
+  bazel --output_base="$tsa_output_base" shutdown >/dev/null 2>&1 || true
+fi
 
 bazel "${bazel_args[@]}" -- "${targets[@]}"
 bazel_rc=$?
@@ -96,5 +149,9 @@ read -r passed failed <<<"$counts"
 failed=$((failed + failed_checks))
 
 bazel shutdown >/dev/null 2>&1 || true
+if ((tsa_failed)); then
+  echo "FAIL thread-safety build: clang's errors (full log: $tsa_log):"
+  grep -E "error:|^ERROR:" "$tsa_log" | sort -u | head -50
+fi
 echo "${passed} passed, ${failed} failed"
 [[ "$failed" -eq 0 ]]

@@ -320,7 +320,9 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
     std::optional<absl::Time> window_start;
     if (group.length_s > 0) {
       if (!lane.window.has_value()) {
-        lane.window.emplace();
+        // Not emplace(): clang finds a nested struct with default member initializers not
+        // default-constructible inside its enclosing class, where std::optional checks it.
+        lane.window = Lane::OpenWindow{};
         lane.window->group = group;
       }
       WindowHold& hold = lane.window->hold;

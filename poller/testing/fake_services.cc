@@ -269,19 +269,26 @@ class InMemoryShards::Stream : public ShardRecordStream {
     return result;
   }
 
-  ReadCallback pending_;  // guarded by owner_->mu_; set while in owner_->waiting_
+  // For the owner's own loop over its streams (this stream's owner_ is that owner): says that
+  // owner_->mu_ is the lock it holds.
+  void AssertOwnerLocked() const ABSL_ASSERT_EXCLUSIVE_LOCK(owner_->mu_) {
+    owner_->mu_.AssertHeld();
+  }
+
+  ReadCallback pending_ ABSL_GUARDED_BY(owner_->mu_);  // set while in owner_->waiting_
 
  private:
-  InMemoryShards* owner_;
+  InMemoryShards* const owner_;
   const std::pair<std::string, std::string> key_;
-  size_t next_;             // index of the next record to return
-  bool cancelled_ = false;  // guarded by owner_->mu_
+  size_t next_ ABSL_GUARDED_BY(owner_->mu_);  // index of the next record to return
+  bool cancelled_ ABSL_GUARDED_BY(owner_->mu_) = false;
 };
 
-void InMemoryShards::AnswerWaiting(absl::Mutex* locked) {
+void InMemoryShards::AnswerWaiting() {
   std::vector<std::pair<ShardRecordStream::ReadCallback, absl::StatusOr<ReadResult>>> answers;
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     Stream* stream = *it;
+    stream->AssertOwnerLocked();
     if (!stream->Ready()) {
       ++it;
       continue;
@@ -289,9 +296,9 @@ void InMemoryShards::AnswerWaiting(absl::Mutex* locked) {
     answers.emplace_back(std::move(stream->pending_), stream->Take());
     it = waiting_.erase(it);
   }
-  locked->Unlock();
+  mu_.Unlock();
   for (auto& [done, result] : answers) done(std::move(result));
-  locked->Lock();
+  mu_.Lock();
 }
 
 void InMemoryShards::AddShard(const std::string& stream, const std::string& shard_id) {
@@ -314,7 +321,7 @@ uint64_t InMemoryShards::Append(const std::string& stream, const std::string& sh
   r.mutable_approximate_arrival_timestamp()->set_nanos(static_cast<int32_t>(ns % 1000000000));
   shard.records.push_back(std::move(r));
   ++version_;
-  AnswerWaiting(&mu_);
+  AnswerWaiting();
   return seq;
 }
 
@@ -328,13 +335,13 @@ void InMemoryShards::Close(const std::string& stream, const std::string& shard_i
   absl::MutexLock lock(&mu_);
   shards_[{stream, shard_id}].closed = true;
   ++version_;
-  AnswerWaiting(&mu_);
+  AnswerWaiting();
 }
 
 void InMemoryShards::FailNextReads(int n) {
   absl::MutexLock lock(&mu_);
   fail_next_reads_ = n;
-  AnswerWaiting(&mu_);
+  AnswerWaiting();
 }
 
 void InMemoryShards::SetMaxRecordsPerRead(size_t n) {

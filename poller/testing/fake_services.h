@@ -114,9 +114,8 @@ class InMemoryShards : public ShardReader {
   int opens_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t version_ ABSL_GUARDED_BY(mu_) = 0;        // bumped on every change, for blocking readers
   std::set<Stream*> waiting_ ABSL_GUARDED_BY(mu_);  // blocking NextAsync calls not answered
-  // Answers every waiting NextAsync that is ready; runs the callbacks with `locked` (mu_)
-  // released.
-  void AnswerWaiting(absl::Mutex* locked) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers every waiting NextAsync that is ready; runs the callbacks with mu_ released.
+  void AnswerWaiting() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 };
 
 // Forwards to another LeaseService and records every Checkpoint call with its outcome, so that

@@ -17,7 +17,6 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "gflags/gflags.h"
 #include "tools/bench/common/bench_common.h"
 
@@ -75,7 +75,7 @@ class Readers {
   void Stop() {
     stop_ = true;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       for (auto* c : contexts_) {
         if (c != nullptr) c->TryCancel();
       }
@@ -95,7 +95,7 @@ class Readers {
     while (!stop_) {
       grpc::ClientContext context;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        absl::MutexLock lock(&mu_);
         if (stop_) return;
         contexts_[index] = &context;
       }
@@ -130,7 +130,7 @@ class Readers {
       }
       reader->Finish();
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        absl::MutexLock lock(&mu_);
         contexts_[index] = nullptr;
       }
       if (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -142,8 +142,8 @@ class Readers {
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> records_{0};
   std::atomic<int> subscribed_{0};
-  std::mutex mu_;
-  std::vector<grpc::ClientContext*> contexts_;
+  absl::Mutex mu_;
+  std::vector<grpc::ClientContext*> contexts_ ABSL_GUARDED_BY(mu_);  // per shard, while reading
   std::vector<std::thread> threads_;
 };
 
