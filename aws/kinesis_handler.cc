@@ -22,6 +22,7 @@
 #include "aws/input_reader.h"
 #include "aws/kinesis_event_stream.h"
 #include "aws/kinesis_internal.h"
+#include "aws/kinesis_shapes.h"
 #include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "proto/streams.pb.h"
@@ -196,12 +197,6 @@ Value EnhancedMonitoring() {
   return list;
 }
 
-Value HashKeyRange(const v1::HashKeyRange& r) {
-  Value out = Value::Map();
-  out.Add("StartingHashKey", Value::String(r.starting_hash_key()));
-  out.Add("EndingHashKey", Value::String(r.ending_hash_key()));
-  return out;
-}
 
 Value ShardValue(const v1::Shard& s) {
   Value out = Value::Map();
@@ -210,7 +205,7 @@ Value ShardValue(const v1::Shard& s) {
   if (!s.adjacent_parent_shard_id().empty()) {
     out.Add("AdjacentParentShardId", Value::String(s.adjacent_parent_shard_id()));
   }
-  out.Add("HashKeyRange", HashKeyRange(s.hash_key_range()));
+  out.Add("HashKeyRange", HashKeyRangeShape(s.hash_key_range()));
   Value& range = out.Add("SequenceNumberRange", Value::Map());
   range.Add("StartingSequenceNumber",
             Value::String(s.sequence_number_range().starting_sequence_number()));
@@ -221,17 +216,6 @@ Value ShardValue(const v1::Shard& s) {
   return out;
 }
 
-Value ChildShards(const google::protobuf::RepeatedPtrField<v1::ChildShard>& children) {
-  Value list = Value::List();
-  for (const v1::ChildShard& c : children) {
-    Value& child = list.Append(Value::Map());
-    child.Add("ShardId", Value::String(c.shard_id()));
-    Value& parents = child.Add("ParentShards", Value::List());
-    for (const std::string& p : c.parent_shards()) parents.Append(Value::String(p));
-    child.Add("HashKeyRange", HashKeyRange(c.hash_key_range()));
-  }
-  return list;
-}
 
 // --- Operations ----------------------------------------------------------------------------
 
@@ -549,22 +533,13 @@ absl::StatusOr<Value> GetRecords(const Context& c, Input& in) {
   v1::GetRecordsResponse response;
   RETURN_IF_ERROR(c.store.GetRecords(request, &response));
   Value out = Value::Map();
-  Value& records = out.Add("Records", Value::List());
-  records.Reserve(response.records_size());
-  for (v1::Record& record : *response.mutable_records()) {
-    Value& item = records.Append(Value::Map());
-    item.Reserve(4);
-    item.Add("SequenceNumber", Value::String(std::move(*record.mutable_sequence_number())));
-    item.Add("ApproximateArrivalTimestamp", Time(record.approximate_arrival_timestamp()));
-    item.Add("Data", Value::Bytes(std::move(*record.mutable_data())));
-    item.Add("PartitionKey", Value::String(std::move(*record.mutable_partition_key())));
-  }
+  out.Add("Records", RecordsShape(response.mutable_records()));
   if (!response.next_shard_iterator().empty()) {
     out.Add("NextShardIterator", Value::String(response.next_shard_iterator()));
   }
   out.Add("MillisBehindLatest", Value::Integer(response.millis_behind_latest()));
   if (response.child_shards_size() > 0) {
-    out.Add("ChildShards", ChildShards(response.child_shards()));
+    out.Add("ChildShards", ChildShardsShape(response.child_shards()));
   }
   return out;
 }
