@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -70,16 +71,18 @@ class FunctionRegistryTest : public ::testing::Test {
     return registry_->UpdateFunction(request);
   }
 
-  static v1::CreateEventSourceMappingRequest MappingRequest(const std::string& function_name) {
+  static v1::CreateEventSourceMappingRequest MappingRequest(const std::string& function_name,
+                                                            const std::string& stream = "orders") {
     v1::CreateEventSourceMappingRequest request;
-    request.set_stream_name("orders");
+    request.set_stream_name(stream);
     request.set_function_name(function_name);
     request.set_starting_position(v1::TRIM_HORIZON_POSITION);
     return request;
   }
 
-  v1::EventSourceMappingConfiguration CreateMapping(const std::string& function_name) {
-    auto created = manager_->Create(MappingRequest(function_name));
+  v1::EventSourceMappingConfiguration CreateMapping(const std::string& function_name,
+                                                    const std::string& stream = "orders") {
+    auto created = manager_->Create(MappingRequest(function_name, stream));
     EXPECT_TRUE(created.ok()) << created.status();
     return created.ok() ? *created : v1::EventSourceMappingConfiguration();
   }
@@ -244,7 +247,11 @@ TEST_F(FunctionRegistryTest, DeletingAFunctionAMappingNamesIsFailedPreconditionN
 
 TEST_F(FunctionRegistryTest, ADeleteRefusedForManyMappingsListsTenAndCountsTheRest) {
   CreateFunction("f");
-  for (int i = 0; i < 12; ++i) CreateMapping("f");
+  for (int i = 0; i < 12; ++i) {
+    const std::string stream = "s" + std::to_string(i);
+    streams_.CreateStream(stream, 1);
+    CreateMapping("f", stream);  // one mapping per function and stream
+  }
   absl::Status deleted = registry_->DeleteFunction("f");
   ASSERT_EQ(deleted.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(deleted.message().find(" and 2 more"), absl::string_view::npos) << deleted;
@@ -330,14 +337,70 @@ TEST(FunctionRegistryCreateTest, AMalformedAccountIsInvalidArgument) {
 
 TEST_F(FunctionRegistryTest, AMappingByNameOrArnTakesTheFunctionsEndpointAndTimeout) {
   CreateFunction("f", "a:1", 9);
-  for (const std::string& name : {std::string("f"), std::string(kArnPrefix) + "f"}) {
+  streams_.CreateStream("payments", 1);
+  for (const auto& [name, stream] : {std::pair<std::string, std::string>{"f", "orders"},
+                                     {std::string(kArnPrefix) + "f", "payments"}}) {
     SCOPED_TRACE(name);
-    v1::EventSourceMappingConfiguration mapping = CreateMapping(name);
+    v1::EventSourceMappingConfiguration mapping = CreateMapping(name, stream);
     EXPECT_EQ(mapping.function_name(), "f");
     EXPECT_EQ(mapping.function_endpoint(), "a:1");
     EXPECT_EQ(mapping.function_timeout_seconds(), 9);
     EXPECT_EQ(GetMapping(mapping.uuid()).SerializeAsString(), mapping.SerializeAsString());
   }
+}
+
+// Lambda's rule (its ResourceConflictException): one mapping per function and stream, whether
+// the function is named by name or by ARN; other functions, other streams, mappings by endpoint
+// and a mapping being deleted do not count.
+TEST_F(FunctionRegistryTest, ASecondMappingOfAFunctionOnAStreamIsAlreadyExistsNamingTheFirst) {
+  CreateFunction("f");
+  const std::string first = CreateMapping("f").uuid();
+  const int64_t writes = mappings_->writes();
+  for (const std::string& name : {std::string("f"), std::string(kArnPrefix) + "f"}) {
+    auto second = manager_->Create(MappingRequest(name));
+    ASSERT_EQ(second.status().code(), absl::StatusCode::kAlreadyExists) << second.status();
+    EXPECT_NE(second.status().message().find(first), absl::string_view::npos) << second.status();
+  }
+  EXPECT_EQ(mappings_->writes(), writes) << "nothing stored";
+}
+
+TEST_F(FunctionRegistryTest, OtherFunctionsStreamsAndEndpointsDoNotConflict) {
+  CreateFunction("f");
+  CreateFunction("g");
+  streams_.CreateStream("payments", 1);
+  CreateMapping("f");
+  CreateMapping("g");
+  CreateMapping("f", "payments");
+  CreateMappingByEndpoint("fn:1");
+  CreateMappingByEndpoint("fn:1");
+  EXPECT_EQ(manager_->List({})->event_source_mappings_size(), 5);
+}
+
+TEST_F(FunctionRegistryTest, AMappingBeingDeletedDoesNotBlockANewOne) {
+  CreateFunction("f");
+  ASSERT_TRUE(manager_->Delete(CreateMapping("f").uuid()).ok());
+  EXPECT_TRUE(manager_->Create(MappingRequest("f")).ok());
+}
+
+TEST_F(FunctionRegistryTest, PointingAMappingAtAFunctionThatHasOneOnTheStreamIsAlreadyExists) {
+  CreateFunction("f");
+  CreateFunction("g");
+  const std::string first = CreateMapping("f").uuid();
+  const v1::EventSourceMappingConfiguration other = CreateMapping("g");
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_uuid(other.uuid());
+  update.set_function_name("f");
+  auto refused = manager_->Update(update);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists) << refused.status();
+  EXPECT_NE(refused.status().message().find(first), absl::string_view::npos);
+  EXPECT_EQ(GetMapping(other.uuid()).SerializeAsString(), other.SerializeAsString());
+
+  // Naming its own function again is no conflict with itself.
+  update.set_uuid(first);
+  update.set_batch_size(7);
+  auto same = manager_->Update(update);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->batch_size(), 7);
 }
 
 TEST_F(FunctionRegistryTest, AMappingNamingAMissingFunctionIsNotFoundAndNothingIsStored) {
@@ -372,8 +435,10 @@ TEST_F(FunctionRegistryTest, AMappingNeedsExactlyOneOfEndpointAndName) {
 TEST_F(FunctionRegistryTest, UpdateFunctionRewritesEveryMappingThatNamesItWithANewVersion) {
   CreateFunction("f", "a:1");
   CreateFunction("g", "g:1");
+  streams_.CreateStream("payments", 1);
   const v1::EventSourceMappingConfiguration m1 = CreateMapping("f");
-  const v1::EventSourceMappingConfiguration m2 = CreateMapping(std::string(kArnPrefix) + "f");
+  const v1::EventSourceMappingConfiguration m2 =
+      CreateMapping(std::string(kArnPrefix) + "f", "payments");
   const v1::EventSourceMappingConfiguration other = CreateMapping("g");
   const v1::EventSourceMappingConfiguration direct = CreateMappingByEndpoint("a:1");
   clock_.Advance(absl::Seconds(5));

@@ -1,9 +1,12 @@
 #include "stream_tracker/mapping_manager.h"
 
 #include <cstdint>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/proto_util.h"
 #include "common/status_macros.h"
@@ -66,6 +69,27 @@ absl::StatusOr<std::string> MappingManager::ParseFunctionName(absl::string_view 
   return functions_->ParseName(field, name_or_arn);
 }
 
+absl::Status MappingManager::CheckOneMappingPerFunctionAndStream(
+    const std::string& function_name, const std::string& stream_name,
+    const std::string& except_uuid) const {
+  constexpr size_t kChunk = 1000;
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<MappingRecord> chunk, store_->List(after, kChunk));
+    for (const MappingRecord& record : chunk) {
+      const v1::EventSourceMappingConfiguration& config = record.config();
+      if (config.function_name() == function_name && config.stream_name() == stream_name &&
+          config.uuid() != except_uuid && config.state() != v1::DELETING_MAPPING) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "function ", function_name, " already has event source mapping ", config.uuid(),
+            " on stream ", stream_name, ": update or delete that mapping"));
+      }
+    }
+    if (chunk.size() < kChunk) return absl::OkStatus();
+    after = chunk.back().config().uuid();
+  }
+}
+
 void MappingManager::Changed() {
   if (on_change_) on_change_();
 }
@@ -98,6 +122,10 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Create(
   } else {
     RETURN_IF_ERROR(
         functions_->WithFunction(function_name, [&](const v1::FunctionConfiguration& function) {
+          // Under the registry's lock, which every write linking a mapping to a function takes:
+          // two creates of the same pair cannot both pass the check.
+          RETURN_IF_ERROR(CheckOneMappingPerFunctionAndStream(function_name, config.stream_name(),
+                                                              /*except_uuid=*/""));
           FunctionRegistry::CopyToMapping(function, record.mutable_config());
           return store_->Insert(record);
         }));
@@ -149,6 +177,10 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Update(
   } else {
     RETURN_IF_ERROR(
         functions_->WithFunction(function_name, [&](const v1::FunctionConfiguration& function) {
+          // A mapping's stream never changes, so the one read here is the one modified.
+          ASSIGN_OR_RETURN(MappingRecord current, store_->Get(request.uuid()));
+          RETURN_IF_ERROR(CheckOneMappingPerFunctionAndStream(
+              function_name, current.config().stream_name(), request.uuid()));
           ASSIGN_OR_RETURN(record, modify(&function));
           return absl::OkStatus();
         }));

@@ -38,10 +38,15 @@ class MappingManager {
   // checks that the stream and the on-failure destination stream exist, and stores the mapping
   // with a new uuid in state CREATING, state_transition_reason "User action",
   // last_processing_result "No records processed" and config_version 1. Returns it. With
-  // function_name, the mapping takes the function's endpoint and timeout. Errors:
+  // function_name, the mapping takes the function's endpoint and timeout; a function has at
+  // most one mapping per stream (Lambda's rule; mappings being deleted do not count, nor do
+  // mappings given a function_endpoint). Errors:
   // INVALID_ARGUMENT naming the field and its range (also a malformed function name or ARN,
   // both or neither of function_endpoint and function_name); NOT_FOUND when the stream, the
-  // destination stream or the function does not exist; UNAVAILABLE / DEADLINE_EXCEEDED when
+  // destination stream or the function does not exist (the message starts with the field:
+  // "stream_name: ...", "destination_config.on_failure.destination: ...", "function_name: ...");
+  // ALREADY_EXISTS when the function already has a mapping on the stream (the message names
+  // its uuid); UNAVAILABLE / DEADLINE_EXCEEDED when
   // the shard store cannot be reached; FAILED_PRECONDITION for function_name without a
   // registry; storage errors. Not idempotent: each call creates a mapping.
   absl::StatusOr<v1::EventSourceMappingConfiguration> Create(
@@ -54,7 +59,9 @@ class MappingManager {
   // stops following a function). Returns the updated mapping. Errors: INVALID_ARGUMENT
   // (missing uuid, a value out of range, function_endpoint with function_name,
   // function_timeout_seconds on a mapping that follows a function); NOT_FOUND (no such mapping,
-  // or the destination stream or the function does not exist); FAILED_PRECONDITION when the
+  // or the destination stream or the function does not exist; for these two the message starts
+  // with the field, as in Create); ALREADY_EXISTS when function_name names a function that
+  // already has another mapping on the mapping's stream; FAILED_PRECONDITION when the
   // mapping is being deleted, or for function_name without a registry; storage errors.
   absl::StatusOr<v1::EventSourceMappingConfiguration> Update(
       const v1::UpdateEventSourceMappingRequest& request);
@@ -77,6 +84,12 @@ class MappingManager {
 
  private:
   void Changed();
+  // ALREADY_EXISTS when a mapping other than `except_uuid`, not being deleted, names function
+  // `function_name` on stream `stream_name`; storage errors. Reads every mapping. Called under
+  // the registry's lock (FunctionRegistry::WithFunction).
+  absl::Status CheckOneMappingPerFunctionAndStream(const std::string& function_name,
+                                                   const std::string& stream_name,
+                                                   const std::string& except_uuid) const;
   // The function name `name_or_arn` designates. Errors: INVALID_ARGUMENT; FAILED_PRECONDITION
   // without a registry.
   absl::StatusOr<std::string> ParseFunctionName(absl::string_view field,
