@@ -84,7 +84,68 @@ void AwsRouter::AddApi(AwsApi* api) {
   CHECK(added) << "two APIs serve the target prefix " << api->target_prefix();
 }
 
+void AwsRouter::AddRestApi(RestApi* api) {
+  for (const std::string& prefix : api->path_prefixes()) {
+    CHECK(prefix.size() >= 2 && prefix.front() == '/' && prefix.back() == '/') << prefix;
+    const bool added = rest_apis_.emplace(prefix, api).second;
+    CHECK(added) << "two REST APIs serve the path prefix " << prefix;
+  }
+}
+
+RestApi* AwsRouter::RestApiFor(absl::string_view target) const {
+  const absl::string_view path = TargetPath(target);
+  for (const auto& [prefix, api] : rest_apis_) {
+    if (absl::StartsWith(path, prefix) ||
+        path == absl::string_view(prefix).substr(0, prefix.size() - 1)) {
+      return api;
+    }
+  }
+  return nullptr;
+}
+
+absl::StatusOr<std::string> AwsRouter::Authenticate(const HttpRequest& request,
+                                                    absl::string_view signing_name,
+                                                    int error_status) const {
+  auto fail = [&](const char* type, std::string message) {
+    return ToStatus(MakeError(type, std::move(message), error_status));
+  };
+  if (!request.HasHeader("authorization")) {
+    return fail(kMissingAuthenticationToken, "Missing Authentication Token");
+  }
+  absl::StatusOr<SigV4Authorization> authorization =
+      ParseSigV4Authorization(request.Header("authorization"));
+  if (!authorization.ok()) {
+    return fail(kIncompleteSignature, std::string(authorization.status().message()));
+  }
+  if (!request.HasHeader("x-amz-date") && !request.HasHeader("date")) {
+    return fail(kIncompleteSignature,
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
+                "header");
+  }
+  if (verifier_ == nullptr) return std::string();
+  absl::StatusOr<std::string> verified = verifier_->Verify(request, *authorization, signing_name);
+  if (!verified.ok()) {
+    const char* type =
+        verified.status().code() == absl::StatusCode::kUnauthenticated   ? kUnrecognizedClient
+        : verified.status().code() == absl::StatusCode::kInvalidArgument ? kIncompleteSignature
+                                                                         : kInvalidSignature;
+    return fail(type, std::string(verified.status().message()));
+  }
+  return verified;
+}
+
+HttpResponse AwsRouter::HandleRest(RestApi& api, const HttpRequest& request) {
+  absl::StatusOr<std::string> principal = Authenticate(request, api.signing_name(), 403);
+  HttpResponse response = principal.ok() ? api.Handle(request, *principal)
+                                         : api.ErrorResponse(FromStatus(principal.status(), {}));
+  response.headers.emplace_back("x-amzn-RequestId", RequestId());
+  return response;
+}
+
 HttpResponse AwsRouter::Handle(HttpRequest request) {
+  if (RestApi* rest = RestApiFor(request.target); rest != nullptr) {
+    return HandleRest(*rest, request);
+  }
   const Encoding reply_encoding = ReplyEncoding(request);
   auto fail = [&](const char* type, std::string message) {
     return ErrorReply(reply_encoding, MakeError(type, std::move(message)));
@@ -106,33 +167,12 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
     return fail(kUnknownOperation, absl::StrCat("unknown service ", prefix));
   }
 
-  if (!request.HasHeader("authorization")) {
-    return fail(kMissingAuthenticationToken, "Missing Authentication Token");
-  }
-  absl::StatusOr<SigV4Authorization> authorization =
-      ParseSigV4Authorization(request.Header("authorization"));
-  if (!authorization.ok()) {
-    return fail(kIncompleteSignature, std::string(authorization.status().message()));
-  }
-  if (!request.HasHeader("x-amz-date") && !request.HasHeader("date")) {
-    return fail(kIncompleteSignature,
-                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
-                "header");
-  }
-
-  std::string principal;
-  if (verifier_ != nullptr) {
-    absl::StatusOr<std::string> verified =
-        verifier_->Verify(request, *authorization, api->second->signing_name());
-    if (!verified.ok()) {
-      const char* type =
-          verified.status().code() == absl::StatusCode::kUnauthenticated   ? kUnrecognizedClient
-          : verified.status().code() == absl::StatusCode::kInvalidArgument ? kIncompleteSignature
-                                                                           : kInvalidSignature;
-      return fail(type, std::string(verified.status().message()));
-    }
-    principal = *std::move(verified);
-  }
+  absl::StatusOr<std::string> principal =
+      Authenticate(request, api->second->signing_name(), /*error_status=*/400);
+  if (!principal.ok()) return ErrorReply(reply_encoding, FromStatus(principal.status(), {}));
+  // Accepted by Authenticate.
+  const SigV4Authorization authorization =
+      *ParseSigV4Authorization(request.Header("authorization"));
 
   const std::optional<Encoding> encoding = EncodingOf(request.Header("content-type"));
   if (!encoding) {
@@ -147,7 +187,7 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
     return fail(kSerialization, "the request body must be a structure");
   }
 
-  const AwsCall call{operation, *input, encoding->protocol, *authorization, principal};
+  const AwsCall call{operation, *input, encoding->protocol, authorization, *principal};
   AwsOutcome outcome = api->second->Call(call);
   if (!outcome.ok()) {
     if (outcome.error().http_status >= 500) {
@@ -166,6 +206,12 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
 }
 
 HttpResponse AwsRouter::BodyTooLarge(const HttpRequest& request, uint64_t limit) {
+  if (RestApi* rest = RestApiFor(request.target); rest != nullptr) {
+    HttpResponse response = rest->ErrorResponse(
+        rest->BodyTooLarge(absl::StrCat("the request body exceeds ", limit, " bytes")));
+    response.headers.emplace_back("x-amzn-RequestId", RequestId());
+    return response;
+  }
   return ErrorReply(
       ReplyEncoding(request),
       MakeError(kInvalidArgument,
@@ -176,6 +222,14 @@ HttpResponse AwsRouter::BodyTooLarge(const HttpRequest& request, uint64_t limit)
 
 HttpResponse AwsRouter::Overloaded(const HttpRequest& request, int pending_requests,
                                    uint64_t pending_bytes) {
+  const std::string message =
+      absl::StrCat("Rate exceeded: the server is busy (", pending_requests, " requests with ",
+                   pending_bytes, " bytes in progress); retry after a backoff of about 100 ms");
+  if (RestApi* rest = RestApiFor(request.target); rest != nullptr) {
+    HttpResponse response = rest->ErrorResponse(rest->Throttled(message));
+    response.headers.emplace_back("x-amzn-RequestId", RequestId());
+    return response;
+  }
   const absl::string_view target = request.Header("x-amz-target");
   const size_t dot = target.rfind('.');
   const char* type = kLimitExceeded;
@@ -183,12 +237,7 @@ HttpResponse AwsRouter::Overloaded(const HttpRequest& request, int pending_reque
     auto api = apis_.find(target.substr(0, dot));
     if (api != apis_.end()) type = api->second->ThrottlingError(target.substr(dot + 1));
   }
-  return ErrorReply(
-      ReplyEncoding(request),
-      MakeError(type, absl::StrCat("Rate exceeded: the server is busy (", pending_requests,
-                                   " requests with ", pending_bytes,
-                                   " bytes in progress); retry after a backoff of about "
-                                   "100 ms")));
+  return ErrorReply(ReplyEncoding(request), MakeError(type, message));
 }
 
 }  // namespace tributary::aws

@@ -3,8 +3,12 @@
 //
 //   POST /  with  X-Amz-Target: <prefix>.<Operation>   (AWS JSON 1.0/1.1 and CBOR RPC APIs)
 //     Kinesis_20131202 now; DynamoDB_20120810 and DynamoDBStreams_20120810 join by
-//     registering an AwsApi with their prefix. (Lambda's REST paths, /2015-03-31/..., will need
-//     a second kind of API routed by path; nothing is routed by path yet.)
+//     registering an AwsApi with their prefix.
+//   any method on a path under a RestApi's prefixes (REST-JSON APIs, rest_api.h): Lambda's
+//     /2015-03-31/, /2017-10-31/, /2019-09-30/. Routed before the RPC checks below; the router
+//     checks the signature (for the API's signing name) and the API does the rest. Its
+//     authentication errors are 403, as AWS's REST front ends answer them, in the API's error
+//     format; a body over the limit and admission control answer the API's errors for them.
 //   Content-Type: application/x-amz-json-1.1 or -1.0 (JSON; application/json is taken as JSON
 //     too), application/x-amz-cbor-1.1 (CBOR). The reply has the request's content type.
 //   Authorization: SigV4 (sigv4.h); X-Amz-Date (or Date) required. Checked for form only, or,
@@ -24,7 +28,7 @@
 //                                                       (botocore retries it with backoff)
 //   what the API returns                             → its AwsError
 // Every reply carries x-amzn-RequestId; errors also x-amzn-ErrorType. InternalFailure replies
-// are logged (once, here).
+// of RPC APIs are logged (once, here; a RestApi logs its own).
 //
 // Thread-safe once the APIs are added (AddApi before serving).
 #ifndef TRIBUTARY_AWS_ROUTER_H_
@@ -39,6 +43,7 @@
 #include "absl/strings/string_view.h"
 #include "aws/aws_error.h"
 #include "aws/http_message.h"
+#include "aws/rest_api.h"
 #include "aws/sigv4.h"
 #include "aws/sigv4_verifier.h"
 #include "aws/value.h"
@@ -104,6 +109,9 @@ class AwsRouter : public HttpHandler {
   // Serves `api`'s target prefix. `api` must outlive the router. Precondition (CHECKed): no API
   // with the same prefix was added.
   void AddApi(AwsApi* api);
+  // Serves `api`'s path prefixes. `api` must outlive the router. Precondition (CHECKed): no
+  // REST API with the same prefix was added.
+  void AddRestApi(RestApi* api);
 
   HttpResponse Handle(HttpRequest request) override;
   HttpResponse BodyTooLarge(const HttpRequest& request, uint64_t limit) override;
@@ -111,8 +119,18 @@ class AwsRouter : public HttpHandler {
                           uint64_t pending_bytes) override;
 
  private:
+  // The REST API whose prefixes `target`'s path falls under, or nullptr.
+  RestApi* RestApiFor(absl::string_view target) const;
+  HttpResponse HandleRest(RestApi& api, const HttpRequest& request);
+  // Checks the request's signature for `signing_name`: its form, and with a verifier its
+  // validity. Returns who signed it (see AwsCall::principal), or an error made by ToStatus
+  // whose HTTP status is `error_status`.
+  absl::StatusOr<std::string> Authenticate(const HttpRequest& request,
+                                           absl::string_view signing_name, int error_status) const;
+
   const SigV4Verifier* const verifier_;
   std::map<std::string, AwsApi*, std::less<>> apis_;
+  std::map<std::string, RestApi*, std::less<>> rest_apis_;  // by path prefix
 };
 
 }  // namespace tributary::aws

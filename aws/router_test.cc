@@ -54,11 +54,63 @@ class EchoApi : public AwsApi {
   std::string prefix_;
 };
 
+// A REST API (rest_api.h) under "/2015-03-31/" and "/2017-10-31/" that answers 200 with the
+// method and target it got, and writes errors as {"Kind": type, "Text": message}, so that a test
+// can tell its error format from the router's.
+class EchoRestApi : public RestApi {
+ public:
+  std::vector<std::string> path_prefixes() const override {
+    return {"/2015-03-31/", "/2017-10-31/"};
+  }
+  absl::string_view signing_name() const override { return "lambda"; }
+  HttpResponse Handle(const HttpRequest& request, absl::string_view principal) override {
+    ++calls;
+    HttpResponse r;
+    r.body = absl::StrCat(request.method, " ", request.target,
+                          principal.empty() ? "" : absl::StrCat(" by ", principal));
+    return r;
+  }
+  HttpResponse ErrorResponse(const AwsError& error) const override {
+    Value body = Value::Map();
+    body.Add("Kind", Value::String(error.type));
+    body.Add("Text", Value::String(error.message));
+    HttpResponse r;
+    r.status = error.http_status;
+    r.body = WriteJson(body);
+    return r;
+  }
+  AwsError Throttled(std::string message) const override {
+    return MakeError("TooManyRequestsException", std::move(message), 429);
+  }
+  AwsError BodyTooLarge(std::string message) const override {
+    return MakeError("RequestTooLargeException", std::move(message), 413);
+  }
+  int calls = 0;
+};
+
 class RouterTest : public ::testing::Test {
  protected:
   RouterTest() : kinesis_("Kinesis_20131202"), dynamodb_("DynamoDB_20120810") {
     router_.AddApi(&kinesis_);
     router_.AddApi(&dynamodb_);
+    router_.AddRestApi(&rest_);
+  }
+
+  // A REST request (no body, no X-Amz-Target), signed as Request's are.
+  static HttpRequest RestRequest(std::string method, std::string target) {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    r.headers = {{"authorization", kAuthorization}, {"x-amz-date", "20240102T030405Z"}};
+    return r;
+  }
+
+  // The (Kind, Text) of an EchoRestApi error.
+  static std::pair<std::string, std::string> RestError(const HttpResponse& r) {
+    absl::StatusOr<Value> body = ParseJson(r.body);
+    EXPECT_TRUE(body.ok()) << r.body;
+    if (!body.ok() || body->Find("Kind") == nullptr) return {"", ""};
+    return {body->Find("Kind")->string_value(), body->Find("Text")->string_value()};
   }
 
   HttpRequest Request(std::string target, std::string body,
@@ -91,6 +143,7 @@ class RouterTest : public ::testing::Test {
 
   EchoApi kinesis_;
   EchoApi dynamodb_;
+  EchoRestApi rest_;
   AwsRouter router_;
 };
 
@@ -217,6 +270,61 @@ TEST_F(RouterTest, AnOverloadedRequestGetsTheApisThrottlingErrorInItsEncoding) {
   EXPECT_EQ(HeaderOf(cbor, "Content-Type"), "application/x-amz-cbor-1.1");
 }
 
+TEST_F(RouterTest, PathsUnderARestApisPrefixesGoToItWhateverTheMethod) {
+  for (const char* method : {"GET", "POST", "PUT", "DELETE"}) {
+    HttpResponse r = router_.Handle(RestRequest(method, "/2015-03-31/functions/f?Qualifier=x"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, absl::StrCat(method, " /2015-03-31/functions/f?Qualifier=x"));
+    EXPECT_FALSE(HeaderOf(r, "x-amzn-RequestId").empty()) << "the router adds it";
+  }
+  EXPECT_EQ(router_.Handle(RestRequest("GET", "/2017-10-31")).body, "GET /2017-10-31")
+      << "a prefix without its last '/' is the API's too";
+  EXPECT_EQ(rest_.calls, 5);
+  EXPECT_EQ(kinesis_.calls, 0);
+
+  // Not a prefix: the RPC rules answer (only POST / is served there).
+  HttpResponse other = router_.Handle(RestRequest("GET", "/2015-03-310/functions"));
+  EXPECT_EQ(other.status, 400);
+  EXPECT_EQ(JsonError(other).first, kUnknownOperation);
+  EXPECT_EQ(rest_.calls, 5);
+  // RPC calls are unchanged by the REST API beside them.
+  EXPECT_EQ(router_.Handle(Request("Kinesis_20131202.Echo", "{}")).status, 200);
+}
+
+TEST_F(RouterTest, RestRequestsWithoutAGoodSignatureAre403InTheApisErrorFormat) {
+  HttpRequest unsigned_request = RestRequest("GET", "/2015-03-31/functions/");
+  unsigned_request.headers.erase(unsigned_request.headers.begin());  // authorization
+  HttpResponse r = router_.Handle(unsigned_request);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(RestError(r), std::make_pair(std::string(kMissingAuthenticationToken),
+                                         std::string("Missing Authentication Token")));
+  EXPECT_FALSE(HeaderOf(r, "x-amzn-RequestId").empty());
+
+  HttpRequest malformed = RestRequest("GET", "/2015-03-31/functions/");
+  malformed.headers[0].second = "AWS4-HMAC-SHA256 Credential=nonsense";
+  EXPECT_EQ(router_.Handle(malformed).status, 403);
+  EXPECT_EQ(RestError(router_.Handle(malformed)).first, kIncompleteSignature);
+
+  HttpRequest undated = RestRequest("GET", "/2015-03-31/functions/");
+  undated.headers.pop_back();  // x-amz-date
+  EXPECT_EQ(RestError(router_.Handle(undated)).first, kIncompleteSignature);
+  EXPECT_EQ(rest_.calls, 0);
+}
+
+TEST_F(RouterTest, OversizedAndOverloadedRestRequestsGetTheRestApisErrors) {
+  HttpResponse large = router_.BodyTooLarge(RestRequest("POST", "/2015-03-31/x"), 1024);
+  EXPECT_EQ(large.status, 413);
+  EXPECT_EQ(RestError(large).first, "RequestTooLargeException");
+  EXPECT_THAT(RestError(large).second, HasSubstr("1024"));
+  EXPECT_FALSE(HeaderOf(large, "x-amzn-RequestId").empty());
+
+  HttpResponse busy = router_.Overloaded(RestRequest("GET", "/2017-10-31/x"), 7, 9);
+  EXPECT_EQ(busy.status, 429);
+  EXPECT_EQ(RestError(busy).first, "TooManyRequestsException");
+  EXPECT_THAT(RestError(busy).second, HasSubstr("retry after a backoff"));
+  EXPECT_EQ(rest_.calls, 0);
+}
+
 // With credentials, the router verifies every signature before the API sees the call, and the
 // API learns who signed it.
 class VerifyingRouterTest : public RouterTest {
@@ -291,6 +399,38 @@ TEST_F(VerifyingRouterTest, BadSignaturesAreRefusedWithAwsCodesBeforeTheApi) {
   clock_.Advance(absl::Minutes(16));  // a replay, too late
   EXPECT_EQ(JsonError(verifying_.Handle(Signed("AKID", "secret"))).first, kInvalidSignature);
   EXPECT_EQ(api_.calls, 0);
+}
+
+// A REST request is verified against the REST API's signing name ("lambda"): a signature
+// scoped to another service is refused, as AWS refuses it.
+TEST_F(VerifyingRouterTest, RestRequestsAreVerifiedForTheRestApisSigningName) {
+  EchoRestApi rest;
+  verifying_.AddRestApi(&rest);
+  auto signed_for = [](const std::string& service) {
+    HttpRequest r = RestRequest("GET", "/2015-03-31/functions/?MaxItems=2");
+    r.headers = {{"host", "127.0.0.1:4566"}, {"x-amz-date", "20240102T030405Z"}};
+    SigV4Authorization a;
+    a.access_key_id = "AKID";
+    a.date = "20240102";
+    a.region = "us-east-1";
+    a.service = service;
+    a.signed_headers = {"host", "x-amz-date"};
+    const std::string signature =
+        SigV4Signature("secret", "20240102T030405Z", a, SigV4CanonicalRequest(r, a.signed_headers));
+    r.headers.emplace_back(
+        "authorization",
+        absl::StrCat("AWS4-HMAC-SHA256 Credential=AKID/20240102/us-east-1/", service,
+                     "/aws4_request, SignedHeaders=host;x-amz-date, ", "Signature=", signature));
+    return r;
+  };
+  HttpResponse good = verifying_.Handle(signed_for("lambda"));
+  EXPECT_EQ(good.status, 200) << good.body;
+  EXPECT_EQ(good.body, "GET /2015-03-31/functions/?MaxItems=2 by orders-producer");
+
+  HttpResponse wrong_service = verifying_.Handle(signed_for("kinesis"));
+  EXPECT_EQ(wrong_service.status, 403);
+  EXPECT_EQ(RestError(wrong_service).first, kInvalidSignature);
+  EXPECT_EQ(rest.calls, 1);
 }
 
 TEST_F(RouterTest, WithoutCredentialsAnyWellFormedSignatureIsAcceptedAnonymously) {
