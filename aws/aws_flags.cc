@@ -12,8 +12,9 @@
 #include "glog/logging.h"
 
 DEFINE_string(aws_listen, "",
-              "host:port of the AWS front door: the Kinesis API over HTTP, as AWS SDKs and the "
-              "AWS CLI speak it (127.0.0.1:4566 is LocalStack's port; 0 = any). Empty: off.");
+              "host:port of the AWS front door: the Kinesis API and Lambda's event-source-mapping "
+              "API over HTTP, as AWS SDKs and the AWS CLI speak them (127.0.0.1:4566 is "
+              "LocalStack's port; 0 = any). Empty: off.");
 DEFINE_string(aws_region, "us-east-1", "The region in the AWS front door's ARNs.");
 DEFINE_string(aws_account_id, "000000000000",
               "The account id (12 digits) in the AWS front door's ARNs.");
@@ -65,7 +66,8 @@ absl::Status CheckAwsFlags() {
 }
 
 absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
-    shard_store::ShardStore& store, shard_store::StreamsService* streams) {
+    shard_store::ShardStore& store, shard_store::StreamsService* streams,
+    stream_tracker::StreamTrackerClient* tracker) {
   if (FLAGS_aws_listen.empty()) return std::unique_ptr<AwsServer>();
   AwsServerOptions options;
   options.listen_address = FLAGS_aws_listen;
@@ -82,7 +84,8 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
     }
     options.credentials = *std::move(credentials);
   }
-  absl::StatusOr<std::unique_ptr<AwsServer>> server = AwsServer::Start(options, store, streams);
+  absl::StatusOr<std::unique_ptr<AwsServer>> server =
+      AwsServer::Start(options, store, streams, tracker);
   if (!server.ok()) {
     return absl::Status(server.status().code(), absl::StrCat("--aws_listen=", FLAGS_aws_listen,
                                                              ": ", server.status().message()));
@@ -90,8 +93,10 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
   if (!FLAGS_aws_port_file.empty()) {
     if (absl::Status s = WritePortFile(FLAGS_aws_port_file, (*server)->port()); !s.ok()) return s;
   }
-  LOG(INFO) << "AWS front door (Kinesis API) on port " << (*server)->port() << " ("
-            << FLAGS_aws_region << ", account " << FLAGS_aws_account_id << "; signatures "
+  LOG(INFO) << "AWS front door (Kinesis API; Lambda's API "
+            << (tracker != nullptr ? "served" : "not served: no stream tracker") << ") on port "
+            << (*server)->port() << " (" << FLAGS_aws_region << ", account " << FLAGS_aws_account_id
+            << "; signatures "
             << (options.credentials.empty()
                     ? "accepted unverified"
                     : absl::StrCat("verified against ", options.credentials.size(),

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "aws/aws_server.h"
 #include "shard_store/shard_store.h"
+#include "stream_tracker/stream_tracker_client.h"
 
 namespace tributary::aws {
 
@@ -32,9 +33,11 @@ absl::Status CheckAwsFlags();
 // Starts the front door over `store` as the flags say, and writes --aws_port_file. Returns
 // nullptr when --aws_listen is empty. Errors: as AwsServer::Start; INTERNAL when the port file
 // cannot be written.
-// `streams` serves SubscribeToShard (AwsServer::Start).
+// `streams` serves SubscribeToShard and `tracker` Lambda's REST API (AwsServer::Start; each may
+// be null).
 absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
-    shard_store::ShardStore& store, shard_store::StreamsService* streams);
+    shard_store::ShardStore& store, shard_store::StreamsService* streams,
+    stream_tracker::StreamTrackerClient* tracker);
 
 }  // namespace tributary::aws
 

@@ -4,11 +4,13 @@
 
 namespace tributary::aws {
 
-absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(const AwsServerOptions& options,
-                                                            shard_store::ShardStore& store,
-                                                            shard_store::StreamsService* streams) {
+absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(
+    const AwsServerOptions& options, shard_store::ShardStore& store,
+    shard_store::StreamsService* streams, stream_tracker::StreamTrackerClient* tracker) {
   std::unique_ptr<AwsServer> server(new AwsServer());
   server->kinesis_ = std::make_unique<KinesisApi>(store, options.kinesis, streams);
+  server->lambda_ = std::make_unique<LambdaApi>(
+      tracker, LambdaApiOptions{options.kinesis.region, options.kinesis.account_id});
   if (!options.credentials.empty()) {
     server->verifier_ = std::make_unique<SigV4Verifier>(
         options.credentials, options.kinesis.region,
@@ -16,6 +18,7 @@ absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(const AwsServerOptio
   }
   server->router_ = std::make_unique<AwsRouter>(server->verifier_.get());
   server->router_->AddApi(server->kinesis_.get());
+  server->router_->AddRestApi(server->lambda_.get());
   HttpServerOptions http = options.http;
   http.listen_address = options.listen_address;
   absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(http, *server->router_);

@@ -1,11 +1,13 @@
 // AwsServer: the AWS front door of one process — the HTTP server, the router and the API
-// adapters over this process's libraries (now: the Kinesis API over its ShardStore), built in
-// one call so that `tributary serve` and shard_store_server wire it alike:
+// adapters over this process's libraries (the Kinesis API over its ShardStore; Lambda's REST
+// API over a stream tracker's services), built in one call so that `tributary serve` and
+// shard_store_server wire it alike:
 //
 //   ASSIGN_OR_RETURN(auto aws, AwsServer::Start(options, node->store()));
 //   LOG(INFO) << "AWS front door on port " << aws->port();
 //
-// Thread-safe. `store` must outlive the server; destroy (or Shutdown) the server first.
+// Thread-safe. `store` (and `tracker`, `streams` when given) must outlive the server; destroy
+// (or Shutdown) the server first.
 #ifndef TRIBUTARY_AWS_AWS_SERVER_H_
 #define TRIBUTARY_AWS_AWS_SERVER_H_
 
@@ -16,11 +18,13 @@
 #include "absl/status/statusor.h"
 #include "aws/http_server.h"
 #include "aws/kinesis_handler.h"
+#include "aws/lambda_handler.h"
 #include "aws/router.h"
 #include "aws/sigv4_verifier.h"
 #include "common/clock.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/streams_service.h"
+#include "stream_tracker/stream_tracker_client.h"
 
 namespace tributary::aws {
 
@@ -42,9 +46,13 @@ class AwsServer {
   // Starts serving. Errors: as HttpServer::Start (INVALID_ARGUMENT for a bad address,
   // UNAVAILABLE when it cannot be bound).
   // `streams` (the process's gRPC Streams service), when given, serves SubscribeToShard.
+  // `tracker` (a client of the stream tracker's services), when given, serves Lambda's REST API
+  // (lambda_handler.h) with options.kinesis's region and account; without it Lambda's routes
+  // answer 501 saying there is no stream tracker to reach.
   static absl::StatusOr<std::unique_ptr<AwsServer>> Start(
       const AwsServerOptions& options, shard_store::ShardStore& store,
-      shard_store::StreamsService* streams = nullptr);
+      shard_store::StreamsService* streams = nullptr,
+      stream_tracker::StreamTrackerClient* tracker = nullptr);
   ~AwsServer();
 
   int port() const { return http_->port(); }
@@ -54,6 +62,7 @@ class AwsServer {
  private:
   AwsServer() = default;
   std::unique_ptr<KinesisApi> kinesis_;
+  std::unique_ptr<LambdaApi> lambda_;
   std::unique_ptr<SigV4Verifier> verifier_;  // null: signatures are not verified
   std::unique_ptr<AwsRouter> router_;
   std::unique_ptr<HttpServer> http_;  // last: destroyed first, while the router still exists

@@ -1,5 +1,7 @@
-// shard_store_server: tributary.v1.Streams over one RocksDB data directory.
+// shard_store_server: tributary.v1.Streams over one RocksDB data directory, and with
+// --aws_listen the AWS front door (the Kinesis API; Lambda's API too with --stream_tracker).
 #include <cstdlib>
+#include <memory>
 
 #include "aws/aws_flags.h"
 #include "common/clock.h"
@@ -9,6 +11,7 @@
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "shard_store/shard_store_node.h"
+#include "stream_tracker/stream_tracker_client.h"
 
 DEFINE_string(listen, "127.0.0.1:4561", "gRPC listen address (host:port; port 0 = any).");
 DEFINE_string(data_dir, "", "Directory of the RocksDB database (required).");
@@ -17,13 +20,19 @@ DEFINE_bool(sync_writes, false,
 DEFINE_double(shard_write_records_per_second, 0, "Per-shard write limit in records/s (0 = off).");
 DEFINE_double(shard_write_bytes_per_second, 0, "Per-shard write limit in bytes/s (0 = off).");
 DEFINE_int32(subscription_threads, 2, "Threads that push SubscribeToShard events.");
+DEFINE_string(stream_tracker, "",
+              "host:port of a stream tracker whose mappings and functions the AWS front door "
+              "serves as Lambda's API (with --aws_listen). Empty: Lambda's routes answer 501.");
 
 int main(int argc, char** argv) {
   tributary::InitServerMain(
       &argc, &argv,
-      "shard_store_server --data_dir=DIR [--listen=HOST:PORT] [--aws_listen=HOST:PORT]");
-  if (absl::Status s =
-          tributary::CheckAddressFlags({{"listen", FLAGS_listen, tributary::AddressUse::kListen}});
+      "shard_store_server --data_dir=DIR [--listen=HOST:PORT] [--aws_listen=HOST:PORT "
+      "[--stream_tracker=HOST:PORT]]");
+  if (absl::Status s = tributary::CheckAddressFlags(
+          {{"listen", FLAGS_listen, tributary::AddressUse::kListen},
+           {"stream_tracker", FLAGS_stream_tracker, tributary::AddressUse::kDial,
+            /*empty_means_off=*/true}});
       !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;
@@ -52,7 +61,14 @@ int main(int argc, char** argv) {
     LOG(ERROR) << server.status();
     return EXIT_FAILURE;
   }
-  auto aws_server = tributary::aws::StartAwsServerFromFlags((*node)->store(), &(*node)->streams_service());
+  // Lambda's API on the front door reaches the tracker as any client does (it is another process).
+  std::unique_ptr<tributary::stream_tracker::StreamTrackerClient> tracker;
+  if (!FLAGS_stream_tracker.empty()) {
+    tracker = std::make_unique<tributary::stream_tracker::StreamTrackerClient>(
+        tributary::MakeChannel(FLAGS_stream_tracker));
+  }
+  auto aws_server = tributary::aws::StartAwsServerFromFlags(
+      (*node)->store(), &(*node)->streams_service(), tracker.get());
   if (!aws_server.ok()) {
     LOG(ERROR) << aws_server.status();
     return EXIT_FAILURE;

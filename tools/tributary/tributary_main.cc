@@ -22,6 +22,7 @@
 #include "poller/poller_node.h"
 #include "shard_store/shard_store_node.h"
 #include "stream_tracker/stream_tracker.h"
+#include "stream_tracker/stream_tracker_client.h"
 
 DEFINE_string(listen, "127.0.0.1:4560", "gRPC address for every service (host:port; 0 = any).");
 DEFINE_string(data_dir, "", "Data directory (required); each service uses a subdirectory.");
@@ -143,7 +144,11 @@ int Serve() {
     LOG(ERROR) << "serving on " << *address << ": " << server.status();
     return 1;
   }
-  auto aws_server = aws::StartAwsServerFromFlags((*store)->store(), &(*store)->streams_service());
+  // Lambda's API on the front door calls the tracker's own gRPC services in process (their
+  // validation and status codes; no network hop).
+  stream_tracker::StreamTrackerClient tracker_client((*server)->InProcessChannel());
+  auto aws_server = aws::StartAwsServerFromFlags((*store)->store(), &(*store)->streams_service(),
+                                                 &tracker_client);
   if (!aws_server.ok()) {
     LOG(ERROR) << aws_server.status();
     return 1;
@@ -165,7 +170,7 @@ int Serve() {
   const int signal = WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal << ": releasing leases and stopping";
   (*poller)->Shutdown();
-  aws_server->reset();  // the AWS front door calls into the store
+  aws_server->reset();  // the AWS front door calls into the store and the tracker
   (*server)->Shutdown();
   // The store goes first: its trimmer thread is the last caller of the change listener, which
   // points into the tracker.
