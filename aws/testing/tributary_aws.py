@@ -39,12 +39,14 @@ class Tributary:
         self.work = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
         binary = os.path.join(os.getcwd(), command[0])
         port_file = os.path.join(self.work, "aws_port")
+        self.grpc_port_file = os.path.join(self.work, "grpc_port")
         self.log_path = os.path.join(self.work, "serve.log")
         self.process = subprocess.Popen(
             [binary] + list(command[1:]) + [
                 "--data_dir=" + os.path.join(self.work, "data"),
                 "--listen=127.0.0.1:0", "--aws_listen=127.0.0.1:0",
-                "--aws_port_file=" + port_file] + list(extra_flags),
+                "--aws_port_file=" + port_file,
+                "--port_file=" + self.grpc_port_file] + list(extra_flags),
             stdout=subprocess.DEVNULL, stderr=open(self.log_path, "w"))
         self.port = self._wait_for_port_file(port_file)
         self.endpoint = "http://127.0.0.1:%d" % self.port
@@ -61,6 +63,11 @@ class Tributary:
             except (OSError, ValueError):
                 time.sleep(0.05)
         raise AssertionError("the server wrote no AWS port file:\n" + self.log())
+
+    def grpc_address(self):
+        """host:port of the server's gRPC services (its --port_file is written just after the AWS
+        port file)."""
+        return "127.0.0.1:%d" % self._wait_for_port_file(self.grpc_port_file)
 
     def log(self):
         with open(self.log_path) as f:
