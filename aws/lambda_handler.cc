@@ -214,15 +214,14 @@ absl::Status ApplyMappingFields(const Context& c, const MappingFields& f, Reques
     request->set_maximum_record_age_in_seconds(static_cast<int32_t>(*f.record_age));
   }
   if (f.bisect) request->set_bisect_batch_on_function_error(*f.bisect);
-  if (f.retry_attempts)
+  if (f.retry_attempts) {
     request->set_maximum_retry_attempts(static_cast<int32_t>(*f.retry_attempts));
+  }
   if (f.tumbling_window) {
     request->set_tumbling_window_in_seconds(static_cast<int32_t>(*f.tumbling_window));
   }
-  if (f.response_types) {
-    for (size_t i = 0; i < f.response_types->size(); ++i) {
-      request->add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
-    }
+  if (f.response_types && !f.response_types->empty()) {  // checked: ReportBatchItemFailures
+    request->add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
   }
   if (f.has_destination) {
     v1::DestinationConfig* config = request->mutable_destination_config();  // present
