@@ -8,11 +8,11 @@ absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(const AwsServerOptio
                                                             shard_store::ShardStore& store,
                                                             shard_store::StreamsService* streams) {
   std::unique_ptr<AwsServer> server(new AwsServer());
-  server->kinesis_ = std::make_unique<KinesisApi>(store, options.kinesis, streams);
+  Clock& clock = options.clock != nullptr ? *options.clock : RealClock::Get();
+  server->kinesis_ = std::make_unique<KinesisApi>(store, clock, options.kinesis, streams);
   if (!options.credentials.empty()) {
-    server->verifier_ = std::make_unique<SigV4Verifier>(
-        options.credentials, options.kinesis.region,
-        options.clock != nullptr ? *options.clock : RealClock::Get());
+    server->verifier_ =
+        std::make_unique<SigV4Verifier>(options.credentials, options.kinesis.region, clock);
   }
   server->router_ = std::make_unique<AwsRouter>(server->verifier_.get());
   server->router_->AddApi(server->kinesis_.get());
