@@ -8,13 +8,13 @@ absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(
     const AwsServerOptions& options, shard_store::ShardStore& store,
     shard_store::StreamsService* streams, stream_tracker::StreamTrackerClient* tracker) {
   std::unique_ptr<AwsServer> server(new AwsServer());
-  server->kinesis_ = std::make_unique<KinesisApi>(store, options.kinesis, streams);
+  Clock& clock = options.clock != nullptr ? *options.clock : RealClock::Get();
+  server->kinesis_ = std::make_unique<KinesisApi>(store, clock, options.kinesis, streams);
   server->lambda_ = std::make_unique<LambdaApi>(
       tracker, LambdaApiOptions{options.kinesis.region, options.kinesis.account_id});
   if (!options.credentials.empty()) {
-    server->verifier_ = std::make_unique<SigV4Verifier>(
-        options.credentials, options.kinesis.region,
-        options.clock != nullptr ? *options.clock : RealClock::Get());
+    server->verifier_ =
+        std::make_unique<SigV4Verifier>(options.credentials, options.kinesis.region, clock);
   }
   server->router_ = std::make_unique<AwsRouter>(server->verifier_.get());
   server->router_->AddApi(server->kinesis_.get());

@@ -37,7 +37,8 @@ struct AwsServerOptions {
   HttpServerOptions http;
   // Who may call (--aws_credentials_file). Empty: any well-formed signature is accepted.
   std::vector<AwsCredential> credentials;
-  // The clock signatures' dates are checked against; nullptr: RealClock::Get().
+  // The clock signatures' dates are checked against and subscriptions' lifetimes are timed by;
+  // nullptr: RealClock::Get().
   Clock* clock = nullptr;
 };
 

@@ -1,8 +1,11 @@
-// One Session per connection, driven by Asio completion handlers on the connection's strand:
+// One Session per HTTP/1.1 connection, driven by Asio completion handlers on the connection's
+// strand:
 //
+//   Sniff      → (HTTP/2's preface? → StartHttp2: the socket moves to an Http2Connection)
 //   ReadHeader → (too large? → Reply(close) → Discard → close)
 //              → (Expect: 100-continue? → write 100 Continue) → ReadBody
-//   ReadBody   → (worker thread: handler.Handle) → Reply → ReadHeader (keep-alive) or close
+//   ReadBody   → (Upgrade: h2c? → 101 → StartHttp2 with the request as stream 1)
+//              → (worker thread: handler.Handle) → Reply → ReadHeader (keep-alive) or close
 //
 // A request is read with an empty-body parser up to the end of its header, so that its size can
 // be judged before any of the body is read, then the same parser state moves into a string-body
@@ -14,6 +17,9 @@
 // worker), then join the workers (running handler calls finish; the responses they post go to a
 // loop that no longer runs and are dropped with it).
 #include "aws/http_server.h"
+
+#include "aws/http2_connection.h"
+#include "aws/request_admission.h"
 
 #include <atomic>
 #include <chrono>
@@ -35,6 +41,7 @@
 #include "boost/asio/strand.hpp"
 #include "boost/asio/thread_pool.hpp"
 #include "boost/beast/core.hpp"
+#include "absl/strings/str_split.h"
 #include "boost/beast/http.hpp"
 #include "common/host_port.h"
 #include "glog/logging.h"
@@ -53,6 +60,18 @@ std::chrono::milliseconds Chrono(absl::Duration d) { return absl::ToChronoMillis
 // Bodies above kSmallBody are read kBodyReadBytes at a time (see Session::ReadBody).
 constexpr uint64_t kSmallBody = 4 << 10;
 constexpr size_t kBodyReadBytes = 64 << 10;
+// Read at a time while telling HTTP/2's preface from an HTTP/1.1 request.
+constexpr size_t kSniffBytes = 4 << 10;
+
+// A request asking to continue over cleartext HTTP/2 (RFC 7540 §3.2): "Upgrade: h2c" and one
+// HTTP2-Settings header.
+bool AsksForH2c(const HttpRequest& request) {
+  if (!request.HasHeader("http2-settings")) return false;
+  for (absl::string_view token : absl::StrSplit(request.Header("upgrade"), ',')) {
+    if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(token), "h2c")) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -64,7 +83,8 @@ class HttpServer::Impl {
       : options_(options),
         handler_(handler),
         acceptor_(net::make_strand(ioc_)),
-        workers_(static_cast<size_t>(options.worker_threads)) {}
+        workers_(static_cast<size_t>(options.worker_threads)),
+        admission_(options.max_pending_requests, options.max_pending_bytes) {}
 
   ~Impl() { Shutdown(); }
 
@@ -77,27 +97,10 @@ class HttpServer::Impl {
   HttpHandler& handler() { return handler_; }
   net::thread_pool& workers() { return workers_; }
   // Registers a new connection; false once shutting down (the caller drops it).
-  bool Register(const std::shared_ptr<Session>& session);
+  bool Register(const std::shared_ptr<ServerConnection>& connection);
 
-  // Admission control (HttpServerOptions::max_pending_*): takes a slot for a request with a body
-  // of `bytes`, or returns false (and the current load in *requests, *pending) when full.
-  bool Admit(uint64_t bytes, int* requests, uint64_t* pending) {
-    absl::MutexLock lock(&admission_mu_);
-    *requests = pending_requests_;
-    *pending = pending_bytes_;
-    if (pending_requests_ + 1 > options_.max_pending_requests ||
-        pending_bytes_ + bytes > options_.max_pending_bytes) {
-      return false;
-    }
-    ++pending_requests_;
-    pending_bytes_ += bytes;
-    return true;
-  }
-  void Release(uint64_t bytes) {
-    absl::MutexLock lock(&admission_mu_);
-    --pending_requests_;
-    pending_bytes_ -= bytes;
-  }
+  // Admission control (HttpServerOptions::max_pending_*), for both protocols.
+  RequestAdmission& admission() { return admission_; }
 
  private:
   void Accept();
@@ -112,33 +115,88 @@ class HttpServer::Impl {
   // run out of work between two posts and never run the second).
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   net::thread_pool workers_;
-
-  absl::Mutex admission_mu_;
-  int pending_requests_ ABSL_GUARDED_BY(admission_mu_) = 0;
-  uint64_t pending_bytes_ ABSL_GUARDED_BY(admission_mu_) = 0;
+  RequestAdmission admission_;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::weak_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::weak_ptr<ServerConnection>> sessions_ ABSL_GUARDED_BY(mu_);
   size_t prune_at_ ABSL_GUARDED_BY(mu_) = 64;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public ServerConnection, public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl* server)
       : stream_(std::move(socket)), server_(server), options_(server->options()) {}
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Sniff(); });
   }
 
   // From any thread: closes the connection (pending operations complete with an error).
-  void Close() {
+  void Close() override {
     net::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseNow(); });
   }
 
  private:
+  // Reads until the first bytes tell HTTP/2's preface from anything else (an HTTP/1.1 request
+  // differs from it by its second byte at the latest: no method is "PRI").
+  void Sniff() {
+    if (closed_) return;
+    const auto data = buffer_.data();
+    const absl::string_view have(static_cast<const char*>(data.data()), data.size());
+    const size_t n = std::min(have.size(), kHttp2Preface.size());
+    if (have.substr(0, n) != kHttp2Preface.substr(0, n)) return ReadHeader();
+    if (n == kHttp2Preface.size()) return StartHttp2(std::nullopt);
+    stream_.expires_after(Chrono(have.empty() ? options_.idle_timeout : options_.io_timeout));
+    stream_.async_read_some(buffer_.prepare(kSniffBytes),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->CloseNow();
+                              self->buffer_.commit(n);
+                              self->Sniff();
+                            });
+  }
+
+  // Hands the socket, and what was read from it, to an HTTP/2 connection; this session ends.
+  void StartHttp2(std::optional<Http2Connection::Upgrade> upgrade) {
+    const auto data = buffer_.data();
+    std::string received(static_cast<const char*>(data.data()), data.size());
+    buffer_.consume(buffer_.size());
+    stream_.expires_never();
+    if (upgrade) {
+      upgrade->admitted_cost = *admitted_bytes_;  // the slot moves with the request
+      admitted_bytes_.reset();
+    }
+    auto connection = std::make_shared<Http2Connection>(
+        stream_.release_socket(), options_, server_->handler(), server_->admission(),
+        server_->workers());
+    closed_ = true;
+    closed_flag_.store(true);
+    if (!server_->Register(connection)) {  // shutting down: the socket closes with it
+      if (upgrade) server_->admission().Release(upgrade->admitted_cost);
+      return;
+    }
+    connection->Start(std::move(received), std::move(upgrade));
+  }
+
+  // "Upgrade: h2c": 101, then the request is answered over HTTP/2.
+  void SwitchToHttp2() {
+    Http2Connection::Upgrade upgrade;
+    upgrade.http2_settings = std::string(request_.Header("http2-settings"));
+    upgrade.request = std::move(request_);
+    switching_.emplace(http::status::switching_protocols, 11);
+    switching_->set(http::field::connection, "Upgrade");
+    switching_->set(http::field::upgrade, "h2c");
+    stream_.expires_after(Chrono(options_.io_timeout));
+    http::async_write(stream_, *switching_,
+                      [self = shared_from_this(), upgrade = std::move(upgrade)](
+                          beast::error_code ec, size_t) mutable {
+                        self->switching_.reset();
+                        if (ec) return self->CloseNow();
+                        self->StartHttp2(std::move(upgrade));
+                      });
+  }
+
   void CloseNow() {
     closed_ = true;
     closed_flag_.store(true);
@@ -194,7 +252,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const uint64_t cost = length ? *length : options_.max_body_bytes;
     int pending_requests = 0;
     uint64_t pending_bytes = 0;
-    if (!server_->Admit(cost, &pending_requests, &pending_bytes)) {
+    if (!server_->admission().Admit(cost, &pending_requests, &pending_bytes)) {
       return Refuse(server_->handler().Overloaded(request_, pending_requests, pending_bytes));
     }
     admitted_bytes_ = cost;
@@ -234,6 +292,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.body = std::move(body_parser_->get().body());
     body_parser_.reset();
     stream_.expires_never();
+    if (AsksForH2c(request_)) return SwitchToHttp2();
     net::post(
         server_->workers(), [self = shared_from_this(), request = std::move(request_)]() mutable {
           HttpResponse response = self->server_->handler().Handle(std::move(request));
@@ -274,7 +333,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Gives back the admission slot of the request in progress, if any.
   void ReleaseAdmission() {
     if (admitted_bytes_) {
-      server_->Release(*admitted_bytes_);
+      server_->admission().Release(*admitted_bytes_);
       admitted_bytes_.reset();
     }
   }
@@ -454,6 +513,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::empty_body>> header_parser_;
   std::optional<http::request_parser<http::string_body>> body_parser_;
   std::optional<http::response<http::empty_body>> continue_;
+  std::optional<http::response<http::empty_body>> switching_;  // 101 for "Upgrade: h2c"
   std::optional<http::response<http::string_body>> response_;
   // A streamed response (ReplyStream): the head, its serializer, the stream, the chunks queued
   // and the one being written.
@@ -524,11 +584,11 @@ void HttpServer::Impl::Accept() {
   });
 }
 
-bool HttpServer::Impl::Register(const std::shared_ptr<Session>& session) {
+bool HttpServer::Impl::Register(const std::shared_ptr<ServerConnection>& session) {
   absl::MutexLock lock(&mu_);
   if (stopping_) return false;
   if (sessions_.size() >= prune_at_) {
-    std::vector<std::weak_ptr<Session>> live;
+    std::vector<std::weak_ptr<ServerConnection>> live;
     for (auto& s : sessions_) {
       if (!s.expired()) live.push_back(std::move(s));
     }
@@ -540,7 +600,7 @@ bool HttpServer::Impl::Register(const std::shared_ptr<Session>& session) {
 }
 
 void HttpServer::Impl::Shutdown() {
-  std::vector<std::weak_ptr<Session>> sessions;
+  std::vector<std::weak_ptr<ServerConnection>> sessions;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
@@ -552,7 +612,7 @@ void HttpServer::Impl::Shutdown() {
     acceptor_.close(ignored);
   });
   for (auto& weak : sessions) {
-    if (std::shared_ptr<Session> s = weak.lock()) s->Close();
+    if (std::shared_ptr<ServerConnection> s = weak.lock()) s->Close();
   }
   // With the acceptor and every connection closed, the loop runs out of work.
   work_.reset();

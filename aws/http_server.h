@@ -1,6 +1,16 @@
-// HttpServer: the HTTP/1.1 listener of the AWS front door, on Boost.Beast over Boost.Asio.
+// HttpServer: the listener of the AWS front door: HTTP/1.1 on Boost.Beast over Boost.Asio, and
+// HTTP/2 (cleartext h2c, on nghttp2: http2_session.h) on the same port.
 //
-// What it does with a connection:
+// Which protocol: a connection whose first bytes are HTTP/2's client preface ("PRI *
+// HTTP/2.0...", prior knowledge, as the Java SDK's Netty client and `curl --http2-prior-knowledge`
+// send it) speaks HTTP/2 from then on; any other connection is HTTP/1.1, and an HTTP/1.1 request
+// with "Upgrade: h2c" and an HTTP2-Settings header is answered "101 Switching Protocols" and
+// then over HTTP/2, as stream 1 of the upgraded connection (RFC 7540 §3.2). Both protocols
+// hand every request to the same HttpHandler, apply the same body limit, header limit and
+// admission control, and stream ResponseStreams (HTTP/2: as DATA frames, under HTTP/2's flow
+// control; http2_session.h has the per-stream rules).
+//
+// What it does with an HTTP/1.1 connection:
 //   - reads one request at a time (keep-alive and pipelining as HTTP/1.1 says; "Connection:
 //     close" and HTTP/1.0 end the connection after the response);
 //   - hands each complete request to the HttpHandler on a worker thread (the handler may block
@@ -55,6 +65,9 @@ struct HttpServerOptions {
   // the connection closed), so the memory requests pin stays bounded however many clients push.
   int max_pending_requests = 256;
   uint64_t max_pending_bytes = 512 << 20;
+  // HTTP/2: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS;
+  // more are refused with REFUSED_STREAM, which clients retry).
+  uint32_t http2_max_concurrent_streams = 100;
 };
 
 class HttpServer {

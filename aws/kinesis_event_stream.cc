@@ -21,7 +21,8 @@ const char* PayloadType(Protocol protocol) {
 
 }  // namespace
 
-KinesisEventStream::KinesisEventStream(Protocol protocol) : protocol_(protocol) {}
+KinesisEventStream::KinesisEventStream(Protocol protocol, Clock& clock, absl::Duration lifetime)
+    : protocol_(protocol), clock_(clock), end_of_life_(clock.MonotonicNow() + lifetime) {}
 
 void KinesisEventStream::Attach(shard_store::SubscriptionControl* control) {
   absl::MutexLock lock(&mu_);
@@ -64,6 +65,10 @@ void KinesisEventStream::OnDrained() {
     event_in_flight_ = false;
     control = control_;
   }
+  // Past its lifetime the subscription ends after this event: cancelled while the event is in
+  // flight, WriteDone then ends it with CANCELLED (SHARD_END's OK if this was the last event),
+  // and SendFinish writes a clean end.
+  if (clock_.MonotonicNow() >= end_of_life_) control->Cancel();
   control->WriteDone(true);
 }
 

@@ -12,6 +12,13 @@
 // (ResponseStream::OnDrained → SubscriptionControl::WriteDone), so a reader that stops reading
 // holds at most one event here. A client that leaves cancels the subscription.
 //
+// Lifetime of a subscription, as Kinesis's: `lifetime` (5 minutes) after SubscribeToShard, by the
+// injected clock, the subscription ends and the response ends cleanly (no exception), after the
+// first event that is on the wire at or past that time — at once for a busy shard, within a
+// keep-alive interval (5 s) for an idle one. The client subscribes again from the last
+// ContinuationSequenceNumber, as the SDKs (and the KCL) do. A SHARD_END or an error comes first
+// when it is due first. Both transports (HTTP/1.1 and HTTP/2) end alike: this is their common part.
+//
 // Lifetime: created by KinesisApi::SubscribeToShard, it keeps itself alive from Attach until the
 // subscription is Done (the HTTP session may drop it earlier, while the subscription can still
 // call it). Thread-safe.
@@ -27,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "aws/http_message.h"
 #include "aws/value.h"
+#include "common/clock.h"
 #include "proto/streams.pb.h"
 #include "shard_store/streams_service.h"
 
@@ -36,8 +44,12 @@ class KinesisEventStream : public ResponseStream,
                            public shard_store::SubscriptionSink,
                            public std::enable_shared_from_this<KinesisEventStream> {
  public:
-  // Events are encoded in `protocol` (the request's).
-  explicit KinesisEventStream(Protocol protocol);
+  // How long Kinesis keeps a SubscribeToShard subscription open.
+  static constexpr absl::Duration kLifetime = absl::Minutes(5);
+
+  // Events are encoded in `protocol` (the request's). The subscription ends `lifetime` after
+  // construction by `clock`, which must outlive the stream.
+  KinesisEventStream(Protocol protocol, Clock& clock, absl::Duration lifetime = kLifetime);
 
   // Once, with the subscription StreamsService::Subscribe started for this sink (events may
   // already have come: they wait for Start).
@@ -64,6 +76,8 @@ class KinesisEventStream : public ResponseStream,
   void CallDone() ABSL_LOCKS_EXCLUDED(mu_);
 
   const Protocol protocol_;
+  Clock& clock_;
+  const MonotonicTime end_of_life_;
   absl::Mutex mu_;
   shard_store::SubscriptionControl* control_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::shared_ptr<KinesisEventStream> self_ ABSL_GUARDED_BY(mu_);  // from Attach until Done

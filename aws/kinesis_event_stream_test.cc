@@ -50,7 +50,8 @@ v1::SubscribeToShardEvent Event(const std::string& data) {
 
 class KinesisEventStreamTest : public ::testing::Test {
  protected:
-  KinesisEventStreamTest() : stream_(std::make_shared<KinesisEventStream>(Protocol::kJson)) {
+  KinesisEventStreamTest()
+      : stream_(std::make_shared<KinesisEventStream>(Protocol::kJson, clock_)) {
     stream_->Attach(&control_);
     weak_ = stream_;
   }
@@ -74,6 +75,7 @@ class KinesisEventStreamTest : public ::testing::Test {
     stream_.reset();
   }
 
+  FakeClock clock_;
   FakeControl control_;
   std::shared_ptr<FakeWriter> writer_ = std::make_shared<FakeWriter>();
   std::shared_ptr<KinesisEventStream> stream_;
@@ -159,8 +161,34 @@ TEST_F(KinesisEventStreamTest, AnEndThatNeverReachedTheClientStillFreesEverythin
   EXPECT_TRUE(weak_.expired());
 }
 
+TEST_F(KinesisEventStreamTest, BeforeFiveMinutesEveryEventOnTheWireAsksForTheNext) {
+  Start();
+  clock_.Advance(KinesisEventStream::kLifetime - absl::Milliseconds(1));
+  raw_->SendEvent(Event("in time"));
+  raw_->OnDrained();
+  EXPECT_THAT(control_.calls, ElementsAre("WriteDone(true)"));
+  EXPECT_FALSE(writer_->finished);
+}
+
+TEST_F(KinesisEventStreamTest, FiveMinutesAfterSubscribingTheStreamEndsCleanlyAfterItsEvent) {
+  Start();
+  clock_.Advance(KinesisEventStream::kLifetime);
+  raw_->SendEvent(Event("last"));  // a keep-alive at the latest, 5 s after the deadline
+  raw_->OnDrained();
+  // The subscription is cancelled while its event is in flight, then hears the event went out,
+  // so it ends (as Subscription does) with CANCELLED, which ends the response cleanly.
+  EXPECT_THAT(control_.calls, ElementsAre("Cancel", "WriteDone(true)"));
+  raw_->SendFinish(absl::CancelledError("subscription cancelled"));
+  EXPECT_TRUE(writer_->finished);
+  ASSERT_EQ(writer_->chunks.size(), 2u) << "the initial response and the event, no exception";
+  EXPECT_THAT(writer_->chunks[1], HasSubstr(R"("ContinuationSequenceNumber":"7")"));
+  raw_->OnFinished();
+  EXPECT_THAT(control_.calls, ElementsAre("Cancel", "WriteDone(true)", "Done"));
+  EXPECT_TRUE(weak_.expired());
+}
+
 TEST_F(KinesisEventStreamTest, CborRequestsGetCborEvents) {
-  auto cbor = std::make_shared<KinesisEventStream>(Protocol::kCbor);
+  auto cbor = std::make_shared<KinesisEventStream>(Protocol::kCbor, clock_);
   const std::string bytes = cbor->EncodeEvent(Event("x"));
   EXPECT_THAT(bytes, HasSubstr("application/cbor"));
   EXPECT_THAT(bytes, HasSubstr("Records"));

@@ -663,7 +663,8 @@ absl::StatusOr<Value> DescribeLimits(const Context& c, Input& in) {
 // from the same subscription as the gRPC call's (StreamsService::Subscribe), framed by
 // KinesisEventStream.
 absl::StatusOr<std::shared_ptr<KinesisEventStream>> SubscribeToShard(
-    const Context& c, Input& in, shard_store::StreamsService& streams, Protocol protocol) {
+    const Context& c, Input& in, shard_store::StreamsService& streams, Clock& clock,
+    Protocol protocol) {
   InputReader& r = in.reader;
   std::optional<std::string> consumer = r.String("ConsumerARN");
   r.Required("ConsumerARN", consumer.has_value());
@@ -700,7 +701,7 @@ absl::StatusOr<std::shared_ptr<KinesisEventStream>> SubscribeToShard(
   if (timestamp) {
     *request.mutable_starting_position()->mutable_timestamp() = ToProtoTimestamp(*timestamp);
   }
-  auto stream = std::make_shared<KinesisEventStream>(protocol);
+  auto stream = std::make_shared<KinesisEventStream>(protocol, clock);
   ASSIGN_OR_RETURN(shard_store::SubscriptionControl * control,
                    streams.Subscribe(request, /*keep_alive=*/true, stream.get()));
   stream->Attach(control);
@@ -781,9 +782,9 @@ StatusMapping Listings() {
 
 }  // namespace kinesis_internal
 
-KinesisApi::KinesisApi(ShardStore& store, KinesisApiOptions options,
+KinesisApi::KinesisApi(ShardStore& store, Clock& clock, KinesisApiOptions options,
                        shard_store::StreamsService* streams)
-    : store_(store), options_(std::move(options)), streams_(streams) {}
+    : store_(store), clock_(clock), options_(std::move(options)), streams_(streams) {}
 
 std::string KinesisApi::StreamArn(absl::string_view stream_name) const {
   return absl::StrCat("arn:aws:kinesis:", options_.region, ":", options_.account_id, ":stream/",
@@ -798,7 +799,7 @@ AwsOutcome KinesisApi::Call(const AwsCall& call) {
     Input in(call);
     const Context context{store_, options_, *this};
     absl::StatusOr<std::shared_ptr<KinesisEventStream>> stream =
-        SubscribeToShard(context, in, *streams_, call.protocol);
+        SubscribeToShard(context, in, *streams_, clock_, call.protocol);
     if (!stream.ok()) return FromStatus(stream.status(), DataPlane());
     return AwsOutcome::EventStream(*std::move(stream));
   }

@@ -36,6 +36,7 @@
 
 #include "absl/strings/string_view.h"
 #include "aws/router.h"
+#include "common/clock.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/streams_service.h"
 
@@ -51,8 +52,9 @@ class KinesisApi : public AwsApi {
   static constexpr char kTargetPrefix[] = "Kinesis_20131202";
 
   // `streams`, when given, serves SubscribeToShard (its subscriptions); without it
-  // SubscribeToShard is UnknownOperationException.
-  KinesisApi(shard_store::ShardStore& store, KinesisApiOptions options,
+  // SubscribeToShard is UnknownOperationException. `clock` times a subscription's 5-minute
+  // lifetime (kinesis_event_stream.h). `store`, `clock` and `streams` must outlive the API.
+  KinesisApi(shard_store::ShardStore& store, Clock& clock, KinesisApiOptions options,
              shard_store::StreamsService* streams = nullptr);
 
   absl::string_view target_prefix() const override { return kTargetPrefix; }
@@ -68,6 +70,7 @@ class KinesisApi : public AwsApi {
 
  private:
   shard_store::ShardStore& store_;
+  Clock& clock_;
   const KinesisApiOptions options_;
   shard_store::StreamsService* const streams_;
 };

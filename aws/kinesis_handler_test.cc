@@ -57,7 +57,7 @@ class KinesisApiTest : public ::testing::Test {
     KinesisApiOptions api_options;
     api_options.region = "eu-west-1";
     api_options.account_id = "123456789012";
-    api_ = std::make_unique<KinesisApi>(*store_, api_options);
+    api_ = std::make_unique<KinesisApi>(*store_, clock_, api_options);
     router_.AddApi(api_.get());
   }
 

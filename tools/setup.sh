@@ -26,10 +26,14 @@ PACKAGES=(
   rapidjson-dev
   libboost-dev
   libcbor-dev
+  libnghttp2-dev
   zlib1g-dev
   python3-boto3
   python3-cbor2
   awscli
+  python3-h2
+  nghttp2-client
+  curl
 )
 
 missing=()
