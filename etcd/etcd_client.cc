@@ -413,6 +413,16 @@ absl::StatusOr<TxnResult> EtcdClient::Commit(const Txn& txn, const std::string& 
   return result;
 }
 
+absl::Status EtcdClient::Compact(int64_t revision) {
+  pb::CompactionRequest request;
+  request.set_revision(revision);
+  pb::CompactionResponse response;
+  return Call("Compact", true, [&](EtcdMemberStubs& m, grpc::ClientContext* context) {
+    response.Clear();
+    return m.kv->Compact(context, request, &response);
+  });
+}
+
 absl::StatusOr<int64_t> EtcdClient::GrantLease(absl::Duration ttl) {
   pb::LeaseGrantRequest request;
   request.set_ttl(std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(ttl, absl::Seconds(1)))));

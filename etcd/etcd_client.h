@@ -212,6 +212,11 @@ class EtcdClient {
   // Errors: INVALID_ARGUMENT from etcd (too many operations, a key put twice); the call's.
   absl::StatusOr<TxnResult> Commit(const Txn& txn, const std::string& marker_key = "");
 
+  // Drops the history before `revision` (older versions of keys; watches from earlier revisions
+  // fail with OUT_OF_RANGE). Etcd also compacts by itself (--auto-compaction-*, NOTES.md).
+  // Errors: OUT_OF_RANGE when the history is already compacted past `revision`; the call's.
+  absl::Status Compact(int64_t revision);
+
   // Grants a lease of `ttl` (rounded up to whole seconds; etcd raises anything under its minimum,
   // about 2 s by default). Returns its id. Retried like a Put (a lost answer leaves an unused
   // lease that expires).
