@@ -374,9 +374,11 @@ absl::StatusOr<int64_t> EtcdClient::DeletePrefix(const std::string& prefix) {
   return response.deleted();
 }
 
-absl::StatusOr<TxnResult> EtcdClient::Commit(const Txn& txn, const std::string& marker_key) {
+absl::StatusOr<TxnResult> EtcdClient::Commit(const Txn& txn, const std::string& marker_key,
+                                             std::string* write_id_out) {
   const bool marked = !marker_key.empty();
   const std::string write_id = marked ? NewWriteId() : "";
+  if (write_id_out != nullptr) *write_id_out = write_id;
   pb::TxnRequest request;
   for (const Compare& c : txn.compares) ToProto(c, request.add_compare());
   for (const Op& op : txn.success) ToProto(op, request.add_success());

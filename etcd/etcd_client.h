@@ -209,8 +209,12 @@ class EtcdClient {
   // nor deletes `marker_key`; and the compares stop holding once the success branch has applied
   // (e.g. a mod_revision compare on a key it puts), so that a late first attempt and a retry
   // never both apply.
+  // `write_id` (optional) receives the value put at `marker_key`, also when the call fails: a
+  // caller left with DEADLINE_EXCEEDED or UNAVAILABLE can read the marker later to learn whether
+  // the Txn was applied.
   // Errors: INVALID_ARGUMENT from etcd (too many operations, a key put twice); the call's.
-  absl::StatusOr<TxnResult> Commit(const Txn& txn, const std::string& marker_key = "");
+  absl::StatusOr<TxnResult> Commit(const Txn& txn, const std::string& marker_key = "",
+                                   std::string* write_id = nullptr);
 
   // Drops the history before `revision` (older versions of keys; watches from earlier revisions
   // fail with OUT_OF_RANGE). Etcd also compacts by itself (--auto-compaction-*, NOTES.md).

@@ -1,3 +1,5 @@
+// The lease table's specification. The same suite runs over each store (lease_table_test:
+// RocksDB; lease_table_etcd_test: etcd), which testing/test_lease_store.h hands the fixture.
 #include "leasing/lease_table.h"
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "leasing/lease_store.h"
 #include "leasing/testing/failing_lease_store.h"
+#include "leasing/testing/test_lease_store.h"
 
 namespace tributary::leasing {
 namespace {
@@ -68,12 +71,12 @@ std::string Dump(LeaseTable& table) {
 class LeaseTableTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = tributary::testing::NewTempDir("lease_table_test");
+    dir_ = testing::NewTestLeaseStoreLocation();
     Open();
   }
 
   void Open() {
-    auto base = RocksDbLeaseStore::Open(dir_);
+    auto base = testing::OpenTestLeaseStore(dir_);
     ASSERT_TRUE(base.ok()) << base.status();
     base_ = std::move(base).value();
     store_ = std::make_unique<testing::FailingLeaseStore>(*base_);
@@ -160,8 +163,8 @@ class LeaseTableTest : public ::testing::Test {
 
   FakeClock clock_;
   LeaseTableOptions options_{absl::Seconds(10), absl::Seconds(30), false};
-  std::string dir_;
-  std::unique_ptr<RocksDbLeaseStore> base_;
+  std::string dir_;  // where the store keeps its rows (testing/test_lease_store.h)
+  std::unique_ptr<LeaseStore> base_;
   std::unique_ptr<testing::FailingLeaseStore> store_;
   std::unique_ptr<LeaseTable> table_;
 };
@@ -1057,7 +1060,7 @@ TEST_F(LeaseTableTest, BadInputIsRejectedWithTheFieldNamed) {
 
 TEST(LeaseTableOptionsTest, BadOptionsAreRejected) {
   FakeClock clock;
-  auto store = RocksDbLeaseStore::Open(tributary::testing::NewTempDir("options"));
+  auto store = testing::OpenTestLeaseStore(testing::NewTestLeaseStoreLocation());
   ASSERT_TRUE(store.ok());
   EXPECT_EQ(LeaseTable::Create(clock, **store, {absl::ZeroDuration(), absl::Seconds(1), false})
                 .status()

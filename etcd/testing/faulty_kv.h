@@ -6,7 +6,8 @@
 //     flight, or the member dies after committing;
 //   - DropNthTxn(n): the n-th Txn never reaches etcd; its caller gets UNAVAILABLE.
 // `before_fault` (optional) runs just before a faulty Txn is forwarded or dropped: a test's hook
-// to let another writer act in between. Everything else is forwarded. Thread-safe.
+// to let another writer act in between. LoseEveryTxnAnswer() / DropEveryTxn() do the same to
+// every Txn until Heal(). Everything else is forwarded. Thread-safe.
 #ifndef TRIBUTARY_ETCD_TESTING_FAULTY_KV_H_
 #define TRIBUTARY_ETCD_TESTING_FAULTY_KV_H_
 
@@ -30,6 +31,13 @@ class FaultyKv : public etcdserverpb::KV::StubInterface {
   void DropNthTxn(int n, std::function<void()> before_fault = nullptr) {
     Arm(n, Fault::kDrop, std::move(before_fault));
   }
+  void LoseEveryTxnAnswer() { ArmEvery(Fault::kLoseAnswer); }
+  void DropEveryTxn() { ArmEvery(Fault::kDrop); }
+  void Heal() {
+    absl::MutexLock lock(&mu_);
+    countdown_ = 0;
+    every_ = false;
+  }
   // Txn calls seen (forwarded or not).
   int txns() {
     absl::MutexLock lock(&mu_);
@@ -43,7 +51,9 @@ class FaultyKv : public etcdserverpb::KV::StubInterface {
     {
       absl::MutexLock lock(&mu_);
       ++txns_;
-      if (countdown_ > 0 && --countdown_ == 0) {
+      if (every_) {
+        fault = fault_;
+      } else if (countdown_ > 0 && --countdown_ == 0) {
         fault = fault_;
         hook = std::move(before_fault_);
       }
@@ -85,8 +95,14 @@ class FaultyKv : public etcdserverpb::KV::StubInterface {
  private:
   enum class Fault { kNone, kLoseAnswer, kDrop };
 
+  void ArmEvery(Fault fault) {
+    absl::MutexLock lock(&mu_);
+    every_ = true;
+    fault_ = fault;
+  }
   void Arm(int n, Fault fault, std::function<void()> before_fault) {
     absl::MutexLock lock(&mu_);
+    every_ = false;
     countdown_ = n;
     fault_ = fault;
     before_fault_ = std::move(before_fault);
@@ -146,6 +162,7 @@ class FaultyKv : public etcdserverpb::KV::StubInterface {
   std::unique_ptr<etcdserverpb::KV::StubInterface> base_;
   absl::Mutex mu_;
   int countdown_ ABSL_GUARDED_BY(mu_) = 0;
+  bool every_ ABSL_GUARDED_BY(mu_) = false;
   Fault fault_ ABSL_GUARDED_BY(mu_) = Fault::kNone;
   std::function<void()> before_fault_ ABSL_GUARDED_BY(mu_);
   int txns_ ABSL_GUARDED_BY(mu_) = 0;
