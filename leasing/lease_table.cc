@@ -605,22 +605,30 @@ absl::StatusOr<Lease> LeaseTable::Checkpoint(const LeaseKey& key, const std::str
       checkpoint.type != CheckpointType::kShardEnd) {
     return absl::InvalidArgumentError("checkpoint.type: must be SEQUENCE_NUMBER or SHARD_END");
   }
-  // Group commit: the call queues itself, then waits for the table. Whoever gets the table
-  // first writes every checkpoint queued by then in one store write; a call whose checkpoint
-  // went in an earlier caller's write finds its result when it gets the table.
+  // Group commit (LevelDB's writer queue): the call queues itself; while another call writes a
+  // group, it waits. When no group is being written, the first call to notice takes every
+  // queued checkpoint, its own included, and writes them in one store write; the others find
+  // their answers without taking the table's lock.
   PendingCheckpoint me{&key, &poller_id, lease_counter, &checkpoint};
-  {
-    absl::MutexLock queue_lock(&queue_mu_);
-    queued_checkpoints_.push_back(&me);
-  }
-  absl::MutexLock lock(&mu_);
   std::vector<PendingCheckpoint*> group;
   {
     absl::MutexLock queue_lock(&queue_mu_);
+    queued_checkpoints_.push_back(&me);
+    auto answered_or_free = [this, &me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+      return me.done || !committing_checkpoints_;
+    };
+    queue_mu_.Await(absl::Condition(&answered_or_free));
     if (me.done) return std::move(me.result);
+    committing_checkpoints_ = true;
     group.swap(queued_checkpoints_);
   }
-  CommitCheckpoints(group);
+  {
+    absl::MutexLock lock(&mu_);
+    CommitCheckpoints(group);
+  }
+  absl::MutexLock queue_lock(&queue_mu_);
+  for (PendingCheckpoint* p : group) p->done = true;
+  committing_checkpoints_ = false;
   return std::move(me.result);
 }
 
@@ -666,8 +674,6 @@ void LeaseTable::CommitCheckpoints(const std::vector<PendingCheckpoint*>& group)
       p.result = ToLease(leases_.at(*p.key), now);
     }
   }
-  absl::MutexLock queue_lock(&queue_mu_);
-  for (PendingCheckpoint* p : group) p->done = true;
 }
 
 bool LeaseTable::WaitForQueuedCheckpoints(int n, absl::Duration real_timeout) {

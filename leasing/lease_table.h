@@ -348,7 +348,8 @@ class LeaseTable {
     MonotonicTime live_until;
   };
   // A Checkpoint call waiting for its group's write (see Checkpoint). Lives on the caller's
-  // stack; the group's writer fills `result` under mu_ and sets `done` under queue_mu_.
+  // stack; the group's writer fills `result` (holding mu_), then sets `done` under queue_mu_,
+  // after which only the caller touches it.
   struct PendingCheckpoint {
     const LeaseKey* key;
     const std::string* poller_id;
@@ -369,7 +370,7 @@ class LeaseTable {
   // Writes `m` to the store, then applies it to memory. On a store error memory is unchanged.
   // Every poller row `m` puts is a heartbeat heard now; every owner it sets was granted now.
   absl::Status Commit(Mutation m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Checks, writes (one store write) and answers every checkpoint of `group`.
+  // Checks, writes (one store write) and fills the result of every checkpoint of `group`.
   void CommitCheckpoints(const std::vector<PendingCheckpoint*>& group)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyLease(const LeaseKey& key, std::optional<LeaseRecord> record)
@@ -416,9 +417,11 @@ class LeaseTable {
   MonotonicTime next_forget_sweep_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfinitePast();
 
   absl::Mutex mu_;
-  // Checkpoint calls waiting for the table (group commit). Taken after mu_, or alone.
-  absl::Mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  // Checkpoint calls waiting for the next group write (group commit), and whether a group is
+  // being written. Never held together with mu_.
+  absl::Mutex queue_mu_;
   std::vector<PendingCheckpoint*> queued_checkpoints_ ABSL_GUARDED_BY(queue_mu_);
+  bool committing_checkpoints_ ABSL_GUARDED_BY(queue_mu_) = false;
   // Every lease, ordered by (mapping, shard): also the by-mapping index.
   std::map<LeaseKey, LeaseEntry> leases_ ABSL_GUARDED_BY(mu_);
   // Owner → the leases it owns, pointing into leases_ (an owner that is not registered is not
