@@ -301,11 +301,10 @@ class LeaseTable {
   // the owner or `lease_counter` is stale (checkpoint unchanged); the store's. Expiry alone does
   // not fence: an owner whose lease expired but was not yet acquired by anyone still holds the
   // current counter and may checkpoint; once another poller acquires it, it is rejected.
-
   //
-  // Group commit: checkpoints that arrive while the table is busy (another call's write in
-  // flight) are written together in the next store write, each checked on its own as above. If
-  // that write fails, each of them fails with the store's error and none changed anything.
+  // Group commit: checkpoints that arrive while another group of checkpoints is being written
+  // are written together in the next store write, each checked on its own as above. If that
+  // write fails, each of them fails with the store's error and none changed anything.
   absl::StatusOr<Lease> Checkpoint(const LeaseKey& key, const std::string& poller_id,
                                    int64_t lease_counter, const leasing::Checkpoint& checkpoint);
 
