@@ -505,19 +505,25 @@ absl::StatusOr<std::unique_ptr<EtcdWatch>> EtcdClient::Watch(const std::string& 
     }
     watch->stream_ = member.watch->Watch(&watch->context_);
     if (watch->stream_->Write(request)) {
-      watch->reader_ = std::thread([w = watch.get()] { w->ReadLoop(); });
-      absl::MutexLock lock(&watch->mu_);
-      auto answered = [w = watch.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
-        return w->created_ || w->done_;
-      };
-      clock_.AwaitWithDeadline(&watch->mu_, absl::Condition(&answered),
-                               std::min(deadline, clock_.MonotonicNow() + options_.attempt_timeout));
-      if (watch->created_) return watch;
-      last = watch->done_ ? watch->ended_
-                          : absl::DeadlineExceededError(absl::StrCat(
-                                "etcd Watch at ", member.address, ": not confirmed within ",
-                                absl::FormatDuration(options_.attempt_timeout)));
-      if (watch->done_ && !MayHaveReachedEtcd(last.code())) return last;
+      EtcdWatch* w = watch.get();
+      w->reader_ = std::thread([w] { w->ReadLoop(); });
+      bool created = false;
+      {
+        absl::MutexLock lock(&w->mu_);
+        auto answered = [w]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
+          return w->created_ || w->done_;
+        };
+        clock_.AwaitWithDeadline(
+            &w->mu_, absl::Condition(&answered),
+            std::min(deadline, clock_.MonotonicNow() + options_.attempt_timeout));
+        created = w->created_;
+        last = w->done_ ? w->ended_
+                        : absl::DeadlineExceededError(absl::StrCat(
+                              "etcd Watch at ", member.address, ": not confirmed within ",
+                              absl::FormatDuration(options_.attempt_timeout)));
+      }
+      if (created) return watch;
+      if (!MayHaveReachedEtcd(last.code())) return last;
     } else {
       last = WithContext(FromGrpcStatus(watch->stream_->Finish()), "etcd Watch at ",
                          member.address);

@@ -136,7 +136,7 @@ TEST(EtcdLeaderKillTest, NoAcknowledgedCheckpointIsLostOrMovesBackWhenTheLeaderD
   // Writers: each checkpoints its leases with rising sequence numbers; an error (the election)
   // is retried with the same number, as a poller does.
   absl::Mutex ack_mu;
-  int acknowledged ABSL_GUARDED_BY(ack_mu) = 0;
+  int acknowledged = 0;  // guarded by ack_mu
   std::atomic<bool> stop{false};
   std::vector<std::map<std::string, uint64_t>> acked(kThreads);  // per thread: lease → highest
   std::vector<int> errors(kThreads, 0);

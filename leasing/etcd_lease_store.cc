@@ -83,7 +83,7 @@ absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
   etcd::Txn txn;
   // Every row's key, and whether the write leaves it in place (put) or not (delete).
   std::vector<std::pair<std::string, bool>> rows;
-  auto fence = [&](const std::string& key) {
+  auto fence = [&](const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = revisions_.find(key);
     txn.compares.push_back(etcd::Compare::ModRevision(key, etcd::Compare::kEqual,
                                                       it == revisions_.end() ? 0 : it->second));
