@@ -73,8 +73,9 @@ class EtcdLeaseStore : public LeaseStore {
   absl::Status Write(const LeaseStoreWrite& write) override;
 
   // Reads every row at one revision and remembers each row's mod_revision; clears staleness.
-  // Errors: DATA_LOSS for a row that does not decode or holds another lease or poller than its
-  // key says; the client's.
+  // What a table being (re)built calls: a live table whose store reloads beneath it would write
+  // rows computed from what it held before, past the compares. Errors: DATA_LOSS for a row that
+  // does not decode or holds another lease or poller than its key says; the client's.
   absl::StatusOr<LeaseStoreContents> Load() override;
 
   // Whether writes are refused until the next Load.
