@@ -605,25 +605,83 @@ absl::StatusOr<Lease> LeaseTable::Checkpoint(const LeaseKey& key, const std::str
       checkpoint.type != CheckpointType::kShardEnd) {
     return absl::InvalidArgumentError("checkpoint.type: must be SEQUENCE_NUMBER or SHARD_END");
   }
-  absl::MutexLock lock(&mu_);
+  // Group commit (LevelDB's writer queue): the call queues itself; while another call writes a
+  // group, it waits. When no group is being written, the first call to notice takes every
+  // queued checkpoint, its own included, and writes them in one store write; the others find
+  // their answers without taking the table's lock.
+  PendingCheckpoint me{&key, &poller_id, lease_counter, &checkpoint};
+  std::vector<PendingCheckpoint*> group;
+  {
+    absl::MutexLock queue_lock(&queue_mu_);
+    queued_checkpoints_.push_back(&me);
+    auto answered_or_free = [this, &me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+      return me.done || !committing_checkpoints_;
+    };
+    queue_mu_.Await(absl::Condition(&answered_or_free));
+    if (me.done) return std::move(me.result);
+    committing_checkpoints_ = true;
+    group.swap(queued_checkpoints_);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    CommitCheckpoints(group);
+  }
+  absl::MutexLock queue_lock(&queue_mu_);
+  for (PendingCheckpoint* p : group) p->done = true;
+  committing_checkpoints_ = false;
+  return std::move(me.result);
+}
+
+void LeaseTable::CommitCheckpoints(const std::vector<PendingCheckpoint*>& group) {
   const MonotonicTime now = clock_.MonotonicNow();
-  ASSIGN_OR_RETURN(const LeaseEntry* entry, FindFenced(key, poller_id, lease_counter));
-  const leasing::Checkpoint& current = entry->record.checkpoint;
-  const bool backwards = current.type == CheckpointType::kShardEnd ||
-                         (checkpoint.type == CheckpointType::kSequenceNumber &&
-                          current.type == CheckpointType::kSequenceNumber &&
-                          checkpoint.sequence_number <= current.sequence_number);
-  if (backwards) return ToLease(*entry, now);  // accepted and ignored: never backwards
-  LeaseRecord r = entry->record;
-  r.checkpoint = checkpoint;
-  r.checkpoint.timestamp = absl::UnixEpoch();
-  if (checkpoint.type == CheckpointType::kShardEnd) r.checkpoint.sequence_number = 0;
-  r.owner_switches_since_checkpoint = 0;
   Mutation m;
   m.sync = options_.sync_writes;
-  m.leases[key] = std::move(r);
-  RETURN_IF_ERROR(Commit(std::move(m)));
-  return ToLease(leases_.at(key), now);
+  // Each checkpoint is checked on its own, in queue order, against the lease as the earlier ones
+  // of the group leave it: a fenced or backward one fails or is ignored alone. Checkpoints do not
+  // change owners or counters, so fencing reads memory.
+  enum class Outcome { kRefused, kIgnored, kWritten };
+  std::vector<Outcome> outcomes(group.size(), Outcome::kIgnored);
+  for (size_t i = 0; i < group.size(); ++i) {
+    PendingCheckpoint& p = *group[i];
+    absl::StatusOr<const LeaseEntry*> entry = FindFenced(*p.key, *p.poller_id, p.lease_counter);
+    if (!entry.ok()) {
+      p.result = entry.status();
+      outcomes[i] = Outcome::kRefused;
+      continue;
+    }
+    const LeaseRecord& staged = *Staged(m, *p.key);
+    const leasing::Checkpoint& current = staged.checkpoint;
+    const bool backwards = current.type == CheckpointType::kShardEnd ||
+                           (p.checkpoint->type == CheckpointType::kSequenceNumber &&
+                            current.type == CheckpointType::kSequenceNumber &&
+                            p.checkpoint->sequence_number <= current.sequence_number);
+    if (backwards) continue;  // accepted and ignored: never backwards
+    LeaseRecord r = staged;
+    r.checkpoint = *p.checkpoint;
+    r.checkpoint.timestamp = absl::UnixEpoch();
+    if (p.checkpoint->type == CheckpointType::kShardEnd) r.checkpoint.sequence_number = 0;
+    r.owner_switches_since_checkpoint = 0;
+    m.leases[*p.key] = std::move(r);
+    outcomes[i] = Outcome::kWritten;
+  }
+  const absl::Status committed = Commit(std::move(m));
+  for (size_t i = 0; i < group.size(); ++i) {
+    PendingCheckpoint& p = *group[i];
+    if (outcomes[i] == Outcome::kRefused) continue;
+    if (outcomes[i] == Outcome::kWritten && !committed.ok()) {
+      p.result = committed;  // the group's write failed: nothing changed
+    } else {
+      p.result = ToLease(leases_.at(*p.key), now);
+    }
+  }
+}
+
+bool LeaseTable::WaitForQueuedCheckpoints(int n, absl::Duration real_timeout) {
+  absl::MutexLock queue_lock(&queue_mu_);
+  auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+    return static_cast<int>(queued_checkpoints_.size()) >= n;
+  };
+  return queue_mu_.AwaitWithTimeout(absl::Condition(&enough), real_timeout);
 }
 
 absl::StatusOr<Lease> LeaseTable::GetLease(const LeaseKey& key) {

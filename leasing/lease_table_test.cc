@@ -1,3 +1,5 @@
+// The lease table's specification. The same suite runs over each store (lease_table_test:
+// RocksDB; lease_table_etcd_test: etcd), which testing/test_lease_store.h hands the fixture.
 #include "leasing/lease_table.h"
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "leasing/lease_store.h"
 #include "leasing/testing/failing_lease_store.h"
+#include "leasing/testing/test_lease_store.h"
 
 namespace tributary::leasing {
 namespace {
@@ -68,12 +71,12 @@ std::string Dump(LeaseTable& table) {
 class LeaseTableTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = tributary::testing::NewTempDir("lease_table_test");
+    dir_ = testing::NewTestLeaseStoreLocation();
     Open();
   }
 
   void Open() {
-    auto base = RocksDbLeaseStore::Open(dir_);
+    auto base = testing::OpenTestLeaseStore(dir_);
     ASSERT_TRUE(base.ok()) << base.status();
     base_ = std::move(base).value();
     store_ = std::make_unique<testing::FailingLeaseStore>(*base_);
@@ -160,8 +163,8 @@ class LeaseTableTest : public ::testing::Test {
 
   FakeClock clock_;
   LeaseTableOptions options_{absl::Seconds(10), absl::Seconds(30), false};
-  std::string dir_;
-  std::unique_ptr<RocksDbLeaseStore> base_;
+  std::string dir_;  // where the store keeps its rows (testing/test_lease_store.h)
+  std::unique_ptr<LeaseStore> base_;
   std::unique_ptr<testing::FailingLeaseStore> store_;
   std::unique_ptr<LeaseTable> table_;
 };
@@ -1057,7 +1060,7 @@ TEST_F(LeaseTableTest, BadInputIsRejectedWithTheFieldNamed) {
 
 TEST(LeaseTableOptionsTest, BadOptionsAreRejected) {
   FakeClock clock;
-  auto store = RocksDbLeaseStore::Open(tributary::testing::NewTempDir("options"));
+  auto store = testing::OpenTestLeaseStore(testing::NewTestLeaseStoreLocation());
   ASSERT_TRUE(store.ok());
   EXPECT_EQ(LeaseTable::Create(clock, **store, {absl::ZeroDuration(), absl::Seconds(1), false})
                 .status()
@@ -1111,6 +1114,140 @@ TEST_F(LeaseTableTest, ConcurrentAcquiresNeverGiveALeaseTwoOwners) {
   EXPECT_EQ(total, all.size()) << "a lease was granted twice";
   EXPECT_EQ(all.size(), static_cast<size_t>(kLeases));
   for (int i = 0; i < kLeases; ++i) EXPECT_EQ(Counter(Key(Shard(i))), 2);
+}
+
+// ---- Group commit ----
+
+// A store that passes writes through to `base`, and can hold one write until released, so that
+// a test knows other calls arrive while a write is in flight.
+class GateStore : public LeaseStore {
+ public:
+  explicit GateStore(LeaseStore& base) : base_(base) {}
+  void HoldNextWrite() {
+    absl::MutexLock lock(&mu_);
+    hold_next_ = true;
+  }
+  // Blocks (real time, a failure guard) until a write is held.
+  bool WaitUntilHeld() {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&held_), absl::Seconds(10));
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    held_ = false;
+  }
+  int writes() {
+    absl::MutexLock lock(&mu_);
+    return writes_;
+  }
+  absl::Status Write(const LeaseStoreWrite& write) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++writes_;
+      if (hold_next_) {
+        hold_next_ = false;
+        held_ = true;
+        auto released = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !held_; };
+        mu_.Await(absl::Condition(&released));
+      }
+    }
+    return base_.Write(write);
+  }
+  absl::StatusOr<LeaseStoreContents> Load() override { return base_.Load(); }
+
+ private:
+  LeaseStore& base_;
+  absl::Mutex mu_;
+  bool hold_next_ ABSL_GUARDED_BY(mu_) = false;
+  bool held_ ABSL_GUARDED_BY(mu_) = false;
+  int writes_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class GroupCommitTest : public LeaseTableTest {
+ protected:
+  static constexpr int kWaiting = 6;
+
+  void SetUp() override {
+    LeaseTableTest::SetUp();
+    CreateLeases(kWaiting + 1);
+    Register("p1");
+    ASSERT_THAT(Acquire("p1"), SizeIs(kWaiting + 1));
+    // A table of its own over the same rows, writing through the gate.
+    gate_ = std::make_unique<GateStore>(*store_);
+    auto table = LeaseTable::Create(clock_, *gate_, options_);
+    ASSERT_TRUE(table.ok()) << table.status();
+    gated_ = std::move(table).value();
+  }
+
+  // Checkpoints shard 0 while its write is held, then sends `later` checkpoints (shard i + 1 at
+  // counters[i]) while it is, and lets the write go once they all wait. Returns each later
+  // call's outcome.
+  std::vector<absl::Status> CheckpointWhileAWriteIsHeld(std::vector<int64_t> counters) {
+    gate_->HoldNextWrite();
+    std::thread first([&] {
+      EXPECT_TRUE(gated_->Checkpoint(Key(Shard(0)), "p1", 1, SequenceNumber(10)).ok());
+    });
+    EXPECT_TRUE(gate_->WaitUntilHeld()) << "the first checkpoint's write never came";
+    std::vector<absl::Status> outcomes(counters.size());
+    std::vector<std::thread> later;
+    for (size_t i = 0; i < counters.size(); ++i) {
+      later.emplace_back([&, i] {
+        outcomes[i] = gated_->Checkpoint(Key(Shard(static_cast<int>(i) + 1)), "p1", counters[i],
+                                         SequenceNumber(100 + i))
+                          .status();
+      });
+    }
+    EXPECT_TRUE(gated_->WaitForQueuedCheckpoints(static_cast<int>(counters.size()),
+                                                 absl::Seconds(10)))
+        << "the later checkpoints did not queue";
+    gate_->Release();
+    first.join();
+    for (std::thread& t : later) t.join();
+    return outcomes;
+  }
+  Checkpoint StoredCheckpoint(int shard) {
+    return gated_->GetLease(Key(Shard(shard)))->record.checkpoint;
+  }
+
+  std::unique_ptr<GateStore> gate_;
+  std::unique_ptr<LeaseTable> gated_;
+};
+
+TEST_F(GroupCommitTest, CheckpointsArrivingDuringAWriteShareTheNextWrite) {
+  std::vector<absl::Status> outcomes =
+      CheckpointWhileAWriteIsHeld(std::vector<int64_t>(kWaiting, 1));
+  for (const absl::Status& s : outcomes) EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(gate_->writes(), 2) << "the first checkpoint's write, then one for all that waited";
+  for (int i = 1; i <= kWaiting; ++i) EXPECT_EQ(StoredCheckpoint(i), SequenceNumber(100 + i - 1));
+  Restart();  // and they are in the store
+  EXPECT_EQ(Get(Key(Shard(kWaiting))).record.checkpoint, SequenceNumber(100 + kWaiting - 1));
+}
+
+TEST_F(GroupCommitTest, FencedCheckpointInAGroupFailsAlone) {
+  std::vector<int64_t> counters(kWaiting, 1);
+  counters[2] = 7;  // stale
+  std::vector<absl::Status> outcomes = CheckpointWhileAWriteIsHeld(counters);
+  for (int i = 0; i < kWaiting; ++i) {
+    if (i == 2) {
+      EXPECT_EQ(outcomes[i].code(), absl::StatusCode::kFailedPrecondition) << outcomes[i];
+      EXPECT_EQ(StoredCheckpoint(i + 1).type, CheckpointType::kTrimHorizon);
+    } else {
+      EXPECT_TRUE(outcomes[i].ok()) << outcomes[i];
+      EXPECT_EQ(StoredCheckpoint(i + 1), SequenceNumber(100 + i));
+    }
+  }
+  EXPECT_EQ(gate_->writes(), 2);
+}
+
+TEST_F(GroupCommitTest, FailedGroupWriteFailsEveryCheckpointInItAndChangesNothing) {
+  store_->FailNthWrite(2);  // the first checkpoint's write passes, the group's fails
+  std::vector<absl::Status> outcomes =
+      CheckpointWhileAWriteIsHeld(std::vector<int64_t>(kWaiting, 1));
+  for (const absl::Status& s : outcomes) EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  for (int i = 1; i <= kWaiting; ++i) {
+    EXPECT_EQ(StoredCheckpoint(i).type, CheckpointType::kTrimHorizon) << "memory unchanged";
+  }
+  EXPECT_EQ(StoredCheckpoint(0), SequenceNumber(10));
 }
 
 // ---- Persistence ----

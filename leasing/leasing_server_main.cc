@@ -1,21 +1,36 @@
 // leasing_server: the tributary.v1.Leasing service on its own (flags and wiring only).
 //
 //   leasing_server --data_dir=/var/lib/tributary/leasing [--listen=127.0.0.1:4562]
+//   leasing_server --coordination=etcd://10.0.0.1:2379,10.0.0.2:2379,10.0.0.3:2379
+//
+// With --coordination the lease table lives in etcd (cluster mode, issue 19) instead of RocksDB.
+#include <unistd.h>
+
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
 #include "common/server_main.h"
+#include "etcd/etcd_client.h"
+#include "etcd/etcd_url.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
+#include "leasing/etcd_lease_store.h"
 #include "leasing/lease_table.h"
 #include "leasing/leasing_service.h"
 
 DEFINE_string(listen, "127.0.0.1:4562", "host:port to serve tributary.v1.Leasing on (port 0: any)");
-DEFINE_string(data_dir, "", "Directory of the lease table's RocksDB database (required)");
+DEFINE_string(data_dir, "",
+              "Directory of the lease table's RocksDB database (required without --coordination)");
+DEFINE_string(coordination, "",
+              "etcd://HOST:PORT[,HOST:PORT...]: keep the lease table in this etcd cluster "
+              "instead of RocksDB (cluster mode); empty: RocksDB in --data_dir");
+DEFINE_string(etcd_prefix, "/tributary/leasing/",
+              "With --coordination: the etcd key prefix of the lease table (ends with '/')");
 DEFINE_int64(lease_duration_ms, 10000,
              "A lease whose owner has not heartbeated for this long is expired");
 DEFINE_int64(forget_poller_after_ms, 3600000,
@@ -36,8 +51,22 @@ int main(int argc, char** argv) {
     LOG(ERROR) << s.message();
     return 2;
   }
-  if (FLAGS_data_dir.empty()) {
-    LOG(ERROR) << "--data_dir is required";
+  std::vector<std::string> etcd_endpoints;
+  if (!FLAGS_coordination.empty()) {
+    absl::StatusOr<std::vector<std::string>> parsed =
+        tributary::etcd::ParseEtcdUrl(FLAGS_coordination);
+    if (!parsed.ok()) {
+      LOG(ERROR) << "--coordination=" << parsed.status().message();
+      return 2;
+    }
+    etcd_endpoints = *std::move(parsed);
+    if (!FLAGS_data_dir.empty()) {
+      LOG(ERROR) << "--data_dir and --coordination exclude each other: the lease table lives in "
+                    "RocksDB or in etcd";
+      return 2;
+    }
+  } else if (FLAGS_data_dir.empty()) {
+    LOG(ERROR) << "--data_dir is required (or --coordination=etcd://...)";
     return 2;
   }
   tributary::leasing::LeaseTableOptions options;
@@ -45,8 +74,39 @@ int main(int argc, char** argv) {
   options.min_hold = absl::Milliseconds(FLAGS_min_hold_ms);
   options.forget_poller_after = absl::Milliseconds(FLAGS_forget_poller_after_ms);
   options.sync_writes = FLAGS_sync_writes;
-  auto stack = tributary::leasing::LeasingStack::Create(tributary::RealClock::Get(), FLAGS_data_dir,
-                                                        options);
+  // Cluster mode: the client outlives the stack (declared first).
+  std::unique_ptr<tributary::etcd::EtcdClient> etcd;
+  absl::StatusOr<std::unique_ptr<tributary::leasing::LeasingStack>> stack;
+  if (etcd_endpoints.empty()) {
+    stack = tributary::leasing::LeasingStack::Create(tributary::RealClock::Get(), FLAGS_data_dir,
+                                                     options);
+  } else {
+    tributary::etcd::EtcdClientOptions etcd_options;
+    etcd_options.endpoints = etcd_endpoints;
+    auto client = tributary::etcd::EtcdClient::Create(tributary::RealClock::Get(), etcd_options);
+    if (!client.ok()) {
+      LOG(ERROR) << "--coordination: " << client.status();
+      return 2;
+    }
+    etcd = *std::move(client);
+    tributary::leasing::EtcdLeaseStoreOptions store_options;
+    store_options.prefix = FLAGS_etcd_prefix;
+    // A stale store refuses every write until the table reloads: exit, and let the supervisor's
+    // restart reload it (everything acknowledged is in etcd).
+    store_options.on_stale = [](const absl::Status& why) {
+      LOG(ERROR) << "exiting to reload the lease table: " << why;
+      google::FlushLogFiles(google::GLOG_INFO);
+      _exit(1);
+    };
+    auto store = tributary::leasing::EtcdLeaseStore::Create(*etcd, store_options);
+    if (!store.ok()) {
+      LOG(ERROR) << "--etcd_prefix: " << store.status();
+      return 2;
+    }
+    stack = tributary::leasing::LeasingStack::Create(
+        tributary::RealClock::Get(),
+        std::unique_ptr<tributary::leasing::LeaseStore>(*std::move(store)), options);
+  }
   if (!stack.ok()) {
     LOG(ERROR) << "opening the lease table: " << stack.status();
     return 1;
@@ -62,7 +122,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   LOG(INFO) << "leasing_server serving on " << (*server)->address() << ", data in "
-            << FLAGS_data_dir;
+            << (etcd_endpoints.empty() ? FLAGS_data_dir
+                                       : FLAGS_coordination + " under " + FLAGS_etcd_prefix);
   const int signal = tributary::WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal << ": shutting down";
   (*server)->Shutdown();

@@ -409,8 +409,14 @@ grpc::Status LeasingService::SummarizeLeases(grpc::ServerContext*,
 
 absl::StatusOr<std::unique_ptr<LeasingStack>> LeasingStack::Create(
     Clock& clock, const std::string& data_dir, const LeaseTableOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<RocksDbLeaseStore> store, RocksDbLeaseStore::Open(data_dir));
+  return Create(clock, std::unique_ptr<LeaseStore>(std::move(store)), options);
+}
+
+absl::StatusOr<std::unique_ptr<LeasingStack>> LeasingStack::Create(
+    Clock& clock, std::unique_ptr<LeaseStore> store, const LeaseTableOptions& options) {
   std::unique_ptr<LeasingStack> stack(new LeasingStack());
-  ASSIGN_OR_RETURN(stack->store_, RocksDbLeaseStore::Open(data_dir));
+  stack->store_ = std::move(store);
   ASSIGN_OR_RETURN(stack->table_, LeaseTable::Create(clock, *stack->store_, options));
   stack->service_ = std::make_unique<LeasingService>(*stack->table_);
   return stack;

@@ -89,6 +89,11 @@ class LeasingStack {
   static absl::StatusOr<std::unique_ptr<LeasingStack>> Create(Clock& clock,
                                                               const std::string& data_dir,
                                                               const LeaseTableOptions& options);
+  // Over a store of the caller's (cluster mode: an EtcdLeaseStore), which the stack owns.
+  // Errors: those of LeaseTable::Create.
+  static absl::StatusOr<std::unique_ptr<LeasingStack>> Create(Clock& clock,
+                                                              std::unique_ptr<LeaseStore> store,
+                                                              const LeaseTableOptions& options);
 
   LeaseTable& table() { return *table_; }
   LeasingService& service() { return *service_; }
@@ -96,7 +101,7 @@ class LeasingStack {
  private:
   LeasingStack() = default;
 
-  std::unique_ptr<RocksDbLeaseStore> store_;
+  std::unique_ptr<LeaseStore> store_;
   std::unique_ptr<LeaseTable> table_;
   std::unique_ptr<LeasingService> service_;
 };

@@ -34,6 +34,12 @@ PACKAGES=(
   python3-h2
   nghttp2-client
   curl
+  # Cluster mode (issue 19): the etcd server and etcdctl for tests, and etcd's .proto files
+  # (golang-etcd-server-dev; it pulls in the gogo and googleapis protos they import) for the
+  # C++ stubs in etcd/.
+  etcd-server
+  etcd-client
+  golang-etcd-server-dev
 )
 
 missing=()
