@@ -95,6 +95,9 @@ void HttpTestServer::Accept() {
 
 void HttpTestServer::Serve(std::shared_ptr<Connection> c) {
   beast::flat_buffer buffer;
+  // Beast reads at most the buffer's free capacity at a time (and at least 512 bytes): without
+  // room, a 3 MB body takes thousands of reads (BENCHMARKS.md, run 9).
+  buffer.reserve(1 << 20);
   while (!stopping_) {
     c->idle = true;
     http::request_parser<http::string_body> parser;
