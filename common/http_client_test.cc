@@ -1,8 +1,10 @@
 #include "common/http_client.h"
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/testing/http_test_server.h"
 #include "gtest/gtest.h"
@@ -127,6 +129,68 @@ TEST_F(HttpClientTest, AnOversizedReplyIsResourceExhausted) {
 TEST_F(HttpClientTest, AnUnresolvableHostIsUnavailable) {
   peer_ = HttpPeer{false, "no-such-host.invalid", 80};
   absl::StatusOr<HttpReply> reply = Post("{}");
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+}
+
+// HTTPS against a server whose self-signed certificate (common/testing/testdata) names
+// localhost and 127.0.0.1.
+class HttpsClientTest : public ::testing::Test {
+ protected:
+  static std::string TestData(const std::string& file) {
+    return absl::StrCat(getenv("TEST_SRCDIR"), "/", getenv("TEST_WORKSPACE"),
+                        "/common/testing/testdata/", file);
+  }
+  void StartServer(const std::string& name) {
+    const TestTlsFiles tls{TestData(name + "_cert.pem"), TestData(name + "_key.pem")};
+    auto server = HttpTestServer::Start(
+        [](const TestHttpRequest& r) { return TestHttpReply{200, {}, "tls:" + r.body}; }, &tls);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+  std::unique_ptr<HttpClient> Client(const std::string& ca_file) {
+    HttpClientOptions options;
+    options.ca_file = ca_file;
+    auto client = HttpClient::Create(options);
+    EXPECT_TRUE(client.ok()) << client.status();
+    return client.ok() ? *std::move(client) : nullptr;
+  }
+  absl::StatusOr<HttpReply> Post(HttpClient& client, const std::string& host) {
+    return client.Post(HttpPeer{true, host, server_->port()}, "/", "x", {}, kGuard);
+  }
+
+  std::unique_ptr<HttpTestServer> server_;
+};
+
+TEST_F(HttpsClientTest, ATrustedCertificateNamingTheHostIsAccepted) {
+  StartServer("localhost");
+  std::unique_ptr<HttpClient> client = Client(TestData("localhost_cert.pem"));
+  ASSERT_NE(client, nullptr);
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    absl::StatusOr<HttpReply> reply = Post(*client, host);
+    ASSERT_TRUE(reply.ok()) << host << ": " << reply.status();
+    EXPECT_EQ(reply->body, "tls:x");
+  }
+  absl::StatusOr<HttpReply> again = Post(*client, "127.0.0.1");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(server_->connections(), 2) << "one kept-alive connection per host";
+}
+
+TEST_F(HttpsClientTest, AnUntrustedCertificateIsUnavailable) {
+  StartServer("localhost");
+  std::unique_ptr<HttpClient> client = Client("");  // the system's authorities only
+  ASSERT_NE(client, nullptr);
+  absl::StatusOr<HttpReply> reply = Post(*client, "127.0.0.1");
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+  EXPECT_NE(reply.status().message().find("TLS handshake"), absl::string_view::npos);
+}
+
+TEST_F(HttpsClientTest, ACertificateForAnotherHostIsUnavailable) {
+  StartServer("other");
+  std::unique_ptr<HttpClient> client = Client(TestData("other_cert.pem"));
+  ASSERT_NE(client, nullptr);
+  absl::StatusOr<HttpReply> reply = Post(*client, "127.0.0.1");
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/ssl.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 
@@ -22,6 +23,10 @@ using tcp = asio::ip::tcp;
 struct HttpTestServer::Acceptor {
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
+};
+
+struct HttpTestServer::Tls {
+  asio::ssl::context context{asio::ssl::context::tls_server};
 };
 
 struct HttpTestServer::Connection {
@@ -38,9 +43,20 @@ std::string TestHttpRequest::Header(absl::string_view name) const {
   return "";
 }
 
-absl::StatusOr<std::unique_ptr<HttpTestServer>> HttpTestServer::Start(Handler handler) {
+absl::StatusOr<std::unique_ptr<HttpTestServer>> HttpTestServer::Start(Handler handler,
+                                                                      const TestTlsFiles* tls) {
   std::unique_ptr<HttpTestServer> server(new HttpTestServer());
   server->handler_ = std::move(handler);
+  if (tls != nullptr) {
+    server->tls_ = std::make_unique<Tls>();
+    beast::error_code ec;
+    server->tls_->context.use_certificate_chain_file(tls->certificate_file, ec);
+    if (!ec) {
+      server->tls_->context.use_private_key_file(tls->private_key_file, asio::ssl::context::pem,
+                                                 ec);
+    }
+    if (ec) return absl::InvalidArgumentError(absl::StrCat("HttpTestServer: TLS: ", ec.message()));
+  }
   server->acceptor_ = std::make_unique<Acceptor>();
   tcp::acceptor& acceptor = server->acceptor_->acceptor;
   beast::error_code ec;
@@ -94,18 +110,34 @@ void HttpTestServer::Accept() {
 }
 
 void HttpTestServer::Serve(std::shared_ptr<Connection> c) {
+  if (tls_ == nullptr) {
+    ServeOn(*c, c->socket);
+  } else {
+    asio::ssl::stream<tcp::socket&> stream(c->socket, tls_->context);
+    beast::error_code ec;
+    stream.handshake(asio::ssl::stream_base::server, ec);
+    if (!ec) ServeOn(*c, stream);
+  }
+  c->idle = false;
+  // Closed when the server is destroyed (open_ holds it): closing here could race with a
+  // Shutdown() of the same descriptor from another thread.
+  c->Shutdown();
+}
+
+template <typename Stream>
+void HttpTestServer::ServeOn(Connection& c, Stream& stream) {
   beast::flat_buffer buffer;
   // Beast reads at most the buffer's free capacity at a time (and at least 512 bytes): without
   // room, a 3 MB body takes thousands of reads (BENCHMARKS.md, run 9).
   buffer.reserve(1 << 20);
   while (!stopping_) {
-    c->idle = true;
+    c.idle = true;
     http::request_parser<http::string_body> parser;
     parser.body_limit(64 << 20);
     beast::error_code ec;
-    http::read(c->socket, buffer, parser, ec);
-    c->idle = false;
-    if (ec) break;
+    http::read(stream, buffer, parser, ec);
+    c.idle = false;
+    if (ec) return;
     http::request<http::string_body> request = parser.release();
     TestHttpRequest in;
     in.method = std::string(request.method_string());
@@ -115,20 +147,16 @@ void HttpTestServer::Serve(std::shared_ptr<Connection> c) {
     }
     in.body = std::move(request.body());
     TestHttpReply out = handler_(in);
-    if (out.close_without_reply) break;
+    if (out.close_without_reply) return;
     http::response<http::string_body> response{static_cast<http::status>(out.status),
                                                request.version()};
     for (const auto& [name, value] : out.headers) response.set(name, value);
     response.body() = std::move(out.body);
     response.keep_alive(request.keep_alive());
     response.prepare_payload();
-    http::write(c->socket, response, ec);
-    if (ec || !response.keep_alive()) break;
+    http::write(stream, response, ec);
+    if (ec || !response.keep_alive()) return;
   }
-  c->idle = false;
-  // Closed when the server is destroyed (open_ holds it): closing here could race with a
-  // Shutdown() of the same descriptor from another thread.
-  c->Shutdown();
 }
 
 }  // namespace tributary

@@ -1,7 +1,8 @@
 // HttpTestServer: a small blocking HTTP/1.1 server on 127.0.0.1:0 whose answers a test scripts
 // (or a benchmark's no-op function gives): one thread accepts, one thread a connection reads a
 // request, calls the handler and writes its reply, keeping the connection alive as HTTP/1.1 says.
-// Boost.Beast; no TLS. Not for production: the AWS front door's server (aws/http_server.h) is.
+// Boost.Beast; HTTPS with a given certificate. Not for production: the AWS front door's server
+// (aws/http_server.h) is.
 //
 //   auto server = HttpTestServer::Start([](const TestHttpRequest& r) {
 //     return TestHttpReply{200, {{"Content-Type", "application/json"}}, "{}"};
@@ -44,12 +45,21 @@ struct TestHttpReply {
   bool close_without_reply = false;
 };
 
+// HTTPS: the server's certificate chain and private key, PEM files.
+struct TestTlsFiles {
+  std::string certificate_file;
+  std::string private_key_file;
+};
+
 class HttpTestServer {
  public:
   using Handler = std::function<TestHttpReply(const TestHttpRequest&)>;
 
-  // Listens on 127.0.0.1:0. Errors: UNAVAILABLE when it cannot listen.
-  static absl::StatusOr<std::unique_ptr<HttpTestServer>> Start(Handler handler);
+  // Listens on 127.0.0.1:0; with `tls`, speaks HTTPS (a failed handshake closes the
+  // connection). Errors: UNAVAILABLE when it cannot listen; INVALID_ARGUMENT when the TLS files
+  // cannot be read.
+  static absl::StatusOr<std::unique_ptr<HttpTestServer>> Start(
+      Handler handler, const TestTlsFiles* tls = nullptr);
   // Stops accepting, closes every connection and joins every thread.
   ~HttpTestServer();
 
@@ -67,11 +77,15 @@ class HttpTestServer {
   HttpTestServer() = default;
   void Accept();
   void Serve(std::shared_ptr<Connection> c);
+  template <typename Stream>
+  void ServeOn(Connection& c, Stream& stream);
 
   Handler handler_;
   int port_ = 0;
   struct Acceptor;
   std::unique_ptr<Acceptor> acceptor_;
+  struct Tls;
+  std::unique_ptr<Tls> tls_;  // null: plain HTTP
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> connections_{0};
   std::thread accept_thread_;

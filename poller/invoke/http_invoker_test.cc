@@ -1,5 +1,6 @@
 #include "poller/invoke/http_invoker.h"
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -156,6 +157,28 @@ TEST_F(HttpInvokerTest, AGrpcEndpointIsNotAnHttpOne) {
   absl::StatusOr<v1::InvokeResponse> reply = invoker_->Invoke("127.0.0.1:1", request_, kTimeout);
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(HttpInvokerTest, HttpsEndpointsAreCalledOverTls) {
+  const std::string testdata = absl::StrCat(getenv("TEST_SRCDIR"), "/", getenv("TEST_WORKSPACE"),
+                                            "/common/testing/testdata/");
+  const TestTlsFiles tls{testdata + "localhost_cert.pem", testdata + "localhost_key.pem"};
+  auto server = HttpTestServer::Start(
+      [](const TestHttpRequest&) {
+        return TestHttpReply{200, {}, R"({"batchItemFailures":[{"itemIdentifier":"42"}]})"};
+      },
+      &tls);
+  ASSERT_TRUE(server.ok()) << server.status();
+  HttpClientOptions options;
+  options.ca_file = testdata + "localhost_cert.pem";
+  auto client = HttpClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  HttpFunctionInvoker invoker(**client, clock_, LambdaAccount{});
+  absl::StatusOr<v1::InvokeResponse> reply = invoker.Invoke(
+      absl::StrCat("https://localhost:", (*server)->port(), kPath), request_, kTimeout);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->batch_item_failures_size(), 1);
+  EXPECT_EQ(reply->batch_item_failures(0).item_identifier(), "42");
 }
 
 // Records the endpoint it was called with.
