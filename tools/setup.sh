@@ -30,6 +30,7 @@ PACKAGES=(
   python3-boto3
   python3-cbor2
   awscli
+  nodejs
 )
 
 missing=()
