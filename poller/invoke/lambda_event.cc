@@ -237,7 +237,9 @@ std::string EncodeLambdaKinesisEvent(const LambdaAccount& account,
 v1::InvokeResponse DecodeLambdaResponse(absl::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == absl::string_view::npos) return {};
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  // Full precision: a state's numbers go back to the function as the reply wrote them (the
+  // default parse may land a decimal one unit off, and the state would drift per invocation).
+  doc.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());
   if (doc.HasParseError()) return Malformed("the reply is not JSON");
   if (doc.IsNull()) return {};
   if (!doc.IsObject()) return Malformed("the reply is not a JSON object");

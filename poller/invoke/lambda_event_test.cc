@@ -245,6 +245,18 @@ TEST(LambdaEventTest, StateValuesKeepTheirJsonTypesThroughARoundTrip) {
   EXPECT_TRUE(event["state"] == Parse(kState)) << Compact(event["state"]);
 }
 
+TEST(LambdaEventTest, StateNumbersComeBackDigitForDigit) {
+  const v1::InvokeResponse r = DecodeLambdaResponse(
+      R"({"state":{"a":0.1,"b":123456789.12345679,"c":1e-07,"d":2.2250738585072014e-308,)"
+      R"("e":-9223372036854775808,"f":18446744073709551615}})");
+  EXPECT_EQ(r.state().values().at("a"), "0.1");
+  EXPECT_EQ(r.state().values().at("b"), "123456789.12345679");
+  EXPECT_EQ(r.state().values().at("c"), "1e-7");
+  EXPECT_EQ(r.state().values().at("d"), "2.2250738585072014e-308");
+  EXPECT_EQ(r.state().values().at("e"), "-9223372036854775808");
+  EXPECT_EQ(r.state().values().at("f"), "18446744073709551615");
+}
+
 TEST(LambdaEventTest, RepliesWithoutFailuresAreCompleteSuccesses) {
   for (const char* body : {"", "  \n", "null", "{}", R"({"batchItemFailures":null})",
                            R"({"batchItemFailures":[]})", R"({"other":1})"}) {
