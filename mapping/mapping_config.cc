@@ -6,7 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/host_port.h"
+#include "mapping/function_endpoint.h"
 #include "common/status_macros.h"
 #include "common/stream_name.h"
 #include "mapping/record_filter.h"
@@ -130,13 +130,7 @@ int EffectiveTumblingWindowSeconds(const v1::EventSourceMappingConfiguration& co
 }
 
 absl::Status ValidateFunctionEndpoint(absl::string_view endpoint) {
-  if (endpoint.empty()) return absl::InvalidArgumentError("function_endpoint is required");
-  // The one address grammar of every binary's address flags (common/host_port.h).
-  if (!ParseHostPort(endpoint, AddressUse::kDial).ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "function_endpoint must be \"host:port\" with a port 1-65535, got \"", endpoint, "\""));
-  }
-  return absl::OkStatus();
+  return ValidateFunctionEndpoint("function_endpoint", endpoint);
 }
 
 absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(

@@ -15,7 +15,8 @@
 // destination_config.on_failure.destination   a stream name       none
 // function_response_types             REPORT_BATCH_ITEM_FAILURES   none
 // enabled                             bool                         true
-// function_endpoint                   "host:port" (port 1–65535)   exactly one of the two
+// function_endpoint                   "host:port", grpc:// or      exactly one of the two
+//                                     http(s):// (function_endpoint.h)
 // function_name                       a registered function        (see below)
 // function_timeout_seconds            1–900                        30; not with function_name
 // filter_criteria                     0–5 filters, each a pattern  none (no filtering)
@@ -69,8 +70,9 @@ int EffectiveTumblingWindowSeconds(const v1::EventSourceMappingConfiguration& co
 // The event_source_arn of a mapping on `stream_name`: "arn:tributary:stream/<stream_name>".
 std::string StreamArn(absl::string_view stream_name);
 
-// Checks a function endpoint: "host:port" with a non-empty host (a name, an IPv4 address or a
-// bracketed IPv6 address) and a decimal port 1–65535. Errors: INVALID_ARGUMENT.
+// Checks a function endpoint: "host:port" / "grpc://host:port" (gRPC) or
+// "http(s)://host[:port][/path]" (Lambda's event over HTTP), as mapping/function_endpoint.h says.
+// Errors: INVALID_ARGUMENT naming function_endpoint.
 absl::Status ValidateFunctionEndpoint(absl::string_view endpoint);
 
 // Validates `request` and returns the configuration it describes: every field copied, unset

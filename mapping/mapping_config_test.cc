@@ -83,6 +83,8 @@ INSTANTIATE_TEST_SUITE_P(
         CreateCase{"EndpointPortTooBig", [](R* r) { r->set_function_endpoint("localhost:65536"); }, "function_endpoint"},
         CreateCase{"EndpointNoHost", [](R* r) { r->set_function_endpoint(":80"); }, "function_endpoint"},
         CreateCase{"EndpointIpv6", [](R* r) { r->set_function_endpoint("[::1]:9000"); }, ""},
+        CreateCase{"EndpointLambdaHttp", [](R* r) { r->set_function_endpoint("http://127.0.0.1:9000/2015-03-31/functions/function/invocations"); }, ""},
+        CreateCase{"EndpointHttpPortZero", [](R* r) { r->set_function_endpoint("http://127.0.0.1:0/"); }, "function_endpoint must be"},
         CreateCase{"FunctionNameInsteadOfEndpoint", [](R* r) { r->clear_function_endpoint(); r->set_function_name("f"); }, ""},
         CreateCase{"FunctionNameAndEndpoint", [](R* r) { r->set_function_name("f"); }, "function_endpoint and function_name: give exactly one"},
         CreateCase{"FunctionNameWithTimeout", [](R* r) { r->clear_function_endpoint(); r->set_function_name("f"); r->set_function_timeout_seconds(5); }, "function_timeout_seconds cannot be set with function_name"},

@@ -16,6 +16,7 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   if (options.window_close_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("window_close_grace must be >= 0");
   }
+  if (absl::Status s = ValidateLambdaAccount(options.aws_account); !s.ok()) return s;
   std::unique_ptr<PollerNode> node(new PollerNode());
   node->store_client_ =
       std::make_unique<shard_store::ShardStoreClient>(MakeChannel(options.shard_store_address));
@@ -23,7 +24,16 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
       std::make_unique<leasing::LeasingClient>(MakeChannel(options.leasing_address));
   node->tracker_client_ = std::make_unique<stream_tracker::StreamTrackerClient>(
       MakeChannel(options.stream_tracker_address));
-  node->invoker_ = std::make_unique<GrpcFunctionInvoker>();
+  HttpClientOptions http_options;
+  http_options.ca_file = options.function_ca_file;
+  absl::StatusOr<std::unique_ptr<HttpClient>> http_client = HttpClient::Create(http_options);
+  if (!http_client.ok()) return http_client.status();
+  node->http_client_ = *std::move(http_client);
+  node->grpc_invoker_ = std::make_unique<GrpcFunctionInvoker>();
+  node->http_invoker_ =
+      std::make_unique<HttpFunctionInvoker>(*node->http_client_, clock, options.aws_account);
+  node->invoker_ =
+      std::make_unique<EndpointFunctionInvoker>(*node->grpc_invoker_, *node->http_invoker_);
   node->destination_ = std::make_unique<ShardStoreFailureDestination>(*node->store_client_);
   node->reader_ = std::make_unique<ShardStoreReader>(*node->store_client_);
   node->leases_ = std::make_unique<LeasingClientLeaseService>(*node->leasing_client_);

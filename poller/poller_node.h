@@ -19,7 +19,9 @@
 #include "common/clock.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "leasing/leasing_client.h"
+#include "common/http_client.h"
 #include "poller/grpc_adapters.h"
+#include "poller/invoke/http_invoker.h"
 #include "poller/poller.h"
 #include "poller/pollers_service.h"
 #include "poller/retrieval/shard_store_reader.h"
@@ -44,13 +46,19 @@ struct PollerNodeOptions {
   // Tumbling windows: how long after a window's end the clock closes a window with nothing
   // buffered or in flight (PollerOptions::window_close_grace). >= 0.
   absl::Duration window_close_grace = absl::Seconds(1);
+  // Functions reached over HTTP get Lambda's Kinesis event (poller/invoke/): the region and
+  // account its ARNs name (the AWS front door's --aws_region and --aws_account_id).
+  LambdaAccount aws_account;
+  // HTTPS function endpoints: a PEM file of the certificate authorities to trust; empty = the
+  // system's.
+  std::string function_ca_file;
 };
 
 class PollerNode {
  public:
   // Builds the node and binds the metrics endpoint. Errors: INVALID_ARGUMENT for an empty
-  // poller id, capacity < 1, invoke_threads < 1 or a negative window_close_grace; those of
-  // MetricsHttpServer::Start.
+  // poller id, capacity < 1, invoke_threads < 1, a negative window_close_grace, a malformed
+  // aws_account (ValidateLambdaAccount) or a function_ca_file that cannot be read; those of MetricsHttpServer::Start.
   static absl::StatusOr<std::unique_ptr<PollerNode>> Create(const PollerNodeOptions& options,
                                                             Clock& clock);
   ~PollerNode();
@@ -72,7 +80,10 @@ class PollerNode {
   std::unique_ptr<shard_store::ShardStoreClient> store_client_;
   std::unique_ptr<leasing::LeasingClient> leasing_client_;
   std::unique_ptr<stream_tracker::StreamTrackerClient> tracker_client_;
-  std::unique_ptr<GrpcFunctionInvoker> invoker_;
+  std::unique_ptr<GrpcFunctionInvoker> grpc_invoker_;
+  std::unique_ptr<HttpClient> http_client_;
+  std::unique_ptr<HttpFunctionInvoker> http_invoker_;
+  std::unique_ptr<EndpointFunctionInvoker> invoker_;
   std::unique_ptr<ShardStoreFailureDestination> destination_;
   std::unique_ptr<ShardStoreReader> reader_;
   std::unique_ptr<LeasingClientLeaseService> leases_;

@@ -31,6 +31,17 @@ DEFINE_string(stream_tracker, "127.0.0.1:4563",
               "Address of the stream tracker (tributary.v1.EventSourceMappings)");
 DEFINE_string(metrics_listen, "127.0.0.1:9464",
               "host:port for Prometheus GET /metrics; empty disables it");
+// The same flags as the AWS front door's (aws/aws_flags.h, which this binary does not link), as
+// stream_tracker_server has them: the region and account of Lambda's events.
+DEFINE_string(aws_region, "us-east-1",
+              "The region in the Lambda events sent to http(s) function endpoints (awsRegion, "
+              "ARNs).");
+DEFINE_string(aws_account_id, "000000000000",
+              "The account id (12 digits) in the ARNs of the Lambda events sent to http(s) "
+              "function endpoints.");
+DEFINE_string(function_ca_file, "",
+              "https function endpoints: a PEM file of the certificate authorities to trust "
+              "(default: the system's).");
 DEFINE_string(metrics_port_file, "",
               "After binding --metrics_listen, write its port to this file (for host:0)");
 
@@ -62,6 +73,13 @@ int main(int argc, char** argv) {
   options.leasing_address = FLAGS_leasing;
   options.stream_tracker_address = FLAGS_stream_tracker;
   options.metrics_listen = FLAGS_metrics_listen;
+  options.aws_account.region = FLAGS_aws_region;
+  options.aws_account.account_id = FLAGS_aws_account_id;
+  options.function_ca_file = FLAGS_function_ca_file;
+  if (absl::Status s = tributary::poller::ValidateLambdaAccount(options.aws_account); !s.ok()) {
+    LOG(ERROR) << "--" << s.message();
+    return 2;
+  }
   auto node = tributary::poller::PollerNode::Create(options, tributary::RealClock::Get());
   if (!node.ok()) {
     LOG(ERROR) << "starting poller: " << node.status();

@@ -6,7 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/host_port.h"
+#include "mapping/function_endpoint.h"
 #include "common/status_macros.h"
 
 namespace tributary::stream_tracker {
@@ -104,13 +104,8 @@ absl::StatusOr<std::string> ParseFunctionName(absl::string_view field,
 }
 
 absl::Status ValidateEndpoint(absl::string_view field, absl::string_view endpoint) {
-  if (endpoint.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
-  // The one address grammar of every binary's address flags and of mappings' function_endpoint.
-  if (!ParseHostPort(endpoint, AddressUse::kDial).ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " must be \"host:port\" with a port 1-65535, got \"", endpoint, "\""));
-  }
-  return absl::OkStatus();
+  // The one grammar of function endpoints, shared with mappings' function_endpoint.
+  return mapping::ValidateFunctionEndpoint(field, endpoint);
 }
 
 absl::StatusOr<v1::FunctionConfiguration> FunctionFromCreateRequest(

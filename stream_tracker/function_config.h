@@ -8,7 +8,9 @@
 // function_name                    a name: 1–64 characters of a-z A-Z 0-9 - _    required
 //                                  or its ARN, arn:aws:lambda:REGION:ACCOUNT:function:NAME
 //                                  with the tracker's region and account
-// endpoint                         "host:port" (port 1–65535; common/host_port.h) required
+// endpoint                         "host:port" / "grpc://host:port" (gRPC) or    required
+//                                  "http(s)://host[:port]/path" (Lambda's event;
+//                                  mapping/function_endpoint.h)
 // timeout_seconds                  1–900                                         3
 // reserved_concurrent_executions   >= 0                                          none reserved
 // max_items (ListFunctions)        1–10000                                       50
@@ -60,8 +62,8 @@ absl::StatusOr<std::string> ParseFunctionName(absl::string_view field,
                                               absl::string_view name_or_arn,
                                               const FunctionAccount& account);
 
-// Checks a function endpoint: "host:port" with a non-empty host and a decimal port 1–65535 (the
-// grammar of a mapping's function_endpoint). Errors: INVALID_ARGUMENT naming `field`.
+// Checks a function endpoint with mapping/function_endpoint.h's grammar (that of a mapping's
+// function_endpoint). Errors: INVALID_ARGUMENT naming `field`.
 absl::Status ValidateEndpoint(absl::string_view field, absl::string_view endpoint);
 
 // Validates `request` and returns the function it describes: the name (an ARN resolved to the

@@ -40,6 +40,7 @@ PACKAGES=(
   etcd-server
   etcd-client
   golang-etcd-server-dev
+  nodejs
 )
 
 missing=()

@@ -154,7 +154,8 @@ std::vector<CommandSpec> BuildCommands() {
     std::vector<FlagSpec> flags = {
         StreamFlag(),
         Str("function-endpoint",
-            "the function's gRPC address, host:port (or give --function-name)"),
+            "the function: host:port (gRPC) or an http(s):// URL (Lambda's event), or give "
+            "--function-name"),
         Str("function-name",
             "a registered function (name or ARN; see 'tribctl functions') instead of "
             "--function-endpoint: the mapping follows its endpoint and timeout"),
@@ -171,7 +172,7 @@ std::vector<CommandSpec> BuildCommands() {
     std::vector<FlagSpec> flags = {
         Str("uuid", "the mapping's UUID", true),
         Str("function-endpoint",
-            "the function's gRPC address (the mapping stops following a "
+            "the function: host:port (gRPC) or an http(s):// URL (the mapping stops following a "
             "registered function)"),
         Str("function-name", "point the mapping at a registered function (name or ARN)")};
     for (FlagSpec& f : MappingConfigFlags()) flags.push_back(std::move(f));
@@ -197,17 +198,21 @@ std::vector<CommandSpec> BuildCommands() {
   c.push_back(
       {"functions",
        "create",
-       "Registers a function: a name for a gRPC function address, with a timeout "
+       "Registers a function: a name for a function endpoint, with a timeout "
        "(CreateFunction).",
        {FunctionNameFlag(),
-        Str("function-endpoint", "the function's gRPC address, host:port", true),
+        Str("function-endpoint",
+            "host:port (gRPC) or an http(s):// URL (Lambda's event, e.g. "
+            "http://127.0.0.1:9000/2015-03-31/functions/function/invocations)",
+            true),
         Int("function-timeout-seconds", "deadline of one invocation, 1-900 (default 3)"),
         Int("reserved-concurrent-executions", "reserved concurrency, 0 or more (default: none)")}});
   c.push_back({"functions",
                "update",
                "Changes a function's address or timeout; every mapping that follows it applies "
                "the change from its next batch (UpdateFunction).",
-               {FunctionNameFlag(), Str("function-endpoint", "the function's gRPC address"),
+               {FunctionNameFlag(),
+                Str("function-endpoint", "host:port (gRPC) or an http(s):// URL"),
                 Int("function-timeout-seconds", "deadline of one invocation, 1-900")}});
   c.push_back({"functions", "get", "Shows a function (GetFunction).", {FunctionNameFlag()}});
   c.push_back({"functions",

@@ -45,8 +45,12 @@ DEFINE_int32(window_close_grace_ms, 1000,
              "Tumbling windows: how long after a window's end an idle window is closed (the "
              "shard's reader at its tip), in milliseconds.");
 DEFINE_int64(retention_trim_period_ms, 60000, "How often expired records are trimmed.");
+DEFINE_string(function_ca_file, "",
+              "https function endpoints: a PEM file of the certificate authorities to trust "
+              "(default: the system's).");
 // Defined by aws/aws_flags.cc: the region and account of the AWS front door's ARNs, which are also
-// those of the stream tracker's function ARNs.
+// those of the stream tracker's function ARNs and of the Lambda events the poller sends to
+// http(s) function endpoints.
 DECLARE_string(aws_region);
 DECLARE_string(aws_account_id);
 
@@ -131,6 +135,9 @@ int Serve() {
   poller_options.leasing_address = *address;
   poller_options.stream_tracker_address = *address;
   poller_options.metrics_listen = FLAGS_metrics_listen;
+  poller_options.aws_account.region = FLAGS_aws_region;
+  poller_options.aws_account.account_id = FLAGS_aws_account_id;
+  poller_options.function_ca_file = FLAGS_function_ca_file;
   auto poller = poller::PollerNode::Create(poller_options, clock);
   if (!poller.ok()) {
     LOG(ERROR) << "starting the poller: " << poller.status();

@@ -19,6 +19,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/testing/http_test_server.h"
+#include "rapidjson/document.h"
 #include "common/clock.h"
 #include "gflags/gflags.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -303,17 +305,65 @@ grpc::Status NoopFunction::Invoke(grpc::ServerContext*, const v1::InvokeRequest*
   }
   int64_t bytes = 0;
   for (const auto& r : request->records()) bytes += r.data().size();
+  Count(request->shard_id(), request->records_size(), bytes);
+  return grpc::Status::OK;
+}
+
+void NoopFunction::Count(const std::string& shard_id, int64_t records, int64_t bytes) {
+  const int64_t now = NowNanos();
   int64_t zero = 0;
   first_.compare_exchange_strong(zero, now);
   last_.store(now);
   invocations_.fetch_add(1);
   bytes_.fetch_add(bytes);
-  records_.fetch_add(request->records_size());
-  {
-    absl::MutexLock lock(&mu_);
-    last_by_shard_[request->shard_id()] = {now, WallSeconds()};
-  }
-  return grpc::Status::OK;
+  records_.fetch_add(records);
+  absl::MutexLock lock(&mu_);
+  last_by_shard_[shard_id] = {now, WallSeconds()};
+}
+
+class HttpFunctionServer::Impl {
+ public:
+  std::unique_ptr<HttpTestServer> server;
+};
+
+absl::StatusOr<std::unique_ptr<HttpFunctionServer>> HttpFunctionServer::Start() {
+  std::unique_ptr<HttpFunctionServer> f(new HttpFunctionServer());
+  f->function_ = std::make_unique<NoopFunction>();
+  f->impl_ = std::make_unique<Impl>();
+  NoopFunction* function = f->function_.get();
+  auto server = HttpTestServer::Start([function](const TestHttpRequest& request) {
+    rapidjson::Document event;
+    event.Parse(request.body.data(), request.body.size());
+    if (event.HasParseError() || !event.IsObject() || !event.HasMember("Records") ||
+        !event["Records"].IsArray()) {
+      return TestHttpReply{400, {}, "not a Lambda event"};
+    }
+    const rapidjson::Value& records = event["Records"];
+    std::string shard_id;
+    int64_t bytes = 0;
+    for (const rapidjson::Value& r : records.GetArray()) {
+      if (shard_id.empty()) {
+        const std::string event_id = r["eventID"].GetString();
+        shard_id = event_id.substr(0, event_id.find(':'));
+      }
+      bytes += r["kinesis"]["data"].GetStringLength() * 3 / 4;
+    }
+    if (shard_id.empty() && event.HasMember("shardId")) shard_id = event["shardId"].GetString();
+    function->Count(shard_id, records.Size(), bytes);
+    return TestHttpReply{200,
+                         {{"Content-Type", "application/json"}},
+                         "{\"state\":{},\"batchItemFailures\":[]}"};
+  });
+  if (!server.ok()) return server.status();
+  f->impl_->server = *std::move(server);
+  return f;
+}
+
+HttpFunctionServer::~HttpFunctionServer() = default;
+
+std::string HttpFunctionServer::endpoint() const {
+  return absl::StrCat("http://", impl_->server->address(),
+                      "/2015-03-31/functions/function/invocations");
 }
 
 int64_t NoopFunction::arrival(uint64_t id) const {

@@ -140,6 +140,10 @@ class NoopFunction final : public v1::Function::Service {
   grpc::Status Invoke(grpc::ServerContext* context, const v1::InvokeRequest* request,
                       v1::InvokeResponse* response) override;
 
+  // Counts one invocation of `shard_id` carrying `records` records of `bytes` data bytes, as
+  // Invoke does (the HTTP no-op function counts through it too).
+  void Count(const std::string& shard_id, int64_t records, int64_t bytes);
+
   int64_t records() const { return records_.load(); }
   int64_t invocations() const { return invocations_.load(); }
   int64_t bytes() const { return bytes_.load(); }
@@ -169,6 +173,26 @@ class FunctionServer {
  private:
   std::unique_ptr<NoopFunction> function_;
   std::unique_ptr<GrpcServer> server_;
+};
+
+// The same no-op function behind HTTP with Lambda's Kinesis event (the Lambda Runtime Interface
+// Emulator's interface; poller/invoke/lambda_event.h): each request's JSON is parsed (RapidJSON,
+// as a runtime would before calling a handler), its records counted through a NoopFunction, and
+// the reply is {"state":{},"batchItemFailures":[]} (a state, so that windows work too). Served by
+// common/testing/http_test_server (a thread per connection).
+class HttpFunctionServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<HttpFunctionServer>> Start();
+  ~HttpFunctionServer();
+  NoopFunction& function() { return *function_; }
+  // "http://127.0.0.1:PORT/2015-03-31/functions/function/invocations"
+  std::string endpoint() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<NoopFunction> function_;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Writes `count` records of `bytes` (ids first_id..) into `stream` with `clients` concurrent

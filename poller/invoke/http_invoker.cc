@@ -1,0 +1,92 @@
+#include "poller/invoke/http_invoker.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "mapping/function_endpoint.h"
+#include "rapidjson/document.h"
+
+namespace tributary::poller {
+namespace {
+
+using mapping::FunctionEndpoint;
+
+constexpr size_t kMaxQuotedBody = 256;
+
+std::string Excerpt(absl::string_view body) {
+  if (body.size() <= kMaxQuotedBody) return std::string(body);
+  return absl::StrCat(body.substr(0, kMaxQuotedBody), "...");
+}
+
+// "T" or "T: errorType: errorMessage" from Lambda's error shape
+// {"errorMessage": "...", "errorType": "...", "stackTrace": [...]}.
+std::string FunctionError(const std::string& header, absl::string_view body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject()) return header;
+  std::string out = header;
+  auto type = doc.FindMember("errorType");
+  if (type != doc.MemberEnd() && type->value.IsString()) {
+    absl::StrAppend(&out, ": ", type->value.GetString());
+  }
+  auto message = doc.FindMember("errorMessage");
+  if (message != doc.MemberEnd() && message->value.IsString()) {
+    absl::StrAppend(&out, ": ", Excerpt(message->value.GetString()));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::InvokeResponse> HttpFunctionInvoker::Invoke(const std::string& endpoint,
+                                                                const v1::InvokeRequest& request,
+                                                                absl::Duration timeout) {
+  absl::StatusOr<FunctionEndpoint> parsed = mapping::ParseFunctionEndpoint(endpoint);
+  if (!parsed.ok()) return parsed.status();
+  if (parsed->protocol == FunctionEndpoint::Protocol::kGrpc) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", endpoint, "\" is a gRPC endpoint, not an HTTP one"));
+  }
+  const HttpPeer peer{parsed->protocol == FunctionEndpoint::Protocol::kHttps, parsed->host,
+                      parsed->port};
+  const int64_t deadline_ms = absl::ToUnixMillis(clock_.Now() + timeout);
+  absl::StatusOr<HttpReply> reply =
+      client_.Post(peer, parsed->path, EncodeLambdaKinesisEvent(account_, request),
+                   {{"Content-Type", "application/json"},
+                    {"Lambda-Runtime-Deadline-Ms", absl::StrCat(deadline_ms)}},
+                   timeout);
+  if (!reply.ok()) return reply.status();
+  if (reply->status < 200 || reply->status > 299) {
+    const std::string message =
+        absl::StrCat("HTTP ", reply->status, " from ", endpoint, ": ", Excerpt(reply->body));
+    switch (reply->status) {
+      case 429:
+        return absl::ResourceExhaustedError(message);
+      case 502:
+      case 503:
+      case 504:
+        return absl::UnavailableError(message);
+      default:
+        return absl::UnknownError(message);
+    }
+  }
+  if (const std::string* error = reply->Header("X-Amz-Function-Error"); error != nullptr) {
+    v1::InvokeResponse response;
+    response.set_function_error(FunctionError(error->empty() ? "Unhandled" : *error, reply->body));
+    return response;
+  }
+  return DecodeLambdaResponse(reply->body);
+}
+
+absl::StatusOr<v1::InvokeResponse> EndpointFunctionInvoker::Invoke(
+    const std::string& endpoint, const v1::InvokeRequest& request, absl::Duration timeout) {
+  absl::StatusOr<FunctionEndpoint> parsed = mapping::ParseFunctionEndpoint(endpoint);
+  if (!parsed.ok()) return parsed.status();
+  if (parsed->protocol == FunctionEndpoint::Protocol::kGrpc) {
+    return grpc_.Invoke(parsed->HostPort(), request, timeout);
+  }
+  return http_.Invoke(endpoint, request, timeout);
+}
+
+}  // namespace tributary::poller
