@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "common/grpc_server.h"
+#include "common/metrics/process_metrics.h"
 
 namespace tributary::poller {
 
@@ -52,9 +53,13 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
                                            *node->destination_, *node->metrics_);
   node->service_ = std::make_unique<PollersService>(*node->metrics_);
   if (!options.metrics_listen.empty()) {
-    PollerMetrics* metrics = node->metrics_.get();
-    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http = MetricsHttpServer::Start(
-        options.metrics_listen, [metrics] { return metrics->RenderPrometheus(); });
+    node->registry_ = std::make_unique<metrics::Registry>();
+    metrics::RegisterProcessMetrics(*node->registry_);
+    node->AddMetricsTo(*node->registry_);
+    metrics::Registry* registry = node->registry_.get();
+    absl::StatusOr<std::unique_ptr<metrics::MetricsHttpServer>> http =
+        metrics::MetricsHttpServer::Start(options.metrics_listen,
+                                          [registry] { return registry->Render(); });
     if (!http.ok()) return http.status();
     node->http_ = std::move(*http);
   }
@@ -64,6 +69,11 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
 PollerNode::~PollerNode() {
   http_.reset();  // stop scrapes before the metrics go away
   poller_.reset();
+}
+
+void PollerNode::AddMetricsTo(metrics::Registry& registry) {
+  PollerMetrics* metrics = metrics_.get();
+  registry.AddCollector([metrics](std::string* out) { out->append(metrics->RenderPrometheus()); });
 }
 
 void PollerNode::Start() { poller_->Start(); }

@@ -17,6 +17,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/metrics/metrics_http_server.h"
+#include "common/metrics/registry.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "leasing/leasing_client.h"
 #include "common/http_client.h"
@@ -26,7 +28,6 @@
 #include "poller/pollers_service.h"
 #include "poller/retrieval/shard_store_reader.h"
 #include "poller/runtime/metrics.h"
-#include "poller/runtime/metrics_http_server.h"
 #include "shard_store/shard_store_client.h"
 #include "stream_tracker/stream_tracker_client.h"
 
@@ -38,7 +39,10 @@ struct PollerNodeOptions {
   std::string shard_store_address = "127.0.0.1:4561";
   std::string leasing_address = "127.0.0.1:4562";
   std::string stream_tracker_address = "127.0.0.1:4563";
-  std::string metrics_listen;  // "host:port" for GET /metrics; empty = no HTTP endpoint
+  // "host:port" for GET /metrics (the poller's families, process_* and tributary_build_info),
+  // /-/healthy and /-/ready; empty = no HTTP endpoint (a process serving several services, like
+  // `tributary serve`, serves one endpoint itself with AddMetricsTo).
+  std::string metrics_listen;
   uint64_t seed = 0;           // 0 = derived from the poller id
   // The shared pool the poller's consumers run on: at most this many batches (blocking
   // invocations and backoff waits) run at once across all its shards. >= 1.
@@ -65,6 +69,9 @@ class PollerNode {
 
   grpc::Service* service() { return service_.get(); }
   PollerMetrics& metrics() { return *metrics_; }
+  // Adds the poller's families (tributary_poller_*) to `registry` as a collector; the node must
+  // outlive the registry's last Render.
+  void AddMetricsTo(metrics::Registry& registry);
   Poller& poller() { return *poller_; }
   // The bound metrics port, or 0 without an endpoint.
   int metrics_port() const { return http_ == nullptr ? 0 : http_->port(); }
@@ -92,7 +99,8 @@ class PollerNode {
   std::unique_ptr<PollerMetrics> metrics_;
   std::unique_ptr<Poller> poller_;
   std::unique_ptr<PollersService> service_;
-  std::unique_ptr<MetricsHttpServer> http_;
+  std::unique_ptr<metrics::Registry> registry_;  // with an HTTP endpoint of its own
+  std::unique_ptr<metrics::MetricsHttpServer> http_;
 };
 
 }  // namespace tributary::poller

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_client.h"
 #include "common/grpc_server.h"
+#include "common/metrics/promtool.h"
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "proto/poller.grpc.pb.h"
@@ -67,7 +68,11 @@ TEST(PollerServerTest, ServesMetricsOverGrpcAndHttpAndStopsOnSigterm) {
 
   const std::string http = HttpGet(*metrics_port, "/metrics");
   EXPECT_EQ(http.rfind("HTTP/1.1 200 OK", 0), 0u) << http;
-  EXPECT_NE(http.find("# TYPE tributary_poller_iterator_age_ms gauge"), std::string::npos);
+  EXPECT_NE(http.find("# TYPE tributary_poller_iterator_age_seconds gauge"), std::string::npos);
+  EXPECT_NE(http.find("\nprocess_resident_memory_bytes "), std::string::npos) << http;
+  EXPECT_NE(http.find("\ntributary_build_info{version=\""), std::string::npos) << http;
+  EXPECT_TRUE(metrics::PromtoolCheckMetrics(http.substr(http.find("\r\n\r\n") + 4)));
+  EXPECT_EQ(HttpGet(*metrics_port, "/-/healthy").rfind("HTTP/1.1 200 OK", 0), 0u);
 
   ASSERT_EQ(::kill(server->pid(), SIGTERM), 0);
   auto status = server->Wait(absl::Seconds(60));

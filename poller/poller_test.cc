@@ -16,6 +16,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "leasing/owned_digest.h"
+#include "common/metrics/promtool.h"
 #include "poller/testing/fake_services.h"
 #include "poller/testing/fakes.h"
 
@@ -1008,7 +1009,13 @@ TEST_F(PollerTest, MetricValuesAfterAScriptedRun) {
   EXPECT_NE(
       text.find(absl::StrCat("tributary_poller_batch_size_bucket{", labels, ",le=\"+Inf\"} 3\n")),
       std::string::npos);
-  EXPECT_NE(text.find("# TYPE tributary_poller_invoke_latency_ms histogram\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE tributary_poller_invoke_latency_seconds histogram\n"),
+            std::string::npos);
+  EXPECT_NE(text.find(absl::StrCat("tributary_poller_invoke_latency_seconds_sum{", labels,
+                                   "} 0.03\n")),
+            std::string::npos)
+      << text;
+  EXPECT_TRUE(metrics::PromtoolCheckMetrics(text));
 }
 
 // Filtering (filter_criteria) end to end: records matching no filter are never invoked and are

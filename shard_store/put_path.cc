@@ -25,6 +25,7 @@
 #include "common/proto_util.h"
 #include "common/rocksdb_util.h"
 #include "common/status_macros.h"
+#include "glog/logging.h"
 #include "proto/streams.pb.h"
 #include "rocksdb/slice.h"
 #include "shard_store/hash_key.h"
@@ -95,7 +96,11 @@ absl::Status ShardStore::PutRecords(const v1::PutRecordsRequest& request,
     views[i] = {e.partition_key(), e.data(), e.explicit_hash_key()};
   }
   absl::InlinedVector<PutResult, 64> results(n);
-  RETURN_IF_ERROR(PutInternal(request.stream_name(), views.data(), n, false, results.data()));
+  const absl::Time start = clock_.Now();
+  const absl::Status put =
+      PutInternal(request.stream_name(), views.data(), n, false, results.data());
+  RecordPut(request.stream_name(), put, views.data(), n, results.data(), start);
+  RETURN_IF_ERROR(put);
   auto* out = response->mutable_records();
   out->Reserve(n);
   int failed = 0;
@@ -123,7 +128,10 @@ absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecord(const v1::PutRecordR
   }
   RecordView view{request.partition_key(), request.data(), request.explicit_hash_key()};
   PutResult result;
-  RETURN_IF_ERROR(PutInternal(request.stream_name(), &view, 1, true, &result));
+  const absl::Time start = clock_.Now();
+  const absl::Status put = PutInternal(request.stream_name(), &view, 1, true, &result);
+  RecordPut(request.stream_name(), put, &view, 1, &result, start);
+  RETURN_IF_ERROR(put);
   if (result.error_code != nullptr) {
     if (std::strcmp(result.error_code, kThroughputExceeded) == 0) {
       return absl::ResourceExhaustedError(
@@ -135,6 +143,31 @@ absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecord(const v1::PutRecordR
   response.set_shard_id(ShardIdFromIndex(result.shard_index));
   AppendDecimal(result.sequence_number, response.mutable_sequence_number());
   return response;
+}
+
+void ShardStore::EnableMetrics(metrics::Registry& registry) {
+  CHECK(metrics_owner_ == nullptr) << "EnableMetrics called twice";
+  metrics_owner_ = std::make_unique<StoreMetrics>(registry, db_->db());
+  metrics_.store(metrics_owner_.get());
+}
+
+void ShardStore::RecordPut(absl::string_view stream_name, const absl::Status& status,
+                           const RecordView* records, int count, const PutResult* results,
+                           absl::Time start) {
+  StoreMetrics* m = metrics_.load(std::memory_order_acquire);
+  if (m == nullptr) return;
+  int64_t acknowledged = 0, bytes = 0, throttled = 0;
+  if (status.ok()) {
+    for (int i = 0; i < count; ++i) {
+      if (results[i].error_code == nullptr) {
+        ++acknowledged;
+        bytes += records[i].partition_key.size() + records[i].data.size();
+      } else if (std::strcmp(results[i].error_code, kThroughputExceeded) == 0) {
+        ++throttled;
+      }
+    }
+  }
+  m->Put(stream_name, status, acknowledged, bytes, throttled, clock_.Now() - start);
 }
 
 absl::Status ShardStore::PutInternal(absl::string_view stream_name, const RecordView* records,

@@ -51,6 +51,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/metrics/registry.h"
 #include "common/proto_util.h"
 #include "common/rocksdb_util.h"
 #include "proto/streams.pb.h"
@@ -58,6 +59,7 @@
 #include "rocksdb/write_batch.h"
 #include "shard_store/hash_key.h"
 #include "shard_store/shard_watch.h"
+#include "shard_store/store_metrics.h"
 
 namespace tributary::shard_store {
 
@@ -403,6 +405,11 @@ class ShardStore {
   // re-sync leases at once. Pass nullptr to clear.
   void SetChangeListener(std::function<void(const std::string& stream_name)> listener);
 
+  // Exports the store's metrics (store_metrics.h: records and bytes in and out, put latency,
+  // throttles, refusals, RocksDB stalls) on `registry`, which must outlive this store. Call once,
+  // before serving; a second call is a programmer error (CHECK).
+  void EnableMetrics(metrics::Registry& registry);
+
   struct Stream;
   // A shard's in-memory state (shard_state.h).
   using Shard = ShardState;
@@ -458,9 +465,15 @@ class ShardStore {
                               int64_t min_arrival_ms);
   void NotifyChange(const std::string& stream_name);
 
+  // Records a put call's outcome on metrics_ (when enabled).
+  void RecordPut(absl::string_view stream_name, const absl::Status& status,
+                 const RecordView* records, int count, const PutResult* results, absl::Time start);
+
   const ShardStoreOptions options_;
   Clock& clock_;
   std::unique_ptr<RocksDb> db_;
+  std::unique_ptr<StoreMetrics> metrics_owner_;
+  std::atomic<StoreMetrics*> metrics_{nullptr};  // read lock-free on every put and read
   rocksdb::ColumnFamilyHandle* meta_;
   rocksdb::ColumnFamilyHandle* records_;
   std::string secret_;  // the token MAC key (tokens.h)

@@ -41,6 +41,9 @@ PACKAGES=(
   etcd-client
   golang-etcd-server-dev
   nodejs
+  # Metrics (issue 24): `promtool check metrics` over every service's /metrics in the tests.
+  # Debian ships promtool only inside the prometheus package; its daemon is not started (below).
+  prometheus
 )
 
 missing=()
@@ -55,5 +58,16 @@ if ((${#missing[@]} > 0)); then
   SUDO=""
   if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
+  # Setup installs tools, it starts no services: a policy-rc.d that answers 101 ("action
+  # forbidden") keeps maintainer scripts (prometheus's, etcd's) from starting their daemons.
+  # Only when no policy is in place already, and removed afterwards.
+  policy_added=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    policy_added=1
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ -n "$policy_added" ]]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
 fi

@@ -42,7 +42,7 @@ std::string LabelValue(const std::string& v) {
 
 std::string FormatDouble(double v) {
   if (v == std::numeric_limits<double>::infinity()) return "+Inf";
-  return absl::StrFormat("%g", v);
+  return absl::StrFormat("%.15g", v);
 }
 
 // The length of the valid UTF-8 sequence starting at text[i], or 0 when it is not one.
@@ -517,23 +517,30 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
       absl::StrAppend(&out, name, "{", labels(m), "} ", (m.*field)(), "\n");
     }
   };
+  // `scale` multiplies bounds and the sum (ms → s).
   auto histogram = [&](const std::string& name, const std::string& help,
-                       const v1::Histogram& (v1::ShardMetrics::*field)() const) {
+                       const v1::Histogram& (v1::ShardMetrics::*field)() const, double scale) {
     absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " histogram\n");
     for (const v1::ShardMetrics& m : snapshot.shards()) {
       const v1::Histogram& h = (m.*field)();
       const int buckets = std::min(h.bounds_size(), h.counts_size());  // tolerate a bad reply
       for (int i = 0; i < buckets; ++i) {
-        absl::StrAppend(&out, name, "_bucket{", labels(m), ",le=\"", FormatDouble(h.bounds(i)),
+        absl::StrAppend(&out, name, "_bucket{", labels(m), ",le=\"", FormatDouble(h.bounds(i) * scale),
                         "\"} ", h.counts(i), "\n");
       }
-      absl::StrAppend(&out, name, "_sum{", labels(m), "} ", FormatDouble(h.sum()), "\n");
+      absl::StrAppend(&out, name, "_sum{", labels(m), "} ", FormatDouble(h.sum() * scale), "\n");
       absl::StrAppend(&out, name, "_count{", labels(m), "} ", h.count(), "\n");
     }
   };
-  scalar("tributary_poller_iterator_age_ms", "gauge",
-         "While a batch runs, now minus the arrival of its last record; 0 once caught up; in ms.",
-         &v1::ShardMetrics::iterator_age_ms);
+  // Base units (promtool's lint): the proto's milliseconds are exported as seconds.
+  absl::StrAppend(&out,
+                  "# HELP tributary_poller_iterator_age_seconds While a batch runs, now minus the "
+                  "arrival of its last record; 0 once caught up.\n# TYPE "
+                  "tributary_poller_iterator_age_seconds gauge\n");
+  for (const v1::ShardMetrics& m : snapshot.shards()) {
+    absl::StrAppend(&out, "tributary_poller_iterator_age_seconds{", labels(m), "} ",
+                    FormatDouble(m.iterator_age_ms() / 1000.0), "\n");
+  }
   scalar("tributary_poller_invocations_total", "counter", "Function invocations.",
          &v1::ShardMetrics::invocations);
   scalar("tributary_poller_function_errors_total", "counter", "Invocations that failed.",
@@ -577,9 +584,9 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
                     "\n");
   }
   histogram("tributary_poller_batch_size", "Records per invocation.",
-            &v1::ShardMetrics::batch_size);
-  histogram("tributary_poller_invoke_latency_ms", "Invocation latency in ms.",
-            &v1::ShardMetrics::invoke_latency_ms);
+            &v1::ShardMetrics::batch_size, 1);
+  histogram("tributary_poller_invoke_latency_seconds", "Invocation latency.",
+            &v1::ShardMetrics::invoke_latency_ms, 0.001);
   return out;
 }
 

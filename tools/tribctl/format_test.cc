@@ -272,9 +272,9 @@ TEST(FormatTest, PrometheusTextHasCountersGaugesAndCumulativeHistograms) {
   const std::string text = PrometheusText(metrics);
   const std::string labels =
       "poller=\"p1\",mapping=\"m\\\"1\",stream=\"orders\",shard=\"shardId-000000000000\"";
-  EXPECT_THAT(text, HasSubstr("# TYPE tributary_poller_iterator_age_ms gauge\n"
-                              "tributary_poller_iterator_age_ms{" +
-                              labels + "} 1200\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE tributary_poller_iterator_age_seconds gauge\n"
+                              "tributary_poller_iterator_age_seconds{" +
+                              labels + "} 1.2\n"));
   EXPECT_THAT(text, HasSubstr("tributary_poller_invocations_total{" + labels + "} 10\n"));
   EXPECT_THAT(text, HasSubstr("tributary_poller_function_errors_total{" + labels + "} 2\n"));
   EXPECT_THAT(text, HasSubstr("tributary_poller_dropped_records_total{" + labels +

@@ -662,8 +662,8 @@ TEST_F(TribctlTest, MetricsGoToThePollerEndpoint) {
   Result prometheus =
       Run({"metrics", "--poller-endpoint=" + (*poller_server)->address(), "--prometheus"});
   EXPECT_EQ(prometheus.code, kExitOk) << prometheus.err;
-  EXPECT_THAT(prometheus.out, HasSubstr("tributary_poller_iterator_age_ms{poller=\"p1\","
-                                        "mapping=\"u-1\",stream=\"s\",shard=\"x\"} 42\n"));
+  EXPECT_THAT(prometheus.out, HasSubstr("tributary_poller_iterator_age_seconds{poller=\"p1\","
+                                        "mapping=\"u-1\",stream=\"s\",shard=\"x\"} 0.042\n"));
   auto requests = pollers.Requests<v1::GetMetricsRequest>("GetMetrics");
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].event_source_mapping_uuid(), "u-1");

@@ -6,6 +6,7 @@
 // shards change, so leases follow a split at once instead of at the next sync interval.
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -15,6 +16,9 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
+#include "common/metrics/metrics_http_server.h"
+#include "common/metrics/process_metrics.h"
+#include "common/metrics/registry.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -27,6 +31,8 @@
 DEFINE_string(listen, "127.0.0.1:4560", "gRPC address for every service (host:port; 0 = any).");
 DEFINE_string(data_dir, "", "Data directory (required); each service uses a subdirectory.");
 DEFINE_string(metrics_listen, "", "host:port for Prometheus text at GET /metrics (empty: off).");
+DEFINE_string(metrics_port_file, "",
+              "After binding --metrics_listen, write its port to this file (for host:0).");
 DEFINE_bool(sync_writes, false, "fsync before acknowledging writes (power-loss durability).");
 DEFINE_int64(lease_duration_ms, 10000, "A lease whose poller stops heartbeating expires then.");
 DEFINE_int64(min_hold_ms, 30000, "A lease moved for balance is not moved again before this.");
@@ -134,7 +140,7 @@ int Serve() {
   poller_options.shard_store_address = *address;
   poller_options.leasing_address = *address;
   poller_options.stream_tracker_address = *address;
-  poller_options.metrics_listen = FLAGS_metrics_listen;
+  // One metrics endpoint for every service (served below), not the poller's own.
   poller_options.aws_account.region = FLAGS_aws_region;
   poller_options.aws_account.account_id = FLAGS_aws_account_id;
   poller_options.function_ca_file = FLAGS_function_ca_file;
@@ -142,6 +148,31 @@ int Serve() {
   if (!poller.ok()) {
     LOG(ERROR) << "starting the poller: " << poller.status();
     return 1;
+  }
+
+  // Every service's families on one registry and one port: /metrics, /-/healthy, /-/ready (ready
+  // once the gRPC server serves).
+  metrics::Registry registry;
+  metrics::RegisterProcessMetrics(registry);
+  (*store)->store().EnableMetrics(registry);
+  (*poller)->AddMetricsTo(registry);
+  std::atomic<bool> serving{false};
+  std::unique_ptr<metrics::MetricsHttpServer> metrics_http;
+  if (!FLAGS_metrics_listen.empty()) {
+    auto http = metrics::MetricsHttpServer::Start(
+        FLAGS_metrics_listen, [&registry] { return registry.Render(); },
+        [&serving] { return serving.load(); });
+    if (!http.ok()) {
+      LOG(ERROR) << "--metrics_listen: " << http.status();
+      return 1;
+    }
+    metrics_http = *std::move(http);
+    if (!FLAGS_metrics_port_file.empty()) {
+      if (absl::Status s = WritePortFile(FLAGS_metrics_port_file, metrics_http->port()); !s.ok()) {
+        LOG(ERROR) << s;
+        return 1;
+      }
+    }
   }
 
   auto server = GrpcServer::Start(
@@ -164,19 +195,21 @@ int Serve() {
   (*store)->store().SetChangeListener([sync](const std::string&) { sync->RequestSync(); });
   (*tracker)->Start();
   (*poller)->Start();
+  serving = true;
   if (absl::Status s = WritePortFile((*server)->port()); !s.ok()) {
     LOG(ERROR) << s;
     return 1;
   }
   LOG(INFO) << "tributary serving on " << (*server)->address() << " from " << FLAGS_data_dir
             << " (poller " << poller_options.poller_id << ")"
-            << ((*poller)->metrics_port() == 0
+            << (metrics_http == nullptr
                     ? std::string()
-                    : absl::StrCat(", metrics on port ", (*poller)->metrics_port()));
+                    : absl::StrCat(", metrics on port ", metrics_http->port()));
 
   const int signal = WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal << ": releasing leases and stopping";
   (*poller)->Shutdown();
+  metrics_http.reset();  // no scrape after this reads a service being torn down
   aws_server->reset();  // the AWS front door calls into the store and the tracker
   (*server)->Shutdown();
   // The store goes first: its trimmer thread is the last caller of the change listener, which

@@ -1,4 +1,4 @@
-#include "poller/runtime/metrics_http_server.h"
+#include "common/metrics/metrics_http_server.h"
 
 #include <utility>
 
@@ -7,7 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "common/host_port.h"
 
-namespace tributary::poller {
+namespace tributary::metrics {
 namespace {
 
 // Only IPv4 hosts, "localhost" and "[::]" are taken (as before the move onto the HTTP server),
@@ -49,7 +49,8 @@ aws::HttpResponse Text(int status, std::string body) {
 
 class MetricsHttpServer::Handler : public aws::HttpHandler {
  public:
-  explicit Handler(std::function<std::string()> render) : render_(std::move(render)) {}
+  Handler(std::function<std::string()> render, std::function<bool()> ready)
+      : render_(std::move(render)), ready_(std::move(ready)) {}
 
   aws::HttpResponse Handle(aws::HttpRequest request) override {
     if (request.method != "GET") {
@@ -59,7 +60,11 @@ class MetricsHttpServer::Handler : public aws::HttpHandler {
     }
     absl::string_view path = request.target;
     path = path.substr(0, path.find('?'));
-    if (path != "/metrics") return Text(404, "try /metrics\n");
+    if (path == "/-/healthy") return Text(200, "OK\n");
+    if (path == "/-/ready") {
+      return ready_ == nullptr || ready_() ? Text(200, "OK\n") : Text(503, "not ready\n");
+    }
+    if (path != "/metrics") return Text(404, "try /metrics, /-/healthy or /-/ready\n");
     aws::HttpResponse response;
     response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
     response.body = render_();
@@ -74,14 +79,15 @@ class MetricsHttpServer::Handler : public aws::HttpHandler {
 
  private:
   const std::function<std::string()> render_;
+  const std::function<bool()> ready_;  // null: always ready
 };
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     const std::string& listen_address, std::function<std::string()> render,
-    absl::Duration io_timeout) {
+    std::function<bool()> ready, absl::Duration io_timeout) {
   absl::StatusOr<std::string> address = CheckAddress(listen_address);
   if (!address.ok()) return address.status();
-  auto handler = std::make_unique<Handler>(std::move(render));
+  auto handler = std::make_unique<Handler>(std::move(render), std::move(ready));
   aws::HttpServerOptions options;
   options.listen_address = *address;
   options.io_threads = 1;
@@ -108,4 +114,4 @@ MetricsHttpServer::MetricsHttpServer(std::unique_ptr<Handler> handler,
 
 MetricsHttpServer::~MetricsHttpServer() { server_->Shutdown(); }
 
-}  // namespace tributary::poller
+}  // namespace tributary::metrics

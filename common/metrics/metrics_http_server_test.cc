@@ -1,16 +1,17 @@
-#include "poller/runtime/metrics_http_server.h"
+#include "common/metrics/metrics_http_server.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-namespace tributary::poller {
+namespace tributary::metrics {
 namespace {
 
 // Sends `request` to 127.0.0.1:port and returns everything the server answers before closing.
@@ -60,6 +61,32 @@ TEST_F(MetricsHttpServerTest, ServesOneRequestAfterAnother) {
   }
 }
 
+TEST_F(MetricsHttpServerTest, HealthyAnswersOk) {
+  const std::string r = Exchange(server_->port(), "GET /-/healthy HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
+  EXPECT_EQ(r.substr(r.size() - 3), "OK\n");
+}
+
+TEST_F(MetricsHttpServerTest, ReadyWithoutAProbeAnswersOk) {
+  EXPECT_EQ(Exchange(server_->port(), "GET /-/ready HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 200", 0),
+            0u);
+}
+
+TEST(MetricsHttpServerReadyTest, ReadyFollowsTheProbe) {
+  std::atomic<bool> ready{false};
+  auto server = MetricsHttpServer::Start(
+      "127.0.0.1:0", [] { return std::string(); }, [&ready] { return ready.load(); });
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ(Exchange((*server)->port(), "GET /-/ready HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 503", 0),
+            0u);
+  EXPECT_EQ(
+      Exchange((*server)->port(), "GET /-/healthy HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 200", 0),
+      0u);
+  ready = true;
+  EXPECT_EQ(Exchange((*server)->port(), "GET /-/ready HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 200", 0),
+            0u);
+}
+
 TEST_F(MetricsHttpServerTest, OtherPathIsNotFound) {
   EXPECT_EQ(Exchange(server_->port(), "GET / HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 404", 0), 0u);
 }
@@ -94,4 +121,4 @@ TEST(MetricsHttpServerStartTest, PortInUseIsUnavailable) {
 }
 
 }  // namespace
-}  // namespace tributary::poller
+}  // namespace tributary::metrics
