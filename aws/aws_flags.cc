@@ -67,7 +67,7 @@ absl::Status CheckAwsFlags() {
 
 absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
     shard_store::ShardStore& store, shard_store::StreamsService* streams,
-    stream_tracker::StreamTrackerClient* tracker) {
+    stream_tracker::StreamTrackerClient* tracker, tables::TableStore* tables) {
   if (FLAGS_aws_listen.empty()) return std::unique_ptr<AwsServer>();
   AwsServerOptions options;
   options.listen_address = FLAGS_aws_listen;
@@ -85,7 +85,7 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
     options.credentials = *std::move(credentials);
   }
   absl::StatusOr<std::unique_ptr<AwsServer>> server =
-      AwsServer::Start(options, store, streams, tracker);
+      AwsServer::Start(options, store, streams, tracker, tables);
   if (!server.ok()) {
     return absl::Status(server.status().code(), absl::StrCat("--aws_listen=", FLAGS_aws_listen,
                                                              ": ", server.status().message()));
@@ -93,7 +93,8 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
   if (!FLAGS_aws_port_file.empty()) {
     if (absl::Status s = WritePortFile(FLAGS_aws_port_file, (*server)->port()); !s.ok()) return s;
   }
-  LOG(INFO) << "AWS front door (Kinesis API; Lambda's API "
+  LOG(INFO) << "AWS front door (Kinesis API; DynamoDB API "
+            << (tables != nullptr ? "served" : "not served") << "; Lambda's API "
             << (tracker != nullptr ? "served" : "not served: no stream tracker") << ") on port "
             << (*server)->port() << " (" << FLAGS_aws_region << ", account " << FLAGS_aws_account_id
             << "; signatures "

@@ -21,6 +21,7 @@
 #include "aws/aws_server.h"
 #include "shard_store/shard_store.h"
 #include "stream_tracker/stream_tracker_client.h"
+#include "tables/table_store.h"
 
 namespace tributary::aws {
 
@@ -34,10 +35,10 @@ absl::Status CheckAwsFlags();
 // nullptr when --aws_listen is empty. Errors: as AwsServer::Start; INTERNAL when the port file
 // cannot be written.
 // `streams` serves SubscribeToShard and `tracker` Lambda's REST API (AwsServer::Start; each may
-// be null).
+// be null); `tables` the DynamoDB API (null: not served).
 absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
     shard_store::ShardStore& store, shard_store::StreamsService* streams,
-    stream_tracker::StreamTrackerClient* tracker);
+    stream_tracker::StreamTrackerClient* tracker, tables::TableStore* tables = nullptr);
 
 }  // namespace tributary::aws
 

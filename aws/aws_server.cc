@@ -6,7 +6,8 @@ namespace tributary::aws {
 
 absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(
     const AwsServerOptions& options, shard_store::ShardStore& store,
-    shard_store::StreamsService* streams, stream_tracker::StreamTrackerClient* tracker) {
+    shard_store::StreamsService* streams, stream_tracker::StreamTrackerClient* tracker,
+    tables::TableStore* tables) {
   std::unique_ptr<AwsServer> server(new AwsServer());
   Clock& clock = options.clock != nullptr ? *options.clock : RealClock::Get();
   server->kinesis_ = std::make_unique<KinesisApi>(store, clock, options.kinesis, streams);
@@ -19,6 +20,11 @@ absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(
   server->router_ = std::make_unique<AwsRouter>(server->verifier_.get());
   server->router_->AddApi(server->kinesis_.get());
   server->router_->AddRestApi(server->lambda_.get());
+  if (tables != nullptr) {
+    server->dynamodb_ = std::make_unique<DynamoDbApi>(
+        *tables, DynamoDbApiOptions{options.kinesis.region, options.kinesis.account_id});
+    server->router_->AddApi(server->dynamodb_.get());
+  }
   HttpServerOptions http = options.http;
   http.listen_address = options.listen_address;
   absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(http, *server->router_);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "aws/dynamodb_handler.h"
 #include "aws/http_server.h"
 #include "aws/kinesis_handler.h"
 #include "aws/lambda_handler.h"
@@ -25,6 +26,7 @@
 #include "shard_store/shard_store.h"
 #include "shard_store/streams_service.h"
 #include "stream_tracker/stream_tracker_client.h"
+#include "tables/table_store.h"
 
 namespace tributary::aws {
 
@@ -50,10 +52,13 @@ class AwsServer {
   // `tracker` (a client of the stream tracker's services), when given, serves Lambda's REST API
   // (lambda_handler.h) with options.kinesis's region and account; without it Lambda's routes
   // answer 501 saying there is no stream tracker to reach.
+  // `tables`, when given, serves the DynamoDB API (dynamodb_handler.h) with options.kinesis's
+  // region and account; without it DynamoDB's target prefix is an unknown service.
   static absl::StatusOr<std::unique_ptr<AwsServer>> Start(
       const AwsServerOptions& options, shard_store::ShardStore& store,
       shard_store::StreamsService* streams = nullptr,
-      stream_tracker::StreamTrackerClient* tracker = nullptr);
+      stream_tracker::StreamTrackerClient* tracker = nullptr,
+      tables::TableStore* tables = nullptr);
   ~AwsServer();
 
   int port() const { return http_->port(); }
@@ -64,6 +69,7 @@ class AwsServer {
   AwsServer() = default;
   std::unique_ptr<KinesisApi> kinesis_;
   std::unique_ptr<LambdaApi> lambda_;
+  std::unique_ptr<DynamoDbApi> dynamodb_;  // null: no table store
   std::unique_ptr<SigV4Verifier> verifier_;  // null: signatures are not verified
   std::unique_ptr<AwsRouter> router_;
   std::unique_ptr<HttpServer> http_;  // last: destroyed first, while the router still exists

@@ -68,6 +68,30 @@ HttpResponse ErrorReply(const Encoding& encoding, const AwsError& error) {
   return response;
 }
 
+// CRC-32 (IEEE 802.3, reflected, as zlib's crc32()) of `data`.
+uint32_t Crc32(absl::string_view data) {
+  static const auto* const kTable = [] {
+    auto* table = new uint32_t[256];
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      table[i] = c;
+    }
+    return table;
+  }();
+  uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char b : data) crc = kTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
+  return crc ^ 0xFFFFFFFFu;
+}
+
+// Adds x-amz-crc32 when `api` sends it.
+HttpResponse WithCrc32(const AwsApi& api, HttpResponse response) {
+  if (api.SendsCrc32()) {
+    response.headers.emplace_back("x-amz-crc32", absl::StrCat(Crc32(response.body)));
+  }
+  return response;
+}
+
 // Errors found before we know the body's encoding are answered in JSON 1.1, unless the request
 // asked for CBOR.
 Encoding ReplyEncoding(const HttpRequest& request) {
@@ -169,7 +193,9 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
 
   absl::StatusOr<std::string> principal =
       Authenticate(request, api->second->signing_name(), /*error_status=*/400);
-  if (!principal.ok()) return ErrorReply(reply_encoding, FromStatus(principal.status(), {}));
+  if (!principal.ok()) {
+    return WithCrc32(*api->second, ErrorReply(reply_encoding, FromStatus(principal.status(), {})));
+  }
   // Accepted by Authenticate.
   const SigV4Authorization authorization =
       *ParseSigV4Authorization(request.Header("authorization"));
@@ -193,7 +219,7 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
     if (outcome.error().http_status >= 500) {
       LOG(WARNING) << target << ": " << outcome.error().type << ": " << outcome.error().message;
     }
-    return ErrorReply(*encoding, outcome.error());
+    return WithCrc32(*api->second, ErrorReply(*encoding, outcome.error()));
   }
   if (outcome.stream() != nullptr) {
     HttpResponse response;
@@ -202,7 +228,7 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
     response.stream = outcome.stream();
     return response;
   }
-  return Reply(*encoding, 200, outcome.output());
+  return WithCrc32(*api->second, Reply(*encoding, 200, outcome.output()));
 }
 
 HttpResponse AwsRouter::BodyTooLarge(const HttpRequest& request, uint64_t limit) {

@@ -95,6 +95,9 @@ class AwsApi {
   // the service throttles it: e.g. Kinesis's ProvisionedThroughputExceededException for its
   // data calls. Default: LimitExceededException.
   virtual const char* ThrottlingError(absl::string_view operation) const;
+  // Whether every reply of this API (errors included) carries x-amz-crc32: the CRC-32 (zlib's)
+  // of the body in decimal, as DynamoDB sends it (botocore checks it when present). Default no.
+  virtual bool SendsCrc32() const { return false; }
   // Serves one call. An operation the API does not know is an UnknownOperationException.
   // Thread-safe; may block.
   virtual AwsOutcome Call(const AwsCall& call) = 0;

@@ -1,6 +1,6 @@
 // tributary: the all-in-one binary. `tributary serve` runs the shard store, leasing, the stream
 // tracker (mappings and functions) and a poller in one process over one data directory
-// (DIR/shard_store, DIR/leasing, DIR/stream_tracker), every service on one gRPC port with
+// (DIR/shard_store, DIR/leasing, DIR/stream_tracker, DIR/tables), every service on one gRPC port with
 // reflection and health. The tracker and the poller reach the store and leasing through that same
 // port, exactly as they would across hosts, and the store nudges the tracker whenever a stream's
 // shards change, so leases follow a split at once instead of at the next sync interval.
@@ -27,6 +27,7 @@
 #include "shard_store/shard_store_node.h"
 #include "stream_tracker/stream_tracker.h"
 #include "stream_tracker/stream_tracker_client.h"
+#include "tables/table_store.h"
 
 DEFINE_string(listen, "127.0.0.1:4560", "gRPC address for every service (host:port; 0 = any).");
 DEFINE_string(data_dir, "", "Data directory (required); each service uses a subdirectory.");
@@ -99,6 +100,21 @@ int Serve() {
   auto store = shard_store::ShardStoreNode::Create(store_options, clock);
   if (!store.ok()) {
     LOG(ERROR) << "opening the shard store: " << store.status();
+    return 1;
+  }
+
+  // DynamoDB tables (the AWS front door's DynamoDB API). Their own database for now;
+  // tables/NOTES.md says why they move into the shard store's for change streams.
+  auto tables_db = RocksDb::Open(FLAGS_data_dir + "/tables", tables::TableStore::ColumnFamilies());
+  if (!tables_db.ok()) {
+    LOG(ERROR) << "opening the tables: " << tables_db.status();
+    return 1;
+  }
+  tables::TableStoreOptions table_options;
+  table_options.sync_writes = FLAGS_sync_writes;
+  auto table_store = tables::TableStore::Create(**tables_db, clock, table_options);
+  if (!table_store.ok()) {
+    LOG(ERROR) << "opening the tables: " << table_store.status();
     return 1;
   }
 
@@ -186,7 +202,7 @@ int Serve() {
   // validation and status codes; no network hop).
   stream_tracker::StreamTrackerClient tracker_client((*server)->InProcessChannel());
   auto aws_server = aws::StartAwsServerFromFlags((*store)->store(), &(*store)->streams_service(),
-                                                 &tracker_client);
+                                                 &tracker_client, table_store->get());
   if (!aws_server.ok()) {
     LOG(ERROR) << aws_server.status();
     return 1;

@@ -1,0 +1,523 @@
+// The DynamoDB adapter: input → tables library → output, nothing more. The status table (the one
+// place where TableStore codes become DynamoDB codes) is kMapping below.
+#include "aws/dynamodb_handler.h"
+
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "aws/input_reader.h"
+
+namespace tributary::aws {
+namespace {
+
+using tables::AttributeMap;
+using tables::AttributeValue;
+using Type = tables::AttributeValue::Type;
+
+constexpr char kErrorPrefix[] = "com.amazonaws.dynamodb.v20120810#";
+constexpr char kConditionalCheckFailed[] = "ConditionalCheckFailedException";
+
+// Every DynamoDB error carries the service's namespace in __type.
+AwsError DynamoError(absl::string_view code, std::string message, int http_status = 400) {
+  return AwsError{absl::StrCat(kErrorPrefix, code), std::move(message), http_status};
+}
+
+AwsError FromTablesStatus(const absl::Status& status) {
+  static const StatusMapping kMapping = [] {
+    StatusMapping m;
+    m.invalid_argument = kValidation;
+    m.not_found = kResourceNotFound;
+    m.already_exists = kResourceInUse;
+    m.failed_precondition = kConditionalCheckFailed;
+    m.aborted = kResourceInUse;
+    m.resource_exhausted = kLimitExceeded;
+    return m;
+  }();
+  AwsError error = FromStatus(status, kMapping);
+  error.type = absl::StrCat(kErrorPrefix, error.type);
+  return error;
+}
+
+absl::Status Validation(std::string message) {
+  return absl::InvalidArgumentError(std::move(message));
+}
+
+const Value* Member(const Value& map, absl::string_view name) {
+  return map.type() == Value::Type::kMap ? map.Find(name) : nullptr;
+}
+
+// {"S": "x"} etc. → AttributeValue (numbers made canonical).
+absl::StatusOr<AttributeValue> ParseAttributeValue(const Value& v, int depth);
+
+absl::StatusOr<AttributeMap> ParseAttributeMap(const Value& v, int depth) {
+  if (v.type() != Value::Type::kMap) return Validation("an attribute map must be a structure");
+  AttributeMap map;
+  map.reserve(v.members().size());
+  for (const auto& [name, value] : v.members()) {
+    absl::StatusOr<AttributeValue> parsed = ParseAttributeValue(value, depth + 1);
+    if (!parsed.ok()) return parsed.status();
+    map.emplace_back(name, *std::move(parsed));
+  }
+  absl::Status sorted = tables::SortAttributeMap(&map);
+  if (!sorted.ok()) return sorted;
+  return map;
+}
+
+absl::StatusOr<std::vector<std::string>> StringList(const Value& v, bool numbers, bool blobs) {
+  if (v.type() != Value::Type::kList) return Validation("a set must be a list");
+  std::vector<std::string> out;
+  for (const Value& e : v.list()) {
+    if (e.type() != Value::Type::kString) return Validation("set elements must be strings");
+    if (numbers) {
+      absl::StatusOr<std::string> n = tables::ParseNumber(e.string_value());
+      if (!n.ok()) return n.status();
+      out.push_back(*std::move(n));
+    } else if (blobs) {
+      std::string bytes;
+      if (!absl::Base64Unescape(e.string_value(), &bytes)) {
+        return Validation("a binary set element is not valid base64");
+      }
+      out.push_back(std::move(bytes));
+    } else {
+      out.push_back(e.string_value());
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<AttributeValue> ParseAttributeValue(const Value& v, int depth) {
+  if (depth > tables::kMaxAttributeDepth + 1) {
+    return Validation("Nesting Levels have exceeded supported limits");
+  }
+  if (v.type() != Value::Type::kMap || v.members().empty()) {
+    return Validation(
+        "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes");
+  }
+  if (v.members().size() > 1) {
+    return Validation(
+        "Supplied AttributeValue has more than one datatypes set, must contain exactly one of "
+        "the supported datatypes");
+  }
+  const auto& [type, value] = v.members()[0];
+  const bool is_string = value.type() == Value::Type::kString;
+  if (type == "S" && is_string) return AttributeValue::S(value.string_value());
+  if (type == "N" && is_string) {
+    absl::StatusOr<std::string> n = tables::ParseNumber(value.string_value());
+    if (!n.ok()) return n.status();
+    return AttributeValue::N(*std::move(n));
+  }
+  if (type == "B" && is_string) {
+    std::string bytes;
+    if (!absl::Base64Unescape(value.string_value(), &bytes)) {
+      return Validation("a binary value is not valid base64");
+    }
+    return AttributeValue::B(std::move(bytes));
+  }
+  if (type == "BOOL" && value.type() == Value::Type::kBool) {
+    return AttributeValue::Bool(value.bool_value());
+  }
+  if (type == "NULL" && value.type() == Value::Type::kBool) {
+    if (!value.bool_value()) {
+      return Validation(
+          "One or more parameter values were invalid: Null attribute value types must have the "
+          "value of true");
+    }
+    return AttributeValue::Null();
+  }
+  if (type == "M") {
+    absl::StatusOr<AttributeMap> m = ParseAttributeMap(value, depth);
+    if (!m.ok()) return m.status();
+    return AttributeValue::M(*std::move(m));
+  }
+  if (type == "L" && value.type() == Value::Type::kList) {
+    std::vector<AttributeValue> list;
+    for (const Value& e : value.list()) {
+      absl::StatusOr<AttributeValue> parsed = ParseAttributeValue(e, depth + 1);
+      if (!parsed.ok()) return parsed.status();
+      list.push_back(*std::move(parsed));
+    }
+    return AttributeValue::L(std::move(list));
+  }
+  if (type == "SS" || type == "NS" || type == "BS") {
+    absl::StatusOr<std::vector<std::string>> set = StringList(value, type == "NS", type == "BS");
+    if (!set.ok()) return set.status();
+    return type == "SS"   ? AttributeValue::SS(*std::move(set))
+           : type == "NS" ? AttributeValue::NS(*std::move(set))
+                          : AttributeValue::BS(*std::move(set));
+  }
+  return Validation(absl::StrCat("Supplied AttributeValue has an unsupported or malformed type ",
+                                 type));
+}
+
+Value ToValue(const AttributeValue& a);
+
+Value ToValue(const AttributeMap& map) {
+  Value out = Value::Map();
+  out.Reserve(map.size());
+  for (const auto& [name, value] : map) out.Add(name, ToValue(value));
+  return out;
+}
+
+Value ToValue(const AttributeValue& a) {
+  Value out = Value::Map();
+  switch (a.type()) {
+    case Type::kS:
+      out.Add("S", Value::String(a.scalar()));
+      break;
+    case Type::kN:
+      out.Add("N", Value::String(a.scalar()));
+      break;
+    case Type::kB:
+      out.Add("B", Value::Bytes(a.scalar()));
+      break;
+    case Type::kBool:
+      out.Add("BOOL", Value::Bool(a.bool_value()));
+      break;
+    case Type::kNull:
+      out.Add("NULL", Value::Bool(true));
+      break;
+    case Type::kM:
+      out.Add("M", ToValue(a.map()));
+      break;
+    case Type::kL: {
+      Value& list = out.Add("L", Value::List());
+      for (const AttributeValue& e : a.list()) list.Append(ToValue(e));
+      break;
+    }
+    case Type::kSS:
+    case Type::kNS:
+    case Type::kBS: {
+      Value& set = out.Add(tables::TypeName(a.type()), Value::List());
+      for (const std::string& e : a.set()) {
+        set.Append(a.type() == Type::kBS ? Value::Bytes(e) : Value::String(e));
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+std::optional<Type> KeyType(absl::string_view s) {
+  if (s == "S") return Type::kS;
+  if (s == "N") return Type::kN;
+  if (s == "B") return Type::kB;
+  return std::nullopt;
+}
+
+class Handler {
+ public:
+  Handler(tables::TableStore& tables, const DynamoDbApi& api, const AwsCall& call)
+      : tables_(tables), api_(api), call_(call), errors_(call.protocol), in_(call.input, &errors_) {}
+
+  AwsOutcome Run() {
+    const absl::string_view op = call_.operation;
+    absl::StatusOr<Value> out = op == "CreateTable"     ? CreateTable()
+                                : op == "DescribeTable" ? DescribeTable()
+                                : op == "ListTables"    ? ListTables()
+                                : op == "DeleteTable"   ? DeleteTable()
+                                : op == "PutItem"       ? PutItem()
+                                : op == "GetItem"       ? GetItem()
+                                : op == "DeleteItem"    ? DeleteItem()
+                                                        : Unknown();
+    if (reply_error_.has_value()) return *reply_error_;
+    if (!out.ok()) return FromTablesStatus(out.status());
+    return *std::move(out);
+  }
+
+ private:
+  absl::StatusOr<Value> Unknown() {
+    reply_error_ = MakeError(kUnknownOperation,
+                             absl::StrCat("DynamoDB operation '", call_.operation,
+                                          "' is not supported by Tributary yet"));
+    return Value();
+  }
+
+  // Reads TableName; false (with the error set) when the input is wrong.
+  std::optional<std::string> TableName() {
+    std::optional<std::string> name = in_.String("TableName");
+    in_.Required("TableName", name.has_value());
+    in_.Length("TableName", name, 1, 1024);
+    return InputOk() ? name : std::nullopt;
+  }
+
+  bool InputOk() {
+    if (std::optional<AwsError> e = errors_.Error()) {
+      reply_error_ = DynamoError(absl::string_view(e->type), e->message, e->http_status);
+      return false;
+    }
+    return true;
+  }
+
+  Value Description(const tables::TableDescription& d) {
+    Value out = Value::Map();
+    const tables::TableSpec& spec = d.spec;
+    // Built apart and added after: a reference from Add is valid only until the next Add.
+    Value definitions = Value::List();
+    Value schema = Value::List();
+    auto add_key = [&](const tables::KeyAttribute& k, const char* key_type) {
+      Value& def = definitions.Append(Value::Map());
+      def.Add("AttributeName", Value::String(k.name));
+      def.Add("AttributeType", Value::String(tables::TypeName(k.type)));
+      Value& element = schema.Append(Value::Map());
+      element.Add("AttributeName", Value::String(k.name));
+      element.Add("KeyType", Value::String(key_type));
+    };
+    add_key(spec.key_schema.partition_key, "HASH");
+    if (spec.key_schema.sort_key.has_value()) add_key(*spec.key_schema.sort_key, "RANGE");
+    out.Add("AttributeDefinitions", std::move(definitions));
+    out.Add("KeySchema", std::move(schema));
+    out.Add("TableName", Value::String(spec.name));
+    out.Add("TableStatus", Value::String(d.status == tables::TableStatus::kActive ? "ACTIVE"
+                                                                                   : "DELETING"));
+    out.Add("CreationDateTime", Value::Timestamp(d.creation_time));
+    Value& throughput = out.Add("ProvisionedThroughput", Value::Map());
+    throughput.Add("NumberOfDecreasesToday", Value::Integer(0));
+    throughput.Add("ReadCapacityUnits", Value::Integer(spec.read_capacity_units));
+    throughput.Add("WriteCapacityUnits", Value::Integer(spec.write_capacity_units));
+    out.Add("TableSizeBytes", Value::Integer(0));
+    out.Add("ItemCount", Value::Integer(0));
+    out.Add("TableArn", Value::String(api_.TableArn(spec.name)));
+    out.Add("TableId", Value::String(absl::StrCat(d.table_id)));
+    Value& billing = out.Add("BillingModeSummary", Value::Map());
+    billing.Add("BillingMode",
+                Value::String(spec.billing_mode == tables::BillingMode::kPayPerRequest
+                                  ? "PAY_PER_REQUEST"
+                                  : "PROVISIONED"));
+    return out;
+  }
+
+  absl::StatusOr<Value> CreateTable() {
+    std::optional<std::string> name = TableName();
+    if (!name) return Value();
+    const std::vector<Value>* key_schema = in_.List("KeySchema");
+    const std::vector<Value>* definitions = in_.List("AttributeDefinitions");
+    in_.Required("KeySchema", key_schema != nullptr);
+    in_.Required("AttributeDefinitions", definitions != nullptr);
+    in_.ListLength("KeySchema", key_schema, 1, 2);
+    std::optional<std::string> billing = in_.String("BillingMode");
+    in_.Enum("BillingMode", billing, {"PROVISIONED", "PAY_PER_REQUEST"});
+    if (!InputOk()) return Value();
+    tables::TableSpec spec;
+    spec.name = *name;
+    std::map<std::string, std::string> types;  // AttributeDefinitions
+    for (const Value& d : *definitions) {
+      const Value* n = Member(d, "AttributeName");
+      const Value* t = Member(d, "AttributeType");
+      if (n == nullptr || t == nullptr || n->type() != Value::Type::kString ||
+          t->type() != Value::Type::kString || !KeyType(t->string_value())) {
+        return Validation(
+            "One or more parameter values were invalid: an AttributeDefinition needs an "
+            "AttributeName and an AttributeType of S, N or B");
+      }
+      types[n->string_value()] = t->string_value();
+    }
+    bool have_hash = false;
+    for (size_t i = 0; i < key_schema->size(); ++i) {
+      const Value* n = Member((*key_schema)[i], "AttributeName");
+      const Value* k = Member((*key_schema)[i], "KeyType");
+      if (n == nullptr || k == nullptr || n->type() != Value::Type::kString ||
+          k->type() != Value::Type::kString) {
+        return Validation("A KeySchemaElement needs an AttributeName and a KeyType");
+      }
+      const std::string& key_type = k->string_value();
+      if ((i == 0 && key_type != "HASH") || (i == 1 && key_type != "RANGE")) {
+        return Validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type, or the second "
+            "is not a RANGE key type");
+      }
+      auto type = types.find(n->string_value());
+      if (type == types.end()) {
+        return Validation(absl::StrCat(
+            "One or more parameter values were invalid: Some index key attributes are not "
+            "defined in AttributeDefinitions. Keys: [",
+            n->string_value(), "]"));
+      }
+      tables::KeyAttribute attribute{n->string_value(), *KeyType(type->second)};
+      if (i == 0) {
+        spec.key_schema.partition_key = attribute;
+        have_hash = true;
+      } else {
+        spec.key_schema.sort_key = attribute;
+      }
+    }
+    if (!have_hash || types.size() != key_schema->size()) {
+      return Validation(
+          "One or more parameter values were invalid: Number of attributes in KeySchema does not "
+          "exactly match number of attributes defined in AttributeDefinitions");
+    }
+    spec.billing_mode = billing.value_or("PROVISIONED") == "PAY_PER_REQUEST"
+                            ? tables::BillingMode::kPayPerRequest
+                            : tables::BillingMode::kProvisioned;
+    if (std::optional<InputReader> throughput = in_.Structure("ProvisionedThroughput")) {
+      spec.read_capacity_units = throughput->Integer("ReadCapacityUnits").value_or(0);
+      spec.write_capacity_units = throughput->Integer("WriteCapacityUnits").value_or(0);
+    }
+    if (!InputOk()) return Value();
+    absl::StatusOr<tables::TableDescription> d = tables_.CreateTable(spec);
+    if (!d.ok()) return d.status();
+    Value out = Value::Map();
+    out.Add("TableDescription", Description(*d));
+    return out;
+  }
+
+  absl::StatusOr<Value> DescribeTable() {
+    std::optional<std::string> name = TableName();
+    if (!name) return Value();
+    absl::StatusOr<tables::TableDescription> d = tables_.DescribeTable(*name);
+    if (!d.ok()) return d.status();
+    Value out = Value::Map();
+    out.Add("Table", Description(*d));
+    return out;
+  }
+
+  absl::StatusOr<Value> DeleteTable() {
+    std::optional<std::string> name = TableName();
+    if (!name) return Value();
+    absl::StatusOr<tables::TableDescription> d = tables_.DeleteTable(*name);
+    if (!d.ok()) return d.status();
+    Value out = Value::Map();
+    out.Add("TableDescription", Description(*d));
+    return out;
+  }
+
+  absl::StatusOr<Value> ListTables() {
+    std::optional<std::string> start = in_.String("ExclusiveStartTableName");
+    std::optional<int64_t> limit = in_.Integer("Limit");
+    in_.Range("Limit", limit, 1, tables::kMaxListTablesLimit);
+    if (!InputOk()) return Value();
+    absl::StatusOr<tables::TableList> list =
+        tables_.ListTables(start.value_or(""), static_cast<int>(limit.value_or(100)));
+    if (!list.ok()) return list.status();
+    Value out = Value::Map();
+    Value& names = out.Add("TableNames", Value::List());
+    for (const std::string& n : list->names) names.Append(Value::String(n));
+    if (!list->last_evaluated_name.empty()) {
+      out.Add("LastEvaluatedTableName", Value::String(list->last_evaluated_name));
+    }
+    return out;
+  }
+
+  // ConditionExpression with ExpressionAttributeNames, and ReturnValues (NONE | ALL_OLD).
+  absl::StatusOr<std::optional<tables::Condition>> ReadCondition() {
+    std::optional<std::string> expression = in_.String("ConditionExpression");
+    std::optional<InputReader::StringPairs> names = in_.StringMap("ExpressionAttributeNames");
+    if (!InputOk()) return std::optional<tables::Condition>();
+    if (call_.input.Find("ExpressionAttributeValues") != nullptr) {
+      return Validation(
+          "Value provided in ExpressionAttributeValues unused in expressions (only "
+          "attribute_exists / attribute_not_exists conditions are supported yet)");
+    }
+    std::map<std::string, std::string> name_map;
+    if (names) name_map.insert(names->begin(), names->end());
+    if (!expression) {
+      if (!name_map.empty()) {
+        return Validation(
+            "ExpressionAttributeNames can only be specified when using expressions");
+      }
+      return std::optional<tables::Condition>();
+    }
+    absl::StatusOr<tables::Condition> c = tables::ParseCondition(*expression, name_map);
+    if (!c.ok()) return c.status();
+    return std::optional<tables::Condition>(*std::move(c));
+  }
+
+  // ReturnValues: NONE or ALL_OLD (true).
+  absl::StatusOr<bool> ReturnOld() {
+    std::optional<std::string> rv = in_.String("ReturnValues");
+    if (!InputOk()) return false;
+    if (!rv || *rv == "NONE") return false;
+    if (*rv == "ALL_OLD") return true;
+    return Validation(absl::StrCat("ReturnValues can only be ALL_OLD or NONE here (got ", *rv,
+                                   ")"));
+  }
+
+  absl::StatusOr<AttributeMap> ReadMap(const char* member) {
+    const Value* v = call_.input.Find(member);
+    if (v == nullptr || v->is_null()) {
+      return Validation(absl::StrCat("1 validation error detected: Value null at '", member,
+                                     "' failed to satisfy constraint: Member must not be null"));
+    }
+    return ParseAttributeMap(*v, 0);
+  }
+
+  static Value WithOld(bool return_old, const std::optional<AttributeMap>& old) {
+    Value out = Value::Map();
+    if (return_old && old.has_value()) out.Add("Attributes", ToValue(*old));
+    return out;
+  }
+
+  absl::StatusOr<Value> PutItem() {
+    std::optional<std::string> name = TableName();
+    if (!name) return Value();
+    absl::StatusOr<AttributeMap> item = ReadMap("Item");
+    if (!item.ok()) return item.status();
+    absl::StatusOr<std::optional<tables::Condition>> condition = ReadCondition();
+    if (!condition.ok() || reply_error_) return condition.status();
+    absl::StatusOr<bool> return_old = ReturnOld();
+    if (!return_old.ok() || reply_error_) return return_old.status();
+    absl::StatusOr<std::optional<AttributeMap>> old =
+        tables_.PutItem(*name, *std::move(item), *condition);
+    if (!old.ok()) return old.status();
+    return WithOld(*return_old, *old);
+  }
+
+  absl::StatusOr<Value> GetItem() {
+    std::optional<std::string> name = TableName();
+    if (!name) return Value();
+    absl::StatusOr<AttributeMap> key = ReadMap("Key");
+    if (!key.ok()) return key.status();
+    if (call_.input.Find("ProjectionExpression") != nullptr ||
+        call_.input.Find("AttributesToGet") != nullptr) {
+      return Validation("ProjectionExpression and AttributesToGet are not supported yet");
+    }
+    absl::StatusOr<std::optional<AttributeMap>> item = tables_.GetItem(*name, *key);
+    if (!item.ok()) return item.status();
+    Value out = Value::Map();
+    if (item->has_value()) out.Add("Item", ToValue(**item));
+    return out;
+  }
+
+  absl::StatusOr<Value> DeleteItem() {
+    std::optional<std::string> name = TableName();
+    if (!name) return Value();
+    absl::StatusOr<AttributeMap> key = ReadMap("Key");
+    if (!key.ok()) return key.status();
+    absl::StatusOr<std::optional<tables::Condition>> condition = ReadCondition();
+    if (!condition.ok() || reply_error_) return condition.status();
+    absl::StatusOr<bool> return_old = ReturnOld();
+    if (!return_old.ok() || reply_error_) return return_old.status();
+    absl::StatusOr<std::optional<AttributeMap>> old =
+        tables_.DeleteItem(*name, *key, *condition);
+    if (!old.ok()) return old.status();
+    return WithOld(*return_old, *old);
+  }
+
+  tables::TableStore& tables_;
+  const DynamoDbApi& api_;
+  const AwsCall& call_;
+  InputErrors errors_;
+  InputReader in_;
+  std::optional<AwsError> reply_error_;  // an input error, already in DynamoDB's form
+};
+
+}  // namespace
+
+DynamoDbApi::DynamoDbApi(tables::TableStore& tables, DynamoDbApiOptions options)
+    : tables_(tables), options_(std::move(options)) {}
+
+const char* DynamoDbApi::ThrottlingError(absl::string_view) const {
+  return "com.amazonaws.dynamodb.v20120810#ThrottlingException";
+}
+
+std::string DynamoDbApi::TableArn(absl::string_view name) const {
+  return absl::StrCat("arn:aws:dynamodb:", options_.region, ":", options_.account_id, ":table/",
+                      name);
+}
+
+AwsOutcome DynamoDbApi::Call(const AwsCall& call) { return Handler(tables_, *this, call).Run(); }
+
+}  // namespace tributary::aws

@@ -1,0 +1,55 @@
+// DynamoDbApi: the DynamoDB JSON API (X-Amz-Target DynamoDB_20120810.*,
+// application/x-amz-json-1.0) as a thin adapter over tables::TableStore. Each operation reads its
+// input (AttributeValues as {"S": ...}, {"N": "..."}, {"B": base64}, ...), calls the store and
+// maps a failed status to DynamoDB's error:
+//   INVALID_ARGUMENT → ValidationException, NOT_FOUND → ResourceNotFoundException,
+//   ALREADY_EXISTS → ResourceInUseException, FAILED_PRECONDITION →
+//   ConditionalCheckFailedException; UNAVAILABLE 503, others 500 InternalFailure (aws_error.h).
+// Error bodies carry DynamoDB's __type, "com.amazonaws.dynamodb.v20120810#<Code>" (botocore
+// takes the part after '#'), and every reply an x-amz-crc32 header (the CRC-32 of the body, as
+// DynamoDB sends it and botocore checks it).
+//
+// Operations: CreateTable, DescribeTable, ListTables, DeleteTable, PutItem, GetItem, DeleteItem
+// (ConditionExpression: attribute_exists / attribute_not_exists, tables/condition.h;
+// ReturnValues NONE | ALL_OLD). Others answer UnknownOperationException.
+//
+// Thread-safe. `tables` must outlive the API.
+#ifndef TRIBUTARY_AWS_DYNAMODB_HANDLER_H_
+#define TRIBUTARY_AWS_DYNAMODB_HANDLER_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "aws/router.h"
+#include "tables/table_store.h"
+
+namespace tributary::aws {
+
+struct DynamoDbApiOptions {
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+};
+
+class DynamoDbApi : public AwsApi {
+ public:
+  static constexpr char kTargetPrefix[] = "DynamoDB_20120810";
+
+  DynamoDbApi(tables::TableStore& tables, DynamoDbApiOptions options);
+
+  absl::string_view target_prefix() const override { return kTargetPrefix; }
+  absl::string_view signing_name() const override { return "dynamodb"; }
+  const char* ThrottlingError(absl::string_view operation) const override;
+  bool SendsCrc32() const override { return true; }
+  AwsOutcome Call(const AwsCall& call) override;
+
+  // "arn:aws:dynamodb:<region>:<account>:table/<name>".
+  std::string TableArn(absl::string_view name) const;
+
+ private:
+  tables::TableStore& tables_;
+  const DynamoDbApiOptions options_;
+};
+
+}  // namespace tributary::aws
+
+#endif  // TRIBUTARY_AWS_DYNAMODB_HANDLER_H_

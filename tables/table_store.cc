@@ -1,0 +1,361 @@
+// TableStore. Invariants:
+//  - by_name_ holds exactly the tables whose metadata is in the "tables" family (a table being
+//    created is in creating_ until its write is done; one being deleted stays in by_name_,
+//    `deleting`, until its delete is written).
+//  - An item key in claimed_ has exactly one write in flight; no other write of that key
+//    starts until it is released, so read-check-write is atomic per item.
+//  - A table's `writers` counts the item writes in flight on it; DeleteTable waits for zero
+//    before its range delete, so no write lands after the delete under the dead table id.
+//  - No lock is held across a RocksDB read or write; waits are absl Awaits on mu_.
+#include "tables/table_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/key_coding.h"
+#include "common/status_macros.h"
+#include "rocksdb/write_batch.h"
+#include "tables/metadata.pb.h"
+
+namespace tributary::tables {
+
+struct TableStore::Table {
+  TableDescription description;
+  // Guarded by TableStore::mu_ (a struct field cannot name it).
+  int writers = 0;
+  bool deleting = false;
+};
+
+namespace {
+
+constexpr char kTablesFamily[] = "tables";
+constexpr char kItemsFamily[] = "items";
+constexpr char kFormatVersion = 1;
+constexpr char kNextIdKey[] = "n";
+
+std::string TableKey(absl::string_view name) { return absl::StrCat("t", name); }
+
+std::string ItemPrefix(uint64_t table_id) {
+  std::string out;
+  AppendBigEndian64(&out, table_id);
+  return out;
+}
+
+absl::Status ValidateTableName(absl::string_view name) {
+  bool ok = name.size() >= kMinTableNameChars && name.size() <= kMaxTableNameChars;
+  for (char c : name) {
+    ok = ok && (absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-');
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "TableName: '", name, "' must be 3-255 characters of [a-zA-Z0-9_.-]"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NotFound(absl::string_view name) {
+  return absl::NotFoundError(
+      absl::StrCat("Requested resource not found: Table: ", name, " not found"));
+}
+
+internal::TableMetadata ToMetadata(const TableDescription& d) {
+  internal::TableMetadata m;
+  m.set_table_id(d.table_id);
+  m.set_name(d.spec.name);
+  m.mutable_partition_key()->set_name(d.spec.key_schema.partition_key.name);
+  m.mutable_partition_key()->set_type(static_cast<int>(d.spec.key_schema.partition_key.type));
+  if (d.spec.key_schema.sort_key.has_value()) {
+    m.mutable_sort_key()->set_name(d.spec.key_schema.sort_key->name);
+    m.mutable_sort_key()->set_type(static_cast<int>(d.spec.key_schema.sort_key->type));
+  }
+  m.set_billing_mode(static_cast<int>(d.spec.billing_mode));
+  m.set_read_capacity_units(d.spec.read_capacity_units);
+  m.set_write_capacity_units(d.spec.write_capacity_units);
+  m.set_creation_ms(absl::ToUnixMillis(d.creation_time));
+  return m;
+}
+
+TableDescription FromMetadata(const internal::TableMetadata& m) {
+  TableDescription d;
+  d.table_id = m.table_id();
+  d.spec.name = m.name();
+  d.spec.key_schema.partition_key = {m.partition_key().name(),
+                                     static_cast<AttributeValue::Type>(m.partition_key().type())};
+  if (m.has_sort_key()) {
+    d.spec.key_schema.sort_key =
+        KeyAttribute{m.sort_key().name(), static_cast<AttributeValue::Type>(m.sort_key().type())};
+  }
+  d.spec.billing_mode = static_cast<BillingMode>(m.billing_mode());
+  d.spec.read_capacity_units = m.read_capacity_units();
+  d.spec.write_capacity_units = m.write_capacity_units();
+  d.creation_time = absl::FromUnixMillis(m.creation_ms());
+  return d;
+}
+
+absl::Status ValidateItem(const AttributeMap& item) {
+  for (size_t i = 0; i < item.size(); ++i) {
+    const auto& [name, value] = item[i];
+    if (name.empty()) {
+      return absl::InvalidArgumentError(
+          "One or more parameter values were invalid: An attribute name may not be empty");
+    }
+    if (i > 0 && item[i - 1].first == name) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the attribute name '", name, "' appears twice"));
+    }
+    RETURN_IF_ERROR(ValidateAttributeValue(value, name));
+  }
+  if (ItemSize(item) > kMaxItemBytes) {
+    return absl::InvalidArgumentError("Item size has exceeded the maximum allowed size");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const std::vector<std::string>& TableStore::ColumnFamilies() {
+  static const std::vector<std::string> families = {kTablesFamily, kItemsFamily};
+  return families;
+}
+
+TableStore::TableStore(RocksDb& db, Clock& clock, TableStoreOptions options)
+    : db_(db),
+      clock_(clock),
+      options_(options),
+      tables_(db.Handle(kTablesFamily)),
+      items_(db.Handle(kItemsFamily)) {}
+
+absl::StatusOr<std::unique_ptr<TableStore>> TableStore::Create(RocksDb& db, Clock& clock,
+                                                               TableStoreOptions options) {
+  std::unique_ptr<TableStore> store(new TableStore(db, clock, options));
+  RETURN_IF_ERROR(store->Load());
+  return store;
+}
+
+absl::Status TableStore::Load() {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(rocksdb::ReadOptions(), tables_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    const absl::string_view value(it->value().data(), it->value().size());
+    if (key == kNextIdKey) {
+      if (value.size() != 8) return absl::DataLossError("undecodable next table id");
+      next_table_id_ = std::max(next_table_id_, ReadBigEndian64(value));
+      continue;
+    }
+    internal::TableMetadata m;
+    if (value.empty() || value[0] != kFormatVersion ||
+        !m.ParseFromArray(value.data() + 1, static_cast<int>(value.size() - 1))) {
+      return absl::DataLossError(absl::StrCat("undecodable table metadata at ", key.ToString()));
+    }
+    auto table = std::make_shared<Table>();
+    table->description = FromMetadata(m);
+    next_table_id_ = std::max(next_table_id_, m.table_id() + 1);
+    by_name_[m.name()] = std::move(table);
+  }
+  return FromRocksDbStatus(it->status(), "loading tables");
+}
+
+rocksdb::WriteOptions TableStore::WriteOptions() const {
+  rocksdb::WriteOptions w;
+  w.sync = options_.sync_writes;
+  return w;
+}
+
+absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) {
+  RETURN_IF_ERROR(ValidateTableName(spec.name));
+  RETURN_IF_ERROR(ValidateKeySchema(spec.key_schema));
+  if (spec.billing_mode == BillingMode::kProvisioned &&
+      (spec.read_capacity_units < 1 || spec.write_capacity_units < 1)) {
+    return absl::InvalidArgumentError(
+        "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits "
+        "must both be at least 1 for a PROVISIONED table");
+  }
+  if (spec.billing_mode == BillingMode::kPayPerRequest &&
+      (spec.read_capacity_units != 0 || spec.write_capacity_units != 0)) {
+    return absl::InvalidArgumentError(
+        "One or more parameter values were invalid: Neither ReadCapacityUnits nor "
+        "WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST");
+  }
+  TableDescription description;
+  description.spec = spec;
+  description.creation_time = clock_.Now();
+  {
+    absl::MutexLock lock(&mu_);
+    if (by_name_.count(spec.name) > 0 || creating_.count(spec.name) > 0) {
+      return absl::AlreadyExistsError(absl::StrCat("Table already exists: ", spec.name));
+    }
+    creating_.insert(spec.name);
+    description.table_id = next_table_id_++;
+  }
+  rocksdb::WriteBatch batch;
+  std::string next_id;
+  AppendBigEndian64(&next_id, description.table_id + 1);
+  std::string value(1, kFormatVersion);
+  ToMetadata(description).AppendToString(&value);
+  rocksdb::Status s = batch.Put(tables_, kNextIdKey, next_id);
+  if (s.ok()) s = batch.Put(tables_, TableKey(spec.name), value);
+  if (s.ok()) s = db_.db()->Write(WriteOptions(), &batch);
+  absl::MutexLock lock(&mu_);
+  creating_.erase(spec.name);
+  // A failed write leaves next_table_id_ advanced: ids are never reused, gaps are harmless.
+  RETURN_IF_ERROR(FromRocksDbStatus(s, "creating the table (nothing was created)"));
+  auto table = std::make_shared<Table>();
+  table->description = description;
+  by_name_[spec.name] = table;
+  return description;
+}
+
+absl::StatusOr<std::shared_ptr<TableStore::Table>> TableStore::FindTable(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateTableName(name));
+  absl::MutexLock lock(&mu_);
+  auto it = by_name_.find(name);
+  if (it == by_name_.end() || it->second->deleting) return NotFound(name);
+  return it->second;
+}
+
+absl::StatusOr<TableDescription> TableStore::DescribeTable(absl::string_view name) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Table> table, FindTable(name));
+  return table->description;  // immutable after creation
+}
+
+absl::StatusOr<TableList> TableStore::ListTables(absl::string_view exclusive_start_name,
+                                                 int limit) {
+  if (limit < 1 || limit > kMaxListTablesLimit) {
+    return absl::InvalidArgumentError("Limit: must be 1-100");
+  }
+  TableList list;
+  absl::MutexLock lock(&mu_);
+  auto it = exclusive_start_name.empty() ? by_name_.begin()
+                                         : by_name_.upper_bound(exclusive_start_name);
+  for (; it != by_name_.end(); ++it) {
+    if (it->second->deleting) continue;
+    if (static_cast<int>(list.names.size()) == limit) {
+      list.last_evaluated_name = list.names.back();
+      break;
+    }
+    list.names.push_back(it->first);
+  }
+  return list;
+}
+
+absl::StatusOr<TableDescription> TableStore::DeleteTable(absl::string_view name) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Table> table, FindTable(name));
+  {
+    absl::MutexLock lock(&mu_);
+    if (table->deleting) return NotFound(name);
+    table->deleting = true;
+    auto idle = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return table->writers == 0; };
+    mu_.Await(absl::Condition(&idle));
+  }
+  const uint64_t id = table->description.table_id;
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s = batch.Delete(tables_, TableKey(name));
+  const std::string begin = ItemPrefix(id), end = ItemPrefix(id + 1);
+  if (s.ok()) s = batch.DeleteRange(items_, begin, end);
+  if (s.ok()) s = db_.db()->Write(WriteOptions(), &batch);
+  absl::MutexLock lock(&mu_);
+  if (!s.ok()) {
+    table->deleting = false;
+    return FromRocksDbStatus(s, "deleting the table (nothing was deleted)");
+  }
+  by_name_.erase(std::string(name));
+  TableDescription description = table->description;
+  description.status = TableStatus::kDeleting;
+  return description;
+}
+
+absl::StatusOr<std::shared_ptr<TableStore::Table>> TableStore::BeginWrite(
+    absl::string_view name) {
+  RETURN_IF_ERROR(ValidateTableName(name));
+  absl::MutexLock lock(&mu_);
+  auto it = by_name_.find(name);
+  if (it == by_name_.end() || it->second->deleting) return NotFound(name);
+  ++it->second->writers;
+  return it->second;
+}
+
+void TableStore::EndWrite(const std::shared_ptr<Table>& table, const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  if (!key.empty()) claimed_.erase(key);
+  --table->writers;
+}
+
+absl::StatusOr<std::optional<AttributeMap>> TableStore::PutItem(
+    absl::string_view table, AttributeMap item, const std::optional<Condition>& condition) {
+  RETURN_IF_ERROR(SortAttributeMap(&item));
+  RETURN_IF_ERROR(ValidateItem(item));
+  const AttributeMap key_source = item;
+  return WriteItem(table, key_source, std::move(item), condition);
+}
+
+absl::StatusOr<std::optional<AttributeMap>> TableStore::DeleteItem(
+    absl::string_view table, const AttributeMap& key, const std::optional<Condition>& condition) {
+  AttributeMap sorted = key;
+  RETURN_IF_ERROR(SortAttributeMap(&sorted));
+  return WriteItem(table, sorted, std::nullopt, condition);
+}
+
+absl::StatusOr<std::optional<AttributeMap>> TableStore::WriteItem(
+    absl::string_view table_name, const AttributeMap& key_source,
+    std::optional<AttributeMap> new_item, const std::optional<Condition>& condition) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Table> table, BeginWrite(table_name));
+  const KeySchema& schema = table->description.spec.key_schema;
+  absl::Status valid =
+      new_item.has_value() ? CheckItemKey(schema, key_source) : CheckKey(schema, key_source);
+  if (!valid.ok()) {
+    EndWrite(table, "");
+    return valid;
+  }
+  const std::string key =
+      ItemPrefix(table->description.table_id) + EncodeItemKey(schema, key_source);
+  {
+    absl::MutexLock lock(&mu_);
+    auto free = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return claimed_.count(key) == 0; };
+    mu_.Await(absl::Condition(&free));
+    claimed_.insert(key);
+  }
+  auto result = [&]() -> absl::StatusOr<std::optional<AttributeMap>> {
+    std::string bytes;
+    rocksdb::Status s = db_.db()->Get(rocksdb::ReadOptions(), items_, key, &bytes);
+    std::optional<AttributeMap> old;
+    if (s.ok()) {
+      ASSIGN_OR_RETURN(old, DecodeItem(bytes));
+    } else if (!s.IsNotFound()) {
+      return FromRocksDbStatus(s, "reading the item");
+    }
+    if (condition.has_value() && !ConditionHolds(*condition, old ? &*old : nullptr)) {
+      return absl::FailedPreconditionError("The conditional request failed");
+    }
+    rocksdb::WriteBatch batch;
+    s = new_item.has_value() ? batch.Put(items_, key, EncodeItem(*new_item))
+                             : batch.Delete(items_, key);
+    if (s.ok()) s = db_.db()->Write(WriteOptions(), &batch);
+    RETURN_IF_ERROR(FromRocksDbStatus(s, "writing the item (nothing was written)"));
+    return old;
+  }();
+  EndWrite(table, key);
+  return result;
+}
+
+absl::StatusOr<std::optional<AttributeMap>> TableStore::GetItem(absl::string_view table_name,
+                                                                const AttributeMap& key) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Table> table, FindTable(table_name));
+  const KeySchema& schema = table->description.spec.key_schema;
+  AttributeMap sorted = key;
+  RETURN_IF_ERROR(SortAttributeMap(&sorted));
+  RETURN_IF_ERROR(CheckKey(schema, sorted));
+  const std::string item_key =
+      ItemPrefix(table->description.table_id) + EncodeItemKey(schema, sorted);
+  std::string bytes;
+  rocksdb::Status s = db_.db()->Get(rocksdb::ReadOptions(), items_, item_key, &bytes);
+  if (s.IsNotFound()) return std::optional<AttributeMap>();
+  RETURN_IF_ERROR(FromRocksDbStatus(s, "reading the item"));
+  ASSIGN_OR_RETURN(AttributeMap item, DecodeItem(bytes));
+  return std::optional<AttributeMap>(std::move(item));
+}
+
+}  // namespace tributary::tables

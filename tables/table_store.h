@@ -1,0 +1,157 @@
+// TableStore: DynamoDB tables and their items on RocksDB (the domain library behind the
+// DynamoDB JSON API, aws/dynamodb_handler.h, and later tributary.v1.Tables).
+//
+// Storage (column families, keys, values) and the write protocol: tables/NOTES.md and
+// tables/key_schema.h. The store lives in a RocksDb it is given, which holds the column
+// families kColumnFamilies (so that the item families can share a database with the shard
+// store's log and a change record be written in the same batch as its item).
+//
+// Writes of one item are serialized: a write claims its item key (waiting, without a lock held,
+// while another write of the same key is in flight), reads the current item, checks the
+// condition, writes, and releases the key. So a condition is checked against exactly the item
+// the write replaces, and the item returned as the old one is that item. A failed condition or
+// a failed RocksDB write changes nothing.
+//
+// Items are maps sorted by name (AttributeMap); numbers canonical (ParseNumber).
+//
+// Thread-safety: every method is thread-safe. `db` and `clock` must outlive the store.
+#ifndef TRIBUTARY_TABLES_TABLE_STORE_H_
+#define TRIBUTARY_TABLES_TABLE_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/rocksdb_util.h"
+#include "tables/attribute_value.h"
+#include "tables/condition.h"
+#include "tables/key_schema.h"
+
+namespace tributary::tables {
+
+inline constexpr size_t kMinTableNameChars = 3;
+inline constexpr size_t kMaxTableNameChars = 255;
+inline constexpr int kMaxListTablesLimit = 100;
+
+enum class BillingMode { kProvisioned, kPayPerRequest };
+enum class TableStatus { kActive, kDeleting };
+
+struct TableSpec {
+  std::string name;  // 3–255 of [a-zA-Z0-9_.-]
+  KeySchema key_schema;
+  BillingMode billing_mode = BillingMode::kProvisioned;
+  // PROVISIONED only (echoed back; nothing is throttled): both ≥ 1.
+  int64_t read_capacity_units = 0;
+  int64_t write_capacity_units = 0;
+};
+
+struct TableDescription {
+  TableSpec spec;
+  TableStatus status = TableStatus::kActive;
+  absl::Time creation_time;
+  uint64_t table_id = 0;
+};
+
+struct TableList {
+  std::vector<std::string> names;     // in byte order
+  std::string last_evaluated_name;    // set when more tables follow
+};
+
+struct TableStoreOptions {
+  // fsync the WAL before acknowledging a write (create, delete, item writes).
+  bool sync_writes = false;
+};
+
+class TableStore {
+ public:
+  // The column families the store's database must hold.
+  static const std::vector<std::string>& ColumnFamilies();
+
+  // Loads the tables from `db`, which must hold ColumnFamilies(). Errors: DATA_LOSS for
+  // undecodable metadata; RocksDB errors.
+  static absl::StatusOr<std::unique_ptr<TableStore>> Create(RocksDb& db, Clock& clock,
+                                                            TableStoreOptions options = {});
+
+  // --- Tables ------------------------------------------------------------
+  // Creates a table, ACTIVE when the call returns (DynamoDB says CREATING for a while).
+  // Errors: INVALID_ARGUMENT (name, key schema: ValidateKeySchema; PROVISIONED without both
+  // capacity units ≥ 1, PAY_PER_REQUEST with capacity units); ALREADY_EXISTS ("Table already
+  // exists: NAME"); RocksDB errors (nothing created).
+  absl::StatusOr<TableDescription> CreateTable(const TableSpec& spec);
+  // Errors: INVALID_ARGUMENT (name); NOT_FOUND ("Requested resource not found: Table: NAME not
+  // found", also while it is being deleted).
+  absl::StatusOr<TableDescription> DescribeTable(absl::string_view name);
+  // Names after `exclusive_start_name` (when non-empty), at most `limit` (1–100).
+  // Errors: INVALID_ARGUMENT (limit).
+  absl::StatusOr<TableList> ListTables(absl::string_view exclusive_start_name, int limit);
+  // Deletes the table and its items (one batch, after the table's writes in flight are done;
+  // new calls on it get NOT_FOUND at once). Returns its description with status DELETING.
+  // Errors: INVALID_ARGUMENT; NOT_FOUND; RocksDB errors (the table stays).
+  absl::StatusOr<TableDescription> DeleteTable(absl::string_view name);
+
+  // --- Items -------------------------------------------------------------
+  // Each returns the item as it was before the call (nullopt: there was none), whatever the
+  // caller's ReturnValues (the adapter decides what to return).
+  //
+  // Replaces the item with `item`'s key by `item` when `condition` (if given) holds for the
+  // current item. Errors: INVALID_ARGUMENT (an attribute name empty, a value breaking
+  // ValidateAttributeValue, the key: CheckItemKey, "Item size has exceeded the maximum allowed
+  // size" over 400 KB); NOT_FOUND (table); FAILED_PRECONDITION ("The conditional request
+  // failed": nothing written); RocksDB errors (nothing written).
+  absl::StatusOr<std::optional<AttributeMap>> PutItem(absl::string_view table, AttributeMap item,
+                                                      const std::optional<Condition>& condition);
+  // The item with `key` (exactly the key attributes), or nullopt. Errors: INVALID_ARGUMENT
+  // (CheckKey); NOT_FOUND (table); RocksDB errors.
+  absl::StatusOr<std::optional<AttributeMap>> GetItem(absl::string_view table,
+                                                      const AttributeMap& key);
+  // Deletes the item with `key` when `condition` holds (deleting a missing item is OK).
+  // Errors: as GetItem, and FAILED_PRECONDITION as PutItem.
+  absl::StatusOr<std::optional<AttributeMap>> DeleteItem(absl::string_view table,
+                                                         const AttributeMap& key,
+                                                         const std::optional<Condition>& condition);
+
+  struct Table;
+
+ private:
+  TableStore(RocksDb& db, Clock& clock, TableStoreOptions options);
+  absl::Status Load();
+  // A write of one item: claims the key, reads, checks, then writes `new_item` (nullopt:
+  // delete) and releases the key.
+  absl::StatusOr<std::optional<AttributeMap>> WriteItem(absl::string_view table,
+                                                        const AttributeMap& key_source,
+                                                        std::optional<AttributeMap> new_item,
+                                                        const std::optional<Condition>& condition);
+  // Finds a live table and counts a write in flight on it (Release with EndWrite).
+  absl::StatusOr<std::shared_ptr<Table>> BeginWrite(absl::string_view name);
+  void EndWrite(const std::shared_ptr<Table>& table, const std::string& key);
+  absl::StatusOr<std::shared_ptr<Table>> FindTable(absl::string_view name);
+  rocksdb::WriteOptions WriteOptions() const;
+
+  RocksDb& db_;
+  Clock& clock_;
+  const TableStoreOptions options_;
+  rocksdb::ColumnFamilyHandle* const tables_;
+  rocksdb::ColumnFamilyHandle* const items_;
+
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Table>, std::less<>> by_name_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_table_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // Item keys (RocksDB keys) with a write in flight.
+  std::set<std::string> claimed_ ABSL_GUARDED_BY(mu_);
+  // Names being created (their write in flight): a second create of the name is ALREADY_EXISTS.
+  std::set<std::string, std::less<>> creating_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tributary::tables
+
+#endif  // TRIBUTARY_TABLES_TABLE_STORE_H_
