@@ -11,9 +11,12 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "common/await.h"
 #include "common/grpc_server.h"
+#include "common/testing/assertions.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
@@ -39,13 +42,13 @@ T Proto(const std::string& text) {
 class WatchedBuffer : public std::streambuf {
  public:
   // Waits (real time, at most `timeout`: a failure guard) until the text holds
-  // `fragment`.
-  bool WaitFor(const std::string& fragment, absl::Duration timeout = absl::Seconds(10)) {
-    absl::MutexLock lock(&mu_);
-    auto holds = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return absl::StrContains(text_, fragment);
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&holds), timeout);
+  // `fragment`. A failure shows the text.
+  [[nodiscard]] ::testing::AssertionResult WaitFor(const std::string& fragment,
+                                                   absl::Duration timeout = absl::Seconds(10)) {
+    return tributary::testing::IsOk(AwaitFor(
+        mu_, timeout, absl::StrCat("output holding \"", fragment, "\""),
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return absl::StrContains(text_, fragment); },
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return absl::StrCat("\"", text_, "\""); }));
   }
   std::string text() {
     absl::MutexLock lock(&mu_);
@@ -393,7 +396,7 @@ TEST_F(TribctlTest, FollowEndsCleanlyOnInterrupt) {
                        "--shard-id=shardId-000000000000", "--follow"},
                       Io{&in, &out, &err, &interrupt});
   });
-  ASSERT_TRUE(buffer.WaitFor("r3\n")) << "the third record never arrived: " << buffer.text();
+  ASSERT_TRUE(buffer.WaitFor("r3\n")) << "the third record never arrived";
   interrupt.Trigger();  // what Ctrl-C does in main
   runner.join();
   EXPECT_EQ(code, kExitOk) << err.str();
