@@ -70,7 +70,9 @@ TEST(CommandLineTest, TheCommandTableHasEveryCommandOfTheIssue) {
           "mappings list", "functions create", "functions update", "functions get",
           "functions list", "functions delete", "functions put-function-concurrency",
           "functions get-function-concurrency", "functions delete-function-concurrency",
-          "leases list", "leases delete-orphaned", "pollers list", "metrics"));
+          "leases list", "leases delete-orphaned", "pollers list", "metrics", "streams tag",
+          "streams untag", "streams list-tags", "consumers register", "consumers deregister",
+          "consumers describe", "consumers list"));
 }
 
 TEST(CommandLineTest, EveryCommandRunsAndEveryFlagFieldIsAFieldOfItsRequest) {
@@ -95,6 +97,18 @@ TEST(CommandLineTest, AFlagFieldOfAnotherTypeOrNoneIsFound) {
   c.request = nullptr;
   c.flags = {StringFlag("stream", "").Sets("stream_name")};
   EXPECT_EQ(CheckFields(c).code(), absl::StatusCode::kInternal);
+}
+
+TEST(CommandLineTest, TheStreamMayBeGivenAsStreamName) {
+  auto line = ParseCommandLine({"streams", "describe", "--stream-name=orders"});
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->flags.StringOr("stream", ""), "orders");
+  line = ParseCommandLine({"consumers", "list", "--stream_name", "orders"});
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->flags.StringOr("stream", ""), "orders");
+  ExpectUsageError({"streams", "describe", "--stream=a", "--stream-name=b"},
+                   "flag --stream given twice");
+  EXPECT_THAT(HelpText(line->command), HasSubstr("--stream|--stream-name=VALUE"));
 }
 
 TEST(CommandLineTest, EveryCommandParsesWithItsRequiredFlags) {

@@ -173,6 +173,14 @@ bool NextShardsPage(const v1::ListShardsResponse& page, v1::ListShardsRequest* r
   return true;
 }
 
+// ListTagsForStream: more while has_more_tags, after the last key.
+bool NextTagsPage(const v1::ListTagsForStreamResponse& page,
+                  v1::ListTagsForStreamRequest* request) {
+  if (!page.has_more_tags() || page.tags().empty()) return false;
+  request->set_exclusive_start_tag_key(page.tags(page.tags_size() - 1).key());
+  return true;
+}
+
 // The other lists: by next_token (or next_marker), the rest of the request repeated; a page loop
 // ends on an empty or repeated token.
 template <typename Response, typename Request>
@@ -428,9 +436,10 @@ absl::Status Metrics(Context& c) {
 
 // --- The table ---------------------------------------------------------------------------------
 
-// The stream's name; unbound, for a command whose code reads it.
+// The stream's name: --stream, or --stream-name as the AWS CLI spells it; unbound, for a command
+// whose code reads it.
 FlagSpec StreamNameFlag(bool required = true) {
-  return StringFlag("stream", "the stream's name", required);
+  return StringFlag("stream", "the stream's name", required).Alias("stream-name");
 }
 FlagSpec StreamFlag(bool required = true) { return StreamNameFlag(required).Sets("stream_name"); }
 FlagSpec FunctionNameFlag() {
@@ -480,6 +489,15 @@ std::vector<FlagSpec> MappingConfigFlags() {
 std::vector<FlagSpec> Concat(std::vector<FlagSpec> flags, std::vector<FlagSpec> more) {
   for (FlagSpec& f : more) flags.push_back(std::move(f));
   return flags;
+}
+
+// The consumer of deregister and describe: by ARN, or by stream and name.
+std::vector<FlagSpec> ConsumerFlags() {
+  return {
+      StreamFlag(/*required=*/false),
+      StringFlag("consumer-name", "the consumer's name (with --stream-name)").Sets("consumer_name"),
+      StringFlag("consumer-arn", "the consumer's ARN (or --stream-name and --consumer-name)")
+          .Sets("consumer_arn")};
 }
 
 std::vector<CommandSpec> BuildCommands() {
@@ -588,6 +606,82 @@ std::vector<CommandSpec> BuildCommands() {
                    return absl::StrCat("retention period of ", r.stream_name(), " is now ",
                                        r.retention_period_hours(), " hours\n");
                  }));
+  add(Command("streams", "tag",
+              "Adds tags to a stream, or changes the values of its keys (AddTagsToStream).")
+          .Flags({StreamFlag(),
+                  ListFlag("tags", "key=value pairs, comma-separated or repeated", {}, true)})
+          .Finish(&FinishAddTags)
+          .Calls(&Context::streams, &ShardStoreClient::AddTagsToStream,
+                 [](const v1::AddTagsToStreamRequest& r, const v1::AddTagsToStreamResponse&) {
+                   return absl::StrCat("tagged stream ", r.stream_name(), " with ", r.tags_size(),
+                                       " tag(s)\n");
+                 }));
+  add(Command("streams", "untag",
+              "Removes tags from a stream by key; keys it does not have are ignored "
+              "(RemoveTagsFromStream).")
+          .Flags(
+              {StreamFlag(), ListFlag("tag-keys", "the keys, comma-separated or repeated", {}, true)
+                                 .Sets("tag_keys")})
+          .Calls(&Context::streams, &ShardStoreClient::RemoveTagsFromStream,
+                 [](const v1::RemoveTagsFromStreamRequest& r,
+                    const v1::RemoveTagsFromStreamResponse&) {
+                   return absl::StrCat("removed tag key(s) ", absl::StrJoin(r.tag_keys(), ", "),
+                                       " from stream ", r.stream_name(), "\n");
+                 }));
+  add(Command("streams", "list-tags", "Lists a stream's tags (ListTagsForStream, every page).")
+          .Flags({StreamFlag(),
+                  StringFlag("exclusive-start-tag-key", "list the keys after this one")
+                      .Sets("exclusive_start_tag_key"),
+                  IntFlag("limit", "tags per page, 1-50").Sets("limit")})
+          .Pages(&Context::streams, &ShardStoreClient::ListTagsForStream, NextTagsPage,
+                 [](const v1::ListTagsForStreamResponse& all) {
+                   return TagsTable(ToVector(all.tags()));
+                 }));
+
+  // consumers (registered consumers of a stream)
+  add(Command("consumers", "register", "Registers a consumer of a stream (RegisterStreamConsumer).")
+          .Flags({StreamFlag(),
+                  StringFlag("consumer-name", "the consumer's name", true).Sets("consumer_name")})
+          .Calls(&Context::streams, &ShardStoreClient::RegisterStreamConsumer,
+                 [](const v1::RegisterStreamConsumerRequest&,
+                    const v1::RegisterStreamConsumerResponse& response) {
+                   return ConsumerTable(response.consumer());
+                 }));
+  add(Command("consumers", "deregister",
+              "Deregisters a consumer, named by --consumer-arn or by --stream-name and "
+              "--consumer-name (DeregisterStreamConsumer).")
+          .Flags(ConsumerFlags())
+          .Finish(&FinishDeregisterConsumer)
+          .Calls(&Context::streams, &ShardStoreClient::DeregisterStreamConsumer,
+                 [](const v1::DeregisterStreamConsumerRequest& r,
+                    const v1::DeregisterStreamConsumerResponse&) {
+                   return absl::StrCat(
+                       "deregistered consumer ",
+                       r.consumer_arn().empty()
+                           ? absl::StrCat(r.consumer_name(), " of stream ", r.stream_name())
+                           : r.consumer_arn(),
+                       "\n");
+                 }));
+  add(Command("consumers", "describe",
+              "Shows a consumer, named by --consumer-arn or by --stream-name and --consumer-name "
+              "(DescribeStreamConsumer).")
+          .Flags(ConsumerFlags())
+          .Finish(&FinishDescribeConsumer)
+          .Calls(&Context::streams, &ShardStoreClient::DescribeStreamConsumer,
+                 [](const v1::DescribeStreamConsumerRequest&,
+                    const v1::DescribeStreamConsumerResponse& response) {
+                   return ConsumerDescriptionTable(response.consumer_description());
+                 }));
+  add(Command("consumers", "list",
+              "Lists a stream's registered consumers (ListStreamConsumers, every page).")
+          .Flags({StreamFlag(),
+                  IntFlag("max-results", "consumers per page, 1-10000").Sets("max_results")})
+          .Pages(&Context::streams, &ShardStoreClient::ListStreamConsumers,
+                 NextByToken<v1::ListStreamConsumersResponse, v1::ListStreamConsumersRequest>,
+                 [](const v1::ListStreamConsumersResponse& all) {
+                   return ConsumersTable(ToVector(all.consumers()));
+                 }));
+
   // records
   add(Command("records", "put",
               "Writes one record (--data, PutRecord), or stdin lines in PutRecords batches of up "

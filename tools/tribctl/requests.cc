@@ -1,5 +1,6 @@
 #include "tools/tribctl/requests.h"
 
+#include <set>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -186,6 +187,14 @@ void SetMappingConfig(const FlagValues& flags, Request* r) {
   }
 }
 
+// The consumer is named by ARN, or by stream and name.
+absl::Status CheckConsumerNamed(const FlagValues& flags) {
+  if (flags.Has("consumer-arn") || (flags.Has("stream") && flags.Has("consumer-name"))) {
+    return absl::OkStatus();
+  }
+  return UsageError("name the consumer by --consumer-arn, or by --stream-name and --consumer-name");
+}
+
 }  // namespace
 
 absl::Status FillRequest(const CommandSpec& command, const FlagValues& flags, Message* request) {
@@ -254,6 +263,33 @@ absl::Status FinishListShards(const FlagValues& flags, v1::ListShardsRequest* r)
 absl::Status FinishUpdateShardCount(const FlagValues&, v1::UpdateShardCountRequest* r) {
   r->set_scaling_type(v1::UNIFORM_SCALING);  // the only choice the parser admits
   return absl::OkStatus();
+}
+
+absl::Status FinishAddTags(const FlagValues& flags, v1::AddTagsToStreamRequest* r) {
+  std::set<std::string> seen;
+  for (const std::string& item : flags.List("tags")) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) {
+      return UsageError(absl::StrCat("--tags: '", item, "' is not key=value"));
+    }
+    const std::string key = item.substr(0, eq);
+    if (key.empty()) return UsageError(absl::StrCat("--tags: '", item, "' has an empty key"));
+    if (!seen.insert(key).second) {
+      return UsageError(absl::StrCat("--tags: key '", key, "' given twice"));
+    }
+    (*r->mutable_tags())[key] = item.substr(eq + 1);
+  }
+  if (seen.empty()) return UsageError("--tags: give at least one key=value");
+  return absl::OkStatus();
+}
+
+absl::Status FinishDeregisterConsumer(const FlagValues& flags,
+                                      v1::DeregisterStreamConsumerRequest*) {
+  return CheckConsumerNamed(flags);
+}
+
+absl::Status FinishDescribeConsumer(const FlagValues& flags, v1::DescribeStreamConsumerRequest*) {
+  return CheckConsumerNamed(flags);
 }
 
 absl::Status FinishPutRecord(const FlagValues& flags, v1::PutRecordRequest*) {

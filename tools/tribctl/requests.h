@@ -67,6 +67,14 @@ absl::Status FinishCreateStream(const FlagValues& flags, v1::CreateStreamRequest
 absl::Status FinishListShards(const FlagValues& flags, v1::ListShardsRequest* r);
 // streams update-shard-count: UNIFORM_SCALING, the only scaling type.
 absl::Status FinishUpdateShardCount(const FlagValues& flags, v1::UpdateShardCountRequest* r);
+// streams tag: --tags k=v,... become the tags. Errors: an item without '=', an empty key, a key
+// given twice.
+absl::Status FinishAddTags(const FlagValues& flags, v1::AddTagsToStreamRequest* r);
+// consumers deregister / describe: the consumer is named by --consumer-arn, or by --stream and
+// --consumer-name (or all three, which the service checks agree). Errors: neither way given.
+absl::Status FinishDeregisterConsumer(const FlagValues& flags,
+                                      v1::DeregisterStreamConsumerRequest* r);
+absl::Status FinishDescribeConsumer(const FlagValues& flags, v1::DescribeStreamConsumerRequest* r);
 // records put --data: one PutRecord. Errors: --partition-key missing.
 absl::Status FinishPutRecord(const FlagValues& flags, v1::PutRecordRequest* r);
 // mappings create. Errors: AT_TIMESTAMP without --starting-position-timestamp (or the timestamp

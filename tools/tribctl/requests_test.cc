@@ -504,5 +504,75 @@ TEST(RequestsTest, MappingLeaseAndMetricsLookups) {
               EqualsProto(Proto<v1::GetMetricsRequest>("event_source_mapping_uuid: 'u'")));
 }
 
+TEST(RequestsTest, TagsAreKeyValuePairs) {
+  EXPECT_THAT(Built<v1::AddTagsToStreamRequest>({"streams", "tag", "--stream-name=s",
+                                                 "--tags=team=data,empty=", "--tags=eq=a=b"}),
+              EqualsProto(Proto<v1::AddTagsToStreamRequest>(
+                  "stream_name: 's' tags { key: 'team' value: 'data' } "
+                  "tags { key: 'empty' value: '' } tags { key: 'eq' value: 'a=b' }")));
+  EXPECT_THAT(Built<v1::RemoveTagsFromStreamRequest>(
+                  {"streams", "untag", "--stream-name=s", "--tag-keys=team,eq"}),
+              EqualsProto(Proto<v1::RemoveTagsFromStreamRequest>(
+                  "stream_name: 's' tag_keys: 'team' tag_keys: 'eq'")));
+  EXPECT_THAT(Built<v1::ListTagsForStreamRequest>({"streams", "list-tags", "--stream=s",
+                                                   "--limit=2", "--exclusive-start-tag-key=a"}),
+              EqualsProto(Proto<v1::ListTagsForStreamRequest>(
+                  "stream_name: 's' limit: 2 exclusive_start_tag_key: 'a'")));
+}
+
+TEST(RequestsTest, BadTagsAreUsageErrors) {
+  ExpectUsageError(
+      Build<v1::AddTagsToStreamRequest>({"streams", "tag", "--stream-name=s", "--tags=team"}),
+      "--tags: 'team' is not key=value");
+  ExpectUsageError(
+      Build<v1::AddTagsToStreamRequest>({"streams", "tag", "--stream-name=s", "--tags==data"}),
+      "--tags: '=data' has an empty key");
+  ExpectUsageError(
+      Build<v1::AddTagsToStreamRequest>({"streams", "tag", "--stream-name=s", "--tags=a=1,a=2"}),
+      "--tags: key 'a' given twice");
+  ExpectUsageError(
+      Build<v1::AddTagsToStreamRequest>({"streams", "tag", "--stream-name=s", "--tags="}),
+      "--tags: give at least one key=value");
+}
+
+TEST(RequestsTest, ConsumerRequests) {
+  EXPECT_THAT(
+      Built<v1::RegisterStreamConsumerRequest>(
+          {"consumers", "register", "--stream-name=s", "--consumer-name=c"}),
+      EqualsProto(Proto<v1::RegisterStreamConsumerRequest>("stream_name: 's' consumer_name: 'c'")));
+  EXPECT_THAT(
+      Built<v1::DescribeStreamConsumerRequest>(
+          {"consumers", "describe", "--stream-name=s", "--consumer-name=c"}),
+      EqualsProto(Proto<v1::DescribeStreamConsumerRequest>("stream_name: 's' consumer_name: 'c'")));
+  EXPECT_THAT(Built<v1::DeregisterStreamConsumerRequest>(
+                  {"consumers", "deregister", "--consumer-arn=arn:c"}),
+              EqualsProto(Proto<v1::DeregisterStreamConsumerRequest>("consumer_arn: 'arn:c'")));
+  EXPECT_THAT(
+      Built<v1::ListStreamConsumersRequest>(
+          {"consumers", "list", "--stream-name=s", "--max-results=7"}),
+      EqualsProto(Proto<v1::ListStreamConsumersRequest>("stream_name: 's' max_results: 7")));
+}
+
+TEST(RequestsTest, AConsumerIsNamedByArnOrByStreamAndName) {
+  for (const char* verb : {"describe", "deregister"}) {
+    SCOPED_TRACE(verb);
+    auto line = ParseCommandLine({"consumers", verb, "--consumer-name=c"});
+    ASSERT_TRUE(line.ok()) << line.status();
+    google::protobuf::Message* request = nullptr;
+    v1::DescribeStreamConsumerRequest describe;
+    v1::DeregisterStreamConsumerRequest deregister;
+    request = std::string(verb) == "describe" ? static_cast<google::protobuf::Message*>(&describe)
+                                              : &deregister;
+    absl::Status status = FillRequest(*line->command, line->flags, request);
+    EXPECT_TRUE(IsUsageError(status)) << status;
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr("name the consumer by --consumer-arn, or by --stream-name and "
+                          "--consumer-name"));
+    line = ParseCommandLine({"consumers", verb, "--stream-name=s"});
+    ASSERT_TRUE(line.ok()) << line.status();
+    EXPECT_TRUE(IsUsageError(FillRequest(*line->command, line->flags, request)));
+  }
+}
+
 }  // namespace
 }  // namespace tributary::tribctl
