@@ -18,6 +18,8 @@
 #include "boost/asio/write.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "common/await.h"
+#include "common/testing/assertions.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -65,10 +67,10 @@ class TestStream : public ResponseStream {
     return finished_;
   }
   // The client can read the last chunk before the server's write of it completes.
-  bool AwaitFinished() {
-    absl::MutexLock lock(&mu_);
-    auto finished = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return finished_ > 0; };
-    return mu_.AwaitWithTimeout(absl::Condition(&finished), kGuard);
+  [[nodiscard]] ::testing::AssertionResult AwaitFinished() {
+    return tributary::testing::IsOk(AwaitFor(
+        mu_, kGuard, "OnFinished", [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return finished_ > 0; },
+        [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return Seen(); }));
   }
 
   std::shared_ptr<StreamWriter> writer() {
@@ -76,15 +78,17 @@ class TestStream : public ResponseStream {
     return writer_;
   }
   // Waits until OnDrained has been called more than `drained` times or OnClosed was called.
-  bool AwaitDrainedPastOrClosed(int drained) {
-    absl::MutexLock lock(&mu_);
-    auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return drained_ > drained || closed_ > 0; };
-    return mu_.AwaitWithTimeout(absl::Condition(&done), kGuard);
+  [[nodiscard]] ::testing::AssertionResult AwaitDrainedPastOrClosed(int drained) {
+    return tributary::testing::IsOk(AwaitFor(
+        mu_, kGuard, absl::StrCat("OnDrained more than ", drained, " time(s), or OnClosed"),
+        [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return drained_ > drained || closed_ > 0; },
+        [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return Seen(); }));
   }
-  bool AwaitStarted() {
-    absl::MutexLock lock(&mu_);
-    auto started = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return writer_ != nullptr; };
-    return mu_.AwaitWithTimeout(absl::Condition(&started), kGuard);
+  [[nodiscard]] ::testing::AssertionResult AwaitStarted() {
+    return tributary::testing::IsOk(AwaitFor(
+        mu_, kGuard, "the stream to start (a writer)",
+        [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return writer_ != nullptr; },
+        [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return Seen(); }));
   }
   int drained() {
     absl::MutexLock lock(&mu_);
@@ -96,6 +100,11 @@ class TestStream : public ResponseStream {
   }
 
  private:
+  std::string Seen() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return absl::StrCat(writer_ != nullptr ? "started" : "not started", ", drained ", drained_,
+                        ", closed ", closed_, ", finished ", finished_);
+  }
+
   const bool finish_;
   absl::Mutex mu_;
   std::shared_ptr<StreamWriter> writer_ ABSL_GUARDED_BY(mu_);
@@ -155,10 +164,13 @@ class TestHandler : public HttpHandler {
     return response;
   }
 
-  bool WaitUntilInHandler(int n) {
-    absl::MutexLock lock(&mu_);
-    auto reached = [this, n]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return in_handler_ >= n; };
-    return mu_.AwaitWithTimeout(absl::Condition(&reached), kGuard);
+  [[nodiscard]] ::testing::AssertionResult WaitUntilInHandler(int n) {
+    return tributary::testing::IsOk(AwaitFor(
+        mu_, kGuard, absl::StrCat(n, " request(s) in the handler"),
+        [this, n]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return in_handler_ >= n; },
+        [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+          return absl::StrCat(in_handler_, " in the handler, ", calls_, " call(s)");
+        }));
   }
   void Release() {
     absl::MutexLock lock(&mu_);

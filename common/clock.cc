@@ -9,7 +9,9 @@
 
 #include "absl/base/macros.h"
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/await.h"
 #include "glog/logging.h"
 
 namespace tributary {
@@ -224,12 +226,14 @@ int FakeClock::NumWaiters() {
   return static_cast<int>(waiting_on_.size());
 }
 
-bool FakeClock::WaitForWaiters(int n, absl::Duration real_timeout) {
-  absl::MutexLock lock(&mu_);
-  auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return static_cast<int>(waiting_on_.size()) >= n;
-  };
-  return mu_.AwaitWithTimeout(absl::Condition(&enough), real_timeout);
+absl::Status FakeClock::WaitForWaiters(int n, absl::Duration real_timeout) {
+  return AwaitFor(
+      mu_, real_timeout, absl::StrCat(n, " thread(s) waiting on the FakeClock"),
+      [&]()
+          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return static_cast<int>(waiting_on_.size()) >= n; },
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return absl::StrCat(waiting_on_.size(), " waiting");
+      });
 }
 
 }  // namespace tributary

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -188,9 +189,9 @@ class FakeClock : public Clock {
   // How many threads are waiting in AwaitWithDeadline right now.
   int NumWaiters();
   // Blocks (in real time, at most `real_timeout`) until at least `n` threads
-  // wait on this clock. Returns false on timeout: a failure guard for tests,
-  // never a way to pass time.
-  bool WaitForWaiters(int n, absl::Duration real_timeout = absl::Seconds(10));
+  // wait on this clock. Returns OK, or DEADLINE_EXCEEDED saying how many waited
+  // at the end: a failure guard for tests, never a way to pass time.
+  [[nodiscard]] absl::Status WaitForWaiters(int n, absl::Duration real_timeout = absl::Seconds(10));
 
  private:
   void WakeWaiters();

@@ -5,6 +5,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/testing/assertions.h"
 #include "gtest/gtest.h"
 
 namespace tributary {
@@ -83,7 +84,7 @@ TEST(FakeClockTest, WallStepForwardDoesNotWakeAMonotonicDeadline) {
     result = clock.AwaitWithDeadline(&mu, absl::Condition(&ready), kMono + absl::Seconds(5));
     woke.Notify();
   });
-  ASSERT_TRUE(clock.WaitForWaiters(1)) << "the waiter never started waiting";
+  ASSERT_OK(clock.WaitForWaiters(1)) << "the waiter never started waiting";
   clock.StepWallClock(absl::Hours(1));
   // Cycle the waiter's mutex as an Advance would: it re-evaluates and stays parked.
   { absl::MutexLock lock(&mu); }
@@ -103,7 +104,7 @@ TEST(FakeClockTest, WallStepBackDoesNotDelayAMonotonicDeadline) {
     clock.SleepFor(absl::Seconds(5));
     done.Notify();
   });
-  ASSERT_TRUE(clock.WaitForWaiters(1));
+  ASSERT_OK(clock.WaitForWaiters(1));
   clock.StepWallClock(-absl::Hours(1));
   clock.Advance(absl::Seconds(5));
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)))
@@ -140,7 +141,7 @@ TEST(FakeClockTest, WaiterWakesWhenTimeReachesDeadlineAndNotBefore) {
     result = clock.AwaitWithDeadline(&mu, absl::Condition(&ready), kMono + absl::Seconds(5));
     woke.Notify();
   });
-  ASSERT_TRUE(clock.WaitForWaiters(1)) << "the waiter never started waiting";
+  ASSERT_OK(clock.WaitForWaiters(1)) << "the waiter never started waiting";
   clock.Advance(absl::Seconds(4));
   // Still parked: the deadline is a second away.
   EXPECT_EQ(clock.NumWaiters(), 1);
@@ -162,7 +163,7 @@ TEST(FakeClockTest, WaiterWakesWhenConditionBecomesTrue) {
     absl::MutexLock lock(&mu);
     result = clock.AwaitWithDeadline(&mu, absl::Condition(&ready), kMono + absl::Hours(1));
   });
-  ASSERT_TRUE(clock.WaitForWaiters(1));
+  ASSERT_OK(clock.WaitForWaiters(1));
   {
     absl::MutexLock lock(&mu);
     ready = true;
@@ -179,7 +180,7 @@ TEST(FakeClockTest, SleepUntilReturnsWhenTimeIsAdvanced) {
     clock.SleepFor(absl::Minutes(2));
     done.Notify();
   });
-  ASSERT_TRUE(clock.WaitForWaiters(1));
+  ASSERT_OK(clock.WaitForWaiters(1));
   clock.Advance(absl::Minutes(1));
   EXPECT_FALSE(done.HasBeenNotified());
   clock.Advance(absl::Minutes(1));
@@ -200,7 +201,7 @@ TEST(FakeClockTest, ManyWaitersWakeInDeadlineOrder) {
       ++woken;
     });
   }
-  ASSERT_TRUE(clock.WaitForWaiters(kWaiters));
+  ASSERT_OK(clock.WaitForWaiters(kWaiters));
   for (int i = 1; i <= kWaiters; ++i) {
     clock.Advance(absl::Seconds(1));
     absl::MutexLock lock(&mu);
@@ -214,7 +215,10 @@ TEST(FakeClockTest, ManyWaitersWakeInDeadlineOrder) {
 
 TEST(FakeClockTest, WaitForWaitersTimesOutWhenNobodyWaits) {
   FakeClock clock(kStart);
-  EXPECT_FALSE(clock.WaitForWaiters(1, absl::Milliseconds(10)));
+  const absl::Status status = clock.WaitForWaiters(1, absl::Milliseconds(10));
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(status.message(),
+            "waited 10ms for 1 thread(s) waiting on the FakeClock; last seen: 0 waiting");
 }
 
 TEST(RealClockTest, AwaitWithPastDeadlineReturnsConditionValue) {

@@ -184,19 +184,22 @@ TEST_F(PollerIntegrationTest, LeaseLostMidBatchOldOwnerNeverCheckpointsOrInvokes
   PollerUnderTest& p2 = NewPoller("p2");
   ASSERT_TRUE(p2.poller->RunOnce().ok());
   EXPECT_EQ(GetLease(shard).lease_owner(), "p2");
-  ASSERT_TRUE(p2.function.Await([](const auto& calls) { return RecordCount(calls) >= 5; }));
+  ASSERT_TRUE(
+      p2.function.Await("5 records", [](const auto& calls) { return RecordCount(calls) >= 5; }));
 
   // p1's invocation returns: its checkpoint is fenced off and it stops.
   go_on.Notify();
-  ASSERT_TRUE(p1.observed.AwaitCheckpoints([](const auto& calls) { return !calls.empty(); }));
+  ASSERT_TRUE(p1.observed.AwaitCheckpoints("p1's fenced checkpoint",
+                                           [](const auto& calls) { return !calls.empty(); }));
   EXPECT_FALSE(p1.observed.checkpoint_calls()[0].accepted);
 
   const std::string last = Put(5, "b");
-  ASSERT_TRUE(p2.observed.AwaitCheckpoints([&](const auto& calls) {
+  const auto checkpointed_last = [&](const auto& calls) {
     return !calls.empty() && calls.back().accepted &&
            calls.back().checkpoint.sequence_number() == last;
-  })) << "p2 never checkpointed "
-      << last;
+  };
+  ASSERT_TRUE(p2.observed.AwaitCheckpoints("p2 checkpointing the last record", checkpointed_last))
+      << "p2 never checkpointed " << last;
   ASSERT_TRUE(p1.poller->RunOnce().ok());  // heartbeats: p1 holds nothing, acquires nothing
   EXPECT_TRUE(p1.poller->shards().empty());
   EXPECT_EQ(p1.function.call_count(), 1);
@@ -221,7 +224,7 @@ TEST_F(PollerIntegrationTest, ShardEndIsCheckpointedThenTheChildrenRun) {
   PollerUnderTest& p1 = NewPoller("p1");
   ASSERT_TRUE(p1.poller->RunOnce().ok());
   EXPECT_EQ(p1.poller->shards().size(), 1u) << "only the parent is assignable";
-  ASSERT_TRUE(p1.observed.AwaitCheckpoints([](const auto& calls) {
+  ASSERT_TRUE(p1.observed.AwaitCheckpoints("SHARD_END", [](const auto& calls) {
     return !calls.empty() && calls.back().checkpoint.type() == v1::SHARD_END;
   })) << "the parent never reached SHARD_END";
   EXPECT_EQ(GetLease(parent).checkpoint().type(), v1::SHARD_END);
@@ -230,7 +233,8 @@ TEST_F(PollerIntegrationTest, ShardEndIsCheckpointedThenTheChildrenRun) {
   for (int i = 0; i < 10 && p1.poller->shards().size() < 2; ++i) {
     ASSERT_TRUE(p1.poller->RunOnce().ok());
   }
-  ASSERT_TRUE(p1.function.Await([](const auto& calls) { return RecordCount(calls) >= 14; }));
+  ASSERT_TRUE(
+      p1.function.Await("14 records", [](const auto& calls) { return RecordCount(calls) >= 14; }));
   const auto calls = p1.function.calls();
   bool child_seen = false;
   for (const auto& call : calls) {
@@ -249,10 +253,11 @@ TEST_F(PollerIntegrationTest, LeaseShowsTheLastProcessingResultAndErrorTheHeartb
   PollerUnderTest& p1 = NewPoller("p1");
   // Waits until p1 checkpointed `sequence_number`: its batch, and the result, are recorded.
   auto await_checkpoint = [&](const std::string& sequence_number) {
-    return p1.observed.AwaitCheckpoints([&](const auto& calls) {
-      return !calls.empty() && calls.back().accepted &&
-             calls.back().checkpoint.sequence_number() == sequence_number;
-    });
+    return p1.observed.AwaitCheckpoints(
+        absl::StrCat("an accepted checkpoint at ", sequence_number), [&](const auto& calls) {
+          return !calls.empty() && calls.back().accepted &&
+                 calls.back().checkpoint.sequence_number() == sequence_number;
+        });
   };
   const absl::Duration heartbeat_interval = absl::Milliseconds(3334);  // a third of 10 s
 

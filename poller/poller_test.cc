@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/await.h"
 #include "common/proto_util.h"
+#include "common/testing/assertions.h"
 #include "common/testing/log_capture.h"
 #include "common/testing/test_util.h"
 #include "google/protobuf/struct.pb.h"
@@ -546,12 +548,12 @@ TEST_F(PollerTest, HeartbeatsGoOnWhileTheStreamTrackerDoesNotAnswer) {
   ASSERT_EQ(poller->shards().size(), 1u);
   mappings_.Hang(true);
   poller->Start();
-  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the poller never parked";
+  ASSERT_OK(clock_.WaitForWaiters(1)) << "the poller never parked";
   NextHeartbeat();  // the heartbeat makes a configuration refresh due, which hangs
   ASSERT_TRUE(mappings_.AwaitHungCalls(1)) << "the configuration refresh never asked the tracker";
   for (int i = 0; i < 4; ++i) {  // 12 s: past the 9 s lease duration
     const size_t replies = observed.heartbeat_replies().size();
-    ASSERT_TRUE(clock_.WaitForWaiters(1)) << "no heartbeat loop waits for its next heartbeat";
+    ASSERT_OK(clock_.WaitForWaiters(1)) << "no heartbeat loop waits for its next heartbeat";
     NextHeartbeat();
     ASSERT_TRUE(observed.AwaitHeartbeatReplies(replies)) << "heartbeat " << i << " never came";
   }
@@ -793,10 +795,11 @@ class UnreachableLeasing : public LeaseService {
     down_ = down;
   }
   // Waits (real time, a failure guard) until RegisterPoller was called `n` times.
-  bool AwaitRegisterCalls(int n) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return register_calls_ >= n; };
-    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(30));
+  [[nodiscard]] ::testing::AssertionResult AwaitRegisterCalls(int n) {
+    return tributary::testing::IsOk(AwaitFor(
+        mu_, absl::Seconds(30), absl::StrCat(n, " RegisterPoller calls"),
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return register_calls_ >= n; },
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return absl::StrCat(register_calls_); }));
   }
   int register_calls() {
     absl::MutexLock lock(&mu_);
@@ -846,7 +849,7 @@ TEST_F(PollerTest, TheLoopLogsAFailingPassOnceAndItsRecoveryOnce) {
   poller->Start();
   for (int passes = 1; passes <= 4; ++passes) {
     ASSERT_TRUE(leasing.AwaitRegisterCalls(passes)) << "pass " << passes;
-    ASSERT_TRUE(clock_.WaitForWaiters(2));  // both loops wait for their next pass
+    ASSERT_OK(clock_.WaitForWaiters(2));  // both loops wait for their next pass
     clock_.Advance(absl::Seconds(1));
   }
   ASSERT_TRUE(leasing.AwaitRegisterCalls(5));
@@ -855,7 +858,7 @@ TEST_F(PollerTest, TheLoopLogsAFailingPassOnceAndItsRecoveryOnce) {
             1)
       << "once, not once per pass";
   leasing.SetDown(false);
-  ASSERT_TRUE(clock_.WaitForWaiters(2));
+  ASSERT_OK(clock_.WaitForWaiters(2));
   clock_.Advance(absl::Seconds(1));
   ASSERT_TRUE(log.WaitFor({"poller p1: heartbeat: succeeds again"}));
   poller->Shutdown();

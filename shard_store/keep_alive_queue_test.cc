@@ -2,9 +2,12 @@
 
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/await.h"
 #include "common/clock.h"
+#include "common/testing/assertions.h"
 #include "gtest/gtest.h"
 
 namespace tributary::shard_store {
@@ -50,12 +53,14 @@ class FakeMember : public KeepAliveQueue::Member {
     extra_ = extra;
   }
   // Waits (real time, a failure guard) until it has been asked `n` times.
-  bool WaitUntilAsked(int n) {
-    absl::MutexLock lock(&mu_);
-    auto asked = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return static_cast<int>(asked_at_.size()) >= n;
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&asked), kGuard);
+  [[nodiscard]] ::testing::AssertionResult WaitUntilAsked(int n) {
+    return tributary::testing::IsOk(AwaitFor(
+        mu_, kGuard, absl::StrCat("the member asked ", n, " time(s)"),
+        [&]()
+            ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return static_cast<int>(asked_at_.size()) >= n; },
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return absl::StrCat("asked ", asked_at_.size(), " time(s)");
+        }));
   }
 
  private:
@@ -163,7 +168,7 @@ TEST(KeepAliveQueueOffTest, AZeroIntervalTurnsKeepAlivesOff) {
 TEST_F(KeepAliveQueueTest, TheLoopAsksAMemberWhenTheClockReachesItsTime) {
   queue_.Start();
   queue_.Add(&a_);
-  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the loop did not wait on the clock for the member";
+  ASSERT_OK(clock_.WaitForWaiters(1)) << "the loop did not wait on the clock for the member";
   clock_.Advance(kInterval);
   ASSERT_TRUE(a_.WaitUntilAsked(1)) << "the loop did not ask the member once it was due";
   queue_.Stop();
@@ -175,11 +180,11 @@ TEST_F(KeepAliveQueueTest, TheLoopLooksAgainWhenAnEarlierMemberArrives) {
   a_.set_extra(absl::Hours(1));  // after its first keep-alive, a is next due in an hour
   queue_.Start();
   queue_.Add(&a_);
-  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the loop did not wait on the clock for a";
+  ASSERT_OK(clock_.WaitForWaiters(1)) << "the loop did not wait on the clock for a";
   clock_.Advance(kInterval);
   ASSERT_TRUE(a_.WaitUntilAsked(1)) << "the loop did not ask a once it was due";
   queue_.Add(&b_);  // due one interval from now, long before a
-  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the loop did not wait on the clock again";
+  ASSERT_OK(clock_.WaitForWaiters(1)) << "the loop did not wait on the clock again";
   clock_.Advance(kInterval);
   ASSERT_TRUE(b_.WaitUntilAsked(1)) << "the loop kept waiting for a instead of asking b";
   queue_.Stop();
@@ -188,7 +193,7 @@ TEST_F(KeepAliveQueueTest, TheLoopLooksAgainWhenAnEarlierMemberArrives) {
 TEST_F(KeepAliveQueueTest, StopWithMembersLeftReturns) {
   queue_.Start();
   queue_.Add(&a_);
-  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the loop did not wait on the clock for the member";
+  ASSERT_OK(clock_.WaitForWaiters(1)) << "the loop did not wait on the clock for the member";
   queue_.Stop();
   queue_.Stop();
   EXPECT_EQ(a_.times_asked(), 0);

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -384,7 +385,7 @@ TEST_F(ShardStoreFaultTest, APutRacingAFailedCreateIsNotAcknowledgedAndLeavesNot
   ASSERT_TRUE(faults_.WaitUntilHeld()) << "the create never reached its write";
   std::optional<absl::Status> put;
   std::thread putter([&] { put = PutTo("t", "orphan").status(); });
-  EXPECT_TRUE(clock_.WaitForWaiters(1)) << "the put did not wait for the stream to exist";
+  EXPECT_OK(clock_.WaitForWaiters(1)) << "the put did not wait for the stream to exist";
   EXPECT_FALSE(put.has_value() && put->ok()) << "acknowledged before the stream existed";
   faults_.Release();
   creator.join();
@@ -403,7 +404,7 @@ TEST_F(ShardStoreFaultTest, APutDuringCreatingWaitsAndLandsOnceTheStreamExists) 
   ASSERT_TRUE(faults_.WaitUntilHeld()) << "the create never reached its write";
   std::optional<absl::StatusOr<v1::PutRecordResponse>> put;
   std::thread putter([&] { put = PutTo("t", "first"); });
-  EXPECT_TRUE(clock_.WaitForWaiters(1)) << "the put did not wait for the stream to exist";
+  EXPECT_OK(clock_.WaitForWaiters(1)) << "the put did not wait for the stream to exist";
   faults_.Release();
   creator.join();
   putter.join();

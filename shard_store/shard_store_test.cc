@@ -15,6 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/rocksdb_util.h"
+#include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -951,7 +952,7 @@ TEST_F(ShardStoreTest, WaitForRecordsTimesOutByTheStoreClock) {
   absl::StatusOr<bool> woke;
   std::thread waiter(
       [&] { woke = store_->WaitForRecords(cursor, clock_.MonotonicNow() + absl::Seconds(5)); });
-  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  ASSERT_OK(clock_.WaitForWaiters(1));
   clock_.Advance(absl::Seconds(5));
   waiter.join();
   EXPECT_FALSE(*woke);

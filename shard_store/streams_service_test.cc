@@ -15,6 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -535,7 +536,7 @@ TEST_F(StreamsServiceTest, IdleSubscriberGetsAKeepAliveEventEveryFiveSeconds) {
   auto first = sub->Next();
   ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the keep-alive thread is not waiting on the clock";
+    ASSERT_OK(clock_.WaitForWaiters(1)) << "the keep-alive thread is not waiting on the clock";
     clock_.Advance(absl::Seconds(5));
     auto event = sub->Next();
     ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
@@ -562,13 +563,13 @@ TEST_F(StreamsServiceTest, KeepAlivesKeepTheirIntervalWhenTheWallClockSteps) {
   Watchdog guard(sub.get());
   auto first = sub->Next();
   ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
-  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the keep-alive thread is not waiting on the clock";
+  ASSERT_OK(clock_.WaitForWaiters(1)) << "the keep-alive thread is not waiting on the clock";
   clock_.StepWallClock(-absl::Hours(1));
   clock_.Advance(absl::Seconds(5));
   auto event = sub->Next();
   ASSERT_TRUE(event.ok() && event->has_value()) << event.status();
   EXPECT_EQ((*event)->records_size(), 0) << "a keep-alive five seconds after the first event";
-  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  ASSERT_OK(clock_.WaitForWaiters(1));
   clock_.StepWallClock(absl::Hours(2));
   clock_.Advance(absl::Seconds(4));
   Put("after");
@@ -612,7 +613,7 @@ TEST_F(StreamsServiceTest, KeepAlivesOfManyIdleSubscribersComeOncePerInterval) {
     ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
   }
   for (int round = 0; round < 2; ++round) {
-    ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the keep-alive thread is not waiting on the clock";
+    ASSERT_OK(clock_.WaitForWaiters(1)) << "the keep-alive thread is not waiting on the clock";
     clock_.Advance(absl::Seconds(5));
     for (auto& sub : subs) {
       auto event = sub->Next();

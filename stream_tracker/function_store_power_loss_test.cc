@@ -4,16 +4,11 @@
 // directory, and a store reopened on that copy must hold exactly the functions the live one
 // holds.
 #include <functional>
-#include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
-#include "absl/strings/str_cat.h"
-#include "common/testing/power_loss_fs.h"
-#include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "stream_tracker/function_store.h"
+#include "stream_tracker/testing/record_store_fixtures.h"
 
 namespace tributary::stream_tracker {
 namespace {
@@ -26,39 +21,9 @@ FunctionRecord Record(const std::string& name) {
   return record;
 }
 
-// Every function, as text.
-std::string Observe(const FunctionStore& store) {
-  absl::StatusOr<std::vector<FunctionRecord>> records = store.List();
-  if (!records.ok()) return records.status().ToString();
-  std::string out;
-  for (const FunctionRecord& r : *records) absl::StrAppend(&out, r.ShortDebugString(), "\n");
-  return out;
-}
-
-class FunctionStorePowerLossTest : public ::testing::Test {
+class FunctionStorePowerLossTest : public testing::StorePowerLossTest<FunctionStore> {
  protected:
-  void SetUp() override {
-    FunctionStore::Options options;
-    options.sync_writes = true;
-    options.env = power_.env();
-    absl::StatusOr<std::unique_ptr<FunctionStore>> store = FunctionStore::Open(dir_, options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-  }
-
-  // What a store opened on the state a power loss now would leave holds.
-  std::string ObserveAfterPowerLoss() {
-    const std::string copy = testing::NewTempDir("function_after_power_loss");
-    absl::Status copied = power_.CopyDurableState(dir_, copy);
-    if (!copied.ok()) return copied.ToString();
-    absl::StatusOr<std::unique_ptr<FunctionStore>> store = FunctionStore::Open(copy);
-    if (!store.ok()) return store.status().ToString();
-    return Observe(**store);
-  }
-
-  testing::PowerLossEnv power_;
-  const std::string dir_ = testing::NewTempDir("function_power") + "/db";
-  std::unique_ptr<FunctionStore> store_;
+  FunctionStorePowerLossTest() : StorePowerLossTest("function") {}
 };
 
 TEST_F(FunctionStorePowerLossTest, EveryAcknowledgedFunctionChangeSurvivesPowerLossRightAfterIt) {
@@ -71,7 +36,7 @@ TEST_F(FunctionStorePowerLossTest, EveryAcknowledgedFunctionChangeSurvivesPowerL
                              })
                     .ok());
   };
-  const std::vector<std::pair<std::string, std::function<void()>>> steps = {
+  ExpectEachStepSurvivesPowerLoss({
       {"create a function", [&] { ASSERT_TRUE(store_->Insert(Record("f")).ok()); }},
       {"create another", [&] { ASSERT_TRUE(store_->Insert(Record("g")).ok()); }},
       {"update a function's endpoint",
@@ -83,14 +48,7 @@ TEST_F(FunctionStorePowerLossTest, EveryAcknowledgedFunctionChangeSurvivesPowerL
          });
        }},
       {"delete a function", [&] { ASSERT_TRUE(store_->Remove("g").ok()); }},
-  };
-  for (const auto& [name, step] : steps) {
-    SCOPED_TRACE(name);
-    step();
-    ASSERT_FALSE(HasFatalFailure());
-    const std::string live = Observe(*store_);
-    EXPECT_EQ(ObserveAfterPowerLoss(), live) << "after a power loss right after: " << name;
-  }
+  });
 }
 
 }  // namespace

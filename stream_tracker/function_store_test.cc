@@ -1,14 +1,11 @@
 #include "stream_tracker/function_store.h"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <string>
 
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "stream_tracker/mapping_store.h"
+#include "stream_tracker/testing/record_store_fixtures.h"
 #include "stream_tracker/tracker_db.h"
 
 namespace tributary::stream_tracker {
@@ -22,18 +19,9 @@ FunctionRecord Record(const std::string& name, const std::string& endpoint = "fn
   return record;
 }
 
-class FunctionStoreTest : public ::testing::Test {
+class FunctionStoreTest : public testing::ReopenableStoreTest<FunctionStore> {
  protected:
-  void SetUp() override { Reopen(); }
-  void Reopen() {
-    store_.reset();
-    auto store = FunctionStore::Open(dir_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-  }
-
-  const std::string dir_ = testing::NewTempDir("function_store");
-  std::unique_ptr<FunctionStore> store_;
+  FunctionStoreTest() : ReopenableStoreTest("function_store") {}
 };
 
 TEST_F(FunctionStoreTest, InsertedFunctionIsReadBack) {
@@ -139,7 +127,7 @@ TEST_F(FunctionStoreTest, SecondOpenOfTheDirectoryFails) {
 // Functions and mappings live in one database, each kind under its own prefix: neither store
 // lists the other's records, and both survive a reopen of the shared database.
 TEST(SharedTrackerDbTest, FunctionsAndMappingsShareOneDatabaseWithoutSeeingEachOther) {
-  const std::string dir = testing::NewTempDir("tracker_db");
+  const std::string dir = tributary::testing::NewTempDir("tracker_db");
   for (int round = 0; round < 2; ++round) {
     auto db = OpenTrackerDb(dir);
     ASSERT_TRUE(db.ok()) << db.status();
@@ -167,40 +155,8 @@ TEST(SharedTrackerDbTest, FunctionsAndMappingsShareOneDatabaseWithoutSeeingEachO
 // with SIGKILL while still holding the store open: every acknowledged write must be there on
 // reopen.
 TEST(FunctionStoreCrashTest, AcknowledgedFunctionsSurviveKillMinusNine) {
-  const std::string dir = testing::NewTempDir("function_store_crash");
-  constexpr int kFunctions = 50;
-  int ack[2];
-  ASSERT_EQ(pipe(ack), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(ack[0]);
-    auto store = FunctionStore::Open(dir);
-    if (!store.ok()) _exit(1);
-    for (int i = 0; i < kFunctions; ++i) {
-      if (!(*store)->Insert(Record("f" + std::to_string(1000 + i))).ok()) _exit(2);
-      const char byte = 1;
-      if (write(ack[1], &byte, 1) != 1) _exit(3);
-    }
-    pause();  // wait for SIGKILL with the store open: no clean close
-    _exit(0);
-  }
-  close(ack[1]);
-  int acknowledged = 0;
-  char byte;
-  while (acknowledged < kFunctions && read(ack[0], &byte, 1) == 1) ++acknowledged;
-  ASSERT_EQ(kill(child, SIGKILL), 0);
-  int wait_status = 0;
-  ASSERT_EQ(waitpid(child, &wait_status, 0), child);
-  EXPECT_TRUE(WIFSIGNALED(wait_status)) << "child exited early with " << wait_status;
-  close(ack[0]);
-
-  auto store = FunctionStore::Open(dir);
-  ASSERT_TRUE(store.ok()) << store.status();
-  auto all = store->get()->List();
-  ASSERT_TRUE(all.ok());
-  EXPECT_EQ(static_cast<int>(all->size()), acknowledged);
-  EXPECT_EQ(acknowledged, kFunctions);
+  testing::ExpectAcknowledgedInsertsSurviveKillMinusNine<FunctionStore, FunctionRecord>(
+      "function_store_crash", 50, [](int i) { return Record("f" + std::to_string(1000 + i)); });
 }
 
 }  // namespace

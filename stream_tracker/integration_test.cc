@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/proto_util.h"
+#include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -241,11 +242,11 @@ TEST_F(IntegrationTest, TheShardStoresChangeListenerNudgesTheSync) {
   CreateStream("orders", 1);
   const std::string uuid = CreateMapping("orders", v1::TRIM_HORIZON_POSITION);
   tracker_->Start();
-  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the sync loop never parked on the clock";
+  ASSERT_OK(clock_.WaitForWaiters(1)) << "the sync loop never parked on the clock";
   const int64_t runs = tracker_->lease_sync()->runs_completed();
   std::vector<std::string> children = Split("orders", "shardId-000000000000");
   // No clock advance: only the listener can have woken the loop.
-  ASSERT_TRUE(tracker_->lease_sync()->WaitForRunsCompleted(runs))
+  ASSERT_OK(tracker_->lease_sync()->WaitForRunsCompleted(runs))
       << "the split did not nudge the sync";
   // The loop was parked when the split began, and the listener runs after the split is
   // committed: the pass it caused saw the new shards.

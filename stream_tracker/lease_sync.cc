@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/await.h"
 #include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
@@ -452,10 +453,13 @@ int64_t LeaseSync::runs_completed() {
   return runs_completed_;
 }
 
-bool LeaseSync::WaitForRunsCompleted(int64_t runs, absl::Duration real_timeout) {
-  absl::MutexLock lock(&mu_);
-  auto done = [this, runs]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return runs_completed_ > runs; };
-  return mu_.AwaitWithTimeout(absl::Condition(&done), real_timeout);
+absl::Status LeaseSync::WaitForRunsCompleted(int64_t runs, absl::Duration real_timeout) {
+  return AwaitFor(
+      mu_, real_timeout, absl::StrCat("more than ", runs, " lease sync passes"),
+      [this, runs]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return runs_completed_ > runs; },
+      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return absl::StrCat(runs_completed_, " passes completed");
+      });
 }
 
 void LeaseSync::Loop() {

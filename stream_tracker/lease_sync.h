@@ -135,8 +135,10 @@ class LeaseSync {
   // Passes the loop has completed since Start().
   int64_t runs_completed();
   // Blocks until the loop has completed more than `runs` passes, or `real_timeout` passed (a
-  // failure guard for tests, never a way to pass time). Returns whether it did.
-  bool WaitForRunsCompleted(int64_t runs, absl::Duration real_timeout = absl::Seconds(10));
+  // failure guard for tests, never a way to pass time). Returns OK, or DEADLINE_EXCEEDED saying
+  // how many passes had completed.
+  [[nodiscard]] absl::Status WaitForRunsCompleted(int64_t runs,
+                                                  absl::Duration real_timeout = absl::Seconds(10));
 
  private:
   // Each stream's shards, listed at most once per pass (several mappings often share a stream).

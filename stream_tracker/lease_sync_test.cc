@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/proto_util.h"
+#include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -856,11 +857,11 @@ TEST_F(LeaseSyncTest, LoopCreatesChildLeasesWithinOneIntervalOfASplit) {
   streams_.CreateStream("orders", 1);
   const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
   sync_->Start();
-  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the loop never parked on the clock";
+  ASSERT_OK(clock_.WaitForWaiters(1)) << "the loop never parked on the clock";
   auto children = streams_.SplitShard("orders", "shardId-000000000000");
   const int64_t runs = sync_->runs_completed();
   clock_.Advance(absl::Seconds(1));
-  ASSERT_TRUE(sync_->WaitForRunsCompleted(runs)) << "no pass after one interval";
+  ASSERT_OK(sync_->WaitForRunsCompleted(runs)) << "no pass after one interval";
   EXPECT_TRUE(leases_.Get(uuid, children[0]).has_value());
   EXPECT_TRUE(leases_.Get(uuid, children[1]).has_value());
   sync_->Stop();
@@ -874,14 +875,14 @@ TEST_F(LeaseSyncTest, LoopWaitsForTheConfiguredInterval) {
   streams_.CreateStream("orders", 1);
   const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
   sync_->Start();
-  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the loop never parked on the clock";
+  ASSERT_OK(clock_.WaitForWaiters(1)) << "the loop never parked on the clock";
   auto children = streams_.SplitShard("orders", "shardId-000000000000");  // nobody nudges
   const int64_t runs = sync_->runs_completed();
   clock_.Advance(absl::Seconds(4));
-  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  ASSERT_OK(clock_.WaitForWaiters(1));
   EXPECT_EQ(sync_->runs_completed(), runs) << "a pass ran before the interval";
   clock_.Advance(absl::Seconds(1));
-  ASSERT_TRUE(sync_->WaitForRunsCompleted(runs)) << "no pass after the interval";
+  ASSERT_OK(sync_->WaitForRunsCompleted(runs)) << "no pass after the interval";
   sync_->Stop();
   EXPECT_TRUE(leases_.Get(uuid, children[0]).has_value());
 }
@@ -890,11 +891,11 @@ TEST_F(LeaseSyncTest, RequestSyncRunsAPassWithoutWaitingForTheInterval) {
   streams_.CreateStream("orders", 1);
   const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
   sync_->Start();
-  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "the loop never parked on the clock";
+  ASSERT_OK(clock_.WaitForWaiters(1)) << "the loop never parked on the clock";
   auto children = streams_.SplitShard("orders", "shardId-000000000000");
   const int64_t runs = sync_->runs_completed();
   sync_->RequestSync();  // no clock advance at all
-  ASSERT_TRUE(sync_->WaitForRunsCompleted(runs)) << "RequestSync did not wake the loop";
+  ASSERT_OK(sync_->WaitForRunsCompleted(runs)) << "RequestSync did not wake the loop";
   EXPECT_TRUE(leases_.Get(uuid, children[0]).has_value());
   sync_->Stop();
 }
@@ -902,10 +903,10 @@ TEST_F(LeaseSyncTest, RequestSyncRunsAPassWithoutWaitingForTheInterval) {
 TEST_F(LeaseSyncTest, CreateThroughTheManagerNudgesTheLoop) {
   streams_.CreateStream("orders", 1);
   sync_->Start();
-  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  ASSERT_OK(clock_.WaitForWaiters(1));
   const int64_t runs = sync_->runs_completed();
   const std::string uuid = CreateMapping(v1::TRIM_HORIZON_POSITION);
-  ASSERT_TRUE(sync_->WaitForRunsCompleted(runs));
+  ASSERT_OK(sync_->WaitForRunsCompleted(runs));
   sync_->Stop();
   EXPECT_EQ(Mapping(uuid).state(), v1::ENABLED);
 }

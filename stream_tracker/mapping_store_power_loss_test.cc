@@ -2,17 +2,11 @@
 // common/testing/power_loss_fs.h (data not fsynced is dropped). After every acknowledged change
 // (insert, modify, remove) a power loss is simulated on a copy of the data directory, and a
 // store reopened on that copy must hold exactly the mappings the live one holds.
-#include <functional>
-#include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
-#include "absl/strings/str_cat.h"
-#include "common/testing/power_loss_fs.h"
-#include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "stream_tracker/mapping_store.h"
+#include "stream_tracker/testing/record_store_fixtures.h"
 
 namespace tributary::stream_tracker {
 namespace {
@@ -25,43 +19,13 @@ MappingRecord Record(const std::string& uuid) {
   return record;
 }
 
-// Every mapping, as text.
-std::string Observe(const MappingStore& store) {
-  absl::StatusOr<std::vector<MappingRecord>> records = store.List();
-  if (!records.ok()) return records.status().ToString();
-  std::string out;
-  for (const MappingRecord& r : *records) absl::StrAppend(&out, r.ShortDebugString(), "\n");
-  return out;
-}
-
-class MappingStorePowerLossTest : public ::testing::Test {
+class MappingStorePowerLossTest : public testing::StorePowerLossTest<MappingStore> {
  protected:
-  void SetUp() override {
-    MappingStore::Options options;
-    options.sync_writes = true;
-    options.env = power_.env();
-    absl::StatusOr<std::unique_ptr<MappingStore>> store = MappingStore::Open(dir_, options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-  }
-
-  // What a store opened on the state a power loss now would leave holds.
-  std::string ObserveAfterPowerLoss() {
-    const std::string copy = testing::NewTempDir("mapping_after_power_loss");
-    absl::Status copied = power_.CopyDurableState(dir_, copy);
-    if (!copied.ok()) return copied.ToString();
-    absl::StatusOr<std::unique_ptr<MappingStore>> store = MappingStore::Open(copy);
-    if (!store.ok()) return store.status().ToString();
-    return Observe(**store);
-  }
-
-  testing::PowerLossEnv power_;
-  const std::string dir_ = testing::NewTempDir("mapping_power") + "/db";
-  std::unique_ptr<MappingStore> store_;
+  MappingStorePowerLossTest() : StorePowerLossTest("mapping") {}
 };
 
 TEST_F(MappingStorePowerLossTest, EveryAcknowledgedMappingChangeSurvivesPowerLossRightAfterIt) {
-  const std::vector<std::pair<std::string, std::function<void()>>> steps = {
+  ExpectEachStepSurvivesPowerLoss({
       {"create a mapping", [&] { ASSERT_TRUE(store_->Insert(Record("a")).ok()); }},
       {"create another", [&] { ASSERT_TRUE(store_->Insert(Record("b")).ok()); }},
       {"update a mapping",
@@ -77,14 +41,7 @@ TEST_F(MappingStorePowerLossTest, EveryAcknowledgedMappingChangeSurvivesPowerLos
                          .ok());
        }},
       {"delete a mapping", [&] { ASSERT_TRUE(store_->Remove("b").ok()); }},
-  };
-  for (const auto& [name, step] : steps) {
-    SCOPED_TRACE(name);
-    step();
-    ASSERT_FALSE(HasFatalFailure());
-    const std::string live = Observe(*store_);
-    EXPECT_EQ(ObserveAfterPowerLoss(), live) << "after a power loss right after: " << name;
-  }
+  });
 }
 
 }  // namespace

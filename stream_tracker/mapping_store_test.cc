@@ -1,13 +1,10 @@
 #include "stream_tracker/mapping_store.h"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <string>
 
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
+#include "stream_tracker/testing/record_store_fixtures.h"
 
 namespace tributary::stream_tracker {
 namespace {
@@ -20,18 +17,9 @@ MappingRecord Record(const std::string& uuid, const std::string& stream = "order
   return record;
 }
 
-class MappingStoreTest : public ::testing::Test {
+class MappingStoreTest : public testing::ReopenableStoreTest<MappingStore> {
  protected:
-  void SetUp() override { Reopen(); }
-  void Reopen() {
-    store_.reset();
-    auto store = MappingStore::Open(dir_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-  }
-
-  const std::string dir_ = testing::NewTempDir("mapping_store");
-  std::unique_ptr<MappingStore> store_;
+  MappingStoreTest() : ReopenableStoreTest("mapping_store") {}
 };
 
 TEST_F(MappingStoreTest, InsertedMappingIsReadBack) {
@@ -137,40 +125,8 @@ TEST_F(MappingStoreTest, SecondOpenOfTheDirectoryFails) {
 // A child process writes mappings, reports them acknowledged through a pipe, and is killed with
 // SIGKILL while still holding the store open: every acknowledged write must be there on reopen.
 TEST(MappingStoreCrashTest, AcknowledgedMappingsSurviveKillMinusNine) {
-  const std::string dir = testing::NewTempDir("mapping_store_crash");
-  constexpr int kMappings = 50;
-  int ack[2];
-  ASSERT_EQ(pipe(ack), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(ack[0]);
-    auto store = MappingStore::Open(dir);
-    if (!store.ok()) _exit(1);
-    for (int i = 0; i < kMappings; ++i) {
-      if (!(*store)->Insert(Record("m" + std::to_string(1000 + i))).ok()) _exit(2);
-      const char byte = 1;
-      if (write(ack[1], &byte, 1) != 1) _exit(3);
-    }
-    pause();  // wait for SIGKILL with the store open: no clean close
-    _exit(0);
-  }
-  close(ack[1]);
-  int acknowledged = 0;
-  char byte;
-  while (acknowledged < kMappings && read(ack[0], &byte, 1) == 1) ++acknowledged;
-  ASSERT_EQ(kill(child, SIGKILL), 0);
-  int wait_status = 0;
-  ASSERT_EQ(waitpid(child, &wait_status, 0), child);
-  EXPECT_TRUE(WIFSIGNALED(wait_status)) << "child exited early with " << wait_status;
-  close(ack[0]);
-
-  auto store = MappingStore::Open(dir);
-  ASSERT_TRUE(store.ok()) << store.status();
-  auto all = (*store)->List();
-  ASSERT_TRUE(all.ok());
-  EXPECT_EQ(static_cast<int>(all->size()), acknowledged);
-  EXPECT_EQ(acknowledged, kMappings);
+  testing::ExpectAcknowledgedInsertsSurviveKillMinusNine<MappingStore, MappingRecord>(
+      "mapping_store_crash", 50, [](int i) { return Record("m" + std::to_string(1000 + i)); });
 }
 
 }  // namespace

@@ -11,7 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/await.h"
 #include "common/clock.h"
+#include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -162,12 +164,16 @@ void Producer::Run(int64_t total) {
   }
 }
 
-bool Producer::WaitForAcked(int64_t count, absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return static_cast<int64_t>(acked_.size()) >= count;
-  };
-  return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+::testing::AssertionResult Producer::WaitForAcked(int64_t count, absl::Duration timeout) {
+  return tributary::testing::IsOk(AwaitFor(
+      mu_, timeout, absl::StrCat(count, " acknowledged records"),
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return static_cast<int64_t>(acked_.size()) >= count;
+      },
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return absl::StrCat(acked_.size(), " acknowledged, ", failed_calls_.load(),
+                            " failed call(s)");
+      }));
 }
 
 std::vector<Acked> Producer::AckedRecords() const {

@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/process.h"
+#include "gtest/gtest.h"
 #include "proto/function.grpc.pb.h"
 #include "shard_store/shard_store_client.h"
 
@@ -89,8 +90,9 @@ class Producer {
   // Starts writing until `total` records are acknowledged or Stop().
   void Start(int64_t total);
   void Stop();
-  // Blocks (real time, at most `timeout`) until `count` records are acknowledged.
-  bool WaitForAcked(int64_t count, absl::Duration timeout);
+  // Blocks (real time, at most `timeout`) until `count` records are acknowledged. A failure says
+  // how many were, and how many calls failed.
+  [[nodiscard]] ::testing::AssertionResult WaitForAcked(int64_t count, absl::Duration timeout);
   std::vector<Acked> AckedRecords() const;
   int64_t acked_count() const;
   int64_t failed_calls() const { return failed_calls_.load(); }

@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/await.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/testing/assertions.h"
 #include "gtest/gtest.h"
 #include "leasing/leasing_client.h"
 #include "mapping/lanes.h"
@@ -85,14 +87,19 @@ class EndToEndTest : public ::testing::TestWithParam<Fault> {
     mapping_uuid_ = created->uuid();
   }
 
-  // Waits (real time, bounded) until every acknowledged record has been delivered.
-  bool WaitForAllDelivered(const std::vector<Acked>& acked, absl::Duration timeout) {
-    const MonotonicTime deadline = RealClock::Get().MonotonicNow() + timeout;
-    while (RealClock::Get().MonotonicNow() < deadline) {
-      if (CheckEveryAckedDelivered(acked, cluster_->function().Deliveries()).ok()) return true;
-      RealClock::Get().SleepFor(absl::Milliseconds(100));
-    }
-    return false;
+  // Waits (real time, bounded) until every acknowledged record has been delivered. A failure
+  // says what was missing at the end.
+  [[nodiscard]] ::testing::AssertionResult WaitForAllDelivered(const std::vector<Acked>& acked,
+                                                               absl::Duration timeout) {
+    absl::Status last;
+    return tributary::testing::IsOk(PollFor(
+        timeout, absl::Milliseconds(100),
+        absl::StrCat("all ", acked.size(), " acknowledged records delivered"),
+        [&] {
+          last = CheckEveryAckedDelivered(acked, cluster_->function().Deliveries());
+          return last.ok();
+        },
+        [&] { return last.ToString(); }));
   }
 
   // Waits (real time, bounded) until the mapping's last_processing_result is `result`; returns
@@ -206,10 +213,10 @@ TEST_P(EndToEndTest, EveryAcknowledgedRecordIsDeliveredInOrder) {
       << "the producer did not finish after the fault; acknowledged " << producer.acked_count();
   producer.Stop();
   const std::vector<Acked> acked = producer.AckedRecords();
-  const bool all = WaitForAllDelivered(acked, absl::Seconds(90));
+  const ::testing::AssertionResult all = WaitForAllDelivered(acked, absl::Seconds(90));
   const std::vector<Delivery> deliveries = cluster_->function().Deliveries();
 
-  EXPECT_TRUE(all) << CheckEveryAckedDelivered(acked, deliveries);
+  EXPECT_TRUE(all);
   EXPECT_TRUE(CheckFirstDeliveriesInKeyOrder(acked, deliveries).ok())
       << CheckFirstDeliveriesInKeyOrder(acked, deliveries);
   EXPECT_TRUE(CheckFirstDeliveriesInShardOrder(deliveries).ok())
@@ -280,8 +287,7 @@ class TumblingWindowsEndToEndTest : public EndToEndTest {
         << "the producer did not finish; acknowledged " << producer.acked_count();
     producer.Stop();
     const std::vector<Acked> acked = producer.AckedRecords();
-    EXPECT_TRUE(WaitForAllDelivered(acked, absl::Seconds(90)))
-        << CheckEveryAckedDelivered(acked, cluster_->function().Deliveries());
+    EXPECT_TRUE(WaitForAllDelivered(acked, absl::Seconds(90)));
 
     // The last windows close by the clock, a grace after their end: wait (bounded) for them.
     const MonotonicTime deadline = RealClock::Get().MonotonicNow() + absl::Seconds(60);

@@ -16,8 +16,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/await.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/testing/assertions.h"
 #include "gtest/gtest.h"
 #include "stream_tracker/stream_tracker_client.h"
 #include "tests/cluster.h"
@@ -70,14 +72,18 @@ class FunctionsEndToEndTest : public ::testing::Test {
     return all;
   }
 
-  // Waits (real time, bounded) until every acknowledged record was delivered somewhere.
-  bool WaitForAllDelivered(absl::Duration timeout) {
-    const MonotonicTime deadline = RealClock::Get().MonotonicNow() + timeout;
-    while (RealClock::Get().MonotonicNow() < deadline) {
-      if (CheckEveryAckedDelivered(acked_, AllDeliveries()).ok()) return true;
-      RealClock::Get().SleepFor(absl::Milliseconds(50));
-    }
-    return false;
+  // Waits (real time, bounded) until every acknowledged record was delivered somewhere. A failure
+  // says what was missing at the end.
+  [[nodiscard]] ::testing::AssertionResult WaitForAllDelivered(absl::Duration timeout) {
+    absl::Status last;
+    return tributary::testing::IsOk(PollFor(
+        timeout, absl::Milliseconds(50),
+        absl::StrCat("all ", acked_.size(), " acknowledged records delivered"),
+        [&] {
+          last = CheckEveryAckedDelivered(acked_, AllDeliveries());
+          return last.ok();
+        },
+        [&] { return last.ToString(); }));
   }
 
   std::unique_ptr<Cluster> cluster_;
@@ -106,8 +112,7 @@ TEST_F(FunctionsEndToEndTest, UpdateFunctionsNewEndpointReachesTheRunningPollerF
 
   // Delivered to the function by its name.
   Put(20);
-  ASSERT_TRUE(WaitForAllDelivered(absl::Seconds(60)))
-      << CheckEveryAckedDelivered(acked_, AllDeliveries());
+  ASSERT_TRUE(WaitForAllDelivered(absl::Seconds(60)));
   EXPECT_TRUE(second_.Deliveries().empty());
 
   v1::UpdateFunctionRequest update;
@@ -130,8 +135,7 @@ TEST_F(FunctionsEndToEndTest, UpdateFunctionsNewEndpointReachesTheRunningPollerF
   ASSERT_FALSE(second_.Deliveries().empty()) << "the new endpoint never got a batch";
   const size_t switched_at = acked_.size();
   Put(30);
-  ASSERT_TRUE(WaitForAllDelivered(absl::Seconds(60)))
-      << CheckEveryAckedDelivered(acked_, AllDeliveries());
+  ASSERT_TRUE(WaitForAllDelivered(absl::Seconds(60)));
 
   const std::vector<Delivery> first = cluster_->function().Deliveries();
   const std::vector<Delivery> second = second_.Deliveries();

@@ -2,6 +2,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/await.h"
+#include "common/testing/assertions.h"
 
 namespace tributary::testing {
 namespace {
@@ -43,15 +46,22 @@ std::vector<std::string> LogCapture::Matching(const std::vector<std::string>& pa
   return out;
 }
 
-bool LogCapture::WaitFor(const std::vector<std::string>& parts, int n,
-                         absl::Duration real_timeout) {
-  absl::MutexLock lock(&mu_);
-  auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+::testing::AssertionResult LogCapture::WaitFor(const std::vector<std::string>& parts, int n,
+                                               absl::Duration real_timeout) {
+  auto matching = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     int count = 0;
     for (const std::string& line : lines_) count += ContainsAll(line, parts) ? 1 : 0;
-    return count >= n;
+    return count;
   };
-  return mu_.AwaitWithTimeout(absl::Condition(&enough), real_timeout);
+  return IsOk(AwaitFor(
+      mu_, real_timeout,
+      absl::StrCat(n, " log line(s) containing \"", absl::StrJoin(parts, "\", \""), "\""),
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return matching() >= n; },
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        std::string seen = absl::StrCat(matching(), " matching of ", lines_.size(), " line(s)");
+        if (!lines_.empty()) absl::StrAppend(&seen, "; the last: ", lines_.back());
+        return seen;
+      }));
 }
 
 }  // namespace tributary::testing

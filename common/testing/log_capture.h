@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "glog/logging.h"
+#include "gtest/gtest.h"
 
 namespace tributary::testing {
 
@@ -35,9 +36,10 @@ class LogCapture : public google::LogSink {
     return static_cast<int>(Matching(parts).size());
   }
   // Blocks until at least `n` lines contain every one of `parts`, or `real_timeout` passed (a
-  // failure guard, never a way to pass time). Returns whether they did.
-  bool WaitFor(const std::vector<std::string>& parts, int n = 1,
-               absl::Duration real_timeout = absl::Seconds(30));
+  // failure guard, never a way to pass time). A failure says how many lines matched and the last
+  // line captured.
+  [[nodiscard]] ::testing::AssertionResult WaitFor(const std::vector<std::string>& parts, int n = 1,
+                                                   absl::Duration real_timeout = absl::Seconds(30));
 
  private:
   absl::Mutex mu_;

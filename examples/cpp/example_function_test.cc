@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -148,7 +149,7 @@ TEST_F(ExampleFunctionTest, LatencyIsWaitedOnTheClock) {
   auto f = Make(options);
   absl::StatusOr<v1::InvokeResponse> response;
   std::thread caller([&] { response = f->Invoke(Batch({"a"})); });
-  ASSERT_TRUE(clock_.WaitForWaiters(1)) << "Invoke never waited on the clock";
+  ASSERT_OK(clock_.WaitForWaiters(1)) << "Invoke never waited on the clock";
   EXPECT_EQ(f->invocations(), 0);  // still waiting: time has not moved
   clock_.Advance(absl::Milliseconds(250));
   caller.join();

@@ -16,6 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
+#include "common/await.h"
+#include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "poller/testing/fake_services.h"
@@ -29,16 +31,21 @@ constexpr char kStream[] = "s";
 constexpr char kShard[] = "shardId-000000000000";
 
 // Waits for the consumer to leave kRunning; a failure guard of 30 s real time.
-bool AwaitFinished(ShardConsumer& consumer) {
+[[nodiscard]] ::testing::AssertionResult AwaitFinished(ShardConsumer& consumer) {
+  constexpr absl::Duration kTimeout = absl::Seconds(30);
   absl::Notification finished;
   std::thread waiter([&] {
     consumer.AwaitFinished(MonotonicTime::InfiniteFuture());
     finished.Notify();
   });
-  const bool ok = finished.WaitForNotificationWithTimeout(absl::Seconds(30));
+  const bool ok = finished.WaitForNotificationWithTimeout(kTimeout);
+  const bool running = consumer.state() == ShardConsumer::State::kRunning;
   if (!ok) consumer.Lose();  // unblocks the waiter
   waiter.join();
-  return ok;
+  if (ok) return ::testing::AssertionSuccess();
+  return tributary::testing::IsOk(WaitTimedOut(
+      kTimeout, absl::StrCat("the consumer of ", consumer.shard().shard_id, " to finish"),
+      running ? "still running" : "finished as the wait ended"));
 }
 
 class ShardConsumerThreadsTest : public ::testing::Test {
@@ -237,7 +244,13 @@ class Blocker {
       release_.WaitForNotificationWithTimeout(absl::Seconds(30));
     });
   }
-  bool AwaitStarted() { return started_.WaitForNotificationWithTimeout(absl::Seconds(30)); }
+  [[nodiscard]] ::testing::AssertionResult AwaitStarted() {
+    if (started_.WaitForNotificationWithTimeout(absl::Seconds(30))) {
+      return ::testing::AssertionSuccess();
+    }
+    return tributary::testing::IsOk(WaitTimedOut(
+        absl::Seconds(30), "the blocker's task to start on the scheduler", "not started"));
+  }
   void Release() { release_.Notify(); }
 
  private:
@@ -287,7 +300,7 @@ TEST_F(ShardConsumerThreadsTest, TheBatchingWindowEndsOnTheClockThroughTheShared
   for (int i = 0; i < 3; ++i) shards_.Append(kStream, kShard, "k", "d", clock_.Now());
   // The only clock waiter is the scheduler's timer thread, armed at the end of the window (no
   // consumer thread waits: there is none).
-  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  ASSERT_OK(clock_.WaitForWaiters(1));
   EXPECT_EQ(scheduler_.timers_armed(), 1);
   clock_.Advance(absl::Seconds(4));
   EXPECT_EQ(function_.call_count(), 0);  // the window has not ended: nothing may invoke
@@ -321,7 +334,7 @@ TEST_F(ShardConsumerThreadsTest, ATumblingWindowClosesOnTheClockThroughTheShared
   consumer->Start(scheduler_);
   ASSERT_TRUE(batch_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   // The timer thread parks at the window's end plus the grace (1 s).
-  ASSERT_TRUE(clock_.WaitForWaiters(1));
+  ASSERT_OK(clock_.WaitForWaiters(1));
   clock_.SetTime(t0 + absl::Seconds(100));
   EXPECT_FALSE(final_invoked.HasBeenNotified()) << "the grace has not passed";
   clock_.SetTime(t0 + absl::Seconds(101));
@@ -539,7 +552,7 @@ TEST_F(ManyConsumersTest, LanesBackingOffFromAFailingFunctionDoNotStarveTheOther
   for (int s = 0; s < kFailing; ++s) {
     shards_.Append(kStream, absl::StrCat("shardId-", s), "k", "d", clock_.Now());
   }
-  ASSERT_TRUE(clock_.WaitForWaiters(3, absl::Seconds(30)));
+  ASSERT_OK(clock_.WaitForWaiters(3, absl::Seconds(30)));
   // Then the healthy ones: they still get the pool.
   for (int s = kFailing; s < kShards; ++s) {
     const std::string shard = absl::StrCat("shardId-", s);

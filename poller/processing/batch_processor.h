@@ -81,6 +81,7 @@
 #include "poller/processing/backoff.h"
 #include "poller/processing/failure_record.h"
 #include "poller/processing/records.h"
+#include "poller/runtime/shard_context.h"
 #include "poller/runtime/metrics.h"
 #include "proto/event_source_mappings.pb.h"
 #include "proto/streams.pb.h"

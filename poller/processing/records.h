@@ -13,13 +13,6 @@
 
 namespace tributary::poller {
 
-// Which mapping, stream and shard a piece of work belongs to.
-struct ShardContext {
-  std::string mapping_uuid;
-  std::string stream_name;
-  std::string shard_id;
-};
-
 // The record's approximate arrival time (the Unix epoch when unset).
 absl::Time ArrivalTime(const v1::Record& record);
 

@@ -81,6 +81,7 @@
 #include "poller/processing/batch_processor.h"
 #include "poller/processing/batcher.h"
 #include "poller/processing/records.h"
+#include "poller/runtime/shard_context.h"
 #include "poller/runtime/metrics.h"
 
 namespace tributary::poller {

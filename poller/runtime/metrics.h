@@ -41,7 +41,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
-#include "poller/processing/records.h"
+#include "poller/runtime/shard_context.h"
 #include "proto/poller.pb.h"
 
 namespace tributary::poller {

@@ -6,9 +6,12 @@
 #include <atomic>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/await.h"
 #include "common/clock.h"
+#include "common/testing/assertions.h"
 #include "gtest/gtest.h"
 
 namespace tributary::poller {
@@ -25,10 +28,11 @@ class Counter {
     absl::MutexLock lock(&mu_);
     return n_;
   }
-  bool AwaitAtLeast(int n) {
-    absl::MutexLock lock(&mu_);
-    auto reached = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return n_ >= n; };
-    return mu_.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(30));
+  [[nodiscard]] ::testing::AssertionResult AwaitAtLeast(int n) {
+    return tributary::testing::IsOk(AwaitFor(
+        mu_, absl::Seconds(30), absl::StrCat("a count of ", n),
+        [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return n_ >= n; },
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return absl::StrCat(n_); }));
   }
 
  private:
@@ -87,7 +91,7 @@ TEST(SchedulerTest, TimersFireOnTheClockInDeadlineOrderOnce) {
   b.ArmAt(t0 + absl::Seconds(1));
   c.ArmAt(t0 + absl::Seconds(2));
   EXPECT_EQ(scheduler.timers_armed(), 3);
-  ASSERT_TRUE(clock.WaitForWaiters(1));  // the timer thread waits for the earliest
+  ASSERT_OK(clock.WaitForWaiters(1));  // the timer thread waits for the earliest
   clock.Advance(absl::Milliseconds(999));
   clock.Advance(absl::Milliseconds(1));  // t0 + 1 s: b only
   ASSERT_TRUE(count.AwaitAtLeast(1));
@@ -116,7 +120,7 @@ TEST(SchedulerTest, ReArmingReplacesTheDeadlineAndDisarmedTimersNeverFire) {
   disarmed.ArmAt(t0 + absl::Seconds(1));
   disarmed.Disarm();
   EXPECT_EQ(scheduler.timers_armed(), 1);
-  ASSERT_TRUE(clock.WaitForWaiters(1));
+  ASSERT_OK(clock.WaitForWaiters(1));
   clock.Advance(absl::Seconds(1));
   ASSERT_TRUE(early.AwaitAtLeast(1));
   // The replaced 10 s deadline and the disarmed one are gone: nothing is left to fire, and the
@@ -143,7 +147,7 @@ TEST(SchedulerTest, AWallStepBackDoesNotDelayATimer) {
   Counter fired;
   Scheduler::Timer timer(scheduler, [&] { fired.Add(); });
   timer.ArmAt(clock.MonotonicNow() + absl::Seconds(1));
-  ASSERT_TRUE(clock.WaitForWaiters(1));
+  ASSERT_OK(clock.WaitForWaiters(1));
   clock.StepWallClock(-absl::Hours(1));
   clock.Advance(absl::Seconds(1));
   EXPECT_TRUE(fired.AwaitAtLeast(1)) << "the timer did not fire a second after it was armed";

@@ -4,6 +4,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/await.h"
+#include "common/testing/assertions.h"
 #include "leasing/owned_digest.h"
 
 namespace tributary::poller::testing {
@@ -399,18 +401,34 @@ absl::StatusOr<v1::HeartbeatResponse> ObservedLeaseService::Heartbeat(
   return response;
 }
 
-bool ObservedLeaseService::AwaitHeartbeatReplies(size_t n, absl::Duration real_timeout) {
-  absl::MutexLock lock(&mu_);
-  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return heartbeat_replies_.size() > n; };
-  return mu_.AwaitWithTimeout(absl::Condition(&ready), real_timeout);
+::testing::AssertionResult ObservedLeaseService::AwaitHeartbeatReplies(
+    size_t n, absl::Duration real_timeout) {
+  return tributary::testing::IsOk(AwaitFor(
+      mu_, real_timeout, absl::StrCat("more than ", n, " successful heartbeat replies"),
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return heartbeat_replies_.size() > n; },
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return absl::StrCat(heartbeat_replies_.size(), " replies to ", heartbeats_.size(),
+                            " heartbeats");
+      }));
 }
 
-bool ObservedLeaseService::AwaitCheckpoints(
-    const std::function<bool(const std::vector<CheckpointCall>&)>& done,
+::testing::AssertionResult ObservedLeaseService::AwaitCheckpoints(
+    absl::string_view awaited, const std::function<bool(const std::vector<CheckpointCall>&)>& done,
     absl::Duration real_timeout) {
-  absl::MutexLock lock(&mu_);
-  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done(calls_); };
-  return mu_.AwaitWithTimeout(absl::Condition(&ready), real_timeout);
+  return tributary::testing::IsOk(AwaitFor(
+      mu_, real_timeout, absl::StrCat("checkpoints: ", awaited),
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done(calls_); },
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        std::string seen = absl::StrCat(calls_.size(), " checkpoint call(s)");
+        if (!calls_.empty()) {
+          const CheckpointCall& last = calls_.back();
+          absl::StrAppend(&seen, "; the last: ", last.poller_id, " on ", last.shard_id,
+                          " at counter ", last.lease_counter, " to {",
+                          last.checkpoint.ShortDebugString(), "}, ",
+                          last.accepted ? "accepted" : "refused");
+        }
+        return seen;
+      }));
 }
 
 absl::StatusOr<v1::CheckpointResponse> ObservedLeaseService::Checkpoint(
@@ -437,10 +455,13 @@ void FakeMappingSource::Hang(bool hang) {
   hang_ = hang;
 }
 
-bool FakeMappingSource::AwaitHungCalls(int n, absl::Duration real_timeout) {
-  absl::MutexLock lock(&mu_);
-  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return hung_calls_ >= n; };
-  return mu_.AwaitWithTimeout(absl::Condition(&ready), real_timeout);
+::testing::AssertionResult FakeMappingSource::AwaitHungCalls(int n, absl::Duration real_timeout) {
+  return tributary::testing::IsOk(AwaitFor(
+      mu_, real_timeout, absl::StrCat(n, " GetMapping call(s) blocked in a hang"),
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return hung_calls_ >= n; },
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return absl::StrCat(hung_calls_, " blocked, hang ", hang_ ? "on" : "off");
+      }));
 }
 
 void FakeMappingSource::FailGets(bool fail) {

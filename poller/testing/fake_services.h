@@ -13,7 +13,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/attributes.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
 #include "poller/interfaces.h"
 
 namespace tributary::poller::testing {
@@ -130,11 +133,15 @@ class ObservedLeaseService : public LeaseService {
   std::vector<v1::HeartbeatRequest> heartbeats();
   std::vector<v1::HeartbeatResponse> heartbeat_replies();
   // Waits (in real time, at most `real_timeout`: a failure guard) until more than `n` heartbeats
-  // were answered successfully.
-  bool AwaitHeartbeatReplies(size_t n, absl::Duration real_timeout = absl::Seconds(10));
-  // Waits (in real time, at most `real_timeout`: a failure guard) until `done(calls)` holds.
-  bool AwaitCheckpoints(const std::function<bool(const std::vector<CheckpointCall>&)>& done,
-                        absl::Duration real_timeout = absl::Seconds(30));
+  // were answered successfully. A failure says how many were.
+  [[nodiscard]] ::testing::AssertionResult AwaitHeartbeatReplies(
+      size_t n, absl::Duration real_timeout = absl::Seconds(10));
+  // Waits (in real time, at most `real_timeout`: a failure guard) until `done(calls)` holds. A
+  // failure names `awaited` and the checkpoint calls seen (count, the last one).
+  [[nodiscard]] ::testing::AssertionResult AwaitCheckpoints(
+      absl::string_view awaited,
+      const std::function<bool(const std::vector<CheckpointCall>&)>& done,
+      absl::Duration real_timeout = absl::Seconds(30));
 
   absl::StatusOr<v1::RegisterPollerResponse> RegisterPoller(
       const v1::RegisterPollerRequest& request) override {
@@ -171,8 +178,9 @@ class FakeMappingSource : public MappingSource {
   // not answer.
   void Hang(bool hang);
   // Waits (in real time, at most `real_timeout`: a failure guard) until `n` GetMapping calls
-  // are blocked in a hang.
-  bool AwaitHungCalls(int n, absl::Duration real_timeout = absl::Seconds(10));
+  // are blocked in a hang. A failure says how many were.
+  [[nodiscard]] ::testing::AssertionResult AwaitHungCalls(
+      int n, absl::Duration real_timeout = absl::Seconds(10));
   // Makes every later GetMapping fail with UNAVAILABLE (or succeed again).
   void FailGets(bool fail);
   absl::StatusOr<v1::EventSourceMappingConfiguration> GetMapping(const std::string& uuid) override;

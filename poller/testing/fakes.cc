@@ -4,7 +4,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/await.h"
 #include "common/status_macros.h"
+#include "common/testing/assertions.h"
 
 namespace tributary::poller::testing {
 
@@ -39,11 +42,25 @@ int ScriptedFunction::call_count() {
   return static_cast<int>(calls_.size());
 }
 
-bool ScriptedFunction::Await(const std::function<bool(const std::vector<Call>&)>& done,
-                             absl::Duration real_timeout) {
-  absl::MutexLock lock(&mu_);
-  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done(calls_); };
-  return mu_.AwaitWithTimeout(absl::Condition(&ready), real_timeout);
+::testing::AssertionResult ScriptedFunction::Await(
+    absl::string_view awaited, const std::function<bool(const std::vector<Call>&)>& done,
+    absl::Duration real_timeout) {
+  return tributary::testing::IsOk(AwaitFor(
+      mu_, real_timeout, absl::StrCat("the function's calls: ", awaited),
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done(calls_); },
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        size_t records = 0;
+        for (const Call& c : calls_) records += c.request.records_size();
+        std::string seen = absl::StrCat(calls_.size(), " call(s), ", records, " record(s)");
+        if (!calls_.empty()) {
+          std::vector<std::string> seqs;
+          for (const v1::Record& r : calls_.back().request.records()) {
+            seqs.push_back(r.sequence_number());
+          }
+          absl::StrAppend(&seen, "; the last call's sequence numbers: ", absl::StrJoin(seqs, ","));
+        }
+        return seen;
+      }));
 }
 
 std::vector<std::vector<std::string>> ScriptedFunction::batches() {

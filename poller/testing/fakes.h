@@ -11,11 +11,14 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "gtest/gtest.h"
 #include "poller/interfaces.h"
 
 namespace tributary::poller::testing {
@@ -39,8 +42,10 @@ class ScriptedFunction : public FunctionInvoker {
   std::vector<Call> calls();
   int call_count();
   // Waits (in real time, at most `real_timeout`: a failure guard) until `done(calls)` holds.
-  bool Await(const std::function<bool(const std::vector<Call>&)>& done,
-             absl::Duration real_timeout = absl::Seconds(30));
+  // On timeout the failure names `awaited` and the calls seen (count, records, last batch).
+  [[nodiscard]] ::testing::AssertionResult Await(
+      absl::string_view awaited, const std::function<bool(const std::vector<Call>&)>& done,
+      absl::Duration real_timeout = absl::Seconds(30));
   // The sequence numbers of every call's records, call by call.
   std::vector<std::vector<std::string>> batches();
 

@@ -20,6 +20,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "gtest/gtest.h"
 #include "rocksdb/status.h"
 #include "shard_store/shard_store.h"
 
@@ -38,9 +39,11 @@ class WriteFaults {
   // then fails with `then` (or goes through when `then` is OK). Replaces any
   // armed fault.
   void HoldNth(WriteKind kind, int n, rocksdb::Status then);
-  // Blocks until the held write has arrived (real time, at most `timeout`):
-  // false on timeout, a failure guard for tests.
-  bool WaitUntilHeld(absl::Duration timeout = absl::Seconds(10));
+  // Blocks until the held write has arrived (real time, at most `timeout`): a
+  // failure guard for tests, whose failure names the armed fault and the writes
+  // seen.
+  [[nodiscard]] ::testing::AssertionResult WaitUntilHeld(
+      absl::Duration timeout = absl::Seconds(10));
   // Lets the held write continue.
   void Release();
   // Writes of `kind` seen so far (including failed ones).

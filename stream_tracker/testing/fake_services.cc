@@ -4,7 +4,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/await.h"
 #include "common/grpc_status.h"
+#include "common/testing/assertions.h"
 
 namespace tributary::stream_tracker::testing {
 namespace {
@@ -113,10 +115,12 @@ grpc::Status FakeLeasingService::SummarizeLeases(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-bool FakeLeasingService::WaitForCreatedLeases(int n, absl::Duration real_timeout) {
-  absl::MutexLock lock(&mu_);
-  auto done = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return created_ >= n; };
-  return mu_.AwaitWithTimeout(absl::Condition(&done), real_timeout);
+::testing::AssertionResult FakeLeasingService::WaitForCreatedLeases(int n,
+                                                                    absl::Duration real_timeout) {
+  return tributary::testing::IsOk(AwaitFor(
+      mu_, real_timeout, absl::StrCat(n, " leases created by CreateLeases"),
+      [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return created_ >= n; },
+      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return absl::StrCat(created_, " created"); }));
 }
 
 }  // namespace tributary::stream_tracker::testing

@@ -10,6 +10,7 @@
 #define TRIBUTARY_STREAM_TRACKER_TESTING_FAKE_SERVICES_H_
 
 #include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
 #include "proto/leasing.grpc.pb.h"
 #include "proto/streams.grpc.pb.h"
 #include "stream_tracker/testing/fake_lease_admin.h"
@@ -52,8 +53,9 @@ class FakeLeasingService final : public v1::Leasing::Service {
                                v1::SummarizeLeasesResponse* response) override;
 
   // Blocks (real time, at most `real_timeout`: a failure guard) until CreateLeases has created
-  // at least `n` leases in total. Returns whether it did.
-  bool WaitForCreatedLeases(int n, absl::Duration real_timeout = absl::Seconds(30));
+  // at least `n` leases in total. A failure says how many it had created.
+  [[nodiscard]] ::testing::AssertionResult WaitForCreatedLeases(
+      int n, absl::Duration real_timeout = absl::Seconds(30));
 
  private:
   FakeLeaseAdmin* table_;

@@ -23,6 +23,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/await.h"
 #include "common/clock.h"
 #include "common/grpc_client.h"
 #include "common/grpc_server.h"
@@ -50,6 +51,13 @@ Clock& Real() { return RealClock::Get(); }
 
 bool Fail(const std::string& what, const absl::Status& status) {
   std::fprintf(stderr, "demo: %s: %s\n", what.c_str(), status.ToString().c_str());
+  return false;
+}
+
+// Prints a step's error, if any; returns whether the step succeeded.
+bool Reported(const absl::Status& status) {
+  if (status.ok()) return true;
+  std::fprintf(stderr, "demo: %s\n", status.ToString().c_str());
   return false;
 }
 
@@ -86,7 +94,9 @@ class Demo {
                      std::string* endpoint);
   bool CreateStreamsAndMapping();
   bool Produce();
-  bool WaitForDrain();
+  // OK once every acknowledged record is in the deliveries file; DEADLINE_EXCEEDED saying how
+  // many are not after --timeout_seconds.
+  absl::Status WaitForDrain();
   bool Summarize();
   bool SummarizeWindows();
   void StopAll();
@@ -229,28 +239,25 @@ bool Demo::Produce() {
   return true;
 }
 
-bool Demo::WaitForDrain() {
-  const MonotonicTime deadline = Real().MonotonicNow() + absl::Seconds(FLAGS_timeout_seconds);
+absl::Status Demo::WaitForDrain() {
   size_t done = 0;
-  while (Real().MonotonicNow() < deadline) {
-    std::set<std::pair<std::string, uint64_t>> seen;
-    for (const Delivery& d : ReadDeliveries(dir_ + "/deliveries.txt")) {
-      seen.emplace(d.shard_id, d.sequence_number);
-    }
-    done = 0;
-    for (const auto& r : acked_) done += seen.count(r) > 0;
-    std::printf("\rdemo: delivered %zu/%zu records", done, acked_.size());
-    std::fflush(stdout);
-    if (done == acked_.size()) break;
-    Real().SleepFor(absl::Milliseconds(200));
-  }
+  const absl::Status drained = PollFor(
+      absl::Seconds(FLAGS_timeout_seconds), absl::Milliseconds(200),
+      absl::StrCat("all ", acked_.size(), " acknowledged records delivered"),
+      [&] {
+        std::set<std::pair<std::string, uint64_t>> seen;
+        for (const Delivery& d : ReadDeliveries(dir_ + "/deliveries.txt")) {
+          seen.emplace(d.shard_id, d.sequence_number);
+        }
+        done = 0;
+        for (const auto& r : acked_) done += seen.count(r) > 0;
+        std::printf("\rdemo: delivered %zu/%zu records", done, acked_.size());
+        std::fflush(stdout);
+        return done == acked_.size();
+      },
+      [&] { return absl::StrCat(acked_.size() - done, " records not delivered"); });
   std::printf("\n");
-  if (done != acked_.size()) {
-    std::fprintf(stderr, "demo: %zu records not delivered within %d s\n", acked_.size() - done,
-                 FLAGS_timeout_seconds);
-    return false;
-  }
-  return true;
+  return drained;
 }
 
 bool Demo::Summarize() {
@@ -382,8 +389,8 @@ void Demo::StopAll() {
 }
 
 bool Demo::Run() {
-  const bool ok = StartServices() && CreateStreamsAndMapping() && Produce() && WaitForDrain() &&
-                  Summarize() && SummarizeWindows();
+  const bool ok = StartServices() && CreateStreamsAndMapping() && Produce() &&
+                  Reported(WaitForDrain()) && Summarize() && SummarizeWindows();
   StopAll();
   std::printf("demo: %s; stopped everything it started\n", ok ? "OK" : "FAILED");
   return ok;

@@ -18,245 +18,6 @@ namespace {
 
 constexpr char kUsagePayloadUrl[] = "type.tributary/tribctl.UsageError";
 
-FlagSpec Str(std::string name, std::string help, bool required = false) {
-  return {std::move(name), FlagType::kString, std::move(help), required, {}};
-}
-FlagSpec Int(std::string name, std::string help, bool required = false) {
-  return {std::move(name), FlagType::kInt, std::move(help), required, {}};
-}
-FlagSpec Bool(std::string name, std::string help) {
-  return {std::move(name), FlagType::kBool, std::move(help), false, {}};
-}
-FlagSpec Enum(std::string name, std::string help, std::vector<std::string> choices,
-              bool required = false) {
-  return {std::move(name), FlagType::kEnum, std::move(help), required, std::move(choices)};
-}
-FlagSpec Time(std::string name, std::string help) {
-  return {std::move(name), FlagType::kTimestamp, std::move(help), false, {}};
-}
-FlagSpec List(std::string name, std::string help, std::vector<std::string> choices) {
-  return {std::move(name), FlagType::kList, std::move(help), false, std::move(choices)};
-}
-
-FlagSpec Repeated(std::string name, std::string help) {
-  return {std::move(name), FlagType::kRepeated, std::move(help), false, {}};
-}
-
-FlagSpec StreamFlag() { return Str("stream", "the stream's name", true); }
-FlagSpec FunctionNameFlag() { return Str("function-name", "the function's name or ARN", true); }
-
-// The mapping configuration flags that create and update share.
-std::vector<FlagSpec> MappingConfigFlags() {
-  return {
-      Bool("enabled", "start (or keep) the mapping enabled; --no-enabled disables (default true)"),
-      Int("batch-size", "most records per invocation, 1-10000 (default 100)"),
-      Int("maximum-batching-window-in-seconds",
-          "how long to gather records before invoking, 0-300 (default 0)"),
-      Int("parallelization-factor", "concurrent batches per shard, 1-10 (default 1)"),
-      Str("destination", "on-failure destination stream (update: empty clears it)"),
-      Int("maximum-record-age-in-seconds",
-          "skip records older than this, -1 (infinite) or 60-604800 (default -1)"),
-      Bool("bisect-batch-on-function-error", "split a failing batch in two and retry each half"),
-      Int("maximum-retry-attempts", "-1 (infinite) or 0-10000 (default -1)"),
-      List("function-response-types",
-           "ReportBatchItemFailures to let the function report partial failures "
-           "(update: --function-response-types= clears)",
-           {"ReportBatchItemFailures"}),
-      Int("function-timeout-seconds", "deadline of one invocation, 1-900 (default 30)"),
-      Int("tumbling-window-in-seconds",
-          "aggregate each shard's records in windows of this length with state kept between "
-          "invocations, 0-900 (default 0: none; update: 0 turns windows off)"),
-      Repeated("filter-pattern",
-               "a filter pattern (JSON; repeat for up to 5): only matching records are delivered "
-               "(update: replaces every filter; --filter-pattern= alone removes filtering)"),
-  };
-}
-
-std::vector<CommandSpec> BuildCommands() {
-  std::vector<CommandSpec> c;
-  c.push_back({"streams",
-               "create",
-               "Creates a stream (CreateStream).",
-               {StreamFlag(), Int("shard-count", "number of shards (default 1)"),
-                Int("retention-period-hours", "retention (default 24)")}});
-  c.push_back({"streams",
-               "delete",
-               "Deletes a stream and its records (DeleteStream).",
-               {StreamFlag(), Bool("enforce-consumer-deletion", "delete even with consumers")}});
-  c.push_back(
-      {"streams", "describe", "Shows a stream's summary (DescribeStreamSummary).", {StreamFlag()}});
-  c.push_back({"streams",
-               "list",
-               "Lists streams (ListStreams, every page).",
-               {Int("limit", "streams per page, 1-10000"),
-                Str("exclusive-start-stream-name", "list names after this one")}});
-  c.push_back({"streams",
-               "list-shards",
-               "Lists a stream's shards (ListShards, every page).",
-               {StreamFlag(),
-                Enum("shard-filter-type", "which shards",
-                     {"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST",
-                      "AT_TIMESTAMP", "FROM_TIMESTAMP"}),
-                Str("shard-filter-shard-id", "with --shard-filter-type=AFTER_SHARD_ID"),
-                Time("shard-filter-timestamp", "with AT_TIMESTAMP / FROM_TIMESTAMP"),
-                Str("exclusive-start-shard-id", "list shards after this one"),
-                Int("max-results", "shards per page, 1-10000")}});
-  c.push_back({"streams",
-               "split",
-               "Splits an open shard in two (SplitShard).",
-               {StreamFlag(), Str("shard-to-split", "the shard id", true),
-                Str("new-starting-hash-key",
-                    "decimal hash key where the second child starts (default: the middle of "
-                    "the shard's range)")}});
-  c.push_back({"streams",
-               "merge",
-               "Merges two adjacent open shards (MergeShards).",
-               {StreamFlag(), Str("shard-to-merge", "the shard id", true),
-                Str("adjacent-shard-to-merge", "the adjacent shard id", true)}});
-  c.push_back({"streams",
-               "update-shard-count",
-               "Splits or merges shards uniformly to a target count (UpdateShardCount).",
-               {StreamFlag(), Int("target-shard-count", "the new number of open shards", true),
-                Enum("scaling-type", "UNIFORM_SCALING (the default and only choice)",
-                     {"UNIFORM_SCALING"})}});
-  c.push_back({"streams",
-               "increase-retention-period",
-               "Increases the retention period (IncreaseStreamRetentionPeriod).",
-               {StreamFlag(), Int("retention-period-hours", "the new retention", true)}});
-  c.push_back({"streams",
-               "decrease-retention-period",
-               "Decreases the retention period (DecreaseStreamRetentionPeriod).",
-               {StreamFlag(), Int("retention-period-hours", "the new retention", true)}});
-  c.push_back(
-      {"records",
-       "put",
-       "Writes one record (--data, PutRecord), or stdin lines in PutRecords batches of up to "
-       "500: \"key<TAB>data\" lines, or one data per line with --partition-key. Empty lines are "
-       "skipped.",
-       {StreamFlag(), Str("partition-key", "the partition key"),
-        Str("data", "the record's data (text); without it, stdin is read"),
-        Str("explicit-hash-key", "decimal hash key overriding the partition key's"),
-        Str("sequence-number-for-ordering", "with --data: order after this sequence number")}});
-  c.push_back(
-      {"records",
-       "get",
-       "Reads a shard: GetRecords pages until caught up, or with --follow a SubscribeToShard "
-       "stream until Ctrl-C, --max-records or the shard's end.",
-       {StreamFlag(), Str("shard-id", "the shard id", true),
-        Enum("iterator-type", "where to start (default TRIM_HORIZON)",
-             {"TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER",
-              "AT_TIMESTAMP"}),
-        Str("starting-sequence-number", "with AT_/AFTER_SEQUENCE_NUMBER"),
-        Time("timestamp", "with AT_TIMESTAMP"), Int("limit", "records per GetRecords call"),
-        Int("max-records", "stop after this many records"),
-        Bool("follow", "keep reading new records (SubscribeToShard)")}});
-  {
-    std::vector<FlagSpec> flags = {
-        StreamFlag(),
-        Str("function-endpoint",
-            "the function: host:port (gRPC) or an http(s):// URL (Lambda's event), or give "
-            "--function-name"),
-        Str("function-name",
-            "a registered function (name or ARN; see 'tribctl functions') instead of "
-            "--function-endpoint: the mapping follows its endpoint and timeout"),
-        Enum("starting-position", "where a new lease starts reading",
-             {"TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"}, true),
-        Time("starting-position-timestamp", "with --starting-position=AT_TIMESTAMP")};
-    for (FlagSpec& f : MappingConfigFlags()) flags.push_back(std::move(f));
-    c.push_back({"mappings", "create",
-                 "Creates an event-source mapping from a stream to a function "
-                 "(CreateEventSourceMapping).",
-                 std::move(flags)});
-  }
-  {
-    std::vector<FlagSpec> flags = {
-        Str("uuid", "the mapping's UUID", true),
-        Str("function-endpoint",
-            "the function: host:port (gRPC) or an http(s):// URL (the mapping stops following a "
-            "registered function)"),
-        Str("function-name", "point the mapping at a registered function (name or ARN)")};
-    for (FlagSpec& f : MappingConfigFlags()) flags.push_back(std::move(f));
-    c.push_back({"mappings", "update",
-                 "Changes the given fields of a mapping (UpdateEventSourceMapping).",
-                 std::move(flags)});
-  }
-  c.push_back({"mappings",
-               "delete",
-               "Deletes a mapping (DeleteEventSourceMapping).",
-               {Str("uuid", "the mapping's UUID", true)}});
-  c.push_back({"mappings",
-               "get",
-               "Shows a mapping (GetEventSourceMapping).",
-               {Str("uuid", "the mapping's UUID", true)}});
-  c.push_back({"mappings",
-               "list",
-               "Lists mappings (ListEventSourceMappings, every page).",
-               {Str("stream", "only this stream's mappings"),
-                Str("function-endpoint", "only mappings to this function address"),
-                Str("function-name", "only mappings that follow this function (name or ARN)"),
-                Int("max-items", "mappings per page, 1-10000")}});
-  c.push_back(
-      {"functions",
-       "create",
-       "Registers a function: a name for a function endpoint, with a timeout "
-       "(CreateFunction).",
-       {FunctionNameFlag(),
-        Str("function-endpoint",
-            "host:port (gRPC) or an http(s):// URL (Lambda's event, e.g. "
-            "http://127.0.0.1:9000/2015-03-31/functions/function/invocations)",
-            true),
-        Int("function-timeout-seconds", "deadline of one invocation, 1-900 (default 3)"),
-        Int("reserved-concurrent-executions", "reserved concurrency, 0 or more (default: none)")}});
-  c.push_back({"functions",
-               "update",
-               "Changes a function's address or timeout; every mapping that follows it applies "
-               "the change from its next batch (UpdateFunction).",
-               {FunctionNameFlag(),
-                Str("function-endpoint", "host:port (gRPC) or an http(s):// URL"),
-                Int("function-timeout-seconds", "deadline of one invocation, 1-900")}});
-  c.push_back({"functions", "get", "Shows a function (GetFunction).", {FunctionNameFlag()}});
-  c.push_back({"functions",
-               "list",
-               "Lists functions (ListFunctions, every page).",
-               {Int("max-items", "functions per page, 1-10000")}});
-  c.push_back({"functions",
-               "delete",
-               "Deletes a function; refused while mappings follow it (DeleteFunction).",
-               {FunctionNameFlag()}});
-  c.push_back({"functions",
-               "put-function-concurrency",
-               "Sets a function's reserved concurrency (PutFunctionConcurrency).",
-               {FunctionNameFlag(),
-                Int("reserved-concurrent-executions", "reserved concurrency, 0 or more", true)}});
-  c.push_back({"functions",
-               "get-function-concurrency",
-               "Shows a function's reserved concurrency (GetFunctionConcurrency).",
-               {FunctionNameFlag()}});
-  c.push_back({"functions",
-               "delete-function-concurrency",
-               "Removes a function's reserved concurrency (DeleteFunctionConcurrency).",
-               {FunctionNameFlag()}});
-  c.push_back({"leases",
-               "list",
-               "Lists leases: owner, lease counter, checkpoint, iterator age (ListLeases).",
-               {Str("mapping", "only this mapping's leases (UUID)"),
-                Str("owner", "only leases held by this poller"),
-                Str("shard-id", "only this shard's leases"),
-                Int("max-results", "leases per page, 1-10000")}});
-  c.push_back({"leases",
-               "delete-orphaned",
-               "Deletes the leases of a mapping the stream tracker no longer has (its data lost): "
-               "refused while the mapping exists (DeleteLeases).",
-               {Str("mapping", "the mapping's UUID", true)}});
-  c.push_back({"pollers", "list", "Lists registered pollers (Leasing ListPollers).", {}});
-  c.push_back({"metrics",
-               "",
-               "Shows a poller's metrics per mapping and shard (Pollers GetMetrics).",
-               {Str("mapping", "only this mapping (UUID)"),
-                Bool("prometheus", "print Prometheus text exposition instead of a table")}});
-  return c;
-}
-
 std::string Normalize(absl::string_view word) {
   std::string out;
   for (char ch : word) {
@@ -379,12 +140,16 @@ std::vector<std::string> VerbsOf(absl::string_view group) {
 const FlagSpec* FindFlag(const std::vector<FlagSpec>& flags, absl::string_view name) {
   for (const FlagSpec& f : flags) {
     if (f.name == name) return &f;
+    for (const std::string& alias : f.aliases) {
+      if (alias == name) return &f;
+    }
   }
   return nullptr;
 }
 
 std::string FlagUsage(const FlagSpec& f) {
   std::string left = absl::StrCat("  --", f.name);
+  for (const std::string& alias : f.aliases) absl::StrAppend(&left, "|--", alias);
   switch (f.type) {
     case FlagType::kBool:
       left = absl::StrCat("  --[no-]", f.name);
@@ -422,21 +187,55 @@ std::string FlagUsage(const FlagSpec& f) {
 
 }  // namespace
 
-const std::vector<CommandSpec>& AllCommands() {
-  static const auto* commands = new std::vector<CommandSpec>(BuildCommands());
-  return *commands;
+FlagSpec FlagSpec::Sets(std::string request_field) const {
+  FlagSpec copy = *this;
+  copy.field = std::move(request_field);
+  return copy;
+}
+
+FlagSpec FlagSpec::Alias(std::string alias) const {
+  FlagSpec copy = *this;
+  copy.aliases.push_back(std::move(alias));
+  return copy;
+}
+
+FlagSpec StringFlag(std::string name, std::string help, bool required) {
+  return {std::move(name), FlagType::kString, std::move(help), required, {}, {}, {}};
+}
+FlagSpec IntFlag(std::string name, std::string help, bool required) {
+  return {std::move(name), FlagType::kInt, std::move(help), required, {}, {}, {}};
+}
+FlagSpec BoolFlag(std::string name, std::string help) {
+  return {std::move(name), FlagType::kBool, std::move(help), false, {}, {}, {}};
+}
+FlagSpec EnumFlag(std::string name, std::string help, std::vector<std::string> choices,
+                  bool required) {
+  return {std::move(name), FlagType::kEnum, std::move(help), required, std::move(choices), {}, {}};
+}
+FlagSpec TimeFlag(std::string name, std::string help) {
+  return {std::move(name), FlagType::kTimestamp, std::move(help), false, {}, {}, {}};
+}
+FlagSpec DurationFlag(std::string name, std::string help) {
+  return {std::move(name), FlagType::kDuration, std::move(help), false, {}, {}, {}};
+}
+FlagSpec ListFlag(std::string name, std::string help, std::vector<std::string> choices,
+                  bool required) {
+  return {std::move(name), FlagType::kList, std::move(help), required, std::move(choices), {}, {}};
+}
+FlagSpec RepeatedFlag(std::string name, std::string help) {
+  return {std::move(name), FlagType::kRepeated, std::move(help), false, {}, {}, {}};
 }
 
 const std::vector<FlagSpec>& GlobalFlags() {
   static const auto* flags = new std::vector<FlagSpec>{
-      Str("endpoint", "the Tributary gRPC address (default 127.0.0.1:4560)"),
-      Str("streams-endpoint", "the Streams service (default --endpoint)"),
-      Str("mappings-endpoint",
-          "the stream tracker: EventSourceMappings and Functions (default --endpoint)"),
-      Str("leasing-endpoint", "the Leasing service (default --endpoint)"),
-      Str("poller-endpoint", "the Pollers service (default --endpoint)"),
-      Enum("output", "table (default) or json", {"table", "json"}),
-      {"timeout", FlagType::kDuration, "deadline of each call (default 10s)", false, {}},
+      StringFlag("endpoint", "the Tributary gRPC address (default 127.0.0.1:4560)"),
+      StringFlag("streams-endpoint", "the Streams service (default --endpoint)"),
+      StringFlag("mappings-endpoint",
+                 "the stream tracker: EventSourceMappings and Functions (default --endpoint)"),
+      StringFlag("leasing-endpoint", "the Leasing service (default --endpoint)"),
+      StringFlag("poller-endpoint", "the Pollers service (default --endpoint)"),
+      EnumFlag("output", "table (default) or json", {"table", "json"}),
+      DurationFlag("timeout", "deadline of each call (default 10s)"),
   };
   return *flags;
 }

@@ -9,14 +9,15 @@
 // and for booleans --name, --no-name, --name=true|false. '_' and '-' are the same
 // in flag names (--streams_endpoint == --streams-endpoint). A list flag may be
 // repeated or given comma-separated; a repeated flag (kRepeated) takes one whole value per
-// occurrence. Every value is checked here (type, choices,
-// int32 range), so later stages read typed values that cannot be malformed.
+// occurrence. A flag may have aliases (--stream-name for --stream). Every value is checked here
+// (type, choices, int32 range), so later stages read typed values that cannot be malformed.
 //
 // Thread-compatible: the command table is immutable after first use.
 #ifndef TRIBUTARY_TOOLS_TRIBCTL_COMMAND_LINE_H_
 #define TRIBUTARY_TOOLS_TRIBCTL_COMMAND_LINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +28,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 
 namespace tributary::tribctl {
 
@@ -48,19 +51,57 @@ struct FlagSpec {
   std::string help;
   bool required = false;
   std::vector<std::string> choices;  // canonical spellings, for kEnum and kList
+  // The request field the flag sets when it is given (see FillRequest in requests.h): a proto
+  // field name of the command's request, or a path through singular message fields
+  // ("destination_config.on_failure.destination"). Empty when the command's own code reads
+  // the flag.
+  std::string field;
+  // Other names the flag answers to, without "--" ("stream-name" for "stream").
+  std::vector<std::string> aliases;
+
+  // This flag, setting request field `request_field`.
+  FlagSpec Sets(std::string request_field) const;
+  // This flag, also answering to --`alias`.
+  FlagSpec Alias(std::string alias) const;
 };
 
+// Flags of each type; `required` flags must be given.
+FlagSpec StringFlag(std::string name, std::string help, bool required = false);
+FlagSpec IntFlag(std::string name, std::string help, bool required = false);
+FlagSpec BoolFlag(std::string name, std::string help);
+FlagSpec EnumFlag(std::string name, std::string help, std::vector<std::string> choices,
+                  bool required = false);
+FlagSpec TimeFlag(std::string name, std::string help);
+FlagSpec DurationFlag(std::string name, std::string help);
+// `choices` empty: any items.
+FlagSpec ListFlag(std::string name, std::string help, std::vector<std::string> choices = {},
+                  bool required = false);
+FlagSpec RepeatedFlag(std::string name, std::string help);
+
+class Context;  // tools/tribctl/context.h: what a running command works with
+class FlagValues;
+
+// One command: its words, help, flags, the request its flags fill, and what it does. The table
+// of every command is tools/tribctl/commands.cc.
 struct CommandSpec {
   std::string group;  // "streams"
   std::string verb;   // "create"; empty for a one-word command ("metrics")
   std::string help;
   std::vector<FlagSpec> flags;
+  // The request message the flags' fields belong to; null when the command builds none from
+  // its flags.
+  const google::protobuf::Descriptor* request = nullptr;
+  // What building the request does after setting the flags' fields (FillRequest): rules across
+  // flags (usage errors), defaults, fields made from several flags. May be empty.
+  std::function<absl::Status(const FlagValues&, google::protobuf::Message*)> finish;
+  // Runs the command: builds its request, calls the service(s), prints.
+  std::function<absl::Status(Context&)> run;
 
   // "streams create" or "metrics".
   std::string Name() const { return verb.empty() ? group : group + " " + verb; }
 };
 
-// Every command, in help order.
+// Every command, in help order (defined in commands.cc).
 const std::vector<CommandSpec>& AllCommands();
 // Flags every command accepts: --endpoint, --streams-endpoint, --mappings-endpoint,
 // --leasing-endpoint, --poller-endpoint, --output, --timeout.

@@ -9,6 +9,8 @@
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/streams.pb.h"
+#include "tools/tribctl/requests.h"
 
 namespace tributary::tribctl {
 namespace {
@@ -68,7 +70,45 @@ TEST(CommandLineTest, TheCommandTableHasEveryCommandOfTheIssue) {
           "mappings list", "functions create", "functions update", "functions get",
           "functions list", "functions delete", "functions put-function-concurrency",
           "functions get-function-concurrency", "functions delete-function-concurrency",
-          "leases list", "leases delete-orphaned", "pollers list", "metrics"));
+          "leases list", "leases delete-orphaned", "pollers list", "metrics", "streams tag",
+          "streams untag", "streams list-tags", "consumers register", "consumers deregister",
+          "consumers describe", "consumers list"));
+}
+
+TEST(CommandLineTest, EveryCommandRunsAndEveryFlagFieldIsAFieldOfItsRequest) {
+  for (const CommandSpec& c : AllCommands()) {
+    EXPECT_TRUE(c.run) << c.Name() << " does nothing";
+    absl::Status fields = CheckFields(c);
+    EXPECT_TRUE(fields.ok()) << fields;
+  }
+}
+
+TEST(CommandLineTest, AFlagFieldOfAnotherTypeOrNoneIsFound) {
+  CommandSpec c;
+  c.group = "streams";
+  c.verb = "x";
+  c.request = v1::CreateStreamRequest::descriptor();
+  c.flags = {IntFlag("stream", "").Sets("stream_name")};
+  EXPECT_THAT(std::string(CheckFields(c).message()), HasSubstr("--stream"));
+  c.flags = {StringFlag("stream", "").Sets("no_such_field")};
+  EXPECT_THAT(std::string(CheckFields(c).message()), HasSubstr("no_such_field"));
+  c.flags = {StringFlag("stream", "").Sets("stream_name.deeper")};
+  EXPECT_EQ(CheckFields(c).code(), absl::StatusCode::kInternal);
+  c.request = nullptr;
+  c.flags = {StringFlag("stream", "").Sets("stream_name")};
+  EXPECT_EQ(CheckFields(c).code(), absl::StatusCode::kInternal);
+}
+
+TEST(CommandLineTest, TheStreamMayBeGivenAsStreamName) {
+  auto line = ParseCommandLine({"streams", "describe", "--stream-name=orders"});
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->flags.StringOr("stream", ""), "orders");
+  line = ParseCommandLine({"consumers", "list", "--stream_name", "orders"});
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->flags.StringOr("stream", ""), "orders");
+  ExpectUsageError({"streams", "describe", "--stream=a", "--stream-name=b"},
+                   "flag --stream given twice");
+  EXPECT_THAT(HelpText(line->command), HasSubstr("--stream|--stream-name=VALUE"));
 }
 
 TEST(CommandLineTest, EveryCommandParsesWithItsRequiredFlags) {

@@ -328,6 +328,40 @@ std::string ConcurrencyTable(const std::string& function_name,
   });
 }
 
+std::string TagsTable(const std::vector<v1::Tag>& tags) {
+  Table table({"KEY", "VALUE"});
+  for (const v1::Tag& tag : tags) table.AddRow({tag.key(), Or(tag.value())});
+  return table.Render();
+}
+
+std::string ConsumerTable(const v1::Consumer& c) {
+  return KeyValueTable({
+      {"ConsumerName", c.consumer_name()},
+      {"ConsumerARN", c.consumer_arn()},
+      {"ConsumerStatus", StreamStatusName(c.consumer_status())},
+      {"ConsumerCreationTimestamp", Or(FormatTimestamp(c.consumer_creation_timestamp()))},
+  });
+}
+
+std::string ConsumerDescriptionTable(const v1::ConsumerDescription& c) {
+  return KeyValueTable({
+      {"ConsumerName", c.consumer_name()},
+      {"ConsumerARN", c.consumer_arn()},
+      {"ConsumerStatus", StreamStatusName(c.consumer_status())},
+      {"ConsumerCreationTimestamp", Or(FormatTimestamp(c.consumer_creation_timestamp()))},
+      {"StreamARN", Or(c.stream_arn())},
+  });
+}
+
+std::string ConsumersTable(const std::vector<v1::Consumer>& consumers) {
+  Table table({"CONSUMER_NAME", "STATUS", "CREATED", "CONSUMER_ARN"});
+  for (const v1::Consumer& c : consumers) {
+    table.AddRow({c.consumer_name(), StreamStatusName(c.consumer_status()),
+                  Or(FormatTimestamp(c.consumer_creation_timestamp())), c.consumer_arn()});
+  }
+  return table.Render();
+}
+
 std::string LeasesTable(const std::vector<v1::Lease>& leases) {
   Table table({"MAPPING", "SHARD_ID", "OWNER", "COUNTER", "CHECKPOINT", "ITERATOR_AGE_MS",
                "ENABLED", "EXPIRED", "PARENTS", "LAST_PROCESSING_RESULT", "LAST_ERROR_TIME",

@@ -80,6 +80,12 @@ std::string FunctionTable(const v1::FunctionConfiguration& function);
 std::string FunctionsTable(const std::vector<v1::FunctionConfiguration>& functions);
 std::string ConcurrencyTable(const std::string& function_name,
                              const v1::FunctionConcurrency& concurrency);
+// Tags in key order (as the service lists them): KEY, VALUE ("-" for an empty value).
+std::string TagsTable(const std::vector<v1::Tag>& tags);
+// A registered consumer: its name, ARN, status and creation time (and the stream's ARN).
+std::string ConsumerTable(const v1::Consumer& consumer);
+std::string ConsumerDescriptionTable(const v1::ConsumerDescription& consumer);
+std::string ConsumersTable(const std::vector<v1::Consumer>& consumers);
 // ITERATOR_AGE_MS is "-" when the lease has none (nobody works on the shard: unknown, not 0).
 std::string LeasesTable(const std::vector<v1::Lease>& leases);
 std::string PollersTable(const std::vector<v1::Poller>& pollers);

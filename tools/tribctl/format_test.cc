@@ -346,5 +346,33 @@ TEST(FormatTest, PrometheusTextIsWhatThePollerServes) {
   EXPECT_EQ(PrometheusText(metrics.Snapshot()), served);
 }
 
+TEST(FormatTest, TagAndConsumerTablesShowEveryFieldAndADashForWhatIsEmpty) {
+  EXPECT_EQ(TagsTable({Proto<v1::Tag>("key: 'team' value: 'data'"), Proto<v1::Tag>("key: 'x'")}),
+            "KEY   VALUE\n"
+            "team  data\n"
+            "x     -\n");
+  const auto consumer = Proto<v1::Consumer>(
+      "consumer_name: 'app' consumer_arn: 'arn:tributary:stream/s/consumer/app:1700000000' "
+      "consumer_status: ACTIVE consumer_creation_timestamp { seconds: 1700000000 }");
+  EXPECT_EQ(ConsumerTable(consumer),
+            "FIELD                      VALUE\n"
+            "ConsumerName               app\n"
+            "ConsumerARN                arn:tributary:stream/s/consumer/app:1700000000\n"
+            "ConsumerStatus             ACTIVE\n"
+            "ConsumerCreationTimestamp  2023-11-14T22:13:20.000Z\n");
+  EXPECT_EQ(ConsumerDescriptionTable(Proto<v1::ConsumerDescription>(
+                "consumer_name: 'app' consumer_arn: 'arn:a' consumer_status: ACTIVE")),
+            "FIELD                      VALUE\n"
+            "ConsumerName               app\n"
+            "ConsumerARN                arn:a\n"
+            "ConsumerStatus             ACTIVE\n"
+            "ConsumerCreationTimestamp  -\n"
+            "StreamARN                  -\n");
+  EXPECT_EQ(ConsumersTable({consumer}),
+            "CONSUMER_NAME  STATUS  CREATED                   CONSUMER_ARN\n"
+            "app            ACTIVE  2023-11-14T22:13:20.000Z  "
+            "arn:tributary:stream/s/consumer/app:1700000000\n");
+}
+
 }  // namespace
 }  // namespace tributary::tribctl

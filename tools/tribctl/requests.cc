@@ -1,15 +1,25 @@
 #include "tools/tribctl/requests.h"
 
+#include <set>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "absl/numeric/int128.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
 
 namespace tributary::tribctl {
 namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
 
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
   const int64_t nanos = absl::ToUnixNanos(t);
@@ -23,8 +33,106 @@ void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
   out->set_nanos(static_cast<int32_t>(rem));
 }
 
-int32_t Int32(const FlagValues& flags, absl::string_view name) {
-  return static_cast<int32_t>(flags.Int(name).value_or(0));
+// The field `flag` names in messages of type `type`, with the message types its path goes
+// through; INTERNAL when the path or the field's type does not fit the flag.
+absl::StatusOr<std::vector<const FieldDescriptor*>> ResolveField(const Descriptor* type,
+                                                                 const FlagSpec& flag) {
+  auto refuse = [&](absl::string_view why) {
+    return absl::InternalError(absl::StrCat("flag --", flag.name, ": request field '", flag.field,
+                                            "' of ", type->full_name(), " ", why));
+  };
+  std::vector<const FieldDescriptor*> path;
+  const Descriptor* message = type;
+  for (absl::string_view part : absl::StrSplit(flag.field, '.')) {
+    if (message == nullptr) return refuse("goes through a field that is not a message");
+    const FieldDescriptor* field = message->FindFieldByName(std::string(part));
+    if (field == nullptr) return refuse("does not exist");
+    if (!path.empty() && path.back()->is_repeated()) {
+      return refuse("goes through a repeated field");
+    }
+    path.push_back(field);
+    message =
+        field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE ? field->message_type() : nullptr;
+  }
+  const FieldDescriptor* field = path.back();
+  bool fits = false;
+  switch (flag.type) {
+    case FlagType::kString:
+      fits = field->cpp_type() == FieldDescriptor::CPPTYPE_STRING && !field->is_repeated();
+      break;
+    case FlagType::kInt:
+      fits = (field->cpp_type() == FieldDescriptor::CPPTYPE_INT32 ||
+              field->cpp_type() == FieldDescriptor::CPPTYPE_INT64) &&
+             !field->is_repeated();
+      break;
+    case FlagType::kBool:
+      fits = field->cpp_type() == FieldDescriptor::CPPTYPE_BOOL && !field->is_repeated();
+      break;
+    case FlagType::kEnum:
+      fits = field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM && !field->is_repeated();
+      for (const std::string& choice : flag.choices) {
+        if (fits && field->enum_type()->FindValueByName(choice) == nullptr) {
+          return refuse(absl::StrCat("has no value ", choice));
+        }
+      }
+      break;
+    case FlagType::kTimestamp:
+      fits = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && !field->is_repeated() &&
+             field->message_type()->full_name() == "google.protobuf.Timestamp";
+      break;
+    case FlagType::kList:
+    case FlagType::kRepeated:
+      fits = field->cpp_type() == FieldDescriptor::CPPTYPE_STRING && field->is_repeated();
+      break;
+    case FlagType::kDuration:
+      fits = false;
+      break;
+  }
+  if (!fits) return refuse(absl::StrCat("is of a type the flag cannot set"));
+  return path;
+}
+
+// Sets the field `path` leads to in `request` from the value of `flag`.
+void SetField(const FlagSpec& flag, const FlagValues& flags,
+              const std::vector<const FieldDescriptor*>& path, Message* request) {
+  Message* message = request;
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    message = message->GetReflection()->MutableMessage(message, path[i]);
+  }
+  const FieldDescriptor* field = path.back();
+  const Reflection* r = message->GetReflection();
+  switch (flag.type) {
+    case FlagType::kString:
+      r->SetString(message, field, flags.StringOr(flag.name, ""));
+      break;
+    case FlagType::kInt:
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT32) {
+        r->SetInt32(message, field, static_cast<int32_t>(flags.Int(flag.name).value_or(0)));
+      } else {
+        r->SetInt64(message, field, flags.Int(flag.name).value_or(0));
+      }
+      break;
+    case FlagType::kBool:
+      r->SetBool(message, field, flags.Bool(flag.name).value_or(false));
+      break;
+    case FlagType::kEnum:
+      // ResolveField checked that every choice, all the parser admits, is a value.
+      r->SetEnum(message, field,
+                 field->enum_type()->FindValueByName(flags.StringOr(flag.name, "")));
+      break;
+    case FlagType::kTimestamp: {
+      google::protobuf::Timestamp timestamp;
+      SetTimestamp(flags.Time(flag.name).value_or(absl::UnixEpoch()), &timestamp);
+      r->MutableMessage(message, field)->CopyFrom(timestamp);
+      break;
+    }
+    case FlagType::kList:
+    case FlagType::kRepeated:
+      for (const std::string& item : flags.List(flag.name)) r->AddString(message, field, item);
+      break;
+    case FlagType::kDuration:
+      break;
+  }
 }
 
 v1::ShardIteratorType IteratorType(const std::string& name) {
@@ -65,93 +173,72 @@ absl::StatusOr<Position> BuildPosition(const FlagValues& flags) {
   return p;
 }
 
-// Sets the configuration fields that create and update share, each only when
-// its flag was given.
+// The mapping configuration that create and update share beyond the flags' own fields.
 template <typename Request>
 void SetMappingConfig(const FlagValues& flags, Request* r) {
-  if (auto v = flags.Bool("enabled")) r->set_enabled(*v);
-  if (auto v = flags.Int("batch-size")) r->set_batch_size(static_cast<int32_t>(*v));
-  if (auto v = flags.Int("maximum-batching-window-in-seconds")) {
-    r->set_maximum_batching_window_in_seconds(static_cast<int32_t>(*v));
-  }
-  if (auto v = flags.Int("parallelization-factor")) {
-    r->set_parallelization_factor(static_cast<int32_t>(*v));
-  }
-  if (auto v = flags.String("destination")) {
-    r->mutable_destination_config()->mutable_on_failure()->set_destination(*v);
-  }
-  if (auto v = flags.Int("maximum-record-age-in-seconds")) {
-    r->set_maximum_record_age_in_seconds(static_cast<int32_t>(*v));
-  }
-  if (auto v = flags.Bool("bisect-batch-on-function-error")) {
-    r->set_bisect_batch_on_function_error(*v);
-  }
-  if (auto v = flags.Int("maximum-retry-attempts")) {
-    r->set_maximum_retry_attempts(static_cast<int32_t>(*v));
-  }
   for (const std::string& type : flags.List("function-response-types")) {
     // The only choice the parser admits is ReportBatchItemFailures.
     if (type == "ReportBatchItemFailures") {
       r->add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
     }
   }
-  if (auto v = flags.Int("function-timeout-seconds")) {
-    r->set_function_timeout_seconds(static_cast<int32_t>(*v));
-  }
-  if (auto v = flags.Int("tumbling-window-in-seconds")) {
-    r->set_tumbling_window_in_seconds(static_cast<int32_t>(*v));
-  }
   for (const std::string& pattern : flags.List("filter-pattern")) {
     r->mutable_filter_criteria()->add_filters()->set_pattern(pattern);
   }
 }
 
+// The consumer is named by ARN, or by stream and name.
+absl::Status CheckConsumerNamed(const FlagValues& flags) {
+  if (flags.Has("consumer-arn") || (flags.Has("stream") && flags.Has("consumer-name"))) {
+    return absl::OkStatus();
+  }
+  return UsageError("name the consumer by --consumer-arn, or by --stream-name and --consumer-name");
+}
+
 }  // namespace
 
-v1::CreateStreamRequest BuildCreateStreamRequest(const FlagValues& flags) {
-  v1::CreateStreamRequest r;
-  r.set_stream_name(flags.StringOr("stream", ""));
-  r.set_shard_count(static_cast<int32_t>(flags.Int("shard-count").value_or(1)));
-  if (auto hours = flags.Int("retention-period-hours")) {
-    r.set_retention_period_hours(static_cast<int32_t>(*hours));
+absl::Status FillRequest(const CommandSpec& command, const FlagValues& flags, Message* request) {
+  for (const FlagSpec& flag : command.flags) {
+    if (flag.field.empty() || !flags.Has(flag.name)) continue;
+    absl::StatusOr<std::vector<const FieldDescriptor*>> path =
+        ResolveField(request->GetDescriptor(), flag);
+    if (!path.ok()) return path.status();
+    SetField(flag, flags, *path, request);
   }
-  return r;
+  if (command.finish) return command.finish(flags, request);
+  return absl::OkStatus();
 }
 
-v1::DeleteStreamRequest BuildDeleteStreamRequest(const FlagValues& flags) {
-  v1::DeleteStreamRequest r;
-  r.set_stream_name(flags.StringOr("stream", ""));
-  r.set_enforce_consumer_deletion(flags.Bool("enforce-consumer-deletion").value_or(false));
-  return r;
+absl::Status CheckFields(const CommandSpec& command) {
+  for (const FlagSpec& flag : command.flags) {
+    if (flag.field.empty()) continue;
+    if (command.request == nullptr) {
+      return absl::InternalError(absl::StrCat("'", command.Name(), "': flag --", flag.name,
+                                              " sets a field but the command has no request"));
+    }
+    absl::StatusOr<std::vector<const FieldDescriptor*>> path = ResolveField(command.request, flag);
+    if (!path.ok()) {
+      return absl::InternalError(absl::StrCat("'", command.Name(), "': ", path.status().message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
-v1::DescribeStreamSummaryRequest BuildDescribeStreamSummaryRequest(const FlagValues& flags) {
-  v1::DescribeStreamSummaryRequest r;
-  r.set_stream_name(flags.StringOr("stream", ""));
-  return r;
+absl::Status FinishCreateStream(const FlagValues& flags, v1::CreateStreamRequest* r) {
+  if (!flags.Has("shard-count")) r->set_shard_count(1);
+  return absl::OkStatus();
 }
 
-v1::ListStreamsRequest BuildListStreamsRequest(const FlagValues& flags) {
-  v1::ListStreamsRequest r;
-  r.set_limit(Int32(flags, "limit"));
-  r.set_exclusive_start_stream_name(flags.StringOr("exclusive-start-stream-name", ""));
-  return r;
-}
-
-absl::StatusOr<v1::ListShardsRequest> BuildListShardsRequest(const FlagValues& flags) {
-  v1::ListShardsRequest r;
-  r.set_stream_name(flags.StringOr("stream", ""));
-  r.set_exclusive_start_shard_id(flags.StringOr("exclusive-start-shard-id", ""));
-  r.set_max_results(Int32(flags, "max-results"));
+absl::Status FinishListShards(const FlagValues& flags, v1::ListShardsRequest* r) {
   std::optional<std::string> type = flags.String("shard-filter-type");
   std::optional<std::string> shard_id = flags.String("shard-filter-shard-id");
   std::optional<absl::Time> timestamp = flags.Time("shard-filter-timestamp");
   if (!type) {
     if (shard_id) return UsageError("--shard-filter-shard-id needs --shard-filter-type");
     if (timestamp) return UsageError("--shard-filter-timestamp needs --shard-filter-type");
-    return r;
+    return absl::OkStatus();
   }
-  v1::ShardFilter* filter = r.mutable_shard_filter();
+  v1::ShardFilter* filter = r->mutable_shard_filter();
   if (*type == "AT_TIMESTAMP") {
     filter->set_type(v1::AT_TIMESTAMP_FILTER);  // the proto's name for Kinesis' AT_TIMESTAMP
   } else {
@@ -170,15 +257,77 @@ absl::StatusOr<v1::ListShardsRequest> BuildListShardsRequest(const FlagValues& f
   }
   if (shard_id) filter->set_shard_id(*shard_id);
   if (timestamp) SetTimestamp(*timestamp, filter->mutable_timestamp());
-  return r;
+  return absl::OkStatus();
 }
 
-v1::SplitShardRequest BuildSplitShardRequest(const FlagValues& flags) {
-  v1::SplitShardRequest r;
-  r.set_stream_name(flags.StringOr("stream", ""));
-  r.set_shard_to_split(flags.StringOr("shard-to-split", ""));
-  r.set_new_starting_hash_key(flags.StringOr("new-starting-hash-key", ""));
-  return r;
+absl::Status FinishUpdateShardCount(const FlagValues&, v1::UpdateShardCountRequest* r) {
+  r->set_scaling_type(v1::UNIFORM_SCALING);  // the only choice the parser admits
+  return absl::OkStatus();
+}
+
+absl::Status FinishAddTags(const FlagValues& flags, v1::AddTagsToStreamRequest* r) {
+  std::set<std::string> seen;
+  for (const std::string& item : flags.List("tags")) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) {
+      return UsageError(absl::StrCat("--tags: '", item, "' is not key=value"));
+    }
+    const std::string key = item.substr(0, eq);
+    if (key.empty()) return UsageError(absl::StrCat("--tags: '", item, "' has an empty key"));
+    if (!seen.insert(key).second) {
+      return UsageError(absl::StrCat("--tags: key '", key, "' given twice"));
+    }
+    (*r->mutable_tags())[key] = item.substr(eq + 1);
+  }
+  if (seen.empty()) return UsageError("--tags: give at least one key=value");
+  return absl::OkStatus();
+}
+
+absl::Status FinishDeregisterConsumer(const FlagValues& flags,
+                                      v1::DeregisterStreamConsumerRequest*) {
+  return CheckConsumerNamed(flags);
+}
+
+absl::Status FinishDescribeConsumer(const FlagValues& flags, v1::DescribeStreamConsumerRequest*) {
+  return CheckConsumerNamed(flags);
+}
+
+absl::Status FinishPutRecord(const FlagValues& flags, v1::PutRecordRequest*) {
+  if (!flags.Has("partition-key")) return UsageError("--data needs --partition-key");
+  return absl::OkStatus();
+}
+
+absl::Status FinishCreateMapping(const FlagValues& flags, v1::CreateEventSourceMappingRequest* r) {
+  const bool by_endpoint = flags.Has("function-endpoint");
+  const bool by_name = flags.Has("function-name");
+  if (by_endpoint == by_name) {
+    return UsageError(by_name ? "give either --function-endpoint or --function-name, not both"
+                              : "missing --function-endpoint or --function-name");
+  }
+  const std::string position = flags.StringOr("starting-position", "");
+  std::optional<absl::Time> timestamp = flags.Time("starting-position-timestamp");
+  if (position == "TRIM_HORIZON") {
+    r->set_starting_position(v1::TRIM_HORIZON_POSITION);
+  } else if (position == "LATEST") {
+    r->set_starting_position(v1::LATEST_POSITION);
+  } else if (position == "AT_TIMESTAMP") {
+    r->set_starting_position(v1::AT_TIMESTAMP_POSITION);
+  }
+  if (r->starting_position() == v1::AT_TIMESTAMP_POSITION && !timestamp) {
+    return UsageError("--starting-position=AT_TIMESTAMP needs --starting-position-timestamp");
+  }
+  if (r->starting_position() != v1::AT_TIMESTAMP_POSITION && timestamp) {
+    return UsageError("--starting-position-timestamp needs --starting-position=AT_TIMESTAMP");
+  }
+  SetMappingConfig(flags, r);
+  return absl::OkStatus();
+}
+
+absl::Status FinishUpdateMapping(const FlagValues& flags, v1::UpdateEventSourceMappingRequest* r) {
+  SetMappingConfig(flags, r);
+  r->set_update_function_response_types(flags.Has("function-response-types"));
+  r->set_update_filter_criteria(flags.Has("filter-pattern"));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> MiddleHashKey(const v1::HashKeyRange& range) {
@@ -195,47 +344,6 @@ absl::StatusOr<std::string> MiddleHashKey(const v1::HashKeyRange& range) {
   std::ostringstream out;
   out << start + half;
   return out.str();
-}
-
-v1::MergeShardsRequest BuildMergeShardsRequest(const FlagValues& flags) {
-  v1::MergeShardsRequest r;
-  r.set_stream_name(flags.StringOr("stream", ""));
-  r.set_shard_to_merge(flags.StringOr("shard-to-merge", ""));
-  r.set_adjacent_shard_to_merge(flags.StringOr("adjacent-shard-to-merge", ""));
-  return r;
-}
-
-v1::UpdateShardCountRequest BuildUpdateShardCountRequest(const FlagValues& flags) {
-  v1::UpdateShardCountRequest r;
-  r.set_stream_name(flags.StringOr("stream", ""));
-  r.set_target_shard_count(Int32(flags, "target-shard-count"));
-  r.set_scaling_type(v1::UNIFORM_SCALING);  // the only choice the parser admits
-  return r;
-}
-
-v1::IncreaseStreamRetentionPeriodRequest BuildIncreaseRetentionRequest(const FlagValues& flags) {
-  v1::IncreaseStreamRetentionPeriodRequest r;
-  r.set_stream_name(flags.StringOr("stream", ""));
-  r.set_retention_period_hours(Int32(flags, "retention-period-hours"));
-  return r;
-}
-
-v1::DecreaseStreamRetentionPeriodRequest BuildDecreaseRetentionRequest(const FlagValues& flags) {
-  v1::DecreaseStreamRetentionPeriodRequest r;
-  r.set_stream_name(flags.StringOr("stream", ""));
-  r.set_retention_period_hours(Int32(flags, "retention-period-hours"));
-  return r;
-}
-
-absl::StatusOr<v1::PutRecordRequest> BuildPutRecordRequest(const FlagValues& flags) {
-  if (!flags.Has("partition-key")) return UsageError("--data needs --partition-key");
-  v1::PutRecordRequest r;
-  r.set_stream_name(flags.StringOr("stream", ""));
-  r.set_partition_key(flags.StringOr("partition-key", ""));
-  r.set_data(flags.StringOr("data", ""));
-  r.set_explicit_hash_key(flags.StringOr("explicit-hash-key", ""));
-  r.set_sequence_number_for_ordering(flags.StringOr("sequence-number-for-ordering", ""));
-  return r;
 }
 
 StdinRecordReader::StdinRecordReader(const FlagValues& flags, std::istream* in)
@@ -315,148 +423,6 @@ absl::StatusOr<v1::SubscribeToShardRequest> BuildSubscribeToShardRequest(const F
   position->set_type(p->type);
   position->set_sequence_number(p->sequence_number);
   if (p->timestamp) SetTimestamp(*p->timestamp, position->mutable_timestamp());
-  return r;
-}
-
-absl::StatusOr<v1::CreateEventSourceMappingRequest> BuildCreateMappingRequest(
-    const FlagValues& flags) {
-  const bool by_endpoint = flags.Has("function-endpoint");
-  const bool by_name = flags.Has("function-name");
-  if (by_endpoint == by_name) {
-    return UsageError(by_name ? "give either --function-endpoint or --function-name, not both"
-                              : "missing --function-endpoint or --function-name");
-  }
-  v1::CreateEventSourceMappingRequest r;
-  r.set_stream_name(flags.StringOr("stream", ""));
-  r.set_function_endpoint(flags.StringOr("function-endpoint", ""));
-  r.set_function_name(flags.StringOr("function-name", ""));
-  const std::string position = flags.StringOr("starting-position", "");
-  std::optional<absl::Time> timestamp = flags.Time("starting-position-timestamp");
-  if (position == "TRIM_HORIZON") {
-    r.set_starting_position(v1::TRIM_HORIZON_POSITION);
-  } else if (position == "LATEST") {
-    r.set_starting_position(v1::LATEST_POSITION);
-  } else if (position == "AT_TIMESTAMP") {
-    r.set_starting_position(v1::AT_TIMESTAMP_POSITION);
-  }
-  if (r.starting_position() == v1::AT_TIMESTAMP_POSITION && !timestamp) {
-    return UsageError("--starting-position=AT_TIMESTAMP needs --starting-position-timestamp");
-  }
-  if (r.starting_position() != v1::AT_TIMESTAMP_POSITION && timestamp) {
-    return UsageError("--starting-position-timestamp needs --starting-position=AT_TIMESTAMP");
-  }
-  if (timestamp) SetTimestamp(*timestamp, r.mutable_starting_position_timestamp());
-  SetMappingConfig(flags, &r);
-  return r;
-}
-
-v1::UpdateEventSourceMappingRequest BuildUpdateMappingRequest(const FlagValues& flags) {
-  v1::UpdateEventSourceMappingRequest r;
-  r.set_uuid(flags.StringOr("uuid", ""));
-  if (auto endpoint = flags.String("function-endpoint")) r.set_function_endpoint(*endpoint);
-  if (auto name = flags.String("function-name")) r.set_function_name(*name);
-  SetMappingConfig(flags, &r);
-  r.set_update_function_response_types(flags.Has("function-response-types"));
-  r.set_update_filter_criteria(flags.Has("filter-pattern"));
-  return r;
-}
-
-v1::DeleteEventSourceMappingRequest BuildDeleteMappingRequest(const FlagValues& flags) {
-  v1::DeleteEventSourceMappingRequest r;
-  r.set_uuid(flags.StringOr("uuid", ""));
-  return r;
-}
-
-v1::GetEventSourceMappingRequest BuildGetMappingRequest(const FlagValues& flags) {
-  v1::GetEventSourceMappingRequest r;
-  r.set_uuid(flags.StringOr("uuid", ""));
-  return r;
-}
-
-v1::ListEventSourceMappingsRequest BuildListMappingsRequest(const FlagValues& flags) {
-  v1::ListEventSourceMappingsRequest r;
-  r.set_stream_name(flags.StringOr("stream", ""));
-  r.set_function_endpoint(flags.StringOr("function-endpoint", ""));
-  r.set_function_name(flags.StringOr("function-name", ""));
-  r.set_max_items(Int32(flags, "max-items"));
-  return r;
-}
-
-v1::CreateFunctionRequest BuildCreateFunctionRequest(const FlagValues& flags) {
-  v1::CreateFunctionRequest r;
-  r.set_function_name(flags.StringOr("function-name", ""));
-  r.set_endpoint(flags.StringOr("function-endpoint", ""));
-  if (auto v = flags.Int("function-timeout-seconds")) {
-    r.set_timeout_seconds(static_cast<int32_t>(*v));
-  }
-  if (auto v = flags.Int("reserved-concurrent-executions")) {
-    r.set_reserved_concurrent_executions(static_cast<int32_t>(*v));
-  }
-  return r;
-}
-
-v1::UpdateFunctionRequest BuildUpdateFunctionRequest(const FlagValues& flags) {
-  v1::UpdateFunctionRequest r;
-  r.set_function_name(flags.StringOr("function-name", ""));
-  if (auto endpoint = flags.String("function-endpoint")) r.set_endpoint(*endpoint);
-  if (auto v = flags.Int("function-timeout-seconds")) {
-    r.set_timeout_seconds(static_cast<int32_t>(*v));
-  }
-  return r;
-}
-
-v1::GetFunctionRequest BuildGetFunctionRequest(const FlagValues& flags) {
-  v1::GetFunctionRequest r;
-  r.set_function_name(flags.StringOr("function-name", ""));
-  return r;
-}
-
-v1::ListFunctionsRequest BuildListFunctionsRequest(const FlagValues& flags) {
-  v1::ListFunctionsRequest r;
-  r.set_max_items(Int32(flags, "max-items"));
-  return r;
-}
-
-v1::DeleteFunctionRequest BuildDeleteFunctionRequest(const FlagValues& flags) {
-  v1::DeleteFunctionRequest r;
-  r.set_function_name(flags.StringOr("function-name", ""));
-  return r;
-}
-
-v1::PutFunctionConcurrencyRequest BuildPutFunctionConcurrencyRequest(const FlagValues& flags) {
-  v1::PutFunctionConcurrencyRequest r;
-  r.set_function_name(flags.StringOr("function-name", ""));
-  if (auto v = flags.Int("reserved-concurrent-executions")) {
-    r.set_reserved_concurrent_executions(static_cast<int32_t>(*v));
-  }
-  return r;
-}
-
-v1::GetFunctionConcurrencyRequest BuildGetFunctionConcurrencyRequest(const FlagValues& flags) {
-  v1::GetFunctionConcurrencyRequest r;
-  r.set_function_name(flags.StringOr("function-name", ""));
-  return r;
-}
-
-v1::DeleteFunctionConcurrencyRequest BuildDeleteFunctionConcurrencyRequest(
-    const FlagValues& flags) {
-  v1::DeleteFunctionConcurrencyRequest r;
-  r.set_function_name(flags.StringOr("function-name", ""));
-  return r;
-}
-
-v1::ListLeasesRequest BuildListLeasesRequest(const FlagValues& flags) {
-  v1::ListLeasesRequest r;
-  r.set_event_source_mapping_uuid(flags.StringOr("mapping", ""));
-  r.set_lease_owner(flags.StringOr("owner", ""));
-  r.set_shard_id(flags.StringOr("shard-id", ""));
-  r.set_max_results(Int32(flags, "max-results"));
-  return r;
-}
-
-v1::GetMetricsRequest BuildGetMetricsRequest(const FlagValues& flags) {
-  v1::GetMetricsRequest r;
-  r.set_event_source_mapping_uuid(flags.StringOr("mapping", ""));
   return r;
 }
 

@@ -1,9 +1,10 @@
-// Flags → request protos, one pure function per request. Values were already
-// type-checked by ParseCommandLine; these functions add the rules that span
-// flags (e.g. --timestamp with --iterator-type=AT_TIMESTAMP) and return
-// UsageError (INVALID_ARGUMENT) naming the flag when one is broken. Range
-// checks (batch size 1–10000, ...) are the services' job: tribctl sends what it
-// is given so that the service's message is the one the operator sees.
+// Flags → request protos. A command's flags name the request fields they set (FlagSpec::field),
+// and FillRequest sets them by protobuf reflection; what a field binding cannot say is the
+// command's `finish` (the Finish* functions below): rules that span flags (e.g. --timestamp with
+// --iterator-type=AT_TIMESTAMP), defaults, and fields made from several flags. Broken rules are
+// UsageError (INVALID_ARGUMENT) naming the flag. Range checks (batch size 1–10000, ...) are the
+// services' job: tribctl sends what it is given so that the service's message is the one the
+// operator sees.
 #ifndef TRIBUTARY_TOOLS_TRIBCTL_REQUESTS_H_
 #define TRIBUTARY_TOOLS_TRIBCTL_REQUESTS_H_
 
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
 #include "proto/event_source_mappings.pb.h"
 #include "proto/functions.pb.h"
 #include "proto/leasing.pb.h"
@@ -27,31 +29,67 @@ namespace tributary::tribctl {
 inline constexpr int kMaxPutRecordsEntries = 500;
 inline constexpr int64_t kMaxPutRecordsBytes = 5 << 20;
 
-// streams ...
-v1::CreateStreamRequest BuildCreateStreamRequest(const FlagValues& flags);
-v1::DeleteStreamRequest BuildDeleteStreamRequest(const FlagValues& flags);
-v1::DescribeStreamSummaryRequest BuildDescribeStreamSummaryRequest(const FlagValues& flags);
-v1::ListStreamsRequest BuildListStreamsRequest(const FlagValues& flags);
-// Errors: a shard filter flag without its type, or a type without what it
-// needs (AFTER_SHARD_ID needs --shard-filter-shard-id; AT_TIMESTAMP and
+// Sets each field of `request` that a given flag of `command` names (FlagSpec::field), then runs
+// `command.finish`. By the flag's type: kString sets a string or bytes field, kInt an int32 or
+// int64, kBool a bool, kEnum an enum by the value's name, kTimestamp a
+// google.protobuf.Timestamp, kList and kRepeated add to a repeated string field. A flag not given
+// leaves its field unset. Errors: the finish's (usage errors); INTERNAL when a flag names no
+// field of `request` of a type it can set (a mistake in the command table; CheckFields finds
+// those without running the command).
+absl::Status FillRequest(const CommandSpec& command, const FlagValues& flags,
+                         google::protobuf::Message* request);
+
+// FillRequest into a new `Request`.
+template <typename Request>
+absl::StatusOr<Request> BuildRequest(const CommandSpec& command, const FlagValues& flags) {
+  Request request;
+  absl::Status status = FillRequest(command, flags, &request);
+  if (!status.ok()) return status;
+  return request;
+}
+template <typename Request>
+absl::StatusOr<Request> BuildRequest(const CommandLine& line) {
+  return BuildRequest<Request>(*line.command, line.flags);
+}
+
+// OK when every flag of `command` that names a field names one of `command.request` that its
+// type can set; else INTERNAL naming the command, flag and field. Also INTERNAL for a flag with a
+// field on a command without a request.
+absl::Status CheckFields(const CommandSpec& command);
+
+// --- The finish of each command that needs one (see CommandSpec::finish) ---------------------
+
+// streams create: --shard-count defaults to 1.
+absl::Status FinishCreateStream(const FlagValues& flags, v1::CreateStreamRequest* r);
+// streams list-shards: the shard filter. Errors: a filter flag without --shard-filter-type, or a
+// type without what it needs (AFTER_SHARD_ID needs --shard-filter-shard-id; AT_TIMESTAMP and
 // FROM_TIMESTAMP need --shard-filter-timestamp).
-absl::StatusOr<v1::ListShardsRequest> BuildListShardsRequest(const FlagValues& flags);
-// new_starting_hash_key is empty when --new-starting-hash-key was not given
-// (the caller fills in MiddleHashKey of the shard).
-v1::SplitShardRequest BuildSplitShardRequest(const FlagValues& flags);
-v1::MergeShardsRequest BuildMergeShardsRequest(const FlagValues& flags);
-v1::UpdateShardCountRequest BuildUpdateShardCountRequest(const FlagValues& flags);
-v1::IncreaseStreamRetentionPeriodRequest BuildIncreaseRetentionRequest(const FlagValues& flags);
-v1::DecreaseStreamRetentionPeriodRequest BuildDecreaseRetentionRequest(const FlagValues& flags);
+absl::Status FinishListShards(const FlagValues& flags, v1::ListShardsRequest* r);
+// streams update-shard-count: UNIFORM_SCALING, the only scaling type.
+absl::Status FinishUpdateShardCount(const FlagValues& flags, v1::UpdateShardCountRequest* r);
+// streams tag: --tags k=v,... become the tags. Errors: an item without '=', an empty key, a key
+// given twice.
+absl::Status FinishAddTags(const FlagValues& flags, v1::AddTagsToStreamRequest* r);
+// consumers deregister / describe: the consumer is named by --consumer-arn, or by --stream and
+// --consumer-name (or all three, which the service checks agree). Errors: neither way given.
+absl::Status FinishDeregisterConsumer(const FlagValues& flags,
+                                      v1::DeregisterStreamConsumerRequest* r);
+absl::Status FinishDescribeConsumer(const FlagValues& flags, v1::DescribeStreamConsumerRequest* r);
+// records put --data: one PutRecord. Errors: --partition-key missing.
+absl::Status FinishPutRecord(const FlagValues& flags, v1::PutRecordRequest* r);
+// mappings create. Errors: AT_TIMESTAMP without --starting-position-timestamp (or the timestamp
+// without AT_TIMESTAMP); not exactly one of --function-endpoint and --function-name.
+absl::Status FinishCreateMapping(const FlagValues& flags, v1::CreateEventSourceMappingRequest* r);
+// mappings update: only the flags given are set; --destination= (empty) clears the destination;
+// any --function-response-types (even empty) replaces the list, any --filter-pattern the filters.
+// Both --function-endpoint and --function-name are sent if given (the tracker refuses).
+absl::Status FinishUpdateMapping(const FlagValues& flags, v1::UpdateEventSourceMappingRequest* r);
 
 // The hash key that splits [start, end] in two halves: start + (end - start + 1) / 2,
 // so the first child gets [start, mid - 1] and the second [mid, end].
 // Example: [0, 2^128 - 1] → 2^127. Errors: INVALID_ARGUMENT when the range is
 // not two decimal 128-bit numbers with start < end.
 absl::StatusOr<std::string> MiddleHashKey(const v1::HashKeyRange& range);
-
-// records put --data: one PutRecord. Errors: --partition-key missing.
-absl::StatusOr<v1::PutRecordRequest> BuildPutRecordRequest(const FlagValues& flags);
 
 // Reads stdin lines into PutRecords requests for `records put` without --data:
 // "key<TAB>data" lines, or, when --partition-key is given, one data per line
@@ -84,34 +122,6 @@ class StdinRecordReader {
 // without --starting-sequence-number; AT_TIMESTAMP without --timestamp.
 absl::StatusOr<v1::GetShardIteratorRequest> BuildGetShardIteratorRequest(const FlagValues& flags);
 absl::StatusOr<v1::SubscribeToShardRequest> BuildSubscribeToShardRequest(const FlagValues& flags);
-
-// mappings ...
-// Errors: AT_TIMESTAMP without --starting-position-timestamp; not exactly one of
-// --function-endpoint and --function-name.
-absl::StatusOr<v1::CreateEventSourceMappingRequest> BuildCreateMappingRequest(
-    const FlagValues& flags);
-// Only the flags given are set; --destination= (empty) clears the destination;
-// any --function-response-types (even empty) replaces the list. Both
-// --function-endpoint and --function-name are sent if given (the tracker refuses).
-v1::UpdateEventSourceMappingRequest BuildUpdateMappingRequest(const FlagValues& flags);
-v1::DeleteEventSourceMappingRequest BuildDeleteMappingRequest(const FlagValues& flags);
-v1::GetEventSourceMappingRequest BuildGetMappingRequest(const FlagValues& flags);
-v1::ListEventSourceMappingsRequest BuildListMappingsRequest(const FlagValues& flags);
-
-// functions ... (--function-timeout-seconds and --reserved-concurrent-executions
-// are sent only when given: the service applies its defaults)
-v1::CreateFunctionRequest BuildCreateFunctionRequest(const FlagValues& flags);
-v1::UpdateFunctionRequest BuildUpdateFunctionRequest(const FlagValues& flags);
-v1::GetFunctionRequest BuildGetFunctionRequest(const FlagValues& flags);
-v1::ListFunctionsRequest BuildListFunctionsRequest(const FlagValues& flags);
-v1::DeleteFunctionRequest BuildDeleteFunctionRequest(const FlagValues& flags);
-v1::PutFunctionConcurrencyRequest BuildPutFunctionConcurrencyRequest(const FlagValues& flags);
-v1::GetFunctionConcurrencyRequest BuildGetFunctionConcurrencyRequest(const FlagValues& flags);
-v1::DeleteFunctionConcurrencyRequest BuildDeleteFunctionConcurrencyRequest(const FlagValues& flags);
-
-// leases list / metrics
-v1::ListLeasesRequest BuildListLeasesRequest(const FlagValues& flags);
-v1::GetMetricsRequest BuildGetMetricsRequest(const FlagValues& flags);
 
 }  // namespace tributary::tribctl
 

@@ -22,6 +22,22 @@ FlagValues Flags(const std::vector<std::string>& args) {
   return line.ok() ? line->flags : FlagValues();
 }
 
+// The request the command line `args` builds: its command's request filled from its flags.
+template <typename Request>
+absl::StatusOr<Request> Build(const std::vector<std::string>& args) {
+  absl::StatusOr<CommandLine> line = ParseCommandLine(args);
+  if (!line.ok()) return line.status();
+  return BuildRequest<Request>(*line);
+}
+
+// The same for a request whose building cannot fail (a test failure if it does).
+template <typename Request>
+Request Built(const std::vector<std::string>& args) {
+  absl::StatusOr<Request> request = Build<Request>(args);
+  EXPECT_TRUE(request.ok()) << request.status();
+  return request.ok() ? *request : Request();
+}
+
 template <typename T>
 T Proto(const std::string& text) {
   T message;
@@ -46,55 +62,57 @@ void ExpectUsageError(const absl::StatusOr<T>& result, const std::string& fragme
 }
 
 TEST(RequestsTest, CreateStreamDefaultsToOneShardAndLeavesRetentionUnset) {
-  EXPECT_THAT(BuildCreateStreamRequest(Flags({"streams", "create", "--stream=orders"})),
+  EXPECT_THAT(Built<v1::CreateStreamRequest>({"streams", "create", "--stream=orders"}),
               EqualsProto(Proto<v1::CreateStreamRequest>("stream_name: 'orders' shard_count: 1")));
-  v1::CreateStreamRequest full = BuildCreateStreamRequest(Flags(
-      {"streams", "create", "--stream=orders", "--shard-count=4", "--retention-period-hours=48"}));
+  v1::CreateStreamRequest full = Built<v1::CreateStreamRequest>(
+      {"streams", "create", "--stream=orders", "--shard-count=4", "--retention-period-hours=48"});
   EXPECT_THAT(full, EqualsProto(Proto<v1::CreateStreamRequest>(
                         "stream_name: 'orders' shard_count: 4 retention_period_hours: 48")));
   EXPECT_TRUE(full.has_retention_period_hours());
 }
 
 TEST(RequestsTest, SimpleStreamRequests) {
-  EXPECT_THAT(BuildDeleteStreamRequest(
-                  Flags({"streams", "delete", "--stream=s", "--enforce-consumer-deletion"})),
+  EXPECT_THAT(Built<v1::DeleteStreamRequest>(
+                  {"streams", "delete", "--stream=s", "--enforce-consumer-deletion"}),
               EqualsProto(Proto<v1::DeleteStreamRequest>(
                   "stream_name: 's' enforce_consumer_deletion: true")));
-  EXPECT_THAT(BuildDescribeStreamSummaryRequest(Flags({"streams", "describe", "--stream=s"})),
+  EXPECT_THAT(Built<v1::DescribeStreamSummaryRequest>({"streams", "describe", "--stream=s"}),
               EqualsProto(Proto<v1::DescribeStreamSummaryRequest>("stream_name: 's'")));
   EXPECT_THAT(
-      BuildListStreamsRequest(
-          Flags({"streams", "list", "--limit=5", "--exclusive-start-stream-name=b"})),
+      Built<v1::ListStreamsRequest>(
+          {"streams", "list", "--limit=5", "--exclusive-start-stream-name=b"}),
       EqualsProto(Proto<v1::ListStreamsRequest>("limit: 5 exclusive_start_stream_name: 'b'")));
-  EXPECT_THAT(BuildMergeShardsRequest(
-                  Flags({"streams", "merge", "--stream=s", "--shard-to-merge=shardId-000000000000",
-                         "--adjacent-shard-to-merge=shardId-000000000001"})),
+  EXPECT_THAT(Built<v1::MergeShardsRequest>({"streams", "merge", "--stream=s",
+                                             "--shard-to-merge=shardId-000000000000",
+                                             "--adjacent-shard-to-merge=shardId-000000000001"}),
               EqualsProto(Proto<v1::MergeShardsRequest>(
                   "stream_name: 's' shard_to_merge: 'shardId-000000000000' "
                   "adjacent_shard_to_merge: 'shardId-000000000001'")));
-  EXPECT_THAT(BuildUpdateShardCountRequest(
-                  Flags({"streams", "update-shard-count", "--stream=s", "--target-shard-count=8"})),
+  EXPECT_THAT(Built<v1::UpdateShardCountRequest>(
+                  {"streams", "update-shard-count", "--stream=s", "--target-shard-count=8"}),
               EqualsProto(Proto<v1::UpdateShardCountRequest>(
                   "stream_name: 's' target_shard_count: 8 scaling_type: UNIFORM_SCALING")));
-  EXPECT_THAT(BuildIncreaseRetentionRequest(Flags({"streams", "increase-retention-period",
-                                                   "--stream=s", "--retention-period-hours=72"})),
-              EqualsProto(Proto<v1::IncreaseStreamRetentionPeriodRequest>(
-                  "stream_name: 's' retention_period_hours: 72")));
-  EXPECT_THAT(BuildDecreaseRetentionRequest(Flags({"streams", "decrease-retention-period",
-                                                   "--stream=s", "--retention-period-hours=24"})),
-              EqualsProto(Proto<v1::DecreaseStreamRetentionPeriodRequest>(
-                  "stream_name: 's' retention_period_hours: 24")));
+  EXPECT_THAT(
+      Built<v1::IncreaseStreamRetentionPeriodRequest>(
+          {"streams", "increase-retention-period", "--stream=s", "--retention-period-hours=72"}),
+      EqualsProto(Proto<v1::IncreaseStreamRetentionPeriodRequest>(
+          "stream_name: 's' retention_period_hours: 72")));
+  EXPECT_THAT(
+      Built<v1::DecreaseStreamRetentionPeriodRequest>(
+          {"streams", "decrease-retention-period", "--stream=s", "--retention-period-hours=24"}),
+      EqualsProto(Proto<v1::DecreaseStreamRetentionPeriodRequest>(
+          "stream_name: 's' retention_period_hours: 24")));
 }
 
 TEST(RequestsTest, SplitCarriesTheGivenHashKeyOrNone) {
-  EXPECT_THAT(BuildSplitShardRequest(
-                  Flags({"streams", "split", "--stream=s", "--shard-to-split=shardId-000000000000",
-                         "--new-starting-hash-key=100"})),
+  EXPECT_THAT(Built<v1::SplitShardRequest>({"streams", "split", "--stream=s",
+                                            "--shard-to-split=shardId-000000000000",
+                                            "--new-starting-hash-key=100"}),
               EqualsProto(Proto<v1::SplitShardRequest>(
                   "stream_name: 's' shard_to_split: 'shardId-000000000000' "
                   "new_starting_hash_key: '100'")));
-  EXPECT_EQ(BuildSplitShardRequest(
-                Flags({"streams", "split", "--stream=s", "--shard-to-split=shardId-000000000000"}))
+  EXPECT_EQ(Built<v1::SplitShardRequest>(
+                {"streams", "split", "--stream=s", "--shard-to-split=shardId-000000000000"})
                 .new_starting_hash_key(),
             "");
 }
@@ -118,45 +136,45 @@ TEST(RequestsTest, MiddleHashKeySplitsTheRangeInHalves) {
 
 TEST(RequestsTest, ListShardsWithAndWithoutFilters) {
   EXPECT_THAT(
-      *BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s", "--max-results=10",
-                                     "--exclusive-start-shard-id=shardId-000000000001"})),
+      *Build<v1::ListShardsRequest>({"streams", "list-shards", "--stream=s", "--max-results=10",
+                                     "--exclusive-start-shard-id=shardId-000000000001"}),
       EqualsProto(
           Proto<v1::ListShardsRequest>("stream_name: 's' max_results: 10 "
                                        "exclusive_start_shard_id: 'shardId-000000000001'")));
-  EXPECT_THAT(*BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s",
+  EXPECT_THAT(*Build<v1::ListShardsRequest>({"streams", "list-shards", "--stream=s",
                                              "--shard-filter-type=AFTER_SHARD_ID",
-                                             "--shard-filter-shard-id=shardId-000000000003"})),
+                                             "--shard-filter-shard-id=shardId-000000000003"}),
               EqualsProto(Proto<v1::ListShardsRequest>(
                   "stream_name: 's' shard_filter { type: AFTER_SHARD_ID "
                   "shard_id: 'shardId-000000000003' }")));
-  EXPECT_THAT(*BuildListShardsRequest(
-                  Flags({"streams", "list-shards", "--stream=s", "--shard-filter-type=AT_TIMESTAMP",
-                         "--shard-filter-timestamp=1700000000"})),
+  EXPECT_THAT(*Build<v1::ListShardsRequest>({"streams", "list-shards", "--stream=s",
+                                             "--shard-filter-type=AT_TIMESTAMP",
+                                             "--shard-filter-timestamp=1700000000"}),
               EqualsProto(Proto<v1::ListShardsRequest>(
                   "stream_name: 's' shard_filter { type: AT_TIMESTAMP_FILTER "
                   "timestamp { seconds: 1700000000 } }")));
 }
 
 TEST(RequestsTest, ListShardsFilterRulesAreUsageErrors) {
-  ExpectUsageError(BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s",
-                                                 "--shard-filter-type=AFTER_SHARD_ID"})),
+  ExpectUsageError(Build<v1::ListShardsRequest>({"streams", "list-shards", "--stream=s",
+                                                 "--shard-filter-type=AFTER_SHARD_ID"}),
                    "--shard-filter-shard-id");
-  ExpectUsageError(BuildListShardsRequest(Flags({"streams", "list-shards", "--stream=s",
-                                                 "--shard-filter-type=FROM_TIMESTAMP"})),
+  ExpectUsageError(Build<v1::ListShardsRequest>({"streams", "list-shards", "--stream=s",
+                                                 "--shard-filter-type=FROM_TIMESTAMP"}),
                    "--shard-filter-timestamp");
-  ExpectUsageError(BuildListShardsRequest(Flags(
-                       {"streams", "list-shards", "--stream=s", "--shard-filter-shard-id=x"})),
+  ExpectUsageError(Build<v1::ListShardsRequest>(
+                       {"streams", "list-shards", "--stream=s", "--shard-filter-shard-id=x"}),
                    "needs --shard-filter-type");
 }
 
 TEST(RequestsTest, PutRecordNeedsAPartitionKey) {
-  EXPECT_THAT(*BuildPutRecordRequest(
-                  Flags({"records", "put", "--stream=s", "--partition-key=k", "--data=hello",
-                         "--explicit-hash-key=5", "--sequence-number-for-ordering=9"})),
+  EXPECT_THAT(*Build<v1::PutRecordRequest>({"records", "put", "--stream=s", "--partition-key=k",
+                                            "--data=hello", "--explicit-hash-key=5",
+                                            "--sequence-number-for-ordering=9"}),
               EqualsProto(Proto<v1::PutRecordRequest>(
                   "stream_name: 's' partition_key: 'k' data: 'hello' explicit_hash_key: '5' "
                   "sequence_number_for_ordering: '9'")));
-  ExpectUsageError(BuildPutRecordRequest(Flags({"records", "put", "--stream=s", "--data=x"})),
+  ExpectUsageError(Build<v1::PutRecordRequest>({"records", "put", "--stream=s", "--data=x"}),
                    "--data needs --partition-key");
 }
 
@@ -277,14 +295,14 @@ TEST(RequestsTest, SubscribeToShardCarriesTheStartingPosition) {
 }
 
 TEST(RequestsTest, CreateMappingWithEveryFlag) {
-  auto request = BuildCreateMappingRequest(
-      Flags({"mappings", "create", "--stream=orders", "--function-endpoint=127.0.0.1:4570",
-             "--starting-position=AT_TIMESTAMP", "--starting-position-timestamp=1700000000",
-             "--no-enabled", "--batch-size=500", "--maximum-batching-window-in-seconds=5",
-             "--parallelization-factor=3", "--destination=orders-failures",
-             "--maximum-record-age-in-seconds=3600", "--bisect-batch-on-function-error",
-             "--maximum-retry-attempts=2", "--function-response-types=ReportBatchItemFailures",
-             "--function-timeout-seconds=60", "--tumbling-window-in-seconds=120"}));
+  auto request = Build<v1::CreateEventSourceMappingRequest>(
+      {"mappings", "create", "--stream=orders", "--function-endpoint=127.0.0.1:4570",
+       "--starting-position=AT_TIMESTAMP", "--starting-position-timestamp=1700000000",
+       "--no-enabled", "--batch-size=500", "--maximum-batching-window-in-seconds=5",
+       "--parallelization-factor=3", "--destination=orders-failures",
+       "--maximum-record-age-in-seconds=3600", "--bisect-batch-on-function-error",
+       "--maximum-retry-attempts=2", "--function-response-types=ReportBatchItemFailures",
+       "--function-timeout-seconds=60", "--tumbling-window-in-seconds=120"});
   ASSERT_TRUE(request.ok()) << request.status();
   EXPECT_THAT(*request, EqualsProto(Proto<v1::CreateEventSourceMappingRequest>(R"pb(
     stream_name: "orders"
@@ -306,9 +324,9 @@ TEST(RequestsTest, CreateMappingWithEveryFlag) {
 }
 
 TEST(RequestsTest, CreateMappingLeavesUnsetOptionalsUnset) {
-  auto request =
-      BuildCreateMappingRequest(Flags({"mappings", "create", "--stream=s",
-                                       "--function-endpoint=f:1", "--starting-position=LATEST"}));
+  auto request = Build<v1::CreateEventSourceMappingRequest>({"mappings", "create", "--stream=s",
+                                                             "--function-endpoint=f:1",
+                                                             "--starting-position=LATEST"});
   ASSERT_TRUE(request.ok()) << request.status();
   EXPECT_FALSE(request->has_enabled());
   EXPECT_FALSE(request->has_batch_size());
@@ -319,20 +337,20 @@ TEST(RequestsTest, CreateMappingLeavesUnsetOptionalsUnset) {
 }
 
 TEST(RequestsTest, CreateMappingTimestampRules) {
-  ExpectUsageError(BuildCreateMappingRequest(
-                       Flags({"mappings", "create", "--stream=s", "--function-endpoint=f:1",
-                              "--starting-position=AT_TIMESTAMP"})),
+  ExpectUsageError(Build<v1::CreateEventSourceMappingRequest>({"mappings", "create", "--stream=s",
+                                                               "--function-endpoint=f:1",
+                                                               "--starting-position=AT_TIMESTAMP"}),
                    "needs --starting-position-timestamp");
-  ExpectUsageError(BuildCreateMappingRequest(
-                       Flags({"mappings", "create", "--stream=s", "--function-endpoint=f:1",
-                              "--starting-position=LATEST", "--starting-position-timestamp=5"})),
+  ExpectUsageError(Build<v1::CreateEventSourceMappingRequest>(
+                       {"mappings", "create", "--stream=s", "--function-endpoint=f:1",
+                        "--starting-position=LATEST", "--starting-position-timestamp=5"}),
                    "needs --starting-position=AT_TIMESTAMP");
 }
 
 TEST(RequestsTest, CreateMappingByFunctionName) {
-  auto request = BuildCreateMappingRequest(
-      Flags({"mappings", "create", "--stream=s", "--function-name=orders-fn",
-             "--starting-position=TRIM_HORIZON"}));
+  auto request = Build<v1::CreateEventSourceMappingRequest>({"mappings", "create", "--stream=s",
+                                                             "--function-name=orders-fn",
+                                                             "--starting-position=TRIM_HORIZON"});
   ASSERT_TRUE(request.ok()) << request.status();
   EXPECT_THAT(*request, EqualsProto(Proto<v1::CreateEventSourceMappingRequest>(
                             "stream_name: 's' function_name: 'orders-fn' "
@@ -340,79 +358,79 @@ TEST(RequestsTest, CreateMappingByFunctionName) {
 }
 
 TEST(RequestsTest, CreateMappingNeedsExactlyOneOfEndpointAndFunctionName) {
-  ExpectUsageError(BuildCreateMappingRequest(
-                       Flags({"mappings", "create", "--stream=s", "--starting-position=LATEST"})),
+  ExpectUsageError(Build<v1::CreateEventSourceMappingRequest>(
+                       {"mappings", "create", "--stream=s", "--starting-position=LATEST"}),
                    "missing --function-endpoint or --function-name");
-  ExpectUsageError(BuildCreateMappingRequest(
-                       Flags({"mappings", "create", "--stream=s", "--function-endpoint=f:1",
-                              "--function-name=f", "--starting-position=LATEST"})),
+  ExpectUsageError(Build<v1::CreateEventSourceMappingRequest>(
+                       {"mappings", "create", "--stream=s", "--function-endpoint=f:1",
+                        "--function-name=f", "--starting-position=LATEST"}),
                    "either --function-endpoint or --function-name, not both");
 }
 
 TEST(RequestsTest, UpdateMappingToAFunctionName) {
-  EXPECT_THAT(BuildUpdateMappingRequest(
-                  Flags({"mappings", "update", "--uuid=u-1", "--function-name=orders-fn"})),
+  EXPECT_THAT(Built<v1::UpdateEventSourceMappingRequest>(
+                  {"mappings", "update", "--uuid=u-1", "--function-name=orders-fn"}),
               EqualsProto(Proto<v1::UpdateEventSourceMappingRequest>(
                   "uuid: 'u-1' function_name: 'orders-fn'")));
 }
 
 TEST(RequestsTest, FunctionRequestsCarryTheGivenFlagsOnly) {
-  EXPECT_THAT(BuildCreateFunctionRequest(
-                  Flags({"functions", "create", "--function-name=f", "--function-endpoint=h:1"})),
+  EXPECT_THAT(Built<v1::CreateFunctionRequest>(
+                  {"functions", "create", "--function-name=f", "--function-endpoint=h:1"}),
               EqualsProto(Proto<v1::CreateFunctionRequest>("function_name: 'f' endpoint: 'h:1'")));
-  v1::CreateFunctionRequest full = BuildCreateFunctionRequest(
-      Flags({"functions", "create", "--function-name=f", "--function-endpoint=h:1",
-             "--function-timeout-seconds=60", "--reserved-concurrent-executions=0"}));
+  v1::CreateFunctionRequest full = Built<v1::CreateFunctionRequest>(
+      {"functions", "create", "--function-name=f", "--function-endpoint=h:1",
+       "--function-timeout-seconds=60", "--reserved-concurrent-executions=0"});
   EXPECT_THAT(full, EqualsProto(Proto<v1::CreateFunctionRequest>(
                         "function_name: 'f' endpoint: 'h:1' timeout_seconds: 60 "
                         "reserved_concurrent_executions: 0")));
   EXPECT_TRUE(full.has_reserved_concurrent_executions()) << "0 is a setting";
 
-  v1::UpdateFunctionRequest timeout_only = BuildUpdateFunctionRequest(
-      Flags({"functions", "update", "--function-name=f", "--function-timeout-seconds=9"}));
+  v1::UpdateFunctionRequest timeout_only = Built<v1::UpdateFunctionRequest>(
+      {"functions", "update", "--function-name=f", "--function-timeout-seconds=9"});
   EXPECT_THAT(
       timeout_only,
       EqualsProto(Proto<v1::UpdateFunctionRequest>("function_name: 'f' timeout_seconds: 9")));
   EXPECT_FALSE(timeout_only.has_endpoint());
-  EXPECT_THAT(BuildUpdateFunctionRequest(
-                  Flags({"functions", "update", "--function-name=f", "--function-endpoint=h:2"})),
+  EXPECT_THAT(Built<v1::UpdateFunctionRequest>(
+                  {"functions", "update", "--function-name=f", "--function-endpoint=h:2"}),
               EqualsProto(Proto<v1::UpdateFunctionRequest>("function_name: 'f' endpoint: 'h:2'")));
 
-  EXPECT_THAT(BuildGetFunctionRequest(Flags({"functions", "get", "--function-name=f"})),
+  EXPECT_THAT(Built<v1::GetFunctionRequest>({"functions", "get", "--function-name=f"}),
               EqualsProto(Proto<v1::GetFunctionRequest>("function_name: 'f'")));
-  EXPECT_THAT(BuildListFunctionsRequest(Flags({"functions", "list", "--max-items=5"})),
+  EXPECT_THAT(Built<v1::ListFunctionsRequest>({"functions", "list", "--max-items=5"}),
               EqualsProto(Proto<v1::ListFunctionsRequest>("max_items: 5")));
-  EXPECT_THAT(BuildDeleteFunctionRequest(Flags({"functions", "delete", "--function-name=f"})),
+  EXPECT_THAT(Built<v1::DeleteFunctionRequest>({"functions", "delete", "--function-name=f"}),
               EqualsProto(Proto<v1::DeleteFunctionRequest>("function_name: 'f'")));
-  EXPECT_THAT(BuildPutFunctionConcurrencyRequest(
-                  Flags({"functions", "put-function-concurrency", "--function-name=f",
-                         "--reserved-concurrent-executions=0"})),
+  EXPECT_THAT(Built<v1::PutFunctionConcurrencyRequest>({"functions", "put-function-concurrency",
+                                                        "--function-name=f",
+                                                        "--reserved-concurrent-executions=0"}),
               EqualsProto(Proto<v1::PutFunctionConcurrencyRequest>(
                   "function_name: 'f' reserved_concurrent_executions: 0")));
-  EXPECT_THAT(BuildGetFunctionConcurrencyRequest(
-                  Flags({"functions", "get-function-concurrency", "--function-name=f"})),
+  EXPECT_THAT(Built<v1::GetFunctionConcurrencyRequest>(
+                  {"functions", "get-function-concurrency", "--function-name=f"}),
               EqualsProto(Proto<v1::GetFunctionConcurrencyRequest>("function_name: 'f'")));
-  EXPECT_THAT(BuildDeleteFunctionConcurrencyRequest(
-                  Flags({"functions", "delete-function-concurrency", "--function-name=f"})),
+  EXPECT_THAT(Built<v1::DeleteFunctionConcurrencyRequest>(
+                  {"functions", "delete-function-concurrency", "--function-name=f"}),
               EqualsProto(Proto<v1::DeleteFunctionConcurrencyRequest>("function_name: 'f'")));
 }
 
 TEST(RequestsTest, UpdateMappingSetsOnlyTheGivenFields) {
-  EXPECT_THAT(BuildUpdateMappingRequest(
-                  Flags({"mappings", "update", "--uuid=u-1", "--batch-size=10", "--enabled"})),
+  EXPECT_THAT(Built<v1::UpdateEventSourceMappingRequest>(
+                  {"mappings", "update", "--uuid=u-1", "--batch-size=10", "--enabled"}),
               EqualsProto(Proto<v1::UpdateEventSourceMappingRequest>(
                   "uuid: 'u-1' batch_size: 10 enabled: true")));
 }
 
 TEST(RequestsTest, UpdateMappingWithEveryFlag) {
   EXPECT_THAT(
-      BuildUpdateMappingRequest(
-          Flags({"mappings", "update", "--uuid=u-1", "--function-endpoint=h:2", "--no-enabled",
-                 "--batch-size=1", "--maximum-batching-window-in-seconds=0",
-                 "--parallelization-factor=10", "--destination=dlq",
-                 "--maximum-record-age-in-seconds=-1", "--no-bisect-batch-on-function-error",
-                 "--maximum-retry-attempts=0", "--function-response-types=ReportBatchItemFailures",
-                 "--function-timeout-seconds=900", "--tumbling-window-in-seconds=0"})),
+      Built<v1::UpdateEventSourceMappingRequest>(
+          {"mappings", "update", "--uuid=u-1", "--function-endpoint=h:2", "--no-enabled",
+           "--batch-size=1", "--maximum-batching-window-in-seconds=0",
+           "--parallelization-factor=10", "--destination=dlq", "--maximum-record-age-in-seconds=-1",
+           "--no-bisect-batch-on-function-error", "--maximum-retry-attempts=0",
+           "--function-response-types=ReportBatchItemFailures", "--function-timeout-seconds=900",
+           "--tumbling-window-in-seconds=0"}),
       EqualsProto(Proto<v1::UpdateEventSourceMappingRequest>(R"pb(
         uuid: "u-1"
         function_endpoint: "h:2"
@@ -432,8 +450,8 @@ TEST(RequestsTest, UpdateMappingWithEveryFlag) {
 }
 
 TEST(RequestsTest, UpdateMappingCanClearDestinationAndResponseTypes) {
-  v1::UpdateEventSourceMappingRequest request = BuildUpdateMappingRequest(
-      Flags({"mappings", "update", "--uuid=u-1", "--destination=", "--function-response-types="}));
+  v1::UpdateEventSourceMappingRequest request = Built<v1::UpdateEventSourceMappingRequest>(
+      {"mappings", "update", "--uuid=u-1", "--destination=", "--function-response-types="});
   EXPECT_TRUE(request.has_destination_config());
   EXPECT_EQ(request.destination_config().on_failure().destination(), "");
   EXPECT_TRUE(request.update_function_response_types());
@@ -441,49 +459,119 @@ TEST(RequestsTest, UpdateMappingCanClearDestinationAndResponseTypes) {
 }
 
 TEST(RequestsTest, FilterPatternsBecomeFilterCriteria) {
-  auto create = BuildCreateMappingRequest(
-      Flags({"mappings", "create", "--stream=s", "--function-endpoint=f:1",
-             "--starting-position=LATEST", R"(--filter-pattern={"data":{"t":["a","b"]}})",
-             R"(--filter-pattern={"partitionKey":["k"]})"}));
+  auto create = Build<v1::CreateEventSourceMappingRequest>(
+      {"mappings", "create", "--stream=s", "--function-endpoint=f:1", "--starting-position=LATEST",
+       R"(--filter-pattern={"data":{"t":["a","b"]}})",
+       R"(--filter-pattern={"partitionKey":["k"]})"});
   ASSERT_TRUE(create.ok()) << create.status();
   ASSERT_EQ(create->filter_criteria().filters_size(), 2);
   EXPECT_EQ(create->filter_criteria().filters(0).pattern(), R"({"data":{"t":["a","b"]}})");
   EXPECT_EQ(create->filter_criteria().filters(1).pattern(), R"({"partitionKey":["k"]})");
 
-  v1::UpdateEventSourceMappingRequest replace = BuildUpdateMappingRequest(
-      Flags({"mappings", "update", "--uuid=u-1", R"(--filter-pattern={"partitionKey":["k"]})"}));
+  v1::UpdateEventSourceMappingRequest replace = Built<v1::UpdateEventSourceMappingRequest>(
+      {"mappings", "update", "--uuid=u-1", R"(--filter-pattern={"partitionKey":["k"]})"});
   EXPECT_TRUE(replace.update_filter_criteria());
   ASSERT_EQ(replace.filter_criteria().filters_size(), 1);
 
-  v1::UpdateEventSourceMappingRequest remove =
-      BuildUpdateMappingRequest(Flags({"mappings", "update", "--uuid=u-1", "--filter-pattern="}));
+  v1::UpdateEventSourceMappingRequest remove = Built<v1::UpdateEventSourceMappingRequest>(
+      {"mappings", "update", "--uuid=u-1", "--filter-pattern="});
   EXPECT_TRUE(remove.update_filter_criteria());
   EXPECT_EQ(remove.filter_criteria().filters_size(), 0);
 
-  v1::UpdateEventSourceMappingRequest untouched =
-      BuildUpdateMappingRequest(Flags({"mappings", "update", "--uuid=u-1", "--batch-size=3"}));
+  v1::UpdateEventSourceMappingRequest untouched = Built<v1::UpdateEventSourceMappingRequest>(
+      {"mappings", "update", "--uuid=u-1", "--batch-size=3"});
   EXPECT_FALSE(untouched.update_filter_criteria());
   EXPECT_FALSE(untouched.has_filter_criteria());
 }
 
 TEST(RequestsTest, MappingLeaseAndMetricsLookups) {
-  EXPECT_THAT(BuildDeleteMappingRequest(Flags({"mappings", "delete", "--uuid=u"})),
+  EXPECT_THAT(Built<v1::DeleteEventSourceMappingRequest>({"mappings", "delete", "--uuid=u"}),
               EqualsProto(Proto<v1::DeleteEventSourceMappingRequest>("uuid: 'u'")));
-  EXPECT_THAT(BuildGetMappingRequest(Flags({"mappings", "get", "--uuid=u"})),
+  EXPECT_THAT(Built<v1::GetEventSourceMappingRequest>({"mappings", "get", "--uuid=u"}),
               EqualsProto(Proto<v1::GetEventSourceMappingRequest>("uuid: 'u'")));
-  EXPECT_THAT(BuildListMappingsRequest(Flags(
-                  {"mappings", "list", "--stream=s", "--function-endpoint=f:1", "--max-items=3"})),
+  EXPECT_THAT(Built<v1::ListEventSourceMappingsRequest>(
+                  {"mappings", "list", "--stream=s", "--function-endpoint=f:1", "--max-items=3"}),
               EqualsProto(Proto<v1::ListEventSourceMappingsRequest>(
                   "stream_name: 's' function_endpoint: 'f:1' max_items: 3")));
-  EXPECT_THAT(BuildListMappingsRequest(Flags({"mappings", "list", "--function-name=f"})),
+  EXPECT_THAT(Built<v1::ListEventSourceMappingsRequest>({"mappings", "list", "--function-name=f"}),
               EqualsProto(Proto<v1::ListEventSourceMappingsRequest>("function_name: 'f'")));
-  EXPECT_THAT(BuildListLeasesRequest(Flags({"leases", "list", "--mapping=u", "--owner=p1",
-                                            "--shard-id=x", "--max-results=9"})),
+  EXPECT_THAT(Built<v1::ListLeasesRequest>({"leases", "list", "--mapping=u", "--owner=p1",
+                                            "--shard-id=x", "--max-results=9"}),
               EqualsProto(Proto<v1::ListLeasesRequest>(
                   "event_source_mapping_uuid: 'u' lease_owner: 'p1' shard_id: 'x' "
                   "max_results: 9")));
-  EXPECT_THAT(BuildGetMetricsRequest(Flags({"metrics", "--mapping=u"})),
+  EXPECT_THAT(Built<v1::GetMetricsRequest>({"metrics", "--mapping=u"}),
               EqualsProto(Proto<v1::GetMetricsRequest>("event_source_mapping_uuid: 'u'")));
+}
+
+TEST(RequestsTest, TagsAreKeyValuePairs) {
+  EXPECT_THAT(Built<v1::AddTagsToStreamRequest>({"streams", "tag", "--stream-name=s",
+                                                 "--tags=team=data,empty=", "--tags=eq=a=b"}),
+              EqualsProto(Proto<v1::AddTagsToStreamRequest>(
+                  "stream_name: 's' tags { key: 'team' value: 'data' } "
+                  "tags { key: 'empty' value: '' } tags { key: 'eq' value: 'a=b' }")));
+  EXPECT_THAT(Built<v1::RemoveTagsFromStreamRequest>(
+                  {"streams", "untag", "--stream-name=s", "--tag-keys=team,eq"}),
+              EqualsProto(Proto<v1::RemoveTagsFromStreamRequest>(
+                  "stream_name: 's' tag_keys: 'team' tag_keys: 'eq'")));
+  EXPECT_THAT(Built<v1::ListTagsForStreamRequest>({"streams", "list-tags", "--stream=s",
+                                                   "--limit=2", "--exclusive-start-tag-key=a"}),
+              EqualsProto(Proto<v1::ListTagsForStreamRequest>(
+                  "stream_name: 's' limit: 2 exclusive_start_tag_key: 'a'")));
+}
+
+TEST(RequestsTest, BadTagsAreUsageErrors) {
+  ExpectUsageError(
+      Build<v1::AddTagsToStreamRequest>({"streams", "tag", "--stream-name=s", "--tags=team"}),
+      "--tags: 'team' is not key=value");
+  ExpectUsageError(
+      Build<v1::AddTagsToStreamRequest>({"streams", "tag", "--stream-name=s", "--tags==data"}),
+      "--tags: '=data' has an empty key");
+  ExpectUsageError(
+      Build<v1::AddTagsToStreamRequest>({"streams", "tag", "--stream-name=s", "--tags=a=1,a=2"}),
+      "--tags: key 'a' given twice");
+  ExpectUsageError(
+      Build<v1::AddTagsToStreamRequest>({"streams", "tag", "--stream-name=s", "--tags="}),
+      "--tags: give at least one key=value");
+}
+
+TEST(RequestsTest, ConsumerRequests) {
+  EXPECT_THAT(
+      Built<v1::RegisterStreamConsumerRequest>(
+          {"consumers", "register", "--stream-name=s", "--consumer-name=c"}),
+      EqualsProto(Proto<v1::RegisterStreamConsumerRequest>("stream_name: 's' consumer_name: 'c'")));
+  EXPECT_THAT(
+      Built<v1::DescribeStreamConsumerRequest>(
+          {"consumers", "describe", "--stream-name=s", "--consumer-name=c"}),
+      EqualsProto(Proto<v1::DescribeStreamConsumerRequest>("stream_name: 's' consumer_name: 'c'")));
+  EXPECT_THAT(Built<v1::DeregisterStreamConsumerRequest>(
+                  {"consumers", "deregister", "--consumer-arn=arn:c"}),
+              EqualsProto(Proto<v1::DeregisterStreamConsumerRequest>("consumer_arn: 'arn:c'")));
+  EXPECT_THAT(
+      Built<v1::ListStreamConsumersRequest>(
+          {"consumers", "list", "--stream-name=s", "--max-results=7"}),
+      EqualsProto(Proto<v1::ListStreamConsumersRequest>("stream_name: 's' max_results: 7")));
+}
+
+TEST(RequestsTest, AConsumerIsNamedByArnOrByStreamAndName) {
+  for (const char* verb : {"describe", "deregister"}) {
+    SCOPED_TRACE(verb);
+    auto line = ParseCommandLine({"consumers", verb, "--consumer-name=c"});
+    ASSERT_TRUE(line.ok()) << line.status();
+    google::protobuf::Message* request = nullptr;
+    v1::DescribeStreamConsumerRequest describe;
+    v1::DeregisterStreamConsumerRequest deregister;
+    request = std::string(verb) == "describe" ? static_cast<google::protobuf::Message*>(&describe)
+                                              : &deregister;
+    absl::Status status = FillRequest(*line->command, line->flags, request);
+    EXPECT_TRUE(IsUsageError(status)) << status;
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr("name the consumer by --consumer-arn, or by --stream-name and "
+                          "--consumer-name"));
+    line = ParseCommandLine({"consumers", verb, "--stream-name=s"});
+    ASSERT_TRUE(line.ok()) << line.status();
+    EXPECT_TRUE(IsUsageError(FillRequest(*line->command, line->flags, request)));
+  }
 }
 
 }  // namespace

@@ -18,8 +18,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "common/clock.h"
+#include "common/await.h"
 #include "common/process.h"
+#include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -99,15 +100,13 @@ class TribctlAllInOneTest : public ::testing::Test {
     return text.str();
   }
 
-  // Polls `done` every 50 ms until it holds or `timeout` (real time) passed. Returns whether it
-  // held.
-  static bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
-    const MonotonicTime deadline = RealClock::Get().MonotonicNow() + timeout;
-    while (!done()) {
-      if (RealClock::Get().MonotonicNow() >= deadline) return false;
-      RealClock::Get().SleepFor(absl::Milliseconds(50));
-    }
-    return true;
+  // Polls `done` every `poll_interval` until it holds or `timeout` (real time) passed. A failure
+  // names `awaited` and what `last_seen` says at the end.
+  [[nodiscard]] static ::testing::AssertionResult WaitUntil(
+      absl::string_view awaited, const std::function<bool()>& done,
+      const std::function<std::string()>& last_seen, absl::Duration timeout,
+      absl::Duration poll_interval = absl::Milliseconds(50)) {
+    return tributary::testing::IsOk(PollFor(timeout, poll_interval, awaited, done, last_seen));
   }
 
   v1::EventSourceMappingState StateOf(const std::string& uuid) {
@@ -140,10 +139,10 @@ TEST_F(TribctlAllInOneTest, LeasesOfAMappingTheTrackerLostAreDeletedAsOrphans) {
   };
   // The tracker, another process, creates a lease per shard on its next pass (every 100 ms): a
   // real-time wait, bounded; the deadline is only a failure guard.
-  const MonotonicTime deadline = RealClock::Get().MonotonicNow() + absl::Seconds(30);
-  while (leases() < 2 && RealClock::Get().MonotonicNow() < deadline) {
-    RealClock::Get().SleepFor(absl::Milliseconds(100));
-  }
+  ASSERT_TRUE(WaitUntil(
+      "a lease per shard", [&] { return leases() >= 2; },
+      [&] { return absl::StrCat(leases(), " lease(s)"); }, absl::Seconds(30),
+      absl::Milliseconds(100)));
   ASSERT_EQ(leases(), 2);
   Result refused = Run({"leases", "delete-orphaned", "--mapping=" + uuid});
   EXPECT_EQ(refused.code, 1);
@@ -283,10 +282,10 @@ TEST_F(TribctlAllInOneTest, APoisonRecordGoesToTheDestinationAndTheRestIsDeliver
     return Json<v1::EventSourceMappingConfiguration>(
         Run({"mappings", "get", "--uuid=" + uuid, "--output=json"}).out);
   };
-  const absl::Time deadline = RealClock::Get().Now() + absl::Seconds(30);
-  while (mapping_now().last_error_kind().empty() && RealClock::Get().Now() < deadline) {
-    RealClock::Get().SleepFor(absl::Milliseconds(100));
-  }
+  EXPECT_TRUE(WaitUntil(
+      "the mapping's last error", [&] { return !mapping_now().last_error_kind().empty(); },
+      [&] { return mapping_now().ShortDebugString(); }, absl::Seconds(30),
+      absl::Milliseconds(100)));
   mapping = mapping_now();
   EXPECT_NE(mapping.last_processing_result(), "No records processed");
   EXPECT_EQ(mapping.last_error_kind(), "FunctionError");
@@ -318,13 +317,14 @@ TEST_F(TribctlAllInOneTest, DisabledMeansNothingIsDeliveredAndReEnablingResumes)
     return absl::StrContains(Deliveries(), absl::StrCat(" ", key, "\n"));
   };
   ASSERT_EQ(Run({"records", "put", "--stream=orders"}, "before\tb\n").code, kExitOk);
-  ASSERT_TRUE(WaitUntil([&] { return delivered("before"); }, absl::Seconds(30)))
-      << "never delivered; deliveries:\n"
-      << Deliveries();
+  const auto deliveries = [&] { return absl::StrCat("deliveries:\n", Deliveries()); };
+  ASSERT_TRUE(WaitUntil(
+      "the record delivered", [&] { return delivered("before"); }, deliveries, absl::Seconds(30)));
 
   ASSERT_EQ(Run({"mappings", "update", "--uuid=" + uuid, "--no-enabled"}).code, kExitOk);
-  ASSERT_TRUE(WaitUntil([&] { return StateOf(uuid) == v1::DISABLED; }, absl::Seconds(30)))
-      << "never DISABLED: " << v1::EventSourceMappingState_Name(StateOf(uuid));
+  ASSERT_TRUE(WaitUntil(
+      "the mapping DISABLED", [&] { return StateOf(uuid) == v1::DISABLED; },
+      [&] { return v1::EventSourceMappingState_Name(StateOf(uuid)); }, absl::Seconds(30)));
   auto leases = Json<v1::ListLeasesResponse>(
       Run({"leases", "list", "--mapping=" + uuid, "--output=json"}).out);
   ASSERT_EQ(leases.leases_size(), 1);
@@ -332,14 +332,19 @@ TEST_F(TribctlAllInOneTest, DisabledMeansNothingIsDeliveredAndReEnablingResumes)
   ASSERT_EQ(Run({"records", "put", "--stream=orders"}, "disabled\td\n").code, kExitOk);
   // Longer than a heartbeat interval (a third of the 10 s lease duration): time for a poller
   // that still held the lease to deliver the record.
-  EXPECT_FALSE(WaitUntil([&] { return delivered("disabled"); }, absl::Seconds(4)))
+  EXPECT_FALSE(WaitUntil(
+      "no delivery while DISABLED", [&] { return delivered("disabled"); }, deliveries,
+      absl::Seconds(4)))
       << "delivered while the mapping read DISABLED";
 
   ASSERT_EQ(Run({"mappings", "update", "--uuid=" + uuid, "--enabled"}).code, kExitOk);
-  ASSERT_TRUE(WaitUntil([&] { return delivered("disabled"); }, absl::Seconds(30)))
-      << "the re-enabled mapping did not resume; state "
-      << v1::EventSourceMappingState_Name(StateOf(uuid)) << "; deliveries:\n"
-      << Deliveries();
+  ASSERT_TRUE(WaitUntil(
+      "the re-enabled mapping to deliver", [&] { return delivered("disabled"); },
+      [&] {
+        return absl::StrCat("state ", v1::EventSourceMappingState_Name(StateOf(uuid)), "; ",
+                            deliveries());
+      },
+      absl::Seconds(30)));
   EXPECT_EQ(StateOf(uuid), v1::ENABLED);
 }
 
@@ -368,10 +373,9 @@ TEST_F(TribctlAllInOneTest, AFunctionRegisteredByNameReceivesTheMappingsRecords)
   EXPECT_EQ(mapping.function_endpoint(), function_endpoint_);
   EXPECT_EQ(mapping.function_timeout_seconds(), 10);
   ASSERT_EQ(Run({"records", "put", "--stream=clicks"}, "by-name\tb\n").code, kExitOk);
-  ASSERT_TRUE(
-      WaitUntil([&] { return absl::StrContains(Deliveries(), " by-name\n"); }, absl::Seconds(30)))
-      << "never delivered; deliveries:\n"
-      << Deliveries();
+  ASSERT_TRUE(WaitUntil(
+      "the record delivered", [&] { return absl::StrContains(Deliveries(), " by-name\n"); },
+      [&] { return absl::StrCat("deliveries:\n", Deliveries()); }, absl::Seconds(30)));
   auto following = Json<v1::ListEventSourceMappingsResponse>(
       Run({"mappings", "list", "--function-name=clicks-fn", "--output=json"}).out);
   ASSERT_EQ(following.event_source_mappings_size(), 1);
@@ -409,8 +413,12 @@ TEST_F(TribctlAllInOneTest, AFunctionRegisteredByNameReceivesTheMappingsRecords)
   // Once the mapping is gone (the tracker removes it after its leases), the function can go.
   ASSERT_EQ(Run({"mappings", "delete", "--uuid=" + mapping.uuid()}).code, kExitOk);
   ASSERT_TRUE(WaitUntil(
+      "the mapping gone",
       [&] {
         return Run({"mappings", "get", "--uuid=" + mapping.uuid()}).code == kExitError;
+      },
+      [&] {
+        return Run({"mappings", "get", "--uuid=" + mapping.uuid()}).out;
       },
       absl::Seconds(30)));
   Result deleted = Run({"functions", "delete", "--function-name=clicks-fn"});

@@ -239,5 +239,85 @@ TEST_F(TribctlRealServicesTest, LeasesAndPollersFromTheRealLeasingService) {
   EXPECT_THAT(pollers.out, ::testing::ContainsRegex("poller-a +true +4 +1 "));
 }
 
+// Issue 16: tags and registered consumers through tribctl against the real Streams service.
+TEST_F(TribctlRealServicesTest, TagsAreAddedListedAndRemoved) {
+  CreateStream("tagged", 1);
+  Result tag = Run({"streams", "tag", "--stream-name=tagged", "--tags=team=data,tier=gold"});
+  ASSERT_EQ(tag.code, kExitOk) << tag.err;
+  Result more = Run({"streams", "tag", "--stream-name=tagged", "--tags=tier=silver,owner="});
+  ASSERT_EQ(more.code, kExitOk) << more.err;
+  Result list = Run({"streams", "list-tags", "--stream-name=tagged", "--limit=2"});
+  EXPECT_EQ(list.code, kExitOk) << list.err;
+  EXPECT_EQ(list.out,
+            "KEY    VALUE\n"
+            "owner  -\n"
+            "team   data\n"
+            "tier   silver\n")
+      << "every page, in key order; a second tag call overwrites a value";
+
+  Result untag = Run({"streams", "untag", "--stream-name=tagged", "--tag-keys=team,absent"});
+  EXPECT_EQ(untag.code, kExitOk) << untag.err;
+  auto json = Json<v1::ListTagsForStreamResponse>(
+      Run({"streams", "list-tags", "--stream-name=tagged", "--output=json"}));
+  ASSERT_EQ(json.tags_size(), 2);
+  EXPECT_EQ(json.tags(0).key(), "owner");
+  EXPECT_EQ(json.tags(1).key(), "tier");
+  EXPECT_EQ(json.tags(1).value(), "silver");
+}
+
+TEST_F(TribctlRealServicesTest, TheServicesTagErrorsReachTheOperator) {
+  Result missing = Run({"streams", "tag", "--stream-name=nope", "--tags=a=1"});
+  EXPECT_EQ(missing.code, kExitError);
+  EXPECT_THAT(missing.err, ::testing::StartsWith("error: NOT_FOUND: "));
+  CreateStream("tagged", 1);
+  Result too_long =
+      Run({"streams", "tag", "--stream-name=tagged", "--tags=" + std::string(129, 'k') + "=v"});
+  EXPECT_EQ(too_long.code, kExitError) << "a service rule, not tribctl's";
+  EXPECT_THAT(too_long.err, ::testing::StartsWith("error: INVALID_ARGUMENT: "));
+  Result bad = Run({"streams", "tag", "--stream-name=tagged", "--tags=novalue"});
+  EXPECT_EQ(bad.code, kExitUsage);
+  EXPECT_THAT(bad.err, HasSubstr("--tags: 'novalue' is not key=value"));
+}
+
+TEST_F(TribctlRealServicesTest, AConsumerIsRegisteredDescribedListedAndDeregistered) {
+  CreateStream("fanout", 1);
+  Result registered = Run(
+      {"consumers", "register", "--stream-name=fanout", "--consumer-name=app", "--output=json"});
+  ASSERT_EQ(registered.code, kExitOk) << registered.err;
+  const v1::Consumer consumer = Json<v1::RegisterStreamConsumerResponse>(registered).consumer();
+  EXPECT_EQ(consumer.consumer_name(), "app");
+  EXPECT_EQ(consumer.consumer_status(), v1::ACTIVE);
+  ASSERT_FALSE(consumer.consumer_arn().empty());
+
+  Result by_name = Run({"consumers", "describe", "--stream-name=fanout", "--consumer-name=app"});
+  EXPECT_EQ(by_name.code, kExitOk) << by_name.err;
+  EXPECT_THAT(by_name.out, HasSubstr("ConsumerARN                " + consumer.consumer_arn()));
+  EXPECT_THAT(by_name.out, HasSubstr("StreamARN                  arn:tributary:stream/fanout\n"));
+  Result by_arn = Run({"consumers", "describe", "--consumer-arn=" + consumer.consumer_arn()});
+  EXPECT_EQ(by_arn.code, kExitOk) << by_arn.err;
+  EXPECT_EQ(by_arn.out, by_name.out);
+
+  ASSERT_EQ(Run({"consumers", "register", "--stream-name=fanout", "--consumer-name=other"}).code,
+            kExitOk);
+  auto list = Json<v1::ListStreamConsumersResponse>(
+      Run({"consumers", "list", "--stream-name=fanout", "--max-results=1", "--output=json"}));
+  ASSERT_EQ(list.consumers_size(), 2) << "every page";
+  EXPECT_EQ(list.consumers(0).consumer_name(), "app");
+  EXPECT_EQ(list.consumers(1).consumer_name(), "other");
+
+  Result again = Run({"consumers", "register", "--stream-name=fanout", "--consumer-name=app"});
+  EXPECT_EQ(again.code, kExitError);
+  EXPECT_THAT(again.err, ::testing::StartsWith("error: ALREADY_EXISTS: "));
+
+  Result gone = Run({"consumers", "deregister", "--consumer-arn=" + consumer.consumer_arn()});
+  EXPECT_EQ(gone.code, kExitOk) << gone.err;
+  Result described = Run({"consumers", "describe", "--stream-name=fanout", "--consumer-name=app"});
+  EXPECT_EQ(described.code, kExitError);
+  EXPECT_THAT(described.err, ::testing::StartsWith("error: NOT_FOUND: "));
+  Result unnamed = Run({"consumers", "deregister", "--stream-name=fanout"});
+  EXPECT_EQ(unnamed.code, kExitUsage);
+  EXPECT_THAT(unnamed.err, HasSubstr("name the consumer by --consumer-arn"));
+}
+
 }  // namespace
 }  // namespace tributary::tribctl

@@ -11,9 +11,13 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "common/await.h"
 #include "common/grpc_server.h"
+#include "common/testing/assertions.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
@@ -39,13 +43,13 @@ T Proto(const std::string& text) {
 class WatchedBuffer : public std::streambuf {
  public:
   // Waits (real time, at most `timeout`: a failure guard) until the text holds
-  // `fragment`.
-  bool WaitFor(const std::string& fragment, absl::Duration timeout = absl::Seconds(10)) {
-    absl::MutexLock lock(&mu_);
-    auto holds = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return absl::StrContains(text_, fragment);
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&holds), timeout);
+  // `fragment`. A failure shows the text.
+  [[nodiscard]] ::testing::AssertionResult WaitFor(const std::string& fragment,
+                                                   absl::Duration timeout = absl::Seconds(10)) {
+    return tributary::testing::IsOk(AwaitFor(
+        mu_, timeout, absl::StrCat("output holding \"", fragment, "\""),
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return absl::StrContains(text_, fragment); },
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return absl::StrCat("\"", text_, "\""); }));
   }
   std::string text() {
     absl::MutexLock lock(&mu_);
@@ -393,7 +397,7 @@ TEST_F(TribctlTest, FollowEndsCleanlyOnInterrupt) {
                        "--shard-id=shardId-000000000000", "--follow"},
                       Io{&in, &out, &err, &interrupt});
   });
-  ASSERT_TRUE(buffer.WaitFor("r3\n")) << "the third record never arrived: " << buffer.text();
+  ASSERT_TRUE(buffer.WaitFor("r3\n")) << "the third record never arrived";
   interrupt.Trigger();  // what Ctrl-C does in main
   runner.join();
   EXPECT_EQ(code, kExitOk) << err.str();
@@ -672,6 +676,128 @@ TEST_F(TribctlTest, MetricsGoToThePollerEndpoint) {
   EXPECT_EQ(wrong.code, kExitError);
   EXPECT_THAT(wrong.err, ::testing::StartsWith("error: UNIMPLEMENTED"));
   EXPECT_THAT(wrong.err, HasSubstr("--poller-endpoint"));
+}
+
+// Issue 16's tags and registered consumers (the Streams service's RPCs), as tribctl commands.
+TEST_F(TribctlTest, StreamsTagSendsTheTagsAndConfirms) {
+  Result r = Run({"streams", "tag", "--stream-name", "orders", "--tags", "team=data,tier=gold"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "tagged stream orders with 2 tag(s)\n");
+  auto requests = streams_.Requests<v1::AddTagsToStreamRequest>("AddTagsToStream");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].stream_name(), "orders");
+  EXPECT_THAT(requests[0].tags(), ::testing::UnorderedElementsAre(::testing::Pair("team", "data"),
+                                                                  ::testing::Pair("tier", "gold")));
+
+  Result untag = Run({"streams", "untag", "--stream-name=orders", "--tag-keys=team,tier"});
+  EXPECT_EQ(untag.code, kExitOk) << untag.err;
+  EXPECT_EQ(untag.out, "removed tag key(s) team, tier from stream orders\n");
+  auto removed = streams_.Requests<v1::RemoveTagsFromStreamRequest>("RemoveTagsFromStream");
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_THAT(removed[0].tag_keys(), ElementsAre("team", "tier"));
+}
+
+TEST_F(TribctlTest, BadTagsAreAUsageErrorAndCallNothing) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"streams", "tag", "--stream-name=s", "--tags=team"},
+        {"streams", "tag", "--stream-name=s", "--tags=a=1,a=2"},
+        {"streams", "tag", "--tags=a=1"},
+        {"streams", "untag", "--stream-name=s"},
+        {"consumers", "describe", "--consumer-name=c"},
+        {"consumers", "register", "--stream-name=s"}}) {
+    Result r = Run(args);
+    EXPECT_EQ(r.code, kExitUsage) << absl::StrJoin(args, " ") << ": " << r.err;
+    EXPECT_THAT(r.err, ::testing::StartsWith("error: INVALID_ARGUMENT: "));
+  }
+  EXPECT_THAT(streams_.Calls(), IsEmpty());
+}
+
+TEST_F(TribctlTest, ListTagsFollowsEveryPageAfterTheLastKey) {
+  auto page1 = Proto<v1::ListTagsForStreamResponse>(
+      "tags { key: 'a' value: '1' } tags { key: 'b' value: '' } has_more_tags: true");
+  auto page2 = Proto<v1::ListTagsForStreamResponse>("tags { key: 'c' value: '3' }");
+  streams_.SetReplies("ListTagsForStream", {&page1, &page2});
+  Result r = Run({"streams", "list-tags", "--stream-name=s", "--limit=2"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out,
+            "KEY  VALUE\n"
+            "a    1\n"
+            "b    -\n"
+            "c    3\n");
+  auto requests = streams_.Requests<v1::ListTagsForStreamRequest>("ListTagsForStream");
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].exclusive_start_tag_key(), "");
+  EXPECT_EQ(requests[1].exclusive_start_tag_key(), "b");
+  EXPECT_EQ(requests[1].stream_name(), "s");
+  EXPECT_EQ(requests[1].limit(), 2);
+
+  streams_.SetReplies("ListTagsForStream", {&page1, &page2});
+  Result json = Run({"streams", "list-tags", "--stream-name=s", "--output=json"});
+  EXPECT_EQ(json.code, kExitOk) << json.err;
+  v1::ListTagsForStreamResponse merged;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &merged).ok()) << json.out;
+  EXPECT_EQ(merged.tags_size(), 3);
+  EXPECT_FALSE(merged.has_more_tags());
+}
+
+TEST_F(TribctlTest, ConsumersCommandsCallTheirRpcsAndShowTheConsumer) {
+  auto registered = Proto<v1::RegisterStreamConsumerResponse>(
+      "consumer { consumer_name: 'c' consumer_arn: 'arn:tributary:stream/s/consumer/c:1' "
+      "consumer_status: ACTIVE consumer_creation_timestamp { seconds: 1700000000 } }");
+  streams_.SetReply("RegisterStreamConsumer", registered);
+  Result r = Run({"consumers", "register", "--stream-name=s", "--consumer-name=c"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ConsumerARN                arn:tributary:stream/s/consumer/c:1\n"));
+  EXPECT_THAT(r.out, HasSubstr("ConsumerStatus             ACTIVE\n"));
+  EXPECT_THAT(r.out, HasSubstr("ConsumerCreationTimestamp  2023-11-14T22:13:20.000Z\n"));
+
+  auto described = Proto<v1::DescribeStreamConsumerResponse>(
+      "consumer_description { consumer_name: 'c' consumer_arn: 'arn:c' consumer_status: ACTIVE "
+      "stream_arn: 'arn:tributary:stream/s' }");
+  streams_.SetReply("DescribeStreamConsumer", described);
+  Result d = Run({"consumers", "describe", "--consumer-arn=arn:c", "--output=json"});
+  EXPECT_EQ(d.code, kExitOk) << d.err;
+  v1::DescribeStreamConsumerResponse parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(d.out, &parsed).ok()) << d.out;
+  EXPECT_EQ(parsed.SerializeAsString(), described.SerializeAsString());
+
+  Result gone = Run({"consumers", "deregister", "--stream-name=s", "--consumer-name=c"});
+  EXPECT_EQ(gone.code, kExitOk) << gone.err;
+  EXPECT_EQ(gone.out, "deregistered consumer c of stream s\n");
+  EXPECT_THAT(streams_.Calls(), ElementsAre("RegisterStreamConsumer", "DescribeStreamConsumer",
+                                            "DeregisterStreamConsumer"));
+  auto deregistered =
+      streams_.Requests<v1::DeregisterStreamConsumerRequest>("DeregisterStreamConsumer");
+  ASSERT_EQ(deregistered.size(), 1u);
+  EXPECT_EQ(deregistered[0].consumer_name(), "c");
+  EXPECT_EQ(deregistered[0].stream_name(), "s");
+}
+
+TEST_F(TribctlTest, ConsumersListFollowsNextTokenWithTheStreamName) {
+  auto page1 = Proto<v1::ListStreamConsumersResponse>(
+      "consumers { consumer_name: 'a' consumer_arn: 'arn:a' consumer_status: ACTIVE } "
+      "next_token: 't1'");
+  auto page2 = Proto<v1::ListStreamConsumersResponse>(
+      "consumers { consumer_name: 'b' consumer_arn: 'arn:b' consumer_status: ACTIVE }");
+  streams_.SetReplies("ListStreamConsumers", {&page1, &page2});
+  Result r = Run({"consumers", "list", "--stream-name=s"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out,
+            "CONSUMER_NAME  STATUS  CREATED  CONSUMER_ARN\n"
+            "a              ACTIVE  -        arn:a\n"
+            "b              ACTIVE  -        arn:b\n");
+  auto requests = streams_.Requests<v1::ListStreamConsumersRequest>("ListStreamConsumers");
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].next_token(), "t1");
+  EXPECT_EQ(requests[1].stream_name(), "s");
+}
+
+TEST_F(TribctlTest, AConsumerErrorFromTheServiceExitsOne) {
+  streams_.SetError("DescribeStreamConsumer",
+                    absl::NotFoundError("consumer c not found in stream s"));
+  Result r = Run({"consumers", "describe", "--stream-name=s", "--consumer-name=c"});
+  EXPECT_EQ(r.code, kExitError);
+  EXPECT_EQ(r.err, "error: NOT_FOUND: consumer c not found in stream s\n");
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/await.h"
 #include "common/process.h"
 #include "gflags/gflags.h"
 #include "tools/bench/common/bench_common.h"
@@ -46,16 +47,6 @@ DEFINE_bool(require_nonzero, false, "Exit 1 when a figure is zero (for the smoke
 
 namespace tributary::bench {
 namespace {
-
-template <typename F>
-bool WaitFor(F check, double timeout_s) {
-  const int64_t deadline = NowNanos() + static_cast<int64_t>(timeout_s * 1e9);
-  while (!check()) {
-    if (NowNanos() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 absl::StatusOr<Subprocess> StartPoller(const std::string& dir, const std::string& id,
                                        const std::string& address) {
@@ -153,7 +144,9 @@ int Main() {
     }
     // Both pollers hold leases, and every shard has been invoked.
     std::map<std::string, std::string> owners;
-    const bool balanced = WaitFor(
+    const absl::Status balanced = PollFor(
+        absl::Seconds(FLAGS_timeout_seconds), absl::Milliseconds(5),
+        "both pollers holding leases and every shard invoked",
         [&] {
           auto o = c.LeaseOwners(*uuid);
           if (!o.ok()) return false;
@@ -166,10 +159,14 @@ int Main() {
           return static_cast<int>(owners.size()) == FLAGS_shards && per_owner.size() == 2 &&
                  static_cast<int>(f.LastInvocationByShard().size()) == FLAGS_shards;
         },
-        FLAGS_timeout_seconds);
+        [&] {
+          return absl::StrCat(owners.size(), " of ", FLAGS_shards, " shards with a lease, ",
+                              f.LastInvocationByShard().size(), " invoked");
+        });
     Trial t;
-    if (!balanced) {
-      Progress("[trial %d] the two pollers did not both hold leases in time", trial);
+    if (!balanced.ok()) {
+      Progress("[trial %d] the two pollers did not both hold leases in time: %s", trial,
+               balanced.ToString().c_str());
       bad = true;
     } else {
       std::map<std::string, int> per_owner;
@@ -185,10 +182,14 @@ int Main() {
       pollers[victim].Kill(SIGKILL);
       const int64_t reaped = NowNanos();
       int64_t first = 0, all = 0;
-      WaitFor(
+      size_t again = 0;
+      const absl::Status moved = PollFor(
+          absl::Seconds(FLAGS_timeout_seconds), absl::Milliseconds(5),
+          absl::StrCat("an invocation of each of the ", victim_shards.size(),
+                       " shards of the killed poller"),
           [&] {
             int64_t latest = 0;
-            size_t again = 0;
+            again = 0;
             for (const auto& [shard, at] : f.LastInvocationByShard()) {
               if (victim_shards.count(shard) == 0 || at.first <= reaped) continue;
               ++again;
@@ -201,7 +202,8 @@ int Main() {
             }
             return false;
           },
-          FLAGS_timeout_seconds);
+          [&] { return absl::StrCat(again, " invoked again"); });
+      if (!moved.ok()) Progress("[trial %d] %s", trial, moved.ToString().c_str());
       if (first > 0) t.first_s = (first - kill_at) / 1e9;
       if (all > 0) t.all_s = (all - kill_at) / 1e9;
       auto after = c.LeaseOwners(*uuid);

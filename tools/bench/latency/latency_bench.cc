@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,7 +25,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/await.h"
 #include "gflags/gflags.h"
 #include "tools/bench/common/bench_common.h"
 
@@ -205,15 +208,13 @@ int64_t Produce(const std::string& address, double rate, double seconds,
   return acked.load();
 }
 
-// Waits (at most timeout_s) until check() holds.
-template <typename F>
-bool WaitFor(F check, double timeout_s) {
-  const int64_t deadline = NowNanos() + static_cast<int64_t>(timeout_s * 1e9);
-  while (!check()) {
-    if (NowNanos() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
+// Waits (at most timeout_s) until check() holds; the run goes on either way (what did not arrive
+// is counted as missing), and a timeout is noted with what was seen.
+void WaitFor(absl::string_view awaited, const std::function<bool()>& check,
+             const std::function<std::string()>& seen, double timeout_s) {
+  const absl::Status status =
+      PollFor(absl::Seconds(timeout_s), absl::Milliseconds(20), awaited, check, seen);
+  if (!status.ok()) Progress("latency_bench: %s; going on", status.ToString().c_str());
 }
 
 struct Stats {
@@ -281,9 +282,16 @@ int Main() {
   int64_t failed = 0;
   // Warm-up: records reach both the readers and the function.
   std::atomic<uint64_t> untracked{kUntracked};
-  WaitFor([&] { return readers.subscribed() == FLAGS_shards; }, 10);
+  const auto seen = [&] {
+    return absl::StrCat(readers.subscribed(), " subscribed, ", readers.records(), " records read, ",
+                        f.records(), " delivered");
+  };
+  WaitFor(
+      "every shard subscribed", [&] { return readers.subscribed() == FLAGS_shards; }, seen, 10);
   Produce(c.address(), 0, 0.2, &untracked, ~uint64_t{0}, &timings, 0, &failed);
-  WaitFor([&] { return f.records() > 0 && readers.records() > 0; }, 20);
+  WaitFor(
+      "records read and delivered", [&] { return f.records() > 0 && readers.records() > 0; }, seen,
+      20);
 
   // Maximum rate: unpaced for a short phase.
   const int64_t max_acked = Produce(c.address(), 0, FLAGS_max_rate_seconds, &untracked,
@@ -293,7 +301,9 @@ int Main() {
            max_rate * FLAGS_record_bytes / 1e6, FLAGS_max_rate_seconds);
   // Let the readers and the function drain the backlog before timing anything.
   const int64_t produced = untracked.load() - kUntracked;
-  WaitFor([&] { return f.records() >= produced && readers.records() >= produced; }, 60);
+  WaitFor(
+      absl::StrCat("the ", produced, " records of the maximum-rate phase read and delivered"),
+      [&] { return f.records() >= produced && readers.records() >= produced; }, seen, 60);
 
   Report report("latency");
   report.Set("quick", FLAGS_quick ? "true" : "false");
@@ -313,6 +323,7 @@ int Main() {
     const uint64_t last = std::min<uint64_t>(next.load(), FLAGS_max_tracked);
     next = last;
     WaitFor(
+        absl::StrCat("records ", first, "-", last, " read and delivered"),
         [&] {
           for (uint64_t id = first; id < last; id += std::max<uint64_t>(1, (last - first) / 64)) {
             if (timings.ack[id] != 0 && (timings.seen[id] == 0 || f.arrival(id) == 0)) {
@@ -322,7 +333,7 @@ int Main() {
           return timings.ack[last - 1] == 0 ||
                  (timings.seen[last - 1] != 0 && f.arrival(last - 1) != 0);
         },
-        30);
+        seen, 30);
     std::vector<double> sub_ms, fn_ms;
     int64_t sub_missing = 0, fn_missing = 0, sub_early = 0, fn_early = 0;
     for (uint64_t id = first; id < last; ++id) {

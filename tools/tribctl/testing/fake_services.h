@@ -99,6 +99,17 @@ class FakeStreams : public v1::Streams::CallbackService, public CannedReplies {
                        IncreaseStreamRetentionPeriodResponse)
   TRIBUTARY_FAKE_UNARY(DecreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriodRequest,
                        DecreaseStreamRetentionPeriodResponse)
+  TRIBUTARY_FAKE_UNARY(AddTagsToStream, AddTagsToStreamRequest, AddTagsToStreamResponse)
+  TRIBUTARY_FAKE_UNARY(RemoveTagsFromStream, RemoveTagsFromStreamRequest,
+                       RemoveTagsFromStreamResponse)
+  TRIBUTARY_FAKE_UNARY(ListTagsForStream, ListTagsForStreamRequest, ListTagsForStreamResponse)
+  TRIBUTARY_FAKE_UNARY(RegisterStreamConsumer, RegisterStreamConsumerRequest,
+                       RegisterStreamConsumerResponse)
+  TRIBUTARY_FAKE_UNARY(DeregisterStreamConsumer, DeregisterStreamConsumerRequest,
+                       DeregisterStreamConsumerResponse)
+  TRIBUTARY_FAKE_UNARY(DescribeStreamConsumer, DescribeStreamConsumerRequest,
+                       DescribeStreamConsumerResponse)
+  TRIBUTARY_FAKE_UNARY(ListStreamConsumers, ListStreamConsumersRequest, ListStreamConsumersResponse)
 
   grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* SubscribeToShard(
       grpc::CallbackServerContext* context, const v1::SubscribeToShardRequest* request) override;

@@ -1,0 +1,99 @@
+// What a running tribctl command works with: its command line, the clients of the services
+// (each built on first use, at its endpoint flag), the output streams and format. Built by
+// RunTribctl for one command; not thread-safe.
+#ifndef TRIBUTARY_TOOLS_TRIBCTL_CONTEXT_H_
+#define TRIBUTARY_TOOLS_TRIBCTL_CONTEXT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/grpc_client.h"
+#include "common/grpc_server.h"
+#include "common/status_macros.h"
+#include "google/protobuf/message.h"
+#include "leasing/leasing_client.h"
+#include "proto/poller.grpc.pb.h"
+#include "shard_store/shard_store_client.h"
+#include "stream_tracker/stream_tracker_client.h"
+#include "tools/tribctl/command_line.h"
+#include "tools/tribctl/format.h"
+#include "tools/tribctl/requests.h"
+#include "tools/tribctl/tribctl.h"
+
+namespace tributary::tribctl {
+
+class Context {
+ public:
+  // `line` (with a command) and `io` must outlive this object.
+  Context(const CommandLine& line, const Io& io)
+      : command(*line.command),
+        flags(line.flags),
+        io(io),
+        json(line.flags.StringOr("output", "table") == "json"),
+        timeout(line.flags.Duration("timeout").value_or(absl::Seconds(10))) {}
+
+  // The clients, at --streams-endpoint, --mappings-endpoint (EventSourceMappings and
+  // Functions), --leasing-endpoint and --poller-endpoint.
+  shard_store::ShardStoreClient& streams() {
+    if (!streams_) {
+      streams_ = std::make_unique<shard_store::ShardStoreClient>(
+          MakeChannel(flags.StringOr("streams-endpoint", "")), timeout);
+    }
+    return *streams_;
+  }
+  stream_tracker::StreamTrackerClient& mappings() {
+    if (!mappings_) {
+      mappings_ = std::make_unique<stream_tracker::StreamTrackerClient>(
+          MakeChannel(flags.StringOr("mappings-endpoint", "")), timeout);
+    }
+    return *mappings_;
+  }
+  leasing::LeasingClient& leasing() {
+    if (!leasing_) {
+      leasing_ = std::make_unique<leasing::LeasingClient>(
+          MakeChannel(flags.StringOr("leasing-endpoint", "")), timeout);
+    }
+    return *leasing_;
+  }
+  v1::Pollers::Stub& pollers() {
+    if (!pollers_)
+      pollers_ = v1::Pollers::NewStub(MakeChannel(flags.StringOr("poller-endpoint", "")));
+    return *pollers_;
+  }
+
+  // The command's request, built from its flags (requests.h).
+  template <typename Request>
+  absl::StatusOr<Request> BuildRequest() const {
+    return tribctl::BuildRequest<Request>(command, flags);
+  }
+
+  // Prints `message` as JSON, or `table` as it is.
+  absl::Status Print(const google::protobuf::Message& message, const std::string& table) {
+    if (json) {
+      ASSIGN_OR_RETURN(std::string text, ToJson(message));
+      *io.out << text;
+    } else {
+      *io.out << table;
+    }
+    return absl::OkStatus();
+  }
+
+  const CommandSpec& command;
+  const FlagValues& flags;
+  const Io& io;
+  const bool json;
+  const absl::Duration timeout;
+
+ private:
+  std::unique_ptr<shard_store::ShardStoreClient> streams_;
+  std::unique_ptr<stream_tracker::StreamTrackerClient> mappings_;
+  std::unique_ptr<leasing::LeasingClient> leasing_;
+  std::unique_ptr<v1::Pollers::Stub> pollers_;
+};
+
+}  // namespace tributary::tribctl
+
+#endif  // TRIBUTARY_TOOLS_TRIBCTL_CONTEXT_H_
