@@ -732,6 +732,11 @@ absl::StatusOr<LeasePage> LeaseTable::ListLeases(const LeaseFilter& filter, int 
   return page;
 }
 
+bool LeaseTable::IsPollerLive(const std::string& poller_id) {
+  absl::MutexLock lock(&mu_);
+  return IsLive(poller_id, clock_.MonotonicNow());
+}
+
 std::vector<PollerInfo> LeaseTable::ListPollers() {
   absl::MutexLock lock(&mu_);
   const MonotonicTime now = clock_.MonotonicNow();

@@ -325,6 +325,11 @@ class LeaseTable {
   // Every registered poller, by id.
   std::vector<PollerInfo> ListPollers();
 
+  // Whether `poller_id` is registered and live now (heard from within the lease duration, or
+  // within the restart grace). Reads memory only. The invocation slots (invocation_slots.h)
+  // expire with it.
+  bool IsPollerLive(const std::string& poller_id);
+
   // One summary per uuid of `mapping_uuids`, in that order (see MappingSummary; an unknown
   // mapping gets an empty one). Reads memory only: O(leases of those mappings), no write.
   std::vector<MappingSummary> SummarizeLeases(const std::vector<std::string>& mapping_uuids);

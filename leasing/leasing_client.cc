@@ -27,6 +27,8 @@ TRIBUTARY_LEASING_UNARY(ListLeases, ListLeasesResponse)
 TRIBUTARY_LEASING_UNARY(GetLease, Lease)
 TRIBUTARY_LEASING_UNARY(ListPollers, ListPollersResponse)
 TRIBUTARY_LEASING_UNARY(SummarizeLeases, SummarizeLeasesResponse)
+TRIBUTARY_LEASING_UNARY(AcquireInvocationSlots, AcquireInvocationSlotsResponse)
+TRIBUTARY_LEASING_UNARY(ReleaseInvocationSlots, ReleaseInvocationSlotsResponse)
 
 #undef TRIBUTARY_LEASING_UNARY
 

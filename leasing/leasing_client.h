@@ -10,7 +10,9 @@
 // DeleteLeases, SetMappingEnabled, Checkpoint (same counter, forward-only) and
 // the reads are safe to retry. An AcquireLeases whose reply was lost may have
 // granted leases: the poller's next Heartbeat reply lists every lease it owns,
-// so it learns of them there.
+// so it learns of them there. AcquireInvocationSlots is not idempotent (a lost reply may have
+// granted slots, held until the poller stops being live); ReleaseInvocationSlots is safe to
+// retry only when over-releasing is harmless to the caller (it never goes below 0).
 #ifndef TRIBUTARY_LEASING_LEASING_CLIENT_H_
 #define TRIBUTARY_LEASING_LEASING_CLIENT_H_
 
@@ -45,6 +47,10 @@ class LeasingClient {
   absl::StatusOr<v1::ListPollersResponse> ListPollers(const v1::ListPollersRequest& request);
   absl::StatusOr<v1::SummarizeLeasesResponse> SummarizeLeases(
       const v1::SummarizeLeasesRequest& request);
+  absl::StatusOr<v1::AcquireInvocationSlotsResponse> AcquireInvocationSlots(
+      const v1::AcquireInvocationSlotsRequest& request);
+  absl::StatusOr<v1::ReleaseInvocationSlotsResponse> ReleaseInvocationSlots(
+      const v1::ReleaseInvocationSlotsRequest& request);
 
   v1::Leasing::Stub* stub() { return stub_.get(); }
 

@@ -407,6 +407,27 @@ grpc::Status LeasingService::SummarizeLeases(grpc::ServerContext*,
   return Reply(run(), "SummarizeLeases");
 }
 
+grpc::Status LeasingService::AcquireInvocationSlots(
+    grpc::ServerContext*, const v1::AcquireInvocationSlotsRequest* request,
+    v1::AcquireInvocationSlotsResponse* response) {
+  absl::StatusOr<SlotGrant> grant = slots_.Acquire(request->function_name(), request->poller_id(),
+                                                   request->count(), request->limit());
+  if (grant.ok()) {
+    response->set_granted_count(grant->granted);
+    response->set_in_use_count(grant->in_use);
+  }
+  return Reply(grant.status(), "AcquireInvocationSlots");
+}
+
+grpc::Status LeasingService::ReleaseInvocationSlots(
+    grpc::ServerContext*, const v1::ReleaseInvocationSlotsRequest* request,
+    v1::ReleaseInvocationSlotsResponse* response) {
+  absl::StatusOr<int> released =
+      slots_.Release(request->function_name(), request->poller_id(), request->count());
+  if (released.ok()) response->set_released_count(*released);
+  return Reply(released.status(), "ReleaseInvocationSlots");
+}
+
 absl::StatusOr<std::unique_ptr<LeasingStack>> LeasingStack::Create(
     Clock& clock, const std::string& data_dir, const LeaseTableOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<RocksDbLeaseStore> store, RocksDbLeaseStore::Open(data_dir));

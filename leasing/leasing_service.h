@@ -24,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "leasing/invocation_slots.h"
 #include "leasing/lease_table.h"
 #include "proto/leasing.grpc.pb.h"
 
@@ -41,7 +42,11 @@ inline constexpr int kMaxSummarizedMappings = 10000;
 
 class LeasingService final : public v1::Leasing::Service {
  public:
-  explicit LeasingService(LeaseTable& table) : table_(table) {}
+  // The invocation slots (reserved concurrency) live here, in memory, and expire with the
+  // pollers' liveness in `table`.
+  explicit LeasingService(LeaseTable& table)
+      : table_(table),
+        slots_([&table](const std::string& poller_id) { return table.IsPollerLive(poller_id); }) {}
 
   grpc::Status CreateLeases(grpc::ServerContext* context, const v1::CreateLeasesRequest* request,
                             v1::CreateLeasesResponse* response) override;
@@ -73,9 +78,18 @@ class LeasingService final : public v1::Leasing::Service {
   grpc::Status SummarizeLeases(grpc::ServerContext* context,
                                const v1::SummarizeLeasesRequest* request,
                                v1::SummarizeLeasesResponse* response) override;
+  grpc::Status AcquireInvocationSlots(grpc::ServerContext* context,
+                                      const v1::AcquireInvocationSlotsRequest* request,
+                                      v1::AcquireInvocationSlotsResponse* response) override;
+  grpc::Status ReleaseInvocationSlots(grpc::ServerContext* context,
+                                      const v1::ReleaseInvocationSlotsRequest* request,
+                                      v1::ReleaseInvocationSlotsResponse* response) override;
+
+  InvocationSlots& slots() { return slots_; }
 
  private:
   LeaseTable& table_;
+  InvocationSlots slots_;
 };
 
 // Everything the Leasing service needs over one data directory: the RocksDB store, the table and

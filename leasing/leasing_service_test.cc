@@ -574,5 +574,38 @@ TEST_F(LeasingServiceTest, BadInputTable) {
   EXPECT_THAT(pollers->pollers(), SizeIs(1));
 }
 
+TEST_F(LeasingServiceTest, InvocationSlotsAreLimitedAcrossPollersAndFreedByRelease) {
+  Register("p1");
+  Register("p2");
+  auto acquire = [&](const std::string& poller, int count) {
+    v1::AcquireInvocationSlotsRequest req;
+    req.set_function_name("f");
+    req.set_poller_id(poller);
+    req.set_count(count);
+    req.set_limit(2);
+    return client().AcquireInvocationSlots(req);
+  };
+  absl::StatusOr<v1::AcquireInvocationSlotsResponse> first = acquire("p1", 2);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->granted_count(), 2);
+  absl::StatusOr<v1::AcquireInvocationSlotsResponse> throttled = acquire("p2", 1);
+  ASSERT_TRUE(throttled.ok()) << throttled.status();
+  EXPECT_EQ(throttled->granted_count(), 0);
+  EXPECT_EQ(throttled->in_use_count(), 2);
+
+  v1::ReleaseInvocationSlotsRequest release;
+  release.set_function_name("f");
+  release.set_poller_id("p1");
+  release.set_count(1);
+  absl::StatusOr<v1::ReleaseInvocationSlotsResponse> released =
+      client().ReleaseInvocationSlots(release);
+  ASSERT_TRUE(released.ok()) << released.status();
+  EXPECT_EQ(released->released_count(), 1);
+  EXPECT_EQ(acquire("p2", 1)->granted_count(), 1);
+
+  EXPECT_EQ(acquire("unregistered", 1).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(acquire("p1", 0).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace tributary::leasing

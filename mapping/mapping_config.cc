@@ -268,6 +268,7 @@ absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& reque
   if (request.has_function_endpoint()) {
     config->set_function_endpoint(request.function_endpoint());
     config->clear_function_name();  // an address given: the mapping stops following a function
+    config->clear_function_reserved_concurrent_executions();
   }
   if (request.has_batch_size()) config->set_batch_size(request.batch_size());
   if (request.has_maximum_batching_window_in_seconds()) {

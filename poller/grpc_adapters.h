@@ -68,6 +68,14 @@ class LeasingClientLeaseService : public LeaseService {
   absl::StatusOr<v1::CheckpointResponse> Checkpoint(const v1::CheckpointRequest& request) override {
     return client_.Checkpoint(request);
   }
+  absl::StatusOr<v1::AcquireInvocationSlotsResponse> AcquireInvocationSlots(
+      const v1::AcquireInvocationSlotsRequest& request) override {
+    return client_.AcquireInvocationSlots(request);
+  }
+  absl::StatusOr<v1::ReleaseInvocationSlotsResponse> ReleaseInvocationSlots(
+      const v1::ReleaseInvocationSlotsRequest& request) override {
+    return client_.ReleaseInvocationSlots(request);
+  }
 
  private:
   leasing::LeasingClient& client_;

@@ -108,6 +108,16 @@ class LeaseService {
   // FAILED_PRECONDITION when the counter is stale or the poller is not the owner.
   virtual absl::StatusOr<v1::CheckpointResponse> Checkpoint(
       const v1::CheckpointRequest& request) = 0;
+  // Reserved concurrency (leasing/invocation_slots.h). The defaults answer UNIMPLEMENTED, so a
+  // lease service without slots throttles every invocation of a limited function.
+  virtual absl::StatusOr<v1::AcquireInvocationSlotsResponse> AcquireInvocationSlots(
+      const v1::AcquireInvocationSlotsRequest&) {
+    return absl::UnimplementedError("AcquireInvocationSlots");
+  }
+  virtual absl::StatusOr<v1::ReleaseInvocationSlotsResponse> ReleaseInvocationSlots(
+      const v1::ReleaseInvocationSlotsRequest&) {
+    return absl::UnimplementedError("ReleaseInvocationSlots");
+  }
 };
 
 // Event-source mapping configurations (the stream tracker).

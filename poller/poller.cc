@@ -78,8 +78,10 @@ Poller::Poller(PollerOptions options, Clock& clock, Waiter& waiter, LeaseService
       compensated_waiter_(scheduler_ == nullptr
                               ? nullptr
                               : std::make_unique<CompensatedWaiter>(waiter, *scheduler_)),
+      slots_(leases, options_.poller_id),
       deps_(LaneDeps{clock, LaneWaiter(waiter, compensated_waiter_.get()), invoker, destination,
-                     metrics, options_.backoff, options_.seed, options_.window_close_grace}),
+                     metrics, options_.backoff, options_.seed, options_.window_close_grace,
+                     &slots_}),
       metrics_(metrics),
       log_(absl::StrCat("poller ", options_.poller_id)) {}
 

@@ -142,6 +142,7 @@ class Poller {
   std::unique_ptr<Scheduler> scheduler_;
   // The lanes' waiter on the scheduler: backoff waits leave their pool slot to other lanes.
   std::unique_ptr<CompensatedWaiter> compensated_waiter_;
+  InvocationSlotClient slots_;  // reserved concurrency, through leases_
   LaneDeps deps_;
   PollerMetrics& metrics_;
   OutcomeLog log_;  // errors the loop goes on from, once per change

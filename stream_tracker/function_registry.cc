@@ -19,7 +19,11 @@ constexpr size_t kScanChunk = 1000;
 bool Follows(const v1::EventSourceMappingConfiguration& mapping,
              const v1::FunctionConfiguration& function) {
   return mapping.function_endpoint() == function.endpoint() &&
-         mapping.function_timeout_seconds() == function.timeout_seconds();
+         mapping.function_timeout_seconds() == function.timeout_seconds() &&
+         mapping.has_function_reserved_concurrent_executions() ==
+             function.has_reserved_concurrent_executions() &&
+         mapping.function_reserved_concurrent_executions() ==
+             function.reserved_concurrent_executions();
 }
 
 // Calls `visit` with every mapping, in uuid order, a chunk at a time.
@@ -49,6 +53,11 @@ void FunctionRegistry::CopyToMapping(const v1::FunctionConfiguration& function,
   mapping->set_function_name(function.function_name());
   mapping->set_function_endpoint(function.endpoint());
   mapping->set_function_timeout_seconds(function.timeout_seconds());
+  if (function.has_reserved_concurrent_executions()) {
+    mapping->set_function_reserved_concurrent_executions(function.reserved_concurrent_executions());
+  } else {
+    mapping->clear_function_reserved_concurrent_executions();
+  }
 }
 
 v1::FunctionConfiguration FunctionRegistry::Served(const FunctionRecord& record) const {
@@ -95,6 +104,16 @@ absl::Status FunctionRegistry::SyncMapping(const std::string& uuid,
                      function.function_name());
 }
 
+absl::Status FunctionRegistry::SyncMappingsNaming(const std::string& name,
+                                                 const v1::FunctionConfiguration& function) {
+  ASSIGN_OR_RETURN(std::vector<MappingRecord> naming, MappingsNaming(name));
+  for (const MappingRecord& mapping : naming) {
+    if (Follows(mapping.config(), function)) continue;
+    RETURN_IF_ERROR(SyncMapping(mapping.config().uuid(), function));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::FunctionConfiguration> FunctionRegistry::CreateFunction(
     const v1::CreateFunctionRequest& request) {
   ASSIGN_OR_RETURN(v1::FunctionConfiguration config, FunctionFromCreateRequest(request, account_));
@@ -121,11 +140,7 @@ absl::StatusOr<v1::FunctionConfiguration> FunctionRegistry::UpdateFunction(
     *r->mutable_config()->mutable_last_modified() = ToProtoTimestamp(now);
     return absl::OkStatus();
   }));
-  ASSIGN_OR_RETURN(std::vector<MappingRecord> naming, MappingsNaming(name));
-  for (const MappingRecord& mapping : naming) {
-    if (Follows(mapping.config(), record.config())) continue;
-    RETURN_IF_ERROR(SyncMapping(mapping.config().uuid(), record.config()));
-  }
+  RETURN_IF_ERROR(SyncMappingsNaming(name, record.config()));
   return Served(record);
 }
 
@@ -185,6 +200,7 @@ absl::StatusOr<v1::FunctionConcurrency> FunctionRegistry::PutFunctionConcurrency
         request.reserved_concurrent_executions());
     return absl::OkStatus();
   }));
+  RETURN_IF_ERROR(SyncMappingsNaming(name, record.config()));
   v1::FunctionConcurrency concurrency;
   concurrency.set_reserved_concurrent_executions(record.config().reserved_concurrent_executions());
   return concurrency;
@@ -194,14 +210,14 @@ absl::Status FunctionRegistry::DeleteFunctionConcurrency(absl::string_view name_
   ASSIGN_OR_RETURN(std::string name, ParseName("function_name", name_or_arn));
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(FunctionRecord record, Find(name));
-  if (!record.config().has_reserved_concurrent_executions()) return absl::OkStatus();
-  return functions_
-      ->Modify(name,
-               [](FunctionRecord* r) {
-                 r->mutable_config()->clear_reserved_concurrent_executions();
-                 return absl::OkStatus();
-               })
-      .status();
+  if (record.config().has_reserved_concurrent_executions()) {
+    ASSIGN_OR_RETURN(record, functions_->Modify(name, [](FunctionRecord* r) {
+      r->mutable_config()->clear_reserved_concurrent_executions();
+      return absl::OkStatus();
+    }));
+  }
+  // Also when there was none: a retry after a failed mapping write finishes the work.
+  return SyncMappingsNaming(name, record.config());
 }
 
 absl::StatusOr<v1::FunctionConcurrency> FunctionRegistry::GetFunctionConcurrency(

@@ -3,7 +3,8 @@
 // validation (function_config.h), and the link between a function and the mappings that name it.
 //
 // A mapping that names a function (its configuration's function_name) carries a copy of the
-// function's endpoint and timeout in function_endpoint and function_timeout_seconds: that
+// function's endpoint, timeout and reserved concurrency in function_endpoint,
+// function_timeout_seconds and function_reserved_concurrent_executions: that
 // configuration is what pollers read (GetEventSourceMapping), and they apply a configuration
 // whose config_version changed from their next batch. So the copy is made at write time:
 //   - MappingManager links a mapping to a function through WithFunction, which hands it the
@@ -89,13 +90,14 @@ class FunctionRegistry {
   // second time, as Lambda).
   absl::Status DeleteFunction(absl::string_view name_or_arn);
 
-  // Sets the function's reserved_concurrent_executions (stored, not enforced yet); last_modified
-  // stays. Returns the setting. Errors: INVALID_ARGUMENT (unset or negative); NOT_FOUND; storage
+  // Sets the function's reserved_concurrent_executions; last_modified stays. Brings the mappings
+  // that name the function in line, as UpdateFunction does (pollers enforce the limit through
+  // leasing's invocation slots). Returns the setting. Errors: INVALID_ARGUMENT (unset or negative); NOT_FOUND; storage
   // errors. Idempotent.
   absl::StatusOr<v1::FunctionConcurrency> PutFunctionConcurrency(
       const v1::PutFunctionConcurrencyRequest& request);
 
-  // Removes the setting; OK when there is none. Errors: INVALID_ARGUMENT; NOT_FOUND; storage
+  // Removes the setting (and from the mappings that name the function); OK when there is none. Errors: INVALID_ARGUMENT; NOT_FOUND; storage
   // errors. Idempotent.
   absl::Status DeleteFunctionConcurrency(absl::string_view name_or_arn);
 
@@ -117,8 +119,8 @@ class FunctionRegistry {
       const std::string& name,
       const std::function<absl::Status(const v1::FunctionConfiguration&)>& link);
 
-  // Makes `mapping` follow `function`: function_name, function_endpoint and
-  // function_timeout_seconds from it. Pure.
+  // Makes `mapping` follow `function`: function_name, function_endpoint,
+  // function_timeout_seconds and function_reserved_concurrent_executions from it. Pure.
   static void CopyToMapping(const v1::FunctionConfiguration& function,
                             v1::EventSourceMappingConfiguration* mapping);
 
@@ -144,6 +146,10 @@ class FunctionRegistry {
   // Writes `function`'s endpoint and timeout into mapping `uuid` if it still names the function
   // and its copy differs.
   absl::Status SyncMapping(const std::string& uuid, const v1::FunctionConfiguration& function)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // SyncMapping for every mapping naming `name` whose copy differs.
+  absl::Status SyncMappingsNaming(const std::string& name,
+                                  const v1::FunctionConfiguration& function)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   FunctionStore* const functions_;

@@ -461,6 +461,38 @@ TEST_F(FunctionRegistryTest, UpdateFunctionRewritesEveryMappingThatNamesItWithAN
       << "a mapping given the same endpoint directly does not follow the function";
 }
 
+TEST_F(FunctionRegistryTest, ReservedConcurrencyIsCopiedIntoTheMappingsThatNameTheFunction) {
+  CreateFunction("f", "a:1");
+  const v1::EventSourceMappingConfiguration m = CreateMapping("f");
+  EXPECT_FALSE(m.has_function_reserved_concurrent_executions());
+
+  v1::PutFunctionConcurrencyRequest put;
+  put.set_function_name("f");
+  put.set_reserved_concurrent_executions(4);
+  ASSERT_TRUE(registry_->PutFunctionConcurrency(put).ok());
+  const v1::EventSourceMappingConfiguration limited = GetMapping(m.uuid());
+  ASSERT_TRUE(limited.has_function_reserved_concurrent_executions());
+  EXPECT_EQ(limited.function_reserved_concurrent_executions(), 4);
+  EXPECT_EQ(limited.config_version(), m.config_version() + 1) << "pollers apply it";
+  streams_.CreateStream("payments", 1);
+  EXPECT_EQ(CreateMapping("f", "payments").function_reserved_concurrent_executions(), 4)
+      << "a new mapping takes it too";
+
+  ASSERT_TRUE(registry_->DeleteFunctionConcurrency("f").ok());
+  const v1::EventSourceMappingConfiguration unlimited = GetMapping(m.uuid());
+  EXPECT_FALSE(unlimited.has_function_reserved_concurrent_executions());
+  EXPECT_EQ(unlimited.config_version(), m.config_version() + 2);
+
+  ASSERT_TRUE(registry_->PutFunctionConcurrency(put).ok());
+  v1::UpdateEventSourceMappingRequest to_endpoint;
+  to_endpoint.set_uuid(m.uuid());
+  to_endpoint.set_function_endpoint("direct:1");
+  auto direct = manager_->Update(to_endpoint);
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  EXPECT_FALSE(direct->has_function_reserved_concurrent_executions())
+      << "a mapping that stops following the function stops taking its limit";
+}
+
 TEST_F(FunctionRegistryTest, AnUpdateThatChangesNothingTheMappingsShowWritesNoMapping) {
   CreateFunction("f", "a:1");
   const v1::EventSourceMappingConfiguration m = CreateMapping("f");

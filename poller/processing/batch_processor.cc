@@ -81,12 +81,13 @@ struct BatchProcessor::Attempt {
 
 BatchProcessor::BatchProcessor(Clock& clock, Waiter& waiter, FunctionInvoker& invoker,
                                FailureDestination& destination, PollerMetrics& metrics,
-                               BackoffOptions backoff, uint64_t seed)
+                               BackoffOptions backoff, uint64_t seed, InvocationSlotClient* slots)
     : clock_(clock),
       waiter_(waiter),
       invoker_(invoker),
       destination_(destination),
       metrics_(metrics),
+      slots_(slots),
       backoff_(backoff, seed),
       rng_(seed ^ 0x9e3779b97f4a7c15ull) {}
 
@@ -104,6 +105,7 @@ absl::Status BatchProcessor::Process(const ShardContext& shard, const ConfigSour
 absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Record> records) {
   int64_t retries = 0;       // retries of this segment so far
   int64_t invoke_count = 0;  // invokes of this segment so far
+  int64_t throttles = 0;     // throttled attempts in a row (for the backoff only)
   Attempt last;
   while (true) {
     if (call.stop.stopped()) return absl::CancelledError("lane stopped");
@@ -125,7 +127,27 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
       if (records.empty()) return absl::OkStatus();
     }
 
+    const bool limited = slots_ != nullptr && NeedsInvocationSlot(config);
+    if (limited) {
+      absl::StatusOr<bool> taken = slots_->TryAcquire(
+          config.function_name(), config.function_reserved_concurrent_executions());
+      if (!taken.ok() || !*taken) {
+        // Not a retry: no retry is counted, and the attempt starts over after the wait.
+        metrics_.FunctionThrottled(config.function_name());
+        const absl::Duration delay = backoff_.Delay(throttles++);
+        if (!waiter_.WaitUntil(clock_.MonotonicNow() + delay, call.stop)) {
+          return absl::CancelledError("lane stopped while throttled");
+        }
+        continue;
+      }
+      throttles = 0;
+      metrics_.FunctionInvocationStarted(config.function_name());
+    }
     last = Invoke(call, config, records);
+    if (limited) {
+      metrics_.FunctionInvocationFinished(config.function_name());
+      slots_->Release(config.function_name());
+    }
     ++invoke_count;
     if (last.kind == Attempt::kSuccess) {
       metrics_.Delivered(call.shard, records.size());

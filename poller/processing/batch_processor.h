@@ -51,6 +51,13 @@
 //       RetryAttemptsExhausted / RecordAgeExceeded, KinesisBatchInfo spanning the window's records
 //       in the lane plus "tumblingWindow":{start,end}) and counted as windows_failed; the
 //       caller moves on as after a success. An accepted final invocation counts windows_closed.
+// Reserved concurrency (`function_reserved_concurrent_executions`, with a slot client): before
+// each invoke of a limited function the batch takes a slot of the function from leasing and gives
+// it back after the invoke, so at most that many invocations of the function run at once across
+// every poller. Throttled (no slot, or leasing unreachable), it waits a backoff and starts the
+// attempt again (configuration and rule 1 are read again: records may expire while throttled);
+// a throttle is not a retry: it counts toward no maximum_retry_attempts and is not a
+// function error. An unlimited function makes no leasing call.
 // Configuration: the batch reads the mapping configuration from its ConfigSource again before
 // every attempt (each invoke, and each put to the on-failure destination), so an update reaches a
 // batch that is failing or waiting out a backoff: a new maximum_retry_attempts,
@@ -80,6 +87,7 @@
 #include "poller/interfaces.h"
 #include "poller/processing/backoff.h"
 #include "poller/processing/failure_record.h"
+#include "poller/processing/invocation_slots.h"
 #include "poller/processing/records.h"
 #include "poller/runtime/shard_context.h"
 #include "poller/runtime/metrics.h"
@@ -122,7 +130,7 @@ class BatchProcessor {
 
   BatchProcessor(Clock& clock, Waiter& waiter, FunctionInvoker& invoker,
                  FailureDestination& destination, PollerMetrics& metrics, BackoffOptions backoff,
-                 uint64_t seed);
+                 uint64_t seed, InvocationSlotClient* slots = nullptr);
 
   // Processes `records` (non-empty, in shard order) of `shard` under the configuration `config`
   // gives at each attempt until every record is done, calling `on_done` as records become done. Returns OK when all are done; CANCELLED
@@ -170,6 +178,7 @@ class BatchProcessor {
   FunctionInvoker& invoker_;
   FailureDestination& destination_;
   PollerMetrics& metrics_;
+  InvocationSlotClient* const slots_;  // null: reserved concurrency is not enforced
   Backoff backoff_;
   SplitMix64 rng_;
 };

@@ -45,7 +45,7 @@ struct ShardProcessor::Lane {
       : batcher(mapping::EffectiveBatchSize(config), mapping::EffectiveBatchingWindow(config),
                 MaxPayloadBytes(config)),
         processor(deps.clock, deps.waiter, deps.invoker, deps.destination, deps.metrics,
-                  deps.backoff, seed) {}
+                  deps.backoff, seed, deps.slots) {}
 
   // A run of consecutive records of the lane in one window (length 0: in no window), numbered
   // in routing order; the Batcher's group.

@@ -80,6 +80,7 @@
 #include "poller/processing/backoff.h"
 #include "poller/processing/batch_processor.h"
 #include "poller/processing/batcher.h"
+#include "poller/processing/invocation_slots.h"
 #include "poller/processing/records.h"
 #include "poller/runtime/shard_context.h"
 #include "poller/runtime/metrics.h"
@@ -101,6 +102,9 @@ struct LaneDeps {
   // Tumbling windows: how long after a window's end the clock closes a window that has nothing
   // buffered or in flight (records of the window may still be arriving until then).
   absl::Duration window_close_grace = absl::Seconds(1);
+  // Reserved concurrency: where batches take a slot before invoking a limited function; null:
+  // no limit is enforced.
+  InvocationSlotClient* slots = nullptr;
 };
 
 // Payload bytes a batch leaves free for the window state when tumbling windows are on.

@@ -590,6 +590,55 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
   return out;
 }
 
-std::string PollerMetrics::RenderPrometheus() { return RenderPrometheusText(Snapshot()); }
+void PollerMetrics::FunctionInvocationStarted(const std::string& function_name) {
+  absl::MutexLock lock(&mu_);
+  ++functions_[function_name].concurrent_executions;
+}
+
+void PollerMetrics::FunctionInvocationFinished(const std::string& function_name) {
+  absl::MutexLock lock(&mu_);
+  --functions_[function_name].concurrent_executions;
+}
+
+void PollerMetrics::FunctionThrottled(const std::string& function_name) {
+  absl::MutexLock lock(&mu_);
+  ++functions_[function_name].throttles;
+}
+
+int64_t PollerMetrics::FunctionConcurrentExecutions(const std::string& function_name) {
+  absl::MutexLock lock(&mu_);
+  auto it = functions_.find(function_name);
+  return it == functions_.end() ? 0 : it->second.concurrent_executions;
+}
+
+int64_t PollerMetrics::FunctionThrottles(const std::string& function_name) {
+  absl::MutexLock lock(&mu_);
+  auto it = functions_.find(function_name);
+  return it == functions_.end() ? 0 : it->second.throttles;
+}
+
+std::string PollerMetrics::RenderPrometheus() {
+  std::string out = RenderPrometheusText(Snapshot());
+  absl::MutexLock lock(&mu_);
+  if (functions_.empty()) return out;
+  // Function names follow Lambda's rules ([A-Za-z0-9_-]): nothing to escape in a label.
+  absl::StrAppend(&out,
+                  "# HELP tributary_poller_function_concurrent_executions Invocations of a "
+                  "function with reserved concurrency running on this poller now.\n# TYPE "
+                  "tributary_poller_function_concurrent_executions gauge\n");
+  for (const auto& [name, f] : functions_) {
+    absl::StrAppend(&out, "tributary_poller_function_concurrent_executions{poller=\"", LabelValue(poller_id_),
+                    "\",function_name=\"", name, "\"} ", f.concurrent_executions, "\n");
+  }
+  absl::StrAppend(&out,
+                  "# HELP tributary_poller_function_throttles_total Attempts that waited for a "
+                  "slot of a function's reserved concurrency.\n# TYPE "
+                  "tributary_poller_function_throttles_total counter\n");
+  for (const auto& [name, f] : functions_) {
+    absl::StrAppend(&out, "tributary_poller_function_throttles_total{poller=\"", LabelValue(poller_id_),
+                    "\",function_name=\"", name, "\"} ", f.throttles, "\n");
+  }
+  return out;
+}
 
 }  // namespace tributary::poller

@@ -189,6 +189,14 @@ class PollerMetrics {
   void Checkpointed(const ShardContext& shard, const std::string& checkpoint);
   // Forgets a shard (its lease went away).
   void Remove(const ShardContext& shard);
+  // Reserved concurrency, per function: an invocation of a limited function started / finished
+  // (tributary_poller_function_concurrent_executions, this poller's), and an attempt throttled
+  // for want of a slot (tributary_poller_function_throttles_total).
+  void FunctionInvocationStarted(const std::string& function_name);
+  void FunctionInvocationFinished(const std::string& function_name);
+  void FunctionThrottled(const std::string& function_name);
+  int64_t FunctionConcurrentExecutions(const std::string& function_name);
+  int64_t FunctionThrottles(const std::string& function_name);
 
   // The current iterator age of a shard in ms: while a batch runs, now minus the arrival of its
   // last record; after it, the age it ended with; 0 once caught up, and 0 when unknown.
@@ -249,6 +257,11 @@ class PollerMetrics {
   Clock& clock_;
   absl::Mutex mu_;
   std::map<Key, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  struct FunctionEntry {
+    int64_t concurrent_executions = 0;
+    int64_t throttles = 0;
+  };
+  std::map<std::string, FunctionEntry> functions_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tributary::poller

@@ -174,6 +174,49 @@ absl::StatusOr<v1::ReleaseLeaseResponse> FakeLeaseService::ReleaseLease(
   return v1::ReleaseLeaseResponse();
 }
 
+absl::StatusOr<v1::AcquireInvocationSlotsResponse> FakeLeaseService::AcquireInvocationSlots(
+    const v1::AcquireInvocationSlotsRequest& request) {
+  absl::MutexLock lock(&mu_);
+  int& held = slots_[request.function_name()];
+  int granted = std::max(0, std::min(request.count(), request.limit() - held));
+  if (refuse_next_slot_acquires_ > 0) {
+    --refuse_next_slot_acquires_;
+    granted = 0;
+  }
+  held += granted;
+  if (granted == 0) ++slot_refusals_;
+  v1::AcquireInvocationSlotsResponse response;
+  response.set_granted_count(granted);
+  response.set_in_use_count(held);
+  return response;
+}
+
+absl::StatusOr<v1::ReleaseInvocationSlotsResponse> FakeLeaseService::ReleaseInvocationSlots(
+    const v1::ReleaseInvocationSlotsRequest& request) {
+  absl::MutexLock lock(&mu_);
+  int& held = slots_[request.function_name()];
+  const int released = std::min(held, request.count());
+  held -= released;
+  v1::ReleaseInvocationSlotsResponse response;
+  response.set_released_count(released);
+  return response;
+}
+
+int FakeLeaseService::slots_in_use(const std::string& function_name) {
+  absl::MutexLock lock(&mu_);
+  return slots_[function_name];
+}
+
+void FakeLeaseService::RefuseNextSlotAcquires(int n) {
+  absl::MutexLock lock(&mu_);
+  refuse_next_slot_acquires_ = n;
+}
+
+int FakeLeaseService::slot_refusals() {
+  absl::MutexLock lock(&mu_);
+  return slot_refusals_;
+}
+
 absl::StatusOr<v1::CheckpointResponse> FakeLeaseService::Checkpoint(
     const v1::CheckpointRequest& request) {
   absl::MutexLock lock(&mu_);

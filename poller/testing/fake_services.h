@@ -60,6 +60,16 @@ class FakeLeaseService : public LeaseService {
   absl::StatusOr<v1::ReleaseLeaseResponse> ReleaseLease(
       const v1::ReleaseLeaseRequest& request) override;
   absl::StatusOr<v1::CheckpointResponse> Checkpoint(const v1::CheckpointRequest& request) override;
+  // Invocation slots as leasing keeps them (limit across every poller), without liveness.
+  absl::StatusOr<v1::AcquireInvocationSlotsResponse> AcquireInvocationSlots(
+      const v1::AcquireInvocationSlotsRequest& request) override;
+  absl::StatusOr<v1::ReleaseInvocationSlotsResponse> ReleaseInvocationSlots(
+      const v1::ReleaseInvocationSlotsRequest& request) override;
+  // Slots of `function_name` held now; how many AcquireInvocationSlots calls granted nothing.
+  int slots_in_use(const std::string& function_name);
+  int slot_refusals();
+  // The next `n` AcquireInvocationSlots calls grant nothing (every slot busy elsewhere).
+  void RefuseNextSlotAcquires(int n);
 
  private:
   using Key = std::pair<std::string, std::string>;
@@ -75,6 +85,9 @@ class FakeLeaseService : public LeaseService {
   int fail_next_checkpoints_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<CheckpointCall> checkpoint_calls_ ABSL_GUARDED_BY(mu_);
   int release_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int> slots_ ABSL_GUARDED_BY(mu_);  // function → held
+  int slot_refusals_ ABSL_GUARDED_BY(mu_) = 0;
+  int refuse_next_slot_acquires_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Shards of records in memory. Sequence numbers are 1, 2, 3, ... per shard.
