@@ -18,13 +18,16 @@
 #ifndef TRIBUTARY_LEASING_LEASING_SERVICE_H_
 #define TRIBUTARY_LEASING_LEASING_SERVICE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/metrics/registry.h"
 #include "leasing/lease_table.h"
+#include "leasing/leasing_metrics.h"
 #include "proto/leasing.grpc.pb.h"
 
 namespace tributary::leasing {
@@ -42,6 +45,10 @@ inline constexpr int kMaxSummarizedMappings = 10000;
 class LeasingService final : public v1::Leasing::Service {
  public:
   explicit LeasingService(LeaseTable& table) : table_(table) {}
+
+  // Counts heartbeats and checkpoints on `metrics` (nullptr: stop counting), which must outlive
+  // the service. Thread-safe.
+  void SetMetrics(LeasingMetrics* metrics) { metrics_.store(metrics); }
 
   grpc::Status CreateLeases(grpc::ServerContext* context, const v1::CreateLeasesRequest* request,
                             v1::CreateLeasesResponse* response) override;
@@ -76,6 +83,7 @@ class LeasingService final : public v1::Leasing::Service {
 
  private:
   LeaseTable& table_;
+  std::atomic<LeasingMetrics*> metrics_{nullptr};
 };
 
 // Everything the Leasing service needs over one data directory: the RocksDB store, the table and
@@ -98,12 +106,17 @@ class LeasingStack {
   LeaseTable& table() { return *table_; }
   LeasingService& service() { return *service_; }
 
+  // Exports leasing's families (leasing_metrics.h) on `registry`, which must outlive this stack.
+  // Call once (a second call is a programmer error: the registry CHECK-fails on the names).
+  void EnableMetrics(metrics::Registry& registry);
+
  private:
   LeasingStack() = default;
 
   std::unique_ptr<LeaseStore> store_;
   std::unique_ptr<LeaseTable> table_;
   std::unique_ptr<LeasingService> service_;
+  std::unique_ptr<LeasingMetrics> metrics_;
 };
 
 }  // namespace tributary::leasing
