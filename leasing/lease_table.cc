@@ -564,12 +564,16 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& 
   for (auto it = unowned_assignable_.begin(); want > 0 && it != unowned_assignable_.end(); ++it) {
     grant(leases_.at(*it).record);
   }
+  int expired_grants = 0;
   if (want > 0) {
     for (const auto& [owner, entries] : by_owner_) {
       if (want <= 0) break;
       if (owner == poller_id || IsLive(owner, now)) continue;
       for (auto it = entries.begin(); want > 0 && it != entries.end(); ++it) {
-        if (it->second->assignable) grant(it->second->record);
+        if (it->second->assignable) {
+          grant(it->second->record);
+          ++expired_grants;
+        }
       }
     }
   }
@@ -579,6 +583,7 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& 
     poller->second.live_until = live_until_before;  // undo the provisional life
     return status;
   }
+  expired_leases_acquired_.fetch_add(expired_grants);
   std::vector<Lease> result;
   result.reserve(granted.size());
   for (const LeaseKey& key : granted) result.push_back(ToLease(leases_.at(key), now));

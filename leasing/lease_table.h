@@ -85,6 +85,7 @@
 #ifndef TRIBUTARY_LEASING_LEASE_TABLE_H_
 #define TRIBUTARY_LEASING_LEASE_TABLE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -334,6 +335,10 @@ class LeaseTable {
   // mapping gets an empty one). Reads memory only: O(leases of those mappings), no write.
   std::vector<MappingSummary> SummarizeLeases(const std::vector<std::string>& mapping_uuids);
 
+  // Leases AcquireLeases granted since Create whose owner was not live (expired leases taken
+  // over), for the expirations metric (leasing_metrics.h). Lock-free.
+  int64_t expired_leases_acquired() const { return expired_leases_acquired_.load(); }
+
  private:
   struct LeaseEntry {
     LeaseRecord record;
@@ -438,6 +443,7 @@ class LeaseTable {
   std::set<LeaseKey> unowned_assignable_ ABSL_GUARDED_BY(mu_);
   int64_t assignable_count_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, PollerEntry> pollers_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> expired_leases_acquired_{0};
 };
 
 }  // namespace tributary::leasing

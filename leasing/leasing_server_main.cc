@@ -6,6 +6,7 @@
 // With --coordination the lease table lives in etcd (cluster mode, issue 19) instead of RocksDB.
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,9 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
+#include "common/metrics/metrics_endpoint.h"
+#include "common/metrics/process_metrics.h"
+#include "common/metrics/registry.h"
 #include "common/server_main.h"
 #include "etcd/etcd_client.h"
 #include "etcd/etcd_url.h"
@@ -24,6 +28,10 @@
 #include "leasing/leasing_service.h"
 
 DEFINE_string(listen, "127.0.0.1:4562", "host:port to serve tributary.v1.Leasing on (port 0: any)");
+DEFINE_string(metrics_listen, "",
+              "host:port for Prometheus text at GET /metrics, /-/healthy, /-/ready (empty: off)");
+DEFINE_string(metrics_port_file, "",
+              "After binding --metrics_listen, write its port to this file (for host:0)");
 DEFINE_string(data_dir, "",
               "Directory of the lease table's RocksDB database (required without --coordination)");
 DEFINE_string(coordination, "",
@@ -46,7 +54,10 @@ int main(int argc, char** argv) {
   tributary::InitServerMain(&argc, &argv,
                             "Serves the Tributary lease table (tributary.v1.Leasing)");
   if (absl::Status s =
-          tributary::CheckAddressFlags({{"listen", FLAGS_listen, tributary::AddressUse::kListen}});
+          tributary::CheckAddressFlags({{"listen", FLAGS_listen, tributary::AddressUse::kListen},
+                                        {"metrics_listen", FLAGS_metrics_listen,
+                                         tributary::AddressUse::kListen,
+                                         /*empty_means_off=*/true}});
       !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;
@@ -111,6 +122,18 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "opening the lease table: " << stack.status();
     return 1;
   }
+  tributary::metrics::Registry registry;
+  tributary::metrics::RegisterProcessMetrics(registry);
+  (*stack)->EnableMetrics(registry);
+  std::atomic<bool> serving{false};
+  // The metrics endpoint (off unless --metrics_listen): this service's families, process_*
+  // and build info; /-/ready once the gRPC server serves.
+  auto metrics_http = tributary::metrics::ServeRegistry(
+      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry, [&serving] { return serving.load(); });
+  if (!metrics_http.ok()) {
+    LOG(ERROR) << "--metrics_listen: " << metrics_http.status();
+    return 1;
+  }
   auto server = tributary::GrpcServer::Start(FLAGS_listen, {&(*stack)->service()});
   if (!server.ok()) {
     LOG(ERROR) << "starting the server: " << server.status();
@@ -121,11 +144,13 @@ int main(int argc, char** argv) {
     LOG(ERROR) << written;
     return 1;
   }
+  serving = true;
   LOG(INFO) << "leasing_server serving on " << (*server)->address() << ", data in "
             << (etcd_endpoints.empty() ? FLAGS_data_dir
                                        : FLAGS_coordination + " under " + FLAGS_etcd_prefix);
   const int signal = tributary::WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal << ": shutting down";
+  metrics_http->reset();
   (*server)->Shutdown();
   return 0;
 }

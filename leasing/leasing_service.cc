@@ -275,7 +275,9 @@ grpc::Status LeasingService::Heartbeat(grpc::ServerContext*, const v1::Heartbeat
     *response->mutable_lease_expiration() = ToProtoTimestamp(result.lease_expiration);
     return absl::OkStatus();
   };
-  return Reply(run(), "Heartbeat");
+  absl::Status status = run();
+  if (LeasingMetrics* m = metrics_.load(); m != nullptr) m->Heartbeat(status);
+  return Reply(status, "Heartbeat");
 }
 
 grpc::Status LeasingService::AcquireLeases(grpc::ServerContext*,
@@ -323,7 +325,9 @@ grpc::Status LeasingService::Checkpoint(grpc::ServerContext*, const v1::Checkpoi
     ToProto(lease, response->mutable_lease());
     return absl::OkStatus();
   };
-  return Reply(run(), "Checkpoint");
+  absl::Status status = run();
+  if (LeasingMetrics* m = metrics_.load(); m != nullptr) m->Checkpoint(status);
+  return Reply(status, "Checkpoint");
 }
 
 grpc::Status LeasingService::ListLeases(grpc::ServerContext*, const v1::ListLeasesRequest* request,
@@ -441,6 +445,11 @@ absl::StatusOr<std::unique_ptr<LeasingStack>> LeasingStack::Create(
   ASSIGN_OR_RETURN(stack->table_, LeaseTable::Create(clock, *stack->store_, options));
   stack->service_ = std::make_unique<LeasingService>(*stack->table_);
   return stack;
+}
+
+void LeasingStack::EnableMetrics(metrics::Registry& registry) {
+  metrics_ = std::make_unique<LeasingMetrics>(registry, *table_);
+  service_->SetMetrics(metrics_.get());
 }
 
 }  // namespace tributary::leasing

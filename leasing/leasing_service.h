@@ -18,14 +18,17 @@
 #ifndef TRIBUTARY_LEASING_LEASING_SERVICE_H_
 #define TRIBUTARY_LEASING_LEASING_SERVICE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/metrics/registry.h"
 #include "leasing/invocation_slots.h"
 #include "leasing/lease_table.h"
+#include "leasing/leasing_metrics.h"
 #include "proto/leasing.grpc.pb.h"
 
 namespace tributary::leasing {
@@ -47,6 +50,10 @@ class LeasingService final : public v1::Leasing::Service {
   explicit LeasingService(LeaseTable& table)
       : table_(table),
         slots_([&table](const std::string& poller_id) { return table.IsPollerLive(poller_id); }) {}
+
+  // Counts heartbeats and checkpoints on `metrics` (nullptr: stop counting), which must outlive
+  // the service. Thread-safe.
+  void SetMetrics(LeasingMetrics* metrics) { metrics_.store(metrics); }
 
   grpc::Status CreateLeases(grpc::ServerContext* context, const v1::CreateLeasesRequest* request,
                             v1::CreateLeasesResponse* response) override;
@@ -90,6 +97,7 @@ class LeasingService final : public v1::Leasing::Service {
  private:
   LeaseTable& table_;
   InvocationSlots slots_;
+  std::atomic<LeasingMetrics*> metrics_{nullptr};
 };
 
 // Everything the Leasing service needs over one data directory: the RocksDB store, the table and
@@ -112,12 +120,17 @@ class LeasingStack {
   LeaseTable& table() { return *table_; }
   LeasingService& service() { return *service_; }
 
+  // Exports leasing's families (leasing_metrics.h) on `registry`, which must outlive this stack.
+  // Call once (a second call is a programmer error: the registry CHECK-fails on the names).
+  void EnableMetrics(metrics::Registry& registry);
+
  private:
   LeasingStack() = default;
 
   std::unique_ptr<LeaseStore> store_;
   std::unique_ptr<LeaseTable> table_;
   std::unique_ptr<LeasingService> service_;
+  std::unique_ptr<LeasingMetrics> metrics_;
 };
 
 }  // namespace tributary::leasing

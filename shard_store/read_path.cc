@@ -221,6 +221,10 @@ absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
       }
     }
     RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading records"));
+    // Records out, for GetRecords and SubscribeToShard alike (both read here).
+    if (StoreMetrics* m = metrics_.load(std::memory_order_acquire); m != nullptr && count > 0) {
+      m->Read(stream->name, count, bytes);
+    }
     // Everything ≤ upper is final: skip holes up to it.
     if (exhausted) cursor->next_sequence_number = upper + 1;
   }
@@ -263,11 +267,6 @@ absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
   ASSIGN_OR_RETURN(ReadOutcome outcome,
                    ReadRecords(&cursor, limit, kMaxGetRecordsBytes, response->mutable_records()));
   response->set_millis_behind_latest(outcome.millis_behind_latest);
-  if (StoreMetrics* m = metrics_.load(std::memory_order_acquire); m != nullptr) {
-    int64_t bytes = 0;
-    for (const v1::Record& r : response->records()) bytes += r.partition_key().size() + r.data().size();
-    m->Read(response->records_size(), bytes);
-  }
   if (outcome.shard_end) {
     for (v1::ChildShard& c : outcome.child_shards) *response->add_child_shards() = std::move(c);
   } else {

@@ -1,5 +1,6 @@
 // shard_store_server: tributary.v1.Streams over one RocksDB data directory, and with
 // --aws_listen the AWS front door (the Kinesis API; Lambda's API too with --stream_tracker).
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 
@@ -7,6 +8,9 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
+#include "common/metrics/metrics_endpoint.h"
+#include "common/metrics/process_metrics.h"
+#include "common/metrics/registry.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -14,6 +18,10 @@
 #include "stream_tracker/stream_tracker_client.h"
 
 DEFINE_string(listen, "127.0.0.1:4561", "gRPC listen address (host:port; port 0 = any).");
+DEFINE_string(metrics_listen, "",
+              "host:port for Prometheus text at GET /metrics, /-/healthy, /-/ready (empty: off)");
+DEFINE_string(metrics_port_file, "",
+              "After binding --metrics_listen, write its port to this file (for host:0)");
 DEFINE_string(data_dir, "", "Directory of the RocksDB database (required).");
 DEFINE_bool(sync_writes, false,
             "fsync the WAL before acknowledging a write (group commit across writers).");
@@ -31,6 +39,8 @@ int main(int argc, char** argv) {
       "[--stream_tracker=HOST:PORT]]");
   if (absl::Status s = tributary::CheckAddressFlags(
           {{"listen", FLAGS_listen, tributary::AddressUse::kListen},
+           {"metrics_listen", FLAGS_metrics_listen, tributary::AddressUse::kListen,
+            /*empty_means_off=*/true},
            {"stream_tracker", FLAGS_stream_tracker, tributary::AddressUse::kDial,
             /*empty_means_off=*/true}});
       !s.ok()) {
@@ -56,6 +66,18 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "opening " << FLAGS_data_dir << ": " << node.status();
     return EXIT_FAILURE;
   }
+  tributary::metrics::Registry registry;
+  tributary::metrics::RegisterProcessMetrics(registry);
+  (*node)->store().EnableMetrics(registry);
+  std::atomic<bool> serving{false};
+  // The metrics endpoint (off unless --metrics_listen): this service's families, process_*
+  // and build info; /-/ready once the gRPC server serves.
+  auto metrics_http = tributary::metrics::ServeRegistry(
+      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry, [&serving] { return serving.load(); });
+  if (!metrics_http.ok()) {
+    LOG(ERROR) << "--metrics_listen: " << metrics_http.status();
+    return 1;
+  }
   auto server = tributary::GrpcServer::Start(FLAGS_listen, {(*node)->service()});
   if (!server.ok()) {
     LOG(ERROR) << server.status();
@@ -78,10 +100,12 @@ int main(int argc, char** argv) {
     LOG(ERROR) << port;
     return EXIT_FAILURE;
   }
+  serving = true;
   LOG(INFO) << "shard_store_server serving on " << (*server)->address() << " from "
             << FLAGS_data_dir << (FLAGS_sync_writes ? " (sync writes)" : "");
   int signal = tributary::WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal << ": shutting down";
+  metrics_http->reset();  // no scrape reads the store while it closes
   aws_server->reset();
   (*server)->Shutdown();
   return EXIT_SUCCESS;

@@ -22,14 +22,13 @@ StoreMetrics::StoreMetrics(metrics::Registry& registry, rocksdb::DB* db)
                                      "Latency of PutRecord(s) calls in the store.", {},
                                      metrics::LatencySecondsBounds())
                        .With({})),
-      records_out_(registry
-                       .AddCounter("tributary_store_records_out_total",
-                                   "Records returned by GetRecords.")
-                       .With({})),
-      bytes_out_(registry
-                     .AddCounter("tributary_store_bytes_out_total",
-                                 "Partition key and data bytes returned by GetRecords.")
-                     .With({})) {
+      records_out_(registry.AddCounter("tributary_store_records_out_total",
+                                       "Records returned by GetRecords and SubscribeToShard, by "
+                                       "stream.",
+                                       {"stream"})),
+      bytes_out_(registry.AddCounter("tributary_store_bytes_out_total",
+                                     "Partition key and data bytes of the records returned.",
+                                     {"stream"})) {
   if (db == nullptr) return;
   registry.AddCollector([db](std::string* out) {
     uint64_t v = 0;
@@ -70,9 +69,10 @@ void StoreMetrics::Put(absl::string_view stream, const absl::Status& status, int
   if (throttled > 0) throttled_.With(labels).Increment(throttled);
 }
 
-void StoreMetrics::Read(int64_t records, int64_t bytes) {
-  records_out_.Increment(records);
-  bytes_out_.Increment(bytes);
+void StoreMetrics::Read(absl::string_view stream, int64_t records, int64_t bytes) {
+  const std::vector<std::string> labels = {std::string(stream)};
+  records_out_.With(labels).Increment(records);
+  bytes_out_.With(labels).Increment(bytes);
 }
 
 }  // namespace tributary::shard_store

@@ -4,13 +4,15 @@
 //   tributary_store_put_throttled_records_total{stream}  records refused ProvisionedThroughputExceeded
 //   tributary_store_put_refusals_total{code}        put calls refused whole (status code name)
 //   tributary_store_put_latency_seconds             put call latency (ShardStore's clock)
-//   tributary_store_records_out_total               records returned by GetRecords
-//   tributary_store_bytes_out_total                 their partition key + data bytes
+//   tributary_store_records_out_total{stream}       records returned by GetRecords and
+//                                                   SubscribeToShard
+//   tributary_store_bytes_out_total{stream}         their partition key + data bytes
 //   tributary_store_rocksdb_pending_compaction_bytes     rocksdb.estimate-pending-compaction-bytes
 //   tributary_store_rocksdb_write_stopped           rocksdb.is-write-stopped (0 or 1)
 //   tributary_store_rocksdb_delayed_write_rate_bytes     rocksdb.actual-delayed-write-rate (bytes/s;
 //                                                   0 when writes are not being slowed)
-// Records out carry no stream label: a read's iterator names the stream by id only.
+// Records out are counted where both reads read (ShardStore::ReadRecords), which holds the
+// stream and so its name.
 //
 // Thread-safe; the update methods are atomics plus one map lookup per call (Family::With's own
 // lock, never held with another). `registry` and `db` must outlive this object's last Render.
@@ -40,8 +42,9 @@ class StoreMetrics {
   // and `bytes` were acknowledged, `throttled` records were refused for throughput.
   void Put(absl::string_view stream, const absl::Status& status, int64_t records, int64_t bytes,
            int64_t throttled, absl::Duration latency);
-  // A GetRecords call returned `records` records of `bytes` bytes.
-  void Read(int64_t records, int64_t bytes);
+  // A read (GetRecords, or a SubscribeToShard event) of `stream` returned `records` records of
+  // `bytes` bytes.
+  void Read(absl::string_view stream, int64_t records, int64_t bytes);
 
  private:
   metrics::Family<metrics::Counter>& records_in_;
@@ -49,8 +52,8 @@ class StoreMetrics {
   metrics::Family<metrics::Counter>& throttled_;
   metrics::Family<metrics::Counter>& refusals_;
   metrics::Histogram& put_latency_;
-  metrics::Counter& records_out_;
-  metrics::Counter& bytes_out_;
+  metrics::Family<metrics::Counter>& records_out_;
+  metrics::Family<metrics::Counter>& bytes_out_;
 };
 
 }  // namespace tributary::shard_store

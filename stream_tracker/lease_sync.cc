@@ -203,6 +203,13 @@ LeaseSync::LeaseSync(MappingStore* store, StreamCatalog* streams, LeaseAdmin* le
 LeaseSync::~LeaseSync() { Stop(); }
 
 absl::Status LeaseSync::RunOnce() {
+  const MonotonicTime start = clock_.MonotonicNow();
+  absl::Status status = RunPass();
+  if (pass_observer_) pass_observer_(status, clock_.MonotonicNow() - start);
+  return status;
+}
+
+absl::Status LeaseSync::RunPass() {
   ASSIGN_OR_RETURN(std::vector<MappingRecord> records, store_->List());
   absl::Status first_error;
   ShardCache shard_cache;

@@ -74,6 +74,7 @@
 #define TRIBUTARY_STREAM_TRACKER_LEASE_SYNC_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -124,6 +125,11 @@ class LeaseSync {
   // DEADLINE_EXCEEDED from the shard store or leasing, storage errors).
   absl::Status RunOnce();
 
+  // Called at the end of every RunOnce with its result and duration (the clock's monotonic
+  // reading), e.g. for metrics. Call before Start() (not synchronized with a running pass).
+  using PassObserver = std::function<void(const absl::Status& status, absl::Duration duration)>;
+  void SetPassObserver(PassObserver observer) { pass_observer_ = std::move(observer); }
+
   // Starts the background loop. Precondition: not started.
   void Start();
   // Stops the loop and joins it; a pass in progress finishes first. Idempotent.
@@ -154,6 +160,7 @@ class LeaseSync {
     MonotonicTime synced_at;  // for full_sync_interval
   };
 
+  absl::Status RunPass();
   absl::Status SyncMapping(const MappingRecord& snapshot, ShardCache* shard_cache,
                            ProbeCache* probe_cache);
   absl::Status SyncDeleting(const MappingRecord& snapshot);
@@ -170,6 +177,7 @@ class LeaseSync {
   const Options options_;
   // By mapping uuid. Only RunOnce touches it (one thread at a time, see above).
   std::map<std::string, SyncedShape> synced_;
+  PassObserver pass_observer_;
 
   absl::Mutex mu_;
   bool sync_requested_ ABSL_GUARDED_BY(mu_) = false;

@@ -54,4 +54,12 @@ StreamTracker::~StreamTracker() {
   if (lease_sync_ != nullptr) lease_sync_->Stop();
 }
 
+void StreamTracker::AddMetricsTo(metrics::Registry& registry) {
+  metrics_ = std::make_unique<TrackerMetrics>(registry, *store_);
+  lease_sync_->SetPassObserver([m = metrics_.get()](const absl::Status& status,
+                                                    absl::Duration duration) {
+    m->Pass(status, duration);
+  });
+}
+
 }  // namespace tributary::stream_tracker

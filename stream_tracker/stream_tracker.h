@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/metrics/registry.h"
 #include "grpcpp/channel.h"
 #include "leasing/leasing_client.h"
 #include "shard_store/shard_store_client.h"
@@ -28,6 +29,7 @@
 #include "stream_tracker/mapping_manager.h"
 #include "stream_tracker/mapping_store.h"
 #include "stream_tracker/remote_backends.h"
+#include "stream_tracker/tracker_metrics.h"
 
 namespace tributary::stream_tracker {
 
@@ -65,6 +67,10 @@ class StreamTracker {
   // Starts the sync loop. Precondition: not started.
   void Start() { lease_sync_->Start(); }
 
+  // Exports the tracker's families (tracker_metrics.h) on `registry`, which must outlive this
+  // object. Call once, before Start().
+  void AddMetricsTo(metrics::Registry& registry);
+
   // tributary.v1.EventSourceMappings.
   grpc::Service* service() { return service_.get(); }
   // tributary.v1.Functions.
@@ -87,6 +93,7 @@ class StreamTracker {
   std::unique_ptr<MappingManager> manager_;
   std::unique_ptr<EventSourceMappingsService> service_;
   std::unique_ptr<FunctionsService> functions_service_;
+  std::unique_ptr<TrackerMetrics> metrics_;
 };
 
 }  // namespace tributary::stream_tracker

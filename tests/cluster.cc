@@ -221,6 +221,13 @@ std::string Cluster::Address(Component c) const {
   return absl::StrCat("127.0.0.1:", it->second.port);
 }
 
+absl::StatusOr<int> Cluster::MetricsPort(Component c) const {
+  auto it = processes_.find(c);
+  if (it == processes_.end()) return absl::NotFoundError(ComponentName(c));
+  return WaitForPortFile(absl::StrCat(root_, "/", it->second.name, ".metrics_port"),
+                         absl::Seconds(30));
+}
+
 std::vector<std::string> Cluster::Args(Component c) const {
   const Process& p = processes_.at(c);
   std::vector<std::string> args = {
@@ -249,8 +256,12 @@ std::vector<std::string> Cluster::Args(Component c) const {
       args.push_back("--shard_store=" + Address(Component::kShardStore));
       args.push_back("--leasing=" + Address(Component::kLeasing));
       args.push_back("--stream_tracker=" + Address(Component::kStreamTracker));
-      args.push_back("--metrics_listen=");
+      if (!options_.metrics) args.push_back("--metrics_listen=");
       break;
+  }
+  if (options_.metrics) {
+    args.push_back("--metrics_listen=127.0.0.1:0");
+    args.push_back(absl::StrCat("--metrics_port_file=", root_, "/", p.name, ".metrics_port"));
   }
   return args;
 }
@@ -259,6 +270,7 @@ absl::Status Cluster::StartProcess(Component c) {
   Process& p = processes_.at(c);
   const std::string port_file = absl::StrCat(root_, "/", p.name, ".port");
   std::remove(port_file.c_str());
+  std::remove(absl::StrCat(root_, "/", p.name, ".metrics_port").c_str());
   absl::StatusOr<Subprocess> child =
       Subprocess::Start(p.binary, Args(c), absl::StrCat(root_, "/", p.name, ".log"));
   if (!child.ok()) return child.status();

@@ -122,6 +122,8 @@ struct ClusterOptions {
   // The tracker's full look (it also carries the pollers' processing results to the mappings).
   int64_t full_sync_interval_ms = 1000;
   int poller_capacity = 64;
+  // Every server serves Prometheus text on a free port (MetricsPort); off: none does.
+  bool metrics = false;
 };
 
 class Cluster {
@@ -142,6 +144,9 @@ class Cluster {
   std::string leasing_address() const { return Address(Component::kLeasing); }
   std::string function_address() const { return function_server_->address(); }
   RecordingFunction& function() { return function_; }
+  // The metrics port of `c` (ClusterOptions::metrics). Errors: NOT_FOUND for a component not
+  // started; the port file's (metrics off: it never appears).
+  absl::StatusOr<int> MetricsPort(Component c) const;
   shard_store::ShardStoreClient& streams() { return *streams_; }
 
  private:

@@ -166,11 +166,13 @@ int Serve() {
     return 1;
   }
 
-  // Every service's families on one registry and one port: /metrics, /-/healthy, /-/ready (ready
+  // Every service's families (store, leasing, tracker, poller) on one registry and one port: /metrics, /-/healthy, /-/ready (ready
   // once the gRPC server serves).
   metrics::Registry registry;
   metrics::RegisterProcessMetrics(registry);
   (*store)->store().EnableMetrics(registry);
+  (*leasing)->EnableMetrics(registry);
+  (*tracker)->AddMetricsTo(registry);  // before (*tracker)->Start()
   (*poller)->AddMetricsTo(registry);
   std::atomic<bool> serving{false};
   std::unique_ptr<metrics::MetricsHttpServer> metrics_http;

@@ -1,0 +1,36 @@
+// What a server main does with --metrics_listen and --metrics_port_file: serve a registry on
+// the metrics endpoint (metrics_http_server.h) and tell a test or supervisor the bound port.
+//
+//   metrics::Registry registry;
+//   metrics::RegisterProcessMetrics(registry);
+//   ... register the service's families ...
+//   std::atomic<bool> serving{false};
+//   auto http = metrics::ServeRegistry(FLAGS_metrics_listen, FLAGS_metrics_port_file, registry,
+//                                      [&serving] { return serving.load(); });
+//   if (!http.ok()) { LOG(ERROR) << ...; return 1; }
+//   ... start the gRPC server ...; serving = true;
+#ifndef TRIBUTARY_COMMON_METRICS_METRICS_ENDPOINT_H_
+#define TRIBUTARY_COMMON_METRICS_METRICS_ENDPOINT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/metrics/metrics_http_server.h"
+#include "common/metrics/registry.h"
+
+namespace tributary::metrics {
+
+// Serves `registry` on `listen` ("host:port"; empty: nothing is served and the result is
+// nullptr) with `ready` as the /-/ready answer, then, when `port_file` is not empty, writes the
+// bound port there (common/server_main.h's WritePortFile: atomically). `registry` and `ready`
+// must outlive the returned server. Errors: MetricsHttpServer::Start's; the port file's write.
+absl::StatusOr<std::unique_ptr<MetricsHttpServer>> ServeRegistry(const std::string& listen,
+                                                                 const std::string& port_file,
+                                                                 const Registry& registry,
+                                                                 std::function<bool()> ready);
+
+}  // namespace tributary::metrics
+
+#endif  // TRIBUTARY_COMMON_METRICS_METRICS_ENDPOINT_H_
