@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/key_coding.h"
 #include "common/status_macros.h"
 #include "rocksdb/write_batch.h"
@@ -75,6 +76,10 @@ internal::TableMetadata ToMetadata(const TableDescription& d) {
   m.set_read_capacity_units(d.spec.read_capacity_units);
   m.set_write_capacity_units(d.spec.write_capacity_units);
   m.set_creation_ms(absl::ToUnixMillis(d.creation_time));
+  m.set_stream_enabled(d.spec.stream.enabled);
+  m.set_stream_view_type(static_cast<int>(d.spec.stream.view_type));
+  m.set_stream_label(d.stream_label);
+  m.set_stream_name(d.stream_name);
   return m;
 }
 
@@ -92,6 +97,10 @@ TableDescription FromMetadata(const internal::TableMetadata& m) {
   d.spec.read_capacity_units = m.read_capacity_units();
   d.spec.write_capacity_units = m.write_capacity_units();
   d.creation_time = absl::FromUnixMillis(m.creation_ms());
+  d.spec.stream.enabled = m.stream_enabled();
+  d.spec.stream.view_type = static_cast<StreamViewType>(m.stream_view_type());
+  d.stream_label = m.stream_label();
+  d.stream_name = m.stream_name();
   return d;
 }
 
@@ -115,6 +124,40 @@ absl::Status ValidateItem(const AttributeMap& item) {
 }
 
 }  // namespace
+
+const char* StreamViewTypeName(StreamViewType type) {
+  switch (type) {
+    case StreamViewType::kKeysOnly:
+      return "KEYS_ONLY";
+    case StreamViewType::kNewImage:
+      return "NEW_IMAGE";
+    case StreamViewType::kOldImage:
+      return "OLD_IMAGE";
+    case StreamViewType::kNewAndOldImages:
+      return "NEW_AND_OLD_IMAGES";
+  }
+  return "KEYS_ONLY";
+}
+
+std::optional<StreamViewType> ParseStreamViewType(absl::string_view name) {
+  for (StreamViewType t : {StreamViewType::kKeysOnly, StreamViewType::kNewImage,
+                           StreamViewType::kOldImage, StreamViewType::kNewAndOldImages}) {
+    if (name == StreamViewTypeName(t)) return t;
+  }
+  return std::nullopt;
+}
+
+std::string StreamLabel(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3S", t, absl::UTCTimeZone());
+}
+
+std::string StreamNameFor(uint64_t table_id, absl::string_view label) {
+  std::string digits;
+  for (char c : label) {
+    if (absl::ascii_isdigit(c)) digits.push_back(c);
+  }
+  return absl::StrCat("_tables.", table_id, ".", digits);
+}
 
 const std::vector<std::string>& TableStore::ColumnFamilies() {
   static const std::vector<std::string> families = {kTablesFamily, kItemsFamily};
@@ -190,6 +233,10 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
     }
     creating_.insert(spec.name);
     description.table_id = next_table_id_++;
+  }
+  if (spec.stream.enabled) {
+    description.stream_label = StreamLabel(description.creation_time);
+    description.stream_name = StreamNameFor(description.table_id, description.stream_label);
   }
   rocksdb::WriteBatch batch;
   std::string next_id;

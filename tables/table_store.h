@@ -44,6 +44,18 @@ inline constexpr size_t kMaxTableNameChars = 255;
 inline constexpr int kMaxListTablesLimit = 100;
 
 enum class BillingMode { kProvisioned, kPayPerRequest };
+enum class StreamViewType { kKeysOnly, kNewImage, kOldImage, kNewAndOldImages };
+
+// "KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES" (DynamoDB's names).
+const char* StreamViewTypeName(StreamViewType type);
+// The inverse of StreamViewTypeName; nullopt for any other string.
+std::optional<StreamViewType> ParseStreamViewType(absl::string_view name);
+
+// A table's change stream (DynamoDB's StreamSpecification).
+struct StreamSpecification {
+  bool enabled = false;
+  StreamViewType view_type = StreamViewType::kKeysOnly;  // meaningful when enabled
+};
 enum class TableStatus { kActive, kDeleting };
 
 struct TableSpec {
@@ -53,6 +65,7 @@ struct TableSpec {
   // PROVISIONED only (echoed back; nothing is throttled): both ≥ 1.
   int64_t read_capacity_units = 0;
   int64_t write_capacity_units = 0;
+  StreamSpecification stream;
 };
 
 struct TableDescription {
@@ -60,7 +73,19 @@ struct TableDescription {
   TableStatus status = TableStatus::kActive;
   absl::Time creation_time;
   uint64_t table_id = 0;
+  // The table's latest stream, set when spec.stream.enabled: its label (DynamoDB's
+  // LatestStreamLabel, an ISO 8601 timestamp of the stream's creation in UTC with milliseconds,
+  // "2024-05-01T12:00:00.000") and the name of the shard_store stream holding its change
+  // records (StreamNameFor).
+  std::string stream_label;
+  std::string stream_name;
 };
+
+// The ISO 8601 label of a stream created at `t` (UTC, milliseconds): "2024-05-01T12:00:00.000".
+std::string StreamLabel(absl::Time t);
+// The shard_store stream of a table's stream: "_tables.<table id>.<label digits>" (a name the
+// Kinesis API can also see; tables/NOTES.md).
+std::string StreamNameFor(uint64_t table_id, absl::string_view label);
 
 struct TableList {
   std::vector<std::string> names;     // in byte order
@@ -83,7 +108,8 @@ class TableStore {
                                                             TableStoreOptions options = {});
 
   // --- Tables ------------------------------------------------------------
-  // Creates a table, ACTIVE when the call returns (DynamoDB says CREATING for a while).
+  // Creates a table, ACTIVE when the call returns (DynamoDB says CREATING for a while). With
+  // spec.stream.enabled the table gets a stream labelled with its creation time.
   // Errors: INVALID_ARGUMENT (name, key schema: ValidateKeySchema; PROVISIONED without both
   // capacity units ≥ 1, PAY_PER_REQUEST with capacity units); ALREADY_EXISTS ("Table already
   // exists: NAME"); RocksDB errors (nothing created).

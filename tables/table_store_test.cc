@@ -79,6 +79,37 @@ TEST_F(TableStoreTest, CreatedTableIsDescribedAndListed) {
   EXPECT_THAT(store_->ListTables("", 100)->names, ElementsAre("orders"));
 }
 
+TEST_F(TableStoreTest, ATableWithAStreamIsDescribedWithItsLabelAcrossReopening) {
+  clock_.SetTime(absl::FromUnixMillis(1700000000123));
+  TableSpec spec = Spec("orders");
+  spec.stream = {true, StreamViewType::kNewAndOldImages};
+  ASSERT_TRUE(store_->CreateTable(spec).ok());
+  Open();
+  auto d = store_->DescribeTable("orders");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->spec.stream.enabled);
+  EXPECT_EQ(d->spec.stream.view_type, StreamViewType::kNewAndOldImages);
+  EXPECT_EQ(d->stream_label, "2023-11-14T22:13:20.123");
+  EXPECT_EQ(d->stream_name, "_tables.1.20231114221320123");
+}
+
+TEST_F(TableStoreTest, ATableWithoutAStreamHasNoLabel) {
+  Create("orders");
+  auto d = store_->DescribeTable("orders");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_FALSE(d->spec.stream.enabled);
+  EXPECT_EQ(d->stream_label, "");
+}
+
+TEST(StreamViewTypeTest, NamesRoundTripAndOthersAreRefused) {
+  for (const char* name : {"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"}) {
+    auto t = ParseStreamViewType(name);
+    ASSERT_TRUE(t.has_value()) << name;
+    EXPECT_STREQ(StreamViewTypeName(*t), name);
+  }
+  EXPECT_FALSE(ParseStreamViewType("ALL").has_value());
+}
+
 TEST_F(TableStoreTest, CreatingAnExistingTableIsAlreadyExists) {
   Create("orders");
   EXPECT_EQ(store_->CreateTable(Spec("orders")).status().code(),

@@ -64,6 +64,30 @@ class DynamoDbBoto3Test(unittest.TestCase):
             fn(**kwargs)
         self.assertEqual(error_code(caught.exception), code, caught.exception.response)
 
+    def test_stream_specification_is_described_with_arn_and_label(self):
+        created = self.ddb.create_table(
+            TableName="streamed", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )["TableDescription"]
+        self.assertEqual(created["StreamSpecification"],
+                         {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+        label = created["LatestStreamLabel"]
+        self.assertRegex(label, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$")
+        self.assertEqual(created["LatestStreamArn"],
+                         "arn:aws:dynamodb:us-east-1:000000000000:table/streamed/stream/" + label)
+        described = self.ddb.describe_table(TableName="streamed")["Table"]
+        self.assertEqual(described["LatestStreamArn"], created["LatestStreamArn"])
+        self.assertNotIn("LatestStreamArn",
+                         self.create("unstreamed")["TableDescription"])
+        self.assert_code("ValidationException", self.ddb.create_table,
+                         TableName="badstream",
+                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST",
+                         StreamSpecification={"StreamEnabled": True})
+
     def test_table_lifecycle(self):
         created = self.create("lifecycle", sort_key=("n", "N"))["TableDescription"]
         self.assertEqual(created["TableStatus"], "ACTIVE")
