@@ -242,7 +242,10 @@ class StreamsHandler {
 
   static std::string EdgeShard(const std::string& store_id, uint64_t table_id) {
     uint32_t index = 0;
-    absl::SimpleAtoi(absl::string_view(store_id).substr(8), &index);
+    // The store's ids are "shardId-" + 12 digits; anything else is passed on unchanged.
+    if (store_id.size() < 9 || !absl::SimpleAtoi(absl::string_view(store_id).substr(8), &index)) {
+      return store_id;
+    }
     return DynamoDbStreamsApi::EdgeShardId(index, table_id);
   }
 
@@ -365,7 +368,8 @@ std::optional<uint32_t> DynamoDbStreamsApi::StoreShardIndex(absl::string_view id
 
 std::string DynamoDbStreamsApi::EdgeSequenceNumber(absl::string_view store_seq) {
   uint64_t v = 0;
-  absl::SimpleAtoi(store_seq, &v);
+  // The store's sequence numbers are decimal uint64; anything else is passed on unchanged.
+  if (!absl::SimpleAtoi(store_seq, &v)) return std::string(store_seq);
   return absl::StrFormat("1%020u", v);
 }
 
