@@ -24,6 +24,9 @@ absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(
     server->dynamodb_ = std::make_unique<DynamoDbApi>(
         *tables, DynamoDbApiOptions{options.kinesis.region, options.kinesis.account_id});
     server->router_->AddApi(server->dynamodb_.get());
+    server->dynamodb_streams_ = std::make_unique<DynamoDbStreamsApi>(
+        *tables, store, DynamoDbApiOptions{options.kinesis.region, options.kinesis.account_id});
+    server->router_->AddApi(server->dynamodb_streams_.get());
   }
   HttpServerOptions http = options.http;
   http.listen_address = options.listen_address;

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "aws/dynamodb_handler.h"
+#include "aws/dynamodb_streams_handler.h"
 #include "aws/http_server.h"
 #include "aws/kinesis_handler.h"
 #include "aws/lambda_handler.h"
@@ -53,7 +54,8 @@ class AwsServer {
   // (lambda_handler.h) with options.kinesis's region and account; without it Lambda's routes
   // answer 501 saying there is no stream tracker to reach.
   // `tables`, when given, serves the DynamoDB API (dynamodb_handler.h) with options.kinesis's
-  // region and account; without it DynamoDB's target prefix is an unknown service.
+  // region and account, and the DynamoDB Streams API (dynamodb_streams_handler.h) over its
+  // change streams in `store`; without it both target prefixes are unknown services.
   static absl::StatusOr<std::unique_ptr<AwsServer>> Start(
       const AwsServerOptions& options, shard_store::ShardStore& store,
       shard_store::StreamsService* streams = nullptr,
@@ -70,6 +72,7 @@ class AwsServer {
   std::unique_ptr<KinesisApi> kinesis_;
   std::unique_ptr<LambdaApi> lambda_;
   std::unique_ptr<DynamoDbApi> dynamodb_;  // null: no table store
+  std::unique_ptr<DynamoDbStreamsApi> dynamodb_streams_;  // null: no table store
   std::unique_ptr<SigV4Verifier> verifier_;  // null: signatures are not verified
   std::unique_ptr<AwsRouter> router_;
   std::unique_ptr<HttpServer> http_;  // last: destroyed first, while the router still exists

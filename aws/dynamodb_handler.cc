@@ -287,6 +287,14 @@ class Handler {
                 Value::String(spec.billing_mode == tables::BillingMode::kPayPerRequest
                                   ? "PAY_PER_REQUEST"
                                   : "PROVISIONED"));
+    if (spec.stream.enabled) {
+      Value& stream = out.Add("StreamSpecification", Value::Map());
+      stream.Add("StreamEnabled", Value::Bool(true));
+      stream.Add("StreamViewType",
+                 Value::String(tables::StreamViewTypeName(spec.stream.view_type)));
+      out.Add("LatestStreamLabel", Value::String(d.stream_label));
+      out.Add("LatestStreamArn", Value::String(api_.StreamArn(spec.name, d.stream_label)));
+    }
     return out;
   }
 
@@ -355,6 +363,26 @@ class Handler {
     if (std::optional<InputReader> throughput = in_.Structure("ProvisionedThroughput")) {
       spec.read_capacity_units = throughput->Integer("ReadCapacityUnits").value_or(0);
       spec.write_capacity_units = throughput->Integer("WriteCapacityUnits").value_or(0);
+    }
+    if (std::optional<InputReader> stream = in_.Structure("StreamSpecification")) {
+      std::optional<bool> enabled = stream->Boolean("StreamEnabled");
+      std::optional<std::string> view = stream->String("StreamViewType");
+      stream->Required("StreamEnabled", enabled.has_value());
+      stream->Enum("StreamViewType", view,
+                   {"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"});
+      if (!InputOk()) return Value();
+      if (*enabled && !view) {
+        return Validation(
+            "One or more parameter values were invalid: StreamViewType is required when "
+            "StreamEnabled is true");
+      }
+      if (!*enabled && view) {
+        return Validation(
+            "One or more parameter values were invalid: StreamViewType may only be given "
+            "when StreamEnabled is true");
+      }
+      spec.stream.enabled = *enabled;
+      if (view) spec.stream.view_type = *tables::ParseStreamViewType(*view);
     }
     if (!InputOk()) return Value();
     absl::StatusOr<tables::TableDescription> d = tables_.CreateTable(spec);
@@ -516,6 +544,10 @@ const char* DynamoDbApi::ThrottlingError(absl::string_view) const {
 std::string DynamoDbApi::TableArn(absl::string_view name) const {
   return absl::StrCat("arn:aws:dynamodb:", options_.region, ":", options_.account_id, ":table/",
                       name);
+}
+
+std::string DynamoDbApi::StreamArn(absl::string_view table, absl::string_view label) const {
+  return absl::StrCat(TableArn(table), "/stream/", label);
 }
 
 AwsOutcome DynamoDbApi::Call(const AwsCall& call) { return Handler(tables_, *this, call).Run(); }

@@ -44,6 +44,8 @@ class DynamoDbApi : public AwsApi {
 
   // "arn:aws:dynamodb:<region>:<account>:table/<name>".
   std::string TableArn(absl::string_view name) const;
+  // TableArn(table) + "/stream/" + label.
+  std::string StreamArn(absl::string_view table, absl::string_view label) const;
 
  private:
   tables::TableStore& tables_;

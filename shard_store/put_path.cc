@@ -121,6 +121,11 @@ absl::Status ShardStore::PutRecords(const v1::PutRecordsRequest& request,
 }
 
 absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecord(const v1::PutRecordRequest& request) {
+  return PutRecordStaged(request, nullptr);
+}
+
+absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecordStaged(
+    const v1::PutRecordRequest& request, const BatchStage& stage) {
   if (!request.sequence_number_for_ordering().empty()) {
     RETURN_IF_ERROR(
         ParseSequenceNumber(request.sequence_number_for_ordering(), "sequence_number_for_ordering")
@@ -129,7 +134,8 @@ absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecord(const v1::PutRecordR
   RecordView view{request.partition_key(), request.data(), request.explicit_hash_key()};
   PutResult result;
   const absl::Time start = clock_.Now();
-  const absl::Status put = PutInternal(request.stream_name(), &view, 1, true, &result);
+  const absl::Status put =
+      PutInternal(request.stream_name(), &view, 1, true, &result, stage ? &stage : nullptr);
   RecordPut(request.stream_name(), put, &view, 1, &result, start);
   RETURN_IF_ERROR(put);
   if (result.error_code != nullptr) {
@@ -171,7 +177,8 @@ void ShardStore::RecordPut(absl::string_view stream_name, const absl::Status& st
 }
 
 absl::Status ShardStore::PutInternal(absl::string_view stream_name, const RecordView* records,
-                                     int n, bool single, PutResult* results) {
+                                     int n, bool single, PutResult* results,
+                                     const BatchStage* stage) {
   // 1. Validate everything before touching any state.
   absl::InlinedVector<absl::uint128, 64> hash_keys(n);
   int64_t total_bytes = 0;
@@ -356,6 +363,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       status = FromRocksDbStatus(batch.status(), "building the write batch");
       k = end;
     }
+    if (status.ok() && stage != nullptr) status = (*stage)(batch.batch());
     if (status.ok()) {
       status = FromRocksDbStatus(Write(WriteKind::kRecords, &batch),
                                  "writing records (none of this call's records were stored)");

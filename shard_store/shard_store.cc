@@ -94,6 +94,9 @@ absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreO
   if (options.shard_write_records_per_second < 0 || options.shard_write_bytes_per_second < 0) {
     return absl::InvalidArgumentError("shard write limits: must be >= 0 (0 = unlimited)");
   }
+  std::vector<std::string> families = {kMetaFamily, kRecordsFamily};
+  families.insert(families.end(), options.extra_column_families.begin(),
+                  options.extra_column_families.end());
   if (HasNonEmptyWal(options.data_dir)) {
     // A WAL written by a build without the insert hints may hold range
     // deletes that RocksDB 7.8 would replay through a hint (see
@@ -101,10 +104,10 @@ absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreO
     // what it replays into SST files, so the reopen below replays nothing old.
     ASSIGN_OR_RETURN(
         std::unique_ptr<RocksDb> plain,
-        RocksDb::Open(options.data_dir, {kMetaFamily, kRecordsFamily}, options.rocksdb));
+        RocksDb::Open(options.data_dir, families, options.rocksdb));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> db,
-                   RocksDb::Open(options.data_dir, {kMetaFamily, kRecordsFamily},
+                   RocksDb::Open(options.data_dir, families,
                                  StoreRocksDbOptions(options.rocksdb)));
   std::unique_ptr<ShardStore> store(new ShardStore(options, clock, std::move(db)));
   RETURN_IF_ERROR(store->Load());

@@ -107,6 +107,11 @@ enum class WriteKind {
 // through. It may block to hold a write in flight. Unset in production.
 using WriteInterceptor = std::function<rocksdb::Status(WriteKind kind)>;
 
+// Adds writes of another library to the batch of a put (PutRecordStaged), so that they and the
+// record are one atomic RocksDB write. Called once, with no lock of the store held, after the
+// record's sequence number is reserved. A non-OK return fails the put: nothing is written.
+using BatchStage = std::function<absl::Status(rocksdb::WriteBatch* batch)>;
+
 struct ShardStoreOptions {
   // Directory of the RocksDB database (created when missing).
   std::string data_dir;
@@ -128,6 +133,9 @@ struct ShardStoreOptions {
   // fails with RESOURCE_EXHAUSTED and writes nothing: a seam for the "a batch
   // that cannot be built is never written in part" tests.
   size_t max_write_batch_bytes = 0;
+  // Column families of other libraries kept in the store's database (db()), so that their
+  // writes can share a batch with a record (PutRecordStaged): tables/ keeps its items here.
+  std::vector<std::string> extra_column_families;
 };
 
 // Where a reader stands in one shard: the next sequence number it wants.
@@ -251,6 +259,16 @@ class ShardStore {
   // field adds nothing and is otherwise ignored. When set it must be a decimal sequence number
   // (1–20 digits, ≤ 2^64−1), else INVALID_ARGUMENT naming sequence_number_for_ordering.
   absl::StatusOr<v1::PutRecordResponse> PutRecord(const v1::PutRecordRequest& request);
+  // PutRecord whose one WriteBatch also holds what `stage` adds (the change record of a table's
+  // item and the item itself, tables/NOTES.md): both are written or neither. A failing stage
+  // or write fails the call with its status and leaves no trace in the log (the sequence number
+  // is never reused nor readable). Errors: as PutRecord, and those of `stage`.
+  absl::StatusOr<v1::PutRecordResponse> PutRecordStaged(const v1::PutRecordRequest& request,
+                                                        const BatchStage& stage);
+
+  // The store's database, holding options.extra_column_families (for other libraries' reads
+  // and stand-alone writes of those families). Valid for the store's lifetime.
+  RocksDb& db() { return *db_; }
 
   // --- Reads -------------------------------------------------------------
   // Returns an iterator: base64url of (stream id, shard, position, issue time)
@@ -430,7 +448,7 @@ class ShardStore {
   struct RecordView;
   struct PutResult;
   absl::Status PutInternal(absl::string_view stream_name, const RecordView* records, int count,
-                           bool single, PutResult* results);
+                           bool single, PutResult* results, const BatchStage* stage = nullptr);
   std::shared_ptr<Stream> FindStream(absl::string_view name);
   std::shared_ptr<Stream> FindStreamById(uint64_t id);
   // Increase/DecreaseStreamRetentionPeriod: `increase` says which direction is allowed.

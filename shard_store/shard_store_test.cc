@@ -1388,4 +1388,57 @@ TEST(ShardStoreWakeTest, APutToManyShardsWakesAWaiterOnOneOfThem) {
 }
 
 }  // namespace
+// PutRecordStaged (the seam tables/ writes an item and its change record through).
+class StagedPutTest : public ShardStoreTest {
+ protected:
+  void SetUp() override {
+    options_.extra_column_families = {"items"};
+    ShardStoreTest::SetUp();
+    CreateStream("s", 1);
+  }
+  absl::StatusOr<v1::PutRecordResponse> PutStaged(const std::string& data,
+                                                  absl::Status stage_result) {
+    v1::PutRecordRequest r;
+    r.set_stream_name("s");
+    r.set_partition_key("k");
+    r.set_data(data);
+    return store_->PutRecordStaged(r, [&](rocksdb::WriteBatch* batch) {
+      EXPECT_TRUE(batch->Put(store_->db().Handle("items"), data, "v").ok());
+      return stage_result;
+    });
+  }
+  bool HasItem(const std::string& key) {
+    std::string value;
+    return store_->db().db()->Get(rocksdb::ReadOptions(), store_->db().Handle("items"), key,
+                                  &value).ok();
+  }
+};
+
+TEST_F(StagedPutTest, TheStagedWriteAndTheRecordAreWrittenTogether) {
+  ASSERT_TRUE(PutStaged("a", absl::OkStatus()).ok());
+  Reopen();
+  EXPECT_TRUE(HasItem("a"));
+  EXPECT_THAT(ReadAll("shardId-000000000000"), ElementsAre("a"));
+}
+
+TEST_F(StagedPutTest, AFailingStageWritesNeitherAndTheNextPutContinues) {
+  EXPECT_EQ(PutStaged("a", absl::InvalidArgumentError("no")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(PutStaged("b", absl::OkStatus()).ok());
+  EXPECT_FALSE(HasItem("a"));
+  EXPECT_THAT(ReadAll("shardId-000000000000"), ElementsAre("b"));
+}
+
+TEST_F(StagedPutTest, AFailedWriteWritesNeither) {
+  Reopen();  // keep the fixture's store; now fail every record write
+  options_.write_interceptor = [](WriteKind kind) {
+    return kind == WriteKind::kRecords ? rocksdb::Status::IOError("injected")
+                                       : rocksdb::Status::OK();
+  };
+  Reopen();
+  EXPECT_FALSE(PutStaged("a", absl::OkStatus()).ok());
+  EXPECT_FALSE(HasItem("a"));
+  EXPECT_THAT(ReadAll("shardId-000000000000"), ElementsAre());
+}
+
 }  // namespace tributary::shard_store

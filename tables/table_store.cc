@@ -14,7 +14,9 @@
 
 #include "absl/strings/ascii.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/key_coding.h"
 #include "common/status_macros.h"
 #include "rocksdb/write_batch.h"
@@ -75,6 +77,10 @@ internal::TableMetadata ToMetadata(const TableDescription& d) {
   m.set_read_capacity_units(d.spec.read_capacity_units);
   m.set_write_capacity_units(d.spec.write_capacity_units);
   m.set_creation_ms(absl::ToUnixMillis(d.creation_time));
+  m.set_stream_enabled(d.spec.stream.enabled);
+  m.set_stream_view_type(static_cast<int>(d.spec.stream.view_type));
+  m.set_stream_label(d.stream_label);
+  m.set_stream_name(d.stream_name);
   return m;
 }
 
@@ -92,6 +98,10 @@ TableDescription FromMetadata(const internal::TableMetadata& m) {
   d.spec.read_capacity_units = m.read_capacity_units();
   d.spec.write_capacity_units = m.write_capacity_units();
   d.creation_time = absl::FromUnixMillis(m.creation_ms());
+  d.spec.stream.enabled = m.stream_enabled();
+  d.spec.stream.view_type = static_cast<StreamViewType>(m.stream_view_type());
+  d.stream_label = m.stream_label();
+  d.stream_name = m.stream_name();
   return d;
 }
 
@@ -114,7 +124,42 @@ absl::Status ValidateItem(const AttributeMap& item) {
   return absl::OkStatus();
 }
 
+// The item's key attributes (the partition key and the sort key, if any), sorted by name.
+AttributeMap KeyAttributes(const KeySchema& schema, const AttributeMap& item) {
+  AttributeMap keys;
+  for (const KeyAttribute* k : {&schema.partition_key,
+                                schema.sort_key ? &*schema.sort_key : nullptr}) {
+    if (k == nullptr) continue;
+    if (const AttributeValue* v = FindAttribute(item, k->name)) keys.emplace_back(k->name, *v);
+  }
+  std::sort(keys.begin(), keys.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return keys;
+}
+
+// The change record's partition key in the stream (shard_store hashes it to pick the shard):
+// "k" + hex of the item's partition key value (S/B bytes, N canonical), at most 127 bytes of it
+// so the key stays within 256 characters. Every write of an item maps to one key, hence one
+// shard, and its records stay in write order.
+std::string RecordPartitionKey(const KeySchema& schema, const AttributeMap& item) {
+  const AttributeValue* v = FindAttribute(item, schema.partition_key.name);
+  const std::string bytes = v == nullptr ? std::string() : v->scalar();
+  return absl::StrCat("k", absl::BytesToHexString(absl::string_view(bytes).substr(0, 127)));
+}
+
 }  // namespace
+
+std::string StreamLabel(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3S", t, absl::UTCTimeZone());
+}
+
+std::string StreamNameFor(uint64_t table_id, absl::string_view label) {
+  std::string digits;
+  for (char c : label) {
+    if (absl::ascii_isdigit(c)) digits.push_back(c);
+  }
+  return absl::StrCat("_tables.", table_id, ".", digits);
+}
 
 const std::vector<std::string>& TableStore::ColumnFamilies() {
   static const std::vector<std::string> families = {kTablesFamily, kItemsFamily};
@@ -191,6 +236,18 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
     creating_.insert(spec.name);
     description.table_id = next_table_id_++;
   }
+  if (spec.stream.enabled) {
+    description.stream_label = StreamLabel(description.creation_time);
+    description.stream_name = StreamNameFor(description.table_id, description.stream_label);
+  }
+  if (spec.stream.enabled) {
+    absl::Status created = CreateStreamOf(description);
+    if (!created.ok()) {
+      absl::MutexLock lock(&mu_);
+      creating_.erase(spec.name);
+      return created;
+    }
+  }
   rocksdb::WriteBatch batch;
   std::string next_id;
   AppendBigEndian64(&next_id, description.table_id + 1);
@@ -199,6 +256,13 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
   rocksdb::Status s = batch.Put(tables_, kNextIdKey, next_id);
   if (s.ok()) s = batch.Put(tables_, TableKey(spec.name), value);
   if (s.ok()) s = db_.db()->Write(WriteOptions(), &batch);
+  if (!s.ok() && spec.stream.enabled) {
+    // The stream was made for this table only; a failure to delete it leaves an empty stream
+    // no table names (its name holds the table id, never reused).
+    v1::DeleteStreamRequest drop;
+    drop.set_stream_name(description.stream_name);
+    options_.streams->DeleteStream(drop).IgnoreError();
+  }
   absl::MutexLock lock(&mu_);
   creating_.erase(spec.name);
   // A failed write leaves next_table_id_ advanced: ids are never reused, gaps are harmless.
@@ -207,6 +271,17 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
   table->description = description;
   by_name_[spec.name] = table;
   return description;
+}
+
+absl::Status TableStore::CreateStreamOf(const TableDescription& description) {
+  if (options_.streams == nullptr) {
+    return absl::FailedPreconditionError(
+        "StreamSpecification: this server keeps no change streams (no shard store)");
+  }
+  v1::CreateStreamRequest request;
+  request.set_stream_name(description.stream_name);
+  request.set_shard_count(options_.table_stream_shards);
+  return options_.streams->CreateStream(request);
 }
 
 absl::StatusOr<std::shared_ptr<TableStore::Table>> TableStore::FindTable(absl::string_view name) {
@@ -330,11 +405,37 @@ absl::StatusOr<std::optional<AttributeMap>> TableStore::WriteItem(
     if (condition.has_value() && !ConditionHolds(*condition, old ? &*old : nullptr)) {
       return absl::FailedPreconditionError("The conditional request failed");
     }
-    rocksdb::WriteBatch batch;
-    s = new_item.has_value() ? batch.Put(items_, key, EncodeItem(*new_item))
-                             : batch.Delete(items_, key);
-    if (s.ok()) s = db_.db()->Write(WriteOptions(), &batch);
-    RETURN_IF_ERROR(FromRocksDbStatus(s, "writing the item (nothing was written)"));
+    if ((!old && !new_item) || (old && new_item && ItemsEqual(*old, *new_item))) {
+      return old;  // changes nothing: no write, no change record (as DynamoDB)
+    }
+    auto stage = [&](rocksdb::WriteBatch* batch) {
+      return FromRocksDbStatus(new_item.has_value()
+                                   ? batch->Put(items_, key, EncodeItem(*new_item))
+                                   : batch->Delete(items_, key),
+                               "adding the item to the write batch");
+    };
+    const TableDescription& d = table->description;
+    if (!d.spec.stream.enabled) {
+      rocksdb::WriteBatch batch;
+      RETURN_IF_ERROR(stage(&batch));
+      s = db_.db()->Write(WriteOptions(), &batch);
+      RETURN_IF_ERROR(FromRocksDbStatus(s, "writing the item (nothing was written)"));
+      return old;
+    }
+    std::optional<ChangeRecord> change = MakeChangeRecord(
+        d.spec.stream.view_type, KeyAttributes(schema, key_source), old, new_item, clock_.Now());
+    if (!change.has_value()) return old;
+    v1::PutRecordRequest record;
+    record.set_stream_name(d.stream_name);
+    record.set_partition_key(RecordPartitionKey(schema, key_source));
+    record.set_data(EncodeChangeRecord(*change));
+    absl::StatusOr<v1::PutRecordResponse> put = options_.streams->PutRecordStaged(record, stage);
+    if (!put.ok()) {
+      return absl::Status(put.status().code(),
+                          absl::StrCat("writing the item and its change record (neither was "
+                                       "written): ",
+                                       put.status().message()));
+    }
     return old;
   }();
   EndWrite(table, key);

@@ -34,6 +34,8 @@
 #include "common/clock.h"
 #include "common/rocksdb_util.h"
 #include "tables/attribute_value.h"
+#include "shard_store/shard_store.h"
+#include "tables/change_record.h"
 #include "tables/condition.h"
 #include "tables/key_schema.h"
 
@@ -44,6 +46,11 @@ inline constexpr size_t kMaxTableNameChars = 255;
 inline constexpr int kMaxListTablesLimit = 100;
 
 enum class BillingMode { kProvisioned, kPayPerRequest };
+// A table's change stream (DynamoDB's StreamSpecification).
+struct StreamSpecification {
+  bool enabled = false;
+  StreamViewType view_type = StreamViewType::kKeysOnly;  // meaningful when enabled
+};
 enum class TableStatus { kActive, kDeleting };
 
 struct TableSpec {
@@ -53,6 +60,7 @@ struct TableSpec {
   // PROVISIONED only (echoed back; nothing is throttled): both ≥ 1.
   int64_t read_capacity_units = 0;
   int64_t write_capacity_units = 0;
+  StreamSpecification stream;
 };
 
 struct TableDescription {
@@ -60,7 +68,19 @@ struct TableDescription {
   TableStatus status = TableStatus::kActive;
   absl::Time creation_time;
   uint64_t table_id = 0;
+  // The table's latest stream, set when spec.stream.enabled: its label (DynamoDB's
+  // LatestStreamLabel, an ISO 8601 timestamp of the stream's creation in UTC with milliseconds,
+  // "2024-05-01T12:00:00.000") and the name of the shard_store stream holding its change
+  // records (StreamNameFor).
+  std::string stream_label;
+  std::string stream_name;
 };
+
+// The ISO 8601 label of a stream created at `t` (UTC, milliseconds): "2024-05-01T12:00:00.000".
+std::string StreamLabel(absl::Time t);
+// The shard_store stream of a table's stream: "_tables.<table id>.<label digits>" (a name the
+// Kinesis API can also see; tables/NOTES.md).
+std::string StreamNameFor(uint64_t table_id, absl::string_view label);
 
 struct TableList {
   std::vector<std::string> names;     // in byte order
@@ -70,6 +90,12 @@ struct TableList {
 struct TableStoreOptions {
   // fsync the WAL before acknowledging a write (create, delete, item writes).
   bool sync_writes = false;
+  // Where tables' change streams live; must hold ColumnFamilies() in its database and be the
+  // store whose db() is given to Create, so that an item and its change record are one write.
+  // nullptr: no streams (CreateTable with a stream is FAILED_PRECONDITION).
+  shard_store::ShardStore* streams = nullptr;
+  // Shards of a new table stream (by partition-key hash), 1-10000.
+  int table_stream_shards = 4;
 };
 
 class TableStore {
@@ -83,9 +109,12 @@ class TableStore {
                                                             TableStoreOptions options = {});
 
   // --- Tables ------------------------------------------------------------
-  // Creates a table, ACTIVE when the call returns (DynamoDB says CREATING for a while).
+  // Creates a table, ACTIVE when the call returns (DynamoDB says CREATING for a while). With
+  // spec.stream.enabled the table gets a stream labelled with its creation time: a shard_store
+  // stream of options.table_stream_shards shards (StreamNameFor), created before the table.
   // Errors: INVALID_ARGUMENT (name, key schema: ValidateKeySchema; PROVISIONED without both
-  // capacity units ≥ 1, PAY_PER_REQUEST with capacity units); ALREADY_EXISTS ("Table already
+  // capacity units ≥ 1, PAY_PER_REQUEST with capacity units); FAILED_PRECONDITION (a stream
+  // asked of a store without options.streams); ALREADY_EXISTS ("Table already
   // exists: NAME"); RocksDB errors (nothing created).
   absl::StatusOr<TableDescription> CreateTable(const TableSpec& spec);
   // Errors: INVALID_ARGUMENT (name); NOT_FOUND ("Requested resource not found: Table: NAME not
@@ -103,11 +132,18 @@ class TableStore {
   // Each returns the item as it was before the call (nullopt: there was none), whatever the
   // caller's ReturnValues (the adapter decides what to return).
   //
+  // Change streams: on a table with a stream, a write that changes the item appends its change
+  // record (change_record.h) to the stream's shard chosen by the partition key's hash, in the
+  // same RocksDB write as the item (ShardStore::PutRecordStaged): both are written or neither.
+  // A write that changes nothing (an equal put, in any attribute or set element order; deleting
+  // a missing item) writes nothing at all, on any table. A failed condition writes neither.
+  //
   // Replaces the item with `item`'s key by `item` when `condition` (if given) holds for the
   // current item. Errors: INVALID_ARGUMENT (an attribute name empty, a value breaking
   // ValidateAttributeValue, the key: CheckItemKey, "Item size has exceeded the maximum allowed
   // size" over 400 KB); NOT_FOUND (table); FAILED_PRECONDITION ("The conditional request
-  // failed": nothing written); RocksDB errors (nothing written).
+  // failed": nothing written); RocksDB errors and, on a table with a stream, the errors of
+  // ShardStore::PutRecord (nothing written).
   absl::StatusOr<std::optional<AttributeMap>> PutItem(absl::string_view table, AttributeMap item,
                                                       const std::optional<Condition>& condition);
   // The item with `key` (exactly the key attributes), or nullopt. Errors: INVALID_ARGUMENT
@@ -125,6 +161,8 @@ class TableStore {
  private:
   TableStore(RocksDb& db, Clock& clock, TableStoreOptions options);
   absl::Status Load();
+  // Creates the shard_store stream of a table's stream (description.stream_name).
+  absl::Status CreateStreamOf(const TableDescription& description);
   // A write of one item: claims the key, reads, checks, then writes `new_item` (nullopt:
   // delete) and releases the key.
   absl::StatusOr<std::optional<AttributeMap>> WriteItem(absl::string_view table,

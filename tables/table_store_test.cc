@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/rocksdb_util.h"
 #include "common/testing/test_util.h"
+#include "shard_store/shard_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -25,15 +26,65 @@ class TableStoreTest : public ::testing::Test {
     dir_ = tributary::testing::NewTempDir("table_store");
     Open();
   }
+  // The tables live in a shard store's database, as in `tributary serve`.
   void Open() {
     store_.reset();
-    db_.reset();
-    auto db = RocksDb::Open(dir_, TableStore::ColumnFamilies());
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    auto store = TableStore::Create(*db_, clock_);
+    streams_.reset();
+    shard_store::ShardStoreOptions options;
+    options.data_dir = dir_;
+    options.extra_column_families = TableStore::ColumnFamilies();
+    options.write_interceptor = [this](shard_store::WriteKind kind) {
+      return kind == shard_store::WriteKind::kRecords && fail_record_writes_
+                 ? rocksdb::Status::IOError("injected record write failure")
+                 : rocksdb::Status::OK();
+    };
+    auto streams = shard_store::ShardStore::Create(options, clock_);
+    ASSERT_TRUE(streams.ok()) << streams.status();
+    streams_ = *std::move(streams);
+    TableStoreOptions table_options;
+    table_options.streams = streams_.get();
+    table_options.table_stream_shards = 2;
+    auto store = TableStore::Create(streams_->db(), clock_, table_options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
+  }
+  void CreateStreamed(StreamViewType view) {
+    TableSpec spec = Spec("orders");
+    spec.stream = {true, view};
+    ASSERT_TRUE(store_->CreateTable(spec).ok());
+  }
+  // Every change record of the table's stream, all shards, decoded.
+  std::vector<ChangeRecord> Changes() {
+    std::vector<ChangeRecord> out;
+    const std::string stream = store_->DescribeTable("orders")->stream_name;
+    v1::ListShardsRequest list;
+    list.set_stream_name(stream);
+    auto shards = streams_->ListShards(list);
+    EXPECT_TRUE(shards.ok()) << shards.status();
+    if (!shards.ok()) return out;
+    for (const v1::Shard& shard : shards->shards()) {
+      v1::GetShardIteratorRequest it;
+      it.set_stream_name(stream);
+      it.set_shard_id(shard.shard_id());
+      it.set_shard_iterator_type(v1::TRIM_HORIZON);
+      auto iterator = streams_->GetShardIterator(it);
+      EXPECT_TRUE(iterator.ok()) << iterator.status();
+      v1::GetRecordsRequest get;
+      get.set_shard_iterator(iterator->shard_iterator());
+      v1::GetRecordsResponse records;
+      EXPECT_TRUE(streams_->GetRecords(get, &records).ok());
+      for (const v1::Record& r : records.records()) {
+        auto change = DecodeChangeRecord(r.data());
+        EXPECT_TRUE(change.ok()) << change.status();
+        if (change.ok()) out.push_back(*std::move(change));
+      }
+    }
+    return out;
+  }
+  std::vector<ChangeEvent> Events() {
+    std::vector<ChangeEvent> out;
+    for (const ChangeRecord& r : Changes()) out.push_back(r.event);
+    return out;
   }
   TableSpec Spec(const std::string& name, bool sort_key = false) {
     TableSpec spec;
@@ -64,7 +115,8 @@ class TableStoreTest : public ::testing::Test {
 
   FakeClock clock_;
   std::string dir_;
-  std::unique_ptr<RocksDb> db_;
+  bool fail_record_writes_ = false;
+  std::unique_ptr<shard_store::ShardStore> streams_;
   std::unique_ptr<TableStore> store_;
 };
 
@@ -77,6 +129,104 @@ TEST_F(TableStoreTest, CreatedTableIsDescribedAndListed) {
   EXPECT_EQ(d->spec.key_schema.sort_key->name, "n");
   EXPECT_EQ(d->creation_time, absl::FromUnixSeconds(1700000000));
   EXPECT_THAT(store_->ListTables("", 100)->names, ElementsAre("orders"));
+}
+
+TEST_F(TableStoreTest, ATableWithAStreamIsDescribedWithItsLabelAcrossReopening) {
+  clock_.SetTime(absl::FromUnixMillis(1700000000123));
+  TableSpec spec = Spec("orders");
+  spec.stream = {true, StreamViewType::kNewAndOldImages};
+  ASSERT_TRUE(store_->CreateTable(spec).ok());
+  Open();
+  auto d = store_->DescribeTable("orders");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->spec.stream.enabled);
+  EXPECT_EQ(d->spec.stream.view_type, StreamViewType::kNewAndOldImages);
+  EXPECT_EQ(d->stream_label, "2023-11-14T22:13:20.123");
+  EXPECT_EQ(d->stream_name, "_tables.1.20231114221320123");
+}
+
+TEST_F(TableStoreTest, PutModifyAndDeleteEmitInsertModifyRemoveInOrder) {
+  CreateStreamed(StreamViewType::kNewAndOldImages);
+  ASSERT_TRUE(Put(Item("a", "1")).ok());
+  ASSERT_TRUE(Put(Item("a", "2")).ok());
+  ASSERT_TRUE(store_->DeleteItem("orders", Key("a"), std::nullopt).ok());
+  std::vector<ChangeRecord> changes = Changes();
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].event, ChangeEvent::kInsert);
+  EXPECT_EQ(changes[0].new_image, Item("a", "1"));
+  EXPECT_EQ(changes[1].event, ChangeEvent::kModify);
+  EXPECT_EQ(changes[1].old_image, Item("a", "1"));
+  EXPECT_EQ(changes[1].new_image, Item("a", "2"));
+  EXPECT_EQ(changes[2].event, ChangeEvent::kRemove);
+  EXPECT_EQ(changes[2].old_image, Item("a", "2"));
+  EXPECT_EQ(changes[2].keys, Key("a"));
+}
+
+TEST_F(TableStoreTest, ImagesFollowTheViewType) {
+  CreateStreamed(StreamViewType::kKeysOnly);
+  ASSERT_TRUE(Put(Item("a", "1")).ok());
+  std::vector<ChangeRecord> changes = Changes();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].view_type, StreamViewType::kKeysOnly);
+  EXPECT_FALSE(changes[0].new_image.has_value());
+}
+
+TEST_F(TableStoreTest, AnIdenticalPutInAnyAttributeOrderWritesNoRecord) {
+  CreateStreamed(StreamViewType::kNewImage);
+  ASSERT_TRUE(Put(Item("a", "1")).ok());
+  AttributeMap reordered = {{"v", AttributeValue::S("1")}, {"id", AttributeValue::S("a")}};
+  ASSERT_TRUE(Put(reordered).ok());
+  EXPECT_THAT(Events(), ElementsAre(ChangeEvent::kInsert));
+}
+
+TEST_F(TableStoreTest, DeletingAMissingItemWritesNoRecord) {
+  CreateStreamed(StreamViewType::kNewImage);
+  ASSERT_TRUE(store_->DeleteItem("orders", Key("none"), std::nullopt).ok());
+  EXPECT_THAT(Events(), ElementsAre());
+}
+
+TEST_F(TableStoreTest, AFailedConditionWritesNeitherItemNorRecord) {
+  CreateStreamed(StreamViewType::kNewImage);
+  ASSERT_TRUE(Put(Item("a", "1")).ok());
+  EXPECT_EQ(Put(Item("a", "2"), NotExists()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Get("a"), Item("a", "1"));
+  EXPECT_THAT(Events(), ElementsAre(ChangeEvent::kInsert));
+}
+
+// Atomicity: the one RocksDB write of item + record fails (injected at the store's write seam):
+// neither is there, live or after reopening; the next write lands both.
+TEST_F(TableStoreTest, AFailedWriteLeavesNeitherTheItemNorItsRecord) {
+  CreateStreamed(StreamViewType::kNewImage);
+  fail_record_writes_ = true;
+  EXPECT_FALSE(Put(Item("a", "1")).ok());
+  fail_record_writes_ = false;
+  EXPECT_EQ(Get("a"), std::nullopt);
+  EXPECT_THAT(Events(), ElementsAre());
+  Open();
+  EXPECT_EQ(Get("a"), std::nullopt);
+  EXPECT_THAT(Events(), ElementsAre());
+  ASSERT_TRUE(Put(Item("a", "2")).ok());
+  Open();
+  EXPECT_EQ(Get("a"), Item("a", "2"));
+  EXPECT_THAT(Events(), ElementsAre(ChangeEvent::kInsert));
+}
+
+TEST_F(TableStoreTest, ATableWithoutAStreamHasNoLabel) {
+  Create("orders");
+  auto d = store_->DescribeTable("orders");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_FALSE(d->spec.stream.enabled);
+  EXPECT_EQ(d->stream_label, "");
+}
+
+TEST(StreamViewTypeTest, NamesRoundTripAndOthersAreRefused) {
+  for (const char* name : {"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"}) {
+    auto t = ParseStreamViewType(name);
+    ASSERT_TRUE(t.has_value()) << name;
+    EXPECT_STREQ(StreamViewTypeName(*t), name);
+  }
+  EXPECT_FALSE(ParseStreamViewType("ALL").has_value());
 }
 
 TEST_F(TableStoreTest, CreatingAnExistingTableIsAlreadyExists) {

@@ -41,6 +41,8 @@ class DynamoDbBoto3Test(unittest.TestCase):
         config = botocore.config.Config(retries={"total_max_attempts": 1},
                                         connect_timeout=30, read_timeout=60)
         cls.ddb = session.client("dynamodb", endpoint_url=cls.server.endpoint, config=config)
+        cls.streams = session.client("dynamodbstreams", endpoint_url=cls.server.endpoint,
+                                     config=config)
         cls.unchecked = session.client(
             "dynamodb", endpoint_url=cls.server.endpoint,
             config=config.merge(botocore.config.Config(parameter_validation=False)))
@@ -63,6 +65,93 @@ class DynamoDbBoto3Test(unittest.TestCase):
         with self.assertRaises(botocore.exceptions.ClientError) as caught:
             fn(**kwargs)
         self.assertEqual(error_code(caught.exception), code, caught.exception.response)
+
+    def test_stream_specification_is_described_with_arn_and_label(self):
+        created = self.ddb.create_table(
+            TableName="streamed", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )["TableDescription"]
+        self.assertEqual(created["StreamSpecification"],
+                         {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+        label = created["LatestStreamLabel"]
+        self.assertRegex(label, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$")
+        self.assertEqual(created["LatestStreamArn"],
+                         "arn:aws:dynamodb:us-east-1:000000000000:table/streamed/stream/" + label)
+        described = self.ddb.describe_table(TableName="streamed")["Table"]
+        self.assertEqual(described["LatestStreamArn"], created["LatestStreamArn"])
+        self.assertNotIn("LatestStreamArn",
+                         self.create("unstreamed")["TableDescription"])
+        self.assert_code("ValidationException", self.ddb.create_table,
+                         TableName="badstream",
+                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST",
+                         StreamSpecification={"StreamEnabled": True})
+
+    def read_stream(self, table, view):
+        arn = self.ddb.create_table(
+            TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": view},
+        )["TableDescription"]["LatestStreamArn"]
+        self.ddb.put_item(TableName=table, Item={"id": {"S": "a"}, "v": {"N": "1"}})
+        self.ddb.put_item(TableName=table, Item={"v": {"N": "1"}, "id": {"S": "a"}})  # no change
+        self.ddb.put_item(TableName=table, Item={"id": {"S": "a"}, "v": {"N": "2"}})
+        self.ddb.delete_item(TableName=table, Key={"id": {"S": "a"}})
+        self.ddb.delete_item(TableName=table, Key={"id": {"S": "missing"}})  # no change
+        listed = self.streams.list_streams(TableName=table)["Streams"]
+        self.assertEqual([s["StreamArn"] for s in listed], [arn])
+        shards = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        self.assertEqual(len(shards), 4)
+        records = []
+        for shard in shards:
+            self.assertTrue(28 <= len(shard["ShardId"]) <= 65, shard["ShardId"])
+            it = self.streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"],
+                ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            records += self.streams.get_records(ShardIterator=it)["Records"]
+        return arn, shards, records
+
+    def test_stream_records_carry_the_images_of_their_view_type(self):
+        _, _, records = self.read_stream("streamboth", "NEW_AND_OLD_IMAGES")
+        self.assertEqual([r["eventName"] for r in records], ["INSERT", "MODIFY", "REMOVE"])
+        for r in records:
+            self.assertEqual((r["eventVersion"], r["eventSource"], r["awsRegion"]),
+                             ("1.1", "aws:dynamodb", "us-east-1"))
+            self.assertEqual(r["dynamodb"]["Keys"], {"id": {"S": "a"}})
+            self.assertTrue(21 <= len(r["dynamodb"]["SequenceNumber"]) <= 40)
+        self.assertNotIn("OldImage", records[0]["dynamodb"])
+        self.assertEqual(records[1]["dynamodb"]["OldImage"]["v"], {"N": "1"})
+        self.assertEqual(records[1]["dynamodb"]["NewImage"]["v"], {"N": "2"})
+        self.assertNotIn("NewImage", records[2]["dynamodb"])
+        _, _, keys_only = self.read_stream("streamkeys", "KEYS_ONLY")
+        self.assertEqual([sorted(r["dynamodb"]) for r in keys_only][0],
+                         ["ApproximateCreationDateTime", "Keys", "SequenceNumber", "SizeBytes",
+                          "StreamViewType"])
+        _, _, new_only = self.read_stream("streamnew", "NEW_IMAGE")
+        self.assertEqual(["OldImage" in r["dynamodb"] for r in new_only], [False] * 3)
+
+    def test_stream_iterators_at_and_after_a_sequence_number_and_latest(self):
+        arn, shards, records = self.read_stream("streamiter", "KEYS_ONLY")
+        first = records[0]["dynamodb"]["SequenceNumber"]
+        shard = next(s["ShardId"] for s in shards
+                     if s["SequenceNumberRange"]["StartingSequenceNumber"] <= first and
+                     self.streams.get_records(ShardIterator=self.streams.get_shard_iterator(
+                         StreamArn=arn, ShardId=s["ShardId"],
+                         ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"])
+
+        def read(kind, **kw):
+            it = self.streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                                 ShardIteratorType=kind, **kw)["ShardIterator"]
+            return [r["eventName"] for r in self.streams.get_records(ShardIterator=it)["Records"]]
+        self.assertEqual(read("AT_SEQUENCE_NUMBER", SequenceNumber=first),
+                         ["INSERT", "MODIFY", "REMOVE"])
+        self.assertEqual(read("AFTER_SEQUENCE_NUMBER", SequenceNumber=first),
+                         ["MODIFY", "REMOVE"])
+        self.assertEqual(read("LATEST"), [])
 
     def test_table_lifecycle(self):
         created = self.create("lifecycle", sort_key=("n", "N"))["TableDescription"]

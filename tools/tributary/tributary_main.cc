@@ -1,6 +1,6 @@
 // tributary: the all-in-one binary. `tributary serve` runs the shard store, leasing, the stream
 // tracker (mappings and functions) and a poller in one process over one data directory
-// (DIR/shard_store, DIR/leasing, DIR/stream_tracker, DIR/tables), every service on one gRPC port with
+// (DIR/shard_store with the tables, DIR/leasing, DIR/stream_tracker), every service on one gRPC port with
 // reflection and health. The tracker and the poller reach the store and leasing through that same
 // port, exactly as they would across hosts, and the store nudges the tracker whenever a stream's
 // shards change, so leases follow a split at once instead of at the next sync interval.
@@ -96,6 +96,7 @@ int Serve() {
   shard_store::ShardStoreNodeOptions store_options;
   store_options.store.data_dir = FLAGS_data_dir + "/shard_store";
   store_options.store.sync_writes = FLAGS_sync_writes;
+  store_options.store.extra_column_families = tables::TableStore::ColumnFamilies();
   store_options.trim_period = absl::Milliseconds(FLAGS_retention_trim_period_ms);
   auto store = shard_store::ShardStoreNode::Create(store_options, clock);
   if (!store.ok()) {
@@ -103,16 +104,12 @@ int Serve() {
     return 1;
   }
 
-  // DynamoDB tables (the AWS front door's DynamoDB API). Their own database for now;
-  // tables/NOTES.md says why they move into the shard store's for change streams.
-  auto tables_db = RocksDb::Open(FLAGS_data_dir + "/tables", tables::TableStore::ColumnFamilies());
-  if (!tables_db.ok()) {
-    LOG(ERROR) << "opening the tables: " << tables_db.status();
-    return 1;
-  }
+  // DynamoDB tables (the AWS front door's DynamoDB API) live in the shard store's database, so
+  // that an item and its change record are one write (tables/NOTES.md).
   tables::TableStoreOptions table_options;
   table_options.sync_writes = FLAGS_sync_writes;
-  auto table_store = tables::TableStore::Create(**tables_db, clock, table_options);
+  table_options.streams = &(*store)->store();
+  auto table_store = tables::TableStore::Create((*store)->store().db(), clock, table_options);
   if (!table_store.ok()) {
     LOG(ERROR) << "opening the tables: " << table_store.status();
     return 1;

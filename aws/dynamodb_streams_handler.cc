@@ -1,0 +1,390 @@
+// The DynamoDB Streams adapter: input → (tables for the stream's table, shard_store for shards
+// and records) → output, with the edge's id translation (header). Change records are decoded
+// from the store's record data (tables/change_record.h) and rendered here.
+#include "aws/dynamodb_streams_handler.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "aws/input_reader.h"
+#include "tables/change_record.h"
+
+namespace tributary::aws {
+namespace {
+
+using tables::AttributeMap;
+using tables::AttributeValue;
+using Type = tables::AttributeValue::Type;
+
+constexpr char kErrorPrefix[] = "com.amazonaws.dynamodb.v20120810#";
+
+AwsError FromStoreStatus(const absl::Status& status) {
+  static const StatusMapping kMapping = [] {
+    StatusMapping m;
+    m.invalid_argument = kValidation;
+    m.not_found = kResourceNotFound;
+    m.failed_precondition = kExpiredIterator;
+    m.resource_exhausted = kLimitExceeded;
+    return m;
+  }();
+  AwsError error = FromStatus(status, kMapping);
+  error.type = absl::StrCat(kErrorPrefix, error.type);
+  return error;
+}
+
+Value ToValue(const AttributeValue& a);
+
+Value ToValue(const AttributeMap& map) {
+  Value out = Value::Map();
+  out.Reserve(map.size());
+  for (const auto& [name, value] : map) out.Add(name, ToValue(value));
+  return out;
+}
+
+// As dynamodb_handler.cc renders items (a copy: that file's is file-local).
+Value ToValue(const AttributeValue& a) {
+  Value out = Value::Map();
+  switch (a.type()) {
+    case Type::kS:
+      out.Add("S", Value::String(a.scalar()));
+      break;
+    case Type::kN:
+      out.Add("N", Value::String(a.scalar()));
+      break;
+    case Type::kB:
+      out.Add("B", Value::Bytes(a.scalar()));
+      break;
+    case Type::kBool:
+      out.Add("BOOL", Value::Bool(a.bool_value()));
+      break;
+    case Type::kNull:
+      out.Add("NULL", Value::Bool(true));
+      break;
+    case Type::kM:
+      out.Add("M", ToValue(a.map()));
+      break;
+    case Type::kL: {
+      Value& list = out.Add("L", Value::List());
+      for (const AttributeValue& e : a.list()) list.Append(ToValue(e));
+      break;
+    }
+    case Type::kSS:
+    case Type::kNS:
+    case Type::kBS: {
+      Value& set = out.Add(tables::TypeName(a.type()), Value::List());
+      for (const std::string& e : a.set()) {
+        set.Append(a.type() == Type::kBS ? Value::Bytes(e) : Value::String(e));
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+class StreamsHandler {
+ public:
+  StreamsHandler(DynamoDbStreamsApi& api, const AwsCall& call)
+      : api_(api), call_(call), errors_(call.protocol), in_(call.input, &errors_) {}
+
+  AwsOutcome Run() {
+    const absl::string_view op = call_.operation;
+    absl::StatusOr<Value> out = op == "ListStreams"        ? ListStreams()
+                                : op == "DescribeStream"   ? DescribeStream()
+                                : op == "GetShardIterator" ? GetShardIterator()
+                                : op == "GetRecords"       ? GetRecords()
+                                                           : Unknown();
+    if (reply_error_.has_value()) return *reply_error_;
+    if (!out.ok()) return FromStoreStatus(out.status());
+    return *std::move(out);
+  }
+
+ private:
+  absl::StatusOr<Value> Unknown() {
+    reply_error_ = MakeError(kUnknownOperation,
+                             absl::StrCat("DynamoDB Streams operation '", call_.operation,
+                                          "' is not supported by Tributary yet"));
+    return Value();
+  }
+
+  bool InputOk() {
+    if (std::optional<AwsError> e = errors_.Error()) {
+      reply_error_ = AwsError{absl::StrCat(kErrorPrefix, e->type), e->message, e->http_status};
+      return false;
+    }
+    return true;
+  }
+
+  // The table of a stream ARN whose label is the table's latest stream.
+  absl::StatusOr<tables::TableDescription> TableOf(const std::string& arn) {
+    const std::string prefix = api_.arns_.TableArn("");
+    const size_t at = arn.find("/stream/");
+    if (!absl::StartsWith(arn, prefix) || at == std::string::npos || at < prefix.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("StreamArn: not a stream ARN: ", arn));
+    }
+    const std::string name = arn.substr(prefix.size(), at - prefix.size());
+    const std::string label = arn.substr(at + 8);
+    absl::StatusOr<tables::TableDescription> d = api_.tables_.DescribeTable(name);
+    if (!d.ok() || !d->spec.stream.enabled || d->stream_label != label) {
+      return absl::NotFoundError(absl::StrCat("Requested resource not found: Stream: ", arn,
+                                              " not found"));
+    }
+    return d;
+  }
+
+  std::string ArnOf(const tables::TableDescription& d) {
+    return api_.arns_.StreamArn(d.spec.name, d.stream_label);
+  }
+
+  absl::StatusOr<Value> ListStreams() {
+    std::optional<std::string> table = in_.String("TableName");
+    std::optional<int64_t> limit = in_.Integer("Limit");
+    in_.Range("Limit", limit, 1, 100);
+    if (!InputOk()) return Value();
+    std::vector<tables::TableDescription> found;
+    if (table) {
+      absl::StatusOr<tables::TableDescription> d = api_.tables_.DescribeTable(*table);
+      if (!d.ok()) return d.status();
+      found.push_back(*d);
+    } else {
+      std::string start;
+      do {
+        absl::StatusOr<tables::TableList> list = api_.tables_.ListTables(start, 100);
+        if (!list.ok()) return list.status();
+        for (const std::string& n : list->names) {
+          absl::StatusOr<tables::TableDescription> d = api_.tables_.DescribeTable(n);
+          if (d.ok()) found.push_back(*d);
+        }
+        start = list->last_evaluated_name;
+      } while (!start.empty());
+    }
+    Value out = Value::Map();
+    Value& streams = out.Add("Streams", Value::List());
+    for (const tables::TableDescription& d : found) {
+      if (!d.spec.stream.enabled) continue;
+      Value& s = streams.Append(Value::Map());
+      s.Add("StreamArn", Value::String(ArnOf(d)));
+      s.Add("TableName", Value::String(d.spec.name));
+      s.Add("StreamLabel", Value::String(d.stream_label));
+    }
+    return out;
+  }
+
+  absl::StatusOr<Value> DescribeStream() {
+    std::optional<std::string> arn = in_.String("StreamArn");
+    in_.Required("StreamArn", arn.has_value());
+    std::optional<int64_t> limit = in_.Integer("Limit");
+    in_.Range("Limit", limit, 1, 100);
+    std::optional<std::string> start = in_.String("ExclusiveStartShardId");
+    if (!InputOk()) return Value();
+    absl::StatusOr<tables::TableDescription> d = TableOf(*arn);
+    if (!d.ok()) return d.status();
+    v1::ListShardsRequest request;
+    request.set_stream_name(d->stream_name);
+    request.set_max_results(static_cast<int>(limit.value_or(100)));
+    if (start) {
+      std::optional<uint32_t> index = DynamoDbStreamsApi::StoreShardIndex(*start);
+      if (!index) return absl::InvalidArgumentError("ExclusiveStartShardId: not a shard id");
+      request.set_exclusive_start_shard_id(shard_store::ShardIdFromIndex(*index));
+    }
+    absl::StatusOr<v1::ListShardsResponse> shards = api_.store_.ListShards(request);
+    if (!shards.ok()) return shards.status();
+    Value out = Value::Map();
+    Value& desc = out.Add("StreamDescription", Value::Map());
+    desc.Add("StreamArn", Value::String(*arn));
+    desc.Add("StreamLabel", Value::String(d->stream_label));
+    desc.Add("StreamStatus", Value::String("ENABLED"));
+    desc.Add("StreamViewType",
+             Value::String(tables::StreamViewTypeName(d->spec.stream.view_type)));
+    desc.Add("CreationRequestDateTime", Value::Timestamp(d->creation_time));
+    desc.Add("TableName", Value::String(d->spec.name));
+    Value schema = Value::List();
+    auto add_key = [&](const tables::KeyAttribute& k, const char* type) {
+      Value& e = schema.Append(Value::Map());
+      e.Add("AttributeName", Value::String(k.name));
+      e.Add("KeyType", Value::String(type));
+    };
+    add_key(d->spec.key_schema.partition_key, "HASH");
+    if (d->spec.key_schema.sort_key) add_key(*d->spec.key_schema.sort_key, "RANGE");
+    desc.Add("KeySchema", std::move(schema));
+    Value list = Value::List();
+    std::string last;
+    for (const v1::Shard& shard : shards->shards()) {
+      Value& s = list.Append(Value::Map());
+      last = EdgeShard(shard.shard_id(), d->table_id);
+      s.Add("ShardId", Value::String(last));
+      Value& range = s.Add("SequenceNumberRange", Value::Map());
+      range.Add("StartingSequenceNumber",
+                Value::String(DynamoDbStreamsApi::EdgeSequenceNumber(
+                    shard.sequence_number_range().starting_sequence_number())));
+      if (!shard.sequence_number_range().ending_sequence_number().empty()) {
+        range.Add("EndingSequenceNumber",
+                  Value::String(DynamoDbStreamsApi::EdgeSequenceNumber(
+                      shard.sequence_number_range().ending_sequence_number())));
+      }
+      if (!shard.parent_shard_id().empty()) {
+        s.Add("ParentShardId", Value::String(EdgeShard(shard.parent_shard_id(), d->table_id)));
+      }
+    }
+    desc.Add("Shards", std::move(list));
+    if (!shards->next_token().empty() && !last.empty()) {
+      desc.Add("LastEvaluatedShardId", Value::String(last));
+    }
+    return out;
+  }
+
+  static std::string EdgeShard(const std::string& store_id, uint64_t table_id) {
+    uint32_t index = 0;
+    // The store's ids are "shardId-" + 12 digits; anything else is passed on unchanged.
+    if (store_id.size() < 9 || !absl::SimpleAtoi(absl::string_view(store_id).substr(8), &index)) {
+      return store_id;
+    }
+    return DynamoDbStreamsApi::EdgeShardId(index, table_id);
+  }
+
+  absl::StatusOr<Value> GetShardIterator() {
+    std::optional<std::string> arn = in_.String("StreamArn");
+    std::optional<std::string> shard_id = in_.String("ShardId");
+    std::optional<std::string> type = in_.String("ShardIteratorType");
+    std::optional<std::string> seq = in_.String("SequenceNumber");
+    in_.Required("StreamArn", arn.has_value());
+    in_.Required("ShardId", shard_id.has_value());
+    in_.Required("ShardIteratorType", type.has_value());
+    in_.Enum("ShardIteratorType", type,
+             {"TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"});
+    if (!InputOk()) return Value();
+    absl::StatusOr<tables::TableDescription> d = TableOf(*arn);
+    if (!d.ok()) return d.status();
+    std::optional<uint32_t> index = DynamoDbStreamsApi::StoreShardIndex(*shard_id);
+    if (!index) return absl::InvalidArgumentError("ShardId: not a shard id of this stream");
+    v1::GetShardIteratorRequest request;
+    request.set_stream_name(d->stream_name);
+    request.set_shard_id(shard_store::ShardIdFromIndex(*index));
+    v1::ShardIteratorType t = *type == "TRIM_HORIZON"         ? v1::TRIM_HORIZON
+                              : *type == "LATEST"             ? v1::LATEST
+                              : *type == "AT_SEQUENCE_NUMBER" ? v1::AT_SEQUENCE_NUMBER
+                                                              : v1::AFTER_SEQUENCE_NUMBER;
+    request.set_shard_iterator_type(t);
+    if (t == v1::AT_SEQUENCE_NUMBER || t == v1::AFTER_SEQUENCE_NUMBER) {
+      std::optional<std::string> store_seq =
+          seq ? DynamoDbStreamsApi::StoreSequenceNumber(*seq) : std::nullopt;
+      if (!store_seq) {
+        return absl::InvalidArgumentError(
+            "SequenceNumber: required for AT_/AFTER_SEQUENCE_NUMBER, 21 digits of this stream");
+      }
+      request.set_starting_sequence_number(*store_seq);
+    }
+    absl::StatusOr<v1::GetShardIteratorResponse> it = api_.store_.GetShardIterator(request);
+    if (!it.ok()) return it.status();
+    Value out = Value::Map();
+    // The table id and shard index ride along for eventID and the shard's edge id.
+    out.Add("ShardIterator",
+            Value::String(absl::StrCat(d->table_id, ":", *index, ":", it->shard_iterator())));
+    return out;
+  }
+
+  absl::StatusOr<Value> GetRecords() {
+    std::optional<std::string> iterator = in_.String("ShardIterator");
+    std::optional<int64_t> limit = in_.Integer("Limit");
+    in_.Required("ShardIterator", iterator.has_value());
+    in_.Range("Limit", limit, 1, 1000);
+    if (!InputOk()) return Value();
+    std::vector<std::string> parts = absl::StrSplit(*iterator, absl::MaxSplits(':', 2));
+    uint64_t table_id = 0;
+    uint32_t index = 0;
+    if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &table_id) ||
+        !absl::SimpleAtoi(parts[1], &index)) {
+      return absl::InvalidArgumentError("ShardIterator: malformed");
+    }
+    v1::GetRecordsRequest request;
+    request.set_shard_iterator(parts[2]);
+    request.set_limit(static_cast<int>(limit.value_or(1000)));
+    v1::GetRecordsResponse response;
+    absl::Status s = api_.store_.GetRecords(request, &response);
+    if (!s.ok()) return s;
+    Value out = Value::Map();
+    Value& records = out.Add("Records", Value::List());
+    for (const v1::Record& r : response.records()) {
+      absl::StatusOr<tables::ChangeRecord> change = tables::DecodeChangeRecord(r.data());
+      if (!change.ok()) return change.status();
+      const std::string seq = DynamoDbStreamsApi::EdgeSequenceNumber(r.sequence_number());
+      Value& e = records.Append(Value::Map());
+      e.Add("eventID", Value::String(absl::StrFormat("%08x%08x%s", table_id, index, seq)));
+      e.Add("eventName", Value::String(tables::ChangeEventName(change->event)));
+      e.Add("eventVersion", Value::String("1.1"));
+      e.Add("eventSource", Value::String("aws:dynamodb"));
+      e.Add("awsRegion", Value::String(api_.options_.region));
+      Value& db = e.Add("dynamodb", Value::Map());
+      db.Add("ApproximateCreationDateTime", Value::Timestamp(change->approximate_creation_time));
+      db.Add("Keys", ToValue(change->keys));
+      if (change->new_image) db.Add("NewImage", ToValue(*change->new_image));
+      if (change->old_image) db.Add("OldImage", ToValue(*change->old_image));
+      db.Add("SequenceNumber", Value::String(seq));
+      db.Add("SizeBytes", Value::Integer(change->size_bytes));
+      db.Add("StreamViewType", Value::String(tables::StreamViewTypeName(change->view_type)));
+    }
+    if (!response.next_shard_iterator().empty()) {
+      out.Add("NextShardIterator", Value::String(absl::StrCat(
+                                       table_id, ":", index, ":", response.next_shard_iterator())));
+    }
+    return out;
+  }
+
+  DynamoDbStreamsApi& api_;
+  const AwsCall& call_;
+  InputErrors errors_;
+  InputReader in_;
+  std::optional<AwsError> reply_error_;
+};
+
+DynamoDbStreamsApi::DynamoDbStreamsApi(tables::TableStore& tables, shard_store::ShardStore& store,
+                                       DynamoDbApiOptions options)
+    : tables_(tables), store_(store), options_(options), arns_(tables, options) {}
+
+const char* DynamoDbStreamsApi::ThrottlingError(absl::string_view) const {
+  return "com.amazonaws.dynamodb.v20120810#LimitExceededException";
+}
+
+std::string DynamoDbStreamsApi::EdgeShardId(uint32_t index, uint64_t table_id) {
+  return absl::StrFormat("shardId-%020u-%08x", index, static_cast<uint32_t>(table_id));
+}
+
+std::optional<uint32_t> DynamoDbStreamsApi::StoreShardIndex(absl::string_view id) {
+  uint64_t index = 0;
+  if (id.size() != 37 || !absl::StartsWith(id, "shardId-") || id[28] != '-') return std::nullopt;
+  for (char c : id.substr(8, 20)) {
+    if (!absl::ascii_isdigit(c)) return std::nullopt;
+  }
+  if (!absl::SimpleAtoi(id.substr(8, 20), &index) || index > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(index);
+}
+
+std::string DynamoDbStreamsApi::EdgeSequenceNumber(absl::string_view store_seq) {
+  uint64_t v = 0;
+  // The store's sequence numbers are decimal uint64; anything else is passed on unchanged.
+  if (!absl::SimpleAtoi(store_seq, &v)) return std::string(store_seq);
+  return absl::StrFormat("1%020u", v);
+}
+
+std::optional<std::string> DynamoDbStreamsApi::StoreSequenceNumber(absl::string_view edge) {
+  if (edge.size() != 21 || edge[0] != '1') return std::nullopt;
+  for (char c : edge) {
+    if (!absl::ascii_isdigit(c)) return std::nullopt;
+  }
+  uint64_t v = 0;
+  if (!absl::SimpleAtoi(edge.substr(1), &v)) return std::nullopt;  // refuses > 2^64-1
+  return absl::StrCat(v);
+}
+
+AwsOutcome DynamoDbStreamsApi::Call(const AwsCall& call) {
+  return StreamsHandler(*this, call).Run();
+}
+
+}  // namespace tributary::aws
