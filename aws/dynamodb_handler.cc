@@ -149,20 +149,20 @@ absl::StatusOr<AttributeValue> ParseAttributeValue(const Value& v, int depth) {
            : type == "NS" ? AttributeValue::NS(*std::move(set))
                           : AttributeValue::BS(*std::move(set));
   }
-  return Validation(absl::StrCat("Supplied AttributeValue has an unsupported or malformed type ",
-                                 type));
+  return Validation(
+      absl::StrCat("Supplied AttributeValue has an unsupported or malformed type ", type));
 }
 
-Value ToValue(const AttributeValue& a);
+}  // namespace
 
-Value ToValue(const AttributeMap& map) {
+Value ToDynamoDbJson(const tables::AttributeMap& map) {
   Value out = Value::Map();
   out.Reserve(map.size());
-  for (const auto& [name, value] : map) out.Add(name, ToValue(value));
+  for (const auto& [name, value] : map) out.Add(name, ToDynamoDbJson(value));
   return out;
 }
 
-Value ToValue(const AttributeValue& a) {
+Value ToDynamoDbJson(const tables::AttributeValue& a) {
   Value out = Value::Map();
   switch (a.type()) {
     case Type::kS:
@@ -181,11 +181,11 @@ Value ToValue(const AttributeValue& a) {
       out.Add("NULL", Value::Bool(true));
       break;
     case Type::kM:
-      out.Add("M", ToValue(a.map()));
+      out.Add("M", ToDynamoDbJson(a.map()));
       break;
     case Type::kL: {
       Value& list = out.Add("L", Value::List());
-      for (const AttributeValue& e : a.list()) list.Append(ToValue(e));
+      for (const AttributeValue& e : a.list()) list.Append(ToDynamoDbJson(e));
       break;
     }
     case Type::kSS:
@@ -201,6 +201,8 @@ Value ToValue(const AttributeValue& a) {
   return out;
 }
 
+namespace {
+
 std::optional<Type> KeyType(absl::string_view s) {
   if (s == "S") return Type::kS;
   if (s == "N") return Type::kN;
@@ -211,7 +213,11 @@ std::optional<Type> KeyType(absl::string_view s) {
 class Handler {
  public:
   Handler(tables::TableStore& tables, const DynamoDbApi& api, const AwsCall& call)
-      : tables_(tables), api_(api), call_(call), errors_(call.protocol), in_(call.input, &errors_) {}
+      : tables_(tables),
+        api_(api),
+        call_(call),
+        errors_(call.protocol),
+        in_(call.input, &errors_) {}
 
   AwsOutcome Run() {
     const absl::string_view op = call_.operation;
@@ -230,9 +236,9 @@ class Handler {
 
  private:
   absl::StatusOr<Value> Unknown() {
-    reply_error_ = MakeError(kUnknownOperation,
-                             absl::StrCat("DynamoDB operation '", call_.operation,
-                                          "' is not supported by Tributary yet"));
+    reply_error_ =
+        MakeError(kUnknownOperation, absl::StrCat("DynamoDB operation '", call_.operation,
+                                                  "' is not supported by Tributary yet"));
     return Value();
   }
 
@@ -271,8 +277,8 @@ class Handler {
     out.Add("AttributeDefinitions", std::move(definitions));
     out.Add("KeySchema", std::move(schema));
     out.Add("TableName", Value::String(spec.name));
-    out.Add("TableStatus", Value::String(d.status == tables::TableStatus::kActive ? "ACTIVE"
-                                                                                   : "DELETING"));
+    out.Add("TableStatus",
+            Value::String(d.status == tables::TableStatus::kActive ? "ACTIVE" : "DELETING"));
     out.Add("CreationDateTime", Value::Timestamp(d.creation_time));
     Value& throughput = out.Add("ProvisionedThroughput", Value::Map());
     throughput.Add("NumberOfDecreasesToday", Value::Integer(0));
@@ -283,10 +289,10 @@ class Handler {
     out.Add("TableArn", Value::String(api_.TableArn(spec.name)));
     out.Add("TableId", Value::String(absl::StrCat(d.table_id)));
     Value& billing = out.Add("BillingModeSummary", Value::Map());
-    billing.Add("BillingMode",
-                Value::String(spec.billing_mode == tables::BillingMode::kPayPerRequest
-                                  ? "PAY_PER_REQUEST"
-                                  : "PROVISIONED"));
+    billing.Add(
+        "BillingMode",
+        Value::String(spec.billing_mode == tables::BillingMode::kPayPerRequest ? "PAY_PER_REQUEST"
+                                                                               : "PROVISIONED"));
     if (spec.stream.enabled) {
       Value& stream = out.Add("StreamSpecification", Value::Map());
       stream.Add("StreamEnabled", Value::Bool(true));
@@ -443,8 +449,7 @@ class Handler {
     if (names) name_map.insert(names->begin(), names->end());
     if (!expression) {
       if (!name_map.empty()) {
-        return Validation(
-            "ExpressionAttributeNames can only be specified when using expressions");
+        return Validation("ExpressionAttributeNames can only be specified when using expressions");
       }
       return std::optional<tables::Condition>();
     }
@@ -459,8 +464,8 @@ class Handler {
     if (!InputOk()) return false;
     if (!rv || *rv == "NONE") return false;
     if (*rv == "ALL_OLD") return true;
-    return Validation(absl::StrCat("ReturnValues can only be ALL_OLD or NONE here (got ", *rv,
-                                   ")"));
+    return Validation(
+        absl::StrCat("ReturnValues can only be ALL_OLD or NONE here (got ", *rv, ")"));
   }
 
   absl::StatusOr<AttributeMap> ReadMap(const char* member) {
@@ -474,7 +479,7 @@ class Handler {
 
   static Value WithOld(bool return_old, const std::optional<AttributeMap>& old) {
     Value out = Value::Map();
-    if (return_old && old.has_value()) out.Add("Attributes", ToValue(*old));
+    if (return_old && old.has_value()) out.Add("Attributes", ToDynamoDbJson(*old));
     return out;
   }
 
@@ -505,7 +510,7 @@ class Handler {
     absl::StatusOr<std::optional<AttributeMap>> item = tables_.GetItem(*name, *key);
     if (!item.ok()) return item.status();
     Value out = Value::Map();
-    if (item->has_value()) out.Add("Item", ToValue(**item));
+    if (item->has_value()) out.Add("Item", ToDynamoDbJson(**item));
     return out;
   }
 
@@ -518,8 +523,7 @@ class Handler {
     if (!condition.ok() || reply_error_) return condition.status();
     absl::StatusOr<bool> return_old = ReturnOld();
     if (!return_old.ok() || reply_error_) return return_old.status();
-    absl::StatusOr<std::optional<AttributeMap>> old =
-        tables_.DeleteItem(*name, *key, *condition);
+    absl::StatusOr<std::optional<AttributeMap>> old = tables_.DeleteItem(*name, *key, *condition);
     if (!old.ok()) return old.status();
     return WithOld(*return_old, *old);
   }

@@ -21,6 +21,7 @@
 
 #include "absl/strings/string_view.h"
 #include "aws/router.h"
+#include "aws/value.h"
 #include "tables/table_store.h"
 
 namespace tributary::aws {
@@ -29,6 +30,11 @@ struct DynamoDbApiOptions {
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
 };
+
+// An AttributeValue as DynamoDB's JSON writes it ({"S": ...}, {"N": "..."}, {"B": bytes},
+// {"M": {...}}, ...), and an item (or key) as a map of them; shared by the Streams API.
+Value ToDynamoDbJson(const tables::AttributeValue& value);
+Value ToDynamoDbJson(const tables::AttributeMap& item);
 
 class DynamoDbApi : public AwsApi {
  public:

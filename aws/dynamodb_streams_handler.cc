@@ -38,55 +38,6 @@ AwsError FromStoreStatus(const absl::Status& status) {
   return error;
 }
 
-Value ToValue(const AttributeValue& a);
-
-Value ToValue(const AttributeMap& map) {
-  Value out = Value::Map();
-  out.Reserve(map.size());
-  for (const auto& [name, value] : map) out.Add(name, ToValue(value));
-  return out;
-}
-
-// As dynamodb_handler.cc renders items (a copy: that file's is file-local).
-Value ToValue(const AttributeValue& a) {
-  Value out = Value::Map();
-  switch (a.type()) {
-    case Type::kS:
-      out.Add("S", Value::String(a.scalar()));
-      break;
-    case Type::kN:
-      out.Add("N", Value::String(a.scalar()));
-      break;
-    case Type::kB:
-      out.Add("B", Value::Bytes(a.scalar()));
-      break;
-    case Type::kBool:
-      out.Add("BOOL", Value::Bool(a.bool_value()));
-      break;
-    case Type::kNull:
-      out.Add("NULL", Value::Bool(true));
-      break;
-    case Type::kM:
-      out.Add("M", ToValue(a.map()));
-      break;
-    case Type::kL: {
-      Value& list = out.Add("L", Value::List());
-      for (const AttributeValue& e : a.list()) list.Append(ToValue(e));
-      break;
-    }
-    case Type::kSS:
-    case Type::kNS:
-    case Type::kBS: {
-      Value& set = out.Add(tables::TypeName(a.type()), Value::List());
-      for (const std::string& e : a.set()) {
-        set.Append(a.type() == Type::kBS ? Value::Bytes(e) : Value::String(e));
-      }
-      break;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 class StreamsHandler {
@@ -108,9 +59,9 @@ class StreamsHandler {
 
  private:
   absl::StatusOr<Value> Unknown() {
-    reply_error_ = MakeError(kUnknownOperation,
-                             absl::StrCat("DynamoDB Streams operation '", call_.operation,
-                                          "' is not supported by Tributary yet"));
+    reply_error_ =
+        MakeError(kUnknownOperation, absl::StrCat("DynamoDB Streams operation '", call_.operation,
+                                                  "' is not supported by Tributary yet"));
     return Value();
   }
 
@@ -133,8 +84,8 @@ class StreamsHandler {
     const std::string label = arn.substr(at + 8);
     absl::StatusOr<tables::TableDescription> d = api_.tables_.DescribeTable(name);
     if (!d.ok() || !d->spec.stream.enabled || d->stream_label != label) {
-      return absl::NotFoundError(absl::StrCat("Requested resource not found: Stream: ", arn,
-                                              " not found"));
+      return absl::NotFoundError(
+          absl::StrCat("Requested resource not found: Stream: ", arn, " not found"));
     }
     return d;
   }
@@ -201,8 +152,7 @@ class StreamsHandler {
     desc.Add("StreamArn", Value::String(*arn));
     desc.Add("StreamLabel", Value::String(d->stream_label));
     desc.Add("StreamStatus", Value::String("ENABLED"));
-    desc.Add("StreamViewType",
-             Value::String(tables::StreamViewTypeName(d->spec.stream.view_type)));
+    desc.Add("StreamViewType", Value::String(tables::StreamViewTypeName(d->spec.stream.view_type)));
     desc.Add("CreationRequestDateTime", Value::Timestamp(d->creation_time));
     desc.Add("TableName", Value::String(d->spec.name));
     Value schema = Value::List();
@@ -323,16 +273,16 @@ class StreamsHandler {
       e.Add("awsRegion", Value::String(api_.options_.region));
       Value& db = e.Add("dynamodb", Value::Map());
       db.Add("ApproximateCreationDateTime", Value::Timestamp(change->approximate_creation_time));
-      db.Add("Keys", ToValue(change->keys));
-      if (change->new_image) db.Add("NewImage", ToValue(*change->new_image));
-      if (change->old_image) db.Add("OldImage", ToValue(*change->old_image));
+      db.Add("Keys", ToDynamoDbJson(change->keys));
+      if (change->new_image) db.Add("NewImage", ToDynamoDbJson(*change->new_image));
+      if (change->old_image) db.Add("OldImage", ToDynamoDbJson(*change->old_image));
       db.Add("SequenceNumber", Value::String(seq));
       db.Add("SizeBytes", Value::Integer(change->size_bytes));
       db.Add("StreamViewType", Value::String(tables::StreamViewTypeName(change->view_type)));
     }
     if (!response.next_shard_iterator().empty()) {
-      out.Add("NextShardIterator", Value::String(absl::StrCat(
-                                       table_id, ":", index, ":", response.next_shard_iterator())));
+      out.Add("NextShardIterator", Value::String(absl::StrCat(table_id, ":", index, ":",
+                                                              response.next_shard_iterator())));
     }
     return out;
   }
