@@ -30,5 +30,7 @@ def tributary_proto_library(name, src, deps = [], dep_srcs = [], visibility = No
         srcs = [stem + ".pb.cc", stem + ".grpc.pb.cc"],
         hdrs = [stem + ".pb.h", stem + ".grpc.pb.h"],
         deps = deps + ["//third_party:grpc++", "//third_party:protobuf"],
+        # tools/test.sh's thread-safety build skips generated code.
+        tags = ["generated_code"],
         visibility = visibility,
     )

@@ -40,9 +40,10 @@ targets=("$@")
 if ((${#targets[@]} == 0)); then targets=(//...); fi
 
 # Locks the compiler checks (STYLE.md section 6): every C++ target the requested ones depend on,
-# compiled with clang and -Wthread-safety -Werror (--config=tsa), objects only (nothing linked or
-# run). Clang gets an output base of its own, one per checkout, so that neither build evicts the
-# other's toolchain, analysis cache or objects; the disk cache is shared.
+# checked by clang with -Wthread-safety -Werror (--config=tsa): semantic analysis only, through
+# tools/tsa/clang_syntax_only.sh (no code generated, nothing linked or run). Clang gets an output
+# base of its own, one per checkout, so that neither build evicts the other's toolchain, analysis
+# cache or objects; the disk cache is shared.
 tsa_failed=0
 if [[ "${TRIBUTARY_TSA:-1}" != "0" ]]; then
   tsa_output_base="${HOME}/.cache/tributary/tsa-output/$(printf '%s' "$root" | md5sum | cut -c1-32)"
@@ -55,10 +56,10 @@ if [[ "${TRIBUTARY_TSA:-1}" != "0" ]]; then
     d=${d%/}
     if [[ ! -L "$d" && -n "$(find "$d" -name BUILD -print -quit)" ]]; then top_level+=("//$d/..."); fi
   done
-  echo "thread-safety build (clang, --config=tsa, compile only):"
+  echo "thread-safety build (clang, --config=tsa, semantic analysis only):"
   tsa_rc=0
   if [[ "${targets[*]}" == "//..." ]]; then
-    printf '%s\n' "${top_level[@]}" >"$tsa_labels"
+    universe=$(printf ' + %s' "${top_level[@]}") && universe=${universe# + }
   else
     # A cc_test's compilation_outputs are its own sources' objects only: the C++ libraries the
     # targets depend on are named too (--noimplicit_deps: the query must not configure a
@@ -68,12 +69,16 @@ if [[ "${TRIBUTARY_TSA:-1}" != "0" ]]; then
       if [[ "$t" == "//..." ]]; then t=$(printf ' + %s' "${top_level[@]}") && t=${t# + }; fi
       if [[ "$t" == -* ]]; then universe+=" - ${t#-}"; else universe+="${universe:+ + }$t"; fi
     done
-    bazel --output_base="$tsa_output_base" query --noimplicit_deps --keep_going \
-      "kind('cc_(library|binary|test) rule', deps($universe)) except //third_party/..." \
-      >"$tsa_labels" 2>"$tsa_log" || { cat "$tsa_log"; tsa_rc=1; }
+    universe="deps($universe)"
   fi
+  # Generated code (protoc's output, tagged generated_code) holds no lock annotations: its
+  # objects are not compiled here, only the headers our sources include are generated.
+  bazel --output_base="$tsa_output_base" query --noimplicit_deps --keep_going \
+    "kind('cc_(library|binary|test) rule', $universe) except attr(tags, '\bgenerated_code\b', $universe) except //third_party/..." \
+    >"$tsa_labels" 2>"$tsa_log" || { cat "$tsa_log"; tsa_rc=1; }
   if ((tsa_rc == 0)); then
-    bazel --output_base="$tsa_output_base" build --config=tsa --disk_cache="$disk_cache" \
+    bazel --output_base="$tsa_output_base" build --config=tsa \
+      --repo_env=CC="$root/tools/tsa/clang_syntax_only.sh" --disk_cache="$disk_cache" \
       --keep_going --output_groups=compilation_outputs "${ci_args[@]}" \
       --target_pattern_file="$tsa_labels" 2>&1 | tee -a "$tsa_log"
     tsa_rc=${PIPESTATUS[0]}
