@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <utility>
@@ -286,6 +288,39 @@ absl::StatusOr<int> NatsCluster::AwaitStreamLeader(absl::string_view stream, int
 }
 
 void NatsCluster::Kill(int server) { servers_[server].process.Kill(SIGKILL); }
+
+absl::Status NatsCluster::Pause(int server) {
+  const pid_t pid = servers_[server].process.pid();
+  kill(pid, SIGSTOP);
+  // Stopped when every thread's state (the third field of /proc/<pid>/task/<tid>/stat) is 'T'.
+  std::string last_seen;
+  return PollFor(
+      absl::Seconds(10), absl::Milliseconds(1), absl::StrCat(servers_[server].name, " stopped"),
+      [&] {
+        std::error_code error;
+        int threads = 0;
+        for (const auto& task : std::filesystem::directory_iterator(
+                 absl::StrCat("/proc/", pid, "/task"), error)) {
+          std::ifstream in(task.path() / "stat");
+          std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+          // "<tid> (<comm>) <state> ...": the state follows the last ')'.
+          const size_t paren = stat.rfind(')');
+          if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'T') {
+            last_seen = absl::StrCat("thread ", task.path().filename().string(), " running");
+            return false;
+          }
+          ++threads;
+        }
+        if (error || threads == 0) {
+          last_seen = "no threads listed";
+          return false;
+        }
+        return true;
+      },
+      [&] { return last_seen; });
+}
+
+void NatsCluster::Resume(int server) { kill(servers_[server].process.pid(), SIGCONT); }
 
 absl::Status NatsCluster::Restart(int server) {
   servers_[server].process.Kill(SIGKILL);

@@ -77,6 +77,12 @@ class NatsCluster {
   // Starts a killed server again on its store directory and ports, and waits until it answers
   // JetStream requests. Errors: UNAVAILABLE when it did not come back.
   absl::Status Restart(int server);
+  // SIGSTOP / SIGCONT of `server`: alive but silent (connections stay open, nothing is
+  // answered), as behind a partition. Kill ends a paused server too; what it had not read from
+  // its sockets is lost with it. Pause returns once every thread of the server is stopped (a
+  // signal takes effect a moment after kill() returns); errors: DEADLINE_EXCEEDED.
+  absl::Status Pause(int server);
+  void Resume(int server);
   bool running(int server) const { return servers_[server].process.running(); }
 
  private:
