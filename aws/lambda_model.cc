@@ -143,26 +143,6 @@ absl::StatusOr<std::string> StreamOfArn(const LambdaApiOptions& options, absl::s
   return std::string(parts[5].substr(7));
 }
 
-absl::string_view StartingPositionName(v1::EventSourcePosition position) {
-  switch (position) {
-    case v1::TRIM_HORIZON_POSITION:
-      return "TRIM_HORIZON";
-    case v1::LATEST_POSITION:
-      return "LATEST";
-    case v1::AT_TIMESTAMP_POSITION:
-      return "AT_TIMESTAMP";
-    default:
-      return "";
-  }
-}
-
-v1::EventSourcePosition StartingPositionOf(absl::string_view name) {
-  if (name == "TRIM_HORIZON") return v1::TRIM_HORIZON_POSITION;
-  if (name == "LATEST") return v1::LATEST_POSITION;
-  if (name == "AT_TIMESTAMP") return v1::AT_TIMESTAMP_POSITION;
-  return v1::EVENT_SOURCE_POSITION_UNSPECIFIED;
-}
-
 absl::string_view StateName(v1::EventSourceMappingState state) {
   switch (state) {
     case v1::CREATING_MAPPING:

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "aws/value.h"
+#include "mapping/starting_position.h"
 #include "proto/event_source_mappings.pb.h"
 #include "proto/functions.pb.h"
 
@@ -57,9 +58,10 @@ absl::StatusOr<std::string> StreamOfArn(const LambdaApiOptions& options, absl::s
                                         absl::string_view arn);
 
 // StartingPosition's value of `position` ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"), or "" for
-// UNSPECIFIED; and back (UNSPECIFIED for anything else).
-absl::string_view StartingPositionName(v1::EventSourcePosition position);
-v1::EventSourcePosition StartingPositionOf(absl::string_view name);
+// UNSPECIFIED; and back (UNSPECIFIED for anything else). Defined in mapping/starting_position.h
+// (tribctl spells them the same); named here for the Lambda API's handler.
+using mapping::StartingPositionName;
+using mapping::StartingPositionOf;
 // State's value ("Creating", "Enabling", "Enabled", "Disabling", "Disabled", "Updating",
 // "Deleting").
 absl::string_view StateName(v1::EventSourceMappingState state);

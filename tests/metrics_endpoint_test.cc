@@ -3,11 +3,7 @@
 // - the separate servers (tests/cluster.h, each with --metrics_listen): each serves its own;
 // the real `promtool check metrics` finds nothing to flag on any of them, the families carry the
 // run's values, and /-/healthy and /-/ready answer 200.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <functional>
 #include <string>
@@ -19,6 +15,7 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/metrics/promtool.h"
+#include "common/testing/http_get.h"
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "shard_store/shard_store_client.h"
@@ -28,29 +25,7 @@
 namespace tributary {
 namespace {
 
-// The body of GET `path` (HTTP/1.0), or the status line when it is not 200.
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{30, 0};  // a failure guard only
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return "connect failed";
-  }
-  const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n");
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string response;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
-  ::close(fd);
-  if (response.rfind("HTTP/1.1 200 OK\r\n", 0) != 0) return response.substr(0, response.find('\r'));
-  return response.substr(response.find("\r\n\r\n") + 4);
-}
+using testing::HttpGet;
 
 // The value of the sample `series` ("name{labels}" as rendered, or a bare name) in `text`, or -1
 // when there is none.

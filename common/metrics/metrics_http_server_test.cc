@@ -1,14 +1,10 @@
 #include "common/metrics/metrics_http_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/http_get.h"
 #include "gtest/gtest.h"
 
 namespace tributary::metrics {
@@ -16,22 +12,10 @@ namespace {
 
 // Sends `request` to 127.0.0.1:port and returns everything the server answers before closing.
 std::string Exchange(int port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{10, 0};  // a failure guard only: the server answers at once
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  EXPECT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(request.size()));
-  std::string response;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
-  ::close(fd);
-  return response;
+  // A failure guard only: the server answers at once.
+  absl::StatusOr<std::string> response = testing::HttpExchange(port, request, absl::Seconds(10));
+  EXPECT_TRUE(response.ok()) << response.status();
+  return response.ok() ? *response : "";
 }
 
 class MetricsHttpServerTest : public ::testing::Test {
