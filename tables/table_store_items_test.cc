@@ -402,6 +402,25 @@ TEST_F(TableStoreItemsTest, BeginsWithSelectsAStringPrefixInByteOrder) {
   EXPECT_THAT(SortKeys(*store_->Query(r)), ElementsAre("ab", "abc", "abd", "ab\xff"));
 }
 
+TEST_F(TableStoreItemsTest, BinarySortKeysOrderAsUnsignedBytes) {
+  Create("bin", T::kB);
+  for (const std::string& n : {std::string("\xff"), std::string("\x80"), std::string("\x7f"),
+                               std::string("\x00", 1), std::string("\x00\x01", 2)}) {
+    Put("bin", {{"id", V::S("p")}, {"n", V::B(n)}});
+  }
+  ReadRequest r;
+  r.table = "bin";
+  r.key_condition = KeyCond("id = :p AND n > :lo", {{":p", V::S("p")}, {":lo", V::B("\x7f")}},
+                            T::kB);
+  auto page = store_->Query(r);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(SortKeys(*page), ElementsAre("\x80", "\xff"));
+  r.key_condition = KeyCond("id = :p", {{":p", V::S("p")}}, T::kB);
+  EXPECT_THAT(SortKeys(*store_->Query(r)),
+              ElementsAre(std::string("\x00", 1), std::string("\x00\x01", 2), "\x7f", "\x80",
+                          "\xff"));
+}
+
 TEST_F(TableStoreItemsTest, PagesFollowLimitAndExclusiveStartKeyInBothDirections) {
   Create("qry", T::kN);
   PutSorted("p", {"1", "2", "3", "4", "5"});
