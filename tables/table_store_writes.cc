@@ -196,8 +196,10 @@ absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<
   {
     absl::MutexLock lock(&mu_);
     auto free = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return std::none_of(staged.begin(), staged.end(),
-                          [&](const StagedWrite& s) { return claimed_.count(s.key) > 0; });
+      for (const StagedWrite& s : staged) {
+        if (claimed_.count(s.key) > 0) return false;
+      }
+      return true;
     };
     mu_.Await(absl::Condition(&free));
     for (const StagedWrite& s : staged) claimed_.insert(s.key);
