@@ -262,7 +262,8 @@ class TableStore {
   // exclusive_start_key, a page at a time: a page ends after `limit` items evaluated or once
   // kMaxPageBytes were read. Filter and projection apply to the items evaluated. Errors:
   // INVALID_ARGUMENT (no key condition; its values not of the key's types; a sort key condition
-  // on a table without one; "The provided starting key is invalid: ..."); NOT_FOUND; RocksDB.
+  // on a table without one; a filter naming a key attribute; "The provided starting key is
+  // invalid: ..."); NOT_FOUND; RocksDB.
   absl::StatusOr<ItemPage> Query(const ReadRequest& request);
   // A Scan: every item of the table (of one segment: the items whose partition key hashes to
   // it), in the store's key order, paged, filtered and projected as Query. Errors:

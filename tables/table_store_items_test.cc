@@ -511,6 +511,21 @@ TEST_F(TableStoreItemsTest, ScanSegmentsPartitionTheTable) {
   EXPECT_EQ(store_->Scan(bad).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(TableStoreItemsTest, AQueryFilterMayNotNameAKeyAttribute) {
+  Create("qry", T::kN);
+  ReadRequest r;
+  r.table = "qry";
+  r.key_condition = KeyCond("id = :p", {{":p", V::S("p")}});
+  r.filter = Cond("x = :one OR size(n) > :one", {{":one", V::N("1")}});
+  EXPECT_THAT(store_->Query(r).status().message(),
+              HasSubstr("Filter Expression can only contain non-primary key attributes: Primary "
+                        "key attribute: n"));
+  ReadRequest scan;
+  scan.table = "qry";
+  scan.filter = r.filter;  // a Scan may
+  EXPECT_TRUE(store_->Scan(scan).ok());
+}
+
 TEST_F(TableStoreItemsTest, AStartingKeyMustBeAKeyOfTheQueriedPartition) {
   Create("qry", T::kN);
   ReadRequest r;

@@ -37,6 +37,26 @@ uint64_t Fnv1a(absl::string_view bytes) {
   return h;
 }
 
+// The first key attribute a filter names, or nullptr: a Query's filter may not name them
+// (DynamoDB: the key condition is where they belong).
+const std::string* KeyAttributeIn(const ConditionNode& node, const KeySchema& schema) {
+  for (const Operand& o : node.operands) {
+    if ((o.kind != Operand::Kind::kPath && o.kind != Operand::Kind::kSize) ||
+        o.path.elements.empty()) {
+      continue;
+    }
+    const std::string& name = o.path.elements[0].name;
+    if (name == schema.partition_key.name ||
+        (schema.sort_key.has_value() && name == schema.sort_key->name)) {
+      return &name;
+    }
+  }
+  for (const ConditionNode& child : node.children) {
+    if (const std::string* name = KeyAttributeIn(child, schema)) return name;
+  }
+  return nullptr;
+}
+
 absl::Status StartingKeyInvalid(absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("The provided starting key is invalid: ", why));
 }
@@ -137,6 +157,14 @@ absl::StatusOr<ItemPage> TableStore::Read(const ReadRequest& request, bool query
       }
       if (k.sort_op == Op::kBeginsWith && schema.sort_key->type == AttributeValue::Type::kN) {
         return absl::InvalidArgumentError("begins_with cannot apply to a number sort key");
+      }
+    }
+    if (request.filter.has_value()) {
+      if (const std::string* key = KeyAttributeIn(request.filter->root, schema)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "Filter Expression can only contain non-primary key attributes: Primary key "
+            "attribute: ",
+            *key));
       }
     }
     const std::string partition = prefix + EncodePartitionKey(k.partition_value);

@@ -273,6 +273,11 @@ class DynamoDbItemsTest(unittest.TestCase):
             ("id = :p AND begins_with(n, :s)", {":p": {"S": "p"}, ":s": {"S": "1"}},
              "begins_with"),
         ]
+        self.assert_error("ValidationException",
+                          "Filter Expression can only contain non-primary key attributes",
+                          self.ddb.query, TableName="qbad", KeyConditionExpression="id = :p",
+                          FilterExpression="n > :n",
+                          ExpressionAttributeValues={":p": {"S": "p"}, ":n": {"N": "1"}})
         for expression, values, message in cases:
             with self.subTest(expression=expression):
                 self.assert_error("ValidationException", message, self.ddb.query,
