@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/program_flags.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
@@ -34,6 +35,7 @@ void InitServerMain(int* argc, char*** argv, const char* usage) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_TOP_PAD, 64 << 20);
+  HandleHelpAndVersion(*argc, *argv, usage);  // exits 0 on --help / --version
   gflags::SetUsageMessage(usage);
   gflags::ParseCommandLineFlags(argc, argv, true);
   FLAGS_logtostderr = true;

@@ -15,7 +15,8 @@
 
 namespace tributary {
 
-// Sets glibc's malloc to keep freed memory (large messages are the norm here), parses flags,
+// Answers --help (Tributary's flags only) and --version and exits 0 (common/program_flags.h);
+// otherwise sets glibc's malloc to keep freed memory (large messages are the norm here), parses flags,
 // sets up logging to stderr, and blocks SIGINT/SIGTERM in this
 // thread (and every thread started after it) so that WaitForTerminationSignal
 // can receive them. Call first in main().

@@ -318,6 +318,10 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
       line.help = true;
       continue;
     }
+    if (arg == "--version") {
+      line.version = true;
+      return line;  // nothing else on the line matters
+    }
     if (absl::StartsWith(arg, "--") && arg.size() > 2) {
       absl::string_view body = absl::string_view(arg).substr(2);
       std::optional<std::string> inline_value;
@@ -460,7 +464,8 @@ std::string HelpText(const CommandSpec* command, absl::string_view group) {
   for (const FlagSpec& f : GlobalFlags()) absl::StrAppend(&out, FlagUsage(f));
   absl::StrAppend(&out,
                   "\nexit status: 0 success, 1 an error from a service (printed as "
-                  "'error: CODE: message'), 2 a usage error\n");
+                  "'error: CODE: message'), 2 a usage error\n"
+                  "'tribctl --version' prints the version.\n");
   return out;
 }
 

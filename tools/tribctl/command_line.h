@@ -4,7 +4,7 @@
 // Grammar (shaped like the AWS CLI):
 //   tribctl [global flags] <group> <verb> [flags]      e.g. tribctl streams create --stream=s
 //   tribctl [global flags] metrics [flags]             (a one-word command)
-//   tribctl help | --help | -h, and <group> [<verb>] --help
+//   tribctl help | --help | -h, and <group> [<verb>] --help; tribctl --version
 // Flags may appear anywhere after the program name: --name=value, --name value,
 // and for booleans --name, --no-name, --name=true|false. '_' and '-' are the same
 // in flag names (--streams_endpoint == --streams-endpoint). A list flag may be
@@ -138,6 +138,8 @@ struct CommandLine {
   // --help, -h or `help` was given: print help for `command` (or for `help_group`
   // or everything) instead of running.
   bool help = false;
+  // --version was given: print `tribctl <version>` and nothing else.
+  bool version = false;
   std::string help_group;
   FlagValues flags;  // the command's and the global flags
 };

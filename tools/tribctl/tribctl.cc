@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/version.h"
 #include "tools/tribctl/command_line.h"
 #include "tools/tribctl/context.h"
 
@@ -50,6 +51,10 @@ int RunTribctl(const std::vector<std::string>& args, const Io& io) {
     PrintError(line.status(), *io.err);
     *io.err << "run 'tribctl help' or 'tribctl <command> --help' for usage\n";
     return kExitUsage;
+  }
+  if (line->version) {
+    *io.out << "tribctl " << kVersion << "\n";
+    return kExitOk;
   }
   if (line->help) {
     *io.out << HelpText(line->command, line->help_group);

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/await.h"
 #include "common/grpc_server.h"
+#include "common/version.h"
 #include "common/testing/assertions.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -152,6 +153,15 @@ TEST_F(TribctlTest, HelpPrintsUsageAndExitsZero) {
   Result r = Run({"mappings", "create", "--help"});
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_THAT(r.out, HasSubstr("--function-endpoint"));
+  EXPECT_THAT(streams_.Calls(), IsEmpty());
+}
+
+TEST_F(TribctlTest, VersionPrintsTheVersionConstantAndCallsNothing) {
+  Result r = Run({"--version"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, absl::StrCat("tribctl ", kVersion, "\n"));
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(Run({"streams", "list", "--version"}).out, r.out);
   EXPECT_THAT(streams_.Calls(), IsEmpty());
 }
 
