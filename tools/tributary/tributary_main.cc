@@ -4,7 +4,6 @@
 // reflection and health. The tracker and the poller reach the store and leasing through that same
 // port, exactly as they would across hosts, and the store nudges the tracker whenever a stream's
 // shards change, so leases follow a split at once instead of at the next sync interval.
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -23,6 +22,7 @@
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "leasing/leasing_service.h"
+#include "poller/poller_id.h"
 #include "poller/poller_node.h"
 #include "shard_store/shard_store_node.h"
 #include "stream_tracker/stream_tracker.h"
@@ -47,7 +47,9 @@ DEFINE_int32(poller_capacity, 10000, "The most leases the embedded poller holds.
 DEFINE_int32(invoke_threads, 64,
              "Threads shared by every lease of the embedded poller: the most batches "
              "(invocations, backoff waits) in progress at once.");
-DEFINE_string(poller_id, "", "The embedded poller's id (default: tributary-HOST-PID).");
+DEFINE_string(poller_id, "",
+              "The embedded poller's id in leasing and in metrics' labels (default: the host's "
+              "name).");
 DEFINE_int32(window_close_grace_ms, 1000,
              "Tumbling windows: how long after a window's end an idle window is closed (the "
              "shard's reader at its tip), in milliseconds.");
@@ -141,12 +143,8 @@ int Serve() {
   }
 
   poller::PollerNodeOptions poller_options;
-  poller_options.poller_id = FLAGS_poller_id;
-  if (poller_options.poller_id.empty()) {
-    char host[256] = {0};
-    gethostname(host, sizeof(host) - 1);
-    poller_options.poller_id = absl::StrCat("tributary-", host, "-", getpid());
-  }
+  poller_options.poller_id =
+      FLAGS_poller_id.empty() ? poller::DefaultPollerId() : FLAGS_poller_id;
   poller_options.capacity = FLAGS_poller_capacity;
   poller_options.invoke_threads = FLAGS_invoke_threads;
   poller_options.window_close_grace = absl::Milliseconds(FLAGS_window_close_grace_ms);
