@@ -47,7 +47,9 @@ std::string ShortHelp(absl::string_view usage) {
                     "\n");
   }
   absl::StrAppend(&out,
-                  "\n--version prints the version; --helpfull lists the flags of every linked "
+                  "\nlogging (glog): to stderr, or to files with --log_dir=DIR (or "
+                  "--logtostderr=false); --v=N for verbose logs.\n"
+                  "--version prints the version; --helpfull lists the flags of every linked "
                   "library too.\n");
   return out;
 }

@@ -38,7 +38,12 @@ void InitServerMain(int* argc, char*** argv, const char* usage) {
   HandleHelpAndVersion(*argc, *argv, usage);  // exits 0 on --help / --version
   gflags::SetUsageMessage(usage);
   gflags::ParseCommandLineFlags(argc, argv, true);
-  FLAGS_logtostderr = true;
+  // Logs go to stderr (a supervisor or a test collects them) unless the operator asked for
+  // glog's files: --log_dir=DIR, or --logtostderr=false (glog's default directory).
+  gflags::CommandLineFlagInfo logtostderr;
+  const bool logtostderr_given =
+      gflags::GetCommandLineFlagInfo("logtostderr", &logtostderr) && !logtostderr.is_default;
+  if (!logtostderr_given && FLAGS_log_dir.empty()) FLAGS_logtostderr = true;
   google::InitGoogleLogging((*argv)[0]);
   google::InstallFailureSignalHandler();
   sigset_t set = TerminationSignals();

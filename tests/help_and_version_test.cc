@@ -1,6 +1,9 @@
 // Every binary an operator runs answers --version with the one version constant
 // (common/version.h) and --help with a short usage of Tributary's own flags, both with exit 0:
-// `tributary`, tribctl, each server, and the example functions (C++ and Python).
+// `tributary`, tribctl, each server, and the example functions (C++ and Python). And the glog
+// flags that --help mentions work: --log_dir puts the logs in files there.
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fstream>
@@ -99,6 +102,29 @@ INSTANTIATE_TEST_SUITE_P(
       }
       return name;
     });
+
+// --log_dir is honoured: the server logs into glog's files there instead of stderr.
+TEST(ServerLoggingTest, LogDirWritesGlogFilesThere) {
+  const std::string dir = testing::NewTempDir("log_dir");
+  const std::string logs = dir + "/logs";
+  ASSERT_EQ(mkdir(logs.c_str(), 0755), 0);
+  auto server = testing::Subprocess::Start(
+      testing::RunfilePath("examples/cpp/example_function"),
+      {"--listen=127.0.0.1:0", "--port_file=" + dir + "/port", "--log_dir=" + logs},
+      dir + "/stderr");
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE(testing::WaitForPortFile(dir + "/port").ok());
+  ASSERT_EQ(::kill(server->pid(), SIGTERM), 0);
+  ASSERT_TRUE(server->Wait(absl::Seconds(60)).ok());
+  std::ifstream info(logs + "/example_function.INFO");  // glog's link to the newest file
+  std::stringstream text;
+  text << info.rdbuf();
+  EXPECT_TRUE(absl::StrContains(text.str(), "example_function serving on")) << text.str();
+  std::ifstream err(dir + "/stderr");
+  std::stringstream stderr_text;
+  stderr_text << err.rdbuf();
+  EXPECT_FALSE(absl::StrContains(stderr_text.str(), "serving on")) << stderr_text.str();
+}
 
 }  // namespace
 }  // namespace tributary
