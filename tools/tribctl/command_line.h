@@ -142,16 +142,41 @@ struct CommandLine {
   bool version = false;
   std::string help_group;
   FlagValues flags;  // the command's and the global flags
+  // Where --endpoint's value came from, for messages: "--endpoint", "TRIBUTARY_ENDPOINT",
+  // "<config path>" or "the default".
+  std::string endpoint_source;
 };
 
+// Where the endpoints come from when the flags do not say. Precedence, highest first: a
+// per-service flag (--streams-endpoint, ...); --endpoint; $TRIBUTARY_ENDPOINT; the config
+// file's per-service key; its `endpoint`; 127.0.0.1:4560.
+//
+// The config file (~/.config/tributary/config, or $XDG_CONFIG_HOME/tributary/config) holds
+// `key = value` lines; '#' starts a comment; keys are endpoint, streams-endpoint,
+// mappings-endpoint, leasing-endpoint and poller-endpoint ('_' and '-' alike), e.g.
+//   # the production cluster
+//   endpoint = tributary.internal:4560
+struct EndpointDefaults {
+  std::string env_endpoint;  // $TRIBUTARY_ENDPOINT; empty: unset
+  std::string config_path;   // the config file's path (messages name it); empty: none read
+  std::string config_text;   // its content
+};
+
+// The config file's path: $XDG_CONFIG_HOME/tributary/config when that variable is set, else
+// $HOME/.config/tributary/config; empty when neither variable is set.
+std::string ConfigPath(const char* xdg_config_home, const char* home);
+
 // Parses `args` (argv without the program name). Global flags get their
-// defaults (--endpoint=127.0.0.1:4560, --output=table, --timeout=10s) and the
-// per-service endpoints default to --endpoint.
+// defaults (--output=table, --timeout=10s) and the endpoints theirs from
+// `defaults` (see EndpointDefaults).
 // Errors (all usage errors, see IsUsageError): INVALID_ARGUMENT naming the
 // offending word or flag: an unknown command, group or flag; a flag without
 // its value or given twice; a value of the wrong type or outside the choices;
-// a missing required flag; an unexpected positional argument.
-absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& args);
+// a missing required flag; an unexpected positional argument; a malformed
+// endpoint (naming where it came from); a config file line that is not
+// `key = value` with a known key (naming the file and line).
+absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
+                                             const EndpointDefaults& defaults = {});
 
 // Help text: everything (command null, group empty), one group, or one command
 // with its flags.
