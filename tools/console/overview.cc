@@ -299,7 +299,7 @@ std::vector<double> Overview::History(const std::string& key) const {
 
 std::string Overview::Render(const Fetched& f) {
   std::set<std::string> seen;
-  auto record = [&](const std::string& key, double value) {
+  auto record = [&](const std::string& key, double value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Record(key, f.at, value);
     seen.insert(key);
   };
