@@ -56,5 +56,31 @@ TEST(PollerServerTest, ServesMetricsOverGrpcAndHttpAndStopsOnSigterm) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
 }
 
+// Without --poller_id the poller runs under the host's name: its id in leasing and the `poller`
+// label of its metrics are the same after a restart (no PID in them).
+TEST(PollerServerTest, DefaultPollerIdIsTheHostNameAndSurvivesARestart) {
+  char host[256] = {0};
+  ASSERT_EQ(gethostname(host, sizeof(host) - 1), 0);
+  const std::string dir = testing::NewTempDir("poller_server_id");
+  for (int run = 0; run < 2; ++run) {
+    SCOPED_TRACE(absl::StrCat("run ", run));
+    const std::string port_file = absl::StrCat(dir, "/port", run);
+    auto server = testing::Subprocess::Start(
+        testing::RunfilePath("poller/poller_server"),
+        {"--listen=127.0.0.1:0", "--port_file=" + port_file, "--metrics_listen=",
+         "--shard_store=127.0.0.1:1", "--leasing=127.0.0.1:1", "--stream_tracker=127.0.0.1:1"},
+        absl::StrCat(dir, "/log", run));
+    ASSERT_TRUE(server.ok()) << server.status();
+    auto port = testing::WaitForPortFile(port_file);
+    ASSERT_TRUE(port.ok()) << port.status();
+    auto stub = v1::Pollers::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", *port)));
+    auto metrics = CallUnary(stub.get(), &v1::Pollers::Stub::GetMetrics,
+                             v1::GetMetricsRequest(), absl::Seconds(30));
+    ASSERT_TRUE(metrics.ok()) << metrics.status();
+    EXPECT_EQ(metrics->poller_id(), host);
+    server->Kill(SIGKILL);  // a crash: the next run is a restart on the same host
+  }
+}
+
 }  // namespace
 }  // namespace tributary::poller

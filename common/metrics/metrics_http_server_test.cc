@@ -86,6 +86,29 @@ TEST_F(MetricsHttpServerTest, MalformedOrHugeRequestIsBadRequest) {
             0u);
 }
 
+// With an `other_paths` handler (the console), every path but the three goes there, whatever
+// the method; the three keep their answers.
+TEST(MetricsHttpServerOtherPathsTest, OtherPathsGoToTheirHandlerAndMetricsStayOurs) {
+  auto server = MetricsHttpServer::Start(
+      "127.0.0.1:0", [] { return std::string("m 1\n"); }, nullptr, absl::Seconds(5),
+      [](const aws::HttpRequest& request) {
+        aws::HttpResponse response;
+        response.status = 299;
+        response.body = request.method + " " + request.target;
+        return response;
+      });
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  const std::string root = Exchange(port, "GET / HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(root.rfind("HTTP/1.1 299", 0), 0u) << root;
+  EXPECT_EQ(root.substr(root.size() - 5), "GET /");
+  const std::string post = Exchange(port, "POST /api/x HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(post.substr(post.size() - 11), "POST /api/x") << post;
+  const std::string metrics = Exchange(port, "GET /metrics HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(metrics.substr(metrics.size() - 4), "m 1\n");
+  EXPECT_EQ(Exchange(port, "POST /metrics HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 405", 0), 0u);
+}
+
 TEST(MetricsHttpServerStartTest, MalformedAddressIsInvalidArgument) {
   // The same rules as every address flag (common/host_port.h): no sign, space or empty host.
   for (const std::string bad :
