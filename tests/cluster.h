@@ -194,6 +194,14 @@ absl::Status CheckWindowsCountedExactly(
     const std::vector<WindowClose>& closes,
     const std::function<int(const std::string&)>& lane_of = nullptr);
 
+// The body of GET `path` on 127.0.0.1:`port` (HTTP/1.0), or the status line when the status is
+// not 200, or "connect failed". Waits at most 30 s for the reply (a failure guard).
+std::string HttpGet(int port, const std::string& path);
+
+// The value of the sample `series` ("name{labels}" as rendered, or a bare name) in the
+// Prometheus text `text`, or -1 when there is none.
+double MetricSample(const std::string& text, const std::string& series);
+
 }  // namespace tributary::e2e
 
 #endif  // TRIBUTARY_TESTS_CLUSTER_H_
