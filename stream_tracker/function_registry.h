@@ -55,7 +55,7 @@ namespace tributary::stream_tracker {
 
 class FunctionRegistry {
  public:
-  // Errors: INVALID_ARGUMENT when `account` is malformed (ValidateFunctionAccount).
+  // Errors: INVALID_ARGUMENT when `account` is malformed (ValidateAwsAccount).
   static absl::StatusOr<std::unique_ptr<FunctionRegistry>> Create(FunctionStore* functions,
                                                                   MappingStore* mappings,
                                                                   Clock& clock,

@@ -203,6 +203,10 @@ TEST_F(TribctlAllInOneTest, APoisonRecordGoesToTheDestinationAndTheRestIsDeliver
   Result got = Run({"mappings", "get", "--uuid=" + uuid});
   EXPECT_EQ(got.code, kExitOk) << got.err;
   EXPECT_THAT(got.out, HasSubstr("DestinationOnFailure            orders-failures\n"));
+  // The stream's ARN as Lambda's API and the AWS front door name it (`tributary serve`'s default
+  // --aws_region and --aws_account_id).
+  EXPECT_THAT(got.out, HasSubstr("EventSourceArn                  "
+                                 "arn:aws:kinesis:us-east-1:000000000000:stream/orders\n"));
   auto listed = Json<v1::ListEventSourceMappingsResponse>(
       Run({"mappings", "list", "--stream=orders", "--output=json"}).out);
   ASSERT_EQ(listed.event_source_mappings_size(), 1);
