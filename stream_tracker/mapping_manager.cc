@@ -65,8 +65,13 @@ v1::EventSourceMappingConfiguration MappingManager::Served(
     v1::EventSourceMappingConfiguration config) const {
   // Made when served, like a function's ARN: stored records may carry an older form
   // ("arn:tributary:stream/...", before issue 17) or none.
-  config.set_event_source_arn(KinesisStreamArn(
-      functions_ != nullptr ? functions_->account() : AwsAccount(), config.stream_name()));
+  const AwsAccount account = functions_ != nullptr ? functions_->account() : AwsAccount();
+  config.set_event_source_arn(KinesisStreamArn(account, config.stream_name()));
+  if (config.function_name().empty()) {
+    config.clear_function_arn();
+  } else {
+    config.set_function_arn(LambdaFunctionArn(account, config.function_name()));
+  }
   return config;
 }
 

@@ -15,8 +15,9 @@
 //
 // Every mapping returned carries event_source_arn = KinesisStreamArn (common/aws_arn.h) of its
 // stream with the registry's region and account (the default account without a registry), as
-// Lambda's API and the AWS front door name it: made when served, not stored, so a tracker
-// restarted with another --aws_account_id serves its own.
+// Lambda's API and the AWS front door name it, and, when it follows a function, function_arn =
+// LambdaFunctionArn of the function: made when served, not stored, so a tracker restarted with
+// another --aws_account_id serves its own.
 //
 // Thread-safe. `store`, `streams`, `clock` and `functions` must outlive this object.
 #ifndef TRIBUTARY_STREAM_TRACKER_MAPPING_MANAGER_H_

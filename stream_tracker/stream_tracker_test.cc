@@ -114,6 +114,7 @@ TEST_F(StreamTrackerTest, ServesFunctionsWithItsAccountsArnsAndKeepsThemAcrossAR
   auto created = client_->CreateEventSourceMapping(request);
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->function_endpoint(), "127.0.0.1:9999");
+  EXPECT_EQ(created->function_arn(), "arn:aws:lambda:ap-south-1:111122223333:function:f");
 
   Open();
   v1::GetFunctionRequest get;
@@ -122,6 +123,8 @@ TEST_F(StreamTrackerTest, ServesFunctionsWithItsAccountsArnsAndKeepsThemAcrossAR
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->SerializeAsString(), created_function->SerializeAsString());
   EXPECT_EQ(Get(created->uuid()).function_name(), "f");
+  EXPECT_EQ(Get(created->uuid()).function_arn(),
+            "arn:aws:lambda:ap-south-1:111122223333:function:f");
 }
 
 TEST_F(StreamTrackerTest, MappingsNameTheirStreamByItsKinesisArnInTheTrackersAccount) {
@@ -145,6 +148,7 @@ TEST_F(StreamTrackerTest, MappingsNameTheirStreamByItsKinesisArnInTheTrackersAcc
   ASSERT_TRUE(listed.ok()) << listed.status();
   ASSERT_EQ(listed->event_source_mappings_size(), 1);
   EXPECT_EQ(listed->event_source_mappings(0).event_source_arn(), arn);
+  EXPECT_EQ(listed->event_source_mappings(0).function_arn(), "") << "it follows no function";
 
   // Made when served: a tracker restarted with another account names the stream in it.
   Open({"eu-west-1", "123456789012"});

@@ -240,6 +240,13 @@ TEST_F(TribctlAllInOneTest, APoisonRecordGoesToTheDestinationAndTheRestIsDeliver
   ASSERT_EQ(failure.code, kExitOk) << failure.err;
   auto record = Json<v1::Record>(failure.out);
   EXPECT_THAT(record.data(), HasSubstr("\"condition\":\"RetryAttemptsExhausted\""));
+  // Lambda's responseContext for a function error (the example function's own text is not in it)
+  // and the stream's ARN.
+  EXPECT_THAT(record.data(), HasSubstr("\"responseContext\":{\"statusCode\":200,"
+                                       "\"executedVersion\":\"$LATEST\",\"functionError\":"
+                                       "\"Unhandled\"}"));
+  EXPECT_THAT(record.data(),
+              HasSubstr("\"streamArn\":\"arn:aws:kinesis:us-east-1:000000000000:stream/orders\""));
   EXPECT_THAT(record.data(), HasSubstr(absl::StrCat("\"startSequenceNumber\":\"",
                                                     written.records(15).sequence_number(), "\"")));
   EXPECT_THAT(record.data(), HasSubstr(absl::StrCat("\"endSequenceNumber\":\"",
