@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/aws_arn.h"
 #include "common/proto_util.h"
 
 namespace tributary::aws {
@@ -113,13 +114,11 @@ bool MatchesFunctionName(absl::string_view s, bool namespaced) {
 }
 
 std::string KinesisStreamArn(const LambdaApiOptions& options, absl::string_view stream_name) {
-  return absl::StrCat("arn:aws:kinesis:", options.region, ":", options.account_id, ":stream/",
-                      stream_name);
+  return ::tributary::KinesisStreamArn({options.region, options.account_id}, stream_name);
 }
 
 std::string LambdaFunctionArn(const LambdaApiOptions& options, absl::string_view function_name) {
-  return absl::StrCat("arn:aws:lambda:", options.region, ":", options.account_id,
-                      ":function:", function_name);
+  return ::tributary::LambdaFunctionArn({options.region, options.account_id}, function_name);
 }
 
 absl::StatusOr<std::string> StreamOfArn(const LambdaApiOptions& options, absl::string_view field,

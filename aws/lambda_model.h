@@ -45,9 +45,10 @@ inline constexpr absl::string_view kNamespacedFunctionNamePattern =
     "([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?";
 bool MatchesFunctionName(absl::string_view s, bool namespaced = false);
 
-// "arn:aws:kinesis:<region>:<account>:stream/<name>".
+// "arn:aws:kinesis:<region>:<account>:stream/<name>" (common/aws_arn.h's, as the tracker and the
+// pollers make it).
 std::string KinesisStreamArn(const LambdaApiOptions& options, absl::string_view stream_name);
-// "arn:aws:lambda:<region>:<account>:function:<name>".
+// "arn:aws:lambda:<region>:<account>:function:<name>" (common/aws_arn.h's).
 std::string LambdaFunctionArn(const LambdaApiOptions& options, absl::string_view function_name);
 
 // The stream `arn` names: "arn:aws:kinesis:<region>:<account>:stream/<name>" with this API's

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/aws_arn.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
   options.aws_account.region = FLAGS_aws_region;
   options.aws_account.account_id = FLAGS_aws_account_id;
   options.function_ca_file = FLAGS_function_ca_file;
-  if (absl::Status s = tributary::poller::ValidateLambdaAccount(options.aws_account); !s.ok()) {
+  if (absl::Status s = tributary::ValidateAwsAccount(options.aws_account); !s.ok()) {
     LOG(ERROR) << "--" << s.message();
     return 2;
   }

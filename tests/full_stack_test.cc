@@ -235,10 +235,14 @@ TEST_F(FullStackTest, MappingIsProcessedEndToEndAndTheBadRecordGoesToTheDestinat
   EXPECT_EQ(rc.at("functionEndpoint").string_value(), function_server_->address());
   EXPECT_EQ(rc.at("approximateInvokeCount").number_value(), 1);
   const auto& resp = s.fields().at("responseContext").struct_value().fields();
-  EXPECT_EQ(resp.at("statusCode").number_value(), 0);
+  EXPECT_EQ(resp.at("statusCode").number_value(), 200);
+  EXPECT_EQ(resp.at("executedVersion").string_value(), "$LATEST");
   EXPECT_EQ(resp.at("functionError").string_value(), "Unhandled");
   const auto& kb = s.fields().at("KinesisBatchInfo").struct_value().fields();
   EXPECT_EQ(kb.at("shardId").string_value(), shard_id);
+  EXPECT_EQ(kb.at("streamArn").string_value(),
+            "arn:aws:kinesis:us-east-1:000000000000:stream/orders")
+      << "the tracker's, as the poller read the configuration";
   EXPECT_EQ(kb.at("streamName").string_value(), "orders");
   EXPECT_EQ(kb.at("startSequenceNumber").string_value(), seqs[7]);
   EXPECT_EQ(kb.at("endSequenceNumber").string_value(), seqs[7]);
