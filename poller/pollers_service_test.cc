@@ -74,5 +74,49 @@ TEST(PollersServiceTest, GetMetricsAndPrometheusShowTheLastResultAndError) {
       << RenderPrometheusText(*response);
 }
 
+// Reserved concurrency is per function, not per shard: GetMetrics carries each function's figures
+// (whatever the mapping filter), and the Prometheus text rendered from the reply — what `tribctl
+// metrics --prometheus` prints — has the same series as the poller's /metrics.
+TEST(PollersServiceTest, GetMetricsCarriesEachFunctionsConcurrencyAndThrottles) {
+  FakeClock clock;
+  PollerMetrics metrics("poller-7", clock);
+  metrics.Delivered({"m1", "s", "shardId-000000000000"}, 5);
+  metrics.FunctionInvocationStarted("orders-fn");
+  metrics.FunctionInvocationStarted("orders-fn");
+  metrics.FunctionInvocationFinished("orders-fn");
+  metrics.FunctionThrottled("orders-fn");
+  metrics.FunctionThrottled("orders-fn");
+  metrics.FunctionThrottled("audit-fn");
+  PollersService service(metrics);
+  auto server = GrpcServer::Start("127.0.0.1:0", {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::Pollers::NewStub((*server)->InProcessChannel());
+
+  v1::GetMetricsRequest other_mapping;
+  other_mapping.set_event_source_mapping_uuid("m2");
+  auto response =
+      CallUnary(stub.get(), &v1::Pollers::Stub::GetMetrics, other_mapping, absl::Seconds(10));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->shards_size(), 0);
+  ASSERT_EQ(response->functions_size(), 2);
+  EXPECT_EQ(response->functions(0).function_name(), "audit-fn");
+  EXPECT_EQ(response->functions(0).concurrent_executions(), 0);
+  EXPECT_EQ(response->functions(0).throttles(), 1);
+  EXPECT_EQ(response->functions(1).function_name(), "orders-fn");
+  EXPECT_EQ(response->functions(1).concurrent_executions(), 1);
+  EXPECT_EQ(response->functions(1).throttles(), 2);
+
+  const std::string text = RenderPrometheusText(*response);
+  EXPECT_NE(text.find("tributary_poller_function_concurrent_executions{poller=\"poller-7\","
+                      "function_name=\"orders-fn\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tributary_poller_function_throttles_total{poller=\"poller-7\","
+                      "function_name=\"orders-fn\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(metrics.RenderPrometheus(), RenderPrometheusText(metrics.Snapshot()));
+}
+
 }  // namespace
 }  // namespace tributary::poller

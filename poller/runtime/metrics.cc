@@ -500,6 +500,12 @@ v1::GetMetricsResponse PollerMetrics::Snapshot(const std::string& mapping_uuid) 
       *m->mutable_last_error_time() = ToProtoTimestamp(e.error.time);
     }
   }
+  for (const auto& [name, f] : functions_) {
+    v1::FunctionMetrics* m = response.add_functions();
+    m->set_function_name(name);
+    m->set_concurrent_executions(f.concurrent_executions);
+    m->set_throttles(f.throttles);
+  }
   return response;
 }
 
@@ -525,8 +531,8 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
       const v1::Histogram& h = (m.*field)();
       const int buckets = std::min(h.bounds_size(), h.counts_size());  // tolerate a bad reply
       for (int i = 0; i < buckets; ++i) {
-        absl::StrAppend(&out, name, "_bucket{", labels(m), ",le=\"", FormatDouble(h.bounds(i) * scale),
-                        "\"} ", h.counts(i), "\n");
+        absl::StrAppend(&out, name, "_bucket{", labels(m), ",le=\"",
+                        FormatDouble(h.bounds(i) * scale), "\"} ", h.counts(i), "\n");
       }
       absl::StrAppend(&out, name, "_sum{", labels(m), "} ", FormatDouble(h.sum() * scale), "\n");
       absl::StrAppend(&out, name, "_count{", labels(m), "} ", h.count(), "\n");
@@ -583,10 +589,29 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
                     LabelValue(m.last_error_kind()), "\"} ", absl::StrFormat("%.3f", seconds),
                     "\n");
   }
-  histogram("tributary_poller_batch_size", "Records per invocation.",
-            &v1::ShardMetrics::batch_size, 1);
+  histogram("tributary_poller_batch_size", "Records per invocation.", &v1::ShardMetrics::batch_size,
+            1);
   histogram("tributary_poller_invoke_latency_seconds", "Invocation latency.",
             &v1::ShardMetrics::invoke_latency_ms, 0.001);
+  if (snapshot.functions().empty()) return out;
+  absl::StrAppend(&out,
+                  "# HELP tributary_poller_function_concurrent_executions Invocations of a "
+                  "function with reserved concurrency running on this poller now.\n# TYPE "
+                  "tributary_poller_function_concurrent_executions gauge\n");
+  for (const v1::FunctionMetrics& f : snapshot.functions()) {
+    absl::StrAppend(&out, "tributary_poller_function_concurrent_executions{poller=\"",
+                    LabelValue(snapshot.poller_id()), "\",function_name=\"",
+                    LabelValue(f.function_name()), "\"} ", f.concurrent_executions(), "\n");
+  }
+  absl::StrAppend(&out,
+                  "# HELP tributary_poller_function_throttles_total Attempts that waited for a "
+                  "slot of a function's reserved concurrency.\n# TYPE "
+                  "tributary_poller_function_throttles_total counter\n");
+  for (const v1::FunctionMetrics& f : snapshot.functions()) {
+    absl::StrAppend(&out, "tributary_poller_function_throttles_total{poller=\"",
+                    LabelValue(snapshot.poller_id()), "\",function_name=\"",
+                    LabelValue(f.function_name()), "\"} ", f.throttles(), "\n");
+  }
   return out;
 }
 
@@ -617,28 +642,6 @@ int64_t PollerMetrics::FunctionThrottles(const std::string& function_name) {
   return it == functions_.end() ? 0 : it->second.throttles;
 }
 
-std::string PollerMetrics::RenderPrometheus() {
-  std::string out = RenderPrometheusText(Snapshot());
-  absl::MutexLock lock(&mu_);
-  if (functions_.empty()) return out;
-  // Function names follow Lambda's rules ([A-Za-z0-9_-]): nothing to escape in a label.
-  absl::StrAppend(&out,
-                  "# HELP tributary_poller_function_concurrent_executions Invocations of a "
-                  "function with reserved concurrency running on this poller now.\n# TYPE "
-                  "tributary_poller_function_concurrent_executions gauge\n");
-  for (const auto& [name, f] : functions_) {
-    absl::StrAppend(&out, "tributary_poller_function_concurrent_executions{poller=\"", LabelValue(poller_id_),
-                    "\",function_name=\"", name, "\"} ", f.concurrent_executions, "\n");
-  }
-  absl::StrAppend(&out,
-                  "# HELP tributary_poller_function_throttles_total Attempts that waited for a "
-                  "slot of a function's reserved concurrency.\n# TYPE "
-                  "tributary_poller_function_throttles_total counter\n");
-  for (const auto& [name, f] : functions_) {
-    absl::StrAppend(&out, "tributary_poller_function_throttles_total{poller=\"", LabelValue(poller_id_),
-                    "\",function_name=\"", name, "\"} ", f.throttles, "\n");
-  }
-  return out;
-}
+std::string PollerMetrics::RenderPrometheus() { return RenderPrometheusText(Snapshot()); }
 
 }  // namespace tributary::poller

@@ -209,7 +209,8 @@ class PollerMetrics {
   // heartbeat asks for every lease).
   std::vector<ShardProgress> Progress(const std::vector<const ShardContext*>& shards);
 
-  // Every shard's metrics (only `mapping_uuid`'s when non-empty), sorted by mapping and shard.
+  // Every shard's metrics (only `mapping_uuid`'s when non-empty), sorted by mapping and shard,
+  // and every function's with reserved concurrency (all of them, whatever the filter), by name.
   v1::GetMetricsResponse Snapshot(const std::string& mapping_uuid = "");
   // The same as Prometheus text exposition.
   std::string RenderPrometheus();

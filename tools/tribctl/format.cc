@@ -398,7 +398,14 @@ std::string MetricsTable(const v1::GetMetricsResponse& metrics) {
                   Or(FormatTimestamp(s.last_error_time())),
                   ErrorText(s.last_error_kind(), s.last_error_message(), kErrorCellBytes)});
   }
-  return absl::StrCat("poller: ", Or(metrics.poller_id()), "\n", table.Render());
+  std::string out = absl::StrCat("poller: ", Or(metrics.poller_id()), "\n", table.Render());
+  if (metrics.functions().empty()) return out;
+  Table functions({"FUNCTION", "CONCURRENT_EXECUTIONS", "THROTTLES"});
+  for (const v1::FunctionMetrics& f : metrics.functions()) {
+    functions.AddRow(
+        {f.function_name(), absl::StrCat(f.concurrent_executions()), absl::StrCat(f.throttles())});
+  }
+  return absl::StrCat(out, "\n", functions.Render());
 }
 
 std::string PrometheusText(const v1::GetMetricsResponse& metrics) {

@@ -89,6 +89,8 @@ std::string ConsumersTable(const std::vector<v1::Consumer>& consumers);
 // ITERATOR_AGE_MS is "-" when the lease has none (nobody works on the shard: unknown, not 0).
 std::string LeasesTable(const std::vector<v1::Lease>& leases);
 std::string PollersTable(const std::vector<v1::Poller>& pollers);
+// Then, when the poller invoked functions with reserved concurrency, a second table after a
+// blank line: FUNCTION, CONCURRENT_EXECUTIONS (on this poller now), THROTTLES.
 std::string MetricsTable(const v1::GetMetricsResponse& metrics);
 
 // Prometheus text exposition (version 0.0.4) of a GetMetricsResponse, the

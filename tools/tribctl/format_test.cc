@@ -325,6 +325,23 @@ TEST(FormatTest, MetricsTableSumsDroppedRecords) {
             "OK                      2023-11-14T22:13:20.000Z  Timeout: DEADLINE_EXCEEDED: late\n");
 }
 
+TEST(FormatTest, MetricsTableListsFunctionsWithReservedConcurrency) {
+  auto metrics = Proto<v1::GetMetricsResponse>(R"pb(
+    poller_id: "p1"
+    functions { function_name: "audit-fn" throttles: 12 }
+    functions { function_name: "orders-fn" concurrent_executions: 3 throttles: 0 }
+  )pb");
+  EXPECT_EQ(MetricsTable(metrics),
+            "poller: p1\n"
+            "MAPPING  STREAM  SHARD_ID  ITERATOR_AGE_MS  INVOCATIONS  ERRORS  RETRIES  "
+            "BISECTIONS  DROPPED  FILTERED  DELIVERED  WINDOWS_CLOSED  CHECKPOINT  "
+            "LAST_PROCESSING_RESULT  LAST_ERROR_TIME  LAST_ERROR\n"
+            "\n"
+            "FUNCTION   CONCURRENT_EXECUTIONS  THROTTLES\n"
+            "audit-fn   0                      12\n"
+            "orders-fn  3                      0\n");
+}
+
 TEST(FormatTest, PrometheusTextIsWhatThePollerServes) {
   // `tribctl metrics --prometheus` must print what the poller's --metrics_listen serves, so
   // that dashboards work with either.
