@@ -237,7 +237,10 @@ const std::vector<FlagSpec>& GlobalFlags() {
                  "the stream tracker: EventSourceMappings and Functions (default --endpoint)"),
       StringFlag("leasing-endpoint", "the Leasing service (default --endpoint)"),
       StringFlag("poller-endpoint", "the Pollers service (default --endpoint)"),
-      EnumFlag("output", "table (default) or json", {"table", "json"}),
+      EnumFlag("output",
+               "table (default), json, or jsonl (one compact JSON value per line; records get "
+               "prints each record as it is read)",
+               {"table", "json", "jsonl"}),
       DurationFlag("timeout", "deadline of each call (default 10s)"),
   };
   return *flags;
@@ -486,8 +489,8 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
     line.endpoint_source = "the default";
   }
   source["endpoint"] = line.endpoint_source;
-  const bool endpoint_given = line.endpoint_source == "--endpoint" ||
-                              line.endpoint_source == "TRIBUTARY_ENDPOINT";
+  const bool endpoint_given =
+      line.endpoint_source == "--endpoint" || line.endpoint_source == "TRIBUTARY_ENDPOINT";
   for (const char* service : kServiceEndpoints) {
     if (line.flags.Has(service)) {
       source[service] = absl::StrCat("--", service);

@@ -284,6 +284,15 @@ absl::Status RecordsPut(Context& c) {
   return absl::OkStatus();
 }
 
+// With --output=jsonl the records go to stdout alone; the end of a closed shard is a note.
+void ReportChildShards(Context& c, const std::string& shard_id,
+                       const v1::GetRecordsResponse& page) {
+  std::vector<std::string> children;
+  for (const v1::ChildShard& child : page.child_shards()) children.push_back(child.shard_id());
+  *c.io.err << "end of the closed shard " << shard_id
+            << "; child shards: " << absl::StrJoin(children, ", ") << "\n";
+}
+
 absl::Status RecordsGetOnce(Context& c) {
   ASSIGN_OR_RETURN(v1::GetShardIteratorRequest iterator_request,
                    BuildGetShardIteratorRequest(c.flags));
@@ -293,17 +302,33 @@ absl::Status RecordsGetOnce(Context& c) {
   v1::GetRecordsResponse all;
   std::string next = iterator.shard_iterator();
   std::vector<v1::Record> records;
-  while (!next.empty() && (!max_records || static_cast<int64_t>(records.size()) < *max_records)) {
+  int64_t printed = 0;  // with --output=jsonl
+  while (!next.empty() && (!max_records || static_cast<int64_t>(records.size()) < *max_records) &&
+         (!max_records || printed < *max_records)) {
     if (c.io.interrupt != nullptr && c.io.interrupt->triggered()) break;
     v1::GetRecordsRequest request;
     request.set_shard_iterator(next);
     int64_t limit = c.flags.Int("limit").value_or(0);
     if (max_records) {
-      const int64_t remaining = *max_records - static_cast<int64_t>(records.size());
+      const int64_t remaining = *max_records - static_cast<int64_t>(records.size()) - printed;
       if (limit == 0 || limit > remaining) limit = remaining;
     }
     request.set_limit(static_cast<int32_t>(limit));
     ASSIGN_OR_RETURN(v1::GetRecordsResponse page, c.streams().GetRecords(request));
+    if (c.jsonl) {
+      // Streamed: a record per line as each page arrives, never the whole shard in memory.
+      for (const v1::Record& r : page.records()) {
+        if (max_records && printed >= *max_records) break;
+        ASSIGN_OR_RETURN(std::string line, ToJson(r, /*pretty=*/false));
+        *c.io.out << line;
+        ++printed;
+      }
+      *c.io.out << std::flush;
+      next = page.next_shard_iterator();
+      if (page.child_shards_size() > 0) ReportChildShards(c, iterator_request.shard_id(), page);
+      if (page.records().empty()) break;  // caught up
+      continue;
+    }
     for (const v1::Record& r : page.records()) records.push_back(r);
     next = page.next_shard_iterator();
     all.set_next_shard_iterator(next);
@@ -311,6 +336,7 @@ absl::Status RecordsGetOnce(Context& c) {
     *all.mutable_child_shards() = page.child_shards();
     if (page.records().empty()) break;  // caught up
   }
+  if (c.jsonl) return absl::OkStatus();
   if (max_records && static_cast<int64_t>(records.size()) > *max_records) {
     records.resize(*max_records);
   }

@@ -25,8 +25,7 @@ class CompletionTest : public ::testing::Test {
 
   // What bash completes for the command line `line` (the cursor at its end), one candidate per
   // line, sorted; `wordbreaks` is COMP_WORDBREAKS (bash's default has '=').
-  std::string Complete(const std::string& line,
-                       const std::string& wordbreaks = "\"'><=;|&(:") {
+  std::string Complete(const std::string& line, const std::string& wordbreaks = "\"'><=;|&(:") {
     // The line and the word breaks reach bash through the environment: no shell quoting.
     setenv("TRIBCTL_TEST_LINE", line.c_str(), 1);
     setenv("TRIBCTL_TEST_WORDBREAKS", wordbreaks.c_str(), 1);
@@ -79,9 +78,9 @@ TEST_F(CompletionTest, CompletesTheCommandsFlagsAndTheGlobalOnes) {
 
 TEST_F(CompletionTest, CompletesAnEnumFlagsChoices) {
   EXPECT_EQ(Complete("tribctl mappings create --starting-position=T"), "TRIM_HORIZON\n");
-  EXPECT_EQ(Complete("tribctl streams list --output="), "json\ntable\n");
+  EXPECT_EQ(Complete("tribctl streams list --output="), "json\njsonl\ntable\n");
   // Without '=' in COMP_WORDBREAKS bash replaces the whole word: the flag is repeated.
-  EXPECT_EQ(Complete("tribctl streams list --output=j", "\"' "), "--output=json\n");
+  EXPECT_EQ(Complete("tribctl streams list --output=t", "\"' "), "--output=table\n");
 }
 
 TEST(ZshCompletionTest, LoadsBashcompinitThenTheBashScript) {

@@ -32,7 +32,8 @@ class Context {
       : command(*line.command),
         flags(line.flags),
         io(io),
-        json(line.flags.StringOr("output", "table") == "json"),
+        json(line.flags.StringOr("output", "table") != "table"),
+        jsonl(line.flags.StringOr("output", "table") == "jsonl"),
         timeout(line.flags.Duration("timeout").value_or(absl::Seconds(10))) {}
 
   // The clients, at --streams-endpoint, --mappings-endpoint (EventSourceMappings and
@@ -70,10 +71,10 @@ class Context {
     return tribctl::BuildRequest<Request>(command, flags);
   }
 
-  // Prints `message` as JSON, or `table` as it is.
+  // Prints `message` as JSON (on one line with --output=jsonl), or `table` as it is.
   absl::Status Print(const google::protobuf::Message& message, const std::string& table) {
     if (json) {
-      ASSIGN_OR_RETURN(std::string text, ToJson(message));
+      ASSIGN_OR_RETURN(std::string text, ToJson(message, /*pretty=*/!jsonl));
       *io.out << text;
     } else {
       *io.out << table;
@@ -84,7 +85,8 @@ class Context {
   const CommandSpec& command;
   const FlagValues& flags;
   const Io& io;
-  const bool json;
+  const bool json;   // --output=json or jsonl
+  const bool jsonl;  // --output=jsonl
   const absl::Duration timeout;
 
  private:

@@ -5,14 +5,23 @@
 #include <map>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
 #include "mapping/starting_position.h"
 #include "poller/runtime/metrics.h"
+#include "rapidjson/document.h"
+#include "rapidjson/error/en.h"
+#include "rapidjson/prettywriter.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 
 namespace tributary::tribctl {
 namespace {
@@ -99,17 +108,185 @@ std::string KeyValueTable(const std::vector<std::pair<std::string, std::string>>
   return table.Render();
 }
 
+namespace {
+
+// Suffixes some enum values carry only because proto3 enum values share their package's scope
+// (TRIM_HORIZON is a ShardIteratorType): the flags and AWS's APIs name them without.
+constexpr absl::string_view kEnumScopeSuffixes[] = {"_POSITION", "_MAPPING", "_CHECKPOINT"};
+
+// 2^53: the integers every JSON reader (a double) holds exactly.
+constexpr uint64_t kMaxExactJsonInteger = uint64_t{1} << 53;
+
+bool Is64BitInteger(const google::protobuf::FieldDescriptor& field) {
+  switch (field.cpp_type()) {
+    case google::protobuf::FieldDescriptor::CPPTYPE_INT64:
+    case google::protobuf::FieldDescriptor::CPPTYPE_UINT64:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The field printed as `name` (its JSON name, or its proto name as protobuf's parser also
+// takes); nullptr if none.
+const google::protobuf::FieldDescriptor* FieldByJsonName(const google::protobuf::Descriptor& type,
+                                                         absl::string_view name) {
+  for (int i = 0; i < type.field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* field = type.field(i);
+    if (field->json_name() == name || field->name() == name) return field;
+  }
+  return nullptr;
+}
+
+bool IsWellKnownType(const google::protobuf::Descriptor& type) {
+  return absl::StartsWith(type.full_name(), "google.protobuf.");
+}
+
+// A value of `field` (one element when repeated) as printed by protobuf, reshaped in place.
+void ReshapeValue(const google::protobuf::FieldDescriptor& field, rapidjson::Value& value,
+                  rapidjson::Document::AllocatorType& allocator);
+
+// Reshapes protobuf's JSON of a `type` message (printed with every field) as tribctl prints it:
+// see ToJson in format.h.
+void ReshapeMessage(const google::protobuf::Descriptor& type, rapidjson::Value& object,
+                    rapidjson::Document::AllocatorType& allocator) {
+  if (!object.IsObject() || IsWellKnownType(type)) return;
+  for (auto it = object.MemberBegin(); it != object.MemberEnd();) {
+    const google::protobuf::FieldDescriptor* field =
+        FieldByJsonName(type, absl::string_view(it->name.GetString(), it->name.GetStringLength()));
+    rapidjson::Value& value = it->value;
+    if (field != nullptr) {
+      if (field->is_map()) {
+        const google::protobuf::FieldDescriptor& map_value = *field->message_type()->map_value();
+        for (auto& entry : value.GetObject()) ReshapeValue(map_value, entry.value, allocator);
+      } else if (field->is_repeated() && value.IsArray()) {
+        for (rapidjson::Value& element : value.GetArray()) ReshapeValue(*field, element, allocator);
+      } else {
+        ReshapeValue(*field, value, allocator);
+      }
+    }
+    const bool empty =
+        (value.IsString() && value.GetStringLength() == 0) || (value.IsArray() && value.Empty()) ||
+        (value.IsObject() && value.ObjectEmpty() && field != nullptr && field->is_map()) ||
+        value.IsNull();
+    it = empty ? object.EraseMember(it) : it + 1;
+  }
+}
+
+void ReshapeValue(const google::protobuf::FieldDescriptor& field, rapidjson::Value& value,
+                  rapidjson::Document::AllocatorType& allocator) {
+  if (field.cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+    ReshapeMessage(*field.message_type(), value, allocator);
+  } else if (field.cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_ENUM &&
+             value.IsString()) {
+    absl::string_view name(value.GetString(), value.GetStringLength());
+    const google::protobuf::EnumValueDescriptor* number =
+        field.enum_type()->FindValueByName(std::string(name));
+    if (number != nullptr && number->number() == 0) {
+      value.SetString("", allocator);  // ..._UNSPECIFIED: unset, omitted
+      return;
+    }
+    for (absl::string_view suffix : kEnumScopeSuffixes) {
+      if (absl::ConsumeSuffix(&name, suffix)) break;
+    }
+    value.SetString(name.data(), static_cast<rapidjson::SizeType>(name.size()), allocator);
+  } else if (Is64BitInteger(field) && value.IsString()) {
+    const absl::string_view text(value.GetString(), value.GetStringLength());
+    int64_t signed_value = 0;
+    uint64_t unsigned_value = 0;
+    if (absl::SimpleAtoi(text, &signed_value) &&
+        static_cast<uint64_t>(signed_value < 0 ? -(signed_value + 1) : signed_value) <
+            kMaxExactJsonInteger) {
+      value.SetInt64(signed_value);
+    } else if (absl::SimpleAtoi(text, &unsigned_value) && unsigned_value < kMaxExactJsonInteger) {
+      value.SetUint64(unsigned_value);
+    }
+  }
+}
+
+// The inverse of ReshapeValue's enum renaming: a short name (TRIM_HORIZON) back to the
+// proto's (TRIM_HORIZON_POSITION) where the short one is not a value of the enum itself.
+void RestoreEnumNames(const google::protobuf::Descriptor& type, rapidjson::Value& object,
+                      rapidjson::Document::AllocatorType& allocator) {
+  if (!object.IsObject() || IsWellKnownType(type)) return;
+  for (auto& member : object.GetObject()) {
+    const google::protobuf::FieldDescriptor* field = FieldByJsonName(
+        type, absl::string_view(member.name.GetString(), member.name.GetStringLength()));
+    if (field == nullptr) continue;
+    auto restore = [&](const google::protobuf::FieldDescriptor& f, rapidjson::Value& v) {
+      if (f.cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+        RestoreEnumNames(*f.message_type(), v, allocator);
+        return;
+      }
+      if (f.cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_ENUM || !v.IsString()) return;
+      const std::string name(v.GetString(), v.GetStringLength());
+      if (f.enum_type()->FindValueByName(name) != nullptr) return;
+      for (absl::string_view suffix : kEnumScopeSuffixes) {
+        const std::string scoped = absl::StrCat(name, suffix);
+        if (f.enum_type()->FindValueByName(scoped) != nullptr) {
+          v.SetString(scoped, allocator);
+          return;
+        }
+      }
+    };
+    if (field->is_map()) {
+      if (!member.value.IsObject()) continue;
+      for (auto& entry : member.value.GetObject()) {
+        restore(*field->message_type()->map_value(), entry.value);
+      }
+    } else if (field->is_repeated() && member.value.IsArray()) {
+      for (rapidjson::Value& element : member.value.GetArray()) restore(*field, element);
+    } else {
+      restore(*field, member.value);
+    }
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message, bool pretty) {
   google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = pretty;
   options.always_print_primitive_fields = true;
-  std::string json;
-  auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
+  std::string printed;
+  auto status = google::protobuf::util::MessageToJsonString(message, &printed, options);
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("formatting JSON: ", status.ToString()));
   }
-  if (json.empty() || json.back() != '\n') json.push_back('\n');
+  rapidjson::Document doc;
+  if (doc.Parse(printed.data(), printed.size()).HasParseError()) {
+    return absl::InternalError("formatting JSON: protobuf's JSON did not parse");
+  }
+  ReshapeMessage(*message.GetDescriptor(), doc, doc.GetAllocator());
+  rapidjson::StringBuffer buffer;
+  if (pretty) {
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+    writer.SetIndent(' ', 2);
+    writer.SetFormatOptions(rapidjson::kFormatDefault);
+    doc.Accept(writer);
+  } else {
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    doc.Accept(writer);
+  }
+  std::string json(buffer.GetString(), buffer.GetSize());
+  json.push_back('\n');
   return json;
+}
+
+absl::Status FromJson(absl::string_view json, google::protobuf::Message* message) {
+  rapidjson::Document doc;
+  if (doc.Parse(json.data(), json.size()).HasParseError()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("JSON: ", rapidjson::GetParseError_En(doc.GetParseError()), " at offset ",
+                     doc.GetErrorOffset()));
+  }
+  RestoreEnumNames(*message->GetDescriptor(), doc, doc.GetAllocator());
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  auto status = google::protobuf::util::JsonStringToMessage(
+      std::string(buffer.GetString(), buffer.GetSize()), message);
+  if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat("JSON: ", status.ToString()));
+  return absl::OkStatus();
 }
 
 std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp) {

@@ -39,11 +39,23 @@ class Table {
 // Renders `fields` (name, value) as a two-column FIELD / VALUE table.
 std::string KeyValueTable(const std::vector<std::pair<std::string, std::string>>& fields);
 
-// Protobuf JSON (lowerCamelCase names, enums by name, bytes base64, every
-// field printed including zeros), pretty-printed when `pretty`, else on one
-// line, ending in "\n" either way. Errors: INTERNAL if protobuf refuses
-// (invalid UTF-8 in a string field).
+// JSON shaped as the AWS CLI prints it (protobuf's JSON mapping, reshaped):
+//  - names are the proto JSON names (lowerCamelCase of AWS's names: streamName);
+//  - unset is omitted: empty strings and bytes, empty lists and maps, unset messages, enums at
+//    their ..._UNSPECIFIED value; numbers and booleans are always printed (0 and false are
+//    answers: consumerCount 0, enabled false);
+//  - 64-bit integers are JSON numbers when |v| < 2^53 (what a double holds exactly: jq and
+//    JavaScript read them right), else strings as in protobuf's mapping; sequence numbers are
+//    strings in the API and stay strings;
+//  - enum values as the flags take them: TRIM_HORIZON, not TRIM_HORIZON_POSITION (the
+//    _POSITION, _MAPPING and _CHECKPOINT suffixes exist only for proto3's enum scoping);
+//  - bytes base64, timestamps RFC 3339 (protobuf's);
+//  - pretty: two-space indent; else one line. Ends in "\n" either way.
+// Errors: INTERNAL if protobuf refuses (invalid UTF-8 in a string field).
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message, bool pretty = true);
+// Reads what ToJson printed (or protobuf's own JSON) into `message`: short enum names are
+// taken back. Errors: INVALID_ARGUMENT naming what did not parse.
+absl::Status FromJson(absl::string_view json, google::protobuf::Message* message);
 
 // "2026-01-02T03:04:05.678Z" (UTC, milliseconds); "" for an unset timestamp.
 std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp);

@@ -41,20 +41,64 @@ TEST(FormatTest, KeyValueTableHasFieldAndValueColumns) {
             "SequenceNumber  7\n");
 }
 
-TEST(FormatTest, JsonUsesCamelCaseEnumNamesAndPrintsZeros) {
+TEST(FormatTest, JsonIsShapedAsTheAwsClisAndReadsBack) {
   auto summary = Proto<v1::DescribeStreamSummaryResponse>(
       "stream_description_summary { stream_name: 'orders' stream_status: ACTIVE "
       "open_shard_count: 4 }");
   absl::StatusOr<std::string> json = ToJson(summary);
   ASSERT_TRUE(json.ok()) << json.status();
-  EXPECT_THAT(*json, HasSubstr("\"streamName\": \"orders\""));
-  EXPECT_THAT(*json, HasSubstr("\"streamStatus\": \"ACTIVE\""));
-  EXPECT_THAT(*json, HasSubstr("\"consumerCount\": 0"));
-  EXPECT_EQ(json->back(), '\n');
+  // Two-space indent; numbers printed even when 0 (an answer); empty strings and unset
+  // messages omitted.
+  EXPECT_EQ(*json,
+            "{\n"
+            "  \"streamDescriptionSummary\": {\n"
+            "    \"streamName\": \"orders\",\n"
+            "    \"streamStatus\": \"ACTIVE\",\n"
+            "    \"retentionPeriodHours\": 0,\n"
+            "    \"openShardCount\": 4,\n"
+            "    \"consumerCount\": 0\n"
+            "  }\n"
+            "}\n");
   // A script reading it back gets the same message.
   v1::DescribeStreamSummaryResponse parsed;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(*json, &parsed).ok());
+  ASSERT_TRUE(FromJson(*json, &parsed).ok());
   EXPECT_EQ(parsed.SerializeAsString(), summary.SerializeAsString());
+}
+
+TEST(FormatTest, JsonNamesEnumsAsTheFlagsAndPrints64BitIntegersAsNumbersWhenExact) {
+  auto mapping = Proto<v1::EventSourceMappingConfiguration>(
+      "uuid: 'm-1' state: CREATING_MAPPING starting_position: TRIM_HORIZON_POSITION "
+      "batch_size: 100 function_response_types: REPORT_BATCH_ITEM_FAILURES");
+  absl::StatusOr<std::string> json = ToJson(mapping, /*pretty=*/false);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr("\"state\":\"CREATING\""));
+  EXPECT_THAT(*json, HasSubstr("\"startingPosition\":\"TRIM_HORIZON\""));
+  EXPECT_THAT(*json, HasSubstr("\"functionResponseTypes\":[\"REPORT_BATCH_ITEM_FAILURES\"]"));
+  EXPECT_THAT(*json, ::testing::Not(HasSubstr("_POSITION")));
+  EXPECT_THAT(*json, ::testing::Not(HasSubstr("functionArn")));  // unset: omitted
+  v1::EventSourceMappingConfiguration parsed;
+  ASSERT_TRUE(FromJson(*json, &parsed).ok()) << *json;
+  EXPECT_EQ(parsed.SerializeAsString(), mapping.SerializeAsString());
+
+  auto metrics = Proto<v1::ShardMetrics>("invocations: 9007199254740991 retries: -5");
+  json = ToJson(metrics, /*pretty=*/false);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr("\"invocations\":9007199254740991"));  // 2^53 - 1: a number
+  EXPECT_THAT(*json, HasSubstr("\"retries\":-5"));
+  metrics.set_invocations(int64_t{1} << 53);  // not exact in a double: a string, as protobuf's
+  json = ToJson(metrics, /*pretty=*/false);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr("\"invocations\":\"9007199254740992\""));
+  v1::ShardMetrics back;
+  ASSERT_TRUE(FromJson(*json, &back).ok()) << *json;
+  EXPECT_EQ(back.invocations(), int64_t{1} << 53);
+  EXPECT_EQ(back.retries(), -5);
+}
+
+TEST(FormatTest, FromJsonSaysWhatDidNotParse) {
+  v1::ShardMetrics m;
+  EXPECT_EQ(FromJson("{\"invocations\": ", &m).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FromJson("{\"noSuchField\": 1}", &m).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(FormatTest, CompactJsonIsOneLine) {

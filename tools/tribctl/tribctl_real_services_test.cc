@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "leasing/testing/in_process_leasing.h"
 #include "shard_store/shard_store_node.h"
+#include "tools/tribctl/format.h"
 #include "tools/tribctl/tribctl.h"
 
 namespace tributary::tribctl {
@@ -63,7 +64,7 @@ class TribctlRealServicesTest : public ::testing::Test {
   template <typename T>
   T Json(const Result& r) {
     T message;
-    auto status = google::protobuf::util::JsonStringToMessage(r.out, &message);
+    auto status = FromJson(r.out, &message);
     EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << r.out << r.err;
     return message;
   }

@@ -17,12 +17,13 @@
 #include "absl/synchronization/mutex.h"
 #include "common/await.h"
 #include "common/grpc_server.h"
-#include "common/version.h"
 #include "common/testing/assertions.h"
+#include "common/version.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tools/tribctl/format.h"
 #include "tools/tribctl/testing/fake_services.h"
 
 namespace tributary::tribctl {
@@ -144,8 +145,9 @@ TEST_F(TribctlTest, ARefusedConnectionNamesTheEndpointAndHowToSetIt) {
   std::ostringstream out, err;
   EndpointDefaults endpoints;
   endpoints.env_endpoint = closed;
-  EXPECT_EQ(RunTribctl({"streams", "list", "--timeout=2s"}, Io{&in, &out, &err, nullptr}, endpoints),
-            kExitError);
+  EXPECT_EQ(
+      RunTribctl({"streams", "list", "--timeout=2s"}, Io{&in, &out, &err, nullptr}, endpoints),
+      kExitError);
   EXPECT_THAT(err.str(), ::testing::StartsWith("error: UNAVAILABLE: "));
   EXPECT_THAT(err.str(), HasSubstr(absl::StrCat("hint: no Tributary answered at ", closed,
                                                 " (endpoint from TRIBUTARY_ENDPOINT)")));
@@ -204,7 +206,7 @@ TEST_F(TribctlTest, DescribeAsTableAndAsJson) {
   Result json = Run({"streams", "describe", "--stream=orders", "--output=json"});
   EXPECT_EQ(json.code, kExitOk) << json.err;
   v1::DescribeStreamSummaryResponse parsed;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &parsed).ok()) << json.out;
+  ASSERT_TRUE(FromJson(json.out, &parsed).ok()) << json.out;
   EXPECT_EQ(parsed.SerializeAsString(), reply.SerializeAsString());
 }
 
@@ -235,7 +237,7 @@ TEST_F(TribctlTest, ListShardsFollowsNextTokenWithoutTheStreamName) {
   Result r = Run({"streams", "list-shards", "--stream=s", "--output=json"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   v1::ListShardsResponse merged;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &merged).ok()) << r.out;
+  ASSERT_TRUE(FromJson(r.out, &merged).ok()) << r.out;
   ASSERT_EQ(merged.shards_size(), 2);
   EXPECT_EQ(merged.shards(1).shard_id(), "shardId-000000000001");
   auto requests = streams_.Requests<v1::ListShardsRequest>("ListShards");
@@ -371,12 +373,43 @@ TEST_F(TribctlTest, RecordsGetStopsAtMaxRecordsAndAsksForNoMore) {
       Run({"records", "get", "--stream=s", "--shard-id=x", "--max-records=3", "--output=json"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   v1::GetRecordsResponse merged;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &merged).ok()) << r.out;
+  ASSERT_TRUE(FromJson(r.out, &merged).ok()) << r.out;
   EXPECT_EQ(merged.records_size(), 3);
   auto requests = streams_.Requests<v1::GetRecordsRequest>("GetRecords");
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].limit(), 3);
   EXPECT_EQ(requests[1].limit(), 1);
+}
+
+// --output=jsonl streams: a compact JSON record per line, printed page by page (never the whole
+// shard in memory), stopping at --max-records; the end of a closed shard is a note on stderr.
+TEST_F(TribctlTest, RecordsGetJsonlPrintsARecordPerLineAndStopsAtMaxRecords) {
+  streams_.SetReply("GetShardIterator",
+                    Proto<v1::GetShardIteratorResponse>("shard_iterator: 'i0'"));
+  streams_.SetReply("GetRecords", Proto<v1::GetRecordsResponse>(
+                                      "records { sequence_number: '1' partition_key: 'a' } "
+                                      "records { sequence_number: '2' partition_key: 'b' } "
+                                      "next_shard_iterator: 'i1'"));
+  Result r =
+      Run({"records", "get", "--stream=s", "--shard-id=x", "--max-records=3", "--output=jsonl"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(lines[0], "{\"sequenceNumber\":\"1\",\"partitionKey\":\"a\"}");
+  v1::Record third;
+  ASSERT_TRUE(FromJson(lines[2], &third).ok()) << lines[2];
+  EXPECT_EQ(third.sequence_number(), "1");  // the second page's first record
+  auto requests = streams_.Requests<v1::GetRecordsRequest>("GetRecords");
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].limit(), 1);
+
+  streams_.SetReply("GetRecords", Proto<v1::GetRecordsResponse>(
+                                      "records { sequence_number: '7' partition_key: 'a' } "
+                                      "child_shards { shard_id: 'shardId-000000000002' }"));
+  r = Run({"records", "get", "--stream=s", "--shard-id=x", "--output=jsonl"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "{\"sequenceNumber\":\"7\",\"partitionKey\":\"a\"}\n");
+  EXPECT_THAT(r.err, HasSubstr("end of the closed shard x; child shards: shardId-000000000002"));
 }
 
 TEST_F(TribctlTest, RecordsGetNotesTheChildrenOfAClosedShard) {
@@ -411,7 +444,7 @@ TEST_F(TribctlTest, FollowStopsAtMaxRecords) {
   std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 2u) << r.out;
   v1::Record second;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[1], &second).ok());
+  ASSERT_TRUE(FromJson(lines[1], &second).ok());
   EXPECT_EQ(second.sequence_number(), "2");
   auto requests = streams_.Requests<v1::SubscribeToShardRequest>("SubscribeToShard");
   ASSERT_EQ(requests.size(), 1u);
@@ -603,7 +636,7 @@ TEST_F(TribctlTest, FunctionsListFollowsMarkersAndMergesJson) {
   Result r = Run({"functions", "list", "--max-items=1", "--output=json"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   v1::ListFunctionsResponse merged;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &merged).ok()) << r.out;
+  ASSERT_TRUE(FromJson(r.out, &merged).ok()) << r.out;
   ASSERT_EQ(merged.functions_size(), 2);
   EXPECT_EQ(merged.functions(1).reserved_concurrent_executions(), 4);
   auto requests = functions_.Requests<v1::ListFunctionsRequest>("ListFunctions");
@@ -770,7 +803,7 @@ TEST_F(TribctlTest, ListTagsFollowsEveryPageAfterTheLastKey) {
   Result json = Run({"streams", "list-tags", "--stream-name=s", "--output=json"});
   EXPECT_EQ(json.code, kExitOk) << json.err;
   v1::ListTagsForStreamResponse merged;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &merged).ok()) << json.out;
+  ASSERT_TRUE(FromJson(json.out, &merged).ok()) << json.out;
   EXPECT_EQ(merged.tags_size(), 3);
   EXPECT_FALSE(merged.has_more_tags());
 }
@@ -793,7 +826,7 @@ TEST_F(TribctlTest, ConsumersCommandsCallTheirRpcsAndShowTheConsumer) {
   Result d = Run({"consumers", "describe", "--consumer-arn=arn:c", "--output=json"});
   EXPECT_EQ(d.code, kExitOk) << d.err;
   v1::DescribeStreamConsumerResponse parsed;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(d.out, &parsed).ok()) << d.out;
+  ASSERT_TRUE(FromJson(d.out, &parsed).ok()) << d.out;
   EXPECT_EQ(parsed.SerializeAsString(), described.SerializeAsString());
 
   Result gone = Run({"consumers", "deregister", "--stream-name=s", "--consumer-name=c"});
