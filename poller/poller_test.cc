@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/await.h"
+#include "common/metrics/promtool.h"
 #include "common/proto_util.h"
 #include "common/testing/assertions.h"
 #include "common/testing/log_capture.h"
@@ -18,7 +19,6 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "leasing/owned_digest.h"
-#include "common/metrics/promtool.h"
 #include "poller/testing/fake_services.h"
 #include "poller/testing/fakes.h"
 
@@ -506,7 +506,8 @@ TEST_F(PollerTest, RecordsTheProcessorRefusesGiveTheLeaseUpInsteadOfBeingSkipped
     EXPECT_LE(std::stoull(call.checkpoint.sequence_number()), 2u) << "checkpointed past the gap";
   }
   for (const auto& batch : function_.batches()) {
-    for (const std::string& seq : batch) EXPECT_LE(std::stoull(seq), 2u) << "delivered past the gap";
+    for (const std::string& seq : batch)
+      EXPECT_LE(std::stoull(seq), 2u) << "delivered past the gap";
   }
   EXPECT_GE(leases_.release_calls(), 1) << "the lease was not given back";
 }
@@ -995,8 +996,13 @@ TEST_F(PollerTest, MetricValuesAfterAScriptedRun) {
   EXPECT_EQ(destination_.puts().size(), 1u);
 
   const std::string text = metrics_.back()->RenderPrometheus();
-  const std::string labels = absl::StrCat("poller=\"p1\",mapping=\"", kMapping,
-                                          "\",stream=\"orders\",shard=\"", kShard0, "\"");
+  // Counters and histograms per mapping (cardinality: not per shard).
+  const std::string labels =
+      absl::StrCat("poller=\"p1\",mapping=\"", kMapping, "\",stream=\"orders\"");
+  EXPECT_NE(text.find(absl::StrCat("tributary_poller_iterator_age_seconds{", labels, ",shard=\"",
+                                   kShard0, "\"} ")),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find(absl::StrCat("tributary_poller_invocations_total{", labels, "} 3\n")),
             std::string::npos)
       << text;
@@ -1014,9 +1020,9 @@ TEST_F(PollerTest, MetricValuesAfterAScriptedRun) {
       std::string::npos);
   EXPECT_NE(text.find("# TYPE tributary_poller_invoke_latency_seconds histogram\n"),
             std::string::npos);
-  EXPECT_NE(text.find(absl::StrCat("tributary_poller_invoke_latency_seconds_sum{", labels,
-                                   "} 0.03\n")),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(absl::StrCat("tributary_poller_invoke_latency_seconds_sum{", labels, "} 0.03\n")),
+      std::string::npos)
       << text;
   EXPECT_TRUE(metrics::PromtoolCheckMetrics(text));
 }

@@ -118,5 +118,49 @@ TEST(PollersServiceTest, GetMetricsCarriesEachFunctionsConcurrencyAndThrottles) 
   EXPECT_EQ(metrics.RenderPrometheus(), RenderPrometheusText(metrics.Snapshot()));
 }
 
+// A mapping's totals (what the Prometheus counters show) add up its shards and never go down:
+// a shard whose lease moved away leaves its counts behind, else Prometheus would see a reset.
+TEST(PollersServiceTest, MappingTotalsAddUpShardsAndKeepThoseOfRemovedShards) {
+  FakeClock clock;
+  PollerMetrics metrics("poller-7", clock);
+  const ShardContext a{"m1", "s", "shardId-000000000000"};
+  const ShardContext b{"m1", "s", "shardId-000000000001"};
+  metrics.Invoked(a, 3, absl::Milliseconds(5));
+  metrics.Delivered(a, 3);
+  metrics.Invoked(b, 4, absl::Milliseconds(7));
+  metrics.Delivered(b, 4);
+  metrics.Dropped(b, "RecordAgeExceeded", 2);
+  metrics.Delivered({"m2", "t", "shardId-000000000000"}, 9);
+
+  v1::GetMetricsResponse before = metrics.Snapshot("m1");
+  ASSERT_EQ(before.mappings_size(), 1);
+  EXPECT_EQ(before.mappings(0).event_source_mapping_uuid(), "m1");
+  EXPECT_EQ(before.mappings(0).stream_name(), "s");
+  EXPECT_EQ(before.mappings(0).invocations(), 2);
+  EXPECT_EQ(before.mappings(0).records_delivered(), 7);
+  EXPECT_EQ(before.mappings(0).dropped_records().at("RecordAgeExceeded"), 2);
+  EXPECT_EQ(before.mappings(0).batch_size().count(), 2);
+  EXPECT_DOUBLE_EQ(before.mappings(0).batch_size().sum(), 7);
+
+  metrics.Remove(b);  // its lease went to another poller
+  metrics.Invoked(a, 1, absl::Milliseconds(5));
+  v1::GetMetricsResponse after = metrics.Snapshot();
+  ASSERT_EQ(after.shards_size(), 2);  // m1's shard a and m2's shard
+  ASSERT_EQ(after.mappings_size(), 2);
+  const v1::MappingMetrics& m1 = after.mappings(0);
+  EXPECT_EQ(m1.event_source_mapping_uuid(), "m1");
+  EXPECT_EQ(m1.invocations(), 3);
+  EXPECT_EQ(m1.records_delivered(), 7);
+  EXPECT_EQ(m1.dropped_records().at("RecordAgeExceeded"), 2);
+  EXPECT_EQ(m1.batch_size().count(), 3);
+  EXPECT_EQ(after.mappings(1).event_source_mapping_uuid(), "m2");
+  EXPECT_EQ(after.mappings(1).records_delivered(), 9);
+  EXPECT_NE(metrics.RenderPrometheus().find(
+                "tributary_poller_records_delivered_total{poller=\"poller-7\",mapping=\"m1\","
+                "stream=\"s\"} 7\n"),
+            std::string::npos)
+      << metrics.RenderPrometheus();
+}
+
 }  // namespace
 }  // namespace tributary::poller

@@ -428,8 +428,14 @@ void PollerMetrics::ReadSucceeded(const ShardContext& shard) {
 }
 
 void PollerMetrics::Remove(const ShardContext& shard) {
+  const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
-  entries_.erase(Key(shard.mapping_uuid, shard.shard_id));
+  auto it = entries_.find(Key(shard.mapping_uuid, shard.shard_id));
+  if (it == entries_.end()) return;
+  v1::ShardMetrics m;
+  FillShardMetrics(it->first, it->second, now, &m);
+  AddToMappingTotals(m, &retired_[Key(shard.mapping_uuid, it->second.stream_name)]);
+  entries_.erase(it);
 }
 
 int64_t PollerMetrics::IteratorAgeMs(const ShardContext& shard) {
@@ -466,40 +472,51 @@ std::vector<ShardProgress> PollerMetrics::Progress(const std::vector<const Shard
   return out;
 }
 
+void PollerMetrics::FillShardMetrics(const Key& key, const Entry& e, absl::Time now,
+                                     v1::ShardMetrics* m) const {
+  m->set_event_source_mapping_uuid(std::get<0>(key));
+  m->set_stream_name(e.stream_name);
+  m->set_shard_id(std::get<1>(key));
+  m->set_iterator_age_ms(AgeMs(e, now));
+  m->set_invocations(e.invocations);
+  m->set_function_errors(e.function_errors);
+  m->set_retries(e.retries);
+  m->set_bisections(e.bisections);
+  for (const auto& [condition, n] : e.dropped) (*m->mutable_dropped_records())[condition] = n;
+  m->set_records_delivered(e.delivered);
+  m->set_records_filtered(e.filtered);
+  m->set_windows_closed(e.windows_closed);
+  m->set_windows_failed(e.windows_failed);
+  e.batch_size.ToProto(m->mutable_batch_size());
+  e.latency_ms.ToProto(m->mutable_invoke_latency_ms());
+  m->set_checkpoint(e.checkpoint);
+  m->set_last_processing_result(ProcessingResultText(e.result));
+  if (e.result != ProcessingResult::kNone) {
+    *m->mutable_last_processing_result_time() = ToProtoTimestamp(e.result_time);
+  }
+  if (e.error.kind != ErrorKind::kNone) {
+    m->set_last_error_kind(ErrorKindName(e.error.kind));
+    m->set_last_error_message(e.error.message);
+    *m->mutable_last_error_time() = ToProtoTimestamp(e.error.time);
+  }
+}
+
 v1::GetMetricsResponse PollerMetrics::Snapshot(const std::string& mapping_uuid) {
   const absl::Time now = clock_.Now();
   v1::GetMetricsResponse response;
   response.set_poller_id(poller_id_);
   absl::MutexLock lock(&mu_);
+  std::map<Key, v1::MappingMetrics> totals;
+  for (const auto& [key, retired] : retired_) {
+    if (mapping_uuid.empty() || std::get<0>(key) == mapping_uuid) totals[key] = retired;
+  }
   for (const auto& [key, e] : entries_) {
     if (!mapping_uuid.empty() && std::get<0>(key) != mapping_uuid) continue;
     v1::ShardMetrics* m = response.add_shards();
-    m->set_event_source_mapping_uuid(std::get<0>(key));
-    m->set_stream_name(e.stream_name);
-    m->set_shard_id(std::get<1>(key));
-    m->set_iterator_age_ms(AgeMs(e, now));
-    m->set_invocations(e.invocations);
-    m->set_function_errors(e.function_errors);
-    m->set_retries(e.retries);
-    m->set_bisections(e.bisections);
-    for (const auto& [condition, n] : e.dropped) (*m->mutable_dropped_records())[condition] = n;
-    m->set_records_delivered(e.delivered);
-    m->set_records_filtered(e.filtered);
-    m->set_windows_closed(e.windows_closed);
-    m->set_windows_failed(e.windows_failed);
-    e.batch_size.ToProto(m->mutable_batch_size());
-    e.latency_ms.ToProto(m->mutable_invoke_latency_ms());
-    m->set_checkpoint(e.checkpoint);
-    m->set_last_processing_result(ProcessingResultText(e.result));
-    if (e.result != ProcessingResult::kNone) {
-      *m->mutable_last_processing_result_time() = ToProtoTimestamp(e.result_time);
-    }
-    if (e.error.kind != ErrorKind::kNone) {
-      m->set_last_error_kind(ErrorKindName(e.error.kind));
-      m->set_last_error_message(e.error.message);
-      *m->mutable_last_error_time() = ToProtoTimestamp(e.error.time);
-    }
+    FillShardMetrics(key, e, now, m);
+    AddToMappingTotals(*m, &totals[Key(m->event_source_mapping_uuid(), m->stream_name())]);
   }
+  for (auto& [key, t] : totals) *response.add_mappings() = std::move(t);
   for (const auto& [name, f] : functions_) {
     v1::FunctionMetrics* m = response.add_functions();
     m->set_function_name(name);
@@ -509,25 +526,67 @@ v1::GetMetricsResponse PollerMetrics::Snapshot(const std::string& mapping_uuid) 
   return response;
 }
 
+namespace {
+
+void AddHistogram(const v1::Histogram& from, v1::Histogram* to) {
+  if (from.count() == 0 && from.bounds_size() == 0) return;
+  if (to->bounds_size() == 0) {
+    *to = from;
+    return;
+  }
+  if (from.bounds_size() != to->bounds_size() || from.counts_size() != to->counts_size()) return;
+  for (int i = 0; i < from.bounds_size(); ++i) {
+    if (from.bounds(i) != to->bounds(i)) return;
+  }
+  for (int i = 0; i < from.counts_size(); ++i) to->set_counts(i, to->counts(i) + from.counts(i));
+  to->set_sum(to->sum() + from.sum());
+  to->set_count(to->count() + from.count());
+}
+
+}  // namespace
+
+void AddToMappingTotals(const v1::ShardMetrics& shard, v1::MappingMetrics* totals) {
+  totals->set_event_source_mapping_uuid(shard.event_source_mapping_uuid());
+  totals->set_stream_name(shard.stream_name());
+  totals->set_invocations(totals->invocations() + shard.invocations());
+  totals->set_function_errors(totals->function_errors() + shard.function_errors());
+  totals->set_retries(totals->retries() + shard.retries());
+  totals->set_bisections(totals->bisections() + shard.bisections());
+  for (const auto& [condition, n] : shard.dropped_records()) {
+    (*totals->mutable_dropped_records())[condition] += n;
+  }
+  totals->set_records_delivered(totals->records_delivered() + shard.records_delivered());
+  totals->set_records_filtered(totals->records_filtered() + shard.records_filtered());
+  totals->set_windows_closed(totals->windows_closed() + shard.windows_closed());
+  totals->set_windows_failed(totals->windows_failed() + shard.windows_failed());
+  AddHistogram(shard.batch_size(), totals->mutable_batch_size());
+  AddHistogram(shard.invoke_latency_ms(), totals->mutable_invoke_latency_ms());
+}
+
 std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
   std::string out;
-  auto labels = [&](const v1::ShardMetrics& m) {
+  auto shard_labels = [&](const v1::ShardMetrics& m) {
     return absl::StrCat("poller=\"", LabelValue(snapshot.poller_id()), "\",mapping=\"",
                         LabelValue(m.event_source_mapping_uuid()), "\",stream=\"",
                         LabelValue(m.stream_name()), "\",shard=\"", LabelValue(m.shard_id()), "\"");
   };
+  auto labels = [&](const v1::MappingMetrics& m) {
+    return absl::StrCat("poller=\"", LabelValue(snapshot.poller_id()), "\",mapping=\"",
+                        LabelValue(m.event_source_mapping_uuid()), "\",stream=\"",
+                        LabelValue(m.stream_name()), "\"");
+  };
   auto scalar = [&](const std::string& name, const std::string& type, const std::string& help,
-                    int64_t (v1::ShardMetrics::*field)() const) {
+                    int64_t (v1::MappingMetrics::*field)() const) {
     absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
-    for (const v1::ShardMetrics& m : snapshot.shards()) {
+    for (const v1::MappingMetrics& m : snapshot.mappings()) {
       absl::StrAppend(&out, name, "{", labels(m), "} ", (m.*field)(), "\n");
     }
   };
   // `scale` multiplies bounds and the sum (ms → s).
   auto histogram = [&](const std::string& name, const std::string& help,
-                       const v1::Histogram& (v1::ShardMetrics::*field)() const, double scale) {
+                       const v1::Histogram& (v1::MappingMetrics::*field)() const, double scale) {
     absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " histogram\n");
-    for (const v1::ShardMetrics& m : snapshot.shards()) {
+    for (const v1::MappingMetrics& m : snapshot.mappings()) {
       const v1::Histogram& h = (m.*field)();
       const int buckets = std::min(h.bounds_size(), h.counts_size());  // tolerate a bad reply
       for (int i = 0; i < buckets; ++i) {
@@ -544,33 +603,33 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
                   "arrival of its last record; 0 once caught up.\n# TYPE "
                   "tributary_poller_iterator_age_seconds gauge\n");
   for (const v1::ShardMetrics& m : snapshot.shards()) {
-    absl::StrAppend(&out, "tributary_poller_iterator_age_seconds{", labels(m), "} ",
+    absl::StrAppend(&out, "tributary_poller_iterator_age_seconds{", shard_labels(m), "} ",
                     FormatDouble(m.iterator_age_ms() / 1000.0), "\n");
   }
   scalar("tributary_poller_invocations_total", "counter", "Function invocations.",
-         &v1::ShardMetrics::invocations);
+         &v1::MappingMetrics::invocations);
   scalar("tributary_poller_function_errors_total", "counter", "Invocations that failed.",
-         &v1::ShardMetrics::function_errors);
+         &v1::MappingMetrics::function_errors);
   scalar("tributary_poller_retries_total", "counter", "Batch retries after backoff.",
-         &v1::ShardMetrics::retries);
+         &v1::MappingMetrics::retries);
   scalar("tributary_poller_bisections_total", "counter", "Failing batches split in two.",
-         &v1::ShardMetrics::bisections);
+         &v1::MappingMetrics::bisections);
   scalar("tributary_poller_records_delivered_total", "counter",
-         "Records the function processed successfully.", &v1::ShardMetrics::records_delivered);
+         "Records the function processed successfully.", &v1::MappingMetrics::records_delivered);
   scalar("tributary_poller_records_filtered_total", "counter",
          "Records that matched none of the mapping's filters (never invoked).",
-         &v1::ShardMetrics::records_filtered);
+         &v1::MappingMetrics::records_filtered);
   scalar("tributary_poller_windows_closed_total", "counter",
          "Tumbling windows whose final invocation the function accepted (early ends included).",
-         &v1::ShardMetrics::windows_closed);
+         &v1::MappingMetrics::windows_closed);
   scalar("tributary_poller_windows_failed_total", "counter",
          "Tumbling windows whose final invocation was given up and reported.",
-         &v1::ShardMetrics::windows_failed);
+         &v1::MappingMetrics::windows_failed);
   absl::StrAppend(&out,
                   "# HELP tributary_poller_dropped_records_total Records skipped after being "
                   "reported, by condition.\n# TYPE tributary_poller_dropped_records_total "
                   "counter\n");
-  for (const v1::ShardMetrics& m : snapshot.shards()) {
+  for (const v1::MappingMetrics& m : snapshot.mappings()) {
     std::map<std::string, int64_t> sorted(m.dropped_records().begin(), m.dropped_records().end());
     for (const auto& [condition, n] : sorted) {
       absl::StrAppend(&out, "tributary_poller_dropped_records_total{", labels(m), ",condition=\"",
@@ -585,14 +644,14 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
     if (m.last_error_kind().empty()) continue;
     const double seconds =
         static_cast<double>(m.last_error_time().seconds()) + m.last_error_time().nanos() / 1e9;
-    absl::StrAppend(&out, "tributary_poller_last_error_timestamp_seconds{", labels(m), ",kind=\"",
-                    LabelValue(m.last_error_kind()), "\"} ", absl::StrFormat("%.3f", seconds),
-                    "\n");
+    absl::StrAppend(&out, "tributary_poller_last_error_timestamp_seconds{", shard_labels(m),
+                    ",kind=\"", LabelValue(m.last_error_kind()), "\"} ",
+                    absl::StrFormat("%.3f", seconds), "\n");
   }
-  histogram("tributary_poller_batch_size", "Records per invocation.", &v1::ShardMetrics::batch_size,
-            1);
+  histogram("tributary_poller_batch_size", "Records per invocation.",
+            &v1::MappingMetrics::batch_size, 1);
   histogram("tributary_poller_invoke_latency_seconds", "Invocation latency.",
-            &v1::ShardMetrics::invoke_latency_ms, 0.001);
+            &v1::MappingMetrics::invoke_latency_ms, 0.001);
   if (snapshot.functions().empty()) return out;
   absl::StrAppend(&out,
                   "# HELP tributary_poller_function_concurrent_executions Invocations of a "

@@ -135,7 +135,13 @@ class Histogram {
 
 // Prometheus text exposition (format 0.0.4) of a metrics snapshot: what GET /metrics serves, and
 // what `tribctl metrics --prometheus` prints for a GetMetricsResponse it received.
+// Series per shard only for what needs the shard (the iterator age, the last error's time);
+// counters and histograms per mapping (snapshot.mappings()), as cardinality asks.
 std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot);
+
+// Adds a shard's (or a mapping's) counters and histograms to `totals` (histograms of different
+// bounds are not added: the first one's bounds win; PollerMetrics never makes such).
+void AddToMappingTotals(const v1::ShardMetrics& shard, v1::MappingMetrics* totals);
 
 class PollerMetrics {
  public:
@@ -209,7 +215,8 @@ class PollerMetrics {
   // heartbeat asks for every lease).
   std::vector<ShardProgress> Progress(const std::vector<const ShardContext*>& shards);
 
-  // Every shard's metrics (only `mapping_uuid`'s when non-empty), sorted by mapping and shard,
+  // Every shard's metrics (only `mapping_uuid`'s when non-empty), sorted by mapping and shard;
+  // each mapping's totals (MappingMetrics: shards held now and before, so they never go down);
   // and every function's with reserved concurrency (all of them, whatever the filter), by name.
   v1::GetMetricsResponse Snapshot(const std::string& mapping_uuid = "");
   // The same as Prometheus text exposition.
@@ -250,6 +257,8 @@ class PollerMetrics {
   using Key = std::tuple<std::string, std::string>;  // mapping uuid, shard id
 
   Entry& EntryFor(const ShardContext& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `e` (the entry of `key`) as a ShardMetrics at `now`.
+  void FillShardMetrics(const Key& key, const Entry& e, absl::Time now, v1::ShardMetrics* m) const;
   // Sets `e`'s last error to (kind, message cut to size) at `now`.
   static void SetError(Entry& e, ErrorKind kind, absl::string_view message, absl::Time now);
   int64_t AgeMs(const Entry& e, absl::Time now) const;
@@ -258,6 +267,9 @@ class PollerMetrics {
   Clock& clock_;
   absl::Mutex mu_;
   std::map<Key, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  // The totals of shards removed (their leases went away), per (mapping uuid, stream): kept so
+  // that a mapping's totals never go down (Prometheus would read that as a counter reset).
+  std::map<Key, v1::MappingMetrics> retired_ ABSL_GUARDED_BY(mu_);
   struct FunctionEntry {
     int64_t concurrent_executions = 0;
     int64_t throttles = 0;

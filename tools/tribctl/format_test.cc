@@ -303,6 +303,10 @@ TEST(FormatTest, PrometheusTextHasCountersGaugesAndCumulativeHistograms) {
       stream_name: "orders"
       shard_id: "shardId-000000000000"
       iterator_age_ms: 1200
+    }
+    mappings {
+      event_source_mapping_uuid: "m\"1"
+      stream_name: "orders"
       invocations: 10
       function_errors: 2
       dropped_records { key: "RetryAttemptsExhausted" value: 3 }
@@ -314,11 +318,12 @@ TEST(FormatTest, PrometheusTextHasCountersGaugesAndCumulativeHistograms) {
       }
     })pb");
   const std::string text = PrometheusText(metrics);
-  const std::string labels =
-      "poller=\"p1\",mapping=\"m\\\"1\",stream=\"orders\",shard=\"shardId-000000000000\"";
+  // Per shard only the iterator age (and the last error's time); counters and histograms per
+  // mapping.
+  const std::string labels = "poller=\"p1\",mapping=\"m\\\"1\",stream=\"orders\"";
   EXPECT_THAT(text, HasSubstr("# TYPE tributary_poller_iterator_age_seconds gauge\n"
                               "tributary_poller_iterator_age_seconds{" +
-                              labels + "} 1.2\n"));
+                              labels + ",shard=\"shardId-000000000000\"} 1.2\n"));
   EXPECT_THAT(text, HasSubstr("tributary_poller_invocations_total{" + labels + "} 10\n"));
   EXPECT_THAT(text, HasSubstr("tributary_poller_function_errors_total{" + labels + "} 2\n"));
   EXPECT_THAT(text, HasSubstr("tributary_poller_dropped_records_total{" + labels +
@@ -338,6 +343,8 @@ TEST(FormatTest, PrometheusTextHasCountersGaugesAndCumulativeHistograms) {
                               "} 55.5\n"
                               "tributary_poller_batch_size_count{" +
                               labels + "} 10\n"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("tributary_poller_invocations_total{poller=\"p1\","
+                                             "mapping=\"m\\\"1\",stream=\"orders\",shard=")));
 }
 
 TEST(FormatTest, MetricsTableSumsDroppedRecords) {
