@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -392,19 +393,69 @@ std::string ShardsTable(const std::vector<v1::Shard>& shards) {
   return table.Render();
 }
 
+std::optional<std::string> FailureRecordSummary(absl::string_view data) {
+  if (data.empty() || data.front() != '{') return std::nullopt;
+  rapidjson::Document doc;
+  if (doc.Parse(data.data(), data.size()).HasParseError() || !doc.IsObject()) return std::nullopt;
+  auto member = [](const rapidjson::Value& object, const char* name) -> const rapidjson::Value* {
+    if (!object.IsObject()) return nullptr;
+    auto it = object.FindMember(name);
+    return it == object.MemberEnd() ? nullptr : &it->value;
+  };
+  auto text = [&](const rapidjson::Value* object, const char* name) -> std::string {
+    const rapidjson::Value* v = object == nullptr ? nullptr : member(*object, name);
+    if (v == nullptr) return "";
+    if (v->IsString()) return std::string(v->GetString(), v->GetStringLength());
+    if (v->IsInt64()) return absl::StrCat(v->GetInt64());
+    return "";
+  };
+  const rapidjson::Value* context = member(doc, "requestContext");
+  const rapidjson::Value* batch = member(doc, "KinesisBatchInfo");
+  if (batch == nullptr) batch = member(doc, "DDBStreamBatchInfo");
+  if (context == nullptr || batch == nullptr) return std::nullopt;
+  const std::string condition = text(context, "condition");
+  if (condition.empty()) return std::nullopt;
+  std::string summary = absl::StrCat("failure ", condition, ": ", Or(text(batch, "shardId")), " ",
+                                     Or(text(batch, "startSequenceNumber")), "..",
+                                     Or(text(batch, "endSequenceNumber")), " (",
+                                     Or(text(batch, "batchSize"), "?"), " records)");
+  const std::string invokes = text(context, "approximateInvokeCount");
+  if (!invokes.empty()) absl::StrAppend(&summary, ", ", invokes, " invoke(s)");
+  const rapidjson::Value* response = member(doc, "responseContext");
+  const std::string error = text(response, "functionError");
+  const std::string status = text(response, "statusCode");
+  if (!error.empty()) {
+    absl::StrAppend(&summary, ", ", error);
+  } else if (!status.empty() && status != "200") {
+    absl::StrAppend(&summary, ", status ", status);
+  }
+  const std::string function = text(context, "functionArn");
+  if (!function.empty()) absl::StrAppend(&summary, ", ", function);
+  return summary;
+}
+
+namespace {
+
+std::string RecordData(const v1::Record& r) {
+  std::optional<std::string> failure = FailureRecordSummary(r.data());
+  return failure ? *failure : DisplayData(r.data());
+}
+
+}  // namespace
+
 std::string RecordsTable(const std::vector<v1::Record>& records) {
   Table table({"SEQUENCE_NUMBER", "PARTITION_KEY", "ARRIVAL", "DATA"});
   for (const v1::Record& r : records) {
     table.AddRow({r.sequence_number(), r.partition_key(),
-                  Or(FormatTimestamp(r.approximate_arrival_timestamp())), DisplayData(r.data())});
+                  Or(FormatTimestamp(r.approximate_arrival_timestamp())), RecordData(r)});
   }
   return table.Render();
 }
 
 std::string FollowLine(const std::string& shard_id, const v1::Record& r) {
   return absl::StrCat(shard_id, "  ", r.sequence_number(), "  ", r.partition_key(), "  ",
-                      Or(FormatTimestamp(r.approximate_arrival_timestamp())), "  ",
-                      DisplayData(r.data()), "\n");
+                      Or(FormatTimestamp(r.approximate_arrival_timestamp())), "  ", RecordData(r),
+                      "\n");
 }
 
 std::string MappingTable(const v1::EventSourceMappingConfiguration& m) {

@@ -3,6 +3,7 @@
 #ifndef TRIBUTARY_TOOLS_TRIBCTL_FORMAT_H_
 #define TRIBUTARY_TOOLS_TRIBCTL_FORMAT_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,14 @@ std::string CheckpointText(const v1::Checkpoint& checkpoint);
 std::string StreamStatusName(v1::StreamStatus status);
 std::string MappingStateName(v1::EventSourceMappingState state);
 std::string PositionName(v1::EventSourcePosition position);
+
+// A one-line summary of an on-failure destination record (poller/processing/failure_record.h:
+// JSON with requestContext.condition and KinesisBatchInfo or DDBStreamBatchInfo), which the
+// record tables show instead of the JSON cut at 80 characters:
+//   failure RetryAttemptsExhausted: shardId-000000000000 1..9 (9 records), 3 invoke(s),
+//   Unhandled, arn:aws:lambda:us-east-1:000000000000:function:f
+// nullopt for any other data. (--output=json has the whole record.)
+std::optional<std::string> FailureRecordSummary(absl::string_view data);
 
 // The tables tribctl prints.
 std::string StreamSummaryTable(const v1::StreamDescriptionSummary& summary);

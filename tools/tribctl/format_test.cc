@@ -109,6 +109,35 @@ TEST(FormatTest, CompactJsonIsOneLine) {
   EXPECT_THAT(*json, HasSubstr("\"data\":\"aGk=\""));  // bytes are base64, as in Kinesis
 }
 
+TEST(FormatTest, RecordTablesSummarizeFailureRecords) {
+  const std::string failure =
+      R"({"requestContext":{"requestId":"r","functionArn":"arn:aws:lambda:us-east-1:000000000000:)"
+      R"(function:f","condition":"RetryAttemptsExhausted","approximateInvokeCount":3},)"
+      R"("responseContext":{"statusCode":200,"executedVersion":"$LATEST",)"
+      R"("functionError":"Unhandled"},"version":"1.0","timestamp":"2026-11-27T05:35:00.123Z",)"
+      R"("KinesisBatchInfo":{"shardId":"shardId-000000000000","startSequenceNumber":"1",)"
+      R"("endSequenceNumber":"9","batchSize":9,"streamName":"s"}})";
+  v1::Record record;
+  record.set_sequence_number("5");
+  record.set_partition_key("shardId-000000000000");
+  record.set_data(failure);
+  const std::string summary =
+      "failure RetryAttemptsExhausted: shardId-000000000000 1..9 (9 records), 3 invoke(s), "
+      "Unhandled, arn:aws:lambda:us-east-1:000000000000:function:f";
+  EXPECT_EQ(FailureRecordSummary(failure), summary);
+  EXPECT_THAT(RecordsTable({record}), HasSubstr("  " + summary + "\n"));
+  EXPECT_EQ(FollowLine("x", record), "x  5  shardId-000000000000  -  " + summary + "\n");
+  // Records too old to invoke: no responseContext.
+  EXPECT_EQ(FailureRecordSummary(
+                R"({"requestContext":{"condition":"RecordAgeExceeded"},"DDBStreamBatchInfo":)"
+                R"({"shardId":"a","startSequenceNumber":"1","endSequenceNumber":"2"}})"),
+            "failure RecordAgeExceeded: a 1..2 (? records)");
+  // Anything else is shown as data.
+  EXPECT_EQ(FailureRecordSummary(R"({"requestContext":{}})"), std::nullopt);
+  EXPECT_EQ(FailureRecordSummary("{not json"), std::nullopt);
+  EXPECT_EQ(FailureRecordSummary("hello"), std::nullopt);
+}
+
 TEST(FormatTest, TimestampsAreUtcWithMilliseconds) {
   google::protobuf::Timestamp t;
   t.set_seconds(1700000000);
