@@ -2,7 +2,8 @@
 // (etcd/testing), the shard store and leasing being gRPC faces of the fakes served by this test.
 // Any replica answers any request; the lease sync runs on the replica holding the election, and
 // when that one is killed with SIGKILL the other takes the sync over within the election TTL
-// (plus its poll interval and etcd's expiry lag): a bounded wait, the time printed.
+// (plus its poll interval and etcd's expiry lag): a bounded wait, the time printed. A client given
+// both replicas' addresses (common/replica_channel.h) fails over to the survivor.
 #include <signal.h>
 
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/process.h"
+#include "common/replica_channel.h"
 #include "common/testing/test_util.h"
 #include "etcd/testing/etcd_cluster.h"
 #include "gtest/gtest.h"
@@ -33,6 +35,7 @@ class StreamTrackerClusterTest : public ::testing::Test {
   struct Replica {
     Subprocess process;
     std::string log;
+    std::string address;
     std::unique_ptr<StreamTrackerClient> client;
   };
 
@@ -72,6 +75,7 @@ class StreamTrackerClusterTest : public ::testing::Test {
     ASSERT_TRUE(port.ok()) << port.status() << "\n" << Log(i);
     const std::string address = absl::StrCat("127.0.0.1:", *port);
     ASSERT_TRUE(WaitForServing(address).ok()) << Log(i);
+    r.address = address;
     r.client = std::make_unique<StreamTrackerClient>(MakeChannel(address));
   }
 
@@ -138,8 +142,21 @@ TEST_F(StreamTrackerClusterTest, AnyReplicaAnswersAndTheOtherTakesOverTheSyncWhe
   EXPECT_NE(Log(holder).find(kLeads), std::string::npos) << Logs();
   EXPECT_EQ(Log(other).find(kLeads), std::string::npos) << Logs();
 
+  // A client given both replicas (the holder first, so that it is connected there).
+  StreamTrackerClient any(MakeReplicaChannel(
+      absl::StrCat(replicas_[holder].address, ",", replicas_[other].address)));
+  ASSERT_TRUE(any.GetEventSourceMapping(get).ok());
+
   // kill -9 of the holder: the other replica takes the sync over and follows the split.
   replicas_[holder].process.Kill(SIGKILL);
+  // The client fails over: at most the first call after the kill may fail, with UNAVAILABLE.
+  auto after_kill = any.GetEventSourceMapping(get);
+  if (!after_kill.ok()) {
+    EXPECT_EQ(after_kill.status().code(), absl::StatusCode::kUnavailable) << after_kill.status();
+    after_kill = any.GetEventSourceMapping(get);
+  }
+  ASSERT_TRUE(after_kill.ok()) << "no failover to the other replica: " << after_kill.status();
+  EXPECT_EQ(after_kill->batch_size(), 7);
   const MonotonicTime killed = RealClock::Get().MonotonicNow();
   auto children = catalog_.SplitShard("orders", "shardId-000000000000");
   // Bounded: the TTL, a quarter of it between campaigns, etcd's expiry lag, a pass.

@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
+#include "common/replica_channel.h"
 #include "common/metrics/metrics_endpoint.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/registry.h"
@@ -47,7 +48,9 @@ DEFINE_int64(election_ttl_ms, 5000,
              "With --coordination: the election lease's TTL (whole seconds, >= 2000): a dead "
              "sync holder is replaced within about 1.25 times this");
 DEFINE_string(shard_store, "127.0.0.1:4561", "host:port of the Streams service");
-DEFINE_string(leasing, "127.0.0.1:4562", "host:port of the Leasing service");
+DEFINE_string(leasing, "127.0.0.1:4562",
+              "host:port of the Leasing service; several replicas: a comma-separated list, "
+              "failed over in order");
 DEFINE_int64(sync_interval_ms, 1000, "time between lease sync passes, in milliseconds");
 DEFINE_int64(full_sync_interval_ms, 60000,
              "longest time a mapping goes without a full look at its shards and leases (ms)");
@@ -63,9 +66,12 @@ int main(int argc, char** argv) {
           {{"listen", FLAGS_listen, tributary::AddressUse::kListen},
            {"metrics_listen", FLAGS_metrics_listen, tributary::AddressUse::kListen,
             /*empty_means_off=*/true},
-           {"shard_store", FLAGS_shard_store, tributary::AddressUse::kDial},
-           {"leasing", FLAGS_leasing, tributary::AddressUse::kDial}});
+           {"shard_store", FLAGS_shard_store, tributary::AddressUse::kDial}});
       !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
+  if (absl::Status s = tributary::CheckAddressListFlag("leasing", FLAGS_leasing); !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;
   }
@@ -105,7 +111,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto tracker = tributary::stream_tracker::StreamTracker::Create(
-      options, tributary::MakeChannel(FLAGS_shard_store), tributary::MakeChannel(FLAGS_leasing),
+      options, tributary::MakeChannel(FLAGS_shard_store), tributary::MakeReplicaChannel(FLAGS_leasing),
       tributary::RealClock::Get());
   if (!tracker.ok()) {
     LOG(ERROR) << "starting the stream tracker: " << tracker.status();
