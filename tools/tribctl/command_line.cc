@@ -504,11 +504,9 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
   for (const char* name : {"endpoint", "streams-endpoint", "mappings-endpoint", "leasing-endpoint",
                            "poller-endpoint"}) {
     const std::string value = line.flags.StringOr(name, "");
-    // The services that run as several replicas (cluster mode) take a comma-separated list.
-    const bool list = absl::string_view(name) != "poller-endpoint";
-    if (absl::Status s = list ? CheckAddressListFlag(name, value)
-                              : CheckAddressFlags({{name, value, AddressUse::kDial}});
-        !s.ok()) {
+    // A comma-separated list of replicas (cluster mode) is accepted everywhere: --endpoint
+    // feeds every service's flag.
+    if (absl::Status s = CheckAddressListFlag(name, value); !s.ok()) {
       if (source[name] == absl::StrCat("--", name)) return UsageError(s.message());
       return UsageError(absl::StrCat(s.message(), " (from ", source[name], ")"));
     }

@@ -61,7 +61,7 @@ class Context {
   }
   v1::Pollers::Stub& pollers() {
     if (!pollers_)
-      pollers_ = v1::Pollers::NewStub(MakeChannel(flags.StringOr("poller-endpoint", "")));
+      pollers_ = v1::Pollers::NewStub(MakeReplicaChannel(flags.StringOr("poller-endpoint", "")));
     return *pollers_;
   }
 
