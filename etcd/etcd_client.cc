@@ -375,7 +375,7 @@ absl::StatusOr<int64_t> EtcdClient::DeletePrefix(const std::string& prefix) {
 }
 
 absl::StatusOr<TxnResult> EtcdClient::Commit(const Txn& txn, const std::string& marker_key,
-                                             std::string* write_id_out) {
+                                             std::string* write_id_out, int64_t marker_lease) {
   const bool marked = !marker_key.empty();
   const std::string write_id = marked ? NewWriteId() : "";
   if (write_id_out != nullptr) *write_id_out = write_id;
@@ -385,7 +385,7 @@ absl::StatusOr<TxnResult> EtcdClient::Commit(const Txn& txn, const std::string& 
   for (const Op& op : txn.failure) ToProto(op, request.add_failure());
   if (marked) {
     // Last in each branch, so that the caller's responses keep their indexes.
-    ToProto(Op::Put(marker_key, write_id), request.add_success());
+    ToProto(Op::Put(marker_key, write_id, marker_lease), request.add_success());
     ToProto(Op::Get(marker_key), request.add_failure());
   }
   pb::TxnResponse response;

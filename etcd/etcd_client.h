@@ -213,8 +213,10 @@ class EtcdClient {
   // caller left with DEADLINE_EXCEEDED or UNAVAILABLE can read the marker later to learn whether
   // the Txn was applied.
   // Errors: INVALID_ARGUMENT from etcd (too many operations, a key put twice); the call's.
+  // `marker_lease` (optional, 0: none): the lease the marker is put with, so that a writer's
+  // marker goes away with the writer (e.g. a session lease per process).
   absl::StatusOr<TxnResult> Commit(const Txn& txn, const std::string& marker_key = "",
-                                   std::string* write_id = nullptr);
+                                   std::string* write_id = nullptr, int64_t marker_lease = 0);
 
   // Drops the history before `revision` (older versions of keys; watches from earlier revisions
   // fail with OUT_OF_RANGE). Etcd also compacts by itself (--auto-compaction-*, NOTES.md).

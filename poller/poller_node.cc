@@ -4,6 +4,7 @@
 
 #include "common/aws_arn.h"
 #include "common/grpc_server.h"
+#include "common/replica_channel.h"
 #include "common/metrics/process_metrics.h"
 
 namespace tributary::poller {
@@ -23,9 +24,9 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   node->store_client_ =
       std::make_unique<shard_store::ShardStoreClient>(MakeChannel(options.shard_store_address));
   node->leasing_client_ =
-      std::make_unique<leasing::LeasingClient>(MakeChannel(options.leasing_address));
+      std::make_unique<leasing::LeasingClient>(MakeReplicaChannel(options.leasing_address));
   node->tracker_client_ = std::make_unique<stream_tracker::StreamTrackerClient>(
-      MakeChannel(options.stream_tracker_address));
+      MakeReplicaChannel(options.stream_tracker_address));
   HttpClientOptions http_options;
   http_options.ca_file = options.function_ca_file;
   absl::StatusOr<std::unique_ptr<HttpClient>> http_client = HttpClient::Create(http_options);

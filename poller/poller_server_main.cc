@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
+#include "common/replica_channel.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -28,9 +29,12 @@ DEFINE_int32(window_close_grace_ms, 1000,
              "Tumbling windows: how long after a window's end an idle window is closed (the "
              "shard's reader at its tip), in milliseconds.");
 DEFINE_string(shard_store, "127.0.0.1:4561", "Address of the shard store (tributary.v1.Streams)");
-DEFINE_string(leasing, "127.0.0.1:4562", "Address of leasing (tributary.v1.Leasing)");
+DEFINE_string(leasing, "127.0.0.1:4562",
+              "Address of leasing (tributary.v1.Leasing); several replicas: a comma-separated "
+              "list, failed over in order");
 DEFINE_string(stream_tracker, "127.0.0.1:4563",
-              "Address of the stream tracker (tributary.v1.EventSourceMappings)");
+              "Address of the stream tracker (tributary.v1.EventSourceMappings); several "
+              "replicas: a comma-separated list, failed over in order");
 DEFINE_string(metrics_listen, "127.0.0.1:9464",
               "host:port for Prometheus GET /metrics; empty disables it");
 // The same flags as the AWS front door's (aws/aws_flags.h, which this binary does not link), as
@@ -52,13 +56,18 @@ int main(int argc, char** argv) {
   if (absl::Status s = tributary::CheckAddressFlags(
           {{"listen", FLAGS_listen, tributary::AddressUse::kListen},
            {"shard_store", FLAGS_shard_store, tributary::AddressUse::kDial},
-           {"leasing", FLAGS_leasing, tributary::AddressUse::kDial},
-           {"stream_tracker", FLAGS_stream_tracker, tributary::AddressUse::kDial},
            {"metrics_listen", FLAGS_metrics_listen, tributary::AddressUse::kListen,
             /*empty_means_off=*/true}});
       !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;
+  }
+  for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"leasing", FLAGS_leasing},
+                                    {"stream_tracker", FLAGS_stream_tracker}}) {
+    if (absl::Status s = tributary::CheckAddressListFlag(name, value); !s.ok()) {
+      LOG(ERROR) << s.message();
+      return 2;
+    }
   }
   const std::string poller_id =
       FLAGS_poller_id.empty() ? tributary::poller::DefaultPollerId() : FLAGS_poller_id;

@@ -9,7 +9,7 @@ const std::string& NameOf(const FunctionRecord& record) { return record.config()
 
 }  // namespace
 
-FunctionStore::FunctionStore(std::shared_ptr<RocksDb> db, const Options& options)
-    : RecordStore(std::move(db), options, {"function", "name", "function", &NameOf}) {}
+FunctionStore::FunctionStore(std::shared_ptr<RecordBackend> backend)
+    : RecordStore(std::move(backend), {"function", "name", "function", &NameOf}) {}
 
 }  // namespace tributary::stream_tracker

@@ -15,6 +15,7 @@
 //   Remove(name)          idempotent
 //   writes()              writes accepted since Open
 //   Open(path[, options]), Create(db, options)   options: sync_writes, env (RecordStoreOptions)
+//   Create(backend)       over any RecordBackend, e.g. etcd (etcd_record_backend.h)
 #ifndef TRIBUTARY_STREAM_TRACKER_FUNCTION_STORE_H_
 #define TRIBUTARY_STREAM_TRACKER_FUNCTION_STORE_H_
 
@@ -29,7 +30,7 @@ namespace tributary::stream_tracker {
 class FunctionStore final : public RecordStore<FunctionRecord, FunctionStore> {
  private:
   friend class RecordStore<FunctionRecord, FunctionStore>;
-  FunctionStore(std::shared_ptr<RocksDb> db, const Options& options);
+  explicit FunctionStore(std::shared_ptr<RecordBackend> backend);
 };
 
 }  // namespace tributary::stream_tracker

@@ -120,19 +120,31 @@ TEST_F(FunctionStoreTest, FunctionsSurviveReopen) {
   EXPECT_EQ(store_->Get("g").status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(FunctionStoreTest, SecondOpenOfTheDirectoryFails) {
-  EXPECT_FALSE(FunctionStore::Open(dir_).ok());
+// RocksDB: one process holds the database. etcd: every tracker replica shares the functions.
+TEST_F(FunctionStoreTest, ASecondOpenIsRefusedOrSharesTheFunctions) {
+  ASSERT_TRUE(store_->Insert(Record("f", "a:1")).ok());
+  auto backend = testing::OpenTestRecordBackend(location_);
+  if (!testing::TestRecordBackendIsShared()) {
+    EXPECT_FALSE(backend.ok()) << "a second open of the directory must fail";
+    return;
+  }
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  std::unique_ptr<FunctionStore> other = FunctionStore::Create(*std::move(backend));
+  EXPECT_EQ(other->Get("f")->config().endpoint(), "a:1");
+  ASSERT_TRUE(other->Insert(Record("g", "b:1")).ok());
+  EXPECT_EQ(store_->Get("g")->config().endpoint(), "b:1") << "no replica keeps a stale copy";
+  EXPECT_EQ(store_->Insert(Record("g")).code(), absl::StatusCode::kAlreadyExists);
 }
 
-// Functions and mappings live in one database, each kind under its own prefix: neither store
-// lists the other's records, and both survive a reopen of the shared database.
+// Functions and mappings live in one database (or etcd prefix), each kind under its own prefix:
+// neither store lists the other's records, and both survive a reopen of the shared backend.
 TEST(SharedTrackerDbTest, FunctionsAndMappingsShareOneDatabaseWithoutSeeingEachOther) {
-  const std::string dir = tributary::testing::NewTempDir("tracker_db");
+  const std::string location = testing::NewTestRecordLocation("tracker_db");
   for (int round = 0; round < 2; ++round) {
-    auto db = OpenTrackerDb(dir);
-    ASSERT_TRUE(db.ok()) << db.status();
-    auto functions = FunctionStore::Create(*db, {});
-    auto mappings = MappingStore::Create(*db, {});
+    auto backend = testing::OpenTestRecordBackend(location);
+    ASSERT_TRUE(backend.ok()) << backend.status();
+    auto functions = FunctionStore::Create(*backend);
+    auto mappings = MappingStore::Create(*backend);
     if (round == 0) {
       ASSERT_TRUE(functions->Insert(Record("zzz")).ok());
       ASSERT_TRUE(functions->Insert(Record("a")).ok());

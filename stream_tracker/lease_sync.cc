@@ -437,6 +437,9 @@ void LeaseSync::Start() {
   absl::MutexLock lock(&mu_);
   CHECK(!thread_.joinable()) << "LeaseSync::Start called twice";
   stopping_ = false;
+  // A (re)start begins with full looks: while stopped, another tracker replica may have run the
+  // sync (cluster mode), so what this one saw before is no guide.
+  synced_.clear();
   thread_ = std::thread([this] { Loop(); });
 }
 

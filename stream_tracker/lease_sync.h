@@ -130,7 +130,8 @@ class LeaseSync {
   using PassObserver = std::function<void(const absl::Status& status, absl::Duration duration)>;
   void SetPassObserver(PassObserver observer) { pass_observer_ = std::move(observer); }
 
-  // Starts the background loop. Precondition: not started.
+  // Starts the background loop; may follow a Stop() (cluster mode: leadership came back), and
+  // then begins with full looks. Precondition: not started.
   void Start();
   // Stops the loop and joins it; a pass in progress finishes first. Idempotent.
   void Stop();

@@ -9,7 +9,7 @@ const std::string& UuidOf(const MappingRecord& record) { return record.config().
 
 }  // namespace
 
-MappingStore::MappingStore(std::shared_ptr<RocksDb> db, const Options& options)
-    : RecordStore(std::move(db), options, {"mapping", "uuid", "event source mapping", &UuidOf}) {}
+MappingStore::MappingStore(std::shared_ptr<RecordBackend> backend)
+    : RecordStore(std::move(backend), {"mapping", "uuid", "event source mapping", &UuidOf}) {}
 
 }  // namespace tributary::stream_tracker

@@ -15,6 +15,7 @@
 //   Remove(uuid)          idempotent
 //   writes()              writes accepted since Open
 //   Open(path[, options]), Create(db, options)   options: sync_writes, env (RecordStoreOptions)
+//   Create(backend)       over any RecordBackend, e.g. etcd (etcd_record_backend.h)
 #ifndef TRIBUTARY_STREAM_TRACKER_MAPPING_STORE_H_
 #define TRIBUTARY_STREAM_TRACKER_MAPPING_STORE_H_
 
@@ -29,7 +30,7 @@ namespace tributary::stream_tracker {
 class MappingStore final : public RecordStore<MappingRecord, MappingStore> {
  private:
   friend class RecordStore<MappingRecord, MappingStore>;
-  MappingStore(std::shared_ptr<RocksDb> db, const Options& options);
+  explicit MappingStore(std::shared_ptr<RecordBackend> backend);
 };
 
 }  // namespace tributary::stream_tracker

@@ -1,6 +1,8 @@
 #include "stream_tracker/mapping_store.h"
 
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
@@ -118,8 +120,52 @@ TEST_F(MappingStoreTest, MappingsSurviveReopen) {
   EXPECT_EQ(store_->Get("b").status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(MappingStoreTest, SecondOpenOfTheDirectoryFails) {
-  EXPECT_FALSE(MappingStore::Open(dir_).ok());
+// RocksDB: one process holds the database. etcd: every tracker replica shares the mappings, and
+// a change on one is what the next read on another returns.
+TEST_F(MappingStoreTest, ASecondOpenIsRefusedOrSharesTheMappings) {
+  ASSERT_TRUE(store_->Insert(Record("a")).ok());
+  auto backend = testing::OpenTestRecordBackend(location_);
+  if (!testing::TestRecordBackendIsShared()) {
+    EXPECT_FALSE(backend.ok()) << "a second open of the directory must fail";
+    return;
+  }
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  std::unique_ptr<MappingStore> other = MappingStore::Create(*std::move(backend));
+  EXPECT_EQ(other->Get("a")->config().stream_name(), "orders");
+  ASSERT_TRUE(other->Modify("a", [](MappingRecord* r) {
+                      r->mutable_config()->set_batch_size(7);
+                      return absl::OkStatus();
+                    }).ok());
+  EXPECT_EQ(store_->Get("a")->config().batch_size(), 7) << "no replica keeps a stale copy";
+  ASSERT_TRUE(other->Remove("a").ok());
+  EXPECT_EQ(store_->Get("a").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Two replicas changing one mapping at once: each Modify applies to the record as the other left
+// it (a conditional write, read again on conflict), so no change is lost.
+TEST_F(MappingStoreTest, ConcurrentModifiesFromTwoStoresLoseNoChange) {
+  ASSERT_TRUE(store_->Insert(Record("a")).ok());
+  std::unique_ptr<MappingStore> second;
+  if (testing::TestRecordBackendIsShared()) {
+    second = OpenAnother();
+    ASSERT_NE(second, nullptr);
+  }
+  MappingStore* stores[2] = {store_.get(), second != nullptr ? second.get() : store_.get()};
+  constexpr int kEach = 40;
+  std::vector<std::thread> threads;
+  for (MappingStore* store : stores) {
+    threads.emplace_back([store] {
+      for (int i = 0; i < kEach; ++i) {
+        auto written = store->Modify("a", [](MappingRecord* r) {
+          r->mutable_config()->set_config_version(r->config().config_version() + 1);
+          return absl::OkStatus();
+        });
+        EXPECT_TRUE(written.ok()) << written.status();
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(store_->Get("a")->config().config_version(), 1 + 2 * kEach);
 }
 
 // A child process writes mappings, reports them acknowledged through a pipe, and is killed with

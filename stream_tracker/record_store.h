@@ -1,22 +1,28 @@
 // RecordStore<Record, Store>: what the tracker's record stores share (MappingStore, FunctionStore): a
-// durable set of protobuf records of one kind, one RocksDB record each, keyed by a string, under
-// "<noun>/<key>" in the tracker's database (tracker_db.h), in key order (bytewise). A key never
-// holds '/', so the prefix scan is exact.
+// durable set of protobuf records of one kind, keyed by a string, under "<noun>/<key>", in key
+// order (bytewise). A key never holds '/', so the prefix scan is exact.
 //
-// Each change is one RocksDB write with the WAL on, acknowledged only after RocksDB accepted it,
-// so a record survives kill -9 of the process (with `sync_writes` it also survives power loss).
+// Where the bytes live is a RecordBackend (record_backend.h): the tracker's RocksDB database
+// (tracker_db.h; Open, Create(db, options)), or etcd in cluster mode (Create(backend),
+// etcd_record_backend.h), where several tracker replicas share the records.
 //
-// Thread-safe. Reads go straight to RocksDB; Insert/Modify/Remove are serialized by an internal
-// mutex so that Modify is an atomic read-modify-write against every other change.
+// Each change is one write, acknowledged only after the backend accepted it: on RocksDB with the
+// WAL on, so a record survives kill -9 of the process (with `sync_writes` it also survives power
+// loss); on etcd once the cluster committed it.
+//
+// Thread-safe. Reads go straight to the backend; Insert/Modify/Remove are serialized by an
+// internal mutex. Modify is an atomic read-modify-write against every other change, also another
+// process's on a shared backend: its write is conditional on the record being unchanged since it
+// was read, and when another writer got there first it reads again and calls `mutate` again on
+// the newer record (so `mutate` must compute its change from the record it is given).
 //
 // Each store derives from it, names itself (so that Open and Create make one) and says what its
 // records are (RecordStore::Kind):
 //   class MappingStore final : public RecordStore<MappingRecord, MappingStore> {
 //    private:
 //     friend class RecordStore<MappingRecord, MappingStore>;
-//     MappingStore(std::shared_ptr<RocksDb> db, const Options& options)
-//         : RecordStore(std::move(db), options,
-//                       {"mapping", "uuid", "event source mapping", &UuidOf}) {}
+//     MappingStore(std::shared_ptr<RecordBackend> backend)
+//         : RecordStore(std::move(backend), {"mapping", "uuid", "event source mapping", &UuidOf}) {}
 //   };
 #ifndef TRIBUTARY_STREAM_TRACKER_RECORD_STORE_H_
 #define TRIBUTARY_STREAM_TRACKER_RECORD_STORE_H_
@@ -26,6 +32,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,7 +47,7 @@
 #include "common/rocksdb_util.h"
 #include "common/status_macros.h"
 #include "rocksdb/env.h"
-#include "rocksdb/iterator.h"
+#include "stream_tracker/record_backend.h"
 #include "stream_tracker/tracker_db.h"
 
 namespace tributary::stream_tracker {
@@ -79,28 +86,34 @@ class RecordStore {
   // A store over a database already open (OpenTrackerDb), shared with the other stores;
   // `options.env` is not used (the database was opened with its own).
   static std::unique_ptr<Store> Create(std::shared_ptr<RocksDb> db, const Options& options) {
-    return std::unique_ptr<Store>(new Store(std::move(db), options));
+    return Create(std::make_shared<RocksDbRecordBackend>(std::move(db), options.sync_writes));
+  }
+  // A store over `backend` (e.g. etcd), which other stores may share (their key prefixes differ).
+  static std::unique_ptr<Store> Create(std::shared_ptr<RecordBackend> backend) {
+    return std::unique_ptr<Store>(new Store(std::move(backend)));
   }
 
   RecordStore(const RecordStore&) = delete;
   RecordStore& operator=(const RecordStore&) = delete;
 
   // Adds a new record keyed by kind.key_of(record). Errors: INVALID_ARGUMENT for an empty key;
-  // ALREADY_EXISTS when the key is taken ("<entity> <key> already exists"); RocksDB errors.
+  // ALREADY_EXISTS when the key is taken ("<entity> <key> already exists"); the backend's.
   absl::Status Insert(const Record& record);
 
   // The record `key`. Errors: NOT_FOUND ("<entity> <key> not found"); DATA_LOSS when the stored
-  // record does not parse; RocksDB errors.
+  // record does not parse; the backend's.
   absl::StatusOr<Record> Get(const std::string& key) const;
 
   // Up to `limit` records (0 = no limit) with a key > `after`, in key order. Errors: DATA_LOSS for
-  // a record that does not parse; RocksDB errors.
+  // a record that does not parse; the backend's.
   absl::StatusOr<std::vector<Record>> List(const std::string& after = "", size_t limit = 0) const;
 
   // Atomically reads record `key`, lets `mutate` change it, and writes the result. When `mutate`
   // returns an error nothing is written and that error is returned. `mutate` must not change the
-  // key (INTERNAL if it does) and must not call back into this store. Returns the record as
-  // written. Errors: NOT_FOUND; `mutate`'s error; RocksDB errors.
+  // key (INTERNAL if it does) and must not call back into this store; it may be called again on
+  // a newer record when another writer changed it meanwhile (see above). Returns the record as
+  // written. Errors: NOT_FOUND; `mutate`'s error; ABORTED when other writers changed the record
+  // kMaxModifyAttempts times in a row; the backend's.
   absl::StatusOr<Record> Modify(const std::string& key,
                                 const std::function<absl::Status(Record*)>& mutate);
 
@@ -111,26 +124,25 @@ class RecordStore {
   // pass which changes nothing writes nothing.
   int64_t writes() const { return writes_.load(); }
 
+  static constexpr int kMaxModifyAttempts = 100;
+
  protected:
-  // `db` is the tracker's database (OpenTrackerDb), possibly shared with other stores.
-  RecordStore(std::shared_ptr<RocksDb> db, const Options& options, const Kind& kind)
-      : db_(std::move(db)),
-        sync_writes_(options.sync_writes),
-        kind_(kind),
-        prefix_(absl::StrCat(kind.noun, "/")) {}
+  RecordStore(std::shared_ptr<RecordBackend> backend, const Kind& kind)
+      : backend_(std::move(backend)), kind_(kind), prefix_(absl::StrCat(kind.noun, "/")) {}
   ~RecordStore() = default;
 
  private:
   std::string Key(absl::string_view key) const { return absl::StrCat(prefix_, key); }
   absl::StatusOr<Record> Parse(absl::string_view db_key, const std::string& value) const;
-  absl::Status Write(const Record& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::StatusOr<std::string> Serialize(const Record& record) const;
+  // The record `key` and its revision.
+  absl::StatusOr<std::pair<Record, int64_t>> GetVersioned(const std::string& key) const;
 
-  const std::shared_ptr<RocksDb> db_;
-  const bool sync_writes_;
+  const std::shared_ptr<RecordBackend> backend_;
   const Kind kind_;
   const std::string prefix_;  // "<noun>/"
-  // Serializes changes (held across one small RocksDB write, never across an RPC); readers do
-  // not take it.
+  // Serializes this store's changes (held across one small write, never across an RPC to the
+  // shard store or leasing); readers do not take it.
   absl::Mutex write_mu_;
   std::atomic<int64_t> writes_{0};
 };
@@ -155,18 +167,12 @@ absl::StatusOr<Record> RecordStore<Record, Store>::Parse(absl::string_view db_ke
 }
 
 template <typename Record, typename Store>
-absl::Status RecordStore<Record, Store>::Write(const Record& record) {
-  const std::string& key = kind_.key_of(record);
+absl::StatusOr<std::string> RecordStore<Record, Store>::Serialize(const Record& record) const {
   std::string value;
   if (!record.SerializeToString(&value)) {
-    return absl::InternalError(absl::StrCat("serializing ", kind_.noun, " ", key));
+    return absl::InternalError(absl::StrCat("serializing ", kind_.noun, " ", kind_.key_of(record)));
   }
-  rocksdb::WriteOptions write_options;
-  write_options.sync = sync_writes_;
-  RETURN_IF_ERROR(FromRocksDbStatus(db_->db()->Put(write_options, Key(key), value),
-                                    absl::StrCat("writing ", kind_.noun, " ", key)));
-  writes_.fetch_add(1);
-  return absl::OkStatus();
+  return value;
 }
 
 template <typename Record, typename Store>
@@ -176,42 +182,48 @@ absl::Status RecordStore<Record, Store>::Insert(const Record& record) {
     return absl::InvalidArgumentError(
         absl::StrCat("a ", kind_.noun, " record needs a ", kind_.key_noun));
   }
+  ASSIGN_OR_RETURN(std::string value, Serialize(record));
   absl::MutexLock lock(&write_mu_);
-  absl::StatusOr<Record> existing = Get(key);
-  if (existing.ok()) {
+  absl::StatusOr<bool> written = backend_->Put(Key(key), value, /*expected_revision=*/0);
+  RETURN_IF_ERROR(WithContext(written.status(), "writing ", kind_.noun, " ", key));
+  if (!*written) {
     return absl::AlreadyExistsError(absl::StrCat(kind_.entity, " ", key, " already exists"));
   }
-  if (!absl::IsNotFound(existing.status())) return existing.status();
-  return Write(record);
+  writes_.fetch_add(1);
+  return absl::OkStatus();
+}
+
+template <typename Record, typename Store>
+absl::StatusOr<std::pair<Record, int64_t>> RecordStore<Record, Store>::GetVersioned(
+    const std::string& key) const {
+  const std::string db_key = Key(key);
+  absl::StatusOr<std::optional<StoredValue>> stored = backend_->Read(db_key);
+  RETURN_IF_ERROR(WithContext(stored.status(), "reading ", kind_.noun, " ", key));
+  if (!stored->has_value()) {
+    return absl::NotFoundError(absl::StrCat(kind_.entity, " ", key, " not found"));
+  }
+  ASSIGN_OR_RETURN(Record record, Parse(db_key, (*stored)->value));
+  return std::make_pair(std::move(record), (*stored)->revision);
 }
 
 template <typename Record, typename Store>
 absl::StatusOr<Record> RecordStore<Record, Store>::Get(const std::string& key) const {
-  std::string value;
-  const std::string db_key = Key(key);
-  rocksdb::Status s = db_->db()->Get(rocksdb::ReadOptions(), db_key, &value);
-  if (s.IsNotFound()) {
-    return absl::NotFoundError(absl::StrCat(kind_.entity, " ", key, " not found"));
-  }
-  RETURN_IF_ERROR(FromRocksDbStatus(s, absl::StrCat("reading ", kind_.noun, " ", key)));
-  return Parse(db_key, value);
+  ASSIGN_OR_RETURN(auto versioned, GetVersioned(key));
+  return std::move(versioned.first);
 }
 
 template <typename Record, typename Store>
 absl::StatusOr<std::vector<Record>> RecordStore<Record, Store>::List(const std::string& after,
                                                                      size_t limit) const {
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
+      backend_->Scan(prefix_, after.empty() ? "" : Key(after), limit);
+  RETURN_IF_ERROR(WithContext(rows.status(), "listing ", kind_.noun, "s"));
   std::vector<Record> records;
-  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions()));
-  const std::string start = Key(after);
-  for (it->Seek(start); it->Valid(); it->Next()) {
-    absl::string_view db_key(it->key().data(), it->key().size());
-    if (!absl::StartsWith(db_key, prefix_)) break;
-    if (db_key == start) continue;  // exclusive
-    ASSIGN_OR_RETURN(Record record, Parse(db_key, it->value().ToString()));
+  records.reserve(rows->size());
+  for (const auto& [db_key, value] : *rows) {
+    ASSIGN_OR_RETURN(Record record, Parse(db_key, value));
     records.push_back(std::move(record));
-    if (limit != 0 && records.size() >= limit) break;
   }
-  RETURN_IF_ERROR(FromRocksDbStatus(it->status(), absl::StrCat("listing ", kind_.noun, "s")));
   return records;
 }
 
@@ -219,23 +231,32 @@ template <typename Record, typename Store>
 absl::StatusOr<Record> RecordStore<Record, Store>::Modify(
     const std::string& key, const std::function<absl::Status(Record*)>& mutate) {
   absl::MutexLock lock(&write_mu_);
-  ASSIGN_OR_RETURN(Record record, Get(key));
-  RETURN_IF_ERROR(mutate(&record));
-  if (kind_.key_of(record) != key) {
-    return absl::InternalError(
-        absl::StrCat("a change to ", kind_.noun, " ", key, " altered its ", kind_.key_noun));
+  for (int attempt = 0; attempt < kMaxModifyAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(auto versioned, GetVersioned(key));
+    Record& record = versioned.first;
+    RETURN_IF_ERROR(mutate(&record));
+    if (kind_.key_of(record) != key) {
+      return absl::InternalError(
+          absl::StrCat("a change to ", kind_.noun, " ", key, " altered its ", kind_.key_noun));
+    }
+    ASSIGN_OR_RETURN(std::string value, Serialize(record));
+    absl::StatusOr<bool> written = backend_->Put(Key(key), value, versioned.second);
+    RETURN_IF_ERROR(WithContext(written.status(), "writing ", kind_.noun, " ", key));
+    if (*written) {
+      writes_.fetch_add(1);
+      return std::move(record);
+    }
+    // Another writer changed (or removed) the record since it was read: read it again.
   }
-  RETURN_IF_ERROR(Write(record));
-  return record;
+  return absl::AbortedError(absl::StrCat(kind_.noun, " ", key, " changed by other writers ",
+                                         kMaxModifyAttempts, " times in a row"));
 }
 
 template <typename Record, typename Store>
 absl::Status RecordStore<Record, Store>::Remove(const std::string& key) {
   absl::MutexLock lock(&write_mu_);
-  rocksdb::WriteOptions write_options;
-  write_options.sync = sync_writes_;
-  RETURN_IF_ERROR(FromRocksDbStatus(db_->db()->Delete(write_options, Key(key)),
-                                    absl::StrCat("removing ", kind_.noun, " ", key)));
+  RETURN_IF_ERROR(
+      WithContext(backend_->Delete(Key(key)), "removing ", kind_.noun, " ", key));
   writes_.fetch_add(1);
   return absl::OkStatus();
 }

@@ -2,18 +2,31 @@
 // talking to a shard store and a leasing server. Flags and wiring only (see stream_tracker.h).
 // --aws_region / --aws_account_id name the same flags as the AWS front door's (aws/aws_flags.h,
 // which this binary does not link): the region and account of function ARNs.
+//
+//   stream_tracker_server --data_dir=/var/lib/tributary/stream_tracker
+//   stream_tracker_server --coordination=etcd://10.0.0.1:2379,10.0.0.2:2379,10.0.0.3:2379
+//
+// With --coordination the mappings and functions live in etcd (cluster mode, issue 19): run
+// several replicas over one etcd prefix; the lease sync runs on the one holding the election.
+#include <unistd.h>
+
 #include <atomic>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/aws_arn.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
+#include "common/replica_channel.h"
 #include "common/metrics/metrics_endpoint.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/registry.h"
 #include "common/server_main.h"
+#include "etcd/etcd_url.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "stream_tracker/function_config.h"
@@ -24,9 +37,20 @@ DEFINE_string(metrics_listen, "",
               "host:port for Prometheus text at GET /metrics, /-/healthy, /-/ready (empty: off)");
 DEFINE_string(metrics_port_file, "",
               "After binding --metrics_listen, write its port to this file (for host:0)");
-DEFINE_string(data_dir, "", "directory of the mapping store (required)");
+DEFINE_string(data_dir, "", "directory of the mapping store (required without --coordination)");
+DEFINE_string(coordination, "",
+              "etcd://HOST:PORT[,HOST:PORT...]: keep mappings and functions in this etcd cluster "
+              "instead of RocksDB (cluster mode: several replicas, any answers any request, the "
+              "lease sync runs on the one holding the election); empty: RocksDB in --data_dir");
+DEFINE_string(etcd_prefix, "/tributary/tracker/",
+              "With --coordination: the etcd key prefix of this tracker cluster (ends with '/')");
+DEFINE_int64(election_ttl_ms, 5000,
+             "With --coordination: the election lease's TTL (whole seconds, >= 2000): a dead "
+             "sync holder is replaced within about 1.25 times this");
 DEFINE_string(shard_store, "127.0.0.1:4561", "host:port of the Streams service");
-DEFINE_string(leasing, "127.0.0.1:4562", "host:port of the Leasing service");
+DEFINE_string(leasing, "127.0.0.1:4562",
+              "host:port of the Leasing service; several replicas: a comma-separated list, "
+              "failed over in order");
 DEFINE_int64(sync_interval_ms, 1000, "time between lease sync passes, in milliseconds");
 DEFINE_int64(full_sync_interval_ms, 60000,
              "longest time a mapping goes without a full look at its shards and leases (ms)");
@@ -42,14 +66,31 @@ int main(int argc, char** argv) {
           {{"listen", FLAGS_listen, tributary::AddressUse::kListen},
            {"metrics_listen", FLAGS_metrics_listen, tributary::AddressUse::kListen,
             /*empty_means_off=*/true},
-           {"shard_store", FLAGS_shard_store, tributary::AddressUse::kDial},
-           {"leasing", FLAGS_leasing, tributary::AddressUse::kDial}});
+           {"shard_store", FLAGS_shard_store, tributary::AddressUse::kDial}});
       !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;
   }
-  if (FLAGS_data_dir.empty()) {
-    LOG(ERROR) << "--data_dir is required";
+  if (absl::Status s = tributary::CheckAddressListFlag("leasing", FLAGS_leasing); !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
+  std::vector<std::string> etcd_endpoints;
+  if (!FLAGS_coordination.empty()) {
+    absl::StatusOr<std::vector<std::string>> parsed =
+        tributary::etcd::ParseEtcdUrl(FLAGS_coordination);
+    if (!parsed.ok()) {
+      LOG(ERROR) << "--coordination=" << parsed.status().message();
+      return 2;
+    }
+    etcd_endpoints = *std::move(parsed);
+    if (!FLAGS_data_dir.empty()) {
+      LOG(ERROR) << "--data_dir and --coordination exclude each other: the mappings live in "
+                    "RocksDB or in etcd";
+      return 2;
+    }
+  } else if (FLAGS_data_dir.empty()) {
+    LOG(ERROR) << "--data_dir is required (or --coordination=etcd://...)";
     return 2;
   }
   tributary::stream_tracker::StreamTracker::Options options;
@@ -59,12 +100,18 @@ int main(int argc, char** argv) {
   options.sync_writes = FLAGS_sync_writes;
   options.function_account.region = FLAGS_aws_region;
   options.function_account.account_id = FLAGS_aws_account_id;
+  options.etcd_endpoints = etcd_endpoints;
+  options.etcd_prefix = FLAGS_etcd_prefix;
+  options.election_ttl = absl::Milliseconds(FLAGS_election_ttl_ms);
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  options.replica_name = absl::StrCat(host, " pid ", getpid(), " listen ", FLAGS_listen);
   if (absl::Status s = tributary::ValidateAwsAccount(options.function_account); !s.ok()) {
     LOG(ERROR) << "--" << s.message();
     return 2;
   }
   auto tracker = tributary::stream_tracker::StreamTracker::Create(
-      options, tributary::MakeChannel(FLAGS_shard_store), tributary::MakeChannel(FLAGS_leasing),
+      options, tributary::MakeChannel(FLAGS_shard_store), tributary::MakeReplicaChannel(FLAGS_leasing),
       tributary::RealClock::Get());
   if (!tracker.ok()) {
     LOG(ERROR) << "starting the stream tracker: " << tracker.status();

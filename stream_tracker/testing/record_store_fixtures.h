@@ -2,7 +2,8 @@
 // FunctionStore: both are opened on a directory (`Open(path[, Options{sync_writes, env}])`), keep
 // one protobuf record per key (`Insert`, `List`), and promise the same durability. Each store's
 // tests say what is particular to it; what they share is here:
-//   - ReopenableStoreTest<Store>: a store on a fresh directory and Reopen();
+//   - ReopenableStoreTest<Store>: a store on a fresh location of the binary's backend
+//     (test_record_backend.h: RocksDB or etcd) and Reopen();
 //   - StorePowerLossTest<Store>: a store with sync_writes on a PowerLossEnv, and
 //     ExpectEachStepSurvivesPowerLoss(steps);
 //   - ExpectAcknowledgedInsertsSurviveKillMinusNine<Store>: inserts in a forked child killed with
@@ -31,26 +32,34 @@
 #include "common/testing/power_loss_fs.h"
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
+#include "stream_tracker/testing/test_record_backend.h"
 
 namespace tributary::stream_tracker::testing {
 
-// A `Store` open on a fresh directory under $TEST_TMPDIR (named after `prefix`); Reopen() closes
-// it and opens the same directory again.
+// A `Store` on a fresh location of the binary's test backend (test_record_backend.h: a
+// directory, or an etcd prefix; named after `prefix`); Reopen() closes it and opens the same
+// location again.
 template <typename Store>
 class ReopenableStoreTest : public ::testing::Test {
  protected:
   explicit ReopenableStoreTest(const std::string& prefix)
-      : dir_(tributary::testing::NewTempDir(prefix)) {}
+      : location_(NewTestRecordLocation(prefix)) {}
 
   void SetUp() override { Reopen(); }
   void Reopen() {
     store_.reset();
-    auto store = Store::Open(dir_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
+    store_ = OpenAnother();
+  }
+  // Another store on the same location, beside store_ (a second replica on etcd); null with a
+  // test failure when the backend refuses.
+  std::unique_ptr<Store> OpenAnother() {
+    auto backend = OpenTestRecordBackend(location_);
+    EXPECT_TRUE(backend.ok()) << TestRecordBackendName() << ": " << backend.status();
+    if (!backend.ok()) return nullptr;
+    return Store::Create(*std::move(backend));
   }
 
-  const std::string dir_;
+  const std::string location_;
   std::unique_ptr<Store> store_;
 };
 

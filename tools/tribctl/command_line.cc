@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/host_port.h"
+#include "common/replica_channel.h"
 
 namespace tributary::tribctl {
 namespace {
@@ -506,7 +507,9 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
   for (const char* name : {"endpoint", "streams-endpoint", "mappings-endpoint", "leasing-endpoint",
                            "poller-endpoint"}) {
     const std::string value = line.flags.StringOr(name, "");
-    if (absl::Status s = CheckAddressFlags({{name, value, AddressUse::kDial}}); !s.ok()) {
+    // A comma-separated list of replicas (cluster mode) is accepted everywhere: --endpoint
+    // feeds every service's flag.
+    if (absl::Status s = CheckAddressListFlag(name, value); !s.ok()) {
       if (source[name] == absl::StrCat("--", name)) return UsageError(s.message());
       return UsageError(absl::StrCat(s.message(), " (from ", source[name], ")"));
     }

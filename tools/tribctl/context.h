@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/grpc_client.h"
 #include "common/grpc_server.h"
+#include "common/replica_channel.h"
 #include "common/status_macros.h"
 #include "google/protobuf/message.h"
 #include "leasing/leasing_client.h"
@@ -41,27 +42,27 @@ class Context {
   shard_store::ShardStoreClient& streams() {
     if (!streams_) {
       streams_ = std::make_unique<shard_store::ShardStoreClient>(
-          MakeChannel(flags.StringOr("streams-endpoint", "")), timeout);
+          MakeReplicaChannel(flags.StringOr("streams-endpoint", "")), timeout);
     }
     return *streams_;
   }
   stream_tracker::StreamTrackerClient& mappings() {
     if (!mappings_) {
       mappings_ = std::make_unique<stream_tracker::StreamTrackerClient>(
-          MakeChannel(flags.StringOr("mappings-endpoint", "")), timeout);
+          MakeReplicaChannel(flags.StringOr("mappings-endpoint", "")), timeout);
     }
     return *mappings_;
   }
   leasing::LeasingClient& leasing() {
     if (!leasing_) {
       leasing_ = std::make_unique<leasing::LeasingClient>(
-          MakeChannel(flags.StringOr("leasing-endpoint", "")), timeout);
+          MakeReplicaChannel(flags.StringOr("leasing-endpoint", "")), timeout);
     }
     return *leasing_;
   }
   v1::Pollers::Stub& pollers() {
     if (!pollers_)
-      pollers_ = v1::Pollers::NewStub(MakeChannel(flags.StringOr("poller-endpoint", "")));
+      pollers_ = v1::Pollers::NewStub(MakeReplicaChannel(flags.StringOr("poller-endpoint", "")));
     return *pollers_;
   }
 

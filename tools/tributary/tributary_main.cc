@@ -5,10 +5,13 @@
 // port, exactly as they would across hosts, and the store nudges the tracker whenever a stream's
 // shards change, so leases follow a split at once instead of at the next sync interval.
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "aws/aws_flags.h"
@@ -25,6 +28,7 @@
 #include "poller/poller_id.h"
 #include "poller/poller_node.h"
 #include "shard_store/shard_store_node.h"
+#include "etcd/etcd_url.h"
 #include "stream_tracker/stream_tracker.h"
 #include "stream_tracker/stream_tracker_client.h"
 #include "tables/table_store.h"
@@ -34,6 +38,12 @@
 DEFINE_string(listen, "127.0.0.1:4560", "gRPC address for every service (host:port; 0 = any).");
 DEFINE_string(data_dir, "", "Data directory (required); each service uses a subdirectory.");
 DEFINE_string(metrics_listen, "", "host:port for Prometheus text at GET /metrics (empty: off).");
+DEFINE_string(coordination, "",
+              "etcd://HOST:PORT[,HOST:PORT...]: keep the stream tracker's mappings and functions "
+              "in this etcd cluster, under --etcd_prefix + \"tracker/\" (cluster mode, issue 19; "
+              "the shard store and leasing stay in --data_dir); empty: everything in --data_dir");
+DEFINE_string(etcd_prefix, "/tributary/",
+              "With --coordination: the root of Tributary's etcd keys (ends with '/')");
 DEFINE_string(metrics_port_file, "",
               "After binding --metrics_listen, write its port to this file (for host:0).");
 DEFINE_bool(sync_writes, false, "fsync before acknowledging writes (power-loss durability).");
@@ -93,6 +103,15 @@ int Serve() {
     LOG(ERROR) << "--data_dir is required";
     return 2;
   }
+  std::vector<std::string> etcd_endpoints;
+  if (!FLAGS_coordination.empty()) {
+    absl::StatusOr<std::vector<std::string>> parsed = etcd::ParseEtcdUrl(FLAGS_coordination);
+    if (!parsed.ok()) {
+      LOG(ERROR) << "--coordination=" << parsed.status().message();
+      return 2;
+    }
+    etcd_endpoints = *std::move(parsed);
+  }
   Clock& clock = RealClock::Get();
   absl::StatusOr<std::string> address = PickListenAddress(FLAGS_listen);
   if (!address.ok()) {
@@ -140,6 +159,12 @@ int Serve() {
   tracker_options.sync_writes = FLAGS_sync_writes;
   tracker_options.function_account.region = FLAGS_aws_region;
   tracker_options.function_account.account_id = FLAGS_aws_account_id;
+  if (!etcd_endpoints.empty()) {
+    tracker_options.data_dir.clear();
+    tracker_options.etcd_endpoints = etcd_endpoints;
+    tracker_options.etcd_prefix = FLAGS_etcd_prefix + "tracker/";
+    tracker_options.replica_name = absl::StrCat("tributary serve pid ", getpid(), " on ", *address);
+  }
   auto tracker = stream_tracker::StreamTracker::Create(tracker_options, MakeChannel(*address),
                                                        MakeChannel(*address), clock);
   if (!tracker.ok()) {
