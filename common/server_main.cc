@@ -21,6 +21,7 @@ sigset_t TerminationSignals() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -62,11 +63,16 @@ absl::Status WritePortFile(const std::string& path, int port) {
   return absl::OkStatus();
 }
 
-int WaitForTerminationSignal() {
+int WaitForTerminationSignal(const std::function<void()>& on_hangup) {
   sigset_t set = TerminationSignals();
-  int signal = 0;
-  sigwait(&set, &signal);
-  return signal;
+  while (true) {
+    int signal = 0;
+    sigwait(&set, &signal);
+    if (signal != SIGHUP) return signal;
+    LOG(INFO) << "SIGHUP: re-reading what can be reloaded (certificates are re-read when their "
+                 "files change)";
+    if (on_hangup) on_hangup();
+  }
 }
 
 }  // namespace tributary

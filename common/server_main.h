@@ -9,6 +9,7 @@
 #ifndef TRIBUTARY_COMMON_SERVER_MAIN_H_
 #define TRIBUTARY_COMMON_SERVER_MAIN_H_
 
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -16,7 +17,7 @@
 namespace tributary {
 
 // Sets glibc's malloc to keep freed memory (large messages are the norm here), parses flags,
-// sets up logging to stderr, and blocks SIGINT/SIGTERM in this
+// sets up logging to stderr, and blocks SIGINT/SIGTERM/SIGHUP in this
 // thread (and every thread started after it) so that WaitForTerminationSignal
 // can receive them. Call first in main().
 void InitServerMain(int* argc, char*** argv, const char* usage);
@@ -27,8 +28,10 @@ absl::Status WritePortFile(int port);
 // Writes `port` to `path` the same way (a server's second port, e.g. --aws_port_file).
 absl::Status WritePortFile(const std::string& path, int port);
 
-// Blocks until SIGINT or SIGTERM arrives; returns the signal number.
-int WaitForTerminationSignal();
+// Blocks until SIGINT or SIGTERM arrives; returns the signal number. A SIGHUP meanwhile calls
+// `on_hangup` (when given: e.g. re-read the bearer tokens) and the wait goes on; SIGHUP never
+// ends a server.
+int WaitForTerminationSignal(const std::function<void()>& on_hangup = nullptr);
 
 }  // namespace tributary
 

@@ -19,12 +19,13 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   }
   if (absl::Status s = ValidateLambdaAccount(options.aws_account); !s.ok()) return s;
   std::unique_ptr<PollerNode> node(new PollerNode());
-  node->store_client_ =
-      std::make_unique<shard_store::ShardStoreClient>(MakeChannel(options.shard_store_address));
+  const GrpcClientSecurity& security = options.client_security;
+  node->store_client_ = std::make_unique<shard_store::ShardStoreClient>(
+      MakeChannel(options.shard_store_address, security));
   node->leasing_client_ =
-      std::make_unique<leasing::LeasingClient>(MakeChannel(options.leasing_address));
+      std::make_unique<leasing::LeasingClient>(MakeChannel(options.leasing_address, security));
   node->tracker_client_ = std::make_unique<stream_tracker::StreamTrackerClient>(
-      MakeChannel(options.stream_tracker_address));
+      MakeChannel(options.stream_tracker_address, security));
   HttpClientOptions http_options;
   http_options.ca_file = options.function_ca_file;
   absl::StatusOr<std::unique_ptr<HttpClient>> http_client = HttpClient::Create(http_options);
@@ -58,8 +59,9 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
     node->AddMetricsTo(*node->registry_);
     metrics::Registry* registry = node->registry_.get();
     absl::StatusOr<std::unique_ptr<metrics::MetricsHttpServer>> http =
-        metrics::MetricsHttpServer::Start(options.metrics_listen,
-                                          [registry] { return registry->Render(); });
+        metrics::MetricsHttpServer::Start(
+            options.metrics_listen, [registry] { return registry->Render(); }, nullptr,
+            absl::Seconds(5), options.metrics_tls);
     if (!http.ok()) return http.status();
     node->http_ = std::move(*http);
   }

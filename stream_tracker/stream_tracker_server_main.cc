@@ -12,6 +12,7 @@
 #include "common/metrics/metrics_endpoint.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/registry.h"
+#include "common/security_flags.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -47,6 +48,17 @@ int main(int argc, char** argv) {
     LOG(ERROR) << s.message();
     return 2;
   }
+  if (absl::Status s = tributary::CheckSecurityFlags(
+          {{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
+  absl::StatusOr<tributary::GrpcClientSecurity> client = tributary::ClientSecurityFromFlags();
+  if (!client.ok()) {
+    LOG(ERROR) << client.status().message();
+    return 2;
+  }
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
     return 2;
@@ -64,7 +76,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto tracker = tributary::stream_tracker::StreamTracker::Create(
-      options, tributary::MakeChannel(FLAGS_shard_store), tributary::MakeChannel(FLAGS_leasing),
+      options, tributary::MakeChannel(FLAGS_shard_store, *client),
+      tributary::MakeChannel(FLAGS_leasing, *client),
       tributary::RealClock::Get());
   if (!tracker.ok()) {
     LOG(ERROR) << "starting the stream tracker: " << tracker.status();
@@ -76,14 +89,16 @@ int main(int argc, char** argv) {
   std::atomic<bool> serving{false};
   // The metrics endpoint (off unless --metrics_listen): this service's families, process_*
   // and build info; /-/ready once the gRPC server serves.
+  const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
   auto metrics_http = tributary::metrics::ServeRegistry(
-      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry, [&serving] { return serving.load(); });
+      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry, [&serving] { return serving.load(); },
+      tributary::metrics::MetricsTls(security));
   if (!metrics_http.ok()) {
     LOG(ERROR) << "--metrics_listen: " << metrics_http.status();
     return 1;
   }
   auto server = tributary::GrpcServer::Start(
-      FLAGS_listen, {(*tracker)->service(), (*tracker)->functions_service()});
+      FLAGS_listen, {(*tracker)->service(), (*tracker)->functions_service()}, security);
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << FLAGS_listen << ": " << server.status();
     return 1;
@@ -94,8 +109,11 @@ int main(int argc, char** argv) {
   }
   (*tracker)->Start();
   serving = true;
-  LOG(INFO) << "stream_tracker_server serving on " << (*server)->address();
-  const int signal = tributary::WaitForTerminationSignal();
+  LOG(INFO) << "stream_tracker_server serving on " << (*server)->address() << " ("
+            << tributary::DescribeServerSecurity(security) << ")";
+  const int signal = tributary::WaitForTerminationSignal([&server] {
+    if (absl::Status s = (*server)->ReloadAuthTokens(); !s.ok()) LOG(ERROR) << s;
+  });
   LOG(INFO) << "signal " << signal << ": shutting down";
   metrics_http->reset();
   (*server)->Shutdown();

@@ -7,7 +7,8 @@
 // (Prometheus' own paths, so probes written for it fit); any other path is 404, any other method
 // 405, a malformed or oversized request 400. Served by the same HTTP server as the AWS front door
 // (aws/http_server.h: Boost.Beast, HTTP/1.1 with keep-alive, connections served concurrently,
-// a client that sends nothing for `io_timeout` dropped), with one io thread and one worker.
+// a client that sends nothing for `io_timeout` dropped), with one io thread and one worker; over
+// TLS when `tls` says (aws::HttpTlsOptions: HTTPS, certificates re-read when they change).
 //
 // Threading: `render` and `ready` are called on the server's worker thread and must be
 // thread-safe with respect to the rest of the program, and outlive this object. The destructor stops the server and joins its threads.
@@ -28,10 +29,12 @@ class MetricsHttpServer {
  public:
   // Binds `listen_address` ("host:port" as common/host_port.h spells it, with an IPv4 host,
   // "localhost" or "[::]" (every interface); port 0 picks a free port) and starts serving.
-  // Errors: INVALID_ARGUMENT for a malformed address; UNAVAILABLE when it cannot be bound.
+  // Errors: INVALID_ARGUMENT for a malformed address or TLS files that cannot be used;
+  // UNAVAILABLE when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
       const std::string& listen_address, std::function<std::string()> render,
-      std::function<bool()> ready = nullptr, absl::Duration io_timeout = absl::Seconds(5));
+      std::function<bool()> ready = nullptr, absl::Duration io_timeout = absl::Seconds(5),
+      const aws::HttpTlsOptions& tls = aws::HttpTlsOptions());
   ~MetricsHttpServer();
 
   int port() const { return server_->port(); }

@@ -33,34 +33,37 @@ class Context {
         flags(line.flags),
         io(io),
         json(line.flags.StringOr("output", "table") == "json"),
-        timeout(line.flags.Duration("timeout").value_or(absl::Seconds(10))) {}
+        timeout(line.flags.Duration("timeout").value_or(absl::Seconds(10))),
+        security(ClientSecurityOf(line.flags)) {}
 
   // The clients, at --streams-endpoint, --mappings-endpoint (EventSourceMappings and
-  // Functions), --leasing-endpoint and --poller-endpoint.
+  // Functions), --leasing-endpoint and --poller-endpoint, secured as the --tls-* flags and
+  // --token say.
   shard_store::ShardStoreClient& streams() {
     if (!streams_) {
       streams_ = std::make_unique<shard_store::ShardStoreClient>(
-          MakeChannel(flags.StringOr("streams-endpoint", "")), timeout);
+          MakeChannel(flags.StringOr("streams-endpoint", ""), security), timeout);
     }
     return *streams_;
   }
   stream_tracker::StreamTrackerClient& mappings() {
     if (!mappings_) {
       mappings_ = std::make_unique<stream_tracker::StreamTrackerClient>(
-          MakeChannel(flags.StringOr("mappings-endpoint", "")), timeout);
+          MakeChannel(flags.StringOr("mappings-endpoint", ""), security), timeout);
     }
     return *mappings_;
   }
   leasing::LeasingClient& leasing() {
     if (!leasing_) {
       leasing_ = std::make_unique<leasing::LeasingClient>(
-          MakeChannel(flags.StringOr("leasing-endpoint", "")), timeout);
+          MakeChannel(flags.StringOr("leasing-endpoint", ""), security), timeout);
     }
     return *leasing_;
   }
   v1::Pollers::Stub& pollers() {
     if (!pollers_)
-      pollers_ = v1::Pollers::NewStub(MakeChannel(flags.StringOr("poller-endpoint", "")));
+      pollers_ =
+          v1::Pollers::NewStub(MakeChannel(flags.StringOr("poller-endpoint", ""), security));
     return *pollers_;
   }
 
@@ -86,6 +89,7 @@ class Context {
   const Io& io;
   const bool json;
   const absl::Duration timeout;
+  const GrpcClientSecurity security;
 
  private:
   std::unique_ptr<shard_store::ShardStoreClient> streams_;

@@ -16,9 +16,11 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
+#include "common/metrics/metrics_endpoint.h"
 #include "common/metrics/metrics_http_server.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/registry.h"
+#include "common/security_flags.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -82,6 +84,12 @@ int Serve() {
     LOG(ERROR) << s.message();
     return 2;
   }
+  if (absl::Status s = CheckSecurityFlags(
+          {{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
     return 2;
@@ -92,6 +100,20 @@ int Serve() {
     LOG(ERROR) << "--listen: " << address.status();
     return 2;
   }
+  // The embedded tracker and poller call this process's own port as remote ones would: with the
+  // outbound security flags, at a loopback address (a wildcard host is not a name a certificate
+  // carries).
+  const GrpcServerSecurity security = ServerSecurityFromFlags();
+  absl::StatusOr<GrpcClientSecurity> self_security = ClientSecurityFromFlags();
+  if (!self_security.ok()) {
+    LOG(ERROR) << self_security.status().message();
+    return 2;
+  }
+  if (absl::Status s = CheckCanCallItself(security, *self_security); !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
+  const std::string self_address = LoopbackAddressOf(*address);
 
   shard_store::ShardStoreNodeOptions store_options;
   store_options.store.data_dir = FLAGS_data_dir + "/shard_store";
@@ -133,8 +155,9 @@ int Serve() {
   tracker_options.sync_writes = FLAGS_sync_writes;
   tracker_options.function_account.region = FLAGS_aws_region;
   tracker_options.function_account.account_id = FLAGS_aws_account_id;
-  auto tracker = stream_tracker::StreamTracker::Create(tracker_options, MakeChannel(*address),
-                                                       MakeChannel(*address), clock);
+  auto tracker = stream_tracker::StreamTracker::Create(
+      tracker_options, MakeChannel(self_address, *self_security),
+      MakeChannel(self_address, *self_security), clock);
   if (!tracker.ok()) {
     LOG(ERROR) << "opening the stream tracker: " << tracker.status();
     return 1;
@@ -150,9 +173,10 @@ int Serve() {
   poller_options.capacity = FLAGS_poller_capacity;
   poller_options.invoke_threads = FLAGS_invoke_threads;
   poller_options.window_close_grace = absl::Milliseconds(FLAGS_window_close_grace_ms);
-  poller_options.shard_store_address = *address;
-  poller_options.leasing_address = *address;
-  poller_options.stream_tracker_address = *address;
+  poller_options.shard_store_address = self_address;
+  poller_options.leasing_address = self_address;
+  poller_options.stream_tracker_address = self_address;
+  poller_options.client_security = *self_security;
   // One metrics endpoint for every service (served below), not the poller's own.
   poller_options.aws_account.region = FLAGS_aws_region;
   poller_options.aws_account.account_id = FLAGS_aws_account_id;
@@ -176,7 +200,7 @@ int Serve() {
   if (!FLAGS_metrics_listen.empty()) {
     auto http = metrics::MetricsHttpServer::Start(
         FLAGS_metrics_listen, [&registry] { return registry.Render(); },
-        [&serving] { return serving.load(); });
+        [&serving] { return serving.load(); }, absl::Seconds(5), metrics::MetricsTls(security));
     if (!http.ok()) {
       LOG(ERROR) << "--metrics_listen: " << http.status();
       return 1;
@@ -192,7 +216,8 @@ int Serve() {
 
   auto server = GrpcServer::Start(
       *address, {(*store)->service(), &(*leasing)->service(), (*tracker)->service(),
-                 (*tracker)->functions_service(), (*poller)->service()});
+                 (*tracker)->functions_service(), (*poller)->service()},
+      security);
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << *address << ": " << server.status();
     return 1;
@@ -215,13 +240,16 @@ int Serve() {
     LOG(ERROR) << s;
     return 1;
   }
-  LOG(INFO) << "tributary serving on " << (*server)->address() << " from " << FLAGS_data_dir
+  LOG(INFO) << "tributary serving on " << (*server)->address() << " ("
+            << DescribeServerSecurity(security) << ") from " << FLAGS_data_dir
             << " (poller " << poller_options.poller_id << ")"
             << (metrics_http == nullptr
                     ? std::string()
                     : absl::StrCat(", metrics on port ", metrics_http->port()));
 
-  const int signal = WaitForTerminationSignal();
+  const int signal = WaitForTerminationSignal([&server] {
+    if (absl::Status s = (*server)->ReloadAuthTokens(); !s.ok()) LOG(ERROR) << s;
+  });
   LOG(INFO) << "signal " << signal << ": releasing leases and stopping";
   (*poller)->Shutdown();
   metrics_http.reset();  // no scrape after this reads a service being torn down
