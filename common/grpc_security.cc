@@ -181,6 +181,17 @@ absl::Status ValidateClientSecurity(const GrpcClientSecurity& security) {
   return absl::OkStatus();
 }
 
+absl::Status CheckTokenStaysPrivate(const GrpcClientSecurity& security,
+                                    const std::string& address) {
+  if (security.token.empty() || security.tls()) return absl::OkStatus();
+  absl::StatusOr<HostPort> parsed = ParseHostPort(address, AddressUse::kDial);
+  if (!parsed.ok() || IsLoopbackHost(parsed->host)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("a bearer token would go to ", address,
+                   " in clear: call it over TLS (give the CA of its certificate), or drop the "
+                   "token"));
+}
+
 std::string CallPrincipal(const grpc::ServerContext& context) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr) return "";

@@ -82,6 +82,11 @@ struct GrpcClientSecurity {
 // Errors: INVALID_ARGUMENT naming the field.
 absl::Status ValidateClientSecurity(const GrpcClientSecurity& security);
 
+// Checks that calls to `address` ("host:port") made with `security` would not carry a bearer
+// token in clear across the network: a token without TLS may go to a loopback address only.
+// Errors: INVALID_ARGUMENT saying so.
+absl::Status CheckTokenStaysPrivate(const GrpcClientSecurity& security, const std::string& address);
+
 // The principal a call was authenticated as: the client certificate's subject or the bearer
 // token's principal; empty when the server does not authenticate (or for an in-process channel,
 // which bypasses the network and its credentials).

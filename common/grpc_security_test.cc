@@ -363,6 +363,19 @@ TEST_F(GrpcSecurityTest, ARenewedCertificateServesNewConnectionsAndKeepsOpenOnes
   EXPECT_EQ(still, first_pem);
 }
 
+TEST(GrpcSecurityValidationTest, ATokenGoesInClearToLoopbackOnly) {
+  GrpcClientSecurity token;
+  token.token = "t";
+  EXPECT_OK(CheckTokenStaysPrivate(token, "127.0.0.1:4560"));
+  EXPECT_OK(CheckTokenStaysPrivate(token, "localhost:4560"));
+  absl::Status remote = CheckTokenStaysPrivate(token, "10.0.0.7:4560");
+  EXPECT_EQ(remote.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(remote.message(), HasSubstr("in clear"));
+  token.ca_file = "ca.pem";
+  EXPECT_OK(CheckTokenStaysPrivate(token, "10.0.0.7:4560"));
+  EXPECT_OK(CheckTokenStaysPrivate(GrpcClientSecurity(), "10.0.0.7:4560"));
+}
+
 TEST(GrpcSecurityValidationTest, NamesWhatIsWrong) {
   auto certs = testing::MakeDevCerts(testing::NewTempDir("certs"), {"alice"});
   ASSERT_TRUE(certs.ok()) << certs.status();

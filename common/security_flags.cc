@@ -80,7 +80,8 @@ absl::StatusOr<GrpcClientSecurity> ClientSecurityFromFlags() {
   return security;
 }
 
-absl::Status CheckSecurityFlags(std::initializer_list<ListenFlag> listeners) {
+absl::Status CheckSecurityFlags(std::initializer_list<ListenFlag> listeners,
+                                std::initializer_list<ListenFlag> dials) {
   if (FLAGS_tls_refresh_s < 1) return absl::InvalidArgumentError("--tls_refresh_s must be >= 1");
   const GrpcServerSecurity server = ServerSecurityFromFlags();
   if (absl::Status s = ValidateServerSecurity(server); !s.ok()) return Prefixed(s);
@@ -89,6 +90,13 @@ absl::Status CheckSecurityFlags(std::initializer_list<ListenFlag> listeners) {
   if (absl::Status s = ValidateClientSecurity(*client); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--tls_ca / --tls_client_cert / --tls_client_key: ", s.message()));
+  }
+  for (const ListenFlag& flag : dials) {
+    if (flag.value.empty()) continue;
+    if (absl::Status s = CheckTokenStaysPrivate(*client, std::string(flag.value)); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--auth_token_file with --", flag.name, ": ", s.message()));
+    }
   }
   for (const ListenFlag& flag : listeners) {
     if (flag.value.empty() || server.tls()) continue;

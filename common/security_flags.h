@@ -36,10 +36,12 @@ struct ListenFlag {
 };
 
 // Checks the security flags before anything is opened: the files (ValidateServerSecurity,
-// ValidateClientSecurity, the token file readable and one token), and that no port in
-// `listeners` serves plaintext off loopback unless --allow_insecure (then a warning per port is
-// logged). Errors: INVALID_ARGUMENT naming the flag.
-absl::Status CheckSecurityFlags(std::initializer_list<ListenFlag> listeners);
+// ValidateClientSecurity, the token file readable and one token), that no port in `listeners`
+// serves plaintext off loopback unless --allow_insecure (then a warning per port is logged), and
+// that the token of --auth_token_file goes to none of the addresses in `dials` (the flags naming
+// other services) in clear (CheckTokenStaysPrivate). Errors: INVALID_ARGUMENT naming the flag.
+absl::Status CheckSecurityFlags(std::initializer_list<ListenFlag> listeners,
+                                std::initializer_list<ListenFlag> dials = {});
 
 // What the flags say about this process's gRPC server.
 GrpcServerSecurity ServerSecurityFromFlags();

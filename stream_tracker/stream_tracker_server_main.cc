@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (absl::Status s = tributary::CheckSecurityFlags(
-          {{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}});
+          {{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}},
+          {{"shard_store", FLAGS_shard_store}, {"leasing", FLAGS_leasing}});
       !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;

@@ -479,5 +479,25 @@ TEST(TributaryServeTest, SighupRereadsTheTokenFileAndTheServerStaysUp) {
   EXPECT_THAT(serve.Log(), HasSubstr("SIGHUP"));
 }
 
+// A service with a token for the others refuses at start to send it to a remote one in clear.
+TEST(ServerFlagsTest, APollerRefusesToSendItsTokenInClearOffLoopback) {
+  const std::string dir = testing::NewTempDir("poller-token");
+  std::ofstream(dir + "/token") << "poller-secret\n";
+  auto poller = Subprocess::Start(
+      testing::RunfilePath("poller/poller_server"),
+      {"--listen=127.0.0.1:0", "--port_file=" + dir + "/port", "--metrics_listen=",
+       "--auth_token_file=" + dir + "/token", "--shard_store=10.0.0.7:4561"},
+      dir + "/log");
+  ASSERT_TRUE(poller.ok()) << poller.status();
+  absl::StatusOr<int> status = poller->Wait(absl::Seconds(20));
+  ASSERT_TRUE(status.ok()) << status.status();
+  std::stringstream log;
+  log << std::ifstream(dir + "/log").rdbuf();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << log.str();
+  EXPECT_THAT(log.str(), HasSubstr("--auth_token_file with --shard_store: a bearer token would go "
+                                   "to 10.0.0.7:4561 in clear"));
+  EXPECT_THAT(log.str(), ::testing::Not(HasSubstr("poller-secret")));
+}
+
 }  // namespace
 }  // namespace tributary::e2e

@@ -437,8 +437,16 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
       return UsageError(s.message());
     }
   }
-  if (absl::Status s = ValidateClientSecurity(ClientSecurityOf(line.flags)); !s.ok()) {
+  const GrpcClientSecurity security = ClientSecurityOf(line.flags);
+  if (absl::Status s = ValidateClientSecurity(security); !s.ok()) {
     return UsageError(absl::StrCat("--tls-ca / --tls-cert / --tls-key / --token: ", s.message()));
+  }
+  for (const char* name : {"streams-endpoint", "mappings-endpoint", "leasing-endpoint",
+                           "poller-endpoint"}) {
+    if (absl::Status s = CheckTokenStaysPrivate(security, line.flags.StringOr(name, ""));
+        !s.ok()) {
+      return UsageError(absl::StrCat("--token with --", name, ": ", s.message()));
+    }
   }
   if (!line.flags.Has("output")) line.flags.Set("output", std::string("table"));
   if (!line.flags.Has("timeout")) line.flags.Set("timeout", absl::Seconds(10));

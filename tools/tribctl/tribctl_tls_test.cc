@@ -105,6 +105,16 @@ TEST_F(TribctlTlsTest, UnreadableOrMismatchedFilesAreUsageErrors) {
   EXPECT_EQ(key_only.code, kExitUsage);
 }
 
+TEST_F(TribctlTlsTest, ATokenIsNeverSentInClearOffLoopback) {
+  std::istringstream in;
+  std::ostringstream out, err;
+  const int code = RunTribctl({"streams", "list", "--endpoint=10.0.0.7:4560", "--token=op-token"},
+                              Io{&in, &out, &err, nullptr});
+  EXPECT_EQ(code, kExitUsage);
+  EXPECT_THAT(err.str(), HasSubstr("in clear"));
+  EXPECT_THAT(err.str(), ::testing::Not(HasSubstr("op-token")));
+}
+
 TEST_F(TribctlTlsTest, TheBinaryTakesTheTokenFromTheEnvironment) {
   const std::string log = tributary::testing::NewTempDir("tribctl-env") + "/log";
   auto run = [&](const char* token) -> int {
