@@ -9,9 +9,12 @@
 // takes the part after '#'), and every reply an x-amz-crc32 header (the CRC-32 of the body, as
 // DynamoDB sends it and botocore checks it).
 //
-// Operations: CreateTable, DescribeTable, ListTables, DeleteTable, PutItem, GetItem, DeleteItem
-// (ConditionExpression: attribute_exists / attribute_not_exists, tables/condition.h;
-// ReturnValues NONE | ALL_OLD). Others answer UnknownOperationException.
+// Operations: CreateTable, DescribeTable, ListTables, DeleteTable (here), and the item operations
+// (dynamodb_items.cc): PutItem, GetItem, DeleteItem, UpdateItem, Query, Scan, BatchGetItem,
+// BatchWriteItem, TransactWriteItems, TransactGetItems, with DynamoDB's expressions
+// (tables/expression.h), ReturnValues, ReturnValuesOnConditionCheckFailure, and
+// TransactionCanceledException with CancellationReasons. Others answer
+// UnknownOperationException.
 //
 // Thread-safe. `tables` must outlive the API.
 #ifndef TRIBUTARY_AWS_DYNAMODB_HANDLER_H_

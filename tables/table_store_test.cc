@@ -110,8 +110,8 @@ class TableStoreTest : public ::testing::Test {
     EXPECT_TRUE(item.ok()) << item.status();
     return item.ok() ? *item : std::nullopt;
   }
-  static Condition NotExists() { return {Condition::Kind::kAttributeNotExists, "id"}; }
-  static Condition Exists() { return {Condition::Kind::kAttributeExists, "id"}; }
+  static Condition NotExists() { return *ParseCondition("attribute_not_exists(id)", {}); }
+  static Condition Exists() { return *ParseCondition("attribute_exists(id)", {}); }
 
   FakeClock clock_;
   std::string dir_;

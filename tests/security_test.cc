@@ -9,7 +9,8 @@
 //   - The AWS front door of `tributary serve` with TLS: HTTPS, HTTP/2 by ALPN.
 //   - `tributary serve`: plaintext stays the default on 127.0.0.1; another address without TLS is
 //     refused unless --allow_insecure, which logs a warning; SIGHUP re-reads the token file and
-//     does not end the server.
+//     does not end the server; its web console (on the metrics port) is served only behind the
+//     same authentication as its gRPC port.
 // Certificates come from tools/dev_certs.sh in TEST_TMPDIR. Every wait is bounded.
 #include <signal.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +31,7 @@
 #include "common/grpc_server.h"
 #include "common/testing/assertions.h"
 #include "common/testing/dev_certs.h"
+#include "common/testing/http_get.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -477,6 +480,91 @@ TEST(TributaryServeTest, SighupRereadsTheTokenFileAndTheServerStaysUp) {
       [&] { return last.ToString(); }));
   EXPECT_EQ(ListStreams(*port, old_token).code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(serve.Log(), HasSubstr("SIGHUP"));
+}
+
+// The web console on `tributary serve`'s metrics port reads every service through in-process
+// channels, past the gRPC port's authentication. It is served only where the metrics port checks
+// callers as the gRPC port does: nobody is checked, or a client certificate is (--tls_client_ca).
+// Bearer tokens alone cannot guard it (a browser has none to send): its paths answer 403 there,
+// while /metrics is served as before.
+std::vector<std::string> WithMetrics(std::vector<std::string> flags, const std::string& port_file) {
+  flags.push_back("--listen=127.0.0.1:0");
+  flags.push_back("--metrics_listen=127.0.0.1:0");
+  flags.push_back("--metrics_port_file=" + port_file);
+  return flags;
+}
+
+struct ServeWithMetrics {
+  explicit ServeWithMetrics(std::vector<std::string> flags)
+      : metrics_port_file(testing::NewTempDir("console") + "/port"),
+        serve(WithMetrics(std::move(flags), metrics_port_file)) {}
+  std::string metrics_port_file;  // before `serve`: initialized first
+  TributaryServe serve;
+};
+
+std::vector<std::string> TokenOnlyFlags() {
+  const std::string dir = testing::NewTempDir("console-tokens");
+  std::ofstream(dir + "/tokens") << Sha256Hex("serve-itself") << " tributary\n";
+  std::ofstream(dir + "/own") << "serve-itself\n";
+  return {"--auth_tokens_file=" + dir + "/tokens", "--auth_token_file=" + dir + "/own"};
+}
+
+TEST(TributaryServeConsoleTest, WithTokensOnlyTheConsoleIsForbiddenAndMetricsStayServed) {
+  ServeWithMetrics s(TokenOnlyFlags());
+  ASSERT_TRUE(s.serve.Port().ok()) << s.serve.Log();
+  absl::StatusOr<int> port = WaitForPortFile(s.metrics_port_file, absl::Seconds(30));
+  ASSERT_TRUE(port.ok()) << port.status();
+  EXPECT_THAT(testing::HttpGet(*port, "/metrics"), HasSubstr("tributary_build_info"));
+  for (const char* path : {"/", "/api/overview", "/console.js"}) {
+    EXPECT_THAT(testing::HttpGet(*port, path), ::testing::StartsWith("HTTP/1.1 403")) << path;
+  }
+  absl::StatusOr<std::string> action = testing::HttpExchange(
+      *port,
+      "POST /api/mappings/00000000-0000-0000-0000-000000000000/disable HTTP/1.0\r\n"
+      "X-Tributary-Console: 1\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_OK(action.status());
+  EXPECT_THAT(*action, ::testing::StartsWith("HTTP/1.1 403")) << *action;
+  EXPECT_THAT(s.serve.Log(), HasSubstr("the web console on --metrics_listen is off (403)"));
+}
+
+TEST(TributaryServeConsoleTest, WithTokensOnlyConsoleActionsAreRefusedAtStart) {
+  std::vector<std::string> flags = TokenOnlyFlags();
+  flags.push_back("--console_actions");
+  ServeWithMetrics s(flags);
+  absl::StatusOr<int> code = s.serve.ExitCode();
+  ASSERT_TRUE(code.ok()) << code.status() << "\n" << s.serve.Log();
+  EXPECT_EQ(*code, 2) << s.serve.Log();
+  EXPECT_THAT(s.serve.Log(), HasSubstr("--console_actions: the gRPC port accepts bearer tokens"));
+  EXPECT_FALSE(s.serve.WrotePortFile());
+}
+
+TEST(TributaryServeConsoleTest, WithMutualTlsTheConsoleServesOnlyTrustedCertificates) {
+  auto credentials = MakeCredentials();
+  ASSERT_TRUE(credentials.ok()) << credentials.status();
+  std::vector<std::string> flags = SecureFlags(*credentials, "alice");
+  flags.push_back("--console_actions");
+  ServeWithMetrics s(flags);
+  ASSERT_TRUE(s.serve.Port().ok()) << s.serve.Log();
+  absl::StatusOr<int> port = WaitForPortFile(s.metrics_port_file, absl::Seconds(30));
+  ASSERT_TRUE(port.ok()) << port.status();
+  using aws::testing::TlsConnection;
+  TlsConnection::Options with_certificate;
+  with_certificate.ca_file = credentials->trusted.ca;
+  with_certificate.cert_file = credentials->trusted.ClientCert("alice");
+  with_certificate.key_file = credentials->trusted.ClientKey("alice");
+  TlsConnection browser(*port, with_certificate);
+  ASSERT_FALSE(browser.Handshake());
+  auto overview = browser.Get("/api/overview");
+  ASSERT_OK(overview.status());
+  EXPECT_EQ(overview->result_int(), 200) << overview->body();
+  EXPECT_THAT(overview->body(), HasSubstr("\"streams\""));
+
+  TlsConnection::Options without_certificate;
+  without_certificate.ca_file = credentials->trusted.ca;
+  TlsConnection anonymous(*port, without_certificate);
+  const bool handshake_failed = static_cast<bool>(anonymous.Handshake());
+  EXPECT_TRUE(handshake_failed || !anonymous.Get("/api/overview").ok())
+      << "served the console to a client without a certificate";
 }
 
 // A service with a token for the others refuses at start to send it to a remote one in clear.

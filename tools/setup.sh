@@ -47,6 +47,8 @@ PACKAGES=(
   # Metrics (issue 24): `promtool check metrics` over every service's /metrics in the tests.
   # Debian ships promtool only inside the prometheus package; its daemon is not started (below).
   prometheus
+  # The web console (issue 24): its test loads the page in headless Chromium and reads the DOM.
+  chromium
 )
 
 missing=()

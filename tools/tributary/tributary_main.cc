@@ -1,10 +1,9 @@
 // tributary: the all-in-one binary. `tributary serve` runs the shard store, leasing, the stream
 // tracker (mappings and functions) and a poller in one process over one data directory
-// (DIR/shard_store with the tables, DIR/leasing, DIR/stream_tracker), every service on one gRPC port with
-// reflection and health. The tracker and the poller reach the store and leasing through that same
-// port, exactly as they would across hosts, and the store nudges the tracker whenever a stream's
-// shards change, so leases follow a split at once instead of at the next sync interval.
-#include <unistd.h>
+// (DIR/shard_store with the tables, DIR/leasing, DIR/stream_tracker), every service on one gRPC
+// port with reflection and health. The tracker and the poller reach the store and leasing through
+// that same port, exactly as they would across hosts, and the store nudges the tracker whenever a
+// stream's shards change, so leases follow a split at once instead of at the next sync interval.
 
 #include <atomic>
 #include <cstdlib>
@@ -25,11 +24,14 @@
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "leasing/leasing_service.h"
+#include "poller/poller_id.h"
 #include "poller/poller_node.h"
 #include "shard_store/shard_store_node.h"
 #include "stream_tracker/stream_tracker.h"
 #include "stream_tracker/stream_tracker_client.h"
 #include "tables/table_store.h"
+#include "tools/console/console_handler.h"
+#include "tools/console/overview.h"
 
 DEFINE_string(listen, "127.0.0.1:4560", "gRPC address for every service (host:port; 0 = any).");
 DEFINE_string(data_dir, "", "Data directory (required); each service uses a subdirectory.");
@@ -49,11 +51,17 @@ DEFINE_int32(poller_capacity, 10000, "The most leases the embedded poller holds.
 DEFINE_int32(invoke_threads, 64,
              "Threads shared by every lease of the embedded poller: the most batches "
              "(invocations, backoff waits) in progress at once.");
-DEFINE_string(poller_id, "", "The embedded poller's id (default: tributary-HOST-PID).");
+DEFINE_string(poller_id, "",
+              "The embedded poller's id in leasing and in metrics' labels (default: the host's "
+              "name).");
 DEFINE_int32(window_close_grace_ms, 1000,
              "Tumbling windows: how long after a window's end an idle window is closed (the "
              "shard's reader at its tip), in milliseconds.");
 DEFINE_int64(retention_trim_period_ms, 60000, "How often expired records are trimmed.");
+DEFINE_bool(console_actions, false,
+            "Let the web console on --metrics_listen disable and enable mappings (anyone who "
+            "reaches the port may: with --tls_client_ca only clients with a trusted certificate "
+            "reach it; refused with --auth_tokens_file alone); read-only without it.");
 DEFINE_string(function_ca_file, "",
               "https function endpoints: a PEM file of the certificate authorities to trust "
               "(default: the system's).");
@@ -68,7 +76,7 @@ namespace {
 
 constexpr char kUsage[] =
     "tributary serve --data_dir=DIR [--listen=127.0.0.1:4560] [--metrics_listen=HOST:PORT]\n"
-    "                [--aws_listen=HOST:PORT]\n"
+    "                [--aws_listen=HOST:PORT] [--console_actions]\n"
     "Runs the shard store, leasing, the stream tracker and a poller in one process.";
 
 int Serve() {
@@ -84,8 +92,8 @@ int Serve() {
     LOG(ERROR) << s.message();
     return 2;
   }
-  if (absl::Status s = CheckSecurityFlags(
-          {{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}});
+  if (absl::Status s =
+          CheckSecurityFlags({{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}});
       !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;
@@ -114,6 +122,24 @@ int Serve() {
     return 2;
   }
   const std::string self_address = LoopbackAddressOf(*address);
+  // The web console reads every service through in-process channels, past the gRPC port's
+  // authentication, so it is served only where the metrics port checks callers as the gRPC port
+  // does: nobody is checked, or a client certificate is (--tls_client_ca: MetricsTls requires
+  // one). Bearer tokens are the gRPC port's alone (a browser has none to send): with
+  // --auth_tokens_file and no --tls_client_ca its paths answer 403 and actions are refused.
+  const bool console_allowed = !security.authenticates() || !security.client_ca_file.empty();
+  if (!console_allowed && FLAGS_console_actions) {
+    LOG(ERROR) << "--console_actions: the gRPC port accepts bearer tokens (--auth_tokens_file) "
+                  "but the console on --metrics_listen cannot check them; set --tls_client_ca "
+                  "(the metrics port then requires a trusted client certificate) or drop "
+                  "--console_actions";
+    return 2;
+  }
+  if (!console_allowed && !FLAGS_metrics_listen.empty()) {
+    LOG(WARNING) << "the web console on --metrics_listen is off (403): the gRPC port accepts "
+                    "bearer tokens, which the console cannot check; set --tls_client_ca to "
+                    "serve it to clients with a trusted certificate";
+  }
 
   shard_store::ShardStoreNodeOptions store_options;
   store_options.store.data_dir = FLAGS_data_dir + "/shard_store";
@@ -164,12 +190,7 @@ int Serve() {
   }
 
   poller::PollerNodeOptions poller_options;
-  poller_options.poller_id = FLAGS_poller_id;
-  if (poller_options.poller_id.empty()) {
-    char host[256] = {0};
-    gethostname(host, sizeof(host) - 1);
-    poller_options.poller_id = absl::StrCat("tributary-", host, "-", getpid());
-  }
+  poller_options.poller_id = FLAGS_poller_id.empty() ? poller::DefaultPollerId() : FLAGS_poller_id;
   poller_options.capacity = FLAGS_poller_capacity;
   poller_options.invoke_threads = FLAGS_invoke_threads;
   poller_options.window_close_grace = absl::Milliseconds(FLAGS_window_close_grace_ms);
@@ -187,8 +208,8 @@ int Serve() {
     return 1;
   }
 
-  // Every service's families (store, leasing, tracker, poller) on one registry and one port: /metrics, /-/healthy, /-/ready (ready
-  // once the gRPC server serves).
+  // Every service's families (store, leasing, tracker, poller) on one registry and one port:
+  // /metrics, /-/healthy, /-/ready (ready once the gRPC server serves).
   metrics::Registry registry;
   metrics::RegisterProcessMetrics(registry);
   (*store)->store().EnableMetrics(registry);
@@ -196,11 +217,31 @@ int Serve() {
   (*tracker)->AddMetricsTo(registry);  // before (*tracker)->Start()
   (*poller)->AddMetricsTo(registry);
   std::atomic<bool> serving{false};
+  // The web console (tools/console/) on the same port, from the services' gRPC APIs over
+  // in-process channels once the gRPC server runs; until then its paths answer 503.
+  std::unique_ptr<console::Overview> console_overview;
+  std::unique_ptr<console::ConsoleHandler> console_handler;
+  std::atomic<console::ConsoleHandler*> console{nullptr};
   std::unique_ptr<metrics::MetricsHttpServer> metrics_http;
   if (!FLAGS_metrics_listen.empty()) {
     auto http = metrics::MetricsHttpServer::Start(
         FLAGS_metrics_listen, [&registry] { return registry.Render(); },
-        [&serving] { return serving.load(); }, absl::Seconds(5), metrics::MetricsTls(security));
+        [&serving] { return serving.load(); }, absl::Seconds(5), metrics::MetricsTls(security),
+        [&console, console_allowed](const aws::HttpRequest& request) {
+          aws::HttpResponse refused;
+          refused.headers.emplace_back("Content-Type", "text/plain");
+          if (!console_allowed) {
+            refused.status = 403;
+            refused.body =
+                "the console is off: this server's gRPC port takes bearer tokens, which the "
+                "console cannot check (serve it with --tls_client_ca)\n";
+            return refused;
+          }
+          if (console::ConsoleHandler* handler = console.load()) return handler->Handle(request);
+          refused.status = 503;
+          refused.body = "starting\n";
+          return refused;
+        });
     if (!http.ok()) {
       LOG(ERROR) << "--metrics_listen: " << http.status();
       return 1;
@@ -214,10 +255,11 @@ int Serve() {
     }
   }
 
-  auto server = GrpcServer::Start(
-      *address, {(*store)->service(), &(*leasing)->service(), (*tracker)->service(),
-                 (*tracker)->functions_service(), (*poller)->service()},
-      security);
+  auto server =
+      GrpcServer::Start(*address,
+                        {(*store)->service(), &(*leasing)->service(), (*tracker)->service(),
+                         (*tracker)->functions_service(), (*poller)->service()},
+                        security);
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << *address << ": " << server.status();
     return 1;
@@ -231,6 +273,20 @@ int Serve() {
     LOG(ERROR) << aws_server.status();
     return 1;
   }
+  if (metrics_http != nullptr && console_allowed) {
+    console::OverviewSources sources;
+    sources.streams = (*server)->InProcessChannel();
+    sources.mappings = (*server)->InProcessChannel();
+    sources.leasing = (*server)->InProcessChannel();
+    sources.pollers = {(*server)->InProcessChannel()};
+    sources.metrics_text = [&registry] { return registry.Render(); };
+    console::OverviewOptions overview_options;
+    overview_options.actions_enabled = FLAGS_console_actions;
+    console_overview = std::make_unique<console::Overview>(sources, overview_options, clock);
+    console_handler =
+        std::make_unique<console::ConsoleHandler>(*console_overview, FLAGS_console_actions);
+    console = console_handler.get();
+  }
   stream_tracker::LeaseSync* sync = (*tracker)->lease_sync();
   (*store)->store().SetChangeListener([sync](const std::string&) { sync->RequestSync(); });
   (*tracker)->Start();
@@ -241,11 +297,10 @@ int Serve() {
     return 1;
   }
   LOG(INFO) << "tributary serving on " << (*server)->address() << " ("
-            << DescribeServerSecurity(security) << ") from " << FLAGS_data_dir
-            << " (poller " << poller_options.poller_id << ")"
-            << (metrics_http == nullptr
-                    ? std::string()
-                    : absl::StrCat(", metrics on port ", metrics_http->port()));
+            << DescribeServerSecurity(security) << ") from " << FLAGS_data_dir << " (poller "
+            << poller_options.poller_id << ")"
+            << (metrics_http == nullptr ? std::string()
+                                        : absl::StrCat(", metrics on port ", metrics_http->port()));
 
   const int signal = WaitForTerminationSignal([&server] {
     if (absl::Status s = (*server)->ReloadAuthTokens(); !s.ok()) LOG(ERROR) << s;
@@ -253,7 +308,7 @@ int Serve() {
   LOG(INFO) << "signal " << signal << ": releasing leases and stopping";
   (*poller)->Shutdown();
   metrics_http.reset();  // no scrape after this reads a service being torn down
-  aws_server->reset();  // the AWS front door calls into the store and the tracker
+  aws_server->reset();   // the AWS front door calls into the store and the tracker
   (*server)->Shutdown();
   // The store goes first: its trimmer thread is the last caller of the change listener, which
   // points into the tracker.
