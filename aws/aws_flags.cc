@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "aws/sigv4_verifier.h"
 #include "common/host_port.h"
+#include "common/security_flags.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -57,6 +58,9 @@ absl::Status CheckAwsFlags() {
     return absl::InvalidArgumentError(
         "--aws_max_pending_requests and --aws_max_pending_bytes must be at least 1");
   }
+  // TLS as every port of the process has it (common/security_flags.h): plaintext off loopback
+  // needs --allow_insecure.
+  if (absl::Status s = CheckSecurityFlags({{"aws_listen", FLAGS_aws_listen}}); !s.ok()) return s;
   if (!FLAGS_aws_credentials_file.empty()) {
     if (absl::Status s = ReadAwsCredentialsFile(FLAGS_aws_credentials_file).status(); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("--aws_credentials_file: ", s.message()));
@@ -75,6 +79,12 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
   options.kinesis.account_id = FLAGS_aws_account_id;
   options.http.max_pending_requests = FLAGS_aws_max_pending_requests;
   options.http.max_pending_bytes = static_cast<uint64_t>(FLAGS_aws_max_pending_bytes);
+  // HTTPS with the process's certificate (HTTP/2 by ALPN). With --tls_client_ca a client
+  // certificate is verified when presented but not required: SigV4 authenticates callers here.
+  const GrpcServerSecurity security = ServerSecurityFromFlags();
+  options.http.tls.cert_file = security.cert_file;
+  options.http.tls.key_file = security.key_file;
+  options.http.tls.client_ca_file = security.client_ca_file;
   if (!FLAGS_aws_credentials_file.empty()) {
     absl::StatusOr<std::vector<AwsCredential>> credentials =
         ReadAwsCredentialsFile(FLAGS_aws_credentials_file);
@@ -96,7 +106,8 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
   LOG(INFO) << "AWS front door (Kinesis API; DynamoDB API "
             << (tables != nullptr ? "served" : "not served") << "; Lambda's API "
             << (tracker != nullptr ? "served" : "not served: no stream tracker") << ") on port "
-            << (*server)->port() << " (" << FLAGS_aws_region << ", account " << FLAGS_aws_account_id
+            << (*server)->port() << " (" << (security.tls() ? "HTTPS" : "plaintext HTTP") << ", "
+            << FLAGS_aws_region << ", account " << FLAGS_aws_account_id
             << "; signatures "
             << (options.credentials.empty()
                     ? "accepted unverified"

@@ -11,6 +11,8 @@
 //   --aws_credentials_file=PATH   verify SigV4 signatures against these credentials (the AWS
 //                            CLI's shared-credentials format, sigv4_verifier.h); empty (the
 //                            default): accept any well-formed signature
+// and, from common/security_flags.h, --tls_cert / --tls_key (HTTPS, HTTP/2 by ALPN),
+// --tls_client_ca (a client certificate, when presented, must chain to it) and --allow_insecure.
 #ifndef TRIBUTARY_AWS_AWS_FLAGS_H_
 #define TRIBUTARY_AWS_AWS_FLAGS_H_
 

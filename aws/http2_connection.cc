@@ -18,9 +18,15 @@ namespace {
 constexpr size_t kReadBytes = 64 << 10;
 constexpr size_t kWriteBytes = 64 << 10;
 
+tcp::socket& RawSocket(tcp::socket& socket) { return socket; }
+tcp::socket& RawSocket(TlsTcpStream& stream) {
+  return boost::beast::get_lowest_layer(stream).socket();
+}
+
 }  // namespace
 
-Http2Connection::Http2Connection(tcp::socket socket, const HttpServerOptions& options,
+template <class Stream>
+Http2Connection<Stream>::Http2Connection(Stream socket, const HttpServerOptions& options,
                                  HttpHandler& handler, RequestAdmission& admission,
                                  net::thread_pool& workers)
     : socket_(std::move(socket)),
@@ -31,18 +37,21 @@ Http2Connection::Http2Connection(tcp::socket socket, const HttpServerOptions& op
       timer_(socket_.get_executor()),
       read_buffer_(kReadBytes) {}
 
-void Http2Connection::Start(std::string received, std::optional<Upgrade> upgrade) {
-  net::dispatch(socket_.get_executor(), [self = shared_from_this(), received = std::move(received),
+template <class Stream>
+void Http2Connection<Stream>::Start(std::string received, std::optional<Upgrade> upgrade) {
+  net::dispatch(socket_.get_executor(), [self = this->shared_from_this(), received = std::move(received),
                                          upgrade = std::move(upgrade)]() mutable {
     self->Begin(std::move(received), std::move(upgrade));
   });
 }
 
-void Http2Connection::Close() {
-  net::post(socket_.get_executor(), [self = shared_from_this()] { self->CloseNow(); });
+template <class Stream>
+void Http2Connection<Stream>::Close() {
+  net::post(socket_.get_executor(), [self = this->shared_from_this()] { self->CloseNow(); });
 }
 
-void Http2Connection::Begin(std::string received, std::optional<Upgrade> upgrade) {
+template <class Stream>
+void Http2Connection<Stream>::Begin(std::string received, std::optional<Upgrade> upgrade) {
   if (closed_) {
     if (upgrade) admission_.Release(upgrade->admitted_cost);
     return;
@@ -58,8 +67,8 @@ void Http2Connection::Begin(std::string received, std::optional<Upgrade> upgrade
     net::post(executor, std::move(task));
   };
   env.work = [&workers = workers_](Http2Session::Task task) { net::post(workers, std::move(task)); };
-  env.output_ready = [weak = weak_from_this()] {
-    if (std::shared_ptr<Http2Connection> self = weak.lock()) self->Flush();
+  env.output_ready = [weak = this->weak_from_this()] {
+    if (std::shared_ptr<Http2Connection<Stream>> self = weak.lock()) self->Flush();
   };
   absl::StatusOr<std::shared_ptr<Http2Session>> session =
       Http2Session::Create(options, std::move(env));
@@ -81,24 +90,27 @@ void Http2Connection::Begin(std::string received, std::optional<Upgrade> upgrade
   Flush();
 }
 
-void Http2Connection::Read() {
+template <class Stream>
+void Http2Connection<Stream>::Read() {
   if (closed_) return;
   socket_.async_read_some(net::buffer(read_buffer_),
-                          [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                          [self = this->shared_from_this()](boost::system::error_code ec, size_t n) {
                             if (ec) return self->CloseNow();
                             if (self->Feed(self->read_buffer_.data(), n)) self->Read();
                             self->Flush();
                           });
 }
 
-bool Http2Connection::Feed(const char* data, size_t size) {
+template <class Stream>
+bool Http2Connection<Stream>::Feed(const char* data, size_t size) {
   if (closed_) return false;
   // An error leaves a GOAWAY to send; Flush closes the connection once it is written.
   const absl::Status status = session_->Receive(absl::string_view(data, size));
   return status.ok() && session_->Active();
 }
 
-void Http2Connection::Flush() {
+template <class Stream>
+void Http2Connection<Stream>::Flush() {
   if (closed_ || writing_) return;
   output_.clear();
   if (!session_->TakeOutput(&output_, kWriteBytes)) {
@@ -108,7 +120,7 @@ void Http2Connection::Flush() {
   writing_ = true;
   ArmTimer();
   net::async_write(socket_, net::buffer(output_),
-                   [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                   [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
                      self->writing_ = false;
                      if (ec || self->closed_) return self->CloseNow();
                      self->session_->OutputWritten();
@@ -120,7 +132,8 @@ void Http2Connection::Flush() {
 // injected Clock): a write stalled for io_timeout, or no open stream for idle_timeout, ends the
 // connection. Open streams with nothing to write (a subscription between events, or paused by a
 // reader's closed window) keep it.
-void Http2Connection::ArmTimer() {
+template <class Stream>
+void Http2Connection<Stream>::ArmTimer() {
   absl::Duration timeout;
   if (writing_) {
     timeout = options_.io_timeout;
@@ -133,21 +146,25 @@ void Http2Connection::ArmTimer() {
   }
   const uint64_t generation = ++timer_generation_;
   timer_.expires_after(absl::ToChronoMilliseconds(timeout));
-  timer_.async_wait([self = shared_from_this(), generation](boost::system::error_code ec) {
+  timer_.async_wait([self = this->shared_from_this(), generation](boost::system::error_code ec) {
     if (ec || generation != self->timer_generation_) return;
     self->CloseNow();
   });
 }
 
-void Http2Connection::CloseNow() {
+template <class Stream>
+void Http2Connection<Stream>::CloseNow() {
   if (closed_) return;
   closed_ = true;
   ++timer_generation_;
   timer_.cancel();
   boost::system::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  RawSocket(socket_).shutdown(tcp::socket::shutdown_both, ignored);
+  RawSocket(socket_).close(ignored);
   if (session_ != nullptr) session_->Close();
 }
+
+template class Http2Connection<tcp::socket>;
+template class Http2Connection<TlsTcpStream>;
 
 }  // namespace tributary::aws

@@ -8,6 +8,8 @@
 // A connection that fails (a socket error, a protocol error after its GOAWAY is written, a write
 // stalled for io_timeout, no open stream for idle_timeout) is closed, and its session closes
 // every stream. Everything runs on the connection's strand; Close may be called from any thread.
+// `Stream` is the connection's byte stream: a TCP socket (h2c) or a TLS stream over one (h2 after
+// ALPN); both are instantiated in http2_connection.cc.
 #ifndef TRIBUTARY_AWS_HTTP2_CONNECTION_H_
 #define TRIBUTARY_AWS_HTTP2_CONNECTION_H_
 
@@ -24,6 +26,8 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/thread_pool.hpp"
+#include "boost/beast/core/tcp_stream.hpp"
+#include "boost/beast/ssl/ssl_stream.hpp"
 
 namespace tributary::aws {
 
@@ -35,19 +39,26 @@ class ServerConnection {
   virtual void Close() = 0;
 };
 
+// The TLS byte stream of an HTTPS connection.
+using TlsTcpStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+// The upgrade of an HTTP/1.1 request ("Upgrade: h2c"), whatever the stream.
+struct Http2Upgrade {
+  HttpRequest request;
+  std::string http2_settings;  // its HTTP2-Settings header
+  uint64_t admitted_cost = 0;  // its admission slot, which the connection now owns
+};
+
+template <class Stream>
 class Http2Connection : public ServerConnection,
-                        public std::enable_shared_from_this<Http2Connection> {
+                        public std::enable_shared_from_this<Http2Connection<Stream>> {
  public:
   // An HTTP/1.1 request that asked for "Upgrade: h2c" and was answered 101.
-  struct Upgrade {
-    HttpRequest request;
-    std::string http2_settings;  // its HTTP2-Settings header
-    uint64_t admitted_cost = 0;  // its admission slot, which the connection now owns
-  };
+  using Upgrade = Http2Upgrade;
 
   // `socket` must be bound to a strand. `options`, `handler`, `admission` and `workers` must
   // outlive the connection's last callback (the server joins its threads before they go).
-  Http2Connection(boost::asio::ip::tcp::socket socket, const HttpServerOptions& options,
+  Http2Connection(Stream socket, const HttpServerOptions& options,
                   HttpHandler& handler, RequestAdmission& admission,
                   boost::asio::thread_pool& workers);
 
@@ -66,7 +77,7 @@ class Http2Connection : public ServerConnection,
   void ArmTimer();
   void CloseNow();
 
-  boost::asio::ip::tcp::socket socket_;
+  Stream socket_;
   const HttpServerOptions& options_;
   HttpHandler& handler_;
   RequestAdmission& admission_;

@@ -1,7 +1,7 @@
 // One Session per HTTP/1.1 connection, driven by Asio completion handlers on the connection's
 // strand:
 //
-//   Sniff      → (HTTP/2's preface? → StartHttp2: the socket moves to an Http2Connection)
+//   (TLS: Handshake →) Sniff      → (HTTP/2's preface? → StartHttp2: the socket moves to an Http2Connection)
 //   ReadHeader → (too large? → Reply(close) → Discard → close)
 //              → (Expect: 100-continue? → write 100 Continue) → ReadBody
 //   ReadBody   → (Upgrade: h2c? → 101 → StartHttp2 with the request as stream 1)
@@ -16,9 +16,14 @@
 // of work and join them (from then on no request reaches a
 // worker), then join the workers (running handler calls finish; the responses they post go to a
 // loop that no longer runs and are dropped with it).
+//
+// TLS: a Session<TlsTcpStream> does the handshake first (bounded by io_timeout), then everything
+// above over the TLS stream; its HTTP/2 connection gets the TLS stream. The stream's timers and
+// socket are its lowest layer's (Tcp()).
 #include "aws/http_server.h"
 
 #include "aws/http2_connection.h"
+#include "aws/http_tls.h"
 #include "aws/request_admission.h"
 
 #include <atomic>
@@ -28,6 +33,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -43,6 +49,7 @@
 #include "boost/beast/core.hpp"
 #include "absl/strings/str_split.h"
 #include "boost/beast/http.hpp"
+#include "boost/beast/ssl.hpp"
 #include "common/host_port.h"
 #include "glog/logging.h"
 
@@ -73,14 +80,24 @@ bool AsksForH2c(const HttpRequest& request) {
   return false;
 }
 
-}  // namespace
+using PlainTcpStream = beast::tcp_stream;
 
-class Session;
+beast::tcp_stream& Tcp(PlainTcpStream& stream) { return stream; }
+beast::tcp_stream& Tcp(TlsTcpStream& stream) { return beast::get_lowest_layer(stream); }
+
+// What an HTTP/2 connection takes over from a session: the socket (cleartext) or the whole TLS
+// stream.
+tcp::socket TakeForHttp2(PlainTcpStream& stream) { return stream.release_socket(); }
+TlsTcpStream TakeForHttp2(TlsTcpStream& stream) { return std::move(stream); }
+
+}  // namespace
 
 class HttpServer::Impl {
  public:
-  Impl(const HttpServerOptions& options, HttpHandler& handler)
+  Impl(const HttpServerOptions& options, HttpHandler& handler,
+       std::unique_ptr<ServerTlsContext> tls)
       : options_(options),
+        tls_(std::move(tls)),
         handler_(handler),
         acceptor_(net::make_strand(ioc_)),
         workers_(static_cast<size_t>(options.worker_threads)),
@@ -106,6 +123,7 @@ class HttpServer::Impl {
   void Accept();
 
   const HttpServerOptions options_;
+  const std::unique_ptr<ServerTlsContext> tls_;  // null: cleartext
   HttpHandler& handler_;
   net::io_context ioc_;
   tcp::acceptor acceptor_;
@@ -124,21 +142,48 @@ class HttpServer::Impl {
   size_t prune_at_ ABSL_GUARDED_BY(mu_) = 64;
 };
 
-class Session : public ServerConnection, public std::enable_shared_from_this<Session> {
+template <class Stream>
+class Session : public ServerConnection, public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(tcp::socket socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server), options_(server->options()) {}
+      : stream_(std::move(socket)),
+        executor_(stream_.get_executor()),
+        server_(server),
+        options_(server->options()) {}
+  Session(tcp::socket socket, HttpServer::Impl* server,
+          std::shared_ptr<net::ssl::context> context)
+      : context_(std::move(context)),
+        stream_(std::move(socket), *context_),
+        executor_(stream_.get_executor()),
+        server_(server),
+        options_(server->options()) {}
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Sniff(); });
+    net::dispatch(executor_, [self = this->shared_from_this()] {
+      if constexpr (std::is_same_v<Stream, TlsTcpStream>) {
+        self->Handshake();
+      } else {
+        self->Sniff();
+      }
+    });
   }
 
   // From any thread: closes the connection (pending operations complete with an error).
   void Close() override {
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseNow(); });
+    net::post(executor_, [self = this->shared_from_this()] { self->CloseNow(); });
   }
 
  private:
+  void Handshake() {
+    Tcp(stream_).expires_after(Chrono(options_.io_timeout));
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            [self = this->shared_from_this()](beast::error_code ec) {
+                              if (ec) return self->CloseNow();
+                              Tcp(self->stream_).expires_never();
+                              self->Sniff();
+                            });
+  }
+
   // Reads until the first bytes tell HTTP/2's preface from anything else (an HTTP/1.1 request
   // differs from it by its second byte at the latest: no method is "PRI").
   void Sniff() {
@@ -148,9 +193,10 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
     const size_t n = std::min(have.size(), kHttp2Preface.size());
     if (have.substr(0, n) != kHttp2Preface.substr(0, n)) return ReadHeader();
     if (n == kHttp2Preface.size()) return StartHttp2(std::nullopt);
-    stream_.expires_after(Chrono(have.empty() ? options_.idle_timeout : options_.io_timeout));
+    Tcp(stream_).expires_after(
+        Chrono(have.empty() ? options_.idle_timeout : options_.io_timeout));
     stream_.async_read_some(buffer_.prepare(kSniffBytes),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               if (ec) return self->CloseNow();
                               self->buffer_.commit(n);
                               self->Sniff();
@@ -158,20 +204,21 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
   }
 
   // Hands the socket, and what was read from it, to an HTTP/2 connection; this session ends.
-  void StartHttp2(std::optional<Http2Connection::Upgrade> upgrade) {
+  void StartHttp2(std::optional<Http2Upgrade> upgrade) {
     const auto data = buffer_.data();
     std::string received(static_cast<const char*>(data.data()), data.size());
     buffer_.consume(buffer_.size());
-    stream_.expires_never();
+    Tcp(stream_).expires_never();
     if (upgrade) {
       upgrade->admitted_cost = *admitted_bytes_;  // the slot moves with the request
       admitted_bytes_.reset();
     }
-    auto connection = std::make_shared<Http2Connection>(
-        stream_.release_socket(), options_, server_->handler(), server_->admission(),
-        server_->workers());
     closed_ = true;
     closed_flag_.store(true);
+    handed_off_ = true;  // stream_ is the connection's from here
+    auto connection = std::make_shared<Http2Connection<decltype(TakeForHttp2(stream_))>>(
+        TakeForHttp2(stream_), options_, server_->handler(), server_->admission(),
+        server_->workers());
     if (!server_->Register(connection)) {  // shutting down: the socket closes with it
       if (upgrade) server_->admission().Release(upgrade->admitted_cost);
       return;
@@ -181,15 +228,15 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
 
   // "Upgrade: h2c": 101, then the request is answered over HTTP/2.
   void SwitchToHttp2() {
-    Http2Connection::Upgrade upgrade;
+    Http2Upgrade upgrade;
     upgrade.http2_settings = std::string(request_.Header("http2-settings"));
     upgrade.request = std::move(request_);
     switching_.emplace(http::status::switching_protocols, 11);
     switching_->set(http::field::connection, "Upgrade");
     switching_->set(http::field::upgrade, "h2c");
-    stream_.expires_after(Chrono(options_.io_timeout));
+    Tcp(stream_).expires_after(Chrono(options_.io_timeout));
     http::async_write(stream_, *switching_,
-                      [self = shared_from_this(), upgrade = std::move(upgrade)](
+                      [self = this->shared_from_this(), upgrade = std::move(upgrade)](
                           beast::error_code ec, size_t) mutable {
                         self->switching_.reset();
                         if (ec) return self->CloseNow();
@@ -198,24 +245,25 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
   }
 
   void CloseNow() {
+    if (handed_off_) return;
     closed_ = true;
     closed_flag_.store(true);
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    Tcp(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    Tcp(stream_).close();
     EndStream(/*closed=*/true);
     ReleaseAdmission();
   }
 
   // From a StreamWriter, on any thread: hops onto this session's strand.
   void PostChunk(std::string chunk) {
-    net::post(stream_.get_executor(),
-              [self = shared_from_this(), chunk = std::move(chunk)]() mutable {
+    net::post(executor_,
+              [self = this->shared_from_this(), chunk = std::move(chunk)]() mutable {
                 self->QueueChunk(std::move(chunk));
               });
   }
   void PostFinish() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(executor_, [self = this->shared_from_this()] {
       self->stream_finishing_ = true;
       self->PumpChunks();
     });
@@ -228,10 +276,11 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
     // Judged in OnHeader, before the body is read. Not boost::none: Beast 1.74 compares the
     // Content-Length with the optional limit, and any length is "greater" than none.
     header_parser_->body_limit(std::numeric_limits<uint64_t>::max());
-    stream_.expires_after(Chrono(buffer_.size() > 0 ? options_.io_timeout : options_.idle_timeout));
+    Tcp(stream_).expires_after(
+        Chrono(buffer_.size() > 0 ? options_.io_timeout : options_.idle_timeout));
     http::async_read_header(
         stream_, buffer_, *header_parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -258,9 +307,9 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
     admitted_bytes_ = cost;
     if (expect_continue) {
       continue_.emplace(http::status::continue_, message.version());
-      stream_.expires_after(Chrono(options_.io_timeout));
+      Tcp(stream_).expires_after(Chrono(options_.io_timeout));
       http::async_write(stream_, *continue_,
-                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                        [self = this->shared_from_this()](beast::error_code ec, size_t) {
                           if (ec) return self->CloseNow();
                           self->ReadBody();
                         });
@@ -280,10 +329,10 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
     if (body_parser_->content_length().value_or(0) > kSmallBody) {
       buffer_.reserve(buffer_.size() + kBodyReadBytes);
     }
-    stream_.expires_after(Chrono(options_.io_timeout));
+    Tcp(stream_).expires_after(Chrono(options_.io_timeout));
     http::async_read(
         stream_, buffer_, *body_parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
@@ -291,12 +340,13 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
     if (ec) return OnReadError(ec);
     request_.body = std::move(body_parser_->get().body());
     body_parser_.reset();
-    stream_.expires_never();
+    Tcp(stream_).expires_never();
     if (AsksForH2c(request_)) return SwitchToHttp2();
     net::post(
-        server_->workers(), [self = shared_from_this(), request = std::move(request_)]() mutable {
+        server_->workers(),
+        [self = this->shared_from_this(), request = std::move(request_)]() mutable {
           HttpResponse response = self->server_->handler().Handle(std::move(request));
-          net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+          net::post(self->executor_, [self, response = std::move(response)]() mutable {
             self->Reply(std::move(response), /*close=*/!self->keep_alive_);
           });
         });
@@ -352,9 +402,9 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
     response_->body() = std::move(response.body);
     response_->keep_alive(!close);
     response_->prepare_payload();
-    stream_.expires_after(Chrono(options_.io_timeout));
+    Tcp(stream_).expires_after(Chrono(options_.io_timeout));
     http::async_write(stream_, *response_,
-                      [self = shared_from_this(), close](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), close](beast::error_code ec, size_t) {
                         self->response_.reset();
                         self->ReleaseAdmission();
                         if (ec) return self->CloseNow();
@@ -378,11 +428,12 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
     stream_head_->keep_alive(false);
     stream_head_->chunked(true);
     head_serializer_.emplace(*stream_head_);
-    stream_.expires_after(Chrono(options_.io_timeout));
+    Tcp(stream_).expires_after(Chrono(options_.io_timeout));
     http::async_write_header(
-        stream_, *head_serializer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        stream_, *head_serializer_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) {
           if (ec) return self->CloseNow();
-          self->stream_.expires_never();
+          Tcp(self->stream_).expires_never();
           self->streaming_ = true;
           self->WatchForClose();
           self->response_stream_->Start(std::make_shared<Writer>(self->weak_from_this()));
@@ -391,18 +442,24 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
   }
 
   // Reads (and drops) whatever the client sends while a stream is open; its end or an error
-  // closes the connection.
+  // closes the connection. Cleartext: from the socket itself, beneath the stream's timer (the
+  // writes' deadlines must not end it). TLS: through the TLS stream (a record must be decrypted
+  // to be read); it is started with no deadline set, and while it is pending the writes'
+  // deadlines do not apply to it (Beast times reads and writes apart).
   void WatchForClose() {
     if (closed_) return;
     scratch_.resize(4 << 10);
-    stream_.socket().async_read_some(net::buffer(scratch_),
-                                     [self = shared_from_this()](beast::error_code ec, size_t n) {
-                                       if (ec) return self->CloseNow();
-                                       self->discarded_ += n;
-                                       if (self->discarded_ > self->options_.max_discard_bytes)
-                                         return self->CloseNow();
-                                       self->WatchForClose();
-                                     });
+    auto on_read = [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) return self->CloseNow();
+      self->discarded_ += n;
+      if (self->discarded_ > self->options_.max_discard_bytes) return self->CloseNow();
+      self->WatchForClose();
+    };
+    if constexpr (std::is_same_v<Stream, TlsTcpStream>) {
+      stream_.async_read_some(net::buffer(scratch_), std::move(on_read));
+    } else {
+      stream_.socket().async_read_some(net::buffer(scratch_), std::move(on_read));
+    }
   }
 
   void QueueChunk(std::string chunk) {
@@ -417,12 +474,12 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
       writing_ = true;
       chunk_ = std::move(chunks_.front());
       chunks_.pop_front();
-      stream_.expires_after(Chrono(options_.io_timeout));
+      Tcp(stream_).expires_after(Chrono(options_.io_timeout));
       net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
-                       [self = shared_from_this()](beast::error_code ec, size_t) {
+                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
                          self->writing_ = false;
                          if (ec) return self->CloseNow();
-                         self->stream_.expires_never();
+                         Tcp(self->stream_).expires_never();
                          if (self->chunks_.empty() && !self->stream_finishing_ &&
                              self->response_stream_ != nullptr) {
                            self->response_stream_->OnDrained();
@@ -433,16 +490,16 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
     }
     if (!stream_finishing_) return;
     writing_ = true;
-    stream_.expires_after(Chrono(options_.io_timeout));
+    Tcp(stream_).expires_after(Chrono(options_.io_timeout));
     net::async_write(stream_, http::make_chunk_last(),
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
                        self->writing_ = false;
                        if (ec) return self->CloseNow();
                        self->EndStream(/*closed=*/false);
                        // The pending read sees the client close (or the timer ends it).
                        beast::error_code ignored;
-                       self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                       self->stream_.expires_after(Chrono(self->options_.io_timeout));
+                       Tcp(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+                       Tcp(self->stream_).expires_after(Chrono(self->options_.io_timeout));
                      });
   }
 
@@ -488,7 +545,7 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
   void Discard() {
     if (closed_) return;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Tcp(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
     discarded_ = buffer_.size();
     buffer_.consume(buffer_.size());
     scratch_.resize(64 << 10);
@@ -497,16 +554,18 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
 
   void DiscardMore() {
     if (closed_ || discarded_ > options_.max_discard_bytes) return CloseNow();
-    stream_.expires_after(Chrono(options_.io_timeout));
+    Tcp(stream_).expires_after(Chrono(options_.io_timeout));
     stream_.async_read_some(net::buffer(scratch_),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               if (ec) return self->CloseNow();
                               self->discarded_ += n;
                               self->DiscardMore();
                             });
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<net::ssl::context> context_;  // TLS: what stream_ was made with; kept alive
+  Stream stream_;
+  const net::any_io_executor executor_;  // the strand; usable after stream_ is handed off
   HttpServer::Impl* server_;
   const HttpServerOptions& options_;
   beast::flat_buffer buffer_;
@@ -531,6 +590,7 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
   std::optional<uint64_t> admitted_bytes_;
   bool keep_alive_ = true;
   bool closed_ = false;
+  bool handed_off_ = false;  // to an HTTP/2 connection: stream_ is moved from
   uint64_t discarded_ = 0;
   std::vector<char> scratch_;
 };
@@ -577,8 +637,14 @@ void HttpServer::Impl::Accept() {
     } else {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      auto session = std::make_shared<Session>(std::move(socket), this);
-      if (Register(session)) session->Start();
+      if (tls_ != nullptr) {
+        auto session = std::make_shared<Session<TlsTcpStream>>(std::move(socket), this,
+                                                                tls_->Current());
+        if (Register(session)) session->Start();
+      } else {
+        auto session = std::make_shared<Session<PlainTcpStream>>(std::move(socket), this);
+        if (Register(session)) session->Start();
+      }
     }
     Accept();
   });
@@ -631,7 +697,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   if (options.io_threads < 1 || options.worker_threads < 1) {
     return absl::InvalidArgumentError("HTTP server: io_threads and worker_threads must be >= 1");
   }
-  auto impl = std::make_unique<Impl>(options, handler);
+  std::unique_ptr<ServerTlsContext> tls;
+  if (options.tls.enabled()) {
+    absl::StatusOr<std::unique_ptr<ServerTlsContext>> created =
+        ServerTlsContext::Create(options.tls);
+    if (!created.ok()) return created.status();
+    tls = *std::move(created);
+  }
+  auto impl = std::make_unique<Impl>(options, handler, std::move(tls));
   if (absl::Status s = impl->Bind(*address); !s.ok()) {
     impl->Shutdown();
     return s;

@@ -1,5 +1,6 @@
 // HttpServer: the listener of the AWS front door: HTTP/1.1 on Boost.Beast over Boost.Asio, and
-// HTTP/2 (cleartext h2c, on nghttp2: http2_session.h) on the same port.
+// HTTP/2 (cleartext h2c, on nghttp2: http2_session.h) on the same port; with HttpTlsOptions,
+// both over TLS (HTTPS; HTTP/2 chosen by ALPN "h2").
 //
 // Which protocol: a connection whose first bytes are HTTP/2's client preface ("PRI *
 // HTTP/2.0...", prior knowledge, as the Java SDK's Netty client and `curl --http2-prior-knowledge`
@@ -44,6 +45,22 @@
 
 namespace tributary::aws {
 
+// TLS on an HTTP listener. Both protocols are served over it: ALPN selects "h2" when the client
+// offers it (else "http/1.1"), and the connection is then read as a cleartext one would be (a
+// client preface means HTTP/2). The files are checked for a change at every new connection and
+// re-read when they changed (a renewed certificate serves new connections; open ones keep
+// theirs; a pair that does not match yet, half replaced, is not taken).
+struct HttpTlsOptions {
+  std::string cert_file;       // PEM certificate chain: TLS when set
+  std::string key_file;        // its PEM private key
+  std::string client_ca_file;  // PEM CAs: client certificates are requested and verified
+  // With client_ca_file: a client without a certificate is refused at the handshake (else it is
+  // served; one presenting a certificate of another CA is always refused).
+  bool require_client_certificate = false;
+
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct HttpServerOptions {
   // host:port as common/host_port.h spells it; port 0 picks a free port (see port()).
   std::string listen_address = "127.0.0.1:0";
@@ -68,13 +85,16 @@ struct HttpServerOptions {
   // HTTP/2: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS;
   // more are refused with REFUSED_STREAM, which clients retry).
   uint32_t http2_max_concurrent_streams = 100;
+  // HTTPS (off by default).
+  HttpTlsOptions tls;
 };
 
 class HttpServer {
  public:
   // Binds options.listen_address and starts serving with `handler`, which must outlive the
-  // server. Errors: INVALID_ARGUMENT for a malformed address or thread counts below 1;
-  // UNAVAILABLE when the host does not resolve or the address cannot be bound (in use).
+  // server. Errors: INVALID_ARGUMENT for a malformed address, thread counts below 1, or TLS files
+  // that cannot be used (naming the file); UNAVAILABLE when the host does not resolve or the
+  // address cannot be bound (in use).
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
                                                            HttpHandler& handler);
   ~HttpServer();

@@ -22,17 +22,22 @@
 namespace tributary {
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
-    const std::string& listen_address, const std::vector<grpc::Service*>& services) {
+    const std::string& listen_address, const std::vector<grpc::Service*>& services,
+    const GrpcServerSecurity& security) {
   // gRPC itself would take port 99999 modulo 65536, "host:8x" as port 8, and service names.
   absl::StatusOr<HostPort> parsed = ParseHostPort(listen_address, AddressUse::kListen);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("listen address ", parsed.status().message()));
   }
+  std::shared_ptr<GrpcAuthenticator> authenticator;
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(security, parsed->host, &authenticator);
+  if (!credentials.ok()) return credentials.status();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen_address, *credentials, &port);
   builder.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
   builder.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
   // gRPC sets SO_REUSEPORT by default, which would let a second server silently
@@ -47,11 +52,20 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   }
   HostPort bound{parsed->host, port};
   if (bound.host == "0.0.0.0" || bound.host == "::") bound.host = "127.0.0.1";
-  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port, bound.ToString()));
+  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port, bound.ToString(), std::move(authenticator)));
 }
 
-GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port, std::string address)
-    : server_(std::move(server)), port_(port), address_(std::move(address)) {}
+GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port, std::string address,
+                       std::shared_ptr<GrpcAuthenticator> authenticator)
+    : authenticator_(std::move(authenticator)),
+      server_(std::move(server)),
+      port_(port),
+      address_(std::move(address)) {}
+
+absl::Status GrpcServer::ReloadAuthTokens() {
+  if (authenticator_ == nullptr) return absl::OkStatus();
+  return authenticator_->ReloadTokens();
+}
 
 GrpcServer::~GrpcServer() { Shutdown(); }
 
@@ -95,6 +109,11 @@ absl::StatusOr<std::string> PickListenAddress(const std::string& listen_address)
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+  return MakeChannel(address, GrpcClientSecurity());
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           const GrpcClientSecurity& security) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
   args.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
@@ -103,7 +122,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   // first call on a busy machine failed with UNAVAILABLE before the connection was up.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  if (!security.server_name.empty()) args.SetSslTargetNameOverride(security.server_name);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = MakeChannelCredentials(security);
+  if (security.token.empty()) return grpc::CreateCustomChannel(address, credentials, args);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MakeBearerTokenInterceptorFactory(security.token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(address, credentials, args,
+                                                                 std::move(interceptors));
 }
 
 }  // namespace tributary

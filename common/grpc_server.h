@@ -1,7 +1,8 @@
 // Starting a gRPC server the Tributary way: the given services plus server
 // reflection and the standard health service, bound to one address (port 0
 // picks a free port), with message limits large enough for PutRecords (5 MiB),
-// GetRecords (10 MiB) and Invoke (6 MiB) payloads.
+// GetRecords (10 MiB) and Invoke (6 MiB) payloads; TLS and authentication as a
+// GrpcServerSecurity says (grpc_security.h).
 #ifndef TRIBUTARY_COMMON_GRPC_SERVER_H_
 #define TRIBUTARY_COMMON_GRPC_SERVER_H_
 
@@ -11,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/grpc_security.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
 
@@ -27,8 +29,11 @@ class GrpcServer {
   // common/host_port.h spells it; port 0 picks a free one). Errors:
   // INVALID_ARGUMENT for a malformed address (a port above 65535, no port, ...);
   // UNAVAILABLE when the address cannot be bound (in use, unknown host).
+  // With `security`, the port speaks TLS and calls are authenticated as it says; errors:
+  // MakeServerCredentials's (INVALID_ARGUMENT naming the bad setting).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
-      const std::string& listen_address, const std::vector<grpc::Service*>& services);
+      const std::string& listen_address, const std::vector<grpc::Service*>& services,
+      const GrpcServerSecurity& security = GrpcServerSecurity());
 
   ~GrpcServer();
 
@@ -37,8 +42,13 @@ class GrpcServer {
   // "host:port" with the bound port, for clients to dial.
   const std::string& address() const { return address_; }
   grpc::Server* server() { return server_.get(); }
-  // A channel to this server that bypasses the network.
+  // A channel to this server that bypasses the network (and so TLS and authentication: its
+  // calls have no principal).
   std::shared_ptr<grpc::Channel> InProcessChannel();
+
+  // Re-reads the bearer tokens file (GrpcAuthenticator::ReloadTokens; a server main calls it on
+  // SIGHUP). OK and nothing done when the server has no tokens file.
+  absl::Status ReloadAuthTokens();
 
   // Stops accepting calls and waits up to `grace` for in-flight calls, then
   // cancels them. Idempotent.
@@ -48,8 +58,10 @@ class GrpcServer {
   void Wait();
 
  private:
-  GrpcServer(std::unique_ptr<grpc::Server> server, int port, std::string address);
+  GrpcServer(std::unique_ptr<grpc::Server> server, int port, std::string address,
+             std::shared_ptr<GrpcAuthenticator> authenticator);
 
+  std::shared_ptr<GrpcAuthenticator> authenticator_;  // null: calls are not authenticated
   std::unique_ptr<grpc::Server> server_;
   int port_;
   std::string address_;
@@ -65,6 +77,11 @@ absl::StatusOr<std::string> PickListenAddress(const std::string& listen_address)
 // A channel to `address` with Tributary's message limits. Never fails: errors
 // surface on calls.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+// The same, secured as `security` says (grpc_security.h): TLS verifying the server, a client
+// certificate, a bearer token on every call. Call ValidateClientSecurity first: a file that
+// cannot be read surfaces as UNAVAILABLE on calls.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           const GrpcClientSecurity& security);
 
 }  // namespace tributary
 

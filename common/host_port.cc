@@ -123,4 +123,19 @@ absl::Status CheckAddressFlags(std::initializer_list<AddressFlag> flags) {
   return absl::OkStatus();
 }
 
+bool IsLoopbackHost(absl::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr v4{};
+  return inet_pton(AF_INET, std::string(host).c_str(), &v4) == 1 &&
+         (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+std::string LoopbackAddressOf(absl::string_view listen_address) {
+  absl::StatusOr<HostPort> parsed = ParseHostPort(listen_address, AddressUse::kListen);
+  if (!parsed.ok()) return std::string(listen_address);
+  if (parsed->host == "0.0.0.0") parsed->host = "127.0.0.1";
+  if (parsed->host == "::") parsed->host = "::1";
+  return parsed->ToString();
+}
+
 }  // namespace tributary

@@ -45,6 +45,15 @@ struct HostPort {
 //   "127.0.0.1:99999": port 99999 is out of range 0-65535 (expected host:port)
 absl::StatusOr<HostPort> ParseHostPort(absl::string_view address, AddressUse use);
 
+// Whether `host` (as HostPort::host holds it) reaches this machine only: "localhost", an IPv4
+// address in 127.0.0.0/8 or "::1". Pure.
+bool IsLoopbackHost(absl::string_view host);
+
+// A listen address as a client on this machine dials it: a wildcard host ("0.0.0.0", "::")
+// becomes the loopback address of its family ("127.0.0.1", "::1"); other addresses, and strings
+// ParseHostPort refuses, are returned as they are. Pure.
+std::string LoopbackAddressOf(absl::string_view listen_address);
+
 // An address flag of a binary, for CheckAddressFlags.
 struct AddressFlag {
   absl::string_view name;  // as the user types it, without dashes: "listen", "metrics_listen"

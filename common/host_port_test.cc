@@ -110,5 +110,26 @@ TEST(CheckAddressFlagsTest, NamesTheFirstBadFlag) {
               HasSubstr("--listen=\"\": empty"));
 }
 
+TEST(LoopbackAddressOfTest, AWildcardBecomesLoopback) {
+  EXPECT_EQ(LoopbackAddressOf("0.0.0.0:4560"), "127.0.0.1:4560");
+  EXPECT_EQ(LoopbackAddressOf("[::]:4560"), "[::1]:4560");
+  EXPECT_EQ(LoopbackAddressOf("10.0.0.5:4560"), "10.0.0.5:4560");
+  EXPECT_EQ(LoopbackAddressOf("localhost:1"), "localhost:1");
+  EXPECT_EQ(LoopbackAddressOf("nonsense"), "nonsense");
+}
+
+TEST(IsLoopbackHostTest, OnlyAddressesOfThisMachine) {
+  EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
+  EXPECT_TRUE(IsLoopbackHost("127.1.2.3"));
+  EXPECT_TRUE(IsLoopbackHost("localhost"));
+  EXPECT_TRUE(IsLoopbackHost("::1"));
+  EXPECT_FALSE(IsLoopbackHost("0.0.0.0"));
+  EXPECT_FALSE(IsLoopbackHost("::"));
+  EXPECT_FALSE(IsLoopbackHost("10.0.0.1"));
+  EXPECT_FALSE(IsLoopbackHost("128.0.0.1"));
+  EXPECT_FALSE(IsLoopbackHost("tributary.example"));
+  EXPECT_FALSE(IsLoopbackHost(""));
+}
+
 }  // namespace
 }  // namespace tributary

@@ -99,8 +99,9 @@ absl::StatusOr<int> WaitForPortFile(const std::string& path, absl::Duration time
   return absl::DeadlineExceededError(absl::StrCat("no port written to ", path));
 }
 
-absl::Status WaitForServing(const std::string& address, absl::Duration timeout) {
-  auto channel = MakeChannel(address);
+absl::Status WaitForServing(const std::string& address, absl::Duration timeout,
+                            const GrpcClientSecurity& security) {
+  auto channel = MakeChannel(address, security);
   if (channel->WaitForConnected(absl::ToChronoTime(absl::Now() + timeout))) {
     return absl::OkStatus();
   }

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/grpc_security.h"
 
 namespace tributary {
 
@@ -55,8 +56,10 @@ absl::StatusOr<int> WaitForPortFile(const std::string& path,
                                     absl::Duration timeout = absl::Seconds(30));
 
 // Waits (real time, at most `timeout`) until `address` accepts a gRPC
-// connection (the server is up). Errors: DEADLINE_EXCEEDED.
-absl::Status WaitForServing(const std::string& address, absl::Duration timeout = absl::Seconds(30));
+// connection (the server is up), made as `security` says (a TLS server needs a
+// client that trusts it). Errors: DEADLINE_EXCEEDED.
+absl::Status WaitForServing(const std::string& address, absl::Duration timeout = absl::Seconds(30),
+                            const GrpcClientSecurity& security = GrpcClientSecurity());
 
 }  // namespace tributary
 

@@ -59,8 +59,7 @@ absl::StatusOr<std::pair<std::string, bool>> Numeric(const std::string& host) {
 absl::Status CheckAddressListFlag(absl::string_view name, absl::string_view value) {
   absl::StatusOr<std::vector<HostPort>> parsed = ParseList(value);
   if (parsed.ok()) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("--", name, "=", parsed.status().message()));
+  return absl::InvalidArgumentError(absl::StrCat("--", name, "=", parsed.status().message()));
 }
 
 absl::StatusOr<std::string> ReplicaTarget(absl::string_view addresses) {
@@ -83,8 +82,22 @@ absl::StatusOr<std::string> ReplicaTarget(absl::string_view addresses) {
 }
 
 std::shared_ptr<grpc::Channel> MakeReplicaChannel(const std::string& addresses) {
+  return MakeReplicaChannel(addresses, GrpcClientSecurity());
+}
+
+std::shared_ptr<grpc::Channel> MakeReplicaChannel(const std::string& addresses,
+                                                  const GrpcClientSecurity& security) {
   absl::StatusOr<std::string> target = ReplicaTarget(addresses);
-  return MakeChannel(target.ok() ? *target : addresses);
+  if (!target.ok() || *target == addresses) return MakeChannel(addresses, security);
+  GrpcClientSecurity secured = security;
+  if (secured.tls() && secured.server_name.empty()) {
+    // An "ipv4:a,b" target has no host name to check certificates against.
+    absl::StatusOr<HostPort> first =
+        ParseHostPort(std::string(absl::string_view(addresses).substr(0, addresses.find(','))),
+                      AddressUse::kDial);
+    if (first.ok()) secured.server_name = first->host;
+  }
+  return MakeChannel(*target, secured);
 }
 
 }  // namespace tributary

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/grpc_security.h"
 #include "grpcpp/channel.h"
 
 namespace tributary {
@@ -36,6 +37,11 @@ absl::StatusOr<std::string> ReplicaTarget(absl::string_view addresses);
 // A channel to any of `addresses` (above) with MakeChannel's settings. Never fails: a list that
 // ReplicaTarget refuses gives a channel whose calls fail (UNAVAILABLE), like a bad address does.
 std::shared_ptr<grpc::Channel> MakeReplicaChannel(const std::string& addresses);
+// The same, secured as MakeChannel(address, security) is. Over TLS the replicas' certificates
+// must carry security.server_name or, when it is empty, the host of the list's first address
+// (the name a single address would be checked against).
+std::shared_ptr<grpc::Channel> MakeReplicaChannel(const std::string& addresses,
+                                                  const GrpcClientSecurity& security);
 
 }  // namespace tributary
 

@@ -22,6 +22,7 @@ sigset_t TerminationSignals() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -39,11 +40,16 @@ void InitServerMain(int* argc, char*** argv, const char* usage) {
   gflags::SetUsageMessage(usage);
   gflags::ParseCommandLineFlags(argc, argv, true);
   // Logs go to stderr (a supervisor or a test collects them) unless the operator asked for
-  // glog's files: --log_dir=DIR, or --logtostderr=false (glog's default directory).
+  // glog's files: --log_dir=DIR, or --logtostderr=false (glog's default directory). Whether
+  // --log_dir was given, not whether it is empty: glog's default is $TEST_TMPDIR when that is
+  // set, so a server started by a test would otherwise log into files nobody reads.
   gflags::CommandLineFlagInfo logtostderr;
   const bool logtostderr_given =
       gflags::GetCommandLineFlagInfo("logtostderr", &logtostderr) && !logtostderr.is_default;
-  if (!logtostderr_given && FLAGS_log_dir.empty()) FLAGS_logtostderr = true;
+  gflags::CommandLineFlagInfo log_dir;
+  const bool log_dir_given = gflags::GetCommandLineFlagInfo("log_dir", &log_dir) &&
+                             !log_dir.is_default && !FLAGS_log_dir.empty();
+  if (!logtostderr_given && !log_dir_given) FLAGS_logtostderr = true;
   google::InitGoogleLogging((*argv)[0]);
   google::InstallFailureSignalHandler();
   sigset_t set = TerminationSignals();
@@ -69,11 +75,16 @@ absl::Status WritePortFile(const std::string& path, int port) {
   return absl::OkStatus();
 }
 
-int WaitForTerminationSignal() {
+int WaitForTerminationSignal(const std::function<void()>& on_hangup) {
   sigset_t set = TerminationSignals();
-  int signal = 0;
-  sigwait(&set, &signal);
-  return signal;
+  while (true) {
+    int signal = 0;
+    sigwait(&set, &signal);
+    if (signal != SIGHUP) return signal;
+    LOG(INFO) << "SIGHUP: re-reading what can be reloaded (certificates are re-read when their "
+                 "files change)";
+    if (on_hangup) on_hangup();
+  }
 }
 
 }  // namespace tributary

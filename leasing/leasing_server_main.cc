@@ -18,6 +18,7 @@
 #include "common/metrics/metrics_endpoint.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/registry.h"
+#include "common/security_flags.h"
 #include "common/server_main.h"
 #include "etcd/etcd_client.h"
 #include "etcd/etcd_url.h"
@@ -58,6 +59,12 @@ int main(int argc, char** argv) {
                                         {"metrics_listen", FLAGS_metrics_listen,
                                          tributary::AddressUse::kListen,
                                          /*empty_means_off=*/true}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
+  if (absl::Status s = tributary::CheckSecurityFlags(
+          {{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}});
       !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;
@@ -128,13 +135,15 @@ int main(int argc, char** argv) {
   std::atomic<bool> serving{false};
   // The metrics endpoint (off unless --metrics_listen): this service's families, process_*
   // and build info; /-/ready once the gRPC server serves.
+  const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
   auto metrics_http = tributary::metrics::ServeRegistry(
-      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry, [&serving] { return serving.load(); });
+      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry, [&serving] { return serving.load(); },
+      tributary::metrics::MetricsTls(security));
   if (!metrics_http.ok()) {
     LOG(ERROR) << "--metrics_listen: " << metrics_http.status();
     return 1;
   }
-  auto server = tributary::GrpcServer::Start(FLAGS_listen, {&(*stack)->service()});
+  auto server = tributary::GrpcServer::Start(FLAGS_listen, {&(*stack)->service()}, security);
   if (!server.ok()) {
     LOG(ERROR) << "starting the server: " << server.status();
     return 1;
@@ -147,8 +156,11 @@ int main(int argc, char** argv) {
   serving = true;
   LOG(INFO) << "leasing_server serving on " << (*server)->address() << ", data in "
             << (etcd_endpoints.empty() ? FLAGS_data_dir
-                                       : FLAGS_coordination + " under " + FLAGS_etcd_prefix);
-  const int signal = tributary::WaitForTerminationSignal();
+                                       : FLAGS_coordination + " under " + FLAGS_etcd_prefix)
+            << " (" << tributary::DescribeServerSecurity(security) << ")";
+  const int signal = tributary::WaitForTerminationSignal([&server] {
+    if (absl::Status s = (*server)->ReloadAuthTokens(); !s.ok()) LOG(ERROR) << s;
+  });
   LOG(INFO) << "signal " << signal << ": shutting down";
   metrics_http->reset();
   (*server)->Shutdown();

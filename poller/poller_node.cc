@@ -4,8 +4,8 @@
 
 #include "common/aws_arn.h"
 #include "common/grpc_server.h"
-#include "common/replica_channel.h"
 #include "common/metrics/process_metrics.h"
+#include "common/replica_channel.h"
 
 namespace tributary::poller {
 
@@ -21,12 +21,13 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   }
   if (absl::Status s = ValidateAwsAccount(options.aws_account); !s.ok()) return s;
   std::unique_ptr<PollerNode> node(new PollerNode());
-  node->store_client_ =
-      std::make_unique<shard_store::ShardStoreClient>(MakeChannel(options.shard_store_address));
-  node->leasing_client_ =
-      std::make_unique<leasing::LeasingClient>(MakeReplicaChannel(options.leasing_address));
+  const GrpcClientSecurity& security = options.client_security;
+  node->store_client_ = std::make_unique<shard_store::ShardStoreClient>(
+      MakeChannel(options.shard_store_address, security));
+  node->leasing_client_ = std::make_unique<leasing::LeasingClient>(
+      MakeReplicaChannel(options.leasing_address, security));
   node->tracker_client_ = std::make_unique<stream_tracker::StreamTrackerClient>(
-      MakeReplicaChannel(options.stream_tracker_address));
+      MakeReplicaChannel(options.stream_tracker_address, security));
   HttpClientOptions http_options;
   http_options.ca_file = options.function_ca_file;
   absl::StatusOr<std::unique_ptr<HttpClient>> http_client = HttpClient::Create(http_options);
@@ -60,8 +61,9 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
     node->AddMetricsTo(*node->registry_);
     metrics::Registry* registry = node->registry_.get();
     absl::StatusOr<std::unique_ptr<metrics::MetricsHttpServer>> http =
-        metrics::MetricsHttpServer::Start(options.metrics_listen,
-                                          [registry] { return registry->Render(); });
+        metrics::MetricsHttpServer::Start(
+            options.metrics_listen, [registry] { return registry->Render(); }, nullptr,
+            absl::Seconds(5), options.metrics_tls);
     if (!http.ok()) return http.status();
     node->http_ = std::move(*http);
   }

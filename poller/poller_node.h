@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/grpc_security.h"
 #include "common/metrics/metrics_http_server.h"
 #include "common/metrics/registry.h"
 #include "grpcpp/impl/codegen/service_type.h"
@@ -39,10 +40,15 @@ struct PollerNodeOptions {
   std::string shard_store_address = "127.0.0.1:4561";
   std::string leasing_address = "127.0.0.1:4562";
   std::string stream_tracker_address = "127.0.0.1:4563";
+  // How the poller reaches those three: TLS, a client certificate, a bearer token
+  // (common/grpc_security.h). Default: plaintext, no credentials.
+  GrpcClientSecurity client_security;
   // "host:port" for GET /metrics (the poller's families, process_* and tributary_build_info),
   // /-/healthy and /-/ready; empty = no HTTP endpoint (a process serving several services, like
   // `tributary serve`, serves one endpoint itself with AddMetricsTo).
   std::string metrics_listen;
+  // The metrics endpoint's TLS (common/metrics/metrics_endpoint.h's MetricsTls); default: none.
+  aws::HttpTlsOptions metrics_tls;
   uint64_t seed = 0;           // 0 = derived from the poller id
   // The shared pool the poller's consumers run on: at most this many batches (blocking
   // invocations and backoff waits) run at once across all its shards. >= 1.

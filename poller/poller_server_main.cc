@@ -10,7 +10,9 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
+#include "common/metrics/metrics_endpoint.h"
 #include "common/replica_channel.h"
+#include "common/security_flags.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -62,12 +64,27 @@ int main(int argc, char** argv) {
     LOG(ERROR) << s.message();
     return 2;
   }
-  for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"leasing", FLAGS_leasing},
-                                    {"stream_tracker", FLAGS_stream_tracker}}) {
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string&>{"leasing", FLAGS_leasing},
+        {"stream_tracker", FLAGS_stream_tracker}}) {
     if (absl::Status s = tributary::CheckAddressListFlag(name, value); !s.ok()) {
       LOG(ERROR) << s.message();
       return 2;
     }
+  }
+  if (absl::Status s = tributary::CheckSecurityFlags(
+          {{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}},
+          {{"shard_store", FLAGS_shard_store},
+           {"leasing", FLAGS_leasing},
+           {"stream_tracker", FLAGS_stream_tracker}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
+  absl::StatusOr<tributary::GrpcClientSecurity> client = tributary::ClientSecurityFromFlags();
+  if (!client.ok()) {
+    LOG(ERROR) << client.status().message();
+    return 2;
   }
   const std::string poller_id =
       FLAGS_poller_id.empty() ? tributary::poller::DefaultPollerId() : FLAGS_poller_id;
@@ -79,6 +96,9 @@ int main(int argc, char** argv) {
   options.shard_store_address = FLAGS_shard_store;
   options.leasing_address = FLAGS_leasing;
   options.stream_tracker_address = FLAGS_stream_tracker;
+  options.client_security = *client;
+  const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
+  options.metrics_tls = tributary::metrics::MetricsTls(security);
   options.metrics_listen = FLAGS_metrics_listen;
   options.aws_account.region = FLAGS_aws_region;
   options.aws_account.account_id = FLAGS_aws_account_id;
@@ -92,7 +112,7 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "starting poller: " << node.status();
     return 1;
   }
-  auto server = tributary::GrpcServer::Start(FLAGS_listen, {(*node)->service()});
+  auto server = tributary::GrpcServer::Start(FLAGS_listen, {(*node)->service()}, security);
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << FLAGS_listen << ": " << server.status();
     return 1;
@@ -110,12 +130,15 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  LOG(INFO) << "poller " << poller_id << " serving on " << (*server)->address()
+  LOG(INFO) << "poller " << poller_id << " serving on " << (*server)->address() << " ("
+            << tributary::DescribeServerSecurity(security) << ")"
             << (options.metrics_listen.empty()
                     ? std::string()
                     : absl::StrCat(", metrics on port ", (*node)->metrics_port()));
   (*node)->Start();
-  const int signal = tributary::WaitForTerminationSignal();
+  const int signal = tributary::WaitForTerminationSignal([&server] {
+    if (absl::Status s = (*server)->ReloadAuthTokens(); !s.ok()) LOG(ERROR) << s;
+  });
   LOG(INFO) << "signal " << signal << ": releasing leases and stopping";
   (*node)->Shutdown();
   (*server)->Shutdown();

@@ -11,6 +11,7 @@
 #include "common/metrics/metrics_endpoint.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/registry.h"
+#include "common/security_flags.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -47,6 +48,13 @@ int main(int argc, char** argv) {
     LOG(ERROR) << s.message();
     return 2;
   }
+  if (absl::Status s = tributary::CheckSecurityFlags(
+          {{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}},
+          {{"stream_tracker", FLAGS_stream_tracker}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   if (absl::Status s = tributary::aws::CheckAwsFlags(); !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;
@@ -72,13 +80,15 @@ int main(int argc, char** argv) {
   std::atomic<bool> serving{false};
   // The metrics endpoint (off unless --metrics_listen): this service's families, process_*
   // and build info; /-/ready once the gRPC server serves.
+  const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
   auto metrics_http = tributary::metrics::ServeRegistry(
-      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry, [&serving] { return serving.load(); });
+      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry, [&serving] { return serving.load(); },
+      tributary::metrics::MetricsTls(security));
   if (!metrics_http.ok()) {
     LOG(ERROR) << "--metrics_listen: " << metrics_http.status();
     return 1;
   }
-  auto server = tributary::GrpcServer::Start(FLAGS_listen, {(*node)->service()});
+  auto server = tributary::GrpcServer::Start(FLAGS_listen, {(*node)->service()}, security);
   if (!server.ok()) {
     LOG(ERROR) << server.status();
     return EXIT_FAILURE;
@@ -86,8 +96,13 @@ int main(int argc, char** argv) {
   // Lambda's API on the front door reaches the tracker as any client does (it is another process).
   std::unique_ptr<tributary::stream_tracker::StreamTrackerClient> tracker;
   if (!FLAGS_stream_tracker.empty()) {
+    absl::StatusOr<tributary::GrpcClientSecurity> client = tributary::ClientSecurityFromFlags();
+    if (!client.ok()) {
+      LOG(ERROR) << client.status().message();
+      return 2;
+    }
     tracker = std::make_unique<tributary::stream_tracker::StreamTrackerClient>(
-        tributary::MakeChannel(FLAGS_stream_tracker));
+        tributary::MakeChannel(FLAGS_stream_tracker, *client));
   }
   auto aws_server = tributary::aws::StartAwsServerFromFlags(
       (*node)->store(), &(*node)->streams_service(), tracker.get());
@@ -102,8 +117,11 @@ int main(int argc, char** argv) {
   }
   serving = true;
   LOG(INFO) << "shard_store_server serving on " << (*server)->address() << " from "
-            << FLAGS_data_dir << (FLAGS_sync_writes ? " (sync writes)" : "");
-  int signal = tributary::WaitForTerminationSignal();
+            << FLAGS_data_dir << (FLAGS_sync_writes ? " (sync writes)" : "") << " ("
+            << tributary::DescribeServerSecurity(security) << ")";
+  int signal = tributary::WaitForTerminationSignal([&server] {
+    if (absl::Status s = (*server)->ReloadAuthTokens(); !s.ok()) LOG(ERROR) << s;
+  });
   LOG(INFO) << "signal " << signal << ": shutting down";
   metrics_http->reset();  // no scrape reads the store while it closes
   aws_server->reset();

@@ -21,10 +21,11 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
-#include "common/replica_channel.h"
 #include "common/metrics/metrics_endpoint.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/registry.h"
+#include "common/replica_channel.h"
+#include "common/security_flags.h"
 #include "common/server_main.h"
 #include "etcd/etcd_url.h"
 #include "gflags/gflags.h"
@@ -75,6 +76,18 @@ int main(int argc, char** argv) {
     LOG(ERROR) << s.message();
     return 2;
   }
+  if (absl::Status s = tributary::CheckSecurityFlags(
+          {{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}},
+          {{"shard_store", FLAGS_shard_store}, {"leasing", FLAGS_leasing}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
+  absl::StatusOr<tributary::GrpcClientSecurity> client = tributary::ClientSecurityFromFlags();
+  if (!client.ok()) {
+    LOG(ERROR) << client.status().message();
+    return 2;
+  }
   std::vector<std::string> etcd_endpoints;
   if (!FLAGS_coordination.empty()) {
     absl::StatusOr<std::vector<std::string>> parsed =
@@ -111,8 +124,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto tracker = tributary::stream_tracker::StreamTracker::Create(
-      options, tributary::MakeChannel(FLAGS_shard_store), tributary::MakeReplicaChannel(FLAGS_leasing),
-      tributary::RealClock::Get());
+      options, tributary::MakeChannel(FLAGS_shard_store, *client),
+      tributary::MakeReplicaChannel(FLAGS_leasing, *client), tributary::RealClock::Get());
   if (!tracker.ok()) {
     LOG(ERROR) << "starting the stream tracker: " << tracker.status();
     return 1;
@@ -123,14 +136,16 @@ int main(int argc, char** argv) {
   std::atomic<bool> serving{false};
   // The metrics endpoint (off unless --metrics_listen): this service's families, process_*
   // and build info; /-/ready once the gRPC server serves.
+  const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
   auto metrics_http = tributary::metrics::ServeRegistry(
-      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry, [&serving] { return serving.load(); });
+      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry,
+      [&serving] { return serving.load(); }, tributary::metrics::MetricsTls(security));
   if (!metrics_http.ok()) {
     LOG(ERROR) << "--metrics_listen: " << metrics_http.status();
     return 1;
   }
   auto server = tributary::GrpcServer::Start(
-      FLAGS_listen, {(*tracker)->service(), (*tracker)->functions_service()});
+      FLAGS_listen, {(*tracker)->service(), (*tracker)->functions_service()}, security);
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << FLAGS_listen << ": " << server.status();
     return 1;
@@ -141,8 +156,11 @@ int main(int argc, char** argv) {
   }
   (*tracker)->Start();
   serving = true;
-  LOG(INFO) << "stream_tracker_server serving on " << (*server)->address();
-  const int signal = tributary::WaitForTerminationSignal();
+  LOG(INFO) << "stream_tracker_server serving on " << (*server)->address() << " ("
+            << tributary::DescribeServerSecurity(security) << ")";
+  const int signal = tributary::WaitForTerminationSignal([&server] {
+    if (absl::Status s = (*server)->ReloadAuthTokens(); !s.ok()) LOG(ERROR) << s;
+  });
   LOG(INFO) << "signal " << signal << ": shutting down";
   metrics_http->reset();
   (*server)->Shutdown();

@@ -106,12 +106,13 @@ int64_t RecordingFunction::invocations() const {
 }
 
 Producer::Producer(std::string stream_name, std::string endpoint, int keys, int records_per_call,
-                   int records_per_second)
+                   int records_per_second, GrpcClientSecurity security)
     : stream_name_(std::move(stream_name)),
       endpoint_(std::move(endpoint)),
       keys_(keys),
       records_per_call_(records_per_call),
-      records_per_second_(records_per_second) {}
+      records_per_second_(records_per_second),
+      security_(std::move(security)) {}
 
 Producer::~Producer() { Stop(); }
 
@@ -125,7 +126,7 @@ void Producer::Stop() {
 }
 
 void Producer::Run(int64_t total) {
-  shard_store::ShardStoreClient client(MakeChannel(endpoint_), absl::Seconds(5));
+  shard_store::ShardStoreClient client(MakeChannel(endpoint_, security_), absl::Seconds(5));
   std::vector<int64_t> next(keys_, 0);  // per key: the next n to write
   int64_t acked = 0;
   int key_cursor = 0;
@@ -263,6 +264,9 @@ std::vector<std::string> Cluster::Args(Component c) const {
       if (!options_.metrics) args.push_back("--metrics_listen=");
       break;
   }
+  if (options_.extra_flags) {
+    for (std::string& flag : options_.extra_flags(p.name)) args.push_back(std::move(flag));
+  }
   if (options_.metrics) {
     args.push_back("--metrics_listen=127.0.0.1:0");
     args.push_back(absl::StrCat("--metrics_port_file=", root_, "/", p.name, ".metrics_port"));
@@ -285,7 +289,7 @@ absl::Status Cluster::StartProcess(Component c) {
                                                ".log): ", port.status().message()));
   }
   p.port = *port;
-  return WaitForServing(Address(c), absl::Seconds(30));
+  return WaitForServing(Address(c), absl::Seconds(30), options_.client_security);
 }
 
 absl::Status Cluster::Start() {
@@ -312,8 +316,8 @@ absl::Status Cluster::Start() {
     processes_.emplace(spec.c, std::move(p));
     if (absl::Status s = StartProcess(spec.c); !s.ok()) return s;
   }
-  streams_ = std::make_unique<shard_store::ShardStoreClient>(MakeChannel(shard_store_address()),
-                                                             absl::Seconds(10));
+  streams_ = std::make_unique<shard_store::ShardStoreClient>(
+      MakeChannel(shard_store_address(), options_.client_security), absl::Seconds(10));
   return absl::OkStatus();
 }
 

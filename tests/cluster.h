@@ -82,9 +82,10 @@ struct Acked {
 // is acknowledged or the producer is stopped. Keeps every acknowledgement.
 class Producer {
  public:
-  // Writes at most `records_per_second` (real time), so that a fault lands mid-load.
+  // Writes at most `records_per_second` (real time), so that a fault lands mid-load; calls
+  // `endpoint` as `security` says.
   Producer(std::string stream_name, std::string endpoint, int keys, int records_per_call,
-           int records_per_second);
+           int records_per_second, GrpcClientSecurity security = GrpcClientSecurity());
   ~Producer();
 
   // Starts writing until `total` records are acknowledged or Stop().
@@ -105,6 +106,7 @@ class Producer {
   const int keys_;
   const int records_per_call_;
   const int records_per_second_;
+  const GrpcClientSecurity security_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> failed_calls_{0};
   std::thread thread_;
@@ -124,6 +126,12 @@ struct ClusterOptions {
   int poller_capacity = 64;
   // Every server serves Prometheus text on a free port (MetricsPort); off: none does.
   bool metrics = false;
+  // Flags added to each server's command line, by component name (ComponentName): e.g. TLS and
+  // the certificate it presents to the others. Null: none.
+  std::function<std::vector<std::string>(const std::string& name)> extra_flags;
+  // How the harness's own clients (streams(), the readiness check) call the servers; tests
+  // use it for theirs (client_security()).
+  GrpcClientSecurity client_security;
 };
 
 class Cluster {
@@ -142,12 +150,14 @@ class Cluster {
   std::string shard_store_address() const { return Address(Component::kShardStore); }
   std::string stream_tracker_address() const { return Address(Component::kStreamTracker); }
   std::string leasing_address() const { return Address(Component::kLeasing); }
+  std::string poller_address() const { return Address(Component::kPoller0); }
   std::string function_address() const { return function_server_->address(); }
   RecordingFunction& function() { return function_; }
   // The metrics port of `c` (ClusterOptions::metrics). Errors: NOT_FOUND for a component not
   // started; the port file's (metrics off: it never appears).
   absl::StatusOr<int> MetricsPort(Component c) const;
   shard_store::ShardStoreClient& streams() { return *streams_; }
+  const GrpcClientSecurity& client_security() const { return options_.client_security; }
 
  private:
   struct Process {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -124,6 +125,24 @@ TEST(ServerLoggingTest, LogDirWritesGlogFilesThere) {
   std::stringstream stderr_text;
   stderr_text << err.rdbuf();
   EXPECT_FALSE(absl::StrContains(stderr_text.str(), "serving on")) << stderr_text.str();
+}
+
+// Without --log_dir the logs are on stderr, also under `bazel test`, where glog's default
+// directory is $TEST_TMPDIR (set here, and inherited by the server).
+TEST(ServerLoggingTest, WithoutLogDirTheLogsAreOnStderr) {
+  ASSERT_NE(std::getenv("TEST_TMPDIR"), nullptr);
+  const std::string dir = testing::NewTempDir("stderr_log");
+  auto server = testing::Subprocess::Start(testing::RunfilePath("examples/cpp/example_function"),
+                                           {"--listen=127.0.0.1:0", "--port_file=" + dir + "/port"},
+                                           dir + "/stderr");
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE(testing::WaitForPortFile(dir + "/port").ok());
+  ASSERT_EQ(::kill(server->pid(), SIGTERM), 0);
+  ASSERT_TRUE(server->Wait(absl::Seconds(60)).ok());
+  std::ifstream err(dir + "/stderr");
+  std::stringstream stderr_text;
+  stderr_text << err.rdbuf();
+  EXPECT_TRUE(absl::StrContains(stderr_text.str(), "serving on")) << stderr_text.str();
 }
 
 }  // namespace

@@ -6,18 +6,26 @@
 
 namespace tributary::metrics {
 
-absl::StatusOr<std::unique_ptr<MetricsHttpServer>> ServeRegistry(const std::string& listen,
-                                                                 const std::string& port_file,
-                                                                 const Registry& registry,
-                                                                 std::function<bool()> ready) {
+absl::StatusOr<std::unique_ptr<MetricsHttpServer>> ServeRegistry(
+    const std::string& listen, const std::string& port_file, const Registry& registry,
+    std::function<bool()> ready, const aws::HttpTlsOptions& tls) {
   if (listen.empty()) return std::unique_ptr<MetricsHttpServer>();
   absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http = MetricsHttpServer::Start(
-      listen, [&registry] { return registry.Render(); }, std::move(ready));
+      listen, [&registry] { return registry.Render(); }, std::move(ready), absl::Seconds(5), tls);
   if (!http.ok()) return http.status();
   if (!port_file.empty()) {
     if (absl::Status s = WritePortFile(port_file, (*http)->port()); !s.ok()) return s;
   }
   return http;
+}
+
+aws::HttpTlsOptions MetricsTls(const GrpcServerSecurity& security) {
+  aws::HttpTlsOptions tls;
+  tls.cert_file = security.cert_file;
+  tls.key_file = security.key_file;
+  tls.client_ca_file = security.client_ca_file;
+  tls.require_client_certificate = !security.client_ca_file.empty();
+  return tls;
 }
 
 }  // namespace tributary::metrics

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/grpc_security.h"
 #include "common/metrics/metrics_http_server.h"
 #include "common/metrics/registry.h"
 
@@ -25,11 +26,16 @@ namespace tributary::metrics {
 // Serves `registry` on `listen` ("host:port"; empty: nothing is served and the result is
 // nullptr) with `ready` as the /-/ready answer, then, when `port_file` is not empty, writes the
 // bound port there (common/server_main.h's WritePortFile: atomically). `registry` and `ready`
-// must outlive the returned server. Errors: MetricsHttpServer::Start's; the port file's write.
-absl::StatusOr<std::unique_ptr<MetricsHttpServer>> ServeRegistry(const std::string& listen,
-                                                                 const std::string& port_file,
-                                                                 const Registry& registry,
-                                                                 std::function<bool()> ready);
+// must outlive the returned server; over TLS as `tls` says. Errors: MetricsHttpServer::Start's;
+// the port file's write.
+absl::StatusOr<std::unique_ptr<MetricsHttpServer>> ServeRegistry(
+    const std::string& listen, const std::string& port_file, const Registry& registry,
+    std::function<bool()> ready, const aws::HttpTlsOptions& tls = aws::HttpTlsOptions());
+
+// The metrics endpoint's TLS under a server's security flags (common/security_flags.h): the
+// same certificate and key as its gRPC port; with --tls_client_ca a client certificate is
+// required (the endpoint has no other authentication).
+aws::HttpTlsOptions MetricsTls(const GrpcServerSecurity& security);
 
 }  // namespace tributary::metrics
 

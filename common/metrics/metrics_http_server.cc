@@ -90,7 +90,7 @@ class MetricsHttpServer::Handler : public aws::HttpHandler {
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     const std::string& listen_address, std::function<std::string()> render,
-    std::function<bool()> ready, absl::Duration io_timeout,
+    std::function<bool()> ready, absl::Duration io_timeout, const aws::HttpTlsOptions& tls,
     std::function<aws::HttpResponse(const aws::HttpRequest&)> other_paths) {
   absl::StatusOr<std::string> address = CheckAddress(listen_address);
   if (!address.ok()) return address.status();
@@ -107,6 +107,7 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   options.io_timeout = io_timeout;
   options.max_discard_bytes = 64 << 10;
   options.max_pending_requests = 16;
+  options.tls = tls;
   absl::StatusOr<std::unique_ptr<aws::HttpServer>> server =
       aws::HttpServer::Start(options, *handler);
   if (!server.ok()) {

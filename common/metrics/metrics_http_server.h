@@ -4,11 +4,14 @@
 //   GET /-/healthy  200 "OK" while the process serves at all (a liveness probe);
 //   GET /-/ready    200 "OK" when `ready` returns true (or no `ready` was given), else 503
 //                   "not ready" (a readiness probe: e.g. until the gRPC server is up);
-// (Prometheus' own paths, so probes written for it fit); any other method on them is 405. Any other
-// path goes to `other_paths` when one is given (the web console of `tributary serve`,
-// tools/console/), else is 404; a malformed or oversized request is 400. Served by the same HTTP server as the AWS front door
-// (aws/http_server.h: Boost.Beast, HTTP/1.1 with keep-alive, connections served concurrently,
-// a client that sends nothing for `io_timeout` dropped), with one io thread and one worker.
+// (Prometheus' own paths, so probes written for it fit); any other method on them is 405. Any
+// other path goes to `other_paths` when one is given (the web console of `tributary serve`,
+// tools/console/), else is 404; a malformed or oversized request is 400. Served by the same HTTP
+// server as the AWS front door (aws/http_server.h: Boost.Beast, HTTP/1.1 with keep-alive,
+// connections served concurrently, a client that sends nothing for `io_timeout` dropped), with
+// one io thread; over TLS when `tls` says (aws::HttpTlsOptions: HTTPS, certificates re-read when
+// they change), and then `other_paths` is behind the same TLS and client-certificate rule as
+// /metrics.
 //
 // Threading: `render`, `ready` and `other_paths` are called on the server's worker threads (two
 // with `other_paths`, so that a slow console page does not hold up a scrape; else one) and must be
@@ -30,10 +33,12 @@ class MetricsHttpServer {
  public:
   // Binds `listen_address` ("host:port" as common/host_port.h spells it, with an IPv4 host,
   // "localhost" or "[::]" (every interface); port 0 picks a free port) and starts serving.
-  // Errors: INVALID_ARGUMENT for a malformed address; UNAVAILABLE when it cannot be bound.
+  // Errors: INVALID_ARGUMENT for a malformed address or TLS files that cannot be used;
+  // UNAVAILABLE when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
       const std::string& listen_address, std::function<std::string()> render,
       std::function<bool()> ready = nullptr, absl::Duration io_timeout = absl::Seconds(5),
+      const aws::HttpTlsOptions& tls = aws::HttpTlsOptions(),
       std::function<aws::HttpResponse(const aws::HttpRequest&)> other_paths = nullptr);
   ~MetricsHttpServer();
 

@@ -91,6 +91,7 @@ TEST_F(MetricsHttpServerTest, MalformedOrHugeRequestIsBadRequest) {
 TEST(MetricsHttpServerOtherPathsTest, OtherPathsGoToTheirHandlerAndMetricsStayOurs) {
   auto server = MetricsHttpServer::Start(
       "127.0.0.1:0", [] { return std::string("m 1\n"); }, nullptr, absl::Seconds(5),
+      aws::HttpTlsOptions(),
       [](const aws::HttpRequest& request) {
         aws::HttpResponse response;
         response.status = 299;

@@ -116,6 +116,20 @@ class DockerfileTest(unittest.TestCase):
         for flag in flags_of(entrypoint):
             self.assertIn(flag, known)
 
+    def test_default_command_serves_tls_off_loopback(self):
+        # The ENTRYPOINT listens on 0.0.0.0; tributary refuses plaintext there without
+        # --allow_insecure, so the default arguments must give it TLS (and its own clients the CA).
+        entrypoint = re.search(r"^ENTRYPOINT \[(.*)\]$", self.text, re.M).group(1)
+        cmd = re.search(r"^CMD \[(.*)\]$", self.text, re.M)
+        self.assertIsNotNone(cmd, "no CMD: the image would not start (plaintext on 0.0.0.0)")
+        self.assertIn("0.0.0.0", entrypoint)
+        given = set(flags_of(entrypoint + cmd.group(1)))
+        self.assertLessEqual({"tls_cert", "tls_key", "tls_ca"}, given)
+        self.assertNotIn("allow_insecure", given)
+        known = help_flags("tributary")
+        for flag in flags_of(cmd.group(1)):
+            self.assertIn(flag, known)
+
     def test_both_stages_are_debian_12(self):
         self.assertEqual(re.findall(r"^FROM (\S+)", self.text, re.M), ["debian:12", "debian:12"])
 

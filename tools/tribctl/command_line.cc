@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/grpc_security.h"
 #include "common/host_port.h"
 #include "common/replica_channel.h"
 
@@ -243,6 +244,14 @@ const std::vector<FlagSpec>& GlobalFlags() {
                "prints each record as it is read)",
                {"table", "json", "jsonl"}),
       DurationFlag("timeout", "deadline of each call (default 10s)"),
+      StringFlag("tls-ca", "PEM CAs the servers' certificates must chain to: call over TLS"),
+      StringFlag("tls-cert", "PEM client certificate to present (mutual TLS; needs --tls-ca)"),
+      StringFlag("tls-key", "the private key of --tls-cert"),
+      StringFlag("tls-server-name",
+                 "the name the servers' certificates must carry (default: the endpoint's host)"),
+      StringFlag("token",
+                 "bearer token sent with every call (default: $TRIBUTARY_TOKEN, which other "
+                 "users cannot read from the process list)"),
   };
   return *flags;
 }
@@ -514,9 +523,30 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
       return UsageError(absl::StrCat(s.message(), " (from ", source[name], ")"));
     }
   }
+  const GrpcClientSecurity security = ClientSecurityOf(line.flags);
+  if (absl::Status s = ValidateClientSecurity(security); !s.ok()) {
+    return UsageError(absl::StrCat("--tls-ca / --tls-cert / --tls-key / --token: ", s.message()));
+  }
+  for (const char* name : {"streams-endpoint", "mappings-endpoint", "leasing-endpoint",
+                           "poller-endpoint"}) {
+    if (absl::Status s = CheckTokenStaysPrivate(security, line.flags.StringOr(name, ""));
+        !s.ok()) {
+      return UsageError(absl::StrCat("--token with --", name, ": ", s.message()));
+    }
+  }
   if (!line.flags.Has("output")) line.flags.Set("output", std::string("table"));
   if (!line.flags.Has("timeout")) line.flags.Set("timeout", absl::Seconds(10));
   return line;
+}
+
+GrpcClientSecurity ClientSecurityOf(const FlagValues& flags) {
+  GrpcClientSecurity security;
+  security.ca_file = flags.StringOr("tls-ca", "");
+  security.cert_file = flags.StringOr("tls-cert", "");
+  security.key_file = flags.StringOr("tls-key", "");
+  security.server_name = flags.StringOr("tls-server-name", "");
+  security.token = flags.StringOr("token", "");
+  return security;
 }
 
 std::string HelpText(const CommandSpec* command, absl::string_view group) {

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/grpc_security.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 
@@ -174,9 +175,15 @@ std::string ConfigPath(const char* xdg_config_home, const char* home);
 // its value or given twice; a value of the wrong type or outside the choices;
 // a missing required flag; an unexpected positional argument; a malformed
 // endpoint (naming where it came from); a config file line that is not
-// `key = value` with a known key (naming the file and line).
+// `key = value` with a known key (naming the file and line); TLS files that
+// cannot be read or do not match (ValidateClientSecurity).
 absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
                                              const EndpointDefaults& defaults = {});
+
+// How calls are secured, from --tls-ca, --tls-cert, --tls-key, --tls-server-name and --token
+// (common/grpc_security.h). tribctl_main turns $TRIBUTARY_TOKEN into --token when it is not
+// given.
+GrpcClientSecurity ClientSecurityOf(const FlagValues& flags);
 
 // Help text: everything (command null, group empty), one group, or one command
 // with its flags.

@@ -35,34 +35,37 @@ class Context {
         io(io),
         json(line.flags.StringOr("output", "table") != "table"),
         jsonl(line.flags.StringOr("output", "table") == "jsonl"),
-        timeout(line.flags.Duration("timeout").value_or(absl::Seconds(10))) {}
+        timeout(line.flags.Duration("timeout").value_or(absl::Seconds(10))),
+        security(ClientSecurityOf(line.flags)) {}
 
   // The clients, at --streams-endpoint, --mappings-endpoint (EventSourceMappings and
-  // Functions), --leasing-endpoint and --poller-endpoint.
+  // Functions), --leasing-endpoint and --poller-endpoint, secured as the --tls-* flags and
+  // --token say.
   shard_store::ShardStoreClient& streams() {
     if (!streams_) {
       streams_ = std::make_unique<shard_store::ShardStoreClient>(
-          MakeReplicaChannel(flags.StringOr("streams-endpoint", "")), timeout);
+          MakeReplicaChannel(flags.StringOr("streams-endpoint", ""), security), timeout);
     }
     return *streams_;
   }
   stream_tracker::StreamTrackerClient& mappings() {
     if (!mappings_) {
       mappings_ = std::make_unique<stream_tracker::StreamTrackerClient>(
-          MakeReplicaChannel(flags.StringOr("mappings-endpoint", "")), timeout);
+          MakeReplicaChannel(flags.StringOr("mappings-endpoint", ""), security), timeout);
     }
     return *mappings_;
   }
   leasing::LeasingClient& leasing() {
     if (!leasing_) {
       leasing_ = std::make_unique<leasing::LeasingClient>(
-          MakeReplicaChannel(flags.StringOr("leasing-endpoint", "")), timeout);
+          MakeReplicaChannel(flags.StringOr("leasing-endpoint", ""), security), timeout);
     }
     return *leasing_;
   }
   v1::Pollers::Stub& pollers() {
     if (!pollers_)
-      pollers_ = v1::Pollers::NewStub(MakeReplicaChannel(flags.StringOr("poller-endpoint", "")));
+      pollers_ =
+          v1::Pollers::NewStub(MakeReplicaChannel(flags.StringOr("poller-endpoint", ""), security));
     return *pollers_;
   }
 
@@ -89,6 +92,7 @@ class Context {
   const bool json;   // --output=json or jsonl
   const bool jsonl;  // --output=jsonl
   const absl::Duration timeout;
+  const GrpcClientSecurity security;
 
  private:
   std::unique_ptr<shard_store::ShardStoreClient> streams_;

@@ -31,6 +31,14 @@ int main(int argc, char** argv) {
   }).detach();
 
   std::vector<std::string> args(argv + 1, argv + argc);
+  // $TRIBUTARY_TOKEN stands for --token (kept out of the process list); --token wins.
+  if (const char* token = std::getenv("TRIBUTARY_TOKEN"); token != nullptr && *token != '\0') {
+    bool given = false;
+    for (const std::string& arg : args) {
+      given = given || arg == "--token" || arg.rfind("--token=", 0) == 0;
+    }
+    if (!given) args.push_back(std::string("--token=") + token);
+  }
   tributary::tribctl::Io io{&std::cin, &std::cout, &std::cerr, &interrupt};
   // Where the endpoint comes from without --endpoint (command_line.h, EndpointDefaults).
   tributary::tribctl::EndpointDefaults endpoints;

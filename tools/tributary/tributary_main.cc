@@ -1,9 +1,9 @@
 // tributary: the all-in-one binary. `tributary serve` runs the shard store, leasing, the stream
 // tracker (mappings and functions) and a poller in one process over one data directory
-// (DIR/shard_store with the tables, DIR/leasing, DIR/stream_tracker), every service on one gRPC port with
-// reflection and health. The tracker and the poller reach the store and leasing through that same
-// port, exactly as they would across hosts, and the store nudges the tracker whenever a stream's
-// shards change, so leases follow a split at once instead of at the next sync interval.
+// (DIR/shard_store with the tables, DIR/leasing, DIR/stream_tracker), every service on one gRPC
+// port with reflection and health. The tracker and the poller reach the store and leasing through
+// that same port, exactly as they would across hosts, and the store nudges the tracker whenever a
+// stream's shards change, so leases follow a split at once instead of at the next sync interval.
 
 #include <unistd.h>
 
@@ -18,9 +18,11 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
+#include "common/metrics/metrics_endpoint.h"
 #include "common/metrics/metrics_http_server.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/registry.h"
+#include "common/security_flags.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -67,8 +69,9 @@ DEFINE_int32(window_close_grace_ms, 1000,
              "shard's reader at its tip), in milliseconds.");
 DEFINE_int64(retention_trim_period_ms, 60000, "How often expired records are trimmed.");
 DEFINE_bool(console_actions, false,
-            "Let the web console on --metrics_listen disable and enable mappings (no "
-            "authentication: anyone who reaches the port may; read-only without it).");
+            "Let the web console on --metrics_listen disable and enable mappings (anyone who "
+            "reaches the port may: with --tls_client_ca only clients with a trusted certificate "
+            "reach it; refused with --auth_tokens_file alone); read-only without it.");
 DEFINE_string(function_ca_file, "",
               "https function endpoints: a PEM file of the certificate authorities to trust "
               "(default: the system's).");
@@ -99,6 +102,12 @@ int Serve() {
     LOG(ERROR) << s.message();
     return 2;
   }
+  if (absl::Status s =
+          CheckSecurityFlags({{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}});
+      !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
     return 2;
@@ -117,6 +126,38 @@ int Serve() {
   if (!address.ok()) {
     LOG(ERROR) << "--listen: " << address.status();
     return 2;
+  }
+  // The embedded tracker and poller call this process's own port as remote ones would: with the
+  // outbound security flags, at a loopback address (a wildcard host is not a name a certificate
+  // carries).
+  const GrpcServerSecurity security = ServerSecurityFromFlags();
+  absl::StatusOr<GrpcClientSecurity> self_security = ClientSecurityFromFlags();
+  if (!self_security.ok()) {
+    LOG(ERROR) << self_security.status().message();
+    return 2;
+  }
+  if (absl::Status s = CheckCanCallItself(security, *self_security); !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
+  const std::string self_address = LoopbackAddressOf(*address);
+  // The web console reads every service through in-process channels, past the gRPC port's
+  // authentication, so it is served only where the metrics port checks callers as the gRPC port
+  // does: nobody is checked, or a client certificate is (--tls_client_ca: MetricsTls requires
+  // one). Bearer tokens are the gRPC port's alone (a browser has none to send): with
+  // --auth_tokens_file and no --tls_client_ca its paths answer 403 and actions are refused.
+  const bool console_allowed = !security.authenticates() || !security.client_ca_file.empty();
+  if (!console_allowed && FLAGS_console_actions) {
+    LOG(ERROR) << "--console_actions: the gRPC port accepts bearer tokens (--auth_tokens_file) "
+                  "but the console on --metrics_listen cannot check them; set --tls_client_ca "
+                  "(the metrics port then requires a trusted client certificate) or drop "
+                  "--console_actions";
+    return 2;
+  }
+  if (!console_allowed && !FLAGS_metrics_listen.empty()) {
+    LOG(WARNING) << "the web console on --metrics_listen is off (403): the gRPC port accepts "
+                    "bearer tokens, which the console cannot check; set --tls_client_ca to "
+                    "serve it to clients with a trusted certificate";
   }
 
   shard_store::ShardStoreNodeOptions store_options;
@@ -165,22 +206,23 @@ int Serve() {
     tracker_options.etcd_prefix = FLAGS_etcd_prefix + "tracker/";
     tracker_options.replica_name = absl::StrCat("tributary serve pid ", getpid(), " on ", *address);
   }
-  auto tracker = stream_tracker::StreamTracker::Create(tracker_options, MakeChannel(*address),
-                                                       MakeChannel(*address), clock);
+  auto tracker = stream_tracker::StreamTracker::Create(
+      tracker_options, MakeChannel(self_address, *self_security),
+      MakeChannel(self_address, *self_security), clock);
   if (!tracker.ok()) {
     LOG(ERROR) << "opening the stream tracker: " << tracker.status();
     return 1;
   }
 
   poller::PollerNodeOptions poller_options;
-  poller_options.poller_id =
-      FLAGS_poller_id.empty() ? poller::DefaultPollerId() : FLAGS_poller_id;
+  poller_options.poller_id = FLAGS_poller_id.empty() ? poller::DefaultPollerId() : FLAGS_poller_id;
   poller_options.capacity = FLAGS_poller_capacity;
   poller_options.invoke_threads = FLAGS_invoke_threads;
   poller_options.window_close_grace = absl::Milliseconds(FLAGS_window_close_grace_ms);
-  poller_options.shard_store_address = *address;
-  poller_options.leasing_address = *address;
-  poller_options.stream_tracker_address = *address;
+  poller_options.shard_store_address = self_address;
+  poller_options.leasing_address = self_address;
+  poller_options.stream_tracker_address = self_address;
+  poller_options.client_security = *self_security;
   // One metrics endpoint for every service (served below), not the poller's own.
   poller_options.aws_account.region = FLAGS_aws_region;
   poller_options.aws_account.account_id = FLAGS_aws_account_id;
@@ -191,8 +233,8 @@ int Serve() {
     return 1;
   }
 
-  // Every service's families (store, leasing, tracker, poller) on one registry and one port: /metrics, /-/healthy, /-/ready (ready
-  // once the gRPC server serves).
+  // Every service's families (store, leasing, tracker, poller) on one registry and one port:
+  // /metrics, /-/healthy, /-/ready (ready once the gRPC server serves).
   metrics::Registry registry;
   metrics::RegisterProcessMetrics(registry);
   (*store)->store().EnableMetrics(registry);
@@ -209,14 +251,21 @@ int Serve() {
   if (!FLAGS_metrics_listen.empty()) {
     auto http = metrics::MetricsHttpServer::Start(
         FLAGS_metrics_listen, [&registry] { return registry.Render(); },
-        [&serving] { return serving.load(); }, absl::Seconds(5),
-        [&console](const aws::HttpRequest& request) {
+        [&serving] { return serving.load(); }, absl::Seconds(5), metrics::MetricsTls(security),
+        [&console, console_allowed](const aws::HttpRequest& request) {
+          aws::HttpResponse refused;
+          refused.headers.emplace_back("Content-Type", "text/plain");
+          if (!console_allowed) {
+            refused.status = 403;
+            refused.body =
+                "the console is off: this server's gRPC port takes bearer tokens, which the "
+                "console cannot check (serve it with --tls_client_ca)\n";
+            return refused;
+          }
           if (console::ConsoleHandler* handler = console.load()) return handler->Handle(request);
-          aws::HttpResponse starting;
-          starting.status = 503;
-          starting.headers.emplace_back("Content-Type", "text/plain");
-          starting.body = "starting\n";
-          return starting;
+          refused.status = 503;
+          refused.body = "starting\n";
+          return refused;
         });
     if (!http.ok()) {
       LOG(ERROR) << "--metrics_listen: " << http.status();
@@ -231,9 +280,11 @@ int Serve() {
     }
   }
 
-  auto server = GrpcServer::Start(
-      *address, {(*store)->service(), &(*leasing)->service(), (*tracker)->service(),
-                 (*tracker)->functions_service(), (*poller)->service()});
+  auto server =
+      GrpcServer::Start(*address,
+                        {(*store)->service(), &(*leasing)->service(), (*tracker)->service(),
+                         (*tracker)->functions_service(), (*poller)->service()},
+                        security);
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << *address << ": " << server.status();
     return 1;
@@ -247,7 +298,7 @@ int Serve() {
     LOG(ERROR) << aws_server.status();
     return 1;
   }
-  if (metrics_http != nullptr) {
+  if (metrics_http != nullptr && console_allowed) {
     console::OverviewSources sources;
     sources.streams = (*server)->InProcessChannel();
     sources.mappings = (*server)->InProcessChannel();
@@ -270,17 +321,19 @@ int Serve() {
     LOG(ERROR) << s;
     return 1;
   }
-  LOG(INFO) << "tributary serving on " << (*server)->address() << " from " << FLAGS_data_dir
-            << " (poller " << poller_options.poller_id << ")"
-            << (metrics_http == nullptr
-                    ? std::string()
-                    : absl::StrCat(", metrics on port ", metrics_http->port()));
+  LOG(INFO) << "tributary serving on " << (*server)->address() << " ("
+            << DescribeServerSecurity(security) << ") from " << FLAGS_data_dir << " (poller "
+            << poller_options.poller_id << ")"
+            << (metrics_http == nullptr ? std::string()
+                                        : absl::StrCat(", metrics on port ", metrics_http->port()));
 
-  const int signal = WaitForTerminationSignal();
+  const int signal = WaitForTerminationSignal([&server] {
+    if (absl::Status s = (*server)->ReloadAuthTokens(); !s.ok()) LOG(ERROR) << s;
+  });
   LOG(INFO) << "signal " << signal << ": releasing leases and stopping";
   (*poller)->Shutdown();
   metrics_http.reset();  // no scrape after this reads a service being torn down
-  aws_server->reset();  // the AWS front door calls into the store and the tracker
+  aws_server->reset();   // the AWS front door calls into the store and the tracker
   (*server)->Shutdown();
   // The store goes first: its trimmer thread is the last caller of the change listener, which
   // points into the tracker.
