@@ -7,6 +7,11 @@
 //  - A table's `writers` counts the item writes in flight on it; DeleteTable waits for zero
 //    before its range delete, so no write lands after the delete under the dead table id.
 //  - No lock is held across a RocksDB read or write; waits are absl Awaits on mu_.
+//  - A table's description changes only in UpdateTable, under mu_, while the table is
+//    `updating` and no write is in flight on it (new writes wait in BeginWrite), and only its
+//    stream and billing fields: a write reads the description it began with, unlocked.
+//  - streams_ holds exactly the stream records of the "tables" family ("s" keys); an enabled
+//    table's stream_name is an ENABLED stream of streams_ (table_streams.cc).
 #include "tables/table_store.h"
 
 #include <algorithm>
@@ -21,15 +26,9 @@
 #include "common/status_macros.h"
 #include "rocksdb/write_batch.h"
 #include "tables/metadata.pb.h"
+#include "tables/table_internal.h"
 
 namespace tributary::tables {
-
-struct TableStore::Table {
-  TableDescription description;
-  // Guarded by TableStore::mu_ (a struct field cannot name it).
-  int writers = 0;
-  bool deleting = false;
-};
 
 namespace {
 
@@ -38,7 +37,7 @@ constexpr char kItemsFamily[] = "items";
 constexpr char kFormatVersion = 1;
 constexpr char kNextIdKey[] = "n";
 
-std::string TableKey(absl::string_view name) { return absl::StrCat("t", name); }
+using internal::TableKey;
 
 std::string ItemPrefix(uint64_t table_id) {
   std::string out;
@@ -104,6 +103,16 @@ TableDescription FromMetadata(const internal::TableMetadata& m) {
   d.stream_name = m.stream_name();
   return d;
 }
+
+}  // namespace
+
+std::string internal::EncodeTableMetadata(const TableDescription& description) {
+  std::string value(1, kFormatVersion);
+  ToMetadata(description).AppendToString(&value);
+  return value;
+}
+
+namespace {
 
 absl::Status ValidateItem(const AttributeMap& item) {
   for (size_t i = 0; i < item.size(); ++i) {
@@ -191,6 +200,10 @@ absl::Status TableStore::Load() {
       next_table_id_ = std::max(next_table_id_, ReadBigEndian64(value));
       continue;
     }
+    if (key.starts_with(internal::kStreamKeyPrefix)) {
+      RETURN_IF_ERROR(LoadStreamRecord(absl::string_view(key.data(), key.size()), value));
+      continue;
+    }
     internal::TableMetadata m;
     if (value.empty() || value[0] != kFormatVersion ||
         !m.ParseFromArray(value.data() + 1, static_cast<int>(value.size() - 1))) {
@@ -201,7 +214,20 @@ absl::Status TableStore::Load() {
     next_table_id_ = std::max(next_table_id_, m.table_id() + 1);
     by_name_[m.name()] = std::move(table);
   }
-  return FromRocksDbStatus(it->status(), "loading tables");
+  RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "loading tables"));
+  // A table whose stream has no record (written before streams had records) gets one in memory;
+  // the next UpdateTable or DeleteTable of the table writes it.
+  for (const auto& [name, table] : by_name_) {
+    const TableDescription& d = table->description;
+    if (d.stream_name.empty() || stream_keys_.count(d.stream_name) > 0) continue;
+    TableStreamDescription stream = StreamOf(d);
+    stream.creation_time = d.creation_time;
+    stream.enabled = d.spec.stream.enabled;
+    if (!stream.enabled) stream.disabled_time = clock_.Now();
+    stream_keys_[stream.stream_name] = {stream.table_name, stream.label};
+    streams_[{stream.table_name, stream.label}] = stream;
+  }
+  return absl::OkStatus();
 }
 
 rocksdb::WriteOptions TableStore::WriteOptions() const {
@@ -235,10 +261,7 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
     }
     creating_.insert(spec.name);
     description.table_id = next_table_id_++;
-  }
-  if (spec.stream.enabled) {
-    description.stream_label = StreamLabel(description.creation_time);
-    description.stream_name = StreamNameFor(description.table_id, description.stream_label);
+    if (spec.stream.enabled) LabelNewStream(&description);
   }
   if (spec.stream.enabled) {
     absl::Status created = CreateStreamOf(description);
@@ -251,10 +274,14 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
   rocksdb::WriteBatch batch;
   std::string next_id;
   AppendBigEndian64(&next_id, description.table_id + 1);
-  std::string value(1, kFormatVersion);
-  ToMetadata(description).AppendToString(&value);
+  const std::string value = internal::EncodeTableMetadata(description);
   rocksdb::Status s = batch.Put(tables_, kNextIdKey, next_id);
   if (s.ok()) s = batch.Put(tables_, TableKey(spec.name), value);
+  const TableStreamDescription stream = StreamOf(description);
+  if (s.ok() && spec.stream.enabled) {
+    absl::Status staged = StageStream(stream, &batch);
+    if (!staged.ok()) s = rocksdb::Status::Aborted(std::string(staged.message()));
+  }
   if (s.ok()) s = db_.db()->Write(WriteOptions(), &batch);
   if (!s.ok() && spec.stream.enabled) {
     // The stream was made for this table only; a failure to delete it leaves an empty stream
@@ -270,6 +297,10 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
   auto table = std::make_shared<Table>();
   table->description = description;
   by_name_[spec.name] = table;
+  if (spec.stream.enabled) {
+    stream_keys_[stream.stream_name] = {stream.table_name, stream.label};
+    streams_[{stream.table_name, stream.label}] = stream;
+  }
   return description;
 }
 
@@ -294,7 +325,8 @@ absl::StatusOr<std::shared_ptr<TableStore::Table>> TableStore::FindTable(absl::s
 
 absl::StatusOr<TableDescription> TableStore::DescribeTable(absl::string_view name) {
   ASSIGN_OR_RETURN(std::shared_ptr<Table> table, FindTable(name));
-  return table->description;  // immutable after creation
+  absl::MutexLock lock(&mu_);  // UpdateTable changes it under mu_
+  return table->description;
 }
 
 absl::StatusOr<TableList> TableStore::ListTables(absl::string_view exclusive_start_name,
@@ -319,26 +351,47 @@ absl::StatusOr<TableList> TableStore::ListTables(absl::string_view exclusive_sta
 
 absl::StatusOr<TableDescription> TableStore::DeleteTable(absl::string_view name) {
   ASSIGN_OR_RETURN(std::shared_ptr<Table> table, FindTable(name));
+  std::optional<TableStreamDescription> stream;  // the enabled stream, DISABLED by the delete
   {
     absl::MutexLock lock(&mu_);
     if (table->deleting) return NotFound(name);
+    if (table->updating) {
+      return absl::AbortedError(absl::StrCat(
+          "Attempt to change a resource which is still in use: Table is being updated: ", name));
+    }
     table->deleting = true;
     auto idle = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return table->writers == 0; };
     mu_.Await(absl::Condition(&idle));
+    const TableDescription& d = table->description;
+    if (d.spec.stream.enabled) {
+      auto it = streams_.find({d.spec.name, d.stream_label});
+      stream = it != streams_.end() ? it->second : StreamOf(d);
+      stream->enabled = false;
+      stream->disabled_time = clock_.Now();
+    }
   }
   const uint64_t id = table->description.table_id;
   rocksdb::WriteBatch batch;
   rocksdb::Status s = batch.Delete(tables_, TableKey(name));
   const std::string begin = ItemPrefix(id), end = ItemPrefix(id + 1);
   if (s.ok()) s = batch.DeleteRange(items_, begin, end);
-  if (s.ok()) s = db_.db()->Write(WriteOptions(), &batch);
-  absl::MutexLock lock(&mu_);
-  if (!s.ok()) {
-    table->deleting = false;
-    return FromRocksDbStatus(s, "deleting the table (nothing was deleted)");
+  if (s.ok() && stream.has_value()) {
+    absl::Status staged = StageStream(*stream, &batch);
+    if (!staged.ok()) s = rocksdb::Status::Aborted(std::string(staged.message()));
   }
-  by_name_.erase(std::string(name));
-  TableDescription description = table->description;
+  if (s.ok()) s = db_.db()->Write(WriteOptions(), &batch);
+  TableDescription description;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!s.ok()) {
+      table->deleting = false;
+      return FromRocksDbStatus(s, "deleting the table (nothing was deleted)");
+    }
+    by_name_.erase(std::string(name));
+    if (stream.has_value()) streams_[{stream->table_name, stream->label}] = *stream;
+    description = table->description;
+  }
+  if (stream.has_value()) CloseStream(stream->stream_name);
   description.status = TableStatus::kDeleting;
   return description;
 }
@@ -349,6 +402,15 @@ absl::StatusOr<std::shared_ptr<TableStore::Table>> TableStore::BeginWrite(
   absl::MutexLock lock(&mu_);
   auto it = by_name_.find(name);
   if (it == by_name_.end() || it->second->deleting) return NotFound(name);
+  const std::shared_ptr<Table> table = it->second;  // kept alive while waiting
+  if (table->updating) {
+    auto updated = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !table->updating; };
+    mu_.Await(absl::Condition(&updated));
+    // The table may have been deleted meanwhile (DeleteTable waits for no UpdateTable, but an
+    // UpdateTable that ended lets a DeleteTable in before this write).
+    it = by_name_.find(name);
+    if (it == by_name_.end() || it->second->deleting) return NotFound(name);
+  }
   ++it->second->writers;
   return it->second;
 }

@@ -1,11 +1,13 @@
 #include "tables/table_store.h"
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/rocksdb_util.h"
 #include "common/testing/test_util.h"
@@ -34,6 +36,9 @@ class TableStoreTest : public ::testing::Test {
     options.data_dir = dir_;
     options.extra_column_families = TableStore::ColumnFamilies();
     options.write_interceptor = [this](shard_store::WriteKind kind) {
+      if (kind == shard_store::WriteKind::kReshard && fail_reshards_) {
+        return rocksdb::Status::IOError("injected reshard write failure");
+      }
       return kind == shard_store::WriteKind::kRecords && fail_record_writes_
                  ? rocksdb::Status::IOError("injected record write failure")
                  : rocksdb::Status::OK();
@@ -54,9 +59,9 @@ class TableStoreTest : public ::testing::Test {
     ASSERT_TRUE(store_->CreateTable(spec).ok());
   }
   // Every change record of the table's stream, all shards, decoded.
-  std::vector<ChangeRecord> Changes() {
+  std::vector<ChangeRecord> Changes() { return ChangesOf(store_->DescribeTable("orders")->stream_name); }
+  std::vector<ChangeRecord> ChangesOf(const std::string& stream) {
     std::vector<ChangeRecord> out;
-    const std::string stream = store_->DescribeTable("orders")->stream_name;
     v1::ListShardsRequest list;
     list.set_stream_name(stream);
     auto shards = streams_->ListShards(list);
@@ -110,12 +115,42 @@ class TableStoreTest : public ::testing::Test {
     EXPECT_TRUE(item.ok()) << item.status();
     return item.ok() ? *item : std::nullopt;
   }
+  // Whether every shard of a shard_store stream is closed.
+  bool AllShardsClosed(const std::string& stream) {
+    v1::ListShardsRequest list;
+    list.set_stream_name(stream);
+    auto shards = streams_->ListShards(list);
+    EXPECT_TRUE(shards.ok()) << shards.status();
+    if (!shards.ok() || shards->shards().empty()) return false;
+    for (const v1::Shard& shard : shards->shards()) {
+      if (shard.sequence_number_range().ending_sequence_number().empty()) return false;
+    }
+    return true;
+  }
+  absl::StatusOr<TableDescription> SetStream(bool enabled,
+                                             StreamViewType view = StreamViewType::kNewImage) {
+    TableUpdate update;
+    update.stream = StreamSpecification{enabled, view};
+    return store_->UpdateTable("orders", update);
+  }
+  std::vector<std::string> Labels(absl::string_view table = "") {
+    std::vector<std::string> out;
+    auto list = store_->ListStreams(table, "", "", 100);
+    EXPECT_TRUE(list.ok()) << list.status();
+    if (list.ok()) {
+      for (const TableStreamDescription& s : list->streams) {
+        out.push_back(absl::StrCat(s.table_name, "/", s.label, s.enabled ? "" : " DISABLED"));
+      }
+    }
+    return out;
+  }
   static Condition NotExists() { return {Condition::Kind::kAttributeNotExists, "id"}; }
   static Condition Exists() { return {Condition::Kind::kAttributeExists, "id"}; }
 
   FakeClock clock_;
   std::string dir_;
-  bool fail_record_writes_ = false;
+  std::atomic<bool> fail_record_writes_{false};
+  std::atomic<bool> fail_reshards_{false};
   std::unique_ptr<shard_store::ShardStore> streams_;
   std::unique_ptr<TableStore> store_;
 };
@@ -371,6 +406,213 @@ TEST_F(TableStoreTest, ConcurrentCreateOnlyPutsOfOneKeyHaveOneWinner) {
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(won.load(), 1);
+}
+
+// --- Streams across UpdateTable and DeleteTable ---------------------------------------------
+
+TEST_F(TableStoreTest, TurningTheStreamOffAndOnMakesANewStreamAndKeepsTheOldOneReadable) {
+  clock_.SetTime(absl::FromUnixMillis(1700000000000));
+  CreateStreamed(StreamViewType::kNewImage);
+  const std::string first = store_->DescribeTable("orders")->stream_name;
+  ASSERT_TRUE(Put(Item("a", "1")).ok());
+  auto off = SetStream(false);
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->spec.stream.enabled);
+  EXPECT_EQ(off->stream_label, "2023-11-14T22:13:20.000");  // still the latest stream
+  EXPECT_TRUE(AllShardsClosed(first));
+  ASSERT_TRUE(Put(Item("b", "1")).ok());  // no stream: no record anywhere
+  clock_.Advance(absl::Seconds(1));
+  auto on = SetStream(true, StreamViewType::kKeysOnly);
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->stream_label, "2023-11-14T22:13:21.000");
+  EXPECT_NE(on->stream_name, first);
+  ASSERT_TRUE(Put(Item("c", "1")).ok());
+
+  EXPECT_THAT(Labels(), ElementsAre("orders/2023-11-14T22:13:20.000 DISABLED",
+                                    "orders/2023-11-14T22:13:21.000"));
+  std::vector<ChangeRecord> old_changes = ChangesOf(first);
+  ASSERT_EQ(old_changes.size(), 1u);
+  EXPECT_EQ(old_changes[0].keys, Key("a"));
+  std::vector<ChangeRecord> new_changes = Changes();
+  ASSERT_EQ(new_changes.size(), 1u);
+  EXPECT_EQ(new_changes[0].keys, Key("c"));
+  EXPECT_EQ(new_changes[0].view_type, StreamViewType::kKeysOnly);
+
+  Open();  // all of it is durable
+  EXPECT_THAT(Labels("orders"), ElementsAre("orders/2023-11-14T22:13:20.000 DISABLED",
+                                            "orders/2023-11-14T22:13:21.000"));
+  EXPECT_EQ(store_->DescribeTable("orders")->stream_label, "2023-11-14T22:13:21.000");
+  ASSERT_TRUE(Put(Item("c", "2")).ok());
+  EXPECT_EQ(Changes().size(), 2u);
+}
+
+TEST_F(TableStoreTest, AStreamReEnabledInTheSameMillisecondGetsALaterLabel) {
+  clock_.SetTime(absl::FromUnixMillis(1700000000000));
+  CreateStreamed(StreamViewType::kNewImage);
+  ASSERT_TRUE(SetStream(false).ok());
+  auto on = SetStream(true);
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->stream_label, "2023-11-14T22:13:20.001");
+}
+
+TEST_F(TableStoreTest, UpdateTableRefusesWhatDynamoDbRefuses) {
+  CreateStreamed(StreamViewType::kNewImage);
+  EXPECT_THAT(SetStream(true).status().message(), HasSubstr("already has an enabled stream"));
+  ASSERT_TRUE(SetStream(false).ok());
+  EXPECT_EQ(SetStream(false).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->UpdateTable("orders", TableUpdate()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  TableUpdate on;
+  on.stream = StreamSpecification{true, StreamViewType::kKeysOnly};
+  EXPECT_EQ(store_->UpdateTable("missing", on).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(TableStoreTest, UpdateTableSwitchesBillingModesAndCapacity) {
+  Create("orders");  // PAY_PER_REQUEST
+  TableUpdate update;
+  update.billing_mode = BillingMode::kProvisioned;
+  EXPECT_THAT(store_->UpdateTable("orders", update).status().message(),
+              HasSubstr("ProvisionedThroughput must be specified"));
+  update.read_capacity_units = 5;
+  update.write_capacity_units = 7;
+  auto provisioned = store_->UpdateTable("orders", update);
+  ASSERT_TRUE(provisioned.ok()) << provisioned.status();
+  EXPECT_EQ(provisioned->spec.write_capacity_units, 7);
+  update.billing_mode.reset();
+  EXPECT_THAT(store_->UpdateTable("orders", update).status().message(),
+              HasSubstr("will not change"));
+  update.read_capacity_units = 0;
+  EXPECT_EQ(store_->UpdateTable("orders", update).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  Open();
+  EXPECT_EQ(store_->DescribeTable("orders")->spec.read_capacity_units, 5);
+  TableUpdate back;
+  back.billing_mode = BillingMode::kPayPerRequest;
+  auto on_demand = store_->UpdateTable("orders", back);
+  ASSERT_TRUE(on_demand.ok()) << on_demand.status();
+  EXPECT_EQ(on_demand->spec.read_capacity_units, 0);
+  back.read_capacity_units = back.write_capacity_units = 1;
+  EXPECT_THAT(store_->UpdateTable("orders", back).status().message(),
+              HasSubstr("PAY_PER_REQUEST"));
+}
+
+TEST_F(TableStoreTest, DeleteTableLeavesItsStreamDisabledAndReadableForTheRetention) {
+  clock_.SetTime(absl::FromUnixMillis(1700000000000));
+  CreateStreamed(StreamViewType::kNewImage);
+  const std::string stream = store_->DescribeTable("orders")->stream_name;
+  ASSERT_TRUE(Put(Item("a", "1")).ok());
+  ASSERT_TRUE(store_->DeleteTable("orders").ok());
+  auto described = store_->DescribeStream("orders", "2023-11-14T22:13:20.000");
+  ASSERT_TRUE(described.ok()) << described.status();
+  EXPECT_FALSE(described->enabled);
+  EXPECT_EQ(described->disabled_time, absl::FromUnixMillis(1700000000000));
+  EXPECT_EQ(described->key_schema.partition_key.name, "id");
+  EXPECT_EQ(store_->DescribeStreamByName(stream)->label, "2023-11-14T22:13:20.000");
+  EXPECT_TRUE(AllShardsClosed(stream));
+  EXPECT_EQ(ChangesOf(stream).size(), 1u);
+
+  clock_.Advance(absl::Hours(24) - absl::Seconds(1));
+  EXPECT_EQ(*store_->ExpireStreams(), 0);
+  Open();
+  EXPECT_EQ(ChangesOf(stream).size(), 1u);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(*store_->ExpireStreams(), 1);
+  EXPECT_EQ(store_->DescribeStreamByName(stream).status().code(), absl::StatusCode::kNotFound);
+  v1::DescribeStreamSummaryRequest summary;
+  summary.set_stream_name(stream);
+  EXPECT_EQ(streams_->DescribeStreamSummary(summary).status().code(),
+            absl::StatusCode::kNotFound);
+  Open();
+  EXPECT_THAT(Labels(), ElementsAre());
+}
+
+TEST_F(TableStoreTest, ATableRecreatedUnderItsNameHasItsOwnStreamBesideTheOldOne) {
+  clock_.SetTime(absl::FromUnixMillis(1700000000000));
+  CreateStreamed(StreamViewType::kNewImage);
+  ASSERT_TRUE(store_->DeleteTable("orders").ok());
+  CreateStreamed(StreamViewType::kNewImage);  // the same millisecond
+  EXPECT_THAT(Labels("orders"), ElementsAre("orders/2023-11-14T22:13:20.000 DISABLED",
+                                            "orders/2023-11-14T22:13:20.001"));
+}
+
+TEST_F(TableStoreTest, ADisabledStreamWhoseShardsDidNotCloseIsClosedByExpireStreams) {
+  CreateStreamed(StreamViewType::kNewImage);
+  const std::string stream = store_->DescribeTable("orders")->stream_name;
+  fail_reshards_ = true;  // SealStream's write fails; the disable itself is written
+  ASSERT_TRUE(SetStream(false).ok());
+  EXPECT_FALSE(AllShardsClosed(stream));
+  EXPECT_FALSE(store_->ExpireStreams().ok());
+  fail_reshards_ = false;
+  Open();  // also after a restart
+  EXPECT_EQ(*store_->ExpireStreams(), 0);
+  EXPECT_TRUE(AllShardsClosed(stream));
+}
+
+TEST_F(TableStoreTest, ListStreamsPagesByTableAndLabel) {
+  clock_.SetTime(absl::FromUnixMillis(1700000000000));
+  for (const char* name : {"bbb", "aaa"}) {
+    TableSpec spec = Spec(name);
+    spec.stream = {true, StreamViewType::kKeysOnly};
+    ASSERT_TRUE(store_->CreateTable(spec).ok());
+  }
+  CreateStreamed(StreamViewType::kNewImage);
+  ASSERT_TRUE(SetStream(false).ok());
+  ASSERT_TRUE(SetStream(true).ok());  // orders has two
+  auto page = store_->ListStreams("", "", "", 2);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->streams.size(), 2u);
+  EXPECT_TRUE(page->more);
+  EXPECT_EQ(page->streams[1].table_name, "bbb");
+  page = store_->ListStreams("", "bbb", page->streams[1].label, 2);
+  ASSERT_EQ(page->streams.size(), 2u);
+  EXPECT_FALSE(page->more);
+  EXPECT_EQ(page->streams[0].table_name, "orders");
+  EXPECT_FALSE(page->streams[0].enabled);
+  page = store_->ListStreams("orders", "orders", page->streams[0].label, 100);
+  ASSERT_EQ(page->streams.size(), 1u);
+  EXPECT_TRUE(page->streams[0].enabled);
+  EXPECT_EQ(store_->ListStreams("aaa", "", "", 100)->streams.size(), 1u);
+  EXPECT_EQ(store_->ListStreams("", "", "", 101).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Writes racing stream rollovers: every write is acknowledged (none lands in a stream whose
+// shards are closed), and each item's records, stream after stream, keep its write order.
+TEST_F(TableStoreTest, WritesDuringRolloversKeepEachItemsOrderAcrossStreams) {
+  CreateStreamed(StreamViewType::kNewImage);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < 3; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 1; !stop.load() || i < 20; ++i) {
+        if (!Put({{"id", AttributeValue::S(absl::StrCat("k", w))},
+                  {"v", AttributeValue::N(absl::StrCat(i))}})
+                 .ok()) {
+          ++failures;
+        }
+        if (i > 2000) break;
+      }
+    });
+  }
+  for (int round = 0; round < 6; ++round) {
+    clock_.Advance(absl::Seconds(1));
+    ASSERT_TRUE(SetStream(round % 2 == 1).ok()) << round;
+  }
+  stop = true;
+  for (std::thread& t : writers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::map<std::string, int> last;
+  auto list = store_->ListStreams("orders", "", "", 100);
+  ASSERT_EQ(list->streams.size(), 4u);
+  for (const TableStreamDescription& stream : list->streams) {
+    for (const ChangeRecord& change : ChangesOf(stream.stream_name)) {
+      const std::string key = change.keys[0].second.scalar();
+      const int v = std::stoi(FindAttribute(*change.new_image, "v")->scalar());
+      EXPECT_GT(v, last[key]) << key << " in " << stream.label;
+      last[key] = v;
+    }
+  }
 }
 
 }  // namespace
