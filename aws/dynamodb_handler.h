@@ -9,7 +9,9 @@
 // takes the part after '#'), and every reply an x-amz-crc32 header (the CRC-32 of the body, as
 // DynamoDB sends it and botocore checks it).
 //
-// Operations: CreateTable, DescribeTable, ListTables, DeleteTable, PutItem, GetItem, DeleteItem
+// Operations: CreateTable, DescribeTable, ListTables, DeleteTable, UpdateTable (StreamSpecification:
+// a new stream each time one is turned on; BillingMode, ProvisionedThroughput), PutItem, GetItem,
+// DeleteItem
 // (ConditionExpression: attribute_exists / attribute_not_exists, tables/condition.h;
 // ReturnValues NONE | ALL_OLD). Others answer UnknownOperationException.
 //

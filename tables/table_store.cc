@@ -26,6 +26,7 @@
 #include "common/status_macros.h"
 #include "rocksdb/write_batch.h"
 #include "tables/metadata.pb.h"
+#include "tables/stream_ids.h"
 #include "tables/table_internal.h"
 
 namespace tributary::tables {
@@ -163,11 +164,7 @@ std::string StreamLabel(absl::Time t) {
 }
 
 std::string StreamNameFor(uint64_t table_id, absl::string_view label) {
-  std::string digits;
-  for (char c : label) {
-    if (absl::ascii_isdigit(c)) digits.push_back(c);
-  }
-  return absl::StrCat("_tables.", table_id, ".", digits);
+  return TableStreamName(table_id, label);
 }
 
 const std::vector<std::string>& TableStore::ColumnFamilies() {

@@ -81,7 +81,7 @@ struct TableDescription {
 // The ISO 8601 label of a stream created at `t` (UTC, milliseconds): "2024-05-01T12:00:00.000".
 std::string StreamLabel(absl::Time t);
 // The shard_store stream of a table's stream: "_tables.<table id>.<label digits>" (a name the
-// Kinesis API can also see; tables/NOTES.md).
+// Kinesis API neither shows nor creates: tables/stream_ids.h).
 std::string StreamNameFor(uint64_t table_id, absl::string_view label);
 
 // One of a table's change streams, current or past (DynamoDB Streams' stream). A stream is
