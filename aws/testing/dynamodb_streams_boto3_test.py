@@ -222,6 +222,24 @@ class DynamoDbStreamsBoto3Test(unittest.TestCase):
         self.assert_code("InvalidArgumentException", self.kinesis.create_stream,
                          StreamName="_tables.99.1", ShardCount=1)
 
+    def test_table_stream_shards_flag_sets_a_new_streams_shard_count(self):
+        server = tributary_aws.Tributary(extra_flags=["--table_stream_shards=2"])
+        try:
+            session = boto3.session.Session(
+                aws_access_key_id=tributary_aws.ACCESS_KEY,
+                aws_secret_access_key=tributary_aws.SECRET_KEY,
+                region_name=tributary_aws.REGION)
+            ddb = session.client("dynamodb", endpoint_url=server.endpoint)
+            streams = session.client("dynamodbstreams", endpoint_url=server.endpoint)
+            arn = ddb.create_table(
+                TableName="two", BillingMode="PAY_PER_REQUEST",
+                StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+                **KEY)["TableDescription"]["LatestStreamArn"]
+            self.assertEqual(
+                len(streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]), 2)
+        finally:
+            server.stop_checked()
+
     def run_aws(self, service, *args):
         result = subprocess.run(
             [AWS, service, *args, "--endpoint-url", self.server.endpoint, "--output", "json",

@@ -52,6 +52,8 @@ DEFINE_int32(window_close_grace_ms, 1000,
              "Tumbling windows: how long after a window's end an idle window is closed (the "
              "shard's reader at its tip), in milliseconds.");
 DEFINE_int64(retention_trim_period_ms, 60000, "How often expired records are trimmed.");
+DEFINE_int32(table_stream_shards, 4,
+             "Shards of a DynamoDB table's change stream (by partition-key hash), 1-10000.");
 DEFINE_string(function_ca_file, "",
               "https function endpoints: a PEM file of the certificate authorities to trust "
               "(default: the system's).");
@@ -82,6 +84,10 @@ int Serve() {
     LOG(ERROR) << s.message();
     return 2;
   }
+  if (FLAGS_table_stream_shards < 1 || FLAGS_table_stream_shards > 10000) {
+    LOG(ERROR) << "--table_stream_shards must be 1-10000";
+    return 2;
+  }
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
     return 2;
@@ -109,11 +115,15 @@ int Serve() {
   tables::TableStoreOptions table_options;
   table_options.sync_writes = FLAGS_sync_writes;
   table_options.streams = &(*store)->store();
+  table_options.table_stream_shards = FLAGS_table_stream_shards;
   auto table_store = tables::TableStore::Create((*store)->store().db(), clock, table_options);
   if (!table_store.ok()) {
     LOG(ERROR) << "opening the tables: " << table_store.status();
     return 1;
   }
+  // Closes the shards of streams turned off and deletes them 24 h later (tables/NOTES.md).
+  auto table_janitor = std::make_unique<tables::TableStreamJanitor>(
+      **table_store, clock, absl::Milliseconds(FLAGS_retention_trim_period_ms));
 
   leasing::LeaseTableOptions lease_options;
   lease_options.lease_duration = absl::Milliseconds(FLAGS_lease_duration_ms);
@@ -210,6 +220,7 @@ int Serve() {
   (*store)->store().SetChangeListener([sync](const std::string&) { sync->RequestSync(); });
   (*tracker)->Start();
   (*poller)->Start();
+  table_janitor->Start();
   serving = true;
   if (absl::Status s = WritePortFile((*server)->port()); !s.ok()) {
     LOG(ERROR) << s;
@@ -227,6 +238,7 @@ int Serve() {
   metrics_http.reset();  // no scrape after this reads a service being torn down
   aws_server->reset();  // the AWS front door calls into the store and the tracker
   (*server)->Shutdown();
+  table_janitor.reset();  // it calls into the tables and the store
   // The store goes first: its trimmer thread is the last caller of the change listener, which
   // points into the tracker.
   store->reset();
