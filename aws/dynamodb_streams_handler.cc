@@ -309,14 +309,7 @@ const char* DynamoDbStreamsApi::ThrottlingError(absl::string_view) const {
 
 std::optional<std::pair<std::string, std::string>> DynamoDbStreamsApi::ParseStreamArn(
     absl::string_view arn) const {
-  const std::string prefix = arns_.TableArn("");
-  const size_t at = arn.rfind("/stream/");
-  if (!absl::StartsWith(arn, prefix) || at == absl::string_view::npos || at <= prefix.size() ||
-      at + 8 >= arn.size()) {
-    return std::nullopt;
-  }
-  return std::make_pair(std::string(arn.substr(prefix.size(), at - prefix.size())),
-                        std::string(arn.substr(at + 8)));
+  return tables::ParseTableStreamArn(options_.region, options_.account_id, arn);
 }
 
 AwsOutcome DynamoDbStreamsApi::Call(const AwsCall& call) {

@@ -77,4 +77,26 @@ std::string EventId(uint64_t table_id, uint32_t shard_index, absl::string_view s
   return absl::StrFormat("%08x%08x%016x", static_cast<uint32_t>(table_id), shard_index, seq);
 }
 
+std::string TableArn(absl::string_view region, absl::string_view account_id,
+                     absl::string_view table_name) {
+  return absl::StrCat("arn:aws:dynamodb:", region, ":", account_id, ":table/", table_name);
+}
+
+std::string TableStreamArn(absl::string_view region, absl::string_view account_id,
+                           absl::string_view table_name, absl::string_view label) {
+  return absl::StrCat(TableArn(region, account_id, table_name), "/stream/", label);
+}
+
+std::optional<std::pair<std::string, std::string>> ParseTableStreamArn(
+    absl::string_view region, absl::string_view account_id, absl::string_view arn) {
+  const std::string prefix = TableArn(region, account_id, "");
+  const size_t at = arn.rfind("/stream/");
+  if (!absl::StartsWith(arn, prefix) || at == absl::string_view::npos || at <= prefix.size() ||
+      at + 8 >= arn.size()) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::string(arn.substr(prefix.size(), at - prefix.size())),
+                        std::string(arn.substr(at + 8)));
+}
+
 }  // namespace tributary::tables

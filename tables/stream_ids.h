@@ -10,6 +10,7 @@
 //               order-preserving: "42" → "100000000000000000042"
 //   eventID     table id, shard index and sequence number as 8 + 8 + 16 hex digits (32, as
 //               DynamoDB's): unique per record of the endpoint
+//   ARNs        arn:aws:dynamodb:REGION:ACCOUNT:table/NAME and .../table/NAME/stream/LABEL
 //
 // Pure functions; thread-safe.
 #ifndef TRIBUTARY_TABLES_STREAM_IDS_H_
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/string_view.h"
 
@@ -44,6 +46,15 @@ std::string EdgeSequenceNumber(absl::string_view store_sequence_number);
 std::optional<std::string> StoreSequenceNumber(absl::string_view edge_sequence_number);
 std::string EventId(uint64_t table_id, uint32_t shard_index,
                     absl::string_view store_sequence_number);
+
+std::string TableArn(absl::string_view region, absl::string_view account_id,
+                     absl::string_view table_name);
+std::string TableStreamArn(absl::string_view region, absl::string_view account_id,
+                           absl::string_view table_name, absl::string_view label);
+// The (table name, label) of a TableStreamArn of `region` and `account_id`; nullopt for
+// anything else (another region or account, a table ARN, no label).
+std::optional<std::pair<std::string, std::string>> ParseTableStreamArn(
+    absl::string_view region, absl::string_view account_id, absl::string_view arn);
 
 }  // namespace tributary::tables
 

@@ -39,5 +39,23 @@ TEST(StreamIdsTest, EventIdsAre32HexDigitsUniquePerRecord) {
   EXPECT_NE(EventId(42, 3, "255"), EventId(42, 4, "255"));
 }
 
+TEST(StreamIdsTest, StreamArnsNameTableAndLabelOfThisRegionAndAccount) {
+  const std::string arn = TableStreamArn("eu-west-1", "123456789012", "orders",
+                                         "2023-11-14T22:13:20.123");
+  EXPECT_EQ(arn,
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2023-11-14T22:13:20.123");
+  auto parts = ParseTableStreamArn("eu-west-1", "123456789012", arn);
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(parts->first, "orders");
+  EXPECT_EQ(parts->second, "2023-11-14T22:13:20.123");
+  EXPECT_EQ(ParseTableStreamArn("us-east-1", "123456789012", arn), std::nullopt);
+  EXPECT_EQ(ParseTableStreamArn("eu-west-1", "123456789012",
+                                TableArn("eu-west-1", "123456789012", "orders")),
+            std::nullopt);
+  EXPECT_EQ(ParseTableStreamArn("eu-west-1", "123456789012",
+                                "arn:aws:kinesis:eu-west-1:123456789012:stream/orders"),
+            std::nullopt);
+}
+
 }  // namespace
 }  // namespace tributary::tables

@@ -28,6 +28,7 @@
 #include "stream_tracker/stream_tracker.h"
 #include "stream_tracker/stream_tracker_client.h"
 #include "tables/table_store.h"
+#include "tables/tables_service.h"
 
 DEFINE_string(listen, "127.0.0.1:4560", "gRPC address for every service (host:port; 0 = any).");
 DEFINE_string(data_dir, "", "Data directory (required); each service uses a subdirectory.");
@@ -124,6 +125,10 @@ int Serve() {
   // Closes the shards of streams turned off and deletes them 24 h later (tables/NOTES.md).
   auto table_janitor = std::make_unique<tables::TableStreamJanitor>(
       **table_store, clock, absl::Milliseconds(FLAGS_retention_trim_period_ms));
+  // tributary.v1.Tables next to Streams; its ARNs are the AWS front door's.
+  tables::TablesService tables_service(**table_store,
+                                       tables::TablesServiceOptions{FLAGS_aws_region,
+                                                                    FLAGS_aws_account_id});
 
   leasing::LeaseTableOptions lease_options;
   lease_options.lease_duration = absl::Milliseconds(FLAGS_lease_duration_ms);
@@ -201,8 +206,8 @@ int Serve() {
   }
 
   auto server = GrpcServer::Start(
-      *address, {(*store)->service(), &(*leasing)->service(), (*tracker)->service(),
-                 (*tracker)->functions_service(), (*poller)->service()});
+      *address, {(*store)->service(), &tables_service, &(*leasing)->service(),
+                 (*tracker)->service(), (*tracker)->functions_service(), (*poller)->service()});
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << *address << ": " << server.status();
     return 1;
