@@ -312,6 +312,27 @@ std::optional<std::pair<std::string, std::string>> DynamoDbStreamsApi::ParseStre
   return tables::ParseTableStreamArn(options_.region, options_.account_id, arn);
 }
 
+std::optional<absl::StatusOr<std::string>> DynamoDbStreamsApi::StreamOfArn(
+    absl::string_view arn) {
+  std::optional<std::pair<std::string, std::string>> parts = ParseStreamArn(arn);
+  if (!parts) return std::nullopt;
+  absl::StatusOr<tables::TableStreamDescription> stream =
+      tables_.DescribeStream(parts->first, parts->second);
+  if (!stream.ok()) {
+    return absl::StatusOr<std::string>(absl::NotFoundError(
+        absl::StrCat("EventSourceArn ", arn, ": no such DynamoDB stream here")));
+  }
+  return absl::StatusOr<std::string>(stream->stream_name);
+}
+
+std::optional<std::string> DynamoDbStreamsApi::ArnOfStream(absl::string_view stream_name) {
+  if (!tables::IsTableStreamName(stream_name)) return std::nullopt;
+  absl::StatusOr<tables::TableStreamDescription> stream =
+      tables_.DescribeStreamByName(stream_name);
+  if (!stream.ok()) return std::nullopt;
+  return arns_.StreamArn(stream->table_name, stream->label);
+}
+
 AwsOutcome DynamoDbStreamsApi::Call(const AwsCall& call) {
   return StreamsHandler(*this, call).Run();
 }

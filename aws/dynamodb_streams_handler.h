@@ -18,13 +18,14 @@
 
 #include "absl/strings/string_view.h"
 #include "aws/dynamodb_handler.h"
+#include "aws/lambda_model.h"
 #include "aws/router.h"
 #include "shard_store/shard_store.h"
 #include "tables/table_store.h"
 
 namespace tributary::aws {
 
-class DynamoDbStreamsApi : public AwsApi {
+class DynamoDbStreamsApi : public AwsApi, public TableStreamArns {
  public:
   static constexpr char kTargetPrefix[] = "DynamoDBStreams_20120810";
 
@@ -40,6 +41,10 @@ class DynamoDbStreamsApi : public AwsApi {
   // The (table name, label) of a stream ARN of this endpoint's region and account
   // (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL); nullopt for anything else.
   std::optional<std::pair<std::string, std::string>> ParseStreamArn(absl::string_view arn) const;
+
+  // TableStreamArns, for Lambda's event-source mappings on table streams (lambda_model.h).
+  std::optional<absl::StatusOr<std::string>> StreamOfArn(absl::string_view arn) override;
+  std::optional<std::string> ArnOfStream(absl::string_view stream_name) override;
 
  private:
   friend class StreamsHandler;
