@@ -18,6 +18,7 @@
 #include "proto/poller.grpc.pb.h"
 #include "shard_store/shard_store_client.h"
 #include "stream_tracker/stream_tracker_client.h"
+#include "tables/tables_client.h"
 #include "tools/tribctl/command_line.h"
 #include "tools/tribctl/format.h"
 #include "tools/tribctl/requests.h"
@@ -58,6 +59,14 @@ class Context {
     }
     return *leasing_;
   }
+  // Tables live with the shard store: tributary.v1.Tables at --streams-endpoint.
+  tables::TablesClient& tables() {
+    if (!tables_) {
+      tables_ = std::make_unique<tables::TablesClient>(
+          MakeChannel(flags.StringOr("streams-endpoint", "")), timeout);
+    }
+    return *tables_;
+  }
   v1::Pollers::Stub& pollers() {
     if (!pollers_)
       pollers_ = v1::Pollers::NewStub(MakeChannel(flags.StringOr("poller-endpoint", "")));
@@ -92,6 +101,7 @@ class Context {
   std::unique_ptr<stream_tracker::StreamTrackerClient> mappings_;
   std::unique_ptr<leasing::LeasingClient> leasing_;
   std::unique_ptr<v1::Pollers::Stub> pollers_;
+  std::unique_ptr<tables::TablesClient> tables_;
 };
 
 }  // namespace tributary::tribctl
