@@ -757,6 +757,12 @@ TEST_F(LambdaTableStreamTest, AnUnknownTableStreamOrAtTimestampIsInvalidParamete
                         R"(","StartingPosition":"AT_TIMESTAMP","StartingPositionTimestamp":1})"));
   EXPECT_EQ(ErrorType(r), "InvalidParameterValueException") << r.body;
   EXPECT_THAT(ErrorMessage(r), HasSubstr("AT_TIMESTAMP"));
+  r = Send("POST", "/2015-03-31/event-source-mappings/",
+           absl::StrCat(R"({"FunctionName":"f","EventSourceArn":")", kTableStreamArn,
+                        R"(","StartingPosition":"LATEST",)",
+                        R"("FilterCriteria":{"Filters":[{"Pattern":"{\"eventName\":[\"INSERT\"]}"}]}})"));
+  EXPECT_EQ(ErrorType(r), "InvalidParameterValueException") << r.body;
+  EXPECT_THAT(ErrorMessage(r), HasSubstr("FilterCriteria"));
   EXPECT_EQ(tracker_.asked().calls, 0);
 }
 
