@@ -18,6 +18,9 @@ Value AwsError::Body() const {
   Value body = Value::Map();
   body.Add("__type", Value::String(type));
   body.Add("message", Value::String(message));
+  if (details.type() == Value::Type::kMap) {
+    for (const Value::Member& m : details.members()) body.Add(m.first, m.second);
+  }
   return body;
 }
 

@@ -41,8 +41,11 @@ struct AwsError {
   std::string type;  // one of the codes above
   std::string message;
   int http_status = 400;
+  // Further members of the body, after __type and message: a map (DynamoDB's
+  // TransactionCanceledException carries CancellationReasons), or null for none.
+  Value details = Value();
 
-  // The reply body: {"__type": type, "message": message}.
+  // The reply body: {"__type": type, "message": message, ...details}.
   Value Body() const;
 };
 

@@ -1,5 +1,6 @@
 // The DynamoDB adapter: input → tables library → output, nothing more. The status table (the one
-// place where TableStore codes become DynamoDB codes) is kMapping below.
+// place where TableStore codes become DynamoDB codes) is kMapping below. Tables here; the item
+// operations in dynamodb_items.cc.
 #include "aws/dynamodb_handler.h"
 
 #include <map>
@@ -9,20 +10,20 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "aws/dynamodb_internal.h"
 #include "aws/input_reader.h"
 
 namespace tributary::aws {
-namespace {
 
 using tables::AttributeMap;
 using tables::AttributeValue;
 using Type = tables::AttributeValue::Type;
 
-constexpr char kErrorPrefix[] = "com.amazonaws.dynamodb.v20120810#";
+namespace dynamodb_internal {
+
 constexpr char kConditionalCheckFailed[] = "ConditionalCheckFailedException";
 
-// Every DynamoDB error carries the service's namespace in __type.
-AwsError DynamoError(absl::string_view code, std::string message, int http_status = 400) {
+AwsError DynamoError(absl::string_view code, std::string message, int http_status) {
   return AwsError{absl::StrCat(kErrorPrefix, code), std::move(message), http_status};
 }
 
@@ -49,9 +50,6 @@ absl::Status Validation(std::string message) {
 const Value* Member(const Value& map, absl::string_view name) {
   return map.type() == Value::Type::kMap ? map.Find(name) : nullptr;
 }
-
-// {"S": "x"} etc. → AttributeValue (numbers made canonical).
-absl::StatusOr<AttributeValue> ParseAttributeValue(const Value& v, int depth);
 
 absl::StatusOr<AttributeMap> ParseAttributeMap(const Value& v, int depth) {
   if (v.type() != Value::Type::kMap) return Validation("an attribute map must be a structure");
@@ -153,7 +151,13 @@ absl::StatusOr<AttributeValue> ParseAttributeValue(const Value& v, int depth) {
       absl::StrCat("Supplied AttributeValue has an unsupported or malformed type ", type));
 }
 
-}  // namespace
+}  // namespace dynamodb_internal
+
+using dynamodb_internal::DynamoError;
+using dynamodb_internal::FromTablesStatus;
+using dynamodb_internal::kErrorPrefix;
+using dynamodb_internal::Member;
+using dynamodb_internal::Validation;
 
 Value ToDynamoDbJson(const tables::AttributeMap& map) {
   Value out = Value::Map();
@@ -226,9 +230,6 @@ class Handler {
                                 : op == "ListTables"    ? ListTables()
                                 : op == "DeleteTable"   ? DeleteTable()
                                 : op == "UpdateTable"   ? UpdateTable()
-                                : op == "PutItem"       ? PutItem()
-                                : op == "GetItem"       ? GetItem()
-                                : op == "DeleteItem"    ? DeleteItem()
                                                         : Unknown();
     if (reply_error_.has_value()) return *reply_error_;
     if (!out.ok()) return FromTablesStatus(out.status());
@@ -509,99 +510,6 @@ class Handler {
     return out;
   }
 
-  // ConditionExpression with ExpressionAttributeNames, and ReturnValues (NONE | ALL_OLD).
-  absl::StatusOr<std::optional<tables::Condition>> ReadCondition() {
-    std::optional<std::string> expression = in_.String("ConditionExpression");
-    std::optional<InputReader::StringPairs> names = in_.StringMap("ExpressionAttributeNames");
-    if (!InputOk()) return std::optional<tables::Condition>();
-    if (call_.input.Find("ExpressionAttributeValues") != nullptr) {
-      return Validation(
-          "Value provided in ExpressionAttributeValues unused in expressions (only "
-          "attribute_exists / attribute_not_exists conditions are supported yet)");
-    }
-    std::map<std::string, std::string> name_map;
-    if (names) name_map.insert(names->begin(), names->end());
-    if (!expression) {
-      if (!name_map.empty()) {
-        return Validation("ExpressionAttributeNames can only be specified when using expressions");
-      }
-      return std::optional<tables::Condition>();
-    }
-    absl::StatusOr<tables::Condition> c = tables::ParseCondition(*expression, name_map);
-    if (!c.ok()) return c.status();
-    return std::optional<tables::Condition>(*std::move(c));
-  }
-
-  // ReturnValues: NONE or ALL_OLD (true).
-  absl::StatusOr<bool> ReturnOld() {
-    std::optional<std::string> rv = in_.String("ReturnValues");
-    if (!InputOk()) return false;
-    if (!rv || *rv == "NONE") return false;
-    if (*rv == "ALL_OLD") return true;
-    return Validation(
-        absl::StrCat("ReturnValues can only be ALL_OLD or NONE here (got ", *rv, ")"));
-  }
-
-  absl::StatusOr<AttributeMap> ReadMap(const char* member) {
-    const Value* v = call_.input.Find(member);
-    if (v == nullptr || v->is_null()) {
-      return Validation(absl::StrCat("1 validation error detected: Value null at '", member,
-                                     "' failed to satisfy constraint: Member must not be null"));
-    }
-    return ParseAttributeMap(*v, 0);
-  }
-
-  static Value WithOld(bool return_old, const std::optional<AttributeMap>& old) {
-    Value out = Value::Map();
-    if (return_old && old.has_value()) out.Add("Attributes", ToDynamoDbJson(*old));
-    return out;
-  }
-
-  absl::StatusOr<Value> PutItem() {
-    std::optional<std::string> name = TableName();
-    if (!name) return Value();
-    absl::StatusOr<AttributeMap> item = ReadMap("Item");
-    if (!item.ok()) return item.status();
-    absl::StatusOr<std::optional<tables::Condition>> condition = ReadCondition();
-    if (!condition.ok() || reply_error_) return condition.status();
-    absl::StatusOr<bool> return_old = ReturnOld();
-    if (!return_old.ok() || reply_error_) return return_old.status();
-    absl::StatusOr<std::optional<AttributeMap>> old =
-        tables_.PutItem(*name, *std::move(item), *condition);
-    if (!old.ok()) return old.status();
-    return WithOld(*return_old, *old);
-  }
-
-  absl::StatusOr<Value> GetItem() {
-    std::optional<std::string> name = TableName();
-    if (!name) return Value();
-    absl::StatusOr<AttributeMap> key = ReadMap("Key");
-    if (!key.ok()) return key.status();
-    if (call_.input.Find("ProjectionExpression") != nullptr ||
-        call_.input.Find("AttributesToGet") != nullptr) {
-      return Validation("ProjectionExpression and AttributesToGet are not supported yet");
-    }
-    absl::StatusOr<std::optional<AttributeMap>> item = tables_.GetItem(*name, *key);
-    if (!item.ok()) return item.status();
-    Value out = Value::Map();
-    if (item->has_value()) out.Add("Item", ToDynamoDbJson(**item));
-    return out;
-  }
-
-  absl::StatusOr<Value> DeleteItem() {
-    std::optional<std::string> name = TableName();
-    if (!name) return Value();
-    absl::StatusOr<AttributeMap> key = ReadMap("Key");
-    if (!key.ok()) return key.status();
-    absl::StatusOr<std::optional<tables::Condition>> condition = ReadCondition();
-    if (!condition.ok() || reply_error_) return condition.status();
-    absl::StatusOr<bool> return_old = ReturnOld();
-    if (!return_old.ok() || reply_error_) return return_old.status();
-    absl::StatusOr<std::optional<AttributeMap>> old = tables_.DeleteItem(*name, *key, *condition);
-    if (!old.ok()) return old.status();
-    return WithOld(*return_old, *old);
-  }
-
   tables::TableStore& tables_;
   const DynamoDbApi& api_;
   const AwsCall& call_;
@@ -628,6 +536,11 @@ std::string DynamoDbApi::StreamArn(absl::string_view table, absl::string_view la
   return absl::StrCat(TableArn(table), "/stream/", label);
 }
 
-AwsOutcome DynamoDbApi::Call(const AwsCall& call) { return Handler(tables_, *this, call).Run(); }
+AwsOutcome DynamoDbApi::Call(const AwsCall& call) {
+  if (std::optional<AwsOutcome> items = dynamodb_internal::CallItemOperation(tables_, call)) {
+    return *std::move(items);
+  }
+  return Handler(tables_, *this, call).Run();
+}
 
 }  // namespace tributary::aws

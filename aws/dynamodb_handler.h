@@ -10,10 +10,12 @@
 // DynamoDB sends it and botocore checks it).
 //
 // Operations: CreateTable, DescribeTable, ListTables, DeleteTable, UpdateTable (StreamSpecification:
-// a new stream each time one is turned on; BillingMode, ProvisionedThroughput), PutItem, GetItem,
-// DeleteItem
-// (ConditionExpression: attribute_exists / attribute_not_exists, tables/condition.h;
-// ReturnValues NONE | ALL_OLD). Others answer UnknownOperationException.
+// a new stream each time one is turned on; BillingMode, ProvisionedThroughput) (here), and the
+// item operations (dynamodb_items.cc): PutItem, GetItem, DeleteItem, UpdateItem, Query, Scan,
+// BatchGetItem, BatchWriteItem, TransactWriteItems, TransactGetItems, with DynamoDB's expressions
+// (tables/expression.h), ReturnValues, ReturnValuesOnConditionCheckFailure, and
+// TransactionCanceledException with CancellationReasons. Others answer
+// UnknownOperationException.
 //
 // Thread-safe. `tables` must outlive the API.
 #ifndef TRIBUTARY_AWS_DYNAMODB_HANDLER_H_

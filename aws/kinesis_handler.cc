@@ -23,6 +23,7 @@
 #include "aws/kinesis_event_stream.h"
 #include "aws/kinesis_internal.h"
 #include "aws/kinesis_shapes.h"
+#include "common/aws_arn.h"
 #include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "proto/streams.pb.h"
@@ -810,8 +811,7 @@ KinesisApi::KinesisApi(ShardStore& store, Clock& clock, KinesisApiOptions option
     : store_(store), clock_(clock), options_(std::move(options)), streams_(streams) {}
 
 std::string KinesisApi::StreamArn(absl::string_view stream_name) const {
-  return absl::StrCat("arn:aws:kinesis:", options_.region, ":", options_.account_id, ":stream/",
-                      stream_name);
+  return ::tributary::KinesisStreamArn({options_.region, options_.account_id}, stream_name);
 }
 
 AwsOutcome KinesisApi::Call(const AwsCall& call) {

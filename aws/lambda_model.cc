@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/aws_arn.h"
 #include "common/proto_util.h"
 
 namespace tributary::aws {
@@ -113,13 +114,11 @@ bool MatchesFunctionName(absl::string_view s, bool namespaced) {
 }
 
 std::string KinesisStreamArn(const LambdaApiOptions& options, absl::string_view stream_name) {
-  return absl::StrCat("arn:aws:kinesis:", options.region, ":", options.account_id, ":stream/",
-                      stream_name);
+  return ::tributary::KinesisStreamArn({options.region, options.account_id}, stream_name);
 }
 
 std::string LambdaFunctionArn(const LambdaApiOptions& options, absl::string_view function_name) {
-  return absl::StrCat("arn:aws:lambda:", options.region, ":", options.account_id,
-                      ":function:", function_name);
+  return ::tributary::LambdaFunctionArn({options.region, options.account_id}, function_name);
 }
 
 absl::StatusOr<std::string> StreamOfArn(const LambdaApiOptions& options, absl::string_view field,
@@ -141,26 +140,6 @@ absl::StatusOr<std::string> StreamOfArn(const LambdaApiOptions& options, absl::s
         options.region, ":", options.account_id, ":stream/NAME)"));
   }
   return std::string(parts[5].substr(7));
-}
-
-absl::string_view StartingPositionName(v1::EventSourcePosition position) {
-  switch (position) {
-    case v1::TRIM_HORIZON_POSITION:
-      return "TRIM_HORIZON";
-    case v1::LATEST_POSITION:
-      return "LATEST";
-    case v1::AT_TIMESTAMP_POSITION:
-      return "AT_TIMESTAMP";
-    default:
-      return "";
-  }
-}
-
-v1::EventSourcePosition StartingPositionOf(absl::string_view name) {
-  if (name == "TRIM_HORIZON") return v1::TRIM_HORIZON_POSITION;
-  if (name == "LATEST") return v1::LATEST_POSITION;
-  if (name == "AT_TIMESTAMP") return v1::AT_TIMESTAMP_POSITION;
-  return v1::EVENT_SOURCE_POSITION_UNSPECIFIED;
 }
 
 absl::string_view StateName(v1::EventSourceMappingState state) {

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "aws/value.h"
+#include "mapping/starting_position.h"
 #include "proto/event_source_mappings.pb.h"
 #include "proto/functions.pb.h"
 
@@ -62,9 +63,10 @@ inline constexpr absl::string_view kNamespacedFunctionNamePattern =
     "([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?";
 bool MatchesFunctionName(absl::string_view s, bool namespaced = false);
 
-// "arn:aws:kinesis:<region>:<account>:stream/<name>".
+// "arn:aws:kinesis:<region>:<account>:stream/<name>" (common/aws_arn.h's, as the tracker and the
+// pollers make it).
 std::string KinesisStreamArn(const LambdaApiOptions& options, absl::string_view stream_name);
-// "arn:aws:lambda:<region>:<account>:function:<name>".
+// "arn:aws:lambda:<region>:<account>:function:<name>" (common/aws_arn.h's).
 std::string LambdaFunctionArn(const LambdaApiOptions& options, absl::string_view function_name);
 
 // The stream `arn` names: "arn:aws:kinesis:<region>:<account>:stream/<name>" with this API's
@@ -75,9 +77,10 @@ absl::StatusOr<std::string> StreamOfArn(const LambdaApiOptions& options, absl::s
                                         absl::string_view arn);
 
 // StartingPosition's value of `position` ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"), or "" for
-// UNSPECIFIED; and back (UNSPECIFIED for anything else).
-absl::string_view StartingPositionName(v1::EventSourcePosition position);
-v1::EventSourcePosition StartingPositionOf(absl::string_view name);
+// UNSPECIFIED; and back (UNSPECIFIED for anything else). Defined in mapping/starting_position.h
+// (tribctl spells them the same); named here for the Lambda API's handler.
+using mapping::StartingPositionName;
+using mapping::StartingPositionOf;
 // State's value ("Creating", "Enabling", "Enabled", "Disabling", "Disabled", "Updating",
 // "Deleting").
 absl::string_view StateName(v1::EventSourceMappingState state);

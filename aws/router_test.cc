@@ -479,5 +479,14 @@ TEST(AwsErrorTest, AnErrorCarriedByAStatusComesBackUnchanged) {
             R"({"__type":"LimitExceededException","message":"too many shards"})");
 }
 
+TEST(AwsErrorTest, DetailsFollowTheMessageInTheBody) {
+  AwsError e = MakeError("TransactionCanceledException", "cancelled");
+  e.details = Value::Map();
+  e.details.Add("CancellationReasons", Value::List()).Append(Value::Map());
+  EXPECT_EQ(WriteJson(e.Body()),
+            R"({"__type":"TransactionCanceledException","message":"cancelled",)"
+            R"("CancellationReasons":[{}]})");
+}
+
 }  // namespace
 }  // namespace tributary::aws

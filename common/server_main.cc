@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/program_flags.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
@@ -34,9 +35,15 @@ void InitServerMain(int* argc, char*** argv, const char* usage) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_TOP_PAD, 64 << 20);
+  HandleHelpAndVersion(*argc, *argv, usage);  // exits 0 on --help / --version
   gflags::SetUsageMessage(usage);
   gflags::ParseCommandLineFlags(argc, argv, true);
-  FLAGS_logtostderr = true;
+  // Logs go to stderr (a supervisor or a test collects them) unless the operator asked for
+  // glog's files: --log_dir=DIR, or --logtostderr=false (glog's default directory).
+  gflags::CommandLineFlagInfo logtostderr;
+  const bool logtostderr_given =
+      gflags::GetCommandLineFlagInfo("logtostderr", &logtostderr) && !logtostderr.is_default;
+  if (!logtostderr_given && FLAGS_log_dir.empty()) FLAGS_logtostderr = true;
   google::InitGoogleLogging((*argv)[0]);
   google::InstallFailureSignalHandler();
   sigset_t set = TerminationSignals();

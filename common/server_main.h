@@ -15,8 +15,10 @@
 
 namespace tributary {
 
-// Sets glibc's malloc to keep freed memory (large messages are the norm here), parses flags,
-// sets up logging to stderr, and blocks SIGINT/SIGTERM in this
+// Answers --help (Tributary's flags only) and --version and exits 0 (common/program_flags.h);
+// otherwise sets glibc's malloc to keep freed memory (large messages are the norm here), parses flags,
+// sets up logging (to stderr, or to glog's files with --log_dir=DIR or --logtostderr=false), and
+// blocks SIGINT/SIGTERM in this
 // thread (and every thread started after it) so that WaitForTerminationSignal
 // can receive them. Call first in main().
 void InitServerMain(int* argc, char*** argv, const char* usage);

@@ -13,9 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "common/await.h"
 #include "common/clock.h"
+#include "common/testing/assertions.h"
 #include "etcd/etcd_client.h"
 #include "etcd/testing/etcd_cluster.h"
 #include "gtest/gtest.h"
@@ -49,13 +52,23 @@ class RowHistory {
     absl::MutexLock lock(&mu_);
     return history_;
   }
-  // Blocks (real time, a failure guard) until the watch saw `revision`.
-  bool WaitForRevision(int64_t revision, absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    auto seen = [this, revision]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return last_revision_ >= revision || !error_.empty();
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&seen), timeout) && error_.empty();
+  // Blocks (real time, a failure guard) until the watch saw `revision`; fails at once when the
+  // history became incomplete (saying why).
+  [[nodiscard]] ::testing::AssertionResult WaitForRevision(int64_t revision,
+                                                           absl::Duration timeout) {
+    const absl::Status waited = AwaitFor(
+        mu_, timeout, absl::StrCat("revision ", revision),
+        [this, revision]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return last_revision_ >= revision || !error_.empty();
+        },
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return absl::StrCat("revision ", last_revision_);
+        });
+    if (!waited.ok()) return tributary::testing::IsOk(waited);
+    if (const std::string e = error(); !e.empty()) {
+      return ::testing::AssertionFailure() << "the watch's history is incomplete: " << e;
+    }
+    return ::testing::AssertionSuccess();
   }
   std::string error() {
     absl::MutexLock lock(&mu_);

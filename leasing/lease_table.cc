@@ -16,6 +16,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/await.h"
 #include "common/key_coding.h"
 #include "common/status_macros.h"
 
@@ -681,12 +682,15 @@ void LeaseTable::CommitCheckpoints(const std::vector<PendingCheckpoint*>& group)
   }
 }
 
-bool LeaseTable::WaitForQueuedCheckpoints(int n, absl::Duration real_timeout) {
-  absl::MutexLock queue_lock(&queue_mu_);
-  auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
-    return static_cast<int>(queued_checkpoints_.size()) >= n;
-  };
-  return queue_mu_.AwaitWithTimeout(absl::Condition(&enough), real_timeout);
+absl::Status LeaseTable::WaitForQueuedCheckpoints(int n, absl::Duration real_timeout) {
+  return AwaitFor(
+      queue_mu_, real_timeout, absl::StrCat(n, " queued checkpoints"),
+      [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+        return static_cast<int>(queued_checkpoints_.size()) >= n;
+      },
+      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+        return absl::StrCat(queued_checkpoints_.size(), " queued checkpoints");
+      });
 }
 
 absl::StatusOr<Lease> LeaseTable::GetLease(const LeaseKey& key) {

@@ -310,8 +310,10 @@ class LeaseTable {
                                    int64_t lease_counter, const leasing::Checkpoint& checkpoint);
 
   // For tests: blocks until at least `n` Checkpoint calls wait for the next group write, or
-  // `real_timeout` (a failure guard, real time) passed. Returns whether they do.
-  bool WaitForQueuedCheckpoints(int n, absl::Duration real_timeout);
+  // `real_timeout` (a failure guard, real time) passed. Returns OK once they do; else
+  // DEADLINE_EXCEEDED "waited <real_timeout> for <n> queued checkpoints; last seen: <k> queued
+  // checkpoints" (common/await.h).
+  absl::Status WaitForQueuedCheckpoints(int n, absl::Duration real_timeout);
 
   // Errors: NOT_FOUND for an unknown lease.
   absl::StatusOr<Lease> GetLease(const LeaseKey& key);

@@ -14,7 +14,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/barrier.h"
+#include "common/await.h"
 #include "common/clock.h"
+#include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -1128,9 +1130,13 @@ class GateStore : public LeaseStore {
     hold_next_ = true;
   }
   // Blocks (real time, a failure guard) until a write is held.
-  bool WaitUntilHeld() {
-    absl::MutexLock lock(&mu_);
-    return mu_.AwaitWithTimeout(absl::Condition(&held_), absl::Seconds(10));
+  [[nodiscard]] ::testing::AssertionResult WaitUntilHeld() {
+    return tributary::testing::IsOk(AwaitFor(
+        mu_, absl::Seconds(10), "a held write",
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return held_; },
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return absl::StrCat(writes_, " writes, none held");
+        }));
   }
   void Release() {
     absl::MutexLock lock(&mu_);
@@ -1197,8 +1203,8 @@ class GroupCommitTest : public LeaseTableTest {
                           .status();
       });
     }
-    EXPECT_TRUE(gated_->WaitForQueuedCheckpoints(static_cast<int>(counters.size()),
-                                                 absl::Seconds(10)))
+    EXPECT_OK(gated_->WaitForQueuedCheckpoints(static_cast<int>(counters.size()),
+                                               absl::Seconds(10)))
         << "the later checkpoints did not queue";
     gate_->Release();
     first.join();
@@ -1212,6 +1218,15 @@ class GroupCommitTest : public LeaseTableTest {
   std::unique_ptr<GateStore> gate_;
   std::unique_ptr<LeaseTable> gated_;
 };
+
+// The test hook's wait says what it waited for and what it saw (issue 15: waits return a status).
+TEST_F(LeaseTableTest, WaitForQueuedCheckpointsSaysWhatItAwaitedAndSaw) {
+  EXPECT_OK(table_->WaitForQueuedCheckpoints(0, absl::ZeroDuration()));
+  const absl::Status waited = table_->WaitForQueuedCheckpoints(2, absl::ZeroDuration());
+  EXPECT_EQ(waited.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(waited.message(),
+            "waited 0 for 2 queued checkpoints; last seen: 0 queued checkpoints");
+}
 
 TEST_F(GroupCommitTest, CheckpointsArrivingDuringAWriteShareTheNextWrite) {
   std::vector<absl::Status> outcomes =

@@ -102,10 +102,6 @@ absl::Status ValidateFilterCriteria(const v1::FilterCriteria& criteria) {
 
 }  // namespace
 
-std::string StreamArn(absl::string_view stream_name) {
-  return absl::StrCat("arn:tributary:stream/", stream_name);
-}
-
 int EffectiveBatchSize(const v1::EventSourceMappingConfiguration& config) {
   return config.batch_size() > 0 ? std::min(config.batch_size(), kMaxBatchSize) : kDefaultBatchSize;
 }
@@ -191,7 +187,6 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
 
   v1::EventSourceMappingConfiguration config;
   config.set_stream_name(request.stream_name());
-  config.set_event_source_arn(StreamArn(request.stream_name()));
   config.set_function_endpoint(request.function_endpoint());
   config.set_function_name(request.function_name());
   config.set_enabled(request.has_enabled() ? request.enabled() : true);

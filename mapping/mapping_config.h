@@ -67,21 +67,18 @@ int EffectiveFunctionTimeoutSeconds(const v1::EventSourceMappingConfiguration& c
 // 0 (no tumbling windows) to kMaxTumblingWindowSeconds.
 int EffectiveTumblingWindowSeconds(const v1::EventSourceMappingConfiguration& config);
 
-// The event_source_arn of a mapping on `stream_name`: "arn:tributary:stream/<stream_name>".
-std::string StreamArn(absl::string_view stream_name);
-
 // Checks a function endpoint: "host:port" / "grpc://host:port" (gRPC) or
 // "http(s)://host[:port][/path]" (Lambda's event over HTTP), as mapping/function_endpoint.h says.
 // Errors: INVALID_ARGUMENT naming function_endpoint.
 absl::Status ValidateFunctionEndpoint(absl::string_view endpoint);
 
 // Validates `request` and returns the configuration it describes: every field copied, unset
-// optional fields at Lambda's defaults, function_response_types deduplicated, event_source_arn
-// filled in. Leaves the tracker's fields (uuid, state, state_transition_reason, last_modified,
-// last_processing_result, config_version) unset. With function_name, the configuration holds
-// the name as given and no function_endpoint or function_timeout_seconds: the caller resolves
-// the name and fills them in. Errors: INVALID_ARGUMENT for the first bad
-// field (see the table above).
+// optional fields at Lambda's defaults, function_response_types deduplicated. Leaves the
+// tracker's fields (uuid, state, state_transition_reason, last_modified, last_processing_result,
+// config_version, event_source_arn: the tracker's account names the stream) unset. With
+// function_name, the configuration holds the name as given and no function_endpoint or
+// function_timeout_seconds: the caller resolves the name and fills them in. Errors:
+// INVALID_ARGUMENT for the first bad field (see the table above).
 absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
     const v1::CreateEventSourceMappingRequest& request);
 

@@ -113,7 +113,7 @@ TEST(MappingConfigTest, UnsetOptionalFieldsGetLambdaDefaults) {
   EXPECT_EQ(config->tumbling_window_in_seconds(), 0);
   EXPECT_FALSE(config->has_destination_config());
   EXPECT_EQ(config->function_response_types_size(), 0);
-  EXPECT_EQ(config->event_source_arn(), "arn:tributary:stream/orders");
+  EXPECT_EQ(config->event_source_arn(), "") << "the tracker's to fill in, with its account";
   EXPECT_EQ(config->stream_name(), "orders");
   EXPECT_EQ(config->function_endpoint(), "127.0.0.1:9000");
   EXPECT_EQ(config->starting_position(), v1::TRIM_HORIZON_POSITION);

@@ -24,6 +24,11 @@
 
 namespace tributary::poller {
 
+// The payload (absl::Status::SetPayload) a FunctionInvoker attaches to the status of a call that
+// an HTTP function answered with a status other than 2xx: that status, in decimal ("404"). The
+// failure record reports it as Lambda's responseContext.statusCode (failure_record.h).
+inline constexpr char kHttpStatusPayload[] = "type.tributary.dev/function-http-status";
+
 // Calls a user function (tributary.v1.Function/Invoke).
 class FunctionInvoker {
  public:

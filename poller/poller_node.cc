@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "common/aws_arn.h"
 #include "common/grpc_server.h"
 #include "common/metrics/process_metrics.h"
 
@@ -17,7 +18,7 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   if (options.window_close_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("window_close_grace must be >= 0");
   }
-  if (absl::Status s = ValidateLambdaAccount(options.aws_account); !s.ok()) return s;
+  if (absl::Status s = ValidateAwsAccount(options.aws_account); !s.ok()) return s;
   std::unique_ptr<PollerNode> node(new PollerNode());
   node->store_client_ =
       std::make_unique<shard_store::ShardStoreClient>(MakeChannel(options.shard_store_address));

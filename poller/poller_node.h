@@ -63,7 +63,8 @@ class PollerNode {
  public:
   // Builds the node and binds the metrics endpoint. Errors: INVALID_ARGUMENT for an empty
   // poller id, capacity < 1, invoke_threads < 1, a negative window_close_grace, a malformed
-  // aws_account (ValidateLambdaAccount) or a function_ca_file that cannot be read; those of MetricsHttpServer::Start.
+  // aws_account (ValidateAwsAccount) or a function_ca_file that cannot be read; those of
+  // MetricsHttpServer::Start.
   static absl::StatusOr<std::unique_ptr<PollerNode>> Create(const PollerNodeOptions& options,
                                                             Clock& clock);
   ~PollerNode();

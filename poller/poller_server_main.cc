@@ -1,23 +1,25 @@
 // poller_server: a Tributary poller. Holds leases from leasing, reads their shards from the
 // shard store, invokes each mapping's function, and serves its metrics over gRPC
 // (tributary.v1.Pollers) and Prometheus text (--metrics_listen). Flags and wiring only.
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/aws_arn.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
+#include "poller/poller_id.h"
 #include "poller/poller_node.h"
 
 DEFINE_string(listen, "127.0.0.1:4564", "gRPC address to serve tributary.v1.Pollers on");
-DEFINE_string(poller_id, "", "This poller's id (default: hostname-pid)");
+DEFINE_string(poller_id, "",
+              "This poller's id in leasing and in its metrics' labels (default: the host's name; "
+              "give each poller on one host its own)");
 DEFINE_int32(capacity, 10, "The most leases this poller holds");
 DEFINE_int32(invoke_threads, 64,
              "Threads shared by every lease of this poller: the most batches (invocations, "
@@ -58,12 +60,8 @@ int main(int argc, char** argv) {
     LOG(ERROR) << s.message();
     return 2;
   }
-  std::string poller_id = FLAGS_poller_id;
-  if (poller_id.empty()) {
-    char host[256] = {0};
-    gethostname(host, sizeof(host) - 1);
-    poller_id = absl::StrCat(host, "-", getpid());
-  }
+  const std::string poller_id =
+      FLAGS_poller_id.empty() ? tributary::poller::DefaultPollerId() : FLAGS_poller_id;
   tributary::poller::PollerNodeOptions options;
   options.poller_id = poller_id;
   options.capacity = FLAGS_capacity;
@@ -76,7 +74,7 @@ int main(int argc, char** argv) {
   options.aws_account.region = FLAGS_aws_region;
   options.aws_account.account_id = FLAGS_aws_account_id;
   options.function_ca_file = FLAGS_function_ca_file;
-  if (absl::Status s = tributary::poller::ValidateLambdaAccount(options.aws_account); !s.ok()) {
+  if (absl::Status s = tributary::ValidateAwsAccount(options.aws_account); !s.ok()) {
     LOG(ERROR) << "--" << s.message();
     return 2;
   }

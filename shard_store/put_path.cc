@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -134,8 +135,13 @@ absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecordStaged(
   RecordView view{request.partition_key(), request.data(), request.explicit_hash_key()};
   PutResult result;
   const absl::Time start = clock_.Now();
+  const BatchWriter staged = [&](Batch* batch) -> absl::Status {
+    RETURN_IF_ERROR(stage(batch->batch()));
+    return FromRocksDbStatus(Write(WriteKind::kRecords, batch),
+                             "writing records (none of this call's records were stored)");
+  };
   const absl::Status put =
-      PutInternal(request.stream_name(), &view, 1, true, &result, stage ? &stage : nullptr);
+      PutInternal(request.stream_name(), &view, 1, true, &result, stage ? &staged : nullptr);
   RecordPut(request.stream_name(), put, &view, 1, &result, start);
   RETURN_IF_ERROR(put);
   if (result.error_code != nullptr) {
@@ -149,6 +155,55 @@ absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecordStaged(
   response.set_shard_id(ShardIdFromIndex(result.shard_index));
   AppendDecimal(result.sequence_number, response.mutable_sequence_number());
   return response;
+}
+
+absl::Status ShardStore::PutRecordsStaged(const std::vector<v1::PutRecordsRequest>& requests,
+                                          const BatchStage& stage) {
+  std::vector<const v1::PutRecordsRequest*> ordered;
+  for (const v1::PutRecordsRequest& r : requests) {
+    const int n = r.records_size();
+    if (n < 1 || n > kMaxPutRecordsCount) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("records of stream ", r.stream_name(), ": must hold 1-500 records"));
+    }
+    ordered.push_back(&r);
+  }
+  if (ordered.empty()) return absl::InvalidArgumentError("requests: must hold 1 or more");
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto* a, const auto* b) { return a->stream_name() < b->stream_name(); });
+  for (size_t i = 1; i < ordered.size(); ++i) {
+    if (ordered[i]->stream_name() == ordered[i - 1]->stream_name()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("requests: stream ", ordered[i]->stream_name(), " appears twice"));
+    }
+  }
+  return PutChain(ordered, 0, nullptr, stage);
+}
+
+// Each link reserves its stream's sequence numbers, builds its records into the one batch and
+// hands it to the next link; the last adds `stage` and writes. Every link then finishes its
+// runs with the write's outcome, after the write, as a lone put does.
+absl::Status ShardStore::PutChain(const std::vector<const v1::PutRecordsRequest*>& requests,
+                                  size_t i, Batch* into, const BatchStage& stage) {
+  const v1::PutRecordsRequest& request = *requests[i];
+  const int n = request.records_size();
+  absl::InlinedVector<RecordView, 16> views(n);
+  for (int k = 0; k < n; ++k) {
+    const v1::PutRecordsRequestEntry& e = request.records(k);
+    views[k] = {e.partition_key(), e.data(), e.explicit_hash_key()};
+  }
+  absl::InlinedVector<PutResult, 16> results(n);
+  const BatchWriter next = [&](Batch* batch) -> absl::Status {
+    if (i + 1 < requests.size()) return PutChain(requests, i + 1, batch, stage);
+    RETURN_IF_ERROR(stage(batch->batch()));
+    return FromRocksDbStatus(Write(WriteKind::kRecords, batch),
+                             "writing records (none of this call's records were stored)");
+  };
+  const absl::Time start = clock_.Now();
+  const absl::Status put = PutInternal(request.stream_name(), views.data(), n, false,
+                                       results.data(), &next, into, /*whole=*/true);
+  RecordPut(request.stream_name(), put, views.data(), n, results.data(), start);
+  return put;
 }
 
 void ShardStore::EnableMetrics(metrics::Registry& registry) {
@@ -178,7 +233,7 @@ void ShardStore::RecordPut(absl::string_view stream_name, const absl::Status& st
 
 absl::Status ShardStore::PutInternal(absl::string_view stream_name, const RecordView* records,
                                      int n, bool single, PutResult* results,
-                                     const BatchStage* stage) {
+                                     const BatchWriter* writer, Batch* into, bool whole) {
   // 1. Validate everything before touching any state.
   absl::InlinedVector<absl::uint128, 64> hash_keys(n);
   int64_t total_bytes = 0;
@@ -189,7 +244,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
                                     &hash_keys[i]);
     if (!s.ok()) return s;
   }
-  if (total_bytes > kMaxPutRecordsBytes) {
+  if (!whole && total_bytes > kMaxPutRecordsBytes) {
     return absl::InvalidArgumentError("records: the request must be at most 5 MiB");
   }
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
@@ -316,9 +371,19 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       stream->mu.Await(absl::Condition(&changed));
     }
   }
-  // 3. One WriteBatch, no lock held: one entry (chunk) per shard written.
+  // A whole call writes nothing unless every record has its sequence number.
   absl::Status status;
-  if (!reservations.empty()) {
+  for (int i = 0; whole && status.ok() && i < n; ++i) {
+    const PutResult& r = results[i];
+    if (r.error_code == nullptr) continue;
+    status = std::strcmp(r.error_code, kThroughputExceeded) == 0
+                 ? absl::ResourceExhaustedError(absl::StrCat(kThroughputExceeded, ": stream ",
+                                                             stream_name, ": ", r.error_message))
+                 : absl::InternalError(absl::StrCat("stream ", stream_name, ": ",
+                                                    r.error_message));
+  }
+  // 3. One WriteBatch, no lock held: one entry (chunk) per shard written.
+  if (!reservations.empty() && status.ok()) {
     size_t reserve = 64 + reservations.size() * (kRecordKeySize + kChunkHeaderSize + 16);
     absl::InlinedVector<uint64_t, 64> order;  // shard index << 32 | record, call order per shard
     order.reserve(n);
@@ -328,7 +393,8 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       order.push_back((uint64_t{results[i].shard_index} << 32) | static_cast<uint32_t>(i));
     }
     std::sort(order.begin(), order.end());
-    Batch batch = NewBatch(reserve);
+    std::optional<Batch> own;
+    Batch& batch = into != nullptr ? *into : own.emplace(NewBatch(reserve));
     absl::InlinedVector<char, 64 * kEntryHeaderSize> entry_headers(order.size() * kEntryHeaderSize);
     absl::InlinedVector<rocksdb::Slice, 3 * 64 + 1> parts;
     for (size_t k = 0; k < order.size() && status.ok();) {
@@ -364,8 +430,9 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       status = FromRocksDbStatus(batch.status(), "building the write batch");
       k = end;
     }
-    if (status.ok() && stage != nullptr) status = (*stage)(batch.batch());
-    if (status.ok()) {
+    if (status.ok() && writer != nullptr) {
+      status = (*writer)(&batch);
+    } else if (status.ok()) {
       status = FromRocksDbStatus(Write(WriteKind::kRecords, &batch),
                                  "writing records (none of this call's records were stored)");
     }

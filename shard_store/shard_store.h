@@ -265,6 +265,16 @@ class ShardStore {
   // is never reused nor readable). Errors: as PutRecord, and those of `stage`.
   absl::StatusOr<v1::PutRecordResponse> PutRecordStaged(const v1::PutRecordRequest& request,
                                                         const BatchStage& stage);
+  // Records of several streams (one request a stream, streams distinct) and what `stage` adds,
+  // in one RocksDB write: everything is written or nothing (a transaction of tables/ writes its
+  // items and their change records in several tables' streams this way). Unlike PutRecords the
+  // call fails as a whole when any record cannot be written — RESOURCE_EXHAUSTED when a shard's
+  // write limit throttles it, INTERNAL when its stream was deleted meanwhile — and a request
+  // may exceed 5 MiB (the caller bounds the total). Streams are reserved in name order, so two
+  // concurrent calls never wait on each other in opposite orders. Errors (nothing written): as
+  // PutRecords, messages naming requests[i].records[j] or the stream; those of `stage`.
+  absl::Status PutRecordsStaged(const std::vector<v1::PutRecordsRequest>& requests,
+                                const BatchStage& stage);
 
   // The store's database, holding options.extra_column_families (for other libraries' reads
   // and stand-alone writes of those families). Valid for the store's lifetime.
@@ -456,8 +466,19 @@ class ShardStore {
 
   struct RecordView;
   struct PutResult;
+  // PutInternal's last step, given the batch holding the call's records: writes it and returns
+  // the write's status. nullptr: ShardStore::Write. A staged put adds its writes first; a chained
+  // put (PutRecordsStaged) adds the next stream's records and writes the batch there.
+  using BatchWriter = std::function<absl::Status(Batch* batch)>;
+  // `into`: build into this batch (a chained put) instead of a new one. `whole`: fail the call,
+  // writing nothing, when any record cannot be written (throttled, stream deleted) instead of
+  // reporting it in `results`, and skip the 5 MiB limit of a PutRecords request.
   absl::Status PutInternal(absl::string_view stream_name, const RecordView* records, int count,
-                           bool single, PutResult* results, const BatchStage* stage = nullptr);
+                           bool single, PutResult* results, const BatchWriter* writer = nullptr,
+                           Batch* into = nullptr, bool whole = false);
+  // PutRecordsStaged from requests[i] on, building into `into` (nullptr for the first).
+  absl::Status PutChain(const std::vector<const v1::PutRecordsRequest*>& requests, size_t i,
+                        Batch* into, const BatchStage& stage);
   std::shared_ptr<Stream> FindStream(absl::string_view name);
   std::shared_ptr<Stream> FindStreamById(uint64_t id);
   // Increase/DecreaseStreamRetentionPeriod: `increase` says which direction is allowed.

@@ -1472,4 +1472,84 @@ TEST_F(StagedPutTest, AFailedWriteWritesNeither) {
   EXPECT_THAT(ReadAll("shardId-000000000000"), ElementsAre());
 }
 
+// PutRecordsStaged: records of several streams and the staged writes in one RocksDB write.
+class ChainedPutTest : public StagedPutTest {
+ protected:
+  void SetUp() override {
+    StagedPutTest::SetUp();
+    CreateStream("t", 1);
+  }
+  static v1::PutRecordsRequest Request(const std::string& stream,
+                                       const std::vector<std::string>& data) {
+    v1::PutRecordsRequest r;
+    r.set_stream_name(stream);
+    for (const std::string& d : data) {
+      v1::PutRecordsRequestEntry* e = r.add_records();
+      e->set_partition_key("k");
+      e->set_data(d);
+    }
+    return r;
+  }
+  absl::Status PutChained(absl::Status stage_result) {
+    // "t" before "s": the store orders them itself.
+    return store_->PutRecordsStaged(
+        {Request("t", {"t1"}), Request("s", {"s1", "s2"})}, [&](rocksdb::WriteBatch* batch) {
+          EXPECT_TRUE(batch->Put(store_->db().Handle("items"), "item", "v").ok());
+          return stage_result;
+        });
+  }
+};
+
+TEST_F(ChainedPutTest, RecordsOfEveryStreamAndTheStagedWriteAreWrittenTogether) {
+  ASSERT_TRUE(PutChained(absl::OkStatus()).ok());
+  Reopen();
+  EXPECT_TRUE(HasItem("item"));
+  EXPECT_THAT(ReadAll("shardId-000000000000", "s"), ElementsAre("s1", "s2"));
+  EXPECT_THAT(ReadAll("shardId-000000000000", "t"), ElementsAre("t1"));
+}
+
+TEST_F(ChainedPutTest, AFailingStageWritesNothingInAnyStreamAndLaterPutsContinue) {
+  EXPECT_EQ(PutChained(absl::InvalidArgumentError("no")).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(HasItem("item"));
+  ASSERT_TRUE(PutStaged("a", absl::OkStatus()).ok());
+  EXPECT_THAT(ReadAll("shardId-000000000000", "s"), ElementsAre("a"));
+  EXPECT_THAT(ReadAll("shardId-000000000000", "t"), ElementsAre());
+}
+
+TEST_F(ChainedPutTest, AFailedWriteWritesNothingInAnyStream) {
+  options_.write_interceptor = [](WriteKind kind) {
+    return kind == WriteKind::kRecords ? rocksdb::Status::IOError("injected")
+                                       : rocksdb::Status::OK();
+  };
+  Reopen();
+  EXPECT_FALSE(PutChained(absl::OkStatus()).ok());
+  options_.write_interceptor = nullptr;
+  Reopen();
+  EXPECT_FALSE(HasItem("item"));
+  EXPECT_THAT(ReadAll("shardId-000000000000", "s"), ElementsAre());
+  EXPECT_THAT(ReadAll("shardId-000000000000", "t"), ElementsAre());
+}
+
+TEST_F(ChainedPutTest, AThrottledRecordFailsTheWholeCall) {
+  options_.shard_write_records_per_second = 1;  // "s" gets one of its two records only
+  Reopen();
+  EXPECT_EQ(PutChained(absl::OkStatus()).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(HasItem("item"));
+  EXPECT_THAT(ReadAll("shardId-000000000000", "s"), ElementsAre());
+  EXPECT_THAT(ReadAll("shardId-000000000000", "t"), ElementsAre());
+}
+
+TEST_F(ChainedPutTest, AMissingStreamOrARepeatedStreamFailsTheWholeCall) {
+  EXPECT_EQ(store_->PutRecordsStaged({Request("s", {"x"}), Request("absent", {"y"})},
+                                     [](rocksdb::WriteBatch*) { return absl::OkStatus(); })
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->PutRecordsStaged({Request("s", {"x"}), Request("s", {"y"})},
+                                     [](rocksdb::WriteBatch*) { return absl::OkStatus(); })
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(ReadAll("shardId-000000000000", "s"), ElementsAre());
+}
+
 }  // namespace tributary::shard_store

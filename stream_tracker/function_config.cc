@@ -42,32 +42,6 @@ absl::Status CheckConcurrency(absl::string_view field, int64_t value) {
 
 }  // namespace
 
-absl::Status ValidateFunctionAccount(const FunctionAccount& account) {
-  bool region_ok = !account.region.empty();
-  for (char c : account.region) {
-    region_ok = region_ok && (absl::ascii_islower(static_cast<unsigned char>(c)) ||
-                              absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '-');
-  }
-  if (!region_ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("aws_region \"", account.region, "\": expected a region such as us-east-1"));
-  }
-  bool account_ok = account.account_id.size() == 12;
-  for (char c : account.account_id) {
-    account_ok = account_ok && absl::ascii_isdigit(static_cast<unsigned char>(c));
-  }
-  if (!account_ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("aws_account_id \"", account.account_id, "\": expected 12 digits"));
-  }
-  return absl::OkStatus();
-}
-
-std::string FunctionArn(const FunctionAccount& account, absl::string_view name) {
-  return absl::StrCat("arn:aws:lambda:", account.region, ":", account.account_id,
-                      ":function:", name);
-}
-
 absl::StatusOr<std::string> ParseFunctionName(absl::string_view field,
                                               absl::string_view name_or_arn,
                                               const FunctionAccount& account) {

@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/aws_arn.h"
 #include "proto/functions.pb.h"
 
 namespace tributary::stream_tracker {
@@ -35,19 +36,10 @@ inline constexpr int kDefaultFunctionTimeout = 3;  // Lambda's default (a mappin
 inline constexpr int kDefaultListFunctionsMaxItems = 50;
 inline constexpr int kMaxListFunctionsMaxItems = 10000;
 
-// Where the tracker's function ARNs live: an AWS region ("us-east-1") and a 12-digit account id.
-struct FunctionAccount {
-  std::string region = "us-east-1";
-  std::string account_id = "000000000000";
-};
-
-// Checks `account` with the AWS front door's rules (aws/aws_flags.h): a region of lower-case
-// letters, digits and '-'; an account id of 12 digits. Errors: INVALID_ARGUMENT naming
-// aws_region or aws_account_id.
-absl::Status ValidateFunctionAccount(const FunctionAccount& account);
-
-// "arn:aws:lambda:<region>:<account_id>:function:<name>".
-std::string FunctionArn(const FunctionAccount& account, absl::string_view name);
+// Where the tracker's ARNs live: an AWS region ("us-east-1") and a 12-digit account id, checked
+// by ValidateAwsAccount; a function's ARN is common/aws_arn.h's LambdaFunctionArn, a mapping's
+// event_source_arn its KinesisStreamArn.
+using FunctionAccount = ::tributary::AwsAccount;
 
 // The function name `name_or_arn` designates: itself when it is a valid name, the name inside
 // it when it is this account's function ARN. Examples (region us-east-1, account 000000000000):

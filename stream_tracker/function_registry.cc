@@ -43,7 +43,7 @@ absl::Status ForEachMapping(const MappingStore& store,
 absl::StatusOr<std::unique_ptr<FunctionRegistry>> FunctionRegistry::Create(
     FunctionStore* functions, MappingStore* mappings, Clock& clock,
     const FunctionAccount& account) {
-  RETURN_IF_ERROR(ValidateFunctionAccount(account));
+  RETURN_IF_ERROR(ValidateAwsAccount(account));
   return std::unique_ptr<FunctionRegistry>(
       new FunctionRegistry(functions, mappings, clock, account));
 }
@@ -62,7 +62,7 @@ void FunctionRegistry::CopyToMapping(const v1::FunctionConfiguration& function,
 
 v1::FunctionConfiguration FunctionRegistry::Served(const FunctionRecord& record) const {
   v1::FunctionConfiguration config = record.config();
-  config.set_function_arn(FunctionArn(account_, config.function_name()));
+  config.set_function_arn(LambdaFunctionArn(account_, config.function_name()));
   return config;
 }
 

@@ -9,15 +9,16 @@
 // whose config_version changed from their next batch. So the copy is made at write time:
 //   - MappingManager links a mapping to a function through WithFunction, which hands it the
 //     function while holding this registry's lock.
-//   - UpdateFunction writes the function, then every mapping that names it and whose copy
-//     differs: the function's endpoint and timeout, config_version + 1 (its state,
-//     state_transition_reason and last_modified stay: the user did not change the mapping). The
-//     mapping's pollers apply it at their next configuration refresh (after each heartbeat), from
-//     their next batch.
+//   - UpdateFunction, PutFunctionConcurrency and DeleteFunctionConcurrency write the function,
+//     then every mapping that names it and whose copy differs: the function's endpoint, timeout
+//     and reserved concurrency, config_version + 1 (its state, state_transition_reason and
+//     last_modified stay: the user did not change the mapping). The mapping's pollers apply it
+//     at their next configuration refresh (after each heartbeat), from their next batch (a new
+//     limit from the next invocation attempt).
 //   - The function is written first: a crash between the writes leaves mappings with the old
 //     copy, and RepairMappings(), which the tracker runs when it starts (before serving), brings
-//     every mapping back in line with its function. A failed mapping write fails UpdateFunction;
-//     the call is idempotent and a retry finishes the work.
+//     every mapping back in line with its function. A failed mapping write fails the call; each
+//     of the three is idempotent and a retry finishes the work.
 //   - Every change here and every WithFunction are serialized by one mutex, so that a mapping
 //     being linked never misses an UpdateFunction that started after it read the function, and
 //     DeleteFunction never removes a function a mapping is being linked to.
@@ -55,7 +56,7 @@ namespace tributary::stream_tracker {
 
 class FunctionRegistry {
  public:
-  // Errors: INVALID_ARGUMENT when `account` is malformed (ValidateFunctionAccount).
+  // Errors: INVALID_ARGUMENT when `account` is malformed (ValidateAwsAccount).
   static absl::StatusOr<std::unique_ptr<FunctionRegistry>> Create(FunctionStore* functions,
                                                                   MappingStore* mappings,
                                                                   Clock& clock,
@@ -92,13 +93,13 @@ class FunctionRegistry {
 
   // Sets the function's reserved_concurrent_executions; last_modified stays. Brings the mappings
   // that name the function in line, as UpdateFunction does (pollers enforce the limit through
-  // leasing's invocation slots). Returns the setting. Errors: INVALID_ARGUMENT (unset or negative); NOT_FOUND; storage
-  // errors. Idempotent.
+  // leasing's invocation slots). Returns the setting. Errors: INVALID_ARGUMENT (unset or
+  // negative); NOT_FOUND; storage errors. Idempotent.
   absl::StatusOr<v1::FunctionConcurrency> PutFunctionConcurrency(
       const v1::PutFunctionConcurrencyRequest& request);
 
-  // Removes the setting (and from the mappings that name the function); OK when there is none. Errors: INVALID_ARGUMENT; NOT_FOUND; storage
-  // errors. Idempotent.
+  // Removes the setting (and from the mappings that name the function, as UpdateFunction does);
+  // OK when there is none. Errors: INVALID_ARGUMENT; NOT_FOUND; storage errors. Idempotent.
   absl::Status DeleteFunctionConcurrency(absl::string_view name_or_arn);
 
   // The setting (reserved_concurrent_executions unset when none). Errors: INVALID_ARGUMENT;
@@ -124,10 +125,12 @@ class FunctionRegistry {
   static void CopyToMapping(const v1::FunctionConfiguration& function,
                             v1::EventSourceMappingConfiguration* mapping);
 
-  // Brings every mapping that names a function in line with it (as UpdateFunction does for one
-  // function). A mapping naming a function that does not exist is left alone (none can be made:
-  // DeleteFunction refuses while mappings name the function). Errors: storage errors (the
-  // first; the other mappings are still repaired).
+  // Brings every mapping that names a function in line with it: the copy of its endpoint,
+  // timeout and reserved concurrency, config_version + 1 where it differed (as UpdateFunction
+  // and the concurrency calls do for one function), e.g. after a crash between such a call's
+  // function write and its mapping writes. A mapping naming a function that does not exist is
+  // left alone (none can be made: DeleteFunction refuses while mappings name the function).
+  // Errors: storage errors (the first; the other mappings are still repaired).
   absl::Status RepairMappings();
 
   const FunctionAccount& account() const { return account_; }

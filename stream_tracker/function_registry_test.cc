@@ -590,6 +590,26 @@ TEST_F(FunctionRegistryTest, RepairAfterACrashBetweenTheWritesBringsTheMappingsI
   EXPECT_EQ(mappings_->writes(), writes) << "nothing left to repair";
 }
 
+TEST_F(FunctionRegistryTest, RepairAfterACrashInAConcurrencyCallCopiesTheLimit) {
+  CreateFunction("f", "a:1");
+  const v1::EventSourceMappingConfiguration m = CreateMapping("f");
+  // The function's write of a PutFunctionConcurrency, and then the crash.
+  ASSERT_TRUE(functions_
+                  ->Modify("f",
+                           [](FunctionRecord* r) {
+                             r->mutable_config()->set_reserved_concurrent_executions(2);
+                             return absl::OkStatus();
+                           })
+                  .ok());
+  Close();
+  Open();
+  EXPECT_FALSE(GetMapping(m.uuid()).has_function_reserved_concurrent_executions());
+  ASSERT_TRUE(registry_->RepairMappings().ok());
+  const v1::EventSourceMappingConfiguration repaired = GetMapping(m.uuid());
+  EXPECT_EQ(repaired.function_reserved_concurrent_executions(), 2);
+  EXPECT_EQ(repaired.config_version(), m.config_version() + 1) << "pollers apply it";
+}
+
 TEST_F(FunctionRegistryTest, AMappingManagerWithoutARegistryRefusesFunctionNames) {
   MappingManager without(mappings_.get(), &streams_, clock_);
   auto created = without.Create(MappingRequest("f"));

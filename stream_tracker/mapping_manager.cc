@@ -8,6 +8,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/aws_arn.h"
 #include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "mapping/mapping_config.h"
@@ -59,6 +60,20 @@ MappingManager::MappingManager(MappingStore* store, StreamCatalog* streams, Cloc
       clock_(clock),
       on_change_(std::move(on_change)),
       functions_(functions) {}
+
+v1::EventSourceMappingConfiguration MappingManager::Served(
+    v1::EventSourceMappingConfiguration config) const {
+  // Made when served, like a function's ARN: stored records may carry an older form
+  // ("arn:tributary:stream/...", before issue 17) or none.
+  const AwsAccount account = functions_ != nullptr ? functions_->account() : AwsAccount();
+  config.set_event_source_arn(KinesisStreamArn(account, config.stream_name()));
+  if (config.function_name().empty()) {
+    config.clear_function_arn();
+  } else {
+    config.set_function_arn(LambdaFunctionArn(account, config.function_name()));
+  }
+  return config;
+}
 
 absl::StatusOr<std::string> MappingManager::ParseFunctionName(absl::string_view field,
                                                               absl::string_view name_or_arn) const {
@@ -131,7 +146,7 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Create(
         }));
   }
   Changed();
-  return record.config();
+  return Served(record.config());
 }
 
 absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Update(
@@ -186,7 +201,7 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Update(
         }));
   }
   Changed();
-  return record.config();
+  return Served(record.config());
 }
 
 absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Delete(
@@ -203,13 +218,13 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Delete(
     return absl::OkStatus();
   }));
   Changed();
-  return record.config();
+  return Served(record.config());
 }
 
 absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Get(const std::string& uuid) {
   RETURN_IF_ERROR(RequireUuid(uuid));
   ASSIGN_OR_RETURN(MappingRecord record, store_->Get(uuid));
-  return record.config();
+  return Served(record.config());
 }
 
 absl::StatusOr<v1::ListEventSourceMappingsResponse> MappingManager::List(
@@ -242,7 +257,7 @@ absl::StatusOr<v1::ListEventSourceMappingsResponse> MappingManager::List(
             response.event_source_mappings(response.event_source_mappings_size() - 1).uuid());
         return response;
       }
-      *response.add_event_source_mappings() = config;
+      *response.add_event_source_mappings() = Served(config);
     }
     if (chunk.size() < kChunk) return response;
     after = chunk.back().config().uuid();

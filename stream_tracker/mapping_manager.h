@@ -13,6 +13,12 @@
 // stored with the function's name, endpoint and timeout, which the registry keeps up to date
 // when the function changes. Without a registry (null), function_name is FAILED_PRECONDITION.
 //
+// Every mapping returned carries event_source_arn = KinesisStreamArn (common/aws_arn.h) of its
+// stream with the registry's region and account (the default account without a registry), as
+// Lambda's API and the AWS front door name it, and, when it follows a function, function_arn =
+// LambdaFunctionArn of the function: made when served, not stored, so a tracker restarted with
+// another --aws_account_id serves its own.
+//
 // Thread-safe. `store`, `streams`, `clock` and `functions` must outlive this object.
 #ifndef TRIBUTARY_STREAM_TRACKER_MAPPING_MANAGER_H_
 #define TRIBUTARY_STREAM_TRACKER_MAPPING_MANAGER_H_
@@ -84,6 +90,8 @@ class MappingManager {
 
  private:
   void Changed();
+  // `config` with event_source_arn filled in (see the class comment).
+  v1::EventSourceMappingConfiguration Served(v1::EventSourceMappingConfiguration config) const;
   // ALREADY_EXISTS when a mapping other than `except_uuid`, not being deleted, names function
   // `function_name` on stream `stream_name`; storage errors. Reads every mapping. Called under
   // the registry's lock (FunctionRegistry::WithFunction).

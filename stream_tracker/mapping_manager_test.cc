@@ -59,7 +59,8 @@ TEST_F(MappingManagerTest, CreateStoresACreatingMappingWithLambdasFields) {
   EXPECT_EQ(FromProtoTimestamp(config.last_modified()), clock_.Now());
   EXPECT_EQ(config.config_version(), 1);
   EXPECT_EQ(config.batch_size(), 100);
-  EXPECT_EQ(config.event_source_arn(), "arn:tributary:stream/orders");
+  EXPECT_EQ(config.event_source_arn(), "arn:aws:kinesis:us-east-1:000000000000:stream/orders")
+      << "as Lambda's API names the stream";
   auto stored = manager_->Get(config.uuid());
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(stored->SerializeAsString(), config.SerializeAsString());

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/time/time.h"
+#include "common/aws_arn.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/host_port.h"
@@ -58,8 +59,7 @@ int main(int argc, char** argv) {
   options.sync_writes = FLAGS_sync_writes;
   options.function_account.region = FLAGS_aws_region;
   options.function_account.account_id = FLAGS_aws_account_id;
-  if (absl::Status s = tributary::stream_tracker::ValidateFunctionAccount(options.function_account);
-      !s.ok()) {
+  if (absl::Status s = tributary::ValidateAwsAccount(options.function_account); !s.ok()) {
     LOG(ERROR) << "--" << s.message();
     return 2;
   }

@@ -26,12 +26,12 @@ class StreamTrackerTest : public ::testing::Test {
     Open();
   }
 
-  void Open() {
+  void Open(const FunctionAccount& account = {"ap-south-1", "111122223333"}) {
     server_.reset();
     tracker_.reset();
     StreamTracker::Options options;
     options.data_dir = data_dir_;
-    options.function_account = {"ap-south-1", "111122223333"};
+    options.function_account = account;
     auto tracker = StreamTracker::Create(options, backends_->InProcessChannel(),
                                          backends_->InProcessChannel(), clock_);
     ASSERT_TRUE(tracker.ok()) << tracker.status();
@@ -114,6 +114,7 @@ TEST_F(StreamTrackerTest, ServesFunctionsWithItsAccountsArnsAndKeepsThemAcrossAR
   auto created = client_->CreateEventSourceMapping(request);
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->function_endpoint(), "127.0.0.1:9999");
+  EXPECT_EQ(created->function_arn(), "arn:aws:lambda:ap-south-1:111122223333:function:f");
 
   Open();
   v1::GetFunctionRequest get;
@@ -122,6 +123,42 @@ TEST_F(StreamTrackerTest, ServesFunctionsWithItsAccountsArnsAndKeepsThemAcrossAR
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->SerializeAsString(), created_function->SerializeAsString());
   EXPECT_EQ(Get(created->uuid()).function_name(), "f");
+  EXPECT_EQ(Get(created->uuid()).function_arn(),
+            "arn:aws:lambda:ap-south-1:111122223333:function:f");
+}
+
+TEST_F(StreamTrackerTest, MappingsNameTheirStreamByItsKinesisArnInTheTrackersAccount) {
+  catalog_.CreateStream("orders", 1);
+  v1::CreateEventSourceMappingRequest request;
+  request.set_stream_name("orders");
+  request.set_function_endpoint("127.0.0.1:9999");
+  request.set_starting_position(v1::LATEST_POSITION);
+  auto created = client_->CreateEventSourceMapping(request);
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::string arn = "arn:aws:kinesis:ap-south-1:111122223333:stream/orders";
+  EXPECT_EQ(created->event_source_arn(), arn);
+  EXPECT_EQ(Get(created->uuid()).event_source_arn(), arn);
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_uuid(created->uuid());
+  update.set_batch_size(7);
+  auto updated = client_->UpdateEventSourceMapping(update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->event_source_arn(), arn);
+  auto listed = client_->ListEventSourceMappings(v1::ListEventSourceMappingsRequest());
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->event_source_mappings_size(), 1);
+  EXPECT_EQ(listed->event_source_mappings(0).event_source_arn(), arn);
+  EXPECT_EQ(listed->event_source_mappings(0).function_arn(), "") << "it follows no function";
+
+  // Made when served: a tracker restarted with another account names the stream in it.
+  Open({"eu-west-1", "123456789012"});
+  EXPECT_EQ(Get(created->uuid()).event_source_arn(),
+            "arn:aws:kinesis:eu-west-1:123456789012:stream/orders");
+  v1::DeleteEventSourceMappingRequest del;
+  del.set_uuid(created->uuid());
+  auto deleted = client_->DeleteEventSourceMapping(del);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->event_source_arn(), "arn:aws:kinesis:eu-west-1:123456789012:stream/orders");
 }
 
 TEST_F(StreamTrackerTest, LeasingOutageFailsThePassAndTheNextPassRecovers) {

@@ -411,6 +411,30 @@ const AttributeValue* FindAttribute(const AttributeMap& map, absl::string_view n
   return it != map.end() && it->first == name ? &it->second : nullptr;
 }
 
+AttributeValue* FindAttribute(AttributeMap* map, absl::string_view name) {
+  auto it = std::lower_bound(map->begin(), map->end(), name,
+                             [](const auto& m, absl::string_view n) { return m.first < n; });
+  return it != map->end() && it->first == name ? &it->second : nullptr;
+}
+
+void SetAttribute(AttributeMap* map, absl::string_view name, AttributeValue value) {
+  auto it = std::lower_bound(map->begin(), map->end(), name,
+                             [](const auto& m, absl::string_view n) { return m.first < n; });
+  if (it != map->end() && it->first == name) {
+    it->second = std::move(value);
+  } else {
+    map->emplace(it, std::string(name), std::move(value));
+  }
+}
+
+bool EraseAttribute(AttributeMap* map, absl::string_view name) {
+  auto it = std::lower_bound(map->begin(), map->end(), name,
+                             [](const auto& m, absl::string_view n) { return m.first < n; });
+  if (it == map->end() || it->first != name) return false;
+  map->erase(it);
+  return true;
+}
+
 absl::StatusOr<std::string> ParseNumber(absl::string_view text) {
   const auto invalid = [] {
     return absl::InvalidArgumentError("A value provided cannot be converted into a number");

@@ -62,6 +62,11 @@ class AttributeValue {
   const AttributeMap& map() const { return map_; }
   const std::vector<AttributeValue>& list() const { return list_; }
   const std::vector<std::string>& set() const { return set_; }  // SS, NS, BS
+  // In-place edits (update expressions): the map of an M (keep it sorted: SetAttribute,
+  // EraseAttribute), the list of an L, the elements of a set.
+  AttributeMap* mutable_map() { return &map_; }
+  std::vector<AttributeValue>* mutable_list() { return &list_; }
+  std::vector<std::string>* mutable_set() { return &set_; }
 
   // DynamoDB's equality: sets compare as sets (element order ignored), maps by name.
   bool operator==(const AttributeValue& other) const;
@@ -85,6 +90,11 @@ const char* TypeName(AttributeValue::Type type);
 absl::Status SortAttributeMap(AttributeMap* map);
 // The member named `name` of a sorted map, or nullptr.
 const AttributeValue* FindAttribute(const AttributeMap& map, absl::string_view name);
+AttributeValue* FindAttribute(AttributeMap* map, absl::string_view name);
+// Sets the member `name` of a sorted map to `value` (replacing or inserting in order).
+void SetAttribute(AttributeMap* map, absl::string_view name, AttributeValue value);
+// Removes the member `name` of a sorted map; whether it was there.
+bool EraseAttribute(AttributeMap* map, absl::string_view name);
 
 // Checks `text` as a DynamoDB number and returns its canonical form (see the top). Errors:
 // INVALID_ARGUMENT: not a number ("... is not a valid number"), more than 38 significant digits,

@@ -145,16 +145,23 @@ std::string OrderedNumberBytes(absl::string_view canonical) {
   return out;
 }
 
-std::string EncodeItemKey(const KeySchema& schema, const AttributeMap& item) {
-  const std::string& pk = FindAttribute(item, schema.partition_key.name)->scalar();
+std::string EncodePartitionKey(const AttributeValue& value) {
+  const std::string& pk = value.scalar();
   std::string out;
   out.push_back(static_cast<char>(pk.size() >> 8));
   out.push_back(static_cast<char>(pk.size() & 0xff));
   out += pk;
-  if (schema.sort_key.has_value()) {
-    const AttributeValue& sk = *FindAttribute(item, schema.sort_key->name);
-    out += sk.type() == AttributeValue::Type::kN ? OrderedNumberBytes(sk.scalar()) : sk.scalar();
-  }
+  return out;
+}
+
+std::string EncodeSortKey(const AttributeValue& value) {
+  return value.type() == AttributeValue::Type::kN ? OrderedNumberBytes(value.scalar())
+                                                  : value.scalar();
+}
+
+std::string EncodeItemKey(const KeySchema& schema, const AttributeMap& item) {
+  std::string out = EncodePartitionKey(*FindAttribute(item, schema.partition_key.name));
+  if (schema.sort_key.has_value()) out += EncodeSortKey(*FindAttribute(item, schema.sort_key->name));
   return out;
 }
 

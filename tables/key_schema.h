@@ -61,6 +61,12 @@ std::string EncodeItemKey(const KeySchema& schema, const AttributeMap& item);
 // The order-preserving bytes of a canonical number (see the top), for sort keys.
 std::string OrderedNumberBytes(absl::string_view canonical);
 
+// The two parts of the item key bytes: a partition key value's (be16(length) + bytes) and a sort
+// key value's (order-preserving). EncodeItemKey is the one followed by the other; a Query reads
+// the range of keys starting with EncodePartitionKey. Precondition: valid key values.
+std::string EncodePartitionKey(const AttributeValue& value);
+std::string EncodeSortKey(const AttributeValue& value);
+
 }  // namespace tributary::tables
 
 #endif  // TRIBUTARY_TABLES_KEY_SCHEMA_H_

@@ -12,14 +12,13 @@
 //    stream and billing fields: a write reads the description it began with, unlocked.
 //  - streams_ holds exactly the stream records of the "tables" family ("s" keys); an enabled
 //    table's stream_name is an ENABLED stream of streams_ (table_streams.cc).
+// The item API is in table_store_writes.cc and table_store_reads.cc.
 #include "tables/table_store.h"
 
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
-
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/key_coding.h"
@@ -27,7 +26,7 @@
 #include "rocksdb/write_batch.h"
 #include "tables/metadata.pb.h"
 #include "tables/stream_ids.h"
-#include "tables/table_internal.h"
+#include "tables/table_store_internal.h"
 
 namespace tributary::tables {
 
@@ -39,12 +38,6 @@ constexpr char kFormatVersion = 1;
 constexpr char kNextIdKey[] = "n";
 
 using internal::TableKey;
-
-std::string ItemPrefix(uint64_t table_id) {
-  std::string out;
-  AppendBigEndian64(&out, table_id);
-  return out;
-}
 
 absl::Status ValidateTableName(absl::string_view name) {
   bool ok = name.size() >= kMinTableNameChars && name.size() <= kMaxTableNameChars;
@@ -112,52 +105,6 @@ std::string internal::EncodeTableMetadata(const TableDescription& description) {
   ToMetadata(description).AppendToString(&value);
   return value;
 }
-
-namespace {
-
-absl::Status ValidateItem(const AttributeMap& item) {
-  for (size_t i = 0; i < item.size(); ++i) {
-    const auto& [name, value] = item[i];
-    if (name.empty()) {
-      return absl::InvalidArgumentError(
-          "One or more parameter values were invalid: An attribute name may not be empty");
-    }
-    if (i > 0 && item[i - 1].first == name) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the attribute name '", name, "' appears twice"));
-    }
-    RETURN_IF_ERROR(ValidateAttributeValue(value, name));
-  }
-  if (ItemSize(item) > kMaxItemBytes) {
-    return absl::InvalidArgumentError("Item size has exceeded the maximum allowed size");
-  }
-  return absl::OkStatus();
-}
-
-// The item's key attributes (the partition key and the sort key, if any), sorted by name.
-AttributeMap KeyAttributes(const KeySchema& schema, const AttributeMap& item) {
-  AttributeMap keys;
-  for (const KeyAttribute* k : {&schema.partition_key,
-                                schema.sort_key ? &*schema.sort_key : nullptr}) {
-    if (k == nullptr) continue;
-    if (const AttributeValue* v = FindAttribute(item, k->name)) keys.emplace_back(k->name, *v);
-  }
-  std::sort(keys.begin(), keys.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  return keys;
-}
-
-// The change record's partition key in the stream (shard_store hashes it to pick the shard):
-// "k" + hex of the item's partition key value (S/B bytes, N canonical), at most 127 bytes of it
-// so the key stays within 256 characters. Every write of an item maps to one key, hence one
-// shard, and its records stay in write order.
-std::string RecordPartitionKey(const KeySchema& schema, const AttributeMap& item) {
-  const AttributeValue* v = FindAttribute(item, schema.partition_key.name);
-  const std::string bytes = v == nullptr ? std::string() : v->scalar();
-  return absl::StrCat("k", absl::BytesToHexString(absl::string_view(bytes).substr(0, 127)));
-}
-
-}  // namespace
 
 std::string StreamLabel(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3S", t, absl::UTCTimeZone());
@@ -416,106 +363,6 @@ void TableStore::EndWrite(const std::shared_ptr<Table>& table, const std::string
   absl::MutexLock lock(&mu_);
   if (!key.empty()) claimed_.erase(key);
   --table->writers;
-}
-
-absl::StatusOr<std::optional<AttributeMap>> TableStore::PutItem(
-    absl::string_view table, AttributeMap item, const std::optional<Condition>& condition) {
-  RETURN_IF_ERROR(SortAttributeMap(&item));
-  RETURN_IF_ERROR(ValidateItem(item));
-  const AttributeMap key_source = item;
-  return WriteItem(table, key_source, std::move(item), condition);
-}
-
-absl::StatusOr<std::optional<AttributeMap>> TableStore::DeleteItem(
-    absl::string_view table, const AttributeMap& key, const std::optional<Condition>& condition) {
-  AttributeMap sorted = key;
-  RETURN_IF_ERROR(SortAttributeMap(&sorted));
-  return WriteItem(table, sorted, std::nullopt, condition);
-}
-
-absl::StatusOr<std::optional<AttributeMap>> TableStore::WriteItem(
-    absl::string_view table_name, const AttributeMap& key_source,
-    std::optional<AttributeMap> new_item, const std::optional<Condition>& condition) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Table> table, BeginWrite(table_name));
-  const KeySchema& schema = table->description.spec.key_schema;
-  absl::Status valid =
-      new_item.has_value() ? CheckItemKey(schema, key_source) : CheckKey(schema, key_source);
-  if (!valid.ok()) {
-    EndWrite(table, "");
-    return valid;
-  }
-  const std::string key =
-      ItemPrefix(table->description.table_id) + EncodeItemKey(schema, key_source);
-  {
-    absl::MutexLock lock(&mu_);
-    auto free = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return claimed_.count(key) == 0; };
-    mu_.Await(absl::Condition(&free));
-    claimed_.insert(key);
-  }
-  auto result = [&]() -> absl::StatusOr<std::optional<AttributeMap>> {
-    std::string bytes;
-    rocksdb::Status s = db_.db()->Get(rocksdb::ReadOptions(), items_, key, &bytes);
-    std::optional<AttributeMap> old;
-    if (s.ok()) {
-      ASSIGN_OR_RETURN(old, DecodeItem(bytes));
-    } else if (!s.IsNotFound()) {
-      return FromRocksDbStatus(s, "reading the item");
-    }
-    if (condition.has_value() && !ConditionHolds(*condition, old ? &*old : nullptr)) {
-      return absl::FailedPreconditionError("The conditional request failed");
-    }
-    if ((!old && !new_item) || (old && new_item && ItemsEqual(*old, *new_item))) {
-      return old;  // changes nothing: no write, no change record (as DynamoDB)
-    }
-    auto stage = [&](rocksdb::WriteBatch* batch) {
-      return FromRocksDbStatus(new_item.has_value()
-                                   ? batch->Put(items_, key, EncodeItem(*new_item))
-                                   : batch->Delete(items_, key),
-                               "adding the item to the write batch");
-    };
-    const TableDescription& d = table->description;
-    if (!d.spec.stream.enabled) {
-      rocksdb::WriteBatch batch;
-      RETURN_IF_ERROR(stage(&batch));
-      s = db_.db()->Write(WriteOptions(), &batch);
-      RETURN_IF_ERROR(FromRocksDbStatus(s, "writing the item (nothing was written)"));
-      return old;
-    }
-    std::optional<ChangeRecord> change = MakeChangeRecord(
-        d.spec.stream.view_type, KeyAttributes(schema, key_source), old, new_item, clock_.Now());
-    if (!change.has_value()) return old;
-    v1::PutRecordRequest record;
-    record.set_stream_name(d.stream_name);
-    record.set_partition_key(RecordPartitionKey(schema, key_source));
-    record.set_data(EncodeChangeRecord(*change));
-    absl::StatusOr<v1::PutRecordResponse> put = options_.streams->PutRecordStaged(record, stage);
-    if (!put.ok()) {
-      return absl::Status(put.status().code(),
-                          absl::StrCat("writing the item and its change record (neither was "
-                                       "written): ",
-                                       put.status().message()));
-    }
-    return old;
-  }();
-  EndWrite(table, key);
-  return result;
-}
-
-absl::StatusOr<std::optional<AttributeMap>> TableStore::GetItem(absl::string_view table_name,
-                                                                const AttributeMap& key) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Table> table, FindTable(table_name));
-  const KeySchema& schema = table->description.spec.key_schema;
-  AttributeMap sorted = key;
-  RETURN_IF_ERROR(SortAttributeMap(&sorted));
-  RETURN_IF_ERROR(CheckKey(schema, sorted));
-  const std::string item_key =
-      ItemPrefix(table->description.table_id) + EncodeItemKey(schema, sorted);
-  std::string bytes;
-  rocksdb::Status s = db_.db()->Get(rocksdb::ReadOptions(), items_, item_key, &bytes);
-  if (s.IsNotFound()) return std::optional<AttributeMap>();
-  RETURN_IF_ERROR(FromRocksDbStatus(s, "reading the item"));
-  ASSIGN_OR_RETURN(AttributeMap item, DecodeItem(bytes));
-  return std::optional<AttributeMap>(std::move(item));
 }
 
 }  // namespace tributary::tables

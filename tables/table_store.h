@@ -39,6 +39,7 @@
 #include "shard_store/shard_store.h"
 #include "tables/change_record.h"
 #include "tables/condition.h"
+#include "tables/expression.h"
 #include "tables/key_schema.h"
 
 namespace tributary::tables {
@@ -46,6 +47,11 @@ namespace tributary::tables {
 inline constexpr size_t kMinTableNameChars = 3;
 inline constexpr size_t kMaxTableNameChars = 255;
 inline constexpr int kMaxListTablesLimit = 100;
+// DynamoDB's limits on one call.
+inline constexpr int kMaxBatchWriteItems = 25;
+inline constexpr int kMaxBatchGetItems = 100;
+inline constexpr int kMaxTransactionItems = 100;
+inline constexpr int kMaxTotalSegments = 1000000;
 
 enum class BillingMode { kProvisioned, kPayPerRequest };
 // A table's change stream (DynamoDB's StreamSpecification).
@@ -122,6 +128,72 @@ struct TableList {
   std::vector<std::string> names;     // in byte order
   std::string last_evaluated_name;    // set when more tables follow
 };
+
+// An item before and after a write (nullopt: none).
+struct WriteOutcome {
+  std::optional<AttributeMap> old_item;
+  std::optional<AttributeMap> new_item;
+};
+
+// One write of BatchWriteItem or TransactWriteItems.
+struct ItemWrite {
+  enum class Kind { kPut, kUpdate, kDelete, kConditionCheck };
+  Kind kind = Kind::kPut;
+  std::string table;
+  AttributeMap item;                   // kPut: the item; the others: its key
+  UpdateExpression update;             // kUpdate
+  std::optional<Condition> condition;  // kConditionCheck: required
+};
+
+// Why a transaction was cancelled, one per write (DynamoDB's CancellationReason).
+struct CancellationReason {
+  // OK: not because of this write (DynamoDB's "None"); FAILED_PRECONDITION: its condition failed
+  // ("ConditionalCheckFailed"); INVALID_ARGUMENT: it cannot apply to the item ("ValidationError":
+  // an update operand of the wrong type, the result over 400 KB, ...).
+  absl::Status status;
+  // FAILED_PRECONDITION: the item the condition was checked against (nullopt: there was none).
+  std::optional<AttributeMap> item;
+};
+
+struct TransactionOutcome {
+  std::vector<CancellationReason> cancellation_reasons;  // empty when it was written
+  bool committed() const { return cancellation_reasons.empty(); }
+};
+
+struct ItemKey {
+  std::string table;
+  AttributeMap key;
+};
+
+// What one page of a Query or Scan reads at most (DynamoDB's 1 MB), counted in ItemSize of the
+// items evaluated.
+inline constexpr int64_t kMaxPageBytes = 1 << 20;
+
+// A Query (key_condition set) or a Scan (not set).
+struct ReadRequest {
+  std::string table;
+  std::optional<KeyCondition> key_condition;
+  bool forward = true;  // Query: ScanIndexForward (ascending sort key)
+  int64_t limit = 0;    // items evaluated (before the filter) per page; 0: no limit
+  std::optional<AttributeMap> exclusive_start_key;
+  std::optional<Condition> filter;
+  std::optional<Projection> projection;
+  int segment = 0;  // Scan: this segment of total_segments (by partition key hash)
+  int total_segments = 1;
+};
+
+struct ItemPage {
+  std::vector<AttributeMap> items;  // evaluated, passing the filter, projected; in key order
+  int64_t scanned_count = 0;        // items evaluated (before the filter)
+  // The key of the last item evaluated, when the page stopped at the limit or the page size
+  // and more items may follow (the next page's exclusive_start_key).
+  std::optional<AttributeMap> last_evaluated_key;
+};
+
+// For PutItem, UpdateItem and DeleteItem (ReturnValuesOnConditionCheckFailure): the item a
+// failed condition was checked against, carried by their FAILED_PRECONDITION status; nullopt
+// when there was no item or `status` is another one.
+std::optional<AttributeMap> ItemOfFailedCondition(const absl::Status& status);
 
 struct TableStoreOptions {
   // fsync the WAL before acknowledging a write (create, delete, item writes).
@@ -212,7 +284,7 @@ class TableStore {
   //
   // Change streams: on a table with a stream, a write that changes the item appends its change
   // record (change_record.h) to the stream's shard chosen by the partition key's hash, in the
-  // same RocksDB write as the item (ShardStore::PutRecordStaged): both are written or neither.
+  // same RocksDB write as the item (ShardStore::PutRecordsStaged): both are written or neither.
   // A write that changes nothing (an equal put, in any attribute or set element order; deleting
   // a missing item) writes nothing at all, on any table. A failed condition writes neither.
   //
@@ -220,8 +292,9 @@ class TableStore {
   // current item. Errors: INVALID_ARGUMENT (an attribute name empty, a value breaking
   // ValidateAttributeValue, the key: CheckItemKey, "Item size has exceeded the maximum allowed
   // size" over 400 KB); NOT_FOUND (table); FAILED_PRECONDITION ("The conditional request
-  // failed": nothing written); RocksDB errors and, on a table with a stream, the errors of
-  // ShardStore::PutRecord (nothing written).
+  // failed": nothing written; ItemOfFailedCondition gives the item it was checked against);
+  // RocksDB errors and, on a table with a stream, the errors of ShardStore::PutRecordsStaged
+  // (nothing written).
   absl::StatusOr<std::optional<AttributeMap>> PutItem(absl::string_view table, AttributeMap item,
                                                       const std::optional<Condition>& condition);
   // The item with `key` (exactly the key attributes), or nullopt. Errors: INVALID_ARGUMENT
@@ -234,19 +307,68 @@ class TableStore {
                                                          const AttributeMap& key,
                                                          const std::optional<Condition>& condition);
 
+  // --- The rest of the item API (table_store_writes.cc, table_store_reads.cc) ----------------
+  // Writes go through one path (Execute): the keys are claimed together (a write waits for the
+  // writes in flight on any of them), the current items read, conditions checked and the new
+  // items computed, then every changed item and its change record (tables with a stream) are
+  // one RocksDB write — ShardStore::PutRecordsStaged when records go to streams. A failed
+  // condition, or any error, writes nothing.
+  //
+  // Updates the item with `key` by `update` (update_expression.h; a missing item is created
+  // from its key) when `condition` holds. Returns the item before and after. Errors: as
+  // DeleteItem's, and INVALID_ARGUMENT for what ApplyUpdate rejects.
+  absl::StatusOr<WriteOutcome> UpdateItem(absl::string_view table, const AttributeMap& key,
+                                          const UpdateExpression& update,
+                                          const std::optional<Condition>& condition);
+  // Puts and deletes (kPut / kDelete, no conditions) of one or more tables as one write: all of
+  // them or none (DynamoDB writes each on its own; all-or-nothing is a stronger promise).
+  // Errors: INVALID_ARGUMENT (an item or key as PutItem / DeleteItem; another kind of write;
+  // "Provided list of item keys contains duplicates"); NOT_FOUND (a table); write errors
+  // (nothing written).
+  absl::Status BatchWriteItem(const std::vector<ItemWrite>& writes);
+  // All of `writes` or none: when a condition fails or an update cannot apply, the outcome holds
+  // one reason per write and nothing is written. Errors (nothing written): INVALID_ARGUMENT (an
+  // item or key; an update of a key attribute; "Transaction request cannot include multiple
+  // operations on one item"); NOT_FOUND (a table); write errors.
+  absl::StatusOr<TransactionOutcome> TransactWriteItems(const std::vector<ItemWrite>& writes);
+  // The items with `keys`, read from one snapshot (each nullopt when missing). Errors: as
+  // GetItem's, for the first bad key.
+  absl::StatusOr<std::vector<std::optional<AttributeMap>>> GetItems(
+      const std::vector<ItemKey>& keys);
+  // A Query: the items of one partition (key_condition's partition value) whose sort key meets
+  // its condition, in sort key order (descending unless `forward`), from after
+  // exclusive_start_key, a page at a time: a page ends after `limit` items evaluated or once
+  // kMaxPageBytes were read. Filter and projection apply to the items evaluated. Errors:
+  // INVALID_ARGUMENT (no key condition; its values not of the key's types; a sort key condition
+  // on a table without one; a filter naming a key attribute; "The provided starting key is
+  // invalid: ..."); NOT_FOUND; RocksDB.
+  absl::StatusOr<ItemPage> Query(const ReadRequest& request);
+  // A Scan: every item of the table (of one segment: the items whose partition key hashes to
+  // it), in the store's key order, paged, filtered and projected as Query. Errors:
+  // INVALID_ARGUMENT (segment not in [0, total_segments), total_segments not 1-1000000; the
+  // starting key); NOT_FOUND; RocksDB.
+  absl::StatusOr<ItemPage> Scan(const ReadRequest& request);
+
   struct Table;
 
  private:
+  // How Execute reports a write that cannot apply: as the call's status (one item), as
+  // cancellation reasons (a transaction), or as an error when a batch has conditions at all.
+  enum class ExecuteMode { kSingle, kBatch, kTransaction };
+  struct ExecuteResult {
+    std::vector<WriteOutcome> outcomes;              // one per write, when written
+    std::vector<CancellationReason> cancellations;   // kTransaction, when cancelled
+  };
+  absl::StatusOr<ExecuteResult> Execute(const std::vector<ItemWrite>& writes, ExecuteMode mode);
+  struct StagedWrite;
+  // Writes the changed items of `staged` and their change records in one write.
+  absl::Status Commit(const std::vector<StagedWrite>& staged);
+  absl::StatusOr<ItemPage> Read(const ReadRequest& request, bool query);
+
   TableStore(RocksDb& db, Clock& clock, TableStoreOptions options);
   absl::Status Load();
   // Creates the shard_store stream of a table's stream (description.stream_name).
   absl::Status CreateStreamOf(const TableDescription& description);
-  // A write of one item: claims the key, reads, checks, then writes `new_item` (nullopt:
-  // delete) and releases the key.
-  absl::StatusOr<std::optional<AttributeMap>> WriteItem(absl::string_view table,
-                                                        const AttributeMap& key_source,
-                                                        std::optional<AttributeMap> new_item,
-                                                        const std::optional<Condition>& condition);
   // Finds a live table and counts a write in flight on it (Release with EndWrite).
   absl::StatusOr<std::shared_ptr<Table>> BeginWrite(absl::string_view name);
   void EndWrite(const std::shared_ptr<Table>& table, const std::string& key);

@@ -144,8 +144,8 @@ class TableStoreTest : public ::testing::Test {
     }
     return out;
   }
-  static Condition NotExists() { return {Condition::Kind::kAttributeNotExists, "id"}; }
-  static Condition Exists() { return {Condition::Kind::kAttributeExists, "id"}; }
+  static Condition NotExists() { return *ParseCondition("attribute_not_exists(id)", {}); }
+  static Condition Exists() { return *ParseCondition("attribute_exists(id)", {}); }
 
   FakeClock clock_;
   std::string dir_;

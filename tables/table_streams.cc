@@ -19,7 +19,7 @@
 #include "glog/logging.h"
 #include "rocksdb/write_batch.h"
 #include "tables/metadata.pb.h"
-#include "tables/table_internal.h"
+#include "tables/table_store_internal.h"
 #include "tables/table_store.h"
 
 namespace tributary::tables {

@@ -1,6 +1,10 @@
 #include "tests/cluster.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -448,6 +452,16 @@ absl::Status CheckWindowsCountedExactly(int64_t window_ms, const std::vector<Del
     }
   }
   return violations.ToStatus("tumbling windows");
+}
+
+double MetricSample(const std::string& text, const std::string& series) {
+  const std::string prefix = "\n" + series + " ";
+  const size_t at = text.find(prefix);
+  if (at == std::string::npos) return -1;
+  const size_t begin = at + prefix.size();
+  double value = -1;
+  if (!absl::SimpleAtod(text.substr(begin, text.find('\n', begin) - begin), &value)) return -1;
+  return value;
 }
 
 }  // namespace tributary::e2e

@@ -194,6 +194,10 @@ absl::Status CheckWindowsCountedExactly(
     const std::vector<WindowClose>& closes,
     const std::function<int(const std::string&)>& lane_of = nullptr);
 
+// The value of the sample `series` ("name{labels}" as rendered, or a bare name) in the
+// Prometheus text `text`, or -1 when there is none.
+double MetricSample(const std::string& text, const std::string& series);
+
 }  // namespace tributary::e2e
 
 #endif  // TRIBUTARY_TESTS_CLUSTER_H_

@@ -3,11 +3,6 @@
 // SubscribeToShard reader, Function stubs, on-failure PutRecord, Prometheus endpoint), and a
 // user function served over gRPC. A mapping created through the tracker's API is processed end
 // to end; one bad record is isolated by bisection and lands in the on-failure stream.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <memory>
 #include <set>
 #include <string>
@@ -19,6 +14,7 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/testing/assertions.h"
+#include "common/testing/http_get.h"
 #include "common/testing/test_util.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -85,26 +81,6 @@ class UserFunction final : public v1::Function::Service {
   std::vector<std::string> delivered_ ABSL_GUARDED_BY(mu_);
   int invocations_ ABSL_GUARDED_BY(mu_) = 0;
 };
-
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{30, 0};  // a failure guard only
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n");
-    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
-  }
-  ::close(fd);
-  return response;
-}
 
 class FullStackTest : public ::testing::Test {
  protected:
@@ -259,10 +235,14 @@ TEST_F(FullStackTest, MappingIsProcessedEndToEndAndTheBadRecordGoesToTheDestinat
   EXPECT_EQ(rc.at("functionEndpoint").string_value(), function_server_->address());
   EXPECT_EQ(rc.at("approximateInvokeCount").number_value(), 1);
   const auto& resp = s.fields().at("responseContext").struct_value().fields();
-  EXPECT_EQ(resp.at("statusCode").number_value(), 0);
+  EXPECT_EQ(resp.at("statusCode").number_value(), 200);
+  EXPECT_EQ(resp.at("executedVersion").string_value(), "$LATEST");
   EXPECT_EQ(resp.at("functionError").string_value(), "Unhandled");
   const auto& kb = s.fields().at("KinesisBatchInfo").struct_value().fields();
   EXPECT_EQ(kb.at("shardId").string_value(), shard_id);
+  EXPECT_EQ(kb.at("streamArn").string_value(),
+            "arn:aws:kinesis:us-east-1:000000000000:stream/orders")
+      << "the tracker's, as the poller read the configuration";
   EXPECT_EQ(kb.at("streamName").string_value(), "orders");
   EXPECT_EQ(kb.at("startSequenceNumber").string_value(), seqs[7]);
   EXPECT_EQ(kb.at("endSequenceNumber").string_value(), seqs[7]);
@@ -278,7 +258,7 @@ TEST_F(FullStackTest, MappingIsProcessedEndToEndAndTheBadRecordGoesToTheDestinat
   EXPECT_EQ(lease->checkpoint().sequence_number(), seqs.back());
   EXPECT_EQ(lease->lease_owner(), "");
 
-  const std::string text = HttpGet(poller_->metrics_port(), "/metrics");
+  const std::string text = tributary::testing::HttpGet(poller_->metrics_port(), "/metrics");
   const std::string labels = absl::StrCat("poller=\"poller-1\",mapping=\"", mapping->uuid(),
                                           "\",stream=\"orders\",shard=\"", shard_id, "\"");
   EXPECT_NE(text.find(absl::StrCat("tributary_poller_records_delivered_total{", labels, "} 19")),

@@ -3,11 +3,7 @@
 // - the separate servers (tests/cluster.h, each with --metrics_listen): each serves its own;
 // the real `promtool check metrics` finds nothing to flag on any of them, the families carry the
 // run's values, and /-/healthy and /-/ready answer 200.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <functional>
 #include <string>
@@ -19,6 +15,7 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/metrics/promtool.h"
+#include "common/testing/http_get.h"
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "shard_store/shard_store_client.h"
@@ -28,48 +25,15 @@
 namespace tributary {
 namespace {
 
-// The body of GET `path` (HTTP/1.0), or the status line when it is not 200.
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{30, 0};  // a failure guard only
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return "connect failed";
-  }
-  const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\n\r\n");
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string response;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
-  ::close(fd);
-  if (response.rfind("HTTP/1.1 200 OK\r\n", 0) != 0) return response.substr(0, response.find('\r'));
-  return response.substr(response.find("\r\n\r\n") + 4);
-}
-
-// The value of the sample `series` ("name{labels}" as rendered, or a bare name) in `text`, or -1
-// when there is none.
-double Sample(const std::string& text, const std::string& series) {
-  const std::string prefix = "\n" + series + " ";
-  const size_t at = text.find(prefix);
-  if (at == std::string::npos) return -1;
-  const size_t begin = at + prefix.size();
-  double value = -1;
-  if (!absl::SimpleAtod(text.substr(begin, text.find('\n', begin) - begin), &value)) return -1;
-  return value;
-}
+using testing::HttpGet;
+using e2e::MetricSample;
 
 // The sum of a family's series over the label `label`'s `values`.
 double SumOver(const std::string& text, const std::string& name, const std::string& label,
                const std::vector<std::string>& values) {
   double sum = 0;
   for (const std::string& v : values) {
-    const double x = Sample(text, absl::StrCat(name, "{", label, "=\"", v, "\"}"));
+    const double x = MetricSample(text, absl::StrCat(name, "{", label, "=\"", v, "\"}"));
     if (x < 0) return -1;
     sum += x;
   }
@@ -142,18 +106,18 @@ TEST(MetricsEndpointTest, TributaryServeExportsEveryServiceCleanOnOnePort) {
 
   const std::string text = ScrapeUntil(*metrics_port, [](const std::string& t) {
     return SumOver(t, "tributary_leasing_leases", "state", kLeaseStates) == 2 &&
-           Sample(t, "tributary_tracker_mappings{state=\"enabled\"}") == 1;
+           MetricSample(t, "tributary_tracker_mappings{state=\"enabled\"}") == 1;
   });
   EXPECT_TRUE(metrics::PromtoolCheckMetrics(text));
   EXPECT_EQ(SumOver(text, "tributary_leasing_leases", "state", kLeaseStates), 2) << text;
   EXPECT_EQ(SumOver(text, "tributary_tracker_mappings", "state", kMappingStates), 1) << text;
-  EXPECT_EQ(Sample(text, "tributary_tracker_mappings{state=\"enabled\"}"), 1) << text;
-  EXPECT_GE(Sample(text, "tributary_tracker_sync_passes_total{result=\"ok\"}"), 1) << text;
-  EXPECT_GE(Sample(text, "tributary_tracker_sync_pass_duration_seconds_count"), 1) << text;
-  EXPECT_EQ(Sample(text, "tributary_leasing_pollers{state=\"live\"}"), 1) << text;
-  EXPECT_GE(Sample(text, "tributary_leasing_heartbeats_total"), 0) << text;
-  EXPECT_EQ(Sample(text, "tributary_leasing_fenced_checkpoints_total"), 0) << text;
-  EXPECT_EQ(Sample(text, "tributary_leasing_lease_expirations_total"), 0) << text;
+  EXPECT_EQ(MetricSample(text, "tributary_tracker_mappings{state=\"enabled\"}"), 1) << text;
+  EXPECT_GE(MetricSample(text, "tributary_tracker_sync_passes_total{result=\"ok\"}"), 1) << text;
+  EXPECT_GE(MetricSample(text, "tributary_tracker_sync_pass_duration_seconds_count"), 1) << text;
+  EXPECT_EQ(MetricSample(text, "tributary_leasing_pollers{state=\"live\"}"), 1) << text;
+  EXPECT_GE(MetricSample(text, "tributary_leasing_heartbeats_total"), 0) << text;
+  EXPECT_EQ(MetricSample(text, "tributary_leasing_fenced_checkpoints_total"), 0) << text;
+  EXPECT_EQ(MetricSample(text, "tributary_leasing_lease_expirations_total"), 0) << text;
   for (const std::string expected : {
            "tributary_store_records_in_total{stream=\"orders\"} 3\n",
            "tributary_store_bytes_in_total{stream=\"orders\"} 18\n",
@@ -216,43 +180,44 @@ TEST(MetricsEndpointTest, EachSeparateServerExportsItsOwnFamiliesClean) {
   // Leasing: both leases owned by the one poller, heartbeats and the delivered records'
   // checkpoints counted.
   const std::string leasing = ScrapeUntil(*leasing_port, [](const std::string& t) {
-    return Sample(t, "tributary_leasing_leases{state=\"owned\"}") == 2 &&
-           Sample(t, "tributary_leasing_checkpoints_total") >= 1;
+    return MetricSample(t, "tributary_leasing_leases{state=\"owned\"}") == 2 &&
+           MetricSample(t, "tributary_leasing_checkpoints_total") >= 1;
   });
   EXPECT_TRUE(metrics::PromtoolCheckMetrics(leasing));
-  EXPECT_EQ(Sample(leasing, "tributary_leasing_leases{state=\"owned\"}"), 2) << leasing;
+  EXPECT_EQ(MetricSample(leasing, "tributary_leasing_leases{state=\"owned\"}"), 2) << leasing;
   EXPECT_EQ(SumOver(leasing, "tributary_leasing_leases", "state", kLeaseStates), 2) << leasing;
-  EXPECT_GE(Sample(leasing, "tributary_leasing_checkpoints_total"), 1) << leasing;
-  EXPECT_GE(Sample(leasing, "tributary_leasing_heartbeats_total"), 1) << leasing;
-  EXPECT_EQ(Sample(leasing, "tributary_leasing_fenced_checkpoints_total"), 0) << leasing;
-  EXPECT_EQ(Sample(leasing, "tributary_leasing_pollers{state=\"live\"}"), 1) << leasing;
+  EXPECT_GE(MetricSample(leasing, "tributary_leasing_checkpoints_total"), 1) << leasing;
+  EXPECT_GE(MetricSample(leasing, "tributary_leasing_heartbeats_total"), 1) << leasing;
+  EXPECT_EQ(MetricSample(leasing, "tributary_leasing_fenced_checkpoints_total"), 0) << leasing;
+  EXPECT_EQ(MetricSample(leasing, "tributary_leasing_pollers{state=\"live\"}"), 1) << leasing;
   EXPECT_FALSE(absl::StrContains(leasing, "tributary_store_")) << leasing;
   ExpectProcessFamilies(leasing);
 
   // The store: the records in, and out (the poller read them).
   const std::string store = ScrapeUntil(*store_port, [](const std::string& t) {
-    return Sample(t, "tributary_store_records_out_total{stream=\"orders\"}") >= 3;
+    return MetricSample(t, "tributary_store_records_out_total{stream=\"orders\"}") >= 3;
   });
   EXPECT_TRUE(metrics::PromtoolCheckMetrics(store));
-  EXPECT_EQ(Sample(store, "tributary_store_records_in_total{stream=\"orders\"}"), 3) << store;
+  EXPECT_EQ(MetricSample(store, "tributary_store_records_in_total{stream=\"orders\"}"), 3) << store;
   // The poller reads with SubscribeToShard: those records count as out.
-  EXPECT_GE(Sample(store, "tributary_store_records_out_total{stream=\"orders\"}"), 3) << store;
-  EXPECT_GE(Sample(store, "tributary_store_bytes_out_total{stream=\"orders\"}"), 18) << store;
+  EXPECT_GE(MetricSample(store, "tributary_store_records_out_total{stream=\"orders\"}"), 3)
+      << store;
+  EXPECT_GE(MetricSample(store, "tributary_store_bytes_out_total{stream=\"orders\"}"), 18) << store;
   EXPECT_FALSE(absl::StrContains(store, "tributary_leasing_")) << store;
   ExpectProcessFamilies(store);
 
   // The tracker: the mapping enabled, passes counted and timed.
   const std::string tracker_text = ScrapeUntil(*tracker_port, [](const std::string& t) {
-    return Sample(t, "tributary_tracker_mappings{state=\"enabled\"}") == 1;
+    return MetricSample(t, "tributary_tracker_mappings{state=\"enabled\"}") == 1;
   });
   EXPECT_TRUE(metrics::PromtoolCheckMetrics(tracker_text));
-  EXPECT_EQ(Sample(tracker_text, "tributary_tracker_mappings{state=\"enabled\"}"), 1)
+  EXPECT_EQ(MetricSample(tracker_text, "tributary_tracker_mappings{state=\"enabled\"}"), 1)
       << tracker_text;
   EXPECT_EQ(SumOver(tracker_text, "tributary_tracker_mappings", "state", kMappingStates), 1)
       << tracker_text;
-  EXPECT_GE(Sample(tracker_text, "tributary_tracker_sync_passes_total{result=\"ok\"}"), 1)
+  EXPECT_GE(MetricSample(tracker_text, "tributary_tracker_sync_passes_total{result=\"ok\"}"), 1)
       << tracker_text;
-  EXPECT_GE(Sample(tracker_text, "tributary_tracker_sync_pass_duration_seconds_count"), 1)
+  EXPECT_GE(MetricSample(tracker_text, "tributary_tracker_sync_pass_duration_seconds_count"), 1)
       << tracker_text;
   ExpectProcessFamilies(tracker_text);
 

@@ -41,9 +41,14 @@ PACKAGES=(
   etcd-client
   golang-etcd-server-dev
   nodejs
+  # Cluster mode (issue 20): the shard log on NATS JetStream — nats-server for tests, the C client.
+  nats-server
+  libnats-dev
   # Metrics (issue 24): `promtool check metrics` over every service's /metrics in the tests.
   # Debian ships promtool only inside the prometheus package; its daemon is not started (below).
   prometheus
+  # The web console (issue 24): its test loads the page in headless Chromium and reads the DOM.
+  chromium
 )
 
 missing=()
@@ -59,7 +64,7 @@ if ((${#missing[@]} > 0)); then
   if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
   # Setup installs tools, it starts no services: a policy-rc.d that answers 101 ("action
-  # forbidden") keeps maintainer scripts (prometheus's, etcd's) from starting their daemons.
+  # forbidden") keeps maintainer scripts (prometheus's, etcd's, nats-server's) from starting their daemons.
   # Only when no policy is in place already, and removed afterwards.
   policy_added=""
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then

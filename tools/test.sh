@@ -19,7 +19,7 @@ failed_checks=0
 # sleep. tools/ (benchmarks measure wall time) is exempt.
 clock_pattern='system_clock::now|steady_clock::now|high_resolution_clock::now|absl::Now\(\)|absl::SleepFor|sleep_for|sleep_until|usleep\(|nanosleep\(|[^_a-zA-Z]sleep\(|gettimeofday\(|clock_gettime\(|time\(nullptr\)|time\(NULL\)'
 clock_hits=$(grep -rnE "$clock_pattern" --include='*.cc' --include='*.h' \
-  aws etcd shard_store leasing stream_tracker poller tests examples 2>/dev/null | grep -vE '_main\.cc:' || true)
+  aws etcd nats shard_store leasing stream_tracker poller tests examples 2>/dev/null | grep -vE '_main\.cc:' || true)
 if [[ -n "$clock_hits" ]]; then
   echo "FAIL clock check: real time read or sleep outside common/ and *_main.cc:"
   echo "$clock_hits"

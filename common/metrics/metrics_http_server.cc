@@ -49,17 +49,22 @@ aws::HttpResponse Text(int status, std::string body) {
 
 class MetricsHttpServer::Handler : public aws::HttpHandler {
  public:
-  Handler(std::function<std::string()> render, std::function<bool()> ready)
-      : render_(std::move(render)), ready_(std::move(ready)) {}
+  Handler(std::function<std::string()> render, std::function<bool()> ready,
+          std::function<aws::HttpResponse(const aws::HttpRequest&)> other_paths)
+      : render_(std::move(render)),
+        ready_(std::move(ready)),
+        other_paths_(std::move(other_paths)) {}
 
   aws::HttpResponse Handle(aws::HttpRequest request) override {
+    absl::string_view path = request.target;
+    path = path.substr(0, path.find('?'));
+    const bool ours = path == "/metrics" || path == "/-/healthy" || path == "/-/ready";
+    if (!ours && other_paths_ != nullptr) return other_paths_(request);
     if (request.method != "GET") {
       aws::HttpResponse response = Text(405, "only GET\n");
       response.headers.emplace_back("Allow", "GET");
       return response;
     }
-    absl::string_view path = request.target;
-    path = path.substr(0, path.find('?'));
     if (path == "/-/healthy") return Text(200, "OK\n");
     if (path == "/-/ready") {
       return ready_ == nullptr || ready_() ? Text(200, "OK\n") : Text(503, "not ready\n");
@@ -80,18 +85,22 @@ class MetricsHttpServer::Handler : public aws::HttpHandler {
  private:
   const std::function<std::string()> render_;
   const std::function<bool()> ready_;  // null: always ready
+  const std::function<aws::HttpResponse(const aws::HttpRequest&)> other_paths_;  // null: 404
 };
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     const std::string& listen_address, std::function<std::string()> render,
-    std::function<bool()> ready, absl::Duration io_timeout) {
+    std::function<bool()> ready, absl::Duration io_timeout,
+    std::function<aws::HttpResponse(const aws::HttpRequest&)> other_paths) {
   absl::StatusOr<std::string> address = CheckAddress(listen_address);
   if (!address.ok()) return address.status();
-  auto handler = std::make_unique<Handler>(std::move(render), std::move(ready));
+  const int workers = other_paths != nullptr ? 2 : 1;
+  auto handler =
+      std::make_unique<Handler>(std::move(render), std::move(ready), std::move(other_paths));
   aws::HttpServerOptions options;
   options.listen_address = *address;
   options.io_threads = 1;
-  options.worker_threads = 1;
+  options.worker_threads = workers;
   options.max_body_bytes = 8192;
   options.max_header_bytes = 8192;
   options.idle_timeout = io_timeout;

@@ -1,14 +1,10 @@
 #include "common/metrics/metrics_http_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/http_get.h"
 #include "gtest/gtest.h"
 
 namespace tributary::metrics {
@@ -16,22 +12,10 @@ namespace {
 
 // Sends `request` to 127.0.0.1:port and returns everything the server answers before closing.
 std::string Exchange(int port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{10, 0};  // a failure guard only: the server answers at once
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  EXPECT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
-            static_cast<ssize_t>(request.size()));
-  std::string response;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
-  ::close(fd);
-  return response;
+  // A failure guard only: the server answers at once.
+  absl::StatusOr<std::string> response = testing::HttpExchange(port, request, absl::Seconds(10));
+  EXPECT_TRUE(response.ok()) << response.status();
+  return response.ok() ? *response : "";
 }
 
 class MetricsHttpServerTest : public ::testing::Test {
@@ -100,6 +84,29 @@ TEST_F(MetricsHttpServerTest, MalformedOrHugeRequestIsBadRequest) {
   EXPECT_EQ(Exchange(server_->port(), "nonsense\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
   EXPECT_EQ(Exchange(server_->port(), "GET /" + std::string(20000, 'a')).rfind("HTTP/1.1 400", 0),
             0u);
+}
+
+// With an `other_paths` handler (the console), every path but the three goes there, whatever
+// the method; the three keep their answers.
+TEST(MetricsHttpServerOtherPathsTest, OtherPathsGoToTheirHandlerAndMetricsStayOurs) {
+  auto server = MetricsHttpServer::Start(
+      "127.0.0.1:0", [] { return std::string("m 1\n"); }, nullptr, absl::Seconds(5),
+      [](const aws::HttpRequest& request) {
+        aws::HttpResponse response;
+        response.status = 299;
+        response.body = request.method + " " + request.target;
+        return response;
+      });
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  const std::string root = Exchange(port, "GET / HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(root.rfind("HTTP/1.1 299", 0), 0u) << root;
+  EXPECT_EQ(root.substr(root.size() - 5), "GET /");
+  const std::string post = Exchange(port, "POST /api/x HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(post.substr(post.size() - 11), "POST /api/x") << post;
+  const std::string metrics = Exchange(port, "GET /metrics HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(metrics.substr(metrics.size() - 4), "m 1\n");
+  EXPECT_EQ(Exchange(port, "POST /metrics HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 405", 0), 0u);
 }
 
 TEST(MetricsHttpServerStartTest, MalformedAddressIsInvalidArgument) {

@@ -6,7 +6,9 @@ Checked: every record reaches the handler with each field of Lambda's Kinesis ev
 the Lambda Developer Guide documents it (names, types, values) and the context object's fields;
 partial batch responses move on past the records before the reported one and retry from it;
 function errors (an exception in the handler, a non-2xx status, a timeout, a refused connection)
-are retried, bisected and reported to the on-failure destination as for a gRPC function;
+are retried, bisected and reported to the on-failure destination as for a gRPC function, in
+the record Lambda writes for a Kinesis on-failure destination (a non-2xx status as its
+statusCode);
 tumbling windows carry the state from one invocation to the next with its JSON types, and each
 window's final invocation comes before the next window's first.
 
@@ -35,6 +37,8 @@ sys.path.insert(0, HERE)  # the generated proto/ stubs and lambda_runtime sit ne
 import grpc  # noqa: E402
 from proto import event_source_mappings_pb2 as esm  # noqa: E402
 from proto import event_source_mappings_pb2_grpc as esm_grpc  # noqa: E402
+from proto import functions_pb2  # noqa: E402
+from proto import functions_pb2_grpc  # noqa: E402
 from proto import streams_pb2  # noqa: E402
 from proto import streams_pb2_grpc  # noqa: E402
 
@@ -99,6 +103,7 @@ class LambdaEndToEndTest(unittest.TestCase):
         grpc.channel_ready_future(cls.channel).result(timeout=GUARD_SECONDS)
         cls.streams = streams_pb2_grpc.StreamsStub(cls.channel)
         cls.mappings = esm_grpc.EventSourceMappingsStub(cls.channel)
+        cls.functions = functions_pb2_grpc.FunctionsStub(cls.channel)
 
     @classmethod
     def tearDownClass(cls):
@@ -260,29 +265,86 @@ class LambdaEndToEndTest(unittest.TestCase):
 
     def test_an_exception_is_retried_bisected_and_reported_to_the_destination(self):
         endpoint = self.start_runtime("raise_on_poison")
+        function_name = "fn-" + uuid.uuid4().hex[:8]
+        self.functions.CreateFunction(functions_pb2.CreateFunctionRequest(
+            function_name=function_name, endpoint=endpoint, timeout_seconds=30), timeout=10)
         stream = self.create_stream()
         failures = self.create_stream()
         items = [("k", b"ok %d" % i) for i in range(8)]
         items[5] = ("k", b"poison 5")
         acked = self.put(stream, items)
-        self.create_mapping(stream, endpoint, batch_size=8, bisect_batch_on_function_error=True,
-                            maximum_retry_attempts=1,
-                            destination_config=esm.DestinationConfig(
-                                on_failure=esm.OnFailure(destination=failures)))
+        self.mappings.CreateEventSourceMapping(esm.CreateEventSourceMappingRequest(
+            stream_name=stream, function_name=function_name,
+            starting_position=esm.TRIM_HORIZON_POSITION, batch_size=8,
+            bisect_batch_on_function_error=True, maximum_retry_attempts=1,
+            destination_config=esm.DestinationConfig(
+                on_failure=esm.OnFailure(destination=failures))), timeout=10)
         report = wait_until(lambda: self.read_stream(failures), "the failure record")
         poison_seq = acked[5][3]
         record = json.loads(report[0])
-        self.assertEqual(record["requestContext"]["condition"], "RetryAttemptsExhausted")
-        self.assertEqual(record["requestContext"]["approximateInvokeCount"], 2)
-        self.assertTrue(record["responseContext"]["functionError"].startswith(
-            "Unhandled: ValueError: cannot process " + poison_seq), record)
-        self.assertEqual(record["KinesisBatchInfo"]["startSequenceNumber"], poison_seq)
-        self.assertEqual(record["KinesisBatchInfo"]["endSequenceNumber"], poison_seq)
-        self.assertEqual(record["KinesisBatchInfo"]["batchSize"], 1)
+        # What Lambda writes to a Kinesis on-failure destination, then Tributary's two keys.
+        self.assertEqual(list(record), ["requestContext", "responseContext", "version",
+                                        "timestamp", "KinesisBatchInfo"])
+        request_context = record["requestContext"]
+        self.assertEqual(list(request_context), ["requestId", "functionArn", "condition",
+                                                 "approximateInvokeCount", "functionEndpoint"])
+        uuid.UUID(request_context["requestId"])
+        self.assertEqual(request_context["functionArn"], "arn:aws:lambda:%s:%s:function:%s"
+                         % (REGION, ACCOUNT, function_name))
+        self.assertEqual(request_context["condition"], "RetryAttemptsExhausted")
+        self.assertEqual(request_context["approximateInvokeCount"], 2)
+        self.assertEqual(request_context["functionEndpoint"], endpoint)
+        self.assertEqual(record["responseContext"], {
+            "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"})
+        self.assertEqual(record["version"], "1.0")
+        self.assertRegex(record["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        batch = record["KinesisBatchInfo"]
+        self.assertEqual(list(batch), ["shardId", "startSequenceNumber", "endSequenceNumber",
+                                       "approximateArrivalOfFirstRecord",
+                                       "approximateArrivalOfLastRecord", "batchSize", "streamArn",
+                                       "streamName"])
+        self.assertEqual(batch["shardId"], acked[5][2])
+        self.assertEqual(batch["startSequenceNumber"], poison_seq)
+        self.assertEqual(batch["endSequenceNumber"], poison_seq)
+        self.assertEqual(batch["batchSize"], 1)
+        self.assertEqual(batch["streamArn"],
+                         "arn:aws:kinesis:%s:%s:stream/%s" % (REGION, ACCOUNT, stream))
+        self.assertEqual(batch["streamName"], stream)
         self.wait_for_all(acked)
         alone = [e["event"]["Records"] for e in self.recorded()
                  if [r["kinesis"]["sequenceNumber"] for r in e["event"]["Records"]] == [poison_seq]]
         self.assertEqual(len(alone), 2, "bisected down to the record, then 1 + 1 retry")
+
+    def test_a_non_2xx_status_is_the_failure_records_status_code(self):
+        class NotFound(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(404)
+                self.send_header("Content-Length", "4")
+                self.end_headers()
+                self.wfile.write(b"gone")
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.shutdown)
+        stream = self.create_stream()
+        failures = self.create_stream()
+        self.put(stream, [("k", b"a")])
+        self.create_mapping(stream, "http://127.0.0.1:%d/fn" % server.server_address[1],
+                            maximum_retry_attempts=0,
+                            destination_config=esm.DestinationConfig(
+                                on_failure=esm.OnFailure(destination=failures)))
+        record = json.loads(wait_until(lambda: self.read_stream(failures),
+                                       "the failure record")[0])
+        self.assertEqual(record["responseContext"],
+                         {"statusCode": 404, "executedVersion": "$LATEST"},
+                         "the function's status; no function error")
+        self.assertNotIn("functionArn", record["requestContext"], "a mapping by endpoint")
 
     def test_a_timeout_is_a_function_error_and_is_retried(self):
         endpoint = self.start_runtime("hang_on_poison_once")

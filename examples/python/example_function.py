@@ -216,9 +216,22 @@ def host_port(address, listen):
     return address
 
 
+def tributary_version(root):
+    """Tributary's version: the one constant, kVersion in `root`/common/version.h."""
+    try:
+        with open(os.path.join(root, "common", "version.h")) as f:
+            match = re.search(r'kVersion\[\] = "([^"]+)"', f.read())
+    except OSError:
+        match = None
+    return match.group(1) if match else "unknown (no common/version.h under %s)" % root
+
+
 def parse_args(argv):
     here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.normpath(os.path.join(here, "..", ".."))
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--version", action="version",
+                   version="example_function.py " + tributary_version(root))
     p.add_argument("--listen", default="127.0.0.1:4571", type=lambda a: host_port(a, listen=True),
                    help="host:port to serve on (port 0: any free port)")
     p.add_argument("--port_file", default="", help="write the bound port here")

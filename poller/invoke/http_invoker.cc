@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "mapping/function_endpoint.h"
 #include "tables/stream_ids.h"
@@ -84,16 +85,21 @@ absl::StatusOr<v1::InvokeResponse> HttpFunctionInvoker::Invoke(const std::string
   if (reply->status < 200 || reply->status > 299) {
     const std::string message =
         absl::StrCat("HTTP ", reply->status, " from ", endpoint, ": ", Excerpt(reply->body));
+    absl::Status status;
     switch (reply->status) {
       case 429:
-        return absl::ResourceExhaustedError(message);
+        status = absl::ResourceExhaustedError(message);
+        break;
       case 502:
       case 503:
       case 504:
-        return absl::UnavailableError(message);
+        status = absl::UnavailableError(message);
+        break;
       default:
-        return absl::UnknownError(message);
+        status = absl::UnknownError(message);
     }
+    status.SetPayload(kHttpStatusPayload, absl::Cord(absl::StrCat(reply->status)));
+    return status;
   }
   if (const std::string* error = reply->Header("X-Amz-Function-Error"); error != nullptr) {
     v1::InvokeResponse response;

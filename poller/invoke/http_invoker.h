@@ -23,7 +23,8 @@
 //   429                                RESOURCE_EXHAUSTED  (the function's own throttling)
 //   502, 503, 504                      UNAVAILABLE         (a proxy could not reach it)
 //   any other status                   UNKNOWN             (the call failed)
-// A non-2xx status's message is "HTTP <code> from <endpoint>: <the body's first 256 bytes>".
+// A non-2xx status's message is "HTTP <code> from <endpoint>: <the body's first 256 bytes>", and
+// the status carries <code> as its kHttpStatusPayload (poller/interfaces.h).
 // An endpoint that is not http(s) is INVALID_ARGUMENT.
 //
 // Thread-safe. `client` and `clock` must outlive the invoker.

@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/types/optional.h"
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "common/testing/http_test_server.h"
@@ -181,6 +184,10 @@ TEST_F(HttpInvokerTest, NonSuccessStatusesAreFailedCallsByKind) {
     EXPECT_EQ(reply.status().code(), c.code) << c.status;
     EXPECT_EQ(reply.status().message(),
               absl::StrCat("HTTP ", c.status, " from ", Endpoint(), ": upstream says no"));
+    // The status the function answered, for the failure record's responseContext.statusCode.
+    EXPECT_EQ(reply.status().GetPayload(kHttpStatusPayload),
+              absl::optional<absl::Cord>(absl::Cord(absl::StrCat(c.status))))
+        << c.status;
   }
 }
 
@@ -206,6 +213,7 @@ TEST_F(HttpInvokerTest, ARefusedConnectionIsUnavailable) {
   absl::StatusOr<v1::InvokeResponse> reply = invoker_->Invoke(endpoint, request_, kTimeout);
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(reply.status().GetPayload(kHttpStatusPayload).has_value()) << "no HTTP status";
 }
 
 TEST_F(HttpInvokerTest, AGrpcEndpointIsNotAnHttpOne) {

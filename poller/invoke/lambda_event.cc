@@ -151,29 +151,6 @@ v1::InvokeResponse Malformed(const char* why) {
 
 }  // namespace
 
-absl::Status ValidateLambdaAccount(const LambdaAccount& account) {
-  bool region_ok = !account.region.empty();
-  for (char c : account.region) {
-    region_ok = region_ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-');
-  }
-  if (!region_ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "aws_region \"", account.region, "\": expected a region such as us-east-1"));
-  }
-  bool account_ok = account.account_id.size() == 12;
-  for (char c : account.account_id) account_ok = account_ok && absl::ascii_isdigit(c);
-  if (!account_ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("aws_account_id \"", account.account_id, "\": expected 12 digits"));
-  }
-  return absl::OkStatus();
-}
-
-std::string KinesisStreamArn(const LambdaAccount& account, absl::string_view stream_name) {
-  return absl::StrCat("arn:aws:kinesis:", account.region, ":", account.account_id, ":stream/",
-                      stream_name);
-}
-
 std::string InvokeIdentityArn(const LambdaAccount& account) {
   return absl::StrCat("arn:aws:iam::", account.account_id, ":role/tributary");
 }

@@ -46,24 +46,15 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/aws_arn.h"
 #include "proto/function.pb.h"
 
 namespace tributary::poller {
 
 // The AWS account the events speak for: the region and account of the AWS front door's ARNs
-// (--aws_region, --aws_account_id).
-struct LambdaAccount {
-  std::string region = "us-east-1";
-  std::string account_id = "000000000000";
-};
-
-// Checks `account` with the AWS front door's rules (aws/aws_flags.h): a region of lower-case
-// letters, digits and '-'; an account id of 12 digits. Errors: INVALID_ARGUMENT naming
-// aws_region or aws_account_id.
-absl::Status ValidateLambdaAccount(const LambdaAccount& account);
-
-// "arn:aws:kinesis:REGION:ACCOUNT:stream/NAME", as the AWS front door names a stream.
-std::string KinesisStreamArn(const LambdaAccount& account, absl::string_view stream_name);
+// (--aws_region, --aws_account_id). Checked by ValidateAwsAccount; its stream ARNs are
+// common/aws_arn.h's KinesisStreamArn.
+using LambdaAccount = ::tributary::AwsAccount;
 
 // The IAM role ARN every record's invokeIdentityArn carries: "arn:aws:iam::ACCOUNT:role/tributary"
 // (Lambda puts the function's execution role there; Tributary's functions have none, and the

@@ -298,15 +298,5 @@ TEST(LambdaEventTest, AStateThatIsNotAnObjectIsNoState) {
   EXPECT_TRUE(DecodeLambdaResponse(R"({"state":{}})").has_state());
 }
 
-TEST(LambdaEventTest, AnAccountIsARegionAndTwelveDigits) {
-  EXPECT_TRUE(ValidateLambdaAccount({"ap-south-1", "111122223333"}).ok());
-  const absl::Status region = ValidateLambdaAccount({"US_EAST", "111122223333"});
-  EXPECT_EQ(region.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(region.message().find("aws_region"), absl::string_view::npos);
-  const absl::Status account = ValidateLambdaAccount({"us-east-1", "1234"});
-  EXPECT_EQ(account.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(account.message().find("aws_account_id"), absl::string_view::npos);
-}
-
 }  // namespace
 }  // namespace tributary::poller

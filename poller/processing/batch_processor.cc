@@ -75,8 +75,8 @@ struct BatchProcessor::Call {
 struct BatchProcessor::Attempt {
   enum Kind { kSuccess, kPartial, kError } kind = kError;
   size_t first_failed = 0;  // with kPartial: index of the lowest reported record
-  int status_code = -1;     // gRPC code of the call; -1 when nothing was invoked
-  std::string function_error;
+  InvokeResponseContext response;  // Lambda's responseContext of the call (failure_record.h)
+  std::string function_error;      // what went wrong, for the metrics
 };
 
 BatchProcessor::BatchProcessor(Clock& clock, Waiter& waiter, FunctionInvoker& invoker,
@@ -223,7 +223,7 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
 
   Attempt attempt;
   if (!reply.ok()) {
-    attempt.status_code = static_cast<int>(reply.status().code());
+    attempt.response = ResponseContextOfFailedCall(reply.status());
     attempt.function_error = absl::StrCat(absl::StatusCodeToString(reply.status().code()), ": ",
                                           reply.status().message());
     metrics_.FunctionError(call.shard);
@@ -232,8 +232,8 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
                               attempt.function_error);
     return attempt;
   }
-  attempt.status_code = 0;
   if (!reply->function_error().empty()) {
+    attempt.response = ResponseContextOfFunctionError(reply->function_error());
     attempt.function_error = reply->function_error();
     metrics_.FunctionError(call.shard);
     metrics_.Processed(call.shard, ProcessingResult::kFunctionCallFailed);
@@ -281,7 +281,6 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
                    " records reported as failed, the first at sequence number ",
                    records[lowest].sequence_number()));
   attempt.first_failed = lowest;
-  attempt.function_error = "BatchItemFailures";
   return attempt;
 }
 
@@ -290,13 +289,14 @@ FailureInfo BatchProcessor::NewFailureInfo(const v1::EventSourceMappingConfigura
                                            int64_t invoke_count, const Attempt& last) {
   FailureInfo info;
   info.request_id = NewRequestId();
+  info.function_arn = config.function_arn();
   info.function_endpoint = config.function_endpoint();
   info.condition = condition;
   info.approximate_invoke_count = invoke_count;
-  info.status_code = invoke_count > 0 ? last.status_code : -1;
-  info.function_error = invoke_count > 0 ? last.function_error : "";
+  if (invoke_count > 0) info.response = last.response;
   info.timestamp = clock_.Now();
   info.shard_id = shard.shard_id;
+  info.stream_arn = config.event_source_arn();
   info.stream_name = shard.stream_name;
   return info;
 }
@@ -387,12 +387,12 @@ absl::Status BatchProcessor::FinishWindow(const ShardContext& shard, const Confi
     }
     metrics_.FunctionError(shard);
     if (reply.ok()) {
-      last.status_code = 0;
+      last.response = ResponseContextOfFunctionError(reply->function_error());
       last.function_error = reply->function_error();
       metrics_.Processed(shard, ProcessingResult::kFunctionCallFailed);
       metrics_.InvocationFailed(shard, ErrorKind::kFunctionError, last.function_error);
     } else {
-      last.status_code = static_cast<int>(reply.status().code());
+      last.response = ResponseContextOfFailedCall(reply.status());
       last.function_error = absl::StrCat(absl::StatusCodeToString(reply.status().code()), ": ",
                                          reply.status().message());
       metrics_.Processed(shard, ResultOfFailedCall(reply.status()));

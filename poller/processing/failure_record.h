@@ -1,20 +1,38 @@
 // The on-failure destination record: what the poller writes to the mapping's on-failure stream
-// when it skips records (retries exhausted, records too old). Shaped like AWS Lambda's Kinesis
-// on-failure invocation record:
+// when it skips records (retries exhausted, records too old). AWS Lambda's Kinesis on-failure
+// invocation record (Lambda Developer Guide, "Retain discarded batch records for a Kinesis
+// Data Streams event source"), with Lambda's keys in Lambda's order and two of Tributary's after
+// them (functionEndpoint, streamName: what names the function and the stream without an ARN):
 //
-// {"requestContext":{"requestId":"…","functionEndpoint":"host:port",
-//   "condition":"RetryAttemptsExhausted","approximateInvokeCount":3},
-//  "responseContext":{"statusCode":0,"functionError":"…"},
+// {"requestContext":{"requestId":"…",
+//   "functionArn":"arn:aws:lambda:us-east-1:000000000000:function:f",
+//   "condition":"RetryAttemptsExhausted","approximateInvokeCount":3,
+//   "functionEndpoint":"http://127.0.0.1:9000/2015-03-31/functions/function/invocations"},
+//  "responseContext":{"statusCode":200,"executedVersion":"$LATEST","functionError":"Unhandled"},
 //  "version":"1.0","timestamp":"2026-11-27T05:35:00.123Z",
 //  "KinesisBatchInfo":{"shardId":"shardId-000000000000","startSequenceNumber":"1",
 //   "endSequenceNumber":"9","approximateArrivalOfFirstRecord":"…",
-//   "approximateArrivalOfLastRecord":"…","batchSize":9,"streamName":"s"}}
+//   "approximateArrivalOfLastRecord":"…","batchSize":9,
+//   "streamArn":"arn:aws:kinesis:us-east-1:000000000000:stream/s","streamName":"s"}}
 //
-// Tributary's responseContext: `statusCode` is the numeric gRPC status code of the last invoke
-// (0 when the call returned a reply, as a function error or partial failure does; -1 when no
-// invoke happened, as for records too old to invoke); `functionError` is the reply's
-// function_error, "BatchItemFailures" for a partial failure, or "<CODE>: <message>" for a failed
-// call, empty when there was none. The record's partition key is the shard id.
+// functionArn is written when the mapping follows a registered function, streamArn when the
+// configuration carries the stream's ARN (the tracker serves both); responseContext only when
+// the records were invoked at least once (not for records too old to invoke at all), and its
+// functionError only when the last invoke was a function error. What the last invoke's outcome
+// becomes there (InvokeResponseContext), the same for gRPC and HTTP functions:
+//   a reply with function_error     200, "Handled" when the error says so ("Handled" or
+//                                   "Handled: …", an HTTP function's X-Amz-Function-Error),
+//                                   else "Unhandled" (Lambda's record gives the kind only; the
+//                                   error's text is in the metrics and the mapping's LastError)
+//   the function timed out          200, "Unhandled" (as Lambda reports a timed-out function)
+//   an HTTP status other than 2xx   that status (kHttpStatusPayload), no functionError
+//   not reached (UNAVAILABLE)       502, no functionError (refused, reset: a bad gateway)
+//   throttled (RESOURCE_EXHAUSTED)  429, no functionError
+//   a gRPC function's error status  200, "Unhandled" (its handler failed)
+//   batch item failures, or a reply 200, no functionError (the function returned; the reply
+//   that breaks a rule (no window   named records or broke a rule)
+//   state, a bad identifier)
+// The record's partition key is the shard id.
 #ifndef TRIBUTARY_POLLER_PROCESSING_FAILURE_RECORD_H_
 #define TRIBUTARY_POLLER_PROCESSING_FAILURE_RECORD_H_
 
@@ -24,6 +42,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "proto/streams.pb.h"
 
@@ -32,15 +52,28 @@ namespace tributary::poller {
 inline constexpr char kRetryAttemptsExhausted[] = "RetryAttemptsExhausted";
 inline constexpr char kRecordAgeExceeded[] = "RecordAgeExceeded";
 
+// Lambda's responseContext: what the Invoke API answered for the last invoke.
+struct InvokeResponseContext {
+  int status_code = 200;       // the HTTP status of the call, as Lambda's Invoke API has it
+  std::string function_error;  // "Unhandled", "Handled", or "" (no function error: omitted)
+};
+
+// The responseContext of an invoke whose call failed with `status` (FunctionInvoker's), and of
+// one whose reply carried `function_error` (non-empty); see the table above.
+InvokeResponseContext ResponseContextOfFailedCall(const absl::Status& status);
+InvokeResponseContext ResponseContextOfFunctionError(absl::string_view function_error);
+
 struct FailureInfo {
   std::string request_id;
+  std::string function_arn;  // empty: not written (the mapping follows no registered function)
   std::string function_endpoint;
   std::string condition;  // kRetryAttemptsExhausted, kRecordAgeExceeded
   int64_t approximate_invoke_count = 0;
-  int status_code = -1;
-  std::string function_error;
+  // The last invoke's; none when nothing was invoked (responseContext is then not written).
+  std::optional<InvokeResponseContext> response;
   absl::Time timestamp;
   std::string shard_id;
+  std::string stream_arn;  // empty: not written
   std::string stream_name;
   // Set for a tumbling window whose final invocation was given up: the window [start, end),
   // written as "tumblingWindow":{"start":"…","end":"…"} inside KinesisBatchInfo.

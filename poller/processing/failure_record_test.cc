@@ -1,8 +1,10 @@
 #include "poller/processing/failure_record.h"
 
+#include "absl/strings/cord.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "poller/interfaces.h"
 #include "poller/testing/fakes.h"
 
 namespace tributary::poller {
@@ -19,25 +21,29 @@ TEST(FailureRecordTest, EveryFieldIsWrittenAndParsesBack) {
   const absl::Time t0 = absl::FromUnixMillis(1'700'000'000'123);
   FailureInfo info;
   info.request_id = "req-1";
+  info.function_arn = "arn:aws:lambda:us-east-1:000000000000:function:f";
   info.function_endpoint = "127.0.0.1:5000";
   info.condition = kRetryAttemptsExhausted;
   info.approximate_invoke_count = 3;
-  info.status_code = 0;
-  info.function_error = "bad \"quote\" \\ and\nnewline\x01";
+  info.response = InvokeResponseContext{200, "Unhandled"};
   info.timestamp = t0 + absl::Seconds(10);
   info.shard_id = "shardId-000000000001";
+  info.stream_arn = "arn:aws:kinesis:us-east-1:000000000000:stream/orders";
   info.stream_name = "orders";
   const std::vector<v1::Record> records = {testing::MakeRecord(7, "k", "a", t0),
                                            testing::MakeRecord(9, "k", "b", t0 + absl::Seconds(1))};
-  const auto s = Parse(FailureRecordJson(info, records));
+  const std::string json = FailureRecordJson(info, records);
+  const auto s = Parse(json);
   const auto& rc = s.fields().at("requestContext").struct_value().fields();
   EXPECT_EQ(rc.at("requestId").string_value(), "req-1");
-  EXPECT_EQ(rc.at("functionEndpoint").string_value(), "127.0.0.1:5000");
+  EXPECT_EQ(rc.at("functionArn").string_value(), info.function_arn);
   EXPECT_EQ(rc.at("condition").string_value(), "RetryAttemptsExhausted");
   EXPECT_EQ(rc.at("approximateInvokeCount").number_value(), 3);
+  EXPECT_EQ(rc.at("functionEndpoint").string_value(), "127.0.0.1:5000");
   const auto& resp = s.fields().at("responseContext").struct_value().fields();
-  EXPECT_EQ(resp.at("statusCode").number_value(), 0);
-  EXPECT_EQ(resp.at("functionError").string_value(), info.function_error);
+  EXPECT_EQ(resp.at("statusCode").number_value(), 200);
+  EXPECT_EQ(resp.at("executedVersion").string_value(), "$LATEST");
+  EXPECT_EQ(resp.at("functionError").string_value(), "Unhandled");
   EXPECT_EQ(s.fields().at("version").string_value(), "1.0");
   EXPECT_EQ(s.fields().at("timestamp").string_value(), "2023-11-14T22:13:30.123Z");
   const auto& kb = s.fields().at("KinesisBatchInfo").struct_value().fields();
@@ -47,8 +53,76 @@ TEST(FailureRecordTest, EveryFieldIsWrittenAndParsesBack) {
   EXPECT_EQ(kb.at("approximateArrivalOfFirstRecord").string_value(), "2023-11-14T22:13:20.123Z");
   EXPECT_EQ(kb.at("approximateArrivalOfLastRecord").string_value(), "2023-11-14T22:13:21.123Z");
   EXPECT_EQ(kb.at("batchSize").number_value(), 2);
+  EXPECT_EQ(kb.at("streamArn").string_value(), info.stream_arn);
   EXPECT_EQ(kb.at("streamName").string_value(), "orders");
   EXPECT_EQ(s.fields().size(), 5u);
+  // Lambda's keys in Lambda's order, Tributary's after them.
+  EXPECT_EQ(
+      json,
+      "{\"requestContext\":{\"requestId\":\"req-1\",\"functionArn\":\"arn:aws:lambda:us-east-1:"
+      "000000000000:function:f\",\"condition\":\"RetryAttemptsExhausted\","
+      "\"approximateInvokeCount\":3,\"functionEndpoint\":\"127.0.0.1:5000\"},"
+      "\"responseContext\":{\"statusCode\":200,\"executedVersion\":\"$LATEST\","
+      "\"functionError\":\"Unhandled\"},\"version\":\"1.0\","
+      "\"timestamp\":\"2023-11-14T22:13:30.123Z\",\"KinesisBatchInfo\":{\"shardId\":"
+      "\"shardId-000000000001\",\"startSequenceNumber\":\"7\",\"endSequenceNumber\":\"9\","
+      "\"approximateArrivalOfFirstRecord\":\"2023-11-14T22:13:20.123Z\","
+      "\"approximateArrivalOfLastRecord\":\"2023-11-14T22:13:21.123Z\",\"batchSize\":2,"
+      "\"streamArn\":\"arn:aws:kinesis:us-east-1:000000000000:stream/orders\","
+      "\"streamName\":\"orders\"}}");
+}
+
+TEST(FailureRecordTest, WhatIsNotKnownIsNotWritten) {
+  FailureInfo info;
+  info.condition = kRecordAgeExceeded;
+  info.stream_name = "orders";
+  const auto s = Parse(FailureRecordJson(
+      info, {testing::MakeRecord(1, "k", "a", absl::FromUnixSeconds(1700000000))}));
+  EXPECT_EQ(s.fields().count("responseContext"), 0u) << "nothing was invoked";
+  EXPECT_EQ(s.fields().at("requestContext").struct_value().fields().count("functionArn"), 0u);
+  EXPECT_EQ(s.fields().at("KinesisBatchInfo").struct_value().fields().count("streamArn"), 0u);
+  info.response = InvokeResponseContext{502, ""};
+  const auto with_response = Parse(FailureRecordJson(
+      info, {testing::MakeRecord(1, "k", "a", absl::FromUnixSeconds(1700000000))}));
+  EXPECT_EQ(
+      with_response.fields().at("responseContext").struct_value().fields().count("functionError"),
+      0u);
+}
+
+// The last invoke's outcome as Lambda's Invoke API would have answered it, alike for gRPC and
+// HTTP functions.
+TEST(FailureRecordTest, ACallsOutcomeIsLambdasResponseContext) {
+  struct Case {
+    absl::Status status;
+    int status_code;
+    const char* function_error;
+  };
+  absl::Status http_404 = absl::UnknownError("HTTP 404 from http://f/: not here");
+  http_404.SetPayload(kHttpStatusPayload, absl::Cord("404"));
+  absl::Status http_503 = absl::UnavailableError("HTTP 503 from http://f/: busy");
+  http_503.SetPayload(kHttpStatusPayload, absl::Cord("503"));
+  for (const Case& c : {
+           Case{absl::DeadlineExceededError("Function timed out"), 200, "Unhandled"},
+           Case{absl::UnavailableError("Connection error"), 502, ""},
+           Case{absl::ResourceExhaustedError("throttled"), 429, ""},
+           Case{absl::UnknownError("Exception calling application"), 200, "Unhandled"},
+           Case{absl::InternalError("handler failed"), 200, "Unhandled"},
+           Case{http_404, 404, ""},
+           Case{http_503, 503, ""},
+       }) {
+    const InvokeResponseContext response = ResponseContextOfFailedCall(c.status);
+    EXPECT_EQ(response.status_code, c.status_code) << c.status;
+    EXPECT_EQ(response.function_error, c.function_error) << c.status;
+  }
+  EXPECT_EQ(ResponseContextOfFunctionError("Unhandled: ValueError: bad").function_error,
+            "Unhandled");
+  EXPECT_EQ(ResponseContextOfFunctionError("poison record at sequence number 7").function_error,
+            "Unhandled")
+      << "a gRPC function's error text";
+  EXPECT_EQ(ResponseContextOfFunctionError("Handled").function_error, "Handled");
+  EXPECT_EQ(ResponseContextOfFunctionError("Handled: MyError: no").function_error, "Handled");
+  EXPECT_EQ(ResponseContextOfFunctionError("Handledness").function_error, "Unhandled");
+  EXPECT_EQ(ResponseContextOfFunctionError("Unhandled").status_code, 200);
 }
 
 TEST(FailureRecordTest, JsonQuoteEscapesControlCharacters) {

@@ -1,7 +1,10 @@
 #include "tools/tribctl/command_line.h"
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <limits>
+#include <map>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -308,7 +311,51 @@ absl::StatusOr<absl::Time> ParseTimestamp(absl::string_view text) {
       "expected an RFC 3339 time (2026-01-02T03:04:05Z) or Unix seconds, got '", text, "'"));
 }
 
-absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
+namespace {
+
+constexpr const char* kServiceEndpoints[] = {"streams-endpoint", "mappings-endpoint",
+                                             "leasing-endpoint", "poller-endpoint"};
+
+// The config file's keys and values. Errors: a usage error naming the file and line.
+absl::StatusOr<std::map<std::string, std::string>> ParseConfig(const EndpointDefaults& defaults) {
+  std::map<std::string, std::string> config;
+  int number = 0;
+  for (absl::string_view line : absl::StrSplit(defaults.config_text, '\n')) {
+    ++number;
+    line = line.substr(0, line.find('#'));
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty()) continue;
+    const size_t eq = line.find('=');
+    const std::string where = absl::StrCat(defaults.config_path, ":", number, ": ");
+    if (eq == absl::string_view::npos) {
+      return UsageError(absl::StrCat(where, "expected 'key = value', got '", line, "'"));
+    }
+    std::string key(absl::StripAsciiWhitespace(line.substr(0, eq)));
+    std::replace(key.begin(), key.end(), '_', '-');
+    const std::string value(absl::StripAsciiWhitespace(line.substr(eq + 1)));
+    if (key != "endpoint" && std::find(std::begin(kServiceEndpoints), std::end(kServiceEndpoints),
+                                       key) == std::end(kServiceEndpoints)) {
+      return UsageError(absl::StrCat(where, "unknown key '", key,
+                                     "' (endpoint, streams-endpoint, mappings-endpoint, "
+                                     "leasing-endpoint, poller-endpoint)"));
+    }
+    config[key] = value;
+  }
+  return config;
+}
+
+}  // namespace
+
+std::string ConfigPath(const char* xdg_config_home, const char* home) {
+  if (xdg_config_home != nullptr && xdg_config_home[0] != '\0') {
+    return absl::StrCat(xdg_config_home, "/tributary/config");
+  }
+  if (home != nullptr && home[0] != '\0') return absl::StrCat(home, "/.config/tributary/config");
+  return "";
+}
+
+absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
+                                             const EndpointDefaults& defaults) {
   CommandLine line;
   std::vector<std::string> words;
   std::map<std::string, std::string> given_as;  // flag name -> the spelling first used
@@ -317,6 +364,10 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
     if (arg == "--help" || arg == "-h" || (words.empty() && arg == "help")) {
       line.help = true;
       continue;
+    }
+    if (arg == "--version") {
+      line.version = true;
+      return line;  // nothing else on the line matters
     }
     if (absl::StartsWith(arg, "--") && arg.size() > 2) {
       absl::string_view body = absl::string_view(arg).substr(2);
@@ -414,18 +465,47 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
           absl::StrCat("missing required flag --", f.name, " for '", line.command->Name(), "'"));
     }
   }
-  const std::string endpoint = line.flags.StringOr("endpoint", "127.0.0.1:4560");
-  line.flags.Set("endpoint", endpoint);
-  for (const char* service :
-       {"streams-endpoint", "mappings-endpoint", "leasing-endpoint", "poller-endpoint"}) {
-    if (!line.flags.Has(service)) line.flags.Set(service, endpoint);
+  std::map<std::string, std::string> config;
+  if (!defaults.config_text.empty()) {
+    absl::StatusOr<std::map<std::string, std::string>> parsed = ParseConfig(defaults);
+    if (!parsed.ok()) return parsed.status();
+    config = *std::move(parsed);
+  }
+  // Where each endpoint came from, for messages.
+  std::map<std::string, std::string> source;
+  if (line.flags.Has("endpoint")) {
+    line.endpoint_source = "--endpoint";
+  } else if (!defaults.env_endpoint.empty()) {
+    line.flags.Set("endpoint", defaults.env_endpoint);
+    line.endpoint_source = "TRIBUTARY_ENDPOINT";
+  } else if (config.count("endpoint") > 0) {
+    line.flags.Set("endpoint", config["endpoint"]);
+    line.endpoint_source = defaults.config_path;
+  } else {
+    line.flags.Set("endpoint", std::string("127.0.0.1:4560"));
+    line.endpoint_source = "the default";
+  }
+  source["endpoint"] = line.endpoint_source;
+  const bool endpoint_given = line.endpoint_source == "--endpoint" ||
+                              line.endpoint_source == "TRIBUTARY_ENDPOINT";
+  for (const char* service : kServiceEndpoints) {
+    if (line.flags.Has(service)) {
+      source[service] = absl::StrCat("--", service);
+    } else if (!endpoint_given && config.count(service) > 0) {
+      line.flags.Set(service, config[service]);
+      source[service] = defaults.config_path;
+    } else {
+      line.flags.Set(service, line.flags.StringOr("endpoint", ""));
+      source[service] = line.endpoint_source;
+    }
   }
   // gRPC would dial "h:99999" as port 34463 and "h:45x" as port 45; say what is wrong instead.
   for (const char* name : {"endpoint", "streams-endpoint", "mappings-endpoint", "leasing-endpoint",
                            "poller-endpoint"}) {
     const std::string value = line.flags.StringOr(name, "");
     if (absl::Status s = CheckAddressFlags({{name, value, AddressUse::kDial}}); !s.ok()) {
-      return UsageError(s.message());
+      if (source[name] == absl::StrCat("--", name)) return UsageError(s.message());
+      return UsageError(absl::StrCat(s.message(), " (from ", source[name], ")"));
     }
   }
   if (!line.flags.Has("output")) line.flags.Set("output", std::string("table"));
@@ -460,7 +540,8 @@ std::string HelpText(const CommandSpec* command, absl::string_view group) {
   for (const FlagSpec& f : GlobalFlags()) absl::StrAppend(&out, FlagUsage(f));
   absl::StrAppend(&out,
                   "\nexit status: 0 success, 1 an error from a service (printed as "
-                  "'error: CODE: message'), 2 a usage error\n");
+                  "'error: CODE: message'), 2 a usage error\n"
+                  "'tribctl --version' prints the version.\n");
   return out;
 }
 

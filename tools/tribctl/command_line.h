@@ -4,7 +4,7 @@
 // Grammar (shaped like the AWS CLI):
 //   tribctl [global flags] <group> <verb> [flags]      e.g. tribctl streams create --stream=s
 //   tribctl [global flags] metrics [flags]             (a one-word command)
-//   tribctl help | --help | -h, and <group> [<verb>] --help
+//   tribctl help | --help | -h, and <group> [<verb>] --help; tribctl --version
 // Flags may appear anywhere after the program name: --name=value, --name value,
 // and for booleans --name, --no-name, --name=true|false. '_' and '-' are the same
 // in flag names (--streams_endpoint == --streams-endpoint). A list flag may be
@@ -138,18 +138,45 @@ struct CommandLine {
   // --help, -h or `help` was given: print help for `command` (or for `help_group`
   // or everything) instead of running.
   bool help = false;
+  // --version was given: print `tribctl <version>` and nothing else.
+  bool version = false;
   std::string help_group;
   FlagValues flags;  // the command's and the global flags
+  // Where --endpoint's value came from, for messages: "--endpoint", "TRIBUTARY_ENDPOINT",
+  // "<config path>" or "the default".
+  std::string endpoint_source;
 };
 
+// Where the endpoints come from when the flags do not say. Precedence, highest first: a
+// per-service flag (--streams-endpoint, ...); --endpoint; $TRIBUTARY_ENDPOINT; the config
+// file's per-service key; its `endpoint`; 127.0.0.1:4560.
+//
+// The config file (~/.config/tributary/config, or $XDG_CONFIG_HOME/tributary/config) holds
+// `key = value` lines; '#' starts a comment; keys are endpoint, streams-endpoint,
+// mappings-endpoint, leasing-endpoint and poller-endpoint ('_' and '-' alike), e.g.
+//   # the production cluster
+//   endpoint = tributary.internal:4560
+struct EndpointDefaults {
+  std::string env_endpoint;  // $TRIBUTARY_ENDPOINT; empty: unset
+  std::string config_path;   // the config file's path (messages name it); empty: none read
+  std::string config_text;   // its content
+};
+
+// The config file's path: $XDG_CONFIG_HOME/tributary/config when that variable is set, else
+// $HOME/.config/tributary/config; empty when neither variable is set.
+std::string ConfigPath(const char* xdg_config_home, const char* home);
+
 // Parses `args` (argv without the program name). Global flags get their
-// defaults (--endpoint=127.0.0.1:4560, --output=table, --timeout=10s) and the
-// per-service endpoints default to --endpoint.
+// defaults (--output=table, --timeout=10s) and the endpoints theirs from
+// `defaults` (see EndpointDefaults).
 // Errors (all usage errors, see IsUsageError): INVALID_ARGUMENT naming the
 // offending word or flag: an unknown command, group or flag; a flag without
 // its value or given twice; a value of the wrong type or outside the choices;
-// a missing required flag; an unexpected positional argument.
-absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& args);
+// a missing required flag; an unexpected positional argument; a malformed
+// endpoint (naming where it came from); a config file line that is not
+// `key = value` with a known key (naming the file and line).
+absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
+                                             const EndpointDefaults& defaults = {});
 
 // Help text: everything (command null, group empty), one group, or one command
 // with its flags.

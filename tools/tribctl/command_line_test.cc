@@ -74,7 +74,7 @@ TEST(CommandLineTest, TheCommandTableHasEveryCommandOfTheIssue) {
           "streams untag", "streams list-tags", "consumers register", "consumers deregister",
           "consumers describe", "consumers list", "tables create", "tables describe",
           "tables list", "tables update", "tables delete", "tables streams", "items put",
-          "items get", "items delete"));
+          "items get", "items delete", "completion bash", "completion zsh"));
 }
 
 TEST(CommandLineTest, EveryCommandRunsAndEveryFlagFieldIsAFieldOfItsRequest) {
@@ -309,6 +309,65 @@ TEST(CommandLineTest, GlobalFlagsHaveDefaultsAndServiceEndpointsFollowEndpoint) 
   EXPECT_EQ(line->flags.String("poller-endpoint"), "10.0.0.2:2");
   EXPECT_EQ(line->flags.Duration("timeout"), absl::Milliseconds(1500));
   EXPECT_EQ(line->flags.String("output"), "json");
+}
+
+// Without --endpoint: $TRIBUTARY_ENDPOINT, then the config file, then the default; a
+// per-service key of the config file applies only when the endpoint came from the file too.
+TEST(CommandLineTest, EndpointComesFromTheEnvironmentThenTheConfigFile) {
+  EndpointDefaults defaults;
+  defaults.config_path = "/home/op/.config/tributary/config";
+  defaults.config_text =
+      "# production\n\n  endpoint = 10.0.0.5:4560  # the front\npoller_endpoint=10.0.0.6:4564\n";
+  auto line = ParseCommandLine({"pollers", "list"}, defaults);
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->flags.String("endpoint"), "10.0.0.5:4560");
+  EXPECT_EQ(line->flags.String("streams-endpoint"), "10.0.0.5:4560");
+  EXPECT_EQ(line->flags.String("poller-endpoint"), "10.0.0.6:4564");
+  EXPECT_EQ(line->endpoint_source, "/home/op/.config/tributary/config");
+
+  defaults.env_endpoint = "10.0.0.7:4560";
+  line = ParseCommandLine({"pollers", "list"}, defaults);
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->flags.String("endpoint"), "10.0.0.7:4560");
+  EXPECT_EQ(line->flags.String("poller-endpoint"), "10.0.0.7:4560");
+  EXPECT_EQ(line->endpoint_source, "TRIBUTARY_ENDPOINT");
+
+  line = ParseCommandLine({"--endpoint=10.0.0.8:1", "pollers", "list"}, defaults);
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->flags.String("endpoint"), "10.0.0.8:1");
+  EXPECT_EQ(line->flags.String("poller-endpoint"), "10.0.0.8:1");
+  EXPECT_EQ(line->endpoint_source, "--endpoint");
+
+  line = ParseCommandLine({"pollers", "list"});
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->endpoint_source, "the default");
+}
+
+TEST(CommandLineTest, ABadEndpointFromTheEnvironmentOrConfigSaysWhereItCameFrom) {
+  EndpointDefaults defaults;
+  defaults.env_endpoint = "h:99999";
+  auto line = ParseCommandLine({"pollers", "list"}, defaults);
+  ASSERT_FALSE(line.ok());
+  EXPECT_TRUE(IsUsageError(line.status()));
+  EXPECT_THAT(std::string(line.status().message()), HasSubstr("(from TRIBUTARY_ENDPOINT)"));
+
+  defaults = EndpointDefaults();
+  defaults.config_path = "/c";
+  defaults.config_text = "endpoint = h:1\nendpont = h:2\n";
+  line = ParseCommandLine({"pollers", "list"}, defaults);
+  ASSERT_FALSE(line.ok());
+  EXPECT_THAT(std::string(line.status().message()), HasSubstr("/c:2: unknown key 'endpont'"));
+  defaults.config_text = "endpoint h:1\n";
+  line = ParseCommandLine({"pollers", "list"}, defaults);
+  ASSERT_FALSE(line.ok());
+  EXPECT_THAT(std::string(line.status().message()), HasSubstr("/c:1: expected 'key = value'"));
+}
+
+TEST(CommandLineTest, ConfigPathFollowsXdgConfigHomeThenHome) {
+  EXPECT_EQ(ConfigPath("/x", "/home/op"), "/x/tributary/config");
+  EXPECT_EQ(ConfigPath("", "/home/op"), "/home/op/.config/tributary/config");
+  EXPECT_EQ(ConfigPath(nullptr, "/home/op"), "/home/op/.config/tributary/config");
+  EXPECT_EQ(ConfigPath(nullptr, nullptr), "");
 }
 
 TEST(CommandLineTest, UnderscoresAndDashesAreTheSameInFlagNames) {

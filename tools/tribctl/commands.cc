@@ -20,6 +20,7 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/reflection.h"
 #include "tools/tribctl/command_line.h"
+#include "tools/tribctl/completion.h"
 #include "tools/tribctl/context.h"
 #include "tools/tribctl/format.h"
 #include "tools/tribctl/requests.h"
@@ -1015,6 +1016,22 @@ std::vector<CommandSpec> BuildCommands() {
                BoolFlag("prometheus", "print Prometheus text exposition instead of a table")})
           .Builds<v1::GetMetricsRequest>()
           .Runs(&Metrics));
+
+  // completion
+  add(Command("completion", "bash",
+              "Prints tribctl's bash completion: source <(tribctl completion bash), or save it "
+              "as /etc/bash_completion.d/tribctl.")
+          .Runs([](Context& c) {
+            *c.io.out << BashCompletionScript();
+            return absl::OkStatus();
+          }));
+  add(Command("completion", "zsh",
+              "Prints tribctl's zsh completion (through bashcompinit): "
+              "source <(tribctl completion zsh).")
+          .Runs([](Context& c) {
+            *c.io.out << ZshCompletionScript();
+            return absl::OkStatus();
+          }));
   return c;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
+#include "mapping/starting_position.h"
 #include "poller/runtime/metrics.h"
 
 namespace tributary::tribctl {
@@ -172,16 +173,8 @@ std::string MappingStateName(v1::EventSourceMappingState state) {
 }
 
 std::string PositionName(v1::EventSourcePosition position) {
-  switch (position) {
-    case v1::TRIM_HORIZON_POSITION:
-      return "TRIM_HORIZON";
-    case v1::LATEST_POSITION:
-      return "LATEST";
-    case v1::AT_TIMESTAMP_POSITION:
-      return "AT_TIMESTAMP";
-    default:
-      return "-";
-  }
+  const absl::string_view name = mapping::StartingPositionName(position);
+  return name.empty() ? "-" : std::string(name);
 }
 
 std::string StreamSummaryTable(const v1::StreamDescriptionSummary& s) {

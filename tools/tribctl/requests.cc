@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
+#include "mapping/starting_position.h"
 
 namespace tributary::tribctl {
 namespace {
@@ -306,12 +307,9 @@ absl::Status FinishCreateMapping(const FlagValues& flags, v1::CreateEventSourceM
   }
   const std::string position = flags.StringOr("starting-position", "");
   std::optional<absl::Time> timestamp = flags.Time("starting-position-timestamp");
-  if (position == "TRIM_HORIZON") {
-    r->set_starting_position(v1::TRIM_HORIZON_POSITION);
-  } else if (position == "LATEST") {
-    r->set_starting_position(v1::LATEST_POSITION);
-  } else if (position == "AT_TIMESTAMP") {
-    r->set_starting_position(v1::AT_TIMESTAMP_POSITION);
+  if (const v1::EventSourcePosition p = mapping::StartingPositionOf(position);
+      p != v1::EVENT_SOURCE_POSITION_UNSPECIFIED) {
+    r->set_starting_position(p);
   }
   if (r->starting_position() == v1::AT_TIMESTAMP_POSITION && !timestamp) {
     return UsageError("--starting-position=AT_TIMESTAMP needs --starting-position-timestamp");

@@ -6,7 +6,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/version.h"
 #include "tools/tribctl/command_line.h"
 #include "tools/tribctl/context.h"
 
@@ -23,6 +25,26 @@ void PrintError(const absl::Status& status, std::ostream& err) {
            "--mappings-endpoint, --leasing-endpoint, --poller-endpoint)";
   }
   err << "\n";
+}
+
+// After a connection failure (gRPC: "failed to connect to all addresses"): which endpoint,
+// where it came from, and how to set it.
+void PrintConnectHint(const CommandLine& line, const EndpointDefaults& endpoints,
+                      std::ostream& err) {
+  std::string answered = line.flags.StringOr("endpoint", "");
+  for (const char* service :
+       {"streams-endpoint", "mappings-endpoint", "leasing-endpoint", "poller-endpoint"}) {
+    const std::string value = line.flags.StringOr(service, "");
+    if (value != line.flags.StringOr("endpoint", "")) {
+      absl::StrAppend(&answered, ", ", service, " ", value);
+    }
+  }
+  err << "hint: no Tributary answered at " << answered << " (endpoint from "
+      << line.endpoint_source << "). Start one (tributary serve), or set the endpoint with "
+      << "--endpoint=HOST:PORT, the TRIBUTARY_ENDPOINT variable, or 'endpoint = HOST:PORT' in "
+      << (endpoints.config_path.empty() ? std::string("~/.config/tributary/config")
+                                        : endpoints.config_path)
+      << "\n";
 }
 
 }  // namespace
@@ -44,12 +66,17 @@ void Interrupt::SetHook(std::function<void()> hook) {
   if (triggered_ && hook_) hook_();
 }
 
-int RunTribctl(const std::vector<std::string>& args, const Io& io) {
-  absl::StatusOr<CommandLine> line = ParseCommandLine(args);
+int RunTribctl(const std::vector<std::string>& args, const Io& io,
+               const EndpointDefaults& endpoints) {
+  absl::StatusOr<CommandLine> line = ParseCommandLine(args, endpoints);
   if (!line.ok()) {
     PrintError(line.status(), *io.err);
     *io.err << "run 'tribctl help' or 'tribctl <command> --help' for usage\n";
     return kExitUsage;
+  }
+  if (line->version) {
+    *io.out << "tribctl " << kVersion << "\n";
+    return kExitOk;
   }
   if (line->help) {
     *io.out << HelpText(line->command, line->help_group);
@@ -65,6 +92,10 @@ int RunTribctl(const std::vector<std::string>& args, const Io& io) {
   io.out->flush();
   if (status.ok()) return kExitOk;
   PrintError(status, *io.err);
+  if (status.code() == absl::StatusCode::kUnavailable &&
+      absl::StrContains(status.message(), "ailed to connect")) {
+    PrintConnectHint(*line, endpoints, *io.err);
+  }
   if (IsUsageError(status)) {
     *io.err << "run 'tribctl " << line->command->Name() << " --help' for usage\n";
     return kExitUsage;

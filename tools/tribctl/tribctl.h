@@ -8,8 +8,9 @@
 // "error: <CODE>: <message>".
 //
 // Exit codes: kExitOk; kExitError for an error from a service or the network
-// (and for records that PutRecords did not write); kExitUsage for a bad command
-// line (with a hint to --help).
+// (and for records that PutRecords did not write; a connection that fails adds a
+// hint naming the endpoint, where it came from and how to set it); kExitUsage for
+// a bad command line (with a hint to --help).
 #ifndef TRIBUTARY_TOOLS_TRIBCTL_TRIBCTL_H_
 #define TRIBUTARY_TOOLS_TRIBCTL_TRIBCTL_H_
 
@@ -21,6 +22,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "tools/tribctl/command_line.h"
 
 namespace tributary::tribctl {
 
@@ -54,8 +56,10 @@ struct Io {
   Interrupt* interrupt = nullptr;  // may be null: then nothing interrupts
 };
 
-// Runs `args` (argv without the program name). Returns the exit code.
-int RunTribctl(const std::vector<std::string>& args, const Io& io);
+// Runs `args` (argv without the program name). `endpoints`: $TRIBUTARY_ENDPOINT and the
+// config file, which main() reads (command_line.h). Returns the exit code.
+int RunTribctl(const std::vector<std::string>& args, const Io& io,
+               const EndpointDefaults& endpoints = {});
 
 }  // namespace tributary::tribctl
 

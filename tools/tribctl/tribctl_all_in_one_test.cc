@@ -204,6 +204,10 @@ TEST_F(TribctlAllInOneTest, APoisonRecordGoesToTheDestinationAndTheRestIsDeliver
   Result got = Run({"mappings", "get", "--uuid=" + uuid});
   EXPECT_EQ(got.code, kExitOk) << got.err;
   EXPECT_THAT(got.out, HasSubstr("DestinationOnFailure            orders-failures\n"));
+  // The stream's ARN as Lambda's API and the AWS front door name it (`tributary serve`'s default
+  // --aws_region and --aws_account_id).
+  EXPECT_THAT(got.out, HasSubstr("EventSourceArn                  "
+                                 "arn:aws:kinesis:us-east-1:000000000000:stream/orders\n"));
   auto listed = Json<v1::ListEventSourceMappingsResponse>(
       Run({"mappings", "list", "--stream=orders", "--output=json"}).out);
   ASSERT_EQ(listed.event_source_mappings_size(), 1);
@@ -237,6 +241,13 @@ TEST_F(TribctlAllInOneTest, APoisonRecordGoesToTheDestinationAndTheRestIsDeliver
   ASSERT_EQ(failure.code, kExitOk) << failure.err;
   auto record = Json<v1::Record>(failure.out);
   EXPECT_THAT(record.data(), HasSubstr("\"condition\":\"RetryAttemptsExhausted\""));
+  // Lambda's responseContext for a function error (the example function's own text is not in it)
+  // and the stream's ARN.
+  EXPECT_THAT(record.data(), HasSubstr("\"responseContext\":{\"statusCode\":200,"
+                                       "\"executedVersion\":\"$LATEST\",\"functionError\":"
+                                       "\"Unhandled\"}"));
+  EXPECT_THAT(record.data(),
+              HasSubstr("\"streamArn\":\"arn:aws:kinesis:us-east-1:000000000000:stream/orders\""));
   EXPECT_THAT(record.data(), HasSubstr(absl::StrCat("\"startSequenceNumber\":\"",
                                                     written.records(15).sequence_number(), "\"")));
   EXPECT_THAT(record.data(), HasSubstr(absl::StrCat("\"endSequenceNumber\":\"",

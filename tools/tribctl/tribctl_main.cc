@@ -3,7 +3,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,7 +32,21 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> args(argv + 1, argv + argc);
   tributary::tribctl::Io io{&std::cin, &std::cout, &std::cerr, &interrupt};
-  const int code = tributary::tribctl::RunTribctl(args, io);
+  // Where the endpoint comes from without --endpoint (command_line.h, EndpointDefaults).
+  tributary::tribctl::EndpointDefaults endpoints;
+  if (const char* endpoint = std::getenv("TRIBUTARY_ENDPOINT")) endpoints.env_endpoint = endpoint;
+  const std::string config_path =
+      tributary::tribctl::ConfigPath(std::getenv("XDG_CONFIG_HOME"), std::getenv("HOME"));
+  if (!config_path.empty()) {
+    std::ifstream config(config_path);
+    if (config) {
+      std::stringstream text;
+      text << config.rdbuf();
+      endpoints.config_path = config_path;
+      endpoints.config_text = text.str();
+    }
+  }
+  const int code = tributary::tribctl::RunTribctl(args, io, endpoints);
   std::cout.flush();
   return code;
 }

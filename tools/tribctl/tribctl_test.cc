@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/await.h"
 #include "common/grpc_server.h"
+#include "common/version.h"
 #include "common/testing/assertions.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -133,6 +134,31 @@ TEST_F(TribctlTest, AnUnreachableServiceIsUnavailable) {
   EXPECT_THAT(r.err, ::testing::StartsWith("error: UNAVAILABLE: "));
 }
 
+// A refused connection says which endpoint, where it came from and how to set it.
+TEST_F(TribctlTest, ARefusedConnectionNamesTheEndpointAndHowToSetIt) {
+  auto other = GrpcServer::Start("127.0.0.1:0", {});
+  ASSERT_TRUE(other.ok());
+  const std::string closed = (*other)->address();
+  other->reset();  // nothing listens there now
+  std::istringstream in;
+  std::ostringstream out, err;
+  EndpointDefaults endpoints;
+  endpoints.env_endpoint = closed;
+  EXPECT_EQ(RunTribctl({"streams", "list", "--timeout=2s"}, Io{&in, &out, &err, nullptr}, endpoints),
+            kExitError);
+  EXPECT_THAT(err.str(), ::testing::StartsWith("error: UNAVAILABLE: "));
+  EXPECT_THAT(err.str(), HasSubstr(absl::StrCat("hint: no Tributary answered at ", closed,
+                                                " (endpoint from TRIBUTARY_ENDPOINT)")));
+  EXPECT_THAT(err.str(), HasSubstr("--endpoint=HOST:PORT, the TRIBUTARY_ENDPOINT variable, or "
+                                   "'endpoint = HOST:PORT' in ~/.config/tributary/config"));
+}
+
+TEST_F(TribctlTest, AServiceSaysUnavailableWithoutTheConnectionHint) {
+  streams_.SetError("ListStreams", absl::UnavailableError("shutting down"));
+  Result r = Run({"streams", "list"});
+  EXPECT_EQ(r.err, "error: UNAVAILABLE: shutting down\n");
+}
+
 TEST_F(TribctlTest, AUsageErrorExitsTwoAndCallsNothing) {
   Result r = Run({"streams", "create", "--stream=s", "--shard-count=many"});
   EXPECT_EQ(r.code, kExitUsage);
@@ -152,6 +178,15 @@ TEST_F(TribctlTest, HelpPrintsUsageAndExitsZero) {
   Result r = Run({"mappings", "create", "--help"});
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_THAT(r.out, HasSubstr("--function-endpoint"));
+  EXPECT_THAT(streams_.Calls(), IsEmpty());
+}
+
+TEST_F(TribctlTest, VersionPrintsTheVersionConstantAndCallsNothing) {
+  Result r = Run({"--version"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, absl::StrCat("tribctl ", kVersion, "\n"));
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(Run({"streams", "list", "--version"}).out, r.out);
   EXPECT_THAT(streams_.Calls(), IsEmpty());
 }
 

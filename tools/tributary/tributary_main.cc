@@ -4,7 +4,6 @@
 // reflection and health. The tracker and the poller reach the store and leasing through that same
 // port, exactly as they would across hosts, and the store nudges the tracker whenever a stream's
 // shards change, so leases follow a split at once instead of at the next sync interval.
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -23,12 +22,15 @@
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "leasing/leasing_service.h"
+#include "poller/poller_id.h"
 #include "poller/poller_node.h"
 #include "shard_store/shard_store_node.h"
 #include "stream_tracker/stream_tracker.h"
 #include "stream_tracker/stream_tracker_client.h"
 #include "tables/table_store.h"
 #include "tables/tables_service.h"
+#include "tools/console/console_handler.h"
+#include "tools/console/overview.h"
 
 DEFINE_string(listen, "127.0.0.1:4560", "gRPC address for every service (host:port; 0 = any).");
 DEFINE_string(data_dir, "", "Data directory (required); each service uses a subdirectory.");
@@ -48,13 +50,18 @@ DEFINE_int32(poller_capacity, 10000, "The most leases the embedded poller holds.
 DEFINE_int32(invoke_threads, 64,
              "Threads shared by every lease of the embedded poller: the most batches "
              "(invocations, backoff waits) in progress at once.");
-DEFINE_string(poller_id, "", "The embedded poller's id (default: tributary-HOST-PID).");
+DEFINE_string(poller_id, "",
+              "The embedded poller's id in leasing and in metrics' labels (default: the host's "
+              "name).");
 DEFINE_int32(window_close_grace_ms, 1000,
              "Tumbling windows: how long after a window's end an idle window is closed (the "
              "shard's reader at its tip), in milliseconds.");
 DEFINE_int64(retention_trim_period_ms, 60000, "How often expired records are trimmed.");
 DEFINE_int32(table_stream_shards, 4,
              "Shards of a DynamoDB table's change stream (by partition-key hash), 1-10000.");
+DEFINE_bool(console_actions, false,
+            "Let the web console on --metrics_listen disable and enable mappings (no "
+            "authentication: anyone who reaches the port may; read-only without it).");
 DEFINE_string(function_ca_file, "",
               "https function endpoints: a PEM file of the certificate authorities to trust "
               "(default: the system's).");
@@ -69,7 +76,7 @@ namespace {
 
 constexpr char kUsage[] =
     "tributary serve --data_dir=DIR [--listen=127.0.0.1:4560] [--metrics_listen=HOST:PORT]\n"
-    "                [--aws_listen=HOST:PORT]\n"
+    "                [--aws_listen=HOST:PORT] [--console_actions]\n"
     "Runs the shard store, leasing, the stream tracker and a poller in one process.";
 
 int Serve() {
@@ -156,12 +163,8 @@ int Serve() {
   }
 
   poller::PollerNodeOptions poller_options;
-  poller_options.poller_id = FLAGS_poller_id;
-  if (poller_options.poller_id.empty()) {
-    char host[256] = {0};
-    gethostname(host, sizeof(host) - 1);
-    poller_options.poller_id = absl::StrCat("tributary-", host, "-", getpid());
-  }
+  poller_options.poller_id =
+      FLAGS_poller_id.empty() ? poller::DefaultPollerId() : FLAGS_poller_id;
   poller_options.capacity = FLAGS_poller_capacity;
   poller_options.invoke_threads = FLAGS_invoke_threads;
   poller_options.window_close_grace = absl::Milliseconds(FLAGS_window_close_grace_ms);
@@ -187,11 +190,24 @@ int Serve() {
   (*tracker)->AddMetricsTo(registry);  // before (*tracker)->Start()
   (*poller)->AddMetricsTo(registry);
   std::atomic<bool> serving{false};
+  // The web console (tools/console/) on the same port, from the services' gRPC APIs over
+  // in-process channels once the gRPC server runs; until then its paths answer 503.
+  std::unique_ptr<console::Overview> console_overview;
+  std::unique_ptr<console::ConsoleHandler> console_handler;
+  std::atomic<console::ConsoleHandler*> console{nullptr};
   std::unique_ptr<metrics::MetricsHttpServer> metrics_http;
   if (!FLAGS_metrics_listen.empty()) {
     auto http = metrics::MetricsHttpServer::Start(
         FLAGS_metrics_listen, [&registry] { return registry.Render(); },
-        [&serving] { return serving.load(); });
+        [&serving] { return serving.load(); }, absl::Seconds(5),
+        [&console](const aws::HttpRequest& request) {
+          if (console::ConsoleHandler* handler = console.load()) return handler->Handle(request);
+          aws::HttpResponse starting;
+          starting.status = 503;
+          starting.headers.emplace_back("Content-Type", "text/plain");
+          starting.body = "starting\n";
+          return starting;
+        });
     if (!http.ok()) {
       LOG(ERROR) << "--metrics_listen: " << http.status();
       return 1;
@@ -220,6 +236,20 @@ int Serve() {
   if (!aws_server.ok()) {
     LOG(ERROR) << aws_server.status();
     return 1;
+  }
+  if (metrics_http != nullptr) {
+    console::OverviewSources sources;
+    sources.streams = (*server)->InProcessChannel();
+    sources.mappings = (*server)->InProcessChannel();
+    sources.leasing = (*server)->InProcessChannel();
+    sources.pollers = {(*server)->InProcessChannel()};
+    sources.metrics_text = [&registry] { return registry.Render(); };
+    console::OverviewOptions overview_options;
+    overview_options.actions_enabled = FLAGS_console_actions;
+    console_overview = std::make_unique<console::Overview>(sources, overview_options, clock);
+    console_handler =
+        std::make_unique<console::ConsoleHandler>(*console_overview, FLAGS_console_actions);
+    console = console_handler.get();
   }
   stream_tracker::LeaseSync* sync = (*tracker)->lease_sync();
   (*store)->store().SetChangeListener([sync](const std::string&) { sync->RequestSync(); });

@@ -23,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "gflags/gflags.h"
 #include "tools/bench/common/bench_common.h"
+#include "tools/bench/common/bench_main.h"
 
 DEFINE_bool(quick, false, "Smoke mode: few records, two cells.");
 DEFINE_int64(records, 200000, "Records pre-loaded per cell.");
@@ -36,10 +37,8 @@ DEFINE_string(functions, "grpc,http",
               "The no-op functions each cell runs against: grpc (tributary.v1.Function) and "
               "http (Lambda's Kinesis event over HTTP).");
 DEFINE_double(drain_timeout_seconds, 20, "Give up on a cell's drain after this.");
-DEFINE_string(json_out, "", "Also write the JSON results to this file.");
 DEFINE_string(work_dir, "",
               "Directory for data, kept (default: a fresh one under /tmp, removed at the end).");
-DEFINE_bool(require_nonzero, false, "Exit 1 when a figure is zero (for the smoke test).");
 
 namespace tributary::bench {
 namespace {
@@ -148,19 +147,13 @@ int Main() {
     }
   }
   c.Shutdown();
-  if (!report.Finish(FLAGS_json_out)) return 1;
-  if (FLAGS_require_nonzero && zero) {
-    Progress("a figure is zero or a drain did not finish");
-    return 1;
-  }
-  return 0;
+  return FinishRun(report.Finish(FLAGS_json_out), zero,
+                   "a figure is zero or a drain did not finish");
 }
 
 }  // namespace
 }  // namespace tributary::bench
 
 int main(int argc, char** argv) {
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  tributary::bench::InitBench();
-  return tributary::bench::Main();
+  return tributary::bench::BenchMain(argc, argv, tributary::bench::Main);
 }

@@ -32,6 +32,7 @@
 #include "common/process.h"
 #include "gflags/gflags.h"
 #include "tools/bench/common/bench_common.h"
+#include "tools/bench/common/bench_main.h"
 
 DEFINE_bool(quick, false, "Smoke mode: one trial.");
 DEFINE_int32(trials, 3, "Kills measured.");
@@ -40,10 +41,8 @@ DEFINE_int64(lease_duration_ms, 2000, "Lease duration of leasing.");
 DEFINE_string(poller_binary, "poller/poller_server",
               "The poller_server binary (default: its runfiles path under bazel run/test).");
 DEFINE_double(timeout_seconds, 20, "Give up on any one wait after this.");
-DEFINE_string(json_out, "", "Also write the JSON results to this file.");
 DEFINE_string(work_dir, "",
               "Directory for data, kept (default: a fresh one under /tmp, removed at the end).");
-DEFINE_bool(require_nonzero, false, "Exit 1 when a figure is zero (for the smoke test).");
 
 namespace tributary::bench {
 namespace {
@@ -238,19 +237,13 @@ int Main() {
     }
   }
   c.Shutdown();
-  if (!report.Finish(FLAGS_json_out)) return 1;
-  if (FLAGS_require_nonzero && bad) {
-    Progress("a trial did not produce a figure or ended with the wrong owner");
-    return 1;
-  }
-  return 0;
+  return FinishRun(report.Finish(FLAGS_json_out), bad,
+                   "a trial did not produce a figure or ended with the wrong owner");
 }
 
 }  // namespace
 }  // namespace tributary::bench
 
 int main(int argc, char** argv) {
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  tributary::bench::InitBench();
-  return tributary::bench::Main();
+  return tributary::bench::BenchMain(argc, argv, tributary::bench::Main);
 }

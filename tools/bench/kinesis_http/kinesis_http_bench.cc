@@ -51,6 +51,7 @@
 #include "proto/streams.grpc.pb.h"
 #include "shard_store/shard_store_node.h"
 #include "tools/bench/common/bench_common.h"
+#include "tools/bench/common/bench_main.h"
 
 DEFINE_bool(quick, false, "Smoke mode: 100 B only, 0.3 s cells, 2 connections, 100 records.");
 DEFINE_double(seconds_per_cell, 3.0, "Measured seconds per target and size.");
@@ -62,9 +63,7 @@ DEFINE_string(kinesalite_endpoint, "",
               "host:port of a running kinesalite (run.sh starts one); empty: not measured.");
 DEFINE_string(targets, "tributary_http,tributary_grpc,kinesalite",
               "Which targets to measure (kinesalite only with --kinesalite_endpoint).");
-DEFINE_string(json_out, "", "Also write the JSON results to this file.");
 DEFINE_string(work_dir, "", "Directory for the store's data (default: a fresh one, removed).");
-DEFINE_bool(require_nonzero, false, "Exit 1 when any figure is zero (for the smoke test).");
 
 namespace tributary::bench {
 namespace {
@@ -378,19 +377,12 @@ int Main() {
   }
   (*aws_server)->Shutdown();
   (*grpc_server)->Shutdown();
-  if (!report.Finish(FLAGS_json_out)) return 1;
-  if (FLAGS_require_nonzero && zero) {
-    std::fprintf(stderr, "a figure is zero\n");
-    return 1;
-  }
-  return 0;
+  return FinishRun(report.Finish(FLAGS_json_out), zero, "a figure is zero");
 }
 
 }  // namespace
 }  // namespace tributary::bench
 
 int main(int argc, char** argv) {
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  tributary::bench::InitBench();
-  return tributary::bench::Main();
+  return tributary::bench::BenchMain(argc, argv, tributary::bench::Main);
 }

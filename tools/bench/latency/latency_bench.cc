@@ -30,6 +30,7 @@
 #include "common/await.h"
 #include "gflags/gflags.h"
 #include "tools/bench/common/bench_common.h"
+#include "tools/bench/common/bench_main.h"
 
 DEFINE_bool(quick, false, "Smoke mode: short phases.");
 DEFINE_int32(shards, 4, "Shards of the stream.");
@@ -41,10 +42,8 @@ DEFINE_double(max_rate_seconds, 3, "Length of the maximum-rate phase.");
 DEFINE_double(seconds_per_level, 8, "Length of each paced phase.");
 DEFINE_string(levels, "0.25,0.5,0.75", "Fractions of the maximum rate.");
 DEFINE_int64(max_tracked, 4000000, "Most records timed per run (memory: 24 B each).");
-DEFINE_string(json_out, "", "Also write the JSON results to this file.");
 DEFINE_string(work_dir, "",
               "Directory for data, kept (default: a fresh one under /tmp, removed at the end).");
-DEFINE_bool(require_nonzero, false, "Exit 1 when a figure is zero (for the smoke test).");
 
 namespace tributary::bench {
 namespace {
@@ -376,19 +375,12 @@ int Main() {
   report.Set("failed_records", absl::StrCat(failed));
   readers.Stop();
   c.Shutdown();
-  if (!report.Finish(FLAGS_json_out)) return 1;
-  if (FLAGS_require_nonzero && zero) {
-    Progress("a figure is zero");
-    return 1;
-  }
-  return 0;
+  return FinishRun(report.Finish(FLAGS_json_out), zero, "a figure is zero");
 }
 
 }  // namespace
 }  // namespace tributary::bench
 
 int main(int argc, char** argv) {
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  tributary::bench::InitBench();
-  return tributary::bench::Main();
+  return tributary::bench::BenchMain(argc, argv, tributary::bench::Main);
 }

@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "gflags/gflags.h"
 #include "tools/bench/common/bench_common.h"
+#include "tools/bench/common/bench_main.h"
 
 DEFINE_bool(quick, false, "Smoke mode: few records.");
 DEFINE_int64(records, 400000, "Records pre-loaded per record size.");
@@ -26,10 +27,8 @@ DEFINE_string(sizes, "100,1024", "Record sizes in bytes.");
 DEFINE_int32(shards, 4, "Shards of each stream (one reader each).");
 DEFINE_int32(limit, 10000, "GetRecords limit.");
 DEFINE_double(timeout_seconds, 20, "Give up on a read pass after this.");
-DEFINE_string(json_out, "", "Also write the JSON results to this file.");
 DEFINE_string(work_dir, "",
               "Directory for data, kept (default: a fresh one under /tmp, removed at the end).");
-DEFINE_bool(require_nonzero, false, "Exit 1 when a figure is zero (for the smoke test).");
 
 namespace tributary::bench {
 namespace {
@@ -165,19 +164,13 @@ int Main() {
     }
   }
   c.Shutdown();
-  if (!report.Finish(FLAGS_json_out)) return 1;
-  if (FLAGS_require_nonzero && zero) {
-    Progress("a figure is zero or a pass did not read everything");
-    return 1;
-  }
-  return 0;
+  return FinishRun(report.Finish(FLAGS_json_out), zero,
+                   "a figure is zero or a pass did not read everything");
 }
 
 }  // namespace
 }  // namespace tributary::bench
 
 int main(int argc, char** argv) {
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  tributary::bench::InitBench();
-  return tributary::bench::Main();
+  return tributary::bench::BenchMain(argc, argv, tributary::bench::Main);
 }

@@ -29,6 +29,7 @@
 #include "absl/strings/str_split.h"
 #include "gflags/gflags.h"
 #include "tools/bench/common/bench_common.h"
+#include "tools/bench/common/bench_main.h"
 
 DEFINE_bool(quick, false, "Smoke mode: 1 and 100 shards, short phases.");
 DEFINE_string(shard_counts, "1,100,1000,10000", "Shard counts, smallest first.");
@@ -41,10 +42,8 @@ DEFINE_int32(clients, 4, "Concurrent producers (each its own channel).");
 DEFINE_int32(records_per_call, 500, "Records per PutRecords call.");
 DEFINE_int32(record_bytes, 100, "Bytes of data per record.");
 DEFINE_bool(leases, true, "Also create a mapping (leases + poller consumers) per count.");
-DEFINE_string(json_out, "", "Also write the JSON results to this file.");
 DEFINE_string(work_dir, "",
               "Directory for data, kept (default: a fresh one under /tmp, removed at the end).");
-DEFINE_bool(require_nonzero, false, "Exit 1 when a figure is zero (for the smoke test).");
 DEFINE_int64(sync_interval_ms, 500,
              "The stream tracker's lease sync interval. Each pass lists every shard and every "
              "lease of the mapping; at 10,000 shards that is most of the idle CPU, so a long "
@@ -201,19 +200,12 @@ int Main() {
   c.Shutdown();
   Progress("shutdown (the poller releasing every lease) took %.1f s",
            (NowNanos() - shutdown_start) / 1e9);
-  if (!written) return 1;
-  if (FLAGS_require_nonzero && zero) {
-    Progress("a figure is zero or the poller did not get every lease");
-    return 1;
-  }
-  return 0;
+  return FinishRun(written, zero, "a figure is zero or the poller did not get every lease");
 }
 
 }  // namespace
 }  // namespace tributary::bench
 
 int main(int argc, char** argv) {
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  tributary::bench::InitBench();
-  return tributary::bench::Main();
+  return tributary::bench::BenchMain(argc, argv, tributary::bench::Main);
 }

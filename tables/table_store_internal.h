@@ -1,12 +1,15 @@
-// Internal to tables/: what table_store.cc and table_streams.cc (the two halves of TableStore)
-// share. Not a contract for anyone else.
-#ifndef TRIBUTARY_TABLES_TABLE_INTERNAL_H_
-#define TRIBUTARY_TABLES_TABLE_INTERNAL_H_
+// What the table store's .cc files share (table_store.cc: tables; table_streams.cc: UpdateTable
+// and the streams of tables; table_store_writes.cc and table_store_reads.cc: items). Not part of
+// the store's contract; only :table_store includes it.
+#ifndef TRIBUTARY_TABLES_TABLE_STORE_INTERNAL_H_
+#define TRIBUTARY_TABLES_TABLE_STORE_INTERNAL_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/key_coding.h"
 #include "tables/table_store.h"
 
 namespace tributary::tables {
@@ -19,6 +22,13 @@ struct TableStore::Table {
   bool deleting = false;
   bool updating = false;  // an UpdateTable is in progress: writes wait to begin
 };
+
+// The first bytes of every item key of a table (tables/NOTES.md, "Storage layout").
+inline std::string ItemPrefix(uint64_t table_id) {
+  std::string out;
+  AppendBigEndian64(&out, table_id);
+  return out;
+}
 
 namespace internal {
 
@@ -35,4 +45,4 @@ std::string EncodeTableMetadata(const TableDescription& description);
 }  // namespace internal
 }  // namespace tributary::tables
 
-#endif  // TRIBUTARY_TABLES_TABLE_INTERNAL_H_
+#endif  // TRIBUTARY_TABLES_TABLE_STORE_INTERNAL_H_

@@ -1,0 +1,722 @@
+// The DynamoDB item operations: read the input (InputReader for the model's shapes,
+// ParseAttributeValue for AttributeValues), parse the expressions against the request's
+// ExpressionAttributeNames / ExpressionAttributeValues (tables/expression.h), call TableStore,
+// render the output. Per item of a transaction or batch, its own names and values.
+//
+// Answers as DynamoDB: ConditionalCheckFailedException (with "Item" under
+// ReturnValuesOnConditionCheckFailure ALL_OLD), TransactionCanceledException with
+// CancellationReasons, ValidationException for bad expressions and for the legacy parameters
+// (Expected, AttributeUpdates, KeyConditions, QueryFilter, ScanFilter, ConditionalOperator),
+// which Tributary does not implement.
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "aws/dynamodb_handler.h"
+#include "aws/dynamodb_internal.h"
+#include "aws/input_reader.h"
+#include "tables/condition.h"
+#include "tables/expression.h"
+#include "tables/projection.h"
+#include "tables/update_expression.h"
+
+namespace tributary::aws::dynamodb_internal {
+namespace {
+
+using tables::AttributeMap;
+using tables::AttributeValue;
+
+// BatchGetItem answers at most this much (DynamoDB: 16 MB); the rest is UnprocessedKeys.
+constexpr int64_t kMaxBatchGetBytes = 16 << 20;
+
+// The expressions one request (or one item of a transaction or batch) carries.
+struct Expressions {
+  tables::ExpressionAttributes attributes;
+  std::optional<tables::Condition> condition;  // ConditionExpression
+  std::optional<tables::Condition> filter;     // FilterExpression
+  std::optional<tables::Projection> projection;
+  std::optional<tables::UpdateExpression> update;
+  std::optional<tables::KeyCondition> key_condition;
+};
+
+// Which expression members an operation takes.
+struct Allowed {
+  bool condition = false;
+  bool filter = false;
+  bool projection = false;
+  bool update = false;
+  const tables::KeySchema* key_condition = nullptr;  // Query: the table's schema
+};
+
+Value ItemsJson(const std::vector<AttributeMap>& items) {
+  Value list = Value::List();
+  list.Reserve(items.size());
+  for (const AttributeMap& item : items) list.Append(ToDynamoDbJson(item));
+  return list;
+}
+
+// Reads `container`'s expression members (through `in`, its reader) and parses them.
+absl::StatusOr<Expressions> ReadExpressions(InputReader& in, const Value& container,
+                                            const Allowed& allowed) {
+  static const char* const kLegacy[][2] = {
+      {"Expected", "ConditionExpression"},     {"AttributeUpdates", "UpdateExpression"},
+      {"KeyConditions", "KeyConditionExpression"}, {"QueryFilter", "FilterExpression"},
+      {"ScanFilter", "FilterExpression"},      {"ConditionalOperator", "the expressions"}};
+  for (const auto& [legacy, expression] : kLegacy) {
+    const Value* v = Member(container, legacy);
+    if (v != nullptr && !v->is_null()) {
+      return Validation(absl::StrCat("Tributary takes DynamoDB's expression parameters only: use ",
+                                     expression, " instead of ", legacy));
+    }
+  }
+  std::optional<std::string> condition, filter, projection, update, key_condition;
+  if (allowed.condition) condition = in.String("ConditionExpression");
+  if (allowed.filter) filter = in.String("FilterExpression");
+  if (allowed.projection) projection = in.String("ProjectionExpression");
+  if (allowed.update) update = in.String("UpdateExpression");
+  if (allowed.key_condition != nullptr) key_condition = in.String("KeyConditionExpression");
+  std::optional<std::vector<std::string>> to_get;
+  if (allowed.projection) to_get = in.StringList("AttributesToGet");
+  std::optional<InputReader::StringPairs> names = in.StringMap("ExpressionAttributeNames");
+  if (in.errors()->Error().has_value()) return Expressions();  // the caller reports it
+
+  std::map<std::string, AttributeValue> values;
+  const Value* raw_values = Member(container, "ExpressionAttributeValues");
+  const bool has_values = raw_values != nullptr && !raw_values->is_null();
+  if (has_values) {
+    if (raw_values->type() != Value::Type::kMap) {
+      return Validation("ExpressionAttributeValues must be a map of AttributeValues");
+    }
+    for (const auto& [key, raw] : raw_values->members()) {
+      absl::StatusOr<AttributeValue> v = ParseAttributeValue(raw, 0);
+      absl::Status valid = v.ok() ? tables::ValidateAttributeValue(*v, key) : v.status();
+      if (!valid.ok()) {
+        return Validation(absl::StrCat("ExpressionAttributeValues contains invalid value: ",
+                                       valid.message(), " for key ", key));
+      }
+      values[key] = *std::move(v);
+    }
+    if (values.empty()) return Validation("ExpressionAttributeValues must not be empty");
+  }
+  if (names.has_value() && names->empty()) {
+    return Validation("ExpressionAttributeNames must not be empty");
+  }
+  const bool any = condition || filter || projection || update || key_condition;
+  if (!any && names.has_value()) {
+    return Validation("ExpressionAttributeNames can only be specified when using expressions");
+  }
+  if (!any && has_values) {
+    return Validation("ExpressionAttributeValues can only be specified when using expressions");
+  }
+  if (projection && to_get) {
+    return Validation(
+        "Can not use both expression and non-expression parameters in the same request: "
+        "Non-expression parameters: {AttributesToGet} Expression parameters: "
+        "{ProjectionExpression}");
+  }
+  Expressions out;
+  out.attributes = tables::ExpressionAttributes(
+      names ? std::map<std::string, std::string>(names->begin(), names->end())
+            : std::map<std::string, std::string>(),
+      std::move(values));
+  if (absl::Status s = out.attributes.Validate(); !s.ok()) return s;
+  if (key_condition) {
+    absl::StatusOr<tables::KeyCondition> k = tables::ParseKeyConditionExpression(
+        *key_condition, out.attributes, *allowed.key_condition);
+    if (!k.ok()) return k.status();
+    out.key_condition = *std::move(k);
+  }
+  if (filter) {
+    absl::StatusOr<tables::Condition> c =
+        tables::ParseCondition(*filter, out.attributes, "FilterExpression");
+    if (!c.ok()) return c.status();
+    out.filter = *std::move(c);
+  }
+  if (condition) {
+    absl::StatusOr<tables::Condition> c = tables::ParseCondition(*condition, out.attributes);
+    if (!c.ok()) return c.status();
+    out.condition = *std::move(c);
+  }
+  if (update) {
+    absl::StatusOr<tables::UpdateExpression> u =
+        tables::ParseUpdateExpression(*update, out.attributes);
+    if (!u.ok()) return u.status();
+    out.update = *std::move(u);
+  }
+  if (projection) {
+    absl::StatusOr<tables::Projection> p =
+        tables::ParseProjectionExpression(*projection, out.attributes);
+    if (!p.ok()) return p.status();
+    out.projection = *std::move(p);
+  } else if (to_get) {
+    tables::Projection p;
+    for (const std::string& name : *to_get) {
+      tables::DocumentPath path;
+      path.elements.push_back(tables::PathElement{name, -1});
+      p.paths.push_back(std::move(path));
+    }
+    out.projection = std::move(p);
+  }
+  if (absl::Status s = out.attributes.CheckAllUsed(); !s.ok()) return s;
+  return out;
+}
+
+AttributeMap Projected(const AttributeMap& item, const std::optional<tables::Projection>& p) {
+  return p.has_value() ? tables::Project(item, *p) : item;
+}
+
+const char* ReasonCode(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return "None";
+    case absl::StatusCode::kFailedPrecondition:
+      return "ConditionalCheckFailed";
+    case absl::StatusCode::kInvalidArgument:
+      return "ValidationError";
+    default:
+      return "InternalError";
+  }
+}
+
+class ItemHandler {
+ public:
+  ItemHandler(tables::TableStore& tables, const AwsCall& call)
+      : tables_(tables), call_(call), errors_(call.protocol), in_(call.input, &errors_) {}
+
+  std::optional<AwsOutcome> Run() {
+    const absl::string_view op = call_.operation;
+    absl::StatusOr<Value> out;
+    if (op == "PutItem") {
+      out = PutItem();
+    } else if (op == "GetItem") {
+      out = GetItem();
+    } else if (op == "DeleteItem") {
+      out = DeleteItem();
+    } else if (op == "UpdateItem") {
+      out = UpdateItem();
+    } else if (op == "Query") {
+      out = Read(/*query=*/true);
+    } else if (op == "Scan") {
+      out = Read(/*query=*/false);
+    } else if (op == "BatchGetItem") {
+      out = BatchGetItem();
+    } else if (op == "BatchWriteItem") {
+      out = BatchWriteItem();
+    } else if (op == "TransactWriteItems") {
+      out = TransactWriteItems();
+    } else if (op == "TransactGetItems") {
+      out = TransactGetItems();
+    } else {
+      return std::nullopt;
+    }
+    if (reply_error_.has_value()) return AwsOutcome(*reply_error_);
+    if (!out.ok()) return AwsOutcome(FromTablesStatus(out.status()));
+    return AwsOutcome(*std::move(out));
+  }
+
+ private:
+  // Converts the input errors recorded so far into the reply (false when there are any).
+  bool InputOk() {
+    if (reply_error_.has_value()) return false;
+    if (std::optional<AwsError> e = errors_.Error()) {
+      reply_error_ = DynamoError(e->type, e->message, e->http_status);
+      return false;
+    }
+    return true;
+  }
+
+  // TableName of `in` (required, 3-255 characters of [a-zA-Z0-9_.-], as the model says).
+  std::optional<std::string> TableName(InputReader& in) {
+    std::optional<std::string> name = in.String("TableName");
+    in.Required("TableName", name.has_value());
+    in.Length("TableName", name, 1, 1024);
+    return InputOk() ? name : std::nullopt;
+  }
+
+  // A required map of AttributeValues (Item, Key).
+  absl::StatusOr<AttributeMap> ReadMap(const Value& container, const char* member) {
+    const Value* v = Member(container, member);
+    if (v == nullptr || v->is_null()) {
+      return Validation(absl::StrCat("1 validation error detected: Value null at '", member,
+                                     "' failed to satisfy constraint: Member must not be null"));
+    }
+    return ParseAttributeMap(*v, 0);
+  }
+
+  // ReturnValues, one of `allowed` (all valid names are accepted by the model first).
+  std::optional<std::string> ReturnValues(std::initializer_list<absl::string_view> allowed) {
+    std::optional<std::string> rv = in_.String("ReturnValues");
+    in_.Enum("ReturnValues", rv, {"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"});
+    if (!InputOk()) return std::nullopt;
+    const std::string value = rv.value_or("NONE");
+    if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+      reply_error_ = DynamoError(kValidation, "Return values set to invalid value");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  // ReturnValuesOnConditionCheckFailure of `in`: whether ALL_OLD.
+  bool ReturnItemOnFailure(InputReader& in) {
+    std::optional<std::string> v = in.String("ReturnValuesOnConditionCheckFailure");
+    in.Enum("ReturnValuesOnConditionCheckFailure", v, {"ALL_OLD", "NONE"});
+    return v.value_or("NONE") == "ALL_OLD";
+  }
+
+  // A failed write's error; a failed condition carries the item when asked.
+  AwsError WriteError(const absl::Status& status, bool return_item) {
+    AwsError error = FromTablesStatus(status);
+    if (return_item) {
+      if (std::optional<AttributeMap> item = tables::ItemOfFailedCondition(status)) {
+        error.details = Value::Map();
+        error.details.Add("Item", ToDynamoDbJson(*item));
+      }
+    }
+    return error;
+  }
+
+  static Value Attributes(const std::optional<AttributeMap>& item) {
+    Value out = Value::Map();
+    if (item.has_value() && !item->empty()) out.Add("Attributes", ToDynamoDbJson(*item));
+    return out;
+  }
+
+  absl::StatusOr<Value> PutItem() { return PutOrDelete(/*put=*/true); }
+  absl::StatusOr<Value> DeleteItem() { return PutOrDelete(/*put=*/false); }
+
+  absl::StatusOr<Value> PutOrDelete(bool put) {
+    std::optional<std::string> name = TableName(in_);
+    if (!name) return Value();
+    absl::StatusOr<AttributeMap> item = ReadMap(call_.input, put ? "Item" : "Key");
+    if (!item.ok()) return item.status();
+    std::optional<std::string> rv = ReturnValues({"NONE", "ALL_OLD"});
+    const bool return_item = ReturnItemOnFailure(in_);
+    if (!rv || !InputOk()) return Value();
+    Allowed allowed;
+    allowed.condition = true;
+    absl::StatusOr<Expressions> e = ReadExpressions(in_, call_.input, allowed);
+    if (!InputOk()) return Value();
+    if (!e.ok()) return e.status();
+    absl::StatusOr<std::optional<AttributeMap>> old =
+        put ? tables_.PutItem(*name, *std::move(item), e->condition)
+            : tables_.DeleteItem(*name, *item, e->condition);
+    if (!old.ok()) {
+      reply_error_ = WriteError(old.status(), return_item);
+      return Value();
+    }
+    return Attributes(*rv == "ALL_OLD" ? *old : std::nullopt);
+  }
+
+  absl::StatusOr<Value> UpdateItem() {
+    std::optional<std::string> name = TableName(in_);
+    if (!name) return Value();
+    absl::StatusOr<AttributeMap> key = ReadMap(call_.input, "Key");
+    if (!key.ok()) return key.status();
+    std::optional<std::string> rv =
+        ReturnValues({"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"});
+    const bool return_item = ReturnItemOnFailure(in_);
+    if (!rv || !InputOk()) return Value();
+    Allowed allowed;
+    allowed.condition = true;
+    allowed.update = true;
+    absl::StatusOr<Expressions> e = ReadExpressions(in_, call_.input, allowed);
+    if (!InputOk()) return Value();
+    if (!e.ok()) return e.status();
+    const tables::UpdateExpression update = e->update.value_or(tables::UpdateExpression());
+    absl::StatusOr<tables::WriteOutcome> outcome =
+        tables_.UpdateItem(*name, *key, update, e->condition);
+    if (!outcome.ok()) {
+      reply_error_ = WriteError(outcome.status(), return_item);
+      return Value();
+    }
+    const tables::Projection updated = tables::UpdatedPaths(update);
+    std::optional<AttributeMap> attributes;
+    if (*rv == "ALL_OLD") {
+      attributes = outcome->old_item;
+    } else if (*rv == "ALL_NEW") {
+      attributes = outcome->new_item;
+    } else if (*rv == "UPDATED_OLD" && outcome->old_item.has_value()) {
+      attributes = tables::Project(*outcome->old_item, updated);
+    } else if (*rv == "UPDATED_NEW" && outcome->new_item.has_value()) {
+      attributes = tables::Project(*outcome->new_item, updated);
+    }
+    return Attributes(attributes);
+  }
+
+  absl::StatusOr<Value> GetItem() {
+    std::optional<std::string> name = TableName(in_);
+    if (!name) return Value();
+    absl::StatusOr<AttributeMap> key = ReadMap(call_.input, "Key");
+    if (!key.ok()) return key.status();
+    in_.Boolean("ConsistentRead");  // every read is consistent
+    Allowed allowed;
+    allowed.projection = true;
+    absl::StatusOr<Expressions> e = ReadExpressions(in_, call_.input, allowed);
+    if (!InputOk()) return Value();
+    if (!e.ok()) return e.status();
+    absl::StatusOr<std::optional<AttributeMap>> item = tables_.GetItem(*name, *key);
+    if (!item.ok()) return item.status();
+    Value out = Value::Map();
+    if (item->has_value()) out.Add("Item", ToDynamoDbJson(Projected(**item, e->projection)));
+    return out;
+  }
+
+  absl::StatusOr<Value> Read(bool query) {
+    std::optional<std::string> name = TableName(in_);
+    if (!name) return Value();
+    std::optional<std::string> index = in_.String("IndexName");
+    std::optional<std::string> select = in_.String("Select");
+    in_.Enum("Select", select,
+             {"ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT"});
+    std::optional<int64_t> limit = in_.Integer("Limit");
+    in_.Range("Limit", limit, 1, std::numeric_limits<int32_t>::max());
+    std::optional<bool> forward = in_.Boolean("ScanIndexForward");
+    std::optional<int64_t> segment = in_.Integer("Segment");
+    std::optional<int64_t> total_segments = in_.Integer("TotalSegments");
+    in_.Range("Segment", segment, 0, tables::kMaxTotalSegments - 1);
+    in_.Range("TotalSegments", total_segments, 1, tables::kMaxTotalSegments);
+    in_.Boolean("ConsistentRead");
+    if (!InputOk()) return Value();
+    if (index.has_value()) {
+      return Validation(absl::StrCat("The table does not have the specified index: ", *index));
+    }
+    absl::StatusOr<tables::TableDescription> table = tables_.DescribeTable(*name);
+    if (!table.ok()) return table.status();
+    Allowed allowed;
+    allowed.filter = true;
+    allowed.projection = true;
+    if (query) allowed.key_condition = &table->spec.key_schema;
+    absl::StatusOr<Expressions> e = ReadExpressions(in_, call_.input, allowed);
+    if (!InputOk()) return Value();
+    if (!e.ok()) return e.status();
+    if (query && !e->key_condition.has_value()) {
+      return Validation(
+          "Either the KeyConditions or KeyConditionExpression parameter must be specified in "
+          "the request.");
+    }
+    if (segment.has_value() != total_segments.has_value()) {
+      return Validation(segment.has_value()
+                            ? "The TotalSegments parameter is required but was not present in "
+                              "the request when Segment parameter is present"
+                            : "The Segment parameter is required but was not present in the "
+                              "request when parameter TotalSegments is present");
+    }
+    const std::string how = select.value_or(e->projection ? "SPECIFIC_ATTRIBUTES"
+                                                          : "ALL_ATTRIBUTES");
+    if (how == "ALL_PROJECTED_ATTRIBUTES") {
+      return Validation(absl::StrCat("ALL_PROJECTED_ATTRIBUTES can be used only when ",
+                                     query ? "Querying" : "Scanning", " using an IndexName"));
+    }
+    if (how == "SPECIFIC_ATTRIBUTES" && !e->projection) {
+      return Validation("Must specify the AttributesToGet or ProjectionExpression when choosing "
+                        "to get SPECIFIC_ATTRIBUTES");
+    }
+    if (how != "SPECIFIC_ATTRIBUTES" && e->projection) {
+      return Validation(absl::StrCat(
+          "Cannot specify the AttributesToGet or ProjectionExpression when choosing to get ",
+          how));
+    }
+    tables::ReadRequest request;
+    request.table = *name;
+    request.key_condition = e->key_condition;
+    request.forward = forward.value_or(true);
+    request.limit = limit.value_or(0);
+    request.filter = e->filter;
+    request.projection = e->projection;
+    request.segment = static_cast<int>(segment.value_or(0));
+    request.total_segments = static_cast<int>(total_segments.value_or(1));
+    if (const Value* start = Member(call_.input, "ExclusiveStartKey");
+        start != nullptr && !start->is_null()) {
+      absl::StatusOr<AttributeMap> key = ParseAttributeMap(*start, 0);
+      if (!key.ok()) {
+        return Validation(
+            absl::StrCat("The provided starting key is invalid: ", key.status().message()));
+      }
+      request.exclusive_start_key = *std::move(key);
+    }
+    absl::StatusOr<tables::ItemPage> page =
+        query ? tables_.Query(request) : tables_.Scan(request);
+    if (!page.ok()) return page.status();
+    Value out = Value::Map();
+    if (how != "COUNT") out.Add("Items", ItemsJson(page->items));
+    out.Add("Count", Value::Integer(static_cast<int64_t>(page->items.size())));
+    out.Add("ScannedCount", Value::Integer(page->scanned_count));
+    if (page->last_evaluated_key.has_value()) {
+      out.Add("LastEvaluatedKey", ToDynamoDbJson(*page->last_evaluated_key));
+    }
+    return out;
+  }
+
+  absl::StatusOr<Value> BatchGetItem() {
+    const Value* request_items = Member(call_.input, "RequestItems");
+    if (request_items == nullptr || request_items->type() != Value::Type::kMap ||
+        request_items->members().empty()) {
+      return Validation(
+          "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: "
+          "Member must have length greater than or equal to 1");
+    }
+    struct TableRead {
+      std::string table;
+      const Value* spec;
+      std::optional<tables::Projection> projection;
+      size_t first = 0;  // its keys' index in `keys`
+      size_t count = 0;
+    };
+    std::vector<TableRead> reads;
+    std::vector<tables::ItemKey> keys;
+    for (const auto& [table, spec] : request_items->members()) {
+      InputErrors errors(call_.protocol);
+      InputReader in(spec, &errors, absl::StrCat("requestItems.", table, ".member"));
+      const std::vector<Value>* list = in.List("Keys");
+      in.Required("Keys", list != nullptr);
+      in.ListLength("Keys", list, 1, std::numeric_limits<size_t>::max());  // 100 in all: below
+      in.Boolean("ConsistentRead");
+      Allowed allowed;
+      allowed.projection = true;
+      absl::StatusOr<Expressions> e = ReadExpressions(in, spec, allowed);
+      if (std::optional<AwsError> error = errors.Error()) {
+        reply_error_ = DynamoError(error->type, error->message, error->http_status);
+        return Value();
+      }
+      if (!e.ok()) return e.status();
+      TableRead read{table, &spec, e->projection, keys.size(), list->size()};
+      for (const Value& raw : *list) {
+        absl::StatusOr<AttributeMap> key = ParseAttributeMap(raw, 0);
+        if (!key.ok()) return key.status();
+        for (size_t k = read.first; k < keys.size(); ++k) {
+          if (tables::ItemsEqual(keys[k].key, *key)) {
+            return Validation("Provided list of item keys contains duplicates");
+          }
+        }
+        keys.push_back(tables::ItemKey{table, *std::move(key)});
+      }
+      reads.push_back(std::move(read));
+    }
+    if (keys.size() > static_cast<size_t>(tables::kMaxBatchGetItems)) {
+      return Validation("Too many items requested for the BatchGetItem call");
+    }
+    absl::StatusOr<std::vector<std::optional<AttributeMap>>> items = tables_.GetItems(keys);
+    if (!items.ok()) return items.status();
+    Value responses = Value::Map();
+    Value unprocessed = Value::Map();
+    int64_t bytes = 0;
+    for (const TableRead& read : reads) {
+      std::vector<AttributeMap> found;
+      Value left = Value::List();
+      for (size_t k = read.first; k < read.first + read.count; ++k) {
+        const std::optional<AttributeMap>& item = (*items)[k];
+        if (bytes >= kMaxBatchGetBytes) {
+          left.Append(ToDynamoDbJson(keys[k].key));
+          continue;
+        }
+        if (!item.has_value()) continue;
+        bytes += tables::ItemSize(*item);
+        found.push_back(Projected(*item, read.projection));
+      }
+      responses.Add(read.table, ItemsJson(found));
+      if (!left.list().empty()) {
+        // The request's own settings for this table, with the keys not read.
+        Value again = Value::Map();
+        again.Add("Keys", std::move(left));
+        for (const Value::Member& m : read.spec->members()) {
+          if (m.first != "Keys") again.Add(m.first, m.second);
+        }
+        unprocessed.Add(read.table, std::move(again));
+      }
+    }
+    Value out = Value::Map();
+    out.Add("Responses", std::move(responses));
+    out.Add("UnprocessedKeys", std::move(unprocessed));
+    return out;
+  }
+
+  absl::StatusOr<Value> BatchWriteItem() {
+    const Value* request_items = Member(call_.input, "RequestItems");
+    if (request_items == nullptr || request_items->type() != Value::Type::kMap ||
+        request_items->members().empty()) {
+      return Validation(
+          "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: "
+          "Member must have length greater than or equal to 1");
+    }
+    std::vector<tables::ItemWrite> writes;
+    for (const auto& [table, list] : request_items->members()) {
+      if (list.type() != Value::Type::kList || list.list().empty()) {
+        return Validation(absl::StrCat("The list of write requests of table ", table,
+                                       " must hold 1-25 requests"));
+      }
+      for (const Value& request : list.list()) {
+        const Value* put = Member(request, "PutRequest");
+        const Value* del = Member(request, "DeleteRequest");
+        if ((put == nullptr) == (del == nullptr)) {
+          return Validation(
+              "A WriteRequest must hold exactly one of PutRequest and DeleteRequest");
+        }
+        tables::ItemWrite w;
+        w.table = table;
+        w.kind = put != nullptr ? tables::ItemWrite::Kind::kPut : tables::ItemWrite::Kind::kDelete;
+        absl::StatusOr<AttributeMap> item =
+            ReadMap(put != nullptr ? *put : *del, put != nullptr ? "Item" : "Key");
+        if (!item.ok()) return item.status();
+        w.item = *std::move(item);
+        writes.push_back(std::move(w));
+      }
+    }
+    if (writes.size() > static_cast<size_t>(tables::kMaxBatchWriteItems)) {
+      return Validation("Too many items requested for the BatchWriteItem call");
+    }
+    if (absl::Status s = tables_.BatchWriteItem(writes); !s.ok()) return s;
+    Value out = Value::Map();
+    out.Add("UnprocessedItems", Value::Map());
+    return out;
+  }
+
+  absl::StatusOr<Value> TransactWriteItems() {
+    const std::vector<Value>* list = in_.List("TransactItems");
+    in_.Required("TransactItems", list != nullptr);
+    in_.ListLength("TransactItems", list, 1, tables::kMaxTransactionItems);
+    in_.String("ClientRequestToken");  // accepted; repeats are not detected
+    if (!InputOk()) return Value();
+    std::vector<tables::ItemWrite> writes;
+    std::vector<bool> return_items;
+    for (size_t i = 0; i < list->size(); ++i) {
+      const Value& element = (*list)[i];
+      static const std::pair<const char*, tables::ItemWrite::Kind> kKinds[] = {
+          {"ConditionCheck", tables::ItemWrite::Kind::kConditionCheck},
+          {"Put", tables::ItemWrite::Kind::kPut},
+          {"Delete", tables::ItemWrite::Kind::kDelete},
+          {"Update", tables::ItemWrite::Kind::kUpdate}};
+      const Value* body = nullptr;
+      tables::ItemWrite w;
+      int found = 0;
+      for (const auto& [member, kind] : kKinds) {
+        const Value* v = Member(element, member);
+        if (v == nullptr || v->is_null()) continue;
+        body = v;
+        w.kind = kind;
+        ++found;
+      }
+      if (found != 1) {
+        return Validation(
+            "TransactItems can only contain one of Check, Put, Update or Delete");
+      }
+      InputReader item_in = in_.Element("TransactItems", i, element);
+      std::optional<InputReader> in = item_in.Structure(
+          w.kind == tables::ItemWrite::Kind::kConditionCheck ? "ConditionCheck"
+          : w.kind == tables::ItemWrite::Kind::kPut          ? "Put"
+          : w.kind == tables::ItemWrite::Kind::kDelete       ? "Delete"
+                                                             : "Update");
+      if (!in.has_value() || !InputOk()) return Value();
+      std::optional<std::string> table = TableName(*in);
+      if (!table) return Value();
+      w.table = *table;
+      return_items.push_back(ReturnItemOnFailure(*in));
+      absl::StatusOr<AttributeMap> item =
+          ReadMap(*body, w.kind == tables::ItemWrite::Kind::kPut ? "Item" : "Key");
+      if (!item.ok()) return item.status();
+      w.item = *std::move(item);
+      Allowed allowed;
+      allowed.condition = true;
+      allowed.update = w.kind == tables::ItemWrite::Kind::kUpdate;
+      absl::StatusOr<Expressions> e = ReadExpressions(*in, *body, allowed);
+      if (!InputOk()) return Value();
+      if (!e.ok()) return e.status();
+      if (w.kind == tables::ItemWrite::Kind::kUpdate && !e->update.has_value()) {
+        return Validation("1 validation error detected: Value null at "
+                          "'transactItems.member.updateExpression' failed to satisfy "
+                          "constraint: Member must not be null");
+      }
+      if (w.kind == tables::ItemWrite::Kind::kConditionCheck && !e->condition.has_value()) {
+        return Validation("1 validation error detected: Value null at "
+                          "'transactItems.member.conditionExpression' failed to satisfy "
+                          "constraint: Member must not be null");
+      }
+      w.condition = std::move(e->condition);
+      if (e->update.has_value()) w.update = *std::move(e->update);
+      writes.push_back(std::move(w));
+    }
+    absl::StatusOr<tables::TransactionOutcome> outcome = tables_.TransactWriteItems(writes);
+    if (!outcome.ok()) return outcome.status();
+    if (outcome->committed()) return Value::Map();
+    std::vector<std::string> codes;
+    Value reasons = Value::List();
+    for (size_t i = 0; i < outcome->cancellation_reasons.size(); ++i) {
+      const tables::CancellationReason& r = outcome->cancellation_reasons[i];
+      codes.push_back(ReasonCode(r.status));
+      Value& reason = reasons.Append(Value::Map());
+      reason.Add("Code", Value::String(codes.back()));
+      if (!r.status.ok()) reason.Add("Message", Value::String(std::string(r.status.message())));
+      if (return_items[i] && r.item.has_value()) reason.Add("Item", ToDynamoDbJson(*r.item));
+    }
+    AwsError error = DynamoError(
+        "TransactionCanceledException",
+        absl::StrCat("Transaction cancelled, please refer cancellation reasons for specific "
+                     "reasons [",
+                     absl::StrJoin(codes, ", "), "]"));
+    error.details = Value::Map();
+    error.details.Add("CancellationReasons", std::move(reasons));
+    reply_error_ = std::move(error);
+    return Value();
+  }
+
+  absl::StatusOr<Value> TransactGetItems() {
+    const std::vector<Value>* list = in_.List("TransactItems");
+    in_.Required("TransactItems", list != nullptr);
+    in_.ListLength("TransactItems", list, 1, tables::kMaxTransactionItems);
+    if (!InputOk()) return Value();
+    std::vector<tables::ItemKey> keys;
+    std::vector<std::optional<tables::Projection>> projections;
+    for (size_t i = 0; i < list->size(); ++i) {
+      const Value* get = Member((*list)[i], "Get");
+      if (get == nullptr || get->is_null()) {
+        return Validation("1 validation error detected: Value null at "
+                          "'transactItems.member.get' failed to satisfy constraint: Member must "
+                          "not be null");
+      }
+      InputReader element = in_.Element("TransactItems", i, (*list)[i]);
+      std::optional<InputReader> in = element.Structure("Get");
+      if (!in.has_value() || !InputOk()) return Value();
+      std::optional<std::string> table = TableName(*in);
+      if (!table) return Value();
+      absl::StatusOr<AttributeMap> key = ReadMap(*get, "Key");
+      if (!key.ok()) return key.status();
+      Allowed allowed;
+      allowed.projection = true;
+      absl::StatusOr<Expressions> e = ReadExpressions(*in, *get, allowed);
+      if (!InputOk()) return Value();
+      if (!e.ok()) return e.status();
+      keys.push_back(tables::ItemKey{*table, *std::move(key)});
+      projections.push_back(std::move(e->projection));
+    }
+    absl::StatusOr<std::vector<std::optional<AttributeMap>>> items = tables_.GetItems(keys);
+    if (!items.ok()) return items.status();
+    Value responses = Value::List();
+    for (size_t i = 0; i < items->size(); ++i) {
+      Value& response = responses.Append(Value::Map());
+      const std::optional<AttributeMap>& item = (*items)[i];
+      if (item.has_value()) response.Add("Item", ToDynamoDbJson(Projected(*item, projections[i])));
+    }
+    Value out = Value::Map();
+    out.Add("Responses", std::move(responses));
+    return out;
+  }
+
+  tables::TableStore& tables_;
+  const AwsCall& call_;
+  InputErrors errors_;
+  InputReader in_;
+  std::optional<AwsError> reply_error_;  // an error already in DynamoDB's form
+};
+
+}  // namespace
+
+std::optional<AwsOutcome> CallItemOperation(tables::TableStore& tables, const AwsCall& call) {
+  return ItemHandler(tables, call).Run();
+}
+
+}  // namespace tributary::aws::dynamodb_internal

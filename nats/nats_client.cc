@@ -1,0 +1,447 @@
+#include "nats/nats_client.h"
+
+#include <nats/nats.h>
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace tributary::nats {
+namespace {
+
+// JetStream's error for a stream whose leader is being elected, or a cluster without a meta
+// leader ("JetStream system temporarily unavailable").
+constexpr int kJsClusterNotAvailable = JSClusterNotAvailErr;
+
+// Header fields a direct get adds; StoredMessage::headers leaves them out.
+bool IsServerHeader(absl::string_view name) {
+  return name == "Nats-Stream" || name == "Nats-Sequence" || name == "Nats-Time-Stamp" ||
+         name == "Nats-Subject" || name == "Nats-Last-Sequence";
+}
+
+int64_t ToMillis(absl::Duration d) {
+  // libnats takes milliseconds; 0 would mean "no wait" (or the default) where we mean "tiny".
+  const int64_t ms = absl::ToInt64Milliseconds(d);
+  return ms < 1 ? 1 : ms;
+}
+
+std::string LastErrorText(natsStatus s) {
+  const char* text = nats_GetLastError(nullptr);
+  if (text != nullptr && *text != '\0') return text;
+  return natsStatus_GetText(s);
+}
+
+// The one conversion of libnats' statuses (and JetStream's API error codes) to absl's. `what`
+// names the call ("publishing to s.1").
+absl::Status ToStatus(natsStatus s, jsErrCode js_code, absl::string_view what) {
+  if (s == NATS_OK) return absl::OkStatus();
+  const std::string message =
+      absl::StrCat(what, ": ", LastErrorText(s),
+                   js_code != 0 ? absl::StrCat(" (JetStream error ", static_cast<int>(js_code), ")")
+                                : std::string());
+  switch (static_cast<int>(js_code)) {
+    case 0:
+      break;
+    case JSStreamNotFoundErr:
+    case JSNoMessageFoundErr:
+    case JSConsumerNotFoundErr:
+      return absl::NotFoundError(message);
+    case JSStreamNameExistErr:
+      return absl::AlreadyExistsError(message);
+    case JSStreamWrongLastSequenceErr:
+    case JSStreamWrongLastMsgIDErr:
+      return absl::FailedPreconditionError(message);
+    case kJsClusterNotAvailable:
+    case JSClusterNotLeaderErr:
+    case JSClusterNotAssignedErr:
+    case JSNotEnabledErr:
+    case JSNotEnabledForAccountErr:
+      return absl::UnavailableError(message);
+    case JSInsufficientResourcesErr:
+    case JSMaximumStreamsLimitErr:
+    case JSMaximumConsumersLimitErr:
+    case JSMemoryResourcesExceededErr:
+    case JSStorageResourcesExceededErr:
+    case JSStreamStoreFailedErr:
+      return absl::ResourceExhaustedError(message);
+    case JSClusterNoPeersErr:
+    case JSStreamReplicasNotSupportedErr:
+    case JSStreamSubjectOverlapErr:
+    case JSStreamInvalidConfig:
+    case JSStreamInvalidErr:
+    case JSStreamMessageExceedsMaximumErr:
+    case JSStreamMismatchErr:
+    case JSConsumerCreateErr:
+    case JSConsumerFilterNotSubsetErr:
+    case JSStreamReplicasNotUpdatableErr:
+    case JSStreamMaxBytesRequiredErr:
+      return absl::InvalidArgumentError(message);
+    default:
+      return absl::InternalError(message);
+  }
+  switch (s) {
+    case NATS_TIMEOUT:
+      return absl::DeadlineExceededError(absl::StrCat(message, " (outcome unknown)"));
+    case NATS_NO_RESPONDERS:
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_NO_SERVER:
+    case NATS_IO_ERROR:
+    case NATS_STALE_CONNECTION:
+    case NATS_NOT_YET_CONNECTED:
+    case NATS_DRAINING:
+      return absl::UnavailableError(message);
+    case NATS_NOT_FOUND:
+      return absl::NotFoundError(message);
+    case NATS_INVALID_ARG:
+    case NATS_INVALID_SUBJECT:
+    case NATS_MAX_PAYLOAD:
+    case NATS_INVALID_TIMEOUT:
+    case NATS_ADDRESS_MISSING:
+      return absl::InvalidArgumentError(message);
+    case NATS_SLOW_CONSUMER:
+    case NATS_NO_MEMORY:
+    case NATS_INSUFFICIENT_BUFFER:
+      return absl::ResourceExhaustedError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+absl::Status ToStatus(natsStatus s, absl::string_view what) { return ToStatus(s, static_cast<jsErrCode>(0), what); }
+
+std::string ServerUrl(absl::string_view server) {
+  if (absl::StartsWith(server, "nats://")) return std::string(server);
+  return absl::StrCat("nats://", server);
+}
+
+// Owns a libnats object and destroys it with `destroy`.
+template <typename T, void (*destroy)(T*)>
+struct Owned {
+  T* p = nullptr;
+  Owned() = default;
+  Owned(const Owned&) = delete;
+  Owned& operator=(const Owned&) = delete;
+  ~Owned() {
+    if (p != nullptr) destroy(p);
+  }
+  T* release() { return std::exchange(p, nullptr); }
+};
+using OwnedMsg = Owned<natsMsg, natsMsg_Destroy>;
+using OwnedStreamInfo = Owned<jsStreamInfo, jsStreamInfo_Destroy>;
+
+StreamInfo ToStreamInfo(const jsStreamInfo& si) {
+  StreamInfo info;
+  if (si.Config != nullptr) {
+    const jsStreamConfig& c = *si.Config;
+    if (c.Name != nullptr) info.config.name = c.Name;
+    for (int i = 0; i < c.SubjectsLen; ++i) info.config.subjects.push_back(c.Subjects[i]);
+    info.config.max_age = absl::Nanoseconds(c.MaxAge);
+    info.config.file_storage = c.Storage == js_FileStorage;
+    info.config.replicas = static_cast<int>(c.Replicas);
+    info.config.duplicate_window = absl::Nanoseconds(c.Duplicates);
+    info.config.allow_direct = c.AllowDirect;
+  }
+  info.messages = si.State.Msgs;
+  info.bytes = si.State.Bytes;
+  info.first_sequence = si.State.FirstSeq;
+  info.last_sequence = si.State.LastSeq;
+  if (si.Cluster != nullptr) {
+    if (si.Cluster->Leader != nullptr) info.leader = si.Cluster->Leader;
+    for (int i = 0; i < si.Cluster->ReplicasLen; ++i) {
+      const jsPeerInfo* peer = si.Cluster->Replicas[i];
+      if (peer == nullptr) continue;
+      info.replicas.push_back(
+          StreamReplica{peer->Name != nullptr ? peer->Name : "", peer->Current, peer->Offline});
+    }
+  }
+  return info;
+}
+
+// Copies a message the library returned (a direct get's or a consumer's).
+StoredMessage ToStoredMessage(natsMsg* msg, uint64_t sequence, int64_t time_ns) {
+  StoredMessage out;
+  const char* subject = natsMsg_GetSubject(msg);
+  if (subject != nullptr) out.subject = subject;
+  out.sequence = sequence;
+  out.time = absl::FromUnixNanos(time_ns);
+  const char* data = natsMsg_GetData(msg);
+  if (data != nullptr) out.data.assign(data, natsMsg_GetDataLength(msg));
+  const char** keys = nullptr;
+  int count = 0;
+  if (natsMsgHeader_Keys(msg, &keys, &count) == NATS_OK) {
+    for (int i = 0; i < count; ++i) {
+      if (IsServerHeader(keys[i])) continue;
+      const char* value = nullptr;
+      if (natsMsgHeader_Get(msg, keys[i], &value) == NATS_OK) {
+        out.headers.emplace_back(keys[i], value != nullptr ? value : "");
+      }
+    }
+    free(keys);
+  }
+  return out;
+}
+
+// jsStreamConfig borrows every string: `subjects` keeps the pointers alive.
+void FillConfig(const StreamConfig& config, std::vector<const char*>& subjects,
+                jsStreamConfig* out) {
+  jsStreamConfig_Init(out);
+  out->Name = config.name.c_str();
+  for (const std::string& s : config.subjects) subjects.push_back(s.c_str());
+  out->Subjects = subjects.data();
+  out->SubjectsLen = static_cast<int>(subjects.size());
+  out->Retention = js_LimitsPolicy;
+  out->MaxAge = absl::ToInt64Nanoseconds(config.max_age);
+  out->Storage = config.file_storage ? js_FileStorage : js_MemoryStorage;
+  out->Replicas = config.replicas;
+  out->Duplicates = absl::ToInt64Nanoseconds(config.duplicate_window);
+  out->AllowDirect = config.allow_direct;
+}
+
+}  // namespace
+
+const std::string* StoredMessage::Header(absl::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+SubjectReader::~SubjectReader() {
+  // Unsubscribing tells the server the ephemeral consumer is gone (it would otherwise expire by
+  // inactivity); a dead connection just makes it fail.
+  natsSubscription_Unsubscribe(sub_);
+  natsSubscription_Destroy(sub_);
+}
+
+absl::StatusOr<std::optional<StoredMessage>> SubjectReader::Next(absl::Duration timeout) {
+  OwnedMsg msg;
+  const natsStatus s = natsSubscription_NextMsg(&msg.p, sub_, ToMillis(timeout));
+  if (s == NATS_TIMEOUT) return std::nullopt;
+  if (s != NATS_OK) return ToStatus(s, "reading an ordered consumer");
+  jsMsgMetaData* meta = nullptr;
+  if (const natsStatus m = natsMsg_GetMetaData(&meta, msg.p); m != NATS_OK) {
+    return ToStatus(m, "reading a consumer message's metadata");
+  }
+  StoredMessage out = ToStoredMessage(msg.p, meta->Sequence.Stream, meta->Timestamp);
+  jsMsgMetaData_Destroy(meta);
+  return std::optional<StoredMessage>(std::move(out));
+}
+
+absl::StatusOr<std::unique_ptr<NatsClient>> NatsClient::Connect(const NatsClientOptions& options) {
+  if (options.servers.empty()) return absl::InvalidArgumentError("no NATS server given");
+  std::vector<std::string> urls;
+  for (const std::string& server : options.servers) {
+    if (server.empty()) return absl::InvalidArgumentError("an empty NATS server address");
+    urls.push_back(ServerUrl(server));
+  }
+  std::vector<const char*> url_ptrs;
+  for (const std::string& url : urls) url_ptrs.push_back(url.c_str());
+
+  Owned<natsOptions, natsOptions_Destroy> opts;
+  natsStatus s = natsOptions_Create(&opts.p);
+  if (s == NATS_OK) {
+    s = natsOptions_SetServers(opts.p, url_ptrs.data(), static_cast<int>(url_ptrs.size()));
+  }
+  if (s == NATS_OK) s = natsOptions_SetName(opts.p, options.name.c_str());
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts.p, ToMillis(options.connect_timeout));
+  // Reconnect for as long as the client lives: a cluster whose members restart one by one is
+  // always reachable through some member.
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts.p, -1);
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts.p, ToMillis(options.reconnect_wait));
+  // A request in flight when the connection breaks fails at once (UNAVAILABLE) instead of
+  // waiting out its timeout: a publish is retried sooner on the new connection.
+  if (s == NATS_OK) s = natsOptions_SetFailRequestsOnDisconnect(opts.p, true);
+  if (s != NATS_OK) return ToStatus(s, "setting NATS connection options");
+
+  natsConnection* connection = nullptr;
+  s = natsConnection_Connect(&connection, opts.p);
+  if (s != NATS_OK) {
+    return ToStatus(s == NATS_NO_SERVER ? NATS_NO_SERVER : s,
+                    absl::StrCat("connecting to NATS at ", absl::StrJoin(options.servers, ",")));
+  }
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  js_options.Wait = ToMillis(options.request_timeout);
+  jsCtx* js = nullptr;
+  s = natsConnection_JetStream(&js, connection, &js_options);
+  if (s != NATS_OK) {
+    natsConnection_Destroy(connection);
+    return ToStatus(s, "opening a JetStream context");
+  }
+  return std::unique_ptr<NatsClient>(new NatsClient(connection, js, options.request_timeout));
+}
+
+NatsClient::NatsClient(natsConnection* connection, jsCtx* js, absl::Duration request_timeout)
+    : connection_(connection), js_(js), request_timeout_(request_timeout) {}
+
+NatsClient::~NatsClient() {
+  jsCtx_Destroy(js_);
+  natsConnection_Destroy(connection_);
+}
+
+int64_t NatsClient::max_payload() const { return natsConnection_GetMaxPayload(connection_); }
+
+absl::Status NatsClient::CheckJetStream() {
+  jsAccountInfo* info = nullptr;
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetAccountInfo(&info, js_, nullptr, &js_code);
+  if (s != NATS_OK) return ToStatus(s, js_code, "asking JetStream for account info");
+  jsAccountInfo_Destroy(info);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PubAck> NatsClient::Publish(absl::string_view subject, absl::string_view data,
+                                           const PublishOptions& options) {
+  const std::string subject_str(subject);
+  const std::string what = absl::StrCat("publishing to ", subject);
+  OwnedMsg msg;
+  natsStatus s = natsMsg_Create(&msg.p, subject_str.c_str(), nullptr, data.data(),
+                                static_cast<int>(data.size()));
+  for (const auto& [key, value] : options.headers) {
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg.p, key.c_str(), value.c_str());
+  }
+  if (s != NATS_OK) return ToStatus(s, what);
+
+  jsPubOptions pub;
+  jsPubOptions_Init(&pub);
+  pub.MaxWait = ToMillis(options.timeout > absl::ZeroDuration() ? options.timeout
+                                                                : request_timeout_);
+  if (!options.msg_id.empty()) pub.MsgId = options.msg_id.c_str();
+  if (options.expected_last_subject_sequence.has_value()) {
+    if (*options.expected_last_subject_sequence == 0) {
+      pub.ExpectNoMessage = true;
+    } else {
+      pub.ExpectLastSubjectSeq = *options.expected_last_subject_sequence;
+    }
+  }
+  jsPubAck* ack = nullptr;
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  s = js_PublishMsg(&ack, js_, msg.p, &pub, &js_code);
+  if (s != NATS_OK) {
+    if (s == NATS_NO_RESPONDERS) {
+      return absl::UnavailableError(absl::StrCat(
+          what, ": no responders (no stream takes this subject, or its leader is being elected)"));
+    }
+    return ToStatus(s, js_code, what);
+  }
+  PubAck out;
+  if (ack->Stream != nullptr) out.stream = ack->Stream;
+  out.sequence = ack->Sequence;
+  out.duplicate = ack->Duplicate;
+  jsPubAck_Destroy(ack);
+  return out;
+}
+
+absl::StatusOr<StreamInfo> NatsClient::CreateStream(const StreamConfig& config) {
+  std::vector<const char*> subjects;
+  jsStreamConfig cfg;
+  FillConfig(config, subjects, &cfg);
+  OwnedStreamInfo si;
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  const natsStatus s = js_AddStream(&si.p, js_, &cfg, nullptr, &js_code);
+  if (s != NATS_OK) return ToStatus(s, js_code, absl::StrCat("creating stream ", config.name));
+  return ToStreamInfo(*si.p);
+}
+
+absl::StatusOr<StreamInfo> NatsClient::UpdateStream(const StreamConfig& config) {
+  std::vector<const char*> subjects;
+  jsStreamConfig cfg;
+  FillConfig(config, subjects, &cfg);
+  OwnedStreamInfo si;
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  const natsStatus s = js_UpdateStream(&si.p, js_, &cfg, nullptr, &js_code);
+  if (s != NATS_OK) return ToStatus(s, js_code, absl::StrCat("updating stream ", config.name));
+  return ToStreamInfo(*si.p);
+}
+
+absl::StatusOr<StreamInfo> NatsClient::GetStreamInfo(absl::string_view stream) {
+  const std::string name(stream);
+  OwnedStreamInfo si;
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetStreamInfo(&si.p, js_, name.c_str(), nullptr, &js_code);
+  if (s != NATS_OK) return ToStatus(s, js_code, absl::StrCat("reading stream ", stream));
+  return ToStreamInfo(*si.p);
+}
+
+absl::Status NatsClient::DeleteStream(absl::string_view stream) {
+  const std::string name(stream);
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  const natsStatus s = js_DeleteStream(js_, name.c_str(), nullptr, &js_code);
+  return ToStatus(s, js_code, absl::StrCat("deleting stream ", stream));
+}
+
+namespace {
+
+absl::StatusOr<StoredMessage> DoDirectGet(jsCtx* js, absl::string_view stream,
+                                          jsDirectGetMsgOptions* options, absl::string_view what) {
+  const std::string name(stream);
+  OwnedMsg msg;
+  const natsStatus s = js_DirectGetMsg(&msg.p, js, name.c_str(), nullptr, options);
+  if (s != NATS_OK) return ToStatus(s, what);
+  return ToStoredMessage(msg.p, natsMsg_GetSequence(msg.p), natsMsg_GetTime(msg.p));
+}
+
+}  // namespace
+
+absl::StatusOr<StoredMessage> NatsClient::DirectGet(absl::string_view stream, uint64_t sequence) {
+  if (sequence == 0) return absl::InvalidArgumentError("direct get: sequence must be >= 1");
+  jsDirectGetMsgOptions options;
+  jsDirectGetMsgOptions_Init(&options);
+  options.Sequence = sequence;
+  return DoDirectGet(js_, stream, &options,
+                     absl::StrCat("direct get of ", stream, " sequence ", sequence));
+}
+
+absl::StatusOr<StoredMessage> NatsClient::DirectGetNext(absl::string_view stream,
+                                                        absl::string_view subject,
+                                                        uint64_t sequence) {
+  if (sequence == 0) return absl::InvalidArgumentError("direct get: sequence must be >= 1");
+  const std::string subject_str(subject);
+  jsDirectGetMsgOptions options;
+  jsDirectGetMsgOptions_Init(&options);
+  options.Sequence = sequence;
+  options.NextBySubject = subject_str.c_str();
+  return DoDirectGet(js_, stream, &options,
+                     absl::StrCat("direct get of ", stream, " next ", subject, " from ", sequence));
+}
+
+absl::StatusOr<StoredMessage> NatsClient::DirectGetLast(absl::string_view stream,
+                                                        absl::string_view subject) {
+  const std::string subject_str(subject);
+  jsDirectGetMsgOptions options;
+  jsDirectGetMsgOptions_Init(&options);
+  options.LastBySubject = subject_str.c_str();
+  return DoDirectGet(js_, stream, &options,
+                     absl::StrCat("direct get of ", stream, " last ", subject));
+}
+
+absl::StatusOr<std::unique_ptr<SubjectReader>> NatsClient::ReadSubject(absl::string_view stream,
+                                                                       absl::string_view subject,
+                                                                       uint64_t start_sequence) {
+  if (start_sequence == 0) {
+    return absl::InvalidArgumentError("ordered consumer: start sequence must be >= 1");
+  }
+  const std::string stream_str(stream);
+  const std::string subject_str(subject);
+  jsSubOptions options;
+  jsSubOptions_Init(&options);
+  options.Stream = stream_str.c_str();
+  options.Ordered = true;
+  options.Config.DeliverPolicy = js_DeliverByStartSequence;
+  options.Config.OptStartSeq = start_sequence;
+  natsSubscription* sub = nullptr;
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  const natsStatus s =
+      js_SubscribeSync(&sub, js_, subject_str.c_str(), nullptr, &options, &js_code);
+  if (s != NATS_OK) {
+    return ToStatus(s, js_code,
+                    absl::StrCat("starting an ordered consumer of ", stream, " ", subject));
+  }
+  return std::unique_ptr<SubjectReader>(new SubjectReader(sub));
+}
+
+}  // namespace tributary::nats

@@ -1,0 +1,427 @@
+// Invariants:
+//   - a shard's messages are published by one Append at a time per log object (the pipe's
+//     tickets), so this object's messages of a shard are stored in the order their Appends took
+//     their turns, with pending parts (unknown outcome) re-published before anything newer;
+//   - a part's message id depends only on (front end, call, shard, part), and its split only on
+//     the records and the message limit, so a retried call produces the same ids and bodies;
+//   - sequence number = JetStream sequence << kIndexBits | index, index < kMaxRecordsPerMessage.
+#include "shard_store/jetstream/jetstream_shard_log.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+
+namespace tributary::shard_store::jetstream {
+namespace {
+
+constexpr char kFormatVersion = 1;
+constexpr size_t kMessageHeaderSize = 1 + 4;  // version, be32 count
+constexpr size_t kEntryHeaderSize = 2 + 4;    // be16 key length, be32 data length
+// What one part must be able to carry: the largest record (Kinesis: 1 MiB of key and data,
+// a key of up to 256 characters of up to 4 bytes in UTF-8).
+constexpr int64_t kLargestRecordBytes = (1 << 20) + 1024;
+constexpr int kMaxRecordsPerCall = 500;
+constexpr absl::Duration kFirstBackoff = absl::Milliseconds(50);
+constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
+
+void AppendBigEndian(std::string* out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+uint64_t ReadBigEndian(absl::string_view in, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+size_t EntrySize(const LogRecordView& r) {
+  return kEntryHeaderSize + r.partition_key.size() + r.data.size();
+}
+
+std::string EncodeMessage(absl::Span<const LogRecordView> records) {
+  size_t size = kMessageHeaderSize;
+  for (const LogRecordView& r : records) size += EntrySize(r);
+  std::string body;
+  body.reserve(size);
+  body.push_back(kFormatVersion);
+  AppendBigEndian(&body, records.size(), 4);
+  for (const LogRecordView& r : records) {
+    AppendBigEndian(&body, r.partition_key.size(), 2);
+    AppendBigEndian(&body, r.data.size(), 4);
+    body.append(r.partition_key.data(), r.partition_key.size());
+    body.append(r.data.data(), r.data.size());
+  }
+  return body;
+}
+
+// A decoded message: its records' keys and data point into the message.
+struct DecodedEntry {
+  absl::string_view partition_key;
+  absl::string_view data;
+};
+
+absl::StatusOr<std::vector<DecodedEntry>> DecodeMessage(absl::string_view body,
+                                                        absl::string_view what) {
+  auto bad = [&] { return absl::DataLossError(absl::StrCat("undecodable record message ", what)); };
+  if (body.size() < kMessageHeaderSize || body[0] != kFormatVersion) return bad();
+  const uint64_t count = ReadBigEndian(body.substr(1), 4);
+  if (count == 0 || count > kMaxRecordsPerMessage) return bad();
+  body.remove_prefix(kMessageHeaderSize);
+  std::vector<DecodedEntry> out;
+  out.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    if (body.size() < kEntryHeaderSize) return bad();
+    const size_t key_len = ReadBigEndian(body, 2);
+    const size_t data_len = ReadBigEndian(body.substr(2), 4);
+    if (body.size() < kEntryHeaderSize + key_len + data_len) return bad();
+    out.push_back({body.substr(kEntryHeaderSize, key_len),
+                   body.substr(kEntryHeaderSize + key_len, data_len)});
+    body.remove_prefix(kEntryHeaderSize + key_len + data_len);
+  }
+  if (!body.empty()) return bad();
+  return out;
+}
+
+uint64_t SequenceNumber(uint64_t message_sequence, uint64_t index) {
+  return (message_sequence << kIndexBits) | index;
+}
+
+bool OutcomeUnknown(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
+}
+
+}  // namespace
+
+std::string JetStreamShardLog::StreamName(uint64_t stream_id) {
+  return absl::StrCat("trib_", stream_id);
+}
+
+std::string JetStreamShardLog::ShardSubject(uint64_t stream_id, uint32_t shard) {
+  return absl::StrCat("trib.", stream_id, ".", shard);
+}
+
+std::string JetStreamShardLog::ControlSubject(uint64_t stream_id) {
+  return absl::StrCat("trib.", stream_id, ".ctl");
+}
+
+absl::StatusOr<std::unique_ptr<JetStreamShardLog>> JetStreamShardLog::Create(
+    nats::NatsClient& client, Clock& clock, JetStreamShardLogOptions options) {
+  if (options.front_end_id.empty() || absl::StrContains(options.front_end_id, '.')) {
+    return absl::InvalidArgumentError("front_end_id: must be non-empty, without '.'");
+  }
+  if (options.replicas < 1) return absl::InvalidArgumentError("replicas: must be at least 1");
+  if (options.duplicate_window <= options.append_timeout) {
+    return absl::InvalidArgumentError(
+        "duplicate_window: must be longer than append_timeout (pending parts are retried "
+        "after their call failed)");
+  }
+  std::unique_ptr<JetStreamShardLog> log(new JetStreamShardLog(client, clock, std::move(options)));
+  const int64_t needed =
+      static_cast<int64_t>(kMessageHeaderSize + kEntryHeaderSize) + kLargestRecordBytes;
+  if (log->options_.max_message_bytes == 0 && log->MessageLimit() < needed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the NATS server's max_payload (", client.max_payload(),
+        " bytes) cannot carry a maximum record: set max_payload to at least 2MB (nats/NOTES.md)"));
+  }
+  return log;
+}
+
+JetStreamShardLog::JetStreamShardLog(nats::NatsClient& client, Clock& clock,
+                                     JetStreamShardLogOptions options)
+    : client_(client), clock_(clock), options_(std::move(options)) {}
+
+int64_t JetStreamShardLog::MessageLimit() const {
+  if (options_.max_message_bytes > 0) return options_.max_message_bytes;
+  return client_.max_payload() - kHeaderHeadroomBytes;
+}
+
+nats::StreamConfig JetStreamShardLog::Config(uint64_t stream_id, std::vector<std::string> subjects,
+                                             absl::Duration retention) const {
+  nats::StreamConfig config;
+  config.name = StreamName(stream_id);
+  config.subjects = std::move(subjects);
+  config.max_age = retention;
+  config.file_storage = true;
+  config.replicas = options_.replicas;
+  config.duplicate_window = options_.duplicate_window;
+  config.allow_direct = true;
+  return config;
+}
+
+absl::Status JetStreamShardLog::CreateStream(uint64_t stream_id, absl::Span<const uint32_t> shards,
+                                             absl::Duration retention) {
+  std::vector<std::string> subjects;
+  for (uint32_t shard : shards) subjects.push_back(ShardSubject(stream_id, shard));
+  subjects.push_back(ControlSubject(stream_id));
+  return client_.CreateStream(Config(stream_id, std::move(subjects), retention)).status();
+}
+
+absl::Status JetStreamShardLog::DeleteStream(uint64_t stream_id) {
+  return client_.DeleteStream(StreamName(stream_id));
+}
+
+absl::Status JetStreamShardLog::SetRetention(uint64_t stream_id, absl::Duration retention) {
+  ASSIGN_OR_RETURN(nats::StreamInfo info, client_.GetStreamInfo(StreamName(stream_id)));
+  info.config.max_age = retention;
+  return client_.UpdateStream(info.config).status();
+}
+
+absl::StatusOr<uint64_t> JetStreamShardLog::CloseShards(uint64_t stream_id,
+                                                        absl::Span<const uint32_t> parents,
+                                                        absl::Span<const uint32_t> children) {
+  ASSIGN_OR_RETURN(nats::StreamInfo info, client_.GetStreamInfo(StreamName(stream_id)));
+  std::vector<std::string> subjects;
+  for (const std::string& s : info.config.subjects) {
+    const bool parent = std::any_of(parents.begin(), parents.end(), [&](uint32_t p) {
+      return s == ShardSubject(stream_id, p);
+    });
+    if (!parent) subjects.push_back(s);
+  }
+  for (uint32_t child : children) {
+    const std::string s = ShardSubject(stream_id, child);
+    if (std::find(subjects.begin(), subjects.end(), s) == subjects.end()) subjects.push_back(s);
+  }
+  if (subjects != info.config.subjects) {
+    info.config.subjects = subjects;
+    RETURN_IF_ERROR(client_.UpdateStream(info.config).status());
+  }
+  // The marker is stored after the update returned, so above every record of the parents (the
+  // update's own reply is not: records in flight can land above it, SCALEOUT.md). Its id names
+  // the parents (shard indexes are never reused): a retry gets the same marker back.
+  std::vector<std::string> names;
+  for (uint32_t p : parents) names.push_back(absl::StrCat(p));
+  ASSIGN_OR_RETURN(
+      nats::PubAck ack,
+      PublishUntil(stream_id, ControlSubject(stream_id), "close",
+                   absl::StrCat("close.", absl::StrJoin(names, "-")),
+                   clock_.MonotonicNow() + options_.append_timeout));
+  return SequenceNumber(ack.sequence, 0);
+}
+
+absl::StatusOr<nats::PubAck> JetStreamShardLog::PublishUntil(uint64_t stream_id,
+                                                             const std::string& subject,
+                                                             const std::string& body,
+                                                             const std::string& msg_id,
+                                                             MonotonicTime deadline) {
+  absl::Duration backoff = kFirstBackoff;
+  nats::PublishOptions options;
+  options.msg_id = msg_id;
+  while (true) {
+    const absl::Duration left = deadline - clock_.MonotonicNow();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("publishing ", msg_id, ": no ack within the append deadline"));
+    }
+    options.timeout = std::min(options_.attempt_timeout, left);
+    absl::StatusOr<nats::PubAck> ack = client_.Publish(subject, body, options);
+    if (ack.ok() || !OutcomeUnknown(ack.status())) return ack;
+    if (absl::IsUnavailable(ack.status())) {
+      // No responders: the stream may have dropped the subject (the shard closed) or be gone;
+      // or its leader is being elected (then the info call fails too, and we retry).
+      absl::StatusOr<nats::StreamInfo> info = client_.GetStreamInfo(StreamName(stream_id));
+      if (absl::IsNotFound(info.status())) {
+        return absl::NotFoundError(absl::StrCat("stream ", stream_id, " does not exist"));
+      }
+      if (info.ok() && std::find(info->config.subjects.begin(), info->config.subjects.end(),
+                                 subject) == info->config.subjects.end()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(subject, " is closed (not a subject of ", StreamName(stream_id), ")"));
+      }
+    }
+    if (clock_.MonotonicNow() + backoff >= deadline) return ack.status();
+    clock_.SleepFor(backoff);
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+absl::StatusOr<std::vector<uint64_t>> JetStreamShardLog::Append(
+    uint64_t stream_id, uint32_t shard, uint64_t call, absl::Span<const LogRecordView> records) {
+  if (records.empty() || records.size() > kMaxRecordsPerCall) {
+    return absl::InvalidArgumentError("records: must hold 1-500 records");
+  }
+  // Split into parts under the message limit (deterministic: a retry splits the same way).
+  const int64_t limit = MessageLimit();
+  std::vector<Part> parts;
+  size_t start = 0;
+  int64_t size = kMessageHeaderSize;
+  for (size_t i = 0; i <= records.size(); ++i) {
+    const bool end = i == records.size();
+    const int64_t entry = end ? 0 : static_cast<int64_t>(EntrySize(records[i]));
+    if (!end && static_cast<int64_t>(kMessageHeaderSize) + entry > limit) {
+      return absl::InvalidArgumentError(absl::StrCat("records[", i, "]: ", entry,
+                                                     " bytes do not fit in a message of ", limit));
+    }
+    if (end || size + entry > limit || i - start == kMaxRecordsPerMessage) {
+      if (i > start) {
+        Part part;
+        part.msg_id = absl::StrCat(options_.front_end_id, ".", call, ".", shard, ".", parts.size());
+        part.body = EncodeMessage(records.subspan(start, i - start));
+        part.first_record = start;
+        part.count = i - start;
+        parts.push_back(std::move(part));
+      }
+      start = i;
+      size = kMessageHeaderSize;
+    }
+    size += entry;
+  }
+
+  const std::string subject = ShardSubject(stream_id, shard);
+  const MonotonicTime deadline = clock_.MonotonicNow() + options_.append_timeout;
+  const std::pair<uint64_t, uint32_t> key(stream_id, shard);
+  std::vector<Part> pending;
+  uint64_t ticket;
+  {
+    absl::MutexLock lock(&mu_);
+    ShardPipe& pipe = pipes_[key];
+    ticket = pipe.next_ticket++;
+    auto my_turn = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return pipes_[key].serving == ticket;
+    };
+    if (!clock_.AwaitWithDeadline(&mu_, absl::Condition(&my_turn), deadline)) {
+      // Give the turn up: whoever serves it next passes it on. Nothing was published.
+      pipes_[key].abandoned.insert(ticket);
+      return absl::DeadlineExceededError(absl::StrCat(
+          "shard ", shard, ": waited for earlier appends (none of this call's records were "
+          "stored)"));
+    }
+    pending = std::move(pipes_[key].pending);
+    pipes_[key].pending.clear();
+  }
+
+  // Earlier parts whose outcome is unknown go first, with their ids; then this call's parts.
+  absl::Status status;
+  std::vector<Part> still_pending;
+  for (size_t p = 0; p < pending.size() && status.ok(); ++p) {
+    absl::StatusOr<nats::PubAck> ack =
+        PublishUntil(stream_id, subject, pending[p].body, pending[p].msg_id, deadline);
+    if (ack.ok()) continue;
+    if (OutcomeUnknown(ack.status())) {
+      still_pending.assign(std::make_move_iterator(pending.begin() + p),
+                           std::make_move_iterator(pending.end()));
+      status = WithContext(ack.status(), "an earlier append of shard ", shard,
+                           " is still unacknowledged (none of this call's records were stored)");
+    } else if (!absl::IsFailedPrecondition(ack.status())) {
+      status = ack.status();
+    }
+    // A closed shard: the pending part either landed before the close or never will.
+  }
+  std::vector<uint64_t> sequence_numbers(records.size());
+  for (size_t p = 0; p < parts.size() && status.ok(); ++p) {
+    absl::StatusOr<nats::PubAck> ack =
+        PublishUntil(stream_id, subject, parts[p].body, parts[p].msg_id, deadline);
+    if (!ack.ok()) {
+      if (OutcomeUnknown(ack.status())) still_pending.push_back(std::move(parts[p]));
+      status = WithContext(ack.status(), "appending to shard ", shard, " (", p, " of ",
+                           parts.size(), " parts stored)");
+      break;
+    }
+    for (size_t i = 0; i < parts[p].count; ++i) {
+      sequence_numbers[parts[p].first_record + i] = SequenceNumber(ack->sequence, i);
+    }
+  }
+
+  {
+    absl::MutexLock lock(&mu_);
+    ShardPipe& pipe = pipes_[key];
+    pipe.pending = std::move(still_pending);
+    ++pipe.serving;
+    while (pipe.abandoned.erase(pipe.serving) > 0) ++pipe.serving;
+    if (pipe.serving == pipe.next_ticket && pipe.pending.empty()) pipes_.erase(key);
+  }
+  RETURN_IF_ERROR(status);
+  return sequence_numbers;
+}
+
+absl::StatusOr<LogRead> JetStreamShardLog::Read(uint64_t stream_id, uint32_t shard,
+                                                uint64_t from, int limit, int64_t max_bytes) {
+  if (limit < 1) return absl::InvalidArgumentError("limit: must be at least 1");
+  const std::string stream = StreamName(stream_id);
+  const std::string subject = ShardSubject(stream_id, shard);
+  LogRead out;
+  uint64_t position = std::max<uint64_t>(from, SequenceNumber(1, 0));
+  int64_t bytes = 0;
+  while (static_cast<int>(out.records.size()) < limit) {
+    const uint64_t message_sequence = position >> kIndexBits;
+    const uint64_t first_index = position & (kMaxRecordsPerMessage - 1);
+    absl::StatusOr<nats::StoredMessage> m =
+        client_.DirectGetNext(stream, subject, message_sequence);
+    if (absl::IsNotFound(m.status())) break;  // nothing more (on the replica that answered)
+    if (!m.ok()) return m.status();
+    ASSIGN_OR_RETURN(std::vector<DecodedEntry> entries,
+                     DecodeMessage(m->data, absl::StrCat(stream, " sequence ", m->sequence)));
+    const uint64_t skip = m->sequence == message_sequence ? first_index : 0;
+    for (uint64_t i = skip; i < entries.size(); ++i) {
+      const int64_t size = static_cast<int64_t>(entries[i].partition_key.size() +
+                                                entries[i].data.size());
+      if (static_cast<int>(out.records.size()) == limit ||
+          (!out.records.empty() && bytes + size > max_bytes)) {
+        out.next_sequence_number = SequenceNumber(m->sequence, i);
+        return out;
+      }
+      LogRecord r;
+      r.sequence_number = SequenceNumber(m->sequence, i);
+      r.arrival = m->time;
+      r.partition_key = std::string(entries[i].partition_key);
+      r.data = std::string(entries[i].data);
+      out.records.push_back(std::move(r));
+      bytes += size;
+    }
+    position = SequenceNumber(m->sequence + 1, 0);
+  }
+  out.next_sequence_number = position;
+  return out;
+}
+
+absl::StatusOr<uint64_t> JetStreamShardLog::FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard,
+                                                               absl::Time at) {
+  const std::string stream = StreamName(stream_id);
+  const std::string subject = ShardSubject(stream_id, shard);
+  ASSIGN_OR_RETURN(nats::StreamInfo info, client_.GetStreamInfo(stream));
+  // P(x) = "the shard's first message at or after stream sequence x is absent, or was stored at
+  // or after `at`": monotone in x while store times do not decrease along the shard. The
+  // smallest x with P(x) in [first, last + 1] (P(last + 1) holds) starts the answer.
+  uint64_t lo = std::max<uint64_t>(info.first_sequence, 1);
+  uint64_t hi = info.last_sequence + 1;
+  absl::Status error;
+  auto holds = [&](uint64_t x) {
+    absl::StatusOr<nats::StoredMessage> m = client_.DirectGetNext(stream, subject, x);
+    if (absl::IsNotFound(m.status())) return true;
+    if (!m.ok()) {
+      error = m.status();
+      return true;
+    }
+    return m->time >= at;
+  };
+  while (lo < hi && error.ok()) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    if (holds(mid)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  RETURN_IF_ERROR(error);
+  absl::StatusOr<nats::StoredMessage> first = client_.DirectGetNext(stream, subject, lo);
+  if (absl::IsNotFound(first.status())) return SequenceNumber(info.last_sequence + 1, 0);
+  if (!first.ok()) return first.status();
+  return SequenceNumber(first->sequence, 0);
+}
+
+absl::StatusOr<uint64_t> JetStreamShardLog::LastSequence(uint64_t stream_id, uint32_t shard) {
+  const std::string stream = StreamName(stream_id);
+  absl::StatusOr<nats::StoredMessage> m =
+      client_.DirectGetLast(stream, ShardSubject(stream_id, shard));
+  if (absl::IsNotFound(m.status())) return 0;
+  if (!m.ok()) return m.status();
+  ASSIGN_OR_RETURN(std::vector<DecodedEntry> entries,
+                   DecodeMessage(m->data, absl::StrCat(stream, " sequence ", m->sequence)));
+  return SequenceNumber(m->sequence, entries.size() - 1);
+}
+
+}  // namespace tributary::shard_store::jetstream

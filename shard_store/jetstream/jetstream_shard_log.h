@@ -1,0 +1,195 @@
+// The shard log on NATS JetStream (issue 20, cluster mode part 2): a Tributary stream's records
+// kept in a replicated JetStream stream, per shard. The JetStream side of the ShardLog seam
+// designed in ../NOTES.md ("The ShardLog seam"); standalone until the store's RocksDB code is
+// moved behind that seam. Layout, message format and the reasons: ../NOTES.md.
+//
+// Sequence numbers. A record's sequence number is its message's JetStream sequence << 10 | its
+// index in the message. They are strictly increasing within a shard and never reused, also after
+// server restarts and leader changes (JetStream never reuses a stream's sequences, and a
+// Tributary stream id, which names the JetStream stream, is never reused). They are not
+// contiguous: 0x1400, 0x1401, 0x1402, then 0x1C00 (the next message of the shard).
+//
+// Appends. Append stores one PutRecords call's records of one shard as one message (or several
+// "parts" when they exceed the message limit), each with a message id made of the front-end id,
+// the call, the shard and the part, so that a retry is stored once (JetStream de-duplicates ids
+// within the stream's duplicate window). The call succeeds only when every part is acknowledged.
+// A part whose outcome stayed unknown (no ack within the call's deadline) is kept and
+// re-published, with the same id, by the shard's next Append before that Append's own records:
+// a retry never lands after newer records of the same shard from this log object. Appends to one
+// shard take turns (in call order of arrival); appends to different shards run concurrently.
+//
+// Example: the records of call 7 to shard 3 of stream 12.
+//   ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, log->Append(12, 3, 7, {{"key", "data"}}));
+//   ASSIGN_OR_RETURN(LogRead read, log->Read(12, 3, seqs[0], 100, 1 << 20));
+//
+// Thread-safe. `client` and `clock` must outlive the log. Time: backoff and call deadlines on
+// `clock`'s monotonic reading; arrival times are JetStream's (the stream leader's wall clock).
+#ifndef TRIBUTARY_SHARD_STORE_JETSTREAM_JETSTREAM_SHARD_LOG_H_
+#define TRIBUTARY_SHARD_STORE_JETSTREAM_JETSTREAM_SHARD_LOG_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "common/clock.h"
+#include "nats/nats_client.h"
+
+namespace tributary::shard_store::jetstream {
+
+// Bits of a sequence number that hold the record's index in its message.
+inline constexpr int kIndexBits = 10;
+inline constexpr int kMaxRecordsPerMessage = 1 << kIndexBits;
+
+// Headroom for the message's headers below the server's max_payload.
+inline constexpr int64_t kHeaderHeadroomBytes = 4096;
+
+struct JetStreamShardLogOptions {
+  // Part of every message id; must differ between processes and between starts of one process
+  // (e.g. host, pid and start time, or a random 64-bit value). Not empty, no '.'.
+  std::string front_end_id;
+  // Copies of every record (the cluster's size at most; 1 on a single server).
+  int replicas = 3;
+  // The JetStream duplicate window: how long a retried part is recognised. Must exceed
+  // append_timeout by a wide margin (a part pending after a failed call is retried later).
+  absl::Duration duplicate_window = absl::Minutes(10);
+  // One publish attempt's wait for its ack.
+  absl::Duration attempt_timeout = absl::Seconds(2);
+  // An Append's whole deadline: its turn, its retries, its parts.
+  absl::Duration append_timeout = absl::Seconds(30);
+  // The largest message body; 0: the server's max_payload minus kHeaderHeadroomBytes.
+  int64_t max_message_bytes = 0;
+};
+
+// A record to append.
+struct LogRecordView {
+  absl::string_view partition_key;
+  absl::string_view data;
+};
+
+// A record read back.
+struct LogRecord {
+  uint64_t sequence_number = 0;
+  absl::Time arrival;  // when JetStream stored its message
+  std::string partition_key;
+  std::string data;
+};
+
+struct LogRead {
+  std::vector<LogRecord> records;
+  // Where the next Read continues: after the last record returned, or (when the shard had
+  // nothing more) at or below the next record to come.
+  uint64_t next_sequence_number = 0;
+};
+
+class JetStreamShardLog {
+ public:
+  // Errors: INVALID_ARGUMENT for a bad front_end_id, replicas < 1, a duplicate window not longer
+  // than append_timeout, or (max_message_bytes unset) a server max_payload that cannot carry a
+  // maximum record (1 MiB of key and data) with its headers.
+  static absl::StatusOr<std::unique_ptr<JetStreamShardLog>> Create(
+      nats::NatsClient& client, Clock& clock, JetStreamShardLogOptions options);
+
+  // Creates the JetStream stream of Tributary stream `stream_id` with a subject per shard in
+  // `shards` (the open shards) and the control subject; records older than `retention` expire.
+  // Idempotent (a second call with the same arguments returns OK). Errors: ALREADY_EXISTS when
+  // the stream exists with other shards or retention; those of NatsClient::CreateStream.
+  absl::Status CreateStream(uint64_t stream_id, absl::Span<const uint32_t> shards,
+                            absl::Duration retention);
+  // Deletes the stream and every record. Errors: NOT_FOUND; UNAVAILABLE / DEADLINE_EXCEEDED.
+  absl::Status DeleteStream(uint64_t stream_id);
+  // Changes how long records are kept. Errors: NOT_FOUND; UNAVAILABLE / DEADLINE_EXCEEDED.
+  absl::Status SetRetention(uint64_t stream_id, absl::Duration retention);
+  // Closes shards `parents` and opens `children` (a split: one parent, two children; a merge:
+  // two parents, one child): the parents' subjects are swapped for the children's, then a close
+  // marker is stored. Returns the parents' ending sequence number, above every record they hold;
+  // appends to a parent fail from then on. Idempotent: a retry with the same arguments (from
+  // any front end) within the duplicate window returns the same ending number. Errors:
+  // NOT_FOUND; UNAVAILABLE / DEADLINE_EXCEEDED (the update may have been applied: retry).
+  absl::StatusOr<uint64_t> CloseShards(uint64_t stream_id, absl::Span<const uint32_t> parents,
+                                       absl::Span<const uint32_t> children);
+
+  // Appends the records of call `call` (unique per front end, see the options) to shard `shard`,
+  // in order. Returns each record's sequence number. Idempotent for the same (call, shard,
+  // records) within the duplicate window: a retry returns the same numbers and stores nothing
+  // again. Errors: INVALID_ARGUMENT for no records, more than 500, or a record over the message
+  // limit; FAILED_PRECONDITION when the shard is closed (not one of the stream's subjects: re-route
+  // the records); NOT_FOUND when the stream does not exist; DEADLINE_EXCEEDED / UNAVAILABLE when
+  // not every part was acknowledged within append_timeout: some records may have been stored
+  // (a pending part is retried by the shard's next Append, see the top of this file).
+  absl::StatusOr<std::vector<uint64_t>> Append(uint64_t stream_id, uint32_t shard, uint64_t call,
+                                               absl::Span<const LogRecordView> records);
+
+  // Reads shard `shard`'s records with sequence numbers ≥ `from`, in order: at most `limit`
+  // records, and no more than `max_bytes` of keys and data except that the first record is
+  // always returned. Reads what the replica that answers holds (a replica may lag behind the
+  // leader by a moment: a scan reads again later). Errors: INVALID_ARGUMENT for limit < 1;
+  // DATA_LOSS for a message that does not decode; DEADLINE_EXCEEDED (also for a stream that
+  // does not exist: nobody answers direct gets for it); UNAVAILABLE.
+  absl::StatusOr<LogRead> Read(uint64_t stream_id, uint32_t shard, uint64_t from, int limit,
+                               int64_t max_bytes);
+
+  // The position of the shard's first record stored at or after `at` (AT_TIMESTAMP): its
+  // sequence number, or, when every record is older, a position at or below the next record to
+  // come. A binary search over the stream's sequences, one direct get per probe (about log2 of
+  // the stream's messages). Errors: NOT_FOUND when the stream does not exist; those of Read.
+  absl::StatusOr<uint64_t> FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, absl::Time at);
+
+  // The shard's last sequence number (0 when it holds no record). Errors as Read.
+  absl::StatusOr<uint64_t> LastSequence(uint64_t stream_id, uint32_t shard);
+
+  // Names (for tests and operators).
+  static std::string StreamName(uint64_t stream_id);
+  static std::string ShardSubject(uint64_t stream_id, uint32_t shard);
+  static std::string ControlSubject(uint64_t stream_id);
+
+ private:
+  // An encoded message whose publish had an unknown outcome.
+  struct Part {
+    std::string msg_id;
+    std::string body;
+    size_t first_record = 0;  // index in its call's records
+    size_t count = 0;
+  };
+  // A shard's append queue: tickets in order of arrival (an Append publishes while `serving`
+  // is its ticket), tickets given up by Appends whose deadline passed while they waited, and
+  // the parts whose outcome is still unknown (re-published first by the next turn).
+  struct ShardPipe {
+    uint64_t next_ticket = 0;
+    uint64_t serving = 0;
+    std::set<uint64_t> abandoned;
+    std::vector<Part> pending;
+  };
+
+  JetStreamShardLog(nats::NatsClient& client, Clock& clock, JetStreamShardLogOptions options);
+  nats::StreamConfig Config(uint64_t stream_id, std::vector<std::string> subjects,
+                            absl::Duration retention) const;
+  // Publishes `body` with `msg_id` to `subject` until acknowledged, retrying unknown outcomes
+  // until `deadline`. A closed shard (no stream takes the subject any more) is
+  // FAILED_PRECONDITION.
+  absl::StatusOr<nats::PubAck> PublishUntil(uint64_t stream_id, const std::string& subject,
+                                            const std::string& body, const std::string& msg_id,
+                                            MonotonicTime deadline);
+  int64_t MessageLimit() const;
+
+  nats::NatsClient& client_;
+  Clock& clock_;
+  const JetStreamShardLogOptions options_;
+
+  absl::Mutex mu_;
+  std::map<std::pair<uint64_t, uint32_t>, ShardPipe> pipes_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tributary::shard_store::jetstream
+
+#endif  // TRIBUTARY_SHARD_STORE_JETSTREAM_JETSTREAM_SHARD_LOG_H_

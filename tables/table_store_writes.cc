@@ -1,0 +1,308 @@
+// The item writes of TableStore. PutItem, DeleteItem, UpdateItem, BatchWriteItem and
+// TransactWriteItems all run Execute:
+//  1. prepare, no lock held: find each table (counting a write in flight on it, so DeleteTable
+//     waits for us), check the item or key, compute its RocksDB key; a key twice is an error;
+//  2. claim every key at once under mu_, waiting while any of them is claimed — so writes that
+//     share a key never interleave, and claiming all together cannot deadlock;
+//  3. read the current items, check the conditions, compute the new items;
+//  4. Commit: every changed item and its change record (tables with a stream) in one RocksDB
+//     write; a failed condition or any error before it writes nothing;
+//  5. release the keys and the tables (absl::Cleanup, on every path).
+// A write that changes nothing (an equal item, deleting a missing one, a condition check) writes
+// nothing and emits no change record, as DynamoDB.
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "rocksdb/write_batch.h"
+#include "tables/table_store.h"
+#include "tables/table_store_internal.h"
+#include "tables/update_expression.h"
+
+namespace tributary::tables {
+
+struct TableStore::StagedWrite {
+  const ItemWrite* write = nullptr;
+  std::shared_ptr<Table> table;  // set once BeginWrite counted us on it
+  std::string key;               // the RocksDB key
+  AttributeMap key_attributes;   // sorted
+  std::optional<AttributeMap> old_item;
+  std::optional<AttributeMap> new_item;
+};
+
+namespace {
+
+constexpr char kConditionItemPayload[] = "type.tributary.dev/tables.condition-item";
+
+absl::Status ValidateItem(const AttributeMap& item) {
+  for (size_t i = 0; i < item.size(); ++i) {
+    const auto& [name, value] = item[i];
+    if (name.empty()) {
+      return absl::InvalidArgumentError(
+          "One or more parameter values were invalid: An attribute name may not be empty");
+    }
+    if (i > 0 && item[i - 1].first == name) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the attribute name '", name, "' appears twice"));
+    }
+    RETURN_IF_ERROR(ValidateAttributeValue(value, name));
+  }
+  if (ItemSize(item) > kMaxItemBytes) {
+    return absl::InvalidArgumentError("Item size has exceeded the maximum allowed size");
+  }
+  return absl::OkStatus();
+}
+
+// The change record's partition key in the stream (shard_store hashes it to pick the shard):
+// "k" + hex of the item's partition key value (S/B bytes, N canonical), at most 127 bytes of it
+// so the key stays within 256 characters. Every write of an item maps to one key, hence one
+// shard, and its records stay in write order.
+std::string RecordPartitionKey(const KeySchema& schema, const AttributeMap& item) {
+  const AttributeValue* v = FindAttribute(item, schema.partition_key.name);
+  const std::string bytes = v == nullptr ? std::string() : v->scalar();
+  return absl::StrCat("k", absl::BytesToHexString(absl::string_view(bytes).substr(0, 127)));
+}
+
+absl::Status ConditionFailed(const std::optional<AttributeMap>& item) {
+  absl::Status status = absl::FailedPreconditionError("The conditional request failed");
+  if (item.has_value()) status.SetPayload(kConditionItemPayload, absl::Cord(EncodeItem(*item)));
+  return status;
+}
+
+}  // namespace
+
+std::optional<AttributeMap> ItemOfFailedCondition(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kFailedPrecondition) return std::nullopt;
+  auto payload = status.GetPayload(kConditionItemPayload);  // absl::optional<absl::Cord>
+  if (!payload.has_value()) return std::nullopt;
+  absl::StatusOr<AttributeMap> item = DecodeItem(std::string(*payload));
+  if (!item.ok()) return std::nullopt;
+  return *std::move(item);
+}
+
+absl::StatusOr<std::optional<AttributeMap>> TableStore::PutItem(
+    absl::string_view table, AttributeMap item, const std::optional<Condition>& condition) {
+  std::vector<ItemWrite> writes(1);
+  writes[0].kind = ItemWrite::Kind::kPut;
+  writes[0].table = std::string(table);
+  writes[0].item = std::move(item);
+  writes[0].condition = condition;
+  ASSIGN_OR_RETURN(ExecuteResult result, Execute(writes, ExecuteMode::kSingle));
+  return std::move(result.outcomes[0].old_item);
+}
+
+absl::StatusOr<std::optional<AttributeMap>> TableStore::DeleteItem(
+    absl::string_view table, const AttributeMap& key, const std::optional<Condition>& condition) {
+  std::vector<ItemWrite> writes(1);
+  writes[0].kind = ItemWrite::Kind::kDelete;
+  writes[0].table = std::string(table);
+  writes[0].item = key;
+  writes[0].condition = condition;
+  ASSIGN_OR_RETURN(ExecuteResult result, Execute(writes, ExecuteMode::kSingle));
+  return std::move(result.outcomes[0].old_item);
+}
+
+absl::StatusOr<WriteOutcome> TableStore::UpdateItem(absl::string_view table,
+                                                    const AttributeMap& key,
+                                                    const UpdateExpression& update,
+                                                    const std::optional<Condition>& condition) {
+  std::vector<ItemWrite> writes(1);
+  writes[0].kind = ItemWrite::Kind::kUpdate;
+  writes[0].table = std::string(table);
+  writes[0].item = key;
+  writes[0].update = update;
+  writes[0].condition = condition;
+  ASSIGN_OR_RETURN(ExecuteResult result, Execute(writes, ExecuteMode::kSingle));
+  return std::move(result.outcomes[0]);
+}
+
+absl::Status TableStore::BatchWriteItem(const std::vector<ItemWrite>& writes) {
+  if (writes.empty() || writes.size() > static_cast<size_t>(kMaxBatchWriteItems)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a batch holds 1-", kMaxBatchWriteItems, " writes"));
+  }
+  return Execute(writes, ExecuteMode::kBatch).status();
+}
+
+absl::StatusOr<TransactionOutcome> TableStore::TransactWriteItems(
+    const std::vector<ItemWrite>& writes) {
+  if (writes.empty() || writes.size() > static_cast<size_t>(kMaxTransactionItems)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a transaction holds 1-", kMaxTransactionItems, " writes"));
+  }
+  ASSIGN_OR_RETURN(ExecuteResult result, Execute(writes, ExecuteMode::kTransaction));
+  return TransactionOutcome{std::move(result.cancellations)};
+}
+
+absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<ItemWrite>& writes,
+                                                              ExecuteMode mode) {
+  using Kind = ItemWrite::Kind;
+  std::vector<StagedWrite> staged(writes.size());
+  bool claimed = false;
+  absl::Cleanup release = [&] {
+    absl::MutexLock lock(&mu_);
+    for (StagedWrite& s : staged) {
+      if (s.table == nullptr) continue;
+      if (claimed) claimed_.erase(s.key);
+      --s.table->writers;
+    }
+  };
+
+  // 1. Prepare.
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const ItemWrite& w = writes[i];
+    StagedWrite& s = staged[i];
+    s.write = &w;
+    if (mode == ExecuteMode::kBatch &&
+        ((w.kind != Kind::kPut && w.kind != Kind::kDelete) || w.condition.has_value())) {
+      return absl::InvalidArgumentError("a batch holds puts and deletes without conditions");
+    }
+    if (w.kind == Kind::kConditionCheck && !w.condition.has_value()) {
+      return absl::InvalidArgumentError("a condition check needs a condition");
+    }
+    ASSIGN_OR_RETURN(s.table, BeginWrite(w.table));
+    const KeySchema& schema = s.table->description.spec.key_schema;
+    AttributeMap source = w.item;
+    RETURN_IF_ERROR(SortAttributeMap(&source));
+    if (w.kind == Kind::kPut) {
+      RETURN_IF_ERROR(ValidateItem(source));
+      RETURN_IF_ERROR(CheckItemKey(schema, source));
+    } else {
+      RETURN_IF_ERROR(CheckKey(schema, source));
+    }
+    if (w.kind == Kind::kUpdate) RETURN_IF_ERROR(CheckUpdateOfKey(w.update, schema));
+    s.key = ItemPrefix(s.table->description.table_id) + EncodeItemKey(schema, source);
+    s.key_attributes = KeyOf(schema, source);
+    if (w.kind == Kind::kPut) s.new_item = std::move(source);
+  }
+  std::vector<const std::string*> keys;
+  for (const StagedWrite& s : staged) keys.push_back(&s.key);
+  std::sort(keys.begin(), keys.end(), [](const auto* a, const auto* b) { return *a < *b; });
+  for (size_t i = 1; i < keys.size(); ++i) {
+    if (*keys[i] == *keys[i - 1]) {
+      return absl::InvalidArgumentError(
+          mode == ExecuteMode::kTransaction
+              ? "Transaction request cannot include multiple operations on one item"
+              : "Provided list of item keys contains duplicates");
+    }
+  }
+
+  // 2. Claim.
+  {
+    absl::MutexLock lock(&mu_);
+    auto free = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      for (const StagedWrite& s : staged) {
+        if (claimed_.count(s.key) > 0) return false;
+      }
+      return true;
+    };
+    mu_.Await(absl::Condition(&free));
+    for (const StagedWrite& s : staged) claimed_.insert(s.key);
+    claimed = true;
+  }
+
+  // 3. Read, check, compute.
+  ExecuteResult result;
+  std::vector<CancellationReason> reasons(writes.size());
+  bool cancelled = false;
+  for (size_t i = 0; i < staged.size(); ++i) {
+    StagedWrite& s = staged[i];
+    const ItemWrite& w = *s.write;
+    std::string bytes;
+    rocksdb::Status read = db_.db()->Get(rocksdb::ReadOptions(), items_, s.key, &bytes);
+    if (read.ok()) {
+      ASSIGN_OR_RETURN(s.old_item, DecodeItem(bytes));
+    } else if (!read.IsNotFound()) {
+      return FromRocksDbStatus(read, "reading the item (nothing was written)");
+    }
+    absl::Status applies;
+    if (w.condition.has_value() &&
+        !ConditionHolds(*w.condition, s.old_item ? &*s.old_item : nullptr)) {
+      applies = ConditionFailed(s.old_item);
+    } else if (w.kind == Kind::kConditionCheck) {
+      s.new_item = s.old_item;
+    } else if (w.kind == Kind::kUpdate) {
+      absl::StatusOr<AttributeMap> updated =
+          ApplyUpdate(w.update, s.table->description.spec.key_schema, s.key_attributes,
+                      s.old_item);
+      if (updated.ok()) {
+        s.new_item = *std::move(updated);
+      } else {
+        applies = updated.status();
+      }
+    }
+    if (applies.ok()) continue;
+    if (mode != ExecuteMode::kTransaction) return applies;
+    cancelled = true;
+    reasons[i].status = applies;
+    if (applies.code() == absl::StatusCode::kFailedPrecondition) reasons[i].item = s.old_item;
+  }
+  if (cancelled) {
+    result.cancellations = std::move(reasons);
+    return result;
+  }
+
+  // 4. Write.
+  RETURN_IF_ERROR(Commit(staged));
+  for (StagedWrite& s : staged) {
+    result.outcomes.push_back(WriteOutcome{std::move(s.old_item), std::move(s.new_item)});
+  }
+  return result;
+}
+
+absl::Status TableStore::Commit(const std::vector<StagedWrite>& staged) {
+  std::vector<const StagedWrite*> changed;
+  for (const StagedWrite& s : staged) {
+    if (s.write->kind == ItemWrite::Kind::kConditionCheck) continue;
+    if (!s.old_item && !s.new_item) continue;
+    if (s.old_item && s.new_item && ItemsEqual(*s.old_item, *s.new_item)) continue;
+    changed.push_back(&s);
+  }
+  if (changed.empty()) return absl::OkStatus();
+  auto stage = [&](rocksdb::WriteBatch* batch) -> absl::Status {
+    for (const StagedWrite* s : changed) {
+      RETURN_IF_ERROR(FromRocksDbStatus(s->new_item.has_value()
+                                            ? batch->Put(items_, s->key, EncodeItem(*s->new_item))
+                                            : batch->Delete(items_, s->key),
+                                        "adding an item to the write batch"));
+    }
+    return absl::OkStatus();
+  };
+  // The change records, one request per stream (a table's stream is one shard_store stream).
+  std::map<std::string, v1::PutRecordsRequest> records;
+  const absl::Time now = clock_.Now();
+  for (const StagedWrite* s : changed) {
+    const TableDescription& d = s->table->description;  // immutable after creation
+    if (!d.spec.stream.enabled) continue;
+    std::optional<ChangeRecord> change = MakeChangeRecord(
+        d.spec.stream.view_type, s->key_attributes, s->old_item, s->new_item, now);
+    if (!change.has_value()) continue;
+    v1::PutRecordsRequest& request = records[d.stream_name];
+    request.set_stream_name(d.stream_name);
+    v1::PutRecordsRequestEntry* entry = request.add_records();
+    entry->set_partition_key(RecordPartitionKey(d.spec.key_schema, s->key_attributes));
+    entry->set_data(EncodeChangeRecord(*change));
+  }
+  if (records.empty()) {
+    rocksdb::WriteBatch batch;
+    RETURN_IF_ERROR(stage(&batch));
+    return FromRocksDbStatus(db_.db()->Write(WriteOptions(), &batch),
+                             "writing the items (nothing was written)");
+  }
+  std::vector<v1::PutRecordsRequest> requests;
+  for (auto& [stream, request] : records) requests.push_back(std::move(request));
+  absl::Status put = options_.streams->PutRecordsStaged(requests, stage);
+  if (!put.ok()) {
+    return absl::Status(put.code(), absl::StrCat("writing the items and their change records "
+                                                 "(none was written): ",
+                                                 put.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary::tables

@@ -1,0 +1,40 @@
+// The web console's HTTP routes, served on the metrics port next to /metrics (the metrics
+// server hands every other path to Handle):
+//   GET  /  (/index.html), /console.js, /console.css   the page, compiled in (console_assets.h)
+//   GET  /api/overview                                  Overview::Json() (application/json)
+//   POST /api/mappings/<uuid>/disable  | .../enable     only when `actions_enabled`
+//                                                        (--console_actions), else 403
+// Anything else is 404; another method on a GET route is 405.
+//
+// Actions change state, so they also require the header `X-Tributary-Console: 1`, which a page
+// of another origin cannot send without a CORS preflight that this server never allows (a
+// cross-site form post cannot set it): 403 without it. Who may act is not checked here; that is
+// the security issue's (issue 21) authorization. An action answers 200 {"ok":true} or the
+// tracker's error as {"error": "CODE: message"} with 400 (INVALID_ARGUMENT), 404 (NOT_FOUND),
+// 409 (FAILED_PRECONDITION), 503 (UNAVAILABLE) or 500 (anything else).
+//
+// Thread-safe. `overview` must outlive this object.
+#ifndef TRIBUTARY_TOOLS_CONSOLE_CONSOLE_HANDLER_H_
+#define TRIBUTARY_TOOLS_CONSOLE_CONSOLE_HANDLER_H_
+
+#include "aws/http_message.h"
+#include "tools/console/overview.h"
+
+namespace tributary::console {
+
+class ConsoleHandler {
+ public:
+  ConsoleHandler(Overview& overview, bool actions_enabled);
+
+  aws::HttpResponse Handle(const aws::HttpRequest& request);
+
+ private:
+  aws::HttpResponse Action(const aws::HttpRequest& request, absl::string_view path);
+
+  Overview& overview_;
+  const bool actions_enabled_;
+};
+
+}  // namespace tributary::console
+
+#endif  // TRIBUTARY_TOOLS_CONSOLE_CONSOLE_HANDLER_H_

@@ -1,0 +1,332 @@
+// The console's JSON document and routes against fake services over in-process channels and a
+// FakeClock: the document's shape, rates from the counters' samples, sparkline history, a failed
+// service reported under "errors", caching, and the read-only default of the actions.
+#include "tools/console/overview.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/grpc_server.h"
+#include "common/version.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "rapidjson/document.h"
+#include "tools/console/console_handler.h"
+#include "tools/tribctl/testing/fake_services.h"
+
+namespace tributary::console {
+namespace {
+
+template <typename T>
+T Proto(const std::string& text) {
+  T message;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &message)) << text;
+  return message;
+}
+
+constexpr char kMetricsText[] =
+    "# TYPE tributary_store_records_in_total counter\n"
+    "tributary_store_records_in_total{stream=\"orders\"} %IN%\n"
+    "tributary_store_records_in_total{stream=\"orders2\"} 999\n"
+    "# TYPE tributary_store_records_out_total counter\n"
+    "tributary_store_records_out_total{stream=\"orders\"} %OUT%\n";
+
+class OverviewTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = GrpcServer::Start("127.0.0.1:0", {&streams_, &mappings_, &leasing_, &pollers_});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    streams_.SetReply("ListStreams", Proto<v1::ListStreamsResponse>(
+                                         "stream_names: 'orders' stream_summaries { stream_name: "
+                                         "'orders' stream_status: ACTIVE }"));
+    streams_.SetReply("ListShards",
+                      Proto<v1::ListShardsResponse>(
+                          "shards { shard_id: 'shardId-000000000000' sequence_number_range { "
+                          "starting_sequence_number: '1' ending_sequence_number: '9' } } "
+                          "shards { shard_id: 'shardId-000000000001' } "
+                          "shards { shard_id: 'shardId-000000000002' }"));
+    mappings_.SetReply("ListEventSourceMappings",
+                       Proto<v1::ListEventSourceMappingsResponse>(
+                           "event_source_mappings { uuid: 'm-1' stream_name: 'orders' "
+                           "function_endpoint: '127.0.0.1:4570' state: ENABLED enabled: true "
+                           "last_processing_result: 'PROBLEM: Function call failed' "
+                           "last_error_kind: 'FunctionError' last_error_message: 'boom' "
+                           "last_error_time { seconds: 1700000000 } "
+                           "last_error_shard_id: 'shardId-000000000001' }"));
+    SetLeases(250);
+    leasing_.SetReply("ListPollers", Proto<v1::ListPollersResponse>(
+                                         "pollers { poller_id: 'host-a' capacity: 10 live: true "
+                                         "lease_count: 1 last_heartbeat { seconds: 1700000000 } }"));
+    SetPollerCounters(100, 4);
+    in_ = 1000;
+    out_ = 500;
+    OverviewSources sources;
+    sources.streams = server_->InProcessChannel();
+    sources.mappings = server_->InProcessChannel();
+    sources.leasing = server_->InProcessChannel();
+    sources.pollers = {server_->InProcessChannel()};
+    sources.metrics_text = [this] {
+      std::string text = kMetricsText;
+      text.replace(text.find("%IN%"), 4, std::to_string(in_));
+      text.replace(text.find("%OUT%"), 5, std::to_string(out_));
+      return text;
+    };
+    overview_ = std::make_unique<Overview>(sources, OverviewOptions(), clock_);
+  }
+
+  void SetLeases(int64_t age_ms) {
+    leasing_.SetReply(
+        "ListLeases",
+        Proto<v1::ListLeasesResponse>(absl::StrCat(
+            "leases { event_source_mapping_uuid: 'm-1' shard_id: 'shardId-000000000001' "
+            "lease_owner: 'host-a' lease_counter: 3 checkpoint { type: SEQUENCE_NUMBER "
+            "sequence_number: '49' } iterator_age_ms: ",
+            age_ms,
+            " enabled: true assignable: true } "
+            "leases { event_source_mapping_uuid: 'm-1' shard_id: 'shardId-000000000002' "
+            "lease_counter: 0 checkpoint { type: TRIM_HORIZON_CHECKPOINT } enabled: true "
+            "assignable: true }")));
+  }
+  void SetPollerCounters(int64_t delivered, int64_t errors) {
+    pollers_.SetReply("GetMetrics",
+                      Proto<v1::GetMetricsResponse>(absl::StrCat(
+                          "poller_id: 'host-a' shards { event_source_mapping_uuid: 'm-1' "
+                          "shard_id: 'shardId-000000000001' records_delivered: ",
+                          delivered, " function_errors: ", errors, " }")));
+  }
+
+  rapidjson::Document Parse(const std::string& json) {
+    rapidjson::Document doc;
+    doc.Parse(json.c_str());
+    EXPECT_FALSE(doc.HasParseError()) << json;
+    return doc;
+  }
+
+  FakeClock clock_;
+  tribctl::testing::FakeStreams streams_;
+  tribctl::testing::FakeMappings mappings_;
+  tribctl::testing::FakeLeasing leasing_;
+  tribctl::testing::FakePollers pollers_;
+  std::unique_ptr<GrpcServer> server_;
+  int64_t in_ = 0;
+  int64_t out_ = 0;
+  std::unique_ptr<Overview> overview_;
+};
+
+TEST_F(OverviewTest, FirstDocumentHasEverySectionAndNoRatesYet) {
+  const std::string json = overview_->Json();
+  rapidjson::Document doc = Parse(json);
+  ASSERT_TRUE(doc.IsObject()) << json;
+  EXPECT_STREQ(doc["version"].GetString(), kVersion);
+  EXPECT_STREQ(doc["generated_at"].GetString(), "2023-11-14T22:13:20Z");
+  EXPECT_FALSE(doc["actions_enabled"].GetBool());
+
+  const auto& stream = doc["streams"][0];
+  EXPECT_STREQ(stream["name"].GetString(), "orders");
+  EXPECT_STREQ(stream["status"].GetString(), "ACTIVE");
+  EXPECT_EQ(stream["open_shards"].GetInt(), 2);
+  EXPECT_EQ(stream["closed_shards"].GetInt(), 1);
+  EXPECT_TRUE(stream["records_in_per_second"].IsNull()) << json;  // one sample
+  EXPECT_TRUE(stream["records_out_per_second"].IsNull()) << json;
+
+  const auto& mapping = doc["mappings"][0];
+  EXPECT_STREQ(mapping["uuid"].GetString(), "m-1");
+  EXPECT_STREQ(mapping["stream"].GetString(), "orders");
+  EXPECT_STREQ(mapping["function"].GetString(), "127.0.0.1:4570");
+  EXPECT_STREQ(mapping["state"].GetString(), "Enabled");
+  EXPECT_TRUE(mapping["enabled"].GetBool());
+  EXPECT_STREQ(mapping["last_processing_result"].GetString(), "PROBLEM: Function call failed");
+  EXPECT_STREQ(mapping["last_error"]["kind"].GetString(), "FunctionError");
+  EXPECT_STREQ(mapping["last_error"]["message"].GetString(), "boom");
+  EXPECT_STREQ(mapping["last_error"]["time"].GetString(), "2023-11-14T22:13:20Z");
+  EXPECT_STREQ(mapping["last_error"]["shard"].GetString(), "shardId-000000000001");
+  EXPECT_TRUE(mapping["records_per_second"].IsNull());
+  EXPECT_TRUE(mapping["errors_per_second"].IsNull());
+  ASSERT_EQ(mapping["shards"].Size(), 2u);
+  const auto& owned = mapping["shards"][0];
+  EXPECT_STREQ(owned["shard_id"].GetString(), "shardId-000000000001");
+  EXPECT_STREQ(owned["owner"].GetString(), "host-a");
+  EXPECT_EQ(owned["lease_counter"].GetInt64(), 3);
+  EXPECT_STREQ(owned["checkpoint"].GetString(), "49");
+  EXPECT_EQ(owned["iterator_age_ms"].GetInt64(), 250);
+  ASSERT_EQ(owned["iterator_age_history"].Size(), 1u);
+  EXPECT_EQ(owned["iterator_age_history"][0].GetDouble(), 250);
+  const auto& unowned = mapping["shards"][1];
+  EXPECT_STREQ(unowned["owner"].GetString(), "");
+  EXPECT_STREQ(unowned["checkpoint"].GetString(), "TRIM_HORIZON");
+  EXPECT_TRUE(unowned["iterator_age_ms"].IsNull());  // nobody works on it: unknown, not 0
+  EXPECT_EQ(unowned["iterator_age_history"].Size(), 0u);
+
+  const auto& poller = doc["pollers"][0];
+  EXPECT_STREQ(poller["id"].GetString(), "host-a");
+  EXPECT_TRUE(poller["live"].GetBool());
+  EXPECT_EQ(poller["capacity"].GetInt(), 10);
+  EXPECT_EQ(poller["lease_count"].GetInt(), 1);
+  ASSERT_EQ(poller["leases"].Size(), 1u);
+  EXPECT_STREQ(poller["leases"][0]["shard"].GetString(), "shardId-000000000001");
+
+  EXPECT_TRUE(doc["tables"].IsNull());  // the hook is not wired: no gRPC API lists tables
+  EXPECT_TRUE(absl::StrContains(doc["tables_note"].GetString(), "tables")) << json;
+  EXPECT_EQ(doc["errors"].MemberCount(), 0u) << json;
+}
+
+TEST_F(OverviewTest, RatesAreCounterDeltasOverTheSampledTime) {
+  overview_->Json();
+  clock_.Advance(absl::Seconds(5));
+  in_ += 50;   // 10/s
+  out_ += 25;  // 5/s
+  SetPollerCounters(120, 5);  // 4/s delivered, 0.2/s errors
+  SetLeases(900);
+  rapidjson::Document doc = Parse(overview_->Json());
+  EXPECT_DOUBLE_EQ(doc["streams"][0]["records_in_per_second"].GetDouble(), 10);
+  EXPECT_DOUBLE_EQ(doc["streams"][0]["records_out_per_second"].GetDouble(), 5);
+  EXPECT_DOUBLE_EQ(doc["mappings"][0]["records_per_second"].GetDouble(), 4);
+  EXPECT_DOUBLE_EQ(doc["mappings"][0]["errors_per_second"].GetDouble(), 0.2);
+  const auto& history = doc["mappings"][0]["shards"][0]["iterator_age_history"];
+  ASSERT_EQ(history.Size(), 2u);
+  EXPECT_EQ(history[0].GetDouble(), 250);
+  EXPECT_EQ(history[1].GetDouble(), 900);
+}
+
+TEST_F(OverviewTest, RateSpansTheRateWindowNotJustTheLastTwoSamples) {
+  for (int i = 0; i < 12; ++i) {  // a sample a second; `in` grows 10/s, then 100/s at the end
+    overview_->Json();
+    clock_.Advance(absl::Seconds(1));
+    in_ += 10;
+  }
+  in_ += 90;  // the last second: 100 records
+  rapidjson::Document doc = Parse(overview_->Json());
+  // From the newest sample back 10 s: 9 seconds at 10/s and one at 100/s.
+  EXPECT_DOUBLE_EQ(doc["streams"][0]["records_in_per_second"].GetDouble(), 19);
+}
+
+TEST_F(OverviewTest, ACounterResetGivesNoRate) {
+  overview_->Json();
+  clock_.Advance(absl::Seconds(5));
+  in_ = 3;  // the server restarted
+  rapidjson::Document doc = Parse(overview_->Json());
+  EXPECT_TRUE(doc["streams"][0]["records_in_per_second"].IsNull());
+}
+
+TEST_F(OverviewTest, DocumentIsCachedWithinMinRefresh) {
+  overview_->Json();
+  const size_t calls = leasing_.Requests<v1::ListLeasesRequest>("ListLeases").size();
+  clock_.Advance(absl::Milliseconds(500));
+  overview_->Json();
+  EXPECT_EQ(leasing_.Requests<v1::ListLeasesRequest>("ListLeases").size(), calls);
+  clock_.Advance(absl::Milliseconds(500));
+  overview_->Json();
+  EXPECT_EQ(leasing_.Requests<v1::ListLeasesRequest>("ListLeases").size(), calls + 1);
+}
+
+TEST_F(OverviewTest, AFailingServiceIsReportedAndTheOtherSectionsStay) {
+  leasing_.SetError("ListLeases", absl::UnavailableError("leasing is down"));
+  const std::string json = overview_->Json();
+  rapidjson::Document doc = Parse(json);
+  EXPECT_STREQ(doc["errors"]["leases"].GetString(), "UNAVAILABLE: leasing is down") << json;
+  EXPECT_EQ(doc["streams"].Size(), 1u);
+  EXPECT_EQ(doc["mappings"].Size(), 1u);
+  EXPECT_EQ(doc["mappings"][0]["shards"].Size(), 0u);
+  EXPECT_EQ(doc["pollers"].Size(), 1u);
+}
+
+TEST_F(OverviewTest, TablesHookFillsTheTablesSection) {
+  OverviewSources sources;
+  sources.streams = server_->InProcessChannel();
+  sources.mappings = server_->InProcessChannel();
+  sources.leasing = server_->InProcessChannel();
+  sources.tables = []() -> absl::StatusOr<std::vector<TableInfo>> {
+    return std::vector<TableInfo>{{"Orders", "dynamodb-Orders"}};
+  };
+  Overview overview(sources, OverviewOptions(), clock_);
+  rapidjson::Document doc = Parse(overview.Json());
+  ASSERT_TRUE(doc["tables"].IsArray());
+  EXPECT_STREQ(doc["tables"][0]["name"].GetString(), "Orders");
+  EXPECT_STREQ(doc["tables"][0]["stream"].GetString(), "dynamodb-Orders");
+  EXPECT_TRUE(doc["streams"][0]["records_in_per_second"].IsNull());  // no metrics text
+  EXPECT_TRUE(doc["mappings"][0]["records_per_second"].IsNull());     // no poller
+}
+
+TEST(PrometheusSampleTest, FindsTheExactSeriesOnly) {
+  const std::string text =
+      "x_total{stream=\"a\"} 1\nx_total{stream=\"ab\"} 2\nyx_total{stream=\"a\"} 3\n";
+  EXPECT_EQ(PrometheusSample(text, "x_total", "stream", "a"), 1);
+  EXPECT_EQ(PrometheusSample(text, "x_total", "stream", "ab"), 2);
+  EXPECT_EQ(PrometheusSample(text, "x_total", "stream", "b"), std::nullopt);
+  EXPECT_EQ(PrometheusSample("yx_total{stream=\"a\"} 3\n", "x_total", "stream", "a"),
+            std::nullopt);
+}
+
+// The routes: the page and the document; actions only with --console_actions and the header.
+class ConsoleHandlerTest : public OverviewTest {
+ protected:
+  aws::HttpResponse Call(ConsoleHandler& handler, const std::string& method,
+                         const std::string& target, bool with_header = true) {
+    aws::HttpRequest request;
+    request.method = method;
+    request.target = target;
+    if (with_header) request.headers.emplace_back("x-tributary-console", "1");
+    return handler.Handle(request);
+  }
+};
+
+TEST_F(ConsoleHandlerTest, ServesThePageItsScriptAndTheDocument) {
+  ConsoleHandler handler(*overview_, /*actions_enabled=*/false);
+  aws::HttpResponse page = Call(handler, "GET", "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_TRUE(absl::StrContains(page.body, "<script src=\"/console.js\"")) << page.body;
+  EXPECT_EQ(Call(handler, "GET", "/console.js").status, 200);
+  EXPECT_EQ(Call(handler, "GET", "/console.css").status, 200);
+  aws::HttpResponse doc = Call(handler, "GET", "/api/overview?t=1");
+  EXPECT_EQ(doc.status, 200);
+  EXPECT_TRUE(absl::StrContains(doc.body, "\"mappings\":[")) << doc.body;
+  EXPECT_EQ(Call(handler, "GET", "/nothing").status, 404);
+  EXPECT_EQ(Call(handler, "POST", "/api/overview").status, 405);
+}
+
+TEST_F(ConsoleHandlerTest, ActionsAreRefusedWhenReadOnly) {
+  ConsoleHandler handler(*overview_, /*actions_enabled=*/false);
+  aws::HttpResponse r = Call(handler, "POST", "/api/mappings/m-1/disable");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_TRUE(absl::StrContains(r.body, "--console_actions")) << r.body;
+  EXPECT_TRUE(
+      mappings_.Requests<v1::UpdateEventSourceMappingRequest>("UpdateEventSourceMapping").empty());
+}
+
+TEST_F(ConsoleHandlerTest, DisableAndEnableUpdateTheMappingWithActionsOn) {
+  ConsoleHandler handler(*overview_, /*actions_enabled=*/true);
+  EXPECT_EQ(Call(handler, "POST", "/api/mappings/m-1/disable").status, 200);
+  EXPECT_EQ(Call(handler, "POST", "/api/mappings/m-1/enable").status, 200);
+  const auto updates =
+      mappings_.Requests<v1::UpdateEventSourceMappingRequest>("UpdateEventSourceMapping");
+  ASSERT_EQ(updates.size(), 2u);
+  EXPECT_EQ(updates[0].uuid(), "m-1");
+  EXPECT_FALSE(updates[0].enabled());
+  EXPECT_TRUE(updates[0].has_enabled());
+  EXPECT_TRUE(updates[1].enabled());
+}
+
+TEST_F(ConsoleHandlerTest, ActionsNeedTheConsoleHeaderAndPost) {
+  ConsoleHandler handler(*overview_, /*actions_enabled=*/true);
+  EXPECT_EQ(Call(handler, "POST", "/api/mappings/m-1/disable", /*with_header=*/false).status, 403);
+  EXPECT_EQ(Call(handler, "GET", "/api/mappings/m-1/disable").status, 405);
+  EXPECT_EQ(Call(handler, "POST", "/api/mappings/m-1/rename").status, 404);
+  EXPECT_EQ(Call(handler, "POST", "/api/mappings//disable").status, 400);
+  EXPECT_TRUE(
+      mappings_.Requests<v1::UpdateEventSourceMappingRequest>("UpdateEventSourceMapping").empty());
+}
+
+TEST_F(ConsoleHandlerTest, ATrackerErrorKeepsItsCode) {
+  mappings_.SetError("UpdateEventSourceMapping", absl::NotFoundError("no mapping \"m-9\""));
+  ConsoleHandler handler(*overview_, /*actions_enabled=*/true);
+  aws::HttpResponse r = Call(handler, "POST", "/api/mappings/m-9/disable");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, R"({"error":"NOT_FOUND: no mapping \"m-9\""})");
+}
+
+}  // namespace
+}  // namespace tributary::console

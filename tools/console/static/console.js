@@ -1,0 +1,186 @@
+// Tributary's web console: polls /api/overview every 2 s and redraws the page from it. Plain
+// DOM (textContent only: nothing from the server is parsed as HTML); no libraries, no build.
+"use strict";
+
+const REFRESH_MS = 2000;
+let refreshes = 0;
+let lastOk = null;
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("data-")) node.setAttribute(k, v);
+    else node[k] = v;
+  }
+  for (const c of children) {
+    if (c === null || c === undefined) continue;
+    node.append(c instanceof Node ? c : String(c));
+  }
+  return node;
+}
+
+function rate(v) {
+  if (v === null || v === undefined) return "–";
+  return v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2);
+}
+
+function age(ms) {
+  if (ms === null || ms === undefined) return "unknown";
+  if (ms < 1000) return ms + " ms";
+  if (ms < 60000) return (ms / 1000).toFixed(1) + " s";
+  if (ms < 3600000) return (ms / 60000).toFixed(1) + " min";
+  return (ms / 3600000).toFixed(1) + " h";
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+// A sparkline of `values` (oldest first): a polyline scaled to its own maximum.
+function sparkline(values) {
+  const w = 120, h = 22;
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "spark");
+  svg.setAttribute("width", w);
+  svg.setAttribute("height", h);
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.setAttribute("data-points", values.length);
+  const title = document.createElementNS(SVG, "title");
+  title.textContent = "iterator age, last " + values.length + " samples";
+  svg.append(title);
+  if (values.length > 0) {
+    const vs = values.length === 1 ? [values[0], values[0]] : values;  // one sample: a flat line
+    const max = Math.max(1, ...vs);
+    const step = w / (vs.length - 1);
+    const line = document.createElementNS(SVG, "polyline");
+    line.setAttribute("points", vs.map((v, i) =>
+      `${(i * step).toFixed(1)},${(h - 2 - (v / max) * (h - 4)).toFixed(1)}`).join(" "));
+    svg.append(line);
+  }
+  return svg;
+}
+
+function fillTable(id, rows) {
+  const body = document.querySelector(`#${id} tbody`);
+  body.replaceChildren(...rows);
+  const empty = document.querySelector(`[data-empty-for="${id}"]`);
+  if (empty) empty.hidden = rows.length > 0;
+}
+
+function renderStreams(streams) {
+  fillTable("streams", streams.map(s => el("tr", {"data-stream": s.name},
+    el("td", {class: "name"}, s.name),
+    el("td", {class: "status"}, s.status),
+    el("td", {class: "num open"}, s.open_shards),
+    el("td", {class: "num closed"}, s.closed_shards),
+    el("td", {class: "num in"}, rate(s.records_in_per_second)),
+    el("td", {class: "num out"}, rate(s.records_out_per_second)))));
+}
+
+async function act(uuid, verb, button) {
+  button.disabled = true;
+  try {
+    const r = await fetch(`/api/mappings/${encodeURIComponent(uuid)}/${verb}`,
+                          {method: "POST", headers: {"X-Tributary-Console": "1"}});
+    if (!r.ok) {
+      const body = await r.json().catch(() => ({error: r.statusText}));
+      alert(`${verb} failed: ${body.error}`);
+    }
+  } finally {
+    refresh();
+  }
+}
+
+function renderMappings(mappings, actionsEnabled) {
+  const box = document.getElementById("mappings");
+  box.replaceChildren(...mappings.map(m => {
+    const problem = m.last_processing_result.startsWith("PROBLEM");
+    const head = el("div", {class: "mapping-head"},
+      el("span", {class: "title"}, el("span", {class: "stream"}, m.stream), " → ",
+         el("span", {class: "function"}, m.function)),
+      el("span", {class: `state ${m.state}`}, m.state),
+      el("span", {}, "last result: ",
+         el("span", {class: "result" + (problem ? " problem" : "")},
+            m.last_processing_result || "–")),
+      el("span", {}, "records/s: ", el("span", {class: "rate-records"}, rate(m.records_per_second))),
+      el("span", {}, "errors/s: ", el("span", {class: "rate-errors"}, rate(m.errors_per_second))),
+      el("span", {class: "uuid"}, m.uuid));
+    if (actionsEnabled) {
+      const verb = m.enabled ? "disable" : "enable";
+      const button = el("button", {class: "action", "data-action": verb}, verb === "disable" ? "Disable" : "Enable");
+      button.addEventListener("click", () => act(m.uuid, verb, button));
+      head.append(button);
+    }
+    const parts = [head];
+    if (m.last_error) {
+      parts.push(el("div", {class: "last-error"},
+        `last error: ${m.last_error.kind}: ${m.last_error.message} (${m.last_error.shard}, ${m.last_error.time})`));
+    }
+    if (m.state_transition_reason) {
+      parts.push(el("div", {class: "note"}, m.state_transition_reason));
+    }
+    const rows = m.shards.map(s => el("tr", {"data-shard": s.shard_id},
+      el("td", {class: "mono shard"}, s.shard_id),
+      el("td", {class: "owner"}, s.owner || (s.assignable ? "unowned" : "—"),
+         s.expired ? " (expired)" : ""),
+      el("td", {class: "mono checkpoint"}, s.checkpoint),
+      el("td", {class: "num age"}, age(s.iterator_age_ms)),
+      el("td", {}, sparkline(s.iterator_age_history))));
+    const table = el("table", {class: "shards"},
+      el("thead", {}, el("tr", {}, el("th", {}, "Shard"), el("th", {}, "Owner"),
+         el("th", {}, "Checkpoint"), el("th", {}, "Iterator age"), el("th", {}, "Age history"))),
+      el("tbody", {}, ...rows));
+    parts.push(table);
+    return el("div", {class: "mapping", "data-mapping": m.uuid}, ...parts);
+  }));
+  document.querySelector('[data-empty-for="mappings"]').hidden = mappings.length > 0;
+}
+
+function renderPollers(pollers) {
+  fillTable("pollers", pollers.map(p => el("tr", {"data-poller": p.id},
+    el("td", {class: "id"}, p.id),
+    el("td", {class: "live"}, p.live ? "live" : "silent"),
+    el("td", {class: "num lease-count"}, p.lease_count),
+    el("td", {class: "num"}, p.capacity),
+    el("td", {}, p.last_heartbeat),
+    el("td", {class: "mono holds"}, p.leases.map(l => `${l.mapping.slice(0, 8)}/${l.shard}`).join(", ")))));
+}
+
+function renderTables(tables, note) {
+  fillTable("tables", (tables || []).map(t => el("tr", {"data-table": t.name},
+    el("td", {}, t.name), el("td", {}, t.stream || "–"))));
+  document.getElementById("tables-note").textContent = tables === null ? note : "";
+}
+
+function render(o) {
+  document.getElementById("version").textContent = "v" + o.version;
+  document.getElementById("mode").textContent = o.actions_enabled ? "actions on" : "read-only";
+  renderStreams(o.streams);
+  renderMappings(o.mappings, o.actions_enabled);
+  renderPollers(o.pollers);
+  renderTables(o.tables, o.tables_note);
+  const errors = Object.entries(o.errors);
+  const box = document.getElementById("errors");
+  box.hidden = errors.length === 0;
+  box.replaceChildren(...errors.map(([k, v]) => el("div", {}, `${k}: ${v}`)));
+}
+
+async function refresh() {
+  const status = document.getElementById("status");
+  try {
+    const r = await fetch("/api/overview", {cache: "no-store"});
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    const o = await r.json();
+    render(o);
+    refreshes++;
+    lastOk = o.generated_at;
+    document.body.setAttribute("data-refreshes", refreshes);
+    status.className = "status";
+    status.textContent = "updated " + o.generated_at;
+  } catch (e) {
+    status.className = "status stale";
+    status.textContent = `stale (last update ${lastOk || "never"}): ${e.message}`;
+  }
+}
+
+refresh();
+setInterval(refresh, REFRESH_MS);
