@@ -6,10 +6,15 @@
 //    starts until it is released, so read-check-write is atomic per item.
 //  - A table's `writers` counts the item writes in flight on it; DeleteTable waits for zero
 //    before its range delete, so no write lands after the delete under the dead table id.
-//  - No lock is held across a RocksDB read or write; waits are absl Awaits on mu_.
+//  - No lock is held across a RocksDB read or write; waits are on mu_, through the injected
+//    clock (so tests see who waits: FakeClock::WaitForWaiters).
 //  - A table's description changes only in UpdateTable, under mu_, while the table is
-//    `updating` and no write is in flight on it (new writes wait in BeginWrite), and only its
+//    `updating` and no write is in flight on it (new writes wait in BeginWrites), and only its
 //    stream and billing fields: a write reads the description it began with, unlocked.
+//  - A write waits for a table's UpdateTable only in BeginWrites, holding no table (its tables
+//    are counted all at once, after the wait); an UpdateTable waits only for its own table's
+//    writers, and those wait for nothing but item keys, whose holders wait for nothing. So no
+//    wait closes a cycle.
 //  - streams_ holds exactly the stream records of the "tables" family ("s" keys); an enabled
 //    table's stream_name is an ENABLED stream of streams_ (table_streams.cc).
 // The item API is in table_store_writes.cc and table_store_reads.cc.
@@ -305,7 +310,7 @@ absl::StatusOr<TableDescription> TableStore::DeleteTable(absl::string_view name)
     }
     table->deleting = true;
     auto idle = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return table->writers == 0; };
-    mu_.Await(absl::Condition(&idle));
+    clock_.AwaitWithDeadline(&mu_, absl::Condition(&idle), MonotonicTime::InfiniteFuture());
     const TableDescription& d = table->description;
     if (d.spec.stream.enabled) {
       auto it = streams_.find({d.spec.name, d.stream_label});
@@ -340,29 +345,32 @@ absl::StatusOr<TableDescription> TableStore::DeleteTable(absl::string_view name)
   return description;
 }
 
-absl::StatusOr<std::shared_ptr<TableStore::Table>> TableStore::BeginWrite(
-    absl::string_view name) {
-  RETURN_IF_ERROR(ValidateTableName(name));
+absl::StatusOr<std::vector<std::shared_ptr<TableStore::Table>>> TableStore::BeginWrites(
+    const std::vector<absl::string_view>& names) {
+  for (absl::string_view name : names) RETURN_IF_ERROR(ValidateTableName(name));
   absl::MutexLock lock(&mu_);
-  auto it = by_name_.find(name);
-  if (it == by_name_.end() || it->second->deleting) return NotFound(name);
-  const std::shared_ptr<Table> table = it->second;  // kept alive while waiting
-  if (table->updating) {
-    auto updated = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !table->updating; };
-    mu_.Await(absl::Condition(&updated));
-    // The table may have been deleted meanwhile (DeleteTable waits for no UpdateTable, but an
-    // UpdateTable that ended lets a DeleteTable in before this write).
-    it = by_name_.find(name);
+  // Nothing is held while waiting: the tables are looked up again once none is being updated
+  // (one may have been deleted meanwhile: DeleteTable refuses a table being updated, but an
+  // UpdateTable that ended lets a DeleteTable in before this write).
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    bool updating = false;
+    for (absl::string_view name : names) {
+      auto it = by_name_.find(name);
+      if (it == by_name_.end() || it->second->deleting) return true;  // NOT_FOUND at once
+      updating = updating || it->second->updating;
+    }
+    return !updating;
+  };
+  clock_.AwaitWithDeadline(&mu_, absl::Condition(&ready), MonotonicTime::InfiniteFuture());
+  std::vector<std::shared_ptr<Table>> tables;
+  tables.reserve(names.size());
+  for (absl::string_view name : names) {
+    auto it = by_name_.find(name);
     if (it == by_name_.end() || it->second->deleting) return NotFound(name);
+    tables.push_back(it->second);
   }
-  ++it->second->writers;
-  return it->second;
-}
-
-void TableStore::EndWrite(const std::shared_ptr<Table>& table, const std::string& key) {
-  absl::MutexLock lock(&mu_);
-  if (!key.empty()) claimed_.erase(key);
-  --table->writers;
+  for (const std::shared_ptr<Table>& table : tables) ++table->writers;
+  return tables;
 }
 
 }  // namespace tributary::tables

@@ -369,9 +369,14 @@ class TableStore {
   absl::Status Load();
   // Creates the shard_store stream of a table's stream (description.stream_name).
   absl::Status CreateStreamOf(const TableDescription& description);
-  // Finds a live table and counts a write in flight on it (Release with EndWrite).
-  absl::StatusOr<std::shared_ptr<Table>> BeginWrite(absl::string_view name);
-  void EndWrite(const std::shared_ptr<Table>& table, const std::string& key);
+  // Finds the live tables `names` (the table of each, in order; a name may repeat) and counts a
+  // write in flight on each, all at once: while any of them is being updated (UpdateTable) it
+  // waits, holding none, so a write never holds one table while it waits for another (no
+  // deadlock with UpdateTable, which waits for a table's writes in flight: tables/NOTES.md).
+  // Errors: INVALID_ARGUMENT (a name); NOT_FOUND (the first missing or deleted table, at once).
+  // The caller decrements each table's `writers` under mu_ when its write is done.
+  absl::StatusOr<std::vector<std::shared_ptr<Table>>> BeginWrites(
+      const std::vector<absl::string_view>& names);
   absl::StatusOr<std::shared_ptr<Table>> FindTable(absl::string_view name);
   rocksdb::WriteOptions WriteOptions() const;
   // A new stream for `description` (its stream_label and stream_name set) labelled at the time

@@ -225,7 +225,7 @@ absl::StatusOr<TableDescription> TableStore::UpdateTable(absl::string_view name,
     }
     table->updating = true;
     auto idle = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return table->writers == 0; };
-    mu_.Await(absl::Condition(&idle));
+    clock_.AwaitWithDeadline(&mu_, absl::Condition(&idle), MonotonicTime::InfiniteFuture());
   }
   auto end_update = [&] {
     absl::MutexLock lock(&mu_);
