@@ -19,8 +19,8 @@
 #include "glog/logging.h"
 #include "rocksdb/write_batch.h"
 #include "tables/metadata.pb.h"
-#include "tables/table_store_internal.h"
 #include "tables/table_store.h"
+#include "tables/table_store_internal.h"
 
 namespace tributary::tables {
 
@@ -68,8 +68,8 @@ TableStreamDescription FromMetadata(const internal::TableStreamMetadata& m) {
 }
 
 absl::Status StreamNotFound(absl::string_view what) {
-  return absl::NotFoundError(absl::StrCat("Requested resource not found: Stream: ", what,
-                                          " not found"));
+  return absl::NotFoundError(
+      absl::StrCat("Requested resource not found: Stream: ", what, " not found"));
 }
 
 absl::Status TableNotFound(absl::string_view name) {
@@ -134,8 +134,8 @@ absl::Status TableStore::LoadStreamRecord(absl::string_view key, absl::string_vi
 }
 
 void TableStore::CloseStream(const std::string& stream_name) {
-  absl::Status sealed = options_.streams == nullptr ? absl::OkStatus()
-                                                    : options_.streams->SealStream(stream_name);
+  absl::Status sealed =
+      options_.streams == nullptr ? absl::OkStatus() : options_.streams->SealStream(stream_name);
   // A failure is not the caller's: the stream is DISABLED already, nothing writes to it, and
   // ExpireStreams closes every DISABLED stream not in sealed_.
   if (!sealed.ok() && !absl::IsNotFound(sealed)) return;
@@ -214,9 +214,8 @@ absl::StatusOr<TableDescription> TableStore::UpdateTable(absl::string_view name,
         return absl::InvalidArgumentError(absl::StrCat(
             "The provisioned throughput for the table will not change. The requested value "
             "equals the current value. Current ReadCapacityUnits provisioned for the table: ",
-            current.spec.read_capacity_units,
-            ". Requested ReadCapacityUnits: ", *update.read_capacity_units,
-            ". Current WriteCapacityUnits provisioned for the table: ",
+            current.spec.read_capacity_units, ". Requested ReadCapacityUnits: ",
+            *update.read_capacity_units, ". Current WriteCapacityUnits provisioned for the table: ",
             current.spec.write_capacity_units,
             ". Requested WriteCapacityUnits: ", *update.write_capacity_units, "."));
       }
@@ -240,7 +239,8 @@ absl::StatusOr<TableDescription> TableStore::UpdateTable(absl::string_view name,
   }
   rocksdb::WriteBatch batch;
   absl::Status staged = FromRocksDbStatus(
-      batch.Put(tables_, internal::TableKey(name), internal::EncodeTableMetadata(next)), "staging the table");
+      batch.Put(tables_, internal::TableKey(name), internal::EncodeTableMetadata(next)),
+      "staging the table");
   if (staged.ok() && created.has_value()) staged = StageStream(*created, &batch);
   if (staged.ok() && disabled.has_value()) staged = StageStream(*disabled, &batch);
   if (staged.ok()) {
@@ -340,14 +340,13 @@ absl::StatusOr<int> TableStore::ExpireStreams() {
     if (first_error.ok() && !s.ok()) first_error = std::move(s);
   };
   for (const std::string& name : to_seal) {
-    absl::Status s = options_.streams == nullptr ? absl::OkStatus()
-                                                 : options_.streams->SealStream(name);
+    absl::Status s =
+        options_.streams == nullptr ? absl::OkStatus() : options_.streams->SealStream(name);
     if (s.ok() || absl::IsNotFound(s)) {
       absl::MutexLock lock(&mu_);
       sealed_.insert(name);
     } else {
-      keep(absl::Status(s.code(), absl::StrCat("closing the shards of ", name, ": ",
-                                               s.message())));
+      keep(absl::Status(s.code(), absl::StrCat("closing the shards of ", name, ": ", s.message())));
     }
   }
   int deleted = 0;
