@@ -7,7 +7,8 @@ Checked: every change reaches the handler as Lambda's DynamoDB Streams event (ev
 the stream's view type), in write order per item, across the table's shards; a write that
 changes nothing is not delivered; a partial batch response naming a record by its DynamoDB
 SequenceNumber retries from that record only (the records before it in its batch are not
-delivered again); writes after the mapping started are delivered too.
+delivered again); writes after the mapping started are delivered too; TransactWriteItems (across
+two tables), UpdateItem and BatchWriteItem deliver their changes as PutItem and DeleteItem do.
 
 Every wait is a failure guard (real time, bounded): nothing is asserted about durations.
 Run by //examples/lambda_python:dynamodb_e2e_test from the runfiles root.
@@ -213,6 +214,66 @@ class DynamoDbEndToEndTest(unittest.TestCase):
             self.assertEqual("OldImage" in db, r["eventName"] != "INSERT", r)
             self.assertEqual("NewImage" in db, r["eventName"] != "REMOVE", r)
             self.assertEqual(list(db)[:2], ["ApproximateCreationDateTime", "Keys"])
+
+    def test_a_handler_gets_the_changes_of_transactions_updates_and_batches(self):
+        """TransactWriteItems (two tables), UpdateItem and BatchWriteItem reach the handler as
+        PutItem and DeleteItem do: INSERT / MODIFY / REMOVE with each stream's images; a
+        condition check, a cancelled transaction and an update to the same value deliver
+        nothing."""
+        self.start_function("ledger-fn")
+        ledger = self.create_table("ledger", "NEW_AND_OLD_IMAGES")
+        stock = self.create_table("ledger-stock", "NEW_IMAGE")
+        for arn in (ledger, stock):
+            self.lambda_.create_event_source_mapping(
+                EventSourceArn=arn, FunctionName="ledger-fn", StartingPosition="TRIM_HORIZON",
+                BatchSize=100)
+        self.put("ledger", "l1", 1)
+        self.put("ledger", "l2", 1)
+        self.ddb.transact_write_items(TransactItems=[
+            {"Update": {"TableName": "ledger", "Key": {"id": {"S": "l1"}},
+                        "UpdateExpression": "SET v = v + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            {"Delete": {"TableName": "ledger", "Key": {"id": {"S": "l2"}}}},
+            {"Put": {"TableName": "ledger-stock", "Item": {"id": {"S": "s1"}, "v": {"N": "5"}}}},
+            {"ConditionCheck": {"TableName": "ledger", "Key": {"id": {"S": "l3"}},
+                                "ConditionExpression": "attribute_not_exists(id)"}},
+        ])
+        with self.assertRaises(self.ddb.exceptions.TransactionCanceledException):
+            self.ddb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": "ledger", "Item": {"id": {"S": "l9"}, "v": {"N": "9"}}}},
+                {"ConditionCheck": {"TableName": "ledger", "Key": {"id": {"S": "l1"}},
+                                    "ConditionExpression": "attribute_not_exists(id)"}},
+            ])
+        self.ddb.update_item(TableName="ledger", Key={"id": {"S": "l1"}},
+                             UpdateExpression="SET v = :v",
+                             ExpressionAttributeValues={":v": {"N": "3"}})
+        self.ddb.update_item(TableName="ledger", Key={"id": {"S": "l1"}},
+                             UpdateExpression="SET v = :v",  # the same value: no record
+                             ExpressionAttributeValues={":v": {"N": "3"}})
+        self.ddb.batch_write_item(RequestItems={
+            "ledger-stock": [{"PutRequest": {"Item": {"id": {"S": "s2"}, "v": {"N": "1"}}}},
+                             {"DeleteRequest": {"Key": {"id": {"S": "s1"}}}}],
+        })
+        expected = {
+            "l1": [("INSERT", "1"), ("MODIFY", "2"), ("MODIFY", "3")],
+            "l2": [("INSERT", "1"), ("REMOVE", None)],
+            "s1": [("INSERT", "5"), ("REMOVE", None)],
+            "s2": [("INSERT", "1")],
+        }
+        self.wait_for(expected)
+        self.assertEqual(self.first_deliveries(), expected)
+        by_change = {(self.change(r)[0], r["eventName"], self.change(r)[2]): r
+                     for r in self.records()}
+        modify = by_change[("l1", "MODIFY", "2")]
+        self.assertEqual(modify["eventSourceARN"], ledger)
+        self.assertEqual(modify["dynamodb"]["OldImage"], {"id": {"S": "l1"}, "v": {"N": "1"}})
+        removed = by_change[("l2", "REMOVE", None)]["dynamodb"]
+        self.assertEqual(removed["OldImage"], {"id": {"S": "l2"}, "v": {"N": "1"}})
+        for key in ("s1", "s2"):
+            for r in (r for r in self.records() if self.change(r)[0] == key):
+                self.assertEqual(r["eventSourceARN"], stock)
+                self.assertEqual(r["dynamodb"]["StreamViewType"], "NEW_IMAGE")
+                self.assertNotIn("OldImage", r["dynamodb"])
 
     def test_the_aws_cli_maps_a_function_to_a_tables_stream(self):
         self.start_function("cli-fn")
