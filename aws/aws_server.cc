@@ -11,8 +11,16 @@ absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(
   std::unique_ptr<AwsServer> server(new AwsServer());
   Clock& clock = options.clock != nullptr ? *options.clock : RealClock::Get();
   server->kinesis_ = std::make_unique<KinesisApi>(store, clock, options.kinesis, streams);
+  if (tables != nullptr) {
+    server->dynamodb_ = std::make_unique<DynamoDbApi>(
+        *tables, DynamoDbApiOptions{options.kinesis.region, options.kinesis.account_id});
+    server->dynamodb_streams_ = std::make_unique<DynamoDbStreamsApi>(
+        *tables, store, DynamoDbApiOptions{options.kinesis.region, options.kinesis.account_id});
+  }
+  // Lambda's mappings may name table streams by their DynamoDB stream ARN.
   server->lambda_ = std::make_unique<LambdaApi>(
-      tracker, LambdaApiOptions{options.kinesis.region, options.kinesis.account_id});
+      tracker, LambdaApiOptions{options.kinesis.region, options.kinesis.account_id,
+                                server->dynamodb_streams_.get()});
   if (!options.credentials.empty()) {
     server->verifier_ =
         std::make_unique<SigV4Verifier>(options.credentials, options.kinesis.region, clock);
@@ -21,11 +29,7 @@ absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(
   server->router_->AddApi(server->kinesis_.get());
   server->router_->AddRestApi(server->lambda_.get());
   if (tables != nullptr) {
-    server->dynamodb_ = std::make_unique<DynamoDbApi>(
-        *tables, DynamoDbApiOptions{options.kinesis.region, options.kinesis.account_id});
     server->router_->AddApi(server->dynamodb_.get());
-    server->dynamodb_streams_ = std::make_unique<DynamoDbStreamsApi>(
-        *tables, store, DynamoDbApiOptions{options.kinesis.region, options.kinesis.account_id});
     server->router_->AddApi(server->dynamodb_streams_.get());
   }
   HttpServerOptions http = options.http;

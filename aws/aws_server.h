@@ -70,9 +70,9 @@ class AwsServer {
  private:
   AwsServer() = default;
   std::unique_ptr<KinesisApi> kinesis_;
-  std::unique_ptr<LambdaApi> lambda_;
   std::unique_ptr<DynamoDbApi> dynamodb_;  // null: no table store
   std::unique_ptr<DynamoDbStreamsApi> dynamodb_streams_;  // null: no table store
+  std::unique_ptr<LambdaApi> lambda_;  // after dynamodb_streams_, which it may use
   std::unique_ptr<SigV4Verifier> verifier_;  // null: signatures are not verified
   std::unique_ptr<AwsRouter> router_;
   std::unique_ptr<HttpServer> http_;  // last: destroyed first, while the router still exists

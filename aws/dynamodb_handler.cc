@@ -229,6 +229,7 @@ class Handler {
                                 : op == "DescribeTable" ? DescribeTable()
                                 : op == "ListTables"    ? ListTables()
                                 : op == "DeleteTable"   ? DeleteTable()
+                                : op == "UpdateTable"   ? UpdateTable()
                                                         : Unknown();
     if (reply_error_.has_value()) return *reply_error_;
     if (!out.ok()) return FromTablesStatus(out.status());
@@ -299,6 +300,10 @@ class Handler {
       stream.Add("StreamEnabled", Value::Bool(true));
       stream.Add("StreamViewType",
                  Value::String(tables::StreamViewTypeName(spec.stream.view_type)));
+    }
+    // A stream turned off stays the latest one (DISABLED, readable for 24 h) until another is
+    // turned on.
+    if (!d.stream_label.empty()) {
       out.Add("LatestStreamLabel", Value::String(d.stream_label));
       out.Add("LatestStreamArn", Value::String(api_.StreamArn(spec.name, d.stream_label)));
     }
@@ -413,6 +418,75 @@ class Handler {
     std::optional<std::string> name = TableName();
     if (!name) return Value();
     absl::StatusOr<tables::TableDescription> d = tables_.DeleteTable(*name);
+    if (!d.ok()) return d.status();
+    Value out = Value::Map();
+    out.Add("TableDescription", Description(*d));
+    return out;
+  }
+
+  // StreamSpecification {StreamEnabled, StreamViewType} (CreateTable, UpdateTable): the view
+  // type with StreamEnabled true only. Sets the error and returns nullopt when it is wrong.
+  std::optional<std::optional<tables::StreamSpecification>> ReadStreamSpecification() {
+    std::optional<InputReader> stream = in_.Structure("StreamSpecification");
+    if (!stream) return std::optional<tables::StreamSpecification>();
+    std::optional<bool> enabled = stream->Boolean("StreamEnabled");
+    std::optional<std::string> view = stream->String("StreamViewType");
+    stream->Required("StreamEnabled", enabled.has_value());
+    stream->Enum("StreamViewType", view,
+                 {"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"});
+    if (!InputOk()) return std::nullopt;
+    if (*enabled && !view) {
+      reply_error_ = FromTablesStatus(Validation(
+          "One or more parameter values were invalid: StreamViewType is required when "
+          "StreamEnabled is true"));
+      return std::nullopt;
+    }
+    if (!*enabled && view) {
+      reply_error_ = FromTablesStatus(Validation(
+          "One or more parameter values were invalid: StreamViewType may only be given when "
+          "StreamEnabled is true"));
+      return std::nullopt;
+    }
+    tables::StreamSpecification spec;
+    spec.enabled = *enabled;
+    if (view) spec.view_type = *tables::ParseStreamViewType(*view);
+    return std::optional<tables::StreamSpecification>(spec);
+  }
+
+  // UpdateTable: StreamSpecification (a new stream each time one is turned on), BillingMode,
+  // ProvisionedThroughput. Index, replica, encryption and class changes are refused.
+  absl::StatusOr<Value> UpdateTable() {
+    std::optional<std::string> name = TableName();
+    if (!name) return Value();
+    std::optional<std::string> billing = in_.String("BillingMode");
+    in_.Enum("BillingMode", billing, {"PROVISIONED", "PAY_PER_REQUEST"});
+    if (!InputOk()) return Value();
+    for (const char* member : {"GlobalSecondaryIndexUpdates", "ReplicaUpdates",
+                               "SSESpecification", "TableClass", "DeletionProtectionEnabled",
+                               "OnDemandThroughput", "WarmThroughput", "MultiRegionConsistency",
+                               "GlobalTableWitnessUpdates"}) {
+      if (const Value* v = call_.input.Find(member); v != nullptr && !v->is_null()) {
+        return Validation(absl::StrCat(member, " is not supported by Tributary yet"));
+      }
+    }
+    tables::TableUpdate update;
+    if (billing) {
+      update.billing_mode = *billing == "PAY_PER_REQUEST" ? tables::BillingMode::kPayPerRequest
+                                                          : tables::BillingMode::kProvisioned;
+    }
+    if (std::optional<InputReader> throughput = in_.Structure("ProvisionedThroughput")) {
+      std::optional<int64_t> read = throughput->Integer("ReadCapacityUnits");
+      std::optional<int64_t> write = throughput->Integer("WriteCapacityUnits");
+      throughput->Required("ReadCapacityUnits", read.has_value());
+      throughput->Required("WriteCapacityUnits", write.has_value());
+      if (!InputOk()) return Value();
+      update.read_capacity_units = *read;
+      update.write_capacity_units = *write;
+    }
+    std::optional<std::optional<tables::StreamSpecification>> stream = ReadStreamSpecification();
+    if (!stream) return Value();
+    update.stream = *stream;
+    absl::StatusOr<tables::TableDescription> d = tables_.UpdateTable(*name, update);
     if (!d.ok()) return d.status();
     Value out = Value::Map();
     out.Add("TableDescription", Description(*d));

@@ -9,9 +9,10 @@
 // takes the part after '#'), and every reply an x-amz-crc32 header (the CRC-32 of the body, as
 // DynamoDB sends it and botocore checks it).
 //
-// Operations: CreateTable, DescribeTable, ListTables, DeleteTable (here), and the item operations
-// (dynamodb_items.cc): PutItem, GetItem, DeleteItem, UpdateItem, Query, Scan, BatchGetItem,
-// BatchWriteItem, TransactWriteItems, TransactGetItems, with DynamoDB's expressions
+// Operations: CreateTable, DescribeTable, ListTables, DeleteTable, UpdateTable (StreamSpecification:
+// a new stream each time one is turned on; BillingMode, ProvisionedThroughput) (here), and the
+// item operations (dynamodb_items.cc): PutItem, GetItem, DeleteItem, UpdateItem, Query, Scan,
+// BatchGetItem, BatchWriteItem, TransactWriteItems, TransactGetItems, with DynamoDB's expressions
 // (tables/expression.h), ReturnValues, ReturnValuesOnConditionCheckFailure, and
 // TransactionCanceledException with CancellationReasons. Others answer
 // UnknownOperationException.

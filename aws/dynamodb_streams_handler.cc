@@ -1,5 +1,5 @@
 // The DynamoDB Streams adapter: input → (tables for the stream's table, shard_store for shards
-// and records) → output, with the edge's id translation (header). Change records are decoded
+// and records) → output, with the edge's id translation (tables/stream_ids.h). Change records are decoded
 // from the store's record data (tables/change_record.h) and rendered here.
 #include "aws/dynamodb_streams_handler.h"
 
@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "aws/input_reader.h"
 #include "tables/change_record.h"
+#include "tables/stream_ids.h"
 
 namespace tributary::aws {
 namespace {
@@ -73,57 +74,64 @@ class StreamsHandler {
     return true;
   }
 
-  // The table of a stream ARN whose label is the table's latest stream.
-  absl::StatusOr<tables::TableDescription> TableOf(const std::string& arn) {
-    const std::string prefix = api_.arns_.TableArn("");
-    const size_t at = arn.find("/stream/");
-    if (!absl::StartsWith(arn, prefix) || at == std::string::npos || at < prefix.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("StreamArn: not a stream ARN: ", arn));
+  // The stream an ARN names: ENABLED, or DISABLED and not yet expired (its table may be gone).
+  absl::StatusOr<tables::TableStreamDescription> TableOf(const std::string& arn) {
+    std::optional<std::pair<std::string, std::string>> parts = api_.ParseStreamArn(arn);
+    if (!parts) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("StreamArn: not a stream ARN of this endpoint: ", arn));
     }
-    const std::string name = arn.substr(prefix.size(), at - prefix.size());
-    const std::string label = arn.substr(at + 8);
-    absl::StatusOr<tables::TableDescription> d = api_.tables_.DescribeTable(name);
-    if (!d.ok() || !d->spec.stream.enabled || d->stream_label != label) {
+    absl::StatusOr<tables::TableStreamDescription> stream =
+        api_.tables_.DescribeStream(parts->first, parts->second);
+    if (!stream.ok()) {
       return absl::NotFoundError(
           absl::StrCat("Requested resource not found: Stream: ", arn, " not found"));
     }
-    return d;
+    return stream;
   }
 
-  std::string ArnOf(const tables::TableDescription& d) {
-    return api_.arns_.StreamArn(d.spec.name, d.stream_label);
+  std::string ArnOf(const tables::TableStreamDescription& s) {
+    return api_.arns_.StreamArn(s.table_name, s.label);
   }
 
+  // Every stream of this endpoint, ENABLED and DISABLED (for 24 h after it was turned off or its
+  // table deleted), by table name and label, paged with ExclusiveStartStreamArn /
+  // LastEvaluatedStreamArn.
   absl::StatusOr<Value> ListStreams() {
     std::optional<std::string> table = in_.String("TableName");
     std::optional<int64_t> limit = in_.Integer("Limit");
+    std::optional<std::string> start = in_.String("ExclusiveStartStreamArn");
     in_.Range("Limit", limit, 1, 100);
+    in_.Length("ExclusiveStartStreamArn", start, 37, 1024);
     if (!InputOk()) return Value();
-    std::vector<tables::TableDescription> found;
-    if (table) {
+    std::pair<std::string, std::string> after;
+    if (start) {
+      std::optional<std::pair<std::string, std::string>> parts = api_.ParseStreamArn(*start);
+      if (!parts) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("ExclusiveStartStreamArn: not a stream ARN of this endpoint: ", *start));
+      }
+      after = *parts;
+    }
+    absl::StatusOr<tables::TableStreamList> list = api_.tables_.ListStreams(
+        table.value_or(""), after.first, after.second, static_cast<int>(limit.value_or(100)));
+    if (!list.ok()) return list.status();
+    if (table && list->streams.empty() && !start) {
+      // No stream of that name, now or in the last 24 h: a table that does not exist is an
+      // error, one without streams an empty list.
       absl::StatusOr<tables::TableDescription> d = api_.tables_.DescribeTable(*table);
       if (!d.ok()) return d.status();
-      found.push_back(*d);
-    } else {
-      std::string start;
-      do {
-        absl::StatusOr<tables::TableList> list = api_.tables_.ListTables(start, 100);
-        if (!list.ok()) return list.status();
-        for (const std::string& n : list->names) {
-          absl::StatusOr<tables::TableDescription> d = api_.tables_.DescribeTable(n);
-          if (d.ok()) found.push_back(*d);
-        }
-        start = list->last_evaluated_name;
-      } while (!start.empty());
     }
     Value out = Value::Map();
     Value& streams = out.Add("Streams", Value::List());
-    for (const tables::TableDescription& d : found) {
-      if (!d.spec.stream.enabled) continue;
+    for (const tables::TableStreamDescription& d : list->streams) {
       Value& s = streams.Append(Value::Map());
       s.Add("StreamArn", Value::String(ArnOf(d)));
-      s.Add("TableName", Value::String(d.spec.name));
-      s.Add("StreamLabel", Value::String(d.stream_label));
+      s.Add("TableName", Value::String(d.table_name));
+      s.Add("StreamLabel", Value::String(d.label));
+    }
+    if (list->more && !list->streams.empty()) {
+      out.Add("LastEvaluatedStreamArn", Value::String(ArnOf(list->streams.back())));
     }
     return out;
   }
@@ -135,13 +143,13 @@ class StreamsHandler {
     in_.Range("Limit", limit, 1, 100);
     std::optional<std::string> start = in_.String("ExclusiveStartShardId");
     if (!InputOk()) return Value();
-    absl::StatusOr<tables::TableDescription> d = TableOf(*arn);
+    absl::StatusOr<tables::TableStreamDescription> d = TableOf(*arn);
     if (!d.ok()) return d.status();
     v1::ListShardsRequest request;
     request.set_stream_name(d->stream_name);
     request.set_max_results(static_cast<int>(limit.value_or(100)));
     if (start) {
-      std::optional<uint32_t> index = DynamoDbStreamsApi::StoreShardIndex(*start);
+      std::optional<uint32_t> index = tables::StoreShardIndex(*start);
       if (!index) return absl::InvalidArgumentError("ExclusiveStartShardId: not a shard id");
       request.set_exclusive_start_shard_id(shard_store::ShardIdFromIndex(*index));
     }
@@ -150,19 +158,19 @@ class StreamsHandler {
     Value out = Value::Map();
     Value& desc = out.Add("StreamDescription", Value::Map());
     desc.Add("StreamArn", Value::String(*arn));
-    desc.Add("StreamLabel", Value::String(d->stream_label));
-    desc.Add("StreamStatus", Value::String("ENABLED"));
-    desc.Add("StreamViewType", Value::String(tables::StreamViewTypeName(d->spec.stream.view_type)));
+    desc.Add("StreamLabel", Value::String(d->label));
+    desc.Add("StreamStatus", Value::String(d->enabled ? "ENABLED" : "DISABLED"));
+    desc.Add("StreamViewType", Value::String(tables::StreamViewTypeName(d->view_type)));
     desc.Add("CreationRequestDateTime", Value::Timestamp(d->creation_time));
-    desc.Add("TableName", Value::String(d->spec.name));
+    desc.Add("TableName", Value::String(d->table_name));
     Value schema = Value::List();
     auto add_key = [&](const tables::KeyAttribute& k, const char* type) {
       Value& e = schema.Append(Value::Map());
       e.Add("AttributeName", Value::String(k.name));
       e.Add("KeyType", Value::String(type));
     };
-    add_key(d->spec.key_schema.partition_key, "HASH");
-    if (d->spec.key_schema.sort_key) add_key(*d->spec.key_schema.sort_key, "RANGE");
+    add_key(d->key_schema.partition_key, "HASH");
+    if (d->key_schema.sort_key) add_key(*d->key_schema.sort_key, "RANGE");
     desc.Add("KeySchema", std::move(schema));
     Value list = Value::List();
     std::string last;
@@ -172,11 +180,11 @@ class StreamsHandler {
       s.Add("ShardId", Value::String(last));
       Value& range = s.Add("SequenceNumberRange", Value::Map());
       range.Add("StartingSequenceNumber",
-                Value::String(DynamoDbStreamsApi::EdgeSequenceNumber(
+                Value::String(tables::EdgeSequenceNumber(
                     shard.sequence_number_range().starting_sequence_number())));
       if (!shard.sequence_number_range().ending_sequence_number().empty()) {
         range.Add("EndingSequenceNumber",
-                  Value::String(DynamoDbStreamsApi::EdgeSequenceNumber(
+                  Value::String(tables::EdgeSequenceNumber(
                       shard.sequence_number_range().ending_sequence_number())));
       }
       if (!shard.parent_shard_id().empty()) {
@@ -191,12 +199,9 @@ class StreamsHandler {
   }
 
   static std::string EdgeShard(const std::string& store_id, uint64_t table_id) {
-    uint32_t index = 0;
     // The store's ids are "shardId-" + 12 digits; anything else is passed on unchanged.
-    if (store_id.size() < 9 || !absl::SimpleAtoi(absl::string_view(store_id).substr(8), &index)) {
-      return store_id;
-    }
-    return DynamoDbStreamsApi::EdgeShardId(index, table_id);
+    std::optional<uint32_t> index = tables::IndexOfStoreShardId(store_id);
+    return index ? tables::EdgeShardId(*index, table_id) : store_id;
   }
 
   absl::StatusOr<Value> GetShardIterator() {
@@ -210,9 +215,9 @@ class StreamsHandler {
     in_.Enum("ShardIteratorType", type,
              {"TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"});
     if (!InputOk()) return Value();
-    absl::StatusOr<tables::TableDescription> d = TableOf(*arn);
+    absl::StatusOr<tables::TableStreamDescription> d = TableOf(*arn);
     if (!d.ok()) return d.status();
-    std::optional<uint32_t> index = DynamoDbStreamsApi::StoreShardIndex(*shard_id);
+    std::optional<uint32_t> index = tables::StoreShardIndex(*shard_id);
     if (!index) return absl::InvalidArgumentError("ShardId: not a shard id of this stream");
     v1::GetShardIteratorRequest request;
     request.set_stream_name(d->stream_name);
@@ -224,7 +229,7 @@ class StreamsHandler {
     request.set_shard_iterator_type(t);
     if (t == v1::AT_SEQUENCE_NUMBER || t == v1::AFTER_SEQUENCE_NUMBER) {
       std::optional<std::string> store_seq =
-          seq ? DynamoDbStreamsApi::StoreSequenceNumber(*seq) : std::nullopt;
+          seq ? tables::StoreSequenceNumber(*seq) : std::nullopt;
       if (!store_seq) {
         return absl::InvalidArgumentError(
             "SequenceNumber: required for AT_/AFTER_SEQUENCE_NUMBER, 21 digits of this stream");
@@ -264,9 +269,9 @@ class StreamsHandler {
     for (const v1::Record& r : response.records()) {
       absl::StatusOr<tables::ChangeRecord> change = tables::DecodeChangeRecord(r.data());
       if (!change.ok()) return change.status();
-      const std::string seq = DynamoDbStreamsApi::EdgeSequenceNumber(r.sequence_number());
+      const std::string seq = tables::EdgeSequenceNumber(r.sequence_number());
       Value& e = records.Append(Value::Map());
-      e.Add("eventID", Value::String(absl::StrFormat("%08x%08x%s", table_id, index, seq)));
+      e.Add("eventID", Value::String(tables::EventId(table_id, index, r.sequence_number())));
       e.Add("eventName", Value::String(tables::ChangeEventName(change->event)));
       e.Add("eventVersion", Value::String("1.1"));
       e.Add("eventSource", Value::String("aws:dynamodb"));
@@ -302,35 +307,30 @@ const char* DynamoDbStreamsApi::ThrottlingError(absl::string_view) const {
   return "com.amazonaws.dynamodb.v20120810#LimitExceededException";
 }
 
-std::string DynamoDbStreamsApi::EdgeShardId(uint32_t index, uint64_t table_id) {
-  return absl::StrFormat("shardId-%020u-%08x", index, static_cast<uint32_t>(table_id));
+std::optional<std::pair<std::string, std::string>> DynamoDbStreamsApi::ParseStreamArn(
+    absl::string_view arn) const {
+  return tables::ParseTableStreamArn(options_.region, options_.account_id, arn);
 }
 
-std::optional<uint32_t> DynamoDbStreamsApi::StoreShardIndex(absl::string_view id) {
-  uint64_t index = 0;
-  if (id.size() != 37 || !absl::StartsWith(id, "shardId-") || id[28] != '-') return std::nullopt;
-  for (char c : id.substr(8, 20)) {
-    if (!absl::ascii_isdigit(c)) return std::nullopt;
+std::optional<absl::StatusOr<std::string>> DynamoDbStreamsApi::StreamOfArn(
+    absl::string_view arn) {
+  std::optional<std::pair<std::string, std::string>> parts = ParseStreamArn(arn);
+  if (!parts) return std::nullopt;
+  absl::StatusOr<tables::TableStreamDescription> stream =
+      tables_.DescribeStream(parts->first, parts->second);
+  if (!stream.ok()) {
+    return absl::StatusOr<std::string>(absl::NotFoundError(
+        absl::StrCat("EventSourceArn ", arn, ": no such DynamoDB stream here")));
   }
-  if (!absl::SimpleAtoi(id.substr(8, 20), &index) || index > UINT32_MAX) return std::nullopt;
-  return static_cast<uint32_t>(index);
+  return absl::StatusOr<std::string>(stream->stream_name);
 }
 
-std::string DynamoDbStreamsApi::EdgeSequenceNumber(absl::string_view store_seq) {
-  uint64_t v = 0;
-  // The store's sequence numbers are decimal uint64; anything else is passed on unchanged.
-  if (!absl::SimpleAtoi(store_seq, &v)) return std::string(store_seq);
-  return absl::StrFormat("1%020u", v);
-}
-
-std::optional<std::string> DynamoDbStreamsApi::StoreSequenceNumber(absl::string_view edge) {
-  if (edge.size() != 21 || edge[0] != '1') return std::nullopt;
-  for (char c : edge) {
-    if (!absl::ascii_isdigit(c)) return std::nullopt;
-  }
-  uint64_t v = 0;
-  if (!absl::SimpleAtoi(edge.substr(1), &v)) return std::nullopt;  // refuses > 2^64-1
-  return absl::StrCat(v);
+std::optional<std::string> DynamoDbStreamsApi::ArnOfStream(absl::string_view stream_name) {
+  if (!tables::IsTableStreamName(stream_name)) return std::nullopt;
+  absl::StatusOr<tables::TableStreamDescription> stream =
+      tables_.DescribeStreamByName(stream_name);
+  if (!stream.ok()) return std::nullopt;
+  return arns_.StreamArn(stream->table_name, stream->label);
 }
 
 AwsOutcome DynamoDbStreamsApi::Call(const AwsCall& call) {

@@ -1,13 +1,11 @@
 // DynamoDbStreamsApi: the DynamoDB Streams API (X-Amz-Target DynamoDBStreams_20120810.*) over the
 // change streams of tables::TableStore, which live in shard_store streams (tables/NOTES.md).
-// Operations: ListStreams, DescribeStream, GetShardIterator (TRIM_HORIZON, LATEST,
+// Operations: ListStreams (every stream, ENABLED or DISABLED for 24 h after it was turned off or
+// its table deleted; paged), DescribeStream, GetShardIterator (TRIM_HORIZON, LATEST,
 // AT_/AFTER_SEQUENCE_NUMBER), GetRecords; others answer UnknownOperationException.
 //
-// Ids at the edge (the store's differ; aws/NOTES.md "DynamoDB Streams ids"):
-//   shard id  "shardId-" + the store's shard index, 20 digits + "-" + table id, 8 hex digits
-//             (37 characters; DynamoDB's are 28-65): shardId-00000000000000000003-0000002a
-//   sequence  "1" + the store's sequence number, 20 digits (21 digits; DynamoDB's are 21-40),
-//             order-preserving.
+// Ids at the edge are DynamoDB-shaped translations of the store's (tables/stream_ids.h; the
+// store's differ: aws/NOTES.md "DynamoDB Streams ids").
 //
 // Thread-safe. `tables` and `store` must outlive the API.
 #ifndef TRIBUTARY_AWS_DYNAMODB_STREAMS_HANDLER_H_
@@ -16,16 +14,18 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/string_view.h"
 #include "aws/dynamodb_handler.h"
+#include "aws/lambda_model.h"
 #include "aws/router.h"
 #include "shard_store/shard_store.h"
 #include "tables/table_store.h"
 
 namespace tributary::aws {
 
-class DynamoDbStreamsApi : public AwsApi {
+class DynamoDbStreamsApi : public AwsApi, public TableStreamArns {
  public:
   static constexpr char kTargetPrefix[] = "DynamoDBStreams_20120810";
 
@@ -38,11 +38,13 @@ class DynamoDbStreamsApi : public AwsApi {
   bool SendsCrc32() const override { return true; }
   AwsOutcome Call(const AwsCall& call) override;
 
-  // The edge's ids (see the top); the parsers return nullopt for anything else.
-  static std::string EdgeShardId(uint32_t index, uint64_t table_id);
-  static std::optional<uint32_t> StoreShardIndex(absl::string_view edge_shard_id);
-  static std::string EdgeSequenceNumber(absl::string_view store_sequence_number);
-  static std::optional<std::string> StoreSequenceNumber(absl::string_view edge_sequence_number);
+  // The (table name, label) of a stream ARN of this endpoint's region and account
+  // (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL); nullopt for anything else.
+  std::optional<std::pair<std::string, std::string>> ParseStreamArn(absl::string_view arn) const;
+
+  // TableStreamArns, for Lambda's event-source mappings on table streams (lambda_model.h).
+  std::optional<absl::StatusOr<std::string>> StreamOfArn(absl::string_view arn) override;
+  std::optional<std::string> ArnOfStream(absl::string_view stream_name) override;
 
  private:
   friend class StreamsHandler;

@@ -27,6 +27,7 @@
 #include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "proto/streams.pb.h"
+#include "tables/stream_ids.h"
 
 namespace tributary::aws {
 namespace kinesis_internal {
@@ -84,7 +85,17 @@ StreamRef ReadStreamRef(InputReader& in) {
   return ref;
 }
 
+absl::Status NotATableStream(absl::string_view name) {
+  // The store's own words for a stream that is not there: a table's change stream is not a
+  // Kinesis stream (tables/stream_ids.h, tables/NOTES.md).
+  if (tables::IsTableStreamName(name)) {
+    return absl::NotFoundError(absl::StrCat("stream ", name, " not found"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckHere(const Context& c, const StreamArnParts& arn) {
+  RETURN_IF_ERROR(NotATableStream(arn.name));
   if (arn.region != c.options.region || arn.account != c.options.account_id) {
     return absl::NotFoundError(absl::StrCat("Stream ", arn.name, " under account ", arn.account,
                                             " in ", arn.region,
@@ -105,7 +116,10 @@ absl::StatusOr<std::string> Resolve(const Context& c, const StreamRef& ref, bool
     }
     return arn->name;
   }
-  if (ref.name) return *ref.name;
+  if (ref.name) {
+    RETURN_IF_ERROR(NotATableStream(*ref.name));
+    return *ref.name;
+  }
   if (!required) return std::string();
   return absl::InvalidArgumentError("StreamName or StreamARN must be provided");
 }
@@ -245,6 +259,11 @@ absl::StatusOr<Value> CreateStream(const Context& c, Input& in) {
                               absl::StrCat("ShardCount ", *shard_count, " exceeds the limit of ",
                                            shard_store::kMaxShardCount, " shards per stream")));
   }
+  if (tables::IsTableStreamName(*name)) {
+    return absl::InvalidArgumentError(absl::StrCat("StreamName ", *name, ": the prefix ",
+                                                   tables::kTableStreamPrefix,
+                                                   " is reserved for DynamoDB table streams"));
+  }
   v1::CreateStreamRequest request;
   request.set_stream_name(*name);
   request.set_shard_count(static_cast<int32_t>(*shard_count));
@@ -345,11 +364,14 @@ absl::StatusOr<Value> ListStreams(const Context& c, Input& in) {
   ASSIGN_OR_RETURN(v1::ListStreamsResponse response, c.store.ListStreams(request));
   Value out = Value::Map();
   Value& names = out.Add("StreamNames", Value::List());
-  for (const std::string& name : response.stream_names()) names.Append(Value::String(name));
+  for (const std::string& name : response.stream_names()) {
+    if (!tables::IsTableStreamName(name)) names.Append(Value::String(name));
+  }
   out.Add("HasMoreStreams", Value::Bool(response.has_more_streams()));
   if (!response.next_token().empty()) out.Add("NextToken", Value::String(response.next_token()));
   Value& summaries = out.Add("StreamSummaries", Value::List());
   for (const v1::StreamSummary& s : response.stream_summaries()) {
+    if (tables::IsTableStreamName(s.stream_name())) continue;
     Value& summary = summaries.Append(Value::Map());
     summary.Add("StreamName", Value::String(s.stream_name()));
     summary.Add("StreamARN", Value::String(c.api.StreamArn(s.stream_name())));
@@ -643,6 +665,7 @@ absl::StatusOr<Value> DescribeLimits(const Context& c, Input& in) {
   while (true) {
     ASSIGN_OR_RETURN(v1::ListStreamsResponse page, c.store.ListStreams(list));
     for (const std::string& name : page.stream_names()) {
+      if (tables::IsTableStreamName(name)) continue;
       v1::DescribeStreamSummaryRequest request;
       request.set_stream_name(name);
       absl::StatusOr<v1::DescribeStreamSummaryResponse> summary =

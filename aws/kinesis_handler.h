@@ -27,6 +27,10 @@
 //   - ShardId accepts "shardId-000000000001", "shardId-1" and "1" (as Kinesis does).
 //   - ConsumerARN: <stream ARN>/consumer/<name>:<creation, epoch seconds>; accepted wherever
 //     Kinesis accepts it (with or instead of StreamARN + ConsumerName).
+//   - The store's streams that hold DynamoDB tables' change streams ("_tables.*",
+//     tables/stream_ids.h) are not Kinesis streams: not listed, not counted by DescribeLimits,
+//     ResourceNotFoundException by name or ARN, and CreateStream refuses the prefix
+//     (InvalidArgumentException). They are read through the DynamoDB Streams API.
 //
 // Thread-safe. `store` must outlive the API.
 #ifndef TRIBUTARY_AWS_KINESIS_HANDLER_H_

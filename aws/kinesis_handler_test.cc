@@ -143,6 +143,44 @@ TEST_F(KinesisApiTest, CreateDescribeListAndDeleteAStream) {
   EXPECT_EQ(Call("DeleteStream", R"({"StreamName": "orders"})").type(), kResourceNotFound);
 }
 
+// A DynamoDB table's change stream lives in a store stream "_tables.*" (tables/stream_ids.h):
+// not a Kinesis stream, whichever way a Kinesis client names it.
+TEST_F(KinesisApiTest, TableChangeStreamsAreNeitherListedNorReachableNorCreatable) {
+  v1::CreateStreamRequest table_stream;
+  table_stream.set_stream_name("_tables.1.20231114221320123");
+  table_stream.set_shard_count(4);
+  ASSERT_TRUE(store_->CreateStream(table_stream).ok());
+  Create("orders", 1);
+  Reply list = Call("ListStreams", "{}");
+  ASSERT_EQ(list.status, 200) << list.body;
+  ASSERT_EQ(list["StreamNames"].list().size(), 1u);
+  EXPECT_EQ(list["StreamNames"].list()[0], Value::String("orders"));
+  ASSERT_EQ(list["StreamSummaries"].list().size(), 1u);
+  EXPECT_EQ(Call("DescribeLimits", "{}")["OpenShardCount"], Value::Integer(1));
+  EXPECT_EQ(Call("DescribeStreamSummary", R"({"StreamName": "_tables.1.20231114221320123"})")
+                .type(),
+            kResourceNotFound);
+  EXPECT_EQ(Call("DescribeStreamSummary",
+                 absl::StrCat(R"({"StreamARN": ")", kArnPrefix, "_tables.1.20231114221320123\"}"))
+                .type(),
+            kResourceNotFound);
+  EXPECT_EQ(Call("PutRecord", R"({"StreamName": "_tables.1.20231114221320123", "Data": "YQ==",
+                                 "PartitionKey": "k"})")
+                .type(),
+            kResourceNotFound);
+  EXPECT_EQ(Call("DeleteStream", R"({"StreamName": "_tables.1.20231114221320123"})").type(),
+            kResourceNotFound);
+  EXPECT_EQ(Call("ListTagsForResource",
+                 absl::StrCat(R"({"ResourceARN": ")", kArnPrefix, "_tables.1.20231114221320123\"}"))
+                .type(),
+            kResourceNotFound);
+  Reply create = Call("CreateStream", R"({"StreamName": "_tables.2.1", "ShardCount": 1})");
+  EXPECT_EQ(create.type(), kInvalidArgument);
+  v1::DescribeStreamSummaryRequest still;
+  still.set_stream_name("_tables.1.20231114221320123");
+  EXPECT_TRUE(store_->DescribeStreamSummary(still).ok());  // untouched
+}
+
 TEST_F(KinesisApiTest, TheServerBeingBusyThrottlesDataCallsAsKinesisDoes) {
   for (const char* data_call :
        {"PutRecord", "PutRecords", "GetRecords", "GetShardIterator", "SubscribeToShard"}) {

@@ -21,6 +21,7 @@
 #include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
+#include "tables/stream_ids.h"
 
 namespace tributary::aws {
 namespace {
@@ -190,6 +191,16 @@ absl::Status RefuseUnsupported(const Value& input, std::initializer_list<const c
 // (InvalidParameterValueException): there is no such stream here.
 absl::StatusOr<std::string> StreamOf(const Context& c, absl::string_view member,
                                      absl::string_view arn) {
+  if (member == "EventSourceArn" && c.options.table_streams != nullptr) {
+    // A DynamoDB table's stream (issue 18): the store stream holding it.
+    if (std::optional<absl::StatusOr<std::string>> table_stream =
+            c.options.table_streams->StreamOfArn(arn)) {
+      if (!table_stream->ok()) {
+        return Fail(kInvalidParameterValue, std::string(table_stream->status().message()));
+      }
+      return **table_stream;
+    }
+  }
   absl::StatusOr<std::string> stream = StreamOfArn(c.options, member, arn);
   if (!stream.ok()) return Fail(kInvalidParameterValue, std::string(stream.status().message()));
   return stream;
@@ -262,6 +273,17 @@ absl::StatusOr<Reply> CreateEventSourceMapping(const Context& c, Call& call) {
   }
   v1::CreateEventSourceMappingRequest request;
   ASSIGN_OR_RETURN(std::string stream, StreamOf(c, "EventSourceArn", *arn));
+  if (tables::IsTableStreamName(stream) && position == "AT_TIMESTAMP") {
+    return Fail(kInvalidParameterValue,
+                "StartingPosition AT_TIMESTAMP is not supported for DynamoDB stream sources: "
+                "TRIM_HORIZON or LATEST");
+  }
+  if (tables::IsTableStreamName(stream) && !fields.filter_patterns.empty()) {
+    // The pollers' filters see Kinesis's record shape: a DynamoDB pattern (eventName,
+    // dynamodb.NewImage...) would match nothing and drop every record.
+    return Fail(kInvalidParameterValue,
+                "FilterCriteria are not supported for DynamoDB stream sources yet");
+  }
   request.set_stream_name(stream);
   request.set_function_name(*function_name);
   if (position) request.set_starting_position(StartingPositionOf(*position));
@@ -321,7 +343,17 @@ absl::StatusOr<Reply> ListEventSourceMappings(const Context& c, Call& call) {
   std::optional<int64_t> max_items = ReadMaxItems(r);
   RETURN_IF_ERROR(call.Check());
   v1::ListEventSourceMappingsRequest request;
-  if (arn) {
+  std::optional<absl::StatusOr<std::string>> table_stream =
+      arn && c.options.table_streams != nullptr ? c.options.table_streams->StreamOfArn(*arn)
+                                                : std::nullopt;
+  if (table_stream) {
+    if (!table_stream->ok()) {  // no such table stream: no mapping on it
+      Value empty = Value::Map();
+      empty.Add("EventSourceMappings", Value::List());
+      return Reply{200, std::move(empty)};
+    }
+    request.set_stream_name(**table_stream);
+  } else if (arn) {
     absl::StatusOr<std::string> stream = StreamOfArn(c.options, "EventSourceArn", *arn);
     if (absl::IsNotFound(stream.status())) {  // a stream of another region or account
       Value empty = Value::Map();

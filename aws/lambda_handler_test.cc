@@ -692,5 +692,101 @@ TEST(LambdaApiWithoutTrackerTest, EveryRouteAnswers501NamingTheFlag) {
   EXPECT_EQ(response.headers.size(), 2u);
 }
 
+// --- DynamoDB table streams as event sources (issue 18) -------------------------------------
+
+constexpr char kTableStreamArn[] =
+    "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2023-11-14T22:13:20.123";
+
+// The DynamoDB Streams API's side: one table stream, held by store stream "_tables.1.x".
+class FakeTableStreamArns : public TableStreamArns {
+ public:
+  std::optional<absl::StatusOr<std::string>> StreamOfArn(absl::string_view arn) override {
+    if (!absl::StartsWith(arn, "arn:aws:dynamodb:eu-west-1:123456789012:table/")) {
+      return std::nullopt;
+    }
+    if (arn != kTableStreamArn) return absl::StatusOr<std::string>(absl::NotFoundError("gone"));
+    return absl::StatusOr<std::string>("_tables.1.x");
+  }
+  std::optional<std::string> ArnOfStream(absl::string_view stream_name) override {
+    if (stream_name == "_tables.1.x") return std::string(kTableStreamArn);
+    return std::nullopt;
+  }
+};
+
+class LambdaTableStreamTest : public LambdaApiTest {
+ protected:
+  void SetUp() override {  // LambdaApiTest's, with table streams
+    auto server = GrpcServer::Start("127.0.0.1:0", {&mappings_service_, &functions_service_});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    client_ = std::make_unique<stream_tracker::StreamTrackerClient>(server_->InProcessChannel());
+    LambdaApiOptions options = kOptions;
+    options.table_streams = &table_streams_;
+    api_ = std::make_unique<LambdaApi>(client_.get(), options);
+    router_.AddRestApi(api_.get());
+    v1::EventSourceMappingConfiguration m = Mapping();
+    m.set_stream_name("_tables.1.x");
+    tracker_.SetMapping(m);
+  }
+  static std::string CreateOn(const std::string& arn, const std::string& position) {
+    return absl::StrCat(R"({"FunctionName":"f","EventSourceArn":")", arn,
+                        R"(","StartingPosition":")", position, R"("})");
+  }
+  FakeTableStreamArns table_streams_;
+};
+
+TEST_F(LambdaTableStreamTest, AMappingOnATableStreamNamesItsStoreStreamAndShowsItsDynamoDbArn) {
+  HttpResponse r = Send("POST", "/2015-03-31/event-source-mappings/",
+                        CreateOn(kTableStreamArn, "TRIM_HORIZON"));
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(tracker_.asked().create.stream_name(), "_tables.1.x");
+  EXPECT_EQ(BodyOf(r).Find("EventSourceArn")->string_value(), kTableStreamArn);
+  // Kinesis streams are unaffected.
+  ASSERT_EQ(Send("POST", "/2015-03-31/event-source-mappings/", CreateBody()).status, 202);
+  EXPECT_EQ(tracker_.asked().create.stream_name(), "orders");
+}
+
+TEST_F(LambdaTableStreamTest, AnUnknownTableStreamOrAtTimestampIsInvalidParameterValue) {
+  HttpResponse r = Send(
+      "POST", "/2015-03-31/event-source-mappings/",
+      CreateOn("arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2020-01-01T00:00:00.000",
+               "LATEST"));
+  EXPECT_EQ(ErrorType(r), "InvalidParameterValueException") << r.body;
+  r = Send("POST", "/2015-03-31/event-source-mappings/",
+           absl::StrCat(R"({"FunctionName":"f","EventSourceArn":")", kTableStreamArn,
+                        R"(","StartingPosition":"AT_TIMESTAMP","StartingPositionTimestamp":1})"));
+  EXPECT_EQ(ErrorType(r), "InvalidParameterValueException") << r.body;
+  EXPECT_THAT(ErrorMessage(r), HasSubstr("AT_TIMESTAMP"));
+  r = Send("POST", "/2015-03-31/event-source-mappings/",
+           absl::StrCat(R"({"FunctionName":"f","EventSourceArn":")", kTableStreamArn,
+                        R"(","StartingPosition":"LATEST",)",
+                        R"("FilterCriteria":{"Filters":[{"Pattern":"{\"eventName\":[\"INSERT\"]}"}]}})"));
+  EXPECT_EQ(ErrorType(r), "InvalidParameterValueException") << r.body;
+  EXPECT_THAT(ErrorMessage(r), HasSubstr("FilterCriteria"));
+  EXPECT_EQ(tracker_.asked().calls, 0);
+}
+
+TEST_F(LambdaTableStreamTest, ListingByATableStreamArnAsksForItsStoreStream) {
+  v1::ListEventSourceMappingsResponse listed;
+  v1::EventSourceMappingConfiguration m = Mapping();
+  m.set_stream_name("_tables.1.x");
+  *listed.add_event_source_mappings() = m;
+  tracker_.SetMappingList(listed);
+  HttpResponse r = Send("GET", absl::StrCat("/2015-03-31/event-source-mappings/?EventSourceArn=",
+                                            kTableStreamArn));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(tracker_.asked().list.stream_name(), "_tables.1.x");
+  EXPECT_EQ(BodyOf(r).Find("EventSourceMappings")->list().at(0).Find("EventSourceArn")
+                ->string_value(),
+            kTableStreamArn);
+  const int calls = tracker_.asked().calls;
+  r = Send("GET",
+           "/2015-03-31/event-source-mappings/?EventSourceArn=arn:aws:dynamodb:eu-west-1:"
+           "123456789012:table/orders/stream/2020-01-01T00:00:00.000");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(BodyOf(r).Find("EventSourceMappings")->list().empty());
+  EXPECT_EQ(tracker_.asked().calls, calls);  // nothing to ask: no such stream
+}
+
 }  // namespace
 }  // namespace tributary::aws

@@ -178,7 +178,11 @@ Value EventSourceMappingShape(const v1::EventSourceMappingConfiguration& m,
   out.Add("BatchSize", Value::Integer(m.batch_size()));
   out.Add("MaximumBatchingWindowInSeconds", Value::Integer(m.maximum_batching_window_in_seconds()));
   out.Add("ParallelizationFactor", Value::Integer(m.parallelization_factor()));
-  out.Add("EventSourceArn", Value::String(KinesisStreamArn(options, m.stream_name())));
+  std::optional<std::string> table_stream =
+      options.table_streams != nullptr ? options.table_streams->ArnOfStream(m.stream_name())
+                                       : std::nullopt;
+  out.Add("EventSourceArn",
+          Value::String(table_stream ? *table_stream : KinesisStreamArn(options, m.stream_name())));
   if (m.filter_criteria().filters_size() > 0) {
     Value& filters = out.Add("FilterCriteria", Value::Map()).Add("Filters", Value::List());
     for (const v1::Filter& filter : m.filter_criteria().filters()) {

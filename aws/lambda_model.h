@@ -6,6 +6,7 @@
 #ifndef TRIBUTARY_AWS_LAMBDA_MODEL_H_
 #define TRIBUTARY_AWS_LAMBDA_MODEL_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -17,12 +18,29 @@
 
 namespace tributary::aws {
 
+// DynamoDB table streams as event sources (issue 18): the store stream that holds a table
+// stream, by its DynamoDB stream ARN, and back. Implemented by the DynamoDB Streams API
+// (dynamodb_streams_handler.h). Thread-safe.
+class TableStreamArns {
+ public:
+  virtual ~TableStreamArns() = default;
+  // nullopt when `arn` is not a DynamoDB stream ARN of this endpoint's region and account (the
+  // Kinesis rules then apply); else the store stream, or NOT_FOUND ("... not found") when there
+  // is no such stream (never made, or expired).
+  virtual std::optional<absl::StatusOr<std::string>> StreamOfArn(absl::string_view arn) = 0;
+  // The DynamoDB stream ARN of a store stream holding a table stream; nullopt for any other.
+  virtual std::optional<std::string> ArnOfStream(absl::string_view stream_name) = 0;
+};
+
 struct LambdaApiOptions {
   // The region and account of the ARNs this API writes and accepts (--aws_region,
   // --aws_account_id). The stream tracker must be configured with the same ones (`tributary
   // serve` passes it these).
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
+  // When set (a process with tables), EventSourceArn may be a DynamoDB stream ARN; must outlive
+  // the API.
+  TableStreamArns* table_streams = nullptr;
 };
 
 // The model's Arn pattern (EventSourceArn; OnFailure.Destination allows "" too):

@@ -34,8 +34,12 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   if (!http_client.ok()) return http_client.status();
   node->http_client_ = *std::move(http_client);
   node->grpc_invoker_ = std::make_unique<GrpcFunctionInvoker>();
-  node->http_invoker_ =
-      std::make_unique<HttpFunctionInvoker>(*node->http_client_, clock, options.aws_account);
+  // Tables live with the shard store: its Tables service names the table of a table stream.
+  node->tables_client_ =
+      std::make_unique<tables::TablesClient>(MakeChannel(options.shard_store_address));
+  node->table_sources_ = std::make_unique<RemoteTableStreamSources>(*node->tables_client_);
+  node->http_invoker_ = std::make_unique<HttpFunctionInvoker>(
+      *node->http_client_, clock, options.aws_account, node->table_sources_.get());
   node->invoker_ =
       std::make_unique<EndpointFunctionInvoker>(*node->grpc_invoker_, *node->http_invoker_);
   node->destination_ = std::make_unique<ShardStoreFailureDestination>(*node->store_client_);

@@ -25,6 +25,7 @@
 #include "common/http_client.h"
 #include "poller/grpc_adapters.h"
 #include "poller/invoke/http_invoker.h"
+#include "poller/invoke/table_stream_sources.h"
 #include "poller/poller.h"
 #include "poller/pollers_service.h"
 #include "poller/retrieval/shard_store_reader.h"
@@ -96,6 +97,8 @@ class PollerNode {
   std::unique_ptr<stream_tracker::StreamTrackerClient> tracker_client_;
   std::unique_ptr<GrpcFunctionInvoker> grpc_invoker_;
   std::unique_ptr<HttpClient> http_client_;
+  std::unique_ptr<tables::TablesClient> tables_client_;
+  std::unique_ptr<RemoteTableStreamSources> table_sources_;
   std::unique_ptr<HttpFunctionInvoker> http_invoker_;
   std::unique_ptr<EndpointFunctionInvoker> invoker_;
   std::unique_ptr<ShardStoreFailureDestination> destination_;

@@ -291,7 +291,8 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
         for (int k = 0; k < remaining; ++k) {
           PutResult& r = results[pending[k] & 0xFFFF];
           r.error_code = kInternalFailure;
-          r.error_message = "the stream was deleted";
+          r.error_message = stream->deleted ? "the stream was deleted"
+                                            : "the stream has no open shard (sealed)";
         }
         break;
       }

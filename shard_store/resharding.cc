@@ -1,4 +1,4 @@
-// Resharding and stream updates: SplitShard, MergeShards, UpdateShardCount
+// Resharding and stream updates: SplitShard, MergeShards, UpdateShardCount, SealStream
 // (all through ApplyReshard: close the parents, one metadata write, publish the
 // new shard set) and the retention-period changes. Each holds the stream's
 // UPDATING state (UpdatingGuard) for the whole call. See shard_store.h for the
@@ -258,6 +258,21 @@ absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
   }
   RETURN_IF_ERROR(ApplyReshard(std::move(update), stream, parents, std::move(children)));
   return response;
+}
+
+absl::Status ShardStore::SealStream(absl::string_view stream_name) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
+  {
+    absl::ReaderMutexLock lock(&stream->mu);
+    if (stream->routing->shards.empty()) return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(UpdatingGuard update, BeginUpdate(*stream));
+  std::shared_ptr<const Routing> routing;
+  {
+    absl::ReaderMutexLock lock(&stream->mu);
+    routing = stream->routing;  // read again: no reshard runs while this one is UPDATING
+  }
+  return ApplyReshard(std::move(update), stream, routing->shards, {});
 }
 
 absl::Status ShardStore::PersistStream(const Stream& stream, int retention_hours) {

@@ -347,6 +347,15 @@ class ShardStore {
   // NOT_FOUND, FAILED_PRECONDITION (UPDATING).
   absl::StatusOr<v1::UpdateShardCountResponse> UpdateShardCount(
       const v1::UpdateShardCountRequest& request);
+  // Closes every open shard of the stream without children (tables/ ends a table's change
+  // stream so: DynamoDB closes a disabled stream's shards). Each shard stays readable to its end
+  // and SHARD_END (no child shards) until retention removes it; ListShards shows its ending
+  // sequence number. Later puts fail as for a deleted stream (the stream has no open shard), and
+  // split, merge and UpdateShardCount have nothing to work on. Idempotent: a stream without
+  // open shards is left as it is (OK). Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION
+  // (UPDATING); INTERNAL/UNAVAILABLE when the metadata write fails ("resharding (nothing was
+  // changed): ..."): every shard stays open.
+  absl::Status SealStream(absl::string_view stream_name);
   // retention_period_hours 24–8760, ≥ (increase) or ≤ (decrease) the current
   // value. Errors: INVALID_ARGUMENT, NOT_FOUND.
   absl::Status IncreaseStreamRetentionPeriod(

@@ -512,6 +512,37 @@ TEST_F(ShardStoreTest, MergeJoinsAdjacentShardsWithLineage) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(ShardStoreTest, SealStreamClosesEveryShardWithoutChildrenAndRefusesLaterPuts) {
+  CreateStream("s", 2);
+  Put("k", "before", "0");
+  ASSERT_OK(store_->SealStream("s"));
+  std::vector<v1::Shard> shards = Shards();
+  ASSERT_EQ(shards.size(), 2u);
+  for (const v1::Shard& shard : shards) {
+    EXPECT_FALSE(shard.sequence_number_range().ending_sequence_number().empty()) << shard.shard_id();
+  }
+  absl::StatusOr<v1::GetRecordsResponse> r =
+      Get(*Iterator("shardId-000000000000", v1::TRIM_HORIZON));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->records(), ::testing::SizeIs(1));
+  EXPECT_TRUE(r->next_shard_iterator().empty());  // SHARD_END
+  EXPECT_EQ(r->child_shards_size(), 0);
+  v1::PutRecordRequest put;
+  put.set_stream_name("s");
+  put.set_partition_key("k");
+  put.set_data("after");
+  EXPECT_THAT(store_->PutRecord(put).status().message(), HasSubstr("sealed"));
+  EXPECT_OK(store_->SealStream("s"));  // idempotent
+  EXPECT_EQ(Split("shardId-000000000000", 1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->SealStream("missing").code(), absl::StatusCode::kNotFound);
+
+  Reopen();  // sealed for good
+  for (const v1::Shard& shard : Shards()) {
+    EXPECT_FALSE(shard.sequence_number_range().ending_sequence_number().empty()) << shard.shard_id();
+  }
+  EXPECT_FALSE(store_->PutRecord(put).ok());
+}
+
 TEST_F(ShardStoreTest, UpdateShardCountScalesUpAndDownWithLineage) {
   CreateStream("s", 2);
   v1::UpdateShardCountRequest r;

@@ -6,7 +6,17 @@
 //    starts until it is released, so read-check-write is atomic per item.
 //  - A table's `writers` counts the item writes in flight on it; DeleteTable waits for zero
 //    before its range delete, so no write lands after the delete under the dead table id.
-//  - No lock is held across a RocksDB read or write; waits are absl Awaits on mu_.
+//  - No lock is held across a RocksDB read or write; waits are on mu_, through the injected
+//    clock (so tests see who waits: FakeClock::WaitForWaiters).
+//  - A table's description changes only in UpdateTable, under mu_, while the table is
+//    `updating` and no write is in flight on it (new writes wait in BeginWrites), and only its
+//    stream and billing fields: a write reads the description it began with, unlocked.
+//  - A write waits for a table's UpdateTable only in BeginWrites, holding no table (its tables
+//    are counted all at once, after the wait); an UpdateTable waits only for its own table's
+//    writers, and those wait for nothing but item keys, whose holders wait for nothing. So no
+//    wait closes a cycle.
+//  - streams_ holds exactly the stream records of the "tables" family ("s" keys); an enabled
+//    table's stream_name is an ENABLED stream of streams_ (table_streams.cc).
 // The item API is in table_store_writes.cc and table_store_reads.cc.
 #include "tables/table_store.h"
 
@@ -20,6 +30,7 @@
 #include "common/status_macros.h"
 #include "rocksdb/write_batch.h"
 #include "tables/metadata.pb.h"
+#include "tables/stream_ids.h"
 #include "tables/table_store_internal.h"
 
 namespace tributary::tables {
@@ -31,7 +42,7 @@ constexpr char kItemsFamily[] = "items";
 constexpr char kFormatVersion = 1;
 constexpr char kNextIdKey[] = "n";
 
-std::string TableKey(absl::string_view name) { return absl::StrCat("t", name); }
+using internal::TableKey;
 
 absl::Status ValidateTableName(absl::string_view name) {
   bool ok = name.size() >= kMinTableNameChars && name.size() <= kMaxTableNameChars;
@@ -94,16 +105,18 @@ TableDescription FromMetadata(const internal::TableMetadata& m) {
 
 }  // namespace
 
+std::string internal::EncodeTableMetadata(const TableDescription& description) {
+  std::string value(1, kFormatVersion);
+  ToMetadata(description).AppendToString(&value);
+  return value;
+}
+
 std::string StreamLabel(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3S", t, absl::UTCTimeZone());
 }
 
 std::string StreamNameFor(uint64_t table_id, absl::string_view label) {
-  std::string digits;
-  for (char c : label) {
-    if (absl::ascii_isdigit(c)) digits.push_back(c);
-  }
-  return absl::StrCat("_tables.", table_id, ".", digits);
+  return TableStreamName(table_id, label);
 }
 
 const std::vector<std::string>& TableStore::ColumnFamilies() {
@@ -136,6 +149,10 @@ absl::Status TableStore::Load() {
       next_table_id_ = std::max(next_table_id_, ReadBigEndian64(value));
       continue;
     }
+    if (key.starts_with(internal::kStreamKeyPrefix)) {
+      RETURN_IF_ERROR(LoadStreamRecord(absl::string_view(key.data(), key.size()), value));
+      continue;
+    }
     internal::TableMetadata m;
     if (value.empty() || value[0] != kFormatVersion ||
         !m.ParseFromArray(value.data() + 1, static_cast<int>(value.size() - 1))) {
@@ -146,7 +163,20 @@ absl::Status TableStore::Load() {
     next_table_id_ = std::max(next_table_id_, m.table_id() + 1);
     by_name_[m.name()] = std::move(table);
   }
-  return FromRocksDbStatus(it->status(), "loading tables");
+  RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "loading tables"));
+  // A table whose stream has no record (written before streams had records) gets one in memory;
+  // the next UpdateTable or DeleteTable of the table writes it.
+  for (const auto& [name, table] : by_name_) {
+    const TableDescription& d = table->description;
+    if (d.stream_name.empty() || stream_keys_.count(d.stream_name) > 0) continue;
+    TableStreamDescription stream = StreamOf(d);
+    stream.creation_time = d.creation_time;
+    stream.enabled = d.spec.stream.enabled;
+    if (!stream.enabled) stream.disabled_time = clock_.Now();
+    stream_keys_[stream.stream_name] = {stream.table_name, stream.label};
+    streams_[{stream.table_name, stream.label}] = stream;
+  }
+  return absl::OkStatus();
 }
 
 rocksdb::WriteOptions TableStore::WriteOptions() const {
@@ -180,10 +210,7 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
     }
     creating_.insert(spec.name);
     description.table_id = next_table_id_++;
-  }
-  if (spec.stream.enabled) {
-    description.stream_label = StreamLabel(description.creation_time);
-    description.stream_name = StreamNameFor(description.table_id, description.stream_label);
+    if (spec.stream.enabled) LabelNewStream(&description);
   }
   if (spec.stream.enabled) {
     absl::Status created = CreateStreamOf(description);
@@ -196,10 +223,14 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
   rocksdb::WriteBatch batch;
   std::string next_id;
   AppendBigEndian64(&next_id, description.table_id + 1);
-  std::string value(1, kFormatVersion);
-  ToMetadata(description).AppendToString(&value);
+  const std::string value = internal::EncodeTableMetadata(description);
   rocksdb::Status s = batch.Put(tables_, kNextIdKey, next_id);
   if (s.ok()) s = batch.Put(tables_, TableKey(spec.name), value);
+  const TableStreamDescription stream = StreamOf(description);
+  if (s.ok() && spec.stream.enabled) {
+    absl::Status staged = StageStream(stream, &batch);
+    if (!staged.ok()) s = rocksdb::Status::Aborted(std::string(staged.message()));
+  }
   if (s.ok()) s = db_.db()->Write(WriteOptions(), &batch);
   if (!s.ok() && spec.stream.enabled) {
     // The stream was made for this table only; a failure to delete it leaves an empty stream
@@ -215,6 +246,10 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
   auto table = std::make_shared<Table>();
   table->description = description;
   by_name_[spec.name] = table;
+  if (spec.stream.enabled) {
+    stream_keys_[stream.stream_name] = {stream.table_name, stream.label};
+    streams_[{stream.table_name, stream.label}] = stream;
+  }
   return description;
 }
 
@@ -239,7 +274,8 @@ absl::StatusOr<std::shared_ptr<TableStore::Table>> TableStore::FindTable(absl::s
 
 absl::StatusOr<TableDescription> TableStore::DescribeTable(absl::string_view name) {
   ASSIGN_OR_RETURN(std::shared_ptr<Table> table, FindTable(name));
-  return table->description;  // immutable after creation
+  absl::MutexLock lock(&mu_);  // UpdateTable changes it under mu_
+  return table->description;
 }
 
 absl::StatusOr<TableList> TableStore::ListTables(absl::string_view exclusive_start_name,
@@ -264,44 +300,77 @@ absl::StatusOr<TableList> TableStore::ListTables(absl::string_view exclusive_sta
 
 absl::StatusOr<TableDescription> TableStore::DeleteTable(absl::string_view name) {
   ASSIGN_OR_RETURN(std::shared_ptr<Table> table, FindTable(name));
+  std::optional<TableStreamDescription> stream;  // the enabled stream, DISABLED by the delete
   {
     absl::MutexLock lock(&mu_);
     if (table->deleting) return NotFound(name);
+    if (table->updating) {
+      return absl::AbortedError(absl::StrCat(
+          "Attempt to change a resource which is still in use: Table is being updated: ", name));
+    }
     table->deleting = true;
     auto idle = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return table->writers == 0; };
-    mu_.Await(absl::Condition(&idle));
+    clock_.AwaitWithDeadline(&mu_, absl::Condition(&idle), MonotonicTime::InfiniteFuture());
+    const TableDescription& d = table->description;
+    if (d.spec.stream.enabled) {
+      auto it = streams_.find({d.spec.name, d.stream_label});
+      stream = it != streams_.end() ? it->second : StreamOf(d);
+      stream->enabled = false;
+      stream->disabled_time = clock_.Now();
+    }
   }
   const uint64_t id = table->description.table_id;
   rocksdb::WriteBatch batch;
   rocksdb::Status s = batch.Delete(tables_, TableKey(name));
   const std::string begin = ItemPrefix(id), end = ItemPrefix(id + 1);
   if (s.ok()) s = batch.DeleteRange(items_, begin, end);
-  if (s.ok()) s = db_.db()->Write(WriteOptions(), &batch);
-  absl::MutexLock lock(&mu_);
-  if (!s.ok()) {
-    table->deleting = false;
-    return FromRocksDbStatus(s, "deleting the table (nothing was deleted)");
+  if (s.ok() && stream.has_value()) {
+    absl::Status staged = StageStream(*stream, &batch);
+    if (!staged.ok()) s = rocksdb::Status::Aborted(std::string(staged.message()));
   }
-  by_name_.erase(std::string(name));
-  TableDescription description = table->description;
+  if (s.ok()) s = db_.db()->Write(WriteOptions(), &batch);
+  TableDescription description;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!s.ok()) {
+      table->deleting = false;
+      return FromRocksDbStatus(s, "deleting the table (nothing was deleted)");
+    }
+    by_name_.erase(std::string(name));
+    if (stream.has_value()) streams_[{stream->table_name, stream->label}] = *stream;
+    description = table->description;
+  }
+  if (stream.has_value()) CloseStream(stream->stream_name);
   description.status = TableStatus::kDeleting;
   return description;
 }
 
-absl::StatusOr<std::shared_ptr<TableStore::Table>> TableStore::BeginWrite(
-    absl::string_view name) {
-  RETURN_IF_ERROR(ValidateTableName(name));
+absl::StatusOr<std::vector<std::shared_ptr<TableStore::Table>>> TableStore::BeginWrites(
+    const std::vector<absl::string_view>& names) {
+  for (absl::string_view name : names) RETURN_IF_ERROR(ValidateTableName(name));
   absl::MutexLock lock(&mu_);
-  auto it = by_name_.find(name);
-  if (it == by_name_.end() || it->second->deleting) return NotFound(name);
-  ++it->second->writers;
-  return it->second;
-}
-
-void TableStore::EndWrite(const std::shared_ptr<Table>& table, const std::string& key) {
-  absl::MutexLock lock(&mu_);
-  if (!key.empty()) claimed_.erase(key);
-  --table->writers;
+  // Nothing is held while waiting: the tables are looked up again once none is being updated
+  // (one may have been deleted meanwhile: DeleteTable refuses a table being updated, but an
+  // UpdateTable that ended lets a DeleteTable in before this write).
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    bool updating = false;
+    for (absl::string_view name : names) {
+      auto it = by_name_.find(name);
+      if (it == by_name_.end() || it->second->deleting) return true;  // NOT_FOUND at once
+      updating = updating || it->second->updating;
+    }
+    return !updating;
+  };
+  clock_.AwaitWithDeadline(&mu_, absl::Condition(&ready), MonotonicTime::InfiniteFuture());
+  std::vector<std::shared_ptr<Table>> tables;
+  tables.reserve(names.size());
+  for (absl::string_view name : names) {
+    auto it = by_name_.find(name);
+    if (it == by_name_.end() || it->second->deleting) return NotFound(name);
+    tables.push_back(it->second);
+  }
+  for (const std::shared_ptr<Table>& table : tables) ++table->writers;
+  return tables;
 }
 
 }  // namespace tributary::tables

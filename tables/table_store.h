@@ -24,6 +24,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -85,8 +87,42 @@ struct TableDescription {
 // The ISO 8601 label of a stream created at `t` (UTC, milliseconds): "2024-05-01T12:00:00.000".
 std::string StreamLabel(absl::Time t);
 // The shard_store stream of a table's stream: "_tables.<table id>.<label digits>" (a name the
-// Kinesis API can also see; tables/NOTES.md).
+// Kinesis API neither shows nor creates: tables/stream_ids.h).
 std::string StreamNameFor(uint64_t table_id, absl::string_view label);
+
+// One of a table's change streams, current or past (DynamoDB Streams' stream). A stream is
+// ENABLED from its creation (with the table, or UpdateTable turning the stream on) until the
+// stream is turned off or the table deleted; it is then DISABLED: its shards are closed
+// (ShardStore::SealStream), it stays listed and readable for
+// TableStoreOptions::disabled_stream_retention (24 h, as DynamoDB), and ExpireStreams then
+// deletes it. The table's name, key schema and view type are kept with it, so it outlives its
+// table.
+struct TableStreamDescription {
+  std::string stream_name;  // the shard_store stream (StreamNameFor)
+  std::string table_name;
+  uint64_t table_id = 0;
+  std::string label;  // unique per table name: two streams of one name never share a label
+  StreamViewType view_type = StreamViewType::kKeysOnly;
+  KeySchema key_schema;
+  absl::Time creation_time;  // the label's time
+  bool enabled = true;
+  absl::Time disabled_time = absl::InfinitePast();  // set when !enabled
+};
+
+struct TableStreamList {
+  std::vector<TableStreamDescription> streams;  // by (table name, label)
+  bool more = false;  // more follow the last one
+};
+
+// UpdateTable's changes; an unset member is left as it is.
+struct TableUpdate {
+  // Turns the stream on (a new stream, new label) or off (the current one is DISABLED).
+  std::optional<StreamSpecification> stream;
+  std::optional<BillingMode> billing_mode;
+  // ProvisionedThroughput: both or neither.
+  std::optional<int64_t> read_capacity_units;
+  std::optional<int64_t> write_capacity_units;
+};
 
 struct TableList {
   std::vector<std::string> names;     // in byte order
@@ -168,6 +204,8 @@ struct TableStoreOptions {
   shard_store::ShardStore* streams = nullptr;
   // Shards of a new table stream (by partition-key hash), 1-10000.
   int table_stream_shards = 4;
+  // How long a DISABLED stream stays listed and readable before ExpireStreams deletes it.
+  absl::Duration disabled_stream_retention = absl::Hours(24);
 };
 
 class TableStore {
@@ -197,8 +235,48 @@ class TableStore {
   absl::StatusOr<TableList> ListTables(absl::string_view exclusive_start_name, int limit);
   // Deletes the table and its items (one batch, after the table's writes in flight are done;
   // new calls on it get NOT_FOUND at once). Returns its description with status DELETING.
-  // Errors: INVALID_ARGUMENT; NOT_FOUND; RocksDB errors (the table stays).
+  // The table's enabled stream becomes DISABLED in the same batch (its shards are then closed)
+  // and stays listed and readable (ListStreams, DescribeStream) for the retention.
+  // Errors: INVALID_ARGUMENT; NOT_FOUND; ABORTED (an UpdateTable of it is in progress);
+  // RocksDB errors (the table stays).
   absl::StatusOr<TableDescription> DeleteTable(absl::string_view name);
+  // Applies `update` once the table's writes in flight are done (new writes wait meanwhile) and
+  // returns the new description. Turning the stream on creates a new stream labelled with the
+  // time now (a millisecond later than any earlier label of the table name, so a re-enabled
+  // stream always has a new label and ARN); turning it off makes the current stream DISABLED
+  // and closes its shards; writes after the call go to the new stream or to none. Switching to
+  // PAY_PER_REQUEST clears the capacity units; to PROVISIONED needs them. The table metadata
+  // and the streams' records are one RocksDB write.
+  // Example: a table created with a stream labelled L1, turned off, then on: ListStreams shows
+  // L1 DISABLED and L2 ENABLED, LatestStreamLabel is L2, and L1 is readable to its end.
+  // Errors: INVALID_ARGUMENT (nothing to change; turning on a stream that is on — "Table
+  // already has an enabled stream" — or off one that is off; capacity units below 1, given for
+  // PAY_PER_REQUEST, missing for a switch to PROVISIONED, or equal to the current ones);
+  // NOT_FOUND; ABORTED (another UpdateTable of it is in progress, as DynamoDB's
+  // ResourceInUseException while UPDATING); FAILED_PRECONDITION (a stream asked of a store
+  // without streams); RocksDB and ShardStore::CreateStream errors (nothing changed).
+  absl::StatusOr<TableDescription> UpdateTable(absl::string_view name, const TableUpdate& update);
+
+  // --- Streams of tables ---------------------------------------------------
+  // Streams (enabled and disabled) by (table name, label), of `table_name` only when not empty,
+  // after (exclusive_start_table, exclusive_start_label) when that table name is not empty, at
+  // most `limit` (1-100). Errors: INVALID_ARGUMENT (limit).
+  absl::StatusOr<TableStreamList> ListStreams(absl::string_view table_name,
+                                              absl::string_view exclusive_start_table,
+                                              absl::string_view exclusive_start_label,
+                                              int limit);
+  // The stream of `table_name` labelled `label` (as a stream ARN names it), or the one whose
+  // shard_store stream is `stream_name`. Errors: NOT_FOUND ("Requested resource not found:
+  // Stream: ... not found").
+  absl::StatusOr<TableStreamDescription> DescribeStream(absl::string_view table_name,
+                                                        absl::string_view label);
+  absl::StatusOr<TableStreamDescription> DescribeStreamByName(absl::string_view stream_name);
+  // One pass of the disabled streams' upkeep (TableStreamJanitor runs it): closes the shards of
+  // every DISABLED stream not closed yet (after a restart, or when the close after UpdateTable
+  // or DeleteTable failed), and deletes each stream disabled for the retention or longer (its
+  // shard_store stream, then its record). Returns how many streams it deleted. Errors: the
+  // first failure (the others are still tried; the next pass retries).
+  absl::StatusOr<int> ExpireStreams();
 
   // --- Items -------------------------------------------------------------
   // Each returns the item as it was before the call (nullopt: there was none), whatever the
@@ -291,11 +369,29 @@ class TableStore {
   absl::Status Load();
   // Creates the shard_store stream of a table's stream (description.stream_name).
   absl::Status CreateStreamOf(const TableDescription& description);
-  // Finds a live table and counts a write in flight on it (Release with EndWrite).
-  absl::StatusOr<std::shared_ptr<Table>> BeginWrite(absl::string_view name);
-  void EndWrite(const std::shared_ptr<Table>& table, const std::string& key);
+  // Finds the live tables `names` (the table of each, in order; a name may repeat) and counts a
+  // write in flight on each, all at once: while any of them is being updated (UpdateTable) it
+  // waits, holding none, so a write never holds one table while it waits for another (no
+  // deadlock with UpdateTable, which waits for a table's writes in flight: tables/NOTES.md).
+  // Errors: INVALID_ARGUMENT (a name); NOT_FOUND (the first missing or deleted table, at once).
+  // The caller decrements each table's `writers` under mu_ when its write is done.
+  absl::StatusOr<std::vector<std::shared_ptr<Table>>> BeginWrites(
+      const std::vector<absl::string_view>& names);
   absl::StatusOr<std::shared_ptr<Table>> FindTable(absl::string_view name);
   rocksdb::WriteOptions WriteOptions() const;
+  // A new stream for `description` (its stream_label and stream_name set) labelled at the time
+  // now, a millisecond after any earlier label of its table name. Requires mu_.
+  void LabelNewStream(TableDescription* description) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds the record of `stream` to `batch`.
+  absl::Status StageStream(const TableStreamDescription& stream, rocksdb::WriteBatch* batch);
+  // The record of the stream a description names (enabled, created now).
+  static TableStreamDescription StreamOf(const TableDescription& description);
+  // Closes the shards of a stream just made DISABLED. A failure is left to ExpireStreams,
+  // which closes every DISABLED stream not known closed.
+  void CloseStream(const std::string& stream_name);
+  // Load's reading of one stream record ("s" + stream name).
+  absl::Status LoadStreamRecord(absl::string_view key, absl::string_view value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   RocksDb& db_;
   Clock& clock_;
@@ -310,6 +406,33 @@ class TableStore {
   std::set<std::string> claimed_ ABSL_GUARDED_BY(mu_);
   // Names being created (their write in flight): a second create of the name is ALREADY_EXISTS.
   std::set<std::string, std::less<>> creating_ ABSL_GUARDED_BY(mu_);
+  // Every stream not yet expired, by (table name, label); and (table name, label) by the
+  // shard_store stream name.
+  std::map<std::pair<std::string, std::string>, TableStreamDescription> streams_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::pair<std::string, std::string>, std::less<>> stream_keys_
+      ABSL_GUARDED_BY(mu_);
+  // DISABLED streams whose shards are known closed (since this process started).
+  std::set<std::string> sealed_ ABSL_GUARDED_BY(mu_);
+};
+
+// Runs TableStore::ExpireStreams every `period` on its own thread until destroyed (as
+// shard_store's RetentionTrimmer). Tests call RunOnce(). `store` and `clock` must outlive it.
+// Thread-safe.
+class TableStreamJanitor {
+ public:
+  TableStreamJanitor(TableStore& store, Clock& clock, absl::Duration period = absl::Minutes(1));
+  ~TableStreamJanitor();
+  absl::StatusOr<int> RunOnce() { return store_.ExpireStreams(); }
+  void Start();
+
+ private:
+  TableStore& store_;
+  Clock& clock_;
+  const absl::Duration period_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
 };
 
 }  // namespace tributary::tables

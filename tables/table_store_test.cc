@@ -1,17 +1,24 @@
 #include "tables/table_store.h"
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/await.h"
 #include "common/clock.h"
 #include "common/rocksdb_util.h"
 #include "common/testing/test_util.h"
-#include "shard_store/shard_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "shard_store/shard_store.h"
 
 namespace tributary::tables {
 namespace {
@@ -19,6 +26,60 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using T = AttributeValue::Type;
+
+// Threads of one test, each of which must end: Ended and JoinAll wait at most a generous real
+// time (a failure guard, never a duration under test), so a deadlock fails the test instead of
+// hanging it. Threads still running when JoinAll gives up are detached (they wait on what the
+// test made: the test must then leak it).
+class GuardedThreads {
+ public:
+  ~GuardedThreads() { JoinAll().IgnoreError(); }
+  // Starts `fn`; returns its index.
+  int Run(std::function<void()> fn) {
+    const int index = static_cast<int>(threads_.size());
+    {
+      absl::MutexLock lock(&mu_);
+      ended_.push_back(false);
+    }
+    threads_.emplace_back([this, index, fn = std::move(fn)] {
+      fn();
+      absl::MutexLock lock(&mu_);
+      ended_[index] = true;
+    });
+    return index;
+  }
+  absl::Status Ended(int index, absl::Duration guard = absl::Seconds(30)) {
+    return AwaitFor(
+        mu_, guard, absl::StrCat("thread ", index, " to end"),
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ended_[index]; },
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return std::string("still running"); });
+  }
+  absl::Status JoinAll(absl::Duration guard = absl::Seconds(60)) {
+    absl::Status ended = AwaitFor(
+        mu_, guard, "every thread to end",
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return std::all_of(ended_.begin(), ended_.end(), [](bool e) { return e; });
+        },
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return absl::StrCat(std::count(ended_.begin(), ended_.end(), true), " of ", ended_.size(),
+                              " ended");
+        });
+    for (std::thread& t : threads_) {
+      if (!t.joinable()) continue;
+      if (ended.ok()) {
+        t.join();
+      } else {
+        t.detach();
+      }
+    }
+    return ended;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<bool> ended_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_;
+};
 
 class TableStoreTest : public ::testing::Test {
  protected:
@@ -34,6 +95,10 @@ class TableStoreTest : public ::testing::Test {
     options.data_dir = dir_;
     options.extra_column_families = TableStore::ColumnFamilies();
     options.write_interceptor = [this](shard_store::WriteKind kind) {
+      if (kind == shard_store::WriteKind::kCreateStream) HoldIfCreatesBlocked();
+      if (kind == shard_store::WriteKind::kReshard && fail_reshards_) {
+        return rocksdb::Status::IOError("injected reshard write failure");
+      }
       return kind == shard_store::WriteKind::kRecords && fail_record_writes_
                  ? rocksdb::Status::IOError("injected record write failure")
                  : rocksdb::Status::OK();
@@ -54,9 +119,9 @@ class TableStoreTest : public ::testing::Test {
     ASSERT_TRUE(store_->CreateTable(spec).ok());
   }
   // Every change record of the table's stream, all shards, decoded.
-  std::vector<ChangeRecord> Changes() {
+  std::vector<ChangeRecord> Changes() { return ChangesOf(store_->DescribeTable("orders")->stream_name); }
+  std::vector<ChangeRecord> ChangesOf(const std::string& stream) {
     std::vector<ChangeRecord> out;
-    const std::string stream = store_->DescribeTable("orders")->stream_name;
     v1::ListShardsRequest list;
     list.set_stream_name(stream);
     auto shards = streams_->ListShards(list);
@@ -110,12 +175,65 @@ class TableStoreTest : public ::testing::Test {
     EXPECT_TRUE(item.ok()) << item.status();
     return item.ok() ? *item : std::nullopt;
   }
+  // Whether every shard of a shard_store stream is closed.
+  bool AllShardsClosed(const std::string& stream) {
+    v1::ListShardsRequest list;
+    list.set_stream_name(stream);
+    auto shards = streams_->ListShards(list);
+    EXPECT_TRUE(shards.ok()) << shards.status();
+    if (!shards.ok() || shards->shards().empty()) return false;
+    for (const v1::Shard& shard : shards->shards()) {
+      if (shard.sequence_number_range().ending_sequence_number().empty()) return false;
+    }
+    return true;
+  }
+  absl::StatusOr<TableDescription> SetStream(bool enabled,
+                                             StreamViewType view = StreamViewType::kNewImage) {
+    TableUpdate update;
+    update.stream = StreamSpecification{enabled, view};
+    return store_->UpdateTable("orders", update);
+  }
+  std::vector<std::string> Labels(absl::string_view table = "") {
+    std::vector<std::string> out;
+    auto list = store_->ListStreams(table, "", "", 100);
+    EXPECT_TRUE(list.ok()) << list.status();
+    if (list.ok()) {
+      for (const TableStreamDescription& s : list->streams) {
+        out.push_back(absl::StrCat(s.table_name, "/", s.label, s.enabled ? "" : " DISABLED"));
+      }
+    }
+    return out;
+  }
   static Condition NotExists() { return *ParseCondition("attribute_not_exists(id)", {}); }
   static Condition Exists() { return *ParseCondition("attribute_exists(id)", {}); }
 
+  // While blocked, a CreateStream (an UpdateTable turning a stream on) holds at its write.
+  void BlockCreates(bool blocked) {
+    absl::MutexLock lock(&block_mu_);
+    block_creates_ = blocked;
+  }
+  void HoldIfCreatesBlocked() {
+    absl::MutexLock lock(&block_mu_);
+    ++creates_held_;
+    block_mu_.Await(absl::Condition(
+        +[](bool* blocked) { return !*blocked; }, &block_creates_));
+    --creates_held_;
+  }
+  // Waits (a real-time failure guard) until `n` CreateStreams are held.
+  absl::Status AwaitCreatesHeld(int n) {
+    return AwaitFor(
+        block_mu_, absl::Seconds(30), absl::StrCat(n, " held CreateStream"),
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(block_mu_) { return creates_held_ >= n; },
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(block_mu_) { return absl::StrCat(creates_held_); });
+  }
+
   FakeClock clock_;
   std::string dir_;
-  bool fail_record_writes_ = false;
+  std::atomic<bool> fail_record_writes_{false};
+  std::atomic<bool> fail_reshards_{false};
+  absl::Mutex block_mu_;
+  bool block_creates_ ABSL_GUARDED_BY(block_mu_) = false;
+  int creates_held_ ABSL_GUARDED_BY(block_mu_) = 0;
   std::unique_ptr<shard_store::ShardStore> streams_;
   std::unique_ptr<TableStore> store_;
 };
@@ -371,6 +489,376 @@ TEST_F(TableStoreTest, ConcurrentCreateOnlyPutsOfOneKeyHaveOneWinner) {
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(won.load(), 1);
+}
+
+// --- Streams across UpdateTable and DeleteTable ---------------------------------------------
+
+TEST_F(TableStoreTest, TurningTheStreamOffAndOnMakesANewStreamAndKeepsTheOldOneReadable) {
+  clock_.SetTime(absl::FromUnixMillis(1700000000000));
+  CreateStreamed(StreamViewType::kNewImage);
+  const std::string first = store_->DescribeTable("orders")->stream_name;
+  ASSERT_TRUE(Put(Item("a", "1")).ok());
+  auto off = SetStream(false);
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->spec.stream.enabled);
+  EXPECT_EQ(off->stream_label, "2023-11-14T22:13:20.000");  // still the latest stream
+  EXPECT_TRUE(AllShardsClosed(first));
+  ASSERT_TRUE(Put(Item("b", "1")).ok());  // no stream: no record anywhere
+  clock_.Advance(absl::Seconds(1));
+  auto on = SetStream(true, StreamViewType::kKeysOnly);
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->stream_label, "2023-11-14T22:13:21.000");
+  EXPECT_NE(on->stream_name, first);
+  ASSERT_TRUE(Put(Item("c", "1")).ok());
+
+  EXPECT_THAT(Labels(), ElementsAre("orders/2023-11-14T22:13:20.000 DISABLED",
+                                    "orders/2023-11-14T22:13:21.000"));
+  std::vector<ChangeRecord> old_changes = ChangesOf(first);
+  ASSERT_EQ(old_changes.size(), 1u);
+  EXPECT_EQ(old_changes[0].keys, Key("a"));
+  std::vector<ChangeRecord> new_changes = Changes();
+  ASSERT_EQ(new_changes.size(), 1u);
+  EXPECT_EQ(new_changes[0].keys, Key("c"));
+  EXPECT_EQ(new_changes[0].view_type, StreamViewType::kKeysOnly);
+
+  Open();  // all of it is durable
+  EXPECT_THAT(Labels("orders"), ElementsAre("orders/2023-11-14T22:13:20.000 DISABLED",
+                                            "orders/2023-11-14T22:13:21.000"));
+  EXPECT_EQ(store_->DescribeTable("orders")->stream_label, "2023-11-14T22:13:21.000");
+  ASSERT_TRUE(Put(Item("c", "2")).ok());
+  EXPECT_EQ(Changes().size(), 2u);
+}
+
+TEST_F(TableStoreTest, AStreamReEnabledInTheSameMillisecondGetsALaterLabel) {
+  clock_.SetTime(absl::FromUnixMillis(1700000000000));
+  CreateStreamed(StreamViewType::kNewImage);
+  ASSERT_TRUE(SetStream(false).ok());
+  auto on = SetStream(true);
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->stream_label, "2023-11-14T22:13:20.001");
+}
+
+TEST_F(TableStoreTest, UpdateTableRefusesWhatDynamoDbRefuses) {
+  CreateStreamed(StreamViewType::kNewImage);
+  EXPECT_THAT(SetStream(true).status().message(), HasSubstr("already has an enabled stream"));
+  ASSERT_TRUE(SetStream(false).ok());
+  EXPECT_EQ(SetStream(false).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->UpdateTable("orders", TableUpdate()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  TableUpdate on;
+  on.stream = StreamSpecification{true, StreamViewType::kKeysOnly};
+  EXPECT_EQ(store_->UpdateTable("missing", on).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(TableStoreTest, UpdateTableSwitchesBillingModesAndCapacity) {
+  Create("orders");  // PAY_PER_REQUEST
+  TableUpdate update;
+  update.billing_mode = BillingMode::kProvisioned;
+  EXPECT_THAT(store_->UpdateTable("orders", update).status().message(),
+              HasSubstr("ProvisionedThroughput must be specified"));
+  update.read_capacity_units = 5;
+  update.write_capacity_units = 7;
+  auto provisioned = store_->UpdateTable("orders", update);
+  ASSERT_TRUE(provisioned.ok()) << provisioned.status();
+  EXPECT_EQ(provisioned->spec.write_capacity_units, 7);
+  update.billing_mode.reset();
+  EXPECT_THAT(store_->UpdateTable("orders", update).status().message(),
+              HasSubstr("will not change"));
+  update.read_capacity_units = 0;
+  EXPECT_EQ(store_->UpdateTable("orders", update).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  Open();
+  EXPECT_EQ(store_->DescribeTable("orders")->spec.read_capacity_units, 5);
+  TableUpdate back;
+  back.billing_mode = BillingMode::kPayPerRequest;
+  auto on_demand = store_->UpdateTable("orders", back);
+  ASSERT_TRUE(on_demand.ok()) << on_demand.status();
+  EXPECT_EQ(on_demand->spec.read_capacity_units, 0);
+  back.read_capacity_units = back.write_capacity_units = 1;
+  EXPECT_THAT(store_->UpdateTable("orders", back).status().message(),
+              HasSubstr("PAY_PER_REQUEST"));
+}
+
+TEST_F(TableStoreTest, DeleteTableLeavesItsStreamDisabledAndReadableForTheRetention) {
+  clock_.SetTime(absl::FromUnixMillis(1700000000000));
+  CreateStreamed(StreamViewType::kNewImage);
+  const std::string stream = store_->DescribeTable("orders")->stream_name;
+  ASSERT_TRUE(Put(Item("a", "1")).ok());
+  ASSERT_TRUE(store_->DeleteTable("orders").ok());
+  auto described = store_->DescribeStream("orders", "2023-11-14T22:13:20.000");
+  ASSERT_TRUE(described.ok()) << described.status();
+  EXPECT_FALSE(described->enabled);
+  EXPECT_EQ(described->disabled_time, absl::FromUnixMillis(1700000000000));
+  EXPECT_EQ(described->key_schema.partition_key.name, "id");
+  EXPECT_EQ(store_->DescribeStreamByName(stream)->label, "2023-11-14T22:13:20.000");
+  EXPECT_TRUE(AllShardsClosed(stream));
+  EXPECT_EQ(ChangesOf(stream).size(), 1u);
+
+  clock_.Advance(absl::Hours(24) - absl::Seconds(1));
+  EXPECT_EQ(*store_->ExpireStreams(), 0);
+  Open();
+  EXPECT_EQ(ChangesOf(stream).size(), 1u);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(*store_->ExpireStreams(), 1);
+  EXPECT_EQ(store_->DescribeStreamByName(stream).status().code(), absl::StatusCode::kNotFound);
+  v1::DescribeStreamSummaryRequest summary;
+  summary.set_stream_name(stream);
+  EXPECT_EQ(streams_->DescribeStreamSummary(summary).status().code(),
+            absl::StatusCode::kNotFound);
+  Open();
+  EXPECT_THAT(Labels(), ElementsAre());
+}
+
+TEST_F(TableStoreTest, ATableRecreatedUnderItsNameHasItsOwnStreamBesideTheOldOne) {
+  clock_.SetTime(absl::FromUnixMillis(1700000000000));
+  CreateStreamed(StreamViewType::kNewImage);
+  ASSERT_TRUE(store_->DeleteTable("orders").ok());
+  CreateStreamed(StreamViewType::kNewImage);  // the same millisecond
+  EXPECT_THAT(Labels("orders"), ElementsAre("orders/2023-11-14T22:13:20.000 DISABLED",
+                                            "orders/2023-11-14T22:13:20.001"));
+}
+
+TEST_F(TableStoreTest, ADisabledStreamWhoseShardsDidNotCloseIsClosedByExpireStreams) {
+  CreateStreamed(StreamViewType::kNewImage);
+  const std::string stream = store_->DescribeTable("orders")->stream_name;
+  fail_reshards_ = true;  // SealStream's write fails; the disable itself is written
+  ASSERT_TRUE(SetStream(false).ok());
+  EXPECT_FALSE(AllShardsClosed(stream));
+  EXPECT_FALSE(store_->ExpireStreams().ok());
+  fail_reshards_ = false;
+  Open();  // also after a restart
+  EXPECT_EQ(*store_->ExpireStreams(), 0);
+  EXPECT_TRUE(AllShardsClosed(stream));
+}
+
+TEST_F(TableStoreTest, ListStreamsPagesByTableAndLabel) {
+  clock_.SetTime(absl::FromUnixMillis(1700000000000));
+  for (const char* name : {"bbb", "aaa"}) {
+    TableSpec spec = Spec(name);
+    spec.stream = {true, StreamViewType::kKeysOnly};
+    ASSERT_TRUE(store_->CreateTable(spec).ok());
+  }
+  CreateStreamed(StreamViewType::kNewImage);
+  ASSERT_TRUE(SetStream(false).ok());
+  ASSERT_TRUE(SetStream(true).ok());  // orders has two
+  auto page = store_->ListStreams("", "", "", 2);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->streams.size(), 2u);
+  EXPECT_TRUE(page->more);
+  EXPECT_EQ(page->streams[1].table_name, "bbb");
+  page = store_->ListStreams("", "bbb", page->streams[1].label, 2);
+  ASSERT_EQ(page->streams.size(), 2u);
+  EXPECT_FALSE(page->more);
+  EXPECT_EQ(page->streams[0].table_name, "orders");
+  EXPECT_FALSE(page->streams[0].enabled);
+  page = store_->ListStreams("orders", "orders", page->streams[0].label, 100);
+  ASSERT_EQ(page->streams.size(), 1u);
+  EXPECT_TRUE(page->streams[0].enabled);
+  EXPECT_EQ(store_->ListStreams("aaa", "", "", 100)->streams.size(), 1u);
+  EXPECT_EQ(store_->ListStreams("", "", "", 101).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Writes racing stream rollovers: every write is acknowledged (none lands in a stream whose
+// shards are closed), and each item's records, stream after stream, keep its write order.
+TEST_F(TableStoreTest, WritesDuringRolloversKeepEachItemsOrderAcrossStreams) {
+  CreateStreamed(StreamViewType::kNewImage);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < 3; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 1; !stop.load() || i < 20; ++i) {
+        if (!Put({{"id", AttributeValue::S(absl::StrCat("k", w))},
+                  {"v", AttributeValue::N(absl::StrCat(i))}})
+                 .ok()) {
+          ++failures;
+        }
+        if (i > 2000) break;
+      }
+    });
+  }
+  for (int round = 0; round < 6; ++round) {
+    clock_.Advance(absl::Seconds(1));
+    ASSERT_TRUE(SetStream(round % 2 == 1).ok()) << round;
+  }
+  stop = true;
+  for (std::thread& t : writers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::map<std::string, int> last;
+  auto list = store_->ListStreams("orders", "", "", 100);
+  ASSERT_EQ(list->streams.size(), 4u);
+  for (const TableStreamDescription& stream : list->streams) {
+    for (const ChangeRecord& change : ChangesOf(stream.stream_name)) {
+      const std::string key = change.keys[0].second.scalar();
+      const int v = std::stoi(FindAttribute(*change.new_image, "v")->scalar());
+      EXPECT_GT(v, last[key]) << key << " in " << stream.label;
+      last[key] = v;
+    }
+  }
+}
+
+// --- Writes of several items while tables are updated ----------------------------------------
+
+ItemWrite PutOf(const std::string& table, AttributeMap item) {
+  ItemWrite w;
+  w.kind = ItemWrite::Kind::kPut;
+  w.table = table;
+  w.item = std::move(item);
+  return w;
+}
+
+// A write of several tables begins them all at once: while any of them is being updated it
+// waits holding none, so an UpdateTable of another of its tables goes ahead meanwhile.
+// Regression (the merge of dynitems' transactions with dynstreams' UpdateTable): the tables
+// were begun one by one, each waiting while its table was being updated; this transaction then
+// held "orders" while it waited for "stock", UpdateTable("orders") waited for it, and once
+// "stock" was done the transaction waited for "orders" again — neither ever ended.
+TEST_F(TableStoreTest, AWriteOfSeveralTablesHoldsNoneWhileItWaitsForAnUpdate) {
+  Create("orders");
+  Create("stock");
+  GuardedThreads threads;
+  absl::Cleanup unblock = [this] { BlockCreates(false); };
+  BlockCreates(true);
+  absl::StatusOr<TableDescription> stock_on, orders_provisioned;
+  absl::StatusOr<TransactionOutcome> outcome;
+  TableUpdate on;
+  on.stream = StreamSpecification{true, StreamViewType::kNewImage};
+  threads.Run([&] { stock_on = store_->UpdateTable("stock", on); });
+  ASSERT_TRUE(AwaitCreatesHeld(1).ok());  // "stock" is being updated
+  const int waiting = clock_.NumWaiters();
+  threads.Run([&] {
+    outcome =
+        store_->TransactWriteItems({PutOf("orders", Item("a", "1")), PutOf("stock", Item("s", "1")),
+                                    PutOf("orders", Item("b", "1"))});
+  });
+  ASSERT_TRUE(clock_.WaitForWaiters(waiting + 1).ok());  // the transaction waits for "stock"
+  TableUpdate provisioned;
+  provisioned.billing_mode = BillingMode::kProvisioned;
+  provisioned.read_capacity_units = provisioned.write_capacity_units = 5;
+  const int update_orders =
+      threads.Run([&] { orders_provisioned = store_->UpdateTable("orders", provisioned); });
+  EXPECT_TRUE(threads.Ended(update_orders).ok())
+      << "UpdateTable(orders) waited for a transaction that waits for another table";
+  BlockCreates(false);
+  absl::Status joined = threads.JoinAll();
+  if (!joined.ok()) {
+    // Deadlocked threads still wait on the stores: leak them rather than destroy them under them.
+    store_.release();
+    streams_.release();
+    FAIL() << joined;
+  }
+  ASSERT_TRUE(stock_on.ok()) << stock_on.status();
+  ASSERT_TRUE(orders_provisioned.ok()) << orders_provisioned.status();
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_TRUE(outcome->committed());
+  EXPECT_EQ(Get("b"), Item("b", "1"));
+  // The transaction began once "stock" had its stream: its put is that stream's one record.
+  std::vector<ChangeRecord> stock_changes = ChangesOf(stock_on->stream_name);
+  ASSERT_EQ(stock_changes.size(), 1u);
+  EXPECT_EQ(stock_changes[0].keys, Key("s"));
+}
+
+// A batch of two items of one table waits for the table's UpdateTable as a whole (not with one
+// item begun), then writes to the new stream, with its view type.
+TEST_F(TableStoreTest, ABatchWaitsForARolloverAndWritesToTheNewStream) {
+  CreateStreamed(StreamViewType::kNewImage);
+  const std::string first = store_->DescribeTable("orders")->stream_name;
+  ASSERT_TRUE(SetStream(false).ok());
+  GuardedThreads threads;
+  absl::Cleanup unblock = [this] { BlockCreates(false); };
+  BlockCreates(true);
+  clock_.Advance(absl::Seconds(1));
+  absl::StatusOr<TableDescription> rolled;
+  threads.Run([&] { rolled = SetStream(true, StreamViewType::kKeysOnly); });
+  ASSERT_TRUE(AwaitCreatesHeld(1).ok());
+  const int waiting = clock_.NumWaiters();
+  absl::Status batch;
+  threads.Run([&] {
+    batch =
+        store_->BatchWriteItem({PutOf("orders", Item("a", "1")), PutOf("orders", Item("b", "1"))});
+  });
+  ASSERT_TRUE(clock_.WaitForWaiters(waiting + 1).ok());
+  BlockCreates(false);
+  absl::Status joined = threads.JoinAll();
+  if (!joined.ok()) {
+    store_.release();
+    streams_.release();
+    FAIL() << joined;
+  }
+  ASSERT_TRUE(rolled.ok()) << rolled.status();
+  ASSERT_TRUE(batch.ok()) << batch;
+  EXPECT_THAT(ChangesOf(first), ElementsAre());
+  std::vector<ChangeRecord> changes = Changes();
+  ASSERT_EQ(changes.size(), 2u);
+  for (const ChangeRecord& c : changes) {
+    EXPECT_EQ(c.event, ChangeEvent::kInsert);
+    EXPECT_EQ(c.view_type, StreamViewType::kKeysOnly);
+    EXPECT_FALSE(c.new_image.has_value());
+  }
+}
+
+// UpdateItem, BatchWriteItem and TransactWriteItems emit INSERT / MODIFY / REMOVE with the images
+// of each table's view type, as PutItem and DeleteItem do; a condition check and a write that
+// changes nothing emit none.
+TEST_F(TableStoreTest, EveryKindOfWriteEmitsItsRecordsWithTheImagesOfTheViewType) {
+  CreateStreamed(StreamViewType::kNewAndOldImages);
+  TableSpec stock = Spec("stock");
+  stock.stream = {true, StreamViewType::kOldImage};
+  ASSERT_TRUE(store_->CreateTable(stock).ok());
+  ASSERT_TRUE(Put(Item("a", "1")).ok());
+  ASSERT_TRUE(store_->PutItem("stock", Item("s", "1"), std::nullopt).ok());
+  ExpressionAttributes values({}, {{":two", AttributeValue::S("2")}});
+  ItemWrite update;
+  update.kind = ItemWrite::Kind::kUpdate;
+  update.table = "orders";
+  update.item = Key("a");
+  update.update = *ParseUpdateExpression("SET v = :two", values);
+  ItemWrite remove;
+  remove.kind = ItemWrite::Kind::kDelete;
+  remove.table = "stock";
+  remove.item = Key("s");
+  ItemWrite check;
+  check.kind = ItemWrite::Kind::kConditionCheck;
+  check.table = "orders";
+  check.item = Key("absent");
+  check.condition = NotExists();
+  auto outcome =
+      store_->TransactWriteItems({update, PutOf("orders", Item("b", "1")), remove, check});
+  ASSERT_TRUE(outcome.ok() && outcome->committed()) << outcome.status();
+  ASSERT_TRUE(store_->UpdateItem("orders", Key("a"), update.update, std::nullopt).ok());  // same
+  ItemWrite remove_b;
+  remove_b.kind = ItemWrite::Kind::kDelete;
+  remove_b.table = "orders";
+  remove_b.item = Key("b");
+  ASSERT_TRUE(store_->BatchWriteItem({remove_b, PutOf("stock", Item("t", "1"))}).ok());
+
+  std::map<std::string, std::vector<ChangeRecord>> orders;
+  for (ChangeRecord& c : Changes()) orders[c.keys[0].second.scalar()].push_back(std::move(c));
+  ASSERT_EQ(orders["a"].size(), 2u);
+  EXPECT_EQ(orders["a"][1].event, ChangeEvent::kModify);
+  EXPECT_EQ(orders["a"][1].old_image, Item("a", "1"));
+  EXPECT_EQ(orders["a"][1].new_image, Item("a", "2"));
+  ASSERT_EQ(orders["b"].size(), 2u);
+  EXPECT_EQ(orders["b"][0].event, ChangeEvent::kInsert);
+  EXPECT_EQ(orders["b"][0].new_image, Item("b", "1"));
+  EXPECT_EQ(orders["b"][1].event, ChangeEvent::kRemove);
+  EXPECT_EQ(orders["b"][1].old_image, Item("b", "1"));
+  EXPECT_FALSE(orders["b"][1].new_image.has_value());
+  EXPECT_EQ(orders.count("absent"), 0u);
+
+  std::map<std::string, std::vector<ChangeRecord>> stocks;
+  for (ChangeRecord& c : ChangesOf(store_->DescribeTable("stock")->stream_name)) {
+    stocks[c.keys[0].second.scalar()].push_back(std::move(c));
+  }
+  ASSERT_EQ(stocks["s"].size(), 2u);
+  EXPECT_EQ(stocks["s"][1].event, ChangeEvent::kRemove);
+  EXPECT_EQ(stocks["s"][1].old_image, Item("s", "1"));
+  ASSERT_EQ(stocks["t"].size(), 1u);
+  EXPECT_EQ(stocks["t"][0].event, ChangeEvent::kInsert);
+  EXPECT_EQ(stocks["t"][0].view_type, StreamViewType::kOldImage);
+  EXPECT_FALSE(stocks["t"][0].new_image.has_value());
+  EXPECT_FALSE(stocks["t"][0].old_image.has_value());
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The item writes of TableStore. PutItem, DeleteItem, UpdateItem, BatchWriteItem and
 // TransactWriteItems all run Execute:
-//  1. prepare, no lock held: find each table (counting a write in flight on it, so DeleteTable
-//     waits for us), check the item or key, compute its RocksDB key; a key twice is an error;
+//  1. prepare, no lock held: find every table at once (BeginWrites: counting a write in flight
+//     on each, so DeleteTable and UpdateTable wait for us; waiting, holding none, while any is
+//     being updated), check the item or key, compute its RocksDB key; a key twice is an error;
 //  2. claim every key at once under mu_, waiting while any of them is claimed — so writes that
 //     share a key never interleave, and claiming all together cannot deadlock;
 //  3. read the current items, check the conditions, compute the new items;
@@ -28,7 +29,7 @@ namespace tributary::tables {
 
 struct TableStore::StagedWrite {
   const ItemWrite* write = nullptr;
-  std::shared_ptr<Table> table;  // set once BeginWrite counted us on it
+  std::shared_ptr<Table> table;  // set once BeginWrites counted us on it
   std::string key;               // the RocksDB key
   AttributeMap key_attributes;   // sorted
   std::optional<AttributeMap> old_item;
@@ -154,10 +155,8 @@ absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<
   };
 
   // 1. Prepare.
-  for (size_t i = 0; i < writes.size(); ++i) {
-    const ItemWrite& w = writes[i];
-    StagedWrite& s = staged[i];
-    s.write = &w;
+  std::vector<absl::string_view> names;
+  for (const ItemWrite& w : writes) {
     if (mode == ExecuteMode::kBatch &&
         ((w.kind != Kind::kPut && w.kind != Kind::kDelete) || w.condition.has_value())) {
       return absl::InvalidArgumentError("a batch holds puts and deletes without conditions");
@@ -165,7 +164,19 @@ absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<
     if (w.kind == Kind::kConditionCheck && !w.condition.has_value()) {
       return absl::InvalidArgumentError("a condition check needs a condition");
     }
-    ASSIGN_OR_RETURN(s.table, BeginWrite(w.table));
+    names.push_back(w.table);
+  }
+  // Every table at once, waiting (holding none) while any is being updated: begun one by one, a
+  // write could hold one table while waiting for another's UpdateTable, and an UpdateTable of
+  // the first wait for it (AWriteOfSeveralTablesHoldsNoneWhileItWaitsForAnUpdate).
+  ASSIGN_OR_RETURN(std::vector<std::shared_ptr<Table>> tables, BeginWrites(names));
+  for (size_t i = 0; i < writes.size(); ++i) {
+    staged[i].write = &writes[i];
+    staged[i].table = std::move(tables[i]);  // counted: released by `release`
+  }
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const ItemWrite& w = writes[i];
+    StagedWrite& s = staged[i];
     const KeySchema& schema = s.table->description.spec.key_schema;
     AttributeMap source = w.item;
     RETURN_IF_ERROR(SortAttributeMap(&source));
@@ -201,7 +212,7 @@ absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<
       }
       return true;
     };
-    mu_.Await(absl::Condition(&free));
+    clock_.AwaitWithDeadline(&mu_, absl::Condition(&free), MonotonicTime::InfiniteFuture());
     for (const StagedWrite& s : staged) claimed_.insert(s.key);
     claimed = true;
   }

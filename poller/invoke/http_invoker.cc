@@ -6,6 +6,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "mapping/function_endpoint.h"
+#include "tables/stream_ids.h"
 #include "rapidjson/document.h"
 
 namespace tributary::poller {
@@ -51,9 +52,32 @@ absl::StatusOr<v1::InvokeResponse> HttpFunctionInvoker::Invoke(const std::string
   }
   const HttpPeer peer{parsed->protocol == FunctionEndpoint::Protocol::kHttps, parsed->host,
                       parsed->port};
+  const bool table_stream = tables::IsTableStreamName(request.stream_name());
+  std::string body;
+  if (table_stream) {
+    if (tables_ == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "this poller cannot name the table of stream ", request.stream_name(),
+          " (no Tables service)"));
+    }
+    absl::StatusOr<TableStreamSource> source = tables_->Find(request.stream_name());
+    if (!source.ok()) {
+      return absl::Status(source.status().code(),
+                          absl::StatusCode::kNotFound == source.status().code()
+                              ? absl::StrCat("the table stream ", request.stream_name(),
+                                             " is gone: ", source.status().message())
+                              : absl::StrCat("looking up the table of ", request.stream_name(),
+                                             ": ", source.status().message()));
+    }
+    absl::StatusOr<std::string> event = EncodeLambdaDynamoDbEvent(account_, *source, request);
+    if (!event.ok()) return event.status();
+    body = *std::move(event);
+  } else {
+    body = EncodeLambdaKinesisEvent(account_, request);
+  }
   const int64_t deadline_ms = absl::ToUnixMillis(clock_.Now() + timeout);
   absl::StatusOr<HttpReply> reply =
-      client_.Post(peer, parsed->path, EncodeLambdaKinesisEvent(account_, request),
+      client_.Post(peer, parsed->path, body,
                    {{"Content-Type", "application/json"},
                     {"Lambda-Runtime-Deadline-Ms", absl::StrCat(deadline_ms)}},
                    timeout);
@@ -82,7 +106,8 @@ absl::StatusOr<v1::InvokeResponse> HttpFunctionInvoker::Invoke(const std::string
     response.set_function_error(FunctionError(error->empty() ? "Unhandled" : *error, reply->body));
     return response;
   }
-  return DecodeLambdaResponse(reply->body);
+  return table_stream ? DecodeLambdaDynamoDbResponse(reply->body)
+                      : DecodeLambdaResponse(reply->body);
 }
 
 absl::StatusOr<v1::InvokeResponse> EndpointFunctionInvoker::Invoke(

@@ -1,6 +1,10 @@
 // HttpFunctionInvoker: calls a function whose endpoint is "http://..." or "https://..." the way
 // the AWS Lambda Runtime Interface Emulator is called (POST /2015-03-31/functions/function/
 // invocations): the body is the Kinesis event Lambda sends (lambda_event.h), the reply Lambda's.
+// For a table's change stream (a store stream "_tables.*", tables/stream_ids.h) it is Lambda's
+// DynamoDB Streams event instead (dynamodb_event.h), its stream ARN found through `tables`, and
+// the reply's item identifiers are DynamoDB sequence numbers; without `tables` such a call is
+// FAILED_PRECONDITION, and a failed lookup is the call's status (retried as a failed call).
 //
 // The request: POST <path> with Content-Type: application/json and Lambda-Runtime-Deadline-Ms
 // (the deadline in Unix milliseconds by the clock's wall time, the Runtime API's header, so a
@@ -32,14 +36,17 @@
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "poller/interfaces.h"
+#include "poller/invoke/dynamodb_event.h"
 #include "poller/invoke/lambda_event.h"
 
 namespace tributary::poller {
 
 class HttpFunctionInvoker : public FunctionInvoker {
  public:
-  HttpFunctionInvoker(HttpClient& client, Clock& clock, LambdaAccount account)
-      : client_(client), clock_(clock), account_(std::move(account)) {}
+  // `tables` (may be null) must outlive the invoker.
+  HttpFunctionInvoker(HttpClient& client, Clock& clock, LambdaAccount account,
+                      TableStreamSources* tables = nullptr)
+      : client_(client), clock_(clock), account_(std::move(account)), tables_(tables) {}
 
   absl::StatusOr<v1::InvokeResponse> Invoke(const std::string& endpoint,
                                             const v1::InvokeRequest& request,
@@ -49,6 +56,7 @@ class HttpFunctionInvoker : public FunctionInvoker {
   HttpClient& client_;
   Clock& clock_;
   const LambdaAccount account_;
+  TableStreamSources* const tables_;
 };
 
 // Calls each endpoint by its protocol (mapping/function_endpoint.h): gRPC ("host:port",

@@ -14,6 +14,8 @@
 #include "common/testing/http_test_server.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
+#include "tables/attribute_value.h"
+#include "tables/change_record.h"
 
 namespace tributary::poller {
 namespace {
@@ -85,6 +87,59 @@ TEST_F(HttpInvokerTest, PostsLambdasEventToThePathWithTheDeadline) {
   EXPECT_STREQ(record["invokeIdentityArn"].GetString(),
                "arn:aws:iam::123456789012:role/tributary");
   EXPECT_STREQ(record["kinesis"]["data"].GetString(), "aGk=");
+}
+
+// A fake of the Tables service's answer: counts its lookups.
+class FakeTableStreamSources : public TableStreamSources {
+ public:
+  absl::StatusOr<TableStreamSource> Find(const std::string& stream_name) override {
+    ++lookups;
+    if (stream_name != "_tables.42.20231114221320123") return absl::NotFoundError("no stream");
+    return TableStreamSource{"orders", "2023-11-14T22:13:20.123", 42};
+  }
+  int lookups = 0;
+};
+
+TEST_F(HttpInvokerTest, ATableStreamsRecordsArePostedAsLambdasDynamoDbEvent) {
+  FakeTableStreamSources tables;
+  HttpFunctionInvoker invoker(*client_, clock_, LambdaAccount{"eu-west-1", "123456789012"},
+                              &tables);
+  request_.set_stream_name("_tables.42.20231114221320123");
+  std::optional<tables::ChangeRecord> change = tables::MakeChangeRecord(
+      tables::StreamViewType::kNewImage, {{"id", tables::AttributeValue::S("a")}}, std::nullopt,
+      tables::AttributeMap{{"id", tables::AttributeValue::S("a")}}, absl::FromUnixSeconds(5));
+  request_.mutable_records(0)->set_data(tables::EncodeChangeRecord(*change));
+  Serve(TestHttpReply{200, {}, R"({"batchItemFailures":[{"itemIdentifier":"100000000000000000042"}]})"});
+  absl::StatusOr<v1::InvokeResponse> reply = invoker.Invoke(Endpoint(), request_, kTimeout);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->batch_item_failures_size(), 1);
+  EXPECT_EQ(reply->batch_item_failures(0).item_identifier(), "42");  // the store's again
+  absl::MutexLock lock(&mu_);
+  ASSERT_EQ(seen_.size(), 1u);
+  rapidjson::Document event;
+  event.Parse(seen_[0].body.c_str());
+  ASSERT_FALSE(event.HasParseError()) << seen_[0].body;
+  const rapidjson::Value& record = event["Records"][0];
+  EXPECT_STREQ(record["eventSource"].GetString(), "aws:dynamodb");
+  EXPECT_STREQ(record["eventName"].GetString(), "INSERT");
+  EXPECT_STREQ(record["dynamodb"]["SequenceNumber"].GetString(), "100000000000000000042");
+  EXPECT_STREQ(record["eventSourceARN"].GetString(),
+               "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/"
+               "2023-11-14T22:13:20.123");
+}
+
+TEST_F(HttpInvokerTest, ATableStreamWhoseTableCannotBeFoundIsAFailedCall) {
+  FakeTableStreamSources tables;
+  HttpFunctionInvoker invoker(*client_, clock_, LambdaAccount{}, &tables);
+  Serve(TestHttpReply{200, {}, "null"});
+  request_.set_stream_name("_tables.7.1");
+  EXPECT_EQ(invoker.Invoke(Endpoint(), request_, kTimeout).status().code(),
+            absl::StatusCode::kNotFound);
+  HttpFunctionInvoker without(*client_, clock_, LambdaAccount{});
+  EXPECT_EQ(without.Invoke(Endpoint(), request_, kTimeout).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  absl::MutexLock lock(&mu_);
+  EXPECT_TRUE(seen_.empty());  // nothing was posted
 }
 
 TEST_F(HttpInvokerTest, ThePartialBatchResponseIsDecoded) {

@@ -45,9 +45,10 @@ size_t Utf8SequenceLength(absl::string_view s, size_t i) {
   return n;
 }
 
-// Appends `text` as a JSON string literal: quotes, backslashes and control characters escaped,
-// UTF-8 copied, each byte that is not valid UTF-8 written as U+FFFD (so the event is always
-// valid JSON for the function's parser).
+}  // namespace
+
+// Quotes, backslashes and control characters escaped, UTF-8 copied, each byte that is not valid
+// UTF-8 written as U+FFFD (so the event is always valid JSON for the function's parser).
 void AppendJsonString(absl::string_view text, std::string* out) {
   out->push_back('"');
   size_t i = 0;
@@ -91,6 +92,8 @@ void AppendJsonString(absl::string_view text, std::string* out) {
   }
   out->push_back('"');
 }
+
+namespace {
 
 // Seconds since the epoch with three decimals: 1545084650.987.
 void AppendArrivalSeconds(const google::protobuf::Timestamp& t, std::string* out) {
@@ -196,19 +199,23 @@ std::string EncodeLambdaKinesisEvent(const LambdaAccount& account,
     out.append(tail);
   }
   out.push_back(']');
-  if (request.has_window()) {
-    absl::StrAppend(&out, ",\"window\":{\"start\":\"", WindowTime(request.window().start()),
-                    "\",\"end\":\"", WindowTime(request.window().end()), "\"},\"state\":");
-    AppendState(request.state(), &out);
-    out.append(",\"shardId\":");
-    AppendJsonString(request.shard_id(), &out);
-    absl::StrAppend(&out, ",\"eventSourceARN\":", source_arn, ",\"isFinalInvokeForWindow\":",
-                    request.is_final_invoke_for_window() ? "true" : "false",
-                    ",\"isWindowTerminatedEarly\":",
-                    request.is_window_terminated_early() ? "true" : "false");
-  }
+  AppendWindowMembers(request, request.shard_id(), source_arn, &out);
   out.push_back('}');
   return out;
+}
+
+void AppendWindowMembers(const v1::InvokeRequest& request, absl::string_view shard_id,
+                         absl::string_view source_arn_json, std::string* out) {
+  if (!request.has_window()) return;
+  absl::StrAppend(out, ",\"window\":{\"start\":\"", WindowTime(request.window().start()),
+                  "\",\"end\":\"", WindowTime(request.window().end()), "\"},\"state\":");
+  AppendState(request.state(), out);
+  out->append(",\"shardId\":");
+  AppendJsonString(shard_id, out);
+  absl::StrAppend(out, ",\"eventSourceARN\":", source_arn_json, ",\"isFinalInvokeForWindow\":",
+                  request.is_final_invoke_for_window() ? "true" : "false",
+                  ",\"isWindowTerminatedEarly\":",
+                  request.is_window_terminated_early() ? "true" : "false");
 }
 
 v1::InvokeResponse DecodeLambdaResponse(absl::string_view body) {

@@ -65,6 +65,16 @@ std::string InvokeIdentityArn(const LambdaAccount& account);
 std::string EncodeLambdaKinesisEvent(const LambdaAccount& account,
                                      const v1::InvokeRequest& request);
 
+// Pieces the DynamoDB event (dynamodb_event.h) shares with this one:
+// Appends `text` as a JSON string literal (escaped; bytes that are not UTF-8 become U+FFFD).
+void AppendJsonString(absl::string_view text, std::string* out);
+// Appends what a tumbling-window event adds after "Records":[...] — ,"window":{...},
+// "state":{...},"shardId":<shard_id>,"eventSourceARN":<source_arn_json>,
+// "isFinalInvokeForWindow":...,"isWindowTerminatedEarly":... — or nothing when `request` has
+// no window. `source_arn_json` is already a JSON string literal.
+void AppendWindowMembers(const v1::InvokeRequest& request, absl::string_view shard_id,
+                         absl::string_view source_arn_json, std::string* out);
+
 // The reply `body` as an InvokeResponse (described above); never fails. function_error is
 // left empty: a function error is told by the HTTP exchange (poller/invoke/http_invoker.h).
 v1::InvokeResponse DecodeLambdaResponse(absl::string_view body);

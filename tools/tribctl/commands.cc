@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "common/grpc_client.h"
 #include "common/status_macros.h"
@@ -23,6 +24,7 @@
 #include "tools/tribctl/context.h"
 #include "tools/tribctl/format.h"
 #include "tools/tribctl/requests.h"
+#include "tools/tribctl/tables.h"
 
 namespace tributary::tribctl {
 namespace {
@@ -461,6 +463,33 @@ absl::Status Metrics(Context& c) {
   return c.Print(response, MetricsTable(response));
 }
 
+// mappings create: a DynamoDB table's stream may be named by its stream ARN (what `tables
+// describe` shows as LatestStreamArn); the Tables service names the store stream holding it.
+absl::Status MappingsCreate(Context& c) {
+  ASSIGN_OR_RETURN(v1::CreateEventSourceMappingRequest request,
+                   c.BuildRequest<v1::CreateEventSourceMappingRequest>());
+  if (absl::StartsWith(request.stream_name(), "arn:aws:dynamodb:")) {
+    v1::DescribeTableStreamRequest describe;
+    describe.set_stream_arn(request.stream_name());
+    ASSIGN_OR_RETURN(v1::TableStream stream, c.tables().DescribeTableStream(describe));
+    request.set_stream_name(stream.stream_name());
+  }
+  ASSIGN_OR_RETURN(v1::EventSourceMappingConfiguration created,
+                   c.mappings().CreateEventSourceMapping(request));
+  return c.Print(created, MappingTable(created));
+}
+
+// items get: the item as DynamoDB JSON (or the response as protobuf JSON with --output=json).
+absl::Status ItemsGet(Context& c) {
+  ASSIGN_OR_RETURN(v1::GetItemRequest request, c.BuildRequest<v1::GetItemRequest>());
+  ASSIGN_OR_RETURN(v1::GetItemResponse response, c.tables().GetItem(request));
+  if (response.item().empty() && !c.json) {
+    *c.io.out << "no such item\n";
+    return absl::OkStatus();
+  }
+  return c.Print(response, DynamoDbJson(response.item()) + "\n");
+}
+
 // --- The table ---------------------------------------------------------------------------------
 
 // The stream's name: --stream, or --stream-name as the AWS CLI spells it; unbound, for a command
@@ -760,9 +789,8 @@ std::vector<CommandSpec> BuildCommands() {
                    .Sets("starting_position_timestamp")},
               MappingConfigFlags()))
           .Finish(&FinishCreateMapping)
-          .Calls(&Context::mappings, &StreamTrackerClient::CreateEventSourceMapping,
-                 [](const v1::CreateEventSourceMappingRequest&,
-                    const v1::EventSourceMappingConfiguration& m) { return MappingTable(m); }));
+          .Builds<v1::CreateEventSourceMappingRequest>()
+          .Runs(&MappingsCreate));
   add(Command("mappings", "update",
               "Changes the given fields of a mapping (UpdateEventSourceMapping).")
           .Flags(
@@ -885,6 +913,104 @@ std::vector<CommandSpec> BuildCommands() {
                     const v1::DeleteFunctionConcurrencyResponse&) {
                    return absl::StrCat("removed the reserved concurrency of function ",
                                        r.function_name(), "\n");
+                 }));
+
+  // tables, items (tributary.v1.Tables, at --streams-endpoint: tables live with the store)
+  const FlagSpec table_flag =
+      StringFlag("table-name", "the table's name", true).Sets("table_name");
+  const std::vector<std::string> view_types = {"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE",
+                                               "NEW_AND_OLD_IMAGES"};
+  add(Command("tables", "create",
+              "Creates a DynamoDB-style table, with a change stream when --stream-view-type is "
+              "given (CreateTable).")
+          .Flags({table_flag,
+                  StringFlag("partition-key", "NAME:TYPE, TYPE S, N or B", true),
+                  StringFlag("sort-key", "NAME:TYPE, TYPE S, N or B"),
+                  EnumFlag("billing-mode", "default PAY_PER_REQUEST",
+                           {"PAY_PER_REQUEST", "PROVISIONED"}),
+                  IntFlag("read-capacity-units", "PROVISIONED only").Sets("read_capacity_units"),
+                  IntFlag("write-capacity-units", "PROVISIONED only")
+                      .Sets("write_capacity_units"),
+                  EnumFlag("stream-view-type", "turn the change stream on with this view",
+                           view_types)})
+          .Finish(&FinishCreateTable)
+          .Calls(&Context::tables, &tables::TablesClient::CreateTable,
+                 [](const v1::CreateTableRequest&, const v1::TableDescription& t) {
+                   return TableDescriptionTable(t);
+                 }));
+  add(Command("tables", "describe", "Shows a table and its latest stream (DescribeTable).")
+          .Flags({table_flag})
+          .Calls(&Context::tables, &tables::TablesClient::DescribeTable,
+                 [](const v1::DescribeTableRequest&, const v1::TableDescription& t) {
+                   return TableDescriptionTable(t);
+                 }));
+  add(Command("tables", "list", "Lists tables (ListTables, every page).")
+          .Flags({IntFlag("limit", "tables per page, 1-100").Sets("limit")})
+          .Pages(&Context::tables, &tables::TablesClient::ListTables,
+                 [](const v1::ListTablesResponse& page, v1::ListTablesRequest* request) {
+                   if (page.last_evaluated_table_name().empty()) return false;
+                   request->set_exclusive_start_table_name(page.last_evaluated_table_name());
+                   return true;
+                 },
+                 [](const v1::ListTablesResponse& all) { return TableNamesTable(all); }));
+  add(Command("tables", "update",
+              "Turns the change stream on (a new stream each time) or off, or changes the "
+              "billing (UpdateTable).")
+          .Flags({table_flag,
+                  EnumFlag("stream-view-type", "turn the stream on with this view", view_types),
+                  BoolFlag("stream", "--no-stream turns the stream off"),
+                  EnumFlag("billing-mode", "PAY_PER_REQUEST or PROVISIONED",
+                           {"PAY_PER_REQUEST", "PROVISIONED"}),
+                  IntFlag("read-capacity-units", "PROVISIONED").Sets("read_capacity_units"),
+                  IntFlag("write-capacity-units", "PROVISIONED").Sets("write_capacity_units")})
+          .Finish(&FinishUpdateTable)
+          .Calls(&Context::tables, &tables::TablesClient::UpdateTable,
+                 [](const v1::UpdateTableRequest&, const v1::TableDescription& t) {
+                   return TableDescriptionTable(t);
+                 }));
+  add(Command("tables", "delete",
+              "Deletes a table and its items; its stream stays readable for 24 h (DeleteTable).")
+          .Flags({table_flag})
+          .Calls(&Context::tables, &tables::TablesClient::DeleteTable,
+                 [](const v1::DeleteTableRequest& r, const v1::TableDescription&) {
+                   return absl::StrCat("deleted table ", r.table_name(), "\n");
+                 }));
+  add(Command("tables", "streams",
+              "Lists the tables' change streams, ENABLED and DISABLED (ListTableStreams, every "
+              "page).")
+          .Flags({StringFlag("table-name", "only this table's streams").Sets("table_name"),
+                  IntFlag("limit", "streams per page, 1-100").Sets("limit")})
+          .Pages(&Context::tables, &tables::TablesClient::ListTableStreams,
+                 [](const v1::ListTableStreamsResponse& page,
+                    v1::ListTableStreamsRequest* request) {
+                   if (page.last_evaluated_stream_arn().empty()) return false;
+                   request->set_exclusive_start_stream_arn(page.last_evaluated_stream_arn());
+                   return true;
+                 },
+                 [](const v1::ListTableStreamsResponse& all) { return TableStreamsTable(all); }));
+  add(Command("items", "put", "Writes an item, given as DynamoDB JSON (PutItem).")
+          .Flags({table_flag,
+                  StringFlag("item", "the item: {\"id\": {\"S\": \"a\"}, ...}", true),
+                  BoolFlag("return-old", "print the item it replaced (ReturnValues ALL_OLD)")})
+          .Finish(&FinishPutItem)
+          .Calls(&Context::tables, &tables::TablesClient::PutItem,
+                 [](const v1::PutItemRequest&, const v1::PutItemResponse& r) {
+                   return r.attributes().empty() ? std::string("ok\n")
+                                                 : DynamoDbJson(r.attributes()) + "\n";
+                 }));
+  add(Command("items", "get", "Reads an item by its key, given as DynamoDB JSON (GetItem).")
+          .Flags({table_flag, StringFlag("key", "the key: {\"id\": {\"S\": \"a\"}}", true)})
+          .Finish(&FinishGetItem)
+          .Builds<v1::GetItemRequest>()
+          .Runs(&ItemsGet));
+  add(Command("items", "delete", "Deletes an item by its key (DeleteItem).")
+          .Flags({table_flag, StringFlag("key", "the key: {\"id\": {\"S\": \"a\"}}", true),
+                  BoolFlag("return-old", "print the item it deleted (ReturnValues ALL_OLD)")})
+          .Finish(&FinishDeleteItem)
+          .Calls(&Context::tables, &tables::TablesClient::DeleteItem,
+                 [](const v1::DeleteItemRequest&, const v1::DeleteItemResponse& r) {
+                   return r.attributes().empty() ? std::string("ok\n")
+                                                 : DynamoDbJson(r.attributes()) + "\n";
                  }));
 
   // leases, pollers, metrics

@@ -19,6 +19,7 @@
 #include "proto/poller.grpc.pb.h"
 #include "shard_store/shard_store_client.h"
 #include "stream_tracker/stream_tracker_client.h"
+#include "tables/tables_client.h"
 #include "tools/tribctl/command_line.h"
 #include "tools/tribctl/format.h"
 #include "tools/tribctl/requests.h"
@@ -62,6 +63,14 @@ class Context {
     }
     return *leasing_;
   }
+  // Tables live with the shard store: tributary.v1.Tables at --streams-endpoint.
+  tables::TablesClient& tables() {
+    if (!tables_) {
+      tables_ = std::make_unique<tables::TablesClient>(
+          MakeReplicaChannel(flags.StringOr("streams-endpoint", ""), security), timeout);
+    }
+    return *tables_;
+  }
   v1::Pollers::Stub& pollers() {
     if (!pollers_)
       pollers_ =
@@ -99,6 +108,7 @@ class Context {
   std::unique_ptr<stream_tracker::StreamTrackerClient> mappings_;
   std::unique_ptr<leasing::LeasingClient> leasing_;
   std::unique_ptr<v1::Pollers::Stub> pollers_;
+  std::unique_ptr<tables::TablesClient> tables_;
 };
 
 }  // namespace tributary::tribctl

@@ -2,6 +2,8 @@
 // cross-flag rules that are usage errors.
 #include "tools/tribctl/requests.h"
 
+#include "tools/tribctl/tables.h"
+
 #include <sstream>
 #include <string>
 #include <vector>
@@ -572,6 +574,83 @@ TEST(RequestsTest, AConsumerIsNamedByArnOrByStreamAndName) {
     ASSERT_TRUE(line.ok()) << line.status();
     EXPECT_TRUE(IsUsageError(FillRequest(*line->command, line->flags, request)));
   }
+}
+
+// --- tables and items (tools/tribctl/tables.h) ------------------------------------------------
+
+TEST(RequestsTest, TablesCreateReadsKeysStreamAndBilling) {
+  EXPECT_THAT(Built<v1::CreateTableRequest>(
+                  {"tables", "create", "--table-name=orders", "--partition-key=id:S",
+                   "--sort-key=at:N", "--stream-view-type=new-image"}),
+              EqualsProto(Proto<v1::CreateTableRequest>(R"pb(
+                table_name: "orders"
+                partition_key { attribute_name: "id" attribute_type: "S" }
+                sort_key { attribute_name: "at" attribute_type: "N" }
+                billing_mode: BILLING_PAY_PER_REQUEST
+                stream_specification { stream_enabled: true stream_view_type: VIEW_NEW_IMAGE }
+              )pb")));
+  EXPECT_THAT(Built<v1::CreateTableRequest>({"tables", "create", "--table-name=t",
+                                             "--partition-key=k:B", "--billing-mode=PROVISIONED",
+                                             "--read-capacity-units=5",
+                                             "--write-capacity-units=6"}),
+              EqualsProto(Proto<v1::CreateTableRequest>(R"pb(
+                table_name: "t"
+                partition_key { attribute_name: "k" attribute_type: "B" }
+                billing_mode: BILLING_PROVISIONED
+                read_capacity_units: 5
+                write_capacity_units: 6
+              )pb")));
+  ExpectUsageError(Build<v1::CreateTableRequest>(
+                       {"tables", "create", "--table-name=t", "--partition-key=id"}),
+                   "--partition-key");
+  ExpectUsageError(Build<v1::CreateTableRequest>(
+                       {"tables", "create", "--table-name=t", "--partition-key=id:X"}),
+                   "--partition-key");
+}
+
+TEST(RequestsTest, TablesUpdateTurnsTheStreamOnOrOff) {
+  EXPECT_THAT(Built<v1::UpdateTableRequest>({"tables", "update", "--table-name=t", "--no-stream"}),
+              EqualsProto(Proto<v1::UpdateTableRequest>(
+                  R"pb(table_name: "t" stream_specification { stream_enabled: false })pb")));
+  EXPECT_THAT(Built<v1::UpdateTableRequest>(
+                  {"tables", "update", "--table-name=t", "--stream-view-type=KEYS_ONLY"}),
+              EqualsProto(Proto<v1::UpdateTableRequest>(R"pb(
+                table_name: "t"
+                stream_specification { stream_enabled: true stream_view_type: VIEW_KEYS_ONLY }
+              )pb")));
+  ExpectUsageError(Build<v1::UpdateTableRequest>({"tables", "update", "--table-name=t",
+                                                  "--no-stream", "--stream-view-type=KEYS_ONLY"}),
+                   "not both");
+}
+
+TEST(RequestsTest, ItemsAreDynamoDbJsonOfEveryType) {
+  v1::PutItemRequest put = Built<v1::PutItemRequest>(
+      {"items", "put", "--table-name=t", "--return-old",
+       R"(--item={"id": {"S": "a"}, "n": {"N": "1.5"}, "b": {"B": "AP8="}, "t": {"BOOL": true},
+                  "z": {"NULL": true}, "m": {"M": {"x": {"S": "y"}}}, "l": {"L": [{"N": "2"}]},
+                  "ss": {"SS": ["s"]}, "ns": {"NS": ["3"]}, "bs": {"BS": ["AP8="]}})"});
+  EXPECT_EQ(put.return_values(), v1::RETURN_ALL_OLD);
+  EXPECT_EQ(put.item().at("b").b(), std::string("\0\xff", 2));
+  EXPECT_EQ(put.item().at("m").m().attributes().at("x").s(), "y");
+  EXPECT_EQ(put.item().at("bs").bs().values(0), std::string("\0\xff", 2));
+  EXPECT_EQ(DynamoDbJson(put.item()),
+            R"({"b": {"B": "AP8="}, "bs": {"BS": ["AP8="]}, "id": {"S": "a"}, )"
+            R"("l": {"L": [{"N": "2"}]}, "m": {"M": {"x": {"S": "y"}}}, "n": {"N": "1.5"}, )"
+            R"("ns": {"NS": ["3"]}, "ss": {"SS": ["s"]}, "t": {"BOOL": true}, "z": {"NULL": true}})");
+  EXPECT_EQ(Built<v1::GetItemRequest>({"items", "get", "--table-name=t",
+                                       R"(--key={"id": {"N": "7"}})"})
+                .key()
+                .at("id")
+                .n(),
+            "7");
+  ExpectUsageError(Build<v1::PutItemRequest>({"items", "put", "--table-name=t", "--item=[1]"}),
+                   "--item");
+  ExpectUsageError(Build<v1::PutItemRequest>(
+                       {"items", "put", "--table-name=t", R"(--item={"id": {"S": "a", "N": "1"}})"}),
+                   "--item: id");
+  ExpectUsageError(Build<v1::DeleteItemRequest>(
+                       {"items", "delete", "--table-name=t", R"(--key={"id": {"B": "!!"}})"}),
+                   "base64");
 }
 
 }  // namespace

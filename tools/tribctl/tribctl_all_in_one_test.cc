@@ -30,6 +30,7 @@
 #include "proto/leasing.pb.h"
 #include "proto/poller.pb.h"
 #include "proto/streams.pb.h"
+#include "proto/tables.pb.h"
 #include "tools/tribctl/format.h"
 #include "tools/tribctl/tribctl.h"
 
@@ -448,6 +449,65 @@ TEST_F(TribctlAllInOneTest, MappingErrorsFromTheTrackerReachTheOperator) {
   EXPECT_EQ(bad.code, kExitError);
   EXPECT_THAT(bad.err, ::testing::StartsWith("error: INVALID_ARGUMENT: "));
   EXPECT_THAT(bad.err, HasSubstr("batch_size"));
+}
+
+// Tables and items over tributary.v1.Tables (issue 18): a table with a change stream, items in
+// DynamoDB JSON, the stream turned off and on (two streams listed), and a mapping made on the
+// table's stream by its DynamoDB ARN.
+TEST_F(TribctlAllInOneTest, TablesItemsAndAMappingOnATablesStream) {
+  Result created = Run({"tables", "create", "--table-name=orders", "--partition-key=id:S",
+                        "--stream-view-type=NEW_AND_OLD_IMAGES", "--output=json"});
+  ASSERT_EQ(created.code, kExitOk) << created.err;
+  const auto table = Json<v1::TableDescription>(created.out);
+  EXPECT_TRUE(table.stream_specification().stream_enabled());
+  EXPECT_THAT(table.latest_stream_arn(),
+              ::testing::StartsWith("arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/"));
+  EXPECT_THAT(table.latest_stream_name(), ::testing::StartsWith("_tables."));
+  Result described = Run({"tables", "describe", "--table-name=orders"});
+  EXPECT_THAT(described.out, HasSubstr("LatestStreamArn     " + table.latest_stream_arn()));
+  EXPECT_THAT(Run({"tables", "list"}).out, HasSubstr("orders\n"));
+
+  Result put = Run({"items", "put", "--table-name=orders",
+                    R"(--item={"id": {"S": "a"}, "n": {"N": "1.50"}, "tags": {"SS": ["x"]}})"});
+  ASSERT_EQ(put.code, kExitOk) << put.err;
+  Result got = Run({"items", "get", "--table-name=orders", R"(--key={"id": {"S": "a"}})"});
+  ASSERT_EQ(got.code, kExitOk) << got.err;
+  EXPECT_EQ(got.out, R"({"id": {"S": "a"}, "n": {"N": "1.5"}, "tags": {"SS": ["x"]}})" "\n");
+  Result old = Run({"items", "delete", "--table-name=orders", R"(--key={"id": {"S": "a"}})",
+                    "--return-old"});
+  EXPECT_THAT(old.out, HasSubstr(R"("n": {"N": "1.5"})"));
+  EXPECT_EQ(Run({"items", "get", "--table-name=orders", R"(--key={"id": {"S": "a"}})"}).out,
+            "no such item\n");
+  Result bad = Run({"items", "put", "--table-name=orders", R"(--item={"id": "a"})"});
+  EXPECT_EQ(bad.code, kExitUsage);
+  EXPECT_THAT(bad.err, HasSubstr("--item"));
+
+  ASSERT_EQ(Run({"tables", "update", "--table-name=orders", "--no-stream"}).code, kExitOk);
+  Result on = Run({"tables", "update", "--table-name=orders", "--stream-view-type=KEYS_ONLY",
+                   "--output=json"});
+  ASSERT_EQ(on.code, kExitOk) << on.err;
+  const auto updated = Json<v1::TableDescription>(on.out);
+  EXPECT_NE(updated.latest_stream_arn(), table.latest_stream_arn());
+  Result streams = Run({"tables", "streams", "--table-name=orders", "--limit=1"});
+  ASSERT_EQ(streams.code, kExitOk) << streams.err;
+  EXPECT_THAT(streams.out, HasSubstr("DISABLED"));
+  EXPECT_THAT(streams.out, HasSubstr("ENABLED"));
+
+  Result mapping = Run({"mappings", "create", "--stream=" + updated.latest_stream_arn(),
+                        "--function-endpoint=" + function_endpoint_,
+                        "--starting-position=TRIM_HORIZON", "--output=json"});
+  ASSERT_EQ(mapping.code, kExitOk) << mapping.err;
+  EXPECT_EQ(Json<v1::EventSourceMappingConfiguration>(mapping.out).stream_name(),
+            updated.latest_stream_name());
+  Result unknown = Run({"mappings", "create",
+                        "--stream=arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/x",
+                        "--function-endpoint=" + function_endpoint_,
+                        "--starting-position=TRIM_HORIZON"});
+  EXPECT_EQ(unknown.code, kExitError);
+  EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND"));
+
+  ASSERT_EQ(Run({"tables", "delete", "--table-name=orders"}).code, kExitOk);
+  EXPECT_EQ(Run({"tables", "describe", "--table-name=orders"}).code, kExitError);
 }
 
 }  // namespace

@@ -24,16 +24,17 @@
 #include "common/metrics/registry.h"
 #include "common/security_flags.h"
 #include "common/server_main.h"
+#include "etcd/etcd_url.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "leasing/leasing_service.h"
 #include "poller/poller_id.h"
 #include "poller/poller_node.h"
 #include "shard_store/shard_store_node.h"
-#include "etcd/etcd_url.h"
 #include "stream_tracker/stream_tracker.h"
 #include "stream_tracker/stream_tracker_client.h"
 #include "tables/table_store.h"
+#include "tables/tables_service.h"
 #include "tools/console/console_handler.h"
 #include "tools/console/overview.h"
 
@@ -68,6 +69,8 @@ DEFINE_int32(window_close_grace_ms, 1000,
              "Tumbling windows: how long after a window's end an idle window is closed (the "
              "shard's reader at its tip), in milliseconds.");
 DEFINE_int64(retention_trim_period_ms, 60000, "How often expired records are trimmed.");
+DEFINE_int32(table_stream_shards, 4,
+             "Shards of a DynamoDB table's change stream (by partition-key hash), 1-10000.");
 DEFINE_bool(console_actions, false,
             "Let the web console on --metrics_listen disable and enable mappings (anyone who "
             "reaches the port may: with --tls_client_ca only clients with a trusted certificate "
@@ -106,6 +109,10 @@ int Serve() {
           CheckSecurityFlags({{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}});
       !s.ok()) {
     LOG(ERROR) << s.message();
+    return 2;
+  }
+  if (FLAGS_table_stream_shards < 1 || FLAGS_table_stream_shards > 10000) {
+    LOG(ERROR) << "--table_stream_shards must be 1-10000";
     return 2;
   }
   if (FLAGS_data_dir.empty()) {
@@ -176,11 +183,18 @@ int Serve() {
   tables::TableStoreOptions table_options;
   table_options.sync_writes = FLAGS_sync_writes;
   table_options.streams = &(*store)->store();
+  table_options.table_stream_shards = FLAGS_table_stream_shards;
   auto table_store = tables::TableStore::Create((*store)->store().db(), clock, table_options);
   if (!table_store.ok()) {
     LOG(ERROR) << "opening the tables: " << table_store.status();
     return 1;
   }
+  // Closes the shards of streams turned off and deletes them 24 h later (tables/NOTES.md).
+  auto table_janitor = std::make_unique<tables::TableStreamJanitor>(
+      **table_store, clock, absl::Milliseconds(FLAGS_retention_trim_period_ms));
+  // tributary.v1.Tables next to Streams; its ARNs are the AWS front door's.
+  tables::TablesService tables_service(
+      **table_store, tables::TablesServiceOptions{FLAGS_aws_region, FLAGS_aws_account_id});
 
   leasing::LeaseTableOptions lease_options;
   lease_options.lease_duration = absl::Milliseconds(FLAGS_lease_duration_ms);
@@ -280,11 +294,11 @@ int Serve() {
     }
   }
 
-  auto server =
-      GrpcServer::Start(*address,
-                        {(*store)->service(), &(*leasing)->service(), (*tracker)->service(),
-                         (*tracker)->functions_service(), (*poller)->service()},
-                        security);
+  auto server = GrpcServer::Start(
+      *address,
+      {(*store)->service(), &tables_service, &(*leasing)->service(), (*tracker)->service(),
+       (*tracker)->functions_service(), (*poller)->service()},
+      security);
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << *address << ": " << server.status();
     return 1;
@@ -316,6 +330,7 @@ int Serve() {
   (*store)->store().SetChangeListener([sync](const std::string&) { sync->RequestSync(); });
   (*tracker)->Start();
   (*poller)->Start();
+  table_janitor->Start();
   serving = true;
   if (absl::Status s = WritePortFile((*server)->port()); !s.ok()) {
     LOG(ERROR) << s;
@@ -335,6 +350,7 @@ int Serve() {
   metrics_http.reset();  // no scrape after this reads a service being torn down
   aws_server->reset();   // the AWS front door calls into the store and the tracker
   (*server)->Shutdown();
+  table_janitor.reset();  // it calls into the tables and the store
   // The store goes first: its trimmer thread is the last caller of the change listener, which
   // points into the tracker.
   store->reset();

@@ -1,0 +1,74 @@
+// TablesService: the tributary.v1.Tables gRPC adapter over a TableStore (proto/tables.proto):
+// validate → convert (proto ↔ the item model) → call the store → map the status. The store's
+// codes are already the service's (INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, ABORTED,
+// FAILED_PRECONDITION); INTERNAL, DATA_LOSS and UNKNOWN are logged once here.
+//
+// ARNs (table_arn, latest_stream_arn, stream_arn) are the AWS front door's, of `options`'
+// region and account (tables/stream_ids.h), so a stream ARN from here is what Lambda's
+// CreateEventSourceMapping and the DynamoDB Streams API take.
+//
+// Thread-safe (unary RPCs on gRPC's sync API). `store` must outlive the service; the gRPC server
+// using it must be shut down before it is destroyed.
+#ifndef TRIBUTARY_TABLES_TABLES_SERVICE_H_
+#define TRIBUTARY_TABLES_TABLES_SERVICE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/tables.grpc.pb.h"
+#include "tables/table_store.h"
+
+namespace tributary::tables {
+
+struct TablesServiceOptions {
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+};
+
+// The item model and its proto form, both ways. FromProto: INVALID_ARGUMENT for a value with no
+// member set, a number that is not one (ParseNumber), NULL other than true; the store checks the
+// rest (sets, nesting, size).
+absl::StatusOr<AttributeValue> FromProto(const v1::AttributeValue& value);
+absl::StatusOr<AttributeMap> FromProto(
+    const google::protobuf::Map<std::string, v1::AttributeValue>& map);
+v1::AttributeValue ToProto(const AttributeValue& value);
+void ToProto(const AttributeMap& map, google::protobuf::Map<std::string, v1::AttributeValue>* out);
+
+class TablesService : public v1::Tables::Service {
+ public:
+  TablesService(TableStore& store, TablesServiceOptions options);
+
+  grpc::Status CreateTable(grpc::ServerContext*, const v1::CreateTableRequest* request,
+                           v1::TableDescription* response) override;
+  grpc::Status DescribeTable(grpc::ServerContext*, const v1::DescribeTableRequest* request,
+                             v1::TableDescription* response) override;
+  grpc::Status ListTables(grpc::ServerContext*, const v1::ListTablesRequest* request,
+                          v1::ListTablesResponse* response) override;
+  grpc::Status DeleteTable(grpc::ServerContext*, const v1::DeleteTableRequest* request,
+                           v1::TableDescription* response) override;
+  grpc::Status UpdateTable(grpc::ServerContext*, const v1::UpdateTableRequest* request,
+                           v1::TableDescription* response) override;
+  grpc::Status PutItem(grpc::ServerContext*, const v1::PutItemRequest* request,
+                       v1::PutItemResponse* response) override;
+  grpc::Status GetItem(grpc::ServerContext*, const v1::GetItemRequest* request,
+                       v1::GetItemResponse* response) override;
+  grpc::Status DeleteItem(grpc::ServerContext*, const v1::DeleteItemRequest* request,
+                          v1::DeleteItemResponse* response) override;
+  grpc::Status ListTableStreams(grpc::ServerContext*, const v1::ListTableStreamsRequest* request,
+                                v1::ListTableStreamsResponse* response) override;
+  grpc::Status DescribeTableStream(grpc::ServerContext*,
+                                   const v1::DescribeTableStreamRequest* request,
+                                   v1::TableStream* response) override;
+
+ private:
+  v1::TableDescription Describe(const TableDescription& d) const;
+  v1::TableStream DescribeStream(const TableStreamDescription& s) const;
+
+  TableStore& store_;
+  const TablesServiceOptions options_;
+};
+
+}  // namespace tributary::tables
+
+#endif  // TRIBUTARY_TABLES_TABLES_SERVICE_H_

@@ -1,0 +1,332 @@
+#include "tools/tribctl/tables.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/struct.pb.h"
+#include "common/status_macros.h"
+#include "google/protobuf/util/json_util.h"
+#include "tools/tribctl/format.h"
+
+namespace tributary::tribctl {
+namespace {
+
+using google::protobuf::Value;
+
+absl::Status Bad(absl::string_view flag, absl::string_view what) {
+  return UsageError(absl::StrCat("--", flag, ": ", what));
+}
+
+absl::Status ToAttribute(absl::string_view flag, const std::string& path, const Value& v,
+                         v1::AttributeValue* out);
+
+absl::Status ToMap(absl::string_view flag, const std::string& path,
+                   const google::protobuf::Struct& s, AttributeMapProto* out) {
+  for (const auto& [name, value] : s.fields()) {
+    RETURN_IF_ERROR(ToAttribute(flag, path.empty() ? name : absl::StrCat(path, ".", name), value,
+                                &(*out)[name]));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Strings(absl::string_view flag, const std::string& path, const Value& v,
+                     bool base64, google::protobuf::RepeatedPtrField<std::string>* out) {
+  if (v.kind_case() != Value::kListValue) return Bad(flag, absl::StrCat(path, ": a set is a list"));
+  for (const Value& e : v.list_value().values()) {
+    if (e.kind_case() != Value::kStringValue) {
+      return Bad(flag, absl::StrCat(path, ": set elements are strings"));
+    }
+    std::string bytes = e.string_value();
+    if (base64 && !absl::Base64Unescape(e.string_value(), &bytes)) {
+      return Bad(flag, absl::StrCat(path, ": not base64"));
+    }
+    *out->Add() = std::move(bytes);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ToAttribute(absl::string_view flag, const std::string& path, const Value& v,
+                         v1::AttributeValue* out) {
+  if (v.kind_case() != Value::kStructValue || v.struct_value().fields_size() != 1) {
+    return Bad(flag, absl::StrCat(path, ": an attribute value is one of {\"S\": ...}, "
+                                        "{\"N\": \"...\"}, {\"B\": ...}, {\"BOOL\": ...}, "
+                                        "{\"NULL\": true}, {\"M\": ...}, {\"L\": ...}, "
+                                        "{\"SS\"|\"NS\"|\"BS\": [...]}"));
+  }
+  const auto& [type, value] = *v.struct_value().fields().begin();
+  const bool is_string = value.kind_case() == Value::kStringValue;
+  if (type == "S" && is_string) {
+    out->set_s(value.string_value());
+  } else if (type == "N" && is_string) {
+    out->set_n(value.string_value());
+  } else if (type == "B" && is_string) {
+    if (!absl::Base64Unescape(value.string_value(), out->mutable_b())) {
+      return Bad(flag, absl::StrCat(path, ": B is not base64"));
+    }
+  } else if (type == "BOOL" && value.kind_case() == Value::kBoolValue) {
+    out->set_bool_(value.bool_value());
+  } else if (type == "NULL" && value.kind_case() == Value::kBoolValue) {
+    out->set_null(value.bool_value());
+  } else if (type == "M" && value.kind_case() == Value::kStructValue) {
+    RETURN_IF_ERROR(ToMap(flag, path, value.struct_value(), out->mutable_m()->mutable_attributes()));
+  } else if (type == "L" && value.kind_case() == Value::kListValue) {
+    int i = 0;
+    for (const Value& e : value.list_value().values()) {
+      RETURN_IF_ERROR(
+          ToAttribute(flag, absl::StrCat(path, "[", i++, "]"), e, out->mutable_l()->add_values()));
+    }
+  } else if (type == "SS") {
+    RETURN_IF_ERROR(Strings(flag, path, value, false, out->mutable_ss()->mutable_values()));
+  } else if (type == "NS") {
+    RETURN_IF_ERROR(Strings(flag, path, value, false, out->mutable_ns()->mutable_values()));
+  } else if (type == "BS") {
+    RETURN_IF_ERROR(Strings(flag, path, value, true, out->mutable_bs()->mutable_values()));
+  } else {
+    return Bad(flag, absl::StrCat(path, ": unknown or malformed type ", type));
+  }
+  return absl::OkStatus();
+}
+
+void AppendJson(const v1::AttributeValue& v, std::string* out);
+
+void AppendQuoted(absl::string_view s, std::string* out) {
+  Value text;
+  text.set_string_value(std::string(s));
+  std::string json;
+  // Protobuf refuses a string that is not UTF-8: it prints as one U+FFFD then.
+  if (!google::protobuf::util::MessageToJsonString(text, &json).ok()) json = "\"\ufffd\"";
+  out->append(json);
+}
+
+void AppendMapJson(const AttributeMapProto& map, std::string* out) {
+  std::map<std::string, const v1::AttributeValue*> sorted;
+  for (const auto& [name, value] : map) sorted[name] = &value;
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [name, value] : sorted) {
+    if (!first) out->append(", ");
+    first = false;
+    AppendQuoted(name, out);
+    out->append(": ");
+    AppendJson(*value, out);
+  }
+  out->push_back('}');
+}
+
+template <typename Values>
+void AppendList(const Values& values, bool base64, std::string* out) {
+  out->push_back('[');
+  bool first = true;
+  for (const std::string& e : values) {
+    if (!first) out->append(", ");
+    first = false;
+    AppendQuoted(base64 ? absl::Base64Escape(e) : e, out);
+  }
+  out->push_back(']');
+}
+
+void AppendJson(const v1::AttributeValue& v, std::string* out) {
+  switch (v.value_case()) {
+    case v1::AttributeValue::kS:
+      out->append("{\"S\": ");
+      AppendQuoted(v.s(), out);
+      break;
+    case v1::AttributeValue::kN:
+      out->append("{\"N\": ");
+      AppendQuoted(v.n(), out);
+      break;
+    case v1::AttributeValue::kB:
+      out->append("{\"B\": ");
+      AppendQuoted(absl::Base64Escape(v.b()), out);
+      break;
+    case v1::AttributeValue::kBool:
+      absl::StrAppend(out, "{\"BOOL\": ", v.bool_() ? "true" : "false");
+      break;
+    case v1::AttributeValue::kNull:
+      out->append("{\"NULL\": true");
+      break;
+    case v1::AttributeValue::kM:
+      out->append("{\"M\": ");
+      AppendMapJson(v.m().attributes(), out);
+      break;
+    case v1::AttributeValue::kL: {
+      out->append("{\"L\": [");
+      bool first = true;
+      for (const v1::AttributeValue& e : v.l().values()) {
+        if (!first) out->append(", ");
+        first = false;
+        AppendJson(e, out);
+      }
+      out->push_back(']');
+      break;
+    }
+    case v1::AttributeValue::kSs:
+      out->append("{\"SS\": ");
+      AppendList(v.ss().values(), false, out);
+      break;
+    case v1::AttributeValue::kNs:
+      out->append("{\"NS\": ");
+      AppendList(v.ns().values(), false, out);
+      break;
+    case v1::AttributeValue::kBs:
+      out->append("{\"BS\": ");
+      AppendList(v.bs().values(), true, out);
+      break;
+    case v1::AttributeValue::VALUE_NOT_SET:
+      out->append("{");
+      break;
+  }
+  out->push_back('}');
+}
+
+absl::Status KeyAttribute(const FlagValues& flags, absl::string_view flag, v1::KeyAttribute* out) {
+  const std::string value = flags.StringOr(flag, "");
+  std::vector<std::string> parts = absl::StrSplit(value, absl::MaxSplits(':', 1));
+  if (parts.size() != 2 || parts[0].empty() ||
+      (parts[1] != "S" && parts[1] != "N" && parts[1] != "B")) {
+    return Bad(flag, absl::StrCat("\"", value, "\" is not NAME:TYPE with TYPE S, N or B"));
+  }
+  out->set_attribute_name(parts[0]);
+  out->set_attribute_type(parts[1]);
+  return absl::OkStatus();
+}
+
+v1::StreamViewType ViewType(const std::string& name) {
+  if (name == "KEYS_ONLY") return v1::VIEW_KEYS_ONLY;
+  if (name == "NEW_IMAGE") return v1::VIEW_NEW_IMAGE;
+  if (name == "OLD_IMAGE") return v1::VIEW_OLD_IMAGE;
+  if (name == "NEW_AND_OLD_IMAGES") return v1::VIEW_NEW_AND_OLD_IMAGES;
+  return v1::STREAM_VIEW_TYPE_UNSPECIFIED;
+}
+
+std::string ViewName(v1::StreamViewType t) {
+  switch (t) {
+    case v1::VIEW_KEYS_ONLY:
+      return "KEYS_ONLY";
+    case v1::VIEW_NEW_IMAGE:
+      return "NEW_IMAGE";
+    case v1::VIEW_OLD_IMAGE:
+      return "OLD_IMAGE";
+    case v1::VIEW_NEW_AND_OLD_IMAGES:
+      return "NEW_AND_OLD_IMAGES";
+    default:
+      return "-";
+  }
+}
+
+v1::TableBillingMode BillingMode(const std::string& name) {
+  if (name == "PROVISIONED") return v1::BILLING_PROVISIONED;
+  if (name == "PAY_PER_REQUEST") return v1::BILLING_PAY_PER_REQUEST;
+  return v1::TABLE_BILLING_MODE_UNSPECIFIED;
+}
+
+std::string Or(const std::string& s) { return s.empty() ? "-" : s; }
+
+std::string KeyText(const v1::KeyAttribute& k) {
+  return k.attribute_name().empty() ? "-"
+                                    : absl::StrCat(k.attribute_name(), ":", k.attribute_type());
+}
+
+}  // namespace
+
+absl::Status ParseDynamoDbJson(absl::string_view flag, absl::string_view json,
+                               AttributeMapProto* out) {
+  google::protobuf::Struct parsed;
+  if (!google::protobuf::util::JsonStringToMessage(std::string(json), &parsed).ok()) {
+    return Bad(flag, "not a JSON object of DynamoDB attribute values");
+  }
+  return ToMap(flag, "", parsed, out);
+}
+
+std::string DynamoDbJson(const AttributeMapProto& item) {
+  std::string out;
+  AppendMapJson(item, &out);
+  return out;
+}
+
+absl::Status FinishCreateTable(const FlagValues& flags, v1::CreateTableRequest* r) {
+  RETURN_IF_ERROR(KeyAttribute(flags, "partition-key", r->mutable_partition_key()));
+  if (flags.Has("sort-key")) {
+    RETURN_IF_ERROR(KeyAttribute(flags, "sort-key", r->mutable_sort_key()));
+  }
+  r->set_billing_mode(BillingMode(flags.StringOr("billing-mode", "PAY_PER_REQUEST")));
+  if (flags.Has("stream-view-type")) {
+    r->mutable_stream_specification()->set_stream_enabled(true);
+    r->mutable_stream_specification()->set_stream_view_type(
+        ViewType(flags.StringOr("stream-view-type", "")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FinishUpdateTable(const FlagValues& flags, v1::UpdateTableRequest* r) {
+  const bool on = flags.Has("stream-view-type");
+  const bool off = !flags.Bool("stream").value_or(true);
+  if (on && off) return UsageError("give either --stream-view-type or --no-stream, not both");
+  if (on) {
+    r->mutable_stream_specification()->set_stream_enabled(true);
+    r->mutable_stream_specification()->set_stream_view_type(
+        ViewType(flags.StringOr("stream-view-type", "")));
+  } else if (off) {
+    r->mutable_stream_specification()->set_stream_enabled(false);
+  }
+  if (flags.Has("billing-mode")) {
+    r->set_billing_mode(BillingMode(flags.StringOr("billing-mode", "")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FinishPutItem(const FlagValues& flags, v1::PutItemRequest* r) {
+  RETURN_IF_ERROR(ParseDynamoDbJson("item", flags.StringOr("item", ""), r->mutable_item()));
+  if (flags.Bool("return-old").value_or(false)) r->set_return_values(v1::RETURN_ALL_OLD);
+  return absl::OkStatus();
+}
+
+absl::Status FinishGetItem(const FlagValues& flags, v1::GetItemRequest* r) {
+  return ParseDynamoDbJson("key", flags.StringOr("key", ""), r->mutable_key());
+}
+
+absl::Status FinishDeleteItem(const FlagValues& flags, v1::DeleteItemRequest* r) {
+  RETURN_IF_ERROR(ParseDynamoDbJson("key", flags.StringOr("key", ""), r->mutable_key()));
+  if (flags.Bool("return-old").value_or(false)) r->set_return_values(v1::RETURN_ALL_OLD);
+  return absl::OkStatus();
+}
+
+std::string TableDescriptionTable(const v1::TableDescription& t) {
+  const bool streaming = t.stream_specification().stream_enabled();
+  return KeyValueTable({
+      {"TableName", t.table_name()},
+      {"TableStatus", t.table_status() == v1::TABLE_DELETING ? "DELETING" : "ACTIVE"},
+      {"PartitionKey", KeyText(t.partition_key())},
+      {"SortKey", KeyText(t.sort_key())},
+      {"BillingMode",
+       t.billing_mode() == v1::BILLING_PAY_PER_REQUEST ? "PAY_PER_REQUEST" : "PROVISIONED"},
+      {"ReadCapacityUnits", absl::StrCat(t.read_capacity_units())},
+      {"WriteCapacityUnits", absl::StrCat(t.write_capacity_units())},
+      {"Stream", streaming ? ViewName(t.stream_specification().stream_view_type()) : "off"},
+      {"LatestStreamArn", Or(t.latest_stream_arn())},
+      {"LatestStreamName", Or(t.latest_stream_name())},
+      {"TableArn", t.table_arn()},
+      {"CreationDateTime", Or(FormatTimestamp(t.creation_date_time()))},
+  });
+}
+
+std::string TableNamesTable(const v1::ListTablesResponse& tables) {
+  Table table({"TABLE_NAME"});
+  for (const std::string& name : tables.table_names()) table.AddRow({name});
+  return table.Render();
+}
+
+std::string TableStreamsTable(const v1::ListTableStreamsResponse& streams) {
+  Table table({"TABLE_NAME", "STREAM_LABEL", "STATUS", "VIEW_TYPE", "STREAM_NAME", "STREAM_ARN"});
+  for (const v1::TableStream& s : streams.streams()) {
+    table.AddRow({s.table_name(), s.stream_label(), s.enabled() ? "ENABLED" : "DISABLED",
+                  ViewName(s.stream_view_type()), s.stream_name(), s.stream_arn()});
+  }
+  return table.Render();
+}
+
+}  // namespace tributary::tribctl
