@@ -373,6 +373,9 @@ grpc::Status LeasingService::UpdateShardCheckpoint(
               << DescribeCheckpoint(after.checkpoint) << " (owner "
               << (before.owner.empty() ? "none" : before.owner) << " fenced out, lease counter "
               << before.lease_counter << " -> " << after.lease_counter << ")";
+    // glog buffers INFO lines (up to 30 s in its files): an audit line must survive a kill -9
+    // that follows. Moves are rare; the flush is cheap at that rate.
+    google::FlushLogFiles(google::GLOG_INFO);
     ToProto(moved.after, response->mutable_lease());
     ToProto(before.checkpoint, response->mutable_previous_checkpoint());
     response->set_previous_lease_owner(before.owner);

@@ -47,6 +47,8 @@ absl::StatusOr<std::unique_ptr<StreamTracker>> StreamTracker::Create(
       tracker->functions_.get());
   tracker->service_ = std::make_unique<EventSourceMappingsService>(tracker->manager_.get());
   tracker->functions_service_ = std::make_unique<FunctionsService>(tracker->functions_.get());
+  tracker->checkpoints_service_ =
+      std::make_unique<ShardCheckpointsService>(tracker->leases_.get());
   return tracker;
 }
 

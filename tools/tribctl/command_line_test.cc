@@ -72,7 +72,8 @@ TEST(CommandLineTest, TheCommandTableHasEveryCommandOfTheIssue) {
           "functions get-function-concurrency", "functions delete-function-concurrency",
           "leases list", "leases delete-orphaned", "pollers list", "metrics", "streams tag",
           "streams untag", "streams list-tags", "consumers register", "consumers deregister",
-          "consumers describe", "consumers list", "completion bash", "completion zsh"));
+          "consumers describe", "consumers list", "completion bash", "completion zsh",
+          "checkpoints get", "checkpoints set", "clock advance", "clock set", "clock get"));
 }
 
 TEST(CommandLineTest, EveryCommandRunsAndEveryFlagFieldIsAFieldOfItsRequest) {
