@@ -120,8 +120,8 @@ std::string DescribeCheckpoint(const leasing::Checkpoint& c) {
     case CheckpointType::kLatest:
       return "LATEST";
     case CheckpointType::kAtTimestamp:
-      return absl::StrCat("AT_TIMESTAMP ", absl::FormatTime(absl::RFC3339_full, c.timestamp,
-                                                             absl::UTCTimeZone()));
+      return absl::StrCat("AT_TIMESTAMP ",
+                          absl::FormatTime(absl::RFC3339_full, c.timestamp, absl::UTCTimeZone()));
     case CheckpointType::kShardEnd:
       return "SHARD_END";
   }
@@ -349,9 +349,9 @@ grpc::Status LeasingService::Checkpoint(grpc::ServerContext*, const v1::Checkpoi
   return Reply(status, "Checkpoint");
 }
 
-grpc::Status LeasingService::UpdateShardCheckpoint(
-    grpc::ServerContext* context, const v1::UpdateShardCheckpointRequest* request,
-    v1::UpdateShardCheckpointResponse* response) {
+grpc::Status LeasingService::UpdateShardCheckpoint(grpc::ServerContext* context,
+                                                   const v1::UpdateShardCheckpointRequest* request,
+                                                   v1::UpdateShardCheckpointResponse* response) {
   auto run = [&]() -> absl::Status {
     ASSIGN_OR_RETURN(LeaseKey key, ToKey(request->lease_key(), "lease_key"));
     const v1::CheckpointType type = request->checkpoint().type();
@@ -366,10 +366,10 @@ grpc::Status LeasingService::UpdateShardCheckpoint(
     const LeaseRecord& before = moved.before.record;
     const LeaseRecord& after = moved.after.record;
     // The audit trail (issue 23; an audit log proper is for later: leasing/NOTES.md).
-    LOG(INFO) << "AUDIT checkpoint moved: mapping " << key.mapping_uuid << " shard "
-              << key.shard_id << " by \"" << absl::CEscape(request->requested_by())
-              << "\" from " << (context != nullptr ? context->peer() : std::string("?"))
-              << ": " << DescribeCheckpoint(before.checkpoint) << " -> "
+    LOG(INFO) << "AUDIT checkpoint moved: mapping " << key.mapping_uuid << " shard " << key.shard_id
+              << " by \"" << absl::CEscape(request->requested_by()) << "\" from "
+              << (context != nullptr ? context->peer() : std::string("?")) << ": "
+              << DescribeCheckpoint(before.checkpoint) << " -> "
               << DescribeCheckpoint(after.checkpoint) << " (owner "
               << (before.owner.empty() ? "none" : before.owner) << " fenced out, lease counter "
               << before.lease_counter << " -> " << after.lease_counter << ")";

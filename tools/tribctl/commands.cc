@@ -459,8 +459,8 @@ absl::StatusOr<v1::Checkpoint> CheckpointFromFlags(const FlagValues& flags) {
     uint64_t n;
     if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
         !absl::SimpleAtoi(text, &n)) {
-      return UsageError(absl::StrCat("--", flag, ": not a decimal sequence number: \"", text,
-                                     "\""));
+      return UsageError(
+          absl::StrCat("--", flag, ": not a decimal sequence number: \"", text, "\""));
     }
     return n;
   };
@@ -498,9 +498,9 @@ v1::LeaseKey LeaseKeyFromFlags(const FlagValues& flags) {
 absl::Status CheckpointsGet(Context& c) {
   v1::GetLeaseRequest request;
   *request.mutable_lease_key() = LeaseKeyFromFlags(c.flags);
-  ASSIGN_OR_RETURN(v1::Lease lease, CallUnary(&c.checkpoints(),
-                                              &v1::ShardCheckpoints::Stub::GetShardCheckpoint,
-                                              request, c.timeout));
+  ASSIGN_OR_RETURN(v1::Lease lease,
+                   CallUnary(&c.checkpoints(), &v1::ShardCheckpoints::Stub::GetShardCheckpoint,
+                             request, c.timeout));
   return c.Print(lease, LeasesTable({lease}));
 }
 
@@ -1028,8 +1028,7 @@ std::vector<CommandSpec> BuildCommands() {
               "Moves the manual clock forward to a time (Clock SetClock); never backwards.")
           .Flags({Required(TimeFlag("to", "RFC 3339 time, e.g. 2026-12-06T10:00:00Z"))})
           .Runs(&ClockSet));
-  add(Command("clock", "get", "Shows the manual clock's time (Clock GetClock).")
-          .Runs(&ClockGet));
+  add(Command("clock", "get", "Shows the manual clock's time (Clock GetClock).").Runs(&ClockGet));
   add(Command("pollers", "list", "Lists registered pollers (Leasing ListPollers).")
           .Calls(&Context::leasing, &leasing::LeasingClient::ListPollers,
                  [](const v1::ListPollersRequest&, const v1::ListPollersResponse& response) {

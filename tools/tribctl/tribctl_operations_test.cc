@@ -73,9 +73,9 @@ class TribctlOperationsTest : public ::testing::Test {
     std::vector<std::string> args = {"--listen=127.0.0.1:0", "--port_file=" + dir_ + "/fport",
                                      "--deliveries_file=" + dir_ + "/deliveries.txt"};
     args.insert(args.end(), extra.begin(), extra.end());
-    auto function = Subprocess::Start(
-        tributary::testing::RunfilePath("examples/cpp/example_function"), args,
-        dir_ + "/function.log");
+    auto function =
+        Subprocess::Start(tributary::testing::RunfilePath("examples/cpp/example_function"), args,
+                          dir_ + "/function.log");
     ASSERT_TRUE(function.ok()) << function.status();
     function_ = std::move(*function);
     auto port = WaitForPortFile(dir_ + "/fport");
@@ -122,9 +122,12 @@ class TribctlOperationsTest : public ::testing::Test {
   }
 
   std::string CreateMapping(const std::string& stream, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"mappings", "create", "--stream=" + stream,
+    std::vector<std::string> args = {"mappings",
+                                     "create",
+                                     "--stream=" + stream,
                                      "--function-endpoint=" + function_endpoint_,
-                                     "--starting-position=TRIM_HORIZON", "--output=json"};
+                                     "--starting-position=TRIM_HORIZON",
+                                     "--output=json"};
     args.insert(args.end(), extra.begin(), extra.end());
     Result created = Run(args);
     EXPECT_EQ(created.code, kExitOk) << created.err;
@@ -210,9 +213,11 @@ TEST_F(TribctlOperationsTest, ACheckpointMovedBackReplaysTheShardAndTheOldOwnerI
         ++samples;
         if (lease.checkpoint().type() == v1::SEQUENCE_NUMBER &&
             !replayed(lease.checkpoint().sequence_number())) {
-          past_the_replay = absl::StrCat("checkpoint ", lease.checkpoint().sequence_number(),
-                                         " after ", samples, " sample(s); delivered since the "
-                                         "move:\n", Deliveries().substr(before_move));
+          past_the_replay =
+              absl::StrCat("checkpoint ", lease.checkpoint().sequence_number(), " after ", samples,
+                           " sample(s); delivered since the "
+                           "move:\n",
+                           Deliveries().substr(before_move));
           return true;
         }
         for (const std::string& s : seqs) {
@@ -248,7 +253,9 @@ TEST_F(TribctlOperationsTest, CheckpointsSetTakesExactlyOnePosition) {
   const std::string uuid = CreateMapping("s");
   ASSERT_TRUE(WaitUntil(
       "the shard's lease", [&] { return Checkpoint(uuid).shard_id() == kShard; },
-      [&] { return Run({"leases", "list"}).out; }));
+      [&] {
+        return Run({"leases", "list"}).out;
+      }));
   auto set = [&](const std::string& position) {
     return Run({"checkpoints", "set", "--mapping=" + uuid, "--shard-id=" + kShard, position,
                 "--output=json"});
@@ -273,14 +280,14 @@ TEST_F(TribctlOperationsTest, CheckpointsSetTakesExactlyOnePosition) {
   Result none = Run({"checkpoints", "set", "--mapping=" + uuid, "--shard-id=" + kShard});
   EXPECT_EQ(none.code, kExitUsage);
   EXPECT_THAT(none.err, HasSubstr("exactly one of"));
-  Result two = Run({"checkpoints", "set", "--mapping=" + uuid, "--shard-id=" + kShard,
-                    "--latest", "--trim-horizon"});
+  Result two = Run({"checkpoints", "set", "--mapping=" + uuid, "--shard-id=" + kShard, "--latest",
+                    "--trim-horizon"});
   EXPECT_EQ(two.code, kExitUsage);
   Result bad = set("--sequence-number=12x");
   EXPECT_EQ(bad.code, kExitUsage);
   EXPECT_THAT(bad.err, HasSubstr("--sequence-number"));
-  Result unknown = Run({"checkpoints", "set", "--mapping=" + uuid, "--shard-id=shardId-9",
-                        "--latest"});
+  Result unknown =
+      Run({"checkpoints", "set", "--mapping=" + uuid, "--shard-id=shardId-9", "--latest"});
   EXPECT_EQ(unknown.code, 1);
   EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND"));
   Result missing = Run({"checkpoints", "get", "--mapping=" + uuid});
@@ -302,7 +309,9 @@ TEST_F(TribctlOperationsTest, AManualClockAgesRecordsPastTheMaximumAgeAndExpires
       "orders", {"--maximum-record-age-in-seconds=60", "--destination=orders-failures"});
   ASSERT_TRUE(WaitUntil(
       "the shard's lease", [&] { return Checkpoint(uuid).shard_id() == kShard; },
-      [&] { return Run({"leases", "list"}).out; }));
+      [&] {
+        return Run({"leases", "list"}).out;
+      }));
   const std::vector<std::string> seqs = Put("orders", "k\tpoison-1\n");
   ASSERT_EQ(seqs.size(), 1u);
   // The poller's own loops run on the manual clock too: a few seconds let it take the lease.
@@ -321,8 +330,8 @@ TEST_F(TribctlOperationsTest, AManualClockAgesRecordsPastTheMaximumAgeAndExpires
   absl::Notification followed;
   Result failure;
   std::thread follower([&] {
-    failure = Run({"records", "get", "--stream=orders-failures", "--shard-id=" + kShard,
-                   "--follow", "--max-records=1", "--output=json"},
+    failure = Run({"records", "get", "--stream=orders-failures", "--shard-id=" + kShard, "--follow",
+                   "--max-records=1", "--output=json"},
                   "", &interrupt);
     followed.Notify();
   });
@@ -345,8 +354,7 @@ TEST_F(TribctlOperationsTest, AManualClockAgesRecordsPastTheMaximumAgeAndExpires
   iterator_request.set_stream_name("orders");
   iterator_request.set_shard_id(kShard);
   iterator_request.set_shard_iterator_type(v1::TRIM_HORIZON);
-  absl::StatusOr<v1::GetShardIteratorResponse> iterator =
-      store.GetShardIterator(iterator_request);
+  absl::StatusOr<v1::GetShardIteratorResponse> iterator = store.GetShardIterator(iterator_request);
   ASSERT_TRUE(iterator.ok()) << iterator.status();
   Result set = Run({"clock", "get", "--output=json"});
   ASSERT_EQ(set.code, kExitOk) << set.err;

@@ -57,11 +57,11 @@ grpc::Status ManualClockService::SetClock(grpc::ServerContext*, const v1::SetClo
   absl::MutexLock lock(&mu_);
   const absl::Time before = clock_.Now();
   if (to < before) {
-    return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
-        "to: ", absl::FormatTime(absl::RFC3339_full, to, absl::UTCTimeZone()),
-        " is before the clock's time ",
-        absl::FormatTime(absl::RFC3339_full, before, absl::UTCTimeZone()),
-        ": the manual clock only moves forward")));
+    return ToGrpcStatus(absl::FailedPreconditionError(
+        absl::StrCat("to: ", absl::FormatTime(absl::RFC3339_full, to, absl::UTCTimeZone()),
+                     " is before the clock's time ",
+                     absl::FormatTime(absl::RFC3339_full, before, absl::UTCTimeZone()),
+                     ": the manual clock only moves forward")));
   }
   clock_.SetTime(to);
   LOG(INFO) << "manual clock set: " << before << " -> " << clock_.Now();
@@ -81,13 +81,13 @@ absl::Status CheckLoopbackListeners(
     if (address.empty()) continue;
     absl::StatusOr<HostPort> parsed = ParseHostPort(address, AddressUse::kListen);
     if (!parsed.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--", flag, "=\"", address, "\": ",
-                                                     parsed.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, "=\"", address, "\": ", parsed.status().message()));
     }
     if (!IsLoopbackHost(parsed->host)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--clock=manual needs every listener on loopback (127.0.0.1, ::1 or localhost): --",
-          flag, "=", address, " is not; anyone who reaches it could move every service's time"));
+          "--clock=manual needs every listener on loopback (127.0.0.1, ::1 or localhost): --", flag,
+          "=", address, " is not; anyone who reaches it could move every service's time"));
     }
   }
   return absl::OkStatus();

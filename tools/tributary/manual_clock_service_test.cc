@@ -72,8 +72,8 @@ TEST(CheckLoopbackListenersTest, EveryListenerMustBeOnLoopback) {
                                       {"console", ""}})
                   .ok());
   EXPECT_TRUE(CheckLoopbackListeners({{"listen", "127.1.2.3:4560"}}).ok());
-  absl::Status open = CheckLoopbackListeners({{"listen", "127.0.0.1:0"},
-                                              {"metrics_listen", "0.0.0.0:9090"}});
+  absl::Status open =
+      CheckLoopbackListeners({{"listen", "127.0.0.1:0"}, {"metrics_listen", "0.0.0.0:9090"}});
   EXPECT_EQ(open.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(open.message()), HasSubstr("--metrics_listen=0.0.0.0:9090"));
   EXPECT_FALSE(CheckLoopbackListeners({{"listen", "127.example.com:1"}}).ok());

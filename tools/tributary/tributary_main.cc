@@ -230,9 +230,12 @@ int Serve() {
     }
   }
 
-  std::vector<grpc::Service*> services = {
-      (*store)->service(),           &(*leasing)->service(), (*tracker)->service(),
-      (*tracker)->functions_service(), (*tracker)->checkpoints_service(), (*poller)->service()};
+  std::vector<grpc::Service*> services = {(*store)->service(),
+                                          &(*leasing)->service(),
+                                          (*tracker)->service(),
+                                          (*tracker)->functions_service(),
+                                          (*tracker)->checkpoints_service(),
+                                          (*poller)->service()};
   if (clock_service != nullptr) services.push_back(clock_service.get());
   auto server = GrpcServer::Start(*address, services);
   if (!server.ok()) {
