@@ -682,6 +682,37 @@ void LeaseTable::CommitCheckpoints(const std::vector<PendingCheckpoint*>& group)
   }
 }
 
+absl::StatusOr<LeaseTable::MovedCheckpoint> LeaseTable::MoveCheckpoint(
+    const LeaseKey& key, const leasing::Checkpoint& checkpoint) {
+  if (checkpoint.type == CheckpointType::kShardEnd) {
+    return absl::InvalidArgumentError(
+        "checkpoint.type: SHARD_END cannot be set by hand (a shard ends when it is read to its "
+        "end)");
+  }
+  absl::MutexLock lock(&mu_);
+  const MonotonicTime now = clock_.MonotonicNow();
+  auto it = leases_.find(key);
+  if (it == leases_.end()) return absl::NotFoundError(absl::StrCat(Describe(key), " not found"));
+  MovedCheckpoint moved;
+  moved.before = ToLease(it->second, now);
+  LeaseRecord r = it->second.record;
+  r.checkpoint = checkpoint;
+  if (checkpoint.type != CheckpointType::kSequenceNumber) r.checkpoint.sequence_number = 0;
+  if (checkpoint.type != CheckpointType::kAtTimestamp) r.checkpoint.timestamp = absl::UnixEpoch();
+  // Fencing: a new counter and no owner, as a release. The checkpoint queue checks owner and
+  // counter against memory under mu_, after this write is applied, so a checkpoint of the old
+  // owner queued now is refused.
+  r.owner.clear();
+  ++r.lease_counter;
+  r.owner_switches_since_checkpoint = 0;
+  Mutation m;
+  m.sync = options_.sync_writes;
+  m.leases[key] = std::move(r);
+  RETURN_IF_ERROR(Commit(std::move(m)));
+  moved.after = ToLease(leases_.at(key), now);
+  return moved;
+}
+
 absl::Status LeaseTable::WaitForQueuedCheckpoints(int n, absl::Duration real_timeout) {
   return AwaitFor(
       queue_mu_, real_timeout, absl::StrCat(n, " queued checkpoints"),

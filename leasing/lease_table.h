@@ -309,6 +309,26 @@ class LeaseTable {
   absl::StatusOr<Lease> Checkpoint(const LeaseKey& key, const std::string& poller_id,
                                    int64_t lease_counter, const leasing::Checkpoint& checkpoint);
 
+  // An operator's move of the lease's checkpoint (issue 23), forwards or backwards. In one
+  // write: the checkpoint becomes `checkpoint` (kSequenceNumber, kTrimHorizon, kLatest or
+  // kAtTimestamp: the symbolic ones are starts the next owner resolves when it opens the shard),
+  // the owner is cleared and the counter incremented, as ReleaseLease would; the progress
+  // reports (age) go with the owner. So the owner's Checkpoint at the old counter is refused
+  // (FAILED_PRECONDITION) and can never carry the checkpoint past the new position; its next
+  // heartbeat no longer lists the lease, and the next AcquireLeases grants it from `checkpoint`.
+  // owner_switches_since_checkpoint is reset. A lease at SHARD_END may be moved back (its
+  // children stop being assignable until it reaches SHARD_END again). Returns the lease before
+  // and after the move. Errors: INVALID_ARGUMENT for kShardEnd; NOT_FOUND for an unknown lease;
+  // the store's (nothing changed). Example: P1 holds L at counter 3 with checkpoint 120; a move
+  // to kTrimHorizon leaves L unowned at counter 4; P1's Checkpoint(L, 3, 130) is refused; P2
+  // acquires L at counter 5 and reads from the oldest retained record.
+  struct MovedCheckpoint {
+    Lease before;
+    Lease after;
+  };
+  absl::StatusOr<MovedCheckpoint> MoveCheckpoint(const LeaseKey& key,
+                                                 const leasing::Checkpoint& checkpoint);
+
   // For tests: blocks until at least `n` Checkpoint calls wait for the next group write, or
   // `real_timeout` (a failure guard, real time) passed. Returns OK once they do; else
   // DEADLINE_EXCEEDED "waited <real_timeout> for <n> queued checkpoints; last seen: <k> queued

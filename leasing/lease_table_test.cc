@@ -624,6 +624,63 @@ TEST_F(FencingTest, CheckpointTypeMustBeSequenceNumberOrShardEnd) {
   EXPECT_EQ(Get(key_).record.checkpoint, SequenceNumber(100));
 }
 
+// ---- Operator moves (issue 23) ----
+
+TEST_F(FencingTest, MovedCheckpointFencesTheOwnersInFlightCheckpoint) {
+  absl::StatusOr<LeaseTable::MovedCheckpoint> moved =
+      table_->MoveCheckpoint(key_, Checkpoint{CheckpointType::kTrimHorizon, 0, absl::UnixEpoch()});
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->before.record.checkpoint, SequenceNumber(100));
+  EXPECT_EQ(moved->before.record.owner, "p1");
+  EXPECT_EQ(moved->after.record.owner, "");
+  EXPECT_EQ(moved->after.record.lease_counter, 2);
+  // p1's checkpoint in flight at its old counter cannot carry the lease past the new position.
+  absl::Status s = CheckpointAs("p1", key_, 1, SequenceNumber(150));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_EQ(Get(key_).record.checkpoint.type, CheckpointType::kTrimHorizon);
+  // p1's heartbeat no longer lists the lease: it stops working on it.
+  EXPECT_THAT(Heartbeat("p1").owned, ::testing::IsEmpty());
+}
+
+TEST_F(FencingTest, MovedLeaseIsGrantedAgainFromTheNewPositionAndMayMoveForwardFromThere) {
+  ASSERT_TRUE(table_->MoveCheckpoint(key_, SequenceNumber(40)).ok());  // backwards: replay
+  absl::StatusOr<std::vector<Lease>> granted = table_->AcquireLeases("p2");
+  ASSERT_TRUE(granted.ok()) << granted.status();
+  ASSERT_THAT(*granted, SizeIs(1));
+  EXPECT_EQ((*granted)[0].record.checkpoint, SequenceNumber(40));
+  EXPECT_EQ((*granted)[0].record.lease_counter, 3);
+  EXPECT_TRUE(CheckpointAs("p2", key_, 3, SequenceNumber(41)).ok());
+  EXPECT_EQ(Get(key_).record.checkpoint, SequenceNumber(41));
+}
+
+TEST_F(FencingTest, SymbolicStartsAreStoredAndSurviveARestart) {
+  const absl::Time t = absl::FromUnixSeconds(1'800'000'000);
+  ASSERT_TRUE(table_->MoveCheckpoint(key_, Checkpoint{CheckpointType::kAtTimestamp, 7, t}).ok());
+  Restart();
+  EXPECT_EQ(Get(key_).record.checkpoint, (Checkpoint{CheckpointType::kAtTimestamp, 0, t}));
+  ASSERT_TRUE(
+      table_->MoveCheckpoint(key_, Checkpoint{CheckpointType::kLatest, 0, absl::UnixEpoch()}).ok());
+  EXPECT_EQ(Get(key_).record.checkpoint.type, CheckpointType::kLatest);
+}
+
+TEST_F(FencingTest, MovingToShardEndOrAnUnknownLeaseIsRefused) {
+  absl::StatusOr<LeaseTable::MovedCheckpoint> moved = table_->MoveCheckpoint(key_, ShardEnd());
+  EXPECT_EQ(moved.status().code(), absl::StatusCode::kInvalidArgument) << moved.status();
+  EXPECT_EQ(table_->MoveCheckpoint(Key("nope"), SequenceNumber(1)).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Get(key_).record.checkpoint, SequenceNumber(100));
+  EXPECT_EQ(Owner(key_), "p1");
+}
+
+TEST_F(FencingTest, ShardAtItsEndMovedBackHoldsItsChildrenBack) {
+  CreateLease("child", {Shard(0)});
+  ASSERT_TRUE(CheckpointAs("p1", key_, 1, ShardEnd()).ok());
+  ASSERT_TRUE(Get(Key("child")).assignable);
+  ASSERT_TRUE(table_->MoveCheckpoint(key_, SequenceNumber(0)).ok());
+  EXPECT_TRUE(Get(key_).assignable);
+  EXPECT_FALSE(Get(Key("child")).assignable);
+}
+
 // ---- Parents first ----
 
 TEST_F(LeaseTableTest, SplitChildrenWaitForTheirParent) {
@@ -1371,7 +1428,11 @@ INSTANTIATE_TEST_SUITE_P(
                   [](LeaseTable& t) { return t.SetMappingEnabled(kMapping, false).status(); }},
         FaultCase{"RegisterPoller", [](LeaseTable& t) { return t.RegisterPoller("p3", 2); }},
         FaultCase{"DeregisterPoller",
-                  [](LeaseTable& t) { return t.DeregisterPoller("p1").status(); }}),
+                  [](LeaseTable& t) { return t.DeregisterPoller("p1").status(); }},
+        FaultCase{"MoveCheckpoint",
+                  [](LeaseTable& t) {
+                    return t.MoveCheckpoint({kMapping, "parent"}, SequenceNumber(5)).status();
+                  }}),
     [](const ::testing::TestParamInfo<FaultCase>& info) { return info.param.name; });
 
 }  // namespace

@@ -42,6 +42,9 @@ class LeasingClient {
   absl::StatusOr<v1::AcquireLeasesResponse> AcquireLeases(const v1::AcquireLeasesRequest& request);
   absl::StatusOr<v1::ReleaseLeaseResponse> ReleaseLease(const v1::ReleaseLeaseRequest& request);
   absl::StatusOr<v1::CheckpointResponse> Checkpoint(const v1::CheckpointRequest& request);
+  // Not retried here: each call increments the counter (the checkpoint it sets is the same).
+  absl::StatusOr<v1::UpdateShardCheckpointResponse> UpdateShardCheckpoint(
+      const v1::UpdateShardCheckpointRequest& request);
   absl::StatusOr<v1::ListLeasesResponse> ListLeases(const v1::ListLeasesRequest& request);
   absl::StatusOr<v1::Lease> GetLease(const v1::GetLeaseRequest& request);
   absl::StatusOr<v1::ListPollersResponse> ListPollers(const v1::ListPollersRequest& request);

@@ -76,6 +76,10 @@ class LeasingService final : public v1::Leasing::Service {
                             v1::ReleaseLeaseResponse* response) override;
   grpc::Status Checkpoint(grpc::ServerContext* context, const v1::CheckpointRequest* request,
                           v1::CheckpointResponse* response) override;
+  // Logs every move that happened as one line starting with "AUDIT " (who, what, old, new).
+  grpc::Status UpdateShardCheckpoint(grpc::ServerContext* context,
+                                     const v1::UpdateShardCheckpointRequest* request,
+                                     v1::UpdateShardCheckpointResponse* response) override;
   grpc::Status ListLeases(grpc::ServerContext* context, const v1::ListLeasesRequest* request,
                           v1::ListLeasesResponse* response) override;
   grpc::Status GetLease(grpc::ServerContext* context, const v1::GetLeaseRequest* request,

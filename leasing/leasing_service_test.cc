@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/testing/log_capture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "leasing/leasing_client.h"
@@ -605,6 +606,63 @@ TEST_F(LeasingServiceTest, InvocationSlotsAreLimitedAcrossPollersAndFreedByRelea
 
   EXPECT_EQ(acquire("unregistered", 1).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(acquire("p1", 0).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(LeasingServiceTest, UpdateShardCheckpointFencesTheOwnerAndLogsOneAuditLine) {
+  Create({NewLeaseProto("shard-0")});
+  Register("p1");
+  ASSERT_THAT(Acquire("p1"), SizeIs(1));
+  ASSERT_TRUE(CheckpointAs("p1", "shard-0", 1, v1::SEQUENCE_NUMBER, "120").ok());
+  tributary::testing::LogCapture log;
+  v1::UpdateShardCheckpointRequest req;
+  *req.mutable_lease_key() = Key("shard-0");
+  req.mutable_checkpoint()->set_type(v1::TRIM_HORIZON_CHECKPOINT);
+  req.set_requested_by("alice@host (tribctl)");
+  absl::StatusOr<v1::UpdateShardCheckpointResponse> moved = client().UpdateShardCheckpoint(req);
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->previous_checkpoint().sequence_number(), "120");
+  EXPECT_EQ(moved->previous_lease_owner(), "p1");
+  EXPECT_EQ(moved->previous_lease_counter(), 1);
+  EXPECT_EQ(moved->lease().checkpoint().type(), v1::TRIM_HORIZON_CHECKPOINT);
+  EXPECT_EQ(moved->lease().lease_owner(), "");
+  EXPECT_EQ(moved->lease().lease_counter(), 2);
+  std::vector<std::string> audit = log.Matching({"AUDIT "});
+  ASSERT_THAT(audit, SizeIs(1));
+  EXPECT_THAT(audit[0], HasSubstr("esm-1"));
+  EXPECT_THAT(audit[0], HasSubstr("shard-0"));
+  EXPECT_THAT(audit[0], HasSubstr("alice@host (tribctl)"));
+  EXPECT_THAT(audit[0], HasSubstr("SEQUENCE_NUMBER 120 -> TRIM_HORIZON"));
+  EXPECT_THAT(audit[0], HasSubstr("owner p1"));
+  // The old owner's checkpoint in flight is refused as a lost lease, and changes nothing.
+  absl::StatusOr<v1::CheckpointResponse> late =
+      CheckpointAs("p1", "shard-0", 1, v1::SEQUENCE_NUMBER, "130");
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kFailedPrecondition) << late.status();
+  v1::GetLeaseRequest get;
+  *get.mutable_lease_key() = Key("shard-0");
+  absl::StatusOr<v1::Lease> lease = client().GetLease(get);
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_EQ(lease->checkpoint().type(), v1::TRIM_HORIZON_CHECKPOINT);
+}
+
+TEST_F(LeasingServiceTest, UpdateShardCheckpointRefusesBadPositionsWithoutAnAuditLine) {
+  Create({NewLeaseProto("shard-0")});
+  tributary::testing::LogCapture log;
+  auto update = [&](v1::CheckpointType type, const std::string& seq, const std::string& shard) {
+    v1::UpdateShardCheckpointRequest req;
+    *req.mutable_lease_key() = Key(shard);
+    req.mutable_checkpoint()->set_type(type);
+    req.mutable_checkpoint()->set_sequence_number(seq);
+    return client().UpdateShardCheckpoint(req).status();
+  };
+  EXPECT_EQ(update(v1::SHARD_END, "", "shard-0").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(update(v1::CHECKPOINT_TYPE_UNSPECIFIED, "", "shard-0").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(update(v1::SEQUENCE_NUMBER, "12x", "shard-0").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(update(v1::AT_TIMESTAMP_CHECKPOINT, "", "shard-0").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(update(v1::SEQUENCE_NUMBER, "5", "nope").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(log.Count({"AUDIT "}), 0);
 }
 
 }  // namespace

@@ -16,7 +16,8 @@
 
 namespace tributary::stream_tracker {
 
-// Implementations are thread-safe. Every method is idempotent (safe to retry).
+// Implementations are thread-safe. Every method but UpdateShardCheckpoint is idempotent (safe to
+// retry).
 class LeaseAdmin {
  public:
   virtual ~LeaseAdmin() = default;
@@ -45,6 +46,18 @@ class LeaseAdmin {
   // DEADLINE_EXCEEDED; UNIMPLEMENTED from a leasing server older than the call.
   virtual absl::StatusOr<std::vector<v1::MappingLeaseSummary>> SummarizeLeases(
       const std::vector<std::string>& uuids) = 0;
+
+  // An operator's look at and move of a shard's checkpoint (Leasing.GetLease and
+  // Leasing.UpdateShardCheckpoint, proto/leasing.proto), answered as leasing answers. Not
+  // retried: a move increments the lease counter. The defaults answer UNIMPLEMENTED (fakes that
+  // do not need them).
+  virtual absl::StatusOr<v1::Lease> GetLease(const v1::GetLeaseRequest&) {
+    return absl::UnimplementedError("GetLease");
+  }
+  virtual absl::StatusOr<v1::UpdateShardCheckpointResponse> UpdateShardCheckpoint(
+      const v1::UpdateShardCheckpointRequest&) {
+    return absl::UnimplementedError("UpdateShardCheckpoint");
+  }
 };
 
 }  // namespace tributary::stream_tracker

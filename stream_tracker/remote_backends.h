@@ -43,6 +43,13 @@ class RemoteLeaseAdmin : public LeaseAdmin {
   absl::StatusOr<std::vector<v1::Lease>> ListLeases(const std::string& uuid) override;
   absl::StatusOr<std::vector<v1::MappingLeaseSummary>> SummarizeLeases(
       const std::vector<std::string>& uuids) override;
+  absl::StatusOr<v1::Lease> GetLease(const v1::GetLeaseRequest& request) override {
+    return client_->GetLease(request);
+  }
+  absl::StatusOr<v1::UpdateShardCheckpointResponse> UpdateShardCheckpoint(
+      const v1::UpdateShardCheckpointRequest& request) override {
+    return client_->UpdateShardCheckpoint(request);
+  }
 
  private:
   leasing::LeasingClient* client_;

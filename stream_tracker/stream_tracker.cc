@@ -76,19 +76,20 @@ absl::StatusOr<std::unique_ptr<StreamTracker>> StreamTracker::Create(
     election_options.ttl = options.election_ttl;
     // Runs the loop only while this replica holds the key; stops it (joining the pass in
     // progress) as soon as it does not.
-    ASSIGN_OR_RETURN(tracker->election_,
-                     etcd::Election::Create(*tracker->etcd_, election_options,
-                                            [sync](bool leading) {
-                                              if (leading) {
-                                                LOG(INFO) << "lease sync: this replica leads";
-                                                sync->Start();
-                                              } else {
-                                                LOG(INFO) << "lease sync: this replica stopped "
-                                                             "leading";
-                                                sync->Stop();
-                                              }
-                                            }));
+    ASSIGN_OR_RETURN(
+        tracker->election_,
+        etcd::Election::Create(*tracker->etcd_, election_options, [sync](bool leading) {
+          if (leading) {
+            LOG(INFO) << "lease sync: this replica leads";
+            sync->Start();
+          } else {
+            LOG(INFO) << "lease sync: this replica stopped "
+                         "leading";
+            sync->Stop();
+          }
+        }));
   }
+  tracker->checkpoints_service_ = std::make_unique<ShardCheckpointsService>(tracker->leases_.get());
   return tracker;
 }
 
@@ -107,10 +108,10 @@ void StreamTracker::Start() {
 
 void StreamTracker::AddMetricsTo(metrics::Registry& registry) {
   metrics_ = std::make_unique<TrackerMetrics>(registry, *store_);
-  lease_sync_->SetPassObserver([m = metrics_.get()](const absl::Status& status,
-                                                    absl::Duration duration) {
-    m->Pass(status, duration);
-  });
+  lease_sync_->SetPassObserver(
+      [m = metrics_.get()](const absl::Status& status, absl::Duration duration) {
+        m->Pass(status, duration);
+      });
 }
 
 }  // namespace tributary::stream_tracker

@@ -38,6 +38,7 @@
 #include "stream_tracker/mapping_manager.h"
 #include "stream_tracker/mapping_store.h"
 #include "stream_tracker/remote_backends.h"
+#include "stream_tracker/shard_checkpoints_service.h"
 #include "stream_tracker/tracker_metrics.h"
 
 namespace tributary::stream_tracker {
@@ -96,6 +97,8 @@ class StreamTracker {
   grpc::Service* service() { return service_.get(); }
   // tributary.v1.Functions.
   grpc::Service* functions_service() { return functions_service_.get(); }
+  // tributary.v1.ShardCheckpoints (forwarded to leasing; issue 23).
+  grpc::Service* checkpoints_service() { return checkpoints_service_.get(); }
   MappingManager* manager() { return manager_.get(); }
   FunctionRegistry* functions() { return functions_.get(); }
   LeaseSync* lease_sync() { return lease_sync_.get(); }
@@ -118,6 +121,7 @@ class StreamTracker {
   std::unique_ptr<MappingManager> manager_;
   std::unique_ptr<EventSourceMappingsService> service_;
   std::unique_ptr<FunctionsService> functions_service_;
+  std::unique_ptr<ShardCheckpointsService> checkpoints_service_;
   std::unique_ptr<TrackerMetrics> metrics_;
   std::unique_ptr<etcd::Election> election_;
 };

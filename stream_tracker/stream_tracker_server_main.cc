@@ -145,7 +145,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto server = tributary::GrpcServer::Start(
-      FLAGS_listen, {(*tracker)->service(), (*tracker)->functions_service()}, security);
+      FLAGS_listen,
+      {(*tracker)->service(), (*tracker)->functions_service(), (*tracker)->checkpoints_service()},
+      security);
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << FLAGS_listen << ": " << server.status();
     return 1;

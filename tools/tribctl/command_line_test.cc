@@ -72,9 +72,10 @@ TEST(CommandLineTest, TheCommandTableHasEveryCommandOfTheIssue) {
           "functions get-function-concurrency", "functions delete-function-concurrency",
           "leases list", "leases delete-orphaned", "pollers list", "metrics", "streams tag",
           "streams untag", "streams list-tags", "consumers register", "consumers deregister",
-          "consumers describe", "consumers list", "tables create", "tables describe",
-          "tables list", "tables update", "tables delete", "tables streams", "items put",
-          "items get", "items delete", "completion bash", "completion zsh"));
+          "consumers describe", "consumers list", "tables create", "tables describe", "tables list",
+          "tables update", "tables delete", "tables streams", "items put", "items get",
+          "items delete", "completion bash", "completion zsh", "checkpoints get", "checkpoints set",
+          "clock advance", "clock set", "clock get"));
 }
 
 TEST(CommandLineTest, EveryCommandRunsAndEveryFlagFieldIsAFieldOfItsRequest) {

@@ -2,6 +2,7 @@
 // the request field each sets, the rules its request needs beyond them (requests.h), the RPC it
 // calls and how it prints the answer. Commands that follow pages, read stdin or stream records
 // have a function of their own below the table's helpers.
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,10 +12,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/grpc_client.h"
+#include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -490,6 +493,123 @@ absl::Status ItemsGet(Context& c) {
   return c.Print(response, DynamoDbJson(response.item()) + "\n");
 }
 
+FlagSpec Required(FlagSpec flag) {
+  flag.required = true;
+  return flag;
+}
+
+// The position `checkpoints set` moves to: exactly one of --sequence-number N (start at N),
+// --after-sequence-number N, --at-timestamp T, --trim-horizon, --latest.
+absl::StatusOr<v1::Checkpoint> CheckpointFromFlags(const FlagValues& flags) {
+  const char* kChoices =
+      "--sequence-number, --after-sequence-number, --at-timestamp, --trim-horizon or --latest";
+  int given = 0;
+  for (const char* name :
+       {"sequence-number", "after-sequence-number", "at-timestamp", "trim-horizon", "latest"}) {
+    if (flags.Has(name) && flags.Bool(name).value_or(true)) ++given;
+  }
+  if (given != 1) return UsageError(absl::StrCat("give exactly one of ", kChoices));
+  v1::Checkpoint checkpoint;
+  auto parse = [](const std::string& flag, const std::string& text) -> absl::StatusOr<uint64_t> {
+    uint64_t n;
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+        !absl::SimpleAtoi(text, &n)) {
+      return UsageError(
+          absl::StrCat("--", flag, ": not a decimal sequence number: \"", text, "\""));
+    }
+    return n;
+  };
+  if (std::optional<std::string> at = flags.String("sequence-number")) {
+    // The checkpoint says what is processed: starting AT N is "processed through N - 1".
+    ASSIGN_OR_RETURN(uint64_t n, parse("sequence-number", *at));
+    if (n == 0) {
+      checkpoint.set_type(v1::TRIM_HORIZON_CHECKPOINT);
+    } else {
+      checkpoint.set_type(v1::SEQUENCE_NUMBER);
+      checkpoint.set_sequence_number(absl::StrCat(n - 1));
+    }
+  } else if (std::optional<std::string> after = flags.String("after-sequence-number")) {
+    ASSIGN_OR_RETURN(uint64_t n, parse("after-sequence-number", *after));
+    checkpoint.set_type(v1::SEQUENCE_NUMBER);
+    checkpoint.set_sequence_number(absl::StrCat(n));
+  } else if (std::optional<absl::Time> t = flags.Time("at-timestamp")) {
+    checkpoint.set_type(v1::AT_TIMESTAMP_CHECKPOINT);
+    *checkpoint.mutable_timestamp() = ToProtoTimestamp(*t);
+  } else if (flags.Bool("trim-horizon").value_or(false)) {
+    checkpoint.set_type(v1::TRIM_HORIZON_CHECKPOINT);
+  } else {
+    checkpoint.set_type(v1::LATEST_CHECKPOINT);
+  }
+  return checkpoint;
+}
+
+v1::LeaseKey LeaseKeyFromFlags(const FlagValues& flags) {
+  v1::LeaseKey key;
+  key.set_event_source_mapping_uuid(flags.StringOr("mapping", ""));
+  key.set_shard_id(flags.StringOr("shard-id", ""));
+  return key;
+}
+
+absl::Status CheckpointsGet(Context& c) {
+  v1::GetLeaseRequest request;
+  *request.mutable_lease_key() = LeaseKeyFromFlags(c.flags);
+  ASSIGN_OR_RETURN(v1::Lease lease,
+                   CallUnary(&c.checkpoints(), &v1::ShardCheckpoints::Stub::GetShardCheckpoint,
+                             request, c.timeout));
+  return c.Print(lease, LeasesTable({lease}));
+}
+
+absl::Status CheckpointsSet(Context& c) {
+  v1::UpdateShardCheckpointRequest request;
+  *request.mutable_lease_key() = LeaseKeyFromFlags(c.flags);
+  ASSIGN_OR_RETURN(*request.mutable_checkpoint(), CheckpointFromFlags(c.flags));
+  std::string who = c.flags.StringOr("requested-by", "");
+  if (who.empty()) {
+    const char* user = std::getenv("USER");
+    who = absl::StrCat(user != nullptr && *user != '\0' ? user : "unknown user", " (tribctl)");
+  }
+  request.set_requested_by(who);
+  ASSIGN_OR_RETURN(v1::UpdateShardCheckpointResponse response,
+                   CallUnary(&c.checkpoints(), &v1::ShardCheckpoints::Stub::UpdateShardCheckpoint,
+                             request, c.timeout));
+  const std::string owner = response.previous_lease_owner();
+  return c.Print(
+      response,
+      absl::StrCat("moved the checkpoint of shard ", response.lease().shard_id(), " of mapping ",
+                   response.lease().event_source_mapping_uuid(), ": ",
+                   CheckpointText(response.previous_checkpoint()), " -> ",
+                   CheckpointText(response.lease().checkpoint()), " (lease counter ",
+                   response.previous_lease_counter(), " -> ", response.lease().lease_counter(),
+                   owner.empty() ? "" : absl::StrCat("; ", owner, " was fenced out"),
+                   "; the next owner starts from the new position)\n"));
+}
+
+absl::Status ClockAdvance(Context& c) {
+  v1::AdvanceClockRequest request;
+  const absl::Duration by = c.flags.Duration("by").value_or(absl::ZeroDuration());
+  if (by < absl::ZeroDuration()) return UsageError("--by: time only moves forward");
+  request.mutable_by()->set_seconds(absl::ToInt64Seconds(by));
+  request.mutable_by()->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(by - absl::Seconds(absl::ToInt64Seconds(by)))));
+  ASSIGN_OR_RETURN(v1::ClockReading reading,
+                   CallUnary(&c.clock(), &v1::Clock::Stub::AdvanceClock, request, c.timeout));
+  return c.Print(reading, absl::StrCat("clock: ", FormatTimestamp(reading.now()), "\n"));
+}
+
+absl::Status ClockSet(Context& c) {
+  v1::SetClockRequest request;
+  *request.mutable_to() = ToProtoTimestamp(*c.flags.Time("to"));
+  ASSIGN_OR_RETURN(v1::ClockReading reading,
+                   CallUnary(&c.clock(), &v1::Clock::Stub::SetClock, request, c.timeout));
+  return c.Print(reading, absl::StrCat("clock: ", FormatTimestamp(reading.now()), "\n"));
+}
+
+absl::Status ClockGet(Context& c) {
+  ASSIGN_OR_RETURN(v1::ClockReading reading, CallUnary(&c.clock(), &v1::Clock::Stub::GetClock,
+                                                       v1::GetClockRequest(), c.timeout));
+  return c.Print(reading, absl::StrCat("clock: ", FormatTimestamp(reading.now()), "\n"));
+}
+
 // --- The table ---------------------------------------------------------------------------------
 
 // The stream's name: --stream, or --stream-name as the AWS CLI spells it; unbound, for a command
@@ -916,21 +1036,18 @@ std::vector<CommandSpec> BuildCommands() {
                  }));
 
   // tables, items (tributary.v1.Tables, at --streams-endpoint: tables live with the store)
-  const FlagSpec table_flag =
-      StringFlag("table-name", "the table's name", true).Sets("table_name");
+  const FlagSpec table_flag = StringFlag("table-name", "the table's name", true).Sets("table_name");
   const std::vector<std::string> view_types = {"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE",
                                                "NEW_AND_OLD_IMAGES"};
   add(Command("tables", "create",
               "Creates a DynamoDB-style table, with a change stream when --stream-view-type is "
               "given (CreateTable).")
-          .Flags({table_flag,
-                  StringFlag("partition-key", "NAME:TYPE, TYPE S, N or B", true),
+          .Flags({table_flag, StringFlag("partition-key", "NAME:TYPE, TYPE S, N or B", true),
                   StringFlag("sort-key", "NAME:TYPE, TYPE S, N or B"),
                   EnumFlag("billing-mode", "default PAY_PER_REQUEST",
                            {"PAY_PER_REQUEST", "PROVISIONED"}),
                   IntFlag("read-capacity-units", "PROVISIONED only").Sets("read_capacity_units"),
-                  IntFlag("write-capacity-units", "PROVISIONED only")
-                      .Sets("write_capacity_units"),
+                  IntFlag("write-capacity-units", "PROVISIONED only").Sets("write_capacity_units"),
                   EnumFlag("stream-view-type", "turn the change stream on with this view",
                            view_types)})
           .Finish(&FinishCreateTable)
@@ -946,13 +1063,14 @@ std::vector<CommandSpec> BuildCommands() {
                  }));
   add(Command("tables", "list", "Lists tables (ListTables, every page).")
           .Flags({IntFlag("limit", "tables per page, 1-100").Sets("limit")})
-          .Pages(&Context::tables, &tables::TablesClient::ListTables,
-                 [](const v1::ListTablesResponse& page, v1::ListTablesRequest* request) {
-                   if (page.last_evaluated_table_name().empty()) return false;
-                   request->set_exclusive_start_table_name(page.last_evaluated_table_name());
-                   return true;
-                 },
-                 [](const v1::ListTablesResponse& all) { return TableNamesTable(all); }));
+          .Pages(
+              &Context::tables, &tables::TablesClient::ListTables,
+              [](const v1::ListTablesResponse& page, v1::ListTablesRequest* request) {
+                if (page.last_evaluated_table_name().empty()) return false;
+                request->set_exclusive_start_table_name(page.last_evaluated_table_name());
+                return true;
+              },
+              [](const v1::ListTablesResponse& all) { return TableNamesTable(all); }));
   add(Command("tables", "update",
               "Turns the change stream on (a new stream each time) or off, or changes the "
               "billing (UpdateTable).")
@@ -980,17 +1098,16 @@ std::vector<CommandSpec> BuildCommands() {
               "page).")
           .Flags({StringFlag("table-name", "only this table's streams").Sets("table_name"),
                   IntFlag("limit", "streams per page, 1-100").Sets("limit")})
-          .Pages(&Context::tables, &tables::TablesClient::ListTableStreams,
-                 [](const v1::ListTableStreamsResponse& page,
-                    v1::ListTableStreamsRequest* request) {
-                   if (page.last_evaluated_stream_arn().empty()) return false;
-                   request->set_exclusive_start_stream_arn(page.last_evaluated_stream_arn());
-                   return true;
-                 },
-                 [](const v1::ListTableStreamsResponse& all) { return TableStreamsTable(all); }));
+          .Pages(
+              &Context::tables, &tables::TablesClient::ListTableStreams,
+              [](const v1::ListTableStreamsResponse& page, v1::ListTableStreamsRequest* request) {
+                if (page.last_evaluated_stream_arn().empty()) return false;
+                request->set_exclusive_start_stream_arn(page.last_evaluated_stream_arn());
+                return true;
+              },
+              [](const v1::ListTableStreamsResponse& all) { return TableStreamsTable(all); }));
   add(Command("items", "put", "Writes an item, given as DynamoDB JSON (PutItem).")
-          .Flags({table_flag,
-                  StringFlag("item", "the item: {\"id\": {\"S\": \"a\"}, ...}", true),
+          .Flags({table_flag, StringFlag("item", "the item: {\"id\": {\"S\": \"a\"}, ...}", true),
                   BoolFlag("return-old", "print the item it replaced (ReturnValues ALL_OLD)")})
           .Finish(&FinishPutItem)
           .Calls(&Context::tables, &tables::TablesClient::PutItem,
@@ -1031,6 +1148,36 @@ std::vector<CommandSpec> BuildCommands() {
               "refused while the mapping exists (DeleteLeases).")
           .Flags({StringFlag("mapping", "the mapping's UUID", true)})
           .Runs(&LeasesDeleteOrphaned));
+  add(Command("checkpoints", "get",
+              "Shows a shard's checkpoint with its lease's owner and counter (through the "
+              "stream tracker: ShardCheckpoints GetShardCheckpoint).")
+          .Flags({StringFlag("mapping", "the mapping's UUID", true),
+                  StringFlag("shard-id", "the shard", true)})
+          .Runs(&CheckpointsGet));
+  add(Command("checkpoints", "set",
+              "Moves a shard's checkpoint, forwards or back to replay (ShardCheckpoints "
+              "UpdateShardCheckpoint). Fenced: the current owner is cut off (its in-flight "
+              "checkpoint is refused) and the next owner starts from the new position within a "
+              "heartbeat. Logged by leasing as an AUDIT line.")
+          .Flags({StringFlag("mapping", "the mapping's UUID", true),
+                  StringFlag("shard-id", "the shard", true),
+                  StringFlag("sequence-number", "start at this record (decimal)"),
+                  StringFlag("after-sequence-number", "start after this record (decimal)"),
+                  TimeFlag("at-timestamp", "start at the first record that arrived at or after"),
+                  BoolFlag("trim-horizon", "start at the oldest retained record"),
+                  BoolFlag("latest", "skip to the tip (resolved when the next owner starts)"),
+                  StringFlag("requested-by", "who asks, for the audit line (default: $USER)")})
+          .Runs(&CheckpointsSet));
+  add(Command("clock", "advance",
+              "Moves the manual clock of `tributary serve --clock=manual` forward (Clock "
+              "AdvanceClock): records age, backoffs and windows run out at once.")
+          .Flags({Required(DurationFlag("by", "how far: 90s, 5m, 1h30m"))})
+          .Runs(&ClockAdvance));
+  add(Command("clock", "set",
+              "Moves the manual clock forward to a time (Clock SetClock); never backwards.")
+          .Flags({Required(TimeFlag("to", "RFC 3339 time, e.g. 2026-12-06T10:00:00Z"))})
+          .Runs(&ClockSet));
+  add(Command("clock", "get", "Shows the manual clock's time (Clock GetClock).").Runs(&ClockGet));
   add(Command("pollers", "list", "Lists registered pollers (Leasing ListPollers).")
           .Calls(&Context::leasing, &leasing::LeasingClient::ListPollers,
                  [](const v1::ListPollersRequest&, const v1::ListPollersResponse& response) {

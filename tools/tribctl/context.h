@@ -16,7 +16,9 @@
 #include "common/status_macros.h"
 #include "google/protobuf/message.h"
 #include "leasing/leasing_client.h"
+#include "proto/clock.grpc.pb.h"
 #include "proto/poller.grpc.pb.h"
+#include "proto/shard_checkpoints.grpc.pb.h"
 #include "shard_store/shard_store_client.h"
 #include "stream_tracker/stream_tracker_client.h"
 #include "tables/tables_client.h"
@@ -78,6 +80,22 @@ class Context {
     return *pollers_;
   }
 
+  // tributary.v1.ShardCheckpoints, served by the stream tracker: at --mappings-endpoint.
+  v1::ShardCheckpoints::Stub& checkpoints() {
+    if (!checkpoints_) {
+      checkpoints_ = v1::ShardCheckpoints::NewStub(
+          MakeReplicaChannel(flags.StringOr("mappings-endpoint", ""), security));
+    }
+    return *checkpoints_;
+  }
+  // tributary.v1.Clock, served by `tributary serve --clock=manual`: at --endpoint.
+  v1::Clock::Stub& clock() {
+    if (!clock_) {
+      clock_ = v1::Clock::NewStub(MakeReplicaChannel(flags.StringOr("endpoint", ""), security));
+    }
+    return *clock_;
+  }
+
   // The command's request, built from its flags (requests.h).
   template <typename Request>
   absl::StatusOr<Request> BuildRequest() const {
@@ -109,6 +127,8 @@ class Context {
   std::unique_ptr<leasing::LeasingClient> leasing_;
   std::unique_ptr<v1::Pollers::Stub> pollers_;
   std::unique_ptr<tables::TablesClient> tables_;
+  std::unique_ptr<v1::ShardCheckpoints::Stub> checkpoints_;
+  std::unique_ptr<v1::Clock::Stub> clock_;
 };
 
 }  // namespace tributary::tribctl

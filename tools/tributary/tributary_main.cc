@@ -37,6 +37,7 @@
 #include "tables/tables_service.h"
 #include "tools/console/console_handler.h"
 #include "tools/console/overview.h"
+#include "tools/tributary/manual_clock_service.h"
 
 DEFINE_string(listen, "127.0.0.1:4560", "gRPC address for every service (host:port; 0 = any).");
 DEFINE_string(data_dir, "", "Data directory (required); each service uses a subdirectory.");
@@ -78,11 +79,16 @@ DEFINE_bool(console_actions, false,
 DEFINE_string(function_ca_file, "",
               "https function endpoints: a PEM file of the certificate authorities to trust "
               "(default: the system's).");
+DEFINE_string(clock, "real",
+              "real: the machine's clock. manual: every service runs on one clock that moves "
+              "only when told (tribctl clock advance|set; tributary.v1.Clock), for tests; "
+              "every listener must be on loopback.");
 // Defined by aws/aws_flags.cc: the region and account of the AWS front door's ARNs, which are also
 // those of the stream tracker's function ARNs and of the Lambda events the poller sends to
 // http(s) function endpoints.
 DECLARE_string(aws_region);
 DECLARE_string(aws_account_id);
+DECLARE_string(aws_listen);
 
 namespace tributary {
 namespace {
@@ -128,7 +134,25 @@ int Serve() {
     }
     etcd_endpoints = *std::move(parsed);
   }
-  Clock& clock = RealClock::Get();
+  // --clock=manual (issue 23): one FakeClock, starting at the real time, for every service
+  // built below; the AWS front door keeps the real clock (SigV4 dates are the caller's).
+  std::unique_ptr<FakeClock> manual_clock;
+  std::unique_ptr<ManualClockService> clock_service;
+  if (FLAGS_clock == "manual") {
+    if (absl::Status s = CheckLoopbackListeners({{"listen", FLAGS_listen},
+                                                 {"metrics_listen", FLAGS_metrics_listen},
+                                                 {"aws_listen", FLAGS_aws_listen}});
+        !s.ok()) {
+      LOG(ERROR) << s.message();
+      return 2;
+    }
+    manual_clock = std::make_unique<FakeClock>(RealClock::Get().Now());
+    clock_service = std::make_unique<ManualClockService>(*manual_clock);
+  } else if (FLAGS_clock != "real") {
+    LOG(ERROR) << "--clock=" << FLAGS_clock << ": must be real or manual";
+    return 2;
+  }
+  Clock& clock = manual_clock != nullptr ? static_cast<Clock&>(*manual_clock) : RealClock::Get();
   absl::StatusOr<std::string> address = PickListenAddress(FLAGS_listen);
   if (!address.ok()) {
     LOG(ERROR) << "--listen: " << address.status();
@@ -294,11 +318,15 @@ int Serve() {
     }
   }
 
-  auto server = GrpcServer::Start(
-      *address,
-      {(*store)->service(), &tables_service, &(*leasing)->service(), (*tracker)->service(),
-       (*tracker)->functions_service(), (*poller)->service()},
-      security);
+  std::vector<grpc::Service*> services = {(*store)->service(),
+                                          &tables_service,
+                                          &(*leasing)->service(),
+                                          (*tracker)->service(),
+                                          (*tracker)->functions_service(),
+                                          (*tracker)->checkpoints_service(),
+                                          (*poller)->service()};
+  if (clock_service != nullptr) services.push_back(clock_service.get());
+  auto server = GrpcServer::Start(*address, services, security);
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << *address << ": " << server.status();
     return 1;
@@ -339,6 +367,7 @@ int Serve() {
   LOG(INFO) << "tributary serving on " << (*server)->address() << " ("
             << DescribeServerSecurity(security) << ") from " << FLAGS_data_dir << " (poller "
             << poller_options.poller_id << ")"
+            << (manual_clock != nullptr ? ", on a manual clock (tribctl clock advance)" : "")
             << (metrics_http == nullptr ? std::string()
                                         : absl::StrCat(", metrics on port ", metrics_http->port()));
 
