@@ -89,16 +89,13 @@ absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& st
       closed_ms = shard->closed_ms;
     }
     if (tip > through) {
-      uint64_t keep_from = FindFirstAtOrAfter(stream->id, shard->index, through + 1, tip, cutoff);
+      ASSIGN_OR_RETURN(uint64_t keep_from,
+                       log_->FindFirstAtOrAfter(stream->id, shard->index, through + 1, tip,
+                                                cutoff));
       // A closed shard whose last record expired is trimmed through its end.
       if (closed && tip >= ending && keep_from >= ending) keep_from = ending + 1;
       if (keep_from > through + 1) {
-        // Begin: the successor of `through`'s key, i.e. every record key from
-        // through + 1 on, one byte longer than a record key (outside the
-        // memtable insert hint's domain, see RecordShardPrefix).
-        std::string begin = RecordKey(stream->id, shard->index, through);
-        begin.push_back('\0');
-        batch.DeleteRange(records_, begin, RecordKey(stream->id, shard->index, keep_from));
+        log_->StageTrim(&batch, stream->id, shard->index, through, keep_from);
         std::string mark;
         AppendBigEndian64(&mark, keep_from - 1);
         batch.Put(meta_, ShardMetaKey('t', stream->id, shard->index), mark);
