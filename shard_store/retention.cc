@@ -88,6 +88,13 @@ absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& st
       ending = shard->ending_seq;
       closed_ms = shard->closed_ms;
     }
+    if (!log_->StoreNumbers()) {
+      // A log that numbers records expires them itself (JetStream's MaxAge = retention): no
+      // trim; a closed shard goes once the retention after its close has passed (every record
+      // of it arrived before the close, so the log has dropped them all).
+      if (closed && closed_ms < cutoff) gone.push_back(shard);
+      continue;
+    }
     if (tip > through) {
       ASSIGN_OR_RETURN(uint64_t keep_from,
                        log_->FindFirstAtOrAfter(stream->id, shard->index, through + 1, tip,
