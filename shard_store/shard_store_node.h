@@ -45,6 +45,10 @@ struct ShardStoreNodeOptions {
   std::string log;
   // JetStream: copies of every record (the cluster's size at most; 1 for a single server).
   int log_replicas = 3;
+  // JetStream: the names of this store's streams (`<prefix>_<stream id>`): one prefix per
+  // installation sharing the NATS cluster, and a new one for a fresh data directory (stream ids
+  // restart at 1; see NOTES.md). Letters, digits and '-'.
+  std::string log_name_prefix = "trib";
 };
 
 // The servers of a --log=nats://... address: "nats://a:1,b:2" → {"nats://a:1", "nats://b:2"}.
