@@ -234,6 +234,12 @@ void ShardStore::RecordPut(absl::string_view stream_name, const absl::Status& st
 absl::Status ShardStore::PutInternal(absl::string_view stream_name, const RecordView* records,
                                      int n, bool single, PutResult* results,
                                      const BatchWriter* writer, Batch* into, bool whole) {
+  const bool store_numbers = log_->StoreNumbers();
+  if (!store_numbers && (writer != nullptr || into != nullptr)) {
+    return absl::FailedPreconditionError(
+        "a staged put needs the records in the store's RocksDB database; this store keeps them "
+        "in another log (--log)");
+  }
   // 1. Validate everything before touching any state.
   absl::InlinedVector<absl::uint128, 64> hash_keys(n);
   int64_t total_bytes = 0;
@@ -273,6 +279,17 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
     Shard* shard;  // held by a routing in `routings`
     InFlight* ticket;
   };
+  // A log that numbers records (store_numbers false): each round's records per shard, appended
+  // after the put lock is released; `accepted` holds their indexes, shard by shard.
+  struct Group {
+    Shard* shard;  // held by a routing in `routings`
+    size_t begin, end;  // in `accepted`
+  };
+  absl::InlinedVector<Group, 8> groups;
+  absl::InlinedVector<uint32_t, 64> accepted;
+  const uint64_t call = store_numbers ? 0 : next_call_.fetch_add(1);
+  absl::Status log_status;  // the first failed append, if any
+  int appended = 0;         // records the log acknowledged
   absl::InlinedVector<Reservation, 8> reservations;
   absl::InlinedVector<std::shared_ptr<const Routing>, 2> routings;
   absl::InlinedVector<uint32_t, 64> pending(n);  // (slot << 16 | record) while routing
@@ -303,6 +320,8 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
     }
     std::sort(pending.begin(), pending.begin() + remaining);
     int retry = 0;
+    groups.clear();
+    accepted.clear();
     const int64_t now_ms = ToMs(clock_.Now());
     const MonotonicTime refill_at = clock_.MonotonicNow();
     {
@@ -349,15 +368,76 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
             shard->record_tokens -= 1;
             shard->byte_tokens -= bytes;
           }
-          r.sequence_number = shard->next_seq++;
+          if (store_numbers) {
+            r.sequence_number = shard->next_seq++;
+          } else {
+            accepted.push_back(i);
+          }
           r.shard_index = shard->index;
           arrival[i] = at;
         }
-        if (shard->next_seq != first) {
+        if (store_numbers && shard->next_seq != first) {
           shard->in_flight.push_back({shard->next_seq - 1});
           reservations.push_back({shard, &shard->in_flight.back()});
         }
+        if (!store_numbers && (groups.empty() ? 0 : groups.back().end) < accepted.size()) {
+          groups.push_back({shard, groups.empty() ? 0 : groups.back().end, accepted.size()});
+        }
         k = end;
+      }
+    }
+    if (!groups.empty()) {
+      // A log that numbers records: one append per shard, no lock held. A shard the log has
+      // closed (a reshard is under way) routes its records again once the new shard set is
+      // published, as a closing shard's do above.
+      absl::InlinedVector<LogEntry, 64> entries;
+      absl::InlinedVector<std::pair<Shard*, uint64_t>, 8> tips;
+      for (const Group& g : groups) {
+        entries.clear();
+        for (size_t m = g.begin; m < g.end; ++m) {
+          entries.push_back({records[accepted[m]].partition_key, records[accepted[m]].data});
+        }
+        absl::StatusOr<std::vector<uint64_t>> seqs =
+            log_->Append(stream->id, g.shard->index, call, entries);
+        bool reroute = false;
+        if (absl::IsFailedPrecondition(seqs.status())) {
+          absl::MutexLock put_lock(&stream->put_mu);
+          g.shard->AssertPutMuHeld();  // put_lock
+          reroute = g.shard->closing || g.shard->closed || g.shard->removed;
+        }
+        for (size_t m = g.begin; m < g.end; ++m) {
+          PutResult& r = results[accepted[m]];
+          if (seqs.ok()) {
+            r.sequence_number = (*seqs)[m - g.begin];
+            ++appended;
+          } else if (reroute) {
+            pending[retry++] = accepted[m];
+          } else {
+            r.error_code = kInternalFailure;
+            r.error_message = "the shard log did not acknowledge the record (it may be stored)";
+          }
+        }
+        if (seqs.ok()) {
+          tips.push_back({g.shard, seqs->back()});
+        } else if (!reroute && log_status.ok()) {
+          log_status = WithContext(seqs.status(), "stream ", stream_name);
+        }
+      }
+      if (!tips.empty()) {
+        {
+          absl::MutexLock put_lock(&stream->put_mu);
+          for (auto& [shard, last] : tips) {
+            shard->AssertPutMuHeld();  // put_lock
+            if (last > shard->tip.load(std::memory_order_relaxed)) {
+              shard->tip.store(last, std::memory_order_release);
+            }
+          }
+        }
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // see WakeTipWaitersAfterFence
+        for (auto& [shard, last] : tips) {
+          shard->WakeTipWaitersAfterFence();
+          shard->Notify();
+        }
       }
     }
     remaining = retry;
@@ -371,6 +451,15 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       stream->mu.Await(absl::Condition(&changed));
     }
   }
+  // A log that numbers records: a call of which the log acknowledged nothing fails whole with
+  // the log's status (UNAVAILABLE while it elects a leader: the caller retries), as a failed
+  // RocksDB write does; otherwise the failed records are InternalFailure, as in Kinesis.
+  if (!log_status.ok() && (appended == 0 || single || whole)) {
+    return WithContext(log_status, appended == 0
+                                       ? "no record of this call was acknowledged (some may "
+                                         "be stored: a retry may store them twice)"
+                                       : "some records of this call were not acknowledged");
+  }
   // A whole call writes nothing unless every record has its sequence number.
   absl::Status status;
   for (int i = 0; whole && status.ok() && i < n; ++i) {
@@ -382,7 +471,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
                  : absl::InternalError(absl::StrCat("stream ", stream_name, ": ",
                                                     r.error_message));
   }
-  // 3. One WriteBatch, no lock held: one entry (chunk) per shard written.
+  // 3. One WriteBatch, no lock held: one entry (chunk) per shard written (StageAppend).
   if (!reservations.empty() && status.ok()) {
     size_t reserve = 64 + reservations.size() * (kRecordKeySize + kChunkHeaderSize + 16);
     absl::InlinedVector<uint64_t, 64> order;  // shard index << 32 | record, call order per shard
@@ -395,38 +484,18 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
     std::sort(order.begin(), order.end());
     std::optional<Batch> own;
     Batch& batch = into != nullptr ? *into : own.emplace(NewBatch(reserve));
-    absl::InlinedVector<char, 64 * kEntryHeaderSize> entry_headers(order.size() * kEntryHeaderSize);
-    absl::InlinedVector<rocksdb::Slice, 3 * 64 + 1> parts;
+    absl::InlinedVector<LogEntry, 64> entries(order.size());
+    for (size_t m = 0; m < order.size(); ++m) {
+      const RecordView& r = records[order[m] & 0xFFFFFFFF];
+      entries[m] = {r.partition_key, r.data};
+    }
     for (size_t k = 0; k < order.size() && status.ok();) {
       const uint32_t shard_index = static_cast<uint32_t>(order[k] >> 32);
       size_t end = k;
       while (end < order.size() && static_cast<uint32_t>(order[end] >> 32) == shard_index) ++end;
       const int first = static_cast<int>(order[k] & 0xFFFFFFFF);
-      char key[kRecordKeySize];
-      EncodeRecordKey(key, stream->id, shard_index, results[first].sequence_number);
-      char header[kChunkHeaderSize];
-      header[0] = kFormatVersion;
-      const uint64_t at = static_cast<uint64_t>(arrival[first]);
-      for (int b = 0; b < 8; ++b) header[1 + b] = static_cast<char>(at >> (56 - 8 * b));
-      const uint32_t count = static_cast<uint32_t>(end - k);
-      for (int b = 0; b < 4; ++b) header[9 + b] = static_cast<char>(count >> (24 - 8 * b));
-      parts.clear();
-      parts.emplace_back(header, kChunkHeaderSize);
-      for (size_t m = k; m < end; ++m) {
-        const RecordView& r = records[order[m] & 0xFFFFFFFF];
-        char* h = &entry_headers[m * kEntryHeaderSize];
-        const size_t pk_len = r.partition_key.size();
-        const size_t data_len = r.data.size();
-        h[0] = static_cast<char>(pk_len >> 8);
-        h[1] = static_cast<char>(pk_len);
-        for (int b = 0; b < 4; ++b) h[2 + b] = static_cast<char>(data_len >> (24 - 8 * b));
-        parts.emplace_back(h, kEntryHeaderSize);
-        parts.emplace_back(r.partition_key.data(), pk_len);
-        parts.emplace_back(r.data.data(), data_len);
-      }
-      rocksdb::Slice key_slice(key, kRecordKeySize);
-      batch.Put(records_, rocksdb::SliceParts(&key_slice, 1),
-                rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size())));
+      log_->StageAppend(&batch, stream->id, shard_index, results[first].sequence_number,
+                        arrival[first], absl::MakeConstSpan(entries).subspan(k, end - k));
       status = FromRocksDbStatus(batch.status(), "building the write batch");
       k = end;
     }

@@ -19,58 +19,14 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/proto_util.h"
-#include "common/rocksdb_util.h"
 #include "common/status_macros.h"
 #include "proto/streams.pb.h"
-#include "rocksdb/iterator.h"
-#include "rocksdb/options.h"
-#include "rocksdb/slice.h"
 #include "shard_store/shard_state.h"
 #include "shard_store/shard_store.h"
-#include "shard_store/storage_format.h"
 #include "shard_store/store_internal.h"
 #include "shard_store/tokens.h"
 
 namespace tributary::shard_store {
-
-uint64_t ShardStore::FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint64_t from,
-                                        uint64_t to, int64_t min_arrival_ms) {
-  // Returns the first sequence number in [from, to + 1] past every chunk that
-  // arrived before min_arrival_ms. P(x) = "the first chunk starting at ≥ x
-  // (and ≤ to) is absent or arrived at or after min_arrival_ms" is monotone
-  // (arrival times never decrease along a shard): binary search for the
-  // smallest x with P(x), one Seek a probe. If x > from, the chunk starting at
-  // x − 1 is the last expired one; the answer is just past its last record.
-  std::string upper = RecordKey(stream_id, shard, to == UINT64_MAX ? to : to + 1);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, records_));
-  auto ok = [&](uint64_t x) {
-    it->Seek(RecordKey(stream_id, shard, x));
-    Chunk chunk;
-    if (!it->Valid() || !ParseChunk(View(it->key()), View(it->value()), &chunk)) return true;
-    return chunk.arrival_ms >= min_arrival_ms;
-  };
-  uint64_t lo = from, hi = to + 1;  // ok(hi) holds by definition
-  while (lo < hi) {
-    uint64_t mid = lo + (hi - lo) / 2;
-    if (ok(mid)) {
-      hi = mid;
-    } else {
-      lo = mid + 1;
-    }
-  }
-  if (lo > from) {
-    it->Seek(RecordKey(stream_id, shard, lo - 1));
-    Chunk chunk;
-    if (it->Valid() && ParseChunk(View(it->key()), View(it->value()), &chunk) &&
-        chunk.first == lo - 1) {
-      return chunk.first + chunk.count;
-    }
-  }
-  return lo;
-}
 
 absl::StatusOr<ShardCursor> ShardStore::ResolveStartingPosition(
     absl::string_view stream_name, absl::string_view shard_id,
@@ -122,8 +78,9 @@ absl::StatusOr<ShardCursor> ShardStore::ResolveStartingPosition(
         return absl::InvalidArgumentError("starting_sequence_number: not allowed for AT_TIMESTAMP");
       }
       c.min_arrival_ms = TimestampMs(position.timestamp());
-      c.next_sequence_number =
-          FindFirstAtOrAfter(stream->id, shard->index, trimmed + 1, tip, c.min_arrival_ms);
+      ASSIGN_OR_RETURN(c.next_sequence_number,
+                       log_->FindFirstAtOrAfter(stream->id, shard->index, trimmed + 1, tip,
+                                                c.min_arrival_ms));
       break;
     }
     default:
@@ -170,63 +127,31 @@ absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
   const int64_t now_ms = ToMs(clock_.Now());
   int64_t last_arrival = -1;
   if (cursor->next_sequence_number <= upper) {
-    std::string upper_key = RecordKey(cursor->stream_id, cursor->shard_index, upper + 1);
-    rocksdb::Slice upper_slice(upper_key);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, records_));
-    int count = 0;
-    int64_t bytes = 0;
-    bool exhausted = true;
-    // The chunk holding next_sequence_number starts at or before it.
-    const std::string start =
-        RecordKey(cursor->stream_id, cursor->shard_index, cursor->next_sequence_number);
-    it->SeekForPrev(start);
-    if (!it->Valid() || !it->key().starts_with(rocksdb::Slice(start.data(), 12))) it->Seek(start);
-    for (; it->Valid() && exhausted; it->Next()) {
-      Chunk chunk;
-      if (!it->key().starts_with(rocksdb::Slice(start.data(), 12)) ||
-          !ParseChunk(View(it->key()), View(it->value()), &chunk)) {
-        return absl::DataLossError(
-            absl::StrCat("undecodable record chunk in ", ShardIdFromIndex(cursor->shard_index)));
-      }
-      if (chunk.first + chunk.count <= cursor->next_sequence_number) continue;  // all read
-      if (chunk.arrival_ms < cursor->min_arrival_ms) {
-        cursor->next_sequence_number = chunk.first + chunk.count;
-        continue;
-      }
-      absl::string_view entries = chunk.entries;
-      for (uint32_t e = 0; e < chunk.count; ++e) {
-        absl::string_view pk, data;
-        if (!NextEntry(&entries, &pk, &data)) {
-          return absl::DataLossError(
-              absl::StrCat("undecodable record in ", ShardIdFromIndex(cursor->shard_index)));
-        }
-        const uint64_t seq = chunk.first + e;
-        if (seq < cursor->next_sequence_number) continue;
-        const int64_t size = static_cast<int64_t>(pk.size() + data.size());
-        if (count == limit || (count > 0 && bytes + size > max_bytes)) {
-          exhausted = false;
-          break;
-        }
-        v1::Record* r = records->Add();
-        AppendDecimal(seq, r->mutable_sequence_number());
-        SetTimestamp(chunk.arrival_ms, r->mutable_approximate_arrival_timestamp());
-        r->set_partition_key(pk.data(), pk.size());
-        r->set_data(data.data(), data.size());
-        ++count;
-        bytes += size;
-        last_arrival = chunk.arrival_ms;
-        cursor->next_sequence_number = seq + 1;
-      }
-    }
-    RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading records"));
+    LogReadRequest request;
+    request.stream_id = cursor->stream_id;
+    request.shard = cursor->shard_index;
+    request.from = cursor->next_sequence_number;
+    request.upper = upper;
+    request.limit = limit;
+    request.max_bytes = max_bytes;
+    request.min_arrival_ms = cursor->min_arrival_ms;
+    ASSIGN_OR_RETURN(
+        LogReadResult read,
+        log_->Read(request, [&](uint64_t seq, int64_t arrival_ms, absl::string_view pk,
+                                absl::string_view data) {
+          v1::Record* r = records->Add();
+          AppendDecimal(seq, r->mutable_sequence_number());
+          SetTimestamp(arrival_ms, r->mutable_approximate_arrival_timestamp());
+          r->set_partition_key(pk.data(), pk.size());
+          r->set_data(data.data(), data.size());
+        }));
     // Records out, for GetRecords and SubscribeToShard alike (both read here).
-    if (StoreMetrics* m = metrics_.load(std::memory_order_acquire); m != nullptr && count > 0) {
-      m->Read(stream->name, count, bytes);
+    if (StoreMetrics* m = metrics_.load(std::memory_order_acquire);
+        m != nullptr && read.count > 0) {
+      m->Read(stream->name, read.count, read.bytes);
     }
-    // Everything ≤ upper is final: skip holes up to it.
-    if (exhausted) cursor->next_sequence_number = upper + 1;
+    last_arrival = read.last_arrival_ms;
+    cursor->next_sequence_number = read.next;
   }
   if (cursor->next_sequence_number > tip || last_arrival < 0) {
     outcome.millis_behind_latest = 0;

@@ -137,24 +137,12 @@ absl::Status ShardStore::Load() {
   for (auto& [id, stream] : streams_by_id_) {
     absl::MutexLock slock(&stream->mu);
     for (auto& [index, shard] : stream->shards) {
-      std::string upper = RecordKey(id, index, UINT64_MAX);
-      std::string lower = RecordKey(id, index, 0);
-      rocksdb::ReadOptions ro;
-      rocksdb::Slice lower_slice(lower);
-      ro.iterate_lower_bound = &lower_slice;
-      std::unique_ptr<rocksdb::Iterator> rit(db->NewIterator(ro, records_));
-      rit->SeekForPrev(upper);
-      uint64_t last = 0;
-      if (rit->Valid() && rit->key().starts_with(rocksdb::Slice(lower.data(), 12))) {
-        Chunk chunk;
-        if (!ParseChunk(View(rit->key()), View(rit->value()), &chunk)) {
-          return absl::DataLossError(absl::StrCat("undecodable record chunk in shard ", index));
-        }
-        last = chunk.first + chunk.count - 1;
+      ASSIGN_OR_RETURN(LogLast found, log_->Last(id, index));
+      uint64_t last = found.sequence_number;
+      if (last > 0) {
         absl::MutexLock plock(shard->put_mu);  // the stream's
-        shard->last_arrival_ms = chunk.arrival_ms;
+        shard->last_arrival_ms = found.arrival_ms;
       }
-      RETURN_IF_ERROR(FromRocksDbStatus(rit->status(), "recovering sequence numbers"));
       absl::MutexLock shlock(&shard->mu);
       absl::MutexLock plock(shard->put_mu);  // the stream's
       last = std::max({last, shard->trimmed_through, shard->starting_sequence_number - 1});

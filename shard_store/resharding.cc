@@ -39,10 +39,43 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
   const int64_t now = ToMs(clock_.Now());
   Batch batch = NewBatch();
   std::vector<InFlight*> close_tickets;
+  if (!log_->StoreNumbers()) {
+    // A log that numbers records closes the parents itself and names their ending number:
+    // mark them closing (puts wait, and puts the log refuses route again), close them in the
+    // log, then write the metadata below.
+    std::vector<uint32_t> parent_indexes, child_indexes;
+    for (const auto& parent : parents) {
+      parent_indexes.push_back(parent->index);
+      absl::MutexLock lock(&parent->mu);
+      absl::MutexLock plock(parent->put_mu);  // the stream's
+      parent->closing = true;
+      parent->closed_ms = now;
+    }
+    for (const auto& child : children) child_indexes.push_back(child->index);
+    absl::StatusOr<uint64_t> ending =
+        log_->CloseShards(stream->id, parent_indexes, child_indexes);
+    for (const auto& parent : parents) {
+      absl::MutexLock lock(&parent->mu);
+      absl::MutexLock plock(parent->put_mu);  // the stream's
+      if (ending.ok()) {
+        parent->ending_seq = *ending;
+      } else {
+        parent->closing = false;
+        parent->closed_ms = 0;
+      }
+    }
+    if (!ending.ok()) {
+      {
+        absl::MutexLock lock(&stream->mu);
+        stream->Publish();  // wakes the puts that waited for the closing parents
+      }
+      return WithContext(ending.status(), "closing shards in the log (retry the reshard)");
+    }
+  }
   for (const auto& parent : parents) {
     absl::MutexLock lock(&parent->mu);
     absl::MutexLock plock(parent->put_mu);  // the stream's
-    close_tickets.push_back(parent->BeginClose(now));
+    if (log_->StoreNumbers()) close_tickets.push_back(parent->BeginClose(now));
     batch.Put(meta_, ShardMetaKey('h', stream->id, parent->index), Versioned(ShardMeta(*parent)));
   }
   uint32_t next_index;
@@ -85,7 +118,16 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
       for (size_t i = 0; i < parents.size(); ++i) {
         absl::MutexLock shlock(&parents[i]->mu);
         absl::MutexLock plock(parents[i]->put_mu);  // the stream's
-        parents[i]->CommitClose(close_tickets[i]);
+        if (log_->StoreNumbers()) {
+          parents[i]->CommitClose(close_tickets[i]);
+        } else {
+          // Everything below the log's ending number is stored: the tip may go there.
+          parents[i]->closing = false;
+          parents[i]->closed = true;
+          if (parents[i]->ending_seq > parents[i]->tip.load(std::memory_order_relaxed)) {
+            parents[i]->tip.store(parents[i]->ending_seq, std::memory_order_release);
+          }
+        }
       }
     } else {
       // Nothing was written: the parents stay open (readers never saw them
@@ -93,7 +135,15 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
       for (size_t i = 0; i < parents.size(); ++i) {
         absl::MutexLock shlock(&parents[i]->mu);
         absl::MutexLock plock(parents[i]->put_mu);  // the stream's
-        parents[i]->AbortClose(close_tickets[i]);
+        if (log_->StoreNumbers()) {
+          parents[i]->AbortClose(close_tickets[i]);
+        } else {
+          // The log has closed them already: puts to them fail (InternalFailure) until the
+          // reshard is retried (NOTES.md, "The ShardLog seam").
+          parents[i]->closing = false;
+          parents[i]->closed_ms = 0;
+          parents[i]->ending_seq = 0;
+        }
       }
     }
     stream->Publish();
@@ -300,7 +350,11 @@ absl::Status ShardStore::ChangeRetention(absl::string_view stream_name, int hour
                        " the current ", stream->retention_hours));
     }
   }
-  absl::Status s = PersistStream(*stream, hours);
+  // The log's retention first (a log that expires records itself); a failed metadata write
+  // after it leaves the log keeping records longer or shorter until the next change.
+  absl::Status s = WithContext(log_->SetRetention(stream->id, absl::Hours(hours)),
+                               "changing the log's retention (nothing was changed)");
+  if (s.ok()) s = PersistStream(*stream, hours);
   absl::MutexLock lock(&stream->mu);
   if (s.ok()) stream->retention_hours = hours;
   update.EndLocked(*stream);

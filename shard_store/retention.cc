@@ -88,17 +88,21 @@ absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& st
       ending = shard->ending_seq;
       closed_ms = shard->closed_ms;
     }
+    if (!log_->StoreNumbers()) {
+      // A log that numbers records expires them itself (JetStream's MaxAge = retention): no
+      // trim; a closed shard goes once the retention after its close has passed (every record
+      // of it arrived before the close, so the log has dropped them all).
+      if (closed && closed_ms < cutoff) gone.push_back(shard);
+      continue;
+    }
     if (tip > through) {
-      uint64_t keep_from = FindFirstAtOrAfter(stream->id, shard->index, through + 1, tip, cutoff);
+      ASSIGN_OR_RETURN(uint64_t keep_from,
+                       log_->FindFirstAtOrAfter(stream->id, shard->index, through + 1, tip,
+                                                cutoff));
       // A closed shard whose last record expired is trimmed through its end.
       if (closed && tip >= ending && keep_from >= ending) keep_from = ending + 1;
       if (keep_from > through + 1) {
-        // Begin: the successor of `through`'s key, i.e. every record key from
-        // through + 1 on, one byte longer than a record key (outside the
-        // memtable insert hint's domain, see RecordShardPrefix).
-        std::string begin = RecordKey(stream->id, shard->index, through);
-        begin.push_back('\0');
-        batch.DeleteRange(records_, begin, RecordKey(stream->id, shard->index, keep_from));
+        log_->StageTrim(&batch, stream->id, shard->index, through, keep_from);
         std::string mark;
         AppendBigEndian64(&mark, keep_from - 1);
         batch.Put(meta_, ShardMetaKey('t', stream->id, shard->index), mark);

@@ -28,6 +28,7 @@
 #include "rocksdb/write_batch.h"
 #include "shard_store/hash_key.h"
 #include "shard_store/metadata.pb.h"
+#include "shard_store/rocksdb_shard_log.h"
 #include "shard_store/routing.h"
 #include "shard_store/shard_state.h"
 #include "shard_store/storage_format.h"
@@ -119,7 +120,9 @@ ShardStore::ShardStore(const ShardStoreOptions& options, Clock& clock, std::uniq
       clock_(clock),
       db_(std::move(db)),
       meta_(db_->Handle(kMetaFamily)),
-      records_(db_->Handle(kRecordsFamily)) {}
+      records_(db_->Handle(kRecordsFamily)),
+      log_(options.log != nullptr ? options.log
+                                  : std::make_shared<RocksDbShardLog>(db_->db(), records_)) {}
 
 ShardStore::~ShardStore() = default;
 
@@ -256,8 +259,16 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
     streams_[stream->name] = stream;
     streams_by_id_[stream->id] = stream;
   }
-  absl::Status status = FromRocksDbStatus(Write(WriteKind::kCreateStream, &batch),
-                                          "creating stream (nothing was changed)");
+  // The log makes room for the records first (a log kept elsewhere); if that fails nothing
+  // is written, and a leftover of it is never used again (ids are never reused).
+  std::vector<uint32_t> indexes(n);
+  for (int i = 0; i < n; ++i) indexes[i] = static_cast<uint32_t>(i);
+  absl::Status status = WithContext(
+      log_->CreateStream(id, indexes, absl::Hours(retention)), "creating stream's log");
+  if (status.ok()) {
+    status = FromRocksDbStatus(Write(WriteKind::kCreateStream, &batch),
+                               "creating stream (nothing was changed)");
+  }
   if (!status.ok()) {
     {
       absl::MutexLock lock(&mu_);
@@ -332,10 +343,7 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
     }
   }
   batch.Delete(meta_, StreamMetaKey(stream->name));
-  std::string lo, hi;
-  AppendBigEndian64(&lo, stream->id);
-  AppendBigEndian64(&hi, stream->id + 1);
-  batch.DeleteRange(records_, lo, hi);
+  log_->StageDeleteStream(&batch, stream->id);
   absl::Status status = FromRocksDbStatus(Write(WriteKind::kDeleteStream, &batch),
                                           "deleting stream (nothing was changed)");
   if (!status.ok()) {
@@ -364,6 +372,11 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
       shard->removed = true;
     }
     shard->Notify();
+  }
+  // The records kept elsewhere go after the metadata (the stream is gone for the store either
+  // way; its id is never reused, so a leftover is never read).
+  if (absl::Status dropped = log_->DeleteStream(stream->id); !dropped.ok()) {
+    LOG(WARNING) << "stream " << stream->name << " deleted, but its records were not: " << dropped;
   }
   NotifyChange(stream->name);
   return absl::OkStatus();

@@ -58,6 +58,7 @@
 #include "rocksdb/status.h"
 #include "rocksdb/write_batch.h"
 #include "shard_store/hash_key.h"
+#include "shard_store/shard_log.h"
 #include "shard_store/shard_watch.h"
 #include "shard_store/store_metrics.h"
 
@@ -136,6 +137,11 @@ struct ShardStoreOptions {
   // Column families of other libraries kept in the store's database (db()), so that their
   // writes can share a batch with a record (PutRecordStaged): tables/ keeps its items here.
   std::vector<std::string> extra_column_families;
+  // Where the records are kept (shard_log.h). Null: in the store's RocksDB database (the
+  // "records" column family). A log that numbers records itself (JetStream, cluster mode) keeps
+  // no records in RocksDB; then PutRecordStaged / PutRecordsStaged are FAILED_PRECONDITION (a
+  // staged write and a record in another system cannot be one write).
+  std::shared_ptr<ShardLog> log;
 };
 
 // Where a reader stands in one shard: the next sequence number it wants.
@@ -171,6 +177,7 @@ std::string ConsumerArn(absl::string_view stream_name, absl::string_view consume
 
 struct ShardState;
 struct StreamAttributes;
+class StoreBatch;
 
 class ShardStore {
  public:
@@ -454,9 +461,9 @@ class ShardStore {
  private:
   ShardStore(const ShardStoreOptions& options, Clock& clock, std::unique_ptr<RocksDb> db);
   absl::Status Load();
-  // A WriteBatch that keeps the first failed status of its Put/Delete/DeleteRange (defined in
-  // the .cc): a batch that could not be built whole is never written.
-  class Batch;
+  // A WriteBatch that keeps the first failed status of its Put/Delete/DeleteRange
+  // (store_batch.h): a batch that could not be built whole is never written.
+  using Batch = StoreBatch;
   // A batch bounded by options_.max_write_batch_bytes.
   Batch NewBatch(size_t reserve = 0) const;
   // Every write of the store goes through here (the WriteInterceptor seam), synced when
@@ -509,8 +516,6 @@ class ShardStore {
   absl::Status ApplyReshard(UpdatingGuard update, const std::shared_ptr<Stream>& stream,
                             const std::vector<std::shared_ptr<Shard>>& parents_to_close,
                             std::vector<std::shared_ptr<Shard>> children);
-  uint64_t FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint64_t from, uint64_t to,
-                              int64_t min_arrival_ms);
   void NotifyChange(const std::string& stream_name);
 
   // Records a put call's outcome on metrics_ (when enabled).
@@ -524,6 +529,10 @@ class ShardStore {
   std::atomic<StoreMetrics*> metrics_{nullptr};  // read lock-free on every put and read
   rocksdb::ColumnFamilyHandle* meta_;
   rocksdb::ColumnFamilyHandle* records_;
+  // The records (shard_log.h): options_.log, or a RocksDbShardLog over records_.
+  std::shared_ptr<ShardLog> log_;
+  // Log-numbered logs: the id of the next put call (part of its message ids).
+  std::atomic<uint64_t> next_call_{1};
   std::string secret_;  // the token MAC key (tokens.h)
 
   // The stream id allocator. Taken before mu_ and only by CreateStream (and Load).

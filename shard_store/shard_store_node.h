@@ -12,6 +12,8 @@
 #define TRIBUTARY_SHARD_STORE_SHARD_STORE_NODE_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -19,6 +21,10 @@
 #include "grpcpp/impl/codegen/service_type.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/streams_service.h"
+
+namespace tributary::nats {
+class NatsClient;
+}  // namespace tributary::nats
 
 namespace tributary::shard_store {
 
@@ -33,13 +39,28 @@ struct ShardStoreNodeOptions {
   int64_t max_event_bytes = StreamsService::kMaxEventBytes;
   // An idle subscription gets an event this often (by `clock`); zero disables.
   absl::Duration keep_alive_interval = absl::Seconds(5);
+  // Where the records go (issue 20): empty for the store's RocksDB database, or
+  // "nats://HOST:PORT[,HOST:PORT...]" for NATS JetStream (cluster mode; the store then keeps
+  // only stream metadata locally). `store.log` is set by Create from this.
+  std::string log;
+  // JetStream: copies of every record (the cluster's size at most; 1 for a single server).
+  int log_replicas = 3;
+  // JetStream: the names of this store's streams (`<prefix>_<stream id>`): one prefix per
+  // installation sharing the NATS cluster, and a new one for a fresh data directory (stream ids
+  // restart at 1; see NOTES.md). Letters, digits and '-'.
+  std::string log_name_prefix = "trib";
 };
+
+// The servers of a --log=nats://... address: "nats://a:1,b:2" → {"nats://a:1", "nats://b:2"}.
+// Errors: INVALID_ARGUMENT for another scheme or an empty or malformed server.
+absl::StatusOr<std::vector<std::string>> ParseNatsLogAddress(const std::string& log);
 
 class ShardStoreNode {
  public:
   // Opens the store and starts the trimmer. Errors: as ShardStore::Create.
   static absl::StatusOr<std::unique_ptr<ShardStoreNode>> Create(
       const ShardStoreNodeOptions& options, Clock& clock);
+  ~ShardStoreNode();
 
   ShardStore& store() { return *store_; }
   grpc::Service* service() { return service_.get(); }
@@ -47,6 +68,8 @@ class ShardStoreNode {
 
  private:
   ShardStoreNode() = default;
+  // Declared before the store: the JetStream log (held by the store) uses the client.
+  std::unique_ptr<nats::NatsClient> nats_;
   std::unique_ptr<ShardStore> store_;
   std::unique_ptr<StreamsService> service_;
   std::unique_ptr<RetentionTrimmer> trimmer_;

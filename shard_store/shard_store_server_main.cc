@@ -29,6 +29,11 @@ DEFINE_bool(sync_writes, false,
 DEFINE_double(shard_write_records_per_second, 0, "Per-shard write limit in records/s (0 = off).");
 DEFINE_double(shard_write_bytes_per_second, 0, "Per-shard write limit in bytes/s (0 = off).");
 DEFINE_int32(subscription_threads, 2, "Threads that push SubscribeToShard events.");
+DEFINE_string(log, "",
+              "Where the shard store keeps records: empty for its RocksDB data directory, or "
+              "nats://HOST:PORT[,HOST:PORT...] for NATS JetStream (then only stream metadata "
+              "stays local; shard_store/NOTES.md).");
+DEFINE_int32(log_replicas, 3, "With --log=nats://: copies of every record (1 for one server).");
 DEFINE_string(stream_tracker, "",
               "host:port of a stream tracker whose mappings and functions the AWS front door "
               "serves as Lambda's API (with --aws_listen). Empty: Lambda's routes answer 501.");
@@ -69,6 +74,8 @@ int main(int argc, char** argv) {
   options.store.shard_write_records_per_second = FLAGS_shard_write_records_per_second;
   options.store.shard_write_bytes_per_second = FLAGS_shard_write_bytes_per_second;
   options.dispatch_threads = FLAGS_subscription_threads;
+  options.log = FLAGS_log;
+  options.log_replicas = FLAGS_log_replicas;
   auto node = tributary::shard_store::ShardStoreNode::Create(options, tributary::RealClock::Get());
   if (!node.ok()) {
     LOG(ERROR) << "opening " << FLAGS_data_dir << ": " << node.status();

@@ -1,8 +1,7 @@
 // The facade's shared internals (internal to shard_store/), for the .cc files
 // that implement ShardStore: the in-memory state of a stream (ShardStore::Stream,
 // with Publish, which builds its Routing), the RAII holder of a stream's
-// UPDATING state (ShardStore::UpdatingGuard), the write batch that keeps its
-// first failure (ShardStore::Batch), small conversions (ToMs, View, AppendDecimal,
+// UPDATING state (ShardStore::UpdatingGuard), small conversions (ToMs, View, AppendDecimal,
 // SetTimestamp, TimestampMs), a stream's tags and consumers (StreamAttributes),
 // and the metadata records of a stream and a shard (StreamMeta, ShardMeta).
 //
@@ -35,6 +34,7 @@
 #include "shard_store/metadata.pb.h"
 #include "shard_store/routing.h"
 #include "shard_store/shard_state.h"
+#include "shard_store/store_batch.h"
 #include "shard_store/shard_store.h"
 
 namespace tributary::shard_store {
@@ -122,41 +122,6 @@ struct ShardStore::Stream {
     routing = std::move(sorted);
     ++routing_version;
   }
-};
-
-// WriteBatch::Put and friends can fail (a batch past its max_bytes, a key or value over 4 GiB):
-// the first failure is kept, and Write refuses the batch, so a change is written whole or not
-// at all, through the same failure path as a rejected write.
-class ShardStore::Batch {
- public:
-  Batch(size_t reserve, size_t max_bytes) : batch_(reserve, max_bytes) {}
-
-  void Put(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key,
-           const rocksdb::Slice& value) {
-    Keep(batch_.Put(family, key, value));
-  }
-  void Put(rocksdb::ColumnFamilyHandle* family, const rocksdb::SliceParts& key,
-           const rocksdb::SliceParts& value) {
-    Keep(batch_.Put(family, key, value));
-  }
-  void Delete(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key) {
-    Keep(batch_.Delete(family, key));
-  }
-  void DeleteRange(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& begin,
-                   const rocksdb::Slice& end) {
-    Keep(batch_.DeleteRange(family, begin, end));
-  }
-  // OK, or the first failure while building.
-  const rocksdb::Status& status() const { return status_; }
-  rocksdb::WriteBatch* batch() { return &batch_; }
-
- private:
-  void Keep(rocksdb::Status s) {
-    if (status_.ok() && !s.ok()) status_ = std::move(s);
-  }
-
-  rocksdb::WriteBatch batch_;
-  rocksdb::Status status_;
 };
 
 // Holds a stream's UPDATING state (Stream::updating) for a reshard, a delete, a retention

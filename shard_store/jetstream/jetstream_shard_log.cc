@@ -11,6 +11,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -97,22 +98,28 @@ bool OutcomeUnknown(const absl::Status& s) {
 
 }  // namespace
 
-std::string JetStreamShardLog::StreamName(uint64_t stream_id) {
-  return absl::StrCat("trib_", stream_id);
+std::string JetStreamShardLog::StreamName(uint64_t stream_id) const {
+  return absl::StrCat(options_.name_prefix, "_", stream_id);
 }
 
-std::string JetStreamShardLog::ShardSubject(uint64_t stream_id, uint32_t shard) {
-  return absl::StrCat("trib.", stream_id, ".", shard);
+std::string JetStreamShardLog::ShardSubject(uint64_t stream_id, uint32_t shard) const {
+  return absl::StrCat(options_.name_prefix, ".", stream_id, ".", shard);
 }
 
-std::string JetStreamShardLog::ControlSubject(uint64_t stream_id) {
-  return absl::StrCat("trib.", stream_id, ".ctl");
+std::string JetStreamShardLog::ControlSubject(uint64_t stream_id) const {
+  return absl::StrCat(options_.name_prefix, ".", stream_id, ".ctl");
 }
 
 absl::StatusOr<std::unique_ptr<JetStreamShardLog>> JetStreamShardLog::Create(
     nats::NatsClient& client, Clock& clock, JetStreamShardLogOptions options) {
   if (options.front_end_id.empty() || absl::StrContains(options.front_end_id, '.')) {
     return absl::InvalidArgumentError("front_end_id: must be non-empty, without '.'");
+  }
+  if (options.name_prefix.empty() ||
+      !std::all_of(options.name_prefix.begin(), options.name_prefix.end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-';
+      })) {
+    return absl::InvalidArgumentError("name_prefix: must be letters, digits and '-'");
   }
   if (options.replicas < 1) return absl::InvalidArgumentError("replicas: must be at least 1");
   if (options.duplicate_window <= options.append_timeout) {
@@ -422,6 +429,91 @@ absl::StatusOr<uint64_t> JetStreamShardLog::LastSequence(uint64_t stream_id, uin
   ASSIGN_OR_RETURN(std::vector<DecodedEntry> entries,
                    DecodeMessage(m->data, absl::StrCat(stream, " sequence ", m->sequence)));
   return SequenceNumber(m->sequence, entries.size() - 1);
+}
+
+absl::StatusOr<LogReadResult> JetStreamShardLog::Read(const LogReadRequest& request,
+                                                      LogRecordVisitor visit) {
+  if (request.limit < 1) return absl::InvalidArgumentError("limit: must be at least 1");
+  const std::string stream = StreamName(request.stream_id);
+  const std::string subject = ShardSubject(request.stream_id, request.shard);
+  LogReadResult out;
+  uint64_t position = std::max<uint64_t>(request.from, SequenceNumber(1, 0));
+  out.next = request.from;
+  const uint64_t upper_message = request.upper >> kIndexBits;
+  while (position <= request.upper) {
+    const uint64_t message_sequence = position >> kIndexBits;
+    const uint64_t first_index = position & (kMaxRecordsPerMessage - 1);
+    absl::StatusOr<nats::StoredMessage> m =
+        client_.DirectGetNext(stream, subject, message_sequence);
+    if (absl::IsNotFound(m.status())) {
+      // Nothing more of the shard on the replica that answered. Complete up to `upper` only if
+      // that replica holds upper's message (any subject): replicas apply in order.
+      absl::StatusOr<nats::StoredMessage> at_upper = client_.DirectGet(stream, upper_message);
+      if (at_upper.ok()) {
+        out.next = request.upper + 1;
+      } else if (!absl::IsNotFound(at_upper.status())) {
+        return at_upper.status();
+      }
+      return out;
+    }
+    if (!m.ok()) return m.status();
+    if (m->sequence > upper_message) {
+      out.next = request.upper + 1;  // the replica holds everything up to `upper`
+      return out;
+    }
+    ASSIGN_OR_RETURN(std::vector<DecodedEntry> entries,
+                     DecodeMessage(m->data, absl::StrCat(stream, " sequence ", m->sequence)));
+    const int64_t arrival_ms = absl::ToUnixMillis(m->time);
+    const uint64_t skip = m->sequence == message_sequence ? first_index : 0;
+    for (uint64_t i = skip; i < entries.size(); ++i) {
+      const uint64_t seq = SequenceNumber(m->sequence, i);
+      if (seq > request.upper) {
+        out.next = request.upper + 1;
+        return out;
+      }
+      if (arrival_ms < request.min_arrival_ms) {
+        out.next = seq + 1;
+        continue;
+      }
+      const int64_t size = static_cast<int64_t>(entries[i].partition_key.size() +
+                                                entries[i].data.size());
+      if (out.count == request.limit || (out.count > 0 && out.bytes + size > request.max_bytes)) {
+        return out;
+      }
+      visit(seq, arrival_ms, entries[i].partition_key, entries[i].data);
+      ++out.count;
+      out.bytes += size;
+      out.last_arrival_ms = arrival_ms;
+      out.next = seq + 1;
+    }
+    position = SequenceNumber(m->sequence + 1, 0);
+    out.next = std::max(out.next, position);
+  }
+  out.next = std::max(out.next, request.upper + 1);
+  return out;
+}
+
+absl::StatusOr<uint64_t> JetStreamShardLog::FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard,
+                                                               uint64_t from, uint64_t to,
+                                                               int64_t min_arrival_ms) {
+  ASSIGN_OR_RETURN(uint64_t found,
+                   FindFirstAtOrAfter(stream_id, shard, absl::FromUnixMillis(min_arrival_ms)));
+  const uint64_t end = to == UINT64_MAX ? to : to + 1;
+  return std::min(std::max(found, from), end);
+}
+
+absl::StatusOr<LogLast> JetStreamShardLog::Last(uint64_t stream_id, uint32_t shard) {
+  const std::string stream = StreamName(stream_id);
+  absl::StatusOr<nats::StoredMessage> m =
+      client_.DirectGetLast(stream, ShardSubject(stream_id, shard));
+  if (absl::IsNotFound(m.status())) return LogLast();
+  if (!m.ok()) return m.status();
+  ASSIGN_OR_RETURN(std::vector<DecodedEntry> entries,
+                   DecodeMessage(m->data, absl::StrCat(stream, " sequence ", m->sequence)));
+  LogLast last;
+  last.sequence_number = SequenceNumber(m->sequence, entries.size() - 1);
+  last.arrival_ms = absl::ToUnixMillis(m->time);
+  return last;
 }
 
 }  // namespace tributary::shard_store::jetstream

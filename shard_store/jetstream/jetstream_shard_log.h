@@ -1,7 +1,7 @@
 // The shard log on NATS JetStream (issue 20, cluster mode part 2): a Tributary stream's records
-// kept in a replicated JetStream stream, per shard. The JetStream side of the ShardLog seam
-// designed in ../NOTES.md ("The ShardLog seam"); standalone until the store's RocksDB code is
-// moved behind that seam. Layout, message format and the reasons: ../NOTES.md.
+// kept in a replicated JetStream stream, per shard. The JetStream implementation of the store's
+// ShardLog seam (../shard_log.h; ShardStoreOptions::log). Layout, message format and the
+// reasons: ../NOTES.md ("The ShardLog seam").
 //
 // Sequence numbers. A record's sequence number is its message's JetStream sequence << 10 | its
 // index in the message. They are strictly increasing within a shard and never reused, also after
@@ -44,6 +44,7 @@
 #include "absl/types/span.h"
 #include "common/clock.h"
 #include "nats/nats_client.h"
+#include "shard_store/shard_log.h"
 
 namespace tributary::shard_store::jetstream {
 
@@ -58,6 +59,10 @@ struct JetStreamShardLogOptions {
   // Part of every message id; must differ between processes and between starts of one process
   // (e.g. host, pid and start time, or a random 64-bit value). Not empty, no '.'.
   std::string front_end_id;
+  // The JetStream names of a Tributary stream: stream `<prefix>_<id>`, subjects
+  // `<prefix>.<id>.<shard>` and `<prefix>.<id>.ctl`. One prefix per Tributary installation
+  // sharing the NATS cluster (stream ids are only unique within one). Letters, digits, '-'.
+  std::string name_prefix = "trib";
   // Copies of every record (the cluster's size at most; 1 on a single server).
   int replicas = 3;
   // The JetStream duplicate window: how long a retried part is recognised. Must exceed
@@ -72,10 +77,7 @@ struct JetStreamShardLogOptions {
 };
 
 // A record to append.
-struct LogRecordView {
-  absl::string_view partition_key;
-  absl::string_view data;
-};
+using LogRecordView = LogEntry;
 
 // A record read back.
 struct LogRecord {
@@ -92,7 +94,7 @@ struct LogRead {
   uint64_t next_sequence_number = 0;
 };
 
-class JetStreamShardLog {
+class JetStreamShardLog : public ShardLog {
  public:
   // Errors: INVALID_ARGUMENT for a bad front_end_id, replicas < 1, a duplicate window not longer
   // than append_timeout, or (max_message_bytes unset) a server max_payload that cannot carry a
@@ -105,11 +107,11 @@ class JetStreamShardLog {
   // Idempotent (a second call with the same arguments returns OK). Errors: ALREADY_EXISTS when
   // the stream exists with other shards or retention; those of NatsClient::CreateStream.
   absl::Status CreateStream(uint64_t stream_id, absl::Span<const uint32_t> shards,
-                            absl::Duration retention);
+                            absl::Duration retention) override;
   // Deletes the stream and every record. Errors: NOT_FOUND; UNAVAILABLE / DEADLINE_EXCEEDED.
-  absl::Status DeleteStream(uint64_t stream_id);
+  absl::Status DeleteStream(uint64_t stream_id) override;
   // Changes how long records are kept. Errors: NOT_FOUND; UNAVAILABLE / DEADLINE_EXCEEDED.
-  absl::Status SetRetention(uint64_t stream_id, absl::Duration retention);
+  absl::Status SetRetention(uint64_t stream_id, absl::Duration retention) override;
   // Closes shards `parents` and opens `children` (a split: one parent, two children; a merge:
   // two parents, one child): the parents' subjects are swapped for the children's, then a close
   // marker is stored. Returns the parents' ending sequence number, above every record they hold;
@@ -117,7 +119,7 @@ class JetStreamShardLog {
   // any front end) within the duplicate window returns the same ending number. Errors:
   // NOT_FOUND; UNAVAILABLE / DEADLINE_EXCEEDED (the update may have been applied: retry).
   absl::StatusOr<uint64_t> CloseShards(uint64_t stream_id, absl::Span<const uint32_t> parents,
-                                       absl::Span<const uint32_t> children);
+                                       absl::Span<const uint32_t> children) override;
 
   // Appends the records of call `call` (unique per front end, see the options) to shard `shard`,
   // in order. Returns each record's sequence number. Idempotent for the same (call, shard,
@@ -128,7 +130,7 @@ class JetStreamShardLog {
   // not every part was acknowledged within append_timeout: some records may have been stored
   // (a pending part is retried by the shard's next Append, see the top of this file).
   absl::StatusOr<std::vector<uint64_t>> Append(uint64_t stream_id, uint32_t shard, uint64_t call,
-                                               absl::Span<const LogRecordView> records);
+                                               absl::Span<const LogRecordView> records) override;
 
   // Reads shard `shard`'s records with sequence numbers ≥ `from`, in order: at most `limit`
   // records, and no more than `max_bytes` of keys and data except that the first record is
@@ -148,10 +150,30 @@ class JetStreamShardLog {
   // The shard's last sequence number (0 when it holds no record). Errors as Read.
   absl::StatusOr<uint64_t> LastSequence(uint64_t stream_id, uint32_t shard);
 
+  // --- The rest of the ShardLog seam (../shard_log.h) ---------------------------------------
+  bool StoreNumbers() const override { return false; }
+  // Nothing to stage: JetStream keeps no records in the store's RocksDB database, and MaxAge
+  // expires them (DeleteStream drops the stream).
+  void StageDeleteStream(StoreBatch*, uint64_t) override {}
+  void StageAppend(StoreBatch*, uint64_t, uint32_t, uint64_t, int64_t,
+                   absl::Span<const LogEntry>) override {}
+  void StageTrim(StoreBatch*, uint64_t, uint32_t, uint64_t, uint64_t) override {}
+  // Reads by direct get, message by message, up to `upper`. The read is complete up to `upper`
+  // (next = upper + 1) only when the replica that answered holds a message at or above upper's
+  // (JetStream replicas apply messages in order); when it may lag, next stays where the read
+  // stopped and the next read asks again.
+  absl::StatusOr<LogReadResult> Read(const LogReadRequest& request,
+                                     LogRecordVisitor visit) override;
+  // FindFirstAtOrAfter by time, kept within [from, to + 1].
+  absl::StatusOr<uint64_t> FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint64_t from,
+                                              uint64_t to, int64_t min_arrival_ms) override;
+  // The shard's last record: its number and when JetStream stored it.
+  absl::StatusOr<LogLast> Last(uint64_t stream_id, uint32_t shard) override;
+
   // Names (for tests and operators).
-  static std::string StreamName(uint64_t stream_id);
-  static std::string ShardSubject(uint64_t stream_id, uint32_t shard);
-  static std::string ControlSubject(uint64_t stream_id);
+  std::string StreamName(uint64_t stream_id) const;
+  std::string ShardSubject(uint64_t stream_id, uint32_t shard) const;
+  std::string ControlSubject(uint64_t stream_id) const;
 
  private:
   // An encoded message whose publish had an unknown outcome.

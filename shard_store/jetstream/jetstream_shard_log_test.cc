@@ -375,7 +375,7 @@ TEST(JetStreamShardLogClusterTest, AcknowledgedRecordsSurviveAKillOfTheStreamLea
       JetStreamShardLog::Create(*client, RealClock::Get(), options);
   ASSERT_TRUE(log.ok()) << log.status();
   ASSERT_TRUE((*log)->CreateStream(1, {0}, absl::Hours(1)).ok());
-  absl::StatusOr<int> leader = cluster.AwaitStreamLeader(JetStreamShardLog::StreamName(1));
+  absl::StatusOr<int> leader = cluster.AwaitStreamLeader("trib_1");
   ASSERT_TRUE(leader.ok()) << leader.status();
 
   constexpr int kCalls = 60;

@@ -51,6 +51,11 @@ DEFINE_string(etcd_prefix, "/tributary/",
 DEFINE_string(metrics_port_file, "",
               "After binding --metrics_listen, write its port to this file (for host:0).");
 DEFINE_bool(sync_writes, false, "fsync before acknowledging writes (power-loss durability).");
+DEFINE_string(log, "",
+              "Where the shard store keeps records: empty for its RocksDB data directory, or "
+              "nats://HOST:PORT[,HOST:PORT...] for NATS JetStream (then only stream metadata "
+              "stays local; shard_store/NOTES.md).");
+DEFINE_int32(log_replicas, 3, "With --log=nats://: copies of every record (1 for one server).");
 DEFINE_int64(lease_duration_ms, 10000, "A lease whose poller stops heartbeating expires then.");
 DEFINE_int64(min_hold_ms, 30000, "A lease moved for balance is not moved again before this.");
 DEFINE_int64(forget_poller_after_ms, 3600000,
@@ -196,6 +201,8 @@ int Serve() {
   store_options.store.sync_writes = FLAGS_sync_writes;
   store_options.store.extra_column_families = tables::TableStore::ColumnFamilies();
   store_options.trim_period = absl::Milliseconds(FLAGS_retention_trim_period_ms);
+  store_options.log = FLAGS_log;
+  store_options.log_replicas = FLAGS_log_replicas;
   auto store = shard_store::ShardStoreNode::Create(store_options, clock);
   if (!store.ok()) {
     LOG(ERROR) << "opening the shard store: " << store.status();

@@ -32,6 +32,8 @@
 //     validation or protobuf).
 #include <malloc.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -76,6 +78,11 @@ DEFINE_string(client, "preserialized",
               "serialized once, through a generic stub and reads only the response's counts) or "
               "stub (the generated stub: serializes the request and parses the whole response "
               "every call). The server does the same work either way.");
+DEFINE_string(log, "",
+              "The store's shard log: empty for its RocksDB (embedded), or "
+              "nats://HOST:PORT[,...] for NATS JetStream (issue 20; the gRPC column then "
+              "measures ingest into JetStream, raw stays RocksDB's).");
+DEFINE_int32(log_replicas, 1, "With --log: JetStream replicas (the NATS cluster's size at most).");
 DEFINE_bool(require_nonzero, false, "Exit 1 when any figure is zero (for the smoke test).");
 
 namespace tributary::bench {
@@ -145,6 +152,11 @@ absl::Status RunGrpc(const std::string& dir, Cell* cell) {
   options.store.data_dir = dir;
   options.store.sync_writes = cell->sync;
   options.trim_period = absl::ZeroDuration();
+  options.log = FLAGS_log;
+  options.log_replicas = FLAGS_log_replicas;
+  // Every cell's store starts its stream ids at 1: JetStream names of its own per cell.
+  static int cells = 0;
+  options.log_name_prefix = absl::StrCat("bench-", getpid(), "-", ++cells);
   auto node = shard_store::ShardStoreNode::Create(options, RealClock::Get());
   if (!node.ok()) return node.status();
   auto server = GrpcServer::Start("127.0.0.1:0", {(*node)->service()});
@@ -291,6 +303,10 @@ int Main() {
   }
   std::fprintf(stderr, "put_records_bench: %zu cells, %d clients, %d records/call, %.1f s each\n",
                cells.size(), FLAGS_clients, FLAGS_records_per_call, FLAGS_seconds_per_cell);
+  std::fprintf(stderr, "shard log: %s\n",
+               FLAGS_log.empty() ? "embedded RocksDB"
+                                 : absl::StrCat("JetStream ", FLAGS_log, " R",
+                                                FLAGS_log_replicas).c_str());
   int index = 0;
   for (Cell& cell : cells) {
     ++index;
