@@ -75,6 +75,8 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
   options.kinesis.account_id = FLAGS_aws_account_id;
   options.http.max_pending_requests = FLAGS_aws_max_pending_requests;
   options.http.max_pending_bytes = static_cast<uint64_t>(FLAGS_aws_max_pending_bytes);
+  // One memory budget per process (--memory_budget_mb): the store's service holds it.
+  if (streams != nullptr) options.http.memory_budget = streams->memory_budget();
   if (!FLAGS_aws_credentials_file.empty()) {
     absl::StatusOr<std::vector<AwsCredential>> credentials =
         ReadAwsCredentialsFile(FLAGS_aws_credentials_file);

@@ -25,6 +25,7 @@
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice.h"
+#include "shard_store/read_limits.h"
 #include "shard_store/shard_state.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/storage_format.h"
@@ -256,7 +257,7 @@ absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
 }
 
 absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
-                                    v1::GetRecordsResponse* response) {
+                                    v1::GetRecordsResponse* response, int64_t max_bytes) {
   response->Clear();
   if (request.limit() < 0 || request.limit() > kMaxGetRecordsLimit) {
     return absl::InvalidArgumentError("limit: must be 1-10000 (0 = 10000)");
@@ -264,8 +265,22 @@ absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
   const int limit = request.limit() == 0 ? kMaxGetRecordsLimit : request.limit();
   ASSIGN_OR_RETURN(ShardCursor cursor,
                    DecodeIterator(secret_, request.shard_iterator(), ToMs(clock_.Now())));
+  // Per-shard read limits (off unless configured): a throttled call reads nothing.
+  if (read_limits_->enabled()) {
+    RETURN_IF_ERROR(read_limits_->AdmitCall(cursor.stream_id, cursor.shard_index,
+                                            ShardIdFromIndex(cursor.shard_index),
+                                            clock_.MonotonicNow()));
+  }
   ASSIGN_OR_RETURN(ReadOutcome outcome,
-                   ReadRecords(&cursor, limit, kMaxGetRecordsBytes, response->mutable_records()));
+                   ReadRecords(&cursor, limit, std::min(max_bytes, kMaxGetRecordsBytes),
+                               response->mutable_records()));
+  if (read_limits_->enabled()) {
+    int64_t bytes = 0;
+    for (const v1::Record& r : response->records()) {
+      bytes += static_cast<int64_t>(r.partition_key().size() + r.data().size());
+    }
+    read_limits_->Charge(cursor.stream_id, cursor.shard_index, bytes);
+  }
   response->set_millis_behind_latest(outcome.millis_behind_latest);
   if (outcome.shard_end) {
     for (v1::ChildShard& c : outcome.child_shards) *response->add_child_shards() = std::move(c);
@@ -276,6 +291,15 @@ absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
     response->set_next_shard_iterator(EncodeIterator(secret_, cursor, ToMs(clock_.Now())));
   }
   return absl::OkStatus();
+}
+
+absl::Duration ShardStore::ReadPaceDelay(const ShardCursor& cursor) {
+  if (!read_limits_->enabled()) return absl::ZeroDuration();
+  return read_limits_->Delay(cursor.stream_id, cursor.shard_index, clock_.MonotonicNow());
+}
+
+void ShardStore::ChargeRead(const ShardCursor& cursor, int64_t bytes) {
+  if (read_limits_->enabled()) read_limits_->Charge(cursor.stream_id, cursor.shard_index, bytes);
 }
 
 absl::StatusOr<bool> ShardStore::WaitForRecords(const ShardCursor& cursor, MonotonicTime deadline) {

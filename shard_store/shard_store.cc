@@ -28,6 +28,7 @@
 #include "rocksdb/write_batch.h"
 #include "shard_store/hash_key.h"
 #include "shard_store/metadata.pb.h"
+#include "shard_store/read_limits.h"
 #include "shard_store/routing.h"
 #include "shard_store/shard_state.h"
 #include "shard_store/storage_format.h"
@@ -94,6 +95,9 @@ absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreO
   if (options.shard_write_records_per_second < 0 || options.shard_write_bytes_per_second < 0) {
     return absl::InvalidArgumentError("shard write limits: must be >= 0 (0 = unlimited)");
   }
+  if (options.shard_read_calls_per_second < 0 || options.shard_read_bytes_per_second < 0) {
+    return absl::InvalidArgumentError("shard read limits: must be >= 0 (0 = unlimited)");
+  }
   std::vector<std::string> families = {kMetaFamily, kRecordsFamily};
   families.insert(families.end(), options.extra_column_families.begin(),
                   options.extra_column_families.end());
@@ -119,7 +123,9 @@ ShardStore::ShardStore(const ShardStoreOptions& options, Clock& clock, std::uniq
       clock_(clock),
       db_(std::move(db)),
       meta_(db_->Handle(kMetaFamily)),
-      records_(db_->Handle(kRecordsFamily)) {}
+      records_(db_->Handle(kRecordsFamily)),
+      read_limits_(std::make_unique<ReadLimits>(options.shard_read_calls_per_second,
+                                                options.shard_read_bytes_per_second)) {}
 
 ShardStore::~ShardStore() = default;
 

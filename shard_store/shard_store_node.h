@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/memory_budget.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/streams_service.h"
@@ -33,6 +34,16 @@ struct ShardStoreNodeOptions {
   int64_t max_event_bytes = StreamsService::kMaxEventBytes;
   // An idle subscription gets an event this often (by `clock`); zero disables.
   absl::Duration keep_alive_interval = absl::Seconds(5);
+  // Threads that run PutRecords calls.
+  int put_threads = 8;
+  // Admission control of the service (StreamsServiceOptions, issue 22).
+  int max_pending_puts = 1024;
+  int64_t max_pending_put_bytes = int64_t{256} << 20;
+  int max_subscriptions = 20000;
+  // The process's memory budget in bytes (`--memory_budget_mb`); 0: none. The node owns the
+  // MemoryBudget (memory_budget()), which other servers of the process (the AWS front door)
+  // share.
+  int64_t memory_budget_bytes = 0;
 };
 
 class ShardStoreNode {
@@ -44,9 +55,13 @@ class ShardStoreNode {
   ShardStore& store() { return *store_; }
   grpc::Service* service() { return service_.get(); }
   StreamsService& streams_service() { return *service_; }
+  // The process's memory budget (unlimited when memory_budget_bytes was 0); lives as long as
+  // the node.
+  MemoryBudget& memory_budget() { return *memory_budget_; }
 
  private:
   ShardStoreNode() = default;
+  std::unique_ptr<MemoryBudget> memory_budget_;
   std::unique_ptr<ShardStore> store_;
   std::unique_ptr<StreamsService> service_;
   std::unique_ptr<RetentionTrimmer> trimmer_;

@@ -15,6 +15,7 @@
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "shard_store/shard_store_node.h"
+#include "shard_store/store_flags.h"
 #include "stream_tracker/stream_tracker_client.h"
 
 DEFINE_string(listen, "127.0.0.1:4561", "gRPC listen address (host:port; port 0 = any).");
@@ -51,6 +52,10 @@ int main(int argc, char** argv) {
     LOG(ERROR) << s.message();
     return 2;
   }
+  if (absl::Status s = tributary::shard_store::CheckStoreFlags(); !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
     return EXIT_FAILURE;
@@ -61,6 +66,7 @@ int main(int argc, char** argv) {
   options.store.shard_write_records_per_second = FLAGS_shard_write_records_per_second;
   options.store.shard_write_bytes_per_second = FLAGS_shard_write_bytes_per_second;
   options.dispatch_threads = FLAGS_subscription_threads;
+  tributary::shard_store::ApplyStoreFlags(options);  // after the explicit write limits above
   auto node = tributary::shard_store::ShardStoreNode::Create(options, tributary::RealClock::Get());
   if (!node.ok()) {
     LOG(ERROR) << "opening " << FLAGS_data_dir << ": " << node.status();

@@ -25,6 +25,7 @@
 #include "poller/poller_id.h"
 #include "poller/poller_node.h"
 #include "shard_store/shard_store_node.h"
+#include "shard_store/store_flags.h"
 #include "stream_tracker/stream_tracker.h"
 #include "stream_tracker/stream_tracker_client.h"
 #include "tables/table_store.h"
@@ -89,6 +90,10 @@ int Serve() {
     LOG(ERROR) << s.message();
     return 2;
   }
+  if (absl::Status s = shard_store::CheckStoreFlags(); !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
     return 2;
@@ -105,6 +110,7 @@ int Serve() {
   store_options.store.sync_writes = FLAGS_sync_writes;
   store_options.store.extra_column_families = tables::TableStore::ColumnFamilies();
   store_options.trim_period = absl::Milliseconds(FLAGS_retention_trim_period_ms);
+  shard_store::ApplyStoreFlags(store_options);  // admission, memory budget, Kinesis limits
   auto store = shard_store::ShardStoreNode::Create(store_options, clock);
   if (!store.ok()) {
     LOG(ERROR) << "opening the shard store: " << store.status();
