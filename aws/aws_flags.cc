@@ -85,6 +85,8 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
   options.http.tls.cert_file = security.cert_file;
   options.http.tls.key_file = security.key_file;
   options.http.tls.client_ca_file = security.client_ca_file;
+  // One memory budget per process (--memory_budget_mb): the store's service holds it.
+  if (streams != nullptr) options.http.memory_budget = streams->memory_budget();
   if (!FLAGS_aws_credentials_file.empty()) {
     absl::StatusOr<std::vector<AwsCredential>> credentials =
         ReadAwsCredentialsFile(FLAGS_aws_credentials_file);
@@ -107,8 +109,7 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
             << (tables != nullptr ? "served" : "not served") << "; Lambda's API "
             << (tracker != nullptr ? "served" : "not served: no stream tracker") << ") on port "
             << (*server)->port() << " (" << (security.tls() ? "HTTPS" : "plaintext HTTP") << ", "
-            << FLAGS_aws_region << ", account " << FLAGS_aws_account_id
-            << "; signatures "
+            << FLAGS_aws_region << ", account " << FLAGS_aws_account_id << "; signatures "
             << (options.credentials.empty()
                     ? "accepted unverified"
                     : absl::StrCat("verified against ", options.credentials.size(),

@@ -101,7 +101,8 @@ class HttpServer::Impl {
         handler_(handler),
         acceptor_(net::make_strand(ioc_)),
         workers_(static_cast<size_t>(options.worker_threads)),
-        admission_(options.max_pending_requests, options.max_pending_bytes) {}
+        admission_(options.max_pending_requests, options.max_pending_bytes,
+                   options.memory_budget) {}
 
   ~Impl() { Shutdown(); }
 

@@ -41,6 +41,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/memory_budget.h"
 #include "aws/http_message.h"
 
 namespace tributary::aws {
@@ -82,6 +83,9 @@ struct HttpServerOptions {
   // the connection closed), so the memory requests pin stays bounded however many clients push.
   int max_pending_requests = 256;
   uint64_t max_pending_bytes = 512 << 20;
+  // The process's memory budget, which admitted bodies are also reserved in (null: none). Must
+  // outlive the server.
+  MemoryBudget* memory_budget = nullptr;
   // HTTP/2: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS;
   // more are refused with REFUSED_STREAM, which clients retry).
   uint32_t http2_max_concurrent_streams = 100;

@@ -19,6 +19,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "common/await.h"
+#include "common/memory_budget.h"
 #include "common/testing/assertions.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -337,6 +338,26 @@ TEST_F(HttpServerTest, PastThePendingByteBoundALargeRequestIsRefusedAndASmallOne
   EXPECT_EQ(small.Read().body(), "POST /small 400");
   handler_.Release();
   EXPECT_EQ(blocked.Read().body(), "POST /block 600");
+}
+
+// The process's memory budget (--memory_budget_mb) is shared with the gRPC services: bytes
+// that other requests of the process hold count against the front door's bodies.
+TEST_F(HttpServerTest, ABodyPastTheProcessMemoryBudgetIsRefusedAndItsBytesGivenBack) {
+  MemoryBudget budget(1000);
+  ASSERT_TRUE(budget.TryReserve(700));  // held by a gRPC put elsewhere in the process
+  HttpServerOptions options;
+  options.memory_budget = &budget;
+  Start(options);
+  Client large(server_->port());
+  large.Send(Post("/large", std::string(400, 'l')));
+  http::response<http::string_body> refused = large.Read();
+  EXPECT_EQ(refused.result_int(), 429);
+  EXPECT_EQ(handler_.calls(), 0) << "the refused request reached the handler";
+  Client small(server_->port());
+  small.Send(Post("/small", std::string(200, 's')));
+  EXPECT_EQ(small.Read().body(), "POST /small 200");
+  budget.Release(700);
+  EXPECT_LE(budget.peak(), 1000);
 }
 
 TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {

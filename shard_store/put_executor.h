@@ -3,40 +3,105 @@
 // sync_writes it waits for an fsync; several threads let concurrent calls share one fsync
 // (RocksDB's group commit).
 //
-// Tasks start in the order they were submitted, each on whichever thread is free; the queue
-// has no bound (gRPC's own limits bound the calls in progress).
+// Admission (issue 22): the executor holds at most `max_requests` calls and `max_bytes` of
+// their payloads at once (waiting or running), and the payloads are also reserved in the
+// process's MemoryBudget when one is given. Past any bound, Submit refuses at once with
+// RESOURCE_EXHAUSTED and a retry-after hint, taking nothing: the caller answers the client
+// without queueing. A task whose client deadline passed while it waited is not run: its
+// `expired` callback runs instead (no dead work; nothing of it was written).
 //
-// Thread-safe. The destructor runs every task already submitted, then joins the threads; no
-// task may be submitted once destruction has begun.
+// Tasks start in the order they were submitted, each on whichever thread is free.
+//
+// Thread-safe. `clock` (and `budget`, when given) must outlive the executor. The destructor
+// runs (or expires) every task already submitted, then joins the threads; no task may be
+// submitted once destruction has begun.
 #ifndef TRIBUTARY_SHARD_STORE_PUT_EXECUTOR_H_
 #define TRIBUTARY_SHARD_STORE_PUT_EXECUTOR_H_
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/memory_budget.h"
 
 namespace tributary::shard_store {
 
+struct PutExecutorOptions {
+  // Threads (at least 1).
+  int threads = 8;
+  // Calls held at once, waiting or running (at least 1).
+  int max_requests = 1024;
+  // Bytes of payload held at once, waiting or running (at least 1). A call larger than this
+  // alone is still admitted when the executor is empty, so that no valid call is refused
+  // forever.
+  int64_t max_bytes = int64_t{256} << 20;
+  // The process's memory budget (common/memory_budget.h); null: none.
+  MemoryBudget* budget = nullptr;
+};
+
 class PutExecutor {
  public:
-  // Starts max(1, threads) threads.
-  explicit PutExecutor(int threads);
+  PutExecutor(Clock& clock, const PutExecutorOptions& options);
   ~PutExecutor();
   PutExecutor(const PutExecutor&) = delete;
   PutExecutor& operator=(const PutExecutor&) = delete;
 
-  // Queues `task` for a put thread and returns at once (it only takes the queue's lock).
-  void Submit(std::function<void()> task);
+  // Queues `run` for a put thread, accounting `bytes` (≥ 0) until it has run, and returns at
+  // once (it takes only the queue's lock). When a thread takes the task at or after
+  // `deadline` (by the clock's monotonic reading), `expired` runs there instead of `run`.
+  // `then` (optional) runs after either, once the call's slot and bytes have been given back:
+  // the reply goes there, so that a client who sends its next call as soon as it has the
+  // answer finds the slot free.
+  // Errors (nothing queued, neither callback will run): RESOURCE_EXHAUSTED when the calls or
+  // bytes held would pass their bound or the memory budget is spent; the message says which,
+  // and "retry after N ms" (an estimate of when a slot frees).
+  absl::Status Submit(int64_t bytes, MonotonicTime deadline, std::function<void()> run,
+                      std::function<void()> expired, std::function<void()> then = nullptr);
+  // Shorthand: no deadline, no payload accounted. Never refused for bytes; refused as above
+  // for the number of calls.
+  absl::Status Submit(std::function<void()> run) {
+    return Submit(0, MonotonicTime::InfiniteFuture(), std::move(run), [] {});
+  }
+
+  // What is held now: calls (waiting or running) and their bytes; calls dropped at their
+  // deadline and refused so far (for tests and metrics).
+  int held_requests();
+  int64_t held_bytes();
+  int64_t expired_count();
+  int64_t refused_count();
+  // Waits (real time, at most `real_timeout`: a failure guard for tests) until `n` calls are
+  // held. DEADLINE_EXCEEDED says how many were.
+  absl::Status AwaitHeldRequests(int n, absl::Duration real_timeout);
 
  private:
+  struct Task {
+    int64_t bytes;
+    MonotonicTime deadline;
+    std::function<void()> run;
+    std::function<void()> expired;
+    std::function<void()> then;
+  };
   void Loop();
+  // Roughly when a slot frees: the waiting calls' share of the threads times a call's mean time.
+  absl::Duration RetryAfterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  Clock& clock_;
+  const PutExecutorOptions options_;
   absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Task> queue_ ABSL_GUARDED_BY(mu_);
+  int held_requests_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t expired_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t refused_ ABSL_GUARDED_BY(mu_) = 0;
+  // Mean run time of a call (exponentially weighted), for the retry-after hint.
+  absl::Duration mean_run_ ABSL_GUARDED_BY(mu_) = absl::Milliseconds(1);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

@@ -6,35 +6,70 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/memory_budget.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace tributary::shard_store {
 namespace {
 
+using ::testing::HasSubstr;
+
 // Only a failure guard: a correct executor never comes near it.
 constexpr absl::Duration kGuard = absl::Seconds(30);
 
-TEST(PutExecutorTest, DestructionRunsEveryTaskSubmittedBeforeIt) {
+PutExecutorOptions Threads(int n) {
+  PutExecutorOptions options;
+  options.threads = n;
+  return options;
+}
+
+// Occupies a put thread until Release: the executor's fault wrapper for "the store is slow".
+class Blocker {
+ public:
+  std::function<void()> Task() {
+    return [this] {
+      started_.Notify();
+      release_.WaitForNotificationWithTimeout(kGuard);
+    };
+  }
+  [[nodiscard]] bool WaitUntilRunning() { return started_.WaitForNotificationWithTimeout(kGuard); }
+  void Release() { release_.Notify(); }
+
+ private:
+  absl::Notification started_;
+  absl::Notification release_;
+};
+
+class PutExecutorTest : public ::testing::Test {
+ protected:
+  FakeClock clock_;
+};
+
+TEST_F(PutExecutorTest, DestructionRunsEveryTaskSubmittedBeforeIt) {
   absl::Mutex mu;
   int ran = 0;
   {
-    PutExecutor executor(2);
+    PutExecutor executor(clock_, Threads(2));
     for (int i = 0; i < 100; ++i) {
-      executor.Submit([&] {
-        absl::MutexLock lock(&mu);
-        ++ran;
-      });
+      ASSERT_TRUE(executor
+                      .Submit([&] {
+                        absl::MutexLock lock(&mu);
+                        ++ran;
+                      })
+                      .ok());
     }
   }
   absl::MutexLock lock(&mu);
   EXPECT_EQ(ran, 100);
 }
 
-TEST(PutExecutorTest, TasksRunOnItsThreadsNotTheSubmitters) {
+TEST_F(PutExecutorTest, TasksRunOnItsThreadsNotTheSubmitters) {
   std::thread::id ran_on;
   {
-    PutExecutor executor(1);
-    executor.Submit([&] { ran_on = std::this_thread::get_id(); });
+    PutExecutor executor(clock_, Threads(1));
+    ASSERT_TRUE(executor.Submit([&] { ran_on = std::this_thread::get_id(); }).ok());
   }
   EXPECT_NE(ran_on, std::thread::id());
   EXPECT_NE(ran_on, std::this_thread::get_id());
@@ -42,25 +77,124 @@ TEST(PutExecutorTest, TasksRunOnItsThreadsNotTheSubmitters) {
 
 // Two calls in progress at once: with two threads the first task waits for the second, which
 // only a second thread can run (so concurrent puts can share one fsync).
-TEST(PutExecutorTest, TasksRunConcurrentlyOnSeveralThreads) {
+TEST_F(PutExecutorTest, TasksRunConcurrentlyOnSeveralThreads) {
   absl::Notification second_ran;
   bool first_saw_second = false;
   {
-    PutExecutor executor(2);
-    executor.Submit(
-        [&] { first_saw_second = second_ran.WaitForNotificationWithTimeout(kGuard); });
-    executor.Submit([&] { second_ran.Notify(); });
+    PutExecutor executor(clock_, Threads(2));
+    ASSERT_TRUE(
+        executor.Submit([&] { first_saw_second = second_ran.WaitForNotificationWithTimeout(kGuard); })
+            .ok());
+    ASSERT_TRUE(executor.Submit([&] { second_ran.Notify(); }).ok());
   }
   EXPECT_TRUE(first_saw_second) << "the second task did not run while the first was running";
 }
 
-TEST(PutExecutorTest, ZeroThreadsMeansOne) {
+TEST_F(PutExecutorTest, ZeroThreadsMeansOne) {
   bool ran = false;
   {
-    PutExecutor executor(0);
-    executor.Submit([&] { ran = true; });
+    PutExecutor executor(clock_, Threads(0));
+    ASSERT_TRUE(executor.Submit([&] { ran = true; }).ok());
   }
   EXPECT_TRUE(ran);
+}
+
+TEST_F(PutExecutorTest, ACallPastTheRequestBoundIsRefusedAtOnceWithARetryHint) {
+  PutExecutorOptions options = Threads(1);
+  options.max_requests = 2;
+  Blocker blocker;
+  bool second_ran = false;
+  bool refused_ran = false;
+  {
+    PutExecutor executor(clock_, options);
+    ASSERT_TRUE(executor.Submit(blocker.Task()).ok());
+    ASSERT_TRUE(blocker.WaitUntilRunning());
+    ASSERT_TRUE(executor.Submit([&] { second_ran = true; }).ok());
+    absl::Status refused = executor.Submit([&] { refused_ran = true; });
+    EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+    EXPECT_THAT(std::string(refused.message()), HasSubstr("retry after"));
+    EXPECT_EQ(executor.refused_count(), 1);
+    EXPECT_EQ(executor.held_requests(), 2);
+    blocker.Release();
+  }
+  EXPECT_TRUE(second_ran) << "an admitted call was not run";
+  EXPECT_FALSE(refused_ran) << "a refused call ran";
+}
+
+TEST_F(PutExecutorTest, ACallPastTheByteBoundIsRefusedAndASlotFreesWhenACallEnds) {
+  PutExecutorOptions options = Threads(1);
+  options.max_bytes = 1000;
+  Blocker blocker;
+  PutExecutor executor(clock_, options);
+  auto nothing = [] {};
+  ASSERT_TRUE(executor.Submit(600, MonotonicTime::InfiniteFuture(), blocker.Task(), nothing).ok());
+  ASSERT_TRUE(blocker.WaitUntilRunning());
+  EXPECT_EQ(executor.Submit(401, MonotonicTime::InfiniteFuture(), nothing, nothing).code(),
+            absl::StatusCode::kResourceExhausted);
+  absl::Notification ran;
+  ASSERT_TRUE(
+      executor.Submit(400, MonotonicTime::InfiniteFuture(), [&] { ran.Notify(); }, nothing).ok());
+  blocker.Release();
+  ASSERT_TRUE(ran.WaitForNotificationWithTimeout(kGuard));
+}
+
+TEST_F(PutExecutorTest, ACallLargerThanTheByteBoundAloneIsStillAdmittedWhenIdle) {
+  PutExecutorOptions options = Threads(1);
+  options.max_bytes = 10;
+  absl::Notification ran;
+  PutExecutor executor(clock_, options);
+  ASSERT_TRUE(
+      executor.Submit(100, MonotonicTime::InfiniteFuture(), [&] { ran.Notify(); }, [] {}).ok());
+  ASSERT_TRUE(ran.WaitForNotificationWithTimeout(kGuard));
+}
+
+TEST_F(PutExecutorTest, ACallWhoseDeadlinePassedWhileQueuedIsDroppedNotRun) {
+  Blocker blocker;
+  bool ran = false;
+  bool expired = false;
+  {
+    PutExecutor executor(clock_, Threads(1));
+    ASSERT_TRUE(executor.Submit(blocker.Task()).ok());
+    ASSERT_TRUE(blocker.WaitUntilRunning());
+    ASSERT_TRUE(executor
+                    .Submit(10, clock_.MonotonicNow() + absl::Seconds(1), [&] { ran = true; },
+                            [&] { expired = true; })
+                    .ok());
+    clock_.Advance(absl::Seconds(2));  // the client gave up while the call waited
+    blocker.Release();
+  }
+  EXPECT_FALSE(ran) << "dead work: the call ran after its client's deadline";
+  EXPECT_TRUE(expired);
+}
+
+TEST_F(PutExecutorTest, ACallWithinItsDeadlineRuns) {
+  absl::Notification ran;
+  PutExecutor executor(clock_, Threads(1));
+  ASSERT_TRUE(executor
+                  .Submit(10, clock_.MonotonicNow() + absl::Seconds(1), [&] { ran.Notify(); },
+                          [] { ADD_FAILURE() << "expired within its deadline"; })
+                  .ok());
+  ASSERT_TRUE(ran.WaitForNotificationWithTimeout(kGuard));
+}
+
+TEST_F(PutExecutorTest, TheMemoryBudgetRefusesAndIsGivenBackAfterTheCall) {
+  MemoryBudget budget(1000);
+  PutExecutorOptions options = Threads(1);
+  options.budget = &budget;
+  Blocker blocker;
+  {
+    PutExecutor executor(clock_, options);
+    ASSERT_TRUE(
+        executor.Submit(900, MonotonicTime::InfiniteFuture(), blocker.Task(), [] {}).ok());
+    ASSERT_TRUE(blocker.WaitUntilRunning());
+    EXPECT_EQ(budget.used(), 900);
+    absl::Status refused = executor.Submit(200, MonotonicTime::InfiniteFuture(), [] {}, [] {});
+    EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_THAT(std::string(refused.message()), HasSubstr("memory budget"));
+    blocker.Release();
+  }
+  EXPECT_EQ(budget.used(), 0);
+  EXPECT_EQ(budget.peak(), 900);
 }
 
 }  // namespace

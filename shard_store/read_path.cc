@@ -21,6 +21,7 @@
 #include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "proto/streams.pb.h"
+#include "shard_store/read_limits.h"
 #include "shard_store/shard_state.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/store_internal.h"
@@ -78,9 +79,9 @@ absl::StatusOr<ShardCursor> ShardStore::ResolveStartingPosition(
         return absl::InvalidArgumentError("starting_sequence_number: not allowed for AT_TIMESTAMP");
       }
       c.min_arrival_ms = TimestampMs(position.timestamp());
-      ASSIGN_OR_RETURN(c.next_sequence_number,
-                       log_->FindFirstAtOrAfter(stream->id, shard->index, trimmed + 1, tip,
-                                                c.min_arrival_ms));
+      ASSIGN_OR_RETURN(
+          c.next_sequence_number,
+          log_->FindFirstAtOrAfter(stream->id, shard->index, trimmed + 1, tip, c.min_arrival_ms));
       break;
     }
     default:
@@ -135,16 +136,15 @@ absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
     request.limit = limit;
     request.max_bytes = max_bytes;
     request.min_arrival_ms = cursor->min_arrival_ms;
-    ASSIGN_OR_RETURN(
-        LogReadResult read,
-        log_->Read(request, [&](uint64_t seq, int64_t arrival_ms, absl::string_view pk,
-                                absl::string_view data) {
-          v1::Record* r = records->Add();
-          AppendDecimal(seq, r->mutable_sequence_number());
-          SetTimestamp(arrival_ms, r->mutable_approximate_arrival_timestamp());
-          r->set_partition_key(pk.data(), pk.size());
-          r->set_data(data.data(), data.size());
-        }));
+    ASSIGN_OR_RETURN(LogReadResult read,
+                     log_->Read(request, [&](uint64_t seq, int64_t arrival_ms, absl::string_view pk,
+                                             absl::string_view data) {
+                       v1::Record* r = records->Add();
+                       AppendDecimal(seq, r->mutable_sequence_number());
+                       SetTimestamp(arrival_ms, r->mutable_approximate_arrival_timestamp());
+                       r->set_partition_key(pk.data(), pk.size());
+                       r->set_data(data.data(), data.size());
+                     }));
     // Records out, for GetRecords and SubscribeToShard alike (both read here).
     if (StoreMetrics* m = metrics_.load(std::memory_order_acquire);
         m != nullptr && read.count > 0) {
@@ -181,7 +181,7 @@ absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
 }
 
 absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
-                                    v1::GetRecordsResponse* response) {
+                                    v1::GetRecordsResponse* response, int64_t max_bytes) {
   response->Clear();
   if (request.limit() < 0 || request.limit() > kMaxGetRecordsLimit) {
     return absl::InvalidArgumentError("limit: must be 1-10000 (0 = 10000)");
@@ -189,8 +189,22 @@ absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
   const int limit = request.limit() == 0 ? kMaxGetRecordsLimit : request.limit();
   ASSIGN_OR_RETURN(ShardCursor cursor,
                    DecodeIterator(secret_, request.shard_iterator(), ToMs(clock_.Now())));
+  // Per-shard read limits (off unless configured): a throttled call reads nothing.
+  if (read_limits_->enabled()) {
+    RETURN_IF_ERROR(read_limits_->AdmitCall(cursor.stream_id, cursor.shard_index,
+                                            ShardIdFromIndex(cursor.shard_index),
+                                            clock_.MonotonicNow()));
+  }
   ASSIGN_OR_RETURN(ReadOutcome outcome,
-                   ReadRecords(&cursor, limit, kMaxGetRecordsBytes, response->mutable_records()));
+                   ReadRecords(&cursor, limit, std::min(max_bytes, kMaxGetRecordsBytes),
+                               response->mutable_records()));
+  if (read_limits_->enabled()) {
+    int64_t bytes = 0;
+    for (const v1::Record& r : response->records()) {
+      bytes += static_cast<int64_t>(r.partition_key().size() + r.data().size());
+    }
+    read_limits_->Charge(cursor.stream_id, cursor.shard_index, bytes);
+  }
   response->set_millis_behind_latest(outcome.millis_behind_latest);
   if (outcome.shard_end) {
     for (v1::ChildShard& c : outcome.child_shards) *response->add_child_shards() = std::move(c);
@@ -201,6 +215,15 @@ absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
     response->set_next_shard_iterator(EncodeIterator(secret_, cursor, ToMs(clock_.Now())));
   }
   return absl::OkStatus();
+}
+
+absl::Duration ShardStore::ReadPaceDelay(const ShardCursor& cursor) {
+  if (!read_limits_->enabled()) return absl::ZeroDuration();
+  return read_limits_->Delay(cursor.stream_id, cursor.shard_index, clock_.MonotonicNow());
+}
+
+void ShardStore::ChargeRead(const ShardCursor& cursor, int64_t bytes) {
+  if (read_limits_->enabled()) read_limits_->Charge(cursor.stream_id, cursor.shard_index, bytes);
 }
 
 absl::StatusOr<bool> ShardStore::WaitForRecords(const ShardCursor& cursor, MonotonicTime deadline) {
@@ -222,7 +245,8 @@ absl::StatusOr<bool> ShardStore::WaitForRecords(const ShardCursor& cursor, Monot
 absl::StatusOr<std::unique_ptr<ShardWatch>> ShardStore::WatchShard(
     const ShardCursor& cursor, std::function<void()> on_change) {
   ASSIGN_OR_RETURN(auto found, CursorShard(cursor));
-  return std::unique_ptr<ShardWatch>(new ShardWatcherRegistration(found.second, std::move(on_change)));
+  return std::unique_ptr<ShardWatch>(
+      new ShardWatcherRegistration(found.second, std::move(on_change)));
 }
 
 }  // namespace tributary::shard_store

@@ -28,6 +28,7 @@
 #include "rocksdb/write_batch.h"
 #include "shard_store/hash_key.h"
 #include "shard_store/metadata.pb.h"
+#include "shard_store/read_limits.h"
 #include "shard_store/rocksdb_shard_log.h"
 #include "shard_store/routing.h"
 #include "shard_store/shard_state.h"
@@ -95,6 +96,9 @@ absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreO
   if (options.shard_write_records_per_second < 0 || options.shard_write_bytes_per_second < 0) {
     return absl::InvalidArgumentError("shard write limits: must be >= 0 (0 = unlimited)");
   }
+  if (options.shard_read_calls_per_second < 0 || options.shard_read_bytes_per_second < 0) {
+    return absl::InvalidArgumentError("shard read limits: must be >= 0 (0 = unlimited)");
+  }
   std::vector<std::string> families = {kMetaFamily, kRecordsFamily};
   families.insert(families.end(), options.extra_column_families.begin(),
                   options.extra_column_families.end());
@@ -103,13 +107,11 @@ absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreO
     // deletes that RocksDB 7.8 would replay through a hint (see
     // RecordShardPrefix). Replay it without hints first: recovery flushes
     // what it replays into SST files, so the reopen below replays nothing old.
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<RocksDb> plain,
-        RocksDb::Open(options.data_dir, families, options.rocksdb));
+    ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> plain,
+                     RocksDb::Open(options.data_dir, families, options.rocksdb));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> db,
-                   RocksDb::Open(options.data_dir, families,
-                                 StoreRocksDbOptions(options.rocksdb)));
+                   RocksDb::Open(options.data_dir, families, StoreRocksDbOptions(options.rocksdb)));
   std::unique_ptr<ShardStore> store(new ShardStore(options, clock, std::move(db)));
   RETURN_IF_ERROR(store->Load());
   return store;
@@ -122,7 +124,9 @@ ShardStore::ShardStore(const ShardStoreOptions& options, Clock& clock, std::uniq
       meta_(db_->Handle(kMetaFamily)),
       records_(db_->Handle(kRecordsFamily)),
       log_(options.log != nullptr ? options.log
-                                  : std::make_shared<RocksDbShardLog>(db_->db(), records_)) {}
+                                  : std::make_shared<RocksDbShardLog>(db_->db(), records_)),
+      read_limits_(std::make_unique<ReadLimits>(options.shard_read_calls_per_second,
+                                                options.shard_read_bytes_per_second)) {}
 
 ShardStore::~ShardStore() = default;
 
@@ -263,8 +267,8 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
   // is written, and a leftover of it is never used again (ids are never reused).
   std::vector<uint32_t> indexes(n);
   for (int i = 0; i < n; ++i) indexes[i] = static_cast<uint32_t>(i);
-  absl::Status status = WithContext(
-      log_->CreateStream(id, indexes, absl::Hours(retention)), "creating stream's log");
+  absl::Status status =
+      WithContext(log_->CreateStream(id, indexes, absl::Hours(retention)), "creating stream's log");
   if (status.ok()) {
     status = FromRocksDbStatus(Write(WriteKind::kCreateStream, &batch),
                                "creating stream (nothing was changed)");

@@ -126,6 +126,13 @@ struct ShardStoreOptions {
   // one second's worth.
   double shard_write_records_per_second = 0;
   double shard_write_bytes_per_second = 0;
+  // Optional per-shard read limits (GetRecords); 0 = unlimited (the default). A call past
+  // either is RESOURCE_EXHAUSTED ("ProvisionedThroughputExceededException: ..."), as Kinesis
+  // throttles it. The calls bucket holds one second's worth; the bytes bucket holds one
+  // second's worth and a reply may overdraw it (Kinesis: a 10 MiB GetRecords is allowed, and
+  // the shard's next calls are throttled until the 2 MiB/s rate has paid it back).
+  double shard_read_calls_per_second = 0;
+  double shard_read_bytes_per_second = 0;
   RocksDbOptions rocksdb;
   // Tests only: see WriteInterceptor. Empty = no interception.
   WriteInterceptor write_interceptor;
@@ -143,6 +150,19 @@ struct ShardStoreOptions {
   // staged write and a record in another system cannot be one write).
   std::shared_ptr<ShardLog> log;
 };
+
+// Kinesis's per-shard limits (provisioned mode): writes 1 MiB/s and 1,000 records/s, reads
+// 2 MiB/s and 5 GetRecords calls/s. `--kinesis_shard_limits` sets them.
+inline constexpr double kKinesisShardWriteRecordsPerSecond = 1000;
+inline constexpr double kKinesisShardWriteBytesPerSecond = 1 << 20;
+inline constexpr double kKinesisShardReadCallsPerSecond = 5;
+inline constexpr double kKinesisShardReadBytesPerSecond = 2 << 20;
+inline void SetKinesisShardLimits(ShardStoreOptions& options) {
+  options.shard_write_records_per_second = kKinesisShardWriteRecordsPerSecond;
+  options.shard_write_bytes_per_second = kKinesisShardWriteBytesPerSecond;
+  options.shard_read_calls_per_second = kKinesisShardReadCallsPerSecond;
+  options.shard_read_bytes_per_second = kKinesisShardReadBytesPerSecond;
+}
 
 // Where a reader stands in one shard: the next sequence number it wants.
 // Produced by ResolveStartingPosition or by decoding a shard iterator.
@@ -178,6 +198,7 @@ std::string ConsumerArn(absl::string_view stream_name, absl::string_view consume
 struct ShardState;
 struct StreamAttributes;
 class StoreBatch;
+class ReadLimits;
 
 class ShardStore {
  public:
@@ -303,8 +324,10 @@ class ShardStore {
   // its end; child_shards are then set. Errors: INVALID_ARGUMENT
   // ("shard_iterator: malformed ..." / "shard_iterator: forged or corrupted
   // ..."), FAILED_PRECONDITION ("shard_iterator: expired ..."), NOT_FOUND (the
-  // stream was deleted or the shard trimmed away).
-  absl::Status GetRecords(const v1::GetRecordsRequest& request, v1::GetRecordsResponse* response);
+  // stream was deleted or the shard trimmed away). `max_bytes` (≤ 10 MiB) lowers the byte
+  // bound (a server short of memory budget); at least one record is returned whatever its size.
+  absl::Status GetRecords(const v1::GetRecordsRequest& request, v1::GetRecordsResponse* response,
+                          int64_t max_bytes = kMaxGetRecordsBytes);
 
   // In-process readers (SubscribeToShard). Resolves a starting position of a
   // shard to a cursor; errors as GetShardIterator.
@@ -316,6 +339,11 @@ class ShardStore {
   // (stream deleted, shard trimmed away); RocksDB errors.
   absl::StatusOr<ReadOutcome> ReadRecords(ShardCursor* cursor, int limit, int64_t max_bytes,
                                           google::protobuf::RepeatedPtrField<v1::Record>* records);
+  // With per-shard read limits (shard_read_bytes_per_second): how long a reader that paces
+  // instead of failing (SubscribeToShard) waits before reading the cursor's shard again (zero:
+  // now), and the charge for what it read. Without them: zero, and nothing.
+  absl::Duration ReadPaceDelay(const ShardCursor& cursor);
+  void ChargeRead(const ShardCursor& cursor, int64_t bytes);
   // Waiting for new records without polling, two ways:
   // (a) WaitForRecords blocks until the shard has a visible record at or after
   //     the cursor, the shard is closed (so the cursor may be at SHARD_END), the
@@ -534,6 +562,8 @@ class ShardStore {
   // Log-numbered logs: the id of the next put call (part of its message ids).
   std::atomic<uint64_t> next_call_{1};
   std::string secret_;  // the token MAC key (tokens.h)
+  // GetRecords' per-shard limits (options_.shard_read_*; read_limits.h).
+  std::unique_ptr<ReadLimits> read_limits_;
 
   // The stream id allocator. Taken before mu_ and only by CreateStream (and Load).
   absl::Mutex id_mu_ ABSL_ACQUIRED_BEFORE(mu_);

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/memory_budget.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/streams_service.h"
@@ -49,6 +50,16 @@ struct ShardStoreNodeOptions {
   // installation sharing the NATS cluster, and a new one for a fresh data directory (stream ids
   // restart at 1; see NOTES.md). Letters, digits and '-'.
   std::string log_name_prefix = "trib";
+  // Threads that run PutRecords calls.
+  int put_threads = 8;
+  // Admission control of the service (StreamsServiceOptions, issue 22).
+  int max_pending_puts = 1024;
+  int64_t max_pending_put_bytes = int64_t{256} << 20;
+  int max_subscriptions = 20000;
+  // The process's memory budget in bytes (`--memory_budget_mb`); 0: none. The node owns the
+  // MemoryBudget (memory_budget()), which other servers of the process (the AWS front door)
+  // share.
+  int64_t memory_budget_bytes = 0;
 };
 
 // The servers of a --log=nats://... address: "nats://a:1,b:2" → {"nats://a:1", "nats://b:2"}.
@@ -65,9 +76,13 @@ class ShardStoreNode {
   ShardStore& store() { return *store_; }
   grpc::Service* service() { return service_.get(); }
   StreamsService& streams_service() { return *service_; }
+  // The process's memory budget (unlimited when memory_budget_bytes was 0); lives as long as
+  // the node.
+  MemoryBudget& memory_budget() { return *memory_budget_; }
 
  private:
   ShardStoreNode() = default;
+  std::unique_ptr<MemoryBudget> memory_budget_;
   // Declared before the store: the JetStream log (held by the store) uses the client.
   std::unique_ptr<nats::NatsClient> nats_;
   std::unique_ptr<ShardStore> store_;

@@ -16,6 +16,7 @@
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "shard_store/shard_store_node.h"
+#include "shard_store/store_flags.h"
 #include "stream_tracker/stream_tracker_client.h"
 
 DEFINE_string(listen, "127.0.0.1:4561", "gRPC listen address (host:port; port 0 = any).");
@@ -64,6 +65,10 @@ int main(int argc, char** argv) {
     LOG(ERROR) << s.message();
     return 2;
   }
+  if (absl::Status s = tributary::shard_store::CheckStoreFlags(); !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
     return EXIT_FAILURE;
@@ -76,6 +81,7 @@ int main(int argc, char** argv) {
   options.dispatch_threads = FLAGS_subscription_threads;
   options.log = FLAGS_log;
   options.log_replicas = FLAGS_log_replicas;
+  tributary::shard_store::ApplyStoreFlags(options);  // after the explicit write limits above
   auto node = tributary::shard_store::ShardStoreNode::Create(options, tributary::RealClock::Get());
   if (!node.ok()) {
     LOG(ERROR) << "opening " << FLAGS_data_dir << ": " << node.status();
@@ -89,8 +95,8 @@ int main(int argc, char** argv) {
   // and build info; /-/ready once the gRPC server serves.
   const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
   auto metrics_http = tributary::metrics::ServeRegistry(
-      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry, [&serving] { return serving.load(); },
-      tributary::metrics::MetricsTls(security));
+      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry,
+      [&serving] { return serving.load(); }, tributary::metrics::MetricsTls(security));
   if (!metrics_http.ok()) {
     LOG(ERROR) << "--metrics_listen: " << metrics_http.status();
     return 1;

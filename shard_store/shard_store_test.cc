@@ -451,6 +451,49 @@ TEST_F(ShardStoreTest, ByteLimitThrottles) {
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("bytes"));
 }
 
+// --kinesis_shard_limits: Kinesis's numbers, per shard. Writes past 1,000 records/s are
+// throttled per record (the call's other records are stored); the sixth GetRecords call of a
+// second is throttled, reads nothing, and the next second admits calls again.
+TEST_F(ShardStoreTest, KinesisShardLimitsThrottleWritesPerRecordAndGetRecordsPerCall) {
+  SetKinesisShardLimits(options_);
+  Reopen();
+  CreateStream("s", 1);
+  v1::PutRecordsRequest r;
+  r.set_stream_name("s");
+  for (int i = 0; i < 500; ++i) {
+    auto* e = r.add_records();
+    e->set_partition_key("k");
+    e->set_data("d");
+  }
+  v1::PutRecordsResponse response;
+  ASSERT_TRUE(store_->PutRecords(r, &response).ok());
+  ASSERT_TRUE(store_->PutRecords(r, &response).ok());
+  EXPECT_EQ(response.failed_record_count(), 0) << "1,000 records in a second are allowed";
+  ASSERT_TRUE(store_->PutRecords(r, &response).ok());
+  EXPECT_EQ(response.failed_record_count(), 500);
+  EXPECT_EQ(response.records(0).error_code(), kThroughputExceeded);
+
+  absl::StatusOr<std::string> it = Iterator("shardId-000000000000", v1::TRIM_HORIZON);
+  ASSERT_TRUE(it.ok()) << it.status();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Get(*it, 1).ok()) << "call " << i;
+  absl::StatusOr<v1::GetRecordsResponse> sixth = Get(*it, 1);
+  EXPECT_EQ(sixth.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(sixth.status().message()),
+              HasSubstr("ProvisionedThroughputExceededException"));
+  clock_.Advance(absl::Seconds(1));
+  absl::StatusOr<v1::GetRecordsResponse> later = Get(*it, 1);
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_EQ(later->records_size(), 1);
+}
+
+TEST_F(ShardStoreTest, ReadLimitsAreOffByDefault) {
+  CreateStream("s", 1);
+  Put("k", "d");
+  absl::StatusOr<std::string> it = Iterator("shardId-000000000000", v1::TRIM_HORIZON);
+  ASSERT_TRUE(it.ok()) << it.status();
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(Get(*it).ok()) << "call " << i;
+}
+
 TEST_F(ShardStoreTest, SplitClosesTheParentAndChildrenTakeLaterWrites) {
   CreateStream("s", 1);
   Put("k", "before");

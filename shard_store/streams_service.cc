@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/status_macros.h"
 #include "glog/logging.h"
 #include "google/protobuf/arena.h"
 #include "shard_store/subscription.h"
@@ -75,7 +76,9 @@ StreamsService::StreamsService(ShardStore& store, Clock& clock,
       clock_(clock),
       options_(options),
       keep_alive_queue_(clock, options.keep_alive_interval),
-      put_executor_(options.put_threads) {
+      put_executor_(clock, PutExecutorOptions{options.put_threads, options.max_pending_puts,
+                                              options.max_pending_put_bytes,
+                                              options.memory_budget}) {
   SetMessageAllocatorFor_PutRecords(put_allocator_.get());
   for (int i = 0; i < std::max(1, options_.dispatch_threads); ++i) {
     threads_.emplace_back([this] { DispatchLoop(); });
@@ -153,8 +156,20 @@ absl::StatusOr<ShardCursor> StreamsService::ResolveSubscription(
   return cursor;
 }
 
+absl::Status StreamsService::AdmitSubscription() {
+  absl::MutexLock lock(&registry_mu_);
+  if (static_cast<int>(subscriptions_.size()) < options_.max_subscriptions) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the store serves at most ", options_.max_subscriptions,
+      " SubscribeToShard calls at once; refused by Tributary's admission control, retry after "
+      "1000 ms with backoff"));
+}
+
 grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* StreamsService::SubscribeToShard(
     grpc::CallbackServerContext* context, const v1::SubscribeToShardRequest* request) {
+  if (absl::Status admitted = AdmitSubscription(); !admitted.ok()) {
+    return new ErrorReactor(admitted);
+  }
   absl::StatusOr<ShardCursor> cursor = ResolveSubscription(*request);
   if (!cursor.ok()) return new ErrorReactor(cursor.status());
   // A subscriber may decline keep-alive events (kKeepAliveMetadataKey: "off").
@@ -170,6 +185,7 @@ grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* StreamsService::SubscribeTo
 
 absl::StatusOr<SubscriptionControl*> StreamsService::Subscribe(
     const v1::SubscribeToShardRequest& request, bool keep_alive, SubscriptionSink* sink) {
+  RETURN_IF_ERROR(AdmitSubscription());
   absl::StatusOr<ShardCursor> cursor = ResolveSubscription(request);
   if (!cursor.ok()) return cursor.status();
   auto* subscription = new SinkSubscription(this, *cursor, request.stream_name(),
@@ -211,18 +227,56 @@ grpc::Status StreamsService::ListShards(grpc::ServerContext*, const v1::ListShar
 
 grpc::Status StreamsService::PutRecord(grpc::ServerContext*, const v1::PutRecordRequest* request,
                                        v1::PutRecordResponse* response) {
+  // A sync call: gRPC's own threads bound how many run; the memory budget bounds their bytes.
+  MemoryBudget::Reservation held(options_.memory_budget,
+                                 static_cast<int64_t>(request->ByteSizeLong()));
+  if (!held.ok()) return Reply("PutRecord", MemoryBudgetExhausted("PutRecord"));
   return Reply("PutRecord", store_.PutRecord(*request), response);
+}
+
+absl::Status StreamsService::MemoryBudgetExhausted(absl::string_view what) const {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      what, ": the server's memory budget (--memory_budget_mb, ",
+      options_.memory_budget->limit() >> 20,
+      " MiB) is spent by requests in flight; refused by Tributary's admission control, retry "
+      "after 100 ms with backoff"));
 }
 
 grpc::ServerUnaryReactor* StreamsService::PutRecords(grpc::CallbackServerContext* context,
                                                      const v1::PutRecordsRequest* request,
                                                      v1::PutRecordsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // What the call holds while it waits: its arena (the request, parsed onto it by gRPC before
+  // this handler runs, so the refusal below saves the write, not the parse).
+  const google::protobuf::Arena* arena = request->GetArena();
+  const int64_t bytes = arena != nullptr ? static_cast<int64_t>(arena->SpaceAllocated())
+                                         : static_cast<int64_t>(request->ByteSizeLong());
+  // The client's deadline on the injected clock: gRPC gives it as a wall-clock time point.
+  const MonotonicTime deadline =
+      clock_.MonotonicNow() + (absl::FromChrono(context->deadline()) - clock_.Now());
   // Not here: a reaction never blocks (STYLE.md). The request and response stay alive (on
   // their arena) until Finish.
-  put_executor_.Submit([this, request, response, reactor] {
-    reactor->Finish(Reply("PutRecords", store_.PutRecords(*request, response)));
-  });
+  // The reply is sent once the call's slot is given back (`then`), so that a client's next call
+  // finds it free.
+  auto reply = std::make_shared<grpc::Status>();
+  absl::Status admitted = put_executor_.Submit(
+      bytes, deadline,
+      [this, context, request, response, reply] {
+        if (context->IsCancelled()) {  // the client went away (or its deadline passed) meanwhile
+          *reply = grpc::Status(grpc::StatusCode::CANCELLED,
+                                "PutRecords: cancelled while queued; nothing was written");
+          return;
+        }
+        *reply = Reply("PutRecords", store_.PutRecords(*request, response));
+      },
+      [reply] {
+        *reply = grpc::Status(
+            grpc::StatusCode::DEADLINE_EXCEEDED,
+            "PutRecords: the client's deadline passed while the call waited in the store's put "
+            "queue; dropped unrun, nothing was written (Tributary's admission control)");
+      },
+      [reactor, reply] { reactor->Finish(*reply); });
+  if (!admitted.ok()) reactor->Finish(Reply("PutRecords", admitted));
   return reactor;
 }
 
@@ -234,8 +288,13 @@ grpc::Status StreamsService::GetShardIterator(grpc::ServerContext*,
 
 grpc::Status StreamsService::GetRecords(grpc::ServerContext*, const v1::GetRecordsRequest* request,
                                         v1::GetRecordsResponse* response) {
+  // The reply is built within what the memory budget grants (at least one largest record, else
+  // the call is refused); the reservation ends with the handler, when gRPC takes the reply.
+  MemoryBudget::Reservation held = MemoryBudget::Reservation::UpTo(
+      options_.memory_budget, kMaxRecordBytes + (64 << 10), kMaxGetRecordsBytes + (64 << 10));
+  if (!held.ok()) return Reply("GetRecords", MemoryBudgetExhausted("GetRecords"));
   // The store fills `response` itself (records straight into the reply, no copy).
-  return Reply("GetRecords", store_.GetRecords(*request, response));
+  return Reply("GetRecords", store_.GetRecords(*request, response, held.bytes() - (64 << 10)));
 }
 
 grpc::Status StreamsService::SplitShard(grpc::ServerContext*, const v1::SplitShardRequest* request,

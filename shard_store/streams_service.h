@@ -56,6 +56,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/memory_budget.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/streams.grpc.pb.h"
 #include "shard_store/keep_alive_queue.h"
@@ -108,6 +109,19 @@ struct StreamsServiceOptions {
   // callback thread: a RocksDB write can stall, and with sync_writes it waits for an fsync
   // (several threads let concurrent calls share one fsync, RocksDB's group commit).
   int put_threads = 8;
+  // Admission control (issue 22). PutRecords calls held by the put threads at once, waiting or
+  // running, and the bytes their requests hold: past either, a call is refused at once with
+  // RESOURCE_EXHAUSTED ("retry after N ms") and never queued. A call whose client deadline
+  // passes while it waits is answered DEADLINE_EXCEEDED unrun (nothing of it is written).
+  int max_pending_puts = 1024;
+  int64_t max_pending_put_bytes = int64_t{256} << 20;
+  // Live SubscribeToShard calls (each holds at most one event, ≤ max_event_bytes); past it a
+  // new subscription is refused with RESOURCE_EXHAUSTED.
+  int max_subscriptions = 20000;
+  // The process's memory budget (common/memory_budget.h): PutRecords/PutRecord requests and
+  // GetRecords replies reserve their bytes in it, and are refused with RESOURCE_EXHAUSTED when
+  // it is spent. Null: none. Must outlive the service.
+  MemoryBudget* memory_budget = nullptr;
 };
 
 // What one live SubscribeToShard call holds and has sent (for tests and
@@ -145,6 +159,12 @@ class StreamsService final
 
   // A snapshot of every live SubscribeToShard call, in no particular order.
   std::vector<SubscriptionStats> GetSubscriptionStats();
+
+  // The process's memory budget the service reserves in (null: none), for other servers of the
+  // process to share (the AWS front door).
+  MemoryBudget* memory_budget() const { return options_.memory_budget; }
+  // The put threads' admission state (for tests and the overload benchmark).
+  PutExecutor& put_executor() { return put_executor_; }
 
   grpc::Status CreateStream(grpc::ServerContext* context, const v1::CreateStreamRequest* request,
                             v1::CreateStreamResponse* response) override;
@@ -223,6 +243,10 @@ class StreamsService final
 
   void Register(Subscription* subscription);
   void Unregister(Subscription* subscription);
+  // The refusal when the memory budget is spent. Precondition: options_.memory_budget is set.
+  absl::Status MemoryBudgetExhausted(absl::string_view what) const;
+  // RESOURCE_EXHAUSTED when max_subscriptions are live.
+  absl::Status AdmitSubscription();
   // The cursor a SubscribeToShard request starts at; errors as the call's status.
   absl::StatusOr<ShardCursor> ResolveSubscription(const v1::SubscribeToShardRequest& request);
 

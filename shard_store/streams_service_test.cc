@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -665,6 +666,159 @@ TEST_F(StreamsServiceWriteFaultTest, FailedPutIsAnErrorAndSubscribersGetTheNextS
   ASSERT_EQ((*event)->records_size(), 1);
   EXPECT_EQ((*event)->records(0).data(), "stored");
   EXPECT_EQ((*event)->records(0).sequence_number(), seq);
+}
+
+// Admission control (issue 22): the put threads hold a bounded number of calls; past it a call
+// is refused at once, and every call that was acknowledged is stored.
+class StreamsServiceAdmissionTest : public StreamsServiceTest {
+ protected:
+  void ConfigureNode(ShardStoreNodeOptions& options) override {
+    options.store.write_interceptor = faults_.Interceptor();
+    options.put_threads = 1;
+    options.max_pending_puts = 2;
+    options.memory_budget_bytes = memory_budget_bytes_;
+  }
+  v1::PutRecordsRequest Call(const std::string& data) {
+    v1::PutRecordsRequest r;
+    r.set_stream_name("s");
+    auto* e = r.add_records();
+    e->set_partition_key("k");
+    e->set_data(data);
+    return r;
+  }
+  // PutRecords on a thread of its own (the call may wait behind a held write).
+  std::thread PutAsync(const std::string& data, absl::Status* status) {
+    return std::thread([this, data, status] {
+      ShardStoreClient client(MakeChannel(server_->address()));
+      *status = client.PutRecords(Call(data)).status();
+    });
+  }
+  ::testing::AssertionResult AwaitHeldPuts(int n) {
+    return ::tributary::testing::IsOk(
+        node_->streams_service().put_executor().AwaitHeldRequests(n, absl::Seconds(10)));
+  }
+  // Every record of shard 0, read from the store (not through the service, whose GetRecords
+  // a small memory budget refuses).
+  std::vector<std::string> ReadAll() {
+    v1::GetShardIteratorRequest it;
+    it.set_stream_name("s");
+    it.set_shard_id("shardId-000000000000");
+    it.set_shard_iterator_type(v1::TRIM_HORIZON);
+    std::vector<std::string> out;
+    absl::StatusOr<v1::GetShardIteratorResponse> iterator = node_->store().GetShardIterator(it);
+    EXPECT_TRUE(iterator.ok()) << iterator.status();
+    if (!iterator.ok()) return out;
+    v1::GetRecordsRequest get;
+    get.set_shard_iterator(iterator->shard_iterator());
+    v1::GetRecordsResponse records;
+    absl::Status read = node_->store().GetRecords(get, &records);
+    EXPECT_TRUE(read.ok()) << read;
+    for (const auto& r : records.records()) out.push_back(r.data());
+    return out;
+  }
+  testing::WriteFaults faults_;
+  int64_t memory_budget_bytes_ = 0;
+};
+
+TEST_F(StreamsServiceAdmissionTest, ACallPastThePutQueueBoundIsRefusedAndAcknowledgedOnesAreKept) {
+  CreateStream(1);
+  faults_.HoldNth(WriteKind::kRecords, 1, rocksdb::Status::OK());
+  absl::Status first, second;
+  std::thread t1 = PutAsync("first", &first);
+  ASSERT_TRUE(faults_.WaitUntilHeld());
+  std::thread t2 = PutAsync("second", &second);
+  ASSERT_TRUE(AwaitHeldPuts(2));
+  absl::Status third = client_->PutRecords(Call("refused")).status();
+  EXPECT_EQ(third.code(), absl::StatusCode::kResourceExhausted) << third;
+  EXPECT_THAT(std::string(third.message()), HasSubstr("retry after"));
+  faults_.Release();
+  t1.join();
+  t2.join();
+  EXPECT_TRUE(first.ok()) << first;
+  EXPECT_TRUE(second.ok()) << second;
+  EXPECT_THAT(ReadAll(), ElementsAre("first", "second"));
+  // The queue has room again.
+  EXPECT_TRUE(client_->PutRecords(Call("later")).ok());
+}
+
+class StreamsServiceMemoryBudgetTest : public StreamsServiceAdmissionTest {
+ protected:
+  void SetUp() override {
+    // A small call's arena is one 64 KiB block: the budget holds one call, not two.
+    memory_budget_bytes_ = 100 << 10;
+    StreamsServiceAdmissionTest::SetUp();
+  }
+  MemoryBudget& budget() { return node_->memory_budget(); }
+};
+
+TEST_F(StreamsServiceMemoryBudgetTest, ACallPastTheMemoryBudgetIsRefusedCleanly) {
+  CreateStream(1);
+  faults_.HoldNth(WriteKind::kRecords, 1, rocksdb::Status::OK());
+  absl::Status first;
+  std::thread t1 = PutAsync("first", &first);
+  ASSERT_TRUE(faults_.WaitUntilHeld());
+  EXPECT_GT(budget().used(), 0) << "the held call's request is not accounted";
+  absl::Status refused = client_->PutRecords(Call("refused")).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("memory budget"));
+  faults_.Release();
+  t1.join();
+  EXPECT_TRUE(first.ok()) << first;
+  EXPECT_EQ(budget().used(), 0) << "a finished call's bytes were not given back";
+  EXPECT_TRUE(client_->PutRecords(Call("second")).ok());
+  EXPECT_LE(budget().peak(), budget().limit());
+  EXPECT_THAT(ReadAll(), ElementsAre("first", "second"));
+}
+
+TEST_F(StreamsServiceMemoryBudgetTest, GetRecordsIsRefusedWhenTheBudgetCannotHoldItsReply) {
+  CreateStream(1);
+  Put("x");
+  v1::GetShardIteratorRequest it;
+  it.set_stream_name("s");
+  it.set_shard_id("shardId-000000000000");
+  it.set_shard_iterator_type(v1::TRIM_HORIZON);
+  absl::StatusOr<v1::GetShardIteratorResponse> iterator = client_->GetShardIterator(it);
+  ASSERT_TRUE(iterator.ok()) << iterator.status();
+  v1::GetRecordsRequest get;
+  get.set_shard_iterator(iterator->shard_iterator());
+  absl::Status refused = client_->GetRecords(get).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("memory budget"));
+}
+
+// Many clients at once against a budget of about one call: every call is acknowledged whole or
+// refused whole, the accounted bytes never pass the budget, and the store holds exactly the
+// acknowledged records.
+TEST_F(StreamsServiceMemoryBudgetTest, TheBudgetHoldsUnderConcurrentPuts) {
+  CreateStream(1);
+  constexpr int kClients = 6;
+  constexpr int kCalls = 15;
+  std::vector<std::thread> clients;
+  absl::Mutex mu;
+  std::set<std::string> acknowledged;
+  int other_errors = 0;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      ShardStoreClient client(MakeChannel(server_->address()));
+      for (int call = 0; call < kCalls; ++call) {
+        const std::string data = absl::StrCat(c, ":", call);
+        absl::StatusOr<v1::PutRecordsResponse> r = client.PutRecords(Call(data));
+        absl::MutexLock lock(&mu);
+        if (r.ok() && r->failed_record_count() == 0) {
+          acknowledged.insert(data);
+        } else if (r.status().code() != absl::StatusCode::kResourceExhausted) {
+          ++other_errors;
+        }
+      }
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(other_errors, 0);
+  EXPECT_LE(budget().peak(), budget().limit());
+  EXPECT_EQ(budget().used(), 0);
+  std::vector<std::string> stored = ReadAll();
+  EXPECT_EQ(std::set<std::string>(stored.begin(), stored.end()), acknowledged);
+  EXPECT_EQ(stored.size(), acknowledged.size()) << "a record was stored twice";
 }
 
 // PutRecords runs on the service's put threads; with synced writes concurrent calls share fsyncs

@@ -31,6 +31,7 @@
 #include "poller/poller_id.h"
 #include "poller/poller_node.h"
 #include "shard_store/shard_store_node.h"
+#include "shard_store/store_flags.h"
 #include "stream_tracker/stream_tracker.h"
 #include "stream_tracker/stream_tracker_client.h"
 #include "tables/table_store.h"
@@ -126,6 +127,10 @@ int Serve() {
     LOG(ERROR) << "--table_stream_shards must be 1-10000";
     return 2;
   }
+  if (absl::Status s = shard_store::CheckStoreFlags(); !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
+  }
   if (FLAGS_data_dir.empty()) {
     LOG(ERROR) << "--data_dir is required";
     return 2;
@@ -203,6 +208,7 @@ int Serve() {
   store_options.trim_period = absl::Milliseconds(FLAGS_retention_trim_period_ms);
   store_options.log = FLAGS_log;
   store_options.log_replicas = FLAGS_log_replicas;
+  shard_store::ApplyStoreFlags(store_options);  // admission, memory budget, Kinesis limits
   auto store = shard_store::ShardStoreNode::Create(store_options, clock);
   if (!store.ok()) {
     LOG(ERROR) << "opening the shard store: " << store.status();

@@ -1,0 +1,53 @@
+#include "shard_store/store_flags.h"
+
+#include "absl/strings/str_cat.h"
+#include "gflags/gflags.h"
+
+DEFINE_int32(max_pending_puts, 1024,
+             "PutRecords calls the store's put threads hold at once (waiting or running); past "
+             "it a call is refused at once with RESOURCE_EXHAUSTED.");
+DEFINE_int64(max_pending_put_mb, 256,
+             "MiB of PutRecords requests the store's put threads hold at once; past it a call "
+             "is refused at once with RESOURCE_EXHAUSTED.");
+DEFINE_int32(max_subscriptions, 20000,
+             "Live SubscribeToShard calls (each holds at most one event); past it a new one is "
+             "refused with RESOURCE_EXHAUSTED.");
+DEFINE_int64(memory_budget_mb, 0,
+             "MiB that requests in flight may hold in this process (put payloads, GetRecords "
+             "replies, the AWS front door's request bodies); requests past it are refused with "
+             "RESOURCE_EXHAUSTED / the AWS API's throttling error. 0: no budget; else >= 16.");
+DEFINE_bool(kinesis_shard_limits, false,
+            "Kinesis's per-shard throughput limits: writes 1 MiB/s and 1,000 records/s "
+            "(ProvisionedThroughputExceededException per record), reads 2 MiB/s and 5 "
+            "GetRecords calls/s (throttled calls), SubscribeToShard paced at 2 MiB/s. Off: "
+            "only this machine's capacity limits.");
+
+namespace tributary::shard_store {
+
+absl::Status CheckStoreFlags() {
+  if (FLAGS_max_pending_puts < 1) {
+    return absl::InvalidArgumentError("--max_pending_puts: must be at least 1");
+  }
+  if (FLAGS_max_pending_put_mb < 1) {
+    return absl::InvalidArgumentError("--max_pending_put_mb: must be at least 1");
+  }
+  if (FLAGS_max_subscriptions < 1) {
+    return absl::InvalidArgumentError("--max_subscriptions: must be at least 1");
+  }
+  if (FLAGS_memory_budget_mb < 0 || (FLAGS_memory_budget_mb > 0 && FLAGS_memory_budget_mb < 16)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--memory_budget_mb=", FLAGS_memory_budget_mb,
+        ": must be 0 (no budget) or at least 16 (one GetRecords reply is up to 10 MiB)"));
+  }
+  return absl::OkStatus();
+}
+
+void ApplyStoreFlags(ShardStoreNodeOptions& options) {
+  options.max_pending_puts = FLAGS_max_pending_puts;
+  options.max_pending_put_bytes = FLAGS_max_pending_put_mb << 20;
+  options.max_subscriptions = FLAGS_max_subscriptions;
+  options.memory_budget_bytes = FLAGS_memory_budget_mb << 20;
+  if (FLAGS_kinesis_shard_limits) SetKinesisShardLimits(options.store);
+}
+
+}  // namespace tributary::shard_store

@@ -1,0 +1,31 @@
+// The shard store's admission and throughput flags, shared by every binary that serves the
+// store (shard_store_server, `tributary serve`), so that each main applies them in one line:
+//
+//   --max_pending_puts=1024        PutRecords calls held by the put threads (waiting or running)
+//   --max_pending_put_mb=256       and the bytes they hold; past either a call is refused at
+//                                  once with RESOURCE_EXHAUSTED ("retry after N ms")
+//   --max_subscriptions=20000      live SubscribeToShard calls; past it a new one is refused
+//   --memory_budget_mb=0           bytes requests in flight may hold in the whole process (put
+//                                  payloads, GetRecords replies, the AWS front door's bodies);
+//                                  past it requests are refused, never OOM. 0: off; else ≥ 16
+//   --kinesis_shard_limits=false   Kinesis's per-shard limits: writes 1 MiB/s and 1,000
+//                                  records/s, reads 2 MiB/s and 5 GetRecords calls/s
+#ifndef TRIBUTARY_SHARD_STORE_STORE_FLAGS_H_
+#define TRIBUTARY_SHARD_STORE_STORE_FLAGS_H_
+
+#include "absl/status/status.h"
+#include "shard_store/shard_store_node.h"
+
+namespace tributary::shard_store {
+
+// Checks the flags before anything is opened. Errors: INVALID_ARGUMENT naming the flag (a bound
+// below 1, a memory budget between 1 and 15 MiB: too small for one GetRecords reply).
+absl::Status CheckStoreFlags();
+
+// Sets `options`' admission bounds, memory budget and (with --kinesis_shard_limits) the
+// per-shard limits from the flags. Precondition: CheckStoreFlags() was OK.
+void ApplyStoreFlags(ShardStoreNodeOptions& options);
+
+}  // namespace tributary::shard_store
+
+#endif  // TRIBUTARY_SHARD_STORE_STORE_FLAGS_H_

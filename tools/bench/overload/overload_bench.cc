@@ -1,0 +1,306 @@
+// overload_bench: does the shard store shed load instead of sinking under it (issue 22)?
+//
+//   bazel run -c opt //tools/bench/overload:overload_bench
+//   bazel run -c opt //tools/bench/overload:overload_bench -- --seconds=10 --memory_budget_mb=256
+//
+// An in-process shard store (ShardStoreNode, gRPC on loopback, --memory_budget_mb and the put
+// queue bounds as `tributary serve` has them). Phases, each bounded by --seconds (≤ 30):
+//   max      --clients closed-loop clients (each its own channel): the sustainable rate R,
+//            in acknowledged calls/s;
+//   1x/2x/4x open loop: --open_clients clients send calls at fixed times, R·k/clients each,
+//            on gRPC's callback API, whatever is outstanding (at most --max_outstanding per
+//            client: beyond it a send is counted as "client backlog", not sent);
+//   recovery the load drops to 0.5x; the time until a 250 ms window's p99 of accepted calls is
+//            within 1.5× the 1x phase's p99.
+// Per phase: goodput (acknowledged records/s), p50/p99 of accepted calls, refusals/s
+// (RESOURCE_EXHAUSTED), deadline drops/s, other errors, and the process's peak RSS (server and
+// clients are one process: the clients' share is small, their requests are reused).
+#include <malloc.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/grpc_server.h"
+#include "gflags/gflags.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/streams.grpc.pb.h"
+#include "shard_store/shard_store_node.h"
+#include "tools/bench/common/bench_common.h"
+
+DEFINE_double(seconds, 5, "Seconds per phase (at most 30).");
+DEFINE_int32(clients, 8, "Closed-loop clients measuring the maximum rate.");
+DEFINE_int32(open_clients, 32, "Open-loop clients offering 1x/2x/4x (more than the cores).");
+DEFINE_int32(max_outstanding, 64, "Calls one open-loop client keeps in flight at most.");
+DEFINE_int32(records_per_call, 100, "Records per PutRecords call.");
+DEFINE_int32(record_bytes, 1024, "Data bytes per record.");
+DEFINE_int32(shards, 4, "Shards of the stream.");
+DEFINE_int64(memory_budget_mb, 256, "The server's --memory_budget_mb.");
+DEFINE_int32(max_pending_puts, 1024, "The server's --max_pending_puts.");
+DEFINE_int64(deadline_ms, 2000, "Each call's deadline.");
+DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp).");
+
+namespace tributary::bench {
+namespace {
+
+// The process's peak resident set (VmHWM), in bytes.
+int64_t PeakRssBytes() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  long long kb = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "VmHWM: %lld kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb << 10;
+}
+
+std::string MakeTempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "overload_bench.XXXXXX").string();
+  return mkdtemp(pattern.data()) != nullptr ? pattern : "/tmp/overload_bench";
+}
+
+struct Stats {
+  absl::Mutex mu;
+  std::vector<double> latencies_ms;  // accepted calls
+  int64_t accepted = 0, refused = 0, expired = 0, other = 0, backlog = 0;
+  void Add(const grpc::Status& status, bool all_records, double ms) {
+    absl::MutexLock lock(&mu);
+    if (status.ok() && all_records) {
+      ++accepted;
+      latencies_ms.push_back(ms);
+    } else if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++refused;
+    } else if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+               status.error_code() == grpc::StatusCode::CANCELLED) {
+      ++expired;
+    } else {
+      ++other;
+    }
+  }
+};
+
+v1::PutRecordsRequest MakeRequest(int client) {
+  v1::PutRecordsRequest r;
+  r.set_stream_name("overload");
+  for (int i = 0; i < FLAGS_records_per_call; ++i) {
+    auto* e = r.add_records();
+    e->set_partition_key(absl::StrCat(client, "-", i));
+    e->set_data(std::string(FLAGS_record_bytes, 'x'));
+  }
+  return r;
+}
+
+double Quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
+}
+
+struct PhaseResult {
+  std::string name;
+  double offered_calls_per_s = 0;
+  double goodput_records_per_s = 0, p50_ms = 0, p99_ms = 0, refusals_per_s = 0,
+         expired_per_s = 0;
+  int64_t other = 0, backlog = 0;
+};
+
+void Print(const PhaseResult& r) {
+  std::printf(
+      "%-9s offered %8.0f calls/s  goodput %9.0f rec/s  p50 %7.2f ms  p99 %8.2f ms  refused "
+      "%7.0f/s  expired %5.0f/s  other %lld  client backlog %lld  peak RSS %lld MiB\n",
+      r.name.c_str(), r.offered_calls_per_s, r.goodput_records_per_s, r.p50_ms, r.p99_ms,
+      r.refusals_per_s, r.expired_per_s, static_cast<long long>(r.other),
+      static_cast<long long>(r.backlog), static_cast<long long>(PeakRssBytes() >> 20));
+  std::fflush(stdout);
+}
+
+PhaseResult Summarize(const std::string& name, Stats& s, double seconds, double offered) {
+  absl::MutexLock lock(&s.mu);
+  PhaseResult r;
+  r.name = name;
+  r.offered_calls_per_s = offered;
+  r.goodput_records_per_s = s.accepted * FLAGS_records_per_call / seconds;
+  r.p50_ms = Quantile(s.latencies_ms, 0.5);
+  r.p99_ms = Quantile(s.latencies_ms, 0.99);
+  r.refusals_per_s = s.refused / seconds;
+  r.expired_per_s = s.expired / seconds;
+  r.other = s.other;
+  r.backlog = s.backlog;
+  return r;
+}
+
+PhaseResult ClosedLoop(const std::string& address, double seconds) {
+  Stats stats;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < FLAGS_clients; ++c) {
+    threads.emplace_back([&, c] {
+      auto stub = v1::Streams::NewStub(OwnChannel(address, c));
+      const v1::PutRecordsRequest request = MakeRequest(c);
+      while (!stop.load()) {
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::milliseconds(FLAGS_deadline_ms));
+        v1::PutRecordsResponse response;
+        const absl::Time start = absl::Now();
+        grpc::Status status = stub->PutRecords(&context, request, &response);
+        stats.Add(status, response.failed_record_count() == 0,
+                  absl::ToDoubleMilliseconds(absl::Now() - start));
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  return Summarize("max", stats, seconds, 0);
+}
+
+// One open-loop phase at `calls_per_s` in total. With `window_p99_target` > 0, also returns in
+// *recovered_after the time from the start until a 250 ms window's p99 is within it.
+PhaseResult OpenLoop(const std::string& name, const std::string& address, double calls_per_s,
+                     double seconds, double window_p99_target = 0,
+                     double* recovered_after = nullptr) {
+  Stats stats;
+  struct Window {
+    absl::Mutex mu;
+    std::vector<std::vector<double>> ms;
+  } windows;
+  const int buckets = static_cast<int>(seconds * 4) + 1;
+  windows.ms.resize(buckets);
+  const absl::Time phase_start = absl::Now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < FLAGS_open_clients; ++c) {
+    threads.emplace_back([&, c] {
+      auto stub = v1::Streams::NewStub(OwnChannel(address, c));
+      const v1::PutRecordsRequest request = MakeRequest(c);
+      const absl::Duration interval =
+          absl::Seconds(FLAGS_open_clients / std::max(1e-9, calls_per_s));
+      std::atomic<int> outstanding{0};
+      absl::Time next = phase_start + interval * (static_cast<double>(c) / FLAGS_open_clients);
+      const absl::Time end = phase_start + absl::Seconds(seconds);
+      while (next < end) {
+        absl::SleepFor(next - absl::Now());
+        next += interval;
+        if (outstanding.load() >= FLAGS_max_outstanding) {
+          absl::MutexLock lock(&stats.mu);
+          ++stats.backlog;
+          continue;
+        }
+        struct Call {
+          grpc::ClientContext context;
+          v1::PutRecordsResponse response;
+          absl::Time start;
+        };
+        auto* call = new Call;
+        call->start = absl::Now();
+        call->context.set_deadline(std::chrono::system_clock::now() +
+                                   std::chrono::milliseconds(FLAGS_deadline_ms));
+        ++outstanding;
+        stub->async()->PutRecords(
+            &call->context, &request, &call->response, [&, call](grpc::Status status) {
+              const absl::Time now = absl::Now();
+              const double ms = absl::ToDoubleMilliseconds(now - call->start);
+              const bool all = call->response.failed_record_count() == 0;
+              stats.Add(status, all, ms);
+              if (status.ok() && all) {
+                const int b = static_cast<int>((now - phase_start) / absl::Milliseconds(250));
+                absl::MutexLock lock(&windows.mu);
+                if (b >= 0 && b < buckets) windows.ms[b].push_back(ms);
+              }
+              delete call;
+              --outstanding;
+            });
+      }
+      while (outstanding.load() > 0) absl::SleepFor(absl::Milliseconds(5));
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (recovered_after != nullptr) {
+    *recovered_after = -1;
+    absl::MutexLock lock(&windows.mu);
+    for (int b = 0; b < buckets; ++b) {
+      if (!windows.ms[b].empty() && Quantile(windows.ms[b], 0.99) <= window_p99_target) {
+        *recovered_after = (b + 1) * 0.25;
+        break;
+      }
+    }
+  }
+  return Summarize(name, stats, seconds, calls_per_s);
+}
+
+int Run() {
+  const double seconds = std::min(30.0, FLAGS_seconds);
+  std::string dir = FLAGS_work_dir;
+  if (dir.empty()) dir = MakeTempDir();
+  shard_store::ShardStoreNodeOptions options;
+  options.store.data_dir = dir + "/shard_store";
+  options.trim_period = absl::ZeroDuration();
+  options.memory_budget_bytes = FLAGS_memory_budget_mb << 20;
+  options.max_pending_puts = FLAGS_max_pending_puts;
+  auto node = shard_store::ShardStoreNode::Create(options, RealClock::Get());
+  if (!node.ok()) {
+    std::fprintf(stderr, "%s\n", node.status().ToString().c_str());
+    return 1;
+  }
+  auto server = GrpcServer::Start("127.0.0.1:0", {(*node)->service()});
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  v1::CreateStreamRequest create;
+  create.set_stream_name("overload");
+  create.set_shard_count(FLAGS_shards);
+  if (absl::Status s = (*node)->store().CreateStream(create); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
+  }
+  const std::string address = (*server)->address();
+  std::printf("overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, "
+              "max_pending_puts %d, %d closed / %d open clients, %u cores, %.1f s a phase\n",
+              FLAGS_records_per_call, FLAGS_record_bytes, FLAGS_shards,
+              static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_max_pending_puts,
+              FLAGS_clients, FLAGS_open_clients, std::thread::hardware_concurrency(), seconds);
+  PhaseResult max = ClosedLoop(address, seconds);
+  Print(max);
+  const double rate = max.goodput_records_per_s / FLAGS_records_per_call;  // calls/s
+  PhaseResult one = OpenLoop("1x", address, rate, seconds);
+  Print(one);
+  for (int k : {2, 4}) Print(OpenLoop(absl::StrCat(k, "x"), address, rate * k, seconds));
+  double recovered = -1;
+  PhaseResult after =
+      OpenLoop("recovery", address, rate * 0.5, std::min(seconds, 5.0), one.p99_ms * 1.5,
+               &recovered);
+  Print(after);
+  std::printf("recovery: p99 of a 250 ms window within 1.5x the 1x p99 (%.2f ms) after %s\n",
+              one.p99_ms * 1.5,
+              recovered < 0 ? "never (within the phase)" : absl::StrCat(recovered, " s").c_str());
+  std::printf("memory budget: peak %lld MiB of %lld MiB reserved, %lld refusals\n",
+              static_cast<long long>((*node)->memory_budget().peak() >> 20),
+              static_cast<long long>(FLAGS_memory_budget_mb),
+              static_cast<long long>((*node)->memory_budget().refusals()));
+  (*server)->Shutdown();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace tributary::bench
+
+int main(int argc, char** argv) {
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  tributary::bench::InitBench();
+  return tributary::bench::Run();
+}
