@@ -35,6 +35,7 @@
 #include "proto/leasing.pb.h"
 #include "proto/streams.pb.h"
 #include "shard_store/shard_store_client.h"
+#include "tools/tribctl/format.h"
 #include "tools/tribctl/tribctl.h"
 
 namespace tributary::tribctl {
@@ -53,7 +54,7 @@ struct Result {
 template <typename T>
 T Json(const std::string& text) {
   T message;
-  auto status = google::protobuf::util::JsonStringToMessage(text, &message);
+  auto status = FromJson(text, &message);
   EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << text;
   return message;
 }

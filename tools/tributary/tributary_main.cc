@@ -117,6 +117,25 @@ int Serve() {
     LOG(ERROR) << s.message();
     return 2;
   }
+  // --clock=manual (issue 23): one FakeClock, starting at the real time, for every service
+  // built below; the AWS front door keeps the real clock (SigV4 dates are the caller's).
+  // Checked before the security flags: off loopback its own message is the one that helps.
+  std::unique_ptr<FakeClock> manual_clock;
+  std::unique_ptr<ManualClockService> clock_service;
+  if (FLAGS_clock == "manual") {
+    if (absl::Status s = CheckLoopbackListeners({{"listen", FLAGS_listen},
+                                                 {"metrics_listen", FLAGS_metrics_listen},
+                                                 {"aws_listen", FLAGS_aws_listen}});
+        !s.ok()) {
+      LOG(ERROR) << s.message();
+      return 2;
+    }
+    manual_clock = std::make_unique<FakeClock>(RealClock::Get().Now());
+    clock_service = std::make_unique<ManualClockService>(*manual_clock);
+  } else if (FLAGS_clock != "real") {
+    LOG(ERROR) << "--clock=" << FLAGS_clock << ": must be real or manual";
+    return 2;
+  }
   if (absl::Status s =
           CheckSecurityFlags({{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}});
       !s.ok()) {
@@ -143,24 +162,6 @@ int Serve() {
       return 2;
     }
     etcd_endpoints = *std::move(parsed);
-  }
-  // --clock=manual (issue 23): one FakeClock, starting at the real time, for every service
-  // built below; the AWS front door keeps the real clock (SigV4 dates are the caller's).
-  std::unique_ptr<FakeClock> manual_clock;
-  std::unique_ptr<ManualClockService> clock_service;
-  if (FLAGS_clock == "manual") {
-    if (absl::Status s = CheckLoopbackListeners({{"listen", FLAGS_listen},
-                                                 {"metrics_listen", FLAGS_metrics_listen},
-                                                 {"aws_listen", FLAGS_aws_listen}});
-        !s.ok()) {
-      LOG(ERROR) << s.message();
-      return 2;
-    }
-    manual_clock = std::make_unique<FakeClock>(RealClock::Get().Now());
-    clock_service = std::make_unique<ManualClockService>(*manual_clock);
-  } else if (FLAGS_clock != "real") {
-    LOG(ERROR) << "--clock=" << FLAGS_clock << ": must be real or manual";
-    return 2;
   }
   Clock& clock = manual_clock != nullptr ? static_cast<Clock&>(*manual_clock) : RealClock::Get();
   absl::StatusOr<std::string> address = PickListenAddress(FLAGS_listen);
