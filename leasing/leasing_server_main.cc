@@ -6,7 +6,6 @@
 // With --coordination the lease table lives in etcd (cluster mode, issue 19) instead of RocksDB.
 #include <unistd.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,8 +15,6 @@
 #include "common/grpc_server.h"
 #include "common/host_port.h"
 #include "common/metrics/metrics_endpoint.h"
-#include "common/metrics/process_metrics.h"
-#include "common/metrics/registry.h"
 #include "common/security_flags.h"
 #include "common/server_main.h"
 #include "etcd/etcd_client.h"
@@ -54,11 +51,10 @@ DEFINE_bool(sync_writes, false,
 int main(int argc, char** argv) {
   tributary::InitServerMain(&argc, &argv,
                             "Serves the Tributary lease table (tributary.v1.Leasing)");
-  if (absl::Status s =
-          tributary::CheckAddressFlags({{"listen", FLAGS_listen, tributary::AddressUse::kListen},
-                                        {"metrics_listen", FLAGS_metrics_listen,
-                                         tributary::AddressUse::kListen,
-                                         /*empty_means_off=*/true}});
+  if (absl::Status s = tributary::CheckAddressFlags(
+          {{"listen", FLAGS_listen, tributary::AddressUse::kListen},
+           {"metrics_listen", FLAGS_metrics_listen, tributary::AddressUse::kListen,
+            /*empty_means_off=*/true}});
       !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;
@@ -129,18 +125,14 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "opening the lease table: " << stack.status();
     return 1;
   }
-  tributary::metrics::Registry registry;
-  tributary::metrics::RegisterProcessMetrics(registry);
-  (*stack)->EnableMetrics(registry);
-  std::atomic<bool> serving{false};
+  const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
   // The metrics endpoint (off unless --metrics_listen): this service's families, process_*
   // and build info; /-/ready once the gRPC server serves.
-  const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
-  auto metrics_http = tributary::metrics::ServeRegistry(
-      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry, [&serving] { return serving.load(); },
-      tributary::metrics::MetricsTls(security));
-  if (!metrics_http.ok()) {
-    LOG(ERROR) << "--metrics_listen: " << metrics_http.status();
+  auto metrics = tributary::metrics::ServerMetrics::Start(
+      FLAGS_metrics_listen, FLAGS_metrics_port_file, security,
+      [&](tributary::metrics::Registry& r) { (*stack)->EnableMetrics(r); });
+  if (!metrics.ok()) {
+    LOG(ERROR) << "--metrics_listen: " << metrics.status();
     return 1;
   }
   auto server = tributary::GrpcServer::Start(FLAGS_listen, {&(*stack)->service()}, security);
@@ -153,7 +145,7 @@ int main(int argc, char** argv) {
     LOG(ERROR) << written;
     return 1;
   }
-  serving = true;
+  (*metrics)->SetServing();
   LOG(INFO) << "leasing_server serving on " << (*server)->address() << ", data in "
             << (etcd_endpoints.empty() ? FLAGS_data_dir
                                        : FLAGS_coordination + " under " + FLAGS_etcd_prefix)
@@ -162,7 +154,7 @@ int main(int argc, char** argv) {
     if (absl::Status s = (*server)->ReloadAuthTokens(); !s.ok()) LOG(ERROR) << s;
   });
   LOG(INFO) << "signal " << signal << ": shutting down";
-  metrics_http->reset();
+  (*metrics)->Stop();
   (*server)->Shutdown();
   return 0;
 }

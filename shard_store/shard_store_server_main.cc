@@ -1,6 +1,5 @@
 // shard_store_server: tributary.v1.Streams over one RocksDB data directory, and with
 // --aws_listen the AWS front door (the Kinesis API; Lambda's API too with --stream_tracker).
-#include <atomic>
 #include <cstdlib>
 #include <memory>
 
@@ -9,8 +8,6 @@
 #include "common/grpc_server.h"
 #include "common/host_port.h"
 #include "common/metrics/metrics_endpoint.h"
-#include "common/metrics/process_metrics.h"
-#include "common/metrics/registry.h"
 #include "common/security_flags.h"
 #include "common/server_main.h"
 #include "gflags/gflags.h"
@@ -87,18 +84,14 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "opening " << FLAGS_data_dir << ": " << node.status();
     return EXIT_FAILURE;
   }
-  tributary::metrics::Registry registry;
-  tributary::metrics::RegisterProcessMetrics(registry);
-  (*node)->store().EnableMetrics(registry);
-  std::atomic<bool> serving{false};
+  const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
   // The metrics endpoint (off unless --metrics_listen): this service's families, process_*
   // and build info; /-/ready once the gRPC server serves.
-  const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
-  auto metrics_http = tributary::metrics::ServeRegistry(
-      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry,
-      [&serving] { return serving.load(); }, tributary::metrics::MetricsTls(security));
-  if (!metrics_http.ok()) {
-    LOG(ERROR) << "--metrics_listen: " << metrics_http.status();
+  auto metrics = tributary::metrics::ServerMetrics::Start(
+      FLAGS_metrics_listen, FLAGS_metrics_port_file, security,
+      [&](tributary::metrics::Registry& r) { (*node)->store().EnableMetrics(r); });
+  if (!metrics.ok()) {
+    LOG(ERROR) << "--metrics_listen: " << metrics.status();
     return 1;
   }
   auto server = tributary::GrpcServer::Start(FLAGS_listen, {(*node)->service()}, security);
@@ -128,7 +121,7 @@ int main(int argc, char** argv) {
     LOG(ERROR) << port;
     return EXIT_FAILURE;
   }
-  serving = true;
+  (*metrics)->SetServing();
   LOG(INFO) << "shard_store_server serving on " << (*server)->address() << " from "
             << FLAGS_data_dir << (FLAGS_sync_writes ? " (sync writes)" : "") << " ("
             << tributary::DescribeServerSecurity(security) << ")";
@@ -136,7 +129,7 @@ int main(int argc, char** argv) {
     if (absl::Status s = (*server)->ReloadAuthTokens(); !s.ok()) LOG(ERROR) << s;
   });
   LOG(INFO) << "signal " << signal << ": shutting down";
-  metrics_http->reset();  // no scrape reads the store while it closes
+  (*metrics)->Stop();  // no scrape reads the store while it closes
   aws_server->reset();
   (*server)->Shutdown();
   return EXIT_SUCCESS;

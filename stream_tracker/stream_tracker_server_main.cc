@@ -10,7 +10,6 @@
 // several replicas over one etcd prefix; the lease sync runs on the one holding the election.
 #include <unistd.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,8 +21,6 @@
 #include "common/grpc_server.h"
 #include "common/host_port.h"
 #include "common/metrics/metrics_endpoint.h"
-#include "common/metrics/process_metrics.h"
-#include "common/metrics/registry.h"
 #include "common/replica_channel.h"
 #include "common/security_flags.h"
 #include "common/server_main.h"
@@ -130,18 +127,14 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "starting the stream tracker: " << tracker.status();
     return 1;
   }
-  tributary::metrics::Registry registry;
-  tributary::metrics::RegisterProcessMetrics(registry);
-  (*tracker)->AddMetricsTo(registry);
-  std::atomic<bool> serving{false};
+  const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
   // The metrics endpoint (off unless --metrics_listen): this service's families, process_*
   // and build info; /-/ready once the gRPC server serves.
-  const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
-  auto metrics_http = tributary::metrics::ServeRegistry(
-      FLAGS_metrics_listen, FLAGS_metrics_port_file, registry,
-      [&serving] { return serving.load(); }, tributary::metrics::MetricsTls(security));
-  if (!metrics_http.ok()) {
-    LOG(ERROR) << "--metrics_listen: " << metrics_http.status();
+  auto metrics = tributary::metrics::ServerMetrics::Start(
+      FLAGS_metrics_listen, FLAGS_metrics_port_file, security,
+      [&](tributary::metrics::Registry& r) { (*tracker)->AddMetricsTo(r); });
+  if (!metrics.ok()) {
+    LOG(ERROR) << "--metrics_listen: " << metrics.status();
     return 1;
   }
   auto server = tributary::GrpcServer::Start(
@@ -157,14 +150,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   (*tracker)->Start();
-  serving = true;
+  (*metrics)->SetServing();
   LOG(INFO) << "stream_tracker_server serving on " << (*server)->address() << " ("
             << tributary::DescribeServerSecurity(security) << ")";
   const int signal = tributary::WaitForTerminationSignal([&server] {
     if (absl::Status s = (*server)->ReloadAuthTokens(); !s.ok()) LOG(ERROR) << s;
   });
   LOG(INFO) << "signal " << signal << ": shutting down";
-  metrics_http->reset();
+  (*metrics)->Stop();
   (*server)->Shutdown();
   tracker->reset();
   return 0;

@@ -2,13 +2,16 @@
 
 #include <utility>
 
+#include "common/metrics/process_metrics.h"
 #include "common/server_main.h"
 
 namespace tributary::metrics {
 
-absl::StatusOr<std::unique_ptr<MetricsHttpServer>> ServeRegistry(
-    const std::string& listen, const std::string& port_file, const Registry& registry,
-    std::function<bool()> ready, const aws::HttpTlsOptions& tls) {
+absl::StatusOr<std::unique_ptr<MetricsHttpServer>> ServeRegistry(const std::string& listen,
+                                                                 const std::string& port_file,
+                                                                 const Registry& registry,
+                                                                 std::function<bool()> ready,
+                                                                 const aws::HttpTlsOptions& tls) {
   if (listen.empty()) return std::unique_ptr<MetricsHttpServer>();
   absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http = MetricsHttpServer::Start(
       listen, [&registry] { return registry.Render(); }, std::move(ready), absl::Seconds(5), tls);
@@ -27,5 +30,22 @@ aws::HttpTlsOptions MetricsTls(const GrpcServerSecurity& security) {
   tls.require_client_certificate = !security.client_ca_file.empty();
   return tls;
 }
+
+absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Start(
+    const std::string& listen, const std::string& port_file, const GrpcServerSecurity& security,
+    const std::function<void(Registry&)>& add_families) {
+  std::unique_ptr<ServerMetrics> metrics(new ServerMetrics());
+  RegisterProcessMetrics(metrics->registry_);
+  add_families(metrics->registry_);
+  std::atomic<bool>* serving = &metrics->serving_;
+  absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http = ServeRegistry(
+      listen, port_file, metrics->registry_, [serving] { return serving->load(); },
+      MetricsTls(security));
+  if (!http.ok()) return http.status();
+  metrics->http_ = *std::move(http);
+  return metrics;
+}
+
+int ServerMetrics::port() const { return http_ == nullptr ? 0 : http_->port(); }
 
 }  // namespace tributary::metrics

@@ -25,6 +25,16 @@ std::string RunfilePath(const std::string& workspace_relative_path);
 // default. Tests print the seed they use (so a failure can be replayed).
 uint64_t TestSeed();
 
+// A TCP port on 127.0.0.1 that was free a moment ago, for servers whose ports must be known
+// before they start (etcd and NATS clusters: every member's peer address is in every member's
+// flags). Another process may take it in between: callers retry their start with new ports.
+// Errors: UNAVAILABLE when no port could be bound.
+absl::StatusOr<int> PickFreePort();
+
+// The last `bytes` bytes of the file at `path` (all of it when shorter; "" when unreadable): a
+// server's log for a failure message.
+std::string FileTail(const std::string& path, size_t bytes);
+
 // Process control lives in common/process.h (the demo uses it too); these names keep tests short.
 using ::tributary::Subprocess;
 using ::tributary::WaitForPortFile;

@@ -27,34 +27,6 @@ constexpr char kEtcdBinary[] = "/usr/bin/etcd";
 // that crashes does not leave etcd members running.
 constexpr char kSetpriv[] = "/usr/bin/setpriv";
 
-// A port on 127.0.0.1 that was free a moment ago (etcd needs its ports before it starts: every
-// member's peer address is in every member's flags). A port taken in between makes the start
-// fail, and Start tries again with new ports.
-absl::StatusOr<int> PickFreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::UnavailableError("socket() failed while picking a free port");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  if (port == 0) return absl::UnavailableError("no free port on 127.0.0.1");
-  return port;
-}
-
-std::string Tail(const std::string& path, size_t bytes) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string all = ss.str();
-  return all.size() > bytes ? all.substr(all.size() - bytes) : all;
-}
-
 }  // namespace
 
 std::vector<std::string> EtcdServerSettings() {
@@ -89,8 +61,8 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(int members) {
     for (int i = 0; i < members; ++i) {
       Member m;
       m.name = absl::StrCat("m", i);
-      absl::StatusOr<int> client_port = PickFreePort();
-      absl::StatusOr<int> peer_port = PickFreePort();
+      absl::StatusOr<int> client_port = tributary::testing::PickFreePort();
+      absl::StatusOr<int> peer_port = tributary::testing::PickFreePort();
       if (!client_port.ok()) return client_port.status();
       if (!peer_port.ok()) return peer_port.status();
       m.client_address = absl::StrCat("127.0.0.1:", *client_port);
@@ -150,7 +122,9 @@ std::vector<std::string> EtcdCluster::endpoints() const {
   return out;
 }
 
-std::string EtcdCluster::url() const { return absl::StrCat("etcd://", absl::StrJoin(endpoints(), ",")); }
+std::string EtcdCluster::url() const {
+  return absl::StrCat("etcd://", absl::StrJoin(endpoints(), ","));
+}
 
 std::string EtcdCluster::NewPrefix() { return absl::StrCat("/test/", next_prefix_++, "/"); }
 
@@ -195,7 +169,8 @@ absl::Status EtcdCluster::WaitUntilServing(int member) {
 std::string EtcdCluster::LogTails() const {
   std::string out;
   for (const Member& m : members_) {
-    absl::StrAppend(&out, "---- ", m.name, " (", m.log_path, ")\n", Tail(m.log_path, 2000), "\n");
+    absl::StrAppend(&out, "---- ", m.name, " (", m.log_path, ")\n",
+                    tributary::testing::FileTail(m.log_path, 2000), "\n");
   }
   return out;
 }

@@ -33,34 +33,6 @@ constexpr char kSetpriv[] = "/usr/bin/setpriv";
 constexpr absl::Duration kReadyTimeout = absl::Seconds(60);
 constexpr absl::Duration kPollInterval = absl::Milliseconds(100);
 
-// A port on 127.0.0.1 that was free a moment ago. Every server's route port is in every
-// server's configuration, so ports are chosen before the servers start; one taken in between
-// makes the start fail, and Start tries again with new ports.
-absl::StatusOr<int> PickFreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::UnavailableError("socket() failed while picking a free port");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  if (port == 0) return absl::UnavailableError("no free port on 127.0.0.1");
-  return port;
-}
-
-std::string Tail(const std::string& path, size_t bytes) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string all = ss.str();
-  return all.size() > bytes ? all.substr(all.size() - bytes) : all;
-}
-
 absl::Status WriteFile(const std::string& path, const std::string& contents) {
   std::ofstream out(path, std::ios::trunc);
   out << contents;
@@ -84,11 +56,11 @@ absl::StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::Start(int servers) {
     for (int i = 0; i < servers; ++i) {
       Server s;
       s.name = absl::StrCat("n", i);
-      absl::StatusOr<int> client_port = PickFreePort();
+      absl::StatusOr<int> client_port = tributary::testing::PickFreePort();
       if (!client_port.ok()) return client_port.status();
       s.client_address = absl::StrCat("127.0.0.1:", *client_port);
       if (servers > 1) {
-        absl::StatusOr<int> route_port = PickFreePort();
+        absl::StatusOr<int> route_port = tributary::testing::PickFreePort();
         if (!route_port.ok()) return route_port.status();
         s.route_address = absl::StrCat("127.0.0.1:", *route_port);
       }
@@ -109,9 +81,8 @@ absl::StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::Start(int servers) {
                                         s.client_address, "\"\n", "max_payload: 8MB\n",
                                         "jetstream {\n  store_dir: \"", s.store_dir, "\"\n}\n");
       if (servers > 1) {
-        absl::StrAppend(&config, "cluster {\n  name: \"tributary\"\n  listen: \"",
-                        s.route_address, "\"\n  routes: [", absl::StrJoin(routes, ", "),
-                        "]\n}\n");
+        absl::StrAppend(&config, "cluster {\n  name: \"tributary\"\n  listen: \"", s.route_address,
+                        "\"\n  routes: [", absl::StrJoin(routes, ", "), "]\n}\n");
       }
       if (last.ok()) last = WriteFile(s.config_path, config);
     }
@@ -139,8 +110,8 @@ NatsCluster& NatsCluster::Shared(int servers) {
   for (int i = 0; i < cluster->size(); ++i) {
     if (cluster->running(i)) continue;
     const absl::Status restarted = cluster->Restart(i);
-    CHECK(restarted.ok()) << "cannot restart server " << i << " of the shared NATS cluster: "
-                          << restarted;
+    CHECK(restarted.ok()) << "cannot restart server " << i
+                          << " of the shared NATS cluster: " << restarted;
   }
   return *cluster;
 }
@@ -231,7 +202,8 @@ absl::Status NatsCluster::WaitUntilReady(const std::vector<int>& which, bool pro
 std::string NatsCluster::LogTails() const {
   std::string out;
   for (const Server& s : servers_) {
-    absl::StrAppend(&out, "---- ", s.name, " (", s.log_path, ")\n", Tail(s.log_path, 2000), "\n");
+    absl::StrAppend(&out, "---- ", s.name, " (", s.log_path, ")\n",
+                    tributary::testing::FileTail(s.log_path, 2000), "\n");
   }
   return out;
 }
@@ -299,8 +271,8 @@ absl::Status NatsCluster::Pause(int server) {
       [&] {
         std::error_code error;
         int threads = 0;
-        for (const auto& task : std::filesystem::directory_iterator(
-                 absl::StrCat("/proc/", pid, "/task"), error)) {
+        for (const auto& task :
+             std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"), error)) {
           std::ifstream in(task.path() / "stat");
           std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
           // "<tid> (<comm>) <state> ...": the state follows the last ')'.
