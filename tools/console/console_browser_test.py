@@ -2,9 +2,9 @@
 
 A scripted scenario (tribctl creates a stream, puts records, maps the stream to the example
 function and to a function that is down; creates a table with a change stream, writes an item
-and maps the table's stream to the example function), then headless Chromium loads the console and the test
-reads what the page shows from its DOM (`chromium --headless --dump-dom`, repeated until the
-live refresh shows the expected state or a bound runs out), not from pixels. A screenshot is
+and maps the table's stream to the example function), then headless Chromium loads the console
+and the test reads what the page shows from its DOM (`chromium --headless --dump-dom`, repeated
+until the live refresh shows the expected state or a bound runs out), not from pixels. A screenshot is
 saved in $TEST_UNDECLARED_OUTPUTS_DIR. The JSON endpoint's shape is checked on the same server,
 and actions (--console_actions) on a second one.
 
@@ -310,7 +310,7 @@ class ConsoleBrowserTest(unittest.TestCase):
                     on_table is not None and
                     on_table.first(class_="state").content() == "Enabled")
 
-        poll_for("the page to show both mappings settled", page_settled, timeout_s=120,
+        poll_for("the page to show the mappings and the table settled", page_settled, timeout_s=120,
                  interval_s=0, last_seen=lambda: state.get("text", "")[-3000:])
         dom = state["dom"]
         self.assertEqual(dom.first(id="status").attrs.get("class"), "status")  # not stale
