@@ -1,9 +1,10 @@
 """The web console in a real browser, against a real `tributary serve`.
 
 A scripted scenario (tribctl creates a stream, puts records, maps the stream to the example
-function and to a function that is down), then headless Chromium loads the console and the test
-reads what the page shows from its DOM (`chromium --headless --dump-dom`, repeated until the
-live refresh shows the expected state or a bound runs out), not from pixels. A screenshot is
+function and to a function that is down; creates a table with a change stream, writes an item
+and maps the table's stream to the example function), then headless Chromium loads the console
+and the test reads what the page shows from its DOM (`chromium --headless --dump-dom`, repeated
+until the live refresh shows the expected state or a bound runs out), not from pixels. A screenshot is
 saved in $TEST_UNDECLARED_OUTPUTS_DIR. The JSON endpoint's shape is checked on the same server,
 and actions (--console_actions) on a second one.
 
@@ -205,7 +206,16 @@ OVERVIEW_SHAPE = {
     "leases_truncated": bool,
     "pollers": [{"id": str, "live": bool, "capacity": int, "lease_count": int,
                  "last_heartbeat": str, "leases": [{"mapping": str, "shard": str}]}],
-    "tables": type(None), "tables_note": str,
+    "tables": [{"name": str, "status": str, "billing_mode": (str, type(None)), "created": str,
+                "partition_key": {"name": str, "type": str},
+                "sort_key": (type(None), {"name": str, "type": str}),
+                "stream_enabled": bool, "stream_view_type": (str, type(None)),
+                "latest_stream": (type(None), {
+                    "arn": str, "label": str, "store_stream": str,
+                    "open_shards": (int, type(None)), "closed_shards": (int, type(None)),
+                    "changes_per_second": NUM + (type(None),),
+                    "mappings": [{"uuid": str, "function": str, "state": str}]})}],
+    "tables_truncated": bool,
     "errors": dict,
 }
 
@@ -242,7 +252,7 @@ class ConsoleBrowserTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
-        cls.server = Server(cls.tmp)
+        cls.server = Server(cls.tmp, ["--table_stream_shards=1"])
         cls.function_log = open(os.path.join(cls.tmp, "function.log"), "w")
         cls.deliveries = os.path.join(cls.tmp, "deliveries")
         cls.function = subprocess.Popen(
@@ -256,6 +266,16 @@ class ConsoleBrowserTest(unittest.TestCase):
                            stdin="".join("key-%d\torder %d\n" % (i, i) for i in range(RECORDS)))
         cls.good = create_mapping(cls.server, "orders", function_address)
         cls.broken = create_mapping(cls.server, "orders", "127.0.0.1:1")  # nothing listens
+        table = json.loads(cls.server.tribctl(
+            "tables", "create", "--table-name=Carts", "--partition-key=id:S",
+            "--sort-key=at:N", "--stream-view-type=NEW_AND_OLD_IMAGES", "--output=json"))
+        field = lambda snake, camel: table.get(camel, table.get(snake))
+        cls.table_stream = field("latest_stream_name", "latestStreamName")
+        cls.table_arn = field("latest_stream_arn", "latestStreamArn")
+        assert cls.table_stream.startswith("_tables."), table
+        cls.server.tribctl("items", "put", "--table-name=Carts",
+                           '--item={"id": {"S": "c-1"}, "at": {"N": "1"}, "n": {"N": "2"}}')
+        cls.on_table = create_mapping(cls.server, cls.table_arn, function_address)
         lines = lambda: open(cls.deliveries).read().count("\n") if os.path.exists(
             cls.deliveries) else 0
         poll_for("%d deliveries to the example function" % RECORDS, lambda: lines() >= RECORDS,
@@ -278,15 +298,19 @@ class ConsoleBrowserTest(unittest.TestCase):
             good = dom.first(data_mapping=self.good)
             broken = dom.first(data_mapping=self.broken)
             stream = dom.first(data_stream="orders")
-            if good is None or broken is None or stream is None:
+            table = dom.first(data_table="Carts")
+            if good is None or broken is None or stream is None or table is None:
                 return False
+            on_table = table.first(data_mapping_ref=self.on_table)
             shards = [e for e in good.find(tag="tr") if "data-shard" in e.attrs]
             return (good.first(class_="result").content() == "OK" and len(shards) == 2 and
                     all(s.first(class_="owner").content() == host for s in shards) and
                     broken.first(class_="last-error") is not None and
-                    stream.first(class_="in").content() != "–")
+                    stream.first(class_="in").content() != "–" and
+                    on_table is not None and
+                    on_table.first(class_="state").content() == "Enabled")
 
-        poll_for("the page to show both mappings settled", page_settled, timeout_s=120,
+        poll_for("the page to show the mappings and the table settled", page_settled, timeout_s=120,
                  interval_s=0, last_seen=lambda: state.get("text", "")[-3000:])
         dom = state["dom"]
         self.assertEqual(dom.first(id="status").attrs.get("class"), "status")  # not stale
@@ -318,9 +342,28 @@ class ConsoleBrowserTest(unittest.TestCase):
         poller = dom.first(data_poller=host)
         self.assertIsNotNone(poller, state["text"][-3000:])
         self.assertEqual(poller.first(class_="live").content(), "live")
-        self.assertEqual(poller.first(class_="lease-count").content(), "4")
-        self.assertIn("No gRPC service lists DynamoDB tables",
-                      dom.first(id="tables-note").content())
+        self.assertEqual(poller.first(class_="lease-count").content(), "5")  # 2 + 2 + 1
+
+        table = dom.first(data_table="Carts")
+        self.assertEqual(table.first(class_="status").content(), "ACTIVE")
+        self.assertEqual(table.first(class_="keys").content(), "id (S), sort at (N)")
+        self.assertEqual(table.first(class_="stream").content(), "on, NEW_AND_OLD_IMAGES")
+        self.assertEqual(table.first(class_="arn").content(), self.table_arn)
+        self.assertEqual(table.first(class_="store-stream").content(), self.table_stream)
+        self.assertEqual(table.first(class_="open").content(), "1")  # --table_stream_shards=1
+        self.assertEqual(table.first(class_="closed").content(), "0")
+        on_table = table.first(data_mapping_ref=self.on_table)
+        self.assertEqual(on_table.first(class_="function").content(),
+                         dom.first(data_mapping=self.good).first(class_="function").content())
+        self.assertEqual(dom.first(id="tables-note").content(), "")
+        # The store stream is listed with the streams, saying which table it holds, and so is
+        # the mapping on it.
+        store_stream = dom.first(data_stream=self.table_stream)
+        self.assertIsNotNone(store_stream, state["text"][-3000:])
+        self.assertEqual(store_stream.first(class_="table-ref").content(), " (table Carts)")
+        self.assertEqual(dom.first(data_mapping=self.on_table).first(class_="table-ref").content(),
+                         " (table Carts)")
+        self.assertIsNone(stream.first(class_="table-ref"))  # "orders" is no table's
 
         out_dir = os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR", self.tmp)
         screenshot = os.path.join(out_dir, "console.png")
@@ -332,17 +375,34 @@ class ConsoleBrowserTest(unittest.TestCase):
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
 
     def test_overview_document_has_the_documented_shape(self):
-        doc = poll_for("an overview with both mappings' shards leased", lambda: (
-            lambda d: d if len(d["mappings"]) == 2 and all(
-                len(m["shards"]) == 2 and all(s["owner"] for s in m["shards"])
+        doc = poll_for("an overview with every mapping's shards leased", lambda: (
+            lambda d: d if len(d["mappings"]) == 3 and all(
+                len(m["shards"]) == (1 if m["stream"] == self.table_stream else 2) and
+                all(s["owner"] for s in m["shards"])
                 for m in d["mappings"]) else None)(self.server.overview()))
         self.assertEqual(shape_errors(doc, OVERVIEW_SHAPE), [])
         self.assertEqual(doc["errors"], {})
-        self.assertEqual([s["name"] for s in doc["streams"]], ["orders"])
-        self.assertEqual({m["uuid"] for m in doc["mappings"]}, {self.good, self.broken})
+        self.assertEqual(sorted(s["name"] for s in doc["streams"]),
+                         sorted(["orders", self.table_stream]))
+        self.assertEqual({m["uuid"] for m in doc["mappings"]},
+                         {self.good, self.broken, self.on_table})
         self.assertEqual(len(doc["pollers"]), 1)
         self.assertEqual(doc["pollers"][0]["id"], socket.gethostname())
-        self.assertEqual(len(doc["pollers"][0]["leases"]), 4)
+        self.assertEqual(len(doc["pollers"][0]["leases"]), 5)
+        self.assertNotIn("tables_note", doc)
+        self.assertFalse(doc["tables_truncated"])
+        [table] = doc["tables"]
+        self.assertEqual((table["name"], table["status"], table["billing_mode"]),
+                         ("Carts", "ACTIVE", "PAY_PER_REQUEST"))
+        self.assertEqual(table["partition_key"], {"name": "id", "type": "S"})
+        self.assertEqual(table["sort_key"], {"name": "at", "type": "N"})
+        self.assertTrue(table["stream_enabled"])
+        self.assertEqual(table["stream_view_type"], "NEW_AND_OLD_IMAGES")
+        stream = table["latest_stream"]
+        self.assertEqual((stream["arn"], stream["store_stream"]),
+                         (self.table_arn, self.table_stream))
+        self.assertEqual((stream["open_shards"], stream["closed_shards"]), (1, 0))
+        self.assertEqual([m["uuid"] for m in stream["mappings"]], [self.on_table])
 
     def test_actions_are_refused_without_console_actions(self):
         status, body = self.server.post("/api/mappings/%s/disable" % self.good,

@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/grpc_client.h"
 #include "common/proto_util.h"
@@ -20,10 +21,12 @@
 #include "proto/leasing.pb.h"
 #include "proto/poller.grpc.pb.h"
 #include "proto/streams.pb.h"
+#include "proto/tables.pb.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "shard_store/shard_store_client.h"
 #include "stream_tracker/stream_tracker_client.h"
+#include "tables/tables_client.h"
 
 namespace tributary::console {
 namespace {
@@ -35,6 +38,12 @@ struct StreamRow {
   std::string status;
   int open_shards = 0;
   int closed_shards = 0;
+};
+
+// The shards of a table's store stream.
+struct ShardCounts {
+  int open = 0;
+  int closed = 0;
 };
 
 struct MappingCounters {
@@ -92,6 +101,31 @@ void String(Writer& w, const char* key, const std::string& value) {
   w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
 }
 
+// An enum value's name without the prefix proto3 made it carry ("TABLE_ACTIVE" -> "ACTIVE");
+// null for the unspecified value.
+void EnumName(Writer& w, const char* key, const std::string& name, absl::string_view prefix,
+              bool unspecified) {
+  if (unspecified) {
+    w.Key(key);
+    w.Null();
+    return;
+  }
+  String(w, key, std::string(absl::StripPrefix(name, prefix)));
+}
+
+// {"name", "type"} of a key attribute, or null when it is not set (no sort key).
+void KeyAttribute(Writer& w, const char* key, bool present, const v1::KeyAttribute& attribute) {
+  w.Key(key);
+  if (!present) {
+    w.Null();
+    return;
+  }
+  w.StartObject();
+  String(w, "name", attribute.attribute_name());
+  String(w, "type", attribute.attribute_type());
+  w.EndObject();
+}
+
 void OptionalDouble(Writer& w, const char* key, std::optional<double> value) {
   w.Key(key);
   if (value.has_value()) {
@@ -117,7 +151,13 @@ struct Overview::Fetched {
   // By mapping uuid, summed over every poller's shards; absent without pollers.
   std::optional<std::map<std::string, MappingCounters>> counters;
   std::optional<std::string> metrics_text;
-  std::optional<std::vector<TableInfo>> tables;
+  // Described tables in ListTables' order; absent without a Tables service (tables_note says
+  // why).
+  std::optional<std::vector<v1::TableDescription>> tables;
+  std::string tables_note;
+  bool tables_truncated = false;
+  // The shards of the tables' latest store streams, by store stream name; absent: it is gone.
+  std::map<std::string, ShardCounts> table_stream_shards;
 };
 
 Overview::Overview(OverviewSources sources, OverviewOptions options, Clock& clock)
@@ -252,15 +292,75 @@ Overview::Fetched Overview::Fetch() {
     }
   }
   if (sources_.metrics_text) f.metrics_text = sources_.metrics_text();
-  if (sources_.tables) {
-    absl::StatusOr<std::vector<TableInfo>> tables = sources_.tables();
-    if (tables.ok()) {
-      f.tables = *std::move(tables);
-    } else {
-      f.errors["tables"] = tables.status();
-    }
-  }
+  FetchTables(f);
   return f;
+}
+
+void Overview::FetchTables(Fetched& f) {
+  if (sources_.tables == nullptr) {
+    f.tables_note = "This console was given no tributary.v1.Tables service.";
+    return;
+  }
+  tables::TablesClient client(sources_.tables, options_.rpc_timeout);
+  std::vector<std::string> names;
+  v1::ListTablesRequest list;
+  list.set_limit(100);
+  while (true) {
+    absl::StatusOr<v1::ListTablesResponse> page = client.ListTables(list);
+    if (absl::IsUnimplemented(page.status())) {
+      f.tables_note = "This server does not serve tributary.v1.Tables (DynamoDB-style tables).";
+      return;
+    }
+    if (!page.ok()) {
+      f.errors["tables"] = page.status();
+      break;
+    }
+    for (const std::string& name : page->table_names()) names.push_back(name);
+    if (static_cast<int>(names.size()) >= options_.max_tables) {
+      f.tables_truncated = !page->last_evaluated_table_name().empty() ||
+                           static_cast<int>(names.size()) > options_.max_tables;
+      names.resize(std::min<size_t>(names.size(), options_.max_tables));
+      break;
+    }
+    if (page->last_evaluated_table_name().empty()) break;
+    list.set_exclusive_start_table_name(page->last_evaluated_table_name());
+  }
+  f.tables.emplace();
+  std::map<std::string, const StreamRow*> listed;
+  for (const StreamRow& row : f.streams) listed[row.name] = &row;
+  for (const std::string& name : names) {
+    v1::DescribeTableRequest describe;
+    describe.set_table_name(name);
+    absl::StatusOr<v1::TableDescription> table = client.DescribeTable(describe);
+    if (absl::IsNotFound(table.status())) continue;  // deleted since it was listed
+    if (!table.ok()) {
+      f.errors["tables"] = table.status();
+      continue;
+    }
+    const std::string& stream = table->latest_stream_name();
+    if (!stream.empty() && f.table_stream_shards.count(stream) == 0) {
+      if (auto it = listed.find(stream); it != listed.end()) {
+        f.table_stream_shards[stream] =
+            ShardCounts{it->second->open_shards, it->second->closed_shards};
+      } else {  // not in the streams section (created since, or past max_streams)
+        shard_store::ShardStoreClient store(sources_.streams, options_.rpc_timeout);
+        absl::StatusOr<std::vector<v1::Shard>> shards = store.ListAllShards(stream);
+        if (shards.ok()) {
+          ShardCounts& counts = f.table_stream_shards[stream];
+          for (const v1::Shard& shard : *shards) {
+            if (shard.sequence_number_range().ending_sequence_number().empty()) {
+              ++counts.open;
+            } else {
+              ++counts.closed;
+            }
+          }
+        } else if (!absl::IsNotFound(shards.status())) {  // NOT_FOUND: expired and deleted
+          f.errors["tables"] = shards.status();
+        }
+      }
+    }
+    f.tables->push_back(*std::move(table));
+  }
 }
 
 void Overview::Record(const std::string& key, MonotonicTime at, double value) {
@@ -460,22 +560,72 @@ std::string Overview::Render(const Fetched& f) {
   }
   w.EndArray();
 
+  std::map<std::string, std::vector<const v1::EventSourceMappingConfiguration*>> mappings_by_stream;
+  for (const auto& m : f.mappings) mappings_by_stream[m.stream_name()].push_back(&m);
   w.Key("tables");
   if (f.tables.has_value()) {
     w.StartArray();
-    for (const TableInfo& t : *f.tables) {
+    for (const v1::TableDescription& t : *f.tables) {
       w.StartObject();
-      String(w, "name", t.name);
-      String(w, "stream", t.stream);
+      String(w, "name", t.table_name());
+      EnumName(w, "status", v1::TableStatus_Name(t.table_status()), "TABLE_",
+               t.table_status() == v1::TABLE_STATUS_UNSPECIFIED);
+      EnumName(w, "billing_mode", v1::TableBillingMode_Name(t.billing_mode()), "BILLING_",
+               t.billing_mode() == v1::TABLE_BILLING_MODE_UNSPECIFIED);
+      String(w, "created", TimeText(FromProtoTimestamp(t.creation_date_time())));
+      KeyAttribute(w, "partition_key", true, t.partition_key());
+      KeyAttribute(w, "sort_key", t.has_sort_key() && !t.sort_key().attribute_name().empty(),
+                   t.sort_key());
+      const v1::StreamSpecification& spec = t.stream_specification();
+      w.Key("stream_enabled");
+      w.Bool(spec.stream_enabled());
+      EnumName(
+          w, "stream_view_type", v1::StreamViewType_Name(spec.stream_view_type()), "VIEW_",
+          !spec.stream_enabled() || spec.stream_view_type() == v1::STREAM_VIEW_TYPE_UNSPECIFIED);
+      w.Key("latest_stream");
+      if (t.latest_stream_name().empty()) {
+        w.Null();
+      } else {
+        const std::string& stream = t.latest_stream_name();
+        w.StartObject();
+        String(w, "arn", t.latest_stream_arn());
+        String(w, "label", t.latest_stream_label());
+        String(w, "store_stream", stream);
+        auto shards = f.table_stream_shards.find(stream);
+        if (shards == f.table_stream_shards.end()) {  // the store stream is gone
+          w.Key("open_shards");
+          w.Null();
+          w.Key("closed_shards");
+          w.Null();
+        } else {
+          w.Key("open_shards");
+          w.Int(shards->second.open);
+          w.Key("closed_shards");
+          w.Int(shards->second.closed);
+        }
+        OptionalDouble(w, "changes_per_second", Rate("in/" + stream));
+        w.Key("mappings");
+        w.StartArray();
+        for (const auto* m : mappings_by_stream[stream]) {
+          w.StartObject();
+          String(w, "uuid", m->uuid());
+          String(w, "function",
+                 m->function_name().empty() ? m->function_endpoint() : m->function_name());
+          String(w, "state", StateName(m->state()));
+          w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+      }
       w.EndObject();
     }
     w.EndArray();
   } else {
     w.Null();
-    String(w, "tables_note",
-           "No gRPC service lists DynamoDB tables yet (the AWS front door's DynamoDB API serves "
-           "them); the console's OverviewSources::tables hook shows them once one does.");
+    String(w, "tables_note", f.tables_note);
   }
+  w.Key("tables_truncated");
+  w.Bool(f.tables_truncated);
 
   w.Key("errors");
   w.StartObject();

@@ -1,7 +1,7 @@
 // The web console's data: one JSON document (GET /api/overview) describing what an operator
 // keeps an eye on, built from the services' public gRPC APIs only (Streams, EventSourceMappings,
-// Leasing, Pollers) and, for the store's records/s, from the Prometheus text the process already
-// exports. `tributary serve` passes in-process channels to its own gRPC server.
+// Leasing, Pollers, Tables) and, for the store's records/s, from the Prometheus text the process
+// already exports. `tributary serve` passes in-process channels to its own gRPC server.
 //
 // The document (every rate in per second over the last ~10 s of samples, null until two samples
 // exist; times RFC 3339; a section whose service failed is left empty and its error put under
@@ -18,11 +18,20 @@
 //                              "enabled"}]}],
 //    "pollers": [{"id", "live", "capacity", "lease_count", "last_heartbeat",
 //                 "leases": [{"mapping", "shard"}]}],
-//    "tables": null, "tables_note": "...",
+//    "tables": [{"name", "status" ("ACTIVE", "DELETING"), "billing_mode", "created",
+//                "partition_key": {"name", "type"}, "sort_key": null | {"name", "type"},
+//                "stream_enabled", "stream_view_type" (null when the stream is off),
+//                "latest_stream": null (never had one) | {"arn", "label", "store_stream",
+//                    "open_shards", "closed_shards" (null: the store stream is gone),
+//                    "changes_per_second" (records in on the store stream),
+//                    "mappings": [{"uuid", "function", "state"}] (those on the store stream)}}],
+//    "tables_truncated": false,
 //    "errors": {"streams": "UNAVAILABLE: ...", ...}}
-// Tables: no gRPC service lists DynamoDB tables yet (they are served only by the AWS front
-// door's DynamoDB API), so "tables" is null with a note; OverviewSources::tables is the hook
-// that fills it once one does.
+// Tables come from tributary.v1.Tables (ListTables, then DescribeTable per table); the store
+// stream's shards from the streams section's ListShards (or one ListShards of its own when the
+// streams section did not list it). Without a Tables channel, or from a server that does not
+// serve tables (UNIMPLEMENTED), "tables" is null and "tables_note" says why. No item count: the
+// Tables service does not track one (tables/NOTES.md).
 //
 // Sampling: a document is built at most once per `min_refresh` (1 s); a request in between gets
 // the cached one, so any number of open pages costs one round of RPCs a second. Rates and
@@ -42,19 +51,12 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "grpcpp/channel.h"
 
 namespace tributary::console {
-
-// A DynamoDB table and the stream of its changes (empty: no stream).
-struct TableInfo {
-  std::string name;
-  std::string stream;
-};
 
 struct OverviewSources {
   std::shared_ptr<grpc::Channel> streams;   // tributary.v1.Streams
@@ -66,8 +68,7 @@ struct OverviewSources {
   // The Prometheus text with tributary_store_records_{in,out}_total (null: streams' rates are
   // null). Called on the requesting thread; must be thread-safe.
   std::function<std::string()> metrics_text;
-  // The hook for tables (null: "tables" is null with a note). Must be thread-safe.
-  std::function<absl::StatusOr<std::vector<TableInfo>>()> tables;
+  std::shared_ptr<grpc::Channel> tables;  // tributary.v1.Tables (null: "tables" is null)
 };
 
 struct OverviewOptions {
@@ -78,6 +79,7 @@ struct OverviewOptions {
   bool actions_enabled = false;                     // what "actions_enabled" says
   int max_streams = 500;   // streams listed (more: "streams_truncated": true)
   int max_leases = 10000;  // leases listed (more: "leases_truncated": true)
+  int max_tables = 500;    // tables described (more: "tables_truncated": true)
 };
 
 class Overview {
@@ -111,6 +113,8 @@ class Overview {
   struct Fetched;  // what one round of RPCs returned (overview.cc)
   // The RPCs, without the lock.
   Fetched Fetch();
+  // The tables and their latest streams' shards into `f` (after the streams section).
+  void FetchTables(Fetched& f);
   // Samples `fetched` and renders the document.
   std::string Render(const Fetched& fetched) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -1,6 +1,7 @@
 // The console's JSON document and routes against fake services over in-process channels and a
 // FakeClock: the document's shape, rates from the counters' samples, sparkline history, a failed
-// service reported under "errors", caching, and the read-only default of the actions.
+// service reported under "errors", caching, tables with their streams and the mappings on them,
+// and the read-only default of the actions.
 #include "tools/console/overview.h"
 
 #include <memory>
@@ -13,12 +14,35 @@
 #include "common/version.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "proto/tables.grpc.pb.h"
 #include "rapidjson/document.h"
 #include "tools/console/console_handler.h"
 #include "tools/tribctl/testing/fake_services.h"
 
 namespace tributary::console {
 namespace {
+
+// tributary.v1.Tables answering ListTables and DescribeTable with canned replies (every table
+// is described alike).
+class FakeTables : public v1::Tables::CallbackService, public tribctl::testing::CannedReplies {
+ public:
+  grpc::ServerUnaryReactor* ListTables(grpc::CallbackServerContext* context,
+                                       const v1::ListTablesRequest* request,
+                                       v1::ListTablesResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(Handle("ListTables", *request, response));
+    return reactor;
+  }
+  grpc::ServerUnaryReactor* DescribeTable(grpc::CallbackServerContext* context,
+                                          const v1::DescribeTableRequest* request,
+                                          v1::TableDescription* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(Handle("DescribeTable", *request, response));
+    return reactor;
+  }
+};
+
+constexpr char kTableStream[] = "_tables.1.20231114221320000";
 
 template <typename T>
 T Proto(const std::string& text) {
@@ -32,12 +56,14 @@ constexpr char kMetricsText[] =
     "tributary_store_records_in_total{stream=\"orders\"} %IN%\n"
     "tributary_store_records_in_total{stream=\"orders2\"} 999\n"
     "# TYPE tributary_store_records_out_total counter\n"
-    "tributary_store_records_out_total{stream=\"orders\"} %OUT%\n";
+    "tributary_store_records_out_total{stream=\"orders\"} %OUT%\n"
+    "tributary_store_records_in_total{stream=\"_tables.1.20231114221320000\"} %TABLE_IN%\n";
 
 class OverviewTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = GrpcServer::Start("127.0.0.1:0", {&streams_, &mappings_, &leasing_, &pollers_});
+    auto server =
+        GrpcServer::Start("127.0.0.1:0", {&streams_, &mappings_, &leasing_, &pollers_, &tables_});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     streams_.SetReply("ListStreams", Proto<v1::ListStreamsResponse>(
@@ -62,6 +88,19 @@ class OverviewTest : public ::testing::Test {
                                          "pollers { poller_id: 'host-a' capacity: 10 live: true "
                                          "lease_count: 1 last_heartbeat { seconds: 1700000000 } }"));
     SetPollerCounters(100, 4);
+    tables_.SetReply("ListTables", Proto<v1::ListTablesResponse>("table_names: 'Orders'"));
+    tables_.SetReply(
+        "DescribeTable",
+        Proto<v1::TableDescription>(absl::StrCat(
+            "table_name: 'Orders' table_status: TABLE_ACTIVE billing_mode: "
+            "BILLING_PAY_PER_REQUEST creation_date_time { seconds: 1700000000 } "
+            "partition_key { attribute_name: 'id' attribute_type: 'S' } "
+            "sort_key { attribute_name: 'at' attribute_type: 'N' } "
+            "stream_specification { stream_enabled: true stream_view_type: "
+            "VIEW_NEW_AND_OLD_IMAGES } latest_stream_label: '2023-11-14T22:13:20.000' "
+            "latest_stream_arn: 'arn:aws:dynamodb:us-east-1:000000000000:table/Orders/stream/"
+            "2023-11-14T22:13:20.000' latest_stream_name: '",
+            kTableStream, "'")));
     in_ = 1000;
     out_ = 500;
     OverviewSources sources;
@@ -69,10 +108,12 @@ class OverviewTest : public ::testing::Test {
     sources.mappings = server_->InProcessChannel();
     sources.leasing = server_->InProcessChannel();
     sources.pollers = {server_->InProcessChannel()};
+    sources.tables = server_->InProcessChannel();
     sources.metrics_text = [this] {
       std::string text = kMetricsText;
       text.replace(text.find("%IN%"), 4, std::to_string(in_));
       text.replace(text.find("%OUT%"), 5, std::to_string(out_));
+      text.replace(text.find("%TABLE_IN%"), 10, std::to_string(table_in_));
       return text;
     };
     overview_ = std::make_unique<Overview>(sources, OverviewOptions(), clock_);
@@ -111,9 +152,11 @@ class OverviewTest : public ::testing::Test {
   tribctl::testing::FakeMappings mappings_;
   tribctl::testing::FakeLeasing leasing_;
   tribctl::testing::FakePollers pollers_;
+  FakeTables tables_;
   std::unique_ptr<GrpcServer> server_;
   int64_t in_ = 0;
   int64_t out_ = 0;
+  int64_t table_in_ = 0;
   std::unique_ptr<Overview> overview_;
 };
 
@@ -169,8 +212,10 @@ TEST_F(OverviewTest, FirstDocumentHasEverySectionAndNoRatesYet) {
   ASSERT_EQ(poller["leases"].Size(), 1u);
   EXPECT_STREQ(poller["leases"][0]["shard"].GetString(), "shardId-000000000001");
 
-  EXPECT_TRUE(doc["tables"].IsNull());  // the hook is not wired: no gRPC API lists tables
-  EXPECT_TRUE(absl::StrContains(doc["tables_note"].GetString(), "tables")) << json;
+  ASSERT_TRUE(doc["tables"].IsArray()) << json;
+  EXPECT_EQ(doc["tables"].Size(), 1u);
+  EXPECT_FALSE(doc.HasMember("tables_note")) << json;
+  EXPECT_FALSE(doc["tables_truncated"].GetBool());
   EXPECT_EQ(doc["errors"].MemberCount(), 0u) << json;
 }
 
@@ -234,19 +279,149 @@ TEST_F(OverviewTest, AFailingServiceIsReportedAndTheOtherSectionsStay) {
   EXPECT_EQ(doc["pollers"].Size(), 1u);
 }
 
-TEST_F(OverviewTest, TablesHookFillsTheTablesSection) {
+TEST_F(OverviewTest, ATableShowsItsKeysItsStreamItsShardsAndTheMappingsOnIt) {
+  mappings_.SetReply(
+      "ListEventSourceMappings",
+      Proto<v1::ListEventSourceMappingsResponse>(absl::StrCat(
+          "event_source_mappings { uuid: 'm-1' stream_name: 'orders' state: ENABLED } "
+          "event_source_mappings { uuid: 'm-2' stream_name: '",
+          kTableStream,
+          "' function_name: 'audit' state: DISABLED } "
+          "event_source_mappings { uuid: 'm-3' stream_name: '_tables.1.20231114221319000' "
+          "function_name: 'old' state: ENABLED }")));
+  const std::string json = overview_->Json();
+  rapidjson::Document doc = Parse(json);
+  ASSERT_TRUE(doc["tables"].IsArray()) << json;
+  ASSERT_EQ(doc["tables"].Size(), 1u) << json;
+  const auto& table = doc["tables"][0];
+  EXPECT_STREQ(table["name"].GetString(), "Orders");
+  EXPECT_STREQ(table["status"].GetString(), "ACTIVE");
+  EXPECT_STREQ(table["billing_mode"].GetString(), "PAY_PER_REQUEST");
+  EXPECT_STREQ(table["created"].GetString(), "2023-11-14T22:13:20Z");
+  EXPECT_STREQ(table["partition_key"]["name"].GetString(), "id");
+  EXPECT_STREQ(table["partition_key"]["type"].GetString(), "S");
+  EXPECT_STREQ(table["sort_key"]["name"].GetString(), "at");
+  EXPECT_STREQ(table["sort_key"]["type"].GetString(), "N");
+  EXPECT_TRUE(table["stream_enabled"].GetBool());
+  EXPECT_STREQ(table["stream_view_type"].GetString(), "NEW_AND_OLD_IMAGES");
+  const auto& stream = table["latest_stream"];
+  ASSERT_TRUE(stream.IsObject()) << json;
+  EXPECT_STREQ(stream["arn"].GetString(),
+               "arn:aws:dynamodb:us-east-1:000000000000:table/Orders/stream/"
+               "2023-11-14T22:13:20.000");
+  EXPECT_STREQ(stream["label"].GetString(), "2023-11-14T22:13:20.000");
+  EXPECT_STREQ(stream["store_stream"].GetString(), kTableStream);
+  // The streams section did not list the store stream, so it was asked for on its own.
+  EXPECT_EQ(stream["open_shards"].GetInt(), 2);
+  EXPECT_EQ(stream["closed_shards"].GetInt(), 1);
+  EXPECT_TRUE(stream["changes_per_second"].IsNull());  // not in the streams section
+  ASSERT_EQ(stream["mappings"].Size(), 1u) << json;    // m-2 only: m-3 is on an older stream
+  EXPECT_STREQ(stream["mappings"][0]["uuid"].GetString(), "m-2");
+  EXPECT_STREQ(stream["mappings"][0]["function"].GetString(), "audit");
+  EXPECT_STREQ(stream["mappings"][0]["state"].GetString(), "Disabled");
+  std::vector<std::string> asked;
+  for (const auto& r : streams_.Requests<v1::ListShardsRequest>("ListShards")) {
+    asked.push_back(r.stream_name());
+  }
+  EXPECT_EQ(asked, (std::vector<std::string>{"orders", kTableStream}));
+  EXPECT_EQ(doc["errors"].MemberCount(), 0u) << json;
+}
+
+TEST_F(OverviewTest, ATableStreamListedWithTheStreamsIsNotAskedForTwiceAndHasARate) {
+  streams_.SetReply("ListStreams", Proto<v1::ListStreamsResponse>(absl::StrCat(
+                                       "stream_summaries { stream_name: 'orders' stream_status: "
+                                       "ACTIVE } stream_summaries { stream_name: '",
+                                       kTableStream, "' stream_status: ACTIVE }")));
+  table_in_ = 40;
+  overview_->Json();
+  clock_.Advance(absl::Seconds(4));
+  table_in_ = 60;  // 5 changes/s
+  rapidjson::Document doc = Parse(overview_->Json());
+  const auto& stream = doc["tables"][0]["latest_stream"];
+  EXPECT_EQ(stream["open_shards"].GetInt(), 2);
+  EXPECT_DOUBLE_EQ(stream["changes_per_second"].GetDouble(), 5);
+  EXPECT_EQ(streams_.Requests<v1::ListShardsRequest>("ListShards").size(), 4u);  // 2 per build
+}
+
+TEST_F(OverviewTest, ATableWithoutAStreamHasNoLatestStream) {
+  tables_.SetReply(
+      "DescribeTable",
+      Proto<v1::TableDescription>("table_name: 'Orders' table_status: TABLE_ACTIVE "
+                                  "partition_key { attribute_name: 'id' attribute_type: 'S' } "
+                                  "stream_specification { stream_enabled: false }"));
+  rapidjson::Document doc = Parse(overview_->Json());
+  const auto& table = doc["tables"][0];
+  EXPECT_TRUE(table["sort_key"].IsNull());
+  EXPECT_FALSE(table["stream_enabled"].GetBool());
+  EXPECT_TRUE(table["stream_view_type"].IsNull());
+  EXPECT_TRUE(table["latest_stream"].IsNull());
+  EXPECT_TRUE(table["billing_mode"].IsNull());  // unspecified in the description
+}
+
+TEST_F(OverviewTest, AnExpiredStoreStreamHasNoShardCounts) {
+  streams_.SetError("ListShards", absl::NotFoundError("no stream"));
+  const std::string json = overview_->Json();
+  rapidjson::Document doc = Parse(json);
+  const auto& stream = doc["tables"][0]["latest_stream"];
+  EXPECT_STREQ(stream["store_stream"].GetString(), kTableStream);
+  EXPECT_TRUE(stream["open_shards"].IsNull()) << json;
+  EXPECT_TRUE(stream["closed_shards"].IsNull()) << json;
+  EXPECT_EQ(doc["errors"].MemberCount(), 0u) << json;
+}
+
+TEST_F(OverviewTest, AFailingTablesServiceIsReportedAndTheOtherSectionsStay) {
+  tables_.SetError("DescribeTable", absl::UnavailableError("tables are down"));
+  const std::string json = overview_->Json();
+  rapidjson::Document doc = Parse(json);
+  EXPECT_STREQ(doc["errors"]["tables"].GetString(), "UNAVAILABLE: tables are down") << json;
+  ASSERT_TRUE(doc["tables"].IsArray()) << json;
+  EXPECT_EQ(doc["tables"].Size(), 0u);
+  EXPECT_EQ(doc["streams"].Size(), 1u);
+  EXPECT_EQ(doc["mappings"].Size(), 1u);
+}
+
+TEST_F(OverviewTest, TablesBeyondMaxTablesAreCutAndSaidSo) {
+  tables_.SetReply("ListTables",
+                   Proto<v1::ListTablesResponse>("table_names: 'A' table_names: 'B'"));
   OverviewSources sources;
   sources.streams = server_->InProcessChannel();
   sources.mappings = server_->InProcessChannel();
   sources.leasing = server_->InProcessChannel();
-  sources.tables = []() -> absl::StatusOr<std::vector<TableInfo>> {
-    return std::vector<TableInfo>{{"Orders", "dynamodb-Orders"}};
-  };
-  Overview overview(sources, OverviewOptions(), clock_);
+  sources.tables = server_->InProcessChannel();
+  OverviewOptions options;
+  options.max_tables = 1;
+  Overview overview(sources, options, clock_);
   rapidjson::Document doc = Parse(overview.Json());
-  ASSERT_TRUE(doc["tables"].IsArray());
-  EXPECT_STREQ(doc["tables"][0]["name"].GetString(), "Orders");
-  EXPECT_STREQ(doc["tables"][0]["stream"].GetString(), "dynamodb-Orders");
+  EXPECT_EQ(doc["tables"].Size(), 1u);
+  EXPECT_TRUE(doc["tables_truncated"].GetBool());
+  const auto described = tables_.Requests<v1::DescribeTableRequest>("DescribeTable");
+  ASSERT_EQ(described.size(), 1u);
+  EXPECT_EQ(described[0].table_name(), "A");
+}
+
+TEST_F(OverviewTest, WithoutATablesServiceTablesIsNullWithANote) {
+  // A server that serves no Tables (UNIMPLEMENTED), and no channel at all.
+  tribctl::testing::FakeLeasing other;
+  auto no_tables = GrpcServer::Start("127.0.0.1:0", {&other});
+  ASSERT_TRUE(no_tables.ok()) << no_tables.status();
+  OverviewSources sources;
+  sources.streams = server_->InProcessChannel();
+  sources.mappings = server_->InProcessChannel();
+  sources.leasing = server_->InProcessChannel();
+  sources.tables = (*no_tables)->InProcessChannel();
+  Overview unserved(sources, OverviewOptions(), clock_);
+  std::string json = unserved.Json();
+  rapidjson::Document doc = Parse(json);
+  EXPECT_TRUE(doc["tables"].IsNull()) << json;
+  EXPECT_TRUE(absl::StrContains(doc["tables_note"].GetString(), "does not serve")) << json;
+  EXPECT_EQ(doc["errors"].MemberCount(), 0u) << json;
+
+  sources.tables = nullptr;
+  Overview without(sources, OverviewOptions(), clock_);
+  json = without.Json();
+  doc = Parse(json);
+  EXPECT_TRUE(doc["tables"].IsNull()) << json;
+  EXPECT_TRUE(absl::StrContains(doc["tables_note"].GetString(), "no tributary.v1.Tables")) << json;
   EXPECT_TRUE(doc["streams"][0]["records_in_per_second"].IsNull());  // no metrics text
   EXPECT_TRUE(doc["mappings"][0]["records_per_second"].IsNull());     // no poller
 }

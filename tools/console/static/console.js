@@ -66,9 +66,15 @@ function fillTable(id, rows) {
   if (empty) empty.hidden = rows.length > 0;
 }
 
-function renderStreams(streams) {
+// " (table NAME)" after a store stream that holds a table's changes, else nothing.
+function tableRef(stream, tableOf) {
+  const table = tableOf.get(stream);
+  return table === undefined ? null : el("span", {class: "table-ref"}, ` (table ${table})`);
+}
+
+function renderStreams(streams, tableOf) {
   fillTable("streams", streams.map(s => el("tr", {"data-stream": s.name},
-    el("td", {class: "name"}, s.name),
+    el("td", {class: "name"}, s.name, tableRef(s.name, tableOf)),
     el("td", {class: "status"}, s.status),
     el("td", {class: "num open"}, s.open_shards),
     el("td", {class: "num closed"}, s.closed_shards),
@@ -90,12 +96,13 @@ async function act(uuid, verb, button) {
   }
 }
 
-function renderMappings(mappings, actionsEnabled) {
+function renderMappings(mappings, actionsEnabled, tableOf) {
   const box = document.getElementById("mappings");
   box.replaceChildren(...mappings.map(m => {
     const problem = m.last_processing_result.startsWith("PROBLEM");
     const head = el("div", {class: "mapping-head"},
-      el("span", {class: "title"}, el("span", {class: "stream"}, m.stream), " → ",
+      el("span", {class: "title"}, el("span", {class: "stream"}, m.stream),
+         tableRef(m.stream, tableOf), " → ",
          el("span", {class: "function"}, m.function)),
       el("span", {class: `state ${m.state}`}, m.state),
       el("span", {}, "last result: ",
@@ -145,17 +152,51 @@ function renderPollers(pollers) {
     el("td", {class: "mono holds"}, p.leases.map(l => `${l.mapping.slice(0, 8)}/${l.shard}`).join(", ")))));
 }
 
+function keySchema(t) {
+  const key = k => `${k.name} (${k.type})`;
+  return t.sort_key ? `${key(t.partition_key)}, sort ${key(t.sort_key)}` : key(t.partition_key);
+}
+
 function renderTables(tables, note) {
-  fillTable("tables", (tables || []).map(t => el("tr", {"data-table": t.name},
-    el("td", {}, t.name), el("td", {}, t.stream || "–"))));
+  fillTable("tables", (tables || []).map(t => {
+    const s = t.latest_stream;
+    const cells = [
+      el("td", {class: "name"}, t.name),
+      el("td", {class: "status"}, t.status || "–"),
+      el("td", {class: "keys"}, keySchema(t)),
+      el("td", {class: "stream " + (t.stream_enabled ? "on" : "off")},
+         t.stream_enabled ? `on, ${t.stream_view_type}` : "off")];
+    if (s === null) {
+      cells.push(el("td", {class: "latest"}, "–"), el("td", {class: "store-stream"}, "–"),
+                 el("td", {class: "num open"}, "–"), el("td", {class: "num closed"}, "–"),
+                 el("td", {class: "num changes"}, "–"), el("td", {class: "mappings"}, "–"));
+    } else {
+      cells.push(
+        el("td", {class: "latest"}, el("div", {class: "label"}, s.label),
+           el("div", {class: "mono arn"}, s.arn)),
+        el("td", {class: "mono store-stream"}, s.store_stream),
+        el("td", {class: "num open"}, s.open_shards === null ? "gone" : s.open_shards),
+        el("td", {class: "num closed"}, s.closed_shards === null ? "gone" : s.closed_shards),
+        el("td", {class: "num changes"}, rate(s.changes_per_second)),
+        el("td", {class: "mappings"}, s.mappings.length === 0 ? "none" : null,
+           ...s.mappings.map(m => el("div", {class: "table-mapping", "data-mapping-ref": m.uuid},
+             el("span", {class: "function"}, m.function), " ",
+             el("span", {class: `state ${m.state}`}, m.state)))));
+    }
+    return el("tr", {"data-table": t.name}, ...cells);
+  }));
+  if (tables === null) document.querySelector('[data-empty-for="tables"]').hidden = true;
   document.getElementById("tables-note").textContent = tables === null ? note : "";
 }
 
 function render(o) {
   document.getElementById("version").textContent = "v" + o.version;
   document.getElementById("mode").textContent = o.actions_enabled ? "actions on" : "read-only";
-  renderStreams(o.streams);
-  renderMappings(o.mappings, o.actions_enabled);
+  // Store streams holding a table's changes, by name: their rows say which table.
+  const tableOf = new Map((o.tables || []).filter(t => t.latest_stream)
+                            .map(t => [t.latest_stream.store_stream, t.name]));
+  renderStreams(o.streams, tableOf);
+  renderMappings(o.mappings, o.actions_enabled, tableOf);
   renderPollers(o.pollers);
   renderTables(o.tables, o.tables_note);
   const errors = Object.entries(o.errors);
