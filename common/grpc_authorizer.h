@@ -62,6 +62,8 @@ class Authorizer {
   // Re-reads the file now (SIGHUP). Errors: AuthzPolicy::ReadFile's; the policy in use stays.
   absl::Status Reload();
 
+  const AwsAccount& account() const { return account_; }
+
  private:
   struct FileStamp {
     absl::Time mtime;
