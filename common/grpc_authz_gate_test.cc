@@ -26,8 +26,20 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 // Counts the calls that reached it: a denied call must not.
-class CountingStreams final : public v1::Streams::WithCallbackMethod_PutRecords<v1::Streams::Service> {
+class CountingStreams final
+    : public v1::Streams::WithCallbackMethod_PutRecords<
+          v1::Streams::WithCallbackMethod_SubscribeToShard<v1::Streams::Service>> {
  public:
+  grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* SubscribeToShard(
+      grpc::CallbackServerContext*, const v1::SubscribeToShardRequest*) override {
+    Count();
+    class Done final : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> {
+     public:
+      Done() { Finish(grpc::Status::OK); }
+      void OnDone() override { delete this; }
+    };
+    return new Done();
+  }
   grpc::Status CreateStream(grpc::ServerContext*, const v1::CreateStreamRequest*,
                             v1::CreateStreamResponse*) override {
     Count();
@@ -137,6 +149,19 @@ TEST_F(GrpcAuthzGateTest, SyncMethodNotAllowedIsDeniedBeforeTheService) {
   EXPECT_EQ(streams_.calls(), 0);
   EXPECT_TRUE(CreateStream("admin-token", "orders").ok());
   EXPECT_EQ(streams_.calls(), 1);
+}
+
+TEST_F(GrpcAuthzGateTest, ServerStreamingMethodOnAnotherStreamIsDeniedBeforeTheService) {
+  v1::SubscribeToShardRequest request;
+  request.set_stream_name("other");
+  auto context = Context();
+  auto reader = StubFor("alice-token")->SubscribeToShard(context.get(), request);
+  v1::SubscribeToShardEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("kinesis:SubscribeToShard"));
+  EXPECT_EQ(streams_.calls(), 0);
 }
 
 TEST_F(GrpcAuthzGateTest, DenialsAndControlPlaneCallsAreAuditedOthersAreNot) {
