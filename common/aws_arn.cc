@@ -36,4 +36,9 @@ std::string LambdaFunctionArn(const AwsAccount& account, absl::string_view funct
                       ":function:", function_name);
 }
 
+std::string EventSourceMappingArn(const AwsAccount& account, absl::string_view uuid) {
+  return absl::StrCat("arn:aws:lambda:", account.region, ":", account.account_id,
+                      ":event-source-mapping:", uuid);
+}
+
 }  // namespace tributary

@@ -36,6 +36,9 @@ std::string KinesisStreamArn(const AwsAccount& account, absl::string_view stream
 // "arn:aws:lambda:<region>:<account_id>:function:<function_name>".
 std::string LambdaFunctionArn(const AwsAccount& account, absl::string_view function_name);
 
+// "arn:aws:lambda:<region>:<account_id>:event-source-mapping:<uuid>" (Lambda's format).
+std::string EventSourceMappingArn(const AwsAccount& account, absl::string_view uuid);
+
 }  // namespace tributary
 
 #endif  // TRIBUTARY_COMMON_AWS_ARN_H_

@@ -54,6 +54,10 @@ struct GrpcServerSecurity {
   std::string auth_tokens_file;  // bearer tokens (auth_tokens.h)
   // How often the certificate files are checked for a change (gRPC's minimum is 1 s).
   absl::Duration refresh_interval = absl::Seconds(10);
+  // Authorization and audit (grpc_authz_gate.h): the --policy_file (empty: every
+  // authenticated call is allowed) and the --audit_log ("-": standard output; empty: none).
+  std::string policy_file;
+  std::string audit_log;
 
   bool tls() const { return !cert_file.empty() || !key_file.empty(); }
   bool authenticates() const { return !client_ca_file.empty() || !auth_tokens_file.empty(); }

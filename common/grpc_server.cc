@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/clock.h"
 #include "common/host_port.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -44,7 +45,23 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   // share a port with a running one; an address in use must be an error
   // instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  for (grpc::Service* service : services) builder.RegisterService(service);
+  std::shared_ptr<GrpcAuthzGate> authz_gate;
+  if (!security.policy_file.empty() || !security.audit_log.empty()) {
+    GrpcAuthzOptions options;
+    options.policy_file = security.policy_file;
+    options.audit_log = security.audit_log;
+    absl::StatusOr<std::shared_ptr<GrpcAuthzGate>> gate =
+        GrpcAuthzGate::Create(options, security.authenticates(), RealClock::Get());
+    if (!gate.ok()) return gate.status();
+    authz_gate = *std::move(gate);
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(authz_gate->MakeInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
+  for (grpc::Service* service : services) {
+    if (authz_gate != nullptr) authz_gate->Guard(service);
+    builder.RegisterService(service);
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(
@@ -52,19 +69,24 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   }
   HostPort bound{parsed->host, port};
   if (bound.host == "0.0.0.0" || bound.host == "::") bound.host = "127.0.0.1";
-  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port, bound.ToString(), std::move(authenticator)));
+  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port, bound.ToString(),
+                                                   std::move(authenticator), std::move(authz_gate)));
 }
 
 GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port, std::string address,
-                       std::shared_ptr<GrpcAuthenticator> authenticator)
+                       std::shared_ptr<GrpcAuthenticator> authenticator,
+                       std::shared_ptr<GrpcAuthzGate> authz_gate)
     : authenticator_(std::move(authenticator)),
+      authz_gate_(std::move(authz_gate)),
       server_(std::move(server)),
       port_(port),
       address_(std::move(address)) {}
 
 absl::Status GrpcServer::ReloadAuthTokens() {
-  if (authenticator_ == nullptr) return absl::OkStatus();
-  return authenticator_->ReloadTokens();
+  absl::Status tokens =
+      authenticator_ == nullptr ? absl::OkStatus() : authenticator_->ReloadTokens();
+  absl::Status policy = authz_gate_ == nullptr ? absl::OkStatus() : authz_gate_->ReloadPolicy();
+  return tokens.ok() ? policy : tokens;
 }
 
 GrpcServer::~GrpcServer() { Shutdown(); }

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/grpc_authz_gate.h"
 #include "common/grpc_security.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
@@ -30,7 +31,9 @@ class GrpcServer {
   // INVALID_ARGUMENT for a malformed address (a port above 65535, no port, ...);
   // UNAVAILABLE when the address cannot be bound (in use, unknown host).
   // With `security`, the port speaks TLS and calls are authenticated as it says; errors:
-  // MakeServerCredentials's (INVALID_ARGUMENT naming the bad setting).
+  // MakeServerCredentials's (INVALID_ARGUMENT naming the bad setting). With its policy_file or
+  // audit_log, calls are authorized and audited (grpc_authz_gate.h; the handlers of `services`
+  // are wrapped, so a service may be passed to one Start only); errors: GrpcAuthzGate::Create's.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& listen_address, const std::vector<grpc::Service*>& services,
       const GrpcServerSecurity& security = GrpcServerSecurity());
@@ -47,7 +50,8 @@ class GrpcServer {
   std::shared_ptr<grpc::Channel> InProcessChannel();
 
   // Re-reads the bearer tokens file (GrpcAuthenticator::ReloadTokens; a server main calls it on
-  // SIGHUP). OK and nothing done when the server has no tokens file.
+  // SIGHUP) and the policy file. OK and nothing done when the server has neither. On an error
+  // the tokens and policy in use stay; the first error is returned.
   absl::Status ReloadAuthTokens();
 
   // Stops accepting calls and waits up to `grace` for in-flight calls, then
@@ -59,9 +63,11 @@ class GrpcServer {
 
  private:
   GrpcServer(std::unique_ptr<grpc::Server> server, int port, std::string address,
-             std::shared_ptr<GrpcAuthenticator> authenticator);
+             std::shared_ptr<GrpcAuthenticator> authenticator,
+             std::shared_ptr<GrpcAuthzGate> authz_gate);
 
   std::shared_ptr<GrpcAuthenticator> authenticator_;  // null: calls are not authenticated
+  std::shared_ptr<GrpcAuthzGate> authz_gate_;  // null: no policy or audit log; outlives server_
   std::unique_ptr<grpc::Server> server_;
   int port_;
   std::string address_;

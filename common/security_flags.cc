@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/authz_policy.h"
 #include "common/host_port.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -19,6 +20,12 @@ DEFINE_string(tls_client_ca, "",
 DEFINE_string(auth_tokens_file, "",
               "Bearer tokens accepted on gRPC: lines \"SHA256HEX PRINCIPAL\" (the SHA-256 of the "
               "token, `printf %s TOKEN | sha256sum`); re-read on SIGHUP.");
+DEFINE_string(policy_file, "",
+              "JSON authorization policy of gRPC calls (IAM-shaped statements; README, Securing "
+              "Tributary): deny by default once set; re-read when it changes and on SIGHUP.");
+DEFINE_string(audit_log, "",
+              "Append one JSON line per control-plane change and per denied gRPC call to this "
+              "file (created 0600), or to standard output with \"-\".");
 DEFINE_int32(tls_refresh_s, 10, "How often certificate files are checked for a change (seconds).");
 DEFINE_bool(allow_insecure, false,
             "Serve plaintext on an address that is not a loopback address (refused without it).");
@@ -62,6 +69,8 @@ GrpcServerSecurity ServerSecurityFromFlags() {
   security.client_ca_file = FLAGS_tls_client_ca;
   security.auth_tokens_file = FLAGS_auth_tokens_file;
   security.refresh_interval = absl::Seconds(FLAGS_tls_refresh_s);
+  security.policy_file = FLAGS_policy_file;
+  security.audit_log = FLAGS_audit_log;
   return security;
 }
 
@@ -85,6 +94,18 @@ absl::Status CheckSecurityFlags(std::initializer_list<ListenFlag> listeners,
   if (FLAGS_tls_refresh_s < 1) return absl::InvalidArgumentError("--tls_refresh_s must be >= 1");
   const GrpcServerSecurity server = ServerSecurityFromFlags();
   if (absl::Status s = ValidateServerSecurity(server); !s.ok()) return Prefixed(s);
+  if (!server.policy_file.empty()) {
+    if (absl::StatusOr<AuthzPolicy> policy = AuthzPolicy::ReadFile(server.policy_file);
+        !policy.ok()) {
+      return absl::Status(policy.status().code(),
+                          absl::StrCat("--policy_file: ", policy.status().message()));
+    }
+    if (!server.authenticates()) {
+      LOG(WARNING) << "--policy_file without --auth_tokens_file or --tls_client_ca: every gRPC "
+                      "caller is unauthenticated, and only statements with Principal \"*\" "
+                      "apply to them";
+    }
+  }
   absl::StatusOr<GrpcClientSecurity> client = ClientSecurityFromFlags();
   if (!client.ok()) return client.status();
   if (absl::Status s = ValidateClientSecurity(*client); !s.ok()) {

@@ -6,6 +6,10 @@
 //                                  verified certificate's subject is the caller's principal
 //   --auth_tokens_file=PATH        accept "authorization: Bearer TOKEN" (common/auth_tokens.h;
 //                                  re-read on SIGHUP)
+//   --policy_file=PATH             authorize gRPC calls by this policy (authz_policy.h; re-read
+//                                  when it changes and on SIGHUP)
+//   --audit_log=PATH|-             one JSON line per control-plane change and denied call
+//                                  (audit_log.h)
 //   --tls_refresh_s=10             how often certificate files are checked for a change
 //   --allow_insecure               serve plaintext on an address that is not a loopback address
 //                                  (refused without it; a warning is logged with it)
@@ -35,7 +39,8 @@ struct ListenFlag {
   absl::string_view value;  // empty: that port is off
 };
 
-// Checks the security flags before anything is opened: the files (ValidateServerSecurity,
+// Checks the security flags before anything is opened: the files (ValidateServerSecurity, a
+// --policy_file that parses,
 // ValidateClientSecurity, the token file readable and one token), that no port in `listeners`
 // serves plaintext off loopback unless --allow_insecure (then a warning per port is logged), and
 // that the token of --auth_token_file goes to none of the addresses in `dials` (the flags naming

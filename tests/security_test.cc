@@ -45,6 +45,7 @@ namespace tributary::e2e {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kValidToken[] = "alice-token-9c1f";
 constexpr char kWrongToken[] = "alice-token-0000";
@@ -480,6 +481,86 @@ TEST(TributaryServeTest, SighupRereadsTheTokenFileAndTheServerStaysUp) {
       [&] { return last.ToString(); }));
   EXPECT_EQ(ListStreams(*port, old_token).code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(serve.Log(), HasSubstr("SIGHUP"));
+}
+
+// Authorization end to end (issue 21): `tributary serve` with tokens, a policy and an audit log;
+// tribctl and a client call as two principals. The process's own tracker and poller call its
+// port as "tributary" (its --auth_token_file), which the policy must allow like any principal.
+struct TribctlRun {
+  int exit_code = -1;
+  std::string output;
+};
+
+TribctlRun Tribctl(int port, const std::string& token, std::vector<std::string> args) {
+  const std::string log = testing::NewTempDir("tribctl") + "/out";
+  args.push_back(absl::StrCat("--endpoint=127.0.0.1:", port));
+  args.push_back("--token=" + token);
+  TribctlRun run;
+  auto child = Subprocess::Start(testing::RunfilePath("tools/tribctl/tribctl"), args, log);
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return run;
+  absl::StatusOr<int> status = child->Wait(absl::Seconds(30));
+  EXPECT_TRUE(status.ok()) << status.status();
+  if (status.ok() && WIFEXITED(*status)) run.exit_code = WEXITSTATUS(*status);
+  std::stringstream text;
+  text << std::ifstream(log).rdbuf();
+  run.output = text.str();
+  return run;
+}
+
+TEST(TributaryServeTest, APolicyDecidesWhoMayDoWhatAndDenialsAreAudited) {
+  const std::string dir = testing::NewTempDir("authz");
+  std::ofstream(dir + "/tokens") << Sha256Hex("serve-itself") << " tributary\n"
+                                 << Sha256Hex("alice-token") << " alice\n"
+                                 << Sha256Hex("admin-token") << " admin\n";
+  std::ofstream(dir + "/own") << "serve-itself\n";
+  std::ofstream(dir + "/policy.json") << R"({"Statement": [
+    {"Effect": "Allow", "Principal": "tributary", "Action": "*", "Resource": "*"},
+    {"Effect": "Allow", "Principal": "admin", "Action": ["kinesis:*", "lambda:*"],
+     "Resource": "*"},
+    {"Effect": "Allow", "Principal": "alice", "Action": "kinesis:PutRecords",
+     "Resource": "arn:aws:kinesis:*:*:stream/orders"}]})";
+  TributaryServe serve({"--listen=127.0.0.1:0", "--auth_tokens_file=" + dir + "/tokens",
+                        "--auth_token_file=" + dir + "/own",
+                        "--policy_file=" + dir + "/policy.json",
+                        "--audit_log=" + dir + "/audit.log"});
+  absl::StatusOr<int> port = serve.Port();
+  ASSERT_TRUE(port.ok()) << port.status() << "\n" << serve.Log();
+
+  TribctlRun created =
+      Tribctl(*port, "admin-token", {"streams", "create", "--stream=orders", "--shard-count=1"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  TribctlRun refused =
+      Tribctl(*port, "alice-token", {"streams", "create", "--stream=other", "--shard-count=1"});
+  EXPECT_NE(refused.exit_code, 0) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("kinesis:CreateStream"));
+  EXPECT_THAT(refused.output, Not(HasSubstr("stream/orders")));
+
+  GrpcClientSecurity alice;
+  alice.token = "alice-token";
+  shard_store::ShardStoreClient client(MakeChannel(absl::StrCat("127.0.0.1:", *port), alice),
+                                       absl::Seconds(10));
+  v1::PutRecordsRequest put;
+  put.set_stream_name("orders");
+  v1::PutRecordsRequestEntry* entry = put.add_records();
+  entry->set_data("hello");
+  entry->set_partition_key("k");
+  EXPECT_OK(client.PutRecords(put).status());
+  put.set_stream_name("other");
+  EXPECT_EQ(client.PutRecords(put).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ListStreams(*port, alice).code(), absl::StatusCode::kPermissionDenied);
+
+  std::stringstream audit;
+  audit << std::ifstream(dir + "/audit.log").rdbuf();
+  EXPECT_THAT(audit.str(), HasSubstr(R"("principal":"admin","action":"kinesis:CreateStream",)"
+                                     R"("resource":"arn:aws:kinesis:us-east-1:000000000000:)"
+                                     R"(stream/orders","outcome":"OK"})"));
+  EXPECT_THAT(audit.str(), HasSubstr(R"("principal":"alice","action":"kinesis:CreateStream",)"
+                                     R"("resource":"arn:aws:kinesis:us-east-1:000000000000:)"
+                                     R"(stream/other","outcome":"PERMISSION_DENIED"})"));
+  EXPECT_THAT(audit.str(), HasSubstr(R"("principal":"alice","action":"kinesis:ListStreams",)"
+                                     R"("resource":"*","outcome":"PERMISSION_DENIED"})"));
+  EXPECT_THAT(serve.Log(), Not(HasSubstr("PERMISSION_DENIED"))) << "the process's own calls";
 }
 
 // The web console on `tributary serve`'s metrics port reads every service through in-process

@@ -1,0 +1,219 @@
+// Authorization and audit on a real GrpcServer over loopback with bearer tokens for two
+// principals: a sync method (CreateStream, DeleteStream) and a callback one (PutRecords), as
+// StreamsService has both kinds.
+#include "common/grpc_authz_gate.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "common/auth_tokens.h"
+#include "common/grpc_server.h"
+#include "common/testing/test_util.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "proto/streams.grpc.pb.h"
+
+namespace tributary {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Counts the calls that reached it: a denied call must not.
+class CountingStreams final
+    : public v1::Streams::WithCallbackMethod_PutRecords<
+          v1::Streams::WithCallbackMethod_SubscribeToShard<v1::Streams::Service>> {
+ public:
+  grpc::ServerWriteReactor<v1::SubscribeToShardEvent>* SubscribeToShard(
+      grpc::CallbackServerContext*, const v1::SubscribeToShardRequest*) override {
+    Count();
+    class Done final : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> {
+     public:
+      Done() { Finish(grpc::Status::OK); }
+      void OnDone() override { delete this; }
+    };
+    return new Done();
+  }
+  grpc::Status CreateStream(grpc::ServerContext*, const v1::CreateStreamRequest*,
+                            v1::CreateStreamResponse*) override {
+    Count();
+    return grpc::Status::OK;
+  }
+  grpc::Status DeleteStream(grpc::ServerContext*, const v1::DeleteStreamRequest*,
+                            v1::DeleteStreamResponse*) override {
+    Count();
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such stream");
+  }
+  grpc::ServerUnaryReactor* PutRecords(grpc::CallbackServerContext* context,
+                                       const v1::PutRecordsRequest*,
+                                       v1::PutRecordsResponse*) override {
+    Count();
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  int calls() const {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
+ private:
+  void Count() {
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+  }
+  mutable absl::Mutex mu_;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+constexpr char kPolicy[] = R"({"Statement": [
+  {"Effect": "Allow", "Principal": "alice", "Action": "kinesis:PutRecords",
+   "Resource": "arn:aws:kinesis:*:*:stream/orders"},
+  {"Effect": "Allow", "Principal": "admin", "Action": "kinesis:*", "Resource": "*"}]})";
+
+class GrpcAuthzGateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::NewTempDir("authz");
+    std::ofstream(dir_ + "/tokens") << Sha256Hex("alice-token") << " alice\n"
+                                    << Sha256Hex("admin-token") << " admin\n";
+    std::ofstream(dir_ + "/policy.json") << kPolicy;
+    GrpcServerSecurity security;
+    security.auth_tokens_file = dir_ + "/tokens";
+    security.policy_file = dir_ + "/policy.json";
+    security.audit_log = dir_ + "/audit.log";
+    auto server = GrpcServer::Start("127.0.0.1:0", {&streams_}, security);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  std::unique_ptr<v1::Streams::Stub> StubFor(const std::string& token) {
+    GrpcClientSecurity client;
+    client.token = token;
+    return v1::Streams::NewStub(MakeChannel(server_->address(), client));
+  }
+  static std::unique_ptr<grpc::ClientContext> Context() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+  grpc::Status PutRecords(const std::string& token, const std::string& stream) {
+    v1::PutRecordsRequest request;
+    request.set_stream_name(stream);
+    v1::PutRecordsResponse response;
+    return StubFor(token)->PutRecords(Context().get(), request, &response);
+  }
+  grpc::Status CreateStream(const std::string& token, const std::string& stream) {
+    v1::CreateStreamRequest request;
+    request.set_stream_name(stream);
+    v1::CreateStreamResponse response;
+    return StubFor(token)->CreateStream(Context().get(), request, &response);
+  }
+  std::string AuditText() {
+    std::ifstream in(dir_ + "/audit.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  std::string dir_;
+  CountingStreams streams_;
+  std::unique_ptr<GrpcServer> server_;
+};
+
+TEST_F(GrpcAuthzGateTest, AllowedCallsOnTheirStreamSucceed) {
+  grpc::Status status = PutRecords("alice-token", "orders");
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(streams_.calls(), 1);
+}
+
+TEST_F(GrpcAuthzGateTest, CallbackMethodOnAnotherStreamIsDeniedBeforeTheService) {
+  grpc::Status status = PutRecords("alice-token", "other");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("kinesis:PutRecords"));
+  EXPECT_THAT(status.error_message(), HasSubstr("stream/other"));
+  EXPECT_THAT(status.error_message(), Not(HasSubstr("stream/orders")));
+  EXPECT_EQ(streams_.calls(), 0);
+}
+
+TEST_F(GrpcAuthzGateTest, SyncMethodNotAllowedIsDeniedBeforeTheService) {
+  grpc::Status status = CreateStream("alice-token", "orders");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("kinesis:CreateStream"));
+  EXPECT_EQ(streams_.calls(), 0);
+  EXPECT_TRUE(CreateStream("admin-token", "orders").ok());
+  EXPECT_EQ(streams_.calls(), 1);
+}
+
+TEST_F(GrpcAuthzGateTest, ServerStreamingMethodOnAnotherStreamIsDeniedBeforeTheService) {
+  v1::SubscribeToShardRequest request;
+  request.set_stream_name("other");
+  auto context = Context();
+  auto reader = StubFor("alice-token")->SubscribeToShard(context.get(), request);
+  v1::SubscribeToShardEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("kinesis:SubscribeToShard"));
+  EXPECT_EQ(streams_.calls(), 0);
+}
+
+TEST_F(GrpcAuthzGateTest, DenialsAndControlPlaneCallsAreAuditedOthersAreNot) {
+  ASSERT_TRUE(PutRecords("alice-token", "orders").ok());
+  ASSERT_EQ(PutRecords("alice-token", "other").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_EQ(CreateStream("alice-token", "x").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(CreateStream("admin-token", "orders").ok());
+  v1::DeleteStreamRequest del;
+  del.set_stream_name("gone");
+  v1::DeleteStreamResponse deleted;
+  ASSERT_EQ(StubFor("admin-token")->DeleteStream(Context().get(), del, &deleted).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  const std::string audit = AuditText();
+  EXPECT_THAT(audit, HasSubstr(R"("principal":"alice","action":"kinesis:PutRecords",)"
+                               R"("resource":"arn:aws:kinesis:us-east-1:000000000000:stream/other",)"
+                               R"("outcome":"PERMISSION_DENIED"})"));
+  EXPECT_THAT(audit, HasSubstr(R"("principal":"alice","action":"kinesis:CreateStream",)"
+                               R"("resource":"arn:aws:kinesis:us-east-1:000000000000:stream/x",)"
+                               R"("outcome":"PERMISSION_DENIED"})"));
+  EXPECT_THAT(audit, HasSubstr(R"("principal":"admin","action":"kinesis:CreateStream",)"
+                               R"("resource":"arn:aws:kinesis:us-east-1:000000000000:stream/orders",)"
+                               R"("outcome":"OK"})"));
+  EXPECT_THAT(audit, HasSubstr(R"("action":"kinesis:DeleteStream",)"
+                               R"("resource":"arn:aws:kinesis:us-east-1:000000000000:stream/gone",)"
+                               R"("outcome":"NOT_FOUND"})"));
+  EXPECT_THAT(audit, Not(HasSubstr(R"("action":"kinesis:PutRecords",)"
+                                   R"("resource":"arn:aws:kinesis:us-east-1:000000000000:stream/orders")")))
+      << "an allowed PutRecords is data plane and not audited";
+  EXPECT_EQ(std::count(audit.begin(), audit.end(), '\n'), 4);
+  struct stat st;
+  ASSERT_EQ(stat((dir_ + "/audit.log").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+}
+
+TEST_F(GrpcAuthzGateTest, TheProcessesOwnInProcessCallsAreNotDenied) {
+  auto stub = v1::Streams::NewStub(server_->InProcessChannel());
+  v1::CreateStreamRequest request;
+  request.set_stream_name("internal");
+  v1::CreateStreamResponse response;
+  grpc::Status status = stub->CreateStream(Context().get(), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST_F(GrpcAuthzGateTest, ABadPolicyFileFailsTheStart) {
+  std::ofstream(dir_ + "/bad.json") << "{";
+  GrpcServerSecurity security;
+  security.auth_tokens_file = dir_ + "/tokens";
+  security.policy_file = dir_ + "/bad.json";
+  CountingStreams other;
+  auto server = GrpcServer::Start("127.0.0.1:0", {&other}, security);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace tributary
