@@ -1,5 +1,7 @@
 #include "aws/http2_connection.h"
 
+#include "aws/http_tls.h"
+
 #include <chrono>
 #include <utility>
 
@@ -22,6 +24,9 @@ tcp::socket& RawSocket(tcp::socket& socket) { return socket; }
 tcp::socket& RawSocket(TlsTcpStream& stream) {
   return boost::beast::get_lowest_layer(stream).socket();
 }
+
+std::string PeerSubjectOf(tcp::socket&) { return ""; }
+std::string PeerSubjectOf(TlsTcpStream& stream) { return VerifiedPeerSubject(stream.native_handle()); }
 
 }  // namespace
 
@@ -63,6 +68,7 @@ void Http2Connection<Stream>::Begin(std::string received, std::optional<Upgrade>
   Http2Session::Environment env;
   env.handler = &handler_;
   env.admission = &admission_;
+  env.peer_subject = PeerSubjectOf(socket_);
   env.post = [executor = socket_.get_executor()](Http2Session::Task task) {
     net::post(executor, std::move(task));
   };

@@ -354,6 +354,7 @@ void Http2Session::OnRequestComplete(int32_t stream_id, Stream& stream) {
   stream.request_complete = true;
   if (stream.refused) return;
   auto request = std::make_shared<HttpRequest>(std::move(stream.request));
+  request->peer_subject = env_.peer_subject;
   env_.work([session = weak_from_this(), handler = env_.handler, post = env_.post, request,
              stream_id] {
     auto response = std::make_shared<HttpResponse>(handler->Handle(std::move(*request)));

@@ -88,6 +88,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
   struct Environment {
     HttpHandler* handler = nullptr;
     RequestAdmission* admission = nullptr;
+    // Every request's HttpRequest::peer_subject (the connection's verified client certificate).
+    std::string peer_subject;
     // Runs a task later on this session's thread, after the one running (never inline).
     Executor post;
     // Runs a task that may block (HttpHandler::Handle) on another thread.

@@ -21,6 +21,10 @@ struct HttpRequest {
   // Header names lower-cased, values as sent, in arrival order.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The subject of the client certificate the connection's TLS handshake verified, in RFC 2253
+  // form as gRPC reports it for a call ("CN=alice,O=ops"); empty over plaintext and when the
+  // client presented none. Set by the server, never from anything the client sent in a header.
+  std::string peer_subject;
 
   // The value of the first header named `name` (any case), or "" when there is none.
   absl::string_view Header(absl::string_view name) const {

@@ -181,6 +181,7 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
                             [self = this->shared_from_this()](beast::error_code ec) {
                               if (ec) return self->CloseNow();
                               Tcp(self->stream_).expires_never();
+                              self->peer_subject_ = VerifiedPeerSubject(self->stream_.native_handle());
                               self->Sniff();
                             });
   }
@@ -290,6 +291,7 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
     request_ = HttpRequest();
     request_.method = std::string(message.method_string());
     request_.target = std::string(message.target());
+    request_.peer_subject = peer_subject_;
     for (const auto& field : message) {
       request_.headers.emplace_back(absl::AsciiStrToLower(std::string(field.name_string())),
                                     std::string(field.value()));
@@ -587,6 +589,7 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
   bool stream_finishing_ = false;         // Finish was called: the last chunk follows the queue
   std::atomic<bool> closed_flag_{false};  // closed_, readable from writers' threads
   HttpRequest request_;
+  std::string peer_subject_;  // of the TLS handshake (HttpRequest::peer_subject)
   // The admitted request's counted bytes, from its header until its response is written.
   std::optional<uint64_t> admitted_bytes_;
   bool keep_alive_ = true;

@@ -1,6 +1,7 @@
 #include "aws/http_tls.h"
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <cstring>
 #include <utility>
@@ -117,6 +118,23 @@ std::shared_ptr<ssl::context> ServerTlsContext::Current() {
   LOG(INFO) << "HTTPS: certificate reloaded from " << options_.cert_file;
   context_ = *std::move(rebuilt);
   return context_;
+}
+
+std::string VerifiedPeerSubject(SSL* ssl) {
+  if (ssl == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return "";
+  X509* certificate = SSL_get_peer_certificate(ssl);
+  if (certificate == nullptr) return "";
+  std::string subject;
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio != nullptr &&
+      X509_NAME_print_ex(bio, X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253) >= 0) {
+    char* data = nullptr;
+    const long length = BIO_get_mem_data(bio, &data);
+    if (length > 0) subject.assign(data, static_cast<size_t>(length));
+  }
+  BIO_free(bio);
+  X509_free(certificate);
+  return subject;
 }
 
 }  // namespace tributary::aws

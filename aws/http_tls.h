@@ -4,6 +4,7 @@
 #ifndef TRIBUTARY_AWS_HTTP_TLS_H_
 #define TRIBUTARY_AWS_HTTP_TLS_H_
 
+#include <openssl/ssl.h>
 #include <sys/stat.h>
 
 #include <memory>
@@ -56,6 +57,11 @@ class ServerTlsContext {
 // ServerTlsContext::Create.
 absl::StatusOr<std::shared_ptr<boost::asio::ssl::context>> BuildServerTlsContext(
     const HttpTlsOptions& options);
+
+// The subject (RFC 2253, as gRPC's x509_subject: "CN=alice,O=ops") of the certificate the peer
+// of `ssl` presented, when the handshake verified it against the client CAs; empty when the
+// peer presented none or it did not verify.
+std::string VerifiedPeerSubject(SSL* ssl);
 
 }  // namespace tributary::aws
 

@@ -45,6 +45,7 @@ class EchoHandler : public HttpHandler {
   HttpResponse Handle(HttpRequest request) override {
     HttpResponse response;
     response.body = absl::StrCat("echo ", request.method, " ", request.target);
+    if (!request.peer_subject.empty()) absl::StrAppend(&response.body, " as ", request.peer_subject);
     return response;
   }
   HttpResponse BodyTooLarge(const HttpRequest&, uint64_t) override { return Status(413); }
@@ -190,6 +191,29 @@ TEST_F(HttpsServerTest, OptionalClientCertificatesStillRefuseAnUntrustedOne) {
   EXPECT_OK(Fetch(Trusting()).status());
   EXPECT_OK(Fetch(WithCertificate(*certs_, "scraper")).status());
   EXPECT_FALSE(Fetch(WithCertificate(*untrusted_, "mallory")).ok());
+}
+
+// The console authorizes its actions as the certificate's subject (HttpRequest::peer_subject),
+// over HTTP/1.1 and over HTTP/2 alike, and as nobody when no certificate was presented.
+TEST_F(HttpsServerTest, TheVerifiedClientCertificatesSubjectReachesTheHandler) {
+  HttpTlsOptions tls = Tls();
+  tls.client_ca_file = certs_->ca;
+  Serve(tls);
+  absl::StatusOr<std::string> body = Fetch(WithCertificate(*certs_, "scraper"));
+  ASSERT_OK(body.status());
+  EXPECT_EQ(*body, "echo GET /metrics as CN=scraper");
+  body = Fetch(Trusting());
+  ASSERT_OK(body.status());
+  EXPECT_EQ(*body, "echo GET /metrics");
+
+  TlsConnection::Options options = WithCertificate(*certs_, "scraper");
+  options.alpn = {"h2"};
+  TlsConnection connection(server_->port(), options);
+  ASSERT_FALSE(connection.Handshake());
+  ASSERT_EQ(connection.Alpn(), "h2");
+  absl::StatusOr<testing::ClientResponse> response = connection.Http2Get("/over-h2");
+  ASSERT_OK(response.status());
+  EXPECT_EQ(response->body, "echo GET /over-h2 as CN=scraper");
 }
 
 TEST_F(HttpsServerTest, UnusableFilesAreRefusedAtStart) {

@@ -217,6 +217,27 @@ absl::Status GrpcAuthzGate::Authorize(grpc_call* call, const std::string& method
   return decision.status;
 }
 
+absl::Status GrpcAuthzGate::AuthorizeOnBehalf(const std::string& principal,
+                                               const std::string& method,
+                                               const google::protobuf::Message& request) {
+  if (authorizer_ == nullptr) return absl::OkStatus();
+  absl::Status reload = authorizer_->MaybeReload(clock_.MonotonicNow());
+  if (!reload.ok()) LOG(WARNING) << "policy_file: " << reload;
+  AuthzDecision decision = authorizer_->Check(principal, method, request);
+  if (!decision.status.ok() && decision.action != nullptr) {
+    Audit(principal, *decision.action, decision.resource, absl::StatusCode::kPermissionDenied);
+  }
+  return decision.status;
+}
+
+void GrpcAuthzGate::AuditOnBehalf(const std::string& principal, const std::string& method,
+                                  const google::protobuf::Message& request,
+                                  absl::StatusCode outcome) {
+  const RpcAction* action = FindRpcAction(method);
+  if (action == nullptr || !action->control_plane) return;
+  Audit(principal, *action, RpcResource(*action, request, account_), outcome);
+}
+
 std::optional<GrpcAuthzGate::Denial> GrpcAuthzGate::TakeDenial(grpc_call* call) {
   absl::MutexLock lock(&mu_);
   auto it = denials_.find(call);

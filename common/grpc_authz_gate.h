@@ -66,6 +66,19 @@ class GrpcAuthzGate {
   // Re-reads the policy file now (SIGHUP). Errors: Authorizer::Reload's; OK without one.
   absl::Status ReloadPolicy();
 
+  // For a part of the process that calls its own services in process on someone's behalf (the
+  // web console's actions, as the operator whose client certificate the metrics port verified):
+  // whether `principal` may call `method` (a gRPC path) with `request`. OK without a policy;
+  // else the policy's decision, where — unlike for the in-process call itself — an empty
+  // principal is nobody in particular and matches only Principal "*". A denial is audited and
+  // returned as PERMISSION_DENIED naming principal, action and resource.
+  absl::Status AuthorizeOnBehalf(const std::string& principal, const std::string& method,
+                                 const google::protobuf::Message& request);
+  // The audit line of such a call once it ran (control-plane actions only, as for calls over the
+  // network). Its in-process call also gets the usual line, with the process's empty principal.
+  void AuditOnBehalf(const std::string& principal, const std::string& method,
+                     const google::protobuf::Message& request, absl::StatusCode outcome);
+
   // For the handler wrapper and the interceptor (grpc_authz_gate.cc); not for callers.
   struct Denial {
     std::string principal;

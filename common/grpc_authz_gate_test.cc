@@ -205,6 +205,39 @@ TEST_F(GrpcAuthzGateTest, TheProcessesOwnInProcessCallsAreNotDenied) {
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
+// The console acts through the in-process channel (never denied) on an operator's behalf: it
+// asks the gate first, as that operator, and the denial and the done action are audited in
+// their name. An empty principal is nobody here (only Principal "*"), not the process.
+TEST_F(GrpcAuthzGateTest, ActionsOnBehalfOfAPrincipalFollowThePolicyAndAreAudited) {
+  GrpcAuthzGate* gate = server_->authz_gate();
+  ASSERT_NE(gate, nullptr);
+  v1::CreateStreamRequest request;
+  request.set_stream_name("orders");
+  const std::string method = "/tributary.v1.Streams/CreateStream";
+  absl::Status denied = gate->AuthorizeOnBehalf("alice", method, request);
+  EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(denied.message(), HasSubstr("alice"));
+  EXPECT_THAT(denied.message(), HasSubstr("kinesis:CreateStream"));
+  EXPECT_EQ(gate->AuthorizeOnBehalf("", method, request).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(gate->AuthorizeOnBehalf("admin", method, request).ok());
+  gate->AuditOnBehalf("admin", method, request, absl::StatusCode::kOk);
+  v1::PutRecordsRequest put;
+  put.set_stream_name("orders");
+  gate->AuditOnBehalf("alice", "/tributary.v1.Streams/PutRecords", put, absl::StatusCode::kOk);
+
+  const std::string audit = AuditText();
+  EXPECT_THAT(audit, HasSubstr(R"("principal":"alice","action":"kinesis:CreateStream",)"
+                               R"("resource":"arn:aws:kinesis:us-east-1:000000000000:stream/orders",)"
+                               R"("outcome":"PERMISSION_DENIED")"));
+  EXPECT_THAT(audit, HasSubstr(R"("principal":"admin","action":"kinesis:CreateStream",)"
+                               R"("resource":"arn:aws:kinesis:us-east-1:000000000000:stream/orders",)"
+                               R"("outcome":"OK")"));
+  EXPECT_EQ(std::count(audit.begin(), audit.end(), '\n'), 3)
+      << "two denials and one control-plane action; a data-plane call is not audited: " << audit;
+  EXPECT_EQ(streams_.calls(), 0) << "asking the gate runs nothing";
+}
+
 TEST_F(GrpcAuthzGateTest, ABadPolicyFileFailsTheStart) {
   std::ofstream(dir_ + "/bad.json") << "{";
   GrpcServerSecurity security;

@@ -48,6 +48,9 @@ class GrpcServer {
   // A channel to this server that bypasses the network (and so TLS and authentication: its
   // calls have no principal).
   std::shared_ptr<grpc::Channel> InProcessChannel();
+  // The server's authorization and audit (GrpcAuthzGate::AuthorizeOnBehalf for those who act
+  // through InProcessChannel on someone's behalf); null without --policy_file and --audit_log.
+  GrpcAuthzGate* authz_gate() const { return authz_gate_.get(); }
 
   // Re-reads the bearer tokens file (GrpcAuthenticator::ReloadTokens; a server main calls it on
   // SIGHUP) and the policy file. OK and nothing done when the server has neither. On an error

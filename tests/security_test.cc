@@ -648,6 +648,54 @@ TEST(TributaryServeConsoleTest, WithMutualTlsTheConsoleServesOnlyTrustedCertific
       << "served the console to a client without a certificate";
 }
 
+// With --policy_file the console's actions are the operator's, not the process's: authorized as
+// the client certificate's subject under the policy, and audited in that name (the process's
+// own in-process call is allowed as always).
+TEST(TributaryServeConsoleTest, WithAPolicyConsoleActionsAreAuthorizedAsTheCertificatesSubject) {
+  const std::string dir = testing::NewTempDir("console-policy");
+  auto certs = testing::MakeDevCerts(dir + "/certs", {"serve", "operator", "intern"});
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  std::ofstream(dir + "/policy.json") << R"({"Statement": [
+    {"Effect": "Allow", "Principal": "CN=serve", "Action": "*", "Resource": "*"},
+    {"Effect": "Allow", "Principal": "CN=operator", "Action": "lambda:UpdateEventSourceMapping",
+     "Resource": "*"}]})";
+  ServeWithMetrics s({"--tls_cert=" + certs->server_cert, "--tls_key=" + certs->server_key,
+                      "--tls_client_ca=" + certs->ca, "--tls_ca=" + certs->ca,
+                      "--tls_client_cert=" + certs->ClientCert("serve"),
+                      "--tls_client_key=" + certs->ClientKey("serve"),
+                      "--policy_file=" + dir + "/policy.json", "--audit_log=" + dir + "/audit.log",
+                      "--console_actions"});
+  ASSERT_TRUE(s.serve.Port().ok()) << s.serve.Log();
+  absl::StatusOr<int> port = WaitForPortFile(s.metrics_port_file, absl::Seconds(30));
+  ASSERT_TRUE(port.ok()) << port.status();
+  const std::string target = "/api/mappings/00000000-0000-0000-0000-0000000000aa/disable";
+  auto act_as = [&](const std::string& name) -> std::string {
+    using aws::testing::TlsConnection;
+    TlsConnection::Options options;
+    options.ca_file = certs->ca;
+    options.cert_file = certs->ClientCert(name);
+    options.key_file = certs->ClientKey(name);
+    TlsConnection browser(*port, options);
+    if (browser.Handshake()) return "handshake failed";
+    auto response = browser.Send(boost::beast::http::verb::post, target,
+                                 {{"X-Tributary-Console", "1"}});
+    if (!response.ok()) return std::string(response.status().message());
+    return absl::StrCat(response->result_int(), " ", response->body());
+  };
+  const std::string denied = act_as("intern");
+  EXPECT_THAT(denied, ::testing::StartsWith("403 "));
+  EXPECT_THAT(denied, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(denied, HasSubstr("CN=intern"));
+  // Allowed: the action reaches the tracker, which knows no such mapping.
+  EXPECT_THAT(act_as("operator"), ::testing::StartsWith("404 "));
+
+  std::stringstream audit;
+  audit << std::ifstream(dir + "/audit.log").rdbuf();
+  EXPECT_THAT(audit.str(), HasSubstr(R"("principal":"CN=intern","action":"lambda:UpdateEventSourceMapping",)"));
+  EXPECT_THAT(audit.str(), HasSubstr(R"("principal":"CN=operator","action":"lambda:UpdateEventSourceMapping",)"));
+  EXPECT_THAT(audit.str(), HasSubstr(R"("outcome":"NOT_FOUND")"));
+}
+
 // A service with a token for the others refuses at start to send it to a remote one in clear.
 TEST(ServerFlagsTest, APollerRefusesToSendItsTokenInClearOffLoopback) {
   const std::string dir = testing::NewTempDir("poller-token");

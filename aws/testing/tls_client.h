@@ -80,8 +80,16 @@ class TlsConnection {
 
   // GET `target` over HTTP/1.1 with keep-alive: the response, or an error.
   absl::StatusOr<boost::beast::http::response<boost::beast::http::string_body>> Get(const std::string& target) {
-    boost::beast::http::request<boost::beast::http::empty_body> request(boost::beast::http::verb::get, target, 11);
+    return Send(boost::beast::http::verb::get, target, {});
+  }
+  // A request without a body, with `headers` (name, value) besides Host.
+  absl::StatusOr<boost::beast::http::response<boost::beast::http::string_body>> Send(
+      boost::beast::http::verb verb, const std::string& target,
+      const std::vector<std::pair<std::string, std::string>>& headers) {
+    boost::beast::http::request<boost::beast::http::empty_body> request(verb, target, 11);
     request.set(boost::beast::http::field::host, "localhost");
+    for (const auto& [name, value] : headers) request.set(name, value);
+    request.prepare_payload();
     boost::beast::error_code ec;
     boost::beast::http::write(stream_, request, ec);
     if (ec) return absl::UnavailableError(absl::StrCat("write: ", ec.message()));

@@ -62,8 +62,8 @@ int HttpStatusOf(const absl::Status& status) {
 
 }  // namespace
 
-ConsoleHandler::ConsoleHandler(Overview& overview, bool actions_enabled)
-    : overview_(overview), actions_enabled_(actions_enabled) {}
+ConsoleHandler::ConsoleHandler(Overview& overview, bool actions_enabled, GrpcAuthzGate* gate)
+    : overview_(overview), actions_enabled_(actions_enabled), gate_(gate) {}
 
 aws::HttpResponse ConsoleHandler::Handle(const aws::HttpRequest& request) {
   absl::string_view path = request.target;
@@ -107,7 +107,18 @@ aws::HttpResponse ConsoleHandler::Action(const aws::HttpRequest& request, absl::
   if (rest.empty() || absl::StrContains(rest, '/')) {
     return Json(400, R"({"error":"INVALID_ARGUMENT: a mapping uuid is required"})");
   }
-  const absl::Status status = overview_.SetMappingEnabled(std::string(rest), enable);
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_uuid(std::string(rest));
+  update.set_enabled(enable);
+  constexpr char kMethod[] = "/tributary.v1.EventSourceMappings/UpdateEventSourceMapping";
+  if (gate_ != nullptr) {
+    absl::Status allowed = gate_->AuthorizeOnBehalf(request.peer_subject, kMethod, update);
+    if (!allowed.ok()) {
+      return Json(403, absl::StrCat("{\"error\":", Quoted(allowed.ToString()), "}"));
+    }
+  }
+  const absl::Status status = overview_.UpdateMapping(update);
+  if (gate_ != nullptr) gate_->AuditOnBehalf(request.peer_subject, kMethod, update, status.code());
   if (!status.ok()) {
     return Json(HttpStatusOf(status), absl::StrCat("{\"error\":", Quoted(status.ToString()), "}"));
   }

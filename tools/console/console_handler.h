@@ -8,23 +8,29 @@
 //
 // Actions change state, so they also require the header `X-Tributary-Console: 1`, which a page
 // of another origin cannot send without a CORS preflight that this server never allows (a
-// cross-site form post cannot set it): 403 without it. Who may act is not checked here; that is
-// the security issue's (issue 21) authorization. An action answers 200 {"ok":true} or the
-// tracker's error as {"error": "CODE: message"} with 400 (INVALID_ARGUMENT), 404 (NOT_FOUND),
-// 409 (FAILED_PRECONDITION), 503 (UNAVAILABLE) or 500 (anything else).
+// cross-site form post cannot set it): 403 without it. Who may act: with a `gate` that holds a
+// policy (--policy_file), the action is authorized as the request's peer_subject (the client
+// certificate the metrics port verified; empty — nobody in particular, Principal "*" only —
+// without one), under the same action and resource as the gRPC call it makes
+// (lambda:UpdateEventSourceMapping on the mapping's ARN): 403 {"error":"PERMISSION_DENIED: ..."}
+// when denied; the denial and the done action are audited in that principal's name. An action
+// answers 200 {"ok":true} or the tracker's error as {"error": "CODE: message"} with 400
+// (INVALID_ARGUMENT), 404 (NOT_FOUND), 409 (FAILED_PRECONDITION), 503 (UNAVAILABLE) or 500
+// (anything else).
 //
-// Thread-safe. `overview` must outlive this object.
+// Thread-safe. `overview` and `gate` (may be null: no policy, no audit) must outlive this object.
 #ifndef TRIBUTARY_TOOLS_CONSOLE_CONSOLE_HANDLER_H_
 #define TRIBUTARY_TOOLS_CONSOLE_CONSOLE_HANDLER_H_
 
 #include "aws/http_message.h"
+#include "common/grpc_authz_gate.h"
 #include "tools/console/overview.h"
 
 namespace tributary::console {
 
 class ConsoleHandler {
  public:
-  ConsoleHandler(Overview& overview, bool actions_enabled);
+  ConsoleHandler(Overview& overview, bool actions_enabled, GrpcAuthzGate* gate = nullptr);
 
   aws::HttpResponse Handle(const aws::HttpRequest& request);
 
@@ -33,6 +39,7 @@ class ConsoleHandler {
 
   Overview& overview_;
   const bool actions_enabled_;
+  GrpcAuthzGate* const gate_;
 };
 
 }  // namespace tributary::console

@@ -177,11 +177,8 @@ std::string Overview::Json() {
   return cached_;
 }
 
-absl::Status Overview::SetMappingEnabled(const std::string& uuid, bool enabled) {
+absl::Status Overview::UpdateMapping(const v1::UpdateEventSourceMappingRequest& request) {
   stream_tracker::StreamTrackerClient tracker(sources_.mappings, options_.rpc_timeout);
-  v1::UpdateEventSourceMappingRequest request;
-  request.set_uuid(uuid);
-  request.set_enabled(enabled);
   absl::StatusOr<v1::EventSourceMappingConfiguration> updated =
       tracker.UpdateEventSourceMapping(request);
   absl::MutexLock lock(&mu_);

@@ -55,6 +55,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "grpcpp/channel.h"
+#include "proto/event_source_mappings.pb.h"
 
 namespace tributary::console {
 
@@ -90,10 +91,10 @@ class Overview {
   // its status under "errors".
   std::string Json();
 
-  // Enables or disables a mapping through EventSourceMappings.UpdateEventSourceMapping (the
-  // tracker moves it through Enabling / Disabling) and drops the cached document. Errors: the
-  // tracker's (NOT_FOUND for an unknown uuid, INVALID_ARGUMENT for an empty one, UNAVAILABLE...).
-  absl::Status SetMappingEnabled(const std::string& uuid, bool enabled);
+  // Updates a mapping through EventSourceMappings.UpdateEventSourceMapping (enabled: the tracker
+  // moves it through Enabling / Disabling) and drops the cached document. Errors: the tracker's
+  // (NOT_FOUND for an unknown uuid, INVALID_ARGUMENT for an empty one, UNAVAILABLE...).
+  absl::Status UpdateMapping(const v1::UpdateEventSourceMappingRequest& request);
 
  private:
   struct Sample {

@@ -4,13 +4,17 @@
 // and the read-only default of the actions.
 #include "tools/console/overview.h"
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/grpc_authz_gate.h"
 #include "common/grpc_server.h"
+#include "common/testing/test_util.h"
 #include "common/version.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -493,6 +497,59 @@ TEST_F(ConsoleHandlerTest, ActionsNeedTheConsoleHeaderAndPost) {
   EXPECT_EQ(Call(handler, "POST", "/api/mappings//disable").status, 400);
   EXPECT_TRUE(
       mappings_.Requests<v1::UpdateEventSourceMappingRequest>("UpdateEventSourceMapping").empty());
+}
+
+// With --policy_file an action is the operator's, not the process's: it is authorized as the
+// client certificate's subject, as the gRPC call would be, and audited in that name.
+TEST_F(ConsoleHandlerTest, WithAPolicyActionsAreAuthorizedAsTheCertificatesSubjectAndAudited) {
+  const std::string dir = testing::NewTempDir("console_authz");
+  std::ofstream(dir + "/policy.json") << R"({"Statement": [
+    {"Effect": "Allow", "Principal": "CN=operator", "Action": "lambda:UpdateEventSourceMapping",
+     "Resource": "arn:aws:lambda:*:*:event-source-mapping:m-1"}]})";
+  GrpcAuthzOptions options;
+  options.policy_file = dir + "/policy.json";
+  options.audit_log = dir + "/audit.log";
+  absl::StatusOr<std::shared_ptr<GrpcAuthzGate>> gate =
+      GrpcAuthzGate::Create(options, /*server_authenticates=*/true, clock_);
+  ASSERT_TRUE(gate.ok()) << gate.status();
+  ConsoleHandler handler(*overview_, /*actions_enabled=*/true, gate->get());
+  auto call_as = [&](const std::string& subject, const std::string& target) {
+    aws::HttpRequest request;
+    request.method = "POST";
+    request.target = target;
+    request.headers.emplace_back("x-tributary-console", "1");
+    request.peer_subject = subject;
+    return handler.Handle(request);
+  };
+
+  aws::HttpResponse denied = call_as("CN=intern", "/api/mappings/m-1/disable");
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_TRUE(absl::StrContains(denied.body, "PERMISSION_DENIED")) << denied.body;
+  EXPECT_TRUE(absl::StrContains(denied.body, "lambda:UpdateEventSourceMapping")) << denied.body;
+  EXPECT_EQ(call_as("", "/api/mappings/m-1/disable").status, 403)
+      << "no certificate is nobody in particular, not the process";
+  EXPECT_EQ(call_as("CN=operator", "/api/mappings/m-2/disable").status, 403)
+      << "the policy scopes the operator to m-1";
+  EXPECT_TRUE(
+      mappings_.Requests<v1::UpdateEventSourceMappingRequest>("UpdateEventSourceMapping").empty())
+      << "a denied action reached the tracker";
+
+  EXPECT_EQ(call_as("CN=operator", "/api/mappings/m-1/disable").status, 200);
+  EXPECT_EQ(
+      mappings_.Requests<v1::UpdateEventSourceMappingRequest>("UpdateEventSourceMapping").size(),
+      1u);
+  std::stringstream audit;
+  audit << std::ifstream(dir + "/audit.log").rdbuf();
+  EXPECT_TRUE(absl::StrContains(
+      audit.str(), R"("principal":"CN=intern","action":"lambda:UpdateEventSourceMapping",)"
+                   R"("resource":"arn:aws:lambda:us-east-1:000000000000:event-source-mapping:m-1",)"
+                   R"("outcome":"PERMISSION_DENIED")"))
+      << audit.str();
+  EXPECT_TRUE(absl::StrContains(
+      audit.str(), R"("principal":"CN=operator","action":"lambda:UpdateEventSourceMapping",)"
+                   R"("resource":"arn:aws:lambda:us-east-1:000000000000:event-source-mapping:m-1",)"
+                   R"("outcome":"OK")"))
+      << audit.str();
 }
 
 TEST_F(ConsoleHandlerTest, ATrackerErrorKeepsItsCode) {

@@ -366,7 +366,8 @@ int Serve() {
     overview_options.actions_enabled = FLAGS_console_actions;
     console_overview = std::make_unique<console::Overview>(sources, overview_options, clock);
     console_handler =
-        std::make_unique<console::ConsoleHandler>(*console_overview, FLAGS_console_actions);
+        std::make_unique<console::ConsoleHandler>(*console_overview, FLAGS_console_actions,
+                                                  (*server)->authz_gate());
     console = console_handler.get();
   }
   stream_tracker::LeaseSync* sync = (*tracker)->lease_sync();
