@@ -45,21 +45,9 @@
 #include "etcd/etcd_client.h"
 #include "etcd/lease_keeper.h"
 #include "shard_store/metadata.pb.h"
+#include "shard_store/store_metadata.h"
 
 namespace tributary::shard_store {
-
-// A stream's metadata as stored: its record, its kept shards, and the CAS token.
-struct StoredStream {
-  internal::StreamMetadata stream;
-  std::map<uint32_t, internal::ShardMetadata> shards;  // by index: every kept shard
-  int64_t revision = 0;  // mod_revision of the stream's record: pass it to UpdateStream
-};
-
-// Every stream at one etcd revision.
-struct StoreMetadataSnapshot {
-  std::map<std::string, StoredStream> streams;  // by name
-  int64_t revision = 0;  // watch from revision + 1 to see every later change
-};
 
 // One change seen by a StoreMetadataWatch. A write of several keys (a split: the stream record,
 // the parent, the children) arrives as several events with the same revision.
@@ -120,7 +108,8 @@ class EtcdStoreMetadata {
   // out: the id is skipped, never reused); DATA_LOSS for an undecodable allocator; the client's.
   absl::StatusOr<uint64_t> AllocateStreamId();
 
-  // Every stream and its shards, at one revision. Errors: DATA_LOSS for a record or key that
+  // Every stream and its shards, at one revision (`next_stream_id` is not read: ids are
+  // allocated per call). Errors: DATA_LOSS for a record or key that
   // does not decode; the client's (OUT_OF_RANGE: compacted between pages, call again).
   absl::StatusOr<StoreMetadataSnapshot> Load();
 
