@@ -30,4 +30,31 @@ absl::StatusOr<std::vector<std::string>> ParseEtcdUrl(absl::string_view url) {
   return endpoints;
 }
 
+absl::StatusOr<std::vector<std::string>> ParseCoordinationFlags(
+    absl::string_view coordination, absl::string_view data_dir, absl::string_view state,
+    DataDirWithEtcd data_dir_with_etcd) {
+  if (coordination.empty()) {
+    if (data_dir.empty()) {
+      return absl::InvalidArgumentError(data_dir_with_etcd == DataDirWithEtcd::kExcluded
+                                            ? "--data_dir is required (or --coordination=etcd://...)"
+                                            : "--data_dir is required");
+    }
+    return std::vector<std::string>();
+  }
+  absl::StatusOr<std::vector<std::string>> endpoints = ParseEtcdUrl(coordination);
+  if (!endpoints.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--coordination=", endpoints.status().message()));
+  }
+  if (data_dir_with_etcd == DataDirWithEtcd::kExcluded && !data_dir.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--data_dir and --coordination exclude each other: ", state, " in RocksDB or in etcd"));
+  }
+  if (data_dir_with_etcd == DataDirWithEtcd::kRequired && data_dir.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--data_dir is required, also with --coordination: ", state, " there"));
+  }
+  return endpoints;
+}
+
 }  // namespace tributary::etcd

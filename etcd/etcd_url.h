@@ -22,6 +22,26 @@ inline constexpr char kEtcdScheme[] = "etcd://";
 // another scheme, no address, an empty, bad or repeated address.
 absl::StatusOr<std::vector<std::string>> ParseEtcdUrl(absl::string_view url);
 
+// Whether a server still needs its --data_dir when its state is in etcd.
+enum class DataDirWithEtcd {
+  kExcluded,  // everything lives in etcd: --data_dir and --coordination exclude each other
+  kRequired,  // something stays local (e.g. the store's records without --log=nats://)
+};
+
+// A server main's --coordination and --data_dir flags, checked together (the one place their
+// rules and messages live). Returns the etcd members of `coordination`, or an empty list when
+// `coordination` is empty (the state lives in RocksDB under `data_dir`). `state` names what
+// lives there, with its verb, for messages: "the lease table lives". Pure; thread-safe.
+// Errors: INVALID_ARGUMENT with a message for the operator that names the flags:
+//   - `coordination` is not a valid etcd URL ("--coordination=" + ParseEtcdUrl's reason);
+//   - `data_dir` given with `coordination` and kExcluded ("... exclude each other ...");
+//   - `data_dir` empty, without `coordination` or with kRequired ("--data_dir is required",
+//     with kExcluded "... (or --coordination=etcd://...)").
+absl::StatusOr<std::vector<std::string>> ParseCoordinationFlags(absl::string_view coordination,
+                                                                absl::string_view data_dir,
+                                                                absl::string_view state,
+                                                                DataDirWithEtcd data_dir_with_etcd);
+
 }  // namespace tributary::etcd
 
 #endif  // TRIBUTARY_ETCD_ETCD_URL_H_

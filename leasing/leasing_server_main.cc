@@ -65,22 +65,11 @@ int main(int argc, char** argv) {
     LOG(ERROR) << s.message();
     return 2;
   }
-  std::vector<std::string> etcd_endpoints;
-  if (!FLAGS_coordination.empty()) {
-    absl::StatusOr<std::vector<std::string>> parsed =
-        tributary::etcd::ParseEtcdUrl(FLAGS_coordination);
-    if (!parsed.ok()) {
-      LOG(ERROR) << "--coordination=" << parsed.status().message();
-      return 2;
-    }
-    etcd_endpoints = *std::move(parsed);
-    if (!FLAGS_data_dir.empty()) {
-      LOG(ERROR) << "--data_dir and --coordination exclude each other: the lease table lives in "
-                    "RocksDB or in etcd";
-      return 2;
-    }
-  } else if (FLAGS_data_dir.empty()) {
-    LOG(ERROR) << "--data_dir is required (or --coordination=etcd://...)";
+  absl::StatusOr<std::vector<std::string>> etcd_endpoints = tributary::etcd::ParseCoordinationFlags(
+      FLAGS_coordination, FLAGS_data_dir, "the lease table lives",
+      tributary::etcd::DataDirWithEtcd::kExcluded);
+  if (!etcd_endpoints.ok()) {
+    LOG(ERROR) << etcd_endpoints.status().message();
     return 2;
   }
   tributary::leasing::LeaseTableOptions options;
@@ -91,12 +80,12 @@ int main(int argc, char** argv) {
   // Cluster mode: the client outlives the stack (declared first).
   std::unique_ptr<tributary::etcd::EtcdClient> etcd;
   absl::StatusOr<std::unique_ptr<tributary::leasing::LeasingStack>> stack;
-  if (etcd_endpoints.empty()) {
+  if (etcd_endpoints->empty()) {
     stack = tributary::leasing::LeasingStack::Create(tributary::RealClock::Get(), FLAGS_data_dir,
                                                      options);
   } else {
     tributary::etcd::EtcdClientOptions etcd_options;
-    etcd_options.endpoints = etcd_endpoints;
+    etcd_options.endpoints = *etcd_endpoints;
     auto client = tributary::etcd::EtcdClient::Create(tributary::RealClock::Get(), etcd_options);
     if (!client.ok()) {
       LOG(ERROR) << "--coordination: " << client.status();
@@ -147,7 +136,7 @@ int main(int argc, char** argv) {
   }
   (*metrics)->SetServing();
   LOG(INFO) << "leasing_server serving on " << (*server)->address() << ", data in "
-            << (etcd_endpoints.empty() ? FLAGS_data_dir
+            << (etcd_endpoints->empty() ? FLAGS_data_dir
                                        : FLAGS_coordination + " under " + FLAGS_etcd_prefix)
             << " (" << tributary::DescribeServerSecurity(security) << ")";
   const int signal = tributary::WaitForTerminationSignal([&server] {

@@ -23,11 +23,13 @@
 #include "common/status_macros.h"
 #include "proto/streams.pb.h"
 #include "shard_store/hash_key.h"
+#include "shard_store/rocksdb_store_metadata.h"
 #include "shard_store/routing.h"
 #include "shard_store/shard_state.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/storage_format.h"
 #include "shard_store/store_internal.h"
+#include "shard_store/store_metadata.h"
 
 namespace tributary::shard_store {
 
@@ -38,6 +40,9 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
   // routed to them now wait), write the metadata, then publish the new set.
   const int64_t now = ToMs(clock_.Now());
   Batch batch = NewBatch();
+  StreamChange change;
+  change.name = stream->name;
+  change.stream_id = stream->id;
   std::vector<InFlight*> close_tickets;
   if (!log_->StoreNumbers()) {
     // A log that numbers records closes the parents itself and names their ending number:
@@ -76,7 +81,7 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
     absl::MutexLock lock(&parent->mu);
     absl::MutexLock plock(parent->put_mu);  // the stream's
     if (log_->StoreNumbers()) close_tickets.push_back(parent->BeginClose(now));
-    batch.Put(meta_, ShardMetaKey('h', stream->id, parent->index), Versioned(ShardMeta(*parent)));
+    change.put_shards.push_back(ShardMeta(*parent));
   }
   uint32_t next_index;
   int retention;
@@ -88,14 +93,14 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
   for (auto& child : children) {
     child->created_ms = now;
     absl::MutexLock lock(&child->mu);
-    batch.Put(meta_, ShardMetaKey('h', stream->id, child->index), Versioned(ShardMeta(*child)));
+    change.put_shards.push_back(ShardMeta(*child));
     next_index = std::max(next_index, child->index + 1);
   }
   {
     absl::ReaderMutexLock lock(&stream->mu);
-    batch.Put(meta_, StreamMetaKey(stream->name),
-              Versioned(StreamMeta(*stream, retention, next_index)));
+    change.record = StreamMeta(*stream, retention, next_index);
   }
+  metadata_->Stage(change, &batch);
   absl::Status status =
       FromRocksDbStatus(Write(WriteKind::kReshard, &batch), "resharding (nothing was changed)");
   {
@@ -327,11 +332,14 @@ absl::Status ShardStore::SealStream(absl::string_view stream_name) {
 
 absl::Status ShardStore::PersistStream(const Stream& stream, int retention_hours) {
   Batch batch = NewBatch();
+  StreamChange change;
+  change.name = stream.name;
+  change.stream_id = stream.id;
   {
     absl::ReaderMutexLock lock(&const_cast<Stream&>(stream).mu);
-    batch.Put(meta_, StreamMetaKey(stream.name),
-              Versioned(StreamMeta(stream, retention_hours, stream.next_shard_index)));
+    change.record = StreamMeta(stream, retention_hours, stream.next_shard_index);
   }
+  metadata_->Stage(change, &batch);
   return FromRocksDbStatus(Write(WriteKind::kStreamMetadata, &batch), "writing stream metadata");
 }
 

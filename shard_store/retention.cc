@@ -21,10 +21,12 @@
 #include "common/rocksdb_util.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
+#include "shard_store/rocksdb_store_metadata.h"
 #include "shard_store/shard_state.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/storage_format.h"
 #include "shard_store/store_internal.h"
+#include "shard_store/store_metadata.h"
 
 namespace tributary::shard_store {
 
@@ -74,6 +76,9 @@ absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& st
   std::vector<Trim> trims;
   std::vector<std::shared_ptr<Shard>> gone;
   Batch batch = NewBatch();
+  StreamChange change;  // the marks and removed shards, staged with the trims
+  change.name = stream->name;
+  change.stream_id = stream->id;
   int64_t trimmed = 0;
   for (const auto& shard : shards) {
     const uint64_t tip = shard->tip.load(std::memory_order_acquire);
@@ -103,9 +108,7 @@ absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& st
       if (closed && tip >= ending && keep_from >= ending) keep_from = ending + 1;
       if (keep_from > through + 1) {
         log_->StageTrim(&batch, stream->id, shard->index, through, keep_from);
-        std::string mark;
-        AppendBigEndian64(&mark, keep_from - 1);
-        batch.Put(meta_, ShardMetaKey('t', stream->id, shard->index), mark);
+        change.trimmed_through.emplace_back(shard->index, keep_from - 1);
         trimmed += static_cast<int64_t>(keep_from - 1 - through);
         through = keep_from - 1;
         trims.push_back({shard, through});
@@ -127,11 +130,9 @@ absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& st
       gone.clear();
     }
   }
-  for (const auto& shard : gone) {
-    batch.Delete(meta_, ShardMetaKey('h', stream->id, shard->index));
-    batch.Delete(meta_, ShardMetaKey('t', stream->id, shard->index));
-  }
+  for (const auto& shard : gone) change.removed_shards.push_back(shard->index);
   if (trims.empty() && gone.empty()) return 0;
+  metadata_->Stage(change, &batch);
   const absl::Status status = FromRocksDbStatus(
       Write(WriteKind::kTrim, &batch),
       absl::StrCat("trimming stream ", stream->name, " (nothing of it was trimmed)"));

@@ -30,6 +30,8 @@
 #include "shard_store/metadata.pb.h"
 #include "shard_store/read_limits.h"
 #include "shard_store/rocksdb_shard_log.h"
+#include "shard_store/rocksdb_store_metadata.h"
+#include "shard_store/store_metadata.h"
 #include "shard_store/routing.h"
 #include "shard_store/shard_state.h"
 #include "shard_store/storage_format.h"
@@ -122,6 +124,7 @@ ShardStore::ShardStore(const ShardStoreOptions& options, Clock& clock, std::uniq
       clock_(clock),
       db_(std::move(db)),
       meta_(db_->Handle(kMetaFamily)),
+      metadata_(std::make_unique<RocksDbStoreMetadata>(db_->db(), meta_)),
       records_(db_->Handle(kRecordsFamily)),
       log_(options.log != nullptr ? options.log
                                   : std::make_shared<RocksDbShardLog>(db_->db(), records_)),
@@ -238,6 +241,9 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
   stream->name = request.stream_name();
   stream->creation_ms = now;
   Batch batch = NewBatch();
+  StreamChange change;
+  change.name = stream->name;
+  change.stream_id = id;
   {
     absl::MutexLock lock(&mu_);
     if (streams_.count(request.stream_name())) return already_exists();
@@ -252,10 +258,11 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
       auto shard = std::make_shared<Shard>(i, start, end, &stream->put_mu);
       shard->created_ms = now;
       absl::MutexLock shlock(&shard->mu);
-      batch.Put(meta_, ShardMetaKey('h', stream->id, i), Versioned(ShardMeta(*shard)));
+      change.put_shards.push_back(ShardMeta(*shard));
       stream->shards[i] = std::move(shard);
     }
-    batch.Put(meta_, StreamMetaKey(stream->name), Versioned(StreamMeta(*stream, retention, n)));
+    change.record = StreamMeta(*stream, retention, n);
+    metadata_->Stage(change, &batch);
     stream->Publish();
     // Reserve the name while writing (no lock held across the write).
     stream->updating = true;
@@ -300,10 +307,8 @@ absl::StatusOr<uint64_t> ShardStore::AllocateStreamId() {
   // the log in the order they are handed out, so the stored allocator never moves back.
   absl::MutexLock lock(&id_mu_);
   const uint64_t id = next_stream_id_;
-  std::string next;
-  AppendBigEndian64(&next, id + 1);
   Batch batch = NewBatch();
-  batch.Put(meta_, "n", next);
+  metadata_->StageNextStreamId(&batch, id + 1);
   RETURN_IF_ERROR(FromRocksDbStatus(Write(WriteKind::kStreamId, &batch),
                                     "allocating a stream id (nothing was created)"));
   next_stream_id_ = id + 1;
@@ -331,6 +336,10 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
   ASSIGN_OR_RETURN(UpdatingGuard update, BeginUpdate(*stream));
   Batch batch = NewBatch();
   std::vector<std::shared_ptr<Shard>> shards;
+  StreamChange change;
+  change.name = stream->name;
+  change.stream_id = stream->id;
+  change.delete_stream = true;
   {
     absl::MutexLock lock(&stream->mu);
     // The consumers are in the stream's record, so they go with it; only when asked to.
@@ -341,12 +350,11 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
     }
     stream->deleting = true;
     for (auto& [index, shard] : stream->shards) {
-      batch.Delete(meta_, ShardMetaKey('h', stream->id, index));
-      batch.Delete(meta_, ShardMetaKey('t', stream->id, index));
+      change.removed_shards.push_back(index);
       shards.push_back(shard);
     }
   }
-  batch.Delete(meta_, StreamMetaKey(stream->name));
+  metadata_->Stage(change, &batch);
   log_->StageDeleteStream(&batch, stream->id);
   absl::Status status = FromRocksDbStatus(Write(WriteKind::kDeleteStream, &batch),
                                           "deleting stream (nothing was changed)");

@@ -199,6 +199,7 @@ struct ShardState;
 struct StreamAttributes;
 class StoreBatch;
 class ReadLimits;
+class RocksDbStoreMetadata;
 
 class ShardStore {
  public:
@@ -556,6 +557,8 @@ class ShardStore {
   std::unique_ptr<StoreMetrics> metrics_owner_;
   std::atomic<StoreMetrics*> metrics_{nullptr};  // read lock-free on every put and read
   rocksdb::ColumnFamilyHandle* meta_;
+  // The metadata (rocksdb_store_metadata.h), in meta_.
+  std::unique_ptr<RocksDbStoreMetadata> metadata_;
   rocksdb::ColumnFamilyHandle* records_;
   // The records (shard_log.h): options_.log, or a RocksDbShardLog over records_.
   std::shared_ptr<ShardLog> log_;

@@ -34,9 +34,11 @@
 #include "common/stream_name.h"
 #include "proto/streams.pb.h"
 #include "shard_store/metadata.pb.h"
+#include "shard_store/rocksdb_store_metadata.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/storage_format.h"
 #include "shard_store/store_internal.h"
+#include "shard_store/store_metadata.h"
 #include "shard_store/tokens.h"
 
 namespace tributary::shard_store {
@@ -299,9 +301,11 @@ absl::Status ShardStore::ChangeAttributes(
     }
     staged = stream->attributes;
     RETURN_IF_ERROR(edit(staged));
-    batch.Put(
-        meta_, StreamMetaKey(stream->name),
-        Versioned(StreamMeta(*stream, stream->retention_hours, stream->next_shard_index, staged)));
+    StreamChange change;
+    change.name = stream->name;
+    change.stream_id = stream->id;
+    change.record = StreamMeta(*stream, stream->retention_hours, stream->next_shard_index, staged);
+    metadata_->Stage(change, &batch);
     stream->changing_metadata = true;
   }
   const absl::Status status = FromRocksDbStatus(Write(WriteKind::kStreamMetadata, &batch),

@@ -85,22 +85,11 @@ int main(int argc, char** argv) {
     LOG(ERROR) << client.status().message();
     return 2;
   }
-  std::vector<std::string> etcd_endpoints;
-  if (!FLAGS_coordination.empty()) {
-    absl::StatusOr<std::vector<std::string>> parsed =
-        tributary::etcd::ParseEtcdUrl(FLAGS_coordination);
-    if (!parsed.ok()) {
-      LOG(ERROR) << "--coordination=" << parsed.status().message();
-      return 2;
-    }
-    etcd_endpoints = *std::move(parsed);
-    if (!FLAGS_data_dir.empty()) {
-      LOG(ERROR) << "--data_dir and --coordination exclude each other: the mappings live in "
-                    "RocksDB or in etcd";
-      return 2;
-    }
-  } else if (FLAGS_data_dir.empty()) {
-    LOG(ERROR) << "--data_dir is required (or --coordination=etcd://...)";
+  absl::StatusOr<std::vector<std::string>> etcd_endpoints = tributary::etcd::ParseCoordinationFlags(
+      FLAGS_coordination, FLAGS_data_dir, "the mappings live",
+      tributary::etcd::DataDirWithEtcd::kExcluded);
+  if (!etcd_endpoints.ok()) {
+    LOG(ERROR) << etcd_endpoints.status().message();
     return 2;
   }
   tributary::stream_tracker::StreamTracker::Options options;
@@ -110,7 +99,7 @@ int main(int argc, char** argv) {
   options.sync_writes = FLAGS_sync_writes;
   options.function_account.region = FLAGS_aws_region;
   options.function_account.account_id = FLAGS_aws_account_id;
-  options.etcd_endpoints = etcd_endpoints;
+  options.etcd_endpoints = *etcd_endpoints;
   options.etcd_prefix = FLAGS_etcd_prefix;
   options.election_ttl = absl::Milliseconds(FLAGS_election_ttl_ms);
   char host[256] = {};

@@ -150,18 +150,12 @@ int Serve() {
     LOG(ERROR) << s.message();
     return 2;
   }
-  if (FLAGS_data_dir.empty()) {
-    LOG(ERROR) << "--data_dir is required";
+  absl::StatusOr<std::vector<std::string>> etcd_endpoints = etcd::ParseCoordinationFlags(
+      FLAGS_coordination, FLAGS_data_dir, "the lease table lives",
+      etcd::DataDirWithEtcd::kRequired);
+  if (!etcd_endpoints.ok()) {
+    LOG(ERROR) << etcd_endpoints.status().message();
     return 2;
-  }
-  std::vector<std::string> etcd_endpoints;
-  if (!FLAGS_coordination.empty()) {
-    absl::StatusOr<std::vector<std::string>> parsed = etcd::ParseEtcdUrl(FLAGS_coordination);
-    if (!parsed.ok()) {
-      LOG(ERROR) << "--coordination=" << parsed.status().message();
-      return 2;
-    }
-    etcd_endpoints = *std::move(parsed);
   }
   Clock& clock = manual_clock != nullptr ? static_cast<Clock&>(*manual_clock) : RealClock::Get();
   absl::StatusOr<std::string> address = PickListenAddress(FLAGS_listen);
@@ -252,9 +246,9 @@ int Serve() {
   tracker_options.sync_writes = FLAGS_sync_writes;
   tracker_options.function_account.region = FLAGS_aws_region;
   tracker_options.function_account.account_id = FLAGS_aws_account_id;
-  if (!etcd_endpoints.empty()) {
+  if (!etcd_endpoints->empty()) {
     tracker_options.data_dir.clear();
-    tracker_options.etcd_endpoints = etcd_endpoints;
+    tracker_options.etcd_endpoints = *etcd_endpoints;
     tracker_options.etcd_prefix = FLAGS_etcd_prefix + "tracker/";
     tracker_options.replica_name = absl::StrCat("tributary serve pid ", getpid(), " on ", *address);
   }
