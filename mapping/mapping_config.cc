@@ -91,6 +91,10 @@ absl::Status ValidateOptionalNumbers(const Request& request) {
     RETURN_IF_ERROR(CheckRange("tumbling_window_in_seconds", request.tumbling_window_in_seconds(),
                                0, kMaxTumblingWindowSeconds));
   }
+  if (request.has_max_parked_keys()) {
+    RETURN_IF_ERROR(
+        CheckRange("max_parked_keys", request.max_parked_keys(), 1, kMaxMaxParkedKeys));
+  }
   return absl::OkStatus();
 }
 
@@ -123,6 +127,11 @@ int EffectiveFunctionTimeoutSeconds(const v1::EventSourceMappingConfiguration& c
 
 int EffectiveTumblingWindowSeconds(const v1::EventSourceMappingConfiguration& config) {
   return std::clamp(config.tumbling_window_in_seconds(), 0, kMaxTumblingWindowSeconds);
+}
+
+int EffectiveMaxParkedKeys(const v1::EventSourceMappingConfiguration& config) {
+  return config.max_parked_keys() > 0 ? std::min(config.max_parked_keys(), kMaxMaxParkedKeys)
+                                      : kDefaultMaxParkedKeys;
 }
 
 absl::Status ValidateFunctionEndpoint(absl::string_view endpoint) {
@@ -216,6 +225,8 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
     *config.mutable_filter_criteria() = request.filter_criteria();
   }
   config.set_tumbling_window_in_seconds(request.tumbling_window_in_seconds());
+  config.set_isolate_failing_keys(request.isolate_failing_keys());
+  config.set_max_parked_keys(request.max_parked_keys());  // 0: the default (Effective...)
   return config;
 }
 
@@ -302,6 +313,10 @@ absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& reque
   if (request.has_tumbling_window_in_seconds()) {
     config->set_tumbling_window_in_seconds(request.tumbling_window_in_seconds());
   }
+  if (request.has_isolate_failing_keys()) {
+    config->set_isolate_failing_keys(request.isolate_failing_keys());
+  }
+  if (request.has_max_parked_keys()) config->set_max_parked_keys(request.max_parked_keys());
   return absl::OkStatus();
 }
 

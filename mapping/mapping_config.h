@@ -22,6 +22,9 @@
 // filter_criteria                     0–5 filters, each a pattern  none (no filtering)
 //                                     of at most 4096 bytes in the syntax of
 //                                     mapping/record_filter.h
+// tumbling_window_in_seconds          0–900                        0 (no windows)
+// isolate_failing_keys                bool (not Lambda's)          false
+// max_parked_keys                     1–10000 (not Lambda's)       100
 //
 // function_name is only checked for presence here: resolving it (a name or an ARN, the function
 // must exist) and copying the function's endpoint and timeout into the configuration is the
@@ -54,6 +57,8 @@ inline constexpr int kMaxRetryAttempts = 10000;
 inline constexpr int kMaxFunctionTimeoutSeconds = 900;
 inline constexpr int kDefaultFunctionTimeoutSeconds = 30;
 inline constexpr int kMaxTumblingWindowSeconds = 900;  // Lambda's limit; 0 = no windows
+inline constexpr int kDefaultMaxParkedKeys = 100;
+inline constexpr int kMaxMaxParkedKeys = 10000;
 inline constexpr int kDefaultListMaxItems = 100;
 inline constexpr int kMaxListMaxItems = 10000;
 
@@ -66,6 +71,8 @@ int EffectiveParallelizationFactor(const v1::EventSourceMappingConfiguration& co
 int EffectiveFunctionTimeoutSeconds(const v1::EventSourceMappingConfiguration& config);  // 30
 // 0 (no tumbling windows) to kMaxTumblingWindowSeconds.
 int EffectiveTumblingWindowSeconds(const v1::EventSourceMappingConfiguration& config);
+// 100 when unset (0), else clamped to 1–kMaxMaxParkedKeys.
+int EffectiveMaxParkedKeys(const v1::EventSourceMappingConfiguration& config);
 
 // Checks a function endpoint: "host:port" / "grpc://host:port" (gRPC) or
 // "http(s)://host[:port][/path]" (Lambda's event over HTTP), as mapping/function_endpoint.h says.

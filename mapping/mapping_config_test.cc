@@ -74,6 +74,10 @@ INSTANTIATE_TEST_SUITE_P(
         CreateCase{"TumblingWindowZero", [](R* r) { r->set_tumbling_window_in_seconds(0); }, ""},
         CreateCase{"TumblingWindow900", [](R* r) { r->set_tumbling_window_in_seconds(900); }, ""},
         CreateCase{"TumblingWindow901", [](R* r) { r->set_tumbling_window_in_seconds(901); }, "tumbling_window_in_seconds must be between 0 and 900"},
+        CreateCase{"MaxParkedKeysZero", [](R* r) { r->set_max_parked_keys(0); }, "max_parked_keys must be between 1 and 10000"},
+        CreateCase{"MaxParkedKeysOne", [](R* r) { r->set_max_parked_keys(1); }, ""},
+        CreateCase{"MaxParkedKeys10000", [](R* r) { r->set_max_parked_keys(10000); }, ""},
+        CreateCase{"MaxParkedKeys10001", [](R* r) { r->set_max_parked_keys(10001); }, "max_parked_keys must be between 1 and 10000"},
         CreateCase{"NoStream", [](R* r) { r->clear_stream_name(); }, "stream_name is required"},
         CreateCase{"BadStreamName", [](R* r) { r->set_stream_name("bad name"); }, "stream_name may only hold"},
         CreateCase{"LongStreamName", [](R* r) { r->set_stream_name(std::string(129, 'a')); }, "stream_name must be 1 to 128"},
@@ -229,6 +233,35 @@ TEST(MappingConfigFunctionNameTest, TimeoutCannotBeSetWhileTheMappingFollowsAFun
   EXPECT_NE(status.message().find("function_timeout_seconds cannot be set with function_name"),
             absl::string_view::npos)
       << status;
+}
+
+TEST(MappingConfigTest, IsolateFailingKeysIsOffByDefaultAndSetByCreateAndUpdate) {
+  v1::EventSourceMappingConfiguration config = *ConfigFromCreateRequest(ValidCreate());
+  EXPECT_FALSE(config.isolate_failing_keys());
+  EXPECT_EQ(EffectiveMaxParkedKeys(config), 100);
+
+  v1::CreateEventSourceMappingRequest create = ValidCreate();
+  create.set_isolate_failing_keys(true);
+  create.set_max_parked_keys(7);
+  config = *ConfigFromCreateRequest(create);
+  EXPECT_TRUE(config.isolate_failing_keys());
+  EXPECT_EQ(EffectiveMaxParkedKeys(config), 7);
+
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_batch_size(10);  // an update that names neither keeps both
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  EXPECT_TRUE(config.isolate_failing_keys());
+  EXPECT_EQ(config.max_parked_keys(), 7);
+
+  update.set_max_parked_keys(0);
+  EXPECT_EQ(ApplyUpdateRequest(update, &config).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.max_parked_keys(), 7);
+
+  update.set_max_parked_keys(250);
+  update.set_isolate_failing_keys(false);
+  ASSERT_TRUE(ApplyUpdateRequest(update, &config).ok());
+  EXPECT_FALSE(config.isolate_failing_keys());
+  EXPECT_EQ(EffectiveMaxParkedKeys(config), 250);
 }
 
 TEST(MappingConfigTest, TumblingWindowIsKeptSetByUpdateAndTurnedOffWithZero) {

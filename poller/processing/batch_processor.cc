@@ -53,6 +53,14 @@ void SetWindow(const WindowContext& window, v1::InvokeRequest* request) {
   SetTimestamp(window.end, request->mutable_window()->mutable_end());
 }
 
+// All of `records` (non-empty) have one partition key.
+bool OneKey(const std::vector<v1::Record>& records) {
+  for (const v1::Record& r : records) {
+    if (r.partition_key() != records.front().partition_key()) return false;
+  }
+  return !records.empty();
+}
+
 }  // namespace
 
 int64_t WindowStateBytes(const v1::TumblingWindowState& state) {
@@ -69,6 +77,7 @@ struct BatchProcessor::Call {
   StopSignal& stop;
   const DoneCallback& on_done;
   WindowContext* window;  // null without tumbling windows
+  KeyParking* parking;    // null: no per-key isolation
 };
 
 // The outcome of one invoke.
@@ -93,10 +102,11 @@ BatchProcessor::BatchProcessor(Clock& clock, Waiter& waiter, FunctionInvoker& in
 
 absl::Status BatchProcessor::Process(const ShardContext& shard, const ConfigSource& config,
                                      std::vector<v1::Record> records, StopSignal& stop,
-                                     const DoneCallback& on_done, WindowContext* window) {
+                                     const DoneCallback& on_done, WindowContext* window,
+                                     KeyParking* parking) {
   if (records.empty()) return absl::OkStatus();
   metrics_.BatchStarted(shard, ArrivalTime(records.back()));
-  const Call call{shard, config, stop, on_done, window};
+  const Call call{shard, config, stop, on_done, window, window == nullptr ? parking : nullptr};
   absl::Status status = ProcessSegment(call, std::move(records));
   metrics_.BatchFinished(shard);
   return status;
@@ -112,6 +122,11 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
     // Read again for every attempt: an update reaches a failing batch (see the header).
     const std::shared_ptr<const v1::EventSourceMappingConfiguration> current = call.config();
     const v1::EventSourceMappingConfiguration& config = *current;
+    if (call.parking != nullptr) {
+      // P1: a key parked meanwhile (by an earlier segment) goes no further in this batch.
+      call.parking->Divert(records);
+      if (records.empty()) return absl::OkStatus();
+    }
     if (config.maximum_record_age_in_seconds() > 0) {
       const absl::Time oldest_allowed =
           clock_.Now() - absl::Seconds(config.maximum_record_age_in_seconds());
@@ -190,10 +205,96 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
     const absl::Duration delay = backoff_.Delay(retries);
     ++retries;
     metrics_.Retried(call.shard);
+    if (call.parking != nullptr && config.isolate_failing_keys() && OneKey(records)) {
+      // P2: the retry waits parked, out of the lane.
+      ParkedAttempts attempts;
+      attempts.retries = retries;
+      attempts.invoke_count = invoke_count;
+      attempts.last_response = last.response;
+      if (call.parking->Park(records, attempts, delay)) return absl::OkStatus();
+    }
     if (!waiter_.WaitUntil(clock_.MonotonicNow() + delay, call.stop)) {
       return absl::CancelledError("lane stopped during backoff");
     }
   }
+}
+
+absl::StatusOr<std::optional<absl::Duration>> BatchProcessor::RetryParked(
+    const ShardContext& shard, const ConfigSource& config_source, std::vector<v1::Record>& records,
+    ParkedAttempts& attempts, StopSignal& stop, const DoneCallback& on_done) {
+  const Call call{shard, config_source, stop, on_done, nullptr, nullptr};
+  if (stop.stopped()) return absl::CancelledError("lane stopped");
+  const std::shared_ptr<const v1::EventSourceMappingConfiguration> current = config_source();
+  const v1::EventSourceMappingConfiguration& config = *current;
+  Attempt last;
+  last.response = attempts.last_response;
+  if (config.maximum_record_age_in_seconds() > 0) {
+    const absl::Time oldest_allowed =
+        clock_.Now() - absl::Seconds(config.maximum_record_age_in_seconds());
+    std::vector<v1::Record> expired, fresh;
+    for (v1::Record& r : records) {
+      (ArrivalTime(r) < oldest_allowed ? expired : fresh).push_back(std::move(r));
+    }
+    records = std::move(fresh);
+    if (!expired.empty()) {
+      absl::Status reported =
+          Report(call, config, expired, kRecordAgeExceeded, attempts.invoke_count, last);
+      if (!reported.ok()) {
+        // Not done: back in front of the others, in order.
+        expired.insert(expired.end(), std::make_move_iterator(records.begin()),
+                       std::make_move_iterator(records.end()));
+        records = std::move(expired);
+        return reported;
+      }
+      on_done(expired);
+    }
+    if (records.empty()) return std::optional<absl::Duration>();
+  }
+  const bool limited = slots_ != nullptr && NeedsInvocationSlot(config);
+  if (limited) {
+    absl::StatusOr<bool> taken = slots_->TryAcquire(
+        config.function_name(), config.function_reserved_concurrent_executions());
+    if (!taken.ok() || !*taken) {
+      metrics_.FunctionThrottled(config.function_name());  // not a retry: try again later
+      return std::optional<absl::Duration>(backoff_.Delay(0));
+    }
+    metrics_.FunctionInvocationStarted(config.function_name());
+  }
+  metrics_.BatchStarted(shard, ArrivalTime(records.back()));
+  last = Invoke(call, config, records);
+  metrics_.BatchFinished(shard);
+  if (limited) {
+    metrics_.FunctionInvocationFinished(config.function_name());
+    slots_->Release(config.function_name());
+  }
+  ++attempts.invoke_count;
+  attempts.last_response = last.response;
+  if (last.kind == Attempt::kSuccess) {
+    metrics_.Delivered(shard, records.size());
+    on_done(records);
+    records.clear();
+    return std::optional<absl::Duration>();
+  }
+  if (last.kind == Attempt::kPartial && last.first_failed > 0) {
+    std::vector<v1::Record> succeeded(
+        std::make_move_iterator(records.begin()),
+        std::make_move_iterator(records.begin() + last.first_failed));
+    records.erase(records.begin(), records.begin() + last.first_failed);
+    metrics_.Delivered(shard, succeeded.size());
+    on_done(succeeded);
+  }
+  if (config.maximum_retry_attempts() >= 0 &&
+      attempts.retries >= config.maximum_retry_attempts()) {
+    RETURN_IF_ERROR(
+        Report(call, config, records, kRetryAttemptsExhausted, attempts.invoke_count, last));
+    on_done(records);
+    records.clear();
+    return std::optional<absl::Duration>();
+  }
+  const absl::Duration delay = backoff_.Delay(attempts.retries);
+  ++attempts.retries;
+  metrics_.Retried(shard);
+  return std::optional<absl::Duration>(delay);
 }
 
 BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,

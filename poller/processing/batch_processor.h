@@ -58,6 +58,22 @@
 // attempt again (configuration and rule 1 are read again: records may expire while throttled);
 // a throttle is not a retry: it counts toward no maximum_retry_attempts and is not a
 // function error. An unlimited function makes no leasing call.
+// Per-key isolation (`isolate_failing_keys`, not in Lambda; poller/NOTES.md "Per-key
+// isolation"), with a KeyParking passed to Process and no tumbling window:
+//   P1. Before each invoke, records whose partition key is parked are taken out of the batch
+//       (KeyParking::Divert): they wait behind the parked records, not invoked, not done.
+//   P2. When a segment that would be retried (rule 5: a function error not bisected, retries
+//       left) holds records of one partition key only, its retry is parked instead of waited
+//       for in the lane: KeyParking::Park takes the records with the retry count, the invoke
+//       count and the backoff before the next retry (counted in the metrics' retries), and the
+//       batch goes on with its other segments. With bisect on, that is a single record; without,
+//       a batch (or a partial response's remainder) of one key. Park refusing (max_parked_keys
+//       reached) leaves the retry in the lane, as without isolation.
+//   P3. RetryParked makes one attempt at parked records (the caller waits out the backoff): rule
+//       1, an invoke, a success or the records before a partial response's lowest failure done;
+//       a failure with retries left says when to try again (the backoff), counted like rule 5;
+//       retries exhausted (or records expired) are reported and done as in rules 1 and 5. No
+//       bisection while parked.
 // Configuration: the batch reads the mapping configuration from its ConfigSource again before
 // every attempt (each invoke, and each put to the on-failure destination), so an update reaches a
 // batch that is failing or waiting out a backoff: a new maximum_retry_attempts,
@@ -78,11 +94,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "poller/interfaces.h"
 #include "poller/processing/backoff.h"
@@ -123,6 +141,25 @@ struct WindowContext {
 // any lane's thread. Never returns null.
 using ConfigSource = std::function<std::shared_ptr<const v1::EventSourceMappingConfiguration>()>;
 
+// The retries of parked records so far (rule P2, P3).
+struct ParkedAttempts {
+  int64_t retries = 0;                // retries counted against maximum_retry_attempts
+  int64_t invoke_count = 0;           // invokes of the records so far
+  InvokeResponseContext last_response;  // the last invoke's, for the failure record
+};
+
+// Where a lane's batch parks a failing key (rules P1, P2); ShardProcessor implements it.
+class KeyParking {
+ public:
+  virtual ~KeyParking() = default;
+  // Takes the records of parked keys out of `records` (order kept for the rest).
+  virtual void Divert(std::vector<v1::Record>& records) = 0;
+  // Parks `records` (one partition key, failing): true when taken (moved from `records`; to be
+  // retried after `delay`); false when the shard parks no more keys (`records` untouched).
+  virtual bool Park(std::vector<v1::Record>& records, const ParkedAttempts& attempts,
+                    absl::Duration delay) = 0;
+};
+
 class BatchProcessor {
  public:
   // Called with records that just became done (in order within the call).
@@ -140,7 +177,19 @@ class BatchProcessor {
   // must outlive the call and holds the window's state afterwards.
   absl::Status Process(const ShardContext& shard, const ConfigSource& config,
                        std::vector<v1::Record> records, StopSignal& stop,
-                       const DoneCallback& on_done, WindowContext* window = nullptr);
+                       const DoneCallback& on_done, WindowContext* window = nullptr,
+                       KeyParking* parking = nullptr);
+
+  // One attempt at parked records (rule P3): `records` (non-empty, one key) keeps those not
+  // done, `attempts` is updated. Returns the delay before the next attempt, or nullopt when
+  // every record is done; CANCELLED when `stop` fired (records not reported to `on_done` are
+  // not done).
+  absl::StatusOr<std::optional<absl::Duration>> RetryParked(const ShardContext& shard,
+                                                            const ConfigSource& config,
+                                                            std::vector<v1::Record>& records,
+                                                            ParkedAttempts& attempts,
+                                                            StopSignal& stop,
+                                                            const DoneCallback& on_done);
 
   // Makes `window`'s final invocation (rule W3; with `terminated_early`, the early end of W2).
   // Returns OK once the function accepted it or the window was given up and reported; CANCELLED

@@ -64,6 +64,20 @@ std::optional<std::vector<v1::Record>> Batcher::TakeReady(MonotonicTime now, boo
   return batch;
 }
 
+std::vector<v1::Record> Batcher::Extract(const std::function<bool(const v1::Record&)>& pred) {
+  std::vector<v1::Record> out;
+  std::deque<Buffered> kept;
+  for (Buffered& b : buffered_) {
+    if (pred(b.record)) {
+      out.push_back(std::move(b.record));
+    } else {
+      kept.push_back(std::move(b));
+    }
+  }
+  buffered_ = std::move(kept);
+  return out;
+}
+
 std::optional<MonotonicTime> Batcher::WindowDeadline() const {
   if (buffered_.empty()) return std::nullopt;
   return buffered_.front().added + window_;

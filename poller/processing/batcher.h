@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -70,6 +71,10 @@ class Batcher {
   // When the window of the current first record ends (the next time TakeReady may return a
   // batch without more records arriving), or nullopt when nothing is buffered.
   std::optional<MonotonicTime> WindowDeadline() const;
+
+  // Removes the buffered records `pred` holds for and returns them in order (per-key isolation
+  // takes a parked key's records out of the lane).
+  std::vector<v1::Record> Extract(const std::function<bool(const v1::Record&)>& pred);
 
   bool empty() const { return buffered_.empty(); }
   size_t size() const { return buffered_.size(); }

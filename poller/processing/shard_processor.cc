@@ -156,6 +156,102 @@ ShardProcessor::Admitted ShardProcessor::Admit(std::vector<Received> records,
 
 ShardProcessor::~ShardProcessor() = default;
 
+// The KeyParking of one lane's batch.
+class ShardProcessor::LaneParking : public KeyParking {
+ public:
+  LaneParking(ShardProcessor& shard, int lane) : shard_(shard), lane_(lane) {}
+  void Divert(std::vector<v1::Record>& records) override {
+    absl::MutexLock lock(&shard_.mu_);
+    shard_.DivertParked(records);
+  }
+  bool Park(std::vector<v1::Record>& records, const ParkedAttempts& attempts,
+            absl::Duration delay) override {
+    return shard_.ParkKey(lane_, records, attempts, delay);
+  }
+
+ private:
+  ShardProcessor& shard_;
+  const int lane_;
+};
+
+void ShardProcessor::DivertParked(std::vector<v1::Record>& records) {
+  if (parked_.empty()) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    auto it = parked_.find(records[i].partition_key());
+    absl::StatusOr<uint64_t> seq =
+        it == parked_.end()
+            ? absl::StatusOr<uint64_t>(absl::NotFoundError("not parked"))
+            : ParseSequenceNumber(records[i].sequence_number(), "record.sequence_number");
+    if (!seq.ok()) {  // not parked (offered records have valid sequence numbers)
+      if (kept != i) records[kept] = std::move(records[i]);
+      ++kept;
+      continue;
+    }
+    it->second.waiting.emplace(*seq, std::move(records[i]));
+  }
+  records.resize(kept);
+}
+
+bool ShardProcessor::ParkKey(int lane, std::vector<v1::Record>& records,
+                             const ParkedAttempts& attempts, absl::Duration delay) {
+  bool parked = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (records.empty()) return false;
+    if (static_cast<int64_t>(parked_.size()) >= mapping::EffectiveMaxParkedKeys(*config_)) {
+      park_refused_ = true;  // the lane retries in place, blocking as without isolation
+    } else {
+      const std::string key = records.front().partition_key();
+      ParkedKey& entry = parked_[key];
+      entry.failing = std::move(records);
+      records.clear();
+      entry.attempts = attempts;
+      entry.due = deps_.clock.MonotonicNow() + delay;
+      // The key's records buffered in the lane wait behind the failing ones.
+      std::vector<v1::Record> buffered = lanes_[lane]->batcher.Extract(
+          [&key](const v1::Record& r) { return r.partition_key() == key; });
+      DivertParked(buffered);
+      parked = true;
+    }
+  }
+  ReportParked();
+  return parked;
+}
+
+ShardProcessor::ParkedStatus ShardProcessor::ParkedStatusLocked() const {
+  ParkedStatus status;
+  status.keys = static_cast<int64_t>(parked_.size());
+  status.limit_reached = park_refused_;
+  for (const auto& [key, entry] : parked_) {
+    status.records += static_cast<int64_t>(entry.failing.size() + entry.waiting.size());
+    const absl::Time oldest = entry.failing.empty()
+                                  ? (entry.waiting.empty() ? absl::InfiniteFuture()
+                                                           : ArrivalTime(entry.waiting.begin()->second))
+                                  : ArrivalTime(entry.failing.front());
+    if (oldest != absl::InfiniteFuture() &&
+        (!status.oldest_arrival.has_value() || oldest < *status.oldest_arrival)) {
+      status.oldest_arrival = oldest;
+    }
+  }
+  return status;
+}
+
+ShardProcessor::ParkedStatus ShardProcessor::ParkedKeys() {
+  absl::MutexLock lock(&mu_);
+  return ParkedStatusLocked();
+}
+
+void ShardProcessor::ReportParked() {
+  ParkedStatus status;
+  {
+    absl::MutexLock lock(&mu_);
+    status = ParkedStatusLocked();
+  }
+  deps_.metrics.ParkedKeys(shard_, status.keys, status.records, status.oldest_arrival,
+                           status.limit_reached);
+}
+
 int ShardProcessor::LaneCount() const { return static_cast<int>(lanes_.size()); }
 
 absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
@@ -216,6 +312,7 @@ absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
 void ShardProcessor::Route(std::vector<v1::Record> records) {
   const MonotonicTime now = deps_.clock.MonotonicNow();  // batching windows are durations
   const int64_t length_s = mapping::EffectiveTumblingWindowSeconds(*config_);
+  if (!parked_.empty()) DivertParked(records);  // a parked key's records wait behind it
   for (v1::Record& r : records) {
     Lane& lane = *lanes_[LaneForPartitionKey(r.partition_key(), LaneCount())];
     const int64_t group = lane.GroupFor(ArrivalTime(r), length_s);
@@ -299,6 +396,21 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
   for (int i = 0; i < LaneCount(); ++i) {
     Lane& lane = *lanes_[i];
     if (lane.busy) continue;
+    // A parked key's retry that is due goes first (it is short: its failing records only).
+    std::map<std::string, ParkedKey>::iterator due = parked_.end();
+    for (auto it = parked_.begin(); it != parked_.end(); ++it) {
+      if (it->second.running || it->second.due > mono_now) continue;
+      if (LaneForPartitionKey(it->first, LaneCount()) != i) continue;
+      if (due == parked_.end() || it->second.due < due->second.due) due = it;
+    }
+    if (due != parked_.end()) {
+      due->second.running = true;
+      lane.busy = true;
+      LaneBatch retry{i, std::move(due->second.failing), config_, std::nullopt, false, due->first};
+      due->second.failing.clear();
+      out.push_back(std::move(retry));
+      continue;
+    }
     const std::optional<int64_t> front = lane.batcher.FrontGroup();
     if (lane.window.has_value() && front != lane.window->group.id) {
       // Nothing of the open window is buffered (nor in flight: the lane is idle).
@@ -308,7 +420,7 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
           (reader_at_tip_ && now >= lane.window->group.end() + deps_.window_close_grace);
       if (close) {
         lane.busy = true;
-        out.push_back(LaneBatch{i, {}, config_, lane.window->group.start(), true});
+        out.push_back(LaneBatch{i, {}, config_, lane.window->group.start(), true, std::nullopt});
       }
       continue;
     }
@@ -340,7 +452,7 @@ std::vector<ShardProcessor::LaneBatch> ShardProcessor::TakeReadyBatches() {
       window_start = group.start();
     }
     lane.busy = true;
-    out.push_back(LaneBatch{i, std::move(*records), config_, window_start, false});
+    out.push_back(LaneBatch{i, std::move(*records), config_, window_start, false, std::nullopt});
   }
   return out;
 }
@@ -399,6 +511,7 @@ void ShardProcessor::ReleaseClosedWindows() {
 }
 
 absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
+  if (batch.parked_key.has_value()) return RunParked(std::move(batch), stop);
   BatchProcessor* processor;
   const bool windowed = batch.window_start.has_value();
   WindowContext window;
@@ -430,6 +543,7 @@ absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
   // Every attempt reads the configuration current then: an update reaches a failing batch.
   const ConfigSource current = [this] { return CurrentConfig(); };
   absl::Status status;
+  LaneParking parking(*this, batch.lane);
   if (batch.final_invoke) {
     status = processor->FinishWindow(shard_, current, window, /*terminated_early=*/false, stop);
   } else {
@@ -451,7 +565,7 @@ absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
             }
           }
         },
-        windowed ? &window : nullptr);
+        windowed ? &window : nullptr, windowed ? nullptr : &parking);
   }
   bool caught_up;
   {
@@ -468,6 +582,57 @@ absl::Status ShardProcessor::RunBatch(LaneBatch batch, StopSignal& stop) {
   }
   if (caught_up) deps_.metrics.CaughtUp(shard_);
   return status;
+}
+
+absl::Status ShardProcessor::RunParked(LaneBatch batch, StopSignal& stop) {
+  const std::string& key = *batch.parked_key;
+  BatchProcessor* processor;
+  ParkedAttempts attempts;
+  {
+    absl::MutexLock lock(&mu_);
+    processor = &lanes_[batch.lane]->processor;
+    attempts = parked_[key].attempts;
+  }
+  const ConfigSource current = [this] { return CurrentConfig(); };
+  std::vector<v1::Record> records = std::move(batch.records);
+  absl::StatusOr<std::optional<absl::Duration>> next = processor->RetryParked(
+      shard_, current, records, attempts, stop, [this](const std::vector<v1::Record>& done) {
+        absl::MutexLock lock(&mu_);
+        for (const v1::Record& r : done) {
+          absl::StatusOr<uint64_t> seq =
+              ParseSequenceNumber(r.sequence_number(), "record.sequence_number");
+          if (seq.ok()) watermark_.Done(*seq).IgnoreError();  // offered, so valid and known
+        }
+      });
+  bool caught_up;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = parked_.find(key);
+    ParkedKey& entry = it->second;
+    entry.running = false;
+    entry.attempts = attempts;
+    if (!next.ok() || next->has_value()) {
+      entry.failing = std::move(records);  // not done: retried later (or by the next owner)
+      if (next.ok()) entry.due = deps_.clock.MonotonicNow() + **next;
+    } else {
+      // Every failing record is done: the key flows again, its waiting records first.
+      std::vector<v1::Record> waiting;
+      waiting.reserve(entry.waiting.size());
+      for (auto& [seq, r] : entry.waiting) waiting.push_back(std::move(r));
+      parked_.erase(it);
+      if (static_cast<int64_t>(parked_.size()) < mapping::EffectiveMaxParkedKeys(*config_)) {
+        park_refused_ = false;
+      }
+      Route(std::move(waiting));
+    }
+    lanes_[batch.lane]->busy = false;
+    if (!next.ok() && next.status().code() == absl::StatusCode::kCancelled) cancelled_ = true;
+    RebuildLanesIfDue();
+    caught_up = watermark_.outstanding() == 0;
+  }
+  ReportParked();
+  if (caught_up) deps_.metrics.CaughtUp(shard_);
+  return next.ok() ? absl::OkStatus() : next.status();
 }
 
 absl::StatusOr<int> ShardProcessor::RunReadyBatches(StopSignal& stop) {
@@ -544,6 +709,10 @@ std::optional<MonotonicTime> ShardProcessor::NextDeadline() {
       d = mono_now + (lane->window->group.end() + deps_.window_close_grace - now);
     }
     if (d.has_value() && (!earliest.has_value() || *d < *earliest)) earliest = d;
+  }
+  for (const auto& [key, entry] : parked_) {
+    if (entry.running || lanes_[LaneForPartitionKey(key, LaneCount())]->busy) continue;
+    if (!earliest.has_value() || entry.due < *earliest) earliest = entry.due;
   }
   return earliest;
 }

@@ -54,6 +54,20 @@
 //   - With windows, a batch's records use at most 6 MiB − 1 KiB − kWindowStateReserveBytes, so
 //     that the state fits in the same InvokeRequest.
 //
+// Per-key isolation (isolate_failing_keys; BatchProcessor rules P1-P3; poller/NOTES.md
+// "Per-key isolation"): when a lane's batch parks a failing partition key K, K's failing records
+// and every later record of K (in the batch, buffered in the lane, offered afterwards) are kept
+// out of the lane, by sequence number, not done; the lane goes on with its other keys. When K's
+// retry is due and its lane is idle, TakeReadyBatches hands the failing records out as the lane's
+// batch (`parked_key`), before other batches; RunBatch makes one attempt (RetryParked). When
+// every failing record is done (delivered, or reported when the policy gave up), K's waiting
+// records are routed to the lane again, in order, and K flows. Parked records are not done, so
+// the watermark (the checkpoint) never passes the oldest of them, and they count as
+// Outstanding. At most EffectiveMaxParkedKeys keys are parked per shard; beyond, a failing key's
+// retries block its lane as without isolation, and ParkedKeys() says so (`limit_reached`).
+// Example, factor 1, bisect, key p failing at sequence 11 in batch [10 a, 11 p, 12 b, 13 p]:
+// 10 done; 11 parked; 12 done; 13 waits behind 11; watermark 10 until 11 is done.
+//
 // Threading: thread-safe (Offer matches filters outside the lock, against the filter current when
 // it began; should UpdateConfig replace the filter meanwhile, Offer matches again under the lock
 // against the new one, so no record escapes criteria that were broken or fixed in between).
@@ -67,6 +81,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -122,7 +137,20 @@ class ShardProcessor {
     std::shared_ptr<const v1::EventSourceMappingConfiguration> config;
     std::optional<absl::Time> window_start;
     bool final_invoke = false;
+    // A parked key's retry: `records` are its failing records (see the header comment).
+    std::optional<std::string> parked_key;
   };
+
+  // The parked keys of the shard now (per-key isolation).
+  struct ParkedStatus {
+    int64_t keys = 0;
+    int64_t records = 0;  // failing and waiting records of every parked key
+    // The arrival time of the oldest parked record; nullopt when nothing is parked.
+    std::optional<absl::Time> oldest_arrival;
+    // A failing key was refused parking (max_parked_keys reached) and blocks its lane.
+    bool limit_reached = false;
+  };
+  ParkedStatus ParkedKeys();
 
   ShardProcessor(ShardContext shard, const v1::EventSourceMappingConfiguration& config,
                  LaneDeps deps);
@@ -190,6 +218,24 @@ class ShardProcessor {
 
  private:
   struct Lane;
+  class LaneParking;
+  // A parked partition key (see the header comment).
+  struct ParkedKey {
+    std::vector<v1::Record> failing;  // retried; empty while its retry runs
+    std::map<uint64_t, v1::Record> waiting;  // later records of the key, by sequence number
+    ParkedAttempts attempts;
+    MonotonicTime due;  // the next retry
+    bool running = false;
+  };
+  // Moves records of parked keys from `records` into their waiting lists.
+  void DivertParked(std::vector<v1::Record>& records) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Parks `records`' key (see KeyParking::Park); the lane `lane` is the one running the batch.
+  bool ParkKey(int lane, std::vector<v1::Record>& records, const ParkedAttempts& attempts,
+               absl::Duration delay);
+  ParkedStatus ParkedStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RunBatch of a parked key's retry.
+  absl::Status RunParked(LaneBatch batch, StopSignal& stop);
+  void ReportParked();
   // Records of a tumbling window that are processed (done for the WatermarkTracker) but may not
   // be checkpointed yet: while `count` > 0 the checkpoint stays at or below `cap`, the record just
   // before the window's first one in the shard (nullopt: nothing before it). O(1) per window, not
@@ -252,6 +298,8 @@ class ShardProcessor {
   // every lane to be past that window.
   std::map<int64_t, WindowHold> closed_held_ ABSL_GUARDED_BY(mu_);
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;  // a RunBatch returned CANCELLED
+  std::map<std::string, ParkedKey> parked_ ABSL_GUARDED_BY(mu_);
+  bool park_refused_ ABSL_GUARDED_BY(mu_) = false;  // since parked_ was last below the limit
 };
 
 }  // namespace tributary::poller

@@ -202,6 +202,26 @@ void PollerMetrics::CaughtUp(const ShardContext& shard) {
   if (!e.in_batch) e.frozen_age_ms = 0;
 }
 
+void PollerMetrics::ParkedKeys(const ShardContext& shard, int64_t keys, int64_t records,
+                               std::optional<absl::Time> oldest_arrival, bool limit_reached) {
+  absl::MutexLock lock(&mu_);
+  Entry& e = EntryFor(shard);
+  if (keys > 0 && e.parked_keys == 0) {
+    LOG(WARNING) << ShardName(shard)
+                 << ": a failing partition key is parked; the shard's other keys go on";
+  } else if (keys == 0 && e.parked_keys > 0) {
+    LOG(INFO) << ShardName(shard) << ": no partition key is parked";
+  }
+  if (limit_reached && !e.parked_limit_reached) {
+    LOG(WARNING) << ShardName(shard)
+                 << ": max_parked_keys reached; a failing key blocks its lane";
+  }
+  e.parked_keys = keys;
+  e.parked_records = records;
+  e.oldest_parked_arrival = oldest_arrival;
+  e.parked_limit_reached = limit_reached;
+}
+
 void PollerMetrics::Invoked(const ShardContext& shard, int batch_size, absl::Duration latency) {
   absl::MutexLock lock(&mu_);
   Entry& e = EntryFor(shard);
@@ -490,6 +510,13 @@ void PollerMetrics::FillShardMetrics(const Key& key, const Entry& e, absl::Time 
   e.batch_size.ToProto(m->mutable_batch_size());
   e.latency_ms.ToProto(m->mutable_invoke_latency_ms());
   m->set_checkpoint(e.checkpoint);
+  m->set_parked_keys(e.parked_keys);
+  m->set_parked_records(e.parked_records);
+  if (e.oldest_parked_arrival.has_value()) {
+    m->set_oldest_parked_age_ms(
+        std::max<int64_t>(0, absl::ToInt64Milliseconds(now - *e.oldest_parked_arrival)));
+  }
+  m->set_parked_keys_limit_reached(e.parked_limit_reached);
   m->set_last_processing_result(ProcessingResultText(e.result));
   if (e.result != ProcessingResult::kNone) {
     *m->mutable_last_processing_result_time() = ToProtoTimestamp(e.result_time);
@@ -605,6 +632,31 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
   for (const v1::ShardMetrics& m : snapshot.shards()) {
     absl::StrAppend(&out, "tributary_poller_iterator_age_seconds{", shard_labels(m), "} ",
                     FormatDouble(m.iterator_age_ms() / 1000.0), "\n");
+  }
+  absl::StrAppend(&out,
+                  "# HELP tributary_poller_parked_keys Partition keys parked by "
+                  "isolate_failing_keys.\n# TYPE tributary_poller_parked_keys gauge\n");
+  for (const v1::ShardMetrics& m : snapshot.shards()) {
+    if (m.parked_keys() == 0 && !m.parked_keys_limit_reached()) continue;
+    absl::StrAppend(&out, "tributary_poller_parked_keys{", shard_labels(m), "} ", m.parked_keys(),
+                    "\n");
+  }
+  absl::StrAppend(&out,
+                  "# HELP tributary_poller_oldest_parked_age_seconds Now minus the arrival of the "
+                  "oldest parked record.\n# TYPE tributary_poller_oldest_parked_age_seconds "
+                  "gauge\n");
+  for (const v1::ShardMetrics& m : snapshot.shards()) {
+    if (m.parked_keys() == 0) continue;
+    absl::StrAppend(&out, "tributary_poller_oldest_parked_age_seconds{", shard_labels(m), "} ",
+                    FormatDouble(m.oldest_parked_age_ms() / 1000.0), "\n");
+  }
+  absl::StrAppend(&out,
+                  "# HELP tributary_poller_parked_keys_limit_reached 1 when max_parked_keys "
+                  "refused a failing key (it blocks its lane).\n# TYPE "
+                  "tributary_poller_parked_keys_limit_reached gauge\n");
+  for (const v1::ShardMetrics& m : snapshot.shards()) {
+    if (!m.parked_keys_limit_reached()) continue;
+    absl::StrAppend(&out, "tributary_poller_parked_keys_limit_reached{", shard_labels(m), "} 1\n");
   }
   scalar("tributary_poller_invocations_total", "counter", "Function invocations.",
          &v1::MappingMetrics::invocations);

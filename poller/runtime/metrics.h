@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -193,6 +194,10 @@ class PollerMetrics {
   // Records that matched none of the mapping's filters (skipped without an invocation).
   void Filtered(const ShardContext& shard, int64_t records);
   void Checkpointed(const ShardContext& shard, const std::string& checkpoint);
+  // Per-key isolation: the shard's parked keys and records now, the arrival of the oldest parked
+  // record (its age is measured at each snapshot), and whether the limit refused a key.
+  void ParkedKeys(const ShardContext& shard, int64_t keys, int64_t records,
+                  std::optional<absl::Time> oldest_arrival, bool limit_reached);
   // Forgets a shard (its lease went away).
   void Remove(const ShardContext& shard);
   // Reserved concurrency, per function: an invocation of a limited function started / finished
@@ -253,6 +258,10 @@ class PollerMetrics {
     Histogram batch_size;
     Histogram latency_ms;
     std::string checkpoint;
+    int64_t parked_keys = 0;
+    int64_t parked_records = 0;
+    std::optional<absl::Time> oldest_parked_arrival;
+    bool parked_limit_reached = false;
   };
   using Key = std::tuple<std::string, std::string>;  // mapping uuid, shard id
 

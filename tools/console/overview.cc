@@ -150,6 +150,9 @@ struct Overview::Fetched {
   std::vector<v1::Poller> pollers;
   // By mapping uuid, summed over every poller's shards; absent without pollers.
   std::optional<std::map<std::string, MappingCounters>> counters;
+  // Per-key isolation (issue 23): each shard's parked keys as its poller reports them, by
+  // (mapping uuid, shard id); a shard no poller reported is absent (null in the document).
+  std::map<std::pair<std::string, std::string>, v1::ShardMetrics> parked;
   std::optional<std::string> metrics_text;
   // Described tables in ListTables' order; absent without a Tables service (tables_note says
   // why).
@@ -285,6 +288,11 @@ Overview::Fetched Overview::Fetch() {
         MappingCounters& c = (*f.counters)[m.event_source_mapping_uuid()];
         c.delivered += m.records_delivered();
         c.errors += m.function_errors();
+        v1::ShardMetrics& parked = f.parked[{m.event_source_mapping_uuid(), m.shard_id()}];
+        parked.set_parked_keys(m.parked_keys());
+        parked.set_parked_records(m.parked_records());
+        parked.set_oldest_parked_age_ms(m.oldest_parked_age_ms());
+        parked.set_parked_keys_limit_reached(m.parked_keys_limit_reached());
       }
     }
   }
@@ -517,6 +525,21 @@ std::string Overview::Render(const Fetched& f) {
       w.StartArray();
       for (double v : History(absl::StrCat("age/", m.uuid(), "/", l->shard_id()))) w.Double(v);
       w.EndArray();
+      auto parked = f.parked.find({m.uuid(), l->shard_id()});
+      w.Key("parked_keys");
+      if (parked == f.parked.end()) {
+        w.Null();
+      } else {
+        w.Int64(parked->second.parked_keys());
+      }
+      w.Key("oldest_parked_age_ms");
+      if (parked == f.parked.end() || parked->second.parked_keys() == 0) {
+        w.Null();
+      } else {
+        w.Int64(parked->second.oldest_parked_age_ms());
+      }
+      w.Key("parked_keys_limit_reached");
+      w.Bool(parked != f.parked.end() && parked->second.parked_keys_limit_reached());
       w.Key("expired");
       w.Bool(l->expired());
       w.Key("assignable");

@@ -14,7 +14,10 @@
 //                  "shard"}, "records_per_second", "errors_per_second", "batch_size",
 //                  "shards": [{"shard_id", "owner", "lease_counter", "checkpoint",
 //                              "iterator_age_ms" (null: unknown), "iterator_age_history"
-//                              ([ms, ...] oldest first, up to 60), "expired", "assignable",
+//                              ([ms, ...] oldest first, up to 60), "parked_keys" (per-key
+//                              isolation; null: no poller reported the shard),
+//                              "oldest_parked_age_ms" (null: none parked),
+//                              "parked_keys_limit_reached", "expired", "assignable",
 //                              "enabled"}]}],
 //    "pollers": [{"id", "live", "capacity", "lease_count", "last_heartbeat",
 //                 "leases": [{"mapping", "shard"}]}],

@@ -223,6 +223,24 @@ TEST_F(OverviewTest, FirstDocumentHasEverySectionAndNoRatesYet) {
   EXPECT_EQ(doc["errors"].MemberCount(), 0u) << json;
 }
 
+TEST_F(OverviewTest, AShardShowsItsParkedKeysAsItsPollerReportsThem) {
+  pollers_.SetReply("GetMetrics",
+                    Proto<v1::GetMetricsResponse>(
+                        "poller_id: 'host-a' shards { event_source_mapping_uuid: 'm-1' "
+                        "shard_id: 'shardId-000000000001' parked_keys: 3 parked_records: 7 "
+                        "oldest_parked_age_ms: 61000 parked_keys_limit_reached: true }"));
+  const std::string json = overview_->Json();
+  rapidjson::Document doc = Parse(json);
+  const auto& owned = doc["mappings"][0]["shards"][0];
+  EXPECT_EQ(owned["parked_keys"].GetInt64(), 3) << json;
+  EXPECT_EQ(owned["oldest_parked_age_ms"].GetInt64(), 61000);
+  EXPECT_TRUE(owned["parked_keys_limit_reached"].GetBool());
+  const auto& unowned = doc["mappings"][0]["shards"][1];
+  EXPECT_TRUE(unowned["parked_keys"].IsNull()) << "no poller reported it: unknown, not 0";
+  EXPECT_TRUE(unowned["oldest_parked_age_ms"].IsNull());
+  EXPECT_FALSE(unowned["parked_keys_limit_reached"].GetBool());
+}
+
 TEST_F(OverviewTest, RatesAreCounterDeltasOverTheSampledTime) {
   overview_->Json();
   clock_.Advance(absl::Seconds(5));

@@ -655,6 +655,14 @@ std::vector<FlagSpec> MappingConfigFlags() {
               "aggregate each shard's records in windows of this length with state kept between "
               "invocations, 0-900 (default 0: none; update: 0 turns windows off)")
           .Sets("tumbling_window_in_seconds"),
+      BoolFlag("isolate-failing-keys",
+               "park the records of a partition key bisection found failing and keep the "
+               "shard's other keys flowing (not in Lambda; default false)")
+          .Sets("isolate_failing_keys"),
+      IntFlag("max-parked-keys",
+              "with --isolate-failing-keys: keys parked at most per shard before the shard "
+              "blocks, 1-10000 (default 100)")
+          .Sets("max_parked_keys"),
       RepeatedFlag("filter-pattern",
                    "a filter pattern (JSON; repeat for up to 5): only matching records are "
                    "delivered (update: replaces every filter; --filter-pattern= alone removes "

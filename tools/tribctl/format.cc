@@ -480,6 +480,8 @@ std::string MappingTable(const v1::EventSourceMappingConfiguration& m) {
       {"FunctionResponseTypes", ResponseTypes(m)},
       {"FunctionTimeoutSeconds", absl::StrCat(m.function_timeout_seconds())},
       {"TumblingWindowInSeconds", absl::StrCat(m.tumbling_window_in_seconds())},
+      {"IsolateFailingKeys", Bool(m.isolate_failing_keys())},
+      {"MaxParkedKeys", absl::StrCat(m.max_parked_keys() > 0 ? m.max_parked_keys() : 100)},
       {"LastModified", Or(FormatTimestamp(m.last_modified()))},
       {"LastProcessingResult", Or(m.last_processing_result())},
       {"LastError", ErrorText(m.last_error_kind(), m.last_error_message())},
@@ -627,6 +629,18 @@ std::string MetricsTable(const v1::GetMetricsResponse& metrics) {
                   ErrorText(s.last_error_kind(), s.last_error_message(), kErrorCellBytes)});
   }
   std::string out = absl::StrCat("poller: ", Or(metrics.poller_id()), "\n", table.Render());
+  // Per-key isolation (issue 23): only shards with parked keys (or refused one), below.
+  Table parked({"MAPPING", "SHARD_ID", "PARKED_KEYS", "PARKED_RECORDS", "OLDEST_PARKED_AGE_MS",
+                "LIMIT_REACHED"});
+  bool any_parked = false;
+  for (const v1::ShardMetrics& s : metrics.shards()) {
+    if (s.parked_keys() == 0 && !s.parked_keys_limit_reached()) continue;
+    any_parked = true;
+    parked.AddRow({s.event_source_mapping_uuid(), s.shard_id(), absl::StrCat(s.parked_keys()),
+                   absl::StrCat(s.parked_records()), absl::StrCat(s.oldest_parked_age_ms()),
+                   Bool(s.parked_keys_limit_reached())});
+  }
+  if (any_parked) absl::StrAppend(&out, "\n", parked.Render());
   if (metrics.functions().empty()) return out;
   Table functions({"FUNCTION", "CONCURRENT_EXECUTIONS", "THROTTLES"});
   for (const v1::FunctionMetrics& f : metrics.functions()) {

@@ -16,6 +16,7 @@ namespace tributary::tribctl {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 template <typename T>
 T Proto(const std::string& text) {
@@ -240,6 +241,7 @@ TEST(FormatTest, MappingTableNamesEveryConfigurationField) {
     function_response_types: REPORT_BATCH_ITEM_FAILURES
     function_timeout_seconds: 30
     tumbling_window_in_seconds: 300
+    isolate_failing_keys: true
     state: ENABLED
     enabled: true)pb");
   const std::string table = MappingTable(mapping);
@@ -250,7 +252,8 @@ TEST(FormatTest, MappingTableNamesEveryConfigurationField) {
         "FunctionResponseTypes           ReportBatchItemFailures",
         "MaximumRecordAgeInSeconds       -1", "ParallelizationFactor           2",
         "MaximumBatchingWindowInSeconds  0", "FunctionTimeoutSeconds          30",
-        "TumblingWindowInSeconds         300"}) {
+        "TumblingWindowInSeconds         300", "IsolateFailingKeys              true",
+        "MaxParkedKeys                   100"}) {
     EXPECT_THAT(table, HasSubstr(line));
   }
 }
@@ -403,6 +406,27 @@ TEST(FormatTest, MetricsTableSumsDroppedRecords) {
             "m1       s       x         0                0            0       0        "
             "0           7        5         7          9 (1 failed)    42          "
             "OK                      2023-11-14T22:13:20.000Z  Timeout: DEADLINE_EXCEEDED: late\n");
+}
+
+TEST(FormatTest, MetricsTableListsShardsWithParkedKeys) {
+  auto metrics = Proto<v1::GetMetricsResponse>(R"pb(
+    poller_id: "p1"
+    shards { event_source_mapping_uuid: "m1" stream_name: "s" shard_id: "x" }
+    shards {
+      event_source_mapping_uuid: "m1"
+      stream_name: "s"
+      shard_id: "y"
+      parked_keys: 2
+      parked_records: 5
+      oldest_parked_age_ms: 61000
+      parked_keys_limit_reached: true
+    })pb");
+  const std::string table = MetricsTable(metrics);
+  EXPECT_THAT(table, HasSubstr("MAPPING  SHARD_ID  PARKED_KEYS  PARKED_RECORDS  "
+                               "OLDEST_PARKED_AGE_MS  LIMIT_REACHED\n"
+                               "m1       y         2            5               61000"
+                               "                 true\n"));
+  EXPECT_THAT(table, Not(HasSubstr("m1       x         0"))) << "only shards with parked keys";
 }
 
 TEST(FormatTest, MetricsTableListsFunctionsWithReservedConcurrency) {

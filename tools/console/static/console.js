@@ -25,6 +25,18 @@ function rate(v) {
   return v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2);
 }
 
+// Per-key isolation: "—" when no poller reported the shard, else the parked keys, the oldest
+// parked record's age, and whether max_parked_keys refused a key (the shard blocks).
+function parkedText(s) {
+  if (s.parked_keys === null || s.parked_keys === undefined) return "—";
+  let text = String(s.parked_keys);
+  if (s.parked_keys > 0 && s.oldest_parked_age_ms !== null) {
+    text += " (oldest " + age(s.oldest_parked_age_ms) + ")";
+  }
+  if (s.parked_keys_limit_reached) text += " — limit reached, blocked";
+  return text;
+}
+
 function age(ms) {
   if (ms === null || ms === undefined) return "unknown";
   if (ms < 1000) return ms + " ms";
@@ -131,10 +143,12 @@ function renderMappings(mappings, actionsEnabled, tableOf) {
          s.expired ? " (expired)" : ""),
       el("td", {class: "mono checkpoint"}, s.checkpoint),
       el("td", {class: "num age"}, age(s.iterator_age_ms)),
-      el("td", {}, sparkline(s.iterator_age_history))));
+      el("td", {}, sparkline(s.iterator_age_history)),
+      el("td", {class: "num parked"}, parkedText(s))));
     const table = el("table", {class: "shards"},
       el("thead", {}, el("tr", {}, el("th", {}, "Shard"), el("th", {}, "Owner"),
-         el("th", {}, "Checkpoint"), el("th", {}, "Iterator age"), el("th", {}, "Age history"))),
+         el("th", {}, "Checkpoint"), el("th", {}, "Iterator age"), el("th", {}, "Age history"),
+         el("th", {}, "Parked keys"))),
       el("tbody", {}, ...rows));
     parts.push(table);
     return el("div", {class: "mapping", "data-mapping": m.uuid}, ...parts);
