@@ -96,6 +96,7 @@ AwsAuthzTarget AwsAuthz::TargetOf(absl::string_view signing_name,
         store_iterator = parts.size() == 3 ? parts[2] : absl::string_view();
       }
       absl::StatusOr<std::string> stream = options_.stream_of_iterator(store_iterator);
+      if (!stream.ok()) target.unresolved_iterator = true;
       if (stream.ok()) {
         if (!streams_api) {
           AddUnique(resources, KinesisStreamArn(account, *stream));
@@ -156,7 +157,7 @@ AwsAuthzTarget AwsAuthz::TargetOf(absl::string_view signing_name,
 
 std::optional<AwsError> AwsAuthz::Check(absl::string_view principal,
                                         const AwsAuthzTarget& target, int http_status) {
-  if (authorizer_ == nullptr) return std::nullopt;
+  if (authorizer_ == nullptr || target.unresolved_iterator) return std::nullopt;
   absl::Status reload = authorizer_->MaybeReload(clock_.MonotonicNow());
   if (!reload.ok()) LOG(WARNING) << "policy_file: " << reload;  // once per change of the file
   for (const std::string& resource : target.resources) {

@@ -60,6 +60,10 @@ struct AwsAuthzTarget {
   std::string action;                  // "kinesis:PutRecords"
   std::vector<std::string> resources;  // never empty: {"*"} when the call names none
   bool control_plane = false;          // audited whatever its outcome
+  // The call names its resource only in a shard iterator that does not decode (malformed,
+  // forged, expired, its stream deleted): nothing to check here, the API refuses the call for
+  // that same reason before reading anything.
+  bool unresolved_iterator = false;
 };
 
 struct AwsAuthzOptions {
@@ -88,7 +92,8 @@ class AwsAuthz {
   AwsAuthzTarget TargetOf(absl::string_view signing_name, absl::string_view target_prefix,
                           absl::string_view operation, const Value& input) const;
 
-  // nullopt when `principal` may perform `target` (or there is no policy); else the
+  // nullopt when `principal` may perform `target` (or there is no policy, or the target's
+  // iterator is unresolved); else the
   // AccessDeniedException (with `http_status`: 400 for the RPC APIs, 403 for Lambda's) naming
   // the action and the first resource refused, and the denial is audited.
   std::optional<AwsError> Check(absl::string_view principal, const AwsAuthzTarget& target,

@@ -121,6 +121,10 @@ TEST_F(AwsAuthzTest, GetRecordsActsOnTheStreamItsIteratorReads) {
                                          Input({{"ShardIterator", Value::String("it-other")}}));
   ASSERT_TRUE(denied.has_value());
   EXPECT_EQ(denied->type, kAccessDenied);
+  // An iterator that does not decode is left to the API, which refuses it as such.
+  EXPECT_FALSE(Check("alice", "kinesis", "Kinesis_20131202", "GetRecords",
+                     Input({{"ShardIterator", Value::String("forged")}}))
+                   .has_value());
   // DynamoDB Streams' iterators wrap the store's: "table:index:store iterator".
   EXPECT_THAT(authz_
                   ->TargetOf("dynamodb", "DynamoDBStreams_20120810", "GetRecords",
