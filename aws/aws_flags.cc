@@ -85,6 +85,9 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
   options.http.tls.cert_file = security.cert_file;
   options.http.tls.key_file = security.key_file;
   options.http.tls.client_ca_file = security.client_ca_file;
+  // The gRPC servers' policy and audit log hold on this port too (aws_authz.h).
+  options.policy_file = security.policy_file;
+  options.audit_log = security.audit_log;
   // One memory budget per process (--memory_budget_mb): the store's service holds it.
   if (streams != nullptr) options.http.memory_budget = streams->memory_budget();
   if (!FLAGS_aws_credentials_file.empty()) {
@@ -114,6 +117,8 @@ absl::StatusOr<std::unique_ptr<AwsServer>> StartAwsServerFromFlags(
                     ? "accepted unverified"
                     : absl::StrCat("verified against ", options.credentials.size(),
                                    " credentials from ", FLAGS_aws_credentials_file))
+            << (options.policy_file.empty() ? "; every call allowed"
+                                            : absl::StrCat("; authorized by ", options.policy_file))
             << ")";
   return server;
 }

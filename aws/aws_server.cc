@@ -25,7 +25,24 @@ absl::StatusOr<std::unique_ptr<AwsServer>> AwsServer::Start(
     server->verifier_ =
         std::make_unique<SigV4Verifier>(options.credentials, options.kinesis.region, clock);
   }
-  server->router_ = std::make_unique<AwsRouter>(server->verifier_.get());
+  if (!options.policy_file.empty() || !options.audit_log.empty()) {
+    AwsAuthzOptions authz;
+    authz.policy_file = options.policy_file;
+    authz.audit_log = options.audit_log;
+    authz.account = AwsAccount{options.kinesis.region, options.kinesis.account_id};
+    authz.stream_of_iterator = [&store](absl::string_view iterator) {
+      return store.StreamOfIterator(iterator);
+    };
+    if (DynamoDbStreamsApi* streams_api = server->dynamodb_streams_.get()) {
+      authz.table_stream_arn = [streams_api](absl::string_view stream_name) {
+        return streams_api->ArnOfStream(stream_name);
+      };
+    }
+    absl::StatusOr<std::unique_ptr<AwsAuthz>> created = AwsAuthz::Create(std::move(authz), clock);
+    if (!created.ok()) return created.status();
+    server->authz_ = *std::move(created);
+  }
+  server->router_ = std::make_unique<AwsRouter>(server->verifier_.get(), server->authz_.get());
   server->router_->AddApi(server->kinesis_.get());
   server->router_->AddRestApi(server->lambda_.get());
   if (tables != nullptr) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "aws/aws_authz.h"
 #include "aws/dynamodb_handler.h"
 #include "aws/dynamodb_streams_handler.h"
 #include "aws/http_server.h"
@@ -40,6 +41,10 @@ struct AwsServerOptions {
   HttpServerOptions http;
   // Who may call (--aws_credentials_file). Empty: any well-formed signature is accepted.
   std::vector<AwsCredential> credentials;
+  // Authorization of the verified principals' calls (aws_authz.h; empty: every call allowed)
+  // and the audit log (empty: none; "-": standard output): --policy_file, --audit_log.
+  std::string policy_file;
+  std::string audit_log;
   // The clock signatures' dates are checked against and subscriptions' lifetimes are timed by;
   // nullptr: RealClock::Get().
   Clock* clock = nullptr;
@@ -48,7 +53,8 @@ struct AwsServerOptions {
 class AwsServer {
  public:
   // Starts serving. Errors: as HttpServer::Start (INVALID_ARGUMENT for a bad address,
-  // UNAVAILABLE when it cannot be bound).
+  // UNAVAILABLE when it cannot be bound); AwsAuthz::Create's (a policy file that cannot be read
+  // or parsed, an audit log that cannot be opened).
   // `streams` (the process's gRPC Streams service), when given, serves SubscribeToShard.
   // `tracker` (a client of the stream tracker's services), when given, serves Lambda's REST API
   // (lambda_handler.h) with options.kinesis's region and account; without it Lambda's routes
@@ -74,6 +80,7 @@ class AwsServer {
   std::unique_ptr<DynamoDbStreamsApi> dynamodb_streams_;  // null: no table store
   std::unique_ptr<LambdaApi> lambda_;  // after dynamodb_streams_, which it may use
   std::unique_ptr<SigV4Verifier> verifier_;  // null: signatures are not verified
+  std::unique_ptr<AwsAuthz> authz_;  // null: no policy and no audit log
   std::unique_ptr<AwsRouter> router_;
   std::unique_ptr<HttpServer> http_;  // last: destroyed first, while the router still exists
 };

@@ -624,10 +624,21 @@ AwsError LambdaApi::BodyTooLarge(std::string message) const {
   return MakeError(kRequestTooLarge, std::move(message), 413);
 }
 
-HttpResponse LambdaApi::Handle(const HttpRequest& request, absl::string_view /*principal*/) {
+namespace {
+
+struct Routed {
+  const Route* route;
+  Value input;
+};
+
+// The route `request` takes and its input tree: path parameters first (they win over a body
+// member of the same name), then the body's members, then the query's parameters. Errors: the
+// AwsError (ToStatus) of a target that does not parse, no such route, a body that is not a JSON
+// object.
+absl::StatusOr<Routed> RouteOf(const HttpRequest& request) {
   absl::StatusOr<RestTarget> target = ParseRestTarget(request.target);
   if (!target.ok()) {
-    return ErrorResponse(MakeError(kInvalidParameterValue, std::string(target.status().message())));
+    return ToStatus(MakeError(kInvalidParameterValue, std::string(target.status().message())));
   }
   const Route* route = nullptr;
   for (const Route& r : Routes()) {
@@ -637,21 +648,8 @@ HttpResponse LambdaApi::Handle(const HttpRequest& request, absl::string_view /*p
     }
   }
   if (route == nullptr) {
-    return ErrorResponse(
-        UnknownRoute(request.method, TargetPath(request.target), target->segments));
+    return ToStatus(UnknownRoute(request.method, TargetPath(request.target), target->segments));
   }
-  if (tracker_ == nullptr) {
-    return ErrorResponse(MakeError(
-        kUnknownOperation,
-        absl::StrCat(route->operation,
-                     ": Lambda's API is not served by this process: it has no stream tracker to "
-                     "reach (start shard_store_server with --stream_tracker=HOST:PORT, or use "
-                     "`tributary serve`)"),
-        501));
-  }
-
-  // One input tree: path parameters first (they win over a body member of the same name), then
-  // the body's members, then the query's parameters.
   Value input = Value::Map();
   for (size_t i = 0; i < route->pattern.size(); ++i) {
     const absl::string_view p = route->pattern[i];
@@ -662,13 +660,12 @@ HttpResponse LambdaApi::Handle(const HttpRequest& request, absl::string_view /*p
   if (!request.body.empty()) {
     absl::StatusOr<Value> body = ParseJson(request.body);
     if (!body.ok()) {
-      return ErrorResponse(MakeError(
+      return ToStatus(MakeError(
           kInvalidRequestContent,
           absl::StrCat("Could not parse request body into json: ", body.status().message())));
     }
     if (body->type() != Value::Type::kMap) {
-      return ErrorResponse(
-          MakeError(kInvalidRequestContent, "the request body must be a JSON object"));
+      return ToStatus(MakeError(kInvalidRequestContent, "the request body must be a JSON object"));
     }
     for (const Value::Member& member : body->members()) input.Add(member.first, member.second);
   }
@@ -677,6 +674,31 @@ HttpResponse LambdaApi::Handle(const HttpRequest& request, absl::string_view /*p
     // Integer members come as text in a query (MaxItems); the rest are strings.
     input.Add(name, name == "MaxItems" && absl::SimpleAtoi(value, &number) ? Value::Integer(number)
                                                                            : Value::String(value));
+  }
+  return Routed{route, std::move(input)};
+}
+
+}  // namespace
+
+std::optional<RestOperation> LambdaApi::OperationOf(const HttpRequest& request) const {
+  absl::StatusOr<Routed> routed = RouteOf(request);
+  if (!routed.ok()) return std::nullopt;
+  return RestOperation{std::string(routed->route->operation), std::move(routed->input)};
+}
+
+HttpResponse LambdaApi::Handle(const HttpRequest& request, absl::string_view /*principal*/) {
+  absl::StatusOr<Routed> routed = RouteOf(request);
+  if (!routed.ok()) return ErrorResponse(FromStatus(routed.status(), StatusMapping()));
+  const Route* route = routed->route;
+  Value& input = routed->input;
+  if (tracker_ == nullptr) {
+    return ErrorResponse(MakeError(
+        kUnknownOperation,
+        absl::StrCat(route->operation,
+                     ": Lambda's API is not served by this process: it has no stream tracker to "
+                     "reach (start shard_store_server with --stream_tracker=HOST:PORT, or use "
+                     "`tributary serve`)"),
+        501));
   }
 
   Call call(std::move(input));

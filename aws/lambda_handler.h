@@ -58,6 +58,7 @@
 #ifndef TRIBUTARY_AWS_LAMBDA_HANDLER_H_
 #define TRIBUTARY_AWS_LAMBDA_HANDLER_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,7 @@ class LambdaApi : public RestApi {
   // "/2015-03-31/", "/2017-10-31/", "/2019-09-30/".
   std::vector<std::string> path_prefixes() const override;
   absl::string_view signing_name() const override { return "lambda"; }
+  std::optional<RestOperation> OperationOf(const HttpRequest& request) const override;
   HttpResponse Handle(const HttpRequest& request, absl::string_view principal) override;
   HttpResponse ErrorResponse(const AwsError& error) const override;
   // TooManyRequestsException, 429 (botocore retries it with backoff).

@@ -12,6 +12,7 @@
 #ifndef TRIBUTARY_AWS_REST_API_H_
 #define TRIBUTARY_AWS_REST_API_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "aws/aws_error.h"
 #include "aws/http_message.h"
+#include "aws/value.h"
 
 namespace tributary::aws {
 
@@ -43,6 +45,14 @@ absl::StatusOr<RestTarget> ParseRestTarget(absl::string_view target);
 // The path of a request target: everything before the first '?'.
 absl::string_view TargetPath(absl::string_view target);
 
+// The operation a REST request calls and its input, for the router's authorization
+// (aws_authz.h).
+struct RestOperation {
+  std::string name;  // "CreateEventSourceMapping"
+  // The path parameters, then the body's members, then the query's parameters (a map).
+  Value input;
+};
+
 class RestApi {
  public:
   virtual ~RestApi() = default;
@@ -57,6 +67,13 @@ class RestApi {
   // credentials file's profile when signatures are verified, else ""). The router adds
   // x-amzn-RequestId. Thread-safe; may block.
   virtual HttpResponse Handle(const HttpRequest& request, absl::string_view principal) = 0;
+
+  // The operation `request` calls and its input, for the router to authorize before Handle;
+  // nullopt when it names no operation this API serves or its body cannot be read (Handle then
+  // answers the error). Thread-safe. Default: nullopt (the call acts on "*").
+  virtual std::optional<RestOperation> OperationOf(const HttpRequest& /*request*/) const {
+    return std::nullopt;
+  }
 
   // The response that carries `error` in this API's error format (status, x-amzn-ErrorType,
   // body): for the errors the router finds itself (a missing or bad signature) and those below.

@@ -160,8 +160,32 @@ absl::StatusOr<std::string> AwsRouter::Authenticate(const HttpRequest& request,
 
 HttpResponse AwsRouter::HandleRest(RestApi& api, const HttpRequest& request) {
   absl::StatusOr<std::string> principal = Authenticate(request, api.signing_name(), 403);
-  HttpResponse response = principal.ok() ? api.Handle(request, *principal)
-                                         : api.ErrorResponse(FromStatus(principal.status(), {}));
+  HttpResponse response;
+  if (!principal.ok()) {
+    response = api.ErrorResponse(FromStatus(principal.status(), {}));
+  } else {
+    std::optional<AwsAuthzTarget> authz_target;
+    std::optional<AwsError> denied;
+    if (authz_ != nullptr) {
+      std::optional<RestOperation> operation = api.OperationOf(request);
+      if (operation.has_value()) {
+        authz_target = authz_->TargetOf(api.signing_name(), "", operation->name, operation->input);
+        denied = authz_->Check(*principal, *authz_target, /*http_status=*/403);
+      }
+    }
+    if (denied.has_value()) {
+      response = api.ErrorResponse(*denied);
+    } else {
+      response = api.Handle(request, *principal);
+      if (authz_target.has_value()) {
+        AwsError error{"", "", response.status};
+        for (const auto& [name, value] : response.headers) {
+          if (absl::EqualsIgnoreCase(name, "x-amzn-ErrorType")) error.type = value;
+        }
+        authz_->AuditOutcome(*principal, *authz_target, response.status < 300 ? nullptr : &error);
+      }
+    }
+  }
   response.headers.emplace_back("x-amzn-RequestId", RequestId());
   return response;
 }
@@ -213,8 +237,19 @@ HttpResponse AwsRouter::Handle(HttpRequest request) {
     return fail(kSerialization, "the request body must be a structure");
   }
 
+  std::optional<AwsAuthzTarget> authz_target;
+  if (authz_ != nullptr) {
+    authz_target = authz_->TargetOf(api->second->signing_name(), prefix, operation, *input);
+    if (std::optional<AwsError> denied = authz_->Check(*principal, *authz_target, 400)) {
+      return WithCrc32(*api->second, ErrorReply(*encoding, *denied));
+    }
+  }
+
   const AwsCall call{operation, *input, encoding->protocol, authorization, *principal};
   AwsOutcome outcome = api->second->Call(call);
+  if (authz_target.has_value()) {
+    authz_->AuditOutcome(*principal, *authz_target, outcome.ok() ? nullptr : &outcome.error());
+  }
   if (!outcome.ok()) {
     if (outcome.error().http_status >= 500) {
       LOG(WARNING) << target << ": " << outcome.error().type << ": " << outcome.error().message;

@@ -26,7 +26,13 @@
 //   a body over the HTTP server's limit              → 413 InvalidArgumentException
 //   refused by admission control (the server busy)   → 400, the API's ThrottlingError
 //                                                       (botocore retries it with backoff)
+//   with an AwsAuthz (--policy_file): the verified principal not allowed the call's action on
+//   a resource it names                              → 400 AccessDeniedException (REST: 403),
+//                                                       naming the action and the resource
 //   what the API returns                             → its AwsError
+// Authorization happens here and nowhere else: after the signature is accepted and the body is
+// read, before the API runs (aws_authz.h says what a call is checked as); denials and
+// control-plane calls are audited.
 // Every reply carries x-amzn-RequestId; errors also x-amzn-ErrorType. InternalFailure replies
 // of RPC APIs are logged (once, here; a RestApi logs its own).
 //
@@ -41,6 +47,7 @@
 #include <utility>
 
 #include "absl/strings/string_view.h"
+#include "aws/aws_authz.h"
 #include "aws/aws_error.h"
 #include "aws/http_message.h"
 #include "aws/rest_api.h"
@@ -105,9 +112,10 @@ class AwsApi {
 
 class AwsRouter : public HttpHandler {
  public:
-  // Without a verifier any well-formed signature is accepted. `verifier`, when given, must
-  // outlive the router.
-  explicit AwsRouter(const SigV4Verifier* verifier = nullptr) : verifier_(verifier) {}
+  // Without a verifier any well-formed signature is accepted; without `authz` every accepted
+  // call is allowed and nothing is audited. Each, when given, must outlive the router.
+  explicit AwsRouter(const SigV4Verifier* verifier = nullptr, AwsAuthz* authz = nullptr)
+      : verifier_(verifier), authz_(authz) {}
 
   // Serves `api`'s target prefix. `api` must outlive the router. Precondition (CHECKed): no API
   // with the same prefix was added.
@@ -132,6 +140,7 @@ class AwsRouter : public HttpHandler {
                                            absl::string_view signing_name, int error_status) const;
 
   const SigV4Verifier* const verifier_;
+  AwsAuthz* const authz_;
   std::map<std::string, AwsApi*, std::less<>> apis_;
   std::map<std::string, RestApi*, std::less<>> rest_apis_;  // by path prefix
 };

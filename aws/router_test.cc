@@ -1,5 +1,8 @@
 #include "aws/router.h"
 
+#include <fstream>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -8,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "aws/aws_authz.h"
 #include "aws/aws_error.h"
 #include "aws/cbor_codec.h"
 #include "aws/json_codec.h"
@@ -15,6 +19,7 @@
 #include "aws/sigv4_verifier.h"
 #include "common/clock.h"
 #include "gmock/gmock.h"
+#include "glog/logging.h"
 #include "gtest/gtest.h"
 
 namespace tributary::aws {
@@ -338,8 +343,9 @@ class VerifyingRouterTest : public RouterTest {
   }
 
   // A request to Kinesis_20131202.Echo signed by `key` with `secret`.
-  HttpRequest Signed(const std::string& key, const std::string& secret) {
-    HttpRequest r = Request("Kinesis_20131202.Echo", R"({"A": 1})");
+  HttpRequest Signed(const std::string& key, const std::string& secret,
+                     const std::string& body = R"({"A": 1})") {
+    HttpRequest r = Request("Kinesis_20131202.Echo", body);
     r.headers.emplace_back("host", "127.0.0.1:4566");
     SigV4Authorization a;
     a.access_key_id = key;
@@ -431,6 +437,88 @@ TEST_F(VerifyingRouterTest, RestRequestsAreVerifiedForTheRestApisSigningName) {
   EXPECT_EQ(wrong_service.status, 403);
   EXPECT_EQ(RestError(wrong_service).first, kInvalidSignature);
   EXPECT_EQ(rest.calls, 1);
+}
+
+// The policy (aws_authz.h) is applied here, to the verified principal, before the API runs.
+class AuthorizingRouterTest : public VerifyingRouterTest {
+ protected:
+  // A REST API whose every request is ListFunctions.
+  class ListFunctionsApi : public EchoRestApi {
+   public:
+    std::optional<RestOperation> OperationOf(const HttpRequest&) const override {
+      return RestOperation{"ListFunctions", Value::Map()};
+    }
+  };
+
+  AuthorizingRouterTest() : dir_(getenv("TEST_TMPDIR")) {
+    std::ofstream(dir_ + "/policy.json", std::ios::trunc) << R"({"Statement": [
+        {"Effect": "Allow", "Principal": "orders-producer", "Action": "kinesis:Echo",
+         "Resource": "arn:aws:kinesis:eu-west-1:123456789012:stream/orders"}]})";
+    AwsAuthzOptions options;
+    options.policy_file = dir_ + "/policy.json";
+    options.audit_log = audit_path_;
+    options.account = AwsAccount{"eu-west-1", "123456789012"};
+    auto authz = AwsAuthz::Create(std::move(options), clock_);
+    CHECK(authz.ok()) << authz.status();
+    authz_ = *std::move(authz);
+    authorizing_ = std::make_unique<AwsRouter>(&verifier_, authz_.get());
+    authorizing_->AddApi(&api_);
+    authorizing_->AddRestApi(&rest_api_);
+  }
+  std::string Audit() {
+    std::ifstream in(audit_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  const std::string dir_;
+  const std::string audit_path_ =
+      dir_ + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".audit";
+  std::unique_ptr<AwsAuthz> authz_;
+  std::unique_ptr<AwsRouter> authorizing_;
+  ListFunctionsApi rest_api_;
+};
+
+TEST_F(AuthorizingRouterTest, AnAllowedCallReachesTheApi) {
+  HttpResponse r = authorizing_->Handle(Signed("AKID", "secret", R"({"StreamName": "orders"})"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(api_.calls, 1);
+}
+
+TEST_F(AuthorizingRouterTest, ACallOnAnotherStreamIsAccessDeniedBeforeTheApiAndAudited) {
+  HttpResponse r = authorizing_->Handle(Signed("AKID", "secret", R"({"StreamName": "other"})"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(HeaderOf(r, "x-amzn-ErrorType"), kAccessDenied);
+  EXPECT_EQ(JsonError(r),
+            std::make_pair(std::string(kAccessDenied),
+                           std::string("User: orders-producer is not authorized to perform: "
+                                       "kinesis:Echo on resource: "
+                                       "arn:aws:kinesis:eu-west-1:123456789012:stream/other")));
+  EXPECT_EQ(api_.calls, 0);
+  EXPECT_THAT(Audit(), HasSubstr(R"("principal":"orders-producer","action":"kinesis:Echo")"));
+}
+
+TEST_F(AuthorizingRouterTest, ARestCallThePolicyDoesNotAllowIs403InTheApisFormat) {
+  HttpRequest r = RestRequest("GET", "/2015-03-31/functions/");
+  r.headers = {{"host", "127.0.0.1:4566"}, {"x-amz-date", "20240102T030405Z"}};
+  SigV4Authorization a;
+  a.access_key_id = "AKID";
+  a.date = "20240102";
+  a.region = "us-east-1";
+  a.service = "lambda";
+  a.signed_headers = {"host", "x-amz-date"};
+  const std::string signature =
+      SigV4Signature("secret", "20240102T030405Z", a, SigV4CanonicalRequest(r, a.signed_headers));
+  r.headers.emplace_back("authorization",
+                         absl::StrCat("AWS4-HMAC-SHA256 Credential=AKID/20240102/us-east-1/"
+                                      "lambda/aws4_request, SignedHeaders=host;x-amz-date, ",
+                                      "Signature=", signature));
+  HttpResponse denied = authorizing_->Handle(r);
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(RestError(denied).first, kAccessDenied);
+  EXPECT_THAT(RestError(denied).second, HasSubstr("lambda:ListFunctions on resource: *"));
+  EXPECT_EQ(rest_api_.calls, 0);
 }
 
 TEST_F(RouterTest, WithoutCredentialsAnyWellFormedSignatureIsAcceptedAnonymously) {

@@ -41,4 +41,9 @@ std::string EventSourceMappingArn(const AwsAccount& account, absl::string_view u
                       ":event-source-mapping:", uuid);
 }
 
+std::string DynamoDbTableArn(const AwsAccount& account, absl::string_view table_name) {
+  return absl::StrCat("arn:aws:dynamodb:", account.region, ":", account.account_id, ":table/",
+                      table_name);
+}
+
 }  // namespace tributary

@@ -39,6 +39,10 @@ std::string LambdaFunctionArn(const AwsAccount& account, absl::string_view funct
 // "arn:aws:lambda:<region>:<account_id>:event-source-mapping:<uuid>" (Lambda's format).
 std::string EventSourceMappingArn(const AwsAccount& account, absl::string_view uuid);
 
+// "arn:aws:dynamodb:<region>:<account_id>:table/<table_name>"; a table's stream ARN is this plus
+// "/stream/<label>".
+std::string DynamoDbTableArn(const AwsAccount& account, absl::string_view table_name);
+
 }  // namespace tributary
 
 #endif  // TRIBUTARY_COMMON_AWS_ARN_H_

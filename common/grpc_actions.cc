@@ -69,17 +69,19 @@ constexpr RpcAction kRpcActions[] = {
     {"/tributary.v1.Clock/AdvanceClock", "tributary:AdvanceClock", true, ResourceKind::kNone, ""},
     {"/tributary.v1.Clock/SetClock", "tributary:SetClock", true, ResourceKind::kNone, ""},
     {"/tributary.v1.Clock/GetClock", "tributary:GetClock", false, ResourceKind::kNone, ""},
-    // Tables: the resource is "*" for now (no table ARNs in RpcResource yet; NOTES.md, Security).
-    {"/tributary.v1.Tables/CreateTable", "dynamodb:CreateTable", true, ResourceKind::kNone, ""},
-    {"/tributary.v1.Tables/DescribeTable", "dynamodb:DescribeTable", false, ResourceKind::kNone, ""},
+    // Tables: the table's ARN; a table stream's own ARN (DescribeTableStream by stream_arn).
+    {"/tributary.v1.Tables/CreateTable", "dynamodb:CreateTable", true, ResourceKind::kTable, "table_name"},
+    {"/tributary.v1.Tables/DescribeTable", "dynamodb:DescribeTable", false, ResourceKind::kTable, "table_name"},
     {"/tributary.v1.Tables/ListTables", "dynamodb:ListTables", false, ResourceKind::kNone, ""},
-    {"/tributary.v1.Tables/DeleteTable", "dynamodb:DeleteTable", true, ResourceKind::kNone, ""},
-    {"/tributary.v1.Tables/UpdateTable", "dynamodb:UpdateTable", true, ResourceKind::kNone, ""},
-    {"/tributary.v1.Tables/PutItem", "dynamodb:PutItem", false, ResourceKind::kNone, ""},
-    {"/tributary.v1.Tables/GetItem", "dynamodb:GetItem", false, ResourceKind::kNone, ""},
-    {"/tributary.v1.Tables/DeleteItem", "dynamodb:DeleteItem", false, ResourceKind::kNone, ""},
-    {"/tributary.v1.Tables/ListTableStreams", "dynamodb:ListStreams", false, ResourceKind::kNone, ""},
-    {"/tributary.v1.Tables/DescribeTableStream", "dynamodb:DescribeStream", false, ResourceKind::kNone, ""},
+    {"/tributary.v1.Tables/DeleteTable", "dynamodb:DeleteTable", true, ResourceKind::kTable, "table_name"},
+    {"/tributary.v1.Tables/UpdateTable", "dynamodb:UpdateTable", true, ResourceKind::kTable, "table_name"},
+    {"/tributary.v1.Tables/PutItem", "dynamodb:PutItem", false, ResourceKind::kTable, "table_name"},
+    {"/tributary.v1.Tables/GetItem", "dynamodb:GetItem", false, ResourceKind::kTable, "table_name"},
+    {"/tributary.v1.Tables/DeleteItem", "dynamodb:DeleteItem", false, ResourceKind::kTable, "table_name"},
+    {"/tributary.v1.Tables/ListTableStreams", "dynamodb:ListStreams", false, ResourceKind::kTable, "table_name"},
+    // By stream_name (a store stream) the resource is "*": only a policy allowing any resource
+    // matches it.
+    {"/tributary.v1.Tables/DescribeTableStream", "dynamodb:DescribeStream", false, ResourceKind::kTable, "stream_arn"},
 };
 
 const absl::flat_hash_map<absl::string_view, const RpcAction*>& ActionsByMethod() {
@@ -119,6 +121,8 @@ std::string RpcResource(const RpcAction& action, const google::protobuf::Message
       return LambdaFunctionArn(account, name);
     case ResourceKind::kMapping:
       return EventSourceMappingArn(account, name);
+    case ResourceKind::kTable:
+      return DynamoDbTableArn(account, name);
     case ResourceKind::kNone:
       break;
   }

@@ -9,6 +9,8 @@
 //       → lambda:DeleteEventSourceMapping on
 //         arn:aws:lambda:us-east-1:000000000000:event-source-mapping:u-1
 //   /tributary.v1.Streams/ListStreams {} → kinesis:ListStreams on *
+//   /tributary.v1.Tables/PutItem {table_name: "users"}
+//       → dynamodb:PutItem on arn:aws:dynamodb:us-east-1:000000000000:table/users
 //
 // A request that names no resource (a list, a poller's heartbeat, an empty filter) acts on "*".
 // GetRecords names its stream only inside the opaque shard iterator, so its resource is "*":
@@ -28,7 +30,7 @@
 namespace tributary {
 
 // What kind of ARN a request field names.
-enum class ResourceKind { kNone, kStream, kFunction, kMapping };
+enum class ResourceKind { kNone, kStream, kFunction, kMapping, kTable };
 
 struct RpcAction {
   absl::string_view method;  // gRPC path: "/tributary.v1.Streams/PutRecords"

@@ -100,6 +100,25 @@ TEST(GrpcActionsTest, ResourcesAreArnsBuiltFromTheRequestsNameFields) {
             "arn:aws:lambda:eu-west-1:111111111111:function:f");
 }
 
+TEST(GrpcActionsTest, TableCallsActOnTheTablesArnInTheConfiguredAccount) {
+  const AwsAccount account{"eu-west-1", "123456789012"};
+  v1::PutItemRequest put;
+  put.set_table_name("users");
+  EXPECT_EQ(RpcResource(*FindRpcAction("/tributary.v1.Tables/PutItem"), put, account),
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/users");
+  v1::DeleteTableRequest del;
+  del.set_table_name("users");
+  const RpcAction* delete_table = FindRpcAction("/tributary.v1.Tables/DeleteTable");
+  EXPECT_TRUE(delete_table->control_plane);
+  EXPECT_EQ(RpcResource(*delete_table, del, account),
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/users");
+  v1::DescribeTableStreamRequest stream;
+  stream.set_stream_arn("arn:aws:dynamodb:eu-west-1:123456789012:table/users/stream/L");
+  EXPECT_EQ(RpcResource(*FindRpcAction("/tributary.v1.Tables/DescribeTableStream"), stream,
+                        account),
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/users/stream/L");
+}
+
 TEST(GrpcActionsTest, RequestsNamingNoResourceActOnStar) {
   const AwsAccount account;
   EXPECT_EQ(RpcResource(*FindRpcAction("/tributary.v1.Streams/ListStreams"),

@@ -52,12 +52,16 @@ AuthzDecision Authorizer::Check(absl::string_view principal, absl::string_view m
     return decision;  // health checks, reflection: not ours to guard
   }
   decision.resource = RpcResource(*decision.action, request, account_);
-  if (!policy()->IsAllowed(principal, decision.action->action, decision.resource)) {
-    decision.status = absl::PermissionDeniedError(absl::StrCat(
-        principal.empty() ? "an unauthenticated caller" : principal, " is not allowed ",
-        decision.action->action, " on ", decision.resource));
-  }
+  decision.status = CheckAction(principal, decision.action->action, decision.resource);
   return decision;
+}
+
+absl::Status Authorizer::CheckAction(absl::string_view principal, absl::string_view action,
+                                     absl::string_view resource) const {
+  if (policy()->IsAllowed(principal, action, resource)) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat(principal.empty() ? "an unauthenticated caller" : principal, " is not allowed ",
+                   action, " on ", resource));
 }
 
 absl::Status Authorizer::MaybeReload(MonotonicTime now) {

@@ -55,6 +55,13 @@ class Authorizer {
   AuthzDecision Check(absl::string_view principal, absl::string_view method,
                       const google::protobuf::Message& request) const;
 
+  // Whether `principal` (empty: unauthenticated) may perform `action` ("kinesis:PutRecords") on
+  // `resource` (an ARN or "*") by the policy in use: for a front door that names its actions
+  // itself (the AWS edge router, aws/aws_authz.h). Errors: PERMISSION_DENIED naming the
+  // principal, action and resource, never the policy.
+  absl::Status CheckAction(absl::string_view principal, absl::string_view action,
+                           absl::string_view resource) const;
+
   // Re-reads the file if its modification time or size changed and `check_interval` has passed
   // since the last look (measured on `now`). Returns the reason a changed file was not taken
   // (once per change); OK otherwise.

@@ -67,6 +67,19 @@ TEST_F(AuthorizerTest, DenialNamesActionAndResourceButNotThePolicy) {
   EXPECT_THAT(status.message(), Not(HasSubstr("stream/orders")));
 }
 
+TEST_F(AuthorizerTest, CheckActionAppliesThePolicyToANamedActionAndResource) {
+  Start(kAliceOrdersOnly);
+  EXPECT_TRUE(authorizer_
+                  ->CheckAction("alice", "kinesis:PutRecords",
+                                "arn:aws:kinesis:us-east-1:000000000000:stream/orders")
+                  .ok());
+  absl::Status denied = authorizer_->CheckAction(
+      "alice", "kinesis:PutRecords", "arn:aws:kinesis:us-east-1:000000000000:stream/other");
+  EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(denied.message()), HasSubstr("kinesis:PutRecords on arn:"));
+  EXPECT_THAT(std::string(denied.message()), Not(HasSubstr("orders")));
+}
+
 TEST_F(AuthorizerTest, OtherPackagesAreNotGuardedButUnknownTributaryMethodsAreDenied) {
   Start(kAliceOrdersOnly);
   v1::PutRecordsRequest request;

@@ -38,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/aws_arn.h"
 #include "common/auth_tokens.h"
 #include "grpcpp/security/auth_metadata_processor.h"
 #include "grpcpp/security/credentials.h"
@@ -58,6 +59,9 @@ struct GrpcServerSecurity {
   // authenticated call is allowed) and the --audit_log ("-": standard output; empty: none).
   std::string policy_file;
   std::string audit_log;
+  // The region and account of the ARNs the policy is checked against (--aws_region,
+  // --aws_account_id of a binary that defines them; else LocalStack's defaults).
+  AwsAccount account;
 
   bool tls() const { return !cert_file.empty() || !key_file.empty(); }
   bool authenticates() const { return !client_ca_file.empty() || !auth_tokens_file.empty(); }

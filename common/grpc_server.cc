@@ -50,6 +50,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     GrpcAuthzOptions options;
     options.policy_file = security.policy_file;
     options.audit_log = security.audit_log;
+    options.account = security.account;
     absl::StatusOr<std::shared_ptr<GrpcAuthzGate>> gate =
         GrpcAuthzGate::Create(options, security.authenticates(), RealClock::Get());
     if (!gate.ok()) return gate.status();

@@ -36,6 +36,11 @@ DEFINE_string(tls_client_cert, "",
 DEFINE_string(tls_client_key, "", "PEM private key of --tls_client_cert.");
 DEFINE_string(auth_token_file, "",
               "A file whose first line is the bearer token sent when calling other services.");
+DEFINE_string(function_endpoint_allow, "",
+              "Comma-separated host patterns function endpoints may name (mappings' and "
+              "functions'; the tracker refuses others, a poller never calls them): \"loopback\", "
+              "\"*\", names with '*' within one label (\"*.fn.internal\"), IPv4 patterns "
+              "(\"10.0.1.*\"). Empty: \"loopback\" when --policy_file is set, else any host.");
 DEFINE_string(tls_server_name, "",
               "The name other services' certificates must carry (default: the host dialed).");
 
@@ -71,7 +76,24 @@ GrpcServerSecurity ServerSecurityFromFlags() {
   security.refresh_interval = absl::Seconds(FLAGS_tls_refresh_s);
   security.policy_file = FLAGS_policy_file;
   security.audit_log = FLAGS_audit_log;
+  // The ARNs' account, from the binary's own --aws_region / --aws_account_id when it defines
+  // them (the AWS front door's, the tracker's, the poller's; defined beside those, not here).
+  std::string value;
+  if (gflags::GetCommandLineOption("aws_region", &value)) security.account.region = value;
+  if (gflags::GetCommandLineOption("aws_account_id", &value)) security.account.account_id = value;
   return security;
+}
+
+absl::StatusOr<HostAllowList> FunctionEndpointAllowFromFlags() {
+  if (FLAGS_function_endpoint_allow.empty()) {
+    return FLAGS_policy_file.empty() ? HostAllowList() : *HostAllowList::Parse("loopback");
+  }
+  absl::StatusOr<HostAllowList> allow = HostAllowList::Parse(FLAGS_function_endpoint_allow);
+  if (!allow.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--function_endpoint_allow=", allow.status().message()));
+  }
+  return allow;
 }
 
 absl::StatusOr<GrpcClientSecurity> ClientSecurityFromFlags() {

@@ -20,6 +20,9 @@
 //   --auth_token_file=PATH         send the bearer token in this file (its first line)
 //   --tls_server_name=NAME         the name servers' certificates must carry (default: the host
 //                                  dialed)
+// Function endpoints (the stream tracker and the pollers):
+//   --function_endpoint_allow=LIST the hosts a mapping's or function's endpoint may name
+//                                  (FunctionEndpointAllowFromFlags)
 #ifndef TRIBUTARY_COMMON_SECURITY_FLAGS_H_
 #define TRIBUTARY_COMMON_SECURITY_FLAGS_H_
 
@@ -30,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/grpc_security.h"
+#include "common/host_allow_list.h"
 
 namespace tributary {
 
@@ -50,6 +54,12 @@ absl::Status CheckSecurityFlags(std::initializer_list<ListenFlag> listeners,
 
 // What the flags say about this process's gRPC server.
 GrpcServerSecurity ServerSecurityFromFlags();
+// The hosts function endpoints may name (--function_endpoint_allow, common/host_allow_list.h):
+// the flag's list; without it "loopback" when --policy_file is set (a process that authorizes
+// its callers does not let them point pollers anywhere by default), else any host (as before
+// the flag). For the stream tracker and the pollers. Errors: INVALID_ARGUMENT naming the flag.
+absl::StatusOr<HostAllowList> FunctionEndpointAllowFromFlags();
+
 // What the flags say about the calls this process makes to other services (the token read from
 // --auth_token_file). Errors: INVALID_ARGUMENT when the token file cannot be read or is empty.
 absl::StatusOr<GrpcClientSecurity> ClientSecurityFromFlags();

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <fstream>
@@ -36,6 +37,9 @@ void InitServerMain(int* argc, char*** argv, const char* usage) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_TOP_PAD, 64 << 20);
+  // Every file a server creates is its owner's only (issue 21): its data (the store's iterator
+  // HMAC key lives in its RocksDB files), logs, port files.
+  umask(077);
   HandleHelpAndVersion(*argc, *argv, usage);  // exits 0 on --help / --version
   gflags::SetUsageMessage(usage);
   gflags::ParseCommandLineFlags(argc, argv, true);

@@ -21,7 +21,8 @@ namespace tributary {
 // flags, sets up logging (to stderr, or to glog's files with --log_dir=DIR or
 // --logtostderr=false), and blocks SIGINT/SIGTERM/SIGHUP in this
 // thread (and every thread started after it) so that WaitForTerminationSignal
-// can receive them. Call first in main().
+// can receive them; sets the umask to 077, so every file the server creates (data, logs, port
+// files) is its owner's only. Call first in main().
 void InitServerMain(int* argc, char*** argv, const char* usage);
 
 // Writes `port` to --port_file when that flag is set. Errors: INTERNAL naming

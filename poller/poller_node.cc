@@ -41,7 +41,8 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   node->http_invoker_ = std::make_unique<HttpFunctionInvoker>(
       *node->http_client_, clock, options.aws_account, node->table_sources_.get());
   node->invoker_ =
-      std::make_unique<EndpointFunctionInvoker>(*node->grpc_invoker_, *node->http_invoker_);
+      std::make_unique<EndpointFunctionInvoker>(*node->grpc_invoker_, *node->http_invoker_,
+                                                options.function_endpoint_allow);
   node->destination_ = std::make_unique<ShardStoreFailureDestination>(*node->store_client_);
   node->reader_ = std::make_unique<ShardStoreReader>(*node->store_client_);
   node->leases_ = std::make_unique<LeasingClientLeaseService>(*node->leasing_client_);

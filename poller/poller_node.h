@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "common/host_allow_list.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
@@ -63,6 +64,9 @@ struct PollerNodeOptions {
   // HTTPS function endpoints: a PEM file of the certificate authorities to trust; empty = the
   // system's.
   std::string function_ca_file;
+  // The hosts function endpoints may name (--function_endpoint_allow); others are refused
+  // without a call (EndpointFunctionInvoker). Default: any host.
+  HostAllowList function_endpoint_allow;
 };
 
 class PollerNode {

@@ -107,6 +107,12 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "--" << s.message();
     return 2;
   }
+  absl::StatusOr<tributary::HostAllowList> allow = tributary::FunctionEndpointAllowFromFlags();
+  if (!allow.ok()) {
+    LOG(ERROR) << allow.status().message();
+    return 2;
+  }
+  options.function_endpoint_allow = *allow;
   auto node = tributary::poller::PollerNode::Create(options, tributary::RealClock::Get());
   if (!node.ok()) {
     LOG(ERROR) << "starting poller: " << node.status();

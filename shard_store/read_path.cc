@@ -180,6 +180,14 @@ absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
   return outcome;
 }
 
+absl::StatusOr<std::string> ShardStore::StreamOfIterator(absl::string_view shard_iterator) {
+  ASSIGN_OR_RETURN(ShardCursor cursor,
+                   DecodeIterator(secret_, shard_iterator, ToMs(clock_.Now())));
+  std::shared_ptr<Stream> stream = FindStreamById(cursor.stream_id);
+  if (stream == nullptr) return absl::NotFoundError("the stream was deleted");
+  return stream->name;  // immutable after creation
+}
+
 absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
                                     v1::GetRecordsResponse* response, int64_t max_bytes) {
   response->Clear();

@@ -329,6 +329,11 @@ class ShardStore {
   // bound (a server short of memory budget); at least one record is returned whatever its size.
   absl::Status GetRecords(const v1::GetRecordsRequest& request, v1::GetRecordsResponse* response,
                           int64_t max_bytes = kMaxGetRecordsBytes);
+  // The name of the stream `shard_iterator` reads, for a front door that authorizes GetRecords
+  // by stream (aws/aws_authz.h): the iterator's MAC is checked, so a forged one names nothing.
+  // Errors: GetRecords's for the iterator (INVALID_ARGUMENT malformed / forged,
+  // FAILED_PRECONDITION expired), NOT_FOUND when its stream was deleted.
+  absl::StatusOr<std::string> StreamOfIterator(absl::string_view shard_iterator);
 
   // In-process readers (SubscribeToShard). Resolves a starting position of a
   // shard to a cursor; errors as GetShardIterator.

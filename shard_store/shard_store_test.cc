@@ -339,6 +339,21 @@ TEST_F(ShardStoreTest, GetRecordsHonoursLimitAndReportsBehind) {
   EXPECT_FALSE(r->next_shard_iterator().empty());  // open shard: keep reading
 }
 
+// A front door authorizes GetRecords by the stream its iterator reads (aws/aws_authz.h).
+TEST_F(ShardStoreTest, StreamOfIteratorNamesTheStreamAndRefusesForgedIterators) {
+  CreateStream("s", 1);
+  CreateStream("other", 1);
+  absl::StatusOr<std::string> it = Iterator("shardId-000000000000", v1::TRIM_HORIZON, "",
+                                            std::nullopt, "other");
+  ASSERT_TRUE(it.ok()) << it.status();
+  EXPECT_EQ(*store_->StreamOfIterator(*it), "other");
+  std::string forged = *it;
+  forged[forged.size() / 2] = forged[forged.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(store_->StreamOfIterator(forged).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->StreamOfIterator("").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 // One call's records of a shard share one storage chunk; reads start and stop
 // inside it.
 TEST_F(ShardStoreTest, ReadsStartAndStopInsideOneCallsRecords) {

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common/grpc_status.h"
+#include "stream_tracker/function_config.h"
 #include "glog/logging.h"
 
 namespace tributary::stream_tracker {
@@ -33,12 +34,26 @@ grpc::Status Reply(const char* method, absl::StatusOr<T> result, T* response) {
 grpc::Status EventSourceMappingsService::CreateEventSourceMapping(
     grpc::ServerContext*, const v1::CreateEventSourceMappingRequest* request,
     v1::EventSourceMappingConfiguration* response) {
+  if (allow_ != nullptr) {
+    if (absl::Status s =
+            CheckEndpointAllowed("function_endpoint", request->function_endpoint(), *allow_);
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
   return Reply("CreateEventSourceMapping", manager_->Create(*request), response);
 }
 
 grpc::Status EventSourceMappingsService::UpdateEventSourceMapping(
     grpc::ServerContext*, const v1::UpdateEventSourceMappingRequest* request,
     v1::EventSourceMappingConfiguration* response) {
+  if (allow_ != nullptr) {
+    if (absl::Status s =
+            CheckEndpointAllowed("function_endpoint", request->function_endpoint(), *allow_);
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
   return Reply("UpdateEventSourceMapping", manager_->Update(*request), response);
 }
 

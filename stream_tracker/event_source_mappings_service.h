@@ -7,13 +7,19 @@
 #define TRIBUTARY_STREAM_TRACKER_EVENT_SOURCE_MAPPINGS_SERVICE_H_
 
 #include "proto/event_source_mappings.grpc.pb.h"
+#include "common/host_allow_list.h"
 #include "stream_tracker/mapping_manager.h"
 
 namespace tributary::stream_tracker {
 
 class EventSourceMappingsService final : public v1::EventSourceMappings::Service {
  public:
-  explicit EventSourceMappingsService(MappingManager* manager) : manager_(manager) {}
+  // `allow` (--function_endpoint_allow) limits the hosts a function_endpoint may name
+  // (function_config.h's CheckEndpointAllowed: INVALID_ARGUMENT otherwise); null: any host.
+  // It must outlive this object.
+  explicit EventSourceMappingsService(MappingManager* manager,
+                                      const HostAllowList* allow = nullptr)
+      : manager_(manager), allow_(allow) {}
 
   grpc::Status CreateEventSourceMapping(grpc::ServerContext* context,
                                         const v1::CreateEventSourceMappingRequest* request,
@@ -33,6 +39,7 @@ class EventSourceMappingsService final : public v1::EventSourceMappings::Service
 
  private:
   MappingManager* manager_;
+  const HostAllowList* const allow_;
 };
 
 }  // namespace tributary::stream_tracker

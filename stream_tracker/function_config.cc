@@ -82,6 +82,16 @@ absl::Status ValidateEndpoint(absl::string_view field, absl::string_view endpoin
   return mapping::ValidateFunctionEndpoint(field, endpoint);
 }
 
+absl::Status CheckEndpointAllowed(absl::string_view field, absl::string_view endpoint,
+                                  const HostAllowList& allow) {
+  absl::StatusOr<mapping::FunctionEndpoint> parsed = mapping::ParseFunctionEndpoint(endpoint);
+  if (!parsed.ok() || allow.Allows(parsed->host)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, " \"", endpoint, "\": host ", parsed->host,
+      " is not allowed by the tracker's --function_endpoint_allow (function endpoints are "
+      "limited to the hosts the operator lists)"));
+}
+
 absl::StatusOr<v1::FunctionConfiguration> FunctionFromCreateRequest(
     const v1::CreateFunctionRequest& request, const FunctionAccount& account) {
   ASSIGN_OR_RETURN(std::string name,

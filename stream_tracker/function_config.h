@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/host_allow_list.h"
 #include "common/aws_arn.h"
 #include "proto/functions.pb.h"
 
@@ -57,6 +58,13 @@ absl::StatusOr<std::string> ParseFunctionName(absl::string_view field,
 // Checks a function endpoint with mapping/function_endpoint.h's grammar (that of a mapping's
 // function_endpoint). Errors: INVALID_ARGUMENT naming `field`.
 absl::Status ValidateEndpoint(absl::string_view field, absl::string_view endpoint);
+
+// Checks that the host of `endpoint` is one `allow` allows (--function_endpoint_allow), so that
+// whoever may create mappings or functions cannot make the pollers call any host. An endpoint
+// that does not parse passes here (ValidateEndpoint refuses it). Errors: INVALID_ARGUMENT
+// naming `field`, the endpoint, its host and the flag (never the list's entries).
+absl::Status CheckEndpointAllowed(absl::string_view field, absl::string_view endpoint,
+                                  const HostAllowList& allow);
 
 // Validates `request` and returns the function it describes: the name (an ARN resolved to the
 // name), the endpoint, timeout_seconds at 3 when unset, reserved_concurrent_executions when set.

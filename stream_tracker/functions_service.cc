@@ -37,12 +37,22 @@ grpc::Status Reply(const char* method, absl::StatusOr<T> result, T* response) {
 grpc::Status FunctionsService::CreateFunction(grpc::ServerContext*,
                                               const v1::CreateFunctionRequest* request,
                                               v1::FunctionConfiguration* response) {
+  if (allow_ != nullptr) {
+    if (absl::Status s = CheckEndpointAllowed("endpoint", request->endpoint(), *allow_); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
   return Reply("CreateFunction", registry_->CreateFunction(*request), response);
 }
 
 grpc::Status FunctionsService::UpdateFunction(grpc::ServerContext*,
                                               const v1::UpdateFunctionRequest* request,
                                               v1::FunctionConfiguration* response) {
+  if (allow_ != nullptr && request->has_endpoint()) {
+    if (absl::Status s = CheckEndpointAllowed("endpoint", request->endpoint(), *allow_); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
   return Reply("UpdateFunction", registry_->UpdateFunction(*request), response);
 }
 

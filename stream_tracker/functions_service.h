@@ -7,13 +7,18 @@
 #define TRIBUTARY_STREAM_TRACKER_FUNCTIONS_SERVICE_H_
 
 #include "proto/functions.grpc.pb.h"
+#include "common/host_allow_list.h"
 #include "stream_tracker/function_registry.h"
 
 namespace tributary::stream_tracker {
 
 class FunctionsService final : public v1::Functions::Service {
  public:
-  explicit FunctionsService(FunctionRegistry* registry) : registry_(registry) {}
+  // `allow` (--function_endpoint_allow) limits the hosts an endpoint may name
+  // (function_config.h's CheckEndpointAllowed: INVALID_ARGUMENT otherwise); null: any host.
+  // It must outlive this object.
+  explicit FunctionsService(FunctionRegistry* registry, const HostAllowList* allow = nullptr)
+      : registry_(registry), allow_(allow) {}
 
   grpc::Status CreateFunction(grpc::ServerContext* context,
                               const v1::CreateFunctionRequest* request,
@@ -40,6 +45,7 @@ class FunctionsService final : public v1::Functions::Service {
 
  private:
   FunctionRegistry* registry_;
+  const HostAllowList* const allow_;
 };
 
 }  // namespace tributary::stream_tracker

@@ -12,6 +12,7 @@
 #include "stream_tracker/event_source_mappings_service.h"
 #include "stream_tracker/mapping_manager.h"
 #include "stream_tracker/stream_tracker_client.h"
+#include "common/host_allow_list.h"
 #include "stream_tracker/testing/fake_stream_catalog.h"
 #include "stream_tracker/tracker_db.h"
 
@@ -32,8 +33,8 @@ class FunctionsServiceTest : public ::testing::Test {
     registry_ = *std::move(registry);
     manager_ = std::make_unique<MappingManager>(mappings_.get(), &streams_, clock_, nullptr,
                                                 registry_.get());
-    service_ = std::make_unique<FunctionsService>(registry_.get());
-    mappings_service_ = std::make_unique<EventSourceMappingsService>(manager_.get());
+    service_ = std::make_unique<FunctionsService>(registry_.get(), &allow_);
+    mappings_service_ = std::make_unique<EventSourceMappingsService>(manager_.get(), &allow_);
     auto server = GrpcServer::Start("127.0.0.1:0", {service_.get(), mappings_service_.get()});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -48,6 +49,8 @@ class FunctionsServiceTest : public ::testing::Test {
     return client_->CreateFunction(request);
   }
 
+  // --function_endpoint_allow: the hosts these tests' endpoints name, and loopback.
+  const HostAllowList allow_ = *HostAllowList::Parse("fn,a,b,loopback");
   FakeClock clock_;
   testing::FakeStreamCatalog streams_{clock_};
   std::unique_ptr<FunctionStore> functions_;
@@ -105,6 +108,44 @@ TEST_F(FunctionsServiceTest, EveryCallRoundTrips) {
   del.set_function_name("f");
   ASSERT_TRUE(client_->DeleteFunction(del).ok());
   EXPECT_EQ(client_->GetFunction(get).status().code(), absl::StatusCode::kNotFound);
+}
+
+// Server-side request forgery: whoever may create mappings or functions cannot point the
+// pollers at a host the operator did not list.
+TEST_F(FunctionsServiceTest, EndpointsOnHostsNotAllowedAreRefused) {
+  for (const char* endpoint : {"169.254.169.254:80", "http://metadata.internal/latest",
+                               "https://evil.example:443/x"}) {
+    auto refused = Create("f", endpoint);
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << endpoint;
+    EXPECT_NE(refused.status().message().find("--function_endpoint_allow"),
+              absl::string_view::npos)
+        << refused.status();
+  }
+  ASSERT_TRUE(Create("f", "http://127.0.0.1:9000/").ok());
+  v1::UpdateFunctionRequest update;
+  update.set_function_name("f");
+  update.set_endpoint("evil.example:1");
+  EXPECT_EQ(client_->UpdateFunction(update).status().code(), absl::StatusCode::kInvalidArgument);
+  update.set_endpoint("a:1");
+  EXPECT_TRUE(client_->UpdateFunction(update).ok());
+  update.clear_endpoint();
+  update.set_timeout_seconds(9);
+  EXPECT_TRUE(client_->UpdateFunction(update).ok());
+
+  v1::CreateEventSourceMappingRequest mapping;
+  mapping.set_stream_name("orders");
+  mapping.set_function_endpoint("evil.example:1");
+  mapping.set_starting_position(v1::LATEST_POSITION);
+  EXPECT_EQ(client_->CreateEventSourceMapping(mapping).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  mapping.set_function_endpoint("fn:2");
+  auto created = client_->CreateEventSourceMapping(mapping);
+  ASSERT_TRUE(created.ok()) << created.status();
+  v1::UpdateEventSourceMappingRequest repoint;
+  repoint.set_uuid(created->uuid());
+  repoint.set_function_endpoint("http://evil.example/");
+  EXPECT_EQ(client_->UpdateEventSourceMapping(repoint).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(FunctionsServiceTest, ErrorsReachTheClientWithCodeAndMessage) {

@@ -67,8 +67,11 @@ absl::StatusOr<std::unique_ptr<StreamTracker>> StreamTracker::Create(
   tracker->manager_ = std::make_unique<MappingManager>(
       tracker->store_.get(), tracker->streams_.get(), clock, [sync] { sync->RequestSync(); },
       tracker->functions_.get());
-  tracker->service_ = std::make_unique<EventSourceMappingsService>(tracker->manager_.get());
-  tracker->functions_service_ = std::make_unique<FunctionsService>(tracker->functions_.get());
+  tracker->function_endpoint_allow_ = options.function_endpoint_allow;
+  tracker->service_ = std::make_unique<EventSourceMappingsService>(
+      tracker->manager_.get(), &tracker->function_endpoint_allow_);
+  tracker->functions_service_ = std::make_unique<FunctionsService>(
+      tracker->functions_.get(), &tracker->function_endpoint_allow_);
   if (cluster) {
     etcd::ElectionOptions election_options;
     election_options.key = absl::StrCat(options.etcd_prefix, "election/sync");

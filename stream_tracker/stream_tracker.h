@@ -59,6 +59,9 @@ class StreamTracker {
     absl::Duration rpc_timeout = absl::Seconds(10);
     // The region and account of function ARNs ("arn:aws:lambda:REGION:ACCOUNT:function:NAME").
     FunctionAccount function_account;
+    // The hosts function endpoints may name (--function_endpoint_allow; function_config.h's
+    // CheckEndpointAllowed). Default: any host.
+    HostAllowList function_endpoint_allow;
 
     // Cluster mode: the etcd members' client addresses (host:port). Empty: RocksDB in data_dir.
     // Exactly one of data_dir and etcd_endpoints is set.
@@ -107,6 +110,7 @@ class StreamTracker {
 
  private:
   StreamTracker() = default;
+  HostAllowList function_endpoint_allow_;
 
   // Cluster mode; declared first: destroyed after everything that uses it.
   std::unique_ptr<etcd::EtcdClient> etcd_;

@@ -109,6 +109,13 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "--" << s.message();
     return 2;
   }
+  absl::StatusOr<tributary::HostAllowList> allow = tributary::FunctionEndpointAllowFromFlags();
+  if (!allow.ok()) {
+    LOG(ERROR) << allow.status().message();
+    return 2;
+  }
+  options.function_endpoint_allow = *allow;
+  LOG(INFO) << "function endpoints may name: " << allow->ToString();
   auto tracker = tributary::stream_tracker::StreamTracker::Create(
       options, tributary::MakeChannel(FLAGS_shard_store, *client),
       tributary::MakeReplicaChannel(FLAGS_leasing, *client), tributary::RealClock::Get());

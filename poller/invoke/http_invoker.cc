@@ -114,6 +114,11 @@ absl::StatusOr<v1::InvokeResponse> EndpointFunctionInvoker::Invoke(
     const std::string& endpoint, const v1::InvokeRequest& request, absl::Duration timeout) {
   absl::StatusOr<FunctionEndpoint> parsed = mapping::ParseFunctionEndpoint(endpoint);
   if (!parsed.ok()) return parsed.status();
+  if (!allow_.Allows(parsed->host)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("function endpoint \"", endpoint, "\": host ", parsed->host,
+                     " is not allowed by this poller's --function_endpoint_allow"));
+  }
   if (parsed->protocol == FunctionEndpoint::Protocol::kGrpc) {
     return grpc_.Invoke(parsed->HostPort(), request, timeout);
   }

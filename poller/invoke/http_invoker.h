@@ -33,6 +33,7 @@
 
 #include <string>
 
+#include "common/host_allow_list.h"
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "poller/interfaces.h"
@@ -62,10 +63,15 @@ class HttpFunctionInvoker : public FunctionInvoker {
 // Calls each endpoint by its protocol (mapping/function_endpoint.h): gRPC ("host:port",
 // "grpc://host:port") through `grpc` with "host:port", http(s) through `http` with the endpoint
 // as given. A malformed endpoint is INVALID_ARGUMENT (the tracker refuses those, so only an old
-// configuration could carry one). Thread-safe; both invokers must outlive it.
+// configuration could carry one). An endpoint whose host `allow` (--function_endpoint_allow)
+// does not allow is PERMISSION_DENIED and nothing is called: the tracker refuses such endpoints
+// too, and this is the second line (a mapping written before the flag, a tracker without it).
+// Thread-safe; both invokers must outlive it.
 class EndpointFunctionInvoker : public FunctionInvoker {
  public:
-  EndpointFunctionInvoker(FunctionInvoker& grpc, FunctionInvoker& http) : grpc_(grpc), http_(http) {}
+  EndpointFunctionInvoker(FunctionInvoker& grpc, FunctionInvoker& http,
+                          HostAllowList allow = HostAllowList())
+      : grpc_(grpc), http_(http), allow_(std::move(allow)) {}
 
   absl::StatusOr<v1::InvokeResponse> Invoke(const std::string& endpoint,
                                             const v1::InvokeRequest& request,
@@ -74,6 +80,7 @@ class EndpointFunctionInvoker : public FunctionInvoker {
  private:
   FunctionInvoker& grpc_;
   FunctionInvoker& http_;
+  const HostAllowList allow_;
 };
 
 }  // namespace tributary::poller

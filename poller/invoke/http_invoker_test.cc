@@ -270,5 +270,25 @@ TEST(EndpointFunctionInvokerTest, EachEndpointGoesToItsProtocolsInvoker) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Defence in depth against server-side request forgery: an endpoint on a host the poller's
+// --function_endpoint_allow does not list is never called.
+TEST(EndpointFunctionInvokerTest, HostsNotAllowedAreRefusedWithoutACall) {
+  RecordingInvoker grpc, http;
+  EndpointFunctionInvoker invoker(grpc, http, *HostAllowList::Parse("loopback"));
+  const v1::InvokeRequest request;
+  for (const char* endpoint : {"169.254.169.254:80", "http://metadata.internal/latest",
+                               "https://evil.example/x"}) {
+    absl::StatusOr<v1::InvokeResponse> refused = invoker.Invoke(endpoint, request, kTimeout);
+    ASSERT_FALSE(refused.ok()) << endpoint;
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_NE(refused.status().message().find("--function_endpoint_allow"), absl::string_view::npos);
+  }
+  EXPECT_TRUE(grpc.endpoints.empty());
+  EXPECT_TRUE(http.endpoints.empty());
+  ASSERT_TRUE(invoker.Invoke("127.0.0.1:4570", request, kTimeout).ok());
+  ASSERT_TRUE(invoker.Invoke("http://localhost:9000/x", request, kTimeout).ok());
+  EXPECT_EQ(grpc.endpoints.size() + http.endpoints.size(), 2u);
+}
+
 }  // namespace
 }  // namespace tributary::poller

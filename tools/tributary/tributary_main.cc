@@ -246,6 +246,13 @@ int Serve() {
   tracker_options.sync_writes = FLAGS_sync_writes;
   tracker_options.function_account.region = FLAGS_aws_region;
   tracker_options.function_account.account_id = FLAGS_aws_account_id;
+  absl::StatusOr<HostAllowList> endpoint_allow = FunctionEndpointAllowFromFlags();
+  if (!endpoint_allow.ok()) {
+    LOG(ERROR) << endpoint_allow.status().message();
+    return 2;
+  }
+  // The tracker refuses endpoints on other hosts; the poller never calls them.
+  tracker_options.function_endpoint_allow = *endpoint_allow;
   if (!etcd_endpoints->empty()) {
     tracker_options.data_dir.clear();
     tracker_options.etcd_endpoints = *etcd_endpoints;
@@ -273,6 +280,7 @@ int Serve() {
   poller_options.aws_account.region = FLAGS_aws_region;
   poller_options.aws_account.account_id = FLAGS_aws_account_id;
   poller_options.function_ca_file = FLAGS_function_ca_file;
+  poller_options.function_endpoint_allow = *endpoint_allow;
   auto poller = poller::PollerNode::Create(poller_options, clock);
   if (!poller.ok()) {
     LOG(ERROR) << "starting the poller: " << poller.status();
