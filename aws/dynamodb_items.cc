@@ -171,6 +171,26 @@ AttributeMap Projected(const AttributeMap& item, const std::optional<tables::Pro
   return p.has_value() ? tables::Project(item, *p) : item;
 }
 
+// Whether `index` holds top-level attribute `name` of an item.
+bool Projects(const tables::TableSpec& table, const tables::IndexSpec& index,
+              absl::string_view name) {
+  for (const tables::KeySchema* s : {&table.key_schema, &index.key_schema}) {
+    if (s->partition_key.name == name || (s->sort_key.has_value() && s->sort_key->name == name)) {
+      return true;
+    }
+  }
+  switch (index.projection) {
+    case tables::ProjectionType::kAll:
+      return true;
+    case tables::ProjectionType::kKeysOnly:
+      return false;
+    case tables::ProjectionType::kInclude:
+      return std::find(index.non_key_attributes.begin(), index.non_key_attributes.end(), name) !=
+             index.non_key_attributes.end();
+  }
+  return false;
+}
+
 const char* ReasonCode(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kOk:
@@ -381,17 +401,30 @@ class ItemHandler {
     std::optional<int64_t> total_segments = in_.Integer("TotalSegments");
     in_.Range("Segment", segment, 0, tables::kMaxTotalSegments - 1);
     in_.Range("TotalSegments", total_segments, 1, tables::kMaxTotalSegments);
-    in_.Boolean("ConsistentRead");
+    std::optional<bool> consistent = in_.Boolean("ConsistentRead");
+    in_.Length("IndexName", index, 3, 255);
     if (!InputOk()) return Value();
-    if (index.has_value()) {
-      return Validation(absl::StrCat("The table does not have the specified index: ", *index));
-    }
     absl::StatusOr<tables::TableDescription> table = tables_.DescribeTable(*name);
     if (!table.ok()) return table.status();
+    const tables::IndexSpec* index_spec = nullptr;
+    if (index.has_value()) {
+      for (const tables::IndexSpec& i : table->spec.indexes) {
+        if (i.name == *index) index_spec = &i;
+      }
+      if (index_spec == nullptr) {
+        return Validation(absl::StrCat("The table does not have the specified index: ", *index));
+      }
+      if (index_spec->kind == tables::IndexKind::kGlobal && consistent.value_or(false)) {
+        return Validation("Consistent reads are not supported on global secondary indexes");
+      }
+    }
     Allowed allowed;
     allowed.filter = true;
     allowed.projection = true;
-    if (query) allowed.key_condition = &table->spec.key_schema;
+    if (query) {
+      allowed.key_condition =
+          index_spec != nullptr ? &index_spec->key_schema : &table->spec.key_schema;
+    }
     absl::StatusOr<Expressions> e = ReadExpressions(in_, call_.input, allowed);
     if (!InputOk()) return Value();
     if (!e.ok()) return e.status();
@@ -408,8 +441,9 @@ class ItemHandler {
                               "request when parameter TotalSegments is present");
     }
     const std::string how = select.value_or(e->projection ? "SPECIFIC_ATTRIBUTES"
-                                                          : "ALL_ATTRIBUTES");
-    if (how == "ALL_PROJECTED_ATTRIBUTES") {
+                                            : index_spec != nullptr ? "ALL_PROJECTED_ATTRIBUTES"
+                                                                    : "ALL_ATTRIBUTES");
+    if (how == "ALL_PROJECTED_ATTRIBUTES" && index_spec == nullptr) {
       return Validation(absl::StrCat("ALL_PROJECTED_ATTRIBUTES can be used only when ",
                                      query ? "Querying" : "Scanning", " using an IndexName"));
     }
@@ -424,6 +458,26 @@ class ItemHandler {
     }
     tables::ReadRequest request;
     request.table = *name;
+    if (index_spec != nullptr) {
+      request.index = index_spec->name;
+      // What the index does not project: a local index fetches it from the table (DynamoDB
+      // does, at a cost); a global one cannot (ALL_ATTRIBUTES is refused; a projection gets
+      // what the index has).
+      bool beyond = index_spec->projection != tables::ProjectionType::kAll &&
+                    how == "ALL_ATTRIBUTES";
+      if (index_spec->projection != tables::ProjectionType::kAll && e->projection.has_value()) {
+        for (const tables::DocumentPath& path : e->projection->paths) {
+          beyond = beyond || !Projects(table->spec, *index_spec, path.elements[0].name);
+        }
+      }
+      if (beyond && index_spec->kind == tables::IndexKind::kGlobal && how == "ALL_ATTRIBUTES") {
+        return Validation(absl::StrCat(
+            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not "
+            "supported for global secondary index ",
+            index_spec->name, " because its projection type is not ALL"));
+      }
+      request.fetch_table_items = beyond && index_spec->kind == tables::IndexKind::kLocal;
+    }
     request.key_condition = e->key_condition;
     request.forward = forward.value_or(true);
     request.limit = limit.value_or(0);

@@ -61,6 +61,29 @@ struct StreamSpecification {
 };
 enum class TableStatus { kActive, kDeleting };
 
+// Secondary indexes (DynamoDB's LocalSecondaryIndexes / GlobalSecondaryIndexes, created with the
+// table). A local index has the table's partition key and another sort key; a global one any
+// key. An item is in an index only when it has every key attribute of the index (a sparse
+// index); an index key attribute of another type than the index's is INVALID_ARGUMENT on write.
+inline constexpr int kMaxLocalIndexes = 5;
+inline constexpr int kMaxGlobalIndexes = 20;
+// NonKeyAttributes of all the indexes of a table, together (DynamoDB's limit).
+inline constexpr int kMaxProjectedNonKeyAttributes = 100;
+enum class IndexKind { kLocal, kGlobal };
+enum class ProjectionType { kAll, kKeysOnly, kInclude };
+struct IndexSpec {
+  std::string name;  // 3–255 of [a-zA-Z0-9_.-], unique among the table's indexes
+  IndexKind kind = IndexKind::kGlobal;
+  KeySchema key_schema;
+  // What an index entry holds besides the table's and the index's keys: every attribute (kAll),
+  // nothing (kKeysOnly) or non_key_attributes (kInclude).
+  ProjectionType projection = ProjectionType::kAll;
+  std::vector<std::string> non_key_attributes;
+  // A global index's ProvisionedThroughput: echoed back, nothing is throttled.
+  int64_t read_capacity_units = 0;
+  int64_t write_capacity_units = 0;
+};
+
 struct TableSpec {
   std::string name;  // 3–255 of [a-zA-Z0-9_.-]
   KeySchema key_schema;
@@ -69,6 +92,7 @@ struct TableSpec {
   int64_t read_capacity_units = 0;
   int64_t write_capacity_units = 0;
   StreamSpecification stream;
+  std::vector<IndexSpec> indexes;  // local and global, in the order given
 };
 
 struct TableDescription {
@@ -82,6 +106,9 @@ struct TableDescription {
   // records (StreamNameFor).
   std::string stream_label;
   std::string stream_name;
+  // The id of each of spec.indexes (its entries' key prefix; from the table ids' sequence, never
+  // reused).
+  std::vector<uint64_t> index_ids;
 };
 
 // The ISO 8601 label of a stream created at `t` (UTC, milliseconds): "2024-05-01T12:00:00.000".
@@ -172,6 +199,13 @@ inline constexpr int64_t kMaxPageBytes = 1 << 20;
 // A Query (key_condition set) or a Scan (not set).
 struct ReadRequest {
   std::string table;
+  // A secondary index of the table to read instead of the table (empty: the table). Its key
+  // schema is the key condition's; items come in its order and hold what it projects, unless
+  // fetch_table_items.
+  std::string index;
+  // Index reads of a local index: return each entry's item from the table (DynamoDB fetches the
+  // attributes a local index does not project). INVALID_ARGUMENT on a global index.
+  bool fetch_table_items = false;
   std::optional<KeyCondition> key_condition;
   bool forward = true;  // Query: ScanIndexForward (ascending sort key)
   int64_t limit = 0;    // items evaluated (before the filter) per page; 0: no limit
@@ -188,6 +222,10 @@ struct ItemPage {
   // The key of the last item evaluated, when the page stopped at the limit or the page size
   // and more items may follow (the next page's exclusive_start_key).
   std::optional<AttributeMap> last_evaluated_key;
+  // What the page read (ItemSize of the items evaluated: the table's, or the index's entries),
+  // and, with fetch_table_items, of the table's items fetched — for ConsumedCapacity.
+  int64_t bytes_read = 0;
+  int64_t table_bytes_fetched = 0;
 };
 
 // For PutItem, UpdateItem and DeleteItem (ReturnValuesOnConditionCheckFailure): the item a
@@ -222,7 +260,10 @@ class TableStore {
   // Creates a table, ACTIVE when the call returns (DynamoDB says CREATING for a while). With
   // spec.stream.enabled the table gets a stream labelled with its creation time: a shard_store
   // stream of options.table_stream_shards shards (StreamNameFor), created before the table.
-  // Errors: INVALID_ARGUMENT (name, key schema: ValidateKeySchema; PROVISIONED without both
+  // spec.indexes are created with it (their entries then kept in every item write).
+  // Errors: INVALID_ARGUMENT (name, key schema: ValidateKeySchema; the indexes: more than 5
+  // local or 20 global, a local one without the table's partition key or a sort key, names
+  // repeated, NonKeyAttributes without INCLUDE or INCLUDE without them; PROVISIONED without both
   // capacity units ≥ 1, PAY_PER_REQUEST with capacity units); FAILED_PRECONDITION (a stream
   // asked of a store without options.streams); ALREADY_EXISTS ("Table already
   // exists: NAME"); RocksDB errors (nothing created).
@@ -363,6 +404,8 @@ class TableStore {
   struct StagedWrite;
   // Writes the changed items of `staged` and their change records in one write.
   absl::Status Commit(const std::vector<StagedWrite>& staged);
+  // Adds the index entry changes of one changed item to `batch`.
+  absl::Status StageIndexEntries(const StagedWrite& s, rocksdb::WriteBatch* batch);
   absl::StatusOr<ItemPage> Read(const ReadRequest& request, bool query);
 
   TableStore(RocksDb& db, Clock& clock, TableStoreOptions options);

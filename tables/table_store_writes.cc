@@ -183,6 +183,7 @@ absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<
     if (w.kind == Kind::kPut) {
       RETURN_IF_ERROR(ValidateItem(source));
       RETURN_IF_ERROR(CheckItemKey(schema, source));
+      RETURN_IF_ERROR(internal::CheckIndexKeys(s.table->description.spec, source));
     } else {
       RETURN_IF_ERROR(CheckKey(schema, source));
     }
@@ -242,6 +243,10 @@ absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<
           ApplyUpdate(w.update, s.table->description.spec.key_schema, s.key_attributes,
                       s.old_item);
       if (updated.ok()) {
+        absl::Status keys = internal::CheckIndexKeys(s.table->description.spec, *updated);
+        if (!keys.ok()) updated = keys;
+      }
+      if (updated.ok()) {
         s.new_item = *std::move(updated);
       } else {
         applies = updated.status();
@@ -266,6 +271,32 @@ absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<
   return result;
 }
 
+// The index entries of one changed item, in the batch of the item: the old item's entries
+// deleted (unless the new item has an entry of the same key, which is then overwritten), the new
+// item's put.
+absl::Status TableStore::StageIndexEntries(const StagedWrite& s, rocksdb::WriteBatch* batch) {
+  const TableDescription& d = s.table->description;  // immutable after creation
+  for (size_t i = 0; i < d.spec.indexes.size(); ++i) {
+    const IndexSpec& index = d.spec.indexes[i];
+    std::optional<std::string> new_key;
+    if (s.new_item.has_value() && internal::InIndex(index, *s.new_item)) {
+      new_key = internal::IndexEntryKey(d, i, *s.new_item);
+      RETURN_IF_ERROR(FromRocksDbStatus(
+          batch->Put(items_, *new_key,
+                     EncodeItem(internal::ProjectToIndex(d.spec, i, *s.new_item))),
+          "adding an index entry to the write batch"));
+    }
+    if (s.old_item.has_value() && internal::InIndex(index, *s.old_item)) {
+      const std::string old_key = internal::IndexEntryKey(d, i, *s.old_item);
+      if (old_key != new_key) {
+        RETURN_IF_ERROR(FromRocksDbStatus(batch->Delete(items_, old_key),
+                                          "adding an index entry to the write batch"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status TableStore::Commit(const std::vector<StagedWrite>& staged) {
   std::vector<const StagedWrite*> changed;
   for (const StagedWrite& s : staged) {
@@ -281,6 +312,7 @@ absl::Status TableStore::Commit(const std::vector<StagedWrite>& staged) {
                                             ? batch->Put(items_, s->key, EncodeItem(*s->new_item))
                                             : batch->Delete(items_, s->key),
                                         "adding an item to the write batch"));
+      RETURN_IF_ERROR(StageIndexEntries(*s, batch));
     }
     return absl::OkStatus();
   };
