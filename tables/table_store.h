@@ -184,6 +184,7 @@ struct CancellationReason {
 
 struct TransactionOutcome {
   std::vector<CancellationReason> cancellation_reasons;  // empty when it was written
+  std::vector<WriteOutcome> outcomes;  // one per write, in order, when it was written
   bool committed() const { return cancellation_reasons.empty(); }
 };
 
@@ -366,7 +367,9 @@ class TableStore {
   // Errors: INVALID_ARGUMENT (an item or key as PutItem / DeleteItem; another kind of write;
   // "Provided list of item keys contains duplicates"); NOT_FOUND (a table); write errors
   // (nothing written).
-  absl::Status BatchWriteItem(const std::vector<ItemWrite>& writes);
+  // `outcomes` (when not null) gets each write's item before and after, in order.
+  absl::Status BatchWriteItem(const std::vector<ItemWrite>& writes,
+                              std::vector<WriteOutcome>* outcomes = nullptr);
   // All of `writes` or none: when a condition fails or an update cannot apply, the outcome holds
   // one reason per write and nothing is written. Errors (nothing written): INVALID_ARGUMENT (an
   // item or key; an update of a key attribute; "Transaction request cannot include multiple

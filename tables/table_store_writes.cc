@@ -122,12 +122,15 @@ absl::StatusOr<WriteOutcome> TableStore::UpdateItem(absl::string_view table,
   return std::move(result.outcomes[0]);
 }
 
-absl::Status TableStore::BatchWriteItem(const std::vector<ItemWrite>& writes) {
+absl::Status TableStore::BatchWriteItem(const std::vector<ItemWrite>& writes,
+                                        std::vector<WriteOutcome>* outcomes) {
   if (writes.empty() || writes.size() > static_cast<size_t>(kMaxBatchWriteItems)) {
     return absl::InvalidArgumentError(
         absl::StrCat("a batch holds 1-", kMaxBatchWriteItems, " writes"));
   }
-  return Execute(writes, ExecuteMode::kBatch).status();
+  ASSIGN_OR_RETURN(ExecuteResult result, Execute(writes, ExecuteMode::kBatch));
+  if (outcomes != nullptr) *outcomes = std::move(result.outcomes);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TransactionOutcome> TableStore::TransactWriteItems(
@@ -137,7 +140,7 @@ absl::StatusOr<TransactionOutcome> TableStore::TransactWriteItems(
         absl::StrCat("a transaction holds 1-", kMaxTransactionItems, " writes"));
   }
   ASSIGN_OR_RETURN(ExecuteResult result, Execute(writes, ExecuteMode::kTransaction));
-  return TransactionOutcome{std::move(result.cancellations)};
+  return TransactionOutcome{std::move(result.cancellations), std::move(result.outcomes)};
 }
 
 absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<ItemWrite>& writes,

@@ -220,6 +220,88 @@ class DynamoDbIndexesTest(unittest.TestCase):
                           UpdateExpression="SET #t = :t", ExpressionAttributeNames={"#t": "total"},
                           ExpressionAttributeValues={":t": "ten"})
 
+    def create_plain(self, name):
+        self.ddb.create_table(TableName=name,
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                              BillingMode="PAY_PER_REQUEST")
+
+    def test_consumed_capacity_of_every_item_operation(self):
+        self.create_orders("cap_orders")
+        self.create_plain("cap_plain")
+        body = "x" * 1500
+        item = {"customer": {"S": "cap"}, "id": {"S": "1"}, "status": {"S": "OPEN"},
+                "placed": {"S": "p"}, "body": {"S": body}}
+        # A 1.5 KB item: 2 write units on the table, 1 for its (small) byStatus entry; no total,
+        # no tag: not in byTotal or byTag.
+        got = self.ddb.put_item(TableName="cap_orders", Item=item, ReturnConsumedCapacity="TOTAL")
+        self.assertEqual(got["ConsumedCapacity"]["TableName"], "cap_orders")
+        self.assertEqual(got["ConsumedCapacity"]["CapacityUnits"], 3.0)
+        got = self.ddb.put_item(TableName="cap_orders", Item=dict(item, status={"S": "DONE"}),
+                                ReturnConsumedCapacity="INDEXES")
+        cc = got["ConsumedCapacity"]
+        self.assertEqual(cc["Table"]["CapacityUnits"], 2.0)
+        # The index key changed: the old entry deleted and the new one put.
+        self.assertEqual(cc["GlobalSecondaryIndexes"], {"byStatus": {
+            "CapacityUnits": 2.0, "WriteCapacityUnits": 2.0}})
+        self.assertEqual(cc["CapacityUnits"], 4.0)
+        self.assertNotIn("LocalSecondaryIndexes", cc)
+        got = self.ddb.update_item(TableName="cap_orders",
+                                   Key={"customer": {"S": "cap"}, "id": {"S": "1"}},
+                                   UpdateExpression="SET #t = :t",
+                                   ExpressionAttributeNames={"#t": "total"},
+                                   ExpressionAttributeValues={":t": {"N": "5"}},
+                                   ReturnConsumedCapacity="INDEXES")
+        cc = got["ConsumedCapacity"]
+        self.assertEqual(cc["LocalSecondaryIndexes"]["byTotal"]["CapacityUnits"], 1.0)
+        self.assertEqual(cc["GlobalSecondaryIndexes"]["byStatus"]["CapacityUnits"], 1.0)
+        self.assertNotIn("ConsumedCapacity", self.ddb.put_item(
+            TableName="cap_orders", Item=item, ReturnConsumedCapacity="NONE"))
+        self.assertNotIn("ConsumedCapacity", self.ddb.put_item(TableName="cap_orders", Item=item))
+        key = {"customer": {"S": "cap"}, "id": {"S": "1"}}
+        # Reads: 4 KB a unit, eventually consistent half.
+        for consistent, units in ((False, 0.5), (True, 1.0)):
+            got = self.ddb.get_item(TableName="cap_orders", Key=key, ConsistentRead=consistent,
+                                    ReturnConsumedCapacity="TOTAL")
+            self.assertEqual(got["ConsumedCapacity"]["CapacityUnits"], units)
+            got = self.ddb.query(TableName="cap_orders", ConsistentRead=consistent,
+                                 KeyConditionExpression="customer = :c",
+                                 ExpressionAttributeValues={":c": {"S": "cap"}},
+                                 ReturnConsumedCapacity="TOTAL")
+            self.assertEqual(got["ConsumedCapacity"]["CapacityUnits"], units)
+        got = self.ddb.query(TableName="cap_orders", IndexName="byStatus",
+                             KeyConditionExpression="#s = :s",
+                             ExpressionAttributeNames={"#s": "status"},
+                             ExpressionAttributeValues={":s": {"S": "OPEN"}},
+                             ReturnConsumedCapacity="INDEXES")
+        self.assertEqual(got["ConsumedCapacity"]["GlobalSecondaryIndexes"]["byStatus"]
+                         ["CapacityUnits"], 0.5)
+        got = self.ddb.scan(TableName="cap_orders", ReturnConsumedCapacity="TOTAL")
+        self.assertEqual(got["ConsumedCapacity"]["CapacityUnits"], 0.5)
+        # Batches and transactions: one entry per table; transactions cost twice.
+        got = self.ddb.batch_write_item(RequestItems={"cap_plain": [
+            {"PutRequest": {"Item": {"id": {"S": "a"}}}},
+            {"PutRequest": {"Item": {"id": {"S": "b"}, "body": {"S": body}}}}]},
+            ReturnConsumedCapacity="TOTAL")
+        self.assertEqual(got["ConsumedCapacity"],
+                         [{"TableName": "cap_plain", "CapacityUnits": 3.0,
+                           "WriteCapacityUnits": 3.0}])
+        got = self.ddb.batch_get_item(RequestItems={"cap_plain": {
+            "Keys": [{"id": {"S": "a"}}, {"id": {"S": "b"}}]}}, ReturnConsumedCapacity="TOTAL")
+        self.assertEqual(got["ConsumedCapacity"][0]["CapacityUnits"], 1.0)
+        got = self.ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "cap_plain", "Item": {"id": {"S": "c"}}}},
+            {"Put": {"TableName": "cap_orders",
+                     "Item": {"customer": {"S": "t"}, "id": {"S": "1"}}}}],
+            ReturnConsumedCapacity="TOTAL")
+        self.assertEqual(sorted((c["TableName"], c["CapacityUnits"])
+                                for c in got["ConsumedCapacity"]),
+                         [("cap_orders", 2.0), ("cap_plain", 2.0)])
+        got = self.ddb.transact_get_items(TransactItems=[
+            {"Get": {"TableName": "cap_plain", "Key": {"id": {"S": "b"}}}}],
+            ReturnConsumedCapacity="TOTAL")
+        self.assertEqual(got["ConsumedCapacity"][0]["CapacityUnits"], 2.0)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
