@@ -21,6 +21,7 @@
 #include "aws/dynamodb_handler.h"
 #include "aws/dynamodb_internal.h"
 #include "aws/input_reader.h"
+#include "aws/json_codec.h"
 #include "tables/capacity.h"
 #include "tables/condition.h"
 #include "tables/expression.h"
@@ -775,7 +776,8 @@ class ItemHandler {
     const std::vector<Value>* list = in_.List("TransactItems");
     in_.Required("TransactItems", list != nullptr);
     in_.ListLength("TransactItems", list, 1, tables::kMaxTransactionItems);
-    in_.String("ClientRequestToken");  // accepted; repeats are not detected
+    std::optional<std::string> token = in_.String("ClientRequestToken");
+    in_.Length("ClientRequestToken", token, 1, 36);
     const CapacityMode capacity = ReadCapacityMode();
     if (!InputOk()) return Value();
     std::vector<tables::ItemWrite> writes;
@@ -836,8 +838,19 @@ class ItemHandler {
       if (e->update.has_value()) w.update = *std::move(e->update);
       writes.push_back(std::move(w));
     }
-    absl::StatusOr<tables::TransactionOutcome> outcome = tables_.TransactWriteItems(writes);
-    if (!outcome.ok()) return outcome.status();
+    std::optional<tables::TransactionToken> idempotency;
+    if (token.has_value()) {
+      // The same request is the same TransactItems (as the client sends them again).
+      idempotency = tables::TransactionToken{*token, WriteJson(*call_.input.Find("TransactItems"))};
+    }
+    absl::StatusOr<tables::TransactionOutcome> outcome =
+        tables_.TransactWriteItems(writes, idempotency);
+    if (!outcome.ok()) {
+      const std::string code = tables::TransactionTokenError(outcome.status());
+      if (code.empty()) return outcome.status();
+      reply_error_ = DynamoError(code, std::string(outcome.status().message()));
+      return Value();
+    }
     if (outcome->committed()) {
       Value out = Value::Map();
       AddCapacities(&out, WriteCapacities(writes, outcome->outcomes, /*transactional=*/true),

@@ -19,6 +19,7 @@
 #define TRIBUTARY_TABLES_TABLE_STORE_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -185,8 +186,29 @@ struct CancellationReason {
 struct TransactionOutcome {
   std::vector<CancellationReason> cancellation_reasons;  // empty when it was written
   std::vector<WriteOutcome> outcomes;  // one per write, in order, when it was written
+  // The transaction was written earlier under its ClientRequestToken: nothing was written now
+  // (outcomes empty).
+  bool replayed = false;
   bool committed() const { return cancellation_reasons.empty(); }
 };
+
+// TransactWriteItems' idempotency (DynamoDB's ClientRequestToken): a transaction written under
+// `token` is written once; the same token with the same `request` within
+// kTransactionTokenWindow after it was written succeeds again without writing.
+struct TransactionToken {
+  std::string token;
+  // What identifies the request (the caller's canonical form of its writes); another request
+  // under the token in the window is IdempotentParameterMismatch.
+  std::string request;
+};
+inline constexpr absl::Duration kTransactionTokenWindow = absl::Minutes(10);
+// The aggregate size of one transaction's items and keys (DynamoDB's 4 MB).
+inline constexpr int64_t kMaxTransactionBytes = 4 << 20;
+// DynamoDB's error code for a ClientRequestToken failure of TransactWriteItems
+// ("IdempotentParameterMismatchException", "TransactionInProgressException"), or "" for another
+// status.
+std::string TransactionTokenError(const absl::Status& status);
+
 
 struct ItemKey {
   std::string table;
@@ -371,10 +393,19 @@ class TableStore {
   absl::Status BatchWriteItem(const std::vector<ItemWrite>& writes,
                               std::vector<WriteOutcome>* outcomes = nullptr);
   // All of `writes` or none: when a condition fails or an update cannot apply, the outcome holds
-  // one reason per write and nothing is written. Errors (nothing written): INVALID_ARGUMENT (an
-  // item or key; an update of a key attribute; "Transaction request cannot include multiple
-  // operations on one item"); NOT_FOUND (a table); write errors.
-  absl::StatusOr<TransactionOutcome> TransactWriteItems(const std::vector<ItemWrite>& writes);
+  // one reason per write and nothing is written. With a `token` (ClientRequestToken): a
+  // transaction written under it within kTransactionTokenWindow (by the injected clock, from
+  // when it was written) with the same token.request is not written again (replayed); a
+  // cancelled or failed one leaves the token free. Tokens are kept in memory (a restart forgets
+  // them). Errors (nothing written): INVALID_ARGUMENT (an item or key; an update of a key
+  // attribute; "Transaction request cannot include multiple operations on one item";
+  // "Transaction request cannot be larger than 4 MB": the items and keys over
+  // kMaxTransactionBytes); NOT_FOUND (a table); write errors; and, by TransactionTokenError,
+  // IdempotentParameterMismatch (the token written with another request in the window) and
+  // TransactionInProgress (a transaction under the token is in progress).
+  absl::StatusOr<TransactionOutcome> TransactWriteItems(
+      const std::vector<ItemWrite>& writes,
+      const std::optional<TransactionToken>& token = std::nullopt);
   // The items with `keys`, read from one snapshot (each nullopt when missing). Errors: as
   // GetItem's, for the first bad key.
   absl::StatusOr<std::vector<std::optional<AttributeMap>>> GetItems(
@@ -460,6 +491,15 @@ class TableStore {
       ABSL_GUARDED_BY(mu_);
   // DISABLED streams whose shards are known closed (since this process started).
   std::set<std::string> sealed_ ABSL_GUARDED_BY(mu_);
+  // ClientRequestTokens of TransactWriteItems: in progress (written false), or written (until
+  // `expires`); `token_expiry_` lists the written ones in expiry order, for pruning.
+  struct TokenState {
+    std::string request;
+    bool written = false;
+    MonotonicTime expires;
+  };
+  std::map<std::string, TokenState> tokens_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::pair<MonotonicTime, std::string>> token_expiry_ ABSL_GUARDED_BY(mu_);
 };
 
 // Runs TableStore::ExpireStreams every `period` on its own thread until destroyed (as

@@ -39,6 +39,14 @@ struct TableStore::StagedWrite {
 namespace {
 
 constexpr char kConditionItemPayload[] = "type.tributary.dev/tables.condition-item";
+constexpr char kTokenErrorPayload[] = "type.tributary.dev/tables.token-error";
+
+absl::Status TokenError(absl::StatusCode code, absl::string_view dynamodb_code,
+                        absl::string_view message) {
+  absl::Status status(code, message);
+  status.SetPayload(kTokenErrorPayload, absl::Cord(dynamodb_code));
+  return status;
+}
 
 absl::Status ValidateItem(const AttributeMap& item) {
   for (size_t i = 0; i < item.size(); ++i) {
@@ -133,14 +141,68 @@ absl::Status TableStore::BatchWriteItem(const std::vector<ItemWrite>& writes,
   return absl::OkStatus();
 }
 
+std::string TransactionTokenError(const absl::Status& status) {
+  auto payload = status.GetPayload(kTokenErrorPayload);
+  return payload.has_value() ? std::string(*payload) : std::string();
+}
+
 absl::StatusOr<TransactionOutcome> TableStore::TransactWriteItems(
-    const std::vector<ItemWrite>& writes) {
+    const std::vector<ItemWrite>& writes, const std::optional<TransactionToken>& token) {
   if (writes.empty() || writes.size() > static_cast<size_t>(kMaxTransactionItems)) {
     return absl::InvalidArgumentError(
         absl::StrCat("a transaction holds 1-", kMaxTransactionItems, " writes"));
   }
-  ASSIGN_OR_RETURN(ExecuteResult result, Execute(writes, ExecuteMode::kTransaction));
-  return TransactionOutcome{std::move(result.cancellations), std::move(result.outcomes)};
+  int64_t bytes = 0;
+  for (const ItemWrite& w : writes) bytes += ItemSize(w.item);
+  if (bytes > kMaxTransactionBytes) {
+    return absl::InvalidArgumentError("Transaction request cannot be larger than 4 MB");
+  }
+  if (token.has_value()) {
+    absl::MutexLock lock(&mu_);
+    const MonotonicTime now = clock_.MonotonicNow();
+    while (!token_expiry_.empty() && token_expiry_.front().first <= now) {
+      auto it = tokens_.find(token_expiry_.front().second);
+      // A token written again later has a later expiry of its own.
+      if (it != tokens_.end() && it->second.written && it->second.expires <= now) {
+        tokens_.erase(it);
+      }
+      token_expiry_.pop_front();
+    }
+    auto it = tokens_.find(token->token);
+    if (it != tokens_.end()) {
+      if (!it->second.written) {
+        return TokenError(absl::StatusCode::kAborted, "TransactionInProgressException",
+                          "Transaction is ongoing for the idempotency token");
+      }
+      if (it->second.request != token->request) {
+        return TokenError(absl::StatusCode::kInvalidArgument,
+                          "IdempotentParameterMismatchException",
+                          "The request uses the same client token as a previous, but non-"
+                          "identical request.");
+      }
+      TransactionOutcome replay;
+      replay.replayed = true;
+      return replay;
+    }
+    tokens_[token->token] = TokenState{token->request, false, MonotonicTime()};
+  }
+  absl::StatusOr<ExecuteResult> result = Execute(writes, ExecuteMode::kTransaction);
+  if (token.has_value()) {
+    absl::MutexLock lock(&mu_);
+    if (result.ok() && result->cancellations.empty()) {
+      TokenState& state = tokens_[token->token];
+      state.written = true;
+      state.expires = clock_.MonotonicNow() + kTransactionTokenWindow;
+      token_expiry_.emplace_back(state.expires, token->token);
+    } else {
+      tokens_.erase(token->token);  // not written: the token stays free
+    }
+  }
+  RETURN_IF_ERROR(result.status());
+  TransactionOutcome outcome;
+  outcome.cancellation_reasons = std::move(result->cancellations);
+  outcome.outcomes = std::move(result->outcomes);
+  return outcome;
 }
 
 absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<ItemWrite>& writes,

@@ -302,6 +302,39 @@ class DynamoDbIndexesTest(unittest.TestCase):
             ReturnConsumedCapacity="TOTAL")
         self.assertEqual(got["ConsumedCapacity"][0]["CapacityUnits"], 2.0)
 
+    def test_transact_write_items_client_request_token_and_limits(self):
+        self.create_plain("tok_plain")
+        put_a = [{"Put": {"TableName": "tok_plain", "Item": {"id": {"S": "a"}, "v": {"N": "1"}}}}]
+        self.ddb.transact_write_items(TransactItems=put_a, ClientRequestToken="token-1")
+        self.ddb.put_item(TableName="tok_plain", Item={"id": {"S": "a"}, "v": {"N": "2"}})
+        # The same token and request again: success, and the item is not written again.
+        self.ddb.transact_write_items(TransactItems=put_a, ClientRequestToken="token-1")
+        got = self.ddb.get_item(TableName="tok_plain", Key={"id": {"S": "a"}})["Item"]
+        self.assertEqual(got["v"], {"N": "2"})
+        put_b = [{"Put": {"TableName": "tok_plain", "Item": {"id": {"S": "b"}}}}]
+        self.assert_error("IdempotentParameterMismatchException", "same client token",
+                          self.ddb.transact_write_items, TransactItems=put_b,
+                          ClientRequestToken="token-1")
+        self.assertNotIn("Item", self.ddb.get_item(TableName="tok_plain",
+                                                   Key={"id": {"S": "b"}}))
+        # boto3 gives every call a token of its own: two calls write twice.
+        self.ddb.transact_write_items(TransactItems=put_a)
+        got = self.ddb.get_item(TableName="tok_plain", Key={"id": {"S": "a"}})["Item"]
+        self.assertEqual(got["v"], {"N": "1"})
+        # 4 MB in all, 100 actions at most.
+        big = "x" * (390 * 1024)
+        self.assert_error("ValidationException", "Transaction request cannot be larger than 4 MB",
+                          self.ddb.transact_write_items, TransactItems=[
+                              {"Put": {"TableName": "tok_plain",
+                                       "Item": {"id": {"S": "big%d" % i}, "v": {"S": big}}}}
+                              for i in range(11)])
+        self.assertNotIn("Item", self.ddb.get_item(TableName="tok_plain",
+                                                   Key={"id": {"S": "big0"}}))
+        self.assert_error("ValidationException", "length less than or equal to 100",
+                          self.ddb.transact_write_items, TransactItems=[
+                              {"Put": {"TableName": "tok_plain", "Item": {"id": {"S": "n%d" % i}}}}
+                              for i in range(101)])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
