@@ -3,8 +3,10 @@
 // operations in dynamodb_items.cc.
 #include "aws/dynamodb_handler.h"
 
+#include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -301,6 +303,7 @@ class Handler {
       stream.Add("StreamViewType",
                  Value::String(tables::StreamViewTypeName(spec.stream.view_type)));
     }
+    if (!spec.indexes.empty()) AddIndexes(d, &out);
     // A stream turned off stays the latest one (DISABLED, readable for 24 h) until another is
     // turned on.
     if (!d.stream_label.empty()) {
@@ -308,6 +311,139 @@ class Handler {
       out.Add("LatestStreamArn", Value::String(api_.StreamArn(spec.name, d.stream_label)));
     }
     return out;
+  }
+
+  // A KeySchema (table or index): HASH, then an optional RANGE, each defined in `types`
+  // (AttributeDefinitions); adds its names to `used`.
+  static absl::StatusOr<tables::KeySchema> ReadKeySchema(
+      const std::vector<Value>& key_schema, const std::map<std::string, std::string>& types,
+      std::set<std::string>* used) {
+    if (key_schema.empty() || key_schema.size() > 2) {
+      return Validation("1 validation error detected: Value at 'keySchema' failed to satisfy "
+                        "constraint: Member must have length less than or equal to 2");
+    }
+    tables::KeySchema out;
+    for (size_t i = 0; i < key_schema.size(); ++i) {
+      const Value* n = Member(key_schema[i], "AttributeName");
+      const Value* k = Member(key_schema[i], "KeyType");
+      if (n == nullptr || k == nullptr || n->type() != Value::Type::kString ||
+          k->type() != Value::Type::kString) {
+        return Validation("A KeySchemaElement needs an AttributeName and a KeyType");
+      }
+      const std::string& key_type = k->string_value();
+      if ((i == 0 && key_type != "HASH") || (i == 1 && key_type != "RANGE")) {
+        return Validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type, or the second "
+            "is not a RANGE key type");
+      }
+      auto type = types.find(n->string_value());
+      if (type == types.end()) {
+        return Validation(absl::StrCat(
+            "One or more parameter values were invalid: Some index key attributes are not "
+            "defined in AttributeDefinitions. Keys: [",
+            n->string_value(), "]"));
+      }
+      tables::KeyAttribute attribute{n->string_value(), *KeyType(type->second)};
+      used->insert(attribute.name);
+      if (i == 0) {
+        out.partition_key = attribute;
+      } else {
+        out.sort_key = attribute;
+      }
+    }
+    return out;
+  }
+
+  // One of LocalSecondaryIndexes / GlobalSecondaryIndexes: IndexName, KeySchema, Projection
+  // {ProjectionType, NonKeyAttributes}, and a global index's ProvisionedThroughput (echoed).
+  absl::StatusOr<tables::IndexSpec> ReadIndex(InputReader& in, bool local,
+                                              const std::map<std::string, std::string>& types,
+                                              std::set<std::string>* used) {
+    tables::IndexSpec index;
+    index.kind = local ? tables::IndexKind::kLocal : tables::IndexKind::kGlobal;
+    std::optional<std::string> name = in.String("IndexName");
+    in.Required("IndexName", name.has_value());
+    in.Length("IndexName", name, 3, 255);
+    const std::vector<Value>* key_schema = in.List("KeySchema");
+    in.Required("KeySchema", key_schema != nullptr);
+    std::optional<InputReader> projection = in.Structure("Projection");
+    in.Required("Projection", projection.has_value());
+    if (!InputOk()) return index;
+    index.name = *name;
+    absl::StatusOr<tables::KeySchema> schema = ReadKeySchema(*key_schema, types, used);
+    if (!schema.ok()) return schema.status();
+    index.key_schema = *std::move(schema);
+    std::optional<std::string> type = projection->String("ProjectionType");
+    projection->Enum("ProjectionType", type, {"ALL", "KEYS_ONLY", "INCLUDE"});
+    std::optional<std::vector<std::string>> non_key = projection->StringList("NonKeyAttributes");
+    if (!InputOk()) return index;
+    index.projection = type.value_or("") == "ALL"         ? tables::ProjectionType::kAll
+                       : type.value_or("") == "INCLUDE"   ? tables::ProjectionType::kInclude
+                       : type.value_or("") == "KEYS_ONLY" ? tables::ProjectionType::kKeysOnly
+                                                          : tables::ProjectionType::kAll;
+    if (!type.has_value()) {
+      return Validation(absl::StrCat(
+          "One or more parameter values were invalid: Unknown ProjectionType: null for index: ",
+          index.name));
+    }
+    if (non_key.has_value()) index.non_key_attributes = *std::move(non_key);
+    if (std::optional<InputReader> throughput = in.Structure("ProvisionedThroughput")) {
+      if (local) {
+        return Validation(absl::StrCat(
+            "One or more parameter values were invalid: ProvisionedThroughput should not be "
+            "specified for index: ",
+            index.name));
+      }
+      index.read_capacity_units = throughput->Integer("ReadCapacityUnits").value_or(0);
+      index.write_capacity_units = throughput->Integer("WriteCapacityUnits").value_or(0);
+    }
+    return index;
+  }
+
+  // LocalSecondaryIndexes / GlobalSecondaryIndexes of a table description. ItemCount and
+  // IndexSizeBytes are 0 as the table's (not tracked); every index is ACTIVE from the start.
+  void AddIndexes(const tables::TableDescription& d, Value* out) {
+    Value local = Value::List(), global = Value::List();
+    for (const tables::IndexSpec& index : d.spec.indexes) {
+      const bool is_local = index.kind == tables::IndexKind::kLocal;
+      Value& v = (is_local ? local : global).Append(Value::Map());
+      v.Add("IndexName", Value::String(index.name));
+      Value schema = Value::List();
+      auto add_key = [&](const tables::KeyAttribute& k, const char* key_type) {
+        Value& element = schema.Append(Value::Map());
+        element.Add("AttributeName", Value::String(k.name));
+        element.Add("KeyType", Value::String(key_type));
+      };
+      add_key(index.key_schema.partition_key, "HASH");
+      if (index.key_schema.sort_key.has_value()) add_key(*index.key_schema.sort_key, "RANGE");
+      v.Add("KeySchema", std::move(schema));
+      Value projection = Value::Map();
+      projection.Add("ProjectionType",
+                     Value::String(index.projection == tables::ProjectionType::kAll ? "ALL"
+                                   : index.projection == tables::ProjectionType::kKeysOnly
+                                       ? "KEYS_ONLY"
+                                       : "INCLUDE"));
+      if (!index.non_key_attributes.empty()) {
+        Value names = Value::List();
+        for (const std::string& n : index.non_key_attributes) names.Append(Value::String(n));
+        projection.Add("NonKeyAttributes", std::move(names));
+      }
+      v.Add("Projection", std::move(projection));
+      if (!is_local) {
+        v.Add("IndexStatus", Value::String("ACTIVE"));
+        Value throughput = Value::Map();
+        throughput.Add("NumberOfDecreasesToday", Value::Integer(0));
+        throughput.Add("ReadCapacityUnits", Value::Integer(index.read_capacity_units));
+        throughput.Add("WriteCapacityUnits", Value::Integer(index.write_capacity_units));
+        v.Add("ProvisionedThroughput", std::move(throughput));
+      }
+      v.Add("IndexSizeBytes", Value::Integer(0));
+      v.Add("ItemCount", Value::Integer(0));
+      v.Add("IndexArn",
+            Value::String(absl::StrCat(api_.TableArn(d.spec.name), "/index/", index.name)));
+    }
+    if (!local.list().empty()) out->Add("LocalSecondaryIndexes", std::move(local));
+    if (!global.list().empty()) out->Add("GlobalSecondaryIndexes", std::move(global));
   }
 
   absl::StatusOr<Value> CreateTable() {
@@ -335,36 +471,26 @@ class Handler {
       }
       types[n->string_value()] = t->string_value();
     }
-    bool have_hash = false;
-    for (size_t i = 0; i < key_schema->size(); ++i) {
-      const Value* n = Member((*key_schema)[i], "AttributeName");
-      const Value* k = Member((*key_schema)[i], "KeyType");
-      if (n == nullptr || k == nullptr || n->type() != Value::Type::kString ||
-          k->type() != Value::Type::kString) {
-        return Validation("A KeySchemaElement needs an AttributeName and a KeyType");
-      }
-      const std::string& key_type = k->string_value();
-      if ((i == 0 && key_type != "HASH") || (i == 1 && key_type != "RANGE")) {
-        return Validation(
-            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type, or the second "
-            "is not a RANGE key type");
-      }
-      auto type = types.find(n->string_value());
-      if (type == types.end()) {
-        return Validation(absl::StrCat(
-            "One or more parameter values were invalid: Some index key attributes are not "
-            "defined in AttributeDefinitions. Keys: [",
-            n->string_value(), "]"));
-      }
-      tables::KeyAttribute attribute{n->string_value(), *KeyType(type->second)};
-      if (i == 0) {
-        spec.key_schema.partition_key = attribute;
-        have_hash = true;
-      } else {
-        spec.key_schema.sort_key = attribute;
+    std::set<std::string> used;  // every key attribute of the table and its indexes
+    absl::StatusOr<tables::KeySchema> schema = ReadKeySchema(*key_schema, types, &used);
+    if (!schema.ok()) return schema.status();
+    spec.key_schema = *std::move(schema);
+    for (const bool local : {true, false}) {
+      const char* member = local ? "LocalSecondaryIndexes" : "GlobalSecondaryIndexes";
+      const std::vector<Value>* indexes = in_.List(member);
+      if (indexes == nullptr) continue;
+      in_.ListLength(member, indexes, 1, std::numeric_limits<size_t>::max());  // the store: 5/20
+      if (!InputOk()) return Value();
+      for (size_t i = 0; i < indexes->size(); ++i) {
+        InputReader index_in = in_.Element(member, i, (*indexes)[i]);
+        absl::StatusOr<tables::IndexSpec> index =
+            ReadIndex(index_in, local, types, &used);
+        if (!InputOk()) return Value();
+        if (!index.ok()) return index.status();
+        spec.indexes.push_back(*std::move(index));
       }
     }
-    if (!have_hash || types.size() != key_schema->size()) {
+    if (types.size() != used.size()) {
       return Validation(
           "One or more parameter values were invalid: Number of attributes in KeySchema does not "
           "exactly match number of attributes defined in AttributeDefinitions");

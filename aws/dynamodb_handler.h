@@ -13,9 +13,11 @@
 // a new stream each time one is turned on; BillingMode, ProvisionedThroughput) (here), and the
 // item operations (dynamodb_items.cc): PutItem, GetItem, DeleteItem, UpdateItem, Query, Scan,
 // BatchGetItem, BatchWriteItem, TransactWriteItems, TransactGetItems, with DynamoDB's expressions
-// (tables/expression.h), ReturnValues, ReturnValuesOnConditionCheckFailure, and
-// TransactionCanceledException with CancellationReasons. Others answer
-// UnknownOperationException.
+// (tables/expression.h), ReturnValues, ReturnValuesOnConditionCheckFailure,
+// TransactionCanceledException with CancellationReasons, ReturnConsumedCapacity (TOTAL, INDEXES)
+// and TransactWriteItems' ClientRequestToken (IdempotentParameterMismatchException,
+// TransactionInProgressException). CreateTable takes LocalSecondaryIndexes and
+// GlobalSecondaryIndexes, Query and Scan an IndexName. Others answer UnknownOperationException.
 //
 // Thread-safe. `tables` must outlive the API.
 #ifndef TRIBUTARY_AWS_DYNAMODB_HANDLER_H_

@@ -21,6 +21,8 @@
 #include "aws/dynamodb_handler.h"
 #include "aws/dynamodb_internal.h"
 #include "aws/input_reader.h"
+#include "aws/json_codec.h"
+#include "tables/capacity.h"
 #include "tables/condition.h"
 #include "tables/expression.h"
 #include "tables/projection.h"
@@ -171,6 +173,26 @@ AttributeMap Projected(const AttributeMap& item, const std::optional<tables::Pro
   return p.has_value() ? tables::Project(item, *p) : item;
 }
 
+// Whether `index` holds top-level attribute `name` of an item.
+bool Projects(const tables::TableSpec& table, const tables::IndexSpec& index,
+              absl::string_view name) {
+  for (const tables::KeySchema* s : {&table.key_schema, &index.key_schema}) {
+    if (s->partition_key.name == name || (s->sort_key.has_value() && s->sort_key->name == name)) {
+      return true;
+    }
+  }
+  switch (index.projection) {
+    case tables::ProjectionType::kAll:
+      return true;
+    case tables::ProjectionType::kKeysOnly:
+      return false;
+    case tables::ProjectionType::kInclude:
+      return std::find(index.non_key_attributes.begin(), index.non_key_attributes.end(), name) !=
+             index.non_key_attributes.end();
+  }
+  return false;
+}
+
 const char* ReasonCode(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kOk:
@@ -182,6 +204,45 @@ const char* ReasonCode(const absl::Status& status) {
     default:
       return "InternalError";
   }
+}
+
+// ReturnConsumedCapacity.
+enum class CapacityMode { kNone, kTotal, kIndexes };
+
+// {CapacityUnits, ReadCapacityUnits, WriteCapacityUnits} (the last two when not 0).
+Value UnitsJson(double read, double write) {
+  Value out = Value::Map();
+  out.Add("CapacityUnits", Value::Double(read + write));
+  if (read > 0) out.Add("ReadCapacityUnits", Value::Double(read));
+  if (write > 0) out.Add("WriteCapacityUnits", Value::Double(write));
+  return out;
+}
+
+// One ConsumedCapacity: TOTAL gives the table's name and the units of the table and its indexes
+// together; INDEXES adds Table and each index (LocalSecondaryIndexes / GlobalSecondaryIndexes,
+// by the index's kind in `spec`).
+Value CapacityJson(const std::string& table, const tables::TableCapacity& c,
+                   const tables::TableSpec& spec, CapacityMode mode) {
+  Value out = UnitsJson(c.Read(), c.Write());
+  Value named = Value::Map();
+  named.Add("TableName", Value::String(table));
+  for (const Value::Member& m : out.members()) named.Add(m.first, m.second);
+  if (mode != CapacityMode::kIndexes) return named;
+  named.Add("Table", UnitsJson(c.table_read, c.table_write));
+  Value local = Value::Map(), global = Value::Map();
+  std::map<std::string, std::pair<double, double>> indexes;
+  for (const auto& [name, units] : c.index_read) indexes[name].first += units;
+  for (const auto& [name, units] : c.index_write) indexes[name].second += units;
+  for (const auto& [name, units] : indexes) {
+    bool is_local = false;
+    for (const tables::IndexSpec& i : spec.indexes) {
+      if (i.name == name) is_local = i.kind == tables::IndexKind::kLocal;
+    }
+    (is_local ? local : global).Add(name, UnitsJson(units.first, units.second));
+  }
+  if (!local.members().empty()) named.Add("LocalSecondaryIndexes", std::move(local));
+  if (!global.members().empty()) named.Add("GlobalSecondaryIndexes", std::move(global));
+  return named;
 }
 
 class ItemHandler {
@@ -229,6 +290,56 @@ class ItemHandler {
       return false;
     }
     return true;
+  }
+
+  // ReturnConsumedCapacity of the request.
+  CapacityMode ReadCapacityMode() {
+    std::optional<std::string> v = in_.String("ReturnConsumedCapacity");
+    in_.Enum("ReturnConsumedCapacity", v, {"INDEXES", "TOTAL", "NONE"});
+    return v.value_or("NONE") == "INDEXES" ? CapacityMode::kIndexes
+           : v.value_or("NONE") == "TOTAL" ? CapacityMode::kTotal
+                                           : CapacityMode::kNone;
+  }
+
+  // The spec of `table` (its indexes), or an empty one when it is gone.
+  tables::TableSpec SpecOf(const std::string& table) {
+    absl::StatusOr<tables::TableDescription> d = tables_.DescribeTable(table);
+    return d.ok() ? d->spec : tables::TableSpec();
+  }
+
+  // Adds ConsumedCapacity (one table) to `out` unless the mode is NONE.
+  void AddCapacity(Value* out, const std::string& table, const tables::TableCapacity& c,
+                   CapacityMode mode, const tables::TableSpec* spec = nullptr) {
+    if (mode == CapacityMode::kNone) return;
+    out->Add("ConsumedCapacity",
+             CapacityJson(table, c, spec != nullptr ? *spec : SpecOf(table), mode));
+  }
+
+  // Adds ConsumedCapacity as a list, one per table (BatchGetItem, BatchWriteItem, the
+  // transactions).
+  void AddCapacities(Value* out, const std::map<std::string, tables::TableCapacity>& by_table,
+                     CapacityMode mode) {
+    if (mode == CapacityMode::kNone) return;
+    Value list = Value::List();
+    for (const auto& [table, c] : by_table) list.Append(CapacityJson(table, c, SpecOf(table), mode));
+    out->Add("ConsumedCapacity", std::move(list));
+  }
+
+  // The write units of a batch's or transaction's writes, by table.
+  std::map<std::string, tables::TableCapacity> WriteCapacities(
+      const std::vector<tables::ItemWrite>& writes,
+      const std::vector<tables::WriteOutcome>& outcomes, bool transactional) {
+    std::map<std::string, tables::TableCapacity> out;
+    std::map<std::string, tables::TableSpec> specs;
+    for (size_t i = 0; i < writes.size() && i < outcomes.size(); ++i) {
+      auto spec = specs.find(writes[i].table);
+      if (spec == specs.end()) {
+        spec = specs.emplace(writes[i].table, SpecOf(writes[i].table)).first;
+      }
+      out[writes[i].table].Add(tables::WriteCapacity(spec->second, outcomes[i].old_item,
+                                                     outcomes[i].new_item, transactional));
+    }
+    return out;
   }
 
   // TableName of `in` (required, 3-255 characters of [a-zA-Z0-9_.-], as the model says).
@@ -297,12 +408,15 @@ class ItemHandler {
     if (!item.ok()) return item.status();
     std::optional<std::string> rv = ReturnValues({"NONE", "ALL_OLD"});
     const bool return_item = ReturnItemOnFailure(in_);
+    const CapacityMode capacity = ReadCapacityMode();
     if (!rv || !InputOk()) return Value();
     Allowed allowed;
     allowed.condition = true;
     absl::StatusOr<Expressions> e = ReadExpressions(in_, call_.input, allowed);
     if (!InputOk()) return Value();
     if (!e.ok()) return e.status();
+    std::optional<AttributeMap> written;
+    if (put && capacity != CapacityMode::kNone) written = *item;
     absl::StatusOr<std::optional<AttributeMap>> old =
         put ? tables_.PutItem(*name, *std::move(item), e->condition)
             : tables_.DeleteItem(*name, *item, e->condition);
@@ -310,7 +424,13 @@ class ItemHandler {
       reply_error_ = WriteError(old.status(), return_item);
       return Value();
     }
-    return Attributes(*rv == "ALL_OLD" ? *old : std::nullopt);
+    Value out = Attributes(*rv == "ALL_OLD" ? *old : std::nullopt);
+    if (capacity != CapacityMode::kNone) {
+      const tables::TableSpec spec = SpecOf(*name);
+      AddCapacity(&out, *name, tables::WriteCapacity(spec, *old, written, false), capacity,
+                  &spec);
+    }
+    return out;
   }
 
   absl::StatusOr<Value> UpdateItem() {
@@ -321,6 +441,7 @@ class ItemHandler {
     std::optional<std::string> rv =
         ReturnValues({"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"});
     const bool return_item = ReturnItemOnFailure(in_);
+    const CapacityMode capacity = ReadCapacityMode();
     if (!rv || !InputOk()) return Value();
     Allowed allowed;
     allowed.condition = true;
@@ -346,7 +467,14 @@ class ItemHandler {
     } else if (*rv == "UPDATED_NEW" && outcome->new_item.has_value()) {
       attributes = tables::Project(*outcome->new_item, updated);
     }
-    return Attributes(attributes);
+    Value out = Attributes(attributes);
+    if (capacity != CapacityMode::kNone) {
+      const tables::TableSpec spec = SpecOf(*name);
+      AddCapacity(&out, *name,
+                  tables::WriteCapacity(spec, outcome->old_item, outcome->new_item, false),
+                  capacity, &spec);
+    }
+    return out;
   }
 
   absl::StatusOr<Value> GetItem() {
@@ -354,7 +482,9 @@ class ItemHandler {
     if (!name) return Value();
     absl::StatusOr<AttributeMap> key = ReadMap(call_.input, "Key");
     if (!key.ok()) return key.status();
-    in_.Boolean("ConsistentRead");  // every read is consistent
+    // Every read is consistent; an eventually consistent one is charged as one.
+    const bool consistent = in_.Boolean("ConsistentRead").value_or(false);
+    const CapacityMode capacity = ReadCapacityMode();
     Allowed allowed;
     allowed.projection = true;
     absl::StatusOr<Expressions> e = ReadExpressions(in_, call_.input, allowed);
@@ -364,6 +494,10 @@ class ItemHandler {
     if (!item.ok()) return item.status();
     Value out = Value::Map();
     if (item->has_value()) out.Add("Item", ToDynamoDbJson(Projected(**item, e->projection)));
+    tables::TableCapacity c;
+    c.table_read =
+        tables::ReadUnits(item->has_value() ? tables::ItemSize(**item) : 0, consistent);
+    AddCapacity(&out, *name, c, capacity);
     return out;
   }
 
@@ -381,17 +515,31 @@ class ItemHandler {
     std::optional<int64_t> total_segments = in_.Integer("TotalSegments");
     in_.Range("Segment", segment, 0, tables::kMaxTotalSegments - 1);
     in_.Range("TotalSegments", total_segments, 1, tables::kMaxTotalSegments);
-    in_.Boolean("ConsistentRead");
+    std::optional<bool> consistent = in_.Boolean("ConsistentRead");
+    in_.Length("IndexName", index, 3, 255);
+    const CapacityMode capacity = ReadCapacityMode();
     if (!InputOk()) return Value();
-    if (index.has_value()) {
-      return Validation(absl::StrCat("The table does not have the specified index: ", *index));
-    }
     absl::StatusOr<tables::TableDescription> table = tables_.DescribeTable(*name);
     if (!table.ok()) return table.status();
+    const tables::IndexSpec* index_spec = nullptr;
+    if (index.has_value()) {
+      for (const tables::IndexSpec& i : table->spec.indexes) {
+        if (i.name == *index) index_spec = &i;
+      }
+      if (index_spec == nullptr) {
+        return Validation(absl::StrCat("The table does not have the specified index: ", *index));
+      }
+      if (index_spec->kind == tables::IndexKind::kGlobal && consistent.value_or(false)) {
+        return Validation("Consistent reads are not supported on global secondary indexes");
+      }
+    }
     Allowed allowed;
     allowed.filter = true;
     allowed.projection = true;
-    if (query) allowed.key_condition = &table->spec.key_schema;
+    if (query) {
+      allowed.key_condition =
+          index_spec != nullptr ? &index_spec->key_schema : &table->spec.key_schema;
+    }
     absl::StatusOr<Expressions> e = ReadExpressions(in_, call_.input, allowed);
     if (!InputOk()) return Value();
     if (!e.ok()) return e.status();
@@ -408,8 +556,9 @@ class ItemHandler {
                               "request when parameter TotalSegments is present");
     }
     const std::string how = select.value_or(e->projection ? "SPECIFIC_ATTRIBUTES"
-                                                          : "ALL_ATTRIBUTES");
-    if (how == "ALL_PROJECTED_ATTRIBUTES") {
+                                            : index_spec != nullptr ? "ALL_PROJECTED_ATTRIBUTES"
+                                                                    : "ALL_ATTRIBUTES");
+    if (how == "ALL_PROJECTED_ATTRIBUTES" && index_spec == nullptr) {
       return Validation(absl::StrCat("ALL_PROJECTED_ATTRIBUTES can be used only when ",
                                      query ? "Querying" : "Scanning", " using an IndexName"));
     }
@@ -424,6 +573,26 @@ class ItemHandler {
     }
     tables::ReadRequest request;
     request.table = *name;
+    if (index_spec != nullptr) {
+      request.index = index_spec->name;
+      // What the index does not project: a local index fetches it from the table (DynamoDB
+      // does, at a cost); a global one cannot (ALL_ATTRIBUTES is refused; a projection gets
+      // what the index has).
+      bool beyond = index_spec->projection != tables::ProjectionType::kAll &&
+                    how == "ALL_ATTRIBUTES";
+      if (index_spec->projection != tables::ProjectionType::kAll && e->projection.has_value()) {
+        for (const tables::DocumentPath& path : e->projection->paths) {
+          beyond = beyond || !Projects(table->spec, *index_spec, path.elements[0].name);
+        }
+      }
+      if (beyond && index_spec->kind == tables::IndexKind::kGlobal && how == "ALL_ATTRIBUTES") {
+        return Validation(absl::StrCat(
+            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not "
+            "supported for global secondary index ",
+            index_spec->name, " because its projection type is not ALL"));
+      }
+      request.fetch_table_items = beyond && index_spec->kind == tables::IndexKind::kLocal;
+    }
     request.key_condition = e->key_condition;
     request.forward = forward.value_or(true);
     request.limit = limit.value_or(0);
@@ -450,6 +619,21 @@ class ItemHandler {
     if (page->last_evaluated_key.has_value()) {
       out.Add("LastEvaluatedKey", ToDynamoDbJson(*page->last_evaluated_key));
     }
+    if (capacity != CapacityMode::kNone) {
+      // A page's reads are rounded once (the sum of the items evaluated), as DynamoDB; a global
+      // index is read eventually consistent; a local index's fetched items are the table's.
+      tables::TableCapacity c;
+      const bool strong = consistent.value_or(false);
+      if (index_spec == nullptr) {
+        c.table_read = tables::ReadUnits(page->bytes_read, strong);
+      } else {
+        c.index_read[index_spec->name] = tables::ReadUnits(page->bytes_read, strong);
+        if (page->table_bytes_fetched > 0) {
+          c.table_read = tables::ReadUnits(page->table_bytes_fetched, strong);
+        }
+      }
+      AddCapacity(&out, *name, c, capacity, &table->spec);
+    }
     return out;
   }
 
@@ -467,7 +651,10 @@ class ItemHandler {
       std::optional<tables::Projection> projection;
       size_t first = 0;  // its keys' index in `keys`
       size_t count = 0;
+      bool consistent = false;
     };
+    const CapacityMode capacity = ReadCapacityMode();
+    if (!InputOk()) return Value();
     std::vector<TableRead> reads;
     std::vector<tables::ItemKey> keys;
     for (const auto& [table, spec] : request_items->members()) {
@@ -476,7 +663,7 @@ class ItemHandler {
       const std::vector<Value>* list = in.List("Keys");
       in.Required("Keys", list != nullptr);
       in.ListLength("Keys", list, 1, std::numeric_limits<size_t>::max());  // 100 in all: below
-      in.Boolean("ConsistentRead");
+      const bool consistent = in.Boolean("ConsistentRead").value_or(false);
       Allowed allowed;
       allowed.projection = true;
       absl::StatusOr<Expressions> e = ReadExpressions(in, spec, allowed);
@@ -485,7 +672,7 @@ class ItemHandler {
         return Value();
       }
       if (!e.ok()) return e.status();
-      TableRead read{table, &spec, e->projection, keys.size(), list->size()};
+      TableRead read{table, &spec, e->projection, keys.size(), list->size(), consistent};
       for (const Value& raw : *list) {
         absl::StatusOr<AttributeMap> key = ParseAttributeMap(raw, 0);
         if (!key.ok()) return key.status();
@@ -506,6 +693,7 @@ class ItemHandler {
     Value responses = Value::Map();
     Value unprocessed = Value::Map();
     int64_t bytes = 0;
+    std::map<std::string, tables::TableCapacity> consumed;
     for (const TableRead& read : reads) {
       std::vector<AttributeMap> found;
       Value left = Value::List();
@@ -515,6 +703,9 @@ class ItemHandler {
           left.Append(ToDynamoDbJson(keys[k].key));
           continue;
         }
+        // Each item's read is rounded on its own (a missing one costs the minimum).
+        consumed[read.table].table_read +=
+            tables::ReadUnits(item ? tables::ItemSize(*item) : 0, read.consistent);
         if (!item.has_value()) continue;
         bytes += tables::ItemSize(*item);
         found.push_back(Projected(*item, read.projection));
@@ -533,6 +724,7 @@ class ItemHandler {
     Value out = Value::Map();
     out.Add("Responses", std::move(responses));
     out.Add("UnprocessedKeys", std::move(unprocessed));
+    AddCapacities(&out, consumed, capacity);
     return out;
   }
 
@@ -570,9 +762,13 @@ class ItemHandler {
     if (writes.size() > static_cast<size_t>(tables::kMaxBatchWriteItems)) {
       return Validation("Too many items requested for the BatchWriteItem call");
     }
-    if (absl::Status s = tables_.BatchWriteItem(writes); !s.ok()) return s;
+    const CapacityMode capacity = ReadCapacityMode();
+    if (!InputOk()) return Value();
+    std::vector<tables::WriteOutcome> outcomes;
+    if (absl::Status s = tables_.BatchWriteItem(writes, &outcomes); !s.ok()) return s;
     Value out = Value::Map();
     out.Add("UnprocessedItems", Value::Map());
+    AddCapacities(&out, WriteCapacities(writes, outcomes, /*transactional=*/false), capacity);
     return out;
   }
 
@@ -580,7 +776,9 @@ class ItemHandler {
     const std::vector<Value>* list = in_.List("TransactItems");
     in_.Required("TransactItems", list != nullptr);
     in_.ListLength("TransactItems", list, 1, tables::kMaxTransactionItems);
-    in_.String("ClientRequestToken");  // accepted; repeats are not detected
+    std::optional<std::string> token = in_.String("ClientRequestToken");
+    in_.Length("ClientRequestToken", token, 1, 36);
+    const CapacityMode capacity = ReadCapacityMode();
     if (!InputOk()) return Value();
     std::vector<tables::ItemWrite> writes;
     std::vector<bool> return_items;
@@ -640,9 +838,25 @@ class ItemHandler {
       if (e->update.has_value()) w.update = *std::move(e->update);
       writes.push_back(std::move(w));
     }
-    absl::StatusOr<tables::TransactionOutcome> outcome = tables_.TransactWriteItems(writes);
-    if (!outcome.ok()) return outcome.status();
-    if (outcome->committed()) return Value::Map();
+    std::optional<tables::TransactionToken> idempotency;
+    if (token.has_value()) {
+      // The same request is the same TransactItems (as the client sends them again).
+      idempotency = tables::TransactionToken{*token, WriteJson(*call_.input.Find("TransactItems"))};
+    }
+    absl::StatusOr<tables::TransactionOutcome> outcome =
+        tables_.TransactWriteItems(writes, idempotency);
+    if (!outcome.ok()) {
+      const std::string code = tables::TransactionTokenError(outcome.status());
+      if (code.empty()) return outcome.status();
+      reply_error_ = DynamoError(code, std::string(outcome.status().message()));
+      return Value();
+    }
+    if (outcome->committed()) {
+      Value out = Value::Map();
+      AddCapacities(&out, WriteCapacities(writes, outcome->outcomes, /*transactional=*/true),
+                    capacity);
+      return out;
+    }
     std::vector<std::string> codes;
     Value reasons = Value::List();
     for (size_t i = 0; i < outcome->cancellation_reasons.size(); ++i) {
@@ -668,6 +882,7 @@ class ItemHandler {
     const std::vector<Value>* list = in_.List("TransactItems");
     in_.Required("TransactItems", list != nullptr);
     in_.ListLength("TransactItems", list, 1, tables::kMaxTransactionItems);
+    const CapacityMode capacity = ReadCapacityMode();
     if (!InputOk()) return Value();
     std::vector<tables::ItemKey> keys;
     std::vector<std::optional<tables::Projection>> projections;
@@ -701,8 +916,15 @@ class ItemHandler {
       const std::optional<AttributeMap>& item = (*items)[i];
       if (item.has_value()) response.Add("Item", ToDynamoDbJson(Projected(*item, projections[i])));
     }
+    std::map<std::string, tables::TableCapacity> consumed;
+    for (size_t i = 0; i < items->size(); ++i) {
+      const std::optional<AttributeMap>& item = (*items)[i];
+      consumed[keys[i].table].table_read += tables::ReadUnits(
+          item ? tables::ItemSize(*item) : 0, /*consistent=*/true, /*transactional=*/true);
+    }
     Value out = Value::Map();
     out.Add("Responses", std::move(responses));
+    AddCapacities(&out, consumed, capacity);
     return out;
   }
 

@@ -79,6 +79,23 @@ internal::TableMetadata ToMetadata(const TableDescription& d) {
   m.set_stream_view_type(static_cast<int>(d.spec.stream.view_type));
   m.set_stream_label(d.stream_label);
   m.set_stream_name(d.stream_name);
+  for (size_t i = 0; i < d.spec.indexes.size(); ++i) {
+    const IndexSpec& index = d.spec.indexes[i];
+    internal::IndexMetadata* im = m.add_indexes();
+    im->set_index_id(d.index_ids[i]);
+    im->set_name(index.name);
+    im->set_kind(static_cast<int>(index.kind));
+    im->mutable_partition_key()->set_name(index.key_schema.partition_key.name);
+    im->mutable_partition_key()->set_type(static_cast<int>(index.key_schema.partition_key.type));
+    if (index.key_schema.sort_key.has_value()) {
+      im->mutable_sort_key()->set_name(index.key_schema.sort_key->name);
+      im->mutable_sort_key()->set_type(static_cast<int>(index.key_schema.sort_key->type));
+    }
+    im->set_projection(static_cast<int>(index.projection));
+    for (const std::string& a : index.non_key_attributes) im->add_non_key_attributes(a);
+    im->set_read_capacity_units(index.read_capacity_units);
+    im->set_write_capacity_units(index.write_capacity_units);
+  }
   return m;
 }
 
@@ -100,6 +117,24 @@ TableDescription FromMetadata(const internal::TableMetadata& m) {
   d.spec.stream.view_type = static_cast<StreamViewType>(m.stream_view_type());
   d.stream_label = m.stream_label();
   d.stream_name = m.stream_name();
+  for (const internal::IndexMetadata& im : m.indexes()) {
+    IndexSpec index;
+    index.name = im.name();
+    index.kind = static_cast<IndexKind>(im.kind());
+    index.key_schema.partition_key = {
+        im.partition_key().name(), static_cast<AttributeValue::Type>(im.partition_key().type())};
+    if (im.has_sort_key()) {
+      index.key_schema.sort_key = KeyAttribute{
+          im.sort_key().name(), static_cast<AttributeValue::Type>(im.sort_key().type())};
+    }
+    index.projection = static_cast<ProjectionType>(im.projection());
+    index.non_key_attributes.assign(im.non_key_attributes().begin(),
+                                    im.non_key_attributes().end());
+    index.read_capacity_units = im.read_capacity_units();
+    index.write_capacity_units = im.write_capacity_units();
+    d.spec.indexes.push_back(std::move(index));
+    d.index_ids.push_back(im.index_id());
+  }
   return d;
 }
 
@@ -161,6 +196,9 @@ absl::Status TableStore::Load() {
     auto table = std::make_shared<Table>();
     table->description = FromMetadata(m);
     next_table_id_ = std::max(next_table_id_, m.table_id() + 1);
+    for (const internal::IndexMetadata& index : m.indexes()) {
+      next_table_id_ = std::max(next_table_id_, index.index_id() + 1);
+    }
     by_name_[m.name()] = std::move(table);
   }
   RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "loading tables"));
@@ -188,6 +226,7 @@ rocksdb::WriteOptions TableStore::WriteOptions() const {
 absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) {
   RETURN_IF_ERROR(ValidateTableName(spec.name));
   RETURN_IF_ERROR(ValidateKeySchema(spec.key_schema));
+  RETURN_IF_ERROR(internal::ValidateIndexes(spec));
   if (spec.billing_mode == BillingMode::kProvisioned &&
       (spec.read_capacity_units < 1 || spec.write_capacity_units < 1)) {
     return absl::InvalidArgumentError(
@@ -203,6 +242,7 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
   TableDescription description;
   description.spec = spec;
   description.creation_time = clock_.Now();
+  uint64_t next_id_value = 0;
   {
     absl::MutexLock lock(&mu_);
     if (by_name_.count(spec.name) > 0 || creating_.count(spec.name) > 0) {
@@ -210,6 +250,10 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
     }
     creating_.insert(spec.name);
     description.table_id = next_table_id_++;
+    for (size_t i = 0; i < spec.indexes.size(); ++i) {
+      description.index_ids.push_back(next_table_id_++);
+    }
+    next_id_value = next_table_id_;
     if (spec.stream.enabled) LabelNewStream(&description);
   }
   if (spec.stream.enabled) {
@@ -222,7 +266,7 @@ absl::StatusOr<TableDescription> TableStore::CreateTable(const TableSpec& spec) 
   }
   rocksdb::WriteBatch batch;
   std::string next_id;
-  AppendBigEndian64(&next_id, description.table_id + 1);
+  AppendBigEndian64(&next_id, next_id_value);
   const std::string value = internal::EncodeTableMetadata(description);
   rocksdb::Status s = batch.Put(tables_, kNextIdKey, next_id);
   if (s.ok()) s = batch.Put(tables_, TableKey(spec.name), value);
@@ -324,6 +368,9 @@ absl::StatusOr<TableDescription> TableStore::DeleteTable(absl::string_view name)
   rocksdb::Status s = batch.Delete(tables_, TableKey(name));
   const std::string begin = ItemPrefix(id), end = ItemPrefix(id + 1);
   if (s.ok()) s = batch.DeleteRange(items_, begin, end);
+  for (uint64_t index_id : table->description.index_ids) {
+    if (s.ok()) s = batch.DeleteRange(items_, ItemPrefix(index_id), ItemPrefix(index_id + 1));
+  }
   if (s.ok() && stream.has_value()) {
     absl::Status staged = StageStream(*stream, &batch);
     if (!staged.ok()) s = rocksdb::Status::Aborted(std::string(staged.message()));

@@ -19,6 +19,7 @@
 #define TRIBUTARY_TABLES_TABLE_STORE_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,6 +62,29 @@ struct StreamSpecification {
 };
 enum class TableStatus { kActive, kDeleting };
 
+// Secondary indexes (DynamoDB's LocalSecondaryIndexes / GlobalSecondaryIndexes, created with the
+// table). A local index has the table's partition key and another sort key; a global one any
+// key. An item is in an index only when it has every key attribute of the index (a sparse
+// index); an index key attribute of another type than the index's is INVALID_ARGUMENT on write.
+inline constexpr int kMaxLocalIndexes = 5;
+inline constexpr int kMaxGlobalIndexes = 20;
+// NonKeyAttributes of all the indexes of a table, together (DynamoDB's limit).
+inline constexpr int kMaxProjectedNonKeyAttributes = 100;
+enum class IndexKind { kLocal, kGlobal };
+enum class ProjectionType { kAll, kKeysOnly, kInclude };
+struct IndexSpec {
+  std::string name;  // 3–255 of [a-zA-Z0-9_.-], unique among the table's indexes
+  IndexKind kind = IndexKind::kGlobal;
+  KeySchema key_schema;
+  // What an index entry holds besides the table's and the index's keys: every attribute (kAll),
+  // nothing (kKeysOnly) or non_key_attributes (kInclude).
+  ProjectionType projection = ProjectionType::kAll;
+  std::vector<std::string> non_key_attributes;
+  // A global index's ProvisionedThroughput: echoed back, nothing is throttled.
+  int64_t read_capacity_units = 0;
+  int64_t write_capacity_units = 0;
+};
+
 struct TableSpec {
   std::string name;  // 3–255 of [a-zA-Z0-9_.-]
   KeySchema key_schema;
@@ -69,6 +93,7 @@ struct TableSpec {
   int64_t read_capacity_units = 0;
   int64_t write_capacity_units = 0;
   StreamSpecification stream;
+  std::vector<IndexSpec> indexes;  // local and global, in the order given
 };
 
 struct TableDescription {
@@ -82,6 +107,9 @@ struct TableDescription {
   // records (StreamNameFor).
   std::string stream_label;
   std::string stream_name;
+  // The id of each of spec.indexes (its entries' key prefix; from the table ids' sequence, never
+  // reused).
+  std::vector<uint64_t> index_ids;
 };
 
 // The ISO 8601 label of a stream created at `t` (UTC, milliseconds): "2024-05-01T12:00:00.000".
@@ -157,8 +185,30 @@ struct CancellationReason {
 
 struct TransactionOutcome {
   std::vector<CancellationReason> cancellation_reasons;  // empty when it was written
+  std::vector<WriteOutcome> outcomes;  // one per write, in order, when it was written
+  // The transaction was written earlier under its ClientRequestToken: nothing was written now
+  // (outcomes empty).
+  bool replayed = false;
   bool committed() const { return cancellation_reasons.empty(); }
 };
+
+// TransactWriteItems' idempotency (DynamoDB's ClientRequestToken): a transaction written under
+// `token` is written once; the same token with the same `request` within
+// kTransactionTokenWindow after it was written succeeds again without writing.
+struct TransactionToken {
+  std::string token;
+  // What identifies the request (the caller's canonical form of its writes); another request
+  // under the token in the window is IdempotentParameterMismatch.
+  std::string request;
+};
+inline constexpr absl::Duration kTransactionTokenWindow = absl::Minutes(10);
+// The aggregate size of one transaction's items and keys (DynamoDB's 4 MB).
+inline constexpr int64_t kMaxTransactionBytes = 4 << 20;
+// DynamoDB's error code for a ClientRequestToken failure of TransactWriteItems
+// ("IdempotentParameterMismatchException", "TransactionInProgressException"), or "" for another
+// status.
+std::string TransactionTokenError(const absl::Status& status);
+
 
 struct ItemKey {
   std::string table;
@@ -172,6 +222,13 @@ inline constexpr int64_t kMaxPageBytes = 1 << 20;
 // A Query (key_condition set) or a Scan (not set).
 struct ReadRequest {
   std::string table;
+  // A secondary index of the table to read instead of the table (empty: the table). Its key
+  // schema is the key condition's; items come in its order and hold what it projects, unless
+  // fetch_table_items.
+  std::string index;
+  // Index reads of a local index: return each entry's item from the table (DynamoDB fetches the
+  // attributes a local index does not project). INVALID_ARGUMENT on a global index.
+  bool fetch_table_items = false;
   std::optional<KeyCondition> key_condition;
   bool forward = true;  // Query: ScanIndexForward (ascending sort key)
   int64_t limit = 0;    // items evaluated (before the filter) per page; 0: no limit
@@ -188,6 +245,10 @@ struct ItemPage {
   // The key of the last item evaluated, when the page stopped at the limit or the page size
   // and more items may follow (the next page's exclusive_start_key).
   std::optional<AttributeMap> last_evaluated_key;
+  // What the page read (ItemSize of the items evaluated: the table's, or the index's entries),
+  // and, with fetch_table_items, of the table's items fetched — for ConsumedCapacity.
+  int64_t bytes_read = 0;
+  int64_t table_bytes_fetched = 0;
 };
 
 // For PutItem, UpdateItem and DeleteItem (ReturnValuesOnConditionCheckFailure): the item a
@@ -222,7 +283,10 @@ class TableStore {
   // Creates a table, ACTIVE when the call returns (DynamoDB says CREATING for a while). With
   // spec.stream.enabled the table gets a stream labelled with its creation time: a shard_store
   // stream of options.table_stream_shards shards (StreamNameFor), created before the table.
-  // Errors: INVALID_ARGUMENT (name, key schema: ValidateKeySchema; PROVISIONED without both
+  // spec.indexes are created with it (their entries then kept in every item write).
+  // Errors: INVALID_ARGUMENT (name, key schema: ValidateKeySchema; the indexes: more than 5
+  // local or 20 global, a local one without the table's partition key or a sort key, names
+  // repeated, NonKeyAttributes without INCLUDE or INCLUDE without them; PROVISIONED without both
   // capacity units ≥ 1, PAY_PER_REQUEST with capacity units); FAILED_PRECONDITION (a stream
   // asked of a store without options.streams); ALREADY_EXISTS ("Table already
   // exists: NAME"); RocksDB errors (nothing created).
@@ -325,12 +389,23 @@ class TableStore {
   // Errors: INVALID_ARGUMENT (an item or key as PutItem / DeleteItem; another kind of write;
   // "Provided list of item keys contains duplicates"); NOT_FOUND (a table); write errors
   // (nothing written).
-  absl::Status BatchWriteItem(const std::vector<ItemWrite>& writes);
+  // `outcomes` (when not null) gets each write's item before and after, in order.
+  absl::Status BatchWriteItem(const std::vector<ItemWrite>& writes,
+                              std::vector<WriteOutcome>* outcomes = nullptr);
   // All of `writes` or none: when a condition fails or an update cannot apply, the outcome holds
-  // one reason per write and nothing is written. Errors (nothing written): INVALID_ARGUMENT (an
-  // item or key; an update of a key attribute; "Transaction request cannot include multiple
-  // operations on one item"); NOT_FOUND (a table); write errors.
-  absl::StatusOr<TransactionOutcome> TransactWriteItems(const std::vector<ItemWrite>& writes);
+  // one reason per write and nothing is written. With a `token` (ClientRequestToken): a
+  // transaction written under it within kTransactionTokenWindow (by the injected clock, from
+  // when it was written) with the same token.request is not written again (replayed); a
+  // cancelled or failed one leaves the token free. Tokens are kept in memory (a restart forgets
+  // them). Errors (nothing written): INVALID_ARGUMENT (an item or key; an update of a key
+  // attribute; "Transaction request cannot include multiple operations on one item";
+  // "Transaction request cannot be larger than 4 MB": the items and keys over
+  // kMaxTransactionBytes); NOT_FOUND (a table); write errors; and, by TransactionTokenError,
+  // IdempotentParameterMismatch (the token written with another request in the window) and
+  // TransactionInProgress (a transaction under the token is in progress).
+  absl::StatusOr<TransactionOutcome> TransactWriteItems(
+      const std::vector<ItemWrite>& writes,
+      const std::optional<TransactionToken>& token = std::nullopt);
   // The items with `keys`, read from one snapshot (each nullopt when missing). Errors: as
   // GetItem's, for the first bad key.
   absl::StatusOr<std::vector<std::optional<AttributeMap>>> GetItems(
@@ -363,6 +438,8 @@ class TableStore {
   struct StagedWrite;
   // Writes the changed items of `staged` and their change records in one write.
   absl::Status Commit(const std::vector<StagedWrite>& staged);
+  // Adds the index entry changes of one changed item to `batch`.
+  absl::Status StageIndexEntries(const StagedWrite& s, rocksdb::WriteBatch* batch);
   absl::StatusOr<ItemPage> Read(const ReadRequest& request, bool query);
 
   TableStore(RocksDb& db, Clock& clock, TableStoreOptions options);
@@ -414,6 +491,15 @@ class TableStore {
       ABSL_GUARDED_BY(mu_);
   // DISABLED streams whose shards are known closed (since this process started).
   std::set<std::string> sealed_ ABSL_GUARDED_BY(mu_);
+  // ClientRequestTokens of TransactWriteItems: in progress (written false), or written (until
+  // `expires`); `token_expiry_` lists the written ones in expiry order, for pruning.
+  struct TokenState {
+    std::string request;
+    bool written = false;
+    MonotonicTime expires;
+  };
+  std::map<std::string, TokenState> tokens_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::pair<MonotonicTime, std::string>> token_expiry_ ABSL_GUARDED_BY(mu_);
 };
 
 // Runs TableStore::ExpireStreams every `period` on its own thread until destroyed (as

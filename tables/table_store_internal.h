@@ -5,6 +5,7 @@
 #define TRIBUTARY_TABLES_TABLE_STORE_INTERNAL_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -41,6 +42,35 @@ inline std::string StreamKey(absl::string_view stream_name) {
 }
 // The "tables" family's value of a table: a version byte and its TableMetadata.
 std::string EncodeTableMetadata(const TableDescription& description);
+
+// --- Secondary indexes (table_indexes.cc; tables/NOTES.md, "Secondary indexes") ------------
+// An index entry's key in the items family: ItemPrefix(index id) + EncodePartitionKey(index
+// partition key) [+ EscapedSortKey(index sort key, terminated)] + EncodeItemKey(table schema,
+// item) — the table key last makes entries of equal index keys distinct; the index sort key is
+// escaped (0x00 → 0x00 0xFF, then 0x00 0x01) so that no encoding is a prefix of another and the
+// table key that follows cannot change the order.
+//
+// Checks a table's indexes against its key schema and DynamoDB's limits. Errors:
+// INVALID_ARGUMENT, DynamoDB's messages.
+absl::Status ValidateIndexes(const TableSpec& spec);
+// Checks `item`'s index key attributes: each one present must be of the index's type and a
+// valid key value (non-empty S/B, key size limits). Errors: INVALID_ARGUMENT.
+absl::Status CheckIndexKeys(const TableSpec& spec, const AttributeMap& item);
+// The escaped order-preserving bytes of an index sort key value; `terminated` adds 0x00 0x01
+// (without it: the prefix every value beginning with `value` starts with).
+std::string EscapedSortKey(const AttributeValue& value, bool terminated);
+// The key of index `i`'s entry for an item that holds the table's key and every key attribute
+// of the index (an item, or an ExclusiveStartKey).
+std::string IndexEntryKey(const TableDescription& d, size_t i, const AttributeMap& item);
+// Whether `item` has every key attribute of index `i` (else it is not in the sparse index).
+bool InIndex(const IndexSpec& index, const AttributeMap& item);
+// What index `i` stores of `item`: the table's and index's keys and what it projects.
+AttributeMap ProjectToIndex(const TableSpec& spec, size_t i, const AttributeMap& item);
+// The key attributes of an index entry: the table's and the index's (an index read's
+// LastEvaluatedKey).
+AttributeMap IndexKeyOf(const TableSpec& spec, size_t i, const AttributeMap& item);
+// Index `name` of a table, or nullopt.
+std::optional<size_t> FindIndex(const TableSpec& spec, absl::string_view name);
 
 }  // namespace internal
 }  // namespace tributary::tables

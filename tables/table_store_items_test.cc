@@ -538,5 +538,74 @@ TEST_F(TableStoreItemsTest, AStartingKeyMustBeAKeyOfTheQueriedPartition) {
   EXPECT_THAT(store_->Query(r).status().message(), HasSubstr("outside query boundaries"));
 }
 
+TEST_F(TableStoreItemsTest, AClientRequestTokenWritesATransactionOnceForTenMinutes) {
+  Create("tok_table", std::nullopt, /*streamed=*/true);
+  const std::vector<ItemWrite> put = {Write(ItemWrite::Kind::kPut, "tok_table", Item("a", "1"))};
+  const TransactionToken token{"tok", "request-1"};
+  auto first = store_->TransactWriteItems(put, token);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->committed());
+  EXPECT_FALSE(first->replayed);
+  Put("tok_table", Item("a", "2"));  // changed since
+  // The same token and request: success, nothing written again.
+  auto again = store_->TransactWriteItems(put, token);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->committed());
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(Get("tok_table", Key("a")), Item("a", "2"));
+  EXPECT_THAT(Events("tok_table"), ElementsAre(ChangeEvent::kInsert, ChangeEvent::kModify));
+  // Another request under the token.
+  auto other = store_->TransactWriteItems(put, TransactionToken{"tok", "request-2"});
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(TransactionTokenError(other.status()), "IdempotentParameterMismatchException");
+  // Just before ten minutes it is still a replay; after them the token is new again.
+  clock_.Advance(kTransactionTokenWindow - absl::Seconds(1));
+  again = store_->TransactWriteItems(put, token);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(Get("tok_table", Key("a")), Item("a", "2"));
+  clock_.Advance(absl::Seconds(1));
+  again = store_->TransactWriteItems(put, token);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->replayed);
+  EXPECT_EQ(Get("tok_table", Key("a")), Item("a", "1"));
+  // Other errors carry no token error.
+  EXPECT_EQ(TransactionTokenError(absl::InvalidArgumentError("x")), "");
+}
+
+TEST_F(TableStoreItemsTest, ACancelledTransactionLeavesItsTokenFree) {
+  Create("tok_table");
+  const std::vector<ItemWrite> put = {
+      Write(ItemWrite::Kind::kPut, "tok_table", Item("a", "1"), Cond("attribute_exists(id)"))};
+  const TransactionToken token{"tok", "request"};
+  auto cancelled = store_->TransactWriteItems(put, token);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_FALSE(cancelled->committed());
+  Put("tok_table", Item("a", "0"));
+  auto written = store_->TransactWriteItems(put, token);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_TRUE(written->committed());
+  EXPECT_FALSE(written->replayed);
+  EXPECT_EQ(Get("tok_table", Key("a")), Item("a", "1"));
+}
+
+TEST_F(TableStoreItemsTest, ATransactionOfMoreThanFourMegabytesIsRefused) {
+  Create("tok_table");
+  std::vector<ItemWrite> writes;
+  for (int i = 0; i < 11; ++i) {  // 11 × 390 KB > 4 MB
+    writes.push_back(Write(ItemWrite::Kind::kPut, "tok_table",
+                           Item("k" + std::to_string(i), std::string(390 * 1024, 'x'))));
+  }
+  auto outcome = store_->TransactWriteItems(writes);
+  EXPECT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(outcome.status().message()),
+              HasSubstr("Transaction request cannot be larger than 4 MB"));
+  EXPECT_EQ(Get("tok_table", Key("k0")), std::nullopt);
+  writes.pop_back();  // 10 × 390 KB < 4 MB
+  outcome = store_->TransactWriteItems(writes);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_TRUE(outcome->committed());
+}
+
 }  // namespace
 }  // namespace tributary::tables

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "rocksdb/iterator.h"
@@ -129,10 +130,33 @@ absl::StatusOr<ItemPage> TableStore::Scan(const ReadRequest& request) {
 
 absl::StatusOr<ItemPage> TableStore::Read(const ReadRequest& request, bool query) {
   ASSIGN_OR_RETURN(std::shared_ptr<Table> table, FindTable(request.table));
-  const KeySchema& schema = table->description.spec.key_schema;
-  const std::string prefix = ItemPrefix(table->description.table_id);
+  const TableDescription& d = table->description;  // its key and indexes never change
+  // What is read: the table's items, or one index's entries (prefix of the index id; keys of
+  // the index; sort key bytes escaped: table_store_internal.h).
+  std::optional<size_t> index;
+  if (!request.index.empty()) {
+    index = internal::FindIndex(d.spec, request.index);
+    if (!index.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("The table does not have the specified index: ", request.index));
+    }
+  }
+  if (request.fetch_table_items &&
+      (!index.has_value() || d.spec.indexes[*index].kind != IndexKind::kLocal)) {
+    return absl::InvalidArgumentError("only a local secondary index fetches the table's items");
+  }
+  const KeySchema& schema = index ? d.spec.indexes[*index].key_schema : d.spec.key_schema;
+  const uint64_t space = index ? d.index_ids[*index] : d.table_id;
+  const std::string prefix = ItemPrefix(space);
   std::string lower = prefix;
-  std::string upper = ItemPrefix(table->description.table_id + 1);
+  std::string upper = ItemPrefix(space + 1);
+  // A sort key value's bytes, and the first key above every key of that value.
+  const auto sort_at = [&](const AttributeValue& v) {
+    return index ? internal::EscapedSortKey(v, /*terminated=*/true) : EncodeSortKey(v);
+  };
+  const auto past = [&](const std::string& at) {
+    return index ? Successor(at) : at + std::string(1, '\0');
+  };
   if (query) {
     const KeyCondition& k = *request.key_condition;
     const auto mismatch = [] {
@@ -168,9 +192,7 @@ absl::StatusOr<ItemPage> TableStore::Read(const ReadRequest& request, bool query
       }
     }
     const std::string partition = prefix + EncodePartitionKey(k.partition_value);
-    const std::string v = EncodeSortKey(k.sort_value);
-    const std::string at = partition + v;
-    const std::string past = at + std::string(1, '\0');  // the first key above `at`
+    const std::string at = partition + sort_at(k.sort_value);
     lower = partition;
     upper = Successor(partition);
     switch (k.sort_op) {
@@ -178,40 +200,69 @@ absl::StatusOr<ItemPage> TableStore::Read(const ReadRequest& request, bool query
         break;
       case Op::kEq:
         lower = at;
-        upper = past;
+        upper = past(at);
         break;
       case Op::kLt:
         upper = at;
         break;
       case Op::kLe:
-        upper = past;
+        upper = past(at);
         break;
       case Op::kGt:
-        lower = past;
+        lower = past(at);
         break;
       case Op::kGe:
         lower = at;
         break;
       case Op::kBetween:
         lower = at;
-        upper = partition + EncodeSortKey(k.sort_value2) + std::string(1, '\0');
+        upper = past(partition + sort_at(k.sort_value2));
         break;
-      case Op::kBeginsWith:
-        lower = at;
-        upper = Successor(at);
+      case Op::kBeginsWith: {
+        // Every value beginning with v: its bytes start with v's (unterminated) bytes.
+        const std::string begins =
+            index ? partition + internal::EscapedSortKey(k.sort_value, /*terminated=*/false)
+                  : at;
+        lower = begins;
+        upper = Successor(begins);
         break;
+      }
     }
   }
   if (request.exclusive_start_key.has_value()) {
     AttributeMap start = *request.exclusive_start_key;
     if (absl::Status s = SortAttributeMap(&start); !s.ok()) return StartingKeyInvalid(s.message());
-    if (absl::Status s = CheckKey(schema, start); !s.ok()) return StartingKeyInvalid(s.message());
+    std::string key;
+    if (index) {
+      // The table's key and the index's key (what an index read's LastEvaluatedKey holds).
+      AttributeMap table_key, index_key;
+      for (const auto& attribute : start) {
+        const bool of_table = attribute.first == d.spec.key_schema.partition_key.name ||
+                              (d.spec.key_schema.sort_key.has_value() &&
+                               attribute.first == d.spec.key_schema.sort_key->name);
+        const bool of_index = attribute.first == schema.partition_key.name ||
+                              (schema.sort_key.has_value() &&
+                               attribute.first == schema.sort_key->name);
+        if (!of_table && !of_index) return StartingKeyInvalid("not a key attribute of the index");
+        if (of_table) table_key.push_back(attribute);
+        if (of_index) index_key.push_back(attribute);
+      }
+      if (absl::Status s = CheckKey(d.spec.key_schema, table_key); !s.ok()) {
+        return StartingKeyInvalid(s.message());
+      }
+      if (absl::Status s = CheckKey(schema, index_key); !s.ok()) {
+        return StartingKeyInvalid(s.message());
+      }
+      key = internal::IndexEntryKey(d, *index, start);
+    } else {
+      if (absl::Status s = CheckKey(schema, start); !s.ok()) return StartingKeyInvalid(s.message());
+      key = prefix + EncodeItemKey(schema, start);
+    }
     if (query && !(*FindAttribute(start, schema.partition_key.name) ==
                    request.key_condition->partition_value)) {
       return absl::InvalidArgumentError(
           "The provided starting key is outside query boundaries based on provided conditions");
     }
-    const std::string key = prefix + EncodeItemKey(schema, start);
     if (request.forward) {
       lower = std::max(lower, key + std::string(1, '\0'));
     } else {
@@ -225,6 +276,13 @@ absl::StatusOr<ItemPage> TableStore::Read(const ReadRequest& request, bool query
   rocksdb::ReadOptions read;
   read.iterate_lower_bound = &lower_bound;
   if (!upper.empty()) read.iterate_upper_bound = &upper_bound;
+  // A local index's entries and the table's items they fetch are read from one snapshot.
+  const rocksdb::Snapshot* snapshot =
+      request.fetch_table_items ? db_.db()->GetSnapshot() : nullptr;
+  absl::Cleanup release = [&] {
+    if (snapshot != nullptr) db_.db()->ReleaseSnapshot(snapshot);
+  };
+  read.snapshot = snapshot;
   std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(read, items_));
   const auto in_range = [&] {
     if (!it->Valid()) return false;
@@ -237,13 +295,12 @@ absl::StatusOr<ItemPage> TableStore::Read(const ReadRequest& request, bool query
   } else {
     it->SeekToLast();
   }
-  int64_t bytes = 0;
   AttributeMap last_key;
   bool stopped = false;
   for (; in_range(); step()) {
     const absl::string_view key(it->key().data(), it->key().size());
     if (request.total_segments > 1) {
-      // The partition key's bytes follow the table prefix: be16(length) + bytes.
+      // The partition key's bytes follow the prefix: be16(length) + bytes.
       const absl::string_view rest = key.substr(prefix.size());
       const size_t length = rest.size() >= 2 ? (static_cast<unsigned char>(rest[0]) << 8 |
                                                  static_cast<unsigned char>(rest[1]))
@@ -256,13 +313,22 @@ absl::StatusOr<ItemPage> TableStore::Read(const ReadRequest& request, bool query
     ASSIGN_OR_RETURN(AttributeMap item,
                      DecodeItem(absl::string_view(it->value().data(), it->value().size())));
     ++page.scanned_count;
-    bytes += ItemSize(item);
-    last_key = KeyOf(schema, item);
+    page.bytes_read += ItemSize(item);
+    last_key = index ? internal::IndexKeyOf(d.spec, *index, item) : KeyOf(schema, item);
+    if (request.fetch_table_items) {
+      std::string bytes;
+      const std::string item_key = ItemPrefix(d.table_id) + EncodeItemKey(d.spec.key_schema, item);
+      rocksdb::Status got = db_.db()->Get(read, items_, item_key, &bytes);
+      RETURN_IF_ERROR(FromRocksDbStatus(got, "reading the item of an index entry"));
+      ASSIGN_OR_RETURN(item, DecodeItem(bytes));
+      page.table_bytes_fetched += ItemSize(item);
+    }
     if (!request.filter.has_value() || ConditionHolds(*request.filter, &item)) {
       page.items.push_back(request.projection.has_value() ? Project(item, *request.projection)
                                                           : std::move(item));
     }
-    if ((request.limit > 0 && page.scanned_count >= request.limit) || bytes >= kMaxPageBytes) {
+    if ((request.limit > 0 && page.scanned_count >= request.limit) ||
+        page.bytes_read >= kMaxPageBytes) {
       stopped = true;
       step();
       break;

@@ -39,6 +39,14 @@ struct TableStore::StagedWrite {
 namespace {
 
 constexpr char kConditionItemPayload[] = "type.tributary.dev/tables.condition-item";
+constexpr char kTokenErrorPayload[] = "type.tributary.dev/tables.token-error";
+
+absl::Status TokenError(absl::StatusCode code, absl::string_view dynamodb_code,
+                        absl::string_view message) {
+  absl::Status status(code, message);
+  status.SetPayload(kTokenErrorPayload, absl::Cord(dynamodb_code));
+  return status;
+}
 
 absl::Status ValidateItem(const AttributeMap& item) {
   for (size_t i = 0; i < item.size(); ++i) {
@@ -122,22 +130,79 @@ absl::StatusOr<WriteOutcome> TableStore::UpdateItem(absl::string_view table,
   return std::move(result.outcomes[0]);
 }
 
-absl::Status TableStore::BatchWriteItem(const std::vector<ItemWrite>& writes) {
+absl::Status TableStore::BatchWriteItem(const std::vector<ItemWrite>& writes,
+                                        std::vector<WriteOutcome>* outcomes) {
   if (writes.empty() || writes.size() > static_cast<size_t>(kMaxBatchWriteItems)) {
     return absl::InvalidArgumentError(
         absl::StrCat("a batch holds 1-", kMaxBatchWriteItems, " writes"));
   }
-  return Execute(writes, ExecuteMode::kBatch).status();
+  ASSIGN_OR_RETURN(ExecuteResult result, Execute(writes, ExecuteMode::kBatch));
+  if (outcomes != nullptr) *outcomes = std::move(result.outcomes);
+  return absl::OkStatus();
+}
+
+std::string TransactionTokenError(const absl::Status& status) {
+  auto payload = status.GetPayload(kTokenErrorPayload);
+  return payload.has_value() ? std::string(*payload) : std::string();
 }
 
 absl::StatusOr<TransactionOutcome> TableStore::TransactWriteItems(
-    const std::vector<ItemWrite>& writes) {
+    const std::vector<ItemWrite>& writes, const std::optional<TransactionToken>& token) {
   if (writes.empty() || writes.size() > static_cast<size_t>(kMaxTransactionItems)) {
     return absl::InvalidArgumentError(
         absl::StrCat("a transaction holds 1-", kMaxTransactionItems, " writes"));
   }
-  ASSIGN_OR_RETURN(ExecuteResult result, Execute(writes, ExecuteMode::kTransaction));
-  return TransactionOutcome{std::move(result.cancellations)};
+  int64_t bytes = 0;
+  for (const ItemWrite& w : writes) bytes += ItemSize(w.item);
+  if (bytes > kMaxTransactionBytes) {
+    return absl::InvalidArgumentError("Transaction request cannot be larger than 4 MB");
+  }
+  if (token.has_value()) {
+    absl::MutexLock lock(&mu_);
+    const MonotonicTime now = clock_.MonotonicNow();
+    while (!token_expiry_.empty() && token_expiry_.front().first <= now) {
+      auto it = tokens_.find(token_expiry_.front().second);
+      // A token written again later has a later expiry of its own.
+      if (it != tokens_.end() && it->second.written && it->second.expires <= now) {
+        tokens_.erase(it);
+      }
+      token_expiry_.pop_front();
+    }
+    auto it = tokens_.find(token->token);
+    if (it != tokens_.end()) {
+      if (!it->second.written) {
+        return TokenError(absl::StatusCode::kAborted, "TransactionInProgressException",
+                          "Transaction is ongoing for the idempotency token");
+      }
+      if (it->second.request != token->request) {
+        return TokenError(absl::StatusCode::kInvalidArgument,
+                          "IdempotentParameterMismatchException",
+                          "The request uses the same client token as a previous, but non-"
+                          "identical request.");
+      }
+      TransactionOutcome replay;
+      replay.replayed = true;
+      return replay;
+    }
+    tokens_[token->token] = TokenState{token->request, false, MonotonicTime()};
+  }
+  absl::StatusOr<ExecuteResult> result = Execute(writes, ExecuteMode::kTransaction);
+  if (token.has_value()) {
+    absl::MutexLock lock(&mu_);
+    if (result.ok() && result->cancellations.empty()) {
+      TokenState& state = tokens_[token->token];
+      state.written = true;
+      state.expires = clock_.MonotonicNow() + kTransactionTokenWindow;
+      token_expiry_.emplace_back(state.expires, token->token);
+    } else {
+      tokens_.erase(token->token);  // not written: the token stays free
+    }
+  }
+  RETURN_IF_ERROR(result.status());
+  TransactionOutcome outcome;
+  outcome.cancellation_reasons = std::move(result->cancellations);
+  outcome.outcomes = std::move(result->outcomes);
+  return outcome;
 }
 
 absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<ItemWrite>& writes,
@@ -183,6 +248,7 @@ absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<
     if (w.kind == Kind::kPut) {
       RETURN_IF_ERROR(ValidateItem(source));
       RETURN_IF_ERROR(CheckItemKey(schema, source));
+      RETURN_IF_ERROR(internal::CheckIndexKeys(s.table->description.spec, source));
     } else {
       RETURN_IF_ERROR(CheckKey(schema, source));
     }
@@ -242,6 +308,10 @@ absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<
           ApplyUpdate(w.update, s.table->description.spec.key_schema, s.key_attributes,
                       s.old_item);
       if (updated.ok()) {
+        absl::Status keys = internal::CheckIndexKeys(s.table->description.spec, *updated);
+        if (!keys.ok()) updated = keys;
+      }
+      if (updated.ok()) {
         s.new_item = *std::move(updated);
       } else {
         applies = updated.status();
@@ -266,6 +336,32 @@ absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<
   return result;
 }
 
+// The index entries of one changed item, in the batch of the item: the old item's entries
+// deleted (unless the new item has an entry of the same key, which is then overwritten), the new
+// item's put.
+absl::Status TableStore::StageIndexEntries(const StagedWrite& s, rocksdb::WriteBatch* batch) {
+  const TableDescription& d = s.table->description;  // immutable after creation
+  for (size_t i = 0; i < d.spec.indexes.size(); ++i) {
+    const IndexSpec& index = d.spec.indexes[i];
+    std::optional<std::string> new_key;
+    if (s.new_item.has_value() && internal::InIndex(index, *s.new_item)) {
+      new_key = internal::IndexEntryKey(d, i, *s.new_item);
+      RETURN_IF_ERROR(FromRocksDbStatus(
+          batch->Put(items_, *new_key,
+                     EncodeItem(internal::ProjectToIndex(d.spec, i, *s.new_item))),
+          "adding an index entry to the write batch"));
+    }
+    if (s.old_item.has_value() && internal::InIndex(index, *s.old_item)) {
+      const std::string old_key = internal::IndexEntryKey(d, i, *s.old_item);
+      if (old_key != new_key) {
+        RETURN_IF_ERROR(FromRocksDbStatus(batch->Delete(items_, old_key),
+                                          "adding an index entry to the write batch"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status TableStore::Commit(const std::vector<StagedWrite>& staged) {
   std::vector<const StagedWrite*> changed;
   for (const StagedWrite& s : staged) {
@@ -281,6 +377,7 @@ absl::Status TableStore::Commit(const std::vector<StagedWrite>& staged) {
                                             ? batch->Put(items_, s->key, EncodeItem(*s->new_item))
                                             : batch->Delete(items_, s->key),
                                         "adding an item to the write batch"));
+      RETURN_IF_ERROR(StageIndexEntries(*s, batch));
     }
     return absl::OkStatus();
   };
