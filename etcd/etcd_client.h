@@ -282,6 +282,10 @@ class EtcdWatch {
   // The revision of the last event Next returned, else the revision before the watch's start.
   int64_t last_revision();
 
+  // Ends the watch from any thread: a Next waiting now or later returns (after the events that
+  // came before) with an error. For an owner that waits in Next on another thread.
+  void Cancel() { context_.TryCancel(); }
+
  private:
   friend class EtcdClient;
   using Stream = grpc::ClientReaderWriterInterface<etcdserverpb::WatchRequest,

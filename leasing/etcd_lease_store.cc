@@ -1,5 +1,8 @@
 #include "leasing/etcd_lease_store.h"
 
+#include <algorithm>
+#include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -8,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "glog/logging.h"
 #include "leasing/lease_codec.h"
 
 namespace tributary::leasing {
@@ -16,6 +20,7 @@ namespace {
 constexpr char kLeases[] = "leases/";
 constexpr char kPollers[] = "pollers/";
 constexpr char kWriters[] = "writers/";
+constexpr char kBarriers[] = "barriers/";
 
 // '%', '/' and anything outside printable ASCII as %XX: one path segment, readable.
 std::string Escape(absl::string_view id) {
@@ -29,6 +34,34 @@ std::string Escape(absl::string_view id) {
     }
   }
   return out;
+}
+
+// The inverse of Escape; false for text Escape cannot have produced.
+bool Unescape(absl::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '/') return false;
+    if (in[i] != '%') {
+      *out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    int value = 0;
+    for (int k = 1; k <= 2; ++k) {
+      const char c = in[i + k];
+      value *= 16;
+      if (c >= '0' && c <= '9') {
+        value += c - '0';
+      } else if (c >= 'A' && c <= 'F') {
+        value += c - 'A' + 10;
+      } else {
+        return false;
+      }
+    }
+    *out += static_cast<char>(value);
+    i += 2;
+  }
+  return true;
 }
 
 bool MayHaveBeenApplied(absl::StatusCode code) {
@@ -52,7 +85,8 @@ absl::StatusOr<std::unique_ptr<EtcdLeaseStore>> EtcdLeaseStore::Create(
 EtcdLeaseStore::EtcdLeaseStore(etcd::EtcdClient& client, EtcdLeaseStoreOptions options)
     : client_(client),
       options_(std::move(options)),
-      marker_key_(absl::StrCat(options_.prefix, kWriters, Escape(options_.writer))) {}
+      marker_key_(absl::StrCat(options_.prefix, kWriters, Escape(options_.writer))),
+      barrier_key_(absl::StrCat(options_.prefix, kBarriers, Escape(options_.writer))) {}
 
 std::string EtcdLeaseStore::LeaseKeyOf(const LeaseKey& key) const {
   return absl::StrCat(options_.prefix, kLeases, Escape(key.mapping_uuid), "/",
@@ -63,6 +97,25 @@ std::string EtcdLeaseStore::PollerKeyOf(const std::string& poller_id) const {
   return absl::StrCat(options_.prefix, kPollers, Escape(poller_id));
 }
 
+EtcdLeaseStore::~EtcdLeaseStore() { StopFollowing(); }
+
+bool EtcdLeaseStore::ParseLeaseKey(absl::string_view key, LeaseKey* out) const {
+  const std::string leases = options_.prefix + kLeases;
+  if (!absl::StartsWith(key, leases)) return false;
+  key.remove_prefix(leases.size());
+  const size_t slash = key.find('/');
+  if (slash == absl::string_view::npos) return false;
+  return Unescape(key.substr(0, slash), &out->mapping_uuid) &&
+         Unescape(key.substr(slash + 1), &out->shard_id);
+}
+
+bool EtcdLeaseStore::ParsePollerKey(absl::string_view key, std::string* out) const {
+  const std::string pollers = options_.prefix + kPollers;
+  if (!absl::StartsWith(key, pollers)) return false;
+  key.remove_prefix(pollers.size());
+  return Unescape(key, out);
+}
+
 bool EtcdLeaseStore::stale() {
   absl::MutexLock lock(&mu_);
   return !stale_.ok();
@@ -70,9 +123,9 @@ bool EtcdLeaseStore::stale() {
 
 absl::Status EtcdLeaseStore::MarkStale(absl::Status why) {
   const bool first = stale_.ok();
-  stale_ = absl::AbortedError(absl::StrCat(
-      "lease store under ", options_.prefix, " is stale: ", why.message(),
-      "; this leasing replica must reload the lease table (restart it)"));
+  stale_ = absl::AbortedError(
+      absl::StrCat("lease store under ", options_.prefix, " is stale: ", why.message(),
+                   "; this leasing replica must reload the lease table (restart it)"));
   if (first && options_.on_stale) options_.on_stale(stale_);
   return stale_;
 }
@@ -84,9 +137,12 @@ absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
   // Every row's key, and whether the write leaves it in place (put) or not (delete).
   std::vector<std::pair<std::string, bool>> rows;
   auto fence = [&](const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto it = revisions_.find(key);
-    txn.compares.push_back(etcd::Compare::ModRevision(key, etcd::Compare::kEqual,
-                                                      it == revisions_.end() ? 0 : it->second));
+    auto it = rows_.find(key);
+    const bool exists = it != rows_.end() && it->second.exists;
+    txn.compares.push_back(
+        etcd::Compare::ModRevision(key, etcd::Compare::kEqual, exists ? it->second.revision : 0));
+    // Shared: a conflict reads the row back (TakeExternalChanges hands it out).
+    if (options_.shared) txn.failure.push_back(etcd::Op::Get(key));
   };
   for (const LeaseKey& key : write.delete_leases) {
     rows.emplace_back(LeaseKeyOf(key), false);
@@ -107,6 +163,12 @@ absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
     if (!put) txn.success.push_back(etcd::Op::Delete(key));
   }
   if (rows.empty()) return absl::OkStatus();
+  for (const std::string& id : write.check_pollers) {
+    const std::string key = PollerKeyOf(id);
+    bool written = false;
+    for (const auto& row : rows) written = written || row.first == key;
+    if (!written) fence(key);
+  }
 
   std::string write_id;
   absl::StatusOr<etcd::TxnResult> result = client_.Commit(txn, marker_key_, &write_id);
@@ -115,9 +177,9 @@ absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
     // Every retry ran out without an answer: learn from the marker whether an attempt applied.
     absl::StatusOr<std::optional<etcd::KeyValue>> marker = client_.Get(marker_key_);
     if (!marker.ok()) {
-      return MarkStale(absl::UnknownError(absl::StrCat(
-          "a write's outcome is unknown (", result.status().message(), "; then ",
-          marker.status().message(), ")")));
+      return MarkStale(absl::UnknownError(absl::StrCat("a write's outcome is unknown (",
+                                                       result.status().message(), "; then ",
+                                                       marker.status().message(), ")")));
     }
     if (marker->has_value() && (*marker)->value == write_id) {
       return MarkStale(absl::UnknownError(absl::StrCat(
@@ -125,16 +187,36 @@ absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
     }
     return result.status();
   }
+  if (!result->succeeded && options_.shared) {
+    // Every compared row, as etcd has it now: the next TakeExternalChanges hands them out.
+    std::vector<etcd::WatchEvent> read_back;
+    for (size_t i = 0; i < txn.compares.size() && i < result->responses.size(); ++i) {
+      etcd::WatchEvent event;
+      if (result->responses[i].kvs.empty()) {
+        event.type = etcd::WatchEvent::Type::kDelete;
+        event.kv.key = txn.compares[i].key;
+        event.kv.mod_revision = result->revision;
+      } else {
+        event.kv = result->responses[i].kvs.front();
+      }
+      read_back.push_back(std::move(event));
+    }
+    absl::MutexLock follow_lock(&follow_mu_);
+    pending_.insert(pending_.end(), read_back.begin(), read_back.end());
+    return LeaseStoreConflictError(
+        absl::StrCat("a row this write changes was changed by another leasing replica under ",
+                     options_.prefix, " since this one read it; nothing was written (try again)"));
+  }
   if (!result->succeeded) {
     return MarkStale(absl::AbortedError(
         "a row it writes changed in etcd since this store read it (another leasing replica "
         "writes under the same prefix); nothing was written"));
   }
   for (const auto& [key, put] : rows) {
-    if (put) {
-      revisions_[key] = result->revision;
+    if (options_.shared || put) {
+      rows_[key] = RowState{result->revision, put};
     } else {
-      revisions_.erase(key);
+      rows_.erase(key);
     }
   }
   return absl::OkStatus();
@@ -146,7 +228,7 @@ absl::StatusOr<LeaseStoreContents> EtcdLeaseStore::Load() {
   const std::string leases = options_.prefix + kLeases;
   const std::string pollers = options_.prefix + kPollers;
   LeaseStoreContents contents;
-  absl::flat_hash_map<std::string, int64_t> revisions;
+  absl::flat_hash_map<std::string, RowState> revisions;
   for (const etcd::KeyValue& kv : range.kvs) {
     if (absl::StartsWith(kv.key, leases)) {
       ASSIGN_OR_RETURN(LeaseRecord r, DecodeLease(kv.key, kv.value));
@@ -165,11 +247,187 @@ absl::StatusOr<LeaseStoreContents> EtcdLeaseStore::Load() {
     } else {
       continue;  // the writers' markers
     }
-    revisions[kv.key] = kv.mod_revision;
+    revisions[kv.key] = RowState{kv.mod_revision, true};
   }
-  revisions_ = std::move(revisions);
+  rows_ = std::move(revisions);
   stale_ = absl::OkStatus();
+  if (options_.shared) Follow(range.revision + 1);
   return contents;
+}
+
+void EtcdLeaseStore::Follow(int64_t revision) {
+  StopFollowing();
+  {
+    absl::MutexLock follow_lock(&follow_mu_);
+    pending_.clear();
+    resync_keys_.reset();
+    stopping_ = false;
+    seen_revision_ = revision - 1;
+  }
+  follower_ = std::thread([this, revision] { FollowLoop(revision); });
+}
+
+void EtcdLeaseStore::StopFollowing() {
+  {
+    absl::MutexLock follow_lock(&follow_mu_);
+    stopping_ = true;
+    if (watch_ != nullptr) watch_->Cancel();
+  }
+  if (follower_.joinable()) follower_.join();
+}
+
+void EtcdLeaseStore::FollowLoop(int64_t revision) {
+  Clock& clock = client_.clock();
+  auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(follow_mu_) { return stopping_; };
+  while (true) {
+    absl::StatusOr<std::unique_ptr<etcd::EtcdWatch>> watch =
+        client_.Watch(options_.prefix, /*prefix=*/true, revision);
+    absl::Status ended = watch.status();
+    if (watch.ok()) {
+      {
+        absl::MutexLock follow_lock(&follow_mu_);
+        if (stopping_) return;
+        watch_ = watch->get();
+      }
+      while (true) {
+        absl::StatusOr<std::vector<etcd::WatchEvent>> events =
+            (*watch)->Next(MonotonicTime::InfiniteFuture());
+        if (!events.ok()) {
+          ended = events.status();
+          break;
+        }
+        absl::MutexLock follow_lock(&follow_mu_);
+        pending_.insert(pending_.end(), events->begin(), events->end());
+        if (!events->empty()) {
+          seen_revision_ = std::max(seen_revision_, events->back().kv.mod_revision);
+        }
+      }
+      revision = (*watch)->last_revision() + 1;
+      absl::MutexLock follow_lock(&follow_mu_);
+      watch_ = nullptr;
+    }
+    if (ended.code() == absl::StatusCode::kOutOfRange) {
+      // Compacted past what we have seen: read the whole prefix again.
+      absl::StatusOr<etcd::RangeResult> range = client_.GetPrefix(options_.prefix);
+      if (range.ok()) {
+        absl::MutexLock follow_lock(&follow_mu_);
+        std::vector<std::string> keys;
+        for (const etcd::KeyValue& kv : range->kvs) {
+          keys.push_back(kv.key);
+          pending_.push_back(etcd::WatchEvent{etcd::WatchEvent::Type::kPut, kv});
+        }
+        resync_keys_ = std::move(keys);
+        resync_revision_ = range->revision;
+        seen_revision_ = std::max(seen_revision_, range->revision);
+        revision = range->revision + 1;
+        continue;
+      }
+      ended = range.status();
+    }
+    absl::MutexLock follow_lock(&follow_mu_);
+    if (stopping_) return;
+    LOG(WARNING) << "lease store under " << options_.prefix << ": watching again from revision "
+                 << revision << " after: " << ended;
+    // A pause before watching again (on the injected clock; a stop wakes it).
+    clock.AwaitWithDeadline(&follow_mu_, absl::Condition(&stopping),
+                            clock.MonotonicNow() + absl::Milliseconds(500));
+    if (stopping_) return;
+  }
+}
+
+absl::StatusOr<bool> EtcdLeaseStore::Barrier() {
+  if (!options_.shared) return false;
+  ASSIGN_OR_RETURN(const int64_t revision, client_.Put(barrier_key_, ""));
+  Clock& clock = client_.clock();
+  absl::MutexLock follow_lock(&follow_mu_);
+  auto caught_up = [this, revision]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(follow_mu_) {
+    return seen_revision_ >= revision || stopping_;
+  };
+  if (!clock.AwaitWithDeadline(&follow_mu_, absl::Condition(&caught_up),
+                               clock.MonotonicNow() + client_.options().operation_timeout) ||
+      seen_revision_ < revision) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the lease store's watch under ", options_.prefix, " did not reach revision ",
+                     revision, " in time (it is at ", seen_revision_, ")"));
+  }
+  return true;
+}
+
+LeaseStoreWrite EtcdLeaseStore::TakeExternalChanges() {
+  if (!options_.shared) return {};
+  absl::MutexLock lock(&mu_);
+  std::vector<etcd::WatchEvent> events;
+  std::optional<std::vector<std::string>> resync_keys;
+  int64_t resync_revision = 0;
+  {
+    absl::MutexLock follow_lock(&follow_mu_);
+    events.swap(pending_);
+    resync_keys.swap(resync_keys_);
+    resync_revision = resync_revision_;
+  }
+  if (resync_keys.has_value()) {
+    // Rows known to exist and absent from the re-read prefix were deleted meanwhile.
+    absl::flat_hash_map<std::string, bool> present;
+    for (const std::string& key : *resync_keys) present[key] = true;
+    for (const auto& [key, state] : rows_) {
+      if (!state.exists || present.contains(key)) continue;
+      etcd::WatchEvent event;
+      event.type = etcd::WatchEvent::Type::kDelete;
+      event.kv.key = key;
+      event.kv.mod_revision = resync_revision;
+      events.push_back(std::move(event));
+    }
+  }
+  // The latest news of each row: its value, or nullopt when deleted.
+  std::map<std::string, std::optional<std::string>> news;
+  const std::string leases = options_.prefix + kLeases;
+  const std::string pollers = options_.prefix + kPollers;
+  for (etcd::WatchEvent& event : events) {
+    if (!absl::StartsWith(event.kv.key, leases) && !absl::StartsWith(event.kv.key, pollers)) {
+      continue;  // the writers' markers
+    }
+    RowState& state = rows_[event.kv.key];
+    if (event.kv.mod_revision <= state.revision) continue;  // not newer than what we have
+    const bool exists = event.type == etcd::WatchEvent::Type::kPut;
+    state = RowState{event.kv.mod_revision, exists};
+    if (exists) {
+      news[event.kv.key] = std::move(event.kv.value);
+    } else {
+      news[event.kv.key] = std::nullopt;
+    }
+  }
+  LeaseStoreWrite changes;
+  for (auto& [key, value] : news) {
+    LeaseKey lease_key;
+    std::string poller_id;
+    if (ParseLeaseKey(key, &lease_key)) {
+      if (!value.has_value()) {
+        changes.delete_leases.push_back(std::move(lease_key));
+        continue;
+      }
+      absl::StatusOr<LeaseRecord> r = DecodeLease(key, *value);
+      if (r.ok() && r->key == lease_key) {
+        changes.put_leases.push_back(*std::move(r));
+      } else {
+        LOG(ERROR) << "lease row " << absl::CEscape(key) << " written by another replica does "
+                   << "not decode; ignored: " << (r.ok() ? "another lease" : r.status().ToString());
+      }
+    } else if (ParsePollerKey(key, &poller_id)) {
+      if (!value.has_value()) {
+        changes.delete_pollers.push_back(std::move(poller_id));
+        continue;
+      }
+      absl::StatusOr<PollerRecord> r = DecodePoller(key, *value);
+      if (r.ok() && r->poller_id == poller_id) {
+        changes.put_pollers.push_back(*std::move(r));
+      } else {
+        LOG(ERROR) << "poller row " << absl::CEscape(key) << " written by another replica does "
+                   << "not decode; ignored: "
+                   << (r.ok() ? "another poller" : r.status().ToString());
+      }
+    }
+  }
+  return changes;
 }
 
 }  // namespace tributary::leasing

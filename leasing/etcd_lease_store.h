@@ -25,6 +25,16 @@
 // with ABORTED (nothing written) until Load() reads everything again, and `on_stale` is called
 // once (the leasing server exits so that a restart reloads).
 //
+// Shared (options.shared; cluster mode with several leasing replicas over one prefix, issue 19).
+// Then a failed compare is a conflict, not staleness: the Txn's failure branch reads back every
+// row it compared, the write fails with LeaseStoreConflictError (nothing written), and the rows
+// read come out of the next TakeExternalChanges, after which a write computed from them passes.
+// A watch on the prefix (a thread, from Load's revision + 1, watched again after a break, the
+// whole prefix read again when etcd compacted past it) brings every other writer's changes the
+// same way, so each replica's table follows the others' heartbeats, grants and checkpoints
+// within the watch's delay. A change is handed out once, and only when newer (mod_revision) than
+// what this store already has for the row: its own writes, earlier events, rows read back.
+//
 // Thread-safe. Writes are serialized, holding the store's lock across the etcd call (the lease
 // table already holds its own lock across Write; the revisions a Txn compares must be those of
 // the write before it).
@@ -34,12 +44,16 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "etcd/etcd_client.h"
 #include "leasing/lease_store.h"
@@ -54,6 +68,9 @@ struct EtcdLeaseStoreOptions {
   // Called once, from the writing thread, when the store turns stale (see the file comment),
   // with the reason. May be empty.
   std::function<void(const absl::Status&)> on_stale;
+  // Several writers (leasing replicas) under this prefix: conflicts and a watch instead of
+  // staleness (see the file comment). Each writer then needs a `writer` of its own.
+  bool shared = false;
 };
 
 class EtcdLeaseStore : public LeaseStore {
@@ -78,6 +95,17 @@ class EtcdLeaseStore : public LeaseStore {
   // does not decode or holds another lease or poller than its key says; the client's.
   absl::StatusOr<LeaseStoreContents> Load() override;
 
+  // Shared: the rows other writers changed, from the watch and from conflicts (lease_store.h).
+  // Not shared: none.
+  LeaseStoreWrite TakeExternalChanges() override;
+  // Shared: puts this writer's barrier key (<prefix>barriers/<writer>) and waits, up to the
+  // client's operation timeout, until the watch has brought that put (so every change before
+  // it). Errors: the client's; DEADLINE_EXCEEDED when the watch did not get there in time.
+  absl::StatusOr<bool> Barrier() override;
+
+  // Stops the watch (shared).
+  ~EtcdLeaseStore() override;
+
   // Whether writes are refused until the next Load.
   bool stale();
 
@@ -87,17 +115,48 @@ class EtcdLeaseStore : public LeaseStore {
 
  private:
   EtcdLeaseStore(etcd::EtcdClient& client, EtcdLeaseStoreOptions options);
+  // What this store knows of a row: the revision of its last change it saw, and whether that
+  // left it in place (a put) or not (a delete). Absent: nothing known (revision 0).
+  struct RowState {
+    int64_t revision = 0;
+    bool exists = false;
+  };
+  // Starts the watch from `revision` (shared), stopping an earlier one.
+  void Follow(int64_t revision) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StopFollowing() ABSL_LOCKS_EXCLUDED(follow_mu_);
+  void FollowLoop(int64_t revision);
+  // Parses a row key back: a lease key or a poller id. False for other keys (markers).
+  bool ParseLeaseKey(absl::string_view key, LeaseKey* out) const;
+  bool ParsePollerKey(absl::string_view key, std::string* out) const;
   // Refuses writes from now on with `why` (ABORTED) and tells on_stale; returns the error.
   absl::Status MarkStale(absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   etcd::EtcdClient& client_;
   const EtcdLeaseStoreOptions options_;
   const std::string marker_key_;
+  const std::string barrier_key_;
 
   absl::Mutex mu_;
-  // The mod_revision of every row as this store last saw it (absent: no such row).
-  absl::flat_hash_map<std::string, int64_t> revisions_ ABSL_GUARDED_BY(mu_);
+  // Every row as this store last saw it (Load, its writes, changes it handed out). Rows
+  // deleted stay as tombstones (so that an older put seen later is not taken for news) until
+  // the next Load: they grow with the leases and pollers deleted while this replica runs.
+  absl::flat_hash_map<std::string, RowState> rows_ ABSL_GUARDED_BY(mu_);
   absl::Status stale_ ABSL_GUARDED_BY(mu_);  // not OK while stale
+
+  // The watch's side (shared). Lock order: mu_, then follow_mu_.
+  absl::Mutex follow_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  // Changes seen and not yet handed out, in arrival order (events, and rows read back after a
+  // conflict or a compaction: a delete of a row found absent carries the read's revision).
+  std::vector<etcd::WatchEvent> pending_ ABSL_GUARDED_BY(follow_mu_);
+  // After a compaction: the keys present in the prefix at `resync_revision_`; a row known
+  // before and absent there was deleted.
+  std::optional<std::vector<std::string>> resync_keys_ ABSL_GUARDED_BY(follow_mu_);
+  int64_t resync_revision_ ABSL_GUARDED_BY(follow_mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(follow_mu_) = false;
+  // The revision up to which every change is in pending_ (or was handed out).
+  int64_t seen_revision_ ABSL_GUARDED_BY(follow_mu_) = 0;
+  etcd::EtcdWatch* watch_ ABSL_GUARDED_BY(follow_mu_) = nullptr;  // while the loop waits on it
+  std::thread follower_;  // started and joined holding mu_ (Load, destructor)
 };
 
 }  // namespace tributary::leasing

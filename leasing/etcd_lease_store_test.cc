@@ -50,10 +50,11 @@ class EtcdLeaseStoreTest : public ::testing::Test {
 
   // A store over `client` (default: the fixture's) on this test's prefix, loaded.
   std::unique_ptr<EtcdLeaseStore> Open(const std::string& writer = "leasing",
-                                       etcd::EtcdClient* client = nullptr) {
+                                       etcd::EtcdClient* client = nullptr, bool shared = false) {
     EtcdLeaseStoreOptions options;
     options.prefix = prefix_;
     options.writer = writer;
+    options.shared = shared;
     options.on_stale = [this](const absl::Status&) { ++stale_calls_; };
     auto store = EtcdLeaseStore::Create(client != nullptr ? *client : *client_, options);
     EXPECT_TRUE(store.ok()) << store.status();
@@ -192,6 +193,73 @@ TEST_F(EtcdLeaseStoreTest, ReloadingAStaleStoreLetsItWriteAgain) {
   ASSERT_THAT(Leases(*a), SizeIs(1));  // Load: a reads what b wrote
   EXPECT_FALSE(a->stale());
   EXPECT_TRUE(a->Write(Put({Lease("s", 2)})).ok());
+}
+
+// ---- Shared (several leasing replicas) ----
+
+TEST_F(EtcdLeaseStoreTest, SharedWriterThatLosesGetsAConflictAndTheWinnersRowNotStaleness) {
+  std::unique_ptr<EtcdLeaseStore> a = Open("a", nullptr, /*shared=*/true);
+  std::unique_ptr<EtcdLeaseStore> b = Open("b", nullptr, /*shared=*/true);
+  ASSERT_TRUE(b->Write(Put({Lease("s", 1, 500)})).ok());
+  absl::Status s = a->Write(Put({Lease("s", 1, 0)}));
+  EXPECT_TRUE(IsLeaseStoreConflict(s)) << s;
+  EXPECT_FALSE(a->stale());
+  EXPECT_EQ(stale_calls_, 0);
+  // The row b wrote comes out of a (read back by the conflict, or by the watch), once.
+  LeaseStoreWrite changes = a->TakeExternalChanges();
+  ASSERT_THAT(changes.put_leases, SizeIs(1));
+  EXPECT_EQ(changes.put_leases[0].checkpoint.sequence_number, 500u);
+  // Computed from it, a's write passes; b's next write of the row conflicts in turn.
+  ASSERT_TRUE(a->Write(Put({Lease("s", 2, 600)})).ok());
+  EXPECT_TRUE(IsLeaseStoreConflict(b->Write(Put({Lease("s", 1, 700)}))));
+  EXPECT_EQ(Leases(*a)[0].checkpoint.sequence_number, 600u);
+}
+
+TEST_F(EtcdLeaseStoreTest, SharedStoreHandsOutOtherWritersChangesOnceAfterABarrier) {
+  std::unique_ptr<EtcdLeaseStore> a = Open("a", nullptr, /*shared=*/true);
+  std::unique_ptr<EtcdLeaseStore> b = Open("b", nullptr, /*shared=*/true);
+  LeaseStoreWrite w = Put({Lease("s1"), Lease("s2")});
+  w.put_pollers = {{"p1", 3, absl::UnixEpoch()}};
+  ASSERT_TRUE(b->Write(w).ok());
+  LeaseStoreWrite gone;
+  gone.delete_leases = {Lease("s2").key};
+  ASSERT_TRUE(b->Write(gone).ok());
+  EXPECT_THAT(b->TakeExternalChanges().put_leases, SizeIs(0)) << "its own writes are not news";
+  absl::StatusOr<bool> barrier = a->Barrier();
+  ASSERT_TRUE(barrier.ok()) << barrier.status();
+  EXPECT_TRUE(*barrier);
+  LeaseStoreWrite changes = a->TakeExternalChanges();
+  ASSERT_THAT(changes.put_leases, SizeIs(1));
+  EXPECT_EQ(changes.put_leases[0].key.shard_id, "s1");
+  EXPECT_THAT(changes.delete_leases, ::testing::ElementsAre(Lease("s2").key))
+      << "s2 was put, then deleted: only the latest state, a delete of a row a never had";
+  ASSERT_THAT(changes.put_pollers, SizeIs(1));
+  EXPECT_EQ(changes.put_pollers[0].capacity, 3);
+  EXPECT_TRUE(a->TakeExternalChanges().empty()) << "handed out once";
+  // Unshared stores have no barrier.
+  absl::StatusOr<bool> unshared = Open("c")->Barrier();
+  ASSERT_TRUE(unshared.ok());
+  EXPECT_FALSE(*unshared);
+}
+
+TEST_F(EtcdLeaseStoreTest, SharedWriteComparesThePollersItChecksWithoutWritingThem) {
+  std::unique_ptr<EtcdLeaseStore> a = Open("a", nullptr, /*shared=*/true);
+  std::unique_ptr<EtcdLeaseStore> b = Open("b", nullptr, /*shared=*/true);
+  LeaseStoreWrite held = Put({Lease("s")});
+  held.put_pollers = {{"p1", 1, absl::UnixEpoch()}};
+  ASSERT_TRUE(a->Write(held).ok());
+  ASSERT_TRUE(*b->Barrier());
+  b->TakeExternalChanges();
+  // p1 heartbeats through a; b, not knowing, grants p1's lease to p2 checking p1's row.
+  LeaseStoreWrite beat;
+  beat.put_pollers = {{"p1", 1, absl::FromUnixSeconds(100)}};
+  ASSERT_TRUE(a->Write(beat).ok());
+  LeaseRecord taken = Lease("s", 2);
+  taken.owner = "p2";
+  LeaseStoreWrite takeover = Put({taken});
+  takeover.check_pollers = {"p1"};
+  EXPECT_TRUE(IsLeaseStoreConflict(b->Write(takeover)));
+  EXPECT_EQ(Leases(*a)[0].owner, "p1");
 }
 
 // ---- Outcome unknown ----

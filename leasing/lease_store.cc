@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/key_coding.h"
@@ -10,6 +11,22 @@
 #include "rocksdb/write_batch.h"
 
 namespace tributary::leasing {
+
+namespace {
+constexpr char kConflictPayload[] = "tributary.leasing/lease-store-conflict";
+}  // namespace
+
+absl::Status LeaseStoreConflictError(absl::string_view message) {
+  absl::Status status = absl::AbortedError(message);
+  status.SetPayload(kConflictPayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsLeaseStoreConflict(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kAborted &&
+         status.GetPayload(kConflictPayload).has_value();
+}
+
 namespace {
 
 constexpr char kLeasesFamily[] = "leases";
@@ -26,7 +43,7 @@ std::string LeaseRowKey(const LeaseKey& key) {
 // The RocksDB key must be the one the row's own fields give (LeaseRowKey / the poller id).
 absl::StatusOr<LeaseRecord> DecodeLeaseRow(const rocksdb::Slice& key, const rocksdb::Slice& value) {
   ASSIGN_OR_RETURN(LeaseRecord r, DecodeLease(absl::string_view(key.data(), key.size()),
-                                               absl::string_view(value.data(), value.size())));
+                                              absl::string_view(value.data(), value.size())));
   if (LeaseRowKey(r.key) != key.ToString()) {
     return absl::DataLossError(
         absl::StrCat("lease row ", absl::CEscape(key.ToString()), " holds another lease"));
@@ -37,7 +54,7 @@ absl::StatusOr<LeaseRecord> DecodeLeaseRow(const rocksdb::Slice& key, const rock
 absl::StatusOr<PollerRecord> DecodePollerRow(const rocksdb::Slice& key,
                                              const rocksdb::Slice& value) {
   absl::StatusOr<PollerRecord> r = DecodePoller(absl::string_view(key.data(), key.size()),
-                   absl::string_view(value.data(), value.size()));
+                                                absl::string_view(value.data(), value.size()));
   if (r.ok() && r->poller_id != key.ToString()) {
     return absl::DataLossError(
         absl::StrCat("poller row ", absl::CEscape(key.ToString()), " does not decode"));

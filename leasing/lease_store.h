@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/rocksdb_util.h"
 #include "leasing/lease_key.h"
@@ -69,6 +70,10 @@ struct LeaseStoreWrite {
   std::vector<LeaseKey> delete_leases;
   std::vector<PollerRecord> put_pollers;
   std::vector<std::string> delete_pollers;
+  // Poller rows the write must find as the store last saw them, though it does not write them
+  // (a shared store compares them, e.g. the previous owner of an expired lease taken over: a
+  // heartbeat through another replica makes the takeover conflict). Others ignore it.
+  std::vector<std::string> check_pollers;
   // fsync the write-ahead log before returning (survives power loss; without it a write survives
   // a process crash, kill -9 included, but maybe not a machine crash).
   bool sync = false;
@@ -86,18 +91,45 @@ struct LeaseStoreContents {
 };
 
 // Where lease rows live. Implementations are thread-safe.
+//
+// Shared stores (cluster mode, issue 19: several leasing replicas over one etcd). Other writers
+// may change rows too. Such a store refuses a write computed from rows another writer changed
+// (a conflict, IsLeaseStoreConflict: nothing written) and hands the rows others changed to the
+// table through TakeExternalChanges, which the table calls, holding its lock, before each call
+// and after a conflict (then it computes the call again). A store of one writer (RocksDB) never
+// conflicts and has no external changes.
 class LeaseStore {
  public:
   virtual ~LeaseStore() = default;
 
   // Applies `write` atomically. On error nothing was applied. Errors: those of the storage
-  // (INTERNAL, RESOURCE_EXHAUSTED when the disk is full, UNAVAILABLE).
+  // (INTERNAL, RESOURCE_EXHAUSTED when the disk is full, UNAVAILABLE); for a shared store,
+  // ABORTED with IsLeaseStoreConflict when a row it writes was changed by another writer since
+  // this store last handed it out (by Load or TakeExternalChanges).
   virtual absl::Status Write(const LeaseStoreWrite& write) = 0;
 
   // Reads every lease and poller. Errors: DATA_LOSS for a row that does not decode, and those
   // of the storage.
   virtual absl::StatusOr<LeaseStoreContents> Load() = 0;
+
+  // The rows other writers changed since this store last handed them out (Load, an earlier
+  // call, or its own writes), each at its latest known state: a put row whole, a deleted one by
+  // key (`sync` unused). From then on this store's writes compare against those rows. The
+  // caller applies them to what it holds before it computes its next write. Default: none.
+  virtual LeaseStoreWrite TakeExternalChanges() { return {}; }
+
+  // Shared: waits until every change other writers made before this call is available to
+  // TakeExternalChanges, and returns true. What a table calls before it refuses a call from
+  // what it holds (a lease it does not know, an owner or counter that does not match), which
+  // may be another replica's newer change not yet seen here. Not shared: returns false at once.
+  // Errors: the storage's (the refusal then stands).
+  virtual absl::StatusOr<bool> Barrier() { return false; }
 };
+
+// The error of a shared store's write that lost to another writer (see LeaseStore): ABORTED
+// with a payload that IsLeaseStoreConflict recognises.
+absl::Status LeaseStoreConflictError(absl::string_view message);
+bool IsLeaseStoreConflict(const absl::Status& status);
 
 // A LeaseStore in a RocksDB database of its own (column families "leases" and "pollers"). A
 // lease's key is its mapping uuid (length-prefixed) then its shard id, so a mapping's leases are

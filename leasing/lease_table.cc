@@ -159,10 +159,34 @@ absl::Status LeaseTable::Commit(Mutation m) {
     }
   }
   if (write.empty()) return absl::OkStatus();
+  write.check_pollers.assign(m.check_pollers.begin(), m.check_pollers.end());
   RETURN_IF_ERROR(store_.Write(write));
-  const MonotonicTime now = clock_.MonotonicNow();
+  // The write is durable: apply it.
+  Apply(std::move(m), clock_.MonotonicNow());
+  return absl::OkStatus();
+}
 
-  // The write is durable: apply it. First drop the old rows from the indexes, then put every
+void LeaseTable::CatchUp() {
+  LeaseStoreWrite changes = store_.TakeExternalChanges();
+  if (changes.empty()) return;
+  Mutation m;
+  for (LeaseRecord& r : changes.put_leases) {
+    LeaseKey key = r.key;
+    m.leases[key] = std::move(r);
+  }
+  for (LeaseKey& key : changes.delete_leases) m.leases[std::move(key)] = std::nullopt;
+  for (PollerRecord& r : changes.put_pollers) {
+    std::string id = r.poller_id;
+    m.pollers[id] = std::move(r);
+  }
+  for (std::string& id : changes.delete_pollers) m.pollers[std::move(id)] = std::nullopt;
+  // A poller row another replica wrote is a heartbeat heard now; a lease it granted was
+  // granted now (min_hold), like one granted here.
+  Apply(std::move(m), clock_.MonotonicNow());
+}
+
+void LeaseTable::Apply(Mutation m, MonotonicTime now) {
+  // First drop the old rows from the indexes, then put every
   // new row (assignability reads other rows, so all of them must be in place), then index.
   for (const auto& [key, record] : m.leases) {
     auto it = leases_.find(key);
@@ -205,7 +229,6 @@ absl::Status LeaseTable::Commit(Mutation m) {
     }
   }
   for (auto& [id, record] : m.pollers) ApplyPoller(id, std::move(record), now);
-  return absl::OkStatus();
 }
 
 const LeaseRecord* LeaseTable::Staged(const Mutation& m, const LeaseKey& key) const {
@@ -311,90 +334,99 @@ absl::StatusOr<int> LeaseTable::CreateLeases(const std::vector<NewLease>& leases
       }
     }
   }
-  absl::MutexLock lock(&mu_);
-  Mutation m;
-  m.sync = options_.sync_writes;
-  int created = 0;
-  for (const NewLease& nl : leases) {
-    LeaseRecord* r = MutableStaged(&m, nl.key);
-    if (r == nullptr) {
-      LeaseRecord fresh;
-      fresh.key = nl.key;
-      fresh.stream_name = nl.stream_name;
-      fresh.checkpoint = nl.initial_checkpoint;
-      fresh.enabled = nl.enabled;
-      // Children created before their parent (in memory) link to it now; children staged in
-      // this call are linked in the pass below.
-      auto children = children_by_parent_.find(nl.key);
-      if (children != children_by_parent_.end()) {
-        fresh.child_shard_ids.assign(children->second.begin(), children->second.end());
+  return RetryConflicts([&]() -> absl::StatusOr<int> {
+    absl::MutexLock lock(&mu_);
+    CatchUp();
+    Mutation m;
+    m.sync = options_.sync_writes;
+    int created = 0;
+    for (const NewLease& nl : leases) {
+      LeaseRecord* r = MutableStaged(&m, nl.key);
+      if (r == nullptr) {
+        LeaseRecord fresh;
+        fresh.key = nl.key;
+        fresh.stream_name = nl.stream_name;
+        fresh.checkpoint = nl.initial_checkpoint;
+        fresh.enabled = nl.enabled;
+        // Children created before their parent (in memory) link to it now; children staged in
+        // this call are linked in the pass below.
+        auto children = children_by_parent_.find(nl.key);
+        if (children != children_by_parent_.end()) {
+          fresh.child_shard_ids.assign(children->second.begin(), children->second.end());
+        }
+        r = &*(m.leases[nl.key] = std::move(fresh));
+        ++created;
       }
-      r = &*(m.leases[nl.key] = std::move(fresh));
-      ++created;
+      for (const std::string& p : nl.parent_shard_ids) {
+        if (!Contains(r->parent_shard_ids, p)) r->parent_shard_ids.push_back(p);
+      }
     }
-    for (const std::string& p : nl.parent_shard_ids) {
-      if (!Contains(r->parent_shard_ids, p)) r->parent_shard_ids.push_back(p);
+    // Parents learn their children, whether either is new.
+    std::vector<std::pair<LeaseKey, std::string>> links;
+    for (const auto& [key, record] : m.leases) {
+      for (const std::string& p : record->parent_shard_ids) {
+        links.emplace_back(LeaseKey{key.mapping_uuid, p}, key.shard_id);
+      }
     }
-  }
-  // Parents learn their children, whether either is new.
-  std::vector<std::pair<LeaseKey, std::string>> links;
-  for (const auto& [key, record] : m.leases) {
-    for (const std::string& p : record->parent_shard_ids) {
-      links.emplace_back(LeaseKey{key.mapping_uuid, p}, key.shard_id);
+    for (const auto& [parent_key, child_id] : links) {
+      const LeaseRecord* parent = Staged(m, parent_key);
+      if (parent == nullptr || Contains(parent->child_shard_ids, child_id)) continue;
+      MutableStaged(&m, parent_key)->child_shard_ids.push_back(child_id);
     }
-  }
-  for (const auto& [parent_key, child_id] : links) {
-    const LeaseRecord* parent = Staged(m, parent_key);
-    if (parent == nullptr || Contains(parent->child_shard_ids, child_id)) continue;
-    MutableStaged(&m, parent_key)->child_shard_ids.push_back(child_id);
-  }
-  // Rows staged only to be compared (an existing lease unchanged) are not rewritten.
-  for (auto it = m.leases.begin(); it != m.leases.end();) {
-    auto current = leases_.find(it->first);
-    const bool unchanged =
-        current != leases_.end() &&
-        current->second.record.parent_shard_ids == it->second->parent_shard_ids &&
-        current->second.record.child_shard_ids == it->second->child_shard_ids;
-    it = unchanged ? m.leases.erase(it) : std::next(it);
-  }
-  RETURN_IF_ERROR(Commit(std::move(m)));
-  return created;
+    // Rows staged only to be compared (an existing lease unchanged) are not rewritten.
+    for (auto it = m.leases.begin(); it != m.leases.end();) {
+      auto current = leases_.find(it->first);
+      const bool unchanged =
+          current != leases_.end() &&
+          current->second.record.parent_shard_ids == it->second->parent_shard_ids &&
+          current->second.record.child_shard_ids == it->second->child_shard_ids;
+      it = unchanged ? m.leases.erase(it) : std::next(it);
+    }
+    RETURN_IF_ERROR(Commit(std::move(m)));
+    return created;
+  });
 }
 
 absl::StatusOr<int> LeaseTable::DeleteLeases(const std::vector<LeaseKey>& keys,
                                              const std::string& mapping_uuid) {
-  absl::MutexLock lock(&mu_);
-  Mutation m;
-  m.sync = options_.sync_writes;
-  for (const LeaseKey& key : keys) {
-    if (leases_.count(key) > 0) m.leases[key] = std::nullopt;
-  }
-  if (!mapping_uuid.empty()) {
-    for (auto it = leases_.lower_bound(LeaseKey{mapping_uuid, ""});
-         it != leases_.end() && it->first.mapping_uuid == mapping_uuid; ++it) {
-      m.leases[it->first] = std::nullopt;
+  return RetryConflicts([&]() -> absl::StatusOr<int> {
+    absl::MutexLock lock(&mu_);
+    CatchUp();
+    Mutation m;
+    m.sync = options_.sync_writes;
+    for (const LeaseKey& key : keys) {
+      if (leases_.count(key) > 0) m.leases[key] = std::nullopt;
     }
-  }
-  const int deleted = static_cast<int>(m.leases.size());
-  RETURN_IF_ERROR(Commit(std::move(m)));
-  return deleted;
+    if (!mapping_uuid.empty()) {
+      for (auto it = leases_.lower_bound(LeaseKey{mapping_uuid, ""});
+           it != leases_.end() && it->first.mapping_uuid == mapping_uuid; ++it) {
+        m.leases[it->first] = std::nullopt;
+      }
+    }
+    const int deleted = static_cast<int>(m.leases.size());
+    RETURN_IF_ERROR(Commit(std::move(m)));
+    return deleted;
+  });
 }
 
 absl::StatusOr<int> LeaseTable::SetMappingEnabled(const std::string& mapping_uuid, bool enabled) {
-  absl::MutexLock lock(&mu_);
-  Mutation m;
-  m.sync = options_.sync_writes;
-  int count = 0;
-  for (auto it = leases_.lower_bound(LeaseKey{mapping_uuid, ""});
-       it != leases_.end() && it->first.mapping_uuid == mapping_uuid; ++it) {
-    ++count;
-    if (it->second.record.enabled == enabled) continue;
-    LeaseRecord r = it->second.record;
-    r.enabled = enabled;
-    m.leases[it->first] = std::move(r);
-  }
-  RETURN_IF_ERROR(Commit(std::move(m)));
-  return count;
+  return RetryConflicts([&]() -> absl::StatusOr<int> {
+    absl::MutexLock lock(&mu_);
+    CatchUp();
+    Mutation m;
+    m.sync = options_.sync_writes;
+    int count = 0;
+    for (auto it = leases_.lower_bound(LeaseKey{mapping_uuid, ""});
+         it != leases_.end() && it->first.mapping_uuid == mapping_uuid; ++it) {
+      ++count;
+      if (it->second.record.enabled == enabled) continue;
+      LeaseRecord r = it->second.record;
+      r.enabled = enabled;
+      m.leases[it->first] = std::move(r);
+    }
+    RETURN_IF_ERROR(Commit(std::move(m)));
+    return count;
+  });
 }
 
 absl::Status LeaseTable::RegisterPoller(const std::string& poller_id, int capacity) {
@@ -402,17 +434,20 @@ absl::Status LeaseTable::RegisterPoller(const std::string& poller_id, int capaci
   if (capacity < 1) {
     return absl::InvalidArgumentError(absl::StrCat("capacity: must be >= 1, got ", capacity));
   }
-  absl::MutexLock lock(&mu_);
-  PollerRecord r;
-  auto it = pollers_.find(poller_id);
-  if (it != pollers_.end()) r = it->second.record;
-  r.poller_id = poller_id;
-  r.capacity = capacity;
-  r.last_heartbeat = clock_.Now();  // for display: Commit makes it live by the monotonic clock
-  Mutation m;
-  m.sync = options_.sync_writes;
-  m.pollers[poller_id] = std::move(r);
-  return Commit(std::move(m));
+  return RetryConflicts([&]() -> absl::Status {
+    absl::MutexLock lock(&mu_);
+    CatchUp();
+    PollerRecord r;
+    auto it = pollers_.find(poller_id);
+    if (it != pollers_.end()) r = it->second.record;
+    r.poller_id = poller_id;
+    r.capacity = capacity;
+    r.last_heartbeat = clock_.Now();  // for display: Commit makes it live by the monotonic clock
+    Mutation m;
+    m.sync = options_.sync_writes;
+    m.pollers[poller_id] = std::move(r);
+    return Commit(std::move(m));
+  });
 }
 
 int LeaseTable::StageDeregister(const std::string& poller_id, Mutation* m) const {
@@ -432,15 +467,18 @@ int LeaseTable::StageDeregister(const std::string& poller_id, Mutation* m) const
 }
 
 absl::StatusOr<int> LeaseTable::DeregisterPoller(const std::string& poller_id) {
-  absl::MutexLock lock(&mu_);
-  if (pollers_.count(poller_id) == 0) {
-    return absl::NotFoundError(absl::StrCat("poller ", poller_id, " is not registered"));
-  }
-  Mutation m;
-  m.sync = options_.sync_writes;
-  const int released = StageDeregister(poller_id, &m);
-  RETURN_IF_ERROR(Commit(std::move(m)));
-  return released;
+  return RetryConflicts([&]() -> absl::StatusOr<int> {
+    absl::MutexLock lock(&mu_);
+    CatchUp();
+    if (pollers_.count(poller_id) == 0) {
+      return absl::NotFoundError(absl::StrCat("poller ", poller_id, " is not registered"));
+    }
+    Mutation m;
+    m.sync = options_.sync_writes;
+    const int released = StageDeregister(poller_id, &m);
+    RETURN_IF_ERROR(Commit(std::move(m)));
+    return released;
+  });
 }
 
 absl::Status LeaseTable::ForgetSilentPollers(MonotonicTime now, const std::string& spare) {
@@ -460,148 +498,158 @@ absl::Status LeaseTable::ForgetSilentPollers(MonotonicTime now, const std::strin
 
 absl::StatusOr<HeartbeatResult> LeaseTable::Heartbeat(const std::string& poller_id,
                                                       const std::vector<LeaseProgress>& progress) {
-  absl::MutexLock lock(&mu_);
-  if (pollers_.count(poller_id) == 0) {
-    return absl::NotFoundError(
-        absl::StrCat("poller ", poller_id, " is not registered: register again"));
-  }
-  const MonotonicTime now = clock_.MonotonicNow();
-  const absl::Time wall_now = clock_.Now();
-  Mutation m;
-  m.sync = false;  // see the file comment in the header: a lost heartbeat only shortens a life
-  m.pollers[poller_id] = Renewed(poller_id, wall_now);
-  RETURN_IF_ERROR(Commit(std::move(m)));
+  return RetryConflicts([&]() -> absl::StatusOr<HeartbeatResult> {
+    absl::MutexLock lock(&mu_);
+    CatchUp();
+    if (pollers_.count(poller_id) == 0) {
+      return absl::NotFoundError(
+          absl::StrCat("poller ", poller_id, " is not registered: register again"));
+    }
+    const MonotonicTime now = clock_.MonotonicNow();
+    const absl::Time wall_now = clock_.Now();
+    Mutation m;
+    m.sync = false;  // see the file comment in the header: a lost heartbeat only shortens a life
+    m.pollers[poller_id] = Renewed(poller_id, wall_now);
+    RETURN_IF_ERROR(Commit(std::move(m)));
 
-  for (const LeaseProgress& p : progress) {
-    auto it = leases_.find(p.key);
-    if (it == leases_.end() || it->second.record.owner != poller_id) continue;
-    it->second.iterator_age_ms = p.iterator_age_ms;
-    if (!p.last_processing_result.empty()) {
-      it->second.last_processing_result = p.last_processing_result;
-      // Without a time, the report is as new as this heartbeat.
-      it->second.last_processing_result_time = p.last_processing_result_time == absl::InfinitePast()
-                                                   ? wall_now
-                                                   : p.last_processing_result_time;
+    for (const LeaseProgress& p : progress) {
+      auto it = leases_.find(p.key);
+      if (it == leases_.end() || it->second.record.owner != poller_id) continue;
+      it->second.iterator_age_ms = p.iterator_age_ms;
+      if (!p.last_processing_result.empty()) {
+        it->second.last_processing_result = p.last_processing_result;
+        // Without a time, the report is as new as this heartbeat.
+        it->second.last_processing_result_time =
+            p.last_processing_result_time == absl::InfinitePast() ? wall_now
+                                                                  : p.last_processing_result_time;
+      }
+      if (!p.last_error.kind.empty()) {
+        it->second.last_error = p.last_error;
+        if (p.last_error.time == absl::InfinitePast()) it->second.last_error.time = wall_now;
+      }
     }
-    if (!p.last_error.kind.empty()) {
-      it->second.last_error = p.last_error;
-      if (p.last_error.time == absl::InfinitePast()) it->second.last_error.time = wall_now;
+    HeartbeatResult result;
+    result.lease_expiration = wall_now + (pollers_.at(poller_id).live_until - now);
+    auto owned = by_owner_.find(poller_id);
+    if (owned == by_owner_.end()) return result;
+    int held_assignable = 0;
+    result.owned.reserve(owned->second.size());
+    for (const auto& [key, entry] : owned->second) {
+      result.owned.push_back(HeldLease{key, entry->record.lease_counter});
+      if (entry->assignable) {
+        ++held_assignable;
+      } else {
+        result.to_release.push_back(key);  // disabled, finished, or its parents came back
+      }
     }
-  }
-  HeartbeatResult result;
-  result.lease_expiration = wall_now + (pollers_.at(poller_id).live_until - now);
-  auto owned = by_owner_.find(poller_id);
-  if (owned == by_owner_.end()) return result;
-  int held_assignable = 0;
-  result.owned.reserve(owned->second.size());
-  for (const auto& [key, entry] : owned->second) {
-    result.owned.push_back(HeldLease{key, entry->record.lease_counter});
-    if (entry->assignable) {
-      ++held_assignable;
-    } else {
-      result.to_release.push_back(key);  // disabled, finished, or its parents came back
+    // Fast path: every target is at least min(capacity, ceil(assignable / registered pollers)),
+    // because the water level is at least assignable / live pollers. A poller within that bound is
+    // not over its target, and the O(p log p) computation is skipped.
+    const int64_t registered = static_cast<int64_t>(pollers_.size());
+    const int64_t floor_target = std::min<int64_t>(
+        pollers_.at(poller_id).record.capacity, (assignable_count_ + registered - 1) / registered);
+    if (held_assignable <= floor_target) return result;
+    int excess = held_assignable - Targets(now)[poller_id];
+    for (auto it = owned->second.begin(); excess > 0 && it != owned->second.end(); ++it) {
+      const LeaseEntry& entry = *it->second;
+      if (!entry.assignable || now < entry.moved_at + options_.min_hold) continue;
+      result.to_release.push_back(it->first);
+      --excess;
     }
-  }
-  // Fast path: every target is at least min(capacity, ceil(assignable / registered pollers)),
-  // because the water level is at least assignable / live pollers. A poller within that bound is
-  // not over its target, and the O(p log p) computation is skipped.
-  const int64_t registered = static_cast<int64_t>(pollers_.size());
-  const int64_t floor_target = std::min<int64_t>(pollers_.at(poller_id).record.capacity,
-                                                 (assignable_count_ + registered - 1) / registered);
-  if (held_assignable <= floor_target) return result;
-  int excess = held_assignable - Targets(now)[poller_id];
-  for (auto it = owned->second.begin(); excess > 0 && it != owned->second.end(); ++it) {
-    const LeaseEntry& entry = *it->second;
-    if (!entry.assignable || now < entry.moved_at + options_.min_hold) continue;
-    result.to_release.push_back(it->first);
-    --excess;
-  }
-  return result;
+    return result;
+  });
 }
 
 absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& poller_id) {
-  absl::MutexLock lock(&mu_);
-  auto poller = pollers_.find(poller_id);
-  if (poller == pollers_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("poller ", poller_id, " is not registered: register again"));
-  }
-  const MonotonicTime now = clock_.MonotonicNow();
-  const absl::Time wall_now = clock_.Now();
-  // The caller is spared (this very call renews it), so `poller` stays valid: erasing other map
-  // entries does not invalidate it.
-  RETURN_IF_ERROR(ForgetSilentPollers(now, poller_id));
-  const int capacity = poller->second.record.capacity;
-  Mutation m;
-  m.pollers[poller_id] = Renewed(poller_id, wall_now);
-
-  // The caller is live (this call is a heartbeat) even if its stored life had run out.
-  const bool was_live = IsLive(poller_id, now);
-  const MonotonicTime live_until_before = poller->second.live_until;
-  if (!was_live) poller->second.live_until = now + options_.lease_duration;
-  const int target = Targets(now)[poller_id];
-  int held = 0;
-  int held_assignable = 0;
-  auto owned = by_owner_.find(poller_id);
-  if (owned != by_owner_.end()) {
-    for (const auto& [key, entry] : owned->second) {
-      ++held;
-      if (entry->assignable) ++held_assignable;
+  return RetryConflicts([&]() -> absl::StatusOr<std::vector<Lease>> {
+    absl::MutexLock lock(&mu_);
+    CatchUp();
+    auto poller = pollers_.find(poller_id);
+    if (poller == pollers_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("poller ", poller_id, " is not registered: register again"));
     }
-  }
-  int want = std::min(target - held_assignable, capacity - held);
+    const MonotonicTime now = clock_.MonotonicNow();
+    const absl::Time wall_now = clock_.Now();
+    // The caller is spared (this very call renews it), so `poller` stays valid: erasing other map
+    // entries does not invalidate it.
+    RETURN_IF_ERROR(ForgetSilentPollers(now, poller_id));
+    const int capacity = poller->second.record.capacity;
+    Mutation m;
+    m.pollers[poller_id] = Renewed(poller_id, wall_now);
 
-  std::vector<LeaseKey> granted;
-  auto grant = [&](const LeaseRecord& current) {
-    LeaseRecord r = current;
-    r.owner = poller_id;
-    ++r.lease_counter;
-    ++r.owner_switches_since_checkpoint;
-    r.moved_at = wall_now;  // for display; min_hold counts from LeaseEntry::moved_at
-    granted.push_back(r.key);
-    m.leases[r.key] = std::move(r);
-    --want;
-  };
-  for (auto it = unowned_assignable_.begin(); want > 0 && it != unowned_assignable_.end(); ++it) {
-    grant(leases_.at(*it).record);
-  }
-  int expired_grants = 0;
-  if (want > 0) {
-    for (const auto& [owner, entries] : by_owner_) {
-      if (want <= 0) break;
-      if (owner == poller_id || IsLive(owner, now)) continue;
-      for (auto it = entries.begin(); want > 0 && it != entries.end(); ++it) {
-        if (it->second->assignable) {
-          grant(it->second->record);
-          ++expired_grants;
+    // The caller is live (this call is a heartbeat) even if its stored life had run out.
+    const bool was_live = IsLive(poller_id, now);
+    const MonotonicTime live_until_before = poller->second.live_until;
+    if (!was_live) poller->second.live_until = now + options_.lease_duration;
+    const int target = Targets(now)[poller_id];
+    int held = 0;
+    int held_assignable = 0;
+    auto owned = by_owner_.find(poller_id);
+    if (owned != by_owner_.end()) {
+      for (const auto& [key, entry] : owned->second) {
+        ++held;
+        if (entry->assignable) ++held_assignable;
+      }
+    }
+    int want = std::min(target - held_assignable, capacity - held);
+
+    std::vector<LeaseKey> granted;
+    auto grant = [&](const LeaseRecord& current) {
+      LeaseRecord r = current;
+      r.owner = poller_id;
+      ++r.lease_counter;
+      ++r.owner_switches_since_checkpoint;
+      r.moved_at = wall_now;  // for display; min_hold counts from LeaseEntry::moved_at
+      granted.push_back(r.key);
+      m.leases[r.key] = std::move(r);
+      --want;
+    };
+    for (auto it = unowned_assignable_.begin(); want > 0 && it != unowned_assignable_.end(); ++it) {
+      grant(leases_.at(*it).record);
+    }
+    int expired_grants = 0;
+    if (want > 0) {
+      for (const auto& [owner, entries] : by_owner_) {
+        if (want <= 0) break;
+        if (owner == poller_id || IsLive(owner, now)) continue;
+        for (auto it = entries.begin(); want > 0 && it != entries.end(); ++it) {
+          if (it->second->assignable) {
+            grant(it->second->record);
+            ++expired_grants;
+            m.check_pollers.insert(owner);  // another replica may have heard from it since
+          }
         }
       }
     }
-  }
-  if (!granted.empty()) m.sync = options_.sync_writes;
-  absl::Status status = Commit(std::move(m));
-  if (!status.ok()) {
-    poller->second.live_until = live_until_before;  // undo the provisional life
-    return status;
-  }
-  expired_leases_acquired_.fetch_add(expired_grants);
-  std::vector<Lease> result;
-  result.reserve(granted.size());
-  for (const LeaseKey& key : granted) result.push_back(ToLease(leases_.at(key), now));
-  return result;
+    if (!granted.empty()) m.sync = options_.sync_writes;
+    absl::Status status = Commit(std::move(m));
+    if (!status.ok()) {
+      poller->second.live_until = live_until_before;  // undo the provisional life
+      return status;
+    }
+    expired_leases_acquired_.fetch_add(expired_grants);
+    std::vector<Lease> result;
+    result.reserve(granted.size());
+    for (const LeaseKey& key : granted) result.push_back(ToLease(leases_.at(key), now));
+    return result;
+  });
 }
 
 absl::Status LeaseTable::ReleaseLease(const LeaseKey& key, const std::string& poller_id,
                                       int64_t lease_counter) {
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(const LeaseEntry* entry, FindFenced(key, poller_id, lease_counter));
-  LeaseRecord r = entry->record;
-  r.owner.clear();
-  ++r.lease_counter;
-  Mutation m;
-  m.sync = options_.sync_writes;
-  m.leases[key] = std::move(r);
-  return Commit(std::move(m));
+  return RetryConflicts([&]() -> absl::Status {
+    absl::MutexLock lock(&mu_);
+    CatchUp();
+    ASSIGN_OR_RETURN(const LeaseEntry* entry, FindFenced(key, poller_id, lease_counter));
+    LeaseRecord r = entry->record;
+    r.owner.clear();
+    ++r.lease_counter;
+    Mutation m;
+    m.sync = options_.sync_writes;
+    m.leases[key] = std::move(r);
+    return Commit(std::move(m));
+  });
 }
 
 absl::StatusOr<Lease> LeaseTable::Checkpoint(const LeaseKey& key, const std::string& poller_id,
@@ -615,27 +663,30 @@ absl::StatusOr<Lease> LeaseTable::Checkpoint(const LeaseKey& key, const std::str
   // group, it waits. When no group is being written, the first call to notice takes every
   // queued checkpoint, its own included, and writes them in one store write; the others find
   // their answers without taking the table's lock.
-  PendingCheckpoint me{&key, &poller_id, lease_counter, &checkpoint};
-  std::vector<PendingCheckpoint*> group;
-  {
+  return RetryConflicts([&]() -> absl::StatusOr<Lease> {
+    PendingCheckpoint me{&key, &poller_id, lease_counter, &checkpoint};
+    std::vector<PendingCheckpoint*> group;
+    {
+      absl::MutexLock queue_lock(&queue_mu_);
+      queued_checkpoints_.push_back(&me);
+      auto answered_or_free = [this, &me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+        return me.done || !committing_checkpoints_;
+      };
+      queue_mu_.Await(absl::Condition(&answered_or_free));
+      if (me.done) return std::move(me.result);
+      committing_checkpoints_ = true;
+      group.swap(queued_checkpoints_);
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      CatchUp();
+      CommitCheckpoints(group);
+    }
     absl::MutexLock queue_lock(&queue_mu_);
-    queued_checkpoints_.push_back(&me);
-    auto answered_or_free = [this, &me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
-      return me.done || !committing_checkpoints_;
-    };
-    queue_mu_.Await(absl::Condition(&answered_or_free));
-    if (me.done) return std::move(me.result);
-    committing_checkpoints_ = true;
-    group.swap(queued_checkpoints_);
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    CommitCheckpoints(group);
-  }
-  absl::MutexLock queue_lock(&queue_mu_);
-  for (PendingCheckpoint* p : group) p->done = true;
-  committing_checkpoints_ = false;
-  return std::move(me.result);
+    for (PendingCheckpoint* p : group) p->done = true;
+    committing_checkpoints_ = false;
+    return std::move(me.result);
+  });
 }
 
 void LeaseTable::CommitCheckpoints(const std::vector<PendingCheckpoint*>& group) {
@@ -689,28 +740,31 @@ absl::StatusOr<LeaseTable::MovedCheckpoint> LeaseTable::MoveCheckpoint(
         "checkpoint.type: SHARD_END cannot be set by hand (a shard ends when it is read to its "
         "end)");
   }
-  absl::MutexLock lock(&mu_);
-  const MonotonicTime now = clock_.MonotonicNow();
-  auto it = leases_.find(key);
-  if (it == leases_.end()) return absl::NotFoundError(absl::StrCat(Describe(key), " not found"));
-  MovedCheckpoint moved;
-  moved.before = ToLease(it->second, now);
-  LeaseRecord r = it->second.record;
-  r.checkpoint = checkpoint;
-  if (checkpoint.type != CheckpointType::kSequenceNumber) r.checkpoint.sequence_number = 0;
-  if (checkpoint.type != CheckpointType::kAtTimestamp) r.checkpoint.timestamp = absl::UnixEpoch();
-  // Fencing: a new counter and no owner, as a release. The checkpoint queue checks owner and
-  // counter against memory under mu_, after this write is applied, so a checkpoint of the old
-  // owner queued now is refused.
-  r.owner.clear();
-  ++r.lease_counter;
-  r.owner_switches_since_checkpoint = 0;
-  Mutation m;
-  m.sync = options_.sync_writes;
-  m.leases[key] = std::move(r);
-  RETURN_IF_ERROR(Commit(std::move(m)));
-  moved.after = ToLease(leases_.at(key), now);
-  return moved;
+  return RetryConflicts([&]() -> absl::StatusOr<MovedCheckpoint> {
+    absl::MutexLock lock(&mu_);
+    CatchUp();
+    const MonotonicTime now = clock_.MonotonicNow();
+    auto it = leases_.find(key);
+    if (it == leases_.end()) return absl::NotFoundError(absl::StrCat(Describe(key), " not found"));
+    MovedCheckpoint moved;
+    moved.before = ToLease(it->second, now);
+    LeaseRecord r = it->second.record;
+    r.checkpoint = checkpoint;
+    if (checkpoint.type != CheckpointType::kSequenceNumber) r.checkpoint.sequence_number = 0;
+    if (checkpoint.type != CheckpointType::kAtTimestamp) r.checkpoint.timestamp = absl::UnixEpoch();
+    // Fencing: a new counter and no owner, as a release. The checkpoint queue checks owner and
+    // counter against memory under mu_, after this write is applied, so a checkpoint of the old
+    // owner queued now is refused.
+    r.owner.clear();
+    ++r.lease_counter;
+    r.owner_switches_since_checkpoint = 0;
+    Mutation m;
+    m.sync = options_.sync_writes;
+    m.leases[key] = std::move(r);
+    RETURN_IF_ERROR(Commit(std::move(m)));
+    moved.after = ToLease(leases_.at(key), now);
+    return moved;
+  });
 }
 
 absl::Status LeaseTable::WaitForQueuedCheckpoints(int n, absl::Duration real_timeout) {
@@ -726,6 +780,7 @@ absl::Status LeaseTable::WaitForQueuedCheckpoints(int n, absl::Duration real_tim
 
 absl::StatusOr<Lease> LeaseTable::GetLease(const LeaseKey& key) {
   absl::MutexLock lock(&mu_);
+  CatchUp();
   auto it = leases_.find(key);
   if (it == leases_.end()) return absl::NotFoundError(absl::StrCat(Describe(key), " not found"));
   return ToLease(it->second, clock_.MonotonicNow());
@@ -741,6 +796,7 @@ absl::StatusOr<LeasePage> LeaseTable::ListLeases(const LeaseFilter& filter, int 
     ASSIGN_OR_RETURN(after, DecodePageToken(page_token));
   }
   absl::MutexLock lock(&mu_);
+  CatchUp();
   const MonotonicTime now = clock_.MonotonicNow();
   LeasePage page;
   // Visits candidate keys in order after `after`; returns false to stop.
@@ -774,11 +830,13 @@ absl::StatusOr<LeasePage> LeaseTable::ListLeases(const LeaseFilter& filter, int 
 
 bool LeaseTable::IsPollerLive(const std::string& poller_id) {
   absl::MutexLock lock(&mu_);
+  CatchUp();
   return IsLive(poller_id, clock_.MonotonicNow());
 }
 
 std::vector<PollerInfo> LeaseTable::ListPollers() {
   absl::MutexLock lock(&mu_);
+  CatchUp();
   const MonotonicTime now = clock_.MonotonicNow();
   std::vector<PollerInfo> result;
   for (const auto& [id, poller] : pollers_) {
@@ -797,6 +855,7 @@ std::vector<PollerInfo> LeaseTable::ListPollers() {
 std::vector<MappingSummary> LeaseTable::SummarizeLeases(
     const std::vector<std::string>& mapping_uuids) {
   absl::MutexLock lock(&mu_);
+  CatchUp();
   std::vector<MappingSummary> result;
   result.reserve(mapping_uuids.size());
   for (const std::string& uuid : mapping_uuids) {

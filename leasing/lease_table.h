@@ -393,14 +393,51 @@ class LeaseTable {
   struct Mutation {
     std::map<LeaseKey, std::optional<LeaseRecord>> leases;
     std::map<std::string, std::optional<PollerRecord>> pollers;
+    std::set<std::string> check_pollers;  // LeaseStoreWrite::check_pollers
     bool sync = false;
   };
+  // How often a call computed from rows another replica had changed is computed again (shared
+  // stores, lease_store.h); after that it fails with the conflict (ABORTED: retry).
+  static constexpr int kConflictAttempts = 8;
 
   LeaseTable(Clock& clock, LeaseStore& store, LeaseTableOptions options);
 
   // Writes `m` to the store, then applies it to memory. On a store error memory is unchanged.
   // Every poller row `m` puts is a heartbeat heard now; every owner it sets was granted now.
   absl::Status Commit(Mutation m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies `m` to memory (not to the store): every poller row it puts is a heartbeat heard at
+  // `now`; every lease whose owner it changes was granted at `now`.
+  void Apply(Mutation m, MonotonicTime now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies the rows other replicas changed (LeaseStore::TakeExternalChanges). Every call that
+  // reads or writes the table does this first.
+  void CatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `attempt` (which takes mu_ itself) again while it fails with a store conflict, at most
+  // kConflictAttempts times in all: each attempt starts from the rows the conflict brought in.
+  // Over a shared store, a refusal from memory (NOT_FOUND, FAILED_PRECONDITION) is checked once
+  // against every change made before it (LeaseStore::Barrier) and the call computed again.
+  template <typename Attempt>
+  auto RetryConflicts(const Attempt& attempt) ABSL_LOCKS_EXCLUDED(mu_) -> decltype(attempt()) {
+    auto result = attempt();
+    bool barrier_passed = false;
+    for (int i = 1; i < kConflictAttempts; ++i) {
+      const absl::Status status = StatusOf(result);
+      if (!IsLeaseStoreConflict(status)) {
+        const bool refused = status.code() == absl::StatusCode::kNotFound ||
+                             status.code() == absl::StatusCode::kFailedPrecondition;
+        if (!refused || barrier_passed) break;
+        absl::StatusOr<bool> shared = store_.Barrier();
+        if (!shared.ok() || !*shared) break;
+        barrier_passed = true;
+      }
+      result = attempt();
+    }
+    return result;
+  }
+  static const absl::Status& StatusOf(const absl::Status& s) { return s; }
+  template <typename T>
+  static absl::Status StatusOf(const absl::StatusOr<T>& s) {
+    return s.status();
+  }
   // Checks, writes (one store write) and fills the result of every checkpoint of `group`.
   void CommitCheckpoints(const std::vector<PendingCheckpoint*>& group)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

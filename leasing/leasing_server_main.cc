@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
@@ -37,6 +38,10 @@ DEFINE_string(coordination, "",
               "instead of RocksDB (cluster mode); empty: RocksDB in --data_dir");
 DEFINE_string(etcd_prefix, "/tributary/leasing/",
               "With --coordination: the etcd key prefix of the lease table (ends with '/')");
+DEFINE_string(replica_name, "",
+              "With --coordination: this leasing replica's name, unique among the replicas on "
+              "--etcd_prefix and the same across its restarts (its etcd marker keys are named "
+              "after it); empty: <hostname>-<--listen>");
 DEFINE_int64(lease_duration_ms, 10000,
              "A lease whose owner has not heartbeated for this long is expired");
 DEFINE_int64(forget_poller_after_ms, 3600000,
@@ -94,8 +99,17 @@ int main(int argc, char** argv) {
     etcd = *std::move(client);
     tributary::leasing::EtcdLeaseStoreOptions store_options;
     store_options.prefix = FLAGS_etcd_prefix;
-    // A stale store refuses every write until the table reloads: exit, and let the supervisor's
-    // restart reload it (everything acknowledged is in etcd).
+    // Several replicas may serve the same table at once (leasing/NOTES.md, "Several replicas").
+    store_options.shared = true;
+    store_options.writer = FLAGS_replica_name;
+    if (store_options.writer.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof(host) - 1);
+      store_options.writer = absl::StrCat(host, "-", FLAGS_listen);
+    }
+    // A stale store (a write that timed out turned out applied) refuses every write until the
+    // table reloads: exit, and let the supervisor's restart reload it (everything acknowledged
+    // is in etcd).
     store_options.on_stale = [](const absl::Status& why) {
       LOG(ERROR) << "exiting to reload the lease table: " << why;
       google::FlushLogFiles(google::GLOG_INFO);

@@ -78,8 +78,8 @@ absl::StatusOr<bool> EtcdRecordBackend::Put(const std::string& key, const std::s
   etcd::Txn txn;
   // mod_revision 0 = absent; once the put applied, the compare no longer holds (Commit's rule for
   // recognising an earlier attempt's write).
-  txn.compares.push_back(etcd::Compare::ModRevision(etcd_key, etcd::Compare::kEqual,
-                                                    expected_revision));
+  txn.compares.push_back(
+      etcd::Compare::ModRevision(etcd_key, etcd::Compare::kEqual, expected_revision));
   txn.success.push_back(etcd::Op::Put(etcd_key, value));
   absl::StatusOr<etcd::TxnResult> result =
       client_.Commit(txn, marker_key_, /*write_id=*/nullptr, session_->id());
@@ -95,13 +95,61 @@ absl::StatusOr<bool> EtcdRecordBackend::Put(const std::string& key, const std::s
   // would have shown an earlier attempt of ours) is gone.
   ASSIGN_OR_RETURN(std::optional<etcd::KeyValue> marker, client_.Get(marker_key_));
   if (!marker.has_value()) {
-    absl::Status lost = absl::UnavailableError(absl::StrCat(
-        "writing ", etcd_key, ": outcome unknown (the session lease of marker ", marker_key_,
-        " expired); read the record again"));
+    absl::Status lost = absl::UnavailableError(
+        absl::StrCat("writing ", etcd_key, ": outcome unknown (the session lease of marker ",
+                     marker_key_, " expired); read the record again"));
     NewSession().IgnoreError();  // the next write tries again if this failed
     return lost;
   }
   return false;
+}
+
+absl::StatusOr<RecordBackend::ClaimedPut> EtcdRecordBackend::PutClaiming(const std::string& key,
+                                                                         const std::string& value,
+                                                                         int64_t expected_revision,
+                                                                         const Claim& claim,
+                                                                         std::string* holder) {
+  absl::MutexLock lock(&mu_);
+  if (session_ == nullptr || session_->lost()) RETURN_IF_ERROR(NewSession());
+  const std::string etcd_key = EtcdKey(key);
+  const std::string take_key = EtcdKey(claim.take.empty() ? claim.release : claim.take);
+  etcd::Txn txn;
+  // The record's compare stops holding once the Txn applied (Commit's rule for a retry).
+  txn.compares.push_back(
+      etcd::Compare::ModRevision(etcd_key, etcd::Compare::kEqual, expected_revision));
+  txn.success.push_back(etcd::Op::Put(etcd_key, value));
+  if (!claim.take.empty()) {
+    txn.compares.push_back(etcd::Compare::CreateRevision(take_key, etcd::Compare::kEqual, 0));
+    txn.success.push_back(etcd::Op::Put(take_key, claim.owner));
+  }
+  if (!claim.release.empty() && claim.release != claim.take) {
+    txn.success.push_back(etcd::Op::Delete(EtcdKey(claim.release)));
+  }
+  txn.failure.push_back(etcd::Op::Get(etcd_key));
+  txn.failure.push_back(etcd::Op::Get(take_key));
+  absl::StatusOr<etcd::TxnResult> result =
+      client_.Commit(txn, marker_key_, /*write_id=*/nullptr, session_->id());
+  if (absl::IsNotFound(result.status())) {
+    RETURN_IF_ERROR(NewSession());
+    result = client_.Commit(txn, marker_key_, /*write_id=*/nullptr, session_->id());
+  }
+  RETURN_IF_ERROR(result.status());
+  if (result->succeeded) return ClaimedPut::kWritten;
+  if (result->recovered || result->responses.size() < 2) return ClaimedPut::kWritten;
+  ASSIGN_OR_RETURN(std::optional<etcd::KeyValue> marker, client_.Get(marker_key_));
+  if (!marker.has_value()) {
+    absl::Status lost = absl::UnavailableError(
+        absl::StrCat("writing ", etcd_key, ": outcome unknown (the session lease of marker ",
+                     marker_key_, " expired); read the record again"));
+    NewSession().IgnoreError();
+    return lost;
+  }
+  const std::vector<etcd::KeyValue>& record = result->responses[0].kvs;
+  const int64_t record_revision = record.empty() ? 0 : record.front().mod_revision;
+  if (record_revision != expected_revision) return ClaimedPut::kRecordChanged;
+  const std::vector<etcd::KeyValue>& taken = result->responses[1].kvs;
+  if (holder != nullptr) *holder = taken.empty() ? "" : taken.front().value;
+  return ClaimedPut::kTaken;
 }
 
 absl::Status EtcdRecordBackend::Delete(const std::string& key) {

@@ -21,6 +21,12 @@
 // TTL), a write that failed its compare cannot tell whose write it saw and says UNAVAILABLE
 // ("outcome unknown") instead, and the next write starts a new session.
 //
+// Claims (PutClaiming, issue 19: one mapping per function and stream across replicas). The
+// claim key (<prefix><claim.take>, value: the owning record's key) is created in the same Txn as
+// the record, on the compare "create_revision == 0": of two replicas creating mappings of one
+// function on one stream at once, exactly one Txn applies; the other's fails by compare and its
+// failure branch reads the holder. Released in the Txn that changes the record away from it.
+//
 // Every etcd call has the client's deadlines (attempt and operation timeouts). Reads are
 // linearizable, and no replica keeps a copy: what one replica wrote, the next read on any
 // replica sees.
@@ -66,11 +72,16 @@ class EtcdRecordBackend final : public RecordBackend {
   ~EtcdRecordBackend() override;  // stops renewing and revokes the session (its marker goes)
 
   absl::StatusOr<std::optional<StoredValue>> Read(const std::string& key) override;
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(
-      const std::string& prefix, const std::string& after, size_t limit) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(const std::string& prefix,
+                                                                        const std::string& after,
+                                                                        size_t limit) override;
   absl::StatusOr<bool> Put(const std::string& key, const std::string& value,
                            int64_t expected_revision) override;
   absl::Status Delete(const std::string& key) override;
+  // One Txn: the record's compare, "create_revision(take) == 0", and the puts and delete.
+  absl::StatusOr<ClaimedPut> PutClaiming(const std::string& key, const std::string& value,
+                                         int64_t expected_revision, const Claim& claim,
+                                         std::string* holder) override;
 
   // The etcd key of a store key (tests, etcdctl).
   std::string EtcdKey(const std::string& key) const { return options_.prefix + key; }

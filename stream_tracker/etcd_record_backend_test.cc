@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
@@ -79,8 +80,8 @@ class EtcdRecordBackendTest : public ::testing::Test {
 TEST_F(EtcdRecordBackendTest, ModifyWhoseAnswerWasLostIsAppliedExactlyOnce) {
   etcd::testing::FaultyKv* faulty = nullptr;
   std::unique_ptr<etcd::EtcdClient> client = FaultyClient(&faulty);
-  std::unique_ptr<MappingStore> store = MappingStore::Create(
-      std::shared_ptr<RecordBackend>(NewBackend(*client)));
+  std::unique_ptr<MappingStore> store =
+      MappingStore::Create(std::shared_ptr<RecordBackend>(NewBackend(*client)));
   ASSERT_TRUE(store->Insert(Record("a")).ok());
   faulty->LoseNthTxnAnswer(1);
   absl::StatusOr<MappingRecord> written = store->Modify("a", &Bump);
@@ -94,8 +95,8 @@ TEST_F(EtcdRecordBackendTest, ModifyWhoseAnswerWasLostIsAppliedExactlyOnce) {
 TEST_F(EtcdRecordBackendTest, InsertWhoseAnswerWasLostSucceeds) {
   etcd::testing::FaultyKv* faulty = nullptr;
   std::unique_ptr<etcd::EtcdClient> client = FaultyClient(&faulty);
-  std::unique_ptr<MappingStore> store = MappingStore::Create(
-      std::shared_ptr<RecordBackend>(NewBackend(*client)));
+  std::unique_ptr<MappingStore> store =
+      MappingStore::Create(std::shared_ptr<RecordBackend>(NewBackend(*client)));
   faulty->LoseNthTxnAnswer(1);
   EXPECT_TRUE(store->Insert(Record("a")).ok());
   EXPECT_EQ(store->Insert(Record("a")).code(), absl::StatusCode::kAlreadyExists);
@@ -142,6 +143,73 @@ TEST_F(EtcdRecordBackendTest, APrefixMustEndWithASlash) {
   options.prefix = "/tributary/tracker";
   EXPECT_EQ(EtcdRecordBackend::Create(*client_, options).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// ---- One mapping per function and stream, across replicas (issue 19) ----
+
+MappingRecord OfFunction(const std::string& uuid, const std::string& function,
+                         const std::string& stream) {
+  MappingRecord record = Record(uuid);
+  record.mutable_config()->set_function_name(function);
+  record.mutable_config()->set_stream_name(stream);
+  record.mutable_config()->set_state(v1::CREATING_MAPPING);
+  return record;
+}
+
+// Regression test: two tracker replicas whose registry checks both passed (each read the
+// mappings before either wrote) both stored their mapping; the claim in the mapping's own Txn
+// lets exactly one through.
+TEST_F(EtcdRecordBackendTest, TwoReplicasCreatingMappingsOfOneFunctionOnOneStreamOneWins) {
+  std::unique_ptr<etcd::EtcdClient> other_client = cluster_.NewClient();
+  std::unique_ptr<MappingStore> a = MappingStore::Create(NewBackend(*client_));
+  std::unique_ptr<MappingStore> b = MappingStore::Create(NewBackend(*other_client));
+  ASSERT_TRUE(a->Insert(OfFunction("uuid-a", "resize", "orders")).ok());
+  absl::Status second = b->Insert(OfFunction("uuid-b", "resize", "orders"));
+  EXPECT_EQ(second.code(), absl::StatusCode::kAlreadyExists) << second;
+  EXPECT_EQ(second.message(),
+            "function resize already has event source mapping uuid-a on stream orders: update "
+            "or delete that mapping");
+  EXPECT_EQ(b->Get("uuid-b").status().code(), absl::StatusCode::kNotFound) << "nothing written";
+  // Other streams and other functions are free; mappings given an endpoint claim nothing.
+  EXPECT_TRUE(b->Insert(OfFunction("uuid-c", "resize", "payments")).ok());
+  EXPECT_TRUE(b->Insert(OfFunction("uuid-d", "thumbnail", "orders")).ok());
+  EXPECT_TRUE(b->Insert(Record("uuid-e")).ok());
+  EXPECT_TRUE(b->Insert(Record("uuid-f")).ok());
+}
+
+TEST_F(EtcdRecordBackendTest, ClaimMovesWithTheMappingsFunctionAndGoesWhenItIsBeingDeleted) {
+  std::unique_ptr<etcd::EtcdClient> other_client = cluster_.NewClient();
+  std::unique_ptr<MappingStore> a = MappingStore::Create(NewBackend(*client_));
+  std::unique_ptr<MappingStore> b = MappingStore::Create(NewBackend(*other_client));
+  ASSERT_TRUE(a->Insert(OfFunction("uuid-a", "resize", "orders")).ok());
+  // Pointed at another function: "resize" on orders is free, "thumbnail" taken.
+  ASSERT_TRUE(a->Modify("uuid-a", [](MappingRecord* r) {
+                 r->mutable_config()->set_function_name("thumbnail");
+                 return absl::OkStatus();
+               }).ok());
+  EXPECT_EQ(b->Insert(OfFunction("uuid-b", "thumbnail", "orders")).code(),
+            absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(b->Insert(OfFunction("uuid-c", "resize", "orders")).ok());
+  // A change that keeps the function keeps the claim (and writes no claim key).
+  ASSERT_TRUE(a->Modify("uuid-a", &Bump).ok());
+  EXPECT_EQ(b->Insert(OfFunction("uuid-d", "thumbnail", "orders")).code(),
+            absl::StatusCode::kAlreadyExists);
+  // Pointing uuid-c at "thumbnail" on b's side is refused, and changes nothing.
+  absl::StatusOr<MappingRecord> refused = b->Modify("uuid-c", [](MappingRecord* r) {
+    r->mutable_config()->set_function_name("thumbnail");
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists) << refused.status();
+  EXPECT_EQ(a->Get("uuid-c")->config().function_name(), "resize");
+  // Being deleted, uuid-a gives "thumbnail" on orders up.
+  ASSERT_TRUE(a->Modify("uuid-a", [](MappingRecord* r) {
+                 r->mutable_config()->set_state(v1::DELETING_MAPPING);
+                 return absl::OkStatus();
+               }).ok());
+  EXPECT_TRUE(b->Insert(OfFunction("uuid-b", "thumbnail", "orders")).ok());
+  int claims = 0;
+  for (const std::string& key : Keys()) claims += absl::StartsWith(key, "mapping-unique/");
+  EXPECT_EQ(claims, 2) << "resize and thumbnail on orders, once each";
 }
 
 }  // namespace

@@ -53,6 +53,28 @@ class RecordBackend {
 
   // Deletes `key`; a missing key is OK.
   virtual absl::Status Delete(const std::string& key) = 0;
+
+  // A uniqueness key that changes hands with a record (e.g. "one mapping per function and
+  // stream", issue 19): `take` (empty: none) must be free and becomes `owner`'s; `release`
+  // (empty: none) is given up. Keys are store keys like the records' ("mapping-unique/...").
+  struct Claim {
+    std::string take;
+    std::string release;
+    std::string owner;  // what `take` holds: the record's key
+  };
+  enum class ClaimedPut { kWritten, kRecordChanged, kTaken };
+  // Put, plus `claim` in the same atomic write: writes only if the record is at
+  // `expected_revision` AND `claim.take` is free (then it holds `claim.owner`, and
+  // `claim.release` is deleted). kRecordChanged: the record was not at `expected_revision`
+  // (read again); kTaken: `claim.take` is held, by `*holder`. Default (one process, whose
+  // callers serialize their checks, as RocksDB's): Put, ignoring the claim.
+  virtual absl::StatusOr<ClaimedPut> PutClaiming(const std::string& key, const std::string& value,
+                                                 int64_t expected_revision, const Claim& /*claim*/,
+                                                 std::string* /*holder*/) {
+    absl::StatusOr<bool> written = Put(key, value, expected_revision);
+    if (!written.ok()) return written.status();
+    return *written ? ClaimedPut::kWritten : ClaimedPut::kRecordChanged;
+  }
 };
 
 // Over the tracker's RocksDB database (tracker_db.h), shared with other backends of the same
@@ -64,8 +86,9 @@ class RocksDbRecordBackend final : public RecordBackend {
       : db_(std::move(db)), sync_writes_(sync_writes) {}
 
   absl::StatusOr<std::optional<StoredValue>> Read(const std::string& key) override;
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(
-      const std::string& prefix, const std::string& after, size_t limit) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(const std::string& prefix,
+                                                                        const std::string& after,
+                                                                        size_t limit) override;
   absl::StatusOr<bool> Put(const std::string& key, const std::string& value,
                            int64_t expected_revision) override;
   absl::Status Delete(const std::string& key) override;

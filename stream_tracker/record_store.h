@@ -1,5 +1,5 @@
-// RecordStore<Record, Store>: what the tracker's record stores share (MappingStore, FunctionStore): a
-// durable set of protobuf records of one kind, keyed by a string, under "<noun>/<key>", in key
+// RecordStore<Record, Store>: what the tracker's record stores share (MappingStore, FunctionStore):
+// a durable set of protobuf records of one kind, keyed by a string, under "<noun>/<key>", in key
 // order (bytewise). A key never holds '/', so the prefix scan is exact.
 //
 // Where the bytes live is a RecordBackend (record_backend.h): the tracker's RocksDB database
@@ -22,7 +22,8 @@
 //    private:
 //     friend class RecordStore<MappingRecord, MappingStore>;
 //     MappingStore(std::shared_ptr<RecordBackend> backend)
-//         : RecordStore(std::move(backend), {"mapping", "uuid", "event source mapping", &UuidOf}) {}
+//         : RecordStore(std::move(backend), {"mapping", "uuid", "event source mapping", &UuidOf})
+//         {}
 //   };
 #ifndef TRIBUTARY_STREAM_TRACKER_RECORD_STORE_H_
 #define TRIBUTARY_STREAM_TRACKER_RECORD_STORE_H_
@@ -76,6 +77,13 @@ class RecordStore {
     absl::string_view entity;
     // The key of a record (its uuid, its name).
     const std::string& (*key_of)(const Record&);
+    // Optional: a uniqueness key the record holds ("" for none), a store key outside "<noun>/";
+    // no two records hold the same one, also across processes on a shared backend (the claim
+    // changes hands in the record's own write: RecordBackend::PutClaiming). Insert and Modify
+    // refuse a record whose claim another record holds with ALREADY_EXISTS, saying
+    // claim_taken(record, key of the holder).
+    std::string (*claim_of)(const Record&) = nullptr;
+    std::string (*claim_taken)(const Record&, absl::string_view holder_key) = nullptr;
   };
 
   // Opens (or creates) the tracker's database in directory `path` (OpenTrackerDb) and a store
@@ -135,6 +143,15 @@ class RecordStore {
   std::string Key(absl::string_view key) const { return absl::StrCat(prefix_, key); }
   absl::StatusOr<Record> Parse(absl::string_view db_key, const std::string& value) const;
   absl::StatusOr<std::string> Serialize(const Record& record) const;
+  std::string ClaimOf(const Record& record) const {
+    return kind_.claim_of == nullptr ? "" : kind_.claim_of(record);
+  }
+  // Writes `record` (`value`) at `key` if still at `expected_revision`, moving the claim from
+  // `old_claim` to the record's. Returns whether written (false: the record changed); errors:
+  // ALREADY_EXISTS when the claim is held by another record; the backend's.
+  absl::StatusOr<bool> PutWithClaim(const std::string& key, const Record& record,
+                                    const std::string& value, int64_t expected_revision,
+                                    const std::string& old_claim);
   // The record `key` and its revision.
   absl::StatusOr<std::pair<Record, int64_t>> GetVersioned(const std::string& key) const;
 
@@ -184,8 +201,8 @@ absl::Status RecordStore<Record, Store>::Insert(const Record& record) {
   }
   ASSIGN_OR_RETURN(std::string value, Serialize(record));
   absl::MutexLock lock(&write_mu_);
-  absl::StatusOr<bool> written = backend_->Put(Key(key), value, /*expected_revision=*/0);
-  RETURN_IF_ERROR(WithContext(written.status(), "writing ", kind_.noun, " ", key));
+  absl::StatusOr<bool> written = PutWithClaim(key, record, value, /*expected_revision=*/0, "");
+  RETURN_IF_ERROR(written.status());
   if (!*written) {
     return absl::AlreadyExistsError(absl::StrCat(kind_.entity, " ", key, " already exists"));
   }
@@ -234,14 +251,15 @@ absl::StatusOr<Record> RecordStore<Record, Store>::Modify(
   for (int attempt = 0; attempt < kMaxModifyAttempts; ++attempt) {
     ASSIGN_OR_RETURN(auto versioned, GetVersioned(key));
     Record& record = versioned.first;
+    const std::string old_claim = ClaimOf(record);
     RETURN_IF_ERROR(mutate(&record));
     if (kind_.key_of(record) != key) {
       return absl::InternalError(
           absl::StrCat("a change to ", kind_.noun, " ", key, " altered its ", kind_.key_noun));
     }
     ASSIGN_OR_RETURN(std::string value, Serialize(record));
-    absl::StatusOr<bool> written = backend_->Put(Key(key), value, versioned.second);
-    RETURN_IF_ERROR(WithContext(written.status(), "writing ", kind_.noun, " ", key));
+    absl::StatusOr<bool> written = PutWithClaim(key, record, value, versioned.second, old_claim);
+    RETURN_IF_ERROR(written.status());
     if (*written) {
       writes_.fetch_add(1);
       return std::move(record);
@@ -253,10 +271,39 @@ absl::StatusOr<Record> RecordStore<Record, Store>::Modify(
 }
 
 template <typename Record, typename Store>
+absl::StatusOr<bool> RecordStore<Record, Store>::PutWithClaim(const std::string& key,
+                                                              const Record& record,
+                                                              const std::string& value,
+                                                              int64_t expected_revision,
+                                                              const std::string& old_claim) {
+  const std::string new_claim = ClaimOf(record);
+  if (new_claim == old_claim) {
+    absl::StatusOr<bool> written = backend_->Put(Key(key), value, expected_revision);
+    RETURN_IF_ERROR(WithContext(written.status(), "writing ", kind_.noun, " ", key));
+    return *written;
+  }
+  RecordBackend::Claim claim{new_claim, old_claim, Key(key)};
+  std::string holder;
+  absl::StatusOr<RecordBackend::ClaimedPut> put =
+      backend_->PutClaiming(Key(key), value, expected_revision, claim, &holder);
+  RETURN_IF_ERROR(WithContext(put.status(), "writing ", kind_.noun, " ", key));
+  switch (*put) {
+    case RecordBackend::ClaimedPut::kWritten:
+      return true;
+    case RecordBackend::ClaimedPut::kRecordChanged:
+      return false;
+    case RecordBackend::ClaimedPut::kTaken:
+      break;
+  }
+  return absl::AlreadyExistsError(kind_.claim_taken != nullptr
+                                      ? kind_.claim_taken(record, holder)
+                                      : absl::StrCat(new_claim, " is held by ", holder));
+}
+
+template <typename Record, typename Store>
 absl::Status RecordStore<Record, Store>::Remove(const std::string& key) {
   absl::MutexLock lock(&write_mu_);
-  RETURN_IF_ERROR(
-      WithContext(backend_->Delete(Key(key)), "removing ", kind_.noun, " ", key));
+  RETURN_IF_ERROR(WithContext(backend_->Delete(Key(key)), "removing ", kind_.noun, " ", key));
   writes_.fetch_add(1);
   return absl::OkStatus();
 }

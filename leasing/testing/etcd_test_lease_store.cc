@@ -20,6 +20,8 @@ class OwningEtcdLeaseStore : public LeaseStore {
       : client_(std::move(client)), store_(std::move(store)) {}
   absl::Status Write(const LeaseStoreWrite& write) override { return store_->Write(write); }
   absl::StatusOr<LeaseStoreContents> Load() override { return store_->Load(); }
+  LeaseStoreWrite TakeExternalChanges() override { return store_->TakeExternalChanges(); }
+  absl::StatusOr<bool> Barrier() override { return store_->Barrier(); }
 
  private:
   std::unique_ptr<etcd::EtcdClient> client_;

@@ -58,6 +58,8 @@ class FailingLeaseStore : public LeaseStore {
     return status;
   }
   absl::StatusOr<LeaseStoreContents> Load() override { return base_.Load(); }
+  LeaseStoreWrite TakeExternalChanges() override { return base_.TakeExternalChanges(); }
+  absl::StatusOr<bool> Barrier() override { return base_.Barrier(); }
 
  private:
   LeaseStore& base_;
