@@ -1,6 +1,7 @@
 #include "shard_store/put_executor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -25,18 +26,33 @@ PutExecutor::~PutExecutor() {
 
 absl::Duration PutExecutor::RetryAfterLocked() {
   const int threads = std::max(1, options_.threads);
-  const int64_t waves = 1 + static_cast<int64_t>(queue_.size()) / threads;
+  const int64_t waves = 1 + static_cast<int64_t>(waiting_) / threads;
   return std::max(absl::Milliseconds(10), mean_run_ * waves);
 }
 
-absl::Status PutExecutor::Submit(int64_t bytes, MonotonicTime deadline, std::function<void()> run,
-                                 std::function<void()> expired, std::function<void()> then) {
+absl::Status PutExecutor::Submit(absl::string_view client, int64_t bytes, MonotonicTime deadline,
+                                 std::function<void()> run, std::function<void()> expired,
+                                 std::function<void()> then) {
   absl::MutexLock lock(&mu_);
+  const int max_requests = std::max(1, options_.max_requests);
+  const int64_t max_bytes = std::max<int64_t>(1, options_.max_bytes);
+  const double share = std::min(1.0, std::max(0.0, options_.max_client_share));
+  const int client_max_requests =
+      std::max(1, static_cast<int>(std::ceil(max_requests * share)));
+  const int64_t client_max_bytes =
+      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(static_cast<double>(max_bytes) * share)));
+  auto found = clients_.find(client);
+  const int client_requests = found == clients_.end() ? 0 : found->second.held_requests;
+  const int64_t client_bytes = found == clients_.end() ? 0 : found->second.held_bytes;
   const char* over = nullptr;
-  if (held_requests_ + 1 > std::max(1, options_.max_requests)) {
+  if (held_requests_ + 1 > max_requests) {
     over = "calls";
-  } else if (held_requests_ > 0 && held_bytes_ + bytes > std::max<int64_t>(1, options_.max_bytes)) {
+  } else if (held_requests_ > 0 && held_bytes_ + bytes > max_bytes) {
     over = "bytes";
+  } else if (client_requests + 1 > client_max_requests) {
+    over = "this client's share of the calls";
+  } else if (client_requests > 0 && client_bytes + bytes > client_max_bytes) {
+    over = "this client's share of the bytes";
   } else if (options_.budget != nullptr && !options_.budget->TryReserve(bytes)) {
     over = "memory budget (--memory_budget_mb)";
   }
@@ -44,13 +60,26 @@ absl::Status PutExecutor::Submit(int64_t bytes, MonotonicTime deadline, std::fun
     ++refused_;
     return absl::ResourceExhaustedError(absl::StrCat(
         "the store's put queue is full (", held_requests_, " calls, ", held_bytes_,
-        " bytes held; bound: ", over, "); refused by Tributary's admission control, retry after ",
+        " bytes held; this client ", client_requests, " calls, ", client_bytes,
+        " bytes; bound: ", over, "); refused by Tributary's admission control, retry after ",
         absl::ToInt64Milliseconds(RetryAfterLocked()), " ms with backoff"));
   }
   ++held_requests_;
   held_bytes_ += bytes;
-  queue_.push_back(Task{bytes, deadline, std::move(run), std::move(expired), std::move(then)});
+  Client& entry = clients_[client];
+  ++entry.held_requests;
+  entry.held_bytes += bytes;
+  if (entry.waiting.empty()) turns_.emplace_back(client);
+  entry.waiting.push_back(
+      Task{std::string(client), bytes, deadline, std::move(run), std::move(expired), std::move(then)});
+  ++waiting_;
   return absl::OkStatus();
+}
+
+int PutExecutor::held_requests(absl::string_view client) {
+  absl::MutexLock lock(&mu_);
+  auto found = clients_.find(client);
+  return found == clients_.end() ? 0 : found->second.held_requests;
 }
 
 int PutExecutor::held_requests() {
@@ -81,15 +110,22 @@ absl::Status PutExecutor::AwaitHeldRequests(int n, absl::Duration real_timeout) 
 }
 
 void PutExecutor::Loop() {
-  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || waiting_ > 0; };
   while (true) {
     Task task;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(&ready));
-      if (queue_.empty()) return;  // stopping, and nothing left
-      task = std::move(queue_.front());
-      queue_.pop_front();
+      if (waiting_ == 0) return;  // stopping, and nothing left
+      // Round-robin: the client whose turn it is gives its oldest call, and goes to the back of
+      // the turns when it has more waiting.
+      std::string client = std::move(turns_.front());
+      turns_.pop_front();
+      Client& entry = clients_.find(client)->second;
+      task = std::move(entry.waiting.front());
+      entry.waiting.pop_front();
+      --waiting_;
+      if (!entry.waiting.empty()) turns_.push_back(std::move(client));
     }
     const MonotonicTime start = clock_.MonotonicNow();
     const bool dead = start >= task.deadline;
@@ -104,6 +140,10 @@ void PutExecutor::Loop() {
       absl::MutexLock lock(&mu_);
       --held_requests_;
       held_bytes_ -= task.bytes;
+      auto entry = clients_.find(task.client);
+      --entry->second.held_requests;
+      entry->second.held_bytes -= task.bytes;
+      if (entry->second.held_requests == 0) clients_.erase(entry);
       if (dead) {
         ++expired_;
       } else {
