@@ -8,7 +8,9 @@
 // process's MemoryBudget when one is given. Past any bound, Submit refuses at once with
 // RESOURCE_EXHAUSTED and a retry-after hint, taking nothing: the caller answers the client
 // without queueing. A task whose client deadline passed while it waited is not run: its
-// `expired` callback runs instead (no dead work; nothing of it was written).
+// `expired` callback runs instead (no dead work; nothing of it was written). When a call would
+// be refused, the waiting calls whose deadline has passed are dropped first (their `expired`
+// and `then` run on the submitting thread), so dead calls never take the room of live ones.
 //
 // Fair share (issue 22): each call names its client (the caller's principal, else its
 // connection). One client holds at most `max_client_share` of the call and byte bounds, so a
@@ -73,6 +75,7 @@ class PutExecutor {
   // `then` (optional) runs after either, once the call's slot and bytes have been given back:
   // the reply goes there, so that a client who sends its next call as soon as it has the
   // answer finds the slot free.
+  // May first drop waiting calls past their deadline (see above), running their callbacks here.
   // Errors (nothing queued, neither callback will run): RESOURCE_EXHAUSTED when the calls or
   // bytes held would pass their bound or the client's share of it, or the memory budget is
   // spent; the message says which, and "retry after N ms" (an estimate of when a slot frees).
@@ -107,6 +110,12 @@ class PutExecutor {
     std::function<void()> then;
   };
   void Loop();
+  // Which bound `client` submitting `bytes` would pass, or null when it fits.
+  const char* OverLocked(absl::string_view client, int64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the waiting calls whose deadline is at or before `now` into *dead, giving back their
+  // slots and bytes (not the budget's: the caller releases that).
+  void TakeExpiredLocked(MonotonicTime now, std::vector<Task>* dead)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Roughly when a slot frees: the waiting calls' share of the threads times a call's mean time.
   absl::Duration RetryAfterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -123,6 +132,9 @@ class PutExecutor {
   // Clients with a call waiting, in turn order (each at most once).
   std::deque<std::string> turns_ ABSL_GUARDED_BY(mu_);
   int waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  // No waiting call's deadline is before this (a lower bound: TakeExpiredLocked scans only
+  // when it has passed, so a refusal stays cheap).
+  MonotonicTime earliest_deadline_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfiniteFuture();
   int held_requests_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t expired_ ABSL_GUARDED_BY(mu_) = 0;

@@ -172,6 +172,42 @@ TEST_F(PutExecutorTest, ACallWhoseDeadlinePassedWhileQueuedIsDroppedNotRun) {
   EXPECT_TRUE(expired);
 }
 
+// Issue 22: a dead call does not take the room of a live one. The queue is full, but the
+// waiting call's client has given up: it is dropped (its `expired` and `then` run) and the new
+// call is admitted.
+TEST_F(PutExecutorTest, AWaitingCallPastItsDeadlineIsDroppedToAdmitALiveOne) {
+  PutExecutorOptions options = Threads(1);
+  options.max_requests = 2;
+  MemoryBudget budget(1000);
+  options.budget = &budget;
+  Blocker blocker;
+  bool dead_ran = false, dead_expired = false, dead_then = false;
+  absl::Notification live_ran;
+  {
+    PutExecutor executor(clock_, options);
+    ASSERT_TRUE(executor.Submit(blocker.Task()).ok());
+    ASSERT_TRUE(blocker.WaitUntilRunning());
+    ASSERT_TRUE(executor
+                    .Submit("", 100, clock_.MonotonicNow() + absl::Seconds(1),
+                            [&] { dead_ran = true; }, [&] { dead_expired = true; },
+                            [&] { dead_then = true; })
+                    .ok());
+    clock_.Advance(absl::Seconds(2));
+    absl::Status live = executor.Submit("", 100, clock_.MonotonicNow() + absl::Seconds(1),
+                                        [&] { live_ran.Notify(); }, [] {});
+    EXPECT_TRUE(live.ok()) << "a dead call kept a live one out: " << live;
+    EXPECT_TRUE(dead_expired);
+    EXPECT_TRUE(dead_then);
+    EXPECT_EQ(executor.expired_count(), 1);
+    EXPECT_EQ(executor.held_requests(), 2);
+    EXPECT_EQ(budget.used(), 100) << "the dropped call's bytes were not given back";
+    blocker.Release();
+    ASSERT_TRUE(live_ran.WaitForNotificationWithTimeout(kGuard));
+  }
+  EXPECT_FALSE(dead_ran);
+  EXPECT_EQ(budget.used(), 0);
+}
+
 TEST_F(PutExecutorTest, ACallWithinItsDeadlineRuns) {
   absl::Notification ran;
   PutExecutor executor(clock_, Threads(1));
