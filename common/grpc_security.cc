@@ -194,7 +194,7 @@ absl::Status CheckTokenStaysPrivate(const GrpcClientSecurity& security,
   return absl::OkStatus();
 }
 
-std::string CallPrincipal(const grpc::ServerContext& context) {
+std::string CallPrincipal(const grpc::ServerContextBase& context) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr) return "";
   std::vector<grpc::string_ref> values = auth->FindPropertyValues(kPrincipalProperty);

@@ -98,7 +98,7 @@ absl::Status CheckTokenStaysPrivate(const GrpcClientSecurity& security, const st
 // The principal a call was authenticated as: the client certificate's subject or the bearer
 // token's principal; empty when the server does not authenticate (or for an in-process channel,
 // which bypasses the network and its credentials).
-std::string CallPrincipal(const grpc::ServerContext& context);
+std::string CallPrincipal(const grpc::ServerContextBase& context);
 
 class GrpcAuthenticator;
 

@@ -15,6 +15,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
@@ -24,7 +25,13 @@ namespace tributary {
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const std::string& listen_address, const std::vector<grpc::Service*>& services,
-    const GrpcServerSecurity& security) {
+    const GrpcServerSecurity& security, const GrpcServerLimits& limits) {
+  if (limits.max_threads < 2 || limits.max_concurrent_streams < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "gRPC server limits: max_threads=", limits.max_threads,
+        " must be at least 2 and max_concurrent_streams=", limits.max_concurrent_streams,
+        " at least 0"));
+  }
   // gRPC itself would take port 99999 modulo 65536, "host:8x" as port 8, and service names.
   absl::StatusOr<HostPort> parsed = ParseHostPort(listen_address, AddressUse::kListen);
   if (!parsed.ok()) {
@@ -45,6 +52,12 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   // share a port with a running one; an address in use must be an error
   // instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  grpc::ResourceQuota quota(absl::StrCat("tributary-server-", listen_address));
+  quota.SetMaxThreads(limits.max_threads);
+  builder.SetResourceQuota(quota);
+  if (limits.max_concurrent_streams > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams);
+  }
   std::shared_ptr<GrpcAuthzGate> authz_gate;
   if (!security.policy_file.empty() || !security.audit_log.empty()) {
     GrpcAuthzOptions options;

@@ -22,6 +22,19 @@ namespace tributary {
 // The largest message our servers and clients accept, in bytes.
 inline constexpr int kMaxGrpcMessageBytes = 64 << 20;
 
+// Bounds on what gRPC itself holds for a server (issue 22): the queue before our handlers.
+struct GrpcServerLimits {
+  // Threads gRPC's sync server may run (handlers and its pollers; grpc::ResourceQuota's
+  // SetMaxThreads). When all are busy, gRPC refuses a new sync call at once with
+  // RESOURCE_EXHAUSTED (its own message, "Server Threadpool Exhausted"), before the handler
+  // parses anything of ours. Callback handlers (PutRecords, SubscribeToShard) do not use them.
+  // At least 2 (a poller and a worker).
+  int max_threads = 512;
+  // Concurrent calls on one HTTP/2 connection (GRPC_ARG_MAX_CONCURRENT_STREAMS); more calls of
+  // that connection wait in the client until one ends. 0: gRPC's default (unbounded).
+  int max_concurrent_streams = 0;
+};
+
 // A running gRPC server. Thread-safe. Shuts down (with a short grace period) on
 // destruction; the registered services must outlive it.
 class GrpcServer {
@@ -34,9 +47,11 @@ class GrpcServer {
   // MakeServerCredentials's (INVALID_ARGUMENT naming the bad setting). With its policy_file or
   // audit_log, calls are authorized and audited (grpc_authz_gate.h; the handlers of `services`
   // are wrapped, so a service may be passed to one Start only); errors: GrpcAuthzGate::Create's.
+  // gRPC's own queue is bounded as `limits` says; INVALID_ARGUMENT when they are out of range.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& listen_address, const std::vector<grpc::Service*>& services,
-      const GrpcServerSecurity& security = GrpcServerSecurity());
+      const GrpcServerSecurity& security = GrpcServerSecurity(),
+      const GrpcServerLimits& limits = GrpcServerLimits());
 
   ~GrpcServer();
 

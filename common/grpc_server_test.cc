@@ -5,6 +5,10 @@
 
 #include <chrono>
 #include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
 
 #include "common/grpc_status.h"
 #include "grpcpp/grpcpp.h"
@@ -90,6 +94,87 @@ TEST_F(GrpcServerTest, CarriesMessagesLargerThanGrpcsDefaultLimit) {
 TEST_F(GrpcServerTest, ServesHealth) {
   auto* health = server_->server()->GetHealthCheckService();
   ASSERT_NE(health, nullptr) << "the standard health service is not registered";
+}
+
+// A function whose calls wait in the handler until released: occupies gRPC's sync threads.
+class BlockingFunction final : public v1::Function::Service {
+ public:
+  grpc::Status Invoke(grpc::ServerContext*, const v1::InvokeRequest*,
+                      v1::InvokeResponse*) override {
+    absl::MutexLock lock(&mu_);
+    ++in_handler_;
+    mu_.AwaitWithTimeout(absl::Condition(&released_), absl::Seconds(30));  // a failure guard
+    --in_handler_;
+    return grpc::Status::OK;
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    released_ = true;
+  }
+  absl::Mutex mu_;
+  int in_handler_ ABSL_GUARDED_BY(mu_) = 0;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Issue 22: gRPC's own queue is bounded. With every sync thread busy, a further call is refused
+// at once with RESOURCE_EXHAUSTED instead of waiting for a thread; once they free, calls pass.
+TEST(GrpcServerLimitsTest, CallsPastTheThreadBoundAreRefusedAtOnce) {
+  BlockingFunction function;
+  GrpcServerLimits limits;
+  limits.max_threads = 4;
+  auto server = GrpcServer::Start("127.0.0.1:0", {&function}, GrpcServerSecurity(), limits);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = MakeChannel((*server)->address());
+  v1::InvokeRequest request;
+  request.add_records()->set_data("x");
+  // The client's counts share the function's lock, so one condition sees both sides.
+  absl::Mutex& mu = function.mu_;
+  int refused = 0, finished = 0;
+  std::vector<std::thread> calls;
+  for (int i = 0; i < 16; ++i) {
+    calls.emplace_back([&] {
+      auto stub = v1::Function::NewStub(channel);
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      v1::InvokeResponse response;
+      grpc::Status status = stub->Invoke(&context, request, &response);
+      absl::MutexLock lock(&mu);
+      ++finished;
+      if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++refused;
+    });
+    // Each call is either held in a handler or answered before the next one starts.
+    const int n = i + 1;
+    auto settled = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return function.in_handler_ + finished == n;
+    };
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&settled), absl::Seconds(30)));  // guard
+    if (refused > 0) break;
+  }
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_GT(refused, 0) << "16 calls held in handlers with 4 threads allowed: none refused";
+    EXPECT_EQ(finished, refused) << "a call other than a refused one finished while held";
+    EXPECT_LE(function.in_handler_, 4);
+  }
+  function.Release();
+  for (auto& t : calls) t.join();
+  auto stub = v1::Function::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::InvokeResponse response;
+  grpc::Status after = stub->Invoke(&context, request, &response);
+  EXPECT_TRUE(after.ok()) << after.error_message();
+}
+
+TEST(GrpcServerLimitsTest, OutOfRangeLimitsAreInvalidArgument) {
+  EchoFunction function;
+  GrpcServerLimits limits;
+  limits.max_threads = 1;
+  EXPECT_EQ(GrpcServer::Start("127.0.0.1:0", {&function}, GrpcServerSecurity(), limits)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(GrpcServerStartTest, PortInUseIsUnavailable) {

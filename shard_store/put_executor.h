@@ -8,9 +8,17 @@
 // process's MemoryBudget when one is given. Past any bound, Submit refuses at once with
 // RESOURCE_EXHAUSTED and a retry-after hint, taking nothing: the caller answers the client
 // without queueing. A task whose client deadline passed while it waited is not run: its
-// `expired` callback runs instead (no dead work; nothing of it was written).
+// `expired` callback runs instead (no dead work; nothing of it was written). When a call would
+// be refused, the waiting calls whose deadline has passed are dropped first (their `expired`
+// and `then` run on the submitting thread), so dead calls never take the room of live ones.
 //
-// Tasks start in the order they were submitted, each on whichever thread is free.
+// Fair share (issue 22): each call names its client (the caller's principal, else its
+// connection). One client holds at most `max_client_share` of the call and byte bounds, so a
+// flooding producer is refused while the others still find room; and the waiting calls are
+// taken round-robin across clients (each client's own calls in the order it submitted them),
+// so a light client's call waits for one call of each other client, not for a flood's backlog.
+// Example: client A has 50 calls waiting, then B submits one: B's call starts after at most one
+// more of A's.
 //
 // Thread-safe. `clock` (and `budget`, when given) must outlive the executor. The destructor
 // runs (or expires) every task already submitted, then joins the threads; no task may be
@@ -21,11 +29,14 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
@@ -44,6 +55,10 @@ struct PutExecutorOptions {
   int64_t max_bytes = int64_t{256} << 20;
   // The process's memory budget (common/memory_budget.h); null: none.
   MemoryBudget* budget = nullptr;
+  // The share of `max_requests` and `max_bytes` one client may hold at once, in (0, 1]
+  // (rounded up; at least one call). A client holding nothing is refused only by the global
+  // bounds, so its one large call is still admitted when the executor is empty.
+  double max_client_share = 0.5;
 };
 
 class PutExecutor {
@@ -53,21 +68,24 @@ class PutExecutor {
   PutExecutor(const PutExecutor&) = delete;
   PutExecutor& operator=(const PutExecutor&) = delete;
 
-  // Queues `run` for a put thread, accounting `bytes` (≥ 0) until it has run, and returns at
+  // Queues `run` for a put thread on behalf of `client` (any string naming the caller; calls
+  // with the same string share a fair share), accounting `bytes` (≥ 0) until it has run, and returns at
   // once (it takes only the queue's lock). When a thread takes the task at or after
   // `deadline` (by the clock's monotonic reading), `expired` runs there instead of `run`.
   // `then` (optional) runs after either, once the call's slot and bytes have been given back:
   // the reply goes there, so that a client who sends its next call as soon as it has the
   // answer finds the slot free.
+  // May first drop waiting calls past their deadline (see above), running their callbacks here.
   // Errors (nothing queued, neither callback will run): RESOURCE_EXHAUSTED when the calls or
-  // bytes held would pass their bound or the memory budget is spent; the message says which,
-  // and "retry after N ms" (an estimate of when a slot frees).
-  absl::Status Submit(int64_t bytes, MonotonicTime deadline, std::function<void()> run,
-                      std::function<void()> expired, std::function<void()> then = nullptr);
-  // Shorthand: no deadline, no payload accounted. Never refused for bytes; refused as above
-  // for the number of calls.
+  // bytes held would pass their bound or the client's share of it, or the memory budget is
+  // spent; the message says which, and "retry after N ms" (an estimate of when a slot frees).
+  absl::Status Submit(absl::string_view client, int64_t bytes, MonotonicTime deadline,
+                      std::function<void()> run, std::function<void()> expired,
+                      std::function<void()> then = nullptr);
+  // Shorthand: client "", no deadline, no payload accounted. Never refused for bytes; refused as
+  // above for the number of calls.
   absl::Status Submit(std::function<void()> run) {
-    return Submit(0, MonotonicTime::InfiniteFuture(), std::move(run), [] {});
+    return Submit("", 0, MonotonicTime::InfiniteFuture(), std::move(run), [] {});
   }
 
   // What is held now: calls (waiting or running) and their bytes; calls dropped at their
@@ -76,12 +94,15 @@ class PutExecutor {
   int64_t held_bytes();
   int64_t expired_count();
   int64_t refused_count();
+  // Calls `client` holds now (waiting or running).
+  int held_requests(absl::string_view client);
   // Waits (real time, at most `real_timeout`: a failure guard for tests) until `n` calls are
   // held. DEADLINE_EXCEEDED says how many were.
   absl::Status AwaitHeldRequests(int n, absl::Duration real_timeout);
 
  private:
   struct Task {
+    std::string client;
     int64_t bytes;
     MonotonicTime deadline;
     std::function<void()> run;
@@ -89,13 +110,31 @@ class PutExecutor {
     std::function<void()> then;
   };
   void Loop();
+  // Which bound `client` submitting `bytes` would pass, or null when it fits.
+  const char* OverLocked(absl::string_view client, int64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the waiting calls whose deadline is at or before `now` into *dead, giving back their
+  // slots and bytes (not the budget's: the caller releases that).
+  void TakeExpiredLocked(MonotonicTime now, std::vector<Task>* dead)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Roughly when a slot frees: the waiting calls' share of the threads times a call's mean time.
   absl::Duration RetryAfterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock& clock_;
   const PutExecutorOptions options_;
   absl::Mutex mu_;
-  std::deque<Task> queue_ ABSL_GUARDED_BY(mu_);
+  struct Client {
+    std::deque<Task> waiting;
+    int held_requests = 0;
+    int64_t held_bytes = 0;
+  };
+  // Clients holding a call; an entry goes when its client holds none.
+  absl::flat_hash_map<std::string, Client> clients_ ABSL_GUARDED_BY(mu_);
+  // Clients with a call waiting, in turn order (each at most once).
+  std::deque<std::string> turns_ ABSL_GUARDED_BY(mu_);
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  // No waiting call's deadline is before this (a lower bound: TakeExpiredLocked scans only
+  // when it has passed, so a refusal stays cheap).
+  MonotonicTime earliest_deadline_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfiniteFuture();
   int held_requests_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t expired_ ABSL_GUARDED_BY(mu_) = 0;

@@ -55,6 +55,7 @@ struct ShardStoreNodeOptions {
   // Admission control of the service (StreamsServiceOptions, issue 22).
   int max_pending_puts = 1024;
   int64_t max_pending_put_bytes = int64_t{256} << 20;
+  double max_client_put_share = 0.5;
   int max_subscriptions = 20000;
   // The process's memory budget in bytes (`--memory_budget_mb`); 0: none. The node owns the
   // MemoryBudget (memory_budget()), which other servers of the process (the AWS front door)

@@ -9,6 +9,10 @@ DEFINE_int32(max_pending_puts, 1024,
 DEFINE_int64(max_pending_put_mb, 256,
              "MiB of PutRecords requests the store's put threads hold at once; past it a call "
              "is refused at once with RESOURCE_EXHAUSTED.");
+DEFINE_double(max_client_put_share, 0.5,
+              "The share of --max_pending_puts and --max_pending_put_mb one client (its "
+              "principal, else its connection) may hold, in (0, 1]; past it its calls are "
+              "refused while other clients still find room.");
 DEFINE_int32(max_subscriptions, 20000,
              "Live SubscribeToShard calls (each holds at most one event); past it a new one is "
              "refused with RESOURCE_EXHAUSTED.");
@@ -31,6 +35,11 @@ absl::Status CheckStoreFlags() {
   if (FLAGS_max_pending_put_mb < 1) {
     return absl::InvalidArgumentError("--max_pending_put_mb: must be at least 1");
   }
+  if (!(FLAGS_max_client_put_share > 0 && FLAGS_max_client_put_share <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("--max_client_put_share=",
+                                                   FLAGS_max_client_put_share,
+                                                   ": must be in (0, 1]"));
+  }
   if (FLAGS_max_subscriptions < 1) {
     return absl::InvalidArgumentError("--max_subscriptions: must be at least 1");
   }
@@ -45,6 +54,7 @@ absl::Status CheckStoreFlags() {
 void ApplyStoreFlags(ShardStoreNodeOptions& options) {
   options.max_pending_puts = FLAGS_max_pending_puts;
   options.max_pending_put_bytes = FLAGS_max_pending_put_mb << 20;
+  options.max_client_put_share = FLAGS_max_client_put_share;
   options.max_subscriptions = FLAGS_max_subscriptions;
   options.memory_budget_bytes = FLAGS_memory_budget_mb << 20;
   if (FLAGS_kinesis_shard_limits) SetKinesisShardLimits(options.store);

@@ -4,6 +4,8 @@
 //   --max_pending_puts=1024        PutRecords calls held by the put threads (waiting or running)
 //   --max_pending_put_mb=256       and the bytes they hold; past either a call is refused at
 //                                  once with RESOURCE_EXHAUSTED ("retry after N ms")
+//   --max_client_put_share=0.5     the share of those bounds one client (principal, else
+//                                  connection) may hold; its waiting calls take turns
 //   --max_subscriptions=20000      live SubscribeToShard calls; past it a new one is refused
 //   --memory_budget_mb=0           bytes requests in flight may hold in the whole process (put
 //                                  payloads, GetRecords replies, the AWS front door's bodies);

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_security.h"
 #include "common/grpc_status.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
@@ -78,7 +79,8 @@ StreamsService::StreamsService(ShardStore& store, Clock& clock,
       keep_alive_queue_(clock, options.keep_alive_interval),
       put_executor_(clock, PutExecutorOptions{options.put_threads, options.max_pending_puts,
                                               options.max_pending_put_bytes,
-                                              options.memory_budget}) {
+                                              options.memory_budget,
+                                              options.max_client_put_share}) {
   SetMessageAllocatorFor_PutRecords(put_allocator_.get());
   for (int i = 0; i < std::max(1, options_.dispatch_threads); ++i) {
     threads_.emplace_back([this] { DispatchLoop(); });
@@ -242,6 +244,12 @@ absl::Status StreamsService::MemoryBudgetExhausted(absl::string_view what) const
       "after 100 ms with backoff"));
 }
 
+std::string StreamsService::PutClient(const grpc::ServerContextBase& context) {
+  std::string principal = CallPrincipal(context);
+  if (!principal.empty()) return absl::StrCat("principal ", principal);
+  return absl::StrCat("peer ", context.peer());
+}
+
 grpc::ServerUnaryReactor* StreamsService::PutRecords(grpc::CallbackServerContext* context,
                                                      const v1::PutRecordsRequest* request,
                                                      v1::PutRecordsResponse* response) {
@@ -260,7 +268,7 @@ grpc::ServerUnaryReactor* StreamsService::PutRecords(grpc::CallbackServerContext
   // finds it free.
   auto reply = std::make_shared<grpc::Status>();
   absl::Status admitted = put_executor_.Submit(
-      bytes, deadline,
+      PutClient(*context), bytes, deadline,
       [this, context, request, response, reply] {
         if (context->IsCancelled()) {  // the client went away (or its deadline passed) meanwhile
           *reply = grpc::Status(grpc::StatusCode::CANCELLED,

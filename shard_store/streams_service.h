@@ -115,6 +115,10 @@ struct StreamsServiceOptions {
   // passes while it waits is answered DEADLINE_EXCEEDED unrun (nothing of it is written).
   int max_pending_puts = 1024;
   int64_t max_pending_put_bytes = int64_t{256} << 20;
+  // Per-client fair share (put_executor.h): one client — its principal when the server
+  // authenticates, else its connection (gRPC's peer) — holds at most this share of the two
+  // bounds above, and waiting calls take turns across clients.
+  double max_client_put_share = 0.5;
   // Live SubscribeToShard calls (each holds at most one event, ≤ max_event_bytes); past it a
   // new subscription is refused with RESOURCE_EXHAUSTED.
   int max_subscriptions = 20000;
@@ -243,6 +247,8 @@ class StreamsService final
 
   void Register(Subscription* subscription);
   void Unregister(Subscription* subscription);
+  // The fair-share key of a PutRecords call: "principal P" or "peer ipv4:H:P".
+  static std::string PutClient(const grpc::ServerContextBase& context);
   // The refusal when the memory budget is spent. Precondition: options_.memory_budget is set.
   absl::Status MemoryBudgetExhausted(absl::string_view what) const;
   // RESOURCE_EXHAUSTED when max_subscriptions are live.

@@ -676,6 +676,7 @@ class StreamsServiceAdmissionTest : public StreamsServiceTest {
     options.store.write_interceptor = faults_.Interceptor();
     options.put_threads = 1;
     options.max_pending_puts = 2;
+    options.max_client_put_share = max_client_put_share_;
     options.memory_budget_bytes = memory_budget_bytes_;
   }
   v1::PutRecordsRequest Call(const std::string& data) {
@@ -718,6 +719,9 @@ class StreamsServiceAdmissionTest : public StreamsServiceTest {
   }
   testing::WriteFaults faults_;
   int64_t memory_budget_bytes_ = 0;
+  // This test's clients may share one connection (gRPC shares subchannels between channels),
+  // so one client takes the whole bound unless a test says otherwise.
+  double max_client_put_share_ = 1;
 };
 
 TEST_F(StreamsServiceAdmissionTest, ACallPastThePutQueueBoundIsRefusedAndAcknowledgedOnesAreKept) {
@@ -739,6 +743,46 @@ TEST_F(StreamsServiceAdmissionTest, ACallPastThePutQueueBoundIsRefusedAndAcknowl
   EXPECT_THAT(ReadAll(), ElementsAre("first", "second"));
   // The queue has room again.
   EXPECT_TRUE(client_->PutRecords(Call("later")).ok());
+}
+
+// Per-client fair share (issue 22): a client is its connection when the server does not
+// authenticate. A flooding connection is refused at its half of the bound while another
+// connection's call is admitted and stored.
+class StreamsServiceFairShareTest : public StreamsServiceAdmissionTest {
+ protected:
+  void SetUp() override {
+    max_client_put_share_ = 0.5;
+    StreamsServiceAdmissionTest::SetUp();
+  }
+  // A client on a connection of its own (a channel that does not share gRPC's subchannels).
+  std::unique_ptr<ShardStoreClient> OwnConnection() {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
+    return std::make_unique<ShardStoreClient>(grpc::CreateCustomChannel(
+        server_->address(), grpc::InsecureChannelCredentials(), args));
+  }
+};
+
+TEST_F(StreamsServiceFairShareTest, AFloodingConnectionIsRefusedWhileAnotherIsAdmitted) {
+  CreateStream(1);
+  faults_.HoldNth(WriteKind::kRecords, 1, rocksdb::Status::OK());
+  std::unique_ptr<ShardStoreClient> flood = OwnConnection();
+  std::unique_ptr<ShardStoreClient> light = OwnConnection();
+  absl::Status flood_first, light_first;
+  std::thread t1([&] { flood_first = flood->PutRecords(Call("flood-1")).status(); });
+  ASSERT_TRUE(faults_.WaitUntilHeld());
+  absl::Status flood_second = flood->PutRecords(Call("flood-2")).status();
+  EXPECT_EQ(flood_second.code(), absl::StatusCode::kResourceExhausted) << flood_second;
+  EXPECT_THAT(std::string(flood_second.message()), HasSubstr("this client's share"));
+  std::thread t2([&] { light_first = light->PutRecords(Call("light-1")).status(); });
+  ASSERT_TRUE(AwaitHeldPuts(2)) << "the light connection's call was not admitted";
+  faults_.Release();
+  t1.join();
+  t2.join();
+  EXPECT_TRUE(flood_first.ok()) << flood_first;
+  EXPECT_TRUE(light_first.ok()) << light_first;
+  EXPECT_THAT(ReadAll(), ElementsAre("flood-1", "light-1"));
 }
 
 class StreamsServiceMemoryBudgetTest : public StreamsServiceAdmissionTest {

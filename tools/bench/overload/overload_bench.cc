@@ -12,11 +12,16 @@
 //            client: beyond it a send is counted as "client backlog", not sent);
 //   recovery the load drops to 0.5x; the time until a 250 ms window's p99 of accepted calls is
 //            within 1.5× the 1x phase's p99.
+//   refusal  the cost of a refused call against an accepted one (goal ≤ 5%): --cost_calls calls
+//            of one closed-loop client, first accepted, then refused (the store's writes are
+//            held and filler connections fill the put queue); process CPU (getrusage, client
+//            and server: they share the process) and latency per call.
 // Per phase: goodput (acknowledged records/s), p50/p99 of accepted calls, refusals/s
 // (RESOURCE_EXHAUSTED), deadline drops/s, other errors, and the process's peak RSS (server and
 // clients are one process: the clients' share is small, their requests are reused).
 #include <malloc.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -49,6 +54,8 @@ DEFINE_int32(shards, 4, "Shards of the stream.");
 DEFINE_int64(memory_budget_mb, 256, "The server's --memory_budget_mb.");
 DEFINE_int32(max_pending_puts, 1024, "The server's --max_pending_puts.");
 DEFINE_int64(deadline_ms, 2000, "Each call's deadline.");
+DEFINE_double(max_client_put_share, 0.5, "The server's --max_client_put_share.");
+DEFINE_int32(cost_calls, 2000, "Calls per side of the refusal-cost phase (0: skip it).");
 DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp).");
 
 namespace tributary::bench {
@@ -241,6 +248,114 @@ PhaseResult OpenLoop(const std::string& name, const std::string& address, double
   return Summarize(name, stats, seconds, calls_per_s);
 }
 
+// Holds the store's record writes while closed (the refusal phase fills the put queue with it).
+class WriteGate {
+ public:
+  rocksdb::Status Pass(shard_store::WriteKind kind) {
+    if (kind != shard_store::WriteKind::kRecords) return rocksdb::Status::OK();
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(+[](bool* open) { return *open; }, &open_));
+    return rocksdb::Status::OK();
+  }
+  void Set(bool open) {
+    absl::MutexLock lock(&mu_);
+    open_ = open;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool open_ ABSL_GUARDED_BY(mu_) = true;
+};
+
+double CpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+struct CallCost {
+  double cpu_us = 0, wall_us = 0;
+  int64_t ok = 0, refused = 0, other = 0;
+};
+
+// `n` sequential calls of `request` on `stub`: process CPU and wall time per call.
+CallCost MeasureCalls(v1::Streams::Stub& stub, const v1::PutRecordsRequest& request, int n) {
+  CallCost cost;
+  const double cpu0 = CpuSeconds();
+  const absl::Time t0 = absl::Now();
+  for (int i = 0; i < n; ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(FLAGS_deadline_ms));
+    v1::PutRecordsResponse response;
+    grpc::Status status = stub.PutRecords(&context, request, &response);
+    if (status.ok()) {
+      ++cost.ok;
+    } else if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++cost.refused;
+    } else {
+      ++cost.other;
+    }
+  }
+  cost.cpu_us = (CpuSeconds() - cpu0) * 1e6 / n;
+  cost.wall_us = absl::ToDoubleMicroseconds(absl::Now() - t0) / n;
+  return cost;
+}
+
+// The refusal-cost phase (see the top). Fills the put queue from filler connections (tiny
+// calls, several connections for the fair share) while the gate holds the writes.
+void RefusalCost(const std::string& address, WriteGate& gate, shard_store::ShardStoreNode& node,
+                 const v1::PutRecordsRequest& request, const std::string& label) {
+  auto stub = v1::Streams::NewStub(OwnChannel(address, 1000));
+  MeasureCalls(*stub, request, std::min(100, FLAGS_cost_calls));  // warm up
+  const CallCost accepted = MeasureCalls(*stub, request, FLAGS_cost_calls);
+  gate.Set(false);
+  v1::PutRecordsRequest tiny;
+  tiny.set_stream_name("overload");
+  auto* e = tiny.add_records();
+  e->set_partition_key("filler");
+  e->set_data("x");
+  struct Filler {
+    std::unique_ptr<v1::Streams::Stub> stub;
+    std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+    std::vector<std::unique_ptr<v1::PutRecordsResponse>> responses;
+  };
+  std::vector<Filler> fillers;
+  std::atomic<int> outstanding{0};
+  const int per_filler = std::max(1, FLAGS_max_pending_puts / 4);
+  for (int f = 0; f < 8 && node.streams_service().put_executor().held_requests() <
+                               FLAGS_max_pending_puts;
+       ++f) {
+    Filler filler;
+    filler.stub = v1::Streams::NewStub(OwnChannel(address, 2000 + f));
+    for (int i = 0; i < per_filler; ++i) {
+      filler.contexts.push_back(std::make_unique<grpc::ClientContext>());
+      filler.responses.push_back(std::make_unique<v1::PutRecordsResponse>());
+      filler.contexts.back()->set_deadline(std::chrono::system_clock::now() +
+                                           std::chrono::seconds(600));
+      ++outstanding;
+      filler.stub->async()->PutRecords(filler.contexts.back().get(), &tiny,
+                                       filler.responses.back().get(),
+                                       [&](grpc::Status) { --outstanding; });
+    }
+    fillers.push_back(std::move(filler));
+    absl::SleepFor(absl::Milliseconds(200));  // let them land
+  }
+  const int held = node.streams_service().put_executor().held_requests();
+  const CallCost refused = MeasureCalls(*stub, request, FLAGS_cost_calls);
+  gate.Set(true);
+  while (outstanding.load() > 0) absl::SleepFor(absl::Milliseconds(5));
+  std::printf(
+      "refusal cost (%s): accepted %.0f us CPU, %.0f us wall a call (%lld ok); refused %.0f us "
+      "CPU, %.0f us wall a call (%lld refused, %lld ok, %lld other; queue held %d) = %.1f%% "
+      "of an accepted call's CPU\n",
+      label.c_str(), accepted.cpu_us, accepted.wall_us, static_cast<long long>(accepted.ok),
+      refused.cpu_us, refused.wall_us, static_cast<long long>(refused.refused),
+      static_cast<long long>(refused.ok), static_cast<long long>(refused.other), held,
+      100.0 * refused.cpu_us / std::max(1e-9, accepted.cpu_us));
+  std::fflush(stdout);
+}
+
 int Run() {
   const double seconds = std::min(30.0, FLAGS_seconds);
   std::string dir = FLAGS_work_dir;
@@ -250,6 +365,11 @@ int Run() {
   options.trim_period = absl::ZeroDuration();
   options.memory_budget_bytes = FLAGS_memory_budget_mb << 20;
   options.max_pending_puts = FLAGS_max_pending_puts;
+  options.max_client_put_share = FLAGS_max_client_put_share;
+  WriteGate gate;
+  options.store.write_interceptor = [&gate](shard_store::WriteKind kind) {
+    return gate.Pass(kind);
+  };
   auto node = shard_store::ShardStoreNode::Create(options, RealClock::Get());
   if (!node.ok()) {
     std::fprintf(stderr, "%s\n", node.status().ToString().c_str());
@@ -273,6 +393,12 @@ int Run() {
               FLAGS_records_per_call, FLAGS_record_bytes, FLAGS_shards,
               static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_max_pending_puts,
               FLAGS_clients, FLAGS_open_clients, std::thread::hardware_concurrency(), seconds);
+  if (FLAGS_cost_calls > 0) {
+    RefusalCost(address, gate, **node, MakeRequest(0), "the call as configured");
+    v1::PutRecordsRequest one = MakeRequest(0);
+    one.mutable_records()->DeleteSubrange(1, one.records_size() - 1);
+    RefusalCost(address, gate, **node, one, "1 record");
+  }
   PhaseResult max = ClosedLoop(address, seconds);
   Print(max);
   const double rate = max.goodput_records_per_s / FLAGS_records_per_call;  // calls/s
