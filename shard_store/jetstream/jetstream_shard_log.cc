@@ -376,9 +376,11 @@ std::vector<absl::StatusOr<std::vector<uint64_t>>> JetStreamShardLog::AppendCall
   }
 
   // A lane's end on a definite error, or on an unknown outcome it can no longer retry.
-  auto fail = [&](Lane& lane, const absl::Status& status) {
+  // `attempted`: queue[next] was published by this call (a part of this call never published
+  // was not stored, so it is not kept pending).
+  auto fail = [&](Lane& lane, const absl::Status& status, bool attempted = true) {
     const uint32_t shard = lane.key.second;
-    const bool unknown = OutcomeUnknown(status);
+    const bool unknown = OutcomeUnknown(status) && (attempted || lane.next < lane.earlier);
     if (lane.next < lane.earlier) {
       // An earlier call's part. Closed shard: it landed before the close or never will.
       if (unknown) {
@@ -411,11 +413,15 @@ std::vector<absl::StatusOr<std::vector<uint64_t>>> JetStreamShardLog::AppendCall
     const absl::Duration left = deadline - clock_.MonotonicNow();
     if (left <= absl::ZeroDuration()) {
       for (Lane* lane : active) {
-        fail(*lane, lane->unknown.ok()
-                        ? absl::DeadlineExceededError(absl::StrCat(
-                              "publishing ", lane->queue[lane->next].msg_id,
-                              ": no ack within the append deadline"))
-                        : lane->unknown);
+        if (lane->unknown.ok()) {
+          fail(*lane,
+               absl::DeadlineExceededError(absl::StrCat("publishing ",
+                                                        lane->queue[lane->next].msg_id,
+                                                        ": the append deadline passed")),
+               /*attempted=*/false);
+        } else {
+          fail(*lane, lane->unknown);
+        }
       }
       break;
     }
