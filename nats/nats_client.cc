@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 
 namespace tributary::nats {
 namespace {
@@ -201,6 +203,86 @@ void FillConfig(const StreamConfig& config, std::vector<const char*>& subjects,
   out->AllowDirect = config.allow_direct;
 }
 
+absl::Status PublishError(natsStatus s, jsErrCode js_code, absl::string_view what) {
+  if (s == NATS_NO_RESPONDERS) {
+    return absl::UnavailableError(absl::StrCat(
+        what, ": no responders (no stream takes this subject, or its leader is being elected)"));
+  }
+  return ToStatus(s, js_code, what);
+}
+
+PubAck ToPubAck(const jsPubAck& ack) {
+  PubAck out;
+  if (ack.Stream != nullptr) out.stream = ack.Stream;
+  out.sequence = ack.Sequence;
+  out.duplicate = ack.Duplicate;
+  return out;
+}
+
+// Builds a message and its publish options (which borrow from `options`).
+natsStatus BuildMessage(const std::string& subject, absl::string_view data,
+                        const PublishOptions& options, absl::Duration default_timeout,
+                        natsMsg** msg, jsPubOptions* pub) {
+  natsStatus s = natsMsg_Create(msg, subject.c_str(), nullptr, data.data(),
+                                static_cast<int>(data.size()));
+  for (const auto& [key, value] : options.headers) {
+    if (s == NATS_OK) s = natsMsgHeader_Set(*msg, key.c_str(), value.c_str());
+  }
+  jsPubOptions_Init(pub);
+  pub->MaxWait =
+      ToMillis(options.timeout > absl::ZeroDuration() ? options.timeout : default_timeout);
+  if (!options.msg_id.empty()) pub->MsgId = options.msg_id.c_str();
+  if (options.expected_last_subject_sequence.has_value()) {
+    if (*options.expected_last_subject_sequence == 0) {
+      pub->ExpectNoMessage = true;
+    } else {
+      pub->ExpectLastSubjectSeq = *options.expected_last_subject_sequence;
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+// The asynchronous publishes in flight, by their libnats message (the ack handler receives the
+// message it acknowledges). A PublishBatch registers its messages before sending them and waits
+// until the handler has filled every result, or gives up on the ones left (then a late ack
+// finds nothing and is dropped).
+struct AsyncAcks {
+  struct Batch {
+    std::vector<absl::StatusOr<PubAck>>* results;
+    std::vector<std::string> subjects;
+    size_t outstanding = 0;
+  };
+  absl::Mutex mu;
+  absl::flat_hash_map<natsMsg*, std::pair<Batch*, size_t>> in_flight ABSL_GUARDED_BY(mu);
+
+  void Complete(natsMsg* msg, jsPubAck* ack, jsPubAckErr* error) {
+    absl::MutexLock lock(&mu);
+    auto it = in_flight.find(msg);
+    if (it == in_flight.end()) return;
+    auto [batch, index] = it->second;
+    in_flight.erase(it);
+    absl::StatusOr<PubAck>& result = (*batch->results)[index];
+    if (ack != nullptr) {
+      result = ToPubAck(*ack);
+    } else {
+      result = PublishError(error != nullptr ? error->Err : NATS_ERR,
+                            error != nullptr ? error->ErrCode : static_cast<jsErrCode>(0),
+                            absl::StrCat("publishing to ", batch->subjects[index]));
+    }
+    --batch->outstanding;
+  }
+};
+
+namespace {
+
+// libnats' ack handler (on its threads): fills the result and frees the message.
+void OnAsyncAck(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* closure) {
+  static_cast<AsyncAcks*>(closure)->Complete(msg, ack, error);
+  natsMsg_Destroy(msg);
+}
+
 }  // namespace
 
 const std::string* StoredMessage::Header(absl::string_view name) const {
@@ -263,20 +345,28 @@ absl::StatusOr<std::unique_ptr<NatsClient>> NatsClient::Connect(const NatsClient
     return ToStatus(s == NATS_NO_SERVER ? NATS_NO_SERVER : s,
                     absl::StrCat("connecting to NATS at ", absl::StrJoin(options.servers, ",")));
   }
+  auto async_acks = std::make_unique<AsyncAcks>();
   jsOptions js_options;
   jsOptions_Init(&js_options);
   js_options.Wait = ToMillis(options.request_timeout);
+  js_options.PublishAsync.AckHandler = OnAsyncAck;
+  js_options.PublishAsync.AckHandlerClosure = async_acks.get();
   jsCtx* js = nullptr;
   s = natsConnection_JetStream(&js, connection, &js_options);
   if (s != NATS_OK) {
     natsConnection_Destroy(connection);
     return ToStatus(s, "opening a JetStream context");
   }
-  return std::unique_ptr<NatsClient>(new NatsClient(connection, js, options.request_timeout));
+  return std::unique_ptr<NatsClient>(
+      new NatsClient(connection, js, options.request_timeout, std::move(async_acks)));
 }
 
-NatsClient::NatsClient(natsConnection* connection, jsCtx* js, absl::Duration request_timeout)
-    : connection_(connection), js_(js), request_timeout_(request_timeout) {}
+NatsClient::NatsClient(natsConnection* connection, jsCtx* js, absl::Duration request_timeout,
+                       std::unique_ptr<AsyncAcks> async_acks)
+    : async_acks_(std::move(async_acks)),
+      connection_(connection),
+      js_(js),
+      request_timeout_(request_timeout) {}
 
 NatsClient::~NatsClient() {
   jsCtx_Destroy(js_);
@@ -299,41 +389,73 @@ absl::StatusOr<PubAck> NatsClient::Publish(absl::string_view subject, absl::stri
   const std::string subject_str(subject);
   const std::string what = absl::StrCat("publishing to ", subject);
   OwnedMsg msg;
-  natsStatus s = natsMsg_Create(&msg.p, subject_str.c_str(), nullptr, data.data(),
-                                static_cast<int>(data.size()));
-  for (const auto& [key, value] : options.headers) {
-    if (s == NATS_OK) s = natsMsgHeader_Set(msg.p, key.c_str(), value.c_str());
-  }
-  if (s != NATS_OK) return ToStatus(s, what);
-
   jsPubOptions pub;
-  jsPubOptions_Init(&pub);
-  pub.MaxWait = ToMillis(options.timeout > absl::ZeroDuration() ? options.timeout
-                                                                : request_timeout_);
-  if (!options.msg_id.empty()) pub.MsgId = options.msg_id.c_str();
-  if (options.expected_last_subject_sequence.has_value()) {
-    if (*options.expected_last_subject_sequence == 0) {
-      pub.ExpectNoMessage = true;
-    } else {
-      pub.ExpectLastSubjectSeq = *options.expected_last_subject_sequence;
-    }
-  }
+  natsStatus s = BuildMessage(subject_str, data, options, request_timeout_, &msg.p, &pub);
+  if (s != NATS_OK) return ToStatus(s, what);
   jsPubAck* ack = nullptr;
   jsErrCode js_code = static_cast<jsErrCode>(0);
   s = js_PublishMsg(&ack, js_, msg.p, &pub, &js_code);
-  if (s != NATS_OK) {
-    if (s == NATS_NO_RESPONDERS) {
-      return absl::UnavailableError(absl::StrCat(
-          what, ": no responders (no stream takes this subject, or its leader is being elected)"));
-    }
-    return ToStatus(s, js_code, what);
-  }
-  PubAck out;
-  if (ack->Stream != nullptr) out.stream = ack->Stream;
-  out.sequence = ack->Sequence;
-  out.duplicate = ack->Duplicate;
+  if (s != NATS_OK) return PublishError(s, js_code, what);
+  PubAck out = ToPubAck(*ack);
   jsPubAck_Destroy(ack);
   return out;
+}
+
+std::vector<absl::StatusOr<PubAck>> NatsClient::PublishBatch(
+    absl::Span<const OutgoingMessage> messages) {
+  std::vector<absl::StatusOr<PubAck>> results(messages.size(),
+                                              absl::InternalError("not published"));
+  AsyncAcks::Batch batch;
+  batch.results = &results;
+  std::vector<natsMsg*> sent(messages.size(), nullptr);
+  absl::Duration longest = absl::ZeroDuration();
+  for (size_t i = 0; i < messages.size(); ++i) {
+    batch.subjects.emplace_back(messages[i].subject);
+  }
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const OutgoingMessage& m = messages[i];
+    const std::string what = absl::StrCat("publishing to ", m.subject);
+    OwnedMsg msg;
+    jsPubOptions pub;
+    natsStatus s = BuildMessage(batch.subjects[i], m.data, m.options, request_timeout_, &msg.p,
+                                &pub);
+    if (s != NATS_OK) {
+      results[i] = ToStatus(s, what);
+      continue;
+    }
+    longest = std::max(longest, absl::Milliseconds(pub.MaxWait));
+    natsMsg* raw = msg.p;
+    {
+      // Registered before it is sent: its ack may come before js_PublishMsgAsync returns.
+      absl::MutexLock lock(&async_acks_->mu);
+      async_acks_->in_flight[raw] = {&batch, i};
+      ++batch.outstanding;
+    }
+    s = js_PublishMsgAsync(js_, &msg.p, &pub);  // on success the library owns the message
+    if (s != NATS_OK) {
+      absl::MutexLock lock(&async_acks_->mu);
+      if (async_acks_->in_flight.erase(raw) > 0) {
+        --batch.outstanding;
+        results[i] = PublishError(s, static_cast<jsErrCode>(0), what);
+      }
+      continue;
+    }
+    sent[i] = raw;
+  }
+  absl::MutexLock lock(&async_acks_->mu);
+  auto done = [&batch]() { return batch.outstanding == 0; };
+  // libnats times each message out after its MaxWait; the margin covers its timer's period.
+  // Past it, a message still unanswered is given up here (its late ack is dropped).
+  if (!async_acks_->mu.AwaitWithTimeout(absl::Condition(&done), longest + absl::Seconds(1))) {
+    for (size_t i = 0; i < sent.size(); ++i) {
+      if (sent[i] != nullptr && async_acks_->in_flight.erase(sent[i]) > 0) {
+        --batch.outstanding;
+        results[i] = absl::DeadlineExceededError(absl::StrCat(
+            "publishing to ", messages[i].subject, ": no ack (outcome unknown)"));
+      }
+    }
+  }
+  return results;
 }
 
 absl::StatusOr<StreamInfo> NatsClient::CreateStream(const StreamConfig& config) {

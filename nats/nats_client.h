@@ -7,6 +7,8 @@
 //   - a connection to a list of servers that reconnects by itself (to any server of the cluster);
 //   - Publish: one message to a subject, with a message id the stream de-duplicates on (within
 //     its duplicate window), waiting for the stream's acknowledgement (its sequence number);
+//   - PublishBatch: several messages sent one after another without waiting, then one wait for
+//     all their acknowledgements (libnats' asynchronous publish);
 //   - stream management: create, update, info, delete (subjects, MaxAge, file storage, replicas,
 //     duplicate window, allow direct);
 //   - direct gets (answered by any replica): by stream sequence, the first message of a subject
@@ -48,6 +50,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 // libnats' types, so that users of this header need not include <nats/nats.h>.
 struct __natsConnection;
@@ -56,6 +59,8 @@ struct __natsSubscription;
 struct __natsMsg;
 
 namespace tributary::nats {
+
+struct AsyncAcks;  // nats_client.cc: the asynchronous publishes waiting for their acks
 
 struct NatsClientOptions {
   // Servers as "host:port" (or "nats://host:port"); at least one. The client connects to one of
@@ -133,6 +138,13 @@ struct PublishOptions {
   absl::Duration timeout = absl::ZeroDuration();
 };
 
+// A message for PublishBatch: views that must stay valid during the call.
+struct OutgoingMessage {
+  absl::string_view subject;
+  absl::string_view data;
+  PublishOptions options;
+};
+
 // A message as the stream keeps it.
 struct StoredMessage {
   std::string subject;
@@ -198,6 +210,17 @@ class NatsClient {
   absl::StatusOr<PubAck> Publish(absl::string_view subject, absl::string_view data,
                                  const PublishOptions& options = {});
 
+  // Publishes `messages` one after another without waiting for acknowledgements (they travel
+  // pipelined on the connection), then waits for every acknowledgement: one round trip for all
+  // of them instead of one each. Returns one result per message, in the order of `messages`,
+  // with Publish's values and errors; each message succeeds or fails on its own (a message
+  // waits at most its options.timeout, or request_timeout, for its ack: DEADLINE_EXCEEDED,
+  // outcome unknown, after that). Order: the server receives them in this order, so without
+  // failures they are stored in this order; but when one fails with an unknown outcome and a
+  // later one of the same subject succeeds, retrying the first stores it after the later one.
+  // A caller that needs order per subject puts at most one message per subject in a batch.
+  std::vector<absl::StatusOr<PubAck>> PublishBatch(absl::Span<const OutgoingMessage> messages);
+
   // Creates a stream. Idempotent: creating a stream that exists with the same configuration
   // returns its info. Errors: ALREADY_EXISTS when it exists with another configuration;
   // INVALID_ARGUMENT when the configuration is refused (bad name, replicas above the cluster's
@@ -233,8 +256,11 @@ class NatsClient {
                                                              uint64_t start_sequence);
 
  private:
-  NatsClient(__natsConnection* connection, __jsCtx* js, absl::Duration request_timeout);
+  NatsClient(__natsConnection* connection, __jsCtx* js, absl::Duration request_timeout,
+             std::unique_ptr<AsyncAcks> async_acks);
 
+  // Declared first: destroyed after the connection (its handler runs on libnats' threads).
+  std::unique_ptr<AsyncAcks> async_acks_;
   __natsConnection* connection_;
   __jsCtx* js_;
   const absl::Duration request_timeout_;

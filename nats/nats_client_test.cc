@@ -123,6 +123,92 @@ TEST_F(NatsClientTest, AMessageOfTwoMegabytesFitsAndOneOverMaxPayloadIsInvalid) 
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(NatsClientTest, ABatchIsStoredInOrderWithOneResultPerMessage) {
+  CreateStream();
+  std::vector<std::string> data;
+  for (int i = 0; i < 50; ++i) data.push_back(absl::StrCat("m", i));
+  const std::string a = Subject("a");
+  const std::string b = Subject("b");
+  std::vector<OutgoingMessage> batch(50);
+  for (int i = 0; i < 50; ++i) {
+    batch[i].subject = i % 2 == 0 ? a : b;
+    batch[i].data = data[i];
+    batch[i].options.msg_id = absl::StrCat("batch-", i);
+  }
+  std::vector<absl::StatusOr<PubAck>> acks = client_->PublishBatch(batch);
+  ASSERT_EQ(acks.size(), 50u);
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(acks[i].ok()) << i << ": " << acks[i].status();
+    EXPECT_FALSE(acks[i]->duplicate);
+    absl::StatusOr<StoredMessage> got = client_->DirectGet(stream_, acks[i]->sequence);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->data, data[i]);  // each result is its own message's
+    if (i > 0) {
+      EXPECT_LT(acks[i - 1]->sequence, acks[i]->sequence);  // sent in order
+    }
+  }
+
+  // The same ids again: nothing stored, the first copies' sequences answered.
+  std::vector<absl::StatusOr<PubAck>> again = client_->PublishBatch(batch);
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(again[i].ok()) << again[i].status();
+    EXPECT_TRUE(again[i]->duplicate);
+    EXPECT_EQ(again[i]->sequence, acks[i]->sequence);
+  }
+  EXPECT_EQ(client_->GetStreamInfo(stream_)->messages, 50u);
+}
+
+TEST_F(NatsClientTest, EachMessageOfABatchFailsOnItsOwn) {
+  CreateStream();
+  const std::string a = Subject("a");
+  const std::string nobody = Subject("nobody");
+  const std::string too_big(client_->max_payload() + 1, 'x');
+  std::vector<OutgoingMessage> batch(4);
+  batch[0].subject = a;
+  batch[0].data = "first";
+  batch[1].subject = nobody;  // no stream takes it
+  batch[1].data = "lost";
+  batch[2].subject = a;
+  batch[2].data = too_big;
+  batch[3].subject = a;
+  batch[3].data = "last";
+  batch[3].options.expected_last_subject_sequence = 0;  // a already has "first"
+  std::vector<absl::StatusOr<PubAck>> acks = client_->PublishBatch(batch);
+  ASSERT_EQ(acks.size(), 4u);
+  ASSERT_TRUE(acks[0].ok()) << acks[0].status();
+  EXPECT_EQ(acks[1].status().code(), absl::StatusCode::kUnavailable) << acks[1].status();
+  EXPECT_EQ(acks[2].status().code(), absl::StatusCode::kInvalidArgument) << acks[2].status();
+  EXPECT_EQ(acks[3].status().code(), absl::StatusCode::kFailedPrecondition) << acks[3].status();
+  EXPECT_EQ(client_->GetStreamInfo(stream_)->messages, 1u);
+  EXPECT_TRUE(client_->PublishBatch({}).empty());
+}
+
+TEST_F(NatsClientTest, ABatchToAStoppedServerTimesOutWithOutcomeUnknownAndARetryStoresItOnce) {
+  CreateStream();
+  const std::string a = Subject("a");
+  const std::string b = Subject("b");
+  std::vector<OutgoingMessage> batch(2);
+  batch[0].subject = a;
+  batch[0].data = "x";
+  batch[0].options.msg_id = "stopped-0";
+  batch[0].options.timeout = absl::Milliseconds(300);
+  batch[1] = batch[0];
+  batch[1].subject = b;
+  batch[1].options.msg_id = "stopped-1";
+  ASSERT_TRUE(cluster_->Pause(0).ok());
+  std::vector<absl::StatusOr<PubAck>> acks = client_->PublishBatch(batch);
+  cluster_->Resume(0);
+  ASSERT_EQ(acks.size(), 2u);
+  for (const auto& ack : acks) {
+    EXPECT_EQ(ack.status().code(), absl::StatusCode::kDeadlineExceeded) << ack.status();
+  }
+  // The server got both when it resumed; the retry is answered with their sequences.
+  batch[0].options.timeout = batch[1].options.timeout = absl::Seconds(5);
+  std::vector<absl::StatusOr<PubAck>> retried = client_->PublishBatch(batch);
+  for (const auto& ack : retried) ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(client_->GetStreamInfo(stream_)->messages, 2u);
+}
+
 TEST_F(NatsClientTest, CreateStreamReportsItsConfigurationAndIsIdempotent) {
   absl::StatusOr<StreamInfo> created = client_->CreateStream(Config());
   ASSERT_TRUE(created.ok()) << created.status();

@@ -387,18 +387,28 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       }
     }
     if (!groups.empty()) {
-      // A log that numbers records: one append per shard, no lock held. A shard the log has
-      // closed (a reshard is under way) routes its records again once the new shard set is
-      // published, as a closing shard's do above.
+      // A log that numbers records: one AppendCall for every shard of the call (the log
+      // appends them concurrently), no lock held. A shard the log has closed (a reshard is
+      // under way) routes its records again once the new shard set is published, as a closing
+      // shard's do above.
       absl::InlinedVector<LogEntry, 64> entries;
+      absl::InlinedVector<ShardAppend, 8> appends;
       absl::InlinedVector<std::pair<Shard*, uint64_t>, 8> tips;
+      entries.reserve(accepted.size());  // no reallocation: `appends` holds views into it
       for (const Group& g : groups) {
-        entries.clear();
         for (size_t m = g.begin; m < g.end; ++m) {
           entries.push_back({records[accepted[m]].partition_key, records[accepted[m]].data});
         }
-        absl::StatusOr<std::vector<uint64_t>> seqs =
-            log_->Append(stream->id, g.shard->index, call, entries);
+      }
+      for (const Group& g : groups) {
+        appends.push_back({g.shard->index, absl::MakeConstSpan(entries).subspan(
+                                               g.begin, g.end - g.begin)});
+      }
+      std::vector<absl::StatusOr<std::vector<uint64_t>>> appended_shards =
+          log_->AppendCall(stream->id, call, appends);
+      for (size_t a = 0; a < groups.size(); ++a) {
+        const Group& g = groups[a];
+        absl::StatusOr<std::vector<uint64_t>>& seqs = appended_shards[a];
         bool reroute = false;
         if (absl::IsFailedPrecondition(seqs.status())) {
           absl::MutexLock put_lock(&stream->put_mu);

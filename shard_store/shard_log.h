@@ -70,6 +70,12 @@ using LogRecordVisitor = absl::FunctionRef<void(uint64_t sequence_number, int64_
                                                 absl::string_view partition_key,
                                                 absl::string_view data)>;
 
+// One shard's records of a call (AppendCall).
+struct ShardAppend {
+  uint32_t shard = 0;
+  absl::Span<const LogEntry> records;
+};
+
 struct LogLast {
   uint64_t sequence_number = 0;  // 0: the shard holds no record
   int64_t arrival_ms = 0;
@@ -116,6 +122,19 @@ class ShardLog {
   virtual absl::StatusOr<std::vector<uint64_t>> Append(uint64_t stream_id, uint32_t shard,
                                                        uint64_t call,
                                                        absl::Span<const LogEntry> records) = 0;
+  // Log-numbered logs: appends call `call`'s records of several shards (each shard at most
+  // once) and returns, per element of `shards` and in its order, what Append would return for
+  // it: each shard succeeds or fails on its own. A log may append the shards concurrently (the
+  // JetStream log does); this default appends them one after another.
+  virtual std::vector<absl::StatusOr<std::vector<uint64_t>>> AppendCall(
+      uint64_t stream_id, uint64_t call, absl::Span<const ShardAppend> shards) {
+    std::vector<absl::StatusOr<std::vector<uint64_t>>> results;
+    results.reserve(shards.size());
+    for (const ShardAppend& s : shards) {
+      results.push_back(Append(stream_id, s.shard, call, s.records));
+    }
+    return results;
+  }
 
   // Reads per LogReadRequest, calling `visit` per record. Errors: DATA_LOSS for a record that
   // does not decode; the log's.

@@ -8,6 +8,7 @@
 #include "shard_store/jetstream/jetstream_shard_log.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -246,12 +247,11 @@ absl::StatusOr<nats::PubAck> JetStreamShardLog::PublishUntil(uint64_t stream_id,
   }
 }
 
-absl::StatusOr<std::vector<uint64_t>> JetStreamShardLog::Append(
-    uint64_t stream_id, uint32_t shard, uint64_t call, absl::Span<const LogRecordView> records) {
+absl::StatusOr<std::vector<JetStreamShardLog::Part>> JetStreamShardLog::Split(
+    uint64_t call, uint32_t shard, absl::Span<const LogRecordView> records) const {
   if (records.empty() || records.size() > kMaxRecordsPerCall) {
     return absl::InvalidArgumentError("records: must hold 1-500 records");
   }
-  // Split into parts under the message limit (deterministic: a retry splits the same way).
   const int64_t limit = MessageLimit();
   std::vector<Part> parts;
   size_t start = 0;
@@ -277,72 +277,226 @@ absl::StatusOr<std::vector<uint64_t>> JetStreamShardLog::Append(
     }
     size += entry;
   }
+  return parts;
+}
 
-  const std::string subject = ShardSubject(stream_id, shard);
+void JetStreamShardLog::PassTurn(const std::pair<uint64_t, uint32_t>& key) {
+  ShardPipe& pipe = pipes_[key];
+  ++pipe.serving;
+  while (pipe.abandoned.erase(pipe.serving) > 0) ++pipe.serving;
+  if (pipe.serving == pipe.next_ticket && pipe.pending.empty()) pipes_.erase(key);
+}
+
+absl::StatusOr<std::vector<uint64_t>> JetStreamShardLog::Append(
+    uint64_t stream_id, uint32_t shard, uint64_t call, absl::Span<const LogRecordView> records) {
+  const ShardAppend one{shard, records};
+  return std::move(AppendCall(stream_id, call, absl::MakeConstSpan(&one, 1))[0]);
+}
+
+std::vector<absl::StatusOr<std::vector<uint64_t>>> JetStreamShardLog::AppendCall(
+    uint64_t stream_id, uint64_t call, absl::Span<const ShardAppend> shards) {
+  std::vector<absl::StatusOr<std::vector<uint64_t>>> results(
+      shards.size(), absl::InternalError("not appended"));
+  // A shard taking part: its messages (earlier pending parts first, then this call's), the
+  // next one to publish, and how it ended.
+  struct Lane {
+    size_t index = 0;  // in `shards`
+    std::pair<uint64_t, uint32_t> key;
+    std::string subject;
+    uint64_t ticket = 0;
+    std::vector<Part> queue;
+    size_t earlier = 0;  // queue[0, earlier) are earlier calls' pending parts
+    size_t next = 0;
+    std::vector<uint64_t> sequence_numbers;
+    absl::Status status;         // set when the lane failed
+    absl::Status unknown;        // the last unknown outcome of queue[next] (being retried)
+    std::vector<Part> still_pending;
+  };
+  std::vector<Lane> lanes;
+  std::set<uint32_t> seen;
+  std::set<uint32_t> repeated;
+  for (const ShardAppend& a : shards) {
+    if (!seen.insert(a.shard).second) repeated.insert(a.shard);
+  }
+  for (size_t i = 0; i < shards.size(); ++i) {
+    if (repeated.count(shards[i].shard) > 0) {
+      results[i] = absl::InvalidArgumentError(
+          absl::StrCat("shard ", shards[i].shard, " appears twice in one call"));
+      continue;
+    }
+    absl::StatusOr<std::vector<Part>> parts = Split(call, shards[i].shard, shards[i].records);
+    if (!parts.ok()) {
+      results[i] = parts.status();
+      continue;
+    }
+    Lane lane;
+    lane.index = i;
+    lane.key = {stream_id, shards[i].shard};
+    lane.subject = ShardSubject(stream_id, shards[i].shard);
+    lane.queue = std::move(*parts);
+    lane.sequence_numbers.resize(shards[i].records.size());
+    lanes.push_back(std::move(lane));
+  }
+  if (lanes.empty()) return results;
+
+  // Take a ticket for every shard at once (so two calls' tickets are in the same order on every
+  // shard they share: no cycle of waits), then wait until every turn is ours.
   const MonotonicTime deadline = clock_.MonotonicNow() + options_.append_timeout;
-  const std::pair<uint64_t, uint32_t> key(stream_id, shard);
-  std::vector<Part> pending;
-  uint64_t ticket;
   {
     absl::MutexLock lock(&mu_);
-    ShardPipe& pipe = pipes_[key];
-    ticket = pipe.next_ticket++;
-    auto my_turn = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return pipes_[key].serving == ticket;
+    for (Lane& lane : lanes) lane.ticket = pipes_[lane.key].next_ticket++;
+    auto all_turns = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      for (const Lane& lane : lanes) {
+        if (pipes_[lane.key].serving != lane.ticket) return false;
+      }
+      return true;
     };
-    if (!clock_.AwaitWithDeadline(&mu_, absl::Condition(&my_turn), deadline)) {
-      // Give the turn up: whoever serves it next passes it on. Nothing was published.
-      pipes_[key].abandoned.insert(ticket);
-      return absl::DeadlineExceededError(absl::StrCat(
-          "shard ", shard, ": waited for earlier appends (none of this call's records were "
-          "stored)"));
+    if (!clock_.AwaitWithDeadline(&mu_, absl::Condition(&all_turns), deadline)) {
+      // Give the turns up: a turn already ours passes on, the others are skipped when reached.
+      // Nothing was published.
+      for (const Lane& lane : lanes) {
+        if (pipes_[lane.key].serving == lane.ticket) {
+          PassTurn(lane.key);
+        } else {
+          pipes_[lane.key].abandoned.insert(lane.ticket);
+        }
+        results[lane.index] = absl::DeadlineExceededError(absl::StrCat(
+            "shard ", lane.key.second, ": waited for earlier appends (none of this call's "
+            "records were stored)"));
+      }
+      return results;
     }
-    pending = std::move(pipes_[key].pending);
-    pipes_[key].pending.clear();
+    for (Lane& lane : lanes) {
+      std::vector<Part>& pending = pipes_[lane.key].pending;
+      lane.earlier = pending.size();
+      lane.queue.insert(lane.queue.begin(), std::make_move_iterator(pending.begin()),
+                        std::make_move_iterator(pending.end()));
+      pending.clear();
+    }
   }
 
-  // Earlier parts whose outcome is unknown go first, with their ids; then this call's parts.
-  absl::Status status;
-  std::vector<Part> still_pending;
-  for (size_t p = 0; p < pending.size() && status.ok(); ++p) {
-    absl::StatusOr<nats::PubAck> ack =
-        PublishUntil(stream_id, subject, pending[p].body, pending[p].msg_id, deadline);
-    if (ack.ok()) continue;
-    if (OutcomeUnknown(ack.status())) {
-      still_pending.assign(std::make_move_iterator(pending.begin() + p),
-                           std::make_move_iterator(pending.end()));
-      status = WithContext(ack.status(), "an earlier append of shard ", shard,
-                           " is still unacknowledged (none of this call's records were stored)");
-    } else if (!absl::IsFailedPrecondition(ack.status())) {
-      status = ack.status();
+  // A lane's end on a definite error, or on an unknown outcome it can no longer retry.
+  // `attempted`: queue[next] was published by this call (a part of this call never published
+  // was not stored, so it is not kept pending).
+  auto fail = [&](Lane& lane, const absl::Status& status, bool attempted = true) {
+    const uint32_t shard = lane.key.second;
+    const bool unknown = OutcomeUnknown(status) && (attempted || lane.next < lane.earlier);
+    if (lane.next < lane.earlier) {
+      // An earlier call's part. Closed shard: it landed before the close or never will.
+      if (unknown) {
+        lane.still_pending.assign(std::make_move_iterator(lane.queue.begin() + lane.next),
+                                  std::make_move_iterator(lane.queue.begin() + lane.earlier));
+        lane.status = WithContext(status, "an earlier append of shard ", shard,
+                                  " is still unacknowledged (none of this call's records were "
+                                  "stored)");
+      } else {
+        lane.status = status;
+      }
+      return;
     }
-    // A closed shard: the pending part either landed before the close or never will.
-  }
-  std::vector<uint64_t> sequence_numbers(records.size());
-  for (size_t p = 0; p < parts.size() && status.ok(); ++p) {
-    absl::StatusOr<nats::PubAck> ack =
-        PublishUntil(stream_id, subject, parts[p].body, parts[p].msg_id, deadline);
-    if (!ack.ok()) {
-      if (OutcomeUnknown(ack.status())) still_pending.push_back(std::move(parts[p]));
-      status = WithContext(ack.status(), "appending to shard ", shard, " (", p, " of ",
-                           parts.size(), " parts stored)");
+    if (unknown) lane.still_pending.push_back(std::move(lane.queue[lane.next]));
+    lane.status = WithContext(status, "appending to shard ", shard, " (", lane.next - lane.earlier,
+                              " of ", lane.queue.size() - lane.earlier, " parts stored)");
+  };
+
+  // Rounds: each lane's next message, all in one asynchronous batch (one message of a shard in
+  // flight at a time: a retry cannot overtake a newer message of its shard).
+  absl::Duration backoff = kFirstBackoff;
+  std::vector<Lane*> active;
+  std::vector<nats::OutgoingMessage> batch;
+  while (true) {
+    active.clear();
+    for (Lane& lane : lanes) {
+      if (lane.status.ok() && lane.next < lane.queue.size()) active.push_back(&lane);
+    }
+    if (active.empty()) break;
+    const absl::Duration left = deadline - clock_.MonotonicNow();
+    if (left <= absl::ZeroDuration()) {
+      for (Lane* lane : active) {
+        if (lane->unknown.ok()) {
+          fail(*lane,
+               absl::DeadlineExceededError(absl::StrCat("publishing ",
+                                                        lane->queue[lane->next].msg_id,
+                                                        ": the append deadline passed")),
+               /*attempted=*/false);
+        } else {
+          fail(*lane, lane->unknown);
+        }
+      }
       break;
     }
-    for (size_t i = 0; i < parts[p].count; ++i) {
-      sequence_numbers[parts[p].first_record + i] = SequenceNumber(ack->sequence, i);
+    batch.clear();
+    for (Lane* lane : active) {
+      nats::OutgoingMessage m;
+      m.subject = lane->subject;
+      m.data = lane->queue[lane->next].body;
+      m.options.msg_id = lane->queue[lane->next].msg_id;
+      m.options.timeout = std::min(options_.attempt_timeout, left);
+      batch.push_back(std::move(m));
     }
+    std::vector<absl::StatusOr<nats::PubAck>> acks = client_.PublishBatch(batch);
+    std::optional<absl::StatusOr<nats::StreamInfo>> info;  // asked once per round, if needed
+    bool retry = false;
+    for (size_t k = 0; k < active.size(); ++k) {
+      Lane& lane = *active[k];
+      if (acks[k].ok()) {
+        const Part& part = lane.queue[lane.next];
+        if (lane.next >= lane.earlier) {
+          for (size_t i = 0; i < part.count; ++i) {
+            lane.sequence_numbers[part.first_record + i] = SequenceNumber(acks[k]->sequence, i);
+          }
+        }
+        ++lane.next;
+        lane.unknown = absl::OkStatus();
+        continue;
+      }
+      absl::Status status = acks[k].status();
+      if (absl::IsUnavailable(status)) {
+        // No responders: the stream may have dropped the subject (the shard closed) or be gone;
+        // or its leader is being elected (then the info call fails too, and we retry).
+        if (!info.has_value()) info = client_.GetStreamInfo(StreamName(stream_id));
+        if (absl::IsNotFound(info->status())) {
+          status = absl::NotFoundError(absl::StrCat("stream ", stream_id, " does not exist"));
+        } else if (info->ok() &&
+                   std::find((*info)->config.subjects.begin(), (*info)->config.subjects.end(),
+                             lane.subject) == (*info)->config.subjects.end()) {
+          status = absl::FailedPreconditionError(absl::StrCat(
+              lane.subject, " is closed (not a subject of ", StreamName(stream_id), ")"));
+        }
+      }
+      if (OutcomeUnknown(status)) {
+        lane.unknown = status;
+        retry = true;
+      } else {
+        fail(lane, status);
+      }
+    }
+    if (!retry) continue;
+    if (clock_.MonotonicNow() + backoff >= deadline) {
+      for (Lane* lane : active) {
+        if (lane->status.ok() && !lane->unknown.ok()) fail(*lane, lane->unknown);
+      }
+      continue;  // the lanes still going publish their next messages
+    }
+    clock_.SleepFor(backoff);
+    backoff = std::min(backoff * 2, kMaxBackoff);
   }
 
   {
     absl::MutexLock lock(&mu_);
-    ShardPipe& pipe = pipes_[key];
-    pipe.pending = std::move(still_pending);
-    ++pipe.serving;
-    while (pipe.abandoned.erase(pipe.serving) > 0) ++pipe.serving;
-    if (pipe.serving == pipe.next_ticket && pipe.pending.empty()) pipes_.erase(key);
+    for (Lane& lane : lanes) {
+      pipes_[lane.key].pending = std::move(lane.still_pending);
+      PassTurn(lane.key);
+    }
   }
-  RETURN_IF_ERROR(status);
-  return sequence_numbers;
+  for (Lane& lane : lanes) {
+    if (lane.status.ok()) {
+      results[lane.index] = std::move(lane.sequence_numbers);
+    } else {
+      results[lane.index] = lane.status;
+    }
+  }
+  return results;
 }
 
 absl::StatusOr<LogRead> JetStreamShardLog::Read(uint64_t stream_id, uint32_t shard,

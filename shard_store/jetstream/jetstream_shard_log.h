@@ -131,6 +131,14 @@ class JetStreamShardLog : public ShardLog {
   // (a pending part is retried by the shard's next Append, see the top of this file).
   absl::StatusOr<std::vector<uint64_t>> Append(uint64_t stream_id, uint32_t shard, uint64_t call,
                                                absl::Span<const LogRecordView> records) override;
+  // Append for several shards of one call at once: every shard's turn is taken together, then
+  // the shards' messages are published concurrently (one asynchronous batch per round: each
+  // shard's next message, so at most one message of a shard is in flight), retrying unknown
+  // outcomes with the same ids. Each shard's result is what Append would return for it, with the
+  // same guarantees (pending parts first, a retry never after newer records of the shard).
+  // INVALID_ARGUMENT for a shard named twice (both entries).
+  std::vector<absl::StatusOr<std::vector<uint64_t>>> AppendCall(
+      uint64_t stream_id, uint64_t call, absl::Span<const ShardAppend> shards) override;
 
   // Reads shard `shard`'s records with sequence numbers ≥ `from`, in order: at most `limit`
   // records, and no more than `max_bytes` of keys and data except that the first record is
@@ -196,6 +204,11 @@ class JetStreamShardLog : public ShardLog {
   JetStreamShardLog(nats::NatsClient& client, Clock& clock, JetStreamShardLogOptions options);
   nats::StreamConfig Config(uint64_t stream_id, std::vector<std::string> subjects,
                             absl::Duration retention) const;
+  // Splits a shard's records of a call into parts (deterministic: a retry splits the same way).
+  absl::StatusOr<std::vector<Part>> Split(uint64_t call, uint32_t shard,
+                                          absl::Span<const LogRecordView> records) const;
+  // Ends the turn of the append holding `key`'s pipe and skips abandoned tickets.
+  void PassTurn(const std::pair<uint64_t, uint32_t>& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Publishes `body` with `msg_id` to `subject` until acknowledged, retrying unknown outcomes
   // until `deadline`. A closed shard (no stream takes the subject any more) is
   // FAILED_PRECONDITION.

@@ -251,6 +251,128 @@ TEST_F(JetStreamShardLogTest, ConcurrentAppendsToOneShardKeepEachCallTogetherAnd
   }
 }
 
+// The records of one call for shards 0..n-1: "<prefix><shard>-<i>", `per_shard` each.
+struct CallRecords {
+  std::vector<std::vector<std::string>> data;
+  std::vector<std::vector<LogRecordView>> views;
+  std::vector<ShardAppend> appends;
+
+  CallRecords(const std::string& prefix, std::vector<uint32_t> shards, int per_shard) {
+    for (uint32_t shard : shards) data.push_back(Data(absl::StrCat(prefix, shard), per_shard));
+    for (const auto& d : data) views.push_back(Views(d));
+    for (size_t i = 0; i < shards.size(); ++i) appends.push_back({shards[i], views[i]});
+  }
+};
+
+TEST_F(JetStreamShardLogTest, ACallOverManyShardsIsAcknowledgedPerShardAndReadsBackInOrder) {
+  const uint64_t stream = stream_id_ + 500;
+  std::vector<uint32_t> shards;
+  for (uint32_t s = 0; s < 16; ++s) shards.push_back(s);
+  ASSERT_TRUE(log_->CreateStream(stream, shards, absl::Hours(24)).ok());
+  CallRecords first("a", shards, 3);
+  CallRecords second("b", shards, 2);
+  std::vector<absl::StatusOr<std::vector<uint64_t>>> one =
+      log_->AppendCall(stream, 1, first.appends);
+  std::vector<absl::StatusOr<std::vector<uint64_t>>> two =
+      log_->AppendCall(stream, 2, second.appends);
+  ASSERT_EQ(one.size(), shards.size());
+  ASSERT_EQ(two.size(), shards.size());
+  for (uint32_t s : shards) {
+    ASSERT_TRUE(one[s].ok()) << s << ": " << one[s].status();
+    ASSERT_TRUE(two[s].ok()) << s << ": " << two[s].status();
+    ASSERT_EQ(one[s]->size(), 3u);
+    ASSERT_EQ(two[s]->size(), 2u);
+    EXPECT_GT(two[s]->front(), one[s]->back());
+    absl::StatusOr<LogRead> read = log_->Read(stream, s, 0, 100, 1 << 20);
+    ASSERT_TRUE(read.ok()) << read.status();
+    std::vector<std::string> expected = first.data[s];
+    expected.insert(expected.end(), second.data[s].begin(), second.data[s].end());
+    EXPECT_EQ(DataOf(read->records), expected) << "shard " << s;
+    std::vector<uint64_t> seqs;
+    for (const LogRecord& r : read->records) seqs.push_back(r.sequence_number);
+    std::vector<uint64_t> acked = *one[s];
+    acked.insert(acked.end(), two[s]->begin(), two[s]->end());
+    EXPECT_EQ(seqs, acked) << "shard " << s;
+  }
+  // The same call again (a retry with the same ids): nothing stored twice, the same numbers.
+  std::vector<absl::StatusOr<std::vector<uint64_t>>> again =
+      log_->AppendCall(stream, 1, first.appends);
+  for (uint32_t s : shards) {
+    ASSERT_TRUE(again[s].ok()) << again[s].status();
+    EXPECT_EQ(*again[s], *one[s]);
+  }
+  EXPECT_EQ(client_->GetStreamInfo(log_->StreamName(stream))->messages, 2 * shards.size());
+}
+
+TEST_F(JetStreamShardLogTest, EachShardOfACallSucceedsOrFailsOnItsOwn) {
+  ASSERT_TRUE(log_->CloseShards(stream_id_, {0}, {2, 3}).ok());
+  CallRecords call("c", {0, 1, 2}, 2);
+  std::vector<std::string> too_big_data = {std::string(9 << 20, 'x')};
+  std::vector<LogRecordView> too_big = Views(too_big_data);
+  call.appends.push_back({3, too_big});
+  std::vector<absl::StatusOr<std::vector<uint64_t>>> results =
+      log_->AppendCall(stream_id_, 1, call.appends);
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[0].status().code(), absl::StatusCode::kFailedPrecondition)
+      << results[0].status();
+  ASSERT_TRUE(results[1].ok()) << results[1].status();
+  ASSERT_TRUE(results[2].ok()) << results[2].status();
+  EXPECT_EQ(results[3].status().code(), absl::StatusCode::kInvalidArgument) << results[3].status();
+  EXPECT_EQ(DataOf(ReadAll(1)), call.data[1]);
+  EXPECT_EQ(DataOf(ReadAll(2)), call.data[2]);
+  EXPECT_TRUE(ReadAll(0).empty());
+  EXPECT_TRUE(ReadAll(3).empty());
+
+  // A shard named twice is refused (both entries); the call's other shards are appended.
+  CallRecords twice("t", {1, 2, 1}, 1);
+  results = log_->AppendCall(stream_id_, 2, twice.appends);
+  EXPECT_EQ(results[0].status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(results[1].ok()) << results[1].status();
+  EXPECT_EQ(results[2].status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DataOf(ReadAll(1)), call.data[1]);
+}
+
+TEST_F(JetStreamShardLogTest, ConcurrentCallsOverSharedShardsKeepEachShardInCallOrderPerThread) {
+  const uint64_t stream = stream_id_ + 600;
+  const std::vector<uint32_t> shards = {0, 1, 2, 3};
+  ASSERT_TRUE(log_->CreateStream(stream, shards, absl::Hours(24)).ok());
+  constexpr int kThreads = 4;
+  constexpr int kCalls = 10;
+  std::vector<std::thread> threads;
+  std::vector<std::string> failures(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int c = 0; c < kCalls; ++c) {
+        // Each thread's calls touch the shards in another order.
+        std::vector<uint32_t> order = shards;
+        std::rotate(order.begin(), order.begin() + (t + c) % order.size(), order.end());
+        CallRecords call(absl::StrCat("t", t, "c", c, "s"), order, 2);
+        for (const auto& r : log_->AppendCall(stream, t * kCalls + c, call.appends)) {
+          if (!r.ok()) failures[t] = r.status().ToString();
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::string& f : failures) EXPECT_EQ(f, "");
+  for (uint32_t s : shards) {
+    absl::StatusOr<LogRead> read = log_->Read(stream, s, 0, 1000, 1 << 20);
+    ASSERT_TRUE(read.ok()) << read.status();
+    ASSERT_EQ(read->records.size(), static_cast<size_t>(kThreads * kCalls * 2));
+    std::vector<int> last_call(kThreads, -1);
+    for (size_t i = 0; i < read->records.size(); i += 2) {
+      // "t<t>c<c>s<shard>-<i>": a call's two records adjacent, a thread's calls in order.
+      const std::string& d = read->records[i].data;
+      const int t = std::stoi(d.substr(1));
+      const int c = std::stoi(d.substr(d.find('c') + 1));
+      EXPECT_EQ(d, absl::StrCat("t", t, "c", c, "s", s, "-0"));
+      EXPECT_EQ(read->records[i + 1].data, absl::StrCat("t", t, "c", c, "s", s, "-1"));
+      EXPECT_GT(c, last_call[t]);
+      last_call[t] = c;
+    }
+  }
+}
+
 TEST_F(JetStreamShardLogTest, BadArgumentsAreRefused) {
   EXPECT_EQ(log_->Append(stream_id_, 0, 1, {}).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -356,6 +478,45 @@ TEST_F(JetStreamShardLogRestartTest, AnUnacknowledgedAppendIsStoredOnceBeforeThe
   EXPECT_THAT(data, ::testing::ElementsAre("first-0", "unacked-0", "unacked-1", "next-0"));
 }
 
+// The per-shard pause across the shards of one call: a call over two shards whose acks never
+// came fails on both, and each shard's next append stores the call's part first.
+TEST_F(JetStreamShardLogRestartTest, AnUnacknowledgedCallIsStoredOnceBeforeEachShardsNextOne) {
+  JetStreamShardLogOptions options = SingleServerOptions("fe1");
+  options.attempt_timeout = absl::Milliseconds(300);
+  options.append_timeout = absl::Seconds(1);
+  std::unique_ptr<JetStreamShardLog> log = NewLog(*client_, options);
+  ASSERT_TRUE(log->CreateStream(1, {0, 1}, absl::Hours(1)).ok());
+  CallRecords first("first", {0, 1}, 1);
+  for (const auto& r : log->AppendCall(1, 1, first.appends)) ASSERT_TRUE(r.ok()) << r.status();
+
+  ASSERT_TRUE(cluster_->Pause(0).ok());
+  CallRecords unacked("unacked", {0, 1}, 2);
+  for (const auto& r : log->AppendCall(1, 2, unacked.appends)) {
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  }
+  cluster_->Kill(0);
+  ASSERT_TRUE(cluster_->Restart(0).ok());
+  absl::Status reconnected;
+  ASSERT_TRUE(PollFor(
+                  absl::Seconds(30), absl::Milliseconds(50), "the client reconnected",
+                  [&] { return (reconnected = client_->CheckJetStream()).ok(); },
+                  [&] { return reconnected.ToString(); })
+                  .ok());
+  CallRecords next("next", {1, 0}, 1);
+  for (const auto& r : log->AppendCall(1, 3, next.appends)) ASSERT_TRUE(r.ok()) << r.status();
+  for (uint32_t s : {0u, 1u}) {
+    absl::StatusOr<LogRead> read = log->Read(1, s, 0, 100, 1 << 20);
+    ASSERT_TRUE(read.ok()) << read.status();
+    std::vector<std::string> data;
+    for (const LogRecord& r : read->records) data.push_back(r.data);
+    EXPECT_THAT(data, ::testing::ElementsAre(absl::StrCat("first", s, "-0"),
+                                             absl::StrCat("unacked", s, "-0"),
+                                             absl::StrCat("unacked", s, "-1"),
+                                             absl::StrCat("next", s, "-0")))
+        << "shard " << s;
+  }
+}
+
 }  // namespace
 }  // namespace tributary::shard_store::jetstream
 
@@ -374,7 +535,7 @@ TEST(JetStreamShardLogClusterTest, AcknowledgedRecordsSurviveAKillOfTheStreamLea
   absl::StatusOr<std::unique_ptr<JetStreamShardLog>> log =
       JetStreamShardLog::Create(*client, RealClock::Get(), options);
   ASSERT_TRUE(log.ok()) << log.status();
-  ASSERT_TRUE((*log)->CreateStream(1, {0}, absl::Hours(1)).ok());
+  ASSERT_TRUE((*log)->CreateStream(1, {0, 1, 2}, absl::Hours(1)).ok());
   absl::StatusOr<int> leader = cluster.AwaitStreamLeader("trib_1");
   ASSERT_TRUE(leader.ok()) << leader.status();
 
@@ -382,13 +543,25 @@ TEST(JetStreamShardLogClusterTest, AcknowledgedRecordsSurviveAKillOfTheStreamLea
   constexpr int kKillAfter = 30;
   for (int call = 0; call < kCalls; ++call) {
     if (call == kKillAfter) cluster.Kill(*leader);
-    absl::StatusOr<std::vector<uint64_t>> seqs =
-        (*log)->Append(1, 0, call, Views(Data(absl::StrCat("call", call), 5)));
-    ASSERT_TRUE(seqs.ok()) << "call " << call << ": " << seqs.status();
+    // Every call spans the three shards (their parts in flight at once); a call that fails
+    // (the election outlasted its deadline) is retried as a whole with its ids.
+    CallRecords records(absl::StrCat("call", call, "s"), {0, 1, 2}, 5);
+    std::string failed;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      failed.clear();
+      for (const auto& r : (*log)->AppendCall(1, call, records.appends)) {
+        if (!r.ok()) failed = r.status().ToString();
+      }
+      if (failed.empty()) break;
+    }
+    ASSERT_EQ(failed, "") << "call " << call;
   }
+  for (uint32_t shard : {1u, 2u, 0u}) {
   std::vector<std::string> expected;
   for (int call = 0; call < kCalls; ++call) {
-    for (const std::string& d : Data(absl::StrCat("call", call), 5)) expected.push_back(d);
+    for (const std::string& d : Data(absl::StrCat("call", call, "s", shard), 5)) {
+      expected.push_back(d);
+    }
   }
   // A direct get may be answered by a replica a moment behind: read until it has everything.
   std::vector<std::string> data;
@@ -396,7 +569,8 @@ TEST(JetStreamShardLogClusterTest, AcknowledgedRecordsSurviveAKillOfTheStreamLea
   EXPECT_TRUE(PollFor(
                   absl::Seconds(30), absl::Milliseconds(100), "every acknowledged record",
                   [&] {
-                    absl::StatusOr<LogRead> read = (*log)->Read(1, 0, 0, 10000, 64 << 20);
+                    absl::StatusOr<LogRead> read =
+                        (*log)->Read(1, shard, 0, 10000, 64 << 20);
                     if (!read.ok()) {
                       last_seen = read.status().ToString();
                       return false;
@@ -409,7 +583,8 @@ TEST(JetStreamShardLogClusterTest, AcknowledgedRecordsSurviveAKillOfTheStreamLea
                   [&] { return last_seen; })
                   .ok())
       << last_seen;
-  EXPECT_EQ(data, expected);
+  EXPECT_EQ(data, expected) << "shard " << shard;
+  }
   ASSERT_TRUE(cluster.Restart(*leader).ok());
 }
 
