@@ -328,8 +328,11 @@ absl::Status BatchProcessor::Report(const Call& call,
                                     const Attempt& last) {
   if (!config.destination_config().on_failure().destination().empty()) {
     const FailureInfo info = NewFailureInfo(config, call.shard, condition, invoke_count, last);
-    RETURN_IF_ERROR(
-        PutFailureRecord(call.config, call.shard, call.stop, FailureRecordJson(info, records)));
+    // With include_records, possibly several parts (failure_record.h), put in order.
+    for (const std::string& part : FailureRecordParts(
+             info, records, config.destination_config().on_failure().include_records())) {
+      RETURN_IF_ERROR(PutFailureRecord(call.config, call.shard, call.stop, part));
+    }
   }
   metrics_.Dropped(call.shard, condition, records.size(),
                    config.destination_config().on_failure().destination());

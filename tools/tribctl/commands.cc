@@ -638,6 +638,10 @@ std::vector<FlagSpec> MappingConfigFlags() {
           .Sets("parallelization_factor"),
       StringFlag("destination", "on-failure destination stream (update: empty clears it)")
           .Sets("destination_config.on_failure.destination"),
+      BoolFlag("include-records",
+               "on-failure records also carry the failed records' keys and data, for "
+               "`tribctl redrive` (with --destination; update: give --destination again)")
+          .Sets("destination_config.on_failure.include_records"),
       IntFlag("maximum-record-age-in-seconds",
               "skip records older than this, -1 (infinite) or 60-604800 (default -1)")
           .Sets("maximum_record_age_in_seconds"),
