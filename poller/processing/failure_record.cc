@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "poller/interfaces.h"
 #include "poller/processing/records.h"
+#include "tables/stream_ids.h"
 
 namespace tributary::poller {
 
@@ -163,18 +164,37 @@ std::string FailureRecordBody(const FailureInfo& info, const v1::Record& first,
     }
     absl::StrAppend(&out, "}");
   }
-  absl::StrAppend(
-      &out, ",\"version\":\"1.0\",\"timestamp\":", JsonQuote(FormatIso8601Millis(info.timestamp)),
-      ",\"KinesisBatchInfo\":{\"shardId\":", JsonQuote(info.shard_id),
-      ",\"startSequenceNumber\":", JsonQuote(first.sequence_number()),
-      ",\"endSequenceNumber\":", JsonQuote(last.sequence_number()),
-      ",\"approximateArrivalOfFirstRecord\":", JsonQuote(FormatIso8601Millis(ArrivalTime(first))),
-      ",\"approximateArrivalOfLastRecord\":", JsonQuote(FormatIso8601Millis(ArrivalTime(last))),
-      ",\"batchSize\":", batch_size);
-  if (!info.stream_arn.empty()) {
-    absl::StrAppend(&out, ",\"streamArn\":", JsonQuote(info.stream_arn));
+  absl::StrAppend(&out, ",\"version\":\"1.0\",\"timestamp\":",
+                  JsonQuote(FormatIso8601Millis(info.timestamp)));
+  const std::optional<uint64_t> table_id = tables::TableIdOfStreamName(info.stream_name);
+  if (table_id.has_value()) {
+    // A table's change stream: DynamoDB's record, with the ids the DynamoDB Streams API and the
+    // function's event show (tables/stream_ids.h).
+    const uint32_t shard_index = tables::IndexOfStoreShardId(info.shard_id).value_or(0);
+    absl::StrAppend(
+        &out, ",\"DDBStreamBatchInfo\":{\"shardId\":",
+        JsonQuote(tables::EdgeShardId(shard_index, *table_id)),
+        ",\"startSequenceNumber\":", JsonQuote(tables::EdgeSequenceNumber(first.sequence_number())),
+        ",\"endSequenceNumber\":", JsonQuote(tables::EdgeSequenceNumber(last.sequence_number())),
+        ",\"approximateArrivalOfFirstRecord\":", JsonQuote(FormatIso8601Millis(ArrivalTime(first))),
+        ",\"approximateArrivalOfLastRecord\":", JsonQuote(FormatIso8601Millis(ArrivalTime(last))),
+        ",\"batchSize\":", batch_size);
+    if (absl::StartsWith(info.stream_arn, "arn:aws:dynamodb:")) {
+      absl::StrAppend(&out, ",\"streamArn\":", JsonQuote(info.stream_arn));
+    }
+  } else {
+    absl::StrAppend(
+        &out, ",\"KinesisBatchInfo\":{\"shardId\":", JsonQuote(info.shard_id),
+        ",\"startSequenceNumber\":", JsonQuote(first.sequence_number()),
+        ",\"endSequenceNumber\":", JsonQuote(last.sequence_number()),
+        ",\"approximateArrivalOfFirstRecord\":", JsonQuote(FormatIso8601Millis(ArrivalTime(first))),
+        ",\"approximateArrivalOfLastRecord\":", JsonQuote(FormatIso8601Millis(ArrivalTime(last))),
+        ",\"batchSize\":", batch_size);
+    if (!info.stream_arn.empty()) {
+      absl::StrAppend(&out, ",\"streamArn\":", JsonQuote(info.stream_arn));
+    }
+    absl::StrAppend(&out, ",\"streamName\":", JsonQuote(info.stream_name));
   }
-  absl::StrAppend(&out, ",\"streamName\":", JsonQuote(info.stream_name));
   if (info.window.has_value()) {
     absl::StrAppend(
         &out, ",\"tumblingWindow\":{\"start\":", JsonQuote(FormatIso8601Millis(info.window->first)),

@@ -34,6 +34,14 @@
 //   state, a bad identifier)
 // The record's partition key is the shard id.
 //
+// For a table's change stream (a "_tables.*" store stream, tables/stream_ids.h) it is Lambda's
+// DynamoDB record instead: "DDBStreamBatchInfo" in place of "KinesisBatchInfo", with shardId,
+// start/endSequenceNumber in the forms the DynamoDB Streams API and the function's event show
+// (shardId-00000000000000000003-0000002a, 100000000000000000042), approximateArrivalOf
+// First/LastRecord, batchSize and streamArn (the table stream's ARN, written only when
+// `stream_arn` is one: arn:aws:dynamodb:…/stream/LABEL); no streamName (the store's internal
+// name means nothing to a DynamoDB reader).
+//
 // With destination_config.on_failure.include_records the record also carries the failed records
 // (FailureRecordParts), after the batch info and in shard order:
 //   ...,"KinesisBatchInfo":{...},

@@ -219,6 +219,45 @@ TEST(FailureRecordTest, WithoutIncludeRecordsThereIsOneRecordAsBefore) {
             std::vector<std::string>{FailureRecordJson(SomeInfo(), records)});
 }
 
+// A mapping on a table's change stream gets Lambda's DynamoDB on-failure record: its batch info
+// is DDBStreamBatchInfo with the ids the DynamoDB Streams API shows (issue 18).
+TEST(FailureRecordTest, ATableStreamsRecordIsDynamoDbsShape) {
+  const absl::Time t0 = absl::FromUnixMillis(1'700'000'000'123);
+  FailureInfo info = SomeInfo();
+  info.stream_name = "_tables.42.20231114221320123";
+  info.shard_id = "shardId-000000000003";
+  info.stream_arn =
+      "arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/2023-11-14T22:13:20.123";
+  const std::vector<v1::Record> records = {testing::MakeRecord(7, "k", "a", t0),
+                                           testing::MakeRecord(9, "k", "b", t0 + absl::Seconds(1))};
+  const std::string json = FailureRecordJson(info, records);
+  const auto s = Parse(json);
+  EXPECT_EQ(s.fields().count("KinesisBatchInfo"), 0u);
+  const auto& b = s.fields().at("DDBStreamBatchInfo").struct_value().fields();
+  EXPECT_EQ(b.at("shardId").string_value(), "shardId-00000000000000000003-0000002a");
+  EXPECT_EQ(b.at("startSequenceNumber").string_value(), "100000000000000000007");
+  EXPECT_EQ(b.at("endSequenceNumber").string_value(), "100000000000000000009");
+  EXPECT_EQ(b.at("approximateArrivalOfFirstRecord").string_value(), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(b.at("approximateArrivalOfLastRecord").string_value(), "2023-11-14T22:13:21.123Z");
+  EXPECT_EQ(b.at("batchSize").number_value(), 2);
+  EXPECT_EQ(b.at("streamArn").string_value(), info.stream_arn);
+  EXPECT_EQ(b.size(), 7u);  // Lambda's seven keys, no streamName
+  EXPECT_NE(json.find("\"DDBStreamBatchInfo\":{\"shardId\":\"shardId-00000000000000000003-0000002a\","
+                      "\"startSequenceNumber\""),
+            std::string::npos)
+      << json;
+  // A Kinesis-form ARN (what the tracker serves when the table stream was not found) is not
+  // written.
+  info.stream_arn = "arn:aws:kinesis:us-east-1:000000000000:stream/_tables.42.20231114221320123";
+  EXPECT_EQ(Parse(FailureRecordJson(info, records))
+                .fields()
+                .at("DDBStreamBatchInfo")
+                .struct_value()
+                .fields()
+                .count("streamArn"),
+            0u);
+}
+
 TEST(FailureRecordTest, JsonQuoteEscapesControlCharacters) {
   EXPECT_EQ(JsonQuote("a\"b\\c\n\t\x1f"), "\"a\\\"b\\\\c\\n\\t\\u001f\"");
 }
