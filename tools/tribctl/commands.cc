@@ -26,6 +26,7 @@
 #include "tools/tribctl/completion.h"
 #include "tools/tribctl/context.h"
 #include "tools/tribctl/format.h"
+#include "tools/tribctl/redrive.h"
 #include "tools/tribctl/requests.h"
 #include "tools/tribctl/tables.h"
 
@@ -716,6 +717,23 @@ std::vector<CommandSpec> BuildCommands() {
                       .Sets("exclusive_start_stream_name")})
           .Pages(&Context::streams, &ShardStoreClient::ListStreams, NextStreamsPage,
                  [](const v1::ListStreamsResponse& all) { return StreamsTable(all); }));
+  add(Command("redrive", "",
+              "Puts the failed records that on-failure records carry (mappings with "
+              "--include-records) back into a stream, keeping their partition keys; "
+              "idempotent on a re-run (tools/tribctl/redrive.h).")
+          .Flags({StringFlag("source-stream", "the on-failure destination stream", true),
+                  StringFlag("to-stream", "the stream to put the records into", true),
+                  StringFlag("from-sequence-number",
+                             "only failed records at or after this sequence number"),
+                  StringFlag("to-sequence-number",
+                             "only failed records at or before this sequence number"),
+                  TimeFlag("from-timestamp", "only failed records that arrived at or after"),
+                  TimeFlag("to-timestamp", "only failed records that arrived at or before"),
+                  BoolFlag("dry-run", "count what would be redriven; put nothing"),
+                  StringFlag("state-file",
+                             "where the redrive position per shard is kept (default "
+                             "tribctl-redrive.<source>.<target>.state)")})
+          .Runs(&Redrive));
   add(Command("streams", "list-shards", "Lists a stream's shards (ListShards, every page).")
           .Flags({StreamFlag(),
                   EnumFlag("shard-filter-type", "which shards",
