@@ -12,6 +12,12 @@
 namespace tributary::poller {
 namespace {
 
+// Each record's dwell: its arrival to `now`, when its successful invocation ended.
+void ObserveDwell(PollerMetrics& metrics, const ShardContext& shard, absl::Time now,
+                  const std::vector<v1::Record>& records) {
+  for (const v1::Record& r : records) metrics.Dwelled(shard, now - ArrivalTime(r));
+}
+
 // A failed call's processing result (metrics.h has the whole mapping).
 ProcessingResult ResultOfFailedCall(const absl::Status& status) {
   switch (status.code()) {
@@ -151,6 +157,7 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
     ++invoke_count;
     if (last.kind == Attempt::kSuccess) {
       metrics_.Delivered(call.shard, records.size());
+      ObserveDwell(metrics_, call.shard, clock_.Now(), records);
       call.on_done(records);
       return TerminateWindowIfTooLarge(call);
     }
@@ -164,6 +171,7 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
           std::make_move_iterator(records.begin() + last.first_failed));
       records.erase(records.begin(), records.begin() + last.first_failed);
       metrics_.Delivered(call.shard, succeeded.size());
+      ObserveDwell(metrics_, call.shard, clock_.Now(), succeeded);
       call.on_done(succeeded);
       RETURN_IF_ERROR(TerminateWindowIfTooLarge(call));
       if (config.bisect_batch_on_function_error()) {

@@ -563,6 +563,33 @@ TEST_F(BatchProcessorTest, InvokeLatencyAndIteratorAgeComeFromTheClock) {
   EXPECT_EQ(m.batch_size().sum(), 2);
 }
 
+// Dwell (issue 23): each delivered record's arrival → the end of its successful invocation;
+// records that failed (retried here) count once, when delivered, from their arrival.
+TEST_F(BatchProcessorTest, DwellIsFromEachRecordsArrivalToItsSuccessfulInvocation) {
+  config_.set_maximum_retry_attempts(-1);
+  std::vector<v1::Record> records = {MakeRecord(0, "k", "a", t0_),
+                                     MakeRecord(1, "k", "b", t0_ + absl::Milliseconds(500))};
+  clock_.Advance(absl::Seconds(2));
+  function_.SetScript([this](const v1::InvokeRequest&, int call) {
+    clock_.Advance(absl::Milliseconds(100));
+    return call == 0 ? FunctionErrorReply() : v1::InvokeResponse();
+  });
+  ASSERT_TRUE(Process(records).ok());
+  const auto m = Metrics();
+  ASSERT_EQ(m.dwell_ms().count(), 2);
+  // Delivered at t0 + 2 s + 100 ms (failed) + the backoff + 100 ms.
+  const double delivered_ms =
+      2200 + absl::ToDoubleMilliseconds(waiter_.waits().at(0));
+  EXPECT_DOUBLE_EQ(m.dwell_ms().sum(), delivered_ms + (delivered_ms - 500));
+  // Prometheus, in seconds, per mapping (no shard label).
+  const std::string text = metrics_.RenderPrometheus();
+  EXPECT_NE(text.find("# TYPE tributary_poller_dwell_seconds histogram\n"), std::string::npos);
+  EXPECT_NE(text.find("tributary_poller_dwell_seconds_count{poller=\"poller-1\",mapping=\"mapping-1\","
+                      "stream=\"orders\"} 2\n"),
+            std::string::npos)
+      << text;
+}
+
 // ---- Last processing result (metrics.h has the mapping) ----
 
 struct ResultCase {
