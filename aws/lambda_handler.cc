@@ -278,12 +278,8 @@ absl::StatusOr<Reply> CreateEventSourceMapping(const Context& c, Call& call) {
                 "StartingPosition AT_TIMESTAMP is not supported for DynamoDB stream sources: "
                 "TRIM_HORIZON or LATEST");
   }
-  if (tables::IsTableStreamName(stream) && !fields.filter_patterns.empty()) {
-    // The pollers' filters see Kinesis's record shape: a DynamoDB pattern (eventName,
-    // dynamodb.NewImage...) would match nothing and drop every record.
-    return Fail(kInvalidParameterValue,
-                "FilterCriteria are not supported for DynamoDB stream sources yet");
-  }
+  // FilterCriteria on a table stream are matched as DynamoDB records by the pollers
+  // (mapping/record_filter.h).
   request.set_stream_name(stream);
   request.set_function_name(*function_name);
   if (position) request.set_starting_position(StartingPositionOf(*position));

@@ -34,7 +34,14 @@ absl::Status CheckRangeOrMinusOne(absl::string_view field, int64_t value, int64_
 
 absl::Status ValidateDestination(const v1::DestinationConfig& destination_config) {
   const std::string& destination = destination_config.on_failure().destination();
-  if (destination.empty()) return absl::OkStatus();
+  if (destination.empty()) {
+    if (destination_config.on_failure().include_records()) {
+      return absl::InvalidArgumentError(
+          "destination_config.on_failure.include_records needs "
+          "destination_config.on_failure.destination");
+    }
+    return absl::OkStatus();
+  }
   return ValidateStreamName("destination_config.on_failure.destination", destination);
 }
 

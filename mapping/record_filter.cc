@@ -4,14 +4,19 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/proto_util.h"
+#include "common/status_macros.h"
 #include "google/protobuf/util/json_util.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
+#include "tables/attribute_value.h"
+#include "tables/change_record.h"
+#include "tables/stream_ids.h"
 
 namespace tributary::mapping {
 
@@ -414,7 +419,56 @@ bool NamesData(const Node& filter) {
 
 }  // namespace
 
-RecordFilter::RecordFilter(std::vector<Node> filters) : filters_(std::move(filters)) {
+namespace {
+
+// DynamoDB's JSON of `a` (poller/invoke/dynamodb_event.cc writes the same as text).
+void AttributeToValue(const tables::AttributeValue& a, Value* out);
+
+void AttributeMapToStruct(const tables::AttributeMap& map, Struct* out) {
+  auto& fields = *out->mutable_fields();
+  for (const auto& [name, value] : map) AttributeToValue(value, &fields[name]);
+}
+
+void AttributeToValue(const tables::AttributeValue& a, Value* out) {
+  using Type = tables::AttributeValue::Type;
+  Value& v = (*out->mutable_struct_value()->mutable_fields())[tables::TypeName(a.type())];
+  switch (a.type()) {
+    case Type::kS:
+    case Type::kN:
+      v.set_string_value(a.scalar());
+      break;
+    case Type::kB:
+      v.set_string_value(absl::Base64Escape(a.scalar()));
+      break;
+    case Type::kBool:
+      v.set_bool_value(a.bool_value());
+      break;
+    case Type::kNull:
+      v.set_bool_value(true);
+      break;
+    case Type::kM:
+      AttributeMapToStruct(a.map(), v.mutable_struct_value());
+      break;
+    case Type::kL:
+      for (const tables::AttributeValue& e : a.list()) {
+        AttributeToValue(e, v.mutable_list_value()->add_values());
+      }
+      break;
+    case Type::kSS:
+    case Type::kNS:
+    case Type::kBS:
+      for (const std::string& e : a.set()) {
+        v.mutable_list_value()->add_values()->set_string_value(
+            a.type() == Type::kBS ? absl::Base64Escape(e) : e);
+      }
+      break;
+  }
+}
+
+}  // namespace
+
+RecordFilter::RecordFilter(std::vector<Node> filters, bool dynamodb)
+    : filters_(std::move(filters)), dynamodb_(dynamodb) {
   needs_data_ = std::any_of(filters_.begin(), filters_.end(), NamesData);
 }
 
@@ -440,11 +494,40 @@ absl::StatusOr<std::unique_ptr<RecordFilter>> RecordFilter::Create(
     }
     filters.push_back(std::move(*node));
   }
-  return std::unique_ptr<RecordFilter>(new RecordFilter(std::move(filters)));
+  return std::unique_ptr<RecordFilter>(new RecordFilter(std::move(filters), false));
+}
+
+absl::StatusOr<std::unique_ptr<RecordFilter>> RecordFilter::Create(
+    const v1::FilterCriteria& criteria, absl::string_view stream_name) {
+  ASSIGN_OR_RETURN(std::unique_ptr<RecordFilter> filter, Create(criteria));
+  filter->dynamodb_ = tables::IsTableStreamName(stream_name);
+  return filter;
+}
+
+bool RecordFilter::MatchesDynamoDb(const v1::Record& record) const {
+  absl::StatusOr<tables::ChangeRecord> change = tables::DecodeChangeRecord(record.data());
+  if (!change.ok()) return false;
+  Struct view;
+  auto& fields = *view.mutable_fields();
+  fields["eventName"].set_string_value(tables::ChangeEventName(change->event));
+  fields["eventVersion"].set_string_value("1.1");
+  fields["eventSource"].set_string_value("aws:dynamodb");
+  auto& ddb = *fields["dynamodb"].mutable_struct_value()->mutable_fields();
+  ddb["ApproximateCreationDateTime"].set_number_value(
+      static_cast<double>(absl::ToUnixSeconds(change->approximate_creation_time)));
+  AttributeMapToStruct(change->keys, ddb["Keys"].mutable_struct_value());
+  if (change->new_image) AttributeMapToStruct(*change->new_image, ddb["NewImage"].mutable_struct_value());
+  if (change->old_image) AttributeMapToStruct(*change->old_image, ddb["OldImage"].mutable_struct_value());
+  ddb["SequenceNumber"].set_string_value(tables::EdgeSequenceNumber(record.sequence_number()));
+  ddb["SizeBytes"].set_number_value(static_cast<double>(change->size_bytes));
+  ddb["StreamViewType"].set_string_value(tables::StreamViewTypeName(change->view_type));
+  return std::any_of(filters_.begin(), filters_.end(),
+                     [&](const Node& filter) { return ObjectMatches(filter, &view); });
 }
 
 bool RecordFilter::Matches(const v1::Record& record) const {
   if (filters_.empty()) return true;
+  if (dynamodb_) return MatchesDynamoDb(record);
   Struct view;
   auto& fields = *view.mutable_fields();
   fields["kinesisSchemaVersion"].set_string_value("1.0");

@@ -24,6 +24,22 @@
 // pattern: any element that is an object). Example: with data {"tags": ["a", "b"]} the pattern
 // {"data": {"tags": ["b"]}} matches.
 //
+// A mapping on a table's change stream (a "_tables.*" store stream, tables/stream_ids.h) is
+// filtered as Lambda filters DynamoDB records: on the record as its DynamoDB event shows it
+// (poller/invoke/dynamodb_event.h), not on base64 data:
+//   {"eventName": "INSERT" | "MODIFY" | "REMOVE", "eventVersion": "1.1",
+//    "eventSource": "aws:dynamodb",
+//    "dynamodb": {"ApproximateCreationDateTime": <epoch seconds>, "Keys": {...},
+//                 "NewImage": {...}, "OldImage": {...}, "SequenceNumber": "1000…042",
+//                 "SizeBytes": 26, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+// with AttributeValues in DynamoDB's JSON: {"id": {"S": "a"}}, {"qty": {"N": "5"}} (a number is
+// a string there, as in the event: {"N": ["5"]} matches, a "numeric" rule does not),
+// {"B": "<base64>"}, {"BOOL": true}, {"NULL": true}, {"M": {...}}, {"L": [...]}, sets as arrays.
+// Example: {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"status": {"S": ["paid"]}}}}.
+// Not in the view: eventID, awsRegion and eventSourceARN (the filter knows no account or table;
+// a pattern naming them matches nothing, as a pattern naming any absent field). A record that is
+// not a change record matches no filter.
+//
 // Patterns are read with protobuf's JSON parser into google.protobuf.Value, records' data with
 // RapidJSON; numbers are doubles either way (integers above 2^53 compare approximately).
 //
@@ -55,6 +71,10 @@ class RecordFilter {
   // `filter_criteria.filters[1].pattern: numeric: expected an operator ("<", "<=", "=", ">",
   // ">=") at position 2 (at data.amount)`.
   static absl::StatusOr<std::unique_ptr<RecordFilter>> Create(const v1::FilterCriteria& criteria);
+  // The same for a mapping on `stream_name`: a table stream's records are matched as DynamoDB
+  // records (above), any other stream's as Kinesis records.
+  static absl::StatusOr<std::unique_ptr<RecordFilter>> Create(const v1::FilterCriteria& criteria,
+                                                              absl::string_view stream_name);
 
   // Checks one pattern. Errors: INVALID_ARGUMENT, the message without the filter's name: the
   // pattern is over kMaxFilterPatternBytes, not valid JSON, not an object, an object with no
@@ -76,9 +96,12 @@ class RecordFilter {
   struct Node;
 
  private:
-  explicit RecordFilter(std::vector<Node> filters);
+  RecordFilter(std::vector<Node> filters, bool dynamodb);
+
+  bool MatchesDynamoDb(const v1::Record& record) const;
 
   std::vector<Node> filters_;
+  bool dynamodb_ = false;  // records are change records of a table stream
   bool needs_data_ = false;  // some filter names "data": the data must be parsed
 };
 

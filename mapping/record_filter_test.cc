@@ -5,6 +5,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tables/attribute_value.h"
+#include "tables/change_record.h"
 
 namespace tributary::mapping {
 namespace {
@@ -307,6 +309,86 @@ TEST(RecordFilterTest, NumericErrors) {
 TEST(RecordFilterTest, ErrorsNameNestedFields) {
   EXPECT_EQ(ErrorOf(R"({"data":{"order":{"total":[{"numeric":[">","x"]}]}}})"),
             "numeric: expected a number at position 1 (at data.order.total)");
+}
+
+// Table streams (issue 18): Lambda's DynamoDB filtering, on the change record as the DynamoDB
+// event shows it.
+constexpr char kTableStream[] = "_tables.42.20231114221320123";
+
+v1::Record ChangeRecordOf(tables::ChangeEvent event, const std::string& id,
+                          const std::string& status, const std::string& qty) {
+  using tables::AttributeValue;
+  tables::ChangeRecord c;
+  c.event = event;
+  c.view_type = tables::StreamViewType::kNewAndOldImages;
+  c.approximate_creation_time = absl::FromUnixSeconds(1700000000);
+  c.keys = {{"id", AttributeValue::S(id)}};
+  tables::AttributeMap image = {{"id", AttributeValue::S(id)},
+                                {"qty", AttributeValue::N(qty)},
+                                {"status", AttributeValue::S(status)},
+                                {"tags", AttributeValue::SS({"a", "b"})}};
+  if (event != tables::ChangeEvent::kRemove) c.new_image = image;
+  if (event != tables::ChangeEvent::kInsert) c.old_image = image;
+  c.size_bytes = 30;
+  return MakeRecord(tables::EncodeChangeRecord(c), id, "42");
+}
+
+std::unique_ptr<RecordFilter> CompileForTable(std::initializer_list<std::string> patterns) {
+  v1::FilterCriteria criteria;
+  for (const std::string& p : patterns) criteria.add_filters()->set_pattern(p);
+  absl::StatusOr<std::unique_ptr<RecordFilter>> filter = RecordFilter::Create(criteria, kTableStream);
+  EXPECT_TRUE(filter.ok()) << filter.status();
+  return filter.ok() ? std::move(*filter) : nullptr;
+}
+
+TEST(RecordFilterDynamoDbTest, EventNameKeysAndImagesAreMatchedAsLambdaShowsThem) {
+  using tables::ChangeEvent;
+  const v1::Record insert_paid = ChangeRecordOf(ChangeEvent::kInsert, "a", "paid", "5");
+  const v1::Record modify_open = ChangeRecordOf(ChangeEvent::kModify, "b", "open", "7");
+  const v1::Record remove_paid = ChangeRecordOf(ChangeEvent::kRemove, "c", "paid", "9");
+  auto inserts = CompileForTable({R"({"eventName":["INSERT"]})"});
+  EXPECT_TRUE(inserts->Matches(insert_paid));
+  EXPECT_FALSE(inserts->Matches(modify_open));
+  EXPECT_FALSE(inserts->Matches(remove_paid));
+
+  auto paid = CompileForTable({R"({"dynamodb":{"NewImage":{"status":{"S":["paid"]}}}})"});
+  EXPECT_TRUE(paid->Matches(insert_paid));
+  EXPECT_FALSE(paid->Matches(modify_open));
+  EXPECT_FALSE(paid->Matches(remove_paid)) << "a REMOVE has no NewImage";
+
+  auto key_b = CompileForTable({R"({"dynamodb":{"Keys":{"id":{"S":["b"]}}}})"});
+  EXPECT_FALSE(key_b->Matches(insert_paid));
+  EXPECT_TRUE(key_b->Matches(modify_open));
+
+  // Numbers are strings in DynamoDB's JSON; sets are arrays (any element matches); prefix and
+  // anything-but work as for Kinesis; OR across filters.
+  EXPECT_TRUE(CompileForTable({R"({"dynamodb":{"OldImage":{"qty":{"N":["9"]}}}})"})
+                  ->Matches(remove_paid));
+  EXPECT_TRUE(CompileForTable({R"({"dynamodb":{"NewImage":{"tags":{"SS":["b"]}}}})"})
+                  ->Matches(insert_paid));
+  EXPECT_TRUE(CompileForTable({R"({"eventName":[{"anything-but":["REMOVE"]}],)"
+                               R"("dynamodb":{"StreamViewType":[{"prefix":"NEW_AND"}]}})"})
+                  ->Matches(modify_open));
+  auto either = CompileForTable({R"({"eventName":["REMOVE"]})", R"({"eventName":["INSERT"]})"});
+  EXPECT_TRUE(either->Matches(insert_paid));
+  EXPECT_FALSE(either->Matches(modify_open));
+  EXPECT_TRUE(either->Matches(remove_paid));
+  EXPECT_TRUE(CompileForTable({R"({"dynamodb":{"SequenceNumber":["100000000000000000042"]}})"})
+                  ->Matches(insert_paid));
+}
+
+TEST(RecordFilterDynamoDbTest, KinesisShapedPatternsMatchNothingOnATableStream) {
+  const v1::Record r = ChangeRecordOf(tables::ChangeEvent::kInsert, "a", "paid", "5");
+  EXPECT_FALSE(CompileForTable({R"({"partitionKey":["a"]})"})->Matches(r));
+  EXPECT_FALSE(CompileForTable({R"({"data":{"status":["paid"]}})"})->Matches(r));
+  // The same pattern on a Kinesis stream still sees Kinesis's shape.
+  v1::FilterCriteria criteria;
+  criteria.add_filters()->set_pattern(R"({"partitionKey":["a"]})");
+  EXPECT_TRUE((*RecordFilter::Create(criteria, "orders"))->Matches(r));
+}
+
+TEST(RecordFilterDynamoDbTest, ARecordThatIsNotAChangeRecordMatchesNoFilter) {
+  EXPECT_FALSE(CompileForTable({R"({"eventName":[{"exists":false}]})"})->Matches(MakeRecord("{}")));
 }
 
 }  // namespace

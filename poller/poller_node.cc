@@ -46,7 +46,10 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   node->destination_ = std::make_unique<ShardStoreFailureDestination>(*node->store_client_);
   node->reader_ = std::make_unique<ShardStoreReader>(*node->store_client_);
   node->leases_ = std::make_unique<LeasingClientLeaseService>(*node->leasing_client_);
-  node->mappings_ = std::make_unique<StreamTrackerMappingSource>(*node->tracker_client_);
+  node->tracker_mappings_ = std::make_unique<StreamTrackerMappingSource>(*node->tracker_client_);
+  // Table-stream mappings get their table stream's ARN (for on-failure records).
+  node->mappings_ = std::make_unique<TableStreamArnMappingSource>(
+      *node->tracker_mappings_, *node->table_sources_, options.aws_account);
   node->waiter_ = std::make_unique<ClockWaiter>(clock);
   node->metrics_ = std::make_unique<PollerMetrics>(options.poller_id, clock);
   PollerOptions poller_options;

@@ -26,6 +26,7 @@
 #include "common/http_client.h"
 #include "poller/grpc_adapters.h"
 #include "poller/invoke/http_invoker.h"
+#include "poller/invoke/table_stream_arns.h"
 #include "poller/invoke/table_stream_sources.h"
 #include "poller/poller.h"
 #include "poller/pollers_service.h"
@@ -108,7 +109,8 @@ class PollerNode {
   std::unique_ptr<ShardStoreFailureDestination> destination_;
   std::unique_ptr<ShardStoreReader> reader_;
   std::unique_ptr<LeasingClientLeaseService> leases_;
-  std::unique_ptr<StreamTrackerMappingSource> mappings_;
+  std::unique_ptr<StreamTrackerMappingSource> tracker_mappings_;
+  std::unique_ptr<TableStreamArnMappingSource> mappings_;
   std::unique_ptr<ClockWaiter> waiter_;
   std::unique_ptr<PollerMetrics> metrics_;
   std::unique_ptr<Poller> poller_;

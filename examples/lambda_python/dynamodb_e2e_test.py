@@ -275,6 +275,30 @@ class DynamoDbEndToEndTest(unittest.TestCase):
                 self.assertEqual(r["dynamodb"]["StreamViewType"], "NEW_IMAGE")
                 self.assertNotIn("OldImage", r["dynamodb"])
 
+    def test_filter_criteria_on_a_table_stream_match_dynamodb_records(self):
+        """Lambda's DynamoDB filtering (issue 18): patterns on eventName and dynamodb.NewImage
+        are matched against the change record's JSON. Each item's last change is a REMOVE that
+        a filter keeps, so once it arrived every earlier change of the item was filtered."""
+        self.start_function("filtered-fn")
+        arn = self.create_table("filtered", "NEW_AND_OLD_IMAGES")
+        self.lambda_.create_event_source_mapping(
+            EventSourceArn=arn, FunctionName="filtered-fn", StartingPosition="TRIM_HORIZON",
+            BatchSize=100, FilterCriteria={"Filters": [
+                {"Pattern": json.dumps({"eventName": ["INSERT"],
+                                        "dynamodb": {"NewImage": {"v": {"N": ["2"]}}}})},
+                {"Pattern": json.dumps({"eventName": ["REMOVE"]})}]})
+        expected = {}
+        for i in range(6):
+            key = "f-%d" % i
+            self.put("filtered", key, 1)  # INSERT with v 1: dropped
+            self.put("filtered", key, 2)  # MODIFY: dropped
+            self.delete("filtered", key)  # REMOVE: kept
+            expected[key] = [("REMOVE", None)]
+            self.put("filtered", "g-%d" % i, 2)  # INSERT with v 2: kept
+            expected["g-%d" % i] = [("INSERT", "2")]
+        self.wait_for(expected)
+        self.assertEqual(self.first_deliveries(), expected)
+
     def test_the_aws_cli_maps_a_function_to_a_tables_stream(self):
         self.start_function("cli-fn")
         arn = self.create_table("cli-orders", "KEYS_ONLY")

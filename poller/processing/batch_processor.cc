@@ -12,6 +12,12 @@
 namespace tributary::poller {
 namespace {
 
+// Each record's dwell: its arrival to `now`, when its successful invocation ended.
+void ObserveDwell(PollerMetrics& metrics, const ShardContext& shard, absl::Time now,
+                  const std::vector<v1::Record>& records) {
+  for (const v1::Record& r : records) metrics.Dwelled(shard, now - ArrivalTime(r));
+}
+
 // A failed call's processing result (metrics.h has the whole mapping).
 ProcessingResult ResultOfFailedCall(const absl::Status& status) {
   switch (status.code()) {
@@ -166,6 +172,7 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
     ++invoke_count;
     if (last.kind == Attempt::kSuccess) {
       metrics_.Delivered(call.shard, records.size());
+      ObserveDwell(metrics_, call.shard, clock_.Now(), records);
       call.on_done(records);
       return TerminateWindowIfTooLarge(call);
     }
@@ -179,6 +186,7 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
           std::make_move_iterator(records.begin() + last.first_failed));
       records.erase(records.begin(), records.begin() + last.first_failed);
       metrics_.Delivered(call.shard, succeeded.size());
+      ObserveDwell(metrics_, call.shard, clock_.Now(), succeeded);
       call.on_done(succeeded);
       RETURN_IF_ERROR(TerminateWindowIfTooLarge(call));
       if (config.bisect_batch_on_function_error()) {
@@ -429,8 +437,11 @@ absl::Status BatchProcessor::Report(const Call& call,
                                     const Attempt& last) {
   if (!config.destination_config().on_failure().destination().empty()) {
     const FailureInfo info = NewFailureInfo(config, call.shard, condition, invoke_count, last);
-    RETURN_IF_ERROR(
-        PutFailureRecord(call.config, call.shard, call.stop, FailureRecordJson(info, records)));
+    // With include_records, possibly several parts (failure_record.h), put in order.
+    for (const std::string& part : FailureRecordParts(
+             info, records, config.destination_config().on_failure().include_records())) {
+      RETURN_IF_ERROR(PutFailureRecord(call.config, call.shard, call.stop, part));
+    }
   }
   metrics_.Dropped(call.shard, condition, records.size(),
                    config.destination_config().on_failure().destination());

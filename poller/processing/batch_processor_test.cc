@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/proto_util.h"
 #include "common/testing/log_capture.h"
@@ -505,6 +506,50 @@ TEST_F(BatchProcessorTest, FailedDestinationPutIsRetriedSoNothingIsSkippedUnrepo
   EXPECT_EQ(waiter_.waits().size(), 3u);
 }
 
+// include_records (issue 23): the failure record carries the failed records' keys and data;
+// records larger than one destination record are split into parts, put in order.
+TEST_F(BatchProcessorTest, IncludeRecordsPutsTheFailedRecordsDataInOrderedParts) {
+  config_.set_maximum_retry_attempts(0);
+  SetDestination();
+  config_.mutable_destination_config()->mutable_on_failure()->set_include_records(true);
+  function_.SetScript([](const v1::InvokeRequest&, int) { return FunctionErrorReply(); });
+  std::vector<v1::Record> records;
+  const std::string big(400 * 1024, 'x');  // three fit in no 1 MiB record with base64
+  for (int i = 0; i < 3; ++i) records.push_back(MakeRecord(i, absl::StrCat("k", i), big, t0_));
+  ASSERT_TRUE(Process(records).ok());
+  const auto puts = destination_.puts();
+  ASSERT_GE(puts.size(), 2u);
+  int seen = 0;
+  for (size_t i = 0; i < puts.size(); ++i) {
+    EXPECT_LE(puts[i].data.size(), static_cast<size_t>(kMaxFailureRecordBytes));
+    google::protobuf::Struct s;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(puts[i].data, &s).ok());
+    const auto& part = s.fields().at("part").struct_value().fields();
+    EXPECT_EQ(part.at("index").number_value(), static_cast<double>(i));
+    EXPECT_EQ(part.at("count").number_value(), static_cast<double>(puts.size()));
+    for (const auto& r : s.fields().at("records").list_value().values()) {
+      const auto& f = r.struct_value().fields();
+      EXPECT_EQ(f.at("partitionKey").string_value(), absl::StrCat("k", seen));
+      EXPECT_EQ(f.at("sequenceNumber").string_value(), std::to_string(seen));
+      std::string data;
+      ASSERT_TRUE(absl::Base64Unescape(f.at("data").string_value(), &data));
+      EXPECT_EQ(data, big);
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, 3);
+}
+
+TEST_F(BatchProcessorTest, WithoutIncludeRecordsTheFailureRecordHasNoData) {
+  config_.set_maximum_retry_attempts(0);
+  SetDestination();
+  function_.SetScript([](const v1::InvokeRequest&, int) { return FunctionErrorReply(); });
+  ASSERT_TRUE(Process(Records(2)).ok());
+  const auto s = OnlyDestinationRecord();
+  EXPECT_EQ(s.fields().count("records"), 0u);
+  EXPECT_EQ(s.fields().count("part"), 0u);
+}
+
 TEST_F(BatchProcessorTest, InvokeLatencyAndIteratorAgeComeFromTheClock) {
   function_.SetScript([this](const v1::InvokeRequest&, int) {
     clock_.Advance(absl::Milliseconds(40));
@@ -516,6 +561,33 @@ TEST_F(BatchProcessorTest, InvokeLatencyAndIteratorAgeComeFromTheClock) {
   EXPECT_EQ(m.invoke_latency_ms().sum(), 40);
   EXPECT_EQ(m.iterator_age_ms(), 1040);
   EXPECT_EQ(m.batch_size().sum(), 2);
+}
+
+// Dwell (issue 23): each delivered record's arrival → the end of its successful invocation;
+// records that failed (retried here) count once, when delivered, from their arrival.
+TEST_F(BatchProcessorTest, DwellIsFromEachRecordsArrivalToItsSuccessfulInvocation) {
+  config_.set_maximum_retry_attempts(-1);
+  std::vector<v1::Record> records = {MakeRecord(0, "k", "a", t0_),
+                                     MakeRecord(1, "k", "b", t0_ + absl::Milliseconds(500))};
+  clock_.Advance(absl::Seconds(2));
+  function_.SetScript([this](const v1::InvokeRequest&, int call) {
+    clock_.Advance(absl::Milliseconds(100));
+    return call == 0 ? FunctionErrorReply() : v1::InvokeResponse();
+  });
+  ASSERT_TRUE(Process(records).ok());
+  const auto m = Metrics();
+  ASSERT_EQ(m.dwell_ms().count(), 2);
+  // Delivered at t0 + 2 s + 100 ms (failed) + the backoff + 100 ms.
+  const double delivered_ms =
+      2200 + absl::ToDoubleMilliseconds(waiter_.waits().at(0));
+  EXPECT_DOUBLE_EQ(m.dwell_ms().sum(), delivered_ms + (delivered_ms - 500));
+  // Prometheus, in seconds, per mapping (no shard label).
+  const std::string text = metrics_.RenderPrometheus();
+  EXPECT_NE(text.find("# TYPE tributary_poller_dwell_seconds histogram\n"), std::string::npos);
+  EXPECT_NE(text.find("tributary_poller_dwell_seconds_count{poller=\"poller-1\",mapping=\"mapping-1\","
+                      "stream=\"orders\"} 2\n"),
+            std::string::npos)
+      << text;
 }
 
 // ---- Last processing result (metrics.h has the mapping) ----

@@ -33,6 +33,31 @@
 //   that breaks a rule (no window   named records or broke a rule)
 //   state, a bad identifier)
 // The record's partition key is the shard id.
+//
+// For a table's change stream (a "_tables.*" store stream, tables/stream_ids.h) it is Lambda's
+// DynamoDB record instead: "DDBStreamBatchInfo" in place of "KinesisBatchInfo", with shardId,
+// start/endSequenceNumber in the forms the DynamoDB Streams API and the function's event show
+// (shardId-00000000000000000003-0000002a, 100000000000000000042), approximateArrivalOf
+// First/LastRecord, batchSize and streamArn (the table stream's ARN, written only when
+// `stream_arn` is one: arn:aws:dynamodb:…/stream/LABEL); no streamName (the store's internal
+// name means nothing to a DynamoDB reader).
+//
+// With destination_config.on_failure.include_records the record also carries the failed records
+// (FailureRecordParts), after the batch info and in shard order:
+//   ...,"KinesisBatchInfo":{...},
+//   "records":[{"partitionKey":"k","data":"<base64>","sequenceNumber":"7",
+//               "approximateArrivalTimestamp":1700000000.123}, ...],
+//   "part":{"index":0,"count":2}}
+// "sequenceNumber" is the store's (the source stream's, as tribctl and the Kinesis API show
+// it), "approximateArrivalTimestamp" epoch seconds with milliseconds, as in Lambda's Kinesis
+// event. A record holds as many as fit in `max_bytes` (the destination's limit for one record,
+// kMaxFailureRecordBytes: the store's 1 MiB for partition key + data, smaller than Lambda's
+// 6 MiB invoke payload the issue names, so that every part can be put); the rest go to further
+// parts, each a whole failure record with the same requestId and batch info (the whole failed
+// batch), "part" telling its place. "part" is written whenever records are included (count 1
+// when one record holds them all), so a reader needs no second rule. A failed record too large
+// to fit in a part even alone (its base64 data is 4/3 of its size) is written without "data"
+// and with "dataOmitted":true (its sequence number still points at it in the source stream).
 #ifndef TRIBUTARY_POLLER_PROCESSING_FAILURE_RECORD_H_
 #define TRIBUTARY_POLLER_PROCESSING_FAILURE_RECORD_H_
 
@@ -85,6 +110,19 @@ std::string FailureRecordJson(const FailureInfo& info, const std::vector<v1::Rec
 // The same for records from `first` to `last` that are not at hand: `batch_size` of them.
 std::string FailureRecordJson(const FailureInfo& info, const v1::Record& first,
                               const v1::Record& last, int64_t batch_size);
+
+// The destination's limit for one failure record: the store's limit for partition key + data.
+inline constexpr int64_t kMaxFailureRecordBytes = 1 << 20;
+
+// The failure records for the skipped `records` (non-empty, in shard order): one, as
+// FailureRecordJson, when `include_records` is false; else the parts described above, each at
+// most `max_bytes` long when it holds at least one record's data (a part of one record whose
+// data is omitted may exceed only when the batch info alone does, which a shard id and names
+// of Tributary's limits cannot make happen at 1 MiB).
+std::vector<std::string> FailureRecordParts(const FailureInfo& info,
+                                            const std::vector<v1::Record>& records,
+                                            bool include_records,
+                                            int64_t max_bytes = kMaxFailureRecordBytes);
 
 // `text` as a JSON string literal, quotes included: ", \ and control characters escaped; bytes
 // >= 0x80 are copied (UTF-8 passes through).

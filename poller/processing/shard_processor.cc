@@ -33,7 +33,7 @@ absl::StatusOr<std::shared_ptr<const RecordFilter>> CompileFilter(
     const v1::EventSourceMappingConfiguration& config) {
   if (config.filter_criteria().filters_size() == 0) return nullptr;
   absl::StatusOr<std::unique_ptr<RecordFilter>> filter =
-      RecordFilter::Create(config.filter_criteria());
+      RecordFilter::Create(config.filter_criteria(), config.stream_name());
   if (!filter.ok()) return filter.status();
   return std::shared_ptr<const RecordFilter>(std::move(*filter));
 }

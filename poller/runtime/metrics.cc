@@ -23,6 +23,14 @@ const std::vector<double>& LatencyBounds() {
   return *bounds;
 }
 
+// Dwell: from milliseconds (a caught-up shard) to a day (a record stuck for a day).
+const std::vector<double>& DwellBounds() {
+  static const auto* bounds = new std::vector<double>{
+      10,     50,     100,    250,     500,     1000,     2500,     5000,    10000,
+      30000,  60000,  300000, 900000,  3600000, 21600000, 86400000};
+  return *bounds;
+}
+
 // A label value escaped as the exposition format asks: \\, \" and \n.
 std::string LabelValue(const std::string& v) {
   std::string out;
@@ -165,7 +173,8 @@ void Histogram::ToProto(v1::Histogram* out) const {
   out->set_count(count_);
 }
 
-PollerMetrics::Entry::Entry() : batch_size(BatchSizeBounds()), latency_ms(LatencyBounds()) {}
+PollerMetrics::Entry::Entry()
+    : batch_size(BatchSizeBounds()), latency_ms(LatencyBounds()), dwell_ms(DwellBounds()) {}
 
 PollerMetrics::PollerMetrics(std::string poller_id, Clock& clock)
     : poller_id_(std::move(poller_id)), clock_(clock) {}
@@ -390,6 +399,11 @@ void PollerMetrics::Delivered(const ShardContext& shard, int64_t records) {
   EntryFor(shard).delivered += records;
 }
 
+void PollerMetrics::Dwelled(const ShardContext& shard, absl::Duration dwell) {
+  absl::MutexLock lock(&mu_);
+  EntryFor(shard).dwell_ms.Observe(absl::ToDoubleMilliseconds(dwell));
+}
+
 void PollerMetrics::Filtered(const ShardContext& shard, int64_t records) {
   absl::MutexLock lock(&mu_);
   EntryFor(shard).filtered += records;
@@ -509,6 +523,7 @@ void PollerMetrics::FillShardMetrics(const Key& key, const Entry& e, absl::Time 
   m->set_windows_failed(e.windows_failed);
   e.batch_size.ToProto(m->mutable_batch_size());
   e.latency_ms.ToProto(m->mutable_invoke_latency_ms());
+  e.dwell_ms.ToProto(m->mutable_dwell_ms());
   m->set_checkpoint(e.checkpoint);
   m->set_parked_keys(e.parked_keys);
   m->set_parked_records(e.parked_records);
@@ -588,6 +603,7 @@ void AddToMappingTotals(const v1::ShardMetrics& shard, v1::MappingMetrics* total
   totals->set_windows_failed(totals->windows_failed() + shard.windows_failed());
   AddHistogram(shard.batch_size(), totals->mutable_batch_size());
   AddHistogram(shard.invoke_latency_ms(), totals->mutable_invoke_latency_ms());
+  AddHistogram(shard.dwell_ms(), totals->mutable_dwell_ms());
 }
 
 std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
@@ -704,6 +720,9 @@ std::string RenderPrometheusText(const v1::GetMetricsResponse& snapshot) {
             &v1::MappingMetrics::batch_size, 1);
   histogram("tributary_poller_invoke_latency_seconds", "Invocation latency.",
             &v1::MappingMetrics::invoke_latency_ms, 0.001);
+  histogram("tributary_poller_dwell_seconds",
+            "From a record's arrival to the end of the invocation that delivered it.",
+            &v1::MappingMetrics::dwell_ms, 0.001);
   if (snapshot.functions().empty()) return out;
   absl::StrAppend(&out,
                   "# HELP tributary_poller_function_concurrent_executions Invocations of a "

@@ -191,6 +191,9 @@ class PollerMetrics {
   void Dropped(const ShardContext& shard, const std::string& condition, int64_t records,
                const std::string& destination = "");
   void Delivered(const ShardContext& shard, int64_t records);
+  // One record delivered successfully `dwell` after its arrival (dwell_ms; Prometheus
+  // tributary_poller_dwell_seconds, per mapping).
+  void Dwelled(const ShardContext& shard, absl::Duration dwell);
   // Records that matched none of the mapping's filters (skipped without an invocation).
   void Filtered(const ShardContext& shard, int64_t records);
   void Checkpointed(const ShardContext& shard, const std::string& checkpoint);
@@ -257,6 +260,7 @@ class PollerMetrics {
     int64_t windows_failed = 0;
     Histogram batch_size;
     Histogram latency_ms;
+    Histogram dwell_ms;
     std::string checkpoint;
     int64_t parked_keys = 0;
     int64_t parked_records = 0;

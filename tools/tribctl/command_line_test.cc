@@ -75,7 +75,7 @@ TEST(CommandLineTest, TheCommandTableHasEveryCommandOfTheIssue) {
           "consumers describe", "consumers list", "tables create", "tables describe", "tables list",
           "tables update", "tables delete", "tables streams", "items put", "items get",
           "items delete", "completion bash", "completion zsh", "checkpoints get", "checkpoints set",
-          "clock advance", "clock set", "clock get"));
+          "clock advance", "clock set", "clock get", "redrive"));
 }
 
 TEST(CommandLineTest, EveryCommandRunsAndEveryFlagFieldIsAFieldOfItsRequest) {

@@ -26,6 +26,7 @@
 #include "tools/tribctl/completion.h"
 #include "tools/tribctl/context.h"
 #include "tools/tribctl/format.h"
+#include "tools/tribctl/redrive.h"
 #include "tools/tribctl/requests.h"
 #include "tools/tribctl/tables.h"
 
@@ -638,6 +639,10 @@ std::vector<FlagSpec> MappingConfigFlags() {
           .Sets("parallelization_factor"),
       StringFlag("destination", "on-failure destination stream (update: empty clears it)")
           .Sets("destination_config.on_failure.destination"),
+      BoolFlag("include-records",
+               "on-failure records also carry the failed records' keys and data, for "
+               "`tribctl redrive` (with --destination; update: give --destination again)")
+          .Sets("destination_config.on_failure.include_records"),
       IntFlag("maximum-record-age-in-seconds",
               "skip records older than this, -1 (infinite) or 60-604800 (default -1)")
           .Sets("maximum_record_age_in_seconds"),
@@ -720,6 +725,23 @@ std::vector<CommandSpec> BuildCommands() {
                       .Sets("exclusive_start_stream_name")})
           .Pages(&Context::streams, &ShardStoreClient::ListStreams, NextStreamsPage,
                  [](const v1::ListStreamsResponse& all) { return StreamsTable(all); }));
+  add(Command("redrive", "",
+              "Puts the failed records that on-failure records carry (mappings with "
+              "--include-records) back into a stream, keeping their partition keys; "
+              "idempotent on a re-run (tools/tribctl/redrive.h).")
+          .Flags({StringFlag("source-stream", "the on-failure destination stream", true),
+                  StringFlag("to-stream", "the stream to put the records into", true),
+                  StringFlag("from-sequence-number",
+                             "only failed records at or after this sequence number"),
+                  StringFlag("to-sequence-number",
+                             "only failed records at or before this sequence number"),
+                  TimeFlag("from-timestamp", "only failed records that arrived at or after"),
+                  TimeFlag("to-timestamp", "only failed records that arrived at or before"),
+                  BoolFlag("dry-run", "count what would be redriven; put nothing"),
+                  StringFlag("state-file",
+                             "where the redrive position per shard is kept (default "
+                             "tribctl-redrive.<source>.<target>.state)")})
+          .Runs(&Redrive));
   add(Command("streams", "list-shards", "Lists a stream's shards (ListShards, every page).")
           .Flags({StreamFlag(),
                   EnumFlag("shard-filter-type", "which shards",
