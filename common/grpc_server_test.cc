@@ -128,7 +128,6 @@ TEST(GrpcServerLimitsTest, CallsPastTheThreadBoundAreRefusedAtOnce) {
   v1::InvokeRequest request;
   request.add_records()->set_data("x");
   // The client's counts share the function's lock, so one condition sees both sides.
-  absl::Mutex& mu = function.mu_;
   int refused = 0, finished = 0;
   std::vector<std::thread> calls;
   for (int i = 0; i < 16; ++i) {
@@ -138,21 +137,22 @@ TEST(GrpcServerLimitsTest, CallsPastTheThreadBoundAreRefusedAtOnce) {
       context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
       v1::InvokeResponse response;
       grpc::Status status = stub->Invoke(&context, request, &response);
-      absl::MutexLock lock(&mu);
+      absl::MutexLock lock(&function.mu_);
       ++finished;
       if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++refused;
     });
     // Each call is either held in a handler or answered before the next one starts.
     const int n = i + 1;
-    auto settled = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto settled = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(function.mu_) {
       return function.in_handler_ + finished == n;
     };
-    absl::MutexLock lock(&mu);
-    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&settled), absl::Seconds(30)));  // guard
+    absl::MutexLock lock(&function.mu_);
+    EXPECT_TRUE(  // a failure guard
+        function.mu_.AwaitWithTimeout(absl::Condition(&settled), absl::Seconds(30)));
     if (refused > 0) break;
   }
   {
-    absl::MutexLock lock(&mu);
+    absl::MutexLock lock(&function.mu_);
     EXPECT_GT(refused, 0) << "16 calls held in handlers with 4 threads allowed: none refused";
     EXPECT_EQ(finished, refused) << "a call other than a refused one finished while held";
     EXPECT_LE(function.in_handler_, 4);

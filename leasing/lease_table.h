@@ -92,6 +92,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -416,7 +417,8 @@ class LeaseTable {
   // Over a shared store, a refusal from memory (NOT_FOUND, FAILED_PRECONDITION) is checked once
   // against every change made before it (LeaseStore::Barrier) and the call computed again.
   template <typename Attempt>
-  auto RetryConflicts(const Attempt& attempt) ABSL_LOCKS_EXCLUDED(mu_) -> decltype(attempt()) {
+  std::invoke_result_t<const Attempt&> RetryConflicts(const Attempt& attempt)
+      ABSL_LOCKS_EXCLUDED(mu_) {
     auto result = attempt();
     bool barrier_passed = false;
     for (int i = 1; i < kConflictAttempts; ++i) {
