@@ -17,7 +17,6 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import boto3  # noqa: E402
 import botocore.config  # noqa: E402
 import botocore.exceptions  # noqa: E402
 
@@ -34,18 +33,12 @@ class DynamoDbBoto3Test(unittest.TestCase):
     def setUpClass(cls):
         cls.server = tributary_aws.Tributary()
         tributary_aws.isolate_botocore(cls.server.work)
-        session = boto3.session.Session(
-            aws_access_key_id=tributary_aws.ACCESS_KEY,
-            aws_secret_access_key=tributary_aws.SECRET_KEY,
-            region_name=tributary_aws.REGION)
-        config = botocore.config.Config(retries={"total_max_attempts": 1},
-                                        connect_timeout=30, read_timeout=60)
-        cls.ddb = session.client("dynamodb", endpoint_url=cls.server.endpoint, config=config)
-        cls.streams = session.client("dynamodbstreams", endpoint_url=cls.server.endpoint,
-                                     config=config)
-        cls.unchecked = session.client(
+        cls.ddb, cls.streams = tributary_aws.clients(cls.server.endpoint, "dynamodb",
+                                                     "dynamodbstreams")
+        cls.unchecked = tributary_aws.session().client(
             "dynamodb", endpoint_url=cls.server.endpoint,
-            config=config.merge(botocore.config.Config(parameter_validation=False)))
+            config=tributary_aws.client_config().merge(
+                botocore.config.Config(parameter_validation=False)))
 
     @classmethod
     def tearDownClass(cls):

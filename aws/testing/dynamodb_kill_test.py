@@ -22,8 +22,6 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import boto3  # noqa: E402
-import botocore.config  # noqa: E402
 
 import tributary_aws  # noqa: E402
 
@@ -34,14 +32,8 @@ TABLE = "killed"
 
 
 def session_clients(endpoint):
-    session = boto3.session.Session(
-        aws_access_key_id=tributary_aws.ACCESS_KEY,
-        aws_secret_access_key=tributary_aws.SECRET_KEY,
-        region_name=tributary_aws.REGION)
-    config = botocore.config.Config(retries={"total_max_attempts": 1}, connect_timeout=5,
-                                    read_timeout=30)
-    return (session.client("dynamodb", endpoint_url=endpoint, config=config),
-            session.client("dynamodbstreams", endpoint_url=endpoint, config=config))
+    return tuple(tributary_aws.clients(endpoint, "dynamodb", "dynamodbstreams",
+                                       connect_timeout=5, read_timeout=30))
 
 
 class DynamoDbKillTest(unittest.TestCase):

@@ -20,8 +20,6 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import boto3  # noqa: E402
-import botocore.config  # noqa: E402
 import botocore.exceptions  # noqa: E402
 
 import tributary_aws  # noqa: E402
@@ -42,16 +40,8 @@ class DynamoDbStreamsBoto3Test(unittest.TestCase):
         cls.server = tributary_aws.Tributary()
         tributary_aws.isolate_botocore(cls.server.work)
         cls.env = tributary_aws.client_environment(cls.server.work)
-        session = boto3.session.Session(
-            aws_access_key_id=tributary_aws.ACCESS_KEY,
-            aws_secret_access_key=tributary_aws.SECRET_KEY,
-            region_name=tributary_aws.REGION)
-        config = botocore.config.Config(retries={"total_max_attempts": 1},
-                                        connect_timeout=30, read_timeout=60)
-        cls.ddb = session.client("dynamodb", endpoint_url=cls.server.endpoint, config=config)
-        cls.streams = session.client("dynamodbstreams", endpoint_url=cls.server.endpoint,
-                                     config=config)
-        cls.kinesis = session.client("kinesis", endpoint_url=cls.server.endpoint, config=config)
+        cls.ddb, cls.streams, cls.kinesis = tributary_aws.clients(
+            cls.server.endpoint, "dynamodb", "dynamodbstreams", "kinesis")
 
     @classmethod
     def tearDownClass(cls):
@@ -225,12 +215,7 @@ class DynamoDbStreamsBoto3Test(unittest.TestCase):
     def test_table_stream_shards_flag_sets_a_new_streams_shard_count(self):
         server = tributary_aws.Tributary(extra_flags=["--table_stream_shards=2"])
         try:
-            session = boto3.session.Session(
-                aws_access_key_id=tributary_aws.ACCESS_KEY,
-                aws_secret_access_key=tributary_aws.SECRET_KEY,
-                region_name=tributary_aws.REGION)
-            ddb = session.client("dynamodb", endpoint_url=server.endpoint)
-            streams = session.client("dynamodbstreams", endpoint_url=server.endpoint)
+            ddb, streams = tributary_aws.clients(server.endpoint, "dynamodb", "dynamodbstreams")
             arn = ddb.create_table(
                 TableName="two", BillingMode="PAY_PER_REQUEST",
                 StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},

@@ -14,8 +14,6 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import boto3  # noqa: E402
-import botocore.config  # noqa: E402
 import botocore.exceptions  # noqa: E402
 
 import tributary_aws  # noqa: E402
@@ -30,14 +28,7 @@ class KinesisSubscribeTest(unittest.TestCase):
     def setUpClass(cls):
         cls.server = tributary_aws.Tributary()
         tributary_aws.isolate_botocore(cls.server.work)
-        session = boto3.session.Session(
-            aws_access_key_id=tributary_aws.ACCESS_KEY,
-            aws_secret_access_key=tributary_aws.SECRET_KEY,
-            region_name=tributary_aws.REGION)
-        cls.kinesis = session.client(
-            "kinesis", endpoint_url=cls.server.endpoint,
-            config=botocore.config.Config(retries={"total_max_attempts": 1},
-                                          connect_timeout=30, read_timeout=60))
+        cls.kinesis, = tributary_aws.clients(cls.server.endpoint, "kinesis")
 
     @classmethod
     def tearDownClass(cls):

@@ -19,8 +19,6 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import boto3  # noqa: E402
-import botocore.config  # noqa: E402
 import botocore.exceptions  # noqa: E402
 
 import tributary_aws  # noqa: E402
@@ -30,14 +28,9 @@ THROTTLED = "ProvisionedThroughputExceededException"
 
 def make_client(server):
     tributary_aws.isolate_botocore(server.work)
-    session = boto3.session.Session(
-        aws_access_key_id=tributary_aws.ACCESS_KEY,
-        aws_secret_access_key=tributary_aws.SECRET_KEY,
-        region_name=tributary_aws.REGION)
-    config = botocore.config.Config(
-        retries={"total_max_attempts": 1},  # every throttle is seen as the server sent it
-        connect_timeout=30, read_timeout=60)  # failure guards
-    return session.client("kinesis", endpoint_url=server.endpoint, config=config)
+    # One attempt per call: every throttle is seen as the server sent it.
+    kinesis, = tributary_aws.clients(server.endpoint, "kinesis")
+    return kinesis
 
 
 def five_mib_call(stream):

@@ -126,6 +126,33 @@ def isolate_botocore(work):
             os.environ[key] = value
 
 
+def session():
+    """A boto3 session with the test credentials and region."""
+    import boto3  # here: the AWS CLI's tests import this module without needing boto3
+    return boto3.session.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                                 region_name=REGION)
+
+
+def client_config(connect_timeout=30, read_timeout=60):
+    """One attempt per call, so a test sees every error as the server sent it; the timeouts are
+    failure guards."""
+    import botocore.config
+    return botocore.config.Config(retries={"total_max_attempts": 1},
+                                  connect_timeout=connect_timeout, read_timeout=read_timeout)
+
+
+def clients(endpoint, *services, **timeouts):
+    """A boto3 client of each of `services` ("dynamodb", "kinesis", ...) on `endpoint`, with the
+    test credentials and client_config(**timeouts)."""
+    s, config = session(), client_config(**timeouts)
+    return [s.client(name, endpoint_url=endpoint, config=config) for name in services]
+
+
+def resource(endpoint, service, **timeouts):
+    """boto3's resource API of `service` on `endpoint`, as clients() configures them."""
+    return session().resource(service, endpoint_url=endpoint, config=client_config(**timeouts))
+
+
 def signed_request(endpoint, target, body, content_type="application/x-amz-json-1.1",
                    sign=True, headers=None, secret=SECRET_KEY):
     """POSTs `body` (bytes) to the front door as an SDK would (SigV4 by botocore's signer) and
