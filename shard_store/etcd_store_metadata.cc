@@ -20,7 +20,6 @@ constexpr char kSecret[] = "secret";
 constexpr char kNextStreamId[] = "next_stream_id";
 constexpr char kStreams[] = "streams/";
 constexpr char kShards[] = "shards/";
-constexpr char kWriters[] = "writers/";
 constexpr size_t kSecretSize = 32;  // tokens.h kMacSize
 // Conflicts in a row with other front-ends' allocations before AllocateStreamId gives up.
 constexpr int kMaxAllocationConflicts = 100;
@@ -54,13 +53,8 @@ absl::StatusOr<std::unique_ptr<EtcdStoreMetadata>> EtcdStoreMetadata::Create(
   }
   std::unique_ptr<EtcdStoreMetadata> metadata(new EtcdStoreMetadata(client, std::move(options)));
   absl::MutexLock lock(&metadata->mu_);
-  RETURN_IF_ERROR(metadata->NewSession());
+  RETURN_IF_ERROR(metadata->session_.Start());
   return metadata;
-}
-
-EtcdStoreMetadata::~EtcdStoreMetadata() {
-  absl::MutexLock lock(&mu_);
-  if (session_ != nullptr) session_->Revoke().IgnoreError();  // its marker goes with it
 }
 
 std::string EtcdStoreMetadata::StreamKey(const std::string& name) const {
@@ -75,45 +69,15 @@ std::string EtcdStoreMetadata::ShardKey(uint64_t stream_id, uint32_t index) cons
   return absl::StrCat(ShardsOf(stream_id), absl::StrFormat("%010d", index));
 }
 
-absl::Status EtcdStoreMetadata::NewSession() {
-  if (session_ != nullptr) session_->Revoke().IgnoreError();
-  session_.reset();
-  ASSIGN_OR_RETURN(std::unique_ptr<etcd::LeaseKeeper> session,
-                   etcd::LeaseKeeper::Create(client_, options_.session_ttl));
-  const std::string marker =
-      absl::StrCat(options_.prefix, kWriters, absl::StrFormat("%016x", session->id()));
-  // The marker exists from the start of the session, so that its absence means the session ended.
-  RETURN_IF_ERROR(WithContext(client_.Put(marker, "", session->id()).status(),
-                              "starting a store metadata session at ", marker));
-  session->StartRenewing();
-  session_ = std::move(session);
-  marker_key_ = marker;
-  return absl::OkStatus();
-}
-
 absl::StatusOr<etcd::TxnResult> EtcdStoreMetadata::Commit(const etcd::Txn& txn,
                                                           absl::string_view what) {
   absl::MutexLock lock(&mu_);
-  if (session_ == nullptr || session_->lost()) RETURN_IF_ERROR(NewSession());
-  absl::StatusOr<etcd::TxnResult> result =
-      client_.Commit(txn, marker_key_, /*write_id=*/nullptr, session_->id());
-  if (absl::IsNotFound(result.status())) {
-    // The session lease is gone (etcd refuses a put on it): nothing was applied. Once more.
-    RETURN_IF_ERROR(NewSession());
-    result = client_.Commit(txn, marker_key_, /*write_id=*/nullptr, session_->id());
-  }
+  absl::StatusOr<etcd::TxnResult> result = session_.Commit(txn);
   if (!result.ok()) return WithContext(result.status(), what);
   if (result->succeeded) return result;
   // The compares failed: another front-end's write, unless our session (and with it the marker
   // that would have shown an earlier attempt of ours) is gone.
-  ASSIGN_OR_RETURN(std::optional<etcd::KeyValue> marker, client_.Get(marker_key_));
-  if (!marker.has_value()) {
-    absl::Status lost = absl::UnavailableError(
-        absl::StrCat(what, ": outcome unknown (the session lease of marker ", marker_key_,
-                     " expired); read the metadata again"));
-    NewSession().IgnoreError();  // the next write tries again if this failed
-    return lost;
-  }
+  RETURN_IF_ERROR(session_.CheckCompareFailure(what, "read the metadata again"));
   return result;
 }
 

@@ -43,7 +43,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "etcd/etcd_client.h"
-#include "etcd/lease_keeper.h"
+#include "etcd/marked_session.h"
 #include "shard_store/metadata.pb.h"
 #include "shard_store/store_metadata.h"
 
@@ -93,7 +93,7 @@ class EtcdStoreMetadata {
   // Errors: INVALID_ARGUMENT for a prefix without a trailing '/'; the client's.
   static absl::StatusOr<std::unique_ptr<EtcdStoreMetadata>> Create(
       etcd::EtcdClient& client, EtcdStoreMetadataOptions options = {});
-  ~EtcdStoreMetadata();  // revokes the session (its marker goes)
+  ~EtcdStoreMetadata() = default;  // the session is revoked (its marker goes)
   EtcdStoreMetadata(const EtcdStoreMetadata&) = delete;
   EtcdStoreMetadata& operator=(const EtcdStoreMetadata&) = delete;
 
@@ -150,8 +150,9 @@ class EtcdStoreMetadata {
 
  private:
   EtcdStoreMetadata(etcd::EtcdClient& client, EtcdStoreMetadataOptions options)
-      : client_(client), options_(std::move(options)) {}
-  absl::Status NewSession() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      : client_(client),
+        options_(std::move(options)),
+        session_(client, options_.prefix, options_.session_ttl, "a store metadata session") {}
   // Commits `txn` with this front-end's marker. A failed compare is reported as
   // succeeded=false, unless the session (and with it the proof of an earlier attempt of ours)
   // is gone: then UNAVAILABLE "outcome unknown".
@@ -163,8 +164,7 @@ class EtcdStoreMetadata {
   const EtcdStoreMetadataOptions options_;
   // Serializes writes (held across the etcd call; one marker per front-end).
   absl::Mutex mu_;
-  std::unique_ptr<etcd::LeaseKeeper> session_ ABSL_GUARDED_BY(mu_);
-  std::string marker_key_ ABSL_GUARDED_BY(mu_);
+  etcd::MarkedSession session_ ABSL_GUARDED_BY(mu_);  // its marker: <prefix>writers/<lease>
 };
 
 }  // namespace tributary::shard_store

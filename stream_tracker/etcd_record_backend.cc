@@ -2,15 +2,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 
 namespace tributary::stream_tracker {
-namespace {
-
-constexpr char kWriters[] = "writers/";
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<EtcdRecordBackend>> EtcdRecordBackend::Create(
     etcd::EtcdClient& client, EtcdRecordBackendOptions options) {
@@ -20,34 +14,13 @@ absl::StatusOr<std::unique_ptr<EtcdRecordBackend>> EtcdRecordBackend::Create(
   }
   std::unique_ptr<EtcdRecordBackend> backend(new EtcdRecordBackend(client, std::move(options)));
   absl::MutexLock lock(&backend->mu_);
-  RETURN_IF_ERROR(backend->NewSession());
+  RETURN_IF_ERROR(backend->session_.Start());
   return backend;
-}
-
-EtcdRecordBackend::~EtcdRecordBackend() {
-  absl::MutexLock lock(&mu_);
-  if (session_ != nullptr) session_->Revoke().IgnoreError();  // its marker goes with it
-}
-
-absl::Status EtcdRecordBackend::NewSession() {
-  if (session_ != nullptr) session_->Revoke().IgnoreError();
-  session_.reset();
-  ASSIGN_OR_RETURN(std::unique_ptr<etcd::LeaseKeeper> session,
-                   etcd::LeaseKeeper::Create(client_, options_.session_ttl));
-  const std::string marker =
-      absl::StrCat(options_.prefix, kWriters, absl::StrFormat("%016x", session->id()));
-  // The marker exists from the start of the session, so that its absence means the session ended.
-  RETURN_IF_ERROR(WithContext(client_.Put(marker, "", session->id()).status(),
-                              "starting a tracker session at ", marker));
-  session->StartRenewing();
-  session_ = std::move(session);
-  marker_key_ = marker;
-  return absl::OkStatus();
 }
 
 std::string EtcdRecordBackend::marker_key() {
   absl::MutexLock lock(&mu_);
-  return marker_key_;
+  return session_.marker_key();
 }
 
 absl::StatusOr<std::optional<StoredValue>> EtcdRecordBackend::Read(const std::string& key) {
@@ -73,7 +46,6 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> EtcdRecordBacke
 absl::StatusOr<bool> EtcdRecordBackend::Put(const std::string& key, const std::string& value,
                                             int64_t expected_revision) {
   absl::MutexLock lock(&mu_);
-  if (session_ == nullptr || session_->lost()) RETURN_IF_ERROR(NewSession());
   const std::string etcd_key = EtcdKey(key);
   etcd::Txn txn;
   // mod_revision 0 = absent; once the put applied, the compare no longer holds (Commit's rule for
@@ -81,26 +53,12 @@ absl::StatusOr<bool> EtcdRecordBackend::Put(const std::string& key, const std::s
   txn.compares.push_back(
       etcd::Compare::ModRevision(etcd_key, etcd::Compare::kEqual, expected_revision));
   txn.success.push_back(etcd::Op::Put(etcd_key, value));
-  absl::StatusOr<etcd::TxnResult> result =
-      client_.Commit(txn, marker_key_, /*write_id=*/nullptr, session_->id());
-  if (absl::IsNotFound(result.status())) {
-    // The session lease is gone (etcd refuses a put on it): nothing was applied. New session,
-    // once.
-    RETURN_IF_ERROR(NewSession());
-    result = client_.Commit(txn, marker_key_, /*write_id=*/nullptr, session_->id());
-  }
-  RETURN_IF_ERROR(result.status());
-  if (result->succeeded) return true;
+  ASSIGN_OR_RETURN(etcd::TxnResult result, session_.Commit(txn));
+  if (result.succeeded) return true;
   // The compare failed: another writer's change, unless our session (and with it the marker that
   // would have shown an earlier attempt of ours) is gone.
-  ASSIGN_OR_RETURN(std::optional<etcd::KeyValue> marker, client_.Get(marker_key_));
-  if (!marker.has_value()) {
-    absl::Status lost = absl::UnavailableError(
-        absl::StrCat("writing ", etcd_key, ": outcome unknown (the session lease of marker ",
-                     marker_key_, " expired); read the record again"));
-    NewSession().IgnoreError();  // the next write tries again if this failed
-    return lost;
-  }
+  RETURN_IF_ERROR(session_.CheckCompareFailure(absl::StrCat("writing ", etcd_key),
+                                                "read the record again"));
   return false;
 }
 
@@ -110,7 +68,6 @@ absl::StatusOr<RecordBackend::ClaimedPut> EtcdRecordBackend::PutClaiming(const s
                                                                          const Claim& claim,
                                                                          std::string* holder) {
   absl::MutexLock lock(&mu_);
-  if (session_ == nullptr || session_->lost()) RETURN_IF_ERROR(NewSession());
   const std::string etcd_key = EtcdKey(key);
   const std::string take_key = EtcdKey(claim.take.empty() ? claim.release : claim.take);
   etcd::Txn txn;
@@ -127,27 +84,15 @@ absl::StatusOr<RecordBackend::ClaimedPut> EtcdRecordBackend::PutClaiming(const s
   }
   txn.failure.push_back(etcd::Op::Get(etcd_key));
   txn.failure.push_back(etcd::Op::Get(take_key));
-  absl::StatusOr<etcd::TxnResult> result =
-      client_.Commit(txn, marker_key_, /*write_id=*/nullptr, session_->id());
-  if (absl::IsNotFound(result.status())) {
-    RETURN_IF_ERROR(NewSession());
-    result = client_.Commit(txn, marker_key_, /*write_id=*/nullptr, session_->id());
-  }
-  RETURN_IF_ERROR(result.status());
-  if (result->succeeded) return ClaimedPut::kWritten;
-  if (result->recovered || result->responses.size() < 2) return ClaimedPut::kWritten;
-  ASSIGN_OR_RETURN(std::optional<etcd::KeyValue> marker, client_.Get(marker_key_));
-  if (!marker.has_value()) {
-    absl::Status lost = absl::UnavailableError(
-        absl::StrCat("writing ", etcd_key, ": outcome unknown (the session lease of marker ",
-                     marker_key_, " expired); read the record again"));
-    NewSession().IgnoreError();
-    return lost;
-  }
-  const std::vector<etcd::KeyValue>& record = result->responses[0].kvs;
+  ASSIGN_OR_RETURN(etcd::TxnResult result, session_.Commit(txn));
+  if (result.succeeded) return ClaimedPut::kWritten;
+  if (result.recovered || result.responses.size() < 2) return ClaimedPut::kWritten;
+  RETURN_IF_ERROR(session_.CheckCompareFailure(absl::StrCat("writing ", etcd_key),
+                                                "read the record again"));
+  const std::vector<etcd::KeyValue>& record = result.responses[0].kvs;
   const int64_t record_revision = record.empty() ? 0 : record.front().mod_revision;
   if (record_revision != expected_revision) return ClaimedPut::kRecordChanged;
-  const std::vector<etcd::KeyValue>& taken = result->responses[1].kvs;
+  const std::vector<etcd::KeyValue>& taken = result.responses[1].kvs;
   if (holder != nullptr) *holder = taken.empty() ? "" : taken.front().value;
   return ClaimedPut::kTaken;
 }

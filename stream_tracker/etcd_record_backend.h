@@ -48,7 +48,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "etcd/etcd_client.h"
-#include "etcd/lease_keeper.h"
+#include "etcd/marked_session.h"
 #include "stream_tracker/record_backend.h"
 
 namespace tributary::stream_tracker {
@@ -69,7 +69,7 @@ class EtcdRecordBackend final : public RecordBackend {
   // '/'; the client's (etcd unreachable).
   static absl::StatusOr<std::unique_ptr<EtcdRecordBackend>> Create(
       etcd::EtcdClient& client, EtcdRecordBackendOptions options = {});
-  ~EtcdRecordBackend() override;  // stops renewing and revokes the session (its marker goes)
+  ~EtcdRecordBackend() override = default;  // the session is revoked (its marker goes)
 
   absl::StatusOr<std::optional<StoredValue>> Read(const std::string& key) override;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(const std::string& prefix,
@@ -90,17 +90,16 @@ class EtcdRecordBackend final : public RecordBackend {
 
  private:
   EtcdRecordBackend(etcd::EtcdClient& client, EtcdRecordBackendOptions options)
-      : client_(client), options_(std::move(options)) {}
-  // Starts a new session: a lease, its marker key, renewing.
-  absl::Status NewSession() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      : client_(client),
+        options_(std::move(options)),
+        session_(client, options_.prefix, options_.session_ttl, "a tracker session") {}
 
   etcd::EtcdClient& client_;
   const EtcdRecordBackendOptions options_;
 
   // Serializes writes (held across the etcd call: RecordStore already serializes its own).
   absl::Mutex mu_;
-  std::unique_ptr<etcd::LeaseKeeper> session_ ABSL_GUARDED_BY(mu_);
-  std::string marker_key_ ABSL_GUARDED_BY(mu_);
+  etcd::MarkedSession session_ ABSL_GUARDED_BY(mu_);  // its marker: <prefix>writers/<lease>
 };
 
 }  // namespace tributary::stream_tracker
