@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "shard_store/shard_store.h"
 #include "tables/table_store.h"
+#include "tables/testing/open_tables.h"
 
 namespace tributary::tables {
 namespace {
@@ -32,23 +33,14 @@ class TableIndexesTest : public ::testing::Test {
   void Open() {
     store_.reset();
     streams_.reset();
-    shard_store::ShardStoreOptions options;
-    options.data_dir = dir_;
-    options.extra_column_families = TableStore::ColumnFamilies();
-    options.write_interceptor = [this](shard_store::WriteKind kind) {
+    auto opened = testing::OpenTables(dir_, clock_, 1, [this](shard_store::WriteKind kind) {
       return kind == shard_store::WriteKind::kRecords && fail_record_writes_
                  ? rocksdb::Status::IOError("injected record write failure")
                  : rocksdb::Status::OK();
-    };
-    auto streams = shard_store::ShardStore::Create(options, clock_);
-    ASSERT_TRUE(streams.ok()) << streams.status();
-    streams_ = *std::move(streams);
-    TableStoreOptions table_options;
-    table_options.streams = streams_.get();
-    table_options.table_stream_shards = 1;
-    auto store = TableStore::Create(streams_->db(), clock_, table_options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
+    });
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    streams_ = std::move(opened->streams);
+    store_ = std::move(opened->store);
   }
 
   static IndexSpec Index(const std::string& name, IndexKind kind, KeyAttribute hash,
