@@ -21,6 +21,7 @@ constexpr char kLeases[] = "leases/";
 constexpr char kPollers[] = "pollers/";
 constexpr char kWriters[] = "writers/";
 constexpr char kBarriers[] = "barriers/";
+constexpr char kLive[] = "live/";
 
 // '%', '/' and anything outside printable ASCII as %XX: one path segment, readable.
 std::string Escape(absl::string_view id) {
@@ -79,6 +80,12 @@ absl::StatusOr<std::unique_ptr<EtcdLeaseStore>> EtcdLeaseStore::Create(
   if (options.writer.empty()) {
     return absl::InvalidArgumentError("lease store writer name must not be empty");
   }
+  if (options.poller_liveness_ttl < absl::ZeroDuration() ||
+      (options.poller_liveness_ttl > absl::ZeroDuration() &&
+       (!options.shared || options.poller_liveness_ttl < absl::Seconds(1)))) {
+    return absl::InvalidArgumentError(
+        "lease store poller_liveness_ttl: must be 0, or at least 1s with shared set");
+  }
   return std::unique_ptr<EtcdLeaseStore>(new EtcdLeaseStore(client, std::move(options)));
 }
 
@@ -95,6 +102,26 @@ std::string EtcdLeaseStore::LeaseKeyOf(const LeaseKey& key) const {
 
 std::string EtcdLeaseStore::PollerKeyOf(const std::string& poller_id) const {
   return absl::StrCat(options_.prefix, kPollers, Escape(poller_id));
+}
+
+std::string EtcdLeaseStore::LivenessKeyOf(const std::string& poller_id) const {
+  return absl::StrCat(options_.prefix, kLive, Escape(poller_id));
+}
+
+absl::StatusOr<int64_t> EtcdLeaseStore::LivenessLeaseOf(const std::string& poller_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = liveness_leases_.find(poller_id);
+  if (it == liveness_leases_.end()) {
+    return absl::NotFoundError(absl::StrCat("no liveness lease known for poller ", poller_id));
+  }
+  return it->second;
+}
+
+bool EtcdLeaseStore::ParseLivenessKey(absl::string_view key, std::string* out) const {
+  const std::string live = options_.prefix + kLive;
+  if (!absl::StartsWith(key, live)) return false;
+  key.remove_prefix(live.size());
+  return Unescape(key, out);
 }
 
 EtcdLeaseStore::~EtcdLeaseStore() { StopFollowing(); }
@@ -130,9 +157,50 @@ absl::Status EtcdLeaseStore::MarkStale(absl::Status why) {
   return stale_;
 }
 
+absl::Status EtcdLeaseStore::StageLiveness(const LeaseStoreWrite& write, etcd::Txn* txn,
+                                           std::vector<std::pair<std::string, int64_t>>* granted) {
+  std::vector<const PollerRecord*> renewed;
+  for (const PollerRecord& r : write.put_pollers) renewed.push_back(&r);
+  for (const PollerRecord& r : write.renew_pollers) renewed.push_back(&r);
+  for (const PollerRecord* r : renewed) {
+    const std::string key = LivenessKeyOf(r->poller_id);
+    auto known = liveness_leases_.find(r->poller_id);
+    auto row = rows_.find(key);
+    if (known != liveness_leases_.end() && row != rows_.end() && row->second.exists) {
+      // A heartbeat: a keepalive, no Txn.
+      absl::StatusOr<absl::Duration> left = client_.KeepAliveOnce(known->second);
+      if (left.ok()) continue;
+      if (left.status().code() != absl::StatusCode::kNotFound) {
+        return WithContext(left.status(), absl::StrCat("renewing poller ", r->poller_id));
+      }
+      // Expired: its key is gone (the watch brings the delete); live again below.
+    }
+    ASSIGN_OR_RETURN(const int64_t lease, client_.GrantLease(options_.poller_liveness_ttl));
+    granted->emplace_back(r->poller_id, lease);
+    // Fenced on what this store knows of the key (absent after the expiry it saw, or the
+    // revision it last saw: an expiry not seen yet makes it a conflict, and the retry knows).
+    const bool exists = row != rows_.end() && row->second.exists;
+    txn->compares.push_back(
+        etcd::Compare::ModRevision(key, etcd::Compare::kEqual, exists ? row->second.revision : 0));
+    txn->failure.push_back(etcd::Op::Get(key));
+    txn->success.push_back(etcd::Op::Put(key, r->poller_id, lease));
+  }
+  for (const std::string& id : write.delete_pollers) {
+    txn->success.push_back(etcd::Op::Delete(LivenessKeyOf(id)));
+  }
+  for (const std::string& id : write.check_pollers) {
+    // The previous owner of a lease taken over: its liveness key must be gone.
+    const std::string key = LivenessKeyOf(id);
+    txn->compares.push_back(etcd::Compare::Version(key, etcd::Compare::kEqual, 0));
+    txn->failure.push_back(etcd::Op::Get(key));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
   absl::MutexLock lock(&mu_);
   if (!stale_.ok()) return stale_;
+  const bool liveness = KeepsLiveness();
   etcd::Txn txn;
   // Every row's key, and whether the write leaves it in place (put) or not (delete).
   std::vector<std::pair<std::string, bool>> rows;
@@ -158,20 +226,52 @@ absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
     rows.emplace_back(PollerKeyOf(r.poller_id), true);
     txn.success.push_back(etcd::Op::Put(rows.back().first, EncodePoller(r)));
   }
+  // Without liveness a heartbeat is its poller's row written.
+  if (!liveness) {
+    for (const PollerRecord& r : write.renew_pollers) {
+      rows.emplace_back(PollerKeyOf(r.poller_id), true);
+      txn.success.push_back(etcd::Op::Put(rows.back().first, EncodePoller(r)));
+    }
+  }
   for (const auto& [key, put] : rows) {
     fence(key);
     if (!put) txn.success.push_back(etcd::Op::Delete(key));
   }
-  if (rows.empty()) return absl::OkStatus();
-  for (const std::string& id : write.check_pollers) {
-    const std::string key = PollerKeyOf(id);
-    bool written = false;
-    for (const auto& row : rows) written = written || row.first == key;
-    if (!written) fence(key);
+  std::vector<std::string> checked = write.check_pollers;
+  // Liveness: new leases granted for pollers whose lease was gone (revoked if the Txn fails).
+  std::vector<std::pair<std::string, int64_t>> granted;
+  auto revoke_granted = [&]() {
+    // Best effort: an unused lease also expires after its TTL, with no key attached.
+    for (const auto& [id, lease] : granted) (void)client_.RevokeLease(lease);
+  };
+  if (liveness) {
+    // A poller made live again must still be registered: its row is compared.
+    absl::Status staged = StageLiveness(write, &txn, &granted);
+    if (!staged.ok()) {
+      revoke_granted();
+      return staged;
+    }
+    for (const auto& [id, lease] : granted) checked.push_back(id);
   }
+  if (txn.success.empty() && txn.compares.empty()) return absl::OkStatus();
+  // Compares come first in the same order as the failure branch's reads (read back below), so
+  // the row fences of checked pollers go after the liveness ones.
+  std::vector<std::string> check_rows;
+  for (const std::string& id : checked) {
+    const std::string key = PollerKeyOf(id);
+    bool fenced = false;
+    for (const auto& row : rows) fenced = fenced || row.first == key;
+    for (const std::string& k : check_rows) fenced = fenced || k == key;
+    if (!fenced) check_rows.push_back(key);
+  }
+  for (const std::string& key : check_rows) fence(key);
 
   std::string write_id;
   absl::StatusOr<etcd::TxnResult> result = client_.Commit(txn, marker_key_, &write_id);
+  // Not applied for sure: the new leases are unused. (Outcome unknown: left to expire.)
+  if (result.ok() ? !result->succeeded : !MayHaveBeenApplied(result.status().code())) {
+    revoke_granted();
+  }
   if (!result.ok()) {
     if (!MayHaveBeenApplied(result.status().code())) return result.status();
     // Every retry ran out without an answer: learn from the marker whether an attempt applied.
@@ -219,6 +319,20 @@ absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
       rows_.erase(key);
     }
   }
+  if (liveness) {
+    for (const auto& [id, lease] : granted) {
+      rows_[LivenessKeyOf(id)] = RowState{result->revision, true};
+      liveness_leases_[id] = lease;
+    }
+    for (const std::string& id : write.delete_pollers) {
+      rows_[LivenessKeyOf(id)] = RowState{result->revision, false};
+      auto it = liveness_leases_.find(id);
+      if (it == liveness_leases_.end()) continue;
+      // Its key is deleted already; the lease itself would expire unused.
+      (void)client_.RevokeLease(it->second);
+      liveness_leases_.erase(it);
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -229,6 +343,7 @@ absl::StatusOr<LeaseStoreContents> EtcdLeaseStore::Load() {
   const std::string pollers = options_.prefix + kPollers;
   LeaseStoreContents contents;
   absl::flat_hash_map<std::string, RowState> revisions;
+  absl::flat_hash_map<std::string, int64_t> live;
   for (const etcd::KeyValue& kv : range.kvs) {
     if (absl::StartsWith(kv.key, leases)) {
       ASSIGN_OR_RETURN(LeaseRecord r, DecodeLease(kv.key, kv.value));
@@ -244,11 +359,23 @@ absl::StatusOr<LeaseStoreContents> EtcdLeaseStore::Load() {
             absl::StrCat("poller row ", absl::CEscape(kv.key), " holds another poller"));
       }
       contents.pollers.push_back(std::move(r));
+    } else if (std::string id; KeepsLiveness() && ParseLivenessKey(kv.key, &id)) {
+      contents.live_pollers.push_back(id);
+      live[id] = kv.lease;
     } else {
       continue;  // the writers' markers
     }
     revisions[kv.key] = RowState{kv.mod_revision, true};
   }
+  // The restart grace: every live poller's lease renewed once, a full TTL from now. A lease
+  // that expired meanwhile is gone (its deletion comes through the watch).
+  for (const auto& [id, lease] : live) {
+    absl::StatusOr<absl::Duration> left = client_.KeepAliveOnce(lease);
+    if (!left.ok() && left.status().code() != absl::StatusCode::kNotFound) {
+      return WithContext(left.status(), absl::StrCat("renewing poller ", id, " at load"));
+    }
+  }
+  liveness_leases_ = std::move(live);
   rows_ = std::move(revisions);
   stale_ = absl::OkStatus();
   if (options_.shared) Follow(range.revision + 1);
@@ -380,23 +507,41 @@ LeaseStoreWrite EtcdLeaseStore::TakeExternalChanges() {
   }
   // The latest news of each row: its value, or nullopt when deleted.
   std::map<std::string, std::optional<std::string>> news;
+  // Liveness keys: poller id → its lease when put, nullopt when deleted.
+  std::map<std::string, std::optional<int64_t>> liveness;
   const std::string leases = options_.prefix + kLeases;
   const std::string pollers = options_.prefix + kPollers;
+  const std::string live = options_.prefix + kLive;
   for (etcd::WatchEvent& event : events) {
-    if (!absl::StartsWith(event.kv.key, leases) && !absl::StartsWith(event.kv.key, pollers)) {
+    const bool is_live = KeepsLiveness() && absl::StartsWith(event.kv.key, live);
+    if (!absl::StartsWith(event.kv.key, leases) && !absl::StartsWith(event.kv.key, pollers) &&
+        !is_live) {
       continue;  // the writers' markers
     }
     RowState& state = rows_[event.kv.key];
     if (event.kv.mod_revision <= state.revision) continue;  // not newer than what we have
     const bool exists = event.type == etcd::WatchEvent::Type::kPut;
     state = RowState{event.kv.mod_revision, exists};
-    if (exists) {
+    if (is_live) {
+      std::string id;
+      if (!ParseLivenessKey(event.kv.key, &id)) continue;
+      liveness[id] = exists ? std::optional<int64_t>(event.kv.lease) : std::nullopt;
+    } else if (exists) {
       news[event.kv.key] = std::move(event.kv.value);
     } else {
       news[event.kv.key] = std::nullopt;
     }
   }
   LeaseStoreWrite changes;
+  for (const auto& [id, lease] : liveness) {
+    if (lease.has_value()) {
+      liveness_leases_[id] = *lease;
+      changes.live_pollers.push_back(id);
+    } else {
+      liveness_leases_.erase(id);
+      changes.dead_pollers.push_back(id);
+    }
+  }
   for (auto& [key, value] : news) {
     LeaseKey lease_key;
     std::string poller_id;

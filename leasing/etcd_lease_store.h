@@ -71,6 +71,17 @@ struct EtcdLeaseStoreOptions {
   // Several writers (leasing replicas) under this prefix: conflicts and a watch instead of
   // staleness (see the file comment). Each writer then needs a `writer` of its own.
   bool shared = false;
+  // > 0: poller liveness as etcd leases (KeepsLiveness; issue 19). Each registered poller has an
+  // etcd lease of this TTL (the table's lease duration; whole seconds, etcd's minimum ~2 s) with
+  // its liveness key <prefix>live/<id> attached. A write that puts or renews a poller (a
+  // register, a heartbeat) sends a keepalive, no Txn; when the lease is gone (expired) it grants
+  // a new one and puts the key in a Txn that compares the poller's row (still registered). A
+  // deregistration deletes the key in its Txn and revokes the lease. A takeover of a lease whose
+  // owner is in check_pollers compares that owner's liveness key absent (version 0). Every
+  // replica learns of a key's deletion (expiry) from the watch: that poller is dead at once. Load
+  // renews every live poller's lease once (the restart grace: a full TTL from the open).
+  // Requires `shared` (the watch). 0: liveness from heartbeats that write poller rows.
+  absl::Duration poller_liveness_ttl = absl::ZeroDuration();
 };
 
 class EtcdLeaseStore : public LeaseStore {
@@ -109,9 +120,18 @@ class EtcdLeaseStore : public LeaseStore {
   // Whether writes are refused until the next Load.
   bool stale();
 
+  bool KeepsLiveness() const override {
+    return options_.poller_liveness_ttl > absl::ZeroDuration();
+  }
+
+  // The etcd lease the poller's liveness key is attached to, as this store last saw it (tests,
+  // benchmarks: revoking it is the poller's expiry). Errors: NOT_FOUND when none is known.
+  absl::StatusOr<int64_t> LivenessLeaseOf(const std::string& poller_id);
+
   // The etcd keys of a lease and a poller row (tests).
   std::string LeaseKeyOf(const LeaseKey& key) const;
   std::string PollerKeyOf(const std::string& poller_id) const;
+  std::string LivenessKeyOf(const std::string& poller_id) const;
 
  private:
   EtcdLeaseStore(etcd::EtcdClient& client, EtcdLeaseStoreOptions options);
@@ -128,6 +148,14 @@ class EtcdLeaseStore : public LeaseStore {
   // Parses a row key back: a lease key or a poller id. False for other keys (markers).
   bool ParseLeaseKey(absl::string_view key, LeaseKey* out) const;
   bool ParsePollerKey(absl::string_view key, std::string* out) const;
+  bool ParseLivenessKey(absl::string_view key, std::string* out) const;
+  // Liveness: renews (keepalive) the liveness of every poller `write` puts or renews; adds to
+  // `txn` what those whose lease is gone need (a new lease each, in `granted`), the deletion of
+  // deregistered pollers' keys, and the absence compares of check_pollers. Errors: the
+  // client's (nothing written; leases granted so far are in `granted`).
+  absl::Status StageLiveness(const LeaseStoreWrite& write, etcd::Txn* txn,
+                             std::vector<std::pair<std::string, int64_t>>* granted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Refuses writes from now on with `why` (ABORTED) and tells on_stale; returns the error.
   absl::Status MarkStale(absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -142,6 +170,9 @@ class EtcdLeaseStore : public LeaseStore {
   // the next Load: they grow with the leases and pollers deleted while this replica runs.
   absl::flat_hash_map<std::string, RowState> rows_ ABSL_GUARDED_BY(mu_);
   absl::Status stale_ ABSL_GUARDED_BY(mu_);  // not OK while stale
+  // Liveness: poller id → the etcd lease of its liveness key, as last seen (Load, own writes,
+  // changes handed out). Absent: no key known.
+  absl::flat_hash_map<std::string, int64_t> liveness_leases_ ABSL_GUARDED_BY(mu_);
 
   // The watch's side (shared). Lock order: mu_, then follow_mu_.
   absl::Mutex follow_mu_ ABSL_ACQUIRED_AFTER(mu_);

@@ -90,9 +90,12 @@ absl::Status RocksDbLeaseStore::Write(const LeaseStoreWrite& write) {
   for (const std::string& id : write.delete_pollers) {
     RETURN_IF_ERROR(FromRocksDbStatus(batch.Delete(pollers, id), "batching"));
   }
-  for (const PollerRecord& r : write.put_pollers) {
-    RETURN_IF_ERROR(
-        FromRocksDbStatus(batch.Put(pollers, r.poller_id, EncodePoller(r)), "batching"));
+  // A heartbeat (renew_pollers) is its poller's row written, as any other put.
+  for (const std::vector<PollerRecord>* rows : {&write.put_pollers, &write.renew_pollers}) {
+    for (const PollerRecord& r : *rows) {
+      RETURN_IF_ERROR(
+          FromRocksDbStatus(batch.Put(pollers, r.poller_id, EncodePoller(r)), "batching"));
+    }
   }
   rocksdb::WriteOptions options;
   options.sync = write.sync;

@@ -70,6 +70,10 @@ struct LeaseStoreWrite {
   std::vector<LeaseKey> delete_leases;
   std::vector<PollerRecord> put_pollers;
   std::vector<std::string> delete_pollers;
+  // Heartbeats: pollers whose liveness the write renews. A store that keeps liveness itself
+  // (KeepsLiveness: etcd leases) renews it without writing the row (the row's last_heartbeat is
+  // then not stored); others write these rows like put_pollers.
+  std::vector<PollerRecord> renew_pollers;
   // Poller rows the write must find as the store last saw them, though it does not write them
   // (a shared store compares them, e.g. the previous owner of an expired lease taken over: a
   // heartbeat through another replica makes the takeover conflict). Others ignore it.
@@ -77,10 +81,16 @@ struct LeaseStoreWrite {
   // fsync the write-ahead log before returning (survives power loss; without it a write survives
   // a process crash, kill -9 included, but maybe not a machine crash).
   bool sync = false;
+  // Only in TakeExternalChanges of a store that KeepsLiveness: pollers whose liveness appeared
+  // (live) or ended (dead: expired, revoked or deregistered) since the last call, each at its
+  // latest state (a poller is in at most one of them).
+  std::vector<std::string> live_pollers;
+  std::vector<std::string> dead_pollers;
 
   bool empty() const {
     return put_leases.empty() && delete_leases.empty() && put_pollers.empty() &&
-           delete_pollers.empty();
+           delete_pollers.empty() && renew_pollers.empty() && live_pollers.empty() &&
+           dead_pollers.empty();
   }
 };
 
@@ -88,6 +98,8 @@ struct LeaseStoreWrite {
 struct LeaseStoreContents {
   std::vector<LeaseRecord> leases;
   std::vector<PollerRecord> pollers;
+  // A store that KeepsLiveness: the pollers live at the read (the others are dead).
+  std::vector<std::string> live_pollers;
 };
 
 // Where lease rows live. Implementations are thread-safe.
@@ -124,6 +136,14 @@ class LeaseStore {
   // may be another replica's newer change not yet seen here. Not shared: returns false at once.
   // Errors: the storage's (the refusal then stands).
   virtual absl::StatusOr<bool> Barrier() { return false; }
+
+  // Whether the store decides which pollers are live (etcd: a poller is live while its liveness
+  // key, attached to an etcd lease of TTL = the lease duration, exists; every replica sees its
+  // expiry at once). Then a poller is live exactly while the store says so: Load's
+  // live_pollers, then TakeExternalChanges' live_pollers / dead_pollers, and after a successful
+  // Write every poller it puts or renews is live. Otherwise (RocksDB, the default) the table
+  // measures liveness from heartbeats on its own clock.
+  virtual bool KeepsLiveness() const { return false; }
 };
 
 // The error of a shared store's write that lost to another writer (see LeaseStore): ABORTED

@@ -67,9 +67,14 @@ absl::StatusOr<std::unique_ptr<LeaseTable>> LeaseTable::Create(Clock& clock, Lea
   LeaseStoreContents contents = std::move(loaded).value();
   std::unique_ptr<LeaseTable> table(new LeaseTable(clock, store, options));
   absl::MutexLock lock(&table->mu_);
+  const std::set<std::string> live(contents.live_pollers.begin(), contents.live_pollers.end());
   for (PollerRecord& p : contents.pollers) {
     std::string id = p.poller_id;
-    table->ApplyPoller(id, std::move(p), table->opened_at_);  // the restart grace
+    MonotonicTime live_until = table->opened_at_ + options.lease_duration;  // the restart grace
+    if (table->store_keeps_liveness_) {
+      live_until = live.count(id) > 0 ? MonotonicTime::InfiniteFuture() : table->opened_at_;
+    }
+    table->ApplyPoller(id, std::move(p), live_until);
   }
   // Every row first, then the indexes: assignability reads the parents' rows.
   for (LeaseRecord& r : contents.leases) {
@@ -86,7 +91,11 @@ absl::StatusOr<std::unique_ptr<LeaseTable>> LeaseTable::Create(Clock& clock, Lea
 }
 
 LeaseTable::LeaseTable(Clock& clock, LeaseStore& store, LeaseTableOptions options)
-    : clock_(clock), store_(store), options_(options), opened_at_(clock.MonotonicNow()) {}
+    : clock_(clock),
+      store_(store),
+      options_(options),
+      store_keeps_liveness_(store.KeepsLiveness()),
+      opened_at_(clock.MonotonicNow()) {}
 
 // ---- Index maintenance ----
 
@@ -132,13 +141,13 @@ void LeaseTable::Unindex(const LeaseEntry& e) {
 }
 
 void LeaseTable::ApplyPoller(const std::string& id, std::optional<PollerRecord> record,
-                             MonotonicTime heard_at) {
+                             MonotonicTime live_until) {
   if (!record.has_value()) {
     pollers_.erase(id);
     return;
   }
   // Monotonic: the stored (wall) heartbeat time is never compared with the clock.
-  pollers_[id] = PollerEntry{std::move(*record), heard_at + options_.lease_duration};
+  pollers_[id] = PollerEntry{std::move(*record), live_until};
 }
 
 absl::Status LeaseTable::Commit(Mutation m) {
@@ -158,11 +167,12 @@ absl::Status LeaseTable::Commit(Mutation m) {
       write.delete_pollers.push_back(id);
     }
   }
+  for (const auto& [id, record] : m.renew_pollers) write.renew_pollers.push_back(record);
   if (write.empty()) return absl::OkStatus();
   write.check_pollers.assign(m.check_pollers.begin(), m.check_pollers.end());
   RETURN_IF_ERROR(store_.Write(write));
   // The write is durable: apply it.
-  Apply(std::move(m), clock_.MonotonicNow());
+  Apply(std::move(m), clock_.MonotonicNow(), /*external=*/false);
   return absl::OkStatus();
 }
 
@@ -180,12 +190,23 @@ void LeaseTable::CatchUp() {
     m.pollers[id] = std::move(r);
   }
   for (std::string& id : changes.delete_pollers) m.pollers[std::move(id)] = std::nullopt;
-  // A poller row another replica wrote is a heartbeat heard now; a lease it granted was
-  // granted now (min_hold), like one granted here.
-  Apply(std::move(m), clock_.MonotonicNow());
+  // A poller row another replica wrote is a heartbeat heard now (unless the store keeps
+  // liveness); a lease it granted was granted now (min_hold), like one granted here.
+  const MonotonicTime now = clock_.MonotonicNow();
+  Apply(std::move(m), now, /*external=*/true);
+  // The store's word on liveness, after the rows (a registration brings both).
+  for (const std::string& id : changes.live_pollers) {
+    auto it = pollers_.find(id);
+    if (it != pollers_.end()) it->second.live_until = MonotonicTime::InfiniteFuture();
+  }
+  for (const std::string& id : changes.dead_pollers) {
+    auto it = pollers_.find(id);
+    // Dead from now, or from when it was already dead (silence counts from the first).
+    if (it != pollers_.end()) it->second.live_until = std::min(it->second.live_until, now);
+  }
 }
 
-void LeaseTable::Apply(Mutation m, MonotonicTime now) {
+void LeaseTable::Apply(Mutation m, MonotonicTime now, bool external) {
   // First drop the old rows from the indexes, then put every
   // new row (assignability reads other rows, so all of them must be in place), then index.
   for (const auto& [key, record] : m.leases) {
@@ -228,7 +249,17 @@ void LeaseTable::Apply(Mutation m, MonotonicTime now) {
       Index(it->second);
     }
   }
-  for (auto& [id, record] : m.pollers) ApplyPoller(id, std::move(record), now);
+  for (auto& [id, record] : m.renew_pollers) m.pollers[id] = std::move(record);
+  for (auto& [id, record] : m.pollers) {
+    MonotonicTime live_until = now + options_.lease_duration;
+    if (store_keeps_liveness_ && !external) {
+      live_until = MonotonicTime::InfiniteFuture();  // the store made its liveness key live
+    } else if (store_keeps_liveness_) {
+      auto it = pollers_.find(id);
+      live_until = it != pollers_.end() ? it->second.live_until : now;  // the store says later
+    }
+    ApplyPoller(id, std::move(record), live_until);
+  }
 }
 
 const LeaseRecord* LeaseTable::Staged(const Mutation& m, const LeaseKey& key) const {
@@ -509,7 +540,7 @@ absl::StatusOr<HeartbeatResult> LeaseTable::Heartbeat(const std::string& poller_
     const absl::Time wall_now = clock_.Now();
     Mutation m;
     m.sync = false;  // see the file comment in the header: a lost heartbeat only shortens a life
-    m.pollers[poller_id] = Renewed(poller_id, wall_now);
+    m.renew_pollers[poller_id] = Renewed(poller_id, wall_now);
     RETURN_IF_ERROR(Commit(std::move(m)));
 
     for (const LeaseProgress& p : progress) {
@@ -529,7 +560,9 @@ absl::StatusOr<HeartbeatResult> LeaseTable::Heartbeat(const std::string& poller_
       }
     }
     HeartbeatResult result;
-    result.lease_expiration = wall_now + (pollers_.at(poller_id).live_until - now);
+    // Live until the next lease duration (a store that keeps liveness: the TTL just renewed).
+    result.lease_expiration =
+        wall_now + std::min(pollers_.at(poller_id).live_until - now, options_.lease_duration);
     auto owned = by_owner_.find(poller_id);
     if (owned == by_owner_.end()) return result;
     int held_assignable = 0;
@@ -576,7 +609,7 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& 
     RETURN_IF_ERROR(ForgetSilentPollers(now, poller_id));
     const int capacity = poller->second.record.capacity;
     Mutation m;
-    m.pollers[poller_id] = Renewed(poller_id, wall_now);
+    m.renew_pollers[poller_id] = Renewed(poller_id, wall_now);
 
     // The caller is live (this call is a heartbeat) even if its stored life had run out.
     const bool was_live = IsLive(poller_id, now);

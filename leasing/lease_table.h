@@ -377,6 +377,8 @@ class LeaseTable {
   struct PollerEntry {
     PollerRecord record;
     // The last heartbeat (or the table's open time, for a poller loaded then) + lease duration.
+    // When the store keeps liveness: InfiniteFuture while its liveness key exists, else when
+    // this table learnt it was gone (so the forget sweep counts silence from about then).
     MonotonicTime live_until;
   };
   // A Checkpoint call waiting for its group's write (see Checkpoint). Lives on the caller's
@@ -394,6 +396,8 @@ class LeaseTable {
   struct Mutation {
     std::map<LeaseKey, std::optional<LeaseRecord>> leases;
     std::map<std::string, std::optional<PollerRecord>> pollers;
+    // Heartbeats (LeaseStoreWrite::renew_pollers); never a poller also in `pollers`.
+    std::map<std::string, PollerRecord> renew_pollers;
     std::set<std::string> check_pollers;  // LeaseStoreWrite::check_pollers
     bool sync = false;
   };
@@ -406,9 +410,12 @@ class LeaseTable {
   // Writes `m` to the store, then applies it to memory. On a store error memory is unchanged.
   // Every poller row `m` puts is a heartbeat heard now; every owner it sets was granted now.
   absl::Status Commit(Mutation m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Applies `m` to memory (not to the store): every poller row it puts is a heartbeat heard at
-  // `now`; every lease whose owner it changes was granted at `now`.
-  void Apply(Mutation m, MonotonicTime now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies `m` to memory (not to the store): every lease whose owner it changes was granted at
+  // `now`. Every poller row it puts or renews is a heartbeat heard at `now`, except when the
+  // store keeps liveness (LeaseStore::KeepsLiveness): then a poller this table wrote
+  // (`external` false) is live, and one another replica wrote keeps its liveness (a new one is
+  // dead until the store says it is live).
+  void Apply(Mutation m, MonotonicTime now, bool external) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies the rows other replicas changed (LeaseStore::TakeExternalChanges). Every call that
   // reads or writes the table does this first.
   void CatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -445,9 +452,9 @@ class LeaseTable {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyLease(const LeaseKey& key, std::optional<LeaseRecord> record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Puts (or, with nullopt, removes) the poller, live until `heard_at` + lease duration.
+  // Puts (or, with nullopt, removes) the poller, live until `live_until`.
   void ApplyPoller(const std::string& id, std::optional<PollerRecord> record,
-                   MonotonicTime heard_at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                   MonotonicTime live_until) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Index(const LeaseEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Unindex(const LeaseEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool ComputeAssignable(const LeaseRecord& record) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -483,6 +490,7 @@ class LeaseTable {
   Clock& clock_;
   LeaseStore& store_;
   const LeaseTableOptions options_;
+  const bool store_keeps_liveness_;  // store_.KeepsLiveness()
   const MonotonicTime opened_at_;
   MonotonicTime next_forget_sweep_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfinitePast();
 

@@ -6,6 +6,7 @@
 // With --coordination the lease table lives in etcd (cluster mode, issue 19) instead of RocksDB.
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -101,6 +102,10 @@ int main(int argc, char** argv) {
     store_options.prefix = FLAGS_etcd_prefix;
     // Several replicas may serve the same table at once (leasing/NOTES.md, "Several replicas").
     store_options.shared = true;
+    // Poller liveness as etcd leases of TTL = the lease duration (NOTES.md, "Poller liveness as
+    // etcd leases"); etcd raises a TTL under its minimum (~2 s) and rounds up to whole seconds.
+    store_options.poller_liveness_ttl =
+        std::max(absl::Seconds(1), absl::Milliseconds(FLAGS_lease_duration_ms));
     store_options.writer = FLAGS_replica_name;
     if (store_options.writer.empty()) {
       char host[256] = {};

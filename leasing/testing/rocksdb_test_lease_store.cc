@@ -16,4 +16,10 @@ absl::StatusOr<std::unique_ptr<LeaseStore>> OpenTestLeaseStore(const std::string
   return std::unique_ptr<LeaseStore>(std::move(store));
 }
 
+absl::StatusOr<std::unique_ptr<LeaseStore>> OpenTestLeaseStore(const std::string& location,
+                                                               Clock& /*clock*/,
+                                                               absl::Duration /*lease_duration*/) {
+  return OpenTestLeaseStore(location);
+}
+
 }  // namespace tributary::leasing::testing

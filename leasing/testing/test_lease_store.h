@@ -9,6 +9,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
 #include "leasing/lease_store.h"
 
 namespace tributary::leasing::testing {
@@ -23,6 +25,17 @@ std::string NewTestLeaseStoreLocation();
 // Opens the store at `location`; opening it again after closing it is a restart. Errors: the
 // store's.
 absl::StatusOr<std::unique_ptr<LeaseStore>> OpenTestLeaseStore(const std::string& location);
+
+// The same, for a lease table on `clock` with `lease_duration`. Over etcd the store keeps poller
+// liveness (etcd leases, shared mode) and their expiry follows `clock`: a poller whose liveness
+// was not renewed through this store (register, heartbeat, acquire; Load renews every live
+// one) for `lease_duration` on `clock` has its etcd lease revoked at the table's next call,
+// before the table takes in the changes (the revocation's deletion comes through the watch, as
+// an expiry would). The etcd TTL itself is 600 s, so that real time never expires anything.
+// `clock` must outlive the store. RocksDB ignores both.
+absl::StatusOr<std::unique_ptr<LeaseStore>> OpenTestLeaseStore(const std::string& location,
+                                                               Clock& clock,
+                                                               absl::Duration lease_duration);
 
 }  // namespace tributary::leasing::testing
 
