@@ -116,8 +116,7 @@ class EtcdLivenessTest : public ::testing::Test {
 
 TEST_F(EtcdLivenessTest, RegisteredPollerHasALivenessKeyOnItsOwnEtcdLease) {
   ASSERT_TRUE(a_.table->RegisterPoller("p1", 10).ok());
-  absl::StatusOr<std::optional<etcd::KeyValue>> key =
-      client_->Get(a_.store->LivenessKeyOf("p1"));
+  absl::StatusOr<std::optional<etcd::KeyValue>> key = client_->Get(a_.store->LivenessKeyOf("p1"));
   ASSERT_TRUE(key.ok()) << key.status();
   ASSERT_TRUE(key->has_value());
   EXPECT_NE((*key)->lease, 0);
@@ -180,8 +179,9 @@ TEST_F(EtcdLivenessTest, PollerWhoseKeepalivesStopLosesItsLeasesOnEveryReplica) 
     EXPECT_EQ(lease.record.lease_counter, 2);
   }
   // The old owner is fenced out, and its next heartbeat (live again) lists nothing.
-  EXPECT_EQ(a_.table->Checkpoint({"mapping-1", "s1"}, "p1", 1,
-                                 {CheckpointType::kSequenceNumber, 5, absl::UnixEpoch()})
+  EXPECT_EQ(a_.table
+                ->Checkpoint({"mapping-1", "s1"}, "p1", 1,
+                             {CheckpointType::kSequenceNumber, 5, absl::UnixEpoch()})
                 .status()
                 .code(),
             absl::StatusCode::kFailedPrecondition);
@@ -197,8 +197,7 @@ TEST_F(EtcdLivenessTest, DeregistrationEndsLivenessOnEveryReplica) {
   const int64_t lease = *a_.store->LivenessLeaseOf("p1");
   CatchUp(b_);
   ASSERT_TRUE(b_.table->DeregisterPoller("p1").ok());
-  absl::StatusOr<std::optional<etcd::KeyValue>> key =
-      client_->Get(a_.store->LivenessKeyOf("p1"));
+  absl::StatusOr<std::optional<etcd::KeyValue>> key = client_->Get(a_.store->LivenessKeyOf("p1"));
   ASSERT_TRUE(key.ok());
   EXPECT_FALSE(key->has_value());
   // The lease was revoked too (nothing keeps it).

@@ -59,13 +59,13 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-#define BENCH_CHECK(cond, ...)                                                  \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      std::fprintf(stderr, "cluster_bench: %s:%d: %s\n", __FILE__, __LINE__,    \
-                   absl::StrFormat(__VA_ARGS__).c_str());                       \
-      std::exit(1);                                                             \
-    }                                                                           \
+#define BENCH_CHECK(cond, ...)                                               \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      std::fprintf(stderr, "cluster_bench: %s:%d: %s\n", __FILE__, __LINE__, \
+                   absl::StrFormat(__VA_ARGS__).c_str());                    \
+      std::exit(1);                                                          \
+    }                                                                        \
   } while (false)
 
 double SecondsSince(SteadyClock::time_point t) {
@@ -215,8 +215,8 @@ void OperationsPerSecond(Backend& backend) {
   }
   Measure(backend.name, "Checkpoint", FLAGS_threads, per_thread, [&](int t, int i) {
     const int lease = mine[t][i % mine[t].size()];
-    auto done = r.table->Checkpoint(Key(lease), holders[lease].first, holders[lease].second,
-                                    Seq(i + 1));
+    auto done =
+        r.table->Checkpoint(Key(lease), holders[lease].first, holders[lease].second, Seq(i + 1));
     BENCH_CHECK(done.ok(), "%s", done.status().ToString());
   });
 }
@@ -250,8 +250,8 @@ void Sustained(Backend& backend) {
           workers.emplace_back([&, t] {
             for (size_t k = t; k < mine[p].size(); k += threads) {
               const int lease = mine[p][k];
-              auto done = r.table->Checkpoint(Key(lease), id, holders[lease].second,
-                                              Seq(round + 1));
+              auto done =
+                  r.table->Checkpoint(Key(lease), id, holders[lease].second, Seq(round + 1));
               BENCH_CHECK(done.ok(), "%s", done.status().ToString());
               checkpoints.fetch_add(1);
             }
@@ -272,11 +272,12 @@ void Sustained(Backend& backend) {
       if (s > 1.0) ++late;
     }
   }
-  std::printf("%-18s %d leases, %d pollers, 1 round/s each: %zu rounds, %d over 1 s, round "
-              "p50 %.3f s, max %.3f s, %.0f checkpoints/s over %.1f s -> %s\n",
-              backend.name.c_str(), FLAGS_leases, FLAGS_pollers, all.size(), late,
-              Percentile(all, 0.5), all.empty() ? 0.0 : *std::max_element(all.begin(), all.end()),
-              checkpoints.load() / seconds, seconds, late == 0 ? "SUSTAINED" : "NOT sustained");
+  std::printf(
+      "%-18s %d leases, %d pollers, 1 round/s each: %zu rounds, %d over 1 s, round "
+      "p50 %.3f s, max %.3f s, %.0f checkpoints/s over %.1f s -> %s\n",
+      backend.name.c_str(), FLAGS_leases, FLAGS_pollers, all.size(), late, Percentile(all, 0.5),
+      all.empty() ? 0.0 : *std::max_element(all.begin(), all.end()), checkpoints.load() / seconds,
+      seconds, late == 0 ? "SUSTAINED" : "NOT sustained");
   std::fflush(stdout);
 }
 
@@ -326,10 +327,11 @@ void Failover(Backend& backend) {
     taken += static_cast<int>(got->size());
     if (taken < FLAGS_failover_leases) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  std::printf("%-18s failover, lease %d ms: first lease after %.2f s, all %d after %.2f s "
-              "(%d taken while the victim lived)\n",
-              backend.name.c_str(), FLAGS_failover_lease_ms, first, taken, SecondsSince(killed),
-              taken_while_alive);
+  std::printf(
+      "%-18s failover, lease %d ms: first lease after %.2f s, all %d after %.2f s "
+      "(%d taken while the victim lived)\n",
+      backend.name.c_str(), FLAGS_failover_lease_ms, first, taken, SecondsSince(killed),
+      taken_while_alive);
   std::fflush(stdout);
   BENCH_CHECK(taken == FLAGS_failover_leases, "only %d leases taken over", taken);
   // Leases taken while the victim lived are printed, not a failure: on a loaded machine its
@@ -364,10 +366,10 @@ void LeaderKill(Backend& backend) {
           // Retried with the same number until acknowledged (as pollers do), at most 20 times.
           absl::Status status;
           for (int attempt = 0; attempt < 20; ++attempt) {
-            status = r.table
-                         ->Checkpoint(Key(lease), holders[lease].first, holders[lease].second,
-                                      Seq(seq))
-                         .status();
+            status =
+                r.table
+                    ->Checkpoint(Key(lease), holders[lease].first, holders[lease].second, Seq(seq))
+                    .status();
             if (status.ok()) break;
             absl::MutexLock lock(&mu);
             ++retried;
@@ -416,10 +418,11 @@ void LeaderKill(Backend& backend) {
     BENCH_CHECK(lease.ok(), "%s", lease.status().ToString());
     if (lease->record.checkpoint.sequence_number < acked[i]) ++lost;
   }
-  std::printf("%-18s leader (member %d) killed at %.2f s: longest stall %.2f s, %lld "
-              "checkpoints acknowledged before, %lld after, %d retried, %d lost\n",
-              backend.name.c_str(), leader, killed_at, stall, static_cast<long long>(before),
-              static_cast<long long>(after), retried, lost);
+  std::printf(
+      "%-18s leader (member %d) killed at %.2f s: longest stall %.2f s, %lld "
+      "checkpoints acknowledged before, %lld after, %d retried, %d lost\n",
+      backend.name.c_str(), leader, killed_at, stall, static_cast<long long>(before),
+      static_cast<long long>(after), retried, lost);
   std::fflush(stdout);
   BENCH_CHECK(lost == 0, "%d acknowledged checkpoints lost", lost);
 }
@@ -433,10 +436,11 @@ int Main() {
     FLAGS_sustain_seconds = 2;
     FLAGS_failover_leases = 10;
   }
-  std::printf("cluster_bench: %d callers x %d ops; %d leases / %d pollers x %d threads, %d s; "
-              "failover %d leases, lease %d ms\n",
-              FLAGS_threads, FLAGS_ops, FLAGS_leases, FLAGS_pollers, FLAGS_threads_per_poller,
-              FLAGS_sustain_seconds, FLAGS_failover_leases, FLAGS_failover_lease_ms);
+  std::printf(
+      "cluster_bench: %d callers x %d ops; %d leases / %d pollers x %d threads, %d s; "
+      "failover %d leases, lease %d ms\n",
+      FLAGS_threads, FLAGS_ops, FLAGS_leases, FLAGS_pollers, FLAGS_threads_per_poller,
+      FLAGS_sustain_seconds, FLAGS_failover_leases, FLAGS_failover_lease_ms);
   std::printf("%-18s %-34s %8s %10s %8s %8s\n", "backend", "operation", "ops", "ops/s", "p50 ms",
               "p99 ms");
   const char* tmp = getenv("TEST_TMPDIR");
