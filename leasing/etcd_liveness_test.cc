@@ -206,6 +206,26 @@ TEST_F(EtcdLivenessTest, DeregistrationEndsLivenessOnEveryReplica) {
   EXPECT_THAT(a_.table->ListPollers(), IsEmpty());
 }
 
+// Regression test (issue 19): with keepalives an acquire no longer wrote the poller's row, so a
+// deregistration through a replica that had not yet seen the grant compared that row, passed,
+// released nothing and left the lease owned by a poller that no longer exists.
+TEST_F(EtcdLivenessTest, DeregistrationThroughAReplicaBehindOnAGrantReleasesIt) {
+  for (int round = 0; round < 5; ++round) {
+    const std::string poller = absl::StrCat("p", round);
+    const LeaseKey key{"mapping-1", absl::StrCat("s", round)};
+    ASSERT_TRUE(a_.table->CreateLeases({NewLeaseOf(key.shard_id)}).ok());
+    ASSERT_TRUE(a_.table->RegisterPoller(poller, 10).ok());
+    CatchUp(b_);  // b knows the poller, and may or may not see the grant below in time
+    ASSERT_THAT(a_.table->AcquireLeases(poller).value(), SizeIs(1));
+    absl::StatusOr<int> released = b_.table->DeregisterPoller(poller);
+    ASSERT_TRUE(released.ok()) << released.status();
+    EXPECT_EQ(*released, 1) << poller;
+    CatchUp(a_);
+    EXPECT_EQ(a_.table->GetLease(key)->record.owner, "") << poller;
+    ASSERT_TRUE(a_.table->DeleteLeases({key}, "").ok());  // the next round's grant is its own
+  }
+}
+
 // Regression test (issue 19): the takeover's Txn compared only the previous owner's poller row,
 // which a keepalive does not write: replica B, which saw the owner's key deleted, took its lease
 // although the owner had meanwhile heartbeated through replica A and was live again.

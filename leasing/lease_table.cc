@@ -655,7 +655,14 @@ absl::StatusOr<std::vector<Lease>> LeaseTable::AcquireLeases(const std::string& 
         }
       }
     }
-    if (!granted.empty()) m.sync = options_.sync_writes;
+    if (!granted.empty()) {
+      m.sync = options_.sync_writes;
+      // A grant writes the poller's row (not only renews it): a deregistration or forget sweep
+      // through another replica that has not seen the grant compares that row and conflicts,
+      // instead of releasing nothing. (Without KeepsLiveness the renewal writes it anyway.)
+      m.pollers[poller_id] = std::move(m.renew_pollers[poller_id]);
+      m.renew_pollers.erase(poller_id);
+    }
     absl::Status status = Commit(std::move(m));
     if (!status.ok()) {
       poller->second.live_until = live_until_before;  // undo the provisional life
