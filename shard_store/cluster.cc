@@ -409,6 +409,24 @@ absl::Status ShardStore::ApplyClusterReshard(UpdatingGuard update,
     record = (*fresh)->stream;
     revision = (*fresh)->revision;
     newer = record;
+    // A starting front-end may have finished this reshard (FinishInterruptedReshard): keep its
+    // ending number, which readers may have seen.
+    bool finished = true;
+    for (const auto& parent : parents) {
+      auto it = (*fresh)->shards.find(parent->index);
+      if (it == (*fresh)->shards.end() || it->second.ending_sequence_number() == 0) {
+        finished = false;
+      }
+    }
+    if (finished) {
+      for (const auto& parent : parents) {
+        absl::MutexLock lock(&parent->mu);
+        absl::MutexLock plock(parent->put_mu);  // the stream's
+        parent->ending_seq = (*fresh)->shards.at(parent->index).ending_sequence_number();
+      }
+      written = absl::OkStatus();
+      break;
+    }
   }
   if (!written.ok()) {
     return WithContext(written,
@@ -441,6 +459,36 @@ absl::Status ShardStore::ApplyClusterReshard(UpdatingGuard update,
   update.End();
   NotifyChange(stream->name);
   return absl::OkStatus();
+}
+
+absl::StatusOr<StoredStream> ShardStore::FinishInterruptedReshard(const StoredStream& stored) {
+  StoredStream current = stored;
+  for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
+    std::vector<uint32_t> parents, children;
+    for (const auto& [index, sm] : current.shards) {
+      if (sm.closed() && sm.ending_sequence_number() == 0) parents.push_back(index);
+    }
+    if (parents.empty()) return current;
+    for (const auto& [index, sm] : current.shards) {
+      if (WaitsForClosingParent(current, sm)) children.push_back(index);
+    }
+    const uint64_t id = current.stream.stream_id();
+    ASSIGN_OR_RETURN(uint64_t ending, log_->CloseShards(id, parents, children));
+    std::vector<internal_meta::ShardMetadata> closed;
+    for (uint32_t p : parents) {
+      internal_meta::ShardMetadata m = current.shards.at(p);
+      m.set_ending_sequence_number(ending);
+      closed.push_back(std::move(m));
+    }
+    absl::StatusOr<int64_t> written =
+        etcd_->UpdateStream(current.stream, closed, {}, current.revision);
+    if (!written.ok() && !absl::IsFailedPrecondition(written.status())) return written.status();
+    ASSIGN_OR_RETURN(std::optional<StoredStream> fresh,
+                     etcd_->ReadStream(current.stream.name()));
+    if (!fresh.has_value()) return current;  // deleted meanwhile: Load's watch will see it
+    current = *std::move(fresh);
+  }
+  return absl::AbortedError("finishing a reshard: the stream kept changing");
 }
 
 absl::Status ShardStore::RefreshTip(uint64_t stream_id, Shard& shard) {

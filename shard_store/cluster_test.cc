@@ -45,6 +45,62 @@ struct Acked {
   std::string data;
 };
 
+// A log whose CloseShards fails while `fail_close` is set (a front-end that cannot reach the log
+// in the middle of a reshard); everything else is the wrapped log's.
+class CloseFailingLog : public ShardLog {
+ public:
+  explicit CloseFailingLog(std::shared_ptr<ShardLog> log) : log_(std::move(log)) {}
+  std::atomic<bool> fail_close{false};
+
+  bool StoreNumbers() const override { return log_->StoreNumbers(); }
+  absl::Status CreateStream(uint64_t id, absl::Span<const uint32_t> shards,
+                            absl::Duration retention) override {
+    return log_->CreateStream(id, shards, retention);
+  }
+  absl::Status SetRetention(uint64_t id, absl::Duration retention) override {
+    return log_->SetRetention(id, retention);
+  }
+  void StageDeleteStream(StoreBatch* batch, uint64_t id) override {
+    log_->StageDeleteStream(batch, id);
+  }
+  absl::Status DeleteStream(uint64_t id) override { return log_->DeleteStream(id); }
+  absl::StatusOr<uint64_t> CloseShards(uint64_t id, absl::Span<const uint32_t> parents,
+                                       absl::Span<const uint32_t> children) override {
+    if (fail_close.load()) return absl::UnavailableError("injected: the log is unreachable");
+    return log_->CloseShards(id, parents, children);
+  }
+  void StageAppend(StoreBatch* batch, uint64_t id, uint32_t shard, uint64_t first,
+                   int64_t arrival_ms, absl::Span<const LogEntry> records) override {
+    log_->StageAppend(batch, id, shard, first, arrival_ms, records);
+  }
+  absl::StatusOr<std::vector<uint64_t>> Append(uint64_t id, uint32_t shard, uint64_t call,
+                                               absl::Span<const LogEntry> records) override {
+    return log_->Append(id, shard, call, records);
+  }
+  std::vector<absl::StatusOr<std::vector<uint64_t>>> AppendCall(
+      uint64_t id, uint64_t call, absl::Span<const ShardAppend> shards) override {
+    return log_->AppendCall(id, call, shards);
+  }
+  absl::StatusOr<LogReadResult> Read(const LogReadRequest& request,
+                                     LogRecordVisitor visit) override {
+    return log_->Read(request, visit);
+  }
+  absl::StatusOr<uint64_t> FindFirstAtOrAfter(uint64_t id, uint32_t shard, uint64_t from,
+                                              uint64_t to, int64_t min_arrival_ms) override {
+    return log_->FindFirstAtOrAfter(id, shard, from, to, min_arrival_ms);
+  }
+  absl::StatusOr<LogLast> Last(uint64_t id, uint32_t shard) override {
+    return log_->Last(id, shard);
+  }
+  void StageTrim(StoreBatch* batch, uint64_t id, uint32_t shard, uint64_t through,
+                 uint64_t keep_from) override {
+    log_->StageTrim(batch, id, shard, through, keep_from);
+  }
+
+ private:
+  const std::shared_ptr<ShardLog> log_;
+};
+
 class ClusterTest : public ::testing::Test {
  protected:
   ClusterTest()
@@ -57,6 +113,7 @@ class ClusterTest : public ::testing::Test {
   struct FrontEnd {
     std::unique_ptr<etcd::EtcdClient> client;
     std::unique_ptr<ShardStore> store;
+    CloseFailingLog* log = nullptr;
     ShardStore* operator->() { return store.get(); }
   };
 
@@ -78,7 +135,9 @@ class ClusterTest : public ::testing::Test {
     EXPECT_TRUE(log.ok()) << log.status();
     if (!log.ok()) return nullptr;
     ShardStoreOptions options;  // no data_dir: nothing local
-    options.log = std::shared_ptr<ShardLog>(std::move(*log));
+    auto wrapped = std::make_shared<CloseFailingLog>(std::shared_ptr<ShardLog>(std::move(*log)));
+    f->log = wrapped.get();
+    options.log = wrapped;
     options.cluster_metadata = std::shared_ptr<EtcdStoreMetadata>(std::move(*metadata));
     absl::StatusOr<std::unique_ptr<ShardStore>> store = ShardStore::Create(options, clock_);
     EXPECT_TRUE(store.ok()) << store.status();
@@ -519,6 +578,40 @@ TEST_F(ClusterTest, AFrontEndStartsFromEtcdAlone) {
       }
     }
   }
+}
+
+TEST_F(ClusterTest, AReshardLeftHalfDoneIsFinishedByTheNextFrontEndToStart) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 1).ok());
+  absl::StatusOr<std::vector<Acked>> before = Put(*b, "s", {"p0", "p1", "p2", "p3"});
+  ASSERT_TRUE(before.ok()) << before.status();
+  // A writes the lineage and then cannot close the parent in the log.
+  a->log->fail_close = true;
+  v1::SplitShardRequest split;
+  split.set_stream_name("s");
+  split.set_shard_to_split("shardId-000000000000");
+  split.set_new_starting_hash_key("170141183460469231731687303715884105728");
+  absl::Status s = (*a)->SplitShard(split);
+  ASSERT_TRUE(absl::IsUnavailable(s)) << s;
+  // B learns the parent is closing: it lists no child yet and a second split is refused.
+  ASSERT_TRUE(AwaitShards(*b, "s", 1, 0).ok());
+  absl::Status again = (*b)->SplitShard(split);
+  EXPECT_TRUE(absl::IsFailedPrecondition(again)) << again;
+  // A front-end that starts now finishes the reshard; B applies it and puts go to the children.
+  std::unique_ptr<FrontEnd> c = Start();
+  ASSERT_TRUE(c != nullptr);
+  ASSERT_TRUE(AwaitShards(*c, "s", 3, 1).ok());
+  ASSERT_TRUE(AwaitShards(*b, "s", 3, 1).ok());
+  absl::StatusOr<std::vector<Acked>> after = Put(*b, "s", {"c0", "c1", "c2", "c3"});
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->size(), 4u);
+  for (const Acked& r : *after) EXPECT_NE(r.shard_id, "shardId-000000000000");
+  absl::StatusOr<ShardRead> parent = ReadAll(*c, *c, "s", "shardId-000000000000");
+  ASSERT_TRUE(parent.ok()) << parent.status();
+  EXPECT_TRUE(parent->shard_end);
+  EXPECT_EQ(parent->records.size(), before->size());
 }
 
 TEST_F(ClusterTest, MetadataInEtcdWithTheRecordsInALocalRocksDbIsRefused) {

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "glog/logging.h"
 #include "common/key_coding.h"
 #include "common/rocksdb_util.h"
 #include "common/status_macros.h"
@@ -105,6 +106,18 @@ absl::Status ShardStore::Load() {
   } else {
     ASSIGN_OR_RETURN(secret_, metadata_->LoadOrCreateSecret());
     ASSIGN_OR_RETURN(snapshot, metadata_->Load());
+  }
+
+  if (etcd_ != nullptr) {
+    for (auto& [name, stored] : snapshot.streams) {
+      absl::StatusOr<StoredStream> finished = FinishInterruptedReshard(stored);
+      if (finished.ok()) {
+        stored = *std::move(finished);
+      } else {
+        LOG(WARNING) << "stream " << name << ": finishing an interrupted reshard: "
+                     << finished.status() << " (puts to its closing shards wait)";
+      }
+    }
   }
 
   absl::MutexLock id_lock(&id_mu_);

@@ -103,9 +103,10 @@ absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreO
           "(--log=nats://...): with the records in this process's RocksDB they would be on one "
           "front-end's disk, which the other front-ends cannot read");
     }
-    if (!options.extra_column_families.empty()) {
+    if (!options.extra_column_families.empty() && options.data_dir.empty()) {
       return absl::InvalidArgumentError(
-          "extra_column_families: a store with its metadata in etcd opens no RocksDB");
+          "data_dir: must be set for extra_column_families (the only use of a RocksDB database "
+          "by a store with its metadata in etcd)");
     }
   } else if (options.data_dir.empty()) {
     return absl::InvalidArgumentError("data_dir: must be set");
@@ -116,7 +117,7 @@ absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreO
   if (options.shard_read_calls_per_second < 0 || options.shard_read_bytes_per_second < 0) {
     return absl::InvalidArgumentError("shard read limits: must be >= 0 (0 = unlimited)");
   }
-  if (options.cluster_metadata != nullptr) {
+  if (options.cluster_metadata != nullptr && options.extra_column_families.empty()) {
     std::unique_ptr<ShardStore> store(new ShardStore(options, clock, nullptr));
     RETURN_IF_ERROR(store->Load());
     return store;
@@ -144,8 +145,9 @@ ShardStore::ShardStore(const ShardStoreOptions& options, Clock& clock, std::uniq
       clock_(clock),
       db_(std::move(db)),
       meta_(db_ != nullptr ? db_->Handle(kMetaFamily) : nullptr),
-      metadata_(db_ != nullptr ? std::make_unique<RocksDbStoreMetadata>(db_->db(), meta_)
-                               : nullptr),
+      metadata_(db_ != nullptr && options.cluster_metadata == nullptr
+                    ? std::make_unique<RocksDbStoreMetadata>(db_->db(), meta_)
+                    : nullptr),
       etcd_(options.cluster_metadata.get()),
       records_(db_ != nullptr ? db_->Handle(kRecordsFamily) : nullptr),
       log_(options.log != nullptr ? options.log

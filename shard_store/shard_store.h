@@ -157,8 +157,9 @@ struct ShardStoreOptions {
   // instead of the store's RocksDB, so that several stores ("front-ends") over one etcd prefix
   // and one log serve the same streams. Requires a log that numbers records (JetStream): with
   // the records in a local RocksDB they would be on one front-end's disk (INVALID_ARGUMENT at
-  // Create). The store then opens no RocksDB (data_dir is unused, db() must not be called) and
-  // keeps no local state: every start loads the metadata from etcd. Every metadata change is a
+  // Create). The store then keeps no local state: every start loads the metadata from etcd. It
+  // opens a RocksDB database in data_dir only for extra_column_families (db(), other libraries'
+  // data); without them data_dir is unused and db() must not be called. Every metadata change is a
   // compare on the stream's etcd revision; a change that loses the compare (another front-end
   // changed the stream) re-reads the stream and is decided again; every front-end watches the
   // prefix and applies the others' changes (NOTES.md, "Several front-ends over etcd").
@@ -321,7 +322,7 @@ class ShardStore {
 
   // The store's database, holding options.extra_column_families (for other libraries' reads
   // and stand-alone writes of those families). Valid for the store's lifetime.
-  // Not in cluster mode (ShardStoreOptions::cluster_metadata), which opens no RocksDB.
+  // In cluster mode (ShardStoreOptions::cluster_metadata) only with extra_column_families.
   RocksDb& db() { return *db_; }
 
   // --- Reads -------------------------------------------------------------
@@ -604,6 +605,12 @@ class ShardStore {
   // Cluster mode: raises `shard`'s visible tip to the log's last record of it (appends of
   // other front-ends move no tip here). Errors: the log's.
   absl::Status RefreshTip(uint64_t stream_id, Shard& shard);
+  // Cluster mode, at start: finishes a reshard of `stored` that a front-end left between its
+  // lineage write and its ending numbers (parents closed with ending number 0): closes the
+  // parents in the log again (a close marker after the subject swap is a valid ending number)
+  // and writes the ending numbers, compared on the stream's revision. Returns the stream as
+  // etcd has it afterwards. Errors: the log's and etcd's (the parents stay closing).
+  absl::StatusOr<StoredStream> FinishInterruptedReshard(const StoredStream& stored);
   // Cluster mode: the thread applying other front-ends' changes, from `revision` on.
   void WatchLoop(int64_t revision);
   bool WatchStopped() {
