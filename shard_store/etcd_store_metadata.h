@@ -143,6 +143,9 @@ class EtcdStoreMetadata {
   // Errors: OUT_OF_RANGE when that revision was compacted (Load again); the client's.
   absl::StatusOr<std::unique_ptr<StoreMetadataWatch>> Watch(int64_t start_revision);
 
+  // The client (its clock times the watch's waits).
+  etcd::EtcdClient& client() { return client_; }
+
   // Keys (tests, etcdctl).
   std::string StreamKey(const std::string& name) const;
   std::string ShardKey(uint64_t stream_id, uint32_t index) const;

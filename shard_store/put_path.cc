@@ -208,7 +208,7 @@ absl::Status ShardStore::PutChain(const std::vector<const v1::PutRecordsRequest*
 
 void ShardStore::EnableMetrics(metrics::Registry& registry) {
   CHECK(metrics_owner_ == nullptr) << "EnableMetrics called twice";
-  metrics_owner_ = std::make_unique<StoreMetrics>(registry, db_->db());
+  metrics_owner_ = std::make_unique<StoreMetrics>(registry, db_ != nullptr ? db_->db() : nullptr);
   metrics_.store(metrics_owner_.get());
 }
 
@@ -411,6 +411,13 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
         absl::StatusOr<std::vector<uint64_t>>& seqs = appended_shards[a];
         bool reroute = false;
         if (absl::IsFailedPrecondition(seqs.status())) {
+          if (etcd_ != nullptr) {
+            // Closed by another front-end's reshard, whose lineage etcd has before the log
+            // closes the shard: learn it here (the watch may not have brought it yet).
+            if (absl::Status refreshed = RefreshStream(stream->name); !refreshed.ok()) {
+              LOG(WARNING) << "re-reading stream " << stream->name << ": " << refreshed;
+            }
+          }
           absl::MutexLock put_lock(&stream->put_mu);
           g.shard->AssertPutMuHeld();  // put_lock
           reroute = g.shard->closing || g.shard->closed || g.shard->removed;

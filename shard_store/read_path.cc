@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/proto_util.h"
 #include "common/status_macros.h"
+#include "glog/logging.h"
 #include "proto/streams.pb.h"
 #include "shard_store/read_limits.h"
 #include "shard_store/shard_state.h"
@@ -40,6 +41,13 @@ absl::StatusOr<ShardCursor> ShardStore::ResolveStartingPosition(
   ShardCursor c;
   c.stream_id = stream->id;
   c.shard_index = shard->index;
+  if (etcd_ != nullptr && (position.type() == v1::LATEST || position.type() == v1::AT_TIMESTAMP)) {
+    // Other front-ends' appends move no tip here: ask the log (an error leaves the tip lower,
+    // which costs a LATEST reader some older records, never a skip).
+    if (absl::Status s = RefreshTip(stream->id, *shard); !s.ok()) {
+      LOG(WARNING) << "shard tip from the log: " << s;
+    }
+  }
   uint64_t tip = shard->tip.load(std::memory_order_acquire);
   uint64_t trimmed;
   {
@@ -112,6 +120,20 @@ absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
   std::shared_ptr<Stream>& stream = found.first;
   std::shared_ptr<Shard>& shard = found.second;
   ReadOutcome outcome;
+  if (etcd_ != nullptr &&
+      cursor->next_sequence_number > shard->tip.load(std::memory_order_acquire)) {
+    // At the tip: other front-ends may have appended since (their appends move no tip here).
+    bool ended;
+    {
+      absl::MutexLock lock(&shard->mu);
+      ended = shard->closed && shard->tip.load(std::memory_order_acquire) >= shard->ending_seq;
+    }
+    if (!ended) {
+      if (absl::Status s = RefreshTip(cursor->stream_id, *shard); !s.ok()) {
+        LOG(WARNING) << "shard tip from the log: " << s;  // read up to the old tip
+      }
+    }
+  }
   // Read the tip before the closed flag: if the shard is closed and the tip has
   // reached the ending number, nothing below it can still appear.
   const uint64_t tip = shard->tip.load(std::memory_order_acquire);

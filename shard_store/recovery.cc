@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "glog/logging.h"
 #include "common/key_coding.h"
 #include "common/rocksdb_util.h"
 #include "common/status_macros.h"
@@ -27,6 +28,7 @@
 #include "shard_store/metadata.pb.h"
 #include "shard_store/shard_state.h"
 #include "shard_store/shard_store.h"
+#include "shard_store/etcd_store_metadata.h"
 #include "shard_store/rocksdb_store_metadata.h"
 #include "shard_store/storage_format.h"
 #include "shard_store/store_metadata.h"
@@ -35,43 +37,94 @@
 
 namespace tributary::shard_store {
 
+bool WaitsForClosingParent(const StoredStream& stored, const internal_meta::ShardMetadata& shard) {
+  for (int64_t parent : {shard.parent_index(), shard.adjacent_parent_index()}) {
+    if (parent < 0) continue;
+    auto it = stored.shards.find(static_cast<uint32_t>(parent));
+    if (it != stored.shards.end() && it->second.closed() &&
+        it->second.ending_sequence_number() == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::shared_ptr<ShardState> NewShardFromMetadata(const internal_meta::ShardMetadata& sm,
+                                                 absl::Mutex* put_mu) {
+  auto shard = std::make_shared<ShardState>(sm.index(), ReadBigEndian128(sm.starting_hash_key()),
+                                            ReadBigEndian128(sm.ending_hash_key()), put_mu);
+  shard->parent_index = sm.parent_index();
+  shard->adjacent_parent_index = sm.adjacent_parent_index();
+  shard->starting_sequence_number = sm.starting_sequence_number();
+  shard->created_ms = sm.created_ms();
+  absl::MutexLock shlock(&shard->mu);
+  absl::MutexLock plock(put_mu);
+  shard->closed = sm.closed();
+  shard->ending_seq = sm.ending_sequence_number();
+  shard->closed_ms = sm.closed_ms();
+  if (shard->closed && shard->ending_seq == 0) {
+    // Cluster mode: closed in etcd before the log named its ending number (a reshard of
+    // another front-end under way): puts wait, readers do not reach SHARD_END yet.
+    shard->closed = false;
+    shard->closing = true;
+  }
+  return shard;
+}
+
+std::shared_ptr<ShardStore::Stream> ShardStore::StreamFromStored(const StoredStream& stored) {
+  const internal_meta::StreamMetadata& m = stored.stream;
+  auto stream = std::make_shared<Stream>();
+  stream->id = m.stream_id();
+  stream->name = m.name();
+  stream->creation_ms = m.creation_ms();
+  absl::MutexLock slock(&stream->mu);
+  stream->revision = stored.revision;
+  stream->retention_hours = m.retention_period_hours();
+  stream->next_shard_index = m.next_shard_index();
+  for (const auto& [key, value] : m.tags()) stream->attributes.tags[key] = value;
+  for (const internal_meta::ConsumerMetadata& c : m.consumers()) {
+    stream->attributes.consumers[c.name()] = c;
+  }
+  for (const auto& [index, sm] : stored.shards) {
+    if (WaitsForClosingParent(stored, sm)) continue;  // added once its parents are closed
+    std::shared_ptr<Shard> shard = NewShardFromMetadata(sm, &stream->put_mu);
+    auto mark = stored.trimmed_through.find(index);
+    if (mark != stored.trimmed_through.end()) {
+      absl::MutexLock shlock(&shard->mu);
+      shard->trimmed_through = mark->second;
+    }
+    stream->shards[shard->index] = shard;
+  }
+  return stream;
+}
+
 absl::Status ShardStore::Load() {
-  ASSIGN_OR_RETURN(secret_, metadata_->LoadOrCreateSecret());
-  ASSIGN_OR_RETURN(StoreMetadataSnapshot snapshot, metadata_->Load());
+  StoreMetadataSnapshot snapshot;
+  if (etcd_ != nullptr) {
+    ASSIGN_OR_RETURN(secret_, etcd_->LoadOrCreateSecret());
+    ASSIGN_OR_RETURN(snapshot, etcd_->Load());
+  } else {
+    ASSIGN_OR_RETURN(secret_, metadata_->LoadOrCreateSecret());
+    ASSIGN_OR_RETURN(snapshot, metadata_->Load());
+  }
+
+  if (etcd_ != nullptr) {
+    for (auto& [name, stored] : snapshot.streams) {
+      absl::StatusOr<StoredStream> finished = FinishInterruptedReshard(stored);
+      if (finished.ok()) {
+        stored = *std::move(finished);
+      } else {
+        LOG(WARNING) << "stream " << name << ": finishing an interrupted reshard: "
+                     << finished.status() << " (puts to its closing shards wait)";
+      }
+    }
+  }
 
   absl::MutexLock id_lock(&id_mu_);
   absl::MutexLock lock(&mu_);
   next_stream_id_ = snapshot.next_stream_id;
   for (auto& [name, stored] : snapshot.streams) {
-    const internal_meta::StreamMetadata& m = stored.stream;
-    auto stream = std::make_shared<Stream>();
-    stream->id = m.stream_id();
-    stream->name = m.name();
-    stream->creation_ms = m.creation_ms();
-    absl::MutexLock slock(&stream->mu);
-    stream->retention_hours = m.retention_period_hours();
-    stream->next_shard_index = m.next_shard_index();
-    for (const auto& [key, value] : m.tags()) stream->attributes.tags[key] = value;
-    for (const internal_meta::ConsumerMetadata& c : m.consumers()) {
-      stream->attributes.consumers[c.name()] = c;
-    }
-    for (const auto& [index, sm] : stored.shards) {
-      auto shard = std::make_shared<Shard>(sm.index(), ReadBigEndian128(sm.starting_hash_key()),
-                                           ReadBigEndian128(sm.ending_hash_key()),
-                                           &stream->put_mu);
-      shard->parent_index = sm.parent_index();
-      shard->adjacent_parent_index = sm.adjacent_parent_index();
-      shard->starting_sequence_number = sm.starting_sequence_number();
-      shard->created_ms = sm.created_ms();
-      absl::MutexLock shlock(&shard->mu);
-      absl::MutexLock plock(&stream->put_mu);
-      shard->closed = sm.closed();
-      shard->ending_seq = sm.ending_sequence_number();
-      shard->closed_ms = sm.closed_ms();
-      auto mark = stored.trimmed_through.find(index);
-      if (mark != stored.trimmed_through.end()) shard->trimmed_through = mark->second;
-      stream->shards[shard->index] = shard;
-    }
+    std::shared_ptr<Stream> stream = StreamFromStored(stored);
     streams_[stream->name] = stream;
     streams_by_id_[stream->id] = stream;
   }
@@ -104,6 +157,10 @@ absl::Status ShardStore::Load() {
       }
     }
     stream->Publish();
+  }
+  if (etcd_ != nullptr) {
+    // Other front-ends' changes from the snapshot on.
+    watch_thread_ = std::thread([this, from = snapshot.revision + 1] { WatchLoop(from); });
   }
   return absl::OkStatus();
 }

@@ -38,6 +38,9 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
                                       std::vector<std::shared_ptr<Shard>> children) {
   // Called holding the stream's UPDATING state (`update`). Close the parents (puts
   // routed to them now wait), write the metadata, then publish the new set.
+  if (etcd_ != nullptr) {
+    return ApplyClusterReshard(std::move(update), stream, parents, std::move(children));
+  }
   const int64_t now = ToMs(clock_.Now());
   Batch batch = NewBatch();
   StreamChange change;
@@ -100,9 +103,8 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
     absl::ReaderMutexLock lock(&stream->mu);
     change.record = StreamMeta(*stream, retention, next_index);
   }
-  metadata_->Stage(change, &batch);
-  absl::Status status =
-      FromRocksDbStatus(Write(WriteKind::kReshard, &batch), "resharding (nothing was changed)");
+  absl::Status status = CommitMetadata(WriteKind::kReshard, *stream, change, &batch,
+                                       "resharding (nothing was changed)");
   {
     absl::MutexLock lock(&stream->mu);
     if (status.ok()) {
@@ -162,6 +164,10 @@ absl::Status ShardStore::ApplyReshard(UpdatingGuard update, const std::shared_pt
 }
 
 absl::Status ShardStore::SplitShard(const v1::SplitShardRequest& request) {
+  return RetryOnConflict(request.stream_name(), [&] { return SplitShardOnce(request); });
+}
+
+absl::Status ShardStore::SplitShardOnce(const v1::SplitShardRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
   if (request.shard_to_split().empty())
     return absl::InvalidArgumentError("shard_to_split: must be set");
@@ -199,6 +205,10 @@ absl::Status ShardStore::SplitShard(const v1::SplitShardRequest& request) {
 }
 
 absl::Status ShardStore::MergeShards(const v1::MergeShardsRequest& request) {
+  return RetryOnConflict(request.stream_name(), [&] { return MergeShardsOnce(request); });
+}
+
+absl::Status ShardStore::MergeShardsOnce(const v1::MergeShardsRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
   if (request.shard_to_merge().empty())
     return absl::InvalidArgumentError("shard_to_merge: must be set");
@@ -243,6 +253,16 @@ absl::Status ShardStore::MergeShards(const v1::MergeShardsRequest& request) {
 }
 
 absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
+    const v1::UpdateShardCountRequest& request) {
+  v1::UpdateShardCountResponse response;
+  RETURN_IF_ERROR(RetryOnConflict(request.stream_name(), [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(response, UpdateShardCountOnce(request));
+    return absl::OkStatus();
+  }));
+  return response;
+}
+
+absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCountOnce(
     const v1::UpdateShardCountRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
   if (request.scaling_type() != v1::UNIFORM_SCALING) {
@@ -316,6 +336,10 @@ absl::StatusOr<v1::UpdateShardCountResponse> ShardStore::UpdateShardCount(
 }
 
 absl::Status ShardStore::SealStream(absl::string_view stream_name) {
+  return RetryOnConflict(stream_name, [&] { return SealStreamOnce(stream_name); });
+}
+
+absl::Status ShardStore::SealStreamOnce(absl::string_view stream_name) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
   {
     absl::ReaderMutexLock lock(&stream->mu);
@@ -339,12 +363,17 @@ absl::Status ShardStore::PersistStream(const Stream& stream, int retention_hours
     absl::ReaderMutexLock lock(&const_cast<Stream&>(stream).mu);
     change.record = StreamMeta(stream, retention_hours, stream.next_shard_index);
   }
-  metadata_->Stage(change, &batch);
-  return FromRocksDbStatus(Write(WriteKind::kStreamMetadata, &batch), "writing stream metadata");
+  return CommitMetadata(WriteKind::kStreamMetadata, const_cast<Stream&>(stream), change, &batch,
+                        "writing stream metadata");
 }
 
 absl::Status ShardStore::ChangeRetention(absl::string_view stream_name, int hours,
                                          bool increase) {
+  return RetryOnConflict(stream_name, [&] { return ChangeRetentionOnce(stream_name, hours, increase); });
+}
+
+absl::Status ShardStore::ChangeRetentionOnce(absl::string_view stream_name, int hours,
+                                             bool increase) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
   if (hours < kMinRetentionHours || hours > kMaxRetentionHours) {
     return absl::InvalidArgumentError("retention_period_hours: must be 24-8760");

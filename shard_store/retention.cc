@@ -132,10 +132,9 @@ absl::StatusOr<int64_t> ShardStore::TrimStream(const std::shared_ptr<Stream>& st
   }
   for (const auto& shard : gone) change.removed_shards.push_back(shard->index);
   if (trims.empty() && gone.empty()) return 0;
-  metadata_->Stage(change, &batch);
-  const absl::Status status = FromRocksDbStatus(
-      Write(WriteKind::kTrim, &batch),
-      absl::StrCat("trimming stream ", stream->name, " (nothing of it was trimmed)"));
+  const absl::Status status =
+      CommitMetadata(WriteKind::kTrim, *stream, change, &batch,
+                     absl::StrCat("trimming stream ", stream->name, " (nothing of it was trimmed)"));
   if (status.ok()) {
     for (const Trim& t : trims) {
       absl::MutexLock lock(&t.shard->mu);

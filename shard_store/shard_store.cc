@@ -30,6 +30,7 @@
 #include "shard_store/metadata.pb.h"
 #include "shard_store/read_limits.h"
 #include "shard_store/rocksdb_shard_log.h"
+#include "shard_store/etcd_store_metadata.h"
 #include "shard_store/rocksdb_store_metadata.h"
 #include "shard_store/store_metadata.h"
 #include "shard_store/routing.h"
@@ -94,12 +95,32 @@ bool HasNonEmptyWal(const std::string& dir) {
 
 absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreOptions& options,
                                                                Clock& clock) {
-  if (options.data_dir.empty()) return absl::InvalidArgumentError("data_dir: must be set");
+  if (options.cluster_metadata != nullptr) {
+    // Cluster mode: nothing local (NOTES.md, "Several front-ends over etcd").
+    if (options.log == nullptr || options.log->StoreNumbers()) {
+      return absl::InvalidArgumentError(
+          "stream metadata in etcd (--coordination) needs the records in a shared log "
+          "(--log=nats://...): with the records in this process's RocksDB they would be on one "
+          "front-end's disk, which the other front-ends cannot read");
+    }
+    if (!options.extra_column_families.empty() && options.data_dir.empty()) {
+      return absl::InvalidArgumentError(
+          "data_dir: must be set for extra_column_families (the only use of a RocksDB database "
+          "by a store with its metadata in etcd)");
+    }
+  } else if (options.data_dir.empty()) {
+    return absl::InvalidArgumentError("data_dir: must be set");
+  }
   if (options.shard_write_records_per_second < 0 || options.shard_write_bytes_per_second < 0) {
     return absl::InvalidArgumentError("shard write limits: must be >= 0 (0 = unlimited)");
   }
   if (options.shard_read_calls_per_second < 0 || options.shard_read_bytes_per_second < 0) {
     return absl::InvalidArgumentError("shard read limits: must be >= 0 (0 = unlimited)");
+  }
+  if (options.cluster_metadata != nullptr && options.extra_column_families.empty()) {
+    std::unique_ptr<ShardStore> store(new ShardStore(options, clock, nullptr));
+    RETURN_IF_ERROR(store->Load());
+    return store;
   }
   std::vector<std::string> families = {kMetaFamily, kRecordsFamily};
   families.insert(families.end(), options.extra_column_families.begin(),
@@ -123,15 +144,24 @@ ShardStore::ShardStore(const ShardStoreOptions& options, Clock& clock, std::uniq
     : options_(options),
       clock_(clock),
       db_(std::move(db)),
-      meta_(db_->Handle(kMetaFamily)),
-      metadata_(std::make_unique<RocksDbStoreMetadata>(db_->db(), meta_)),
-      records_(db_->Handle(kRecordsFamily)),
+      meta_(db_ != nullptr ? db_->Handle(kMetaFamily) : nullptr),
+      metadata_(db_ != nullptr && options.cluster_metadata == nullptr
+                    ? std::make_unique<RocksDbStoreMetadata>(db_->db(), meta_)
+                    : nullptr),
+      etcd_(options.cluster_metadata.get()),
+      records_(db_ != nullptr ? db_->Handle(kRecordsFamily) : nullptr),
       log_(options.log != nullptr ? options.log
                                   : std::make_shared<RocksDbShardLog>(db_->db(), records_)),
       read_limits_(std::make_unique<ReadLimits>(options.shard_read_calls_per_second,
                                                 options.shard_read_bytes_per_second)) {}
 
-ShardStore::~ShardStore() = default;
+ShardStore::~ShardStore() {
+  {
+    absl::MutexLock lock(&watch_mu_);
+    stop_watch_ = true;
+  }
+  if (watch_thread_.joinable()) watch_thread_.join();
+}
 
 ShardStore::Batch ShardStore::NewBatch(size_t reserve) const {
   return Batch(reserve, options_.max_write_batch_bytes);
@@ -139,6 +169,7 @@ ShardStore::Batch ShardStore::NewBatch(size_t reserve) const {
 
 rocksdb::Status ShardStore::Write(WriteKind kind, Batch* batch) {
   if (!batch->status().ok()) return batch->status();  // never written in part
+  if (db_ == nullptr) return rocksdb::Status::NotSupported("cluster mode: no RocksDB to write");
   if (options_.write_interceptor) {
     rocksdb::Status injected = options_.write_interceptor(kind);
     if (!injected.ok()) return injected;
@@ -167,6 +198,11 @@ std::shared_ptr<ShardStore::Stream> ShardStore::FindStreamById(uint64_t id) {
 absl::StatusOr<std::shared_ptr<ShardStore::Stream>> ShardStore::GetStream(absl::string_view name) {
   RETURN_IF_ERROR(ValidateStreamName(name));
   std::shared_ptr<Stream> stream = FindStream(name);
+  if (stream == nullptr && etcd_ != nullptr) {
+    // Created on another front-end and not yet seen by the watch: ask etcd once.
+    RETURN_IF_ERROR(RefreshStream(name));
+    stream = FindStream(name);
+  }
   if (stream == nullptr) return absl::NotFoundError(absl::StrCat("stream ", name, " not found"));
   return stream;
 }
@@ -262,7 +298,6 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
       stream->shards[i] = std::move(shard);
     }
     change.record = StreamMeta(*stream, retention, n);
-    metadata_->Stage(change, &batch);
     stream->Publish();
     // Reserve the name while writing (no lock held across the write).
     stream->updating = true;
@@ -277,8 +312,8 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
   absl::Status status =
       WithContext(log_->CreateStream(id, indexes, absl::Hours(retention)), "creating stream's log");
   if (status.ok()) {
-    status = FromRocksDbStatus(Write(WriteKind::kCreateStream, &batch),
-                               "creating stream (nothing was changed)");
+    status = CommitMetadata(WriteKind::kCreateStream, *stream, change, &batch,
+                            "creating stream (nothing was changed)");
   }
   if (!status.ok()) {
     {
@@ -305,6 +340,7 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
 absl::StatusOr<uint64_t> ShardStore::AllocateStreamId() {
   // id_mu_ is held across this one small write (only CreateStream takes it): allocations reach
   // the log in the order they are handed out, so the stored allocator never moves back.
+  if (etcd_ != nullptr) return etcd_->AllocateStreamId();
   absl::MutexLock lock(&id_mu_);
   const uint64_t id = next_stream_id_;
   Batch batch = NewBatch();
@@ -332,6 +368,10 @@ absl::StatusOr<ShardStore::UpdatingGuard> ShardStore::BeginUpdate(Stream& stream
 }
 
 absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
+  return RetryOnConflict(request.stream_name(), [&] { return DeleteStreamOnce(request); });
+}
+
+absl::Status ShardStore::DeleteStreamOnce(const v1::DeleteStreamRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(request.stream_name()));
   ASSIGN_OR_RETURN(UpdatingGuard update, BeginUpdate(*stream));
   Batch batch = NewBatch();
@@ -354,10 +394,9 @@ absl::Status ShardStore::DeleteStream(const v1::DeleteStreamRequest& request) {
       shards.push_back(shard);
     }
   }
-  metadata_->Stage(change, &batch);
   log_->StageDeleteStream(&batch, stream->id);
-  absl::Status status = FromRocksDbStatus(Write(WriteKind::kDeleteStream, &batch),
-                                          "deleting stream (nothing was changed)");
+  absl::Status status = CommitMetadata(WriteKind::kDeleteStream, *stream, change, &batch,
+                                       "deleting stream (nothing was changed)");
   if (!status.ok()) {
     {
       absl::MutexLock lock(&stream->mu);

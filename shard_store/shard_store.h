@@ -113,6 +113,10 @@ using WriteInterceptor = std::function<rocksdb::Status(WriteKind kind)>;
 // record's sequence number is reserved. A non-OK return fails the put: nothing is written.
 using BatchStage = std::function<absl::Status(rocksdb::WriteBatch* batch)>;
 
+class EtcdStoreMetadata;  // etcd_store_metadata.h
+struct StoredStream;      // store_metadata.h
+struct StreamChange;      // store_metadata.h
+
 struct ShardStoreOptions {
   // Directory of the RocksDB database (created when missing).
   std::string data_dir;
@@ -149,6 +153,17 @@ struct ShardStoreOptions {
   // no records in RocksDB; then PutRecordStaged / PutRecordsStaged are FAILED_PRECONDITION (a
   // staged write and a record in another system cannot be one write).
   std::shared_ptr<ShardLog> log;
+  // Cluster mode (issues 19/20): the stream metadata and lineage in etcd (etcd_store_metadata.h)
+  // instead of the store's RocksDB, so that several stores ("front-ends") over one etcd prefix
+  // and one log serve the same streams. Requires a log that numbers records (JetStream): with
+  // the records in a local RocksDB they would be on one front-end's disk (INVALID_ARGUMENT at
+  // Create). The store then keeps no local state: every start loads the metadata from etcd. It
+  // opens a RocksDB database in data_dir only for extra_column_families (db(), other libraries'
+  // data); without them data_dir is unused and db() must not be called. Every metadata change is a
+  // compare on the stream's etcd revision; a change that loses the compare (another front-end
+  // changed the stream) re-reads the stream and is decided again; every front-end watches the
+  // prefix and applies the others' changes (NOTES.md, "Several front-ends over etcd").
+  std::shared_ptr<EtcdStoreMetadata> cluster_metadata;
 };
 
 // Kinesis's per-shard limits (provisioned mode): writes 1 MiB/s and 1,000 records/s, reads
@@ -307,6 +322,7 @@ class ShardStore {
 
   // The store's database, holding options.extra_column_families (for other libraries' reads
   // and stand-alone writes of those families). Valid for the store's lifetime.
+  // In cluster mode (ShardStoreOptions::cluster_metadata) only with extra_column_families.
   RocksDb& db() { return *db_; }
 
   // --- Reads -------------------------------------------------------------
@@ -524,6 +540,7 @@ class ShardStore {
   std::shared_ptr<Stream> FindStreamById(uint64_t id);
   // Increase/DecreaseStreamRetentionPeriod: `increase` says which direction is allowed.
   absl::Status ChangeRetention(absl::string_view stream_name, int hours, bool increase);
+  absl::Status ChangeRetentionOnce(absl::string_view stream_name, int hours, bool increase);
   absl::StatusOr<std::shared_ptr<Stream>> GetStream(absl::string_view name);
   absl::StatusOr<std::shared_ptr<Shard>> GetShard(const std::shared_ptr<Stream>& stream,
                                                   absl::string_view shard_id);
@@ -542,6 +559,8 @@ class ShardStore {
   // NOT_FOUND when the stream is deleted meanwhile; the write's.
   absl::Status ChangeAttributes(absl::string_view stream_name,
                                 const std::function<absl::Status(StreamAttributes&)>& edit);
+  absl::Status ChangeAttributesOnce(absl::string_view stream_name,
+                                    const std::function<absl::Status(StreamAttributes&)>& edit);
   // TrimExpiredRecords for one stream (one write); returns the span trimmed.
   absl::StatusOr<int64_t> TrimStream(const std::shared_ptr<Stream>& stream, int64_t now_ms);
   // Hands out the next stream id once it is durable ("n" written first).
@@ -551,6 +570,59 @@ class ShardStore {
                             const std::vector<std::shared_ptr<Shard>>& parents_to_close,
                             std::vector<std::shared_ptr<Shard>> children);
   void NotifyChange(const std::string& stream_name);
+
+  // --- Metadata writes and cluster mode (cluster.cc) -------------------------------------
+  // Writes `change` of `stream`: RocksDB stages it into `batch` (with what the caller staged)
+  // and writes it as one write of `kind`; etcd (cluster mode) writes it alone, compared on the
+  // stream's revision (CreateStream: on the name being free), and records the new revision in
+  // `stream`. The caller holds the stream's UPDATING, creating or changing_metadata state, so
+  // no other front-end's change is applied between building `change` and this write. A missing
+  // `change.record` is built from `stream` (etcd needs it). Errors: ABORTED when another
+  // front-end changed or deleted the stream since (RetryOnConflict re-reads it and runs the
+  // call again); ALREADY_EXISTS (a create lost to another front-end's); the write's (`what`).
+  absl::Status CommitMetadata(WriteKind kind, Stream& stream, const StreamChange& change, Batch* batch,
+                              absl::string_view what);
+  // Runs `op`; in cluster mode, while it fails with ABORTED (a lost compare), re-reads the
+  // stream `name` from etcd, applies it, and runs `op` again (at most a few times; then the
+  // last ABORTED). Without etcd, `op` once.
+  absl::Status RetryOnConflict(absl::string_view name, const std::function<absl::Status()>& op);
+  // Cluster mode: reads the stream `name` from etcd and applies what it says (ApplyStored or
+  // ApplyDeleted). Errors: etcd's.
+  absl::Status RefreshStream(absl::string_view name);
+  // Cluster mode: makes the in-memory stream `stored.stream.name()` what `stored` says, unless
+  // it is already at that revision or later. Waits until no local change of the stream is in
+  // flight. Publishes the new shard set; closes, opens and removes shards; wakes their readers.
+  void ApplyStored(const StoredStream& stored);
+  // Cluster mode: the stream `name` was deleted at `revision` (0: at an unknown revision).
+  void ApplyDeleted(absl::string_view name, int64_t revision);
+  // A new in-memory stream from its metadata (recovery and cluster mode), not yet published.
+  std::shared_ptr<Stream> StreamFromStored(const StoredStream& stored);
+  // Cluster mode: ApplyReshard's order for several front-ends (lineage first, then the log,
+  // then the ending numbers).
+  absl::Status ApplyClusterReshard(UpdatingGuard update, const std::shared_ptr<Stream>& stream,
+                                   const std::vector<std::shared_ptr<Shard>>& parents,
+                                   std::vector<std::shared_ptr<Shard>> children);
+  // Cluster mode: raises `shard`'s visible tip to the log's last record of it (appends of
+  // other front-ends move no tip here). Errors: the log's.
+  absl::Status RefreshTip(uint64_t stream_id, Shard& shard);
+  // Cluster mode, at start: finishes a reshard of `stored` that a front-end left between its
+  // lineage write and its ending numbers (parents closed with ending number 0): closes the
+  // parents in the log again (a close marker after the subject swap is a valid ending number)
+  // and writes the ending numbers, compared on the stream's revision. Returns the stream as
+  // etcd has it afterwards. Errors: the log's and etcd's (the parents stay closing).
+  absl::StatusOr<StoredStream> FinishInterruptedReshard(const StoredStream& stored);
+  // Cluster mode: the thread applying other front-ends' changes, from `revision` on.
+  void WatchLoop(int64_t revision);
+  bool WatchStopped() {
+    absl::MutexLock lock(&watch_mu_);
+    return stop_watch_;
+  }
+  absl::Status SplitShardOnce(const v1::SplitShardRequest& request);
+  absl::Status MergeShardsOnce(const v1::MergeShardsRequest& request);
+  absl::StatusOr<v1::UpdateShardCountResponse> UpdateShardCountOnce(
+      const v1::UpdateShardCountRequest& request);
+  absl::Status SealStreamOnce(absl::string_view stream_name);
+  absl::Status DeleteStreamOnce(const v1::DeleteStreamRequest& request);
 
   // Records a put call's outcome on metrics_ (when enabled).
   void RecordPut(absl::string_view stream_name, const absl::Status& status,
@@ -562,8 +634,14 @@ class ShardStore {
   std::unique_ptr<StoreMetrics> metrics_owner_;
   std::atomic<StoreMetrics*> metrics_{nullptr};  // read lock-free on every put and read
   rocksdb::ColumnFamilyHandle* meta_;
-  // The metadata (rocksdb_store_metadata.h), in meta_.
+  // The metadata (rocksdb_store_metadata.h), in meta_; null in cluster mode.
   std::unique_ptr<RocksDbStoreMetadata> metadata_;
+  // Cluster mode: options_.cluster_metadata (else null), and the thread that applies the
+  // changes of other front-ends (WatchLoop) until stop_watch_.
+  EtcdStoreMetadata* const etcd_;
+  absl::Mutex watch_mu_;
+  bool stop_watch_ ABSL_GUARDED_BY(watch_mu_) = false;
+  std::thread watch_thread_;
   rocksdb::ColumnFamilyHandle* records_;
   // The records (shard_log.h): options_.log, or a RocksDbShardLog over records_.
   std::shared_ptr<ShardLog> log_;

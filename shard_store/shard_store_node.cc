@@ -9,7 +9,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
+#include "etcd/etcd_client.h"
 #include "nats/nats_client.h"
+#include "shard_store/etcd_store_metadata.h"
 #include "shard_store/jetstream/jetstream_shard_log.h"
 
 namespace tributary::shard_store {
@@ -42,6 +44,11 @@ absl::StatusOr<std::unique_ptr<ShardStoreNode>> ShardStoreNode::Create(
   std::unique_ptr<ShardStoreNode> node(new ShardStoreNode());
   node->memory_budget_ = std::make_unique<MemoryBudget>(options.memory_budget_bytes);
   ShardStoreOptions store_options = options.store;
+  if (!options.etcd_endpoints.empty() && options.log.empty()) {
+    return absl::InvalidArgumentError(
+        "--coordination (the stream metadata in etcd) needs --log=nats://...: with the records "
+        "in this process's RocksDB data directory they would be on one front-end's disk");
+  }
   if (!options.log.empty()) {
     nats::NatsClientOptions nats_options;
     ASSIGN_OR_RETURN(nats_options.servers, ParseNatsLogAddress(options.log));
@@ -57,6 +64,16 @@ absl::StatusOr<std::unique_ptr<ShardStoreNode>> ShardStoreNode::Create(
     ASSIGN_OR_RETURN(std::unique_ptr<jetstream::JetStreamShardLog> log,
                      jetstream::JetStreamShardLog::Create(*node->nats_, clock, log_options));
     store_options.log = std::move(log);
+  }
+  if (!options.etcd_endpoints.empty()) {
+    etcd::EtcdClientOptions etcd_options;
+    etcd_options.endpoints = options.etcd_endpoints;
+    ASSIGN_OR_RETURN(node->etcd_, etcd::EtcdClient::Create(clock, etcd_options));
+    EtcdStoreMetadataOptions metadata_options;
+    metadata_options.prefix = options.etcd_prefix;
+    ASSIGN_OR_RETURN(std::unique_ptr<EtcdStoreMetadata> metadata,
+                     EtcdStoreMetadata::Create(*node->etcd_, metadata_options));
+    store_options.cluster_metadata = std::move(metadata);
   }
   ASSIGN_OR_RETURN(node->store_, ShardStore::Create(store_options, clock));
   StreamsServiceOptions service_options;

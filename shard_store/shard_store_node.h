@@ -26,6 +26,9 @@
 namespace tributary::nats {
 class NatsClient;
 }  // namespace tributary::nats
+namespace tributary::etcd {
+class EtcdClient;
+}  // namespace tributary::etcd
 
 namespace tributary::shard_store {
 
@@ -50,6 +53,12 @@ struct ShardStoreNodeOptions {
   // installation sharing the NATS cluster, and a new one for a fresh data directory (stream ids
   // restart at 1; see NOTES.md). Letters, digits and '-'.
   std::string log_name_prefix = "trib";
+  // Cluster mode (issues 19/20): the etcd members (etcd/etcd_url.h) that hold the stream
+  // metadata and lineage, under `etcd_prefix`, so that several nodes over one etcd and one
+  // JetStream are interchangeable front-ends. Requires `log` (nats://): INVALID_ARGUMENT
+  // otherwise. Empty: the metadata in the store's RocksDB.
+  std::vector<std::string> etcd_endpoints;
+  std::string etcd_prefix = "/tributary/store/";
   // Threads that run PutRecords calls.
   int put_threads = 8;
   // Admission control of the service (StreamsServiceOptions, issue 22).
@@ -84,8 +93,10 @@ class ShardStoreNode {
  private:
   ShardStoreNode() = default;
   std::unique_ptr<MemoryBudget> memory_budget_;
-  // Declared before the store: the JetStream log (held by the store) uses the client.
+  // Declared before the store: the JetStream log and the etcd metadata (held by the store) use
+  // the clients.
   std::unique_ptr<nats::NatsClient> nats_;
+  std::unique_ptr<etcd::EtcdClient> etcd_;
   std::unique_ptr<ShardStore> store_;
   std::unique_ptr<StreamsService> service_;
   std::unique_ptr<RetentionTrimmer> trimmer_;

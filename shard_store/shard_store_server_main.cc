@@ -10,6 +10,7 @@
 #include "common/metrics/metrics_endpoint.h"
 #include "common/security_flags.h"
 #include "common/server_main.h"
+#include "etcd/etcd_url.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "shard_store/shard_store_node.h"
@@ -21,7 +22,17 @@ DEFINE_string(metrics_listen, "",
               "host:port for Prometheus text at GET /metrics, /-/healthy, /-/ready (empty: off)");
 DEFINE_string(metrics_port_file, "",
               "After binding --metrics_listen, write its port to this file (for host:0)");
-DEFINE_string(data_dir, "", "Directory of the RocksDB database (required).");
+DEFINE_string(data_dir, "",
+              "Directory of the RocksDB database (required, unless --coordination and --log "
+              "keep everything elsewhere).");
+DEFINE_string(coordination, "",
+              "etcd://HOST:PORT[,HOST:PORT...]: keep the stream metadata and lineage in this etcd "
+              "cluster under --etcd_prefix, so that several shard_store_servers over one etcd "
+              "and one JetStream are interchangeable front-ends (cluster mode; needs "
+              "--log=nats://..., excludes --data_dir); empty: in --data_dir");
+DEFINE_string(etcd_prefix, "/tributary/store/",
+              "With --coordination: the root of the store's etcd keys (ends with '/'); one store "
+              "cluster per prefix");
 DEFINE_bool(sync_writes, false,
             "fsync the WAL before acknowledging a write (group commit across writers).");
 DEFINE_double(shard_write_records_per_second, 0, "Per-shard write limit in records/s (0 = off).");
@@ -66,12 +77,22 @@ int main(int argc, char** argv) {
     LOG(ERROR) << s.message();
     return 2;
   }
-  if (FLAGS_data_dir.empty()) {
-    LOG(ERROR) << "--data_dir is required";
-    return EXIT_FAILURE;
+  if (!FLAGS_coordination.empty() && FLAGS_log.empty()) {
+    LOG(ERROR) << "--coordination (the stream metadata in etcd) needs --log=nats://...: with the "
+                  "records in this process's --data_dir they would be on one front-end's disk";
+    return 2;
+  }
+  absl::StatusOr<std::vector<std::string>> etcd_endpoints = tributary::etcd::ParseCoordinationFlags(
+      FLAGS_coordination, FLAGS_data_dir, "the stream metadata lives",
+      tributary::etcd::DataDirWithEtcd::kExcluded);
+  if (!etcd_endpoints.ok()) {
+    LOG(ERROR) << etcd_endpoints.status().message();
+    return 2;
   }
   tributary::shard_store::ShardStoreNodeOptions options;
   options.store.data_dir = FLAGS_data_dir;
+  options.etcd_endpoints = *etcd_endpoints;
+  options.etcd_prefix = FLAGS_etcd_prefix;
   options.store.sync_writes = FLAGS_sync_writes;
   options.store.shard_write_records_per_second = FLAGS_shard_write_records_per_second;
   options.store.shard_write_bytes_per_second = FLAGS_shard_write_bytes_per_second;
@@ -81,7 +102,10 @@ int main(int argc, char** argv) {
   tributary::shard_store::ApplyStoreFlags(options);  // after the explicit write limits above
   auto node = tributary::shard_store::ShardStoreNode::Create(options, tributary::RealClock::Get());
   if (!node.ok()) {
-    LOG(ERROR) << "opening " << FLAGS_data_dir << ": " << node.status();
+    LOG(ERROR) << "opening "
+               << (FLAGS_data_dir.empty() ? "the store (" + FLAGS_coordination + ")"
+                                          : FLAGS_data_dir)
+               << ": " << node.status();
     return EXIT_FAILURE;
   }
   const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
@@ -123,7 +147,8 @@ int main(int argc, char** argv) {
   }
   (*metrics)->SetServing();
   LOG(INFO) << "shard_store_server serving on " << (*server)->address() << " from "
-            << FLAGS_data_dir << (FLAGS_sync_writes ? " (sync writes)" : "") << " ("
+            << (FLAGS_data_dir.empty() ? FLAGS_coordination + " and " + FLAGS_log : FLAGS_data_dir)
+            << (FLAGS_sync_writes ? " (sync writes)" : "") << " ("
             << tributary::DescribeServerSecurity(security) << ")";
   int signal = tributary::WaitForTerminationSignal([&server] {
     if (absl::Status s = (*server)->ReloadAuthTokens(); !s.ok()) LOG(ERROR) << s;

@@ -35,6 +35,7 @@
 #include "shard_store/routing.h"
 #include "shard_store/shard_state.h"
 #include "shard_store/store_batch.h"
+#include "shard_store/store_metadata.h"
 #include "shard_store/shard_store.h"
 
 namespace tributary::shard_store {
@@ -90,6 +91,9 @@ struct ShardStore::Stream {
   bool changing_metadata ABSL_GUARDED_BY(mu) = false;
   StreamAttributes attributes ABSL_GUARDED_BY(mu);
   uint64_t routing_version ABSL_GUARDED_BY(mu) = 0;
+  // Cluster mode: the etcd revision of the stream's record this state is at (the compare of
+  // the next metadata write; later revisions of other front-ends are applied, earlier skipped).
+  int64_t revision ABSL_GUARDED_BY(mu) = 0;
   std::shared_ptr<const Routing> routing ABSL_GUARDED_BY(mu);
   std::map<uint32_t, std::shared_ptr<Shard>> shards ABSL_GUARDED_BY(mu);  // kept shards
 
@@ -181,6 +185,15 @@ inline internal_meta::StreamMetadata StreamMeta(const ShardStore::Stream& s, int
     ABSL_SHARED_LOCKS_REQUIRED(s.mu) {
   return StreamMeta(s, retention, next_index, s.attributes);
 }
+
+// Cluster mode: whether `shard` is a child of a reshard whose parents are closed in etcd but
+// have no ending number yet (the log has not closed them): it is not routed to until they do.
+bool WaitsForClosingParent(const StoredStream& stored, const internal_meta::ShardMetadata& shard);
+
+// A shard's in-memory state from its metadata (recovery.cc), `put_mu` its stream's. Cluster
+// mode: closed without an ending number becomes `closing`.
+std::shared_ptr<ShardState> NewShardFromMetadata(const internal_meta::ShardMetadata& sm,
+                                                 absl::Mutex* put_mu);
 
 inline internal_meta::ShardMetadata ShardMeta(ShardStore::Shard& s)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {

@@ -287,9 +287,15 @@ std::string ConsumerArn(absl::string_view stream_name, absl::string_view consume
 
 absl::Status ShardStore::ChangeAttributes(
     absl::string_view stream_name, const std::function<absl::Status(StreamAttributes&)>& edit) {
+  return RetryOnConflict(stream_name, [&] { return ChangeAttributesOnce(stream_name, edit); });
+}
+
+absl::Status ShardStore::ChangeAttributesOnce(
+    absl::string_view stream_name, const std::function<absl::Status(StreamAttributes&)>& edit) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
   Batch batch = NewBatch();
   StreamAttributes staged;
+  StreamChange change;
   {
     absl::MutexLock lock(&stream->mu);
     auto free = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stream->mu) {
@@ -301,15 +307,13 @@ absl::Status ShardStore::ChangeAttributes(
     }
     staged = stream->attributes;
     RETURN_IF_ERROR(edit(staged));
-    StreamChange change;
     change.name = stream->name;
     change.stream_id = stream->id;
     change.record = StreamMeta(*stream, stream->retention_hours, stream->next_shard_index, staged);
-    metadata_->Stage(change, &batch);
     stream->changing_metadata = true;
   }
-  const absl::Status status = FromRocksDbStatus(Write(WriteKind::kStreamMetadata, &batch),
-                                                "writing stream metadata (nothing was changed)");
+  const absl::Status status = CommitMetadata(WriteKind::kStreamMetadata, *stream, change, &batch,
+                                             "writing stream metadata (nothing was changed)");
   absl::MutexLock lock(&stream->mu);
   if (status.ok()) stream->attributes = std::move(staged);
   stream->changing_metadata = false;

@@ -45,8 +45,11 @@ DEFINE_string(data_dir, "", "Data directory (required); each service uses a subd
 DEFINE_string(metrics_listen, "", "host:port for Prometheus text at GET /metrics (empty: off).");
 DEFINE_string(coordination, "",
               "etcd://HOST:PORT[,HOST:PORT...]: keep the stream tracker's mappings and functions "
-              "in this etcd cluster, under --etcd_prefix + \"tracker/\" (cluster mode, issue 19; "
-              "the shard store and leasing stay in --data_dir); empty: everything in --data_dir");
+              "in this etcd cluster, under --etcd_prefix + \"tracker/\" (cluster mode, issue 19), "
+              "and with --log=nats://... the shard store's stream metadata and lineage too, under "
+              "--etcd_prefix + \"store/\" (then several serve processes are interchangeable store "
+              "front-ends); leasing and tables stay in --data_dir; empty: everything in "
+              "--data_dir");
 DEFINE_string(etcd_prefix, "/tributary/",
               "With --coordination: the root of Tributary's etcd keys (ends with '/')");
 DEFINE_string(metrics_port_file, "",
@@ -203,6 +206,12 @@ int Serve() {
   store_options.trim_period = absl::Milliseconds(FLAGS_retention_trim_period_ms);
   store_options.log = FLAGS_log;
   store_options.log_replicas = FLAGS_log_replicas;
+  if (!etcd_endpoints->empty() && !FLAGS_log.empty()) {
+    // The records in JetStream and the metadata in etcd: nothing of the store stays local
+    // (its RocksDB in --data_dir holds only the tables).
+    store_options.etcd_endpoints = *etcd_endpoints;
+    store_options.etcd_prefix = FLAGS_etcd_prefix + "store/";
+  }
   shard_store::ApplyStoreFlags(store_options);  // admission, memory budget, Kinesis limits
   auto store = shard_store::ShardStoreNode::Create(store_options, clock);
   if (!store.ok()) {

@@ -1,0 +1,634 @@
+// Several store front-ends over one etcd prefix and one JetStream (cluster mode, issues 19/20):
+// what a producer or reader may rely on whichever front-end it talks to. Two (or three)
+// ShardStores in this process, each with its own etcd client, metadata session and log, like
+// separate processes; one real etcd and one real nats-server per binary, each case under its
+// own etcd prefix and JetStream name prefix. Waits for another front-end's watch are bounded
+// real-time polls (common/await.h); nothing sleeps.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/await.h"
+#include "common/clock.h"
+#include "etcd/etcd_client.h"
+#include "etcd/testing/etcd_cluster.h"
+#include "gtest/gtest.h"
+#include "nats/nats_client.h"
+#include "nats/testing/nats_cluster.h"
+#include "shard_store/etcd_store_metadata.h"
+#include "shard_store/jetstream/jetstream_shard_log.h"
+#include "shard_store/shard_store.h"
+
+namespace tributary::shard_store {
+namespace {
+
+constexpr absl::Duration kPropagation = absl::Seconds(20);  // a failure guard, not a pace
+constexpr absl::Duration kPoll = absl::Milliseconds(20);
+
+// One JetStream client for the binary (the server is NatsCluster::Shared's); never freed, so
+// that logs of stores a case did not close cannot outlive it.
+nats::NatsClient& SharedNats() {
+  static nats::NatsClient* client = nats::testing::NatsCluster::Shared(1).NewClient().release();
+  return *client;
+}
+
+struct Acked {
+  std::string shard_id;
+  uint64_t sequence_number;
+  std::string data;
+};
+
+// A log whose CloseShards fails while `fail_close` is set (a front-end that cannot reach the log
+// in the middle of a reshard); everything else is the wrapped log's.
+class CloseFailingLog : public ShardLog {
+ public:
+  explicit CloseFailingLog(std::shared_ptr<ShardLog> log) : log_(std::move(log)) {}
+  std::atomic<bool> fail_close{false};
+
+  bool StoreNumbers() const override { return log_->StoreNumbers(); }
+  absl::Status CreateStream(uint64_t id, absl::Span<const uint32_t> shards,
+                            absl::Duration retention) override {
+    return log_->CreateStream(id, shards, retention);
+  }
+  absl::Status SetRetention(uint64_t id, absl::Duration retention) override {
+    return log_->SetRetention(id, retention);
+  }
+  void StageDeleteStream(StoreBatch* batch, uint64_t id) override {
+    log_->StageDeleteStream(batch, id);
+  }
+  absl::Status DeleteStream(uint64_t id) override { return log_->DeleteStream(id); }
+  absl::StatusOr<uint64_t> CloseShards(uint64_t id, absl::Span<const uint32_t> parents,
+                                       absl::Span<const uint32_t> children) override {
+    if (fail_close.load()) return absl::UnavailableError("injected: the log is unreachable");
+    return log_->CloseShards(id, parents, children);
+  }
+  void StageAppend(StoreBatch* batch, uint64_t id, uint32_t shard, uint64_t first,
+                   int64_t arrival_ms, absl::Span<const LogEntry> records) override {
+    log_->StageAppend(batch, id, shard, first, arrival_ms, records);
+  }
+  absl::StatusOr<std::vector<uint64_t>> Append(uint64_t id, uint32_t shard, uint64_t call,
+                                               absl::Span<const LogEntry> records) override {
+    return log_->Append(id, shard, call, records);
+  }
+  std::vector<absl::StatusOr<std::vector<uint64_t>>> AppendCall(
+      uint64_t id, uint64_t call, absl::Span<const ShardAppend> shards) override {
+    return log_->AppendCall(id, call, shards);
+  }
+  absl::StatusOr<LogReadResult> Read(const LogReadRequest& request,
+                                     LogRecordVisitor visit) override {
+    return log_->Read(request, visit);
+  }
+  absl::StatusOr<uint64_t> FindFirstAtOrAfter(uint64_t id, uint32_t shard, uint64_t from,
+                                              uint64_t to, int64_t min_arrival_ms) override {
+    return log_->FindFirstAtOrAfter(id, shard, from, to, min_arrival_ms);
+  }
+  absl::StatusOr<LogLast> Last(uint64_t id, uint32_t shard) override {
+    return log_->Last(id, shard);
+  }
+  void StageTrim(StoreBatch* batch, uint64_t id, uint32_t shard, uint64_t through,
+                 uint64_t keep_from) override {
+    log_->StageTrim(batch, id, shard, through, keep_from);
+  }
+
+ private:
+  const std::shared_ptr<ShardLog> log_;
+};
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  ClusterTest()
+      : etcd_(etcd::testing::EtcdCluster::Shared(1)), prefix_(etcd_.NewPrefix()) {
+    static std::atomic<int> cases{0};
+    nats_prefix_ = absl::StrCat("cl", ++cases);
+  }
+
+  // A front-end: its own etcd client, metadata session, log and store.
+  struct FrontEnd {
+    std::unique_ptr<etcd::EtcdClient> client;
+    std::unique_ptr<ShardStore> store;
+    CloseFailingLog* log = nullptr;
+    ShardStore* operator->() { return store.get(); }
+  };
+
+  std::unique_ptr<FrontEnd> Start() {
+    auto f = std::make_unique<FrontEnd>();
+    f->client = etcd_.NewClient();
+    EtcdStoreMetadataOptions metadata_options;
+    metadata_options.prefix = prefix_;
+    absl::StatusOr<std::unique_ptr<EtcdStoreMetadata>> metadata =
+        EtcdStoreMetadata::Create(*f->client, metadata_options);
+    EXPECT_TRUE(metadata.ok()) << metadata.status();
+    if (!metadata.ok()) return nullptr;
+    jetstream::JetStreamShardLogOptions log_options;
+    log_options.front_end_id = absl::StrCat("fe", ++starts_);
+    log_options.replicas = 1;
+    log_options.name_prefix = nats_prefix_;
+    absl::StatusOr<std::unique_ptr<jetstream::JetStreamShardLog>> log =
+        jetstream::JetStreamShardLog::Create(SharedNats(), RealClock::Get(), log_options);
+    EXPECT_TRUE(log.ok()) << log.status();
+    if (!log.ok()) return nullptr;
+    ShardStoreOptions options;  // no data_dir: nothing local
+    auto wrapped = std::make_shared<CloseFailingLog>(std::shared_ptr<ShardLog>(std::move(*log)));
+    f->log = wrapped.get();
+    options.log = wrapped;
+    options.cluster_metadata = std::shared_ptr<EtcdStoreMetadata>(std::move(*metadata));
+    absl::StatusOr<std::unique_ptr<ShardStore>> store = ShardStore::Create(options, clock_);
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return nullptr;
+    f->store = std::move(*store);
+    return f;
+  }
+
+  static absl::Status Create(FrontEnd& f, const std::string& name, int shards) {
+    v1::CreateStreamRequest r;
+    r.set_stream_name(name);
+    r.set_shard_count(shards);
+    return f->CreateStream(r);
+  }
+
+  static absl::StatusOr<v1::ListShardsResponse> Shards(FrontEnd& f, const std::string& name) {
+    v1::ListShardsRequest r;
+    r.set_stream_name(name);
+    return f->ListShards(r);
+  }
+
+  // Waits until `f`'s ListShards of `name` has `count` shards, `closed` of them closed.
+  static absl::Status AwaitShards(FrontEnd& f, const std::string& name, int count, int closed) {
+    std::string seen;
+    return PollFor(
+        kPropagation, kPoll, absl::StrCat(count, " shards, ", closed, " closed"),
+        [&] {
+          absl::StatusOr<v1::ListShardsResponse> shards = Shards(f, name);
+          if (!shards.ok()) {
+            seen = shards.status().ToString();
+            return false;
+          }
+          int n_closed = 0;
+          for (const v1::Shard& s : shards->shards()) {
+            if (!s.sequence_number_range().ending_sequence_number().empty()) ++n_closed;
+          }
+          seen = absl::StrCat(shards->shards_size(), " shards, ", n_closed, " closed");
+          return shards->shards_size() == count && n_closed == closed;
+        },
+        [&] { return seen; });
+  }
+
+  // One PutRecords call of `data` (keys k0, k1, ...: spread over the hash space); the
+  // acknowledged records, or the call's error.
+  static absl::StatusOr<std::vector<Acked>> Put(FrontEnd& f, const std::string& stream,
+                                                const std::vector<std::string>& data) {
+    v1::PutRecordsRequest r;
+    r.set_stream_name(stream);
+    for (size_t i = 0; i < data.size(); ++i) {
+      v1::PutRecordsRequestEntry* e = r.add_records();
+      e->set_partition_key(absl::StrCat("k", i));
+      e->set_data(data[i]);
+    }
+    v1::PutRecordsResponse response;
+    absl::Status s = f->PutRecords(r, &response);
+    if (!s.ok()) return s;
+    std::vector<Acked> acked;
+    for (int i = 0; i < response.records_size(); ++i) {
+      const v1::PutRecordsResultEntry& e = response.records(i);
+      if (!e.error_code().empty()) continue;
+      acked.push_back({e.shard_id(), std::stoull(e.sequence_number()), data[i]});
+    }
+    return acked;
+  }
+
+  static absl::StatusOr<std::string> Iterator(FrontEnd& f, const std::string& stream,
+                                              const std::string& shard,
+                                              v1::ShardIteratorType type) {
+    v1::GetShardIteratorRequest r;
+    r.set_stream_name(stream);
+    r.set_shard_id(shard);
+    r.set_shard_iterator_type(type);
+    absl::StatusOr<v1::GetShardIteratorResponse> response = f->GetShardIterator(r);
+    if (!response.ok()) return response.status();
+    return response->shard_iterator();
+  }
+
+  // Every record of `shard` from TRIM_HORIZON, read through `f` (the iterator from `from`):
+  // until SHARD_END, or for an open shard until a read returns nothing at the tip.
+  struct ShardRead {
+    std::vector<v1::Record> records;
+    bool shard_end = false;
+    std::vector<std::string> children;
+  };
+  static absl::StatusOr<ShardRead> ReadAll(FrontEnd& from, FrontEnd& f, const std::string& stream,
+                                           const std::string& shard) {
+    absl::StatusOr<std::string> iterator = Iterator(from, stream, shard, v1::TRIM_HORIZON);
+    if (!iterator.ok()) return iterator.status();
+    ShardRead read;
+    std::string it = *iterator;
+    for (int calls = 0; calls < 1000 && !it.empty(); ++calls) {
+      v1::GetRecordsRequest r;
+      r.set_shard_iterator(it);
+      v1::GetRecordsResponse response;
+      absl::Status s = f->GetRecords(r, &response);
+      if (!s.ok()) return s;
+      for (const v1::Record& record : response.records()) read.records.push_back(record);
+      if (response.next_shard_iterator().empty()) {
+        read.shard_end = true;
+        for (const v1::ChildShard& c : response.child_shards()) {
+          read.children.push_back(c.shard_id());
+        }
+        return read;
+      }
+      if (response.records_size() == 0 && response.millis_behind_latest() == 0) return read;
+      it = response.next_shard_iterator();
+    }
+    return read;
+  }
+
+  etcd::testing::EtcdCluster& etcd_;
+  const std::string prefix_;
+  std::string nats_prefix_;
+  FakeClock clock_;  // the stores' (iterators, arrival times); etcd and JetStream run on real time
+  int starts_ = 0;
+};
+
+TEST_F(ClusterTest, AStreamCreatedOnOneFrontEndIsServedByTheOther) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 4).ok());
+
+  // B knows it at once (a miss asks etcd), whatever its watch has delivered.
+  v1::DescribeStreamSummaryRequest describe;
+  describe.set_stream_name("s");
+  absl::StatusOr<v1::DescribeStreamSummaryResponse> summary = (*b)->DescribeStreamSummary(describe);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->stream_description_summary().open_shard_count(), 4);
+  ASSERT_TRUE(AwaitShards(*b, "s", 4, 0).ok());
+
+  // Written on B, read on A (iterator from B); written on A, read on B (iterator from A).
+  absl::StatusOr<std::vector<Acked>> on_b = Put(*b, "s", {"b0", "b1", "b2", "b3", "b4", "b5"});
+  ASSERT_TRUE(on_b.ok()) << on_b.status();
+  ASSERT_EQ(on_b->size(), 6u);
+  absl::StatusOr<std::vector<Acked>> on_a = Put(*a, "s", {"a0", "a1", "a2", "a3", "a4", "a5"});
+  ASSERT_TRUE(on_a.ok()) << on_a.status();
+  ASSERT_EQ(on_a->size(), 6u);
+  std::map<std::tuple<std::string, uint64_t>, std::string> acked;
+  for (const std::vector<Acked>* v : {&*on_b, &*on_a}) {
+    for (const Acked& r : *v) {
+      EXPECT_TRUE(acked.emplace(std::make_tuple(r.shard_id, r.sequence_number), r.data).second)
+          << "sequence number " << r.sequence_number << " of " << r.shard_id << " reused";
+    }
+  }
+  for (auto [reader, minter] : {std::make_pair(a.get(), b.get()), std::make_pair(b.get(), a.get())}) {
+    std::map<std::tuple<std::string, uint64_t>, std::string> found;
+    absl::StatusOr<v1::ListShardsResponse> shards = Shards(*reader, "s");
+    ASSERT_TRUE(shards.ok()) << shards.status();
+    for (const v1::Shard& shard : shards->shards()) {
+      absl::StatusOr<ShardRead> read = ReadAll(*minter, *reader, "s", shard.shard_id());
+      ASSERT_TRUE(read.ok()) << read.status();
+      for (const v1::Record& r : read->records) {
+        found[std::make_tuple(shard.shard_id(), std::stoull(r.sequence_number()))] = r.data();
+      }
+    }
+    EXPECT_EQ(found, acked);
+  }
+}
+
+TEST_F(ClusterTest, ASplitOnOneFrontEndIsAppliedOnTheOtherWhilePutsGoOnThere) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 1).ok());
+  ASSERT_TRUE(AwaitShards(*b, "s", 1, 0).ok());
+
+  // B writes calls of 8 records (spread over the hash space) from before the split on A until
+  // B has seen the children and written to them.
+  absl::Mutex mu;
+  std::vector<Acked> acked;
+  std::atomic<bool> stop{false};
+  std::atomic<int> failed_calls{0};
+  std::atomic<int> calls{0};
+  std::thread writer([&] {
+    for (int call = 0; !stop.load() && call < 5000; ++call) {
+      std::vector<std::string> data;
+      for (int i = 0; i < 8; ++i) data.push_back(absl::StrCat(call, "/", i));
+      absl::StatusOr<std::vector<Acked>> put = Put(*b, "s", data);
+      calls.fetch_add(1);
+      if (!put.ok()) {
+        failed_calls.fetch_add(1);
+        continue;
+      }
+      absl::MutexLock lock(&mu);
+      acked.insert(acked.end(), put->begin(), put->end());
+    }
+  });
+  auto acked_count = [&] {
+    absl::MutexLock lock(&mu);
+    return acked.size();
+  };
+  ASSERT_TRUE(PollFor(kPropagation, kPoll, "puts on B before the split",
+                      [&] { return acked_count() >= 40; },
+                      [&] { return absl::StrCat(acked_count()); })
+                  .ok());
+  v1::SplitShardRequest split;
+  split.set_stream_name("s");
+  split.set_shard_to_split("shardId-000000000000");
+  split.set_new_starting_hash_key("170141183460469231731687303715884105728");  // 2^127
+  absl::Status s = (*a)->SplitShard(split);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_TRUE(AwaitShards(*b, "s", 3, 1).ok());
+  const int calls_at_split = calls.load();
+  ASSERT_TRUE(PollFor(kPropagation, kPoll, "puts on B after it saw the split",
+                      [&] { return calls.load() >= calls_at_split + 20; },
+                      [&] { return absl::StrCat(calls.load(), " calls"); })
+                  .ok());
+  stop = true;
+  writer.join();
+  EXPECT_EQ(failed_calls.load(), 0);
+
+  // Every acknowledged record is in the shard it was acknowledged to, at its number; none of
+  // the parent's is above its ending number; the children have records too.
+  absl::StatusOr<v1::ListShardsResponse> shards = Shards(*b, "s");
+  ASSERT_TRUE(shards.ok()) << shards.status();
+  ASSERT_EQ(shards->shards_size(), 3);
+  const uint64_t ending =
+      std::stoull(shards->shards(0).sequence_number_range().ending_sequence_number());
+  std::map<std::tuple<std::string, uint64_t>, std::string> found;
+  for (const v1::Shard& shard : shards->shards()) {
+    absl::StatusOr<ShardRead> read = ReadAll(*a, *b, "s", shard.shard_id());
+    ASSERT_TRUE(read.ok()) << read.status();
+    uint64_t previous = 0;
+    for (const v1::Record& r : read->records) {
+      const uint64_t seq = std::stoull(r.sequence_number());
+      EXPECT_GT(seq, previous) << shard.shard_id();
+      previous = seq;
+      found[std::make_tuple(shard.shard_id(), seq)] = r.data();
+    }
+    if (shard.shard_id() == "shardId-000000000000") {
+      EXPECT_TRUE(read->shard_end);
+      EXPECT_EQ(read->children,
+                (std::vector<std::string>{"shardId-000000000001", "shardId-000000000002"}));
+    } else {
+      // Parents before children: a child's numbers are above the parent's end.
+      if (!read->records.empty()) {
+        EXPECT_GT(std::stoull(read->records.front().sequence_number()), ending);
+      }
+    }
+  }
+  std::map<std::tuple<std::string, uint64_t>, std::string> expected;
+  std::map<std::string, int> per_shard;
+  for (const Acked& r : acked) {
+    EXPECT_TRUE(expected.emplace(std::make_tuple(r.shard_id, r.sequence_number), r.data).second)
+        << "sequence number " << r.sequence_number << " of " << r.shard_id << " reused";
+    ++per_shard[r.shard_id];
+    if (r.shard_id == "shardId-000000000000") {
+      EXPECT_LT(r.sequence_number, ending) << "acknowledged to the closed parent";
+    }
+  }
+  EXPECT_EQ(found, expected);
+  EXPECT_GT(per_shard["shardId-000000000000"], 0);
+  EXPECT_GT(per_shard["shardId-000000000001"] + per_shard["shardId-000000000002"], 0);
+}
+
+TEST_F(ClusterTest, AConcurrentSplitOfOneShardOnTwoFrontEndsHasOneWinner) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 1).ok());
+  ASSERT_TRUE(AwaitShards(*b, "s", 1, 0).ok());
+  v1::SplitShardRequest split;
+  split.set_stream_name("s");
+  split.set_shard_to_split("shardId-000000000000");
+  split.set_new_starting_hash_key("170141183460469231731687303715884105728");
+  absl::Status on_a, on_b;
+  std::thread ta([&] { on_a = (*a)->SplitShard(split); });
+  std::thread tb([&] { on_b = (*b)->SplitShard(split); });
+  ta.join();
+  tb.join();
+  EXPECT_NE(on_a.ok(), on_b.ok()) << on_a << " / " << on_b;
+  for (const absl::Status& s : {on_a, on_b}) {
+    if (!s.ok()) {
+      EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+    }
+  }
+  ASSERT_TRUE(AwaitShards(*a, "s", 3, 1).ok());
+  ASSERT_TRUE(AwaitShards(*b, "s", 3, 1).ok());
+}
+
+TEST_F(ClusterTest, ADeleteOnOneFrontEndIsAppliedOnTheOther) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 2).ok());
+  ASSERT_TRUE(AwaitShards(*b, "s", 2, 0).ok());
+  absl::StatusOr<std::string> iterator = Iterator(*b, "s", "shardId-000000000000", v1::LATEST);
+  ASSERT_TRUE(iterator.ok()) << iterator.status();
+  v1::DeleteStreamRequest del;
+  del.set_stream_name("s");
+  ASSERT_TRUE((*a)->DeleteStream(del).ok());
+  v1::DescribeStreamSummaryRequest describe;
+  describe.set_stream_name("s");
+  std::string seen;
+  EXPECT_TRUE(PollFor(
+                  kPropagation, kPoll, "B to say the stream is gone",
+                  [&] {
+                    absl::Status s = (*b)->DescribeStreamSummary(describe).status();
+                    seen = s.ToString();
+                    return absl::IsNotFound(s);
+                  },
+                  [&] { return seen; })
+                  .ok());
+  absl::StatusOr<std::vector<Acked>> put = Put(*b, "s", {"x"});
+  EXPECT_TRUE(absl::IsNotFound(put.status())) << put.status();
+  v1::GetRecordsRequest get;
+  get.set_shard_iterator(*iterator);
+  v1::GetRecordsResponse response;
+  EXPECT_TRUE(absl::IsNotFound((*b)->GetRecords(get, &response))) << "an old iterator";
+  // The name is free again, on either front-end.
+  EXPECT_TRUE(Create(*b, "s", 1).ok());
+  ASSERT_TRUE(AwaitShards(*a, "s", 1, 0).ok());
+}
+
+TEST_F(ClusterTest, ConcurrentCreatesOfOneNameHaveExactlyOneWinner) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  for (int round = 0; round < 5; ++round) {
+    const std::string name = absl::StrCat("s", round);
+    absl::Status on_a, on_b;
+    std::thread ta([&] { on_a = Create(*a, name, 2); });
+    std::thread tb([&] { on_b = Create(*b, name, 3); });
+    ta.join();
+    tb.join();
+    ASSERT_NE(on_a.ok(), on_b.ok()) << on_a << " / " << on_b;
+    const absl::Status& lost = on_a.ok() ? on_b : on_a;
+    EXPECT_TRUE(absl::IsAlreadyExists(lost)) << lost;
+    const int shards = on_a.ok() ? 2 : 3;
+    EXPECT_TRUE(AwaitShards(*a, name, shards, 0).ok());
+    EXPECT_TRUE(AwaitShards(*b, name, shards, 0).ok());
+  }
+}
+
+TEST_F(ClusterTest, ChangesOfOneStreamOnTwoFrontEndsAtOnceAreAllKept) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 2).ok());
+  ASSERT_TRUE(AwaitShards(*b, "s", 2, 0).ok());
+  // Each front-end adds its own tags one at a time; B also splits meanwhile. Every write
+  // compares the stream's revision, so a change decided on an old view is decided again.
+  auto tagger = [](FrontEnd* f, const std::string& side, absl::Status* status) {
+    for (int i = 0; i < 10 && status->ok(); ++i) {
+      v1::AddTagsToStreamRequest r;
+      r.set_stream_name("s");
+      (*r.mutable_tags())[absl::StrCat(side, i)] = "v";
+      *status = (*f)->AddTagsToStream(r);
+    }
+  };
+  absl::Status tags_a, tags_b, split_b;
+  std::thread ta(tagger, a.get(), "a", &tags_a);
+  std::thread tb(tagger, b.get(), "b", &tags_b);
+  std::thread ts([&] {
+    v1::UpdateShardCountRequest r;
+    r.set_stream_name("s");
+    r.set_target_shard_count(4);
+    r.set_scaling_type(v1::UNIFORM_SCALING);
+    split_b = (*b)->UpdateShardCount(r).status();
+  });
+  ta.join();
+  tb.join();
+  ts.join();
+  ASSERT_TRUE(tags_a.ok()) << tags_a;
+  ASSERT_TRUE(tags_b.ok()) << tags_b;
+  ASSERT_TRUE(split_b.ok()) << split_b;
+  for (FrontEnd* f : {a.get(), b.get()}) {
+    ASSERT_TRUE(AwaitShards(*f, "s", 6, 2).ok());
+    v1::ListTagsForStreamRequest r;
+    r.set_stream_name("s");
+    std::string seen;
+    EXPECT_TRUE(PollFor(
+                    kPropagation, kPoll, "20 tags",
+                    [&] {
+                      absl::StatusOr<v1::ListTagsForStreamResponse> tags =
+                          (*f)->ListTagsForStream(r);
+                      seen = tags.ok() ? absl::StrCat(tags->tags_size(), " tags")
+                                       : tags.status().ToString();
+                      return tags.ok() && tags->tags_size() == 20;
+                    },
+                    [&] { return seen; })
+                    .ok());
+  }
+}
+
+TEST_F(ClusterTest, AFrontEndStartsFromEtcdAlone) {
+  std::vector<Acked> acked;
+  {
+    std::unique_ptr<FrontEnd> a = Start();
+    ASSERT_TRUE(a != nullptr);
+    ASSERT_TRUE(Create(*a, "s", 1).ok());
+    absl::StatusOr<std::vector<Acked>> before = Put(*a, "s", {"p0", "p1", "p2"});
+    ASSERT_TRUE(before.ok()) << before.status();
+    acked = *before;
+    v1::SplitShardRequest split;
+    split.set_stream_name("s");
+    split.set_shard_to_split("shardId-000000000000");
+    split.set_new_starting_hash_key("170141183460469231731687303715884105728");
+    ASSERT_TRUE((*a)->SplitShard(split).ok());
+    absl::StatusOr<std::vector<Acked>> after = Put(*a, "s", {"c0", "c1", "c2", "c3"});
+    ASSERT_TRUE(after.ok()) << after.status();
+    acked.insert(acked.end(), after->begin(), after->end());
+    v1::AddTagsToStreamRequest tags;
+    tags.set_stream_name("s");
+    (*tags.mutable_tags())["team"] = "x";
+    ASSERT_TRUE((*a)->AddTagsToStream(tags).ok());
+  }
+  // A new front-end (no data directory at all) serves the stream as it was.
+  std::unique_ptr<FrontEnd> c = Start();
+  ASSERT_TRUE(c != nullptr);
+  absl::StatusOr<v1::ListShardsResponse> shards = Shards(*c, "s");
+  ASSERT_TRUE(shards.ok()) << shards.status();
+  ASSERT_EQ(shards->shards_size(), 3);
+  EXPECT_FALSE(shards->shards(0).sequence_number_range().ending_sequence_number().empty());
+  v1::ListTagsForStreamRequest list_tags;
+  list_tags.set_stream_name("s");
+  absl::StatusOr<v1::ListTagsForStreamResponse> tags = (*c)->ListTagsForStream(list_tags);
+  ASSERT_TRUE(tags.ok()) << tags.status();
+  ASSERT_EQ(tags->tags_size(), 1);
+  std::map<std::tuple<std::string, uint64_t>, std::string> expected, found;
+  for (const Acked& r : acked) expected[std::make_tuple(r.shard_id, r.sequence_number)] = r.data;
+  for (const v1::Shard& shard : shards->shards()) {
+    absl::StatusOr<ShardRead> read = ReadAll(*c, *c, "s", shard.shard_id());
+    ASSERT_TRUE(read.ok()) << read.status();
+    for (const v1::Record& r : read->records) {
+      found[std::make_tuple(shard.shard_id(), std::stoull(r.sequence_number()))] = r.data();
+    }
+  }
+  EXPECT_EQ(found, expected);
+  // New numbers are above every earlier one of their shard.
+  absl::StatusOr<std::vector<Acked>> more = Put(*c, "s", {"m0", "m1", "m2", "m3"});
+  ASSERT_TRUE(more.ok()) << more.status();
+  for (const Acked& r : *more) {
+    for (const Acked& old : acked) {
+      if (old.shard_id == r.shard_id) {
+        EXPECT_GT(r.sequence_number, old.sequence_number);
+      }
+    }
+  }
+}
+
+TEST_F(ClusterTest, AReshardLeftHalfDoneIsFinishedByTheNextFrontEndToStart) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 1).ok());
+  absl::StatusOr<std::vector<Acked>> before = Put(*b, "s", {"p0", "p1", "p2", "p3"});
+  ASSERT_TRUE(before.ok()) << before.status();
+  // A writes the lineage and then cannot close the parent in the log.
+  a->log->fail_close = true;
+  v1::SplitShardRequest split;
+  split.set_stream_name("s");
+  split.set_shard_to_split("shardId-000000000000");
+  split.set_new_starting_hash_key("170141183460469231731687303715884105728");
+  absl::Status s = (*a)->SplitShard(split);
+  ASSERT_TRUE(absl::IsUnavailable(s)) << s;
+  // B learns the parent is closing: it lists no child yet and a second split is refused.
+  ASSERT_TRUE(AwaitShards(*b, "s", 1, 0).ok());
+  absl::Status again = (*b)->SplitShard(split);
+  EXPECT_TRUE(absl::IsFailedPrecondition(again)) << again;
+  // A front-end that starts now finishes the reshard; B applies it and puts go to the children.
+  std::unique_ptr<FrontEnd> c = Start();
+  ASSERT_TRUE(c != nullptr);
+  ASSERT_TRUE(AwaitShards(*c, "s", 3, 1).ok());
+  ASSERT_TRUE(AwaitShards(*b, "s", 3, 1).ok());
+  absl::StatusOr<std::vector<Acked>> after = Put(*b, "s", {"c0", "c1", "c2", "c3"});
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->size(), 4u);
+  for (const Acked& r : *after) EXPECT_NE(r.shard_id, "shardId-000000000000");
+  absl::StatusOr<ShardRead> parent = ReadAll(*c, *c, "s", "shardId-000000000000");
+  ASSERT_TRUE(parent.ok()) << parent.status();
+  EXPECT_TRUE(parent->shard_end);
+  EXPECT_EQ(parent->records.size(), before->size());
+}
+
+TEST_F(ClusterTest, MetadataInEtcdWithTheRecordsInALocalRocksDbIsRefused) {
+  std::unique_ptr<etcd::EtcdClient> client = etcd_.NewClient();
+  EtcdStoreMetadataOptions metadata_options;
+  metadata_options.prefix = prefix_;
+  absl::StatusOr<std::unique_ptr<EtcdStoreMetadata>> metadata =
+      EtcdStoreMetadata::Create(*client, metadata_options);
+  ASSERT_TRUE(metadata.ok()) << metadata.status();
+  ShardStoreOptions options;
+  options.data_dir = "/nonexistent/never/created";
+  options.cluster_metadata = std::shared_ptr<EtcdStoreMetadata>(std::move(*metadata));
+  absl::StatusOr<std::unique_ptr<ShardStore>> store = ShardStore::Create(options, clock_);
+  ASSERT_TRUE(absl::IsInvalidArgument(store.status())) << store.status();
+  EXPECT_NE(store.status().message().find("--log=nats://"), absl::string_view::npos)
+      << store.status();
+}
+
+}  // namespace
+}  // namespace tributary::shard_store
