@@ -25,6 +25,7 @@
 #include "tables/capacity.h"
 #include "tables/condition.h"
 #include "tables/expression.h"
+#include "tables/item_requests.h"
 #include "tables/projection.h"
 #include "tables/update_expression.h"
 
@@ -34,18 +35,8 @@ namespace {
 using tables::AttributeMap;
 using tables::AttributeValue;
 
-// BatchGetItem answers at most this much (DynamoDB: 16 MB); the rest is UnprocessedKeys.
-constexpr int64_t kMaxBatchGetBytes = 16 << 20;
-
 // The expressions one request (or one item of a transaction or batch) carries.
-struct Expressions {
-  tables::ExpressionAttributes attributes;
-  std::optional<tables::Condition> condition;  // ConditionExpression
-  std::optional<tables::Condition> filter;     // FilterExpression
-  std::optional<tables::Projection> projection;
-  std::optional<tables::UpdateExpression> update;
-  std::optional<tables::KeyCondition> key_condition;
-};
+using Expressions = tables::RequestExpressions;
 
 // Which expression members an operation takes.
 struct Allowed {
@@ -88,109 +79,34 @@ absl::StatusOr<Expressions> ReadExpressions(InputReader& in, const Value& contai
   std::optional<InputReader::StringPairs> names = in.StringMap("ExpressionAttributeNames");
   if (in.errors()->Error().has_value()) return Expressions();  // the caller reports it
 
-  std::map<std::string, AttributeValue> values;
+  tables::ExpressionTexts texts;
+  texts.condition = std::move(condition);
+  texts.filter = std::move(filter);
+  texts.projection = std::move(projection);
+  texts.update = std::move(update);
+  texts.key_condition = std::move(key_condition);
+  texts.attributes_to_get = std::move(to_get);
+  if (names.has_value()) texts.names.emplace(names->begin(), names->end());
   const Value* raw_values = Member(container, "ExpressionAttributeValues");
-  const bool has_values = raw_values != nullptr && !raw_values->is_null();
-  if (has_values) {
+  if (raw_values != nullptr && !raw_values->is_null()) {
     if (raw_values->type() != Value::Type::kMap) {
       return Validation("ExpressionAttributeValues must be a map of AttributeValues");
     }
+    texts.values.emplace();
     for (const auto& [key, raw] : raw_values->members()) {
       absl::StatusOr<AttributeValue> v = ParseAttributeValue(raw, 0);
-      absl::Status valid = v.ok() ? tables::ValidateAttributeValue(*v, key) : v.status();
-      if (!valid.ok()) {
+      if (!v.ok()) {
         return Validation(absl::StrCat("ExpressionAttributeValues contains invalid value: ",
-                                       valid.message(), " for key ", key));
+                                       v.status().message(), " for key ", key));
       }
-      values[key] = *std::move(v);
+      (*texts.values)[key] = *std::move(v);
     }
-    if (values.empty()) return Validation("ExpressionAttributeValues must not be empty");
   }
-  if (names.has_value() && names->empty()) {
-    return Validation("ExpressionAttributeNames must not be empty");
-  }
-  const bool any = condition || filter || projection || update || key_condition;
-  if (!any && names.has_value()) {
-    return Validation("ExpressionAttributeNames can only be specified when using expressions");
-  }
-  if (!any && has_values) {
-    return Validation("ExpressionAttributeValues can only be specified when using expressions");
-  }
-  if (projection && to_get) {
-    return Validation(
-        "Can not use both expression and non-expression parameters in the same request: "
-        "Non-expression parameters: {AttributesToGet} Expression parameters: "
-        "{ProjectionExpression}");
-  }
-  Expressions out;
-  out.attributes = tables::ExpressionAttributes(
-      names ? std::map<std::string, std::string>(names->begin(), names->end())
-            : std::map<std::string, std::string>(),
-      std::move(values));
-  if (absl::Status s = out.attributes.Validate(); !s.ok()) return s;
-  if (key_condition) {
-    absl::StatusOr<tables::KeyCondition> k = tables::ParseKeyConditionExpression(
-        *key_condition, out.attributes, *allowed.key_condition);
-    if (!k.ok()) return k.status();
-    out.key_condition = *std::move(k);
-  }
-  if (filter) {
-    absl::StatusOr<tables::Condition> c =
-        tables::ParseCondition(*filter, out.attributes, "FilterExpression");
-    if (!c.ok()) return c.status();
-    out.filter = *std::move(c);
-  }
-  if (condition) {
-    absl::StatusOr<tables::Condition> c = tables::ParseCondition(*condition, out.attributes);
-    if (!c.ok()) return c.status();
-    out.condition = *std::move(c);
-  }
-  if (update) {
-    absl::StatusOr<tables::UpdateExpression> u =
-        tables::ParseUpdateExpression(*update, out.attributes);
-    if (!u.ok()) return u.status();
-    out.update = *std::move(u);
-  }
-  if (projection) {
-    absl::StatusOr<tables::Projection> p =
-        tables::ParseProjectionExpression(*projection, out.attributes);
-    if (!p.ok()) return p.status();
-    out.projection = *std::move(p);
-  } else if (to_get) {
-    tables::Projection p;
-    for (const std::string& name : *to_get) {
-      tables::DocumentPath path;
-      path.elements.push_back(tables::PathElement{name, -1});
-      p.paths.push_back(std::move(path));
-    }
-    out.projection = std::move(p);
-  }
-  if (absl::Status s = out.attributes.CheckAllUsed(); !s.ok()) return s;
-  return out;
+  return tables::ParseRequestExpressions(std::move(texts), allowed.key_condition);
 }
 
 AttributeMap Projected(const AttributeMap& item, const std::optional<tables::Projection>& p) {
   return p.has_value() ? tables::Project(item, *p) : item;
-}
-
-// Whether `index` holds top-level attribute `name` of an item.
-bool Projects(const tables::TableSpec& table, const tables::IndexSpec& index,
-              absl::string_view name) {
-  for (const tables::KeySchema* s : {&table.key_schema, &index.key_schema}) {
-    if (s->partition_key.name == name || (s->sort_key.has_value() && s->sort_key->name == name)) {
-      return true;
-    }
-  }
-  switch (index.projection) {
-    case tables::ProjectionType::kAll:
-      return true;
-    case tables::ProjectionType::kKeysOnly:
-      return false;
-    case tables::ProjectionType::kInclude:
-      return std::find(index.non_key_attributes.begin(), index.non_key_attributes.end(), name) !=
-             index.non_key_attributes.end();
-  }
-  return false;
 }
 
 const char* ReasonCode(const absl::Status& status) {
@@ -456,17 +372,18 @@ class ItemHandler {
       reply_error_ = WriteError(outcome.status(), return_item);
       return Value();
     }
-    const tables::Projection updated = tables::UpdatedPaths(update);
-    std::optional<AttributeMap> attributes;
-    if (*rv == "ALL_OLD") {
-      attributes = outcome->old_item;
-    } else if (*rv == "ALL_NEW") {
-      attributes = outcome->new_item;
-    } else if (*rv == "UPDATED_OLD" && outcome->old_item.has_value()) {
-      attributes = tables::Project(*outcome->old_item, updated);
-    } else if (*rv == "UPDATED_NEW" && outcome->new_item.has_value()) {
-      attributes = tables::Project(*outcome->new_item, updated);
+    static const std::pair<const char*, tables::ReturnValues> kReturnValues[] = {
+        {"NONE", tables::ReturnValues::kNone},
+        {"ALL_OLD", tables::ReturnValues::kAllOld},
+        {"UPDATED_OLD", tables::ReturnValues::kUpdatedOld},
+        {"ALL_NEW", tables::ReturnValues::kAllNew},
+        {"UPDATED_NEW", tables::ReturnValues::kUpdatedNew}};
+    tables::ReturnValues returns = tables::ReturnValues::kNone;
+    for (const auto& [name, value] : kReturnValues) {
+      if (*rv == name) returns = value;
     }
+    const std::optional<AttributeMap> attributes =
+        tables::UpdateReturnValues(returns, *outcome, update);
     Value out = Attributes(attributes);
     if (capacity != CapacityMode::kNone) {
       const tables::TableSpec spec = SpecOf(*name);
@@ -521,18 +438,10 @@ class ItemHandler {
     if (!InputOk()) return Value();
     absl::StatusOr<tables::TableDescription> table = tables_.DescribeTable(*name);
     if (!table.ok()) return table.status();
-    const tables::IndexSpec* index_spec = nullptr;
-    if (index.has_value()) {
-      for (const tables::IndexSpec& i : table->spec.indexes) {
-        if (i.name == *index) index_spec = &i;
-      }
-      if (index_spec == nullptr) {
-        return Validation(absl::StrCat("The table does not have the specified index: ", *index));
-      }
-      if (index_spec->kind == tables::IndexKind::kGlobal && consistent.value_or(false)) {
-        return Validation("Consistent reads are not supported on global secondary indexes");
-      }
-    }
+    absl::StatusOr<const tables::IndexSpec*> found =
+        tables::FindReadIndex(table->spec, index, consistent.value_or(false));
+    if (!found.ok()) return found.status();
+    const tables::IndexSpec* const index_spec = *found;
     Allowed allowed;
     allowed.filter = true;
     allowed.projection = true;
@@ -555,44 +464,22 @@ class ItemHandler {
                             : "The Segment parameter is required but was not present in the "
                               "request when parameter TotalSegments is present");
     }
-    const std::string how = select.value_or(e->projection ? "SPECIFIC_ATTRIBUTES"
-                                            : index_spec != nullptr ? "ALL_PROJECTED_ATTRIBUTES"
-                                                                    : "ALL_ATTRIBUTES");
-    if (how == "ALL_PROJECTED_ATTRIBUTES" && index_spec == nullptr) {
-      return Validation(absl::StrCat("ALL_PROJECTED_ATTRIBUTES can be used only when ",
-                                     query ? "Querying" : "Scanning", " using an IndexName"));
-    }
-    if (how == "SPECIFIC_ATTRIBUTES" && !e->projection) {
-      return Validation("Must specify the AttributesToGet or ProjectionExpression when choosing "
-                        "to get SPECIFIC_ATTRIBUTES");
-    }
-    if (how != "SPECIFIC_ATTRIBUTES" && e->projection) {
-      return Validation(absl::StrCat(
-          "Cannot specify the AttributesToGet or ProjectionExpression when choosing to get ",
-          how));
+    std::optional<tables::SelectMode> select_mode;
+    if (select.has_value()) {
+      static const std::pair<const char*, tables::SelectMode> kSelects[] = {
+          {"ALL_ATTRIBUTES", tables::SelectMode::kAllAttributes},
+          {"ALL_PROJECTED_ATTRIBUTES", tables::SelectMode::kAllProjectedAttributes},
+          {"SPECIFIC_ATTRIBUTES", tables::SelectMode::kSpecificAttributes},
+          {"COUNT", tables::SelectMode::kCount}};
+      for (const auto& [text, mode] : kSelects) {
+        if (*select == text) select_mode = mode;
+      }
     }
     tables::ReadRequest request;
     request.table = *name;
-    if (index_spec != nullptr) {
-      request.index = index_spec->name;
-      // What the index does not project: a local index fetches it from the table (DynamoDB
-      // does, at a cost); a global one cannot (ALL_ATTRIBUTES is refused; a projection gets
-      // what the index has).
-      bool beyond = index_spec->projection != tables::ProjectionType::kAll &&
-                    how == "ALL_ATTRIBUTES";
-      if (index_spec->projection != tables::ProjectionType::kAll && e->projection.has_value()) {
-        for (const tables::DocumentPath& path : e->projection->paths) {
-          beyond = beyond || !Projects(table->spec, *index_spec, path.elements[0].name);
-        }
-      }
-      if (beyond && index_spec->kind == tables::IndexKind::kGlobal && how == "ALL_ATTRIBUTES") {
-        return Validation(absl::StrCat(
-            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not "
-            "supported for global secondary index ",
-            index_spec->name, " because its projection type is not ALL"));
-      }
-      request.fetch_table_items = beyond && index_spec->kind == tables::IndexKind::kLocal;
-    }
+    absl::StatusOr<tables::SelectMode> how =
+        tables::PlanRead(table->spec, index_spec, select_mode, e->projection, query, &request);
+    if (!how.ok()) return how.status();
     request.key_condition = e->key_condition;
     request.forward = forward.value_or(true);
     request.limit = limit.value_or(0);
@@ -613,7 +500,7 @@ class ItemHandler {
         query ? tables_.Query(request) : tables_.Scan(request);
     if (!page.ok()) return page.status();
     Value out = Value::Map();
-    if (how != "COUNT") out.Add("Items", ItemsJson(page->items));
+    if (*how != tables::SelectMode::kCount) out.Add("Items", ItemsJson(page->items));
     out.Add("Count", Value::Integer(static_cast<int64_t>(page->items.size())));
     out.Add("ScannedCount", Value::Integer(page->scanned_count));
     if (page->last_evaluated_key.has_value()) {
@@ -699,7 +586,7 @@ class ItemHandler {
       Value left = Value::List();
       for (size_t k = read.first; k < read.first + read.count; ++k) {
         const std::optional<AttributeMap>& item = (*items)[k];
-        if (bytes >= kMaxBatchGetBytes) {
+        if (bytes >= tables::kMaxBatchGetBytes) {
           left.Append(ToDynamoDbJson(keys[k].key));
           continue;
         }

@@ -78,6 +78,15 @@ constexpr RpcAction kRpcActions[] = {
     {"/tributary.v1.Tables/PutItem", "dynamodb:PutItem", false, ResourceKind::kTable, "table_name"},
     {"/tributary.v1.Tables/GetItem", "dynamodb:GetItem", false, ResourceKind::kTable, "table_name"},
     {"/tributary.v1.Tables/DeleteItem", "dynamodb:DeleteItem", false, ResourceKind::kTable, "table_name"},
+    {"/tributary.v1.Tables/UpdateItem", "dynamodb:UpdateItem", false, ResourceKind::kTable, "table_name"},
+    {"/tributary.v1.Tables/Query", "dynamodb:Query", false, ResourceKind::kTable, "table_name"},
+    {"/tributary.v1.Tables/Scan", "dynamodb:Scan", false, ResourceKind::kTable, "table_name"},
+    // The calls of several tables name them in maps and lists, not in one field: their resource
+    // is "*", so only a policy allowing the action on any resource lets them through.
+    {"/tributary.v1.Tables/BatchWriteItem", "dynamodb:BatchWriteItem", false, ResourceKind::kNone, ""},
+    {"/tributary.v1.Tables/BatchGetItem", "dynamodb:BatchGetItem", false, ResourceKind::kNone, ""},
+    {"/tributary.v1.Tables/TransactWriteItems", "dynamodb:TransactWriteItems", false, ResourceKind::kNone, ""},
+    {"/tributary.v1.Tables/TransactGetItems", "dynamodb:TransactGetItems", false, ResourceKind::kNone, ""},
     {"/tributary.v1.Tables/ListTableStreams", "dynamodb:ListStreams", false, ResourceKind::kTable, "table_name"},
     // By stream_name (a store stream) the resource is "*": only a policy allowing any resource
     // matches it.

@@ -1,5 +1,7 @@
-// shard_store_server: tributary.v1.Streams over one RocksDB data directory, and with
-// --aws_listen the AWS front door (the Kinesis API; Lambda's API too with --stream_tracker).
+// shard_store_server: tributary.v1.Streams and tributary.v1.Tables over one RocksDB data
+// directory (the tables live in the store's database, as in `tributary serve`: an item and its
+// change record are one write), and with --aws_listen the AWS front door (the Kinesis, DynamoDB
+// and DynamoDB Streams APIs; Lambda's API too with --stream_tracker).
 #include <cstdlib>
 #include <memory>
 
@@ -16,6 +18,11 @@
 #include "shard_store/shard_store_node.h"
 #include "shard_store/store_flags.h"
 #include "stream_tracker/stream_tracker_client.h"
+#include "tables/table_store.h"
+#include "tables/tables_service.h"
+
+DECLARE_string(aws_region);
+DECLARE_string(aws_account_id);
 
 DEFINE_string(listen, "127.0.0.1:4561", "gRPC listen address (host:port; port 0 = any).");
 DEFINE_string(metrics_listen, "",
@@ -43,6 +50,8 @@ DEFINE_string(log, "",
               "nats://HOST:PORT[,HOST:PORT...] for NATS JetStream (then only stream metadata "
               "stays local; shard_store/NOTES.md).");
 DEFINE_int32(log_replicas, 3, "With --log=nats://: copies of every record (1 for one server).");
+DEFINE_int32(table_stream_shards, 4,
+              "Shards of a DynamoDB table's change stream (by partition-key hash), 1-10000.");
 DEFINE_string(stream_tracker, "",
               "host:port of a stream tracker whose mappings and functions the AWS front door "
               "serves as Lambda's API (with --aws_listen). Empty: Lambda's routes answer 501.");
@@ -99,6 +108,7 @@ int main(int argc, char** argv) {
   options.dispatch_threads = FLAGS_subscription_threads;
   options.log = FLAGS_log;
   options.log_replicas = FLAGS_log_replicas;
+  options.store.extra_column_families = tributary::tables::TableStore::ColumnFamilies();
   tributary::shard_store::ApplyStoreFlags(options);  // after the explicit write limits above
   auto node = tributary::shard_store::ShardStoreNode::Create(options, tributary::RealClock::Get());
   if (!node.ok()) {
@@ -108,6 +118,23 @@ int main(int argc, char** argv) {
                << ": " << node.status();
     return EXIT_FAILURE;
   }
+  // DynamoDB tables in the store's database (tables/NOTES.md), as `tributary serve` holds them.
+  tributary::tables::TableStoreOptions table_options;
+  table_options.sync_writes = FLAGS_sync_writes;
+  table_options.streams = &(*node)->store();
+  table_options.table_stream_shards = FLAGS_table_stream_shards;
+  auto table_store = tributary::tables::TableStore::Create(
+      (*node)->store().db(), tributary::RealClock::Get(), table_options);
+  if (!table_store.ok()) {
+    LOG(ERROR) << "opening the tables: " << table_store.status();
+    return EXIT_FAILURE;
+  }
+  // Closes the shards of streams turned off and deletes them 24 h later.
+  tributary::tables::TableStreamJanitor table_janitor(**table_store, tributary::RealClock::Get());
+  table_janitor.Start();
+  tributary::tables::TablesService tables_service(
+      **table_store,
+      tributary::tables::TablesServiceOptions{FLAGS_aws_region, FLAGS_aws_account_id});
   const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
   // The metrics endpoint (off unless --metrics_listen): this service's families, process_*
   // and build info; /-/ready once the gRPC server serves.
@@ -118,7 +145,8 @@ int main(int argc, char** argv) {
     LOG(ERROR) << "--metrics_listen: " << metrics.status();
     return 1;
   }
-  auto server = tributary::GrpcServer::Start(FLAGS_listen, {(*node)->service()}, security);
+  auto server =
+      tributary::GrpcServer::Start(FLAGS_listen, {(*node)->service(), &tables_service}, security);
   if (!server.ok()) {
     LOG(ERROR) << server.status();
     return EXIT_FAILURE;
@@ -135,7 +163,7 @@ int main(int argc, char** argv) {
         tributary::MakeChannel(FLAGS_stream_tracker, *client));
   }
   auto aws_server = tributary::aws::StartAwsServerFromFlags(
-      (*node)->store(), &(*node)->streams_service(), tracker.get());
+      (*node)->store(), &(*node)->streams_service(), tracker.get(), table_store->get());
   if (!aws_server.ok()) {
     LOG(ERROR) << aws_server.status();
     return EXIT_FAILURE;

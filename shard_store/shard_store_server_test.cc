@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/shard_store_client.h"
+#include "tables/tables_client.h"
 
 namespace tributary::shard_store {
 namespace {
@@ -50,10 +51,11 @@ class ShardStoreServerTest : public ::testing::Test {
   }
 
   // Every record of a shard, sequence number → data.
-  std::map<uint64_t, std::string> ReadShard(const std::string& shard_id) {
+  std::map<uint64_t, std::string> ReadShard(const std::string& shard_id,
+                                            const std::string& stream = "s") {
     std::map<uint64_t, std::string> out;
     v1::GetShardIteratorRequest it;
-    it.set_stream_name("s");
+    it.set_stream_name(stream);
     it.set_shard_id(shard_id);
     it.set_shard_iterator_type(v1::TRIM_HORIZON);
     absl::StatusOr<v1::GetShardIteratorResponse> iterator = client_->GetShardIterator(it);
@@ -163,6 +165,47 @@ TEST_F(ShardStoreServerTest, KillDashNineUnderLoadLosesNoAcknowledgedRecord) {
     uint64_t last = log.empty() ? 0 : log.rbegin()->first;
     EXPECT_GT(*ParseSequenceNumber(response->sequence_number(), "seq"), last) << shard.shard_id();
   }
+}
+
+// The standalone store serves tributary.v1.Tables over its own database as `tributary serve`
+// does: a table with a change stream, an item write with its record in the table's stream, and
+// both still there after a kill -9 and a restart on the same data directory.
+TEST_F(ShardStoreServerTest, ServesTablesWhoseItemsAndChangeRecordsSurviveARestart) {
+  StartServer();
+  auto tables = std::make_unique<tables::TablesClient>(MakeChannel(address_));
+  v1::CreateTableRequest create;
+  create.set_table_name("orders");
+  create.mutable_partition_key()->set_attribute_name("id");
+  create.mutable_partition_key()->set_attribute_type("S");
+  create.set_billing_mode(v1::BILLING_PAY_PER_REQUEST);
+  create.mutable_stream_specification()->set_stream_enabled(true);
+  create.mutable_stream_specification()->set_stream_view_type(v1::VIEW_NEW_IMAGE);
+  absl::StatusOr<v1::TableDescription> table = tables->CreateTable(create);
+  ASSERT_TRUE(table.ok()) << table.status();
+  v1::UpdateItemRequest update;
+  update.set_table_name("orders");
+  (*update.mutable_key())["id"].set_s("o1");
+  update.set_update_expression("ADD clicks :one");
+  (*update.mutable_expression_attribute_values())[":one"].set_n("1");
+  ASSERT_TRUE(tables->UpdateItem(update).ok());
+
+  server_->Kill(SIGKILL);
+  StartServer();
+  tables = std::make_unique<tables::TablesClient>(MakeChannel(address_));
+  v1::GetItemRequest get;
+  get.set_table_name("orders");
+  (*get.mutable_key())["id"].set_s("o1");
+  absl::StatusOr<v1::GetItemResponse> item = tables->GetItem(get);
+  ASSERT_TRUE(item.ok()) << item.status();
+  EXPECT_EQ(item->item().at("clicks").n(), "1");
+  absl::StatusOr<std::vector<v1::Shard>> shards =
+      client_->ListAllShards(table->latest_stream_name());
+  ASSERT_TRUE(shards.ok()) << shards.status();
+  size_t records = 0;
+  for (const v1::Shard& shard : *shards) {
+    records += ReadShard(shard.shard_id(), table->latest_stream_name()).size();
+  }
+  EXPECT_EQ(records, 1u);
 }
 
 }  // namespace

@@ -1,13 +1,21 @@
 // The Tables adapter: request → item model → TableStore → reply. No table logic lives here.
 #include "tables/tables_service.h"
 
+#include <limits>
+#include <map>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/grpc_status.h"
 #include "common/proto_util.h"
 #include "glog/logging.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "tables/item_requests.h"
+#include "tables/projection.h"
 #include "tables/stream_ids.h"
 
 namespace tributary::tables {
@@ -15,13 +23,156 @@ namespace {
 
 using Type = AttributeValue::Type;
 
-grpc::Status Reply(const char* method, const absl::Status& status) {
-  if (!status.ok() && (status.code() == absl::StatusCode::kInternal ||
-                       status.code() == absl::StatusCode::kDataLoss ||
-                       status.code() == absl::StatusCode::kUnknown)) {
+using ProtoMap = google::protobuf::Map<std::string, v1::AttributeValue>;
+
+// A failed call's status with DynamoDB's error in its details: `detail` when given (its code
+// set), else the code of `status`; a failed condition's item when `return_item`.
+grpc::Status Reply(const char* method, const absl::Status& status, bool return_item = false,
+                   v1::TablesError detail = v1::TablesError()) {
+  if (status.ok()) return grpc::Status::OK;
+  if (status.code() == absl::StatusCode::kInternal ||
+      status.code() == absl::StatusCode::kDataLoss ||
+      status.code() == absl::StatusCode::kUnknown) {
     LOG(WARNING) << "Tables." << method << ": " << status;
   }
-  return ToGrpcStatus(status);
+  if (detail.code().empty()) detail.set_code(DynamoDbErrorCode(status));
+  if (return_item) {
+    if (std::optional<AttributeMap> item = ItemOfFailedCondition(status)) {
+      ToProto(*item, detail.mutable_item());
+    }
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
+                      detail.SerializeAsString());
+}
+
+absl::Status Invalid(std::string message) {
+  return absl::InvalidArgumentError(std::move(message));
+}
+
+std::optional<std::string> Text(const std::string& s) {
+  return s.empty() ? std::nullopt : std::optional<std::string>(s);
+}
+
+// ExpressionAttributeNames / Values of a request into `texts` (an empty map: none, as proto3
+// cannot tell it from an absent one).
+absl::Status AddNames(const google::protobuf::Map<std::string, std::string>& names,
+                      ExpressionTexts* texts) {
+  if (!names.empty()) texts->names.emplace(names.begin(), names.end());
+  return absl::OkStatus();
+}
+absl::Status AddValues(const ProtoMap& values, ExpressionTexts* texts) {
+  if (values.empty()) return absl::OkStatus();
+  texts->values.emplace();
+  for (const auto& [key, raw] : values) {
+    absl::StatusOr<AttributeValue> v = FromProto(raw);
+    if (!v.ok()) {
+      return Invalid(absl::StrCat("ExpressionAttributeValues contains invalid value: ",
+                                  v.status().message(), " for key ", key));
+    }
+    (*texts->values)[key] = *std::move(v);
+  }
+  return absl::OkStatus();
+}
+
+// A write's condition, names and values parsed (a ConditionCheck, Put, Delete or Update).
+template <typename Request>
+absl::StatusOr<RequestExpressions> WriteExpressions(const Request& r,
+                                                    std::optional<std::string> update) {
+  ExpressionTexts texts;
+  texts.condition = Text(r.condition_expression());
+  texts.update = std::move(update);
+  if (absl::Status s = AddNames(r.expression_attribute_names(), &texts); !s.ok()) return s;
+  if (absl::Status s = AddValues(r.expression_attribute_values(), &texts); !s.ok()) return s;
+  return ParseRequestExpressions(std::move(texts), nullptr);
+}
+
+// A ProjectionExpression with its names (GetItem, BatchGetItem, TransactGetItems).
+absl::StatusOr<std::optional<Projection>> ProjectionOf(
+    const std::string& projection, const google::protobuf::Map<std::string, std::string>& names) {
+  ExpressionTexts texts;
+  texts.projection = Text(projection);
+  if (absl::Status s = AddNames(names, &texts); !s.ok()) return s;
+  absl::StatusOr<RequestExpressions> e = ParseRequestExpressions(std::move(texts), nullptr);
+  if (!e.ok()) return e.status();
+  return std::move(e->projection);
+}
+
+AttributeMap Projected(const AttributeMap& item, const std::optional<Projection>& p) {
+  return p.has_value() ? Project(item, *p) : item;
+}
+
+// PutItem's and DeleteItem's ReturnValues: NONE or ALL_OLD.
+absl::StatusOr<bool> ReturnsOld(v1::ReturnValue rv) {
+  if (rv == v1::RETURN_VALUE_UNSPECIFIED) return false;
+  if (rv == v1::RETURN_ALL_OLD) return true;
+  return Invalid("Return values set to invalid value");
+}
+
+absl::StatusOr<ReturnValues> ReturnValuesOf(v1::ReturnValue rv) {
+  switch (rv) {
+    case v1::RETURN_VALUE_UNSPECIFIED:
+      return ReturnValues::kNone;
+    case v1::RETURN_ALL_OLD:
+      return ReturnValues::kAllOld;
+    case v1::RETURN_UPDATED_OLD:
+      return ReturnValues::kUpdatedOld;
+    case v1::RETURN_ALL_NEW:
+      return ReturnValues::kAllNew;
+    case v1::RETURN_UPDATED_NEW:
+      return ReturnValues::kUpdatedNew;
+    default:
+      return Invalid("Return values set to invalid value");
+  }
+}
+
+std::optional<SelectMode> SelectOf(v1::Select s) {
+  switch (s) {
+    case v1::SELECT_ALL_ATTRIBUTES:
+      return SelectMode::kAllAttributes;
+    case v1::SELECT_ALL_PROJECTED_ATTRIBUTES:
+      return SelectMode::kAllProjectedAttributes;
+    case v1::SELECT_SPECIFIC_ATTRIBUTES:
+      return SelectMode::kSpecificAttributes;
+    case v1::SELECT_COUNT:
+      return SelectMode::kCount;
+    default:
+      return std::nullopt;
+  }
+}
+
+// The same request is the same bytes (maps in key order): a ClientRequestToken's identity.
+std::string CanonicalBytes(const google::protobuf::Message& m) {
+  std::string out = "grpc:";
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    m.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+const char* ReasonCode(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return "None";
+    case absl::StatusCode::kFailedPrecondition:
+      return "ConditionalCheckFailed";
+    case absl::StatusCode::kInvalidArgument:
+      return "ValidationError";
+    default:
+      return "InternalError";
+  }
+}
+
+// Tables by name in byte order (proto maps have none), as the AWS port reads them in the
+// request's order: the store orders streams itself, so only error precedence could differ.
+template <typename Value>
+std::vector<std::pair<std::string, const Value*>> Sorted(
+    const google::protobuf::Map<std::string, Value>& map) {
+  std::map<std::string, const Value*> sorted;
+  for (const auto& [name, value] : map) sorted[name] = &value;
+  return {sorted.begin(), sorted.end()};
 }
 
 absl::StatusOr<AttributeValue::Type> KeyType(const v1::KeyAttribute& k, absl::string_view field) {
@@ -94,6 +245,28 @@ absl::StatusOr<std::vector<std::string>> Numbers(const v1::StringSet& set) {
 }
 
 }  // namespace
+
+std::string DynamoDbErrorCode(const absl::Status& status) {
+  if (std::string token = TransactionTokenError(status); !token.empty()) return token;
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return "ValidationException";
+    case absl::StatusCode::kNotFound:
+      return "ResourceNotFoundException";
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kAborted:
+      return "ResourceInUseException";
+    case absl::StatusCode::kFailedPrecondition:
+      return "ConditionalCheckFailedException";
+    case absl::StatusCode::kResourceExhausted:
+      return "LimitExceededException";
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return "ServiceUnavailable";
+    default:
+      return "InternalServerError";
+  }
+}
 
 absl::StatusOr<AttributeValue> FromProto(const v1::AttributeValue& v) {
   switch (v.value_case()) {
@@ -338,12 +511,16 @@ grpc::Status TablesService::PutItem(grpc::ServerContext*, const v1::PutItemReque
                                     v1::PutItemResponse* response) {
   absl::StatusOr<AttributeMap> item = FromProto(request->item());
   if (!item.ok()) return Reply("PutItem", item.status());
+  absl::StatusOr<bool> returns_old = ReturnsOld(request->return_values());
+  if (!returns_old.ok()) return Reply("PutItem", returns_old.status());
+  absl::StatusOr<RequestExpressions> e = WriteExpressions(*request, std::nullopt);
+  if (!e.ok()) return Reply("PutItem", e.status());
   absl::StatusOr<std::optional<AttributeMap>> old =
-      store_.PutItem(request->table_name(), *std::move(item), std::nullopt);
-  if (!old.ok()) return Reply("PutItem", old.status());
-  if (request->return_values() == v1::RETURN_ALL_OLD && old->has_value()) {
-    ToProto(**old, response->mutable_attributes());
+      store_.PutItem(request->table_name(), *std::move(item), e->condition);
+  if (!old.ok()) {
+    return Reply("PutItem", old.status(), request->return_item_on_condition_check_failure());
   }
+  if (*returns_old && old->has_value()) ToProto(**old, response->mutable_attributes());
   return grpc::Status::OK;
 }
 
@@ -351,9 +528,12 @@ grpc::Status TablesService::GetItem(grpc::ServerContext*, const v1::GetItemReque
                                     v1::GetItemResponse* response) {
   absl::StatusOr<AttributeMap> key = FromProto(request->key());
   if (!key.ok()) return Reply("GetItem", key.status());
+  absl::StatusOr<std::optional<Projection>> projection =
+      ProjectionOf(request->projection_expression(), request->expression_attribute_names());
+  if (!projection.ok()) return Reply("GetItem", projection.status());
   absl::StatusOr<std::optional<AttributeMap>> item = store_.GetItem(request->table_name(), *key);
   if (!item.ok()) return Reply("GetItem", item.status());
-  if (item->has_value()) ToProto(**item, response->mutable_item());
+  if (item->has_value()) ToProto(Projected(**item, *projection), response->mutable_item());
   return grpc::Status::OK;
 }
 
@@ -362,11 +542,436 @@ grpc::Status TablesService::DeleteItem(grpc::ServerContext*,
                                        v1::DeleteItemResponse* response) {
   absl::StatusOr<AttributeMap> key = FromProto(request->key());
   if (!key.ok()) return Reply("DeleteItem", key.status());
+  absl::StatusOr<bool> returns_old = ReturnsOld(request->return_values());
+  if (!returns_old.ok()) return Reply("DeleteItem", returns_old.status());
+  absl::StatusOr<RequestExpressions> e = WriteExpressions(*request, std::nullopt);
+  if (!e.ok()) return Reply("DeleteItem", e.status());
   absl::StatusOr<std::optional<AttributeMap>> old =
-      store_.DeleteItem(request->table_name(), *key, std::nullopt);
-  if (!old.ok()) return Reply("DeleteItem", old.status());
-  if (request->return_values() == v1::RETURN_ALL_OLD && old->has_value()) {
-    ToProto(**old, response->mutable_attributes());
+      store_.DeleteItem(request->table_name(), *key, e->condition);
+  if (!old.ok()) {
+    return Reply("DeleteItem", old.status(), request->return_item_on_condition_check_failure());
+  }
+  if (*returns_old && old->has_value()) ToProto(**old, response->mutable_attributes());
+  return grpc::Status::OK;
+}
+
+grpc::Status TablesService::UpdateItem(grpc::ServerContext*,
+                                       const v1::UpdateItemRequest* request,
+                                       v1::UpdateItemResponse* response) {
+  absl::StatusOr<AttributeMap> key = FromProto(request->key());
+  if (!key.ok()) return Reply("UpdateItem", key.status());
+  absl::StatusOr<ReturnValues> rv = ReturnValuesOf(request->return_values());
+  if (!rv.ok()) return Reply("UpdateItem", rv.status());
+  absl::StatusOr<RequestExpressions> e =
+      WriteExpressions(*request, Text(request->update_expression()));
+  if (!e.ok()) return Reply("UpdateItem", e.status());
+  const UpdateExpression update = e->update.value_or(UpdateExpression());
+  absl::StatusOr<WriteOutcome> outcome =
+      store_.UpdateItem(request->table_name(), *key, update, e->condition);
+  if (!outcome.ok()) {
+    return Reply("UpdateItem", outcome.status(),
+                 request->return_item_on_condition_check_failure());
+  }
+  if (std::optional<AttributeMap> attributes = UpdateReturnValues(*rv, *outcome, update);
+      attributes.has_value()) {
+    ToProto(*attributes, response->mutable_attributes());
+  }
+  return grpc::Status::OK;
+}
+
+namespace {
+
+// What Query and Scan requests share, read into a ReadRequest (ReadItems).
+struct ReadFields {
+  const std::string* table;
+  const std::string* index;
+  const std::string* key_condition;  // Query only
+  const std::string* filter;
+  const std::string* projection;
+  const google::protobuf::Map<std::string, std::string>* names;
+  const ProtoMap* values;
+  int32_t limit;
+  const ProtoMap* exclusive_start_key;
+  v1::Select select;
+  bool consistent;
+};
+
+// One page of a Query (`query`) or Scan, with the Select in effect.
+absl::StatusOr<std::pair<ItemPage, SelectMode>> ReadItems(TableStore& store, const ReadFields& f,
+                                                          bool query, ReadRequest request) {
+  if (f.limit < 0) {
+    return Invalid(absl::StrCat("1 validation error detected: Value '", f.limit,
+                                "' at 'limit' failed to satisfy constraint: Member must have "
+                                "value greater than or equal to 1"));
+  }
+  absl::StatusOr<TableDescription> table = store.DescribeTable(*f.table);
+  if (!table.ok()) return table.status();
+  absl::StatusOr<const IndexSpec*> index =
+      FindReadIndex(table->spec, Text(*f.index), f.consistent);
+  if (!index.ok()) return index.status();
+  ExpressionTexts texts;
+  if (query) texts.key_condition = Text(*f.key_condition);
+  texts.filter = Text(*f.filter);
+  texts.projection = Text(*f.projection);
+  if (absl::Status s = AddNames(*f.names, &texts); !s.ok()) return s;
+  if (absl::Status s = AddValues(*f.values, &texts); !s.ok()) return s;
+  absl::StatusOr<RequestExpressions> e = ParseRequestExpressions(
+      std::move(texts), *index != nullptr ? &(*index)->key_schema : &table->spec.key_schema);
+  if (!e.ok()) return e.status();
+  if (query && !e->key_condition.has_value()) {
+    return Invalid(
+        "Either the KeyConditions or KeyConditionExpression parameter must be specified in the "
+        "request.");
+  }
+  request.table = *f.table;
+  absl::StatusOr<SelectMode> how =
+      PlanRead(table->spec, *index, SelectOf(f.select), e->projection, query, &request);
+  if (!how.ok()) return how.status();
+  request.key_condition = std::move(e->key_condition);
+  request.limit = f.limit;
+  request.filter = std::move(e->filter);
+  request.projection = std::move(e->projection);
+  if (!f.exclusive_start_key->empty()) {
+    absl::StatusOr<AttributeMap> start = tables::FromProto(*f.exclusive_start_key);
+    if (!start.ok()) {
+      return Invalid(
+          absl::StrCat("The provided starting key is invalid: ", start.status().message()));
+    }
+    request.exclusive_start_key = *std::move(start);
+  }
+  absl::StatusOr<ItemPage> page = query ? store.Query(request) : store.Scan(request);
+  if (!page.ok()) return page.status();
+  return std::make_pair(*std::move(page), *how);
+}
+
+template <typename Response>
+void PageToProto(const ItemPage& page, SelectMode how, Response* response) {
+  if (how != SelectMode::kCount) {
+    for (const AttributeMap& item : page.items) {
+      ToProto(item, response->add_items()->mutable_attributes());
+    }
+  }
+  response->set_count(static_cast<int32_t>(page.items.size()));
+  response->set_scanned_count(static_cast<int32_t>(page.scanned_count));
+  if (page.last_evaluated_key.has_value()) {
+    ToProto(*page.last_evaluated_key, response->mutable_last_evaluated_key());
+  }
+}
+
+}  // namespace
+
+grpc::Status TablesService::Query(grpc::ServerContext*, const v1::QueryRequest* request,
+                                  v1::QueryResponse* response) {
+  const ReadFields fields{&request->table_name(),
+                          &request->index_name(),
+                          &request->key_condition_expression(),
+                          &request->filter_expression(),
+                          &request->projection_expression(),
+                          &request->expression_attribute_names(),
+                          &request->expression_attribute_values(),
+                          request->limit(),
+                          &request->exclusive_start_key(),
+                          request->select(),
+                          request->consistent_read()};
+  ReadRequest read;
+  read.forward = !request->has_scan_index_forward() || request->scan_index_forward();
+  auto page = ReadItems(store_, fields, /*query=*/true, std::move(read));
+  if (!page.ok()) return Reply("Query", page.status());
+  PageToProto(page->first, page->second, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status TablesService::Scan(grpc::ServerContext*, const v1::ScanRequest* request,
+                                 v1::ScanResponse* response) {
+  if (request->has_segment() != request->has_total_segments()) {
+    return Reply("Scan", Invalid(request->has_segment()
+                                     ? "The TotalSegments parameter is required but was not "
+                                       "present in the request when Segment parameter is present"
+                                     : "The Segment parameter is required but was not present "
+                                       "in the request when parameter TotalSegments is present"));
+  }
+  static const std::string kNone;
+  const ReadFields fields{&request->table_name(),
+                          &request->index_name(),
+                          &kNone,
+                          &request->filter_expression(),
+                          &request->projection_expression(),
+                          &request->expression_attribute_names(),
+                          &request->expression_attribute_values(),
+                          request->limit(),
+                          &request->exclusive_start_key(),
+                          request->select(),
+                          request->consistent_read()};
+  ReadRequest read;
+  if (request->has_total_segments()) {
+    read.segment = request->segment();
+    read.total_segments = request->total_segments();
+  }
+  auto page = ReadItems(store_, fields, /*query=*/false, std::move(read));
+  if (!page.ok()) return Reply("Scan", page.status());
+  PageToProto(page->first, page->second, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status TablesService::BatchWriteItem(grpc::ServerContext*,
+                                           const v1::BatchWriteItemRequest* request,
+                                           v1::BatchWriteItemResponse*) {
+  if (request->request_items().empty()) {
+    return Reply("BatchWriteItem",
+                 Invalid("1 validation error detected: Value at 'requestItems' failed to "
+                         "satisfy constraint: Member must have length greater than or equal "
+                         "to 1"));
+  }
+  std::vector<ItemWrite> writes;
+  for (const auto& [table, list] : Sorted(request->request_items())) {
+    if (list->requests().empty()) {
+      return Reply("BatchWriteItem",
+                   Invalid(absl::StrCat("The list of write requests of table ", table,
+                                        " must hold 1-25 requests")));
+    }
+    for (const v1::WriteRequest& r : list->requests()) {
+      ItemWrite w;
+      w.table = table;
+      absl::StatusOr<AttributeMap> item;
+      if (r.has_put_request()) {
+        w.kind = ItemWrite::Kind::kPut;
+        item = FromProto(r.put_request().item());
+      } else if (r.has_delete_request()) {
+        w.kind = ItemWrite::Kind::kDelete;
+        item = FromProto(r.delete_request().key());
+      } else {
+        return Reply("BatchWriteItem",
+                     Invalid("A WriteRequest must hold exactly one of PutRequest and "
+                             "DeleteRequest"));
+      }
+      if (!item.ok()) return Reply("BatchWriteItem", item.status());
+      w.item = *std::move(item);
+      writes.push_back(std::move(w));
+    }
+  }
+  if (writes.size() > static_cast<size_t>(kMaxBatchWriteItems)) {
+    return Reply("BatchWriteItem",
+                 Invalid("Too many items requested for the BatchWriteItem call"));
+  }
+  return Reply("BatchWriteItem", store_.BatchWriteItem(writes));
+}
+
+grpc::Status TablesService::BatchGetItem(grpc::ServerContext*,
+                                         const v1::BatchGetItemRequest* request,
+                                         v1::BatchGetItemResponse* response) {
+  if (request->request_items().empty()) {
+    return Reply("BatchGetItem",
+                 Invalid("1 validation error detected: Value at 'requestItems' failed to "
+                         "satisfy constraint: Member must have length greater than or equal "
+                         "to 1"));
+  }
+  struct TableRead {
+    std::string table;
+    const v1::KeysAndAttributes* spec;
+    std::optional<Projection> projection;
+    size_t first = 0;  // its keys' index in `keys`
+  };
+  std::vector<TableRead> reads;
+  std::vector<ItemKey> keys;
+  for (const auto& [table, spec] : Sorted(request->request_items())) {
+    if (spec->keys().empty()) {
+      return Reply("BatchGetItem",
+                   Invalid(absl::StrCat("1 validation error detected: Value at 'requestItems.",
+                                        table, ".member.keys' failed to satisfy constraint: "
+                                        "Member must have length greater than or equal to 1")));
+    }
+    absl::StatusOr<std::optional<Projection>> projection =
+        ProjectionOf(spec->projection_expression(), spec->expression_attribute_names());
+    if (!projection.ok()) return Reply("BatchGetItem", projection.status());
+    TableRead read{table, spec, *std::move(projection), keys.size()};
+    for (const v1::AttributeMap& raw : spec->keys()) {
+      absl::StatusOr<AttributeMap> key = FromProto(raw.attributes());
+      if (!key.ok()) return Reply("BatchGetItem", key.status());
+      for (size_t k = read.first; k < keys.size(); ++k) {
+        if (ItemsEqual(keys[k].key, *key)) {
+          return Reply("BatchGetItem", Invalid("Provided list of item keys contains duplicates"));
+        }
+      }
+      keys.push_back(ItemKey{table, *std::move(key)});
+    }
+    reads.push_back(std::move(read));
+  }
+  if (keys.size() > static_cast<size_t>(kMaxBatchGetItems)) {
+    return Reply("BatchGetItem", Invalid("Too many items requested for the BatchGetItem call"));
+  }
+  absl::StatusOr<std::vector<std::optional<AttributeMap>>> items = store_.GetItems(keys);
+  if (!items.ok()) return Reply("BatchGetItem", items.status());
+  int64_t bytes = 0;
+  for (const TableRead& read : reads) {
+    v1::ItemList& found = (*response->mutable_responses())[read.table];
+    v1::KeysAndAttributes left;
+    for (size_t k = read.first; k < read.first + read.spec->keys_size(); ++k) {
+      const std::optional<AttributeMap>& item = (*items)[k];
+      if (bytes >= kMaxBatchGetBytes) {
+        *left.add_keys() = read.spec->keys(static_cast<int>(k - read.first));
+        continue;
+      }
+      if (!item.has_value()) continue;
+      bytes += ItemSize(*item);
+      ToProto(Projected(*item, read.projection), found.add_items()->mutable_attributes());
+    }
+    if (!left.keys().empty()) {
+      // The request's own settings for this table, with the keys not read.
+      v1::KeysAndAttributes& again = (*response->mutable_unprocessed_keys())[read.table];
+      again = *read.spec;
+      *again.mutable_keys() = left.keys();
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status TablesService::TransactWriteItems(grpc::ServerContext*,
+                                               const v1::TransactWriteItemsRequest* request,
+                                               v1::TransactWriteItemsResponse*) {
+  const char* const kMethod = "TransactWriteItems";
+  const int count = request->transact_items_size();
+  if (count < 1 || count > kMaxTransactionItems) {
+    return Reply(kMethod,
+                 Invalid(absl::StrCat("1 validation error detected: Value at 'transactItems' "
+                                      "failed to satisfy constraint: Member must have length "
+                                      "less than or equal to ",
+                                      kMaxTransactionItems, " and greater than or equal to 1")));
+  }
+  if (request->client_request_token().size() > 36) {
+    return Reply(kMethod, Invalid("1 validation error detected: Value at 'clientRequestToken' "
+                                  "failed to satisfy constraint: Member must have length less "
+                                  "than or equal to 36"));
+  }
+  std::vector<ItemWrite> writes;
+  std::vector<bool> return_items;
+  for (int i = 0; i < count; ++i) {
+    const v1::TransactWriteItem& t = request->transact_items(i);
+    ItemWrite w;
+    absl::StatusOr<AttributeMap> item;
+    absl::StatusOr<RequestExpressions> e;
+    bool return_item = false;
+    v1::ReturnValue rv = v1::RETURN_VALUE_UNSPECIFIED;
+    switch (t.write_case()) {
+      case v1::TransactWriteItem::kConditionCheck:
+        w.kind = ItemWrite::Kind::kConditionCheck;
+        w.table = t.condition_check().table_name();
+        item = FromProto(t.condition_check().key());
+        if (t.condition_check().condition_expression().empty()) {
+          return Reply(kMethod, Invalid("1 validation error detected: Value null at "
+                                        "'transactItems.member.conditionExpression' failed to "
+                                        "satisfy constraint: Member must not be null"));
+        }
+        e = WriteExpressions(t.condition_check(), std::nullopt);
+        return_item = t.condition_check().return_item_on_condition_check_failure();
+        break;
+      case v1::TransactWriteItem::kPut:
+        w.kind = ItemWrite::Kind::kPut;
+        w.table = t.put().table_name();
+        item = FromProto(t.put().item());
+        e = WriteExpressions(t.put(), std::nullopt);
+        return_item = t.put().return_item_on_condition_check_failure();
+        rv = t.put().return_values();
+        break;
+      case v1::TransactWriteItem::kDelete:
+        w.kind = ItemWrite::Kind::kDelete;
+        w.table = t.delete_().table_name();
+        item = FromProto(t.delete_().key());
+        e = WriteExpressions(t.delete_(), std::nullopt);
+        return_item = t.delete_().return_item_on_condition_check_failure();
+        rv = t.delete_().return_values();
+        break;
+      case v1::TransactWriteItem::kUpdate:
+        w.kind = ItemWrite::Kind::kUpdate;
+        w.table = t.update().table_name();
+        item = FromProto(t.update().key());
+        if (t.update().update_expression().empty()) {
+          return Reply(kMethod, Invalid("1 validation error detected: Value null at "
+                                        "'transactItems.member.updateExpression' failed to "
+                                        "satisfy constraint: Member must not be null"));
+        }
+        e = WriteExpressions(t.update(), t.update().update_expression());
+        return_item = t.update().return_item_on_condition_check_failure();
+        rv = t.update().return_values();
+        break;
+      default:
+        return Reply(kMethod,
+                     Invalid("TransactItems can only contain one of Check, Put, Update or Delete"));
+    }
+    if (rv != v1::RETURN_VALUE_UNSPECIFIED) {
+      return Reply(kMethod, Invalid(absl::StrCat("transact_items[", i,
+                                                 "]: return_values is not taken in a "
+                                                 "transaction (the reply has no attributes)")));
+    }
+    if (!item.ok()) return Reply(kMethod, item.status());
+    if (!e.ok()) return Reply(kMethod, e.status());
+    w.item = *std::move(item);
+    w.condition = std::move(e->condition);
+    if (e->update.has_value()) w.update = *std::move(e->update);
+    writes.push_back(std::move(w));
+    return_items.push_back(return_item);
+  }
+  std::optional<TransactionToken> token;
+  if (!request->client_request_token().empty()) {
+    v1::TransactWriteItemsRequest identity = *request;
+    identity.clear_client_request_token();
+    token = TransactionToken{request->client_request_token(), CanonicalBytes(identity)};
+  }
+  absl::StatusOr<TransactionOutcome> outcome = store_.TransactWriteItems(writes, token);
+  if (!outcome.ok()) return Reply(kMethod, outcome.status());
+  if (outcome->committed()) return grpc::Status::OK;
+  v1::TablesError detail;
+  detail.set_code("TransactionCanceledException");
+  std::vector<std::string> codes;
+  for (size_t i = 0; i < outcome->cancellation_reasons.size(); ++i) {
+    const CancellationReason& r = outcome->cancellation_reasons[i];
+    v1::CancellationReason* reason = detail.add_cancellation_reasons();
+    codes.push_back(ReasonCode(r.status));
+    reason->set_code(codes.back());
+    if (!r.status.ok()) reason->set_message(std::string(r.status.message()));
+    if (return_items[i] && r.item.has_value()) ToProto(*r.item, reason->mutable_item());
+  }
+  return Reply(kMethod,
+               absl::FailedPreconditionError(absl::StrCat(
+                   "Transaction cancelled, please refer cancellation reasons for specific "
+                   "reasons [",
+                   absl::StrJoin(codes, ", "), "]")),
+               false, std::move(detail));
+}
+
+grpc::Status TablesService::TransactGetItems(grpc::ServerContext*,
+                                             const v1::TransactGetItemsRequest* request,
+                                             v1::TransactGetItemsResponse* response) {
+  const int count = request->transact_items_size();
+  if (count < 1 || count > kMaxTransactionItems) {
+    return Reply("TransactGetItems",
+                 Invalid(absl::StrCat("1 validation error detected: Value at 'transactItems' "
+                                      "failed to satisfy constraint: Member must have length "
+                                      "less than or equal to ",
+                                      kMaxTransactionItems, " and greater than or equal to 1")));
+  }
+  std::vector<ItemKey> keys;
+  std::vector<std::optional<Projection>> projections;
+  for (const v1::TransactGetItem& t : request->transact_items()) {
+    if (!t.has_get()) {
+      return Reply("TransactGetItems",
+                   Invalid("1 validation error detected: Value null at 'transactItems.member."
+                           "get' failed to satisfy constraint: Member must not be null"));
+    }
+    absl::StatusOr<AttributeMap> key = FromProto(t.get().key());
+    if (!key.ok()) return Reply("TransactGetItems", key.status());
+    absl::StatusOr<std::optional<Projection>> projection =
+        ProjectionOf(t.get().projection_expression(), t.get().expression_attribute_names());
+    if (!projection.ok()) return Reply("TransactGetItems", projection.status());
+    keys.push_back(ItemKey{t.get().table_name(), *std::move(key)});
+    projections.push_back(*std::move(projection));
+  }
+  absl::StatusOr<std::vector<std::optional<AttributeMap>>> items = store_.GetItems(keys);
+  if (!items.ok()) return Reply("TransactGetItems", items.status());
+  for (size_t i = 0; i < items->size(); ++i) {
+    v1::GetItemResponse* r = response->add_responses();
+    if ((*items)[i].has_value()) {
+      ToProto(Projected(*(*items)[i], projections[i]), r->mutable_item());
+    }
   }
   return grpc::Status::OK;
 }

@@ -7,11 +7,17 @@
 // region and account (tables/stream_ids.h), so a stream ARN from here is what Lambda's
 // CreateEventSourceMapping and the DynamoDB Streams API take.
 //
+// The item calls past Put/Get/Delete (UpdateItem, Query, Scan, Batch*, Transact*) and the
+// expressions of every item call are the DynamoDB API's: the same store calls and request
+// rules (tables/item_requests.h), and DynamoDB's error code, a failed condition's item and a
+// cancelled transaction's reasons in a v1::TablesError in the status details (TablesErrorOf).
+//
 // Thread-safe (unary RPCs on gRPC's sync API). `store` must outlive the service; the gRPC server
 // using it must be shut down before it is destroyed.
 #ifndef TRIBUTARY_TABLES_TABLES_SERVICE_H_
 #define TRIBUTARY_TABLES_TABLES_SERVICE_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -33,6 +39,10 @@ absl::StatusOr<AttributeValue> FromProto(const v1::AttributeValue& value);
 absl::StatusOr<AttributeMap> FromProto(
     const google::protobuf::Map<std::string, v1::AttributeValue>& map);
 v1::AttributeValue ToProto(const AttributeValue& value);
+// The DynamoDB error code of a TableStore status, as the AWS port names it
+// (INVALID_ARGUMENT → "ValidationException", FAILED_PRECONDITION →
+// "ConditionalCheckFailedException", a ClientRequestToken error → its own, ...).
+std::string DynamoDbErrorCode(const absl::Status& status);
 void ToProto(const AttributeMap& map, google::protobuf::Map<std::string, v1::AttributeValue>* out);
 
 class TablesService : public v1::Tables::Service {
@@ -55,6 +65,21 @@ class TablesService : public v1::Tables::Service {
                        v1::GetItemResponse* response) override;
   grpc::Status DeleteItem(grpc::ServerContext*, const v1::DeleteItemRequest* request,
                           v1::DeleteItemResponse* response) override;
+  grpc::Status UpdateItem(grpc::ServerContext*, const v1::UpdateItemRequest* request,
+                          v1::UpdateItemResponse* response) override;
+  grpc::Status Query(grpc::ServerContext*, const v1::QueryRequest* request,
+                     v1::QueryResponse* response) override;
+  grpc::Status Scan(grpc::ServerContext*, const v1::ScanRequest* request,
+                    v1::ScanResponse* response) override;
+  grpc::Status BatchWriteItem(grpc::ServerContext*, const v1::BatchWriteItemRequest* request,
+                              v1::BatchWriteItemResponse* response) override;
+  grpc::Status BatchGetItem(grpc::ServerContext*, const v1::BatchGetItemRequest* request,
+                            v1::BatchGetItemResponse* response) override;
+  grpc::Status TransactWriteItems(grpc::ServerContext*,
+                                  const v1::TransactWriteItemsRequest* request,
+                                  v1::TransactWriteItemsResponse* response) override;
+  grpc::Status TransactGetItems(grpc::ServerContext*, const v1::TransactGetItemsRequest* request,
+                                v1::TransactGetItemsResponse* response) override;
   grpc::Status ListTableStreams(grpc::ServerContext*, const v1::ListTableStreamsRequest* request,
                                 v1::ListTableStreamsResponse* response) override;
   grpc::Status DescribeTableStream(grpc::ServerContext*,

@@ -2,9 +2,13 @@
 // the service on a real gRPC server, called through TablesClient.
 #include "tables/tables_service.h"
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/testing/test_util.h"
@@ -194,6 +198,408 @@ TEST_F(TablesServiceTest, StreamsAreListedAndDescribedByArnOrNameAcrossARollover
   EXPECT_EQ(client_->DescribeTableStream(by_arn)->stream_view_type(), v1::VIEW_KEYS_ONLY);
   by_arn.set_stream_arn("arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/x");
   EXPECT_EQ(client_->DescribeTableStream(by_arn).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+
+// --- The rest of the item API (UpdateItem, conditions, Query, Scan, Batch*, Transact*) -------
+
+class TablesItemApiTest : public TablesServiceTest {
+ protected:
+  // "events": partition key "pk" (S), sort key "sk" (N), no stream unless asked.
+  void CreateEvents(bool stream = false) {
+    v1::CreateTableRequest r;
+    r.set_table_name("events");
+    r.mutable_partition_key()->set_attribute_name("pk");
+    r.mutable_partition_key()->set_attribute_type("S");
+    r.mutable_sort_key()->set_attribute_name("sk");
+    r.mutable_sort_key()->set_attribute_type("N");
+    r.set_billing_mode(v1::BILLING_PAY_PER_REQUEST);
+    if (stream) {
+      r.mutable_stream_specification()->set_stream_enabled(true);
+      r.mutable_stream_specification()->set_stream_view_type(v1::VIEW_NEW_AND_OLD_IMAGES);
+    }
+    ASSERT_TRUE(client_->CreateTable(r).ok());
+  }
+
+  void PutEvent(const std::string& pk, int sk, const std::string& kind) {
+    v1::PutItemRequest put;
+    put.set_table_name("events");
+    (*put.mutable_item())["pk"] = S(pk);
+    (*put.mutable_item())["sk"] = N(std::to_string(sk));
+    (*put.mutable_item())["kind"] = S(kind);
+    ASSERT_TRUE(client_->PutItem(put).ok());
+  }
+
+  std::optional<v1::GetItemResponse> Get(const std::string& table,
+                                         std::map<std::string, v1::AttributeValue> key) {
+    v1::GetItemRequest get;
+    get.set_table_name(table);
+    for (auto& [k, v] : key) (*get.mutable_key())[k] = v;
+    auto r = client_->GetItem(get);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return std::nullopt;
+    return *r;
+  }
+
+  static std::vector<std::string> SortKeys(const google::protobuf::RepeatedPtrField<v1::AttributeMap>& items) {
+    std::vector<std::string> out;
+    for (const v1::AttributeMap& m : items) out.push_back(m.attributes().at("sk").n());
+    return out;
+  }
+
+  // The change records the stream of `table` holds, as a count over its shards.
+  int ChangeRecords(const std::string& table) {
+    v1::DescribeTableRequest d;
+    d.set_table_name(table);
+    auto description = client_->DescribeTable(d);
+    EXPECT_TRUE(description.ok());
+    int records = 0;
+    v1::ListShardsRequest list;
+    list.set_stream_name(description->latest_stream_name());
+    auto shards = streams_->ListShards(list);
+    EXPECT_TRUE(shards.ok()) << shards.status();
+    if (!shards.ok()) return -1;
+    for (const v1::Shard& shard : shards->shards()) {
+      v1::GetShardIteratorRequest it;
+      it.set_stream_name(description->latest_stream_name());
+      it.set_shard_id(shard.shard_id());
+      it.set_shard_iterator_type(v1::TRIM_HORIZON);
+      auto iterator = streams_->GetShardIterator(it);
+      EXPECT_TRUE(iterator.ok()) << iterator.status();
+      v1::GetRecordsRequest get;
+      get.set_shard_iterator(iterator->shard_iterator());
+      v1::GetRecordsResponse got;
+      EXPECT_TRUE(streams_->GetRecords(get, &got).ok());
+      records += got.records_size();
+    }
+    return records;
+  }
+};
+
+TEST_F(TablesItemApiTest, UpdateItemAppliesSetAndAddWithNamesAndValuesAndReturnsWhatIsAsked) {
+  CreateOrders(/*stream=*/false);
+  v1::UpdateItemRequest u;
+  u.set_table_name("orders");
+  (*u.mutable_key())["id"] = S("o1");
+  u.set_update_expression("SET #s = :s ADD clicks :one");
+  (*u.mutable_expression_attribute_names())["#s"] = "status";
+  (*u.mutable_expression_attribute_values())[":s"] = S("placed");
+  (*u.mutable_expression_attribute_values())[":one"] = N("1");
+  u.set_return_values(v1::RETURN_ALL_NEW);
+  auto created = client_->UpdateItem(u);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->attributes().at("id").s(), "o1");  // a missing item is made from its key
+  EXPECT_EQ(created->attributes().at("status").s(), "placed");
+  EXPECT_EQ(created->attributes().at("clicks").n(), "1");
+
+  (*u.mutable_expression_attribute_values())[":s"] = S("shipped");
+  u.set_return_values(v1::RETURN_UPDATED_OLD);
+  auto updated = client_->UpdateItem(u);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->attributes().size(), 2u);  // only the paths the actions name
+  EXPECT_EQ(updated->attributes().at("status").s(), "placed");
+  EXPECT_EQ(updated->attributes().at("clicks").n(), "1");
+  auto item = Get("orders", {{"id", S("o1")}});
+  EXPECT_EQ(item->item().at("status").s(), "shipped");
+  EXPECT_EQ(item->item().at("clicks").n(), "2");
+}
+
+TEST_F(TablesItemApiTest, AFailedConditionWritesNothingAndCarriesDynamoDbsErrorAndTheItem) {
+  CreateOrders(/*stream=*/true);
+  v1::PutItemRequest put;
+  put.set_table_name("orders");
+  (*put.mutable_item())["id"] = S("o1");
+  (*put.mutable_item())["status"] = S("placed");
+  put.set_condition_expression("attribute_not_exists(id)");
+  ASSERT_TRUE(client_->PutItem(put).ok());
+  EXPECT_EQ(ChangeRecords("orders"), 1);
+
+  (*put.mutable_item())["status"] = S("overwritten");
+  put.set_return_item_on_condition_check_failure(true);
+  auto again = client_->PutItem(put);
+  ASSERT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(again.status().message(), "The conditional request failed");
+  std::optional<v1::TablesError> error = TablesErrorOf(again.status());
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code(), "ConditionalCheckFailedException");
+  EXPECT_EQ(error->item().at("status").s(), "placed");
+
+  v1::DeleteItemRequest del;
+  del.set_table_name("orders");
+  (*del.mutable_key())["id"] = S("o1");
+  del.set_condition_expression("#s = :s");
+  (*del.mutable_expression_attribute_names())["#s"] = "status";
+  (*del.mutable_expression_attribute_values())[":s"] = S("shipped");
+  auto deleted = client_->DeleteItem(del);
+  ASSERT_EQ(deleted.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(TablesErrorOf(deleted.status())->item().empty());  // not asked for
+
+  v1::UpdateItemRequest u;
+  u.set_table_name("orders");
+  (*u.mutable_key())["id"] = S("o1");
+  u.set_update_expression("SET #s = :s");
+  u.set_condition_expression("#s = :old");
+  (*u.mutable_expression_attribute_names())["#s"] = "status";
+  (*u.mutable_expression_attribute_values())[":s"] = S("shipped");
+  (*u.mutable_expression_attribute_values())[":old"] = S("cancelled");
+  EXPECT_EQ(client_->UpdateItem(u).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  EXPECT_EQ(Get("orders", {{"id", S("o1")}})->item().at("status").s(), "placed");
+  EXPECT_EQ(ChangeRecords("orders"), 1);  // none of the failed writes has a record
+}
+
+TEST_F(TablesItemApiTest, BadExpressionsAreValidationExceptionsWithDynamoDbsMessages) {
+  CreateOrders(/*stream=*/false);
+  v1::UpdateItemRequest u;
+  u.set_table_name("orders");
+  (*u.mutable_key())["id"] = S("o1");
+  u.set_update_expression("SET status = :s");
+  (*u.mutable_expression_attribute_values())[":s"] = S("x");
+  auto reserved = client_->UpdateItem(u);
+  ASSERT_EQ(reserved.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(reserved.status().message(),
+              HasSubstr("Attribute name is a reserved keyword; reserved keyword: status"));
+  EXPECT_EQ(TablesErrorOf(reserved.status())->code(), "ValidationException");
+
+  u.set_update_expression("SET done = :s");
+  (*u.mutable_expression_attribute_names())["#unused"] = "x";
+  EXPECT_THAT(client_->UpdateItem(u).status().message(),
+              HasSubstr("Value provided in ExpressionAttributeNames unused in expressions: "
+                        "keys: {#unused}"));
+
+  v1::PutItemRequest put;
+  put.set_table_name("orders");
+  (*put.mutable_item())["id"] = S("o1");
+  put.set_return_values(v1::RETURN_ALL_NEW);
+  EXPECT_EQ(client_->PutItem(put).status().message(), "Return values set to invalid value");
+
+  v1::GetItemRequest get;
+  get.set_table_name("nope");
+  (*get.mutable_key())["id"] = S("o1");
+  EXPECT_EQ(TablesErrorOf(client_->GetItem(get).status())->code(), "ResourceNotFoundException");
+}
+
+TEST_F(TablesItemApiTest, QueryReadsOnePartitionInSortKeyOrderPageByPage) {
+  CreateEvents();
+  for (int sk = 1; sk <= 5; ++sk) PutEvent("a", sk, sk % 2 == 0 ? "even" : "odd");
+  PutEvent("b", 1, "odd");
+  v1::QueryRequest q;
+  q.set_table_name("events");
+  q.set_key_condition_expression("pk = :p AND sk >= :from");
+  (*q.mutable_expression_attribute_values())[":p"] = S("a");
+  (*q.mutable_expression_attribute_values())[":from"] = N("2");
+  q.set_limit(2);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 10; ++page) {
+    auto r = client_->Query(q);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const std::string& sk : SortKeys(r->items())) seen.push_back(sk);
+    if (r->last_evaluated_key().empty()) break;
+    *q.mutable_exclusive_start_key() = r->last_evaluated_key();
+  }
+  EXPECT_THAT(seen, ::testing::ElementsAre("2", "3", "4", "5"));
+
+  // Backwards, filtered and projected; the filter counts after the limit's items are read.
+  q.clear_exclusive_start_key();
+  q.set_limit(0);
+  q.set_scan_index_forward(false);
+  q.set_filter_expression("kind = :k");
+  q.set_projection_expression("sk");
+  (*q.mutable_expression_attribute_values())[":k"] = S("even");
+  auto filtered = client_->Query(q);
+  ASSERT_TRUE(filtered.ok()) << filtered.status();
+  EXPECT_THAT(SortKeys(filtered->items()), ::testing::ElementsAre("4", "2"));
+  EXPECT_EQ(filtered->items(0).attributes().size(), 1u);
+  EXPECT_EQ(filtered->count(), 2);
+  EXPECT_EQ(filtered->scanned_count(), 4);
+
+  q.clear_projection_expression();
+  q.set_select(v1::SELECT_COUNT);
+  auto counted = client_->Query(q);
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  EXPECT_TRUE(counted->items().empty());
+  EXPECT_EQ(counted->count(), 2);
+
+  v1::QueryRequest no_key;
+  no_key.set_table_name("events");
+  EXPECT_THAT(client_->Query(no_key).status().message(),
+              HasSubstr("KeyConditionExpression parameter must be specified"));
+  v1::QueryRequest on_key = q;
+  on_key.set_select(v1::SELECT_UNSPECIFIED);
+  on_key.set_filter_expression("sk = :k");
+  EXPECT_EQ(client_->Query(on_key).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TablesItemApiTest, ScanPagesFiltersAndSplitsIntoSegments) {
+  CreateEvents();
+  for (int i = 0; i < 7; ++i) PutEvent(absl::StrCat("p", i), i, i < 3 ? "early" : "late");
+  v1::ScanRequest s;
+  s.set_table_name("events");
+  s.set_limit(3);
+  int items = 0, pages = 0;
+  for (; pages < 10; ++pages) {
+    auto r = client_->Scan(s);
+    ASSERT_TRUE(r.ok()) << r.status();
+    items += r->count();
+    if (r->last_evaluated_key().empty()) break;
+    *s.mutable_exclusive_start_key() = r->last_evaluated_key();
+  }
+  EXPECT_EQ(items, 7);
+  EXPECT_EQ(pages, 2);  // 3 + 3 + 1
+
+  v1::ScanRequest filtered;
+  filtered.set_table_name("events");
+  filtered.set_filter_expression("kind = :k");
+  (*filtered.mutable_expression_attribute_values())[":k"] = S("late");
+  EXPECT_EQ(client_->Scan(filtered)->count(), 4);
+
+  int in_segments = 0;
+  for (int segment = 0; segment < 3; ++segment) {
+    v1::ScanRequest part;
+    part.set_table_name("events");
+    part.set_segment(segment);
+    part.set_total_segments(3);
+    auto r = client_->Scan(part);
+    ASSERT_TRUE(r.ok()) << r.status();
+    in_segments += r->count();
+  }
+  EXPECT_EQ(in_segments, 7);  // each item in exactly one segment
+
+  v1::ScanRequest half;
+  half.set_table_name("events");
+  half.set_segment(0);
+  EXPECT_THAT(client_->Scan(half).status().message(),
+              HasSubstr("The TotalSegments parameter is required"));
+}
+
+TEST_F(TablesItemApiTest, BatchWriteAndBatchGetSpanTables) {
+  CreateOrders(/*stream=*/false);
+  CreateEvents();
+  v1::BatchWriteItemRequest w;
+  for (const char* id : {"o1", "o2"}) {
+    auto* put = (*w.mutable_request_items())["orders"].add_requests()->mutable_put_request();
+    (*put->mutable_item())["id"] = S(id);
+  }
+  auto* e = (*w.mutable_request_items())["events"].add_requests()->mutable_put_request();
+  (*e->mutable_item())["pk"] = S("a");
+  (*e->mutable_item())["sk"] = N("1");
+  auto written = client_->BatchWriteItem(w);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_TRUE(written->unprocessed_items().empty());
+
+  v1::BatchWriteItemRequest del;
+  auto* d = (*del.mutable_request_items())["orders"].add_requests()->mutable_delete_request();
+  (*d->mutable_key())["id"] = S("o2");
+  ASSERT_TRUE(client_->BatchWriteItem(del).ok());
+
+  v1::BatchGetItemRequest g;
+  for (const char* id : {"o1", "o2"}) {
+    (*(*g.mutable_request_items())["orders"].add_keys()->mutable_attributes())["id"] = S(id);
+  }
+  auto* ek = (*g.mutable_request_items())["events"].add_keys()->mutable_attributes();
+  (*ek)["pk"] = S("a");
+  (*ek)["sk"] = N("1");
+  (*g.mutable_request_items())["events"].set_projection_expression("pk");
+  auto got = client_->BatchGetItem(g);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->responses().at("orders").items_size(), 1);  // o2 was deleted
+  EXPECT_EQ(got->responses().at("orders").items(0).attributes().at("id").s(), "o1");
+  ASSERT_EQ(got->responses().at("events").items_size(), 1);
+  EXPECT_EQ(got->responses().at("events").items(0).attributes().size(), 1u);  // projected
+  EXPECT_TRUE(got->unprocessed_keys().empty());
+
+  *(*g.mutable_request_items())["orders"].add_keys() = g.request_items().at("orders").keys(0);
+  EXPECT_EQ(client_->BatchGetItem(g).status().message(),
+            "Provided list of item keys contains duplicates");
+  v1::BatchWriteItemRequest too_many;
+  for (int i = 0; i < 26; ++i) {
+    auto* put = (*too_many.mutable_request_items())["orders"].add_requests()->mutable_put_request();
+    (*put->mutable_item())["id"] = S(absl::StrCat("x", i));
+  }
+  EXPECT_EQ(client_->BatchWriteItem(too_many).status().message(),
+            "Too many items requested for the BatchWriteItem call");
+}
+
+TEST_F(TablesItemApiTest, ATransactionIsAllOrNothingWithOneReasonPerWrite) {
+  CreateOrders(/*stream=*/true);
+  v1::PutItemRequest seed;
+  seed.set_table_name("orders");
+  (*seed.mutable_item())["id"] = S("stock");
+  (*seed.mutable_item())["count"] = N("1");
+  ASSERT_TRUE(client_->PutItem(seed).ok());
+
+  auto transaction = [&](const std::string& order) {
+    v1::TransactWriteItemsRequest t;
+    v1::UpdateItemRequest* take = t.add_transact_items()->mutable_update();
+    take->set_table_name("orders");
+    (*take->mutable_key())["id"] = S("stock");
+    take->set_update_expression("SET #c = #c - :one");
+    take->set_condition_expression("#c >= :one");
+    (*take->mutable_expression_attribute_names())["#c"] = "count";
+    (*take->mutable_expression_attribute_values())[":one"] = N("1");
+    take->set_return_item_on_condition_check_failure(true);
+    v1::PutItemRequest* put = t.add_transact_items()->mutable_put();
+    put->set_table_name("orders");
+    (*put->mutable_item())["id"] = S(order);
+    return t;
+  };
+  ASSERT_TRUE(client_->TransactWriteItems(transaction("o1")).ok());
+  EXPECT_EQ(ChangeRecords("orders"), 3);  // seed, stock and o1
+
+  auto cancelled = client_->TransactWriteItems(transaction("o2"));
+  ASSERT_EQ(cancelled.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(cancelled.status().message(),
+            "Transaction cancelled, please refer cancellation reasons for specific reasons "
+            "[ConditionalCheckFailed, None]");
+  std::optional<v1::TablesError> error = TablesErrorOf(cancelled.status());
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code(), "TransactionCanceledException");
+  ASSERT_EQ(error->cancellation_reasons_size(), 2);
+  EXPECT_EQ(error->cancellation_reasons(0).code(), "ConditionalCheckFailed");
+  EXPECT_EQ(error->cancellation_reasons(0).item().at("count").n(), "0");
+  EXPECT_EQ(error->cancellation_reasons(1).code(), "None");
+  EXPECT_TRUE(Get("orders", {{"id", S("o2")}})->item().empty());
+  EXPECT_EQ(ChangeRecords("orders"), 3);
+
+  v1::TransactGetItemsRequest g;
+  for (const char* id : {"stock", "o1", "o2"}) {
+    v1::GetItemRequest* get = g.add_transact_items()->mutable_get();
+    get->set_table_name("orders");
+    (*get->mutable_key())["id"] = S(id);
+  }
+  auto got = client_->TransactGetItems(g);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->responses_size(), 3);
+  EXPECT_EQ(got->responses(0).item().at("count").n(), "0");
+  EXPECT_EQ(got->responses(1).item().at("id").s(), "o1");
+  EXPECT_TRUE(got->responses(2).item().empty());
+}
+
+TEST_F(TablesItemApiTest, AClientRequestTokenWritesATransactionOnce) {
+  CreateOrders(/*stream=*/false);
+  v1::TransactWriteItemsRequest t;
+  v1::UpdateItemRequest* add = t.add_transact_items()->mutable_update();
+  add->set_table_name("orders");
+  (*add->mutable_key())["id"] = S("counter");
+  add->set_update_expression("ADD n :one");
+  (*add->mutable_expression_attribute_values())[":one"] = N("1");
+  t.set_client_request_token("token-1");
+  ASSERT_TRUE(client_->TransactWriteItems(t).ok());
+  ASSERT_TRUE(client_->TransactWriteItems(t).ok());  // replayed: not written again
+  EXPECT_EQ(Get("orders", {{"id", S("counter")}})->item().at("n").n(), "1");
+
+  (*add->mutable_expression_attribute_values())[":one"] = N("2");
+  auto mismatch = client_->TransactWriteItems(t);
+  EXPECT_EQ(mismatch.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(TablesErrorOf(mismatch.status())->code(), "IdempotentParameterMismatchException");
+
+  v1::TransactWriteItemsRequest with_return;
+  v1::PutItemRequest* put = with_return.add_transact_items()->mutable_put();
+  put->set_table_name("orders");
+  (*put->mutable_item())["id"] = S("x");
+  put->set_return_values(v1::RETURN_ALL_OLD);
+  EXPECT_EQ(client_->TransactWriteItems(with_return).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

@@ -13,6 +13,7 @@ disk_cache="--disk_cache=${HOME}/.cache/tributary/bazel-disk"
 targets=(
   //tools/bench/put_records:put_records_bench
   //tools/bench/latency:latency_bench
+  //tools/bench/tables:tables_bench
   //tools/bench/delivery:delivery_bench
   //tools/bench/failover:failover_bench
   //tools/bench/scale:scale_bench
@@ -37,6 +38,7 @@ run() {  # name, binary, args...
 
 run put_records tools/bench/put_records/put_records_bench --json_out="$out/put_records.json"
 run latency tools/bench/latency/latency_bench --json_out="$out/latency.json"
+run tables tools/bench/tables/tables_bench --json_out="$out/tables.json"
 run delivery tools/bench/delivery/delivery_bench --records=400000 --json_out="$out/delivery.json"
 run failover tools/bench/failover/failover_bench --json_out="$out/failover.json"
 run scale tools/bench/scale/scale_bench --shard_counts=1,100,1000,10000 --json_out="$out/scale.json"

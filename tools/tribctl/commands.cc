@@ -2,7 +2,9 @@
 // the request field each sets, the rules its request needs beyond them (requests.h), the RPC it
 // calls and how it prints the answer. Commands that follow pages, read stdin or stream records
 // have a function of their own below the table's helpers.
+#include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -493,6 +495,43 @@ absl::Status ItemsGet(Context& c) {
   }
   return c.Print(response, DynamoDbJson(response.item()) + "\n");
 }
+
+// items query / items scan: pages until the end or --max-items items (after the filter), each
+// page asking for at most what is left (its `limit`, also under --limit; the limit counts items
+// before the filter), so a page never holds more than is printed and the last page's last_evaluated_key is where the next command starts
+// (--starting-token). Prints the items and counts (and NextToken when more follow), or the
+// pages merged as JSON (last_evaluated_key set when more follow; the token goes to stderr).
+template <typename Request, typename Response>
+absl::Status ItemPages(Context& c,
+                       absl::StatusOr<Response> (tables::TablesClient::*rpc)(const Request&)) {
+  ASSIGN_OR_RETURN(Request request, c.BuildRequest<Request>());
+  const std::optional<int64_t> page_limit = c.flags.Int("limit");
+  const std::optional<int64_t> max_items = c.flags.Int("max-items");
+  if (page_limit.has_value() && *page_limit < 1) return UsageError("--limit: at least 1");
+  if (max_items.has_value() && *max_items < 1) return UsageError("--max-items: at least 1");
+  Response all;
+  for (int page = 0; page < kMaxPages; ++page) {
+    int64_t limit = page_limit.value_or(std::numeric_limits<int32_t>::max());
+    if (max_items.has_value()) limit = std::min<int64_t>(limit, *max_items - all.count());
+    request.set_limit(static_cast<int32_t>(limit));
+    ASSIGN_OR_RETURN(Response response, (c.tables().*rpc)(request));
+    for (const v1::AttributeMap& item : response.items()) *all.add_items() = item;
+    all.set_count(all.count() + response.count());
+    all.set_scanned_count(all.scanned_count() + response.scanned_count());
+    all.clear_last_evaluated_key();
+    if (response.last_evaluated_key().empty()) break;
+    *all.mutable_last_evaluated_key() = response.last_evaluated_key();
+    if (max_items.has_value() && all.count() >= *max_items) break;
+    *request.mutable_exclusive_start_key() = response.last_evaluated_key();
+  }
+  const std::string token =
+      all.last_evaluated_key().empty() ? "" : ItemsToken(all.last_evaluated_key());
+  if (c.json && !token.empty()) *c.io.err << "NextToken " << token << "\n";
+  return c.Print(all, ItemsTable(all.items(), all.count(), all.scanned_count(), token));
+}
+
+absl::Status ItemsQuery(Context& c) { return ItemPages(c, &tables::TablesClient::Query); }
+absl::Status ItemsScan(Context& c) { return ItemPages(c, &tables::TablesClient::Scan); }
 
 FlagSpec Required(FlagSpec flag) {
   flag.required = true;
@@ -1136,9 +1175,17 @@ std::vector<CommandSpec> BuildCommands() {
                 return true;
               },
               [](const v1::ListTableStreamsResponse& all) { return TableStreamsTable(all); }));
+  const FlagSpec condition_flag =
+      StringFlag("condition-expression", "write only when this holds: \"attribute_not_exists(id)\"")
+          .Sets("condition_expression");
+  const FlagSpec names_flag =
+      StringFlag("names", "the expressions' #names: {\"#s\": \"status\"}");
+  const FlagSpec values_flag =
+      StringFlag("values", "the expressions' :values: {\":s\": {\"S\": \"shipped\"}}");
   add(Command("items", "put", "Writes an item, given as DynamoDB JSON (PutItem).")
           .Flags({table_flag, StringFlag("item", "the item: {\"id\": {\"S\": \"a\"}, ...}", true),
-                  BoolFlag("return-old", "print the item it replaced (ReturnValues ALL_OLD)")})
+                  BoolFlag("return-old", "print the item it replaced (ReturnValues ALL_OLD)"),
+                  condition_flag, names_flag, values_flag})
           .Finish(&FinishPutItem)
           .Calls(&Context::tables, &tables::TablesClient::PutItem,
                  [](const v1::PutItemRequest&, const v1::PutItemResponse& r) {
@@ -1152,13 +1199,67 @@ std::vector<CommandSpec> BuildCommands() {
           .Runs(&ItemsGet));
   add(Command("items", "delete", "Deletes an item by its key (DeleteItem).")
           .Flags({table_flag, StringFlag("key", "the key: {\"id\": {\"S\": \"a\"}}", true),
-                  BoolFlag("return-old", "print the item it deleted (ReturnValues ALL_OLD)")})
+                  BoolFlag("return-old", "print the item it deleted (ReturnValues ALL_OLD)"),
+                  condition_flag, names_flag, values_flag})
           .Finish(&FinishDeleteItem)
           .Calls(&Context::tables, &tables::TablesClient::DeleteItem,
                  [](const v1::DeleteItemRequest&, const v1::DeleteItemResponse& r) {
                    return r.attributes().empty() ? std::string("ok\n")
                                                  : DynamoDbJson(r.attributes()) + "\n";
                  }));
+  add(Command("items", "update",
+              "Updates an item by an update expression; a missing item is created from its key "
+              "(UpdateItem).")
+          .Flags({table_flag, StringFlag("key", "the key: {\"id\": {\"S\": \"a\"}}", true),
+                  StringFlag("update-expression", "\"SET #s = :s ADD clicks :one REMOVE tmp\"",
+                             true)
+                      .Sets("update_expression"),
+                  condition_flag, names_flag, values_flag,
+                  EnumFlag("return-values", "what to print, default NONE",
+                           {"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"})})
+          .Finish(&FinishUpdateItem)
+          .Calls(&Context::tables, &tables::TablesClient::UpdateItem,
+                 [](const v1::UpdateItemRequest&, const v1::UpdateItemResponse& r) {
+                   return r.attributes().empty() ? std::string("ok\n")
+                                                 : DynamoDbJson(r.attributes()) + "\n";
+                 }));
+  const std::vector<FlagSpec> read_flags = {
+      StringFlag("index-name", "read this secondary index instead of the table")
+          .Sets("index_name"),
+      StringFlag("filter", "keep the items for which this holds: \"#s = :s\"")
+          .Sets("filter_expression"),
+      StringFlag("projection", "the attributes to print: \"id, #s\"")
+          .Sets("projection_expression"),
+      names_flag,
+      values_flag,
+      IntFlag("limit", "items read per call (before the filter), default: up to 1 MB"),
+      IntFlag("max-items", "stop after this many items and print a NextToken"),
+      StringFlag("starting-token", "the NextToken an earlier query or scan printed"),
+      BoolFlag("count", "print only the counts (Select COUNT)")};
+  std::vector<FlagSpec> query_flags = {
+      table_flag,
+      StringFlag("key-condition", "\"pk = :p AND sk BETWEEN :a AND :b\"", true)
+          .Sets("key_condition_expression"),
+      BoolFlag("descending", "in descending sort key order (ScanIndexForward false)")};
+  query_flags.insert(query_flags.end(), read_flags.begin(), read_flags.end());
+  add(Command("items", "query",
+              "Reads one partition's items in sort key order, every page or --max-items (Query).")
+          .Flags(query_flags)
+          .Finish(&FinishQuery)
+          .Builds<v1::QueryRequest>()
+          .Runs(&ItemsQuery));
+  std::vector<FlagSpec> scan_flags = {
+      table_flag,
+      IntFlag("segment", "with --total-segments: this segment of a parallel scan")
+          .Sets("segment"),
+      IntFlag("total-segments", "the number of segments, 1-1000000").Sets("total_segments")};
+  scan_flags.insert(scan_flags.end(), read_flags.begin(), read_flags.end());
+  add(Command("items", "scan",
+              "Reads every item of a table or index, every page or --max-items (Scan).")
+          .Flags(scan_flags)
+          .Finish(&FinishScan)
+          .Builds<v1::ScanRequest>()
+          .Runs(&ItemsScan));
 
   // leases, pollers, metrics
   add(Command("leases", "list",

@@ -653,5 +653,58 @@ TEST(RequestsTest, ItemsAreDynamoDbJsonOfEveryType) {
                    "base64");
 }
 
+TEST(RequestsTest, ItemsUpdateQueryAndScanReadExpressionsNamesValuesAndTheToken) {
+  EXPECT_THAT(Built<v1::UpdateItemRequest>(
+                  {"items", "update", "--table-name=t", R"(--key={"id": {"S": "a"}})",
+                   "--update-expression=SET #s = :s", "--condition-expression=attribute_exists(id)",
+                   R"(--names={"#s": "status"})", R"(--values={":s": {"S": "x"}})",
+                   "--return-values=UPDATED_NEW"}),
+              EqualsProto(Proto<v1::UpdateItemRequest>(R"pb(
+                table_name: "t"
+                key { key: "id" value { s: "a" } }
+                update_expression: "SET #s = :s"
+                condition_expression: "attribute_exists(id)"
+                expression_attribute_names { key: "#s" value: "status" }
+                expression_attribute_values { key: ":s" value { s: "x" } }
+                return_values: RETURN_UPDATED_NEW
+              )pb")));
+  v1::AttributeMap start;
+  (*start.mutable_attributes())["pk"].set_s("a");
+  (*start.mutable_attributes())["sk"].set_n("2");
+  const std::string token = ItemsToken(start.attributes());
+  EXPECT_THAT(Built<v1::QueryRequest>({"items", "query", "--table-name=t",
+                                       "--key-condition=pk = :p", R"(--values={":p": {"S": "a"}})",
+                                       "--descending", "--count", "--filter=f = :p",
+                                       "--starting-token=" + token}),
+              EqualsProto(Proto<v1::QueryRequest>(R"pb(
+                table_name: "t"
+                key_condition_expression: "pk = :p"
+                filter_expression: "f = :p"
+                expression_attribute_values { key: ":p" value { s: "a" } }
+                scan_index_forward: false
+                select: SELECT_COUNT
+                exclusive_start_key { key: "pk" value { s: "a" } }
+                exclusive_start_key { key: "sk" value { n: "2" } }
+              )pb")));
+  EXPECT_THAT(Built<v1::ScanRequest>({"items", "scan", "--table-name=t", "--segment=0",
+                                      "--total-segments=2", "--projection=#a",
+                                      R"(--names={"#a": "a"})"}),
+              EqualsProto(Proto<v1::ScanRequest>(R"pb(
+                table_name: "t"
+                segment: 0
+                total_segments: 2
+                projection_expression: "#a"
+                expression_attribute_names { key: "#a" value: "a" }
+              )pb")));
+  ExpectUsageError(Build<v1::ScanRequest>({"items", "scan", "--table-name=t",
+                                           "--starting-token=not-a-token"}),
+                   "--starting-token");
+  ExpectUsageError(Build<v1::UpdateItemRequest>({"items", "update", "--table-name=t",
+                                                 R"(--key={"id": {"S": "a"}})",
+                                                 "--update-expression=SET a = :a",
+                                                 R"(--names={"#a": 1})"}),
+                   "--names");
+}
+
 }  // namespace
 }  // namespace tributary::tribctl

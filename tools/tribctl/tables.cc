@@ -9,6 +9,8 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/struct.pb.h"
 #include "common/status_macros.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/json_util.h"
 #include "tools/tribctl/format.h"
 
@@ -231,6 +233,32 @@ std::string KeyText(const v1::KeyAttribute& k) {
                                     : absl::StrCat(k.attribute_name(), ":", k.attribute_type());
 }
 
+// --names (a JSON object of strings) and --values (DynamoDB JSON) into a request's
+// expression_attribute_names / _values.
+absl::Status Names(const FlagValues& flags,
+                   google::protobuf::Map<std::string, std::string>* names) {
+  if (!flags.Has("names")) return absl::OkStatus();
+  google::protobuf::Struct parsed;
+  if (!google::protobuf::util::JsonStringToMessage(flags.StringOr("names", ""), &parsed).ok()) {
+    return Bad("names", "not a JSON object of names: {\"#s\": \"status\"}");
+  }
+  for (const auto& [placeholder, name] : parsed.fields()) {
+    if (name.kind_case() != Value::kStringValue) {
+      return Bad("names", absl::StrCat(placeholder, ": a name is a string"));
+    }
+    (*names)[placeholder] = name.string_value();
+  }
+  return absl::OkStatus();
+}
+
+template <typename Request>
+absl::Status NamesAndValues(const FlagValues& flags, Request* r) {
+  RETURN_IF_ERROR(Names(flags, r->mutable_expression_attribute_names()));
+  if (!flags.Has("values")) return absl::OkStatus();
+  return ParseDynamoDbJson("values", flags.StringOr("values", ""),
+                           r->mutable_expression_attribute_values());
+}
+
 }  // namespace
 
 absl::Status ParseDynamoDbJson(absl::string_view flag, absl::string_view json,
@@ -282,7 +310,7 @@ absl::Status FinishUpdateTable(const FlagValues& flags, v1::UpdateTableRequest* 
 absl::Status FinishPutItem(const FlagValues& flags, v1::PutItemRequest* r) {
   RETURN_IF_ERROR(ParseDynamoDbJson("item", flags.StringOr("item", ""), r->mutable_item()));
   if (flags.Bool("return-old").value_or(false)) r->set_return_values(v1::RETURN_ALL_OLD);
-  return absl::OkStatus();
+  return NamesAndValues(flags, r);
 }
 
 absl::Status FinishGetItem(const FlagValues& flags, v1::GetItemRequest* r) {
@@ -292,7 +320,72 @@ absl::Status FinishGetItem(const FlagValues& flags, v1::GetItemRequest* r) {
 absl::Status FinishDeleteItem(const FlagValues& flags, v1::DeleteItemRequest* r) {
   RETURN_IF_ERROR(ParseDynamoDbJson("key", flags.StringOr("key", ""), r->mutable_key()));
   if (flags.Bool("return-old").value_or(false)) r->set_return_values(v1::RETURN_ALL_OLD);
+  return NamesAndValues(flags, r);
+}
+
+absl::Status FinishUpdateItem(const FlagValues& flags, v1::UpdateItemRequest* r) {
+  RETURN_IF_ERROR(ParseDynamoDbJson("key", flags.StringOr("key", ""), r->mutable_key()));
+  const std::string rv = flags.StringOr("return-values", "NONE");
+  r->set_return_values(rv == "ALL_OLD"       ? v1::RETURN_ALL_OLD
+                       : rv == "UPDATED_OLD" ? v1::RETURN_UPDATED_OLD
+                       : rv == "ALL_NEW"     ? v1::RETURN_ALL_NEW
+                       : rv == "UPDATED_NEW" ? v1::RETURN_UPDATED_NEW
+                                             : v1::RETURN_VALUE_UNSPECIFIED);
+  return NamesAndValues(flags, r);
+}
+
+absl::Status FinishQuery(const FlagValues& flags, v1::QueryRequest* r) {
+  if (flags.Bool("descending").value_or(false)) r->set_scan_index_forward(false);
+  if (flags.Bool("count").value_or(false)) r->set_select(v1::SELECT_COUNT);
+  if (flags.Has("starting-token")) {
+    RETURN_IF_ERROR(
+        ParseItemsToken(flags.StringOr("starting-token", ""), r->mutable_exclusive_start_key()));
+  }
+  return NamesAndValues(flags, r);
+}
+
+absl::Status FinishScan(const FlagValues& flags, v1::ScanRequest* r) {
+  if (flags.Bool("count").value_or(false)) r->set_select(v1::SELECT_COUNT);
+  if (flags.Has("starting-token")) {
+    RETURN_IF_ERROR(
+        ParseItemsToken(flags.StringOr("starting-token", ""), r->mutable_exclusive_start_key()));
+  }
+  return NamesAndValues(flags, r);
+}
+
+std::string ItemsToken(const AttributeMapProto& last_evaluated_key) {
+  v1::AttributeMap key;
+  *key.mutable_attributes() = last_evaluated_key;
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    key.SerializeToCodedStream(&coded);
+  }
+  return absl::WebSafeBase64Escape(bytes);
+}
+
+absl::Status ParseItemsToken(absl::string_view token, AttributeMapProto* key) {
+  std::string bytes;
+  v1::AttributeMap parsed;
+  if (token.empty() || !absl::WebSafeBase64Unescape(token, &bytes) ||
+      !parsed.ParseFromString(bytes) || parsed.attributes().empty()) {
+    return Bad("starting-token", "not a token printed by items query or items scan");
+  }
+  *key = parsed.attributes();
   return absl::OkStatus();
+}
+
+std::string ItemsTable(const google::protobuf::RepeatedPtrField<v1::AttributeMap>& items,
+                       int64_t count, int64_t scanned_count, const std::string& next_token) {
+  std::string out;
+  for (const v1::AttributeMap& item : items) {
+    absl::StrAppend(&out, DynamoDbJson(item.attributes()), "\n");
+  }
+  absl::StrAppend(&out, "Count ", count, "  ScannedCount ", scanned_count, "\n");
+  if (!next_token.empty()) absl::StrAppend(&out, "NextToken ", next_token, "\n");
+  return out;
 }
 
 std::string TableDescriptionTable(const v1::TableDescription& t) {

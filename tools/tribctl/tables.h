@@ -35,9 +35,30 @@ std::string DynamoDbJson(const AttributeMapProto& item);
 absl::Status FinishCreateTable(const FlagValues& flags, v1::CreateTableRequest* r);
 // --stream-view-type turns the stream on, --no-stream off; billing and capacity as create.
 absl::Status FinishUpdateTable(const FlagValues& flags, v1::UpdateTableRequest* r);
+// Item writes also take --condition-expression (bound to the field), and every item command
+// its expressions' --names '{"#s": "status"}' and --values '{":s": {"S": "x"}}' (DynamoDB's
+// ExpressionAttributeNames / Values as JSON).
 absl::Status FinishPutItem(const FlagValues& flags, v1::PutItemRequest* r);
 absl::Status FinishGetItem(const FlagValues& flags, v1::GetItemRequest* r);
 absl::Status FinishDeleteItem(const FlagValues& flags, v1::DeleteItemRequest* r);
+// items update: --key, --update-expression, --return-values NONE|ALL_OLD|UPDATED_OLD|ALL_NEW|
+// UPDATED_NEW (default NONE).
+absl::Status FinishUpdateItem(const FlagValues& flags, v1::UpdateItemRequest* r);
+// items query / scan: --descending (ScanIndexForward false), --count (Select COUNT),
+// --starting-token (a token an earlier page printed: the exclusive start key). Paging
+// (--limit, --max-items) is the command's loop.
+absl::Status FinishQuery(const FlagValues& flags, v1::QueryRequest* r);
+absl::Status FinishScan(const FlagValues& flags, v1::ScanRequest* r);
+
+// The token `items query|scan` prints when --max-items stopped it before the end: the key to
+// start after, as URL-safe base64 of its protobuf form. ParseItemsToken: a usage error naming
+// --starting-token for anything else.
+std::string ItemsToken(const AttributeMapProto& last_evaluated_key);
+absl::Status ParseItemsToken(absl::string_view token, AttributeMapProto* key);
+// The items of a query or scan, one DynamoDB JSON line each, then "Count N  ScannedCount M"
+// and, when more follow, "NextToken T".
+std::string ItemsTable(const google::protobuf::RepeatedPtrField<v1::AttributeMap>& items,
+                       int64_t count, int64_t scanned_count, const std::string& next_token);
 
 std::string TableDescriptionTable(const v1::TableDescription& table);
 std::string TableNamesTable(const v1::ListTablesResponse& tables);

@@ -510,5 +510,100 @@ TEST_F(TribctlAllInOneTest, TablesItemsAndAMappingOnATablesStream) {
   EXPECT_EQ(Run({"tables", "describe", "--table-name=orders"}).code, kExitError);
 }
 
+// The rest of the item API from tribctl (issue 18): items update with expressions, a failed
+// condition, and query / scan printed as DynamoDB JSON lines, paged by --max-items and the
+// NextToken they print, in table and JSON output.
+TEST_F(TribctlAllInOneTest, ItemsUpdateQueryAndScanWithExpressionsAndPaging) {
+  ASSERT_EQ(Run({"tables", "create", "--table-name=events", "--partition-key=pk:S",
+                 "--sort-key=sk:N"})
+                .code,
+            kExitOk);
+  for (int sk = 1; sk <= 5; ++sk) {
+    Result put = Run({"items", "put", "--table-name=events",
+                      absl::StrCat(R"(--item={"pk": {"S": "a"}, "sk": {"N": ")", sk,
+                                   R"("}, "kind": {"S": ")", sk % 2 == 0 ? "even" : "odd",
+                                   R"("}})")});
+    ASSERT_EQ(put.code, kExitOk) << put.err;
+  }
+  ASSERT_EQ(Run({"items", "put", "--table-name=events",
+                 R"(--item={"pk": {"S": "b"}, "sk": {"N": "1"}})"})
+                .code,
+            kExitOk);
+
+  Result updated = Run({"items", "update", "--table-name=events",
+                        R"(--key={"pk": {"S": "a"}, "sk": {"N": "1"}})",
+                        "--update-expression=SET #k = :k ADD clicks :one",
+                        R"(--names={"#k": "kind"})",
+                        R"(--values={":k": {"S": "first"}, ":one": {"N": "1"}})",
+                        "--condition-expression=attribute_exists(pk)",
+                        "--return-values=ALL_NEW"});
+  ASSERT_EQ(updated.code, kExitOk) << updated.err;
+  EXPECT_EQ(updated.out,
+            R"({"clicks": {"N": "1"}, "kind": {"S": "first"}, "pk": {"S": "a"}, "sk": {"N": "1"}})"
+            "\n");
+  Result refused = Run({"items", "put", "--table-name=events",
+                        R"(--item={"pk": {"S": "a"}, "sk": {"N": "1"}})",
+                        "--condition-expression=attribute_not_exists(pk)"});
+  EXPECT_EQ(refused.code, kExitError);
+  EXPECT_THAT(refused.err, HasSubstr("FAILED_PRECONDITION: The conditional request failed"));
+
+  // Two items, then a token that the next command starts after.
+  const std::vector<std::string> query = {"items", "query", "--table-name=events",
+                                          "--key-condition=pk = :p",
+                                          R"(--values={":p": {"S": "a"}})"};
+  std::vector<std::string> first = query;
+  first.push_back("--max-items=2");
+  Result page1 = Run(first);
+  ASSERT_EQ(page1.code, kExitOk) << page1.err;
+  EXPECT_THAT(page1.out, ::testing::StartsWith(
+                             R"({"clicks": {"N": "1"}, "kind": {"S": "first"}, "pk": {"S": "a"}, "sk": {"N": "1"}})"
+                             "\n"
+                             R"({"kind": {"S": "even"}, "pk": {"S": "a"}, "sk": {"N": "2"}})"
+                             "\nCount 2  ScannedCount 2\nNextToken "));
+  const size_t at = page1.out.find("NextToken ");
+  const std::string token = page1.out.substr(at + 10, page1.out.find('\n', at) - at - 10);
+  ASSERT_FALSE(token.empty());
+  std::vector<std::string> rest = query;
+  rest.push_back("--starting-token=" + token);
+  Result page2 = Run(rest);
+  ASSERT_EQ(page2.code, kExitOk) << page2.err;
+  EXPECT_THAT(page2.out, HasSubstr(R"("sk": {"N": "3"})"));
+  EXPECT_THAT(page2.out, HasSubstr(R"("sk": {"N": "5"})"));
+  EXPECT_THAT(page2.out, HasSubstr("Count 3  ScannedCount 3\n"));
+  EXPECT_THAT(page2.out, ::testing::Not(HasSubstr("NextToken")));
+
+  Result even = Run({"items", "query", "--table-name=events", "--key-condition=pk = :p",
+                     "--filter=kind = :k", "--projection=sk", "--descending",
+                     R"(--values={":p": {"S": "a"}, ":k": {"S": "even"}})"});
+  ASSERT_EQ(even.code, kExitOk) << even.err;
+  EXPECT_EQ(even.out, "{\"sk\": {\"N\": \"4\"}}\n{\"sk\": {\"N\": \"2\"}}\n"
+                      "Count 2  ScannedCount 5\n");
+
+  std::vector<std::string> as_json = first;
+  as_json.push_back("--output=json");
+  Result json = Run(as_json);
+  ASSERT_EQ(json.code, kExitOk) << json.err;
+  const auto response = Json<v1::QueryResponse>(json.out);
+  EXPECT_EQ(response.items_size(), 2);
+  EXPECT_EQ(response.last_evaluated_key().at("sk").n(), "2");
+  EXPECT_EQ(json.err, "NextToken " + token + "\n");
+
+  // Scan: every page (two items a call), and two segments that together hold every item.
+  Result scan = Run({"items", "scan", "--table-name=events", "--limit=2"});
+  ASSERT_EQ(scan.code, kExitOk) << scan.err;
+  EXPECT_THAT(scan.out, HasSubstr("Count 6  ScannedCount 6\n"));
+  int in_segments = 0;
+  for (const char* segment : {"--segment=0", "--segment=1"}) {
+    Result part = Run({"items", "scan", "--table-name=events", segment, "--total-segments=2",
+                       "--count", "--output=json"});
+    ASSERT_EQ(part.code, kExitOk) << part.err;
+    in_segments += Json<v1::ScanResponse>(part.out).count();
+  }
+  EXPECT_EQ(in_segments, 6);
+  Result bad = Run({"items", "scan", "--table-name=events", "--starting-token=???"});
+  EXPECT_EQ(bad.code, kExitUsage);
+  EXPECT_THAT(bad.err, HasSubstr("--starting-token"));
+}
+
 }  // namespace
 }  // namespace tributary::tribctl

@@ -127,9 +127,22 @@ absl::StatusOr<std::unique_ptr<InProcessCluster>> InProcessCluster::Create(
   shard_store::ShardStoreNodeOptions store_options;
   store_options.store.data_dir = options.data_dir + "/shard_store";
   store_options.trim_period = absl::ZeroDuration();
+  if (options.with_tables) {
+    store_options.store.extra_column_families = tables::TableStore::ColumnFamilies();
+  }
   auto store = shard_store::ShardStoreNode::Create(store_options, clock);
   if (!store.ok()) return store.status();
   c->store_ = std::move(*store);
+  if (options.with_tables) {
+    tables::TableStoreOptions table_options;
+    table_options.streams = &c->store_->store();
+    table_options.table_stream_shards = options.table_stream_shards;
+    auto table_store = tables::TableStore::Create(c->store_->store().db(), clock, table_options);
+    if (!table_store.ok()) return table_store.status();
+    c->table_store_ = std::move(*table_store);
+    c->tables_service_ =
+        std::make_unique<tables::TablesService>(*c->table_store_, tables::TablesServiceOptions{});
+  }
 
   leasing::LeaseTableOptions lease_options;
   lease_options.lease_duration = absl::Milliseconds(options.lease_duration_ms);
@@ -148,6 +161,7 @@ absl::StatusOr<std::unique_ptr<InProcessCluster>> InProcessCluster::Create(
 
   std::vector<grpc::Service*> services = {c->store_->service(), &c->leasing_stack_->service(),
                                           c->tracker_->service()};
+  if (c->tables_service_ != nullptr) services.push_back(c->tables_service_.get());
   if (options.with_poller) {
     poller::PollerNodeOptions poller_options;
     poller_options.poller_id = absl::StrCat("bench-poller-", getpid());
@@ -182,6 +196,8 @@ void InProcessCluster::Shutdown() {
   if (poller_ != nullptr) poller_->Shutdown();
   server_->Shutdown();
   poller_.reset();
+  tables_service_.reset();
+  table_store_.reset();  // it writes into the store's database
   store_.reset();  // the trimmer calls the change listener, which points into the tracker
   tracker_.reset();
 }

@@ -31,6 +31,8 @@
 #include "proto/streams.grpc.pb.h"
 #include "shard_store/shard_store_node.h"
 #include "stream_tracker/stream_tracker.h"
+#include "tables/table_store.h"
+#include "tables/tables_service.h"
 
 namespace tributary::bench {
 
@@ -77,6 +79,10 @@ struct ClusterOptions {
   int64_t min_hold_ms = 30000;
   int64_t sync_interval_ms = 1000;
   int poller_capacity = 10000;
+  // DynamoDB tables in the store's database and tributary.v1.Tables on the port, as `tributary
+  // serve` has them (table streams of table_stream_shards shards).
+  bool with_tables = false;
+  int table_stream_shards = 4;
 };
 
 // Every service in this process on one 127.0.0.1 port, as `tributary serve` runs them.
@@ -93,6 +99,8 @@ class InProcessCluster {
   v1::Streams::Stub& streams() { return *streams_; }
   v1::EventSourceMappings::Stub& mappings() { return *mappings_; }
   v1::Leasing::Stub& leasing() { return *leasing_; }
+  // With ClusterOptions::with_tables; else null.
+  tables::TableStore* tables() { return table_store_.get(); }
 
   // Creates a stream (directly on the store; no gRPC).
   absl::Status CreateStream(const std::string& name, int shards);
@@ -116,6 +124,8 @@ class InProcessCluster {
   InProcessCluster() = default;
   std::string address_;
   std::unique_ptr<shard_store::ShardStoreNode> store_;
+  std::unique_ptr<tables::TableStore> table_store_;
+  std::unique_ptr<tables::TablesService> tables_service_;
   std::unique_ptr<leasing::LeasingStack> leasing_stack_;
   std::unique_ptr<stream_tracker::StreamTracker> tracker_;
   std::unique_ptr<poller::PollerNode> poller_;
