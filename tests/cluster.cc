@@ -380,6 +380,21 @@ absl::StatusOr<MonotonicTime> Cluster::Kill(Component c) {
   return at;
 }
 
+absl::StatusOr<MonotonicTime> Cluster::Pause(Component c) {
+  const int target = pid(c);
+  if (target < 0) return absl::NotFoundError(ComponentName(c));
+  const MonotonicTime at = RealClock::Get().MonotonicNow();
+  kill(target, SIGSTOP);
+  return at;
+}
+
+absl::Status Cluster::Resume(Component c) {
+  const int target = pid(c);
+  if (target < 0) return absl::NotFoundError(ComponentName(c));
+  kill(target, SIGCONT);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<MonotonicTime> Cluster::KillAndRestart(Component c) {
   absl::StatusOr<MonotonicTime> at = Kill(c);
   if (!at.ok()) return at.status();

@@ -167,6 +167,11 @@ class Cluster {
   absl::StatusOr<MonotonicTime> KillAndRestart(Component c);
   // kill -9 of `c` without restart.
   absl::StatusOr<MonotonicTime> Kill(Component c);
+  // SIGSTOP / SIGCONT of `c`: alive but silent, as behind a network partition, then back with
+  // everything it held in memory. Pause returns when it was stopped (as Kill). Errors: NOT_FOUND
+  // for a component not running.
+  absl::StatusOr<MonotonicTime> Pause(Component c);
+  absl::Status Resume(Component c);
 
   std::string shard_store_address() const { return Address(Component::kShardStore); }
   std::string stream_tracker_address() const { return Address(Component::kStreamTracker); }

@@ -4,8 +4,11 @@
 // member heals it before the next). Each case starts its own Tributary cluster over it, under a
 // key prefix of its own: one shard store, two leasing replicas and two tracker replicas with
 // --coordination, three pollers given both replica lists, a producer and a recording function in
-// this process. Then: load, the fault, deliveries and checkpoints resuming (the failover times
-// printed), healing, more load, and the checks:
+// this process. The faults: kill -9 of the etcd leader, of a follower, of a leasing replica, of
+// the tracker replica holding the election (a shard split right after it), of a poller; the etcd
+// leader, a leasing replica and a poller stopped (SIGSTOP) as if cut off, then let go (SIGCONT;
+// the poller wakes as a stale owner). Then: load, the fault, deliveries and checkpoints resuming
+// (the failover times printed), healing, more load, and the checks:
 // - every acknowledged record was delivered at least once, first deliveries in per-key and
 //   per-shard order, parents before children;
 // - the lease rows' whole history in etcd (a watch replaying the case's prefix from its first
@@ -68,6 +71,8 @@ enum class Fault {
   kKillLeasingReplica,
   kKillTrackerHoldingTheElection,
   kKillPoller,
+  kPausePoller,
+  kPauseLeasingReplica,
 };
 
 std::string FaultName(const ::testing::TestParamInfo<Fault>& info) {
@@ -84,6 +89,10 @@ std::string FaultName(const ::testing::TestParamInfo<Fault>& info) {
       return "KillTrackerHoldingTheElection";
     case Fault::kKillPoller:
       return "KillPoller";
+    case Fault::kPausePoller:
+      return "PausePollerPastItsLeases";
+    case Fault::kPauseLeasingReplica:
+      return "PauseLeasingReplica";
   }
   return "Unknown";
 }
@@ -110,8 +119,8 @@ std::string ProgressText(const Progress& p) {
 // What the lease rows' history in etcd showed.
 struct LeaseHistory {
   int64_t puts = 0;
-  int64_t checkpoints = 0;     // puts that moved a checkpoint forward
-  int64_t owner_changes = 0;   // puts that raised the lease counter
+  int64_t checkpoints = 0;    // puts that moved a checkpoint forward
+  int64_t owner_changes = 0;  // puts that raised the lease counter
   std::vector<std::string> violations;
 };
 
@@ -145,9 +154,9 @@ LeaseHistory CheckLeaseHistory(const std::vector<etcd::WatchEvent>& events,
     ++history.puts;
     const Progress progress =
         ProgressOf(lease.checkpoint_type(), lease.checkpoint_sequence_number());
-    const std::string where = absl::StrCat(lease.shard_id(), " at revision ",
-                                           event.kv.mod_revision, " (owner ", lease.lease_owner(),
-                                           ", counter ", lease.lease_counter(), ")");
+    const std::string where =
+        absl::StrCat(lease.shard_id(), " at revision ", event.kv.mod_revision, " (owner ",
+                     lease.lease_owner(), ", counter ", lease.lease_counter(), ")");
     auto [it, first] = rows.emplace(event.kv.key, Row{lease.lease_counter(), progress});
     Row& row = it->second;
     if (!first) {
@@ -156,8 +165,8 @@ LeaseHistory CheckLeaseHistory(const std::vector<etcd::WatchEvent>& events,
                                " already written (a stale owner)"));
       }
       if (progress < row.progress) {
-        violation(absl::StrCat(where, ": checkpoint moved back from ",
-                               ProgressText(row.progress), " to ", ProgressText(progress)));
+        violation(absl::StrCat(where, ": checkpoint moved back from ", ProgressText(row.progress),
+                               " to ", ProgressText(progress)));
       }
       if (lease.lease_counter() > row.counter) ++history.owner_changes;
       if (progress > row.progress) ++history.checkpoints;
@@ -204,8 +213,8 @@ class EtcdClusterFaultTest : public ::testing::TestWithParam<Fault> {
     cluster_ = std::make_unique<Cluster>(options);
     absl::Status started = cluster_->Start();
     ASSERT_TRUE(started.ok()) << "cluster did not start: " << started;
-    leasing_ = std::make_unique<leasing::LeasingClient>(
-        MakeReplicaChannel(cluster_->leasing_addresses()));
+    leasing_ =
+        std::make_unique<leasing::LeasingClient>(MakeReplicaChannel(cluster_->leasing_addresses()));
 
     v1::CreateStreamRequest create;
     create.set_stream_name(kStream);
@@ -278,10 +287,11 @@ class EtcdClusterFaultTest : public ::testing::TestWithParam<Fault> {
   // Waits until every one of `shards` had a delivery after `since`; returns the time from
   // `since` to the last of those first deliveries (the failover time of deliveries).
   absl::StatusOr<absl::Duration> DeliveriesResumed(const std::set<std::string>& shards,
-                                                   MonotonicTime since) {
+                                                   MonotonicTime since,
+                                                   absl::Duration timeout = kWait) {
     std::map<std::string, MonotonicTime> first;
     absl::Status waited = PollFor(
-        kWait, absl::Milliseconds(20), absl::StrCat("deliveries on ", shards.size(), " shards"),
+        timeout, absl::Milliseconds(20), absl::StrCat("deliveries on ", shards.size(), " shards"),
         [&] {
           first = FirstDeliveriesSince(shards, since);
           return first.size() == shards.size();
@@ -297,10 +307,11 @@ class EtcdClusterFaultTest : public ::testing::TestWithParam<Fault> {
   // checkpoint); returns the time from `since` (checkpoints resuming after the fault).
   absl::StatusOr<absl::Duration> CheckpointsResumed(const std::set<std::string>& shards,
                                                     const std::map<std::string, Progress>& before,
-                                                    MonotonicTime since) {
+                                                    MonotonicTime since,
+                                                    absl::Duration timeout = kWait) {
     std::set<std::string> waiting;
     absl::Status waited = PollFor(
-        kWait, absl::Milliseconds(20), absl::StrCat("checkpoints on ", shards.size(), " shards"),
+        timeout, absl::Milliseconds(20), absl::StrCat("checkpoints on ", shards.size(), " shards"),
         [&] {
           const std::map<std::string, Progress> now = Checkpoints();
           waiting.clear();
@@ -427,6 +438,12 @@ TEST_P(EtcdClusterFaultTest, NothingAcknowledgedIsLostAndNoCheckpointMovesBack) 
       etcd_->Kill(etcd_member);
       break;
     }
+    case Fault::kPauseLeasingReplica: {
+      auto paused = cluster_->Pause(Component::kLeasing);
+      ASSERT_TRUE(paused.ok()) << paused.status();
+      fault_at = *paused;
+      break;
+    }
     case Fault::kKillLeasingReplica: {
       // The first of the list: the one every poller and tracker replica is connected to.
       auto killed = cluster_->Kill(Component::kLeasing);
@@ -463,26 +480,41 @@ TEST_P(EtcdClusterFaultTest, NothingAcknowledgedIsLostAndNoCheckpointMovesBack) 
       ASSERT_EQ(affected.size(), 2u) << "the split made no two children";
       break;
     }
-    case Fault::kKillPoller: {
+    case Fault::kKillPoller:
+    case Fault::kPausePoller: {
       affected = ShardsOwnedBy("poller0");
       ASSERT_FALSE(affected.empty()) << "poller0 held no lease";
-      auto killed = cluster_->Kill(Component::kPoller0);
-      ASSERT_TRUE(killed.ok()) << killed.status();
-      fault_at = *killed;
+      auto stopped = fault == Fault::kKillPoller ? cluster_->Kill(Component::kPoller0)
+                                                 : cluster_->Pause(Component::kPoller0);
+      ASSERT_TRUE(stopped.ok()) << stopped.status();
+      fault_at = *stopped;
       break;
     }
   }
 
   // Deliveries and checkpoints resume on every affected shard (bounded), the fault still on.
-  const absl::StatusOr<absl::Duration> deliveries = DeliveriesResumed(affected, fault_at);
+  // A frozen leasing replica keeps its connections open: the clients' replica channels must
+  // notice it (pings, about 3 s) and move on (a reconnect to it gives up after 2 s). 5-8 s here;
+  // 18 s leaves room for a slow machine and still fails a channel that waits for gRPC's 20 s
+  // connect timeout (24 s measured) or never moves (no pings).
+  const absl::Duration timeout = fault == Fault::kPauseLeasingReplica ? absl::Seconds(18) : kWait;
+  const absl::StatusOr<absl::Duration> deliveries = DeliveriesResumed(affected, fault_at, timeout);
   ASSERT_TRUE(deliveries.ok()) << "deliveries did not resume: " << deliveries.status();
   const absl::StatusOr<absl::Duration> checkpoints =
-      CheckpointsResumed(affected, before, fault_at);
+      CheckpointsResumed(affected, before, fault_at, timeout);
   ASSERT_TRUE(checkpoints.ok()) << "checkpoints did not resume: " << checkpoints.status();
 
   // Heal (an etcd member comes back; a killed Tributary process stays down: its peers carry
   // on), then more load through the healed cluster.
   if (fault == Fault::kPartitionEtcdLeader) etcd_->Resume(etcd_member);
+  // The paused poller wakes as a stale owner of leases others took meanwhile: whatever it still
+  // tries to checkpoint must be refused (the history check below).
+  if (fault == Fault::kPausePoller) {
+    ASSERT_TRUE(cluster_->Resume(Component::kPoller0).ok());
+  }
+  if (fault == Fault::kPauseLeasingReplica) {
+    ASSERT_TRUE(cluster_->Resume(Component::kLeasing).ok());
+  }
   if (fault == Fault::kKillEtcdLeader || fault == Fault::kKillEtcdFollower) {
     absl::Status restarted = etcd_->Restart(etcd_member);
     ASSERT_TRUE(restarted.ok()) << restarted;
@@ -515,8 +547,7 @@ TEST_P(EtcdClusterFaultTest, NothingAcknowledgedIsLostAndNoCheckpointMovesBack) 
   for (const Delivery& d : deliveries_seen) delivered.emplace(d.shard_id, d.sequence_number);
   const absl::StatusOr<std::vector<etcd::WatchEvent>> events = History();
   ASSERT_TRUE(events.ok()) << events.status();
-  const LeaseHistory history =
-      CheckLeaseHistory(*events, prefix_ + "leasing/leases/", delivered);
+  const LeaseHistory history = CheckLeaseHistory(*events, prefix_ + "leasing/leases/", delivered);
   EXPECT_TRUE(history.violations.empty()) << absl::StrJoin(history.violations, "\n");
   EXPECT_GT(history.checkpoints, 0) << "no checkpoint in the lease rows' history";
 
@@ -532,7 +563,8 @@ INSTANTIATE_TEST_SUITE_P(Faults, EtcdClusterFaultTest,
                          ::testing::Values(Fault::kKillEtcdLeader, Fault::kKillEtcdFollower,
                                            Fault::kPartitionEtcdLeader, Fault::kKillLeasingReplica,
                                            Fault::kKillTrackerHoldingTheElection,
-                                           Fault::kKillPoller),
+                                           Fault::kKillPoller, Fault::kPausePoller,
+                                           Fault::kPauseLeasingReplica),
                          FaultName);
 
 // The history check itself: it catches what it is there for.
@@ -552,19 +584,15 @@ TEST(LeaseHistoryCheckTest, CatchesACheckpointMovingBackAStaleCounterAndAnUnseen
     return event;
   };
   const std::set<std::pair<std::string, uint64_t>> delivered = {{"s", 10}, {"s", 20}};
-  EXPECT_TRUE(
-      CheckLeaseHistory({put("s", 1, 10, 1), put("s", 2, 20, 2)}, "/x/leases/", delivered)
-          .violations.empty());
-  EXPECT_EQ(
-      CheckLeaseHistory({put("s", 1, 20, 1), put("s", 1, 10, 2)}, "/x/leases/", delivered)
-          .violations.size(),
-      1u);
-  EXPECT_EQ(
-      CheckLeaseHistory({put("s", 2, 10, 1), put("s", 1, 20, 2)}, "/x/leases/", delivered)
-          .violations.size(),
-      1u);
-  EXPECT_EQ(CheckLeaseHistory({put("s", 1, 15, 1)}, "/x/leases/", delivered).violations.size(),
+  EXPECT_TRUE(CheckLeaseHistory({put("s", 1, 10, 1), put("s", 2, 20, 2)}, "/x/leases/", delivered)
+                  .violations.empty());
+  EXPECT_EQ(CheckLeaseHistory({put("s", 1, 20, 1), put("s", 1, 10, 2)}, "/x/leases/", delivered)
+                .violations.size(),
             1u);
+  EXPECT_EQ(CheckLeaseHistory({put("s", 2, 10, 1), put("s", 1, 20, 2)}, "/x/leases/", delivered)
+                .violations.size(),
+            1u);
+  EXPECT_EQ(CheckLeaseHistory({put("s", 1, 15, 1)}, "/x/leases/", delivered).violations.size(), 1u);
 }
 
 }  // namespace
