@@ -52,6 +52,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   // share a port with a running one; an address in use must be an error
   // instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Clients of replicated services ping during calls to notice a frozen peer
+  // (ChannelLiveness); gRPC's default refuses pings more often than every 5 minutes, answering
+  // them with GOAWAY "too_many_pings".
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
   grpc::ResourceQuota quota(absl::StrCat("tributary-server-", listen_address));
   quota.SetMaxThreads(limits.max_threads);
   builder.SetResourceQuota(quota);
@@ -150,6 +154,12 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
                                            const GrpcClientSecurity& security) {
+  return MakeChannel(address, security, ChannelLiveness());
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           const GrpcClientSecurity& security,
+                                           const ChannelLiveness& liveness) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
   args.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
@@ -158,6 +168,21 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
   // first call on a busy machine failed with UNAVAILABLE before the connection was up.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  if (liveness.ping_interval > absl::ZeroDuration()) {
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(liveness.ping_interval)));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(liveness.ping_timeout)));
+    // Only while calls are in flight (a hanging call is what needs it), and without gRPC's
+    // default stop after two pings with no data sent.
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
+  if (liveness.connect_timeout > absl::ZeroDuration()) {
+    // gRPC takes its minimum reconnect backoff as the connect timeout.
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(liveness.connect_timeout)));
+  }
   if (!security.server_name.empty()) args.SetSslTargetNameOverride(security.server_name);
   std::shared_ptr<grpc::ChannelCredentials> credentials = MakeChannelCredentials(security);
   if (security.token.empty()) return grpc::CreateCustomChannel(address, credentials, args);

@@ -107,6 +107,24 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
                                            const GrpcClientSecurity& security);
 
+// What a channel does about a peer that stops answering without closing its connection (a
+// frozen process, a host behind a partition: TCP stays open, calls just hang).
+struct ChannelLiveness {
+  // While calls are in flight, an HTTP/2 ping every `ping_interval`; a ping not answered within
+  // `ping_timeout` closes the connection, failing the calls in flight with UNAVAILABLE. Zero:
+  // no pings (the connection is trusted until TCP says otherwise).
+  absl::Duration ping_interval = absl::ZeroDuration();
+  absl::Duration ping_timeout = absl::ZeroDuration();
+  // How long one connection attempt may take, the server's HTTP/2 settings included, before the
+  // channel moves on (to the next address of a list). Zero: gRPC's default (20 s).
+  absl::Duration connect_timeout = absl::ZeroDuration();
+};
+// The same as MakeChannel(address, security), with `liveness`. Every GrpcServer accepts pings
+// as often as every 500 ms.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           const GrpcClientSecurity& security,
+                                           const ChannelLiveness& liveness);
+
 }  // namespace tributary
 
 #endif  // TRIBUTARY_COMMON_GRPC_SERVER_H_

@@ -97,7 +97,15 @@ std::shared_ptr<grpc::Channel> MakeReplicaChannel(const std::string& addresses,
                       AddressUse::kDial);
     if (first.ok()) secured.server_name = first->host;
   }
-  return MakeChannel(*target, secured);
+  // A replica that freezes (a stopped process, a partitioned host) keeps its connection open:
+  // without pings every call would hang on it until its deadline, and the channel would never
+  // move to the next replica. With them it is dropped within 3 s, and a reconnect that finds it
+  // still frozen gives up after 2 s.
+  ChannelLiveness liveness;
+  liveness.ping_interval = absl::Seconds(1);
+  liveness.ping_timeout = absl::Seconds(2);
+  liveness.connect_timeout = absl::Seconds(2);
+  return MakeChannel(*target, secured, liveness);
 }
 
 }  // namespace tributary

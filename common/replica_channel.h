@@ -5,8 +5,12 @@
 // How: one gRPC channel over all the addresses with gRPC's pick_first policy. Calls go to the
 // first replica that accepts a connection; when it goes away, the call in flight fails with
 // UNAVAILABLE (as with one address: callers already retry UNAVAILABLE) and the channel connects to
-// the next replica that answers, in list order, for the following calls. A list of one address
-// is exactly MakeChannel(address) (gRPC's DNS resolution, re-resolved on reconnects).
+// the next replica that answers, in list order, for the following calls. A replica that stops
+// answering without closing its connection (a frozen process, a host behind a partition) is
+// noticed by HTTP/2 pings during calls: its connection is dropped within about 3 s (the calls in
+// flight fail with UNAVAILABLE), and a reconnect that finds it still silent gives up after 2 s,
+// so calls reach the next replica within about 5 s. A list of one address is exactly
+// MakeChannel(address) (gRPC's DNS resolution, re-resolved on reconnects).
 //
 // Host names in a list of several are resolved once, when the channel is made (IPv4 preferred);
 // all addresses of a list must be of one family (IPv4 or IPv6).

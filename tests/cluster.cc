@@ -203,6 +203,12 @@ const char* ComponentName(Component c) {
       return "poller0";
     case Component::kPoller1:
       return "poller1";
+    case Component::kLeasing1:
+      return "leasing1";
+    case Component::kStreamTracker1:
+      return "stream_tracker1";
+    case Component::kPoller2:
+      return "poller2";
   }
   return "unknown";
 }
@@ -213,8 +219,9 @@ Cluster::Cluster(ClusterOptions options) : options_(options) {
 
 Cluster::~Cluster() {
   // Pollers first, so that they stop invoking the function before it goes away.
-  for (Component c : {Component::kPoller0, Component::kPoller1, Component::kStreamTracker,
-                      Component::kLeasing, Component::kShardStore}) {
+  for (Component c : {Component::kPoller0, Component::kPoller1, Component::kPoller2,
+                      Component::kStreamTracker, Component::kStreamTracker1, Component::kLeasing,
+                      Component::kLeasing1, Component::kShardStore}) {
     auto it = processes_.find(c);
     if (it != processes_.end()) it->second.child.Kill(SIGKILL);
   }
@@ -224,6 +231,26 @@ std::string Cluster::Address(Component c) const {
   auto it = processes_.find(c);
   if (it == processes_.end()) return "";
   return absl::StrCat("127.0.0.1:", it->second.port);
+}
+
+std::string Cluster::leasing_addresses() const {
+  std::vector<std::string> out = {Address(Component::kLeasing)};
+  if (processes_.count(Component::kLeasing1) > 0) out.push_back(Address(Component::kLeasing1));
+  return absl::StrJoin(out, ",");
+}
+
+std::string Cluster::stream_tracker_addresses() const {
+  std::vector<std::string> out = {Address(Component::kStreamTracker)};
+  if (processes_.count(Component::kStreamTracker1) > 0) {
+    out.push_back(Address(Component::kStreamTracker1));
+  }
+  return absl::StrJoin(out, ",");
+}
+
+int Cluster::pid(Component c) const {
+  auto it = processes_.find(c);
+  if (it == processes_.end() || !it->second.child.running()) return -1;
+  return it->second.child.pid();
 }
 
 absl::StatusOr<int> Cluster::MetricsPort(Component c) const {
@@ -239,28 +266,45 @@ std::vector<std::string> Cluster::Args(Component c) const {
       absl::StrCat("--listen=127.0.0.1:", p.port),
       absl::StrCat("--port_file=", root_, "/", p.name, ".port"),
   };
+  const bool etcd = !options_.coordination.empty();
   switch (c) {
     case Component::kShardStore:
       args.push_back("--data_dir=" + p.data_dir);
       break;
     case Component::kLeasing:
-      args.push_back("--data_dir=" + p.data_dir);
+    case Component::kLeasing1:
+      if (etcd) {
+        args.push_back("--coordination=" + options_.coordination);
+        args.push_back("--etcd_prefix=" + options_.etcd_prefix + "leasing/");
+        // Its own marker keys, the same across its restarts.
+        args.push_back("--replica_name=" + p.name);
+      } else {
+        args.push_back("--data_dir=" + p.data_dir);
+      }
       args.push_back(absl::StrCat("--lease_duration_ms=", options_.lease_duration_ms));
       break;
     case Component::kStreamTracker:
-      args.push_back("--data_dir=" + p.data_dir);
+    case Component::kStreamTracker1:
+      if (etcd) {
+        args.push_back("--coordination=" + options_.coordination);
+        args.push_back("--etcd_prefix=" + options_.etcd_prefix + "tracker/");
+        args.push_back(absl::StrCat("--election_ttl_ms=", options_.election_ttl_ms));
+      } else {
+        args.push_back("--data_dir=" + p.data_dir);
+      }
       args.push_back("--shard_store=" + Address(Component::kShardStore));
-      args.push_back("--leasing=" + Address(Component::kLeasing));
+      args.push_back("--leasing=" + leasing_addresses());
       args.push_back(absl::StrCat("--sync_interval_ms=", options_.sync_interval_ms));
       args.push_back(absl::StrCat("--full_sync_interval_ms=", options_.full_sync_interval_ms));
       break;
     case Component::kPoller0:
     case Component::kPoller1:
+    case Component::kPoller2:
       args.push_back("--poller_id=" + p.name);
       args.push_back(absl::StrCat("--capacity=", options_.poller_capacity));
       args.push_back("--shard_store=" + Address(Component::kShardStore));
-      args.push_back("--leasing=" + Address(Component::kLeasing));
-      args.push_back("--stream_tracker=" + Address(Component::kStreamTracker));
+      args.push_back("--leasing=" + leasing_addresses());
+      args.push_back("--stream_tracker=" + stream_tracker_addresses());
       if (!options_.metrics) args.push_back("--metrics_listen=");
       break;
   }
@@ -301,13 +345,20 @@ absl::Status Cluster::Start() {
     Component c;
     const char* binary;
   };
-  std::vector<Spec> specs = {
-      {Component::kShardStore, "shard_store/shard_store_server"},
-      {Component::kLeasing, "leasing/leasing_server"},
-      {Component::kStreamTracker, "stream_tracker/stream_tracker_server"},
-      {Component::kPoller0, "poller/poller_server"},
-  };
+  if (options_.replicas > 1 && options_.coordination.empty()) {
+    return absl::InvalidArgumentError("several replicas need ClusterOptions::coordination");
+  }
+  // Leasing before the tracker and the pollers, which are given its replicas' addresses.
+  std::vector<Spec> specs = {{Component::kShardStore, "shard_store/shard_store_server"},
+                             {Component::kLeasing, "leasing/leasing_server"}};
+  if (options_.replicas > 1) specs.push_back({Component::kLeasing1, "leasing/leasing_server"});
+  specs.push_back({Component::kStreamTracker, "stream_tracker/stream_tracker_server"});
+  if (options_.replicas > 1) {
+    specs.push_back({Component::kStreamTracker1, "stream_tracker/stream_tracker_server"});
+  }
+  specs.push_back({Component::kPoller0, "poller/poller_server"});
   if (options_.pollers > 1) specs.push_back({Component::kPoller1, "poller/poller_server"});
+  if (options_.pollers > 2) specs.push_back({Component::kPoller2, "poller/poller_server"});
   for (const Spec& spec : specs) {
     Process p;
     p.name = ComponentName(spec.c);
@@ -327,6 +378,21 @@ absl::StatusOr<MonotonicTime> Cluster::Kill(Component c) {
   const MonotonicTime at = RealClock::Get().MonotonicNow();
   it->second.child.Kill(SIGKILL);
   return at;
+}
+
+absl::StatusOr<MonotonicTime> Cluster::Pause(Component c) {
+  const int target = pid(c);
+  if (target < 0) return absl::NotFoundError(ComponentName(c));
+  const MonotonicTime at = RealClock::Get().MonotonicNow();
+  kill(target, SIGSTOP);
+  return at;
+}
+
+absl::Status Cluster::Resume(Component c) {
+  const int target = pid(c);
+  if (target < 0) return absl::NotFoundError(ComponentName(c));
+  kill(target, SIGCONT);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<MonotonicTime> Cluster::KillAndRestart(Component c) {

@@ -114,11 +114,22 @@ class Producer {
   std::vector<Acked> acked_ ABSL_GUARDED_BY(mu_);
 };
 
-enum class Component { kShardStore, kLeasing, kStreamTracker, kPoller0, kPoller1 };
+// The processes of a cluster. The second leasing and tracker replicas run in cluster mode only
+// (ClusterOptions::coordination); kPoller2 with three pollers.
+enum class Component {
+  kShardStore,
+  kLeasing,
+  kStreamTracker,
+  kPoller0,
+  kPoller1,
+  kLeasing1,
+  kStreamTracker1,
+  kPoller2,
+};
 const char* ComponentName(Component c);
 
 struct ClusterOptions {
-  int pollers = 2;
+  int pollers = 2;  // 1 to 3
   int64_t lease_duration_ms = 2000;
   int64_t sync_interval_ms = 200;
   // The tracker's full look (it also carries the pollers' processing results to the mappings).
@@ -132,6 +143,16 @@ struct ClusterOptions {
   // How the harness's own clients (streams(), the readiness check) call the servers; tests
   // use it for theirs (client_security()).
   GrpcClientSecurity client_security;
+  // Cluster mode (issue 19): leasing and the tracker keep their state in etcd at this
+  // --coordination URL ("etcd://host:port,..."), under `etcd_prefix` + "leasing/" and
+  // + "tracker/", as `replicas` replicas each (1 or 2); the tracker and the pollers are given
+  // every replica's address (a comma-separated list, common/replica_channel.h). Empty: the
+  // embedded RocksDB stores, one replica each.
+  std::string coordination;
+  std::string etcd_prefix = "/tributary/";
+  int replicas = 1;
+  // The tracker's election TTL in cluster mode (whole seconds, >= 2000).
+  int64_t election_ttl_ms = 2000;
 };
 
 class Cluster {
@@ -146,10 +167,21 @@ class Cluster {
   absl::StatusOr<MonotonicTime> KillAndRestart(Component c);
   // kill -9 of `c` without restart.
   absl::StatusOr<MonotonicTime> Kill(Component c);
+  // SIGSTOP / SIGCONT of `c`: alive but silent, as behind a network partition, then back with
+  // everything it held in memory. Pause returns when it was stopped (as Kill). Errors: NOT_FOUND
+  // for a component not running.
+  absl::StatusOr<MonotonicTime> Pause(Component c);
+  absl::Status Resume(Component c);
 
   std::string shard_store_address() const { return Address(Component::kShardStore); }
   std::string stream_tracker_address() const { return Address(Component::kStreamTracker); }
   std::string leasing_address() const { return Address(Component::kLeasing); }
+  // Every leasing / tracker replica's address, comma-separated in replica order (what the
+  // pollers are given; MakeReplicaChannel). One replica: its address.
+  std::string leasing_addresses() const;
+  std::string stream_tracker_addresses() const;
+  // The process id of `c` while it runs; -1 when it is not running (killed, never started).
+  int pid(Component c) const;
   std::string poller_address() const { return Address(Component::kPoller0); }
   std::string function_address() const { return function_server_->address(); }
   RecordingFunction& function() { return function_; }
