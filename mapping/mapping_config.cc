@@ -32,6 +32,12 @@ absl::Status CheckRangeOrMinusOne(absl::string_view field, int64_t value, int64_
                                                  " and ", max, ", got ", value));
 }
 
+// An on-failure or an on-success destination is named.
+bool HasDestination(const v1::DestinationConfig& destination_config) {
+  return !destination_config.on_failure().destination().empty() ||
+         !destination_config.on_success().destination().empty();
+}
+
 absl::Status ValidateDestination(const v1::DestinationConfig& destination_config) {
   const std::string& destination = destination_config.on_failure().destination();
   if (destination.empty()) {
@@ -40,9 +46,12 @@ absl::Status ValidateDestination(const v1::DestinationConfig& destination_config
           "destination_config.on_failure.include_records needs "
           "destination_config.on_failure.destination");
     }
-    return absl::OkStatus();
+  } else {
+    RETURN_IF_ERROR(ValidateStreamName("destination_config.on_failure.destination", destination));
   }
-  return ValidateStreamName("destination_config.on_failure.destination", destination);
+  const std::string& on_success = destination_config.on_success().destination();
+  if (on_success.empty()) return absl::OkStatus();
+  return ValidateStreamName("destination_config.on_success.destination", on_success);
 }
 
 // Checks function_response_types and returns them without duplicates, in first-seen order.
@@ -214,7 +223,7 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
   if (request.has_starting_position_timestamp()) {
     *config.mutable_starting_position_timestamp() = request.starting_position_timestamp();
   }
-  if (!request.destination_config().on_failure().destination().empty()) {
+  if (HasDestination(request.destination_config())) {
     *config.mutable_destination_config() = request.destination_config();
   }
   config.set_maximum_record_age_in_seconds(
@@ -291,7 +300,7 @@ absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& reque
     config->set_parallelization_factor(request.parallelization_factor());
   }
   if (request.has_destination_config()) {
-    if (request.destination_config().on_failure().destination().empty()) {
+    if (!HasDestination(request.destination_config())) {
       config->clear_destination_config();
     } else {
       *config->mutable_destination_config() = request.destination_config();
