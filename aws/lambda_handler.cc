@@ -231,7 +231,10 @@ absl::Status ApplyMappingFields(const Context& c, const MappingFields& f, Reques
     request->add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
   }
   if (f.has_destination) {
-    v1::DestinationConfig* config = request->mutable_destination_config();  // present
+    // Both parts present: Lambda's update replaces the whole DestinationConfig.
+    v1::DestinationConfig* config = request->mutable_destination_config();
+    config->mutable_on_failure();
+    config->mutable_on_success();
     if (!f.destination.empty()) {
       ASSIGN_OR_RETURN(std::string stream,
                        StreamOf(c, "DestinationConfig.OnFailure.Destination", f.destination));

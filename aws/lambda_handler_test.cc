@@ -523,6 +523,8 @@ TEST_F(LambdaApiTest, UpdateWithEmptyFiltersTypesOrDestinationRemovesThem) {
   EXPECT_EQ(asked.function_response_types_size(), 0);
   EXPECT_TRUE(asked.has_destination_config()) << "present and empty: the tracker clears it";
   EXPECT_EQ(asked.destination_config().on_failure().destination(), "");
+  EXPECT_TRUE(asked.destination_config().has_on_success())
+      << "both parts present: Lambda's update replaces the whole DestinationConfig";
   EXPECT_EQ(asked.function_name(), "g");
 }
 

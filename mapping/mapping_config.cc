@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -300,10 +301,18 @@ absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& reque
     config->set_parallelization_factor(request.parallelization_factor());
   }
   if (request.has_destination_config()) {
-    if (!HasDestination(request.destination_config())) {
-      config->clear_destination_config();
+    // Each part present replaces that part; with neither present, both are removed.
+    const v1::DestinationConfig& update = request.destination_config();
+    v1::DestinationConfig merged = config->destination_config();
+    const bool whole = !update.has_on_failure() && !update.has_on_success();
+    if (whole || update.has_on_failure()) *merged.mutable_on_failure() = update.on_failure();
+    if (whole || update.has_on_success()) *merged.mutable_on_success() = update.on_success();
+    if (merged.on_failure().destination().empty()) merged.clear_on_failure();
+    if (merged.on_success().destination().empty()) merged.clear_on_success();
+    if (HasDestination(merged)) {
+      *config->mutable_destination_config() = std::move(merged);
     } else {
-      *config->mutable_destination_config() = request.destination_config();
+      config->clear_destination_config();
     }
   }
   if (request.has_maximum_record_age_in_seconds()) {

@@ -103,7 +103,7 @@ TEST_F(MappingManagerTest, CreateWithUnknownOnSuccessDestinationIsNotFoundNaming
   EXPECT_TRUE(manager_->List({})->event_source_mappings().empty());
 }
 
-TEST_F(MappingManagerTest, AnOnSuccessDestinationAloneIsStoredAndAnUpdateReplacesBoth) {
+TEST_F(MappingManagerTest, AnOnSuccessDestinationAloneIsStoredAndAnUpdateReplacesThePartsGiven) {
   v1::CreateEventSourceMappingRequest request = Request();
   request.mutable_destination_config()->mutable_on_success()->set_destination("dlq");
   auto created = manager_->Create(request);
@@ -120,7 +120,25 @@ TEST_F(MappingManagerTest, AnOnSuccessDestinationAloneIsStoredAndAnUpdateReplace
   ASSERT_TRUE(manager_->Update(update).ok());
   const v1::DestinationConfig now = manager_->Get(created->uuid())->destination_config();
   EXPECT_EQ(now.on_failure().destination(), "dlq");
-  EXPECT_EQ(now.on_success().destination(), "") << "the update's config replaces the whole";
+  EXPECT_EQ(now.on_success().destination(), "") << "a part given empty is removed";
+
+  // A client that knows only on_failure (tribctl --destination) keeps the on-success part.
+  v1::UpdateEventSourceMappingRequest both = update;
+  both.mutable_destination_config()->mutable_on_success()->set_destination("dlq");
+  ASSERT_TRUE(manager_->Update(both).ok());
+  v1::UpdateEventSourceMappingRequest failure_only;
+  failure_only.set_uuid(created->uuid());
+  failure_only.mutable_destination_config()->mutable_on_failure()->set_destination("");
+  ASSERT_TRUE(manager_->Update(failure_only).ok());
+  const v1::DestinationConfig kept = manager_->Get(created->uuid())->destination_config();
+  EXPECT_EQ(kept.on_failure().destination(), "");
+  EXPECT_EQ(kept.on_success().destination(), "dlq");
+
+  v1::UpdateEventSourceMappingRequest neither;
+  neither.set_uuid(created->uuid());
+  neither.mutable_destination_config();
+  ASSERT_TRUE(manager_->Update(neither).ok());
+  EXPECT_FALSE(manager_->Get(created->uuid())->has_destination_config());
 }
 
 TEST_F(MappingManagerTest, CreateWithAValueOutOfRangeIsInvalidAndStoresNothing) {

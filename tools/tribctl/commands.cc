@@ -643,6 +643,11 @@ std::vector<FlagSpec> MappingConfigFlags() {
                "on-failure records also carry the failed records' keys and data, for "
                "`tribctl redrive` (with --destination; update: give --destination again)")
           .Sets("destination_config.on_failure.include_records"),
+      StringFlag("on-success-destination",
+                 "a stream that gets a record per successful batch (mapping, shard, sequence "
+                 "range, batch size, invoke duration; not in Lambda; update: empty clears it, "
+                 "--destination is kept)")
+          .Sets("destination_config.on_success.destination"),
       IntFlag("maximum-record-age-in-seconds",
               "skip records older than this, -1 (infinite) or 60-604800 (default -1)")
           .Sets("maximum_record_age_in_seconds"),
