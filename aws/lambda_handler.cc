@@ -107,7 +107,7 @@ struct MappingFields {
   std::optional<std::vector<std::string>> response_types;
   bool has_destination = false;  // DestinationConfig was given
   std::string destination;       // its OnFailure.Destination ("" = none)
-  bool has_on_success = false;   // an OnSuccess destination (not supported)
+  std::string on_success;        // its OnSuccess.Destination ("" = none; a Tributary extension)
   bool has_filter_criteria = false;
   std::vector<std::string> filter_patterns;
 };
@@ -156,7 +156,7 @@ MappingFields ReadMappingFields(InputReader& r) {
   if (std::optional<InputReader> config = r.Structure("DestinationConfig")) {
     f.has_destination = true;
     f.destination = read_destination(*config, "OnFailure").value_or("");
-    f.has_on_success = !read_destination(*config, "OnSuccess").value_or("").empty();
+    f.on_success = read_destination(*config, "OnSuccess").value_or("");
   }
 
   if (std::optional<InputReader> criteria = r.Structure("FilterCriteria")) {
@@ -209,10 +209,6 @@ absl::StatusOr<std::string> StreamOf(const Context& c, absl::string_view member,
 // Sets the shared members on a Create or Update request (their field names are the same).
 template <typename Request>
 absl::Status ApplyMappingFields(const Context& c, const MappingFields& f, Request* request) {
-  if (f.has_on_success) {
-    return Fail(kInvalidParameterValue,
-                "DestinationConfig.OnSuccess is not supported for Kinesis stream sources");
-  }
   if (f.enabled) request->set_enabled(*f.enabled);
   if (f.batch_size) request->set_batch_size(static_cast<int32_t>(*f.batch_size));
   if (f.batching_window) {
@@ -235,11 +231,20 @@ absl::Status ApplyMappingFields(const Context& c, const MappingFields& f, Reques
     request->add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
   }
   if (f.has_destination) {
-    v1::DestinationConfig* config = request->mutable_destination_config();  // present
+    // Both parts present: Lambda's update replaces the whole DestinationConfig.
+    v1::DestinationConfig* config = request->mutable_destination_config();
+    config->mutable_on_failure();
+    config->mutable_on_success();
     if (!f.destination.empty()) {
       ASSIGN_OR_RETURN(std::string stream,
                        StreamOf(c, "DestinationConfig.OnFailure.Destination", f.destination));
       config->mutable_on_failure()->set_destination(stream);
+    }
+    // Lambda refuses OnSuccess for stream sources; Tributary takes it (aws/NOTES.md).
+    if (!f.on_success.empty()) {
+      ASSIGN_OR_RETURN(std::string stream,
+                       StreamOf(c, "DestinationConfig.OnSuccess.Destination", f.on_success));
+      config->mutable_on_success()->set_destination(stream);
     }
   }
   for (const std::string& pattern : f.filter_patterns) {

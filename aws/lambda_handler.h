@@ -23,7 +23,9 @@
 // endpoint, not code).
 //
 // Wire rules:
-//   - EventSourceArn and OnFailure.Destination are Kinesis stream ARNs of this endpoint,
+//   - EventSourceArn, OnFailure.Destination and OnSuccess.Destination are Kinesis stream ARNs
+//     of this endpoint (OnSuccess is Tributary's extension: Lambda refuses it for stream
+//     sources; shown in the mapping only when set),
 //     arn:aws:kinesis:<region>:<account>:stream/<name>; FunctionName is a name or an ARN
 //     (arn:aws:lambda:<region>:<account>:function:<name>), as the tracker takes it.
 //   - Timestamps (LastModified, StartingPositionTimestamp) are epoch seconds; a function's

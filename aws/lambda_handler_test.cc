@@ -384,7 +384,9 @@ TEST_F(LambdaApiTest, ArnsThatAreNotStreamsOfThisEndpointAreInvalidParameterValu
   EXPECT_EQ(tracker_.asked().calls, 0);
 }
 
-TEST_F(LambdaApiTest, MembersOfOtherSourcesAndOnSuccessAreInvalidParameterValue) {
+// OnSuccess is taken (Tributary's extension) but, like OnFailure, only as a stream of this
+// endpoint: an SQS queue is no destination here.
+TEST_F(LambdaApiTest, MembersOfOtherSourcesAndAnOnSuccessQueueAreInvalidParameterValue) {
   for (
       const char* extra :
       {R"(,"Queues":["q"])", R"(,"Topics":["t"])", R"(,"SourceAccessConfigurations":[])",
@@ -395,6 +397,27 @@ TEST_F(LambdaApiTest, MembersOfOtherSourcesAndOnSuccessAreInvalidParameterValue)
     EXPECT_EQ(ErrorType(r), kInvalidParameterValue) << extra << ": " << r.body;
   }
   EXPECT_EQ(tracker_.asked().calls, 0);
+}
+
+// Lambda refuses OnSuccess for stream sources; Tributary takes a stream of this endpoint there
+// (issue 23, aws/NOTES.md), on create and update, and shows it back.
+TEST_F(LambdaApiTest, AnOnSuccessStreamIsTakenAsTributarysExtensionAndShownBack) {
+  HttpResponse r = Send(
+      "POST", "/2015-03-31/event-source-mappings/",
+      CreateBody(absl::StrCat(R"(,"DestinationConfig":{"OnSuccess":{"Destination":")", kDlqArn,
+                              R"("}})")));
+  EXPECT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(tracker_.asked().create.destination_config().on_success().destination(), "dlq");
+  EXPECT_EQ(tracker_.asked().create.destination_config().on_failure().destination(), "");
+
+  ASSERT_EQ(Send("PUT", "/2015-03-31/event-source-mappings/u-1",
+                 absl::StrCat(R"({"DestinationConfig":{"OnFailure":{"Destination":")", kDlqArn,
+                              R"("},"OnSuccess":{"Destination":")", kDlqArn, R"("}}})"))
+                .status,
+            202);
+  const v1::UpdateEventSourceMappingRequest asked = tracker_.asked().update;
+  EXPECT_EQ(asked.destination_config().on_success().destination(), "dlq");
+  EXPECT_EQ(asked.destination_config().on_failure().destination(), "dlq");
 }
 
 TEST_F(LambdaApiTest, ABodyThatIsNotJsonOrHasWrongTypesIsInvalidRequestContent) {
@@ -500,6 +523,8 @@ TEST_F(LambdaApiTest, UpdateWithEmptyFiltersTypesOrDestinationRemovesThem) {
   EXPECT_EQ(asked.function_response_types_size(), 0);
   EXPECT_TRUE(asked.has_destination_config()) << "present and empty: the tracker clears it";
   EXPECT_EQ(asked.destination_config().on_failure().destination(), "");
+  EXPECT_TRUE(asked.destination_config().has_on_success())
+      << "both parts present: Lambda's update replaces the whole DestinationConfig";
   EXPECT_EQ(asked.function_name(), "g");
 }
 

@@ -197,9 +197,15 @@ Value EventSourceMappingShape(const v1::EventSourceMappingConfiguration& m,
   out.Add("State", Value::String(std::string(StateName(m.state()))));
   out.Add("StateTransitionReason", Value::String(m.state_transition_reason()));
   // As Lambda writes it for a stream source: OnFailure is there, empty without a destination.
-  Value& on_failure = out.Add("DestinationConfig", Value::Map()).Add("OnFailure", Value::Map());
+  Value& destinations = out.Add("DestinationConfig", Value::Map());
+  Value& on_failure = destinations.Add("OnFailure", Value::Map());
   if (const std::string& d = m.destination_config().on_failure().destination(); !d.empty()) {
     on_failure.Add("Destination", Value::String(KinesisStreamArn(options, d)));
+  }
+  // Tributary's extension (not Lambda's for stream sources): only when there is one.
+  if (const std::string& d = m.destination_config().on_success().destination(); !d.empty()) {
+    destinations.Add("OnSuccess", Value::Map())
+        .Add("Destination", Value::String(KinesisStreamArn(options, d)));
   }
   out.Add("MaximumRecordAgeInSeconds", Value::Integer(m.maximum_record_age_in_seconds()));
   out.Add("BisectBatchOnFunctionError", Value::Bool(m.bisect_batch_on_function_error()));

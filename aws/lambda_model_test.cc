@@ -136,6 +136,16 @@ TEST(LambdaModelTest, AMappingIsWrittenAsLambdasEventSourceMappingConfiguration)
             R"("FunctionResponseTypes":["ReportBatchItemFailures"]})");
 }
 
+TEST(LambdaModelTest, AnOnSuccessDestinationIsShownAfterOnFailureOnlyWhenSet) {
+  v1::EventSourceMappingConfiguration m;
+  m.set_uuid("u-3");
+  m.set_stream_name("orders");
+  m.mutable_destination_config()->mutable_on_success()->set_destination("delivered");
+  EXPECT_EQ(WriteJson(*EventSourceMappingShape(m, kOptions).Find("DestinationConfig")),
+            R"({"OnFailure":{},"OnSuccess":{"Destination":)"
+            R"("arn:aws:kinesis:eu-west-1:123456789012:stream/delivered"}})");
+}
+
 TEST(LambdaModelTest, AMappingByEndpointHasNoFunctionArnAndAnEmptyOnFailure) {
   v1::EventSourceMappingConfiguration m;
   m.set_uuid("u-2");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -32,6 +33,12 @@ absl::Status CheckRangeOrMinusOne(absl::string_view field, int64_t value, int64_
                                                  " and ", max, ", got ", value));
 }
 
+// An on-failure or an on-success destination is named.
+bool HasDestination(const v1::DestinationConfig& destination_config) {
+  return !destination_config.on_failure().destination().empty() ||
+         !destination_config.on_success().destination().empty();
+}
+
 absl::Status ValidateDestination(const v1::DestinationConfig& destination_config) {
   const std::string& destination = destination_config.on_failure().destination();
   if (destination.empty()) {
@@ -40,9 +47,12 @@ absl::Status ValidateDestination(const v1::DestinationConfig& destination_config
           "destination_config.on_failure.include_records needs "
           "destination_config.on_failure.destination");
     }
-    return absl::OkStatus();
+  } else {
+    RETURN_IF_ERROR(ValidateStreamName("destination_config.on_failure.destination", destination));
   }
-  return ValidateStreamName("destination_config.on_failure.destination", destination);
+  const std::string& on_success = destination_config.on_success().destination();
+  if (on_success.empty()) return absl::OkStatus();
+  return ValidateStreamName("destination_config.on_success.destination", on_success);
 }
 
 // Checks function_response_types and returns them without duplicates, in first-seen order.
@@ -214,7 +224,7 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
   if (request.has_starting_position_timestamp()) {
     *config.mutable_starting_position_timestamp() = request.starting_position_timestamp();
   }
-  if (!request.destination_config().on_failure().destination().empty()) {
+  if (HasDestination(request.destination_config())) {
     *config.mutable_destination_config() = request.destination_config();
   }
   config.set_maximum_record_age_in_seconds(
@@ -291,10 +301,18 @@ absl::Status ApplyUpdateRequest(const v1::UpdateEventSourceMappingRequest& reque
     config->set_parallelization_factor(request.parallelization_factor());
   }
   if (request.has_destination_config()) {
-    if (request.destination_config().on_failure().destination().empty()) {
-      config->clear_destination_config();
+    // Each part present replaces that part; with neither present, both are removed.
+    const v1::DestinationConfig& update = request.destination_config();
+    v1::DestinationConfig merged = config->destination_config();
+    const bool whole = !update.has_on_failure() && !update.has_on_success();
+    if (whole || update.has_on_failure()) *merged.mutable_on_failure() = update.on_failure();
+    if (whole || update.has_on_success()) *merged.mutable_on_success() = update.on_success();
+    if (merged.on_failure().destination().empty()) merged.clear_on_failure();
+    if (merged.on_success().destination().empty()) merged.clear_on_success();
+    if (HasDestination(merged)) {
+      *config->mutable_destination_config() = std::move(merged);
     } else {
-      *config->mutable_destination_config() = request.destination_config();
+      config->clear_destination_config();
     }
   }
   if (request.has_maximum_record_age_in_seconds()) {

@@ -13,6 +13,7 @@
 // maximum_record_age_in_seconds       -1 or 60–604800              -1 (no limit)
 // maximum_retry_attempts              -1 or 0–10000                -1 (no limit)
 // destination_config.on_failure.destination   a stream name       none
+// destination_config.on_success.destination   a stream name       none (not Lambda's for streams)
 // function_response_types             REPORT_BATCH_ITEM_FAILURES   none
 // enabled                             bool                         true
 // function_endpoint                   "host:port", grpc:// or      exactly one of the two
@@ -92,7 +93,9 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> ConfigFromCreateRequest(
 // Validates `request` and applies its set fields to `config`: optional fields when present
 // (function_endpoint also clears config's function_name: the mapping stops following a
 // function; function_name is left to the caller, who resolves it),
-// destination_config when present (an empty destination removes it), function_response_types
+// destination_config when present (each of on_failure and on_success present in the request
+// replaces that part, an empty destination removing it; the part absent is kept; with neither
+// present both are removed), function_response_types
 // when update_function_response_types is true, filter_criteria when update_filter_criteria is
 // true (no filters removes filtering; filter_criteria set without update_filter_criteria is an
 // error). Does not touch uuid, state or the other tracker

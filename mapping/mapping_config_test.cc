@@ -100,6 +100,7 @@ INSTANTIATE_TEST_SUITE_P(
         CreateCase{"TimestampWithLatest", [](R* r) { r->set_starting_position(v1::LATEST_POSITION); r->mutable_starting_position_timestamp()->set_seconds(1); }, "starting_position_timestamp may only be set"},
         CreateCase{"BadDestination", [](R* r) { r->mutable_destination_config()->mutable_on_failure()->set_destination("no/slashes"); }, "destination_config.on_failure.destination"},
         CreateCase{"IncludeRecordsWithoutDestination", [](R* r) { r->mutable_destination_config()->mutable_on_failure()->set_include_records(true); }, "destination_config.on_failure.include_records"},
+        CreateCase{"BadOnSuccessDestination", [](R* r) { r->mutable_destination_config()->mutable_on_success()->set_destination("no/slashes"); }, "destination_config.on_success.destination"},
         CreateCase{"UnspecifiedResponseType", [](R* r) { r->add_function_response_types(v1::FUNCTION_RESPONSE_TYPE_UNSPECIFIED); }, "function_response_types"}),
     [](const ::testing::TestParamInfo<CreateCase>& info) { return info.param.name; });
 

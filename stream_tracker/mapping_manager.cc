@@ -51,6 +51,17 @@ absl::Status CheckStream(StreamCatalog* streams, absl::string_view field, const 
   return WithContext(status, "checking ", field, " ", name);
 }
 
+// The destinations `config` names exist (each checked like a stream: NOT_FOUND naming its field).
+absl::Status CheckDestinations(StreamCatalog* streams, const v1::DestinationConfig& config) {
+  if (const std::string& d = config.on_failure().destination(); !d.empty()) {
+    RETURN_IF_ERROR(CheckStream(streams, "destination_config.on_failure.destination", d));
+  }
+  if (const std::string& d = config.on_success().destination(); !d.empty()) {
+    RETURN_IF_ERROR(CheckStream(streams, "destination_config.on_success.destination", d));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 MappingManager::MappingManager(MappingStore* store, StreamCatalog* streams, Clock& clock,
@@ -117,11 +128,7 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Create(
     ASSIGN_OR_RETURN(function_name, ParseFunctionName("function_name", request.function_name()));
   }
   RETURN_IF_ERROR(CheckStream(streams_, "stream_name", config.stream_name()));
-  const std::string& destination = config.destination_config().on_failure().destination();
-  if (!destination.empty()) {
-    RETURN_IF_ERROR(
-        CheckStream(streams_, "destination_config.on_failure.destination", destination));
-  }
+  RETURN_IF_ERROR(CheckDestinations(streams_, config.destination_config()));
   const absl::Time now = clock_.Now();
   config.set_uuid(NewUuid());
   config.set_state(v1::CREATING_MAPPING);
@@ -160,10 +167,8 @@ absl::StatusOr<v1::EventSourceMappingConfiguration> MappingManager::Update(
   if (request.has_function_name()) {
     ASSIGN_OR_RETURN(function_name, ParseFunctionName("function_name", request.function_name()));
   }
-  const std::string& destination = request.destination_config().on_failure().destination();
-  if (request.has_destination_config() && !destination.empty()) {
-    RETURN_IF_ERROR(
-        CheckStream(streams_, "destination_config.on_failure.destination", destination));
+  if (request.has_destination_config()) {
+    RETURN_IF_ERROR(CheckDestinations(streams_, request.destination_config()));
   }
   const absl::Time now = clock_.Now();
   // `function` is the function the mapping is pointed at, or null.

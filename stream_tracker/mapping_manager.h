@@ -50,7 +50,8 @@ class MappingManager {
   // INVALID_ARGUMENT naming the field and its range (also a malformed function name or ARN,
   // both or neither of function_endpoint and function_name); NOT_FOUND when the stream, the
   // destination stream or the function does not exist (the message starts with the field:
-  // "stream_name: ...", "destination_config.on_failure.destination: ...", "function_name: ...");
+  // "stream_name: ...", "destination_config.on_failure.destination: ...",
+  // "destination_config.on_success.destination: ...", "function_name: ...");
   // ALREADY_EXISTS when the function already has a mapping on the stream (the message names
   // its uuid); UNAVAILABLE / DEADLINE_EXCEEDED when
   // the shard store cannot be reached; FAILED_PRECONDITION for function_name without a

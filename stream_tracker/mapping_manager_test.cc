@@ -91,6 +91,56 @@ TEST_F(MappingManagerTest, CreateWithUnknownDestinationIsNotFound) {
   EXPECT_TRUE(manager_->Create(request).ok());
 }
 
+TEST_F(MappingManagerTest, CreateWithUnknownOnSuccessDestinationIsNotFoundNamingIt) {
+  v1::CreateEventSourceMappingRequest request = Request();
+  request.mutable_destination_config()->mutable_on_success()->set_destination("nowhere");
+  auto config = manager_->Create(request);
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(config.status().message().find("destination_config.on_success.destination: stream "
+                                           "nowhere not found"),
+            absl::string_view::npos)
+      << config.status();
+  EXPECT_TRUE(manager_->List({})->event_source_mappings().empty());
+}
+
+TEST_F(MappingManagerTest, AnOnSuccessDestinationAloneIsStoredAndAnUpdateReplacesThePartsGiven) {
+  v1::CreateEventSourceMappingRequest request = Request();
+  request.mutable_destination_config()->mutable_on_success()->set_destination("dlq");
+  auto created = manager_->Create(request);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(manager_->Get(created->uuid())->destination_config().on_success().destination(),
+            "dlq");
+
+  v1::UpdateEventSourceMappingRequest update;
+  update.set_uuid(created->uuid());
+  update.mutable_destination_config()->mutable_on_success()->set_destination("nowhere");
+  EXPECT_EQ(manager_->Update(update).status().code(), absl::StatusCode::kNotFound);
+  update.mutable_destination_config()->mutable_on_success()->set_destination("");
+  update.mutable_destination_config()->mutable_on_failure()->set_destination("dlq");
+  ASSERT_TRUE(manager_->Update(update).ok());
+  const v1::DestinationConfig now = manager_->Get(created->uuid())->destination_config();
+  EXPECT_EQ(now.on_failure().destination(), "dlq");
+  EXPECT_EQ(now.on_success().destination(), "") << "a part given empty is removed";
+
+  // A client that knows only on_failure (tribctl --destination) keeps the on-success part.
+  v1::UpdateEventSourceMappingRequest both = update;
+  both.mutable_destination_config()->mutable_on_success()->set_destination("dlq");
+  ASSERT_TRUE(manager_->Update(both).ok());
+  v1::UpdateEventSourceMappingRequest failure_only;
+  failure_only.set_uuid(created->uuid());
+  failure_only.mutable_destination_config()->mutable_on_failure()->set_destination("");
+  ASSERT_TRUE(manager_->Update(failure_only).ok());
+  const v1::DestinationConfig kept = manager_->Get(created->uuid())->destination_config();
+  EXPECT_EQ(kept.on_failure().destination(), "");
+  EXPECT_EQ(kept.on_success().destination(), "dlq");
+
+  v1::UpdateEventSourceMappingRequest neither;
+  neither.set_uuid(created->uuid());
+  neither.mutable_destination_config();
+  ASSERT_TRUE(manager_->Update(neither).ok());
+  EXPECT_FALSE(manager_->Get(created->uuid())->has_destination_config());
+}
+
 TEST_F(MappingManagerTest, CreateWithAValueOutOfRangeIsInvalidAndStoresNothing) {
   v1::CreateEventSourceMappingRequest request = Request();
   request.set_batch_size(0);

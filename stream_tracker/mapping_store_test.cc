@@ -120,6 +120,19 @@ TEST_F(MappingStoreTest, MappingsSurviveReopen) {
   EXPECT_EQ(store_->Get("b").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(MappingStoreTest, BothDestinationsAreReadBackAfterReopen) {
+  MappingRecord record = Record("a");
+  v1::DestinationConfig* destinations = record.mutable_config()->mutable_destination_config();
+  destinations->mutable_on_failure()->set_destination("failures");
+  destinations->mutable_on_success()->set_destination("deliveries");
+  ASSERT_TRUE(store_->Insert(record).ok());
+  Reopen();
+  absl::StatusOr<MappingRecord> read = store_->Get("a");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->config().destination_config().on_failure().destination(), "failures");
+  EXPECT_EQ(read->config().destination_config().on_success().destination(), "deliveries");
+}
+
 // RocksDB: one process holds the database. etcd: every tracker replica shares the mappings, and
 // a change on one is what the next read on another returns.
 TEST_F(MappingStoreTest, ASecondOpenIsRefusedOrSharesTheMappings) {

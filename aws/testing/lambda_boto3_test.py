@@ -191,6 +191,26 @@ class LambdaBoto3Test(unittest.TestCase):
         self.assert_error(self.lam.get_event_source_mapping, "ResourceNotFoundException", 404,
                           UUID=uuid)
 
+    def test_an_on_success_stream_is_taken_as_tributarys_extension(self):
+        # Lambda refuses OnSuccess for stream sources; Tributary takes a stream here (issue 23).
+        created = self.create(function="h", stream="dlq",
+                              DestinationConfig={"OnSuccess": {"Destination": stream_arn("refunds")}})
+        self.assertEqual(created["DestinationConfig"],
+                         {"OnFailure": {}, "OnSuccess": {"Destination": stream_arn("refunds")}})
+        uuid = created["UUID"]
+        self.wait_for_state(uuid, "Enabled")
+        # An update replaces the whole DestinationConfig, as Lambda's.
+        updated = self.lam.update_event_source_mapping(
+            UUID=uuid, DestinationConfig={"OnFailure": {"Destination": stream_arn("dlq")}})
+        self.assertEqual(updated["DestinationConfig"],
+                         {"OnFailure": {"Destination": stream_arn("dlq")}})
+        self.wait_for_state(uuid, "Enabled")
+        self.lam.delete_event_source_mapping(UUID=uuid)
+        self.wait_until_gone(uuid)
+        self.assert_error(self.create, "InvalidParameterValueException", 400,
+                          "destination_config.on_success.destination", function="h", stream="dlq",
+                          DestinationConfig={"OnSuccess": {"Destination": stream_arn("nope")}})
+
     def test_a_mapping_created_disabled_settles_disabled(self):
         created = self.create(function="h", stream="refunds", Enabled=False,
                               StartingPosition="LATEST")

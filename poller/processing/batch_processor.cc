@@ -92,6 +92,7 @@ struct BatchProcessor::Attempt {
   size_t first_failed = 0;  // with kPartial: index of the lowest reported record
   InvokeResponseContext response;  // Lambda's responseContext of the call (failure_record.h)
   std::string function_error;      // what went wrong, for the metrics
+  absl::Duration duration;         // of the invoke (the clock's monotonic time)
 };
 
 BatchProcessor::BatchProcessor(Clock& clock, Waiter& waiter, FunctionInvoker& invoker,
@@ -171,6 +172,7 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
     }
     ++invoke_count;
     if (last.kind == Attempt::kSuccess) {
+      RETURN_IF_ERROR(ReportSuccess(call, config, records, invoke_count, last));
       metrics_.Delivered(call.shard, records.size());
       ObserveDwell(metrics_, call.shard, clock_.Now(), records);
       call.on_done(records);
@@ -185,6 +187,7 @@ absl::Status BatchProcessor::ProcessSegment(const Call& call, std::vector<v1::Re
           std::make_move_iterator(records.begin()),
           std::make_move_iterator(records.begin() + last.first_failed));
       records.erase(records.begin(), records.begin() + last.first_failed);
+      RETURN_IF_ERROR(ReportSuccess(call, config, succeeded, invoke_count, last));
       metrics_.Delivered(call.shard, succeeded.size());
       ObserveDwell(metrics_, call.shard, clock_.Now(), succeeded);
       call.on_done(succeeded);
@@ -278,15 +281,17 @@ absl::StatusOr<std::optional<absl::Duration>> BatchProcessor::RetryParked(
   ++attempts.invoke_count;
   attempts.last_response = last.response;
   if (last.kind == Attempt::kSuccess) {
+    RETURN_IF_ERROR(ReportSuccess(call, config, records, attempts.invoke_count, last));
     metrics_.Delivered(shard, records.size());
     on_done(records);
     records.clear();
     return std::optional<absl::Duration>();
   }
   if (last.kind == Attempt::kPartial && last.first_failed > 0) {
-    std::vector<v1::Record> succeeded(
-        std::make_move_iterator(records.begin()),
-        std::make_move_iterator(records.begin() + last.first_failed));
+    const std::vector<v1::Record> succeeded(records.begin(),
+                                            records.begin() + last.first_failed);
+    // Not done until reported: on an error they stay in `records`.
+    RETURN_IF_ERROR(ReportSuccess(call, config, succeeded, attempts.invoke_count, last));
     records.erase(records.begin(), records.begin() + last.first_failed);
     metrics_.Delivered(shard, succeeded.size());
     on_done(succeeded);
@@ -324,13 +329,15 @@ BatchProcessor::Attempt BatchProcessor::Invoke(const Call& call,
   const MonotonicTime start = clock_.MonotonicNow();
   absl::StatusOr<v1::InvokeResponse> reply =
       invoker_.Invoke(config.function_endpoint(), request, absl::Seconds(timeout_s));
-  metrics_.Invoked(call.shard, records.size(), clock_.MonotonicNow() - start);
+  const absl::Duration duration = clock_.MonotonicNow() - start;
+  metrics_.Invoked(call.shard, records.size(), duration);
   for (size_t i = 0; i < records.size(); ++i) {
     records[i] = std::move(*request.mutable_records(static_cast<int>(i)));
   }
   if (call.window != nullptr) request.mutable_state()->Swap(&call.window->state);
 
   Attempt attempt;
+  attempt.duration = duration;
   if (!reply.ok()) {
     attempt.response = ResponseContextOfFailedCall(reply.status());
     attempt.function_error = absl::StrCat(absl::StatusCodeToString(reply.status().code()), ": ",
@@ -410,12 +417,17 @@ FailureInfo BatchProcessor::NewFailureInfo(const v1::EventSourceMappingConfigura
   return info;
 }
 
-absl::Status BatchProcessor::PutFailureRecord(const ConfigSource& config, const ShardContext& shard,
-                                              StopSignal& stop, const std::string& data) {
+absl::Status BatchProcessor::PutDestinationRecord(const ConfigSource& config,
+                                                  const ShardContext& shard, StopSignal& stop,
+                                                  const std::string& data, DestinationKind kind) {
   for (int64_t attempt = 0;; ++attempt) {
     if (stop.stopped()) return absl::CancelledError("lane stopped");
     // Read again for every put: an operator may fix a wrong destination meanwhile.
-    const std::string destination = config()->destination_config().on_failure().destination();
+    const std::shared_ptr<const v1::EventSourceMappingConfiguration> current = config();
+    const std::string destination =
+        kind == DestinationKind::kOnFailure
+            ? current->destination_config().on_failure().destination()
+            : current->destination_config().on_success().destination();
     if (destination.empty()) return absl::OkStatus();  // removed meanwhile: only counted
     const absl::Status put = destination_.Put(destination, shard.shard_id, data);
     if (put.ok()) {
@@ -440,12 +452,28 @@ absl::Status BatchProcessor::Report(const Call& call,
     // With include_records, possibly several parts (failure_record.h), put in order.
     for (const std::string& part : FailureRecordParts(
              info, records, config.destination_config().on_failure().include_records())) {
-      RETURN_IF_ERROR(PutFailureRecord(call.config, call.shard, call.stop, part));
+      RETURN_IF_ERROR(PutDestinationRecord(call.config, call.shard, call.stop, part,
+                                           DestinationKind::kOnFailure));
     }
   }
   metrics_.Dropped(call.shard, condition, records.size(),
                    config.destination_config().on_failure().destination());
   return absl::OkStatus();
+}
+
+absl::Status BatchProcessor::ReportSuccess(const Call& call,
+                                           const v1::EventSourceMappingConfiguration& config,
+                                           const std::vector<v1::Record>& records,
+                                           int64_t invoke_count, const Attempt& last) {
+  if (config.destination_config().on_success().destination().empty() || records.empty()) {
+    return absl::OkStatus();
+  }
+  FailureInfo info = NewFailureInfo(config, call.shard, kSuccess, invoke_count, last);
+  info.response = InvokeResponseContext{200, ""};
+  info.mapping_uuid = call.shard.mapping_uuid;
+  info.invoke_duration = last.duration;
+  return PutDestinationRecord(call.config, call.shard, call.stop,
+                              FailureRecordJson(info, records), DestinationKind::kOnSuccess);
 }
 
 absl::Status BatchProcessor::TerminateWindowIfTooLarge(const Call& call) {
@@ -524,9 +552,10 @@ absl::Status BatchProcessor::FinishWindow(const ShardContext& shard, const Confi
       if (!config.destination_config().on_failure().destination().empty()) {
         FailureInfo info = NewFailureInfo(config, shard, give_up, invoke_count, last);
         info.window = std::make_pair(window.start, window.end);
-        RETURN_IF_ERROR(PutFailureRecord(
+        RETURN_IF_ERROR(PutDestinationRecord(
             source, shard, stop,
-            FailureRecordJson(info, window.first_record, window.last_record, window.record_count)));
+            FailureRecordJson(info, window.first_record, window.last_record, window.record_count),
+            DestinationKind::kOnFailure));
       }
       metrics_.WindowFailed(shard);
       return absl::OkStatus();

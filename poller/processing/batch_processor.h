@@ -85,6 +85,16 @@
 // (FailureRecordJson; partition key = shard id); a failed put is retried with backoff until it
 // succeeds or the lane is stopped, so no record is skipped unreported. Without a destination
 // the records are skipped and only counted (dropped_records by condition).
+// On success (rule S, destination_config.on_success, not Lambda's for streams): with an
+// on-success destination, every invoke the function accepted puts one success record
+// (failure_record.h, condition "Success"; partition key = shard id) for the records it delivered
+// — the whole segment, or the records before a partial response's lowest failure; parked
+// records' likewise — before `on_done` is called for them, so the checkpoint never passes a
+// delivered batch whose record is not written. A failed put is retried with backoff like an
+// on-failure put (the lane waits; the destination is read again at each put); stopped first,
+// the records are not done (the next owner invokes them again: at least once, and a record per
+// delivery). Records skipped (rules 1, 5), filtered out or given up windows make no success
+// record, nor does a window's final invocation (it carries no records).
 //
 // Thread-compatible: one instance per lane, called from one thread at a time. Everything passed
 // to the constructor must outlive this object.
@@ -212,11 +222,18 @@ class BatchProcessor {
   absl::Status Report(const Call& call, const v1::EventSourceMappingConfiguration& config,
                       const std::vector<v1::Record>& records, const std::string& condition,
                       int64_t invoke_count, const Attempt& last);
-  // Puts `data` to the on-failure destination until it succeeds or `stop`, reading the
-  // destination from `config` before each put (one removed meanwhile ends the attempts: the
-  // records are then only counted, as without a destination).
-  absl::Status PutFailureRecord(const ConfigSource& config, const ShardContext& shard,
-                                StopSignal& stop, const std::string& data);
+  enum class DestinationKind { kOnFailure, kOnSuccess };
+  // Puts `data` to the `kind` destination until it succeeds or `stop`, reading the destination
+  // from `config` before each put (one removed meanwhile ends the attempts: the records are
+  // then only counted, as without a destination).
+  absl::Status PutDestinationRecord(const ConfigSource& config, const ShardContext& shard,
+                                    StopSignal& stop, const std::string& data,
+                                    DestinationKind kind);
+  // Rule S: with an on-success destination, puts the success record of `records` (those the
+  // invoke `last` delivered). CANCELLED when stopped first (the records are then not done).
+  absl::Status ReportSuccess(const Call& call, const v1::EventSourceMappingConfiguration& config,
+                             const std::vector<v1::Record>& records, int64_t invoke_count,
+                             const Attempt& last);
   FailureInfo NewFailureInfo(const v1::EventSourceMappingConfiguration& config,
                              const ShardContext& shard, const std::string& condition,
                              int64_t invoke_count, const Attempt& last);

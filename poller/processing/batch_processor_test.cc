@@ -550,6 +550,161 @@ TEST_F(BatchProcessorTest, WithoutIncludeRecordsTheFailureRecordHasNoData) {
   EXPECT_EQ(s.fields().count("part"), 0u);
 }
 
+// On-success destination (issue 23): a record per invoke the function accepted, for the
+// records it delivered, put before they are done.
+class OnSuccessTest : public BatchProcessorTest {
+ protected:
+  OnSuccessTest() {
+    config_.mutable_destination_config()->mutable_on_success()->set_destination("delivered");
+  }
+
+  // The success records put, parsed, in order; each must go to "delivered" keyed by the shard.
+  std::vector<google::protobuf::Struct> SuccessRecords() {
+    std::vector<google::protobuf::Struct> out;
+    for (const auto& put : destination_.puts()) {
+      if (put.stream_name != "delivered") continue;
+      EXPECT_EQ(put.partition_key, shard_.shard_id);
+      google::protobuf::Struct s;
+      EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(put.data, &s).ok()) << put.data;
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  // "first-last/size" of a success record's KinesisBatchInfo.
+  static std::string Range(const google::protobuf::Struct& s) {
+    const auto& info = s.fields().at("KinesisBatchInfo").struct_value().fields();
+    return absl::StrCat(info.at("startSequenceNumber").string_value(), "-",
+                        info.at("endSequenceNumber").string_value(), "/",
+                        info.at("batchSize").number_value());
+  }
+
+  std::vector<std::string> Ranges() {
+    std::vector<std::string> out;
+    for (const auto& s : SuccessRecords()) out.push_back(Range(s));
+    return out;
+  }
+};
+
+TEST_F(OnSuccessTest, ASuccessfulBatchPutsOneRecordWithItsRangeDurationAndMapping) {
+  function_.SetScript([this](const v1::InvokeRequest&, int) {
+    clock_.Advance(absl::Microseconds(12500));
+    return v1::InvokeResponse();
+  });
+  ASSERT_TRUE(Process(Records(5)).ok());
+  const auto records = SuccessRecords();
+  ASSERT_EQ(records.size(), 1u);
+  const auto& f = records[0].fields();
+  const auto& request = f.at("requestContext").struct_value().fields();
+  EXPECT_EQ(request.at("condition").string_value(), "Success");
+  EXPECT_EQ(request.at("approximateInvokeCount").number_value(), 1);
+  EXPECT_EQ(request.at("eventSourceMappingUuid").string_value(), "mapping-1");
+  EXPECT_EQ(request.at("functionEndpoint").string_value(), "127.0.0.1:7000");
+  const auto& response = f.at("responseContext").struct_value().fields();
+  EXPECT_EQ(response.at("statusCode").number_value(), 200);
+  EXPECT_EQ(response.count("functionError"), 0u);
+  EXPECT_EQ(response.at("invokeDurationMs").number_value(), 12.5);
+  EXPECT_EQ(f.at("timestamp").string_value(), FormatIso8601Millis(clock_.Now()));
+  EXPECT_EQ(Range(records[0]), "0-4/5");
+  EXPECT_EQ(f.at("KinesisBatchInfo").struct_value().fields().at("shardId").string_value(),
+            "shardId-000000000003");
+  EXPECT_EQ(done_.size(), 5u);
+}
+
+TEST_F(OnSuccessTest, WithoutAnOnSuccessDestinationNothingIsPut) {
+  config_.clear_destination_config();
+  ASSERT_TRUE(Process(Records(3)).ok());
+  EXPECT_TRUE(destination_.puts().empty());
+  EXPECT_EQ(done_.size(), 3u);
+}
+
+TEST_F(OnSuccessTest, ARetriedBatchPutsOneRecordCountingItsInvokes) {
+  function_.SetScript([](const v1::InvokeRequest&, int call) -> absl::StatusOr<v1::InvokeResponse> {
+    if (call < 2) return FunctionErrorReply();
+    return v1::InvokeResponse();
+  });
+  ASSERT_TRUE(Process(Records(3)).ok());
+  const auto records = SuccessRecords();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(Range(records[0]), "0-2/3");
+  EXPECT_EQ(records[0].fields().at("requestContext").struct_value().fields()
+                .at("approximateInvokeCount").number_value(),
+            3);
+}
+
+TEST_F(OnSuccessTest, APartialResponsePutsARecordForTheDeliveredPrefixThenForTheRetriedRest) {
+  config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  function_.SetScript([](const v1::InvokeRequest&, int call) {
+    return call == 0 ? ItemFailures({"4", "2"}) : ItemFailures({});
+  });
+  ASSERT_TRUE(Process(Records(5)).ok());
+  EXPECT_EQ(Ranges(), (std::vector<std::string>{"0-1/2", "2-4/3"}));
+}
+
+TEST_F(OnSuccessTest, BisectedHalvesEachPutTheirOwnRecordAndSkippedRecordsNone) {
+  config_.set_bisect_batch_on_function_error(true);
+  config_.set_maximum_retry_attempts(0);
+  SetDestination();  // the poison record goes to "dlq", not "delivered"
+  function_.SetScript([](const v1::InvokeRequest& request, int) -> absl::StatusOr<v1::InvokeResponse> {
+    for (const auto& r : request.records()) {
+      if (r.sequence_number() == "2") return FunctionErrorReply();
+    }
+    return v1::InvokeResponse();
+  });
+  ASSERT_TRUE(Process(Records(4)).ok());
+  // [0,1] ok; [2,3] fails → [2] fails (reported), [3] ok.
+  EXPECT_EQ(Ranges(), (std::vector<std::string>{"0-1/2", "3-3/1"}));
+  int failures = 0;
+  for (const auto& put : destination_.puts()) failures += put.stream_name == "dlq";
+  EXPECT_EQ(failures, 1);
+}
+
+TEST_F(OnSuccessTest, RecordsAreDoneOnlyAfterTheirSuccessRecordIsPut) {
+  std::vector<size_t> done_at_put;
+  destination_.SetPutHook([&](const std::string&) {
+    done_at_put.push_back(done_.size());
+    return absl::OkStatus();
+  });
+  config_.add_function_response_types(v1::REPORT_BATCH_ITEM_FAILURES);
+  function_.SetScript([](const v1::InvokeRequest&, int call) {
+    return call == 0 ? ItemFailures({"3"}) : ItemFailures({});
+  });
+  ASSERT_TRUE(Process(Records(5)).ok());
+  EXPECT_EQ(done_at_put, (std::vector<size_t>{0, 3})) << "each put precedes its records' done";
+}
+
+TEST_F(OnSuccessTest, AFailingPutIsRetriedAndTheLaneWaitsSoNoDeliveryGoesUnrecorded) {
+  destination_.FailNext(2);
+  ASSERT_TRUE(Process(Records(2)).ok());
+  EXPECT_EQ(Ranges(), (std::vector<std::string>{"0-1/2"}));
+  EXPECT_EQ(waiter_.waits().size(), 2u);
+  EXPECT_EQ(function_.call_count(), 1) << "the put is retried, not the invoke";
+  EXPECT_EQ(Metrics().last_error_kind(), "DestinationError");
+}
+
+TEST_F(OnSuccessTest, StoppedWhileThePutFailsLeavesTheRecordsNotDone) {
+  destination_.SetPutHook([this](const std::string&) {
+    stop_.Stop();
+    return absl::UnavailableError("store down");
+  });
+  EXPECT_EQ(Process(Records(3)).code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(done_.empty()) << "the next owner invokes them again (at least once)";
+}
+
+TEST_F(OnSuccessTest, TheDestinationIsReadAgainAtEachPut) {
+  destination_.SetPutHook([this](const std::string& stream) -> absl::Status {
+    if (stream == "delivered") {
+      config_.mutable_destination_config()->mutable_on_success()->set_destination("audit");
+      return absl::NotFoundError("stream delivered not found");
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(Process(Records(1)).ok());
+  const auto puts = destination_.puts();
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_EQ(puts[0].stream_name, "audit");
+}
+
 TEST_F(BatchProcessorTest, InvokeLatencyAndIteratorAgeComeFromTheClock) {
   function_.SetScript([this](const v1::InvokeRequest&, int) {
     clock_.Advance(absl::Milliseconds(40));
@@ -729,8 +884,8 @@ TEST_F(BatchProcessorTest, AFailingDestinationIsTheLastErrorAndLoggedOnceUntilAP
   EXPECT_NE(metrics_.LastErrorOf(shard_).message.find("put to dlq: "), std::string::npos)
       << metrics_.LastErrorOf(shard_).message;
   const std::string shard = "mapping mapping-1 shard shardId-000000000003";
-  EXPECT_EQ(log.Count({shard, "could not be put to the on-failure destination dlq"}), 1);
-  EXPECT_EQ(log.Count({shard, "puts to the on-failure destination dlq succeed again"}), 1);
+  EXPECT_EQ(log.Count({shard, "could not be put to the destination dlq"}), 1);
+  EXPECT_EQ(log.Count({shard, "puts to the destination dlq succeed again"}), 1);
   EXPECT_EQ(log.Count({shard, "skipped 1 record(s) after RetryAttemptsExhausted, reported to dlq"}),
             1);
 }

@@ -155,12 +155,20 @@ std::string FailureRecordBody(const FailureInfo& info, const v1::Record& first,
   }
   absl::StrAppend(&out, ",\"condition\":", JsonQuote(info.condition),
                   ",\"approximateInvokeCount\":", info.approximate_invoke_count,
-                  ",\"functionEndpoint\":", JsonQuote(info.function_endpoint), "}");
+                  ",\"functionEndpoint\":", JsonQuote(info.function_endpoint));
+  if (!info.mapping_uuid.empty()) {
+    absl::StrAppend(&out, ",\"eventSourceMappingUuid\":", JsonQuote(info.mapping_uuid));
+  }
+  absl::StrAppend(&out, "}");
   if (info.response.has_value()) {
     absl::StrAppend(&out, ",\"responseContext\":{\"statusCode\":", info.response->status_code,
                     ",\"executedVersion\":\"$LATEST\"");
     if (!info.response->function_error.empty()) {
       absl::StrAppend(&out, ",\"functionError\":", JsonQuote(info.response->function_error));
+    }
+    if (info.invoke_duration.has_value()) {
+      absl::StrAppend(&out, ",\"invokeDurationMs\":",
+                      absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(*info.invoke_duration)));
     }
     absl::StrAppend(&out, "}");
   }

@@ -58,6 +58,22 @@
 // when one record holds them all), so a reader needs no second rule. A failed record too large
 // to fit in a part even alone (its base64 data is 4/3 of its size) is written without "data"
 // and with "dataOmitted":true (its sequence number still points at it in the source stream).
+//
+// The on-success destination record (destination_config.on_success, issue 23; not Lambda's for
+// stream sources): one per invocation the function accepted, for the records it covered (the
+// whole batch, or the records before a partial response's lowest failure), put before they count
+// as done. The same JSON with condition "Success", the mapping's UUID, statusCode 200 and the
+// invoke's duration (milliseconds, three decimals), as Lambda's on-success record for an
+// asynchronous invocation has requestContext and responseContext, and the batch info above
+// (KinesisBatchInfo, or DDBStreamBatchInfo for a table's change stream):
+//
+// {"requestContext":{"requestId":"…","condition":"Success","approximateInvokeCount":1,
+//   "functionEndpoint":"127.0.0.1:7000","eventSourceMappingUuid":"…"},
+//  "responseContext":{"statusCode":200,"executedVersion":"$LATEST","invokeDurationMs":12.500},
+//  "version":"1.0","timestamp":"…","KinesisBatchInfo":{"shardId":"…","startSequenceNumber":"1",
+//   "endSequenceNumber":"9",…,"batchSize":9,"streamName":"s"}}
+//
+// approximateInvokeCount counts the invokes of the records' segment (1 unless it was retried).
 #ifndef TRIBUTARY_POLLER_PROCESSING_FAILURE_RECORD_H_
 #define TRIBUTARY_POLLER_PROCESSING_FAILURE_RECORD_H_
 
@@ -76,6 +92,8 @@ namespace tributary::poller {
 
 inline constexpr char kRetryAttemptsExhausted[] = "RetryAttemptsExhausted";
 inline constexpr char kRecordAgeExceeded[] = "RecordAgeExceeded";
+// The condition of an on-success record (see "The on-success destination record" below).
+inline constexpr char kSuccess[] = "Success";
 
 // Lambda's responseContext: what the Invoke API answered for the last invoke.
 struct InvokeResponseContext {
@@ -103,9 +121,14 @@ struct FailureInfo {
   // Set for a tumbling window whose final invocation was given up: the window [start, end),
   // written as "tumblingWindow":{"start":"…","end":"…"} inside KinesisBatchInfo.
   std::optional<std::pair<absl::Time, absl::Time>> window;
+  // Written only when set (the on-success record sets them; failure records leave them):
+  // requestContext.eventSourceMappingUuid and responseContext.invokeDurationMs.
+  std::string mapping_uuid;
+  std::optional<absl::Duration> invoke_duration;
 };
 
 // The JSON text of the record for the skipped `records` (non-empty, in shard order).
+// With info.condition kSuccess it is the on-success record (below), made the same way.
 std::string FailureRecordJson(const FailureInfo& info, const std::vector<v1::Record>& records);
 // The same for records from `first` to `last` that are not at hand: `batch_size` of them.
 std::string FailureRecordJson(const FailureInfo& info, const v1::Record& first,

@@ -258,6 +258,39 @@ TEST(FailureRecordTest, ATableStreamsRecordIsDynamoDbsShape) {
             0u);
 }
 
+// The on-success record (issue 23): the same JSON with condition Success, the mapping's UUID and
+// the invoke's duration; a table stream's is DynamoDB's shape as for failures.
+TEST(FailureRecordTest, ASuccessRecordCarriesTheMappingAndTheInvokeDuration) {
+  const absl::Time t0 = absl::FromUnixMillis(1'700'000'000'123);
+  FailureInfo info = SomeInfo();
+  info.condition = kSuccess;
+  info.approximate_invoke_count = 1;
+  info.response = InvokeResponseContext{200, ""};
+  info.mapping_uuid = "8f0c1d2e-0000-4000-8000-000000000001";
+  info.invoke_duration = absl::Microseconds(12345);
+  const std::vector<v1::Record> records = {testing::MakeRecord(7, "k", "a", t0),
+                                           testing::MakeRecord(9, "k", "b", t0)};
+  const std::string json = FailureRecordJson(info, records);
+  EXPECT_NE(json.find("\"condition\":\"Success\",\"approximateInvokeCount\":1,"
+                      "\"functionEndpoint\":"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(",\"eventSourceMappingUuid\":\"8f0c1d2e-0000-4000-8000-000000000001\"}"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"responseContext\":{\"statusCode\":200,\"executedVersion\":\"$LATEST\","
+                      "\"invokeDurationMs\":12.345}"),
+            std::string::npos)
+      << json;
+  info.stream_name = "_tables.42.20231114221320123";
+  info.shard_id = "shardId-000000000003";
+  const auto s = Parse(FailureRecordJson(info, records));
+  const auto& b = s.fields().at("DDBStreamBatchInfo").struct_value().fields();
+  EXPECT_EQ(b.at("startSequenceNumber").string_value(), "100000000000000000007");
+  EXPECT_EQ(b.at("endSequenceNumber").string_value(), "100000000000000000009");
+  EXPECT_EQ(b.at("batchSize").number_value(), 2);
+}
+
 TEST(FailureRecordTest, JsonQuoteEscapesControlCharacters) {
   EXPECT_EQ(JsonQuote("a\"b\\c\n\t\x1f"), "\"a\\\"b\\\\c\\n\\t\\u001f\"");
 }

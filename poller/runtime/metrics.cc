@@ -316,8 +316,8 @@ void PollerMetrics::DestinationPutFailed(const ShardContext& shard, const std::s
     e.logged_destination_failing = true;
   }
   if (log) {
-    LOG(WARNING) << ShardName(shard) << ": a failure record could not be put to the on-failure "
-                 << "destination " << destination << ": " << status
+    LOG(WARNING) << ShardName(shard) << ": a record could not be put to the destination "
+                 << destination << " (on-failure or on-success)" << ": " << status
                  << "; the lane retries the put and waits (logged again when a put succeeds)";
   }
 }
@@ -332,7 +332,7 @@ void PollerMetrics::DestinationPutSucceeded(const ShardContext& shard,
     e.logged_destination_failing = false;
   }
   if (log) {
-    LOG(INFO) << ShardName(shard) << ": puts to the on-failure destination " << destination
+    LOG(INFO) << ShardName(shard) << ": puts to the destination " << destination
               << " succeed again";
   }
 }

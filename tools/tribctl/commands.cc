@@ -682,6 +682,11 @@ std::vector<FlagSpec> MappingConfigFlags() {
                "on-failure records also carry the failed records' keys and data, for "
                "`tribctl redrive` (with --destination; update: give --destination again)")
           .Sets("destination_config.on_failure.include_records"),
+      StringFlag("on-success-destination",
+                 "a stream that gets a record per successful batch (mapping, shard, sequence "
+                 "range, batch size, invoke duration; not in Lambda; update: empty clears it, "
+                 "--destination is kept)")
+          .Sets("destination_config.on_success.destination"),
       IntFlag("maximum-record-age-in-seconds",
               "skip records older than this, -1 (infinite) or 60-604800 (default -1)")
           .Sets("maximum_record_age_in_seconds"),
@@ -766,10 +771,29 @@ std::vector<CommandSpec> BuildCommands() {
                  [](const v1::ListStreamsResponse& all) { return StreamsTable(all); }));
   add(Command("redrive", "",
               "Puts the failed records that on-failure records carry (mappings with "
-              "--include-records) back into a stream, keeping their partition keys; "
+              "--include-records) back into a stream, keeping their partition keys, or invokes "
+              "a function with them (read from the source stream when not carried); "
               "idempotent on a re-run (tools/tribctl/redrive.h).")
           .Flags({StringFlag("source-stream", "the on-failure destination stream", true),
-                  StringFlag("to-stream", "the stream to put the records into", true),
+                  StringFlag("to-stream", "the stream to put the records into"),
+                  StringFlag("to-function",
+                             "instead of --to-stream: invoke this function (a registered name "
+                             "or ARN, or an endpoint) with the failed records, in the event "
+                             "the mapping sends"),
+                  IntFlag("function-timeout-seconds",
+                          "with --to-function: the deadline of one invocation (default the "
+                          "function's, or 30)"),
+                  StringFlag("records-stream",
+                             "with --to-function: the stream the failed records came from, when "
+                             "the failure record does not name it (DynamoDB table streams)"),
+                  StringFlag("mapping-uuid",
+                             "with --to-function: the mapping UUID the invocations carry"),
+                  StringFlag("aws-region",
+                             "with --to-function over HTTP: the region in the event's ARNs "
+                             "(default us-east-1, the tracker's)"),
+                  StringFlag("aws-account-id",
+                             "with --to-function over HTTP: the account in the event's ARNs "
+                             "(default 000000000000)"),
                   StringFlag("from-sequence-number",
                              "only failed records at or after this sequence number"),
                   StringFlag("to-sequence-number",

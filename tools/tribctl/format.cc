@@ -474,6 +474,7 @@ std::string MappingTable(const v1::EventSourceMappingConfiguration& m) {
       {"StartingPosition", PositionName(m.starting_position())},
       {"StartingPositionTimestamp", Or(FormatTimestamp(m.starting_position_timestamp()))},
       {"DestinationOnFailure", Or(DestinationOf(m))},
+      {"DestinationOnSuccess", Or(m.destination_config().on_success().destination())},
       {"MaximumRecordAgeInSeconds", absl::StrCat(m.maximum_record_age_in_seconds())},
       {"BisectBatchOnFunctionError", Bool(m.bisect_batch_on_function_error())},
       {"MaximumRetryAttempts", absl::StrCat(m.maximum_retry_attempts())},

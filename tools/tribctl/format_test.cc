@@ -234,7 +234,10 @@ TEST(FormatTest, MappingTableNamesEveryConfigurationField) {
     batch_size: 100
     parallelization_factor: 2
     starting_position: TRIM_HORIZON_POSITION
-    destination_config { on_failure { destination: "dlq" } }
+    destination_config {
+      on_failure { destination: "dlq" }
+      on_success { destination: "delivered" }
+    }
     maximum_record_age_in_seconds: -1
     bisect_batch_on_function_error: true
     maximum_retry_attempts: 3
@@ -248,6 +251,7 @@ TEST(FormatTest, MappingTableNamesEveryConfigurationField) {
   for (const char* line :
        {"UUID                            u-1", "State                           ENABLED",
         "StartingPosition                TRIM_HORIZON", "DestinationOnFailure            dlq",
+        "DestinationOnSuccess            delivered",
         "BisectBatchOnFunctionError      true", "MaximumRetryAttempts            3",
         "FunctionResponseTypes           ReportBatchItemFailures",
         "MaximumRecordAgeInSeconds       -1", "ParallelizationFactor           2",

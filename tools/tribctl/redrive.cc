@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -10,11 +11,21 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "common/clock.h"
+#include "common/http_client.h"
+#include "common/proto_util.h"
+#include "mapping/function_endpoint.h"
+#include "poller/grpc_adapters.h"
+#include "poller/invoke/http_invoker.h"
+#include "poller/invoke/table_stream_sources.h"
+#include "tables/stream_ids.h"
 
 namespace tributary::tribctl {
 namespace {
@@ -97,16 +108,230 @@ std::string StringField(const google::protobuf::Struct& s, const std::string& na
                                                                                  : "";
 }
 
+bool IsEndpoint(const std::string& target) {
+  return absl::StrContains(target, ":") && !absl::StartsWith(target, "arn:");
+}
+
+// Where --to-function sends the records: the endpoint (given, or the registered function's) and
+// the invokers a mapping's poller would use for it (gRPC, or Lambda's event over HTTP).
+struct FunctionTarget {
+  std::string endpoint;
+  absl::Duration timeout;
+  std::unique_ptr<HttpClient> http_client;
+  poller::GrpcFunctionInvoker grpc;
+  std::unique_ptr<poller::RemoteTableStreamSources> tables;
+  std::unique_ptr<poller::HttpFunctionInvoker> http;
+  std::unique_ptr<poller::EndpointFunctionInvoker> invoker;
+};
+
+absl::StatusOr<std::unique_ptr<FunctionTarget>> NewFunctionTarget(Context& c,
+                                                                  const std::string& target,
+                                                                  Clock& clock) {
+  auto t = std::make_unique<FunctionTarget>();
+  t->timeout = absl::Seconds(30);  // a mapping's default
+  if (IsEndpoint(target)) {
+    t->endpoint = target;
+  } else {
+    v1::GetFunctionRequest get;
+    get.set_function_name(target);
+    ASSIGN_OR_RETURN(v1::FunctionConfiguration function, c.mappings().GetFunction(get));
+    t->endpoint = function.endpoint();
+    if (function.timeout_seconds() > 0) t->timeout = absl::Seconds(function.timeout_seconds());
+  }
+  if (c.flags.Has("function-timeout-seconds")) {
+    const int64_t seconds = c.flags.Int("function-timeout-seconds").value_or(0);
+    if (seconds < 1 || seconds > 900) {
+      return UsageError("--function-timeout-seconds must be between 1 and 900");
+    }
+    t->timeout = absl::Seconds(seconds);
+  }
+  absl::Status valid = mapping::ValidateFunctionEndpoint("--to-function", t->endpoint);
+  if (!valid.ok()) return UsageError(std::string(valid.message()));
+  ASSIGN_OR_RETURN(t->http_client, HttpClient::Create(HttpClientOptions()));
+  t->tables = std::make_unique<poller::RemoteTableStreamSources>(c.tables());
+  AwsAccount account;
+  account.region = c.flags.StringOr("aws-region", account.region);
+  account.account_id = c.flags.StringOr("aws-account-id", account.account_id);
+  t->http = std::make_unique<poller::HttpFunctionInvoker>(*t->http_client, clock, account,
+                                                          t->tables.get());
+  t->invoker = std::make_unique<poller::EndpointFunctionInvoker>(t->grpc, *t->http);
+  return t;
+}
+
+// The records of `shard` of `stream` from `from` to `to` (store sequence numbers, inclusive),
+// read from the source stream while it retains them.
+absl::StatusOr<std::vector<v1::Record>> ReadRange(Context& c, const std::string& stream,
+                                                  const std::string& shard,
+                                                  const std::string& from, const std::string& to) {
+  v1::GetShardIteratorRequest at;
+  at.set_stream_name(stream);
+  at.set_shard_id(shard);
+  at.set_shard_iterator_type(v1::AT_SEQUENCE_NUMBER);
+  at.set_starting_sequence_number(from);
+  ASSIGN_OR_RETURN(v1::GetShardIteratorResponse iterator, c.streams().GetShardIterator(at));
+  std::vector<v1::Record> out;
+  std::string next = iterator.shard_iterator();
+  while (!next.empty()) {
+    v1::GetRecordsRequest get;
+    get.set_shard_iterator(next);
+    ASSIGN_OR_RETURN(v1::GetRecordsResponse page, c.streams().GetRecords(get));
+    for (const v1::Record& r : page.records()) {
+      if (SequenceLess(to, r.sequence_number())) return out;
+      if (!SequenceLess(r.sequence_number(), from)) out.push_back(r);
+    }
+    if (page.records().empty()) break;
+    next = page.next_shard_iterator();
+  }
+  return out;
+}
+
+struct FunctionSummary {
+  int64_t invocations = 0;
+  int64_t records = 0;       // invoked (or, dry, would be)
+  int64_t fetched = 0;       // of them read from the source stream
+  int64_t not_found = 0;     // named by a failure record but no longer in the source stream
+};
+
+// The batch a failure record names, as the mapping's poller invoked it: the source stream and
+// shard, and its sequence range (the store's forms).
+struct BatchOrigin {
+  std::string stream, shard, first, last;
+};
+
+absl::StatusOr<BatchOrigin> OriginOf(Context& c, const google::protobuf::Struct& record) {
+  BatchOrigin o;
+  const std::string override_stream = c.flags.StringOr("records-stream", "");
+  if (const google::protobuf::Value* kinesis = Field(record, "KinesisBatchInfo")) {
+    const google::protobuf::Struct& info = kinesis->struct_value();
+    o.stream = StringField(info, "streamName");
+    o.shard = StringField(info, "shardId");
+    o.first = StringField(info, "startSequenceNumber");
+    o.last = StringField(info, "endSequenceNumber");
+  } else if (const google::protobuf::Value* ddb = Field(record, "DDBStreamBatchInfo")) {
+    // DynamoDB's ids (tables/stream_ids.h) back to the store's; the record names no stream.
+    const google::protobuf::Struct& info = ddb->struct_value();
+    const std::optional<uint32_t> index = tables::StoreShardIndex(StringField(info, "shardId"));
+    if (index.has_value()) o.shard = absl::StrFormat("shardId-%012d", *index);
+    o.first = tables::StoreSequenceNumber(StringField(info, "startSequenceNumber")).value_or("");
+    o.last = tables::StoreSequenceNumber(StringField(info, "endSequenceNumber")).value_or("");
+  }
+  if (!override_stream.empty()) o.stream = override_stream;
+  if (o.stream.empty() || o.shard.empty() || o.first.empty() || o.last.empty()) {
+    return absl::InvalidArgumentError(
+        "the failure record names no source stream, shard or range (a DynamoDB record needs "
+        "--records-stream: the mapping's stream)");
+  }
+  return o;
+}
+
+// One failure record redriven to the function (see redrive.h). Returns OK when the function took
+// its records (or there were none in range); ABORTED when the function failed.
+absl::Status InvokeFailureRecord(Context& c, FunctionTarget& target, const Ranges& ranges,
+                                 bool dry_run, const google::protobuf::Struct& record,
+                                 FunctionSummary& summary, int64_t& out_of_range) {
+  ASSIGN_OR_RETURN(const BatchOrigin origin, OriginOf(c, record));
+  v1::InvokeRequest request;
+  request.set_event_source_mapping_uuid(c.flags.StringOr("mapping-uuid", ""));
+  request.set_stream_name(origin.stream);
+  request.set_shard_id(origin.shard);
+  std::vector<v1::Record> candidates;
+  const google::protobuf::Value* entries = Field(record, "records");
+  if (entries != nullptr && entries->kind_case() == google::protobuf::Value::kListValue) {
+    for (const google::protobuf::Value& value : entries->list_value().values()) {
+      const google::protobuf::Struct& entry = value.struct_value();
+      v1::Record r;
+      r.set_sequence_number(StringField(entry, "sequenceNumber"));
+      r.set_partition_key(StringField(entry, "partitionKey"));
+      const google::protobuf::Value* arrival = Field(entry, "approximateArrivalTimestamp");
+      *r.mutable_approximate_arrival_timestamp() = ToProtoTimestamp(absl::FromUnixMillis(
+          static_cast<int64_t>((arrival != nullptr ? arrival->number_value() : 0) * 1000 + 0.5)));
+      const google::protobuf::Value* data = Field(entry, "data");
+      std::string bytes;
+      if (data != nullptr && absl::Base64Unescape(data->string_value(), &bytes)) {
+        r.set_data(bytes);
+      } else {
+        // Written without its data (too large for a failure record): read it from the source.
+        ASSIGN_OR_RETURN(std::vector<v1::Record> read,
+                         ReadRange(c, origin.stream, origin.shard, r.sequence_number(),
+                                   r.sequence_number()));
+        if (read.empty()) {
+          ++summary.not_found;
+          continue;
+        }
+        r = read.front();
+        ++summary.fetched;
+      }
+      candidates.push_back(std::move(r));
+    }
+  } else {
+    // include_records was off: the batch from the source stream, by the recorded range.
+    ASSIGN_OR_RETURN(candidates, ReadRange(c, origin.stream, origin.shard, origin.first,
+                                           origin.last));
+    summary.fetched += static_cast<int64_t>(candidates.size());
+    const google::protobuf::Value* size = nullptr;
+    for (const char* info : {"KinesisBatchInfo", "DDBStreamBatchInfo"}) {
+      if (const google::protobuf::Value* v = Field(record, info)) {
+        size = Field(v->struct_value(), "batchSize");
+      }
+    }
+    if (size != nullptr && size->number_value() > static_cast<double>(candidates.size())) {
+      summary.not_found += static_cast<int64_t>(size->number_value()) -
+                           static_cast<int64_t>(candidates.size());
+    }
+  }
+  for (v1::Record& r : candidates) {
+    if (!ranges.Contains(r.sequence_number(), FromProtoTimestamp(r.approximate_arrival_timestamp()))) {
+      ++out_of_range;
+      continue;
+    }
+    *request.add_records() = std::move(r);
+  }
+  if (request.records().empty()) return absl::OkStatus();
+  ++summary.invocations;
+  summary.records += request.records_size();
+  if (dry_run) return absl::OkStatus();
+  absl::StatusOr<v1::InvokeResponse> reply =
+      target.invoker->Invoke(target.endpoint, request, target.timeout);
+  std::string failure;
+  if (!reply.ok()) {
+    failure = reply.status().ToString();
+  } else if (!reply->function_error().empty()) {
+    failure = absl::StrCat("function error: ", reply->function_error());
+  } else if (!reply->batch_item_failures().empty()) {
+    failure = absl::StrCat(reply->batch_item_failures_size(),
+                           " batch item failure(s), the first at sequence number ",
+                           reply->batch_item_failures(0).item_identifier());
+  }
+  if (!failure.empty()) {
+    return absl::AbortedError(absl::StrCat(
+        "the function at ", target.endpoint, " failed on the records of ", origin.stream, "/",
+        origin.shard, " ", request.records(0).sequence_number(), "..",
+        request.records(request.records_size() - 1).sequence_number(), ": ", failure,
+        "; a re-run starts again from this failure record"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Redrive(Context& c) {
   const std::string source = c.flags.StringOr("source-stream", "");
-  const std::string target = c.flags.StringOr("to-stream", "");
+  const std::string to_stream = c.flags.StringOr("to-stream", "");
+  const std::string to_function = c.flags.StringOr("to-function", "");
   if (source.empty()) return UsageError("--source-stream is required (the failure stream)");
-  if (target.empty()) return UsageError("--to-stream is required (where the records go)");
+  if (to_stream.empty() == to_function.empty()) {
+    return UsageError(
+        "give one of --to-stream (where the records go) and --to-function (what to invoke)");
+  }
+  const std::string target = to_stream.empty() ? to_function : to_stream;
   const bool dry_run = c.flags.Bool("dry-run").value_or(false);
+  // An endpoint's ':' and '/' are not wanted in a file name.
+  std::string target_label = target;
+  for (char& ch : target_label) {
+    if (ch == '/' || ch == ':') ch = '_';
+  }
   const std::string state_path = c.flags.StringOr(
-      "state-file", absl::StrCat("tribctl-redrive.", source, ".", target, ".state"));
+      "state-file", absl::StrCat("tribctl-redrive.", source, ".", target_label, ".state"));
   Ranges ranges;
   if (c.flags.Has("from-sequence-number")) {
     ranges.from_sequence = c.flags.StringOr("from-sequence-number", "");
@@ -123,6 +348,13 @@ absl::Status Redrive(Context& c) {
   }
   ranges.from_time = c.flags.Time("from-timestamp");
   ranges.to_time = c.flags.Time("to-timestamp");
+
+  std::unique_ptr<FunctionTarget> function;
+  if (!to_function.empty()) {
+    Clock& clock = c.io.clock != nullptr ? *c.io.clock : RealClock::Get();
+    ASSIGN_OR_RETURN(function, NewFunctionTarget(c, to_function, clock));
+  }
+  FunctionSummary invoked;
 
   ASSIGN_OR_RETURN(State state, ReadState(state_path));
 
@@ -166,6 +398,28 @@ absl::Status Redrive(Context& c) {
         google::protobuf::Struct record;
         if (!google::protobuf::util::JsonStringToMessage(failure.data(), &record).ok()) {
           ++summary.unreadable;
+          continue;
+        }
+        if (function != nullptr) {
+          // A failure record is one invocation: done whole or not at all.
+          if (known.has_value() && failure.sequence_number() == known->sequence_number &&
+              known->done > 0) {
+            ++summary.already_redriven;
+            continue;
+          }
+          const int64_t before = invoked.invocations;
+          RETURN_IF_ERROR(InvokeFailureRecord(c, *function, ranges, dry_run, record, invoked,
+                                              summary.out_of_range));
+          if (invoked.invocations > before && (invoked.invocations == 1 ||
+                                               invoked.invocations % 10 == 0)) {
+            *c.io.err << "redrive: " << (dry_run ? "would invoke " : "invoked ")
+                      << function->endpoint << " " << invoked.invocations << " time(s), "
+                      << invoked.records << " record(s)\n";
+          }
+          if (!dry_run) {
+            state[shard] = Position{failure.sequence_number(), 1};
+            RETURN_IF_ERROR(WriteState(state_path, state));
+          }
           continue;
         }
         const google::protobuf::Value* entries = Field(record, "records");
@@ -235,6 +489,22 @@ absl::Status Redrive(Context& c) {
   f["unreadable"].set_number_value(summary.unreadable);
   f["dryRun"].set_bool_value(dry_run);
   f["stateFile"].set_string_value(state_path);
+  if (function != nullptr) {
+    f["invocations"].set_number_value(invoked.invocations);
+    f["redriven"].set_number_value(invoked.records);
+    f["fetchedFromSource"].set_number_value(invoked.fetched);
+    f["notFoundInSource"].set_number_value(invoked.not_found);
+    f["function"].set_string_value(function->endpoint);
+    return c.Print(
+        json,
+        absl::StrCat(dry_run ? "dry run: would invoke " : "invoked ", function->endpoint, " ",
+                     invoked.invocations, " time(s) with ", invoked.records,
+                     " record(s) from ", source, " (", summary.failure_records,
+                     " failure record(s) read; ", summary.already_redriven,
+                     " already redriven, ", summary.out_of_range, " record(s) out of range, ",
+                     invoked.fetched, " read from the source stream, ", invoked.not_found,
+                     " no longer there, ", summary.unreadable, " unreadable)\n"));
+  }
   return c.Print(
       json,
       absl::StrCat(dry_run ? "dry run: would redrive " : "redrove ", summary.redriven,

@@ -460,6 +460,25 @@ TEST(RequestsTest, UpdateMappingCanClearDestinationAndResponseTypes) {
   EXPECT_EQ(request.function_response_types_size(), 0);
 }
 
+// Issue 23: the on-success destination is its own part of destination_config, so updating one
+// destination keeps the other (the tracker replaces only the parts present).
+TEST(RequestsTest, OnSuccessDestinationSetsOnlyItsPart) {
+  auto create = Build<v1::CreateEventSourceMappingRequest>(
+      {"mappings", "create", "--stream=s", "--function-endpoint=f:1", "--starting-position=LATEST",
+       "--destination=dlq", "--on-success-destination=delivered"});
+  ASSERT_TRUE(create.ok()) << create.status();
+  EXPECT_EQ(create->destination_config().on_failure().destination(), "dlq");
+  EXPECT_EQ(create->destination_config().on_success().destination(), "delivered");
+
+  v1::UpdateEventSourceMappingRequest update = Built<v1::UpdateEventSourceMappingRequest>(
+      {"mappings", "update", "--uuid=u-1", "--on-success-destination=audit"});
+  EXPECT_EQ(update.destination_config().on_success().destination(), "audit");
+  EXPECT_FALSE(update.destination_config().has_on_failure()) << "--destination is kept";
+  update = Built<v1::UpdateEventSourceMappingRequest>(
+      {"mappings", "update", "--uuid=u-1", "--destination=dlq"});
+  EXPECT_FALSE(update.destination_config().has_on_success());
+}
+
 TEST(RequestsTest, FilterPatternsBecomeFilterCriteria) {
   auto create = Build<v1::CreateEventSourceMappingRequest>(
       {"mappings", "create", "--stream=s", "--function-endpoint=f:1", "--starting-position=LATEST",

@@ -22,6 +22,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/clock.h"
 #include "tools/tribctl/command_line.h"
 
 namespace tributary::tribctl {
@@ -54,6 +55,9 @@ struct Io {
   std::ostream* out;               // results
   std::ostream* err;               // errors and notes
   Interrupt* interrupt = nullptr;  // may be null: then nothing interrupts
+  // The wall clock for the deadline header of a direct invocation over HTTP (`redrive
+  // --to-function`); may be null: then common's RealClock.
+  Clock* clock = nullptr;
 };
 
 // Runs `args` (argv without the program name). `endpoints`: $TRIBUTARY_ENDPOINT and the

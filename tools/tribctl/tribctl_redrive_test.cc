@@ -2,8 +2,13 @@
 // function: a mapping with --include-records gives two poison records up to its on-failure
 // stream; redrive puts them (keys and data) into another stream — a dry run first, which puts
 // nothing; a re-run puts nothing again (the state file); a sequence range picks one.
+// The same failures redriven --to-function to a recording gRPC function (from the records the
+// failure records carry, and, without include_records, read from the source stream by range).
+// A mapping with an on-success destination writes one record per successful batch.
 // Waiting is event-driven (`records get --follow`); timeouts are failure guards only.
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -12,11 +17,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/await.h"
+#include "common/grpc_server.h"
 #include "common/process.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "gtest/gtest.h"
+#include "proto/function.grpc.pb.h"
 #include "proto/streams.pb.h"
 #include "tools/tribctl/format.h"
 #include "tools/tribctl/tribctl.h"
@@ -25,6 +32,7 @@ namespace tributary::tribctl {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct Result {
   int code;
@@ -38,6 +46,34 @@ T Json(const std::string& text) {
   auto status = FromJson(text, &message);
   EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << text;
   return message;
+}
+
+// A tributary.v1.Function that records every invocation and succeeds.
+class RecordingFunction final : public v1::Function::Service {
+ public:
+  grpc::Status Invoke(grpc::ServerContext*, const v1::InvokeRequest* request,
+                      v1::InvokeResponse*) override {
+    absl::MutexLock lock(&mu_);
+    requests_.push_back(*request);
+    return grpc::Status::OK;
+  }
+  std::vector<v1::InvokeRequest> requests() {
+    absl::MutexLock lock(&mu_);
+    return requests_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<v1::InvokeRequest> requests_ ABSL_GUARDED_BY(mu_);
+};
+
+// "key=data" of each record of `request`, in order.
+std::vector<std::string> KeysAndData(const v1::InvokeRequest& request) {
+  std::vector<std::string> out;
+  for (const v1::Record& r : request.records()) {
+    out.push_back(absl::StrCat(r.partition_key(), "=", r.data()));
+  }
+  return out;
 }
 
 class TribctlRedriveTest : public ::testing::Test {
@@ -63,6 +99,34 @@ class TribctlRedriveTest : public ::testing::Test {
     auto function_port = WaitForPortFile(dir_ + "/function_port");
     ASSERT_TRUE(function_port.ok()) << function_port.status();
     function_endpoint_ = absl::StrCat("127.0.0.1:", *function_port);
+    auto recorder = GrpcServer::Start("127.0.0.1:0", {&recording_});
+    ASSERT_TRUE(recorder.ok()) << recorder.status();
+    recorder_ = std::move(*recorder);
+    recording_endpoint_ = absl::StrCat("127.0.0.1:", recorder_->port());
+  }
+
+  // Creates orders, failures, replay and a mapping from orders to the example function with
+  // bisection, no retries and the on-failure stream (`extra` flags added), then puts key0..key9
+  // whose values 3 and 7 are poison. Returns what the put acknowledged.
+  v1::PutRecordsResponse PoisonedOrders(std::vector<std::string> extra) {
+    for (const char* stream : {"orders", "failures", "replay"}) {
+      EXPECT_EQ(Run({"streams", "create", absl::StrCat("--stream=", stream)}).code, kExitOk);
+    }
+    std::vector<std::string> create = {
+        "mappings", "create", "--stream=orders", "--function-endpoint=" + function_endpoint_,
+        "--starting-position=TRIM_HORIZON", "--batch-size=10", "--bisect-batch-on-function-error",
+        "--maximum-retry-attempts=0", "--destination=failures", "--output=json"};
+    create.insert(create.end(), extra.begin(), extra.end());
+    Result created = Run(create);
+    EXPECT_EQ(created.code, kExitOk) << created.err;
+    std::string input;
+    for (int i = 0; i < 10; ++i) {
+      input += absl::StrCat("key", i, "\t", i == 3 || i == 7 ? absl::StrCat("poison-", i)
+                                                             : absl::StrCat("value-", i), "\n");
+    }
+    Result put = Run({"records", "put", "--stream=orders", "--output=json"}, input);
+    EXPECT_EQ(put.code, kExitOk) << put.err;
+    return Json<v1::PutRecordsResponse>(put.out);
   }
 
   Result Run(std::vector<std::string> args, const std::string& stdin_text = "",
@@ -123,6 +187,9 @@ class TribctlRedriveTest : public ::testing::Test {
   Subprocess function_;
   std::string endpoint_;
   std::string function_endpoint_;
+  RecordingFunction recording_;
+  std::unique_ptr<GrpcServer> recorder_;
+  std::string recording_endpoint_;
 };
 
 TEST_F(TribctlRedriveTest, PoisonRecordsAreRedrivenOnceWithTheirKeysAndData) {
@@ -185,12 +252,148 @@ TEST_F(TribctlRedriveTest, PoisonRecordsAreRedrivenOnceWithTheirKeysAndData) {
   Result table = Run({"redrive", "--source-stream=failures", "--to-stream=replay", state});
   EXPECT_EQ(table.code, kExitOk) << table.err;
   EXPECT_THAT(table.out, HasSubstr("redrove 0 record(s) from failures to replay"));
+
+  // --to-function: one invocation per failure record, with the records it carries.
+  auto invoked = Redrive({"--to-function=" + recording_endpoint_,
+                          "--state-file=" + dir_ + "/function.state"});
+  EXPECT_EQ(Count(invoked, "invocations"), 2);
+  EXPECT_EQ(Count(invoked, "redriven"), 2);
+  EXPECT_EQ(Count(invoked, "fetchedFromSource"), 0) << "the failure records carry the data";
+  const std::vector<v1::InvokeRequest> requests = recording_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(KeysAndData(requests[0]), std::vector<std::string>{"key3=poison-3"});
+  EXPECT_EQ(KeysAndData(requests[1]), std::vector<std::string>{"key7=poison-7"});
+  EXPECT_EQ(requests[0].stream_name(), "orders");
+  EXPECT_EQ(requests[0].shard_id(), "shardId-000000000000");
+  EXPECT_EQ(requests[0].records(0).sequence_number(), written.records(3).sequence_number());
+}
+
+// Without include_records the failure records carry only the range: --to-function reads the
+// records from the source stream. A dry run invokes nothing; a re-run nothing again; a range
+// picks one; a failing function stops the run without moving the state.
+TEST_F(TribctlRedriveTest, ToFunctionReadsTheRecordsFromTheSourceStreamAndIsIdempotent) {
+  const v1::PutRecordsResponse written = PoisonedOrders({});
+  ASSERT_EQ(written.records_size(), 10);
+  const std::vector<v1::Record> failures = Follow("failures", 2);
+  ASSERT_EQ(failures.size(), 2u);
+  EXPECT_THAT(failures[0].data(), Not(HasSubstr("\"records\"")));
+
+  const std::string state = "--state-file=" + dir_ + "/function.state";
+  auto dry = Redrive({"--to-function=" + recording_endpoint_, "--dry-run", state});
+  EXPECT_EQ(Count(dry, "invocations"), 2);
+  EXPECT_TRUE(recording_.requests().empty()) << "a dry run invoked the function";
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/function.state"));
+
+  auto first = Redrive({"--to-function=" + recording_endpoint_, state});
+  EXPECT_EQ(Count(first, "invocations"), 2);
+  EXPECT_EQ(Count(first, "fetchedFromSource"), 2);
+  EXPECT_EQ(Count(first, "notFoundInSource"), 0);
+  std::vector<v1::InvokeRequest> requests = recording_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(KeysAndData(requests[0]), std::vector<std::string>{"key3=poison-3"});
+  EXPECT_EQ(KeysAndData(requests[1]), std::vector<std::string>{"key7=poison-7"});
+  EXPECT_EQ(requests[1].records(0).sequence_number(), written.records(7).sequence_number());
+  EXPECT_EQ(requests[1].shard_id(), "shardId-000000000000");
+
+  auto again = Redrive({"--to-function=" + recording_endpoint_, state});
+  EXPECT_EQ(Count(again, "invocations"), 0);
+  EXPECT_EQ(Count(again, "alreadyRedriven"), 1);
+  EXPECT_EQ(recording_.requests().size(), 2u);
+
+  auto ranged = Redrive({"--to-function=" + recording_endpoint_,
+                         "--state-file=" + dir_ + "/ranged.state",
+                         "--to-sequence-number=" + written.records(5).sequence_number()});
+  EXPECT_EQ(Count(ranged, "invocations"), 1);
+  requests = recording_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(KeysAndData(requests[2]), std::vector<std::string>{"key3=poison-3"});
+
+  // The example function fails poison again: the run stops, the state stays, a re-run retries.
+  const std::string failing_state = "--state-file=" + dir_ + "/failing.state";
+  for (int run = 0; run < 2; ++run) {
+    Result failed = Run({"redrive", "--source-stream=failures",
+                         "--to-function=" + function_endpoint_, failing_state});
+    EXPECT_NE(failed.code, kExitOk);
+    EXPECT_THAT(failed.err, HasSubstr("a re-run starts again from this failure record"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/failing.state"));
+}
+
+TEST_F(TribctlRedriveTest, ToFunctionTakesARegisteredFunctionByName) {
+  PoisonedOrders({"--include-records"});
+  ASSERT_EQ(Follow("failures", 2).size(), 2u);
+  Result registered = Run({"functions", "create", "--function-name=recorder",
+                           "--function-endpoint=" + recording_endpoint_});
+  ASSERT_EQ(registered.code, kExitOk) << registered.err;
+  auto invoked = Redrive({"--to-function=recorder", "--state-file=" + dir_ + "/named.state"});
+  EXPECT_EQ(Count(invoked, "invocations"), 2);
+  EXPECT_EQ(invoked.fields().at("function").string_value(), recording_endpoint_);
+  EXPECT_EQ(recording_.requests().size(), 2u);
+  Result unknown = Run({"redrive", "--source-stream=failures", "--to-function=nobody"});
+  EXPECT_NE(unknown.code, kExitOk);
+  EXPECT_THAT(unknown.err, HasSubstr("nobody"));
+}
+
+// On-success destination (issue 23): every successful batch gives one record with its range;
+// the poison records' batches give none (they went to the on-failure stream).
+TEST_F(TribctlRedriveTest, EverySuccessfulBatchGivesOneOnSuccessRecordWithItsRange) {
+  ASSERT_EQ(Run({"streams", "create", "--stream=delivered"}).code, kExitOk);
+  const v1::PutRecordsResponse written = PoisonedOrders({"--on-success-destination=delivered"});
+  ASSERT_EQ(written.records_size(), 10);
+  Result missing = Run({"mappings", "create", "--stream=orders",
+                        "--function-endpoint=" + recording_endpoint_,
+                        "--starting-position=LATEST", "--on-success-destination=nowhere"});
+  EXPECT_NE(missing.code, kExitOk);
+  EXPECT_THAT(missing.err, HasSubstr("destination_config.on_success.destination: stream nowhere "
+                                     "not found"));
+
+  // Follow the success records until they cover the eight good records (no count is known in
+  // advance: how the reads cut batches is the poller's business).
+  std::map<std::string, int> covered;  // sequence number → success records covering it
+  std::vector<google::protobuf::Struct> records;
+  for (int n = 1; n <= 8 && static_cast<int>(covered.size()) < 8; ++n) {
+    const std::vector<v1::Record> got = Follow("delivered", n);
+    if (static_cast<int>(got.size()) < n) break;
+    covered.clear();
+    records.clear();
+    for (const v1::Record& r : got) {
+      EXPECT_EQ(r.partition_key(), "shardId-000000000000");
+      records.push_back(Json<google::protobuf::Struct>(r.data()));
+      const auto& info = records.back().fields().at("KinesisBatchInfo").struct_value().fields();
+      const std::string first = info.at("startSequenceNumber").string_value();
+      const std::string last = info.at("endSequenceNumber").string_value();
+      int in_range = 0;
+      for (const auto& w : written.records()) {
+        const std::string& seq = w.sequence_number();
+        const bool after_first = seq.size() != first.size() ? seq.size() > first.size() : seq >= first;
+        const bool before_last = seq.size() != last.size() ? seq.size() < last.size() : seq <= last;
+        if (after_first && before_last) {
+          ++covered[seq];
+          ++in_range;
+        }
+      }
+      EXPECT_EQ(info.at("batchSize").number_value(), in_range) << r.data();
+    }
+  }
+  ASSERT_EQ(covered.size(), 8u) << "the success records do not cover the eight good records";
+  for (int i = 0; i < 10; ++i) {
+    const std::string& seq = written.records(i).sequence_number();
+    EXPECT_EQ(covered.count(seq) ? covered[seq] : 0, i == 3 || i == 7 ? 0 : 1) << "record " << i;
+  }
+  const auto& context = records[0].fields().at("requestContext").struct_value().fields();
+  EXPECT_EQ(context.at("condition").string_value(), "Success");
+  Result listed = Run({"mappings", "list", "--output=json"});
+  EXPECT_THAT(listed.out, HasSubstr(context.at("eventSourceMappingUuid").string_value()));
+  EXPECT_THAT(listed.out, HasSubstr("\"onSuccess\""));
 }
 
 TEST_F(TribctlRedriveTest, AMissingTargetIsAUsageError) {
   Result got = Run({"redrive", "--source-stream=failures"});
   EXPECT_EQ(got.code, kExitUsage);
   EXPECT_THAT(got.err, HasSubstr("to-stream"));
+  got = Run({"redrive", "--source-stream=failures", "--to-stream=a", "--to-function=b:1"});
+  EXPECT_EQ(got.code, kExitUsage);
+  EXPECT_THAT(got.err, HasSubstr("--to-function"));
 }
 
 }  // namespace
