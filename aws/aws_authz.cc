@@ -20,6 +20,7 @@ constexpr absl::string_view kControlPlane[] = {
     "kinesis:UpdateShardCount",
     "kinesis:IncreaseStreamRetentionPeriod",
     "kinesis:DecreaseStreamRetentionPeriod",
+    "kinesis:UpdateStreamMode",
     "kinesis:AddTagsToStream",
     "kinesis:RemoveTagsFromStream",
     "kinesis:RegisterStreamConsumer",

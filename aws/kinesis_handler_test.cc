@@ -125,7 +125,8 @@ TEST_F(KinesisApiTest, CreateDescribeListAndDeleteAStream) {
   EXPECT_EQ(s.Find("OpenShardCount")->integer_value(), 2);
   EXPECT_EQ(s.Find("RetentionPeriodHours")->integer_value(), 24);
   EXPECT_EQ(s.Find("EncryptionType")->string_value(), "NONE");
-  EXPECT_EQ(s.Find("StreamModeDetails")->Find("StreamMode")->string_value(), "PROVISIONED");
+  // Created without a mode on a server without --kinesis_shard_limits: no limits in force.
+  EXPECT_EQ(s.Find("StreamModeDetails")->Find("StreamMode")->string_value(), "ON_DEMAND");
   // JSON replies carry epoch seconds with a fraction.
   EXPECT_EQ(*s.Find("StreamCreationTimestamp"), Value::Double(1700000000.0));
 
@@ -221,6 +222,58 @@ TEST_F(KinesisApiTest, CreateStreamChecksItsInputLikeAws) {
                 .Find("OpenShardCount")
                 ->integer_value(),
             4);
+}
+
+// Issue 22: the mode asked for at creation is kept and reported, UpdateStreamMode switches it
+// (by ARN, as Kinesis names the stream there), and a PROVISIONED stream's records are throttled
+// past 1,000 a second of a shard while an ON_DEMAND stream's are not.
+TEST_F(KinesisApiTest, StreamModeIsKeptReportedSwitchedAndHonoured) {
+  ASSERT_EQ(Call("CreateStream", R"({"StreamName": "p", "ShardCount": 1,
+                                     "StreamModeDetails": {"StreamMode": "PROVISIONED"}})")
+                .status,
+            200);
+  ASSERT_EQ(Call("CreateStream", R"({"StreamName": "o", "ShardCount": 1,
+                                     "StreamModeDetails": {"StreamMode": "ON_DEMAND"}})")
+                .status,
+            200);
+  auto mode = [&](const std::string& name) {
+    Reply d = Call("DescribeStream", absl::StrCat(R"({"StreamName": ")", name, R"("})"));
+    return d["StreamDescription"].Find("StreamModeDetails")->Find("StreamMode")->string_value();
+  };
+  EXPECT_EQ(mode("p"), "PROVISIONED");
+  EXPECT_EQ(mode("o"), "ON_DEMAND");
+  auto failed = [&](const std::string& name) {
+    std::string records;
+    for (int i = 0; i < 500; ++i) {
+      absl::StrAppend(&records, i ? "," : "", R"({"Data": "eA==", "PartitionKey": "k"})");
+    }
+    int64_t n = 0;
+    for (int call = 0; call < 3; ++call) {
+      Reply put = Call("PutRecords", absl::StrCat(R"({"StreamName": ")", name,
+                                                  R"(", "Records": [)", records, "]}"));
+      EXPECT_EQ(put.status, 200) << put.body;
+      n += put["FailedRecordCount"].integer_value();
+    }
+    return n;
+  };
+  EXPECT_EQ(failed("p"), 500);
+  EXPECT_EQ(failed("o"), 0);
+
+  Reply update = Call("UpdateStreamMode",
+                      absl::StrCat(R"({"StreamARN": ")", kArnPrefix,
+                                   R"(o", "StreamModeDetails": {"StreamMode": "PROVISIONED"}})"));
+  ASSERT_EQ(update.status, 200) << update.body;
+  EXPECT_EQ(mode("o"), "PROVISIONED");
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(failed("o"), 500);
+  EXPECT_EQ(Call("UpdateStreamMode", absl::StrCat(R"({"StreamARN": ")", kArnPrefix, R"(o"})"))
+                .type(),
+            kValidation);
+  EXPECT_EQ(Call("UpdateStreamMode",
+                 absl::StrCat(R"({"StreamARN": ")", kArnPrefix,
+                              R"(nope", "StreamModeDetails": {"StreamMode": "ON_DEMAND"}})"))
+                .type(),
+            kResourceNotFound);
 }
 
 TEST_F(KinesisApiTest, StreamArnIsAcceptedWhereverStreamNameIs) {

@@ -26,6 +26,7 @@ constexpr RpcAction kRpcActions[] = {
     {"/tributary.v1.Streams/UpdateShardCount", "kinesis:UpdateShardCount", true, ResourceKind::kStream, "stream_name"},
     {"/tributary.v1.Streams/IncreaseStreamRetentionPeriod", "kinesis:IncreaseStreamRetentionPeriod", true, ResourceKind::kStream, "stream_name"},
     {"/tributary.v1.Streams/DecreaseStreamRetentionPeriod", "kinesis:DecreaseStreamRetentionPeriod", true, ResourceKind::kStream, "stream_name"},
+    {"/tributary.v1.Streams/UpdateStreamMode", "kinesis:UpdateStreamMode", true, ResourceKind::kStream, "stream_name"},
     {"/tributary.v1.Streams/AddTagsToStream", "kinesis:AddTagsToStream", true, ResourceKind::kStream, "stream_name"},
     {"/tributary.v1.Streams/RemoveTagsFromStream", "kinesis:RemoveTagsFromStream", true, ResourceKind::kStream, "stream_name"},
     {"/tributary.v1.Streams/ListTagsForStream", "kinesis:ListTagsForStream", false, ResourceKind::kStream, "stream_name"},

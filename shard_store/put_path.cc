@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -273,8 +274,9 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
   // 2. Route and reserve sequence numbers, one shard lock at a time, records of a
   //    shard in call order. A record whose shard closed meanwhile routes again
   //    once the new shard set is published.
-  const bool limited =
-      options_.shard_write_records_per_second > 0 || options_.shard_write_bytes_per_second > 0;
+  // The stream's write limits (its mode, else the server's), read once a routing round below.
+  double records_rate = 0, bytes_rate = 0;
+  bool limited = false;
   struct Reservation {
     Shard* shard;  // held by a routing in `routings`
     InFlight* ticket;
@@ -303,6 +305,8 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
       absl::ReaderMutexLock lock(&stream->mu);
       routing = stream->routing;
       version = stream->routing_version;
+      std::tie(records_rate, bytes_rate) = WriteRatesFor(stream->attributes.mode);
+      limited = records_rate > 0 || bytes_rate > 0;
       routings.push_back(routing);
       if (stream->deleted || routing->shards.empty()) {
         for (int k = 0; k < remaining; ++k) {
@@ -343,8 +347,8 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
           // The first refill fills the buckets (elapsed is infinite).
           const double elapsed = absl::ToDoubleSeconds(refill_at - shard->bucket_at);
           shard->bucket_at = refill_at;
-          const double rr = options_.shard_write_records_per_second;
-          const double br = options_.shard_write_bytes_per_second;
+          const double rr = records_rate;
+          const double br = bytes_rate;
           if (rr > 0) shard->record_tokens = std::min(rr, shard->record_tokens + elapsed * rr);
           if (br > 0) shard->byte_tokens = std::min(br, shard->byte_tokens + elapsed * br);
         }
@@ -355,10 +359,8 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
           if (limited) {
             const double bytes =
                 static_cast<double>(records[i].partition_key.size() + records[i].data.size());
-            const bool over_records =
-                options_.shard_write_records_per_second > 0 && shard->record_tokens < 1;
-            const bool over_bytes =
-                options_.shard_write_bytes_per_second > 0 && shard->byte_tokens < bytes;
+            const bool over_records = records_rate > 0 && shard->record_tokens < 1;
+            const bool over_bytes = bytes_rate > 0 && shard->byte_tokens < bytes;
             if (over_records || over_bytes) {
               r.error_code = kThroughputExceeded;
               r.error_message = over_records ? "rate exceeded for shard (records per second)"

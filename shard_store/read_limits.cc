@@ -48,13 +48,4 @@ void ReadLimits::Charge(uint64_t stream_id, uint32_t shard_index, int64_t bytes)
   buckets_[{stream_id, shard_index}].bytes -= static_cast<double>(bytes);
 }
 
-absl::Duration ReadLimits::Delay(uint64_t stream_id, uint32_t shard_index, MonotonicTime now) {
-  if (bytes_rate_ <= 0) return absl::ZeroDuration();
-  absl::MutexLock lock(&mu_);
-  Bucket& b = buckets_[{stream_id, shard_index}];
-  RefillLocked(b, now);
-  if (b.bytes > 0) return absl::ZeroDuration();
-  return absl::Milliseconds(std::ceil((1 - b.bytes) / bytes_rate_ * 1000));
-}
-
 }  // namespace tributary::shard_store

@@ -28,6 +28,8 @@ class ReadLimits {
       : calls_rate_(calls_per_second), bytes_rate_(bytes_per_second) {}
 
   bool enabled() const { return calls_rate_ > 0 || bytes_rate_ > 0; }
+  // Bytes per second a shard may be read at (0: unlimited).
+  double bytes_per_second() const { return bytes_rate_; }
 
   // Takes a call token of shard (stream_id, shard_index) at `now`. Errors: RESOURCE_EXHAUSTED
   // "ProvisionedThroughputExceededException: ..." naming `shard_id` and the limit, with how long
@@ -36,9 +38,6 @@ class ReadLimits {
                          MonotonicTime now);
   // Charges `bytes` read by an admitted call.
   void Charge(uint64_t stream_id, uint32_t shard_index, int64_t bytes);
-  // How long from `now` until the shard may read again (zero: now); for readers that pace
-  // rather than fail (SubscribeToShard).
-  absl::Duration Delay(uint64_t stream_id, uint32_t shard_index, MonotonicTime now);
 
  private:
   struct Bucket {

@@ -219,21 +219,23 @@ absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
   const int limit = request.limit() == 0 ? kMaxGetRecordsLimit : request.limit();
   ASSIGN_OR_RETURN(ShardCursor cursor,
                    DecodeIterator(secret_, request.shard_iterator(), ToMs(clock_.Now())));
-  // Per-shard read limits (off unless configured): a throttled call reads nothing.
-  if (read_limits_->enabled()) {
-    RETURN_IF_ERROR(read_limits_->AdmitCall(cursor.stream_id, cursor.shard_index,
-                                            ShardIdFromIndex(cursor.shard_index),
-                                            clock_.MonotonicNow()));
+  // Per-shard read limits (the stream's mode, else the server's; off unless configured): a
+  // throttled call reads nothing.
+  ReadLimits* const read_limits = ReadLimitsOf(cursor.stream_id);
+  if (read_limits != nullptr) {
+    RETURN_IF_ERROR(read_limits->AdmitCall(cursor.stream_id, cursor.shard_index,
+                                           ShardIdFromIndex(cursor.shard_index),
+                                           clock_.MonotonicNow()));
   }
   ASSIGN_OR_RETURN(ReadOutcome outcome,
                    ReadRecords(&cursor, limit, std::min(max_bytes, kMaxGetRecordsBytes),
                                response->mutable_records()));
-  if (read_limits_->enabled()) {
+  if (read_limits != nullptr) {
     int64_t bytes = 0;
     for (const v1::Record& r : response->records()) {
       bytes += static_cast<int64_t>(r.partition_key().size() + r.data().size());
     }
-    read_limits_->Charge(cursor.stream_id, cursor.shard_index, bytes);
+    read_limits->Charge(cursor.stream_id, cursor.shard_index, bytes);
   }
   response->set_millis_behind_latest(outcome.millis_behind_latest);
   if (outcome.shard_end) {
@@ -247,13 +249,9 @@ absl::Status ShardStore::GetRecords(const v1::GetRecordsRequest& request,
   return absl::OkStatus();
 }
 
-absl::Duration ShardStore::ReadPaceDelay(const ShardCursor& cursor) {
-  if (!read_limits_->enabled()) return absl::ZeroDuration();
-  return read_limits_->Delay(cursor.stream_id, cursor.shard_index, clock_.MonotonicNow());
-}
-
-void ShardStore::ChargeRead(const ShardCursor& cursor, int64_t bytes) {
-  if (read_limits_->enabled()) read_limits_->Charge(cursor.stream_id, cursor.shard_index, bytes);
+double ShardStore::SubscriptionBytesPerSecond(const ShardCursor& cursor) {
+  ReadLimits* const read_limits = ReadLimitsOf(cursor.stream_id);
+  return read_limits == nullptr ? 0 : read_limits->bytes_per_second();
 }
 
 absl::StatusOr<bool> ShardStore::WaitForRecords(const ShardCursor& cursor, MonotonicTime deadline) {

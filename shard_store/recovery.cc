@@ -82,6 +82,7 @@ std::shared_ptr<ShardStore::Stream> ShardStore::StreamFromStored(const StoredStr
   stream->retention_hours = m.retention_period_hours();
   stream->next_shard_index = m.next_shard_index();
   for (const auto& [key, value] : m.tags()) stream->attributes.tags[key] = value;
+  stream->attributes.mode = FromMetaMode(m.mode());
   for (const internal_meta::ConsumerMetadata& c : m.consumers()) {
     stream->attributes.consumers[c.name()] = c;
   }

@@ -91,6 +91,11 @@ bool HasNonEmptyWal(const std::string& dir) {
   return false;
 }
 
+// A per-shard rate of a PROVISIONED stream: the server's where it sets one, else Kinesis's.
+double OrKinesis(double server_rate, double kinesis_rate) {
+  return server_rate > 0 ? server_rate : kinesis_rate;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ShardStore>> ShardStore::Create(const ShardStoreOptions& options,
@@ -153,7 +158,51 @@ ShardStore::ShardStore(const ShardStoreOptions& options, Clock& clock, std::uniq
       log_(options.log != nullptr ? options.log
                                   : std::make_shared<RocksDbShardLog>(db_->db(), records_)),
       read_limits_(std::make_unique<ReadLimits>(options.shard_read_calls_per_second,
-                                                options.shard_read_bytes_per_second)) {}
+                                                options.shard_read_bytes_per_second)),
+      provisioned_read_limits_(std::make_unique<ReadLimits>(
+          OrKinesis(options.shard_read_calls_per_second, kKinesisShardReadCallsPerSecond),
+          OrKinesis(options.shard_read_bytes_per_second, kKinesisShardReadBytesPerSecond))) {}
+
+// --- Per-stream limits (NOTES.md "Kinesis limits per stream") -----------------------
+
+std::pair<double, double> ShardStore::WriteRatesFor(v1::StreamMode mode) const {
+  switch (mode) {
+    case v1::PROVISIONED:
+      return {OrKinesis(options_.shard_write_records_per_second,
+                        kKinesisShardWriteRecordsPerSecond),
+              OrKinesis(options_.shard_write_bytes_per_second, kKinesisShardWriteBytesPerSecond)};
+    case v1::ON_DEMAND:
+      return {0, 0};
+    default:
+      return {options_.shard_write_records_per_second, options_.shard_write_bytes_per_second};
+  }
+}
+
+ReadLimits* ShardStore::ReadLimitsFor(v1::StreamMode mode) const {
+  switch (mode) {
+    case v1::PROVISIONED:
+      return provisioned_read_limits_.get();
+    case v1::ON_DEMAND:
+      return nullptr;
+    default:
+      return read_limits_->enabled() ? read_limits_.get() : nullptr;
+  }
+}
+
+v1::StreamMode ShardStore::ModeInForce(v1::StreamMode mode) const {
+  if (mode == v1::PROVISIONED || mode == v1::ON_DEMAND) return mode;
+  const bool server_limits =
+      options_.shard_write_records_per_second > 0 || options_.shard_write_bytes_per_second > 0 ||
+      options_.shard_read_calls_per_second > 0 || options_.shard_read_bytes_per_second > 0;
+  return server_limits ? v1::PROVISIONED : v1::ON_DEMAND;
+}
+
+ReadLimits* ShardStore::ReadLimitsOf(uint64_t stream_id) {
+  std::shared_ptr<Stream> stream = FindStreamById(stream_id);
+  if (stream == nullptr) return nullptr;
+  absl::ReaderMutexLock lock(&stream->mu);
+  return ReadLimitsFor(stream->attributes.mode);
+}
 
 ShardStore::~ShardStore() {
   {
@@ -256,6 +305,11 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
   if (request.shard_count() < 1 || request.shard_count() > kMaxShardCount) {
     return absl::InvalidArgumentError("shard_count: must be 1-10000");
   }
+  const v1::StreamMode mode = request.stream_mode_details().stream_mode();
+  if (!v1::StreamMode_IsValid(mode)) {
+    return absl::InvalidArgumentError(
+        "stream_mode_details.stream_mode: must be PROVISIONED or ON_DEMAND (or unset)");
+  }
   int retention = kDefaultRetentionHours;
   if (request.has_retention_period_hours()) {
     retention = request.retention_period_hours();
@@ -287,6 +341,7 @@ absl::Status ShardStore::CreateStream(const v1::CreateStreamRequest& request) {
     absl::MutexLock slock(&stream->mu);
     stream->retention_hours = retention;
     stream->next_shard_index = n;
+    stream->attributes.mode = mode;
     const absl::uint128 width = kMaxHashKey / n;
     for (int i = 0; i < n; ++i) {
       absl::uint128 start = width * i;
@@ -446,6 +501,7 @@ absl::StatusOr<v1::DescribeStreamSummaryResponse> ShardStore::DescribeStreamSumm
   s->set_retention_period_hours(stream->retention_hours);
   s->set_open_shard_count(static_cast<int32_t>(stream->routing->shards.size()));
   s->set_consumer_count(static_cast<int32_t>(stream->attributes.consumers.size()));
+  s->mutable_stream_mode_details()->set_stream_mode(ModeInForce(stream->attributes.mode));
   return response;
 }
 
@@ -474,6 +530,8 @@ absl::StatusOr<v1::ListStreamsResponse> ShardStore::ListStreams(
     {
       absl::ReaderMutexLock slock(&it->second->mu);
       s->set_stream_status(it->second->Status());
+      s->mutable_stream_mode_details()->set_stream_mode(
+          ModeInForce(it->second->attributes.mode));
     }
     SetTimestamp(it->second->creation_ms, s->mutable_stream_creation_timestamp());
   }

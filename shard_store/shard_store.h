@@ -41,6 +41,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/numeric/int128.h"
@@ -235,9 +236,11 @@ class ShardStore {
   // is written before the metadata, so no id is ever handed out twice, even
   // after a failed create and a restart. Errors: INVALID_ARGUMENT
   // (stream_name: 1–128 of [a-zA-Z0-9_.-]; shard_count 1–10000;
-  // retention_period_hours 24–8760); ALREADY_EXISTS;
+  // retention_period_hours 24–8760; stream_mode_details.stream_mode a StreamMode); ALREADY_EXISTS;
   // INTERNAL/UNAVAILABLE/RESOURCE_EXHAUSTED when a write fails (nothing was
-  // created).
+  // created). stream_mode_details: PROVISIONED = Kinesis's per-shard limits on this stream,
+  // ON_DEMAND = none, unset = the server's (ShardStoreOptions' limits; NOTES.md "Kinesis limits
+  // per stream"); kept in the stream's metadata.
   absl::Status CreateStream(const v1::CreateStreamRequest& request);
   // Deletes the stream with its shards, records, tags and registered consumers
   // (range delete). Subscribers and waiters wake; later calls get NOT_FOUND.
@@ -253,7 +256,9 @@ class ShardStore {
   // applied and the new shard set published); ACTIVE otherwise. A reshard is
   // one atomic metadata write, so UPDATING lasts only for that call, and a
   // second reshard meanwhile gets FAILED_PRECONDITION. consumer_count is the
-  // number of registered consumers. Errors: INVALID_ARGUMENT, NOT_FOUND.
+  // number of registered consumers. stream_mode_details is the mode in force: the stream's own,
+  // or for one created without a mode PROVISIONED when the server's options set any per-shard
+  // limit and ON_DEMAND otherwise. Errors: INVALID_ARGUMENT, NOT_FOUND.
   absl::StatusOr<v1::DescribeStreamSummaryResponse> DescribeStreamSummary(
       const v1::DescribeStreamSummaryRequest& request);
   // Stream names in byte order. limit 1–10000 (0 = 100). next_token continues
@@ -361,11 +366,12 @@ class ShardStore {
   // (stream deleted, shard trimmed away); RocksDB errors.
   absl::StatusOr<ReadOutcome> ReadRecords(ShardCursor* cursor, int limit, int64_t max_bytes,
                                           google::protobuf::RepeatedPtrField<v1::Record>* records);
-  // With per-shard read limits (shard_read_bytes_per_second): how long a reader that paces
-  // instead of failing (SubscribeToShard) waits before reading the cursor's shard again (zero:
-  // now), and the charge for what it read. Without them: zero, and nothing.
-  absl::Duration ReadPaceDelay(const ShardCursor& cursor);
-  void ChargeRead(const ShardCursor& cursor, int64_t bytes);
+  // The rate a SubscribeToShard subscription to the cursor's shard is paced at, in bytes of
+  // records per second: the stream's per-shard read limit when one applies (its mode, else the
+  // server's shard_read_bytes_per_second; Kinesis's enhanced fan-out limit is 2 MiB/s of a
+  // shard per consumer, so each subscription is paced on its own); 0: unpaced (also when the
+  // stream is gone).
+  double SubscriptionBytesPerSecond(const ShardCursor& cursor);
   // Waiting for new records without polling, two ways:
   // (a) WaitForRecords blocks until the shard has a visible record at or after
   //     the cursor, the shard is closed (so the cursor may be at SHARD_END), the
@@ -419,6 +425,13 @@ class ShardStore {
       const v1::IncreaseStreamRetentionPeriodRequest& request);
   absl::Status DecreaseStreamRetentionPeriod(
       const v1::DecreaseStreamRetentionPeriodRequest& request);
+  // Switches the stream to stream_mode_details.stream_mode: PROVISIONED puts its shards under
+  // Kinesis's per-shard limits, ON_DEMAND takes them off (NOTES.md "Kinesis limits per stream"),
+  // from the next call on; the shards' token buckets carry over. One metadata write, as a tags
+  // change (see below): the stream does not become UPDATING. Idempotent. Errors:
+  // INVALID_ARGUMENT (stream_name; stream_mode_details.stream_mode unset), NOT_FOUND, the write's
+  // ("writing stream metadata (nothing was changed): ...").
+  absl::Status UpdateStreamMode(const v1::UpdateStreamModeRequest& request);
 
   // --- Tags and registered consumers (stream_metadata.cc) ----------------
   // Both live in the stream's metadata record, so they survive restarts and
@@ -648,8 +661,19 @@ class ShardStore {
   // Log-numbered logs: the id of the next put call (part of its message ids).
   std::atomic<uint64_t> next_call_{1};
   std::string secret_;  // the token MAC key (tokens.h)
-  // GetRecords' per-shard limits (options_.shard_read_*; read_limits.h).
+  // GetRecords' per-shard limits (read_limits.h): the server's (options_.shard_read_*), for
+  // streams created without a mode, and those of PROVISIONED streams (the server's numbers where
+  // it sets them, Kinesis's elsewhere).
   std::unique_ptr<ReadLimits> read_limits_;
+  std::unique_ptr<ReadLimits> provisioned_read_limits_;
+  // The per-shard write limits (records/s, bytes/s; 0 = unlimited) of a stream whose mode is
+  // `mode`, the read limits it is under (nullptr: none), and the mode DescribeStreamSummary
+  // reports for it (NOTES.md "Kinesis limits per stream").
+  std::pair<double, double> WriteRatesFor(v1::StreamMode mode) const;
+  ReadLimits* ReadLimitsFor(v1::StreamMode mode) const;
+  v1::StreamMode ModeInForce(v1::StreamMode mode) const;
+  // ReadLimitsFor the mode of the stream `stream_id` (nullptr also when it is gone).
+  ReadLimits* ReadLimitsOf(uint64_t stream_id);
 
   // The stream id allocator. Taken before mu_ and only by CreateStream (and Load).
   absl::Mutex id_mu_ ABSL_ACQUIRED_BEFORE(mu_);

@@ -69,6 +69,8 @@ class ShardStoreClient {
       const v1::IncreaseStreamRetentionPeriodRequest& request);
   absl::StatusOr<v1::DecreaseStreamRetentionPeriodResponse> DecreaseStreamRetentionPeriod(
       const v1::DecreaseStreamRetentionPeriodRequest& request);
+  absl::StatusOr<v1::UpdateStreamModeResponse> UpdateStreamMode(
+      const v1::UpdateStreamModeRequest& request);
   absl::StatusOr<v1::AddTagsToStreamResponse> AddTagsToStream(
       const v1::AddTagsToStreamRequest& request);
   absl::StatusOr<v1::RemoveTagsFromStreamResponse> RemoveTagsFromStream(

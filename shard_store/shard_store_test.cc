@@ -501,6 +501,141 @@ TEST_F(ShardStoreTest, KinesisShardLimitsThrottleWritesPerRecordAndGetRecordsPer
   EXPECT_EQ(later->records_size(), 1);
 }
 
+// Kinesis limits per stream (NOTES.md): on a server without --kinesis_shard_limits, a
+// PROVISIONED stream is under Kinesis's per-shard limits and an ON_DEMAND one beside it is not;
+// UpdateStreamMode switches a stream both ways, and the mode survives a restart.
+class StreamModeTest : public ShardStoreTest {
+ protected:
+  void CreateWithMode(const std::string& name, v1::StreamMode mode) {
+    v1::CreateStreamRequest r;
+    r.set_stream_name(name);
+    r.set_shard_count(1);
+    r.mutable_stream_mode_details()->set_stream_mode(mode);
+    ASSERT_TRUE(store_->CreateStream(r).ok());
+  }
+  // Failed records of two PutRecords calls of 500 one-byte records each (1,000 records: one
+  // second's worth for a provisioned shard) and a third.
+  int FailedOfThreeCalls(const std::string& name) {
+    v1::PutRecordsRequest r;
+    r.set_stream_name(name);
+    for (int i = 0; i < 500; ++i) {
+      auto* e = r.add_records();
+      e->set_partition_key("k");
+      e->set_data("d");
+    }
+    int failed = 0;
+    for (int call = 0; call < 3; ++call) {
+      v1::PutRecordsResponse response;
+      EXPECT_TRUE(store_->PutRecords(r, &response).ok());
+      failed += response.failed_record_count();
+      for (const v1::PutRecordsResultEntry& e : response.records()) {
+        if (!e.error_code().empty()) {
+          EXPECT_EQ(e.error_code(), kThroughputExceeded);
+        }
+      }
+    }
+    return failed;
+  }
+  // How many of 8 GetRecords calls at one instant are throttled (RESOURCE_EXHAUSTED).
+  int ThrottledOfEightGets(const std::string& name) {
+    absl::StatusOr<std::string> it =
+        Iterator("shardId-000000000000", v1::TRIM_HORIZON, "", std::nullopt, name);
+    EXPECT_TRUE(it.ok()) << it.status();
+    int throttled = 0;
+    for (int i = 0; i < 8; ++i) {
+      absl::StatusOr<v1::GetRecordsResponse> r = Get(*it, 1);
+      if (r.status().code() == absl::StatusCode::kResourceExhausted) {
+        EXPECT_THAT(std::string(r.status().message()),
+                    HasSubstr("ProvisionedThroughputExceededException"));
+        ++throttled;
+      } else {
+        EXPECT_TRUE(r.ok()) << r.status();
+      }
+    }
+    return throttled;
+  }
+  v1::StreamMode Reported(const std::string& name) {
+    v1::DescribeStreamSummaryRequest r;
+    r.set_stream_name(name);
+    absl::StatusOr<v1::DescribeStreamSummaryResponse> d = store_->DescribeStreamSummary(r);
+    EXPECT_TRUE(d.ok()) << d.status();
+    return d.ok() ? d->stream_description_summary().stream_mode_details().stream_mode()
+                  : v1::STREAM_MODE_UNSPECIFIED;
+  }
+  absl::Status Update(const std::string& name, v1::StreamMode mode) {
+    v1::UpdateStreamModeRequest r;
+    r.set_stream_name(name);
+    r.mutable_stream_mode_details()->set_stream_mode(mode);
+    return store_->UpdateStreamMode(r);
+  }
+};
+
+TEST_F(StreamModeTest, AProvisionedStreamIsThrottledAndAnOnDemandOneBesideItIsNot) {
+  CreateWithMode("prov", v1::PROVISIONED);
+  CreateWithMode("od", v1::ON_DEMAND);
+  CreateStream("s", 1);  // no mode, no server limits: nothing applies
+  EXPECT_EQ(FailedOfThreeCalls("prov"), 500);
+  EXPECT_EQ(FailedOfThreeCalls("od"), 0);
+  EXPECT_EQ(FailedOfThreeCalls("s"), 0);
+  EXPECT_EQ(ThrottledOfEightGets("prov"), 3) << "5 GetRecords calls a second";
+  EXPECT_EQ(ThrottledOfEightGets("od"), 0);
+  EXPECT_EQ(ThrottledOfEightGets("s"), 0);
+  EXPECT_EQ(Reported("prov"), v1::PROVISIONED);
+  EXPECT_EQ(Reported("od"), v1::ON_DEMAND);
+  EXPECT_EQ(Reported("s"), v1::ON_DEMAND) << "no limits in force";
+  v1::ListStreamsRequest list;
+  absl::StatusOr<v1::ListStreamsResponse> listed = store_->ListStreams(list);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->stream_summaries_size(), 3);
+  EXPECT_EQ(listed->stream_summaries(1).stream_name(), "prov");
+  EXPECT_EQ(listed->stream_summaries(1).stream_mode_details().stream_mode(), v1::PROVISIONED);
+}
+
+TEST_F(StreamModeTest, UpdateStreamModeSwitchesTheLimitsAndSurvivesARestart) {
+  CreateWithMode("m", v1::ON_DEMAND);
+  EXPECT_EQ(FailedOfThreeCalls("m"), 0);
+  ASSERT_TRUE(Update("m", v1::PROVISIONED).ok());
+  EXPECT_EQ(Reported("m"), v1::PROVISIONED);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(FailedOfThreeCalls("m"), 500);
+  EXPECT_EQ(ThrottledOfEightGets("m"), 3);
+  Reopen();
+  EXPECT_EQ(Reported("m"), v1::PROVISIONED);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(FailedOfThreeCalls("m"), 500) << "the mode was not kept in the metadata";
+  ASSERT_TRUE(Update("m", v1::ON_DEMAND).ok());
+  ASSERT_TRUE(Update("m", v1::ON_DEMAND).ok()) << "idempotent";
+  EXPECT_EQ(FailedOfThreeCalls("m"), 0);
+  EXPECT_EQ(ThrottledOfEightGets("m"), 0);
+  EXPECT_EQ(Reported("m"), v1::ON_DEMAND);
+}
+
+TEST_F(StreamModeTest, UpdateStreamModeRefusesNoModeAndAMissingStream) {
+  CreateStream("s", 1);
+  EXPECT_EQ(Update("s", v1::STREAM_MODE_UNSPECIFIED).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Update("nope", v1::PROVISIONED).code(), absl::StatusCode::kNotFound);
+  v1::CreateStreamRequest bad;
+  bad.set_stream_name("bad");
+  bad.set_shard_count(1);
+  bad.mutable_stream_mode_details()->set_stream_mode(static_cast<v1::StreamMode>(7));
+  EXPECT_EQ(store_->CreateStream(bad).code(), absl::StatusCode::kInvalidArgument);
+}
+
+// With --kinesis_shard_limits, a stream created without a mode is PROVISIONED (the server's
+// limits) and an ON_DEMAND one is free of them.
+TEST_F(StreamModeTest, OnAServerWithLimitsOnDemandStreamsAreFree) {
+  SetKinesisShardLimits(options_);
+  Reopen();
+  CreateStream("s", 1);
+  CreateWithMode("od", v1::ON_DEMAND);
+  EXPECT_EQ(Reported("s"), v1::PROVISIONED);
+  EXPECT_EQ(FailedOfThreeCalls("s"), 500);
+  EXPECT_EQ(FailedOfThreeCalls("od"), 0);
+  EXPECT_EQ(ThrottledOfEightGets("od"), 0);
+  ASSERT_TRUE(Update("s", v1::ON_DEMAND).ok());
+  EXPECT_EQ(ThrottledOfEightGets("s"), 0);
+}
+
 TEST_F(ShardStoreTest, ReadLimitsAreOffByDefault) {
   CreateStream("s", 1);
   Put("k", "d");

@@ -68,7 +68,31 @@ inline int64_t TimestampMs(const google::protobuf::Timestamp& ts) {
 struct StreamAttributes {
   std::map<std::string, std::string, std::less<>> tags;
   std::map<std::string, internal_meta::ConsumerMetadata, std::less<>> consumers;
+  // The stream's own mode (CreateStream, UpdateStreamMode); unspecified: the server's limits.
+  v1::StreamMode mode = v1::STREAM_MODE_UNSPECIFIED;
 };
+
+inline internal_meta::StreamMetadata::Mode ToMetaMode(v1::StreamMode mode) {
+  switch (mode) {
+    case v1::PROVISIONED:
+      return internal_meta::StreamMetadata::PROVISIONED;
+    case v1::ON_DEMAND:
+      return internal_meta::StreamMetadata::ON_DEMAND;
+    default:
+      return internal_meta::StreamMetadata::MODE_UNSET;
+  }
+}
+
+inline v1::StreamMode FromMetaMode(internal_meta::StreamMetadata::Mode mode) {
+  switch (mode) {
+    case internal_meta::StreamMetadata::PROVISIONED:
+      return v1::PROVISIONED;
+    case internal_meta::StreamMetadata::ON_DEMAND:
+      return v1::ON_DEMAND;
+    default:
+      return v1::STREAM_MODE_UNSPECIFIED;
+  }
+}
 
 struct ShardStore::Stream {
   uint64_t id = 0;
@@ -176,6 +200,7 @@ inline internal_meta::StreamMetadata StreamMeta(const ShardStore::Stream& s, int
   m.set_next_shard_index(next_index);
   for (const auto& [key, value] : attributes.tags) (*m.mutable_tags())[key] = value;
   for (const auto& [name, consumer] : attributes.consumers) *m.add_consumers() = consumer;
+  m.set_mode(ToMetaMode(attributes.mode));
   return m;
 }
 

@@ -320,6 +320,21 @@ absl::Status ShardStore::ChangeAttributesOnce(
   return status;
 }
 
+// --- Mode ------------------------------------------------------------------------
+
+absl::Status ShardStore::UpdateStreamMode(const v1::UpdateStreamModeRequest& request) {
+  RETURN_IF_ERROR(tributary::ValidateStreamName("stream_name", request.stream_name()));
+  const v1::StreamMode mode = request.stream_mode_details().stream_mode();
+  if (mode != v1::PROVISIONED && mode != v1::ON_DEMAND) {
+    return absl::InvalidArgumentError(
+        "stream_mode_details.stream_mode: must be PROVISIONED or ON_DEMAND");
+  }
+  return ChangeAttributes(request.stream_name(), [&](StreamAttributes& a) {
+    a.mode = mode;
+    return absl::OkStatus();
+  });
+}
+
 // --- Tags ------------------------------------------------------------------------
 
 absl::Status ShardStore::AddTagsToStream(const v1::AddTagsToStreamRequest& request) {

@@ -127,14 +127,36 @@ void StreamsService::Dispatch(Subscription* subscription) {
   queue_.push_back(subscription);
 }
 
+void StreamsService::DispatchAt(Subscription* subscription, MonotonicTime at) {
+  absl::MutexLock lock(&mu_);
+  paced_.emplace(at, subscription);
+  ++paced_version_;  // a waiting thread recomputes its deadline
+}
+
 void StreamsService::DispatchLoop() {
   while (true) {
     Subscription* next;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
-      mu_.Await(absl::Condition(&ready));
-      if (queue_.empty()) return;
+      while (true) {
+        // Paced subscriptions whose time has come (all of them when stopping) join the queue.
+        const MonotonicTime now = clock_.MonotonicNow();
+        while (!paced_.empty() && (stop_ || paced_.begin()->first <= now)) {
+          queue_.push_back(paced_.begin()->second);
+          paced_.erase(paced_.begin());
+        }
+        if (!queue_.empty()) break;
+        if (stop_) return;
+        const int64_t seen = paced_version_;
+        auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stop_ || !queue_.empty() || paced_version_ != seen;
+        };
+        if (paced_.empty()) {
+          mu_.Await(absl::Condition(&changed));
+        } else {
+          clock_.AwaitWithDeadline(&mu_, absl::Condition(&changed), paced_.begin()->first);
+        }
+      }
       next = queue_.front();
       queue_.pop_front();
     }
@@ -332,6 +354,12 @@ grpc::Status StreamsService::DecreaseStreamRetentionPeriod(
     grpc::ServerContext*, const v1::DecreaseStreamRetentionPeriodRequest* request,
     v1::DecreaseStreamRetentionPeriodResponse*) {
   return Reply("DecreaseStreamRetentionPeriod", store_.DecreaseStreamRetentionPeriod(*request));
+}
+
+grpc::Status StreamsService::UpdateStreamMode(grpc::ServerContext*,
+                                              const v1::UpdateStreamModeRequest* request,
+                                              v1::UpdateStreamModeResponse*) {
+  return Reply("UpdateStreamMode", store_.UpdateStreamMode(*request));
 }
 
 grpc::Status StreamsService::AddTagsToStream(grpc::ServerContext*,

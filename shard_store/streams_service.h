@@ -44,6 +44,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -206,6 +207,9 @@ class StreamsService final
   grpc::Status DecreaseStreamRetentionPeriod(
       grpc::ServerContext* context, const v1::DecreaseStreamRetentionPeriodRequest* request,
       v1::DecreaseStreamRetentionPeriodResponse* response) override;
+  grpc::Status UpdateStreamMode(grpc::ServerContext* context,
+                                const v1::UpdateStreamModeRequest* request,
+                                v1::UpdateStreamModeResponse* response) override;
 
   grpc::Status AddTagsToStream(grpc::ServerContext* context,
                                const v1::AddTagsToStreamRequest* request,
@@ -243,6 +247,10 @@ class StreamsService final
   friend class Subscription;
   // Queues `subscription` for a dispatch thread.
   void Dispatch(Subscription* subscription);
+  // Queues `subscription` for a dispatch thread once the clock's monotonic reading reaches `at`
+  // (a paced subscription, subscription.h). The dispatch threads wait on the clock only while
+  // such a subscription waits.
+  void DispatchAt(Subscription* subscription, MonotonicTime at);
   void DispatchLoop();
 
   void Register(Subscription* subscription);
@@ -267,6 +275,8 @@ class StreamsService final
   KeepAliveQueue keep_alive_queue_;
   absl::Mutex mu_;
   std::deque<Subscription*> queue_ ABSL_GUARDED_BY(mu_);
+  std::multimap<MonotonicTime, Subscription*> paced_ ABSL_GUARDED_BY(mu_);
+  int64_t paced_version_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by DispatchAt
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
   // Runs the PutRecords calls. Last: destroyed first, after the dispatch threads have stopped.

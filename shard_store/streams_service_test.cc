@@ -189,6 +189,84 @@ TEST_F(StreamsServiceTest, UnaryCallsMapLibraryStatuses) {
   EXPECT_EQ(shards->size(), 2u);
 }
 
+// Kinesis limits per stream over gRPC (issue 22): CreateStream's stream_mode_details and
+// UpdateStreamMode reach the store; a PROVISIONED stream's records past 1,000 a second of a shard
+// fail one by one (the call's others are stored) and its GetRecords past 5 calls a second is
+// RESOURCE_EXHAUSTED, while an ON_DEMAND stream on the same server is not throttled.
+TEST_F(StreamsServiceTest, StreamModeIsServedAndHonoured) {
+  for (const auto& [name, mode] :
+       {std::pair<std::string, v1::StreamMode>{"prov", v1::PROVISIONED}, {"od", v1::ON_DEMAND}}) {
+    v1::CreateStreamRequest r;
+    r.set_stream_name(name);
+    r.set_shard_count(1);
+    r.mutable_stream_mode_details()->set_stream_mode(mode);
+    ASSERT_TRUE(client_->CreateStream(r).ok());
+  }
+  auto reported = [&](const std::string& name) {
+    v1::DescribeStreamSummaryRequest r;
+    r.set_stream_name(name);
+    absl::StatusOr<v1::DescribeStreamSummaryResponse> d = client_->DescribeStreamSummary(r);
+    EXPECT_TRUE(d.ok()) << d.status();
+    return d.ok() ? d->stream_description_summary().stream_mode_details().stream_mode()
+                  : v1::STREAM_MODE_UNSPECIFIED;
+  };
+  EXPECT_EQ(reported("prov"), v1::PROVISIONED);
+  EXPECT_EQ(reported("od"), v1::ON_DEMAND);
+  auto failed = [&](const std::string& name) {
+    v1::PutRecordsRequest r;
+    r.set_stream_name(name);
+    for (int i = 0; i < 500; ++i) {
+      auto* e = r.add_records();
+      e->set_partition_key("k");
+      e->set_data("d");
+    }
+    int n = 0;
+    for (int call = 0; call < 3; ++call) {
+      absl::StatusOr<v1::PutRecordsResponse> response = client_->PutRecords(r);
+      EXPECT_TRUE(response.ok()) << response.status();
+      if (!response.ok()) continue;
+      n += response->failed_record_count();
+      for (const v1::PutRecordsResultEntry& e : response->records()) {
+        if (!e.error_code().empty()) {
+          EXPECT_EQ(e.error_code(), "ProvisionedThroughputExceededException");
+        }
+      }
+    }
+    return n;
+  };
+  EXPECT_EQ(failed("prov"), 500);
+  EXPECT_EQ(failed("od"), 0);
+  auto throttled_gets = [&](const std::string& name) {
+    v1::GetShardIteratorRequest it;
+    it.set_stream_name(name);
+    it.set_shard_id("shardId-000000000000");
+    it.set_shard_iterator_type(v1::TRIM_HORIZON);
+    absl::StatusOr<v1::GetShardIteratorResponse> iterator = client_->GetShardIterator(it);
+    EXPECT_TRUE(iterator.ok()) << iterator.status();
+    int n = 0;
+    for (int i = 0; i < 8 && iterator.ok(); ++i) {
+      v1::GetRecordsRequest get;
+      get.set_shard_iterator(iterator->shard_iterator());
+      get.set_limit(1);
+      absl::StatusOr<v1::GetRecordsResponse> records = client_->GetRecords(get);
+      if (records.status().code() == absl::StatusCode::kResourceExhausted) ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(throttled_gets("prov"), 3);
+  EXPECT_EQ(throttled_gets("od"), 0);
+
+  v1::UpdateStreamModeRequest update;
+  update.set_stream_name("od");
+  update.mutable_stream_mode_details()->set_stream_mode(v1::PROVISIONED);
+  ASSERT_TRUE(client_->UpdateStreamMode(update).ok());
+  EXPECT_EQ(reported("od"), v1::PROVISIONED);
+  EXPECT_EQ(throttled_gets("od"), 3);
+  update.clear_stream_mode_details();
+  EXPECT_EQ(client_->UpdateStreamMode(update).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 // Tags and registered consumers over gRPC: each RPC reaches the store and its statuses come back.
 TEST_F(StreamsServiceTest, TagsAndConsumersAreServed) {
   CreateStream(1);
@@ -529,6 +607,73 @@ TEST_F(StreamsServiceFlowControlTest, StalledSubscriberHoldsOneEventWhileAnother
 // Kinesis sends an event at least every 5 s: an idle subscriber gets one
 // (empty, with millis_behind_latest and its continuation position) each time
 // the injected clock passes the interval, and none sooner.
+// SubscribeToShard under per-shard read limits (issue 22): an enhanced fan-out subscription is
+// paced at the stream's read rate (2 MiB/s of a shard, Kinesis's) instead of failing: at most
+// one second's worth at once plus one record, then one second's worth for each second on the
+// clock, every record in order. Before, subscriptions ignored the limits (everything at once).
+class StreamsServicePacingTest : public StreamsServiceTest {
+ protected:
+  void ConfigureNode(ShardStoreNodeOptions& options) override {
+    options.store.shard_read_bytes_per_second = kRate;
+    options.keep_alive_interval = absl::ZeroDuration();  // the only clock waiter: the pacing
+    options.dispatch_threads = 1;
+  }
+  static constexpr int64_t kRate = 2 << 20;
+  static constexpr int64_t kRecordBytes = 500 << 10;
+};
+
+TEST_F(StreamsServicePacingTest, ASubscriptionIsPacedAtTheReadLimitAndGetsEveryRecord) {
+  CreateStream(1);
+  constexpr int kRecords = 12;  // 6000 KiB: about three seconds' worth
+  PutMany(kRecords, 1, kRecordBytes);
+  std::unique_ptr<ShardSubscription> sub = Subscribe(v1::TRIM_HORIZON);
+  int next = 0;
+  auto read = [&](int until) {
+    while (next < until) {
+      auto event = sub->Next();
+      ASSERT_TRUE(event.ok()) << event.status();
+      ASSERT_TRUE(event->has_value()) << "the subscription ended after " << next << " records";
+      for (const auto& r : (*event)->records()) {
+        ASSERT_EQ(r.partition_key(), absl::StrCat(next)) << "gap or reordering";
+        ++next;
+      }
+    }
+  };
+  ASSERT_NO_FATAL_FAILURE(read(1));  // the first event: the bucket's first second's worth
+  int seconds = 0;
+  while (true) {
+    // What the bucket allows is sent; then the subscription waits for it on the clock. (A
+    // fresh wait: the dispatch thread left its last one to send the records read just now.)
+    ASSERT_OK(clock_.WaitForWaiters(1)) << "not paced after " << seconds << " s";
+    std::vector<SubscriptionStats> stats = node_->streams_service().GetSubscriptionStats();
+    ASSERT_EQ(stats.size(), 1u);
+    EXPECT_EQ(stats[0].events_in_flight, 0);
+    EXPECT_LE(stats[0].records_sent * kRecordBytes, kRate * (seconds + 1) + kRecordBytes)
+        << "after " << seconds << " s";
+    EXPECT_GE(stats[0].records_sent * kRecordBytes, kRate * (seconds + 1) - kRecordBytes)
+        << "after " << seconds << " s";
+    ASSERT_NO_FATAL_FAILURE(read(static_cast<int>(stats[0].records_sent)));
+    clock_.Advance(absl::Seconds(1));
+    ++seconds;
+    ASSERT_NO_FATAL_FAILURE(read(next + 1));  // the next second's worth comes
+    if (next == kRecords) break;
+    ASSERT_LT(seconds, 5) << "the subscription stalled";
+  }
+  EXPECT_GE(seconds, 2) << "6000 KiB at 2 MiB/s (after a second's worth at once)";
+}
+
+// A stream whose mode takes the limits off is not paced on the same server.
+TEST_F(StreamsServicePacingTest, AnOnDemandStreamIsNotPaced) {
+  v1::CreateStreamRequest r;
+  r.set_stream_name("s");
+  r.set_shard_count(1);
+  r.mutable_stream_mode_details()->set_stream_mode(v1::ON_DEMAND);
+  ASSERT_TRUE(client_->CreateStream(r).ok());
+  PutMany(12, 1, kRecordBytes);
+  std::unique_ptr<ShardSubscription> sub = Subscribe(v1::TRIM_HORIZON);
+  ExpectEveryRecordInOrder(sub.get(), 12);  // without the clock moving
+}
+
 TEST_F(StreamsServiceTest, IdleSubscriberGetsAKeepAliveEventEveryFiveSeconds) {
   CreateStream(1);
   const std::string seq = Put("before");

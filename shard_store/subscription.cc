@@ -1,6 +1,7 @@
 #include "shard_store/subscription.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <utility>
@@ -86,9 +87,27 @@ void Subscription::Run() {
   }
   if (cancel) SendFinish(absl::CancelledError("subscription cancelled"));
   if (stop) return;
+  int64_t max_bytes = service_->options_.max_event_bytes;
+  const double rate = store_.SubscriptionBytesPerSecond(cursor_);
+  if (rate > 0) {
+    const MonotonicTime now = service_->clock_.MonotonicNow();
+    const double elapsed =
+        pace_at_ == MonotonicTime::InfinitePast() ? 1e9 : absl::ToDoubleSeconds(now - pace_at_);
+    if (elapsed > 0) {
+      pace_at_ = now;
+      pace_bytes_ = std::min(rate, pace_bytes_ + elapsed * rate);
+    }
+    if (pace_bytes_ <= 0) {
+      // Read again once the bucket holds a byte; busy_ stays set meanwhile.
+      service_->DispatchAt(
+          this, now + absl::Milliseconds(std::ceil((1 - pace_bytes_) / rate * 1000)));
+      return;
+    }
+    max_bytes = std::min<int64_t>(max_bytes, static_cast<int64_t>(pace_bytes_));
+  }
   event_.Clear();
   absl::StatusOr<ReadOutcome> outcome = store_.ReadRecords(
-      &cursor_, kMaxGetRecordsLimit, service_->options_.max_event_bytes, event_.mutable_records());
+      &cursor_, kMaxGetRecordsLimit, std::max<int64_t>(1, max_bytes), event_.mutable_records());
   if (!outcome.ok()) {
     FinishWith(outcome.status());
     return;
@@ -121,6 +140,7 @@ void Subscription::Run() {
   }
   int64_t bytes = 0;
   for (const v1::Record& r : event_.records()) bytes += r.partition_key().size() + r.data().size();
+  if (rate > 0) pace_bytes_ -= static_cast<double>(bytes);
   {
     absl::MutexLock lock(&mu_);
     stats_.events_in_flight = 1;

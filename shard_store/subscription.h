@@ -8,6 +8,13 @@
 // Wake() starts a dispatch when not busy; a dispatch reads once and either
 // starts a write (busy stays set until OnWriteDone, which dispatches again)
 // or, with nothing to send, clears busy unless a wake arrived meanwhile.
+// Pacing (issue 22): when per-shard read limits apply to the stream
+// (ShardStore::SubscriptionBytesPerSecond), a dispatch reads only while the
+// subscription's own bucket (one second's worth, refilled on the service's
+// monotonic clock) holds bytes, and at most that many (at least one record);
+// an empty bucket queues the subscription again for when it will hold some
+// (StreamsService::DispatchAt), busy_ staying set, so the subscriber gets the
+// records late rather than an error.
 // Finish is called once, never with mu_ held and never with a write
 // outstanding. OnDone unregisters the watch (after which no callback runs) and
 // deletes the reactor once no dispatch refers to it.
@@ -91,6 +98,10 @@ class Subscription : public KeepAliveQueue::Member, public SubscriptionControl {
   v1::SubscribeToShardEvent event_;  // the one event in flight
   bool sent_first_ = false;          // dispatch-only
   bool shard_end_ = false;           // dispatch / OnWriteDone (serialized by busy_)
+  // The pacing bucket (dispatch-only): bytes it holds (may be overdrawn by one record) and when
+  // it was last refilled (InfinitePast: the first refill fills it).
+  double pace_bytes_ = 0;
+  MonotonicTime pace_at_ = MonotonicTime::InfinitePast();
   absl::Mutex mu_;
   std::unique_ptr<ShardWatch> watch_ ABSL_GUARDED_BY(mu_);
   bool busy_ ABSL_GUARDED_BY(mu_) = false;

@@ -2,7 +2,9 @@
 consumer meet them: PutRecords past 1 MiB/s of a shard fails the records past the limit with
 ProvisionedThroughputExceededException and stores the others (FailedRecordCount), PutRecord and
 GetRecords past the limit fail with ProvisionedThroughputExceededException; without the flag
-nothing is throttled. Also the store's admission flags refuse bad values at start.
+nothing is throttled; without it a PROVISIONED stream is throttled and an ON_DEMAND one is not
+(StreamModeDetails, UpdateStreamMode). Also the store's admission flags refuse bad values at
+start.
 
 The limits run on the server's real clock; the assertions hold however slowly the machine runs:
 one PutRecords call of 5 MiB meets a bucket of one second's worth (1 MiB) at once.
@@ -116,6 +118,81 @@ class KinesisThrottlingTest(unittest.TestCase):
         self.assertEqual(set(codes), {"ok", THROTTLED})
 
 
+class StreamModeTest(unittest.TestCase):
+    """Kinesis limits per stream (issue 22) on a server without --kinesis_shard_limits: a
+    PROVISIONED stream is throttled as Kinesis throttles, an ON_DEMAND stream on the same server
+    is not, and UpdateStreamMode switches a stream at once."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = tributary_aws.Tributary()
+        cls.kinesis = make_client(cls.server)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop_checked()
+
+    def create(self, name, mode):
+        self.kinesis.create_stream(StreamName=name, ShardCount=1,
+                                   StreamModeDetails={"StreamMode": mode})
+        self.kinesis.get_waiter("stream_exists").wait(
+            StreamName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+
+    def mode(self, name):
+        summary = self.kinesis.describe_stream_summary(StreamName=name)
+        return summary["StreamDescriptionSummary"]["StreamModeDetails"]["StreamMode"]
+
+    def get_records_codes(self, name, calls):
+        shard = self.kinesis.list_shards(StreamName=name)["Shards"][0]["ShardId"]
+        iterator = self.kinesis.get_shard_iterator(
+            StreamName=name, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        codes = []
+        for _ in range(calls):
+            try:
+                self.kinesis.get_records(ShardIterator=iterator, Limit=10000)
+                codes.append("ok")
+            except botocore.exceptions.ClientError as e:
+                codes.append(e.response["Error"]["Code"])
+        return codes
+
+    def test_a_provisioned_stream_is_throttled_and_an_on_demand_one_beside_it_is_not(self):
+        self.create("prov", "PROVISIONED")
+        self.create("od", "ON_DEMAND")
+        self.assertEqual(self.mode("prov"), "PROVISIONED")
+        self.assertEqual(self.mode("od"), "ON_DEMAND")
+        # 5 MiB at once into a 1 MiB/s shard: per-record throttles, the others stored.
+        reply = self.kinesis.put_records(StreamName="prov", Records=five_mib_call("prov"))
+        failed = [r for r in reply["Records"] if "ErrorCode" in r]
+        self.assertGreater(len(failed), 0, "a provisioned stream was not throttled")
+        self.assertLess(len(failed), 500, "nothing of the call was stored")
+        self.assertEqual({r["ErrorCode"] for r in failed}, {THROTTLED})
+        reply = self.kinesis.put_records(StreamName="od", Records=five_mib_call("od"))
+        self.assertEqual(reply["FailedRecordCount"], 0, "an on-demand stream was throttled")
+        self.assertEqual(set(self.get_records_codes("od", 12)), {"ok"})
+
+    def test_update_stream_mode_switches_the_limits(self):
+        self.create("switch", "ON_DEMAND")
+        # 8 MiB, stored freely while on demand.
+        for call in range(2):
+            records = [{"Data": bytes([i % 256]) * (8 << 10), "PartitionKey": "k%d" % i}
+                       for i in range(500)]
+            reply = self.kinesis.put_records(StreamName="switch", Records=records)
+            self.assertEqual(reply["FailedRecordCount"], 0)
+        arn = self.kinesis.describe_stream_summary(
+            StreamName="switch")["StreamDescriptionSummary"]["StreamARN"]
+        self.kinesis.update_stream_mode(StreamARN=arn,
+                                        StreamModeDetails={"StreamMode": "PROVISIONED"})
+        self.assertEqual(self.mode("switch"), "PROVISIONED")
+        # The first read takes 8 MiB of a 2 MiB/s shard: the next calls of the next ~3 s are
+        # throttled however slowly this machine runs them.
+        codes = self.get_records_codes("switch", 2)
+        self.assertEqual(codes, ["ok", THROTTLED])
+        self.kinesis.update_stream_mode(StreamARN=arn,
+                                        StreamModeDetails={"StreamMode": "ON_DEMAND"})
+        self.assertEqual(self.mode("switch"), "ON_DEMAND")
+        self.assertEqual(self.get_records_codes("switch", 3), ["ok", "ok", "ok"])
+
+
 class WithoutLimitsTest(unittest.TestCase):
     def test_nothing_is_throttled_without_the_flag(self):
         server = tributary_aws.Tributary()
@@ -145,4 +222,4 @@ class WithoutLimitsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     sys.exit(tributary_aws.run_suites("kinesis_throttling", KinesisThrottlingTest,
-                                      WithoutLimitsTest))
+                                      StreamModeTest, WithoutLimitsTest))

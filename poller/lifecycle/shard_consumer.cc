@@ -1,9 +1,11 @@
 #include "poller/lifecycle/shard_consumer.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_util.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
 
@@ -23,7 +25,7 @@ v1::LeaseKey KeyOf(const v1::Lease& lease) {
   return key;
 }
 
-// How long the reader waits after a failed read before reading again.
+// How long the reader waits after a failed read (not a throttle) before reading again.
 constexpr absl::Duration kReadErrorPause = absl::Milliseconds(200);
 
 // How many rounds of batches one RunOnce runs at most.
@@ -44,7 +46,8 @@ ShardConsumer::ShardConsumer(const v1::Lease& lease,
       deps_(deps),
       processor_(ContextOf(lease, config), config, deps),
       checkpointer_(key_, lease_counter_, options_.poller_id, start_, options_.checkpoint_interval,
-                    leases_, deps_.clock) {
+                    leases_, deps_.clock),
+      read_throttle_backoff_(options_.read_throttle_backoff, deps_.seed * 31 + 7) {
   stream_ = reader_.Open(processor_.shard().stream_name, key_.shard_id(), start_);
 }
 
@@ -67,6 +70,37 @@ std::string ShardConsumer::end_reason() {
 }
 
 std::string ShardConsumer::last_checkpoint() { return checkpointer_.last(); }
+
+MonotonicTime ShardConsumer::read_paused_until() {
+  absl::MutexLock lock(&mu_);
+  return read_paused_until_;
+}
+
+void ShardConsumer::AfterRead(const absl::StatusOr<ReadResult>& result, bool pause_on_errors) {
+  if (result.ok()) {
+    read_throttles_ = 0;
+    if (result->millis_behind_latest == std::optional<int64_t>(0)) {
+      known_position_ = deps_.clock.Now();  // at the tip: nothing older is unread
+    } else if (!result->records.empty()) {
+      const v1::Record& last = result->records.back();
+      known_position_ =
+          std::max(known_position_, FromProtoTimestamp(last.approximate_arrival_timestamp()));
+    }
+    return;
+  }
+  // CANCELLED comes only after Cancel (Lose, release, Stop), when no read follows anyway.
+  if (absl::IsResourceExhausted(result.status())) {
+    // Throttled: back off, and let the iterator age grow meanwhile from the known position.
+    const absl::Duration ceiling = read_throttle_backoff_.Ceiling(read_throttles_);
+    const absl::Duration pause =
+        ceiling / 2 + read_throttle_backoff_.Delay(read_throttles_) / 2;  // in [c/2, c]
+    ++read_throttles_;
+    read_paused_until_ = deps_.clock.MonotonicNow() + pause;
+    deps_.metrics.ReadThrottled(shard(), known_position_);
+  } else if (pause_on_errors) {
+    read_paused_until_ = deps_.clock.MonotonicNow() + kReadErrorPause;
+  }
+}
 
 bool ShardConsumer::AwaitFinished(MonotonicTime deadline) {
   absl::MutexLock lock(&mu_);
@@ -137,9 +171,14 @@ void ShardConsumer::ReadOnce() {
   {
     absl::MutexLock lock(&mu_);
     if (Finished() || release_requested_ || shard_end_read_ || stopping_) return;
+    if (deps_.clock.MonotonicNow() < read_paused_until_) return;  // backing off a throttle
   }
   if (processor_.Outstanding() >= options_.max_outstanding_records) return;
   absl::StatusOr<ReadResult> result = stream_->Next();
+  {
+    absl::MutexLock lock(&mu_);
+    AfterRead(result, /*pause_on_errors=*/false);  // RunOnce's callers retry other errors
+  }
   if (!result.ok()) {
     // The stream resumes after its last record on the next call.
     if (!absl::IsCancelled(result.status())) deps_.metrics.ReadFailed(shard(), result.status());
@@ -281,6 +320,12 @@ void ShardConsumer::Stop() {
 }
 
 void ShardConsumer::OnRead(absl::StatusOr<ReadResult> result) {
+  {
+    // Before HandOver takes the records (the known position is the last one's arrival). The
+    // stream resumes after its last record on the next read.
+    absl::MutexLock lock(&mu_);
+    AfterRead(result, /*pause_on_errors=*/true);
+  }
   absl::Status offered;
   if (result.ok()) {
     deps_.metrics.ReadSucceeded(shard());
@@ -291,13 +336,7 @@ void ShardConsumer::OnRead(absl::StatusOr<ReadResult> result) {
   if (!offered.ok()) GiveUp(offered);  // before --tasks_: Stop waits for this task
   absl::MutexLock lock(&mu_);
   read_outstanding_ = false;
-  if (!result.ok()) {
-    // The stream resumes after its last record on the next read; CANCELLED comes only after
-    // Cancel (Lose, release, Stop), when no read follows anyway.
-    read_paused_until_ = deps_.clock.MonotonicNow() + kReadErrorPause;
-  } else if (result->shard_end) {
-    shard_end_read_ = true;
-  }
+  if (result.ok() && result->shard_end) shard_end_read_ = true;
   Wake();
   --tasks_;
 }

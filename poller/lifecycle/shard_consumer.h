@@ -65,6 +65,7 @@
 #include "common/clock.h"
 #include "poller/checkpoint/checkpointer.h"
 #include "poller/interfaces.h"
+#include "poller/processing/backoff.h"
 #include "poller/processing/shard_processor.h"
 #include "poller/runtime/scheduler.h"
 #include "proto/leasing.pb.h"
@@ -79,6 +80,12 @@ struct ShardConsumerOptions {
   // When set, incremented each time the state leaves kRunning (lock-free), so that an owner of
   // many consumers scans their states only when one has finished. Must outlive the consumer.
   std::atomic<int64_t>* finished_counter = nullptr;
+  // The pause after a throttled read (RESOURCE_EXHAUSTED: the store's per-shard read limits, a
+  // refused subscription, gRPC's full queue): the n-th throttle in a row (0-based) pauses a time
+  // drawn uniformly from [c/2, c], c = min(max_delay, base_delay * 2^n) ("equal jitter": spread,
+  // and never shorter than the pause before), on the clock; a successful read resets it. Any
+  // other failed read pauses 200 ms, as before.
+  BackoffOptions read_throttle_backoff{absl::Milliseconds(200), absl::Seconds(10)};
 };
 
 class ShardConsumer {
@@ -137,6 +144,9 @@ class ShardConsumer {
   // The last checkpoint written ("SHARD_END", a sequence number, or "" before the first).
   std::string last_checkpoint();
 
+  // When the reader reads again after a failed read (InfinitePast: no pause).
+  MonotonicTime read_paused_until();
+
  private:
   void ReadOnce();
   // Checkpoints and moves the state when due; `force` ignores the coalescing interval.
@@ -157,6 +167,12 @@ class ShardConsumer {
   absl::Status HandOver(ReadResult& result);
   // Stops at once and gives the lease back, so that the next owner re-reads from the checkpoint.
   void GiveUp(const absl::Status& why);
+  // Bookkeeping after a read (either way of running), before its records are handed over: on
+  // success the throttle backoff resets
+  // and the known position moves (PollerMetrics::ReadThrottled); on failure read_paused_until_
+  // is set (for a throttle always, for another error only when `pause_on_errors`).
+  void AfterRead(const absl::StatusOr<ReadResult>& result, bool pause_on_errors)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs one batch (a scheduler task).
   void RunBatchTask(ShardProcessor::LaneBatch batch);
   bool Finished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return state_ != State::kRunning; }
@@ -194,6 +210,11 @@ class ShardConsumer {
   bool step_queued_ ABSL_GUARDED_BY(mu_) = false;  // a step is queued or running
   bool read_outstanding_ ABSL_GUARDED_BY(mu_) = false;
   MonotonicTime read_paused_until_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfinitePast();
+  Backoff read_throttle_backoff_ ABSL_GUARDED_BY(mu_);
+  int64_t read_throttles_ ABSL_GUARDED_BY(mu_) = 0;  // throttled reads in a row
+  // The arrival time the reader is known to be past: the last record read, or the read's own
+  // time when it reported the shard's tip. InfinitePast before the first successful read.
+  absl::Time known_position_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int running_batches_ ABSL_GUARDED_BY(mu_) = 0;  // handed to the pool, not finished
   int tasks_ ABSL_GUARDED_BY(mu_) = 0;        // steps queued or running + running_batches_ + reads
   bool closed_ ABSL_GUARDED_BY(mu_) = false;  // Stop returned: no task may start any more

@@ -3,6 +3,7 @@
 // transitions, run inline (RunOnce).
 #include "poller/lifecycle/shard_consumer.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "common/await.h"
+#include "common/proto_util.h"
 #include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "gtest/gtest.h"
@@ -585,6 +587,181 @@ TEST_F(ManyConsumersTest, LanesBackingOffFromAFailingFunctionDoNotStarveTheOther
 
 namespace tributary::poller {
 namespace {
+
+// Reads that are throttled (issue 22). A shard whose reads follow a script, one letter a read:
+// 'T' throttled (RESOURCE_EXHAUSTED, as the store's read limits answer), 'U' UNAVAILABLE, 'R'
+// one record (arrived at `arrival`, the read still behind the tip); past the script a read waits
+// until cancelled. It notes the clock's monotonic reading at every read.
+class ScriptedShard : public ShardReader {
+ public:
+  ScriptedShard(Clock& clock, std::string script, absl::Time arrival)
+      : clock_(clock), script_(std::move(script)), arrival_(arrival) {}
+
+  std::unique_ptr<ShardRecordStream> Open(const std::string&, const std::string&,
+                                          const v1::Checkpoint&) override {
+    return std::make_unique<Stream>(this);
+  }
+
+  std::vector<MonotonicTime> reads() {
+    absl::MutexLock lock(&mu_);
+    return reads_;
+  }
+  // Waits (a real-time failure guard of 30 s) until `n` reads were made.
+  [[nodiscard]] bool AwaitReads(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return reads_.size() >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(30));
+  }
+
+ private:
+  class Stream : public ShardRecordStream {
+   public:
+    explicit Stream(ScriptedShard* owner) : owner_(owner) {}
+    absl::StatusOr<ReadResult> Next() override {
+      return absl::UnimplementedError("NextAsync only");
+    }
+    void NextAsync(ReadCallback done) override {
+      absl::StatusOr<ReadResult> result;
+      {
+        absl::MutexLock lock(&owner_->mu_);
+        const size_t i = owner_->reads_.size();
+        owner_->reads_.push_back(owner_->clock_.MonotonicNow());
+        if (cancelled_ || i >= owner_->script_.size()) {
+          if (!cancelled_) {
+            pending_ = std::move(done);
+            return;
+          }
+          result = absl::CancelledError("cancelled");
+        } else if (owner_->script_[i] == 'T') {
+          result = absl::ResourceExhaustedError(
+              "ProvisionedThroughputExceededException: rate exceeded for shard");
+        } else if (owner_->script_[i] == 'U') {
+          result = absl::UnavailableError("injected");
+        } else {
+          ReadResult read;
+          v1::Record& r = read.records.emplace_back();
+          r.set_sequence_number(absl::StrCat(++next_sequence_));
+          r.set_partition_key("k");
+          r.set_data("d");
+          *r.mutable_approximate_arrival_timestamp() = ToProtoTimestamp(owner_->arrival_);
+          read.millis_behind_latest = 1000;
+          result = std::move(read);
+        }
+      }
+      done(std::move(result));
+    }
+    void Cancel() override {
+      ReadCallback pending;
+      {
+        absl::MutexLock lock(&owner_->mu_);
+        cancelled_ = true;
+        pending = std::move(pending_);
+      }
+      if (pending) pending(absl::CancelledError("cancelled"));
+    }
+
+   private:
+    ScriptedShard* const owner_;
+    bool cancelled_ = false;
+    ReadCallback pending_;
+    uint64_t next_sequence_ = 0;
+  };
+
+  Clock& clock_;
+  const std::string script_;
+  const absl::Time arrival_;
+  absl::Mutex mu_;
+  std::vector<MonotonicTime> reads_ ABSL_GUARDED_BY(mu_);
+};
+
+class ShardConsumerThrottleTest : public ShardConsumerThreadsTest {
+ protected:
+  std::unique_ptr<ShardConsumer> NewConsumer(ShardReader& reader) {
+    ShardConsumerOptions options;
+    options.poller_id = "p1";
+    options.checkpoint_interval = absl::ZeroDuration();
+    options.read_throttle_backoff = {absl::Milliseconds(100), absl::Seconds(10)};
+    return std::make_unique<ShardConsumer>(
+        lease_, config_, options, reader, observed_,
+        LaneDeps{clock_, waiter_, function_, destination_, metrics_, BackoffOptions(), seed_});
+  }
+
+  // After read `n` (1-based) was made: waits until the consumer has armed its timer for the
+  // next read, and returns the pause the consumer took (its read_paused_until minus the read).
+  absl::Duration PauseAfterRead(ScriptedShard& shard, ShardConsumer& consumer, size_t n) {
+    EXPECT_TRUE(shard.AwaitReads(n)) << "read " << n << " never came";
+    EXPECT_OK(clock_.WaitForWaiters(1));  // the timer armed at the pause's end
+    return consumer.read_paused_until() - shard.reads()[n - 1];
+  }
+  // Moves the clock to `pause` after read `n` and waits for read n + 1 (it may come no earlier).
+  void AdvanceToNextRead(ScriptedShard& shard, size_t n, absl::Duration pause) {
+    clock_.Advance(pause - absl::Milliseconds(1));
+    EXPECT_EQ(shard.reads().size(), n) << "read " << n + 1 << " came before its pause ended";
+    clock_.Advance(absl::Milliseconds(1));
+    ASSERT_TRUE(shard.AwaitReads(n + 1)) << "read " << n + 1 << " never came";
+    EXPECT_EQ(shard.reads()[n] - shard.reads()[n - 1], pause);
+  }
+};
+
+// A throttled shard is read again after pauses that grow (each within [c/2, c], c doubling from
+// 100 ms), a successful read resets them, and another error still pauses 200 ms.
+// Before: every failed read paused 200 ms, a throttle as any other error.
+TEST_F(ShardConsumerThrottleTest, AThrottledShardBacksOffGrowingAndRecoversOnSuccess) {
+  ScriptedShard shard(clock_, "TTTTTTTRTU", clock_.Now());
+  auto consumer = NewConsumer(shard);
+  consumer->Start(scheduler_);
+  std::vector<absl::Duration> pauses;
+  for (size_t n = 1; n <= 7; ++n) {  // the seven throttles
+    const absl::Duration pause = PauseAfterRead(shard, *consumer, n);
+    const absl::Duration ceiling = absl::Milliseconds(100) * (int64_t{1} << (n - 1));
+    EXPECT_GE(pause, ceiling / 2) << "throttle " << n;
+    EXPECT_LE(pause, ceiling) << "throttle " << n;
+    if (!pauses.empty()) {
+      EXPECT_GE(pause, pauses.back()) << "throttle " << n;
+    }
+    pauses.push_back(pause);
+    ASSERT_NO_FATAL_FAILURE(AdvanceToNextRead(shard, n, pause));
+  }
+  EXPECT_GT(pauses.back(), pauses.front() * 8) << "the pauses did not grow";
+  // Read 8 succeeded (a record); read 9 is a throttle again, from the start of the backoff.
+  ASSERT_TRUE(shard.AwaitReads(9));
+  const absl::Duration after_success = PauseAfterRead(shard, *consumer, 9);
+  EXPECT_LE(after_success, absl::Milliseconds(100)) << "a successful read did not reset it";
+  ASSERT_NO_FATAL_FAILURE(AdvanceToNextRead(shard, 9, after_success));
+  // Read 10 is UNAVAILABLE: the fixed pause, as before.
+  EXPECT_EQ(PauseAfterRead(shard, *consumer, 10), absl::Milliseconds(200));
+  EXPECT_TRUE(function_.Await("the record's batch",
+                              [](const auto& calls) { return calls.size() == 1; }));
+  consumer->Stop();
+}
+
+// While reads are throttled, the iterator age keeps growing from the last record read (the
+// reader's known position), and a successful read ends that. Before: it stayed at the age the
+// last batch ended with (0 here) however long the shard could not be read.
+TEST_F(ShardConsumerThrottleTest, TheIteratorAgeGrowsWhileReadsAreThrottled) {
+  const absl::Time arrival = clock_.Now();
+  ScriptedShard shard(clock_, "RTTTT", arrival);
+  auto consumer = NewConsumer(shard);
+  consumer->Start(scheduler_);
+  ASSERT_TRUE(function_.Await("the first record's batch",
+                              [](const auto& calls) { return calls.size() == 1; }));
+  int64_t last_age = -1;
+  for (size_t n = 2; n <= 5; ++n) {  // the throttles
+    const absl::Duration pause = PauseAfterRead(shard, *consumer, n);
+    const int64_t age = metrics_.IteratorAgeMs(consumer->shard());
+    EXPECT_EQ(age, absl::ToInt64Milliseconds(clock_.Now() - arrival)) << "throttle " << n;
+    EXPECT_GT(age, last_age) << "throttle " << n;
+    last_age = age;
+    if (n < 5) {
+      ASSERT_NO_FATAL_FAILURE(AdvanceToNextRead(shard, n, pause));
+    }
+  }
+  clock_.Advance(absl::Seconds(30));
+  EXPECT_EQ(metrics_.IteratorAgeMs(consumer->shard()),
+            absl::ToInt64Milliseconds(clock_.Now() - arrival));
+  EXPECT_GE(metrics_.IteratorAgeMs(consumer->shard()), 30000);
+  consumer->Stop();
+}
 
 // The lifecycle's transitions (the diagram in shard_consumer.h), one consumer run inline with
 // RunOnce against non-blocking in-memory shards.

@@ -186,8 +186,13 @@ PollerMetrics::Entry& PollerMetrics::EntryFor(const ShardContext& shard) {
 }
 
 int64_t PollerMetrics::AgeMs(const Entry& e, absl::Time now) const {
-  if (!e.in_batch) return e.frozen_age_ms;
-  return std::max<int64_t>(0, absl::ToInt64Milliseconds(now - e.last_arrival));
+  int64_t age = e.in_batch
+                    ? std::max<int64_t>(0, absl::ToInt64Milliseconds(now - e.last_arrival))
+                    : e.frozen_age_ms;
+  if (e.throttled_position.has_value()) {
+    age = std::max<int64_t>(age, absl::ToInt64Milliseconds(now - *e.throttled_position));
+  }
+  return age;
 }
 
 void PollerMetrics::BatchStarted(const ShardContext& shard, absl::Time last_record_arrival) {
@@ -450,15 +455,21 @@ void PollerMetrics::ReadFailed(const ShardContext& shard, const absl::Status& st
 }
 
 void PollerMetrics::ReadSucceeded(const ShardContext& shard) {
-  bool recovered;
   {
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(Key(shard.mapping_uuid, shard.shard_id));
-    if (it == entries_.end() || it->second.logged_read_error.ok()) return;
+    if (it == entries_.end()) return;
+    it->second.throttled_position.reset();
+    if (it->second.logged_read_error.ok()) return;
     it->second.logged_read_error = absl::OkStatus();
-    recovered = true;
   }
-  if (recovered) LOG(INFO) << ShardName(shard) << ": reads succeed again";
+  LOG(INFO) << ShardName(shard) << ": reads succeed again";
+}
+
+void PollerMetrics::ReadThrottled(const ShardContext& shard, absl::Time known_position) {
+  if (known_position == absl::InfinitePast()) return;  // nothing read yet: the age is unknown
+  absl::MutexLock lock(&mu_);
+  EntryFor(shard).throttled_position = known_position;
 }
 
 void PollerMetrics::Remove(const ShardContext& shard) {

@@ -181,6 +181,11 @@ class PollerMetrics {
   // change. Not a last error: it is not about processing.
   void ReadFailed(const ShardContext& shard, const absl::Status& status);
   void ReadSucceeded(const ShardContext& shard);
+  // Reads of the shard are throttled (the reader backs off) and the reader is known to be past
+  // the records that arrived by `known_position` (InfinitePast: not known): until the next
+  // ReadSucceeded the iterator age is at least now minus that time, so it grows while the shard
+  // cannot be read (issue 22). Call with ReadFailed.
+  void ReadThrottled(const ShardContext& shard, absl::Time known_position);
   // A checkpoint write failed for a transient reason (retried after a pause); logged once per
   // change, and Checkpointed logs the recovery.
   void CheckpointFailed(const ShardContext& shard, const absl::Status& status);
@@ -213,7 +218,8 @@ class PollerMetrics {
   int64_t FunctionThrottles(const std::string& function_name);
 
   // The current iterator age of a shard in ms: while a batch runs, now minus the arrival of its
-  // last record; after it, the age it ended with; 0 once caught up, and 0 when unknown.
+  // last record; after it, the age it ended with; 0 once caught up, and 0 when unknown; and
+  // while reads are throttled, at least now minus the known position (ReadThrottled).
   int64_t IteratorAgeMs(const ShardContext& shard);
   // The last processing result of a shard (kNone when unknown).
   ProcessingResult LastProcessingResult(const ShardContext& shard);
@@ -248,6 +254,8 @@ class PollerMetrics {
     bool logged_destination_failing = false;
     bool logged_filter_invalid = false;
     absl::Status logged_read_error;        // OK: reads succeed
+    // Set while reads are throttled: the arrival time the reader is known to be past.
+    std::optional<absl::Time> throttled_position;
     absl::Status logged_checkpoint_error;  // OK: checkpoints succeed
     int64_t invocations = 0;
     int64_t function_errors = 0;
