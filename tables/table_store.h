@@ -267,6 +267,9 @@ struct TableStoreOptions {
   int table_stream_shards = 4;
   // How long a DISABLED stream stays listed and readable before ExpireStreams deletes it.
   absl::Duration disabled_stream_retention = absl::Hours(24);
+  // Shard rollover (RollOverStreamShards): how long a shard of an enabled stream takes writes
+  // before a child with its range takes over (DynamoDB: about 4 hours). Zero: never.
+  absl::Duration stream_shard_rollover = absl::Hours(4);
 };
 
 class TableStore {
@@ -341,6 +344,20 @@ class TableStore {
   // shard_store stream, then its record). Returns how many streams it deleted. Errors: the
   // first failure (the others are still tried; the next pass retries).
   absl::StatusOr<int> ExpireStreams();
+  // One pass of shard rollover (TableStreamJanitor runs it): every open shard of an enabled
+  // stream that is due closes and one child with the same hash-key range takes its later writes
+  // (ShardStore::RollOverShards), so a stream's lineage grows as DynamoDB's: readers reach the
+  // parent's end (GetRecords without NextShardIterator) and DescribeStream shows the child
+  // with ParentShardId. A write goes wholly to the parent or the child, so an item's records
+  // stay in write order read parents first. Due: a shard with a parent
+  // options.stream_shard_rollover (P) after it was created; a stream's first shards are
+  // staggered by their hash-key range so that they do not all roll over at once — the shard
+  // starting at hash key K after P × (1 − K / 2^128) (of 4 shards: P, ¾P, ½P, ¼P), and each of
+  // its descendants every P after. Times are the shards' creation times in the store (kept
+  // across restarts); a pass rolls a shard over at most once however late it runs.
+  // Returns how many shards rolled over. Errors: the first failure (the other streams are still
+  // tried; a stream another reshard holds UPDATING is left to the next pass, not an error).
+  absl::StatusOr<int> RollOverStreamShards();
 
   // --- Items -------------------------------------------------------------
   // Each returns the item as it was before the call (nullopt: there was none), whatever the
@@ -502,14 +519,15 @@ class TableStore {
   std::deque<std::pair<MonotonicTime, std::string>> token_expiry_ ABSL_GUARDED_BY(mu_);
 };
 
-// Runs TableStore::ExpireStreams every `period` on its own thread until destroyed (as
-// shard_store's RetentionTrimmer). Tests call RunOnce(). `store` and `clock` must outlive it.
-// Thread-safe.
+// Runs TableStore::RollOverStreamShards and ExpireStreams every `period` (by `clock`) on its own
+// thread until destroyed (as shard_store's RetentionTrimmer). Tests call RunOnce(). `store` and
+// `clock` must outlive it. Thread-safe.
 class TableStreamJanitor {
  public:
   TableStreamJanitor(TableStore& store, Clock& clock, absl::Duration period = absl::Minutes(1));
   ~TableStreamJanitor();
-  absl::StatusOr<int> RunOnce() { return store_.ExpireStreams(); }
+  // Both passes (the second also when the first fails); the first error.
+  absl::Status RunOnce();
   void Start();
 
  private:

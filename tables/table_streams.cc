@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
@@ -384,6 +385,47 @@ absl::StatusOr<int> TableStore::ExpireStreams() {
   return deleted;
 }
 
+absl::StatusOr<int> TableStore::RollOverStreamShards() {
+  const absl::Duration period = options_.stream_shard_rollover;
+  if (options_.streams == nullptr || period <= absl::ZeroDuration()) return 0;
+  std::vector<std::string> enabled;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, stream] : streams_) {
+      if (stream.enabled) enabled.push_back(stream.stream_name);
+    }
+  }
+  const absl::Time now = clock_.Now();
+  auto due = [&](const shard_store::ShardStore::OpenShardInfo& shard) {
+    if (shard.has_parent) return now - shard.created >= period;
+    // The stream's first shards: the one starting at K after P × (1 − K / 2^128).
+    const double start = static_cast<double>(absl::Uint128High64(shard.starting_hash_key)) /
+                         18446744073709551616.0;  // 2^64
+    return now - shard.created >= period * (1.0 - start);
+  };
+  absl::Status first_error;
+  int rolled = 0;
+  for (const std::string& name : enabled) {
+    absl::StatusOr<std::vector<std::string>> shards = options_.streams->RollOverShards(name, due);
+    if (shards.ok()) {
+      rolled += static_cast<int>(shards->size());
+    } else if (!absl::IsNotFound(shards.status()) &&
+               !absl::IsFailedPrecondition(shards.status()) && first_error.ok()) {
+      first_error = absl::Status(shards.status().code(),
+                                 absl::StrCat("rolling over the shards of ", name, ": ",
+                                              shards.status().message()));
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return rolled;
+}
+
+absl::Status TableStreamJanitor::RunOnce() {
+  absl::Status rolled = store_.RollOverStreamShards().status();
+  absl::Status expired = store_.ExpireStreams().status();
+  return rolled.ok() ? expired : rolled;
+}
+
 TableStreamJanitor::TableStreamJanitor(TableStore& store, Clock& clock, absl::Duration period)
     : store_(store), clock_(clock), period_(period) {}
 
@@ -400,8 +442,8 @@ void TableStreamJanitor::Start() {
     absl::MutexLock lock(&mu_);
     while (!stop_) {
       mu_.Unlock();
-      absl::StatusOr<int> result = RunOnce();
-      if (!result.ok()) LOG(WARNING) << "table stream upkeep: " << result.status();
+      absl::Status result = RunOnce();
+      if (!result.ok()) LOG(WARNING) << "table stream upkeep: " << result;
       mu_.Lock();
       clock_.AwaitWithDeadline(&mu_, absl::Condition(&stop_), clock_.MonotonicNow() + period_);
     }
