@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/key_coding.h"
@@ -175,6 +176,8 @@ absl::StatusOr<std::unique_ptr<TableStore>> TableStore::Create(RocksDb& db, Cloc
 
 absl::Status TableStore::Load() {
   absl::MutexLock lock(&mu_);
+  const absl::Time wall_now = clock_.Now();
+  const MonotonicTime monotonic_now = clock_.MonotonicNow();
   std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(rocksdb::ReadOptions(), tables_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const rocksdb::Slice key = it->key();
@@ -186,6 +189,24 @@ absl::Status TableStore::Load() {
     }
     if (key.starts_with(internal::kStreamKeyPrefix)) {
       RETURN_IF_ERROR(LoadStreamRecord(absl::string_view(key.data(), key.size()), value));
+      continue;
+    }
+    if (key.starts_with(internal::kTokenKeyPrefix)) {
+      // A TransactWriteItems token: kept while its window lasts (keys in expiry order, so a
+      // token written again later ends with its latest window).
+      if (key.size() < 9 || value.size() != 33 || value[0] != 1) {
+        return absl::DataLossError(absl::StrCat("undecodable transaction token at ",
+                                                absl::CEscape(key.ToString())));
+      }
+      const absl::Time expiry = absl::FromUnixMillis(
+          static_cast<int64_t>(ReadBigEndian64(absl::string_view(key.data() + 1, 8))));
+      if (expiry <= wall_now) continue;  // ExpireTransactionTokens deletes it
+      const std::string token(key.data() + 9, key.size() - 9);
+      TokenState& state = tokens_[token];
+      state.request = std::string(value.substr(1));
+      state.written = true;
+      state.expires = monotonic_now + (expiry - wall_now);
+      token_expiry_.emplace_back(state.expires, token);
       continue;
     }
     internal::TableMetadata m;

@@ -358,6 +358,9 @@ class TableStore {
   // Returns how many shards rolled over. Errors: the first failure (the other streams are still
   // tried; a stream another reshard holds UPDATING is left to the next pass, not an error).
   absl::StatusOr<int> RollOverStreamShards();
+  // Deletes the stored TransactWriteItems tokens whose window ended (one range delete). Errors:
+  // RocksDB's.
+  absl::Status ExpireTransactionTokens();
 
   // --- Items -------------------------------------------------------------
   // Each returns the item as it was before the call (nullopt: there was none), whatever the
@@ -413,8 +416,9 @@ class TableStore {
   // one reason per write and nothing is written. With a `token` (ClientRequestToken): a
   // transaction written under it within kTransactionTokenWindow (by the injected clock, from
   // when it was written) with the same token.request is not written again (replayed); a
-  // cancelled or failed one leaves the token free. Tokens are kept in memory (a restart forgets
-  // them). Errors (nothing written): INVALID_ARGUMENT (an item or key; an update of a key
+  // cancelled or failed one leaves the token free. A token is written (with the SHA-256 of
+  // token.request) in the transaction's one RocksDB write, so it is kept across a restart
+  // exactly when the transaction is. Errors (nothing written): INVALID_ARGUMENT (an item or key; an update of a key
   // attribute; "Transaction request cannot include multiple operations on one item";
   // "Transaction request cannot be larger than 4 MB": the items and keys over
   // kMaxTransactionBytes); NOT_FOUND (a table); write errors; and, by TransactionTokenError,
@@ -451,10 +455,13 @@ class TableStore {
     std::vector<WriteOutcome> outcomes;              // one per write, when written
     std::vector<CancellationReason> cancellations;   // kTransaction, when cancelled
   };
-  absl::StatusOr<ExecuteResult> Execute(const std::vector<ItemWrite>& writes, ExecuteMode mode);
+  // `extra` (when set) adds writes of the caller to the one write (also when no item changes).
+  absl::StatusOr<ExecuteResult> Execute(const std::vector<ItemWrite>& writes, ExecuteMode mode,
+                                        const shard_store::BatchStage& extra = nullptr);
   struct StagedWrite;
-  // Writes the changed items of `staged` and their change records in one write.
-  absl::Status Commit(const std::vector<StagedWrite>& staged);
+  // Writes the changed items of `staged`, their change records and `extra` in one write.
+  absl::Status Commit(const std::vector<StagedWrite>& staged,
+                      const shard_store::BatchStage& extra);
   // Adds the index entry changes of one changed item to `batch`.
   absl::Status StageIndexEntries(const StagedWrite& s, rocksdb::WriteBatch* batch);
   absl::StatusOr<ItemPage> Read(const ReadRequest& request, bool query);
@@ -509,9 +516,10 @@ class TableStore {
   // DISABLED streams whose shards are known closed (since this process started).
   std::set<std::string> sealed_ ABSL_GUARDED_BY(mu_);
   // ClientRequestTokens of TransactWriteItems: in progress (written false), or written (until
-  // `expires`); `token_expiry_` lists the written ones in expiry order, for pruning.
+  // `expires`); `token_expiry_` lists the written ones in expiry order, for pruning. Loaded
+  // from the tables family (internal::TokenKey) on open.
   struct TokenState {
-    std::string request;
+    std::string request;  // its SHA-256
     bool written = false;
     MonotonicTime expires;
   };
@@ -519,14 +527,14 @@ class TableStore {
   std::deque<std::pair<MonotonicTime, std::string>> token_expiry_ ABSL_GUARDED_BY(mu_);
 };
 
-// Runs TableStore::RollOverStreamShards and ExpireStreams every `period` (by `clock`) on its own
+// Runs TableStore::RollOverStreamShards, ExpireStreams and ExpireTransactionTokens every `period` (by `clock`) on its own
 // thread until destroyed (as shard_store's RetentionTrimmer). Tests call RunOnce(). `store` and
 // `clock` must outlive it. Thread-safe.
 class TableStreamJanitor {
  public:
   TableStreamJanitor(TableStore& store, Clock& clock, absl::Duration period = absl::Minutes(1));
   ~TableStreamJanitor();
-  // Both passes (the second also when the first fails); the first error.
+  // The three passes (each also when another fails); the first error.
   absl::Status RunOnce();
   void Start();
 

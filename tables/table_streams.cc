@@ -423,7 +423,8 @@ absl::StatusOr<int> TableStore::RollOverStreamShards() {
 absl::Status TableStreamJanitor::RunOnce() {
   absl::Status rolled = store_.RollOverStreamShards().status();
   absl::Status expired = store_.ExpireStreams().status();
-  return rolled.ok() ? expired : rolled;
+  absl::Status tokens = store_.ExpireTransactionTokens();
+  return !rolled.ok() ? rolled : !expired.ok() ? expired : tokens;
 }
 
 TableStreamJanitor::TableStreamJanitor(TableStore& store, Clock& clock, absl::Duration period)
