@@ -329,6 +329,37 @@ absl::Status TableStore::CreateStreamOf(const TableDescription& description) {
   return options_.streams->CreateStream(request);
 }
 
+absl::Status TableStore::StageBackfill(const TableDescription& description, size_t i,
+                                       rocksdb::WriteBatch* batch) {
+  std::string next_id;
+  {
+    absl::MutexLock lock(&mu_);
+    AppendBigEndian64(&next_id, next_table_id_);  // past the new index's id
+  }
+  RETURN_IF_ERROR(FromRocksDbStatus(batch->Put(tables_, kNextIdKey, next_id), "staging"));
+  // The new index alone, to check an item's keys against it only.
+  TableSpec only;
+  only.key_schema = description.spec.key_schema;
+  only.indexes = {description.spec.indexes[i]};
+  const std::string begin = ItemPrefix(description.table_id);
+  const std::string end = ItemPrefix(description.table_id + 1);
+  rocksdb::ReadOptions read;
+  const rocksdb::Slice upper(end);
+  read.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(read, items_));
+  for (it->Seek(begin); it->Valid(); it->Next()) {
+    ASSIGN_OR_RETURN(AttributeMap item,
+                     DecodeItem(absl::string_view(it->value().data(), it->value().size())));
+    if (!internal::InIndex(description.spec.indexes[i], item)) continue;  // sparse
+    if (!internal::CheckIndexKeys(only, item).ok()) continue;  // an index key violation
+    RETURN_IF_ERROR(FromRocksDbStatus(
+        batch->Put(items_, internal::IndexEntryKey(description, i, item),
+                   EncodeItem(internal::ProjectToIndex(description.spec, i, item))),
+        "adding an index entry to the write batch"));
+  }
+  return FromRocksDbStatus(it->status(), "reading the table's items for the new index");
+}
+
 absl::StatusOr<std::shared_ptr<TableStore::Table>> TableStore::FindTable(absl::string_view name) {
   RETURN_IF_ERROR(ValidateTableName(name));
   absl::MutexLock lock(&mu_);

@@ -150,6 +150,10 @@ struct TableUpdate {
   // ProvisionedThroughput: both or neither.
   std::optional<int64_t> read_capacity_units;
   std::optional<int64_t> write_capacity_units;
+  // GlobalSecondaryIndexUpdates: one index created (global; its entries backfilled from the
+  // table's items) or deleted (a global index's name) — at most one, and with no other change.
+  std::optional<IndexSpec> create_index;
+  std::optional<std::string> delete_index;
 };
 
 struct TableList {
@@ -316,6 +320,16 @@ class TableStore {
   // and the streams' records are one RocksDB write.
   // Example: a table created with a stream labelled L1, turned off, then on: ListStreams shows
   // L1 DISABLED and L2 ENABLED, LatestStreamLabel is L2, and L1 is readable to its end.
+  // An index created gets a new id and the entries of every item it holds (an item whose index
+  // key attribute has another type, or an empty or oversized value, is left out of it, as
+  // DynamoDB's backfill leaves index key violations out), written with the metadata in one
+  // batch while the table's writes wait: it is ACTIVE, complete, when the call returns. An index
+  // deleted goes with its entries (a range delete) in the metadata's batch.
+  // Index errors: INVALID_ARGUMENT (both or with another change: "Only 1 online index can be
+  // created or deleted simultaneously per table"; a local index; what ValidateIndexes refuses:
+  // a name taken, over 20 global indexes...; a key attribute named by the table or another
+  // index with another type; deleting a local index); NOT_FOUND (deleting a missing index:
+  // "Requested resource not found: Index: NAME not found in table TABLE").
   // Errors: INVALID_ARGUMENT (nothing to change; turning on a stream that is on — "Table
   // already has an enabled stream" — or off one that is off; capacity units below 1, given for
   // PAY_PER_REQUEST, missing for a switch to PROVISIONED, or equal to the current ones);
@@ -462,6 +476,10 @@ class TableStore {
   // Writes the changed items of `staged`, their change records and `extra` in one write.
   absl::Status Commit(const std::vector<StagedWrite>& staged,
                       const shard_store::BatchStage& extra);
+  // Adds to `batch` the entries in `description`'s index `i` of every item of the table, and
+  // the next table id. Requires no write of the table in flight; not mu_.
+  absl::Status StageBackfill(const TableDescription& description, size_t i,
+                             rocksdb::WriteBatch* batch);
   // Adds the index entry changes of one changed item to `batch`.
   absl::Status StageIndexEntries(const StagedWrite& s, rocksdb::WriteBatch* batch);
   absl::StatusOr<ItemPage> Read(const ReadRequest& request, bool query);
