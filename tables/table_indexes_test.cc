@@ -496,6 +496,7 @@ TEST_F(TableIndexesTest, UpdateTableRefusesIndexChangesDynamoDbRefuses) {
   TableUpdate both;
   both.create_index = Index("byNote", IndexKind::kGlobal, {"note", T::kS}, std::nullopt);
   both.delete_index = "byTag";
+  EXPECT_EQ(code(both).code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(code(both).message()),
               HasSubstr("Only 1 online index can be created or deleted simultaneously"));
   TableUpdate with_stream;

@@ -142,6 +142,12 @@ struct TableStreamList {
   bool more = false;  // more follow the last one
 };
 
+// UpdateTable's answer to more than one index created or deleted in one call (DynamoDB's
+// LimitExceededException).
+inline constexpr char kOneIndexChange[] =
+    "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously "
+    "per table";
+
 // UpdateTable's changes; an unset member is left as it is.
 struct TableUpdate {
   // Turns the stream on (a new stream, new label) or off (the current one is DISABLED).
@@ -325,8 +331,8 @@ class TableStore {
   // DynamoDB's backfill leaves index key violations out), written with the metadata in one
   // batch while the table's writes wait: it is ACTIVE, complete, when the call returns. An index
   // deleted goes with its entries (a range delete) in the metadata's batch.
-  // Index errors: INVALID_ARGUMENT (both or with another change: "Only 1 online index can be
-  // created or deleted simultaneously per table"; a local index; what ValidateIndexes refuses:
+  // Index errors: RESOURCE_EXHAUSTED (both: kOneIndexChange, DynamoDB's LimitExceeded);
+  // INVALID_ARGUMENT (with another change; a local index; what ValidateIndexes refuses:
   // a name taken, over 20 global indexes...; a key attribute named by the table or another
   // index with another type; deleting a local index); NOT_FOUND (deleting a missing index:
   // "Requested resource not found: Index: NAME not found in table TABLE").

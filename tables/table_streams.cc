@@ -155,11 +155,13 @@ absl::StatusOr<TableDescription> TableStore::UpdateTable(absl::string_view name,
         "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
         "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required");
   }
-  if ((update.create_index.has_value() && update.delete_index.has_value()) ||
-      (index_change && other_change)) {
-    return absl::InvalidArgumentError(
-        "Subscriber limit exceeded: Only 1 online index can be created or deleted "
-        "simultaneously per table");
+  if (update.create_index.has_value() && update.delete_index.has_value()) {
+    return absl::ResourceExhaustedError(kOneIndexChange);
+  }
+  if (index_change && other_change) {
+    return Invalid(
+        "an index can be created or deleted only by an UpdateTable call that changes nothing "
+        "else");
   }
   if (update.create_index.has_value() && update.create_index->kind != IndexKind::kGlobal) {
     return Invalid("only global secondary indexes can be created by UpdateTable");
