@@ -194,7 +194,7 @@ absl::Status TableStore::Load() {
     if (key.starts_with(internal::kTokenKeyPrefix)) {
       // A TransactWriteItems token: kept while its window lasts (keys in expiry order, so a
       // token written again later ends with its latest window).
-      if (key.size() < 9 || value.size() != 33 || value[0] != 1) {
+      if (key.size() < 9 || value.size() != 33 || value[0] != internal::kTokenFormatVersion) {
         return absl::DataLossError(absl::StrCat("undecodable transaction token at ",
                                                 absl::CEscape(key.ToString())));
       }

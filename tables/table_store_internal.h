@@ -46,6 +46,7 @@ inline std::string StreamKey(absl::string_view stream_name) {
 // is durable exactly when the transaction is; expired ones are one range
 // ("x" + be64(0) .. "x" + be64(now)) for ExpireTransactionTokens.
 inline constexpr char kTokenKeyPrefix[] = "x";
+inline constexpr char kTokenFormatVersion = 1;
 inline std::string TokenKey(int64_t expiry_ms, absl::string_view token) {
   std::string out = kTokenKeyPrefix;
   AppendBigEndian64(&out, static_cast<uint64_t>(std::max<int64_t>(0, expiry_ms)));

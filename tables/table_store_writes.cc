@@ -42,7 +42,6 @@ namespace {
 
 constexpr char kConditionItemPayload[] = "type.tributary.dev/tables.condition-item";
 constexpr char kTokenErrorPayload[] = "type.tributary.dev/tables.token-error";
-constexpr char kTokenFormatVersion = 1;
 
 // What a token remembers of its request: its SHA-256 (32 bytes), not the request (up to 4 MB).
 std::string RequestDigest(absl::string_view request) {
@@ -212,7 +211,7 @@ absl::StatusOr<TransactionOutcome> TableStore::TransactWriteItems(
   shard_store::BatchStage write_token;
   if (token.has_value()) {
     write_token = [&](rocksdb::WriteBatch* batch) {
-      std::string value(1, kTokenFormatVersion);
+      std::string value(1, internal::kTokenFormatVersion);
       value += RequestDigest(token->request);
       const int64_t expiry = absl::ToUnixMillis(clock_.Now() + kTransactionTokenWindow);
       return FromRocksDbStatus(batch->Put(tables_, internal::TokenKey(expiry, token->token), value),
