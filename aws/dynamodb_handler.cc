@@ -278,6 +278,19 @@ class Handler {
     };
     add_key(spec.key_schema.partition_key, "HASH");
     if (spec.key_schema.sort_key.has_value()) add_key(*spec.key_schema.sort_key, "RANGE");
+    // The indexes' key attributes are defined too (once each), as DynamoDB lists them.
+    std::set<std::string> defined = {spec.key_schema.partition_key.name};
+    if (spec.key_schema.sort_key.has_value()) defined.insert(spec.key_schema.sort_key->name);
+    for (const tables::IndexSpec& index : spec.indexes) {
+      for (const tables::KeyAttribute* k :
+           {&index.key_schema.partition_key,
+            index.key_schema.sort_key ? &*index.key_schema.sort_key : nullptr}) {
+        if (k == nullptr || !defined.insert(k->name).second) continue;
+        Value& def = definitions.Append(Value::Map());
+        def.Add("AttributeName", Value::String(k->name));
+        def.Add("AttributeType", Value::String(tables::TypeName(k->type)));
+      }
+    }
     out.Add("AttributeDefinitions", std::move(definitions));
     out.Add("KeySchema", std::move(schema));
     out.Add("TableName", Value::String(spec.name));
@@ -579,16 +592,63 @@ class Handler {
     return std::optional<tables::StreamSpecification>(spec);
   }
 
+  // UpdateTable's GlobalSecondaryIndexUpdates: one Create (IndexName, KeySchema, Projection,
+  // ProvisionedThroughput; its key attributes in the call's AttributeDefinitions) or one Delete
+  // (IndexName). More than one is DynamoDB's LimitExceededException; Update (an index's
+  // throughput) is refused (not supported yet).
+  absl::Status ReadIndexUpdates(tables::TableUpdate* update) {
+    const std::vector<Value>* updates = in_.List("GlobalSecondaryIndexUpdates");
+    if (updates == nullptr) return absl::OkStatus();
+    if (updates->size() > 1) return absl::ResourceExhaustedError(tables::kOneIndexChange);
+    if (updates->empty()) return absl::OkStatus();
+    InputReader entry = in_.Element("GlobalSecondaryIndexUpdates", 0, (*updates)[0]);
+    std::optional<InputReader> create = entry.Structure("Create");
+    std::optional<InputReader> drop = entry.Structure("Delete");
+    if (entry.Structure("Update").has_value()) {
+      return Validation("GlobalSecondaryIndexUpdates: Update is not supported by Tributary yet");
+    }
+    if (create.has_value() == drop.has_value()) {
+      return Validation(
+          "One or more parameter values were invalid: a GlobalSecondaryIndexUpdate needs "
+          "exactly one of Create, Update or Delete");
+    }
+    if (drop.has_value()) {
+      std::optional<std::string> index = drop->String("IndexName");
+      drop->Required("IndexName", index.has_value());
+      if (index.has_value()) update->delete_index = *index;
+      return absl::OkStatus();
+    }
+    std::map<std::string, std::string> types;  // the call's AttributeDefinitions
+    if (const std::vector<Value>* definitions = in_.List("AttributeDefinitions")) {
+      for (const Value& d : *definitions) {
+        const Value* n = Member(d, "AttributeName");
+        const Value* t = Member(d, "AttributeType");
+        if (n == nullptr || t == nullptr || n->type() != Value::Type::kString ||
+            t->type() != Value::Type::kString || !KeyType(t->string_value())) {
+          return Validation(
+              "One or more parameter values were invalid: an AttributeDefinition needs an "
+              "AttributeName and an AttributeType of S, N or B");
+        }
+        types[n->string_value()] = t->string_value();
+      }
+    }
+    std::set<std::string> used;
+    absl::StatusOr<tables::IndexSpec> index = ReadIndex(*create, /*local=*/false, types, &used);
+    if (!InputOk() || !index.ok()) return index.status();
+    update->create_index = *std::move(index);
+    return absl::OkStatus();
+  }
+
   // UpdateTable: StreamSpecification (a new stream each time one is turned on), BillingMode,
-  // ProvisionedThroughput. Index, replica, encryption and class changes are refused.
+  // ProvisionedThroughput, GlobalSecondaryIndexUpdates. Replica, encryption and class changes
+  // are refused.
   absl::StatusOr<Value> UpdateTable() {
     std::optional<std::string> name = TableName();
     if (!name) return Value();
     std::optional<std::string> billing = in_.String("BillingMode");
     in_.Enum("BillingMode", billing, {"PROVISIONED", "PAY_PER_REQUEST"});
     if (!InputOk()) return Value();
-    for (const char* member : {"GlobalSecondaryIndexUpdates", "ReplicaUpdates",
-                               "SSESpecification", "TableClass", "DeletionProtectionEnabled",
+    for (const char* member : {"ReplicaUpdates", "SSESpecification", "TableClass", "DeletionProtectionEnabled",
                                "OnDemandThroughput", "WarmThroughput", "MultiRegionConsistency",
                                "GlobalTableWitnessUpdates"}) {
       if (const Value* v = call_.input.Find(member); v != nullptr && !v->is_null()) {
@@ -612,6 +672,9 @@ class Handler {
     std::optional<std::optional<tables::StreamSpecification>> stream = ReadStreamSpecification();
     if (!stream) return Value();
     update.stream = *stream;
+    absl::Status indexes = ReadIndexUpdates(&update);
+    if (!InputOk()) return Value();
+    if (!indexes.ok()) return indexes;
     absl::StatusOr<tables::TableDescription> d = tables_.UpdateTable(*name, update);
     if (!d.ok()) return d.status();
     Value out = Value::Map();

@@ -115,6 +115,58 @@ TEST_F(PollerIntegrationTest, ShardEndIsCheckpointedThenTheChildrenRun) {
   EXPECT_EQ(RecordCount(calls), 14);
 }
 
+// Shard rollover (a table stream's shards: ShardStore::RollOverShards, a split into one child of
+// the same range) over three generations: the mapping delivers every record once, the
+// generations in order — each parent to SHARD_END before its child's first batch.
+TEST_F(PollerIntegrationTest, ShardRolloversAreReadGenerationAfterGenerationInOrder) {
+  const auto all_due = [](const shard_store::ShardStore::OpenShardInfo&) { return true; };
+  std::vector<std::string> lineage = {Shards().at(0).shard_id()};
+  for (int generation = 0; generation < 3; ++generation) {
+    Put(3, absl::StrCat("g", generation, "-"));
+    auto rolled = store_node_->store().RollOverShards(kStream, all_due);
+    ASSERT_TRUE(rolled.ok()) << rolled.status();
+    ASSERT_EQ(rolled->size(), 1u);
+    lineage.push_back(Shards().back().shard_id());
+  }
+  Put(3, "g3-");
+  ASSERT_EQ(Shards().size(), 4u);
+  CreateLeases();
+  PollerUnderTest& p1 = NewPoller("p1");
+  // Each generation: the pass that takes its lease, then its SHARD_END (the last one has none).
+  for (int generation = 0; generation < 3; ++generation) {
+    const auto ended = [&](const auto& calls) {
+      int n = 0;
+      for (const auto& c : calls) n += c.accepted && c.checkpoint.type() == v1::SHARD_END;
+      return n > generation;
+    };
+    for (int pass = 0; pass < 10 && !ended(p1.observed.checkpoint_calls()); ++pass) {
+      ASSERT_TRUE(p1.poller->RunOnce().ok());
+      static_cast<void>(p1.observed.AwaitCheckpoints("a SHARD_END", ended, absl::Seconds(5)));
+    }
+    ASSERT_TRUE(ended(p1.observed.checkpoint_calls())) << "generation " << generation;
+  }
+  for (int pass = 0; pass < 10 && RecordCount(p1.function.calls()) < 12; ++pass) {
+    ASSERT_TRUE(p1.poller->RunOnce().ok());
+    static_cast<void>(p1.function.Await(
+        "12 records", [](const auto& calls) { return RecordCount(calls) >= 12; },
+        absl::Seconds(5)));
+  }
+  std::vector<std::string> data;
+  std::vector<std::string> shards;
+  for (const auto& call : p1.function.calls()) {
+    if (shards.empty() || shards.back() != call.request.shard_id()) {
+      shards.push_back(call.request.shard_id());
+    }
+    for (const auto& record : call.request.records()) data.push_back(record.data());
+  }
+  EXPECT_EQ(shards, lineage) << "each generation's batches after its parent's";
+  std::vector<std::string> expected;
+  for (int g = 0; g < 4; ++g) {
+    for (int i = 0; i < 3; ++i) expected.push_back(absl::StrCat("g", g, "-", i));
+  }
+  EXPECT_EQ(data, expected);
+}
+
 TEST_F(PollerIntegrationTest, LeaseShowsTheLastProcessingResultAndErrorTheHeartbeatReported) {
   config_.set_maximum_retry_attempts(0);  // a failing batch is skipped: no backoff on the clock
   mappings_.Set(config_);

@@ -354,6 +354,50 @@ absl::Status ShardStore::SealStreamOnce(absl::string_view stream_name) {
   return ApplyReshard(std::move(update), stream, routing->shards, {});
 }
 
+absl::StatusOr<std::vector<std::string>> ShardStore::RollOverShards(
+    absl::string_view stream_name, const std::function<bool(const OpenShardInfo&)>& due) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, GetStream(stream_name));
+  std::shared_ptr<const Routing> routing;
+  {
+    absl::ReaderMutexLock lock(&stream->mu);
+    routing = stream->routing;
+  }
+  // Ask first, without UPDATING: a pass that finds nothing due leaves the stream alone.
+  std::vector<std::shared_ptr<Shard>> due_shards;
+  for (const auto& shard : routing->shards) {
+    const OpenShardInfo info{shard->id, shard->starting_hash_key,
+                             absl::FromUnixMillis(shard->created_ms),
+                             shard->parent_index >= 0 || shard->adjacent_parent_index >= 0};
+    if (due(info)) due_shards.push_back(shard);
+  }
+  if (due_shards.empty()) return std::vector<std::string>{};
+  ASSIGN_OR_RETURN(UpdatingGuard update, BeginUpdate(*stream));
+  uint32_t base;
+  {
+    absl::ReaderMutexLock lock(&stream->mu);
+    routing = stream->routing;  // read again: no reshard runs while this one is UPDATING
+    base = stream->next_shard_index;
+  }
+  // Those still open (a reshard may have closed some between the two looks).
+  std::vector<std::shared_ptr<Shard>> parents;
+  for (const auto& shard : due_shards) {
+    if (std::find(routing->shards.begin(), routing->shards.end(), shard) != routing->shards.end())
+      parents.push_back(shard);
+  }
+  std::vector<std::shared_ptr<Shard>> children;
+  std::vector<std::string> ids;
+  for (const auto& parent : parents) {
+    auto child = std::make_shared<Shard>(base++, parent->starting_hash_key,
+                                         parent->ending_hash_key, &stream->put_mu);
+    child->parent_index = parent->index;
+    children.push_back(std::move(child));
+    ids.push_back(parent->id);
+  }
+  if (parents.empty()) return ids;
+  RETURN_IF_ERROR(ApplyReshard(std::move(update), stream, parents, std::move(children)));
+  return ids;
+}
+
 absl::Status ShardStore::PersistStream(const Stream& stream, int retention_hours) {
   Batch batch = NewBatch();
   StreamChange change;

@@ -97,7 +97,7 @@ enum class WriteKind {
   kCreateStream,
   kDeleteStream,
   kRecords,         // PutRecord / PutRecords: one write per call
-  kReshard,         // SplitShard / MergeShards / UpdateShardCount
+  kReshard,         // SplitShard / MergeShards / UpdateShardCount / SealStream / RollOverShards
   kStreamMetadata,  // retention changes, tags, registered consumers
   kTrim,            // the retention trimmer (range deletes, removing shards)
 };
@@ -419,6 +419,27 @@ class ShardStore {
   // (UPDATING); INTERNAL/UNAVAILABLE when the metadata write fails ("resharding (nothing was
   // changed): ..."): every shard stays open.
   absl::Status SealStream(absl::string_view stream_name);
+  // Shard rollover (tables/ rolls a table stream's shards over as DynamoDB Streams does): every
+  // open shard of the stream for which `due` is true closes and one child with the same hash-key
+  // range takes its later writes (a split into one child: the child's parent_shard_id is the
+  // shard; the parent reads to SHARD_END and names the child). `due` is called with no lock of
+  // the store held, once per open shard, with the shard's id, its starting hash key, when it was
+  // created (by the store's clock, kept across restarts) and whether it has a parent; it must not
+  // call back into this store. All due shards close in one metadata write. Returns the ids of the
+  // shards rolled over (empty: none was due, nothing written).
+  // Example: a 1-shard stream rolled over twice: shardId-000000000000 → shardId-000000000001
+  // (parent ...000) → shardId-000000000002 (parent ...001), each with the full hash-key range.
+  // Errors: INVALID_ARGUMENT (stream name); NOT_FOUND; FAILED_PRECONDITION (UPDATING: another
+  // reshard in progress); INTERNAL/UNAVAILABLE when the metadata write fails ("resharding
+  // (nothing was changed): ...": every shard stays open).
+  struct OpenShardInfo {
+    std::string shard_id;
+    absl::uint128 starting_hash_key;
+    absl::Time created;
+    bool has_parent;
+  };
+  absl::StatusOr<std::vector<std::string>> RollOverShards(
+      absl::string_view stream_name, const std::function<bool(const OpenShardInfo&)>& due);
   // retention_period_hours 24–8760, ≥ (increase) or ≤ (decrease) the current
   // value. Errors: INVALID_ARGUMENT, NOT_FOUND.
   absl::Status IncreaseStreamRetentionPeriod(

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -734,6 +735,81 @@ TEST_F(ShardStoreTest, SealStreamClosesEveryShardWithoutChildrenAndRefusesLaterP
     EXPECT_FALSE(shard.sequence_number_range().ending_sequence_number().empty()) << shard.shard_id();
   }
   EXPECT_FALSE(store_->PutRecord(put).ok());
+}
+
+// Rollover: each due shard splits into one child with its range; readers walk the lineage.
+TEST_F(ShardStoreTest, RollOverShardsGivesEachDueShardOneChildWithItsRange) {
+  CreateStream("s", 2);
+  Put("k", "gen0", "0");
+  const absl::Time created = clock_.Now();
+  clock_.Advance(absl::Hours(1));
+  std::vector<ShardStore::OpenShardInfo> seen;
+  auto only_first = [&](const ShardStore::OpenShardInfo& info) {
+    seen.push_back(info);
+    return info.starting_hash_key == 0;
+  };
+  absl::StatusOr<std::vector<std::string>> rolled = store_->RollOverShards("s", only_first);
+  ASSERT_TRUE(rolled.ok()) << rolled.status();
+  EXPECT_THAT(*rolled, ElementsAre("shardId-000000000000"));
+  ASSERT_GE(seen.size(), 2u);
+  EXPECT_EQ(seen[0].created, absl::FromUnixMillis(absl::ToUnixMillis(created)));
+  EXPECT_FALSE(seen[0].has_parent);
+  Put("k", "gen1", "0");
+  seen.clear();
+  rolled = store_->RollOverShards("s", only_first);  // the child now holds hash key 0
+  ASSERT_TRUE(rolled.ok()) << rolled.status();
+  EXPECT_THAT(*rolled, ElementsAre("shardId-000000000002"));
+  ASSERT_EQ(seen.size(), 2u);  // open shards by starting hash key: the child, then shard 1
+  EXPECT_EQ(seen[0].shard_id, "shardId-000000000002");
+  EXPECT_TRUE(seen[0].has_parent);
+  EXPECT_EQ(seen[0].created, absl::FromUnixMillis(absl::ToUnixMillis(created + absl::Hours(1))));
+  EXPECT_EQ(seen[1].shard_id, "shardId-000000000001");
+  EXPECT_FALSE(seen[1].has_parent);
+  Put("k", "gen2", "0");
+  // Nothing due: nothing written, the stream is not UPDATING after.
+  rolled = store_->RollOverShards("s", [](const ShardStore::OpenShardInfo&) { return false; });
+  ASSERT_TRUE(rolled.ok());
+  EXPECT_TRUE(rolled->empty());
+
+  std::vector<v1::Shard> shards = Shards();
+  ASSERT_EQ(shards.size(), 4u);
+  EXPECT_EQ(shards[2].shard_id(), "shardId-000000000002");
+  EXPECT_EQ(shards[2].parent_shard_id(), "shardId-000000000000");
+  EXPECT_EQ(shards[3].parent_shard_id(), "shardId-000000000002");
+  EXPECT_TRUE(shards[3].adjacent_parent_shard_id().empty());
+  EXPECT_EQ(shards[3].hash_key_range().starting_hash_key(),
+            shards[0].hash_key_range().starting_hash_key());
+  EXPECT_EQ(shards[3].hash_key_range().ending_hash_key(),
+            shards[0].hash_key_range().ending_hash_key());
+  EXPECT_TRUE(shards[1].sequence_number_range().ending_sequence_number().empty());  // not due
+  // Each generation reads to SHARD_END and names its one child.
+  for (const auto& [shard, data, child] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"shardId-000000000000", "gen0", "shardId-000000000002"},
+           {"shardId-000000000002", "gen1", "shardId-000000000003"}}) {
+    absl::StatusOr<v1::GetRecordsResponse> r = Get(*Iterator(shard, v1::TRIM_HORIZON));
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->records_size(), 1) << shard;
+    EXPECT_EQ(r->records(0).data(), data);
+    EXPECT_TRUE(r->next_shard_iterator().empty());
+    ASSERT_EQ(r->child_shards_size(), 1);
+    EXPECT_EQ(r->child_shards(0).shard_id(), child);
+    EXPECT_THAT(r->child_shards(0).parent_shards(), ElementsAre(shard));
+  }
+  EXPECT_THAT(ReadAll("shardId-000000000003"), ElementsAre("gen2"));
+  Reopen();  // the lineage and the children's creation time are durable
+  seen.clear();
+  ASSERT_TRUE(store_->RollOverShards("s", [&](const ShardStore::OpenShardInfo& info) {
+                       seen.push_back(info);
+                       return false;
+                     }).ok());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].shard_id, "shardId-000000000003");
+  EXPECT_TRUE(seen[0].has_parent);
+  EXPECT_EQ(seen[0].created, absl::FromUnixMillis(absl::ToUnixMillis(created + absl::Hours(1))));
+  EXPECT_EQ(Shards().size(), 4u);
+  EXPECT_EQ(store_->RollOverShards("missing", only_first).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(ShardStoreTest, UpdateShardCountScalesUpAndDownWithLineage) {

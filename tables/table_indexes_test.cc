@@ -422,5 +422,120 @@ TEST_F(TableIndexesTest, DeleteTableDeletesTheIndexEntries) {
   for (uint64_t id : d->index_ids) EXPECT_EQ(keys_under(id), 0) << id;
 }
 
+// UpdateTable's GlobalSecondaryIndexUpdates: an index created is backfilled from the items there
+// (sparse, projected, index key violations left out), kept by later writes, survives a reopen;
+// a deleted one goes with its entries.
+TEST_F(TableIndexesTest, UpdateTableCreatesABackfilledGlobalIndexAndDeletesOne) {
+  CreateOrders();
+  ASSERT_TRUE(Put(Order("ann", "o1", "OPEN", "2024-03", "10")).ok());
+  ASSERT_TRUE(Put(Order("bob", "o2", "OPEN", "2024-01", "20")).ok());
+  ASSERT_TRUE(Put(Order("cid", "o3", "SHIPPED", "2024-02", std::nullopt)).ok());  // no total
+  AttributeMap wrong = Order("dan", "o4", std::nullopt, std::nullopt, std::nullopt);
+  wrong.emplace_back("note2", V::S("x"));
+  ASSERT_TRUE(SortAttributeMap(&wrong).ok());
+  ASSERT_TRUE(Put(wrong).ok());
+  // byNote: note (S, every order has "n") + total (N, KEYS_ONLY).
+  TableUpdate create;
+  create.create_index = Index("byNote", IndexKind::kGlobal, {"note", T::kS},
+                              KeyAttribute{"total", T::kN}, ProjectionType::kKeysOnly);
+  auto d = store_->UpdateTable("orders", create);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->spec.indexes.size(), 4u);
+  EXPECT_EQ(d->spec.indexes[3].name, "byNote");
+  ASSERT_EQ(d->index_ids.size(), 4u);
+  EXPECT_GT(d->index_ids[3], d->index_ids[2]);
+  auto page = QueryIndex("byNote", Partition(V::S("n")));
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(Ids(*page), ElementsAre("o1", "o2"));  // by total; o3 and o4 have none
+  EXPECT_EQ(page->items[0], (AttributeMap{{"customer", V::S("ann")},
+                                          {"id", V::S("o1")},
+                                          {"note", V::S("n")},
+                                          {"total", V::N("10")}}));
+  ASSERT_TRUE(Put(Order("eve", "o5", std::nullopt, std::nullopt, "15")).ok());  // kept by writes
+  EXPECT_THAT(Ids(*QueryIndex("byNote", Partition(V::S("n")))), ElementsAre("o1", "o5", "o2"));
+  Open();
+  EXPECT_THAT(Ids(*QueryIndex("byNote", Partition(V::S("n")))), ElementsAre("o1", "o5", "o2"));
+
+  // An item whose new index key has another type is left out of the backfill.
+  ASSERT_TRUE(Put({{"customer", V::S("fay")}, {"id", V::S("o6")}, {"region", V::N("7")}}).ok());
+  ASSERT_TRUE(Put({{"customer", V::S("gus")}, {"id", V::S("o7")}, {"region", V::S("eu")}}).ok());
+  create.create_index = Index("byRegion", IndexKind::kGlobal, {"region", T::kS}, std::nullopt);
+  ASSERT_TRUE(store_->UpdateTable("orders", create).ok());
+  EXPECT_THAT(Ids(*QueryIndex("byRegion", Partition(V::S("eu")))), ElementsAre("o7"));
+
+  // Delete: gone from the description, its reads refused, its entries deleted.
+  const uint64_t note_id = store_->DescribeTable("orders")->index_ids[3];
+  TableUpdate drop;
+  drop.delete_index = "byNote";
+  d = store_->UpdateTable("orders", drop);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->spec.indexes.size(), 4u);
+  EXPECT_EQ(d->spec.indexes[3].name, "byRegion");
+  EXPECT_EQ(QueryIndex("byNote", Partition(V::S("n"))).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::string prefix;
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    prefix.push_back(static_cast<char>(note_id >> shift));
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        streams_->db().db()->NewIterator(rocksdb::ReadOptions(), streams_->db().Handle("items")));
+    it->Seek(prefix);
+    EXPECT_FALSE(it->Valid() && it->key().starts_with(prefix));
+  }
+  // A write after the delete touches only the indexes left.
+  ASSERT_TRUE(Put(Order("ann", "o1", "OPEN", "2024-03", "12")).ok());
+  EXPECT_THAT(StatusIds("OPEN"), ElementsAre("o2", "o1"));
+  Open();
+  EXPECT_EQ(store_->DescribeTable("orders")->spec.indexes.size(), 4u);
+}
+
+TEST_F(TableIndexesTest, UpdateTableRefusesIndexChangesDynamoDbRefuses) {
+  CreateOrders();
+  auto code = [&](const TableUpdate& u) { return store_->UpdateTable("orders", u).status(); };
+  TableUpdate both;
+  both.create_index = Index("byNote", IndexKind::kGlobal, {"note", T::kS}, std::nullopt);
+  both.delete_index = "byTag";
+  EXPECT_EQ(code(both).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(code(both).message()),
+              HasSubstr("Only 1 online index can be created or deleted simultaneously"));
+  TableUpdate with_stream;
+  with_stream.delete_index = "byTag";
+  with_stream.stream = StreamSpecification{true, StreamViewType::kKeysOnly};
+  EXPECT_EQ(code(with_stream).code(), absl::StatusCode::kInvalidArgument);
+  TableUpdate missing;
+  missing.delete_index = "nope";
+  EXPECT_EQ(code(missing).code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(code(missing).message()),
+              HasSubstr("Requested resource not found: Index: nope"));
+  TableUpdate local;
+  local.delete_index = "byTotal";
+  EXPECT_EQ(code(local).code(), absl::StatusCode::kInvalidArgument);
+  TableUpdate create_local;
+  create_local.create_index =
+      Index("byX", IndexKind::kLocal, {"customer", T::kS}, KeyAttribute{"x", T::kN});
+  EXPECT_EQ(code(create_local).code(), absl::StatusCode::kInvalidArgument);
+  TableUpdate taken;
+  taken.create_index = Index("byTag", IndexKind::kGlobal, {"note", T::kS}, std::nullopt);
+  EXPECT_THAT(std::string(code(taken).message()), HasSubstr("Duplicate index name: byTag"));
+  TableUpdate retyped;  // status is S in byStatus
+  retyped.create_index = Index("byStatusN", IndexKind::kGlobal, {"status", T::kN}, std::nullopt);
+  EXPECT_THAT(std::string(code(retyped).message()),
+              HasSubstr("Cannot change the type of key attribute status"));
+  // None of them changed anything.
+  EXPECT_EQ(store_->DescribeTable("orders")->spec.indexes.size(), 3u);
+  // Twenty global indexes at most.
+  for (int i = 0; i < 18; ++i) {
+    TableUpdate more;
+    more.create_index =
+        Index(absl::StrCat("g", i, "x"), IndexKind::kGlobal, {"note", T::kS}, std::nullopt);
+    ASSERT_TRUE(code(more).ok()) << i;
+  }
+  TableUpdate over;
+  over.create_index = Index("g21", IndexKind::kGlobal, {"note", T::kS}, std::nullopt);
+  EXPECT_THAT(std::string(code(over).message()),
+              HasSubstr("Number of GlobalSecondaryIndexes exceeds per-table limit of 20"));
+}
+
 }  // namespace
 }  // namespace tributary::tables

@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/key_coding.h"
@@ -175,6 +176,8 @@ absl::StatusOr<std::unique_ptr<TableStore>> TableStore::Create(RocksDb& db, Cloc
 
 absl::Status TableStore::Load() {
   absl::MutexLock lock(&mu_);
+  const absl::Time wall_now = clock_.Now();
+  const MonotonicTime monotonic_now = clock_.MonotonicNow();
   std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(rocksdb::ReadOptions(), tables_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const rocksdb::Slice key = it->key();
@@ -186,6 +189,24 @@ absl::Status TableStore::Load() {
     }
     if (key.starts_with(internal::kStreamKeyPrefix)) {
       RETURN_IF_ERROR(LoadStreamRecord(absl::string_view(key.data(), key.size()), value));
+      continue;
+    }
+    if (key.starts_with(internal::kTokenKeyPrefix)) {
+      // A TransactWriteItems token: kept while its window lasts (keys in expiry order, so a
+      // token written again later ends with its latest window).
+      if (key.size() < 9 || value.size() != 33 || value[0] != internal::kTokenFormatVersion) {
+        return absl::DataLossError(absl::StrCat("undecodable transaction token at ",
+                                                absl::CEscape(key.ToString())));
+      }
+      const absl::Time expiry = absl::FromUnixMillis(
+          static_cast<int64_t>(ReadBigEndian64(absl::string_view(key.data() + 1, 8))));
+      if (expiry <= wall_now) continue;  // ExpireTransactionTokens deletes it
+      const std::string token(key.data() + 9, key.size() - 9);
+      TokenState& state = tokens_[token];
+      state.request = std::string(value.substr(1));
+      state.written = true;
+      state.expires = monotonic_now + (expiry - wall_now);
+      token_expiry_.emplace_back(state.expires, token);
       continue;
     }
     internal::TableMetadata m;
@@ -306,6 +327,37 @@ absl::Status TableStore::CreateStreamOf(const TableDescription& description) {
   request.set_stream_name(description.stream_name);
   request.set_shard_count(options_.table_stream_shards);
   return options_.streams->CreateStream(request);
+}
+
+absl::Status TableStore::StageBackfill(const TableDescription& description, size_t i,
+                                       rocksdb::WriteBatch* batch) {
+  std::string next_id;
+  {
+    absl::MutexLock lock(&mu_);
+    AppendBigEndian64(&next_id, next_table_id_);  // past the new index's id
+  }
+  RETURN_IF_ERROR(FromRocksDbStatus(batch->Put(tables_, kNextIdKey, next_id), "staging"));
+  // The new index alone, to check an item's keys against it only.
+  TableSpec only;
+  only.key_schema = description.spec.key_schema;
+  only.indexes = {description.spec.indexes[i]};
+  const std::string begin = ItemPrefix(description.table_id);
+  const std::string end = ItemPrefix(description.table_id + 1);
+  rocksdb::ReadOptions read;
+  const rocksdb::Slice upper(end);
+  read.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(read, items_));
+  for (it->Seek(begin); it->Valid(); it->Next()) {
+    ASSIGN_OR_RETURN(AttributeMap item,
+                     DecodeItem(absl::string_view(it->value().data(), it->value().size())));
+    if (!internal::InIndex(description.spec.indexes[i], item)) continue;  // sparse
+    if (!internal::CheckIndexKeys(only, item).ok()) continue;  // an index key violation
+    RETURN_IF_ERROR(FromRocksDbStatus(
+        batch->Put(items_, internal::IndexEntryKey(description, i, item),
+                   EncodeItem(internal::ProjectToIndex(description.spec, i, item))),
+        "adding an index entry to the write batch"));
+  }
+  return FromRocksDbStatus(it->status(), "reading the table's items for the new index");
 }
 
 absl::StatusOr<std::shared_ptr<TableStore::Table>> TableStore::FindTable(absl::string_view name) {

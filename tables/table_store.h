@@ -142,6 +142,12 @@ struct TableStreamList {
   bool more = false;  // more follow the last one
 };
 
+// UpdateTable's answer to more than one index created or deleted in one call (DynamoDB's
+// LimitExceededException).
+inline constexpr char kOneIndexChange[] =
+    "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously "
+    "per table";
+
 // UpdateTable's changes; an unset member is left as it is.
 struct TableUpdate {
   // Turns the stream on (a new stream, new label) or off (the current one is DISABLED).
@@ -150,6 +156,10 @@ struct TableUpdate {
   // ProvisionedThroughput: both or neither.
   std::optional<int64_t> read_capacity_units;
   std::optional<int64_t> write_capacity_units;
+  // GlobalSecondaryIndexUpdates: one index created (global; its entries backfilled from the
+  // table's items) or deleted (a global index's name) — at most one, and with no other change.
+  std::optional<IndexSpec> create_index;
+  std::optional<std::string> delete_index;
 };
 
 struct TableList {
@@ -267,6 +277,9 @@ struct TableStoreOptions {
   int table_stream_shards = 4;
   // How long a DISABLED stream stays listed and readable before ExpireStreams deletes it.
   absl::Duration disabled_stream_retention = absl::Hours(24);
+  // Shard rollover (RollOverStreamShards): how long a shard of an enabled stream takes writes
+  // before a child with its range takes over (DynamoDB: about 4 hours). Zero: never.
+  absl::Duration stream_shard_rollover = absl::Hours(4);
 };
 
 class TableStore {
@@ -313,6 +326,16 @@ class TableStore {
   // and the streams' records are one RocksDB write.
   // Example: a table created with a stream labelled L1, turned off, then on: ListStreams shows
   // L1 DISABLED and L2 ENABLED, LatestStreamLabel is L2, and L1 is readable to its end.
+  // An index created gets a new id and the entries of every item it holds (an item whose index
+  // key attribute has another type, or an empty or oversized value, is left out of it, as
+  // DynamoDB's backfill leaves index key violations out), written with the metadata in one
+  // batch while the table's writes wait: it is ACTIVE, complete, when the call returns. An index
+  // deleted goes with its entries (a range delete) in the metadata's batch.
+  // Index errors: RESOURCE_EXHAUSTED (both: kOneIndexChange, DynamoDB's LimitExceeded);
+  // INVALID_ARGUMENT (with another change; a local index; what ValidateIndexes refuses:
+  // a name taken, over 20 global indexes...; a key attribute named by the table or another
+  // index with another type; deleting a local index); NOT_FOUND (deleting a missing index:
+  // "Requested resource not found: Index: NAME not found in table TABLE").
   // Errors: INVALID_ARGUMENT (nothing to change; turning on a stream that is on — "Table
   // already has an enabled stream" — or off one that is off; capacity units below 1, given for
   // PAY_PER_REQUEST, missing for a switch to PROVISIONED, or equal to the current ones);
@@ -341,6 +364,23 @@ class TableStore {
   // shard_store stream, then its record). Returns how many streams it deleted. Errors: the
   // first failure (the others are still tried; the next pass retries).
   absl::StatusOr<int> ExpireStreams();
+  // One pass of shard rollover (TableStreamJanitor runs it): every open shard of an enabled
+  // stream that is due closes and one child with the same hash-key range takes its later writes
+  // (ShardStore::RollOverShards), so a stream's lineage grows as DynamoDB's: readers reach the
+  // parent's end (GetRecords without NextShardIterator) and DescribeStream shows the child
+  // with ParentShardId. A write goes wholly to the parent or the child, so an item's records
+  // stay in write order read parents first. Due: a shard with a parent
+  // options.stream_shard_rollover (P) after it was created; a stream's first shards are
+  // staggered by their hash-key range so that they do not all roll over at once — the shard
+  // starting at hash key K after P × (1 − K / 2^128) (of 4 shards: P, ¾P, ½P, ¼P), and each of
+  // its descendants every P after. Times are the shards' creation times in the store (kept
+  // across restarts); a pass rolls a shard over at most once however late it runs.
+  // Returns how many shards rolled over. Errors: the first failure (the other streams are still
+  // tried; a stream another reshard holds UPDATING is left to the next pass, not an error).
+  absl::StatusOr<int> RollOverStreamShards();
+  // Deletes the stored TransactWriteItems tokens whose window ended (one range delete). Errors:
+  // RocksDB's.
+  absl::Status ExpireTransactionTokens();
 
   // --- Items -------------------------------------------------------------
   // Each returns the item as it was before the call (nullopt: there was none), whatever the
@@ -396,8 +436,9 @@ class TableStore {
   // one reason per write and nothing is written. With a `token` (ClientRequestToken): a
   // transaction written under it within kTransactionTokenWindow (by the injected clock, from
   // when it was written) with the same token.request is not written again (replayed); a
-  // cancelled or failed one leaves the token free. Tokens are kept in memory (a restart forgets
-  // them). Errors (nothing written): INVALID_ARGUMENT (an item or key; an update of a key
+  // cancelled or failed one leaves the token free. A token is written (with the SHA-256 of
+  // token.request) in the transaction's one RocksDB write, so it is kept across a restart
+  // exactly when the transaction is. Errors (nothing written): INVALID_ARGUMENT (an item or key; an update of a key
   // attribute; "Transaction request cannot include multiple operations on one item";
   // "Transaction request cannot be larger than 4 MB": the items and keys over
   // kMaxTransactionBytes); NOT_FOUND (a table); write errors; and, by TransactionTokenError,
@@ -434,10 +475,17 @@ class TableStore {
     std::vector<WriteOutcome> outcomes;              // one per write, when written
     std::vector<CancellationReason> cancellations;   // kTransaction, when cancelled
   };
-  absl::StatusOr<ExecuteResult> Execute(const std::vector<ItemWrite>& writes, ExecuteMode mode);
+  // `extra` (when set) adds writes of the caller to the one write (also when no item changes).
+  absl::StatusOr<ExecuteResult> Execute(const std::vector<ItemWrite>& writes, ExecuteMode mode,
+                                        const shard_store::BatchStage& extra = nullptr);
   struct StagedWrite;
-  // Writes the changed items of `staged` and their change records in one write.
-  absl::Status Commit(const std::vector<StagedWrite>& staged);
+  // Writes the changed items of `staged`, their change records and `extra` in one write.
+  absl::Status Commit(const std::vector<StagedWrite>& staged,
+                      const shard_store::BatchStage& extra);
+  // Adds to `batch` the entries in `description`'s index `i` of every item of the table, and
+  // the next table id. Requires no write of the table in flight; not mu_.
+  absl::Status StageBackfill(const TableDescription& description, size_t i,
+                             rocksdb::WriteBatch* batch);
   // Adds the index entry changes of one changed item to `batch`.
   absl::Status StageIndexEntries(const StagedWrite& s, rocksdb::WriteBatch* batch);
   absl::StatusOr<ItemPage> Read(const ReadRequest& request, bool query);
@@ -492,9 +540,10 @@ class TableStore {
   // DISABLED streams whose shards are known closed (since this process started).
   std::set<std::string> sealed_ ABSL_GUARDED_BY(mu_);
   // ClientRequestTokens of TransactWriteItems: in progress (written false), or written (until
-  // `expires`); `token_expiry_` lists the written ones in expiry order, for pruning.
+  // `expires`); `token_expiry_` lists the written ones in expiry order, for pruning. Loaded
+  // from the tables family (internal::TokenKey) on open.
   struct TokenState {
-    std::string request;
+    std::string request;  // its SHA-256
     bool written = false;
     MonotonicTime expires;
   };
@@ -502,14 +551,15 @@ class TableStore {
   std::deque<std::pair<MonotonicTime, std::string>> token_expiry_ ABSL_GUARDED_BY(mu_);
 };
 
-// Runs TableStore::ExpireStreams every `period` on its own thread until destroyed (as
-// shard_store's RetentionTrimmer). Tests call RunOnce(). `store` and `clock` must outlive it.
-// Thread-safe.
+// Runs TableStore::RollOverStreamShards, ExpireStreams and ExpireTransactionTokens every `period` (by `clock`) on its own
+// thread until destroyed (as shard_store's RetentionTrimmer). Tests call RunOnce(). `store` and
+// `clock` must outlive it. Thread-safe.
 class TableStreamJanitor {
  public:
   TableStreamJanitor(TableStore& store, Clock& clock, absl::Duration period = absl::Minutes(1));
   ~TableStreamJanitor();
-  absl::StatusOr<int> RunOnce() { return store_.ExpireStreams(); }
+  // The three passes (each also when another fails); the first error.
+  absl::Status RunOnce();
   void Start();
 
  private:

@@ -4,6 +4,7 @@
 #ifndef TRIBUTARY_TABLES_TABLE_STORE_INTERNAL_H_
 #define TRIBUTARY_TABLES_TABLE_STORE_INTERNAL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,11 +35,23 @@ inline std::string ItemPrefix(uint64_t table_id) {
 namespace internal {
 
 // Keys of the "tables" family: "t" + table name → TableMetadata, "s" + shard_store stream name →
-// TableStreamMetadata, "n" → the next table id.
+// TableStreamMetadata, "n" → the next table id, "x" + … → a transaction token (below).
 inline std::string TableKey(absl::string_view name) { return absl::StrCat("t", name); }
 inline constexpr char kStreamKeyPrefix[] = "s";
 inline std::string StreamKey(absl::string_view stream_name) {
   return absl::StrCat(kStreamKeyPrefix, stream_name);
+}
+// "x" + be64(expiry, unix ms) + ClientRequestToken → a version byte and the SHA-256 of the
+// transaction's request: a TransactWriteItems token, written in its transaction's batch, so it
+// is durable exactly when the transaction is; expired ones are one range
+// ("x" + be64(0) .. "x" + be64(now)) for ExpireTransactionTokens.
+inline constexpr char kTokenKeyPrefix[] = "x";
+inline constexpr char kTokenFormatVersion = 1;
+inline std::string TokenKey(int64_t expiry_ms, absl::string_view token) {
+  std::string out = kTokenKeyPrefix;
+  AppendBigEndian64(&out, static_cast<uint64_t>(std::max<int64_t>(0, expiry_ms)));
+  out.append(token.data(), token.size());
+  return out;
 }
 // The "tables" family's value of a table: a version byte and its TableMetadata.
 std::string EncodeTableMetadata(const TableDescription& description);

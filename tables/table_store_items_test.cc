@@ -565,6 +565,67 @@ TEST_F(TableStoreItemsTest, AClientRequestTokenWritesATransactionOnceForTenMinut
   EXPECT_EQ(TransactionTokenError(absl::InvalidArgumentError("x")), "");
 }
 
+// Stored TransactWriteItems tokens (key prefix "x") in the tables family.
+int StoredTokens(shard_store::ShardStore& streams) {
+  std::unique_ptr<rocksdb::Iterator> it(streams.db().db()->NewIterator(
+      rocksdb::ReadOptions(), streams.db().Handle(TableStore::ColumnFamilies()[0])));
+  int n = 0;
+  for (it->Seek("x"); it->Valid() && it->key().starts_with("x"); it->Next()) ++n;
+  return n;
+}
+
+// Regression: tokens were kept in memory only, so a client's retry after a restart wrote its
+// transaction a second time.
+TEST_F(TableStoreItemsTest, ClientRequestTokensOutliveARestartForTheirTenMinutes) {
+  Create("tok_table", std::nullopt, /*streamed=*/true);
+  Put("tok_table", Item("same", "1"));
+  const std::vector<ItemWrite> put = {Write(ItemWrite::Kind::kPut, "tok_table", Item("a", "1"))};
+  const std::vector<ItemWrite> no_change = {
+      Write(ItemWrite::Kind::kPut, "tok_table", Item("same", "1"))};
+  const std::vector<ItemWrite> cancelled = {
+      Write(ItemWrite::Kind::kPut, "tok_table", Item("c", "1"), Cond("attribute_exists(id)"))};
+  ASSERT_TRUE(store_->TransactWriteItems(put, TransactionToken{"t1", "r1"}).ok());
+  ASSERT_TRUE(store_->TransactWriteItems(no_change, TransactionToken{"t2", "r2"}).ok());
+  auto c = store_->TransactWriteItems(cancelled, TransactionToken{"t3", "r3"});
+  ASSERT_TRUE(c.ok());
+  ASSERT_FALSE(c->committed());
+  clock_.Advance(absl::Minutes(5));
+  Open();  // a restart
+  Put("tok_table", Item("a", "2"));
+  // The same token and request: replayed, nothing written.
+  auto again = store_->TransactWriteItems(put, TransactionToken{"t1", "r1"});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(Get("tok_table", Key("a")), Item("a", "2"));
+  // Another request under it: IdempotentParameterMismatch.
+  auto other = store_->TransactWriteItems(put, TransactionToken{"t1", "r1 changed"});
+  EXPECT_EQ(TransactionTokenError(other.status()), "IdempotentParameterMismatchException");
+  // A transaction that changed no item kept its token too; a cancelled one left it free.
+  again = store_->TransactWriteItems(no_change, TransactionToken{"t2", "r2"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  Put("tok_table", Item("c", "0"));
+  again = store_->TransactWriteItems(cancelled, TransactionToken{"t3", "r3"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->committed());
+  EXPECT_FALSE(again->replayed);
+  EXPECT_EQ(Get("tok_table", Key("c")), Item("c", "1"));
+  EXPECT_EQ(StoredTokens(*streams_), 3);
+  // The window counts from the first write, also across the restart.
+  clock_.Advance(absl::Minutes(5));
+  Open();
+  again = store_->TransactWriteItems(put, TransactionToken{"t1", "r1"});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->replayed);
+  EXPECT_EQ(Get("tok_table", Key("a")), Item("a", "1"));
+  // The upkeep deletes the expired ones from disk (t1's first window and t2), not the live ones.
+  ASSERT_TRUE(store_->ExpireTransactionTokens().ok());
+  EXPECT_EQ(StoredTokens(*streams_), 2);  // t3's and t1's second window
+  clock_.Advance(kTransactionTokenWindow);
+  ASSERT_TRUE(store_->ExpireTransactionTokens().ok());
+  EXPECT_EQ(StoredTokens(*streams_), 0);
+}
+
 TEST_F(TableStoreItemsTest, ACancelledTransactionLeavesItsTokenFree) {
   Create("tok_table");
   const std::vector<ItemWrite> put = {

@@ -130,7 +130,11 @@ absl::StatusOr<ItemPage> TableStore::Scan(const ReadRequest& request) {
 
 absl::StatusOr<ItemPage> TableStore::Read(const ReadRequest& request, bool query) {
   ASSIGN_OR_RETURN(std::shared_ptr<Table> table, FindTable(request.table));
-  const TableDescription& d = table->description;  // its key and indexes never change
+  TableDescription d;  // a copy: UpdateTable may add or delete an index meanwhile
+  {
+    absl::MutexLock lock(&mu_);
+    d = table->description;
+  }
   // What is read: the table's items, or one index's entries (prefix of the index id; keys of
   // the index; sort key bytes escaped: table_store_internal.h).
   std::optional<size_t> index;

@@ -11,6 +11,8 @@
 //  5. release the keys and the tables (absl::Cleanup, on every path).
 // A write that changes nothing (an equal item, deleting a missing one, a condition check) writes
 // nothing and emits no change record, as DynamoDB.
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <map>
 #include <utility>
@@ -40,6 +42,13 @@ namespace {
 
 constexpr char kConditionItemPayload[] = "type.tributary.dev/tables.condition-item";
 constexpr char kTokenErrorPayload[] = "type.tributary.dev/tables.token-error";
+
+// What a token remembers of its request: its SHA-256 (32 bytes), not the request (up to 4 MB).
+std::string RequestDigest(absl::string_view request) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(request.data()), request.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
 
 absl::Status TokenError(absl::StatusCode code, absl::string_view dynamodb_code,
                         absl::string_view message) {
@@ -141,6 +150,16 @@ absl::Status TableStore::BatchWriteItem(const std::vector<ItemWrite>& writes,
   return absl::OkStatus();
 }
 
+absl::Status TableStore::ExpireTransactionTokens() {
+  const std::string from = internal::TokenKey(0, "");
+  // Up to and including now: a window that ends now is over (as in TransactWriteItems).
+  const std::string to = internal::TokenKey(absl::ToUnixMillis(clock_.Now()) + 1, "");
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocksDbStatus(batch.DeleteRange(tables_, from, to), "staging"));
+  return FromRocksDbStatus(db_.db()->Write(WriteOptions(), &batch),
+                           "deleting expired transaction tokens");
+}
+
 std::string TransactionTokenError(const absl::Status& status) {
   auto payload = status.GetPayload(kTokenErrorPayload);
   return payload.has_value() ? std::string(*payload) : std::string();
@@ -170,11 +189,12 @@ absl::StatusOr<TransactionOutcome> TableStore::TransactWriteItems(
     }
     auto it = tokens_.find(token->token);
     if (it != tokens_.end()) {
+      const std::string request = RequestDigest(token->request);
       if (!it->second.written) {
         return TokenError(absl::StatusCode::kAborted, "TransactionInProgressException",
                           "Transaction is ongoing for the idempotency token");
       }
-      if (it->second.request != token->request) {
+      if (it->second.request != request) {
         return TokenError(absl::StatusCode::kInvalidArgument,
                           "IdempotentParameterMismatchException",
                           "The request uses the same client token as a previous, but non-"
@@ -184,9 +204,22 @@ absl::StatusOr<TransactionOutcome> TableStore::TransactWriteItems(
       replay.replayed = true;
       return replay;
     }
-    tokens_[token->token] = TokenState{token->request, false, MonotonicTime()};
+    tokens_[token->token] = TokenState{RequestDigest(token->request), false, MonotonicTime()};
   }
-  absl::StatusOr<ExecuteResult> result = Execute(writes, ExecuteMode::kTransaction);
+  // The token is written with the transaction (also one that changes no item), so that a retry
+  // after a restart finds it exactly when the transaction was written.
+  shard_store::BatchStage write_token;
+  if (token.has_value()) {
+    write_token = [&](rocksdb::WriteBatch* batch) {
+      std::string value(1, internal::kTokenFormatVersion);
+      value += RequestDigest(token->request);
+      const int64_t expiry = absl::ToUnixMillis(clock_.Now() + kTransactionTokenWindow);
+      return FromRocksDbStatus(batch->Put(tables_, internal::TokenKey(expiry, token->token), value),
+                               "adding the transaction's token to the write batch");
+    };
+  }
+  absl::StatusOr<ExecuteResult> result =
+      Execute(writes, ExecuteMode::kTransaction, write_token);
   if (token.has_value()) {
     absl::MutexLock lock(&mu_);
     if (result.ok() && result->cancellations.empty()) {
@@ -205,8 +238,8 @@ absl::StatusOr<TransactionOutcome> TableStore::TransactWriteItems(
   return outcome;
 }
 
-absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<ItemWrite>& writes,
-                                                              ExecuteMode mode) {
+absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(
+    const std::vector<ItemWrite>& writes, ExecuteMode mode, const shard_store::BatchStage& extra) {
   using Kind = ItemWrite::Kind;
   std::vector<StagedWrite> staged(writes.size());
   bool claimed = false;
@@ -329,7 +362,7 @@ absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(const std::vector<
   }
 
   // 4. Write.
-  RETURN_IF_ERROR(Commit(staged));
+  RETURN_IF_ERROR(Commit(staged, extra));
   for (StagedWrite& s : staged) {
     result.outcomes.push_back(WriteOutcome{std::move(s.old_item), std::move(s.new_item)});
   }
@@ -362,7 +395,8 @@ absl::Status TableStore::StageIndexEntries(const StagedWrite& s, rocksdb::WriteB
   return absl::OkStatus();
 }
 
-absl::Status TableStore::Commit(const std::vector<StagedWrite>& staged) {
+absl::Status TableStore::Commit(const std::vector<StagedWrite>& staged,
+                                const shard_store::BatchStage& extra) {
   std::vector<const StagedWrite*> changed;
   for (const StagedWrite& s : staged) {
     if (s.write->kind == ItemWrite::Kind::kConditionCheck) continue;
@@ -370,8 +404,9 @@ absl::Status TableStore::Commit(const std::vector<StagedWrite>& staged) {
     if (s.old_item && s.new_item && ItemsEqual(*s.old_item, *s.new_item)) continue;
     changed.push_back(&s);
   }
-  if (changed.empty()) return absl::OkStatus();
+  if (changed.empty() && extra == nullptr) return absl::OkStatus();
   auto stage = [&](rocksdb::WriteBatch* batch) -> absl::Status {
+    if (extra != nullptr) RETURN_IF_ERROR(extra(batch));
     for (const StagedWrite* s : changed) {
       RETURN_IF_ERROR(FromRocksDbStatus(s->new_item.has_value()
                                             ? batch->Put(items_, s->key, EncodeItem(*s->new_item))

@@ -8,11 +8,13 @@
 // batch) and its shards are closed after: a crash or a failed close in between leaves a DISABLED
 // stream with open shards that nothing writes to (writes follow the table's description), and
 // ExpireStreams closes it on its next pass.
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
@@ -145,10 +147,24 @@ void TableStore::CloseStream(const std::string& stream_name) {
 
 absl::StatusOr<TableDescription> TableStore::UpdateTable(absl::string_view name,
                                                          const TableUpdate& update) {
-  if (!update.stream && !update.billing_mode && !update.read_capacity_units &&
-      !update.write_capacity_units) {
+  const bool index_change = update.create_index.has_value() || update.delete_index.has_value();
+  const bool other_change = update.stream || update.billing_mode ||
+                            update.read_capacity_units || update.write_capacity_units;
+  if (!index_change && !other_change) {
     return absl::InvalidArgumentError(
-        "At least one of ProvisionedThroughput, BillingMode or StreamSpecification is required");
+        "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
+        "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required");
+  }
+  if (update.create_index.has_value() && update.delete_index.has_value()) {
+    return absl::ResourceExhaustedError(kOneIndexChange);
+  }
+  if (index_change && other_change) {
+    return Invalid(
+        "an index can be created or deleted only by an UpdateTable call that changes nothing "
+        "else");
+  }
+  if (update.create_index.has_value() && update.create_index->kind != IndexKind::kGlobal) {
+    return Invalid("only global secondary indexes can be created by UpdateTable");
   }
   if (update.read_capacity_units.has_value() != update.write_capacity_units.has_value()) {
     return Invalid("ProvisionedThroughput needs both ReadCapacityUnits and WriteCapacityUnits");
@@ -160,6 +176,8 @@ absl::StatusOr<TableDescription> TableStore::UpdateTable(absl::string_view name,
   ASSIGN_OR_RETURN(std::shared_ptr<Table> table, FindTable(name));
   TableDescription next;
   std::optional<TableStreamDescription> created, disabled;
+  std::optional<size_t> created_index;       // in next.spec.indexes
+  std::optional<uint64_t> deleted_index_id;
   {
     absl::MutexLock lock(&mu_);
     if (table->deleting) return TableNotFound(name);
@@ -193,6 +211,44 @@ absl::StatusOr<TableDescription> TableStore::UpdateTable(absl::string_view name,
         disabled->enabled = false;
         disabled->disabled_time = clock_.Now();
       }
+    }
+    if (update.create_index.has_value()) {
+      // A key attribute the table or another index names keeps its type.
+      std::map<std::string, AttributeValue::Type> types;
+      auto add = [&](const KeySchema& k) {
+        types.emplace(k.partition_key.name, k.partition_key.type);
+        if (k.sort_key.has_value()) types.emplace(k.sort_key->name, k.sort_key->type);
+      };
+      add(current.spec.key_schema);
+      for (const IndexSpec& index : current.spec.indexes) add(index.key_schema);
+      const KeySchema& k = update.create_index->key_schema;
+      for (const KeyAttribute* a : {&k.partition_key, k.sort_key ? &*k.sort_key : nullptr}) {
+        if (a == nullptr) continue;
+        auto it = types.find(a->name);
+        if (it != types.end() && it->second != a->type) {
+          return Invalid(absl::StrCat("Cannot change the type of key attribute ", a->name,
+                                      " (", TypeName(it->second), ") to ", TypeName(a->type)));
+        }
+      }
+      next.spec.indexes.push_back(*update.create_index);
+      RETURN_IF_ERROR(internal::ValidateIndexes(next.spec));
+      next.index_ids.push_back(next_table_id_++);
+      created_index = next.spec.indexes.size() - 1;
+    }
+    if (update.delete_index.has_value()) {
+      std::optional<size_t> i = internal::FindIndex(current.spec, *update.delete_index);
+      if (!i.has_value()) {
+        return absl::NotFoundError(absl::StrCat("Requested resource not found: Index: ",
+                                                *update.delete_index, " not found in table ",
+                                                name));
+      }
+      if (current.spec.indexes[*i].kind != IndexKind::kGlobal) {
+        return Invalid(absl::StrCat("a local secondary index cannot be deleted: ",
+                                    *update.delete_index));
+      }
+      deleted_index_id = current.index_ids[*i];
+      next.spec.indexes.erase(next.spec.indexes.begin() + *i);
+      next.index_ids.erase(next.index_ids.begin() + *i);
     }
     const BillingMode mode = update.billing_mode.value_or(current.spec.billing_mode);
     next.spec.billing_mode = mode;
@@ -243,6 +299,14 @@ absl::StatusOr<TableDescription> TableStore::UpdateTable(absl::string_view name,
       "staging the table");
   if (staged.ok() && created.has_value()) staged = StageStream(*created, &batch);
   if (staged.ok() && disabled.has_value()) staged = StageStream(*disabled, &batch);
+  if (staged.ok() && created_index.has_value()) {
+    staged = StageBackfill(next, *created_index, &batch);  // no write of the table in flight
+  }
+  if (staged.ok() && deleted_index_id.has_value()) {
+    staged = FromRocksDbStatus(batch.DeleteRange(items_, ItemPrefix(*deleted_index_id),
+                                                 ItemPrefix(*deleted_index_id + 1)),
+                               "staging the index's entries' delete");
+  }
   if (staged.ok()) {
     staged = FromRocksDbStatus(db_.db()->Write(WriteOptions(), &batch),
                                "updating the table (nothing was changed)");
@@ -266,6 +330,8 @@ absl::StatusOr<TableDescription> TableStore::UpdateTable(absl::string_view name,
     d.spec.write_capacity_units = next.spec.write_capacity_units;
     d.stream_label = next.stream_label;
     d.stream_name = next.stream_name;
+    d.spec.indexes = next.spec.indexes;
+    d.index_ids = next.index_ids;
     for (const auto* s : {created ? &*created : nullptr, disabled ? &*disabled : nullptr}) {
       if (s == nullptr) continue;
       stream_keys_[s->stream_name] = {s->table_name, s->label};
@@ -384,6 +450,48 @@ absl::StatusOr<int> TableStore::ExpireStreams() {
   return deleted;
 }
 
+absl::StatusOr<int> TableStore::RollOverStreamShards() {
+  const absl::Duration period = options_.stream_shard_rollover;
+  if (options_.streams == nullptr || period <= absl::ZeroDuration()) return 0;
+  std::vector<std::string> enabled;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, stream] : streams_) {
+      if (stream.enabled) enabled.push_back(stream.stream_name);
+    }
+  }
+  const absl::Time now = clock_.Now();
+  auto due = [&](const shard_store::ShardStore::OpenShardInfo& shard) {
+    if (shard.has_parent) return now - shard.created >= period;
+    // The stream's first shards: the one starting at K after P × (1 − K / 2^128).
+    const double start = static_cast<double>(absl::Uint128High64(shard.starting_hash_key)) /
+                         18446744073709551616.0;  // 2^64
+    return now - shard.created >= period * (1.0 - start);
+  };
+  absl::Status first_error;
+  int rolled = 0;
+  for (const std::string& name : enabled) {
+    absl::StatusOr<std::vector<std::string>> shards = options_.streams->RollOverShards(name, due);
+    if (shards.ok()) {
+      rolled += static_cast<int>(shards->size());
+    } else if (!absl::IsNotFound(shards.status()) &&
+               !absl::IsFailedPrecondition(shards.status()) && first_error.ok()) {
+      first_error = absl::Status(shards.status().code(),
+                                 absl::StrCat("rolling over the shards of ", name, ": ",
+                                              shards.status().message()));
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return rolled;
+}
+
+absl::Status TableStreamJanitor::RunOnce() {
+  absl::Status rolled = store_.RollOverStreamShards().status();
+  absl::Status expired = store_.ExpireStreams().status();
+  absl::Status tokens = store_.ExpireTransactionTokens();
+  return !rolled.ok() ? rolled : !expired.ok() ? expired : tokens;
+}
+
 TableStreamJanitor::TableStreamJanitor(TableStore& store, Clock& clock, absl::Duration period)
     : store_(store), clock_(clock), period_(period) {}
 
@@ -400,8 +508,8 @@ void TableStreamJanitor::Start() {
     absl::MutexLock lock(&mu_);
     while (!stop_) {
       mu_.Unlock();
-      absl::StatusOr<int> result = RunOnce();
-      if (!result.ok()) LOG(WARNING) << "table stream upkeep: " << result.status();
+      absl::Status result = RunOnce();
+      if (!result.ok()) LOG(WARNING) << "table stream upkeep: " << result;
       mu_.Lock();
       clock_.AwaitWithDeadline(&mu_, absl::Condition(&stop_), clock_.MonotonicNow() + period_);
     }

@@ -401,6 +401,20 @@ v1::TableDescription TablesService::Describe(const TableDescription& d) const {
         TableStreamArn(options_.region, options_.account_id, d.spec.name, d.stream_label));
     out.set_latest_stream_name(d.stream_name);
   }
+  for (const IndexSpec& index : d.spec.indexes) {
+    if (index.kind != IndexKind::kGlobal) continue;
+    v1::GlobalSecondaryIndex* g = out.add_global_secondary_indexes();
+    g->set_index_name(index.name);
+    *g->mutable_partition_key() = KeyOf(index.key_schema.partition_key);
+    if (index.key_schema.sort_key) *g->mutable_sort_key() = KeyOf(*index.key_schema.sort_key);
+    g->set_projection_type(index.projection == ProjectionType::kAll        ? "ALL"
+                           : index.projection == ProjectionType::kKeysOnly ? "KEYS_ONLY"
+                                                                           : "INCLUDE");
+    for (const std::string& a : index.non_key_attributes) g->add_non_key_attributes(a);
+    g->set_read_capacity_units(index.read_capacity_units);
+    g->set_write_capacity_units(index.write_capacity_units);
+    g->set_index_status("ACTIVE");
+  }
   return out;
 }
 
@@ -500,6 +514,40 @@ grpc::Status TablesService::UpdateTable(grpc::ServerContext*,
   }
   if (request->has_write_capacity_units()) {
     update.write_capacity_units = request->write_capacity_units();
+  }
+  if (request->has_create_global_secondary_index()) {
+    const v1::GlobalSecondaryIndex& g = request->create_global_secondary_index();
+    IndexSpec index;
+    index.name = g.index_name();
+    index.kind = IndexKind::kGlobal;
+    absl::StatusOr<Type> type =
+        KeyType(g.partition_key(), "create_global_secondary_index.partition_key");
+    if (!type.ok()) return Reply("UpdateTable", type.status());
+    index.key_schema.partition_key = {g.partition_key().attribute_name(), *type};
+    if (g.has_sort_key()) {
+      type = KeyType(g.sort_key(), "create_global_secondary_index.sort_key");
+      if (!type.ok()) return Reply("UpdateTable", type.status());
+      index.key_schema.sort_key = KeyAttribute{g.sort_key().attribute_name(), *type};
+    }
+    if (g.projection_type().empty() || g.projection_type() == "ALL") {
+      index.projection = ProjectionType::kAll;
+    } else if (g.projection_type() == "KEYS_ONLY") {
+      index.projection = ProjectionType::kKeysOnly;
+    } else if (g.projection_type() == "INCLUDE") {
+      index.projection = ProjectionType::kInclude;
+    } else {
+      return Reply("UpdateTable",
+                   absl::InvalidArgumentError("create_global_secondary_index.projection_type: "
+                                              "must be ALL, KEYS_ONLY or INCLUDE"));
+    }
+    index.non_key_attributes.assign(g.non_key_attributes().begin(),
+                                    g.non_key_attributes().end());
+    index.read_capacity_units = g.read_capacity_units();
+    index.write_capacity_units = g.write_capacity_units();
+    update.create_index = std::move(index);
+  }
+  if (!request->delete_global_secondary_index().empty()) {
+    update.delete_index = request->delete_global_secondary_index();
   }
   absl::StatusOr<TableDescription> d = store_.UpdateTable(request->table_name(), update);
   if (!d.ok()) return Reply("UpdateTable", d.status());

@@ -601,6 +601,44 @@ TEST_F(TablesItemApiTest, AClientRequestTokenWritesATransactionOnce) {
   put->set_return_values(v1::RETURN_ALL_OLD);
   EXPECT_EQ(client_->TransactWriteItems(with_return).status().code(),
             absl::StatusCode::kInvalidArgument);
+
+TEST_F(TablesServiceTest, UpdateTableCreatesABackfilledGlobalIndexAndDeletesIt) {
+  CreateOrders(/*stream=*/false);
+  v1::PutItemRequest put;
+  put.set_table_name("orders");
+  (*put.mutable_item())["id"] = S("o1");
+  (*put.mutable_item())["status"] = S("OPEN");
+  ASSERT_TRUE(client_->PutItem(put).ok());
+  v1::UpdateTableRequest create;
+  create.set_table_name("orders");
+  v1::GlobalSecondaryIndex* g = create.mutable_create_global_secondary_index();
+  g->set_index_name("byStatus");
+  g->mutable_partition_key()->set_attribute_name("status");
+  g->mutable_partition_key()->set_attribute_type("S");
+  g->set_projection_type("KEYS_ONLY");
+  auto d = client_->UpdateTable(create);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->global_secondary_indexes_size(), 1);
+  EXPECT_EQ(d->global_secondary_indexes(0).index_name(), "byStatus");
+  EXPECT_EQ(d->global_secondary_indexes(0).index_status(), "ACTIVE");
+  EXPECT_EQ(d->global_secondary_indexes(0).projection_type(), "KEYS_ONLY");
+  ReadRequest query;  // the item written before the index is in it
+  query.table = "orders";
+  query.index = "byStatus";
+  query.key_condition = KeyCondition();
+  query.key_condition->partition_value = AttributeValue::S("OPEN");
+  auto page = store_->Query(query);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->items.size(), 1u);
+  g->set_projection_type("SOME");
+  EXPECT_EQ(client_->UpdateTable(create).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::UpdateTableRequest drop;
+  drop.set_table_name("orders");
+  drop.set_delete_global_secondary_index("byStatus");
+  d = client_->UpdateTable(drop);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->global_secondary_indexes_size(), 0);
+  EXPECT_EQ(client_->UpdateTable(drop).status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

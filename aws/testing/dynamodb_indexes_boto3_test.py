@@ -1,4 +1,4 @@
-"""Secondary indexes, ConsumedCapacity and TransactWriteItems' idempotency and limits, driven by
+"""Secondary indexes (also created and deleted by UpdateTable), ConsumedCapacity and TransactWriteItems' idempotency and limits, driven by
 Debian's boto3 (`dynamodb` client and resource) against the real
 `tributary serve --aws_listen=127.0.0.1:0`.
 
@@ -210,6 +210,53 @@ class DynamoDbIndexesTest(unittest.TestCase):
                           t.update_item, Key={"customer": "ann", "id": "o1"},
                           UpdateExpression="SET #t = :t", ExpressionAttributeNames={"#t": "total"},
                           ExpressionAttributeValues={":t": "ten"})
+
+    def test_update_table_creates_a_backfilled_global_index_and_deletes_it(self):
+        self.create_orders("idx_update")
+        t = self.put_orders("idx_update")
+        created = self.ddb.update_table(
+            TableName="idx_update",
+            AttributeDefinitions=[{"AttributeName": "placed", "AttributeType": "S"},
+                                  {"AttributeName": "note", "AttributeType": "S"}],
+            GlobalSecondaryIndexUpdates=[{"Create": index("byNote", "note", "placed",
+                                                          "KEYS_ONLY", throughput=True)}])
+        glob = {i["IndexName"]: i for i in created["TableDescription"]["GlobalSecondaryIndexes"]}
+        self.assertEqual(set(glob), {"byStatus", "byTag", "byNote"})
+        self.assertEqual(glob["byNote"]["IndexStatus"], "ACTIVE")  # backfilled in the call
+        described = self.ddb.describe_table(TableName="idx_update")["Table"]
+        self.assertIn({"AttributeName": "note", "AttributeType": "S"},
+                      described["AttributeDefinitions"])
+        # The items written before the index are in it (only o1 has a note), projected.
+        self.assertEqual(t.query(IndexName="byNote",
+                                 KeyConditionExpression=Key("note").eq("x"))["Items"],
+                         [{"customer": "ann", "id": "o1", "note": "x", "placed": "2024-03"}])
+        t.put_item(Item={"customer": "cid", "id": "o5", "note": "x", "placed": "2024-01"})
+        self.assertEqual([i["id"] for i in t.query(
+            IndexName="byNote", KeyConditionExpression=Key("note").eq("x"))["Items"]],
+            ["o5", "o1"])
+
+        self.assert_error("LimitExceededException",
+                          "Only 1 online index can be created or deleted simultaneously",
+                          self.ddb.update_table, TableName="idx_update",
+                          GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byTag"}},
+                                                       {"Delete": {"IndexName": "byNote"}}])
+        self.assert_error("ValidationException",
+                          "Some index key attributes are not defined in AttributeDefinitions",
+                          self.ddb.update_table, TableName="idx_update",
+                          GlobalSecondaryIndexUpdates=[{"Create": index("byOther", "other",
+                                                                        throughput=True)}])
+        self.assert_error("ResourceNotFoundException", "Index: nope",
+                          self.ddb.update_table, TableName="idx_update",
+                          GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "nope"}}])
+
+        deleted = self.ddb.update_table(
+            TableName="idx_update", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byNote"}}])
+        self.assertEqual({i["IndexName"] for i in
+                          deleted["TableDescription"]["GlobalSecondaryIndexes"]},
+                         {"byStatus", "byTag"})
+        self.assert_error("ValidationException", "The table does not have the specified index",
+                          t.query, IndexName="byNote",
+                          KeyConditionExpression=Key("note").eq("x"))
 
     def create_plain(self, name):
         self.ddb.create_table(TableName=name,

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,6 +26,7 @@ import botocore.exceptions  # noqa: E402
 import tributary_aws  # noqa: E402
 
 AWS = "/usr/bin/aws"
+TRIBCTL = os.path.join(os.getcwd(), "tools/tribctl/tribctl")
 COMMAND_GUARD_SECONDS = 120  # a failure guard only
 KEY = {"KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}
@@ -222,6 +224,72 @@ class DynamoDbStreamsBoto3Test(unittest.TestCase):
                 **KEY)["TableDescription"]["LatestStreamArn"]
             self.assertEqual(
                 len(streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]), 2)
+        finally:
+            server.stop_checked()
+
+    def test_shards_roll_over_on_the_servers_clock_and_readers_walk_the_lineage(self):
+        # A manual clock (tribctl clock advance) and one shard a table: every hour the open shard
+        # closes and one child with its range takes the writes; the reads follow ParentShardId.
+        server = tributary_aws.Tributary(extra_flags=[
+            "--clock=manual", "--table_stream_shards=1", "--stream_shard_rollover=1h",
+            "--retention_trim_period_ms=1000"])
+        try:
+            ddb, streams = tributary_aws.clients(server.endpoint, "dynamodb", "dynamodbstreams")
+            arn = ddb.create_table(
+                TableName="rolling", BillingMode="PAY_PER_REQUEST",
+                StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+                **KEY)["TableDescription"]["LatestStreamArn"]
+
+            def shards():
+                return streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+
+            def put(value):
+                for key in ("a", "b", "c"):
+                    ddb.put_item(TableName="rolling",
+                                 Item={"id": {"S": key}, "v": {"N": str(value)}})
+
+            put(0)
+            generations = 4
+            for generation in range(1, generations):
+                run = subprocess.run(
+                    [TRIBCTL, "--endpoint=" + server.grpc_address(), "clock", "advance",
+                     "--by=1h"], capture_output=True, text=True, timeout=COMMAND_GUARD_SECONDS)
+                self.assertEqual(run.returncode, 0, run.stderr)
+                # The server's upkeep wakes on the clock it moved (a real-time failure guard).
+                deadline = time.monotonic() + COMMAND_GUARD_SECONDS
+                while len(shards()) < generation + 1:
+                    self.assertLess(time.monotonic(), deadline, server.log())
+                    time.sleep(0.05)
+                put(generation)
+            listed = shards()
+            self.assertEqual(len(listed), generations)
+            by_parent = {s.get("ParentShardId"): s for s in listed}
+            roots = [s for s in listed if "ParentShardId" not in s]
+            self.assertEqual(len(roots), 1, listed)
+            # Parents first: from the root, each shard's one child, to the open one.
+            chain, shard = [], roots[0]
+            while shard is not None:
+                chain.append(shard)
+                shard = by_parent.get(shard["ShardId"])
+            self.assertEqual(len(chain), generations)
+            values = {}
+            for i, shard in enumerate(chain):
+                closed = i < generations - 1
+                self.assertEqual("EndingSequenceNumber" in shard["SequenceNumberRange"], closed,
+                                 shard)
+                it = streams.get_shard_iterator(
+                    StreamArn=arn, ShardId=shard["ShardId"],
+                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                page = streams.get_records(ShardIterator=it)
+                for record in page["Records"]:
+                    image = record["dynamodb"]["NewImage"]
+                    values.setdefault(image["id"]["S"], []).append(int(image["v"]["N"]))
+                self.assertEqual(len(page["Records"]), 3, shard)
+                if closed:  # the parent's end: no NextShardIterator
+                    self.assertNotIn("NextShardIterator", page, shard)
+                else:
+                    self.assertIn("NextShardIterator", page)
+            self.assertEqual(values, {k: list(range(generations)) for k in ("a", "b", "c")})
         finally:
             server.stop_checked()
 

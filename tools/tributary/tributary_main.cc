@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "aws/aws_flags.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
@@ -81,6 +82,11 @@ DEFINE_int32(window_close_grace_ms, 1000,
 DEFINE_int64(retention_trim_period_ms, 60000, "How often expired records are trimmed.");
 DEFINE_int32(table_stream_shards, 4,
              "Shards of a DynamoDB table's change stream (by partition-key hash), 1-10000.");
+DEFINE_string(stream_shard_rollover, "4h",
+              "How long a shard of a table's change stream takes writes before a child with "
+              "the same hash-key range takes over, as DynamoDB Streams' shards roll over (a "
+              "duration: 4h, 90m; 0 = never). The first shards of a stream are staggered; "
+              "checked every --retention_trim_period_ms.");
 DEFINE_bool(console_actions, false,
             "Let the web console on --metrics_listen disable and enable mappings (anyone who "
             "reaches the port may: with --tls_client_ca only clients with a trusted certificate "
@@ -147,6 +153,12 @@ int Serve() {
   }
   if (FLAGS_table_stream_shards < 1 || FLAGS_table_stream_shards > 10000) {
     LOG(ERROR) << "--table_stream_shards must be 1-10000";
+    return 2;
+  }
+  absl::Duration stream_shard_rollover;
+  if (!absl::ParseDuration(FLAGS_stream_shard_rollover, &stream_shard_rollover) ||
+      stream_shard_rollover < absl::ZeroDuration()) {
+    LOG(ERROR) << "--stream_shard_rollover must be a duration such as 4h or 90m (0: never)";
     return 2;
   }
   if (absl::Status s = shard_store::CheckStoreFlags(); !s.ok()) {
@@ -225,12 +237,14 @@ int Serve() {
   table_options.sync_writes = FLAGS_sync_writes;
   table_options.streams = &(*store)->store();
   table_options.table_stream_shards = FLAGS_table_stream_shards;
+  table_options.stream_shard_rollover = stream_shard_rollover;
   auto table_store = tables::TableStore::Create((*store)->store().db(), clock, table_options);
   if (!table_store.ok()) {
     LOG(ERROR) << "opening the tables: " << table_store.status();
     return 1;
   }
-  // Closes the shards of streams turned off and deletes them 24 h later (tables/NOTES.md).
+  // Rolls the streams' shards over; closes the shards of streams turned off and deletes them
+  // 24 h later (tables/NOTES.md).
   auto table_janitor = std::make_unique<tables::TableStreamJanitor>(
       **table_store, clock, absl::Milliseconds(FLAGS_retention_trim_period_ms));
   // tributary.v1.Tables next to Streams; its ARNs are the AWS front door's.
