@@ -363,6 +363,7 @@ int Serve() {
     sources.leasing = (*server)->InProcessChannel();
     sources.pollers = {(*server)->InProcessChannel()};
     sources.tables = (*server)->InProcessChannel();
+    sources.checkpoints = (*server)->InProcessChannel();
     sources.metrics_text = [&registry] { return registry.Render(); };
     console::OverviewOptions overview_options;
     overview_options.actions_enabled = FLAGS_console_actions;
