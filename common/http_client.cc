@@ -32,7 +32,9 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 
 namespace {
 
-std::string PeerAuthority(const HttpPeer& peer) { return HostPort{peer.host, peer.port}.ToString(); }
+std::string PeerAuthority(const HttpPeer& peer) {
+  return HostPort{peer.host, peer.port}.ToString();
+}
 
 std::string PeerKey(const HttpPeer& peer) {
   return absl::StrCat(peer.tls ? "https://" : "http://", PeerAuthority(peer));
@@ -89,8 +91,7 @@ class HttpClient::Impl {
   Impl(const HttpClientOptions& options, asio::ssl::context tls_context)
       : options_(options), tls_context_(std::move(tls_context)) {}
 
-  absl::StatusOr<HttpReply> Post(const HttpPeer& peer, absl::string_view target,
-                                 std::string body,
+  absl::StatusOr<HttpReply> Post(const HttpPeer& peer, absl::string_view target, std::string body,
                                  const std::vector<std::pair<std::string, std::string>>& headers,
                                  absl::Duration timeout) {
     const SteadyTime deadline =
@@ -174,10 +175,11 @@ class HttpClient::Impl {
       c.plain.emplace(c.ioc);
     }
     bool done = false;
-    asio::async_connect(c.Socket(), endpoints, [&](const beast::error_code& e, const tcp::endpoint&) {
-      ec = e;
-      done = true;
-    });
+    asio::async_connect(c.Socket(), endpoints,
+                        [&](const beast::error_code& e, const tcp::endpoint&) {
+                          ec = e;
+                          done = true;
+                        });
     if (!Run(c, done, deadline)) return TimedOut(peer, "connecting");
     if (ec) return Broken(peer, "connecting", ec);
     c.Socket().set_option(tcp::no_delay(true), ec);
@@ -246,8 +248,8 @@ class HttpClient::Impl {
       }
       if (ec.category() == beast::error_code(http::error::bad_version).category() &&
           ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        return absl::UnknownError(absl::StrCat("HTTP request to ", PeerKey(peer),
-                                               ": malformed reply: ", ec.message()));
+        return absl::UnknownError(
+            absl::StrCat("HTTP request to ", PeerKey(peer), ": malformed reply: ", ec.message()));
       }
       return Broken(peer, "reading the reply", ec);
     }
@@ -265,8 +267,8 @@ class HttpClient::Impl {
   // Sends `request` on `*c` and reads the reply. Sets *retry when a reused connection turned out
   // closed before anything of the reply came. Resets `c` (closing it) unless it may be reused.
   absl::StatusOr<HttpReply> Exchange(const HttpPeer& peer, std::unique_ptr<Connection>& c,
-                                     http::request<http::string_body>& request,
-                                     SteadyTime deadline, bool* retry) {
+                                     http::request<http::string_body>& request, SteadyTime deadline,
+                                     bool* retry) {
     bool reusable = false;
     absl::StatusOr<HttpReply> reply =
         c->tls ? ExchangeOn(peer, *c, *c->tls, request, deadline, retry, &reusable)
@@ -303,9 +305,20 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(const HttpClientO
   } else {
     tls_context.load_verify_file(options.ca_file, ec);
     if (ec) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("reading certificate authorities from ", options.ca_file, ": ",
-                       ec.message()));
+      return absl::InvalidArgumentError(absl::StrCat("reading certificate authorities from ",
+                                                     options.ca_file, ": ", ec.message()));
+    }
+  }
+  if (options.cert_file.empty() != options.key_file.empty()) {
+    return absl::InvalidArgumentError("a client certificate needs both cert_file and key_file");
+  }
+  if (!options.cert_file.empty()) {
+    tls_context.use_certificate_chain_file(options.cert_file, ec);
+    if (!ec) tls_context.use_private_key_file(options.key_file, asio::ssl::context::pem, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(absl::StrCat("reading the client certificate ",
+                                                     options.cert_file, " and key ",
+                                                     options.key_file, ": ", ec.message()));
     }
   }
   return std::unique_ptr<HttpClient>(
@@ -321,8 +334,6 @@ absl::StatusOr<HttpReply> HttpClient::Post(
   return impl_->Post(peer, target, std::move(body), headers, timeout);
 }
 
-int HttpClient::IdleConnections(const HttpPeer& peer) const {
-  return impl_->IdleConnections(peer);
-}
+int HttpClient::IdleConnections(const HttpPeer& peer) const { return impl_->IdleConnections(peer); }
 
 }  // namespace tributary

@@ -46,6 +46,10 @@ struct HttpClientOptions {
   uint64_t max_response_body_bytes = 16 << 20;
   // HTTPS: a PEM file of the certificate authorities to trust; empty = the system's.
   std::string ca_file;
+  // HTTPS: a PEM client certificate (chain) and its private key, presented to servers that ask
+  // for one (mutual TLS); both or neither.
+  std::string cert_file;
+  std::string key_file;
 };
 
 // Who a request goes to. `host` is a DNS name or an IP address (IPv6 without brackets).

@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/testing/dev_certs.h"
 #include "common/testing/http_test_server.h"
+#include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 
 namespace tributary {
@@ -115,7 +117,9 @@ TEST_F(HttpClientTest, AServerThatClosesWithoutReplyingIsUnavailable) {
 }
 
 TEST_F(HttpClientTest, AnOversizedReplyIsResourceExhausted) {
-  StartServer([](const TestHttpRequest&) { return TestHttpReply{200, {}, std::string(2048, 'x')}; });
+  StartServer([](const TestHttpRequest&) {
+    return TestHttpReply{200, {}, std::string(2048, 'x')};
+  });
   HttpClientOptions options;
   options.max_response_body_bytes = 1024;
   auto small = HttpClient::Create(options);
@@ -142,9 +146,12 @@ class HttpsClientTest : public ::testing::Test {
                         "/common/testing/testdata/", file);
   }
   void StartServer(const std::string& name) {
-    const TestTlsFiles tls{TestData(name + "_cert.pem"), TestData(name + "_key.pem")};
+    const TestTlsFiles tls{TestData(name + "_cert.pem"), TestData(name + "_key.pem"), ""};
     auto server = HttpTestServer::Start(
-        [](const TestHttpRequest& r) { return TestHttpReply{200, {}, "tls:" + r.body}; }, &tls);
+        [](const TestHttpRequest& r) {
+          return TestHttpReply{200, {}, "tls:" + r.body};
+        },
+        &tls);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
@@ -193,6 +200,52 @@ TEST_F(HttpsClientTest, ACertificateForAnotherHostIsUnavailable) {
   absl::StatusOr<HttpReply> reply = Post(*client, "127.0.0.1");
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+}
+
+// Mutual TLS (issue 21: function clients "can present a client certificate"): a server that
+// wants one gets the configured certificate; a client without one is refused in the handshake.
+TEST(HttpsClientCertificateTest, TheClientCertificateIsPresentedToAServerThatAsks) {
+  const std::string dir = testing::NewTempDir("https_client_cert");
+  absl::StatusOr<testing::DevCerts> certs = testing::MakeDevCerts(dir, {"poller"});
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  const TestTlsFiles tls{certs->server_cert, certs->server_key, certs->ca};
+  auto server = HttpTestServer::Start(
+      [](const TestHttpRequest& r) {
+        return TestHttpReply{200, {}, "mtls:" + r.body};
+      },
+      &tls);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const HttpPeer peer{true, "127.0.0.1", (*server)->port()};
+
+  HttpClientOptions with_certificate;
+  with_certificate.ca_file = certs->ca;
+  with_certificate.cert_file = certs->ClientCert("poller");
+  with_certificate.key_file = certs->ClientKey("poller");
+  auto client = HttpClient::Create(with_certificate);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<HttpReply> reply = (*client)->Post(peer, "/", "x", {}, kGuard);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->body, "mtls:x");
+
+  HttpClientOptions without;
+  without.ca_file = certs->ca;
+  auto anonymous = HttpClient::Create(without);
+  ASSERT_TRUE(anonymous.ok()) << anonymous.status();
+  absl::StatusOr<HttpReply> refused = (*anonymous)->Post(peer, "/", "x", {}, kGuard);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+}
+
+TEST(HttpClientCreateTest, AClientCertificateNeedsItsKeyAndReadableFiles) {
+  HttpClientOptions half;
+  half.cert_file = "/nonexistent/cert.pem";
+  EXPECT_EQ(HttpClient::Create(half).status().code(), absl::StatusCode::kInvalidArgument);
+  HttpClientOptions unreadable = half;
+  unreadable.key_file = "/nonexistent/key.pem";
+  absl::StatusOr<std::unique_ptr<HttpClient>> client = HttpClient::Create(unreadable);
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(client.status().message().find("/nonexistent/cert.pem"), absl::string_view::npos);
 }
 
 TEST(HttpClientCreateTest, AnUnreadableCaFileIsInvalidArgument) {

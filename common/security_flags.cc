@@ -41,6 +41,10 @@ DEFINE_string(function_endpoint_allow, "",
               "functions'; the tracker refuses others, a poller never calls them): \"loopback\", "
               "\"*\", names with '*' within one label (\"*.fn.internal\"), IPv4 patterns "
               "(\"10.0.1.*\"). Empty: \"loopback\" when --policy_file is set, else any host.");
+DEFINE_string(function_client_cert, "",
+              "PEM client certificate a poller presents to https:// and grpcs:// function "
+              "endpoints that ask for one (mutual TLS; with --function_client_key).");
+DEFINE_string(function_client_key, "", "PEM private key of --function_client_cert.");
 DEFINE_string(tls_server_name, "",
               "The name other services' certificates must carry (default: the host dialed).");
 
@@ -94,6 +98,28 @@ absl::StatusOr<HostAllowList> FunctionEndpointAllowFromFlags() {
         absl::StrCat("--function_endpoint_allow=", allow.status().message()));
   }
   return allow;
+}
+
+absl::StatusOr<GrpcClientSecurity> FunctionClientSecurityFromFlags(const std::string& ca_file) {
+  GrpcClientSecurity security;
+  security.ca_file = ca_file;
+  security.cert_file = FLAGS_function_client_cert;
+  security.key_file = FLAGS_function_client_key;
+  if (security.cert_file.empty() != security.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--function_client_cert and --function_client_key go together");
+  }
+  if (security.ca_file.empty()) {  // validated as the system's bundle will be used
+    GrpcClientSecurity check = security;
+    check.ca_file = "/etc/ssl/certs/ca-certificates.crt";
+    if (absl::Status s = ValidateClientSecurity(check); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--function_client_cert: ", s.message()));
+    }
+  } else if (absl::Status s = ValidateClientSecurity(security); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--function_ca_file/--function_client_cert: ", s.message()));
+  }
+  return security;
 }
 
 absl::StatusOr<GrpcClientSecurity> ClientSecurityFromFlags() {

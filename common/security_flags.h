@@ -23,6 +23,9 @@
 // Function endpoints (the stream tracker and the pollers):
 //   --function_endpoint_allow=LIST the hosts a mapping's or function's endpoint may name
 //                                  (FunctionEndpointAllowFromFlags)
+//   --function_client_cert=PEM --function_client_key=PEM   the client certificate a poller
+//                                  presents to https:// and grpcs:// functions that ask for one
+//                                  (FunctionClientSecurityFromFlags)
 #ifndef TRIBUTARY_COMMON_SECURITY_FLAGS_H_
 #define TRIBUTARY_COMMON_SECURITY_FLAGS_H_
 
@@ -59,6 +62,12 @@ GrpcServerSecurity ServerSecurityFromFlags();
 // its callers does not let them point pollers anywhere by default), else any host (as before
 // the flag). For the stream tracker and the pollers. Errors: INVALID_ARGUMENT naming the flag.
 absl::StatusOr<HostAllowList> FunctionEndpointAllowFromFlags();
+
+// The TLS of a poller's calls to https:// and grpcs:// function endpoints: CAs `ca_file` (the
+// binary's --function_ca_file; empty: the system's) and --function_client_cert/_key. Errors:
+// INVALID_ARGUMENT naming the flags (one of the pair without the other, an unreadable file, a
+// key that does not match the certificate).
+absl::StatusOr<GrpcClientSecurity> FunctionClientSecurityFromFlags(const std::string& ca_file);
 
 // What the flags say about the calls this process makes to other services (the token read from
 // --auth_token_file). Errors: INVALID_ARGUMENT when the token file cannot be read or is empty.

@@ -37,7 +37,8 @@ absl::StatusOr<FunctionEndpoint> ParseFunctionEndpoint(absl::string_view endpoin
   }
   const absl::string_view scheme = endpoint.substr(0, scheme_end);
   absl::string_view rest = endpoint.substr(scheme_end + 3);
-  if (scheme == "grpc") {
+  if (scheme == "grpc" || scheme == "grpcs") {
+    if (scheme == "grpcs") out.protocol = FunctionEndpoint::Protocol::kGrpcs;
     absl::StatusOr<tributary::HostPort> hp = ParseAuthority(endpoint, rest);
     if (!hp.ok()) return hp.status();
     out.host = hp->host;
@@ -53,7 +54,7 @@ absl::StatusOr<FunctionEndpoint> ParseFunctionEndpoint(absl::string_view endpoin
     default_port = 443;
   } else {
     return Invalid(endpoint, absl::StrCat("scheme \"", scheme,
-                                          "\" is not one of grpc, http, https (lower case)"));
+                                          "\" is not one of grpc, grpcs, http, https (lower case)"));
   }
   if (absl::StrContains(endpoint, '#')) return Invalid(endpoint, "a fragment (#...) is not allowed");
   const size_t path_start = rest.find_first_of("/?");

@@ -4,6 +4,9 @@
 //
 //   "host:port"                     tributary.v1.Function/Invoke over gRPC (as before)
 //   "grpc://host:port"              the same, said explicitly
+//   "grpcs://host:port"             the same over TLS: the server's certificate is verified
+//                                   (the poller's --function_ca_file, else the system's CAs)
+//                                   and the poller presents --function_client_cert if given
 //   "http://host[:port][/path]"     POST of the event AWS Lambda sends for Kinesis to the path,
 //   "https://host[:port][/path]"    Lambda's reply (the Lambda Runtime Interface Emulator's
 //                                   interface: POST /2015-03-31/functions/function/invocations)
@@ -20,6 +23,7 @@
 //                                                 HTTP, 127.0.0.1, 9000, that path
 //   "https://fn.example.com"                      HTTPS, fn.example.com, 443, "/"
 //   "http://[::1]:9000/x?y=1"                     HTTP, ::1, 9000, "/x?y=1"
+//   "grpcs://fn.example.com:8443"                 gRPC over TLS, fn.example.com, 8443
 //   "ftp://h:1", "http://h:0/", "http://h:99999", "http://u@h/", "http://h/#f"   INVALID_ARGUMENT
 //
 // Pure functions, thread-safe.
@@ -34,7 +38,7 @@
 namespace tributary::mapping {
 
 struct FunctionEndpoint {
-  enum class Protocol { kGrpc, kHttp, kHttps };
+  enum class Protocol { kGrpc, kGrpcs, kHttp, kHttps };
   Protocol protocol = Protocol::kGrpc;
   std::string host;  // without the brackets of an IPv6 address
   int port = 0;      // 1-65535
@@ -46,7 +50,8 @@ struct FunctionEndpoint {
 
 // The rule a message can show the user: what ParseFunctionEndpoint accepts.
 inline constexpr char kFunctionEndpointForms[] =
-    "\"host:port\" or \"grpc://host:port\" (gRPC), or \"http://host[:port]/path\" or "
+    "\"host:port\" or \"grpc://host:port\" (gRPC), \"grpcs://host:port\" (gRPC over TLS), or "
+    "\"http://host[:port]/path\" or "
     "\"https://host[:port]/path\" (Lambda's event over HTTP), with a port 1-65535";
 
 // Parses `endpoint` as described above. Errors: INVALID_ARGUMENT whose message quotes the

@@ -28,6 +28,16 @@ TEST(FunctionEndpointTest, TheGrpcSchemeSaysTheSame) {
   EXPECT_EQ(e.HostPort(), "fn.internal:4570");
 }
 
+TEST(FunctionEndpointTest, TheGrpcsSchemeIsGrpcOverTls) {
+  const FunctionEndpoint e = Parsed("grpcs://fn.internal:8443");
+  EXPECT_EQ(e.protocol, Protocol::kGrpcs);
+  EXPECT_EQ(e.HostPort(), "fn.internal:8443");
+  EXPECT_EQ(e.path, "");
+  for (const char* bad : {"grpcs://fn.internal", "grpcs://fn.internal:0", "GRPCS://h:1"}) {
+    EXPECT_FALSE(ParseFunctionEndpoint(bad).ok()) << bad;
+  }
+}
+
 TEST(FunctionEndpointTest, HttpTakesTheEmulatorsPath) {
   const FunctionEndpoint e =
       Parsed("http://127.0.0.1:9000/2015-03-31/functions/function/invocations");

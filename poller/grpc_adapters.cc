@@ -1,11 +1,18 @@
 #include "poller/grpc_adapters.h"
 
 #include <memory>
+#include <utility>
 
+#include "absl/strings/strip.h"
 #include "common/grpc_client.h"
 #include "common/grpc_server.h"
 
 namespace tributary::poller {
+
+GrpcFunctionInvoker::GrpcFunctionInvoker(GrpcClientSecurity tls) : tls_(std::move(tls)) {
+  if (tls_.ca_file.empty()) tls_.ca_file = kSystemCaBundle;
+  tls_.token.clear();
+}
 
 absl::StatusOr<v1::InvokeResponse> GrpcFunctionInvoker::Invoke(const std::string& endpoint,
                                                                const v1::InvokeRequest& request,
@@ -14,7 +21,12 @@ absl::StatusOr<v1::InvokeResponse> GrpcFunctionInvoker::Invoke(const std::string
   {
     absl::MutexLock lock(&mu_);
     auto& slot = stubs_[endpoint];
-    if (slot == nullptr) slot = v1::Function::NewStub(MakeChannel(endpoint));
+    if (slot == nullptr) {
+      absl::string_view address = endpoint;
+      slot = v1::Function::NewStub(absl::ConsumePrefix(&address, "grpcs://")
+                                       ? MakeChannel(std::string(address), tls_)
+                                       : MakeChannel(endpoint));
+    }
     stub = slot;
   }
   return CallUnary(stub.get(), &v1::Function::Stub::Invoke, request, timeout);

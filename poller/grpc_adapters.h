@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/grpc_security.h"
 #include "leasing/leasing_client.h"
 #include "poller/interfaces.h"
 #include "proto/function.grpc.pb.h"
@@ -21,13 +22,22 @@
 namespace tributary::poller {
 
 // Invokes tributary.v1.Function/Invoke at any endpoint; one channel per endpoint, kept.
+// `endpoint` is "host:port" (plaintext) or "grpcs://host:port" (TLS): the server's certificate
+// must chain to `tls.ca_file` (empty: Debian's system bundle, kSystemCaBundle) and name the host
+// dialed; `tls.cert_file`/`key_file`, when set, are presented as the client certificate (mutual
+// TLS). `tls.token` is ignored (functions are not Tributary services).
 class GrpcFunctionInvoker : public FunctionInvoker {
  public:
+  static constexpr char kSystemCaBundle[] = "/etc/ssl/certs/ca-certificates.crt";
+
+  explicit GrpcFunctionInvoker(GrpcClientSecurity tls = GrpcClientSecurity());
+
   absl::StatusOr<v1::InvokeResponse> Invoke(const std::string& endpoint,
                                             const v1::InvokeRequest& request,
                                             absl::Duration timeout) override;
 
  private:
+  GrpcClientSecurity tls_;
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<v1::Function::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
 };

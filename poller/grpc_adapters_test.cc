@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/grpc_server.h"
+#include "common/testing/dev_certs.h"
+#include "common/testing/test_util.h"
 #include "gtest/gtest.h"
 #include "proto/function.grpc.pb.h"
 #include "proto/streams.grpc.pb.h"
@@ -103,6 +105,55 @@ TEST(GrpcFunctionInvokerTest, MissedDeadlineIsDeadlineExceeded) {
   auto reply = invoker.Invoke((*server)->address(), request, absl::Milliseconds(200));
   function.release.Notify();
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+// grpcs:// (issue 21, function clients over TLS): the server's certificate is verified against
+// the configured CAs and the client certificate is presented, so a function server with mutual
+// TLS takes the call from this poller only.
+TEST(GrpcFunctionInvokerTest, GrpcsVerifiesTheServerAndPresentsTheClientCertificate) {
+  const std::string dir = testing::NewTempDir("grpcs");
+  absl::StatusOr<testing::DevCerts> certs = testing::MakeDevCerts(dir + "/ours", {"poller"});
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  absl::StatusOr<testing::DevCerts> strangers =
+      testing::MakeDevCerts(dir + "/theirs", {"stranger"});
+  ASSERT_TRUE(strangers.ok()) << strangers.status();
+  ScriptedFunctionService function;
+  GrpcServerSecurity server_security;
+  server_security.cert_file = certs->server_cert;
+  server_security.key_file = certs->server_key;
+  server_security.client_ca_file = certs->ca;
+  auto server = GrpcServer::Start("127.0.0.1:0", {&function}, server_security);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string grpcs = absl::StrCat("grpcs://127.0.0.1:", (*server)->port());
+  v1::InvokeRequest request;
+  *request.add_records() = Rec(1);
+
+  GrpcClientSecurity ours;
+  ours.ca_file = certs->ca;
+  ours.cert_file = certs->ClientCert("poller");
+  ours.key_file = certs->ClientKey("poller");
+  GrpcFunctionInvoker invoker(ours);
+  auto reply = invoker.Invoke(grpcs, request, absl::Seconds(30));
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->function_error(), "saw 1");
+
+  EXPECT_EQ(
+      invoker.Invoke(absl::StrCat("127.0.0.1:", (*server)->port()), request, absl::Seconds(30))
+          .status()
+          .code(),
+      absl::StatusCode::kUnavailable)
+      << "a plaintext call to a TLS function";
+  GrpcClientSecurity no_certificate;
+  no_certificate.ca_file = certs->ca;
+  EXPECT_EQ(
+      GrpcFunctionInvoker(no_certificate).Invoke(grpcs, request, absl::Seconds(30)).status().code(),
+      absl::StatusCode::kUnauthenticated)
+      << "the server authenticates by client certificate";
+  GrpcClientSecurity wrong_ca = ours;
+  wrong_ca.ca_file = strangers->ca;
+  EXPECT_EQ(GrpcFunctionInvoker(wrong_ca).Invoke(grpcs, request, absl::Seconds(30)).status().code(),
+            absl::StatusCode::kUnavailable)
+      << "a server certificate from a CA this poller does not trust";
 }
 
 TEST(GrpcFunctionInvokerTest, UnreachableEndpointIsUnavailable) {

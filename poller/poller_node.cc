@@ -30,13 +30,19 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
       MakeReplicaChannel(options.stream_tracker_address, security));
   HttpClientOptions http_options;
   http_options.ca_file = options.function_ca_file;
+  http_options.cert_file = options.function_client_cert;
+  http_options.key_file = options.function_client_key;
   absl::StatusOr<std::unique_ptr<HttpClient>> http_client = HttpClient::Create(http_options);
   if (!http_client.ok()) return http_client.status();
   node->http_client_ = *std::move(http_client);
-  node->grpc_invoker_ = std::make_unique<GrpcFunctionInvoker>();
+  GrpcClientSecurity function_tls;
+  function_tls.ca_file = options.function_ca_file;
+  function_tls.cert_file = options.function_client_cert;
+  function_tls.key_file = options.function_client_key;
+  node->grpc_invoker_ = std::make_unique<GrpcFunctionInvoker>(function_tls);
   // Tables live with the shard store: its Tables service names the table of a table stream.
   node->tables_client_ =
-      std::make_unique<tables::TablesClient>(MakeChannel(options.shard_store_address));
+      std::make_unique<tables::TablesClient>(MakeChannel(options.shard_store_address, security));
   node->table_sources_ = std::make_unique<RemoteTableStreamSources>(*node->tables_client_);
   node->http_invoker_ = std::make_unique<HttpFunctionInvoker>(
       *node->http_client_, clock, options.aws_account, node->table_sources_.get());

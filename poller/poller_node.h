@@ -62,9 +62,12 @@ struct PollerNodeOptions {
   // Functions reached over HTTP get Lambda's Kinesis event (poller/invoke/): the region and
   // account its ARNs name (the AWS front door's --aws_region and --aws_account_id).
   LambdaAccount aws_account;
-  // HTTPS function endpoints: a PEM file of the certificate authorities to trust; empty = the
-  // system's.
+  // https:// and grpcs:// function endpoints: a PEM file of the certificate authorities to
+  // trust (empty = the system's), and the client certificate and key presented to functions
+  // that ask for one (both or neither).
   std::string function_ca_file;
+  std::string function_client_cert;
+  std::string function_client_key;
   // The hosts function endpoints may name (--function_endpoint_allow); others are refused
   // without a call (EndpointFunctionInvoker). Default: any host.
   HostAllowList function_endpoint_allow;

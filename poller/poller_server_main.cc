@@ -48,8 +48,8 @@ DEFINE_string(aws_account_id, "000000000000",
               "The account id (12 digits) in the ARNs of the Lambda events sent to http(s) "
               "function endpoints.");
 DEFINE_string(function_ca_file, "",
-              "https function endpoints: a PEM file of the certificate authorities to trust "
-              "(default: the system's).");
+              "https:// and grpcs:// function endpoints: a PEM file of the certificate "
+              "authorities to trust (default: the system's).");
 DEFINE_string(metrics_port_file, "",
               "After binding --metrics_listen, write its port to this file (for host:0)");
 
@@ -103,6 +103,16 @@ int main(int argc, char** argv) {
   options.aws_account.region = FLAGS_aws_region;
   options.aws_account.account_id = FLAGS_aws_account_id;
   options.function_ca_file = FLAGS_function_ca_file;
+  {
+    absl::StatusOr<tributary::GrpcClientSecurity> function_tls =
+        tributary::FunctionClientSecurityFromFlags(FLAGS_function_ca_file);
+    if (!function_tls.ok()) {
+      LOG(ERROR) << function_tls.status().message();
+      return 2;
+    }
+    options.function_client_cert = function_tls->cert_file;
+    options.function_client_key = function_tls->key_file;
+  }
   if (absl::Status s = tributary::ValidateAwsAccount(options.aws_account); !s.ok()) {
     LOG(ERROR) << "--" << s.message();
     return 2;

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "aws/testing/tls_client.h"
 #include "common/auth_tokens.h"
@@ -75,14 +76,22 @@ absl::StatusOr<Credentials> MakeCredentials() {
 
 // Every server: TLS with the server certificate, mutual TLS, tokens; and as a client of the
 // others: TLS verifying them, presenting its own certificate.
+// A poller also verifies grpcs:// and https:// functions against the CA and presents its
+// certificate to them.
 std::vector<std::string> SecureFlags(const Credentials& c, const std::string& component) {
-  return {"--tls_cert=" + c.trusted.server_cert,
-          "--tls_key=" + c.trusted.server_key,
-          "--tls_client_ca=" + c.trusted.ca,
-          "--auth_tokens_file=" + c.tokens_file,
-          "--tls_ca=" + c.trusted.ca,
-          "--tls_client_cert=" + c.trusted.ClientCert(component),
-          "--tls_client_key=" + c.trusted.ClientKey(component)};
+  std::vector<std::string> flags = {"--tls_cert=" + c.trusted.server_cert,
+                                    "--tls_key=" + c.trusted.server_key,
+                                    "--tls_client_ca=" + c.trusted.ca,
+                                    "--auth_tokens_file=" + c.tokens_file,
+                                    "--tls_ca=" + c.trusted.ca,
+                                    "--tls_client_cert=" + c.trusted.ClientCert(component),
+                                    "--tls_client_key=" + c.trusted.ClientKey(component)};
+  if (absl::StartsWith(component, "poller")) {
+    flags.push_back("--function_ca_file=" + c.trusted.ca);
+    flags.push_back("--function_client_cert=" + c.trusted.ClientCert(component));
+    flags.push_back("--function_client_key=" + c.trusted.ClientKey(component));
+  }
+  return flags;
 }
 
 enum class Caller {
@@ -104,19 +113,35 @@ struct MatrixCase {
 std::string CaseName(const ::testing::TestParamInfo<MatrixCase>& info) {
   std::string name;
   switch (info.param.service) {
-    case Service::kStreams: name = "ListStreams"; break;
-    case Service::kLeasing: name = "ListLeases"; break;
-    case Service::kEventSourceMappings: name = "ListEventSourceMappings"; break;
-    case Service::kFunctions: name = "ListFunctions"; break;
-    case Service::kPollers: name = "GetPollerMetrics"; break;
+    case Service::kStreams:
+      name = "ListStreams";
+      break;
+    case Service::kLeasing:
+      name = "ListLeases";
+      break;
+    case Service::kEventSourceMappings:
+      name = "ListEventSourceMappings";
+      break;
+    case Service::kFunctions:
+      name = "ListFunctions";
+      break;
+    case Service::kPollers:
+      name = "GetPollerMetrics";
+      break;
   }
   switch (info.param.caller) {
-    case Caller::kPlaintext: return name + "_Plaintext";
-    case Caller::kTlsWithoutCredentials: return name + "_TlsWithoutCredentials";
-    case Caller::kWrongToken: return name + "_WrongToken";
-    case Caller::kValidToken: return name + "_ValidToken";
-    case Caller::kTrustedCertificate: return name + "_TrustedCertificate";
-    case Caller::kUntrustedCertificate: return name + "_UntrustedCertificate";
+    case Caller::kPlaintext:
+      return name + "_Plaintext";
+    case Caller::kTlsWithoutCredentials:
+      return name + "_TlsWithoutCredentials";
+    case Caller::kWrongToken:
+      return name + "_WrongToken";
+    case Caller::kValidToken:
+      return name + "_ValidToken";
+    case Caller::kTrustedCertificate:
+      return name + "_TrustedCertificate";
+    case Caller::kUntrustedCertificate:
+      return name + "_UntrustedCertificate";
   }
   return name;
 }
@@ -161,9 +186,7 @@ class SecureClusterTest : public ::testing::Test {
     delete credentials_;
     credentials_ = nullptr;
   }
-  void SetUp() override {
-    ASSERT_NE(cluster_, nullptr);
-  }
+  void SetUp() override { ASSERT_NE(cluster_, nullptr); }
 
   static GrpcClientSecurity As(Caller caller) {
     GrpcClientSecurity security;
@@ -194,8 +217,8 @@ class SecureClusterTest : public ::testing::Test {
     const absl::Duration timeout = absl::Seconds(10);
     switch (service) {
       case Service::kStreams: {
-        shard_store::ShardStoreClient client(
-            MakeChannel(cluster_->shard_store_address(), security), timeout);
+        shard_store::ShardStoreClient client(MakeChannel(cluster_->shard_store_address(), security),
+                                             timeout);
         return client.ListStreams(v1::ListStreamsRequest()).status();
       }
       case Service::kLeasing: {
@@ -246,9 +269,9 @@ std::vector<MatrixCase> AllCases() {
   std::vector<MatrixCase> cases;
   for (Service s : {Service::kStreams, Service::kLeasing, Service::kEventSourceMappings,
                     Service::kFunctions, Service::kPollers}) {
-    for (Caller c : {Caller::kPlaintext, Caller::kTlsWithoutCredentials, Caller::kWrongToken,
-                     Caller::kValidToken, Caller::kTrustedCertificate,
-                     Caller::kUntrustedCertificate}) {
+    for (Caller c :
+         {Caller::kPlaintext, Caller::kTlsWithoutCredentials, Caller::kWrongToken,
+          Caller::kValidToken, Caller::kTrustedCertificate, Caller::kUntrustedCertificate}) {
       cases.push_back({s, c});
     }
   }
@@ -275,8 +298,7 @@ TEST_F(SecureClusterTest, EveryAcknowledgedRecordIsDeliveredOverMutualTls) {
   ASSERT_OK(tracker.CreateEventSourceMapping(mapping).status());
 
   Producer producer(kStream, cluster_->shard_store_address(), /*keys=*/16,
-                    /*records_per_call=*/50, /*records_per_second=*/2000,
-                    As(Caller::kValidToken));
+                    /*records_per_call=*/50, /*records_per_second=*/2000, As(Caller::kValidToken));
   producer.Start(1000);
   ASSERT_TRUE(producer.WaitForAcked(1000, absl::Seconds(60)));
   producer.Stop();
@@ -290,6 +312,49 @@ TEST_F(SecureClusterTest, EveryAcknowledgedRecordIsDeliveredOverMutualTls) {
       },
       [&] { return last.ToString(); }));
   EXPECT_OK(CheckFirstDeliveriesInKeyOrder(acked, cluster_->function().Deliveries()));
+}
+
+// A function behind mutual TLS, reached as grpcs://: the poller verifies the function's
+// certificate (--function_ca_file) and presents its own (--function_client_cert), which the
+// function's server requires; every acknowledged record arrives.
+TEST_F(SecureClusterTest, AGrpcsFunctionBehindMutualTlsGetsEveryRecord) {
+  constexpr char kStream[] = "to_tls_function";
+  RecordingFunction function;
+  GrpcServerSecurity function_security;
+  function_security.cert_file = credentials_->trusted.server_cert;
+  function_security.key_file = credentials_->trusted.server_key;
+  function_security.client_ca_file = credentials_->trusted.ca;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> function_server =
+      GrpcServer::Start("127.0.0.1:0", {&function}, function_security);
+  ASSERT_OK(function_server.status());
+  v1::CreateStreamRequest create;
+  create.set_stream_name(kStream);
+  create.set_shard_count(1);
+  ASSERT_OK(cluster_->streams().CreateStream(create).status());
+  stream_tracker::StreamTrackerClient tracker(
+      MakeChannel(cluster_->stream_tracker_address(), As(Caller::kValidToken)));
+  v1::CreateEventSourceMappingRequest mapping;
+  mapping.set_stream_name(kStream);
+  mapping.set_function_endpoint(absl::StrCat("grpcs://127.0.0.1:", (*function_server)->port()));
+  mapping.set_starting_position(v1::TRIM_HORIZON_POSITION);
+  mapping.set_batch_size(50);
+  ASSERT_OK(tracker.CreateEventSourceMapping(mapping).status());
+
+  Producer producer(kStream, cluster_->shard_store_address(), /*keys=*/4,
+                    /*records_per_call=*/20, /*records_per_second=*/1000, As(Caller::kValidToken));
+  producer.Start(200);
+  ASSERT_TRUE(producer.WaitForAcked(200, absl::Seconds(60)));
+  producer.Stop();
+  const std::vector<Acked> acked = producer.AckedRecords();
+  absl::Status last;
+  ASSERT_OK(PollFor(
+      absl::Seconds(60), absl::Milliseconds(100), "every acknowledged record at the TLS function",
+      [&] {
+        last = CheckEveryAckedDelivered(acked, function.Deliveries());
+        return last.ok();
+      },
+      [&] { return last.ToString(); }));
+  EXPECT_OK(CheckFirstDeliveriesInKeyOrder(acked, function.Deliveries()));
 }
 
 // Every server's metrics endpoint is HTTPS with its certificate, and wants a client certificate.
@@ -457,8 +522,8 @@ TEST(TributaryServeTest, SighupRereadsTheTokenFileAndTheServerStaysUp) {
   std::ofstream(tokens) << Sha256Hex("serve-itself") << " tributary\n"
                         << Sha256Hex("old") << " alice\n";
   std::ofstream(own_token) << "serve-itself\n";
-  TributaryServe serve({"--listen=127.0.0.1:0", "--auth_tokens_file=" + tokens,
-                        "--auth_token_file=" + own_token});
+  TributaryServe serve(
+      {"--listen=127.0.0.1:0", "--auth_tokens_file=" + tokens, "--auth_token_file=" + own_token});
   absl::StatusOr<int> port = serve.Port();
   ASSERT_TRUE(port.ok()) << port.status() << "\n" << serve.Log();
   GrpcClientSecurity old_token, new_token;
@@ -677,8 +742,8 @@ TEST(TributaryServeConsoleTest, WithAPolicyConsoleActionsAreAuthorizedAsTheCerti
     options.key_file = certs->ClientKey(name);
     TlsConnection browser(*port, options);
     if (browser.Handshake()) return "handshake failed";
-    auto response = browser.Send(boost::beast::http::verb::post, target,
-                                 {{"X-Tributary-Console", "1"}});
+    auto response =
+        browser.Send(boost::beast::http::verb::post, target, {{"X-Tributary-Console", "1"}});
     if (!response.ok()) return std::string(response.status().message());
     return absl::StrCat(response->result_int(), " ", response->body());
   };
@@ -691,8 +756,11 @@ TEST(TributaryServeConsoleTest, WithAPolicyConsoleActionsAreAuthorizedAsTheCerti
 
   std::stringstream audit;
   audit << std::ifstream(dir + "/audit.log").rdbuf();
-  EXPECT_THAT(audit.str(), HasSubstr(R"("principal":"CN=intern","action":"lambda:UpdateEventSourceMapping",)"));
-  EXPECT_THAT(audit.str(), HasSubstr(R"("principal":"CN=operator","action":"lambda:UpdateEventSourceMapping",)"));
+  EXPECT_THAT(audit.str(),
+              HasSubstr(R"("principal":"CN=intern","action":"lambda:UpdateEventSourceMapping",)"));
+  EXPECT_THAT(
+      audit.str(),
+      HasSubstr(R"("principal":"CN=operator","action":"lambda:UpdateEventSourceMapping",)"));
   EXPECT_THAT(audit.str(), HasSubstr(R"("outcome":"NOT_FOUND")"));
 }
 
@@ -702,8 +770,8 @@ TEST(ServerFlagsTest, APollerRefusesToSendItsTokenInClearOffLoopback) {
   std::ofstream(dir + "/token") << "poller-secret\n";
   auto poller = Subprocess::Start(
       testing::RunfilePath("poller/poller_server"),
-      {"--listen=127.0.0.1:0", "--port_file=" + dir + "/port", "--metrics_listen=",
-       "--auth_token_file=" + dir + "/token", "--shard_store=10.0.0.7:4561"},
+      {"--listen=127.0.0.1:0", "--port_file=" + dir + "/port",
+       "--metrics_listen=", "--auth_token_file=" + dir + "/token", "--shard_store=10.0.0.7:4561"},
       dir + "/log");
   ASSERT_TRUE(poller.ok()) << poller.status();
   absl::StatusOr<int> status = poller->Wait(absl::Seconds(20));

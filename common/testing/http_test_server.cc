@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/ssl.hpp"
@@ -32,7 +33,8 @@ struct HttpTestServer::Tls {
 struct HttpTestServer::Connection {
   explicit Connection(tcp::socket s) : socket(std::move(s)) {}
   tcp::socket socket;
-  std::atomic<bool> idle{true};  // waiting for the next request
+  std::atomic<bool> idle{true};   // waiting for the next request
+  std::atomic<bool> done{false};  // served its last request (or failed)
   void Shutdown() { ::shutdown(socket.native_handle(), SHUT_RDWR); }
 };
 
@@ -54,6 +56,13 @@ absl::StatusOr<std::unique_ptr<HttpTestServer>> HttpTestServer::Start(Handler ha
     if (!ec) {
       server->tls_->context.use_private_key_file(tls->private_key_file, asio::ssl::context::pem,
                                                  ec);
+    }
+    if (!ec && !tls->client_ca_file.empty()) {
+      server->tls_->context.load_verify_file(tls->client_ca_file, ec);
+      if (!ec) {
+        server->tls_->context.set_verify_mode(
+            asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert, ec);
+      }
     }
     if (ec) return absl::InvalidArgumentError(absl::StrCat("HttpTestServer: TLS: ", ec.message()));
   }
@@ -86,6 +95,19 @@ HttpTestServer::~HttpTestServer() {
 std::string HttpTestServer::address() const { return absl::StrCat("127.0.0.1:", port_); }
 
 void HttpTestServer::CloseIdleConnections() {
+  // A connection that has just written its reply turns idle a moment later, on its own thread:
+  // wait for that (bounded: a handler may legitimately still be running) so that a client that
+  // has read the reply sees its connection closed.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (absl::Now() < deadline) {
+    bool settled = true;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& c : open_) settled = settled && (c->idle || c->done);
+    }
+    if (settled) break;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   absl::MutexLock lock(&mu_);
   for (const auto& c : open_) {
     if (c->idle) c->Shutdown();
@@ -119,6 +141,7 @@ void HttpTestServer::Serve(std::shared_ptr<Connection> c) {
     if (!ec) ServeOn(*c, stream);
   }
   c->idle = false;
+  c->done = true;
   // Closed when the server is destroyed (open_ holds it): closing here could race with a
   // Shutdown() of the same descriptor from another thread.
   c->Shutdown();

@@ -49,6 +49,9 @@ struct TestHttpReply {
 struct TestTlsFiles {
   std::string certificate_file;
   std::string private_key_file;
+  // Mutual TLS: when set, a client must present a certificate these CAs (PEM) issued, else
+  // the handshake fails.
+  std::string client_ca_file;
 };
 
 class HttpTestServer {
@@ -68,7 +71,9 @@ class HttpTestServer {
   // Connections accepted so far.
   int64_t connections() const { return connections_.load(); }
   // Closes every connection that is waiting for its next request (as a server does with idle
-  // keep-alive connections), without answering anything.
+  // keep-alive connections), without answering anything. Waits first (at most 5 s of real
+  // time) for connections that have written a reply to turn idle, so a client that has read
+  // its reply finds the connection closed.
   void CloseIdleConnections();
 
   struct Connection;

@@ -46,7 +46,8 @@ absl::StatusOr<v1::InvokeResponse> HttpFunctionInvoker::Invoke(const std::string
                                                                 absl::Duration timeout) {
   absl::StatusOr<FunctionEndpoint> parsed = mapping::ParseFunctionEndpoint(endpoint);
   if (!parsed.ok()) return parsed.status();
-  if (parsed->protocol == FunctionEndpoint::Protocol::kGrpc) {
+  if (parsed->protocol == FunctionEndpoint::Protocol::kGrpc ||
+      parsed->protocol == FunctionEndpoint::Protocol::kGrpcs) {
     return absl::InvalidArgumentError(
         absl::StrCat("\"", endpoint, "\" is a gRPC endpoint, not an HTTP one"));
   }
@@ -121,6 +122,9 @@ absl::StatusOr<v1::InvokeResponse> EndpointFunctionInvoker::Invoke(
   }
   if (parsed->protocol == FunctionEndpoint::Protocol::kGrpc) {
     return grpc_.Invoke(parsed->HostPort(), request, timeout);
+  }
+  if (parsed->protocol == FunctionEndpoint::Protocol::kGrpcs) {
+    return grpc_.Invoke(absl::StrCat("grpcs://", parsed->HostPort()), request, timeout);
   }
   return http_.Invoke(endpoint, request, timeout);
 }

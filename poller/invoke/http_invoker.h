@@ -61,8 +61,9 @@ class HttpFunctionInvoker : public FunctionInvoker {
 };
 
 // Calls each endpoint by its protocol (mapping/function_endpoint.h): gRPC ("host:port",
-// "grpc://host:port") through `grpc` with "host:port", http(s) through `http` with the endpoint
-// as given. A malformed endpoint is INVALID_ARGUMENT (the tracker refuses those, so only an old
+// "grpc://host:port") through `grpc` with "host:port", gRPC over TLS ("grpcs://host:port")
+// through `grpc` with "grpcs://host:port" (GrpcFunctionInvoker's TLS form), http(s) through
+// `http` with the endpoint as given. A malformed endpoint is INVALID_ARGUMENT (the tracker refuses those, so only an old
 // configuration could carry one). An endpoint whose host `allow` (--function_endpoint_allow)
 // does not allow is PERMISSION_DENIED and nothing is called: the tracker refuses such endpoints
 // too, and this is the second line (a mapping written before the flag, a tracker without it).

@@ -225,7 +225,7 @@ TEST_F(HttpInvokerTest, AGrpcEndpointIsNotAnHttpOne) {
 TEST_F(HttpInvokerTest, HttpsEndpointsAreCalledOverTls) {
   const std::string testdata = absl::StrCat(getenv("TEST_SRCDIR"), "/", getenv("TEST_WORKSPACE"),
                                             "/common/testing/testdata/");
-  const TestTlsFiles tls{testdata + "localhost_cert.pem", testdata + "localhost_key.pem"};
+  const TestTlsFiles tls{testdata + "localhost_cert.pem", testdata + "localhost_key.pem", ""};
   auto server = HttpTestServer::Start(
       [](const TestHttpRequest&) {
         return TestHttpReply{200, {}, R"({"batchItemFailures":[{"itemIdentifier":"42"}]})"};
@@ -260,10 +260,11 @@ TEST(EndpointFunctionInvokerTest, EachEndpointGoesToItsProtocolsInvoker) {
   EndpointFunctionInvoker invoker(grpc, http);
   const v1::InvokeRequest request;
   for (const char* endpoint : {"127.0.0.1:4570", "grpc://fn.local:4571", "http://h:9000/x",
-                               "https://h/invoke"}) {
+                               "https://h/invoke", "grpcs://fn.local:4572"}) {
     ASSERT_TRUE(invoker.Invoke(endpoint, request, kTimeout).ok()) << endpoint;
   }
-  EXPECT_EQ(grpc.endpoints, (std::vector<std::string>{"127.0.0.1:4570", "fn.local:4571"}));
+  EXPECT_EQ(grpc.endpoints, (std::vector<std::string>{"127.0.0.1:4570", "fn.local:4571",
+                                                      "grpcs://fn.local:4572"}));
   EXPECT_EQ(http.endpoints, (std::vector<std::string>{"http://h:9000/x", "https://h/invoke"}));
   absl::StatusOr<v1::InvokeResponse> bad = invoker.Invoke("ftp://h:1", request, kTimeout);
   ASSERT_FALSE(bad.ok());

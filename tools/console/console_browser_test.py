@@ -162,8 +162,8 @@ class Server:
         with urllib.request.urlopen(self.console + "/api/overview", timeout=30) as r:
             return json.loads(r.read().decode())
 
-    def post(self, path, headers=None):
-        request = urllib.request.Request(self.console + path, data=b"", method="POST",
+    def post(self, path, headers=None, body=b""):
+        request = urllib.request.Request(self.console + path, data=body, method="POST",
                                          headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=30) as r:
@@ -187,6 +187,11 @@ def create_mapping(server, stream, endpoint):
 # The document's shape: key -> type (a dict: an object; a one-element list: an array of that;
 # a tuple: one of those types, None for null).
 NUM = (int, float)
+OLDER_STREAM_SHAPE = {
+    "arn": str, "label": str, "store_stream": str, "enabled": bool,
+    "disabled_at": (str, type(None)), "open_shards": (int, type(None)),
+    "closed_shards": (int, type(None)), "changes_per_second": NUM + (type(None),),
+    "mappings": [{"uuid": str, "function": str, "state": str}]}
 OVERVIEW_SHAPE = {
     "version": str, "generated_at": str, "actions_enabled": bool,
     "streams": [{"name": str, "status": str, "open_shards": int, "closed_shards": int,
@@ -217,7 +222,11 @@ OVERVIEW_SHAPE = {
                     "arn": str, "label": str, "store_stream": str,
                     "open_shards": (int, type(None)), "closed_shards": (int, type(None)),
                     "changes_per_second": NUM + (type(None),),
-                    "mappings": [{"uuid": str, "function": str, "state": str}]})}],
+                    "mappings": [{"uuid": str, "function": str, "state": str}]}),
+                "older_streams": [OLDER_STREAM_SHAPE]}],
+    "deleted_tables": [{"name": str, "partition_key": {"name": str, "type": str},
+                        "sort_key": (type(None), {"name": str, "type": str}),
+                        "streams": [OLDER_STREAM_SHAPE]}],
     "tables_truncated": bool,
     "errors": dict,
 }
@@ -437,6 +446,75 @@ class ConsoleActionsTest(unittest.TestCase):
             self.assertEqual(mapping.first(class_="state").content(), "Disabled")
             self.assertEqual(mapping.first(tag="button").attrs.get("data-action"), "enable")
             self.assertEqual(dom.first(id="mode").content(), "actions on")
+        finally:
+            server.stop()
+
+    def test_checkpoint_move_and_the_tables_earlier_streams(self):
+        tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        server = Server(tmp, ["--console_actions", "--table_stream_shards=1"])
+        try:
+            server.tribctl("streams", "create", "--stream=s", "--shard-count=1")
+            uuid = create_mapping(server, "s", "127.0.0.1:1")
+            shard_of = lambda d: [s for m in d["mappings"] if m["uuid"] == uuid
+                                  for s in m["shards"]]
+            before = poll_for("the mapping's shard to be leased",
+                              lambda: [s for s in shard_of(server.overview()) if s["owner"]],
+                              last_seen=lambda: str(server.overview()["mappings"]))[0]
+            path = "/api/mappings/%s/shards/%s/checkpoint" % (uuid, before["shard_id"])
+            console = {"X-Tributary-Console": "1", "Content-Type": "application/json"}
+            status, body = server.post(path, console, b'{"position": "SOMEWHERE"}')
+            self.assertEqual(status, 400, body)
+            self.assertIn("INVALID_ARGUMENT", body)
+            status, body = server.post(path, console, b'{"position": "LATEST"}')
+            self.assertEqual(status, 200, body)
+            answer = json.loads(body)
+            self.assertEqual(answer["checkpoint"], "LATEST")
+            self.assertEqual(answer["fenced_owner"], before["owner"])
+            self.assertGreater(answer["lease_counter"], before["lease_counter"])
+            after = poll_for("the move to show", lambda: [
+                s for s in shard_of(server.overview()) if s["checkpoint"] == "LATEST" and
+                s["lease_counter"] >= answer["lease_counter"]],
+                last_seen=lambda: str(shard_of(server.overview())))
+            self.assertEqual(len(after), 1)
+
+            # A table's stream turned off and on again: the earlier one is listed under it; a
+            # deleted table's stream under deleted_tables.
+            server.tribctl("tables", "create", "--table-name=Sessions", "--partition-key=id:S",
+                           "--stream-view-type=NEW_IMAGE")
+            server.tribctl("tables", "update", "--table-name=Sessions", "--no-stream")
+            server.tribctl("tables", "update", "--table-name=Sessions",
+                           "--stream-view-type=KEYS_ONLY")
+            server.tribctl("tables", "create", "--table-name=Gone", "--partition-key=k:N",
+                           "--stream-view-type=KEYS_ONLY")
+            server.tribctl("tables", "delete", "--table-name=Gone")
+            doc = poll_for("the deleted table's stream to be listed", lambda: (
+                lambda d: d if [t["name"] for t in d["deleted_tables"]] == ["Gone"] else None)(
+                    server.overview()), last_seen=lambda: str(server.overview()["tables"]))
+            self.assertEqual(shape_errors(doc, OVERVIEW_SHAPE), [])
+            [sessions] = [t for t in doc["tables"] if t["name"] == "Sessions"]
+            self.assertEqual(len(sessions["older_streams"]), 1, sessions)
+            older = sessions["older_streams"][0]
+            self.assertFalse(older["enabled"])
+            self.assertIsNotNone(older["disabled_at"])
+            self.assertNotEqual(older["arn"], sessions["latest_stream"]["arn"])
+            self.assertLess(older["label"], sessions["latest_stream"]["label"])
+            [gone] = doc["deleted_tables"]
+            self.assertEqual(gone["partition_key"], {"name": "k", "type": "N"})
+            self.assertEqual(len(gone["streams"]), 1)
+
+            dom, text = dump_dom(server.console + "/", tmp)
+            mapping = dom.first(data_mapping=uuid)
+            self.assertIsNotNone(mapping, text[-3000:])
+            move = [b for b in mapping.find(tag="button")
+                    if b.attrs.get("data-action") == "move-checkpoint"]
+            self.assertEqual(len(move), 1, text[-3000:])
+            self.assertIsNotNone(dom.first(id="move-form"))
+            earlier = dom.first(data_of_table="Sessions")
+            self.assertIsNotNone(earlier, text[-3000:])
+            self.assertEqual(earlier.attrs.get("data-table-stream"), older["label"])
+            deleted = dom.first(data_table="Gone")
+            self.assertIsNotNone(deleted, text[-3000:])
+            self.assertEqual(deleted.first(class_="status").content(), "DELETED")
         finally:
             server.stop()
 

@@ -20,6 +20,7 @@
 #include "proto/event_source_mappings.pb.h"
 #include "proto/leasing.pb.h"
 #include "proto/poller.grpc.pb.h"
+#include "proto/shard_checkpoints.grpc.pb.h"
 #include "proto/streams.pb.h"
 #include "proto/tables.pb.h"
 #include "rapidjson/stringbuffer.h"
@@ -95,7 +96,6 @@ std::string CheckpointText(const v1::Checkpoint& c) {
   }
 }
 
-
 void String(Writer& w, const char* key, const std::string& value) {
   w.Key(key);
   w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
@@ -159,8 +159,12 @@ struct Overview::Fetched {
   std::optional<std::vector<v1::TableDescription>> tables;
   std::string tables_note;
   bool tables_truncated = false;
-  // The shards of the tables' latest store streams, by store stream name; absent: it is gone.
+  // The shards of the tables' store streams, by store stream name; absent: it is gone.
   std::map<std::string, ShardCounts> table_stream_shards;
+  // Earlier streams of the described tables, by table name, oldest first (ListTableStreams).
+  std::map<std::string, std::vector<v1::TableStream>> older_streams;
+  // The streams of tables not described (deleted), by table name, oldest first.
+  std::map<std::string, std::vector<v1::TableStream>> deleted_table_streams;
 };
 
 Overview::Overview(OverviewSources sources, OverviewOptions options, Clock& clock)
@@ -189,6 +193,21 @@ absl::Status Overview::UpdateMapping(const v1::UpdateEventSourceMappingRequest& 
   return updated.status();
 }
 
+absl::StatusOr<v1::UpdateShardCheckpointResponse> Overview::MoveCheckpoint(
+    const v1::UpdateShardCheckpointRequest& request) {
+  if (sources_.checkpoints == nullptr) {
+    return absl::UnimplementedError("this console was given no tributary.v1.ShardCheckpoints");
+  }
+  std::unique_ptr<v1::ShardCheckpoints::Stub> stub =
+      v1::ShardCheckpoints::NewStub(sources_.checkpoints);
+  absl::StatusOr<v1::UpdateShardCheckpointResponse> moved =
+      CallUnary(stub.get(), &v1::ShardCheckpoints::Stub::UpdateShardCheckpoint, request,
+                options_.rpc_timeout);
+  absl::MutexLock lock(&mu_);
+  cached_at_.reset();
+  return moved;
+}
+
 Overview::Fetched Overview::Fetch() {
   Fetched f;
   f.at = clock_.MonotonicNow();
@@ -206,8 +225,8 @@ Overview::Fetched Overview::Fetch() {
     }
     for (const v1::StreamSummary& s : page->stream_summaries()) summaries.push_back(s);
     if (static_cast<int>(summaries.size()) >= options_.max_streams) {
-      f.streams_truncated = page->has_more_streams() ||
-                            static_cast<int>(summaries.size()) > options_.max_streams;
+      f.streams_truncated =
+          page->has_more_streams() || static_cast<int>(summaries.size()) > options_.max_streams;
       summaries.resize(std::min<size_t>(summaries.size(), options_.max_streams));
       break;
     }
@@ -277,9 +296,9 @@ Overview::Fetched Overview::Fetch() {
     f.counters.emplace();
     for (const auto& channel : sources_.pollers) {
       auto stub = v1::Pollers::NewStub(channel);
-      absl::StatusOr<v1::GetMetricsResponse> metrics = CallUnary(
-          stub.get(), &v1::Pollers::Stub::GetMetrics, v1::GetMetricsRequest(),
-          options_.rpc_timeout);
+      absl::StatusOr<v1::GetMetricsResponse> metrics =
+          CallUnary(stub.get(), &v1::Pollers::Stub::GetMetrics, v1::GetMetricsRequest(),
+                    options_.rpc_timeout);
       if (!metrics.ok()) {
         f.errors["poller_metrics"] = metrics.status();
         continue;
@@ -331,8 +350,6 @@ void Overview::FetchTables(Fetched& f) {
     list.set_exclusive_start_table_name(page->last_evaluated_table_name());
   }
   f.tables.emplace();
-  std::map<std::string, const StreamRow*> listed;
-  for (const StreamRow& row : f.streams) listed[row.name] = &row;
   for (const std::string& name : names) {
     v1::DescribeTableRequest describe;
     describe.set_table_name(name);
@@ -342,29 +359,70 @@ void Overview::FetchTables(Fetched& f) {
       f.errors["tables"] = table.status();
       continue;
     }
-    const std::string& stream = table->latest_stream_name();
-    if (!stream.empty() && f.table_stream_shards.count(stream) == 0) {
-      if (auto it = listed.find(stream); it != listed.end()) {
-        f.table_stream_shards[stream] =
-            ShardCounts{it->second->open_shards, it->second->closed_shards};
-      } else {  // not in the streams section (created since, or past max_streams)
-        shard_store::ShardStoreClient store(sources_.streams, options_.rpc_timeout);
-        absl::StatusOr<std::vector<v1::Shard>> shards = store.ListAllShards(stream);
-        if (shards.ok()) {
-          ShardCounts& counts = f.table_stream_shards[stream];
-          for (const v1::Shard& shard : *shards) {
-            if (shard.sequence_number_range().ending_sequence_number().empty()) {
-              ++counts.open;
-            } else {
-              ++counts.closed;
-            }
-          }
-        } else if (!absl::IsNotFound(shards.status())) {  // NOT_FOUND: expired and deleted
-          f.errors["tables"] = shards.status();
-        }
+    if (!table->latest_stream_name().empty()) CountShards(f, table->latest_stream_name());
+    f.tables->push_back(*std::move(table));
+  }
+  FetchTableStreams(f);
+}
+
+void Overview::FetchTableStreams(Fetched& f) {
+  tables::TablesClient client(sources_.tables, options_.rpc_timeout);
+  std::map<std::string, const v1::TableDescription*> described;
+  for (const v1::TableDescription& t : *f.tables) described[t.table_name()] = &t;
+  std::vector<v1::TableStream> streams;
+  v1::ListTableStreamsRequest list;
+  list.set_limit(100);
+  while (true) {
+    absl::StatusOr<v1::ListTableStreamsResponse> page = client.ListTableStreams(list);
+    if (absl::IsUnimplemented(page.status())) return;  // a server without the call: no history
+    if (!page.ok()) {
+      f.errors["tables"] = page.status();
+      return;
+    }
+    for (v1::TableStream& s : *page->mutable_streams()) streams.push_back(std::move(s));
+    if (page->last_evaluated_stream_arn().empty()) break;
+    if (static_cast<int>(streams.size()) >= options_.max_table_streams) {
+      f.tables_truncated = true;
+      break;
+    }
+    list.set_exclusive_start_stream_arn(page->last_evaluated_stream_arn());
+  }
+  // ListTableStreams orders by table name, then label (an ISO 8601 time): oldest first.
+  for (v1::TableStream& s : streams) {
+    auto table = described.find(s.table_name());
+    if (table != described.end()) {
+      if (s.stream_name() == table->second->latest_stream_name()) continue;
+      CountShards(f, s.stream_name());
+      f.older_streams[s.table_name()].push_back(std::move(s));
+    } else if (!f.tables_truncated) {  // past max_tables it may be a table not described
+      CountShards(f, s.stream_name());
+      f.deleted_table_streams[s.table_name()].push_back(std::move(s));
+    }
+  }
+}
+
+void Overview::CountShards(Fetched& f, const std::string& stream) {
+  if (f.table_stream_shards.count(stream) != 0) return;
+  for (const StreamRow& row : f.streams) {
+    if (row.name == stream) {
+      f.table_stream_shards[stream] = ShardCounts{row.open_shards, row.closed_shards};
+      return;
+    }
+  }
+  // Not in the streams section (created since, or past max_streams).
+  shard_store::ShardStoreClient store(sources_.streams, options_.rpc_timeout);
+  absl::StatusOr<std::vector<v1::Shard>> shards = store.ListAllShards(stream);
+  if (shards.ok()) {
+    ShardCounts& counts = f.table_stream_shards[stream];
+    for (const v1::Shard& shard : *shards) {
+      if (shard.sequence_number_range().ending_sequence_number().empty()) {
+        ++counts.open;
+      } else {
+        ++counts.closed;
       }
     }
-    f.tables->push_back(*std::move(table));
+  } else if (!absl::IsNotFound(shards.status())) {  // NOT_FOUND: expired and deleted
+    f.errors["tables"] = shards.status();
   }
 }
 
@@ -416,8 +474,8 @@ std::string Overview::Render(const Fetched& f) {
                                    s.name)) {
       record("in/" + s.name, *in);
     }
-    if (auto out = PrometheusSample(*f.metrics_text, "tributary_store_records_out_total",
-                                    "stream", s.name)) {
+    if (auto out = PrometheusSample(*f.metrics_text, "tributary_store_records_out_total", "stream",
+                                    s.name)) {
       record("out/" + s.name, *out);
     }
   }
@@ -582,6 +640,65 @@ std::string Overview::Render(const Fetched& f) {
 
   std::map<std::string, std::vector<const v1::EventSourceMappingConfiguration*>> mappings_by_stream;
   for (const auto& m : f.mappings) mappings_by_stream[m.stream_name()].push_back(&m);
+  // The records-in rate of every table stream's store stream (computed here, under the lock,
+  // for the lambdas below).
+  std::map<std::string, std::optional<double>> changes_rate;
+  if (f.tables.has_value()) {
+    for (const v1::TableDescription& t : *f.tables) {
+      changes_rate[t.latest_stream_name()] = Rate("in/" + t.latest_stream_name());
+    }
+  }
+  for (const auto* by_table : {&f.older_streams, &f.deleted_table_streams}) {
+    for (const auto& [table, streams] : *by_table) {
+      for (const v1::TableStream& s : streams) {
+        changes_rate[s.stream_name()] = Rate("in/" + s.stream_name());
+      }
+    }
+  }
+  // A table stream's store stream, shards, changes/s and the mappings on it.
+  auto table_stream_fields = [&](const std::string& stream) {
+    String(w, "store_stream", stream);
+    auto shards = f.table_stream_shards.find(stream);
+    w.Key("open_shards");
+    if (shards == f.table_stream_shards.end()) {  // the store stream is gone
+      w.Null();
+      w.Key("closed_shards");
+      w.Null();
+    } else {
+      w.Int(shards->second.open);
+      w.Key("closed_shards");
+      w.Int(shards->second.closed);
+    }
+    OptionalDouble(w, "changes_per_second", changes_rate[stream]);
+    w.Key("mappings");
+    w.StartArray();
+    for (const auto* m : mappings_by_stream[stream]) {
+      w.StartObject();
+      String(w, "uuid", m->uuid());
+      String(w, "function",
+             m->function_name().empty() ? m->function_endpoint() : m->function_name());
+      String(w, "state", StateName(m->state()));
+      w.EndObject();
+    }
+    w.EndArray();
+  };
+  // An earlier stream of a table (or a deleted table's): as latest_stream, with its state.
+  auto older_stream = [&](const v1::TableStream& s) {
+    w.StartObject();
+    String(w, "arn", s.stream_arn());
+    String(w, "label", s.stream_label());
+    w.Key("enabled");
+    w.Bool(s.enabled());
+    w.Key("disabled_at");
+    if (s.has_disabled_date_time()) {
+      const std::string at = TimeText(FromProtoTimestamp(s.disabled_date_time()));
+      w.String(at.data(), static_cast<rapidjson::SizeType>(at.size()));
+    } else {
+      w.Null();
+    }
+    table_stream_fields(s.stream_name());
+    w.EndObject();
+  };
   w.Key("tables");
   if (f.tables.has_value()) {
     w.StartArray();
@@ -606,37 +723,20 @@ std::string Overview::Render(const Fetched& f) {
       if (t.latest_stream_name().empty()) {
         w.Null();
       } else {
-        const std::string& stream = t.latest_stream_name();
         w.StartObject();
         String(w, "arn", t.latest_stream_arn());
         String(w, "label", t.latest_stream_label());
-        String(w, "store_stream", stream);
-        auto shards = f.table_stream_shards.find(stream);
-        if (shards == f.table_stream_shards.end()) {  // the store stream is gone
-          w.Key("open_shards");
-          w.Null();
-          w.Key("closed_shards");
-          w.Null();
-        } else {
-          w.Key("open_shards");
-          w.Int(shards->second.open);
-          w.Key("closed_shards");
-          w.Int(shards->second.closed);
-        }
-        OptionalDouble(w, "changes_per_second", Rate("in/" + stream));
-        w.Key("mappings");
-        w.StartArray();
-        for (const auto* m : mappings_by_stream[stream]) {
-          w.StartObject();
-          String(w, "uuid", m->uuid());
-          String(w, "function",
-                 m->function_name().empty() ? m->function_endpoint() : m->function_name());
-          String(w, "state", StateName(m->state()));
-          w.EndObject();
-        }
-        w.EndArray();
+        table_stream_fields(t.latest_stream_name());
         w.EndObject();
       }
+      w.Key("older_streams");
+      w.StartArray();
+      if (auto older = f.older_streams.find(t.table_name()); older != f.older_streams.end()) {
+        for (const v1::TableStream& s : older->second) {
+          older_stream(s);
+        }
+      }
+      w.EndArray();
       w.EndObject();
     }
     w.EndArray();
@@ -644,6 +744,24 @@ std::string Overview::Render(const Fetched& f) {
     w.Null();
     String(w, "tables_note", f.tables_note);
   }
+  w.Key("deleted_tables");
+  if (!f.tables.has_value()) w.Null();
+  if (f.tables.has_value()) w.StartArray();
+  for (const auto& [name, streams] : f.deleted_table_streams) {
+    w.StartObject();
+    String(w, "name", name);
+    const v1::TableStream& newest = streams.back();
+    KeyAttribute(w, "partition_key", true, newest.partition_key());
+    KeyAttribute(w, "sort_key",
+                 newest.has_sort_key() && !newest.sort_key().attribute_name().empty(),
+                 newest.sort_key());
+    w.Key("streams");
+    w.StartArray();
+    for (const v1::TableStream& s : streams) older_stream(s);
+    w.EndArray();
+    w.EndObject();
+  }
+  if (f.tables.has_value()) w.EndArray();
   w.Key("tables_truncated");
   w.Bool(f.tables_truncated);
 
@@ -664,8 +782,7 @@ std::optional<double> PrometheusSample(const std::string& text, const std::strin
       const size_t begin = at + series.size();
       const size_t end = text.find_first_of(" \n", begin);
       double v;
-      if (absl::SimpleAtod(text.substr(begin, end == std::string::npos ? end : end - begin),
-                           &v)) {
+      if (absl::SimpleAtod(text.substr(begin, end == std::string::npos ? end : end - begin), &v)) {
         return v;
       }
       return std::nullopt;

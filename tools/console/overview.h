@@ -27,14 +27,21 @@
 //                "latest_stream": null (never had one) | {"arn", "label", "store_stream",
 //                    "open_shards", "closed_shards" (null: the store stream is gone),
 //                    "changes_per_second" (records in on the store stream),
-//                    "mappings": [{"uuid", "function", "state"}] (those on the store stream)}}],
+//                    "mappings": [{"uuid", "function", "state"}] (those on the store stream)},
+//                "older_streams": [{"arn", "label", "store_stream", "enabled", "disabled_at"
+//                    (null while enabled), "open_shards", "closed_shards", "changes_per_second",
+//                    "mappings"}] (the table's earlier streams, oldest first: DISABLED, readable
+//                    for 24 h; same fields as latest_stream plus enabled/disabled_at)}],
+//    "deleted_tables": [{"name", "partition_key", "sort_key", "streams": [as older_streams]}]
+//               (tables deleted whose streams are still readable, from ListTableStreams),
 //    "tables_truncated": false,
 //    "errors": {"streams": "UNAVAILABLE: ...", ...}}
 // Tables come from tributary.v1.Tables (ListTables, then DescribeTable per table); the store
 // stream's shards from the streams section's ListShards (or one ListShards of its own when the
 // streams section did not list it). Without a Tables channel, or from a server that does not
 // serve tables (UNIMPLEMENTED), "tables" is null and "tables_note" says why. No item count: the
-// Tables service does not track one (tables/NOTES.md).
+// Tables service does not track one (tables/NOTES.md). Older streams and deleted tables' streams
+// come from one paged ListTableStreams (at most `max_table_streams`; "tables_truncated" beyond).
 //
 // Sampling: a document is built at most once per `min_refresh` (1 s); a request in between gets
 // the cached one, so any number of open pages costs one round of RPCs a second. Rates and
@@ -54,11 +61,13 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "grpcpp/channel.h"
 #include "proto/event_source_mappings.pb.h"
+#include "proto/leasing.pb.h"
 
 namespace tributary::console {
 
@@ -73,17 +82,21 @@ struct OverviewSources {
   // null). Called on the requesting thread; must be thread-safe.
   std::function<std::string()> metrics_text;
   std::shared_ptr<grpc::Channel> tables;  // tributary.v1.Tables (null: "tables" is null)
+  // tributary.v1.ShardCheckpoints (the tracker's) for the checkpoint-move action (null: the
+  // action answers UNIMPLEMENTED).
+  std::shared_ptr<grpc::Channel> checkpoints;
 };
 
 struct OverviewOptions {
-  absl::Duration min_refresh = absl::Seconds(1);  // a newer request gets the cached document
+  absl::Duration min_refresh = absl::Seconds(1);   // a newer request gets the cached document
   absl::Duration rate_window = absl::Seconds(10);  // rates span at least this much when they can
-  int history_samples = 60;                         // samples kept per series (sparklines)
-  absl::Duration rpc_timeout = absl::Seconds(5);    // each gRPC call's deadline
-  bool actions_enabled = false;                     // what "actions_enabled" says
-  int max_streams = 500;   // streams listed (more: "streams_truncated": true)
-  int max_leases = 10000;  // leases listed (more: "leases_truncated": true)
-  int max_tables = 500;    // tables described (more: "tables_truncated": true)
+  int history_samples = 60;                        // samples kept per series (sparklines)
+  absl::Duration rpc_timeout = absl::Seconds(5);   // each gRPC call's deadline
+  bool actions_enabled = false;                    // what "actions_enabled" says
+  int max_streams = 500;         // streams listed (more: "streams_truncated": true)
+  int max_leases = 10000;        // leases listed (more: "leases_truncated": true)
+  int max_tables = 500;          // tables described (more: "tables_truncated": true)
+  int max_table_streams = 2000;  // table streams listed (more: "tables_truncated": true)
 };
 
 class Overview {
@@ -98,6 +111,14 @@ class Overview {
   // moves it through Enabling / Disabling) and drops the cached document. Errors: the tracker's
   // (NOT_FOUND for an unknown uuid, INVALID_ARGUMENT for an empty one, UNAVAILABLE...).
   absl::Status UpdateMapping(const v1::UpdateEventSourceMappingRequest& request);
+
+  // Moves a shard's checkpoint through ShardCheckpoints.UpdateShardCheckpoint (fenced: the
+  // owner is cut off, the next owner starts from the new position; leasing writes the AUDIT
+  // line) and drops the cached document. Errors: UNIMPLEMENTED without a checkpoints channel;
+  // else leasing's (NOT_FOUND: no such lease, INVALID_ARGUMENT: SHARD_END or a malformed
+  // position, UNAVAILABLE...).
+  absl::StatusOr<v1::UpdateShardCheckpointResponse> MoveCheckpoint(
+      const v1::UpdateShardCheckpointRequest& request);
 
  private:
   struct Sample {
@@ -119,6 +140,12 @@ class Overview {
   Fetched Fetch();
   // The tables and their latest streams' shards into `f` (after the streams section).
   void FetchTables(Fetched& f);
+  // Every table stream (ListTableStreams, paged) into `f`: the described tables' older streams
+  // and the streams of tables deleted since; their store streams' shards too.
+  void FetchTableStreams(Fetched& f);
+  // The open/closed shard counts of the store stream `stream` into f.table_stream_shards (from
+  // the streams section when it listed it, else one ListShards; nothing when it is gone).
+  void CountShards(Fetched& f, const std::string& stream);
   // Samples `fetched` and renders the document.
   std::string Render(const Fetched& fetched) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

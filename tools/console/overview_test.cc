@@ -18,6 +18,7 @@
 #include "common/version.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "proto/shard_checkpoints.grpc.pb.h"
 #include "proto/tables.grpc.pb.h"
 #include "rapidjson/document.h"
 #include "tools/console/console_handler.h"
@@ -44,6 +45,26 @@ class FakeTables : public v1::Tables::CallbackService, public tribctl::testing::
     reactor->Finish(Handle("DescribeTable", *request, response));
     return reactor;
   }
+  grpc::ServerUnaryReactor* ListTableStreams(grpc::CallbackServerContext* context,
+                                             const v1::ListTableStreamsRequest* request,
+                                             v1::ListTableStreamsResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(Handle("ListTableStreams", *request, response));
+    return reactor;
+  }
+};
+
+// tributary.v1.ShardCheckpoints (the tracker's) with canned replies.
+class FakeShardCheckpoints : public v1::ShardCheckpoints::CallbackService,
+                             public tribctl::testing::CannedReplies {
+ public:
+  grpc::ServerUnaryReactor* UpdateShardCheckpoint(
+      grpc::CallbackServerContext* context, const v1::UpdateShardCheckpointRequest* request,
+      v1::UpdateShardCheckpointResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(Handle("UpdateShardCheckpoint", *request, response));
+    return reactor;
+  }
 };
 
 constexpr char kTableStream[] = "_tables.1.20231114221320000";
@@ -66,8 +87,8 @@ constexpr char kMetricsText[] =
 class OverviewTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server =
-        GrpcServer::Start("127.0.0.1:0", {&streams_, &mappings_, &leasing_, &pollers_, &tables_});
+    auto server = GrpcServer::Start(
+        "127.0.0.1:0", {&streams_, &mappings_, &leasing_, &pollers_, &tables_, &checkpoints_});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     streams_.SetReply("ListStreams", Proto<v1::ListStreamsResponse>(
@@ -88,9 +109,10 @@ class OverviewTest : public ::testing::Test {
                            "last_error_time { seconds: 1700000000 } "
                            "last_error_shard_id: 'shardId-000000000001' }"));
     SetLeases(250);
-    leasing_.SetReply("ListPollers", Proto<v1::ListPollersResponse>(
-                                         "pollers { poller_id: 'host-a' capacity: 10 live: true "
-                                         "lease_count: 1 last_heartbeat { seconds: 1700000000 } }"));
+    leasing_.SetReply(
+        "ListPollers",
+        Proto<v1::ListPollersResponse>("pollers { poller_id: 'host-a' capacity: 10 live: true "
+                                       "lease_count: 1 last_heartbeat { seconds: 1700000000 } }"));
     SetPollerCounters(100, 4);
     tables_.SetReply("ListTables", Proto<v1::ListTablesResponse>("table_names: 'Orders'"));
     tables_.SetReply(
@@ -113,6 +135,7 @@ class OverviewTest : public ::testing::Test {
     sources.leasing = server_->InProcessChannel();
     sources.pollers = {server_->InProcessChannel()};
     sources.tables = server_->InProcessChannel();
+    sources.checkpoints = server_->InProcessChannel();
     sources.metrics_text = [this] {
       std::string text = kMetricsText;
       text.replace(text.find("%IN%"), 4, std::to_string(in_));
@@ -157,6 +180,7 @@ class OverviewTest : public ::testing::Test {
   tribctl::testing::FakeLeasing leasing_;
   tribctl::testing::FakePollers pollers_;
   FakeTables tables_;
+  FakeShardCheckpoints checkpoints_;
   std::unique_ptr<GrpcServer> server_;
   int64_t in_ = 0;
   int64_t out_ = 0;
@@ -244,8 +268,8 @@ TEST_F(OverviewTest, AShardShowsItsParkedKeysAsItsPollerReportsThem) {
 TEST_F(OverviewTest, RatesAreCounterDeltasOverTheSampledTime) {
   overview_->Json();
   clock_.Advance(absl::Seconds(5));
-  in_ += 50;   // 10/s
-  out_ += 25;  // 5/s
+  in_ += 50;                  // 10/s
+  out_ += 25;                 // 5/s
   SetPollerCounters(120, 5);  // 4/s delivered, 0.2/s errors
   SetLeases(900);
   rapidjson::Document doc = Parse(overview_->Json());
@@ -365,6 +389,82 @@ TEST_F(OverviewTest, ATableStreamListedWithTheStreamsIsNotAskedForTwiceAndHasARa
   EXPECT_EQ(streams_.Requests<v1::ListShardsRequest>("ListShards").size(), 4u);  // 2 per build
 }
 
+// A table's earlier streams (DISABLED, readable 24 h) come from ListTableStreams, oldest first,
+// each with its shards and the mappings still on it; a deleted table's streams are listed under
+// deleted_tables with the key schema the streams carry.
+TEST_F(OverviewTest, OlderStreamsAndDeletedTablesStreamsAreShown) {
+  constexpr char kOld[] = "_tables.1.20231114221310000";
+  constexpr char kGoneTable[] = "_tables.2.20231114221300000";
+  tables_.SetReply(
+      "ListTableStreams",
+      Proto<v1::ListTableStreamsResponse>(absl::StrCat(
+          "streams { table_name: 'Audit' stream_label: '2023-11-14T22:13:00.000' stream_arn: "
+          "'arn:aws:dynamodb:us-east-1:000000000000:table/Audit/stream/2023-11-14T22:13:00.000' "
+          "stream_name: '",
+          kGoneTable,
+          "' enabled: false disabled_date_time { seconds: "
+          "1700000100 } partition_key { attribute_name: 'pk' attribute_type: 'S' } } "
+          "streams { table_name: 'Orders' stream_label: '2023-11-14T22:13:10.000' stream_arn: "
+          "'arn:aws:dynamodb:us-east-1:000000000000:table/Orders/stream/2023-11-14T22:13:10.000' "
+          "stream_name: '",
+          kOld,
+          "' enabled: false disabled_date_time { seconds: 1700000000 } } "
+          "streams { table_name: 'Orders' stream_label: '2023-11-14T22:13:20.000' stream_name: '",
+          kTableStream, "' enabled: true }")));
+  mappings_.SetReply("ListEventSourceMappings",
+                     Proto<v1::ListEventSourceMappingsResponse>(
+                         absl::StrCat("event_source_mappings { uuid: 'm-3' stream_name: '", kOld,
+                                      "' function_name: 'old' state: ENABLED }")));
+  const std::string json = overview_->Json();
+  rapidjson::Document doc = Parse(json);
+  EXPECT_EQ(doc["errors"].MemberCount(), 0u) << json;
+  const auto& older = doc["tables"][0]["older_streams"];
+  ASSERT_TRUE(older.IsArray()) << json;
+  ASSERT_EQ(older.Size(), 1u) << "the latest stream is not an older one: " << json;
+  EXPECT_STREQ(older[0]["label"].GetString(), "2023-11-14T22:13:10.000");
+  EXPECT_STREQ(older[0]["store_stream"].GetString(), kOld);
+  EXPECT_FALSE(older[0]["enabled"].GetBool());
+  EXPECT_STREQ(older[0]["disabled_at"].GetString(), "2023-11-14T22:13:20Z");
+  EXPECT_EQ(older[0]["open_shards"].GetInt(), 2);
+  ASSERT_EQ(older[0]["mappings"].Size(), 1u) << json;
+  EXPECT_STREQ(older[0]["mappings"][0]["uuid"].GetString(), "m-3");
+  EXPECT_EQ(doc["tables"][0]["latest_stream"]["mappings"].Size(), 0u) << json;
+
+  ASSERT_EQ(doc["deleted_tables"].Size(), 1u) << json;
+  const auto& gone = doc["deleted_tables"][0];
+  EXPECT_STREQ(gone["name"].GetString(), "Audit");
+  EXPECT_STREQ(gone["partition_key"]["name"].GetString(), "pk");
+  EXPECT_TRUE(gone["sort_key"].IsNull());
+  ASSERT_EQ(gone["streams"].Size(), 1u) << json;
+  EXPECT_STREQ(gone["streams"][0]["store_stream"].GetString(), kGoneTable);
+  std::vector<std::string> asked;
+  for (const auto& r : streams_.Requests<v1::ListShardsRequest>("ListShards")) {
+    asked.push_back(r.stream_name());
+  }
+  EXPECT_EQ(asked, (std::vector<std::string>{"orders", kTableStream, kGoneTable, kOld}));
+}
+
+TEST_F(OverviewTest, ListTableStreamsIsPagedAndAFailureIsReported) {
+  v1::ListTableStreamsResponse first = Proto<v1::ListTableStreamsResponse>(
+      "streams { table_name: 'Orders' stream_label: 'a' stream_name: '_tables.1.a' } "
+      "last_evaluated_stream_arn: 'arn-a'");
+  v1::ListTableStreamsResponse second = Proto<v1::ListTableStreamsResponse>(
+      "streams { table_name: 'Orders' stream_label: 'b' stream_name: '_tables.1.b' }");
+  tables_.SetReplies("ListTableStreams", {&first, &second});
+  rapidjson::Document doc = Parse(overview_->Json());
+  EXPECT_EQ(doc["tables"][0]["older_streams"].Size(), 2u);
+  const auto asked = tables_.Requests<v1::ListTableStreamsRequest>("ListTableStreams");
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_EQ(asked[1].exclusive_start_stream_arn(), "arn-a");
+
+  clock_.Advance(absl::Seconds(2));
+  tables_.SetError("ListTableStreams", absl::UnavailableError("down"));
+  const std::string json = overview_->Json();
+  doc = Parse(json);
+  EXPECT_STREQ(doc["errors"]["tables"].GetString(), "UNAVAILABLE: down") << json;
+  EXPECT_EQ(doc["tables"].Size(), 1u) << "the tables stay: " << json;
+}
+
 TEST_F(OverviewTest, ATableWithoutAStreamHasNoLatestStream) {
   tables_.SetReply(
       "DescribeTable",
@@ -445,7 +545,7 @@ TEST_F(OverviewTest, WithoutATablesServiceTablesIsNullWithANote) {
   EXPECT_TRUE(doc["tables"].IsNull()) << json;
   EXPECT_TRUE(absl::StrContains(doc["tables_note"].GetString(), "no tributary.v1.Tables")) << json;
   EXPECT_TRUE(doc["streams"][0]["records_in_per_second"].IsNull());  // no metrics text
-  EXPECT_TRUE(doc["mappings"][0]["records_per_second"].IsNull());     // no poller
+  EXPECT_TRUE(doc["mappings"][0]["records_per_second"].IsNull());    // no poller
 }
 
 TEST(PrometheusSampleTest, FindsTheExactSeriesOnly) {
@@ -454,8 +554,7 @@ TEST(PrometheusSampleTest, FindsTheExactSeriesOnly) {
   EXPECT_EQ(PrometheusSample(text, "x_total", "stream", "a"), 1);
   EXPECT_EQ(PrometheusSample(text, "x_total", "stream", "ab"), 2);
   EXPECT_EQ(PrometheusSample(text, "x_total", "stream", "b"), std::nullopt);
-  EXPECT_EQ(PrometheusSample("yx_total{stream=\"a\"} 3\n", "x_total", "stream", "a"),
-            std::nullopt);
+  EXPECT_EQ(PrometheusSample("yx_total{stream=\"a\"} 3\n", "x_total", "stream", "a"), std::nullopt);
 }
 
 // The routes: the page and the document; actions only with --console_actions and the header.
@@ -567,6 +666,126 @@ TEST_F(ConsoleHandlerTest, WithAPolicyActionsAreAuthorizedAsTheCertificatesSubje
       audit.str(), R"("principal":"CN=operator","action":"lambda:UpdateEventSourceMapping",)"
                    R"("resource":"arn:aws:lambda:us-east-1:000000000000:event-source-mapping:m-1",)"
                    R"("outcome":"OK")"))
+      << audit.str();
+}
+
+// Moving a checkpoint: the body's position becomes leasing's checkpoint as tribctl's flags do,
+// the move is requested in the console's name and the answer says what moved.
+TEST_F(ConsoleHandlerTest, ACheckpointMoveReachesTheTrackerWithThePositionAsked) {
+  checkpoints_.SetReply(
+      "UpdateShardCheckpoint",
+      Proto<v1::UpdateShardCheckpointResponse>(
+          "lease { lease_counter: 5 checkpoint { type: SEQUENCE_NUMBER sequence_number: '41' } } "
+          "previous_checkpoint { type: SEQUENCE_NUMBER sequence_number: '49' } "
+          "previous_lease_owner: 'host-a' previous_lease_counter: 3"));
+  ConsoleHandler handler(*overview_, /*actions_enabled=*/true);
+  auto move = [&](const std::string& body) {
+    aws::HttpRequest request;
+    request.method = "POST";
+    request.target = "/api/mappings/m-1/shards/shardId-000000000001/checkpoint";
+    request.headers.emplace_back("x-tributary-console", "1");
+    request.peer_subject = "CN=operator";
+    request.body = body;
+    return handler.Handle(request);
+  };
+  aws::HttpResponse r = move(R"({"position":"AT_SEQUENCE_NUMBER","sequence_number":"42"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"ok":true,"previous_checkpoint":"49","checkpoint":"41",)"
+                    R"("fenced_owner":"host-a","lease_counter":5})");
+  EXPECT_EQ(move(R"({"position":"AFTER_SEQUENCE_NUMBER","sequence_number":"42"})").status, 200);
+  EXPECT_EQ(move(R"({"position":"AT_SEQUENCE_NUMBER","sequence_number":"0"})").status, 200);
+  EXPECT_EQ(move(R"({"position":"LATEST"})").status, 200);
+  EXPECT_EQ(move(R"({"position":"AT_TIMESTAMP","timestamp":"2023-11-14T22:13:20Z"})").status, 200);
+  const auto moves =
+      checkpoints_.Requests<v1::UpdateShardCheckpointRequest>("UpdateShardCheckpoint");
+  ASSERT_EQ(moves.size(), 5u);
+  EXPECT_EQ(moves[0].lease_key().event_source_mapping_uuid(), "m-1");
+  EXPECT_EQ(moves[0].lease_key().shard_id(), "shardId-000000000001");
+  EXPECT_EQ(moves[0].checkpoint().type(), v1::SEQUENCE_NUMBER);
+  EXPECT_EQ(moves[0].checkpoint().sequence_number(), "41") << "AT 42 is processed through 41";
+  EXPECT_EQ(moves[0].requested_by(), "CN=operator (console)");
+  EXPECT_EQ(moves[1].checkpoint().sequence_number(), "42");
+  EXPECT_EQ(moves[2].checkpoint().type(), v1::TRIM_HORIZON_CHECKPOINT);
+  EXPECT_EQ(moves[3].checkpoint().type(), v1::LATEST_CHECKPOINT);
+  EXPECT_EQ(moves[4].checkpoint().type(), v1::AT_TIMESTAMP_CHECKPOINT);
+  EXPECT_EQ(moves[4].checkpoint().timestamp().seconds(), 1700000000);
+}
+
+TEST_F(ConsoleHandlerTest, ABadCheckpointMoveIsRefusedBeforeTheTracker) {
+  ConsoleHandler read_only(*overview_, /*actions_enabled=*/false);
+  ConsoleHandler handler(*overview_, /*actions_enabled=*/true);
+  const std::string target = "/api/mappings/m-1/shards/shardId-000000000001/checkpoint";
+  auto move = [&](ConsoleHandler& h, const std::string& t, const std::string& body,
+                  bool header = true) {
+    aws::HttpRequest request;
+    request.method = "POST";
+    request.target = t;
+    if (header) request.headers.emplace_back("x-tributary-console", "1");
+    request.body = body;
+    return h.Handle(request);
+  };
+  EXPECT_EQ(move(read_only, target, R"({"position":"LATEST"})").status, 403);
+  EXPECT_EQ(move(handler, target, R"({"position":"LATEST"})", /*header=*/false).status, 403);
+  for (const char* body :
+       {"", "[]", R"({"position":"SHARD_BEGIN"})", R"({"position":"AT_SEQUENCE_NUMBER"})",
+        R"({"position":"AFTER_SEQUENCE_NUMBER","sequence_number":"-1"})",
+        R"({"position":"AT_TIMESTAMP","timestamp":"yesterday"})"}) {
+    aws::HttpResponse r = move(handler, target, body);
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_TRUE(absl::StrContains(r.body, "INVALID_ARGUMENT")) << r.body;
+  }
+  EXPECT_EQ(
+      move(handler, "/api/mappings/m-1/shards//checkpoint", R"({"position":"LATEST"})").status,
+      400);
+  EXPECT_EQ(move(handler, "/api/mappings/m-1/checkpoint", R"({"position":"LATEST"})").status, 400);
+  EXPECT_TRUE(
+      checkpoints_.Requests<v1::UpdateShardCheckpointRequest>("UpdateShardCheckpoint").empty());
+
+  checkpoints_.SetError("UpdateShardCheckpoint",
+                        absl::InvalidArgumentError("SHARD_END cannot be set by hand"));
+  aws::HttpResponse r = move(handler, target, R"({"position":"LATEST"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, R"({"error":"INVALID_ARGUMENT: SHARD_END cannot be set by hand"})");
+}
+
+// Under a policy a checkpoint move is authorized as tributary:UpdateShardCheckpoint for the
+// certificate's subject, like the gRPC call, and audited in that name.
+TEST_F(ConsoleHandlerTest, WithAPolicyACheckpointMoveIsTheOperatorsToMake) {
+  const std::string dir = testing::NewTempDir("console_move_authz");
+  std::ofstream(dir + "/policy.json") << R"({"Statement": [
+    {"Effect": "Allow", "Principal": "CN=operator", "Action": "tributary:UpdateShardCheckpoint",
+     "Resource": "*"}]})";
+  GrpcAuthzOptions options;
+  options.policy_file = dir + "/policy.json";
+  options.audit_log = dir + "/audit.log";
+  absl::StatusOr<std::shared_ptr<GrpcAuthzGate>> gate =
+      GrpcAuthzGate::Create(options, /*server_authenticates=*/true, clock_);
+  ASSERT_TRUE(gate.ok()) << gate.status();
+  ConsoleHandler handler(*overview_, /*actions_enabled=*/true, gate->get());
+  auto move_as = [&](const std::string& subject) {
+    aws::HttpRequest request;
+    request.method = "POST";
+    request.target = "/api/mappings/m-1/shards/shardId-000000000001/checkpoint";
+    request.headers.emplace_back("x-tributary-console", "1");
+    request.peer_subject = subject;
+    request.body = R"({"position":"TRIM_HORIZON"})";
+    return handler.Handle(request);
+  };
+  aws::HttpResponse denied = move_as("CN=intern");
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_TRUE(absl::StrContains(denied.body, "tributary:UpdateShardCheckpoint")) << denied.body;
+  EXPECT_TRUE(
+      checkpoints_.Requests<v1::UpdateShardCheckpointRequest>("UpdateShardCheckpoint").empty());
+  EXPECT_EQ(move_as("CN=operator").status, 200);
+  EXPECT_EQ(checkpoints_.Requests<v1::UpdateShardCheckpointRequest>("UpdateShardCheckpoint").size(),
+            1u);
+  std::stringstream audit;
+  audit << std::ifstream(dir + "/audit.log").rdbuf();
+  EXPECT_TRUE(absl::StrContains(
+      audit.str(), R"("principal":"CN=intern","action":"tributary:UpdateShardCheckpoint",)"))
+      << audit.str();
+  EXPECT_TRUE(absl::StrContains(
+      audit.str(), R"("principal":"CN=operator","action":"tributary:UpdateShardCheckpoint",)"))
       << audit.str();
 }
 

@@ -92,8 +92,8 @@ DEFINE_bool(console_actions, false,
             "reaches the port may: with --tls_client_ca only clients with a trusted certificate "
             "reach it; refused with --auth_tokens_file alone); read-only without it.");
 DEFINE_string(function_ca_file, "",
-              "https function endpoints: a PEM file of the certificate authorities to trust "
-              "(default: the system's).");
+              "https:// and grpcs:// function endpoints: a PEM file of the certificate "
+              "authorities to trust (default: the system's).");
 DEFINE_string(clock, "real",
               "real: the machine's clock. manual: every service runs on one clock that moves "
               "only when told (tribctl clock advance|set; tributary.v1.Clock), for tests; "
@@ -303,6 +303,16 @@ int Serve() {
   poller_options.aws_account.region = FLAGS_aws_region;
   poller_options.aws_account.account_id = FLAGS_aws_account_id;
   poller_options.function_ca_file = FLAGS_function_ca_file;
+  {
+    absl::StatusOr<tributary::GrpcClientSecurity> function_tls =
+        tributary::FunctionClientSecurityFromFlags(FLAGS_function_ca_file);
+    if (!function_tls.ok()) {
+      LOG(ERROR) << function_tls.status().message();
+      return 2;
+    }
+    poller_options.function_client_cert = function_tls->cert_file;
+    poller_options.function_client_key = function_tls->key_file;
+  }
   poller_options.function_endpoint_allow = *endpoint_allow;
   auto poller = poller::PollerNode::Create(poller_options, clock);
   if (!poller.ok()) {
@@ -386,6 +396,7 @@ int Serve() {
     sources.leasing = (*server)->InProcessChannel();
     sources.pollers = {(*server)->InProcessChannel()};
     sources.tables = (*server)->InProcessChannel();
+    sources.checkpoints = (*server)->InProcessChannel();
     sources.metrics_text = [&registry] { return registry.Render(); };
     console::OverviewOptions overview_options;
     overview_options.actions_enabled = FLAGS_console_actions;

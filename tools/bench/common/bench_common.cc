@@ -107,13 +107,20 @@ double Quantile(std::vector<double>& values, double q) {
   return values[std::min(i, values.size() - 1)];
 }
 
-std::shared_ptr<grpc::Channel> OwnChannel(const std::string& address, int index) {
+std::shared_ptr<grpc::Channel> OwnChannel(const std::string& address, int index,
+                                          const GrpcClientSecurity& security) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
   args.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt("tributary.bench.client", index);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  if (!security.server_name.empty()) args.SetSslTargetNameOverride(security.server_name);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = MakeChannelCredentials(security);
+  if (security.token.empty()) return grpc::CreateCustomChannel(address, credentials, args);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MakeBearerTokenInterceptorFactory(security.token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(address, credentials, args,
+                                                                 std::move(interceptors));
 }
 
 absl::StatusOr<std::unique_ptr<InProcessCluster>> InProcessCluster::Create(
@@ -154,8 +161,9 @@ absl::StatusOr<std::unique_ptr<InProcessCluster>> InProcessCluster::Create(
   stream_tracker::StreamTracker::Options tracker_options;
   tracker_options.data_dir = options.data_dir + "/stream_tracker";
   tracker_options.sync_interval = absl::Milliseconds(options.sync_interval_ms);
-  auto tracker = stream_tracker::StreamTracker::Create(tracker_options, MakeChannel(*address),
-                                                       MakeChannel(*address), clock);
+  auto tracker = stream_tracker::StreamTracker::Create(
+      tracker_options, MakeChannel(*address, options.client_security),
+      MakeChannel(*address, options.client_security), clock);
   if (!tracker.ok()) return tracker.status();
   c->tracker_ = std::move(*tracker);
 
@@ -169,19 +177,20 @@ absl::StatusOr<std::unique_ptr<InProcessCluster>> InProcessCluster::Create(
     poller_options.shard_store_address = *address;
     poller_options.leasing_address = *address;
     poller_options.stream_tracker_address = *address;
+    poller_options.client_security = options.client_security;
     auto poller = poller::PollerNode::Create(poller_options, clock);
     if (!poller.ok()) return poller.status();
     c->poller_ = std::move(*poller);
     services.push_back(c->poller_->service());
   }
-  auto server = GrpcServer::Start(*address, services);
+  auto server = GrpcServer::Start(*address, services, options.server_security);
   if (!server.ok()) return server.status();
   c->server_ = std::move(*server);
   stream_tracker::LeaseSync* sync = c->tracker_->lease_sync();
   c->store_->store().SetChangeListener([sync](const std::string&) { sync->RequestSync(); });
   c->tracker_->Start();
   if (c->poller_ != nullptr) c->poller_->Start();
-  auto channel = OwnChannel(*address, -1);
+  auto channel = OwnChannel(*address, -1, options.client_security);
   c->streams_ = v1::Streams::NewStub(channel);
   c->mappings_ = v1::EventSourceMappings::NewStub(channel);
   c->leasing_ = v1::Leasing::NewStub(channel);
@@ -480,12 +489,13 @@ void RunPreserializedPutRecords(const std::shared_ptr<grpc::Channel>& channel,
 }
 
 int64_t Preload(const std::string& address, const std::string& stream, int64_t count, int bytes,
-                int clients, int per_call, uint64_t first_id, int64_t* failed) {
+                int clients, int per_call, uint64_t first_id, int64_t* failed,
+                const GrpcClientSecurity& security) {
   std::atomic<int64_t> next{0}, acked{0}, failures{0};
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      auto stub = v1::Streams::NewStub(OwnChannel(address, c));
+      auto stub = v1::Streams::NewStub(OwnChannel(address, c, security));
       while (true) {
         const int64_t start = next.fetch_add(per_call);
         if (start >= count) return;

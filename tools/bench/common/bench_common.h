@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/grpc_security.h"
 #include "common/grpc_server.h"
 #include "grpcpp/grpcpp.h"
 #include "leasing/leasing_service.h"
@@ -69,8 +70,10 @@ class ScopedWorkDir {
 // The value at quantile q (0..1) of `values` (sorted in place); 0 when empty.
 double Quantile(std::vector<double>& values, double q);
 
-// A channel of its own (own TCP connection), with the large message limits of the services.
-std::shared_ptr<grpc::Channel> OwnChannel(const std::string& address, int index);
+// A channel of its own (own TCP connection), with the large message limits of the services;
+// TLS, a client certificate and a bearer token as `security` says (plaintext by default).
+std::shared_ptr<grpc::Channel> OwnChannel(const std::string& address, int index,
+                                          const GrpcClientSecurity& security = {});
 
 struct ClusterOptions {
   std::string data_dir;  // required
@@ -83,6 +86,10 @@ struct ClusterOptions {
   // serve` has them (table streams of table_stream_shards shards).
   bool with_tables = false;
   int table_stream_shards = 4;
+  // The gRPC server's TLS, authentication and policy (default: plaintext, open), and what the
+  // services' own clients (tracker, poller) and the cluster's stubs present to it.
+  GrpcServerSecurity server_security;
+  GrpcClientSecurity client_security;
 };
 
 // Every service in this process on one 127.0.0.1 port, as `tributary serve` runs them.
@@ -209,7 +216,8 @@ class HttpFunctionServer {
 // clients, `per_call` records a call. Returns records acknowledged; failures are counted in
 // *failed when non-null.
 int64_t Preload(const std::string& address, const std::string& stream, int64_t count, int bytes,
-                int clients, int per_call, uint64_t first_id = 0, int64_t* failed = nullptr);
+                int clients, int per_call, uint64_t first_id = 0, int64_t* failed = nullptr,
+                const GrpcClientSecurity& security = {});
 
 // What a PutRecords load generator saw: records acknowledged, records the replies reported as
 // failed, and calls that failed outright (transport error, error status, malformed reply).

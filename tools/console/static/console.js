@@ -108,6 +108,12 @@ async function act(uuid, verb, button) {
   }
 }
 
+function moveButton(uuid, shard) {
+  const button = el("button", {class: "action", "data-action": "move-checkpoint"}, "Move…");
+  button.addEventListener("click", () => openMoveForm(uuid, shard));
+  return button;
+}
+
 function renderMappings(mappings, actionsEnabled, tableOf) {
   const box = document.getElementById("mappings");
   box.replaceChildren(...mappings.map(m => {
@@ -144,11 +150,12 @@ function renderMappings(mappings, actionsEnabled, tableOf) {
       el("td", {class: "mono checkpoint"}, s.checkpoint),
       el("td", {class: "num age"}, age(s.iterator_age_ms)),
       el("td", {}, sparkline(s.iterator_age_history)),
-      el("td", {class: "num parked"}, parkedText(s))));
+      el("td", {class: "num parked"}, parkedText(s)),
+      actionsEnabled ? el("td", {}, moveButton(m.uuid, s.shard_id)) : null));
     const table = el("table", {class: "shards"},
       el("thead", {}, el("tr", {}, el("th", {}, "Shard"), el("th", {}, "Owner"),
          el("th", {}, "Checkpoint"), el("th", {}, "Iterator age"), el("th", {}, "Age history"),
-         el("th", {}, "Parked keys"))),
+         el("th", {}, "Parked keys"), actionsEnabled ? el("th", {}, "") : null)),
       el("tbody", {}, ...rows));
     parts.push(table);
     return el("div", {class: "mapping", "data-mapping": m.uuid}, ...parts);
@@ -171,8 +178,33 @@ function keySchema(t) {
   return t.sort_key ? `${key(t.partition_key)}, sort ${key(t.sort_key)}` : key(t.partition_key);
 }
 
-function renderTables(tables, note) {
-  fillTable("tables", (tables || []).map(t => {
+// The cells of a table stream: label and ARN, store stream, shards, changes/s, mappings on it.
+function streamCells(s) {
+  return [
+    el("td", {class: "latest"}, el("div", {class: "label"}, s.label),
+       el("div", {class: "mono arn"}, s.arn)),
+    el("td", {class: "mono store-stream"}, s.store_stream),
+    el("td", {class: "num open"}, s.open_shards === null ? "gone" : s.open_shards),
+    el("td", {class: "num closed"}, s.closed_shards === null ? "gone" : s.closed_shards),
+    el("td", {class: "num changes"}, rate(s.changes_per_second)),
+    el("td", {class: "mappings"}, s.mappings.length === 0 ? "none" : null,
+       ...s.mappings.map(m => el("div", {class: "table-mapping", "data-mapping-ref": m.uuid},
+         el("span", {class: "function"}, m.function), " ",
+         el("span", {class: `state ${m.state}`}, m.state))))];
+}
+
+// A table's earlier stream (or a deleted table's): a row under the table's, saying since when
+// it is disabled (readable for 24 h after that).
+function olderStreamRow(table, s) {
+  const state = s.enabled ? "enabled" : `disabled ${s.disabled_at || ""}`;
+  return el("tr", {class: "older-stream", "data-table-stream": s.label, "data-of-table": table},
+    el("td", {class: "name"}), el("td", {class: "status"}, state), el("td", {class: "keys"}),
+    el("td", {class: "stream"}, "earlier stream"), ...streamCells(s));
+}
+
+function renderTables(tables, deleted, note) {
+  const rows = [];
+  for (const t of tables || []) {
     const s = t.latest_stream;
     const cells = [
       el("td", {class: "name"}, t.name),
@@ -185,34 +217,80 @@ function renderTables(tables, note) {
                  el("td", {class: "num open"}, "–"), el("td", {class: "num closed"}, "–"),
                  el("td", {class: "num changes"}, "–"), el("td", {class: "mappings"}, "–"));
     } else {
-      cells.push(
-        el("td", {class: "latest"}, el("div", {class: "label"}, s.label),
-           el("div", {class: "mono arn"}, s.arn)),
-        el("td", {class: "mono store-stream"}, s.store_stream),
-        el("td", {class: "num open"}, s.open_shards === null ? "gone" : s.open_shards),
-        el("td", {class: "num closed"}, s.closed_shards === null ? "gone" : s.closed_shards),
-        el("td", {class: "num changes"}, rate(s.changes_per_second)),
-        el("td", {class: "mappings"}, s.mappings.length === 0 ? "none" : null,
-           ...s.mappings.map(m => el("div", {class: "table-mapping", "data-mapping-ref": m.uuid},
-             el("span", {class: "function"}, m.function), " ",
-             el("span", {class: `state ${m.state}`}, m.state)))));
+      cells.push(...streamCells(s));
     }
-    return el("tr", {"data-table": t.name}, ...cells);
-  }));
+    rows.push(el("tr", {"data-table": t.name}, ...cells));
+    for (const older of t.older_streams) rows.push(olderStreamRow(t.name, older));
+  }
+  for (const t of deleted || []) {
+    rows.push(el("tr", {"data-table": t.name, "data-deleted": "true", class: "deleted-table"},
+      el("td", {class: "name"}, t.name), el("td", {class: "status"}, "DELETED"),
+      el("td", {class: "keys"}, keySchema(t)), el("td", {class: "stream off"}, "–"),
+      el("td", {class: "latest"}, "–"), el("td", {class: "store-stream"}, "–"),
+      el("td", {class: "num open"}, "–"), el("td", {class: "num closed"}, "–"),
+      el("td", {class: "num changes"}, "–"), el("td", {class: "mappings"}, "–")));
+    for (const s of t.streams) rows.push(olderStreamRow(t.name, s));
+  }
+  fillTable("tables", rows);
   if (tables === null) document.querySelector('[data-empty-for="tables"]').hidden = true;
   document.getElementById("tables-note").textContent = tables === null ? note : "";
+}
+
+// The checkpoint-move form (outside the redrawn panels, so a refresh does not wipe what the
+// operator is typing): opened from a shard's "Move…" button.
+function openMoveForm(uuid, shard) {
+  const form = document.getElementById("move-form");
+  form.dataset.mapping = uuid;
+  form.dataset.shard = shard;
+  document.getElementById("move-target").textContent = `${shard} of mapping ${uuid}`;
+  document.getElementById("move-result").textContent = "";
+  form.hidden = false;
+}
+
+async function submitMove(event) {
+  event.preventDefault();
+  const form = document.getElementById("move-form");
+  const position = document.getElementById("move-position").value;
+  const value = document.getElementById("move-value").value.trim();
+  const body = {position};
+  if (position.endsWith("SEQUENCE_NUMBER")) body.sequence_number = value;
+  if (position === "AT_TIMESTAMP") body.timestamp = value;
+  const result = document.getElementById("move-result");
+  if (!confirm(`Move the checkpoint of ${form.dataset.shard} to ${position} ${value}? ` +
+               "The current owner is cut off and records may be replayed or skipped.")) return;
+  try {
+    const r = await fetch(`/api/mappings/${encodeURIComponent(form.dataset.mapping)}/shards/` +
+                          `${encodeURIComponent(form.dataset.shard)}/checkpoint`,
+                          {method: "POST", headers: {"X-Tributary-Console": "1",
+                                                     "Content-Type": "application/json"},
+                           body: JSON.stringify(body)});
+    const answer = await r.json().catch(() => ({error: r.statusText}));
+    result.className = r.ok ? "note" : "last-error";
+    result.textContent = r.ok
+      ? `moved: ${answer.previous_checkpoint} → ${answer.checkpoint} (lease counter ` +
+        `${answer.lease_counter}${answer.fenced_owner ? ", " + answer.fenced_owner + " fenced out" : ""})`
+      : `not moved: ${answer.error}`;
+  } finally {
+    refresh();
+  }
 }
 
 function render(o) {
   document.getElementById("version").textContent = "v" + o.version;
   document.getElementById("mode").textContent = o.actions_enabled ? "actions on" : "read-only";
   // Store streams holding a table's changes, by name: their rows say which table.
-  const tableOf = new Map((o.tables || []).filter(t => t.latest_stream)
-                            .map(t => [t.latest_stream.store_stream, t.name]));
+  const tableOf = new Map();
+  for (const t of o.tables || []) {
+    if (t.latest_stream) tableOf.set(t.latest_stream.store_stream, t.name);
+    for (const s of t.older_streams) tableOf.set(s.store_stream, t.name);
+  }
+  for (const t of o.deleted_tables || []) {
+    for (const s of t.streams) tableOf.set(s.store_stream, `${t.name}, deleted`);
+  }
   renderStreams(o.streams, tableOf);
   renderMappings(o.mappings, o.actions_enabled, tableOf);
   renderPollers(o.pollers);
-  renderTables(o.tables, o.tables_note);
+  renderTables(o.tables, o.deleted_tables, o.tables_note);
   const errors = Object.entries(o.errors);
   const box = document.getElementById("errors");
   box.hidden = errors.length === 0;
@@ -237,5 +315,9 @@ async function refresh() {
   }
 }
 
+document.getElementById("move-form").addEventListener("submit", submitMove);
+document.getElementById("move-cancel").addEventListener("click", () => {
+  document.getElementById("move-form").hidden = true;
+});
 refresh();
 setInterval(refresh, REFRESH_MS);
