@@ -4,6 +4,7 @@
 // and DynamoDB Streams APIs; Lambda's API too with --stream_tracker).
 #include <cstdlib>
 #include <memory>
+#include <vector>
 
 #include "aws/aws_flags.h"
 #include "common/clock.h"
@@ -108,7 +109,13 @@ int main(int argc, char** argv) {
   options.dispatch_threads = FLAGS_subscription_threads;
   options.log = FLAGS_log;
   options.log_replicas = FLAGS_log_replicas;
-  options.store.extra_column_families = tributary::tables::TableStore::ColumnFamilies();
+  // Tables live in the store's RocksDB database, which only the embedded store has: a cluster
+  // front-end (--coordination, no --data_dir) serves no tables (tables in cluster mode: issue 18,
+  // not built yet).
+  const bool serves_tables = !FLAGS_data_dir.empty();
+  if (serves_tables) {
+    options.store.extra_column_families = tributary::tables::TableStore::ColumnFamilies();
+  }
   tributary::shard_store::ApplyStoreFlags(options);  // after the explicit write limits above
   auto node = tributary::shard_store::ShardStoreNode::Create(options, tributary::RealClock::Get());
   if (!node.ok()) {
@@ -119,22 +126,31 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
   // DynamoDB tables in the store's database (tables/NOTES.md), as `tributary serve` holds them.
-  tributary::tables::TableStoreOptions table_options;
-  table_options.sync_writes = FLAGS_sync_writes;
-  table_options.streams = &(*node)->store();
-  table_options.table_stream_shards = FLAGS_table_stream_shards;
-  auto table_store = tributary::tables::TableStore::Create(
-      (*node)->store().db(), tributary::RealClock::Get(), table_options);
-  if (!table_store.ok()) {
-    LOG(ERROR) << "opening the tables: " << table_store.status();
-    return EXIT_FAILURE;
+  std::unique_ptr<tributary::tables::TableStore> table_store;
+  std::unique_ptr<tributary::tables::TableStreamJanitor> table_janitor;
+  std::unique_ptr<tributary::tables::TablesService> tables_service;
+  std::vector<grpc::Service*> services = {(*node)->service()};
+  if (serves_tables) {
+    tributary::tables::TableStoreOptions table_options;
+    table_options.sync_writes = FLAGS_sync_writes;
+    table_options.streams = &(*node)->store();
+    table_options.table_stream_shards = FLAGS_table_stream_shards;
+    auto opened = tributary::tables::TableStore::Create(
+        (*node)->store().db(), tributary::RealClock::Get(), table_options);
+    if (!opened.ok()) {
+      LOG(ERROR) << "opening the tables: " << opened.status();
+      return EXIT_FAILURE;
+    }
+    table_store = *std::move(opened);
+    // Closes the shards of streams turned off and deletes them 24 h later.
+    table_janitor = std::make_unique<tributary::tables::TableStreamJanitor>(
+        *table_store, tributary::RealClock::Get());
+    table_janitor->Start();
+    tables_service = std::make_unique<tributary::tables::TablesService>(
+        *table_store,
+        tributary::tables::TablesServiceOptions{FLAGS_aws_region, FLAGS_aws_account_id});
+    services.push_back(tables_service.get());
   }
-  // Closes the shards of streams turned off and deletes them 24 h later.
-  tributary::tables::TableStreamJanitor table_janitor(**table_store, tributary::RealClock::Get());
-  table_janitor.Start();
-  tributary::tables::TablesService tables_service(
-      **table_store,
-      tributary::tables::TablesServiceOptions{FLAGS_aws_region, FLAGS_aws_account_id});
   const tributary::GrpcServerSecurity security = tributary::ServerSecurityFromFlags();
   // The metrics endpoint (off unless --metrics_listen): this service's families, process_*
   // and build info; /-/ready once the gRPC server serves.
@@ -146,7 +162,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto server =
-      tributary::GrpcServer::Start(FLAGS_listen, {(*node)->service(), &tables_service}, security);
+      tributary::GrpcServer::Start(FLAGS_listen, services, security);
   if (!server.ok()) {
     LOG(ERROR) << server.status();
     return EXIT_FAILURE;
@@ -163,7 +179,7 @@ int main(int argc, char** argv) {
         tributary::MakeChannel(FLAGS_stream_tracker, *client));
   }
   auto aws_server = tributary::aws::StartAwsServerFromFlags(
-      (*node)->store(), &(*node)->streams_service(), tracker.get(), table_store->get());
+      (*node)->store(), &(*node)->streams_service(), tracker.get(), table_store.get());
   if (!aws_server.ok()) {
     LOG(ERROR) << aws_server.status();
     return EXIT_FAILURE;

@@ -601,6 +601,7 @@ TEST_F(TablesItemApiTest, AClientRequestTokenWritesATransactionOnce) {
   put->set_return_values(v1::RETURN_ALL_OLD);
   EXPECT_EQ(client_->TransactWriteItems(with_return).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
 
 TEST_F(TablesServiceTest, UpdateTableCreatesABackfilledGlobalIndexAndDeletesIt) {
   CreateOrders(/*stream=*/false);

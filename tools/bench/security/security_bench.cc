@@ -207,7 +207,9 @@ int Main() {
   for (const auto& [mode, f] : results) {
     if (mode == "off") off = &f;
   }
-  for (const auto& [mode, f] : results) {
+  for (const auto& result : results) {
+    const std::string& mode = result.first;
+    const Figures& f = result.second;
     // How much worse than off, in percent (0 for off itself or without an off run).
     auto cost = [&](double value, double base) {
       return off == nullptr || off == &f || base <= 0 ? 0.0 : 100.0 * (base - value) / base;
