@@ -568,6 +568,37 @@ class ConsoleHandlerTest : public OverviewTest {
     if (with_header) request.headers.emplace_back("x-tributary-console", "1");
     return handler.Handle(request);
   }
+  // An action POST with the console header, as the client certificate `subject`.
+  aws::HttpResponse PostAs(ConsoleHandler& handler, const std::string& subject,
+                           const std::string& target, const std::string& body = "") {
+    aws::HttpRequest request;
+    request.method = "POST";
+    request.target = target;
+    request.headers.emplace_back("x-tributary-console", "1");
+    request.peer_subject = subject;
+    request.body = body;
+    return handler.Handle(request);
+  }
+  // A gate whose policy allows CN=operator `action` on `resource` only, auditing to
+  // `dir`/audit.log.
+  std::shared_ptr<GrpcAuthzGate> OperatorGate(const std::string& dir, const std::string& action,
+                                              const std::string& resource) {
+    std::ofstream(dir + "/policy.json")
+        << R"({"Statement": [{"Effect": "Allow", "Principal": "CN=operator", "Action": ")"
+        << action << R"(", "Resource": ")" << resource << R"("}]})";
+    GrpcAuthzOptions options;
+    options.policy_file = dir + "/policy.json";
+    options.audit_log = dir + "/audit.log";
+    absl::StatusOr<std::shared_ptr<GrpcAuthzGate>> gate =
+        GrpcAuthzGate::Create(options, /*server_authenticates=*/true, clock_);
+    EXPECT_TRUE(gate.ok()) << gate.status();
+    return gate.ok() ? *gate : nullptr;
+  }
+  static std::string AuditLog(const std::string& dir) {
+    std::stringstream audit;
+    audit << std::ifstream(dir + "/audit.log").rdbuf();
+    return audit.str();
+  }
 };
 
 TEST_F(ConsoleHandlerTest, ServesThePageItsScriptAndTheDocument) {
@@ -620,23 +651,12 @@ TEST_F(ConsoleHandlerTest, ActionsNeedTheConsoleHeaderAndPost) {
 // client certificate's subject, as the gRPC call would be, and audited in that name.
 TEST_F(ConsoleHandlerTest, WithAPolicyActionsAreAuthorizedAsTheCertificatesSubjectAndAudited) {
   const std::string dir = testing::NewTempDir("console_authz");
-  std::ofstream(dir + "/policy.json") << R"({"Statement": [
-    {"Effect": "Allow", "Principal": "CN=operator", "Action": "lambda:UpdateEventSourceMapping",
-     "Resource": "arn:aws:lambda:*:*:event-source-mapping:m-1"}]})";
-  GrpcAuthzOptions options;
-  options.policy_file = dir + "/policy.json";
-  options.audit_log = dir + "/audit.log";
-  absl::StatusOr<std::shared_ptr<GrpcAuthzGate>> gate =
-      GrpcAuthzGate::Create(options, /*server_authenticates=*/true, clock_);
-  ASSERT_TRUE(gate.ok()) << gate.status();
-  ConsoleHandler handler(*overview_, /*actions_enabled=*/true, gate->get());
+  std::shared_ptr<GrpcAuthzGate> gate = OperatorGate(
+      dir, "lambda:UpdateEventSourceMapping", "arn:aws:lambda:*:*:event-source-mapping:m-1");
+  ASSERT_NE(gate, nullptr);
+  ConsoleHandler handler(*overview_, /*actions_enabled=*/true, gate.get());
   auto call_as = [&](const std::string& subject, const std::string& target) {
-    aws::HttpRequest request;
-    request.method = "POST";
-    request.target = target;
-    request.headers.emplace_back("x-tributary-console", "1");
-    request.peer_subject = subject;
-    return handler.Handle(request);
+    return PostAs(handler, subject, target);
   };
 
   aws::HttpResponse denied = call_as("CN=intern", "/api/mappings/m-1/disable");
@@ -655,18 +675,17 @@ TEST_F(ConsoleHandlerTest, WithAPolicyActionsAreAuthorizedAsTheCertificatesSubje
   EXPECT_EQ(
       mappings_.Requests<v1::UpdateEventSourceMappingRequest>("UpdateEventSourceMapping").size(),
       1u);
-  std::stringstream audit;
-  audit << std::ifstream(dir + "/audit.log").rdbuf();
+  const std::string audit = AuditLog(dir);
   EXPECT_TRUE(absl::StrContains(
-      audit.str(), R"("principal":"CN=intern","action":"lambda:UpdateEventSourceMapping",)"
+      audit, R"("principal":"CN=intern","action":"lambda:UpdateEventSourceMapping",)"
                    R"("resource":"arn:aws:lambda:us-east-1:000000000000:event-source-mapping:m-1",)"
                    R"("outcome":"PERMISSION_DENIED")"))
-      << audit.str();
+      << audit;
   EXPECT_TRUE(absl::StrContains(
-      audit.str(), R"("principal":"CN=operator","action":"lambda:UpdateEventSourceMapping",)"
+      audit, R"("principal":"CN=operator","action":"lambda:UpdateEventSourceMapping",)"
                    R"("resource":"arn:aws:lambda:us-east-1:000000000000:event-source-mapping:m-1",)"
                    R"("outcome":"OK")"))
-      << audit.str();
+      << audit;
 }
 
 // Moving a checkpoint: the body's position becomes leasing's checkpoint as tribctl's flags do,
@@ -680,13 +699,8 @@ TEST_F(ConsoleHandlerTest, ACheckpointMoveReachesTheTrackerWithThePositionAsked)
           "previous_lease_owner: 'host-a' previous_lease_counter: 3"));
   ConsoleHandler handler(*overview_, /*actions_enabled=*/true);
   auto move = [&](const std::string& body) {
-    aws::HttpRequest request;
-    request.method = "POST";
-    request.target = "/api/mappings/m-1/shards/shardId-000000000001/checkpoint";
-    request.headers.emplace_back("x-tributary-console", "1");
-    request.peer_subject = "CN=operator";
-    request.body = body;
-    return handler.Handle(request);
+    return PostAs(handler, "CN=operator",
+                  "/api/mappings/m-1/shards/shardId-000000000001/checkpoint", body);
   };
   aws::HttpResponse r = move(R"({"position":"AT_SEQUENCE_NUMBER","sequence_number":"42"})");
   EXPECT_EQ(r.status, 200) << r.body;
@@ -752,24 +766,12 @@ TEST_F(ConsoleHandlerTest, ABadCheckpointMoveIsRefusedBeforeTheTracker) {
 // certificate's subject, like the gRPC call, and audited in that name.
 TEST_F(ConsoleHandlerTest, WithAPolicyACheckpointMoveIsTheOperatorsToMake) {
   const std::string dir = testing::NewTempDir("console_move_authz");
-  std::ofstream(dir + "/policy.json") << R"({"Statement": [
-    {"Effect": "Allow", "Principal": "CN=operator", "Action": "tributary:UpdateShardCheckpoint",
-     "Resource": "*"}]})";
-  GrpcAuthzOptions options;
-  options.policy_file = dir + "/policy.json";
-  options.audit_log = dir + "/audit.log";
-  absl::StatusOr<std::shared_ptr<GrpcAuthzGate>> gate =
-      GrpcAuthzGate::Create(options, /*server_authenticates=*/true, clock_);
-  ASSERT_TRUE(gate.ok()) << gate.status();
-  ConsoleHandler handler(*overview_, /*actions_enabled=*/true, gate->get());
+  std::shared_ptr<GrpcAuthzGate> gate = OperatorGate(dir, "tributary:UpdateShardCheckpoint", "*");
+  ASSERT_NE(gate, nullptr);
+  ConsoleHandler handler(*overview_, /*actions_enabled=*/true, gate.get());
   auto move_as = [&](const std::string& subject) {
-    aws::HttpRequest request;
-    request.method = "POST";
-    request.target = "/api/mappings/m-1/shards/shardId-000000000001/checkpoint";
-    request.headers.emplace_back("x-tributary-console", "1");
-    request.peer_subject = subject;
-    request.body = R"({"position":"TRIM_HORIZON"})";
-    return handler.Handle(request);
+    return PostAs(handler, subject, "/api/mappings/m-1/shards/shardId-000000000001/checkpoint",
+                  R"({"position":"TRIM_HORIZON"})");
   };
   aws::HttpResponse denied = move_as("CN=intern");
   EXPECT_EQ(denied.status, 403);
@@ -779,14 +781,13 @@ TEST_F(ConsoleHandlerTest, WithAPolicyACheckpointMoveIsTheOperatorsToMake) {
   EXPECT_EQ(move_as("CN=operator").status, 200);
   EXPECT_EQ(checkpoints_.Requests<v1::UpdateShardCheckpointRequest>("UpdateShardCheckpoint").size(),
             1u);
-  std::stringstream audit;
-  audit << std::ifstream(dir + "/audit.log").rdbuf();
+  const std::string audit = AuditLog(dir);
   EXPECT_TRUE(absl::StrContains(
-      audit.str(), R"("principal":"CN=intern","action":"tributary:UpdateShardCheckpoint",)"))
-      << audit.str();
+      audit, R"("principal":"CN=intern","action":"tributary:UpdateShardCheckpoint",)"))
+      << audit;
   EXPECT_TRUE(absl::StrContains(
-      audit.str(), R"("principal":"CN=operator","action":"tributary:UpdateShardCheckpoint",)"))
-      << audit.str();
+      audit, R"("principal":"CN=operator","action":"tributary:UpdateShardCheckpoint",)"))
+      << audit;
 }
 
 TEST_F(ConsoleHandlerTest, ATrackerErrorKeepsItsCode) {

@@ -8,12 +8,14 @@
 // Waiting is event-driven (`records get --follow`); timeouts are failure guards only.
 #include <filesystem>
 #include <map>
+#include <set>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/await.h"
@@ -23,7 +25,9 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "gtest/gtest.h"
+#include "proto/event_source_mappings.pb.h"
 #include "proto/function.grpc.pb.h"
+#include "proto/poller.pb.h"
 #include "proto/streams.pb.h"
 #include "tools/tribctl/format.h"
 #include "tools/tribctl/tribctl.h"
@@ -65,6 +69,39 @@ class RecordingFunction final : public v1::Function::Service {
  private:
   absl::Mutex mu_;
   std::vector<v1::InvokeRequest> requests_ ABSL_GUARDED_BY(mu_);
+};
+
+// A function that fails every batch holding a record whose data starts with "poison" and keeps,
+// in order, the records of each batch it accepted.
+class KeyedFunction final : public v1::Function::Service {
+ public:
+  grpc::Status Invoke(grpc::ServerContext*, const v1::InvokeRequest* request,
+                      v1::InvokeResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    for (const v1::Record& r : request->records()) {
+      if (absl::StartsWith(r.data(), "poison")) {
+        ++failed_batches_;
+        response->set_function_error("poison record " + r.sequence_number());
+        return grpc::Status::OK;
+      }
+    }
+    for (const v1::Record& r : request->records()) accepted_.push_back(r);
+    return grpc::Status::OK;
+  }
+  // Every record of every accepted batch, in the order accepted.
+  std::vector<v1::Record> accepted() {
+    absl::MutexLock lock(&mu_);
+    return accepted_;
+  }
+  int failed_batches() {
+    absl::MutexLock lock(&mu_);
+    return failed_batches_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<v1::Record> accepted_ ABSL_GUARDED_BY(mu_);
+  int failed_batches_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // "key=data" of each record of `request`, in order.
@@ -385,6 +422,96 @@ TEST_F(TribctlRedriveTest, EverySuccessfulBatchGivesOneOnSuccessRecordWithItsRan
   Result listed = Run({"mappings", "list", "--output=json"});
   EXPECT_THAT(listed.out, HasSubstr(context.at("eventSourceMappingUuid").string_value()));
   EXPECT_THAT(listed.out, HasSubstr("\"onSuccess\""));
+}
+
+// Per-key isolation against the real binary (issue 23): one poison record among 20 keys, retried
+// without end (Lambda's default). With isolate_failing_keys its key is parked and the shard's
+// other keys flow on: every record of every other key is delivered, in order, while nothing of
+// the poison key after the poison is; tribctl metrics shows the parked key and the dwell
+// histogram the deliveries. Then the retry policy is lowered to none: the poison record goes to
+// the on-failure stream and its key flows again, in order. (Without --isolate-failing-keys the
+// first wait times out: the shard stays blocked at the poison.)
+TEST_F(TribctlRedriveTest, APoisonKeyIsParkedWhileTheOtherKeysFlowAndThenFlowsAgain) {
+  KeyedFunction keyed;
+  auto keyed_server = GrpcServer::Start("127.0.0.1:0", {&keyed});
+  ASSERT_TRUE(keyed_server.ok()) << keyed_server.status();
+  for (const char* stream : {"orders", "failures"}) {
+    ASSERT_EQ(Run({"streams", "create", absl::StrCat("--stream=", stream)}).code, kExitOk);
+  }
+  Result created = Run({"mappings", "create", "--stream=orders",
+                        absl::StrCat("--function-endpoint=127.0.0.1:", (*keyed_server)->port()),
+                        "--starting-position=TRIM_HORIZON", "--batch-size=10",
+                        "--bisect-batch-on-function-error", "--destination=failures",
+                        "--isolate-failing-keys", "--output=json"});
+  ASSERT_EQ(created.code, kExitOk) << created.err;
+  const std::string uuid = Json<v1::EventSourceMappingConfiguration>(created.out).uuid();
+  ASSERT_FALSE(uuid.empty()) << created.out;
+  // Five rounds over keys k0..k19; k7's record of round 1 is the poison.
+  std::string input;
+  for (int round = 0; round < 5; ++round) {
+    for (int key = 0; key < 20; ++key) {
+      input += absl::StrCat("k", key, "\t",
+                            key == 7 && round == 1 ? "poison" : absl::StrCat("r", round), "\n");
+    }
+  }
+  Result put = Run({"records", "put", "--stream=orders", "--output=json"}, input);
+  ASSERT_EQ(put.code, kExitOk) << put.err;
+  const auto written = Json<v1::PutRecordsResponse>(put.out);
+  ASSERT_EQ(written.records_size(), 100);
+  const std::string poison_seq = written.records(27).sequence_number();
+
+  // The first deliveries of each key, in the order accepted.
+  auto by_key = [&] {
+    std::map<std::string, std::vector<std::string>> out;
+    std::set<std::string> seen;
+    for (const v1::Record& r : keyed.accepted()) {
+      if (seen.insert(r.sequence_number()).second) out[r.partition_key()].push_back(r.data());
+    }
+    return out;
+  };
+  auto delivered = [&] {
+    size_t n = 0;
+    for (const auto& [key, data] : by_key()) n += data.size();
+    return n;
+  };
+  // Every other key's five records and k7's first: 96, while the poison is retried.
+  ASSERT_TRUE(PollFor(absl::Seconds(90), absl::Milliseconds(50),
+                      "every record of the other keys delivered past the parked poison",
+                      [&] { return delivered() >= 96; },
+                      [&] { return absl::StrCat(delivered(), " delivered"); })
+                  .ok());
+  std::map<std::string, std::vector<std::string>> keys = by_key();
+  for (int key = 0; key < 20; ++key) {
+    if (key == 7) continue;
+    EXPECT_EQ(keys[absl::StrCat("k", key)],
+              (std::vector<std::string>{"r0", "r1", "r2", "r3", "r4"}))
+        << "k" << key;
+  }
+  EXPECT_EQ(keys["k7"], std::vector<std::string>{"r0"})
+      << "nothing of the parked key may pass its poison record";
+  EXPECT_GE(keyed.failed_batches(), 2) << "the poison is retried";
+  Result metrics = Run({"metrics", "--output=json"});
+  ASSERT_EQ(metrics.code, kExitOk) << metrics.err;
+  auto reply = Json<v1::GetMetricsResponse>(metrics.out);
+  int64_t parked = 0, dwell = 0;
+  for (const v1::ShardMetrics& m : reply.shards()) {
+    parked += m.parked_keys();
+    dwell += m.dwell_ms().count();
+  }
+  EXPECT_EQ(parked, 1) << metrics.out;
+  EXPECT_GE(dwell, 96) << "the dwell histogram counts every delivered record: " << metrics.out;
+
+  // No more retries: the poison goes to the on-failure stream and k7 flows again, in order.
+  Result updated = Run({"mappings", "update", "--uuid=" + uuid, "--maximum-retry-attempts=0"});
+  ASSERT_EQ(updated.code, kExitOk) << updated.err;
+  const std::vector<v1::Record> failures = Follow("failures", 1);
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_THAT(failures[0].data(), HasSubstr(poison_seq));
+  ASSERT_TRUE(PollFor(absl::Seconds(90), absl::Milliseconds(50), "k7 flowing again",
+                      [&] { return delivered() >= 99; },
+                      [&] { return absl::StrCat(delivered(), " delivered"); })
+                  .ok());
+  EXPECT_EQ(by_key()["k7"], (std::vector<std::string>{"r0", "r2", "r3", "r4"}));
 }
 
 TEST_F(TribctlRedriveTest, AMissingTargetIsAUsageError) {
