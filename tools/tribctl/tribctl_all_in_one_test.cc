@@ -33,25 +33,12 @@
 #include "proto/tables.pb.h"
 #include "tools/tribctl/format.h"
 #include "tools/tribctl/tribctl.h"
+#include "tools/tribctl/testing/run_result.h"
 
 namespace tributary::tribctl {
 namespace {
 
 using ::testing::HasSubstr;
-
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-template <typename T>
-T Json(const std::string& text) {
-  T message;
-  auto status = FromJson(text, &message);
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << text;
-  return message;
-}
 
 class TribctlAllInOneTest : public ::testing::Test {
  protected:

@@ -37,6 +37,7 @@
 #include "shard_store/shard_store_client.h"
 #include "tools/tribctl/format.h"
 #include "tools/tribctl/tribctl.h"
+#include "tools/tribctl/testing/run_result.h"
 
 namespace tributary::tribctl {
 namespace {
@@ -44,20 +45,6 @@ namespace {
 using ::testing::HasSubstr;
 
 const std::string kShard = "shardId-000000000000";
-
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-template <typename T>
-T Json(const std::string& text) {
-  T message;
-  auto status = FromJson(text, &message);
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << text;
-  return message;
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);

@@ -20,17 +20,12 @@
 #include "shard_store/shard_store_node.h"
 #include "tools/tribctl/format.h"
 #include "tools/tribctl/tribctl.h"
+#include "tools/tribctl/testing/run_result.h"
 
 namespace tributary::tribctl {
 namespace {
 
 using ::testing::HasSubstr;
-
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
 
 class TribctlRealServicesTest : public ::testing::Test {
  protected:

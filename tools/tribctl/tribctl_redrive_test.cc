@@ -31,26 +31,13 @@
 #include "proto/streams.pb.h"
 #include "tools/tribctl/format.h"
 #include "tools/tribctl/tribctl.h"
+#include "tools/tribctl/testing/run_result.h"
 
 namespace tributary::tribctl {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-template <typename T>
-T Json(const std::string& text) {
-  T message;
-  auto status = FromJson(text, &message);
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << text;
-  return message;
-}
 
 // A tributary.v1.Function that records every invocation and succeeds.
 class RecordingFunction final : public v1::Function::Service {

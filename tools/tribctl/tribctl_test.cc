@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "tools/tribctl/format.h"
 #include "tools/tribctl/testing/fake_services.h"
+#include "tools/tribctl/testing/run_result.h"
 
 namespace tributary::tribctl {
 namespace {
@@ -74,12 +75,6 @@ class WatchedBuffer : public std::streambuf {
  private:
   absl::Mutex mu_;
   std::string text_ ABSL_GUARDED_BY(mu_);
-};
-
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
 };
 
 class TribctlTest : public ::testing::Test {
