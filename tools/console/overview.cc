@@ -143,6 +143,7 @@ struct Overview::Fetched {
   std::map<std::string, absl::Status> errors;  // section -> what failed
 
   std::vector<StreamRow> streams;
+  std::map<std::string, size_t> stream_rows;  // name -> index in `streams`
   bool streams_truncated = false;
   std::vector<v1::EventSourceMappingConfiguration> mappings;
   std::vector<v1::Lease> leases;
@@ -250,6 +251,7 @@ Overview::Fetched Overview::Fetch() {
     } else if (!absl::IsNotFound(shards.status())) {  // deleted since it was listed
       f.errors["streams"] = shards.status();
     }
+    f.stream_rows[row.name] = f.streams.size();
     f.streams.push_back(std::move(row));
   }
 
@@ -403,11 +405,11 @@ void Overview::FetchTableStreams(Fetched& f) {
 
 void Overview::CountShards(Fetched& f, const std::string& stream) {
   if (f.table_stream_shards.count(stream) != 0) return;
-  for (const StreamRow& row : f.streams) {
-    if (row.name == stream) {
-      f.table_stream_shards[stream] = ShardCounts{row.open_shards, row.closed_shards};
-      return;
-    }
+  auto listed = f.stream_rows.find(stream);
+  if (listed != f.stream_rows.end()) {
+    const StreamRow& row = f.streams[listed->second];
+    f.table_stream_shards[stream] = ShardCounts{row.open_shards, row.closed_shards};
+    return;
   }
   // Not in the streams section (created since, or past max_streams).
   shard_store::ShardStoreClient store(sources_.streams, options_.rpc_timeout);
