@@ -23,7 +23,7 @@
 #include "etcd/etcd_url.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
-#include "leasing/etcd_lease_store.h"
+#include "leasing/etcd_leasing.h"
 #include "leasing/lease_table.h"
 #include "leasing/leasing_service.h"
 
@@ -83,51 +83,38 @@ int main(int argc, char** argv) {
   options.min_hold = absl::Milliseconds(FLAGS_min_hold_ms);
   options.forget_poller_after = absl::Milliseconds(FLAGS_forget_poller_after_ms);
   options.sync_writes = FLAGS_sync_writes;
-  // Cluster mode: the client outlives the stack (declared first).
-  std::unique_ptr<tributary::etcd::EtcdClient> etcd;
+  // Cluster mode: the etcd client and the stack over it (the client outlives the stack).
+  tributary::leasing::EtcdLeasing on_etcd;
   absl::StatusOr<std::unique_ptr<tributary::leasing::LeasingStack>> stack;
   if (etcd_endpoints->empty()) {
     stack = tributary::leasing::LeasingStack::Create(tributary::RealClock::Get(), FLAGS_data_dir,
                                                      options);
   } else {
-    tributary::etcd::EtcdClientOptions etcd_options;
+    tributary::leasing::EtcdLeasingOptions etcd_options;
     etcd_options.endpoints = *etcd_endpoints;
-    auto client = tributary::etcd::EtcdClient::Create(tributary::RealClock::Get(), etcd_options);
-    if (!client.ok()) {
-      LOG(ERROR) << "--coordination: " << client.status();
-      return 2;
-    }
-    etcd = *std::move(client);
-    tributary::leasing::EtcdLeaseStoreOptions store_options;
-    store_options.prefix = FLAGS_etcd_prefix;
-    // Several replicas may serve the same table at once (leasing/NOTES.md, "Several replicas").
-    store_options.shared = true;
-    // Poller liveness as etcd leases of TTL = the lease duration (NOTES.md, "Poller liveness as
-    // etcd leases"); etcd raises a TTL under its minimum (~2 s) and rounds up to whole seconds.
-    store_options.poller_liveness_ttl =
-        std::max(absl::Seconds(1), absl::Milliseconds(FLAGS_lease_duration_ms));
-    store_options.writer = FLAGS_replica_name;
-    if (store_options.writer.empty()) {
+    etcd_options.prefix = FLAGS_etcd_prefix;
+    etcd_options.replica_name = FLAGS_replica_name;
+    if (etcd_options.replica_name.empty()) {
       char host[256] = {};
       gethostname(host, sizeof(host) - 1);
-      store_options.writer = absl::StrCat(host, "-", FLAGS_listen);
+      etcd_options.replica_name = absl::StrCat(host, "-", FLAGS_listen);
     }
     // A stale store (a write that timed out turned out applied) refuses every write until the
     // table reloads: exit, and let the supervisor's restart reload it (everything acknowledged
     // is in etcd).
-    store_options.on_stale = [](const absl::Status& why) {
+    etcd_options.on_stale = [](const absl::Status& why) {
       LOG(ERROR) << "exiting to reload the lease table: " << why;
       google::FlushLogFiles(google::GLOG_INFO);
       _exit(1);
     };
-    auto store = tributary::leasing::EtcdLeaseStore::Create(*etcd, store_options);
-    if (!store.ok()) {
-      LOG(ERROR) << "--etcd_prefix: " << store.status();
+    absl::StatusOr<tributary::leasing::EtcdLeasing> opened =
+        tributary::leasing::OpenEtcdLeasing(tributary::RealClock::Get(), etcd_options, options);
+    if (!opened.ok()) {
+      LOG(ERROR) << "--coordination / --etcd_prefix: " << opened.status();
       return 2;
     }
-    stack = tributary::leasing::LeasingStack::Create(
-        tributary::RealClock::Get(),
-        std::unique_ptr<tributary::leasing::LeaseStore>(*std::move(store)), options);
+    on_etcd = *std::move(opened);
+    stack = std::move(on_etcd.stack);
   }
   if (!stack.ok()) {
     LOG(ERROR) << "opening the lease table: " << stack.status();

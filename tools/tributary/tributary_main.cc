@@ -28,6 +28,7 @@
 #include "etcd/etcd_url.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
+#include "leasing/etcd_leasing.h"
 #include "leasing/leasing_service.h"
 #include "poller/poller_id.h"
 #include "poller/poller_node.h"
@@ -49,8 +50,12 @@ DEFINE_string(coordination, "",
               "in this etcd cluster, under --etcd_prefix + \"tracker/\" (cluster mode, issue 19), "
               "and with --log=nats://... the shard store's stream metadata and lineage too, under "
               "--etcd_prefix + \"store/\" (then several serve processes are interchangeable store "
-              "front-ends); leasing and tables stay in --data_dir; empty: everything in "
-              "--data_dir");
+              "front-ends), and the lease table under --etcd_prefix + \"leasing/\" (shared "
+              "with every serve process and leasing_server replica on it); tables stay in "
+              "--data_dir; empty: everything in --data_dir");
+DEFINE_string(leasing_replica_name, "",
+              "With --coordination: this process's name among the lease table's replicas, unique "
+              "and the same across its restarts; empty: <hostname>-<listen address>");
 DEFINE_string(etcd_prefix, "/tributary/",
               "With --coordination: the root of Tributary's etcd keys (ends with '/')");
 DEFINE_string(metrics_port_file, "",
@@ -256,7 +261,37 @@ int Serve() {
   lease_options.min_hold = absl::Milliseconds(FLAGS_min_hold_ms);
   lease_options.forget_poller_after = absl::Milliseconds(FLAGS_forget_poller_after_ms);
   lease_options.sync_writes = FLAGS_sync_writes;
-  auto leasing = leasing::LeasingStack::Create(clock, FLAGS_data_dir + "/leasing", lease_options);
+  // Cluster mode: the lease table in etcd under --etcd_prefix + "leasing/", shared with every
+  // other serve process and leasing_server replica on it (the client outlives the stack).
+  leasing::EtcdLeasing leasing_on_etcd;
+  absl::StatusOr<std::unique_ptr<leasing::LeasingStack>> leasing;
+  if (etcd_endpoints->empty()) {
+    leasing = leasing::LeasingStack::Create(clock, FLAGS_data_dir + "/leasing", lease_options);
+  } else {
+    leasing::EtcdLeasingOptions etcd_leasing;
+    etcd_leasing.endpoints = *etcd_endpoints;
+    etcd_leasing.prefix = FLAGS_etcd_prefix + "leasing/";
+    etcd_leasing.replica_name = FLAGS_leasing_replica_name;
+    if (etcd_leasing.replica_name.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof(host) - 1);
+      etcd_leasing.replica_name = absl::StrCat(host, "-", *address);
+    }
+    // A write that timed out turned out applied: exit and let the supervisor restart (reload).
+    etcd_leasing.on_stale = [](const absl::Status& why) {
+      LOG(ERROR) << "exiting to reload the lease table: " << why;
+      google::FlushLogFiles(google::GLOG_INFO);
+      _exit(1);
+    };
+    absl::StatusOr<leasing::EtcdLeasing> opened =
+        leasing::OpenEtcdLeasing(clock, etcd_leasing, lease_options);
+    if (opened.ok()) {
+      leasing_on_etcd = *std::move(opened);
+      leasing = std::move(leasing_on_etcd.stack);
+    } else {
+      leasing = opened.status();
+    }
+  }
   if (!leasing.ok()) {
     LOG(ERROR) << "opening the lease table: " << leasing.status();
     return 1;
