@@ -16,7 +16,6 @@
 #include "common/await.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
-#include "common/status_macros.h"
 #include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "etcd/testing/etcd_cluster.h"
@@ -80,9 +79,10 @@ class ServeClusterNodeTest : public ::testing::Test {
   absl::StatusOr<std::map<std::string, std::string>> Owners(int i) {
     leasing::LeasingClient client(MakeChannel(nodes_[i].address));
     v1::ListLeasesRequest request;
-    ASSIGN_OR_RETURN(v1::ListLeasesResponse response, client.ListLeases(request));
+    absl::StatusOr<v1::ListLeasesResponse> response = client.ListLeases(request);
+    if (!response.ok()) return response.status();
     std::map<std::string, std::string> out;
-    for (const v1::Lease& lease : response.leases()) out[lease.shard_id()] = lease.lease_owner();
+    for (const v1::Lease& lease : response->leases()) out[lease.shard_id()] = lease.lease_owner();
     return out;
   }
 
