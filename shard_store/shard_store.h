@@ -538,6 +538,10 @@ class ShardStore {
   // before serving; a second call is a programmer error (CHECK).
   void EnableMetrics(metrics::Registry& registry);
 
+  // Cluster mode: other front-ends append to the shards too, and nothing in this process hears
+  // of it; a reader at a shard's tip finds their records only by reading again (RefreshTip).
+  bool others_append() const { return etcd_ != nullptr; }
+
   struct Stream;
   // A shard's in-memory state (shard_state.h).
   using Shard = ShardState;

@@ -9,6 +9,13 @@
 #include "common/grpc_status.h"
 
 namespace tributary::shard_store {
+namespace {
+
+// Cluster mode: how often a subscription at the tip reads again for other front-ends' records
+// (one direct get of the shard's last message each time). Adds at most this much latency.
+constexpr absl::Duration kOtherFrontEndsPoll = absl::Milliseconds(100);
+
+}  // namespace
 
 Subscription::Subscription(StreamsService* service, ShardCursor cursor, std::string stream_name,
                            std::string shard_id, bool keep_alive)
@@ -117,6 +124,12 @@ void Subscription::Run() {
       absl::MutexLock lock(&mu_);
       if ((wake_ || keep_alive_) && !cancelled_) {
         service_->Dispatch(this);  // a put or keep-alive came during the read
+        return;
+      }
+      if (store_.others_append() && !cancelled_) {
+        // Another front-end's append wakes nothing here (only this process's puts do): read
+        // again shortly; busy_ stays set meanwhile.
+        service_->DispatchAt(this, service_->clock_.MonotonicNow() + kOtherFrontEndsPoll);
         return;
       }
       busy_ = false;
