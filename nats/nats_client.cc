@@ -542,6 +542,20 @@ absl::StatusOr<StoredMessage> NatsClient::DirectGetLast(absl::string_view stream
                      absl::StrCat("direct get of ", stream, " last ", subject));
 }
 
+absl::StatusOr<StoredMessage> NatsClient::GetLastFromLeader(absl::string_view stream,
+                                                            absl::string_view subject) {
+  const std::string stream_str(stream);
+  const std::string subject_str(subject);
+  OwnedMsg msg;
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  const natsStatus s =
+      js_GetLastMsg(&msg.p, js_, stream_str.c_str(), subject_str.c_str(), nullptr, &js_code);
+  if (s != NATS_OK) {
+    return ToStatus(s, js_code, absl::StrCat("leader's last message of ", stream, " ", subject));
+  }
+  return ToStoredMessage(msg.p, natsMsg_GetSequence(msg.p), natsMsg_GetTime(msg.p));
+}
+
 absl::StatusOr<std::unique_ptr<SubjectReader>> NatsClient::ReadSubject(absl::string_view stream,
                                                                        absl::string_view subject,
                                                                        uint64_t start_sequence) {

@@ -273,6 +273,13 @@ class NatsClient {
   // The last message of `subject`.
   absl::StatusOr<StoredMessage> DirectGetLast(absl::string_view stream, absl::string_view subject);
 
+  // The last message of `subject` as the stream's leader holds it (not a direct get: the leader
+  // has every acknowledged message, where a replica answering a direct get may lag behind).
+  // Errors: NOT_FOUND when the subject has no message (or the stream does not exist);
+  // UNAVAILABLE / DEADLINE_EXCEEDED (e.g. during a leader election).
+  absl::StatusOr<StoredMessage> GetLastFromLeader(absl::string_view stream,
+                                                  absl::string_view subject);
+
   // Starts an ordered consumer of `subject` (a subject of `stream`) at stream sequence
   // `start_sequence` (≥ 1). Errors: NOT_FOUND when the stream does not exist; INVALID_ARGUMENT
   // when `subject` is not one of its subjects; UNAVAILABLE / DEADLINE_EXCEEDED.

@@ -303,6 +303,29 @@ TEST_F(FrontEndFailoverTest, ProducerAndReadersFailOverBetweenFrontEnds) {
       });
   EXPECT_TRUE(delivered.ok()) << delivered;
   stop_all();
+  if (!delivered.ok()) {
+    // Where the missing records were acknowledged, and what their shard's reader returned
+    // around them.
+    absl::MutexLock lock(&mu_);
+    std::set<std::string> missing;
+    for (const auto& [shard, records] : delivered_) {
+      for (const Delivered& d : records) missing.insert(d.data);
+    }
+    for (size_t i = 0; i < acked_.size(); ++i) {
+      const Acked& a = acked_[i];
+      const std::string data = absl::StrCat(a.key, "|", a.n);
+      if (missing.count(data) > 0) continue;
+      std::string around;
+      for (const Delivered& d : delivered_[a.shard_id]) {
+        if (d.sequence_number + 8 * 1024 > a.sequence_number &&
+            d.sequence_number < a.sequence_number + 8 * 1024) {
+          absl::StrAppend(&around, " ", d.data, "@", d.sequence_number);
+        }
+      }
+      ADD_FAILURE() << data << " (acknowledged #" << i << ") at " << a.shard_id << " "
+                    << a.sequence_number << " not delivered; delivered near it:" << around;
+    }
+  }
 
   absl::MutexLock lock(&mu_);
   std::cerr << acked_.size() << " records acknowledged, " << failed_calls_.load()
