@@ -456,6 +456,8 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
         for (auto& [shard, last] : tips) {
           shard->WakeTipWaitersAfterFence();
           shard->Notify();
+          // Wakes readers of this shard on the other front-ends.
+          if (etcd_ != nullptr) log_->AnnounceAppend(stream->id, shard->index, last);
         }
       }
     }

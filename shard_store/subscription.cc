@@ -12,8 +12,11 @@ namespace tributary::shard_store {
 namespace {
 
 // Cluster mode: how often a subscription at the tip reads again for other front-ends' records
-// (one direct get of the shard's last message each time). Adds at most this much latency.
-constexpr absl::Duration kOtherFrontEndsPoll = absl::Milliseconds(100);
+// (one direct get of the shard's last message each time). Other front-ends' appends are
+// announced (core NATS, at most once) and wake the subscription at once; this read is the
+// fallback for an announcement lost (a front-end killed right after its acknowledgement, a
+// NATS reconnect), so it adds at most this much latency then.
+constexpr absl::Duration kOtherFrontEndsPoll = absl::Seconds(1);
 
 }  // namespace
 
@@ -127,8 +130,8 @@ void Subscription::Run() {
         return;
       }
       if (store_.others_append() && !cancelled_) {
-        // Another front-end's append wakes nothing here (only this process's puts do): read
-        // again shortly; busy_ stays set meanwhile.
+        // Another front-end's append is announced, but at most once: read again in a while
+        // in case an announcement was lost; busy_ stays set meanwhile.
         service_->DispatchAt(this, service_->clock_.MonotonicNow() + kOtherFrontEndsPoll);
         return;
       }

@@ -177,11 +177,17 @@ class JetStreamShardLog : public ShardLog {
                                               uint64_t to, int64_t min_arrival_ms) override;
   // The shard's last record: its number and when JetStream stored it.
   absl::StatusOr<LogLast> Last(uint64_t stream_id, uint32_t shard) override;
+  // Core NATS (nothing stored): a message to TipSubject(stream_id, shard) holding `last` in
+  // decimal; WatchAppends subscribes to every tip subject of this name prefix.
+  void AnnounceAppend(uint64_t stream_id, uint32_t shard, uint64_t last) override;
+  absl::StatusOr<std::unique_ptr<AppendWatch>> WatchAppends(AppendHandler handler) override;
 
   // Names (for tests and operators).
   std::string StreamName(uint64_t stream_id) const;
   std::string ShardSubject(uint64_t stream_id, uint32_t shard) const;
   std::string ControlSubject(uint64_t stream_id) const;
+  // `<prefix>.tips.<id>.<shard>`: four tokens, so no stream's subject (three) takes it.
+  std::string TipSubject(uint64_t stream_id, uint32_t shard) const;
 
  private:
   // An encoded message whose publish had an unknown outcome.
