@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "common/await.h"
 #include "common/clock.h"
+#include "common/replica_channel.h"
 #include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -324,7 +325,7 @@ std::vector<std::string> Cluster::Args(Component c) const {
       } else {
         args.push_back("--data_dir=" + p.data_dir);
       }
-      args.push_back("--shard_store=" + Address(Component::kShardStore));
+      args.push_back("--shard_store=" + shard_store_addresses());
       args.push_back("--leasing=" + leasing_addresses());
       args.push_back(absl::StrCat("--sync_interval_ms=", options_.sync_interval_ms));
       args.push_back(absl::StrCat("--full_sync_interval_ms=", options_.full_sync_interval_ms));
@@ -334,7 +335,7 @@ std::vector<std::string> Cluster::Args(Component c) const {
     case Component::kPoller2:
       args.push_back("--poller_id=" + p.name);
       args.push_back(absl::StrCat("--capacity=", options_.poller_capacity));
-      args.push_back("--shard_store=" + Address(Component::kShardStore));
+      args.push_back("--shard_store=" + shard_store_addresses());
       args.push_back("--leasing=" + leasing_addresses());
       args.push_back("--stream_tracker=" + stream_tracker_addresses());
       if (!options_.metrics) args.push_back("--metrics_listen=");
@@ -409,7 +410,7 @@ absl::Status Cluster::Start() {
     if (absl::Status s = StartProcess(spec.c); !s.ok()) return s;
   }
   streams_ = std::make_unique<shard_store::ShardStoreClient>(
-      MakeChannel(shard_store_address(), options_.client_security), absl::Seconds(10));
+      MakeReplicaChannel(shard_store_addresses(), options_.client_security), absl::Seconds(10));
   return absl::OkStatus();
 }
 

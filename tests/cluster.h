@@ -163,8 +163,9 @@ struct ClusterOptions {
   // Cluster mode part 2 (issue 20): the store keeps its records in JetStream at this --log URL
   // ("nats://host:port,..."), `log_replicas` copies each, and its stream metadata in etcd
   // (`coordination`, required) under `etcd_prefix` + "store/"; it runs as `store_front_ends`
-  // stateless front-ends (1 or 2; kShardStore, kShardStore1). The tracker and the pollers are
-  // given kShardStore's address. Empty: the embedded store (one process, RocksDB).
+  // stateless front-ends (1 or 2; kShardStore, kShardStore1). The tracker, the pollers and the
+  // harness's own client are given both addresses, kShardStore first, and fail over between them
+  // (common/replica_channel.h). Empty: the embedded store (one process, RocksDB).
   std::string log;
   int log_replicas = 3;
   int store_front_ends = 1;

@@ -5,12 +5,13 @@
 // case starts its own Tributary cluster over them, under an etcd prefix of its own: two stateless
 // store front-ends (--coordination=etcd://... --log=nats://a,b,c --log_replicas=3), a leasing
 // replica and a tracker replica on etcd, two pollers, a producer and a recording function in this
-// process. The pollers and the tracker use front-end 0; the producer writes to front-end 1 and
-// moves to front-end 0 after a failed call (a producer's failover, in test code).
+// process. The pollers and the tracker use front-end 0 (front-end 1 next in their lists); the
+// producer writes to front-end 1 and moves to front-end 0 after a failed call (a producer's
+// failover, in test code).
 //
 // The faults: kill -9 of the JetStream server leading the Tributary stream's JetStream stream
 // (found with $JS.API.STREAM.INFO), of a follower replica, of the producer's store front-end,
-// and a resharding (UpdateShardCount 4 → 8, on front-end 0 while the producer writes through
+// of the pollers' store front-end, and a resharding (UpdateShardCount 4 → 8, on front-end 0 while the producer writes through
 // front-end 1). Then: writes and deliveries resuming (the write stall and delivery failover
 // printed), healing (the NATS server restarted), more load, and the checks:
 // - every acknowledged record was delivered at least once, and is readable through the store at
@@ -21,10 +22,10 @@
 // Bad input: a few malformed calls get the same status codes from a cluster front-end as from an
 // embedded store (a shard_store_server on its --data_dir).
 //
-// TODO(issue 20, after clientfo20's address-list failover for pollers and the tracker lands):
-// a case that kills front-end 0, the one the pollers and the tracker use, once they are given
-// both front-ends' addresses (ClusterOptions::store_front_ends, Cluster::shard_store_addresses).
-// Until then only the producer can fail over, so only its front-end is killed here.
+// The pollers, the tracker and the harness's client are given both front-ends, front-end 0 first
+// (Cluster::shard_store_addresses), and fail over to front-end 1 when front-end 0 is killed: the
+// pollers' case kills it and leaves it down, so every read after the fault goes through
+// front-end 1.
 //
 // Bounded: about a thousand records at 300/s per case, every wait with a deadline.
 #include <signal.h>
@@ -82,6 +83,7 @@ enum class Fault {
   kKillStreamLeader,
   kKillStreamFollower,
   kKillProducersFrontEnd,
+  kKillPollersFrontEnd,
   kReshardUnderLoad,
 };
 
@@ -93,6 +95,8 @@ std::string FaultName(const ::testing::TestParamInfo<Fault>& info) {
       return "KillJetStreamFollower";
     case Fault::kKillProducersFrontEnd:
       return "KillTheProducersStoreFrontEnd";
+    case Fault::kKillPollersFrontEnd:
+      return "KillThePollersStoreFrontEnd";
     case Fault::kReshardUnderLoad:
       return "UpdateShardCountUnderLoad";
   }
@@ -295,6 +299,13 @@ TEST_P(JetStreamClusterFaultTest, NothingAcknowledgedIsLostOrReordered) {
       what = "store front-end 1 (the producer's)";
       break;
     }
+    case Fault::kKillPollersFrontEnd: {
+      auto killed = cluster_->Kill(Component::kShardStore);
+      ASSERT_TRUE(killed.ok()) << killed.status();
+      fault_at = *killed;
+      what = "store front-end 0 (the pollers' and the tracker's)";
+      break;
+    }
     case Fault::kReshardUnderLoad: {
       fault_at = RealClock::Get().MonotonicNow();
       v1::UpdateShardCountRequest update;
@@ -399,6 +410,7 @@ TEST_P(JetStreamClusterFaultTest, NothingAcknowledgedIsLostOrReordered) {
 INSTANTIATE_TEST_SUITE_P(Faults, JetStreamClusterFaultTest,
                          ::testing::Values(Fault::kKillStreamLeader, Fault::kKillStreamFollower,
                                            Fault::kKillProducersFrontEnd,
+                                           Fault::kKillPollersFrontEnd,
                                            Fault::kReshardUnderLoad),
                          FaultName);
 
