@@ -65,6 +65,13 @@ bool Unescape(absl::string_view in, std::string* out) {
   return true;
 }
 
+// A heartbeat within ttl / this of the last keepalive sent for the same lease sends none.
+// Pollers heartbeat every ttl/3 (leasing's heartbeat_interval_ms): those are never skipped, only
+// calls that come closer together (an acquire right after a heartbeat, a burst of them); after a
+// skipped one the lease still has at least 5/6 ttl, so the next regular heartbeat (≤ ttl/3 + the
+// skip window away) leaves half a TTL for lateness, where ttl/3 would leave a third only.
+constexpr int kKeepAliveSkipDivisor = 6;
+
 bool MayHaveBeenApplied(absl::StatusCode code) {
   return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded;
 }
@@ -168,11 +175,11 @@ absl::Status EtcdLeaseStore::StageLiveness(const LeaseStoreWrite& write, etcd::T
     auto row = rows_.find(key);
     if (known != liveness_leases_.end() && row != rows_.end() && row->second.exists) {
       // A heartbeat: a keepalive, no Txn; none at all when this store sent one on the same
-      // lease less than a third of the TTL ago (the lease has two thirds of it left at least).
+      // lease less than a sixth of the TTL ago (kKeepAliveSkipFraction).
       const MonotonicTime now = client_.clock().MonotonicNow();
       auto sent = last_keepalive_.find(r->poller_id);
       if (sent != last_keepalive_.end() && sent->second.first == known->second &&
-          now - sent->second.second < options_.poller_liveness_ttl / 3) {
+          now - sent->second.second < options_.poller_liveness_ttl / kKeepAliveSkipDivisor) {
         continue;
       }
       absl::StatusOr<absl::Duration> left = client_.KeepAliveOnce(known->second);

@@ -84,7 +84,7 @@ struct EtcdLeaseStoreOptions {
   // owner is in check_pollers compares that owner's liveness key absent (version 0). Every
   // replica learns of a key's deletion (expiry) from the watch: that poller is dead at once. Load
   // renews every live poller's lease once (the restart grace: a full TTL from the open). A
-  // heartbeat within ttl/3 of this store's last keepalive of the same lease sends none.
+  // heartbeat within ttl/6 of this store's last keepalive of the same lease sends none.
   // Requires `shared` (the watch). 0: liveness from heartbeats that write poller rows.
   absl::Duration poller_liveness_ttl = absl::ZeroDuration();
 };
@@ -179,7 +179,7 @@ class EtcdLeaseStore : public LeaseStore {
   // changes handed out). Absent: no key known.
   absl::flat_hash_map<std::string, int64_t> liveness_leases_ ABSL_GUARDED_BY(mu_);
   // Liveness: poller id → the etcd lease of its last keepalive through this store and when it
-  // was sent. A heartbeat within ttl/3 of it on the same lease sends none (issue 19: keepalives
+  // was sent. A heartbeat within ttl/6 of it on the same lease sends none (issue 19: keepalives
   // were one round trip per heartbeat under the table's lock).
   absl::flat_hash_map<std::string, std::pair<int64_t, MonotonicTime>> last_keepalive_
       ABSL_GUARDED_BY(mu_);
