@@ -54,7 +54,8 @@ StreamsService::StreamsService(ShardStore& store, Clock& clock,
       put_executor_(clock, PutExecutorOptions{options.put_threads, options.max_pending_puts,
                                               options.max_pending_put_bytes,
                                               options.memory_budget,
-                                              options.max_client_put_share}) {
+                                              options.max_client_put_share,
+                                              options.max_put_queue_delay}) {
   for (int i = 0; i < std::max(1, options_.dispatch_threads); ++i) {
     threads_.emplace_back([this] { DispatchLoop(); });
   }

@@ -120,6 +120,9 @@ struct StreamsServiceOptions {
   // authenticates, else its connection (gRPC's peer) — holds at most this share of the two
   // bounds above, and waiting calls take turns across clients.
   double max_client_put_share = 0.5;
+  // The longest a new PutRecords call may expect to wait for a put thread (put_executor.h's
+  // max_queue_delay); zero: off.
+  absl::Duration max_put_queue_delay = absl::Milliseconds(100);
   // Live SubscribeToShard calls (each holds at most one event, ≤ max_event_bytes); past it a
   // new subscription is refused with RESOURCE_EXHAUSTED.
   int max_subscriptions = 20000;

@@ -64,6 +64,7 @@ DEFINE_int32(record_bytes, 1024, "Data bytes per record.");
 DEFINE_int32(shards, 4, "Shards of the stream.");
 DEFINE_int64(memory_budget_mb, 256, "The server's --memory_budget_mb.");
 DEFINE_int32(max_pending_puts, 1024, "The server's --max_pending_puts.");
+DEFINE_int32(max_put_queue_delay_ms, 100, "The server's --max_put_queue_delay_ms (0: off).");
 DEFINE_int64(deadline_ms, 2000, "Each call's deadline.");
 DEFINE_double(max_client_put_share, 0.5, "The server's --max_client_put_share.");
 DEFINE_int32(cost_calls, 2000, "Calls per side of the refusal-cost phase (0: skip it).");
@@ -321,6 +322,7 @@ int ServeChild(std::FILE* in, std::FILE* out) {
   options.memory_budget_bytes = FLAGS_memory_budget_mb << 20;
   options.max_pending_puts = FLAGS_max_pending_puts;
   options.max_client_put_share = FLAGS_max_client_put_share;
+  options.max_put_queue_delay = absl::Milliseconds(FLAGS_max_put_queue_delay_ms);
   WriteGate gate;
   options.store.write_interceptor = [&gate](shard_store::WriteKind kind) {
     return gate.Pass(kind);
@@ -517,13 +519,15 @@ int RunClient(ServerProcess& server) {
     std::fprintf(stderr, "the server process did not start\n");
     return 1;
   }
-  std::printf("overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, "
-              "max_pending_puts %d, %d closed / %d open clients, %u cores, %.1f s a phase; "
-              "server in its own process (cpus \"%s\"), load generator cpus \"%s\" nice %d\n",
-              FLAGS_records_per_call, FLAGS_record_bytes, FLAGS_shards,
-              static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_max_pending_puts,
-              FLAGS_clients, FLAGS_open_clients, std::thread::hardware_concurrency(), seconds,
-              FLAGS_server_cpus.c_str(), FLAGS_client_cpus.c_str(), FLAGS_client_nice);
+  std::printf(
+      "overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, max_pending_puts "
+      "%d, max_put_queue_delay_ms %d, %d closed / %d open clients, %u cores, %.1f s a phase; "
+      "server in its own process (cpus \"%s\"), load generator cpus \"%s\" nice %d\n",
+      FLAGS_records_per_call, FLAGS_record_bytes, FLAGS_shards,
+      static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_max_pending_puts,
+      FLAGS_max_put_queue_delay_ms, FLAGS_clients, FLAGS_open_clients,
+      std::thread::hardware_concurrency(), seconds, FLAGS_server_cpus.c_str(),
+      FLAGS_client_cpus.c_str(), FLAGS_client_nice);
   if (FLAGS_cost_calls > 0) {
     RefusalCost(address, server, MakeRequest(0), "the call as configured");
     v1::PutRecordsRequest one = MakeRequest(0);
