@@ -652,7 +652,8 @@ int Main() {
         ProduceIds(targets, stream, FLAGS_delivery_clients, FLAGS_delivery_records_per_call, 100,
                    max_rate / 2, FLAGS_delivery_seconds, &next, &log, false);
     const uint64_t last = next.load();
-    (void)PollFor(absl::Seconds(30), absl::Milliseconds(100), "the half-rate records delivered",
+    const absl::Status drained = PollFor(
+        absl::Seconds(60), absl::Milliseconds(100), "the half-rate records delivered",
                   [&] {
                     for (uint64_t id = first; id < last; ++id) {
                       if (log.ack[id] != 0 && f.arrival(id) == 0) return false;
@@ -660,6 +661,7 @@ int Main() {
                     return true;
                   },
                   [&] { return absl::StrCat(f.records(), " delivered"); });
+    if (!drained.ok()) Progress("[delivery] %s", drained.ToString().c_str());
     for (int via = -1; via < 2; ++via) {
       std::vector<double> ms;
       int64_t missing = 0;
@@ -667,6 +669,10 @@ int Main() {
         if (log.ack[id] == 0 || (via >= 0 && log.via[id] != via)) continue;
         const int64_t arrival = f.arrival(id);
         if (arrival == 0) {
+          if (via < 0 && missing < 5) {
+            Progress("[delivery] not delivered: id %llu (acknowledged through front-end %d)",
+                     static_cast<unsigned long long>(id), static_cast<int>(log.via[id]));
+          }
           ++missing;
           continue;
         }
