@@ -54,6 +54,9 @@ DEFINE_int32(keys, 5000, "Distinct items written.");
 DEFINE_int32(item_bytes, 200, "Bytes of the padding attribute of each item.");
 DEFINE_int32(table_stream_shards, 4, "Shards of a table's stream.");
 DEFINE_string(paths, "grpc,store", "The write paths measured, comma-separated: grpc, store.");
+DEFINE_string(streams, "off,on",
+              "The tables measured, comma-separated: off (no stream), on (a stream); one alone "
+              "is for profiling either side.");
 DEFINE_string(ops_kinds, "put,update", "The operations measured, comma-separated: put, update.");
 DEFINE_int64(latency_items, 2000, "Items put for the put → function latency (0: skip it).");
 DEFINE_double(latency_rate, 500, "Items per second put for the latency (one writer, paced).");
@@ -250,6 +253,7 @@ int Main() {
   int64_t base = 0;
   const std::vector<std::string> paths = absl::StrSplit(FLAGS_paths, ',');
   const std::vector<std::string> kinds = absl::StrSplit(FLAGS_ops_kinds, ',');
+  const std::vector<std::string> streams = absl::StrSplit(FLAGS_streams, ',');
   auto wanted = [](const std::vector<std::string>& list, const char* name) {
     return std::find(list.begin(), list.end(), name) != list.end();
   };
@@ -261,6 +265,7 @@ int Main() {
       for (int round = 0; round < FLAGS_rounds; ++round) {
         for (int k = 0; k < 2; ++k) {
           const bool on = (k + round) % 2 == 1;  // off first, then on first, ...
+          if (!wanted(streams, on ? "on" : "off")) continue;
           const PhaseResult r = RunPhase(c, path, op, on ? "streamed" : "plain", base);
           base += FLAGS_ops;
           sum[on].ops_per_s += r.ops_per_s / FLAGS_rounds;
