@@ -142,7 +142,8 @@ Value CapacityJson(const std::string& table, const tables::TableCapacity& c,
   const tables::ConsumedCapacity consumed = tables::Consumed(table, c, spec);
   Value named = Value::Map();
   named.Add("TableName", Value::String(table));
-  for (const Value::Member& m : UnitsJson(consumed.total).members()) named.Add(m.first, m.second);
+  const Value total = UnitsJson(consumed.total);
+  for (const Value::Member& m : total.members()) named.Add(m.first, m.second);
   if (mode != CapacityMode::kIndexes) return named;
   named.Add("Table", UnitsJson(consumed.table));
   Value local = Value::Map(), global = Value::Map();
