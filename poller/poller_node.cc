@@ -47,8 +47,11 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   node->table_sources_ = std::make_unique<RemoteTableStreamSources>(*node->tables_client_);
   node->http_invoker_ = std::make_unique<HttpFunctionInvoker>(
       *node->http_client_, clock, options.aws_account, node->table_sources_.get());
+  // gRPC functions on table streams get DynamoDB Streams records (dynamodb_records).
+  node->table_grpc_invoker_ = std::make_unique<TableStreamGrpcInvoker>(
+      *node->grpc_invoker_, options.aws_account, node->table_sources_.get());
   node->invoker_ =
-      std::make_unique<EndpointFunctionInvoker>(*node->grpc_invoker_, *node->http_invoker_,
+      std::make_unique<EndpointFunctionInvoker>(*node->table_grpc_invoker_, *node->http_invoker_,
                                                 options.function_endpoint_allow);
   node->destination_ = std::make_unique<ShardStoreFailureDestination>(*node->store_client_);
   node->reader_ = std::make_unique<ShardStoreReader>(*node->store_client_);

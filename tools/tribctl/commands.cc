@@ -1260,6 +1260,50 @@ std::vector<CommandSpec> BuildCommands() {
                    return r.attributes().empty() ? std::string("ok\n")
                                                  : DynamoDbJson(r.attributes()) + "\n";
                  }));
+  const FlagSpec capacity_flag =
+      EnumFlag("return-consumed-capacity", "print the units consumed, default NONE",
+               {"NONE", "TOTAL", "INDEXES"});
+  add(Command("items", "batch-write",
+              "Puts and deletes items of one or more tables, all or none (BatchWriteItem).")
+          .Flags({StringFlag("request-items",
+                             "{\"orders\": [{\"PutRequest\": {\"Item\": {...}}}, "
+                             "{\"DeleteRequest\": {\"Key\": {...}}}]} or file://PATH",
+                             true),
+                  capacity_flag})
+          .Finish(&FinishBatchWriteItem)
+          .Calls(&Context::tables, &tables::TablesClient::BatchWriteItem,
+                 [](const v1::BatchWriteItemRequest&, const v1::BatchWriteItemResponse& r) {
+                   return absl::StrCat("ok\n", ConsumedCapacityLines(r.consumed_capacity()));
+                 }));
+  add(Command("items", "batch-get",
+              "Reads items of one or more tables by their keys, one snapshot (BatchGetItem).")
+          .Flags({StringFlag("request-items",
+                             "{\"orders\": {\"Keys\": [{...}], \"ProjectionExpression\": "
+                             "\"...\"}} or file://PATH",
+                             true),
+                  capacity_flag})
+          .Finish(&FinishBatchGetItem)
+          .Calls(&Context::tables, &tables::TablesClient::BatchGetItem,
+                 [](const v1::BatchGetItemRequest&, const v1::BatchGetItemResponse& r) {
+                   return BatchGetItemTable(r);
+                 }));
+  add(Command("items", "transact-write",
+              "Puts, updates, deletes and checks items all or none (TransactWriteItems).")
+          .Flags({StringFlag("transact-items",
+                             "[{\"Put\": {\"TableName\": ..., \"Item\": {...}}}, "
+                             "{\"Update\"|\"Delete\"|\"ConditionCheck\": ...}] or file://PATH",
+                             true),
+                  StringFlag("client-request-token",
+                             "idempotency: the same request again within 10 minutes writes "
+                             "nothing")
+                      .Sets("client_request_token"),
+                  capacity_flag})
+          .Finish(&FinishTransactWriteItems)
+          .Calls(&Context::tables, &tables::TablesClient::TransactWriteItems,
+                 [](const v1::TransactWriteItemsRequest&,
+                    const v1::TransactWriteItemsResponse& r) {
+                   return absl::StrCat("ok\n", ConsumedCapacityLines(r.consumed_capacity()));
+                 }));
   const std::vector<FlagSpec> read_flags = {
       StringFlag("index-name", "read this secondary index instead of the table")
           .Sets("index_name"),

@@ -12,7 +12,7 @@
 //    load than ops/s; cpu_extra_pct is the stream's extra CPU per operation (on / off − 1).
 // 2. put → function: items put one at a time (paced at --latency_rate) into a streamed table
 //    with a mapping (batch size --batch_size, window 0) to an in-process gRPC function that
-//    decodes each change record and notes when the item's "seq" arrived; latency = arrival −
+//    reads each change (its dynamodb_records) and notes when the item's "seq" arrived; latency = arrival −
 //    PutItem's reply, p50 / p99 / max.
 //
 // Every service runs in this process on one 127.0.0.1 port, composed as `tributary serve`
@@ -39,7 +39,6 @@
 #include "proto/function.grpc.pb.h"
 #include "proto/tables.grpc.pb.h"
 #include "tables/attribute_value.h"
-#include "tables/change_record.h"
 #include "tables/expression.h"
 #include "tables/table_store.h"
 #include "tables/tables_client.h"
@@ -71,7 +70,7 @@ namespace {
 using tables::AttributeMap;
 using tables::AttributeValue;
 
-// The function: decodes each record's change record and notes the arrival of its item's "seq".
+// The function: notes the arrival of each change's item "seq" (its NewImage).
 class ChangeFunction final : public v1::Function::Service {
  public:
   explicit ChangeFunction(int64_t items) : arrival_(new std::atomic<int64_t>[items]), n_(items) {
@@ -80,16 +79,14 @@ class ChangeFunction final : public v1::Function::Service {
   grpc::Status Invoke(grpc::ServerContext*, const v1::InvokeRequest* request,
                       v1::InvokeResponse*) override {
     const int64_t now = NowNanos();
-    for (const v1::Record& r : request->records()) {
-      absl::StatusOr<tables::ChangeRecord> change = tables::DecodeChangeRecord(r.data());
-      if (!change.ok() || !change->new_image.has_value()) continue;
-      for (const auto& [name, value] : *change->new_image) {
-        if (name != "seq") continue;
-        int64_t seq = -1;
-        if (!absl::SimpleAtoi(value.scalar(), &seq) || seq < 0 || seq >= n_) continue;
-        int64_t expected = 0;
-        if (arrival_[seq].compare_exchange_strong(expected, now)) ++seen_;
-      }
+    // A table stream's changes arrive as DynamoDB Streams records (dynamodb_records).
+    for (const v1::DynamoDbStreamRecord& r : request->dynamodb_records()) {
+      auto value = r.dynamodb().new_image().find("seq");
+      if (value == r.dynamodb().new_image().end()) continue;
+      int64_t seq = -1;
+      if (!absl::SimpleAtoi(value->second.n(), &seq) || seq < 0 || seq >= n_) continue;
+      int64_t expected = 0;
+      if (arrival_[seq].compare_exchange_strong(expected, now)) ++seen_;
     }
     return grpc::Status::OK;
   }
