@@ -132,8 +132,9 @@ class AuthzInterceptor final : public grpc::experimental::Interceptor {
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
-    // Only a control-plane call's resource is audited, so only its message is looked at (a raw
-    // method's message is its bytes, not a protobuf: the data-plane PutRecords is one).
+    // Only a control-plane call's resource is audited (a denial carries its own), so only its
+    // message is looked at: data-plane calls skip the reflection and the ARN (and a raw method's
+    // message is its bytes, not a protobuf: the data-plane PutRecords is one).
     if (action_ != nullptr && action_->control_plane &&
         methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE)) {
       const void* request = methods->GetRecvMessage();
@@ -258,8 +259,12 @@ absl::Status GrpcAuthzGate::Authorize(grpc_call* call, const std::string& method
   AuthzDecision decision = authorizer_->Check(principal, method, *message);
   if (decision.status.ok()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
-  denials_[call] = Denial{principal, decision.action, decision.resource,
-                          std::string(decision.status.message())};
+  const bool inserted =
+      denials_
+          .insert_or_assign(call, Denial{principal, decision.action, decision.resource,
+                                         std::string(decision.status.message())})
+          .second;
+  if (inserted) pending_denials_.fetch_add(1, std::memory_order_release);
   return decision.status;
 }
 
@@ -285,11 +290,16 @@ void GrpcAuthzGate::AuditOnBehalf(const std::string& principal, const std::strin
 }
 
 std::optional<GrpcAuthzGate::Denial> GrpcAuthzGate::TakeDenial(grpc_call* call) {
+  // Each call asks twice (its status, its interceptor's end); nearly every call was allowed.
+  // A call's own denial was counted before its status is sent (gRPC orders its steps), so zero
+  // here means none is pending for it.
+  if (pending_denials_.load(std::memory_order_acquire) == 0) return std::nullopt;
   absl::MutexLock lock(&mu_);
   auto it = denials_.find(call);
   if (it == denials_.end()) return std::nullopt;
   Denial denial = std::move(it->second);
   denials_.erase(it);
+  pending_denials_.fetch_sub(1, std::memory_order_relaxed);
   return denial;
 }
 
