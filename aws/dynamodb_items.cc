@@ -126,36 +126,29 @@ const char* ReasonCode(const absl::Status& status) {
 enum class CapacityMode { kNone, kTotal, kIndexes };
 
 // {CapacityUnits, ReadCapacityUnits, WriteCapacityUnits} (the last two when not 0).
-Value UnitsJson(double read, double write) {
+Value UnitsJson(const tables::CapacityUnits& units) {
   Value out = Value::Map();
-  out.Add("CapacityUnits", Value::Double(read + write));
-  if (read > 0) out.Add("ReadCapacityUnits", Value::Double(read));
-  if (write > 0) out.Add("WriteCapacityUnits", Value::Double(write));
+  out.Add("CapacityUnits", Value::Double(units.Total()));
+  if (units.read > 0) out.Add("ReadCapacityUnits", Value::Double(units.read));
+  if (units.write > 0) out.Add("WriteCapacityUnits", Value::Double(units.write));
   return out;
 }
 
-// One ConsumedCapacity: TOTAL gives the table's name and the units of the table and its indexes
-// together; INDEXES adds Table and each index (LocalSecondaryIndexes / GlobalSecondaryIndexes,
-// by the index's kind in `spec`).
+// One ConsumedCapacity (tables::Consumed): TOTAL gives the table's name and the units of the
+// table and its indexes together; INDEXES adds Table and each index (LocalSecondaryIndexes /
+// GlobalSecondaryIndexes).
 Value CapacityJson(const std::string& table, const tables::TableCapacity& c,
                    const tables::TableSpec& spec, CapacityMode mode) {
-  Value out = UnitsJson(c.Read(), c.Write());
+  const tables::ConsumedCapacity consumed = tables::Consumed(table, c, spec);
   Value named = Value::Map();
   named.Add("TableName", Value::String(table));
-  for (const Value::Member& m : out.members()) named.Add(m.first, m.second);
+  const Value total = UnitsJson(consumed.total);
+  for (const Value::Member& m : total.members()) named.Add(m.first, m.second);
   if (mode != CapacityMode::kIndexes) return named;
-  named.Add("Table", UnitsJson(c.table_read, c.table_write));
+  named.Add("Table", UnitsJson(consumed.table));
   Value local = Value::Map(), global = Value::Map();
-  std::map<std::string, std::pair<double, double>> indexes;
-  for (const auto& [name, units] : c.index_read) indexes[name].first += units;
-  for (const auto& [name, units] : c.index_write) indexes[name].second += units;
-  for (const auto& [name, units] : indexes) {
-    bool is_local = false;
-    for (const tables::IndexSpec& i : spec.indexes) {
-      if (i.name == name) is_local = i.kind == tables::IndexKind::kLocal;
-    }
-    (is_local ? local : global).Add(name, UnitsJson(units.first, units.second));
-  }
+  for (const auto& [name, units] : consumed.local_indexes) local.Add(name, UnitsJson(units));
+  for (const auto& [name, units] : consumed.global_indexes) global.Add(name, UnitsJson(units));
   if (!local.members().empty()) named.Add("LocalSecondaryIndexes", std::move(local));
   if (!global.members().empty()) named.Add("GlobalSecondaryIndexes", std::move(global));
   return named;
@@ -245,17 +238,8 @@ class ItemHandler {
   std::map<std::string, tables::TableCapacity> WriteCapacities(
       const std::vector<tables::ItemWrite>& writes,
       const std::vector<tables::WriteOutcome>& outcomes, bool transactional) {
-    std::map<std::string, tables::TableCapacity> out;
-    std::map<std::string, tables::TableSpec> specs;
-    for (size_t i = 0; i < writes.size() && i < outcomes.size(); ++i) {
-      auto spec = specs.find(writes[i].table);
-      if (spec == specs.end()) {
-        spec = specs.emplace(writes[i].table, SpecOf(writes[i].table)).first;
-      }
-      out[writes[i].table].Add(tables::WriteCapacity(spec->second, outcomes[i].old_item,
-                                                     outcomes[i].new_item, transactional));
-    }
-    return out;
+    return tables::WriteCapacities(writes, outcomes, transactional,
+                                   [this](const std::string& table) { return SpecOf(table); });
   }
 
   // TableName of `in` (required, 3-255 characters of [a-zA-Z0-9_.-], as the model says).
@@ -507,19 +491,10 @@ class ItemHandler {
       out.Add("LastEvaluatedKey", ToDynamoDbJson(*page->last_evaluated_key));
     }
     if (capacity != CapacityMode::kNone) {
-      // A page's reads are rounded once (the sum of the items evaluated), as DynamoDB; a global
-      // index is read eventually consistent; a local index's fetched items are the table's.
-      tables::TableCapacity c;
-      const bool strong = consistent.value_or(false);
-      if (index_spec == nullptr) {
-        c.table_read = tables::ReadUnits(page->bytes_read, strong);
-      } else {
-        c.index_read[index_spec->name] = tables::ReadUnits(page->bytes_read, strong);
-        if (page->table_bytes_fetched > 0) {
-          c.table_read = tables::ReadUnits(page->table_bytes_fetched, strong);
-        }
-      }
-      AddCapacity(&out, *name, c, capacity, &table->spec);
+      AddCapacity(&out, *name,
+                  tables::PageCapacity(index_spec, page->bytes_read, page->table_bytes_fetched,
+                                       consistent.value_or(false)),
+                  capacity, &table->spec);
     }
     return out;
   }

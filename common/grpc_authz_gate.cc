@@ -5,15 +5,19 @@
 // destructor drops a denial it never saw (a call cancelled on the way), so the map cannot grow.
 #include "common/grpc_authz_gate.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "grpc/grpc_security.h"
 #include "grpcpp/impl/rpc_service_method.h"
 #include "grpcpp/server_context.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 
 namespace tributary {
 namespace {
@@ -56,12 +60,30 @@ std::string PrincipalOfContext(const grpc::ServerContextBase& context) {
   return values.empty() ? "" : std::string(values.front().data(), values.front().size());
 }
 
+// The generated request type of `method` ("/package.Service/Method"), or null.
+const google::protobuf::Message* RequestPrototype(const std::string& method) {
+  std::string full = method.substr(method.empty() || method[0] != '/' ? 0 : 1);
+  std::replace(full.begin(), full.end(), '/', '.');
+  const google::protobuf::MethodDescriptor* descriptor =
+      google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(full);
+  if (descriptor == nullptr) return nullptr;
+  return google::protobuf::MessageFactory::generated_factory()->GetPrototype(
+      descriptor->input_type());
+}
+
 // A method's handler, deciding each call when its request has been read.
 class AuthorizingHandler final : public grpc::internal::MethodHandler {
  public:
+  // `raw_request`: the method's prototype request when it is a raw method (its handler gets the
+  // request's bytes, which are parsed here for the decision); else null.
   AuthorizingHandler(GrpcAuthzGate* gate, std::string method, bool sync,
+                     const google::protobuf::Message* raw_request,
                      std::unique_ptr<grpc::internal::MethodHandler> inner)
-      : gate_(gate), method_(std::move(method)), sync_(sync), inner_(std::move(inner)) {}
+      : gate_(gate),
+        method_(std::move(method)),
+        sync_(sync),
+        raw_request_(raw_request),
+        inner_(std::move(inner)) {}
 
   void RunHandler(const HandlerParameter& param) override { inner_->RunHandler(param); }
 
@@ -69,7 +91,20 @@ class AuthorizingHandler final : public grpc::internal::MethodHandler {
                     void** handler_data) override {
     void* request = inner_->Deserialize(call, req, status, handler_data);
     if (!status->ok() || request == nullptr) return request;
-    absl::Status allowed = gate_->Authorize(call, method_, request);
+    absl::Status allowed;
+    if (raw_request_ != nullptr) {
+      // A raw method: the policy needs the message, so it is parsed here (a second parse of an
+      // allowed call, paid only on a server with a policy); one that does not parse is the
+      // handler's to refuse.
+      std::unique_ptr<google::protobuf::Message> parsed(raw_request_->New());
+      grpc::ByteBuffer copy(*static_cast<const grpc::ByteBuffer*>(request));
+      grpc::ProtoBufferReader reader(&copy);
+      if (!parsed->ParseFromZeroCopyStream(&reader)) return request;
+      allowed = gate_->Authorize(call, method_, static_cast<const google::protobuf::MessageLite*>(
+                                                    parsed.get()));
+    } else {
+      allowed = gate_->Authorize(call, method_, request);
+    }
     if (allowed.ok()) return request;
     *status = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, std::string(allowed.message()));
     // As the handler's own Deserialize does when parsing fails: a sync handler's request lives
@@ -83,6 +118,7 @@ class AuthorizingHandler final : public grpc::internal::MethodHandler {
   GrpcAuthzGate* const gate_;
   const std::string method_;
   const bool sync_;
+  const google::protobuf::Message* const raw_request_;
   const std::unique_ptr<grpc::internal::MethodHandler> inner_;
 };
 
@@ -96,7 +132,10 @@ class AuthzInterceptor final : public grpc::experimental::Interceptor {
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
-    if (action_ != nullptr &&
+    // Only a control-plane call's resource is audited (a denial carries its own), so only its
+    // message is looked at: data-plane calls skip the reflection and the ARN (and a raw method's
+    // message is its bytes, not a protobuf: the data-plane PutRecords is one).
+    if (action_ != nullptr && action_->control_plane &&
         methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE)) {
       const void* request = methods->GetRecvMessage();
       const auto* message =
@@ -176,13 +215,21 @@ void GrpcAuthzGate::Guard(grpc::Service* service) {
     using RpcType = grpc::internal::RpcMethod::RpcType;
     // Programmer errors: these kinds of methods read their requests where the gate cannot see
     // them, so serving them would bypass the policy.
-    CHECK(method->api_type() == ApiType::SYNC || method->api_type() == ApiType::CALL_BACK)
+    CHECK(method->api_type() == ApiType::SYNC || method->api_type() == ApiType::CALL_BACK ||
+          method->api_type() == ApiType::RAW_CALL_BACK)
         << method->name() << ": the authorization gate guards sync and callback methods only";
+    const google::protobuf::Message* raw_request = nullptr;
+    if (method->api_type() == ApiType::RAW_CALL_BACK) {
+      raw_request = RequestPrototype(method->name());
+      CHECK(raw_request != nullptr) << method->name()
+                                    << ": a raw method's request type is not in the generated pool";
+    }
     CHECK(method->method_type() == RpcType::NORMAL_RPC ||
           method->method_type() == RpcType::SERVER_STREAMING)
         << method->name() << ": the authorization gate cannot guard a client-streaming method";
     handler = std::make_unique<AuthorizingHandler>(
-        this, method->name(), method->api_type() == ApiType::SYNC, std::move(handler));
+        this, method->name(), method->api_type() == ApiType::SYNC, raw_request,
+        std::move(handler));
   }
 }
 
@@ -212,8 +259,12 @@ absl::Status GrpcAuthzGate::Authorize(grpc_call* call, const std::string& method
   AuthzDecision decision = authorizer_->Check(principal, method, *message);
   if (decision.status.ok()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
-  denials_[call] = Denial{principal, decision.action, decision.resource,
-                          std::string(decision.status.message())};
+  const bool inserted =
+      denials_
+          .insert_or_assign(call, Denial{principal, decision.action, decision.resource,
+                                         std::string(decision.status.message())})
+          .second;
+  if (inserted) pending_denials_.fetch_add(1, std::memory_order_release);
   return decision.status;
 }
 
@@ -239,11 +290,16 @@ void GrpcAuthzGate::AuditOnBehalf(const std::string& principal, const std::strin
 }
 
 std::optional<GrpcAuthzGate::Denial> GrpcAuthzGate::TakeDenial(grpc_call* call) {
+  // Each call asks twice (its status, its interceptor's end); nearly every call was allowed.
+  // A call's own denial was counted before its status is sent (gRPC orders its steps), so zero
+  // here means none is pending for it.
+  if (pending_denials_.load(std::memory_order_acquire) == 0) return std::nullopt;
   absl::MutexLock lock(&mu_);
   auto it = denials_.find(call);
   if (it == denials_.end()) return std::nullopt;
   Denial denial = std::move(it->second);
   denials_.erase(it);
+  pending_denials_.fetch_sub(1, std::memory_order_relaxed);
   return denial;
 }
 

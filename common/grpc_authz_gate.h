@@ -23,6 +23,8 @@
 #ifndef TRIBUTARY_COMMON_GRPC_AUTHZ_GATE_H_
 #define TRIBUTARY_COMMON_GRPC_AUTHZ_GATE_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -110,6 +112,7 @@ class GrpcAuthzGate {
   absl::Mutex mu_;
   // Calls denied at deserialization whose status the interceptor has yet to rewrite.
   absl::flat_hash_map<grpc_call*, Denial> denials_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> pending_denials_{0};  // denials_.size(), read without mu_
 };
 
 }  // namespace tributary

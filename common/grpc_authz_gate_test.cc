@@ -248,5 +248,68 @@ TEST_F(GrpcAuthzGateTest, ABadPolicyFileFailsTheStart) {
   EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// A raw callback method (StreamsService's PutRecords gets its request's bytes, to refuse before
+// parsing): the gate parses them for its decision, and the handler still gets the bytes.
+class RawPutRecordsStreams final
+    : public v1::Streams::WithRawCallbackMethod_PutRecords<v1::Streams::Service> {
+ public:
+  grpc::ServerUnaryReactor* PutRecords(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++calls_;
+      last_request_bytes_ = request->Length();
+    }
+    bool own = false;
+    grpc::Status status =
+        grpc::SerializationTraits<v1::PutRecordsResponse>::Serialize(v1::PutRecordsResponse(),
+                                                                     response, &own);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(status);
+    return reactor;
+  }
+  int calls() const {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+  size_t last_request_bytes() const {
+    absl::MutexLock lock(&mu_);
+    return last_request_bytes_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t last_request_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+TEST_F(GrpcAuthzGateTest, ARawMethodIsDecidedOnItsParsedRequest) {
+  GrpcServerSecurity security;
+  security.auth_tokens_file = dir_ + "/tokens";
+  security.policy_file = dir_ + "/policy.json";
+  RawPutRecordsStreams raw;
+  auto server = GrpcServer::Start("127.0.0.1:0", {&raw}, security);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto put = [&](const std::string& token, const std::string& stream) {
+    GrpcClientSecurity client;
+    client.token = token;
+    v1::PutRecordsRequest request;
+    request.set_stream_name(stream);
+    request.add_records()->set_data("payload");
+    v1::PutRecordsResponse response;
+    return v1::Streams::NewStub(MakeChannel((*server)->address(), client))
+        ->PutRecords(Context().get(), request, &response);
+  };
+  grpc::Status allowed = put("alice-token", "orders");
+  EXPECT_TRUE(allowed.ok()) << allowed.error_message();
+  EXPECT_EQ(raw.calls(), 1);
+  EXPECT_GT(raw.last_request_bytes(), 0u) << "the handler did not get the request's bytes";
+  grpc::Status denied = put("alice-token", "other");
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED) << denied.error_message();
+  EXPECT_THAT(denied.error_message(), HasSubstr("stream/other"));
+  EXPECT_EQ(raw.calls(), 1) << "a denied call reached the raw handler";
+}
+
 }  // namespace
 }  // namespace tributary

@@ -12,6 +12,10 @@
 //     "CN=poller-1,O=Example") is the caller's principal.
 //   - Bearer tokens when auth_tokens_file is set: "authorization: Bearer TOKEN" metadata is
 //     looked up in that file (auth_tokens.h); the token's principal is the caller's.
+//   - One principal per connection: the first authenticated call names it; a later call on the
+//     same connection with credentials of another principal is UNAUTHENTICATED (gRPC shares one
+//     AuthContext among a connection's calls). A client with several identities opens a
+//     connection for each (a channel each, with a local subchannel pool).
 //   - A server that has either authenticates every call (health checks excepted, so that probes
 //     need no credentials): a call with neither a verified client certificate nor a token, or
 //     with a token the file does not hold, fails with UNAUTHENTICATED before it reaches a
@@ -147,6 +151,8 @@ class GrpcAuthenticator final : public grpc::AuthMetadataProcessor {
   const bool accept_client_certificates_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const AuthTokens> tokens_ ABSL_GUARDED_BY(mu_);  // null: no tokens file
+  // Serializes labelling a connection's AuthContext with its principal (shared by its calls).
+  absl::Mutex label_mu_;
 };
 
 }  // namespace tributary

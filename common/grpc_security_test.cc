@@ -35,12 +35,19 @@ class PrincipalRecordingFunction final : public v1::Function::Service {
                       v1::InvokeResponse*) override {
     absl::MutexLock lock(&mu_);
     last_principal_ = CallPrincipal(*context);
+    std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+    principal_labels_ = auth == nullptr ? 0 : auth->FindPropertyValues("tributary_principal").size();
     saw_authorization_ = context->client_metadata().count("authorization") > 0;
     return grpc::Status::OK;
   }
   std::string last_principal() const {
     absl::MutexLock lock(&mu_);
     return last_principal_;
+  }
+  // How many principal properties the last call's AuthContext held (one per connection).
+  size_t principal_labels() const {
+    absl::MutexLock lock(&mu_);
+    return principal_labels_;
   }
   bool saw_authorization() const {
     absl::MutexLock lock(&mu_);
@@ -51,6 +58,7 @@ class PrincipalRecordingFunction final : public v1::Function::Service {
   mutable absl::Mutex mu_;
   std::string last_principal_ ABSL_GUARDED_BY(mu_);
   bool saw_authorization_ ABSL_GUARDED_BY(mu_) = false;
+  size_t principal_labels_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class GrpcSecurityTest : public ::testing::Test {
@@ -218,6 +226,51 @@ TEST_F(GrpcSecurityTest, TokensOverTlsDecideWhoCalls) {
   ASSERT_TRUE(ok.ok()) << ok.error_message();
   EXPECT_EQ(function_.last_principal(), "alice");
   EXPECT_FALSE(function_.saw_authorization()) << "the token reached the handler";
+}
+
+// gRPC gives the calls of one connection one AuthContext: the principal is added to it once,
+// not per call (it grew by a property a call, and every CallPrincipal searched them all).
+TEST_F(GrpcSecurityTest, AConnectionIsLabelledWithItsPrincipalOnce) {
+  GrpcServerSecurity security = MutualTls();
+  security.auth_tokens_file = *tokens_file_;
+  Serve(security);
+  GrpcClientSecurity client = TrustingClient();
+  client.token = "alice-token";
+  std::shared_ptr<grpc::Channel> channel = NewChannel(client);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(CallOn(channel).ok()) << i;
+  EXPECT_EQ(function_.last_principal(), "alice");
+  EXPECT_EQ(function_.principal_labels(), 1u);
+
+  std::shared_ptr<grpc::Channel> certified = NewChannel(ClientWithCertificate(*certs_, "alice"));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(CallOn(certified).ok()) << i;
+  EXPECT_EQ(function_.last_principal(), "CN=alice");
+  EXPECT_EQ(function_.principal_labels(), 1u);
+}
+
+// A call whose credentials name another principal than the one its connection was labelled with
+// is refused, never served as the first one.
+TEST_F(GrpcSecurityTest, AConnectionCarriesOnePrincipal) {
+  GrpcServerSecurity security = MutualTls();
+  security.auth_tokens_file = *tokens_file_;
+  Serve(security);
+  std::shared_ptr<grpc::Channel> channel = NewChannel(ClientWithCertificate(*certs_, "alice"));
+  auto stub = v1::Function::NewStub(channel);
+  auto invoke = [&](const std::string& token) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+    v1::InvokeRequest request;
+    v1::InvokeResponse response;
+    return stub->Invoke(&context, request, &response);
+  };
+  ASSERT_TRUE(invoke("").ok());
+  EXPECT_EQ(function_.last_principal(), "CN=alice");
+  grpc::Status other = invoke("poller-token");
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::UNAUTHENTICATED) << other.error_message();
+  EXPECT_THAT(other.error_message(), HasSubstr("another principal"));
+  EXPECT_EQ(function_.last_principal(), "CN=alice");
+  EXPECT_EQ(invoke("not-a-token").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  ASSERT_TRUE(invoke("").ok());
 }
 
 TEST_F(GrpcSecurityTest, MutualTlsNamesTheCallerByItsCertificateSubject) {

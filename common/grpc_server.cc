@@ -186,6 +186,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
   if (!security.server_name.empty()) args.SetSslTargetNameOverride(security.server_name);
   std::shared_ptr<grpc::ChannelCredentials> credentials = MakeChannelCredentials(security);
   if (security.token.empty()) return grpc::CreateCustomChannel(address, credentials, args);
+  // A server names one principal per connection (grpc_security.h): a channel with a token never
+  // shares its connection with another channel's (gRPC's global subchannel pool would).
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(MakeBearerTokenInterceptorFactory(security.token));
   return grpc::experimental::CreateCustomChannelWithInterceptors(address, credentials, args,

@@ -65,6 +65,13 @@ bool Unescape(absl::string_view in, std::string* out) {
   return true;
 }
 
+// A heartbeat within ttl / this of the last keepalive sent for the same lease sends none.
+// Pollers heartbeat every ttl/3 (leasing's heartbeat_interval_ms): those are never skipped, only
+// calls that come closer together (an acquire right after a heartbeat, a burst of them); after a
+// skipped one the lease still has at least 5/6 ttl, so the next regular heartbeat (≤ ttl/3 + the
+// skip window away) leaves half a TTL for lateness, where ttl/3 would leave a third only.
+constexpr int kKeepAliveSkipDivisor = 6;
+
 bool MayHaveBeenApplied(absl::StatusCode code) {
   return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded;
 }
@@ -167,9 +174,19 @@ absl::Status EtcdLeaseStore::StageLiveness(const LeaseStoreWrite& write, etcd::T
     auto known = liveness_leases_.find(r->poller_id);
     auto row = rows_.find(key);
     if (known != liveness_leases_.end() && row != rows_.end() && row->second.exists) {
-      // A heartbeat: a keepalive, no Txn.
+      // A heartbeat: a keepalive, no Txn; none at all when this store sent one on the same
+      // lease less than a sixth of the TTL ago (kKeepAliveSkipFraction).
+      const MonotonicTime now = client_.clock().MonotonicNow();
+      auto sent = last_keepalive_.find(r->poller_id);
+      if (sent != last_keepalive_.end() && sent->second.first == known->second &&
+          now - sent->second.second < options_.poller_liveness_ttl / kKeepAliveSkipDivisor) {
+        continue;
+      }
       absl::StatusOr<absl::Duration> left = client_.KeepAliveOnce(known->second);
-      if (left.ok()) continue;
+      if (left.ok()) {
+        last_keepalive_[r->poller_id] = {known->second, now};
+        continue;
+      }
       if (left.status().code() != absl::StatusCode::kNotFound) {
         return WithContext(left.status(), absl::StrCat("renewing poller ", r->poller_id));
       }
@@ -182,7 +199,6 @@ absl::Status EtcdLeaseStore::StageLiveness(const LeaseStoreWrite& write, etcd::T
     const bool exists = row != rows_.end() && row->second.exists;
     txn->compares.push_back(
         etcd::Compare::ModRevision(key, etcd::Compare::kEqual, exists ? row->second.revision : 0));
-    txn->failure.push_back(etcd::Op::Get(key));
     txn->success.push_back(etcd::Op::Put(key, r->poller_id, lease));
   }
   for (const std::string& id : write.delete_pollers) {
@@ -192,7 +208,6 @@ absl::Status EtcdLeaseStore::StageLiveness(const LeaseStoreWrite& write, etcd::T
     // The previous owner of a lease taken over: its liveness key must be gone.
     const std::string key = LivenessKeyOf(id);
     txn->compares.push_back(etcd::Compare::Version(key, etcd::Compare::kEqual, 0));
-    txn->failure.push_back(etcd::Op::Get(key));
   }
   return absl::OkStatus();
 }
@@ -209,8 +224,6 @@ absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
     const bool exists = it != rows_.end() && it->second.exists;
     txn.compares.push_back(
         etcd::Compare::ModRevision(key, etcd::Compare::kEqual, exists ? it->second.revision : 0));
-    // Shared: a conflict reads the row back (TakeExternalChanges hands it out).
-    if (options_.shared) txn.failure.push_back(etcd::Op::Get(key));
   };
   for (const LeaseKey& key : write.delete_leases) {
     rows.emplace_back(LeaseKeyOf(key), false);
@@ -254,8 +267,7 @@ absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
     for (const auto& [id, lease] : granted) checked.push_back(id);
   }
   if (txn.success.empty() && txn.compares.empty()) return absl::OkStatus();
-  // Compares come first in the same order as the failure branch's reads (read back below), so
-  // the row fences of checked pollers go after the liveness ones.
+  // The row fences of checked pollers (not written, compared).
   std::vector<std::string> check_rows;
   for (const std::string& id : checked) {
     const std::string key = PollerKeyOf(id);
@@ -288,21 +300,15 @@ absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
     return result.status();
   }
   if (!result->succeeded && options_.shared) {
-    // Every compared row, as etcd has it now: the next TakeExternalChanges hands them out.
-    std::vector<etcd::WatchEvent> read_back;
-    for (size_t i = 0; i < txn.compares.size() && i < result->responses.size(); ++i) {
-      etcd::WatchEvent event;
-      if (result->responses[i].kvs.empty()) {
-        event.type = etcd::WatchEvent::Type::kDelete;
-        event.kv.key = txn.compares[i].key;
-        event.kv.mod_revision = result->revision;
-      } else {
-        event.kv = result->responses[i].kvs.front();
-      }
-      read_back.push_back(std::move(event));
-    }
-    absl::MutexLock follow_lock(&follow_mu_);
-    pending_.insert(pending_.end(), read_back.begin(), read_back.end());
+    // Every change up to the failed Txn (what made a compare fail, and whatever else other
+    // replicas changed before it) comes from the watch: pass a barrier (a put of this writer's
+    // barrier key, then wait until the watch has brought it), so the next TakeExternalChanges
+    // hands them out. Not a read-back of the compared rows in the failure branch: that put a
+    // Get per row into every Txn (a third of a checkpoint Txn's operations, issue 19), and it
+    // brought only the compared rows while the retry may need others (a deregistration through
+    // a replica behind on a grant: the lease rows too). A failed barrier leaves the conflict
+    // standing all the same (the table computes the call again, or the caller retries).
+    (void)Barrier();
     return LeaseStoreConflictError(
         absl::StrCat("a row this write changes was changed by another leasing replica under ",
                      options_.prefix, " since this one read it; nothing was written (try again)"));
@@ -323,9 +329,11 @@ absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
     for (const auto& [id, lease] : granted) {
       rows_[LivenessKeyOf(id)] = RowState{result->revision, true};
       liveness_leases_[id] = lease;
+      last_keepalive_.erase(id);  // granted, not kept alive: the next heartbeat sends one
     }
     for (const std::string& id : write.delete_pollers) {
       rows_[LivenessKeyOf(id)] = RowState{result->revision, false};
+      last_keepalive_.erase(id);
       auto it = liveness_leases_.find(id);
       if (it == liveness_leases_.end()) continue;
       // Its key is deleted already; the lease itself would expire unused.
@@ -376,6 +384,7 @@ absl::StatusOr<LeaseStoreContents> EtcdLeaseStore::Load() {
     }
   }
   liveness_leases_ = std::move(live);
+  last_keepalive_.clear();
   rows_ = std::move(revisions);
   stale_ = absl::OkStatus();
   if (options_.shared) Follow(range.revision + 1);

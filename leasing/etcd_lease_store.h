@@ -26,14 +26,16 @@
 // once (the leasing server exits so that a restart reloads).
 //
 // Shared (options.shared; cluster mode with several leasing replicas over one prefix, issue 19).
-// Then a failed compare is a conflict, not staleness: the Txn's failure branch reads back every
-// row it compared, the write fails with LeaseStoreConflictError (nothing written), and the rows
-// read come out of the next TakeExternalChanges, after which a write computed from them passes.
+// Then a failed compare is a conflict, not staleness: the write passes a Barrier (the watch,
+// below, has brought every change up to then), fails with LeaseStoreConflictError
+// (nothing written), and those rows come out of the next TakeExternalChanges, after which a
+// write computed from them passes. (Until issue 19's profile the failure branch read the
+// compared rows back: a Get per row in every Txn, and only the compared rows.)
 // A watch on the prefix (a thread, from Load's revision + 1, watched again after a break, the
 // whole prefix read again when etcd compacted past it) brings every other writer's changes the
 // same way, so each replica's table follows the others' heartbeats, grants and checkpoints
 // within the watch's delay. A change is handed out once, and only when newer (mod_revision) than
-// what this store already has for the row: its own writes, earlier events, rows read back.
+// what this store already has for the row: its own writes, earlier events.
 //
 // Thread-safe. Writes are serialized, holding the store's lock across the etcd call (the lease
 // table already holds its own lock across Write; the revisions a Txn compares must be those of
@@ -47,6 +49,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -55,6 +58,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/clock.h"
 #include "etcd/etcd_client.h"
 #include "leasing/lease_store.h"
 
@@ -79,7 +83,8 @@ struct EtcdLeaseStoreOptions {
   // deregistration deletes the key in its Txn and revokes the lease. A takeover of a lease whose
   // owner is in check_pollers compares that owner's liveness key absent (version 0). Every
   // replica learns of a key's deletion (expiry) from the watch: that poller is dead at once. Load
-  // renews every live poller's lease once (the restart grace: a full TTL from the open).
+  // renews every live poller's lease once (the restart grace: a full TTL from the open). A
+  // heartbeat within ttl/6 of this store's last keepalive of the same lease sends none.
   // Requires `shared` (the watch). 0: liveness from heartbeats that write poller rows.
   absl::Duration poller_liveness_ttl = absl::ZeroDuration();
 };
@@ -173,11 +178,16 @@ class EtcdLeaseStore : public LeaseStore {
   // Liveness: poller id → the etcd lease of its liveness key, as last seen (Load, own writes,
   // changes handed out). Absent: no key known.
   absl::flat_hash_map<std::string, int64_t> liveness_leases_ ABSL_GUARDED_BY(mu_);
+  // Liveness: poller id → the etcd lease of its last keepalive through this store and when it
+  // was sent. A heartbeat within ttl/6 of it on the same lease sends none (issue 19: keepalives
+  // were one round trip per heartbeat under the table's lock).
+  absl::flat_hash_map<std::string, std::pair<int64_t, MonotonicTime>> last_keepalive_
+      ABSL_GUARDED_BY(mu_);
 
   // The watch's side (shared). Lock order: mu_, then follow_mu_.
   absl::Mutex follow_mu_ ABSL_ACQUIRED_AFTER(mu_);
-  // Changes seen and not yet handed out, in arrival order (events, and rows read back after a
-  // conflict or a compaction: a delete of a row found absent carries the read's revision).
+  // Changes seen and not yet handed out, in arrival order (events, and rows read again after a
+  // compaction).
   std::vector<etcd::WatchEvent> pending_ ABSL_GUARDED_BY(follow_mu_);
   // After a compaction: the keys present in the prefix at `resync_revision_`; a row known
   // before and absent there was deleted.

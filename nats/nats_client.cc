@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 
 namespace tributary::nats {
 namespace {
@@ -541,6 +542,20 @@ absl::StatusOr<StoredMessage> NatsClient::DirectGetLast(absl::string_view stream
                      absl::StrCat("direct get of ", stream, " last ", subject));
 }
 
+absl::StatusOr<StoredMessage> NatsClient::GetLastFromLeader(absl::string_view stream,
+                                                            absl::string_view subject) {
+  const std::string stream_str(stream);
+  const std::string subject_str(subject);
+  OwnedMsg msg;
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  const natsStatus s =
+      js_GetLastMsg(&msg.p, js_, stream_str.c_str(), subject_str.c_str(), nullptr, &js_code);
+  if (s != NATS_OK) {
+    return ToStatus(s, js_code, absl::StrCat("leader's last message of ", stream, " ", subject));
+  }
+  return ToStoredMessage(msg.p, natsMsg_GetSequence(msg.p), natsMsg_GetTime(msg.p));
+}
+
 absl::StatusOr<std::unique_ptr<SubjectReader>> NatsClient::ReadSubject(absl::string_view stream,
                                                                        absl::string_view subject,
                                                                        uint64_t start_sequence) {
@@ -564,6 +579,68 @@ absl::StatusOr<std::unique_ptr<SubjectReader>> NatsClient::ReadSubject(absl::str
                     absl::StrCat("starting an ordered consumer of ", stream, " ", subject));
   }
   return std::unique_ptr<SubjectReader>(new SubjectReader(sub));
+}
+
+// A core subscription's state, shared with libnats' callbacks: the handler, and a notification
+// that libnats' completion callback fires once the subscription is closed and its handler has
+// returned (so the destructor can wait for it).
+struct CoreSubscription::State {
+  CoreMessageHandler handler;
+  natsSubscription* sub = nullptr;
+  absl::Notification complete;
+};
+
+namespace {
+
+void OnCoreMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  auto* state = static_cast<CoreSubscription::State*>(closure);
+  const char* data = natsMsg_GetData(msg);
+  state->handler(natsMsg_GetSubject(msg),
+                 absl::string_view(data == nullptr ? "" : data,
+                                   static_cast<size_t>(natsMsg_GetDataLength(msg))));
+  natsMsg_Destroy(msg);
+}
+
+void OnCoreComplete(void* closure) {
+  static_cast<CoreSubscription::State*>(closure)->complete.Notify();
+}
+
+}  // namespace
+
+CoreSubscription::CoreSubscription(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+CoreSubscription::~CoreSubscription() {
+  // Unsubscribe closes the subscription; libnats then calls OnCoreComplete after the handler's
+  // last run. It fails only when the connection is closed, which the NatsClient does only in
+  // its destructor (it must outlive this).
+  if (natsSubscription_Unsubscribe(state_->sub) == NATS_OK) state_->complete.WaitForNotification();
+  natsSubscription_Destroy(state_->sub);
+}
+
+absl::Status NatsClient::PublishCore(absl::string_view subject, absl::string_view data) {
+  const std::string subject_str(subject);
+  const natsStatus s = natsConnection_Publish(connection_, subject_str.c_str(), data.data(),
+                                              static_cast<int>(data.size()));
+  if (s != NATS_OK) return ToStatus(s, absl::StrCat("publishing (core) to ", subject));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<CoreSubscription>> NatsClient::Subscribe(
+    absl::string_view subject, CoreMessageHandler handler) {
+  const std::string subject_str(subject);
+  auto state = std::make_unique<CoreSubscription::State>();
+  state->handler = std::move(handler);
+  natsStatus s = natsConnection_Subscribe(&state->sub, connection_, subject_str.c_str(),
+                                          OnCoreMessage, state.get());
+  if (s != NATS_OK) return ToStatus(s, absl::StrCat("subscribing to ", subject));
+  s = natsSubscription_SetOnCompleteCB(state->sub, OnCoreComplete, state.get());
+  if (s == NATS_OK) s = natsConnection_Flush(connection_);  // the server has the interest
+  if (s != NATS_OK) {
+    natsSubscription_Unsubscribe(state->sub);
+    natsSubscription_Destroy(state->sub);
+    return ToStatus(s, absl::StrCat("subscribing to ", subject));
+  }
+  return std::unique_ptr<CoreSubscription>(new CoreSubscription(std::move(state)));
 }
 
 }  // namespace tributary::nats

@@ -13,7 +13,10 @@
 //     duplicate window, allow direct);
 //   - direct gets (answered by any replica): by stream sequence, the first message of a subject
 //     at or after a sequence, the last message of a subject;
-//   - SubjectReader: an ordered consumer of one subject from a stream sequence on.
+//   - SubjectReader: an ordered consumer of one subject from a stream sequence on;
+//   - core NATS (no JetStream): PublishCore, fire and forget, and Subscribe, a callback per
+//     message of a subject (wildcards allowed): what front-ends use to tell each other about
+//     appends (shard_store/NOTES.md, "Cross-front-end wake-ups").
 //
 // Outcome unknown. A Publish that returns DEADLINE_EXCEEDED or UNAVAILABLE may have been stored
 // (the ack was lost, or the leader stored it and died before answering). Retry it with the same
@@ -40,6 +43,7 @@
 #define TRIBUTARY_NATS_NATS_CLIENT_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -180,6 +184,27 @@ class SubjectReader {
   __natsSubscription* sub_;
 };
 
+// A core NATS subscription made by NatsClient::Subscribe. Destroying it unsubscribes; once the
+// destructor returns the callback is not running and will not run again. The NatsClient must
+// outlive it.
+class CoreSubscription {
+ public:
+  ~CoreSubscription();
+  CoreSubscription(const CoreSubscription&) = delete;
+  CoreSubscription& operator=(const CoreSubscription&) = delete;
+
+  struct State;  // nats_client.cc's (libnats' callbacks reach it)
+
+ private:
+  friend class NatsClient;
+  explicit CoreSubscription(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// What a CoreSubscription's callback gets: the message's subject and data (views valid during
+// the call).
+using CoreMessageHandler = std::function<void(absl::string_view subject, absl::string_view data)>;
+
 class NatsClient {
  public:
   // Connects to one of `options.servers`. Errors: INVALID_ARGUMENT when the list is empty or a
@@ -248,12 +273,32 @@ class NatsClient {
   // The last message of `subject`.
   absl::StatusOr<StoredMessage> DirectGetLast(absl::string_view stream, absl::string_view subject);
 
+  // The last message of `subject` as the stream's leader holds it (not a direct get: the leader
+  // has every acknowledged message, where a replica answering a direct get may lag behind).
+  // Errors: NOT_FOUND when the subject has no message (or the stream does not exist);
+  // UNAVAILABLE / DEADLINE_EXCEEDED (e.g. during a leader election).
+  absl::StatusOr<StoredMessage> GetLastFromLeader(absl::string_view stream,
+                                                  absl::string_view subject);
+
   // Starts an ordered consumer of `subject` (a subject of `stream`) at stream sequence
   // `start_sequence` (≥ 1). Errors: NOT_FOUND when the stream does not exist; INVALID_ARGUMENT
   // when `subject` is not one of its subjects; UNAVAILABLE / DEADLINE_EXCEEDED.
   absl::StatusOr<std::unique_ptr<SubjectReader>> ReadSubject(absl::string_view stream,
                                                              absl::string_view subject,
                                                              uint64_t start_sequence);
+
+  // Core NATS. Sends `data` to `subject`'s current subscribers, without waiting (libnats buffers
+  // it and flushes it on its own thread) and without any guarantee: nothing is stored, a
+  // message sent while the connection is down is buffered for the reconnect or lost. Do not
+  // send to a subject a JetStream stream takes (it would be stored there). Errors:
+  // INVALID_ARGUMENT for a bad subject; UNAVAILABLE when the connection is closed.
+  absl::Status PublishCore(absl::string_view subject, absl::string_view data);
+  // Calls `handler` for every message sent to `subject` (which may hold wildcards, `*` and `>`)
+  // from now on, one message at a time, on a libnats thread; the subscription survives
+  // reconnects (messages sent while disconnected are lost). Errors: INVALID_ARGUMENT for a bad
+  // subject; UNAVAILABLE when the connection is closed.
+  absl::StatusOr<std::unique_ptr<CoreSubscription>> Subscribe(absl::string_view subject,
+                                                              CoreMessageHandler handler);
 
  private:
   NatsClient(__natsConnection* connection, __jsCtx* js, absl::Duration request_timeout,

@@ -22,8 +22,9 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   if (absl::Status s = ValidateAwsAccount(options.aws_account); !s.ok()) return s;
   std::unique_ptr<PollerNode> node(new PollerNode());
   const GrpcClientSecurity& security = options.client_security;
+  // Several store front-ends (cluster mode): one channel over all, failing over between them.
   node->store_client_ = std::make_unique<shard_store::ShardStoreClient>(
-      MakeChannel(options.shard_store_address, security));
+      MakeReplicaChannel(options.shard_store_address, security));
   node->leasing_client_ = std::make_unique<leasing::LeasingClient>(
       MakeReplicaChannel(options.leasing_address, security));
   node->tracker_client_ = std::make_unique<stream_tracker::StreamTrackerClient>(
@@ -41,13 +42,16 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   function_tls.key_file = options.function_client_key;
   node->grpc_invoker_ = std::make_unique<GrpcFunctionInvoker>(function_tls);
   // Tables live with the shard store: its Tables service names the table of a table stream.
-  node->tables_client_ =
-      std::make_unique<tables::TablesClient>(MakeChannel(options.shard_store_address, security));
+  node->tables_client_ = std::make_unique<tables::TablesClient>(
+      MakeReplicaChannel(options.shard_store_address, security));
   node->table_sources_ = std::make_unique<RemoteTableStreamSources>(*node->tables_client_);
   node->http_invoker_ = std::make_unique<HttpFunctionInvoker>(
       *node->http_client_, clock, options.aws_account, node->table_sources_.get());
+  // gRPC functions on table streams get DynamoDB Streams records (dynamodb_records).
+  node->table_grpc_invoker_ = std::make_unique<TableStreamGrpcInvoker>(
+      *node->grpc_invoker_, options.aws_account, node->table_sources_.get());
   node->invoker_ =
-      std::make_unique<EndpointFunctionInvoker>(*node->grpc_invoker_, *node->http_invoker_,
+      std::make_unique<EndpointFunctionInvoker>(*node->table_grpc_invoker_, *node->http_invoker_,
                                                 options.function_endpoint_allow);
   node->destination_ = std::make_unique<ShardStoreFailureDestination>(*node->store_client_);
   node->reader_ = std::make_unique<ShardStoreReader>(*node->store_client_);

@@ -27,6 +27,7 @@
 #include "poller/grpc_adapters.h"
 #include "poller/invoke/http_invoker.h"
 #include "poller/invoke/table_stream_arns.h"
+#include "poller/invoke/table_stream_grpc_invoker.h"
 #include "poller/invoke/table_stream_sources.h"
 #include "poller/poller.h"
 #include "poller/pollers_service.h"
@@ -107,6 +108,7 @@ class PollerNode {
   std::unique_ptr<HttpClient> http_client_;
   std::unique_ptr<tables::TablesClient> tables_client_;
   std::unique_ptr<RemoteTableStreamSources> table_sources_;
+  std::unique_ptr<TableStreamGrpcInvoker> table_grpc_invoker_;  // in front of grpc_invoker_
   std::unique_ptr<HttpFunctionInvoker> http_invoker_;
   std::unique_ptr<EndpointFunctionInvoker> invoker_;
   std::unique_ptr<ShardStoreFailureDestination> destination_;

@@ -30,7 +30,9 @@ DEFINE_int32(invoke_threads, 64,
 DEFINE_int32(window_close_grace_ms, 1000,
              "Tumbling windows: how long after a window's end an idle window is closed (the "
              "shard's reader at its tip), in milliseconds.");
-DEFINE_string(shard_store, "127.0.0.1:4561", "Address of the shard store (tributary.v1.Streams)");
+DEFINE_string(shard_store, "127.0.0.1:4561",
+              "Address of the shard store (tributary.v1.Streams), or a comma-separated list of "
+              "its front-ends (cluster mode): calls fail over between them");
 DEFINE_string(leasing, "127.0.0.1:4562",
               "Address of leasing (tributary.v1.Leasing); several replicas: a comma-separated "
               "list, failed over in order");
@@ -57,7 +59,6 @@ int main(int argc, char** argv) {
   tributary::InitServerMain(&argc, &argv, "poller_server: turns leases into function invocations");
   if (absl::Status s = tributary::CheckAddressFlags(
           {{"listen", FLAGS_listen, tributary::AddressUse::kListen},
-           {"shard_store", FLAGS_shard_store, tributary::AddressUse::kDial},
            {"metrics_listen", FLAGS_metrics_listen, tributary::AddressUse::kListen,
             /*empty_means_off=*/true}});
       !s.ok()) {
@@ -65,7 +66,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const auto& [name, value] :
-       {std::pair<const char*, const std::string&>{"leasing", FLAGS_leasing},
+       {std::pair<const char*, const std::string&>{"shard_store", FLAGS_shard_store},
+        {"leasing", FLAGS_leasing},
         {"stream_tracker", FLAGS_stream_tracker}}) {
     if (absl::Status s = tributary::CheckAddressListFlag(name, value); !s.ok()) {
       LOG(ERROR) << s.message();

@@ -493,11 +493,16 @@ absl::StatusOr<StoredStream> ShardStore::FinishInterruptedReshard(const StoredSt
 
 absl::Status ShardStore::RefreshTip(uint64_t stream_id, Shard& shard) {
   ASSIGN_OR_RETURN(LogLast last, log_->Last(stream_id, shard.index));
+  RaiseTip(shard, last.sequence_number);
+  return absl::OkStatus();
+}
+
+void ShardStore::RaiseTip(Shard& shard, uint64_t last) {
   bool raised = false;
   {
     absl::MutexLock lock(shard.put_mu);
-    if (last.sequence_number > shard.tip.load(std::memory_order_relaxed)) {
-      shard.tip.store(last.sequence_number, std::memory_order_release);
+    if (last > shard.tip.load(std::memory_order_relaxed)) {
+      shard.tip.store(last, std::memory_order_release);
       raised = true;
     }
   }
@@ -506,7 +511,17 @@ absl::Status ShardStore::RefreshTip(uint64_t stream_id, Shard& shard) {
     shard.WakeTipWaitersAfterFence();
     shard.Notify();
   }
-  return absl::OkStatus();
+}
+
+void ShardStore::OnAnnouncedAppend(uint64_t stream_id, uint32_t shard_index, uint64_t last) {
+  ShardCursor cursor;
+  cursor.stream_id = stream_id;
+  cursor.shard_index = shard_index;
+  absl::StatusOr<std::pair<std::shared_ptr<Stream>, std::shared_ptr<Shard>>> found =
+      CursorShard(cursor);
+  // A stream or shard this front-end does not know (yet): its readers ask the log at the tip.
+  if (!found.ok()) return;
+  RaiseTip(*found->second, last);
 }
 
 void ShardStore::WatchLoop(int64_t revision) {

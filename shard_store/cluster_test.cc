@@ -4,6 +4,7 @@
 // separate processes; one real etcd and one real nats-server per binary, each case under its
 // own etcd prefix and JetStream name prefix. Waits for another front-end's watch are bounded
 // real-time polls (common/await.h); nothing sleeps.
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -95,6 +96,12 @@ class CloseFailingLog : public ShardLog {
   void StageTrim(StoreBatch* batch, uint64_t id, uint32_t shard, uint64_t through,
                  uint64_t keep_from) override {
     log_->StageTrim(batch, id, shard, through, keep_from);
+  }
+  void AnnounceAppend(uint64_t id, uint32_t shard, uint64_t last) override {
+    log_->AnnounceAppend(id, shard, last);
+  }
+  absl::StatusOr<std::unique_ptr<AppendWatch>> WatchAppends(AppendHandler handler) override {
+    return log_->WatchAppends(std::move(handler));
   }
 
  private:
@@ -392,6 +399,63 @@ TEST_F(ClusterTest, ASplitOnOneFrontEndIsAppliedOnTheOtherWhilePutsGoOnThere) {
   EXPECT_EQ(found, expected);
   EXPECT_GT(per_shard["shardId-000000000000"], 0);
   EXPECT_GT(per_shard["shardId-000000000001"] + per_shard["shardId-000000000002"], 0);
+}
+
+// Cross-front-end wake-ups: a reader waiting on A (WaitForRecords, and a WatchShard as
+// SubscribeToShard uses) wakes for a record put through B. The stores' FakeClock never moves, so
+// no deadline or periodic re-read can be what wakes them: only B's announcement.
+TEST_F(ClusterTest, APutThroughOneFrontEndWakesTheReadersOfTheOther) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 2).ok());
+  ASSERT_TRUE(AwaitShards(*b, "s", 2, 0).ok());
+  v1::StartingPosition latest;
+  latest.set_type(v1::LATEST);
+  absl::StatusOr<ShardCursor> cursor =
+      (*a)->ResolveStartingPosition("s", "shardId-000000000000", latest);
+  ASSERT_TRUE(cursor.ok()) << cursor.status();
+
+  absl::Mutex mu;
+  int watched = 0;
+  bool woke = false;
+  absl::StatusOr<std::unique_ptr<ShardWatch>> watch = (*a)->WatchShard(*cursor, [&] {
+    absl::MutexLock lock(&mu);
+    ++watched;
+  });
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  std::thread waiter([&] {
+    absl::StatusOr<bool> r = (*a)->WaitForRecords(*cursor, MonotonicTime::InfiniteFuture());
+    absl::MutexLock lock(&mu);
+    woke = r.ok() && *r;
+  });
+
+  // Keys until one lands in shard 0 (the one waited on), all through B.
+  std::vector<std::string> data;
+  for (int i = 0; i < 8; ++i) data.push_back(absl::StrCat("b", i));
+  absl::StatusOr<std::vector<Acked>> put = Put(*b, "s", data);
+  ASSERT_TRUE(put.ok()) << put.status();
+  ASSERT_TRUE(std::any_of(put->begin(), put->end(),
+                          [](const Acked& r) { return r.shard_id == "shardId-000000000000"; }));
+  absl::Status awaited = AwaitFor(
+      mu, kPropagation, "A's waiter and watcher woken by B's put",
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return woke && watched > 0; },
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+        return absl::StrCat("woke ", woke, ", watcher called ", watched, " times");
+      });
+  EXPECT_TRUE(awaited.ok()) << awaited;
+  if (!awaited.ok()) {
+    // Release the waiter: A's own put wakes it.
+    ASSERT_TRUE(Put(*a, "s", data).ok());
+  }
+  waiter.join();
+
+  // What woke A is readable there at the cursor.
+  ShardCursor c = *cursor;
+  google::protobuf::RepeatedPtrField<v1::Record> records;
+  absl::StatusOr<ReadOutcome> read = (*a)->ReadRecords(&c, 100, 1 << 20, &records);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_GT(records.size(), 0);
 }
 
 TEST_F(ClusterTest, AConcurrentSplitOfOneShardOnTwoFrontEndsHasOneWinner) {

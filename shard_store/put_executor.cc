@@ -30,6 +30,11 @@ absl::Duration PutExecutor::RetryAfterLocked() {
   return std::max(absl::Milliseconds(10), mean_run_ * waves);
 }
 
+absl::Duration PutExecutor::ExpectedWaitLocked() {
+  const int threads = std::max(1, options_.threads);
+  return mean_run_ * (static_cast<double>(waiting_) / threads);
+}
+
 const char* PutExecutor::OverLocked(absl::string_view client, int64_t bytes) {
   const int max_requests = std::max(1, options_.max_requests);
   const int64_t max_bytes = std::max<int64_t>(1, options_.max_bytes);
@@ -46,6 +51,10 @@ const char* PutExecutor::OverLocked(absl::string_view client, int64_t bytes) {
   if (client_requests + 1 > client_max_requests) return "this client's share of the calls";
   if (client_requests > 0 && client_bytes + bytes > client_max_bytes) {
     return "this client's share of the bytes";
+  }
+  if (options_.max_queue_delay > absl::ZeroDuration() && waiting_ > 0 &&
+      ExpectedWaitLocked() > options_.max_queue_delay) {
+    return "queue delay (--max_put_queue_delay_ms)";
   }
   return nullptr;
 }

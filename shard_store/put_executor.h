@@ -59,6 +59,13 @@ struct PutExecutorOptions {
   // (rounded up; at least one call). A client holding nothing is refused only by the global
   // bounds, so its one large call is still admitted when the executor is empty.
   double max_client_share = 0.5;
+  // The longest a new call may expect to wait before a thread takes it (issue 22): past it the
+  // call is refused ("queue delay") even when the bounds above have room. The wait is estimated
+  // as the calls waiting ahead of it ÷ threads × a call's mean run time (measured), so the queue
+  // is sized from the service rate, not only by a count: at ~1,000 calls/s a 1,024-call queue is
+  // a second of waiting, which an accepted call's latency would carry. A call finding no call
+  // waiting is never refused by it. Zero: off.
+  absl::Duration max_queue_delay = absl::Milliseconds(100);
 };
 
 class PutExecutor {
@@ -77,8 +84,8 @@ class PutExecutor {
   // answer finds the slot free.
   // May first drop waiting calls past their deadline (see above), running their callbacks here.
   // Errors (nothing queued, neither callback will run): RESOURCE_EXHAUSTED when the calls or
-  // bytes held would pass their bound or the client's share of it, or the memory budget is
-  // spent; the message says which, and "retry after N ms" (an estimate of when a slot frees).
+  // bytes held would pass their bound or the client's share of it, the expected wait passes
+  // max_queue_delay, or the memory budget is spent; the message says which, and "retry after N ms" (an estimate of when a slot frees).
   absl::Status Submit(absl::string_view client, int64_t bytes, MonotonicTime deadline,
                       std::function<void()> run, std::function<void()> expired,
                       std::function<void()> then = nullptr);
@@ -118,6 +125,8 @@ class PutExecutor {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Roughly when a slot frees: the waiting calls' share of the threads times a call's mean time.
   absl::Duration RetryAfterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How long a call submitted now would wait for a thread: waiting calls ÷ threads × mean run.
+  absl::Duration ExpectedWaitLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock& clock_;
   const PutExecutorOptions options_;

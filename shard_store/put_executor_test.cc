@@ -327,5 +327,46 @@ TEST_F(PutExecutorTest, WaitingCallsAreTakenRoundRobinAcrossClients) {
   EXPECT_THAT(order, ::testing::ElementsAre("f1", "l1", "f2", "l2", "f3", "f4", "f5"));
 }
 
+// Issue 22: the queue is sized from the service rate. With calls taking ~50 ms (measured), one
+// thread, and 100 ms of waiting allowed, a call finding 2 calls ahead of it (an expected 100+ ms)
+// is refused although the count bound has room; calls finding fewer are admitted and run.
+TEST_F(PutExecutorTest, ACallThatWouldWaitPastTheQueueDelayIsRefused) {
+  PutExecutorOptions options = Threads(1);
+  options.max_queue_delay = absl::Milliseconds(100);
+  Blocker blocker;
+  int ran = 0;
+  {
+    PutExecutor executor(clock_, options);
+    // One call of 400 ms on the clock: the mean run time becomes (7 × 1 + 400) / 8 ≈ 51 ms.
+    ASSERT_TRUE(executor.Submit([&] { clock_.Advance(absl::Milliseconds(400)); }).ok());
+    ASSERT_TRUE(executor.Submit(blocker.Task()).ok());
+    ASSERT_TRUE(blocker.WaitUntilRunning());  // the first call has finished
+    ASSERT_TRUE(executor.Submit([&] { ++ran; }).ok()) << "nothing waited ahead of it";
+    ASSERT_TRUE(executor.Submit([&] { ++ran; }).ok()) << "one call (~51 ms) waited ahead of it";
+    absl::Status refused = executor.Submit([&] { ran += 100; });
+    EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+    EXPECT_THAT(std::string(refused.message()), HasSubstr("queue delay"));
+    EXPECT_THAT(std::string(refused.message()), HasSubstr("retry after"));
+    blocker.Release();
+  }
+  EXPECT_EQ(ran, 2);
+}
+
+TEST_F(PutExecutorTest, ZeroQueueDelayTurnsTheDelayBoundOff) {
+  PutExecutorOptions options = Threads(1);
+  options.max_queue_delay = absl::ZeroDuration();
+  Blocker blocker;
+  int ran = 0;
+  {
+    PutExecutor executor(clock_, options);
+    ASSERT_TRUE(executor.Submit([&] { clock_.Advance(absl::Seconds(10)); }).ok());
+    ASSERT_TRUE(executor.Submit(blocker.Task()).ok());
+    ASSERT_TRUE(blocker.WaitUntilRunning());
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(executor.Submit([&] { ++ran; }).ok());
+    blocker.Release();
+  }
+  EXPECT_EQ(ran, 5);
+}
+
 }  // namespace
 }  // namespace tributary::shard_store

@@ -258,9 +258,15 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
   {
     // Acknowledge nothing before the stream exists durably: while CreateStream's write is in
     // flight, wait for it (a clock wait, so that tests can see the put parked). If it fails,
-    // the stream is gone and nothing was written under its id.
-    absl::MutexLock lock(&stream->mu);
-    if (stream->creating) {
+    // the stream is gone and nothing was written under its id. The check takes the lock
+    // shared, so that concurrent puts to one stream do not queue behind each other here.
+    bool creating;
+    {
+      absl::ReaderMutexLock lock(&stream->mu);
+      creating = stream->creating;
+    }
+    if (creating) {
+      absl::MutexLock lock(&stream->mu);
       auto created = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stream->mu) { return !stream->creating; };
       clock_.AwaitWithDeadline(&stream->mu, absl::Condition(&created),
                                MonotonicTime::InfiniteFuture());
@@ -456,6 +462,8 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
         for (auto& [shard, last] : tips) {
           shard->WakeTipWaitersAfterFence();
           shard->Notify();
+          // Wakes readers of this shard on the other front-ends.
+          if (etcd_ != nullptr) log_->AnnounceAppend(stream->id, shard->index, last);
         }
       }
     }

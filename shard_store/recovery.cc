@@ -160,6 +160,11 @@ absl::Status ShardStore::Load() {
     stream->Publish();
   }
   if (etcd_ != nullptr) {
+    // Other front-ends' appends (wake-ups; NOTES.md "Cross-front-end wake-ups").
+    ASSIGN_OR_RETURN(append_watch_,
+                     log_->WatchAppends([this](uint64_t stream_id, uint32_t shard, uint64_t last) {
+                       OnAnnouncedAppend(stream_id, shard, last);
+                     }));
     // Other front-ends' changes from the snapshot on.
     watch_thread_ = std::thread([this, from = snapshot.revision + 1] { WatchLoop(from); });
   }

@@ -24,6 +24,8 @@
 #define TRIBUTARY_SHARD_STORE_SHARD_LOG_H_
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -80,6 +82,16 @@ struct LogLast {
   uint64_t sequence_number = 0;  // 0: the shard holds no record
   int64_t arrival_ms = 0;
 };
+
+// A registration made by ShardLog::WatchAppends; destroying it unregisters (after the destructor
+// returns the handler is not running and will not run again).
+class AppendWatch {
+ public:
+  virtual ~AppendWatch() = default;
+};
+
+// Called with (stream id, shard, sequence number of the shard's last record appended).
+using AppendHandler = std::function<void(uint64_t stream_id, uint32_t shard, uint64_t last)>;
 
 class ShardLog {
  public:
@@ -151,6 +163,18 @@ class ShardLog {
   // A log that expires records itself adds nothing.
   virtual void StageTrim(StoreBatch* batch, uint64_t stream_id, uint32_t shard,
                          uint64_t through, uint64_t keep_from) = 0;
+
+  // --- Wake-ups across front-ends (cluster mode) -------------------------------------------
+  // After an append was acknowledged: tells every front-end watching this log (WatchAppends,
+  // this one included) that `shard` now holds records up to `last`. Best effort (a lost
+  // announcement is caught up by the next read at the tip) and never blocks. Default: nothing
+  // (a log only this process writes).
+  virtual void AnnounceAppend(uint64_t /*stream_id*/, uint32_t /*shard*/, uint64_t /*last*/) {}
+  // Calls `handler` for the announcements of every front-end from now on, on a thread of the
+  // log's, one at a time. Returns nullptr when the log has no announcements (the default).
+  virtual absl::StatusOr<std::unique_ptr<AppendWatch>> WatchAppends(AppendHandler /*handler*/) {
+    return std::unique_ptr<AppendWatch>();
+  }
 };
 
 }  // namespace tributary::shard_store

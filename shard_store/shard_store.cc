@@ -205,6 +205,7 @@ ReadLimits* ShardStore::ReadLimitsOf(uint64_t stream_id) {
 }
 
 ShardStore::~ShardStore() {
+  append_watch_.reset();  // its handler looks streams up
   {
     absl::MutexLock lock(&watch_mu_);
     stop_watch_ = true;

@@ -538,6 +538,10 @@ class ShardStore {
   // before serving; a second call is a programmer error (CHECK).
   void EnableMetrics(metrics::Registry& registry);
 
+  // Cluster mode: other front-ends append to the shards too, and nothing in this process hears
+  // of it; a reader at a shard's tip finds their records only by reading again (RefreshTip).
+  bool others_append() const { return etcd_ != nullptr; }
+
   struct Stream;
   // A shard's in-memory state (shard_state.h).
   using Shard = ShardState;
@@ -639,6 +643,11 @@ class ShardStore {
   // Cluster mode: raises `shard`'s visible tip to the log's last record of it (appends of
   // other front-ends move no tip here). Errors: the log's.
   absl::Status RefreshTip(uint64_t stream_id, Shard& shard);
+  // Raises `shard`'s tip to `last` if below it and wakes its waiters and watchers (a number the
+  // log acknowledged: every record up to it is final).
+  void RaiseTip(Shard& shard, uint64_t last);
+  // Cluster mode: another front-end (or this one) announced an append (ShardLog::WatchAppends).
+  void OnAnnouncedAppend(uint64_t stream_id, uint32_t shard_index, uint64_t last);
   // Cluster mode, at start: finishes a reshard of `stored` that a front-end left between its
   // lineage write and its ending numbers (parents closed with ending number 0): closes the
   // parents in the log again (a close marker after the subject swap is a valid ending number)
@@ -676,6 +685,10 @@ class ShardStore {
   absl::Mutex watch_mu_;
   bool stop_watch_ ABSL_GUARDED_BY(watch_mu_) = false;
   std::thread watch_thread_;
+  // Cluster mode: the log's announcements of appends by every front-end (OnAnnouncedAppend), so
+  // that waiters here wake for records put through another front-end. Ended first on
+  // destruction.
+  std::unique_ptr<AppendWatch> append_watch_;
   rocksdb::ColumnFamilyHandle* records_;
   // The records (shard_log.h): options_.log, or a RocksDbShardLog over records_.
   std::shared_ptr<ShardLog> log_;

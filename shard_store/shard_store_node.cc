@@ -84,6 +84,7 @@ absl::StatusOr<std::unique_ptr<ShardStoreNode>> ShardStoreNode::Create(
   service_options.max_pending_puts = options.max_pending_puts;
   service_options.max_pending_put_bytes = options.max_pending_put_bytes;
   service_options.max_client_put_share = options.max_client_put_share;
+  service_options.max_put_queue_delay = options.max_put_queue_delay;
   service_options.max_subscriptions = options.max_subscriptions;
   service_options.memory_budget = node->memory_budget_.get();
   node->service_ = std::make_unique<StreamsService>(*node->store_, clock, service_options);

@@ -65,6 +65,7 @@ struct ShardStoreNodeOptions {
   int max_pending_puts = 1024;
   int64_t max_pending_put_bytes = int64_t{256} << 20;
   double max_client_put_share = 0.5;
+  absl::Duration max_put_queue_delay = absl::Milliseconds(100);
   int max_subscriptions = 20000;
   // The process's memory budget in bytes (`--memory_budget_mb`); 0: none. The node owns the
   // MemoryBudget (memory_budget()), which other servers of the process (the AWS front door)

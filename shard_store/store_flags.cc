@@ -13,6 +13,10 @@ DEFINE_double(max_client_put_share, 0.5,
               "The share of --max_pending_puts and --max_pending_put_mb one client (its "
               "principal, else its connection) may hold, in (0, 1]; past it its calls are "
               "refused while other clients still find room.");
+DEFINE_int32(max_put_queue_delay_ms, 100,
+             "The longest a new PutRecords call may expect to wait for a put thread (calls "
+             "waiting / threads x the measured mean call time); past it the call is refused at "
+             "once with RESOURCE_EXHAUSTED. 0: off.");
 DEFINE_int32(max_subscriptions, 20000,
              "Live SubscribeToShard calls (each holds at most one event); past it a new one is "
              "refused with RESOURCE_EXHAUSTED.");
@@ -40,6 +44,9 @@ absl::Status CheckStoreFlags() {
                                                    FLAGS_max_client_put_share,
                                                    ": must be in (0, 1]"));
   }
+  if (FLAGS_max_put_queue_delay_ms < 0) {
+    return absl::InvalidArgumentError("--max_put_queue_delay_ms: must be at least 0");
+  }
   if (FLAGS_max_subscriptions < 1) {
     return absl::InvalidArgumentError("--max_subscriptions: must be at least 1");
   }
@@ -55,6 +62,7 @@ void ApplyStoreFlags(ShardStoreNodeOptions& options) {
   options.max_pending_puts = FLAGS_max_pending_puts;
   options.max_pending_put_bytes = FLAGS_max_pending_put_mb << 20;
   options.max_client_put_share = FLAGS_max_client_put_share;
+  options.max_put_queue_delay = absl::Milliseconds(FLAGS_max_put_queue_delay_ms);
   options.max_subscriptions = FLAGS_max_subscriptions;
   options.memory_budget_bytes = FLAGS_memory_budget_mb << 20;
   if (FLAGS_kinesis_shard_limits) SetKinesisShardLimits(options.store);

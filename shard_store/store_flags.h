@@ -6,6 +6,8 @@
 //                                  once with RESOURCE_EXHAUSTED ("retry after N ms")
 //   --max_client_put_share=0.5     the share of those bounds one client (principal, else
 //                                  connection) may hold; its waiting calls take turns
+//   --max_put_queue_delay_ms=100   the longest a new PutRecords call may expect to wait for a
+//                                  put thread (waiting calls / threads x mean call time)
 //   --max_subscriptions=20000      live SubscribeToShard calls; past it a new one is refused
 //   --memory_budget_mb=0           bytes requests in flight may hold in the whole process (put
 //                                  payloads, GetRecords replies, the AWS front door's bodies);

@@ -3,6 +3,7 @@
 // dispatch pool the subscriptions read and write on.
 #include "shard_store/streams_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -12,6 +13,7 @@
 #include "common/status_macros.h"
 #include "glog/logging.h"
 #include "google/protobuf/arena.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 #include "shard_store/subscription.h"
 
 namespace tributary::shard_store {
@@ -43,45 +45,17 @@ class ErrorReactor : public grpc::ServerWriteReactor<v1::SubscribeToShardEvent> 
 
 }  // namespace
 
-class StreamsService::ArenaAllocator
-    : public grpc::MessageAllocator<v1::PutRecordsRequest, v1::PutRecordsResponse> {
- public:
-  grpc::MessageHolder<v1::PutRecordsRequest, v1::PutRecordsResponse>* AllocateMessages() override {
-    return new Holder();
-  }
-
- private:
-  class Holder : public grpc::MessageHolder<v1::PutRecordsRequest, v1::PutRecordsResponse> {
-   public:
-    Holder() : arena_(Options()) {
-      set_request(google::protobuf::Arena::CreateMessage<v1::PutRecordsRequest>(&arena_));
-      set_response(google::protobuf::Arena::CreateMessage<v1::PutRecordsResponse>(&arena_));
-    }
-    void Release() override { delete this; }
-
-   private:
-    static google::protobuf::ArenaOptions Options() {
-      google::protobuf::ArenaOptions options;
-      options.start_block_size = 64 << 10;
-      options.max_block_size = 1 << 20;
-      return options;
-    }
-    google::protobuf::Arena arena_;
-  };
-};
-
 StreamsService::StreamsService(ShardStore& store, Clock& clock,
                                const StreamsServiceOptions& options)
-    : put_allocator_(std::make_unique<ArenaAllocator>()),
-      store_(store),
+    : store_(store),
       clock_(clock),
       options_(options),
       keep_alive_queue_(clock, options.keep_alive_interval),
       put_executor_(clock, PutExecutorOptions{options.put_threads, options.max_pending_puts,
                                               options.max_pending_put_bytes,
                                               options.memory_budget,
-                                              options.max_client_put_share}) {
-  SetMessageAllocatorFor_PutRecords(put_allocator_.get());
+                                              options.max_client_put_share,
+                                              options.max_put_queue_delay}) {
   for (int i = 0; i < std::max(1, options_.dispatch_threads); ++i) {
     threads_.emplace_back([this] { DispatchLoop(); });
   }
@@ -272,22 +246,24 @@ std::string StreamsService::PutClient(const grpc::ServerContextBase& context) {
   return absl::StrCat("peer ", context.peer());
 }
 
+int64_t StreamsService::PutRecordsHeldBytes(int64_t wire_bytes) {
+  // The arena takes the records' bytes plus each entry's message and string objects: twice the
+  // wire size covers calls of records from ~100 bytes up; at least its first block.
+  return wire_bytes + std::max(kPutArenaFirstBlock, 2 * wire_bytes);
+}
+
 grpc::ServerUnaryReactor* StreamsService::PutRecords(grpc::CallbackServerContext* context,
-                                                     const v1::PutRecordsRequest* request,
-                                                     v1::PutRecordsResponse* response) {
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // What the call holds while it waits: its arena (the request, parsed onto it by gRPC before
-  // this handler runs, so the refusal below saves the write, not the parse).
-  const google::protobuf::Arena* arena = request->GetArena();
-  const int64_t bytes = arena != nullptr ? static_cast<int64_t>(arena->SpaceAllocated())
-                                         : static_cast<int64_t>(request->ByteSizeLong());
+  // Admission first, on the request's length alone: a refused call is never parsed.
+  const int64_t bytes = PutRecordsHeldBytes(static_cast<int64_t>(request->Length()));
   // The client's deadline on the injected clock: gRPC gives it as a wall-clock time point.
   const MonotonicTime deadline =
       clock_.MonotonicNow() + (absl::FromChrono(context->deadline()) - clock_.Now());
-  // Not here: a reaction never blocks (STYLE.md). The request and response stay alive (on
-  // their arena) until Finish.
-  // The reply is sent once the call's slot is given back (`then`), so that a client's next call
-  // finds it free.
+  // Not here: a reaction never blocks (STYLE.md). The request and response buffers stay alive
+  // until Finish. The reply is sent once the call's slot is given back (`then`), so that a
+  // client's next call finds it free.
   auto reply = std::make_shared<grpc::Status>();
   absl::Status admitted = put_executor_.Submit(
       PutClient(*context), bytes, deadline,
@@ -297,7 +273,7 @@ grpc::ServerUnaryReactor* StreamsService::PutRecords(grpc::CallbackServerContext
                                 "PutRecords: cancelled while queued; nothing was written");
           return;
         }
-        *reply = Reply("PutRecords", store_.PutRecords(*request, response));
+        *reply = RunPutRecords(*request, response);
       },
       [reply] {
         *reply = grpc::Status(
@@ -308,6 +284,27 @@ grpc::ServerUnaryReactor* StreamsService::PutRecords(grpc::CallbackServerContext
       [reactor, reply] { reactor->Finish(*reply); });
   if (!admitted.ok()) reactor->Finish(Reply("PutRecords", admitted));
   return reactor;
+}
+
+grpc::Status StreamsService::RunPutRecords(const grpc::ByteBuffer& request_bytes,
+                                           grpc::ByteBuffer* response_bytes) {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = kPutArenaFirstBlock;
+  options.max_block_size = 1 << 20;
+  google::protobuf::Arena arena(options);
+  auto* request = google::protobuf::Arena::CreateMessage<v1::PutRecordsRequest>(&arena);
+  auto* response = google::protobuf::Arena::CreateMessage<v1::PutRecordsResponse>(&arena);
+  grpc::ByteBuffer copy(request_bytes);  // shares the slices; the reader needs a mutable one
+  grpc::ProtoBufferReader reader(&copy);
+  if (!request->ParseFromZeroCopyStream(&reader)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "PutRecords: the request is not a valid PutRecordsRequest");
+  }
+  grpc::Status status = Reply("PutRecords", store_.PutRecords(*request, response));
+  if (!status.ok()) return status;
+  bool own_buffer = false;
+  return grpc::SerializationTraits<v1::PutRecordsResponse>::Serialize(*response, response_bytes,
+                                                                      &own_buffer);
 }
 
 grpc::Status StreamsService::GetShardIterator(grpc::ServerContext*,

@@ -120,6 +120,9 @@ struct StreamsServiceOptions {
   // authenticates, else its connection (gRPC's peer) — holds at most this share of the two
   // bounds above, and waiting calls take turns across clients.
   double max_client_put_share = 0.5;
+  // The longest a new PutRecords call may expect to wait for a put thread (put_executor.h's
+  // max_queue_delay); zero: off.
+  absl::Duration max_put_queue_delay = absl::Milliseconds(100);
   // Live SubscribeToShard calls (each holds at most one event, ≤ max_event_bytes); past it a
   // new subscription is refused with RESOURCE_EXHAUSTED.
   int max_subscriptions = 20000;
@@ -151,7 +154,7 @@ struct SubscriptionStats {
 };
 
 class StreamsService final
-    : public v1::Streams::WithCallbackMethod_PutRecords<
+    : public v1::Streams::WithRawCallbackMethod_PutRecords<
           v1::Streams::WithCallbackMethod_SubscribeToShard<v1::Streams::Service>> {
  public:
   // The default largest event SubscribeToShard sends, in bytes of records.
@@ -184,11 +187,16 @@ class StreamsService final
                           v1::ListShardsResponse* response) override;
   grpc::Status PutRecord(grpc::ServerContext* context, const v1::PutRecordRequest* request,
                          v1::PutRecordResponse* response) override;
-  // On the callback API with the request and response on one protobuf Arena per call (no
-  // malloc per record string); the store's write runs on one of the service's put threads.
+  // A raw callback method (issue 22): gRPC hands over the request's bytes unparsed, admission
+  // (put_executor.h) decides on their length first, and only an admitted call is parsed — on
+  // its put thread, onto one protobuf Arena per call (no malloc per record string) — so a
+  // refused call costs no parse. A request that does not parse: INVALID_ARGUMENT.
   grpc::ServerUnaryReactor* PutRecords(grpc::CallbackServerContext* context,
-                                       const v1::PutRecordsRequest* request,
-                                       v1::PutRecordsResponse* response) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+  // What an admitted PutRecords call of `wire_bytes` is accounted while it is held: its bytes as
+  // received plus an estimate of the arena it is parsed onto (at least the arena's first block).
+  static int64_t PutRecordsHeldBytes(int64_t wire_bytes);
   grpc::Status GetShardIterator(grpc::ServerContext* context,
                                 const v1::GetShardIteratorRequest* request,
                                 v1::GetShardIteratorResponse* response) override;
@@ -255,6 +263,11 @@ class StreamsService final
 
   void Register(Subscription* subscription);
   void Unregister(Subscription* subscription);
+  // The first block of a PutRecords call's arena.
+  static constexpr int64_t kPutArenaFirstBlock = 64 << 10;
+  // Parses an admitted PutRecords call onto an arena, runs it and serializes its response.
+  grpc::Status RunPutRecords(const grpc::ByteBuffer& request_bytes,
+                             grpc::ByteBuffer* response_bytes);
   // The fair-share key of a PutRecords call: "principal P" or "peer ipv4:H:P".
   static std::string PutClient(const grpc::ServerContextBase& context);
   // The refusal when the memory budget is spent. Precondition: options_.memory_budget is set.
@@ -264,8 +277,6 @@ class StreamsService final
   // The cursor a SubscribeToShard request starts at; errors as the call's status.
   absl::StatusOr<ShardCursor> ResolveSubscription(const v1::SubscribeToShardRequest& request);
 
-  class ArenaAllocator;
-  std::unique_ptr<ArenaAllocator> put_allocator_;
   ShardStore& store_;
   Clock& clock_;
   const StreamsServiceOptions options_;

@@ -19,6 +19,7 @@
 #include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "shard_store/shard_store_client.h"
@@ -862,6 +863,26 @@ class StreamsServiceAdmissionTest : public StreamsServiceTest {
     for (const auto& r : records.records()) out.push_back(r.data());
     return out;
   }
+  // PutRecords with `bytes` as its request, whatever they are (gRPC's generic stub).
+  grpc::Status RawPutRecords(const std::string& bytes) {
+    grpc::GenericStub stub(MakeChannel(server_->address()));
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    grpc::ClientContext context;
+    absl::Notification done;
+    grpc::Status status;
+    stub.UnaryCall(&context, "/tributary.v1.Streams/PutRecords", grpc::StubOptions(), &request,
+                   &response, [&](grpc::Status s) {
+                     status = std::move(s);
+                     done.Notify();
+                   });
+    if (!done.WaitForNotificationWithTimeout(absl::Seconds(30))) {  // a failure guard
+      context.TryCancel();
+      done.WaitForNotification();
+    }
+    return status;
+  }
   testing::WriteFaults faults_;
   int64_t memory_budget_bytes_ = 0;
   // This test's clients may share one connection (gRPC shares subchannels between channels),
@@ -888,6 +909,32 @@ TEST_F(StreamsServiceAdmissionTest, ACallPastThePutQueueBoundIsRefusedAndAcknowl
   EXPECT_THAT(ReadAll(), ElementsAre("first", "second"));
   // The queue has room again.
   EXPECT_TRUE(client_->PutRecords(Call("later")).ok());
+}
+
+// Admission comes before parsing (issue 22: a refused call costs no parse): bytes that are no
+// PutRecordsRequest are refused RESOURCE_EXHAUSTED while the put queue is full (nobody looked at
+// them), and answered INVALID_ARGUMENT once there is room (parsed, on a put thread).
+TEST_F(StreamsServiceAdmissionTest, ACallIsAdmittedBeforeItIsParsed) {
+  CreateStream(1);
+  const std::string garbage(32, '\xff');  // a varint that never ends
+  faults_.HoldNth(WriteKind::kRecords, 1, rocksdb::Status::OK());
+  absl::Status first, second;
+  std::thread t1 = PutAsync("first", &first);
+  ASSERT_TRUE(faults_.WaitUntilHeld());
+  std::thread t2 = PutAsync("second", &second);
+  ASSERT_TRUE(AwaitHeldPuts(2));
+  grpc::Status refused = RawPutRecords(garbage);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_THAT(refused.error_message(), HasSubstr("retry after"));
+  faults_.Release();
+  t1.join();
+  t2.join();
+  EXPECT_TRUE(first.ok()) << first;
+  EXPECT_TRUE(second.ok()) << second;
+  grpc::Status invalid = RawPutRecords(garbage);
+  EXPECT_EQ(invalid.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << invalid.error_message();
+  EXPECT_EQ(node_->streams_service().put_executor().held_requests(), 0);
+  EXPECT_THAT(ReadAll(), ElementsAre("first", "second"));
 }
 
 // Per-client fair share (issue 22): a client is its connection when the server does not

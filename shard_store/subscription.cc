@@ -9,6 +9,16 @@
 #include "common/grpc_status.h"
 
 namespace tributary::shard_store {
+namespace {
+
+// Cluster mode: how often a subscription at the tip reads again for other front-ends' records
+// (one direct get of the shard's last message each time). Other front-ends' appends are
+// announced (core NATS, at most once) and wake the subscription at once; this read is the
+// fallback for an announcement lost (a front-end killed right after its acknowledgement, a
+// NATS reconnect), so it adds at most this much latency then.
+constexpr absl::Duration kOtherFrontEndsPoll = absl::Seconds(1);
+
+}  // namespace
 
 Subscription::Subscription(StreamsService* service, ShardCursor cursor, std::string stream_name,
                            std::string shard_id, bool keep_alive)
@@ -117,6 +127,12 @@ void Subscription::Run() {
       absl::MutexLock lock(&mu_);
       if ((wake_ || keep_alive_) && !cancelled_) {
         service_->Dispatch(this);  // a put or keep-alive came during the read
+        return;
+      }
+      if (store_.others_append() && !cancelled_) {
+        // Another front-end's append is announced, but at most once: read again in a while
+        // in case an announcement was lost; busy_ stays set meanwhile.
+        service_->DispatchAt(this, service_->clock_.MonotonicNow() + kOtherFrontEndsPoll);
         return;
       }
       busy_ = false;

@@ -45,7 +45,9 @@ DEFINE_string(etcd_prefix, "/tributary/tracker/",
 DEFINE_int64(election_ttl_ms, 5000,
              "With --coordination: the election lease's TTL (whole seconds, >= 2000): a dead "
              "sync holder is replaced within about 1.25 times this");
-DEFINE_string(shard_store, "127.0.0.1:4561", "host:port of the Streams service");
+DEFINE_string(shard_store, "127.0.0.1:4561",
+              "host:port of the Streams service, or a comma-separated list of its front-ends "
+              "(cluster mode)");
 DEFINE_string(leasing, "127.0.0.1:4562",
               "host:port of the Leasing service; several replicas: a comma-separated list, "
               "failed over in order");
@@ -63,15 +65,18 @@ int main(int argc, char** argv) {
   if (absl::Status s = tributary::CheckAddressFlags(
           {{"listen", FLAGS_listen, tributary::AddressUse::kListen},
            {"metrics_listen", FLAGS_metrics_listen, tributary::AddressUse::kListen,
-            /*empty_means_off=*/true},
-           {"shard_store", FLAGS_shard_store, tributary::AddressUse::kDial}});
+            /*empty_means_off=*/true}});
       !s.ok()) {
     LOG(ERROR) << s.message();
     return 2;
   }
-  if (absl::Status s = tributary::CheckAddressListFlag("leasing", FLAGS_leasing); !s.ok()) {
-    LOG(ERROR) << s.message();
-    return 2;
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string&>{"shard_store", FLAGS_shard_store},
+        {"leasing", FLAGS_leasing}}) {
+    if (absl::Status s = tributary::CheckAddressListFlag(name, value); !s.ok()) {
+      LOG(ERROR) << s.message();
+      return 2;
+    }
   }
   if (absl::Status s = tributary::CheckSecurityFlags(
           {{"listen", FLAGS_listen}, {"metrics_listen", FLAGS_metrics_listen}},
@@ -117,7 +122,7 @@ int main(int argc, char** argv) {
   options.function_endpoint_allow = *allow;
   LOG(INFO) << "function endpoints may name: " << allow->ToString();
   auto tracker = tributary::stream_tracker::StreamTracker::Create(
-      options, tributary::MakeChannel(FLAGS_shard_store, *client),
+      options, tributary::MakeReplicaChannel(FLAGS_shard_store, *client),
       tributary::MakeReplicaChannel(FLAGS_leasing, *client), tributary::RealClock::Get());
   if (!tracker.ok()) {
     LOG(ERROR) << "starting the stream tracker: " << tracker.status();

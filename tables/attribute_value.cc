@@ -564,6 +564,12 @@ std::string EncodeItem(const AttributeMap& item) {
   return out;
 }
 
+void AppendMapValueOfEncodedItem(absl::string_view encoded, std::string* out) {
+  // EncodeItem is the version byte then EncodeMap; an M value is the type byte then EncodeMap.
+  out->push_back(static_cast<char>(AttributeValue::Type::kM));
+  out->append(encoded.data() + 1, encoded.size() - 1);
+}
+
 absl::StatusOr<AttributeMap> DecodeItem(absl::string_view bytes) {
   if (bytes.empty() || bytes[0] != kCodecVersion) {
     return absl::DataLossError("undecodable item (unknown format version)");

@@ -119,6 +119,10 @@ bool ItemsEqual(const AttributeMap& a, const AttributeMap& b);
 // byte then the map. DecodeItem: DATA_LOSS when `bytes` is not an encoded item.
 std::string EncodeItem(const AttributeMap& item);
 absl::StatusOr<AttributeMap> DecodeItem(absl::string_view bytes);
+// The codec of an M value holding `item`, appended to *out, from the item's EncodeItem bytes
+// (a stored item, or one just encoded): a change record holds its images as M values and the
+// write encodes each image once. `encoded` must be EncodeItem's output (DecodeItem accepts it).
+void AppendMapValueOfEncodedItem(absl::string_view encoded, std::string* out);
 
 }  // namespace tributary::tables
 

@@ -78,4 +78,49 @@ TableCapacity WriteCapacity(const TableSpec& spec, const std::optional<Attribute
   return out;
 }
 
+TableCapacity PageCapacity(const IndexSpec* index, int64_t bytes_read,
+                           int64_t table_bytes_fetched, bool consistent) {
+  TableCapacity c;
+  if (index == nullptr) {
+    c.table_read = ReadUnits(bytes_read, consistent);
+    return c;
+  }
+  c.index_read[index->name] = ReadUnits(bytes_read, consistent);
+  if (table_bytes_fetched > 0) c.table_read = ReadUnits(table_bytes_fetched, consistent);
+  return c;
+}
+
+std::map<std::string, TableCapacity> WriteCapacities(
+    const std::vector<ItemWrite>& writes, const std::vector<WriteOutcome>& outcomes,
+    bool transactional, const std::function<TableSpec(const std::string&)>& spec_of) {
+  std::map<std::string, TableCapacity> out;
+  std::map<std::string, TableSpec> specs;
+  for (size_t i = 0; i < writes.size() && i < outcomes.size(); ++i) {
+    auto spec = specs.find(writes[i].table);
+    if (spec == specs.end()) spec = specs.emplace(writes[i].table, spec_of(writes[i].table)).first;
+    out[writes[i].table].Add(
+        WriteCapacity(spec->second, outcomes[i].old_item, outcomes[i].new_item, transactional));
+  }
+  return out;
+}
+
+ConsumedCapacity Consumed(const std::string& table_name, const TableCapacity& c,
+                          const TableSpec& spec) {
+  ConsumedCapacity out;
+  out.table_name = table_name;
+  out.total = {c.Read(), c.Write()};
+  out.table = {c.table_read, c.table_write};
+  std::map<std::string, CapacityUnits> indexes;
+  for (const auto& [name, units] : c.index_read) indexes[name].read += units;
+  for (const auto& [name, units] : c.index_write) indexes[name].write += units;
+  for (const auto& [name, units] : indexes) {
+    bool is_local = false;
+    for (const IndexSpec& i : spec.indexes) {
+      if (i.name == name) is_local = i.kind == IndexKind::kLocal;
+    }
+    (is_local ? out.local_indexes : out.global_indexes)[name] = units;
+  }
+  return out;
+}
+
 }  // namespace tributary::tables

@@ -8,9 +8,11 @@
 #define TRIBUTARY_TABLES_CAPACITY_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tables/attribute_value.h"
 #include "tables/table_store.h"
@@ -49,6 +51,39 @@ struct TableCapacity {
 //    projected attributes did not change costs nothing.
 TableCapacity WriteCapacity(const TableSpec& spec, const std::optional<AttributeMap>& old_item,
                             const std::optional<AttributeMap>& new_item, bool transactional);
+
+// The units of one page of a Query or Scan (ItemPage's bytes_read and table_bytes_fetched) read
+// through `index` (null: the table): the items evaluated are summed and rounded once, as
+// DynamoDB; `consistent` as the request asked (a global index's read is never consistent: the
+// request was refused otherwise); a local index's items fetched from the table (ALL_ATTRIBUTES)
+// are charged to the table.
+TableCapacity PageCapacity(const IndexSpec* index, int64_t bytes_read,
+                           int64_t table_bytes_fetched, bool consistent);
+
+// The units of a batch's or transaction's writes, by table: WriteCapacity of each write's
+// outcome (writes[i] → outcomes[i]), with the spec `spec_of` gives for its table (a table gone
+// meanwhile: an empty spec, no indexes).
+std::map<std::string, TableCapacity> WriteCapacities(
+    const std::vector<ItemWrite>& writes, const std::vector<WriteOutcome>& outcomes,
+    bool transactional, const std::function<TableSpec(const std::string&)>& spec_of);
+
+// What a reply's ConsumedCapacity shows for one table, whatever the edge renders it as (the
+// DynamoDB API's JSON, the Tables service's proto): the table and its indexes together (TOTAL),
+// and the table's own and each index's units by the index's kind in `spec` (INDEXES).
+struct CapacityUnits {
+  double read = 0;
+  double write = 0;
+  double Total() const { return read + write; }
+};
+struct ConsumedCapacity {
+  std::string table_name;
+  CapacityUnits total;
+  CapacityUnits table;
+  std::map<std::string, CapacityUnits> local_indexes;
+  std::map<std::string, CapacityUnits> global_indexes;
+};
+ConsumedCapacity Consumed(const std::string& table_name, const TableCapacity& c,
+                          const TableSpec& spec);
 
 }  // namespace tributary::tables
 

@@ -67,6 +67,61 @@ std::optional<ChangeRecord> MakeChangeRecord(StreamViewType view_type, const Att
   return r;
 }
 
+namespace {
+
+// The item codec's pieces (attribute_value.cc): big-endian lengths, a type byte per value.
+void PutU32(std::string* out, uint32_t v) {
+  for (int b = 3; b >= 0; --b) out->push_back(static_cast<char>(v >> (8 * b)));
+}
+void PutString(std::string* out, absl::string_view s) {
+  PutU32(out, static_cast<uint32_t>(s.size()));
+  out->append(s.data(), s.size());
+}
+void PutNumber(std::string* out, absl::string_view name, int64_t v) {
+  PutString(out, name);
+  out->push_back(static_cast<char>(AttributeValue::Type::kN));
+  PutString(out, absl::StrCat(v));
+}
+
+}  // namespace
+
+std::string EncodeChange(StreamViewType view_type, const AttributeMap& keys,
+                         const std::optional<AttributeMap>& old_item, absl::string_view old_encoded,
+                         const std::optional<AttributeMap>& new_item, absl::string_view new_encoded,
+                         absl::Time now) {
+  const ChangeEvent event =
+      !old_item ? ChangeEvent::kInsert : !new_item ? ChangeEvent::kRemove : ChangeEvent::kModify;
+  const bool keep_new = new_item.has_value() && (view_type == StreamViewType::kNewImage ||
+                                                 view_type == StreamViewType::kNewAndOldImages);
+  const bool keep_old = old_item.has_value() && (view_type == StreamViewType::kOldImage ||
+                                                 view_type == StreamViewType::kNewAndOldImages);
+  const int64_t size = ItemSize(keys) + (keep_new ? ItemSize(*new_item) : 0) +
+                       (keep_old ? ItemSize(*old_item) : 0);
+  // What EncodeChangeRecord writes: the version byte, then the map {e, k, [n], [o], t, v, z}
+  // (names sorted), byte for byte.
+  const std::string keys_item = EncodeItem(keys);
+  std::string out = EncodeItem({});
+  out.resize(1);  // the version byte
+  out.reserve(64 + keys_item.size() + (keep_new ? new_encoded.size() : 0) +
+              (keep_old ? old_encoded.size() : 0));
+  PutU32(&out, 5 + keep_new + keep_old);
+  PutNumber(&out, "e", static_cast<int>(event));
+  PutString(&out, "k");
+  AppendMapValueOfEncodedItem(keys_item, &out);
+  if (keep_new) {
+    PutString(&out, "n");
+    AppendMapValueOfEncodedItem(new_encoded, &out);
+  }
+  if (keep_old) {
+    PutString(&out, "o");
+    AppendMapValueOfEncodedItem(old_encoded, &out);
+  }
+  PutNumber(&out, "t", absl::ToUnixSeconds(now));
+  PutNumber(&out, "v", static_cast<int>(view_type));
+  PutNumber(&out, "z", size);
+  return out;
+}
+
 std::string EncodeChangeRecord(const ChangeRecord& r) {
   AttributeMap map;  // names in sorted order
   map.emplace_back("e", AttributeValue::N(absl::StrCat(static_cast<int>(r.event))));

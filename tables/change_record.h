@@ -51,6 +51,16 @@ std::optional<ChangeRecord> MakeChangeRecord(StreamViewType view_type, const Att
                                              absl::Time now);
 
 std::string EncodeChangeRecord(const ChangeRecord& record);
+
+// EncodeChangeRecord(*MakeChangeRecord(...)) without building the record: the write path's
+// encoder, which copies no image. `old_encoded` / `new_encoded` are the items' EncodeItem bytes
+// (ignored when the item is absent): the old item as read from the store, the new as the write
+// stores it, so each image is encoded once per write. Precondition: the write changes
+// something (MakeChangeRecord would not return nullopt).
+std::string EncodeChange(StreamViewType view_type, const AttributeMap& keys,
+                         const std::optional<AttributeMap>& old_item, absl::string_view old_encoded,
+                         const std::optional<AttributeMap>& new_item, absl::string_view new_encoded,
+                         absl::Time now);
 // Errors: DATA_LOSS when `bytes` is not an encoded change record.
 absl::StatusOr<ChangeRecord> DecodeChangeRecord(absl::string_view bytes);
 

@@ -1,5 +1,10 @@
 #include "tables/change_record.h"
 
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace tributary::tables {
@@ -67,6 +72,28 @@ TEST(ChangeRecordTest, TheCodecRoundTrips) {
   EXPECT_EQ(decoded->size_bytes, r->size_bytes);
   EXPECT_EQ(decoded->approximate_creation_time, r->approximate_creation_time);
   EXPECT_EQ(DecodeChangeRecord("junk").status().code(), absl::StatusCode::kDataLoss);
+}
+
+// The write path's encoder writes exactly EncodeChangeRecord's bytes, for every view type and
+// every kind of change (INSERT, MODIFY, REMOVE).
+TEST(ChangeRecordTest, EncodeChangeWritesTheRecordsBytes) {
+  const std::optional<AttributeMap> none;
+  const AttributeMap x = Item("x");
+  const AttributeMap y = Item("y");
+  const std::vector<std::pair<std::optional<AttributeMap>, std::optional<AttributeMap>>> changes =
+      {{none, x}, {x, y}, {y, none}};
+  for (StreamViewType view : {StreamViewType::kKeysOnly, StreamViewType::kNewImage,
+                              StreamViewType::kOldImage, StreamViewType::kNewAndOldImages}) {
+    for (const auto& [old_item, new_item] : changes) {
+      auto r = MakeChangeRecord(view, Keys(), old_item, new_item, kNow);
+      ASSERT_TRUE(r.has_value());
+      const std::string old_encoded = old_item ? EncodeItem(*old_item) : std::string();
+      const std::string new_encoded = new_item ? EncodeItem(*new_item) : std::string();
+      EXPECT_EQ(EncodeChange(view, Keys(), old_item, old_encoded, new_item, new_encoded, kNow),
+                EncodeChangeRecord(*r))
+          << StreamViewTypeName(view) << " " << ChangeEventName(r->event);
+    }
+  }
 }
 
 }  // namespace

@@ -35,6 +35,7 @@ struct TableStore::StagedWrite {
   std::string key;               // the RocksDB key
   AttributeMap key_attributes;   // sorted
   std::optional<AttributeMap> old_item;
+  std::string old_encoded;  // old_item as stored (EncodeItem's bytes), for its change record
   std::optional<AttributeMap> new_item;
 };
 
@@ -327,6 +328,7 @@ absl::StatusOr<TableStore::ExecuteResult> TableStore::Execute(
     rocksdb::Status read = db_.db()->Get(rocksdb::ReadOptions(), items_, s.key, &bytes);
     if (read.ok()) {
       ASSIGN_OR_RETURN(s.old_item, DecodeItem(bytes));
+      s.old_encoded = std::move(bytes);
     } else if (!read.IsNotFound()) {
       return FromRocksDbStatus(read, "reading the item (nothing was written)");
     }
@@ -405,11 +407,17 @@ absl::Status TableStore::Commit(const std::vector<StagedWrite>& staged,
     changed.push_back(&s);
   }
   if (changed.empty() && extra == nullptr) return absl::OkStatus();
+  // Each new item encoded once: its value in the batch and its image in the change record.
+  std::vector<std::string> encoded(changed.size());
+  for (size_t i = 0; i < changed.size(); ++i) {
+    if (changed[i]->new_item.has_value()) encoded[i] = EncodeItem(*changed[i]->new_item);
+  }
   auto stage = [&](rocksdb::WriteBatch* batch) -> absl::Status {
     if (extra != nullptr) RETURN_IF_ERROR(extra(batch));
-    for (const StagedWrite* s : changed) {
+    for (size_t i = 0; i < changed.size(); ++i) {
+      const StagedWrite* s = changed[i];
       RETURN_IF_ERROR(FromRocksDbStatus(s->new_item.has_value()
-                                            ? batch->Put(items_, s->key, EncodeItem(*s->new_item))
+                                            ? batch->Put(items_, s->key, encoded[i])
                                             : batch->Delete(items_, s->key),
                                         "adding an item to the write batch"));
       RETURN_IF_ERROR(StageIndexEntries(*s, batch));
@@ -417,19 +425,19 @@ absl::Status TableStore::Commit(const std::vector<StagedWrite>& staged,
     return absl::OkStatus();
   };
   // The change records, one request per stream (a table's stream is one shard_store stream).
+  // `changed` holds only writes that change their item, so each has a record.
   std::map<std::string, v1::PutRecordsRequest> records;
   const absl::Time now = clock_.Now();
-  for (const StagedWrite* s : changed) {
+  for (size_t i = 0; i < changed.size(); ++i) {
+    const StagedWrite* s = changed[i];
     const TableDescription& d = s->table->description;  // immutable after creation
     if (!d.spec.stream.enabled) continue;
-    std::optional<ChangeRecord> change = MakeChangeRecord(
-        d.spec.stream.view_type, s->key_attributes, s->old_item, s->new_item, now);
-    if (!change.has_value()) continue;
     v1::PutRecordsRequest& request = records[d.stream_name];
     request.set_stream_name(d.stream_name);
     v1::PutRecordsRequestEntry* entry = request.add_records();
     entry->set_partition_key(RecordPartitionKey(d.spec.key_schema, s->key_attributes));
-    entry->set_data(EncodeChangeRecord(*change));
+    entry->set_data(EncodeChange(d.spec.stream.view_type, s->key_attributes, s->old_item,
+                                 s->old_encoded, s->new_item, encoded[i], now));
   }
   if (records.empty()) {
     rocksdb::WriteBatch batch;

@@ -14,6 +14,7 @@
 #include "glog/logging.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "tables/capacity.h"
 #include "tables/item_requests.h"
 #include "tables/projection.h"
 #include "tables/stream_ids.h"
@@ -234,14 +235,56 @@ absl::StatusOr<StreamSpecification> FromProto(const v1::StreamSpecification& s) 
   }
 }
 
-absl::StatusOr<std::vector<std::string>> Numbers(const v1::StringSet& set) {
-  std::vector<std::string> out;
-  for (const std::string& n : set.values()) {
-    absl::StatusOr<std::string> canonical = ParseNumber(n);
-    if (!canonical.ok()) return canonical.status();
-    out.push_back(*std::move(canonical));
+// ReturnConsumedCapacity: what the AWS port reports (tables/capacity.h), as protos.
+absl::Status CheckCapacityMode(v1::ReturnConsumedCapacity mode) {
+  if (v1::ReturnConsumedCapacity_IsValid(mode)) return absl::OkStatus();
+  return Invalid(absl::StrCat("1 validation error detected: Value '", static_cast<int>(mode),
+                              "' at 'returnConsumedCapacity' failed to satisfy constraint: "
+                              "Member must satisfy enum value set: [INDEXES, TOTAL, NONE]"));
+}
+
+bool WantsCapacity(v1::ReturnConsumedCapacity mode) {
+  return mode == v1::RETURN_CONSUMED_CAPACITY_TOTAL ||
+         mode == v1::RETURN_CONSUMED_CAPACITY_INDEXES;
+}
+
+// The spec of `table` (its indexes), or an empty one when it is gone.
+TableSpec SpecOf(TableStore& store, const std::string& table) {
+  absl::StatusOr<TableDescription> d = store.DescribeTable(table);
+  return d.ok() ? d->spec : TableSpec();
+}
+
+void UnitsToProto(const CapacityUnits& units, v1::Capacity* out) {
+  out->set_capacity_units(units.Total());
+  out->set_read_capacity_units(units.read);
+  out->set_write_capacity_units(units.write);
+}
+
+void CapacityToProto(const std::string& table, const TableCapacity& c, const TableSpec& spec,
+                     v1::ReturnConsumedCapacity mode, v1::ConsumedCapacity* out) {
+  const ConsumedCapacity consumed = Consumed(table, c, spec);
+  out->set_table_name(table);
+  out->set_capacity_units(consumed.total.Total());
+  out->set_read_capacity_units(consumed.total.read);
+  out->set_write_capacity_units(consumed.total.write);
+  if (mode != v1::RETURN_CONSUMED_CAPACITY_INDEXES) return;
+  UnitsToProto(consumed.table, out->mutable_table());
+  for (const auto& [name, units] : consumed.local_indexes) {
+    UnitsToProto(units, &(*out->mutable_local_secondary_indexes())[name]);
   }
-  return out;
+  for (const auto& [name, units] : consumed.global_indexes) {
+    UnitsToProto(units, &(*out->mutable_global_secondary_indexes())[name]);
+  }
+}
+
+// One per table, in table name order (batches and transactions).
+void CapacitiesToProto(TableStore& store, const std::map<std::string, TableCapacity>& by_table,
+                       v1::ReturnConsumedCapacity mode,
+                       google::protobuf::RepeatedPtrField<v1::ConsumedCapacity>* out) {
+  if (!WantsCapacity(mode)) return;
+  for (const auto& [table, c] : by_table) {
+    CapacityToProto(table, c, SpecOf(store, table), mode, out->Add());
+  }
 }
 
 }  // namespace
@@ -266,112 +309,6 @@ std::string DynamoDbErrorCode(const absl::Status& status) {
     default:
       return "InternalServerError";
   }
-}
-
-absl::StatusOr<AttributeValue> FromProto(const v1::AttributeValue& v) {
-  switch (v.value_case()) {
-    case v1::AttributeValue::kS:
-      return AttributeValue::S(v.s());
-    case v1::AttributeValue::kN: {
-      absl::StatusOr<std::string> n = ParseNumber(v.n());
-      if (!n.ok()) return n.status();
-      return AttributeValue::N(*std::move(n));
-    }
-    case v1::AttributeValue::kB:
-      return AttributeValue::B(v.b());
-    case v1::AttributeValue::kBool:
-      return AttributeValue::Bool(v.bool_());
-    case v1::AttributeValue::kNull:
-      if (!v.null()) {
-        return absl::InvalidArgumentError(
-            "One or more parameter values were invalid: Null attribute value types must have "
-            "the value of true");
-      }
-      return AttributeValue::Null();
-    case v1::AttributeValue::kM: {
-      absl::StatusOr<AttributeMap> m = FromProto(v.m().attributes());
-      if (!m.ok()) return m.status();
-      return AttributeValue::M(*std::move(m));
-    }
-    case v1::AttributeValue::kL: {
-      std::vector<AttributeValue> list;
-      for (const v1::AttributeValue& e : v.l().values()) {
-        absl::StatusOr<AttributeValue> element = FromProto(e);
-        if (!element.ok()) return element.status();
-        list.push_back(*std::move(element));
-      }
-      return AttributeValue::L(std::move(list));
-    }
-    case v1::AttributeValue::kSs:
-      return AttributeValue::SS({v.ss().values().begin(), v.ss().values().end()});
-    case v1::AttributeValue::kNs: {
-      absl::StatusOr<std::vector<std::string>> numbers = Numbers(v.ns());
-      if (!numbers.ok()) return numbers.status();
-      return AttributeValue::NS(*std::move(numbers));
-    }
-    case v1::AttributeValue::kBs:
-      return AttributeValue::BS({v.bs().values().begin(), v.bs().values().end()});
-    case v1::AttributeValue::VALUE_NOT_SET:
-      break;
-  }
-  return absl::InvalidArgumentError(
-      "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes");
-}
-
-absl::StatusOr<AttributeMap> FromProto(
-    const google::protobuf::Map<std::string, v1::AttributeValue>& map) {
-  AttributeMap out;
-  out.reserve(map.size());
-  for (const auto& [name, value] : map) {
-    absl::StatusOr<AttributeValue> v = FromProto(value);
-    if (!v.ok()) return v.status();
-    out.emplace_back(name, *std::move(v));
-  }
-  absl::Status sorted = SortAttributeMap(&out);
-  if (!sorted.ok()) return sorted;
-  return out;
-}
-
-v1::AttributeValue ToProto(const AttributeValue& a) {
-  v1::AttributeValue out;
-  switch (a.type()) {
-    case Type::kS:
-      out.set_s(a.scalar());
-      break;
-    case Type::kN:
-      out.set_n(a.scalar());
-      break;
-    case Type::kB:
-      out.set_b(a.scalar());
-      break;
-    case Type::kBool:
-      out.set_bool_(a.bool_value());
-      break;
-    case Type::kNull:
-      out.set_null(true);
-      break;
-    case Type::kM:
-      ToProto(a.map(), out.mutable_m()->mutable_attributes());
-      break;
-    case Type::kL:
-      for (const AttributeValue& e : a.list()) *out.mutable_l()->add_values() = ToProto(e);
-      break;
-    case Type::kSS:
-      for (const std::string& e : a.set()) out.mutable_ss()->add_values(e);
-      break;
-    case Type::kNS:
-      for (const std::string& e : a.set()) out.mutable_ns()->add_values(e);
-      break;
-    case Type::kBS:
-      for (const std::string& e : a.set()) out.mutable_bs()->add_values(e);
-      break;
-  }
-  return out;
-}
-
-void ToProto(const AttributeMap& map,
-             google::protobuf::Map<std::string, v1::AttributeValue>* out) {
-  for (const auto& [name, value] : map) (*out)[name] = ToProto(value);
 }
 
 TablesService::TablesService(TableStore& store, TablesServiceOptions options)
@@ -561,14 +498,25 @@ grpc::Status TablesService::PutItem(grpc::ServerContext*, const v1::PutItemReque
   if (!item.ok()) return Reply("PutItem", item.status());
   absl::StatusOr<bool> returns_old = ReturnsOld(request->return_values());
   if (!returns_old.ok()) return Reply("PutItem", returns_old.status());
+  if (absl::Status s = CheckCapacityMode(request->return_consumed_capacity()); !s.ok()) {
+    return Reply("PutItem", s);
+  }
   absl::StatusOr<RequestExpressions> e = WriteExpressions(*request, std::nullopt);
   if (!e.ok()) return Reply("PutItem", e.status());
+  const bool capacity = WantsCapacity(request->return_consumed_capacity());
+  std::optional<AttributeMap> written;
+  if (capacity) written = *item;
   absl::StatusOr<std::optional<AttributeMap>> old =
       store_.PutItem(request->table_name(), *std::move(item), e->condition);
   if (!old.ok()) {
     return Reply("PutItem", old.status(), request->return_item_on_condition_check_failure());
   }
   if (*returns_old && old->has_value()) ToProto(**old, response->mutable_attributes());
+  if (capacity) {
+    const TableSpec spec = SpecOf(store_, request->table_name());
+    CapacityToProto(request->table_name(), WriteCapacity(spec, *old, written, false), spec,
+                    request->return_consumed_capacity(), response->mutable_consumed_capacity());
+  }
   return grpc::Status::OK;
 }
 
@@ -579,9 +527,20 @@ grpc::Status TablesService::GetItem(grpc::ServerContext*, const v1::GetItemReque
   absl::StatusOr<std::optional<Projection>> projection =
       ProjectionOf(request->projection_expression(), request->expression_attribute_names());
   if (!projection.ok()) return Reply("GetItem", projection.status());
+  if (absl::Status s = CheckCapacityMode(request->return_consumed_capacity()); !s.ok()) {
+    return Reply("GetItem", s);
+  }
   absl::StatusOr<std::optional<AttributeMap>> item = store_.GetItem(request->table_name(), *key);
   if (!item.ok()) return Reply("GetItem", item.status());
   if (item->has_value()) ToProto(Projected(**item, *projection), response->mutable_item());
+  if (WantsCapacity(request->return_consumed_capacity())) {
+    // Every read is consistent; an eventually consistent one is charged as one.
+    TableCapacity c;
+    c.table_read =
+        ReadUnits(item->has_value() ? ItemSize(**item) : 0, request->consistent_read());
+    CapacityToProto(request->table_name(), c, SpecOf(store_, request->table_name()),
+                    request->return_consumed_capacity(), response->mutable_consumed_capacity());
+  }
   return grpc::Status::OK;
 }
 
@@ -592,6 +551,9 @@ grpc::Status TablesService::DeleteItem(grpc::ServerContext*,
   if (!key.ok()) return Reply("DeleteItem", key.status());
   absl::StatusOr<bool> returns_old = ReturnsOld(request->return_values());
   if (!returns_old.ok()) return Reply("DeleteItem", returns_old.status());
+  if (absl::Status s = CheckCapacityMode(request->return_consumed_capacity()); !s.ok()) {
+    return Reply("DeleteItem", s);
+  }
   absl::StatusOr<RequestExpressions> e = WriteExpressions(*request, std::nullopt);
   if (!e.ok()) return Reply("DeleteItem", e.status());
   absl::StatusOr<std::optional<AttributeMap>> old =
@@ -600,6 +562,11 @@ grpc::Status TablesService::DeleteItem(grpc::ServerContext*,
     return Reply("DeleteItem", old.status(), request->return_item_on_condition_check_failure());
   }
   if (*returns_old && old->has_value()) ToProto(**old, response->mutable_attributes());
+  if (WantsCapacity(request->return_consumed_capacity())) {
+    const TableSpec spec = SpecOf(store_, request->table_name());
+    CapacityToProto(request->table_name(), WriteCapacity(spec, *old, std::nullopt, false), spec,
+                    request->return_consumed_capacity(), response->mutable_consumed_capacity());
+  }
   return grpc::Status::OK;
 }
 
@@ -610,6 +577,9 @@ grpc::Status TablesService::UpdateItem(grpc::ServerContext*,
   if (!key.ok()) return Reply("UpdateItem", key.status());
   absl::StatusOr<ReturnValues> rv = ReturnValuesOf(request->return_values());
   if (!rv.ok()) return Reply("UpdateItem", rv.status());
+  if (absl::Status s = CheckCapacityMode(request->return_consumed_capacity()); !s.ok()) {
+    return Reply("UpdateItem", s);
+  }
   absl::StatusOr<RequestExpressions> e =
       WriteExpressions(*request, Text(request->update_expression()));
   if (!e.ok()) return Reply("UpdateItem", e.status());
@@ -623,6 +593,12 @@ grpc::Status TablesService::UpdateItem(grpc::ServerContext*,
   if (std::optional<AttributeMap> attributes = UpdateReturnValues(*rv, *outcome, update);
       attributes.has_value()) {
     ToProto(*attributes, response->mutable_attributes());
+  }
+  if (WantsCapacity(request->return_consumed_capacity())) {
+    const TableSpec spec = SpecOf(store_, request->table_name());
+    CapacityToProto(request->table_name(),
+                    WriteCapacity(spec, outcome->old_item, outcome->new_item, false), spec,
+                    request->return_consumed_capacity(), response->mutable_consumed_capacity());
   }
   return grpc::Status::OK;
 }
@@ -644,9 +620,17 @@ struct ReadFields {
   bool consistent;
 };
 
-// One page of a Query (`query`) or Scan, with the Select in effect.
-absl::StatusOr<std::pair<ItemPage, SelectMode>> ReadItems(TableStore& store, const ReadFields& f,
-                                                          bool query, ReadRequest request) {
+// One page of a Query or Scan: the items, the Select in effect, the units it consumed.
+struct ReadResult {
+  ItemPage page;
+  SelectMode how = SelectMode::kAllAttributes;
+  TableCapacity capacity;
+  TableSpec spec;
+};
+
+// One page of a Query (`query`) or Scan.
+absl::StatusOr<ReadResult> ReadItems(TableStore& store, const ReadFields& f, bool query,
+                                     ReadRequest request) {
   if (f.limit < 0) {
     return Invalid(absl::StrCat("1 validation error detected: Value '", f.limit,
                                 "' at 'limit' failed to satisfy constraint: Member must have "
@@ -689,11 +673,23 @@ absl::StatusOr<std::pair<ItemPage, SelectMode>> ReadItems(TableStore& store, con
   }
   absl::StatusOr<ItemPage> page = query ? store.Query(request) : store.Scan(request);
   if (!page.ok()) return page.status();
-  return std::make_pair(*std::move(page), *how);
+  ReadResult out;
+  out.capacity =
+      PageCapacity(*index, page->bytes_read, page->table_bytes_fetched, f.consistent);
+  out.page = *std::move(page);
+  out.how = *how;
+  out.spec = std::move(table->spec);
+  return out;
 }
 
 template <typename Response>
-void PageToProto(const ItemPage& page, SelectMode how, Response* response) {
+void PageToProto(const std::string& table, const ReadResult& read,
+                 v1::ReturnConsumedCapacity mode, Response* response) {
+  const ItemPage& page = read.page;
+  const SelectMode how = read.how;
+  if (WantsCapacity(mode)) {
+    CapacityToProto(table, read.capacity, read.spec, mode, response->mutable_consumed_capacity());
+  }
   if (how != SelectMode::kCount) {
     for (const AttributeMap& item : page.items) {
       ToProto(item, response->add_items()->mutable_attributes());
@@ -723,9 +719,12 @@ grpc::Status TablesService::Query(grpc::ServerContext*, const v1::QueryRequest* 
                           request->consistent_read()};
   ReadRequest read;
   read.forward = !request->has_scan_index_forward() || request->scan_index_forward();
+  if (absl::Status s = CheckCapacityMode(request->return_consumed_capacity()); !s.ok()) {
+    return Reply("Query", s);
+  }
   auto page = ReadItems(store_, fields, /*query=*/true, std::move(read));
   if (!page.ok()) return Reply("Query", page.status());
-  PageToProto(page->first, page->second, response);
+  PageToProto(request->table_name(), *page, request->return_consumed_capacity(), response);
   return grpc::Status::OK;
 }
 
@@ -755,15 +754,18 @@ grpc::Status TablesService::Scan(grpc::ServerContext*, const v1::ScanRequest* re
     read.segment = request->segment();
     read.total_segments = request->total_segments();
   }
+  if (absl::Status s = CheckCapacityMode(request->return_consumed_capacity()); !s.ok()) {
+    return Reply("Scan", s);
+  }
   auto page = ReadItems(store_, fields, /*query=*/false, std::move(read));
   if (!page.ok()) return Reply("Scan", page.status());
-  PageToProto(page->first, page->second, response);
+  PageToProto(request->table_name(), *page, request->return_consumed_capacity(), response);
   return grpc::Status::OK;
 }
 
 grpc::Status TablesService::BatchWriteItem(grpc::ServerContext*,
                                            const v1::BatchWriteItemRequest* request,
-                                           v1::BatchWriteItemResponse*) {
+                                           v1::BatchWriteItemResponse* response) {
   if (request->request_items().empty()) {
     return Reply("BatchWriteItem",
                  Invalid("1 validation error detected: Value at 'requestItems' failed to "
@@ -801,7 +803,18 @@ grpc::Status TablesService::BatchWriteItem(grpc::ServerContext*,
     return Reply("BatchWriteItem",
                  Invalid("Too many items requested for the BatchWriteItem call"));
   }
-  return Reply("BatchWriteItem", store_.BatchWriteItem(writes));
+  if (absl::Status s = CheckCapacityMode(request->return_consumed_capacity()); !s.ok()) {
+    return Reply("BatchWriteItem", s);
+  }
+  std::vector<WriteOutcome> outcomes;
+  if (absl::Status s = store_.BatchWriteItem(writes, &outcomes); !s.ok()) {
+    return Reply("BatchWriteItem", s);
+  }
+  CapacitiesToProto(store_,
+                    WriteCapacities(writes, outcomes, /*transactional=*/false,
+                                    [this](const std::string& t) { return SpecOf(store_, t); }),
+                    request->return_consumed_capacity(), response->mutable_consumed_capacity());
+  return grpc::Status::OK;
 }
 
 grpc::Status TablesService::BatchGetItem(grpc::ServerContext*,
@@ -847,6 +860,10 @@ grpc::Status TablesService::BatchGetItem(grpc::ServerContext*,
   if (keys.size() > static_cast<size_t>(kMaxBatchGetItems)) {
     return Reply("BatchGetItem", Invalid("Too many items requested for the BatchGetItem call"));
   }
+  if (absl::Status s = CheckCapacityMode(request->return_consumed_capacity()); !s.ok()) {
+    return Reply("BatchGetItem", s);
+  }
+  std::map<std::string, TableCapacity> consumed;
   absl::StatusOr<std::vector<std::optional<AttributeMap>>> items = store_.GetItems(keys);
   if (!items.ok()) return Reply("BatchGetItem", items.status());
   int64_t bytes = 0;
@@ -859,6 +876,9 @@ grpc::Status TablesService::BatchGetItem(grpc::ServerContext*,
         *left.add_keys() = read.spec->keys(static_cast<int>(k - read.first));
         continue;
       }
+      // Each item's read is rounded on its own (a missing one costs the minimum).
+      consumed[read.table].table_read +=
+          ReadUnits(item ? ItemSize(*item) : 0, read.spec->consistent_read());
       if (!item.has_value()) continue;
       bytes += ItemSize(*item);
       ToProto(Projected(*item, read.projection), found.add_items()->mutable_attributes());
@@ -870,12 +890,14 @@ grpc::Status TablesService::BatchGetItem(grpc::ServerContext*,
       *again.mutable_keys() = left.keys();
     }
   }
+  CapacitiesToProto(store_, consumed, request->return_consumed_capacity(),
+                    response->mutable_consumed_capacity());
   return grpc::Status::OK;
 }
 
 grpc::Status TablesService::TransactWriteItems(grpc::ServerContext*,
                                                const v1::TransactWriteItemsRequest* request,
-                                               v1::TransactWriteItemsResponse*) {
+                                               v1::TransactWriteItemsResponse* response) {
   const char* const kMethod = "TransactWriteItems";
   const int count = request->transact_items_size();
   if (count < 1 || count > kMaxTransactionItems) {
@@ -890,6 +912,9 @@ grpc::Status TablesService::TransactWriteItems(grpc::ServerContext*,
                                   "failed to satisfy constraint: Member must have length less "
                                   "than or equal to 36"));
   }
+  if (absl::Status s = CheckCapacityMode(request->return_consumed_capacity()); !s.ok()) {
+    return Reply(kMethod, s);
+  }
   std::vector<ItemWrite> writes;
   std::vector<bool> return_items;
   for (int i = 0; i < count; ++i) {
@@ -899,6 +924,7 @@ grpc::Status TablesService::TransactWriteItems(grpc::ServerContext*,
     absl::StatusOr<RequestExpressions> e;
     bool return_item = false;
     v1::ReturnValue rv = v1::RETURN_VALUE_UNSPECIFIED;
+    v1::ReturnConsumedCapacity capacity = v1::RETURN_CONSUMED_CAPACITY_NONE;
     switch (t.write_case()) {
       case v1::TransactWriteItem::kConditionCheck:
         w.kind = ItemWrite::Kind::kConditionCheck;
@@ -919,6 +945,7 @@ grpc::Status TablesService::TransactWriteItems(grpc::ServerContext*,
         e = WriteExpressions(t.put(), std::nullopt);
         return_item = t.put().return_item_on_condition_check_failure();
         rv = t.put().return_values();
+        capacity = t.put().return_consumed_capacity();
         break;
       case v1::TransactWriteItem::kDelete:
         w.kind = ItemWrite::Kind::kDelete;
@@ -927,6 +954,7 @@ grpc::Status TablesService::TransactWriteItems(grpc::ServerContext*,
         e = WriteExpressions(t.delete_(), std::nullopt);
         return_item = t.delete_().return_item_on_condition_check_failure();
         rv = t.delete_().return_values();
+        capacity = t.delete_().return_consumed_capacity();
         break;
       case v1::TransactWriteItem::kUpdate:
         w.kind = ItemWrite::Kind::kUpdate;
@@ -940,6 +968,7 @@ grpc::Status TablesService::TransactWriteItems(grpc::ServerContext*,
         e = WriteExpressions(t.update(), t.update().update_expression());
         return_item = t.update().return_item_on_condition_check_failure();
         rv = t.update().return_values();
+        capacity = t.update().return_consumed_capacity();
         break;
       default:
         return Reply(kMethod,
@@ -949,6 +978,11 @@ grpc::Status TablesService::TransactWriteItems(grpc::ServerContext*,
       return Reply(kMethod, Invalid(absl::StrCat("transact_items[", i,
                                                  "]: return_values is not taken in a "
                                                  "transaction (the reply has no attributes)")));
+    }
+    if (capacity != v1::RETURN_CONSUMED_CAPACITY_NONE) {
+      return Reply(kMethod, Invalid(absl::StrCat("transact_items[", i,
+                                                 "]: return_consumed_capacity is the "
+                                                 "transaction's, not a write's")));
     }
     if (!item.ok()) return Reply(kMethod, item.status());
     if (!e.ok()) return Reply(kMethod, e.status());
@@ -962,11 +996,19 @@ grpc::Status TablesService::TransactWriteItems(grpc::ServerContext*,
   if (!request->client_request_token().empty()) {
     v1::TransactWriteItemsRequest identity = *request;
     identity.clear_client_request_token();
+    identity.clear_return_consumed_capacity();  // asking for the units is the same request
     token = TransactionToken{request->client_request_token(), CanonicalBytes(identity)};
   }
   absl::StatusOr<TransactionOutcome> outcome = store_.TransactWriteItems(writes, token);
   if (!outcome.ok()) return Reply(kMethod, outcome.status());
-  if (outcome->committed()) return grpc::Status::OK;
+  if (outcome->committed()) {
+    // A replayed token's outcome has no writes: no entries, as the AWS port.
+    CapacitiesToProto(store_,
+                      WriteCapacities(writes, outcome->outcomes, /*transactional=*/true,
+                                      [this](const std::string& t) { return SpecOf(store_, t); }),
+                      request->return_consumed_capacity(), response->mutable_consumed_capacity());
+    return grpc::Status::OK;
+  }
   v1::TablesError detail;
   detail.set_code("TransactionCanceledException");
   std::vector<std::string> codes;
@@ -997,6 +1039,9 @@ grpc::Status TablesService::TransactGetItems(grpc::ServerContext*,
                                       "less than or equal to ",
                                       kMaxTransactionItems, " and greater than or equal to 1")));
   }
+  if (absl::Status s = CheckCapacityMode(request->return_consumed_capacity()); !s.ok()) {
+    return Reply("TransactGetItems", s);
+  }
   std::vector<ItemKey> keys;
   std::vector<std::optional<Projection>> projections;
   for (const v1::TransactGetItem& t : request->transact_items()) {
@@ -1010,6 +1055,11 @@ grpc::Status TablesService::TransactGetItems(grpc::ServerContext*,
     absl::StatusOr<std::optional<Projection>> projection =
         ProjectionOf(t.get().projection_expression(), t.get().expression_attribute_names());
     if (!projection.ok()) return Reply("TransactGetItems", projection.status());
+    if (t.get().return_consumed_capacity() != v1::RETURN_CONSUMED_CAPACITY_NONE) {
+      return Reply("TransactGetItems",
+                   Invalid("transact_items: return_consumed_capacity is the transaction's, "
+                           "not a read's"));
+    }
     keys.push_back(ItemKey{t.get().table_name(), *std::move(key)});
     projections.push_back(*std::move(projection));
   }
@@ -1021,6 +1071,14 @@ grpc::Status TablesService::TransactGetItems(grpc::ServerContext*,
       ToProto(Projected(*(*items)[i], projections[i]), r->mutable_item());
     }
   }
+  std::map<std::string, TableCapacity> consumed;
+  for (size_t i = 0; i < items->size(); ++i) {
+    const std::optional<AttributeMap>& item = (*items)[i];
+    consumed[keys[i].table].table_read += ReadUnits(item ? ItemSize(*item) : 0,
+                                                    /*consistent=*/true, /*transactional=*/true);
+  }
+  CapacitiesToProto(store_, consumed, request->return_consumed_capacity(),
+                    response->mutable_consumed_capacity());
   return grpc::Status::OK;
 }
 

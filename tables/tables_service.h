@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/tables.grpc.pb.h"
+#include "tables/attribute_value_proto.h"
 #include "tables/table_store.h"
 
 namespace tributary::tables {
@@ -32,18 +33,10 @@ struct TablesServiceOptions {
   std::string account_id = "000000000000";
 };
 
-// The item model and its proto form, both ways. FromProto: INVALID_ARGUMENT for a value with no
-// member set, a number that is not one (ParseNumber), NULL other than true; the store checks the
-// rest (sets, nesting, size).
-absl::StatusOr<AttributeValue> FromProto(const v1::AttributeValue& value);
-absl::StatusOr<AttributeMap> FromProto(
-    const google::protobuf::Map<std::string, v1::AttributeValue>& map);
-v1::AttributeValue ToProto(const AttributeValue& value);
 // The DynamoDB error code of a TableStore status, as the AWS port names it
 // (INVALID_ARGUMENT → "ValidationException", FAILED_PRECONDITION →
 // "ConditionalCheckFailedException", a ClientRequestToken error → its own, ...).
 std::string DynamoDbErrorCode(const absl::Status& status);
-void ToProto(const AttributeMap& map, google::protobuf::Map<std::string, v1::AttributeValue>* out);
 
 class TablesService : public v1::Tables::Service {
  public:

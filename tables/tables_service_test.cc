@@ -642,5 +642,189 @@ TEST_F(TablesServiceTest, UpdateTableCreatesABackfilledGlobalIndexAndDeletesIt) 
   EXPECT_EQ(client_->UpdateTable(drop).status().code(), absl::StatusCode::kNotFound);
 }
 
+
+// --- ReturnConsumedCapacity (the AWS port's units, tables/capacity.h) ------------------------
+
+class TablesCapacityTest : public TablesItemApiTest {
+ protected:
+  // "events" with a global index "byKind" (kind → pk, sk; ALL).
+  void CreateEventsWithIndex() {
+    CreateEvents();
+    v1::UpdateTableRequest update;
+    update.set_table_name("events");
+    v1::GlobalSecondaryIndex& index = *update.mutable_create_global_secondary_index();
+    index.set_index_name("byKind");
+    index.mutable_partition_key()->set_attribute_name("kind");
+    index.mutable_partition_key()->set_attribute_type("S");
+    auto updated = client_->UpdateTable(update);
+    ASSERT_TRUE(updated.ok()) << updated.status();
+  }
+
+  // An "events" item of about `bytes` bytes (a "filler" attribute).
+  static v1::PutItemRequest PutOf(const std::string& pk, int sk, size_t bytes) {
+    v1::PutItemRequest put;
+    put.set_table_name("events");
+    (*put.mutable_item())["pk"] = S(pk);
+    (*put.mutable_item())["sk"] = N(std::to_string(sk));
+    (*put.mutable_item())["kind"] = S("click");
+    (*put.mutable_item())["filler"] = S(std::string(bytes, 'x'));
+    return put;
+  }
+};
+
+TEST_F(TablesCapacityTest, ItemWritesReportWriteUnitsPerKilobyteOfTheLargerItem) {
+  CreateEvents();
+  v1::PutItemRequest put = PutOf("a", 1, 1500);  // 2 KB
+  auto none = client_->PutItem(put);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_consumed_capacity()) << "NONE (unset) reports nothing";
+
+  put.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_TOTAL);
+  (*put.mutable_item())["filler"] = S(std::string(100, 'y'));  // smaller than the item replaced
+  auto replaced = client_->PutItem(put);
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_EQ(replaced->consumed_capacity().table_name(), "events");
+  EXPECT_EQ(replaced->consumed_capacity().capacity_units(), 2);
+  EXPECT_EQ(replaced->consumed_capacity().write_capacity_units(), 2);
+  EXPECT_EQ(replaced->consumed_capacity().read_capacity_units(), 0);
+  EXPECT_FALSE(replaced->consumed_capacity().has_table()) << "TOTAL has no breakdown";
+
+  v1::UpdateItemRequest update;
+  update.set_table_name("events");
+  (*update.mutable_key())["pk"] = S("a");
+  (*update.mutable_key())["sk"] = N("1");
+  update.set_update_expression("SET filler = :p");
+  (*update.mutable_expression_attribute_values())[":p"] = S(std::string(3000, 'z'));
+  update.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_TOTAL);
+  auto updated = client_->UpdateItem(update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->consumed_capacity().write_capacity_units(), 3);
+
+  v1::DeleteItemRequest del;
+  del.set_table_name("events");
+  *del.mutable_key() = update.key();
+  del.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_TOTAL);
+  auto deleted = client_->DeleteItem(del);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->consumed_capacity().write_capacity_units(), 3);
+  auto missing = client_->DeleteItem(del);
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_EQ(missing->consumed_capacity().write_capacity_units(), 1) << "a missing item: 1";
+}
+
+TEST_F(TablesCapacityTest, ReadsReportHalfAUnitPer4KbEventuallyConsistentAndOneConsistent) {
+  CreateEvents();
+  ASSERT_TRUE(client_->PutItem(PutOf("a", 1, 5000)).ok());  // 2 read units' worth
+  v1::GetItemRequest get;
+  get.set_table_name("events");
+  (*get.mutable_key())["pk"] = S("a");
+  (*get.mutable_key())["sk"] = N("1");
+  get.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_TOTAL);
+  EXPECT_EQ(client_->GetItem(get)->consumed_capacity().read_capacity_units(), 1);
+  get.set_consistent_read(true);
+  EXPECT_EQ(client_->GetItem(get)->consumed_capacity().read_capacity_units(), 2);
+
+  ASSERT_TRUE(client_->PutItem(PutOf("a", 2, 5000)).ok());
+  v1::QueryRequest query;
+  query.set_table_name("events");
+  query.set_key_condition_expression("pk = :p");
+  (*query.mutable_expression_attribute_values())[":p"] = S("a");
+  query.set_consistent_read(true);
+  query.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_TOTAL);
+  auto page = client_->Query(query);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->consumed_capacity().read_capacity_units(), 3) << "~10 KB rounded once";
+
+  v1::TransactGetItemsRequest tget;
+  *tget.add_transact_items()->mutable_get() = get;
+  tget.mutable_transact_items(0)->mutable_get()->clear_return_consumed_capacity();
+  tget.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_TOTAL);
+  auto transactional = client_->TransactGetItems(tget);
+  ASSERT_TRUE(transactional.ok()) << transactional.status();
+  ASSERT_EQ(transactional->consumed_capacity_size(), 1);
+  EXPECT_EQ(transactional->consumed_capacity(0).read_capacity_units(), 4) << "2 per 4 KB";
+
+  v1::BatchGetItemRequest batch;
+  v1::KeysAndAttributes& keys = (*batch.mutable_request_items())["events"];
+  *keys.add_keys()->mutable_attributes() = get.key();
+  (*keys.add_keys()->mutable_attributes())["pk"] = S("missing");
+  (*keys.mutable_keys(1)->mutable_attributes())["sk"] = N("1");
+  batch.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_TOTAL);
+  auto batched = client_->BatchGetItem(batch);
+  ASSERT_TRUE(batched.ok()) << batched.status();
+  ASSERT_EQ(batched->consumed_capacity_size(), 1);
+  EXPECT_EQ(batched->consumed_capacity(0).read_capacity_units(), 1.5) << "1 + the minimum 0.5";
+}
+
+TEST_F(TablesCapacityTest, IndexesReportTheTableAndEachIndexApart) {
+  CreateEventsWithIndex();
+  v1::PutItemRequest put = PutOf("a", 1, 100);
+  put.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_INDEXES);
+  auto written = client_->PutItem(put);
+  ASSERT_TRUE(written.ok()) << written.status();
+  const v1::ConsumedCapacity& c = written->consumed_capacity();
+  EXPECT_EQ(c.capacity_units(), 2);
+  EXPECT_EQ(c.table().write_capacity_units(), 1);
+  ASSERT_EQ(c.global_secondary_indexes().count("byKind"), 1u);
+  EXPECT_EQ(c.global_secondary_indexes().at("byKind").write_capacity_units(), 1);
+  EXPECT_TRUE(c.local_secondary_indexes().empty());
+
+  v1::QueryRequest query;
+  query.set_table_name("events");
+  query.set_index_name("byKind");
+  query.set_key_condition_expression("kind = :k");
+  (*query.mutable_expression_attribute_values())[":k"] = S("click");
+  query.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_INDEXES);
+  auto page = client_->Query(query);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->consumed_capacity().global_secondary_indexes().at("byKind").read_capacity_units(),
+            0.5);
+  EXPECT_EQ(page->consumed_capacity().table().read_capacity_units(), 0);
+}
+
+TEST_F(TablesCapacityTest, BatchesAndTransactionsReportOnePerTableAndTransactionsTwice) {
+  CreateEvents();
+  v1::BatchWriteItemRequest batch;
+  for (int sk : {1, 2}) {
+    *(*batch.mutable_request_items())["events"].add_requests()->mutable_put_request()->mutable_item() =
+        PutOf("a", sk, 100).item();
+  }
+  batch.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_TOTAL);
+  auto batched = client_->BatchWriteItem(batch);
+  ASSERT_TRUE(batched.ok()) << batched.status();
+  ASSERT_EQ(batched->consumed_capacity_size(), 1);
+  EXPECT_EQ(batched->consumed_capacity(0).table_name(), "events");
+  EXPECT_EQ(batched->consumed_capacity(0).write_capacity_units(), 2);
+
+  v1::TransactWriteItemsRequest transaction;
+  *transaction.add_transact_items()->mutable_put() = PutOf("b", 1, 1500);
+  transaction.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_TOTAL);
+  transaction.set_client_request_token("t-1");
+  auto committed = client_->TransactWriteItems(transaction);
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  ASSERT_EQ(committed->consumed_capacity_size(), 1);
+  EXPECT_EQ(committed->consumed_capacity(0).write_capacity_units(), 4) << "2 per KB";
+  // The same request again (also without asking for the units) is a replay: nothing written.
+  auto replayed = client_->TransactWriteItems(transaction);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(replayed->consumed_capacity_size(), 0);
+  transaction.clear_return_consumed_capacity();
+  EXPECT_TRUE(client_->TransactWriteItems(transaction).ok()) << "the same request";
+}
+
+TEST_F(TablesCapacityTest, AnUnknownModeOrOneOnATransactionsWriteIsInvalid) {
+  CreateEvents();
+  v1::PutItemRequest put = PutOf("a", 1, 10);
+  put.set_return_consumed_capacity(static_cast<v1::ReturnConsumedCapacity>(7));
+  EXPECT_EQ(client_->PutItem(put).status().code(), absl::StatusCode::kInvalidArgument);
+  put.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_TOTAL);
+  v1::TransactWriteItemsRequest transaction;
+  *transaction.add_transact_items()->mutable_put() = put;
+  auto refused = client_->TransactWriteItems(transaction);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("return_consumed_capacity"));
+  EXPECT_FALSE(Get("events", {{"pk", S("a")}, {"sk", N("1")}})->item().size() > 0);
+}
+
 }  // namespace
 }  // namespace tributary::tables

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "common/await.h"
 #include "common/clock.h"
+#include "common/replica_channel.h"
 #include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -126,7 +128,13 @@ void Producer::Stop() {
 }
 
 void Producer::Run(int64_t total) {
-  shard_store::ShardStoreClient client(MakeChannel(endpoint_, security_), absl::Seconds(5));
+  // One client per front-end of the list; a failed call moves to the next.
+  std::vector<std::unique_ptr<shard_store::ShardStoreClient>> clients;
+  for (absl::string_view endpoint : absl::StrSplit(endpoint_, ',')) {
+    clients.push_back(std::make_unique<shard_store::ShardStoreClient>(
+        MakeChannel(std::string(endpoint), security_), absl::Seconds(5)));
+  }
+  size_t current = 0;
   std::vector<int64_t> next(keys_, 0);  // per key: the next n to write
   int64_t acked = 0;
   int key_cursor = 0;
@@ -149,14 +157,17 @@ void Producer::Run(int64_t total) {
       entry->set_data(absl::StrCat("key-", k, "|", next[k]));
     }
     key_cursor = (key_cursor + in_call) % keys_;
-    absl::StatusOr<v1::PutRecordsResponse> response = client.PutRecords(request);
+    absl::StatusOr<v1::PutRecordsResponse> response = clients[current]->PutRecords(request);
     if (!response.ok()) {
       ++failed_calls_;
+      current = (current + 1) % clients.size();
       // The store may be restarting: back off briefly (real time: another process).
       RealClock::Get().SleepFor(absl::Milliseconds(50));
       continue;  // the same n values are written again: at-least-once allows duplicates
     }
+    const MonotonicTime returned = RealClock::Get().MonotonicNow();
     absl::MutexLock lock(&mu_);
+    ack_times_.push_back(returned);
     for (int i = 0; i < response->records_size(); ++i) {
       const v1::PutRecordsResultEntry& result = response->records(i);
       if (!result.error_code().empty()) continue;  // written again with the same n next time
@@ -186,6 +197,11 @@ std::vector<Acked> Producer::AckedRecords() const {
   return acked_;
 }
 
+std::vector<MonotonicTime> Producer::AckTimes() const {
+  absl::MutexLock lock(&mu_);
+  return ack_times_;
+}
+
 int64_t Producer::acked_count() const {
   absl::MutexLock lock(&mu_);
   return static_cast<int64_t>(acked_.size());
@@ -209,6 +225,8 @@ const char* ComponentName(Component c) {
       return "stream_tracker1";
     case Component::kPoller2:
       return "poller2";
+    case Component::kShardStore1:
+      return "shard_store1";
   }
   return "unknown";
 }
@@ -221,7 +239,7 @@ Cluster::~Cluster() {
   // Pollers first, so that they stop invoking the function before it goes away.
   for (Component c : {Component::kPoller0, Component::kPoller1, Component::kPoller2,
                       Component::kStreamTracker, Component::kStreamTracker1, Component::kLeasing,
-                      Component::kLeasing1, Component::kShardStore}) {
+                      Component::kLeasing1, Component::kShardStore, Component::kShardStore1}) {
     auto it = processes_.find(c);
     if (it != processes_.end()) it->second.child.Kill(SIGKILL);
   }
@@ -236,6 +254,12 @@ std::string Cluster::Address(Component c) const {
 std::string Cluster::leasing_addresses() const {
   std::vector<std::string> out = {Address(Component::kLeasing)};
   if (processes_.count(Component::kLeasing1) > 0) out.push_back(Address(Component::kLeasing1));
+  return absl::StrJoin(out, ",");
+}
+
+std::string Cluster::shard_store_addresses() const {
+  std::vector<std::string> out = {Address(Component::kShardStore)};
+  if (processes_.count(Component::kShardStore1) > 0) out.push_back(Address(Component::kShardStore1));
   return absl::StrJoin(out, ",");
 }
 
@@ -269,7 +293,16 @@ std::vector<std::string> Cluster::Args(Component c) const {
   const bool etcd = !options_.coordination.empty();
   switch (c) {
     case Component::kShardStore:
-      args.push_back("--data_dir=" + p.data_dir);
+    case Component::kShardStore1:
+      if (!options_.log.empty()) {
+        // A stateless front-end: stream metadata in etcd, records in JetStream.
+        args.push_back("--coordination=" + options_.coordination);
+        args.push_back("--etcd_prefix=" + options_.etcd_prefix + "store/");
+        args.push_back("--log=" + options_.log);
+        args.push_back(absl::StrCat("--log_replicas=", options_.log_replicas));
+      } else {
+        args.push_back("--data_dir=" + p.data_dir);
+      }
       break;
     case Component::kLeasing:
     case Component::kLeasing1:
@@ -292,7 +325,7 @@ std::vector<std::string> Cluster::Args(Component c) const {
       } else {
         args.push_back("--data_dir=" + p.data_dir);
       }
-      args.push_back("--shard_store=" + Address(Component::kShardStore));
+      args.push_back("--shard_store=" + shard_store_addresses());
       args.push_back("--leasing=" + leasing_addresses());
       args.push_back(absl::StrCat("--sync_interval_ms=", options_.sync_interval_ms));
       args.push_back(absl::StrCat("--full_sync_interval_ms=", options_.full_sync_interval_ms));
@@ -302,7 +335,7 @@ std::vector<std::string> Cluster::Args(Component c) const {
     case Component::kPoller2:
       args.push_back("--poller_id=" + p.name);
       args.push_back(absl::StrCat("--capacity=", options_.poller_capacity));
-      args.push_back("--shard_store=" + Address(Component::kShardStore));
+      args.push_back("--shard_store=" + shard_store_addresses());
       args.push_back("--leasing=" + leasing_addresses());
       args.push_back("--stream_tracker=" + stream_tracker_addresses());
       if (!options_.metrics) args.push_back("--metrics_listen=");
@@ -348,9 +381,18 @@ absl::Status Cluster::Start() {
   if (options_.replicas > 1 && options_.coordination.empty()) {
     return absl::InvalidArgumentError("several replicas need ClusterOptions::coordination");
   }
+  if (!options_.log.empty() && options_.coordination.empty()) {
+    return absl::InvalidArgumentError("ClusterOptions::log needs ClusterOptions::coordination");
+  }
+  if (options_.store_front_ends > 1 && options_.log.empty()) {
+    return absl::InvalidArgumentError("several store front-ends need ClusterOptions::log");
+  }
   // Leasing before the tracker and the pollers, which are given its replicas' addresses.
   std::vector<Spec> specs = {{Component::kShardStore, "shard_store/shard_store_server"},
                              {Component::kLeasing, "leasing/leasing_server"}};
+  if (options_.store_front_ends > 1) {
+    specs.insert(specs.begin() + 1, Spec{Component::kShardStore1, "shard_store/shard_store_server"});
+  }
   if (options_.replicas > 1) specs.push_back({Component::kLeasing1, "leasing/leasing_server"});
   specs.push_back({Component::kStreamTracker, "stream_tracker/stream_tracker_server"});
   if (options_.replicas > 1) {
@@ -368,7 +410,7 @@ absl::Status Cluster::Start() {
     if (absl::Status s = StartProcess(spec.c); !s.ok()) return s;
   }
   streams_ = std::make_unique<shard_store::ShardStoreClient>(
-      MakeChannel(shard_store_address(), options_.client_security), absl::Seconds(10));
+      MakeReplicaChannel(shard_store_addresses(), options_.client_security), absl::Seconds(10));
   return absl::OkStatus();
 }
 
@@ -435,6 +477,21 @@ absl::Status CheckFirstDeliveriesInKeyOrder(const std::vector<Acked>& acked,
     if (last == last_n.end() || a.n > last->second) last_n[a.partition_key] = a.n;
   }
   return v.ToStatus("per-key order broken");
+}
+
+absl::Status CheckAckedSequenceNumbersIncrease(const std::vector<Acked>& acked) {
+  std::map<std::string, const Acked*> last;  // per shard
+  Violations v;
+  for (const Acked& a : acked) {
+    auto [it, first] = last.emplace(a.shard_id, &a);
+    if (!first && a.sequence_number <= it->second->sequence_number) {
+      v.Add(absl::StrCat(a.shard_id, ": ", a.partition_key, "|", a.n, " acknowledged at ",
+                         a.sequence_number, " after ", it->second->partition_key, "|",
+                         it->second->n, " at ", it->second->sequence_number));
+    }
+    if (first || a.sequence_number > it->second->sequence_number) it->second = &a;
+  }
+  return v.ToStatus("acknowledged sequence numbers reused or going back");
 }
 
 absl::Status CheckFirstDeliveriesInShardOrder(const std::vector<Delivery>& deliveries) {

@@ -79,7 +79,9 @@ struct Acked {
 
 // Writes numbered records ("key|n") over `keys` partition keys with PutRecords from one thread,
 // retrying each unacknowledged record (so a key's records are acknowledged in order) until it
-// is acknowledged or the producer is stopped. Keeps every acknowledgement.
+// is acknowledged or the producer is stopped. Keeps every acknowledgement. `endpoint` may be a
+// comma-separated list of store front-ends (cluster mode): the producer writes to the first and
+// moves to the next one in the list after each failed call (a test's failover of a producer).
 class Producer {
  public:
   // Writes at most `records_per_second` (real time), so that a fault lands mid-load; calls
@@ -95,6 +97,9 @@ class Producer {
   // how many were, and how many calls failed.
   [[nodiscard]] ::testing::AssertionResult WaitForAcked(int64_t count, absl::Duration timeout);
   std::vector<Acked> AckedRecords() const;
+  // When each call that acknowledged records returned, in order (the real clock's monotonic
+  // reading, as Delivery::at): a write stall is a long gap between two.
+  std::vector<MonotonicTime> AckTimes() const;
   int64_t acked_count() const;
   int64_t failed_calls() const { return failed_calls_.load(); }
 
@@ -112,6 +117,7 @@ class Producer {
   std::thread thread_;
   mutable absl::Mutex mu_;
   std::vector<Acked> acked_ ABSL_GUARDED_BY(mu_);
+  std::vector<MonotonicTime> ack_times_ ABSL_GUARDED_BY(mu_);
 };
 
 // The processes of a cluster. The second leasing and tracker replicas run in cluster mode only
@@ -125,6 +131,7 @@ enum class Component {
   kLeasing1,
   kStreamTracker1,
   kPoller2,
+  kShardStore1,  // the second store front-end (ClusterOptions::store_front_ends)
 };
 const char* ComponentName(Component c);
 
@@ -153,6 +160,15 @@ struct ClusterOptions {
   int replicas = 1;
   // The tracker's election TTL in cluster mode (whole seconds, >= 2000).
   int64_t election_ttl_ms = 2000;
+  // Cluster mode part 2 (issue 20): the store keeps its records in JetStream at this --log URL
+  // ("nats://host:port,..."), `log_replicas` copies each, and its stream metadata in etcd
+  // (`coordination`, required) under `etcd_prefix` + "store/"; it runs as `store_front_ends`
+  // stateless front-ends (1 or 2; kShardStore, kShardStore1). The tracker, the pollers and the
+  // harness's own client are given both addresses, kShardStore first, and fail over between them
+  // (common/replica_channel.h). Empty: the embedded store (one process, RocksDB).
+  std::string log;
+  int log_replicas = 3;
+  int store_front_ends = 1;
 };
 
 class Cluster {
@@ -174,6 +190,11 @@ class Cluster {
   absl::Status Resume(Component c);
 
   std::string shard_store_address() const { return Address(Component::kShardStore); }
+  // Every store front-end's address, comma-separated (kShardStore first). One front-end: its
+  // address.
+  std::string shard_store_addresses() const;
+  // The address of `c` while it was started (empty: never started).
+  std::string address(Component c) const { return Address(c); }
   std::string stream_tracker_address() const { return Address(Component::kStreamTracker); }
   std::string leasing_address() const { return Address(Component::kLeasing); }
   // Every leasing / tracker replica's address, comma-separated in replica order (what the
@@ -219,6 +240,9 @@ absl::Status CheckEveryAckedDelivered(const std::vector<Acked>& acked,
 // For each key, first deliveries come in the producer's order (n increasing).
 absl::Status CheckFirstDeliveriesInKeyOrder(const std::vector<Acked>& acked,
                                             const std::vector<Delivery>& deliveries);
+// For each shard, the sequence numbers acknowledged to one producer (`acked` in the order it got
+// them, from one thread) are strictly increasing: none reused, none going back.
+absl::Status CheckAckedSequenceNumbersIncrease(const std::vector<Acked>& acked);
 // For each shard, first deliveries come in sequence-number order.
 absl::Status CheckFirstDeliveriesInShardOrder(const std::vector<Delivery>& deliveries);
 // No record of a child shard was first delivered before every record of its parents had been

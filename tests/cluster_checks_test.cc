@@ -29,6 +29,15 @@ TEST(ClusterChecksTest, EveryAckedDeliveredPassesWithDuplicatesAndFailsOnALoss) 
   EXPECT_NE(lost.message().find("k|1"), absl::string_view::npos) << lost;
 }
 
+TEST(ClusterChecksTest, AckedSequenceNumbersMustIncreasePerShard) {
+  EXPECT_TRUE(CheckAckedSequenceNumbersIncrease(
+                  {A("k", 0, "s0", 1), A("j", 0, "s1", 1), A("k", 1, "s0", 5)})
+                  .ok());
+  // A number given twice (reused) or going back within a shard: broken.
+  EXPECT_FALSE(CheckAckedSequenceNumbersIncrease({A("k", 0, "s0", 5), A("j", 0, "s0", 5)}).ok());
+  EXPECT_FALSE(CheckAckedSequenceNumbersIncrease({A("k", 0, "s0", 5), A("k", 1, "s0", 4)}).ok());
+}
+
 TEST(ClusterChecksTest, KeyOrderIgnoresRedeliveriesButCatchesReordering) {
   std::vector<Acked> acked = {A("k", 0, "s0", 1), A("k", 1, "s0", 2), A("k", 2, "s1", 1)};
   // A replay of 0 and 1 after 2 (at-least-once after a crash) is fine: first deliveries ordered.

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -15,6 +16,39 @@
 namespace tributary::examples {
 
 using ::google::protobuf::util::TimeUtil;
+
+namespace {
+
+// A table stream's item key as text: its key attributes' values (S and N as they are, B as
+// hex), "/"-joined in name order: {"id": {"S": "o-1"}} → "o-1".
+std::string ItemKey(const google::protobuf::Map<std::string, v1::AttributeValue>& keys) {
+  const std::map<std::string, v1::AttributeValue> sorted(keys.begin(), keys.end());
+  std::string out;
+  for (const auto& [name, value] : sorted) {
+    if (!out.empty()) out += "/";
+    out += value.has_b() ? absl::BytesToHexString(value.b())
+           : value.has_n() ? value.n()
+                           : value.s();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<ExampleFunction::Item> ExampleFunction::Items(const v1::InvokeRequest& request) {
+  std::vector<Item> items;
+  for (const v1::Record& r : request.records()) {
+    items.push_back({r.sequence_number(), r.partition_key(),
+                     absl::StartsWith(r.data(), kPoisonPrefix)});
+  }
+  // A table stream's changes (DynamoDB Streams records): a change is poison when the item
+  // written has an attribute named "poison".
+  for (const v1::DynamoDbStreamRecord& r : request.dynamodb_records()) {
+    items.push_back({r.dynamodb().sequence_number(), ItemKey(r.dynamodb().keys()),
+                     r.dynamodb().new_image().count(kPoisonPrefix) > 0});
+  }
+  return items;
+}
 
 absl::StatusOr<std::unique_ptr<ExampleFunction>> ExampleFunction::Create(
     const ExampleFunctionOptions& options, Clock& clock) {
@@ -61,11 +95,12 @@ ExampleFunction::~ExampleFunction() {
 }
 
 std::string ExampleFunction::DescribeBatch(const v1::InvokeRequest& request) {
-  const int n = request.records_size();
+  const std::vector<Item> items = Items(request);
+  const size_t n = items.size();
   return absl::StrCat("mapping=", request.event_source_mapping_uuid(),
                       " stream=", request.stream_name(), " shard=", request.shard_id(),
-                      " records=", n, " first=", n > 0 ? request.records(0).sequence_number() : "-",
-                      " last=", n > 0 ? request.records(n - 1).sequence_number() : "-");
+                      " records=", n, " first=", n > 0 ? items[0].sequence_number : "-",
+                      " last=", n > 0 ? items[n - 1].sequence_number : "-");
 }
 
 int64_t ExampleFunction::invocations() {
@@ -73,13 +108,13 @@ int64_t ExampleFunction::invocations() {
   return invocations_;
 }
 
-absl::Status ExampleFunction::RecordDeliveries(const v1::InvokeRequest& request) {
+absl::Status ExampleFunction::RecordDeliveries(const v1::InvokeRequest& request,
+                                               const std::vector<Item>& items) {
   absl::MutexLock lock(&mu_);
   if (deliveries_ == nullptr) return absl::OkStatus();
   std::string lines;
-  for (const v1::Record& r : request.records()) {
-    absl::StrAppend(&lines, request.shard_id(), " ", r.sequence_number(), " ", r.partition_key(),
-                    "\n");
+  for (const Item& item : items) {
+    absl::StrAppend(&lines, request.shard_id(), " ", item.sequence_number, " ", item.key, "\n");
   }
   if (std::fwrite(lines.data(), 1, lines.size(), deliveries_) != lines.size() ||
       std::fflush(deliveries_) != 0) {
@@ -89,12 +124,13 @@ absl::Status ExampleFunction::RecordDeliveries(const v1::InvokeRequest& request)
   return absl::OkStatus();
 }
 
-absl::Status ExampleFunction::AggregateWindow(const v1::InvokeRequest& request, int succeeded,
+absl::Status ExampleFunction::AggregateWindow(const v1::InvokeRequest& request,
+                                              const std::vector<Item>& items, size_t succeeded,
                                               v1::InvokeResponse* response) {
   auto& counts = *response->mutable_state()->mutable_values();
   counts = request.state().values();
-  for (int i = 0; i < succeeded; ++i) {
-    std::string& count = counts[request.records(i).partition_key()];
+  for (size_t i = 0; i < succeeded; ++i) {
+    std::string& count = counts[items[i].key];
     int64_t n = 0;
     if (!count.empty() && !absl::SimpleAtoi(count, &n)) n = 0;  // not ours: start over
     count = absl::StrCat(n + 1);
@@ -138,7 +174,8 @@ absl::StatusOr<v1::InvokeResponse> ExampleFunction::Invoke(const v1::InvokeReque
       ++f->invocations_;
     }
   } count{this};
-  RETURN_IF_ERROR(RecordDeliveries(request));
+  const std::vector<Item> items = Items(request);
+  RETURN_IF_ERROR(RecordDeliveries(request, items));
   if (options_.latency > absl::ZeroDuration()) clock_.SleepFor(options_.latency);
   v1::InvokeResponse response;
   const bool windowed = request.has_window();
@@ -148,16 +185,15 @@ absl::StatusOr<v1::InvokeResponse> ExampleFunction::Invoke(const v1::InvokeReque
     if (windowed) *response.mutable_state() = request.state();
     return response;
   }
-  int succeeded = request.records_size();  // records before the first failed one
-  for (int i = 0; i < request.records_size(); ++i) {
-    const v1::Record& r = request.records(i);
-    if (!absl::StartsWith(r.data(), kPoisonPrefix)) continue;
+  size_t succeeded = items.size();  // records before the first failed one
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].poison) continue;
     succeeded = std::min(succeeded, i);
     if (options_.report_batch_item_failures) {
-      response.add_batch_item_failures()->set_item_identifier(r.sequence_number());
+      response.add_batch_item_failures()->set_item_identifier(items[i].sequence_number);
     } else {
       response.set_function_error(
-          absl::StrCat("poison record at sequence number ", r.sequence_number()));
+          absl::StrCat("poison record at sequence number ", items[i].sequence_number));
       break;
     }
   }
@@ -165,7 +201,7 @@ absl::StatusOr<v1::InvokeResponse> ExampleFunction::Invoke(const v1::InvokeReque
     if (!response.function_error().empty()) {
       *response.mutable_state() = request.state();
     } else {
-      RETURN_IF_ERROR(AggregateWindow(request, succeeded, &response));
+      RETURN_IF_ERROR(AggregateWindow(request, items, succeeded, &response));
     }
   }
   return response;

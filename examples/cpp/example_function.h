@@ -9,6 +9,14 @@
 // listed in batch_item_failures when report_batch_item_failures is set (every
 // poison record, in order), otherwise as a function_error naming the first.
 //
+// A mapping on a table's change stream sends DynamoDB Streams records
+// (`dynamodb_records`, proto/function.proto) instead of `records`: the function
+// treats each change as a record whose sequence number is its
+// dynamodb.sequence_number (what batch_item_failures must name), whose
+// "partition key" is the item's key values ("/"-joined in attribute name order,
+// B as hex), and which is poison when the item written (NewImage) has an
+// attribute named "poison".
+//
 // Every record received counts as a delivery, whether or not the batch then
 // fails: the deliveries file is a log of what Tributary delivered, which is what
 // an at-least-once check needs (a retried record appears more than once).
@@ -34,6 +42,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -90,13 +99,21 @@ class ExampleFunction {
   int64_t invocations();
 
  private:
+  // A record as this function sees it: a stream record or a table change.
+  struct Item {
+    std::string sequence_number;
+    std::string key;  // the partition key, or a change's item key
+    bool poison = false;
+  };
+  static std::vector<Item> Items(const v1::InvokeRequest& request);
+
   ExampleFunction(const ExampleFunctionOptions& options, Clock& clock, std::FILE* deliveries,
                   std::FILE* windows);
-  absl::Status RecordDeliveries(const v1::InvokeRequest& request);
-  // Fills response->state (see the file comment); `succeeded` records of the
-  // request were processed.
-  absl::Status AggregateWindow(const v1::InvokeRequest& request, int succeeded,
-                               v1::InvokeResponse* response);
+  absl::Status RecordDeliveries(const v1::InvokeRequest& request, const std::vector<Item>& items);
+  // Fills response->state (see the file comment); the first `succeeded` items
+  // of the request were processed.
+  absl::Status AggregateWindow(const v1::InvokeRequest& request, const std::vector<Item>& items,
+                               size_t succeeded, v1::InvokeResponse* response);
   bool SimulateFailure();
 
   const ExampleFunctionOptions options_;

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/testing/assertions.h"
 #include "common/testing/test_util.h"
@@ -260,6 +261,42 @@ TEST_F(ExampleFunctionTest, AnUnopenableWindowsFileIsRejected) {
   auto f = ExampleFunction::Create(options, clock_);
   EXPECT_EQ(f.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(f.status().message(), HasSubstr("/nonexistent-dir/windows"));
+}
+
+// A table stream's batch: changes of items whose NewImage may hold "poison".
+v1::InvokeRequest TableChanges(const std::vector<std::string>& ids,
+                               const std::vector<bool>& poison) {
+  v1::InvokeRequest request;
+  request.set_stream_name("_tables.7.20231114221320123");
+  request.set_shard_id("shardId-00000000000000000001-00000007");
+  for (size_t i = 0; i < ids.size(); ++i) {
+    v1::DynamoDbStreamRecord* r = request.add_dynamodb_records();
+    r->set_event_name("INSERT");
+    r->mutable_dynamodb()->set_sequence_number(absl::StrCat("10000000000000000000", i));
+    (*r->mutable_dynamodb()->mutable_keys())["id"].set_s(ids[i]);
+    auto& image = *r->mutable_dynamodb()->mutable_new_image();
+    image["id"].set_s(ids[i]);
+    if (poison[i]) image["poison"].set_bool_(true);
+  }
+  return request;
+}
+
+TEST_F(ExampleFunctionTest, ATableChangeWithAPoisonAttributeIsReportedByItsSequenceNumber) {
+  const std::string path = testing::NewTempDir() + "/table_deliveries.txt";
+  ExampleFunctionOptions options;
+  options.report_batch_item_failures = true;
+  options.deliveries_file = path;
+  auto f = Make(options);
+  auto response = f->Invoke(TableChanges({"o-1", "o-2", "o-3"}, {false, true, false}));
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->batch_item_failures_size(), 1);
+  EXPECT_EQ(response->batch_item_failures(0).item_identifier(), "100000000000000000001");
+  EXPECT_EQ(ReadFile(path),
+            "shardId-00000000000000000001-00000007 100000000000000000000 o-1\n"
+            "shardId-00000000000000000001-00000007 100000000000000000001 o-2\n"
+            "shardId-00000000000000000001-00000007 100000000000000000002 o-3\n");
+  EXPECT_THAT(ExampleFunction::DescribeBatch(TableChanges({"o-1"}, {false})),
+              HasSubstr("records=1 first=100000000000000000000"));
 }
 
 TEST_F(ExampleFunctionTest, DescribeBatchNamesShardCountAndSequenceRange) {

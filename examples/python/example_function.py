@@ -45,14 +45,15 @@ POISON_PREFIX = b"poison"
 
 
 def generate_stubs(proto_root, out):
-    """Generates the Python stubs of proto/function.proto (and streams.proto) into `out`.
+    """Generates the Python stubs of proto/function.proto (and the streams.proto and
+    tables.proto it imports) into `out`.
 
     Uses the system protoc with grpc_python_plugin (Debian: protobuf-compiler,
     protobuf-compiler-grpc). Debian 12's python3-grpc-tools bundles protoc 3.5.1, which rejects
     the proto3 `optional` fields of proto/streams.proto, so it is only the fallback for machines
     whose grpc_tools is newer.
     """
-    sources = ["proto/function.proto", "proto/streams.proto"]
+    sources = ["proto/function.proto", "proto/streams.proto", "proto/tables.proto"]
     plugin = shutil.which("grpc_python_plugin")
     protoc_binary = shutil.which("protoc")
     if protoc_binary and plugin:
@@ -95,18 +96,35 @@ class ExampleFunction:
         self._deliveries = (open(options.deliveries_file, "a", encoding="utf-8")
                             if options.deliveries_file else None)
 
+    @staticmethod
+    def _items(request):
+        """The batch as (sequence_number, key, poison) per record. A table stream's mapping sends
+        DynamoDB Streams records (request.dynamodb_records) instead of request.records: a change
+        counts by its dynamodb.sequence_number (what batch_item_failures must name), its key is
+        the item's key values ("/"-joined in attribute name order, B as hex), and it is poison
+        when the item written (NewImage) has an attribute named "poison"."""
+        items = [(r.sequence_number, r.partition_key, r.data.startswith(POISON_PREFIX))
+                 for r in request.records]
+        for r in request.dynamodb_records:
+            keys = r.dynamodb.keys
+            key = "/".join(keys[name].b.hex() if keys[name].HasField("b") else
+                           keys[name].n if keys[name].HasField("n") else keys[name].s
+                           for name in sorted(keys))
+            items.append((r.dynamodb.sequence_number, key, "poison" in r.dynamodb.new_image))
+        return items
+
     def Invoke(self, request, context):
-        records = request.records
+        records = self._items(request)
         logging.info("mapping=%s stream=%s shard=%s records=%d first=%s last=%s",
                      request.event_source_mapping_uuid, request.stream_name, request.shard_id,
-                     len(records), records[0].sequence_number if records else "-",
-                     records[-1].sequence_number if records else "-")
+                     len(records), records[0][0] if records else "-",
+                     records[-1][0] if records else "-")
         with self._lock:
             if self._deliveries is not None:
                 # Every received record is a delivery, whether or not the batch then fails.
                 self._deliveries.write("".join(
-                    "%s %s %s\n" % (request.shard_id, r.sequence_number, r.partition_key)
-                    for r in records))
+                    "%s %s %s\n" % (request.shard_id, sequence_number, key)
+                    for sequence_number, key, _ in records))
                 self._deliveries.flush()
             simulated_failure = (self._options.fail_rate > 0 and
                                  self._random.random() < self._options.fail_rate)
@@ -122,20 +140,20 @@ class ExampleFunction:
                 response.state.CopyFrom(request.state)
             return response
         succeeded = len(records)  # records before the first failed one
-        for i, r in enumerate(records):
-            if not r.data.startswith(POISON_PREFIX):
+        for i, (sequence_number, _, poison) in enumerate(records):
+            if not poison:
                 continue
             succeeded = min(succeeded, i)
             if self._options.report_batch_item_failures:
-                response.batch_item_failures.add(item_identifier=r.sequence_number)
+                response.batch_item_failures.add(item_identifier=sequence_number)
             else:
-                response.function_error = "poison record at sequence number " + r.sequence_number
+                response.function_error = "poison record at sequence number " + sequence_number
                 break
         if windowed:
             if response.function_error:
                 response.state.CopyFrom(request.state)
             else:
-                self._aggregate_window(request, succeeded, response)
+                self._aggregate_window(request, records[:succeeded], response)
         logging.info("-> %s", response.function_error or
                      ("%d batch item failure(s)" % len(response.batch_item_failures)
                       if response.batch_item_failures else "ok"))
@@ -143,13 +161,13 @@ class ExampleFunction:
 
 
     def _aggregate_window(self, request, succeeded, response):
-        """Counts the first `succeeded` records per partition key into response.state."""
+        """Counts the `succeeded` records (_items) per key into response.state."""
         counts = dict(request.state.values)
-        for r in request.records[:succeeded]:
+        for _, key, _ in succeeded:
             try:
-                counts[r.partition_key] = str(int(counts.get(r.partition_key, "0")) + 1)
+                counts[key] = str(int(counts.get(key, "0")) + 1)
             except ValueError:  # not a count of ours: start over
-                counts[r.partition_key] = "1"
+                counts[key] = "1"
         if not request.is_final_invoke_for_window:
             response.state.values.update(counts)
             return

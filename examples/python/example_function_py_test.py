@@ -55,6 +55,19 @@ class FunctionProcess:
             request.records.add(sequence_number=str(100 + i), partition_key="key%d" % i, data=d)
         return self.stub.Invoke(request, timeout=10)
 
+    def invoke_table_changes(self, *changes):
+        """A table stream's batch: (item id, poison) per change."""
+        request = function_pb2.InvokeRequest(stream_name="_tables.7.20231114221320123",
+                                             shard_id="shardId-00000000000000000001-00000007")
+        for i, (item_id, poison) in enumerate(changes):
+            r = request.dynamodb_records.add(event_name="INSERT")
+            r.dynamodb.sequence_number = "10000000000000000000%d" % i
+            r.dynamodb.keys["id"].s = item_id
+            r.dynamodb.new_image["id"].s = item_id
+            if poison:
+                r.dynamodb.new_image["poison"].bool = True
+        return self.stub.Invoke(request, timeout=10)
+
     def invoke_window(self, state, data, final=False, early=False):
         request = function_pb2.InvokeRequest(shard_id="shardId-000000000002",
                                              is_final_invoke_for_window=final,
@@ -103,6 +116,16 @@ class ExampleFunctionTest(unittest.TestCase):
             self.assertEqual(d.read(), "shardId-000000000002 100 key0\n"
                                        "shardId-000000000002 101 key1\n"
                                        "shardId-000000000002 100 key0\n")
+
+    def test_a_poison_table_change_is_reported_by_its_dynamodb_sequence_number(self):
+        f = self.start("--report_batch_item_failures")
+        response = f.invoke_table_changes(("o-1", False), ("o-2", True))
+        self.assertEqual([x.item_identifier for x in response.batch_item_failures],
+                         ["100000000000000000001"])
+        with open(f.deliveries) as d:
+            self.assertEqual(d.read(),
+                             "shardId-00000000000000000001-00000007 100000000000000000000 o-1\n"
+                             "shardId-00000000000000000001-00000007 100000000000000000001 o-2\n")
 
     def test_simulated_failures_with_status_are_internal(self):
         f = self.start("--fail_rate=1", "--fail_with_status")

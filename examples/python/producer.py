@@ -12,6 +12,10 @@ stream) are not retried: they stop the producer with the store's message.
     /usr/bin/python3 examples/python/producer.py --endpoint=127.0.0.1:4560 --stream=orders \\
         --generate=10000 --keys=100
 
+Several store front-ends (cluster mode): --endpoint=10.0.0.1:4561,10.0.0.2:4561. The producer
+sends to the first that answers and, when it goes away (its calls fail with UNAVAILABLE, which
+are retried), to the next (gRPC's pick_first over the list, as Tributary's own clients do).
+
 What a retry means, as with Kinesis: a record that failed is written after records of the same
 partition key that succeeded in the same call, so per-key order holds only for what succeeded
 on the first attempt (send one key's records in separate calls, or with PutRecord and
@@ -28,6 +32,7 @@ import ipaddress
 import os
 import random
 import re
+import socket
 import sys
 import time
 
@@ -181,11 +186,41 @@ def host_port(address, listen):
     return address
 
 
+def endpoint_list(value):
+    """Checks "host:port[,host:port...]" (each as host_port does) and returns the list."""
+    addresses = value.split(",")
+    if len(addresses) > 1 and "" in addresses:
+        raise argparse.ArgumentTypeError('"%s": empty address in the list' % value)
+    return [host_port(a, listen=False) for a in addresses]
+
+
+def channel_target(addresses):
+    """The gRPC target for a list of addresses: one as it is; several as
+    "ipv4:1.2.3.4:5,1.2.3.5:5" (or "ipv6:[::1]:5,..."), host names resolved once (IPv4
+    preferred), so that gRPC's pick_first fails over between them (common/replica_channel.h)."""
+    if len(addresses) == 1:
+        return addresses[0]
+    resolved = []
+    for address in addresses:
+        host, _, port = address.rpartition(":")
+        host = host.strip("[]")
+        infos = socket.getaddrinfo(host, int(port), proto=socket.IPPROTO_TCP)
+        infos.sort(key=lambda i: i[0] != socket.AF_INET)  # IPv4 first
+        family, _, _, _, sockaddr = infos[0]
+        resolved.append((family, sockaddr[0], port))
+    families = {f for f, _, _ in resolved}
+    if len(families) != 1:
+        raise ValueError("the addresses mix IPv4 and IPv6: %s" % ",".join(addresses))
+    if families == {socket.AF_INET}:
+        return "ipv4:" + ",".join("%s:%s" % (h, p) for _, h, p in resolved)
+    return "ipv6:" + ",".join("[%s]:%s" % (h, p) for _, h, p in resolved)
+
+
 def main(argv, stdin=sys.stdin, stdout=sys.stdout):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--endpoint", default="127.0.0.1:4560",
-                   type=lambda a: host_port(a, listen=False),
-                   help="host:port of tributary.v1.Streams")
+    p.add_argument("--endpoint", default="127.0.0.1:4560", type=endpoint_list,
+                   help="host:port of tributary.v1.Streams, or a comma-separated list of "
+                        "store front-ends to fail over between")
     p.add_argument("--stream", required=True)
     p.add_argument("--generate", type=int, default=0,
                    help="make this many records instead of reading stdin")
@@ -196,7 +231,7 @@ def main(argv, stdin=sys.stdin, stdout=sys.stdout):
         p.error("--keys and --max_attempts must be >= 1")
     pb2, pb2_grpc = load_stubs()
     records = read_records(args, stdin)
-    with grpc.insecure_channel(args.endpoint, options=[
+    with grpc.insecure_channel(channel_target(args.endpoint), options=[
             ("grpc.max_send_message_length", 64 << 20),
             ("grpc.max_receive_message_length", 64 << 20)]) as channel:
         stub = pb2_grpc.StreamsStub(channel)

@@ -161,11 +161,28 @@ class ProducerTest(unittest.TestCase):
         self.assertIn("1 failed", out.getvalue())
 
 
+    def test_a_list_of_endpoints_fails_over_to_the_next(self):
+        # The first front-end of the list refuses connections (a port nobody listens on, taken
+        # from a server stopped at once): the calls reach the second.
+        dead = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        dead_port = dead.add_insecure_port("127.0.0.1:0")
+        dead.start()
+        dead.stop(grace=None)
+        out = io.StringIO()
+        code = producer.main(["--endpoint=127.0.0.1:%d,%s" % (dead_port, self.endpoint),
+                              "--stream=orders", "--generate=30", "--keys=3"], stdout=out)
+        self.assertEqual(code, 0, out.getvalue())
+        self.assertEqual(len(self.streams.stored), 30)
+        self.assertEqual(producer.channel_target(["127.0.0.1:1", "localhost:2"]),
+                         "ipv4:127.0.0.1:1,127.0.0.1:2")
+        self.assertEqual(producer.channel_target(["a.example:1"]), "a.example:1")
+
     def test_a_bad_endpoint_is_a_usage_error(self):
         # grpc dialled 127.0.0.1:99999 as port 34463 (99999 modulo 65536), 127.0.0.1:0 as 0.
         for endpoint, reason in (("127.0.0.1:99999", "port 99999 is out of range 1-65535"),
                                  ("127.0.0.1:0", "port 0 cannot be connected to"),
-                                 (":4560", "no host")):
+                                 (":4560", "no host"),
+                                 ("127.0.0.1:1,,127.0.0.1:2", "empty address in the list")):
             with self.subTest(endpoint=endpoint):
                 err = io.StringIO()
                 with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as exited:

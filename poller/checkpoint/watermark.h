@@ -22,10 +22,10 @@ namespace tributary::poller {
 // Not thread-safe: the ShardProcessor guards it.
 class WatermarkTracker {
  public:
-  // Records that `sequence_number` was received and is not done yet. Records must be received in
-  // increasing sequence order. Errors: INVALID_ARGUMENT when `sequence_number` is not above every
-  // sequence number received before.
-  absl::Status Received(uint64_t sequence_number);
+  // Records that `sequence_number` was received and is not done yet, holding `bytes` of memory
+  // until it is done. Records must be received in increasing sequence order. Errors:
+  // INVALID_ARGUMENT when `sequence_number` is not above every sequence number received before.
+  absl::Status Received(uint64_t sequence_number, int64_t bytes = 0);
 
   // Marks a received record done. Idempotent. Errors: NOT_FOUND when it was never received (or
   // is already below the watermark and forgotten, which is not an error: returns OK).
@@ -42,15 +42,23 @@ class WatermarkTracker {
 
   // How many received records are not done yet.
   int64_t outstanding() const { return outstanding_; }
+  // The bytes those records hold (as given to Received).
+  int64_t outstanding_bytes() const { return outstanding_bytes_; }
   // The highest sequence number received, if any.
   std::optional<uint64_t> last_received() const { return last_received_; }
 
  private:
+  struct Entry {
+    uint64_t sequence_number;
+    bool done;
+    int64_t bytes;
+  };
   // Received records above the watermark, in sequence order, with whether each is done.
-  std::deque<std::pair<uint64_t, bool>> pending_;
+  std::deque<Entry> pending_;
   std::optional<uint64_t> watermark_;
   std::optional<uint64_t> last_received_;
   int64_t outstanding_ = 0;
+  int64_t outstanding_bytes_ = 0;
 };
 
 }  // namespace tributary::poller

@@ -56,20 +56,8 @@ absl::StatusOr<v1::InvokeResponse> HttpFunctionInvoker::Invoke(const std::string
   const bool table_stream = tables::IsTableStreamName(request.stream_name());
   std::string body;
   if (table_stream) {
-    if (tables_ == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "this poller cannot name the table of stream ", request.stream_name(),
-          " (no Tables service)"));
-    }
-    absl::StatusOr<TableStreamSource> source = tables_->Find(request.stream_name());
-    if (!source.ok()) {
-      return absl::Status(source.status().code(),
-                          absl::StatusCode::kNotFound == source.status().code()
-                              ? absl::StrCat("the table stream ", request.stream_name(),
-                                             " is gone: ", source.status().message())
-                              : absl::StrCat("looking up the table of ", request.stream_name(),
-                                             ": ", source.status().message()));
-    }
+    absl::StatusOr<TableStreamSource> source = FindTableStreamSource(tables_, request.stream_name());
+    if (!source.ok()) return source.status();
     absl::StatusOr<std::string> event = EncodeLambdaDynamoDbEvent(account_, *source, request);
     if (!event.ok()) return event.status();
     body = *std::move(event);

@@ -167,13 +167,18 @@ void ShardConsumer::GiveUp(const absl::Status& why) {
   ReleaseLease();
 }
 
+bool ShardConsumer::BufferFull() {
+  return processor_.Outstanding() >= options_.max_outstanding_records ||
+         processor_.OutstandingBytes() >= options_.max_outstanding_bytes;
+}
+
 void ShardConsumer::ReadOnce() {
   {
     absl::MutexLock lock(&mu_);
     if (Finished() || release_requested_ || shard_end_read_ || stopping_) return;
     if (deps_.clock.MonotonicNow() < read_paused_until_) return;  // backing off a throttle
   }
-  if (processor_.Outstanding() >= options_.max_outstanding_records) return;
+  if (BufferFull()) return;
   absl::StatusOr<ReadResult> result = stream_->Next();
   {
     absl::MutexLock lock(&mu_);
@@ -362,7 +367,7 @@ void ShardConsumer::Step() {
       finished = Finished();
       read = !stopping && !finished && !release_requested_ && !shard_end_read_ &&
              !read_outstanding_ && deps_.clock.MonotonicNow() >= read_paused_until_ &&
-             processor_.Outstanding() < options_.max_outstanding_records;
+             !BufferFull();
       if (read) {
         read_outstanding_ = true;
         ++tasks_;

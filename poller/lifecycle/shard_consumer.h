@@ -34,10 +34,10 @@
 //   - Start(scheduler): no thread of its own. The consumer's work runs as tasks on the
 //     Scheduler's shared pool, and only when something happened:
 //       * a step (at most one queued or running per consumer): starts a read when none is
-//         outstanding (ShardRecordStream::NextAsync; not while max_outstanding_records are
-//         outstanding, nor during the pause after a failed read), hands each due batch to the
-//         pool as its own task (one per lane at a time: ShardProcessor never hands out a busy
-//         lane), checkpoints / moves the state (Tend), and arms the consumer's one timer at the
+//         outstanding (ShardRecordStream::NextAsync; not while max_outstanding_records or
+//         max_outstanding_bytes are outstanding, nor during the pause after a failed read),
+//         hands each due batch to the pool as its own task (one per lane at a time:
+//         ShardProcessor never hands out a busy lane), checkpoints / moves the state (Tend), and arms the consumer's one timer at the
 //         next time something becomes due by the clock (a batching window ends, a coalesced
 //         checkpoint may be written, a read pause ends);
 //       * a step is queued by: records or an error arriving from the read, a batch finishing,
@@ -75,8 +75,13 @@ namespace tributary::poller {
 struct ShardConsumerOptions {
   std::string poller_id;
   absl::Duration checkpoint_interval = absl::Milliseconds(200);
-  // The reader pauses while this many records are offered but not done.
+  // The reader pauses while this many records, or this many bytes of them
+  // (ShardProcessor::RecordMemoryBytes), are offered but not done (issue 22: a slow function
+  // must not make the poller buffer without bound). A read may pass the byte bound by one read
+  // (at most a 10 MiB GetRecords reply or a 4 MiB event), so a shard buffers at most about
+  // max_outstanding_bytes + 10 MiB. 64 MiB lets ten lanes each fill a 6 MB batch.
   int64_t max_outstanding_records = 20000;
+  int64_t max_outstanding_bytes = int64_t{64} << 20;
   // When set, incremented each time the state leaves kRunning (lock-free), so that an owner of
   // many consumers scans their states only when one has finished. Must outlive the consumer.
   std::atomic<int64_t>* finished_counter = nullptr;
@@ -122,6 +127,9 @@ class ShardConsumer {
   // Whether Stop() would return without waiting: never started, or (after the state left
   // kRunning, or Stop) no task queued or running and no read outstanding.
   bool Quiescent();
+  // Records offered and not done, and the bytes they hold (the reader's bounds above).
+  int64_t outstanding_records() { return processor_.Outstanding(); }
+  int64_t outstanding_bytes() { return processor_.OutstandingBytes(); }
 
   // Waits on the clock until the state is no longer kRunning or `deadline` passes. Returns
   // whether it finished.
@@ -149,6 +157,8 @@ class ShardConsumer {
 
  private:
   void ReadOnce();
+  // Whether the records offered and not done reach max_outstanding_records or _bytes.
+  bool BufferFull();
   // Checkpoints and moves the state when due; `force` ignores the coalescing interval.
   void Tend(bool force);
   // Writes the checkpoint `sequence_number`, or SHARD_END when nullopt, through checkpointer_:

@@ -838,6 +838,7 @@ class ShardConsumerStatesTest : public ::testing::Test {
     options.poller_id = "p1";
     options.checkpoint_interval = absl::ZeroDuration();
     options.finished_counter = &finished_;
+    options.max_outstanding_bytes = max_outstanding_bytes_;
     return std::make_unique<ShardConsumer>(
         lease_, config_, options, shards_, leases,
         LaneDeps{clock_, waiter_, function_, destination_, metrics_, BackoffOptions(), 1});
@@ -853,7 +854,38 @@ class ShardConsumerStatesTest : public ::testing::Test {
   v1::EventSourceMappingConfiguration config_;
   v1::Lease lease_;
   std::atomic<int64_t> finished_{0};
+  int64_t max_outstanding_bytes_ = ShardConsumerOptions().max_outstanding_bytes;
 };
+
+// The reader's byte bound (issue 22: a slow function must not make the poller buffer without
+// bound). While the records read are not done (here a batching window holds them), the consumer
+// reads until they reach max_outstanding_bytes and then stops; once they are done it reads again.
+TEST_F(ShardConsumerStatesTest, TheReaderStopsAtTheByteBoundAndResumesOnceRecordsAreDone) {
+  config_.set_batch_size(10000);
+  config_.set_maximum_batching_window_in_seconds(60);
+  shards_.SetMaxRecordsPerRead(2);
+  const std::string data(1024, 'd');
+  for (int i = 0; i < 10; ++i) {
+    shards_.Append(kStream, kShard, absl::StrCat("k", i), data, clock_.Now());
+  }
+  max_outstanding_bytes_ = 3 << 10;  // two records fit under it, four do not
+  auto consumer = NewConsumer(leases_);
+  consumer->RunOnce();
+  EXPECT_EQ(consumer->outstanding_records(), 2);
+  consumer->RunOnce();
+  EXPECT_EQ(consumer->outstanding_records(), 4);
+  EXPECT_GE(consumer->outstanding_bytes(), 4 * 1024);
+  for (int i = 0; i < 3; ++i) consumer->RunOnce();
+  EXPECT_EQ(consumer->outstanding_records(), 4) << "the reader read past its byte bound";
+  EXPECT_EQ(function_.call_count(), 0);
+  clock_.Advance(absl::Seconds(61));  // the window ends: the 4 records are invoked and done
+  consumer->RunOnce();
+  EXPECT_EQ(function_.call_count(), 1);
+  EXPECT_EQ(consumer->outstanding_records(), 0);
+  EXPECT_EQ(consumer->outstanding_bytes(), 0);
+  consumer->RunOnce();
+  EXPECT_EQ(consumer->outstanding_records(), 2) << "the reader did not resume";
+}
 
 TEST_F(ShardConsumerStatesTest, AReleaseThatEndsAfterTheLeaseWasLostLeavesItLost) {
   LosingOnRelease leases(leases_);

@@ -283,7 +283,7 @@ absl::Status ShardProcessor::Offer(std::vector<v1::Record> records) {
         status = seq.status();
         break;
       }
-      status = watermark_.Received(*seq);
+      status = watermark_.Received(*seq, RecordMemoryBytes(r));
       if (!status.ok()) break;
       received.push_back(Received{*seq, std::move(r)});
     }
@@ -688,6 +688,16 @@ bool ShardProcessor::Drained() {
 int64_t ShardProcessor::Outstanding() {
   absl::MutexLock lock(&mu_);
   return watermark_.outstanding();
+}
+
+int64_t ShardProcessor::OutstandingBytes() {
+  absl::MutexLock lock(&mu_);
+  return watermark_.outstanding_bytes();
+}
+
+int64_t ShardProcessor::RecordMemoryBytes(const v1::Record& record) {
+  return static_cast<int64_t>(sizeof(v1::Record) + record.data().size() +
+                              record.partition_key().size() + record.sequence_number().size());
 }
 
 int64_t ShardProcessor::Held() {

@@ -208,6 +208,10 @@ class ShardProcessor {
   // Records offered but not done, apart from those held for an open tumbling window (they are
   // no longer in memory: the reader's pause counts these).
   int64_t Outstanding();
+  // The memory those records hold (RecordMemoryBytes each), for the reader's byte bound.
+  int64_t OutstandingBytes();
+  // What a buffered record is accounted: its object, data, partition key and sequence number.
+  static int64_t RecordMemoryBytes(const v1::Record& record);
   // Records held for open tumbling windows (processed, not done until the window closes).
   int64_t Held();
   // The next time, by the clock's monotonic reading, a batch becomes due without new records (a

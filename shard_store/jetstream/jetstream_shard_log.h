@@ -17,6 +17,12 @@
 // re-published, with the same id, by the shard's next Append before that Append's own records:
 // a retry never lands after newer records of the same shard from this log object. Appends to one
 // shard take turns (in call order of arrival); appends to different shards run concurrently.
+// Group commit: the Append whose turn it is also takes the records of the Appends waiting behind
+// it on that shard (while they fit in one message) and publishes them with its own, as one
+// message with an id of its own (`<front end>.g<n>.<shard>.<part>`); those Appends return its
+// outcome. They were all waiting while the shard's previous message was in flight, so none was
+// acknowledged before another began: their order is free, and one message of a shard is still
+// in flight at a time.
 //
 // Example: the records of call 7 to shard 3 of stream 12.
 //   ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, log->Append(12, 3, 7, {{"key", "data"}}));
@@ -123,8 +129,9 @@ class JetStreamShardLog : public ShardLog {
 
   // Appends the records of call `call` (unique per front end, see the options) to shard `shard`,
   // in order. Returns each record's sequence number. Idempotent for the same (call, shard,
-  // records) within the duplicate window: a retry returns the same numbers and stores nothing
-  // again. Errors: INVALID_ARGUMENT for no records, more than 500, or a record over the message
+  // records) within the duplicate window when no other Append of the shard was waiting (the
+  // records went in a message of the call's own id): a retry returns the same numbers and
+  // stores nothing again. (The store never repeats a call: its retries are inside Append.) Errors: INVALID_ARGUMENT for no records, more than 500, or a record over the message
   // limit; FAILED_PRECONDITION when the shard is closed (not one of the stream's subjects: re-route
   // the records); NOT_FOUND when the stream does not exist; DEADLINE_EXCEEDED / UNAVAILABLE when
   // not every part was acknowledged within append_timeout: some records may have been stored
@@ -177,11 +184,17 @@ class JetStreamShardLog : public ShardLog {
                                               uint64_t to, int64_t min_arrival_ms) override;
   // The shard's last record: its number and when JetStream stored it.
   absl::StatusOr<LogLast> Last(uint64_t stream_id, uint32_t shard) override;
+  // Core NATS (nothing stored): a message to TipSubject(stream_id, shard) holding `last` in
+  // decimal; WatchAppends subscribes to every tip subject of this name prefix.
+  void AnnounceAppend(uint64_t stream_id, uint32_t shard, uint64_t last) override;
+  absl::StatusOr<std::unique_ptr<AppendWatch>> WatchAppends(AppendHandler handler) override;
 
   // Names (for tests and operators).
   std::string StreamName(uint64_t stream_id) const;
   std::string ShardSubject(uint64_t stream_id, uint32_t shard) const;
   std::string ControlSubject(uint64_t stream_id) const;
+  // `<prefix>.tips.<id>.<shard>`: four tokens, so no stream's subject (three) takes it.
+  std::string TipSubject(uint64_t stream_id, uint32_t shard) const;
 
  private:
   // An encoded message whose publish had an unknown outcome.
@@ -191,22 +204,40 @@ class JetStreamShardLog : public ShardLog {
     size_t first_record = 0;  // index in its call's records
     size_t count = 0;
   };
+  // One call's records of one shard, encoded (each record's entry, back to back), while the
+  // call waits for the shard's turn. The call that holds the turn may take it into its own
+  // message (group commit: `taken`), and then sets its outcome (`done`, `status`, numbers).
+  // Shared: the call that took it and the call it belongs to (which may have given up).
+  struct Contribution {
+    std::string entries;          // kMessageHeaderSize bytes of room, then the entries
+    std::vector<uint32_t> sizes;  // each record's entry size
+    int64_t bytes = 0;            // of the entries
+    bool taken = false;
+    bool done = false;
+    absl::Status status;
+    std::vector<uint64_t> sequence_numbers;
+  };
   // A shard's append queue: tickets in order of arrival (an Append publishes while `serving`
-  // is its ticket), tickets given up by Appends whose deadline passed while they waited, and
+  // is its ticket), tickets given up by Appends whose deadline passed while they waited or
+  // whose records another Append took, the records of the Appends waiting for their turn, and
   // the parts whose outcome is still unknown (re-published first by the next turn).
   struct ShardPipe {
     uint64_t next_ticket = 0;
     uint64_t serving = 0;
     std::set<uint64_t> abandoned;
+    std::map<uint64_t, std::shared_ptr<Contribution>> waiting;  // by ticket
     std::vector<Part> pending;
   };
 
   JetStreamShardLog(nats::NatsClient& client, Clock& clock, JetStreamShardLogOptions options);
   nats::StreamConfig Config(uint64_t stream_id, std::vector<std::string> subjects,
                             absl::Duration retention) const;
-  // Splits a shard's records of a call into parts (deterministic: a retry splits the same way).
-  absl::StatusOr<std::vector<Part>> Split(uint64_t call, uint32_t shard,
-                                          absl::Span<const LogRecordView> records) const;
+  // Checks a shard's records of a call (1-500, each fits in a message) and encodes them.
+  absl::StatusOr<std::shared_ptr<Contribution>> Encode(absl::Span<const LogRecordView> records) const;
+  // Splits the records of `members` (in this order) into parts with ids `<id_base>.<part>`
+  // (deterministic: a retry splits the same way). Moves the entries out of the members.
+  std::vector<Part> Split(const std::string& id_base,
+                          absl::Span<const std::shared_ptr<Contribution>> members) const;
   // Ends the turn of the append holding `key`'s pipe and skips abandoned tickets.
   void PassTurn(const std::pair<uint64_t, uint32_t>& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Publishes `body` with `msg_id` to `subject` until acknowledged, retrying unknown outcomes
@@ -223,6 +254,8 @@ class JetStreamShardLog : public ShardLog {
 
   absl::Mutex mu_;
   std::map<std::pair<uint64_t, uint32_t>, ShardPipe> pipes_ ABSL_GUARDED_BY(mu_);
+  // Numbers the messages that carry several calls' records (their ids: `<front end>.g<n>...`).
+  uint64_t next_group_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tributary::shard_store::jetstream

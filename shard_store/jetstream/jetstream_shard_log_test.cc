@@ -1,6 +1,8 @@
 #include "shard_store/jetstream/jetstream_shard_log.h"
 
 #include <algorithm>
+#include <atomic>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -514,6 +516,65 @@ TEST_F(JetStreamShardLogRestartTest, AnUnacknowledgedCallIsStoredOnceBeforeEachS
                                              absl::StrCat("unacked", s, "-1"),
                                              absl::StrCat("next", s, "-0")))
         << "shard " << s;
+  }
+}
+
+// Group commit: appends that wait behind a shard's message in flight go out together in the
+// next one (each call's records adjacent, in order, numbered from the shared message), and every
+// record is stored once. The server is paused while the first append publishes, so the others
+// queue behind it.
+TEST_F(JetStreamShardLogRestartTest, AppendsWaitingForAShardsTurnShareItsNextMessage) {
+  JetStreamShardLogOptions options = SingleServerOptions("fe1");
+  options.attempt_timeout = absl::Seconds(5);
+  options.append_timeout = absl::Seconds(20);
+  std::unique_ptr<JetStreamShardLog> log = NewLog(*client_, options);
+  ASSERT_TRUE(log->CreateStream(1, {0}, absl::Hours(1)).ok());
+  ASSERT_TRUE(log->Append(1, 0, 1, Views(Data("warm", 1))).ok());
+
+  ASSERT_TRUE(cluster_->Pause(0).ok());
+  constexpr int kCalls = 5;
+  std::vector<absl::StatusOr<std::vector<uint64_t>>> results(kCalls,
+                                                             absl::InternalError("not run"));
+  std::vector<std::vector<std::string>> data;
+  for (int c = 0; c < kCalls; ++c) data.push_back(Data(absl::StrCat("c", c), 3));
+  std::atomic<int> started{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kCalls; ++c) {
+    threads.emplace_back([&, c] {
+      started.fetch_add(1);
+      results[c] = log->Append(1, 0, 10 + c, Views(data[c]));
+    });
+  }
+  ASSERT_TRUE(PollFor(absl::Seconds(10), absl::Milliseconds(50), "every append started",
+                      [&] { return started.load() == kCalls; },
+                      [&] { return absl::StrCat(started.load(), " started"); })
+                  .ok());
+  cluster_->Resume(0);
+  for (std::thread& t : threads) t.join();
+
+  std::map<uint64_t, int> calls_per_message;
+  std::set<uint64_t> numbers;
+  for (int c = 0; c < kCalls; ++c) {
+    ASSERT_TRUE(results[c].ok()) << "call " << c << ": " << results[c].status();
+    ASSERT_EQ(results[c]->size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_TRUE(numbers.insert((*results[c])[i]).second);
+      if (i > 0) EXPECT_EQ((*results[c])[i], (*results[c])[i - 1] + 1) << "call " << c;
+    }
+    ++calls_per_message[results[c]->front() >> kIndexBits];
+  }
+  int largest = 0;
+  for (const auto& [message, calls] : calls_per_message) largest = std::max(largest, calls);
+  EXPECT_GE(largest, 2) << "no two waiting appends shared a message";
+  absl::StatusOr<LogRead> read = log->Read(1, 0, 0, 100, 1 << 20);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->records.size(), 1u + 3 * kCalls);
+  for (const LogRecord& r : read->records) {
+    if (r.data == "warm-0") continue;
+    const int c = std::stoi(r.data.substr(1));
+    const auto& seqs = *results[c];
+    const size_t i = std::stoul(r.data.substr(r.data.find('-') + 1));
+    EXPECT_EQ(r.sequence_number, seqs[i]) << r.data;
   }
 }
 

@@ -74,7 +74,8 @@ TEST(CommandLineTest, TheCommandTableHasEveryCommandOfTheIssue) {
           "streams untag", "streams list-tags", "consumers register", "consumers deregister",
           "consumers describe", "consumers list", "tables create", "tables describe", "tables list",
           "tables update", "tables delete", "tables streams", "items put", "items get",
-          "items delete", "items update", "items query", "items scan", "completion bash", "completion zsh", "checkpoints get", "checkpoints set",
+          "items delete", "items update", "items query", "items scan", "items batch-write",
+          "items batch-get", "items transact-write", "completion bash", "completion zsh", "checkpoints get", "checkpoints set",
           "clock advance", "clock set", "clock get", "redrive"));
 }
 

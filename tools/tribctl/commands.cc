@@ -367,6 +367,12 @@ absl::Status RecordsFollow(Context& c) {
     *c.io.out << "SHARD_ID  SEQUENCE_NUMBER  PARTITION_KEY  ARRIVAL  DATA\n" << std::flush;
   int64_t printed = 0;
   bool done = false;
+  // A subscription that fails UNAVAILABLE after the store answered once (its front-end went
+  // away) is made again, after the last record printed, on the next front-end of
+  // --streams-endpoint's list: at most this many times in a row without an event.
+  constexpr int kMaxResubscribes = 10;
+  bool answered = false;
+  int unavailable_in_a_row = 0;
   while (!done) {
     std::unique_ptr<shard_store::ShardSubscription> subscription =
         c.streams().SubscribeToShard(request);
@@ -386,10 +392,17 @@ absl::Status RecordsFollow(Context& c) {
       absl::StatusOr<std::optional<v1::SubscribeToShardEvent>> event = raw->Next();
       if (!event.ok()) {
         // CANCELLED after Ctrl-C is the normal way out of --follow.
-        if (!(c.io.interrupt != nullptr && c.io.interrupt->triggered())) status = event.status();
+        const bool interrupted = c.io.interrupt != nullptr && c.io.interrupt->triggered();
+        if (!interrupted && answered && absl::IsUnavailable(event.status()) &&
+            ++unavailable_in_a_row <= kMaxResubscribes) {
+          break;  // resubscribe after the last record printed
+        }
+        if (!interrupted) status = event.status();
         done = true;
         break;
       }
+      answered = true;
+      unavailable_in_a_row = 0;
       if (!event->has_value()) {
         // The server ended the stream on its own (a closed shard's end arrives with child
         // shards, handled below): resubscribe after the last record it sent, if any.
@@ -423,7 +436,7 @@ absl::Status RecordsFollow(Context& c) {
       if (done) break;  // the subscription's destructor cancels the call
     }
     if (!status.ok()) return status;
-    if (!done) {
+    if (!done && !continuation.empty()) {
       v1::StartingPosition* position = request.mutable_starting_position();
       position->Clear();
       position->set_type(v1::AFTER_SEQUENCE_NUMBER);
@@ -1246,6 +1259,50 @@ std::vector<CommandSpec> BuildCommands() {
                  [](const v1::UpdateItemRequest&, const v1::UpdateItemResponse& r) {
                    return r.attributes().empty() ? std::string("ok\n")
                                                  : DynamoDbJson(r.attributes()) + "\n";
+                 }));
+  const FlagSpec capacity_flag =
+      EnumFlag("return-consumed-capacity", "print the units consumed, default NONE",
+               {"NONE", "TOTAL", "INDEXES"});
+  add(Command("items", "batch-write",
+              "Puts and deletes items of one or more tables, all or none (BatchWriteItem).")
+          .Flags({StringFlag("request-items",
+                             "{\"orders\": [{\"PutRequest\": {\"Item\": {...}}}, "
+                             "{\"DeleteRequest\": {\"Key\": {...}}}]} or file://PATH",
+                             true),
+                  capacity_flag})
+          .Finish(&FinishBatchWriteItem)
+          .Calls(&Context::tables, &tables::TablesClient::BatchWriteItem,
+                 [](const v1::BatchWriteItemRequest&, const v1::BatchWriteItemResponse& r) {
+                   return absl::StrCat("ok\n", ConsumedCapacityLines(r.consumed_capacity()));
+                 }));
+  add(Command("items", "batch-get",
+              "Reads items of one or more tables by their keys, one snapshot (BatchGetItem).")
+          .Flags({StringFlag("request-items",
+                             "{\"orders\": {\"Keys\": [{...}], \"ProjectionExpression\": "
+                             "\"...\"}} or file://PATH",
+                             true),
+                  capacity_flag})
+          .Finish(&FinishBatchGetItem)
+          .Calls(&Context::tables, &tables::TablesClient::BatchGetItem,
+                 [](const v1::BatchGetItemRequest&, const v1::BatchGetItemResponse& r) {
+                   return BatchGetItemTable(r);
+                 }));
+  add(Command("items", "transact-write",
+              "Puts, updates, deletes and checks items all or none (TransactWriteItems).")
+          .Flags({StringFlag("transact-items",
+                             "[{\"Put\": {\"TableName\": ..., \"Item\": {...}}}, "
+                             "{\"Update\"|\"Delete\"|\"ConditionCheck\": ...}] or file://PATH",
+                             true),
+                  StringFlag("client-request-token",
+                             "idempotency: the same request again within 10 minutes writes "
+                             "nothing")
+                      .Sets("client_request_token"),
+                  capacity_flag})
+          .Finish(&FinishTransactWriteItems)
+          .Calls(&Context::tables, &tables::TablesClient::TransactWriteItems,
+                 [](const v1::TransactWriteItemsRequest&,
+                    const v1::TransactWriteItemsResponse& r) {
+                   return absl::StrCat("ok\n", ConsumedCapacityLines(r.consumed_capacity()));
                  }));
   const std::vector<FlagSpec> read_flags = {
       StringFlag("index-name", "read this secondary index instead of the table")

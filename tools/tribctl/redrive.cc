@@ -24,6 +24,7 @@
 #include "mapping/function_endpoint.h"
 #include "poller/grpc_adapters.h"
 #include "poller/invoke/http_invoker.h"
+#include "poller/invoke/table_stream_grpc_invoker.h"
 #include "poller/invoke/table_stream_sources.h"
 #include "tables/stream_ids.h"
 
@@ -120,6 +121,7 @@ struct FunctionTarget {
   std::unique_ptr<HttpClient> http_client;
   poller::GrpcFunctionInvoker grpc;
   std::unique_ptr<poller::RemoteTableStreamSources> tables;
+  std::unique_ptr<poller::TableStreamGrpcInvoker> grpc_tables;  // in front of `grpc`
   std::unique_ptr<poller::HttpFunctionInvoker> http;
   std::unique_ptr<poller::EndpointFunctionInvoker> invoker;
 };
@@ -154,7 +156,9 @@ absl::StatusOr<std::unique_ptr<FunctionTarget>> NewFunctionTarget(Context& c,
   account.account_id = c.flags.StringOr("aws-account-id", account.account_id);
   t->http = std::make_unique<poller::HttpFunctionInvoker>(*t->http_client, clock, account,
                                                           t->tables.get());
-  t->invoker = std::make_unique<poller::EndpointFunctionInvoker>(t->grpc, *t->http);
+  t->grpc_tables =
+      std::make_unique<poller::TableStreamGrpcInvoker>(t->grpc, account, t->tables.get());
+  t->invoker = std::make_unique<poller::EndpointFunctionInvoker>(*t->grpc_tables, *t->http);
   return t;
 }
 

@@ -4,6 +4,7 @@
 
 #include "tools/tribctl/tables.h"
 
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -723,6 +724,117 @@ TEST(RequestsTest, ItemsUpdateQueryAndScanReadExpressionsNamesValuesAndTheToken)
                                                  "--update-expression=SET a = :a",
                                                  R"(--names={"#a": 1})"}),
                    "--names");
+}
+
+
+TEST(RequestsTest, BatchWriteAndBatchGetTakeTheAwsClisRequestItems) {
+  EXPECT_THAT(Built<v1::BatchWriteItemRequest>(
+                  {"items", "batch-write", "--return-consumed-capacity=TOTAL",
+                   R"(--request-items={"orders": [{"PutRequest": {"Item": {"id": {"S": "a"}}}},
+                                                  {"DeleteRequest": {"Key": {"id": {"S": "b"}}}}]})"}),
+              EqualsProto(Proto<v1::BatchWriteItemRequest>(R"pb(
+                request_items {
+                  key: "orders"
+                  value {
+                    requests { put_request { item { key: "id" value { s: "a" } } } }
+                    requests { delete_request { key { key: "id" value { s: "b" } } } }
+                  }
+                }
+                return_consumed_capacity: RETURN_CONSUMED_CAPACITY_TOTAL
+              )pb")));
+  EXPECT_THAT(Built<v1::BatchGetItemRequest>(
+                  {"items", "batch-get",
+                   R"(--request-items={"orders": {"Keys": [{"id": {"S": "a"}}],
+                       "ProjectionExpression": "#s", "ExpressionAttributeNames": {"#s": "status"},
+                       "ConsistentRead": true}})"}),
+              EqualsProto(Proto<v1::BatchGetItemRequest>(R"pb(
+                request_items {
+                  key: "orders"
+                  value {
+                    keys { attributes { key: "id" value { s: "a" } } }
+                    projection_expression: "#s"
+                    expression_attribute_names { key: "#s" value: "status" }
+                    consistent_read: true
+                  }
+                }
+              )pb")));
+  ExpectUsageError(Build<v1::BatchWriteItemRequest>(
+                       {"items", "batch-write",
+                        R"(--request-items={"orders": [{"PutRequest": {"Itme": {}}}]})"}),
+                   "--request-items: orders[0].PutRequest: unknown member Itme");
+  ExpectUsageError(Build<v1::BatchWriteItemRequest>(
+                       {"items", "batch-write",
+                        R"(--request-items={"orders": [{"PutRequest": {"Item": {}},
+                                                        "DeleteRequest": {"Key": {}}}]})"}),
+                   "exactly one of PutRequest and DeleteRequest");
+  ExpectUsageError(Build<v1::BatchGetItemRequest>(
+                       {"items", "batch-get", R"(--request-items={"orders": {"Keys": {}}})"}),
+                   "orders.Keys: a list of keys");
+  ExpectUsageError(Build<v1::BatchGetItemRequest>({"items", "batch-get", "--request-items=[1"}),
+                   "--request-items: not JSON");
+}
+
+TEST(RequestsTest, TransactWriteTakesEveryKindOfWriteAndReadsAFile) {
+  const std::string path = ::testing::TempDir() + "/transact.json";
+  {
+    std::ofstream file(path);
+    file << R"json([{"Put": {"TableName": "orders", "Item": {"id": {"S": "a"}},
+                         "ConditionExpression": "attribute_not_exists(id)",
+                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+                {"Update": {"TableName": "orders", "Key": {"id": {"S": "b"}},
+                            "UpdateExpression": "SET #s = :s",
+                            "ExpressionAttributeNames": {"#s": "status"},
+                            "ExpressionAttributeValues": {":s": {"S": "x"}}}},
+                {"Delete": {"TableName": "orders", "Key": {"id": {"S": "c"}}}},
+                {"ConditionCheck": {"TableName": "stock", "Key": {"sku": {"N": "1"}},
+                                    "ConditionExpression": "attribute_exists(sku)"}}])json";
+  }
+  EXPECT_THAT(Built<v1::TransactWriteItemsRequest>({"items", "transact-write",
+                                                    "--transact-items=file://" + path,
+                                                    "--client-request-token=t-1"}),
+              EqualsProto(Proto<v1::TransactWriteItemsRequest>(R"pb(
+                transact_items {
+                  put {
+                    table_name: "orders"
+                    item { key: "id" value { s: "a" } }
+                    condition_expression: "attribute_not_exists(id)"
+                    return_item_on_condition_check_failure: true
+                  }
+                }
+                transact_items {
+                  update {
+                    table_name: "orders"
+                    key { key: "id" value { s: "b" } }
+                    update_expression: "SET #s = :s"
+                    expression_attribute_names { key: "#s" value: "status" }
+                    expression_attribute_values { key: ":s" value { s: "x" } }
+                  }
+                }
+                transact_items {
+                  delete {
+                    table_name: "orders"
+                    key { key: "id" value { s: "c" } }
+                  }
+                }
+                transact_items {
+                  condition_check {
+                    table_name: "stock"
+                    key { key: "sku" value { n: "1" } }
+                    condition_expression: "attribute_exists(sku)"
+                  }
+                }
+                client_request_token: "t-1"
+              )pb")));
+  ExpectUsageError(Build<v1::TransactWriteItemsRequest>(
+                       {"items", "transact-write",
+                        R"(--transact-items=[{"Put": {"Item": {"id": {"S": "a"}}}}])"}),
+                   "[0].Put.TableName: required");
+  ExpectUsageError(Build<v1::TransactWriteItemsRequest>(
+                       {"items", "transact-write", R"(--transact-items=[{"Get": {}}])"}),
+                   "unknown member Get");
+  ExpectUsageError(Build<v1::TransactWriteItemsRequest>(
+                       {"items", "transact-write", "--transact-items=file:///no/such/file"}),
+                   "cannot read /no/such/file");
 }
 
 }  // namespace

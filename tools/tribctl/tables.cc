@@ -1,12 +1,16 @@
 #include "tools/tribctl/tables.h"
 
 #include <algorithm>
+#include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/struct.pb.h"
 #include "common/status_macros.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -259,7 +263,286 @@ absl::Status NamesAndValues(const FlagValues& flags, Request* r) {
                            r->mutable_expression_attribute_values());
 }
 
+// The text of a JSON flag: as given, or the file it names as "file://PATH" (as the AWS CLI
+// takes --request-items file://items.json).
+absl::StatusOr<std::string> JsonFlagText(const FlagValues& flags, absl::string_view flag) {
+  std::string text = flags.StringOr(flag, "");
+  absl::string_view view = text;
+  if (!absl::ConsumePrefix(&view, "file://")) return text;
+  std::ifstream in{std::string(view)};
+  if (!in) return Bad(flag, absl::StrCat("cannot read ", view));
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+absl::StatusOr<Value> ParseJsonFlag(const FlagValues& flags, absl::string_view flag) {
+  ASSIGN_OR_RETURN(std::string text, JsonFlagText(flags, flag));
+  Value parsed;
+  if (!google::protobuf::util::JsonStringToMessage(text, &parsed).ok()) {
+    return Bad(flag, "not JSON");
+  }
+  return parsed;
+}
+
+// The members of one request object of a JSON flag, checked against what may be there (a typo
+// is an error, not a member ignored). `path` names it in errors ("orders[0].PutRequest").
+class JsonObject {
+ public:
+  JsonObject(absl::string_view flag, std::string path, const Value* v)
+      : flag_(flag), path_(std::move(path)), v_(v) {}
+
+  absl::Status Check(std::set<std::string> allowed) const {
+    if (v_ == nullptr || v_->kind_case() != Value::kStructValue) {
+      return Bad(flag_, absl::StrCat(path_, ": not a JSON object"));
+    }
+    for (const auto& [name, value] : v_->struct_value().fields()) {
+      if (allowed.count(name) == 0) {
+        return Bad(flag_, absl::StrCat(path_, ": unknown member ", name));
+      }
+    }
+    return absl::OkStatus();
+  }
+  const Value* Find(const std::string& name) const {
+    auto it = v_->struct_value().fields().find(name);
+    return it == v_->struct_value().fields().end() ? nullptr : &it->second;
+  }
+  std::string Path(absl::string_view member) const { return absl::StrCat(path_, ".", member); }
+  absl::StatusOr<std::string> String(const std::string& name, bool required) const {
+    const Value* v = Find(name);
+    if (v == nullptr) {
+      if (required) return Bad(flag_, absl::StrCat(Path(name), ": required"));
+      return std::string();
+    }
+    if (v->kind_case() != Value::kStringValue) {
+      return Bad(flag_, absl::StrCat(Path(name), ": a string"));
+    }
+    return v->string_value();
+  }
+  absl::Status Map(const std::string& name, bool required, AttributeMapProto* out) const {
+    const Value* v = Find(name);
+    if (v == nullptr) {
+      return required ? Bad(flag_, absl::StrCat(Path(name), ": required")) : absl::OkStatus();
+    }
+    if (v->kind_case() != Value::kStructValue) {
+      return Bad(flag_, absl::StrCat(Path(name), ": an object of attribute values"));
+    }
+    return ToMap(flag_, Path(name), v->struct_value(), out);
+  }
+  absl::Status Names(google::protobuf::Map<std::string, std::string>* out) const {
+    const Value* v = Find("ExpressionAttributeNames");
+    if (v == nullptr) return absl::OkStatus();
+    if (v->kind_case() != Value::kStructValue) {
+      return Bad(flag_, absl::StrCat(Path("ExpressionAttributeNames"), ": an object of names"));
+    }
+    for (const auto& [placeholder, name] : v->struct_value().fields()) {
+      if (name.kind_case() != Value::kStringValue) {
+        return Bad(flag_,
+                   absl::StrCat(Path("ExpressionAttributeNames"), ".", placeholder, ": a string"));
+      }
+      (*out)[placeholder] = name.string_value();
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> Bool(const std::string& name) const {
+    const Value* v = Find(name);
+    if (v == nullptr) return false;
+    if (v->kind_case() != Value::kBoolValue) {
+      return Bad(flag_, absl::StrCat(Path(name), ": true or false"));
+    }
+    return v->bool_value();
+  }
+  // ReturnValuesOnConditionCheckFailure: ALL_OLD → true, NONE or absent → false.
+  absl::StatusOr<bool> ReturnItemOnFailure() const {
+    ASSIGN_OR_RETURN(std::string rv, String("ReturnValuesOnConditionCheckFailure", false));
+    if (rv.empty() || rv == "NONE") return false;
+    if (rv == "ALL_OLD") return true;
+    return Bad(flag_,
+               absl::StrCat(Path("ReturnValuesOnConditionCheckFailure"), ": ALL_OLD or NONE"));
+  }
+
+ private:
+  absl::string_view flag_;
+  std::string path_;
+  const Value* v_;
+};
+
+// A transaction's write (Put, Update, Delete, ConditionCheck) from its JSON.
+template <typename Request>
+absl::Status WriteFields(const JsonObject& o, Request* r) {
+  ASSIGN_OR_RETURN(std::string table, o.String("TableName", true));
+  r->set_table_name(table);
+  ASSIGN_OR_RETURN(std::string condition, o.String("ConditionExpression", false));
+  r->set_condition_expression(condition);
+  RETURN_IF_ERROR(o.Names(r->mutable_expression_attribute_names()));
+  RETURN_IF_ERROR(o.Map("ExpressionAttributeValues", false,
+                        r->mutable_expression_attribute_values()));
+  ASSIGN_OR_RETURN(bool return_item, o.ReturnItemOnFailure());
+  r->set_return_item_on_condition_check_failure(return_item);
+  return absl::OkStatus();
+}
+
+v1::ReturnConsumedCapacity CapacityMode(const FlagValues& flags) {
+  const std::string mode = flags.StringOr("return-consumed-capacity", "NONE");
+  return mode == "TOTAL"     ? v1::RETURN_CONSUMED_CAPACITY_TOTAL
+         : mode == "INDEXES" ? v1::RETURN_CONSUMED_CAPACITY_INDEXES
+                             : v1::RETURN_CONSUMED_CAPACITY_NONE;
+}
+
 }  // namespace
+
+absl::Status FinishBatchWriteItem(const FlagValues& flags, v1::BatchWriteItemRequest* r) {
+  constexpr absl::string_view kFlag = "request-items";
+  ASSIGN_OR_RETURN(Value parsed, ParseJsonFlag(flags, kFlag));
+  if (parsed.kind_case() != Value::kStructValue || parsed.struct_value().fields().empty()) {
+    return Bad(kFlag, "an object of table names to lists of PutRequest / DeleteRequest");
+  }
+  for (const auto& [table, list] : parsed.struct_value().fields()) {
+    if (list.kind_case() != Value::kListValue) {
+      return Bad(kFlag, absl::StrCat(table, ": a list of write requests"));
+    }
+    v1::WriteRequests& requests = (*r->mutable_request_items())[table];
+    int i = 0;
+    for (const Value& element : list.list_value().values()) {
+      const JsonObject request(kFlag, absl::StrCat(table, "[", i++, "]"), &element);
+      RETURN_IF_ERROR(request.Check({"PutRequest", "DeleteRequest"}));
+      const Value* put = request.Find("PutRequest");
+      const Value* del = request.Find("DeleteRequest");
+      if ((put == nullptr) == (del == nullptr)) {
+        return Bad(kFlag, absl::StrCat(request.Path("*"),
+                                       ": exactly one of PutRequest and DeleteRequest"));
+      }
+      v1::WriteRequest& w = *requests.add_requests();
+      if (put != nullptr) {
+        const JsonObject o(kFlag, request.Path("PutRequest"), put);
+        RETURN_IF_ERROR(o.Check({"Item"}));
+        RETURN_IF_ERROR(o.Map("Item", true, w.mutable_put_request()->mutable_item()));
+      } else {
+        const JsonObject o(kFlag, request.Path("DeleteRequest"), del);
+        RETURN_IF_ERROR(o.Check({"Key"}));
+        RETURN_IF_ERROR(o.Map("Key", true, w.mutable_delete_request()->mutable_key()));
+      }
+    }
+  }
+  r->set_return_consumed_capacity(CapacityMode(flags));
+  return absl::OkStatus();
+}
+
+absl::Status FinishBatchGetItem(const FlagValues& flags, v1::BatchGetItemRequest* r) {
+  constexpr absl::string_view kFlag = "request-items";
+  ASSIGN_OR_RETURN(Value parsed, ParseJsonFlag(flags, kFlag));
+  if (parsed.kind_case() != Value::kStructValue || parsed.struct_value().fields().empty()) {
+    return Bad(kFlag, "an object of table names to {\"Keys\": [...], ...}");
+  }
+  for (const auto& [table, spec] : parsed.struct_value().fields()) {
+    const JsonObject o(kFlag, table, &spec);
+    RETURN_IF_ERROR(o.Check(
+        {"Keys", "ProjectionExpression", "ExpressionAttributeNames", "ConsistentRead"}));
+    v1::KeysAndAttributes& read = (*r->mutable_request_items())[table];
+    const Value* keys = o.Find("Keys");
+    if (keys == nullptr || keys->kind_case() != Value::kListValue) {
+      return Bad(kFlag, absl::StrCat(o.Path("Keys"), ": a list of keys"));
+    }
+    int i = 0;
+    for (const Value& key : keys->list_value().values()) {
+      const std::string path = absl::StrCat(o.Path("Keys"), "[", i++, "]");
+      if (key.kind_case() != Value::kStructValue) {
+        return Bad(kFlag, absl::StrCat(path, ": an object of attribute values"));
+      }
+      RETURN_IF_ERROR(ToMap(kFlag, path, key.struct_value(), read.add_keys()->mutable_attributes()));
+    }
+    ASSIGN_OR_RETURN(std::string projection, o.String("ProjectionExpression", false));
+    read.set_projection_expression(projection);
+    RETURN_IF_ERROR(o.Names(read.mutable_expression_attribute_names()));
+    ASSIGN_OR_RETURN(bool consistent, o.Bool("ConsistentRead"));
+    read.set_consistent_read(consistent);
+  }
+  r->set_return_consumed_capacity(CapacityMode(flags));
+  return absl::OkStatus();
+}
+
+absl::Status FinishTransactWriteItems(const FlagValues& flags, v1::TransactWriteItemsRequest* r) {
+  constexpr absl::string_view kFlag = "transact-items";
+  ASSIGN_OR_RETURN(Value parsed, ParseJsonFlag(flags, kFlag));
+  if (parsed.kind_case() != Value::kListValue || parsed.list_value().values().empty()) {
+    return Bad(kFlag, "a list of {\"Put\" | \"Update\" | \"Delete\" | \"ConditionCheck\": ...}");
+  }
+  int i = 0;
+  for (const Value& element : parsed.list_value().values()) {
+    const JsonObject item(kFlag, absl::StrCat("[", i++, "]"), &element);
+    RETURN_IF_ERROR(item.Check({"Put", "Update", "Delete", "ConditionCheck"}));
+    if (element.struct_value().fields_size() != 1) {
+      return Bad(kFlag, absl::StrCat(item.Path("*"),
+                                     ": exactly one of Put, Update, Delete, ConditionCheck"));
+    }
+    const auto& [kind, body] = *element.struct_value().fields().begin();
+    const JsonObject o(kFlag, item.Path(kind), &body);
+    const std::set<std::string> common = {"TableName", "ConditionExpression",
+                                          "ExpressionAttributeNames", "ExpressionAttributeValues",
+                                          "ReturnValuesOnConditionCheckFailure"};
+    std::set<std::string> allowed = common;
+    v1::TransactWriteItem& t = *r->add_transact_items();
+    if (kind == "Put") {
+      allowed.insert("Item");
+      RETURN_IF_ERROR(o.Check(allowed));
+      RETURN_IF_ERROR(WriteFields(o, t.mutable_put()));
+      RETURN_IF_ERROR(o.Map("Item", true, t.mutable_put()->mutable_item()));
+    } else if (kind == "Delete") {
+      allowed.insert("Key");
+      RETURN_IF_ERROR(o.Check(allowed));
+      RETURN_IF_ERROR(WriteFields(o, t.mutable_delete_()));
+      RETURN_IF_ERROR(o.Map("Key", true, t.mutable_delete_()->mutable_key()));
+    } else if (kind == "Update") {
+      allowed.insert({"Key", "UpdateExpression"});
+      RETURN_IF_ERROR(o.Check(allowed));
+      RETURN_IF_ERROR(WriteFields(o, t.mutable_update()));
+      RETURN_IF_ERROR(o.Map("Key", true, t.mutable_update()->mutable_key()));
+      ASSIGN_OR_RETURN(std::string update, o.String("UpdateExpression", true));
+      t.mutable_update()->set_update_expression(update);
+    } else {
+      allowed.insert("Key");
+      RETURN_IF_ERROR(o.Check(allowed));
+      RETURN_IF_ERROR(WriteFields(o, t.mutable_condition_check()));
+      RETURN_IF_ERROR(o.Map("Key", true, t.mutable_condition_check()->mutable_key()));
+    }
+  }
+  r->set_return_consumed_capacity(CapacityMode(flags));
+  return absl::OkStatus();
+}
+
+std::string BatchGetItemTable(const v1::BatchGetItemResponse& response) {
+  std::string out;
+  const std::map<std::string, const v1::ItemList*> sorted = [&] {
+    std::map<std::string, const v1::ItemList*> m;
+    for (const auto& [table, items] : response.responses()) m[table] = &items;
+    return m;
+  }();
+  for (const auto& [table, items] : sorted) {
+    for (const v1::AttributeMap& item : items->items()) {
+      absl::StrAppend(&out, table, " ", DynamoDbJson(item.attributes()), "\n");
+    }
+  }
+  int unprocessed = 0;
+  for (const auto& [table, keys] : response.unprocessed_keys()) unprocessed += keys.keys_size();
+  if (unprocessed > 0) {
+    absl::StrAppend(&out, "UnprocessedKeys ", unprocessed,
+                    " (over 16 MB of items: ask again for them)\n");
+  }
+  absl::StrAppend(&out, ConsumedCapacityLines(response.consumed_capacity()));
+  return out;
+}
+
+std::string ConsumedCapacityLines(
+    const google::protobuf::RepeatedPtrField<v1::ConsumedCapacity>& consumed) {
+  std::string out;
+  for (const v1::ConsumedCapacity& c : consumed) {
+    absl::StrAppend(&out, "ConsumedCapacity ", c.table_name(), " ", c.capacity_units());
+    if (c.read_capacity_units() > 0) absl::StrAppend(&out, " read ", c.read_capacity_units());
+    if (c.write_capacity_units() > 0) absl::StrAppend(&out, " write ", c.write_capacity_units());
+    out += "\n";
+  }
+  return out;
+}
 
 absl::Status ParseDynamoDbJson(absl::string_view flag, absl::string_view json,
                                AttributeMapProto* out) {

@@ -50,6 +50,30 @@ absl::Status FinishUpdateItem(const FlagValues& flags, v1::UpdateItemRequest* r)
 absl::Status FinishQuery(const FlagValues& flags, v1::QueryRequest* r);
 absl::Status FinishScan(const FlagValues& flags, v1::ScanRequest* r);
 
+// items batch-write --request-items, batch-get --request-items, transact-write
+// --transact-items: the JSON `aws dynamodb batch-write-item | batch-get-item |
+// transact-write-items` takes (inline or "file://PATH"), e.g.
+//   batch-write: {"orders": [{"PutRequest": {"Item": {...}}}, {"DeleteRequest": {"Key": {...}}}]}
+//   batch-get:   {"orders": {"Keys": [{...}], "ProjectionExpression": "...",
+//                            "ExpressionAttributeNames": {...}, "ConsistentRead": true}}
+//   transact:    [{"Put": {"TableName": "orders", "Item": {...}, "ConditionExpression": "...",
+//                 "ExpressionAttributeNames": {...}, "ExpressionAttributeValues": {...},
+//                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+//                 {"Update": {..., "Key": {...}, "UpdateExpression": "..."}},
+//                 {"Delete": {..., "Key": {...}}}, {"ConditionCheck": {..., "Key": {...}}}]
+// and --return-consumed-capacity NONE|TOTAL|INDEXES. A member these do not know, or a value of
+// the wrong shape, is a usage error naming the flag and the member's path ("orders[1].PutRequest:
+// unknown member Itme"); the server checks the rest (limits, expressions).
+absl::Status FinishBatchWriteItem(const FlagValues& flags, v1::BatchWriteItemRequest* r);
+absl::Status FinishBatchGetItem(const FlagValues& flags, v1::BatchGetItemRequest* r);
+absl::Status FinishTransactWriteItems(const FlagValues& flags, v1::TransactWriteItemsRequest* r);
+// items batch-get's output: "TABLE ITEM_JSON" per item (tables in name order), then
+// "UnprocessedKeys N" when some were not read, then ConsumedCapacityLines.
+std::string BatchGetItemTable(const v1::BatchGetItemResponse& response);
+// "ConsumedCapacity TABLE UNITS [read R] [write W]" per entry.
+std::string ConsumedCapacityLines(
+    const google::protobuf::RepeatedPtrField<v1::ConsumedCapacity>& consumed);
+
 // The token `items query|scan` prints when --max-items stopped it before the end: the key to
 // start after, as URL-safe base64 of its protobuf form. ParseItemsToken: a usage error naming
 // --starting-token for anything else.

@@ -592,5 +592,59 @@ TEST_F(TribctlAllInOneTest, ItemsUpdateQueryAndScanWithExpressionsAndPaging) {
   EXPECT_THAT(bad.err, HasSubstr("--starting-token"));
 }
 
+
+// items batch-write / batch-get / transact-write (issue 18) with the AWS CLI's JSON: written
+// all or none, read back by key, a cancelled transaction's reasons in the error, the units.
+TEST_F(TribctlAllInOneTest, ItemsBatchWriteBatchGetAndTransactWrite) {
+  ASSERT_EQ(Run({"tables", "create", "--table-name=orders", "--partition-key=id:S"}).code,
+            kExitOk);
+  Result written = Run({"items", "batch-write", "--return-consumed-capacity=TOTAL",
+                        R"(--request-items={"orders": [
+                            {"PutRequest": {"Item": {"id": {"S": "a"}, "n": {"N": "1"}}}},
+                            {"PutRequest": {"Item": {"id": {"S": "b"}, "n": {"N": "2"}}}}]})"});
+  ASSERT_EQ(written.code, kExitOk) << written.err;
+  EXPECT_EQ(written.out, "ok\nConsumedCapacity orders 2 write 2\n");
+
+  Result got = Run({"items", "batch-get",
+                    R"(--request-items={"orders": {"Keys": [{"id": {"S": "a"}},
+                                                             {"id": {"S": "b"}},
+                                                             {"id": {"S": "missing"}}],
+                                                    "ProjectionExpression": "id, n"}})"});
+  ASSERT_EQ(got.code, kExitOk) << got.err;
+  EXPECT_THAT(got.out, HasSubstr(R"(orders {"id": {"S": "a"}, "n": {"N": "1"}})" "\n"));
+  EXPECT_THAT(got.out, HasSubstr(R"(orders {"id": {"S": "b"}, "n": {"N": "2"}})" "\n"));
+  EXPECT_THAT(got.out, ::testing::Not(HasSubstr("missing")));
+
+  Result moved = Run({"items", "transact-write", "--client-request-token=move-1",
+                      R"(--transact-items=[
+                          {"Update": {"TableName": "orders", "Key": {"id": {"S": "a"}},
+                                      "UpdateExpression": "SET n = n - :one",
+                                      "ConditionExpression": "n >= :one",
+                                      "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+                          {"Delete": {"TableName": "orders", "Key": {"id": {"S": "b"}}}}])"});
+  ASSERT_EQ(moved.code, kExitOk) << moved.err;
+  EXPECT_EQ(moved.out, "ok\n");
+  EXPECT_EQ(Run({"items", "get", "--table-name=orders", R"(--key={"id": {"S": "a"}})"}).out,
+            R"({"id": {"S": "a"}, "n": {"N": "0"}})" "\n");
+  EXPECT_EQ(Run({"items", "get", "--table-name=orders", R"(--key={"id": {"S": "b"}})"}).out,
+            "no such item\n");
+
+  // The same condition again fails: nothing is written and the reasons are in the error.
+  Result cancelled = Run({"items", "transact-write",
+                          R"(--transact-items=[
+                              {"Put": {"TableName": "orders", "Item": {"id": {"S": "c"}}}},
+                              {"ConditionCheck": {"TableName": "orders", "Key": {"id": {"S": "a"}},
+                                                  "ConditionExpression": "n >= :one",
+                                                  "ExpressionAttributeValues": {":one": {"N": "1"}}}}])"});
+  EXPECT_EQ(cancelled.code, kExitError);
+  EXPECT_THAT(cancelled.err, HasSubstr("[None, ConditionalCheckFailed]"));
+  EXPECT_EQ(Run({"items", "get", "--table-name=orders", R"(--key={"id": {"S": "c"}})"}).out,
+            "no such item\n");
+
+  Result bad = Run({"items", "batch-write", R"(--request-items={"orders": [{"Put": {}}]})"});
+  EXPECT_EQ(bad.code, kExitUsage);
+  EXPECT_THAT(bad.err, HasSubstr("--request-items: orders[0]: unknown member Put"));
+}
+
 }  // namespace
 }  // namespace tributary::tribctl

@@ -22,6 +22,8 @@
 #include "common/testing/http_test_server.h"
 #include "rapidjson/document.h"
 #include "common/clock.h"
+#include "etcd/etcd_url.h"
+#include "leasing/etcd_lease_store.h"
 #include "gflags/gflags.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "grpcpp/create_channel.h"
@@ -154,13 +156,43 @@ absl::StatusOr<std::unique_ptr<InProcessCluster>> InProcessCluster::Create(
   leasing::LeaseTableOptions lease_options;
   lease_options.lease_duration = absl::Milliseconds(options.lease_duration_ms);
   lease_options.min_hold = absl::Milliseconds(options.min_hold_ms);
-  auto stack = leasing::LeasingStack::Create(clock, options.data_dir + "/leasing", lease_options);
+  absl::StatusOr<std::unique_ptr<leasing::LeasingStack>> stack;
+  std::vector<std::string> etcd_endpoints;
+  if (options.coordination.empty()) {
+    stack = leasing::LeasingStack::Create(clock, options.data_dir + "/leasing", lease_options);
+  } else {
+    // As leasing_server --coordination builds it.
+    absl::StatusOr<std::vector<std::string>> endpoints = etcd::ParseEtcdUrl(options.coordination);
+    if (!endpoints.ok()) return endpoints.status();
+    etcd_endpoints = *endpoints;
+    etcd::EtcdClientOptions etcd_options;
+    etcd_options.endpoints = etcd_endpoints;
+    auto client = etcd::EtcdClient::Create(clock, etcd_options);
+    if (!client.ok()) return client.status();
+    c->etcd_ = std::move(*client);
+    leasing::EtcdLeaseStoreOptions store_options;
+    store_options.prefix = options.etcd_prefix + "leasing/";
+    store_options.shared = true;
+    store_options.poller_liveness_ttl =
+        std::max(absl::Seconds(1), absl::Milliseconds(options.lease_duration_ms));
+    store_options.writer = absl::StrCat("bench-", getpid(), "-", *address);
+    auto store = leasing::EtcdLeaseStore::Create(*c->etcd_, store_options);
+    if (!store.ok()) return store.status();
+    stack = leasing::LeasingStack::Create(
+        clock, std::unique_ptr<leasing::LeaseStore>(*std::move(store)), lease_options);
+  }
   if (!stack.ok()) return stack.status();
   c->leasing_stack_ = std::move(*stack);
 
   stream_tracker::StreamTracker::Options tracker_options;
   tracker_options.data_dir = options.data_dir + "/stream_tracker";
   tracker_options.sync_interval = absl::Milliseconds(options.sync_interval_ms);
+  if (!etcd_endpoints.empty()) {
+    tracker_options.data_dir.clear();
+    tracker_options.etcd_endpoints = etcd_endpoints;
+    tracker_options.etcd_prefix = options.etcd_prefix + "tracker/";
+    tracker_options.replica_name = absl::StrCat("bench pid ", getpid(), " on ", *address);
+  }
   auto tracker = stream_tracker::StreamTracker::Create(
       tracker_options, MakeChannel(*address, options.client_security),
       MakeChannel(*address, options.client_security), clock);

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "common/grpc_security.h"
 #include "common/grpc_server.h"
+#include "etcd/etcd_client.h"
 #include "grpcpp/grpcpp.h"
 #include "leasing/leasing_service.h"
 #include "poller/poller_node.h"
@@ -90,6 +91,12 @@ struct ClusterOptions {
   // services' own clients (tracker, poller) and the cluster's stubs present to it.
   GrpcServerSecurity server_security;
   GrpcClientSecurity client_security;
+  // Cluster mode (issue 19): "etcd://host:port,..." keeps the lease table (shared store, poller
+  // liveness as etcd leases of TTL = the lease duration, as leasing_server --coordination) and
+  // the tracker's state in etcd under `etcd_prefix` + "leasing/" / "tracker/". The shard store
+  // stays embedded (RocksDB in data_dir). Empty: everything embedded.
+  std::string coordination;
+  std::string etcd_prefix = "/tributary/";
 };
 
 // Every service in this process on one 127.0.0.1 port, as `tributary serve` runs them.
@@ -130,6 +137,7 @@ class InProcessCluster {
  private:
   InProcessCluster() = default;
   std::string address_;
+  std::unique_ptr<etcd::EtcdClient> etcd_;  // cluster mode; outlives the lease store
   std::unique_ptr<shard_store::ShardStoreNode> store_;
   std::unique_ptr<tables::TableStore> table_store_;
   std::unique_ptr<tables::TablesService> tables_service_;

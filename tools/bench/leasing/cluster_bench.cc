@@ -18,6 +18,7 @@
 //   bazel run -c opt //tools/bench/leasing:cluster_bench -- --quick    # the smoke test
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -34,6 +35,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "etcd/etcd_client.h"
@@ -53,6 +55,10 @@ DEFINE_int32(sustain_seconds, 10, "Rounds (one a second) of the sustained phase"
 DEFINE_int32(failover_leases, 100, "Leases of the failover phase");
 DEFINE_int32(failover_lease_ms, 2000, "Lease duration (etcd TTL) of the failover phase");
 DEFINE_double(phase_seconds, 60, "Upper bound of any one phase's loop, seconds");
+DEFINE_string(phases, "ops,sustained,failover,leader_kill",
+              "The phases to run (comma-separated; leader_kill runs with 3 members only)");
+DEFINE_string(members, "1,3", "etcd cluster sizes to measure (comma-separated)");
+DEFINE_bool(embedded, true, "Measure the embedded RocksDB backend too");
 
 namespace tributary::leasing {
 namespace {
@@ -83,10 +89,72 @@ std::string Shard(int i) { return absl::StrFormat("shardId-%08d", i); }
 LeaseKey Key(int i) { return {"esm-bench", Shard(i)}; }
 Checkpoint Seq(uint64_t n) { return {CheckpointType::kSequenceNumber, n, absl::UnixEpoch()}; }
 
+// A store that counts the writes through it (the group commit's group sizes).
+class CountingStore : public LeaseStore {
+ public:
+  explicit CountingStore(std::unique_ptr<LeaseStore> inner) : inner_(std::move(inner)) {}
+  absl::Status Write(const LeaseStoreWrite& write) override {
+    writes_.fetch_add(1);
+    lease_puts_.fetch_add(static_cast<int64_t>(write.put_leases.size()));
+    return inner_->Write(write);
+  }
+  absl::StatusOr<LeaseStoreContents> Load() override { return inner_->Load(); }
+  LeaseStoreWrite TakeExternalChanges() override { return inner_->TakeExternalChanges(); }
+  absl::StatusOr<bool> Barrier() override { return inner_->Barrier(); }
+  bool KeepsLiveness() const override { return inner_->KeepsLiveness(); }
+  int64_t writes() const { return writes_.load(); }
+  int64_t lease_puts() const { return lease_puts_.load(); }
+
+ private:
+  std::unique_ptr<LeaseStore> inner_;
+  std::atomic<int64_t> writes_{0};
+  std::atomic<int64_t> lease_puts_{0};
+};
+
+// CPU seconds (user + system) of this process and of its etcd children (/proc).
+struct CpuSample {
+  double self = 0;
+  double etcd = 0;
+};
+CpuSample SampleCpu() {
+  CpuSample sample;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  auto read_stat = [tick](const std::string& path, std::string* comm, long* ppid) -> double {
+    FILE* f = std::fopen(path.c_str(), "r");
+    if (f == nullptr) return -1;
+    char buffer[1024] = {};
+    const size_t n = std::fread(buffer, 1, sizeof(buffer) - 1, f);
+    std::fclose(f);
+    const std::string line(buffer, n);
+    const size_t open = line.find('(');
+    const size_t close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) return -1;
+    *comm = line.substr(open + 1, close - open - 1);
+    // Fields after the comm: state ppid ... utime (14th field overall) stime (15th).
+    std::vector<std::string> fields = absl::StrSplit(line.substr(close + 2), ' ');
+    if (fields.size() < 13) return -1;
+    *ppid = std::atol(fields[1].c_str());
+    return (std::atof(fields[11].c_str()) + std::atof(fields[12].c_str())) / tick;
+  };
+  std::string comm;
+  long ppid = 0;
+  sample.self = read_stat("/proc/self/stat", &comm, &ppid);
+  const long me = getpid();
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name[0] < '0' || name[0] > '9') continue;
+    const double cpu = read_stat(entry.path().string() + "/stat", &comm, &ppid);
+    if (cpu >= 0 && ppid == me && comm == "etcd") sample.etcd += cpu;
+  }
+  return sample;
+}
+
 // One leasing replica: its store (and, for etcd, its client) and table.
 struct Replica {
   std::unique_ptr<etcd::EtcdClient> client;
   std::unique_ptr<LeaseStore> store;
+  CountingStore* counted = nullptr;  // store, seen as what it is
   std::unique_ptr<LeaseTable> table;
 };
 
@@ -121,6 +189,9 @@ struct Backend {
       BENCH_CHECK(store.ok(), "%s", store.status().ToString());
       r.store = std::move(store).value();
     }
+    auto counted = std::make_unique<CountingStore>(std::move(r.store));
+    r.counted = counted.get();
+    r.store = std::move(counted);
     LeaseTableOptions options;
     options.lease_duration = lease;
     options.min_hold = absl::ZeroDuration();
@@ -233,6 +304,9 @@ void Sustained(Backend& backend) {
   }
   std::vector<std::vector<double>> round_seconds(FLAGS_pollers);
   std::atomic<int64_t> checkpoints{0};
+  const int64_t writes_before = r.counted->writes();
+  const int64_t puts_before = r.counted->lease_puts();
+  const CpuSample cpu_before = SampleCpu();
   const auto start = SteadyClock::now();
   std::vector<std::thread> pollers;
   for (int p = 0; p < FLAGS_pollers; ++p) {
@@ -264,6 +338,10 @@ void Sustained(Backend& backend) {
   }
   for (std::thread& t : pollers) t.join();
   const double seconds = SecondsSince(start);
+  const CpuSample cpu_after = SampleCpu();
+  const double writes = static_cast<double>(r.counted->writes() - writes_before);
+  const double puts = static_cast<double>(r.counted->lease_puts() - puts_before);
+  const double done = std::max<double>(1, checkpoints.load());
   std::vector<double> all;
   int late = 0;
   for (const auto& rs : round_seconds) {
@@ -278,6 +356,12 @@ void Sustained(Backend& backend) {
       backend.name.c_str(), FLAGS_leases, FLAGS_pollers, all.size(), late, Percentile(all, 0.5),
       all.empty() ? 0.0 : *std::max_element(all.begin(), all.end()), checkpoints.load() / seconds,
       seconds, late == 0 ? "SUSTAINED" : "NOT sustained");
+  std::printf(
+      "%-18s   CPU per checkpoint: this process %.1f us, etcd %.1f us (%.2f + %.2f cores); "
+      "%.0f store writes, %.1f lease rows each\n",
+      backend.name.c_str(), (cpu_after.self - cpu_before.self) / done * 1e6,
+      (cpu_after.etcd - cpu_before.etcd) / done * 1e6, (cpu_after.self - cpu_before.self) / seconds,
+      (cpu_after.etcd - cpu_before.etcd) / seconds, writes, writes > 0 ? puts / writes : 0.0);
   std::fflush(stdout);
 }
 
@@ -447,19 +531,29 @@ int Main() {
   if (tmp == nullptr) tmp = getenv("TMPDIR");
   std::string root = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/cluster_bench.XXXXXX");
   BENCH_CHECK(mkdtemp(root.data()) != nullptr, "mkdtemp %s", root);
-  Backend embedded{"embedded RocksDB", nullptr, root};
-  OperationsPerSecond(embedded);
-  Sustained(embedded);
-  Failover(embedded);
-  for (const int members : {1, 3}) {
+  const std::vector<std::string> phases = absl::StrSplit(FLAGS_phases, ',');
+  auto wanted = [&phases](const std::string& phase) {
+    return std::find(phases.begin(), phases.end(), phase) != phases.end();
+  };
+  auto run = [&](Backend& backend) {
+    if (wanted("ops")) OperationsPerSecond(backend);
+    if (wanted("sustained")) Sustained(backend);
+    if (wanted("failover")) Failover(backend);
+    if (wanted("leader_kill") && backend.cluster != nullptr && backend.cluster->size() == 3) {
+      LeaderKill(backend);
+    }
+  };
+  if (FLAGS_embedded) {
+    Backend embedded{"embedded RocksDB", nullptr, root};
+    run(embedded);
+  }
+  for (const absl::string_view m : absl::StrSplit(FLAGS_members, ',', absl::SkipEmpty())) {
+    const int members = std::atoi(std::string(m).c_str());
     auto cluster = etcd::testing::EtcdCluster::Start(members);
     BENCH_CHECK(cluster.ok(), "%s", cluster.status().ToString());
     Backend etcd{absl::StrCat("etcd, ", members, members == 1 ? " member" : " members"),
                  cluster->get(), root};
-    OperationsPerSecond(etcd);
-    Sustained(etcd);
-    Failover(etcd);
-    if (members == 3) LeaderKill(etcd);
+    run(etcd);
   }
   std::error_code ec;
   std::filesystem::remove_all(root, ec);

@@ -3,8 +3,12 @@
 //   bazel run -c opt //tools/bench/overload:overload_bench
 //   bazel run -c opt //tools/bench/overload:overload_bench -- --seconds=10 --memory_budget_mb=256
 //
-// An in-process shard store (ShardStoreNode, gRPC on loopback, --memory_budget_mb and the put
-// queue bounds as `tributary serve` has them). Phases, each bounded by --seconds (≤ 30):
+// A shard store (ShardStoreNode, gRPC on loopback, --memory_budget_mb and the put queue bounds as
+// `tributary serve` has them) in a child process of its own (forked before either side starts
+// gRPC), so that its CPU, RSS and latency are measured apart from the load generator's: the
+// parent asks the child for its CPU time (getrusage), peak RSS and put-queue state over a pipe.
+// --server_cpus / --client_cpus pin either side to CPUs (sched_setaffinity), --client_nice
+// lowers the generator's priority. Phases, each bounded by --seconds (≤ 30):
 //   max      --clients closed-loop clients (each its own channel): the sustainable rate R,
 //            in acknowledged calls/s;
 //   1x/2x/4x open loop: --open_clients clients send calls at fixed times, R·k/clients each,
@@ -14,12 +18,16 @@
 //            within 1.5× the 1x phase's p99.
 //   refusal  the cost of a refused call against an accepted one (goal ≤ 5%): --cost_calls calls
 //            of one closed-loop client, first accepted, then refused (the store's writes are
-//            held and filler connections fill the put queue); process CPU (getrusage, client
-//            and server: they share the process) and latency per call.
+//            held and filler connections fill the put queue); the server process's CPU
+//            (getrusage in the child) and the client's, and latency per call.
 // Per phase: goodput (acknowledged records/s), p50/p99 of accepted calls, refusals/s
-// (RESOURCE_EXHAUSTED), deadline drops/s, other errors, and the process's peak RSS (server and
-// clients are one process: the clients' share is small, their requests are reused).
+// (RESOURCE_EXHAUSTED), deadline drops/s, other errors, the server's CPU per offered call and its
+// peak RSS.
 #include <malloc.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 
@@ -32,7 +40,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -53,15 +64,19 @@ DEFINE_int32(record_bytes, 1024, "Data bytes per record.");
 DEFINE_int32(shards, 4, "Shards of the stream.");
 DEFINE_int64(memory_budget_mb, 256, "The server's --memory_budget_mb.");
 DEFINE_int32(max_pending_puts, 1024, "The server's --max_pending_puts.");
+DEFINE_int32(max_put_queue_delay_ms, 100, "The server's --max_put_queue_delay_ms (0: off).");
 DEFINE_int64(deadline_ms, 2000, "Each call's deadline.");
 DEFINE_double(max_client_put_share, 0.5, "The server's --max_client_put_share.");
 DEFINE_int32(cost_calls, 2000, "Calls per side of the refusal-cost phase (0: skip it).");
 DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp).");
+DEFINE_string(server_cpus, "", "CPUs the server process runs on, e.g. \"0\" (empty: any).");
+DEFINE_string(client_cpus, "", "CPUs the load generator runs on, e.g. \"1\" (empty: any).");
+DEFINE_int32(client_nice, 0, "nice(2) increment of the load generator process.");
 
 namespace tributary::bench {
 namespace {
 
-// The process's peak resident set (VmHWM), in bytes.
+// This process's peak resident set (VmHWM), in bytes.
 int64_t PeakRssBytes() {
   std::FILE* f = std::fopen("/proc/self/status", "r");
   if (f == nullptr) return 0;
@@ -122,15 +137,21 @@ struct PhaseResult {
   double goodput_records_per_s = 0, p50_ms = 0, p99_ms = 0, refusals_per_s = 0,
          expired_per_s = 0;
   int64_t other = 0, backlog = 0;
+  int64_t calls = 0;  // answered calls of any outcome
+  // Filled by the caller: the server process's CPU per answered call and its peak RSS.
+  double server_cpu_us_per_call = 0;
+  int64_t server_peak_rss = 0;
 };
 
 void Print(const PhaseResult& r) {
   std::printf(
       "%-9s offered %8.0f calls/s  goodput %9.0f rec/s  p50 %7.2f ms  p99 %8.2f ms  refused "
-      "%7.0f/s  expired %5.0f/s  other %lld  client backlog %lld  peak RSS %lld MiB\n",
+      "%7.0f/s  expired %5.0f/s  other %lld  client backlog %lld  server CPU %.0f us/call  "
+      "server peak RSS %lld MiB\n",
       r.name.c_str(), r.offered_calls_per_s, r.goodput_records_per_s, r.p50_ms, r.p99_ms,
       r.refusals_per_s, r.expired_per_s, static_cast<long long>(r.other),
-      static_cast<long long>(r.backlog), static_cast<long long>(PeakRssBytes() >> 20));
+      static_cast<long long>(r.backlog), r.server_cpu_us_per_call,
+      static_cast<long long>(r.server_peak_rss >> 20));
   std::fflush(stdout);
 }
 
@@ -146,6 +167,7 @@ PhaseResult Summarize(const std::string& name, Stats& s, double seconds, double 
   r.expired_per_s = s.expired / seconds;
   r.other = s.other;
   r.backlog = s.backlog;
+  r.calls = s.accepted + s.refused + s.expired + s.other;
   return r;
 }
 
@@ -273,91 +295,25 @@ double CpuSeconds() {
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-struct CallCost {
-  double cpu_us = 0, wall_us = 0;
-  int64_t ok = 0, refused = 0, other = 0;
-};
-
-// `n` sequential calls of `request` on `stub`: process CPU and wall time per call.
-CallCost MeasureCalls(v1::Streams::Stub& stub, const v1::PutRecordsRequest& request, int n) {
-  CallCost cost;
-  const double cpu0 = CpuSeconds();
-  const absl::Time t0 = absl::Now();
-  for (int i = 0; i < n; ++i) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::milliseconds(FLAGS_deadline_ms));
-    v1::PutRecordsResponse response;
-    grpc::Status status = stub.PutRecords(&context, request, &response);
-    if (status.ok()) {
-      ++cost.ok;
-    } else if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
-      ++cost.refused;
-    } else {
-      ++cost.other;
-    }
+// Pins this process to `cpus` ("0,1"; empty: no change).
+void Pin(const std::string& cpus, const char* who) {
+  if (cpus.empty()) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (absl::string_view part : absl::StrSplit(cpus, ',', absl::SkipEmpty())) {
+    int cpu = 0;
+    if (absl::SimpleAtoi(part, &cpu)) CPU_SET(cpu, &set);
   }
-  cost.cpu_us = (CpuSeconds() - cpu0) * 1e6 / n;
-  cost.wall_us = absl::ToDoubleMicroseconds(absl::Now() - t0) / n;
-  return cost;
+  if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+    std::fprintf(stderr, "%s: sched_setaffinity(%s) failed\n", who, cpus.c_str());
+  }
 }
 
-// The refusal-cost phase (see the top). Fills the put queue from filler connections (tiny
-// calls, several connections for the fair share) while the gate holds the writes.
-void RefusalCost(const std::string& address, WriteGate& gate, shard_store::ShardStoreNode& node,
-                 const v1::PutRecordsRequest& request, const std::string& label) {
-  auto stub = v1::Streams::NewStub(OwnChannel(address, 1000));
-  MeasureCalls(*stub, request, std::min(100, FLAGS_cost_calls));  // warm up
-  const CallCost accepted = MeasureCalls(*stub, request, FLAGS_cost_calls);
-  gate.Set(false);
-  v1::PutRecordsRequest tiny;
-  tiny.set_stream_name("overload");
-  auto* e = tiny.add_records();
-  e->set_partition_key("filler");
-  e->set_data("x");
-  struct Filler {
-    std::unique_ptr<v1::Streams::Stub> stub;
-    std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
-    std::vector<std::unique_ptr<v1::PutRecordsResponse>> responses;
-  };
-  std::vector<Filler> fillers;
-  std::atomic<int> outstanding{0};
-  const int per_filler = std::max(1, FLAGS_max_pending_puts / 4);
-  for (int f = 0; f < 8 && node.streams_service().put_executor().held_requests() <
-                               FLAGS_max_pending_puts;
-       ++f) {
-    Filler filler;
-    filler.stub = v1::Streams::NewStub(OwnChannel(address, 2000 + f));
-    for (int i = 0; i < per_filler; ++i) {
-      filler.contexts.push_back(std::make_unique<grpc::ClientContext>());
-      filler.responses.push_back(std::make_unique<v1::PutRecordsResponse>());
-      filler.contexts.back()->set_deadline(std::chrono::system_clock::now() +
-                                           std::chrono::seconds(600));
-      ++outstanding;
-      filler.stub->async()->PutRecords(filler.contexts.back().get(), &tiny,
-                                       filler.responses.back().get(),
-                                       [&](grpc::Status) { --outstanding; });
-    }
-    fillers.push_back(std::move(filler));
-    absl::SleepFor(absl::Milliseconds(200));  // let them land
-  }
-  const int held = node.streams_service().put_executor().held_requests();
-  const CallCost refused = MeasureCalls(*stub, request, FLAGS_cost_calls);
-  gate.Set(true);
-  while (outstanding.load() > 0) absl::SleepFor(absl::Milliseconds(5));
-  std::printf(
-      "refusal cost (%s): accepted %.0f us CPU, %.0f us wall a call (%lld ok); refused %.0f us "
-      "CPU, %.0f us wall a call (%lld refused, %lld ok, %lld other; queue held %d) = %.1f%% "
-      "of an accepted call's CPU\n",
-      label.c_str(), accepted.cpu_us, accepted.wall_us, static_cast<long long>(accepted.ok),
-      refused.cpu_us, refused.wall_us, static_cast<long long>(refused.refused),
-      static_cast<long long>(refused.ok), static_cast<long long>(refused.other), held,
-      100.0 * refused.cpu_us / std::max(1e-9, accepted.cpu_us));
-  std::fflush(stdout);
-}
-
-int Run() {
-  const double seconds = std::min(30.0, FLAGS_seconds);
+// The server process (the forked child): serves until the parent says "quit", answering its
+// questions one line each: "addr", "cpu" (seconds), "rss" (peak bytes), "held" (put calls held),
+// "gate 0|1" (hold / pass the store's record writes), "budget" (peak bytes and refusals).
+int ServeChild(std::FILE* in, std::FILE* out) {
+  Pin(FLAGS_server_cpus, "server");
   std::string dir = FLAGS_work_dir;
   if (dir.empty()) dir = MakeTempDir();
   shard_store::ShardStoreNodeOptions options;
@@ -366,6 +322,7 @@ int Run() {
   options.memory_budget_bytes = FLAGS_memory_budget_mb << 20;
   options.max_pending_puts = FLAGS_max_pending_puts;
   options.max_client_put_share = FLAGS_max_client_put_share;
+  options.max_put_queue_delay = absl::Milliseconds(FLAGS_max_put_queue_delay_ms);
   WriteGate gate;
   options.store.write_interceptor = [&gate](shard_store::WriteKind kind) {
     return gate.Pass(kind);
@@ -387,39 +344,254 @@ int Run() {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
   }
-  const std::string address = (*server)->address();
-  std::printf("overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, "
-              "max_pending_puts %d, %d closed / %d open clients, %u cores, %.1f s a phase\n",
-              FLAGS_records_per_call, FLAGS_record_bytes, FLAGS_shards,
-              static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_max_pending_puts,
-              FLAGS_clients, FLAGS_open_clients, std::thread::hardware_concurrency(), seconds);
+  char line[256];
+  while (std::fgets(line, sizeof(line), in) != nullptr) {
+    const std::string command = std::string(absl::StripTrailingAsciiWhitespace(line));
+    std::string answer;
+    if (command == "addr") {
+      answer = (*server)->address();
+    } else if (command == "cpu") {
+      answer = absl::StrCat(CpuSeconds());
+    } else if (command == "rss") {
+      answer = absl::StrCat(PeakRssBytes());
+    } else if (command == "held") {
+      answer = absl::StrCat((*node)->streams_service().put_executor().held_requests());
+    } else if (command == "gate 0" || command == "gate 1") {
+      gate.Set(command == "gate 1");
+      answer = "ok";
+    } else if (command == "budget") {
+      answer = absl::StrCat((*node)->memory_budget().peak(), " ",
+                            (*node)->memory_budget().refusals());
+    } else if (command == "quit") {
+      break;
+    } else {
+      answer = "?";
+    }
+    std::fprintf(out, "%s\n", answer.c_str());
+    std::fflush(out);
+  }
+  gate.Set(true);
+  (*server)->Shutdown();
+  node->reset();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+// The parent's handle on the server process.
+class ServerProcess {
+ public:
+  ServerProcess(std::FILE* to, std::FILE* from) : to_(to), from_(from) {}
+  std::string Ask(const std::string& command) {
+    std::fprintf(to_, "%s\n", command.c_str());
+    std::fflush(to_);
+    char line[512];
+    if (std::fgets(line, sizeof(line), from_) == nullptr) return "";
+    return std::string(absl::StripTrailingAsciiWhitespace(line));
+  }
+  double Cpu() {
+    double v = 0;
+    (void)absl::SimpleAtod(Ask("cpu"), &v);
+    return v;
+  }
+  int64_t PeakRss() {
+    int64_t v = 0;
+    (void)absl::SimpleAtoi(Ask("rss"), &v);
+    return v;
+  }
+  int Held() {
+    int v = 0;
+    (void)absl::SimpleAtoi(Ask("held"), &v);
+    return v;
+  }
+  void Gate(bool open) { Ask(open ? "gate 1" : "gate 0"); }
+
+ private:
+  std::FILE* to_;
+  std::FILE* from_;
+};
+
+struct CallCost {
+  double client_cpu_us = 0, server_cpu_us = 0, wall_us = 0;
+  int64_t ok = 0, refused = 0, other = 0;
+};
+
+// `n` sequential calls of `request` on `stub`: CPU of either process and wall time per call.
+CallCost MeasureCalls(v1::Streams::Stub& stub, ServerProcess& server,
+                      const v1::PutRecordsRequest& request, int n) {
+  CallCost cost;
+  const double server0 = server.Cpu();
+  const double cpu0 = CpuSeconds();
+  const absl::Time t0 = absl::Now();
+  for (int i = 0; i < n; ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(FLAGS_deadline_ms));
+    v1::PutRecordsResponse response;
+    grpc::Status status = stub.PutRecords(&context, request, &response);
+    if (status.ok()) {
+      ++cost.ok;
+    } else if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++cost.refused;
+    } else {
+      ++cost.other;
+    }
+  }
+  cost.wall_us = absl::ToDoubleMicroseconds(absl::Now() - t0) / n;
+  cost.client_cpu_us = (CpuSeconds() - cpu0) * 1e6 / n;
+  cost.server_cpu_us = (server.Cpu() - server0) * 1e6 / n;
+  return cost;
+}
+
+// The refusal-cost phase (see the top). Fills the put queue from filler connections (tiny
+// calls, several connections for the fair share) while the gate holds the writes.
+void RefusalCost(const std::string& address, ServerProcess& server,
+                 const v1::PutRecordsRequest& request, const std::string& label) {
+  auto stub = v1::Streams::NewStub(OwnChannel(address, 1000));
+  MeasureCalls(*stub, server, request, std::min(100, FLAGS_cost_calls));  // warm up
+  const CallCost accepted = MeasureCalls(*stub, server, request, FLAGS_cost_calls);
+  server.Gate(false);
+  v1::PutRecordsRequest tiny;
+  tiny.set_stream_name("overload");
+  auto* e = tiny.add_records();
+  e->set_partition_key("filler");
+  e->set_data("x");
+  struct Filler {
+    std::unique_ptr<v1::Streams::Stub> stub;
+    std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+    std::vector<std::unique_ptr<v1::PutRecordsResponse>> responses;
+  };
+  std::vector<Filler> fillers;
+  std::atomic<int> outstanding{0};
+  const int per_filler = std::max(1, FLAGS_max_pending_puts / 4);
+  for (int f = 0; f < 8 && server.Held() < FLAGS_max_pending_puts; ++f) {
+    Filler filler;
+    filler.stub = v1::Streams::NewStub(OwnChannel(address, 2000 + f));
+    for (int i = 0; i < per_filler; ++i) {
+      filler.contexts.push_back(std::make_unique<grpc::ClientContext>());
+      filler.responses.push_back(std::make_unique<v1::PutRecordsResponse>());
+      filler.contexts.back()->set_deadline(std::chrono::system_clock::now() +
+                                           std::chrono::seconds(600));
+      ++outstanding;
+      filler.stub->async()->PutRecords(filler.contexts.back().get(), &tiny,
+                                       filler.responses.back().get(),
+                                       [&](grpc::Status) { --outstanding; });
+    }
+    fillers.push_back(std::move(filler));
+    absl::SleepFor(absl::Milliseconds(200));  // let them land
+  }
+  const int held = server.Held();
+  const CallCost refused = MeasureCalls(*stub, server, request, FLAGS_cost_calls);
+  server.Gate(true);
+  while (outstanding.load() > 0) absl::SleepFor(absl::Milliseconds(5));
+  std::printf(
+      "refusal cost (%s): accepted: server %.1f us CPU, client %.1f us CPU, %.0f us wall a call "
+      "(%lld ok); refused: server %.1f us CPU, client %.1f us CPU, %.0f us wall a call (%lld "
+      "refused, %lld ok, %lld other; queue held %d) = %.1f%% of an accepted call's server CPU "
+      "(%.1f%% of both processes')\n",
+      label.c_str(), accepted.server_cpu_us, accepted.client_cpu_us, accepted.wall_us,
+      static_cast<long long>(accepted.ok), refused.server_cpu_us, refused.client_cpu_us,
+      refused.wall_us, static_cast<long long>(refused.refused),
+      static_cast<long long>(refused.ok), static_cast<long long>(refused.other), held,
+      100.0 * refused.server_cpu_us / std::max(1e-9, accepted.server_cpu_us),
+      100.0 * (refused.server_cpu_us + refused.client_cpu_us) /
+          std::max(1e-9, accepted.server_cpu_us + accepted.client_cpu_us));
+  std::fflush(stdout);
+}
+
+// Runs `phase` and adds the server's CPU per answered call and its peak RSS.
+template <typename Phase>
+PhaseResult Measured(ServerProcess& server, Phase phase) {
+  const double cpu0 = server.Cpu();
+  PhaseResult r = phase();
+  r.server_cpu_us_per_call = (server.Cpu() - cpu0) * 1e6 / std::max<int64_t>(1, r.calls);
+  r.server_peak_rss = server.PeakRss();
+  return r;
+}
+
+int RunClient(ServerProcess& server) {
+  Pin(FLAGS_client_cpus, "client");
+  if (FLAGS_client_nice != 0 && nice(FLAGS_client_nice) == -1) {
+    std::fprintf(stderr, "nice(%d) failed\n", FLAGS_client_nice);
+  }
+  const double seconds = std::min(30.0, FLAGS_seconds);
+  const std::string address = server.Ask("addr");
+  if (address.empty()) {
+    std::fprintf(stderr, "the server process did not start\n");
+    return 1;
+  }
+  std::printf(
+      "overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, max_pending_puts "
+      "%d, max_put_queue_delay_ms %d, %d closed / %d open clients, %u cores, %.1f s a phase; "
+      "server in its own process (cpus \"%s\"), load generator cpus \"%s\" nice %d\n",
+      FLAGS_records_per_call, FLAGS_record_bytes, FLAGS_shards,
+      static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_max_pending_puts,
+      FLAGS_max_put_queue_delay_ms, FLAGS_clients, FLAGS_open_clients,
+      std::thread::hardware_concurrency(), seconds, FLAGS_server_cpus.c_str(),
+      FLAGS_client_cpus.c_str(), FLAGS_client_nice);
   if (FLAGS_cost_calls > 0) {
-    RefusalCost(address, gate, **node, MakeRequest(0), "the call as configured");
+    RefusalCost(address, server, MakeRequest(0), "the call as configured");
     v1::PutRecordsRequest one = MakeRequest(0);
     one.mutable_records()->DeleteSubrange(1, one.records_size() - 1);
-    RefusalCost(address, gate, **node, one, "1 record");
+    RefusalCost(address, server, one, "1 record");
   }
-  PhaseResult max = ClosedLoop(address, seconds);
+  PhaseResult max = Measured(server, [&] { return ClosedLoop(address, seconds); });
   Print(max);
   const double rate = max.goodput_records_per_s / FLAGS_records_per_call;  // calls/s
-  PhaseResult one = OpenLoop("1x", address, rate, seconds);
+  PhaseResult one = Measured(server, [&] { return OpenLoop("1x", address, rate, seconds); });
   Print(one);
-  for (int k : {2, 4}) Print(OpenLoop(absl::StrCat(k, "x"), address, rate * k, seconds));
+  for (int k : {2, 4}) {
+    PhaseResult r = Measured(
+        server, [&] { return OpenLoop(absl::StrCat(k, "x"), address, rate * k, seconds); });
+    Print(r);
+    std::printf("%dx: goodput %.0f%% of the maximum, p99 %.2fx the 1x p99\n", k,
+                100.0 * r.goodput_records_per_s / std::max(1e-9, max.goodput_records_per_s),
+                r.p99_ms / std::max(1e-9, one.p99_ms));
+  }
   double recovered = -1;
-  PhaseResult after =
-      OpenLoop("recovery", address, rate * 0.5, std::min(seconds, 5.0), one.p99_ms * 1.5,
-               &recovered);
+  PhaseResult after = Measured(server, [&] {
+    return OpenLoop("recovery", address, rate * 0.5, std::min(seconds, 5.0), one.p99_ms * 1.5,
+                    &recovered);
+  });
   Print(after);
   std::printf("recovery: p99 of a 250 ms window within 1.5x the 1x p99 (%.2f ms) after %s\n",
               one.p99_ms * 1.5,
               recovered < 0 ? "never (within the phase)" : absl::StrCat(recovered, " s").c_str());
-  std::printf("memory budget: peak %lld MiB of %lld MiB reserved, %lld refusals\n",
-              static_cast<long long>((*node)->memory_budget().peak() >> 20),
-              static_cast<long long>(FLAGS_memory_budget_mb),
-              static_cast<long long>((*node)->memory_budget().refusals()));
-  (*server)->Shutdown();
-  std::filesystem::remove_all(dir);
+  std::printf("memory budget: peak bytes and refusals %s (budget %lld MiB)\n",
+              server.Ask("budget").c_str(), static_cast<long long>(FLAGS_memory_budget_mb));
   return 0;
+}
+
+// Forks the server process before either side starts gRPC, then runs the load from here.
+int Run() {
+  int to_child[2], from_child[2];
+  if (pipe(to_child) != 0 || pipe(from_child) != 0) {
+    std::perror("pipe");
+    return 1;
+  }
+  std::fflush(stdout);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    std::perror("fork");
+    return 1;
+  }
+  if (pid == 0) {
+    close(to_child[1]);
+    close(from_child[0]);
+    std::FILE* in = fdopen(to_child[0], "r");
+    std::FILE* out = fdopen(from_child[1], "w");
+    _exit(ServeChild(in, out));
+  }
+  close(to_child[0]);
+  close(from_child[1]);
+  std::FILE* to = fdopen(to_child[1], "w");
+  std::FILE* from = fdopen(from_child[0], "r");
+  ServerProcess server(to, from);
+  const int rc = RunClient(server);
+  std::fprintf(to, "quit\n");
+  std::fflush(to);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return rc;
 }
 
 }  // namespace

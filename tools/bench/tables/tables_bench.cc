@@ -7,9 +7,12 @@
 //    directly (the same threads, no gRPC), so the stream's share is seen with and without the
 //    RPC around it. Every write changes its item (a put carries a new value, an update ADDs 1),
 //    so every write on the streamed table appends a change record.
+//    Beside ops/s: CPU time per operation (the process, getrusage, and the writer threads'
+//    own) and voluntary context switches per operation, far less sensitive to the machine's
+//    load than ops/s; cpu_extra_pct is the stream's extra CPU per operation (on / off − 1).
 // 2. put → function: items put one at a time (paced at --latency_rate) into a streamed table
 //    with a mapping (batch size --batch_size, window 0) to an in-process gRPC function that
-//    decodes each change record and notes when the item's "seq" arrived; latency = arrival −
+//    reads each change (its dynamodb_records) and notes when the item's "seq" arrived; latency = arrival −
 //    PutItem's reply, p50 / p99 / max.
 //
 // Every service runs in this process on one 127.0.0.1 port, composed as `tributary serve`
@@ -18,6 +21,9 @@
 //
 //   bazel run -c opt //tools/bench/tables:tables_bench
 //   bazel run -c opt //tools/bench/tables:tables_bench -- --quick     # the smoke test
+#include <sys/resource.h>
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -28,11 +34,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gflags/gflags.h"
 #include "proto/function.grpc.pb.h"
 #include "proto/tables.grpc.pb.h"
 #include "tables/attribute_value.h"
-#include "tables/change_record.h"
 #include "tables/expression.h"
 #include "tables/table_store.h"
 #include "tables/tables_client.h"
@@ -46,7 +52,12 @@ DEFINE_int32(rounds, 3, "Rounds of every phase (the table order alternates).");
 DEFINE_int32(keys, 5000, "Distinct items written.");
 DEFINE_int32(item_bytes, 200, "Bytes of the padding attribute of each item.");
 DEFINE_int32(table_stream_shards, 4, "Shards of a table's stream.");
-DEFINE_int64(latency_items, 2000, "Items put for the put → function latency.");
+DEFINE_string(paths, "grpc,store", "The write paths measured, comma-separated: grpc, store.");
+DEFINE_string(streams, "off,on",
+              "The tables measured, comma-separated: off (no stream), on (a stream); one alone "
+              "is for profiling either side.");
+DEFINE_string(ops_kinds, "put,update", "The operations measured, comma-separated: put, update.");
+DEFINE_int64(latency_items, 2000, "Items put for the put → function latency (0: skip it).");
 DEFINE_double(latency_rate, 500, "Items per second put for the latency (one writer, paced).");
 DEFINE_int32(batch_size, 100, "The mapping's batch size.");
 DEFINE_double(wait_seconds, 60, "Most seconds to wait for the function to see every item.");
@@ -59,7 +70,7 @@ namespace {
 using tables::AttributeMap;
 using tables::AttributeValue;
 
-// The function: decodes each record's change record and notes the arrival of its item's "seq".
+// The function: notes the arrival of each change's item "seq" (its NewImage).
 class ChangeFunction final : public v1::Function::Service {
  public:
   explicit ChangeFunction(int64_t items) : arrival_(new std::atomic<int64_t>[items]), n_(items) {
@@ -68,16 +79,14 @@ class ChangeFunction final : public v1::Function::Service {
   grpc::Status Invoke(grpc::ServerContext*, const v1::InvokeRequest* request,
                       v1::InvokeResponse*) override {
     const int64_t now = NowNanos();
-    for (const v1::Record& r : request->records()) {
-      absl::StatusOr<tables::ChangeRecord> change = tables::DecodeChangeRecord(r.data());
-      if (!change.ok() || !change->new_image.has_value()) continue;
-      for (const auto& [name, value] : *change->new_image) {
-        if (name != "seq") continue;
-        int64_t seq = -1;
-        if (!absl::SimpleAtoi(value.scalar(), &seq) || seq < 0 || seq >= n_) continue;
-        int64_t expected = 0;
-        if (arrival_[seq].compare_exchange_strong(expected, now)) ++seen_;
-      }
+    // A table stream's changes arrive as DynamoDB Streams records (dynamodb_records).
+    for (const v1::DynamoDbStreamRecord& r : request->dynamodb_records()) {
+      auto value = r.dynamodb().new_image().find("seq");
+      if (value == r.dynamodb().new_image().end()) continue;
+      int64_t seq = -1;
+      if (!absl::SimpleAtoi(value->second.n(), &seq) || seq < 0 || seq >= n_) continue;
+      int64_t expected = 0;
+      if (arrival_[seq].compare_exchange_strong(expected, now)) ++seen_;
     }
     return grpc::Status::OK;
   }
@@ -112,19 +121,47 @@ v1::TableDescription CreateTable(tables::TablesClient& client, const std::string
 enum class Op { kPut, kUpdate };
 enum class Path { kGrpc, kStore };
 
-// One phase: FLAGS_ops operations of `op` on `table` by FLAGS_clients threads. Returns ops/s
-// (0 when any operation failed).
-double RunPhase(InProcessCluster& c, Path path, Op op, const std::string& table, int64_t base) {
+// What one phase measured. CPU time is far less sensitive to other processes' load than ops/s
+// (on a shared machine a phase's wall time includes waiting for a core).
+struct PhaseResult {
+  double ops_per_s = 0;        // 0 when any operation failed
+  double cpu_us_per_op = 0;    // the whole process (getrusage): writers, gRPC, RocksDB, ...
+  double writer_cpu_us_per_op = 0;  // the writer threads' own CPU (CLOCK_THREAD_CPUTIME_ID)
+  double switches_per_op = 0;  // voluntary context switches of the process (blocking waits)
+};
+
+struct Usage {
+  double cpu_seconds = 0;
+  int64_t voluntary_switches = 0;
+};
+Usage ProcessUsage() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return {u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6,
+          u.ru_nvcsw};
+}
+int64_t ThreadCpuNanos() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec * int64_t{1000000000} + t.tv_nsec;
+}
+
+// One phase: FLAGS_ops operations of `op` on `table` by FLAGS_clients threads.
+PhaseResult RunPhase(InProcessCluster& c, Path path, Op op, const std::string& table,
+                     int64_t base) {
   const int clients = FLAGS_clients;
   const int64_t per_client = FLAGS_ops / clients;
   const std::string pad(FLAGS_item_bytes, 'x');
   tables::ExpressionAttributes attributes({}, {{":one", AttributeValue::N("1")}});
   const tables::UpdateExpression add = *tables::ParseUpdateExpression("ADD n :one", attributes);
   std::atomic<int64_t> failures{0};
+  std::atomic<int64_t> writer_cpu_nanos{0};
   std::vector<std::thread> threads;
+  const Usage usage_before = ProcessUsage();
   const int64_t start = NowNanos();
   for (int t = 0; t < clients; ++t) {
     threads.emplace_back([&, t] {
+      const int64_t cpu_start = ThreadCpuNanos();
       std::unique_ptr<tables::TablesClient> client;
       if (path == Path::kGrpc) {
         client = std::make_unique<tables::TablesClient>(OwnChannel(c.address(), t));
@@ -162,12 +199,21 @@ double RunPhase(InProcessCluster& c, Path path, Op op, const std::string& table,
                   table.c_str(), s.ToString().c_str());
         }
       }
+      writer_cpu_nanos += ThreadCpuNanos() - cpu_start;
     });
   }
   for (std::thread& t : threads) t.join();
   const double seconds = (NowNanos() - start) / 1e9;
-  if (failures.load() > 0) return 0;
-  return per_client * clients / seconds;
+  const Usage usage_after = ProcessUsage();
+  const double ops = static_cast<double>(per_client * clients);
+  PhaseResult r;
+  if (failures.load() > 0) return r;
+  r.ops_per_s = ops / seconds;
+  r.cpu_us_per_op = (usage_after.cpu_seconds - usage_before.cpu_seconds) * 1e6 / ops;
+  r.writer_cpu_us_per_op = writer_cpu_nanos.load() / 1e3 / ops;
+  r.switches_per_op =
+      static_cast<double>(usage_after.voluntary_switches - usage_before.voluntary_switches) / ops;
+  return r;
 }
 
 int Main() {
@@ -202,30 +248,60 @@ int Main() {
   report.Set("cores", absl::StrCat(std::thread::hardware_concurrency()));
   bool zero = false;
   int64_t base = 0;
+  const std::vector<std::string> paths = absl::StrSplit(FLAGS_paths, ',');
+  const std::vector<std::string> kinds = absl::StrSplit(FLAGS_ops_kinds, ',');
+  const std::vector<std::string> streams = absl::StrSplit(FLAGS_streams, ',');
+  auto wanted = [](const std::vector<std::string>& list, const char* name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
   for (Path path : {Path::kGrpc, Path::kStore}) {
+    if (!wanted(paths, path == Path::kGrpc ? "grpc" : "store")) continue;
     for (Op op : {Op::kPut, Op::kUpdate}) {
-      double sum[2] = {0, 0};  // off, on
+      if (!wanted(kinds, op == Op::kPut ? "put" : "update")) continue;
+      PhaseResult sum[2];  // off, on
       for (int round = 0; round < FLAGS_rounds; ++round) {
         for (int k = 0; k < 2; ++k) {
           const bool on = (k + round) % 2 == 1;  // off first, then on first, ...
-          const double rate = RunPhase(c, path, op, on ? "streamed" : "plain", base);
+          if (!wanted(streams, on ? "on" : "off")) continue;
+          const PhaseResult r = RunPhase(c, path, op, on ? "streamed" : "plain", base);
           base += FLAGS_ops;
-          sum[on] += rate;
-          fprintf(stderr, "%s %s stream %s round %d: %.0f ops/s\n",
+          sum[on].ops_per_s += r.ops_per_s / FLAGS_rounds;
+          sum[on].cpu_us_per_op += r.cpu_us_per_op / FLAGS_rounds;
+          sum[on].writer_cpu_us_per_op += r.writer_cpu_us_per_op / FLAGS_rounds;
+          sum[on].switches_per_op += r.switches_per_op / FLAGS_rounds;
+          fprintf(stderr,
+                  "%s %s stream %s round %d: %.0f ops/s, %.1f CPU us/op (writers %.1f), %.2f "
+                  "switches/op\n",
                   path == Path::kGrpc ? "grpc" : "store", op == Op::kPut ? "PutItem" : "UpdateItem",
-                  on ? "on" : "off", round + 1, rate);
-          zero = zero || rate == 0;
+                  on ? "on" : "off", round + 1, r.ops_per_s, r.cpu_us_per_op,
+                  r.writer_cpu_us_per_op, r.switches_per_op);
+          zero = zero || r.ops_per_s == 0;
         }
       }
-      const double off = sum[0] / FLAGS_rounds, on = sum[1] / FLAGS_rounds;
-      report.AddRow({Report::Str("path", path == Path::kGrpc ? "grpc" : "store"),
-                     Report::Str("op", op == Op::kPut ? "PutItem" : "UpdateItem"),
-                     Report::Num("stream_off_ops_per_s", off),
-                     Report::Num("stream_on_ops_per_s", on),
-                     Report::Num("stream_cost_pct", off > 0 ? (1 - on / off) * 100 : 0, 1)});
+      const PhaseResult& off = sum[0];
+      const PhaseResult& on = sum[1];
+      auto cost = [](double off, double on) { return off > 0 ? (on / off - 1) * 100 : 0; };
+      report.AddRow(
+          {Report::Str("path", path == Path::kGrpc ? "grpc" : "store"),
+           Report::Str("op", op == Op::kPut ? "PutItem" : "UpdateItem"),
+           Report::Num("stream_off_ops_per_s", off.ops_per_s),
+           Report::Num("stream_on_ops_per_s", on.ops_per_s),
+           Report::Num("stream_cost_pct",
+                       off.ops_per_s > 0 ? (1 - on.ops_per_s / off.ops_per_s) * 100 : 0, 1),
+           Report::Num("off_cpu_us_per_op", off.cpu_us_per_op, 1),
+           Report::Num("on_cpu_us_per_op", on.cpu_us_per_op, 1),
+           Report::Num("cpu_extra_pct", cost(off.cpu_us_per_op, on.cpu_us_per_op), 1),
+           Report::Num("off_writer_cpu_us", off.writer_cpu_us_per_op, 1),
+           Report::Num("on_writer_cpu_us", on.writer_cpu_us_per_op, 1),
+           Report::Num("off_switches_per_op", off.switches_per_op, 2),
+           Report::Num("on_switches_per_op", on.switches_per_op, 2)});
     }
   }
 
+  if (FLAGS_latency_items <= 0) {
+    c.Shutdown();
+    return FinishRun(report.Finish(FLAGS_json_out), zero, "a rate is zero");
+  }
   // put → function through a mapping on a fresh streamed table (TRIM_HORIZON, leases owned
   // before the first put, so lease assignment is not counted).
   const v1::TableDescription latency = CreateTable(admin, "latency", /*stream=*/true);
