@@ -62,8 +62,7 @@ class ServeClusterNodeTest : public ::testing::Test {
           {"serve", absl::StrCat("--data_dir=", dir_, "/", name), "--listen=127.0.0.1:0",
            "--port_file=" + port_file, "--coordination=" + etcd_->url(),
            "--etcd_prefix=" + prefix, "--log=nats://" + nats_->addresses()[0],
-           "--log_replicas=1", absl::StrCat("--poller_id=", name),
-           absl::StrCat("--leasing_replica_name=", name), "--lease_duration_ms=2000",
+           "--log_replicas=1", absl::StrCat("--poller_id=", name), "--lease_duration_ms=2000",
            "--min_hold_ms=200", "--sync_interval_ms=200", "--full_sync_interval_ms=1000"},
           absl::StrCat(dir_, "/", name, ".log"));
       ASSERT_TRUE(process.ok()) << process.status();

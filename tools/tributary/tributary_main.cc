@@ -53,9 +53,6 @@ DEFINE_string(coordination, "",
               "front-ends), and the lease table under --etcd_prefix + \"leasing/\" (shared "
               "with every serve process and leasing_server replica on it); tables stay in "
               "--data_dir; empty: everything in --data_dir");
-DEFINE_string(leasing_replica_name, "",
-              "With --coordination: this process's name among the lease table's replicas, unique "
-              "and the same across its restarts; empty: <hostname>-<listen address>");
 DEFINE_string(etcd_prefix, "/tributary/",
               "With --coordination: the root of Tributary's etcd keys (ends with '/')");
 DEFINE_string(metrics_port_file, "",
@@ -271,12 +268,10 @@ int Serve() {
     leasing::EtcdLeasingOptions etcd_leasing;
     etcd_leasing.endpoints = *etcd_endpoints;
     etcd_leasing.prefix = FLAGS_etcd_prefix + "leasing/";
-    etcd_leasing.replica_name = FLAGS_leasing_replica_name;
-    if (etcd_leasing.replica_name.empty()) {
-      char host[256] = {};
-      gethostname(host, sizeof(host) - 1);
-      etcd_leasing.replica_name = absl::StrCat(host, "-", *address);
-    }
+    // Named as its poller (unique per node, the same across restarts: the host name unless
+    // --poller_id says otherwise); a replica's marker key is named after it.
+    etcd_leasing.replica_name =
+        FLAGS_poller_id.empty() ? poller::DefaultPollerId() : FLAGS_poller_id;
     // A write that timed out turned out applied: exit and let the supervisor restart (reload).
     etcd_leasing.on_stale = [](const absl::Status& why) {
       LOG(ERROR) << "exiting to reload the lease table: " << why;
