@@ -559,7 +559,9 @@ TEST_F(JetStreamShardLogRestartTest, AppendsWaitingForAShardsTurnShareItsNextMes
     ASSERT_EQ(results[c]->size(), 3u);
     for (size_t i = 0; i < 3; ++i) {
       EXPECT_TRUE(numbers.insert((*results[c])[i]).second);
-      if (i > 0) EXPECT_EQ((*results[c])[i], (*results[c])[i - 1] + 1) << "call " << c;
+      if (i > 0) {
+        EXPECT_EQ((*results[c])[i], (*results[c])[i - 1] + 1) << "call " << c;
+      }
     }
     ++calls_per_message[results[c]->front() >> kIndexBits];
   }
