@@ -216,6 +216,23 @@ std::optional<Type> KeyType(absl::string_view s) {
   return std::nullopt;
 }
 
+// AttributeDefinitions (CreateTable, UpdateTable) into `types`: attribute name -> S, N or B.
+absl::Status ReadAttributeDefinitions(const std::vector<Value>& definitions,
+                                      std::map<std::string, std::string>* types) {
+  for (const Value& d : definitions) {
+    const Value* n = Member(d, "AttributeName");
+    const Value* t = Member(d, "AttributeType");
+    if (n == nullptr || t == nullptr || n->type() != Value::Type::kString ||
+        t->type() != Value::Type::kString || !KeyType(t->string_value())) {
+      return Validation(
+          "One or more parameter values were invalid: an AttributeDefinition needs an "
+          "AttributeName and an AttributeType of S, N or B");
+    }
+    (*types)[n->string_value()] = t->string_value();
+  }
+  return absl::OkStatus();
+}
+
 class Handler {
  public:
   Handler(tables::TableStore& tables, const DynamoDbApi& api, const AwsCall& call)
@@ -473,16 +490,8 @@ class Handler {
     tables::TableSpec spec;
     spec.name = *name;
     std::map<std::string, std::string> types;  // AttributeDefinitions
-    for (const Value& d : *definitions) {
-      const Value* n = Member(d, "AttributeName");
-      const Value* t = Member(d, "AttributeType");
-      if (n == nullptr || t == nullptr || n->type() != Value::Type::kString ||
-          t->type() != Value::Type::kString || !KeyType(t->string_value())) {
-        return Validation(
-            "One or more parameter values were invalid: an AttributeDefinition needs an "
-            "AttributeName and an AttributeType of S, N or B");
-      }
-      types[n->string_value()] = t->string_value();
+    if (absl::Status read = ReadAttributeDefinitions(*definitions, &types); !read.ok()) {
+      return read;
     }
     std::set<std::string> used;  // every key attribute of the table and its indexes
     absl::StatusOr<tables::KeySchema> schema = ReadKeySchema(*key_schema, types, &used);
@@ -515,26 +524,9 @@ class Handler {
       spec.read_capacity_units = throughput->Integer("ReadCapacityUnits").value_or(0);
       spec.write_capacity_units = throughput->Integer("WriteCapacityUnits").value_or(0);
     }
-    if (std::optional<InputReader> stream = in_.Structure("StreamSpecification")) {
-      std::optional<bool> enabled = stream->Boolean("StreamEnabled");
-      std::optional<std::string> view = stream->String("StreamViewType");
-      stream->Required("StreamEnabled", enabled.has_value());
-      stream->Enum("StreamViewType", view,
-                   {"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"});
-      if (!InputOk()) return Value();
-      if (*enabled && !view) {
-        return Validation(
-            "One or more parameter values were invalid: StreamViewType is required when "
-            "StreamEnabled is true");
-      }
-      if (!*enabled && view) {
-        return Validation(
-            "One or more parameter values were invalid: StreamViewType may only be given "
-            "when StreamEnabled is true");
-      }
-      spec.stream.enabled = *enabled;
-      if (view) spec.stream.view_type = *tables::ParseStreamViewType(*view);
-    }
+    std::optional<tables::StreamSpecification> stream;
+    if (!ReadStreamSpecification(&stream)) return Value();
+    if (stream) spec.stream = *stream;
     if (!InputOk()) return Value();
     absl::StatusOr<tables::TableDescription> d = tables_.CreateTable(spec);
     if (!d.ok()) return d.status();
@@ -623,16 +615,8 @@ class Handler {
     }
     std::map<std::string, std::string> types;  // the call's AttributeDefinitions
     if (const std::vector<Value>* definitions = in_.List("AttributeDefinitions")) {
-      for (const Value& d : *definitions) {
-        const Value* n = Member(d, "AttributeName");
-        const Value* t = Member(d, "AttributeType");
-        if (n == nullptr || t == nullptr || n->type() != Value::Type::kString ||
-            t->type() != Value::Type::kString || !KeyType(t->string_value())) {
-          return Validation(
-              "One or more parameter values were invalid: an AttributeDefinition needs an "
-              "AttributeName and an AttributeType of S, N or B");
-        }
-        types[n->string_value()] = t->string_value();
+      if (absl::Status read = ReadAttributeDefinitions(*definitions, &types); !read.ok()) {
+        return read;
       }
     }
     std::set<std::string> used;
