@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -307,13 +308,42 @@ absl::Status ShardStore::ApplyClusterReshard(UpdatingGuard update,
   change.name = stream->name;
   change.stream_id = stream->id;
   std::vector<uint32_t> parent_indexes, child_indexes;
+  bool closing = false;
   for (const auto& parent : parents) {
     absl::MutexLock lock(&parent->mu);
-    if (parent->closed || parent->closing) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "shard ", parent->id, " is closed or being closed (by another front-end's reshard)"));
+    if (parent->closed) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("shard ", parent->id, " is closed (already split or merged)"));
     }
+    closing = closing || parent->closing;
   }
+  if (closing) {
+    // Another reshard of a parent is between its lineage and its ending numbers. If its
+    // front-end is gone, or it is this one's failed earlier attempt (we hold the stream's
+    // UPDATING, so none of ours is in flight), finish it, then decide again on the new view.
+    ASSIGN_OR_RETURN(std::optional<StoredStream> stored, etcd_->ReadStream(stream->name));
+    if (!stored.has_value()) {
+      return absl::AbortedError(absl::StrCat("stream ", stream->name, " was deleted"));
+    }
+    int finished = 0;
+    ASSIGN_OR_RETURN(std::optional<StoredStream> after,
+                     FinishReshards(*std::move(stored), /*mine_too=*/true, &finished));
+    if (after.has_value()) {
+      for (const auto& parent : parents) {
+        auto it = after->shards.find(parent->index);
+        if (it != after->shards.end() && it->second.closed() &&
+            it->second.ending_sequence_number() == 0) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("shard ", parent->id,
+                           " is being closed by another front-end's reshard (still under way)"));
+        }
+      }
+    }
+    // RetryOnConflict re-reads the stream and the call is decided again (a retried split then
+    // finds its parent closed; a retried UpdateShardCount its target reached).
+    return absl::AbortedError("resharding: an interrupted reshard of the stream was finished");
+  }
+  const std::string owner = etcd_->WriterKey();
   // 1. Lineage first: the parents closed without an ending number ("closing": every
   //    front-end's puts to them wait) and the children, in one compare-on-revision write.
   for (const auto& parent : parents) {
@@ -323,6 +353,7 @@ absl::Status ShardStore::ApplyClusterReshard(UpdatingGuard update,
     parent->closed_ms = now;
     parent->ending_seq = 0;
     change.put_shards.push_back(ShardMeta(*parent));
+    change.put_shards.back().set_closing_owner(owner);  // who finishes it (FinishReshards)
     parent_indexes.push_back(parent->index);
   }
   uint32_t next_index;
@@ -358,6 +389,7 @@ absl::Status ShardStore::ApplyClusterReshard(UpdatingGuard update,
     absl::MutexLock lock(&stream->mu);
     stream->next_shard_index = next_index;
   }
+  if (options_.reshard_fault) RETURN_IF_ERROR(options_.reshard_fault(1));
   // 2. The log: subjects swapped, close marker (its number is the ending number). Idempotent.
   absl::StatusOr<uint64_t> ending;
   for (int attempt = 0; attempt < kCloseAttempts; ++attempt) {
@@ -365,10 +397,13 @@ absl::Status ShardStore::ApplyClusterReshard(UpdatingGuard update,
     if (ending.ok()) break;
   }
   if (!ending.ok()) {
+    ScheduleFinish(stream->name, /*mine_too=*/true);
     return WithContext(ending.status(),
                        "the reshard is recorded in etcd but the log did not close the parent "
-                       "shards: puts to them wait until a front-end finishes it (restart one)");
+                       "shards: puts to them wait until it is finished (this front-end retries "
+                       "every second; a retried reshard call finishes it too)");
   }
+  if (options_.reshard_fault) RETURN_IF_ERROR(options_.reshard_fault(2));
   // 3. The ending numbers, compared on the revision of step 1 (another front-end may have
   //    changed the record since, e.g. its tags: then on the record as it is now).
   std::vector<internal_meta::ShardMetadata> closed_parents;
@@ -409,8 +444,8 @@ absl::Status ShardStore::ApplyClusterReshard(UpdatingGuard update,
     record = (*fresh)->stream;
     revision = (*fresh)->revision;
     newer = record;
-    // A starting front-end may have finished this reshard (FinishInterruptedReshard): keep its
-    // ending number, which readers may have seen.
+    // Another front-end may have finished this reshard (FinishReshards, believing this one
+    // gone): keep its ending number, which readers may have seen.
     bool finished = true;
     for (const auto& parent : parents) {
       auto it = (*fresh)->shards.find(parent->index);
@@ -429,6 +464,7 @@ absl::Status ShardStore::ApplyClusterReshard(UpdatingGuard update,
     }
   }
   if (!written.ok()) {
+    ScheduleFinish(stream->name, /*mine_too=*/true);
     return WithContext(written,
                        "the reshard's parents are closed in the log but their ending number is "
                        "not in etcd: puts to them wait until a front-end finishes it");
@@ -461,34 +497,147 @@ absl::Status ShardStore::ApplyClusterReshard(UpdatingGuard update,
   return absl::OkStatus();
 }
 
-absl::StatusOr<StoredStream> ShardStore::FinishInterruptedReshard(const StoredStream& stored) {
-  StoredStream current = stored;
+absl::StatusOr<std::optional<StoredStream>> ShardStore::FinishReshards(StoredStream stored,
+                                                                      bool mine_too,
+                                                                      int* finished) {
+  *finished = 0;
+  const std::string mine = etcd_->WriterKey();
+  const std::string name = stored.stream.name();
+  // Reshards of live front-ends (owner, closing time): left to them.
+  std::set<std::pair<std::string, int64_t>> live;
   for (int attempt = 0; attempt < kMaxConflictRetries; ++attempt) {
-    std::vector<uint32_t> parents, children;
-    for (const auto& [index, sm] : current.shards) {
-      if (sm.closed() && sm.ending_sequence_number() == 0) parents.push_back(index);
+    // The parents of one reshard share its front-end and its closing time.
+    std::map<std::pair<std::string, int64_t>, std::vector<uint32_t>> reshards;
+    for (const auto& [index, sm] : stored.shards) {
+      if (sm.closed() && sm.ending_sequence_number() == 0) {
+        reshards[{sm.closing_owner(), sm.closed_ms()}].push_back(index);
+      }
     }
-    if (parents.empty()) return current;
-    for (const auto& [index, sm] : current.shards) {
-      if (WaitsForClosingParent(current, sm)) children.push_back(index);
+    bool wrote = false;
+    for (const auto& [key, parents] : reshards) {
+      if (live.count(key) > 0) continue;
+      const std::string& owner = key.first;
+      // No owner: closed by a front-end before owners were recorded (may be finished).
+      bool may = owner.empty() || (mine_too && owner == mine);
+      if (!may) {
+        ASSIGN_OR_RETURN(bool alive, etcd_->WriterAlive(owner));
+        may = !alive;
+      }
+      if (!may) {
+        live.insert(key);
+        continue;
+      }
+      std::vector<uint32_t> children;
+      for (const auto& [index, sm] : stored.shards) {
+        for (int64_t p : {sm.parent_index(), sm.adjacent_parent_index()}) {
+          if (p >= 0 && std::find(parents.begin(), parents.end(), static_cast<uint32_t>(p)) !=
+                            parents.end()) {
+            children.push_back(index);
+            break;
+          }
+        }
+      }
+      const uint64_t id = stored.stream.stream_id();
+      ASSIGN_OR_RETURN(uint64_t ending, log_->CloseShards(id, parents, children));
+      std::vector<internal_meta::ShardMetadata> closed;
+      for (uint32_t p : parents) {
+        internal_meta::ShardMetadata m = stored.shards.at(p);
+        m.set_ending_sequence_number(ending);
+        m.clear_closing_owner();
+        closed.push_back(std::move(m));
+      }
+      // Compared on the revision read: of two front-ends finishing it at once (or the owner,
+      // late), the first write stands and the others re-read it.
+      absl::StatusOr<int64_t> written = etcd_->UpdateStream(stored.stream, closed, {},
+                                                            stored.revision);
+      if (written.ok()) {
+        ++*finished;
+        LOG(INFO) << "stream " << name << ": finished an interrupted reshard of "
+                  << (owner.empty() ? std::string("an unknown front-end") : owner)
+                  << " (parents' ending number " << ending << ")";
+      } else if (!absl::IsFailedPrecondition(written.status()) &&
+                 !absl::IsNotFound(written.status())) {
+        return written.status();
+      }
+      wrote = true;
+      break;  // the stream changed (by us or another front-end): read it again
     }
-    const uint64_t id = current.stream.stream_id();
-    ASSIGN_OR_RETURN(uint64_t ending, log_->CloseShards(id, parents, children));
-    std::vector<internal_meta::ShardMetadata> closed;
-    for (uint32_t p : parents) {
-      internal_meta::ShardMetadata m = current.shards.at(p);
-      m.set_ending_sequence_number(ending);
-      closed.push_back(std::move(m));
-    }
-    absl::StatusOr<int64_t> written =
-        etcd_->UpdateStream(current.stream, closed, {}, current.revision);
-    if (!written.ok() && !absl::IsFailedPrecondition(written.status())) return written.status();
-    ASSIGN_OR_RETURN(std::optional<StoredStream> fresh,
-                     etcd_->ReadStream(current.stream.name()));
-    if (!fresh.has_value()) return current;  // deleted meanwhile: Load's watch will see it
-    current = *std::move(fresh);
+    if (!wrote) return stored;
+    ASSIGN_OR_RETURN(std::optional<StoredStream> fresh, etcd_->ReadStream(name));
+    if (!fresh.has_value()) return std::nullopt;
+    stored = *std::move(fresh);
   }
-  return absl::AbortedError("finishing a reshard: the stream kept changing");
+  return absl::AbortedError(absl::StrCat("finishing a reshard of stream ", name,
+                                         ": the stream kept changing"));
+}
+
+absl::Status ShardStore::FinishReshardsOf(const std::string& name, bool mine_too) {
+  ASSIGN_OR_RETURN(std::optional<StoredStream> stored, etcd_->ReadStream(name));
+  std::optional<StoredStream> after;
+  if (stored.has_value()) {
+    int finished = 0;
+    ASSIGN_OR_RETURN(after, FinishReshards(*std::move(stored), mine_too, &finished));
+  }
+  if (after.has_value()) {
+    ApplyStored(*after);
+  } else {
+    ApplyDeleted(name, 0);
+  }
+  return absl::OkStatus();
+}
+
+void ShardStore::ScheduleFinish(const std::string& name, bool mine_too) {
+  if (etcd_ == nullptr) return;
+  absl::MutexLock lock(&watch_mu_);
+  bool& m = to_finish_[name];
+  m = m || mine_too;
+}
+
+void ShardStore::RunScheduledFinishes() {
+  Clock& clock = etcd_->client().clock();
+  std::map<std::string, bool> due;
+  {
+    absl::MutexLock lock(&watch_mu_);
+    if (to_finish_.empty() || clock.MonotonicNow() < next_finish_) return;
+    due.swap(to_finish_);
+  }
+  std::map<std::string, bool> failed;
+  for (const auto& [name, mine_too] : due) {
+    if (WatchStopped()) return;
+    absl::Status s = FinishReshardsOf(name, mine_too);
+    if (!s.ok()) {
+      LOG(WARNING) << "stream " << name << ": finishing an interrupted reshard: " << s
+                   << " (puts to its closing shards wait; trying again)";
+      failed[name] = mine_too;
+    }
+  }
+  if (failed.empty()) return;
+  absl::MutexLock lock(&watch_mu_);
+  for (const auto& [name, mine_too] : failed) {
+    bool& m = to_finish_[name];
+    m = m || mine_too;
+  }
+  next_finish_ = clock.MonotonicNow() + kWatchRetry;
+}
+
+std::vector<std::string> ShardStore::StreamsWithClosingShards() {
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (const auto& [name, stream] : streams_) streams.push_back(stream);
+  }
+  std::vector<std::string> names;
+  for (const auto& stream : streams) {
+    absl::ReaderMutexLock lock(&stream->mu);
+    for (const auto& [index, shard] : stream->shards) {
+      absl::MutexLock shlock(&shard->mu);
+      if (shard->closing) {
+        names.push_back(stream->name);
+        break;
+      }
+    }
+  }
+  return names;
 }
 
 absl::Status ShardStore::RefreshTip(uint64_t stream_id, Shard& shard) {
@@ -552,6 +701,7 @@ void ShardStore::WatchLoop(int64_t revision) {
     revision = snapshot->revision + 1;
   };
   while (!WatchStopped()) {
+    RunScheduledFinishes();
     if (watch == nullptr) {
       absl::StatusOr<std::unique_ptr<StoreMetadataWatch>> started = etcd_->Watch(revision);
       if (started.ok()) {
@@ -582,12 +732,15 @@ void ShardStore::WatchLoop(int64_t revision) {
     // changed; the shards are read with the record (ReadStream: one revision).
     std::map<std::string, std::pair<bool, int64_t>> changed;  // name → (deleted, revision)
     int64_t seen = revision;
+    bool writer_gone = false;
     for (const StoreMetadataEvent& e : *events) {
       seen = std::max(seen, e.revision + 1);
       if (e.kind == StoreMetadataEvent::Kind::kStreamPut) {
         changed[e.stream_name] = {false, e.revision};
       } else if (e.kind == StoreMetadataEvent::Kind::kStreamDeleted) {
         changed[e.stream_name] = {true, e.revision};
+      } else if (e.kind == StoreMetadataEvent::Kind::kWriterDeleted) {
+        writer_gone = true;
       }
     }
     bool failed = false;
@@ -603,6 +756,14 @@ void ShardStore::WatchLoop(int64_t revision) {
       watch.reset();  // watch again from these events (the applied ones are skipped then)
       pause();
       continue;
+    }
+    // A front-end's session ended (it stopped, or died and its lease expired): the reshards it
+    // left half done are finished here (and by every other front-end: one write wins). Its
+    // step-1 writes came at earlier revisions, so they are applied by now.
+    if (writer_gone) {
+      for (const std::string& name : StreamsWithClosingShards()) {
+        ScheduleFinish(name, /*mine_too=*/false);
+      }
     }
     revision = seen;
   }

@@ -121,6 +121,9 @@ class ClusterTest : public ::testing::Test {
     std::unique_ptr<etcd::EtcdClient> client;
     std::unique_ptr<ShardStore> store;
     CloseFailingLog* log = nullptr;
+    // The reshard step after which this front-end stops as if it died there (0: none;
+    // ShardStoreOptions::reshard_fault).
+    std::atomic<int> stop_after_step{0};
     ShardStore* operator->() { return store.get(); }
   };
 
@@ -146,6 +149,10 @@ class ClusterTest : public ::testing::Test {
     f->log = wrapped.get();
     options.log = wrapped;
     options.cluster_metadata = std::shared_ptr<EtcdStoreMetadata>(std::move(*metadata));
+    options.reshard_fault = [stop = &f->stop_after_step](int step) {
+      if (step != stop->load()) return absl::OkStatus();
+      return absl::UnavailableError(absl::StrCat("injected: the front-end stops after step ", step));
+    };
     absl::StatusOr<std::unique_ptr<ShardStore>> store = ShardStore::Create(options, clock_);
     EXPECT_TRUE(store.ok()) << store.status();
     if (!store.ok()) return nullptr;
@@ -253,6 +260,56 @@ class ClusterTest : public ::testing::Test {
       it = response.next_shard_iterator();
     }
     return read;
+  }
+
+  // The ending sequence number `f` lists for `shard` of `stream` (0: open or unknown).
+  static uint64_t EndingOf(FrontEnd& f, const std::string& stream, const std::string& shard) {
+    absl::StatusOr<v1::ListShardsResponse> shards = Shards(f, stream);
+    EXPECT_TRUE(shards.ok()) << shards.status();
+    if (!shards.ok()) return 0;
+    for (const v1::Shard& s : shards->shards()) {
+      const std::string& ending = s.sequence_number_range().ending_sequence_number();
+      if (s.shard_id() == shard && !ending.empty()) return std::stoull(ending);
+    }
+    return 0;
+  }
+
+  static std::set<std::string> ShardIds(FrontEnd& f, const std::string& stream) {
+    std::set<std::string> ids;
+    absl::StatusOr<v1::ListShardsResponse> shards = Shards(f, stream);
+    EXPECT_TRUE(shards.ok()) << shards.status();
+    if (!shards.ok()) return ids;
+    for (const v1::Shard& s : shards->shards()) ids.insert(s.shard_id());
+    return ids;
+  }
+
+  // Every record of every shard of `stream` read through `f`: data → (shard, sequence number).
+  static std::map<std::string, std::pair<std::string, uint64_t>> ReadStream(
+      FrontEnd& f, const std::string& stream) {
+    std::map<std::string, std::pair<std::string, uint64_t>> out;
+    for (const std::string& shard : ShardIds(f, stream)) {
+      absl::StatusOr<ShardRead> read = ReadAll(f, f, stream, shard);
+      EXPECT_TRUE(read.ok()) << shard << ": " << read.status();
+      if (!read.ok()) continue;
+      for (const v1::Record& r : read->records) {
+        out[r.data()] = {shard, std::stoull(r.sequence_number())};
+      }
+    }
+    return out;
+  }
+
+  static v1::SplitShardRequest SplitOfShard0() {
+    v1::SplitShardRequest split;
+    split.set_stream_name("s");
+    split.set_shard_to_split("shardId-000000000000");
+    split.set_new_starting_hash_key("170141183460469231731687303715884105728");
+    return split;
+  }
+
+  static std::vector<std::string> Data(const std::string& prefix, int n) {
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) out.push_back(absl::StrCat(prefix, i));
+    return out;
   }
 
   etcd::testing::EtcdCluster& etcd_;
@@ -644,7 +701,7 @@ TEST_F(ClusterTest, AFrontEndStartsFromEtcdAlone) {
   }
 }
 
-TEST_F(ClusterTest, AReshardLeftHalfDoneIsFinishedByTheNextFrontEndToStart) {
+TEST_F(ClusterTest, AReshardWhoseLogFailedIsFinishedByItsFrontEndOnceTheLogIsBack) {
   std::unique_ptr<FrontEnd> a = Start();
   std::unique_ptr<FrontEnd> b = Start();
   ASSERT_TRUE(a != nullptr && b != nullptr);
@@ -653,29 +710,207 @@ TEST_F(ClusterTest, AReshardLeftHalfDoneIsFinishedByTheNextFrontEndToStart) {
   ASSERT_TRUE(before.ok()) << before.status();
   // A writes the lineage and then cannot close the parent in the log.
   a->log->fail_close = true;
-  v1::SplitShardRequest split;
-  split.set_stream_name("s");
-  split.set_shard_to_split("shardId-000000000000");
-  split.set_new_starting_hash_key("170141183460469231731687303715884105728");
-  absl::Status s = (*a)->SplitShard(split);
+  absl::Status s = (*a)->SplitShard(SplitOfShard0());
   ASSERT_TRUE(absl::IsUnavailable(s)) << s;
-  // B learns the parent is closing: it lists no child yet and a second split is refused.
+  // B learns the parent is closing: it lists no child yet, and a second split is refused while
+  // A (alive: its reshard is its own to finish) keeps trying.
   ASSERT_TRUE(AwaitShards(*b, "s", 1, 0).ok());
-  absl::Status again = (*b)->SplitShard(split);
+  absl::Status again = (*b)->SplitShard(SplitOfShard0());
   EXPECT_TRUE(absl::IsFailedPrecondition(again)) << again;
-  // A front-end that starts now finishes the reshard; B applies it and puts go to the children.
+  // A front-end that starts now leaves A's reshard alone too.
   std::unique_ptr<FrontEnd> c = Start();
   ASSERT_TRUE(c != nullptr);
-  ASSERT_TRUE(AwaitShards(*c, "s", 3, 1).ok());
+  EXPECT_TRUE(AwaitShards(*c, "s", 1, 0).ok());
+  // The log is back: A's retries finish it; B applies it and puts go to the children.
+  a->log->fail_close = false;
   ASSERT_TRUE(AwaitShards(*b, "s", 3, 1).ok());
+  ASSERT_TRUE(AwaitShards(*c, "s", 3, 1).ok());
   absl::StatusOr<std::vector<Acked>> after = Put(*b, "s", {"c0", "c1", "c2", "c3"});
   ASSERT_TRUE(after.ok()) << after.status();
   ASSERT_EQ(after->size(), 4u);
-  for (const Acked& r : *after) EXPECT_NE(r.shard_id, "shardId-000000000000");
+  const uint64_t ending = EndingOf(*c, "s", "shardId-000000000000");
+  for (const Acked& r : *after) {
+    EXPECT_NE(r.shard_id, "shardId-000000000000");
+    EXPECT_GT(r.sequence_number, ending);
+  }
   absl::StatusOr<ShardRead> parent = ReadAll(*c, *c, "s", "shardId-000000000000");
   ASSERT_TRUE(parent.ok()) << parent.status();
   EXPECT_TRUE(parent->shard_end);
   EXPECT_EQ(parent->records.size(), before->size());
+}
+
+TEST_F(ClusterTest, AReshardWhoseFrontEndDiedIsFinishedByAnotherAndItsPutsResume) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 1).ok());
+  absl::StatusOr<std::vector<Acked>> before = Put(*b, "s", Data("before", 8));
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_EQ(before->size(), 8u);
+  // A writes the lineage (parent closing, children listed) and stops there.
+  a->stop_after_step = 1;
+  absl::Status split = (*a)->SplitShard(SplitOfShard0());
+  ASSERT_TRUE(absl::IsUnavailable(split)) << split;
+  // While A lives its reshard is its own: B refuses a second one (and has read the lineage).
+  absl::Status refused = (*b)->SplitShard(SplitOfShard0());
+  ASSERT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  // A put through B to the parent's key range waits for the parent's children.
+  absl::StatusOr<std::vector<Acked>> waited = absl::UnknownError("not run");
+  std::atomic<bool> put_done{false};
+  std::thread putter([&] {
+    waited = Put(*b, "s", Data("waited", 8));
+    put_done = true;
+  });
+  EXPECT_FALSE(put_done.load()) << "a put to a closing shard returned";
+  // A dies (its session ends: here at once, after kill -9 when its lease expires): B finishes
+  // the reshard, and the put goes on to the children.
+  a.reset();
+  absl::Status finished = AwaitShards(*b, "s", 3, 1);
+  if (!finished.ok()) {
+    // Release the put (a deleted stream's waiting puts return NOT_FOUND) to fail cleanly.
+    v1::DeleteStreamRequest del;
+    del.set_stream_name("s");
+    EXPECT_TRUE((*b)->DeleteStream(del).ok());
+  }
+  putter.join();
+  ASSERT_TRUE(finished.ok()) << finished;
+  ASSERT_TRUE(waited.ok()) << waited.status();
+  ASSERT_EQ(waited->size(), 8u);
+  const uint64_t ending = EndingOf(*b, "s", "shardId-000000000000");
+  ASSERT_GT(ending, 0u);
+  for (const Acked& r : *before) EXPECT_LT(r.sequence_number, ending) << r.data;
+  for (const Acked& r : *waited) {
+    EXPECT_NE(r.shard_id, "shardId-000000000000") << r.data;
+    EXPECT_GT(r.sequence_number, ending) << r.data;
+  }
+  // Nothing acknowledged is lost: every record is where its put said, read through a front-end
+  // started after it all (A restarted).
+  std::unique_ptr<FrontEnd> restarted = Start();
+  ASSERT_TRUE(restarted != nullptr);
+  ASSERT_TRUE(AwaitShards(*restarted, "s", 3, 1).ok());
+  EXPECT_EQ(EndingOf(*restarted, "s", "shardId-000000000000"), ending);
+  std::map<std::string, std::pair<std::string, uint64_t>> stored = ReadStream(*restarted, "s");
+  for (const std::vector<Acked>* acked : {&*before, &*waited}) {
+    for (const Acked& r : *acked) {
+      auto it = stored.find(r.data);
+      ASSERT_NE(it, stored.end()) << r.data << " was acknowledged and is not readable";
+      EXPECT_EQ(it->second, std::make_pair(r.shard_id, r.sequence_number)) << r.data;
+    }
+  }
+  // The split retried (the caller never learned it worked): the parent is already split.
+  absl::Status retried = (*restarted)->SplitShard(SplitOfShard0());
+  EXPECT_TRUE(absl::IsFailedPrecondition(retried)) << retried;
+  EXPECT_NE(retried.message().find("already split"), absl::string_view::npos) << retried;
+}
+
+TEST_F(ClusterTest, ARetriedUpdateShardCountFinishesTheInterruptedOneAndReportsItDone) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 2).ok());
+  absl::StatusOr<std::vector<Acked>> before = Put(*a, "s", Data("before", 16));
+  ASSERT_TRUE(before.ok()) << before.status();
+  // A closes the parents in the log (the close marker is stored) and stops before the ending
+  // numbers reach etcd.
+  a->stop_after_step = 2;
+  v1::UpdateShardCountRequest scale;
+  scale.set_stream_name("s");
+  scale.set_target_shard_count(4);
+  scale.set_scaling_type(v1::UNIFORM_SCALING);
+  absl::Status first = (*a)->UpdateShardCount(scale).status();
+  ASSERT_TRUE(absl::IsUnavailable(first)) << first;
+  // Retried on the same front-end (its own failed attempt): finished, and reported done.
+  a->stop_after_step = 0;
+  absl::StatusOr<v1::UpdateShardCountResponse> retried = (*a)->UpdateShardCount(scale);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->current_shard_count(), 4);
+  EXPECT_EQ(retried->target_shard_count(), 4);
+  ASSERT_TRUE(AwaitShards(*b, "s", 6, 2).ok());
+  // Retried on the other front-end too: the same answer, nothing more split.
+  absl::StatusOr<v1::UpdateShardCountResponse> on_b = (*b)->UpdateShardCount(scale);
+  ASSERT_TRUE(on_b.ok()) << on_b.status();
+  EXPECT_EQ(on_b->current_shard_count(), 4);
+  ASSERT_TRUE(AwaitShards(*b, "s", 6, 2).ok());
+  const uint64_t end0 = EndingOf(*b, "s", "shardId-000000000000");
+  const uint64_t end1 = EndingOf(*b, "s", "shardId-000000000001");
+  ASSERT_GT(end0, 0u);
+  EXPECT_EQ(end0, end1);  // one reshard, one close marker
+  for (const Acked& r : *before) EXPECT_LT(r.sequence_number, end0) << r.data;
+  absl::StatusOr<std::vector<Acked>> after = Put(*b, "s", Data("after", 16));
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->size(), 16u);
+  for (const Acked& r : *after) {
+    EXPECT_NE(r.shard_id, "shardId-000000000000");
+    EXPECT_NE(r.shard_id, "shardId-000000000001");
+    EXPECT_GT(r.sequence_number, end0) << r.data;
+  }
+  // Shard numbers are never reused: the next split's children come after the four.
+  v1::SplitShardRequest split;
+  split.set_stream_name("s");
+  split.set_shard_to_split("shardId-000000000002");
+  split.set_new_starting_hash_key("42535295865117307932921825928971026432");
+  ASSERT_TRUE((*b)->SplitShard(split).ok());
+  ASSERT_TRUE(AwaitShards(*a, "s", 8, 3).ok());
+  const std::set<std::string> ids = ShardIds(*a, "s");
+  EXPECT_EQ(ids.count("shardId-000000000006"), 1u);
+  EXPECT_EQ(ids.count("shardId-000000000007"), 1u);
+}
+
+TEST_F(ClusterTest, TwoFrontEndsFinishingADeadOnesReshardAtOnceAgreeOnOneOutcome) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  std::unique_ptr<FrontEnd> c = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr && c != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 1).ok());
+  absl::StatusOr<std::vector<Acked>> before = Put(*b, "s", Data("before", 8));
+  ASSERT_TRUE(before.ok()) << before.status();
+  a->stop_after_step = 1;
+  absl::Status split = (*a)->SplitShard(SplitOfShard0());
+  ASSERT_TRUE(absl::IsUnavailable(split)) << split;
+  for (FrontEnd* f : {b.get(), c.get()}) {
+    absl::Status refused = (*f)->SplitShard(SplitOfShard0());
+    ASSERT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  }
+  // A dies. B and C each learn it from the watch and finish the reshard, and each retries the
+  // split at the same time (which finishes it as well): four finishers, one result.
+  a.reset();
+  absl::Status on_b, on_c;
+  std::thread tb([&] { on_b = (*b)->SplitShard(SplitOfShard0()); });
+  std::thread tc([&] { on_c = (*c)->SplitShard(SplitOfShard0()); });
+  tb.join();
+  tc.join();
+  EXPECT_TRUE(absl::IsFailedPrecondition(on_b)) << on_b;
+  EXPECT_TRUE(absl::IsFailedPrecondition(on_c)) << on_c;
+  ASSERT_TRUE(AwaitShards(*b, "s", 3, 1).ok());
+  ASSERT_TRUE(AwaitShards(*c, "s", 3, 1).ok());
+  const uint64_t ending = EndingOf(*b, "s", "shardId-000000000000");
+  ASSERT_GT(ending, 0u);
+  EXPECT_EQ(EndingOf(*c, "s", "shardId-000000000000"), ending);
+  EXPECT_EQ(ShardIds(*b, "s"), ShardIds(*c, "s"));
+  for (const Acked& r : *before) EXPECT_LT(r.sequence_number, ending) << r.data;
+  absl::StatusOr<std::vector<Acked>> via_b = Put(*b, "s", Data("b", 8));
+  absl::StatusOr<std::vector<Acked>> via_c = Put(*c, "s", Data("c", 8));
+  ASSERT_TRUE(via_b.ok()) << via_b.status();
+  ASSERT_TRUE(via_c.ok()) << via_c.status();
+  std::set<std::pair<std::string, uint64_t>> numbers;
+  for (const std::vector<Acked>* acked : {&*via_b, &*via_c}) {
+    for (const Acked& r : *acked) {
+      EXPECT_NE(r.shard_id, "shardId-000000000000") << r.data;
+      EXPECT_GT(r.sequence_number, ending) << r.data;
+      EXPECT_TRUE(numbers.insert({r.shard_id, r.sequence_number}).second) << "reused";
+    }
+  }
+  // Each front-end reads all of it.
+  for (FrontEnd* f : {b.get(), c.get()}) {
+    std::map<std::string, std::pair<std::string, uint64_t>> stored = ReadStream(*f, "s");
+    for (const std::vector<Acked>* acked : {&*before, &*via_b, &*via_c}) {
+      for (const Acked& r : *acked) {
+        auto it = stored.find(r.data);
+        ASSERT_NE(it, stored.end()) << r.data;
+        EXPECT_EQ(it->second, std::make_pair(r.shard_id, r.sequence_number)) << r.data;
+      }
+    }
+  }
 }
 
 TEST_F(ClusterTest, MetadataInEtcdWithTheRecordsInALocalRocksDbIsRefused) {

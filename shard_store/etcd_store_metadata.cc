@@ -20,6 +20,7 @@ constexpr char kSecret[] = "secret";
 constexpr char kNextStreamId[] = "next_stream_id";
 constexpr char kStreams[] = "streams/";
 constexpr char kShards[] = "shards/";
+constexpr char kWriters[] = "writers/";  // etcd/marked_session.h's markers
 constexpr size_t kSecretSize = 32;  // tokens.h kMacSize
 // Conflicts in a row with other front-ends' allocations before AllocateStreamId gives up.
 constexpr int kMaxAllocationConflicts = 100;
@@ -79,6 +80,17 @@ absl::StatusOr<etcd::TxnResult> EtcdStoreMetadata::Commit(const etcd::Txn& txn,
   // that would have shown an earlier attempt of ours) is gone.
   RETURN_IF_ERROR(session_.CheckCompareFailure(what, "read the metadata again"));
   return result;
+}
+
+std::string EtcdStoreMetadata::WriterKey() {
+  absl::MutexLock lock(&mu_);
+  return session_.marker_key();
+}
+
+absl::StatusOr<bool> EtcdStoreMetadata::WriterAlive(const std::string& key) {
+  if (key.empty()) return false;
+  ASSIGN_OR_RETURN(std::optional<etcd::KeyValue> kv, client_.Get(key));
+  return kv.has_value();
 }
 
 absl::StatusOr<std::string> EtcdStoreMetadata::LoadOrCreateSecret() {
@@ -264,6 +276,7 @@ absl::StatusOr<std::vector<StoreMetadataEvent>> StoreMetadataWatch::Next(Monoton
   std::vector<StoreMetadataEvent> out;
   const std::string streams = prefix_ + kStreams;
   const std::string shards = prefix_ + kShards;
+  const std::string writers = prefix_ + kWriters;
   for (etcd::WatchEvent& e : events) {
     const bool put = e.type == etcd::WatchEvent::Type::kPut;
     StoreMetadataEvent event;
@@ -279,8 +292,11 @@ absl::StatusOr<std::vector<StoreMetadataEvent>> StoreMetadataWatch::Next(Monoton
       event.kind = put ? StoreMetadataEvent::Kind::kShardPut
                        : StoreMetadataEvent::Kind::kShardDeleted;
       if (put) RETURN_IF_ERROR(Decode(e.kv.value, &event.shard, e.kv.key));
+    } else if (!put && absl::StartsWith(e.kv.key, writers)) {
+      event.kind = StoreMetadataEvent::Kind::kWriterDeleted;  // a front-end's session ended
+      event.writer_key = e.kv.key;
     } else {
-      continue;  // the allocator, the secret, writers' markers
+      continue;  // the allocator, the secret, writers' markers being put
     }
     out.push_back(std::move(event));
   }

@@ -52,7 +52,7 @@ namespace tributary::shard_store {
 // One change seen by a StoreMetadataWatch. A write of several keys (a split: the stream record,
 // the parent, the children) arrives as several events with the same revision.
 struct StoreMetadataEvent {
-  enum class Kind { kStreamPut, kStreamDeleted, kShardPut, kShardDeleted };
+  enum class Kind { kStreamPut, kStreamDeleted, kShardPut, kShardDeleted, kWriterDeleted };
   Kind kind = Kind::kStreamPut;
   int64_t revision = 0;
   std::string stream_name;                 // kStream*
@@ -60,6 +60,7 @@ struct StoreMetadataEvent {
   uint64_t stream_id = 0;                  // kShard*
   uint32_t shard_index = 0;                // kShard*
   internal::ShardMetadata shard;           // kShardPut
+  std::string writer_key;                  // kWriterDeleted: the marker key (a session ended)
 };
 
 class StoreMetadataWatch {
@@ -142,6 +143,13 @@ class EtcdStoreMetadata {
   // Watches every stream and shard change at revisions >= `start_revision` (Load's revision + 1).
   // Errors: OUT_OF_RANGE when that revision was compacted (Load again); the client's.
   absl::StatusOr<std::unique_ptr<StoreMetadataWatch>> Watch(int64_t start_revision);
+
+  // This front-end's writer marker key (`<prefix>writers/<lease hex>`): what a reshard records
+  // as its parents' closing_owner. It changes when the session had to be started again.
+  std::string WriterKey();
+  // Whether the writer marker `key` exists (its front-end's session is alive). An empty key is
+  // no writer: false. Errors: the client's.
+  absl::StatusOr<bool> WriterAlive(const std::string& key);
 
   // The client (its clock times the watch's waits).
   etcd::EtcdClient& client() { return client_; }

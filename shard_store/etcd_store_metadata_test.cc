@@ -192,6 +192,34 @@ TEST_F(EtcdStoreMetadataTest, ASplitWritesTheParentsCloseAndTheChildrensLineageI
   EXPECT_EQ(after.shards.at(1).starting_sequence_number(), 4097u);
 }
 
+TEST_F(EtcdStoreMetadataTest, AFrontEndsEndIsSeenByTheOthersWatchAsItsWriterKeyDeleted) {
+  // What lets the others finish a reshard it left half done (NOTES.md "Interrupted reshards").
+  FrontEnd a = NewFrontEnd();
+  FrontEnd b = NewFrontEnd();
+  const std::string key = a->WriterKey();
+  ASSERT_FALSE(key.empty());
+  EXPECT_NE(key, b->WriterKey());
+  EXPECT_TRUE(*b->WriterAlive(key));
+  EXPECT_FALSE(*b->WriterAlive(""));
+  absl::StatusOr<StoreMetadataSnapshot> now = b->Load();
+  ASSERT_TRUE(now.ok()) << now.status();
+  absl::StatusOr<std::unique_ptr<StoreMetadataWatch>> watch = b->Watch(now->revision + 1);
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  a.metadata.reset();  // its session is revoked
+  std::vector<StoreMetadataEvent> events;
+  while (events.empty()) {
+    absl::StatusOr<std::vector<StoreMetadataEvent>> next =
+        (*watch)->Next(RealClock::Get().MonotonicNow() + absl::Seconds(10));
+    ASSERT_TRUE(next.ok()) << next.status();
+    ASSERT_FALSE(next->empty()) << "no change seen within 10 s";
+    events = *std::move(next);
+  }
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, StoreMetadataEvent::Kind::kWriterDeleted);
+  EXPECT_EQ(events[0].writer_key, key);
+  EXPECT_FALSE(*b->WriterAlive(key));
+}
+
 TEST_F(EtcdStoreMetadataTest, ADeleteTakesTheShardsAlongAndARecreatedNameStartsAfresh) {
   FrontEnd a = NewFrontEnd();
   FrontEnd b = NewFrontEnd();

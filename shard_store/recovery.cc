@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -110,14 +111,20 @@ absl::Status ShardStore::Load() {
   }
 
   if (etcd_ != nullptr) {
+    // Reshards left half done by front-ends that are gone (NOTES.md "Interrupted reshards");
+    // those of live front-ends are theirs to finish, and the watch (from the snapshot on) sees
+    // their sessions end.
     for (auto& [name, stored] : snapshot.streams) {
-      absl::StatusOr<StoredStream> finished = FinishInterruptedReshard(stored);
-      if (finished.ok()) {
-        stored = *std::move(finished);
-      } else {
+      int finished = 0;
+      absl::StatusOr<std::optional<StoredStream>> after =
+          FinishReshards(stored, /*mine_too=*/false, &finished);
+      if (!after.ok()) {
         LOG(WARNING) << "stream " << name << ": finishing an interrupted reshard: "
-                     << finished.status() << " (puts to its closing shards wait)";
-      }
+                     << after.status() << " (puts to its closing shards wait; trying again)";
+        ScheduleFinish(name, /*mine_too=*/false);
+      } else if (after->has_value()) {
+        stored = **std::move(after);
+      }  // else deleted meanwhile: the watch applies it
     }
   }
 

@@ -1,6 +1,6 @@
 // The ShardLog seam (issue 20): where a store keeps the records of its shards. Two
 // implementations: the store's own RocksDB database (RocksDbShardLog, rocksdb_shard_log.h, the
-// default) and NATS JetStream (JetStreamLogAdapter, jetstream/jetstream_log_adapter.h, cluster
+// default) and NATS JetStream (JetStreamShardLog, jetstream/jetstream_shard_log.h, cluster
 // mode). Everything else stays in the store, above the seam: validation, routing by hash key,
 // write limits, stream and shard metadata and lineage, iterators, the visible tip, waits and
 // watches (design and reasons: NOTES.md, "The ShardLog seam").
@@ -116,7 +116,9 @@ class ShardLog {
   // Log-numbered logs: closes `parents` and opens `children` in the log, returning the parents'
   // ending sequence number (above every record they hold; appends to them then fail with
   // FAILED_PRECONDITION). Store-numbered logs return 0 and do nothing (the store reserves the
-  // ending number). Idempotent for the same arguments.
+  // ending number). Idempotent for the same parents (in any order, from any front-end, also
+  // long after the first call: a reshard finished for a front-end that died, NOTES.md
+  // "Interrupted reshards").
   virtual absl::StatusOr<uint64_t> CloseShards(uint64_t stream_id,
                                                absl::Span<const uint32_t> parents,
                                                absl::Span<const uint32_t> children) = 0;

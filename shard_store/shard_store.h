@@ -39,6 +39,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -165,6 +166,12 @@ struct ShardStoreOptions {
   // changed the stream) re-reads the stream and is decided again; every front-end watches the
   // prefix and applies the others' changes (NOTES.md, "Several front-ends over etcd").
   std::shared_ptr<EtcdStoreMetadata> cluster_metadata;
+  // Tests only (cluster mode): called in a reshard after its lineage write (step 1) and after
+  // the log closed the parents (step 2). A non-OK return ends the reshard there with that
+  // status, as a front-end that died at that point would leave it: nothing more is written and
+  // this front-end does not finish it (another does, once this one's session is gone; NOTES.md
+  // "Interrupted reshards"). Empty: no fault.
+  std::function<absl::Status(int step)> reshard_fault;
 };
 
 // Kinesis's per-shard limits (provisioned mode): writes 1 MiB/s and 1,000 records/s, reads
@@ -648,12 +655,27 @@ class ShardStore {
   void RaiseTip(Shard& shard, uint64_t last);
   // Cluster mode: another front-end (or this one) announced an append (ShardLog::WatchAppends).
   void OnAnnouncedAppend(uint64_t stream_id, uint32_t shard_index, uint64_t last);
-  // Cluster mode, at start: finishes a reshard of `stored` that a front-end left between its
-  // lineage write and its ending numbers (parents closed with ending number 0): closes the
-  // parents in the log again (a close marker after the subject swap is a valid ending number)
-  // and writes the ending numbers, compared on the stream's revision. Returns the stream as
-  // etcd has it afterwards. Errors: the log's and etcd's (the parents stay closing).
-  absl::StatusOr<StoredStream> FinishInterruptedReshard(const StoredStream& stored);
+  // Cluster mode: finishes the reshards of `stored` left between their lineage write and their
+  // ending numbers (parents closed with ending number 0) whose front-end is gone (its writer
+  // marker, the parents' closing_owner, no longer exists) or, with `mine_too`, is this one
+  // (its own earlier attempt that failed; the caller knows none of its reshards of the stream
+  // is in flight). Per reshard: closes its parents in the log again (idempotent: the same close
+  // marker, ShardLog::CloseShards) and writes the ending numbers, compared on the stream's
+  // revision (a lost compare re-reads: another front-end may have finished it, and its number
+  // stays). Reshards of a live front-end are left to it. Returns the stream as etcd has it
+  // afterwards (nullopt: deleted meanwhile) and, in `finished`, how many it finished (0 when
+  // another front-end was first). Errors: the log's and etcd's (the parents stay closing).
+  absl::StatusOr<std::optional<StoredStream>> FinishReshards(StoredStream stored, bool mine_too,
+                                                             int* finished);
+  // Cluster mode: FinishReshards of stream `name` as etcd has it now, then applies the result.
+  absl::Status FinishReshardsOf(const std::string& name, bool mine_too);
+  // Cluster mode: asks the watch thread to finish the reshards of stream `name`
+  // (FinishReshardsOf), retrying every second until it succeeds.
+  void ScheduleFinish(const std::string& name, bool mine_too);
+  // Cluster mode, on the watch thread: runs the scheduled finishes that are due.
+  void RunScheduledFinishes();
+  // The names of the streams with a shard closing (a reshard between lineage and ending).
+  std::vector<std::string> StreamsWithClosingShards();
   // Cluster mode: the thread applying other front-ends' changes, from `revision` on.
   void WatchLoop(int64_t revision);
   bool WatchStopped() {
@@ -685,6 +707,10 @@ class ShardStore {
   absl::Mutex watch_mu_;
   bool stop_watch_ ABSL_GUARDED_BY(watch_mu_) = false;
   std::thread watch_thread_;
+  // Streams whose interrupted reshards the watch thread is to finish (ScheduleFinish): name →
+  // mine_too; and when it tries them next (after a failure: a second later).
+  std::map<std::string, bool> to_finish_ ABSL_GUARDED_BY(watch_mu_);
+  MonotonicTime next_finish_ ABSL_GUARDED_BY(watch_mu_);
   // Cluster mode: the log's announcements of appends by every front-end (OnAnnouncedAppend), so
   // that waiters here wake for records put through another front-end. Ended first on
   // destruction.

@@ -32,6 +32,8 @@ constexpr int64_t kLargestRecordBytes = (1 << 20) + 1024;
 constexpr int kMaxRecordsPerCall = 500;
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(50);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
+// Markers of a stream's control subject CloseShards looks through for one of its parents.
+constexpr int kMaxMarkersScanned = 10000;
 
 void AppendBigEndian(std::string* out, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
@@ -227,16 +229,47 @@ absl::StatusOr<uint64_t> JetStreamShardLog::CloseShards(uint64_t stream_id,
     RETURN_IF_ERROR(client_.UpdateStream(info.config).status());
   }
   // The marker is stored after the update returned, so above every record of the parents (the
-  // update's own reply is not: records in flight can land above it, SCALEOUT.md). Its id names
-  // the parents (shard indexes are never reused): a retry gets the same marker back.
-  std::vector<std::string> names;
-  for (uint32_t p : parents) names.push_back(absl::StrCat(p));
-  ASSIGN_OR_RETURN(
-      nats::PubAck ack,
-      PublishUntil(stream_id, ControlSubject(stream_id), "close",
-                   absl::StrCat("close.", absl::StrJoin(names, "-")),
-                   clock_.MonotonicNow() + options_.append_timeout));
+  // update's own reply is not: records in flight can land above it, SCALEOUT.md). Its id and
+  // body name the parents (shard indexes are never reused), sorted, so every caller names one
+  // reshard alike: within the duplicate window a retry gets the same marker back from
+  // JetStream's de-duplication; after it (a reshard finished long after its front-end died),
+  // the marker already stored is found above the parents' last records and returned.
+  std::vector<uint32_t> sorted(parents.begin(), parents.end());
+  std::sort(sorted.begin(), sorted.end());
+  const std::string body = absl::StrCat("close ", absl::StrJoin(sorted, "-"));
+  const std::string control = ControlSubject(stream_id);
+  ASSIGN_OR_RETURN(std::optional<uint64_t> stored,
+                   FindCloseMarker(stream_id, sorted, body));
+  if (stored.has_value()) return SequenceNumber(*stored, 0);
+  ASSIGN_OR_RETURN(nats::PubAck ack,
+                   PublishUntil(stream_id, control, body,
+                                absl::StrCat("close.", absl::StrJoin(sorted, "-")),
+                                clock_.MonotonicNow() + options_.append_timeout));
   return SequenceNumber(ack.sequence, 0);
+}
+
+absl::StatusOr<std::optional<uint64_t>> JetStreamShardLog::FindCloseMarker(
+    uint64_t stream_id, absl::Span<const uint32_t> parents, const std::string& body) {
+  const std::string stream = StreamName(stream_id);
+  // A marker of these parents lies above every record of theirs.
+  uint64_t from = 1;
+  for (uint32_t p : parents) {
+    absl::StatusOr<nats::StoredMessage> last =
+        client_.DirectGetLast(stream, ShardSubject(stream_id, p));
+    if (absl::IsNotFound(last.status())) continue;
+    if (!last.ok()) return last.status();
+    from = std::max(from, last->sequence + 1);
+  }
+  // The control subject holds one marker per reshard of the stream (within its retention).
+  const std::string control = ControlSubject(stream_id);
+  for (int i = 0; i < kMaxMarkersScanned; ++i) {
+    absl::StatusOr<nats::StoredMessage> m = client_.DirectGetNext(stream, control, from);
+    if (absl::IsNotFound(m.status())) return std::nullopt;
+    if (!m.ok()) return m.status();
+    if (m->data == body) return m->sequence;
+    from = m->sequence + 1;
+  }
+  return std::nullopt;  // not among the first markers: a second one is harmless (see header)
 }
 
 absl::StatusOr<nats::PubAck> JetStreamShardLog::PublishUntil(uint64_t stream_id,

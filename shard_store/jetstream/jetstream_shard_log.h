@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -121,8 +122,11 @@ class JetStreamShardLog : public ShardLog {
   // Closes shards `parents` and opens `children` (a split: one parent, two children; a merge:
   // two parents, one child): the parents' subjects are swapped for the children's, then a close
   // marker is stored. Returns the parents' ending sequence number, above every record they hold;
-  // appends to a parent fail from then on. Idempotent: a retry with the same arguments (from
-  // any front end) within the duplicate window returns the same ending number. Errors:
+  // appends to a parent fail from then on. Idempotent: a retry with the same parents (in any
+  // order, from any front end) returns the same ending number — within the duplicate window by
+  // the marker's message id, after it by finding the marker stored (a direct get may be served
+  // by a replica a moment behind and miss it: then a second marker is stored, also above every
+  // record of the parents; the store keeps whichever number reached etcd first). Errors:
   // NOT_FOUND; UNAVAILABLE / DEADLINE_EXCEEDED (the update may have been applied: retry).
   absl::StatusOr<uint64_t> CloseShards(uint64_t stream_id, absl::Span<const uint32_t> parents,
                                        absl::Span<const uint32_t> children) override;
@@ -193,6 +197,10 @@ class JetStreamShardLog : public ShardLog {
   std::string StreamName(uint64_t stream_id) const;
   std::string ShardSubject(uint64_t stream_id, uint32_t shard) const;
   std::string ControlSubject(uint64_t stream_id) const;
+  // The stream sequence of the close marker `body` of `parents` (sorted) if one is stored.
+  absl::StatusOr<std::optional<uint64_t>> FindCloseMarker(uint64_t stream_id,
+                                                          absl::Span<const uint32_t> parents,
+                                                          const std::string& body);
   // `<prefix>.tips.<id>.<shard>`: four tokens, so no stream's subject (three) takes it.
   std::string TipSubject(uint64_t stream_id, uint32_t shard) const;
 

@@ -221,6 +221,51 @@ TEST_F(JetStreamShardLogTest, AClosedShardRefusesAppendsAndEndsAboveEveryRecord)
   EXPECT_LT(*log_->LastSequence(stream_id_, 0), *ending);
 }
 
+TEST_F(JetStreamShardLogTest, ACloseRetriedAfterTheDuplicateWindowFindsItsStoredMarker) {
+  // A front-end that finishes a reshard long after the one that began it died (NOTES.md
+  // "Interrupted reshards"): JetStream no longer de-duplicates the marker's id, and the close
+  // must still return the number the first close stored, whoever asks and in any order.
+  JetStreamShardLogOptions options = SingleServerOptions();
+  options.duplicate_window = absl::Seconds(1);
+  options.append_timeout = absl::Milliseconds(500);
+  options.attempt_timeout = absl::Milliseconds(200);
+  std::unique_ptr<JetStreamShardLog> log = NewLog(options);
+  ASSERT_NE(log, nullptr);
+  const uint64_t id = next_stream_id_++;
+  ASSERT_TRUE(log->CreateStream(id, {0, 1}, absl::Hours(24)).ok());
+  ASSERT_TRUE(log->Append(id, 0, 1, Views(Data("a", 3))).ok());
+  ASSERT_TRUE(log->Append(id, 1, 2, Views(Data("b", 3))).ok());
+  absl::StatusOr<uint64_t> merged = log->CloseShards(id, {1, 0}, {2});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  ASSERT_TRUE(log->Append(id, 2, 3, Views(Data("c", 3))).ok());
+  absl::StatusOr<uint64_t> split = log->CloseShards(id, {2}, {3, 4});
+  ASSERT_TRUE(split.ok()) << split.status();
+  ASSERT_TRUE(log->Append(id, 3, 4, Views(Data("d", 2))).ok());
+  // A probe published after both markers: once JetStream stores its id again, the markers'
+  // ids (older) are out of the duplicate window too.
+  const std::string control = absl::StrCat("trib.", id, ".ctl");
+  nats::PublishOptions probe;
+  probe.msg_id = absl::StrCat("probe.", id);
+  ASSERT_TRUE(client_->Publish(control, "probe", probe).ok());
+  std::string seen;
+  ASSERT_TRUE(PollFor(
+                  absl::Seconds(20), absl::Milliseconds(100), "the duplicate window to pass",
+                  [&] {
+                    absl::StatusOr<nats::PubAck> ack = client_->Publish(control, "probe", probe);
+                    seen = ack.ok() ? absl::StrCat("duplicate ", ack->duplicate)
+                                    : ack.status().ToString();
+                    return ack.ok() && !ack->duplicate;
+                  },
+                  [&] { return seen; })
+                  .ok());
+  // Another front-end's log object, the parents in the other order.
+  std::unique_ptr<JetStreamShardLog> other = NewLog(options);
+  ASSERT_NE(other, nullptr);
+  EXPECT_EQ(*other->CloseShards(id, {0, 1}, {2}), *merged);
+  EXPECT_EQ(*other->CloseShards(id, {2}, {3, 4}), *split);
+  EXPECT_LT(*merged, *split);
+}
+
 TEST_F(JetStreamShardLogTest, ConcurrentAppendsToOneShardKeepEachCallTogetherAndNumbersUnique) {
   constexpr int kThreads = 4;
   constexpr int kCalls = 15;
