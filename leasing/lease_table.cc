@@ -764,6 +764,9 @@ void LeaseTable::CommitCheckpoints(const std::vector<PendingCheckpoint*>& group)
   // change owners or counters, so fencing reads memory.
   enum class Outcome { kRefused, kIgnored, kWritten };
   std::vector<Outcome> outcomes(group.size(), Outcome::kIgnored);
+  // Each lease's entry, found once: checkpoints neither add nor erase entries, so they stay put
+  // through Commit (fewer lookups in the lease map, issue 19's profile).
+  std::vector<const LeaseEntry*> entries(group.size(), nullptr);
   for (size_t i = 0; i < group.size(); ++i) {
     PendingCheckpoint& p = *group[i];
     absl::StatusOr<const LeaseEntry*> entry = FindFenced(*p.key, *p.poller_id, p.lease_counter);
@@ -772,7 +775,9 @@ void LeaseTable::CommitCheckpoints(const std::vector<PendingCheckpoint*>& group)
       outcomes[i] = Outcome::kRefused;
       continue;
     }
-    const LeaseRecord& staged = *Staged(m, *p.key);
+    entries[i] = *entry;
+    auto earlier = m.leases.find(*p.key);  // an earlier checkpoint of the group, if any
+    const LeaseRecord& staged = earlier != m.leases.end() ? *earlier->second : (*entry)->record;
     const leasing::Checkpoint& current = staged.checkpoint;
     const bool backwards = current.type == CheckpointType::kShardEnd ||
                            (p.checkpoint->type == CheckpointType::kSequenceNumber &&
@@ -794,7 +799,7 @@ void LeaseTable::CommitCheckpoints(const std::vector<PendingCheckpoint*>& group)
     if (outcomes[i] == Outcome::kWritten && !committed.ok()) {
       p.result = committed;  // the group's write failed: nothing changed
     } else {
-      p.result = ToLease(leases_.at(*p.key), now);
+      p.result = ToLease(*entries[i], now);
     }
   }
 }

@@ -121,7 +121,20 @@ class CountingStore : public LeaseStore {
 struct CpuSample {
   double self = 0;
   double etcd = 0;
+  double etcd_peak_rss_mb = 0;  // the largest member's VmHWM (GOGC trades it for GC CPU)
 };
+// VmHWM of process `pid` in MB (0 when unknown).
+double PeakRssMb(const std::string& pid) {
+  FILE* f = std::fopen(absl::StrCat("/proc/", pid, "/status").c_str(), "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  double kb = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (strncmp(line, "VmHWM:", 6) == 0) kb = std::atof(line + 6);
+  }
+  std::fclose(f);
+  return kb / 1024;
+}
 CpuSample SampleCpu() {
   CpuSample sample;
   const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
@@ -151,7 +164,10 @@ CpuSample SampleCpu() {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name[0] < '0' || name[0] > '9') continue;
     const double cpu = read_stat(entry.path().string() + "/stat", &comm, &ppid);
-    if (cpu >= 0 && ppid == me && comm == "etcd") sample.etcd += cpu;
+    if (cpu >= 0 && ppid == me && comm == "etcd") {
+      sample.etcd += cpu;
+      sample.etcd_peak_rss_mb = std::max(sample.etcd_peak_rss_mb, PeakRssMb(name));
+    }
   }
   return sample;
 }
@@ -378,10 +394,11 @@ void Sustained(Backend& backend) {
       seconds, late == 0 ? "SUSTAINED" : "NOT sustained");
   std::printf(
       "%-18s   CPU per checkpoint: this process %.1f us, etcd %.1f us (%.2f + %.2f cores); "
-      "%.0f store writes, %.1f lease rows each\n",
+      "%.0f store writes, %.1f lease rows each; etcd peak RSS %.0f MB (largest member)\n",
       backend.name.c_str(), (cpu_after.self - cpu_before.self) / done * 1e6,
       (cpu_after.etcd - cpu_before.etcd) / done * 1e6, (cpu_after.self - cpu_before.self) / seconds,
-      (cpu_after.etcd - cpu_before.etcd) / seconds, writes, writes > 0 ? puts / writes : 0.0);
+      (cpu_after.etcd - cpu_before.etcd) / seconds, writes, writes > 0 ? puts / writes : 0.0,
+      cpu_after.etcd_peak_rss_mb);
   std::fflush(stdout);
 }
 
