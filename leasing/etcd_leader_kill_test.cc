@@ -97,12 +97,15 @@ class RowHistory {
         absl::MutexLock lock(&mu_);
         for (const etcd::WatchEvent& e : *events) {
           if (e.type != etcd::WatchEvent::Type::kPut) continue;
-          absl::StatusOr<LeaseRecord> r = DecodeLease(e.kv.key, e.kv.value);
+          // The row's key names the lease (the value does not, since the compact encoding);
+          // these shard ids need no escaping.
+          const std::string shard = e.kv.key.substr(e.kv.key.rfind('/') + 1);
+          absl::StatusOr<LeaseRecord> r = DecodeLeaseOf({kMapping, shard}, e.kv.key, e.kv.value);
           if (!r.ok()) {
             error_ = std::string(r.status().message());
             continue;
           }
-          history_[r->key.shard_id].push_back(r->checkpoint.sequence_number);
+          history_[shard].push_back(r->checkpoint.sequence_number);
           last_revision_ = e.kv.mod_revision;
         }
       }

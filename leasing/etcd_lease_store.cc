@@ -230,7 +230,7 @@ absl::Status EtcdLeaseStore::Write(const LeaseStoreWrite& write) {
   }
   for (const LeaseRecord& r : write.put_leases) {
     rows.emplace_back(LeaseKeyOf(r.key), true);
-    txn.success.push_back(etcd::Op::Put(rows.back().first, EncodeLease(r)));
+    txn.success.push_back(etcd::Op::Put(rows.back().first, EncodeLeaseWithoutKey(r)));
   }
   for (const std::string& id : write.delete_pollers) {
     rows.emplace_back(PollerKeyOf(id), false);
@@ -354,11 +354,12 @@ absl::StatusOr<LeaseStoreContents> EtcdLeaseStore::Load() {
   absl::flat_hash_map<std::string, int64_t> live;
   for (const etcd::KeyValue& kv : range.kvs) {
     if (absl::StartsWith(kv.key, leases)) {
-      ASSIGN_OR_RETURN(LeaseRecord r, DecodeLease(kv.key, kv.value));
-      if (LeaseKeyOf(r.key) != kv.key) {
+      LeaseKey key;
+      if (!ParseLeaseKey(kv.key, &key)) {
         return absl::DataLossError(
-            absl::StrCat("lease row ", absl::CEscape(kv.key), " holds another lease"));
+            absl::StrCat("lease row ", absl::CEscape(kv.key), " has a key that does not parse"));
       }
+      ASSIGN_OR_RETURN(LeaseRecord r, DecodeLeaseOf(key, kv.key, kv.value));
       contents.leases.push_back(std::move(r));
     } else if (absl::StartsWith(kv.key, pollers)) {
       ASSIGN_OR_RETURN(PollerRecord r, DecodePoller(kv.key, kv.value));
@@ -559,12 +560,12 @@ LeaseStoreWrite EtcdLeaseStore::TakeExternalChanges() {
         changes.delete_leases.push_back(std::move(lease_key));
         continue;
       }
-      absl::StatusOr<LeaseRecord> r = DecodeLease(key, *value);
-      if (r.ok() && r->key == lease_key) {
+      absl::StatusOr<LeaseRecord> r = DecodeLeaseOf(lease_key, key, *value);
+      if (r.ok()) {
         changes.put_leases.push_back(*std::move(r));
       } else {
         LOG(ERROR) << "lease row " << absl::CEscape(key) << " written by another replica does "
-                   << "not decode; ignored: " << (r.ok() ? "another lease" : r.status().ToString());
+                   << "not decode; ignored: " << r.status();
       }
     } else if (ParsePollerKey(key, &poller_id)) {
       if (!value.has_value()) {

@@ -3,7 +3,9 @@
 //
 // Layout, under `prefix` (default "/tributary/leasing/"); ids are percent-escaped ('%', '/' and
 // bytes outside printable ASCII become %XX) so that keys stay readable with etcdctl:
-//   <prefix>leases/<mapping uuid>/<shard id>   leasing.storage.StoredLease (lease_codec.h)
+//   <prefix>leases/<mapping uuid>/<shard id>   leasing.storage.StoredLease without the uuid and
+//                                              shard id (the key has them; rows written before
+//                                              issue 19's compact encoding have them, and load)
 //   <prefix>pollers/<poller id>                leasing.storage.StoredPoller
 //   <prefix>writers/<writer>                   the marker of this writer's last Txn
 // The keys grow with leases and pollers, never with time (etcd's auto-compaction drops old

@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "leasing/lease_storage.pb.h"
 
 namespace tributary::leasing {
@@ -19,12 +20,7 @@ absl::Time FromMicros(int64_t us) {
   return absl::FromUnixMicros(us);
 }
 
-}  // namespace
-
-std::string EncodeLease(const LeaseRecord& r) {
-  storage::StoredLease s;
-  s.set_event_source_mapping_uuid(r.key.mapping_uuid);
-  s.set_shard_id(r.key.shard_id);
+void ToStored(const LeaseRecord& r, storage::StoredLease& s) {
   s.set_stream_name(r.stream_name);
   s.set_lease_owner(r.owner);
   s.set_lease_counter(r.lease_counter);
@@ -36,18 +32,21 @@ std::string EncodeLease(const LeaseRecord& r) {
   s.set_owner_switches_since_checkpoint(r.owner_switches_since_checkpoint);
   s.set_enabled(r.enabled);
   s.set_moved_at_us(ToMicros(r.moved_at));
-  return s.SerializeAsString();
 }
 
-absl::StatusOr<LeaseRecord> DecodeLease(absl::string_view row, absl::string_view value) {
+absl::StatusOr<storage::StoredLease> ParseStored(absl::string_view row, absl::string_view value) {
   storage::StoredLease s;
   if (!s.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
       s.checkpoint_type() < static_cast<int>(CheckpointType::kSequenceNumber) ||
       s.checkpoint_type() > static_cast<int>(CheckpointType::kShardEnd)) {
     return absl::DataLossError(absl::StrCat("lease row ", absl::CEscape(row), " does not decode"));
   }
+  return s;
+}
+
+// Everything but the key.
+LeaseRecord FromStored(const storage::StoredLease& s) {
   LeaseRecord r;
-  r.key = {s.event_source_mapping_uuid(), s.shard_id()};
   r.stream_name = s.stream_name();
   r.owner = s.lease_owner();
   r.lease_counter = s.lease_counter();
@@ -59,6 +58,43 @@ absl::StatusOr<LeaseRecord> DecodeLease(absl::string_view row, absl::string_view
   r.owner_switches_since_checkpoint = s.owner_switches_since_checkpoint();
   r.enabled = s.enabled();
   r.moved_at = FromMicros(s.moved_at_us());
+  return r;
+}
+
+}  // namespace
+
+std::string EncodeLease(const LeaseRecord& r) {
+  storage::StoredLease s;
+  s.set_event_source_mapping_uuid(r.key.mapping_uuid);
+  s.set_shard_id(r.key.shard_id);
+  ToStored(r, s);
+  return s.SerializeAsString();
+}
+
+std::string EncodeLeaseWithoutKey(const LeaseRecord& r) {
+  storage::StoredLease s;
+  ToStored(r, s);
+  return s.SerializeAsString();
+}
+
+absl::StatusOr<LeaseRecord> DecodeLease(absl::string_view row, absl::string_view value) {
+  ASSIGN_OR_RETURN(const storage::StoredLease s, ParseStored(row, value));
+  LeaseRecord r = FromStored(s);
+  r.key = {s.event_source_mapping_uuid(), s.shard_id()};
+  return r;
+}
+
+absl::StatusOr<LeaseRecord> DecodeLeaseOf(const LeaseKey& key, absl::string_view row,
+                                          absl::string_view value) {
+  ASSIGN_OR_RETURN(const storage::StoredLease s, ParseStored(row, value));
+  const bool names_a_lease = !s.event_source_mapping_uuid().empty() || !s.shard_id().empty();
+  if (names_a_lease &&
+      (s.event_source_mapping_uuid() != key.mapping_uuid || s.shard_id() != key.shard_id)) {
+    return absl::DataLossError(
+        absl::StrCat("lease row ", absl::CEscape(row), " holds another lease"));
+  }
+  LeaseRecord r = FromStored(s);
+  r.key = key;
   return r;
 }
 

@@ -209,13 +209,30 @@ void LeaseTable::CatchUp() {
 void LeaseTable::Apply(Mutation m, MonotonicTime now, bool external) {
   // First drop the old rows from the indexes, then put every
   // new row (assignability reads other rows, so all of them must be in place), then index.
+  // A row whose indexed fields (owner, parents) stay as they were, as in a checkpoint, keeps its
+  // index entries unless its assignability changes (issue 19's profile: re-indexing a
+  // checkpointed lease was an erase and an insert in its owner's map, a few µs per checkpoint).
+  struct Applied {
+    LeaseEntry* entry = nullptr;  // after the second pass; null when deleted
+    bool indexed = false;         // its index entries were kept
+  };
+  std::vector<Applied> applied(m.leases.size());
+  size_t i = 0;
   for (const auto& [key, record] : m.leases) {
     auto it = leases_.find(key);
-    if (it != leases_.end()) Unindex(it->second);
+    if (it != leases_.end()) {
+      const LeaseRecord& old = it->second.record;
+      applied[i].indexed = record.has_value() && record->owner == old.owner &&
+                           record->parent_shard_ids == old.parent_shard_ids;
+      if (!applied[i].indexed) Unindex(it->second);
+    }
+    ++i;
   }
+  i = 0;
   for (auto& [key, record] : m.leases) {
     if (!record.has_value()) {
       leases_.erase(key);
+      ++i;
       continue;
     }
     LeaseEntry& entry = leases_[key];
@@ -225,12 +242,17 @@ void LeaseTable::Apply(Mutation m, MonotonicTime now, bool external) {
       entry.moved_at = now;
     }
     entry.record = std::move(*record);
+    applied[i++].entry = &entry;
   }
-  for (const auto& [key, record] : m.leases) {
-    auto it = leases_.find(key);
-    if (it == leases_.end()) continue;
-    it->second.assignable = ComputeAssignable(it->second.record);
-    Index(it->second);
+  for (const Applied& a : applied) {
+    if (a.entry == nullptr) continue;
+    const bool assignable = ComputeAssignable(a.entry->record);
+    if (a.indexed) {
+      if (assignable == a.entry->assignable) continue;
+      Unindex(*a.entry);  // its indexed fields are as before: the entries it has
+    }
+    a.entry->assignable = assignable;
+    Index(*a.entry);
   }
   // A changed or deleted lease may change its children's assignability (SHARD_END, trimmed).
   for (const auto& [key, record] : m.leases) {
@@ -709,10 +731,10 @@ absl::StatusOr<Lease> LeaseTable::Checkpoint(const LeaseKey& key, const std::str
     {
       absl::MutexLock queue_lock(&queue_mu_);
       queued_checkpoints_.push_back(&me);
-      auto answered_or_free = [this, &me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
-        return me.done || !committing_checkpoints_;
-      };
-      queue_mu_.Await(absl::Condition(&answered_or_free));
+      // Each call waits on a CondVar of its own, woken by its group's writer or, first in the
+      // queue, by the writer before (a Condition per waiter was evaluated for every waiter at
+      // every unlock of queue_mu_: ~8% of the process in issue 19's profile, 190 callers).
+      while (!me.done && committing_checkpoints_) me.wake.Wait(&queue_mu_);
       if (me.done) return std::move(me.result);
       committing_checkpoints_ = true;
       group.swap(queued_checkpoints_);
@@ -723,8 +745,12 @@ absl::StatusOr<Lease> LeaseTable::Checkpoint(const LeaseKey& key, const std::str
       CommitCheckpoints(group);
     }
     absl::MutexLock queue_lock(&queue_mu_);
-    for (PendingCheckpoint* p : group) p->done = true;
+    for (PendingCheckpoint* p : group) {
+      p->done = true;
+      p->wake.Signal();  // it returns once we release queue_mu_: not touched after this
+    }
     committing_checkpoints_ = false;
+    if (!queued_checkpoints_.empty()) queued_checkpoints_.front()->wake.Signal();  // next writer
     return std::move(me.result);
   });
 }
@@ -738,6 +764,9 @@ void LeaseTable::CommitCheckpoints(const std::vector<PendingCheckpoint*>& group)
   // change owners or counters, so fencing reads memory.
   enum class Outcome { kRefused, kIgnored, kWritten };
   std::vector<Outcome> outcomes(group.size(), Outcome::kIgnored);
+  // Each lease's entry, found once: checkpoints neither add nor erase entries, so they stay put
+  // through Commit (fewer lookups in the lease map, issue 19's profile).
+  std::vector<const LeaseEntry*> entries(group.size(), nullptr);
   for (size_t i = 0; i < group.size(); ++i) {
     PendingCheckpoint& p = *group[i];
     absl::StatusOr<const LeaseEntry*> entry = FindFenced(*p.key, *p.poller_id, p.lease_counter);
@@ -746,7 +775,9 @@ void LeaseTable::CommitCheckpoints(const std::vector<PendingCheckpoint*>& group)
       outcomes[i] = Outcome::kRefused;
       continue;
     }
-    const LeaseRecord& staged = *Staged(m, *p.key);
+    entries[i] = *entry;
+    auto earlier = m.leases.find(*p.key);  // an earlier checkpoint of the group, if any
+    const LeaseRecord& staged = earlier != m.leases.end() ? *earlier->second : (*entry)->record;
     const leasing::Checkpoint& current = staged.checkpoint;
     const bool backwards = current.type == CheckpointType::kShardEnd ||
                            (p.checkpoint->type == CheckpointType::kSequenceNumber &&
@@ -768,7 +799,7 @@ void LeaseTable::CommitCheckpoints(const std::vector<PendingCheckpoint*>& group)
     if (outcomes[i] == Outcome::kWritten && !committed.ok()) {
       p.result = committed;  // the group's write failed: nothing changed
     } else {
-      p.result = ToLease(leases_.at(*p.key), now);
+      p.result = ToLease(*entries[i], now);
     }
   }
 }

@@ -391,6 +391,7 @@ class LeaseTable {
     const leasing::Checkpoint* checkpoint;
     absl::StatusOr<Lease> result = absl::UnknownError("not written yet");
     bool done = false;
+    absl::CondVar wake{};  // signalled (under queue_mu_) when done or when it may write a group
   };
   // Staged changes: a value of nullopt deletes.
   struct Mutation {

@@ -45,7 +45,8 @@ std::vector<std::string> EtcdServerSettings() {
   };
 }
 
-absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(int members) {
+absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(
+    int members, const std::vector<std::string>& extra_flags) {
   if (access(kEtcdBinary, X_OK) != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat(kEtcdBinary, " is missing: tools/setup.sh installs etcd-server"));
@@ -87,6 +88,7 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(int members) {
                 "--initial-cluster-state=new",
                 "--initial-cluster-token=" + token};
       for (const std::string& flag : EtcdServerSettings()) m.args.push_back(flag);
+      for (const std::string& flag : extra_flags) m.args.push_back(flag);
     }
     last = absl::OkStatus();
     for (int i = 0; i < members && last.ok(); ++i) last = cluster->StartMember(i);

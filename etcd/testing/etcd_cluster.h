@@ -29,7 +29,9 @@ class EtcdCluster {
   // Starts `members` members (1 or more) and waits until the cluster answers a linearizable
   // read. Errors: FAILED_PRECONDITION when /usr/bin/etcd is missing (run tools/setup.sh);
   // UNAVAILABLE when it did not come up (the message has the end of each member's log).
-  static absl::StatusOr<std::unique_ptr<EtcdCluster>> Start(int members);
+  // `extra_flags` go after EtcdServerSettings() (benchmarks: server settings to compare).
+  static absl::StatusOr<std::unique_ptr<EtcdCluster>> Start(
+      int members, const std::vector<std::string>& extra_flags = {});
 
   // The cluster of `members` members shared by every test of this process: started at the first
   // call, killed when the process exits. CHECK-fails if it cannot start (no test can run).

@@ -59,6 +59,12 @@ DEFINE_string(phases, "ops,sustained,failover,leader_kill",
               "The phases to run (comma-separated; leader_kill runs with 3 members only)");
 DEFINE_string(members, "1,3", "etcd cluster sizes to measure (comma-separated)");
 DEFINE_bool(embedded, true, "Measure the embedded RocksDB backend too");
+DEFINE_string(etcd_flags, "",
+              "Extra etcd server flags, space-separated, after the test harness's settings "
+              "(e.g. \"--backend-batch-interval=1s\")");
+DEFINE_string(pprof_dir, "",
+              "With --etcd_flags=--enable-pprof: each member's Go CPU profile of the sustained "
+              "phase is fetched (curl) into this directory as m<i>.pprof");
 
 namespace tributary::leasing {
 namespace {
@@ -115,7 +121,20 @@ class CountingStore : public LeaseStore {
 struct CpuSample {
   double self = 0;
   double etcd = 0;
+  double etcd_peak_rss_mb = 0;  // the largest member's VmHWM (GOGC trades it for GC CPU)
 };
+// VmHWM of process `pid` in MB (0 when unknown).
+double PeakRssMb(const std::string& pid) {
+  FILE* f = std::fopen(absl::StrCat("/proc/", pid, "/status").c_str(), "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  double kb = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (strncmp(line, "VmHWM:", 6) == 0) kb = std::atof(line + 6);
+  }
+  std::fclose(f);
+  return kb / 1024;
+}
 CpuSample SampleCpu() {
   CpuSample sample;
   const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
@@ -145,7 +164,10 @@ CpuSample SampleCpu() {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name[0] < '0' || name[0] > '9') continue;
     const double cpu = read_stat(entry.path().string() + "/stat", &comm, &ppid);
-    if (cpu >= 0 && ppid == me && comm == "etcd") sample.etcd += cpu;
+    if (cpu >= 0 && ppid == me && comm == "etcd") {
+      sample.etcd += cpu;
+      sample.etcd_peak_rss_mb = std::max(sample.etcd_peak_rss_mb, PeakRssMb(name));
+    }
   }
   return sample;
 }
@@ -308,6 +330,19 @@ void Sustained(Backend& backend) {
   const int64_t puts_before = r.counted->lease_puts();
   const CpuSample cpu_before = SampleCpu();
   const auto start = SteadyClock::now();
+  std::vector<std::thread> profilers;  // one curl per member, over all but the last second
+  if (!FLAGS_pprof_dir.empty() && backend.cluster != nullptr) {
+    const std::vector<std::string> endpoints = backend.cluster->endpoints();
+    for (size_t i = 0; i < endpoints.size(); ++i) {
+      const std::string command = absl::StrFormat(
+          "curl -s -m %d -o %s/m%d.pprof 'http://%s/debug/pprof/profile?seconds=%d'",
+          FLAGS_sustain_seconds + 30, FLAGS_pprof_dir, i, endpoints[i],
+          std::max(1, FLAGS_sustain_seconds - 1));
+      profilers.emplace_back([command] {
+        if (std::system(command.c_str()) != 0) std::fprintf(stderr, "failed: %s\n", command.c_str());
+      });
+    }
+  }
   std::vector<std::thread> pollers;
   for (int p = 0; p < FLAGS_pollers; ++p) {
     pollers.emplace_back([&, p] {
@@ -339,6 +374,7 @@ void Sustained(Backend& backend) {
   for (std::thread& t : pollers) t.join();
   const double seconds = SecondsSince(start);
   const CpuSample cpu_after = SampleCpu();
+  for (std::thread& t : profilers) t.join();
   const double writes = static_cast<double>(r.counted->writes() - writes_before);
   const double puts = static_cast<double>(r.counted->lease_puts() - puts_before);
   const double done = std::max<double>(1, checkpoints.load());
@@ -358,10 +394,11 @@ void Sustained(Backend& backend) {
       seconds, late == 0 ? "SUSTAINED" : "NOT sustained");
   std::printf(
       "%-18s   CPU per checkpoint: this process %.1f us, etcd %.1f us (%.2f + %.2f cores); "
-      "%.0f store writes, %.1f lease rows each\n",
+      "%.0f store writes, %.1f lease rows each; etcd peak RSS %.0f MB (largest member)\n",
       backend.name.c_str(), (cpu_after.self - cpu_before.self) / done * 1e6,
       (cpu_after.etcd - cpu_before.etcd) / done * 1e6, (cpu_after.self - cpu_before.self) / seconds,
-      (cpu_after.etcd - cpu_before.etcd) / seconds, writes, writes > 0 ? puts / writes : 0.0);
+      (cpu_after.etcd - cpu_before.etcd) / seconds, writes, writes > 0 ? puts / writes : 0.0,
+      cpu_after.etcd_peak_rss_mb);
   std::fflush(stdout);
 }
 
@@ -549,7 +586,9 @@ int Main() {
   }
   for (const absl::string_view m : absl::StrSplit(FLAGS_members, ',', absl::SkipEmpty())) {
     const int members = std::atoi(std::string(m).c_str());
-    auto cluster = etcd::testing::EtcdCluster::Start(members);
+    const std::vector<std::string> etcd_flags =
+        absl::StrSplit(FLAGS_etcd_flags, ' ', absl::SkipEmpty());
+    auto cluster = etcd::testing::EtcdCluster::Start(members, etcd_flags);
     BENCH_CHECK(cluster.ok(), "%s", cluster.status().ToString());
     Backend etcd{absl::StrCat("etcd, ", members, members == 1 ? " member" : " members"),
                  cluster->get(), root};
