@@ -26,6 +26,7 @@
 #include "shard_store/etcd_store_metadata.h"
 #include "shard_store/jetstream/jetstream_shard_log.h"
 #include "shard_store/shard_store.h"
+#include "shard_store/streams_service.h"
 
 namespace tributary::shard_store {
 namespace {
@@ -456,6 +457,76 @@ TEST_F(ClusterTest, APutThroughOneFrontEndWakesTheReadersOfTheOther) {
   absl::StatusOr<ReadOutcome> read = (*a)->ReadRecords(&c, 100, 1 << 20, &records);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_GT(records.size(), 0);
+}
+
+// A SubscribeToShard on A that caught up waits for its periodic re-read of the tip (cluster
+// mode: other front-ends' announcements are at most once); a put through B wakes it at once.
+// The stores' FakeClock never moves, so the re-read never comes: only the wake-up can deliver.
+// (The wake-up used to be dropped while that re-read waited, busy: put → event took up to the
+// re-read's second, Run 27.)
+TEST_F(ClusterTest, ASubscriptionWaitingToReReadTheTipIsWokenByAnotherFrontEndsPut) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 1).ok());
+  ASSERT_TRUE(AwaitShards(*b, "s", 1, 0).ok());
+  const int waiters_before = clock_.NumWaiters();
+
+  // Events into `events`; each is answered (WriteDone) by the test once looked at.
+  struct Sink : SubscriptionSink {
+    absl::Mutex mu;
+    std::vector<v1::SubscribeToShardEvent> events ABSL_GUARDED_BY(mu);
+    bool finished ABSL_GUARDED_BY(mu) = false;
+    void SendEvent(const v1::SubscribeToShardEvent& event) override {
+      absl::MutexLock lock(&mu);
+      events.push_back(event);
+    }
+    void SendFinish(const absl::Status&) override {
+      absl::MutexLock lock(&mu);
+      finished = true;
+    }
+  } sink;
+  StreamsService service(*a->store, clock_);  // after the sink: no call reaches it once gone
+  v1::SubscribeToShardRequest request;
+  request.set_stream_name("s");
+  request.set_shard_id("shardId-000000000000");
+  request.mutable_starting_position()->set_type(v1::LATEST);
+  absl::StatusOr<SubscriptionControl*> control =
+      service.Subscribe(request, /*keep_alive=*/false, &sink);
+  ASSERT_TRUE(control.ok()) << control.status();
+  auto events = [&](size_t n) {
+    return AwaitFor(
+        sink.mu, kPropagation, absl::StrCat(n, " events"),
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sink.mu) { return sink.events.size() >= n; },
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sink.mu) {
+          return absl::StrCat(sink.events.size(), " events");
+        });
+  };
+  // The first event (empty: nothing after LATEST); once it is written the subscription reads
+  // the tip again, finds nothing and waits on the clock for its re-read.
+  ASSERT_TRUE(events(1).ok());
+  (*control)->WriteDone(true);
+  ASSERT_TRUE(clock_.WaitForWaiters(waiters_before + 1, kPropagation).ok());
+
+  absl::StatusOr<std::vector<Acked>> put = Put(*b, "s", {"through b"});
+  ASSERT_TRUE(put.ok()) << put.status();
+  ASSERT_EQ(put->size(), 1u);
+  absl::Status delivered = events(2);
+  EXPECT_TRUE(delivered.ok()) << delivered;
+  if (delivered.ok()) {
+    absl::MutexLock lock(&sink.mu);
+    ASSERT_EQ(sink.events[1].records_size(), 1);
+    EXPECT_EQ(sink.events[1].records(0).data(), "through b");
+  }
+  (*control)->Cancel();
+  if (delivered.ok()) (*control)->WriteDone(true);
+  // Ends without the clock moving (the cancel moves the waiting read to now too).
+  EXPECT_TRUE(AwaitFor(
+                  sink.mu, kPropagation, "the call finished",
+                  [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sink.mu) { return sink.finished; },
+                  [] { return std::string("not finished"); })
+                  .ok());
+  (*control)->Done();
 }
 
 TEST_F(ClusterTest, AConcurrentSplitOfOneShardOnTwoFrontEndsHasOneWinner) {

@@ -16,6 +16,8 @@ namespace {
 // announced (core NATS, at most once) and wake the subscription at once; this read is the
 // fallback for an announcement lost (a front-end killed right after its acknowledgement, a
 // NATS reconnect), so it adds at most this much latency then.
+// A wake-up (an announcement, a local put, a keep-alive) during this wait reads at once
+// (Expedite): the wait bounds how late a lost announcement's records come, nothing else.
 constexpr absl::Duration kOtherFrontEndsPoll = absl::Seconds(1);
 
 }  // namespace
@@ -39,6 +41,8 @@ MonotonicTime Subscription::KeepAlive(MonotonicTime now, MonotonicTime horizon,
   if (!busy_) {
     busy_ = true;
     service_->Dispatch(this);
+  } else {
+    Expedite();
   }
   return now + interval;
 }
@@ -70,9 +74,21 @@ void Subscription::Start() {
 void Subscription::Wake() {
   absl::MutexLock lock(&mu_);
   wake_ = true;
-  if (busy_ || finish_called_) return;
+  if (finish_called_) return;
+  if (busy_) {
+    Expedite();
+    return;
+  }
   busy_ = true;
   service_->Dispatch(this);
+}
+
+void Subscription::Expedite() {
+  if (poll_at_ == MonotonicTime::InfiniteFuture()) return;  // reading, writing or paced
+  // Not found: its time came meanwhile and a dispatch is queued or running; it reads after
+  // this wake-up's change (the tip is raised before watchers are called).
+  service_->Expedite(this, poll_at_);
+  poll_at_ = MonotonicTime::InfiniteFuture();
 }
 
 void Subscription::Run() {
@@ -90,6 +106,7 @@ void Subscription::Run() {
       wake_ = false;
       keep_alive = keep_alive_;
     }
+    poll_at_ = MonotonicTime::InfiniteFuture();  // this is the dispatch a poll waited for
   }
   if (del) {
     delete this;
@@ -132,7 +149,8 @@ void Subscription::Run() {
       if (store_.others_append() && !cancelled_) {
         // Another front-end's append is announced, but at most once: read again in a while
         // in case an announcement was lost; busy_ stays set meanwhile.
-        service_->DispatchAt(this, service_->clock_.MonotonicNow() + kOtherFrontEndsPoll);
+        poll_at_ = service_->clock_.MonotonicNow() + kOtherFrontEndsPoll;
+        service_->DispatchAt(this, poll_at_);
         return;
       }
       busy_ = false;
@@ -212,6 +230,8 @@ void Subscription::Cancel() {
     if (!busy_ && !finish_called_) {
       finish_called_ = true;
       finish = true;
+    } else if (busy_) {
+      Expedite();  // a waiting poll's dispatch ends the call now
     }
   }
   if (finish) SendFinish(absl::CancelledError("subscription cancelled"));

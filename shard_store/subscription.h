@@ -15,6 +15,10 @@
 // an empty bucket queues the subscription again for when it will hold some
 // (StreamsService::DispatchAt), busy_ staying set, so the subscriber gets the
 // records late rather than an error.
+// Cluster mode: a read at the tip that found nothing reads again after a while
+// (other front-ends' appends are announced at most once), busy_ staying set;
+// poll_at_ is that read's time, and a wake-up meanwhile (Wake, KeepAlive)
+// moves the read to now (StreamsService::Expedite). Paced reads are not moved.
 // Finish is called once, never with mu_ held and never with a write
 // outstanding. OnDone unregisters the watch (after which no callback runs) and
 // deletes the reactor once no dispatch refers to it.
@@ -90,6 +94,9 @@ class Subscription : public KeepAliveQueue::Member, public SubscriptionControl {
  private:
   // Finishes (once) from a dispatch or WriteDone with no write outstanding.
   void FinishWith(const absl::Status& status);
+  // A wake-up while busy_: when a poll of other front-ends' appends is waiting (poll_at_), its
+  // read is dispatched now instead.
+  void Expedite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   StreamsService* const service_;
   ShardStore& store_;
@@ -112,6 +119,8 @@ class Subscription : public KeepAliveQueue::Member, public SubscriptionControl {
   SubscriptionStats stats_ ABSL_GUARDED_BY(mu_);
   bool keep_alive_ ABSL_GUARDED_BY(mu_) = false;        // send an event even if empty
   MonotonicTime last_event_time_ ABSL_GUARDED_BY(mu_);  // by the service's monotonic clock
+  // When the waiting poll of other front-ends' appends reads (InfiniteFuture: none waits).
+  MonotonicTime poll_at_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfiniteFuture();
 };
 
 // The gRPC transport: the SubscribeToShard call's reactor.
