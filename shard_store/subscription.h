@@ -19,6 +19,10 @@
 // (other front-ends' appends are announced at most once), busy_ staying set;
 // poll_at_ is that read's time, and a wake-up meanwhile (Wake, KeepAlive)
 // moves the read to now (StreamsService::Expedite). Paced reads are not moved.
+// Only the first read, a poll's and a keep-alive's ask the log for the shard's
+// last record; the others read up to the tip this front-end knows (its appends
+// and the announcements raise it, and wake us). A read that found nothing below
+// that tip (the log's replica is behind) polls again after 5 ms, doubling.
 // Finish is called once, never with mu_ held and never with a write
 // outstanding. OnDone unregisters the watch (after which no callback runs) and
 // deletes the reactor once no dispatch refers to it.
@@ -104,6 +108,7 @@ class Subscription : public KeepAliveQueue::Member, public SubscriptionControl {
   ShardCursor cursor_;               // only the dispatch in progress touches it
   v1::SubscribeToShardEvent event_;  // the one event in flight
   bool sent_first_ = false;          // dispatch-only
+  int lag_polls_ = 0;                // dispatch-only: re-reads in a row short of the tip
   bool shard_end_ = false;           // dispatch / OnWriteDone (serialized by busy_)
   // The pacing bucket (dispatch-only): bytes it holds (may be overdrawn by one record) and when
   // it was last refilled (InfinitePast: the first refill fills it).
