@@ -71,6 +71,9 @@ DEFINE_int32(delivery_max_clients, 16,
              "--delivery_records_per_call): enough calls in flight that the front-ends, JetStream "
              "and the poller, not the producers' round trips, bound the rate.");
 DEFINE_double(delivery_max_seconds, 3, "The delivery phase's maximum-rate part.");
+DEFINE_double(delivery_rate, 0,
+              "Records/s of the delivery phase's latency part; 0: half the measured maximum. A "
+              "fixed rate compares binaries at one load (the maximum moves with the machine's).");
 DEFINE_bool(delivery_probe, false,
             "During the half-rate part, also subscribe to every shard on the poller's front-end "
             "(SubscribeToShard from LATEST, keep-alives off as the poller asks) and report put → "
@@ -784,7 +787,7 @@ int Main() {
         Progress("[delivery] probe: %s", shards.status().ToString().c_str());
       }
     }
-    const double half_rate = max_rate / 2;
+    const double half_rate = FLAGS_delivery_rate > 0 ? FLAGS_delivery_rate : max_rate / 2;
     const int64_t invocations_before = f.invocations(), records_before = f.records();
     const CpuSnapshot half_before;
     const uint64_t first = next.load();
