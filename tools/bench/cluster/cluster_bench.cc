@@ -8,8 +8,11 @@
 //             servers, etcd, the producers).
 //   delivery  a `tributary serve` front-end with its poller, tracker and leasing on the same etcd
 //             and JetStream, a mapping to a no-op gRPC function in this process; the maximum
-//             rate through the front-ends with the poller running, then half of it, paced:
-//             put → function p50 / p99, per front-end the records entered through.
+//             (--delivery_max_clients producers: records acknowledged and delivered per second,
+//             from the first put to the last of them at the function), then half of it (or
+//             --delivery_rate), paced: put → function p50 / p99 and CPU per record, per
+//             front-end the records entered through; --delivery_probe adds the store's share
+//             (put → SubscribeToShard event on the poller's front-end).
 //   stall     kill -9 of the JetStream stream leader while producers put (each record with a
 //             unique id, retried until acknowledged): how long no put succeeded, and, after the
 //             server is back, every shard read from TRIM_HORIZON: acknowledged records missing
