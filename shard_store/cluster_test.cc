@@ -26,6 +26,7 @@
 #include "shard_store/etcd_store_metadata.h"
 #include "shard_store/jetstream/jetstream_shard_log.h"
 #include "shard_store/shard_store.h"
+#include "shard_store/streams_service.h"
 
 namespace tributary::shard_store {
 namespace {
@@ -52,6 +53,11 @@ class CloseFailingLog : public ShardLog {
  public:
   explicit CloseFailingLog(std::shared_ptr<ShardLog> log) : log_(std::move(log)) {}
   std::atomic<bool> fail_close{false};
+  // Last() calls so far (the log's direct get of a shard's last record).
+  std::atomic<int> last_calls{0};
+  // While positive, a Read finds nothing and stays where it started, as on a replica a moment
+  // behind the acknowledgement; each such Read counts one down.
+  std::atomic<int> lagging_reads{0};
 
   bool StoreNumbers() const override { return log_->StoreNumbers(); }
   absl::Status CreateStream(uint64_t id, absl::Span<const uint32_t> shards,
@@ -84,6 +90,12 @@ class CloseFailingLog : public ShardLog {
   }
   absl::StatusOr<LogReadResult> Read(const LogReadRequest& request,
                                      LogRecordVisitor visit) override {
+    if (lagging_reads.fetch_sub(1) > 0) {
+      LogReadResult behind;
+      behind.next = request.from;
+      return behind;
+    }
+    lagging_reads.store(0);
     return log_->Read(request, visit);
   }
   absl::StatusOr<uint64_t> FindFirstAtOrAfter(uint64_t id, uint32_t shard, uint64_t from,
@@ -91,6 +103,7 @@ class CloseFailingLog : public ShardLog {
     return log_->FindFirstAtOrAfter(id, shard, from, to, min_arrival_ms);
   }
   absl::StatusOr<LogLast> Last(uint64_t id, uint32_t shard) override {
+    last_calls.fetch_add(1);
     return log_->Last(id, shard);
   }
   void StageTrim(StoreBatch* batch, uint64_t id, uint32_t shard, uint64_t through,
@@ -513,6 +526,106 @@ TEST_F(ClusterTest, APutThroughOneFrontEndWakesTheReadersOfTheOther) {
   absl::StatusOr<ReadOutcome> read = (*a)->ReadRecords(&c, 100, 1 << 20, &records);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_GT(records.size(), 0);
+}
+
+// A SubscribeToShard on A that caught up waits for its periodic re-read of the tip (cluster
+// mode: other front-ends' announcements are at most once); a put through B wakes it at once.
+// The stores' FakeClock never moves, so the re-read never comes: only the wake-up can deliver.
+// (The wake-up used to be dropped while that re-read waited, busy: put → event took up to the
+// re-read's second, Run 28.)
+TEST_F(ClusterTest, ASubscriptionWaitingToReReadTheTipIsWokenByAnotherFrontEndsPut) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 1).ok());
+  ASSERT_TRUE(AwaitShards(*b, "s", 1, 0).ok());
+  const int waiters_before = clock_.NumWaiters();
+
+  // Events into `events`; each is answered (WriteDone) by the test once looked at.
+  struct Sink : SubscriptionSink {
+    absl::Mutex mu;
+    std::vector<v1::SubscribeToShardEvent> events ABSL_GUARDED_BY(mu);
+    bool finished ABSL_GUARDED_BY(mu) = false;
+    void SendEvent(const v1::SubscribeToShardEvent& event) override {
+      absl::MutexLock lock(&mu);
+      events.push_back(event);
+    }
+    void SendFinish(const absl::Status&) override {
+      absl::MutexLock lock(&mu);
+      finished = true;
+    }
+  } sink;
+  StreamsService service(*a->store, clock_);  // after the sink: no call reaches it once gone
+  v1::SubscribeToShardRequest request;
+  request.set_stream_name("s");
+  request.set_shard_id("shardId-000000000000");
+  request.mutable_starting_position()->set_type(v1::LATEST);
+  absl::StatusOr<SubscriptionControl*> control =
+      service.Subscribe(request, /*keep_alive=*/false, &sink);
+  ASSERT_TRUE(control.ok()) << control.status();
+  auto events = [&](size_t n) {
+    return AwaitFor(
+        sink.mu, kPropagation, absl::StrCat(n, " events"),
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sink.mu) { return sink.events.size() >= n; },
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sink.mu) {
+          return absl::StrCat(sink.events.size(), " events");
+        });
+  };
+  // The first event (empty: nothing after LATEST); once it is written the subscription reads
+  // the tip again, finds nothing and waits on the clock for its re-read.
+  ASSERT_TRUE(events(1).ok());
+  const int asked_before = a->log->last_calls.load();
+  (*control)->WriteDone(true);
+  ASSERT_TRUE(clock_.WaitForWaiters(waiters_before + 1, kPropagation).ok());
+
+  absl::StatusOr<std::vector<Acked>> put = Put(*b, "s", {"through b"});
+  ASSERT_TRUE(put.ok()) << put.status();
+  ASSERT_EQ(put->size(), 1u);
+  absl::Status delivered = events(2);
+  EXPECT_TRUE(delivered.ok()) << delivered;
+  if (delivered.ok()) {
+    absl::MutexLock lock(&sink.mu);
+    ASSERT_EQ(sink.events[1].records_size(), 1);
+    EXPECT_EQ(sink.events[1].records(0).data(), "through b");
+  }
+  // Reads at the tip between polls asked the log nothing: the announcement raised the tip.
+  EXPECT_EQ(a->log->last_calls.load(), asked_before);
+
+  // The replica that answers is behind the announcement: the read finds nothing, and the
+  // subscription reads again after 5 ms (not a second).
+  if (delivered.ok()) {
+    (*control)->WriteDone(true);
+    ASSERT_TRUE(clock_.WaitForWaiters(waiters_before + 1, kPropagation).ok());
+    a->log->lagging_reads.store(1);
+    ASSERT_TRUE(Put(*b, "s", {"lagging"}).ok());
+    ASSERT_TRUE(PollFor(
+                    kPropagation, kPoll, "the lagging read",
+                    [&] { return a->log->lagging_reads.load() <= 0; },
+                    [] { return std::string("not read"); })
+                    .ok());
+    // 5 ms steps up to 50 ms: the lag poll (5, 10, 20 ms) comes within them, the second's
+    // poll does not. (Steps, because nothing here tells when the poll was set.)
+    auto third = [&] {
+      absl::MutexLock lock(&sink.mu);
+      return sink.events.size() >= 3;
+    };
+    for (int step = 0; step < 10 && !third(); ++step) {
+      clock_.Advance(absl::Milliseconds(5));
+      (void)PollFor(absl::Milliseconds(300), kPoll, "the re-read", third,
+                    [] { return std::string("no third event"); });
+    }
+    delivered = third() ? absl::OkStatus() : absl::DeadlineExceededError("no third event");
+    EXPECT_TRUE(delivered.ok()) << delivered;
+  }
+  (*control)->Cancel();
+  if (delivered.ok()) (*control)->WriteDone(true);
+  // Ends without the clock moving (the cancel moves the waiting read to now too).
+  EXPECT_TRUE(AwaitFor(
+                  sink.mu, kPropagation, "the call finished",
+                  [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sink.mu) { return sink.finished; },
+                  [] { return std::string("not finished"); })
+                  .ok());
+  (*control)->Done();
 }
 
 TEST_F(ClusterTest, AConcurrentSplitOfOneShardOnTwoFrontEndsHasOneWinner) {

@@ -115,12 +115,12 @@ absl::StatusOr<v1::GetShardIteratorResponse> ShardStore::GetShardIterator(
 
 absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
     ShardCursor* cursor, int limit, int64_t max_bytes,
-    google::protobuf::RepeatedPtrField<v1::Record>* records) {
+    google::protobuf::RepeatedPtrField<v1::Record>* records, bool ask_log_at_tip) {
   ASSIGN_OR_RETURN(auto found, CursorShard(*cursor));
   std::shared_ptr<Stream>& stream = found.first;
   std::shared_ptr<Shard>& shard = found.second;
   ReadOutcome outcome;
-  if (etcd_ != nullptr &&
+  if (etcd_ != nullptr && ask_log_at_tip &&
       cursor->next_sequence_number > shard->tip.load(std::memory_order_acquire)) {
     // At the tip: other front-ends may have appended since (their appends move no tip here).
     bool ended;
@@ -174,6 +174,7 @@ absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
     }
     last_arrival = read.last_arrival_ms;
     cursor->next_sequence_number = read.next;
+    outcome.short_of_tip = read.count == 0 && read.next <= upper;
   }
   if (cursor->next_sequence_number > tip || last_arrival < 0) {
     outcome.millis_behind_latest = 0;

@@ -202,6 +202,9 @@ struct ReadOutcome {
   // The shard is closed and the cursor has passed its end: no more records ever.
   bool shard_end = false;
   std::vector<v1::ChildShard> child_shards;  // set when shard_end
+  // Records at or below the visible tip were left unread (cluster mode: the log's replica that
+  // answered is a moment behind the acknowledgement); reading again soon finds them.
+  bool short_of_tip = false;
 };
 
 // The RocksDB options the store opens its database with: `options` plus a
@@ -371,8 +374,12 @@ class ShardStore {
   // Reads up to `limit` records (≤ `max_bytes`) at the cursor into `records`
   // (appended) and advances the cursor past what was read. Errors: NOT_FOUND
   // (stream deleted, shard trimmed away); RocksDB errors.
+  // Cluster mode: a cursor past this front-end's tip first asks the log for the shard's last
+  // record (other front-ends' appends), unless `ask_log_at_tip` is false: a reader that the
+  // tip's announcements wake and that asks the log itself now and then (SubscribeToShard).
   absl::StatusOr<ReadOutcome> ReadRecords(ShardCursor* cursor, int limit, int64_t max_bytes,
-                                          google::protobuf::RepeatedPtrField<v1::Record>* records);
+                                          google::protobuf::RepeatedPtrField<v1::Record>* records,
+                                          bool ask_log_at_tip = true);
   // The rate a SubscribeToShard subscription to the cursor's shard is paced at, in bytes of
   // records per second: the stream's per-shard read limit when one applies (its mode, else the
   // server's shard_read_bytes_per_second; Kinesis's enhanced fan-out limit is 2 MiB/s of a

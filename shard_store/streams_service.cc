@@ -107,6 +107,18 @@ void StreamsService::DispatchAt(Subscription* subscription, MonotonicTime at) {
   ++paced_version_;  // a waiting thread recomputes its deadline
 }
 
+bool StreamsService::Expedite(Subscription* subscription, MonotonicTime at) {
+  absl::MutexLock lock(&mu_);
+  auto [first, end] = paced_.equal_range(at);
+  for (auto it = first; it != end; ++it) {
+    if (it->second != subscription) continue;
+    paced_.erase(it);
+    queue_.push_back(subscription);
+    return true;
+  }
+  return false;
+}
+
 void StreamsService::DispatchLoop() {
   while (true) {
     Subscription* next;

@@ -259,6 +259,9 @@ class StreamsService final
   // (a paced subscription, subscription.h). The dispatch threads wait on the clock only while
   // such a subscription waits.
   void DispatchAt(Subscription* subscription, MonotonicTime at);
+  // Queues `subscription`, waiting since DispatchAt(subscription, at), for a dispatch thread
+  // now. False (nothing done) when it no longer waits: its time came (it is queued or running).
+  bool Expedite(Subscription* subscription, MonotonicTime at);
   void DispatchLoop();
 
   void Register(Subscription* subscription);

@@ -16,7 +16,12 @@ namespace {
 // announced (core NATS, at most once) and wake the subscription at once; this read is the
 // fallback for an announcement lost (a front-end killed right after its acknowledgement, a
 // NATS reconnect), so it adds at most this much latency then.
+// A wake-up (an announcement, a local put, a keep-alive) during this wait reads at once
+// (Expedite): the wait bounds how late a lost announcement's records come, nothing else.
 constexpr absl::Duration kOtherFrontEndsPoll = absl::Seconds(1);
+// Cluster mode: records announced (or acknowledged here) that the log's replica that answered
+// did not have yet are read again after this, not after kOtherFrontEndsPoll.
+constexpr absl::Duration kReplicaLagPoll = absl::Milliseconds(5);
 
 }  // namespace
 
@@ -39,6 +44,8 @@ MonotonicTime Subscription::KeepAlive(MonotonicTime now, MonotonicTime horizon,
   if (!busy_) {
     busy_ = true;
     service_->Dispatch(this);
+  } else {
+    Expedite();
   }
   return now + interval;
 }
@@ -70,13 +77,25 @@ void Subscription::Start() {
 void Subscription::Wake() {
   absl::MutexLock lock(&mu_);
   wake_ = true;
-  if (busy_ || finish_called_) return;
+  if (finish_called_) return;
+  if (busy_) {
+    Expedite();
+    return;
+  }
   busy_ = true;
   service_->Dispatch(this);
 }
 
+void Subscription::Expedite() {
+  if (poll_at_ == MonotonicTime::InfiniteFuture()) return;  // reading, writing or paced
+  // Not found: its time came meanwhile and a dispatch is queued or running; it reads after
+  // this wake-up's change (the tip is raised before watchers are called).
+  service_->Expedite(this, poll_at_);
+  poll_at_ = MonotonicTime::InfiniteFuture();
+}
+
 void Subscription::Run() {
-  bool del = false, cancel = false, stop = false, keep_alive = false;
+  bool del = false, cancel = false, stop = false, keep_alive = false, polled = false;
   {
     absl::MutexLock lock(&mu_);
     if (done_) {
@@ -90,6 +109,9 @@ void Subscription::Run() {
       wake_ = false;
       keep_alive = keep_alive_;
     }
+    // Still set: the poll's time came (no wake-up moved it), so this read asks the log.
+    polled = poll_at_ != MonotonicTime::InfiniteFuture();
+    poll_at_ = MonotonicTime::InfiniteFuture();
   }
   if (del) {
     delete this;
@@ -116,8 +138,13 @@ void Subscription::Run() {
     max_bytes = std::min<int64_t>(max_bytes, static_cast<int64_t>(pace_bytes_));
   }
   event_.Clear();
-  absl::StatusOr<ReadOutcome> outcome = store_.ReadRecords(
-      &cursor_, kMaxGetRecordsLimit, std::max<int64_t>(1, max_bytes), event_.mutable_records());
+  // Cluster mode: between polls the tip this front-end knows (its own appends, the others'
+  // announcements, both of which wake us) is read up to without asking the log for the shard's
+  // last record each time (a direct get per event).
+  const bool ask_log = !sent_first_ || polled || keep_alive;
+  absl::StatusOr<ReadOutcome> outcome =
+      store_.ReadRecords(&cursor_, kMaxGetRecordsLimit, std::max<int64_t>(1, max_bytes),
+                         event_.mutable_records(), ask_log);
   if (!outcome.ok()) {
     FinishWith(outcome.status());
     return;
@@ -132,7 +159,14 @@ void Subscription::Run() {
       if (store_.others_append() && !cancelled_) {
         // Another front-end's append is announced, but at most once: read again in a while
         // in case an announcement was lost; busy_ stays set meanwhile.
-        service_->DispatchAt(this, service_->clock_.MonotonicNow() + kOtherFrontEndsPoll);
+        // Doubling from kReplicaLagPoll while the replica stays behind (bounded work if it
+        // never catches up).
+        lag_polls_ = outcome->short_of_tip ? std::min(lag_polls_ + 1, 8) : 0;
+        poll_at_ = service_->clock_.MonotonicNow() +
+                   (lag_polls_ > 0 ? std::min(kReplicaLagPoll * (1 << (lag_polls_ - 1)),
+                                              kOtherFrontEndsPoll)
+                                   : kOtherFrontEndsPoll);
+        service_->DispatchAt(this, poll_at_);
         return;
       }
       busy_ = false;
@@ -145,6 +179,7 @@ void Subscription::Run() {
     return;
   }
   sent_first_ = true;
+  lag_polls_ = 0;
   event_.set_millis_behind_latest(outcome->millis_behind_latest);
   if (outcome->shard_end) {
     shard_end_ = true;
@@ -212,6 +247,8 @@ void Subscription::Cancel() {
     if (!busy_ && !finish_called_) {
       finish_called_ = true;
       finish = true;
+    } else if (busy_) {
+      Expedite();  // a waiting poll's dispatch ends the call now
     }
   }
   if (finish) SendFinish(absl::CancelledError("subscription cancelled"));

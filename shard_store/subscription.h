@@ -15,6 +15,14 @@
 // an empty bucket queues the subscription again for when it will hold some
 // (StreamsService::DispatchAt), busy_ staying set, so the subscriber gets the
 // records late rather than an error.
+// Cluster mode: a read at the tip that found nothing reads again after a while
+// (other front-ends' appends are announced at most once), busy_ staying set;
+// poll_at_ is that read's time, and a wake-up meanwhile (Wake, KeepAlive)
+// moves the read to now (StreamsService::Expedite). Paced reads are not moved.
+// Only the first read, a poll's and a keep-alive's ask the log for the shard's
+// last record; the others read up to the tip this front-end knows (its appends
+// and the announcements raise it, and wake us). A read that found nothing below
+// that tip (the log's replica is behind) polls again after 5 ms, doubling.
 // Finish is called once, never with mu_ held and never with a write
 // outstanding. OnDone unregisters the watch (after which no callback runs) and
 // deletes the reactor once no dispatch refers to it.
@@ -90,6 +98,9 @@ class Subscription : public KeepAliveQueue::Member, public SubscriptionControl {
  private:
   // Finishes (once) from a dispatch or WriteDone with no write outstanding.
   void FinishWith(const absl::Status& status);
+  // A wake-up while busy_: when a poll of other front-ends' appends is waiting (poll_at_), its
+  // read is dispatched now instead.
+  void Expedite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   StreamsService* const service_;
   ShardStore& store_;
@@ -97,6 +108,7 @@ class Subscription : public KeepAliveQueue::Member, public SubscriptionControl {
   ShardCursor cursor_;               // only the dispatch in progress touches it
   v1::SubscribeToShardEvent event_;  // the one event in flight
   bool sent_first_ = false;          // dispatch-only
+  int lag_polls_ = 0;                // dispatch-only: re-reads in a row short of the tip
   bool shard_end_ = false;           // dispatch / OnWriteDone (serialized by busy_)
   // The pacing bucket (dispatch-only): bytes it holds (may be overdrawn by one record) and when
   // it was last refilled (InfinitePast: the first refill fills it).
@@ -112,6 +124,8 @@ class Subscription : public KeepAliveQueue::Member, public SubscriptionControl {
   SubscriptionStats stats_ ABSL_GUARDED_BY(mu_);
   bool keep_alive_ ABSL_GUARDED_BY(mu_) = false;        // send an event even if empty
   MonotonicTime last_event_time_ ABSL_GUARDED_BY(mu_);  // by the service's monotonic clock
+  // When the waiting poll of other front-ends' appends reads (InfiniteFuture: none waits).
+  MonotonicTime poll_at_ ABSL_GUARDED_BY(mu_) = MonotonicTime::InfiniteFuture();
 };
 
 // The gRPC transport: the SubscribeToShard call's reactor.

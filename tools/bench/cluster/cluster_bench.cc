@@ -8,8 +8,11 @@
 //             servers, etcd, the producers).
 //   delivery  a `tributary serve` front-end with its poller, tracker and leasing on the same etcd
 //             and JetStream, a mapping to a no-op gRPC function in this process; the maximum
-//             rate through the front-ends with the poller running, then half of it, paced:
-//             put → function p50 / p99, per front-end the records entered through.
+//             (--delivery_max_clients producers: records acknowledged and delivered per second,
+//             from the first put to the last of them at the function), then half of it (or
+//             --delivery_rate), paced: put → function p50 / p99 and CPU per record, per
+//             front-end the records entered through; --delivery_probe adds the store's share
+//             (put → SubscribeToShard event on the poller's front-end).
 //   stall     kill -9 of the JetStream stream leader while producers put (each record with a
 //             unique id, retried until acknowledged): how long no put succeeded, and, after the
 //             server is back, every shard read from TRIM_HORIZON: acknowledged records missing
@@ -66,7 +69,19 @@ DEFINE_int32(front_ends, 2, "Cluster-mode store front-ends the producers are spr
 DEFINE_int32(delivery_shards, 4, "Shards of the delivery and stall streams.");
 DEFINE_int32(delivery_clients, 4, "Producers of the delivery and stall phases.");
 DEFINE_int32(delivery_records_per_call, 100, "Records per call in the delivery and stall phases.");
+DEFINE_int32(delivery_max_clients, 16,
+             "Producers of the delivery phase's maximum-rate part (records per call as "
+             "--delivery_records_per_call): enough calls in flight that the front-ends, JetStream "
+             "and the poller, not the producers' round trips, bound the rate.");
 DEFINE_double(delivery_max_seconds, 3, "The delivery phase's maximum-rate part.");
+DEFINE_double(delivery_rate, 0,
+              "Records/s of the delivery phase's latency part; 0: half the measured maximum. A "
+              "fixed rate compares binaries at one load (the maximum moves with the machine's).");
+DEFINE_bool(delivery_probe, false,
+            "During the half-rate part, also subscribe to every shard on the poller's front-end "
+            "(SubscribeToShard from LATEST, keep-alives off as the poller asks) and report put → "
+            "event and event → function: the store's share of put → function and the rest. It "
+            "adds a reader per shard to that front-end.");
 DEFINE_double(delivery_seconds, 8, "The delivery phase's half-rate part.");
 DEFINE_double(stall_seconds, 25, "The stall phase's load: the kill comes after a third of it.");
 DEFINE_double(stall_rate, 20000, "Records/s offered in the stall phase (paced).");
@@ -289,6 +304,8 @@ struct IdProducerResult {
   int64_t acked = 0;
   int64_t failed_calls = 0;
   int64_t failed_records = 0;
+  int64_t calls = 0;
+  std::vector<double> call_ms;  // every call's round trip (the driver's view), unsorted
 };
 
 // Acknowledged ids and their ack times (NowNanos), and which front-end took them.
@@ -312,6 +329,8 @@ IdProducerResult ProduceIds(const std::vector<std::string>& front_ends, const st
                             int clients, int per_call, int record_bytes, double rate,
                             double seconds, std::atomic<uint64_t>* next, AckLog* log, bool retry) {
   std::atomic<int64_t> acked{0}, failed_calls{0}, failed_records{0};
+  absl::Mutex call_mu;
+  std::vector<double> call_ms;
   const int64_t start = NowNanos();
   const int64_t end = start + static_cast<int64_t>(seconds * 1e9);
   const int64_t give_up = end + int64_t{60} * 1000000000;
@@ -323,17 +342,22 @@ IdProducerResult ProduceIds(const std::vector<std::string>& front_ends, const st
       auto stub = v1::Streams::NewStub(OwnChannel(front_ends[fe], 100 + c));
       const int64_t offset = static_cast<int64_t>(interval_ns * c / clients);
       std::vector<uint64_t> ids;
+      std::vector<double> my_call_ms;
+      auto keep_times = [&] {
+        absl::MutexLock lock(&call_mu);
+        call_ms.insert(call_ms.end(), my_call_ms.begin(), my_call_ms.end());
+      };
       for (int64_t call = 0;; ++call) {
         if (interval_ns > 0) {
           const int64_t due = start + offset + static_cast<int64_t>(call * interval_ns);
-          if (due >= end) return;
+          if (due >= end) return keep_times();
           const int64_t wait = due - NowNanos();
           if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
         } else if (NowNanos() >= end) {
-          return;
+          return keep_times();
         }
         const uint64_t first = next->fetch_add(per_call);
-        if (first + per_call > static_cast<uint64_t>(log->size)) return;
+        if (first + per_call > static_cast<uint64_t>(log->size)) return keep_times();
         ids.clear();
         for (int i = 0; i < per_call; ++i) ids.push_back(first + i);
         while (!ids.empty()) {
@@ -347,8 +371,10 @@ IdProducerResult ProduceIds(const std::vector<std::string>& front_ends, const st
           grpc::ClientContext context;
           context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(45));
           v1::PutRecordsResponse response;
+          const int64_t sent = NowNanos();
           grpc::Status s = stub->PutRecords(&context, request, &response);
           const int64_t now = NowNanos();
+          my_call_ms.push_back((now - sent) / 1e6);
           std::vector<uint64_t> again;
           if (!s.ok() || response.records_size() != static_cast<int>(ids.size())) {
             failed_calls.fetch_add(1);
@@ -377,7 +403,13 @@ IdProducerResult ProduceIds(const std::vector<std::string>& front_ends, const st
     });
   }
   for (auto& t : threads) t.join();
-  return {acked.load(), failed_calls.load(), failed_records.load()};
+  IdProducerResult r;
+  r.acked = acked.load();
+  r.failed_calls = failed_calls.load();
+  r.failed_records = failed_records.load();
+  r.calls = static_cast<int64_t>(call_ms.size());
+  r.call_ms = std::move(call_ms);
+  return r;
 }
 
 absl::StatusOr<std::vector<std::string>> ShardIds(const std::string& front_end,
@@ -430,6 +462,80 @@ absl::StatusOr<std::map<uint64_t, int>> ReadAll(const std::string& front_end,
   }
   return seen;
 }
+
+// A SubscribeToShard per shard of `stream` on `front_end` from LATEST, keep-alives off (as the
+// poller subscribes), that timestamps each id's first event (NowNanos): the store's share of
+// put → function. Each shard's reader subscribes again after the last record it saw when a
+// call ends; the destructor cancels and joins them.
+class SubscriptionProbe {
+ public:
+  SubscriptionProbe(const std::string& front_end, const std::string& stream,
+                    const std::vector<std::string>& shards, int64_t ids)
+      : arrivals_(new std::atomic<int64_t>[ids]), ids_(ids) {
+    for (int64_t i = 0; i < ids; ++i) arrivals_[i] = 0;
+    auto stub = std::shared_ptr<v1::Streams::Stub>(v1::Streams::NewStub(OwnChannel(front_end, 906)));
+    for (const std::string& shard : shards) {
+      threads_.emplace_back([this, stub, stream, shard] { Read(*stub, stream, shard); });
+    }
+  }
+  ~SubscriptionProbe() {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+      for (grpc::ClientContext* c : contexts_) c->TryCancel();
+    }
+    for (auto& t : threads_) t.join();
+  }
+  int64_t arrival(uint64_t id) const {
+    return id < static_cast<uint64_t>(ids_) ? arrivals_[id].load() : 0;
+  }
+
+ private:
+  void Read(v1::Streams::Stub& stub, const std::string& stream, const std::string& shard) {
+    std::string after;  // the last sequence number seen
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      grpc::ClientContext context;
+      context.AddMetadata("tributary-keep-alive", "off");
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(600));
+      {
+        absl::MutexLock lock(&mu_);
+        if (stop_) return;
+        contexts_.insert(&context);
+      }
+      v1::SubscribeToShardRequest request;
+      request.set_stream_name(stream);
+      request.set_shard_id(shard);
+      if (after.empty()) {
+        request.mutable_starting_position()->set_type(v1::LATEST);
+      } else {
+        request.mutable_starting_position()->set_type(v1::AFTER_SEQUENCE_NUMBER);
+        request.mutable_starting_position()->set_sequence_number(after);
+      }
+      auto reader = stub.SubscribeToShard(&context, request);
+      v1::SubscribeToShardEvent event;
+      while (reader->Read(&event)) {
+        const int64_t now = NowNanos();
+        for (const v1::Record& r : event.records()) {
+          const uint64_t id = DecodeId(r.data());
+          int64_t zero = 0;
+          if (id < static_cast<uint64_t>(ids_)) arrivals_[id].compare_exchange_strong(zero, now);
+        }
+        if (!event.records().empty()) after = event.records().rbegin()->sequence_number();
+      }
+      (void)reader->Finish();
+      absl::MutexLock lock(&mu_);
+      contexts_.erase(&context);
+      if (stop_) return;
+    }
+  }
+
+  std::unique_ptr<std::atomic<int64_t>[]> arrivals_;
+  const int64_t ids_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<grpc::ClientContext*> contexts_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_;
+};
 
 // ---- Main ---------------------------------------------------------------------------------------
 
@@ -622,38 +728,78 @@ int Main() {
     }, [] { return std::string("nothing delivered"); });
     if (!warm.ok()) Progress("delivery warm-up: %s", warm.ToString().c_str());
     std::this_thread::sleep_for(std::chrono::seconds(2));
+    // The maximum: as many records as the front-ends acknowledge AND the poller delivers, from
+    // the first put until the last of them reached the function (what half load is half of).
+    // (It was "acknowledged / phase seconds" with 4 producers of 100 records: 400 records in
+    // flight over a JetStream round trip, i.e. the round trip's measure, not a maximum; NOTES.)
     const CpuSnapshot before;
     const uint64_t max_first = next.load();
-    const IdProducerResult max =
-        ProduceIds(targets, stream, FLAGS_delivery_clients, FLAGS_delivery_records_per_call,
+    const int64_t max_start = NowNanos();
+    IdProducerResult max =
+        ProduceIds(targets, stream, FLAGS_delivery_max_clients, FLAGS_delivery_records_per_call,
                    100, 0, FLAGS_delivery_max_seconds, &next, &log, false);
+    const int64_t max_end = NowNanos();
     const CpuSnapshot after;
-    const double max_rate = max.acked / FLAGS_delivery_max_seconds;
-    Progress("[delivery] maximum %.0f records/s through 2 front-ends (%d shards, poller running);"
-             " CPU µs/record: %s",
-             max_rate, FLAGS_delivery_shards,
+    const uint64_t max_last = next.load();
+    const absl::Status max_drained =
+        PollFor(absl::Seconds(60), absl::Milliseconds(20), "the maximum-rate records delivered",
+                [&] {
+                  for (uint64_t id = max_first; id < max_last; ++id) {
+                    if (log.ack[id] != 0 && f.arrival(id) == 0) return false;
+                  }
+                  return true;
+                },
+                [&] { return absl::StrCat(f.records(), " delivered"); });
+    int64_t last_delivery = max_end, longest_gap = 0;
+    {
+      std::vector<int64_t> acks;
+      for (uint64_t id = max_first; id < max_last; ++id) {
+        if (log.ack[id] == 0) continue;
+        acks.push_back(log.ack[id]);
+        last_delivery = std::max(last_delivery, f.arrival(id));
+      }
+      std::sort(acks.begin(), acks.end());
+      int64_t previous = max_start;
+      for (int64_t t : acks) longest_gap = std::max(longest_gap, t - previous), previous = t;
+    }
+    const double put_rate = max.acked / (static_cast<double>(max_end - max_start) / 1e9);
+    const double max_rate =
+        max.acked / (static_cast<double>(last_delivery - max_start) / 1e9);
+    const double call_p50 = Quantile(max.call_ms, 0.5), call_p99 = Quantile(max.call_ms, 0.99);
+    Progress("[delivery] maximum: %d producers x %d records a call, %lld calls (%lld failed), "
+             "call p50 %.1f ms p99 %.1f ms, longest gap between acks %.0f ms; acknowledged "
+             "%.0f records/s, acknowledged and delivered %.0f records/s%s; CPU µs/record: %s",
+             FLAGS_delivery_max_clients, FLAGS_delivery_records_per_call,
+             static_cast<long long>(max.calls), static_cast<long long>(max.failed_calls),
+             call_p50, call_p99, longest_gap / 1e6, put_rate, max_rate,
+             max_drained.ok() ? "" : " (NOT all delivered within 60 s)",
              CpuText([&] {
                auto cpu = CpuByKind(before, after, labels);
                for (auto& [k, v] : cpu) v = max.acked > 0 ? v * 1e6 / max.acked : 0;
                return cpu;
              }())
                  .c_str());
-    const uint64_t max_last = next.load();
-    (void)PollFor(absl::Seconds(60), absl::Milliseconds(100), "the maximum-rate records delivered",
-                  [&] {
-                    for (uint64_t id = max_first; id < max_last; id += 97) {
-                      if (log.ack[id] != 0 && f.arrival(id) == 0) return false;
-                    }
-                    return true;
-                  },
-                  [&] { return absl::StrCat(f.records(), " delivered"); });
+    // Stage probe (--delivery_probe): the store's share of put → function.
+    std::unique_ptr<SubscriptionProbe> probe;
+    if (FLAGS_delivery_probe) {
+      absl::StatusOr<std::vector<std::string>> shards = ShardIds(serve->address, stream);
+      if (shards.ok()) {
+        probe = std::make_unique<SubscriptionProbe>(serve->address, stream, *shards, tracked);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));  // subscribed at LATEST
+      } else {
+        Progress("[delivery] probe: %s", shards.status().ToString().c_str());
+      }
+    }
+    const double half_rate = FLAGS_delivery_rate > 0 ? FLAGS_delivery_rate : max_rate / 2;
+    const int64_t invocations_before = f.invocations(), records_before = f.records();
+    const CpuSnapshot half_before;
     const uint64_t first = next.load();
-    const IdProducerResult half =
+    IdProducerResult half =
         ProduceIds(targets, stream, FLAGS_delivery_clients, FLAGS_delivery_records_per_call, 100,
-                   max_rate / 2, FLAGS_delivery_seconds, &next, &log, false);
+                   half_rate, FLAGS_delivery_seconds, &next, &log, false);
     const uint64_t last = next.load();
     const absl::Status drained = PollFor(
-        absl::Seconds(60), absl::Milliseconds(100), "the half-rate records delivered",
+        absl::Seconds(60), absl::Milliseconds(20), "the half-rate records delivered",
                   [&] {
                     for (uint64_t id = first; id < last; ++id) {
                       if (log.ack[id] != 0 && f.arrival(id) == 0) return false;
@@ -661,7 +807,45 @@ int Main() {
                     return true;
                   },
                   [&] { return absl::StrCat(f.records(), " delivered"); });
+    const CpuSnapshot half_after;
     if (!drained.ok()) Progress("[delivery] %s", drained.ToString().c_str());
+    const int64_t invocations = f.invocations() - invocations_before;
+    const double records_per_invocation =
+        invocations > 0 ? static_cast<double>(f.records() - records_before) / invocations : 0;
+    double half_cpu_total = 0;
+    const std::string half_cpu = CpuText([&] {
+      auto cpu = CpuByKind(half_before, half_after, labels);
+      for (auto& [k, v] : cpu) {
+        v = half.acked > 0 ? v * 1e6 / half.acked : 0;
+        half_cpu_total += v;
+      }
+      return cpu;
+    }());
+    Progress("[delivery] half rate: %lld calls, call p50 %.1f ms p99 %.1f ms; %lld invocations "
+             "(%.1f records each); CPU µs/record (until drained): %s",
+             static_cast<long long>(half.calls), Quantile(half.call_ms, 0.5),
+             Quantile(half.call_ms, 0.99),
+             static_cast<long long>(invocations), records_per_invocation, half_cpu.c_str());
+    if (probe != nullptr) {
+      std::vector<double> to_event, event_to_function;
+      for (uint64_t id = first; id < last; ++id) {
+        const int64_t event = probe->arrival(id), arrival = f.arrival(id);
+        if (log.ack[id] == 0 || event == 0) continue;
+        to_event.push_back(std::max<int64_t>(0, event - log.ack[id]) / 1e6);
+        if (arrival != 0) event_to_function.push_back((arrival - event) / 1e6);
+      }
+      Progress("[delivery] stages (probe subscription on the poller's front-end): put → event "
+               "p50 %.1f ms p99 %.1f ms (%zu records); event → function p50 %.1f ms p99 %.1f ms",
+               Quantile(to_event, 0.5), Quantile(to_event, 0.99), to_event.size(),
+               Quantile(event_to_function, 0.5), Quantile(event_to_function, 0.99));
+      report.AddRow({Report::Str("phase", "delivery stages"), Report::Str("mode", "probe"),
+                     Report::Num("put_to_event_p50_ms", Quantile(to_event, 0.5), 1),
+                     Report::Num("put_to_event_p99_ms", Quantile(to_event, 0.99), 1),
+                     Report::Num("event_to_function_p50_ms", Quantile(event_to_function, 0.5), 1),
+                     Report::Num("event_to_function_p99_ms", Quantile(event_to_function, 0.99),
+                                 1)});
+      probe.reset();
+    }
     for (int via = -1; via < 2; ++via) {
       std::vector<double> ms;
       int64_t missing = 0;
@@ -683,14 +867,16 @@ int Main() {
       const double p50 = Quantile(ms, 0.5), p99 = Quantile(ms, 0.99);
       Progress("[delivery] half rate %.0f records/s offered, %lld acknowledged; entered through "
                "%s: %zu delivered, put→function p50 %.1f ms p99 %.1f ms max %.1f ms, missing %lld",
-               max_rate / 2, static_cast<long long>(half.acked), through.c_str(), ms.size(), p50,
+               half_rate, static_cast<long long>(half.acked), through.c_str(), ms.size(), p50,
                p99, ms.empty() ? 0.0 : ms.back(), static_cast<long long>(missing));
       report.AddRow({Report::Str("phase", "delivery"), Report::Str("mode", through),
                      Report::Num("max_records_per_second", max_rate),
+                     Report::Num("max_acked_per_second", put_rate),
                      Report::Num("half_rate_acked", static_cast<double>(half.acked)),
                      Report::Num("delivered", static_cast<double>(ms.size())),
                      Report::Num("p50_ms", p50, 1), Report::Num("p99_ms", p99, 1),
-                     Report::Num("missing", static_cast<double>(missing))});
+                     Report::Num("missing", static_cast<double>(missing)),
+                     Report::Num("half_cpu_us_per_record", half_cpu_total, 2)});
       if (via < 0) zero |= ms.empty();
     }
     DeleteStream(targets[0], stream);
