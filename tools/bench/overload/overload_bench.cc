@@ -41,12 +41,20 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "aws/aws_server.h"
+#include "boost/asio/connect.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/write.hpp"
+#include "boost/beast/core/flat_buffer.hpp"
+#include "boost/beast/http/read.hpp"
+#include "boost/beast/http/string_body.hpp"
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "gflags/gflags.h"
@@ -72,6 +80,11 @@ DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp
 DEFINE_string(server_cpus, "", "CPUs the server process runs on, e.g. \"0\" (empty: any).");
 DEFINE_string(client_cpus, "", "CPUs the load generator runs on, e.g. \"1\" (empty: any).");
 DEFINE_int32(client_nice, 0, "nice(2) increment of the load generator process.");
+DEFINE_int32(aws_cost_calls, 1000,
+             "Calls per side of the AWS port's refusal-cost phase (0: skip it).");
+DEFINE_int32(aws_max_pending_requests, 16,
+             "The AWS port's --aws_max_pending_requests in the server process (the refusal "
+             "phase holds that many requests at their headers to fill it).");
 
 namespace tributary::bench {
 namespace {
@@ -123,6 +136,11 @@ v1::PutRecordsRequest MakeRequest(int client) {
     e->set_data(std::string(FLAGS_record_bytes, 'x'));
   }
   return r;
+}
+
+// Whether a PutRecords JSON reply says "FailedRecordCount":0.
+bool FailedRecordCountIsZero(const std::string& body) {
+  return body.find("\"FailedRecordCount\":0") != std::string::npos;
 }
 
 double Quantile(std::vector<double> v, double q) {
@@ -337,6 +355,15 @@ int ServeChild(std::FILE* in, std::FILE* out) {
     std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
     return 1;
   }
+  aws::AwsServerOptions aws_options;
+  aws_options.listen_address = "127.0.0.1:0";
+  aws_options.http.max_pending_requests = FLAGS_aws_max_pending_requests;
+  aws_options.http.memory_budget = &(*node)->memory_budget();
+  auto aws_server = aws::AwsServer::Start(aws_options, (*node)->store());
+  if (!aws_server.ok()) {
+    std::fprintf(stderr, "%s\n", aws_server.status().ToString().c_str());
+    return 1;
+  }
   v1::CreateStreamRequest create;
   create.set_stream_name("overload");
   create.set_shard_count(FLAGS_shards);
@@ -350,6 +377,8 @@ int ServeChild(std::FILE* in, std::FILE* out) {
     std::string answer;
     if (command == "addr") {
       answer = (*server)->address();
+    } else if (command == "awsport") {
+      answer = absl::StrCat((*aws_server)->port());
     } else if (command == "cpu") {
       answer = absl::StrCat(CpuSeconds());
     } else if (command == "rss") {
@@ -371,6 +400,7 @@ int ServeChild(std::FILE* in, std::FILE* out) {
     std::fflush(out);
   }
   gate.Set(true);
+  (*aws_server)->Shutdown();
   (*server)->Shutdown();
   node->reset();
   std::filesystem::remove_all(dir);
@@ -498,6 +528,160 @@ void RefusalCost(const std::string& address, ServerProcess& server,
   std::fflush(stdout);
 }
 
+// The AWS port (aws::AwsServer: Beast HTTP/1.1, Kinesis's JSON protocol) in the same server
+// process, over the same store.
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+// The JSON body of a PutRecords call with the records of `r`, as botocore sends it.
+std::string PutRecordsJson(const v1::PutRecordsRequest& r) {
+  std::string body = absl::StrCat(R"({"StreamName":")", r.stream_name(), R"(","Records":[)");
+  for (int i = 0; i < r.records_size(); ++i) {
+    absl::StrAppend(&body, i ? "," : "", R"({"Data":")", absl::Base64Escape(r.records(i).data()),
+                    R"(","PartitionKey":")", r.records(i).partition_key(), R"("})");
+  }
+  body += "]}";
+  return body;
+}
+
+// The head of a Kinesis_20131202.PutRecords request of `body_bytes` (a well-formed SigV4
+// Authorization; the bench's server verifies none).
+std::string PutRecordsHead(int port, size_t body_bytes) {
+  return absl::StrCat(
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1:", port,
+      "\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202.PutRecords"
+      "\r\nX-Amz-Date: 20240101T000000Z\r\nAuthorization: AWS4-HMAC-SHA256 "
+      "Credential=AKIDBENCH/20240101/us-east-1/kinesis/aws4_request, "
+      "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=",
+      std::string(64, '0'), "\r\nContent-Length: ", body_bytes, "\r\n\r\n");
+}
+
+// A blocking HTTP/1.1 client connection sending pre-built requests.
+class HttpConnection {
+ public:
+  bool Connect(int port) {
+    boost::system::error_code ec;
+    socket_.connect({asio::ip::make_address("127.0.0.1", ec), static_cast<unsigned short>(port)},
+                    ec);
+    if (ec) return false;
+    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    return true;
+  }
+  bool Send(const std::string& bytes) {
+    boost::system::error_code ec;
+    asio::write(socket_, asio::buffer(bytes), ec);
+    return !ec;
+  }
+  // Reads one reply; its status (0 when none could be read), body and whether the server keeps
+  // the connection.
+  int Read(std::string* body, bool* keep_alive) {
+    boost::system::error_code ec;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    http::read(socket_, buffer_, parser, ec);
+    if (ec) return 0;
+    *keep_alive = parser.get().keep_alive();
+    *body = std::move(parser.get().body());
+    return parser.get().result_int();
+  }
+  void Close() {
+    boost::system::error_code ec;
+    socket_.close(ec);
+    buffer_.clear();
+  }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::socket socket_{io_};
+  boost::beast::flat_buffer buffer_;
+};
+
+// `n` sequential PutRecords calls of `request` (head and body) over HTTP/1.1, as an SDK makes
+// them: on one keep-alive connection, reconnecting when the server closes it (each refusal
+// does). CPU of either process and wall time per call; a 400 naming
+// ProvisionedThroughputExceededException counts as refused.
+CallCost MeasureHttpCalls(int port, ServerProcess& server, const std::string& request, int n,
+                          int64_t* connects) {
+  CallCost cost;
+  const double server0 = server.Cpu();
+  const double cpu0 = CpuSeconds();
+  const absl::Time t0 = absl::Now();
+  auto connection = std::make_unique<HttpConnection>();
+  bool open = false;
+  for (int i = 0; i < n; ++i) {
+    if (!open) {
+      connection = std::make_unique<HttpConnection>();
+      open = connection->Connect(port);
+      ++*connects;
+      if (!open) {
+        ++cost.other;
+        continue;
+      }
+    }
+    std::string body;
+    bool keep_alive = false;
+    const int status = connection->Send(request) ? connection->Read(&body, &keep_alive) : 0;
+    if (status == 200 && FailedRecordCountIsZero(body)) {
+      ++cost.ok;
+    } else if (status == 400 &&
+               body.find("ProvisionedThroughputExceededException") != std::string::npos) {
+      ++cost.refused;
+    } else {
+      ++cost.other;
+    }
+    if (status == 0 || !keep_alive) {
+      connection->Close();
+      open = false;
+    }
+  }
+  cost.wall_us = absl::ToDoubleMicroseconds(absl::Now() - t0) / n;
+  cost.client_cpu_us = (CpuSeconds() - cpu0) * 1e6 / n;
+  cost.server_cpu_us = (server.Cpu() - server0) * 1e6 / n;
+  return cost;
+}
+
+// The AWS port's refusal cost: --aws_cost_calls PutRecords of `records` accepted, then refused
+// while --aws_max_pending_requests connections hold the port's admission slots full (each has
+// sent a PutRecords head and not its body: a slot is taken at the head).
+void AwsRefusalCost(int port, ServerProcess& server, const v1::PutRecordsRequest& records,
+                    const std::string& label) {
+  const std::string body = PutRecordsJson(records);
+  const std::string request = PutRecordsHead(port, body.size()) + body;
+  int64_t connects = 0;
+  MeasureHttpCalls(port, server, request, std::min(100, FLAGS_aws_cost_calls), &connects);
+  connects = 0;
+  const CallCost accepted = MeasureHttpCalls(port, server, request, FLAGS_aws_cost_calls,
+                                             &connects);
+  const int64_t accepted_connects = connects;
+  std::vector<std::unique_ptr<HttpConnection>> fillers;
+  for (int i = 0; i < FLAGS_aws_max_pending_requests; ++i) {
+    auto filler = std::make_unique<HttpConnection>();
+    if (filler->Connect(port) && filler->Send(PutRecordsHead(port, body.size()))) {
+      fillers.push_back(std::move(filler));
+    }
+  }
+  absl::SleepFor(absl::Milliseconds(300));  // let their heads be read
+  connects = 0;
+  const CallCost refused = MeasureHttpCalls(port, server, request, FLAGS_aws_cost_calls,
+                                            &connects);
+  for (auto& filler : fillers) filler->Close();
+  std::printf(
+      "AWS port refusal cost (%s, %zu B body): accepted: server %.1f us CPU, client %.1f us "
+      "CPU, %.0f us wall a call (%lld ok, %lld connections); refused: server %.1f us CPU, client "
+      "%.1f us CPU, %.0f us wall a call (%lld refused, %lld ok, %lld other, %lld connections; "
+      "%zu slots held) = %.1f%% of an accepted call's server CPU (%.1f%% of both processes')\n",
+      label.c_str(), body.size(), accepted.server_cpu_us, accepted.client_cpu_us,
+      accepted.wall_us, static_cast<long long>(accepted.ok),
+      static_cast<long long>(accepted_connects), refused.server_cpu_us, refused.client_cpu_us,
+      refused.wall_us, static_cast<long long>(refused.refused),
+      static_cast<long long>(refused.ok), static_cast<long long>(refused.other),
+      static_cast<long long>(connects), fillers.size(),
+      100.0 * refused.server_cpu_us / std::max(1e-9, accepted.server_cpu_us),
+      100.0 * (refused.server_cpu_us + refused.client_cpu_us) /
+          std::max(1e-9, accepted.server_cpu_us + accepted.client_cpu_us));
+  std::fflush(stdout);
+}
+
 // Runs `phase` and adds the server's CPU per answered call and its peak RSS.
 template <typename Phase>
 PhaseResult Measured(ServerProcess& server, Phase phase) {
@@ -534,6 +718,20 @@ int RunClient(ServerProcess& server) {
     one.mutable_records()->DeleteSubrange(1, one.records_size() - 1);
     RefusalCost(address, server, one, "1 record");
   }
+  if (FLAGS_aws_cost_calls > 0) {
+    int aws_port = 0;
+    (void)absl::SimpleAtoi(server.Ask("awsport"), &aws_port);
+    v1::PutRecordsRequest small = MakeRequest(0);
+    small.clear_records();
+    for (int i = 0; i < 500; ++i) {
+      auto* e = small.add_records();
+      e->set_partition_key(absl::StrCat("0-", i));
+      e->set_data(std::string(100, 'x'));
+    }
+    AwsRefusalCost(aws_port, server, MakeRequest(0), "the call as configured");
+    AwsRefusalCost(aws_port, server, small, "500 records x 100 B");
+  }
+  if (FLAGS_seconds <= 0) return 0;
   PhaseResult max = Measured(server, [&] { return ClosedLoop(address, seconds); });
   Print(max);
   const double rate = max.goodput_records_per_s / FLAGS_records_per_call;  // calls/s
