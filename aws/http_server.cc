@@ -3,6 +3,8 @@
 //
 //   (TLS: Handshake →) Sniff      → (HTTP/2's preface? → StartHttp2: the socket moves to an Http2Connection)
 //   ReadHeader → (too large? → Reply(close) → Discard → close)
+//              → (refused by admission control, Content-Length known, no 100-continue, keep-alive?
+//                 → Reply → SkipBody (exactly its length) → ReadHeader; otherwise as too large)
 //              → (Expect: 100-continue? → write 100 Continue) → ReadBody
 //   ReadBody   → (Upgrade: h2c? → 101 → StartHttp2 with the request as stream 1)
 //              → (worker thread: handler.Handle) → Reply → ReadHeader (keep-alive) or close
