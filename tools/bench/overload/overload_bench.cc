@@ -21,8 +21,14 @@
 //            held and filler connections fill the put queue); the server process's CPU
 //            (getrusage in the child) and the client's, and latency per call.
 // Per phase: goodput (acknowledged records/s), p50/p99 of accepted calls, refusals/s
-// (RESOURCE_EXHAUSTED), deadline drops/s, other errors, the server's CPU per offered call and its
-// peak RSS.
+// (RESOURCE_EXHAUSTED), deadline drops/s, other errors, the server's and the load generator's
+// CPU per answered call and cores used, and the server's peak RSS. --generator picks the load
+// generator (bytes: pre-serialized requests through a generic stub, one scheduling thread;
+// proto: a thread per client, the generated stub).
+//   aws      the AWS port (Kinesis's JSON protocol over HTTP/1.1, same store, same process):
+//            --aws_cost_calls PutRecords accepted, then refused while --aws_max_pending_requests
+//            connections hold its admission slots (heads sent, bodies never), for 100 x 1 KiB
+//            and 500 x 100 B; CPU of either process per call.
 #include <malloc.h>
 #include <sched.h>
 #include <signal.h>
@@ -46,6 +52,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "aws/aws_server.h"
@@ -58,6 +65,9 @@
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "gflags/gflags.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/streams.grpc.pb.h"
 #include "shard_store/shard_store_node.h"
@@ -80,6 +90,11 @@ DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp
 DEFINE_string(server_cpus, "", "CPUs the server process runs on, e.g. \"0\" (empty: any).");
 DEFINE_string(client_cpus, "", "CPUs the load generator runs on, e.g. \"1\" (empty: any).");
 DEFINE_int32(client_nice, 0, "nice(2) increment of the load generator process.");
+DEFINE_string(generator, "bytes",
+              "Load generator: \"bytes\" (each client's request serialized once and sent as a "
+              "ByteBuffer through a generic stub, replies' failed_record_count read without "
+              "parsing them, one scheduling thread for all open-loop clients) or \"proto\" (a "
+              "thread per client, the generated callback stub serializing every call).");
 DEFINE_int32(aws_cost_calls, 1000,
              "Calls per side of the AWS port's refusal-cost phase (0: skip it).");
 DEFINE_int32(aws_max_pending_requests, 16,
@@ -159,17 +174,23 @@ struct PhaseResult {
   // Filled by the caller: the server process's CPU per answered call and its peak RSS.
   double server_cpu_us_per_call = 0;
   int64_t server_peak_rss = 0;
+  // The load generator's (this process's) CPU per answered call.
+  double client_cpu_us_per_call = 0;
+  // Cores either process used over the phase (CPU seconds ÷ wall seconds): a side near its
+  // cores' share is the limit; both far below it means the machine's other load is.
+  double server_cores = 0, client_cores = 0;
 };
 
 void Print(const PhaseResult& r) {
   std::printf(
       "%-9s offered %8.0f calls/s  goodput %9.0f rec/s  p50 %7.2f ms  p99 %8.2f ms  refused "
       "%7.0f/s  expired %5.0f/s  other %lld  client backlog %lld  server CPU %.0f us/call  "
-      "server peak RSS %lld MiB\n",
+      "generator CPU %.0f us/call  cores used: server %.2f generator %.2f  server peak RSS %lld "
+      "MiB\n",
       r.name.c_str(), r.offered_calls_per_s, r.goodput_records_per_s, r.p50_ms, r.p99_ms,
       r.refusals_per_s, r.expired_per_s, static_cast<long long>(r.other),
-      static_cast<long long>(r.backlog), r.server_cpu_us_per_call,
-      static_cast<long long>(r.server_peak_rss >> 20));
+      static_cast<long long>(r.backlog), r.server_cpu_us_per_call, r.client_cpu_us_per_call,
+      r.server_cores, r.client_cores, static_cast<long long>(r.server_peak_rss >> 20));
   std::fflush(stdout);
 }
 
@@ -275,6 +296,156 @@ PhaseResult OpenLoop(const std::string& name, const std::string& address, double
     });
   }
   for (auto& t : threads) t.join();
+  if (recovered_after != nullptr) {
+    *recovered_after = -1;
+    absl::MutexLock lock(&windows.mu);
+    for (int b = 0; b < buckets; ++b) {
+      if (!windows.ms[b].empty() && Quantile(windows.ms[b], 0.99) <= window_p99_target) {
+        *recovered_after = (b + 1) * 0.25;
+        break;
+      }
+    }
+  }
+  return Summarize(name, stats, seconds, calls_per_s);
+}
+
+// The "bytes" generator: requests serialized once, sent as ByteBuffers through a generic stub.
+constexpr char kPutRecordsMethod[] = "/tributary.v1.Streams/PutRecords";
+
+grpc::ByteBuffer Serialized(const v1::PutRecordsRequest& request) {
+  const std::string bytes = request.SerializeAsString();
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// A PutRecordsResponse's failed_record_count (field 1), read without building the message (its
+// entries, field 2, are skipped); -1 when the bytes are no PutRecordsResponse.
+int64_t FailedRecordCount(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return -1;
+  std::string bytes;
+  if (slices.size() != 1) {
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+  }
+  const uint8_t* data = slices.size() == 1 ? slices[0].begin()
+                                           : reinterpret_cast<const uint8_t*>(bytes.data());
+  const int size = static_cast<int>(slices.size() == 1 ? slices[0].size() : bytes.size());
+  google::protobuf::io::CodedInputStream in(data, size);
+  int64_t failed = 0;
+  while (uint32_t tag = in.ReadTag()) {
+    if (tag == google::protobuf::internal::WireFormatLite::MakeTag(
+                   1, google::protobuf::internal::WireFormatLite::WIRETYPE_VARINT)) {
+      uint32_t v = 0;
+      if (!in.ReadVarint32(&v)) return -1;
+      failed = static_cast<int32_t>(v);
+    } else if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) {
+      return -1;
+    }
+  }
+  return failed;
+}
+
+// One call of the bytes generator, alive until its callback.
+struct BytesCall {
+  grpc::ClientContext context;
+  grpc::ByteBuffer response;
+  absl::Time start;
+};
+
+PhaseResult ClosedLoopBytes(const std::string& address, double seconds) {
+  Stats stats;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < FLAGS_clients; ++c) {
+    threads.emplace_back([&, c] {
+      grpc::GenericStub stub(OwnChannel(address, c));
+      const grpc::ByteBuffer request = Serialized(MakeRequest(c));
+      while (!stop.load()) {
+        BytesCall call;
+        call.context.set_deadline(std::chrono::system_clock::now() +
+                                  std::chrono::milliseconds(FLAGS_deadline_ms));
+        call.start = absl::Now();
+        absl::Notification done;
+        grpc::Status status;
+        stub.UnaryCall(&call.context, kPutRecordsMethod, {}, &request, &call.response,
+                       [&](grpc::Status s) {
+                         status = std::move(s);
+                         done.Notify();
+                       });
+        done.WaitForNotification();
+        stats.Add(status, status.ok() && FailedRecordCount(call.response) == 0,
+                  absl::ToDoubleMilliseconds(absl::Now() - call.start));
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  return Summarize("max", stats, seconds, 0);
+}
+
+// The bytes generator's open loop: one thread sends every client's calls at their times
+// (round-robin over --open_clients channels); replies are counted on gRPC's callback threads.
+PhaseResult OpenLoopBytes(const std::string& name, const std::string& address,
+                          double calls_per_s, double seconds, double window_p99_target = 0,
+                          double* recovered_after = nullptr) {
+  Stats stats;
+  struct Window {
+    absl::Mutex mu;
+    std::vector<std::vector<double>> ms;
+  } windows;
+  const int buckets = static_cast<int>(seconds * 4) + 1;
+  windows.ms.resize(buckets);
+  struct Client {
+    std::unique_ptr<grpc::GenericStub> stub;
+    grpc::ByteBuffer request;
+    std::atomic<int> outstanding{0};
+  };
+  std::vector<Client> clients(FLAGS_open_clients);
+  for (int c = 0; c < FLAGS_open_clients; ++c) {
+    clients[c].stub = std::make_unique<grpc::GenericStub>(OwnChannel(address, c));
+    clients[c].request = Serialized(MakeRequest(c));
+  }
+  std::atomic<int> outstanding{0};
+  const absl::Time phase_start = absl::Now();
+  const absl::Time end = phase_start + absl::Seconds(seconds);
+  const absl::Duration interval = absl::Seconds(1 / std::max(1e-9, calls_per_s));
+  absl::Time next = phase_start;
+  for (int64_t i = 0; next < end; ++i, next += interval) {
+    const absl::Time now = absl::Now();
+    if (next > now) absl::SleepFor(next - now);
+    Client& client = clients[i % clients.size()];
+    if (client.outstanding.load() >= FLAGS_max_outstanding) {
+      absl::MutexLock lock(&stats.mu);
+      ++stats.backlog;
+      continue;
+    }
+    auto* call = new BytesCall;
+    call->start = absl::Now();
+    call->context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::milliseconds(FLAGS_deadline_ms));
+    ++client.outstanding;
+    ++outstanding;
+    client.stub->UnaryCall(
+        &call->context, kPutRecordsMethod, {}, &client.request, &call->response,
+        [&, call, c = &client](grpc::Status status) {
+          const absl::Time done = absl::Now();
+          const double ms = absl::ToDoubleMilliseconds(done - call->start);
+          const bool all = status.ok() && FailedRecordCount(call->response) == 0;
+          stats.Add(status, all, ms);
+          if (all) {
+            const int b = static_cast<int>((done - phase_start) / absl::Milliseconds(250));
+            absl::MutexLock lock(&windows.mu);
+            if (b >= 0 && b < buckets) windows.ms[b].push_back(ms);
+          }
+          delete call;
+          --c->outstanding;
+          --outstanding;
+        });
+  }
+  while (outstanding.load() > 0) absl::SleepFor(absl::Milliseconds(5));
   if (recovered_after != nullptr) {
     *recovered_after = -1;
     absl::MutexLock lock(&windows.mu);
@@ -686,8 +857,15 @@ void AwsRefusalCost(int port, ServerProcess& server, const v1::PutRecordsRequest
 template <typename Phase>
 PhaseResult Measured(ServerProcess& server, Phase phase) {
   const double cpu0 = server.Cpu();
+  const double client0 = CpuSeconds();
+  const absl::Time t0 = absl::Now();
   PhaseResult r = phase();
-  r.server_cpu_us_per_call = (server.Cpu() - cpu0) * 1e6 / std::max<int64_t>(1, r.calls);
+  const double wall = std::max(1e-9, absl::ToDoubleSeconds(absl::Now() - t0));
+  const double client_cpu = CpuSeconds() - client0, server_cpu = server.Cpu() - cpu0;
+  r.client_cpu_us_per_call = client_cpu * 1e6 / std::max<int64_t>(1, r.calls);
+  r.server_cpu_us_per_call = server_cpu * 1e6 / std::max<int64_t>(1, r.calls);
+  r.client_cores = client_cpu / wall;
+  r.server_cores = server_cpu / wall;
   r.server_peak_rss = server.PeakRss();
   return r;
 }
@@ -706,12 +884,12 @@ int RunClient(ServerProcess& server) {
   std::printf(
       "overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, max_pending_puts "
       "%d, max_put_queue_delay_ms %d, %d closed / %d open clients, %u cores, %.1f s a phase; "
-      "server in its own process (cpus \"%s\"), load generator cpus \"%s\" nice %d\n",
+      "server in its own process (cpus \"%s\"), load generator \"%s\" cpus \"%s\" nice %d\n",
       FLAGS_records_per_call, FLAGS_record_bytes, FLAGS_shards,
       static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_max_pending_puts,
       FLAGS_max_put_queue_delay_ms, FLAGS_clients, FLAGS_open_clients,
       std::thread::hardware_concurrency(), seconds, FLAGS_server_cpus.c_str(),
-      FLAGS_client_cpus.c_str(), FLAGS_client_nice);
+      FLAGS_generator.c_str(), FLAGS_client_cpus.c_str(), FLAGS_client_nice);
   if (FLAGS_cost_calls > 0) {
     RefusalCost(address, server, MakeRequest(0), "the call as configured");
     v1::PutRecordsRequest one = MakeRequest(0);
@@ -732,14 +910,24 @@ int RunClient(ServerProcess& server) {
     AwsRefusalCost(aws_port, server, small, "500 records x 100 B");
   }
   if (FLAGS_seconds <= 0) return 0;
-  PhaseResult max = Measured(server, [&] { return ClosedLoop(address, seconds); });
+  const bool bytes = FLAGS_generator == "bytes";
+  auto open_loop = [&](const std::string& name, double calls_per_s, double phase_seconds,
+                       double window_p99_target = 0, double* recovered_after = nullptr) {
+    return bytes ? OpenLoopBytes(name, address, calls_per_s, phase_seconds, window_p99_target,
+                                 recovered_after)
+                 : OpenLoop(name, address, calls_per_s, phase_seconds, window_p99_target,
+                            recovered_after);
+  };
+  PhaseResult max = Measured(server, [&] {
+    return bytes ? ClosedLoopBytes(address, seconds) : ClosedLoop(address, seconds);
+  });
   Print(max);
   const double rate = max.goodput_records_per_s / FLAGS_records_per_call;  // calls/s
-  PhaseResult one = Measured(server, [&] { return OpenLoop("1x", address, rate, seconds); });
+  PhaseResult one = Measured(server, [&] { return open_loop("1x", rate, seconds); });
   Print(one);
   for (int k : {2, 4}) {
     PhaseResult r = Measured(
-        server, [&] { return OpenLoop(absl::StrCat(k, "x"), address, rate * k, seconds); });
+        server, [&] { return open_loop(absl::StrCat(k, "x"), rate * k, seconds); });
     Print(r);
     std::printf("%dx: goodput %.0f%% of the maximum, p99 %.2fx the 1x p99\n", k,
                 100.0 * r.goodput_records_per_s / std::max(1e-9, max.goodput_records_per_s),
@@ -747,8 +935,8 @@ int RunClient(ServerProcess& server) {
   }
   double recovered = -1;
   PhaseResult after = Measured(server, [&] {
-    return OpenLoop("recovery", address, rate * 0.5, std::min(seconds, 5.0), one.p99_ms * 1.5,
-                    &recovered);
+    return open_loop("recovery", rate * 0.5, std::min(seconds, 5.0), one.p99_ms * 1.5,
+                     &recovered);
   });
   Print(after);
   std::printf("recovery: p99 of a 250 ms window within 1.5x the 1x p99 (%.2f ms) after %s\n",
