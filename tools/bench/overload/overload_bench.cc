@@ -236,18 +236,37 @@ PhaseResult ClosedLoop(const std::string& address, double seconds) {
   return Summarize("max", stats, seconds, 0);
 }
 
+// Accepted calls' latencies in 250 ms windows of a phase (for the recovery time).
+class Windows {
+ public:
+  explicit Windows(double seconds) : ms_(static_cast<int>(seconds * 4) + 1) {}
+  void Add(absl::Duration since_start, double ms) {
+    const int b = static_cast<int>(since_start / absl::Milliseconds(250));
+    absl::MutexLock lock(&mu_);
+    if (b >= 0 && b < static_cast<int>(ms_.size())) ms_[b].push_back(ms);
+  }
+  // The end of the first window whose p99 is within `p99_target` (seconds from the start), or
+  // -1.
+  double RecoveredAfter(double p99_target) {
+    absl::MutexLock lock(&mu_);
+    for (size_t b = 0; b < ms_.size(); ++b) {
+      if (!ms_[b].empty() && Quantile(ms_[b], 0.99) <= p99_target) return (b + 1) * 0.25;
+    }
+    return -1;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::vector<double>> ms_ ABSL_GUARDED_BY(mu_);
+};
+
 // One open-loop phase at `calls_per_s` in total. With `window_p99_target` > 0, also returns in
 // *recovered_after the time from the start until a 250 ms window's p99 is within it.
 PhaseResult OpenLoop(const std::string& name, const std::string& address, double calls_per_s,
                      double seconds, double window_p99_target = 0,
                      double* recovered_after = nullptr) {
   Stats stats;
-  struct Window {
-    absl::Mutex mu;
-    std::vector<std::vector<double>> ms;
-  } windows;
-  const int buckets = static_cast<int>(seconds * 4) + 1;
-  windows.ms.resize(buckets);
+  Windows windows(seconds);
   const absl::Time phase_start = absl::Now();
   std::vector<std::thread> threads;
   for (int c = 0; c < FLAGS_open_clients; ++c) {
@@ -283,11 +302,7 @@ PhaseResult OpenLoop(const std::string& name, const std::string& address, double
               const double ms = absl::ToDoubleMilliseconds(now - call->start);
               const bool all = call->response.failed_record_count() == 0;
               stats.Add(status, all, ms);
-              if (status.ok() && all) {
-                const int b = static_cast<int>((now - phase_start) / absl::Milliseconds(250));
-                absl::MutexLock lock(&windows.mu);
-                if (b >= 0 && b < buckets) windows.ms[b].push_back(ms);
-              }
+              if (status.ok() && all) windows.Add(now - phase_start, ms);
               delete call;
               --outstanding;
             });
@@ -296,16 +311,7 @@ PhaseResult OpenLoop(const std::string& name, const std::string& address, double
     });
   }
   for (auto& t : threads) t.join();
-  if (recovered_after != nullptr) {
-    *recovered_after = -1;
-    absl::MutexLock lock(&windows.mu);
-    for (int b = 0; b < buckets; ++b) {
-      if (!windows.ms[b].empty() && Quantile(windows.ms[b], 0.99) <= window_p99_target) {
-        *recovered_after = (b + 1) * 0.25;
-        break;
-      }
-    }
-  }
+  if (recovered_after != nullptr) *recovered_after = windows.RecoveredAfter(window_p99_target);
   return Summarize(name, stats, seconds, calls_per_s);
 }
 
@@ -392,12 +398,7 @@ PhaseResult OpenLoopBytes(const std::string& name, const std::string& address,
                           double calls_per_s, double seconds, double window_p99_target = 0,
                           double* recovered_after = nullptr) {
   Stats stats;
-  struct Window {
-    absl::Mutex mu;
-    std::vector<std::vector<double>> ms;
-  } windows;
-  const int buckets = static_cast<int>(seconds * 4) + 1;
-  windows.ms.resize(buckets);
+  Windows windows(seconds);
   struct Client {
     std::unique_ptr<grpc::GenericStub> stub;
     grpc::ByteBuffer request;
@@ -435,27 +436,14 @@ PhaseResult OpenLoopBytes(const std::string& name, const std::string& address,
           const double ms = absl::ToDoubleMilliseconds(done - call->start);
           const bool all = status.ok() && FailedRecordCount(call->response) == 0;
           stats.Add(status, all, ms);
-          if (all) {
-            const int b = static_cast<int>((done - phase_start) / absl::Milliseconds(250));
-            absl::MutexLock lock(&windows.mu);
-            if (b >= 0 && b < buckets) windows.ms[b].push_back(ms);
-          }
+          if (all) windows.Add(done - phase_start, ms);
           delete call;
           --c->outstanding;
           --outstanding;
         });
   }
   while (outstanding.load() > 0) absl::SleepFor(absl::Milliseconds(5));
-  if (recovered_after != nullptr) {
-    *recovered_after = -1;
-    absl::MutexLock lock(&windows.mu);
-    for (int b = 0; b < buckets; ++b) {
-      if (!windows.ms[b].empty() && Quantile(windows.ms[b], 0.99) <= window_p99_target) {
-        *recovered_after = (b + 1) * 0.25;
-        break;
-      }
-    }
-  }
+  if (recovered_after != nullptr) *recovered_after = windows.RecoveredAfter(window_p99_target);
   return Summarize(name, stats, seconds, calls_per_s);
 }
 
