@@ -3,6 +3,8 @@
 //
 //   (TLS: Handshake →) Sniff      → (HTTP/2's preface? → StartHttp2: the socket moves to an Http2Connection)
 //   ReadHeader → (too large? → Reply(close) → Discard → close)
+//              → (refused by admission control, Content-Length known, no 100-continue, keep-alive?
+//                 → Reply → SkipBody (exactly its length) → ReadHeader; otherwise as too large)
 //              → (Expect: 100-continue? → write 100 Continue) → ReadBody
 //   ReadBody   → (Upgrade: h2c? → 101 → StartHttp2 with the request as stream 1)
 //              → (worker thread: handler.Handle) → Reply → ReadHeader (keep-alive) or close
@@ -305,7 +307,15 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
     int pending_requests = 0;
     uint64_t pending_bytes = 0;
     if (!server_->admission().Admit(cost, &pending_requests, &pending_bytes)) {
-      return Refuse(server_->handler().Overloaded(request_, pending_requests, pending_bytes));
+      HttpResponse refusal = server_->handler().Overloaded(request_, pending_requests,
+                                                           pending_bytes);
+      // A body of known length that the client sends anyway (no 100-continue to wait for) is
+      // skipped and the connection kept: the client's retry needs no new connection, which
+      // costs either side more than skipping the bytes (BENCHMARKS.md, issue 22).
+      if (length && !expect_continue && keep_alive_ && *length <= options_.max_discard_bytes) {
+        return RefuseAndSkipBody(std::move(refusal), *length);
+      }
+      return Refuse(std::move(refusal));
     }
     admitted_bytes_ = cost;
     if (expect_continue) {
@@ -383,6 +393,35 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
     Reply(std::move(response), /*close=*/true);
   }
 
+  // Answers a request refused by admission control whose body (`length` bytes, not read yet)
+  // follows; the body is then read and dropped (SkipBody) and the next request read from the
+  // same connection.
+  void RefuseAndSkipBody(HttpResponse response, uint64_t length) {
+    header_parser_.reset();
+    body_parser_.reset();
+    skip_body_ = length;
+    Reply(std::move(response), /*close=*/false);
+  }
+
+  // Drops the rest of a refused request's body (exactly its length: a pipelined request after
+  // it stays in the buffer), then reads the next request.
+  void SkipBody() {
+    if (closed_) return;
+    const uint64_t buffered = std::min<uint64_t>(buffer_.size(), skip_body_);
+    buffer_.consume(buffered);
+    skip_body_ -= buffered;
+    if (skip_body_ == 0) return ReadHeader();
+    scratch_.resize(kBodyReadBytes);
+    Tcp(stream_).expires_after(Chrono(options_.io_timeout));
+    stream_.async_read_some(
+        net::buffer(scratch_.data(), std::min<uint64_t>(skip_body_, scratch_.size())),
+        [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+          if (ec) return self->CloseNow();
+          self->skip_body_ -= n;
+          self->SkipBody();
+        });
+  }
+
   // Gives back the admission slot of the request in progress, if any.
   void ReleaseAdmission() {
     if (admitted_bytes_) {
@@ -412,6 +451,7 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
                         self->ReleaseAdmission();
                         if (ec) return self->CloseNow();
                         if (close) return self->Discard();
+                        if (self->skip_body_ > 0) return self->SkipBody();
                         self->ReadHeader();
                       });
   }
@@ -596,6 +636,7 @@ class Session : public ServerConnection, public std::enable_shared_from_this<Ses
   bool closed_ = false;
   bool handed_off_ = false;  // to an HTTP/2 connection: stream_ is moved from
   uint64_t discarded_ = 0;
+  uint64_t skip_body_ = 0;  // bytes of a refused request's body still to drop (SkipBody)
   std::vector<char> scratch_;
 };
 

@@ -79,8 +79,11 @@ struct HttpServerOptions {
   // Admission control: at most this many requests, with bodies adding up to at most this many
   // bytes (by Content-Length; a chunked body counts as max_body_bytes), between their header
   // being read and their response written. A request past either bound is answered at once with
-  // HttpHandler::Overloaded, before its body is read (the body is then drained and dropped and
-  // the connection closed), so the memory requests pin stays bounded however many clients push.
+  // HttpHandler::Overloaded, before its body is read, so the memory requests pin stays bounded
+  // however many clients push. The body is then read and dropped by its Content-Length and the
+  // connection kept for the client's retry (a new connection costs more than the skipped bytes);
+  // without a Content-Length (chunked), with "Expect: 100-continue" (the body is not coming) or
+  // when the client asked to close, the connection is closed as after a too-large body.
   int max_pending_requests = 256;
   uint64_t max_pending_bytes = 512 << 20;
   // The process's memory budget, which admitted bodies are also reserved in (null: none). Must

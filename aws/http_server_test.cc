@@ -312,15 +312,67 @@ TEST_F(HttpServerTest, PastThePendingRequestBoundARequestIsRefusedAtOnceUntilOne
   http::response<http::string_body> refused = third.Read();
   EXPECT_EQ(refused.result_int(), 429);
   EXPECT_EQ(refused.body(), "busy for /refused: 2 requests, 3 bytes");
-  EXPECT_TRUE(third.ServerClosed());
+  EXPECT_TRUE(refused.keep_alive()) << "its body was skipped: the connection goes on";
   EXPECT_EQ(handler_.calls(), 2) << "the refused request never reached the handler";
   handler_.Release();
   EXPECT_EQ(first.Read().body(), "POST /block 1");
   EXPECT_EQ(second.Read().body(), "POST /block 2");
   // Both slots are free again once their responses are written.
   Client fourth(server_->port());
-  fourth.Send(Post("/again", "4444"));
-  EXPECT_EQ(fourth.Read().body(), "POST /again 4");
+  fourth.Send(Post("/again", "55555"));
+  EXPECT_EQ(fourth.Read().body(), "POST /again 5");
+}
+
+// The refused request's body is skipped by its Content-Length, however it arrives: a request
+// pipelined right behind it (in the same write) is read from its first byte.
+TEST_F(HttpServerTest, ARefusedBodyIsSkippedByItsLengthAndThePipelinedRequestReadWhole) {
+  HttpServerOptions options;
+  options.max_pending_requests = 1;
+  Start(options);
+  Client blocked(server_->port()), client(server_->port());
+  blocked.Send(Post("/block", "b"));
+  ASSERT_TRUE(handler_.WaitUntilInHandler(1));
+  const std::string large(200 << 10, 'r');  // more than one read of the server's
+  client.Send(Post("/refused", large) + Post("/refused-too", "333"));
+  EXPECT_EQ(client.Read().body(), "busy for /refused: 1 requests, 1 bytes");
+  EXPECT_EQ(client.Read().body(), "busy for /refused-too: 1 requests, 1 bytes");
+  handler_.Release();
+  EXPECT_EQ(blocked.Read().body(), "POST /block 1");
+  // The slot comes back once /block's response is written (the client may read it a moment
+  // before): the same connection is served at the latest a few retries later.
+  http::response<http::string_body> served;
+  served.result(0u);
+  for (int i = 0; i < 1000 && served.result_int() != 200; ++i) {
+    client.Send(Post("/next", "4444"));
+    served = client.Read();
+  }
+  EXPECT_EQ(served.body(), "POST /next 4");
+  EXPECT_EQ(handler_.calls(), 2);
+}
+
+// Where the body is not coming (the client waits for 100 Continue) or the client asked to
+// close, a refusal still ends the connection.
+TEST_F(HttpServerTest, ARefusalClosesTheConnectionWhenTheBodyIsNotSentOrTheClientClosesAnyway) {
+  HttpServerOptions options;
+  options.max_pending_requests = 1;
+  Start(options);
+  Client blocked(server_->port());
+  blocked.Send(Post("/block", "b"));
+  ASSERT_TRUE(handler_.WaitUntilInHandler(1));
+  Client expecting(server_->port());
+  expecting.Send(
+      "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  http::response<http::string_body> refused = expecting.Read();
+  EXPECT_EQ(refused.result_int(), 429);
+  EXPECT_FALSE(refused.keep_alive());
+  EXPECT_TRUE(expecting.ServerClosed());
+  Client closing(server_->port());
+  closing.Send(Post("/c", "1234", "Connection: close\r\n"));
+  refused = closing.Read();
+  EXPECT_EQ(refused.result_int(), 429);
+  EXPECT_TRUE(closing.ServerClosed());
+  handler_.Release();
+  EXPECT_EQ(blocked.Read().body(), "POST /block 1");
 }
 
 TEST_F(HttpServerTest, PastThePendingByteBoundALargeRequestIsRefusedAndASmallOneServed) {

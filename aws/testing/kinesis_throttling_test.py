@@ -4,7 +4,9 @@ ProvisionedThroughputExceededException and stores the others (FailedRecordCount)
 GetRecords past the limit fail with ProvisionedThroughputExceededException; without the flag
 nothing is throttled; without it a PROVISIONED stream is throttled and an ON_DEMAND one is not
 (StreamModeDetails, UpdateStreamMode). Also the store's admission flags refuse bad values at
-start.
+start, and the front door's admission control (--aws_max_pending_requests) refuses a PutRecords
+with ProvisionedThroughputExceededException, which boto3 retries on the same client until it is
+admitted.
 
 The limits run on the server's real clock; the assertions hold however slowly the machine runs:
 one PutRecords call of 5 MiB meets a bucket of one second's worth (1 MiB) at once.
@@ -13,6 +15,7 @@ Run by //aws/testing:kinesis_throttling_test from the runfiles root.
 """
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +24,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import botocore.config  # noqa: E402
 import botocore.exceptions  # noqa: E402
 
 import tributary_aws  # noqa: E402
@@ -220,6 +224,99 @@ class WithoutLimitsTest(unittest.TestCase):
             self.assertIn(says, result.stderr, flag)
 
 
+class FrontDoorAdmissionTest(unittest.TestCase):
+    """--aws_max_pending_requests=1, its one slot held by a request whose head was sent and whose
+    body never comes (a slot is taken at the head)."""
+
+    def setUp(self):
+        self.server = tributary_aws.Tributary(extra_flags=["--aws_max_pending_requests=1"])
+        self.kinesis = make_client(self.server)
+        self.kinesis.create_stream(StreamName="door", ShardCount=1)
+        self.kinesis.get_waiter("stream_exists").wait(
+            StreamName="door", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        self.holder = None
+
+    def hold_the_slot(self):
+        """Opens a connection that sends a PutRecords head and never its body."""
+        if self.holder is not None:
+            self.holder.close()
+        self.holder = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
+        self.holder.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                            b"application/x-amz-json-1.1\r\nX-Amz-Target: "
+                            b"Kinesis_20131202.PutRecords\r\nContent-Length: 1000\r\n\r\n")
+
+    def holder_was_refused(self):
+        """Whether the holder's own head came while the slot was taken (by a call whose answer
+        the client read a moment before the server gave its slot back): it was answered."""
+        self.holder.setblocking(False)
+        try:
+            return len(self.holder.recv(1, socket.MSG_PEEK)) > 0
+        except BlockingIOError:
+            return False
+        finally:
+            self.holder.setblocking(True)
+
+    def tearDown(self):
+        if self.holder is not None:
+            self.holder.close()
+        self.assertEqual(self.server.stop(), 0, self.server.log())
+
+    def records(self):
+        return [{"Data": b"d" * 1024, "PartitionKey": "k%d" % i} for i in range(100)]
+
+    def refused_once(self):
+        """One-attempt PutRecords until one is refused (the holder's head may be read after the
+        first call's): returns that error."""
+        self.hold_the_slot()
+        for _ in range(100):
+            try:
+                self.kinesis.put_records(StreamName="door", Records=self.records())
+            except botocore.exceptions.ClientError as e:
+                return e
+            if self.holder_was_refused():
+                self.hold_the_slot()
+        self.fail("no PutRecords was refused while the only slot was held")
+
+    def test_a_put_records_past_the_bound_is_refused_with_the_throttling_error(self):
+        error = self.refused_once()
+        self.assertEqual(error.response["Error"]["Code"], THROTTLED)
+        self.assertEqual(error.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+        self.assertIn("retry after a backoff", error.response["Error"]["Message"])
+        # The refusal kept the connection; once the slot is free the same client is served.
+        self.holder.close()
+        for _ in range(100):
+            try:
+                reply = self.kinesis.put_records(StreamName="door", Records=self.records())
+                break
+            except botocore.exceptions.ClientError as e:
+                self.assertEqual(e.response["Error"]["Code"], THROTTLED)
+        else:
+            self.fail("never admitted once the slot was free")
+        self.assertEqual(reply["FailedRecordCount"], 0)
+
+    def test_boto3_retries_the_refusal_and_is_admitted_once_the_slot_is_free(self):
+        self.refused_once()
+        session = tributary_aws.session()
+        retrying = session.client(
+            "kinesis", endpoint_url=self.server.endpoint,
+            config=botocore.config.Config(retries={"max_attempts": 10, "mode": "standard"},
+                                          connect_timeout=30, read_timeout=60))
+        refusals = []
+
+        def free_the_slot_after_a_refusal(response, **_):
+            # `response` is (http response, parsed) or None; the first refusal frees the slot.
+            if response is not None and response[1].get("Error", {}).get("Code") == THROTTLED:
+                refusals.append(1)
+                self.holder.close()
+        retrying.meta.events.register("needs-retry.kinesis.PutRecords",
+                                      free_the_slot_after_a_refusal)
+        reply = retrying.put_records(StreamName="door", Records=self.records())
+        self.assertEqual(reply["FailedRecordCount"], 0)
+        self.assertGreaterEqual(len(refusals), 1, "the first attempt was not refused")
+        self.assertGreaterEqual(reply["ResponseMetadata"]["RetryAttempts"], 1)
+
+
 if __name__ == "__main__":
     sys.exit(tributary_aws.run_suites("kinesis_throttling", KinesisThrottlingTest,
-                                      StreamModeTest, WithoutLimitsTest))
+                                      StreamModeTest, WithoutLimitsTest,
+                                      FrontDoorAdmissionTest))

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -109,11 +110,8 @@ int Main() {
   options.data_dir = work_dir.path();
   options.sync_interval_ms = 200;
   auto cluster = InProcessCluster::Create(options);
-  SlowFunction function;
-  auto function_server = GrpcServer::Start("127.0.0.1:0", {&function});
-  if (!cluster.ok() || !function_server.ok()) {
-    Progress("setup: %s %s", cluster.status().ToString().c_str(),
-             function_server.status().ToString().c_str());
+  if (!cluster.ok()) {
+    Progress("setup: %s", cluster.status().ToString().c_str());
     return 1;
   }
   InProcessCluster& c = **cluster;
@@ -125,7 +123,17 @@ int Main() {
               seconds,
               static_cast<long long>(poller::ShardConsumerOptions().max_outstanding_bytes >> 20));
   bool failed = false;
+  std::vector<std::string> summary;
   for (int factor : Ints(FLAGS_factors)) {
+    // A function (and its counters) of this factor's own: a mapping of an earlier factor that is
+    // still being released cannot add its deliveries to this one's.
+    SlowFunction function;
+    auto function_server = GrpcServer::Start("127.0.0.1:0", {&function});
+    if (!function_server.ok()) {
+      Progress("function: %s", function_server.status().ToString().c_str());
+      return 1;
+    }
+    const int64_t rss0_kb = StatusKb("VmRSS");
     const std::string stream = absl::StrCat("slow", factor);
     if (absl::Status s = c.CreateStream(stream, FLAGS_shards); !s.ok()) {
       Progress("create stream: %s", s.ToString().c_str());
@@ -209,14 +217,35 @@ int Main() {
                 FLAGS_shards, static_cast<long long>(max_rss_kb >> 10),
                 static_cast<long long>(function.age_ms_.load()));
     std::fflush(stdout);
+    summary.push_back(absl::StrFormat(
+        "| %dx | %.0f | %.0f | %.0f | %lld | %.1f | %lld → %lld | %lld |", factor, records_per_s,
+        produced.load() / seconds, delivered / elapsed, static_cast<long long>(max_records),
+        max_bytes / 1048576.0, static_cast<long long>(rss0_kb >> 10),
+        static_cast<long long>(max_rss_kb >> 10),
+        static_cast<long long>(function.age_ms_.load())));
     if (delivered <= 0) failed = true;
     grpc::ClientContext context;
     v1::DeleteEventSourceMappingRequest del;
     del.set_uuid(*uuid);
     v1::EventSourceMappingConfiguration ignored;
     c.mappings().DeleteEventSourceMapping(&context, del, &ignored);
+    // Wait (bounded) until the poller let go of the deleted mapping's shards, so the next factor
+    // does not share the machine with this one's backlog.
+    const absl::Time release_deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < release_deadline) {
+      bool held = false;
+      for (const poller::ShardContext& shard : c.poller()->poller().shards()) {
+        held = held || shard.mapping_uuid == *uuid;
+      }
+      if (!held) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    (*function_server)->Shutdown();
   }
-  (*function_server)->Shutdown();
+  std::printf("\n| factor | offered rec/s | produced rec/s | delivered rec/s | poller buffer peak "
+              "records | MiB | process RSS MiB (start → peak) | iterator age at end ms |\n"
+              "|---|---|---|---|---|---|---|---|\n");
+  for (const std::string& line : summary) std::printf("%s\n", line.c_str());
   c.Shutdown();
   return failed ? 1 : 0;
 }

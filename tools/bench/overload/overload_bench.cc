@@ -21,8 +21,14 @@
 //            held and filler connections fill the put queue); the server process's CPU
 //            (getrusage in the child) and the client's, and latency per call.
 // Per phase: goodput (acknowledged records/s), p50/p99 of accepted calls, refusals/s
-// (RESOURCE_EXHAUSTED), deadline drops/s, other errors, the server's CPU per offered call and its
-// peak RSS.
+// (RESOURCE_EXHAUSTED), deadline drops/s, other errors, the server's and the load generator's
+// CPU per answered call and cores used, and the server's peak RSS. --generator picks the load
+// generator (bytes: pre-serialized requests through a generic stub, one scheduling thread;
+// proto: a thread per client, the generated stub).
+//   aws      the AWS port (Kinesis's JSON protocol over HTTP/1.1, same store, same process):
+//            --aws_cost_calls PutRecords accepted, then refused while --aws_max_pending_requests
+//            connections hold its admission slots (heads sent, bodies never), for 100 x 1 KiB
+//            and 500 x 100 B; CPU of either process per call.
 #include <malloc.h>
 #include <sched.h>
 #include <signal.h>
@@ -41,15 +47,27 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "aws/aws_server.h"
+#include "boost/asio/connect.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/write.hpp"
+#include "boost/beast/core/flat_buffer.hpp"
+#include "boost/beast/http/read.hpp"
+#include "boost/beast/http/string_body.hpp"
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "gflags/gflags.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/streams.grpc.pb.h"
 #include "shard_store/shard_store_node.h"
@@ -72,6 +90,16 @@ DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp
 DEFINE_string(server_cpus, "", "CPUs the server process runs on, e.g. \"0\" (empty: any).");
 DEFINE_string(client_cpus, "", "CPUs the load generator runs on, e.g. \"1\" (empty: any).");
 DEFINE_int32(client_nice, 0, "nice(2) increment of the load generator process.");
+DEFINE_string(generator, "bytes",
+              "Load generator: \"bytes\" (each client's request serialized once and sent as a "
+              "ByteBuffer through a generic stub, replies' failed_record_count read without "
+              "parsing them, one scheduling thread for all open-loop clients) or \"proto\" (a "
+              "thread per client, the generated callback stub serializing every call).");
+DEFINE_int32(aws_cost_calls, 1000,
+             "Calls per side of the AWS port's refusal-cost phase (0: skip it).");
+DEFINE_int32(aws_max_pending_requests, 16,
+             "The AWS port's --aws_max_pending_requests in the server process (the refusal "
+             "phase holds that many requests at their headers to fill it).");
 
 namespace tributary::bench {
 namespace {
@@ -125,6 +153,11 @@ v1::PutRecordsRequest MakeRequest(int client) {
   return r;
 }
 
+// Whether a PutRecords JSON reply says "FailedRecordCount":0.
+bool FailedRecordCountIsZero(const std::string& body) {
+  return body.find("\"FailedRecordCount\":0") != std::string::npos;
+}
+
 double Quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -141,17 +174,23 @@ struct PhaseResult {
   // Filled by the caller: the server process's CPU per answered call and its peak RSS.
   double server_cpu_us_per_call = 0;
   int64_t server_peak_rss = 0;
+  // The load generator's (this process's) CPU per answered call.
+  double client_cpu_us_per_call = 0;
+  // Cores either process used over the phase (CPU seconds ÷ wall seconds): a side near its
+  // cores' share is the limit; both far below it means the machine's other load is.
+  double server_cores = 0, client_cores = 0;
 };
 
 void Print(const PhaseResult& r) {
   std::printf(
       "%-9s offered %8.0f calls/s  goodput %9.0f rec/s  p50 %7.2f ms  p99 %8.2f ms  refused "
       "%7.0f/s  expired %5.0f/s  other %lld  client backlog %lld  server CPU %.0f us/call  "
-      "server peak RSS %lld MiB\n",
+      "generator CPU %.0f us/call  cores used: server %.2f generator %.2f  server peak RSS %lld "
+      "MiB\n",
       r.name.c_str(), r.offered_calls_per_s, r.goodput_records_per_s, r.p50_ms, r.p99_ms,
       r.refusals_per_s, r.expired_per_s, static_cast<long long>(r.other),
-      static_cast<long long>(r.backlog), r.server_cpu_us_per_call,
-      static_cast<long long>(r.server_peak_rss >> 20));
+      static_cast<long long>(r.backlog), r.server_cpu_us_per_call, r.client_cpu_us_per_call,
+      r.server_cores, r.client_cores, static_cast<long long>(r.server_peak_rss >> 20));
   std::fflush(stdout);
 }
 
@@ -197,18 +236,37 @@ PhaseResult ClosedLoop(const std::string& address, double seconds) {
   return Summarize("max", stats, seconds, 0);
 }
 
+// Accepted calls' latencies in 250 ms windows of a phase (for the recovery time).
+class Windows {
+ public:
+  explicit Windows(double seconds) : ms_(static_cast<int>(seconds * 4) + 1) {}
+  void Add(absl::Duration since_start, double ms) {
+    const int b = static_cast<int>(since_start / absl::Milliseconds(250));
+    absl::MutexLock lock(&mu_);
+    if (b >= 0 && b < static_cast<int>(ms_.size())) ms_[b].push_back(ms);
+  }
+  // The end of the first window whose p99 is within `p99_target` (seconds from the start), or
+  // -1.
+  double RecoveredAfter(double p99_target) {
+    absl::MutexLock lock(&mu_);
+    for (size_t b = 0; b < ms_.size(); ++b) {
+      if (!ms_[b].empty() && Quantile(ms_[b], 0.99) <= p99_target) return (b + 1) * 0.25;
+    }
+    return -1;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::vector<double>> ms_ ABSL_GUARDED_BY(mu_);
+};
+
 // One open-loop phase at `calls_per_s` in total. With `window_p99_target` > 0, also returns in
 // *recovered_after the time from the start until a 250 ms window's p99 is within it.
 PhaseResult OpenLoop(const std::string& name, const std::string& address, double calls_per_s,
                      double seconds, double window_p99_target = 0,
                      double* recovered_after = nullptr) {
   Stats stats;
-  struct Window {
-    absl::Mutex mu;
-    std::vector<std::vector<double>> ms;
-  } windows;
-  const int buckets = static_cast<int>(seconds * 4) + 1;
-  windows.ms.resize(buckets);
+  Windows windows(seconds);
   const absl::Time phase_start = absl::Now();
   std::vector<std::thread> threads;
   for (int c = 0; c < FLAGS_open_clients; ++c) {
@@ -244,11 +302,7 @@ PhaseResult OpenLoop(const std::string& name, const std::string& address, double
               const double ms = absl::ToDoubleMilliseconds(now - call->start);
               const bool all = call->response.failed_record_count() == 0;
               stats.Add(status, all, ms);
-              if (status.ok() && all) {
-                const int b = static_cast<int>((now - phase_start) / absl::Milliseconds(250));
-                absl::MutexLock lock(&windows.mu);
-                if (b >= 0 && b < buckets) windows.ms[b].push_back(ms);
-              }
+              if (status.ok() && all) windows.Add(now - phase_start, ms);
               delete call;
               --outstanding;
             });
@@ -257,16 +311,139 @@ PhaseResult OpenLoop(const std::string& name, const std::string& address, double
     });
   }
   for (auto& t : threads) t.join();
-  if (recovered_after != nullptr) {
-    *recovered_after = -1;
-    absl::MutexLock lock(&windows.mu);
-    for (int b = 0; b < buckets; ++b) {
-      if (!windows.ms[b].empty() && Quantile(windows.ms[b], 0.99) <= window_p99_target) {
-        *recovered_after = (b + 1) * 0.25;
-        break;
-      }
+  if (recovered_after != nullptr) *recovered_after = windows.RecoveredAfter(window_p99_target);
+  return Summarize(name, stats, seconds, calls_per_s);
+}
+
+// The "bytes" generator: requests serialized once, sent as ByteBuffers through a generic stub.
+constexpr char kPutRecordsMethod[] = "/tributary.v1.Streams/PutRecords";
+
+grpc::ByteBuffer Serialized(const v1::PutRecordsRequest& request) {
+  const std::string bytes = request.SerializeAsString();
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// A PutRecordsResponse's failed_record_count (field 1), read without building the message (its
+// entries, field 2, are skipped); -1 when the bytes are no PutRecordsResponse.
+int64_t FailedRecordCount(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return -1;
+  std::string bytes;
+  if (slices.size() != 1) {
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
     }
   }
+  const uint8_t* data = slices.size() == 1 ? slices[0].begin()
+                                           : reinterpret_cast<const uint8_t*>(bytes.data());
+  const int size = static_cast<int>(slices.size() == 1 ? slices[0].size() : bytes.size());
+  google::protobuf::io::CodedInputStream in(data, size);
+  int64_t failed = 0;
+  while (uint32_t tag = in.ReadTag()) {
+    if (tag == google::protobuf::internal::WireFormatLite::MakeTag(
+                   1, google::protobuf::internal::WireFormatLite::WIRETYPE_VARINT)) {
+      uint32_t v = 0;
+      if (!in.ReadVarint32(&v)) return -1;
+      failed = static_cast<int32_t>(v);
+    } else if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) {
+      return -1;
+    }
+  }
+  return failed;
+}
+
+// One call of the bytes generator, alive until its callback.
+struct BytesCall {
+  grpc::ClientContext context;
+  grpc::ByteBuffer response;
+  absl::Time start;
+};
+
+PhaseResult ClosedLoopBytes(const std::string& address, double seconds) {
+  Stats stats;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < FLAGS_clients; ++c) {
+    threads.emplace_back([&, c] {
+      grpc::GenericStub stub(OwnChannel(address, c));
+      const grpc::ByteBuffer request = Serialized(MakeRequest(c));
+      while (!stop.load()) {
+        BytesCall call;
+        call.context.set_deadline(std::chrono::system_clock::now() +
+                                  std::chrono::milliseconds(FLAGS_deadline_ms));
+        call.start = absl::Now();
+        absl::Notification done;
+        grpc::Status status;
+        stub.UnaryCall(&call.context, kPutRecordsMethod, {}, &request, &call.response,
+                       [&](grpc::Status s) {
+                         status = std::move(s);
+                         done.Notify();
+                       });
+        done.WaitForNotification();
+        stats.Add(status, status.ok() && FailedRecordCount(call.response) == 0,
+                  absl::ToDoubleMilliseconds(absl::Now() - call.start));
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  return Summarize("max", stats, seconds, 0);
+}
+
+// The bytes generator's open loop: one thread sends every client's calls at their times
+// (round-robin over --open_clients channels); replies are counted on gRPC's callback threads.
+PhaseResult OpenLoopBytes(const std::string& name, const std::string& address,
+                          double calls_per_s, double seconds, double window_p99_target = 0,
+                          double* recovered_after = nullptr) {
+  Stats stats;
+  Windows windows(seconds);
+  struct Client {
+    std::unique_ptr<grpc::GenericStub> stub;
+    grpc::ByteBuffer request;
+    std::atomic<int> outstanding{0};
+  };
+  std::vector<Client> clients(FLAGS_open_clients);
+  for (int c = 0; c < FLAGS_open_clients; ++c) {
+    clients[c].stub = std::make_unique<grpc::GenericStub>(OwnChannel(address, c));
+    clients[c].request = Serialized(MakeRequest(c));
+  }
+  std::atomic<int> outstanding{0};
+  const absl::Time phase_start = absl::Now();
+  const absl::Time end = phase_start + absl::Seconds(seconds);
+  const absl::Duration interval = absl::Seconds(1 / std::max(1e-9, calls_per_s));
+  absl::Time next = phase_start;
+  for (int64_t i = 0; next < end; ++i, next += interval) {
+    const absl::Time now = absl::Now();
+    if (next > now) absl::SleepFor(next - now);
+    Client& client = clients[i % clients.size()];
+    if (client.outstanding.load() >= FLAGS_max_outstanding) {
+      absl::MutexLock lock(&stats.mu);
+      ++stats.backlog;
+      continue;
+    }
+    auto* call = new BytesCall;
+    call->start = absl::Now();
+    call->context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::milliseconds(FLAGS_deadline_ms));
+    ++client.outstanding;
+    ++outstanding;
+    client.stub->UnaryCall(
+        &call->context, kPutRecordsMethod, {}, &client.request, &call->response,
+        [&, call, c = &client](grpc::Status status) {
+          const absl::Time done = absl::Now();
+          const double ms = absl::ToDoubleMilliseconds(done - call->start);
+          const bool all = status.ok() && FailedRecordCount(call->response) == 0;
+          stats.Add(status, all, ms);
+          if (all) windows.Add(done - phase_start, ms);
+          delete call;
+          --c->outstanding;
+          --outstanding;
+        });
+  }
+  while (outstanding.load() > 0) absl::SleepFor(absl::Milliseconds(5));
+  if (recovered_after != nullptr) *recovered_after = windows.RecoveredAfter(window_p99_target);
   return Summarize(name, stats, seconds, calls_per_s);
 }
 
@@ -337,6 +514,15 @@ int ServeChild(std::FILE* in, std::FILE* out) {
     std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
     return 1;
   }
+  aws::AwsServerOptions aws_options;
+  aws_options.listen_address = "127.0.0.1:0";
+  aws_options.http.max_pending_requests = FLAGS_aws_max_pending_requests;
+  aws_options.http.memory_budget = &(*node)->memory_budget();
+  auto aws_server = aws::AwsServer::Start(aws_options, (*node)->store());
+  if (!aws_server.ok()) {
+    std::fprintf(stderr, "%s\n", aws_server.status().ToString().c_str());
+    return 1;
+  }
   v1::CreateStreamRequest create;
   create.set_stream_name("overload");
   create.set_shard_count(FLAGS_shards);
@@ -350,6 +536,8 @@ int ServeChild(std::FILE* in, std::FILE* out) {
     std::string answer;
     if (command == "addr") {
       answer = (*server)->address();
+    } else if (command == "awsport") {
+      answer = absl::StrCat((*aws_server)->port());
     } else if (command == "cpu") {
       answer = absl::StrCat(CpuSeconds());
     } else if (command == "rss") {
@@ -371,6 +559,7 @@ int ServeChild(std::FILE* in, std::FILE* out) {
     std::fflush(out);
   }
   gate.Set(true);
+  (*aws_server)->Shutdown();
   (*server)->Shutdown();
   node->reset();
   std::filesystem::remove_all(dir);
@@ -498,12 +687,173 @@ void RefusalCost(const std::string& address, ServerProcess& server,
   std::fflush(stdout);
 }
 
+// The AWS port (aws::AwsServer: Beast HTTP/1.1, Kinesis's JSON protocol) in the same server
+// process, over the same store.
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+// The JSON body of a PutRecords call with the records of `r`, as botocore sends it.
+std::string PutRecordsJson(const v1::PutRecordsRequest& r) {
+  std::string body = absl::StrCat(R"({"StreamName":")", r.stream_name(), R"(","Records":[)");
+  for (int i = 0; i < r.records_size(); ++i) {
+    absl::StrAppend(&body, i ? "," : "", R"({"Data":")", absl::Base64Escape(r.records(i).data()),
+                    R"(","PartitionKey":")", r.records(i).partition_key(), R"("})");
+  }
+  body += "]}";
+  return body;
+}
+
+// The head of a Kinesis_20131202.PutRecords request of `body_bytes` (a well-formed SigV4
+// Authorization; the bench's server verifies none).
+std::string PutRecordsHead(int port, size_t body_bytes) {
+  return absl::StrCat(
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1:", port,
+      "\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202.PutRecords"
+      "\r\nX-Amz-Date: 20240101T000000Z\r\nAuthorization: AWS4-HMAC-SHA256 "
+      "Credential=AKIDBENCH/20240101/us-east-1/kinesis/aws4_request, "
+      "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=",
+      std::string(64, '0'), "\r\nContent-Length: ", body_bytes, "\r\n\r\n");
+}
+
+// A blocking HTTP/1.1 client connection sending pre-built requests.
+class HttpConnection {
+ public:
+  bool Connect(int port) {
+    boost::system::error_code ec;
+    socket_.connect({asio::ip::make_address("127.0.0.1", ec), static_cast<unsigned short>(port)},
+                    ec);
+    if (ec) return false;
+    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    return true;
+  }
+  bool Send(const std::string& bytes) {
+    boost::system::error_code ec;
+    asio::write(socket_, asio::buffer(bytes), ec);
+    return !ec;
+  }
+  // Reads one reply; its status (0 when none could be read), body and whether the server keeps
+  // the connection.
+  int Read(std::string* body, bool* keep_alive) {
+    boost::system::error_code ec;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    http::read(socket_, buffer_, parser, ec);
+    if (ec) return 0;
+    *keep_alive = parser.get().keep_alive();
+    *body = std::move(parser.get().body());
+    return parser.get().result_int();
+  }
+  void Close() {
+    boost::system::error_code ec;
+    socket_.close(ec);
+    buffer_.clear();
+  }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::socket socket_{io_};
+  boost::beast::flat_buffer buffer_;
+};
+
+// `n` sequential PutRecords calls of `request` (head and body) over HTTP/1.1, as an SDK makes
+// them: on one keep-alive connection, reconnecting when the server closes it (each refusal
+// does). CPU of either process and wall time per call; a 400 naming
+// ProvisionedThroughputExceededException counts as refused.
+CallCost MeasureHttpCalls(int port, ServerProcess& server, const std::string& request, int n,
+                          int64_t* connects) {
+  CallCost cost;
+  const double server0 = server.Cpu();
+  const double cpu0 = CpuSeconds();
+  const absl::Time t0 = absl::Now();
+  auto connection = std::make_unique<HttpConnection>();
+  bool open = false;
+  for (int i = 0; i < n; ++i) {
+    if (!open) {
+      connection = std::make_unique<HttpConnection>();
+      open = connection->Connect(port);
+      ++*connects;
+      if (!open) {
+        ++cost.other;
+        continue;
+      }
+    }
+    std::string body;
+    bool keep_alive = false;
+    const int status = connection->Send(request) ? connection->Read(&body, &keep_alive) : 0;
+    if (status == 200 && FailedRecordCountIsZero(body)) {
+      ++cost.ok;
+    } else if (status == 400 &&
+               body.find("ProvisionedThroughputExceededException") != std::string::npos) {
+      ++cost.refused;
+    } else {
+      ++cost.other;
+    }
+    if (status == 0 || !keep_alive) {
+      connection->Close();
+      open = false;
+    }
+  }
+  cost.wall_us = absl::ToDoubleMicroseconds(absl::Now() - t0) / n;
+  cost.client_cpu_us = (CpuSeconds() - cpu0) * 1e6 / n;
+  cost.server_cpu_us = (server.Cpu() - server0) * 1e6 / n;
+  return cost;
+}
+
+// The AWS port's refusal cost: --aws_cost_calls PutRecords of `records` accepted, then refused
+// while --aws_max_pending_requests connections hold the port's admission slots full (each has
+// sent a PutRecords head and not its body: a slot is taken at the head).
+void AwsRefusalCost(int port, ServerProcess& server, const v1::PutRecordsRequest& records,
+                    const std::string& label) {
+  const std::string body = PutRecordsJson(records);
+  const std::string request = PutRecordsHead(port, body.size()) + body;
+  int64_t connects = 0;
+  MeasureHttpCalls(port, server, request, std::min(100, FLAGS_aws_cost_calls), &connects);
+  connects = 0;
+  const CallCost accepted = MeasureHttpCalls(port, server, request, FLAGS_aws_cost_calls,
+                                             &connects);
+  const int64_t accepted_connects = connects;
+  std::vector<std::unique_ptr<HttpConnection>> fillers;
+  for (int i = 0; i < FLAGS_aws_max_pending_requests; ++i) {
+    auto filler = std::make_unique<HttpConnection>();
+    if (filler->Connect(port) && filler->Send(PutRecordsHead(port, body.size()))) {
+      fillers.push_back(std::move(filler));
+    }
+  }
+  absl::SleepFor(absl::Milliseconds(300));  // let their heads be read
+  connects = 0;
+  const CallCost refused = MeasureHttpCalls(port, server, request, FLAGS_aws_cost_calls,
+                                            &connects);
+  for (auto& filler : fillers) filler->Close();
+  std::printf(
+      "AWS port refusal cost (%s, %zu B body): accepted: server %.1f us CPU, client %.1f us "
+      "CPU, %.0f us wall a call (%lld ok, %lld connections); refused: server %.1f us CPU, client "
+      "%.1f us CPU, %.0f us wall a call (%lld refused, %lld ok, %lld other, %lld connections; "
+      "%zu slots held) = %.1f%% of an accepted call's server CPU (%.1f%% of both processes')\n",
+      label.c_str(), body.size(), accepted.server_cpu_us, accepted.client_cpu_us,
+      accepted.wall_us, static_cast<long long>(accepted.ok),
+      static_cast<long long>(accepted_connects), refused.server_cpu_us, refused.client_cpu_us,
+      refused.wall_us, static_cast<long long>(refused.refused),
+      static_cast<long long>(refused.ok), static_cast<long long>(refused.other),
+      static_cast<long long>(connects), fillers.size(),
+      100.0 * refused.server_cpu_us / std::max(1e-9, accepted.server_cpu_us),
+      100.0 * (refused.server_cpu_us + refused.client_cpu_us) /
+          std::max(1e-9, accepted.server_cpu_us + accepted.client_cpu_us));
+  std::fflush(stdout);
+}
+
 // Runs `phase` and adds the server's CPU per answered call and its peak RSS.
 template <typename Phase>
 PhaseResult Measured(ServerProcess& server, Phase phase) {
   const double cpu0 = server.Cpu();
+  const double client0 = CpuSeconds();
+  const absl::Time t0 = absl::Now();
   PhaseResult r = phase();
-  r.server_cpu_us_per_call = (server.Cpu() - cpu0) * 1e6 / std::max<int64_t>(1, r.calls);
+  const double wall = std::max(1e-9, absl::ToDoubleSeconds(absl::Now() - t0));
+  const double client_cpu = CpuSeconds() - client0, server_cpu = server.Cpu() - cpu0;
+  r.client_cpu_us_per_call = client_cpu * 1e6 / std::max<int64_t>(1, r.calls);
+  r.server_cpu_us_per_call = server_cpu * 1e6 / std::max<int64_t>(1, r.calls);
+  r.client_cores = client_cpu / wall;
+  r.server_cores = server_cpu / wall;
   r.server_peak_rss = server.PeakRss();
   return r;
 }
@@ -522,26 +872,50 @@ int RunClient(ServerProcess& server) {
   std::printf(
       "overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, max_pending_puts "
       "%d, max_put_queue_delay_ms %d, %d closed / %d open clients, %u cores, %.1f s a phase; "
-      "server in its own process (cpus \"%s\"), load generator cpus \"%s\" nice %d\n",
+      "server in its own process (cpus \"%s\"), load generator \"%s\" cpus \"%s\" nice %d\n",
       FLAGS_records_per_call, FLAGS_record_bytes, FLAGS_shards,
       static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_max_pending_puts,
       FLAGS_max_put_queue_delay_ms, FLAGS_clients, FLAGS_open_clients,
       std::thread::hardware_concurrency(), seconds, FLAGS_server_cpus.c_str(),
-      FLAGS_client_cpus.c_str(), FLAGS_client_nice);
+      FLAGS_generator.c_str(), FLAGS_client_cpus.c_str(), FLAGS_client_nice);
   if (FLAGS_cost_calls > 0) {
     RefusalCost(address, server, MakeRequest(0), "the call as configured");
     v1::PutRecordsRequest one = MakeRequest(0);
     one.mutable_records()->DeleteSubrange(1, one.records_size() - 1);
     RefusalCost(address, server, one, "1 record");
   }
-  PhaseResult max = Measured(server, [&] { return ClosedLoop(address, seconds); });
+  if (FLAGS_aws_cost_calls > 0) {
+    int aws_port = 0;
+    (void)absl::SimpleAtoi(server.Ask("awsport"), &aws_port);
+    v1::PutRecordsRequest small = MakeRequest(0);
+    small.clear_records();
+    for (int i = 0; i < 500; ++i) {
+      auto* e = small.add_records();
+      e->set_partition_key(absl::StrCat("0-", i));
+      e->set_data(std::string(100, 'x'));
+    }
+    AwsRefusalCost(aws_port, server, MakeRequest(0), "the call as configured");
+    AwsRefusalCost(aws_port, server, small, "500 records x 100 B");
+  }
+  if (FLAGS_seconds <= 0) return 0;
+  const bool bytes = FLAGS_generator == "bytes";
+  auto open_loop = [&](const std::string& name, double calls_per_s, double phase_seconds,
+                       double window_p99_target = 0, double* recovered_after = nullptr) {
+    return bytes ? OpenLoopBytes(name, address, calls_per_s, phase_seconds, window_p99_target,
+                                 recovered_after)
+                 : OpenLoop(name, address, calls_per_s, phase_seconds, window_p99_target,
+                            recovered_after);
+  };
+  PhaseResult max = Measured(server, [&] {
+    return bytes ? ClosedLoopBytes(address, seconds) : ClosedLoop(address, seconds);
+  });
   Print(max);
   const double rate = max.goodput_records_per_s / FLAGS_records_per_call;  // calls/s
-  PhaseResult one = Measured(server, [&] { return OpenLoop("1x", address, rate, seconds); });
+  PhaseResult one = Measured(server, [&] { return open_loop("1x", rate, seconds); });
   Print(one);
   for (int k : {2, 4}) {
     PhaseResult r = Measured(
-        server, [&] { return OpenLoop(absl::StrCat(k, "x"), address, rate * k, seconds); });
+        server, [&] { return open_loop(absl::StrCat(k, "x"), rate * k, seconds); });
     Print(r);
     std::printf("%dx: goodput %.0f%% of the maximum, p99 %.2fx the 1x p99\n", k,
                 100.0 * r.goodput_records_per_s / std::max(1e-9, max.goodput_records_per_s),
@@ -549,8 +923,8 @@ int RunClient(ServerProcess& server) {
   }
   double recovered = -1;
   PhaseResult after = Measured(server, [&] {
-    return OpenLoop("recovery", address, rate * 0.5, std::min(seconds, 5.0), one.p99_ms * 1.5,
-                    &recovered);
+    return open_loop("recovery", rate * 0.5, std::min(seconds, 5.0), one.p99_ms * 1.5,
+                     &recovered);
   });
   Print(after);
   std::printf("recovery: p99 of a 250 ms window within 1.5x the 1x p99 (%.2f ms) after %s\n",
