@@ -1,5 +1,6 @@
 #include "common/auth_tokens.h"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <cerrno>
@@ -16,8 +17,17 @@
 namespace tributary {
 
 std::string Sha256Hex(absl::string_view data) {
+  // Servers hash every call's bearer token. OpenSSL 3's one-shot SHA256() looks the algorithm
+  // up (a fetch, under a lock) on each call: 1.1 us for a 20-byte token where the digest with
+  // an algorithm fetched once takes 0.3 us. A fetched EVP_MD is immutable and shared freely.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  unsigned int length = 0;
+  if (sha256 == nullptr ||
+      EVP_Digest(data.data(), data.size(), digest, &length, sha256, nullptr) != 1 ||
+      length != sizeof(digest)) {
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  }
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }

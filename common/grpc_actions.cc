@@ -1,9 +1,16 @@
 #include "common/grpc_actions.h"
 
+#include <optional>
+#include <string>
+#include <utility>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/stubs/common.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace tributary {
 namespace {
@@ -137,6 +144,45 @@ std::string RpcResource(const RpcAction& action, const google::protobuf::Message
       break;
   }
   return "*";
+}
+
+bool ReadResourceField(const RpcAction& action, google::protobuf::io::ZeroCopyInputStream* wire,
+                       google::protobuf::Message* out) {
+  using google::protobuf::internal::WireFormatLite;
+  if (action.kind == ResourceKind::kNone) return true;
+  const google::protobuf::FieldDescriptor* field =
+      out->GetDescriptor()->FindFieldByName(std::string(action.field));
+  if (field == nullptr || field->is_repeated() || field->is_extension() ||
+      field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
+    return false;
+  }
+  const uint32_t wanted =
+      WireFormatLite::MakeTag(field->number(), WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  google::protobuf::io::CodedInputStream input(wire);
+  std::optional<std::string> value;
+  while (true) {
+    const uint32_t tag = input.ReadTag();
+    if (tag == 0) break;  // the end, or bytes that are no tag (told apart below)
+    if (tag == wanted) {
+      // The field with another wire type is an unknown field to a parse, as it is here.
+      uint32_t length = 0;
+      std::string read;
+      if (!input.ReadVarint32(&length) || !input.ReadString(&read, static_cast<int>(length))) {
+        return false;
+      }
+      value = std::move(read);
+    } else if (!WireFormatLite::SkipField(&input, tag)) {
+      return false;  // malformed, or an end-group tag at the top level
+    }
+  }
+  if (!input.ConsumedEntireMessage()) return false;
+  if (!value.has_value()) return true;  // absent: the field's default, ""
+  if (!google::protobuf::internal::IsStructurallyValidUTF8(value->data(),
+                                                           static_cast<int>(value->size()))) {
+    return false;  // a parse refuses it (proto3 strings are UTF-8); let it
+  }
+  out->GetReflection()->SetString(out, field, *std::move(value));
+  return true;
 }
 
 }  // namespace tributary

@@ -1,10 +1,13 @@
 #include "common/grpc_actions.h"
 
+#include <optional>
+#include <random>
 #include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
 #include "proto/clock.pb.h"
 #include "proto/event_source_mappings.pb.h"
@@ -136,6 +139,120 @@ TEST(GrpcActionsTest, CheckpointMovesAndStreamChangesAreControlPlane) {
   EXPECT_TRUE(FindRpcAction("/tributary.v1.Streams/CreateStream")->control_plane);
   EXPECT_FALSE(FindRpcAction("/tributary.v1.Streams/PutRecords")->control_plane);
   EXPECT_FALSE(FindRpcAction("/tributary.v1.Leasing/Heartbeat")->control_plane);
+}
+
+// ReadResourceField (a raw method's resource, read from its bytes without parsing the rest).
+const RpcAction& PutRecordsAction() { return *FindRpcAction("/tributary.v1.Streams/PutRecords"); }
+
+v1::PutRecordsRequest Records(int n) {
+  v1::PutRecordsRequest request;
+  for (int i = 0; i < n; ++i) {
+    auto* entry = request.add_records();
+    entry->set_partition_key(absl::StrCat("pk-", i));
+    entry->set_data(std::string(100, static_cast<char>('a' + i % 26)));
+  }
+  return request;
+}
+
+std::string NameOnly(const std::string& stream) {
+  v1::PutRecordsRequest request;
+  request.set_stream_name(stream);
+  return request.SerializeAsString();
+}
+
+// What ReadResourceField sets from `wire`, or nullopt when it returns false (and then checks it
+// left the message untouched).
+std::optional<std::string> ReadStream(const std::string& wire) {
+  google::protobuf::io::ArrayInputStream input(wire.data(), static_cast<int>(wire.size()),
+                                               /*block_size=*/7);  // fields straddle blocks
+  v1::PutRecordsRequest out;
+  if (!ReadResourceField(PutRecordsAction(), &input, &out)) {
+    EXPECT_EQ(out.ByteSizeLong(), 0u) << "a failed read changed the message";
+    return std::nullopt;
+  }
+  EXPECT_EQ(out.records_size(), 0) << "the records were parsed";
+  return out.stream_name();
+}
+
+TEST(GrpcActionsTest, TheResourceFieldIsReadFromTheBytesWhereverItIs) {
+  const std::string records = Records(500).SerializeAsString();
+  EXPECT_EQ(ReadStream(NameOnly("orders") + records), "orders");
+  EXPECT_EQ(ReadStream(records + NameOnly("orders")), "orders");
+  EXPECT_EQ(ReadStream(records), "");  // absent: "" (RpcResource makes it "*")
+  EXPECT_EQ(ReadStream(""), "");
+  // Repeated, the last occurrence wins, as in a parse (concatenated messages merge).
+  const std::string twice = NameOnly("orders") + records + NameOnly("other");
+  v1::PutRecordsRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(twice));
+  EXPECT_EQ(parsed.stream_name(), "other");
+  EXPECT_EQ(ReadStream(twice), "other");
+  // Field 1 with another wire type is an unknown field to a parse: ignored here too.
+  const std::string varint_one = std::string("\x08\x05", 2);
+  ASSERT_TRUE(parsed.ParseFromString(NameOnly("orders") + varint_one));
+  EXPECT_EQ(parsed.stream_name(), "orders");
+  EXPECT_EQ(ReadStream(NameOnly("orders") + varint_one), "orders");
+}
+
+TEST(GrpcActionsTest, BytesThatDoNotReadAreLeftToAFullParse) {
+  const std::string whole = NameOnly("orders") + Records(3).SerializeAsString();
+  EXPECT_EQ(ReadStream(whole.substr(0, whole.size() - 1)), std::nullopt);  // truncated
+  EXPECT_EQ(ReadStream(NameOnly("orders").substr(0, 4)), std::nullopt);
+  EXPECT_EQ(ReadStream(std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11)),
+            std::nullopt);                                                     // no varint
+  EXPECT_EQ(ReadStream(std::string("\x0c", 1) + whole), std::nullopt);  // end-group at the top
+  EXPECT_EQ(ReadStream(std::string("\x00", 1)), std::nullopt);          // tag 0
+  // Not UTF-8: a parse refuses a proto3 string that is not, so the bytes go to one.
+  const std::string latin1 = NameOnly("caf\xe9");
+  v1::PutRecordsRequest parsed;
+  EXPECT_FALSE(parsed.ParseFromString(latin1));
+  EXPECT_EQ(ReadStream(latin1), std::nullopt);
+}
+
+TEST(GrpcActionsTest, AnActionWithoutAResourceFieldReadsNothing) {
+  v1::ListStreamsRequest out;
+  const std::string garbage("\xff\xff", 2);
+  google::protobuf::io::ArrayInputStream input(garbage.data(), static_cast<int>(garbage.size()));
+  EXPECT_TRUE(ReadResourceField(*FindRpcAction("/tributary.v1.Streams/ListStreams"), &input, &out));
+  // A field the request type does not have (a table and its protos out of step): not readable.
+  RpcAction wrong = PutRecordsAction();
+  wrong.field = "no_such_field";
+  google::protobuf::io::ArrayInputStream again(garbage.data(), static_cast<int>(garbage.size()));
+  v1::PutRecordsRequest request;
+  EXPECT_FALSE(ReadResourceField(wrong, &again, &request));
+}
+
+// Whenever a parse takes the bytes, the read takes them too and finds the same stream: the gate
+// can never decide on another stream than the one the service then acts on. Mutated requests,
+// a fixed seed.
+TEST(GrpcActionsTest, TheReadAgreesWithAParseOnMutatedRequests) {
+  std::mt19937 random(20261206);
+  const std::string base =
+      NameOnly("orders") + Records(4).SerializeAsString() + NameOnly("other-stream");
+  int parsed_count = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string wire = base;
+    const int edits = 1 + static_cast<int>(random() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = random() % wire.size();
+      switch (random() % 3) {
+        case 0:
+          wire[at] = static_cast<char>(random());
+          break;
+        case 1:
+          wire.erase(at, 1 + random() % 4);
+          break;
+        default:
+          wire.insert(at, 1, static_cast<char>(random()));
+          break;
+      }
+      if (wire.empty()) wire = base;
+    }
+    v1::PutRecordsRequest parsed;
+    if (!parsed.ParseFromString(wire)) continue;
+    ++parsed_count;
+    EXPECT_EQ(ReadStream(wire), parsed.stream_name()) << "round " << round;
+  }
+  EXPECT_GT(parsed_count, 1000) << "too few mutations parse to test anything";
 }
 
 }  // namespace

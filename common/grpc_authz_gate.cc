@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_actions.h"
 #include "glog/logging.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -83,6 +84,7 @@ class AuthorizingHandler final : public grpc::internal::MethodHandler {
         method_(std::move(method)),
         sync_(sync),
         raw_request_(raw_request),
+        action_(FindRpcAction(method_)),
         inner_(std::move(inner)) {}
 
   void RunHandler(const HandlerParameter& param) override { inner_->RunHandler(param); }
@@ -93,13 +95,22 @@ class AuthorizingHandler final : public grpc::internal::MethodHandler {
     if (!status->ok() || request == nullptr) return request;
     absl::Status allowed;
     if (raw_request_ != nullptr) {
-      // A raw method: the policy needs the message, so it is parsed here (a second parse of an
-      // allowed call, paid only on a server with a policy); one that does not parse is the
-      // handler's to refuse.
+      // A raw method: the policy needs the field naming the resource, which is read from the
+      // bytes with the other fields skipped (a full parse here, of every record of a
+      // PutRecords, cost as much as the rest of authentication: BENCHMARKS.md Run 30). Bytes
+      // that this cannot read are parsed in full; one that does not parse is the handler's to
+      // refuse.
       std::unique_ptr<google::protobuf::Message> parsed(raw_request_->New());
       grpc::ByteBuffer copy(*static_cast<const grpc::ByteBuffer*>(request));
-      grpc::ProtoBufferReader reader(&copy);
-      if (!parsed->ParseFromZeroCopyStream(&reader)) return request;
+      bool read = false;
+      if (action_ != nullptr) {
+        grpc::ProtoBufferReader reader(&copy);
+        read = ReadResourceField(*action_, &reader, parsed.get());
+      }
+      if (!read) {
+        grpc::ProtoBufferReader reader(&copy);
+        if (!parsed->ParseFromZeroCopyStream(&reader)) return request;
+      }
       allowed = gate_->Authorize(call, method_, static_cast<const google::protobuf::MessageLite*>(
                                                     parsed.get()));
     } else {
@@ -119,6 +130,7 @@ class AuthorizingHandler final : public grpc::internal::MethodHandler {
   const std::string method_;
   const bool sync_;
   const google::protobuf::Message* const raw_request_;
+  const RpcAction* const action_;  // null: not in the table (the full parse decides)
   const std::unique_ptr<grpc::internal::MethodHandler> inner_;
 };
 

@@ -249,7 +249,8 @@ TEST_F(GrpcAuthzGateTest, ABadPolicyFileFailsTheStart) {
 }
 
 // A raw callback method (StreamsService's PutRecords gets its request's bytes, to refuse before
-// parsing): the gate parses them for its decision, and the handler still gets the bytes.
+// parsing): the gate reads the stream's name from them for its decision (skipping the records,
+// not parsing them), and the handler still gets the bytes.
 class RawPutRecordsStreams final
     : public v1::Streams::WithRawCallbackMethod_PutRecords<v1::Streams::Service> {
  public:
@@ -309,6 +310,24 @@ TEST_F(GrpcAuthzGateTest, ARawMethodIsDecidedOnItsParsedRequest) {
   EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED) << denied.error_message();
   EXPECT_THAT(denied.error_message(), HasSubstr("stream/other"));
   EXPECT_EQ(raw.calls(), 1) << "a denied call reached the raw handler";
+  // The gate reads the stream from the bytes without parsing the records: a second stream_name
+  // after them (the last wins in a parse, so the service would act on it) decides.
+  v1::PutRecordsRequest smuggled;
+  smuggled.set_stream_name("orders");
+  for (int i = 0; i < 50; ++i) smuggled.add_records()->set_data("payload");
+  smuggled.GetReflection()->MutableUnknownFields(&smuggled)->AddLengthDelimited(1, "other");
+  v1::PutRecordsRequest as_served;
+  ASSERT_TRUE(as_served.ParseFromString(smuggled.SerializeAsString()));
+  ASSERT_EQ(as_served.stream_name(), "other");
+  GrpcClientSecurity alice;
+  alice.token = "alice-token";
+  v1::PutRecordsResponse response;
+  grpc::Status last_wins = v1::Streams::NewStub(MakeChannel((*server)->address(), alice))
+                               ->PutRecords(Context().get(), smuggled, &response);
+  EXPECT_EQ(last_wins.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << last_wins.error_message();
+  EXPECT_THAT(last_wins.error_message(), HasSubstr("stream/other"));
+  EXPECT_EQ(raw.calls(), 1) << "a call naming another stream last reached the raw handler";
 }
 
 }  // namespace

@@ -10,7 +10,9 @@
 // records of --record_bytes a call, for --seconds), CPU per acknowledged record, and the drain
 // rate of one poller delivering a pre-loaded stream to a no-op gRPC function (the function
 // itself stays plaintext: its TLS is the function owner's). The report gives each mode's
-// figures and the tls_auth cost relative to off.
+// figures and the tls_auth cost relative to off. With --mirror (the default) the modes run
+// again in reverse order and each mode's figures are the mean of its two runs, since a mode
+// run later in the process costs ~0.1-0.2 us a record more (BENCHMARKS.md Run 30).
 //
 //   bazel run -c opt //tools/bench/security:security_bench
 //   bazel run -c opt //tools/bench/security:security_bench -- --quick   # the smoke test
@@ -41,6 +43,9 @@ DEFINE_int32(shards, 4, "Shards of each stream.");
 DEFINE_int64(drain_records, 200000, "Records pre-loaded for the delivery phase.");
 DEFINE_double(drain_timeout_seconds, 30, "Give up on a drain after this.");
 DEFINE_string(modes, "off,tls,tls_auth", "The modes to run, in this order.");
+DEFINE_bool(mirror, true,
+            "Run the modes again in reverse order and report each mode's mean: a mode run later "
+            "in the process costs more than run first (BENCHMARKS.md Run 30).");
 DEFINE_string(work_dir, "",
               "Directory for data and certificates, kept (default: a fresh one, removed).");
 
@@ -191,17 +196,34 @@ int Main() {
   report.Set("clients", absl::StrCat(FLAGS_clients));
   report.Set("shards", absl::StrCat(FLAGS_shards));
   report.Set("cores", absl::StrCat(std::thread::hardware_concurrency()));
+  report.Set("mirror", FLAGS_mirror ? "true" : "false");
+  std::vector<std::string> modes = absl::StrSplit(FLAGS_modes, ',', absl::SkipEmpty());
+  const size_t distinct = modes.size();
+  if (FLAGS_mirror) {
+    const std::vector<std::string> reversed(modes.rbegin(), modes.rend());
+    modes.insert(modes.end(), reversed.begin(), reversed.end());
+  }
+  // Each mode's figures: the mean of its runs (one, or two with --mirror); "delivered" counts both.
   std::vector<std::pair<std::string, Figures>> results;
   bool zero = false;
-  for (absl::string_view m : absl::StrSplit(FLAGS_modes, ',', absl::SkipEmpty())) {
-    const std::string mode(m);
-    absl::StatusOr<Figures> f = RunMode(mode, absl::StrCat(work_dir.path(), "/", mode));
+  for (size_t i = 0; i < modes.size(); ++i) {
+    const std::string& mode = modes[i];
+    absl::StatusOr<Figures> f = RunMode(mode, absl::StrCat(work_dir.path(), "/", mode, "-", i));
     if (!f.ok()) {
       Progress("[%s] %s", mode.c_str(), f.status().ToString().c_str());
       return 1;
     }
-    results.emplace_back(mode, *f);
     if (f->put_rps <= 0 || f->drain_rps <= 0 || f->delivered < f->loaded) zero = true;
+    if (i < distinct) {
+      results.emplace_back(mode, *f);
+      continue;
+    }
+    Figures& mean = results[modes.size() - 1 - i].second;  // the same mode's first run
+    mean.put_rps = (mean.put_rps + f->put_rps) / 2;
+    mean.cpu_us_per_record = (mean.cpu_us_per_record + f->cpu_us_per_record) / 2;
+    mean.drain_rps = (mean.drain_rps + f->drain_rps) / 2;
+    mean.delivered += f->delivered;
+    mean.loaded += f->loaded;
   }
   const Figures* off = nullptr;
   for (const auto& [mode, f] : results) {
