@@ -973,14 +973,17 @@ TEST_F(ClusterTest, APutToADeadFrontEndsClosingShardFailsRetryablyOnceTheWaitBou
   // Meanwhile another stream's puts through B go on.
   absl::StatusOr<std::vector<Acked>> other = Put(*b, "other", Data("other", 4));
   EXPECT_TRUE(other.ok()) << other.status();
-  if (other.ok()) EXPECT_EQ(other->size(), 4u);
+  if (other.ok()) {
+    EXPECT_EQ(other->size(), 4u);
+  }
   // Not before the bound...
   clock_.Advance(bound - absl::Milliseconds(1));
   EXPECT_EQ(done.load(), 0) << "a put to a closing shard returned before the bound";
   // ...and once it passes, both return.
   clock_.Advance(absl::Milliseconds(1));
   const absl::Status returned =
-      PollFor(kPropagation, kPoll, "both puts returned", [&] { return done.load() == 2; });
+      PollFor(kPropagation, kPoll, "both puts returned", [&] { return done.load() == 2; },
+              [&] { return absl::StrCat(done.load(), " returned"); });
   if (!returned.ok()) {
     // Release the puts (a deleted stream's waiting puts return) to fail cleanly.
     v1::DeleteStreamRequest del;
