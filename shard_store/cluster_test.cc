@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/await.h"
@@ -914,6 +915,139 @@ TEST_F(ClusterTest, AReshardWhoseFrontEndDiedIsFinishedByAnotherAndItsPutsResume
   absl::Status retried = (*restarted)->SplitShard(SplitOfShard0());
   EXPECT_TRUE(absl::IsFailedPrecondition(retried)) << retried;
   EXPECT_NE(retried.message().find("already split"), absl::string_view::npos) << retried;
+}
+
+// A put to the closing parent of a dead front-end's reshard waits at most
+// ShardStoreOptions::reshard_put_wait on the store's clock (a waiting call holds one of the
+// front-end's put threads until the dead front-end's session expires otherwise), then fails
+// retryably with nothing stored: per record InternalFailure in PutRecords, UNAVAILABLE for
+// PutRecord. Another stream's puts on that front-end go on meanwhile; once the reshard is
+// finished the retry lands in the children. The stores' FakeClock moves only here, so the bound
+// is the only thing that can end the wait before A is gone.
+TEST_F(ClusterTest, APutToADeadFrontEndsClosingShardFailsRetryablyOnceTheWaitBoundPasses) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 1).ok());
+  ASSERT_TRUE(Create(*a, "other", 1).ok());
+  ASSERT_TRUE(AwaitShards(*b, "other", 1, 0).ok());
+  absl::StatusOr<std::vector<Acked>> before = Put(*b, "s", Data("before", 4));
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_EQ(before->size(), 4u);
+  a->stop_after_step = 1;
+  absl::Status split = (*a)->SplitShard(SplitOfShard0());
+  ASSERT_TRUE(absl::IsUnavailable(split)) << split;
+  absl::Status refused = (*b)->SplitShard(SplitOfShard0());
+  ASSERT_TRUE(absl::IsFailedPrecondition(refused)) << refused;  // B has read the lineage
+  const absl::Duration bound = ShardStoreOptions().reshard_put_wait;
+  const int waiters_before = clock_.NumWaiters();
+
+  // Two calls to the parent's key range through B: PutRecords of 8 records, PutRecord of one.
+  v1::PutRecordsRequest many_request;
+  many_request.set_stream_name("s");
+  const std::vector<std::string> waited = Data("waited", 8);
+  for (size_t i = 0; i < waited.size(); ++i) {
+    v1::PutRecordsRequestEntry* e = many_request.add_records();
+    e->set_partition_key(absl::StrCat("k", i));
+    e->set_data(waited[i]);
+  }
+  v1::PutRecordRequest one_request;
+  one_request.set_stream_name("s");
+  one_request.set_partition_key("single");
+  one_request.set_data("single");
+  v1::PutRecordsResponse many;
+  absl::Status many_status = absl::UnknownError("not run");
+  absl::StatusOr<v1::PutRecordResponse> one = absl::UnknownError("not run");
+  std::atomic<int> done{0};
+  std::thread many_putter([&] {
+    many_status = (*b)->PutRecords(many_request, &many);
+    done.fetch_add(1);
+  });
+  std::thread one_putter([&] {
+    one = (*b)->PutRecord(one_request);
+    done.fetch_add(1);
+  });
+  // Both park on the store's clock (without a bound they wait on the stream's mutex alone).
+  const absl::Status parked = clock_.WaitForWaiters(waiters_before + 2, kPropagation);
+  EXPECT_TRUE(parked.ok()) << parked;
+  // Meanwhile another stream's puts through B go on.
+  absl::StatusOr<std::vector<Acked>> other = Put(*b, "other", Data("other", 4));
+  EXPECT_TRUE(other.ok()) << other.status();
+  if (other.ok()) {
+    EXPECT_EQ(other->size(), 4u);
+  }
+  // Not before the bound...
+  clock_.Advance(bound - absl::Milliseconds(1));
+  EXPECT_EQ(done.load(), 0) << "a put to a closing shard returned before the bound";
+  // ...and once it passes, both return.
+  clock_.Advance(absl::Milliseconds(1));
+  const absl::Status returned =
+      PollFor(kPropagation, kPoll, "both puts returned", [&] { return done.load() == 2; },
+              [&] { return absl::StrCat(done.load(), " returned"); });
+  if (!returned.ok()) {
+    // Release the puts (a deleted stream's waiting puts return) to fail cleanly.
+    v1::DeleteStreamRequest del;
+    del.set_stream_name("s");
+    EXPECT_TRUE((*b)->DeleteStream(del).ok());
+  }
+  many_putter.join();
+  one_putter.join();
+  ASSERT_TRUE(parked.ok());
+  ASSERT_TRUE(returned.ok()) << returned;
+  ASSERT_TRUE(many_status.ok()) << many_status;
+  ASSERT_EQ(many.records_size(), 8);
+  EXPECT_EQ(many.failed_record_count(), 8);
+  for (const v1::PutRecordsResultEntry& e : many.records()) {
+    EXPECT_EQ(e.error_code(), "InternalFailure");
+    EXPECT_NE(e.error_message().find("being resharded"), std::string::npos) << e.error_message();
+    EXPECT_NE(e.error_message().find("retry"), std::string::npos) << e.error_message();
+    EXPECT_TRUE(e.sequence_number().empty());
+  }
+  EXPECT_TRUE(absl::IsUnavailable(one.status())) << one.status();
+  EXPECT_NE(one.status().message().find("being resharded"), absl::string_view::npos)
+      << one.status();
+
+  // A dies; B finishes the reshard; the producer's retry lands in the children.
+  a.reset();
+  ASSERT_TRUE(AwaitShards(*b, "s", 3, 1).ok());
+  const uint64_t ending = EndingOf(*b, "s", "shardId-000000000000");
+  ASSERT_GT(ending, 0u);
+  absl::StatusOr<std::vector<Acked>> retried = Put(*b, "s", waited);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  ASSERT_EQ(retried->size(), 8u);
+  for (const Acked& r : *retried) {
+    EXPECT_NE(r.shard_id, "shardId-000000000000") << r.data;
+    EXPECT_GT(r.sequence_number, ending) << r.data;
+  }
+  absl::StatusOr<v1::PutRecordResponse> one_retried = (*b)->PutRecord(one_request);
+  ASSERT_TRUE(one_retried.ok()) << one_retried.status();
+  EXPECT_NE(one_retried->shard_id(), "shardId-000000000000");
+  // The failed attempts stored nothing: the parent holds only what came before, below its end,
+  // and each retried record is stored once, where its retry said.
+  absl::StatusOr<ShardRead> parent = ReadAll(*b, *b, "s", "shardId-000000000000");
+  ASSERT_TRUE(parent.ok()) << parent.status();
+  EXPECT_TRUE(parent->shard_end);
+  ASSERT_EQ(parent->records.size(), before->size());
+  for (const v1::Record& r : parent->records) {
+    EXPECT_LT(std::stoull(r.sequence_number()), ending) << r.data();
+  }
+  int stored_waited = 0, stored_single = 0;
+  for (const std::string& shard : ShardIds(*b, "s")) {
+    absl::StatusOr<ShardRead> read = ReadAll(*b, *b, "s", shard);
+    ASSERT_TRUE(read.ok()) << shard << ": " << read.status();
+    for (const v1::Record& r : read->records) {
+      stored_waited += absl::StartsWith(r.data(), "waited");
+      stored_single += r.data() == "single";
+    }
+  }
+  EXPECT_EQ(stored_waited, 8);
+  EXPECT_EQ(stored_single, 1);
+  std::map<std::string, std::pair<std::string, uint64_t>> stored = ReadStream(*b, "s");
+  for (const Acked& r : *retried) {
+    auto it = stored.find(r.data);
+    ASSERT_NE(it, stored.end()) << r.data << " was acknowledged and is not readable";
+    EXPECT_EQ(it->second, std::make_pair(r.shard_id, r.sequence_number)) << r.data;
+  }
 }
 
 TEST_F(ClusterTest, ARetriedUpdateShardCountFinishesTheInterruptedOneAndReportsItDone) {

@@ -50,9 +50,16 @@ struct ShardStore::PutResult {
   uint32_t shard_index = 0;
   const char* error_code = nullptr;  // null = written
   const char* error_message = nullptr;
+  // The record's shard was closing past ShardStoreOptions::reshard_put_wait (error_code is
+  // InternalFailure): PutRecord and whole calls fail UNAVAILABLE, not INTERNAL.
+  bool resharding = false;
 };
 
 namespace {
+
+constexpr char kReshardingMessage[] =
+    "the record's shard is being resharded (closing, the new shard set not yet published: its "
+    "reshard may be waiting for another front-end to finish it); nothing was stored, retry";
 
 // Counts UTF-8 code points (bytes that are not continuation bytes).
 size_t Utf8Length(absl::string_view s) {
@@ -146,6 +153,10 @@ absl::StatusOr<v1::PutRecordResponse> ShardStore::PutRecordStaged(
   RecordPut(request.stream_name(), put, &view, 1, &result, start);
   RETURN_IF_ERROR(put);
   if (result.error_code != nullptr) {
+    if (result.resharding) {
+      return absl::UnavailableError(absl::StrCat("stream ", request.stream_name(), ": ",
+                                                 result.error_message));
+    }
     if (std::strcmp(result.error_code, kThroughputExceeded) == 0) {
       return absl::ResourceExhaustedError(
           absl::StrCat(kThroughputExceeded, ": ", result.error_message));
@@ -306,6 +317,8 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
   int remaining = n;
   std::shared_ptr<const Routing> routing;
   uint64_t version = 0;
+  // The end of this call's waits for a closing shard's new shard set (set at the first).
+  std::optional<MonotonicTime> reshard_wait_until;
   while (remaining > 0) {
     {
       absl::ReaderMutexLock lock(&stream->mu);
@@ -470,12 +483,31 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
     remaining = retry;
     if (remaining > 0) {
       // Wait for the new shard set (published right after the closing reshard's
-      // metadata write). Not a poll: the Condition is re-checked on unlock.
-      absl::MutexLock lock(&stream->mu);
-      auto changed = [&]() ABSL_SHARED_LOCKS_REQUIRED(stream->mu) {
-        return stream->routing_version != version || stream->deleted;
-      };
-      stream->mu.Await(absl::Condition(&changed));
+      // metadata write), on the clock and bounded: a reshard whose front-end died is finished
+      // only once that front-end's session expires, and the wait holds a put thread. Past
+      // the bound the records left fail retryably; none of them has a number or was appended,
+      // so nothing unstored is acknowledged and nothing lands in a parent after its end.
+      if (!reshard_wait_until) {
+        reshard_wait_until = clock_.MonotonicNow() + options_.reshard_put_wait;
+      }
+      bool changed_in_time;
+      {
+        absl::MutexLock lock(&stream->mu);
+        auto changed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stream->mu) {
+          return stream->routing_version != version || stream->deleted;
+        };
+        changed_in_time =
+            clock_.AwaitWithDeadline(&stream->mu, absl::Condition(&changed), *reshard_wait_until);
+      }
+      if (!changed_in_time) {
+        for (int k = 0; k < remaining; ++k) {
+          PutResult& r = results[pending[k] & 0xFFFF];
+          r.error_code = kInternalFailure;
+          r.error_message = kReshardingMessage;
+          r.resharding = true;
+        }
+        remaining = 0;
+      }
     }
   }
   // A log that numbers records: a call of which the log acknowledged nothing fails whole with
@@ -492,6 +524,10 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
   for (int i = 0; whole && status.ok() && i < n; ++i) {
     const PutResult& r = results[i];
     if (r.error_code == nullptr) continue;
+    if (r.resharding) {
+      status = absl::UnavailableError(absl::StrCat("stream ", stream_name, ": ", r.error_message));
+      break;
+    }
     status = std::strcmp(r.error_code, kThroughputExceeded) == 0
                  ? absl::ResourceExhaustedError(absl::StrCat(kThroughputExceeded, ": stream ",
                                                              stream_name, ": ", r.error_message))

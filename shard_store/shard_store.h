@@ -172,6 +172,14 @@ struct ShardStoreOptions {
   // this front-end does not finish it (another does, once this one's session is gone; NOTES.md
   // "Interrupted reshards"). Empty: no fault.
   std::function<absl::Status(int step)> reshard_fault;
+  // How long, at most, a put waits for the new shard set when its records route to a shard that
+  // a reshard is closing (on the store's clock, from the call's first such wait). Normally the
+  // reshard publishes it within one metadata write; when the reshard's front-end died, only
+  // another front-end finishes it (after the dead one's etcd session expires, ~30 s), and each
+  // waiting call holds a put thread meanwhile. Past it, those records fail retryably: per record
+  // InternalFailure ("... being resharded; retry") in PutRecords, UNAVAILABLE for PutRecord and
+  // PutRecordsStaged; nothing of them is stored. NOTES.md, "Interrupted reshards".
+  absl::Duration reshard_put_wait = absl::Seconds(5);
 };
 
 // Kinesis's per-shard limits (provisioned mode): writes 1 MiB/s and 1,000 records/s, reads
@@ -299,7 +307,10 @@ class ShardStore {
   // shard get increasing sequence numbers in call order. Returns OK once the
   // batch is durable (WAL; fsync with sync_writes). Not idempotent. A put to a
   // stream that is CREATING waits until CreateStream's write is done, then
-  // proceeds or, when the create failed, returns NOT_FOUND.
+  // proceeds or, when the create failed, returns NOT_FOUND. A record whose shard a reshard is
+  // closing waits for the new shard set, at most options.reshard_put_wait; then it fails with
+  // InternalFailure ("... being resharded ...; retry": not stored) and the call's other records
+  // are written as usual. (PutRecord and PutRecordsStaged: UNAVAILABLE, nothing written.)
   // Errors (for the whole call, nothing written): INVALID_ARGUMENT naming
   // records[i].field and the rule (partition key 1–256 characters, key + data ≤
   // 1 MiB, explicit_hash_key a decimal ≤ 2^128−1, 1–500 records, ≤ 5 MiB);
