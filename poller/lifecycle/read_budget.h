@@ -42,7 +42,9 @@ class ReadBudget {
   // Reserves `bytes` for `owner` and returns true when they fit and nobody waits before it. Else
   // returns false and queues `owner` (once: while queued, further calls return false): `on_grant`
   // runs once its bytes are reserved for it.
+  // A reserve larger than the limit is cut to the limit (else it would never fit).
   bool Acquire(const void* owner, int64_t bytes, std::function<void()> on_grant) {
+    if (budget_.limit() > 0) bytes = std::min(bytes, budget_.limit());
     absl::MutexLock lock(&mu_);
     for (const Waiter& w : waiters_) {
       if (w.owner == owner) return false;

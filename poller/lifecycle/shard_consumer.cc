@@ -179,7 +179,7 @@ bool ShardConsumer::HoldReadReserve() {
     absl::MutexLock lock(&mu_);
     if (reserve_held_) return true;
   }
-  const int64_t reserve = options_.read_reserve_bytes;
+  const int64_t reserve = ReadReserve();
   if (!budget->Acquire(this, reserve, [this, reserve] {
         absl::MutexLock lock(&mu_);
         reserve_held_ = true;
@@ -202,7 +202,7 @@ bool ShardConsumer::HoldReadReserve() {
 int64_t ShardConsumer::SettleLocked() {
   if (options_.read_budget == nullptr || closed_) return 0;
   const int64_t target =
-      processor_.OutstandingBytes() + (reserve_held_ ? options_.read_reserve_bytes : 0);
+      processor_.OutstandingBytes() + (reserve_held_ ? ReadReserve() : 0);
   const int64_t delta = target - charged_;
   charged_ = target;
   return delta;

@@ -178,6 +178,11 @@ class ShardConsumer {
   int64_t SettleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Charges (> 0) or releases (< 0) `delta` bytes of the read budget. Not under mu_.
   void ApplyBudget(int64_t delta);
+  // options_.read_reserve_bytes, at most the budget's limit (as ReadBudget::Acquire cuts it).
+  int64_t ReadReserve() const {
+    const int64_t limit = options_.read_budget->limit();
+    return limit > 0 ? std::min(options_.read_reserve_bytes, limit) : options_.read_reserve_bytes;
+  }
   void Settle();
   // Checkpoints and moves the state when due; `force` ignores the coalescing interval.
   void Tend(bool force);
