@@ -94,6 +94,8 @@ class PollerNode {
   // outlive the registry's last Render.
   void AddMetricsTo(metrics::Registry& registry);
   Poller& poller() { return *poller_; }
+  // The budget its consumers share (limit 0 when --memory_budget_mb is not set).
+  ReadBudget& read_budget() { return *read_budget_; }
   // The bound metrics port, or 0 without an endpoint.
   int metrics_port() const { return http_ == nullptr ? 0 : http_->port(); }
 
