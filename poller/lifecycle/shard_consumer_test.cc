@@ -1044,5 +1044,41 @@ TEST_F(ShardConsumerReadBudgetTest, ThePerShardBoundStillApplies) {
   EXPECT_EQ(budget.used(), 0);
 }
 
+// With the scheduler: while the function blocks, two shards on the pool stop reading at the
+// budget; once it answers, the waiting readers are woken (not polled) as bytes come back, and
+// every record is delivered without the budget being passed.
+TEST_F(ShardConsumerReadBudgetTest, OnTheSchedulerWaitingReadersAreWokenAsBytesComeBack) {
+  config_.set_batch_size(2);
+  config_.set_maximum_batching_window_in_seconds(0);
+  absl::Notification answer;
+  std::atomic<int64_t> invoked{0};
+  function_.SetScript([&](const v1::InvokeRequest& request, int) -> absl::StatusOr<v1::InvokeResponse> {
+    answer.WaitForNotificationWithTimeout(absl::Seconds(30));  // a failure guard
+    invoked += request.records_size();
+    return v1::InvokeResponse();
+  });
+  ReadBudget budget(10 << 10);
+  Scheduler scheduler(clock_, 4);
+  auto a = NewConsumer(kShard, &budget);
+  auto b = NewConsumer(kShard2, &budget);
+  a->Start(scheduler);
+  b->Start(scheduler);
+  ASSERT_OK(PollFor(
+      absl::Seconds(30), absl::Milliseconds(1), "both readers to wait for the budget",
+      [&] { return budget.waiting() == 2; },
+      [&] { return absl::StrCat(budget.waiting(), " waiting, ", budget.used(), " bytes"); }));
+  EXPECT_LT(a->outstanding_records() + b->outstanding_records(), 20);
+  EXPECT_LE(budget.used(), budget.limit());
+  answer.Notify();
+  ASSERT_OK(PollFor(
+      absl::Seconds(30), absl::Milliseconds(1), "every record to be delivered",
+      [&] { return invoked.load() == 20; },
+      [&] { return absl::StrCat(invoked.load(), " records invoked, ", budget.waiting(), " waiting"); }));
+  EXPECT_LE(budget.peak(), budget.limit());
+  a->Stop();
+  b->Stop();
+  EXPECT_EQ(budget.used(), 0);
+}
+
 }  // namespace
 }  // namespace tributary::poller
