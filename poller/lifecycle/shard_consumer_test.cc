@@ -1052,10 +1052,10 @@ TEST_F(ShardConsumerReadBudgetTest, OnTheSchedulerWaitingReadersAreWokenAsBytesC
   config_.set_maximum_batching_window_in_seconds(0);
   absl::Notification answer;
   std::atomic<int64_t> invoked{0};
-  function_.SetScript([&](const v1::InvokeRequest& request, int) -> absl::StatusOr<v1::InvokeResponse> {
+  function_.SetScript([&](const v1::InvokeRequest& request, int) {
     answer.WaitForNotificationWithTimeout(absl::Seconds(30));  // a failure guard
     invoked += request.records_size();
-    return v1::InvokeResponse();
+    return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
   });
   ReadBudget budget(10 << 10);
   Scheduler scheduler(clock_, 4);
@@ -1073,7 +1073,9 @@ TEST_F(ShardConsumerReadBudgetTest, OnTheSchedulerWaitingReadersAreWokenAsBytesC
   ASSERT_OK(PollFor(
       absl::Seconds(30), absl::Milliseconds(1), "every record to be delivered",
       [&] { return invoked.load() == 20; },
-      [&] { return absl::StrCat(invoked.load(), " records invoked, ", budget.waiting(), " waiting"); }));
+      [&] {
+        return absl::StrCat(invoked.load(), " records invoked, ", budget.waiting(), " waiting");
+      }));
   EXPECT_LE(budget.peak(), budget.limit());
   a->Stop();
   b->Stop();
