@@ -434,6 +434,7 @@ absl::Status Poller::Acquire() {
     consumer_options.poller_id = options_.poller_id;
     consumer_options.checkpoint_interval = options_.checkpoint_interval;
     consumer_options.finished_counter = &finished_events_;
+    consumer_options.read_budget = options_.read_budget;
     LaneDeps deps = deps_;
     std::shared_ptr<ShardConsumer> consumer;
     {

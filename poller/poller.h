@@ -64,6 +64,7 @@
 #include "common/clock.h"
 #include "leasing/lease_key.h"
 #include "poller/interfaces.h"
+#include "poller/lifecycle/read_budget.h"
 #include "poller/lifecycle/shard_consumer.h"
 #include "poller/processing/shard_processor.h"
 #include "poller/runtime/metrics.h"
@@ -89,6 +90,9 @@ struct PollerOptions {
   int full_progress_every = 20;
   // Tumbling windows: how long after a window's end the clock closes it (LaneDeps).
   absl::Duration window_close_grace = absl::Seconds(1);
+  // When set, the byte budget every consumer of this poller buffers its records against
+  // (ShardConsumerOptions::read_budget; `--memory_budget_mb`). Must outlive the poller.
+  ReadBudget* read_budget = nullptr;
 };
 
 class Poller {

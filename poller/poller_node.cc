@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "absl/strings/str_cat.h"
 #include "common/aws_arn.h"
 #include "common/grpc_server.h"
 #include "common/metrics/process_metrics.h"
@@ -13,6 +14,12 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
                                                                Clock& clock) {
   if (options.poller_id.empty()) return absl::InvalidArgumentError("poller_id must be set");
   if (options.capacity < 1) return absl::InvalidArgumentError("capacity must be >= 1");
+  if (options.memory_budget_bytes < 0 ||
+      (options.memory_budget_bytes > 0 && options.memory_budget_bytes < (int64_t{16} << 20))) {
+    return absl::InvalidArgumentError(
+        "memory_budget_bytes must be 0 (no poller-wide budget) or at least 16 MiB (one read "
+        "reserves 10 MiB)");
+  }
   if (options.invoke_threads < 1) {
     return absl::InvalidArgumentError("invoke_threads must be >= 1");
   }
@@ -67,6 +74,8 @@ absl::StatusOr<std::unique_ptr<PollerNode>> PollerNode::Create(const PollerNodeO
   poller_options.capacity = options.capacity;
   poller_options.invoke_threads = options.invoke_threads;
   poller_options.window_close_grace = options.window_close_grace;
+  node->read_budget_ = std::make_unique<ReadBudget>(options.memory_budget_bytes);
+  poller_options.read_budget = node->read_budget_.get();
   poller_options.seed =
       options.seed != 0 ? options.seed : std::hash<std::string>()(options.poller_id) | 1;
   node->poller_ = std::make_unique<Poller>(poller_options, clock, *node->waiter_, *node->leases_,
@@ -96,6 +105,17 @@ PollerNode::~PollerNode() {
 void PollerNode::AddMetricsTo(metrics::Registry& registry) {
   PollerMetrics* metrics = metrics_.get();
   registry.AddCollector([metrics](std::string* out) { out->append(metrics->RenderPrometheus()); });
+  ReadBudget* budget = read_budget_.get();  // one poller a process: no label
+  registry.AddCollector([budget](std::string* out) {
+    absl::StrAppend(out,
+                    "# HELP tributary_poller_buffered_bytes Bytes of records the poller's shards "
+                    "hold (read, not done) with their read reserves, against "
+                    "--memory_budget_mb.\n# TYPE tributary_poller_buffered_bytes gauge\n",
+                    "tributary_poller_buffered_bytes ", budget->used(),
+                    "\n# HELP tributary_poller_buffered_bytes_limit --memory_budget_mb in bytes "
+                    "(0: no poller-wide budget).\n# TYPE tributary_poller_buffered_bytes_limit "
+                    "gauge\ntributary_poller_buffered_bytes_limit ", budget->limit(), "\n");
+  });
 }
 
 void PollerNode::Start() { poller_->Start(); }

@@ -60,6 +60,10 @@ struct PollerNodeOptions {
   // Tumbling windows: how long after a window's end the clock closes a window with nothing
   // buffered or in flight (PollerOptions::window_close_grace). >= 0.
   absl::Duration window_close_grace = absl::Seconds(1);
+  // The bytes of records the poller's shards may buffer together (`--memory_budget_mb`;
+  // ReadBudget, beside each shard's own 64 MiB bound): past it readers wait. 0: no poller-wide
+  // bound; else >= 16 MiB (one read reserves 10 MiB).
+  int64_t memory_budget_bytes = 0;
   // Functions reached over HTTP get Lambda's Kinesis event (poller/invoke/): the region and
   // account its ARNs name (the AWS front door's --aws_region and --aws_account_id).
   LambdaAccount aws_account;
@@ -90,6 +94,8 @@ class PollerNode {
   // outlive the registry's last Render.
   void AddMetricsTo(metrics::Registry& registry);
   Poller& poller() { return *poller_; }
+  // The budget its consumers share (limit 0 when --memory_budget_mb is not set).
+  ReadBudget& read_budget() { return *read_budget_; }
   // The bound metrics port, or 0 without an endpoint.
   int metrics_port() const { return http_ == nullptr ? 0 : http_->port(); }
 
@@ -118,6 +124,7 @@ class PollerNode {
   std::unique_ptr<TableStreamArnMappingSource> mappings_;
   std::unique_ptr<ClockWaiter> waiter_;
   std::unique_ptr<PollerMetrics> metrics_;
+  std::unique_ptr<ReadBudget> read_budget_;  // the consumers' shared buffer budget
   std::unique_ptr<Poller> poller_;
   std::unique_ptr<PollersService> service_;
   std::unique_ptr<metrics::Registry> registry_;  // with an HTTP endpoint of its own

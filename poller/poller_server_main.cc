@@ -24,6 +24,10 @@ DEFINE_string(poller_id, "",
               "This poller's id in leasing and in its metrics' labels (default: the host's name; "
               "give each poller on one host its own)");
 DEFINE_int32(capacity, 10, "The most leases this poller holds");
+DEFINE_int64(memory_budget_mb, 0,
+             "MiB of records this poller's shards may buffer together (read, not yet done); "
+             "past it their readers wait, in order, until records are done (nothing is dropped). "
+             "Each shard is also bounded alone (64 MiB). 0: no poller-wide budget; else >= 16.");
 DEFINE_int32(invoke_threads, 64,
              "Threads shared by every lease of this poller: the most batches (invocations, "
              "backoff waits) in progress at once");
@@ -94,6 +98,7 @@ int main(int argc, char** argv) {
   options.poller_id = poller_id;
   options.capacity = FLAGS_capacity;
   options.invoke_threads = FLAGS_invoke_threads;
+  options.memory_budget_bytes = FLAGS_memory_budget_mb << 20;
   options.window_close_grace = absl::Milliseconds(FLAGS_window_close_grace_ms);
   options.shard_store_address = FLAGS_shard_store;
   options.leasing_address = FLAGS_leasing;

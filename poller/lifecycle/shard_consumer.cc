@@ -172,6 +172,56 @@ bool ShardConsumer::BufferFull() {
          processor_.OutstandingBytes() >= options_.max_outstanding_bytes;
 }
 
+bool ShardConsumer::HoldReadReserve() {
+  ReadBudget* budget = options_.read_budget;
+  if (budget == nullptr) return true;
+  {
+    absl::MutexLock lock(&mu_);
+    if (reserve_held_) return true;
+  }
+  const int64_t reserve = ReadReserve();
+  if (!budget->Acquire(this, reserve, [this, reserve] {
+        absl::MutexLock lock(&mu_);
+        reserve_held_ = true;
+        charged_ += reserve;
+        Wake();
+      })) {
+    return false;
+  }
+  bool twice;
+  {
+    absl::MutexLock lock(&mu_);
+    twice = reserve_held_;  // a grant from an earlier wait arrived meanwhile
+    reserve_held_ = true;
+    if (!twice) charged_ += reserve;
+  }
+  if (twice) budget->Release(reserve);
+  return true;
+}
+
+int64_t ShardConsumer::SettleLocked() {
+  if (options_.read_budget == nullptr || closed_) return 0;
+  const int64_t target =
+      processor_.OutstandingBytes() + (reserve_held_ ? ReadReserve() : 0);
+  const int64_t delta = target - charged_;
+  charged_ = target;
+  return delta;
+}
+
+void ShardConsumer::ApplyBudget(int64_t delta) {
+  if (delta > 0) options_.read_budget->Charge(delta);
+  if (delta < 0) options_.read_budget->Release(-delta);
+}
+
+void ShardConsumer::Settle() {
+  int64_t delta;
+  {
+    absl::MutexLock lock(&mu_);
+    delta = SettleLocked();
+  }
+  ApplyBudget(delta);
+}
+
 void ShardConsumer::ReadOnce() {
   {
     absl::MutexLock lock(&mu_);
@@ -179,18 +229,33 @@ void ShardConsumer::ReadOnce() {
     if (deps_.clock.MonotonicNow() < read_paused_until_) return;  // backing off a throttle
   }
   if (BufferFull()) return;
+  if (!HoldReadReserve()) return;  // the poller-wide budget is used up: wait in order
   absl::StatusOr<ReadResult> result = stream_->Next();
   {
     absl::MutexLock lock(&mu_);
     AfterRead(result, /*pause_on_errors=*/false);  // RunOnce's callers retry other errors
   }
+  // The read's records are the processor's (or were not taken): the reserve becomes what they
+  // hold.
+  auto settle_after_read = [this] {
+    int64_t delta;
+    {
+      absl::MutexLock lock(&mu_);
+      reserve_held_ = false;
+      delta = SettleLocked();
+    }
+    ApplyBudget(delta);
+  };
   if (!result.ok()) {
+    settle_after_read();
     // The stream resumes after its last record on the next call.
     if (!absl::IsCancelled(result.status())) deps_.metrics.ReadFailed(shard(), result.status());
     return;
   }
   deps_.metrics.ReadSucceeded(shard());
-  if (absl::Status offered = HandOver(*result); !offered.ok()) {
+  absl::Status offered = HandOver(*result);
+  settle_after_read();
+  if (!offered.ok()) {
     GiveUp(offered);
     return;
   }
@@ -209,6 +274,7 @@ void ShardConsumer::RunOnce() {
     // CANCELLED (stopped) ends the step; the state change is Tend's business.
     if (!ran.ok() || *ran == 0 || state() != State::kRunning) break;
   }
+  Settle();  // records done give their bytes back
 }
 
 absl::Status ShardConsumer::WriteCheckpoint(std::optional<uint64_t> sequence_number) {
@@ -322,6 +388,17 @@ void ShardConsumer::Stop() {
   }
   // A step may have armed the timer before it saw stopping_; no step runs any more.
   if (timer_ != nullptr) timer_->Disarm();
+  if (options_.read_budget != nullptr) {
+    // No grant runs after Cancel; what this consumer held goes back to the other shards.
+    options_.read_budget->Cancel(this);
+    int64_t held;
+    {
+      absl::MutexLock lock(&mu_);
+      held = std::exchange(charged_, 0);
+      reserve_held_ = false;
+    }
+    if (held > 0) options_.read_budget->Release(held);
+  }
 }
 
 void ShardConsumer::OnRead(absl::StatusOr<ReadResult> result) {
@@ -339,15 +416,23 @@ void ShardConsumer::OnRead(absl::StatusOr<ReadResult> result) {
     deps_.metrics.ReadFailed(shard(), result.status());  // logged once per change
   }
   if (!offered.ok()) GiveUp(offered);  // before --tasks_: Stop waits for this task
+  int64_t delta;
+  {
+    absl::MutexLock lock(&mu_);
+    read_outstanding_ = false;
+    reserve_held_ = false;  // the reserve becomes what the records read hold
+    delta = SettleLocked();
+    if (result.ok() && result->shard_end) shard_end_read_ = true;
+  }
+  ApplyBudget(delta);  // not under mu_: a release may grant another consumer's reserve
   absl::MutexLock lock(&mu_);
-  read_outstanding_ = false;
-  if (result.ok() && result->shard_end) shard_end_read_ = true;
   Wake();
   --tasks_;
 }
 
 void ShardConsumer::RunBatchTask(ShardProcessor::LaneBatch batch) {
   processor_.RunBatch(std::move(batch), stop_).IgnoreError();  // Tend handles the outcome
+  Settle();  // the batch's records are done: their bytes go back to the read budget
   absl::MutexLock lock(&mu_);
   --running_batches_;
   Wake();
@@ -357,7 +442,7 @@ void ShardConsumer::RunBatchTask(ShardProcessor::LaneBatch batch) {
 void ShardConsumer::Step() {
   while (true) {
     int64_t seen;
-    bool stopping, finished, read;
+    bool stopping, finished, read, need_reserve;
     Scheduler* scheduler;
     {
       absl::MutexLock lock(&mu_);
@@ -368,6 +453,9 @@ void ShardConsumer::Step() {
       read = !stopping && !finished && !release_requested_ && !shard_end_read_ &&
              !read_outstanding_ && deps_.clock.MonotonicNow() >= read_paused_until_ &&
              !BufferFull();
+      // With a read budget a read waits for its reserve (reserved below, or granted later).
+      need_reserve = read && options_.read_budget != nullptr && !reserve_held_;
+      if (need_reserve) read = false;
       if (read) {
         read_outstanding_ = true;
         ++tasks_;
@@ -375,6 +463,10 @@ void ShardConsumer::Step() {
     }
     if (read) {
       stream_->NextAsync([this](absl::StatusOr<ReadResult> result) { OnRead(std::move(result)); });
+    }
+    if (need_reserve && HoldReadReserve()) {
+      absl::MutexLock lock(&mu_);
+      ++generation_;  // reserved: step again to read
     }
     if (!stopping && !finished) {
       for (ShardProcessor::LaneBatch& batch : processor_.TakeReadyBatches()) {
@@ -386,6 +478,7 @@ void ShardConsumer::Step() {
         scheduler->Submit([this, b = std::move(batch)]() mutable { RunBatchTask(std::move(b)); });
       }
       Tend(false);
+      Settle();  // records done (a batch, a tumbling window) give their bytes back
     }
     if (finished) stream_->Cancel();  // ends a read still outstanding (idempotent)
 

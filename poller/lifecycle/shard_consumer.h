@@ -65,6 +65,7 @@
 #include "common/clock.h"
 #include "poller/checkpoint/checkpointer.h"
 #include "poller/interfaces.h"
+#include "poller/lifecycle/read_budget.h"
 #include "poller/processing/backoff.h"
 #include "poller/processing/shard_processor.h"
 #include "poller/runtime/scheduler.h"
@@ -82,6 +83,14 @@ struct ShardConsumerOptions {
   // max_outstanding_bytes + 10 MiB. 64 MiB lets ten lanes each fill a 6 MB batch.
   int64_t max_outstanding_records = 20000;
   int64_t max_outstanding_bytes = int64_t{64} << 20;
+  // When set, the poller-wide byte budget this consumer's buffered records count against
+  // (read_budget.h, `--memory_budget_mb`), beside max_outstanding_bytes: before each read the
+  // consumer reserves read_reserve_bytes of it (waiting in order, without reading, while they do
+  // not fit), and then holds what its outstanding records hold. Must outlive the consumer.
+  // read_reserve_bytes is the most one read returns (a 10 MiB GetRecords reply; an event is
+  // ≤ 4 MiB); a larger read is still taken and counted.
+  ReadBudget* read_budget = nullptr;
+  int64_t read_reserve_bytes = int64_t{10} << 20;
   // When set, incremented each time the state leaves kRunning (lock-free), so that an owner of
   // many consumers scans their states only when one has finished. Must outlive the consumer.
   std::atomic<int64_t>* finished_counter = nullptr;
@@ -159,6 +168,22 @@ class ShardConsumer {
   void ReadOnce();
   // Whether the records offered and not done reach max_outstanding_records or _bytes.
   bool BufferFull();
+  // Whether this consumer holds its read reserve of options_.read_budget (always true without
+  // one): held already, or reserved now; else it is queued and a grant wakes a step. Not under
+  // mu_ (the budget's grants take mu_).
+  bool HoldReadReserve();
+  // Brings charged_ to what the consumer should hold of the read budget now (its outstanding
+  // records' bytes, plus the reserve while held) and returns the change, for ApplyBudget outside
+  // mu_. 0 without a budget or once closed.
+  int64_t SettleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Charges (> 0) or releases (< 0) `delta` bytes of the read budget. Not under mu_.
+  void ApplyBudget(int64_t delta);
+  // options_.read_reserve_bytes, at most the budget's limit (as ReadBudget::Acquire cuts it).
+  int64_t ReadReserve() const {
+    const int64_t limit = options_.read_budget->limit();
+    return limit > 0 ? std::min(options_.read_reserve_bytes, limit) : options_.read_reserve_bytes;
+  }
+  void Settle();
   // Checkpoints and moves the state when due; `force` ignores the coalescing interval.
   void Tend(bool force);
   // Writes the checkpoint `sequence_number`, or SHARD_END when nullopt, through checkpointer_:
@@ -228,6 +253,10 @@ class ShardConsumer {
   int running_batches_ ABSL_GUARDED_BY(mu_) = 0;  // handed to the pool, not finished
   int tasks_ ABSL_GUARDED_BY(mu_) = 0;        // steps queued or running + running_batches_ + reads
   bool closed_ ABSL_GUARDED_BY(mu_) = false;  // Stop returned: no task may start any more
+  // With a read budget: the bytes held of it, and whether they include the read reserve (granted
+  // and not used yet, or the read outstanding).
+  int64_t charged_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reserve_held_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace tributary::poller

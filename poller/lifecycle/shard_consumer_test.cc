@@ -919,5 +919,168 @@ TEST_F(ShardConsumerStatesTest, ALossAfterShardEndChangesNothing) {
   EXPECT_EQ(leases_.release_calls(), 1) << "released once, at SHARD_END";
 }
 
+// Two shards of one poller sharing its read budget (issue 22, `--memory_budget_mb`). Records are
+// held by a 60 s batching window, so they stay outstanding until the clock passes it.
+class ShardConsumerReadBudgetTest : public ::testing::Test {
+ protected:
+  static constexpr char kShard2[] = "shardId-000000000001";
+
+  ShardConsumerReadBudgetTest() {
+    config_.set_uuid(kMapping);
+    config_.set_stream_name(kStream);
+    config_.set_function_endpoint("f:1");
+    config_.set_batch_size(10000);
+    config_.set_maximum_batching_window_in_seconds(60);
+    shards_.SetMaxRecordsPerRead(2);
+    const std::string data(1024, 'd');
+    for (const char* shard : {kShard, kShard2}) {
+      shards_.AddShard(kStream, shard);
+      leases_.AddLease(kMapping, shard, kStream);
+      for (int i = 0; i < 10; ++i) {
+        shards_.Append(kStream, shard, absl::StrCat("k", i), data, clock_.Now());
+      }
+    }
+    v1::RegisterPollerRequest reg;
+    reg.set_poller_id("p1");
+    reg.set_capacity(2);
+    EXPECT_TRUE(leases_.RegisterPoller(reg).ok());
+    v1::AcquireLeasesRequest acquire;
+    acquire.set_poller_id("p1");
+    auto granted = leases_.AcquireLeases(acquire);
+    EXPECT_TRUE(granted.ok() && granted->leases_size() == 2);
+    for (const v1::Lease& lease : granted->leases()) leases_by_shard_[lease.shard_id()] = lease;
+  }
+
+  std::unique_ptr<ShardConsumer> NewConsumer(const std::string& shard, ReadBudget* budget) {
+    ShardConsumerOptions options;
+    options.poller_id = "p1";
+    options.checkpoint_interval = absl::ZeroDuration();
+    options.max_outstanding_bytes = max_outstanding_bytes_;
+    options.read_budget = budget;
+    options.read_reserve_bytes = kReserve;  // two records of 1 KiB (~1.2 KiB each) fit
+    return std::make_unique<ShardConsumer>(
+        leases_by_shard_[shard], config_, options, shards_, leases_,
+        LaneDeps{clock_, waiter_, function_, destination_, metrics_, BackoffOptions(), 1});
+  }
+
+  static constexpr int64_t kReserve = 4 << 10;
+  FakeClock clock_;
+  ClockWaiter waiter_{clock_};
+  testing::ScriptedFunction function_;
+  testing::RecordingDestination destination_;
+  PollerMetrics metrics_{"p1", clock_};
+  testing::FakeLeaseService leases_;
+  testing::InMemoryShards shards_;
+  v1::EventSourceMappingConfiguration config_;
+  std::map<std::string, v1::Lease> leases_by_shard_;
+  int64_t max_outstanding_bytes_ = ShardConsumerOptions().max_outstanding_bytes;
+};
+
+// Together the shards stop at the budget (each far below its own bound), and read again as
+// records are done.
+TEST_F(ShardConsumerReadBudgetTest, ShardsStopTogetherAtTheBudgetAndResumeAsRecordsAreDone) {
+  ReadBudget budget(10 << 10);  // two reads' reserves fit beside two records, not three
+  auto a = NewConsumer(kShard, &budget);
+  auto b = NewConsumer(kShard2, &budget);
+  a->RunOnce();  // a's window starts at 0 s, b's at 30 s
+  clock_.Advance(absl::Seconds(30));
+  for (int i = 0; i < 5; ++i) {
+    b->RunOnce();
+    a->RunOnce();
+    EXPECT_LE(budget.used(), budget.limit());
+  }
+  // 2 + 2 + 2 records; then neither's reserve fits.
+  EXPECT_EQ(a->outstanding_records(), 4);
+  EXPECT_EQ(b->outstanding_records(), 2);
+  EXPECT_EQ(budget.used(), a->outstanding_bytes() + b->outstanding_bytes())
+      << "the budget holds what the buffers hold (no reserve outstanding)";
+  EXPECT_EQ(budget.waiting(), 2);
+  EXPECT_EQ(function_.call_count(), 0);
+
+  clock_.Advance(absl::Seconds(31));  // a's window ends: its 4 records are invoked and done
+  a->RunOnce();
+  EXPECT_EQ(a->outstanding_records(), 0);
+  EXPECT_EQ(function_.call_count(), 1);
+  // b waited first: its reserve was granted as a's bytes came back; it reads now.
+  b->RunOnce();
+  EXPECT_EQ(b->outstanding_records(), 4) << "b did not resume once bytes came back";
+  a->RunOnce();
+  EXPECT_EQ(a->outstanding_records(), 2) << "a did not resume";
+  EXPECT_LE(budget.used(), budget.limit());
+  EXPECT_LE(budget.peak(), budget.limit());
+}
+
+// A shard that holds nothing is served in order: another shard that keeps finishing its records
+// and asking again does not take every byte that comes back.
+TEST_F(ShardConsumerReadBudgetTest, AShardWithAnEmptyBufferIsNotStarvedByAnothersBacklog) {
+  ReadBudget budget(6 << 10);  // one read's reserve fits beside two records, not two reserves
+  auto a = NewConsumer(kShard, &budget);
+  auto b = NewConsumer(kShard2, &budget);
+  a->RunOnce();
+  ASSERT_EQ(a->outstanding_records(), 2);
+  b->RunOnce();
+  EXPECT_EQ(b->outstanding_records(), 0) << "b's reserve does not fit beside a's records";
+  for (int round = 0; round < 3 && b->outstanding_records() == 0; ++round) {
+    clock_.Advance(absl::Seconds(61));
+    a->RunOnce();  // a's records are done; it asks again, after b
+    a->RunOnce();
+    EXPECT_LE(a->outstanding_records(), 2);
+    EXPECT_LE(budget.used(), budget.limit());
+    b->RunOnce();
+  }
+  EXPECT_EQ(b->outstanding_records(), 2) << "b was starved by a";
+  EXPECT_EQ(a->outstanding_records(), 0) << "a read before b, who waited first";
+}
+
+// The per-shard bound still applies under a budget with room to spare.
+TEST_F(ShardConsumerReadBudgetTest, ThePerShardBoundStillApplies) {
+  ReadBudget budget(1 << 20);
+  max_outstanding_bytes_ = 3 << 10;  // two records fit under it, four do not
+  auto a = NewConsumer(kShard, &budget);
+  for (int i = 0; i < 5; ++i) a->RunOnce();
+  EXPECT_EQ(a->outstanding_records(), 4);
+  EXPECT_EQ(budget.used(), a->outstanding_bytes());
+  a.reset();  // a consumer gone gives back what it held
+  EXPECT_EQ(budget.used(), 0);
+}
+
+// With the scheduler: while the function blocks, two shards on the pool stop reading at the
+// budget; once it answers, the waiting readers are woken (not polled) as bytes come back, and
+// every record is delivered without the budget being passed.
+TEST_F(ShardConsumerReadBudgetTest, OnTheSchedulerWaitingReadersAreWokenAsBytesComeBack) {
+  config_.set_batch_size(2);
+  config_.set_maximum_batching_window_in_seconds(0);
+  absl::Notification answer;
+  std::atomic<int64_t> invoked{0};
+  function_.SetScript([&](const v1::InvokeRequest& request, int) {
+    answer.WaitForNotificationWithTimeout(absl::Seconds(30));  // a failure guard
+    invoked += request.records_size();
+    return absl::StatusOr<v1::InvokeResponse>(v1::InvokeResponse());
+  });
+  ReadBudget budget(10 << 10);
+  Scheduler scheduler(clock_, 4);
+  auto a = NewConsumer(kShard, &budget);
+  auto b = NewConsumer(kShard2, &budget);
+  a->Start(scheduler);
+  b->Start(scheduler);
+  ASSERT_OK(PollFor(
+      absl::Seconds(30), absl::Milliseconds(1), "both readers to wait for the budget",
+      [&] { return budget.waiting() == 2; },
+      [&] { return absl::StrCat(budget.waiting(), " waiting, ", budget.used(), " bytes"); }));
+  EXPECT_LT(a->outstanding_records() + b->outstanding_records(), 20);
+  EXPECT_LE(budget.used(), budget.limit());
+  answer.Notify();
+  ASSERT_OK(PollFor(
+      absl::Seconds(30), absl::Milliseconds(1), "every record to be delivered",
+      [&] { return invoked.load() == 20; },
+      [&] {
+        return absl::StrCat(invoked.load(), " records invoked, ", budget.waiting(), " waiting");
+      }));
+  EXPECT_LE(budget.peak(), budget.limit());
+  a->Stop();
+  b->Stop();
+  EXPECT_EQ(budget.used(), 0);
+}
+
 }  // namespace
 }  // namespace tributary::poller

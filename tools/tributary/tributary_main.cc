@@ -72,6 +72,11 @@ DEFINE_int64(full_sync_interval_ms, 60000,
              "Longest a mapping goes without a full look at its shards and leases (retention "
              "trims are seen within it).");
 DEFINE_int32(poller_capacity, 10000, "The most leases the embedded poller holds.");
+DEFINE_int64(poller_memory_budget_mb, 0,
+             "MiB of records the embedded poller's shards may buffer together (read, not yet "
+             "done); past it their readers wait until records are done. Counted apart from "
+             "--memory_budget_mb (the store's requests in flight): the process holds up to the "
+             "sum. 0: no poller-wide budget; else >= 16.");
 DEFINE_int32(invoke_threads, 64,
              "Threads shared by every lease of the embedded poller: the most batches "
              "(invocations, backoff waits) in progress at once.");
@@ -324,6 +329,7 @@ int Serve() {
   poller_options.poller_id = FLAGS_poller_id.empty() ? poller::DefaultPollerId() : FLAGS_poller_id;
   poller_options.capacity = FLAGS_poller_capacity;
   poller_options.invoke_threads = FLAGS_invoke_threads;
+  poller_options.memory_budget_bytes = FLAGS_poller_memory_budget_mb << 20;
   poller_options.window_close_grace = absl::Milliseconds(FLAGS_window_close_grace_ms);
   poller_options.shard_store_address = self_address;
   poller_options.leasing_address = self_address;

@@ -206,6 +206,7 @@ absl::StatusOr<std::unique_ptr<InProcessCluster>> InProcessCluster::Create(
     poller::PollerNodeOptions poller_options;
     poller_options.poller_id = absl::StrCat("bench-poller-", getpid());
     poller_options.capacity = options.poller_capacity;
+    poller_options.memory_budget_bytes = options.poller_memory_budget_bytes;
     poller_options.shard_store_address = *address;
     poller_options.leasing_address = *address;
     poller_options.stream_tracker_address = *address;

@@ -83,6 +83,8 @@ struct ClusterOptions {
   int64_t min_hold_ms = 30000;
   int64_t sync_interval_ms = 1000;
   int poller_capacity = 10000;
+  // The poller's --memory_budget_mb in bytes (PollerNodeOptions::memory_budget_bytes; 0: none).
+  int64_t poller_memory_budget_bytes = 0;
   // DynamoDB tables in the store's database and tributary.v1.Tables on the port, as `tributary
   // serve` has them (table streams of table_stream_shards shards).
   bool with_tables = false;

@@ -45,6 +45,8 @@ DEFINE_int32(shards, 2, "Shards of each stream.");
 DEFINE_int32(batch_size, 100, "The mapping's batch size.");
 DEFINE_int32(function_ms, 100, "How long one invocation takes.");
 DEFINE_int32(record_bytes, 8192, "Data bytes per record.");
+DEFINE_int64(poller_memory_budget_mb, 0,
+             "The poller's --memory_budget_mb: the bytes its shards buffer together (0: none).");
 DEFINE_string(work_dir, "", "Directory for data (default: a fresh one under /tmp, removed).");
 
 namespace tributary::bench {
@@ -109,6 +111,7 @@ int Main() {
   ClusterOptions options;
   options.data_dir = work_dir.path();
   options.sync_interval_ms = 200;
+  options.poller_memory_budget_bytes = FLAGS_poller_memory_budget_mb << 20;
   auto cluster = InProcessCluster::Create(options);
   if (!cluster.ok()) {
     Progress("setup: %s", cluster.status().ToString().c_str());
@@ -118,10 +121,11 @@ int Main() {
   const double capacity = 1000.0 * FLAGS_shards * FLAGS_batch_size / FLAGS_function_ms;
   std::printf("delivery_overload_bench: %d shards, batch %d, function %d ms an invocation "
               "(capacity %.0f records/s), %d B records, %.1f s a factor; buffer bound %lld MiB "
-              "per shard\n",
+              "per shard, poller-wide budget %lld MiB (0: none)\n",
               FLAGS_shards, FLAGS_batch_size, FLAGS_function_ms, capacity, FLAGS_record_bytes,
               seconds,
-              static_cast<long long>(poller::ShardConsumerOptions().max_outstanding_bytes >> 20));
+              static_cast<long long>(poller::ShardConsumerOptions().max_outstanding_bytes >> 20),
+              static_cast<long long>(FLAGS_poller_memory_budget_mb));
   bool failed = false;
   std::vector<std::string> summary;
   for (int factor : Ints(FLAGS_factors)) {
@@ -216,6 +220,11 @@ int Main() {
                 static_cast<long long>(poller::ShardConsumerOptions().max_outstanding_bytes >> 20),
                 FLAGS_shards, static_cast<long long>(max_rss_kb >> 10),
                 static_cast<long long>(function.age_ms_.load()));
+    // The budget's peak counts the bytes held at once with the read reserves (every factor so
+    // far: the first factor's peak is its own).
+    std::printf("poller budget: peak %.1f MiB held (records and read reserves), limit %lld MiB\n",
+                c.poller()->read_budget().peak() / 1048576.0,
+                static_cast<long long>(FLAGS_poller_memory_budget_mb));
     std::fflush(stdout);
     summary.push_back(absl::StrFormat(
         "| %dx | %.0f | %.0f | %.0f | %lld | %.1f | %lld → %lld | %lld |", factor, records_per_s,
