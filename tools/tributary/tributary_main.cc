@@ -116,8 +116,7 @@ namespace tributary {
 namespace {
 
 constexpr char kUsage[] =
-    "tributary serve --data_dir=DIR [--listen=127.0.0.1:4560] [--metrics_listen=HOST:PORT]\n"
-    "                [--aws_listen=HOST:PORT] [--console_actions]\n"
+    "tributary serve --data_dir=DIR [--listen=127.0.0.1:4560] [--aws_listen=HOST:PORT] ...\n"
     "Runs the shard store, leasing, the stream tracker and a poller in one process.";
 
 int Serve() {
