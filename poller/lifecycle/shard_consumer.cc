@@ -419,13 +419,15 @@ void ShardConsumer::OnRead(absl::StatusOr<ReadResult> result) {
   int64_t delta;
   {
     absl::MutexLock lock(&mu_);
-    read_outstanding_ = false;
     reserve_held_ = false;  // the reserve becomes what the records read hold
     delta = SettleLocked();
-    if (result.ok() && result->shard_end) shard_end_read_ = true;
   }
   ApplyBudget(delta);  // not under mu_: a release may grant another consumer's reserve
+  // The read's end, seen at once with the wake-up (as before the budget): a step that found
+  // the read over but not yet woken could arm nothing and leave the shard unread.
   absl::MutexLock lock(&mu_);
+  read_outstanding_ = false;
+  if (result.ok() && result->shard_end) shard_end_read_ = true;
   Wake();
   --tasks_;
 }
