@@ -44,6 +44,7 @@ class DynamoDbFunction final : public v1::Function::Service {
       if (!failed_once_ && r.dynamodb().keys().at("id").s() == "o-fail") {
         failed_once_ = true;
         failed_sequence_number_ = r.dynamodb().sequence_number();
+        failed_shard_id_ = request->shard_id();
         response->add_batch_item_failures()->set_item_identifier(failed_sequence_number_);
         break;
       }
@@ -59,12 +60,18 @@ class DynamoDbFunction final : public v1::Function::Service {
     absl::MutexLock lock(&mu_);
     return failed_sequence_number_;
   }
+  // Sequence numbers are per shard: the reported record is this shard's.
+  std::string FailedShardId() const {
+    absl::MutexLock lock(&mu_);
+    return failed_shard_id_;
+  }
 
  private:
   mutable absl::Mutex mu_;
   std::vector<v1::InvokeRequest> requests_ ABSL_GUARDED_BY(mu_);
   bool failed_once_ ABSL_GUARDED_BY(mu_) = false;
   std::string failed_sequence_number_ ABSL_GUARDED_BY(mu_);
+  std::string failed_shard_id_ ABSL_GUARDED_BY(mu_);
 };
 
 v1::AttributeValue S(const std::string& s) {
@@ -219,10 +226,13 @@ TEST_F(TableStreamGrpcEndToEndTest, TheFunctionGetsDynamoDbRecordsAndReportsFail
 
   // The reported record came again, and the invocation after the report began with it.
   const std::string failed = function_.FailedSequenceNumber();
+  const std::string failed_shard = function_.FailedShardId();
   ASSERT_FALSE(failed.empty());
   const std::vector<v1::InvokeRequest> requests = function_.Requests();
   size_t reported_in = requests.size();
   for (size_t i = 0; i < requests.size() && reported_in == requests.size(); ++i) {
+    // Another shard's records may carry the same numbers (the table's stream has two shards).
+    if (requests[i].shard_id() != failed_shard) continue;
     for (const auto& r : requests[i].dynamodb_records()) {
       if (r.dynamodb().sequence_number() == failed) reported_in = i;
     }
