@@ -116,8 +116,8 @@ namespace tributary {
 namespace {
 
 constexpr char kUsage[] =
-    "tributary serve --data_dir=DIR [--listen=127.0.0.1:4560] [--aws_listen=HOST:PORT] ...\n"
-    "Runs the shard store, leasing, the stream tracker and a poller in one process.";
+    "tributary serve --data_dir=DIR [flags]: the shard store, leasing, the stream tracker and a "
+    "poller in one process.";
 
 int Serve() {
   if (absl::Status s =
