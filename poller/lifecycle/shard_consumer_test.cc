@@ -32,6 +32,19 @@ constexpr char kMapping[] = "m";
 constexpr char kStream[] = "s";
 constexpr char kShard[] = "shardId-000000000000";
 
+// Registers poller p1 with `capacity` and acquires its leases, expecting `capacity` of them.
+v1::AcquireLeasesResponse RegisterAndAcquireAll(testing::FakeLeaseService& leases, int capacity) {
+  v1::RegisterPollerRequest reg;
+  reg.set_poller_id("p1");
+  reg.set_capacity(capacity);
+  EXPECT_TRUE(leases.RegisterPoller(reg).ok());
+  v1::AcquireLeasesRequest acquire;
+  acquire.set_poller_id("p1");
+  auto granted = leases.AcquireLeases(acquire);
+  EXPECT_TRUE(granted.ok() && granted->leases_size() == capacity);
+  return granted.ok() ? *granted : v1::AcquireLeasesResponse();
+}
+
 // Waits for the consumer to leave kRunning; a failure guard of 30 s real time.
 [[nodiscard]] ::testing::AssertionResult AwaitFinished(ShardConsumer& consumer) {
   constexpr absl::Duration kTimeout = absl::Seconds(30);
@@ -63,15 +76,7 @@ class ShardConsumerThreadsTest : public ::testing::Test {
     config_.set_maximum_record_age_in_seconds(-1);
     shards_.AddShard(kStream, kShard);
     leases_.AddLease(kMapping, kShard, kStream);
-    v1::RegisterPollerRequest reg;
-    reg.set_poller_id("p1");
-    reg.set_capacity(1);
-    EXPECT_TRUE(leases_.RegisterPoller(reg).ok());
-    v1::AcquireLeasesRequest acquire;
-    acquire.set_poller_id("p1");
-    auto granted = leases_.AcquireLeases(acquire);
-    EXPECT_TRUE(granted.ok() && granted->leases_size() == 1);
-    lease_ = granted->leases(0);
+    lease_ = RegisterAndAcquireAll(leases_, 1).leases(0);
   }
 
   std::unique_ptr<ShardConsumer> NewConsumer() {
@@ -453,15 +458,7 @@ class ManyConsumersTest : public ::testing::Test {
       shards_.AddShard(kStream, shard);
       leases_.AddLease(kMapping, shard, kStream);
     }
-    v1::RegisterPollerRequest reg;
-    reg.set_poller_id("p1");
-    reg.set_capacity(kShards);
-    EXPECT_TRUE(leases_.RegisterPoller(reg).ok());
-    v1::AcquireLeasesRequest acquire;
-    acquire.set_poller_id("p1");
-    auto granted = leases_.AcquireLeases(acquire);
-    EXPECT_TRUE(granted.ok() && granted->leases_size() == kShards);
-    if (granted.ok()) leases_granted_ = *granted;
+    leases_granted_ = RegisterAndAcquireAll(leases_, kShards);
   }
 
   const uint64_t seed_ = tributary::testing::TestSeed();
@@ -822,15 +819,7 @@ class ShardConsumerStatesTest : public ::testing::Test {
     config_.set_function_endpoint("f:1");
     shards_.AddShard(kStream, kShard);
     leases_.AddLease(kMapping, kShard, kStream);
-    v1::RegisterPollerRequest reg;
-    reg.set_poller_id("p1");
-    reg.set_capacity(1);
-    EXPECT_TRUE(leases_.RegisterPoller(reg).ok());
-    v1::AcquireLeasesRequest acquire;
-    acquire.set_poller_id("p1");
-    auto granted = leases_.AcquireLeases(acquire);
-    EXPECT_TRUE(granted.ok() && granted->leases_size() == 1);
-    lease_ = granted->leases(0);
+    lease_ = RegisterAndAcquireAll(leases_, 1).leases(0);
   }
 
   std::unique_ptr<ShardConsumer> NewConsumer(LeaseService& leases) {
@@ -940,15 +929,8 @@ class ShardConsumerReadBudgetTest : public ::testing::Test {
         shards_.Append(kStream, shard, absl::StrCat("k", i), data, clock_.Now());
       }
     }
-    v1::RegisterPollerRequest reg;
-    reg.set_poller_id("p1");
-    reg.set_capacity(2);
-    EXPECT_TRUE(leases_.RegisterPoller(reg).ok());
-    v1::AcquireLeasesRequest acquire;
-    acquire.set_poller_id("p1");
-    auto granted = leases_.AcquireLeases(acquire);
-    EXPECT_TRUE(granted.ok() && granted->leases_size() == 2);
-    for (const v1::Lease& lease : granted->leases()) leases_by_shard_[lease.shard_id()] = lease;
+    const v1::AcquireLeasesResponse granted = RegisterAndAcquireAll(leases_, 2);
+    for (const v1::Lease& lease : granted.leases()) leases_by_shard_[lease.shard_id()] = lease;
   }
 
   std::unique_ptr<ShardConsumer> NewConsumer(const std::string& shard, ReadBudget* budget) {
