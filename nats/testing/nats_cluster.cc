@@ -118,6 +118,9 @@ NatsCluster& NatsCluster::Shared(int servers) {
 
 NatsCluster::~NatsCluster() {
   for (Server& s : servers_) s.process.Kill(SIGKILL);
+  // The servers' JetStream stores: a benchmark run outside Bazel (no TEST_TMPDIR) left them in /tmp.
+  std::error_code ignored;
+  if (!root_.empty()) std::filesystem::remove_all(root_, ignored);
 }
 
 std::vector<std::string> NatsCluster::addresses() const {
