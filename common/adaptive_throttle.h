@@ -47,11 +47,14 @@ struct AdaptiveThrottleOptions {
   double k = 2.0;
   // How far back requests and accepts are counted (> 0), in `buckets` slices
   // (>= 1): a count leaves the window whole slices at a time. Once the server
-  // accepts again, local rejections end within about one window (the refusals
-  // must leave it), so the window is also the recovery time. The SRE book uses
-  // two minutes for long-lived backends; 2 s keeps recovery within the issue's
-  // 2 s and still holds hundreds of calls for a busy producer.
-  absl::Duration window = absl::Seconds(2);
+  // has room again, local rejections fade over one to a few windows (calls
+  // refused locally count as requests, so the probability p of one window
+  // becomes about 1 - K * (1 - p) in the next: 1 - p grows K-fold a window),
+  // so the window sets the recovery time. The SRE book uses two minutes for
+  // long-lived backends; 1 s keeps recovery after a 4x overload near the
+  // issue's 2 s (BENCHMARKS.md Run 33) and still holds hundreds of calls for a
+  // busy producer.
+  absl::Duration window = absl::Seconds(1);
   int buckets = 10;
   // The rejection probability's ceiling (Envoy's admission control filter has
   // one too, 0.8): at least 1 - this share of calls still reaches a server

@@ -106,7 +106,10 @@ DEFINE_string(generator, "bytes",
 DEFINE_string(throttle_k, "0,2",
               "Client-side adaptive throttling modes of the open-loop phases, run side by side: "
               "0 for none, else the throttle's K (each open-loop client its own throttle).");
-DEFINE_int32(throttle_window_ms, 2000, "The client-side throttles' window.");
+DEFINE_int32(throttle_window_ms, 1000, "The client-side throttles' window.");
+DEFINE_int32(max_concurrent_streams, 0,
+             "The server's --max_concurrent_streams (calls one HTTP/2 connection may have open "
+             "at the server; more wait in the client). 0: unbounded.");
 DEFINE_int32(aws_cost_calls, 1000,
              "Calls per side of the AWS port's refusal-cost phase (0: skip it).");
 DEFINE_int32(aws_max_pending_requests, 16,
@@ -550,7 +553,9 @@ int ServeChild(std::FILE* in, std::FILE* out) {
     std::fprintf(stderr, "%s\n", node.status().ToString().c_str());
     return 1;
   }
-  auto server = GrpcServer::Start("127.0.0.1:0", {(*node)->service()});
+  GrpcServerLimits limits;
+  limits.max_concurrent_streams = FLAGS_max_concurrent_streams;
+  auto server = GrpcServer::Start("127.0.0.1:0", {(*node)->service()}, GrpcServerSecurity(), limits);
   if (!server.ok()) {
     std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
     return 1;
@@ -912,12 +917,14 @@ int RunClient(ServerProcess& server) {
   }
   std::printf(
       "overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, max_pending_puts "
-      "%d, max_put_queue_delay_ms %d, %d closed / %d open clients, %u cores, %.1f s a phase; "
+      "%d, max_put_queue_delay_ms %d, max_concurrent_streams %d, %d closed / %d open clients, "
+      "%u cores, %.1f s a phase, client throttles' window %d ms; "
       "server in its own process (cpus \"%s\"), load generator \"%s\" cpus \"%s\" nice %d\n",
       FLAGS_records_per_call, FLAGS_record_bytes, FLAGS_shards,
       static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_max_pending_puts,
-      FLAGS_max_put_queue_delay_ms, FLAGS_clients, FLAGS_open_clients,
-      std::thread::hardware_concurrency(), seconds, FLAGS_server_cpus.c_str(),
+      FLAGS_max_put_queue_delay_ms, FLAGS_max_concurrent_streams, FLAGS_clients,
+      FLAGS_open_clients, std::thread::hardware_concurrency(), seconds, FLAGS_throttle_window_ms,
+      FLAGS_server_cpus.c_str(),
       FLAGS_generator.c_str(), FLAGS_client_cpus.c_str(), FLAGS_client_nice);
   if (FLAGS_cost_calls > 0) {
     RefusalCost(address, server, MakeRequest(0), "the call as configured");
