@@ -198,16 +198,23 @@ struct PhaseResult {
   double server_cores = 0, client_cores = 0;
 };
 
+// Acknowledged records per second of the server process's CPU: what the server's work buys,
+// whatever share of the machine other processes leave it during the phase.
+double PerCore(const PhaseResult& r) {
+  return r.goodput_records_per_s / std::max(1e-9, r.server_cores);
+}
+
 void Print(const PhaseResult& r) {
   std::printf(
       "%-9s offered %8.0f calls/s  goodput %9.0f rec/s  p50 %7.2f ms  p99 %8.2f ms  refused "
       "by server %7.0f/s  client-throttled %7.0f/s  expired %5.0f/s  other %lld  client backlog %lld  server CPU %.0f us/call  "
-      "generator CPU %.0f us/call  cores used: server %.2f generator %.2f  server peak RSS %lld "
-      "MiB\n",
+      "generator CPU %.0f us/call  cores used: server %.2f generator %.2f  goodput per server "
+      "core %.0f rec/s  server peak RSS %lld MiB\n",
       r.name.c_str(), r.offered_calls_per_s, r.goodput_records_per_s, r.p50_ms, r.p99_ms,
       r.refusals_per_s, r.throttled_per_s, r.expired_per_s, static_cast<long long>(r.other),
       static_cast<long long>(r.backlog), r.server_cpu_us_per_call, r.client_cpu_us_per_call,
-      r.server_cores, r.client_cores, static_cast<long long>(r.server_peak_rss >> 20));
+      r.server_cores, r.client_cores, PerCore(r),
+      static_cast<long long>(r.server_peak_rss >> 20));
   std::fflush(stdout);
 }
 
@@ -1001,10 +1008,13 @@ int RunClient(ServerProcess& server) {
       return open_loop(absl::StrCat(k, "x", mode.label), rate * k, seconds, mode.throttles);
     });
     Print(r);
-    std::printf("%dx%s: goodput %.0f%% of the maximum, p99 %.2fx the 1x%s p99\n", k,
-                mode.label.c_str(),
-                100.0 * r.goodput_records_per_s / std::max(1e-9, max.goodput_records_per_s),
-                r.p99_ms / std::max(1e-9, mode.one_p99_ms), mode.label.c_str());
+    std::printf(
+        "%dx%s: goodput %.0f%% of the maximum, p99 %.2fx the 1x%s p99; goodput per server core "
+        "%.0f%% of the max phase's\n",
+        k, mode.label.c_str(),
+        100.0 * r.goodput_records_per_s / std::max(1e-9, max.goodput_records_per_s),
+        r.p99_ms / std::max(1e-9, mode.one_p99_ms), mode.label.c_str(),
+        100.0 * PerCore(r) / std::max(1e-9, PerCore(max)));
   };
   for (Mode& mode : modes) factor(mode, 2);
   for (Mode& mode : modes) {
