@@ -54,7 +54,7 @@ absl::Status AdaptiveThrottle::Admit() {
   if (p <= 0 || uniform_() >= p) return absl::OkStatus();
   ++local_rejections_;
   return absl::ResourceExhaustedError(
-      absl::StrCat("throttled client-side (adaptive throttling: the server refused most recent "
+      absl::StrCat("throttled client-side (adaptive throttling: the server refused many recent "
                    "calls; this call was not sent, rejection probability ",
                    static_cast<int>(p * 100), "%); retry after a backoff with jitter"));
 }

@@ -12,7 +12,10 @@
 // an AdaptiveThrottle, PutRecord and PutRecords first ask it, and a call it
 // refuses fails RESOURCE_EXHAUSTED "throttled client-side ..." without being
 // sent; every sent call's outcome is reported to it (the server's
-// RESOURCE_EXHAUSTED counts as a refusal). Other methods are not throttled.
+// RESOURCE_EXHAUSTED counts as a refusal; a PutRecords whose records were
+// throttled one by one, --kinesis_shard_limits' per-record
+// ProvisionedThroughputExceededException, was answered and counts as accepted).
+// Other methods are not throttled.
 #ifndef TRIBUTARY_SHARD_STORE_SHARD_STORE_CLIENT_H_
 #define TRIBUTARY_SHARD_STORE_SHARD_STORE_CLIENT_H_
 
