@@ -51,9 +51,10 @@ struct AdaptiveThrottleOptions {
   // refused locally count as requests, so the probability p of one window
   // becomes about 1 - K * (1 - p) in the next: 1 - p grows K-fold a window),
   // so the window sets the recovery time. The SRE book uses two minutes for
-  // long-lived backends; 1 s keeps recovery after a 4x overload near the
-  // issue's 2 s (BENCHMARKS.md Run 33) and still holds hundreds of calls for a
-  // busy producer.
+  // long-lived backends. With 1 s the overload bench saw the last local
+  // rejection 0.4-4.9 s after a 4x overload ended (3.8-4.9 s with 2 s;
+  // BENCHMARKS.md Run 33), and a busy producer still has hundreds of calls in
+  // a window.
   absl::Duration window = absl::Seconds(1);
   int buckets = 10;
   // The rejection probability's ceiling (Envoy's admission control filter has
