@@ -40,6 +40,42 @@ ShardStoreClient::ShardStoreClient(std::shared_ptr<grpc::Channel> channel,
                                    absl::Duration default_timeout)
     : stub_(v1::Streams::NewStub(std::move(channel))), timeout_(default_timeout) {}
 
+ShardStoreClient::ShardStoreClient(std::shared_ptr<grpc::Channel> channel,
+                                   absl::Duration default_timeout,
+                                   std::shared_ptr<AdaptiveThrottle> put_throttle)
+    : stub_(v1::Streams::NewStub(std::move(channel))),
+      timeout_(default_timeout),
+      put_throttle_(std::move(put_throttle)) {}
+
+namespace {
+
+// Calls `method` through `throttle` (null: directly).
+template <typename Request, typename Response>
+absl::StatusOr<Response> ThrottledCall(
+    AdaptiveThrottle* throttle, v1::Streams::Stub* stub,
+    grpc::Status (v1::Streams::Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+    const Request& request, absl::Duration timeout) {
+  if (throttle == nullptr) return CallUnary(stub, method, request, timeout);
+  if (absl::Status admitted = throttle->Admit(); !admitted.ok()) return admitted;
+  absl::StatusOr<Response> response = CallUnary(stub, method, request, timeout);
+  throttle->Done(response.status());
+  return response;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::PutRecordResponse> ShardStoreClient::PutRecord(
+    const v1::PutRecordRequest& request) {
+  return ThrottledCall(put_throttle_.get(), stub_.get(), &v1::Streams::Stub::PutRecord, request,
+                       timeout_);
+}
+
+absl::StatusOr<v1::PutRecordsResponse> ShardStoreClient::PutRecords(
+    const v1::PutRecordsRequest& request) {
+  return ThrottledCall(put_throttle_.get(), stub_.get(), &v1::Streams::Stub::PutRecords, request,
+                       timeout_);
+}
+
 #define TRIBUTARY_STREAMS_UNARY(Method)                                           \
   absl::StatusOr<v1::Method##Response> ShardStoreClient::Method(                  \
       const v1::Method##Request& request) {                                       \
@@ -51,8 +87,6 @@ TRIBUTARY_STREAMS_UNARY(DeleteStream)
 TRIBUTARY_STREAMS_UNARY(DescribeStreamSummary)
 TRIBUTARY_STREAMS_UNARY(ListStreams)
 TRIBUTARY_STREAMS_UNARY(ListShards)
-TRIBUTARY_STREAMS_UNARY(PutRecord)
-TRIBUTARY_STREAMS_UNARY(PutRecords)
 TRIBUTARY_STREAMS_UNARY(GetShardIterator)
 TRIBUTARY_STREAMS_UNARY(GetRecords)
 TRIBUTARY_STREAMS_UNARY(SplitShard)

@@ -7,6 +7,15 @@
 // not idempotent (a retry after DEADLINE_EXCEEDED may write a record twice,
 // which at-least-once delivery allows but the caller must choose), and callers
 // own their retry loops and clocks.
+//
+// Client-side adaptive throttling (opt-in, issue 22; shard_store/NOTES.md): with
+// an AdaptiveThrottle, PutRecord and PutRecords first ask it, and a call it
+// refuses fails RESOURCE_EXHAUSTED "throttled client-side ..." without being
+// sent; every sent call's outcome is reported to it (the server's
+// RESOURCE_EXHAUSTED counts as a refusal; a PutRecords whose records were
+// throttled one by one, --kinesis_shard_limits' per-record
+// ProvisionedThroughputExceededException, was answered and counts as accepted).
+// Other methods are not throttled.
 #ifndef TRIBUTARY_SHARD_STORE_SHARD_STORE_CLIENT_H_
 #define TRIBUTARY_SHARD_STORE_SHARD_STORE_CLIENT_H_
 
@@ -15,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/adaptive_throttle.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/sync_stream.h"
@@ -49,6 +59,11 @@ class ShardStoreClient {
  public:
   explicit ShardStoreClient(std::shared_ptr<grpc::Channel> channel,
                             absl::Duration default_timeout = absl::Seconds(10));
+  // With `put_throttle` (not null) PutRecord and PutRecords are throttled
+  // client-side; several clients may share one throttle (one per producer
+  // process and server, as the SRE book keeps one per backend).
+  ShardStoreClient(std::shared_ptr<grpc::Channel> channel, absl::Duration default_timeout,
+                   std::shared_ptr<AdaptiveThrottle> put_throttle);
 
   absl::StatusOr<v1::CreateStreamResponse> CreateStream(const v1::CreateStreamRequest& request);
   absl::StatusOr<v1::DeleteStreamResponse> DeleteStream(const v1::DeleteStreamRequest& request);
@@ -100,6 +115,7 @@ class ShardStoreClient {
  private:
   std::unique_ptr<v1::Streams::Stub> stub_;
   absl::Duration timeout_;
+  std::shared_ptr<AdaptiveThrottle> put_throttle_;  // may be null
 };
 
 }  // namespace tributary::shard_store

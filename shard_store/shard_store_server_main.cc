@@ -162,7 +162,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto server =
-      tributary::GrpcServer::Start(FLAGS_listen, services, security);
+      tributary::GrpcServer::Start(FLAGS_listen, services, security,
+                                   tributary::shard_store::StoreGrpcLimits());
   if (!server.ok()) {
     LOG(ERROR) << server.status();
     return EXIT_FAILURE;

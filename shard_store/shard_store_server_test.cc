@@ -15,6 +15,9 @@
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_server.h"
 #include "common/testing/test_util.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
 #include "gtest/gtest.h"
 #include "shard_store/shard_store.h"
 #include "shard_store/shard_store_client.h"
@@ -33,13 +36,15 @@ class ShardStoreServerTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = testing::NewTempDir("server"); }
 
-  // Starts the server on the data directory and connects a client.
-  void StartServer() {
+  // Starts the server on the data directory, with `extra_flags`, and connects a client.
+  void StartServer(const std::vector<std::string>& extra_flags = {}) {
     const std::string port_file = absl::StrCat(dir_, "/port.", ++starts_);
+    std::vector<std::string> flags = {"--listen=127.0.0.1:0",
+                                      absl::StrCat("--data_dir=", dir_, "/data"),
+                                      absl::StrCat("--port_file=", port_file)};
+    flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
     absl::StatusOr<testing::Subprocess> server = testing::Subprocess::Start(
-        testing::RunfilePath("shard_store/shard_store_server"),
-        {"--listen=127.0.0.1:0", absl::StrCat("--data_dir=", dir_, "/data"),
-         absl::StrCat("--port_file=", port_file)},
+        testing::RunfilePath("shard_store/shard_store_server"), flags,
         absl::StrCat(dir_, "/server.log"));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::make_unique<testing::Subprocess>(std::move(*server));
@@ -47,7 +52,8 @@ class ShardStoreServerTest : public ::testing::Test {
     ASSERT_TRUE(port.ok()) << port.status();
     address_ = absl::StrCat("127.0.0.1:", *port);
     ASSERT_TRUE(testing::WaitForServing(address_).ok());
-    client_ = std::make_unique<ShardStoreClient>(MakeChannel(address_), absl::Seconds(10));
+    channel_ = MakeChannel(address_);
+    client_ = std::make_unique<ShardStoreClient>(channel_, absl::Seconds(10));
   }
 
   // Every record of a shard, sequence number → data.
@@ -81,6 +87,7 @@ class ShardStoreServerTest : public ::testing::Test {
   int starts_ = 0;
   std::unique_ptr<testing::Subprocess> server_;
   std::string address_;
+  std::shared_ptr<grpc::Channel> channel_;  // client_'s
   std::unique_ptr<ShardStoreClient> client_;
 };
 
@@ -206,6 +213,48 @@ TEST_F(ShardStoreServerTest, ServesTablesWhoseItemsAndChangeRecordsSurviveAResta
     records += ReadShard(shard.shard_id(), table->latest_stream_name()).size();
   }
   EXPECT_EQ(records, 1u);
+}
+
+// --max_concurrent_streams (issue 22): a connection's calls beyond the bound wait in the
+// client's transport instead of reaching the server; other connections are not held up.
+TEST_F(ShardStoreServerTest, MaxConcurrentStreamsHoldsAConnectionsFurtherCallsInTheClient) {
+  StartServer({"--max_concurrent_streams=1"});
+  v1::CreateStreamRequest create;
+  create.set_stream_name("s");
+  create.set_shard_count(1);
+  ASSERT_TRUE(client_->CreateStream(create).ok());
+  v1::PutRecordsRequest put;
+  put.set_stream_name("s");
+  auto* e = put.add_records();
+  e->set_partition_key("k");
+  e->set_data("d");
+  ASSERT_TRUE(client_->PutRecords(put).ok());
+  const std::vector<v1::Shard> shards = *client_->ListAllShards("s");
+  ASSERT_EQ(shards.size(), 1u);
+
+  // A subscription on client_'s connection holds its one stream (its first event is read, so
+  // the server has it).
+  v1::SubscribeToShardRequest subscribe;
+  subscribe.set_stream_name("s");
+  subscribe.set_shard_id(shards[0].shard_id());
+  subscribe.mutable_starting_position()->set_type(v1::TRIM_HORIZON);
+  std::unique_ptr<ShardSubscription> subscription = client_->SubscribeToShard(subscribe);
+  absl::StatusOr<std::optional<v1::SubscribeToShardEvent>> first = subscription->Next();
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+
+  ShardStoreClient waits(channel_, absl::Milliseconds(500));
+  EXPECT_EQ(waits.PutRecords(put).status().code(), absl::StatusCode::kDeadlineExceeded);
+  // A connection of its own (channels with equal arguments share gRPC's global subchannel).
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  ShardStoreClient other_connection(
+      grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args),
+      absl::Seconds(10));
+  EXPECT_TRUE(other_connection.PutRecords(put).ok());
+
+  subscription.reset();  // ends the stream: the connection's calls go through again
+  ShardStoreClient after(channel_, absl::Seconds(10));
+  EXPECT_TRUE(after.PutRecords(put).ok());
 }
 
 }  // namespace

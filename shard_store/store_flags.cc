@@ -30,6 +30,14 @@ DEFINE_bool(kinesis_shard_limits, false,
             "GetRecords calls/s (throttled calls), SubscribeToShard paced at 2 MiB/s. Off: "
             "only this machine's capacity limits.");
 
+DEFINE_int32(max_concurrent_streams, 0,
+             "Calls one HTTP/2 connection may have open at the gRPC server at once "
+             "(GRPC_ARG_MAX_CONCURRENT_STREAMS); a client's further calls wait in its transport "
+             "(bounded by their deadlines) instead of costing the server a call it would refuse. "
+             "It bounds every call of the connection, SubscribeToShard streams too (a poller's "
+             "subscriptions share a connection: set it above their number) and, on `tributary "
+             "serve`, every service's. 0: gRPC's default (no bound).");
+
 namespace tributary::shard_store {
 
 absl::Status CheckStoreFlags() {
@@ -50,6 +58,9 @@ absl::Status CheckStoreFlags() {
   if (FLAGS_max_subscriptions < 1) {
     return absl::InvalidArgumentError("--max_subscriptions: must be at least 1");
   }
+  if (FLAGS_max_concurrent_streams < 0) {
+    return absl::InvalidArgumentError("--max_concurrent_streams: must be at least 0");
+  }
   if (FLAGS_memory_budget_mb < 0 || (FLAGS_memory_budget_mb > 0 && FLAGS_memory_budget_mb < 16)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--memory_budget_mb=", FLAGS_memory_budget_mb,
@@ -66,6 +77,12 @@ void ApplyStoreFlags(ShardStoreNodeOptions& options) {
   options.max_subscriptions = FLAGS_max_subscriptions;
   options.memory_budget_bytes = FLAGS_memory_budget_mb << 20;
   if (FLAGS_kinesis_shard_limits) SetKinesisShardLimits(options.store);
+}
+
+GrpcServerLimits StoreGrpcLimits() {
+  GrpcServerLimits limits;
+  limits.max_concurrent_streams = FLAGS_max_concurrent_streams;
+  return limits;
 }
 
 }  // namespace tributary::shard_store

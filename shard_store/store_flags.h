@@ -14,10 +14,14 @@
 //                                  past it requests are refused, never OOM. 0: off; else ≥ 16
 //   --kinesis_shard_limits=false   Kinesis's per-shard limits: writes 1 MiB/s and 1,000
 //                                  records/s, reads 2 MiB/s and 5 GetRecords calls/s
+//   --max_concurrent_streams=0     calls one HTTP/2 connection may have open at the gRPC
+//                                  server (GRPC_ARG_MAX_CONCURRENT_STREAMS); more wait in the
+//                                  client's transport instead of costing the server a call. 0: off
 #ifndef TRIBUTARY_SHARD_STORE_STORE_FLAGS_H_
 #define TRIBUTARY_SHARD_STORE_STORE_FLAGS_H_
 
 #include "absl/status/status.h"
+#include "common/grpc_server.h"
 #include "shard_store/shard_store_node.h"
 
 namespace tributary::shard_store {
@@ -29,6 +33,10 @@ absl::Status CheckStoreFlags();
 // Sets `options`' admission bounds, memory budget and (with --kinesis_shard_limits) the
 // per-shard limits from the flags. Precondition: CheckStoreFlags() was OK.
 void ApplyStoreFlags(ShardStoreNodeOptions& options);
+
+// The gRPC server's limits from the flags (--max_concurrent_streams), for GrpcServer::Start.
+// Precondition: CheckStoreFlags() was OK.
+GrpcServerLimits StoreGrpcLimits();
 
 }  // namespace tributary::shard_store
 

@@ -410,7 +410,7 @@ int Serve() {
                                           (*tracker)->checkpoints_service(),
                                           (*poller)->service()};
   if (clock_service != nullptr) services.push_back(clock_service.get());
-  auto server = GrpcServer::Start(*address, services, security);
+  auto server = GrpcServer::Start(*address, services, security, shard_store::StoreGrpcLimits());
   if (!server.ok()) {
     LOG(ERROR) << "serving on " << *address << ": " << server.status();
     return 1;

@@ -20,6 +20,12 @@
 //            of one closed-loop client, first accepted, then refused (the store's writes are
 //            held and filler connections fill the put queue); the server process's CPU
 //            (getrusage in the child) and the client's, and latency per call.
+// Client-side adaptive throttling (common/adaptive_throttle.h, what ShardStoreClient does with a
+// throttle): --throttle_k lists the modes each open-loop phase runs in, one after the other in
+// the same run ("0": every call is sent; K > 0: each open-loop client keeps an AdaptiveThrottle
+// with that K and a --throttle_window_ms window, kept across that mode's phases, and a call it
+// refuses is counted as "client-throttled", never sent). The 4x phase of each mode is followed
+// by that mode's recovery phase, so a throttled mode's recovery includes its throttles' memory.
 // Per phase: goodput (acknowledged records/s), p50/p99 of accepted calls, refusals/s
 // (RESOURCE_EXHAUSTED), deadline drops/s, other errors, the server's and the load generator's
 // CPU per answered call and cores used, and the server's peak RSS. --generator picks the load
@@ -42,6 +48,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,6 +69,7 @@
 #include "boost/beast/core/flat_buffer.hpp"
 #include "boost/beast/http/read.hpp"
 #include "boost/beast/http/string_body.hpp"
+#include "common/adaptive_throttle.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
 #include "gflags/gflags.h"
@@ -95,6 +103,13 @@ DEFINE_string(generator, "bytes",
               "ByteBuffer through a generic stub, replies' failed_record_count read without "
               "parsing them, one scheduling thread for all open-loop clients) or \"proto\" (a "
               "thread per client, the generated callback stub serializing every call).");
+DEFINE_string(throttle_k, "0,2",
+              "Client-side adaptive throttling modes of the open-loop phases, run side by side: "
+              "0 for none, else the throttle's K (each open-loop client its own throttle).");
+DEFINE_int32(throttle_window_ms, 1000, "The client-side throttles' window.");
+DEFINE_int32(max_concurrent_streams, 0,
+             "The server's --max_concurrent_streams (calls one HTTP/2 connection may have open "
+             "at the server; more wait in the client). 0: unbounded.");
 DEFINE_int32(aws_cost_calls, 1000,
              "Calls per side of the AWS port's refusal-cost phase (0: skip it).");
 DEFINE_int32(aws_max_pending_requests, 16,
@@ -125,7 +140,9 @@ std::string MakeTempDir() {
 struct Stats {
   absl::Mutex mu;
   std::vector<double> latencies_ms;  // accepted calls
-  int64_t accepted = 0, refused = 0, expired = 0, other = 0, backlog = 0;
+  // throttled: refused by the client's own adaptive throttle, never sent.
+  int64_t accepted = 0, refused = 0, expired = 0, other = 0, backlog = 0, throttled = 0;
+  double last_throttled_s = -1;  // when the phase's last throttled call was, from its start
   void Add(const grpc::Status& status, bool all_records, double ms) {
     absl::MutexLock lock(&mu);
     if (status.ok() && all_records) {
@@ -168,7 +185,7 @@ struct PhaseResult {
   std::string name;
   double offered_calls_per_s = 0;
   double goodput_records_per_s = 0, p50_ms = 0, p99_ms = 0, refusals_per_s = 0,
-         expired_per_s = 0;
+         expired_per_s = 0, throttled_per_s = 0, last_throttled_s = -1;
   int64_t other = 0, backlog = 0;
   int64_t calls = 0;  // answered calls of any outcome
   // Filled by the caller: the server process's CPU per answered call and its peak RSS.
@@ -181,16 +198,23 @@ struct PhaseResult {
   double server_cores = 0, client_cores = 0;
 };
 
+// Acknowledged records per second of the server process's CPU: what the server's work buys,
+// whatever share of the machine other processes leave it during the phase.
+double PerCore(const PhaseResult& r) {
+  return r.goodput_records_per_s / std::max(1e-9, r.server_cores);
+}
+
 void Print(const PhaseResult& r) {
   std::printf(
       "%-9s offered %8.0f calls/s  goodput %9.0f rec/s  p50 %7.2f ms  p99 %8.2f ms  refused "
-      "%7.0f/s  expired %5.0f/s  other %lld  client backlog %lld  server CPU %.0f us/call  "
-      "generator CPU %.0f us/call  cores used: server %.2f generator %.2f  server peak RSS %lld "
-      "MiB\n",
+      "by server %7.0f/s  client-throttled %7.0f/s  expired %5.0f/s  other %lld  client backlog %lld  server CPU %.0f us/call  "
+      "generator CPU %.0f us/call  cores used: server %.2f generator %.2f  goodput per server "
+      "core %.0f rec/s  server peak RSS %lld MiB\n",
       r.name.c_str(), r.offered_calls_per_s, r.goodput_records_per_s, r.p50_ms, r.p99_ms,
-      r.refusals_per_s, r.expired_per_s, static_cast<long long>(r.other),
+      r.refusals_per_s, r.throttled_per_s, r.expired_per_s, static_cast<long long>(r.other),
       static_cast<long long>(r.backlog), r.server_cpu_us_per_call, r.client_cpu_us_per_call,
-      r.server_cores, r.client_cores, static_cast<long long>(r.server_peak_rss >> 20));
+      r.server_cores, r.client_cores, PerCore(r),
+      static_cast<long long>(r.server_peak_rss >> 20));
   std::fflush(stdout);
 }
 
@@ -204,6 +228,8 @@ PhaseResult Summarize(const std::string& name, Stats& s, double seconds, double 
   r.p99_ms = Quantile(s.latencies_ms, 0.99);
   r.refusals_per_s = s.refused / seconds;
   r.expired_per_s = s.expired / seconds;
+  r.throttled_per_s = s.throttled / seconds;
+  r.last_throttled_s = s.last_throttled_s;
   r.other = s.other;
   r.backlog = s.backlog;
   r.calls = s.accepted + s.refused + s.expired + s.other;
@@ -262,8 +288,11 @@ class Windows {
 
 // One open-loop phase at `calls_per_s` in total. With `window_p99_target` > 0, also returns in
 // *recovered_after the time from the start until a 250 ms window's p99 is within it.
+// Each open-loop client's throttle (empty: no client-side throttling).
+using Throttles = std::vector<std::unique_ptr<AdaptiveThrottle>>;
+
 PhaseResult OpenLoop(const std::string& name, const std::string& address, double calls_per_s,
-                     double seconds, double window_p99_target = 0,
+                     double seconds, Throttles& throttles, double window_p99_target = 0,
                      double* recovered_after = nullptr) {
   Stats stats;
   Windows windows(seconds);
@@ -286,6 +315,13 @@ PhaseResult OpenLoop(const std::string& name, const std::string& address, double
           ++stats.backlog;
           continue;
         }
+        AdaptiveThrottle* throttle = throttles.empty() ? nullptr : throttles[c].get();
+        if (throttle != nullptr && !throttle->Admit().ok()) {
+          absl::MutexLock lock(&stats.mu);
+          ++stats.throttled;
+          stats.last_throttled_s = absl::ToDoubleSeconds(absl::Now() - phase_start);
+          continue;
+        }
         struct Call {
           grpc::ClientContext context;
           v1::PutRecordsResponse response;
@@ -297,7 +333,11 @@ PhaseResult OpenLoop(const std::string& name, const std::string& address, double
                                    std::chrono::milliseconds(FLAGS_deadline_ms));
         ++outstanding;
         stub->async()->PutRecords(
-            &call->context, &request, &call->response, [&, call](grpc::Status status) {
+            &call->context, &request, &call->response,
+            [&, call, throttle](grpc::Status status) {
+              if (throttle != nullptr) {
+                throttle->Done(status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+              }
               const absl::Time now = absl::Now();
               const double ms = absl::ToDoubleMilliseconds(now - call->start);
               const bool all = call->response.failed_record_count() == 0;
@@ -395,8 +435,8 @@ PhaseResult ClosedLoopBytes(const std::string& address, double seconds) {
 // The bytes generator's open loop: one thread sends every client's calls at their times
 // (round-robin over --open_clients channels); replies are counted on gRPC's callback threads.
 PhaseResult OpenLoopBytes(const std::string& name, const std::string& address,
-                          double calls_per_s, double seconds, double window_p99_target = 0,
-                          double* recovered_after = nullptr) {
+                          double calls_per_s, double seconds, Throttles& throttles,
+                          double window_p99_target = 0, double* recovered_after = nullptr) {
   Stats stats;
   Windows windows(seconds);
   struct Client {
@@ -423,6 +463,14 @@ PhaseResult OpenLoopBytes(const std::string& name, const std::string& address,
       ++stats.backlog;
       continue;
     }
+    AdaptiveThrottle* throttle =
+        throttles.empty() ? nullptr : throttles[i % throttles.size()].get();
+    if (throttle != nullptr && !throttle->Admit().ok()) {
+      absl::MutexLock lock(&stats.mu);
+      ++stats.throttled;
+      stats.last_throttled_s = absl::ToDoubleSeconds(absl::Now() - phase_start);
+      continue;
+    }
     auto* call = new BytesCall;
     call->start = absl::Now();
     call->context.set_deadline(std::chrono::system_clock::now() +
@@ -431,7 +479,10 @@ PhaseResult OpenLoopBytes(const std::string& name, const std::string& address,
     ++outstanding;
     client.stub->UnaryCall(
         &call->context, kPutRecordsMethod, {}, &client.request, &call->response,
-        [&, call, c = &client](grpc::Status status) {
+        [&, call, c = &client, throttle](grpc::Status status) {
+          if (throttle != nullptr) {
+            throttle->Done(status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+          }
           const absl::Time done = absl::Now();
           const double ms = absl::ToDoubleMilliseconds(done - call->start);
           const bool all = status.ok() && FailedRecordCount(call->response) == 0;
@@ -509,7 +560,9 @@ int ServeChild(std::FILE* in, std::FILE* out) {
     std::fprintf(stderr, "%s\n", node.status().ToString().c_str());
     return 1;
   }
-  auto server = GrpcServer::Start("127.0.0.1:0", {(*node)->service()});
+  GrpcServerLimits limits;
+  limits.max_concurrent_streams = FLAGS_max_concurrent_streams;
+  auto server = GrpcServer::Start("127.0.0.1:0", {(*node)->service()}, GrpcServerSecurity(), limits);
   if (!server.ok()) {
     std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
     return 1;
@@ -871,12 +924,14 @@ int RunClient(ServerProcess& server) {
   }
   std::printf(
       "overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, max_pending_puts "
-      "%d, max_put_queue_delay_ms %d, %d closed / %d open clients, %u cores, %.1f s a phase; "
+      "%d, max_put_queue_delay_ms %d, max_concurrent_streams %d, %d closed / %d open clients, "
+      "%u cores, %.1f s a phase, client throttles' window %d ms; "
       "server in its own process (cpus \"%s\"), load generator \"%s\" cpus \"%s\" nice %d\n",
       FLAGS_records_per_call, FLAGS_record_bytes, FLAGS_shards,
       static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_max_pending_puts,
-      FLAGS_max_put_queue_delay_ms, FLAGS_clients, FLAGS_open_clients,
-      std::thread::hardware_concurrency(), seconds, FLAGS_server_cpus.c_str(),
+      FLAGS_max_put_queue_delay_ms, FLAGS_max_concurrent_streams, FLAGS_clients,
+      FLAGS_open_clients, std::thread::hardware_concurrency(), seconds, FLAGS_throttle_window_ms,
+      FLAGS_server_cpus.c_str(),
       FLAGS_generator.c_str(), FLAGS_client_cpus.c_str(), FLAGS_client_nice);
   if (FLAGS_cost_calls > 0) {
     RefusalCost(address, server, MakeRequest(0), "the call as configured");
@@ -900,36 +955,87 @@ int RunClient(ServerProcess& server) {
   if (FLAGS_seconds <= 0) return 0;
   const bool bytes = FLAGS_generator == "bytes";
   auto open_loop = [&](const std::string& name, double calls_per_s, double phase_seconds,
-                       double window_p99_target = 0, double* recovered_after = nullptr) {
-    return bytes ? OpenLoopBytes(name, address, calls_per_s, phase_seconds, window_p99_target,
-                                 recovered_after)
-                 : OpenLoop(name, address, calls_per_s, phase_seconds, window_p99_target,
-                            recovered_after);
+                       Throttles& throttles, double window_p99_target = 0,
+                       double* recovered_after = nullptr) {
+    return bytes ? OpenLoopBytes(name, address, calls_per_s, phase_seconds, throttles,
+                                 window_p99_target, recovered_after)
+                 : OpenLoop(name, address, calls_per_s, phase_seconds, throttles,
+                            window_p99_target, recovered_after);
   };
+  // The client-side throttling modes, each with its clients' throttles (kept across phases).
+  struct Mode {
+    double k = 0;
+    std::string label;
+    Throttles throttles;
+    double one_p99_ms = 0;
+  };
+  std::vector<Mode> modes;
+  for (absl::string_view part : absl::StrSplit(FLAGS_throttle_k, ',', absl::SkipEmpty())) {
+    Mode mode;
+    if (!absl::SimpleAtod(part, &mode.k) || mode.k < 0) {
+      std::fprintf(stderr, "bad --throttle_k entry \"%s\"\n", std::string(part).c_str());
+      return 1;
+    }
+    mode.label = mode.k == 0 ? "" : absl::StrCat(" K=", mode.k);
+    if (mode.k > 0) {
+      for (int c = 0; c < FLAGS_open_clients; ++c) {
+        AdaptiveThrottleOptions options;
+        options.k = mode.k;
+        options.window = absl::Milliseconds(FLAGS_throttle_window_ms);
+        options.uniform = [engine = std::mt19937_64(c + 1)]() mutable {
+          return std::uniform_real_distribution<double>(0, 1)(engine);
+        };
+        mode.throttles.push_back(
+            std::make_unique<AdaptiveThrottle>(RealClock::Get(), std::move(options)));
+      }
+    }
+    modes.push_back(std::move(mode));
+  }
+  if (modes.empty()) modes.emplace_back();
   PhaseResult max = Measured(server, [&] {
     return bytes ? ClosedLoopBytes(address, seconds) : ClosedLoop(address, seconds);
   });
   Print(max);
   const double rate = max.goodput_records_per_s / FLAGS_records_per_call;  // calls/s
-  PhaseResult one = Measured(server, [&] { return open_loop("1x", rate, seconds); });
-  Print(one);
-  for (int k : {2, 4}) {
-    PhaseResult r = Measured(
-        server, [&] { return open_loop(absl::StrCat(k, "x"), rate * k, seconds); });
-    Print(r);
-    std::printf("%dx: goodput %.0f%% of the maximum, p99 %.2fx the 1x p99\n", k,
-                100.0 * r.goodput_records_per_s / std::max(1e-9, max.goodput_records_per_s),
-                r.p99_ms / std::max(1e-9, one.p99_ms));
+  for (Mode& mode : modes) {
+    PhaseResult one = Measured(
+        server, [&] { return open_loop("1x" + mode.label, rate, seconds, mode.throttles); });
+    Print(one);
+    mode.one_p99_ms = one.p99_ms;
   }
-  double recovered = -1;
-  PhaseResult after = Measured(server, [&] {
-    return open_loop("recovery", rate * 0.5, std::min(seconds, 5.0), one.p99_ms * 1.5,
-                     &recovered);
-  });
-  Print(after);
-  std::printf("recovery: p99 of a 250 ms window within 1.5x the 1x p99 (%.2f ms) after %s\n",
-              one.p99_ms * 1.5,
-              recovered < 0 ? "never (within the phase)" : absl::StrCat(recovered, " s").c_str());
+  auto factor = [&](Mode& mode, int k) {
+    PhaseResult r = Measured(server, [&] {
+      return open_loop(absl::StrCat(k, "x", mode.label), rate * k, seconds, mode.throttles);
+    });
+    Print(r);
+    std::printf(
+        "%dx%s: goodput %.0f%% of the maximum, p99 %.2fx the 1x%s p99; goodput per server core "
+        "%.0f%% of the max phase's\n",
+        k, mode.label.c_str(),
+        100.0 * r.goodput_records_per_s / std::max(1e-9, max.goodput_records_per_s),
+        r.p99_ms / std::max(1e-9, mode.one_p99_ms), mode.label.c_str(),
+        100.0 * PerCore(r) / std::max(1e-9, PerCore(max)));
+  };
+  for (Mode& mode : modes) factor(mode, 2);
+  for (Mode& mode : modes) {
+    factor(mode, 4);
+    double recovered = -1;
+    PhaseResult after = Measured(server, [&] {
+      return open_loop("recovery" + mode.label, rate * 0.5, std::min(seconds, 5.0),
+                       mode.throttles, mode.one_p99_ms * 1.5, &recovered);
+    });
+    Print(after);
+    std::printf(
+        "recovery%s: p99 of a 250 ms window within 1.5x the 1x p99 (%.2f ms) after %s\n",
+        mode.label.c_str(), mode.one_p99_ms * 1.5,
+        recovered < 0 ? "never (within the phase)" : absl::StrCat(recovered, " s").c_str());
+    if (mode.k > 0) {
+      std::printf("recovery%s: the last client-throttled call %s\n", mode.label.c_str(),
+                  after.last_throttled_s < 0
+                      ? "was before the phase (none in it)"
+                      : absl::StrCat(after.last_throttled_s, " s into the phase").c_str());
+    }
+  }
   std::printf("memory budget: peak bytes and refusals %s (budget %lld MiB)\n",
               server.Ask("budget").c_str(), static_cast<long long>(FLAGS_memory_budget_mb));
   return 0;
