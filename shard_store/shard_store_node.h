@@ -65,6 +65,11 @@ struct ShardStoreNodeOptions {
   int put_threads = 0;
   static constexpr int kPutThreads = 8;
   static constexpr int kLogPutThreads = 64;
+  // The put threads these options give (put_threads, or its default for `log`).
+  int EffectivePutThreads() const {
+    if (put_threads > 0) return put_threads;
+    return log.empty() ? kPutThreads : kLogPutThreads;
+  }
   // Admission control of the service (StreamsServiceOptions, issue 22).
   int max_pending_puts = 1024;
   int64_t max_pending_put_bytes = int64_t{256} << 20;
