@@ -16,6 +16,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "common/await.h"
 #include "common/clock.h"
@@ -59,6 +61,9 @@ class CloseFailingLog : public ShardLog {
   // While positive, a Read finds nothing and stays where it started, as on a replica a moment
   // behind the acknowledgement; each such Read counts one down.
   std::atomic<int> lagging_reads{0};
+  // Calls of AnnounceAppend and of AnnounceAppends through this wrapper.
+  std::atomic<int> single_announcements{0};
+  std::atomic<int> call_announcements{0};
 
   bool StoreNumbers() const override { return log_->StoreNumbers(); }
   absl::Status CreateStream(uint64_t id, absl::Span<const uint32_t> shards,
@@ -112,7 +117,12 @@ class CloseFailingLog : public ShardLog {
     log_->StageTrim(batch, id, shard, through, keep_from);
   }
   void AnnounceAppend(uint64_t id, uint32_t shard, uint64_t last) override {
+    single_announcements.fetch_add(1);
     log_->AnnounceAppend(id, shard, last);
+  }
+  void AnnounceAppends(uint64_t id, absl::Span<const ShardTip> tips) override {
+    call_announcements.fetch_add(1);
+    log_->AnnounceAppends(id, tips);
   }
   absl::StatusOr<std::unique_ptr<AppendWatch>> WatchAppends(AppendHandler handler) override {
     return log_->WatchAppends(std::move(handler));
@@ -527,6 +537,51 @@ TEST_F(ClusterTest, APutThroughOneFrontEndWakesTheReadersOfTheOther) {
   absl::StatusOr<ReadOutcome> read = (*a)->ReadRecords(&c, 100, 1 << 20, &records);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_GT(records.size(), 0);
+}
+
+// A call over several shards is announced once (one message, not one a shard: Run 34), and
+// that one announcement wakes A's watchers of every shard the call appended to.
+TEST_F(ClusterTest, APutOverSeveralShardsIsOneAnnouncementThatWakesEachOfThemOnTheOther) {
+  std::unique_ptr<FrontEnd> a = Start();
+  std::unique_ptr<FrontEnd> b = Start();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  ASSERT_TRUE(Create(*a, "s", 4).ok());
+  ASSERT_TRUE(AwaitShards(*b, "s", 4, 0).ok());
+  v1::StartingPosition latest;
+  latest.set_type(v1::LATEST);
+  absl::Mutex mu;
+  std::set<int> woken;
+  std::vector<std::unique_ptr<ShardWatch>> watches;
+  for (int shard = 0; shard < 4; ++shard) {
+    absl::StatusOr<ShardCursor> cursor = (*a)->ResolveStartingPosition(
+        "s", absl::StrFormat("shardId-%012d", shard), latest);
+    ASSERT_TRUE(cursor.ok()) << cursor.status();
+    absl::StatusOr<std::unique_ptr<ShardWatch>> watch = (*a)->WatchShard(*cursor, [&, shard] {
+      absl::MutexLock lock(&mu);
+      woken.insert(shard);
+    });
+    ASSERT_TRUE(watch.ok()) << watch.status();
+    watches.push_back(*std::move(watch));
+  }
+
+  std::vector<std::string> data;
+  for (int i = 0; i < 64; ++i) data.push_back(absl::StrCat("b", i));
+  const int singles = b->log->single_announcements.load();
+  const int calls = b->log->call_announcements.load();
+  absl::StatusOr<std::vector<Acked>> put = Put(*b, "s", data);
+  ASSERT_TRUE(put.ok()) << put.status();
+  std::set<std::string> shards;
+  for (const Acked& r : *put) shards.insert(r.shard_id);
+  ASSERT_EQ(shards.size(), 4u) << "64 keys over 4 shards";
+  EXPECT_EQ(b->log->call_announcements.load() - calls, 1);
+  EXPECT_EQ(b->log->single_announcements.load() - singles, 0);
+  absl::Status awaited = AwaitFor(
+      mu, kPropagation, "A's watchers of all 4 shards woken by B's put",
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return woken.size() == 4; },
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+        return absl::StrCat("woken: ", absl::StrJoin(woken, ","));
+      });
+  EXPECT_TRUE(awaited.ok()) << awaited;
 }
 
 // A SubscribeToShard on A that caught up waits for its periodic re-read of the tip (cluster

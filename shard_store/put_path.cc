@@ -472,12 +472,14 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
           }
         }
         std::atomic_thread_fence(std::memory_order_seq_cst);  // see WakeTipWaitersAfterFence
+        absl::InlinedVector<ShardTip, 8> announced;
         for (auto& [shard, last] : tips) {
           shard->WakeTipWaitersAfterFence();
           shard->Notify();
-          // Wakes readers of this shard on the other front-ends.
-          if (etcd_ != nullptr) log_->AnnounceAppend(stream->id, shard->index, last);
+          announced.push_back({shard->index, last});
         }
+        // Wakes readers of these shards on the other front-ends: one announcement a call.
+        if (etcd_ != nullptr) log_->AnnounceAppends(stream->id, announced);
       }
     }
     remaining = retry;

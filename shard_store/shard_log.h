@@ -90,6 +90,12 @@ class AppendWatch {
   virtual ~AppendWatch() = default;
 };
 
+// A shard's last record after an append (ShardLog::AnnounceAppends).
+struct ShardTip {
+  uint32_t shard = 0;
+  uint64_t last = 0;
+};
+
 // Called with (stream id, shard, sequence number of the shard's last record appended).
 using AppendHandler = std::function<void(uint64_t stream_id, uint32_t shard, uint64_t last)>;
 
@@ -172,6 +178,12 @@ class ShardLog {
   // announcement is caught up by the next read at the tip) and never blocks. Default: nothing
   // (a log only this process writes).
   virtual void AnnounceAppend(uint64_t /*stream_id*/, uint32_t /*shard*/, uint64_t /*last*/) {}
+  // AnnounceAppend for every shard a call appended to (each at most once), as one announcement
+  // where the log can (the JetStream log: one message a call, not one a shard). Watchers get
+  // one handler call per tip, as from AnnounceAppend. Default: AnnounceAppend per tip.
+  virtual void AnnounceAppends(uint64_t stream_id, absl::Span<const ShardTip> tips) {
+    for (const ShardTip& t : tips) AnnounceAppend(stream_id, t.shard, t.last);
+  }
   // Calls `handler` for the announcements of every front-end from now on, on a thread of the
   // log's, one at a time. Returns nullptr when the log has no announcements (the default).
   virtual absl::StatusOr<std::unique_ptr<AppendWatch>> WatchAppends(AppendHandler /*handler*/) {

@@ -80,7 +80,7 @@ absl::StatusOr<std::unique_ptr<ShardStoreNode>> ShardStoreNode::Create(
   service_options.dispatch_threads = options.dispatch_threads;
   service_options.max_event_bytes = options.max_event_bytes;
   service_options.keep_alive_interval = options.keep_alive_interval;
-  service_options.put_threads = options.put_threads;
+  service_options.put_threads = options.EffectivePutThreads();
   service_options.max_pending_puts = options.max_pending_puts;
   service_options.max_pending_put_bytes = options.max_pending_put_bytes;
   service_options.max_client_put_share = options.max_client_put_share;

@@ -59,8 +59,17 @@ struct ShardStoreNodeOptions {
   // otherwise. Empty: the metadata in the store's RocksDB.
   std::vector<std::string> etcd_endpoints;
   std::string etcd_prefix = "/tributary/store/";
-  // Threads that run PutRecords calls.
-  int put_threads = 8;
+  // Threads that run PutRecords calls; 0: kPutThreads, or kLogPutThreads with `log` (a call
+  // holds its thread while JetStream acknowledges it, so the threads bound the calls in flight
+  // and with them how many calls share a shard's message: BENCHMARKS.md Run 33).
+  int put_threads = 0;
+  static constexpr int kPutThreads = 8;
+  static constexpr int kLogPutThreads = 64;
+  // The put threads these options give (put_threads, or its default for `log`).
+  int EffectivePutThreads() const {
+    if (put_threads > 0) return put_threads;
+    return log.empty() ? kPutThreads : kLogPutThreads;
+  }
   // Admission control of the service (StreamsServiceOptions, issue 22).
   int max_pending_puts = 1024;
   int64_t max_pending_put_bytes = int64_t{256} << 20;

@@ -17,6 +17,11 @@ DEFINE_int32(max_put_queue_delay_ms, 100,
              "The longest a new PutRecords call may expect to wait for a put thread (calls "
              "waiting / threads x the measured mean call time); past it the call is refused at "
              "once with RESOURCE_EXHAUSTED. 0: off.");
+DEFINE_int32(put_threads, 0,
+             "Threads that run PutRecords calls; 0: 8, or 64 with --log (JetStream: a call holds "
+             "its thread while it waits for the log's acks, so the threads bound the calls a "
+             "front-end has in flight, and with them how many calls share a shard's message; "
+             "shard_store/NOTES.md \"Ingest over many shards\").");
 DEFINE_int32(max_subscriptions, 20000,
              "Live SubscribeToShard calls (each holds at most one event); past it a new one is "
              "refused with RESOURCE_EXHAUSTED.");
@@ -55,6 +60,9 @@ absl::Status CheckStoreFlags() {
   if (FLAGS_max_put_queue_delay_ms < 0) {
     return absl::InvalidArgumentError("--max_put_queue_delay_ms: must be at least 0");
   }
+  if (FLAGS_put_threads < 0 || FLAGS_put_threads > 1024) {
+    return absl::InvalidArgumentError("--put_threads: must be in [0, 1024] (0: the default)");
+  }
   if (FLAGS_max_subscriptions < 1) {
     return absl::InvalidArgumentError("--max_subscriptions: must be at least 1");
   }
@@ -70,6 +78,7 @@ absl::Status CheckStoreFlags() {
 }
 
 void ApplyStoreFlags(ShardStoreNodeOptions& options) {
+  options.put_threads = FLAGS_put_threads;
   options.max_pending_puts = FLAGS_max_pending_puts;
   options.max_pending_put_bytes = FLAGS_max_pending_put_mb << 20;
   options.max_client_put_share = FLAGS_max_client_put_share;

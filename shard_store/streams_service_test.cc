@@ -50,6 +50,17 @@ class Watchdog {
   std::thread thread_;
 };
 
+// With a log (JetStream) a put thread waits for the log's acks, so the default is more threads
+// (the calls a front-end can merge into a shard's message: BENCHMARKS.md Run 33).
+TEST(ShardStoreNodeOptionsTest, PutThreadsDefaultToEightAndToSixtyFourWithALog) {
+  ShardStoreNodeOptions options;
+  EXPECT_EQ(options.EffectivePutThreads(), 8);
+  options.log = "nats://127.0.0.1:4222";
+  EXPECT_EQ(options.EffectivePutThreads(), 64);
+  options.put_threads = 3;
+  EXPECT_EQ(options.EffectivePutThreads(), 3);
+}
+
 class StreamsServiceTest : public ::testing::Test {
  protected:
   // Fixtures that need other node options override this.

@@ -103,9 +103,28 @@ std::string JetStreamShardLog::TipSubject(uint64_t stream_id, uint32_t shard) co
   return absl::StrCat(options_.name_prefix, ".tips.", stream_id, ".", shard);
 }
 
+std::string JetStreamShardLog::CallTipSubject(uint64_t stream_id) const {
+  return absl::StrCat(options_.name_prefix, ".tips.", stream_id, ".call");
+}
+
 void JetStreamShardLog::AnnounceAppend(uint64_t stream_id, uint32_t shard, uint64_t last) {
   // Best effort: a failure only delays other front-ends' readers to their next read.
   client_.PublishCore(TipSubject(stream_id, shard), absl::StrCat(last)).IgnoreError();
+}
+
+void JetStreamShardLog::AnnounceAppends(uint64_t stream_id, absl::Span<const ShardTip> tips) {
+  if (tips.empty()) return;
+  if (tips.size() == 1) return AnnounceAppend(stream_id, tips[0].shard, tips[0].last);
+  // Each announcement costs every NATS server on its way and every front-end a message,
+  // whatever its size: one a call, not one a shard (a call over 64 shards made NATS carry as
+  // many announcements as records' messages).
+  std::string body;
+  body.reserve(tips.size() * 24);
+  for (const ShardTip& t : tips) {
+    if (!body.empty()) body.push_back(',');
+    absl::StrAppend(&body, t.shard, ":", t.last);
+  }
+  client_.PublishCore(CallTipSubject(stream_id), body).IgnoreError();  // best effort, as above
 }
 
 namespace {
@@ -127,12 +146,27 @@ absl::StatusOr<std::unique_ptr<AppendWatch>> JetStreamShardLog::WatchAppends(
       client_.Subscribe(absl::StrCat(options_.name_prefix, ".tips.>"),
                         [handler = std::move(handler)](absl::string_view subject,
                                                        absl::string_view data) {
-                          // <prefix>.tips.<id>.<shard>; anything else is ignored.
+                          // <prefix>.tips.<id>.<shard> holding <last>, or
+                          // <prefix>.tips.<id>.call holding <shard>:<last>,...; anything
+                          // else (or any malformed tip) is ignored.
                           std::vector<absl::string_view> parts = absl::StrSplit(subject, '.');
                           uint64_t stream_id = 0, last = 0;
                           uint32_t shard = 0;
-                          if (parts.size() != 4 || !absl::SimpleAtoi(parts[2], &stream_id) ||
-                              !absl::SimpleAtoi(parts[3], &shard) ||
+                          if (parts.size() != 4 || !absl::SimpleAtoi(parts[2], &stream_id)) {
+                            return;
+                          }
+                          if (parts[3] == "call") {
+                            for (absl::string_view tip : absl::StrSplit(data, ',')) {
+                              const size_t colon = tip.find(':');
+                              if (colon != absl::string_view::npos &&
+                                  absl::SimpleAtoi(tip.substr(0, colon), &shard) &&
+                                  absl::SimpleAtoi(tip.substr(colon + 1), &last)) {
+                                handler(stream_id, shard, last);
+                              }
+                            }
+                            return;
+                          }
+                          if (!absl::SimpleAtoi(parts[3], &shard) ||
                               !absl::SimpleAtoi(data, &last)) {
                             return;
                           }

@@ -191,6 +191,13 @@ class JetStreamShardLog : public ShardLog {
   // Core NATS (nothing stored): a message to TipSubject(stream_id, shard) holding `last` in
   // decimal; WatchAppends subscribes to every tip subject of this name prefix.
   void AnnounceAppend(uint64_t stream_id, uint32_t shard, uint64_t last) override;
+  // One message for all of a call's shards: to CallTipSubject(stream_id), holding
+  // `<shard>:<last>` per tip in decimal, comma-separated (a call over 64 shards sent 64 before:
+  // BENCHMARKS.md Run 33). WatchAppends understands both forms; a front-end of before this
+  // ignores the call form (a 4th token that is not a number), so during a rolling upgrade its
+  // readers of other front-ends' appends wait for their next read at the tip, as when an
+  // announcement is lost.
+  void AnnounceAppends(uint64_t stream_id, absl::Span<const ShardTip> tips) override;
   absl::StatusOr<std::unique_ptr<AppendWatch>> WatchAppends(AppendHandler handler) override;
 
   // Names (for tests and operators).
@@ -203,6 +210,8 @@ class JetStreamShardLog : public ShardLog {
                                                           const std::string& body);
   // `<prefix>.tips.<id>.<shard>`: four tokens, so no stream's subject (three) takes it.
   std::string TipSubject(uint64_t stream_id, uint32_t shard) const;
+  // `<prefix>.tips.<id>.call`: a call's announcement of several shards (AnnounceAppends).
+  std::string CallTipSubject(uint64_t stream_id) const;
 
  private:
   // An encoded message whose publish had an unknown outcome.

@@ -9,7 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/await.h"
 #include "common/clock.h"
 #include "gmock/gmock.h"
@@ -349,6 +351,56 @@ TEST_F(JetStreamShardLogTest, ACallOverManyShardsIsAcknowledgedPerShardAndReadsB
     EXPECT_EQ(*again[s], *one[s]);
   }
   EXPECT_EQ(client_->GetStreamInfo(log_->StreamName(stream))->messages, 2 * shards.size());
+}
+
+// A call's announcement of several shards is one message (not one a shard), and watchers get
+// each shard's tip from it; the one-shard form of before is still understood, and a malformed
+// tip is skipped.
+TEST_F(JetStreamShardLogTest, ACallsAnnouncementIsOneMessageThatWatchersReadPerShard) {
+  struct Tip {
+    uint32_t shard;
+    uint64_t last;
+    bool operator==(const Tip& o) const { return shard == o.shard && last == o.last; }
+  };
+  absl::Mutex mu;
+  std::vector<Tip> tips;
+  int messages = 0;  // announcements of this case's stream on the wire
+  bool sentinel = false;  // the last one (one publisher: a subscription gets them in order)
+  const std::string mine = absl::StrCat("trib.tips.", stream_id_, ".");
+  absl::StatusOr<std::unique_ptr<nats::CoreSubscription>> wire = client_->Subscribe(
+      "trib.tips.>", [&](absl::string_view subject, absl::string_view) {
+        absl::MutexLock lock(&mu);
+        if (!absl::StartsWith(subject, mine)) return;
+        ++messages;
+        sentinel |= subject == log_->TipSubject(stream_id_, 9);
+      });
+  ASSERT_TRUE(wire.ok()) << wire.status();
+  absl::StatusOr<std::unique_ptr<AppendWatch>> watch =
+      log_->WatchAppends([&](uint64_t stream, uint32_t shard, uint64_t last) {
+        absl::MutexLock lock(&mu);
+        if (stream == stream_id_) tips.push_back({shard, last});
+      });
+  ASSERT_TRUE(watch.ok()) << watch.status();
+
+  const std::vector<ShardTip> call = {{0, 100}, {1, 2000}, {63, 1ull << 40}};
+  log_->AnnounceAppends(stream_id_, call);
+  log_->AnnounceAppend(stream_id_, 7, 70);  // the one-shard form
+  ASSERT_TRUE(client_->PublishCore(log_->CallTipSubject(stream_id_), "x:1,2:3,4").ok());
+  log_->AnnounceAppend(stream_id_, 9, 90);  // the sentinel
+  const std::vector<Tip> expected = {{0, 100}, {1, 2000}, {63, 1ull << 40}, {7, 70}, {2, 3},
+                                     {9, 90}};
+  absl::Status awaited = AwaitFor(
+      mu, absl::Seconds(20), "6 tips, and the sentinel on the wire",
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+        return tips.size() >= expected.size() && sentinel;
+      },
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+        return absl::StrCat(tips.size(), " tips, ", messages, " messages");
+      });
+  ASSERT_TRUE(awaited.ok()) << awaited;
+  absl::MutexLock lock(&mu);
+  EXPECT_TRUE(tips == expected);
+  EXPECT_EQ(messages, 4);  // the call's, the one-shard one, the malformed one, the sentinel
 }
 
 TEST_F(JetStreamShardLogTest, EachShardOfACallSucceedsOrFailsOnItsOwn) {

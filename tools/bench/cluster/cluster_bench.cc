@@ -91,6 +91,9 @@ DEFINE_string(baseline_store_binary, "",
               "Another shard_store_server build (e.g. before a change): when set, every ingest cell "
               "also runs on --front_ends front-ends of this binary over the same etcd and "
               "JetStream, after the others (a comparison in one run).");
+DEFINE_string(front_end_flags, "",
+              "Extra flags, comma-separated, for the cluster-mode front-ends of --store_binary "
+              "(not the baseline's), e.g. --front_end_flags=--put_threads=32.");
 DEFINE_string(tributary_binary, "tools/tributary/tributary",
               "tributary (default: its runfiles path).");
 DEFINE_string(work_dir, "", "Directory for data, kept (default: a fresh one, removed at the end).");
@@ -583,10 +586,13 @@ int Main() {
   std::vector<Server> front_ends;
   std::vector<std::string> fe_addresses;
   for (int i = 0; i < FLAGS_front_ends; ++i) {
-    auto s = StartServer(absl::StrCat("fe", i), FLAGS_store_binary,
-                         {"--coordination=" + (*etcd)->url(), "--etcd_prefix=/bench/store/",
-                          "--log=" + (*nats)->url(), "--log_replicas=3"},
-                         dir);
+    std::vector<std::string> args = {"--coordination=" + (*etcd)->url(),
+                                     "--etcd_prefix=/bench/store/", "--log=" + (*nats)->url(),
+                                     "--log_replicas=3"};
+    for (absl::string_view f : absl::StrSplit(FLAGS_front_end_flags, ',', absl::SkipEmpty())) {
+      args.emplace_back(f);
+    }
+    auto s = StartServer(absl::StrCat("fe", i), FLAGS_store_binary, std::move(args), dir);
     if (!s.ok()) {
       Progress("front-end %d: %s", i, s.status().ToString().c_str());
       return 1;
