@@ -34,7 +34,7 @@ struct ShardReadersOptions {
   // A reader unused for this long is dropped (its consumer deleted).
   absl::Duration idle = absl::Seconds(30);
   // Readers kept at most (hints included); past it the least recently used is dropped.
-  int max_readers = 4096;
+  int max_readers = 1024;
   // After a consumer could not be created, no consumer is created for this long (reads use
   // direct gets meanwhile): creation needs the meta leader, which may be away for seconds.
   absl::Duration create_backoff = absl::Seconds(5);
