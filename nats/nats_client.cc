@@ -307,6 +307,15 @@ absl::StatusOr<std::optional<StoredMessage>> SubjectReader::Next(absl::Duration 
       &msg.p, sub_, timeout <= absl::ZeroDuration() ? 0 : ToMillis(timeout));
   if (s == NATS_TIMEOUT) return std::nullopt;
   if (s != NATS_OK) return ToStatus(s, "reading an ordered consumer");
+  // libnats drops messages past the subscription's pending limits (a slow consumer) after its
+  // ordered-consumer sequence check, so no gap is seen and nothing is re-delivered: the reader
+  // would skip them. Once anything was dropped, no further message is handed out.
+  int64_t dropped = 0;
+  if (natsSubscription_GetDropped(sub_, &dropped) == NATS_OK && dropped > 0) {
+    return absl::InternalError(absl::StrCat(
+        "reading an ordered consumer: ", dropped,
+        " messages dropped by the client (slow consumer); start a new reader"));
+  }
   jsMsgMetaData* meta = nullptr;
   if (const natsStatus m = natsMsg_GetMetaData(&meta, msg.p); m != NATS_OK) {
     return ToStatus(m, "reading a consumer message's metadata");

@@ -173,9 +173,11 @@ class SubjectReader {
   SubjectReader& operator=(const SubjectReader&) = delete;
 
   // The next message, waiting at most `timeout` for it (zero: only a message already received,
-  // no wait). Returns nullopt when none came within `timeout` (the reader stays usable). Errors: UNAVAILABLE when the connection is closed;
-  // INTERNAL when libnats reports anything else (the reader should be dropped and a new one
-  // started after the last sequence read).
+  // no wait). Returns nullopt when none came within `timeout` (the reader stays usable).
+  // Errors: UNAVAILABLE when the connection is closed; INTERNAL when libnats dropped messages
+  // of this reader (more pending than its limits: a message after them would skip them) or
+  // reports anything else (the reader should be dropped and a new one started after the last
+  // sequence read).
   absl::StatusOr<std::optional<StoredMessage>> Next(absl::Duration timeout);
 
  private:
