@@ -302,9 +302,20 @@ SubjectReader::~SubjectReader() {
 
 absl::StatusOr<std::optional<StoredMessage>> SubjectReader::Next(absl::Duration timeout) {
   OwnedMsg msg;
-  const natsStatus s = natsSubscription_NextMsg(&msg.p, sub_, ToMillis(timeout));
+  // libnats: a zero timeout returns a message already received, or NATS_TIMEOUT at once.
+  const natsStatus s = natsSubscription_NextMsg(
+      &msg.p, sub_, timeout <= absl::ZeroDuration() ? 0 : ToMillis(timeout));
   if (s == NATS_TIMEOUT) return std::nullopt;
   if (s != NATS_OK) return ToStatus(s, "reading an ordered consumer");
+  // libnats drops messages past the subscription's pending limits (a slow consumer) after its
+  // ordered-consumer sequence check, so no gap is seen and nothing is re-delivered: the reader
+  // would skip them. Once anything was dropped, no further message is handed out.
+  int64_t dropped = 0;
+  if (natsSubscription_GetDropped(sub_, &dropped) == NATS_OK && dropped > 0) {
+    return absl::InternalError(absl::StrCat(
+        "reading an ordered consumer: ", dropped,
+        " messages dropped by the client (slow consumer); start a new reader"));
+  }
   jsMsgMetaData* meta = nullptr;
   if (const natsStatus m = natsMsg_GetMetaData(&meta, msg.p); m != NATS_OK) {
     return ToStatus(m, "reading a consumer message's metadata");
@@ -556,11 +567,25 @@ absl::StatusOr<StoredMessage> NatsClient::GetLastFromLeader(absl::string_view st
   return ToStoredMessage(msg.p, natsMsg_GetSequence(msg.p), natsMsg_GetTime(msg.p));
 }
 
-absl::StatusOr<std::unique_ptr<SubjectReader>> NatsClient::ReadSubject(absl::string_view stream,
-                                                                       absl::string_view subject,
-                                                                       uint64_t start_sequence) {
+absl::StatusOr<std::unique_ptr<SubjectReader>> NatsClient::ReadSubject(
+    absl::string_view stream, absl::string_view subject, uint64_t start_sequence,
+    absl::Duration timeout) {
   if (start_sequence == 0) {
     return absl::InvalidArgumentError("ordered consumer: start sequence must be >= 1");
+  }
+  // Another wait than the client's: a JetStream context of its own for this call (the
+  // subscription keeps a reference to the context it was made with; ours is released here).
+  jsCtx* js = js_;
+  Owned<jsCtx, jsCtx_Destroy> own_js;
+  if (timeout > absl::ZeroDuration()) {
+    jsOptions js_options;
+    jsOptions_Init(&js_options);
+    js_options.Wait = ToMillis(timeout);
+    if (const natsStatus s = natsConnection_JetStream(&own_js.p, connection_, &js_options);
+        s != NATS_OK) {
+      return ToStatus(s, "opening a JetStream context");
+    }
+    js = own_js.p;
   }
   const std::string stream_str(stream);
   const std::string subject_str(subject);
@@ -573,7 +598,7 @@ absl::StatusOr<std::unique_ptr<SubjectReader>> NatsClient::ReadSubject(absl::str
   natsSubscription* sub = nullptr;
   jsErrCode js_code = static_cast<jsErrCode>(0);
   const natsStatus s =
-      js_SubscribeSync(&sub, js_, subject_str.c_str(), nullptr, &options, &js_code);
+      js_SubscribeSync(&sub, js, subject_str.c_str(), nullptr, &options, &js_code);
   if (s != NATS_OK) {
     return ToStatus(s, js_code,
                     absl::StrCat("starting an ordered consumer of ", stream, " ", subject));

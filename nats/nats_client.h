@@ -172,10 +172,12 @@ class SubjectReader {
   SubjectReader(const SubjectReader&) = delete;
   SubjectReader& operator=(const SubjectReader&) = delete;
 
-  // The next message, waiting at most `timeout` for it. Returns nullopt when none came within
-  // `timeout` (the reader stays usable). Errors: UNAVAILABLE when the connection is closed;
-  // INTERNAL when libnats reports anything else (the reader should be dropped and a new one
-  // started after the last sequence read).
+  // The next message, waiting at most `timeout` for it (zero: only a message already received,
+  // no wait). Returns nullopt when none came within `timeout` (the reader stays usable).
+  // Errors: UNAVAILABLE when the connection is closed; INTERNAL when libnats dropped messages
+  // of this reader (more pending than its limits: a message after them would skip them) or
+  // reports anything else (the reader should be dropped and a new one started after the last
+  // sequence read).
   absl::StatusOr<std::optional<StoredMessage>> Next(absl::Duration timeout);
 
  private:
@@ -281,11 +283,13 @@ class NatsClient {
                                                   absl::string_view subject);
 
   // Starts an ordered consumer of `subject` (a subject of `stream`) at stream sequence
-  // `start_sequence` (≥ 1). Errors: NOT_FOUND when the stream does not exist; INVALID_ARGUMENT
-  // when `subject` is not one of its subjects; UNAVAILABLE / DEADLINE_EXCEEDED.
-  absl::StatusOr<std::unique_ptr<SubjectReader>> ReadSubject(absl::string_view stream,
-                                                             absl::string_view subject,
-                                                             uint64_t start_sequence);
+  // `start_sequence` (≥ 1), waiting at most `timeout` (zero: request_timeout) for JetStream to
+  // create it (creation needs the meta leader). Errors: NOT_FOUND when the stream does not
+  // exist; INVALID_ARGUMENT when `subject` is not one of its subjects; UNAVAILABLE /
+  // DEADLINE_EXCEEDED.
+  absl::StatusOr<std::unique_ptr<SubjectReader>> ReadSubject(
+      absl::string_view stream, absl::string_view subject, uint64_t start_sequence,
+      absl::Duration timeout = absl::ZeroDuration());
 
   // Core NATS. Sends `data` to `subject`'s current subscribers, without waiting (libnats buffers
   // it and flushes it on its own thread) and without any guarantee: nothing is stored, a

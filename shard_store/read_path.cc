@@ -158,6 +158,7 @@ absl::StatusOr<ReadOutcome> ShardStore::ReadRecords(
     request.limit = limit;
     request.max_bytes = max_bytes;
     request.min_arrival_ms = cursor->min_arrival_ms;
+    request.closed = closed;
     ASSIGN_OR_RETURN(LogReadResult read,
                      log_->Read(request, [&](uint64_t seq, int64_t arrival_ms, absl::string_view pk,
                                              absl::string_view data) {

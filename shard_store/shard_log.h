@@ -56,6 +56,8 @@ struct LogReadRequest {
   int limit = 1;
   int64_t max_bytes = 0;
   int64_t min_arrival_ms = 0;
+  // The shard is closed: `upper` is its ending number, which no record carries.
+  bool closed = false;
 };
 
 struct LogReadResult {

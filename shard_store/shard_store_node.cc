@@ -60,6 +60,7 @@ absl::StatusOr<std::unique_ptr<ShardStoreNode>> ShardStoreNode::Create(
     std::random_device random;
     log_options.front_end_id = absl::StrFormat("%08x%08x", random(), random());
     log_options.replicas = options.log_replicas;
+    log_options.ordered_reads = options.log_ordered_reads;
     log_options.name_prefix = options.log_name_prefix;
     ASSIGN_OR_RETURN(std::unique_ptr<jetstream::JetStreamShardLog> log,
                      jetstream::JetStreamShardLog::Create(*node->nats_, clock, log_options));

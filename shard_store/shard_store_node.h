@@ -49,6 +49,10 @@ struct ShardStoreNodeOptions {
   std::string log;
   // JetStream: copies of every record (the cluster's size at most; 1 for a single server).
   int log_replicas = 3;
+  // JetStream: sequential reads (GetRecords continuing where the last one stopped,
+  // SubscribeToShard) from ordered consumers; false: every read by direct gets
+  // (jetstream::JetStreamShardLogOptions::ordered_reads).
+  bool log_ordered_reads = true;
   // JetStream: the names of this store's streams (`<prefix>_<stream id>`): one prefix per
   // installation sharing the NATS cluster, and a new one for a fresh data directory (stream ids
   // restart at 1; see NOTES.md). Letters, digits and '-'.
@@ -61,7 +65,7 @@ struct ShardStoreNodeOptions {
   std::string etcd_prefix = "/tributary/store/";
   // Threads that run PutRecords calls; 0: kPutThreads, or kLogPutThreads with `log` (a call
   // holds its thread while JetStream acknowledges it, so the threads bound the calls in flight
-  // and with them how many calls share a shard's message: BENCHMARKS.md Run 33).
+  // and with them how many calls share a shard's message: BENCHMARKS.md Run 34).
   int put_threads = 0;
   static constexpr int kPutThreads = 8;
   static constexpr int kLogPutThreads = 64;

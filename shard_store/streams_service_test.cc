@@ -51,7 +51,7 @@ class Watchdog {
 };
 
 // With a log (JetStream) a put thread waits for the log's acks, so the default is more threads
-// (the calls a front-end can merge into a shard's message: BENCHMARKS.md Run 33).
+// (the calls a front-end can merge into a shard's message: BENCHMARKS.md Run 34).
 TEST(ShardStoreNodeOptionsTest, PutThreadsDefaultToEightAndToSixtyFourWithALog) {
   ShardStoreNodeOptions options;
   EXPECT_EQ(options.EffectivePutThreads(), 8);

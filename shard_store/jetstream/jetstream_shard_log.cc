@@ -205,7 +205,10 @@ absl::StatusOr<std::unique_ptr<JetStreamShardLog>> JetStreamShardLog::Create(
 
 JetStreamShardLog::JetStreamShardLog(nats::NatsClient& client, Clock& clock,
                                      JetStreamShardLogOptions options)
-    : client_(client), clock_(clock), options_(std::move(options)) {}
+    : client_(client),
+      clock_(clock),
+      options_(std::move(options)),
+      readers_(clock, options_.readers) {}
 
 int64_t JetStreamShardLog::MessageLimit() const {
   if (options_.max_message_bytes > 0) return options_.max_message_bytes;
@@ -824,20 +827,75 @@ absl::StatusOr<uint64_t> JetStreamShardLog::LastSequence(uint64_t stream_id, uin
   return SequenceNumber(m->sequence, entries.size() - 1);
 }
 
-absl::StatusOr<LogReadResult> JetStreamShardLog::Read(const LogReadRequest& request,
-                                                      LogRecordVisitor visit) {
-  if (request.limit < 1) return absl::InvalidArgumentError("limit: must be at least 1");
+namespace {
+
+// A consumer is dropped when this many sequential reads in a row found records by direct get
+// that it had not delivered and it delivered nothing for kConsumerSilence: the server lost it
+// (e.g. with the stream's leader) and libnats has not made it again yet. A later sequential
+// read creates another. (A consumer only a moment behind an append is not dropped.)
+constexpr int kMaxConsumerMisses = 3;
+constexpr absl::Duration kConsumerSilence = absl::Seconds(1);
+
+enum class Taken {
+  kWhole,    // every record of the message at or after the position was passed on or skipped
+  kStopped,  // the read ends in (or before) this message: a bound, or a record above upper
+};
+
+// Passes the records of message `m` (a message of the shard at or after `*position`'s) from
+// `*position` on to `visit`, up to the request's upper bound, limit and bytes, skipping those
+// that arrived before min_arrival_ms. kWhole moves `*position` to the next message's first
+// number; either way `out->next` is where the next read starts.
+absl::StatusOr<Taken> TakeMessage(const nats::StoredMessage& m, absl::string_view stream,
+                                  const LogReadRequest& request, LogRecordVisitor visit,
+                                  uint64_t* position, LogReadResult* out) {
+  if (m.sequence > (request.upper >> kIndexBits)) {
+    out->next = request.upper + 1;  // every message of the shard up to `upper` was read
+    return Taken::kStopped;
+  }
+  ASSIGN_OR_RETURN(std::vector<DecodedEntry> entries,
+                   DecodeMessage(m.data, absl::StrCat(stream, " sequence ", m.sequence)));
+  const int64_t arrival_ms = absl::ToUnixMillis(m.time);
+  const uint64_t skip =
+      m.sequence == (*position >> kIndexBits) ? (*position & (kMaxRecordsPerMessage - 1)) : 0;
+  for (uint64_t i = skip; i < entries.size(); ++i) {
+    const uint64_t seq = SequenceNumber(m.sequence, i);
+    if (seq > request.upper) {
+      out->next = request.upper + 1;
+      return Taken::kStopped;
+    }
+    if (arrival_ms < request.min_arrival_ms) {
+      out->next = seq + 1;
+      continue;
+    }
+    const int64_t size =
+        static_cast<int64_t>(entries[i].partition_key.size() + entries[i].data.size());
+    if (out->count == request.limit ||
+        (out->count > 0 && out->bytes + size > request.max_bytes)) {
+      return Taken::kStopped;
+    }
+    visit(seq, arrival_ms, entries[i].partition_key, entries[i].data);
+    ++out->count;
+    out->bytes += size;
+    out->last_arrival_ms = arrival_ms;
+    out->next = seq + 1;
+  }
+  *position = SequenceNumber(m.sequence + 1, 0);
+  out->next = std::max(out->next, *position);
+  return Taken::kWhole;
+}
+
+}  // namespace
+
+absl::Status JetStreamShardLog::ReadByDirectGet(const LogReadRequest& request,
+                                                LogRecordVisitor visit, uint64_t* position,
+                                                LogReadResult* out, int64_t* gets) {
   const std::string stream = StreamName(request.stream_id);
   const std::string subject = ShardSubject(request.stream_id, request.shard);
-  LogReadResult out;
-  uint64_t position = std::max<uint64_t>(request.from, SequenceNumber(1, 0));
-  out.next = request.from;
-  const uint64_t upper_message = request.upper >> kIndexBits;
-  while (position <= request.upper) {
-    const uint64_t message_sequence = position >> kIndexBits;
-    const uint64_t first_index = position & (kMaxRecordsPerMessage - 1);
+  while (*position <= request.upper) {
+    const uint64_t message_sequence = *position >> kIndexBits;
     absl::StatusOr<nats::StoredMessage> m =
         client_.DirectGetNext(stream, subject, message_sequence);
+    ++*gets;
     if (absl::IsNotFound(m.status())) {
       // Nothing more of the shard on the replica that answered, which may lag. Complete up to
       // `upper` only if the stream's leader (which has every acknowledged message, so all up
@@ -847,46 +905,121 @@ absl::StatusOr<LogReadResult> JetStreamShardLog::Read(const LogReadRequest& requ
       // 6: a read on a replica that lacked them ended past them.)
       absl::StatusOr<nats::StoredMessage> last = client_.GetLastFromLeader(stream, subject);
       if (absl::IsNotFound(last.status()) || (last.ok() && last->sequence < message_sequence)) {
-        out.next = request.upper + 1;
+        out->next = request.upper + 1;
       } else if (!last.ok()) {
         return last.status();
       }
-      return out;
+      return absl::OkStatus();
     }
     if (!m.ok()) return m.status();
-    if (m->sequence > upper_message) {
-      out.next = request.upper + 1;  // the replica holds everything up to `upper`
-      return out;
-    }
-    ASSIGN_OR_RETURN(std::vector<DecodedEntry> entries,
-                     DecodeMessage(m->data, absl::StrCat(stream, " sequence ", m->sequence)));
-    const int64_t arrival_ms = absl::ToUnixMillis(m->time);
-    const uint64_t skip = m->sequence == message_sequence ? first_index : 0;
-    for (uint64_t i = skip; i < entries.size(); ++i) {
-      const uint64_t seq = SequenceNumber(m->sequence, i);
-      if (seq > request.upper) {
-        out.next = request.upper + 1;
-        return out;
-      }
-      if (arrival_ms < request.min_arrival_ms) {
-        out.next = seq + 1;
-        continue;
-      }
-      const int64_t size = static_cast<int64_t>(entries[i].partition_key.size() +
-                                                entries[i].data.size());
-      if (out.count == request.limit || (out.count > 0 && out.bytes + size > request.max_bytes)) {
-        return out;
-      }
-      visit(seq, arrival_ms, entries[i].partition_key, entries[i].data);
-      ++out.count;
-      out.bytes += size;
-      out.last_arrival_ms = arrival_ms;
-      out.next = seq + 1;
-    }
-    position = SequenceNumber(m->sequence + 1, 0);
-    out.next = std::max(out.next, position);
+    ASSIGN_OR_RETURN(Taken taken, TakeMessage(*m, stream, request, visit, position, out));
+    if (taken == Taken::kStopped) return absl::OkStatus();
   }
-  out.next = std::max(out.next, request.upper + 1);
+  out->next = std::max(out->next, request.upper + 1);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> JetStreamShardLog::ReadFromConsumer(const LogReadRequest& request,
+                                                         LogRecordVisitor visit,
+                                                         ShardReaders::Reader* reader,
+                                                         uint64_t* position, LogReadResult* out,
+                                                         int64_t* messages) {
+  const std::string stream = StreamName(request.stream_id);
+  bool waited = false;
+  while (*position <= request.upper) {
+    std::optional<nats::StoredMessage> m;
+    if (reader->held.has_value()) {
+      m = std::move(reader->held);
+      reader->held.reset();
+    } else {
+      // A record at or below `upper` is still due (it is stored): wait for it, once a read.
+      absl::StatusOr<std::optional<nats::StoredMessage>> next =
+          reader->consumer->Next(absl::ZeroDuration());
+      if (next.ok() && !next->has_value() && !waited) {
+        waited = true;
+        next = reader->consumer->Next(options_.consumer_wait);
+      }
+      if (!next.ok()) {
+        reader->consumer.reset();
+        readers_.Dropped();
+        return false;
+      }
+      if (!next->has_value()) return false;  // nothing more received yet
+      m = std::move(*next);
+      ++*messages;
+      reader->heard = clock_.MonotonicNow();
+    }
+    // The consumer delivers every message of the shard in stream order; one below the position
+    // was read already (by direct get, while the consumer was behind).
+    if (m->sequence < (*position >> kIndexBits)) continue;
+    ASSIGN_OR_RETURN(Taken taken, TakeMessage(*m, stream, request, visit, position, out));
+    if (taken == Taken::kStopped) {
+      reader->held = std::move(m);
+      return true;
+    }
+  }
+  out->next = std::max(out->next, request.upper + 1);
+  return true;
+}
+
+absl::StatusOr<LogReadResult> JetStreamShardLog::Read(const LogReadRequest& request,
+                                                      LogRecordVisitor visit) {
+  if (request.limit < 1) return absl::InvalidArgumentError("limit: must be at least 1");
+  LogReadResult out;
+  out.next = request.from;
+  uint64_t position = std::max<uint64_t>(request.from, SequenceNumber(1, 0));
+  std::unique_ptr<ShardReaders::Reader> reader;
+  // Closed shards by direct get: their ending number is no record's, so the consumer's silence
+  // after their last record would be waited for.
+  const bool ordered = options_.ordered_reads && !request.closed;
+  if (ordered) {
+    reader = readers_.Take(request.stream_id, request.shard, request.from);
+    if (reader != nullptr && reader->consumer == nullptr && readers_.MayCreate()) {
+      // The second read in a row of this reader: sequential reading, worth a consumer.
+      absl::StatusOr<std::unique_ptr<nats::SubjectReader>> consumer =
+          client_.ReadSubject(StreamName(request.stream_id),
+                              ShardSubject(request.stream_id, request.shard),
+                              position >> kIndexBits, options_.consumer_create_timeout);
+      readers_.Created(consumer.ok());
+      if (consumer.ok()) {
+        reader->consumer = std::move(consumer).value();
+        reader->heard = clock_.MonotonicNow();
+        reader->misses = 0;
+      }
+    }
+  }
+  int64_t messages = 0, gets = 0;
+  bool done = false;
+  absl::Status status;
+  if (reader != nullptr && reader->consumer != nullptr) {
+    absl::StatusOr<bool> from_consumer =
+        ReadFromConsumer(request, visit, reader.get(), &position, &out, &messages);
+    if (from_consumer.ok()) {
+      done = *from_consumer;
+    } else {
+      status = from_consumer.status();
+    }
+  }
+  if (status.ok() && !done && out.count < request.limit) {
+    // What the consumer has not delivered (yet), or no consumer: direct gets.
+    const int before = out.count;
+    status = ReadByDirectGet(request, visit, &position, &out, &gets);
+    if (reader != nullptr && reader->consumer != nullptr) {
+      if (out.count > before && messages == 0 && ++reader->misses >= kMaxConsumerMisses &&
+          clock_.MonotonicNow() - reader->heard > kConsumerSilence) {
+        reader->consumer.reset();
+        reader->held.reset();
+        readers_.Dropped();
+      }
+    }
+  }
+  if (reader != nullptr && messages > 0) reader->misses = 0;
+  readers_.Count(messages, gets);
+  RETURN_IF_ERROR(status);  // the reader is dropped (a read after an error starts afresh)
+  if (ordered) {
+    if (reader == nullptr) reader = std::make_unique<ShardReaders::Reader>();  // a hint
+    readers_.Put(request.stream_id, request.shard, out.next, std::move(reader));
+  }
   return out;
 }
 

@@ -51,6 +51,7 @@
 #include "absl/types/span.h"
 #include "common/clock.h"
 #include "nats/nats_client.h"
+#include "shard_store/jetstream/shard_readers.h"
 #include "shard_store/shard_log.h"
 
 namespace tributary::shard_store::jetstream {
@@ -81,6 +82,17 @@ struct JetStreamShardLogOptions {
   absl::Duration append_timeout = absl::Seconds(30);
   // The largest message body; 0: the server's max_payload minus kHeaderHeadroomBytes.
   int64_t max_message_bytes = 0;
+  // Sequential reads (a read starting where the previous one of the shard stopped) from an
+  // ordered consumer kept per (stream, shard, position); false: every read by direct gets.
+  // (../NOTES.md, "Sequential reads by ordered consumer".)
+  bool ordered_reads = true;
+  ShardReadersOptions readers;
+  // How long a read waits for JetStream to create an ordered consumer (then direct gets).
+  absl::Duration consumer_create_timeout = absl::Seconds(1);
+  // How long a read of an open shard waits for its consumer to deliver a record known to be
+  // stored (at or below `upper`) before reading it by direct get. The consumer's message left
+  // the stream's leader when the record was acknowledged, before the tip moved.
+  absl::Duration consumer_wait = absl::Milliseconds(5);
 };
 
 // A record to append.
@@ -177,12 +189,20 @@ class JetStreamShardLog : public ShardLog {
   void StageAppend(StoreBatch*, uint64_t, uint32_t, uint64_t, int64_t,
                    absl::Span<const LogEntry>) override {}
   void StageTrim(StoreBatch*, uint64_t, uint32_t, uint64_t, uint64_t) override {}
-  // Reads by direct get, message by message, up to `upper`. The read is complete up to `upper`
+  // Reads up to `upper`. A read of an open shard that starts where an earlier read of the
+  // shard stopped takes the ordered consumer cached there (the second such read creates it)
+  // and passes on the messages it has received (waiting up to consumer_wait for the next one
+  // when a record is still due); what it has not received then, and every other read (a seek,
+  // AT_TIMESTAMP's first read, a closed shard), is read by direct get, message by message. A consumer error drops the consumer (reads go on by direct get; a later
+  // sequential read creates another). By direct get, the read is complete up to `upper`
   // (next = upper + 1) only when the replica that answered holds a message at or above upper's
-  // (JetStream replicas apply messages in order); when it may lag, next stays where the read
-  // stopped and the next read asks again.
+  // (JetStream replicas apply messages in order) or the stream's leader has nothing more of the
+  // shard; when it may lag, next stays where the read stopped and the next read asks again.
+  // From a consumer (gap-free, in stream order), when it delivered a message above upper's.
   absl::StatusOr<LogReadResult> Read(const LogReadRequest& request,
                                      LogRecordVisitor visit) override;
+  // Counters of the reads' consumers and direct gets.
+  ShardReadStats read_stats() { return readers_.stats(); }
   // FindFirstAtOrAfter by time, kept within [from, to + 1].
   absl::StatusOr<uint64_t> FindFirstAtOrAfter(uint64_t stream_id, uint32_t shard, uint64_t from,
                                               uint64_t to, int64_t min_arrival_ms) override;
@@ -193,7 +213,7 @@ class JetStreamShardLog : public ShardLog {
   void AnnounceAppend(uint64_t stream_id, uint32_t shard, uint64_t last) override;
   // One message for all of a call's shards: to CallTipSubject(stream_id), holding
   // `<shard>:<last>` per tip in decimal, comma-separated (a call over 64 shards sent 64 before:
-  // BENCHMARKS.md Run 33). WatchAppends understands both forms; a front-end of before this
+  // BENCHMARKS.md Run 34). WatchAppends understands both forms; a front-end of before this
   // ignores the call form (a 4th token that is not a number), so during a rolling upgrade its
   // readers of other front-ends' appends wait for their next read at the tip, as when an
   // announcement is lost.
@@ -264,10 +284,20 @@ class JetStreamShardLog : public ShardLog {
                                             const std::string& body, const std::string& msg_id,
                                             MonotonicTime deadline);
   int64_t MessageLimit() const;
+  // Read's direct-get part: reads from `*position` on, adding to `out`.
+  absl::Status ReadByDirectGet(const LogReadRequest& request, LogRecordVisitor visit,
+                               uint64_t* position, LogReadResult* out, int64_t* gets);
+  // Read's consumer part: passes on what `reader`'s consumer has received, from `*position`
+  // on, adding to `out`. Returns true when the read is done (a bound reached, or complete up
+  // to `upper`); false when the consumer has nothing more yet (or failed: then it is dropped).
+  absl::StatusOr<bool> ReadFromConsumer(const LogReadRequest& request, LogRecordVisitor visit,
+                                        ShardReaders::Reader* reader, uint64_t* position,
+                                        LogReadResult* out, int64_t* messages);
 
   nats::NatsClient& client_;
   Clock& clock_;
   const JetStreamShardLogOptions options_;
+  ShardReaders readers_;
 
   absl::Mutex mu_;
   std::map<std::pair<uint64_t, uint32_t>, ShardPipe> pipes_ ABSL_GUARDED_BY(mu_);

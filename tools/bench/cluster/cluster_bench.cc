@@ -83,6 +83,9 @@ DEFINE_bool(delivery_probe, false,
             "event and event → function: the store's share of put → function and the rest. It "
             "adds a reader per shard to that front-end.");
 DEFINE_double(delivery_seconds, 8, "The delivery phase's half-rate part.");
+DEFINE_string(serve_flags, "",
+              "More flags of the delivery phase's `tributary serve` (the poller's front-end), "
+              "space-separated, e.g. --log_ordered_reads=false to read by direct gets.");
 DEFINE_double(stall_seconds, 25, "The stall phase's load: the kill comes after a third of it.");
 DEFINE_double(stall_rate, 20000, "Records/s offered in the stall phase (paced).");
 DEFINE_string(store_binary, "shard_store/shard_store_server",
@@ -681,11 +684,14 @@ int Main() {
     // A third front-end with the poller, tracker and leasing (as `tributary serve` runs them in
     // cluster mode), the function here.
     std::filesystem::create_directories(dir + "/serve");
-    auto serve = StartServer("serve", FLAGS_tributary_binary,
-                             {"serve", "--coordination=" + (*etcd)->url(), "--etcd_prefix=/bench/",
-                              "--log=" + (*nats)->url(), "--log_replicas=3",
-                              "--data_dir=" + dir + "/serve", "--sync_interval_ms=200"},
-                             dir);
+    std::vector<std::string> serve_args = {
+        "serve", "--coordination=" + (*etcd)->url(), "--etcd_prefix=/bench/",
+        "--log=" + (*nats)->url(), "--log_replicas=3", "--data_dir=" + dir + "/serve",
+        "--sync_interval_ms=200"};
+    for (absl::string_view flag : absl::StrSplit(FLAGS_serve_flags, ' ', absl::SkipEmpty())) {
+      serve_args.emplace_back(flag);
+    }
+    auto serve = StartServer("serve", FLAGS_tributary_binary, serve_args, dir);
     if (!serve.ok()) {
       Progress("tributary serve: %s", serve.status().ToString().c_str());
       return 1;
