@@ -1091,7 +1091,7 @@ class PhaseServers {
         if (!absl::ascii_isalnum(c)) c = '_';
       }
       file = absl::StrCat(FLAGS_perf_dir, "/overload_", file, ".data");
-      thread_ = std::thread([this, server, file, seconds] {
+      thread_ = std::thread([server, file, seconds] {
         absl::SleepFor(absl::Seconds(1));
         std::vector<std::string> args = {"perf", "record", "-q", "-g", "-F",
                                          absl::StrCat(FLAGS_perf_frequency), "-p",
