@@ -100,6 +100,7 @@ DEFINE_int32(record_bytes, 1024, "Data bytes per record.");
 DEFINE_int32(shards, 4, "Shards of the stream.");
 DEFINE_int64(memory_budget_mb, 256, "The server's --memory_budget_mb.");
 DEFINE_int32(max_pending_puts, 1024, "The server's --max_pending_puts.");
+DEFINE_int32(put_threads, 8, "The server's put threads (ShardStoreNodeOptions::put_threads).");
 DEFINE_int32(max_put_queue_delay_ms, 100, "The server's --max_put_queue_delay_ms (0: off).");
 DEFINE_int64(deadline_ms, 2000, "Each call's deadline.");
 DEFINE_double(max_client_put_share, 0.5, "The server's --max_client_put_share.");
@@ -605,6 +606,7 @@ int ServeChild(std::FILE* in, std::FILE* out) {
   options.trim_period = absl::ZeroDuration();
   options.memory_budget_bytes = FLAGS_memory_budget_mb << 20;
   options.max_pending_puts = FLAGS_max_pending_puts;
+  options.put_threads = FLAGS_put_threads;
   options.max_client_put_share = FLAGS_max_client_put_share;
   options.max_put_queue_delay = absl::Milliseconds(FLAGS_max_put_queue_delay_ms);
   WriteGate gate;
@@ -1134,12 +1136,13 @@ int RunClient() {
   const double seconds = std::min(30.0, FLAGS_seconds);
   PhaseServers servers;
   std::printf(
-      "overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, max_pending_puts "
-      "%d, max_put_queue_delay_ms %d, max_concurrent_streams %d, %d closed / %d open clients, "
+      "overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, %d put threads, "
+      "max_pending_puts %d, max_put_queue_delay_ms %d, max_concurrent_streams %d, %d closed / "
+      "%d open clients, "
       "%u cores, %.1f s a phase, client throttles' window %d ms; "
       "server in its own process (cpus \"%s\", %s), load generator \"%s\" cpus \"%s\" nice %d\n",
       FLAGS_records_per_call, FLAGS_record_bytes, FLAGS_shards,
-      static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_max_pending_puts,
+      static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_put_threads, FLAGS_max_pending_puts,
       FLAGS_max_put_queue_delay_ms, FLAGS_max_concurrent_streams, FLAGS_clients,
       FLAGS_open_clients, std::thread::hardware_concurrency(), seconds, FLAGS_throttle_window_ms,
       FLAGS_server_cpus.c_str(),
@@ -1261,8 +1264,9 @@ int RunClient() {
     factor(*server, mode, 4);
     double recovered = -1;
     const double recovery_seconds = std::min(seconds, 5.0);
-    PhaseResult after = measured(*server, "recovery", "recovery" + mode.label, recovery_seconds, [&] {
-      return open_loop("recovery" + mode.label, rate * 0.5, recovery_seconds, mode.throttles,
+    const std::string name = "recovery" + mode.label;
+    PhaseResult after = measured(*server, "recovery", name, recovery_seconds, [&] {
+      return open_loop(name, rate * 0.5, recovery_seconds, mode.throttles,
                        mode.one_p99_ms * 1.5, &recovered);
     });
     std::printf(
