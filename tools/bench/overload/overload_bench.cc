@@ -4,11 +4,17 @@
 //   bazel run -c opt //tools/bench/overload:overload_bench -- --seconds=10 --memory_budget_mb=256
 //
 // A shard store (ShardStoreNode, gRPC on loopback, --memory_budget_mb and the put queue bounds as
-// `tributary serve` has them) in a child process of its own (forked before either side starts
-// gRPC), so that its CPU, RSS and latency are measured apart from the load generator's: the
-// parent asks the child for its CPU time (getrusage), peak RSS and put-queue state over a pipe.
-// --server_cpus / --client_cpus pin either side to CPUs (sched_setaffinity), --client_nice
-// lowers the generator's priority. Phases, each bounded by --seconds (≤ 30):
+// `tributary serve` has them) in a process of its own (this program again, posix_spawn'ed with
+// --serve_fds), so that its CPU, RSS and latency are measured apart from the load generator's:
+// the parent asks it for its CPU time (getrusage), peak RSS, data directory size and put-queue
+// state over a pipe. With --fresh_server (the default) every phase gets a fresh server process
+// and data directory, removed after the phase (4x and its recovery share one): the disk holds
+// one phase's records at most (nothing is trimmed: 30 s at 150,000 x 1 KiB records/s is ~5 GB),
+// every phase starts from the same empty store, and a phase does not start with less than
+// --min_free_gb free. --server_cpus / --client_cpus pin either side to CPUs (sched_setaffinity,
+// before either starts a thread, so every thread of it), --client_nice lowers the generator's
+// priority. --perf_phases records `perf record -g` profiles of the server in chosen phases.
+// Phases, each bounded by --seconds (≤ 30):
 //   max      --clients closed-loop clients (each its own channel): the sustainable rate R,
 //            in acknowledged calls/s;
 //   1x/2x/4x open loop: --open_clients clients send calls at fixed times, R·k/clients each,
@@ -35,9 +41,12 @@
 //            --aws_cost_calls PutRecords accepted, then refused while --aws_max_pending_requests
 //            connections hold its admission slots (heads sent, bodies never), for 100 x 1 KiB
 //            and 500 x 100 B; CPU of either process per call.
+#include <fcntl.h>
 #include <malloc.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -46,6 +55,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -90,6 +100,7 @@ DEFINE_int32(record_bytes, 1024, "Data bytes per record.");
 DEFINE_int32(shards, 4, "Shards of the stream.");
 DEFINE_int64(memory_budget_mb, 256, "The server's --memory_budget_mb.");
 DEFINE_int32(max_pending_puts, 1024, "The server's --max_pending_puts.");
+DEFINE_int32(put_threads, 8, "The server's put threads (ShardStoreNodeOptions::put_threads).");
 DEFINE_int32(max_put_queue_delay_ms, 100, "The server's --max_put_queue_delay_ms (0: off).");
 DEFINE_int64(deadline_ms, 2000, "Each call's deadline.");
 DEFINE_double(max_client_put_share, 0.5, "The server's --max_client_put_share.");
@@ -112,6 +123,21 @@ DEFINE_int32(max_concurrent_streams, 0,
              "at the server; more wait in the client). 0: unbounded.");
 DEFINE_int32(aws_cost_calls, 1000,
              "Calls per side of the AWS port's refusal-cost phase (0: skip it).");
+DEFINE_bool(fresh_server, true,
+            "Run each phase on a fresh server process with an empty data directory (4x and its "
+            "recovery share one), removed after the phase: the disk holds at most one phase's "
+            "records, and every phase starts from the same store state.");
+DEFINE_double(min_free_gb, 10,
+              "Refuse to start a phase while the work directory's file system has less free.");
+DEFINE_string(perf_phases, "",
+              "Phases to profile with `perf record -g` on the server process, e.g. \"max,4x\" "
+              "(names without the throttle mode), each from 1 s into the phase for --seconds - 2 "
+              "s; the data goes to --perf_dir/<phase>.data.");
+DEFINE_string(perf_dir, "/tmp", "Where --perf_phases writes perf.data files.");
+DEFINE_int32(perf_frequency, 999, "perf record -F.");
+DEFINE_string(serve_fds, "",
+              "Internal: this process is the server; it reads commands from the first fd and "
+              "answers on the second.");
 DEFINE_int32(aws_max_pending_requests, 16,
              "The AWS port's --aws_max_pending_requests in the server process (the refusal "
              "phase holds that many requests at their headers to fill it).");
@@ -537,11 +563,42 @@ void Pin(const std::string& cpus, const char* who) {
   }
 }
 
-// The server process (the forked child): serves until the parent says "quit", answering its
+// Bytes of the files under `dir`.
+int64_t DirBytes(const std::string& dir) {
+  int64_t bytes = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      const auto size = it->file_size(size_ec);
+      if (!size_ec) bytes += static_cast<int64_t>(size);
+    }
+  }
+  return bytes;
+}
+
+// Free bytes on the file system holding `path`.
+int64_t FreeBytes(const std::string& path) {
+  struct statvfs s;
+  if (statvfs(path.c_str(), &s) != 0) return -1;
+  return static_cast<int64_t>(s.f_bavail) * s.f_frsize;
+}
+
+// The server process (spawned with --serve_fds): serves until the parent says "quit", answering its
 // questions one line each: "addr", "cpu" (seconds), "rss" (peak bytes), "held" (put calls held),
 // "gate 0|1" (hold / pass the store's record writes), "budget" (peak bytes and refusals).
 int ServeChild(std::FILE* in, std::FILE* out) {
-  Pin(FLAGS_server_cpus, "server");
+  if (FLAGS_server_cpus.empty() && !FLAGS_client_cpus.empty()) {
+    // Spawned by a pinned generator: undo the affinity inherited from it.
+    std::string all;
+    for (unsigned c = 0; c < std::thread::hardware_concurrency(); ++c) {
+      absl::StrAppend(&all, c ? "," : "", c);
+    }
+    Pin(all, "server");
+  } else {
+    Pin(FLAGS_server_cpus, "server");
+  }
   std::string dir = FLAGS_work_dir;
   if (dir.empty()) dir = MakeTempDir();
   shard_store::ShardStoreNodeOptions options;
@@ -549,6 +606,7 @@ int ServeChild(std::FILE* in, std::FILE* out) {
   options.trim_period = absl::ZeroDuration();
   options.memory_budget_bytes = FLAGS_memory_budget_mb << 20;
   options.max_pending_puts = FLAGS_max_pending_puts;
+  options.put_threads = FLAGS_put_threads;
   options.max_client_put_share = FLAGS_max_client_put_share;
   options.max_put_queue_delay = absl::Milliseconds(FLAGS_max_put_queue_delay_ms);
   WriteGate gate;
@@ -600,6 +658,8 @@ int ServeChild(std::FILE* in, std::FILE* out) {
     } else if (command == "gate 0" || command == "gate 1") {
       gate.Set(command == "gate 1");
       answer = "ok";
+    } else if (command == "disk") {
+      answer = absl::StrCat(DirBytes(dir));
     } else if (command == "budget") {
       answer = absl::StrCat((*node)->memory_budget().peak(), " ",
                             (*node)->memory_budget().refusals());
@@ -619,10 +679,62 @@ int ServeChild(std::FILE* in, std::FILE* out) {
   return 0;
 }
 
-// The parent's handle on the server process.
+// The command line this process was started with (the server processes get the same flags).
+std::vector<std::string>& Argv() {
+  static auto* argv = new std::vector<std::string>;
+  return *argv;
+}
+
+// The parent's handle on one server process: this program again, spawned with --serve_fds
+// (posix_spawn, so a fresh server can start after this process's gRPC has: fork alone would
+// copy gRPC's threads' state).
 class ServerProcess {
  public:
-  ServerProcess(std::FILE* to, std::FILE* from) : to_(to), from_(from) {}
+  // Starts a server process; nullptr when it could not be.
+  static std::unique_ptr<ServerProcess> Spawn() {
+    int to_child[2], from_child[2];
+    if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) {
+      std::perror("pipe2");
+      return nullptr;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    // dup2 clears close-on-exec on the copies: the child keeps exactly these two.
+    posix_spawn_file_actions_adddup2(&actions, to_child[0], 50);
+    posix_spawn_file_actions_adddup2(&actions, from_child[1], 51);
+    std::vector<std::string> args = Argv();
+    args.push_back("--serve_fds=50,51");
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::fflush(stdout);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(to_child[0]);
+    close(from_child[1]);
+    if (rc != 0) {
+      std::fprintf(stderr, "posix_spawn: %s\n", std::strerror(rc));
+      close(to_child[1]);
+      close(from_child[0]);
+      return nullptr;
+    }
+    return std::unique_ptr<ServerProcess>(
+        new ServerProcess(pid, fdopen(to_child[1], "w"), fdopen(from_child[0], "r")));
+  }
+  ~ServerProcess() { Quit(); }
+  // Stops the server (it removes its data directory) and waits for it.
+  void Quit() {
+    if (pid_ <= 0) return;
+    std::fprintf(to_, "quit\n");
+    std::fflush(to_);
+    std::fclose(to_);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    std::fclose(from_);
+    pid_ = 0;
+  }
+  pid_t pid() const { return pid_; }
   std::string Ask(const std::string& command) {
     std::fprintf(to_, "%s\n", command.c_str());
     std::fflush(to_);
@@ -646,8 +758,15 @@ class ServerProcess {
     return v;
   }
   void Gate(bool open) { Ask(open ? "gate 1" : "gate 0"); }
+  int64_t DiskBytes() {
+    int64_t v = 0;
+    (void)absl::SimpleAtoi(Ask("disk"), &v);
+    return v;
+  }
 
  private:
+  ServerProcess(pid_t pid, std::FILE* to, std::FILE* from) : pid_(pid), to_(to), from_(from) {}
+  pid_t pid_;
   std::FILE* to_;
   std::FILE* from_;
 };
@@ -911,56 +1030,173 @@ PhaseResult Measured(ServerProcess& server, Phase phase) {
   return r;
 }
 
-int RunClient(ServerProcess& server) {
+// The phases' server processes (a fresh one a phase with --fresh_server), disk guard, and
+// perf profiles of chosen phases.
+class PhaseServers {
+ public:
+  PhaseServers()
+      : free_path_(FLAGS_work_dir.empty() ? std::filesystem::temp_directory_path().string()
+                                          : FLAGS_work_dir) {}
+  // The server of the next phase, started if needed (`fresh`: a new one); nullptr on failure.
+  ServerProcess* Begin(bool fresh) {
+    if (server_ != nullptr && !(fresh && FLAGS_fresh_server)) return server_.get();
+    End();
+    const int64_t free_bytes = FreeBytes(free_path_);
+    min_free_ = min_free_ < 0 ? free_bytes : std::min(min_free_, free_bytes);
+    if (free_bytes >= 0 && free_bytes < static_cast<int64_t>(FLAGS_min_free_gb * (1 << 30))) {
+      std::fprintf(stderr, "%s has %.1f GiB free, under --min_free_gb=%.1f: stopping\n",
+                   free_path_.c_str(), free_bytes / double(1 << 30), FLAGS_min_free_gb);
+      return nullptr;
+    }
+    server_ = ServerProcess::Spawn();
+    if (server_ == nullptr) return nullptr;
+    address_ = server_->Ask("addr");
+    if (address_.empty()) {
+      std::fprintf(stderr, "the server process did not start\n");
+      server_.reset();
+      return nullptr;
+    }
+    std::printf("server process %d at %s (%.1f GiB free on %s)\n", static_cast<int>(server_->pid()),
+                address_.c_str(), free_bytes / double(1 << 30), free_path_.c_str());
+    return server_.get();
+  }
+  // Notes the current server's disk use, then stops it (it removes its data directory).
+  void End() {
+    if (server_ == nullptr) return;
+    Sample();
+    server_->Quit();
+    server_.reset();
+  }
+  // The current server's data directory size, into the maximum.
+  int64_t Sample() {
+    const int64_t bytes = server_ == nullptr ? 0 : server_->DiskBytes();
+    max_disk_ = std::max(max_disk_, bytes);
+    return bytes;
+  }
+  const std::string& address() const { return address_; }
+  int64_t max_disk() const { return max_disk_; }
+  int64_t min_free() const { return min_free_; }
+  ~PhaseServers() { End(); }
+
+  // With `base` in --perf_phases: `perf record -g` on the server from 1 s into the phase for
+  // `seconds` - 2 s. Stop() waits for it.
+  class Perf {
+   public:
+    Perf(pid_t server, const std::string& base, const std::string& name, double seconds) {
+      bool wanted = false;
+      for (absl::string_view p : absl::StrSplit(FLAGS_perf_phases, ',', absl::SkipEmpty())) {
+        wanted |= p == base;
+      }
+      if (!wanted || seconds < 3) return;
+      std::string file = name;
+      for (char& c : file) {
+        if (!absl::ascii_isalnum(c)) c = '_';
+      }
+      file = absl::StrCat(FLAGS_perf_dir, "/overload_", file, ".data");
+      thread_ = std::thread([server, file, seconds] {
+        absl::SleepFor(absl::Seconds(1));
+        std::vector<std::string> args = {"perf", "record", "-q", "-g", "-F",
+                                         absl::StrCat(FLAGS_perf_frequency), "-p",
+                                         absl::StrCat(server), "-o", file, "--", "sleep",
+                                         absl::StrCat(seconds - 2)};
+        std::vector<char*> argv;
+        for (std::string& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_t pid = 0;
+        if (posix_spawnp(&pid, "perf", nullptr, nullptr, argv.data(), environ) != 0) {
+          std::fprintf(stderr, "could not start perf\n");
+          return;
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        std::printf("perf: %s (server pid %d, %.0f s)\n", file.c_str(), static_cast<int>(server),
+                    seconds - 2);
+      });
+    }
+    ~Perf() {
+      if (thread_.joinable()) thread_.join();
+    }
+
+   private:
+    std::thread thread_;
+  };
+
+ private:
+  const std::string free_path_;
+  std::unique_ptr<ServerProcess> server_;
+  std::string address_;
+  int64_t max_disk_ = 0, min_free_ = -1;
+};
+
+int RunClient() {
   Pin(FLAGS_client_cpus, "client");
   if (FLAGS_client_nice != 0 && nice(FLAGS_client_nice) == -1) {
     std::fprintf(stderr, "nice(%d) failed\n", FLAGS_client_nice);
   }
   const double seconds = std::min(30.0, FLAGS_seconds);
-  const std::string address = server.Ask("addr");
-  if (address.empty()) {
-    std::fprintf(stderr, "the server process did not start\n");
-    return 1;
-  }
+  PhaseServers servers;
   std::printf(
-      "overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, max_pending_puts "
-      "%d, max_put_queue_delay_ms %d, max_concurrent_streams %d, %d closed / %d open clients, "
+      "overload_bench: %d records x %d B a call, %d shards, budget %lld MiB, %d put threads, "
+      "max_pending_puts %d, max_put_queue_delay_ms %d, max_concurrent_streams %d, %d closed / "
+      "%d open clients, "
       "%u cores, %.1f s a phase, client throttles' window %d ms; "
-      "server in its own process (cpus \"%s\"), load generator \"%s\" cpus \"%s\" nice %d\n",
+      "server in its own process (cpus \"%s\", %s), load generator \"%s\" cpus \"%s\" nice %d\n",
       FLAGS_records_per_call, FLAGS_record_bytes, FLAGS_shards,
-      static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_max_pending_puts,
+      static_cast<long long>(FLAGS_memory_budget_mb), FLAGS_put_threads, FLAGS_max_pending_puts,
       FLAGS_max_put_queue_delay_ms, FLAGS_max_concurrent_streams, FLAGS_clients,
       FLAGS_open_clients, std::thread::hardware_concurrency(), seconds, FLAGS_throttle_window_ms,
       FLAGS_server_cpus.c_str(),
+      FLAGS_fresh_server ? "a fresh one each phase" : "one for all phases",
       FLAGS_generator.c_str(), FLAGS_client_cpus.c_str(), FLAGS_client_nice);
-  if (FLAGS_cost_calls > 0) {
-    RefusalCost(address, server, MakeRequest(0), "the call as configured");
-    v1::PutRecordsRequest one = MakeRequest(0);
-    one.mutable_records()->DeleteSubrange(1, one.records_size() - 1);
-    RefusalCost(address, server, one, "1 record");
-  }
-  if (FLAGS_aws_cost_calls > 0) {
-    int aws_port = 0;
-    (void)absl::SimpleAtoi(server.Ask("awsport"), &aws_port);
-    v1::PutRecordsRequest small = MakeRequest(0);
-    small.clear_records();
-    for (int i = 0; i < 500; ++i) {
-      auto* e = small.add_records();
-      e->set_partition_key(absl::StrCat("0-", i));
-      e->set_data(std::string(100, 'x'));
+  if (FLAGS_cost_calls > 0 || FLAGS_aws_cost_calls > 0) {
+    ServerProcess* server = servers.Begin(true);
+    if (server == nullptr) return 1;
+    const std::string address = servers.address();
+    if (FLAGS_cost_calls > 0) {
+      RefusalCost(address, *server, MakeRequest(0), "the call as configured");
+      v1::PutRecordsRequest one = MakeRequest(0);
+      one.mutable_records()->DeleteSubrange(1, one.records_size() - 1);
+      RefusalCost(address, *server, one, "1 record");
     }
-    AwsRefusalCost(aws_port, server, MakeRequest(0), "the call as configured");
-    AwsRefusalCost(aws_port, server, small, "500 records x 100 B");
+    if (FLAGS_aws_cost_calls > 0) {
+      int aws_port = 0;
+      (void)absl::SimpleAtoi(server->Ask("awsport"), &aws_port);
+      v1::PutRecordsRequest small = MakeRequest(0);
+      small.clear_records();
+      for (int i = 0; i < 500; ++i) {
+        auto* e = small.add_records();
+        e->set_partition_key(absl::StrCat("0-", i));
+        e->set_data(std::string(100, 'x'));
+      }
+      AwsRefusalCost(aws_port, *server, MakeRequest(0), "the call as configured");
+      AwsRefusalCost(aws_port, *server, small, "500 records x 100 B");
+    }
   }
   if (FLAGS_seconds <= 0) return 0;
   const bool bytes = FLAGS_generator == "bytes";
   auto open_loop = [&](const std::string& name, double calls_per_s, double phase_seconds,
                        Throttles& throttles, double window_p99_target = 0,
                        double* recovered_after = nullptr) {
+    const std::string& address = servers.address();
     return bytes ? OpenLoopBytes(name, address, calls_per_s, phase_seconds, throttles,
                                  window_p99_target, recovered_after)
                  : OpenLoop(name, address, calls_per_s, phase_seconds, throttles,
                             window_p99_target, recovered_after);
+  };
+  // One phase on `server` (`base`: its name without the mode, for --perf_phases), measured, its
+  // server's disk use printed.
+  auto measured = [&](ServerProcess& server, const std::string& base, const std::string& name,
+                      double phase_seconds, auto phase) {
+    PhaseResult r;
+    {
+      PhaseServers::Perf perf(server.pid(), base, name, phase_seconds);
+      r = Measured(server, phase);
+    }
+    Print(r);
+    std::printf("  %s: server data directory %.0f MiB at the phase's end; memory budget peak "
+                "bytes and refusals %s\n",
+                name.c_str(), servers.Sample() / double(1 << 20), server.Ask("budget").c_str());
+    return r;
   };
   // The client-side throttling modes, each with its clients' throttles (kept across phases).
   struct Mode {
@@ -992,22 +1228,25 @@ int RunClient(ServerProcess& server) {
     modes.push_back(std::move(mode));
   }
   if (modes.empty()) modes.emplace_back();
-  PhaseResult max = Measured(server, [&] {
-    return bytes ? ClosedLoopBytes(address, seconds) : ClosedLoop(address, seconds);
+  ServerProcess* server = servers.Begin(true);
+  if (server == nullptr) return 1;
+  PhaseResult max = measured(*server, "max", "max", seconds, [&] {
+    return bytes ? ClosedLoopBytes(servers.address(), seconds)
+                 : ClosedLoop(servers.address(), seconds);
   });
-  Print(max);
   const double rate = max.goodput_records_per_s / FLAGS_records_per_call;  // calls/s
   for (Mode& mode : modes) {
-    PhaseResult one = Measured(
-        server, [&] { return open_loop("1x" + mode.label, rate, seconds, mode.throttles); });
-    Print(one);
+    if ((server = servers.Begin(true)) == nullptr) return 1;
+    PhaseResult one = measured(*server, "1x", "1x" + mode.label, seconds, [&] {
+      return open_loop("1x" + mode.label, rate, seconds, mode.throttles);
+    });
     mode.one_p99_ms = one.p99_ms;
   }
-  auto factor = [&](Mode& mode, int k) {
-    PhaseResult r = Measured(server, [&] {
-      return open_loop(absl::StrCat(k, "x", mode.label), rate * k, seconds, mode.throttles);
+  auto factor = [&](ServerProcess& server, Mode& mode, int k) {
+    const std::string name = absl::StrCat(k, "x", mode.label);
+    PhaseResult r = measured(server, absl::StrCat(k, "x"), name, seconds, [&] {
+      return open_loop(name, rate * k, seconds, mode.throttles);
     });
-    Print(r);
     std::printf(
         "%dx%s: goodput %.0f%% of the maximum, p99 %.2fx the 1x%s p99; goodput per server core "
         "%.0f%% of the max phase's\n",
@@ -1016,15 +1255,20 @@ int RunClient(ServerProcess& server) {
         r.p99_ms / std::max(1e-9, mode.one_p99_ms), mode.label.c_str(),
         100.0 * PerCore(r) / std::max(1e-9, PerCore(max)));
   };
-  for (Mode& mode : modes) factor(mode, 2);
   for (Mode& mode : modes) {
-    factor(mode, 4);
+    if ((server = servers.Begin(true)) == nullptr) return 1;
+    factor(*server, mode, 2);
+  }
+  for (Mode& mode : modes) {
+    if ((server = servers.Begin(true)) == nullptr) return 1;
+    factor(*server, mode, 4);
     double recovered = -1;
-    PhaseResult after = Measured(server, [&] {
-      return open_loop("recovery" + mode.label, rate * 0.5, std::min(seconds, 5.0),
-                       mode.throttles, mode.one_p99_ms * 1.5, &recovered);
+    const double recovery_seconds = std::min(seconds, 5.0);
+    const std::string name = "recovery" + mode.label;
+    PhaseResult after = measured(*server, "recovery", name, recovery_seconds, [&] {
+      return open_loop(name, rate * 0.5, recovery_seconds, mode.throttles,
+                       mode.one_p99_ms * 1.5, &recovered);
     });
-    Print(after);
     std::printf(
         "recovery%s: p99 of a 250 ms window within 1.5x the 1x p99 (%.2f ms) after %s\n",
         mode.label.c_str(), mode.one_p99_ms * 1.5,
@@ -1036,49 +1280,34 @@ int RunClient(ServerProcess& server) {
                       : absl::StrCat(after.last_throttled_s, " s into the phase").c_str());
     }
   }
-  std::printf("memory budget: peak bytes and refusals %s (budget %lld MiB)\n",
-              server.Ask("budget").c_str(), static_cast<long long>(FLAGS_memory_budget_mb));
+  servers.End();
+  std::printf("disk: the servers' data directories held at most %.2f GiB (%s); at least %.1f GiB "
+              "was free on the work directory's file system before each server\n",
+              servers.max_disk() / double(1 << 30),
+              FLAGS_fresh_server ? "one phase's records, 4x with its recovery"
+                                 : "all phases' records",
+              servers.min_free() / double(1 << 30));
   return 0;
 }
 
-// Forks the server process before either side starts gRPC, then runs the load from here.
-int Run() {
-  int to_child[2], from_child[2];
-  if (pipe(to_child) != 0 || pipe(from_child) != 0) {
-    std::perror("pipe");
+// The server process's side: commands on the --serve_fds pipe.
+int Serve() {
+  std::vector<std::string> fds = absl::StrSplit(FLAGS_serve_fds, ',');
+  int in = -1, out = -1;
+  if (fds.size() != 2 || !absl::SimpleAtoi(fds[0], &in) || !absl::SimpleAtoi(fds[1], &out)) {
+    std::fprintf(stderr, "bad --serve_fds\n");
     return 1;
   }
-  std::fflush(stdout);
-  const pid_t pid = fork();
-  if (pid < 0) {
-    std::perror("fork");
-    return 1;
-  }
-  if (pid == 0) {
-    close(to_child[1]);
-    close(from_child[0]);
-    std::FILE* in = fdopen(to_child[0], "r");
-    std::FILE* out = fdopen(from_child[1], "w");
-    _exit(ServeChild(in, out));
-  }
-  close(to_child[0]);
-  close(from_child[1]);
-  std::FILE* to = fdopen(to_child[1], "w");
-  std::FILE* from = fdopen(from_child[0], "r");
-  ServerProcess server(to, from);
-  const int rc = RunClient(server);
-  std::fprintf(to, "quit\n");
-  std::fflush(to);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return rc;
+  return ServeChild(fdopen(in, "r"), fdopen(out, "w"));
 }
 
 }  // namespace
 }  // namespace tributary::bench
 
 int main(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) tributary::bench::Argv().push_back(argv[i]);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   tributary::bench::InitBench();
-  return tributary::bench::Run();
+  if (!FLAGS_serve_fds.empty()) return tributary::bench::Serve();
+  return tributary::bench::RunClient();
 }
