@@ -77,6 +77,9 @@ DEFINE_double(delivery_max_seconds, 3, "The delivery phase's maximum-rate part."
 DEFINE_double(delivery_rate, 0,
               "Records/s of the delivery phase's latency part; 0: half the measured maximum. A "
               "fixed rate compares binaries at one load (the maximum moves with the machine's).");
+DEFINE_bool(delivery_embedded, false,
+            "Run the delivery phase on the embedded default instead (tributary serve over its "
+            "own directory, no etcd or NATS; producers all through it): the alternative.");
 DEFINE_bool(delivery_probe, false,
             "During the half-rate part, also subscribe to every shard on the poller's front-end "
             "(SubscribeToShard from LATEST, keep-alives off as the poller asks) and report put → "
@@ -684,10 +687,20 @@ int Main() {
     // A third front-end with the poller, tracker and leasing (as `tributary serve` runs them in
     // cluster mode), the function here.
     std::filesystem::create_directories(dir + "/serve");
-    std::vector<std::string> serve_args = {
-        "serve", "--coordination=" + (*etcd)->url(), "--etcd_prefix=/bench/",
-        "--log=" + (*nats)->url(), "--log_replicas=3", "--data_dir=" + dir + "/serve",
-        "--sync_interval_ms=200"};
+    // --delivery_embedded: the same phase on the embedded default (one `tributary serve` over
+    // its own directory, RocksDB), the alternative side by side: what the machine's poller and
+    // function cost without the cluster.
+    std::vector<std::string> serve_args =
+        FLAGS_delivery_embedded
+            ? std::vector<std::string>{"serve", "--data_dir=" + dir + "/serve",
+                                       "--sync_interval_ms=200"}
+            : std::vector<std::string>{"serve",
+                                       "--coordination=" + (*etcd)->url(),
+                                       "--etcd_prefix=/bench/",
+                                       "--log=" + (*nats)->url(),
+                                       "--log_replicas=3",
+                                       "--data_dir=" + dir + "/serve",
+                                       "--sync_interval_ms=200"};
     for (absl::string_view flag : absl::StrSplit(FLAGS_serve_flags, ' ', absl::SkipEmpty())) {
       serve_args.emplace_back(flag);
     }
@@ -705,7 +718,9 @@ int Main() {
     }
     NoopFunction& f = (*function)->function();
     // Producers: through the poller's own front-end (serve) and through fe0.
-    const std::vector<std::string> targets = {serve->address, fe_addresses[0]};
+    const std::vector<std::string> targets =
+        FLAGS_delivery_embedded ? std::vector<std::string>{serve->address}
+                                : std::vector<std::string>{serve->address, fe_addresses[0]};
     const std::string stream = "delivery";
     if (absl::Status s = CreateStream(targets, stream, FLAGS_delivery_shards); !s.ok()) {
       Progress("%s: %s", stream.c_str(), s.ToString().c_str());
@@ -858,7 +873,7 @@ int Main() {
                                  1)});
       probe.reset();
     }
-    for (int via = -1; via < 2; ++via) {
+    for (int via = -1; via < static_cast<int>(targets.size()); ++via) {
       std::vector<double> ms;
       int64_t missing = 0;
       for (uint64_t id = first; id < last; ++id) {
