@@ -43,8 +43,7 @@ std::string ShortHelp(absl::string_view usage) {
     if (!DefinedInTributary(f.filename)) continue;
     const std::string value = f.type == "string" ? absl::StrCat("\"", f.default_value, "\"")
                                                  : f.default_value;
-    absl::StrAppend(&out, "  --", f.name, "=", value, "  (", f.type, ")\n      ", f.description,
-                    "\n");
+    absl::StrAppend(&out, "  --", f.name, "=", value, " (", f.type, "): ", f.description, "\n");
   }
   absl::StrAppend(&out,
                   "\nlogging (glog): to stderr, or to files with --log_dir=DIR (or "

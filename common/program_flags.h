@@ -21,9 +21,9 @@ std::string VersionLine(absl::string_view program);
 
 // The short help: `usage`, then every registered gflags flag defined in Tributary's own sources
 // (a file path relative to the workspace; flags of system libraries are defined in files whose
-// recorded path starts with '/' or '.'), sorted by name, each as
-//   --name=DEFAULT  (type)
-//       description
+// recorded path starts with '/' or '.'), sorted by name, each on one line (`tributary serve` has
+// ~60 flags: two lines each made its help longer than a screenful of 120 lines):
+//   --name=DEFAULT (type): description
 // and a closing line on --version and --helpfull.
 std::string ShortHelp(absl::string_view usage);
 
