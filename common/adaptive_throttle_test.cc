@@ -29,6 +29,16 @@ class AdaptiveThrottleTest : public ::testing::Test {
     throttle_ = std::make_unique<AdaptiveThrottle>(clock_, options);
     return *throttle_;
   }
+  // The same with uniform draws from a generator seeded with kSeed.
+  AdaptiveThrottle& MakeSeeded() {
+    AdaptiveThrottleOptions options;
+    options.k = 2;
+    options.window = absl::Seconds(1);
+    options.buckets = 10;
+    options.uniform = [this] { return std::uniform_real_distribution<double>(0, 1)(engine_); };
+    throttle_ = std::make_unique<AdaptiveThrottle>(clock_, options);
+    return *throttle_;
+  }
   // One call: whether it reached the server; the server refuses it when `refuse`.
   bool Call(bool refuse) {
     if (!throttle_->Admit().ok()) return false;
@@ -37,6 +47,7 @@ class AdaptiveThrottleTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  std::mt19937_64 engine_{kSeed};
   std::unique_ptr<AdaptiveThrottle> throttle_;
 };
 
@@ -114,12 +125,7 @@ TEST_F(AdaptiveThrottleTest, OnlyResourceExhaustedCountsAsARefusal) {
 TEST_F(AdaptiveThrottleTest, TheServerSeesAboutKTimesWhatItAccepts) {
   // 1,000 attempts a second against a server that accepts 250 a second and
   // refuses the rest: with K = 2 about 500 a second reach it, 500 stay local.
-  std::mt19937_64 engine(kSeed);
-  AdaptiveThrottleOptions options;
-  options.k = 2;
-  options.window = absl::Seconds(1);
-  options.uniform = [&engine] { return std::uniform_real_distribution<double>(0, 1)(engine); };
-  AdaptiveThrottle throttle(clock_, options);
+  AdaptiveThrottle& throttle = MakeSeeded();
   int64_t sent_in_last_seconds = 0, accepted_in_last_seconds = 0;
   for (int second = 0; second < 10; ++second) {
     int accepted_this_second = 0;
@@ -141,12 +147,7 @@ TEST_F(AdaptiveThrottleTest, TheServerSeesAboutKTimesWhatItAccepts) {
 }
 
 TEST_F(AdaptiveThrottleTest, RejectionsEndWithinTwoWindowsOnceTheServerAcceptsAgain) {
-  std::mt19937_64 engine(kSeed);
-  AdaptiveThrottleOptions options;
-  options.k = 2;
-  options.window = absl::Seconds(1);
-  options.uniform = [&engine] { return std::uniform_real_distribution<double>(0, 1)(engine); };
-  AdaptiveThrottle throttle(clock_, options);
+  AdaptiveThrottle& throttle = MakeSeeded();
   SCOPED_TRACE(testing::Message() << "seed " << kSeed);
   // The server refuses everything for a while.
   for (int i = 0; i < 200; ++i) {
