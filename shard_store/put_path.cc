@@ -476,7 +476,7 @@ absl::Status ShardStore::PutInternal(absl::string_view stream_name, const Record
         for (auto& [shard, last] : tips) {
           shard->WakeTipWaitersAfterFence();
           shard->Notify();
-          announced.push_back({shard->index, last});
+          if (etcd_ != nullptr) announced.push_back({shard->index, last});
         }
         // Wakes readers of these shards on the other front-ends: one announcement a call.
         if (etcd_ != nullptr) log_->AnnounceAppends(stream->id, announced);

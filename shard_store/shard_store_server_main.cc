@@ -51,10 +51,6 @@ DEFINE_string(log, "",
               "nats://HOST:PORT[,HOST:PORT...] for NATS JetStream (then only stream metadata "
               "stays local; shard_store/NOTES.md).");
 DEFINE_int32(log_replicas, 3, "With --log=nats://: copies of every record (1 for one server).");
-DEFINE_bool(log_ordered_reads, true,
-            "With --log=nats://: sequential reads (SubscribeToShard, GetRecords continuing where "
-            "the last one stopped) from JetStream ordered consumers; false: by direct gets, a "
-            "request per message (shard_store/NOTES.md, \"Sequential reads by ordered consumer\").");
 DEFINE_int32(table_stream_shards, 4,
               "Shards of a DynamoDB table's change stream (by partition-key hash), 1-10000.");
 DEFINE_string(stream_tracker, "",
@@ -113,7 +109,6 @@ int main(int argc, char** argv) {
   options.dispatch_threads = FLAGS_subscription_threads;
   options.log = FLAGS_log;
   options.log_replicas = FLAGS_log_replicas;
-  options.log_ordered_reads = FLAGS_log_ordered_reads;
   // Tables live in the store's RocksDB database, which only the embedded store has: a cluster
   // front-end (--coordination, no --data_dir) serves no tables (tables in cluster mode: issue 18,
   // not built yet).

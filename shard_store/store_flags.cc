@@ -22,6 +22,10 @@ DEFINE_int32(put_threads, 0,
              "its thread while it waits for the log's acks, so the threads bound the calls a "
              "front-end has in flight, and with them how many calls share a shard's message; "
              "shard_store/NOTES.md \"Ingest over many shards\").");
+DEFINE_bool(log_ordered_reads, true,
+            "With --log=nats://: sequential reads (SubscribeToShard, GetRecords continuing where "
+            "the last one stopped) from JetStream ordered consumers; false: by direct gets, a "
+            "request per message (shard_store/NOTES.md, \"Sequential reads by ordered consumer\").");
 DEFINE_int32(max_subscriptions, 20000,
              "Live SubscribeToShard calls (each holds at most one event); past it a new one is "
              "refused with RESOURCE_EXHAUSTED.");
@@ -79,6 +83,7 @@ absl::Status CheckStoreFlags() {
 
 void ApplyStoreFlags(ShardStoreNodeOptions& options) {
   options.put_threads = FLAGS_put_threads;
+  options.log_ordered_reads = FLAGS_log_ordered_reads;
   options.max_pending_puts = FLAGS_max_pending_puts;
   options.max_pending_put_bytes = FLAGS_max_pending_put_mb << 20;
   options.max_client_put_share = FLAGS_max_client_put_share;

@@ -8,7 +8,10 @@
 //                                  connection) may hold; its waiting calls take turns
 //   --max_put_queue_delay_ms=100   the longest a new PutRecords call may expect to wait for a
 //                                  put thread (waiting calls / threads x mean call time)
+//   --put_threads=0                threads running PutRecords calls (0: 8, or 64 with --log)
 //   --max_subscriptions=20000      live SubscribeToShard calls; past it a new one is refused
+//   --log_ordered_reads=true       with --log=nats://, sequential reads from JetStream ordered
+//                                  consumers (false: a direct get per message)
 //   --memory_budget_mb=0           bytes requests in flight may hold in the whole process (put
 //                                  payloads, GetRecords replies, the AWS front door's bodies);
 //                                  past it requests are refused, never OOM. 0: off; else ≥ 16

@@ -63,10 +63,6 @@ DEFINE_string(log, "",
               "nats://HOST:PORT[,HOST:PORT...] for NATS JetStream (then only stream metadata "
               "stays local; shard_store/NOTES.md).");
 DEFINE_int32(log_replicas, 3, "With --log=nats://: copies of every record (1 for one server).");
-DEFINE_bool(log_ordered_reads, true,
-            "With --log=nats://: sequential reads (SubscribeToShard, GetRecords continuing where "
-            "the last one stopped) from JetStream ordered consumers; false: by direct gets, a "
-            "request per message (shard_store/NOTES.md, \"Sequential reads by ordered consumer\").");
 DEFINE_int64(lease_duration_ms, 10000, "A lease whose poller stops heartbeating expires then.");
 DEFINE_int64(min_hold_ms, 30000, "A lease moved for balance is not moved again before this.");
 DEFINE_int64(forget_poller_after_ms, 3600000,
@@ -228,7 +224,6 @@ int Serve() {
   store_options.trim_period = absl::Milliseconds(FLAGS_retention_trim_period_ms);
   store_options.log = FLAGS_log;
   store_options.log_replicas = FLAGS_log_replicas;
-  store_options.log_ordered_reads = FLAGS_log_ordered_reads;
   if (!etcd_endpoints->empty() && !FLAGS_log.empty()) {
     // The records in JetStream and the metadata in etcd: nothing of the store stays local
     // (its RocksDB in --data_dir holds only the tables).
